@@ -1,0 +1,72 @@
+/** Parsing and printing helpers shared by the commands. */
+import { UsageError } from "../models/errors";
+import { parseTimestamp } from "../models/load-data";
+
+/** A date option: `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS[.fff]]` (UTC, `T` allowed, optional `Z`). */
+export function parseDateOption(option: string, value: string): number {
+  const v = value.trim();
+  const full = /^\d{4}-\d{2}-\d{2}$/.test(v)
+    ? `${v} 00:00:00`
+    : /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}Z?$/.test(v)
+      ? `${v.replace(/Z$/, "")}:00`
+      : v;
+  const ms = parseTimestamp(full);
+  if (ms === undefined) {
+    throw new UsageError(`${option}: '${value}' is not a UTC date (YYYY-MM-DD or 'YYYY-MM-DD HH:MM:SS')`);
+  }
+  return ms;
+}
+
+/** An integer option within [min, max]. */
+export function parseIntOption(option: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`${option}: '${value}' is not an integer in [${min}, ${max}]`);
+  }
+  return n;
+}
+
+/** A number option within [min, max]. */
+export function parseFloatOption(option: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < min || n > max) {
+    throw new UsageError(`${option}: '${value}' is not a number in [${min}, ${max}]`);
+  }
+  return n;
+}
+
+/** A comma-separated list of positive integers (e.g. hidden layer widths). */
+export function parseIntListOption(option: string, value: string, min: number, max: number): number[] {
+  return value.split(",").map((part) => parseIntOption(option, part, min, max));
+}
+
+/** JSON with bigints as decimal strings. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2);
+}
+
+/** Print one JSON document on stdout. */
+export function printJson(value: unknown): void {
+  process.stdout.write(toJson(value) + "\n");
+}
+
+/** ISO-8601 UTC of a ms timestamp, shorter form for tables. */
+export function shortDate(ms: number): string {
+  return new Date(ms)
+    .toISOString()
+    .replace("T", " ")
+    .replace(/:00\.000Z$/, "");
+}
+
+/** Left-aligned text table. */
+export function table(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows
+    .map((r) =>
+      r
+        .map((cell, c) => cell.padEnd(widths[c]))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+}

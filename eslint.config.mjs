@@ -1,0 +1,20 @@
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["node_modules/**", "artifacts/**", "cache/**", "dist/**", "bin/**"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-explicit-any": "error",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+      "no-restricted-properties": [
+        "error",
+        { object: "it", property: "only", message: "Focused tests silence the rest of the suite." },
+        { object: "describe", property: "only", message: "Focused tests silence the rest of the suite." },
+        { object: "test", property: "only", message: "Focused tests silence the rest of the suite." },
+      ],
+    },
+  },
+);

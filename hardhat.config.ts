@@ -1,0 +1,30 @@
+/**
+ * Hardhat 2 configuration. Solidity is compiled offline by solc-js from the `solc` npm package: the
+ * compiler download subtask is replaced so no network is needed (see shared RECIPES).
+ */
+import { subtask } from "hardhat/config";
+import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
+import "@nomicfoundation/hardhat-ethers";
+import type { HardhatUserConfig } from "hardhat/types";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const SOLC_VERSION: string = require("solc/package.json").version;
+
+subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD).setAction(
+  async (args: { solcVersion: string }, _hre, runSuper) => {
+    if (args.solcVersion !== SOLC_VERSION) return runSuper(args);
+    return {
+      compilerPath: require.resolve("solc/soljson.js"),
+      isSolcJs: true,
+      version: SOLC_VERSION,
+      longVersion: SOLC_VERSION,
+    };
+  },
+);
+
+const config: HardhatUserConfig = {
+  solidity: { version: SOLC_VERSION, settings: { optimizer: { enabled: true, runs: 200 } } },
+  paths: { sources: "contracts", tests: "test/contracts", cache: "cache", artifacts: "artifacts" },
+};
+
+export default config;

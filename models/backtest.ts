@@ -1,0 +1,253 @@
+/**
+ * The backtest: per-bar maintenance margins of several models against the realised 24 h adverse move, on
+ * the same bars for every model, with the breach rate and Kupiec's test of a 1 % breach probability.
+ */
+import {
+  calibrateEwmaK,
+  ewmaVolatility,
+  NINETY_DAYS_MS,
+  rollingHistoricalQuantile,
+  staticQuantile,
+} from "./baselines";
+import { InsufficientDataError } from "./errors";
+import { kupiecPof } from "./kupiec";
+import { marginFromQuantile, type MarginPolicy } from "./policy";
+import { barLogReturns } from "./returns";
+import { targetObservedAt } from "./target";
+import type { CandleSeries } from "./types";
+
+/** Breach probability a 99 % margin promises per bar (fraction). */
+export const BACKTEST_BREACH_PROBABILITY = 0.01;
+
+/** Margins of one model, per bar, aligned with `series.candles`; null where the model has no estimate. */
+export interface MarginSeries {
+  /** Model name, as printed in the report. */
+  name: string;
+  /** Maintenance margin per bar, bps of notional. */
+  maintenanceMarginBps: (number | null)[];
+  /** Initial margin per bar, bps of notional (non-null wherever the maintenance margin is). */
+  initialMarginBps: (number | null)[];
+}
+
+/** Backtest outcome of one model over the evaluated bars. */
+export interface BacktestModelResult {
+  name: string;
+  /** Bars with target_t > MM_t / 10000. */
+  breaches: number;
+  /** breaches / bars, a fraction (0.01 = 1 %). */
+  breachRate: number;
+  /** Kupiec POF p-value of `breaches` out of `bars` against a 1 % breach probability. */
+  kupiecP: number;
+  /** Mean maintenance margin over the evaluated bars, bps of notional. */
+  avgMaintenanceMarginBps: number;
+  /** Mean initial margin over the evaluated bars, bps of notional. */
+  avgInitialMarginBps: number;
+}
+
+/** Backtest of several models on one common set of bars. */
+export interface BacktestReport {
+  /** ISO-8601 UTC open times of the first and last evaluated bar. */
+  period: { from: string; to: string };
+  /** Number of evaluated bars (the same for every model). */
+  bars: number;
+  models: BacktestModelResult[];
+}
+
+/** Optional bounds of the evaluated open times, ms since the Unix epoch, both inclusive. */
+export interface BacktestRange {
+  fromMs?: number;
+  toMs?: number;
+}
+
+function iso(ms: number | undefined, open: string): string {
+  return ms === undefined ? open : new Date(ms).toISOString();
+}
+
+/**
+ * Evaluate per-bar margins against the realised adverse move.
+ *
+ * A bar t is evaluated when its open time is in [fromMs, toMs] (either bound optional), target_t is known
+ * (the full 24 h after it is present), and every model has a maintenance margin at t; so all models are
+ * compared on the same bars. MM_t is breached when target_t > MM_t / 10000 (strictly).
+ *
+ * @param series the candles; `targets` and each model's margins are aligned with `series.candles`.
+ * @param targets per-bar adverse move (fraction of close, see adverseMoveTargets), null where unknown.
+ * @param models the margin series to compare (at least one).
+ * @param opts inclusive bounds on the evaluated open times (ms).
+ * @throws RangeError when an array is misaligned or a model lacks an initial margin on an evaluated bar.
+ * @throws InsufficientDataError when no bar of the period can be evaluated.
+ */
+export function evaluateBacktest(
+  series: CandleSeries,
+  targets: (number | null)[],
+  models: MarginSeries[],
+  opts: BacktestRange = {},
+): BacktestReport {
+  const { candles } = series;
+  const n = candles.length;
+  if (targets.length !== n) {
+    throw new RangeError(
+      `evaluateBacktest: targets has ${targets.length} entries, expected ${n} (one per bar)`,
+    );
+  }
+  if (models.length === 0) throw new RangeError("evaluateBacktest: no model to evaluate");
+  for (const m of models) {
+    for (const [field, arr] of [
+      ["maintenanceMarginBps", m.maintenanceMarginBps],
+      ["initialMarginBps", m.initialMarginBps],
+    ] as const) {
+      if (arr.length !== n) {
+        throw new RangeError(
+          `evaluateBacktest: model "${m.name}" ${field} has ${arr.length} entries, expected ${n} (one per bar)`,
+        );
+      }
+    }
+  }
+  const { fromMs, toMs } = opts;
+  for (const [k, v] of [
+    ["fromMs", fromMs],
+    ["toMs", toMs],
+  ] as const) {
+    if (v !== undefined && !Number.isFinite(v)) {
+      throw new RangeError(`evaluateBacktest: ${k} must be a finite time in ms, got ${v}`);
+    }
+  }
+
+  const evaluated: number[] = [];
+  for (let t = 0; t < n; t++) {
+    const time = candles[t].time;
+    if (fromMs !== undefined && time < fromMs) continue;
+    if (toMs !== undefined && time > toMs) continue;
+    if (targets[t] === null) continue;
+    if (models.every((m) => m.maintenanceMarginBps[t] !== null)) evaluated.push(t);
+  }
+  if (evaluated.length === 0) {
+    throw new InsufficientDataError(
+      `evaluateBacktest: no bar of ${series.source} in [${iso(fromMs, "start")}, ${iso(toMs, "end")}] ` +
+        `has a target and a maintenance margin from every model`,
+    );
+  }
+
+  const bars = evaluated.length;
+  const results = models.map((m): BacktestModelResult => {
+    let breaches = 0;
+    let sumMm = 0;
+    let sumIm = 0;
+    for (const t of evaluated) {
+      const y = targets[t] as number; // non-null: filtered above
+      const mm = m.maintenanceMarginBps[t] as number; // non-null: filtered above
+      const im = m.initialMarginBps[t];
+      if (im === null) {
+        throw new RangeError(
+          `evaluateBacktest: model "${m.name}" has a maintenance but no initial margin at bar ${t} ` +
+            `(${new Date(candles[t].time).toISOString()})`,
+        );
+      }
+      if (y > mm / 10000) breaches++;
+      sumMm += mm;
+      sumIm += im;
+    }
+    return {
+      name: m.name,
+      breaches,
+      breachRate: breaches / bars,
+      kupiecP: kupiecPof(breaches, bars, BACKTEST_BREACH_PROBABILITY),
+      avgMaintenanceMarginBps: sumMm / bars,
+      avgInitialMarginBps: sumIm / bars,
+    };
+  });
+
+  return {
+    period: {
+      from: new Date(candles[evaluated[0]].time).toISOString(),
+      to: new Date(candles[evaluated[bars - 1]].time).toISOString(),
+    },
+    bars,
+    models: results,
+  };
+}
+
+/** Inclusive range of open times, ms since the Unix epoch. */
+export interface TimeRange {
+  fromMs: number;
+  toMs: number;
+}
+
+/** Per-bar margins from per-bar q99 (fraction of close) under `policy`; null q99 gives null margins. */
+function marginsOf(name: string, q99: (number | null)[], policy: MarginPolicy): MarginSeries {
+  const mm: (number | null)[] = [];
+  const im: (number | null)[] = [];
+  for (const q of q99) {
+    if (q === null) {
+      mm.push(null);
+      im.push(null);
+    } else {
+      const m = marginFromQuantile(q, policy);
+      mm.push(m.maintenanceMarginBps);
+      im.push(m.initialMarginBps);
+    }
+  }
+  return { name, maintenanceMarginBps: mm, initialMarginBps: im };
+}
+
+/**
+ * The three baselines, as margins under the same policy as the model:
+ *  - "static-q99": the 99 % quantile of the training targets, for every bar;
+ *  - "ewma-0.94": k * sigma_t, sigma from RiskMetrics EWMA (lambda 0.94, 84-bar seed) of bar log returns,
+ *    k calibrated so k * sigma covers 99 % of the training bars;
+ *  - "rolling-90d-q99": the 99 % quantile of the targets observed by each bar's close over the last 90 days.
+ * Training bars (for static and for k) are those whose open time is in trainRange and whose target is
+ * fully observed by trainRange.toMs, so nothing after the end of training leaks in.
+ *
+ * @param series the candles.
+ * @param targets per-bar adverse move (fraction of close), aligned with `series.candles`.
+ * @param policy the margin policy shared with the model.
+ * @param trainRange inclusive training period, open times in ms.
+ * @throws InsufficientDataError when the training period has no usable target (or no seeded sigma).
+ */
+export function baselineMargins(
+  series: CandleSeries,
+  targets: (number | null)[],
+  policy: MarginPolicy,
+  trainRange: TimeRange,
+): MarginSeries[] {
+  const { candles, intervalMs } = series;
+  if (targets.length !== candles.length) {
+    throw new RangeError(
+      `baselineMargins: targets has ${targets.length} entries, expected ${candles.length} (one per bar)`,
+    );
+  }
+  const { fromMs, toMs } = trainRange;
+  if (!(Number.isFinite(fromMs) && Number.isFinite(toMs) && fromMs <= toMs)) {
+    throw new RangeError(
+      `baselineMargins: trainRange must have finite fromMs <= toMs, got [${fromMs}, ${toMs}]`,
+    );
+  }
+  const isTrainingBar = (t: number): boolean => {
+    const time = candles[t].time;
+    return time >= fromMs && time <= toMs && targetObservedAt(time, intervalMs) <= toMs;
+  };
+
+  const trainTargets: number[] = [];
+  targets.forEach((y, t) => {
+    if (y !== null && isTrainingBar(t)) trainTargets.push(y);
+  });
+  const staticQ = staticQuantile(trainTargets, 0.99);
+
+  const sigmas = ewmaVolatility(barLogReturns(series), 0.94, 84);
+  const k = calibrateEwmaK(targets, sigmas, isTrainingBar, 0.99);
+
+  return [
+    marginsOf(
+      "static-q99",
+      candles.map(() => staticQ),
+      policy,
+    ),
+    marginsOf(
+      "ewma-0.94",
+      sigmas.map((s) => (s === null ? null : k * s)),
+      policy,
+    ),
+    marginsOf("rolling-90d-q99", rollingHistoricalQuantile(series, targets, NINETY_DAYS_MS, 0.99), policy),
+  ];
+}

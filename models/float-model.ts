@@ -1,0 +1,146 @@
+/**
+ * The float model file: an MLP on normalised features predicting the (uncalibrated) 99 % quantile of the
+ * 24 h adverse move, a calibration scale, and the margin policy. `predictQuantile` is the float reference
+ * that the integer engine is measured against.
+ */
+import { ModelError } from "./errors";
+import { readJsonFile } from "./io";
+import { marginFromQuantile, validatePolicy, type MarginParameters, type MarginPolicy } from "./policy";
+import { JsonReader } from "./validate";
+
+export const FLOAT_MODEL_FORMAT = "zkrisk-float-model/1";
+
+/** A dense layer: `weights[j][i]` from input i to output j. */
+export interface DenseLayer {
+  weights: number[][];
+  biases: number[];
+  activation: "relu" | "linear";
+}
+
+/** A feature as the model sees it: declared bounds and the training normalisation. */
+export interface ModelFeature {
+  name: string;
+  description: string;
+  /** Declared bounds [lo, hi) in the feature's own units. */
+  lo: number;
+  hi: number;
+  /** Training mean and standard deviation used to normalise: (x - mean) / std. */
+  mean: number;
+  std: number;
+}
+
+/** A half-open date range of a data split, ISO-8601 strings, and its size. */
+export interface SplitRange {
+  from: string;
+  to: string;
+  rows: number;
+}
+
+/** Figures of the model on one split (calibrated, float). */
+export interface SplitMetrics {
+  rows: number;
+  pinballLoss: number;
+  breachRate: number;
+  kupiecP: number;
+  avgMaintenanceMarginBps: number;
+  avgInitialMarginBps: number;
+}
+
+/** Provenance of a trained model. */
+export interface TrainingInfo {
+  data: { file: string; sha256: string; rows: number; from: string; to: string };
+  funding?: { file: string; sha256: string };
+  splits: { train: SplitRange; validation: SplitRange; test: SplitRange };
+  seed: number;
+  epochs: number;
+  bestEpoch: number;
+  batchSize: number;
+  learningRate: number;
+  patience: number;
+}
+
+/** The float model file. */
+export interface FloatModel {
+  format: typeof FLOAT_MODEL_FORMAT;
+  market: string;
+  barIntervalMs: number;
+  targetHorizonBars: number;
+  quantileLevel: number;
+  funding: boolean;
+  features: ModelFeature[];
+  architecture: { inputs: number; hidden: number[]; activation: "relu"; output: "linear" };
+  layers: DenseLayer[];
+  /** q99 = (calibrationNum / 2^calibrationShift) * network output (a dyadic scale, exact in integers). */
+  calibration: { num: number; shift: number; method: string };
+  policy: MarginPolicy;
+  training: TrainingInfo;
+  metrics: { train: SplitMetrics; validation: SplitMetrics; test: SplitMetrics };
+}
+
+/** Evaluate the network on one feature vector (float64), before calibration. */
+export function networkOutput(model: Pick<FloatModel, "features" | "layers">, x: readonly number[]): number {
+  let h = x.map((v, i) => (v - model.features[i].mean) / model.features[i].std);
+  for (const layer of model.layers) {
+    h = layer.weights.map((row, j) => {
+      let acc = layer.biases[j];
+      for (let i = 0; i < row.length; i++) acc += row[i] * h[i];
+      return layer.activation === "relu" ? Math.max(0, acc) : acc;
+    });
+  }
+  return h[0];
+}
+
+/** The calibration scale as a number. */
+export function calibrationScale(model: Pick<FloatModel, "calibration">): number {
+  return model.calibration.num / 2 ** model.calibration.shift;
+}
+
+/** Calibrated 99 % quantile of the 24 h adverse move (a fraction) for one feature vector. */
+export function predictQuantile(model: FloatModel, x: readonly number[]): number {
+  return calibrationScale(model) * networkOutput(model, x);
+}
+
+/** Margin parameters of the float model for one feature vector. */
+export function predictMarginsFloat(model: FloatModel, x: readonly number[]): MarginParameters {
+  return marginFromQuantile(predictQuantile(model, x), model.policy);
+}
+
+/** Load and check a float model file. */
+export function loadFloatModel(path: string): FloatModel {
+  const r = new JsonReader(path, readJsonFile(path, "MODEL_INVALID"));
+  if (r.at("format").string() !== FLOAT_MODEL_FORMAT) {
+    throw new ModelError(`${path}: format is not ${FLOAT_MODEL_FORMAT} (is this a quantised model?)`);
+  }
+  const features = r.at("features").items();
+  for (const f of features) {
+    f.at("name").string();
+    f.at("lo").number();
+    f.at("hi").number();
+    f.at("mean").number();
+    if (f.at("std").number() <= 0) f.at("std").error("must be positive");
+  }
+  let width = features.length;
+  const layers = r.at("layers").items();
+  if (layers.length < 1) r.at("layers").error("needs at least one layer");
+  layers.forEach((layer, l) => {
+    const rows = layer.at("weights").items();
+    for (const row of rows) row.items(width).forEach((w) => w.number());
+    layer
+      .at("biases")
+      .items(rows.length)
+      .forEach((b) => b.number());
+    layer
+      .at("activation")
+      .literal(...(l === layers.length - 1 ? (["linear"] as const) : (["relu"] as const)));
+    width = rows.length;
+  });
+  if (width !== 1) r.at("layers").error(`the last layer must have one output, has ${width}`);
+  r.at("calibration").at("num").integer(1);
+  r.at("calibration").at("shift").integer(0, 62);
+  r.at("barIntervalMs").integer(1);
+  r.at("targetHorizonBars").integer(1);
+  r.at("funding").boolean();
+  const model = r.object() as unknown as FloatModel;
+  validatePolicy(model.policy, path);
+  return model;
+}

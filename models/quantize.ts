@@ -1,0 +1,215 @@
+/**
+ * Quantisation: float model -> integer model, with the feature normalisation folded into the first layer,
+ * per-layer power-of-two weight scales, interval analysis of every accumulator, and a report of how far
+ * the integer engine is from the float model on the test split.
+ *
+ * Scales (a value v at scale s stands for v / 2^s):
+ *   features at 2^F; layer l weights at 2^W_l, chosen so the largest |weight| is about 2^P;
+ *   acc at 2^(in_l + W_l); hidden outputs rescaled to 2^A; the last layer is not rescaled.
+ */
+import type { Dataset } from "./dataset";
+import { featureDefinitions } from "./features";
+import { addInterval, scaleInterval, signedBits, toFixed, type Interval } from "./fixed-point";
+import { calibrationScale, networkOutput, type FloatModel } from "./float-model";
+import { inferInteger, quantizeFeatures } from "./integer-engine";
+import { marginFromQuantile } from "./policy";
+import {
+  QUANTIZED_MODEL_FORMAT,
+  type BoundedInterval,
+  type QuantizationReport,
+  type QuantizedFeature,
+  type QuantizedLayer,
+  type QuantizedModel,
+} from "./quantized-model";
+
+/** Bit choices of the quantiser. */
+export interface QuantizeOptions {
+  /** F: features are integers at scale 2^F. */
+  featureScaleBits: number;
+  /** P: each layer's largest |weight| is scaled to about 2^P. */
+  weightPrecisionBits: number;
+  /** A: hidden activations are integers at scale 2^A. */
+  activationScaleBits: number;
+}
+
+export const DEFAULT_QUANTIZE_OPTIONS: QuantizeOptions = {
+  featureScaleBits: 32,
+  weightPrecisionBits: 32,
+  activationScaleBits: 32,
+};
+
+function bounded(iv: Interval): BoundedInterval {
+  return { ...iv, bits: signedBits(iv) };
+}
+
+/** Interval of floor(v / 2^s), then ReLU if asked. */
+function rescaleInterval(iv: Interval, s: number, reluOut: boolean): Interval {
+  const min = iv.min >> BigInt(s);
+  const max = iv.max >> BigInt(s);
+  return reluOut ? { min: min > 0n ? min : 0n, max: max > 0n ? max : 0n } : { min, max };
+}
+
+/** Interval of ceil(v / 2^s). */
+function ceilInterval(iv: Interval, s: number): Interval {
+  const k = (1n << BigInt(s)) - 1n;
+  return { min: (iv.min + k) >> BigInt(s), max: (iv.max + k) >> BigInt(s) };
+}
+
+function clampInterval(iv: Interval, lo: number, hi: number): Interval {
+  const c = (v: bigint) => (v < BigInt(lo) ? BigInt(lo) : v > BigInt(hi) ? BigInt(hi) : v);
+  return { min: c(iv.min), max: c(iv.max) };
+}
+
+/** Integer features' declared bounds: [lo, hi) of the definition, widened to a power-of-two range. */
+function quantizeFeatureBounds(model: FloatModel, F: number): QuantizedFeature[] {
+  const defs = new Map(featureDefinitions(model.funding).map((d) => [d.name, d]));
+  return model.features.map((f) => {
+    const def = defs.get(f.name);
+    const lo = def?.lo ?? f.lo;
+    const hi = def?.hi ?? f.hi;
+    const min = toFixed(lo, F);
+    const span = toFixed(hi, F) - min;
+    let rangeBits = 0;
+    while (1n << BigInt(rangeBits) < span) rangeBits++;
+    return { name: f.name, scaleBits: F, min, max: min + (1n << BigInt(rangeBits)) - 1n, rangeBits };
+  });
+}
+
+/** Power-of-two scale bits that bring the largest |w| to about 2^P. */
+function weightScaleBits(weights: number[][], P: number): number {
+  let m = 0;
+  for (const row of weights) for (const w of row) m = Math.max(m, Math.abs(w));
+  return m === 0 ? P : P - Math.ceil(Math.log2(m));
+}
+
+/** Quantise a float model (without the report: see `quantizationReport`). */
+export function quantizeModel(
+  model: FloatModel,
+  source: { file: string; sha256: string },
+  options: QuantizeOptions = DEFAULT_QUANTIZE_OPTIONS,
+): Omit<QuantizedModel, "quantization"> & { quantization: Omit<QuantizedModel["quantization"], "report"> } {
+  const { featureScaleBits: F, weightPrecisionBits: P, activationScaleBits: A } = options;
+  const features = quantizeFeatureBounds(model, F);
+
+  // Fold (x - mean) / std into layer 0: w'_ji = w_ji / std_i, b'_j = b_j - sum_i w_ji * mean_i / std_i.
+  const floatLayers = model.layers.map((l, k) => {
+    if (k > 0) return l;
+    const weights = l.weights.map((row) => row.map((w, i) => w / model.features[i].std));
+    const biases = l.biases.map((b, j) => {
+      let s = b;
+      l.weights[j].forEach((w, i) => (s -= (w * model.features[i].mean) / model.features[i].std));
+      return s;
+    });
+    return { ...l, weights, biases };
+  });
+
+  let inScale = F;
+  let inIntervals: Interval[] = features.map((f) => ({ min: f.min, max: f.max }));
+  const layers: QuantizedLayer[] = floatLayers.map((l, k) => {
+    const last = k === floatLayers.length - 1;
+    const W = weightScaleBits(l.weights, P);
+    const weights = l.weights.map((row) => row.map((w) => toFixed(w, W)));
+    const biases = l.biases.map((b) => toFixed(b, inScale + W));
+    const shift = last ? 0 : inScale + W - A;
+    if (shift < 0) throw new RangeError(`layer ${k}: rescale shift ${shift} < 0; raise the weight precision`);
+    const accumulators = weights.map((row, j) =>
+      bounded(
+        row.reduce((acc, w, i) => addInterval(acc, scaleInterval(inIntervals[i], w)), {
+          min: biases[j],
+          max: biases[j],
+        }),
+      ),
+    );
+    const outputs = accumulators.map((a) => rescaleInterval(a, shift, !last));
+    const layer: QuantizedLayer = {
+      inputScaleBits: inScale,
+      weightScaleBits: W,
+      shift,
+      activation: last ? "linear" : "relu",
+      weights,
+      biases,
+      accumulators,
+      outputs,
+    };
+    inScale = last ? inScale + W : A;
+    inIntervals = outputs;
+    return layer;
+  });
+
+  const p = model.policy;
+  const output = inIntervals[0];
+  const mmShift = inScale + model.calibration.shift;
+  const mmNumerator = scaleInterval(output, BigInt(model.calibration.num) * BigInt(10000 + p.bufferBps));
+  const mmRaw = ceilInterval(mmNumerator, mmShift);
+  const mm = clampInterval(mmRaw, p.mmMinBps, p.mmMaxBps);
+  const imNumerator = scaleInterval(mm, BigInt(p.imRatioNum));
+  const imRaw = ceilInterval(imNumerator, p.imRatioShift);
+
+  return {
+    format: QUANTIZED_MODEL_FORMAT,
+    market: model.market,
+    barIntervalMs: model.barIntervalMs,
+    targetHorizonBars: model.targetHorizonBars,
+    quantileLevel: model.quantileLevel,
+    funding: model.funding,
+    source,
+    features,
+    layers,
+    policy: {
+      ...p,
+      calibrationNum: model.calibration.num,
+      calibrationShift: model.calibration.shift,
+      outputScaleBits: inScale,
+      mmShift,
+      intervals: {
+        output: bounded(output),
+        mmNumerator: bounded(mmNumerator),
+        mmRaw: bounded(mmRaw),
+        imNumerator: bounded(imNumerator),
+        imRaw: bounded(imRaw),
+      },
+    },
+    quantization: { featureScaleBits: F, weightPrecisionBits: P, activationScaleBits: A },
+    training: model.training,
+  };
+}
+
+/** Float model vs integer engine, in bps, on the rows of a data split. */
+export function quantizationReport(
+  floatModel: FloatModel,
+  qmodel: Pick<QuantizedModel, "features" | "layers" | "policy">,
+  test: Dataset,
+): QuantizationReport {
+  const c = calibrationScale(floatModel);
+  let maxMm = 0;
+  let maxIm = 0;
+  let sumMm = 0;
+  let sumIm = 0;
+  let maxExact = 0;
+  const p = qmodel.policy;
+  for (const x of test.x) {
+    const q = c * networkOutput(floatModel, x);
+    const f = marginFromQuantile(q, floatModel.policy);
+    const t = inferInteger(qmodel as QuantizedModel, quantizeFeatures(qmodel as QuantizedModel, x));
+    const dMm = Math.abs(f.maintenanceMarginBps - Number(t.maintenanceMarginBps));
+    const dIm = Math.abs(f.initialMarginBps - Number(t.initialMarginBps));
+    maxMm = Math.max(maxMm, dMm);
+    maxIm = Math.max(maxIm, dIm);
+    sumMm += dMm;
+    sumIm += dIm;
+    const exactInt = Number(t.mmNumerator) / 2 ** p.mmShift;
+    maxExact = Math.max(maxExact, Math.abs(q * (10000 + p.bufferBps) - exactInt));
+  }
+  const n = test.x.length;
+  return {
+    split: "test",
+    from: new Date(test.time[0]).toISOString(),
+    to: new Date(test.time[n - 1]).toISOString(),
+    bars: n,
+    maxAbsDiffMaintenanceMarginBps: maxMm,
+    meanAbsDiffMaintenanceMarginBps: sumMm / n,
+    maxAbsDiffInitialMarginBps: maxIm,
+    meanAbsDiffInitialMarginBps: sumIm / n,
+    maxAbsDiffMaintenanceMarginExactBps: maxExact,
+  };
+}

@@ -1,0 +1,206 @@
+/**
+ * The quantised model file: integer weights, declared feature scales and bounds, and the interval of
+ * every accumulator, from which the circuit generator sizes its range checks. All integers are decimal
+ * strings in the file and bigint in memory.
+ */
+import type { SplitRange, TrainingInfo } from "./float-model";
+import { ModelError } from "./errors";
+import { readJsonFile } from "./io";
+import { validatePolicy, type MarginPolicy } from "./policy";
+import { signedBits, type Interval } from "./fixed-point";
+import { JsonReader } from "./validate";
+
+export const QUANTIZED_MODEL_FORMAT = "zkrisk-quantized-model/1";
+
+/** An integer interval with the signed bit width that holds it (see fixed-point.ts `signedBits`). */
+export interface BoundedInterval extends Interval {
+  bits: number;
+}
+
+/** A feature input: x_int = round(x * 2^scaleBits), declared to lie in [min, max]. */
+export interface QuantizedFeature {
+  name: string;
+  scaleBits: number;
+  /** Inclusive integer bounds; max - min + 1 = 2^rangeBits, so one rangeBits-bit check on x - min suffices. */
+  min: bigint;
+  max: bigint;
+  rangeBits: number;
+}
+
+/**
+ * A dense layer in integers: acc_j = biases[j] + sum_i weights[j][i] * x_i at scale
+ * 2^(inputScaleBits + weightScaleBits); then out_j = floor(acc_j / 2^shift), then ReLU for hidden layers.
+ */
+export interface QuantizedLayer {
+  inputScaleBits: number;
+  weightScaleBits: number;
+  shift: number;
+  activation: "relu" | "linear";
+  weights: bigint[][];
+  biases: bigint[];
+  /** Interval of each accumulator acc_j, from interval analysis over the feature bounds. */
+  accumulators: BoundedInterval[];
+  /** Interval of each output after rescale (and ReLU). */
+  outputs: Interval[];
+}
+
+/**
+ * The policy in integers. With y the network output at scale 2^outputScaleBits,
+ *   mmNumerator = y * calibrationNum * (10000 + bufferBps)
+ *   mmRaw       = ceil(mmNumerator / 2^mmShift),  mmShift = outputScaleBits + calibrationShift
+ *   MM          = clamp(mmRaw, mmMinBps, mmMaxBps)
+ *   imRaw       = ceil(MM * imRatioNum / 2^imRatioShift),  IM = clamp(imRaw, imMinBps, imMaxBps)
+ */
+export interface QuantizedPolicy extends MarginPolicy {
+  calibrationNum: number;
+  calibrationShift: number;
+  outputScaleBits: number;
+  mmShift: number;
+  intervals: {
+    output: BoundedInterval;
+    mmNumerator: BoundedInterval;
+    mmRaw: BoundedInterval;
+    imNumerator: BoundedInterval;
+    imRaw: BoundedInterval;
+  };
+}
+
+/** Float-vs-integer agreement measured when the model was quantised. */
+export interface QuantizationReport {
+  split: "test";
+  from: string;
+  to: string;
+  bars: number;
+  maxAbsDiffMaintenanceMarginBps: number;
+  meanAbsDiffMaintenanceMarginBps: number;
+  maxAbsDiffInitialMarginBps: number;
+  meanAbsDiffInitialMarginBps: number;
+  /** Largest |float - integer| of the pre-ceil MM value, in bps. */
+  maxAbsDiffMaintenanceMarginExactBps: number;
+}
+
+/** The quantised model file. */
+export interface QuantizedModel {
+  format: typeof QUANTIZED_MODEL_FORMAT;
+  market: string;
+  barIntervalMs: number;
+  targetHorizonBars: number;
+  quantileLevel: number;
+  funding: boolean;
+  source: { file: string; sha256: string };
+  features: QuantizedFeature[];
+  layers: QuantizedLayer[];
+  policy: QuantizedPolicy;
+  quantization: {
+    featureScaleBits: number;
+    weightPrecisionBits: number;
+    activationScaleBits: number;
+    report: QuantizationReport;
+  };
+  training: TrainingInfo;
+  splits?: { train: SplitRange; validation: SplitRange; test: SplitRange };
+}
+
+/** Serialise with bigints as decimal strings. */
+export function quantizedModelToJson(model: QuantizedModel): unknown {
+  return JSON.parse(JSON.stringify(model, (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
+}
+
+function readInterval(r: JsonReader, withBits: true): BoundedInterval;
+function readInterval(r: JsonReader, withBits: false): Interval;
+function readInterval(r: JsonReader, withBits: boolean): Interval | BoundedInterval {
+  const min = r.at("min").bigint();
+  const max = r.at("max").bigint();
+  if (min > max) r.error(`min ${min} > max ${max}`);
+  if (!withBits) return { min, max };
+  const bits = r.at("bits").integer(1, 250);
+  if (bits !== signedBits({ min, max })) r.at("bits").error(`${bits} does not match [${min}, ${max}]`);
+  return { min, max, bits };
+}
+
+/** Parse and check a quantised model document (as read from `file`). */
+export function parseQuantizedModel(doc: unknown, file: string): QuantizedModel {
+  const r = new JsonReader(file, doc);
+  if (r.at("format").string() !== QUANTIZED_MODEL_FORMAT) {
+    throw new ModelError(`${file}: format is not ${QUANTIZED_MODEL_FORMAT} (is this a float model?)`);
+  }
+  const features: QuantizedFeature[] = r
+    .at("features")
+    .items()
+    .map((f) => {
+      const q: QuantizedFeature = {
+        name: f.at("name").string(),
+        scaleBits: f.at("scaleBits").integer(0, 64),
+        min: f.at("min").bigint(),
+        max: f.at("max").bigint(),
+        rangeBits: f.at("rangeBits").integer(1, 128),
+      };
+      if (q.max - q.min + 1n !== 1n << BigInt(q.rangeBits)) {
+        f.error(`max - min + 1 must be 2^rangeBits = 2^${q.rangeBits}`);
+      }
+      return q;
+    });
+  let width = features.length;
+  const layerReaders = r.at("layers").items();
+  const layers: QuantizedLayer[] = layerReaders.map((l, k) => {
+    const last = k === layerReaders.length - 1;
+    const weights = l
+      .at("weights")
+      .items()
+      .map((row) => row.items(width).map((w) => w.bigint()));
+    const out = weights.length;
+    const layer: QuantizedLayer = {
+      inputScaleBits: l.at("inputScaleBits").integer(0, 128),
+      weightScaleBits: l.at("weightScaleBits").integer(0, 128),
+      shift: l.at("shift").integer(0, 128),
+      activation: l.at("activation").literal(last ? "linear" : "relu"),
+      weights,
+      biases: l
+        .at("biases")
+        .items(out)
+        .map((b) => b.bigint()),
+      accumulators: l
+        .at("accumulators")
+        .items(out)
+        .map((a) => readInterval(a, true)),
+      outputs: l
+        .at("outputs")
+        .items(out)
+        .map((a) => readInterval(a, false)),
+    };
+    width = out;
+    return layer;
+  });
+  if (width !== 1) r.at("layers").error(`the last layer must have one output, has ${width}`);
+  const p = r.at("policy");
+  const iv = p.at("intervals");
+  const policy: QuantizedPolicy = {
+    ...(p.object() as unknown as MarginPolicy),
+    calibrationNum: p.at("calibrationNum").integer(1),
+    calibrationShift: p.at("calibrationShift").integer(0, 62),
+    outputScaleBits: p.at("outputScaleBits").integer(0, 200),
+    mmShift: p.at("mmShift").integer(0, 250),
+    intervals: {
+      output: readInterval(iv.at("output"), true),
+      mmNumerator: readInterval(iv.at("mmNumerator"), true),
+      mmRaw: readInterval(iv.at("mmRaw"), true),
+      imNumerator: readInterval(iv.at("imNumerator"), true),
+      imRaw: readInterval(iv.at("imRaw"), true),
+    },
+  };
+  validatePolicy(policy, file);
+  if (policy.mmShift !== policy.outputScaleBits + policy.calibrationShift) {
+    p.at("mmShift").error("must equal outputScaleBits + calibrationShift");
+  }
+  r.at("barIntervalMs").integer(1);
+  r.at("targetHorizonBars").integer(1);
+  r.at("funding").boolean();
+  r.at("source").at("sha256").string();
+  const base = r.object() as unknown as QuantizedModel;
+  return { ...base, features, layers, policy };
+}
+
+/** Load and check a quantised model file. */
+export function loadQuantizedModel(path: string): QuantizedModel {
+  return parseQuantizedModel(readJsonFile(path, "MODEL_INVALID"), path);
+}
