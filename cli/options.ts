@@ -2,9 +2,13 @@
 import { UsageError } from "../models/errors";
 import { parseTimestamp } from "../models/load-data";
 
-/** A date option: `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS[.fff]]` (UTC, `T` allowed, optional `Z`). */
-export function parseDateOption(option: string, value: string): number {
+/**
+ * A date option: `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS[.fff]]` (UTC, `T` allowed, optional `Z`), as ms.
+ * With `endOfDay`, a bare date means the last millisecond of that day (for inclusive `--to` bounds).
+ */
+export function parseDateOption(option: string, value: string, endOfDay = false): number {
   const v = value.trim();
+  const dayOnly = /^\d{4}-\d{2}-\d{2}$/.test(v);
   const full = /^\d{4}-\d{2}-\d{2}$/.test(v)
     ? `${v} 00:00:00`
     : /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}Z?$/.test(v)
@@ -14,7 +18,7 @@ export function parseDateOption(option: string, value: string): number {
   if (ms === undefined) {
     throw new UsageError(`${option}: '${value}' is not a UTC date (YYYY-MM-DD or 'YYYY-MM-DD HH:MM:SS')`);
   }
-  return ms;
+  return dayOnly && endOfDay ? ms + 86_400_000 - 1 : ms;
 }
 
 /** An integer option within [min, max]. */

@@ -255,6 +255,9 @@ export function computeFeatures(series: CandleSeries, funding?: FundingSeries): 
 
 /** The feature vector at bar `index`, or an InsufficientDataError saying why it cannot be computed. */
 export function featuresAt(series: CandleSeries, index: number, funding?: FundingSeries): number[] {
+  if (!Number.isInteger(index) || index < 0 || index >= series.candles.length) {
+    throw new RangeError(`featuresAt: bar index ${index} is not in [0, ${series.candles.length - 1}]`);
+  }
   // Only the lookback before `index` matters; slice it so a long file costs no more than a short one.
   const from = Math.max(0, index - FEATURE_LOOKBACK_BARS - 1);
   const window: CandleSeries = { ...series, candles: series.candles.slice(from, index + 1) };

@@ -25,11 +25,24 @@ export function clampBig(a: bigint, lo: bigint, hi: bigint): bigint {
   return a < lo ? lo : a > hi ? hi : a;
 }
 
-/** Round a float to the nearest integer at scale 2^s (ties towards +infinity); exact for |x * 2^s| < 2^53. */
+/**
+ * Round a float to the nearest integer at scale 2^s (ties towards +infinity). Exact: x * 2^s is exact in
+ * float64 and Math.round rounds it without an intermediate addition.
+ */
 export function toFixed(x: number, s: number): bigint {
   const scaled = x * 2 ** s;
   if (!Number.isFinite(scaled)) throw new RangeError(`cannot represent ${x} at scale 2^${s}`);
-  return BigInt(Math.floor(scaled + 0.5));
+  return BigInt(Math.round(scaled));
+}
+
+/**
+ * floor(x * 2^s): how features become integers. Flooring maps the declared float range [lo, hi) onto the
+ * declared integer range exactly when lo and hi are multiples of 2^-s, so no in-bound value rounds out.
+ */
+export function floorToFixed(x: number, s: number): bigint {
+  const scaled = x * 2 ** s;
+  if (!Number.isFinite(scaled)) throw new RangeError(`cannot represent ${x} at scale 2^${s}`);
+  return BigInt(Math.floor(scaled));
 }
 
 /** The value of a fixed-point integer at scale 2^s, as a float (for display and comparisons only). */

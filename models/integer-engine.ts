@@ -4,7 +4,7 @@
  * else. Features outside their declared bounds are an error here (and unprovable in the circuit).
  */
 import { BoundsError, ModelError } from "./errors";
-import { ceilShift, clampBig, floorShift, relu, toFixed, type Interval } from "./fixed-point";
+import { ceilShift, clampBig, floorShift, floorToFixed, relu, type Interval } from "./fixed-point";
 import type { QuantizedModel, QuantizedPolicy } from "./quantized-model";
 
 /** Every intermediate value of one inference (the circuit's witness is built from these). */
@@ -42,13 +42,14 @@ export function checkFeatureBounds(model: QuantizedModel, x: readonly bigint[]):
   });
 }
 
-/** Quantise float features to the model's integer scale: round(x * 2^scaleBits), bounds checked. */
+/** Quantise float features to the model's integer scale: floor(x * 2^scaleBits), bounds checked. */
 export function quantizeFeatures(model: QuantizedModel, x: readonly number[]): bigint[] {
   if (x.length !== model.features.length) {
     throw new BoundsError(`expected ${model.features.length} features, got ${x.length}`);
   }
   return model.features.map((f, i) => {
-    const v = toFixed(x[i], f.scaleBits);
+    if (!Number.isFinite(x[i])) throw new BoundsError(`feature ${f.name} = ${x[i]} is not a finite number`);
+    const v = floorToFixed(x[i], f.scaleBits);
     if (v < f.min || v > f.max) {
       const lo = Number(f.min) / 2 ** f.scaleBits;
       const hi = (Number(f.max) + 1) / 2 ** f.scaleBits;

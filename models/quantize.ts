@@ -9,13 +9,13 @@
  */
 import type { Dataset } from "./dataset";
 import { featureDefinitions } from "./features";
-import { addInterval, scaleInterval, signedBits, toFixed, type Interval } from "./fixed-point";
+import { toFixed } from "./fixed-point";
+import { analyseIntervals } from "./intervals";
 import { calibrationScale, networkOutput, type FloatModel } from "./float-model";
 import { inferInteger, quantizeFeatures } from "./integer-engine";
 import { marginFromQuantile } from "./policy";
 import {
   QUANTIZED_MODEL_FORMAT,
-  type BoundedInterval,
   type QuantizationReport,
   type QuantizedFeature,
   type QuantizedLayer,
@@ -37,28 +37,6 @@ export const DEFAULT_QUANTIZE_OPTIONS: QuantizeOptions = {
   weightPrecisionBits: 32,
   activationScaleBits: 32,
 };
-
-function bounded(iv: Interval): BoundedInterval {
-  return { ...iv, bits: signedBits(iv) };
-}
-
-/** Interval of floor(v / 2^s), then ReLU if asked. */
-function rescaleInterval(iv: Interval, s: number, reluOut: boolean): Interval {
-  const min = iv.min >> BigInt(s);
-  const max = iv.max >> BigInt(s);
-  return reluOut ? { min: min > 0n ? min : 0n, max: max > 0n ? max : 0n } : { min, max };
-}
-
-/** Interval of ceil(v / 2^s). */
-function ceilInterval(iv: Interval, s: number): Interval {
-  const k = (1n << BigInt(s)) - 1n;
-  return { min: (iv.min + k) >> BigInt(s), max: (iv.max + k) >> BigInt(s) };
-}
-
-function clampInterval(iv: Interval, lo: number, hi: number): Interval {
-  const c = (v: bigint) => (v < BigInt(lo) ? BigInt(lo) : v > BigInt(hi) ? BigInt(hi) : v);
-  return { min: c(iv.min), max: c(iv.max) };
-}
 
 /** Integer features' declared bounds: [lo, hi) of the definition, widened to a power-of-two range. */
 function quantizeFeatureBounds(model: FloatModel, F: number): QuantizedFeature[] {
@@ -104,46 +82,37 @@ export function quantizeModel(
   });
 
   let inScale = F;
-  let inIntervals: Interval[] = features.map((f) => ({ min: f.min, max: f.max }));
-  const layers: QuantizedLayer[] = floatLayers.map((l, k) => {
+  const integerLayers = floatLayers.map((l, k) => {
     const last = k === floatLayers.length - 1;
     const W = weightScaleBits(l.weights, P);
-    const weights = l.weights.map((row) => row.map((w) => toFixed(w, W)));
-    const biases = l.biases.map((b) => toFixed(b, inScale + W));
     const shift = last ? 0 : inScale + W - A;
     if (shift < 0) throw new RangeError(`layer ${k}: rescale shift ${shift} < 0; raise the weight precision`);
-    const accumulators = weights.map((row, j) =>
-      bounded(
-        row.reduce((acc, w, i) => addInterval(acc, scaleInterval(inIntervals[i], w)), {
-          min: biases[j],
-          max: biases[j],
-        }),
-      ),
-    );
-    const outputs = accumulators.map((a) => rescaleInterval(a, shift, !last));
-    const layer: QuantizedLayer = {
+    const layer = {
       inputScaleBits: inScale,
       weightScaleBits: W,
       shift,
-      activation: last ? "linear" : "relu",
-      weights,
-      biases,
-      accumulators,
-      outputs,
+      activation: last ? ("linear" as const) : ("relu" as const),
+      weights: l.weights.map((row) => row.map((w) => toFixed(w, W))),
+      biases: l.biases.map((b) => toFixed(b, inScale + W)),
     };
     inScale = last ? inScale + W : A;
-    inIntervals = outputs;
     return layer;
   });
 
   const p = model.policy;
-  const output = inIntervals[0];
-  const mmShift = inScale + model.calibration.shift;
-  const mmNumerator = scaleInterval(output, BigInt(model.calibration.num) * BigInt(10000 + p.bufferBps));
-  const mmRaw = ceilInterval(mmNumerator, mmShift);
-  const mm = clampInterval(mmRaw, p.mmMinBps, p.mmMaxBps);
-  const imNumerator = scaleInterval(mm, BigInt(p.imRatioNum));
-  const imRaw = ceilInterval(imNumerator, p.imRatioShift);
+  const policyShape = {
+    ...p,
+    calibrationNum: model.calibration.num,
+    calibrationShift: model.calibration.shift,
+    outputScaleBits: inScale,
+    mmShift: inScale + model.calibration.shift,
+  };
+  const intervals = analyseIntervals(
+    features.map((f) => ({ min: f.min, max: f.max })),
+    integerLayers,
+    policyShape,
+  );
+  const layers: QuantizedLayer[] = integerLayers.map((l, k) => ({ ...l, ...intervals.layers[k] }));
 
   return {
     format: QUANTIZED_MODEL_FORMAT,
@@ -155,20 +124,7 @@ export function quantizeModel(
     source,
     features,
     layers,
-    policy: {
-      ...p,
-      calibrationNum: model.calibration.num,
-      calibrationShift: model.calibration.shift,
-      outputScaleBits: inScale,
-      mmShift,
-      intervals: {
-        output: bounded(output),
-        mmNumerator: bounded(mmNumerator),
-        mmRaw: bounded(mmRaw),
-        imNumerator: bounded(imNumerator),
-        imRaw: bounded(imRaw),
-      },
-    },
+    policy: { ...policyShape, intervals: intervals.policy },
     quantization: { featureScaleBits: F, weightPrecisionBits: P, activationScaleBits: A },
     training: model.training,
   };

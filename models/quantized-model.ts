@@ -3,11 +3,12 @@
  * every accumulator, from which the circuit generator sizes its range checks. All integers are decimal
  * strings in the file and bigint in memory.
  */
-import type { SplitRange, TrainingInfo } from "./float-model";
+import type { TrainingInfo } from "./float-model";
 import { ModelError } from "./errors";
 import { readJsonFile } from "./io";
 import { validatePolicy, type MarginPolicy } from "./policy";
 import { signedBits, type Interval } from "./fixed-point";
+import { analyseIntervals } from "./intervals";
 import { JsonReader } from "./validate";
 
 export const QUANTIZED_MODEL_FORMAT = "zkrisk-quantized-model/1";
@@ -98,7 +99,6 @@ export interface QuantizedModel {
     report: QuantizationReport;
   };
   training: TrainingInfo;
-  splits?: { train: SplitRange; validation: SplitRange; test: SplitRange };
 }
 
 /** Serialise with bigints as decimal strings. */
@@ -116,6 +116,10 @@ function readInterval(r: JsonReader, withBits: boolean): Interval | BoundedInter
   const bits = r.at("bits").integer(1, 250);
   if (bits !== signedBits({ min, max })) r.at("bits").error(`${bits} does not match [${min}, ${max}]`);
   return { min, max, bits };
+}
+
+function show(iv: Interval): string {
+  return `[${iv.min}, ${iv.max}]`;
 }
 
 /** Parse and check a quantised model document (as read from `file`). */
@@ -191,6 +195,51 @@ export function parseQuantizedModel(doc: unknown, file: string): QuantizedModel 
   validatePolicy(policy, file);
   if (policy.mmShift !== policy.outputScaleBits + policy.calibrationShift) {
     p.at("mmShift").error("must equal outputScaleBits + calibrationShift");
+  }
+  // Scales must chain: each layer's input scale is the previous layer's output scale.
+  let scale = features[0]?.scaleBits ?? 0;
+  features.forEach((f, i) => {
+    if (f.scaleBits !== scale)
+      r.at("features").at(i).at("scaleBits").error(`must equal the other features' ${scale}`);
+  });
+  layers.forEach((l, k) => {
+    if (l.inputScaleBits !== scale) {
+      layerReaders[k].at("inputScaleBits").error(`must equal the previous stage's output scale ${scale}`);
+    }
+    scale = l.inputScaleBits + l.weightScaleBits - l.shift;
+  });
+  if (policy.outputScaleBits !== scale)
+    p.at("outputScaleBits").error(`must equal the last layer's output scale ${scale}`);
+  // The circuit sizes its range checks from the recorded intervals: they must be exactly what the
+  // interval analysis derives from the bounds and weights, not merely plausible.
+  const derived = analyseIntervals(
+    features.map((f) => ({ min: f.min, max: f.max })),
+    layers,
+    policy,
+  );
+  const same = (a: Interval, b: Interval) => a.min === b.min && a.max === b.max;
+  layers.forEach((l, k) => {
+    l.accumulators.forEach((a, j) => {
+      if (!same(a, derived.layers[k].accumulators[j])) {
+        layerReaders[k]
+          .at("accumulators")
+          .at(j)
+          .error(`does not match the interval analysis ${show(derived.layers[k].accumulators[j])}`);
+      }
+    });
+    l.outputs.forEach((o, j) => {
+      if (!same(o, derived.layers[k].outputs[j])) {
+        layerReaders[k]
+          .at("outputs")
+          .at(j)
+          .error(`does not match the interval analysis ${show(derived.layers[k].outputs[j])}`);
+      }
+    });
+  });
+  for (const key of Object.keys(derived.policy) as (keyof QuantizedPolicy["intervals"])[]) {
+    if (!same(policy.intervals[key], derived.policy[key])) {
+      iv.at(key).error(`does not match the interval analysis ${show(derived.policy[key])}`);
+    }
   }
   r.at("barIntervalMs").integer(1);
   r.at("targetHorizonBars").integer(1);

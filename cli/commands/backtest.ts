@@ -45,7 +45,7 @@ export function registerBacktest(program: Command): void {
     .option("--data <file>", "candles CSV (any market, any period)", DEFAULT_DATA)
     .option("--funding <file>", "funding-rate CSV, if the model uses funding features")
     .option("--from <date>", "first bar to evaluate (UTC date or timestamp)")
-    .option("--to <date>", "last bar to evaluate (UTC date or timestamp)")
+    .option("--to <date>", "last bar to evaluate (UTC timestamp, or a date: its whole day)")
     .option("--json", "print one JSON object: {period, bars, models: [{name, breachRate, kupiecP, ...}]}")
     .action((f: BacktestFlags) => {
       const model = loadAnyModel(f.model);
@@ -53,7 +53,7 @@ export function registerBacktest(program: Command): void {
       const funding = f.funding ? loadFunding(f.funding) : undefined;
       const report = runBacktest(model, series, funding, {
         fromMs: f.from === undefined ? undefined : parseDateOption("--from", f.from),
-        toMs: f.to === undefined ? undefined : parseDateOption("--to", f.to),
+        toMs: f.to === undefined ? undefined : parseDateOption("--to", f.to, true),
       });
       if (f.json) printJson(report);
       else process.stdout.write(formatBacktest(report));

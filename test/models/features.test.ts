@@ -198,56 +198,88 @@ describe("computeFeatures: no look-ahead", () => {
   });
 });
 
+/** Column of feature `name` in a matrix (fails the test when the feature is missing). */
+function col(m: FeatureMatrix, name: string): number {
+  const i = m.names.indexOf(name);
+  expect(i, `feature ${name}`).toBeGreaterThanOrEqual(0);
+  return i;
+}
+
+/** Length of the hand-made series: long enough that every window is full well before the bars checked. */
+const N = 760;
+/** In the gap series, bars after this index are shifted later by the missing bars. */
+const GAP_AFTER = 649;
+
 describe("computeFeatures: gaps", () => {
-  /** 100 bars with closes drifting up, a 2x jump in close at bar 80, and `missing` bars before bar 80. */
+  /** N bars with drifting closes, a 2x jump in close at the first bar after the gap, `missing` bars missing. */
   function gapSeries(missing: number): CandleSeries {
     const candles = patternCandles(
-      100,
-      (t) => 100 * Math.exp(0.002 * t + 0.003 * ((t * 7) % 5)) * (t >= 80 ? 2 : 1),
+      N,
+      (t) => 100 * Math.exp(0.002 * (t % 50) + 0.003 * ((t * 7) % 5)) * (t > GAP_AFTER ? 2 : 1),
       (t) => 10 + (t % 3),
-    ).map((c, t) => (t >= 80 ? { ...c, time: c.time + missing * BAR } : c));
+    ).map((c, t) => (t > GAP_AFTER ? { ...c, time: c.time + missing * BAR } : c));
     return seriesOf(candles);
   }
+  const G = GAP_AFTER + 1; // first bar after the gap
 
   it("barLogReturns is null for the first bar and after a gap, and ln(c_t / c_t-1) elsewhere", () => {
     const s = gapSeries(2);
+    expect(s.gaps).toHaveLength(1);
     const r = barLogReturns(s);
     expect(r[0]).toBeNull();
-    expect(r[80]).toBeNull();
+    expect(r[G]).toBeNull();
     const c = s.candles;
-    for (const t of [1, 2, 79, 81, 99]) expect(r[t]).toBe(Math.log(c[t].close / c[t - 1].close));
+    for (const t of [1, 2, G - 1, G + 1, N - 1]) expect(r[t]).toBe(Math.log(c[t].close / c[t - 1].close));
     expect(r.filter((x) => x === null)).toHaveLength(2);
   });
 
   it("the bar after a gap has no features and a reason naming the gap", () => {
     const m = computeFeatures(gapSeries(2));
-    expect(m.rows[80]).toBeNull();
-    expect(m.reasons[80]).toMatch(/gap/);
-    expect(m.rows[79]).not.toBeNull();
+    expect(m.rows[G]).toBeNull();
+    expect(m.reasons[G]).toMatch(/gap/);
+    expect(m.rows[G - 1]).not.toBeNull();
   });
 
-  it("windows are taken by time: a 2-bar gap shortens the next bar's 1d window to 9 returns", () => {
+  it("windows are taken by time: after a 2-bar gap the 1d window holds 9 returns, none across the gap", () => {
     const s = gapSeries(2);
     const m = computeFeatures(s);
-    const row = m.rows[81];
+    const row = m.rows[G + 1];
     expect(row).not.toBeNull();
-    // Bar 81 opens 83 bar-lengths after bar 0, so its 1d window (by time) holds bars 72..81; the return
-    // of bar 80 spans the gap and is missing: RMS over the returns of bars 72..79 and 81 only.
+    // Bar G+1 opens 12 bar-lengths after bar G-9 (2 bars are missing), so its 1d window (by time) holds
+    // bars G-8..G+1; the return of bar G spans the gap and is missing: RMS over bars G-8..G-1 and G+1.
     const c = s.candles;
-    const rets = [72, 73, 74, 75, 76, 77, 78, 79, 81].map((k) => Math.log(c[k].close / c[k - 1].close));
+    const ks = [-8, -7, -6, -5, -4, -3, -2, -1, 1].map((d) => G + d);
+    const rets = ks.map((k) => Math.log(c[k].close / c[k - 1].close));
     const rv = Math.sqrt(rets.reduce((a, x) => a + x * x, 0) / rets.length);
-    expect(row![0]).toBeCloseTo(rv, 14);
+    expect(row![col(m, "rv_1d")]).toBeCloseTo(rv, 14);
     // Had the 2x jump across the gap been used, rv_1d would exceed 0.2; the window's own returns are < 0.02.
-    expect(row![0]).toBeLessThan(0.02);
-    // Parkinson averages the bars present in the window by time: 72..81 (10 bars).
-    const hl = [72, 73, 74, 75, 76, 77, 78, 79, 80, 81].map((k) => Math.log(c[k].high / c[k].low) ** 2);
-    expect(row![3]).toBeCloseTo(Math.sqrt(hl.reduce((a, x) => a + x, 0) / 10 / (4 * Math.LN2)), 14);
+    expect(row![col(m, "rv_1d")]).toBeLessThan(0.02);
+    // Parkinson averages the bars present in the window by time: G-8..G+1 (10 bars).
+    const hl = [-8, -7, -6, -5, -4, -3, -2, -1, 0, 1].map((d) => Math.log(c[G + d].high / c[G + d].low) ** 2);
+    const parkinson = Math.sqrt(hl.reduce((a, x) => a + x, 0) / 10 / (4 * Math.LN2));
+    expect(row![col(m, "parkinson_1d")]).toBeCloseTo(parkinson, 14);
   });
 
   it("a 3-bar gap leaves the next bar's 1d window with 8 returns, under the 9 it needs", () => {
     const m = computeFeatures(gapSeries(3));
-    expect(m.rows[81]).toBeNull();
-    expect(m.reasons[81]).toBe("1d window has 8 returns, needs 9");
+    expect(m.rows[G + 1]).toBeNull();
+    expect(m.reasons[G + 1]).toBe("1d window has 8 returns, needs 9");
+  });
+
+  it("after a 13-bar gap, every window refills from the bars after it", () => {
+    // Bar G+j opens (j + 13) bar-lengths after bar G-1. Its 1d window holds only post-gap bars, so j
+    // returns; the 3.5d window keeps pre-gap bars G-28+j.. (28 - j of them) plus j post-gap returns; the 7d
+    // window keeps 70 - j pre-gap bars (each with a 1d vol) and the post-gap bars G..G+j, of which only
+    // G+9.. have the 9 returns a 1d vol needs: 70 - j + (j - 8) = 62 vols until the pre-gap bars run out
+    // at j = 70, then j - 8.
+    const m = computeFeatures(gapSeries(13));
+    expect(m.reasons[G + 8]).toBe("1d window has 8 returns, needs 9");
+    expect(m.reasons[G + 9]).toBe("3.5d window has 28 returns, needs 32");
+    expect(m.reasons[G + 31]).toBe("3.5d window has 31 returns, needs 32");
+    for (const j of [32, 50, 70])
+      expect(m.reasons[G + j], `bar G+${j}`).toBe("7d window has 62 1d vols, needs 63");
+    for (let j = 1; j <= 70; j++) expect(m.rows[G + j], `bar G+${j}`).toBeNull();
+    expect(m.rows[G + 71]).not.toBeNull();
   });
 });
 
@@ -258,7 +290,7 @@ describe("computeFeatures: values on hand-made series", () => {
     // Closes alternate 100 (even bars) and 100 e^a (odd bars); each bar opens at the previous close and
     // reaches e^b above its body and e^-b below it, so ln(H / L) = a + 2b for every bar after the first.
     const candles: Candle[] = [];
-    for (let t = 0; t < 100; t++) {
+    for (let t = 0; t < N; t++) {
       const close = t % 2 === 0 ? 100 : 100 * Math.exp(a);
       const open = t === 0 ? 100 : candles[t - 1].close;
       const high = Math.max(open, close) * Math.exp(b);
@@ -266,83 +298,87 @@ describe("computeFeatures: values on hand-made series", () => {
       candles.push({ time: T0 + t * BAR, open, high, low, close, volume: 42 });
     }
     const m = computeFeatures(seriesOf(candles));
-    expect(m.names).toEqual(CANDLE_NAMES);
+    for (const name of CANDLE_NAMES) col(m, name);
     const parkinson = (a + 2 * b) / (2 * Math.sqrt(Math.LN2));
-    for (const t of [90, 95, 98, 99]) {
+    for (const t of [700, 701, 758, 759]) {
       const row = m.rows[t]!;
       expect(row).not.toBeNull();
-      expect(row[0]).toBeCloseTo(a, 12); // rv_1d
-      expect(row[1]).toBeCloseTo(a, 12); // rv_3d5
-      expect(row[2]).toBeCloseTo(a, 12); // rv_7d
-      expect(row[3]).toBeCloseTo(parkinson, 12);
-      expect(row[4]).toBeCloseTo(a, 12); // abs_return
-      expect(row[5]).toBe(0); // constant volume: zero spread, z-score 0 by definition
-      // Highest high of the window is 100 e^(a+b), reached by every bar.
-      expect(row[6]).toBeCloseTo(t % 2 === 0 ? 1 - Math.exp(-(a + b)) : 1 - Math.exp(-b), 12);
-      expect(row[7]).toBeCloseTo(0, 12); // every 1d vol is a: no variation
+      const v = (name: string) => row[col(m, name)];
+      expect(v("rv_1d")).toBeCloseTo(a, 12);
+      expect(v("rv_3d5")).toBeCloseTo(a, 12);
+      expect(v("rv_7d")).toBeCloseTo(a, 12);
+      expect(v("parkinson_1d")).toBeCloseTo(parkinson, 12);
+      expect(v("abs_return")).toBeCloseTo(a, 12);
+      expect(v("volume_z_7d")).toBe(0); // constant volume: zero spread, z-score 0 by definition
+      // The highest high of the window is 100 e^(a+b), reached by every bar.
+      expect(v("drawdown_7d")).toBeCloseTo(t % 2 === 0 ? 1 - Math.exp(-(a + b)) : 1 - Math.exp(-b), 12);
+      expect(v("volvol_7d")).toBeCloseTo(0, 12); // every 1d vol is a: no variation
     }
   });
 
   it("a varying series matches a direct index-window computation", () => {
-    const closeAt = (t: number) => 100 * Math.exp(0.004 * (((t * 7) % 11) - 5) + 0.001 * t);
+    const closeAt = (t: number) => 100 * Math.exp(0.004 * (((t * 7) % 11) - 5) + 0.001 * (t % 97));
     const volumeAt = (t: number) => 10 + ((t * 13) % 17);
     const up = (t: number) => 0.001 * (((t * 3) % 5) + 1);
     const down = (t: number) => 0.001 * (((t * 5) % 7) + 1);
-    const c = patternCandles(100, closeAt, volumeAt, up, down);
+    const c = patternCandles(N, closeAt, volumeAt, up, down);
     const m = computeFeatures(seriesOf(c));
 
     const ret = (k: number) => Math.log(c[k].close / c[k - 1].close);
-    /** RMS of the returns of bars max(1, t-n+1)..t, or null under 75 % of n. */
-    const rv = (t: number, n: number): number | null => {
-      const xs: number[] = [];
-      for (let k = Math.max(1, t - n + 1); k <= t; k++) xs.push(ret(k));
-      return xs.length < Math.ceil(0.75 * n)
-        ? null
-        : Math.sqrt(xs.reduce((s, x) => s + x * x, 0) / xs.length);
+    /** RMS of the returns of bars t-n+1..t. */
+    const rv = (t: number, n: number): number => {
+      let s = 0;
+      for (let k = t - n + 1; k <= t; k++) s += ret(k) ** 2;
+      return Math.sqrt(s / n);
     };
     const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
     const std = (xs: number[]) => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)));
 
-    for (const t of [84, 91, 99]) {
+    for (const t of [700, 731, 759]) {
       const row = m.rows[t]!;
       expect(row).not.toBeNull();
       const w7 = Array.from({ length: 84 }, (_, i) => t - 83 + i);
       const w1 = Array.from({ length: 12 }, (_, i) => t - 11 + i);
-      const vols = w7.map((k) => rv(k, 12)).filter((v): v is number => v !== null);
+      const vols = w7.map((k) => rv(k, 12));
       const volumes = w7.map((k) => c[k].volume);
       const hl2 = w1.map((k) => Math.log(c[k].high / c[k].low) ** 2);
-      const expected = [
-        rv(t, 12)!,
-        rv(t, 42)!,
-        rv(t, 84)!,
-        Math.sqrt(mean(hl2) / (4 * Math.LN2)),
-        Math.abs(ret(t)),
-        (c[t].volume - mean(volumes)) / std(volumes),
-        1 - c[t].close / Math.max(...w7.map((k) => c[k].high)),
-        std(vols) / mean(vols),
-      ];
-      expected.forEach((v, i) => expect(row[i], `${CANDLE_NAMES[i]} at bar ${t}`).toBeCloseTo(v, 12));
-    }
-    // The pattern is rich enough that a window one bar too long or too short would be caught.
-    for (const t of [84, 91, 99]) {
-      expect(rv(t, 13)).not.toBeCloseTo(rv(t, 12)!, 6);
-      expect(rv(t, 11)).not.toBeCloseTo(rv(t, 12)!, 6);
+      const expected: Record<string, number> = {
+        rv_1d: rv(t, 12),
+        rv_3d5: rv(t, 42),
+        rv_7d: rv(t, 84),
+        parkinson_1d: Math.sqrt(mean(hl2) / (4 * Math.LN2)),
+        abs_return: Math.abs(ret(t)),
+        volume_z_7d: (c[t].volume - mean(volumes)) / std(volumes),
+        drawdown_7d: 1 - c[t].close / Math.max(...w7.map((k) => c[k].high)),
+        volvol_7d: std(vols) / mean(vols),
+      };
+      for (const name of CANDLE_NAMES) {
+        expect(row[col(m, name)], `${name} at bar ${t}`).toBeCloseTo(expected[name], 12);
+      }
+      // The pattern is rich enough that a window one bar too long or too short would be caught.
+      for (const n of [12, 42, 84]) {
+        expect(rv(t, n + 1)).not.toBeCloseTo(rv(t, n), 6);
+        expect(rv(t, n - 1)).not.toBeCloseTo(rv(t, n), 6);
+      }
     }
   });
 
-  it("the first vector appears when the 7d window holds 63 one-day vols", () => {
-    const c = patternCandles(
-      100,
-      (t) => 100 + (t % 4),
-      () => 5,
+  it("early bars have no vector, with the first window that is short as the reason", () => {
+    const m = computeFeatures(
+      seriesOf(
+        patternCandles(
+          N,
+          (t) => 100 + (t % 4),
+          () => 5,
+        ),
+      ),
     );
-    const m = computeFeatures(seriesOf(c));
     expect(m.reasons[0]).toBe("first bar has no previous close");
-    // 1d vols exist from bar 9 (9 returns: bars 1..9); at bar 70 the window 0..70 holds 62 of them.
-    expect(m.rows[70]).toBeNull();
-    expect(m.reasons[70]).toBe("7d window has 62 1d vols, needs 63");
-    expect(m.rows[71]).not.toBeNull();
-    expect(m.rows.findIndex((r) => r !== null)).toBe(71);
+    expect(m.reasons[8]).toBe("1d window has 8 returns, needs 9");
+    expect(m.reasons[30]).toBe("3.5d window has 30 returns, needs 32");
+    expect(m.reasons[62]).toBe("7d window has 62 returns, needs 63");
+    for (let t = 0; t <= 70; t++) expect(m.rows[t], `bar ${t}`).toBeNull();
+    for (let t = 600; t < N; t++) expect(m.rows[t], `bar ${t}`).not.toBeNull();
   });
 });
 
@@ -352,7 +388,7 @@ describe("featuresAt", () => {
   it("equals the row of computeFeatures on the real series", () => {
     const r = prng(99);
     const indices = [97, 98, 500, 3739, 3740, 30064];
-    for (let i = 0; i < 10; i++) indices.push(100 + Math.floor(r() * 29_900));
+    for (let i = 0; i < 10; i++) indices.push(1000 + Math.floor(r() * 29_000));
     let compared = 0;
     for (const t of indices) {
       if (all.rows[t] === null) continue;
@@ -384,17 +420,17 @@ describe("featuresAt", () => {
   it("with funding, equals the row of computeFeatures with funding", () => {
     const s = seriesOf(
       patternCandles(
-        100,
+        N,
         (t) => 100 + (t % 5),
         (t) => 10 + (t % 7),
       ),
     );
     const funding: FundingSeries = {
       source: "f",
-      rates: Array.from({ length: 40 }, (_, k) => ({ time: T0 + k * 8 * HOUR, rate: 1e-4 * ((k % 3) - 1) })),
+      rates: Array.from({ length: 200 }, (_, k) => ({ time: T0 + k * 8 * HOUR, rate: 1e-4 * ((k % 3) - 1) })),
     };
     const m = computeFeatures(s, funding);
-    for (const t of [80, 90, 99]) {
+    for (const t of [700, 730, 759]) {
       expect(m.rows[t]).not.toBeNull();
       expect(featuresAt(s, t, funding)).toEqual(m.rows[t]);
     }
@@ -403,19 +439,19 @@ describe("featuresAt", () => {
 
 describe("computeFeatures: funding", () => {
   const candles = patternCandles(
-    100,
+    N,
     (t) => 100 + ((t * 3) % 7),
     (t) => 10 + (t % 4),
   );
   const s = seriesOf(candles);
-  // Prints every 8 h from T0, with distinct rates of both signs, plus one print inside bar 82
-  // (open 164 h, close 166 h) and one 1 ms after bar 82's close.
-  const grid: FundingRate[] = Array.from({ length: 31 }, (_, k) => ({
+  // Prints every 8 h from T0 (print k at 8k h), with distinct rates of both signs, plus one print inside
+  // bar 702 (open 1404 h, close 1406 h) and one 1 ms after bar 702's close.
+  const grid: FundingRate[] = Array.from({ length: 191 }, (_, k) => ({
     time: T0 + k * 8 * HOUR,
-    rate: (k % 2 === 0 ? 1 : -1) * (k + 1) * 1e-5,
+    rate: (k % 2 === 0 ? 1 : -1) * (k + 1) * 1e-6,
   }));
-  const inside = { time: T0 + 165 * HOUR, rate: 0.0007 };
-  const justAfter = { time: T0 + 166 * HOUR + 1, rate: -0.0009 };
+  const inside = { time: T0 + 1405 * HOUR, rate: 0.0007 };
+  const justAfter = { time: T0 + 1406 * HOUR + 1, rate: -0.0009 };
   const rates = [...grid, inside, justAfter].sort((x, y) => x.time - y.time);
   const funding: FundingSeries = { source: "hand", rates };
   const m = computeFeatures(s, funding);
@@ -428,48 +464,50 @@ describe("computeFeatures: funding", () => {
   }
 
   it("adds the two funding columns after the candle features", () => {
-    expect(m.names).toEqual([...CANDLE_NAMES, "funding_rate", "funding_abs_mean_7d"]);
-    for (const t of [81, 82, 83]) expect(m.rows[t]!.slice(0, 8)).toEqual(plain.rows[t]);
+    expect(m.names).toEqual([...plain.names, "funding_rate", "funding_abs_mean_7d"]);
+    const n = plain.names.length;
+    for (const t of [701, 702, 703]) expect(m.rows[t]!.slice(0, n)).toEqual(plain.rows[t]);
   });
 
   it("uses the last print at or before the bar's close, not one after it", () => {
-    const close82 = candles[82].time + BAR;
-    expect(close82).toBe(T0 + 166 * HOUR);
-    // Bar 81 closes at 164 h: the last print is the grid one at 160 h.
-    expect(m.rows[81]![8]).toBe(grid[20].rate);
-    // Bar 82 closes at 166 h: the print at 165 h counts; the one at 166 h + 1 ms and the 168 h one do not.
-    expect(m.rows[82]![8]).toBe(inside.rate);
-    // Bar 83 closes at 168 h: the grid print at exactly its close is used.
-    expect(m.rows[83]![8]).toBe(grid[21].rate);
-    for (const t of [81, 82, 83, 90]) {
+    const rate = col(m, "funding_rate");
+    expect(candles[702].time + BAR).toBe(T0 + 1406 * HOUR);
+    // Bar 701 closes at 1404 h: the last print is the grid one at 1400 h.
+    expect(m.rows[701]![rate]).toBe(grid[175].rate);
+    // Bar 702 closes at 1406 h: the print at 1405 h counts; those at 1406 h + 1 ms and 1408 h do not.
+    expect(m.rows[702]![rate]).toBe(inside.rate);
+    // Bar 703 closes at 1408 h: the grid print at exactly its close is used.
+    expect(m.rows[703]![rate]).toBe(grid[176].rate);
+    for (const t of [701, 702, 703, 730]) {
       const [last, absMean] = expected(candles[t].time + BAR);
-      expect(m.rows[t]![8]).toBe(last);
-      expect(m.rows[t]![9]).toBeCloseTo(absMean, 15);
+      expect(m.rows[t]![rate]).toBe(last);
+      expect(m.rows[t]![col(m, "funding_abs_mean_7d")]).toBeCloseTo(absMean, 15);
     }
   });
 
   it("the 7-day mean excludes a print exactly 7 days before the close", () => {
-    // Bar 83 closes at 168 h = 7 d after the print at 0 h: mean over grid 1..21 plus the two extra prints.
-    const used = [...grid.slice(1, 22), inside, justAfter];
+    // Bar 703 closes at 1408 h, 7 d after grid print 155 (1240 h): the mean covers grid 156..176 and the
+    // two extra prints.
+    const used = [...grid.slice(156, 177), inside, justAfter];
     const absMean = used.reduce((a, p) => a + Math.abs(p.rate), 0) / used.length;
-    expect(m.rows[83]![9]).toBeCloseTo(absMean, 15);
-    const withFirst = [...used, grid[0]].reduce((a, p) => a + Math.abs(p.rate), 0) / (used.length + 1);
-    expect(m.rows[83]![9]).not.toBeCloseTo(withFirst, 8);
+    expect(m.rows[703]![col(m, "funding_abs_mean_7d")]).toBeCloseTo(absMean, 15);
+    const withOld = [...used, grid[155]].reduce((a, p) => a + Math.abs(p.rate), 0) / (used.length + 1);
+    expect(m.rows[703]![col(m, "funding_abs_mean_7d")]).not.toBeCloseTo(withOld, 8);
   });
 
   it("a bar with no print in the 24 h before its close has no vector", () => {
-    // Prints stop at 120 h; bar 82 closes at 166 h, 46 h later.
-    const stale: FundingSeries = { source: "stale", rates: grid.filter((p) => p.time <= T0 + 120 * HOUR) };
+    // Prints stop at 1360 h; bar 702 closes at 1406 h, 46 h later.
+    const stale: FundingSeries = { source: "stale", rates: grid.filter((p) => p.time <= T0 + 1360 * HOUR) };
     const sm = computeFeatures(s, stale);
-    expect(sm.rows[82]).toBeNull();
-    expect(sm.reasons[82]).toBe("no funding print in the 24 h before the bar's close");
+    expect(sm.rows[702]).toBeNull();
+    expect(sm.reasons[702]).toBe("no funding print in the 24 h before the bar's close");
   });
 
   it("a 7-day window with fewer than 15 prints has no vector", () => {
-    // Prints every 16 h instead of 8 h: bar 82's window (-2 h, 166 h] holds the ones at 0, 16, ..., 160 h.
+    // Prints every 16 h instead of 8: bar 702's window (1238 h, 1406 h] holds those at 1248, 1264, ..., 1392 h.
     const sparse: FundingSeries = { source: "sparse", rates: grid.filter((_, k) => k % 2 === 0) };
     const sm = computeFeatures(s, sparse);
-    expect(sm.rows[82]).toBeNull();
-    expect(sm.reasons[82]).toBe("7d funding window has 11 prints, needs 15");
+    expect(sm.rows[702]).toBeNull();
+    expect(sm.reasons[702]).toBe("7d funding window has 10 prints, needs 15");
   });
 });

@@ -1,0 +1,157 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadCandles } from "../../models/load-data";
+import { inferBar } from "../../models/predict";
+import { loadQuantizedModel } from "../../models/quantized-model";
+
+const ROOT = join(__dirname, "../..");
+const BIN = join(ROOT, "bin/zkrisk.cjs");
+const DATA = join(ROOT, "models/data/btcusdt-2h.csv");
+const MODEL = join(ROOT, "models/btc-usdt-2h.quantized.json");
+
+function zkrisk(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: tmpdir(),
+    encoding: "utf8",
+    timeout: 120_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function json(args: string[]): Record<string, unknown> {
+  const r = zkrisk(...args, "--json");
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout);
+}
+
+/** The candle file with the rows kept by `keep` and prices multiplied by `k` (another "asset"). */
+function derivedCandles(keep: (timestamp: string) => boolean, k: number): string {
+  const [header, ...rows] = readFileSync(DATA, "utf8").trim().split("\n");
+  const out = rows
+    .filter((r) => keep(r.slice(0, 19)))
+    .map((r) => {
+      const [ts, o, h, l, c, v] = r.split(",");
+      return [ts, ...[o, h, l, c].map((x) => String(Number(x) * k)), v].join(",");
+    });
+  const dir = mkdtempSync(join(tmpdir(), "zkrisk-cli-"));
+  const file = join(dir, "derived.csv");
+  writeFileSync(file, [header, ...out].join("\n") + "\n");
+  return file;
+}
+
+describe("zkrisk CLI", () => {
+  it("every command answers --help with its usage and exit code 0", () => {
+    for (const cmd of ["demo", "train", "quantize", "infer", "backtest"]) {
+      const r = zkrisk(cmd, "--help");
+      expect(r.code, cmd).toBe(0);
+      expect(r.stdout).toContain(`Usage: zkrisk ${cmd}`);
+      expect(r.stdout).toContain("--json");
+    }
+    const top = zkrisk("--help");
+    expect(top.code).toBe(0);
+    for (const cmd of ["demo", "train", "quantize", "infer", "backtest"]) expect(top.stdout).toContain(cmd);
+  });
+
+  it("backtest --json prints one object of the documented shape", () => {
+    const r = json(["backtest", "--from", "2023-01-01", "--to", "2023-12-31"]);
+    expect(Object.keys(r)).toEqual(expect.arrayContaining(["period", "bars", "models"]));
+    expect(r.period).toEqual({ from: "2023-01-01T00:00:00.000Z", to: "2023-12-31T22:00:00.000Z" });
+    expect(Number.isInteger(r.bars)).toBe(true);
+    const models = r.models as Record<string, number | string>[];
+    expect(models.map((m) => m.name)).toEqual([
+      "zkrisk-quantized",
+      "static-q99",
+      "ewma-0.94",
+      "rolling-90d-q99",
+    ]);
+    for (const m of models) {
+      expect(Object.keys(m)).toEqual(
+        expect.arrayContaining([
+          "name",
+          "breachRate",
+          "kupiecP",
+          "avgMaintenanceMarginBps",
+          "avgInitialMarginBps",
+        ]),
+      );
+      expect(m.breachRate).toBeGreaterThanOrEqual(0);
+      expect(m.breachRate).toBeLessThanOrEqual(1);
+      expect(m.kupiecP).toBeGreaterThanOrEqual(0);
+      expect(m.kupiecP).toBeLessThanOrEqual(1);
+      // IM = ceil(1.5 * MM) per bar, clamped; on average it sits at about 1.5 x MM.
+      expect(Number(m.avgInitialMarginBps)).toBeGreaterThan(1.4 * Number(m.avgMaintenanceMarginBps));
+    }
+  });
+
+  it("backtest works on a market the model never saw (prices x 1/1000, recent period only)", () => {
+    const file = derivedCandles((ts) => ts >= "2022-06-01", 0.001);
+    const r = json(["backtest", "--data", file, "--from", "2023-06-01"]);
+    expect((r.models as { name: string }[]).length).toBe(4);
+    // The features are scale-free, so the model's margins match those on the original prices.
+    const original = json(["backtest", "--from", "2023-06-01"]);
+    const mine = (x: Record<string, unknown>) => (x.models as Record<string, number>[])[0];
+    expect(r.bars).toBe(original.bars);
+    expect(mine(r).avgMaintenanceMarginBps).toBeCloseTo(mine(original).avgMaintenanceMarginBps, 0);
+    expect((r as { baselineTraining: { source: string } }).baselineTraining.source).toBe(
+      "file-before-period",
+    );
+  });
+
+  it("infer --json gives the integer engine's margins for the requested bar", () => {
+    const r = json(["infer", "--at", "2024-03-05 14:00"]);
+    expect(r.bar).toBe("2024-03-05T14:00:00.000Z");
+    const series = loadCandles(DATA);
+    const model = loadQuantizedModel(MODEL);
+    const index = series.candles.findIndex((c) => c.time === Date.UTC(2024, 2, 5, 14));
+    const direct = inferBar(model, series, undefined, index);
+    expect(r.maintenanceMarginBps).toBe(Number(direct.trace.maintenanceMarginBps));
+    expect(r.initialMarginBps).toBe(Number(direct.trace.initialMarginBps));
+    const features = r.features as { name: string; quantized: string }[];
+    expect(features.map((f) => f.name)).toEqual(model.features.map((f) => f.name));
+    expect(features.map((f) => BigInt(f.quantized))).toEqual(direct.featuresInt);
+  });
+
+  it("demo --json runs the model stage on the latest bar", () => {
+    const r = json(["demo"]) as {
+      latest: { bar: string; maintenanceMarginBps: number };
+      backtest: { models: unknown[] };
+      quantization: { maxAbsDiffMaintenanceMarginBps: number };
+    };
+    expect(r.latest.bar).toBe("2024-06-30T22:00:00.000Z");
+    expect(r.latest.maintenanceMarginBps).toBeGreaterThanOrEqual(50);
+    expect(r.backtest.models).toHaveLength(4);
+    expect(r.quantization.maxAbsDiffMaintenanceMarginBps).toBeLessThanOrEqual(1);
+  });
+
+  it("bad input exits with code 2 and a message naming the option, file or line", () => {
+    const badDate = zkrisk("backtest", "--from", "2023-13-01");
+    expect(badDate.code).toBe(2);
+    expect(badDate.stderr).toContain("--from: '2023-13-01' is not a UTC date");
+
+    const missing = zkrisk("infer", "--data", "/nonexistent/candles.csv");
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("/nonexistent/candles.csv");
+
+    const dir = mkdtempSync(join(tmpdir(), "zkrisk-cli-"));
+    const broken = join(dir, "broken.csv");
+    writeFileSync(
+      broken,
+      "timestamp,open,high,low,close,volume\n2024-01-01 00:00:00,1,2,0.5,1.5,10\n2024-01-01 02:00:00,1,0.4,0.5,1,10\n",
+    );
+    const bad = zkrisk("infer", "--data", broken);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(new RegExp(`${broken}:3: `));
+
+    const noBar = zkrisk("infer", "--at", "2024-03-05 15:00");
+    expect(noBar.code).toBe(2);
+    expect(noBar.stderr).toContain("--at: no bar opens at 2024-03-05T15:00:00.000Z");
+
+    const unknown = zkrisk("backtest", "--nope");
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown option '--nope'");
+  });
+});
