@@ -127,6 +127,24 @@ describe("zkrisk CLI", () => {
     expect(r.quantization.maxAbsDiffMaintenanceMarginBps).toBeLessThanOrEqual(1);
   });
 
+  it("trains, quantises and backtests a model with the optional funding features", () => {
+    const dir = mkdtempSync(join(tmpdir(), "zkrisk-cli-"));
+    const funding = join(ROOT, "models/data/btcusdt-funding-8h.csv");
+    const floatPath = join(dir, "f.json");
+    const qPath = join(dir, "f.quantized.json");
+    const trained = json(["train", "--funding", funding, "--epochs", "3", "--out", floatPath]);
+    expect((trained.training as { funding: { file: string } }).funding.file).toBe("btcusdt-funding-8h.csv");
+    const q = json(["quantize", "--model", floatPath, "--funding", funding, "--out", qPath]);
+    expect((q.features as number[]).length).toBe(10);
+    const r = json(["backtest", "--model", qPath, "--funding", funding, "--from", "2023-01-01"]);
+    expect((r.models as unknown[]).length).toBe(4);
+    const missing = zkrisk("backtest", "--model", qPath, "--from", "2023-01-01");
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(
+      "this model uses funding-rate features: give a funding file (--funding)",
+    );
+  });
+
   it("bad input exits with code 2 and a message naming the option, file or line", () => {
     const badDate = zkrisk("backtest", "--from", "2023-13-01");
     expect(badDate.code).toBe(2);
