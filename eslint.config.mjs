@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "artifacts/**", "cache/**", "dist/**", "bin/**"] },
+  { ignores: ["node_modules/**", "artifacts/**", "cache/**", "dist/**", "bin/**", ".zkrisk-cache/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

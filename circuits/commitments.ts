@@ -1,0 +1,90 @@
+/**
+ * What the proof's commitments cover, as lists of field elements, and their Poseidon sponge hashes.
+ *
+ * The model commitment binds everything that determines the model's arithmetic and meaning: feature names,
+ * scales and bounds; every layer's shape, scales, shift, activation, weights and biases; the policy constants;
+ * the bar interval and target horizon. Two models with the same commitment compute the same function.
+ * The input commitment binds the quantised features of one update, in model order.
+ */
+import type { QuantizedModel } from "../models/quantized-model";
+import { poseidonSponge } from "./poseidon-sponge";
+
+/** Version of the layout below; bump it when the layout changes. */
+export const MODEL_COMMITMENT_LAYOUT = 1n;
+
+/** Pack an ASCII string of at most 31 bytes into one field element (big-endian bytes). */
+export function packAscii(s: string): bigint {
+  if (!/^[\x20-\x7e]{0,31}$/.test(s))
+    throw new RangeError(`cannot pack '${s}': printable ASCII, at most 31 bytes`);
+  let v = 0n;
+  for (const ch of s) v = (v << 8n) | BigInt(ch.charCodeAt(0));
+  return v;
+}
+
+/** Where each weight and bias sits in the model-commitment list (the committed-mode circuit needs it). */
+export interface CommitmentLayout {
+  values: bigint[];
+  /** weightIndex[l][j][i] = position of layer l's weight j,i in `values`. */
+  weightIndex: number[][][];
+  /** biasIndex[l][j] = position of layer l's bias j in `values`. */
+  biasIndex: number[][];
+}
+
+/** The model commitment's field elements, with the positions of the weights and biases. */
+export function modelCommitmentLayout(m: QuantizedModel): CommitmentLayout {
+  const values: bigint[] = [MODEL_COMMITMENT_LAYOUT, BigInt(m.barIntervalMs), BigInt(m.targetHorizonBars)];
+  values.push(BigInt(m.features.length));
+  for (const f of m.features) values.push(packAscii(f.name), BigInt(f.scaleBits), f.min, BigInt(f.rangeBits));
+  values.push(BigInt(m.layers.length));
+  const weightIndex: number[][][] = [];
+  const biasIndex: number[][] = [];
+  for (const l of m.layers) {
+    values.push(
+      BigInt(l.weights.length),
+      BigInt(l.weights[0].length),
+      BigInt(l.inputScaleBits),
+      BigInt(l.weightScaleBits),
+      BigInt(l.shift),
+      l.activation === "relu" ? 1n : 0n,
+    );
+    weightIndex.push(
+      l.weights.map((row) =>
+        row.map((w) => {
+          values.push(w);
+          return values.length - 1;
+        }),
+      ),
+    );
+    biasIndex.push(
+      l.biases.map((b) => {
+        values.push(b);
+        return values.length - 1;
+      }),
+    );
+  }
+  const p = m.policy;
+  values.push(
+    BigInt(p.calibrationNum),
+    BigInt(p.calibrationShift),
+    BigInt(p.outputScaleBits),
+    BigInt(p.mmShift),
+    BigInt(p.bufferBps),
+    BigInt(p.mmMinBps),
+    BigInt(p.mmMaxBps),
+    BigInt(p.imRatioNum),
+    BigInt(p.imRatioShift),
+    BigInt(p.imMinBps),
+    BigInt(p.imMaxBps),
+  );
+  return { values, weightIndex, biasIndex };
+}
+
+/** Poseidon commitment to a quantised model (a field element). */
+export function modelCommitment(m: QuantizedModel): Promise<bigint> {
+  return poseidonSponge(modelCommitmentLayout(m).values);
+}
+
+/** Poseidon commitment to the quantised features of one update (a field element). */
+export function inputCommitment(featuresInt: readonly bigint[]): Promise<bigint> {
+  return poseidonSponge(featuresInt);
+}

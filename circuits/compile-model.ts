@@ -1,0 +1,51 @@
+/**
+ * Generate and compile the circuit of a quantised model into an artifact directory:
+ *   DIR/zkrisk.circom (generated source), DIR/zkrisk.r1cs, DIR/zkrisk_js/zkrisk.wasm, DIR/zkrisk.sym,
+ *   DIR/circuit.json (mode, model hash and commitment, constraint figures, public signal order).
+ */
+import { basename, join } from "node:path";
+import { sha256File, writeFileAtomic, writeJsonAtomic } from "../models/io";
+import { loadQuantizedModel } from "../models/quantized-model";
+import { readR1csHeader, type R1csHeader } from "../prover/setup/binfile";
+import { compileCircom } from "./circom";
+import { generateCircuit, type WeightMode } from "./generate-circuit";
+import { PUBLIC_SIGNALS } from "./public-signals";
+
+/** Name of the main circuit inside an artifact directory. */
+export const CIRCUIT_NAME = "zkrisk";
+
+/** circuit.json: what was compiled, from which model. */
+export interface CircuitInfo extends R1csHeader {
+  mode: WeightMode;
+  model: { file: string; sha256: string };
+  modelCommitment: string;
+  publicSignals: readonly string[];
+  r1cs: string;
+  wasm: string;
+  source: string;
+}
+
+/** Generate, write and compile the circuit of the model at `modelPath` into `outDir`. */
+export async function compileModel(
+  modelPath: string,
+  outDir: string,
+  mode: WeightMode,
+): Promise<CircuitInfo> {
+  const model = loadQuantizedModel(modelPath);
+  const generated = await generateCircuit(model, mode);
+  const sourcePath = join(outDir, `${CIRCUIT_NAME}.circom`);
+  writeFileAtomic(sourcePath, generated.source);
+  const compiled = await compileCircom(sourcePath, outDir, { O: 2 });
+  const info: CircuitInfo = {
+    mode,
+    model: { file: basename(modelPath), sha256: sha256File(modelPath) },
+    modelCommitment: generated.modelCommitment.toString(),
+    publicSignals: PUBLIC_SIGNALS,
+    ...readR1csHeader(compiled.r1csPath),
+    r1cs: `${CIRCUIT_NAME}.r1cs`,
+    wasm: `${CIRCUIT_NAME}_js/${CIRCUIT_NAME}.wasm`,
+    source: `${CIRCUIT_NAME}.circom`,
+  };
+  writeJsonAtomic(join(outDir, "circuit.json"), info);
+  return info;
+}

@@ -1,0 +1,35 @@
+/**
+ * The commitment hash: a length-prefixed chain of circomlib Poseidon calls, the TypeScript twin of
+ * `PoseidonSponge(N)` in circuits/lib/commitment.circom.
+ *
+ *   h = N;  for each chunk c of up to 15 consecutive values:  h = Poseidon(1 + |c|)([h, ...c]);  return h
+ *
+ * Prefixing the length makes inputs of different lengths hash apart without padding rules.
+ */
+import { toField } from "./field";
+
+type PoseidonFn = ((inputs: bigint[]) => unknown) & { F: { toObject(x: unknown): bigint } };
+
+let poseidonPromise: Promise<PoseidonFn> | undefined;
+
+/** circomlibjs's Poseidon, built once per process. */
+function poseidon(): Promise<PoseidonFn> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  poseidonPromise ??= (require("circomlibjs") as { buildPoseidon(): Promise<PoseidonFn> }).buildPoseidon();
+  return poseidonPromise;
+}
+
+/** Values per Poseidon call besides the chaining value (circomlib Poseidon takes at most 16 inputs). */
+export const SPONGE_CHUNK = 15;
+
+/** Hash a non-empty list of integers (negative values are taken mod p). */
+export async function poseidonSponge(values: readonly bigint[]): Promise<bigint> {
+  if (values.length === 0) throw new RangeError("poseidonSponge: needs at least one value");
+  const hash = await poseidon();
+  let h = BigInt(values.length);
+  for (let i = 0; i < values.length; i += SPONGE_CHUNK) {
+    const chunk = values.slice(i, i + SPONGE_CHUNK).map(toField);
+    h = hash.F.toObject(hash([h, ...chunk]));
+  }
+  return h;
+}

@@ -1,0 +1,31 @@
+/**
+ * The public signals of every zkrisk proof, in the order snarkjs lists them (circuit outputs first, in
+ * declaration order, then public inputs in declaration order). This list is the one definition: the circuit
+ * generator declares the signals in this order, and the Solidity oracle reads calldata by these indexes.
+ */
+export const PUBLIC_SIGNALS = [
+  /** Maintenance margin, bps of notional (circuit output). */
+  "maintenanceMarginBps",
+  /** Initial margin, bps of notional (circuit output). */
+  "initialMarginBps",
+  /** Poseidon sponge over the model's parameters, scales and policy (circuit output). */
+  "modelCommitment",
+  /** Poseidon sponge over the quantised features (circuit output). */
+  "inputCommitment",
+  /** Market identifier (public input, e.g. "BTC-USDT" packed as ASCII). */
+  "marketId",
+  /** Open time of the last bar used, seconds since the Unix epoch (public input). */
+  "dataTimestamp",
+  /** Ties the proof to one chain and one oracle contract (public input). */
+  "domain",
+] as const;
+
+export type PublicSignalName = (typeof PUBLIC_SIGNALS)[number];
+
+/** Index of a public signal in snarkjs's `publicSignals` array and in the verifier's input array. */
+export const PUBLIC_SIGNAL_INDEX: Record<PublicSignalName, number> = Object.fromEntries(
+  PUBLIC_SIGNALS.map((name, i) => [name, i]),
+) as Record<PublicSignalName, number>;
+
+/** Number of circuit outputs at the head of the list. */
+export const PUBLIC_OUTPUTS = 4;

@@ -1,0 +1,61 @@
+/**
+ * The circuit's input for one update: public inputs (market, data timestamp, domain), the quantised
+ * features and, in committed mode, the weights and biases. Values are field elements as decimal strings.
+ */
+import type { QuantizedModel } from "../models/quantized-model";
+import { toField } from "../circuits/field";
+import { packAscii } from "../circuits/commitments";
+import type { WeightMode } from "../circuits/generate-circuit";
+import { UsageError } from "../models/errors";
+
+/** The public context of an update. */
+export interface UpdateContext {
+  /** Market id as a field element (see `marketIdOf`). */
+  marketId: bigint;
+  /** Open time of the last bar used, seconds since the Unix epoch. */
+  dataTimestamp: bigint;
+  /** Chain-and-oracle domain value (0 until an oracle is chosen). */
+  domain: bigint;
+}
+
+/**
+ * A market id from its label: a decimal number is taken as is; otherwise the label (printable ASCII,
+ * at most 31 bytes, e.g. "BTC-USDT") is packed big-endian into one field element.
+ */
+export function marketIdOf(label: string): bigint {
+  if (/^\d+$/.test(label)) {
+    const v = BigInt(label);
+    if (v !== toField(v)) throw new UsageError(`--market: ${label} is not below the field modulus`);
+    return v;
+  }
+  try {
+    return packAscii(label);
+  } catch {
+    throw new UsageError(`--market: '${label}' must be a number or printable ASCII of at most 31 bytes`);
+  }
+}
+
+type SignalValue = string | SignalValue[];
+
+/** The input object for the witness calculator. */
+export function circuitInput(
+  model: QuantizedModel,
+  mode: WeightMode,
+  featuresInt: readonly bigint[],
+  ctx: UpdateContext,
+): Record<string, SignalValue> {
+  const s = (v: bigint) => toField(v).toString();
+  const input: Record<string, SignalValue> = {
+    marketId: s(ctx.marketId),
+    dataTimestamp: s(ctx.dataTimestamp),
+    domain: s(ctx.domain),
+    features: featuresInt.map(s),
+  };
+  if (mode === "committed") {
+    model.layers.forEach((l, k) => {
+      input[`weights${k}`] = l.weights.map((row) => row.map(s));
+      input[`biases${k}`] = l.biases.map(s);
+    });
+  }
+  return input;
+}

@@ -1,0 +1,9 @@
+/** The Groth16 trusted setup: phase 1 (ptau), phase 2 (zkey ceremony), exports and command entry points. */
+export * from "./errors";
+export * from "./log";
+export * from "./snarkjs";
+export * from "./binfile";
+export * from "./ptau";
+export * from "./ceremony";
+export * from "./phase2";
+export * from "./run";

@@ -1,0 +1,382 @@
+import { spawnSync } from "node:child_process";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sha256File } from "../../models/io";
+import { loadArtifacts, MANIFEST_FILE, readManifest } from "../../prover/artifacts";
+import {
+  checkPtau,
+  contribute,
+  devPtau,
+  finalize,
+  readCeremony,
+  releaseCurves,
+  requiredPower,
+  requiredPowerForR1cs,
+  runContribute,
+  runSetup,
+  SetupError,
+  snarkjs,
+  verifyZkey,
+  type DevPtau,
+  type DevPtauProgress,
+  type RunSetupResult,
+  type SetupLog,
+  type VerificationKey,
+} from "../../prover/setup";
+
+const ROOT = join(__dirname, "../..");
+const CIRCOM2 = join(ROOT, "node_modules/.bin/circom2");
+
+// Three multiplications: c = a*b, t = c*c, y = t*k. One private pair (a, b), one public input (k), one output (y).
+// cost: 3 constraints (one per product); requiredPower: 3 + 2 public signals + 1 = 6 rows -> 2^3.
+const TINY = `pragma circom 2.1.0;
+template Tiny() {
+  signal input a;
+  signal input b;
+  signal input k;
+  signal output y;
+  signal c;
+  signal t;
+  c <== a * b;
+  t <== c * c;
+  y <== t * k;
+}
+component main {public [k]} = Tiny();
+`;
+
+/** A log that remembers everything, for asserting on warnings. */
+function recordingLog(): SetupLog & { lines: string[]; warnings: string[] } {
+  const lines: string[] = [];
+  const warnings: string[] = [];
+  return {
+    lines,
+    warnings,
+    info: (m) => lines.push(m),
+    warn: (m) => warnings.push(m),
+  };
+}
+
+function flipByte(file: string, offset: number): void {
+  const bytes = readFileSync(file);
+  const at = Math.min(offset, bytes.length - 1);
+  bytes[at] = bytes[at]! ^ 0x01;
+  writeFileSync(file, bytes);
+}
+
+function expectSetupError(fn: () => unknown, pattern: RegExp): void {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(SetupError);
+    expect((err as SetupError).code).toBe("SETUP_INVALID");
+    expect((err as Error).message).toMatch(pattern);
+    return;
+  }
+  throw new Error(`expected a SetupError matching ${pattern}`);
+}
+
+let tmp: string;
+let cacheDir: string;
+let r1cs: string;
+let wasm: string;
+let model: string;
+let ptau: DevPtau;
+const progress: DevPtauProgress[] = [];
+const ptauLog = recordingLog();
+let setup: RunSetupResult;
+
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), "zkrisk-setup-"));
+  cacheDir = join(tmp, "cache");
+  const build = join(tmp, "build");
+  mkdirSync(build);
+  writeFileSync(join(tmp, "tiny.circom"), TINY);
+  // circom2 runs in a WASI sandbox whose preopens are cwd and its parents: run it from "/" with relative paths.
+  const compiled = spawnSync(
+    process.execPath,
+    [
+      CIRCOM2,
+      relative("/", join(tmp, "tiny.circom")),
+      "--r1cs",
+      "--wasm",
+      "--O2",
+      "-o",
+      relative("/", build),
+    ],
+    { cwd: "/", encoding: "utf8" },
+  );
+  expect(compiled.status, compiled.stderr + compiled.stdout).toBe(0);
+  r1cs = join(build, "tiny.r1cs");
+  wasm = join(build, "tiny_js/tiny.wasm");
+  model = join(tmp, "tiny.model.json");
+  writeFileSync(model, JSON.stringify({ name: "tiny test model", weights: [1, 2, 3] }));
+
+  ptau = await devPtau(3, { cacheDir, log: ptauLog, onProgress: (p) => progress.push(p) });
+  setup = await runSetup({ r1cs, wasm, model, out: join(tmp, "artifacts"), cacheDir }, recordingLog());
+});
+
+afterAll(async () => {
+  // snarkjs keeps the bn128 curve's worker threads alive in globalThis.curve_bn128.
+  await releaseCurves();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe("requiredPower", () => {
+  it("is the smallest power >= 1 with 2^power >= constraints + public signals + 1", () => {
+    expect(requiredPower(0, 0)).toBe(1);
+    expect(requiredPower(1, 0)).toBe(1); // 2 rows
+    expect(requiredPower(2, 0)).toBe(2); // 3 rows
+    expect(requiredPower(3, 2)).toBe(3); // 6 rows
+    expect(requiredPower(5, 2)).toBe(3); // 8 rows: exactly 2^3
+    expect(requiredPower(6, 2)).toBe(4); // 9 rows
+    expect(requiredPower(2 ** 15 - 1, 0)).toBe(15);
+    expect(requiredPower(2 ** 15, 0)).toBe(16);
+    expect(requiredPower(2 ** 28 - 1, 0)).toBe(28);
+  });
+
+  it("refuses sizes beyond bn128's 2^28 domain and invalid counts", () => {
+    expectSetupError(() => requiredPower(2 ** 28, 0), /2\^29.*maximum 2\^28/);
+    expectSetupError(() => requiredPower(-1, 0), /constraints must be a non-negative integer, got -1/);
+    expectSetupError(() => requiredPower(3, 1.5), /publicSignals must be a non-negative integer, got 1.5/);
+  });
+
+  it("reads the circuit's sizes from its r1cs", () => {
+    expect(requiredPowerForR1cs(r1cs)).toBe(3);
+  });
+});
+
+describe("ptau", () => {
+  it("generates a dev ptau once, warns loudly, and reuses the cached file", async () => {
+    expect(ptau).toMatchObject({ power: 3, requestedPower: 3, cached: false, dev: true });
+    expect(ptau.path).toBe(join(cacheDir, "dev-pot3.ptau"));
+    expect(progress.map((p) => p.stage)).toEqual(["new", "contribute", "beacon", "prepare"]);
+    expect(ptauLog.warnings.join("\n")).toMatch(/INSECURE DEVELOPMENT PTAU/);
+
+    const mtime = statSync(ptau.path).mtimeMs;
+    const log = recordingLog();
+    const again = await devPtau(3, { cacheDir, log });
+    expect(again).toMatchObject({ path: ptau.path, cached: true, power: 3 });
+    expect(statSync(ptau.path).mtimeMs).toBe(mtime);
+    expect(log.warnings.join("\n")).toMatch(/INSECURE/);
+  });
+
+  it("serves a smaller power from a larger cached file", async () => {
+    const smaller = await devPtau(2, { cacheDir });
+    expect(smaller).toMatchObject({ path: ptau.path, power: 3, requestedPower: 2, cached: true });
+  });
+
+  it("lets concurrent callers share one generation", async () => {
+    const dir = join(tmp, "cache-concurrent");
+    const [a, b] = await Promise.all([devPtau(2, { cacheDir: dir }), devPtau(2, { cacheDir: dir })]);
+    expect(a.path).toBe(b.path);
+    expect([a.cached, b.cached].sort()).toEqual([false, true]);
+    expect(existsSync(join(dir, "dev-pot2.lock"))).toBe(false);
+  });
+
+  it("takes over a lock left by a dead process", async () => {
+    const dir = join(tmp, "cache-stale");
+    mkdirSync(dir);
+    const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], {
+      encoding: "utf8",
+    });
+    writeFileSync(join(dir, "dev-pot1.lock"), JSON.stringify({ pid: Number(dead.stdout), host: hostname() }));
+    const log = recordingLog();
+    const got = await devPtau(1, { cacheDir: dir, log });
+    expect(got.cached).toBe(false);
+    expect(log.warnings.join("\n")).toMatch(/abandoned lock/);
+  });
+
+  it("refuses a ptau too small, naming the power needed and the power it has", async () => {
+    const small = await devPtau(2, { cacheDir: join(tmp, "cache-concurrent") });
+    expect(small.power).toBe(2);
+    await expect(checkPtau(small.path, 3)).rejects.toThrow(/needs power 3 .* has power 2/);
+    await expect(checkPtau(small.path, 3)).rejects.toBeInstanceOf(SetupError);
+    // snarkjs draws the boundary at the same place: power 2 is refused for this circuit, power 3 accepted (setup).
+    const logged: string[] = [];
+    const logger = { debug() {}, info() {}, warn() {}, error: (m: string) => logged.push(m) };
+    expect(await snarkjs.zKey.newZKey(r1cs, small.path, join(tmp, "refused.zkey"), logger)).toBe(-1);
+    expect(logged.join("\n")).toMatch(/circuit too big/);
+  });
+
+  it("refuses a ptau not prepared for phase 2", async () => {
+    const raw = join(tmp, "raw.ptau");
+    await snarkjs.powersOfTau.newAccumulator(await snarkjs.curves.getCurveFromName("bn128"), 3, raw);
+    await expect(checkPtau(raw, 3)).rejects.toThrow(/raw.ptau: ptau is not prepared for phase 2/);
+  });
+
+  it("verifies a ptau's contributions only when asked", async () => {
+    const info = await checkPtau(ptau.path, 3, { verify: true });
+    expect(info).toMatchObject({ power: 3, preparedPhase2: true, sha256: sha256File(ptau.path) });
+  });
+});
+
+describe("setup", () => {
+  it("writes every artifact and a manifest with their hashes", () => {
+    const m = setup.manifest;
+    expect(setup.ptau).toMatchObject({ requiredPower: 3, power: 3, dev: true, cached: true });
+    expect(m.circuit).toMatchObject({
+      name: "tiny",
+      constraints: 3,
+      publicSignals: 2,
+      outputs: 1,
+      publicInputs: 1,
+    });
+    expect(m.ptau).toEqual({ file: "dev-pot3.ptau", power: 3, sha256: sha256File(ptau.path), dev: true });
+    expect(m.ceremony.steps.map((s) => s.kind)).toEqual(["contribution", "beacon"]);
+    expect(m.ceremony.steps[0]!.name).toBe("zkrisk setup");
+    for (const kind of ["r1cs", "wasm", "zkey", "vkey", "verifier"] as const) {
+      const file = setup.paths[kind];
+      expect(existsSync(file), file).toBe(true);
+      expect(m.files[kind].sha256).toBe(sha256File(file));
+    }
+    expect(m.model.sha256).toBe(sha256File(model));
+    expect(readManifest(setup.dir)).toEqual(m);
+    expect(readdirSync(setup.dir).sort()).toEqual(
+      [
+        MANIFEST_FILE,
+        "Groth16Verifier.sol",
+        "tiny.r1cs",
+        "tiny.wasm",
+        "tiny.zkey",
+        "verification_key.json",
+      ].sort(),
+    );
+  });
+
+  it("produces a zkey whose Groth16 proofs verify with the exported key", async () => {
+    const vkey = JSON.parse(readFileSync(setup.paths.vkey, "utf8")) as VerificationKey;
+    const { proof, publicSignals } = await snarkjs.groth16.fullProve(
+      { a: 3, b: 5, k: 2 },
+      setup.paths.wasm,
+      setup.paths.zkey,
+    );
+    // Outputs first, then public inputs: y = (3*5)^2 * 2 = 450, k = 2.
+    expect(publicSignals).toEqual(["450", "2"]);
+    expect(await snarkjs.groth16.verify(vkey, publicSignals, proof)).toBe(true);
+    expect(await snarkjs.groth16.verify(vkey, ["451", "2"], proof)).toBe(false);
+  });
+
+  it("exports a generated Solidity verifier sized for the public signals", () => {
+    const sol = readFileSync(setup.paths.verifier, "utf8");
+    expect(sol.split("\n")[0]).toMatch(/^\/\/ SPDX-License-Identifier/);
+    expect(sol).toMatch(/GENERATED FILE: do not edit/);
+    expect(sol).toMatch(/contract Groth16Verifier/);
+    expect(sol).toMatch(/uint\[2\] calldata _pubSignals/);
+  });
+});
+
+describe("ceremony", () => {
+  it("adds a contribution that verifies, changes delta, and is recorded with its hash", async () => {
+    const dir = join(tmp, "contributed");
+    cpSync(setup.dir, dir, { recursive: true });
+    const oldVkey = JSON.parse(readFileSync(join(dir, "verification_key.json"), "utf8")) as VerificationKey;
+
+    const result = await runContribute(
+      { dir, name: "alice", entropy: "alice's dice rolls", cacheDir },
+      recordingLog(),
+    );
+    const steps = result.manifest.ceremony.steps;
+    expect(steps.map((s) => s.name)).toEqual(["zkrisk setup", "zkrisk final beacon", "alice"]);
+    // The hashes read back from the zkey are the ones snarkjs returned when contributing.
+    expect(steps[2]!.hash).toBe(result.contribution.hash);
+    expect(steps.slice(0, 2)).toEqual(setup.manifest.ceremony.steps);
+    expect(result.manifest.ceremony.circuitHash).toBe(setup.manifest.ceremony.circuitHash);
+
+    await verifyZkey(result.paths.r1cs, ptau.path, result.paths.zkey);
+    const newVkey = JSON.parse(readFileSync(result.paths.vkey, "utf8")) as VerificationKey;
+    expect(newVkey.vk_delta_2).not.toEqual(oldVkey.vk_delta_2);
+    expect(newVkey.vk_alpha_1).toEqual(oldVkey.vk_alpha_1);
+
+    const { proof, publicSignals } = await snarkjs.groth16.fullProve(
+      { a: 2, b: 7, k: 3 },
+      result.paths.wasm,
+      result.paths.zkey,
+    );
+    expect(await snarkjs.groth16.verify(newVkey, publicSignals, proof)).toBe(true);
+    expect(await snarkjs.groth16.verify(oldVkey, publicSignals, proof)).toBe(false);
+    expect(loadArtifacts(dir).manifest).toEqual(result.manifest);
+    expect(readFileSync(result.paths.verifier, "utf8")).not.toBe(readFileSync(setup.paths.verifier, "utf8"));
+  });
+
+  it("refuses a contributor name snarkjs would drop or cut", async () => {
+    const zkeyOut = join(tmp, "unused.zkey");
+    await expect(contribute({ zkeyIn: setup.paths.zkey, zkeyOut, name: "" })).rejects.toThrow(
+      /1 to 64 characters/,
+    );
+    await expect(contribute({ zkeyIn: setup.paths.zkey, zkeyOut, name: "x".repeat(65) })).rejects.toThrow(
+      /1 to 64 characters, got 65/,
+    );
+    expect(existsSync(zkeyOut)).toBe(false);
+  });
+
+  it("refuses to install a zkey that drops earlier contributions", async () => {
+    const dir = join(tmp, "contributed");
+    const before = sha256File(join(dir, "tiny.zkey"));
+    // The original setup's zkey is valid for the circuit but lacks alice's contribution.
+    await expect(finalize({ dir, zkeyPath: setup.paths.zkey, ptauPath: ptau.path })).rejects.toThrow(
+      /does not extend the current ceremony: step 3 \(alice.*missing/,
+    );
+    expect(sha256File(join(dir, "tiny.zkey"))).toBe(before);
+    expect((await readCeremony(join(dir, "tiny.zkey"))).steps).toHaveLength(3);
+  });
+
+  it("refuses a ptau other than the one the setup used", async () => {
+    const other = await devPtau(2, { cacheDir: join(tmp, "cache-concurrent") });
+    await expect(
+      runContribute({ dir: join(tmp, "contributed"), name: "bob", ptau: other.path }, recordingLog()),
+    ).rejects.toThrow(/ptau sha256 [0-9a-f]{64} does not match [0-9a-f]{64}/);
+  });
+});
+
+describe("loadArtifacts", () => {
+  it("accepts an untouched artifact directory", () => {
+    const loaded = loadArtifacts(setup.dir);
+    expect(loaded.modelPath).toBe(model);
+    expect(loaded.paths.zkey).toBe(setup.paths.zkey);
+  });
+
+  for (const [kind, file] of [
+    ["zkey", "tiny.zkey"],
+    ["wasm", "tiny.wasm"],
+    ["vkey", "verification_key.json"],
+  ] as const) {
+    it(`refuses a tampered ${kind}, naming the file and both hashes`, () => {
+      const dir = join(tmp, `tampered-${kind}`);
+      cpSync(setup.dir, dir, { recursive: true });
+      const expected = setup.manifest.files[kind].sha256;
+      flipByte(join(dir, file), 200);
+      expectSetupError(
+        () => loadArtifacts(dir, { modelPath: model }),
+        new RegExp(`${file}: ${kind} sha256 [0-9a-f]{64} does not match ${expected}`),
+      );
+    });
+  }
+
+  it("refuses a model file that differs from the manifest's", () => {
+    const tampered = join(tmp, "tampered.model.json");
+    cpSync(model, tampered);
+    flipByte(tampered, 5);
+    expectSetupError(
+      () => loadArtifacts(setup.dir, { modelPath: tampered }),
+      new RegExp(
+        `tampered.model.json: model sha256 [0-9a-f]{64} does not match ${setup.manifest.model.sha256}`,
+      ),
+    );
+  });
+
+  it("refuses a directory without a manifest", () => {
+    expectSetupError(() => loadArtifacts(join(tmp, "build")), /no artifact manifest/);
+  });
+});
