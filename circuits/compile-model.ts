@@ -1,7 +1,8 @@
 /**
  * Generate and compile the circuit of a quantised model into an artifact directory:
- *   DIR/zkrisk.circom (generated source), DIR/zkrisk.r1cs, DIR/zkrisk_js/zkrisk.wasm, DIR/zkrisk.sym,
- *   DIR/circuit.json (mode, model hash and commitment, constraint figures, public signal order).
+ *   DIR/build/zkrisk.circom (generated source), DIR/build/zkrisk.r1cs, DIR/build/zkrisk_js/zkrisk.wasm,
+ *   DIR/build/zkrisk.sym, and DIR/circuit.json (mode, model hash and commitment, sizes, public signals).
+ * `zkrisk setup` then turns DIR into a proving artifact directory.
  */
 import { basename, join } from "node:path";
 import { sha256File, writeFileAtomic, writeJsonAtomic } from "../models/io";
@@ -13,6 +14,8 @@ import { PUBLIC_SIGNALS } from "./public-signals";
 
 /** Name of the main circuit inside an artifact directory. */
 export const CIRCUIT_NAME = "zkrisk";
+/** Where circom's output goes inside an artifact directory. */
+export const BUILD_SUBDIR = "build";
 
 /** circuit.json: what was compiled, from which model. */
 export interface CircuitInfo extends R1csHeader {
@@ -25,14 +28,11 @@ export interface CircuitInfo extends R1csHeader {
   source: string;
 }
 
-/** Generate, write and compile the circuit of the model at `modelPath` into `outDir`. */
-export async function compileModel(
-  modelPath: string,
-  outDir: string,
-  mode: WeightMode,
-): Promise<CircuitInfo> {
+/** Generate, write and compile the circuit of the model at `modelPath` into artifact directory `dir`. */
+export async function compileModel(modelPath: string, dir: string, mode: WeightMode): Promise<CircuitInfo> {
   const model = loadQuantizedModel(modelPath);
   const generated = await generateCircuit(model, mode);
+  const outDir = join(dir, BUILD_SUBDIR);
   const sourcePath = join(outDir, `${CIRCUIT_NAME}.circom`);
   writeFileAtomic(sourcePath, generated.source);
   const compiled = await compileCircom(sourcePath, outDir, { O: 2 });
@@ -42,10 +42,10 @@ export async function compileModel(
     modelCommitment: generated.modelCommitment.toString(),
     publicSignals: PUBLIC_SIGNALS,
     ...readR1csHeader(compiled.r1csPath),
-    r1cs: `${CIRCUIT_NAME}.r1cs`,
-    wasm: `${CIRCUIT_NAME}_js/${CIRCUIT_NAME}.wasm`,
-    source: `${CIRCUIT_NAME}.circom`,
+    r1cs: `${BUILD_SUBDIR}/${CIRCUIT_NAME}.r1cs`,
+    wasm: `${BUILD_SUBDIR}/${CIRCUIT_NAME}_js/${CIRCUIT_NAME}.wasm`,
+    source: `${BUILD_SUBDIR}/${CIRCUIT_NAME}.circom`,
   };
-  writeJsonAtomic(join(outDir, "circuit.json"), info);
+  writeJsonAtomic(join(dir, "circuit.json"), info);
   return info;
 }

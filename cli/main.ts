@@ -1,7 +1,10 @@
 /** The `zkrisk` command line: one subcommand per stage of the data path. */
 import { Command, CommanderError } from "commander";
 import { ZkriskError } from "../models/errors";
+import { releaseCurves } from "../prover/setup/snarkjs";
 import { registerBacktest } from "./commands/backtest";
+import { registerCircuitCommands } from "./commands/circuit";
+import { registerProveCommands } from "./commands/prove";
 import { registerDemo } from "./commands/demo";
 import { registerInfer } from "./commands/infer";
 import { registerQuantize } from "./commands/quantize";
@@ -11,15 +14,38 @@ import { registerTrain } from "./commands/train";
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
+/** Error codes that mean the input (arguments, files) was bad rather than the work failing. */
+const USAGE_CODES = new Set([
+  "USAGE",
+  "MODEL_INVALID",
+  "OUT_OF_BOUNDS",
+  "SETUP_INVALID",
+  "ARTIFACTS_INVALID",
+  "PROOF_INVALID",
+  "FILE_INVALID",
+]);
+
 export function buildProgram(): Command {
   const program = new Command("zkrisk")
     .description("proven risk parameters for DeFi derivatives: model, circuit, prover and oracle")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
-  for (const register of [registerDemo, registerTrain, registerQuantize, registerInfer, registerBacktest]) {
+  for (const register of [
+    registerDemo,
+    registerTrain,
+    registerQuantize,
+    registerInfer,
+    registerBacktest,
+    registerCircuitCommands,
+    registerProveCommands,
+  ]) {
     register(program);
   }
-  program.commands.forEach((c) => c.exitOverride());
+  const override = (c: Command): void => {
+    c.exitOverride();
+    c.commands.forEach(override);
+  };
+  program.commands.forEach(override);
   return program;
 }
 
@@ -36,14 +62,12 @@ export async function main(argv: string[]): Promise<void> {
     if (err instanceof ZkriskError) {
       process.stderr.write(`zkrisk: ${err.message}\n`);
       process.exitCode =
-        err.code === "USAGE" ||
-        err.code.startsWith("DATA_") ||
-        err.code === "MODEL_INVALID" ||
-        err.code === "OUT_OF_BOUNDS"
-          ? EXIT_USAGE
-          : EXIT_FAILURE;
+        USAGE_CODES.has(err.code) || err.code.startsWith("DATA_") ? EXIT_USAGE : EXIT_FAILURE;
       return;
     }
     throw err;
+  } finally {
+    // snarkjs keeps the curve's worker threads alive; the process cannot exit until they stop.
+    await releaseCurves();
   }
 }

@@ -1,0 +1,131 @@
+/** `zkrisk prove` and `zkrisk verify`: one proven risk-parameter update, and checking it offline. */
+import type { Command } from "commander";
+import { readFileSync } from "node:fs";
+import { ZkriskError } from "../../models/errors";
+import { readJsonFile, writeJsonAtomic } from "../../models/io";
+import { loadCandles, loadFunding } from "../../models/load-data";
+import { PUBLIC_SIGNALS } from "../../circuits/public-signals";
+import { loadArtifacts } from "../../prover/artifacts";
+import { toVerifierCalldata } from "../../prover/calldata";
+import { marketIdOf } from "../../prover/circuit-input";
+import { UpdateProver, type ProvedUpdate } from "../../prover/prove-update";
+import { snarkjs, type VerificationKey } from "../../prover/setup/snarkjs";
+import { DEFAULT_DATA, DEFAULT_MODEL } from "../paths";
+import { parseDateOption, printJson } from "../options";
+import { barIndexAt } from "./infer";
+
+/** Check a proof file's proof against an artifact directory's verification key; returns the reasons it fails. */
+export async function verifyProofFile(update: ProvedUpdate, vkey: VerificationKey): Promise<string[]> {
+  const problems: string[] = [];
+  if (update.publicSignals.length !== PUBLIC_SIGNALS.length) {
+    problems.push(`expected ${PUBLIC_SIGNALS.length} public signals, found ${update.publicSignals.length}`);
+  } else if (!(await snarkjs.groth16.verify(vkey, update.publicSignals, update.proof))) {
+    problems.push("the Groth16 proof does not verify with the verification key");
+  }
+  const calldata = toVerifierCalldata(update.proof, update.publicSignals);
+  if (JSON.stringify(calldata) !== JSON.stringify(update.calldata)) {
+    problems.push("calldata does not match the proof and public signals");
+  }
+  const p = update.parameters;
+  const claimed = [
+    p.maintenanceMarginBps,
+    p.initialMarginBps,
+    p.modelCommitment,
+    p.inputCommitment,
+    p.marketId,
+    p.dataTimestamp,
+    p.domain,
+  ];
+  PUBLIC_SIGNALS.forEach((name, i) => {
+    if (String(claimed[i]) !== update.publicSignals[i]) {
+      problems.push(
+        `parameters.${name} = ${claimed[i]} but the proven public signal is ${update.publicSignals[i]}`,
+      );
+    }
+  });
+  return problems;
+}
+
+export function registerProveCommands(program: Command): void {
+  program
+    .command("prove")
+    .description(
+      "prove the risk parameters of one bar: features -> integer engine -> witness -> Groth16 proof",
+    )
+    .option("--model <file>", "quantised model file", DEFAULT_MODEL)
+    .requiredOption("--artifacts <dir>", "artifact directory made by `zkrisk setup`")
+    .option("--data <file>", "candles CSV", DEFAULT_DATA)
+    .option("--funding <file>", "funding-rate CSV, if the model uses funding features")
+    .option("--at <timestamp>", "open time of the bar to prove (UTC); default: the latest bar")
+    .requiredOption("--market <id>", "market id: a label such as BTC-USDT (packed as ASCII) or a number")
+    .option("--domain <n>", "domain value binding the proof to one chain and oracle", "0")
+    .requiredOption("--out <file>", "proof file to write")
+    .option("--json", "print the proof file's parameters as one JSON object")
+    .action(
+      async (f: {
+        model: string;
+        artifacts: string;
+        data: string;
+        funding?: string;
+        at?: string;
+        market: string;
+        domain: string;
+        out: string;
+        json?: boolean;
+      }) => {
+        const series = loadCandles(f.data);
+        const funding = f.funding ? loadFunding(f.funding) : undefined;
+        const prover = await UpdateProver.open(f.artifacts, { modelPath: f.model });
+        try {
+          if (!/^\d+$/.test(f.domain))
+            throw new ZkriskError("USAGE", `--domain: '${f.domain}' is not a non-negative integer`);
+          const index = f.at === undefined ? undefined : barIndexAt(series, parseDateOption("--at", f.at));
+          const update = await prover.proveBar(series, {
+            market: f.market,
+            marketId: marketIdOf(f.market),
+            domain: BigInt(f.domain),
+            index,
+            funding,
+          });
+          writeJsonAtomic(f.out, update);
+          if (f.json)
+            printJson({
+              out: f.out,
+              bar: update.bar,
+              parameters: update.parameters,
+              provingMs: update.provingMs,
+            });
+          else
+            process.stdout.write(
+              `proved ${f.market} bar ${update.bar}: MM ${update.parameters.maintenanceMarginBps} bps, ` +
+                `IM ${update.parameters.initialMarginBps} bps (${prover.mode} weights, ${update.provingMs.toFixed(0)} ms); ` +
+                `verified locally; wrote ${f.out}\n`,
+            );
+        } finally {
+          await prover.close();
+        }
+      },
+    );
+
+  program
+    .command("verify")
+    .description("verify a proof file offline against an artifact directory's verification key")
+    .argument("<proof>", "proof file written by `zkrisk prove`")
+    .requiredOption("--artifacts <dir>", "artifact directory (its manifest is checked first)")
+    .option("--model <file>", "model file to check against the manifest (default: the recorded one)")
+    .option("--json", "print {ok, problems} as one JSON object")
+    .action(async (proofFile: string, f: { artifacts: string; model?: string; json?: boolean }) => {
+      const artifacts = loadArtifacts(f.artifacts, { modelPath: f.model });
+      const vkey = JSON.parse(readFileSync(artifacts.paths.vkey, "utf8")) as VerificationKey;
+      const update = readJsonFile(proofFile, "PROOF_INVALID") as ProvedUpdate;
+      const problems = await verifyProofFile(update, vkey);
+      if (f.json) printJson({ ok: problems.length === 0, problems });
+      else
+        process.stdout.write(
+          problems.length === 0
+            ? `OK ${proofFile}\n`
+            : `FAIL ${proofFile}\n${problems.map((p) => `  ${p}\n`).join("")}`,
+        );
+      if (problems.length > 0) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,180 @@
+/**
+ * Proving end to end on the shipped model (constant weights): one compile and one trusted setup per run,
+ * shared by every test here; the development ptau is cached outside the repo.
+ */
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { compileModel } from "../../circuits/compile-model";
+import { FIELD_MODULUS } from "../../circuits/field";
+import { PUBLIC_SIGNALS } from "../../circuits/public-signals";
+import { inputCommitment, modelCommitment } from "../../circuits/commitments";
+import { inferBar } from "../../models/predict";
+import { loadCandles } from "../../models/load-data";
+import { loadQuantizedModel } from "../../models/quantized-model";
+import { marketIdOf } from "../../prover/circuit-input";
+import { UpdateProver, type ProvedUpdate } from "../../prover/prove-update";
+import { releaseCurves, runSetup, silentLog, snarkjs } from "../../prover/setup";
+
+const ROOT = join(__dirname, "../..");
+const MODEL = join(ROOT, "models/btc-usdt-2h.quantized.json");
+const DATA = join(ROOT, "models/data/btcusdt-2h.csv");
+const BIN = join(ROOT, "bin/zkrisk.cjs");
+
+let dir: string;
+let prover: UpdateProver;
+let update: ProvedUpdate;
+const series = loadCandles(DATA);
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "zkrisk-prove-"));
+  await compileModel(MODEL, dir, "constant");
+  await runSetup(
+    {
+      r1cs: join(dir, "build/zkrisk.r1cs"),
+      wasm: join(dir, "build/zkrisk_js/zkrisk.wasm"),
+      model: MODEL,
+      out: dir,
+      name: "zkrisk",
+    },
+    silentLog,
+  );
+  prover = await UpdateProver.open(dir);
+  update = await prover.proveBar(series, {
+    market: "BTC-USDT",
+    marketId: marketIdOf("BTC-USDT"),
+    domain: 31337n,
+  });
+}, 900_000);
+
+afterAll(async () => {
+  await prover?.close();
+  await releaseCurves();
+});
+
+describe("UpdateProver", () => {
+  it("proves the latest bar with the integer engine's parameters and commitments", async () => {
+    const model = loadQuantizedModel(MODEL);
+    const bar = inferBar(model, series);
+    expect(prover.mode).toBe("constant");
+    expect(update.bar).toBe("2024-06-30T22:00:00.000Z");
+    expect(update.parameters.maintenanceMarginBps).toBe(Number(bar.trace.maintenanceMarginBps));
+    expect(update.parameters.initialMarginBps).toBe(Number(bar.trace.initialMarginBps));
+    expect(update.publicSignals).toEqual([
+      bar.trace.maintenanceMarginBps.toString(),
+      bar.trace.initialMarginBps.toString(),
+      (await modelCommitment(model)).toString(),
+      (await inputCommitment(bar.featuresInt)).toString(),
+      marketIdOf("BTC-USDT").toString(),
+      String(bar.time / 1000),
+      "31337",
+    ]);
+    expect(update.features.map((f) => BigInt(f.quantized))).toEqual(bar.featuresInt);
+    expect(update.calldata.input).toEqual(update.publicSignals);
+    expect(await prover.verify(update.proof, update.publicSignals)).toBe(true);
+  });
+
+  it.each(PUBLIC_SIGNALS.map((name, i) => [name, i] as const))(
+    "a proof with public signal %s changed does not verify",
+    async (_name, i) => {
+      const plusOne = [...update.publicSignals];
+      plusOne[i] = (BigInt(plusOne[i]) + 1n).toString();
+      expect(await snarkjs.groth16.verify(prover.vkey, plusOne, update.proof)).toBe(false);
+      const aliased = [...update.publicSignals];
+      aliased[i] = (BigInt(aliased[i]) + FIELD_MODULUS).toString();
+      expect(await snarkjs.groth16.verify(prover.vkey, aliased, update.proof)).toBe(false);
+    },
+  );
+
+  it("keeps its artifacts loaded: a second bar proves with the same prover and verifies", async () => {
+    const index = series.candles.findIndex((c) => c.time === Date.UTC(2024, 0, 15, 12));
+    const second = await prover.proveBar(series, { market: "BTC-USDT", marketId: 1n, domain: 0n, index });
+    expect(second.bar).toBe("2024-01-15T12:00:00.000Z");
+    expect(second.publicSignals[3]).not.toBe(update.publicSignals[3]);
+    expect(await prover.verify(second.proof, second.publicSignals)).toBe(true);
+    // The first proof does not verify with the second's public signals.
+    expect(await prover.verify(update.proof, second.publicSignals)).toBe(false);
+  }, 120_000);
+
+  it("refuses artifacts checked against another model file", async () => {
+    const other = join(dir, "other.quantized.json");
+    const doc = JSON.parse(readFileSync(MODEL, "utf8"));
+    doc.market = "ETH-USDT";
+    writeFileSync(other, JSON.stringify(doc));
+    await expect(UpdateProver.open(dir, { modelPath: other })).rejects.toThrow(/model/);
+  });
+});
+
+describe("zkrisk prove / verify", () => {
+  it("writes a proof file that `zkrisk verify` accepts, and rejects a tampered one with exit code 1", () => {
+    const out = join(dir, "proof.json");
+    const prove = spawnSync(
+      process.execPath,
+      [
+        BIN,
+        "prove",
+        "--artifacts",
+        dir,
+        "--market",
+        "BTC-USDT",
+        "--at",
+        "2024-06-30 20:00",
+        "--out",
+        out,
+        "--json",
+      ],
+      { encoding: "utf8", timeout: 120_000 },
+    );
+    expect(prove.status, prove.stderr).toBe(0);
+    const written = JSON.parse(readFileSync(out, "utf8")) as ProvedUpdate;
+    expect(Object.keys(written)).toEqual(
+      expect.arrayContaining(["proof", "publicSignals", "calldata", "parameters", "features"]),
+    );
+    expect(written.bar).toBe("2024-06-30T20:00:00.000Z");
+
+    const ok = spawnSync(process.execPath, [BIN, "verify", out, "--artifacts", dir, "--json"], {
+      encoding: "utf8",
+    });
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toEqual({ ok: true, problems: [] });
+
+    const tampered = join(dir, "tampered.json");
+    written.publicSignals[1] = String(Number(written.publicSignals[1]) - 1);
+    writeFileSync(tampered, JSON.stringify(written));
+    const bad = spawnSync(process.execPath, [BIN, "verify", tampered, "--artifacts", dir, "--json"], {
+      encoding: "utf8",
+    });
+    expect(bad.status).toBe(1);
+    expect(JSON.parse(bad.stdout).problems).toContain(
+      "the Groth16 proof does not verify with the verification key",
+    );
+  }, 300_000);
+
+  it("refuses an artifact directory whose zkey changed since setup", () => {
+    const copy = mkdtempSync(join(tmpdir(), "zkrisk-prove-copy-"));
+    for (const f of [
+      "artifacts.json",
+      "zkrisk.r1cs",
+      "zkrisk.wasm",
+      "zkrisk.zkey",
+      "verification_key.json",
+      "Groth16Verifier.sol",
+    ]) {
+      copyFileSync(join(dir, f), join(copy, f));
+    }
+    const zkey = readFileSync(join(copy, "zkrisk.zkey"));
+    zkey[zkey.length - 10] ^= 1;
+    writeFileSync(join(copy, "zkrisk.zkey"), zkey);
+    const r = spawnSync(
+      process.execPath,
+      [BIN, "verify", join(dir, "proof.json"), "--artifacts", copy, "--model", MODEL],
+      {
+        encoding: "utf8",
+      },
+    );
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/zkrisk\.zkey/);
+  });
+});
