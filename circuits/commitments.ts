@@ -28,6 +28,8 @@ export interface CommitmentLayout {
   weightIndex: number[][][];
   /** biasIndex[l][j] = position of layer l's bias j in `values`. */
   biasIndex: number[][];
+  /** Position of policy.calibrationNum in `values`. */
+  calibrationIndex: number;
 }
 
 /** The model commitment's field elements, with the positions of the weights and biases. */
@@ -63,6 +65,7 @@ export function modelCommitmentLayout(m: QuantizedModel): CommitmentLayout {
     );
   }
   const p = m.policy;
+  const calibrationIndex = values.length;
   values.push(
     BigInt(p.calibrationNum),
     BigInt(p.calibrationShift),
@@ -76,7 +79,7 @@ export function modelCommitmentLayout(m: QuantizedModel): CommitmentLayout {
     BigInt(p.imMinBps),
     BigInt(p.imMaxBps),
   );
-  return { values, weightIndex, biasIndex };
+  return { values, weightIndex, biasIndex, calibrationIndex };
 }
 
 /** Poseidon commitment to a quantised model (a field element). */

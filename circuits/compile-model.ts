@@ -8,6 +8,7 @@ import { basename, join } from "node:path";
 import { sha256File, writeFileAtomic, writeJsonAtomic } from "../models/io";
 import { loadQuantizedModel } from "../models/quantized-model";
 import { readR1csHeader, type R1csHeader } from "../prover/setup/binfile";
+import { architectureOf, architectureToJson } from "./architecture";
 import { compileCircom } from "./circom";
 import { generateCircuit, type WeightMode } from "./generate-circuit";
 import { PUBLIC_SIGNALS } from "./public-signals";
@@ -26,6 +27,8 @@ export interface CircuitInfo extends R1csHeader {
   r1cs: string;
   wasm: string;
   source: string;
+  /** Committed mode: what the circuit fixes (any model that fits it proves with these artifacts). */
+  architecture?: unknown;
 }
 
 /** Generate, write and compile the circuit of the model at `modelPath` into artifact directory `dir`. */
@@ -45,6 +48,7 @@ export async function compileModel(modelPath: string, dir: string, mode: WeightM
     r1cs: `${BUILD_SUBDIR}/${CIRCUIT_NAME}.r1cs`,
     wasm: `${BUILD_SUBDIR}/${CIRCUIT_NAME}_js/${CIRCUIT_NAME}.wasm`,
     source: `${BUILD_SUBDIR}/${CIRCUIT_NAME}.circom`,
+    ...(mode === "committed" ? { architecture: architectureToJson(architectureOf(model)) } : {}),
   };
   writeJsonAtomic(join(dir, "circuit.json"), info);
   return info;

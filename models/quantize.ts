@@ -60,11 +60,16 @@ function weightScaleBits(weights: number[][], P: number): number {
   return m === 0 ? P : P - Math.ceil(Math.log2(m));
 }
 
-/** Quantise a float model (without the report: see `quantizationReport`). */
+/**
+ * Quantise a float model (without the report: see `quantizationReport`). `weightScaleBits`, when given,
+ * fixes each layer's weight scale instead of deriving it from the largest weight (to fit the model to an
+ * existing committed-weights circuit).
+ */
 export function quantizeModel(
   model: FloatModel,
   source: { file: string; sha256: string },
   options: QuantizeOptions = DEFAULT_QUANTIZE_OPTIONS,
+  weightScaleBitsPerLayer?: readonly number[],
 ): Omit<QuantizedModel, "quantization"> & { quantization: Omit<QuantizedModel["quantization"], "report"> } {
   const { featureScaleBits: F, weightPrecisionBits: P, activationScaleBits: A } = options;
   const features = quantizeFeatureBounds(model, F);
@@ -84,7 +89,7 @@ export function quantizeModel(
   let inScale = F;
   const integerLayers = floatLayers.map((l, k) => {
     const last = k === floatLayers.length - 1;
-    const W = weightScaleBits(l.weights, P);
+    const W = weightScaleBitsPerLayer?.[k] ?? weightScaleBits(l.weights, P);
     const shift = last ? 0 : inScale + W - A;
     if (shift < 0) throw new RangeError(`layer ${k}: rescale shift ${shift} < 0; raise the weight precision`);
     const layer = {

@@ -56,6 +56,7 @@ export function circuitInput(
       input[`weights${k}`] = l.weights.map((row) => row.map(s));
       input[`biases${k}`] = l.biases.map(s);
     });
+    input.calibration = s(BigInt(model.policy.calibrationNum));
   }
   return input;
 }

@@ -82,7 +82,7 @@ export class UpdateProver {
     const mode: WeightMode =
       priv === model.features.length
         ? "constant"
-        : priv === model.features.length + nWeights
+        : priv === model.features.length + nWeights + 1
           ? "committed"
           : (() => {
               throw new ProofError(

@@ -76,12 +76,8 @@ template MarginPolicy(
 ) {
     assert(Y_BITS >= 1 && K >= 1 && IM_NUM >= 0);
     assert(MM_SHIFT >= 0 && IM_SHIFT >= 0);
-    assert(MM_MIN <= MM_MAX && IM_MIN <= IM_MAX);
     // |y * K| < 2^(Y_BITS - 1) * 2^widthOf(K) <= 2^250: y * K never wraps.
     assert(Y_BITS - 1 + widthOf(K) <= 250);
-    // |MM * IM_NUM| < 2^250: imNumerator never wraps.
-    assert(widthOf(absOf(MM_MIN)) + widthOf(IM_NUM) <= 250);
-    assert(widthOf(absOf(MM_MAX)) + widthOf(IM_NUM) <= 250);
 
     signal input y;
     signal output mmNumerator;
@@ -97,8 +93,89 @@ template MarginPolicy(
         V = MM_SHIFT;
     }
     mmNumerator <== y * K;
-    component mmCeil = CeilShiftToRange(MM_SHIFT - V, MM_RAW_MIN, MM_RAW_BITS);
-    mmCeil.in <== y * (K \ (1 << V));
+    component tail = MarginFromNumerator(
+        MM_SHIFT - V, MM_RAW_MIN, MM_RAW_BITS, MM_MIN, MM_MAX, IM_NUM, IM_SHIFT, IM_RAW_MIN, IM_RAW_BITS, IM_MIN, IM_MAX
+    );
+    tail.numerator <== y * (K \ (1 << V));
+    mmRaw <== tail.mmRaw;
+    maintenanceMarginBps <== tail.maintenanceMarginBps;
+    imNumerator <== tail.imNumerator;
+    imRaw <== tail.imRaw;
+    initialMarginBps <== tail.initialMarginBps;
+}
+
+/// @title MarginPolicyPrivateK
+/// @notice MarginPolicy with K = calibrationNum * (10000 + bufferBps) a signal instead of a constant, so
+///         one committed-weights circuit serves every model of an architecture (whose calibrations
+///         differ). y and k are range-checked here, which is what the no-wrap argument needs.
+/// @param Y_BITS signed width enforced on y (SignedRangeCheck)
+/// @param K_BITS width enforced on k: 1 <= k < 2^K_BITS (RangeCheck of k - 1)
+/// @param MM_SHIFT, MM_RAW_MIN, MM_RAW_BITS, MM_MIN, MM_MAX, IM_NUM, IM_SHIFT, IM_RAW_MIN, IM_RAW_BITS,
+///        IM_MIN, IM_MAX as for MarginPolicy (the raw intervals from the architecture's budget analysis)
+/// @input y the network output; k the policy multiplier (bound by the model commitment)
+/// @output as MarginPolicy
+// cost: Y_BITS (y range) + K_BITS (k range) + 1 (y * k) + MarginFromNumerator(MM_SHIFT, ...).
+// sound: y in [-2^(Y_BITS-1), 2^(Y_BITS-1)) and k in [1, 2^K_BITS) are pinned to small integers, so the
+//        field product y k equals the integer product, |y k| < 2^(Y_BITS - 1 + K_BITS) <= 2^250
+//        (asserted); from there the argument of MarginPolicy applies unchanged.
+template MarginPolicyPrivateK(
+    Y_BITS, K_BITS, MM_SHIFT, MM_RAW_MIN, MM_RAW_BITS, MM_MIN, MM_MAX,
+    IM_NUM, IM_SHIFT, IM_RAW_MIN, IM_RAW_BITS, IM_MIN, IM_MAX
+) {
+    assert(Y_BITS >= 1 && K_BITS >= 1 && Y_BITS - 1 + K_BITS <= 250);
+    signal input y;
+    signal input k;
+    signal output mmNumerator;
+    signal output mmRaw;
+    signal output maintenanceMarginBps;
+    signal output imNumerator;
+    signal output imRaw;
+    signal output initialMarginBps;
+
+    component yRange = SignedRangeCheck(Y_BITS);
+    yRange.in <== y;
+    component kRange = RangeCheck(K_BITS);
+    kRange.in <== k - 1;
+    mmNumerator <== y * k;
+    component tail = MarginFromNumerator(
+        MM_SHIFT, MM_RAW_MIN, MM_RAW_BITS, MM_MIN, MM_MAX, IM_NUM, IM_SHIFT, IM_RAW_MIN, IM_RAW_BITS, IM_MIN, IM_MAX
+    );
+    tail.numerator <== mmNumerator;
+    mmRaw <== tail.mmRaw;
+    maintenanceMarginBps <== tail.maintenanceMarginBps;
+    imNumerator <== tail.imNumerator;
+    imRaw <== tail.imRaw;
+    initialMarginBps <== tail.initialMarginBps;
+}
+
+/// @title MarginFromNumerator
+/// @notice The part of the policy after the MM numerator: ceil-shift, clamp, IM ratio, ceil-shift,
+///         clamp. Shared by MarginPolicy and MarginPolicyPrivateK.
+/// @param SHIFT the (possibly reduced) MM shift applied to `numerator`
+/// @param MM_RAW_MIN, MM_RAW_BITS, MM_MIN, MM_MAX, IM_NUM, IM_SHIFT, IM_RAW_MIN, IM_RAW_BITS, IM_MIN, IM_MAX
+///        as for MarginPolicy
+/// @input numerator a value the caller has pinned to a small integer (|numerator| < 2^250)
+/// @output mmRaw, maintenanceMarginBps, imNumerator, imRaw, initialMarginBps
+// cost: CeilShiftToRange(SHIFT, MM_RAW_MIN, MM_RAW_BITS) + ClampRange(MM) + CeilShiftToRange(IM_SHIFT - w,
+//       IM_RAW_MIN, IM_RAW_BITS) + ClampRange(IM), w = twoAdicity(IM_NUM) capped at IM_SHIFT.
+// sound: see MarginPolicy.
+template MarginFromNumerator(
+    SHIFT, MM_RAW_MIN, MM_RAW_BITS, MM_MIN, MM_MAX, IM_NUM, IM_SHIFT, IM_RAW_MIN, IM_RAW_BITS, IM_MIN, IM_MAX
+) {
+    assert(SHIFT >= 0 && IM_SHIFT >= 0 && IM_NUM >= 0);
+    assert(MM_MIN <= MM_MAX && IM_MIN <= IM_MAX);
+    // |MM * IM_NUM| < 2^250: imNumerator never wraps.
+    assert(widthOf(absOf(MM_MIN)) + widthOf(IM_NUM) <= 250);
+    assert(widthOf(absOf(MM_MAX)) + widthOf(IM_NUM) <= 250);
+    signal input numerator;
+    signal output mmRaw;
+    signal output maintenanceMarginBps;
+    signal output imNumerator;
+    signal output imRaw;
+    signal output initialMarginBps;
+
+    component mmCeil = CeilShiftToRange(SHIFT, MM_RAW_MIN, MM_RAW_BITS);
+    mmCeil.in <== numerator;
     mmRaw <== mmCeil.out;
 
     component mmClamp = ClampRange(MM_RAW_MIN, MM_RAW_MIN + (1 << MM_RAW_BITS) - 1, MM_MIN, MM_MAX);

@@ -9,7 +9,9 @@ import { sha256File, writeJsonAtomic } from "../../models/io";
 import { loadCandles, loadFunding } from "../../models/load-data";
 import { quantizationReport, quantizeModel } from "../../models/quantize";
 import { quantizedModelToJson, type QuantizedModel } from "../../models/quantized-model";
-import { InsufficientDataError } from "../../models/errors";
+import { InsufficientDataError, UsageError } from "../../models/errors";
+import { readJsonFile } from "../../models/io";
+import { architectureFromJson, checkFitsArchitecture, type Architecture } from "../../circuits/architecture";
 import { adverseMoveTargets } from "../../models/target";
 import { DEFAULT_DATA, DEFAULT_FLOAT_MODEL, DEFAULT_MODEL } from "../paths";
 import { parseIntOption, printJson } from "../options";
@@ -22,6 +24,7 @@ interface QuantizeFlags {
   featureBits: string;
   weightBits: string;
   activationBits: string;
+  architecture?: string;
   json?: boolean;
 }
 
@@ -38,8 +41,13 @@ export function registerQuantize(program: Command): void {
     .option("--feature-bits <n>", "features are integers at scale 2^n", "32")
     .option("--weight-bits <n>", "each layer's largest |weight| is scaled to about 2^n", "32")
     .option("--activation-bits <n>", "hidden activations are integers at scale 2^n", "32")
+    .option(
+      "--architecture <circuit.json>",
+      "fit an existing committed-weights circuit: use its weight scales and check the budgets (no new setup)",
+    )
     .option("--json", "print the result as one JSON object")
     .action((f: QuantizeFlags) => {
+      const arch = f.architecture === undefined ? undefined : readArchitecture(f.architecture);
       const floatModel = loadFloatModel(f.model);
       const series = loadCandles(f.data);
       const funding = f.funding ? loadFunding(f.funding) : undefined;
@@ -51,10 +59,12 @@ export function registerQuantize(program: Command): void {
           weightPrecisionBits: parseIntOption("--weight-bits", f.weightBits, 8, 48),
           activationScaleBits: parseIntOption("--activation-bits", f.activationBits, 8, 48),
         },
+        arch?.layers.map((l) => l.weightScaleBits),
       );
       const test = testSplit(floatModel.training.splits.test, series, funding, floatModel.funding);
       const report = quantizationReport(floatModel, q, test);
       const model: QuantizedModel = { ...q, quantization: { ...q.quantization, report } };
+      if (arch) checkFitsArchitecture(model, arch, `the model quantised from ${f.model}`);
       writeJsonAtomic(f.out, quantizedModelToJson(model));
       const bits = model.layers.map((l) => Math.max(...l.accumulators.map((a) => a.bits)));
       if (f.json) {
@@ -75,6 +85,15 @@ export function registerQuantize(program: Command): void {
           `  IM: max |diff| ${report.maxAbsDiffInitialMarginBps} bps, mean ${report.meanAbsDiffInitialMarginBps.toExponential(2)} bps\n`,
       );
     });
+}
+
+/** The architecture recorded in a committed-weights circuit.json. */
+function readArchitecture(file: string): Architecture {
+  const doc = readJsonFile(file, "USAGE") as { architecture?: unknown };
+  if (doc.architecture === undefined) {
+    throw new UsageError(`--architecture: ${file} has no architecture (compile with --weights committed)`);
+  }
+  return architectureFromJson(doc.architecture, file);
 }
 
 /** The rows of the test split recorded in the model, recomputed from the data file. */

@@ -226,18 +226,23 @@ describe("MarginPolicy on the shipped model's policy", () => {
   });
 
   describe("forgeries", () => {
-    const mmBits = (i: number) => `main.p.mmCeil.f.d.bits[${i}]`;
-    const imBits = (i: number) => `main.p.imCeil.f.d.bits[${i}]`;
+    const mmBits = (i: number) => `main.p.tail.mmCeil.f.d.bits[${i}]`;
+    const imBits = (i: number) => `main.p.tail.imCeil.f.d.bits[${i}]`;
     const K1 = params.K / 16n;
     const S1 = 81n;
     /** Every input-side signal of the mm ceil for a given y (the linear chain from y to the bits). */
-    const yChain = (y: bigint) => ({
-      "main.y": y,
-      "main.mmNumerator": y * params.K,
-      "main.p.mmCeil.in": y * K1,
-      "main.p.mmCeil.f.in": y * K1 + (1n << S1) - 1n,
-      "main.p.mmCeil.f.d.in": y * K1 + (1n << S1) - 1n - params.MM_RAW_MIN * (1n << S1),
-    });
+    const yChain = (y: bigint) =>
+      Object.fromEntries(
+        Object.entries({
+          "main.y": y,
+          "main.mmNumerator": y * params.K,
+          "main.p.tail.numerator": y * K1,
+          "main.p.tail.mmCeil.in": y * K1,
+          "main.p.tail.mmCeil.f.in": y * K1 + (1n << S1) - 1n,
+          "main.p.tail.mmCeil.f.d.in": y * K1 + (1n << S1) - 1n - params.MM_RAW_MIN * (1n << S1),
+          // --O1 merges signal-to-signal copies: keep the names that still have a wire.
+        }).filter(([name]) => (bareO1.index(name) ?? -1) > 0),
+      );
     /** Values of every --O1 signal whose name passes `keep`, read from the honest witness of `y`. */
     async function copied(y: bigint, keep: (name: string) => boolean): Promise<Record<string, bigint>> {
       const w = await bareO1.witness({ y });
@@ -245,9 +250,10 @@ describe("MarginPolicy on the shipped model's policy", () => {
       return Object.fromEntries(names.map(([n]) => [n, bareO1.read(w, n)]));
     }
     const UPSTREAM_OF_MM_CLAMP = (n: string) =>
-      ["main.y", "main.mmNumerator", "main.mmRaw"].includes(n) || n.startsWith("main.p.mmCeil.");
+      ["main.y", "main.mmNumerator", "main.mmRaw", "main.p.tail.numerator"].includes(n) ||
+      n.startsWith("main.p.tail.mmCeil.");
     const UPSTREAM_OF_IM = (n: string) =>
-      UPSTREAM_OF_MM_CLAMP(n) || n === "main.maintenanceMarginBps" || n.startsWith("main.p.mmClamp.");
+      UPSTREAM_OF_MM_CLAMP(n) || n === "main.maintenanceMarginBps" || n.startsWith("main.p.tail.mmClamp.");
 
     it("rejects mmRaw + 1 with everything downstream consistent (booleanity of bit 0)", async () => {
       // y has mmRaw = 1000; start from y' (mmRaw = 1001: MM, IM all consistent with it), put y back and
@@ -279,14 +285,14 @@ describe("MarginPolicy on the shipped model's policy", () => {
       const [y] = yRangeFor(60n, params);
       const [yp] = yRangeFor(50n, params);
       const up = await copied(y, UPSTREAM_OF_MM_CLAMP);
-      const L = (i: number) => `main.p.mmClamp.lower.bits[${i}]`;
+      const L = (i: number) => `main.p.tail.mmClamp.lower.bits[${i}]`;
       await expectForgeryRejected(bareO1, bare, {
         name: "clamp(60) = 50",
         from: { y: yp },
         edits: () => ({
           ...up,
-          "main.p.mmClamp.lower.in": 10n,
-          "main.p.mmClamp.lower.rc.in": 10n + (1n << 19n),
+          "main.p.tail.mmClamp.lower.in": 10n,
+          "main.p.tail.mmClamp.lower.rc.in": 10n + (1n << 19n),
           [L(1)]: 1n,
           [L(3)]: 1n,
           [L(19)]: 0n,
@@ -299,16 +305,19 @@ describe("MarginPolicy on the shipped model's policy", () => {
     it("rejects a forged MM upper-clamp flag: mmRaw = 4990 clamped to 5000 (booleanity of upper bit 0)", async () => {
       const [y] = yRangeFor(4990n, params);
       const [yp] = yRangeFor(5000n, params);
-      const up = await copied(y, (n) => UPSTREAM_OF_MM_CLAMP(n) || n.startsWith("main.p.mmClamp.lower."));
-      const U = (i: number) => `main.p.mmClamp.upper.bits[${i}]`;
+      const up = await copied(
+        y,
+        (n) => UPSTREAM_OF_MM_CLAMP(n) || n.startsWith("main.p.tail.mmClamp.lower."),
+      );
+      const U = (i: number) => `main.p.tail.mmClamp.upper.bits[${i}]`;
       await expectForgeryRejected(bareO1, bare, {
         name: "clamp(4990) = 5000",
         from: { y: yp },
         edits: () => ({
           ...up,
-          "main.p.mmClamp.u": 4990n,
-          "main.p.mmClamp.upper.in": 10n,
-          "main.p.mmClamp.upper.rc.in": 10n + (1n << 19n),
+          "main.p.tail.mmClamp.u": 4990n,
+          "main.p.tail.mmClamp.upper.in": 10n,
+          "main.p.tail.mmClamp.upper.rc.in": 10n + (1n << 19n),
           [U(1)]: 1n,
           [U(3)]: 1n,
           [U(19)]: 0n,
@@ -329,9 +338,9 @@ describe("MarginPolicy on the shipped model's policy", () => {
         edits: (r) => ({
           ...up,
           "main.imNumerator": 3000n,
-          "main.p.imCeil.in": 3000n,
-          "main.p.imCeil.f.in": 3001n,
-          "main.p.imCeil.f.d.in": 3001n - 75n * 2n,
+          "main.p.tail.imCeil.in": 3000n,
+          "main.p.tail.imCeil.f.in": 3001n,
+          "main.p.tail.imCeil.f.d.in": 3001n - 75n * 2n,
           [imBits(0)]: r(imBits(0)) - 3n,
         }),
         rejectedBy: [imBits(0)],
@@ -342,7 +351,7 @@ describe("MarginPolicy on the shipped model's policy", () => {
       // MM = 50: imRaw = 75, IM = 100. Forged: flag (bit 13 of 75 - 100 + 2^13 = 8167) set to 1, bit 0
       // absorbs -2^13, IM = u = 75.
       const [y] = yRangeFor(50n, params);
-      const L = (i: number) => `main.p.imClamp.lower.bits[${i}]`;
+      const L = (i: number) => `main.p.tail.imClamp.lower.bits[${i}]`;
       await expectForgeryRejected(bareO1, bare, {
         name: "IM = 75",
         from: { y },
@@ -357,7 +366,7 @@ describe("MarginPolicy on the shipped model's policy", () => {
         name: "IM = 75, flag honest",
         from: { y },
         edits: () => ({ "main.initialMarginBps": 75n }),
-        rejectedBy: ["main.imRaw", "main.initialMarginBps", "main.p.imClamp.lower.bits[13]"],
+        rejectedBy: ["main.imRaw", "main.initialMarginBps", "main.p.tail.imClamp.lower.bits[13]"],
       });
     });
   });

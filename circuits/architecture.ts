@@ -1,0 +1,253 @@
+/**
+ * The architecture of a committed-weights circuit: everything the circuit fixes, i.e. everything about a
+ * model except its weights, biases and calibration. One circuit (and one trusted setup) serves every
+ * quantised model that fits the architecture: same features, scales, shifts and policy constants, and
+ * weights, biases and calibration within the architecture's bit budgets. The circuit's range checks are
+ * sized from those budgets by interval analysis, so any fitting model proves without a new ceremony.
+ */
+import { ModelError } from "../models/errors";
+import { signedBits, type Interval } from "../models/fixed-point";
+import type { QuantizedModel } from "../models/quantized-model";
+import { spanBits } from "./policy-params";
+
+/** One layer of an architecture. */
+export interface ArchitectureLayer {
+  inputs: number;
+  outputs: number;
+  inputScaleBits: number;
+  weightScaleBits: number;
+  shift: number;
+  activation: "relu" | "linear";
+  /** Every |weight| < 2^weightBits. */
+  weightBits: number;
+  /** Every |bias| < 2^biasBits. */
+  biasBits: number;
+  /** Signed width of every accumulator of the layer under those budgets (the range checks' width). */
+  accumulatorBits: number;
+}
+
+/** What a committed-weights circuit fixes. Integers are bigint in memory, decimal strings in JSON. */
+export interface Architecture {
+  format: "zkrisk-architecture/1";
+  barIntervalMs: number;
+  targetHorizonBars: number;
+  features: { name: string; scaleBits: number; min: bigint; rangeBits: number }[];
+  layers: ArchitectureLayer[];
+  policy: {
+    calibrationShift: number;
+    /** calibrationNum in [1, 2^calibrationBits). */
+    calibrationBits: number;
+    bufferBps: number;
+    mmMinBps: number;
+    mmMaxBps: number;
+    imRatioNum: number;
+    imRatioShift: number;
+    imMinBps: number;
+    imMaxBps: number;
+    outputScaleBits: number;
+    mmShift: number;
+    /** Signed width of the network output y under the budgets. */
+    yBits: number;
+    /** k = calibrationNum * (10000 + bufferBps) lies in [1, 2^kBits]. */
+    kBits: number;
+    mmRaw: Interval;
+    imRaw: Interval;
+  };
+}
+
+function bitLength(v: bigint): number {
+  return v === 0n ? 0 : (v < 0n ? -v : v).toString(2).length;
+}
+
+function maxAbs(iv: Interval): bigint {
+  const a = iv.min < 0n ? -iv.min : iv.min;
+  const b = iv.max < 0n ? -iv.max : iv.max;
+  return a > b ? a : b;
+}
+
+function ceilShiftInterval(iv: Interval, s: number): Interval {
+  const k = (1n << BigInt(s)) - 1n;
+  return { min: (iv.min + k) >> BigInt(s), max: (iv.max + k) >> BigInt(s) };
+}
+
+/**
+ * The architecture of `model`, with `headroomBits` spare bits on every weight, bias and calibration
+ * budget so that retrained models of the same shape still fit.
+ */
+export function architectureOf(model: QuantizedModel, headroomBits = 1): Architecture {
+  let inputs: Interval[] = model.features.map((f) => ({ min: f.min, max: f.max }));
+  const layers = model.layers.map((l) => {
+    const weightBits = Math.max(...l.weights.flat().map(bitLength)) + headroomBits;
+    const biasBits = Math.max(...l.biases.map(bitLength)) + headroomBits;
+    // Worst case over every weight vector and bias within budget: symmetric around 0.
+    const wMax = (1n << BigInt(weightBits)) - 1n;
+    let bound = (1n << BigInt(biasBits)) - 1n;
+    for (const x of inputs) bound += wMax * maxAbs(x);
+    const acc = { min: -bound, max: bound };
+    const out = {
+      min: l.activation === "relu" ? 0n : acc.min >> BigInt(l.shift),
+      max: acc.max >> BigInt(l.shift),
+    };
+    inputs = l.weights.map(() => out);
+    return {
+      inputs: l.weights[0].length,
+      outputs: l.weights.length,
+      inputScaleBits: l.inputScaleBits,
+      weightScaleBits: l.weightScaleBits,
+      shift: l.shift,
+      activation: l.activation,
+      weightBits,
+      biasBits,
+      accumulatorBits: signedBits(acc),
+    };
+  });
+  const p = model.policy;
+  const y = inputs[0];
+  const calibrationBits = bitLength(BigInt(p.calibrationNum)) + headroomBits;
+  const kMax = ((1n << BigInt(calibrationBits)) - 1n) * BigInt(10000 + p.bufferBps);
+  const mmNumerator = { min: y.min * kMax, max: y.max * kMax };
+  const mmRaw = ceilShiftInterval(mmNumerator, p.mmShift);
+  const clampMm = (v: bigint) =>
+    v < BigInt(p.mmMinBps) ? BigInt(p.mmMinBps) : v > BigInt(p.mmMaxBps) ? BigInt(p.mmMaxBps) : v;
+  const imRaw = ceilShiftInterval(
+    { min: clampMm(mmRaw.min) * BigInt(p.imRatioNum), max: clampMm(mmRaw.max) * BigInt(p.imRatioNum) },
+    p.imRatioShift,
+  );
+  return {
+    format: "zkrisk-architecture/1",
+    barIntervalMs: model.barIntervalMs,
+    targetHorizonBars: model.targetHorizonBars,
+    features: model.features.map((f) => ({
+      name: f.name,
+      scaleBits: f.scaleBits,
+      min: f.min,
+      rangeBits: f.rangeBits,
+    })),
+    layers,
+    policy: {
+      calibrationShift: p.calibrationShift,
+      calibrationBits,
+      bufferBps: p.bufferBps,
+      mmMinBps: p.mmMinBps,
+      mmMaxBps: p.mmMaxBps,
+      imRatioNum: p.imRatioNum,
+      imRatioShift: p.imRatioShift,
+      imMinBps: p.imMinBps,
+      imMaxBps: p.imMaxBps,
+      outputScaleBits: p.outputScaleBits,
+      mmShift: p.mmShift,
+      yBits: signedBits(y),
+      kBits: bitLength(kMax),
+      mmRaw,
+      imRaw,
+    },
+  };
+}
+
+/** Why `model` does not fit `arch` (empty when it fits). */
+export function architectureMismatches(model: QuantizedModel, arch: Architecture): string[] {
+  const out: string[] = [];
+  const same = (what: string, a: unknown, b: unknown) => {
+    if (String(a) !== String(b)) out.push(`${what} is ${String(a)}, the circuit has ${String(b)}`);
+  };
+  same("bar interval (ms)", model.barIntervalMs, arch.barIntervalMs);
+  same("target horizon (bars)", model.targetHorizonBars, arch.targetHorizonBars);
+  same("feature count", model.features.length, arch.features.length);
+  model.features.forEach((f, i) => {
+    const a = arch.features[i];
+    if (!a) return;
+    same(`feature ${i} name`, f.name, a.name);
+    same(`feature ${f.name} scale bits`, f.scaleBits, a.scaleBits);
+    same(`feature ${f.name} min`, f.min, a.min);
+    same(`feature ${f.name} range bits`, f.rangeBits, a.rangeBits);
+  });
+  same("layer count", model.layers.length, arch.layers.length);
+  model.layers.forEach((l, k) => {
+    const a = arch.layers[k];
+    if (!a) return;
+    same(`layer ${k} outputs`, l.weights.length, a.outputs);
+    same(`layer ${k} inputs`, l.weights[0].length, a.inputs);
+    same(`layer ${k} input scale bits`, l.inputScaleBits, a.inputScaleBits);
+    same(`layer ${k} weight scale bits`, l.weightScaleBits, a.weightScaleBits);
+    same(`layer ${k} shift`, l.shift, a.shift);
+    same(`layer ${k} activation`, l.activation, a.activation);
+    const wb = Math.max(...l.weights.flat().map(bitLength));
+    if (wb > a.weightBits)
+      out.push(`layer ${k} has a weight of ${wb} bits, the circuit allows ${a.weightBits}`);
+    const bb = Math.max(...l.biases.map(bitLength));
+    if (bb > a.biasBits) out.push(`layer ${k} has a bias of ${bb} bits, the circuit allows ${a.biasBits}`);
+  });
+  const p = model.policy;
+  const ap = arch.policy;
+  for (const key of [
+    "calibrationShift",
+    "bufferBps",
+    "mmMinBps",
+    "mmMaxBps",
+    "imRatioNum",
+    "imRatioShift",
+    "imMinBps",
+    "imMaxBps",
+    "outputScaleBits",
+    "mmShift",
+  ] as const) {
+    same(`policy.${key}`, p[key], ap[key]);
+  }
+  if (bitLength(BigInt(p.calibrationNum)) > ap.calibrationBits) {
+    out.push(
+      `policy.calibrationNum ${p.calibrationNum} needs more than the circuit's ${ap.calibrationBits} bits`,
+    );
+  }
+  return out;
+}
+
+/** Throw a ModelError listing every way `model` does not fit `arch`. */
+export function checkFitsArchitecture(model: QuantizedModel, arch: Architecture, what = "the model"): void {
+  const problems = architectureMismatches(model, arch);
+  if (problems.length > 0) {
+    throw new ModelError(`${what} does not fit the circuit's architecture: ${problems.join("; ")}`);
+  }
+}
+
+/** The MarginPolicyPrivateK arguments of an architecture, in template order. */
+export function privateKPolicyArgs(arch: Architecture): string {
+  const p = arch.policy;
+  return [
+    p.yBits,
+    p.kBits,
+    p.mmShift,
+    p.mmRaw.min,
+    spanBits(p.mmRaw.max - p.mmRaw.min),
+    p.mmMinBps,
+    p.mmMaxBps,
+    p.imRatioNum,
+    p.imRatioShift,
+    p.imRaw.min,
+    spanBits(p.imRaw.max - p.imRaw.min),
+    p.imMinBps,
+    p.imMaxBps,
+  ].join(", ");
+}
+
+/** JSON form (bigints as decimal strings). */
+export function architectureToJson(arch: Architecture): unknown {
+  return JSON.parse(JSON.stringify(arch, (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
+}
+
+/** Read an architecture back from its JSON form. */
+export function architectureFromJson(doc: unknown, file: string): Architecture {
+  const a = doc as Architecture & {
+    features: { min: string }[];
+    policy: { mmRaw: Record<string, string>; imRaw: Record<string, string> };
+  };
+  if (a?.format !== "zkrisk-architecture/1") throw new ModelError(`${file}: not a zkrisk architecture`);
+  return {
+    ...a,
+    features: a.features.map((f) => ({ ...f, min: BigInt(f.min) })),
+    policy: {
+      ...a.policy,
+      mmRaw: { min: BigInt(a.policy.mmRaw.min), max: BigInt(a.policy.mmRaw.max) },
+      imRaw: { min: BigInt(a.policy.imRaw.min), max: BigInt(a.policy.imRaw.max) },
+    },
+  };
+}
