@@ -24,6 +24,12 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD).setAction(
 
 const config: HardhatUserConfig = {
   solidity: { version: SOLC_VERSION, settings: { optimizer: { enabled: true, runs: 200 } } },
+  networks: {
+    // The shipped candles end on 2024-06-30. Block time only moves forward, so the in-process chain starts
+    // before them: tests and local demos place each block just after the bar they prove
+    // (evm_setNextBlockTimestamp), and the oracle's data-age and future-data checks apply as on a live chain.
+    hardhat: { initialDate: "2024-06-01T00:00:00Z" },
+  },
   paths: { sources: "contracts", tests: "test/contracts", cache: "cache", artifacts: "artifacts" },
 };
 

@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IGroth16Verifier} from "./interfaces/IGroth16Verifier.sol";
+import {IRiskOracle} from "./interfaces/IRiskOracle.sol";
+import {PublicSignals} from "./PublicSignals.sol";
+
+/// @title RiskOracle
+/// @notice Guarded risk-parameter oracle: anyone may submit a market's maintenance and initial margin with a Groth16
+///         proof that the registered model computed them; the update is accepted only if the proof verifies and the
+///         governance guards (bounds, rate of change, data age, update interval) hold. Governance (`GOVERNOR_ROLE`)
+///         registers markets and changes their model, guards and guardian; a market's guardian can pause it.
+/// @dev One market's configuration and state take four storage slots, laid out so that an update reads three and
+///      writes one (see `Market`).
+contract RiskOracle is IRiskOracle, AccessControl {
+    /// @notice Role that registers markets and changes their model, guards and guardian.
+    bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
+
+    /// @notice p, the scalar field modulus of BN254: every public signal is below it.
+    uint256 public constant SNARK_SCALAR_FIELD =
+        21888242871839275222246405745257275088548364400416034343698204186575808495617;
+
+    /// @notice Margins are in basis points of notional; 10000 is 100 %.
+    uint16 public constant BPS = 10_000;
+
+    /// @dev A market, flattened so the fields an update needs share slots. `verifier == 0` means "not registered";
+    ///      `updatedAt == 0` means "no accepted update yet".
+    struct Market {
+        // slot 0: read by every update
+        IGroth16Verifier verifier;
+        uint16 minMaintenanceMarginBps;
+        uint16 maxMaintenanceMarginBps;
+        uint16 minInitialMarginBps;
+        uint16 maxInitialMarginBps;
+        uint16 maxIncreaseBps;
+        uint16 maxDecreaseBps;
+        // slot 1: read by every update
+        uint256 modelCommitment;
+        // slot 2: read and written by every update (29 bytes)
+        uint32 minUpdateInterval;
+        uint32 maxDataAge;
+        uint16 maintenanceMarginBps;
+        uint16 initialMarginBps;
+        uint64 dataTimestamp;
+        uint64 updatedAt;
+        bool paused;
+        // slot 3: read only by pause and unpause
+        address guardian;
+    }
+
+    mapping(uint256 marketId => Market) private _markets;
+
+    /// @notice Deploy with `governor` holding both the admin role and `GOVERNOR_ROLE`.
+    /// @param governor governance account (e.g. a timelock)
+    constructor(address governor) {
+        if (governor == address(0)) revert OracleInvalidGovernor();
+        _grantRole(DEFAULT_ADMIN_ROLE, governor);
+        _grantRole(GOVERNOR_ROLE, governor);
+    }
+
+    // ------------------------------------------------------------------------------------------- governance
+
+    /// @inheritdoc IRiskOracle
+    function registerMarket(uint256 marketId, MarketConfig calldata config) external onlyRole(GOVERNOR_ROLE) {
+        if (marketId == 0 || marketId >= SNARK_SCALAR_FIELD) revert OracleInvalidMarketId(marketId);
+        Market storage m = _markets[marketId];
+        if (address(m.verifier) != address(0)) revert OracleMarketExists(marketId);
+        _checkModel(config.verifier, config.modelCommitment);
+        _checkLimits(config.limits);
+        m.verifier = config.verifier;
+        m.modelCommitment = config.modelCommitment;
+        m.guardian = config.guardian;
+        _writeLimits(m, config.limits);
+        emit MarketRegistered(marketId, config);
+    }
+
+    /// @inheritdoc IRiskOracle
+    function setModel(
+        uint256 marketId,
+        IGroth16Verifier verifier,
+        uint256 modelCommitment
+    ) external onlyRole(GOVERNOR_ROLE) {
+        Market storage m = _market(marketId);
+        _checkModel(verifier, modelCommitment);
+        emit ModelChanged(marketId, m.verifier, verifier, m.modelCommitment, modelCommitment);
+        m.verifier = verifier;
+        m.modelCommitment = modelCommitment;
+    }
+
+    /// @inheritdoc IRiskOracle
+    function setLimits(uint256 marketId, MarketLimits calldata limits) external onlyRole(GOVERNOR_ROLE) {
+        Market storage m = _market(marketId);
+        _checkLimits(limits);
+        _writeLimits(m, limits);
+        emit LimitsChanged(marketId, limits);
+    }
+
+    /// @inheritdoc IRiskOracle
+    function setGuardian(uint256 marketId, address guardian) external onlyRole(GOVERNOR_ROLE) {
+        Market storage m = _market(marketId);
+        emit GuardianChanged(marketId, m.guardian, guardian);
+        m.guardian = guardian;
+    }
+
+    /// @inheritdoc IRiskOracle
+    function pauseMarket(uint256 marketId) external {
+        Market storage m = _guardedMarket(marketId);
+        if (m.paused) revert OracleMarketPaused(marketId);
+        m.paused = true;
+        emit MarketPaused(marketId, msg.sender);
+    }
+
+    /// @inheritdoc IRiskOracle
+    function unpauseMarket(uint256 marketId) external {
+        Market storage m = _guardedMarket(marketId);
+        if (!m.paused) revert OracleMarketNotPaused(marketId);
+        m.paused = false;
+        emit MarketUnpaused(marketId, msg.sender);
+    }
+
+    // ---------------------------------------------------------------------------------------------- updates
+
+    /// @inheritdoc IRiskOracle
+    function submitUpdate(
+        uint256 marketId,
+        uint256[2] calldata pA,
+        uint256[2][2] calldata pB,
+        uint256[2] calldata pC,
+        uint256[7] calldata pubSignals,
+        uint256[] calldata features
+    ) external {
+        Market storage m = _market(marketId);
+        if (m.paused) revert OracleMarketPaused(marketId);
+        _checkStatement(m, marketId, pubSignals);
+        uint64 dataTimestamp = _checkTiming(m, marketId, pubSignals[PublicSignals.DATA_TIMESTAMP]);
+        (uint16 mm, uint16 im) = _checkMargins(
+            m,
+            pubSignals[PublicSignals.MAINTENANCE_MARGIN_BPS],
+            pubSignals[PublicSignals.INITIAL_MARGIN_BPS]
+        );
+        // Last: the pairing check costs most. A staticcall (view), so the verifier cannot re-enter.
+        if (!m.verifier.verifyProof(pA, pB, pC, pubSignals)) revert OracleInvalidProof(marketId);
+
+        m.maintenanceMarginBps = mm;
+        m.initialMarginBps = im;
+        m.dataTimestamp = dataTimestamp;
+        m.updatedAt = uint64(block.timestamp);
+        emit ParametersUpdated(
+            marketId,
+            mm,
+            im,
+            pubSignals[PublicSignals.MODEL_COMMITMENT],
+            pubSignals[PublicSignals.INPUT_COMMITMENT],
+            dataTimestamp,
+            msg.sender,
+            features
+        );
+    }
+
+    // ------------------------------------------------------------------------------------------------ reads
+
+    /// @inheritdoc IRiskOracle
+    function parameters(
+        uint256 marketId
+    )
+        external
+        view
+        returns (uint16 maintenanceMarginBps, uint16 initialMarginBps, uint64 dataTimestamp, uint64 updatedAt)
+    {
+        Market storage m = _market(marketId);
+        if (m.updatedAt == 0) revert OracleNoParameters(marketId);
+        return (m.maintenanceMarginBps, m.initialMarginBps, m.dataTimestamp, m.updatedAt);
+    }
+
+    /// @inheritdoc IRiskOracle
+    function isFresh(uint256 marketId, uint64 maxAge) external view returns (bool fresh) {
+        Market storage m = _markets[marketId];
+        return m.updatedAt != 0 && block.timestamp <= uint256(m.dataTimestamp) + maxAge;
+    }
+
+    /// @inheritdoc IRiskOracle
+    function marketConfig(uint256 marketId) external view returns (MarketConfig memory config) {
+        Market storage m = _market(marketId);
+        config.verifier = m.verifier;
+        config.modelCommitment = m.modelCommitment;
+        config.guardian = m.guardian;
+        config.limits = MarketLimits({
+            minMaintenanceMarginBps: m.minMaintenanceMarginBps,
+            maxMaintenanceMarginBps: m.maxMaintenanceMarginBps,
+            minInitialMarginBps: m.minInitialMarginBps,
+            maxInitialMarginBps: m.maxInitialMarginBps,
+            maxIncreaseBps: m.maxIncreaseBps,
+            maxDecreaseBps: m.maxDecreaseBps,
+            minUpdateInterval: m.minUpdateInterval,
+            maxDataAge: m.maxDataAge
+        });
+    }
+
+    /// @inheritdoc IRiskOracle
+    function isPaused(uint256 marketId) external view returns (bool paused) {
+        return _market(marketId).paused;
+    }
+
+    /// @inheritdoc IRiskOracle
+    function domain() public view returns (uint256 value) {
+        // Computed per call, not cached: after a chain split the fork's chain id differs, and so does the domain.
+        return uint256(keccak256(abi.encode(block.chainid, address(this)))) % SNARK_SCALAR_FIELD;
+    }
+
+    // ------------------------------------------------------------------------------------------- internals
+
+    /// @dev The registered market `marketId`, or revert.
+    function _market(uint256 marketId) private view returns (Market storage m) {
+        m = _markets[marketId];
+        if (address(m.verifier) == address(0)) revert OracleUnknownMarket(marketId);
+    }
+
+    /// @dev The registered market `marketId` if the caller is its guardian or governance, or revert.
+    function _guardedMarket(uint256 marketId) private view returns (Market storage m) {
+        m = _market(marketId);
+        if (msg.sender != m.guardian && !hasRole(GOVERNOR_ROLE, msg.sender)) {
+            revert OracleNotGuardian(marketId, msg.sender);
+        }
+    }
+
+    function _checkModel(IGroth16Verifier verifier, uint256 modelCommitment) private view {
+        if (address(verifier).code.length == 0) revert OracleInvalidVerifier(address(verifier));
+        if (modelCommitment == 0 || modelCommitment >= SNARK_SCALAR_FIELD) {
+            revert OracleInvalidModelCommitment(modelCommitment);
+        }
+    }
+
+    function _checkLimits(MarketLimits calldata limits) private pure {
+        (uint16 minMm, uint16 maxMm) = (limits.minMaintenanceMarginBps, limits.maxMaintenanceMarginBps);
+        if (minMm > maxMm || maxMm > BPS) revert OracleInvalidBounds(Margin.Maintenance, minMm, maxMm);
+        (uint16 minIm, uint16 maxIm) = (limits.minInitialMarginBps, limits.maxInitialMarginBps);
+        if (minIm > maxIm || maxIm > BPS) revert OracleInvalidBounds(Margin.Initial, minIm, maxIm);
+        if (limits.maxDataAge == 0) revert OracleInvalidMaxDataAge();
+    }
+
+    function _writeLimits(Market storage m, MarketLimits calldata limits) private {
+        m.minMaintenanceMarginBps = limits.minMaintenanceMarginBps;
+        m.maxMaintenanceMarginBps = limits.maxMaintenanceMarginBps;
+        m.minInitialMarginBps = limits.minInitialMarginBps;
+        m.maxInitialMarginBps = limits.maxInitialMarginBps;
+        m.maxIncreaseBps = limits.maxIncreaseBps;
+        m.maxDecreaseBps = limits.maxDecreaseBps;
+        m.minUpdateInterval = limits.minUpdateInterval;
+        m.maxDataAge = limits.maxDataAge;
+    }
+
+    /// @dev What the proof states: field elements only (the verifier would return false, but a clear error is
+    ///      cheaper and earlier), then this market, the registered model and this chain and contract.
+    function _checkStatement(Market storage m, uint256 marketId, uint256[7] calldata pubSignals) private view {
+        for (uint256 i = 0; i < PublicSignals.COUNT; ++i) {
+            if (pubSignals[i] >= SNARK_SCALAR_FIELD) revert OracleSignalNotInField(i, pubSignals[i]);
+        }
+        uint256 provenMarket = pubSignals[PublicSignals.MARKET_ID];
+        if (provenMarket != marketId) revert OracleMarketIdMismatch(marketId, provenMarket);
+        uint256 provenModel = pubSignals[PublicSignals.MODEL_COMMITMENT];
+        if (provenModel != m.modelCommitment) {
+            revert OracleModelCommitmentMismatch(marketId, m.modelCommitment, provenModel);
+        }
+        uint256 expectedDomain = domain();
+        if (pubSignals[PublicSignals.DOMAIN] != expectedDomain) {
+            revert OracleDomainMismatch(expectedDomain, pubSignals[PublicSignals.DOMAIN]);
+        }
+    }
+
+    /// @dev Replay protection keys on the data timestamp (strictly increasing), never on proof bytes: Groth16 proofs
+    ///      are malleable and re-proving gives new bytes for the same statement.
+    function _checkTiming(
+        Market storage m,
+        uint256 marketId,
+        uint256 provenTimestamp
+    ) private view returns (uint64 dataTimestamp) {
+        uint64 last = m.dataTimestamp;
+        // Compared as uint256 before any narrowing: the signal may be any field element.
+        if (provenTimestamp <= last) revert OracleNotNewer(marketId, uint64(provenTimestamp), last);
+        if (provenTimestamp > block.timestamp) revert OracleFutureData(provenTimestamp, uint64(block.timestamp));
+        dataTimestamp = uint64(provenTimestamp); // <= block.timestamp < 2^64
+        if (block.timestamp - dataTimestamp > m.maxDataAge) {
+            revert OracleStaleData(dataTimestamp, uint64(block.timestamp), m.maxDataAge);
+        }
+        uint64 updatedAt = m.updatedAt;
+        if (updatedAt != 0) {
+            uint64 earliest = updatedAt + m.minUpdateInterval;
+            if (block.timestamp < earliest) revert OracleUpdateTooSoon(marketId, updatedAt, earliest);
+        }
+    }
+
+    /// @dev Bounds, IM >= MM, then the rate of change from the previous update (none for the first update).
+    function _checkMargins(
+        Market storage m,
+        uint256 provenMm,
+        uint256 provenIm
+    ) private view returns (uint16 mm, uint16 im) {
+        if (provenMm < m.minMaintenanceMarginBps || provenMm > m.maxMaintenanceMarginBps) {
+            revert OracleMarginOutOfBounds(
+                Margin.Maintenance,
+                provenMm,
+                m.minMaintenanceMarginBps,
+                m.maxMaintenanceMarginBps
+            );
+        }
+        if (provenIm < m.minInitialMarginBps || provenIm > m.maxInitialMarginBps) {
+            revert OracleMarginOutOfBounds(Margin.Initial, provenIm, m.minInitialMarginBps, m.maxInitialMarginBps);
+        }
+        if (provenIm < provenMm) revert OracleInitialBelowMaintenance(provenIm, provenMm);
+        // Both are within bounds, and bounds are at most BPS, so they fit in 16 bits.
+        mm = uint16(provenMm);
+        im = uint16(provenIm);
+        if (m.updatedAt != 0) {
+            _checkChange(Margin.Maintenance, m.maintenanceMarginBps, mm, m.maxIncreaseBps, m.maxDecreaseBps);
+            _checkChange(Margin.Initial, m.initialMarginBps, im, m.maxIncreaseBps, m.maxDecreaseBps);
+        }
+    }
+
+    function _checkChange(
+        Margin margin,
+        uint16 previous,
+        uint16 next,
+        uint16 maxIncrease,
+        uint16 maxDecrease
+    ) private pure {
+        if (next > previous && next - previous > maxIncrease) {
+            revert OracleMarginIncreaseTooLarge(margin, previous, next, maxIncrease);
+        }
+        if (next < previous && previous - next > maxDecrease) {
+            revert OracleMarginDecreaseTooLarge(margin, previous, next, maxDecrease);
+        }
+    }
+}

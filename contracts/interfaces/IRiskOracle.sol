@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IGroth16Verifier} from "./IGroth16Verifier.sol";
+
+/// @title IRiskOracle
+/// @notice A risk-parameter oracle that accepts a market's maintenance and initial margin only with a Groth16 proof
+///         that the registered model computed them from market data, within guards set by governance.
+/// @dev Units: margins in basis points of notional (10000 = 100 %), times in seconds since the Unix epoch,
+///      durations in seconds. The public signals of a proof are listed in `PublicSignals.sol`.
+interface IRiskOracle {
+    // ------------------------------------------------------------------------------------------------ types
+
+    /// @notice Which of the two margins an error is about.
+    enum Margin {
+        Maintenance,
+        Initial
+    }
+
+    /// @notice The guards every update of a market must pass.
+    /// @param minMaintenanceMarginBps lowest accepted maintenance margin (bps)
+    /// @param maxMaintenanceMarginBps highest accepted maintenance margin (bps, at most 10000)
+    /// @param minInitialMarginBps lowest accepted initial margin (bps)
+    /// @param maxInitialMarginBps highest accepted initial margin (bps, at most 10000)
+    /// @param maxIncreaseBps largest rise of either margin from one accepted update to the next (bps)
+    /// @param maxDecreaseBps largest fall of either margin from one accepted update to the next (bps)
+    /// @param minUpdateInterval shortest time between two accepted updates, by block time (s)
+    /// @param maxDataAge oldest data an update may carry: block time minus data timestamp (s, > 0)
+    struct MarketLimits {
+        uint16 minMaintenanceMarginBps;
+        uint16 maxMaintenanceMarginBps;
+        uint16 minInitialMarginBps;
+        uint16 maxInitialMarginBps;
+        uint16 maxIncreaseBps;
+        uint16 maxDecreaseBps;
+        uint32 minUpdateInterval;
+        uint32 maxDataAge;
+    }
+
+    /// @notice Everything governance sets for one market.
+    /// @param verifier Groth16 verifier of the model's circuit
+    /// @param modelCommitment Poseidon commitment to the model (weights, scales and policy) the proofs must carry
+    /// @param guardian account that may pause and unpause the market (besides governance); zero for none
+    /// @param limits guards on every update
+    struct MarketConfig {
+        IGroth16Verifier verifier;
+        uint256 modelCommitment;
+        address guardian;
+        MarketLimits limits;
+    }
+
+    // ----------------------------------------------------------------------------------------------- events
+
+    /// @notice Governance registered a market.
+    /// @param marketId market
+    /// @param config its verifier, model commitment, guardian and guards
+    event MarketRegistered(uint256 indexed marketId, MarketConfig config);
+
+    /// @notice Governance changed the verifier and/or the model commitment of a market.
+    /// @param marketId market
+    /// @param previousVerifier verifier before the change
+    /// @param verifier verifier after the change
+    /// @param previousModelCommitment model commitment before the change
+    /// @param modelCommitment model commitment after the change
+    event ModelChanged(
+        uint256 indexed marketId,
+        IGroth16Verifier previousVerifier,
+        IGroth16Verifier verifier,
+        uint256 previousModelCommitment,
+        uint256 modelCommitment
+    );
+
+    /// @notice Governance changed the guards of a market.
+    /// @param marketId market
+    /// @param limits the new guards
+    event LimitsChanged(uint256 indexed marketId, MarketLimits limits);
+
+    /// @notice Governance changed the guardian of a market.
+    /// @param marketId market
+    /// @param previousGuardian guardian before the change
+    /// @param guardian guardian after the change (zero for none)
+    event GuardianChanged(uint256 indexed marketId, address indexed previousGuardian, address indexed guardian);
+
+    /// @notice The guardian or governance paused a market's updates.
+    /// @param marketId market
+    /// @param account who paused it
+    event MarketPaused(uint256 indexed marketId, address indexed account);
+
+    /// @notice The guardian or governance resumed a market's updates.
+    /// @param marketId market
+    /// @param account who unpaused it
+    event MarketUnpaused(uint256 indexed marketId, address indexed account);
+
+    /// @notice A proven update was accepted.
+    /// @param marketId market
+    /// @param maintenanceMarginBps new maintenance margin (bps)
+    /// @param initialMarginBps new initial margin (bps)
+    /// @param modelCommitment commitment to the model that computed them
+    /// @param inputCommitment Poseidon commitment to the quantised features
+    /// @param dataTimestamp open time of the last bar used (s)
+    /// @param submitter account that submitted the proof
+    /// @param features the quantised features as submitted (field elements), for auditors: they are not checked
+    ///        on chain; an auditor recomputes their Poseidon commitment and compares it with `inputCommitment`
+    event ParametersUpdated(
+        uint256 indexed marketId,
+        uint16 maintenanceMarginBps,
+        uint16 initialMarginBps,
+        uint256 modelCommitment,
+        uint256 inputCommitment,
+        uint64 dataTimestamp,
+        address indexed submitter,
+        uint256[] features
+    );
+
+    // ----------------------------------------------------------------------------------------------- errors
+
+    /// @notice The governor given to the constructor is the zero address.
+    error OracleInvalidGovernor();
+    /// @notice No market is registered under `marketId`.
+    error OracleUnknownMarket(uint256 marketId);
+    /// @notice A market is already registered under `marketId`.
+    error OracleMarketExists(uint256 marketId);
+    /// @notice `marketId` is zero or not a field element, so no proof could ever carry it.
+    error OracleInvalidMarketId(uint256 marketId);
+    /// @notice `verifier` has no code.
+    error OracleInvalidVerifier(address verifier);
+    /// @notice `modelCommitment` is zero or not a field element.
+    error OracleInvalidModelCommitment(uint256 modelCommitment);
+    /// @notice Bounds with `minBps > maxBps` or `maxBps > 10000`.
+    error OracleInvalidBounds(Margin margin, uint16 minBps, uint16 maxBps);
+    /// @notice A maximum data age of zero would refuse every update.
+    error OracleInvalidMaxDataAge();
+    /// @notice `account` is neither the market's guardian nor governance.
+    error OracleNotGuardian(uint256 marketId, address account);
+    /// @notice The market's updates are paused.
+    error OracleMarketPaused(uint256 marketId);
+    /// @notice The market's updates are not paused.
+    error OracleMarketNotPaused(uint256 marketId);
+    /// @notice The market has no accepted update yet.
+    error OracleNoParameters(uint256 marketId);
+    /// @notice Public signal `index` is not below the scalar field modulus (an aliased value).
+    error OracleSignalNotInField(uint256 index, uint256 value);
+    /// @notice The proof is for another market.
+    error OracleMarketIdMismatch(uint256 marketId, uint256 provenMarketId);
+    /// @notice The proof is for another model than the one registered for the market.
+    error OracleModelCommitmentMismatch(uint256 marketId, uint256 registered, uint256 proven);
+    /// @notice The proof is bound to another chain or another oracle contract.
+    error OracleDomainMismatch(uint256 expected, uint256 proven);
+    /// @notice The data is not newer than the last accepted update's (a replay, or data out of order).
+    error OracleNotNewer(uint256 marketId, uint64 dataTimestamp, uint64 lastDataTimestamp);
+    /// @notice The data timestamp is after the block time.
+    error OracleFutureData(uint256 dataTimestamp, uint64 blockTimestamp);
+    /// @notice The data is older than the market's maximum data age.
+    error OracleStaleData(uint64 dataTimestamp, uint64 blockTimestamp, uint32 maxDataAge);
+    /// @notice The previous update was accepted less than the minimum interval ago.
+    error OracleUpdateTooSoon(uint256 marketId, uint64 lastUpdatedAt, uint64 earliestNextUpdate);
+    /// @notice A margin is outside the market's bounds.
+    error OracleMarginOutOfBounds(Margin margin, uint256 valueBps, uint16 minBps, uint16 maxBps);
+    /// @notice The initial margin is below the maintenance margin.
+    error OracleInitialBelowMaintenance(uint256 initialMarginBps, uint256 maintenanceMarginBps);
+    /// @notice A margin rises by more than the market allows in one update.
+    error OracleMarginIncreaseTooLarge(Margin margin, uint16 previousBps, uint16 newBps, uint16 maxIncreaseBps);
+    /// @notice A margin falls by more than the market allows in one update.
+    error OracleMarginDecreaseTooLarge(Margin margin, uint16 previousBps, uint16 newBps, uint16 maxDecreaseBps);
+    /// @notice The verifier rejected the proof.
+    error OracleInvalidProof(uint256 marketId);
+
+    // ------------------------------------------------------------------------------------------- governance
+
+    /// @notice Register a market. Governance only.
+    /// @param marketId market identifier as the circuit takes it (e.g. "BTC-USDT" packed as ASCII); nonzero, < p
+    /// @param config verifier, model commitment, guardian and guards
+    function registerMarket(uint256 marketId, MarketConfig calldata config) external;
+
+    /// @notice Change the verifier and the model commitment of a market (a new model, or a new circuit). Governance
+    ///         only. Replay protection and the rate-of-change guards carry over from the previous model's updates.
+    /// @param marketId registered market
+    /// @param verifier verifier of the new model's circuit (may be the current one)
+    /// @param modelCommitment commitment to the new model
+    function setModel(uint256 marketId, IGroth16Verifier verifier, uint256 modelCommitment) external;
+
+    /// @notice Change the guards of a market. Governance only.
+    /// @param marketId registered market
+    /// @param limits new guards
+    function setLimits(uint256 marketId, MarketLimits calldata limits) external;
+
+    /// @notice Change the guardian of a market. Governance only.
+    /// @param marketId registered market
+    /// @param guardian new guardian; zero for none
+    function setGuardian(uint256 marketId, address guardian) external;
+
+    /// @notice Stop accepting updates for a market. The market's guardian or governance.
+    /// @dev Reading the last parameters is not affected; they age out by `isFresh`.
+    /// @param marketId registered, unpaused market
+    function pauseMarket(uint256 marketId) external;
+
+    /// @notice Accept updates for a paused market again. The market's guardian or governance.
+    /// @param marketId registered, paused market
+    function unpauseMarket(uint256 marketId) external;
+
+    // ---------------------------------------------------------------------------------------------- updates
+
+    /// @notice Submit a proven update of a market's margins. Anyone may submit; the proof is the authority.
+    /// @dev Checks, in order: market known and not paused; every public signal < p; market id, model commitment and
+    ///      domain as expected; data timestamp newer than the last accepted one, not in the future, not older than
+    ///      the maximum data age; minimum interval since the last accepted update; margins within bounds and
+    ///      IM >= MM; change from the previous update within the limits; the proof verifies.
+    /// @param marketId registered market
+    /// @param pA proof point A
+    /// @param pB proof point B (coordinate pairs as (imaginary, real))
+    /// @param pC proof point C
+    /// @param pubSignals public signals, in the order of `PublicSignals.sol`
+    /// @param features the quantised features the proof was made from, emitted for auditors (not checked on chain)
+    function submitUpdate(
+        uint256 marketId,
+        uint256[2] calldata pA,
+        uint256[2][2] calldata pB,
+        uint256[2] calldata pC,
+        uint256[7] calldata pubSignals,
+        uint256[] calldata features
+    ) external;
+
+    // ------------------------------------------------------------------------------------------------ reads
+
+    /// @notice The last accepted parameters of a market.
+    /// @dev Reverts for an unknown market and for a market without an accepted update; check freshness too.
+    /// @param marketId registered market
+    /// @return maintenanceMarginBps maintenance margin (bps)
+    /// @return initialMarginBps initial margin (bps)
+    /// @return dataTimestamp open time of the last bar the update used (s)
+    /// @return updatedAt block time the update was accepted (s)
+    function parameters(
+        uint256 marketId
+    )
+        external
+        view
+        returns (uint16 maintenanceMarginBps, uint16 initialMarginBps, uint64 dataTimestamp, uint64 updatedAt);
+
+    /// @notice Whether the market has accepted parameters whose data is at most `maxAge` seconds old.
+    /// @param marketId market (an unknown one is not fresh)
+    /// @param maxAge largest acceptable block time minus data timestamp (s)
+    /// @return fresh whether the parameters may be used
+    function isFresh(uint256 marketId, uint64 maxAge) external view returns (bool fresh);
+
+    /// @notice A market's configuration. Reverts for an unknown market.
+    /// @param marketId registered market
+    /// @return config verifier, model commitment, guardian and guards
+    function marketConfig(uint256 marketId) external view returns (MarketConfig memory config);
+
+    /// @notice Whether a market's updates are paused. Reverts for an unknown market.
+    /// @param marketId registered market
+    /// @return paused whether updates are refused
+    function isPaused(uint256 marketId) external view returns (bool paused);
+
+    /// @notice The domain every proof for this oracle must carry:
+    ///         `uint256(keccak256(abi.encode(block.chainid, address(this)))) % SNARK_SCALAR_FIELD`.
+    /// @return value the domain on the current chain
+    function domain() external view returns (uint256 value);
+}
