@@ -6,6 +6,7 @@ import { subtask } from "hardhat/config";
 import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
 import "@nomicfoundation/hardhat-ethers";
 import type { HardhatUserConfig } from "hardhat/types";
+import { SOLC_SETTINGS } from "./prover/onchain/solc";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const SOLC_VERSION: string = require("solc/package.json").version;
@@ -23,7 +24,7 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD).setAction(
 );
 
 const config: HardhatUserConfig = {
-  solidity: { version: SOLC_VERSION, settings: { optimizer: { enabled: true, runs: 200 } } },
+  solidity: { version: SOLC_VERSION, settings: SOLC_SETTINGS },
   networks: {
     // The shipped candles end on 2024-06-30. Block time only moves forward, so the in-process chain starts
     // before them: tests and local demos place each block just after the bar they prove

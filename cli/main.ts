@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { ZkriskError } from "../models/errors";
 import { releaseCurves } from "../prover/setup/snarkjs";
 import { registerBacktest } from "./commands/backtest";
+import { registerChainCommands } from "./commands/chain";
 import { registerCircuitCommands } from "./commands/circuit";
 import { registerProveCommands } from "./commands/prove";
 import { registerDemo } from "./commands/demo";
@@ -23,6 +24,7 @@ const USAGE_CODES = new Set([
   "ARTIFACTS_INVALID",
   "PROOF_INVALID",
   "FILE_INVALID",
+  "ORACLE_REJECTED",
 ]);
 
 export function buildProgram(): Command {
@@ -38,6 +40,7 @@ export function buildProgram(): Command {
     registerBacktest,
     registerCircuitCommands,
     registerProveCommands,
+    registerChainCommands,
   ]) {
     register(program);
   }
@@ -63,6 +66,13 @@ export async function main(argv: string[]): Promise<void> {
       process.stderr.write(`zkrisk: ${err.message}\n`);
       process.exitCode =
         USAGE_CODES.has(err.code) || err.code.startsWith("DATA_") ? EXIT_USAGE : EXIT_FAILURE;
+      return;
+    }
+    const short = (err as { shortMessage?: unknown }).shortMessage;
+    if (typeof short === "string") {
+      // An ethers error: its short message, not the whole transaction it carries.
+      process.stderr.write(`zkrisk: ${short}\n`);
+      process.exitCode = EXIT_FAILURE;
       return;
     }
     throw err;

@@ -1,7 +1,8 @@
 /** `zkrisk prove` and `zkrisk verify`: one proven risk-parameter update, and checking it offline. */
 import type { Command } from "commander";
 import { readFileSync } from "node:fs";
-import { ZkriskError } from "../../models/errors";
+import { UsageError } from "../../models/errors";
+import { oracleDomain } from "../../prover/domain";
 import { readJsonFile, writeJsonAtomic } from "../../models/io";
 import { loadCandles, loadFunding } from "../../models/load-data";
 import { PUBLIC_SIGNALS } from "../../circuits/public-signals";
@@ -13,6 +14,22 @@ import { snarkjs, type VerificationKey } from "../../prover/setup/snarkjs";
 import { DEFAULT_DATA, DEFAULT_MODEL } from "../paths";
 import { parseDateOption, printJson } from "../options";
 import { barIndexAt } from "./infer";
+
+/** The domain from --domain, or from --oracle and --chain-id (0 when none is given: no oracle yet). */
+function domainOf(f: { domain?: string; oracle?: string; chainId?: string }): bigint {
+  if (f.domain !== undefined) {
+    if (f.oracle !== undefined || f.chainId !== undefined)
+      throw new UsageError("give --domain or --oracle with --chain-id, not both");
+    if (!/^\d+$/.test(f.domain))
+      throw new UsageError(`--domain: '${f.domain}' is not a non-negative integer`);
+    return BigInt(f.domain);
+  }
+  if ((f.oracle === undefined) !== (f.chainId === undefined))
+    throw new UsageError("--oracle and --chain-id go together");
+  if (f.oracle === undefined) return 0n;
+  if (!/^\d+$/.test(f.chainId!)) throw new UsageError(`--chain-id: '${f.chainId}' is not a positive integer`);
+  return oracleDomain(BigInt(f.chainId!), f.oracle);
+}
 
 /** Check a proof file's proof against an artifact directory's verification key; returns the reasons it fails. */
 export async function verifyProofFile(update: ProvedUpdate, vkey: VerificationKey): Promise<string[]> {
@@ -58,7 +75,12 @@ export function registerProveCommands(program: Command): void {
     .option("--funding <file>", "funding-rate CSV, if the model uses funding features")
     .option("--at <timestamp>", "open time of the bar to prove (UTC); default: the latest bar")
     .requiredOption("--market <id>", "market id: a label such as BTC-USDT (packed as ASCII) or a number")
-    .option("--domain <n>", "domain value binding the proof to one chain and oracle", "0")
+    .option(
+      "--domain <n>",
+      "domain value binding the proof to one chain and oracle (or give --oracle and --chain-id)",
+    )
+    .option("--oracle <address>", "oracle the proof is for (with --chain-id: computes the domain)")
+    .option("--chain-id <n>", "chain id of --oracle")
     .requiredOption("--out <file>", "proof file to write")
     .option("--json", "print the proof file's parameters as one JSON object")
     .action(
@@ -69,21 +91,22 @@ export function registerProveCommands(program: Command): void {
         funding?: string;
         at?: string;
         market: string;
-        domain: string;
+        domain?: string;
+        oracle?: string;
+        chainId?: string;
         out: string;
         json?: boolean;
       }) => {
+        const domain = domainOf(f);
         const series = loadCandles(f.data);
         const funding = f.funding ? loadFunding(f.funding) : undefined;
         const prover = await UpdateProver.open(f.artifacts, { modelPath: f.model });
         try {
-          if (!/^\d+$/.test(f.domain))
-            throw new ZkriskError("USAGE", `--domain: '${f.domain}' is not a non-negative integer`);
           const index = f.at === undefined ? undefined : barIndexAt(series, parseDateOption("--at", f.at));
           const update = await prover.proveBar(series, {
             market: f.market,
             marketId: marketIdOf(f.market),
-            domain: BigInt(f.domain),
+            domain,
             index,
             funding,
           });

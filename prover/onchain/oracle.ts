@@ -1,0 +1,142 @@
+/**
+ * Deploying and driving the oracle from TypeScript: the generated verifier, the RiskOracle, the example
+ * consumer, market registration and proven updates. Reverts are decoded to the oracle's custom errors, so a
+ * refused update says why (`OracleStaleData(...)`), not just "execution reverted".
+ */
+import { Contract, ContractFactory, Interface, type Signer, type TransactionReceipt } from "ethers";
+import { join } from "node:path";
+import { ZkriskError } from "../../models/errors";
+import { toField } from "../../circuits/field";
+import type { ProvedUpdate } from "../prove-update";
+import { compileOracleContracts, compileVerifier, type CompiledContract } from "./solc";
+
+/** An update the oracle refused, or a transaction that failed; `reason` is the decoded custom error. */
+export class OracleError extends ZkriskError {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super("ORACLE_REJECTED", message);
+  }
+}
+
+/** Guards of a market, as `IRiskOracle.MarketLimits` (bps and seconds). */
+export interface MarketLimits {
+  minMaintenanceMarginBps: number;
+  maxMaintenanceMarginBps: number;
+  minInitialMarginBps: number;
+  maxInitialMarginBps: number;
+  maxIncreaseBps: number;
+  maxDecreaseBps: number;
+  minUpdateInterval: number;
+  maxDataAge: number;
+}
+
+/** The policy's clamps as bounds, any change allowed, one update per hour, data at most 6 h old. */
+export const DEFAULT_LIMITS: MarketLimits = {
+  minMaintenanceMarginBps: 50,
+  maxMaintenanceMarginBps: 5000,
+  minInitialMarginBps: 100,
+  maxInitialMarginBps: 10000,
+  maxIncreaseBps: 10000,
+  maxDecreaseBps: 10000,
+  minUpdateInterval: 3600,
+  maxDataAge: 6 * 3600,
+};
+
+/** ABI of the oracle (for reading events and decoding errors without deploying). */
+export function oracleInterface(): Interface {
+  return new Interface(compileOracleContracts().RiskOracle.abi as never);
+}
+
+async function deployCompiled(c: CompiledContract, signer: Signer, args: unknown[]): Promise<Contract> {
+  const factory = new ContractFactory(c.abi as never, c.bytecode, signer);
+  const contract = await factory.deploy(...args);
+  await contract.waitForDeployment();
+  return contract as Contract;
+}
+
+/** Deploy the generated verifier of an artifact directory (compiled from its Groth16Verifier.sol). */
+export function deployVerifier(signer: Signer, artifactsDir: string): Promise<Contract> {
+  return deployCompiled(compileVerifier(join(artifactsDir, "Groth16Verifier.sol")), signer, []);
+}
+
+/** Deploy a RiskOracle governed by `governor`. */
+export function deployOracle(signer: Signer, governor: string): Promise<Contract> {
+  return deployCompiled(compileOracleContracts().RiskOracle, signer, [governor]);
+}
+
+/** Deploy the example consumer for one market, refusing parameters older than `maxAge` seconds. */
+export function deployConsumer(
+  signer: Signer,
+  oracle: string,
+  marketId: bigint,
+  maxAge: number,
+): Promise<Contract> {
+  return deployCompiled(compileOracleContracts().PerpMarginCheck, signer, [oracle, marketId, maxAge]);
+}
+
+/** The oracle at `address`, connected to `runner`. */
+export function oracleAt(address: string, runner: Signer | import("ethers").Provider): Contract {
+  return new Contract(address, oracleInterface(), runner);
+}
+
+/** Turn a failed call into an OracleError naming the custom error and its arguments. */
+export function decodeRevert(err: unknown, iface: Interface): OracleError {
+  const e = err as {
+    data?: string;
+    info?: { error?: { data?: string } };
+    error?: { data?: string };
+    shortMessage?: string;
+    message?: string;
+  };
+  const data = e.data ?? e.info?.error?.data ?? e.error?.data;
+  if (typeof data === "string" && data.length >= 10) {
+    const parsed = iface.parseError(data);
+    if (parsed) {
+      const args = parsed.args.map((a) => String(a)).join(", ");
+      return new OracleError(parsed.name, `the oracle refused: ${parsed.name}(${args})`);
+    }
+  }
+  return new OracleError("unknown", `transaction failed: ${e.shortMessage ?? e.message ?? String(err)}`);
+}
+
+/** Register a market (governance). */
+export async function registerMarket(
+  oracle: Contract,
+  marketId: bigint,
+  config: { verifier: string; modelCommitment: bigint; guardian: string; limits: MarketLimits },
+): Promise<TransactionReceipt> {
+  try {
+    const tx = await oracle.registerMarket(marketId, config);
+    return (await tx.wait()) as TransactionReceipt;
+  } catch (err) {
+    throw decodeRevert(err, oracle.interface);
+  }
+}
+
+/** The arguments of `submitUpdate` for a proof file. */
+export function submitArgs(update: ProvedUpdate): unknown[] {
+  const c = update.calldata;
+  return [
+    BigInt(update.parameters.marketId),
+    c.a,
+    c.b,
+    c.c,
+    update.publicSignals,
+    update.features.map((f) => toField(BigInt(f.quantized))),
+  ];
+}
+
+/** Submit a proven update; a refusal is an OracleError with the oracle's reason. Returns the receipt. */
+export async function submitUpdate(oracle: Contract, update: ProvedUpdate): Promise<TransactionReceipt> {
+  const args = submitArgs(update);
+  try {
+    // A static call first: a refusal costs no gas and comes back with its custom error.
+    await oracle.submitUpdate.staticCall(...args);
+    const tx = await oracle.submitUpdate(...args);
+    return (await tx.wait()) as TransactionReceipt;
+  } catch (err) {
+    throw decodeRevert(err, oracle.interface);
+  }
+}

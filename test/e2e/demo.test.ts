@@ -1,0 +1,202 @@
+/**
+ * End to end, as users run it: `zkrisk demo` on the in-process Hardhat network, then the same flow against a
+ * `hardhat node` that this test starts on 127.0.0.1 and stops, driven by the separate CLI commands
+ * (deploy, register-market, prove, submit), including a refused replay.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadCandles } from "../../models/load-data";
+import { inferBar } from "../../models/predict";
+import { loadQuantizedModel } from "../../models/quantized-model";
+
+const ROOT = join(__dirname, "../..");
+const BIN = join(ROOT, "bin/zkrisk.cjs");
+const MODEL = join(ROOT, "models/btc-usdt-2h.quantized.json");
+/** Hardhat's first well-known development account (public test key, holds only test ether). */
+const DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+function zkrisk(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    timeout: 600_000,
+    env: { ...process.env, ...env },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function json<T>(args: string[], env: Record<string, string> = {}): T {
+  const r = zkrisk([...args, "--json"], env);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as T;
+}
+
+interface Demo {
+  bar: string;
+  parameters: { maintenanceMarginBps: number; initialMarginBps: number };
+  circuit: { constraints: number; reusedArtifacts: boolean; artifacts: string };
+  submit: { txHash: string; gasUsed: string };
+  readBack: {
+    maintenanceMarginBps: number;
+    initialMarginBps: number;
+    fresh: boolean;
+    example: { notional: string; collateral: string; canOpen: boolean; isLiquidatable: boolean }[];
+  };
+  contracts: { oracle: string; verifier: string };
+}
+
+const latest = inferBar(loadQuantizedModel(MODEL), loadCandles(join(ROOT, "models/data/btcusdt-2h.csv")));
+const artifacts = mkdtempSync(join(tmpdir(), "zkrisk-e2e-"));
+
+function checkDemo(d: Demo) {
+  expect(d.bar).toBe("2024-06-30T22:00:00.000Z");
+  expect(d.parameters.maintenanceMarginBps).toBe(Number(latest.trace.maintenanceMarginBps));
+  expect(d.parameters.initialMarginBps).toBe(Number(latest.trace.initialMarginBps));
+  expect(d.readBack.maintenanceMarginBps).toBe(d.parameters.maintenanceMarginBps);
+  expect(d.readBack.initialMarginBps).toBe(d.parameters.initialMarginBps);
+  expect(d.readBack.fresh).toBe(true);
+  expect(d.submit.txHash).toMatch(/^0x[0-9a-f]{64}$/);
+  expect(Number(d.submit.gasUsed)).toBeGreaterThan(200_000);
+  for (const e of d.readBack.example) {
+    const [n, c] = [BigInt(e.notional), BigInt(e.collateral)];
+    expect(e.canOpen).toBe(c * 10000n >= n * BigInt(d.parameters.initialMarginBps));
+    expect(e.isLiquidatable).toBe(c * 10000n < n * BigInt(d.parameters.maintenanceMarginBps));
+  }
+}
+
+describe("npm run demo (in-process Hardhat network)", () => {
+  it("proves the latest bar, gets it accepted and reads it back; a second run reuses the artifacts", () => {
+    const first = json<Demo>(["demo", "--artifacts", artifacts]);
+    checkDemo(first);
+    expect(first.circuit.constraints).toBe(1398);
+    const second = json<Demo>(["demo", "--artifacts", artifacts]);
+    checkDemo(second);
+    expect(second.circuit.reusedArtifacts).toBe(true);
+  }, 900_000);
+});
+
+describe("against a hardhat node on 127.0.0.1", () => {
+  let node: ChildProcess;
+  let rpc: string;
+
+  beforeAll(async () => {
+    const port = await new Promise<number>((done) => {
+      const s = createServer().listen(0, "127.0.0.1", () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => done(p));
+      });
+    });
+    rpc = `http://127.0.0.1:${port}`;
+    node = spawn(
+      process.execPath,
+      [
+        join(ROOT, "node_modules/hardhat/internal/cli/cli.js"),
+        "node",
+        "--hostname",
+        "127.0.0.1",
+        "--port",
+        String(port),
+      ],
+      {
+        cwd: ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    await new Promise<void>((done, fail) => {
+      let out = "";
+      const timer = setTimeout(() => fail(new Error(`hardhat node did not start:\n${out}`)), 120_000);
+      node.stdout!.on("data", (d) => {
+        out += d;
+        if (out.includes("Started HTTP and WebSocket JSON-RPC server")) {
+          clearTimeout(timer);
+          done();
+        }
+      });
+      node.stderr!.on("data", (d) => (out += d));
+      node.on("exit", (code) => fail(new Error(`hardhat node exited with ${code}:\n${out}`)));
+    });
+  }, 180_000);
+
+  afterAll(() => {
+    node?.kill("SIGTERM");
+  });
+
+  it("runs the demo over JSON-RPC with a key from the environment", () => {
+    const d = json<Demo>(["demo", "--artifacts", artifacts, "--rpc", rpc, "--key", "env:E2E_KEY"], {
+      E2E_KEY: DEV_KEY,
+    });
+    checkDemo(d);
+  }, 600_000);
+
+  it("deploy, register-market, prove, submit; a replayed update is refused with the oracle's reason", () => {
+    const key = ["--rpc", rpc, "--key", DEV_KEY];
+    const deployed = json<{ chainId: string; verifier: string; oracle: string }>([
+      "deploy",
+      "--artifacts",
+      artifacts,
+      ...key,
+    ]);
+    json([
+      "register-market",
+      "--oracle",
+      deployed.oracle,
+      "--market",
+      "BTC-USDT",
+      "--verifier",
+      deployed.verifier,
+      "--model",
+      MODEL,
+      "--max-age",
+      "604800",
+      ...key,
+    ]);
+    const proof = join(artifacts, "node-proof.json");
+    json([
+      "prove",
+      "--artifacts",
+      artifacts,
+      "--market",
+      "BTC-USDT",
+      "--oracle",
+      deployed.oracle,
+      "--chain-id",
+      deployed.chainId,
+      "--out",
+      proof,
+    ]);
+    const accepted = json<{ txHash: string; gasUsed: string }>([
+      "submit",
+      proof,
+      "--oracle",
+      deployed.oracle,
+      ...key,
+    ]);
+    expect(Number(accepted.gasUsed)).toBeGreaterThan(200_000);
+    const replay = zkrisk(["submit", proof, "--oracle", deployed.oracle, ...key]);
+    expect(replay.code).toBe(2);
+    expect(replay.stderr).toContain("the oracle refused: OracleNotNewer(");
+
+    // A proof made for another oracle is refused by its domain.
+    const other = join(artifacts, "other-domain.json");
+    json([
+      "prove",
+      "--artifacts",
+      artifacts,
+      "--market",
+      "BTC-USDT",
+      "--at",
+      "2024-06-30 20:00",
+      "--domain",
+      "1",
+      "--out",
+      other,
+    ]);
+    const wrongDomain = zkrisk(["submit", other, "--oracle", deployed.oracle, ...key]);
+    expect(wrongDomain.code).toBe(2);
+    expect(wrongDomain.stderr).toContain("OracleDomainMismatch(");
+  }, 600_000);
+});
