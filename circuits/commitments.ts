@@ -7,10 +7,10 @@
  * The input commitment binds the quantised features of one update, in model order.
  */
 import type { QuantizedModel } from "../models/quantized-model";
-import { poseidonSponge } from "./poseidon-sponge";
+import { poseidonSponge, SPONGE_CHUNK } from "./poseidon-sponge";
 
 /** Version of the layout below; bump it when the layout changes. */
-export const MODEL_COMMITMENT_LAYOUT = 1n;
+export const MODEL_COMMITMENT_LAYOUT = 2n;
 
 /** Pack an ASCII string of at most 31 bytes into one field element (big-endian bytes). */
 export function packAscii(s: string): bigint {
@@ -24,6 +24,12 @@ export function packAscii(s: string): bigint {
 /** Where each weight and bias sits in the model-commitment list (the committed-mode circuit needs it). */
 export interface CommitmentLayout {
   values: bigint[];
+  /**
+   * How many leading values are architecture constants: every model that fits a committed circuit has the
+   * same prefix, so its whole chunks are absorbed at compile time. The private values (weights, biases,
+   * calibration) all come after it.
+   */
+  constantPrefix: number;
   /** weightIndex[l][j][i] = position of layer l's weight j,i in `values`. */
   weightIndex: number[][][];
   /** biasIndex[l][j] = position of layer l's bias j in `values`. */
@@ -32,14 +38,16 @@ export interface CommitmentLayout {
   calibrationIndex: number;
 }
 
-/** The model commitment's field elements, with the positions of the weights and biases. */
+/**
+ * The model commitment's field elements: first everything a committed circuit fixes (layout version, bar
+ * interval, horizon, features, layer shapes and scales, policy constants), then the weights and biases of
+ * each layer (row-major), then the calibration numerator.
+ */
 export function modelCommitmentLayout(m: QuantizedModel): CommitmentLayout {
   const values: bigint[] = [MODEL_COMMITMENT_LAYOUT, BigInt(m.barIntervalMs), BigInt(m.targetHorizonBars)];
   values.push(BigInt(m.features.length));
   for (const f of m.features) values.push(packAscii(f.name), BigInt(f.scaleBits), f.min, BigInt(f.rangeBits));
   values.push(BigInt(m.layers.length));
-  const weightIndex: number[][][] = [];
-  const biasIndex: number[][] = [];
   for (const l of m.layers) {
     values.push(
       BigInt(l.weights.length),
@@ -49,25 +57,9 @@ export function modelCommitmentLayout(m: QuantizedModel): CommitmentLayout {
       BigInt(l.shift),
       l.activation === "relu" ? 1n : 0n,
     );
-    weightIndex.push(
-      l.weights.map((row) =>
-        row.map((w) => {
-          values.push(w);
-          return values.length - 1;
-        }),
-      ),
-    );
-    biasIndex.push(
-      l.biases.map((b) => {
-        values.push(b);
-        return values.length - 1;
-      }),
-    );
   }
   const p = m.policy;
-  const calibrationIndex = values.length;
   values.push(
-    BigInt(p.calibrationNum),
     BigInt(p.calibrationShift),
     BigInt(p.outputScaleBits),
     BigInt(p.mmShift),
@@ -79,7 +71,22 @@ export function modelCommitmentLayout(m: QuantizedModel): CommitmentLayout {
     BigInt(p.imMinBps),
     BigInt(p.imMaxBps),
   );
-  return { values, weightIndex, biasIndex, calibrationIndex };
+  // Pad the constants to whole sponge chunks (zeros; the layout's sizes above make this unambiguous) so a
+  // committed circuit absorbs all of them at generation time and hashes only private values.
+  while (values.length % SPONGE_CHUNK !== 0) values.push(0n);
+  const constantPrefix = values.length;
+  const push = (v: bigint) => {
+    values.push(v);
+    return values.length - 1;
+  };
+  const weightIndex: number[][][] = [];
+  const biasIndex: number[][] = [];
+  for (const l of m.layers) {
+    weightIndex.push(l.weights.map((row) => row.map(push)));
+    biasIndex.push(l.biases.map(push));
+  }
+  const calibrationIndex = push(BigInt(p.calibrationNum));
+  return { values, constantPrefix, weightIndex, biasIndex, calibrationIndex };
 }
 
 /** Poseidon commitment to a quantised model (a field element). */

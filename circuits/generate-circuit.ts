@@ -14,6 +14,7 @@
 import type { QuantizedModel } from "../models/quantized-model";
 import { architectureOf, checkFitsArchitecture, privateKPolicyArgs, type Architecture } from "./architecture";
 import { modelCommitment, modelCommitmentLayout } from "./commitments";
+import { poseidonChain, SPONGE_CHUNK } from "./poseidon-sponge";
 import { marginPolicyArgs, marginPolicyParams } from "./policy-params";
 import { PUBLIC_SIGNALS } from "./public-signals";
 
@@ -164,11 +165,22 @@ export async function generateCircuit(
     );
     layout.biasIndex.forEach((row, k) => row.forEach((pos, j) => signalAt.set(pos, `biases${k}[${j}]`)));
     signalAt.set(layout.calibrationIndex, "calibration");
-    line("    // Model commitment: Poseidon sponge over the constants and the private weights and biases.");
-    line(`    component modelHash = PoseidonSponge(${layout.values.length});`);
-    layout.values.forEach((v, pos) =>
-      line(`    modelHash.in[${pos}] <== ${signalAt.get(pos) ?? v.toString()};`),
+    // The leading whole chunks are architecture constants: absorb them here, at generation time.
+    const constantChunks = Math.floor(layout.constantPrefix / SPONGE_CHUNK);
+    const start = constantChunks * SPONGE_CHUNK;
+    const h0 = await poseidonChain(BigInt(layout.values.length), layout.values.slice(0, start));
+    const rest = layout.values.length - start;
+    line("    // Model commitment: the Poseidon sponge of circuits/commitments.ts. Its first");
+    line(
+      `    // ${constantChunks} chunk(s) are architecture constants, absorbed by the generator; the chain`,
     );
+    line(
+      "    // continues here over the remaining constants and the private weights, biases and calibration.",
+    );
+    line(`    component modelHash = PoseidonChain(${rest}, ${h0});`);
+    layout.values
+      .slice(start)
+      .forEach((v, k) => line(`    modelHash.in[${k}] <== ${signalAt.get(start + k) ?? v.toString()};`));
     line("    modelCommitment <== modelHash.out;");
   } else {
     line("    // Model commitment of the compiled-in model (computed by the generator).");

@@ -25,8 +25,16 @@ export const SPONGE_CHUNK = 15;
 /** Hash a non-empty list of integers (negative values are taken mod p). */
 export async function poseidonSponge(values: readonly bigint[]): Promise<bigint> {
   if (values.length === 0) throw new RangeError("poseidonSponge: needs at least one value");
+  return poseidonChain(BigInt(values.length), values);
+}
+
+/**
+ * The sponge's chain from state `h0` (the twin of `PoseidonChain` in commitment.circom): absorbs `values`
+ * in chunks of 15. `poseidonSponge(v)` is `poseidonChain(v.length, v)`.
+ */
+export async function poseidonChain(h0: bigint, values: readonly bigint[]): Promise<bigint> {
   const hash = await poseidon();
-  let h = BigInt(values.length);
+  let h = toField(h0);
   for (let i = 0; i < values.length; i += SPONGE_CHUNK) {
     const chunk = values.slice(i, i + SPONGE_CHUNK).map(toField);
     h = hash.F.toObject(hash([h, ...chunk]));

@@ -23,6 +23,27 @@ template PoseidonSponge(N) {
     signal input in[N];
     signal output out;
 
+    component chain = PoseidonChain(N, N);
+    chain.in <== in;
+    out <== chain.out;
+}
+
+/// @title PoseidonChain
+/// @notice The sponge's chain from a given starting state: out = h_C with h_0 = H0 and
+///         h_{c+1} = Poseidon(1 + |chunk_c|)([h_c, ...chunk_c]). PoseidonSponge(N) is PoseidonChain(N, N);
+///         a sponge whose leading chunks are compile-time constants starts here from the state after
+///         them (computed by the generator), so constant chunks cost no constraint.
+/// @param N number of inputs, N >= 1
+/// @param H0 starting state (a field element)
+/// @input in[N] the values absorbed after the starting state
+/// @output out the final state
+// cost: ceil(N / 15) Poseidon permutations, minus 3 for the constant H0 (see PoseidonSponge).
+// sound: no hints; every state is a fully constrained circomlib Poseidon output.
+template PoseidonChain(N, H0) {
+    assert(N >= 1);
+    signal input in[N];
+    signal output out;
+
     var CHUNKS = (N + 14) \ 15;
     component h[CHUNKS];
     for (var c = 0; c < CHUNKS; c++) {
@@ -32,7 +53,7 @@ template PoseidonSponge(N) {
         }
         h[c] = Poseidon(1 + len);
         if (c == 0) {
-            h[c].inputs[0] <== N;
+            h[c].inputs[0] <== H0;
         } else {
             h[c].inputs[0] <== h[c - 1].out;
         }

@@ -133,4 +133,15 @@ describe("constraint budget", () => {
     expect(hidden).toBe(539);
     expect(c.constraints).toBe(featureBits + hidden + 171 + 415 + 3);
   }, 300_000);
+
+  it("keeps committed mode near 45 constraints per committed value", async () => {
+    const c = await loadCircuit((await generateCircuit(model, "committed")).source, "zkrisk_committed");
+    const committed = model.layers.reduce((n, l) => n + l.weights.length * (l.weights[0].length + 1), 0) + 1;
+    expect(committed).toBe(82); // 64 + 8 + 8 + 1 weights and biases, plus the calibration
+    // Over constant mode: 72 weight products, wider budget range checks, y and k range checks, and the
+    // model sponge over the 82 private values only (its 60 constant values, padded to 4 whole chunks, are
+    // absorbed by the generator): 5 Poseidon(16) + 1 Poseidon(8).
+    expect(c.constraints).toBe(5108);
+    expect((c.constraints - 1398) / committed).toBeLessThan(45.5);
+  }, 300_000);
 });
