@@ -8,8 +8,8 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Contract } from "ethers";
 import { compileModel } from "../circuits/compile-model";
-import type { WeightMode } from "../circuits/generate-circuit";
-import { sha256File } from "../models/io";
+import { generateCircuit, type WeightMode } from "../circuits/generate-circuit";
+import { sha256Hex } from "../models/io";
 import { loadCandles } from "../models/load-data";
 import { inferBar } from "../models/predict";
 import { loadQuantizedModel } from "../models/quantized-model";
@@ -73,9 +73,15 @@ export interface DemoResult {
   stalenessNote?: string;
 }
 
-/** Artifacts for the model: reuse a verified cache, else compile and set up (development ptau). */
-async function provingArtifacts(opts: DemoOptions): Promise<{ dir: string; reused: boolean; ms: number }> {
-  const dir = opts.artifacts ?? join(DEMO_CACHE, `${sha256File(opts.model).slice(0, 16)}-${opts.mode}`);
+/**
+ * Artifacts for the model: reuse a verified cache, else compile and set up (development ptau). The cache is
+ * keyed by the generated circuit's source, so a change of model, mode or generator never reuses stale keys.
+ */
+export async function provingArtifacts(
+  opts: Pick<DemoOptions, "model" | "mode" | "artifacts" | "log">,
+): Promise<{ dir: string; reused: boolean; ms: number }> {
+  const source = (await generateCircuit(loadQuantizedModel(opts.model), opts.mode)).source;
+  const dir = opts.artifacts ?? join(DEMO_CACHE, `${sha256Hex(source).slice(0, 16)}-${opts.mode}`);
   if (existsSync(join(dir, "artifacts.json"))) {
     try {
       loadArtifacts(dir, { modelPath: opts.model });
