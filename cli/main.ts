@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { ZkriskError } from "../models/errors";
 import { releaseCurves } from "../prover/setup/snarkjs";
+import { registerAudit } from "./commands/audit";
 import { registerBacktest } from "./commands/backtest";
 import { registerChainCommands } from "./commands/chain";
 import { registerCircuitCommands } from "./commands/circuit";
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
     registerCircuitCommands,
     registerProveCommands,
     registerChainCommands,
+    registerAudit,
   ]) {
     register(program);
   }

@@ -180,6 +180,42 @@ describe("against a hardhat node on 127.0.0.1", () => {
     expect(replay.code).toBe(2);
     expect(replay.stderr).toContain("the oracle refused: OracleNotNewer(");
 
+    // Anyone can audit the oracle: the accepted update re-verifies, its features hash to the input
+    // commitment, the model matches, and the features recompute from the candles.
+    const data = join(ROOT, "models/data/btcusdt-2h.csv");
+    const audit = zkrisk([
+      "audit",
+      "--rpc",
+      rpc,
+      "--oracle",
+      deployed.oracle,
+      "--artifacts",
+      artifacts,
+      "--model",
+      MODEL,
+      "--data",
+      data,
+      "--json",
+    ]);
+    expect(audit.code, audit.stderr).toBe(0);
+    const report = JSON.parse(audit.stdout) as {
+      ok: number;
+      failed: number;
+      updates: { ok: boolean; txHash: string }[];
+    };
+    expect(report).toMatchObject({ ok: 1, failed: 0 });
+    expect(report.updates[0].txHash).toBe(accepted.txHash);
+    const badAudit = zkrisk([
+      "audit",
+      "--rpc",
+      rpc,
+      "--oracle",
+      "0x0000000000000000000000000000000000000001",
+      "--artifacts",
+      artifacts,
+    ]);
+    expect(badAudit.code).toBe(2);
+
     // A proof made for another oracle is refused by its domain.
     const other = join(artifacts, "other-domain.json");
     json([

@@ -1,0 +1,171 @@
+/** `zkrisk audit`: re-check every update a RiskOracle accepted, from a read-only JSON-RPC endpoint. */
+import type { Command } from "commander";
+import { isAddress } from "ethers";
+import { UsageError } from "../../models/errors";
+import { readJsonFile } from "../../models/io";
+import { loadCandles, loadFunding } from "../../models/load-data";
+import { loadQuantizedModel } from "../../models/quantized-model";
+import { loadArtifacts } from "../../prover/artifacts";
+import { auditOracle, type AuditOptions, type AuditReport } from "../../prover/onchain/audit";
+import { readOnlyProvider } from "../../prover/onchain/chain";
+import { releaseCurves, type VerificationKey } from "../../prover/setup/snarkjs";
+import { parseIntOption, printJson, shortDate, table } from "../options";
+
+/** The options of `zkrisk audit`, as commander gives them. */
+export interface AuditFlags {
+  rpc: string;
+  oracle: string;
+  artifacts?: string;
+  vkey?: string;
+  model?: string;
+  data?: string;
+  funding?: string;
+  fromBlock?: string;
+  toBlock?: string;
+  json?: boolean;
+}
+
+/** A Groth16 verification key file, checked for the fields the verifier reads. */
+export function readVkeyFile(path: string): VerificationKey {
+  const doc = readJsonFile(path, "FILE_INVALID") as Partial<VerificationKey> | null;
+  const ok =
+    doc !== null &&
+    typeof doc === "object" &&
+    doc.protocol === "groth16" &&
+    doc.curve === "bn128" &&
+    Number.isSafeInteger(doc.nPublic) &&
+    Array.isArray(doc.IC) &&
+    doc.IC.length === (doc.nPublic as number) + 1;
+  if (!ok) throw new UsageError(`--vkey: ${path} is not a Groth16 bn128 verification key (snarkjs format)`);
+  return doc as VerificationKey;
+}
+
+/** The verification key from `--artifacts DIR` (every file checked against its manifest) or `--vkey FILE`. */
+function loadVkey(f: AuditFlags): VerificationKey {
+  if ((f.artifacts === undefined) === (f.vkey === undefined)) {
+    throw new UsageError("give exactly one of --artifacts DIR and --vkey FILE (the verification key)");
+  }
+  if (f.vkey !== undefined) return readVkeyFile(f.vkey);
+  const artifacts = loadArtifacts(f.artifacts as string);
+  return readVkeyFile(artifacts.paths.vkey);
+}
+
+/** Everything but the connection, validated before any network access. */
+function auditInputs(f: AuditFlags): Omit<AuditOptions, "provider"> {
+  if (!isAddress(f.oracle)) throw new UsageError(`--oracle: '${f.oracle}' is not an address`);
+  const block = (option: string, v?: string) =>
+    v === undefined ? undefined : parseIntOption(option, v, 0, Number.MAX_SAFE_INTEGER);
+  const fromBlock = block("--from-block", f.fromBlock);
+  const toBlock = block("--to-block", f.toBlock);
+  if (fromBlock !== undefined && toBlock !== undefined && fromBlock > toBlock) {
+    throw new UsageError(`--from-block: ${fromBlock} is after --to-block ${toBlock}`);
+  }
+  if (f.data !== undefined && f.model === undefined) {
+    throw new UsageError("--data: recomputing features needs --model (features are quantised at its scales)");
+  }
+  if (f.funding !== undefined && f.data === undefined) {
+    throw new UsageError("--funding: only used with --data (the candles the features are recomputed from)");
+  }
+  const vkey = loadVkey(f);
+  const model = f.model === undefined ? undefined : loadQuantizedModel(f.model);
+  return {
+    oracle: f.oracle,
+    vkey,
+    model,
+    modelPath: f.model,
+    series: f.data === undefined ? undefined : loadCandles(f.data),
+    funding: f.funding === undefined ? undefined : loadFunding(f.funding),
+    fromBlock,
+    toBlock,
+  };
+}
+
+const shortAddress = (a: string) => `${a.slice(0, 6)}…${a.slice(-4)}`;
+
+/** The text report: what was checked, one row per update, the reasons of each failure, a summary line. */
+export function formatAudit(r: AuditReport): string {
+  const checked = ["proof", "public signals", "input commitment"];
+  checked.push(r.checks.model ? `model ${r.checks.model.path}` : "no model (--model)");
+  checked.push(r.checks.data ? `candles ${r.checks.data.candles}` : "no candles (--data)");
+  if (r.checks.data?.funding) checked.push(`funding ${r.checks.data.funding}`);
+  const lines = [
+    `audit of RiskOracle ${r.oracle} on chain ${r.chainId}, blocks ${r.fromBlock}..${r.toBlock}`,
+    `checked: ${checked.join(", ")}`,
+  ];
+  if (r.updates.length > 0) {
+    lines.push(
+      "",
+      table([
+        ["status", "market", "bar (open, UTC)", "block", "MM bps", "IM bps", "submitter", "tx"],
+        ...r.updates.map((u) => [
+          u.ok ? "OK" : "FAIL",
+          u.market,
+          shortDate(u.dataTimestamp * 1000),
+          String(u.block),
+          String(u.maintenanceMarginBps),
+          String(u.initialMarginBps),
+          shortAddress(u.submitter),
+          u.txHash,
+        ]),
+      ]),
+    );
+    for (const u of r.updates.filter((x) => !x.ok)) {
+      lines.push("", `FAIL ${u.market} bar ${u.dataTimestampIso} (block ${u.block}, tx ${u.txHash}):`);
+      lines.push(...u.reasons.map((reason) => `  - ${reason}`));
+    }
+    lines.push("");
+  }
+  lines.push(
+    r.updates.length === 0
+      ? "no accepted update in this block range"
+      : `${r.updates.length} update${r.updates.length === 1 ? "" : "s"} audited: ${r.ok} OK, ${r.failed} FAIL`,
+  );
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * Run the audit of `zkrisk audit` and print it. Bad options throw a UsageError (or the DataError, ModelError
+ * or SetupError of a file) before any network access; an unreachable --rpc is a UsageError too.
+ * @returns the exit code: 0 when every update passes, 1 when any fails
+ */
+export async function runAudit(f: AuditFlags): Promise<number> {
+  const inputs = auditInputs(f);
+  const provider = await readOnlyProvider(f.rpc);
+  try {
+    const report = await auditOracle({ ...inputs, provider });
+    if (f.json) printJson(report);
+    else process.stdout.write(formatAudit(report));
+    return report.failed > 0 ? 1 : 0;
+  } finally {
+    provider.destroy();
+    // snarkjs keeps the curve's worker threads alive; the process cannot exit until they stop.
+    await releaseCurves();
+  }
+}
+
+/** Register `zkrisk audit`. */
+export function registerAudit(program: Command): void {
+  program
+    .command("audit")
+    .description(
+      "audit every update a RiskOracle accepted: the proof, the public signals, the features' commitment and, " +
+        "with --model and --data, the model and the features recomputed from candles (read only, no key)",
+    )
+    .requiredOption("--rpc <url>", "JSON-RPC endpoint of the chain (http or https)")
+    .requiredOption("--oracle <address>", "address of the RiskOracle")
+    .option(
+      "--artifacts <dir>",
+      "artifact directory made by `zkrisk setup` (verification key, manifest-checked)",
+    )
+    .option("--vkey <file>", "verification key file (instead of --artifacts)")
+    .option("--model <file>", "quantised model the updates should have been made with")
+    .option("--data <file>", "candles CSV to recompute each update's features from (needs --model)")
+    .option("--funding <file>", "funding-rate CSV, if the model uses funding features")
+    .option("--from-block <n>", "first block to search (default 0)")
+    .option("--to-block <n>", "last block to search (default: the latest)")
+    .option("--json", "print the report as one JSON object (bigints as strings)")
+    .action(async (f: AuditFlags) => {
+      const code = await runAudit(f);
+      if (code !== 0) process.exitCode = code;
+    });
+}

@@ -1,0 +1,531 @@
+/**
+ * Auditing a RiskOracle: anyone with a JSON-RPC endpoint re-checks every update the oracle accepted.
+ *
+ * For each `ParametersUpdated` event the audit fetches the transaction, decodes its `submitUpdate` call and
+ * checks, each failure a named reason:
+ *  1. the Groth16 proof verifies off chain with the verification key for the submitted public signals;
+ *  2. the event carries what was proven (margins, commitments, market, data timestamp), the emitted features
+ *     are the submitted ones, and the proof is bound to this oracle (domain);
+ *  3. the published features are field elements whose Poseidon commitment is the proven input commitment
+ *     (the oracle does not check the features, so a submitter could publish others than it proved);
+ *  4. with a model: the proof carries the model's commitment, and the integer engine gives the proven
+ *     margins on the published features, which were known when the update was accepted (bar closed);
+ *  5. with candles (and funding, if the model uses it): the features of the bar the update names, recomputed
+ *     and quantised, are the published ones.
+ * The audit reads only: it needs no key, and it never sends a transaction.
+ */
+import {
+  getAddress,
+  isAddress,
+  type Interface,
+  type Log,
+  type Provider,
+  type TransactionResponse,
+} from "ethers";
+import { inputCommitment, modelCommitment } from "../../circuits/commitments";
+import { FIELD_MODULUS, fromField } from "../../circuits/field";
+import { PUBLIC_SIGNALS, PUBLIC_SIGNAL_INDEX, type PublicSignalName } from "../../circuits/public-signals";
+import { BoundsError, UsageError, ZkriskError } from "../../models/errors";
+import { featuresAt } from "../../models/features";
+import { inferInteger, quantizeFeatures } from "../../models/integer-engine";
+import { checkInputsFit } from "../../models/predict";
+import type { QuantizedModel } from "../../models/quantized-model";
+import type { CandleSeries, FundingSeries } from "../../models/types";
+import { oracleDomain } from "../domain";
+import { snarkjs, type Groth16Proof, type VerificationKey } from "../setup/snarkjs";
+import { oracleInterface } from "./oracle";
+
+/** What {@link auditOracle} audits, and against what. */
+export interface AuditOptions {
+  /** Read-only connection to the chain the oracle lives on. */
+  provider: Provider;
+  /** Address of the RiskOracle. */
+  oracle: string;
+  /** Groth16 verification key of the circuit the oracle's verifier was generated from. */
+  vkey: VerificationKey;
+  /** The quantised model the updates should have been made with (enables checks 4 and 5). */
+  model?: QuantizedModel;
+  /** Where `model` was read from, for messages. */
+  modelPath?: string;
+  /** Candles to recompute each update's features from (needs `model`). */
+  series?: CandleSeries;
+  /** Funding rates, when the model uses funding features. */
+  funding?: FundingSeries;
+  /** First block to search for events (default 0). */
+  fromBlock?: number;
+  /** Last block to search for events (default: the latest block). */
+  toBlock?: number;
+}
+
+/** The audit of one accepted update. */
+export interface AuditedUpdate {
+  /** Market id as the oracle keys it (a field element). */
+  marketId: bigint;
+  /** The market id unpacked to its ASCII label (e.g. "BTC-USDT"), or its decimal digits when it is not text. */
+  market: string;
+  /** Open time of the last bar the update used, seconds since the Unix epoch. */
+  dataTimestamp: number;
+  /** The same, ISO-8601 UTC. */
+  dataTimestampIso: string;
+  /** Block that accepted the update, and its time (s). */
+  block: number;
+  blockTimestamp: number;
+  txHash: string;
+  logIndex: number;
+  /** Account that submitted the update (the event's `submitter`). */
+  submitter: string;
+  /** Margins the oracle accepted (bps of notional). */
+  maintenanceMarginBps: number;
+  initialMarginBps: number;
+  /** Whether every check passed. */
+  ok: boolean;
+  /** Why it failed, one line per failed check (empty when ok). */
+  reasons: string[];
+}
+
+/** The audit of an oracle. */
+export interface AuditReport {
+  /** Oracle address (EIP-55). */
+  oracle: string;
+  chainId: bigint;
+  /** Block range searched, inclusive. */
+  fromBlock: number;
+  toBlock: number;
+  /** What each update was checked against: the proof and commitments always; model and data when given. */
+  checks: {
+    proof: true;
+    inputCommitment: true;
+    /** Path (or label) of the model, and its commitment; null when no model was given. */
+    model: { path: string; commitment: bigint } | null;
+    /** Source of the candles (and funding rates); null when none were given. */
+    data: { candles: string; funding: string | null } | null;
+  };
+  /** Every accepted update in the range, in chain order. */
+  updates: AuditedUpdate[];
+  /** Number of updates that passed and that failed. */
+  ok: number;
+  failed: number;
+}
+
+/** The decoded arguments of one `submitUpdate` call. */
+interface SubmitCall {
+  marketId: bigint;
+  a: [bigint, bigint];
+  b: [[bigint, bigint], [bigint, bigint]];
+  c: [bigint, bigint];
+  pubSignals: bigint[];
+  features: bigint[];
+}
+
+/** The fields of one ParametersUpdated event. */
+interface UpdateEvent {
+  marketId: bigint;
+  maintenanceMarginBps: bigint;
+  initialMarginBps: bigint;
+  modelCommitment: bigint;
+  inputCommitment: bigint;
+  dataTimestamp: bigint;
+  submitter: string;
+  features: bigint[];
+}
+
+/** Everything fixed for one audit run. */
+interface AuditContext {
+  iface: Interface;
+  oracle: string;
+  domain: bigint;
+  vkey: VerificationKey;
+  model?: { model: QuantizedModel; path: string; commitment: bigint };
+  series?: CandleSeries;
+  funding?: FundingSeries;
+}
+
+/** Reason of an update whose submitUpdate call cannot be found in its transaction. */
+export const UNDECODABLE_CALL = "cannot decode the submitUpdate call";
+
+const iso = (seconds: number | bigint): string => new Date(Number(seconds) * 1000).toISOString();
+const hex = (v: bigint): string => `0x${v.toString(16)}`;
+
+/**
+ * A market id as text: the ASCII label it packs (see `marketIdOf` in prover/circuit-input.ts), or its decimal
+ * digits when its bytes are not printable ASCII.
+ */
+export function marketLabel(marketId: bigint): string {
+  let label = "";
+  for (let v = marketId; v > 0n; v >>= 8n) {
+    const byte = Number(v & 0xffn);
+    if (byte < 0x20 || byte > 0x7e) return marketId.toString();
+    label = String.fromCharCode(byte) + label;
+  }
+  return label.length > 0 ? label : marketId.toString();
+}
+
+/** A fixed-point feature as a decimal, for messages (2^-scaleBits units). */
+function showFeature(v: bigint, scaleBits: number): string {
+  return `${(Number(v) / 2 ** scaleBits).toPrecision(8)} (${v})`;
+}
+
+function toSubmitCall(args: readonly unknown[]): SubmitCall {
+  const big = (v: unknown) => BigInt(v as bigint);
+  const pair = (v: unknown): [bigint, bigint] => {
+    const p = v as readonly unknown[];
+    return [big(p[0]), big(p[1])];
+  };
+  const b = args[2] as readonly unknown[];
+  return {
+    marketId: big(args[0]),
+    a: pair(args[1]),
+    b: [pair(b[0]), pair(b[1])],
+    c: pair(args[3]),
+    pubSignals: (args[4] as readonly unknown[]).map(big),
+    features: (args[5] as readonly unknown[]).map(big),
+  };
+}
+
+/**
+ * The submitUpdate call behind `event` in `tx`: the transaction's own calldata when it called the oracle, else
+ * the first submitUpdate call embedded in its calldata (a wrapper contract forwarding it) for the event's market
+ * and data timestamp. A call found either way is then checked against the event field by field, so a wrapper that
+ * passed the oracle something else than its own calldata shows as a mismatch. Returns the reason when there is none.
+ */
+function findSubmitCall(
+  ctx: AuditContext,
+  tx: TransactionResponse | null,
+  event: UpdateEvent,
+): SubmitCall | string {
+  if (tx === null) return `${UNDECODABLE_CALL}: the node does not return the transaction`;
+  const fragment = ctx.iface.getFunction("submitUpdate");
+  if (!fragment) throw new ZkriskError("ORACLE_ABI", "the oracle ABI has no submitUpdate");
+  const selector = fragment.selector.slice(2);
+  const data = tx.data.toLowerCase();
+  if (tx.to !== null && getAddress(tx.to) === ctx.oracle && data.startsWith(`0x${selector}`)) {
+    try {
+      return toSubmitCall(ctx.iface.decodeFunctionData(fragment, data));
+    } catch (err) {
+      return `${UNDECODABLE_CALL}: ${(err as Error).message}`;
+    }
+  }
+  // Through another contract: look for the call's bytes inside the outer calldata (ABI encoding keeps a
+  // forwarded `bytes` argument contiguous); the oracle accepts one update per market and data timestamp.
+  for (let at = data.indexOf(selector, 2); at >= 0; at = data.indexOf(selector, at + 1)) {
+    if (at % 2 !== 0) continue;
+    try {
+      const call = toSubmitCall(ctx.iface.decodeFunctionData(fragment, `0x${data.slice(at)}`));
+      const provenTime = call.pubSignals[PUBLIC_SIGNAL_INDEX.dataTimestamp];
+      if (call.marketId === event.marketId && provenTime === event.dataTimestamp) return call;
+    } catch {
+      // not a call at this offset
+    }
+  }
+  return (
+    `${UNDECODABLE_CALL}: transaction ${tx.hash} calls ${tx.to ?? "no contract"}, not the oracle, and its ` +
+    `calldata holds no submitUpdate for this market and data timestamp`
+  );
+}
+
+/** The snarkjs proof object of calldata points (the verifier takes b's coordinate pairs swapped). */
+function proofOf(call: SubmitCall): Groth16Proof {
+  const s = (v: bigint) => v.toString();
+  return {
+    pi_a: [s(call.a[0]), s(call.a[1]), "1"],
+    pi_b: [
+      [s(call.b[0][1]), s(call.b[0][0])],
+      [s(call.b[1][1]), s(call.b[1][0])],
+      ["1", "0"],
+    ],
+    pi_c: [s(call.c[0]), s(call.c[1]), "1"],
+    protocol: "groth16",
+    curve: "bn128",
+  };
+}
+
+/** Checks 1 and 2: the proof, and the event against the proven statement. */
+async function checkCall(ctx: AuditContext, call: SubmitCall, event: UpdateEvent): Promise<string[]> {
+  const reasons: string[] = [];
+  const signals = call.pubSignals.map((v) => v.toString());
+  try {
+    if (!(await snarkjs.groth16.verify(ctx.vkey, signals, proofOf(call)))) {
+      reasons.push(
+        "the Groth16 proof does not verify with the verification key for the submitted public signals",
+      );
+    }
+  } catch (err) {
+    reasons.push(`the Groth16 proof cannot be verified: ${(err as Error).message}`);
+  }
+  const proven = (name: PublicSignalName) => call.pubSignals[PUBLIC_SIGNAL_INDEX[name]];
+  const emitted: [PublicSignalName, bigint][] = [
+    ["maintenanceMarginBps", event.maintenanceMarginBps],
+    ["initialMarginBps", event.initialMarginBps],
+    ["modelCommitment", event.modelCommitment],
+    ["inputCommitment", event.inputCommitment],
+    ["marketId", event.marketId],
+    ["dataTimestamp", event.dataTimestamp],
+  ];
+  for (const [name, value] of emitted) {
+    if (value !== proven(name)) {
+      reasons.push(`the event's ${name} ${value} is not the proven public signal ${proven(name)}`);
+    }
+  }
+  if (call.marketId !== proven("marketId")) {
+    reasons.push(
+      `submitUpdate was called for market ${call.marketId} with a proof for ${proven("marketId")}`,
+    );
+  }
+  if (proven("domain") !== ctx.domain) {
+    reasons.push(
+      `the proof's domain ${hex(proven("domain"))} is not this oracle's ${hex(ctx.domain)} (made for another ` +
+        `chain or oracle)`,
+    );
+  }
+  const sameFeatures =
+    call.features.length === event.features.length && call.features.every((f, i) => f === event.features[i]);
+  if (!sameFeatures) reasons.push("the emitted features are not the submitted ones");
+  return reasons;
+}
+
+/** Check 3: the published features are field elements committing to the proven input commitment. */
+async function checkInputCommitment(event: UpdateEvent): Promise<string[]> {
+  const outside = event.features.findIndex((f) => f >= FIELD_MODULUS);
+  if (outside >= 0) {
+    return [`published feature ${outside} = ${event.features[outside]} is not a field element (>= p)`];
+  }
+  if (event.features.length === 0) return ["no features were published"];
+  const recomputed = await inputCommitment(event.features);
+  if (recomputed !== event.inputCommitment) {
+    return [
+      `input commitment mismatch: the published features commit to ${hex(recomputed)}, the proof to ` +
+        `${hex(event.inputCommitment)} (the published features are not the proven ones)`,
+    ];
+  }
+  return [];
+}
+
+/** Checks 4 and 5: the model, the integer engine, the timing and the candles. */
+function checkModelAndData(
+  ctx: AuditContext,
+  event: UpdateEvent,
+  published: readonly bigint[],
+  blockTimestamp: number,
+): string[] {
+  if (!ctx.model) return [];
+  const { model, path, commitment } = ctx.model;
+  if (event.modelCommitment !== commitment) {
+    return [
+      `model commitment mismatch: the update was made with another model (proven ${hex(event.modelCommitment)}, ` +
+        `${path} commits to ${hex(commitment)}; engine and data checks skipped)`,
+    ];
+  }
+  if (published.length !== model.features.length) {
+    return [`${published.length} features were published, the model takes ${model.features.length}`];
+  }
+  const reasons: string[] = [];
+  try {
+    const trace = inferInteger(model, published);
+    if (
+      trace.maintenanceMarginBps !== event.maintenanceMarginBps ||
+      trace.initialMarginBps !== event.initialMarginBps
+    ) {
+      reasons.push(
+        `the integer engine gives MM ${trace.maintenanceMarginBps} / IM ${trace.initialMarginBps} bps on the ` +
+          `published features, the update says ${event.maintenanceMarginBps} / ${event.initialMarginBps}`,
+      );
+    }
+  } catch (err) {
+    if (!(err instanceof ZkriskError)) throw err;
+    reasons.push(`the published features do not run through the model: ${err.message}`);
+  }
+  const closes = Number(event.dataTimestamp) + model.barIntervalMs / 1000;
+  if (blockTimestamp < closes) {
+    reasons.push(
+      `accepted at ${iso(blockTimestamp)}, before its bar closed at ${iso(closes)}: its features were not ` +
+        `yet known`,
+    );
+  }
+  if (ctx.series) reasons.push(...checkData(ctx, model, event, published));
+  return reasons;
+}
+
+/** Check 5: recompute the features of the update's bar from the candles. */
+function checkData(
+  ctx: AuditContext,
+  model: QuantizedModel,
+  event: UpdateEvent,
+  published: readonly bigint[],
+): string[] {
+  const series = ctx.series as CandleSeries;
+  const barMs = Number(event.dataTimestamp) * 1000;
+  const at = iso(event.dataTimestamp);
+  const index = series.candles.findIndex((c) => c.time === barMs);
+  if (index < 0) return [`no bar opens at ${at} in ${series.source}: the features cannot be recomputed`];
+  let recomputed: bigint[];
+  try {
+    recomputed = quantizeFeatures(model, featuresAt(series, index, model.funding ? ctx.funding : undefined));
+  } catch (err) {
+    if (!(err instanceof ZkriskError)) throw err;
+    const what = err instanceof BoundsError ? `the recomputed features are out of bounds: ` : "";
+    return [`${what}${err.message}`];
+  }
+  const differing = model.features.filter((_, i) => recomputed[i] !== published[i]);
+  if (differing.length === 0) return [];
+  const first = model.features.indexOf(differing[0]);
+  const f = model.features[first];
+  const more = differing.length > 1 ? `; ${differing.length - 1} more differ` : "";
+  return [
+    `feature ${f.name} differs from the candles: published ${showFeature(published[first], f.scaleBits)}, ` +
+      `recomputed ${showFeature(recomputed[first], f.scaleBits)} (bar ${at}, ${series.source})${more}`,
+  ];
+}
+
+function toEvent(iface: Interface, log: Log): UpdateEvent {
+  const parsed = iface.parseLog(log);
+  if (!parsed)
+    throw new ZkriskError("ORACLE_ABI", `log ${log.index} of ${log.transactionHash} is no oracle event`);
+  const a = parsed.args;
+  return {
+    marketId: BigInt(a.marketId),
+    maintenanceMarginBps: BigInt(a.maintenanceMarginBps),
+    initialMarginBps: BigInt(a.initialMarginBps),
+    modelCommitment: BigInt(a.modelCommitment),
+    inputCommitment: BigInt(a.inputCommitment),
+    dataTimestamp: BigInt(a.dataTimestamp),
+    submitter: getAddress(String(a.submitter)),
+    features: (a.features as readonly bigint[]).map((f) => BigInt(f)),
+  };
+}
+
+/** `map[key]`, loaded once. */
+async function cached<K, V>(map: Map<K, V>, key: K, load: () => Promise<V>): Promise<V> {
+  if (!map.has(key)) map.set(key, await load());
+  return map.get(key) as V;
+}
+
+/** Refuse options that cannot give a meaningful audit; errors name the option and the value. */
+function checkOptions(opts: AuditOptions): void {
+  if (!isAddress(opts.oracle)) throw new UsageError(`oracle: '${opts.oracle}' is not an address`);
+  if (opts.vkey.nPublic !== PUBLIC_SIGNALS.length) {
+    throw new UsageError(
+      `vkey: the verification key takes ${opts.vkey.nPublic} public signals, zkrisk proofs have ` +
+        `${PUBLIC_SIGNALS.length}`,
+    );
+  }
+  for (const [name, v] of [
+    ["fromBlock", opts.fromBlock],
+    ["toBlock", opts.toBlock],
+  ] as const) {
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) {
+      throw new UsageError(`${name}: ${v} is not a block number`);
+    }
+  }
+  if (opts.series && !opts.model) {
+    throw new UsageError("data: recomputing features needs the model (features are quantised at its scales)");
+  }
+  if (opts.model && opts.series) checkInputsFit(opts.model, opts.series, opts.funding);
+}
+
+/**
+ * Audit every update an oracle accepted in a block range (all markets). Each update gets `ok` and the reasons
+ * it failed; a failed check never stops the audit. Throws only for unusable options (UsageError, and the
+ * DataError or ModelError of candles that do not fit the model) and for RPC failures.
+ * @returns the report, updates in chain order
+ */
+export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
+  checkOptions(opts);
+  const { provider } = opts;
+  const oracle = getAddress(opts.oracle);
+  const chainId = (await provider.getNetwork()).chainId;
+  if ((await provider.getCode(oracle)) === "0x") {
+    throw new UsageError(`oracle: no contract at ${oracle} on chain ${chainId}`);
+  }
+  const iface = oracleInterface();
+  const fromBlock = opts.fromBlock ?? 0;
+  // The latest block itself, not getBlockNumber(): ethers answers that from a cache refreshed by polling.
+  const toBlock = opts.toBlock ?? (await provider.getBlock("latest"))?.number;
+  if (toBlock === undefined) throw new ZkriskError("RPC_FAILED", "the node does not return its latest block");
+  if (fromBlock > toBlock) throw new UsageError(`fromBlock: ${fromBlock} is after toBlock ${toBlock}`);
+  const modelPath = opts.modelPath ?? "the model";
+  const ctx: AuditContext = {
+    iface,
+    oracle,
+    domain: oracleDomain(chainId, oracle),
+    vkey: opts.vkey,
+    model: opts.model && {
+      model: opts.model,
+      path: modelPath,
+      commitment: await modelCommitment(opts.model),
+    },
+    series: opts.series,
+    funding: opts.funding,
+  };
+
+  const event = iface.getEvent("ParametersUpdated");
+  if (!event) throw new ZkriskError("ORACLE_ABI", "the oracle ABI has no ParametersUpdated event");
+  let logs: Log[];
+  try {
+    logs = await provider.getLogs({ address: oracle, topics: [event.topicHash], fromBlock, toBlock });
+  } catch (err) {
+    throw new ZkriskError(
+      "RPC_FAILED",
+      `the node refused the events of blocks ${fromBlock}..${toBlock}: ${(err as Error).message} ` +
+        `(nodes cap the range of one query: audit a narrower block range)`,
+    );
+  }
+  const txs = new Map<string, TransactionResponse | null>();
+  const blockTimes = new Map<number, number>();
+  const blockTime = async (n: number): Promise<number> => {
+    const block = await provider.getBlock(n);
+    if (!block) throw new ZkriskError("RPC_FAILED", `the node does not return block ${n}`);
+    return block.timestamp;
+  };
+
+  const updates: AuditedUpdate[] = [];
+  for (const log of logs) {
+    const ev = toEvent(iface, log);
+    const tx = await cached(txs, log.transactionHash, () => provider.getTransaction(log.transactionHash));
+    const blockTimestamp = await cached(blockTimes, log.blockNumber, () => blockTime(log.blockNumber));
+    const call = findSubmitCall(ctx, tx, ev);
+
+    const reasons = typeof call === "string" ? [call] : await checkCall(ctx, call, ev);
+    reasons.push(...(await checkInputCommitment(ev)));
+    // The engine and the data checks read the features as signed integers, so only field elements.
+    if (ev.features.every((f) => f < FIELD_MODULUS)) {
+      reasons.push(...checkModelAndData(ctx, ev, ev.features.map(fromField), blockTimestamp));
+    }
+    updates.push({
+      marketId: ev.marketId,
+      market: marketLabel(ev.marketId),
+      dataTimestamp: Number(ev.dataTimestamp),
+      dataTimestampIso: iso(ev.dataTimestamp),
+      block: log.blockNumber,
+      blockTimestamp,
+      txHash: log.transactionHash,
+      logIndex: log.index,
+      submitter: ev.submitter,
+      maintenanceMarginBps: Number(ev.maintenanceMarginBps),
+      initialMarginBps: Number(ev.initialMarginBps),
+      ok: reasons.length === 0,
+      reasons,
+    });
+  }
+
+  const passed = updates.filter((u) => u.ok).length;
+  return {
+    oracle,
+    chainId,
+    fromBlock,
+    toBlock,
+    checks: {
+      proof: true,
+      inputCommitment: true,
+      model: ctx.model ? { path: modelPath, commitment: ctx.model.commitment } : null,
+      data: opts.series
+        ? {
+            candles: opts.series.source,
+            funding: opts.model?.funding ? (opts.funding?.source ?? null) : null,
+          }
+        : null,
+    },
+    updates,
+    ok: passed,
+    failed: updates.length - passed,
+  };
+}
