@@ -28,3 +28,15 @@ export function std(values: readonly number[]): number {
   for (const v of values) s += (v - m) * (v - m);
   return Math.sqrt(s / values.length);
 }
+
+/** A small seeded PRNG (mulberry32), uniform in [0, 1): batch order in training, random cases in tests. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -17,7 +17,7 @@ import {
 } from "./float-model";
 import { kupiecPof } from "./kupiec";
 import { DEFAULT_POLICY, marginFromQuantile, type MarginPolicy } from "./policy";
-import { mean, quantile, std } from "./stats";
+import { mean, quantile, seededRandom, std } from "./stats";
 import { adverseMoveTargets, TARGET_HORIZON_BARS } from "./target";
 import type { CandleSeries, FundingSeries } from "./types";
 
@@ -58,18 +58,6 @@ export const DEFAULT_TRAIN_OPTIONS: Omit<TrainOptions, "dataFile"> = {
 
 /** Target multiplier during training (fractions -> percent) for a better-conditioned loss. */
 const TARGET_SCALE = 100;
-
-/** A small seeded PRNG (mulberry32) for batch order. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function permutation(n: number, rand: () => number): number[] {
   const p = Array.from({ length: n }, (_, i) => i);
@@ -221,7 +209,7 @@ export async function trainModel(
     }),
   );
   const optimizer = tf.train.adam(options.learningRate);
-  const rand = prng(options.seed);
+  const rand = seededRandom(options.seed);
   const n = train.y.length;
   let best = { loss: Infinity, epoch: 0, weights: net.getWeights().map((w) => w.clone()) };
   let epoch = 0;

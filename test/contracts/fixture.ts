@@ -10,19 +10,17 @@
  * tree holds no build output, and `npx hardhat compile` does not depend on a setup having run.
  */
 import { createRequire } from "node:module";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { BaseContract, Contract, ContractTransactionResponse, Interface } from "ethers";
-import { compileModel } from "../../circuits/compile-model";
 import { toField } from "../../circuits/field";
 import { loadCandles } from "../../models/load-data";
 import type { CandleSeries } from "../../models/types";
 import { marketIdOf } from "../../prover/circuit-input";
 import { oracleDomain } from "../../prover/domain";
 import { UpdateProver, type ProvedUpdate } from "../../prover/prove-update";
-import { runSetup, silentLog } from "../../prover/setup";
+import { DEFAULT_LIMITS, type MarketLimits } from "../../prover/onchain/oracle";
+import { compileVerifier } from "../../prover/onchain/solc";
 
 const requireHere = createRequire(__filename);
 // Hardhat loads hardhat.config.ts with Node's require: under vitest nothing handles .ts there, so register ts-node
@@ -45,81 +43,10 @@ export const BAR_SECONDS = 7200;
 /** Seconds in an hour. */
 export const HOUR = 3600;
 
-/** Guards of a market, as `IRiskOracle.MarketLimits`. */
-export interface MarketLimits {
-  minMaintenanceMarginBps: number;
-  maxMaintenanceMarginBps: number;
-  minInitialMarginBps: number;
-  maxInitialMarginBps: number;
-  maxIncreaseBps: number;
-  maxDecreaseBps: number;
-  /** s */
-  minUpdateInterval: number;
-  /** s */
-  maxDataAge: number;
-}
+// The market guards and their defaults are the library's (prover/onchain/oracle.ts).
+export { DEFAULT_LIMITS, type MarketLimits };
 
-/** Permissive guards: the policy's clamps, any change, one update an hour, data at most 6 h old. */
-export const DEFAULT_LIMITS: MarketLimits = {
-  minMaintenanceMarginBps: 50,
-  maxMaintenanceMarginBps: 5000,
-  minInitialMarginBps: 100,
-  maxInitialMarginBps: 10000,
-  maxIncreaseBps: 10000,
-  maxDecreaseBps: 10000,
-  minUpdateInterval: HOUR,
-  maxDataAge: 6 * HOUR,
-};
-
-/** Compile the shipped model's circuit (constant weights) and run a development trusted setup into a temp dir. */
-export async function buildProvingArtifacts(): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), "zkrisk-contracts-"));
-  await compileModel(MODEL, dir, "constant");
-  await runSetup(
-    {
-      r1cs: join(dir, "build/zkrisk.r1cs"),
-      wasm: join(dir, "build/zkrisk_js/zkrisk.wasm"),
-      model: MODEL,
-      out: dir,
-      name: "zkrisk",
-    },
-    silentLog,
-  );
-  return dir;
-}
-
-/** ABI and creation bytecode of a compiled contract. */
-export interface CompiledContract {
-  abi: unknown[];
-  bytecode: string;
-}
-
-interface SolcOutput {
-  errors?: { severity: string; formattedMessage: string }[];
-  contracts?: Record<string, Record<string, { abi: unknown[]; evm: { bytecode: { object: string } } }>>;
-}
-
-/**
- * Compile a snarkjs-generated `Groth16Verifier.sol` with solc-js, using the compiler version and settings
- * (optimizer, EVM version) of hardhat.config.ts.
- */
-export function compileGeneratedVerifier(solPath: string): CompiledContract {
-  const solc = requireHere("solc") as { compile(input: string): string };
-  const settings = hre.config.solidity.compilers[0].settings as Record<string, unknown>;
-  const input = {
-    language: "Solidity",
-    sources: { "Groth16Verifier.sol": { content: readFileSync(solPath, "utf8") } },
-    settings: { ...settings, outputSelection: { "*": { "*": ["abi", "evm.bytecode.object"] } } },
-  };
-  const output = JSON.parse(solc.compile(JSON.stringify(input))) as SolcOutput;
-  const errors = (output.errors ?? []).filter((e) => e.severity === "error");
-  if (errors.length > 0) {
-    throw new Error(`${solPath}: ${errors.map((e) => e.formattedMessage).join("\n")}`);
-  }
-  const compiled = output.contracts?.["Groth16Verifier.sol"]?.Groth16Verifier;
-  if (!compiled) throw new Error(`${solPath}: no contract Groth16Verifier`);
-  return { abi: compiled.abi, bytecode: `0x${compiled.evm.bytecode.object}` };
-}
+export { buildProvingArtifacts } from "../helpers/artifacts";
 
 /** A JSON-RPC call to the in-process network. */
 export function rpc<T = unknown>(method: string, params: unknown[] = []): Promise<T> {
@@ -166,7 +93,7 @@ export async function deploy(
   await hre.run("compile", { quiet: true });
   const [governor, guardian] = await hre.ethers.getSigners();
   const prover = await UpdateProver.open(artifactsDir);
-  const compiled = compileGeneratedVerifier(join(artifactsDir, "Groth16Verifier.sol"));
+  const compiled = compileVerifier(join(artifactsDir, "Groth16Verifier.sol"));
   const factory = new hre.ethers.ContractFactory(compiled.abi as never, compiled.bytecode, governor);
   const verifier = (await (await factory.deploy()).waitForDeployment()) as Contract;
   const oracle = (await hre.ethers.deployContract("RiskOracle", [governor.address])) as unknown as Contract;

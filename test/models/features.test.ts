@@ -1,3 +1,4 @@
+import { seededRandom } from "../../models/stats";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { InsufficientDataError } from "../../models/errors";
@@ -27,17 +28,7 @@ const CANDLE_NAMES = [
   "volvol_7d",
 ];
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+const prng = seededRandom;
 
 /** A series over `candles` with its gaps listed by a plain scan (independent of the loader). */
 function seriesOf(candles: Candle[], intervalMs = BAR, source = "test"): CandleSeries {

@@ -1,3 +1,4 @@
+import { seededRandom } from "../../models/stats";
 import { describe, expect, it } from "vitest";
 import { BoundsError, ModelError } from "../../models/errors";
 import { featureDefinitions } from "../../models/features";
@@ -25,17 +26,7 @@ import {
   type QuantizedPolicy,
 } from "../../models/quantized-model";
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+const prng = seededRandom;
 
 /** The error `run` throws (fails the test if it returns). */
 function thrown(run: () => unknown): Error {

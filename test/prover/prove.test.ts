@@ -7,7 +7,6 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compileModel } from "../../circuits/compile-model";
 import { FIELD_MODULUS } from "../../circuits/field";
 import { PUBLIC_SIGNALS } from "../../circuits/public-signals";
 import { inputCommitment, modelCommitment } from "../../circuits/commitments";
@@ -16,7 +15,8 @@ import { loadCandles } from "../../models/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { marketIdOf } from "../../prover/circuit-input";
 import { UpdateProver, type ProvedUpdate } from "../../prover/prove-update";
-import { releaseCurves, runSetup, silentLog, snarkjs } from "../../prover/setup";
+import { releaseCurves, snarkjs } from "../../prover/setup";
+import { buildProvingArtifacts } from "../helpers/artifacts";
 
 const ROOT = join(__dirname, "../..");
 const MODEL = join(ROOT, "models/btc-usdt-2h.quantized.json");
@@ -29,18 +29,7 @@ let update: ProvedUpdate;
 const series = loadCandles(DATA);
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "zkrisk-prove-"));
-  await compileModel(MODEL, dir, "constant");
-  await runSetup(
-    {
-      r1cs: join(dir, "build/zkrisk.r1cs"),
-      wasm: join(dir, "build/zkrisk_js/zkrisk.wasm"),
-      model: MODEL,
-      out: dir,
-      name: "zkrisk",
-    },
-    silentLog,
-  );
+  dir = await buildProvingArtifacts();
   prover = await UpdateProver.open(dir);
   update = await prover.proveBar(series, {
     market: "BTC-USDT",
