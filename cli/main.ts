@@ -4,6 +4,7 @@ import { ZkriskError } from "../models/errors";
 import { releaseCurves } from "../prover/setup/snarkjs";
 import { registerAudit } from "./commands/audit";
 import { registerBacktest } from "./commands/backtest";
+import { registerBench } from "./commands/bench";
 import { registerChainCommands } from "./commands/chain";
 import { registerCircuitCommands } from "./commands/circuit";
 import { registerProveCommands } from "./commands/prove";
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
     registerProveCommands,
     registerChainCommands,
     registerAudit,
+    registerBench,
   ]) {
     register(program);
   }

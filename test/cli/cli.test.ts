@@ -56,7 +56,7 @@ describe("zkrisk CLI", () => {
       "prove",
       "verify",
     ];
-    for (const cmd of [...commands, "deploy", "register-market", "submit", "audit"]) {
+    for (const cmd of [...commands, "deploy", "register-market", "submit", "audit", "bench"]) {
       const r = zkrisk(cmd, "--help");
       expect(r.code, cmd).toBe(0);
       expect(r.stdout).toContain(`Usage: zkrisk ${cmd}`);

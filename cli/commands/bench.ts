@@ -1,0 +1,193 @@
+/**
+ * `zkrisk bench` (npm run bench): circuit size, witness, proving (cold and warm), verification, proof size
+ * and submitUpdate gas of the shipped model in both weight modes, side by side (scripts/bench.ts).
+ */
+import type { Command } from "commander";
+import type { WeightMode } from "../../circuits/generate-circuit";
+import { UsageError } from "../../models/errors";
+import { writeJsonAtomic } from "../../models/io";
+import { runBench, type BenchReport, type ModeBench, type Timing } from "../../scripts/bench";
+import { DEFAULT_DATA, DEFAULT_MODEL } from "../paths";
+import { parseIntOption, printJson } from "../options";
+import { stderrLog } from "./circuit";
+
+/** Default proofs in one loaded prover (also witness and verification runs). */
+export const DEFAULT_WARM_RUNS = 5;
+/** Default fresh prover processes. */
+export const DEFAULT_COLD_RUNS = 3;
+const ALL_MODES: readonly WeightMode[] = ["constant", "committed"];
+
+/** Flags of `zkrisk bench`, as commander hands them over. */
+export interface BenchFlags {
+  model: string;
+  data: string;
+  market: string;
+  modes: string;
+  runs?: string;
+  coldRuns?: string;
+  quick?: boolean;
+  json?: boolean;
+  out?: string;
+}
+
+/** `--modes`: a comma-separated list of distinct weight modes. */
+export function parseModes(value: string): WeightMode[] {
+  const modes = value.split(",").map((m) => m.trim());
+  for (const m of modes) {
+    if (!ALL_MODES.includes(m as WeightMode)) {
+      throw new UsageError(`--modes: '${m}' is not a weight mode (constant, committed)`);
+    }
+  }
+  if (new Set(modes).size !== modes.length) throw new UsageError(`--modes: '${value}' repeats a mode`);
+  return modes as WeightMode[];
+}
+
+/** Warm and cold run counts from `--runs`, `--cold-runs` and `--quick`. */
+export function parseRuns(f: Pick<BenchFlags, "runs" | "coldRuns" | "quick">): {
+  warm: number;
+  cold: number;
+} {
+  if (f.quick) {
+    if (f.runs !== undefined || f.coldRuns !== undefined) {
+      throw new UsageError("--quick sets one run of each kind: give it without --runs or --cold-runs");
+    }
+    return { warm: 1, cold: 1 };
+  }
+  const runs = f.runs === undefined ? undefined : parseIntOption("--runs", f.runs, 1, 1000);
+  const cold = f.coldRuns === undefined ? undefined : parseIntOption("--cold-runs", f.coldRuns, 1, 100);
+  return { warm: runs ?? DEFAULT_WARM_RUNS, cold: cold ?? runs ?? DEFAULT_COLD_RUNS };
+}
+
+const int = (n: number) => n.toLocaleString("en-US");
+
+function ms(x: number): string {
+  if (x < 10) return `${x.toFixed(2)} ms`;
+  if (x < 1000) return `${x.toFixed(0)} ms`;
+  return `${(x / 1000).toFixed(2)} s`;
+}
+
+/** `a-b` for a list of integers (one value when all are equal). */
+function range(values: number[]): string {
+  if (values.length === 0) return "none";
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  return lo === hi ? int(lo) : `${int(lo)}-${int(hi)}`;
+}
+
+function setupCell(m: ModeBench): string {
+  const s = m.artifacts.setup;
+  if (!s) return "cached";
+  return `built, ${(s.totalMs / 1000).toFixed(1)} s${s.ptauGenerated ? " (dev ptau generated)" : ""}`;
+}
+
+/** Markdown table with padded columns (pastes into the README as is). */
+function markdownTable(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(3, ...rows.map((r) => r[c].length)));
+  const line = (r: string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c])).join(" | ")} |`;
+  return [line(rows[0]), line(widths.map((w) => "-".repeat(w))), ...rows.slice(1).map(line)].join("\n");
+}
+
+/** The report as text: a header, then one table with a column per weight mode. */
+export function formatBench(r: BenchReport): string {
+  const modes = Object.keys(r.modes) as WeightMode[];
+  const col = (f: (m: ModeBench, mode: WeightMode) => string) => modes.map((mode) => f(r.modes[mode]!, mode));
+  const timing = (t: Timing) => ms(t.medianMs);
+  const gas = (mode: WeightMode) => r.gas.byMode[mode]!;
+  const rows: [string, ...string[]][] = [
+    ["", ...modes.map((m) => `${m} weights`)],
+    ["constraints", ...col((m) => int(m.circuit.constraints))],
+    [
+      "rescale+ReLU per hidden neuron (N+1)",
+      ...col(
+        (m) => `${range(m.circuit.rescaleRelu.perNeuron)} (${m.circuit.rescaleRelu.neurons.length} neurons)`,
+      ),
+    ],
+    [
+      "rescale+ReLU, all hidden neurons",
+      ...col(
+        (m) => `${int(m.circuit.rescaleRelu.total)} (${(m.circuit.rescaleRelu.share * 100).toFixed(1)} %)`,
+      ),
+    ],
+    ["wires", ...col((m) => int(m.circuit.wires))],
+    ["public signals", ...col((m) => int(m.circuit.publicSignals))],
+    ["private inputs", ...col((m) => int(m.circuit.privateInputs))],
+    ["zkey size", ...col((m) => `${(m.artifacts.zkeyBytes / 2 ** 20).toFixed(2)} MiB`)],
+    [`witness generation (median of ${r.runs.warm})`, ...col((m) => timing(m.witness))],
+    [`proving, cold: whole process (median of ${r.runs.cold})`, ...col((m) => timing(m.provingCold.wall))],
+    [`proving, cold: proving part (median of ${r.runs.cold})`, ...col((m) => timing(m.provingCold.proving))],
+    [
+      `proving, warm: median / p90 of ${r.runs.warm}`,
+      ...col((m) => `${ms(m.provingWarm.proving.medianMs)} / ${ms(m.provingWarm.proving.p90Ms)}`),
+    ],
+    ["proving, warm: first proof in process", ...col((m) => ms(m.provingWarm.firstProofMs))],
+    [`local verification (median of ${r.runs.warm})`, ...col((m) => timing(m.verify))],
+    ["proof size: JSON", ...col((m) => `${int(m.proofSize.proofJsonBytes)} B`)],
+    [
+      "proof size: calldata (a,b,c + signals)",
+      ...col(
+        (m) =>
+          `${int(m.proofSize.calldataBytes)} B (${m.proofSize.proofCalldataBytes} + ${m.proofSize.publicSignalsCalldataBytes})`,
+      ),
+    ],
+    ["gas: submitUpdate, first update", ...col((_m, mode) => int(gas(mode).firstUpdate))],
+    ["gas: submitUpdate, later update", ...col((_m, mode) => int(gas(mode).laterUpdate))],
+    ["gas: verifyProof call (estimate)", ...col((_m, mode) => int(gas(mode).verifyProofEstimate))],
+    ["setup (this run, not in proving)", ...col(setupCell)],
+  ];
+  const mc = r.machine;
+  return (
+    `zkrisk bench: ${r.model.file} (sha256 ${r.model.sha256.slice(0, 16)}), market ${r.market}\n` +
+    `${r.date}; ${mc.cores} cores, ${mc.cpu}, ${(mc.totalMemoryBytes / 2 ** 30).toFixed(1)} GiB, ` +
+    `Node ${mc.node}, ${mc.platform}, snarkjs ${mc.snarkjs}\n\n` +
+    markdownTable(rows) +
+    "\n\n" +
+    `Gas on the ${r.gas.network} (chain id ${r.gas.chainId}). Median: middle value; p90: nearest rank. ` +
+    `Total ${(r.totalMs / 1000).toFixed(1)} s. How each figure is taken: \`zkrisk bench --json\` (method).\n`
+  );
+}
+
+/** Run the command with parsed flags (the action of `zkrisk bench`). */
+export async function runBenchCommand(f: BenchFlags): Promise<BenchReport> {
+  const modes = parseModes(f.modes);
+  const runs = parseRuns(f);
+  const log = stderrLog(Boolean(f.json));
+  const report = await runBench({
+    model: f.model,
+    data: f.data,
+    market: f.market,
+    modes,
+    warmRuns: runs.warm,
+    coldRuns: runs.cold,
+    log,
+  });
+  if (f.out) writeJsonAtomic(f.out, report);
+  if (f.json) printJson(report);
+  else process.stdout.write(formatBench(report));
+  return report;
+}
+
+/** Register `zkrisk bench`. */
+export function registerBench(program: Command): void {
+  program
+    .command("bench")
+    .description(
+      "benchmark the circuit in each weight mode: constraints, witness, proving (cold process and warm " +
+        "prover), verification, proof size and submitUpdate gas; artifacts cached as for the demo",
+    )
+    .option("--model <file>", "quantised model file", DEFAULT_MODEL)
+    .option("--data <file>", "candles CSV (the latest bars are proven)", DEFAULT_DATA)
+    .option("--market <id>", "market label", "BTC-USDT")
+    .option("--modes <list>", "weight modes, comma-separated", ALL_MODES.join(","))
+    .option(
+      "--runs <n>",
+      `runs per timing (default ${DEFAULT_WARM_RUNS} warm proofs, witnesses and verifications; ` +
+        `${DEFAULT_COLD_RUNS} cold processes)`,
+    )
+    .option("--cold-runs <n>", "fresh prover processes (default: --runs, else 3)")
+    .option("--quick", "one run of each kind (for tests)")
+    .option("--json", "print the report as one JSON object")
+    .option("--out <file>", "also write the JSON report to this file")
+    .action(async (f: BenchFlags) => {
+      await runBenchCommand(f);
+    });
+}
