@@ -128,7 +128,12 @@ export function submitArgs(update: ProvedUpdate): unknown[] {
   ];
 }
 
-/** Submit a proven update; a refusal is an OracleError with the oracle's reason. Returns the receipt. */
+/**
+ * Submit a proven update; a refusal is an OracleError with the oracle's reason. Returns the receipt.
+ * The pre-flight static call (and gas estimation) runs at the latest block's time: on a Hardhat chain whose
+ * next block time was set ahead with evm_setNextBlockTimestamp, the latest block must already be past the
+ * bar's open time, or the call sees the data as future data.
+ */
 export async function submitUpdate(oracle: Contract, update: ProvedUpdate): Promise<TransactionReceipt> {
   const args = submitArgs(update);
   try {
