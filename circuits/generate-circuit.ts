@@ -43,6 +43,82 @@ function linear(constant: bigint, terms: [bigint | string, string][]): string {
 }
 
 /**
+ * Emit the lines that compute one inference (feature range checks, layers, policy) for features named by
+ * `feature(i)`, with every component and signal name prefixed by `P` (so a batch circuit can hold several),
+ * and return the expressions of the resulting MM and IM.
+ */
+export function emitInference(
+  line: (s?: string) => void,
+  model: QuantizedModel,
+  mode: WeightMode,
+  architecture: Architecture,
+  feature: (i: number) => string,
+  P: string,
+): { mm: string; im: string } {
+  const nFeatures = model.features.length;
+  const p = model.policy;
+  line("");
+  line("    // Every feature within its declared bounds [min, min + 2^bits - 1].");
+  line(`    component ${P}featureRange[${nFeatures}];`);
+  model.features.forEach((f, i) => {
+    line(`    ${P}featureRange[${i}] = BoundedInput(${f.min}, ${f.rangeBits}); // ${f.name}`);
+    line(`    ${P}featureRange[${i}].in <== ${feature(i)};`);
+  });
+
+  let inputs = model.features.map((_, i) => feature(i));
+  model.layers.forEach((l, k) => {
+    const last = k === model.layers.length - 1;
+    line("");
+    line(
+      `    // Layer ${k}: ${l.weights[0].length} -> ${l.weights.length}, weights at 2^${l.weightScaleBits}, ` +
+        (last ? "linear, no rescale." : `floor(acc / 2^${l.shift}) then ReLU.`),
+    );
+    if (mode === "committed") {
+      line(`    signal ${P}products${k}[${l.weights.length}][${l.weights[0].length}];`);
+      l.weights.forEach((row, j) =>
+        row.forEach((_, i) =>
+          line(`    ${P}products${k}[${j}][${i}] <== weights${k}[${j}][${i}] * ${inputs[i]};`),
+        ),
+      );
+    }
+    const acc = (j: number) =>
+      mode === "committed"
+        ? [`biases${k}[${j}]`, ...l.weights[j].map((_, i) => `${P}products${k}[${j}][${i}]`)].join(" + ")
+        : linear(
+            l.biases[j],
+            l.weights[j].map((w, i) => [w, inputs[i]]),
+          );
+    if (last) {
+      line(`    signal ${P}y;`);
+      line(`    ${P}y <== ${acc(0)};`);
+      inputs = [`${P}y`];
+      return;
+    }
+    line(`    component ${P}layer${k}[${l.weights.length}];`);
+    l.weights.forEach((_, j) => {
+      const bits = mode === "committed" ? architecture.layers[k].accumulatorBits : l.accumulators[j].bits;
+      line(`    ${P}layer${k}[${j}] = RescaleRelu(${bits}, ${l.shift});`);
+      line(`    ${P}layer${k}[${j}].in <== ${acc(j)};`);
+    });
+    inputs = l.weights.map((_, j) => `${P}layer${k}[${j}].out`);
+  });
+
+  line("");
+  line("");
+  line("    // The margin policy, exactly as integerPolicy() in models/integer-engine.ts.");
+  if (mode === "committed") {
+    // K = calibrationNum * (10000 + bufferBps) is private (bound by the model commitment); the template
+    // range-checks y and k to the architecture's widths, which its no-wrap argument needs.
+    line(`    component ${P}policy = MarginPolicyPrivateK(${privateKPolicyArgs(architecture)});`);
+    line(`    ${P}policy.k <== calibration * ${10000 + p.bufferBps};`);
+  } else {
+    line(`    component ${P}policy = MarginPolicy(${marginPolicyArgs(marginPolicyParams(model))});`);
+  }
+  line(`    ${P}policy.y <== ${P}y;`);
+  return { mm: `${P}policy.maintenanceMarginBps`, im: `${P}policy.initialMarginBps` };
+}
+
+/**
  * Write the main circuit of `model` in the given weight mode. In committed mode the circuit is sized for
  * `architecture` (default: the model's own, with one bit of headroom on every budget), so every model
  * that fits it proves with the same circuit and setup.
@@ -56,7 +132,6 @@ export async function generateCircuit(
   const commitment = await modelCommitment(model);
   const layout = modelCommitmentLayout(model);
   const nFeatures = model.features.length;
-  const p = model.policy;
   const out: string[] = [];
   const line = (s = "") => out.push(s);
 
@@ -92,66 +167,9 @@ export async function generateCircuit(
     });
     line("    signal input calibration;");
   }
-  line("");
-  line("    // Every feature within its declared bounds [min, min + 2^bits - 1].");
-  line(`    component featureRange[${nFeatures}];`);
-  model.features.forEach((f, i) => {
-    line(`    featureRange[${i}] = BoundedInput(${f.min}, ${f.rangeBits}); // ${f.name}`);
-    line(`    featureRange[${i}].in <== features[${i}];`);
-  });
-
-  let inputs = model.features.map((_, i) => `features[${i}]`);
-  model.layers.forEach((l, k) => {
-    const last = k === model.layers.length - 1;
-    line("");
-    line(
-      `    // Layer ${k}: ${l.weights[0].length} -> ${l.weights.length}, weights at 2^${l.weightScaleBits}, ` +
-        (last ? "linear, no rescale." : `floor(acc / 2^${l.shift}) then ReLU.`),
-    );
-    if (mode === "committed") {
-      line(`    signal products${k}[${l.weights.length}][${l.weights[0].length}];`);
-      l.weights.forEach((row, j) =>
-        row.forEach((_, i) =>
-          line(`    products${k}[${j}][${i}] <== weights${k}[${j}][${i}] * ${inputs[i]};`),
-        ),
-      );
-    }
-    const acc = (j: number) =>
-      mode === "committed"
-        ? [`biases${k}[${j}]`, ...l.weights[j].map((_, i) => `products${k}[${j}][${i}]`)].join(" + ")
-        : linear(
-            l.biases[j],
-            l.weights[j].map((w, i) => [w, inputs[i]]),
-          );
-    if (last) {
-      line("    signal y;");
-      line(`    y <== ${acc(0)};`);
-      inputs = ["y"];
-      return;
-    }
-    line(`    component layer${k}[${l.weights.length}];`);
-    l.weights.forEach((_, j) => {
-      const bits = mode === "committed" ? architecture.layers[k].accumulatorBits : l.accumulators[j].bits;
-      line(`    layer${k}[${j}] = RescaleRelu(${bits}, ${l.shift});`);
-      line(`    layer${k}[${j}].in <== ${acc(j)};`);
-    });
-    inputs = l.weights.map((_, j) => `layer${k}[${j}].out`);
-  });
-
-  line("");
-  line("");
-  line("    // The margin policy, exactly as integerPolicy() in models/integer-engine.ts.");
-  if (mode === "committed") {
-    // K = calibrationNum * (10000 + bufferBps) is private (bound by the model commitment); the template
-    // range-checks y and k to the architecture's widths, which its no-wrap argument needs.
-    line(`    component policy = MarginPolicyPrivateK(${privateKPolicyArgs(architecture)});`);
-    line(`    policy.k <== calibration * ${10000 + p.bufferBps};`);
-  } else {
-    line(`    component policy = MarginPolicy(${marginPolicyArgs(marginPolicyParams(model))});`);
-  }
-  line("    policy.y <== y;");
-  line("    maintenanceMarginBps <== policy.maintenanceMarginBps;");
-  line("    initialMarginBps <== policy.initialMarginBps;");
+  const margins = emitInference(line, model, mode, architecture, (i) => `features[${i}]`, "");
+  line(`    maintenanceMarginBps <== ${margins.mm};`);
+  line(`    initialMarginBps <== ${margins.im};`);
   line("");
   line("    // Input commitment: Poseidon sponge over the quantised features.");
   line(`    component inputHash = PoseidonSponge(${nFeatures});`);
