@@ -10,6 +10,7 @@ import { loadQuantizedModel } from "../models/quantized-model";
 import { readR1csHeader, type R1csHeader } from "../prover/setup/binfile";
 import { architectureOf, architectureToJson } from "./architecture";
 import { compileCircom } from "./circom";
+import { generateBatchCircuit } from "./generate-batch-circuit";
 import { generateCircuit, type WeightMode } from "./generate-circuit";
 import { PUBLIC_SIGNALS } from "./public-signals";
 
@@ -20,7 +21,9 @@ export const BUILD_SUBDIR = "build";
 
 /** circuit.json: what was compiled, from which model. */
 export interface CircuitInfo extends R1csHeader {
-  mode: WeightMode;
+  mode: WeightMode | "batch";
+  /** Batch circuits: the number of markets per proof. */
+  batchSize?: number;
   model: { file: string; sha256: string };
   modelCommitment: string;
   publicSignals: readonly string[];
@@ -49,6 +52,34 @@ export async function compileModel(modelPath: string, dir: string, mode: WeightM
     wasm: `${BUILD_SUBDIR}/${CIRCUIT_NAME}_js/${CIRCUIT_NAME}.wasm`,
     source: `${BUILD_SUBDIR}/${CIRCUIT_NAME}.circom`,
     ...(mode === "committed" ? { architecture: architectureToJson(architectureOf(model)) } : {}),
+  };
+  writeJsonAtomic(join(dir, "circuit.json"), info);
+  return info;
+}
+
+/** Generate, write and compile the batch circuit (constant weights, `n` markets) into artifact directory `dir`. */
+export async function compileBatchModel(modelPath: string, dir: string, n: number): Promise<CircuitInfo> {
+  const model = loadQuantizedModel(modelPath);
+  const generated = await generateBatchCircuit(model, n);
+  const outDir = join(dir, BUILD_SUBDIR);
+  const sourcePath = join(outDir, `${CIRCUIT_NAME}.circom`);
+  writeFileAtomic(sourcePath, generated.source);
+  const compiled = await compileCircom(sourcePath, outDir, { O: 2 });
+  const info: CircuitInfo = {
+    mode: "batch",
+    batchSize: n,
+    model: { file: basename(modelPath), sha256: sha256File(modelPath) },
+    modelCommitment: generated.modelCommitment.toString(),
+    publicSignals: [
+      ...Array.from({ length: n }, (_, i) => `packed[${i}]`),
+      "modelCommitment",
+      "inputCommitment",
+      "domain",
+    ],
+    ...readR1csHeader(compiled.r1csPath),
+    r1cs: `${BUILD_SUBDIR}/${CIRCUIT_NAME}.r1cs`,
+    wasm: `${BUILD_SUBDIR}/${CIRCUIT_NAME}_js/${CIRCUIT_NAME}.wasm`,
+    source: `${BUILD_SUBDIR}/${CIRCUIT_NAME}.circom`,
   };
   writeJsonAtomic(join(dir, "circuit.json"), info);
   return info;

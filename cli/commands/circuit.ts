@@ -2,7 +2,13 @@
 import type { Command } from "commander";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { BUILD_SUBDIR, CIRCUIT_NAME, compileModel, type CircuitInfo } from "../../circuits/compile-model";
+import {
+  BUILD_SUBDIR,
+  CIRCUIT_NAME,
+  compileBatchModel,
+  compileModel,
+  type CircuitInfo,
+} from "../../circuits/compile-model";
 import type { WeightMode } from "../../circuits/generate-circuit";
 import { UsageError } from "../../models/errors";
 import { readJsonFile, sha256File } from "../../models/io";
@@ -49,16 +55,20 @@ export function registerCircuitCommands(program: Command): void {
       "committed (private weights, public model commitment) or constant",
       "committed",
     )
+    .option("--batch <n>", "a batch circuit: the model on N markets in one proof (constant weights)")
     .option("--json", "print the result as one JSON object")
-    .action(async (f: { model: string; out: string; weights: string; json?: boolean }) => {
+    .action(async (f: { model: string; out: string; weights: string; batch?: string; json?: boolean }) => {
       const mode = parseMode(f.weights);
-      const info = await compileModel(f.model, f.out, mode);
+      const info =
+        f.batch === undefined
+          ? await compileModel(f.model, f.out, mode)
+          : await compileBatchModel(f.model, f.out, parseIntOption("--batch", f.batch, 1, 32));
       if (f.json) {
         printJson(info);
         return;
       }
       process.stdout.write(
-        `compiled ${f.model} (${mode} weights) into ${join(f.out, BUILD_SUBDIR)}\n` +
+        `compiled ${f.model} (${info.mode === "batch" ? `batch of ${info.batchSize}` : `${mode} weights`}) into ${join(f.out, BUILD_SUBDIR)}\n` +
           `  constraints    ${info.constraints}\n` +
           `  wires          ${info.wires}\n` +
           `  public signals ${info.outputs + info.publicInputs}: ${info.publicSignals.join(", ")}\n` +

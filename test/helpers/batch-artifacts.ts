@@ -1,0 +1,26 @@
+/**
+ * Proving artifacts of the shipped model's batch circuit for `n` markets (constant weights): compile and a
+ * development trusted setup into a temporary directory. Shared by the batch prover and contract suites.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { compileBatchModel } from "../../circuits/compile-model";
+import { runSetup, silentLog } from "../../prover/setup";
+import { MODEL } from "./artifacts";
+
+export async function buildBatchArtifacts(n: number): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), `zkrisk-batch${n}-`));
+  await compileBatchModel(MODEL, dir, n);
+  await runSetup(
+    {
+      r1cs: join(dir, "build/zkrisk.r1cs"),
+      wasm: join(dir, "build/zkrisk_js/zkrisk.wasm"),
+      model: MODEL,
+      out: dir,
+      name: "zkrisk",
+    },
+    silentLog,
+  );
+  return dir;
+}
