@@ -23,4 +23,25 @@ library PublicSignals {
     /// @notice `keccak256(abi.encode(chainid, oracle)) mod p`: binds the proof to one chain and one oracle
     ///         (public input).
     uint256 internal constant DOMAIN = 6;
+
+    // Batched updates (one proof, one model, n markets): `pubSignals` has n + BATCH_TRAILING_COUNT entries. Entry
+    // i < n packs market i as `mm + im * 2^16 + dataTimestamp * 2^32 + marketId * 2^72` (mm, im < 2^16,
+    // dataTimestamp < 2^40, marketId < 2^64, range-checked by the batch circuit); the shared signals follow.
+
+    /// @notice Largest number of markets in one batch.
+    uint256 internal constant BATCH_MAX_MARKETS = 32;
+    /// @notice Number of shared signals after the n packed markets of a batch.
+    uint256 internal constant BATCH_TRAILING_COUNT = 3;
+    /// @notice Offset from n of the model commitment (shared by the batch's markets).
+    uint256 internal constant BATCH_MODEL_COMMITMENT = 0;
+    /// @notice Offset from n of the Poseidon commitment to all n markets' features (market 0's first).
+    uint256 internal constant BATCH_INPUT_COMMITMENT = 1;
+    /// @notice Offset from n of the domain (as `DOMAIN`).
+    uint256 internal constant BATCH_DOMAIN = 2;
+    /// @notice Bit offset of the initial margin in a packed market (the maintenance margin is at bit 0).
+    uint256 internal constant PACKED_INITIAL_MARGIN_SHIFT = 16;
+    /// @notice Bit offset of the data timestamp in a packed market.
+    uint256 internal constant PACKED_DATA_TIMESTAMP_SHIFT = 32;
+    /// @notice Bit offset of the market id in a packed market.
+    uint256 internal constant PACKED_MARKET_ID_SHIFT = 72;
 }

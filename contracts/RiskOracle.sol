@@ -11,8 +11,10 @@ import {PublicSignals} from "./PublicSignals.sol";
 ///         proof that the registered model computed them; the update is accepted only if the proof verifies and the
 ///         governance guards (bounds, rate of change, data age, update interval) hold. Governance (`GOVERNOR_ROLE`)
 ///         registers markets and changes their model, guards and guardian; a market's guardian can pause it.
+///         A batched update (`submitBatch`) carries one proof for several markets under one model; every market
+///         passes the same guards as a single update, and the batch is all or nothing.
 /// @dev One market's configuration and state take four storage slots, laid out so that an update reads three and
-///      writes one (see `Market`).
+///      writes one (see `Market`). The guards live in `_checkGuards`, shared by both update paths.
 contract RiskOracle is IRiskOracle, AccessControl {
     /// @notice Role that registers markets and changes their model, guards and guardian.
     bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
@@ -49,7 +51,14 @@ contract RiskOracle is IRiskOracle, AccessControl {
         address guardian;
     }
 
+    /// @dev A batch verifier and the selector of its `verifyProof`, which depends on the batch size (one slot).
+    struct BatchVerifier {
+        address verifier;
+        bytes4 selector;
+    }
+
     mapping(uint256 marketId => Market) private _markets;
+    mapping(uint256 modelCommitment => mapping(uint256 n => BatchVerifier)) private _batchVerifiers;
 
     /// @notice Deploy with `governor` holding both the admin role and `GOVERNOR_ROLE`.
     /// @param governor governance account (e.g. a timelock)
@@ -104,6 +113,19 @@ contract RiskOracle is IRiskOracle, AccessControl {
     }
 
     /// @inheritdoc IRiskOracle
+    function setBatchVerifier(uint256 modelCommitment, uint256 n, address verifier) external onlyRole(GOVERNOR_ROLE) {
+        if (n == 0 || n > PublicSignals.BATCH_MAX_MARKETS) revert OracleInvalidBatchSize(n);
+        _checkModelCommitment(modelCommitment);
+        if (verifier == address(0)) {
+            delete _batchVerifiers[modelCommitment][n];
+        } else {
+            if (verifier.code.length == 0) revert OracleInvalidVerifier(verifier);
+            _batchVerifiers[modelCommitment][n] = BatchVerifier(verifier, _batchSelector(n));
+        }
+        emit BatchVerifierSet(modelCommitment, n, verifier);
+    }
+
+    /// @inheritdoc IRiskOracle
     function pauseMarket(uint256 marketId) external {
         Market storage m = _guardedMarket(marketId);
         if (m.paused) revert OracleMarketPaused(marketId);
@@ -131,31 +153,63 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint256[] calldata features
     ) external {
         Market storage m = _market(marketId);
-        if (m.paused) revert OracleMarketPaused(marketId);
-        _checkStatement(m, marketId, pubSignals);
-        uint64 dataTimestamp = _checkTiming(m, marketId, pubSignals[PublicSignals.DATA_TIMESTAMP]);
-        (uint16 mm, uint16 im) = _checkMargins(
+        _checkStatement(marketId, pubSignals);
+        (uint64 dataTimestamp, uint16 mm, uint16 im) = _checkGuards(
             m,
+            marketId,
+            pubSignals[PublicSignals.MODEL_COMMITMENT],
+            pubSignals[PublicSignals.DATA_TIMESTAMP],
             pubSignals[PublicSignals.MAINTENANCE_MARGIN_BPS],
             pubSignals[PublicSignals.INITIAL_MARGIN_BPS]
         );
         // Last: the pairing check costs most. A staticcall (view), so the verifier cannot re-enter.
         if (!m.verifier.verifyProof(pA, pB, pC, pubSignals)) revert OracleInvalidProof(marketId);
-
-        m.maintenanceMarginBps = mm;
-        m.initialMarginBps = im;
-        m.dataTimestamp = dataTimestamp;
-        m.updatedAt = uint64(block.timestamp);
-        emit ParametersUpdated(
+        _apply(
+            m,
             marketId,
             mm,
             im,
+            dataTimestamp,
             pubSignals[PublicSignals.MODEL_COMMITMENT],
             pubSignals[PublicSignals.INPUT_COMMITMENT],
-            dataTimestamp,
-            msg.sender,
             features
         );
+    }
+
+    /// @inheritdoc IRiskOracle
+    function submitBatch(
+        uint256[2] calldata pA,
+        uint256[2][2] calldata pB,
+        uint256[2] calldata pC,
+        uint256[] calldata pubSignals,
+        uint256[] calldata features
+    ) external {
+        uint256 count = pubSignals.length;
+        if (
+            count <= PublicSignals.BATCH_TRAILING_COUNT ||
+            count > PublicSignals.BATCH_MAX_MARKETS + PublicSignals.BATCH_TRAILING_COUNT
+        ) revert OracleInvalidBatchSignalCount(count);
+        uint256 n = count - PublicSignals.BATCH_TRAILING_COUNT;
+        for (uint256 i = 0; i < count; ++i) {
+            if (pubSignals[i] >= SNARK_SCALAR_FIELD) revert OracleSignalNotInField(i, pubSignals[i]);
+        }
+        _checkDomain(pubSignals[n + PublicSignals.BATCH_DOMAIN]);
+        uint256 modelCommitment = pubSignals[n + PublicSignals.BATCH_MODEL_COMMITMENT];
+        BatchVerifier memory batch = _batchVerifiers[modelCommitment][n];
+        if (batch.verifier == address(0)) revert OracleNoBatchVerifier(modelCommitment, n);
+        if (features.length % n != 0) revert OracleBatchFeatureCount(features.length, n);
+
+        // Every market's guards before the one proof check; nothing is written until all have passed.
+        uint256 previousMarketId = 0;
+        for (uint256 i = 0; i < n; ++i) {
+            (uint256 marketId, uint256 provenTimestamp, uint256 provenMm, uint256 provenIm) = _unpack(pubSignals[i]);
+            // Strictly increasing ids: the markets are distinct, so each is checked against its own last state.
+            if (i != 0 && marketId <= previousMarketId) revert OracleBatchNotSorted(i, previousMarketId, marketId);
+            previousMarketId = marketId;
+            _checkGuards(_market(marketId), marketId, modelCommitment, provenTimestamp, provenMm, provenIm);
+        }
+        if (!_verifyBatch(batch, pA, pB, pC, pubSignals)) revert OracleInvalidBatchProof(modelCommitment, n);
+        _applyBatch(pubSignals, n, features);
     }
 
     // ------------------------------------------------------------------------------------------------ reads
@@ -203,6 +257,11 @@ contract RiskOracle is IRiskOracle, AccessControl {
     }
 
     /// @inheritdoc IRiskOracle
+    function batchVerifier(uint256 modelCommitment, uint256 n) external view returns (address verifier) {
+        return _batchVerifiers[modelCommitment][n].verifier;
+    }
+
+    /// @inheritdoc IRiskOracle
     function domain() public view returns (uint256 value) {
         // Computed per call, not cached: after a chain split the fork's chain id differs, and so does the domain.
         return uint256(keccak256(abi.encode(block.chainid, address(this)))) % SNARK_SCALAR_FIELD;
@@ -226,6 +285,10 @@ contract RiskOracle is IRiskOracle, AccessControl {
 
     function _checkModel(IGroth16Verifier verifier, uint256 modelCommitment) private view {
         if (address(verifier).code.length == 0) revert OracleInvalidVerifier(address(verifier));
+        _checkModelCommitment(modelCommitment);
+    }
+
+    function _checkModelCommitment(uint256 modelCommitment) private pure {
         if (modelCommitment == 0 || modelCommitment >= SNARK_SCALAR_FIELD) {
             revert OracleInvalidModelCommitment(modelCommitment);
         }
@@ -250,22 +313,140 @@ contract RiskOracle is IRiskOracle, AccessControl {
         m.maxDataAge = limits.maxDataAge;
     }
 
-    /// @dev What the proof states: field elements only (the verifier would return false, but a clear error is
-    ///      cheaper and earlier), then this market, the registered model and this chain and contract.
-    function _checkStatement(Market storage m, uint256 marketId, uint256[7] calldata pubSignals) private view {
+    /// @dev What a single proof states besides the market's guards: field elements only (the verifier would return
+    ///      false, but a clear error is cheaper and earlier), then this market and this chain and contract.
+    function _checkStatement(uint256 marketId, uint256[7] calldata pubSignals) private view {
         for (uint256 i = 0; i < PublicSignals.COUNT; ++i) {
             if (pubSignals[i] >= SNARK_SCALAR_FIELD) revert OracleSignalNotInField(i, pubSignals[i]);
         }
         uint256 provenMarket = pubSignals[PublicSignals.MARKET_ID];
         if (provenMarket != marketId) revert OracleMarketIdMismatch(marketId, provenMarket);
-        uint256 provenModel = pubSignals[PublicSignals.MODEL_COMMITMENT];
+        _checkDomain(pubSignals[PublicSignals.DOMAIN]);
+    }
+
+    function _checkDomain(uint256 provenDomain) private view {
+        uint256 expectedDomain = domain();
+        if (provenDomain != expectedDomain) revert OracleDomainMismatch(expectedDomain, provenDomain);
+    }
+
+    /// @dev The guards of one market's update, the one owner of these rules for single and batched updates: not
+    ///      paused, the registered model, then timing and margins. Returns the values to store, narrowed.
+    function _checkGuards(
+        Market storage m,
+        uint256 marketId,
+        uint256 provenModel,
+        uint256 provenTimestamp,
+        uint256 provenMm,
+        uint256 provenIm
+    ) private view returns (uint64 dataTimestamp, uint16 mm, uint16 im) {
+        if (m.paused) revert OracleMarketPaused(marketId);
         if (provenModel != m.modelCommitment) {
             revert OracleModelCommitmentMismatch(marketId, m.modelCommitment, provenModel);
         }
-        uint256 expectedDomain = domain();
-        if (pubSignals[PublicSignals.DOMAIN] != expectedDomain) {
-            revert OracleDomainMismatch(expectedDomain, pubSignals[PublicSignals.DOMAIN]);
+        dataTimestamp = _checkTiming(m, marketId, provenTimestamp);
+        (mm, im) = _checkMargins(m, provenMm, provenIm);
+    }
+
+    /// @dev Store an accepted update and announce it.
+    function _apply(
+        Market storage m,
+        uint256 marketId,
+        uint16 mm,
+        uint16 im,
+        uint64 dataTimestamp,
+        uint256 modelCommitment,
+        uint256 inputCommitment,
+        uint256[] calldata features
+    ) private {
+        m.maintenanceMarginBps = mm;
+        m.initialMarginBps = im;
+        m.dataTimestamp = dataTimestamp;
+        m.updatedAt = uint64(block.timestamp);
+        emit ParametersUpdated(
+            marketId,
+            mm,
+            im,
+            modelCommitment,
+            inputCommitment,
+            dataTimestamp,
+            msg.sender,
+            features
+        );
+    }
+
+    /// @dev The selector of a batch verifier's `verifyProof`: snarkjs declares the public signals as a fixed-size
+    ///      array, so the signature names their count, n + 3 (at most 35: two decimal digits).
+    function _batchSelector(uint256 n) private pure returns (bytes4 selector) {
+        uint256 count = n + PublicSignals.BATCH_TRAILING_COUNT;
+        bytes memory decimal = count < 10
+            ? abi.encodePacked(bytes1(uint8(0x30 + count)))
+            : abi.encodePacked(bytes1(uint8(0x30 + count / 10)), bytes1(uint8(0x30 + (count % 10))));
+        return
+            bytes4(
+                keccak256(
+                    abi.encodePacked("verifyProof(uint256[2],", "uint256[2][2],uint256[2],", "uint256[", decimal, "])")
+                )
+            );
+    }
+
+    /// @dev Market `i` of a batch, from its packed signal. The market id is not masked: the unpacking is the exact
+    ///      inverse of the packing, so two different signals never read as the same market and values.
+    function _unpack(
+        uint256 packed
+    ) private pure returns (uint256 marketId, uint256 dataTimestamp, uint256 mm, uint256 im) {
+        mm = packed & type(uint16).max;
+        im = (packed >> PublicSignals.PACKED_INITIAL_MARGIN_SHIFT) & type(uint16).max;
+        dataTimestamp = (packed >> PublicSignals.PACKED_DATA_TIMESTAMP_SHIFT) & type(uint40).max;
+        marketId = packed >> PublicSignals.PACKED_MARKET_ID_SHIFT;
+    }
+
+    /// @dev One call of the batch verifier. Its public-signal array has a size fixed at generation, so the call is
+    ///      encoded here: selector, then the eight proof words and the n + 3 signals inline (static arrays). A
+    ///      failed call, a malformed return or false all read as "invalid".
+    function _verifyBatch(
+        BatchVerifier memory batch,
+        uint256[2] calldata pA,
+        uint256[2][2] calldata pB,
+        uint256[2] calldata pC,
+        uint256[] calldata pubSignals
+    ) private view returns (bool valid) {
+        // solhint-disable-next-line avoid-low-level-calls
+        (bool ok, bytes memory result) = batch.verifier.staticcall(
+            abi.encodePacked(batch.selector, pA, pB[0], pB[1], pC, pubSignals)
+        );
+        return ok && result.length == 32 && abi.decode(result, (uint256)) == 1;
+    }
+
+    /// @dev Store and announce every market of a verified batch, each with its slice of the features.
+    function _applyBatch(uint256[] calldata pubSignals, uint256 n, uint256[] calldata features) private {
+        uint256 modelCommitment = pubSignals[n + PublicSignals.BATCH_MODEL_COMMITMENT];
+        uint256 inputCommitment = pubSignals[n + PublicSignals.BATCH_INPUT_COMMITMENT];
+        uint256 perMarket = features.length / n;
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 start = i * perMarket;
+            _applyPacked(pubSignals[i], modelCommitment, inputCommitment, features[start:start + perMarket]);
         }
+    }
+
+    /// @dev Store and announce one market of a verified batch.
+    function _applyPacked(
+        uint256 packed,
+        uint256 modelCommitment,
+        uint256 inputCommitment,
+        uint256[] calldata features
+    ) private {
+        // Already checked by `_checkGuards`; the masks make the narrowing exact.
+        (uint256 marketId, uint256 dataTimestamp, uint256 mm, uint256 im) = _unpack(packed);
+        _apply(
+            _markets[marketId],
+            marketId,
+            uint16(mm),
+            uint16(im),
+            uint64(dataTimestamp),
+            modelCommitment,
+            inputCommitment,
+            features
+        );
     }
 
     /// @dev Replay protection keys on the data timestamp (strictly increasing), never on proof bytes: Groth16 proofs

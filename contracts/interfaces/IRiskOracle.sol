@@ -112,6 +112,13 @@ interface IRiskOracle {
         uint256[] features
     );
 
+    /// @notice Governance set (or, with the zero address, removed) the verifier of batched updates of `n` markets
+    ///         for a model.
+    /// @param modelCommitment model the batch circuit computes
+    /// @param n number of markets one batch proof covers
+    /// @param verifier the batch verifier; zero when removed
+    event BatchVerifierSet(uint256 indexed modelCommitment, uint256 indexed n, address indexed verifier);
+
     // ----------------------------------------------------------------------------------------------- errors
 
     /// @notice The governor given to the constructor is the zero address.
@@ -164,6 +171,18 @@ interface IRiskOracle {
     error OracleMarginDecreaseTooLarge(Margin margin, uint16 previousBps, uint16 newBps, uint16 maxDecreaseBps);
     /// @notice The verifier rejected the proof.
     error OracleInvalidProof(uint256 marketId);
+    /// @notice A batch size outside [1, 32] was given to `setBatchVerifier`.
+    error OracleInvalidBatchSize(uint256 n);
+    /// @notice A batch carries `count` public signals: fewer than 4 (one market) or more than 35 (32 markets).
+    error OracleInvalidBatchSignalCount(uint256 count);
+    /// @notice No batch verifier is registered for the model and batch size the proof claims.
+    error OracleNoBatchVerifier(uint256 modelCommitment, uint256 n);
+    /// @notice The published features cannot be split evenly between the `n` markets of a batch.
+    error OracleBatchFeatureCount(uint256 featureCount, uint256 n);
+    /// @notice The market ids of a batch are not strictly increasing (so possibly not distinct) at `index`.
+    error OracleBatchNotSorted(uint256 index, uint256 previousMarketId, uint256 marketId);
+    /// @notice The batch verifier rejected the proof (returned false, or the call failed).
+    error OracleInvalidBatchProof(uint256 modelCommitment, uint256 n);
 
     // ------------------------------------------------------------------------------------------- governance
 
@@ -189,6 +208,15 @@ interface IRiskOracle {
     /// @param guardian new guardian; zero for none
     function setGuardian(uint256 marketId, address guardian) external;
 
+    /// @notice Register, replace or remove the verifier of batched updates: one proof that the model committed to
+    ///         by `modelCommitment` computed the margins of `n` markets. Governance only. A batch is accepted for a
+    ///         market only if that market's registered model commitment is `modelCommitment` too.
+    /// @param modelCommitment model the batch circuit computes (nonzero, < p)
+    /// @param n number of markets per proof, in [1, 32]
+    /// @param verifier snarkjs-generated verifier with `verifyProof(uint256[2],uint256[2][2],uint256[2],
+    ///        uint256[n+3])`; the zero address removes the entry
+    function setBatchVerifier(uint256 modelCommitment, uint256 n, address verifier) external;
+
     /// @notice Stop accepting updates for a market. The market's guardian or governance.
     /// @dev Reading the last parameters is not affected; they age out by `isFresh`.
     /// @param marketId registered, unpaused market
@@ -201,10 +229,11 @@ interface IRiskOracle {
     // ---------------------------------------------------------------------------------------------- updates
 
     /// @notice Submit a proven update of a market's margins. Anyone may submit; the proof is the authority.
-    /// @dev Checks, in order: market known and not paused; every public signal < p; market id, model commitment and
-    ///      domain as expected; data timestamp newer than the last accepted one, not in the future, not older than
-    ///      the maximum data age; minimum interval since the last accepted update; margins within bounds and
-    ///      IM >= MM; change from the previous update within the limits; the proof verifies.
+    /// @dev Checks, in order: market known; every public signal < p; market id and domain as expected; then the
+    ///      market guards shared with `submitBatch`: market not paused; model commitment the registered one; data
+    ///      timestamp newer than the last accepted one, not in the future, not older than the maximum data age;
+    ///      minimum interval since the last accepted update; margins within bounds and IM >= MM; change from the
+    ///      previous update within the limits; last, the proof verifies.
     /// @param marketId registered market
     /// @param pA proof point A
     /// @param pB proof point B (coordinate pairs as (imaginary, real))
@@ -217,6 +246,32 @@ interface IRiskOracle {
         uint256[2][2] calldata pB,
         uint256[2] calldata pC,
         uint256[7] calldata pubSignals,
+        uint256[] calldata features
+    ) external;
+
+    /// @notice Submit one proof of the margins of n markets (one model on n markets). Anyone may submit. All or
+    ///         nothing: if any check fails for any market, or the proof does not verify, the whole batch reverts
+    ///         and no market is updated.
+    /// @dev `pubSignals` has n + 3 entries (n in [1, 32]): for i < n, market i packed as
+    ///      `mm + im * 2^16 + dataTimestamp * 2^32 + marketId * 2^72` (see `PublicSignals.sol`); then the model
+    ///      commitment, the input commitment (over all n markets' features, market 0's first) and the domain.
+    ///      Checks, in order: signal count; every signal < p; domain; a batch verifier registered for
+    ///      (model commitment, n); feature count a multiple of n; then for each market in order: market ids
+    ///      strictly increasing, market known, and the same market guards as `submitUpdate` (not paused, model
+    ///      commitment, data timestamp, interval, bounds, rate of change); then the proof is verified once. Each
+    ///      market then emits `ParametersUpdated` with its slice of `features` and the batch's input commitment
+    ///      (which commits to the whole batch's features, not to the slice).
+    /// @param pA proof point A
+    /// @param pB proof point B (coordinate pairs as (imaginary, real))
+    /// @param pC proof point C
+    /// @param pubSignals n packed markets, then model commitment, input commitment and domain
+    /// @param features every market's quantised features, market 0's first, the same count per market; emitted for
+    ///        auditors (not checked on chain)
+    function submitBatch(
+        uint256[2] calldata pA,
+        uint256[2][2] calldata pB,
+        uint256[2] calldata pC,
+        uint256[] calldata pubSignals,
         uint256[] calldata features
     ) external;
 
@@ -251,6 +306,12 @@ interface IRiskOracle {
     /// @param marketId registered market
     /// @return paused whether updates are refused
     function isPaused(uint256 marketId) external view returns (bool paused);
+
+    /// @notice The verifier of batched updates of `n` markets for a model; zero if none.
+    /// @param modelCommitment model commitment
+    /// @param n markets per proof
+    /// @return verifier the registered batch verifier, or the zero address
+    function batchVerifier(uint256 modelCommitment, uint256 n) external view returns (address verifier);
 
     /// @notice The domain every proof for this oracle must carry:
     ///         `uint256(keccak256(abi.encode(block.chainid, address(this)))) % SNARK_SCALAR_FIELD`.
