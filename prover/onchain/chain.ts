@@ -15,6 +15,8 @@ export interface Chain {
   label: string;
   /** Whether the node accepts Hardhat's time controls (evm_setNextBlockTimestamp). */
   setNextBlockTime(seconds: number): Promise<boolean>;
+  /** Mine an empty block at `seconds` (Hardhat chains), so calls and estimates run at that time. */
+  mineAt(seconds: number): Promise<boolean>;
   /** Latest block timestamp (s). */
   now(): Promise<number>;
   close(): Promise<void>;
@@ -36,10 +38,15 @@ export function resolveKey(key: string): string {
   return value;
 }
 
-async function send(
-  provider: { send(method: string, params: unknown[]): Promise<unknown> },
-  t: number,
-): Promise<boolean> {
+type RpcSender = { send(method: string, params: unknown[]): Promise<unknown> };
+
+async function mine(provider: RpcSender, t: number): Promise<boolean> {
+  if (!(await send(provider, t))) return false;
+  await provider.send("evm_mine", []);
+  return true;
+}
+
+async function send(provider: RpcSender, t: number): Promise<boolean> {
   try {
     await provider.send("evm_setNextBlockTimestamp", [t]);
     return true;
@@ -66,6 +73,7 @@ export async function inProcessChain(): Promise<Chain> {
     chainId,
     label: "in-process Hardhat network",
     setNextBlockTime: (t) => send(provider, t),
+    mineAt: (t) => mine(provider, t),
     now: async () => (await provider.getBlock("latest"))!.timestamp,
     close: async () => provider.destroy(),
   };
@@ -90,6 +98,7 @@ export async function rpcChain(url: string, key: string): Promise<Chain> {
     chainId,
     label: url,
     setNextBlockTime: (t) => send(provider, t),
+    mineAt: (t) => mine(provider, t),
     now: async () => (await provider.getBlock("latest"))!.timestamp,
     close: async () => provider.destroy(),
   };

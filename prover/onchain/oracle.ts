@@ -7,6 +7,7 @@ import { Contract, ContractFactory, Interface, type Signer, type TransactionRece
 import { join } from "node:path";
 import { ZkriskError } from "../../models/errors";
 import { toField } from "../../circuits/field";
+import type { ProvedBatch } from "../prove-batch";
 import type { ProvedUpdate } from "../prove-update";
 import { compileOracleContracts, compileVerifier, type CompiledContract } from "./solc";
 
@@ -141,6 +142,32 @@ export async function submitUpdate(oracle: Contract, update: ProvedUpdate): Prom
     await oracle.submitUpdate.staticCall(...args);
     const tx = await oracle.submitUpdate(...args);
     return (await tx.wait()) as TransactionReceipt;
+  } catch (err) {
+    throw decodeRevert(err, oracle.interface);
+  }
+}
+
+/** Register the batch verifier of a model for batches of `n` markets (governance). */
+export async function setBatchVerifier(
+  oracle: Contract,
+  modelCommitment: bigint,
+  n: number,
+  verifier: string,
+): Promise<TransactionReceipt> {
+  try {
+    return (await (await oracle.setBatchVerifier(modelCommitment, n, verifier)).wait()) as TransactionReceipt;
+  } catch (err) {
+    throw decodeRevert(err, oracle.interface);
+  }
+}
+
+/** Submit a proven batch (all markets or none); a refusal is an OracleError with the oracle's reason. */
+export async function submitBatch(oracle: Contract, batch: ProvedBatch): Promise<TransactionReceipt> {
+  const c = batch.calldata;
+  const args = [c.a, c.b, c.c, batch.publicSignals, batch.features];
+  try {
+    await oracle.submitBatch.staticCall(...args);
+    return (await (await oracle.submitBatch(...args)).wait()) as TransactionReceipt;
   } catch (err) {
     throw decodeRevert(err, oracle.interface);
   }
