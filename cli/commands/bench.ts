@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import type { WeightMode } from "../../circuits/generate-circuit";
 import { UsageError } from "../../models/errors";
 import { writeJsonAtomic } from "../../models/io";
+import { measureBatchGas, type BatchGas } from "../../scripts/batch-gas";
 import { runBench, type BenchReport, type ModeBench, type Timing } from "../../scripts/bench";
 import { DEFAULT_DATA, DEFAULT_MODEL } from "../paths";
 import { parseIntOption, printJson } from "../options";
@@ -28,6 +29,36 @@ export interface BenchFlags {
   quick?: boolean;
   json?: boolean;
   out?: string;
+  /** Batch sizes for submitBatch gas, comma-separated, or "none". */
+  batch?: string;
+}
+
+/** `--batch`: distinct batch sizes in [1, 32], or "none". */
+export function parseBatchSizes(value: string): number[] {
+  if (value.trim() === "none") return [];
+  const sizes = value.split(",").map((v) => parseIntOption("--batch", v, 1, 32));
+  if (new Set(sizes).size !== sizes.length) throw new UsageError(`--batch: '${value}' repeats a size`);
+  return sizes;
+}
+
+/** Text table of the batch figures. */
+export function formatBatch(rows: readonly Omit<BatchGas, "batch" | "stored">[]): string {
+  if (rows.length === 0) return "";
+  const int = (v: number) => Math.round(v).toLocaleString("en-US");
+  return (
+    "\nBatched updates (one proof, one model on N markets, submitBatch on the in-process network):\n\n" +
+    markdownTable([
+      ["N", "constraints", "submitBatch gas", "gas per market", "proving"],
+      ...rows.map((r) => [
+        String(r.n),
+        int(r.constraints),
+        int(r.gasUsed),
+        int(r.gasPerMarket),
+        `${(r.provingMs / 1000).toFixed(2)} s`,
+      ]),
+    ]) +
+    "\n"
+  );
 }
 
 /** `--modes`: a comma-separated list of distinct weight modes. */
@@ -147,7 +178,9 @@ export function formatBench(r: BenchReport): string {
 }
 
 /** Run the command with parsed flags (the action of `zkrisk bench`). */
-export async function runBenchCommand(f: BenchFlags): Promise<BenchReport> {
+export async function runBenchCommand(
+  f: BenchFlags,
+): Promise<BenchReport & { batch: Omit<BatchGas, "batch" | "stored">[] }> {
   const modes = parseModes(f.modes);
   const runs = parseRuns(f);
   const log = stderrLog(Boolean(f.json));
@@ -160,10 +193,22 @@ export async function runBenchCommand(f: BenchFlags): Promise<BenchReport> {
     coldRuns: runs.cold,
     log,
   });
-  if (f.out) writeJsonAtomic(f.out, report);
-  if (f.json) printJson(report);
-  else process.stdout.write(formatBench(report));
-  return report;
+  const sizes = parseBatchSizes(f.batch ?? "none");
+  const batch = (await measureBatchGas({ model: f.model, data: f.data, sizes, log })).map(
+    ({ n, constraints, gasUsed, gasPerMarket, provingMs, txHash }) => ({
+      n,
+      constraints,
+      gasUsed,
+      gasPerMarket,
+      provingMs,
+      txHash,
+    }),
+  );
+  const full = { ...report, batch };
+  if (f.out) writeJsonAtomic(f.out, full);
+  if (f.json) printJson(full);
+  else process.stdout.write(formatBench(report) + formatBatch(batch));
+  return full;
 }
 
 /** Register `zkrisk bench`. */
@@ -187,6 +232,7 @@ export function registerBench(program: Command): void {
     .option("--quick", "one run of each kind (for tests)")
     .option("--json", "print the report as one JSON object")
     .option("--out <file>", "also write the JSON report to this file")
+    .option("--batch <sizes>", "batch sizes for submitBatch gas per market, or none", "1,4,8")
     .action(async (f: BenchFlags) => {
       await runBenchCommand(f);
     });

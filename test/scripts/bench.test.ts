@@ -55,9 +55,12 @@ beforeAll(async () => {
   });
   try {
     const { program } = benchProgram();
-    await program.parseAsync(["bench", "--quick", "--modes", "constant", "--json", "--out", out], {
-      from: "user",
-    });
+    await program.parseAsync(
+      ["bench", "--quick", "--modes", "constant", "--batch", "none", "--json", "--out", out],
+      {
+        from: "user",
+      },
+    );
   } finally {
     write.mockRestore();
   }
@@ -175,7 +178,16 @@ describe("zkrisk bench options", () => {
     expect(err).toBeInstanceOf(CommanderError);
     expect((err as CommanderError).exitCode).toBe(0);
     const help = out.join("");
-    for (const flag of ["--runs", "--cold-runs", "--modes", "--quick", "--json", "--out", "--model"]) {
+    for (const flag of [
+      "--runs",
+      "--cold-runs",
+      "--modes",
+      "--quick",
+      "--json",
+      "--out",
+      "--model",
+      "--batch",
+    ]) {
       expect(help).toContain(flag);
     }
   });
