@@ -198,6 +198,10 @@ function findSubmitCall(
   if (!fragment) throw new ZkriskError("ORACLE_ABI", "the oracle ABI has no submitUpdate");
   const selector = fragment.selector.slice(2);
   const data = tx.data.toLowerCase();
+  const batch = ctx.iface.getFunction("submitBatch");
+  if (batch && tx.to !== null && getAddress(tx.to) === ctx.oracle && data.startsWith(batch.selector)) {
+    return `${UNDECODABLE_CALL}: accepted through submitBatch; auditing batch proofs is not supported yet`;
+  }
   if (tx.to !== null && getAddress(tx.to) === ctx.oracle && data.startsWith(`0x${selector}`)) {
     try {
       return toSubmitCall(ctx.iface.decodeFunctionData(fragment, data));
