@@ -23,7 +23,7 @@ import {
   submitBatch,
 } from "../prover/onchain/oracle";
 import { BatchProver, type ProvedBatch } from "../prover/prove-batch";
-import { runSetup, type SetupLog } from "../prover/setup";
+import { setupCompiledDir, type SetupLog } from "../prover/setup";
 import { DEMO_CACHE } from "./demo";
 
 /** One batch size's figures. */
@@ -52,16 +52,7 @@ export async function batchArtifacts(modelPath: string, n: number, log: SetupLog
     }
   }
   await compileBatchModel(modelPath, dir, n);
-  await runSetup(
-    {
-      r1cs: join(dir, "build/zkrisk.r1cs"),
-      wasm: join(dir, "build/zkrisk_js/zkrisk.wasm"),
-      model: modelPath,
-      out: dir,
-      name: "zkrisk",
-    },
-    log,
-  );
+  await setupCompiledDir(dir, modelPath, log);
   return dir;
 }
 

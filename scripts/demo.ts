@@ -26,7 +26,7 @@ import {
   submitUpdate,
 } from "../prover/onchain/oracle";
 import { UpdateProver } from "../prover/prove-update";
-import { runSetup, type SetupLog } from "../prover/setup";
+import { setupCompiledDir, type SetupLog } from "../prover/setup";
 
 /** Where the demo caches its proving artifacts (per model file and weight mode). */
 export const DEMO_CACHE = join(resolve(__dirname, ".."), ".zkrisk-cache", "demo");
@@ -93,16 +93,7 @@ export async function provingArtifacts(
   const t0 = performance.now();
   opts.log.info(`compiling the ${opts.mode}-weights circuit and running a development trusted setup (once)`);
   await compileModel(opts.model, dir, opts.mode);
-  await runSetup(
-    {
-      r1cs: join(dir, "build/zkrisk.r1cs"),
-      wasm: join(dir, "build/zkrisk_js/zkrisk.wasm"),
-      model: opts.model,
-      out: dir,
-      name: "zkrisk",
-    },
-    opts.log,
-  );
+  await setupCompiledDir(dir, opts.model, opts.log);
   return { dir, reused: false, ms: performance.now() - t0 };
 }
 

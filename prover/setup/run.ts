@@ -2,6 +2,7 @@
  * Entry points for the command line: `zkrisk setup` ({@link runSetup}) and `zkrisk ceremony contribute`
  * ({@link runContribute}). They resolve the ptau, run the setup and return what a command prints.
  */
+import { BUILD_SUBDIR, CIRCUIT_NAME } from "../../circuits/compile-model";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { loadArtifacts, type CeremonyStep } from "../artifacts";
@@ -194,4 +195,21 @@ export async function runContribute(
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * Development setup of an artifact directory made by `compileModel`/`compileBatchModel` (circom's output in
+ * DIR/build): phase 2 on a cached development ptau, into DIR itself. What the demo, the bench and the tests use.
+ */
+export function setupCompiledDir(dir: string, model: string, log: SetupLog): Promise<RunSetupResult> {
+  return runSetup(
+    {
+      r1cs: join(dir, BUILD_SUBDIR, `${CIRCUIT_NAME}.r1cs`),
+      wasm: join(dir, BUILD_SUBDIR, `${CIRCUIT_NAME}_js`, `${CIRCUIT_NAME}.wasm`),
+      model,
+      out: dir,
+      name: CIRCUIT_NAME,
+    },
+    log,
+  );
 }

@@ -7,7 +7,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compileModel } from "../../circuits/compile-model";
-import { runSetup, silentLog } from "../../prover/setup";
+import { setupCompiledDir, silentLog } from "../../prover/setup";
 
 /** The shipped quantised model. */
 export const MODEL = join(__dirname, "../..", "models/btc-usdt-2h.quantized.json");
@@ -16,15 +16,6 @@ export const MODEL = join(__dirname, "../..", "models/btc-usdt-2h.quantized.json
 export async function buildProvingArtifacts(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "zkrisk-contracts-"));
   await compileModel(MODEL, dir, "constant");
-  await runSetup(
-    {
-      r1cs: join(dir, "build/zkrisk.r1cs"),
-      wasm: join(dir, "build/zkrisk_js/zkrisk.wasm"),
-      model: MODEL,
-      out: dir,
-      name: "zkrisk",
-    },
-    silentLog,
-  );
+  await setupCompiledDir(dir, MODEL, silentLog);
   return dir;
 }

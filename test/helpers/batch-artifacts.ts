@@ -6,21 +6,12 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compileBatchModel } from "../../circuits/compile-model";
-import { runSetup, silentLog } from "../../prover/setup";
+import { setupCompiledDir, silentLog } from "../../prover/setup";
 import { MODEL } from "./artifacts";
 
 export async function buildBatchArtifacts(n: number): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), `zkrisk-batch${n}-`));
   await compileBatchModel(MODEL, dir, n);
-  await runSetup(
-    {
-      r1cs: join(dir, "build/zkrisk.r1cs"),
-      wasm: join(dir, "build/zkrisk_js/zkrisk.wasm"),
-      model: MODEL,
-      out: dir,
-      name: "zkrisk",
-    },
-    silentLog,
-  );
+  await setupCompiledDir(dir, MODEL, silentLog);
   return dir;
 }
