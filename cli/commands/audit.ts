@@ -6,7 +6,12 @@ import { readJsonFile } from "../../models/io";
 import { loadCandles, loadFunding } from "../../models/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { loadArtifacts } from "../../prover/artifacts";
-import { auditOracle, type AuditOptions, type AuditReport } from "../../prover/onchain/audit";
+import {
+  BATCH_TRAILING_SIGNALS,
+  auditOracle,
+  type AuditOptions,
+  type AuditReport,
+} from "../../prover/onchain/audit";
 import { readOnlyProvider } from "../../prover/onchain/chain";
 import { releaseCurves, type VerificationKey } from "../../prover/setup/snarkjs";
 import { parseIntOption, printJson, shortDate, table } from "../options";
@@ -17,6 +22,8 @@ export interface AuditFlags {
   oracle: string;
   artifacts?: string;
   vkey?: string;
+  /** Artifact directories of batch circuits (`--batch-artifacts`, repeatable or comma-separated). */
+  batchArtifacts?: string[];
   model?: string;
   data?: string;
   funding?: string;
@@ -50,6 +57,43 @@ function loadVkey(f: AuditFlags): VerificationKey {
   return readVkeyFile(artifacts.paths.vkey);
 }
 
+/**
+ * The batch verification keys of `--batch-artifacts DIR...` (each manifest-checked), keyed by batch size
+ * N = the circuit's public signals - 3.
+ */
+function loadBatchVkeys(dirs: readonly string[]): Map<number, VerificationKey> {
+  const vkeys = new Map<number, VerificationKey>();
+  for (const dir of dirs) {
+    const artifacts = loadArtifacts(dir);
+    const n = artifacts.manifest.circuit.publicSignals - BATCH_TRAILING_SIGNALS;
+    if (n < 1) {
+      throw new UsageError(
+        `--batch-artifacts: ${dir} is not a batch circuit (${artifacts.manifest.circuit.publicSignals} public ` +
+          `signals)`,
+      );
+    }
+    if (vkeys.has(n)) throw new UsageError(`--batch-artifacts: two directories for N = ${n} (${dir})`);
+    const vkey = readVkeyFile(artifacts.paths.vkey);
+    if (vkey.nPublic !== n + BATCH_TRAILING_SIGNALS) {
+      throw new UsageError(
+        `--batch-artifacts: the verification key in ${dir} takes ${vkey.nPublic} public signals, its ` +
+          `manifest says ${n + BATCH_TRAILING_SIGNALS}`,
+      );
+    }
+    vkeys.set(n, vkey);
+  }
+  return vkeys;
+}
+
+/** Collect a repeatable, comma-separated option. */
+const collect = (value: string, previous: string[] = []): string[] => [
+  ...previous,
+  ...value
+    .split(",")
+    .map((v) => v.trim())
+    .filter((v) => v.length > 0),
+];
+
 /** Everything but the connection, validated before any network access. */
 function auditInputs(f: AuditFlags): Omit<AuditOptions, "provider"> {
   if (!isAddress(f.oracle)) throw new UsageError(`--oracle: '${f.oracle}' is not an address`);
@@ -67,10 +111,12 @@ function auditInputs(f: AuditFlags): Omit<AuditOptions, "provider"> {
     throw new UsageError("--funding: only used with --data (the candles the features are recomputed from)");
   }
   const vkey = loadVkey(f);
+  const batchVkeys = loadBatchVkeys(f.batchArtifacts ?? []);
   const model = f.model === undefined ? undefined : loadQuantizedModel(f.model);
   return {
     oracle: f.oracle,
     vkey,
+    batchVkeys,
     model,
     modelPath: f.model,
     series: f.data === undefined ? undefined : loadCandles(f.data),
@@ -158,6 +204,12 @@ export function registerAudit(program: Command): void {
       "artifact directory made by `zkrisk setup` (verification key, manifest-checked)",
     )
     .option("--vkey <file>", "verification key file (instead of --artifacts)")
+    .option(
+      "--batch-artifacts <dirs>",
+      "artifact directory of a batch circuit, to audit updates accepted through submitBatch (repeatable or " +
+        "comma-separated, one per batch size)",
+      collect,
+    )
     .option("--model <file>", "quantised model the updates should have been made with")
     .option("--data <file>", "candles CSV to recompute each update's features from (needs --model)")
     .option("--funding <file>", "funding-rate CSV, if the model uses funding features")

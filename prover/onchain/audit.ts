@@ -12,6 +12,10 @@
  *     margins on the published features, which were known when the update was accepted (bar closed);
  *  5. with candles (and funding, if the model uses it): the features of the bar the update names, recomputed
  *     and quantised, are the published ones.
+ * An update accepted through `submitBatch` (a direct call to the oracle) gets the same checks against its market's
+ * share of the batch: the batch proof with the verification key of its size N, the event against the market's
+ * packed signal and the batch's commitments, the emitted features against the market's slice of the submitted
+ * ones, the batch input commitment recomputed over every market's features, and the model and candles on the slice.
  * The audit reads only: it needs no key, and it never sends a transaction.
  */
 import {
@@ -24,6 +28,7 @@ import {
 } from "ethers";
 import { inputCommitment, modelCommitment } from "../../circuits/commitments";
 import { FIELD_MODULUS, fromField } from "../../circuits/field";
+import { unpackBatchUpdate } from "../../circuits/generate-batch-circuit";
 import { PUBLIC_SIGNALS, PUBLIC_SIGNAL_INDEX, type PublicSignalName } from "../../circuits/public-signals";
 import { BoundsError, UsageError, ZkriskError } from "../../models/errors";
 import { featuresAt } from "../../models/features";
@@ -43,6 +48,11 @@ export interface AuditOptions {
   oracle: string;
   /** Groth16 verification key of the circuit the oracle's verifier was generated from. */
   vkey: VerificationKey;
+  /**
+   * Verification keys of the batch circuits, keyed by batch size N (`submitBatch` proofs have N + 3 public
+   * signals). A batch update of a size with no key here fails.
+   */
+  batchVkeys?: Map<number, VerificationKey>;
   /** The quantised model the updates should have been made with (enables checks 4 and 5). */
   model?: QuantizedModel;
   /** Where `model` was read from, for messages. */
@@ -107,15 +117,29 @@ export interface AuditReport {
   failed: number;
 }
 
-/** The decoded arguments of one `submitUpdate` call. */
-interface SubmitCall {
-  marketId: bigint;
+/** The Groth16 proof points of a call, as the verifier contract takes them. */
+interface ProofPoints {
   a: [bigint, bigint];
   b: [[bigint, bigint], [bigint, bigint]];
   c: [bigint, bigint];
+}
+
+/** The decoded arguments of one `submitUpdate` call. */
+interface SubmitCall extends ProofPoints {
+  marketId: bigint;
   pubSignals: bigint[];
   features: bigint[];
 }
+
+/** The decoded arguments of one `submitBatch` call. */
+interface BatchCall extends ProofPoints {
+  kind: "batch";
+  pubSignals: bigint[];
+  features: bigint[];
+}
+
+/** Number of public signals of a batch proof after the N packed ones (model, input commitment, domain). */
+export const BATCH_TRAILING_SIGNALS = 3;
 
 /** The fields of one ParametersUpdated event. */
 interface UpdateEvent {
@@ -135,6 +159,7 @@ interface AuditContext {
   oracle: string;
   domain: bigint;
   vkey: VerificationKey;
+  batchVkeys: Map<number, VerificationKey>;
   model?: { model: QuantizedModel; path: string; commitment: bigint };
   series?: CandleSeries;
   funding?: FundingSeries;
@@ -142,6 +167,9 @@ interface AuditContext {
 
 /** Reason of an update whose submitUpdate call cannot be found in its transaction. */
 export const UNDECODABLE_CALL = "cannot decode the submitUpdate call";
+
+/** Reason of a batch update whose batch size has no verification key (the CLI option that gives one). */
+export const NO_BATCH_VKEY = "no batch verification key for N =";
 
 const iso = (seconds: number | bigint): string => new Date(Number(seconds) * 1000).toISOString();
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
@@ -165,34 +193,42 @@ function showFeature(v: bigint, scaleBits: number): string {
   return `${(Number(v) / 2 ** scaleBits).toPrecision(8)} (${v})`;
 }
 
-function toSubmitCall(args: readonly unknown[]): SubmitCall {
-  const big = (v: unknown) => BigInt(v as bigint);
+const big = (v: unknown) => BigInt(v as bigint);
+
+/** Proof points and the two arrays of decoded call arguments `args[at..at+4]` (pA, pB, pC, pubSignals, features). */
+function toProofCall(
+  args: readonly unknown[],
+  at: number,
+): ProofPoints & { pubSignals: bigint[]; features: bigint[] } {
   const pair = (v: unknown): [bigint, bigint] => {
     const p = v as readonly unknown[];
     return [big(p[0]), big(p[1])];
   };
-  const b = args[2] as readonly unknown[];
+  const b = args[at + 1] as readonly unknown[];
   return {
-    marketId: big(args[0]),
-    a: pair(args[1]),
+    a: pair(args[at]),
     b: [pair(b[0]), pair(b[1])],
-    c: pair(args[3]),
-    pubSignals: (args[4] as readonly unknown[]).map(big),
-    features: (args[5] as readonly unknown[]).map(big),
+    c: pair(args[at + 2]),
+    pubSignals: (args[at + 3] as readonly unknown[]).map(big),
+    features: (args[at + 4] as readonly unknown[]).map(big),
   };
 }
 
+function toSubmitCall(args: readonly unknown[]): SubmitCall {
+  return { marketId: big(args[0]), ...toProofCall(args, 1) };
+}
+
 /**
- * The submitUpdate call behind `event` in `tx`: the transaction's own calldata when it called the oracle, else
- * the first submitUpdate call embedded in its calldata (a wrapper contract forwarding it) for the event's market
- * and data timestamp. A call found either way is then checked against the event field by field, so a wrapper that
+ * The call behind `event` in `tx`: a direct submitBatch call to the oracle, the transaction's own submitUpdate
+ * calldata when it called the oracle, else the first submitUpdate call embedded in its calldata (a wrapper
+ * contract forwarding it) for the event's market and data timestamp. A call found either way is then checked against the event field by field, so a wrapper that
  * passed the oracle something else than its own calldata shows as a mismatch. Returns the reason when there is none.
  */
 function findSubmitCall(
   ctx: AuditContext,
   tx: TransactionResponse | null,
   event: UpdateEvent,
-): SubmitCall | string {
+): SubmitCall | BatchCall | string {
   if (tx === null) return `${UNDECODABLE_CALL}: the node does not return the transaction`;
   const fragment = ctx.iface.getFunction("submitUpdate");
   if (!fragment) throw new ZkriskError("ORACLE_ABI", "the oracle ABI has no submitUpdate");
@@ -200,7 +236,11 @@ function findSubmitCall(
   const data = tx.data.toLowerCase();
   const batch = ctx.iface.getFunction("submitBatch");
   if (batch && tx.to !== null && getAddress(tx.to) === ctx.oracle && data.startsWith(batch.selector)) {
-    return `${UNDECODABLE_CALL}: accepted through submitBatch; auditing batch proofs is not supported yet`;
+    try {
+      return { kind: "batch", ...toProofCall(ctx.iface.decodeFunctionData(batch, data), 0) };
+    } catch (err) {
+      return `cannot decode the submitBatch call: ${(err as Error).message}`;
+    }
   }
   if (tx.to !== null && getAddress(tx.to) === ctx.oracle && data.startsWith(`0x${selector}`)) {
     try {
@@ -228,7 +268,7 @@ function findSubmitCall(
 }
 
 /** The snarkjs proof object of calldata points (the verifier takes b's coordinate pairs swapped). */
-function proofOf(call: SubmitCall): Groth16Proof {
+function proofOf(call: ProofPoints): Groth16Proof {
   const s = (v: bigint) => v.toString();
   return {
     pi_a: [s(call.a[0]), s(call.a[1]), "1"],
@@ -243,65 +283,171 @@ function proofOf(call: SubmitCall): Groth16Proof {
   };
 }
 
-/** Checks 1 and 2: the proof, and the event against the proven statement. */
-async function checkCall(ctx: AuditContext, call: SubmitCall, event: UpdateEvent): Promise<string[]> {
-  const reasons: string[] = [];
-  const signals = call.pubSignals.map((v) => v.toString());
+/** The fields of an update a proof states: what its event must carry. */
+type ProvenUpdate = Pick<
+  UpdateEvent,
+  | "maintenanceMarginBps"
+  | "initialMarginBps"
+  | "modelCommitment"
+  | "inputCommitment"
+  | "marketId"
+  | "dataTimestamp"
+>;
+
+/** Check 1: the Groth16 proof verifies with `vkey` for `pubSignals`. */
+async function checkProof(
+  vkey: VerificationKey,
+  points: ProofPoints,
+  pubSignals: readonly bigint[],
+): Promise<string[]> {
+  const signals = pubSignals.map((v) => v.toString());
   try {
-    if (!(await snarkjs.groth16.verify(ctx.vkey, signals, proofOf(call)))) {
-      reasons.push(
-        "the Groth16 proof does not verify with the verification key for the submitted public signals",
-      );
+    if (!(await snarkjs.groth16.verify(vkey, signals, proofOf(points)))) {
+      return ["the Groth16 proof does not verify with the verification key for the submitted public signals"];
     }
   } catch (err) {
-    reasons.push(`the Groth16 proof cannot be verified: ${(err as Error).message}`);
+    return [`the Groth16 proof cannot be verified: ${(err as Error).message}`];
   }
-  const proven = (name: PublicSignalName) => call.pubSignals[PUBLIC_SIGNAL_INDEX[name]];
-  const emitted: [PublicSignalName, bigint][] = [
-    ["maintenanceMarginBps", event.maintenanceMarginBps],
-    ["initialMarginBps", event.initialMarginBps],
-    ["modelCommitment", event.modelCommitment],
-    ["inputCommitment", event.inputCommitment],
-    ["marketId", event.marketId],
-    ["dataTimestamp", event.dataTimestamp],
-  ];
-  for (const [name, value] of emitted) {
-    if (value !== proven(name)) {
-      reasons.push(`the event's ${name} ${value} is not the proven public signal ${proven(name)}`);
+  return [];
+}
+
+/**
+ * Check 2: the event carries the proven update, the call was for the proven market (`calledFor`, submitUpdate's
+ * market argument), the proof is bound to this oracle, and the emitted features are the submitted ones.
+ */
+function checkEmitted(
+  ctx: AuditContext,
+  event: UpdateEvent,
+  proven: ProvenUpdate,
+  domain: bigint,
+  submitted: readonly bigint[],
+  calledFor?: bigint,
+): string[] {
+  const reasons: string[] = [];
+  for (const name of [
+    "maintenanceMarginBps",
+    "initialMarginBps",
+    "modelCommitment",
+    "inputCommitment",
+    "marketId",
+    "dataTimestamp",
+  ] as const) {
+    if (event[name] !== proven[name]) {
+      reasons.push(`the event's ${name} ${event[name]} is not the proven public signal ${proven[name]}`);
     }
   }
-  if (call.marketId !== proven("marketId")) {
-    reasons.push(
-      `submitUpdate was called for market ${call.marketId} with a proof for ${proven("marketId")}`,
-    );
+  if (calledFor !== undefined && calledFor !== proven.marketId) {
+    reasons.push(`submitUpdate was called for market ${calledFor} with a proof for ${proven.marketId}`);
   }
-  if (proven("domain") !== ctx.domain) {
+  if (domain !== ctx.domain) {
     reasons.push(
-      `the proof's domain ${hex(proven("domain"))} is not this oracle's ${hex(ctx.domain)} (made for another ` +
+      `the proof's domain ${hex(domain)} is not this oracle's ${hex(ctx.domain)} (made for another ` +
         `chain or oracle)`,
     );
   }
   const sameFeatures =
-    call.features.length === event.features.length && call.features.every((f, i) => f === event.features[i]);
+    submitted.length === event.features.length && submitted.every((f, i) => f === event.features[i]);
   if (!sameFeatures) reasons.push("the emitted features are not the submitted ones");
   return reasons;
 }
 
-/** Check 3: the published features are field elements committing to the proven input commitment. */
-async function checkInputCommitment(event: UpdateEvent): Promise<string[]> {
-  const outside = event.features.findIndex((f) => f >= FIELD_MODULUS);
+/** Checks 1 and 2 of a submitUpdate call: the proof, and the event against the proven statement. */
+async function checkCall(ctx: AuditContext, call: SubmitCall, event: UpdateEvent): Promise<string[]> {
+  const proven = (name: PublicSignalName) => call.pubSignals[PUBLIC_SIGNAL_INDEX[name]];
+  const statement: ProvenUpdate = {
+    maintenanceMarginBps: proven("maintenanceMarginBps"),
+    initialMarginBps: proven("initialMarginBps"),
+    modelCommitment: proven("modelCommitment"),
+    inputCommitment: proven("inputCommitment"),
+    marketId: proven("marketId"),
+    dataTimestamp: proven("dataTimestamp"),
+  };
+  return [
+    ...(await checkProof(ctx.vkey, call, call.pubSignals)),
+    ...checkEmitted(ctx, event, statement, proven("domain"), call.features, call.marketId),
+  ];
+}
+
+/**
+ * Check 3: `committed` (the published features, or every market's features of a batch) are field elements whose
+ * Poseidon commitment is the proven input commitment.
+ */
+async function checkInputCommitment(
+  committed: readonly bigint[],
+  proven: bigint,
+  what = "the published features",
+): Promise<string[]> {
+  const outside = committed.findIndex((f) => f >= FIELD_MODULUS);
   if (outside >= 0) {
-    return [`published feature ${outside} = ${event.features[outside]} is not a field element (>= p)`];
+    return [`published feature ${outside} = ${committed[outside]} is not a field element (>= p)`];
   }
-  if (event.features.length === 0) return ["no features were published"];
-  const recomputed = await inputCommitment(event.features);
-  if (recomputed !== event.inputCommitment) {
+  if (committed.length === 0) return ["no features were published"];
+  const recomputed = await inputCommitment(committed);
+  if (recomputed !== proven) {
     return [
-      `input commitment mismatch: the published features commit to ${hex(recomputed)}, the proof to ` +
-        `${hex(event.inputCommitment)} (the published features are not the proven ones)`,
+      `input commitment mismatch: ${what} commit to ${hex(recomputed)}, the proof to ` +
+        `${hex(proven)} (the published features are not the proven ones)`,
     ];
   }
   return [];
+}
+
+/**
+ * Checks 1 to 3 of the market of `event` in a submitBatch call. Returns the reasons, and the market's proven
+ * update with its slice of the submitted features (for checks 4 and 5), or null when the call has no such market.
+ */
+async function checkBatchCall(
+  ctx: AuditContext,
+  call: BatchCall,
+  event: UpdateEvent,
+): Promise<{ reasons: string[]; proven: UpdateEvent | null }> {
+  const n = call.pubSignals.length - BATCH_TRAILING_SIGNALS;
+  if (n < 1) {
+    return { reasons: [`the submitBatch call has ${call.pubSignals.length} public signals`], proven: null };
+  }
+  const trailing = (k: number) => call.pubSignals[n + k];
+  const [modelSignal, inputSignal, domain] = [trailing(0), trailing(1), trailing(2)];
+  const index = call.pubSignals
+    .slice(0, n)
+    .findIndex((p) => unpackBatchUpdate(p).marketId === event.marketId);
+  const reasons: string[] = [];
+  const vkey = ctx.batchVkeys.get(n);
+  if (vkey === undefined) {
+    reasons.push(
+      `${NO_BATCH_VKEY} ${n}: the batch proof cannot be verified (give the artifacts of the ${n}-market batch ` +
+        `circuit: --batch-artifacts DIR)`,
+    );
+  } else {
+    reasons.push(...(await checkProof(vkey, call, call.pubSignals)));
+  }
+  if (index < 0) {
+    reasons.push(`the submitBatch call proves no update of market ${event.marketId}`);
+    return { reasons, proven: null };
+  }
+  if (call.features.length % n !== 0) {
+    reasons.push(
+      `the submitBatch call has ${call.features.length} features, not a multiple of its ${n} markets`,
+    );
+    return { reasons, proven: null };
+  }
+  const perMarket = call.features.length / n;
+  const slice = call.features.slice(index * perMarket, (index + 1) * perMarket);
+  const packed = unpackBatchUpdate(call.pubSignals[index]);
+  const proven: UpdateEvent = {
+    ...event,
+    maintenanceMarginBps: packed.mm,
+    initialMarginBps: packed.im,
+    modelCommitment: modelSignal,
+    inputCommitment: inputSignal,
+    marketId: packed.marketId,
+    dataTimestamp: packed.dataTimestamp,
+    features: slice,
+  };
+  reasons.push(...checkEmitted(ctx, event, proven, domain, slice));
+  reasons.push(
+    ...(await checkInputCommitment(call.features, inputSignal, `the batch's features (all ${n} markets)`)),
+  );
+  return { reasons, proven };
 }
 
 /** Checks 4 and 5: the model, the integer engine, the timing and the candles. */
@@ -412,6 +558,14 @@ function checkOptions(opts: AuditOptions): void {
         `${PUBLIC_SIGNALS.length}`,
     );
   }
+  for (const [n, vkey] of opts.batchVkeys ?? []) {
+    if (!Number.isSafeInteger(n) || n < 1 || vkey.nPublic !== n + BATCH_TRAILING_SIGNALS) {
+      throw new UsageError(
+        `batchVkeys: the verification key for N = ${n} takes ${vkey.nPublic} public signals, a batch of ` +
+          `${n} markets has ${n + BATCH_TRAILING_SIGNALS}`,
+      );
+    }
+  }
   for (const [name, v] of [
     ["fromBlock", opts.fromBlock],
     ["toBlock", opts.toBlock],
@@ -452,6 +606,7 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     oracle,
     domain: oracleDomain(chainId, oracle),
     vkey: opts.vkey,
+    batchVkeys: opts.batchVkeys ?? new Map(),
     model: opts.model && {
       model: opts.model,
       path: modelPath,
@@ -488,11 +643,22 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     const blockTimestamp = await cached(blockTimes, log.blockNumber, () => blockTime(log.blockNumber));
     const call = findSubmitCall(ctx, tx, ev);
 
-    const reasons = typeof call === "string" ? [call] : await checkCall(ctx, call, ev);
-    reasons.push(...(await checkInputCommitment(ev)));
+    const reasons: string[] = [];
+    // What checks 4 and 5 run on: the event itself, or the market's share of a batch.
+    let checked: UpdateEvent | null = ev;
+    if (typeof call === "string") {
+      reasons.push(call, ...(await checkInputCommitment(ev.features, ev.inputCommitment)));
+    } else if ("kind" in call) {
+      const batch = await checkBatchCall(ctx, call, ev);
+      reasons.push(...batch.reasons);
+      checked = batch.proven;
+    } else {
+      reasons.push(...(await checkCall(ctx, call, ev)));
+      reasons.push(...(await checkInputCommitment(ev.features, ev.inputCommitment)));
+    }
     // The engine and the data checks read the features as signed integers, so only field elements.
-    if (ev.features.every((f) => f < FIELD_MODULUS)) {
-      reasons.push(...checkModelAndData(ctx, ev, ev.features.map(fromField), blockTimestamp));
+    if (checked !== null && checked.features.every((f) => f < FIELD_MODULUS)) {
+      reasons.push(...checkModelAndData(ctx, checked, checked.features.map(fromField), blockTimestamp));
     }
     updates.push({
       marketId: ev.marketId,
