@@ -3,15 +3,15 @@
  * (scripts/batch-gas.ts: a fresh oracle on the in-process Hardhat network), audited with the batch verification
  * key, the model and the candles; without the batch key; and against another model.
  */
+import { writeOtherModel } from "../helpers/models";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hre } from "../contracts/fixture";
 import { PUBLIC_SIGNALS } from "../../circuits/public-signals";
-import { analyseIntervals } from "../../models/intervals";
 import { loadCandles } from "../../models/load-data";
-import { loadQuantizedModel, quantizedModelToJson, type QuantizedModel } from "../../models/quantized-model";
+import { loadQuantizedModel, type QuantizedModel } from "../../models/quantized-model";
 import type { CandleSeries } from "../../models/types";
 import { loadArtifacts } from "../../prover/artifacts";
 import { auditOracle, type AuditOptions, type AuditReport } from "../../prover/onchain/audit";
@@ -53,27 +53,9 @@ function audit(opts: Partial<AuditOptions> = {}): Promise<AuditReport> {
   });
 }
 
-/** The shipped model with one first-layer weight changed (intervals re-derived so the file loads). */
+/** The shipped model with one first-layer weight changed (a valid model whose commitment differs). */
 function otherModelFile(): string {
-  const m = loadQuantizedModel(MODEL);
-  const layers = m.layers.map((l, k) =>
-    k === 0
-      ? { ...l, weights: l.weights.map((row, j) => (j === 0 ? [row[0] + 1n, ...row.slice(1)] : row)) }
-      : l,
-  );
-  const derived = analyseIntervals(
-    m.features.map((f) => ({ min: f.min, max: f.max })),
-    layers,
-    m.policy,
-  );
-  const other: QuantizedModel = {
-    ...m,
-    layers: layers.map((l, k) => ({ ...l, ...derived.layers[k] })),
-    policy: { ...m.policy, intervals: derived.policy },
-  };
-  const file = join(tmp, "other.quantized.json");
-  writeFileSync(file, JSON.stringify(quantizedModelToJson(other), null, 2));
-  return file;
+  return writeOtherModel(tmp);
 }
 
 beforeAll(async () => {

@@ -9,6 +9,7 @@
  *   E 18:00 honest, forwarded with its calldata masked (no submitUpdate call can be decoded from the transaction).
  * The CLI runs in process against a JSON-RPC server on 127.0.0.1 that serves this same network.
  */
+import { writeOtherModel } from "../helpers/models";
 import { createServer } from "node:net";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,9 +21,8 @@ import { TASK_NODE_CREATE_SERVER } from "hardhat/builtin-tasks/task-names";
 import type { JsonRpcServer } from "hardhat/types";
 import { fromField, toField } from "../../circuits/field";
 import { UsageError, ZkriskError } from "../../models/errors";
-import { analyseIntervals } from "../../models/intervals";
 import { loadCandles } from "../../models/load-data";
-import { loadQuantizedModel, quantizedModelToJson, type QuantizedModel } from "../../models/quantized-model";
+import { loadQuantizedModel, type QuantizedModel } from "../../models/quantized-model";
 import type { CandleSeries } from "../../models/types";
 import { auditOracle, marketLabel, type AuditOptions, type AuditReport } from "../../prover/onchain/audit";
 import { inProcessChain, type Chain } from "../../prover/onchain/chain";
@@ -113,27 +113,9 @@ function audit(opts: Partial<AuditOptions> = {}): Promise<AuditReport> {
   return auditOracle({ provider: chain.provider, oracle: oracleAddress, vkey: prover.vkey, ...opts });
 }
 
-/** The shipped model with one first-layer weight changed (intervals re-derived so the file loads). */
+/** The shipped model with one first-layer weight changed (a valid model whose commitment differs). */
 function otherModelFile(): string {
-  const m = loadQuantizedModel(MODEL);
-  const layers = m.layers.map((l, k) =>
-    k === 0
-      ? { ...l, weights: l.weights.map((row, j) => (j === 0 ? [row[0] + 1n, ...row.slice(1)] : row)) }
-      : l,
-  );
-  const derived = analyseIntervals(
-    m.features.map((f) => ({ min: f.min, max: f.max })),
-    layers,
-    m.policy,
-  );
-  const other: QuantizedModel = {
-    ...m,
-    layers: layers.map((l, k) => ({ ...l, ...derived.layers[k] })),
-    policy: { ...m.policy, intervals: derived.policy },
-  };
-  const file = join(tmp, "other.quantized.json");
-  writeFileSync(file, JSON.stringify(quantizedModelToJson(other), null, 2));
-  return file;
+  return writeOtherModel(tmp);
 }
 
 /** The shipped candles with the rows of `edit` rewritten (or dropped when it returns null). */
