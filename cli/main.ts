@@ -11,6 +11,7 @@ import { registerProveCommands } from "./commands/prove";
 import { registerDemo } from "./commands/demo";
 import { registerInfer } from "./commands/infer";
 import { registerQuantize } from "./commands/quantize";
+import { registerServe } from "./commands/serve";
 import { registerTrain } from "./commands/train";
 
 /** Exit codes: 1 for a failure of the work itself, 2 for bad usage or bad input. */
@@ -27,6 +28,7 @@ const USAGE_CODES = new Set([
   "PROOF_INVALID",
   "FILE_INVALID",
   "ORACLE_REJECTED",
+  "CONFIG_INVALID",
 ]);
 
 export function buildProgram(): Command {
@@ -45,6 +47,7 @@ export function buildProgram(): Command {
     registerChainCommands,
     registerAudit,
     registerBench,
+    registerServe,
   ]) {
     register(program);
   }

@@ -46,40 +46,63 @@ export function parseTimestamp(text: string): number | undefined {
 /**
  * Parses candle CSV text: a header naming the columns `timestamp, open, high, low, close, volume` (any order,
  * case-insensitive, extra columns ignored), then one bar per line; blank lines are ignored, CRLF is accepted.
- * Prices must be > 0, volume >= 0, and `low <= min(open, close) <= max(open, close) <= high`. Timestamps
- * must be strictly increasing; the bar interval (ms) is the smallest spacing between consecutive bars, every
- * spacing must be a whole multiple of it, and larger spacings are reported as `gaps`.
+ * Every cell must be a plain decimal number (timestamps as in `parseTimestamp`); the bars must then pass
+ * the checks of `candleSeriesFrom`.
  * @param source file name (or label) used in error messages and stored on the series.
  * @throws DataError naming `source:line` and the offending value; InsufficientDataError for fewer than 2 bars.
  */
 export function parseCandlesCsv(text: string, source: string): CandleSeries {
+  return candleSeriesFrom(candleCsvRows(text, source), source);
+}
+
+/** The name of a field of a candle (`time`, `open`, ..., `volume`). */
+export type CandleField = keyof Candle;
+
+/** One bar as read from a source, before the checks of `candleSeriesFrom`. */
+export interface CandleRow {
+  /** Where the bar came from, for messages: a 1-based line number, or a label such as `candles[3]`. */
+  at: number | string;
+  candle: Candle;
+  /** Each field as written in the source (a cell, a JSON value), for messages. */
+  written: Record<CandleField, string>;
+}
+
+/**
+ * Checks bars read from any source (CSV file, HTTP payload) and builds the series; the one place the
+ * candle rules live. Prices must be > 0, volume >= 0, and `low <= min(open, close) <= max(open, close) <=
+ * high`. Timestamps must be strictly increasing; the bar interval (ms) is the smallest spacing between
+ * consecutive bars, every spacing must be a whole multiple of it, and larger spacings are reported as `gaps`.
+ * Rows are checked as they are iterated, so a lazy iterable reports the first bad row of its source first.
+ * @param source file name, URL or label used in error messages and stored on the series.
+ * @throws DataError naming `source:line` (or `source: at:`) and the offending value; InsufficientDataError
+ *   for fewer than 2 bars.
+ */
+export function candleSeriesFrom(rows: Iterable<CandleRow>, source: string): CandleSeries {
   const candles: Candle[] = [];
   const stamps: Stamp[] = [];
   let intervalMs = Infinity;
 
-  forEachCsvRow(text, source, CANDLE_COLUMNS, (cells, line) => {
-    const [timeText, openText, highText, lowText, closeText, volumeText] = cells;
-    const stamp = { time: parseTimestampCell(timeText, source, line), text: timeText, line };
+  for (const { at, candle, written } of rows) {
+    const stamp = { time: candle.time, text: written.time, at };
     const previous = stamps.length > 0 ? stamps[stamps.length - 1] : undefined;
     checkIncreasing(previous, stamp, source);
     if (previous !== undefined) intervalMs = Math.min(intervalMs, stamp.time - previous.time);
 
-    const open = parsePriceCell(openText, "open", source, line);
-    const high = parsePriceCell(highText, "high", source, line);
-    const low = parsePriceCell(lowText, "low", source, line);
-    const close = parsePriceCell(closeText, "close", source, line);
-    const volume = parseNumberCell(volumeText, "volume", source, line);
-    if (volume < 0) throw new DataError(source, line, `negative volume ${volumeText}`);
-    if (high < low) throw new DataError(source, line, `high ${highText} < low ${lowText}`);
+    const { open, high, low, close, volume } = candle;
+    for (const price of ["open", "high", "low", "close"] as const) {
+      if (!(candle[price] > 0)) throw rowError(source, at, `non-positive ${price} ${written[price]}`);
+    }
+    if (volume < 0) throw rowError(source, at, `negative volume ${written.volume}`);
+    if (high < low) throw rowError(source, at, `high ${written.high} < low ${written.low}`);
     // Every bar of the real Binance file satisfies these, so a violation means a corrupt or shifted row.
-    if (low > open) throw new DataError(source, line, `low ${lowText} > open ${openText}`);
-    if (low > close) throw new DataError(source, line, `low ${lowText} > close ${closeText}`);
-    if (high < open) throw new DataError(source, line, `high ${highText} < open ${openText}`);
-    if (high < close) throw new DataError(source, line, `high ${highText} < close ${closeText}`);
+    if (low > open) throw rowError(source, at, `low ${written.low} > open ${written.open}`);
+    if (low > close) throw rowError(source, at, `low ${written.low} > close ${written.close}`);
+    if (high < open) throw rowError(source, at, `high ${written.high} < open ${written.open}`);
+    if (high < close) throw rowError(source, at, `high ${written.high} < close ${written.close}`);
 
     candles.push({ time: stamp.time, open, high, low, close, volume });
     stamps.push(stamp);
-  });
+  }
 
   if (candles.length < 2) {
     throw new InsufficientDataError(
@@ -87,6 +110,22 @@ export function parseCandlesCsv(text: string, source: string): CandleSeries {
     );
   }
   return { source, candles, intervalMs, gaps: findGaps(stamps, intervalMs, source) };
+}
+
+/** The bars of candle CSV text, each parsed as its line is reached. */
+function* candleCsvRows(text: string, source: string): Generator<CandleRow> {
+  for (const { cells, line } of csvRows(text, source, CANDLE_COLUMNS)) {
+    const [time, open, high, low, close, volume] = cells;
+    const candle = {
+      time: parseTimestampCell(time, source, line),
+      open: parseNumberCell(open, "open", source, line),
+      high: parseNumberCell(high, "high", source, line),
+      low: parseNumberCell(low, "low", source, line),
+      close: parseNumberCell(close, "close", source, line),
+      volume: parseNumberCell(volume, "volume", source, line),
+    };
+    yield { at: line, candle, written: { time, open, high, low, close, volume } };
+  }
 }
 
 /**
@@ -107,13 +146,13 @@ export function parseFundingCsv(text: string, source: string): FundingSeries {
   const rates: FundingRate[] = [];
   let previous: Stamp | undefined;
 
-  forEachCsvRow(text, source, FUNDING_COLUMNS, (cells, line) => {
+  for (const { cells, line } of csvRows(text, source, FUNDING_COLUMNS)) {
     const [timeText, rateText] = cells;
-    const stamp = { time: parseTimestampCell(timeText, source, line), text: timeText, line };
+    const stamp = { time: parseTimestampCell(timeText, source, line), text: timeText, at: line };
     checkIncreasing(previous, stamp, source);
     rates.push({ time: stamp.time, rate: parseNumberCell(rateText, "funding_rate", source, line) });
     previous = stamp;
-  });
+  }
 
   if (rates.length === 0) throw new InsufficientDataError(`${source}: no funding rates after the header`);
   return { source, rates };
@@ -130,11 +169,23 @@ export function loadFunding(path: string): FundingSeries {
 // ---------------------------------------------------------------------------------------------------------
 // Shared CSV handling
 
-/** A parsed timestamp with the text and 1-based line it came from, for messages. */
+/** A parsed timestamp with the text and the place (1-based line, or label) it came from, for messages. */
 interface Stamp {
   time: number;
   text: string;
-  line: number;
+  at: number | string;
+}
+
+/** A DataError at a row: `source:line: reason` for a line number, `source: label: reason` for a label. */
+function rowError(source: string, at: number | string, reason: string): DataError {
+  return typeof at === "number"
+    ? new DataError(source, at, reason)
+    : new DataError(source, undefined, `${at}: ${reason}`);
+}
+
+/** A row's place in running text: `line 12` or `candles[3]`. */
+function placeOf(at: number | string): string {
+  return typeof at === "number" ? `line ${at}` : at;
 }
 
 function readText(path: string): string {
@@ -148,15 +199,14 @@ function readText(path: string): string {
 
 /**
  * Walks a comma-separated text (no quoting) in one pass. The first non-blank line is the header; `columns`
- * are looked up in it by trimmed, case-insensitive name. For each later non-blank line, `visit` gets the
- * trimmed cells of `columns` (in that order) and the 1-based physical line number.
+ * are looked up in it by trimmed, case-insensitive name. Each later non-blank line yields the trimmed cells
+ * of `columns` (in that order) and its 1-based physical line number.
  */
-function forEachCsvRow(
+function* csvRows(
   text: string,
   source: string,
   columns: readonly string[],
-  visit: (cells: string[], line: number) => void,
-): void {
+): Generator<{ cells: string[]; line: number }> {
   const lines = text.split("\n");
   let width = 0;
   let positions: number[] | undefined;
@@ -174,10 +224,7 @@ function forEachCsvRow(
     if (fields.length !== width) {
       throw new DataError(source, line, `expected ${width} fields as in the header, found ${fields.length}`);
     }
-    visit(
-      positions.map((p) => fields[p].trim()),
-      line,
-    );
+    yield { cells: positions.map((p) => fields[p].trim()), line };
   }
   if (positions === undefined) throw new DataError(source, undefined, "file is empty (no header row)");
 }
@@ -208,13 +255,6 @@ function parseNumberCell(cell: string, column: string, source: string, line: num
   return value;
 }
 
-/** A price: a finite decimal number > 0. */
-function parsePriceCell(cell: string, column: string, source: string, line: number): number {
-  const value = parseNumberCell(cell, column, source, line);
-  if (value <= 0) throw new DataError(source, line, `non-positive ${column} ${cell}`);
-  return value;
-}
-
 function parseTimestampCell(cell: string, source: string, line: number): number {
   const time = parseTimestamp(cell);
   if (time === undefined) {
@@ -231,16 +271,16 @@ function parseTimestampCell(cell: string, source: string, line: number): number 
 function checkIncreasing(previous: Stamp | undefined, next: Stamp, source: string): void {
   if (previous === undefined || next.time > previous.time) return;
   if (next.time === previous.time) {
-    throw new DataError(
+    throw rowError(
       source,
-      next.line,
-      `duplicate timestamp ${next.text} (first seen on line ${previous.line})`,
+      next.at,
+      `duplicate timestamp ${next.text} (first seen on ${placeOf(previous.at)})`,
     );
   }
-  throw new DataError(
+  throw rowError(
     source,
-    next.line,
-    `timestamps not sorted: ${next.text} comes after ${previous.text} (line ${previous.line})`,
+    next.at,
+    `timestamps not sorted: ${next.text} comes after ${previous.text} (${placeOf(previous.at)})`,
   );
 }
 
@@ -251,11 +291,11 @@ function findGaps(stamps: readonly Stamp[], intervalMs: number, source: string):
     const spacing = stamps[i].time - stamps[i - 1].time;
     if (spacing === intervalMs) continue;
     if (spacing % intervalMs !== 0) {
-      throw new DataError(
+      throw rowError(
         source,
-        stamps[i].line,
+        stamps[i].at,
         `timestamp ${stamps[i].text} is not aligned to the ${formatDuration(intervalMs)} bar grid ` +
-          `(${formatDuration(spacing)} after ${stamps[i - 1].text} on line ${stamps[i - 1].line})`,
+          `(${formatDuration(spacing)} after ${stamps[i - 1].text} on ${placeOf(stamps[i - 1].at)})`,
       );
     }
     gaps.push({

@@ -1,27 +1,71 @@
-/** Minimal structural checks for model files, with messages that name the file and the field. */
+/**
+ * Minimal structural checks for JSON documents (model files, the service config, HTTP payloads), with
+ * messages that name the file and the field.
+ */
 import { ModelError } from "./errors";
 
 type Json = Record<string, unknown>;
 
-/** A reader that walks a parsed JSON document and reports the first bad field as `file: field: reason`. */
+/**
+ * Builds the error a reader raises. `field` is the path of the bad field (`markets[1].candles`), or
+ * `(root)` for the document itself; the message is expected to read `file: field: reason`.
+ */
+export type JsonErrorFactory = (file: string, field: string, reason: string) => Error;
+
+const modelError: JsonErrorFactory = (file, field, reason) => new ModelError(`${file}: ${field}: ${reason}`);
+
+/**
+ * A reader that walks a parsed JSON document and reports the first bad field as `file: field: reason`,
+ * by default as a ModelError (pass `makeError` to raise another error family).
+ */
 export class JsonReader {
   constructor(
     private readonly file: string,
     private readonly value: unknown,
     private readonly path = "",
+    private readonly makeError: JsonErrorFactory = modelError,
   ) {}
 
   private fail(reason: string): never {
-    throw new ModelError(`${this.file}: ${this.path || "(root)"}: ${reason}`);
+    throw this.makeError(this.file, this.path || "(root)", reason);
+  }
+
+  private child(key: string | number, value: unknown): JsonReader {
+    const p = typeof key === "number" ? `${this.path}[${key}]` : this.path ? `${this.path}.${key}` : key;
+    return new JsonReader(this.file, value, p, this.makeError);
   }
 
   /** The child reader at `key` (object field or array index). */
   at(key: string | number): JsonReader {
-    const p = typeof key === "number" ? `${this.path}[${key}]` : this.path ? `${this.path}.${key}` : key;
-    if (typeof key === "number") return new JsonReader(this.file, this.array()[key], p);
+    if (typeof key === "number") return this.child(key, this.array()[key]);
     const obj = this.object();
-    if (!(key in obj)) new JsonReader(this.file, undefined, p).fail("missing");
-    return new JsonReader(this.file, obj[key], p);
+    if (!(key in obj)) this.child(key, undefined).fail("missing");
+    return this.child(key, obj[key]);
+  }
+
+  /** The value as parsed, to branch on its JSON type (a field that may be a number or a string). */
+  raw(): unknown {
+    return this.value;
+  }
+
+  /** Whether this object has its own field `key` (for optional fields). */
+  has(key: string): boolean {
+    return Object.hasOwn(this.object(), key);
+  }
+
+  /** The reader at `key`, or undefined when this object has no such field. */
+  optional(key: string): JsonReader | undefined {
+    return this.has(key) ? this.child(key, this.object()[key]) : undefined;
+  }
+
+  /** Rejects any field not in `allowed`, so that a misspelt optional field is an error, not ignored. */
+  onlyKeys(allowed: readonly string[]): this {
+    for (const key of Object.keys(this.object())) {
+      if (!allowed.includes(key)) {
+        this.child(key, undefined).fail(`unknown key (expected one of ${allowed.join(", ")})`);
+      }
+    }
+    return this;
   }
 
   object(): Json {

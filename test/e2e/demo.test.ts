@@ -3,21 +3,20 @@
  * `hardhat node` that this test starts on 127.0.0.1 and stops, driven by the separate CLI commands
  * (deploy, register-market, prove, submit), including a refused replay.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCandles } from "../../models/load-data";
 import { inferBar } from "../../models/predict";
 import { loadQuantizedModel } from "../../models/quantized-model";
+import { DEV_KEYS, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
 
 const ROOT = join(__dirname, "../..");
 const BIN = join(ROOT, "bin/zkrisk.cjs");
 const MODEL = join(ROOT, "models/btc-usdt-2h.quantized.json");
-/** Hardhat's first well-known development account (public test key, holds only test ether). */
-const DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+const DEV_KEY = DEV_KEYS[0];
 
 function zkrisk(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [BIN, ...args], {
@@ -80,50 +79,15 @@ describe("npm run demo (in-process Hardhat network)", () => {
 });
 
 describe("against a hardhat node on 127.0.0.1", () => {
-  let node: ChildProcess;
+  let node: HardhatNode | undefined;
   let rpc: string;
 
   beforeAll(async () => {
-    const port = await new Promise<number>((done) => {
-      const s = createServer().listen(0, "127.0.0.1", () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => done(p));
-      });
-    });
-    rpc = `http://127.0.0.1:${port}`;
-    node = spawn(
-      process.execPath,
-      [
-        join(ROOT, "node_modules/hardhat/internal/cli/cli.js"),
-        "node",
-        "--hostname",
-        "127.0.0.1",
-        "--port",
-        String(port),
-      ],
-      {
-        cwd: ROOT,
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    await new Promise<void>((done, fail) => {
-      let out = "";
-      const timer = setTimeout(() => fail(new Error(`hardhat node did not start:\n${out}`)), 120_000);
-      node.stdout!.on("data", (d) => {
-        out += d;
-        if (out.includes("Started HTTP and WebSocket JSON-RPC server")) {
-          clearTimeout(timer);
-          done();
-        }
-      });
-      node.stderr!.on("data", (d) => (out += d));
-      node.on("exit", (code) => fail(new Error(`hardhat node exited with ${code}:\n${out}`)));
-    });
+    node = await startHardhatNode();
+    rpc = node.rpc;
   }, 180_000);
 
-  afterAll(() => {
-    node?.kill("SIGTERM");
-  });
+  afterAll(() => node?.stop());
 
   it("runs the demo over JSON-RPC with a key from the environment", () => {
     const d = json<Demo>(["demo", "--artifacts", artifacts, "--rpc", rpc, "--key", "env:E2E_KEY"], {

@@ -1,0 +1,467 @@
+/**
+ * The prover service's config file (`zkrisk serve --config FILE`): markets to prove, the chain and key to
+ * submit with, schedule, concurrency, HTTP listener, API tokens, database. Everything is validated here,
+ * once, when the service starts: unknown keys are errors (a misspelt optional field must not fall back to
+ * its default in silence), relative paths are resolved against the config file's directory, defaults are
+ * filled in. Secrets are never in the file and never read at load time: the config names the environment
+ * variables and keystore files that hold them, and `loadSignerKey` / `apiTokenHashes` read them on demand.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { getAddress, isAddress, isHexString, parseUnits, Wallet } from "ethers";
+import { ZkriskError } from "../../models/errors";
+import { readJsonFile } from "../../models/io";
+import { JsonReader, type JsonErrorFactory } from "../../models/validate";
+import { marketIdOf } from "../circuit-input";
+
+/** The service config is malformed or names something that does not exist; the message names the field. */
+export class ConfigError extends ZkriskError {
+  constructor(message: string) {
+    super("CONFIG_INVALID", message);
+  }
+}
+
+/** Where a market's candles come from. */
+export type CandleSourceConfig =
+  | { kind: "csv"; /** Absolute path of a CSV file another process appends to. */ path: string }
+  | { kind: "http"; /** http(s) URL answering a JSON candle list. */ url: string; timeoutMs: number };
+
+/** One market the service proves. */
+export interface MarketConfig {
+  /** Label as written (e.g. "BTC-USDT"); names the market in jobs, logs and the API. */
+  id: string;
+  /** The label as a field element, the proof's public `marketId` (see `marketIdOf`). */
+  marketId: bigint;
+  /** Absolute path of the quantised model file. */
+  model: string;
+  /** Absolute path of the artifacts directory (holds `artifacts.json`). */
+  artifacts: string;
+  candles: CandleSourceConfig;
+}
+
+/** Where the submitting key is, by name only: the key itself is read by `loadSignerKey`. */
+export type KeySource =
+  | { kind: "env"; /** Environment variable holding a 0x-prefixed 32-byte hex private key. */ name: string }
+  | {
+      kind: "keystore";
+      /** Absolute path of an encrypted JSON keystore. */
+      path: string;
+      /** Environment variable holding the keystore's password. */
+      passwordEnv: string;
+    };
+
+/** One accepted API token: an environment variable holding it, or its sha256 (lowercase hex). */
+export type TokenSource = { kind: "env"; name: string } | { kind: "sha256"; sha256: string };
+
+/** The chain updates are submitted to, and how. */
+export interface ChainConfig {
+  /** JSON-RPC URL (http or https). */
+  rpc: string;
+  /** Oracle contract address, EIP-55 checksummed. */
+  oracle: string;
+  key: KeySource;
+  /** Highest gas price the service pays, in gwei as configured. */
+  gasPriceCeilingGwei: number;
+  /** The same ceiling in wei, for comparing with a node's fee data. */
+  gasPriceCeilingWei: bigint;
+  /** Blocks to wait for after the one that includes an update. */
+  confirmations: number;
+  /** Attempts per job before it fails (the first attempt counts). */
+  maxAttempts: number;
+  /** First retry delay in ms; see `retryDelayMs`. */
+  retryBaseMs: number;
+}
+
+/** The validated service config: absolute paths, every default filled in, no secret. */
+export interface ServiceConfig {
+  /** The config file (as named when loaded), for messages. */
+  file: string;
+  markets: MarketConfig[];
+  chain: ChainConfig;
+  schedule: { /** Seconds between polls of the candle sources. */ pollSeconds: number };
+  /** Proofs in flight at once (worker threads). */
+  concurrency: number;
+  /** Where the HTTP API listens; port 0 takes any free port. */
+  listen: { host: string; port: number };
+  auth: { tokens: TokenSource[] };
+  /** Absolute path of the SQLite job database. */
+  database: string;
+  api: { /** Largest accepted request body, bytes. */ bodyLimitBytes: number; rateLimitPerMinute: number };
+}
+
+/** Defaults of the optional fields. */
+export const SERVICE_DEFAULTS = {
+  candleTimeoutMs: 10_000,
+  gasPriceCeilingGwei: 100,
+  confirmations: 1,
+  maxAttempts: 5,
+  retryBaseMs: 2_000,
+  pollSeconds: 30,
+  concurrency: 1,
+  host: "127.0.0.1",
+  port: 8080,
+  database: "zkrisk.db",
+  bodyLimitBytes: 4096,
+  rateLimitPerMinute: 600,
+} as const;
+
+/** Longest wait between two attempts of a job, ms. */
+export const MAX_RETRY_DELAY_MS = 600_000;
+
+/** Shortest accepted API token, characters. */
+export const MIN_API_TOKEN_LENGTH = 16;
+
+/**
+ * How long a job waits after its `attempt`-th failed attempt (1-based) before the next one, ms:
+ * `retryBaseMs * 2^(attempt - 1)`, capped at `MAX_RETRY_DELAY_MS` (10 minutes).
+ */
+export function retryDelayMs(retryBaseMs: number, attempt: number): number {
+  return Math.min(retryBaseMs * 2 ** Math.max(0, attempt - 1), MAX_RETRY_DELAY_MS);
+}
+
+/**
+ * Reads and validates a service config file; relative paths in it are taken from the file's directory.
+ * @throws ConfigError naming the file, the field and the bad value.
+ */
+export function loadServiceConfig(path: string): ServiceConfig {
+  let doc: unknown;
+  try {
+    doc = readJsonFile(path, "CONFIG_INVALID");
+  } catch (err) {
+    throw err instanceof ZkriskError ? new ConfigError(err.message) : err;
+  }
+  return parseServiceConfig(doc, path, dirname(resolve(path)));
+}
+
+const configError: JsonErrorFactory = (file, field, reason) =>
+  new ConfigError(`${file}: ${field}: ${reason}`);
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Validates a parsed service config document.
+ * @param file the config file's name, for messages.
+ * @param baseDir directory relative paths are resolved against (the config file's).
+ * @throws ConfigError `file: field: reason`, naming the bad value.
+ */
+export function parseServiceConfig(value: unknown, file: string, baseDir: string): ServiceConfig {
+  const r = new JsonReader(file, value, "", configError);
+  r.onlyKeys(["markets", "chain", "schedule", "concurrency", "listen", "auth", "database", "api"]);
+  const base = resolve(baseDir);
+  const D = SERVICE_DEFAULTS;
+
+  const markets = readMarkets(r.at("markets"), base);
+
+  const c = r.at("chain");
+  c.onlyKeys(["rpc", "oracle", "key", "gasPriceCeilingGwei", "confirmations", "maxAttempts", "retryBaseMs"]);
+  const gasPriceCeilingGwei = optionalNumber(c, "gasPriceCeilingGwei", D.gasPriceCeilingGwei, 0, 1e6, {
+    integer: false,
+    exclusiveMin: true,
+  });
+  const gasPriceCeilingWei = parseUnits(gasPriceCeilingGwei.toFixed(9), "gwei");
+  if (gasPriceCeilingWei === 0n) c.at("gasPriceCeilingGwei").error("must be at least 1 wei (1e-9 gwei)");
+  const chain: ChainConfig = {
+    rpc: httpUrl(c.at("rpc")),
+    oracle: address(c.at("oracle")),
+    key: readKey(c.at("key"), base),
+    gasPriceCeilingGwei,
+    gasPriceCeilingWei,
+    confirmations: optionalNumber(c, "confirmations", D.confirmations, 1, 64),
+    maxAttempts: optionalNumber(c, "maxAttempts", D.maxAttempts, 1, 100),
+    retryBaseMs: optionalNumber(c, "retryBaseMs", D.retryBaseMs, 10, MAX_RETRY_DELAY_MS),
+  };
+
+  const schedule = r.optional("schedule")?.onlyKeys(["pollSeconds"]);
+  const pollSeconds = schedule
+    ? optionalNumber(schedule, "pollSeconds", D.pollSeconds, 0.1, 3600, { integer: false })
+    : D.pollSeconds;
+
+  const listen = r.optional("listen")?.onlyKeys(["host", "port"]);
+  const host = listen?.optional("host");
+  const api = r.optional("api")?.onlyKeys(["bodyLimitBytes", "rateLimitPerMinute"]);
+  const database = r.optional("database");
+
+  return {
+    file,
+    markets,
+    chain,
+    schedule: { pollSeconds },
+    concurrency: optionalNumber(r, "concurrency", D.concurrency, 1, 64),
+    listen: {
+      host: host ? nonEmptyString(host) : D.host,
+      port: listen ? optionalNumber(listen, "port", D.port, 0, 65535) : D.port,
+    },
+    auth: { tokens: readTokens(r.at("auth")) },
+    database: database ? resolve(base, nonEmptyString(database)) : join(base, D.database),
+    api: {
+      bodyLimitBytes: api
+        ? optionalNumber(api, "bodyLimitBytes", D.bodyLimitBytes, 64, 1_048_576)
+        : D.bodyLimitBytes,
+      rateLimitPerMinute: api
+        ? optionalNumber(api, "rateLimitPerMinute", D.rateLimitPerMinute, 1, 1_000_000)
+        : D.rateLimitPerMinute,
+    },
+  };
+}
+
+function readMarkets(r: JsonReader, base: string): MarketConfig[] {
+  const items = r.items();
+  if (items.length === 0) r.error("expected at least one market");
+  const seen = new Map<bigint, { id: string; index: number }>();
+  return items.map((m, index) => {
+    m.onlyKeys(["id", "model", "artifacts", "candles"]);
+    const idReader = m.at("id");
+    const id = idReader.string();
+    const marketId = marketIdFrom(idReader, id);
+    const first = seen.get(marketId);
+    if (first !== undefined) {
+      const same = first.id === id ? "" : ` (the same field element as ${JSON.stringify(first.id)})`;
+      idReader.error(`duplicate market id ${JSON.stringify(id)}${same}: already markets[${first.index}].id`);
+    }
+    seen.set(marketId, { id, index });
+
+    const model = existingPath(m.at("model"), base, "file");
+    const artifacts = existingPath(m.at("artifacts"), base, "directory");
+    if (!isKind(join(artifacts, "artifacts.json"), "file")) {
+      m.at("artifacts").error(
+        `${artifacts} has no artifacts.json (run the trusted setup for this model first)`,
+      );
+    }
+    return { id, marketId, model, artifacts, candles: readCandles(m.at("candles"), base) };
+  });
+}
+
+/** The market label as a field element; the label rules are `marketIdOf`'s. */
+function marketIdFrom(r: JsonReader, id: string): bigint {
+  if (id === "") r.error("expected a non-empty market id");
+  try {
+    return marketIdOf(id);
+  } catch {
+    return r.error(
+      `expected printable ASCII of at most 31 bytes or a decimal number below the field modulus, ` +
+        `got ${JSON.stringify(id)}`,
+    );
+  }
+}
+
+function readCandles(r: JsonReader, base: string): CandleSourceConfig {
+  r.onlyKeys(["csv", "url", "timeoutMs"]);
+  if (r.has("csv") === r.has("url")) r.error('expected exactly one of "csv" or "url"');
+  if (r.has("csv")) {
+    if (r.has("timeoutMs")) r.at("timeoutMs").error('only applies to a "url" source');
+    return { kind: "csv", path: resolve(base, nonEmptyString(r.at("csv"))) };
+  }
+  return {
+    kind: "http",
+    url: httpUrl(r.at("url")),
+    timeoutMs: optionalNumber(r, "timeoutMs", SERVICE_DEFAULTS.candleTimeoutMs, 100, 120_000),
+  };
+}
+
+function readKey(r: JsonReader, base: string): KeySource {
+  r.onlyKeys(["env", "keystore", "passwordEnv"]);
+  if (r.has("env") === r.has("keystore")) r.error('expected exactly one of "env" or "keystore"');
+  if (r.has("env")) {
+    if (r.has("passwordEnv")) r.at("passwordEnv").error('only applies to a "keystore" key');
+    return { kind: "env", name: envName(r.at("env")) };
+  }
+  return {
+    kind: "keystore",
+    path: existingPath(r.at("keystore"), base, "file"),
+    passwordEnv: envName(r.at("passwordEnv")),
+  };
+}
+
+function readTokens(r: JsonReader): TokenSource[] {
+  r.onlyKeys(["tokens"]);
+  const items = r.at("tokens").items();
+  if (items.length === 0) r.at("tokens").error("expected at least one token");
+  return items.map((t): TokenSource => {
+    t.onlyKeys(["env", "sha256"]);
+    if (t.has("env") === t.has("sha256")) t.error('expected exactly one of "env" or "sha256"');
+    if (t.has("env")) return { kind: "env", name: envName(t.at("env")) };
+    const hash = t.at("sha256").string();
+    if (!/^[0-9a-fA-F]{64}$/.test(hash)) {
+      t.at("sha256").error(`expected 64 hex digits (the token's sha256), got ${JSON.stringify(hash)}`);
+    }
+    return { kind: "sha256", sha256: hash.toLowerCase() };
+  });
+}
+
+/**
+ * An optional number field: `fallback` when absent, else a number in [min, max] (an integer unless
+ * `integer` is false; `exclusiveMin` excludes `min` itself).
+ */
+function optionalNumber(
+  r: JsonReader,
+  key: string,
+  fallback: number,
+  min: number,
+  max: number,
+  { integer = true, exclusiveMin = false } = {},
+): number {
+  const f = r.optional(key);
+  if (f === undefined) return fallback;
+  if (integer) return f.integer(min, max);
+  const v = f.number();
+  if ((exclusiveMin ? v <= min : v < min) || v > max) {
+    f.error(`expected a number in ${exclusiveMin ? "(" : "["}${min}, ${max}], got ${v}`);
+  }
+  return v;
+}
+
+function nonEmptyString(r: JsonReader): string {
+  const s = r.string();
+  if (s === "") r.error("expected a non-empty string");
+  return s;
+}
+
+function envName(r: JsonReader): string {
+  const name = r.string();
+  if (!ENV_NAME.test(name)) r.error(`expected an environment variable name, got ${JSON.stringify(name)}`);
+  return name;
+}
+
+function httpUrl(r: JsonReader): string {
+  const text = r.string();
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    r.error(`expected an http(s) URL, got ${JSON.stringify(text)}`);
+  }
+  return text;
+}
+
+function address(r: JsonReader): string {
+  const text = r.string();
+  if (!/^0x[0-9a-fA-F]{40}$/.test(text)) {
+    r.error(`expected a 20-byte hex address (0x and 40 hex digits), got ${JSON.stringify(text)}`);
+  }
+  if (!isAddress(text)) r.error(`mixed-case address ${text} fails its EIP-55 checksum`);
+  return getAddress(text);
+}
+
+function isKind(path: string, kind: "file" | "directory"): boolean {
+  try {
+    const s = statSync(path);
+    return kind === "file" ? s.isFile() : s.isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** A path field resolved against `base`, naming a file or directory that exists. */
+function existingPath(r: JsonReader, base: string, kind: "file" | "directory"): string {
+  const path = resolve(base, nonEmptyString(r));
+  if (!isKind(path, kind)) r.error(`${kind} ${path} does not exist`);
+  return path;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Secrets, read on demand
+
+/**
+ * Reads the submitting key. `env`: the variable must hold a 0x-prefixed 32-byte hex key. `keystore`: the
+ * file is decrypted with the password in `passwordEnv`. Messages name the variable or file, never a value.
+ * @returns the 0x-prefixed private key.
+ * @throws ConfigError when a variable is unset, the key malformed, or the keystore cannot be decrypted.
+ */
+export async function loadSignerKey(chain: Pick<ChainConfig, "key">): Promise<string> {
+  const key = chain.key;
+  if (key.kind === "env") {
+    const value = readEnv(key.name, "chain.key.env");
+    if (!isHexString(value, 32)) {
+      throw new ConfigError(
+        `chain.key.env: ${key.name} is not a 0x-prefixed 32-byte hex private key (value not shown)`,
+      );
+    }
+    return value;
+  }
+  const password = readEnv(key.passwordEnv, "chain.key.passwordEnv");
+  let json: string;
+  try {
+    json = readFileSync(key.path, "utf8");
+  } catch (err) {
+    throw new ConfigError(`${key.path}: cannot read keystore: ${(err as Error).message}`);
+  }
+  try {
+    return (await Wallet.fromEncryptedJson(json, password)).privateKey;
+  } catch (err) {
+    const reason = (err as Error).message.split(" (")[0];
+    throw new ConfigError(
+      `${key.path}: cannot decrypt keystore with the password in ${key.passwordEnv}: ${reason}`,
+    );
+  }
+}
+
+/**
+ * The sha256 (lowercase hex) of every accepted API token, in config order. Tokens given by environment
+ * variable are read now: each must be set and hold at least `MIN_API_TOKEN_LENGTH` characters.
+ * @throws ConfigError naming the variable (never its value).
+ */
+export function apiTokenHashes(auth: ServiceConfig["auth"]): string[] {
+  return auth.tokens.map((t) => {
+    if (t.kind === "sha256") return t.sha256;
+    const token = readEnv(t.name, "auth.tokens");
+    if (token.length < MIN_API_TOKEN_LENGTH) {
+      throw new ConfigError(
+        `auth.tokens: the token in ${t.name} is shorter than ${MIN_API_TOKEN_LENGTH} characters`,
+      );
+    }
+    return createHash("sha256").update(token).digest("hex");
+  });
+}
+
+function readEnv(name: string, field: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === "") {
+    throw new ConfigError(`${field}: environment variable ${name} is empty or unset`);
+  }
+  return value;
+}
+
+/**
+ * The config as a JSON-safe object for logs and `--json`: bigints as decimal strings, credentials and query
+ * values in URLs masked, token hashes shortened. Key and token sources are shown (they are names only).
+ */
+export function redactedConfig(cfg: ServiceConfig): Record<string, unknown> {
+  return {
+    file: cfg.file,
+    markets: cfg.markets.map((m) => ({
+      id: m.id,
+      marketId: m.marketId.toString(),
+      model: m.model,
+      artifacts: m.artifacts,
+      candles: m.candles.kind === "http" ? { ...m.candles, url: redactUrl(m.candles.url) } : m.candles,
+    })),
+    chain: {
+      ...cfg.chain,
+      rpc: redactUrl(cfg.chain.rpc),
+      gasPriceCeilingWei: cfg.chain.gasPriceCeilingWei.toString(),
+    },
+    schedule: cfg.schedule,
+    concurrency: cfg.concurrency,
+    listen: cfg.listen,
+    auth: {
+      tokens: cfg.auth.tokens.map((t) =>
+        t.kind === "env" ? t : { kind: "sha256", sha256: `${t.sha256.slice(0, 8)}...` },
+      ),
+    },
+    database: cfg.database,
+    api: cfg.api,
+  };
+}
+
+/** A URL with its user, password and query values replaced by `***`. */
+function redactUrl(text: string): string {
+  const url = new URL(text);
+  if (url.username) url.username = "***";
+  if (url.password) url.password = "***";
+  for (const key of [...url.searchParams.keys()]) url.searchParams.set(key, "***");
+  return url.toString();
+}

@@ -1,0 +1,83 @@
+/**
+ * Prometheus metrics of the prover service (`GET /metrics`). One registry per service instance, so two
+ * services in one process (tests) never share counters.
+ */
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { JOB_STATUSES, type JobStatus } from "./jobs";
+
+/** The service's metrics. */
+export class ServiceMetrics {
+  readonly registry = new Registry();
+  /** Proofs made or failed, by market. */
+  readonly proofs = new Counter({
+    name: "zkrisk_proofs_total",
+    help: "Proofs attempted, by market and outcome (proved, failed).",
+    labelNames: ["market", "outcome"] as const,
+    registers: [this.registry],
+  });
+  /** Witness + Groth16 proof + local verification, seconds. */
+  readonly provingSeconds = new Histogram({
+    name: "zkrisk_proving_seconds",
+    help: "Time to prove one update (witness, proof, local verification), seconds.",
+    labelNames: ["market"] as const,
+    buckets: [0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32],
+    registers: [this.registry],
+  });
+  /** Submissions that did not land, by market and reason (the oracle's error, or a transport failure). */
+  readonly submitFailures = new Counter({
+    name: "zkrisk_submit_failures_total",
+    help: "Submissions that failed or were refused, by market and reason.",
+    labelNames: ["market", "reason"] as const,
+    registers: [this.registry],
+  });
+  /** Updates accepted on chain. */
+  readonly accepted = new Counter({
+    name: "zkrisk_updates_accepted_total",
+    help: "Updates accepted by the oracle, by market.",
+    labelNames: ["market"] as const,
+    registers: [this.registry],
+  });
+  /** Updates not attempted, by market and reason class. */
+  readonly skipped = new Counter({
+    name: "zkrisk_updates_skipped_total",
+    help: "Updates skipped before proving (bad data, or the oracle would refuse), by market and reason.",
+    labelNames: ["market", "reason"] as const,
+    registers: [this.registry],
+  });
+  /** The oracle's data timestamp per market, as last seen (seconds). */
+  readonly lastAccepted = new Gauge({
+    name: "zkrisk_last_accepted_data_timestamp_seconds",
+    help: "Data timestamp of the market's last update accepted on chain, seconds since the epoch.",
+    labelNames: ["market"] as const,
+    registers: [this.registry],
+  });
+  /** Jobs waiting to be proved or in flight (queued, proving, submitting). */
+  readonly queueDepth: Gauge;
+  /** Jobs by status. */
+  readonly jobs: Gauge<"status">;
+
+  constructor(counts: () => Promise<Record<JobStatus, number>>) {
+    let latest: Promise<Record<JobStatus, number>> | undefined;
+    // Both gauges are read at scrape time from one count of the store.
+    const read = () => (latest ??= counts().finally(() => setTimeout(() => (latest = undefined), 0)));
+    this.queueDepth = new Gauge({
+      name: "zkrisk_queue_depth",
+      help: "Jobs waiting to be proved or in flight: queued, proving, submitting.",
+      registers: [this.registry],
+      async collect() {
+        const c = await read();
+        this.set(c.queued + c.proving + c.submitting);
+      },
+    });
+    this.jobs = new Gauge({
+      name: "zkrisk_jobs",
+      help: "Jobs by status.",
+      labelNames: ["status"] as const,
+      registers: [this.registry],
+      async collect() {
+        const c = await read();
+        for (const s of JOB_STATUSES) this.set({ status: s }, c[s]);
+      },
+    });
+  }
+}

@@ -1,0 +1,17 @@
+// Entry of a proving worker thread (piscina): loads the TypeScript task through tsx's CommonJS hook, which
+// each worker thread must register for itself.
+//
+// snarkjs's curve library (ffjavascript) loads the `web-worker` shim, which decides by `isMainThread` whether
+// it is a page spawning workers or a worker it spawned itself; in a piscina thread it would wrongly take the
+// second role and crash. It is told it runs in a main thread while it loads: from here it spawns its own
+// helper threads, as it would from the main thread.
+const threads = require("node:worker_threads");
+require("tsx/cjs");
+const isMain = threads.isMainThread;
+threads.isMainThread = true;
+try {
+  require("web-worker");
+} finally {
+  threads.isMainThread = isMain;
+}
+module.exports = require("./prove-task.ts");

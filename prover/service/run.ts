@@ -1,0 +1,104 @@
+/**
+ * `zkrisk serve`: load the config, open the job store, start the service and its HTTP API, and shut down
+ * gracefully on SIGTERM or SIGINT (stop taking work, finish or re-queue in-flight jobs, exit 0).
+ */
+import pino, { type Logger } from "pino";
+import type { FastifyInstance } from "fastify";
+import { buildApi } from "./api";
+import { apiTokenHashes, loadServiceConfig, redactedConfig, type ServiceConfig } from "./config";
+import type { JobStore } from "./jobs";
+import { ProverService } from "./service";
+import { SqliteJobStore } from "./sqlite-store";
+
+/** Options of `zkrisk serve`. */
+export interface ServeOptions {
+  config: string;
+  logLevel?: string;
+  /** Seconds to let in-flight jobs finish on SIGTERM before re-queueing them. */
+  graceSeconds?: number;
+  /** Only validate the config and print it (redacted). */
+  check?: boolean;
+}
+
+/** A started service with its API listening. */
+export interface RunningService {
+  service: ProverService;
+  api: FastifyInstance;
+  /** `http://host:port` the API listens on. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Open the store the config names. */
+export function openStore(cfg: ServiceConfig): JobStore {
+  return SqliteJobStore.open(cfg.database);
+}
+
+/** Start a service from a loaded config (used by the CLI and by tests). */
+export async function startService(
+  cfg: ServiceConfig,
+  log: Logger,
+  graceMs = 30_000,
+): Promise<RunningService> {
+  const tokenHashes = await apiTokenHashes(cfg.auth);
+  const store = openStore(cfg);
+  const service = new ProverService({ config: cfg, store, log });
+  let api: FastifyInstance | undefined;
+  try {
+    api = await buildApi(service, {
+      tokenHashes,
+      bodyLimitBytes: cfg.api.bodyLimitBytes,
+      rateLimitPerMinute: cfg.api.rateLimitPerMinute,
+      log,
+    });
+    // The API answers (health, readiness 503) while the service loads and settles.
+    await api.listen({ host: cfg.listen.host, port: cfg.listen.port });
+    await service.start();
+  } catch (err) {
+    await api?.close();
+    await service.stop(0).catch(() => undefined);
+    throw err;
+  }
+  const address = api.server.address();
+  const url =
+    typeof address === "object" && address ? `http://${cfg.listen.host}:${address.port}` : String(address);
+  log.info({ url, worker: service.worker, markets: [...service.markets.keys()] }, "service ready");
+  let stopping: Promise<void> | undefined;
+  return {
+    service,
+    api,
+    url,
+    stop: () =>
+      (stopping ??= (async () => {
+        log.info("shutting down: no new work; finishing in-flight jobs");
+        const closing = api!.close();
+        const r = await service.stop(graceMs);
+        await closing;
+        log.info(r, "stopped");
+      })()),
+  };
+}
+
+/** Run the service until SIGTERM/SIGINT. */
+export async function serve(opts: ServeOptions): Promise<void> {
+  const cfg = loadServiceConfig(opts.config);
+  if (opts.check) {
+    process.stdout.write(JSON.stringify(redactedConfig(cfg), null, 2) + "\n");
+    return;
+  }
+  const log = pino({ level: opts.logLevel ?? "info", base: { pid: process.pid } });
+  log.info({ config: redactedConfig(cfg) }, "starting");
+  const running = await startService(cfg, log, (opts.graceSeconds ?? 30) * 1000);
+  await new Promise<void>((done) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      log.info({ signal }, "signal received");
+      running.stop().then(done, (err: Error) => {
+        log.error({ err: err.message }, "shutdown failed");
+        process.exitCode = 1;
+        done();
+      });
+    };
+    process.once("SIGTERM", onSignal);
+    process.once("SIGINT", onSignal);
+  });
+}

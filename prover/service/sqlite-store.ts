@@ -1,0 +1,396 @@
+/**
+ * The job store on SQLite: one file, embedded, shared safely by the processes of one machine.
+ *
+ * Durability: the database runs in WAL mode with `synchronous=FULL`, so a method that has returned is on disk
+ * and survives `kill -9` (and a power cut). Every method that runs more than one statement runs them in one
+ * transaction, and every write transaction begins IMMEDIATE (it takes the write lock before reading), so two
+ * processes sharing the file wait for each other (up to `BUSY_TIMEOUT_MS`) and never claim the same job.
+ *
+ * The methods are `async` to satisfy `JobStore`, but better-sqlite3 is synchronous: each one does its work
+ * before it returns, and its errors become rejections.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { ZkriskError } from "../../models/errors";
+import type { ProvedUpdate } from "../prove-update";
+import {
+  JOB_STATUSES,
+  jobIdOf,
+  type JobPatch,
+  type JobRecord,
+  type JobSpec,
+  type JobStatus,
+  type JobStore,
+  type SentTransaction,
+} from "./jobs";
+
+/** The job store file cannot be opened or used: unreadable, not a job store, or of a newer schema. */
+export class JobStoreError extends ZkriskError {
+  constructor(message: string, cause?: unknown) {
+    super("JOB_STORE", message);
+    if (cause !== undefined) this.cause = cause;
+  }
+}
+
+/** Schema version written to `PRAGMA user_version`; a file with a greater one is refused. */
+export const SCHEMA_VERSION = 1;
+
+/** How long a statement waits for another process's write lock before failing with SQLITE_BUSY, ms. */
+export const BUSY_TIMEOUT_MS = 5_000;
+
+/**
+ * Statuses allowed by the schema's CHECK. Written out rather than built from `JOB_STATUSES`: the schema of a
+ * file does not change when the code does, so a new status needs a new schema version and a migration (this
+ * literal stops compiling until the new status is added here).
+ */
+const SCHEMA_STATUSES: Record<JobStatus, true> = {
+  queued: true,
+  proving: true,
+  proved: true,
+  submitting: true,
+  confirmed: true,
+  skipped: true,
+  rejected: true,
+  failed: true,
+};
+const SQL_STATUSES = Object.keys(SCHEMA_STATUSES)
+  .map((s) => `'${s}'`)
+  .join(", ");
+
+/**
+ * Schema version 1. Times (`not_before`, `created_at`, `updated_at`) are ms since the Unix epoch,
+ * `data_timestamp` is seconds. `proof` and `tx` hold JSON (`ProvedUpdate`, `SentTransaction`) or NULL.
+ * The UNIQUE constraint's index on (market, data_timestamp) also serves `latest` and `maxDataTimestamp`.
+ */
+const SCHEMA_V1 = `
+CREATE TABLE jobs (
+  id             TEXT    NOT NULL PRIMARY KEY,
+  market         TEXT    NOT NULL,
+  data_timestamp INTEGER NOT NULL,
+  submit         INTEGER NOT NULL CHECK (submit IN (0, 1)),
+  status         TEXT    NOT NULL CHECK (status IN (${SQL_STATUSES})),
+  attempts       INTEGER NOT NULL CHECK (attempts >= 0),
+  not_before     INTEGER NOT NULL,
+  reason         TEXT,
+  proof          TEXT,
+  tx             TEXT,
+  block          INTEGER,
+  worker         TEXT,
+  created_at     INTEGER NOT NULL,
+  updated_at     INTEGER NOT NULL,
+  UNIQUE (market, data_timestamp)
+) STRICT;
+CREATE INDEX jobs_due ON jobs (status, not_before);
+`;
+
+// ---------------------------------------------------------------------------------------------------------
+// Row <-> JobRecord: the only place that knows the column names and encodings.
+
+/** A row of `jobs`, as better-sqlite3 returns it. */
+interface JobRow {
+  id: string;
+  market: string;
+  data_timestamp: number;
+  submit: number;
+  status: JobStatus;
+  attempts: number;
+  not_before: number;
+  reason: string | null;
+  proof: string | null;
+  tx: string | null;
+  block: number | null;
+  worker: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+type SqlValue = string | number | null;
+
+function toRow(job: JobRecord): JobRow {
+  return {
+    id: job.id,
+    market: job.market,
+    data_timestamp: job.dataTimestamp,
+    submit: job.submit ? 1 : 0,
+    status: job.status,
+    attempts: job.attempts,
+    not_before: job.notBefore,
+    reason: job.reason,
+    proof: toJson(job.proof),
+    tx: toJson(job.tx),
+    block: job.block,
+    worker: job.worker,
+    created_at: job.createdAt,
+    updated_at: job.updatedAt,
+  };
+}
+
+/** The columns a patch sets, keyed by column name; fields left undefined are not changed. */
+function patchColumns(patch: JobPatch): Record<string, SqlValue> {
+  const columns: Record<string, SqlValue> = {};
+  if (patch.status !== undefined) columns.status = patch.status;
+  if (patch.attempts !== undefined) columns.attempts = patch.attempts;
+  if (patch.notBefore !== undefined) columns.not_before = patch.notBefore;
+  if (patch.reason !== undefined) columns.reason = patch.reason;
+  if (patch.proof !== undefined) columns.proof = toJson(patch.proof);
+  if (patch.tx !== undefined) columns.tx = toJson(patch.tx);
+  if (patch.block !== undefined) columns.block = patch.block;
+  if (patch.worker !== undefined) columns.worker = patch.worker;
+  return columns;
+}
+
+function fromRow(row: JobRow, file: string): JobRecord {
+  return {
+    id: row.id,
+    market: row.market,
+    dataTimestamp: row.data_timestamp,
+    submit: row.submit === 1,
+    status: row.status,
+    attempts: row.attempts,
+    notBefore: row.not_before,
+    reason: row.reason,
+    proof: fromJson<ProvedUpdate>(row.proof, file, row.id, "proof"),
+    tx: fromJson<SentTransaction>(row.tx, file, row.id, "tx"),
+    block: row.block,
+    worker: row.worker,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toJson(value: ProvedUpdate | SentTransaction | null): string | null {
+  return value === null ? null : JSON.stringify(value);
+}
+
+function fromJson<T>(text: string | null, file: string, id: string, column: string): T | null {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new JobStoreError(`${file}: job ${id}: column ${column} is not valid JSON`, err);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+/** `JobStore` on one SQLite file. */
+export class SqliteJobStore implements JobStore {
+  private readonly updates = new Map<string, Database.Statement<[Record<string, SqlValue>], JobRow>>();
+  private readonly selectById;
+  private readonly insert;
+  private readonly upgradeSubmit;
+  private readonly selectDue;
+  private readonly setClaimed;
+  private readonly requeueProving;
+  private readonly unsubmitWithoutTx;
+  private readonly selectSubmitting;
+  private readonly selectLatest;
+  private readonly selectMaxTimestamp;
+  private readonly selectCounts;
+  private readonly enqueueTx;
+  private readonly claimTx;
+  private readonly recoverTx;
+
+  private constructor(
+    /** The database file. */
+    readonly path: string,
+    private readonly db: Database.Database,
+  ) {
+    this.selectById = db.prepare<[string], JobRow>("SELECT * FROM jobs WHERE id = ?");
+    this.insert = db.prepare<JobRow>(
+      `INSERT INTO jobs (id, market, data_timestamp, submit, status, attempts, not_before, reason, proof, tx,
+                         block, worker, created_at, updated_at)
+       VALUES (@id, @market, @data_timestamp, @submit, @status, @attempts, @not_before, @reason, @proof, @tx,
+               @block, @worker, @created_at, @updated_at)
+       ON CONFLICT DO NOTHING`,
+    );
+    // A job that can still reach `proved` starts submitting once proved; a skipped, rejected or failed one
+    // stays as it is (`confirmed` and `submitting` jobs already have submit = 1).
+    this.upgradeSubmit = db.prepare<{ id: string; now: number }, JobRow>(
+      `UPDATE jobs SET submit = 1, updated_at = @now
+       WHERE id = @id AND submit = 0 AND status IN ('queued', 'proving', 'proved')
+       RETURNING *`,
+    );
+    this.selectDue = db.prepare<{ now: number }, JobRow>(
+      `SELECT * FROM jobs
+       WHERE not_before <= @now AND (status = 'queued' OR (status = 'proved' AND submit = 1))
+       ORDER BY not_before, data_timestamp, created_at, id
+       LIMIT 1`,
+    );
+    this.setClaimed = db.prepare<{ id: string; status: JobStatus; worker: string; now: number }, JobRow>(
+      "UPDATE jobs SET status = @status, worker = @worker, updated_at = @now WHERE id = @id RETURNING *",
+    );
+    this.requeueProving = db.prepare<{ now: number }>(
+      "UPDATE jobs SET status = 'queued', updated_at = @now WHERE status = 'proving'",
+    );
+    this.unsubmitWithoutTx = db.prepare<{ now: number }>(
+      "UPDATE jobs SET status = 'proved', updated_at = @now WHERE status = 'submitting' AND tx IS NULL",
+    );
+    // In nonce order, so that re-broadcasting them in turn leaves no nonce gap.
+    this.selectSubmitting = db.prepare<[], JobRow>(
+      `SELECT * FROM jobs WHERE status = 'submitting'
+       ORDER BY json_extract(tx, '$.nonce'), data_timestamp, id`,
+    );
+    this.selectLatest = db.prepare<{ market: string; statuses: string }, JobRow>(
+      `SELECT * FROM jobs
+       WHERE market = @market AND status IN (SELECT value FROM json_each(@statuses))
+       ORDER BY data_timestamp DESC
+       LIMIT 1`,
+    );
+    this.selectMaxTimestamp = db
+      .prepare<[string], number>("SELECT coalesce(max(data_timestamp), 0) FROM jobs WHERE market = ?")
+      .pluck();
+    this.selectCounts = db.prepare<[], { status: JobStatus; n: number }>(
+      "SELECT status, count(*) AS n FROM jobs GROUP BY status",
+    );
+
+    this.enqueueTx = db.transaction((spec: JobSpec, now: number): { job: JobRecord; created: boolean } => {
+      const id = jobIdOf(spec.market, spec.dataTimestamp);
+      const fresh: JobRecord = {
+        id,
+        market: spec.market,
+        dataTimestamp: spec.dataTimestamp,
+        submit: spec.submit,
+        status: "queued",
+        attempts: 0,
+        notBefore: now,
+        reason: null,
+        proof: null,
+        tx: null,
+        block: null,
+        worker: null,
+        createdAt: now,
+        updatedAt: now,
+      };
+      if (this.insert.run(toRow(fresh)).changes === 1) return { job: fresh, created: true };
+      const row = (spec.submit ? this.upgradeSubmit.get({ id, now }) : undefined) ?? this.selectById.get(id);
+      if (row === undefined || row.market !== spec.market || row.data_timestamp !== spec.dataTimestamp) {
+        // Only an 80-bit id collision gets here.
+        throw new JobStoreError(
+          `${this.path}: job id ${id} of ${spec.market}@${spec.dataTimestamp} is held by another job`,
+        );
+      }
+      return { job: fromRow(row, this.path), created: false };
+    });
+
+    this.claimTx = db.transaction((worker: string, now: number): JobRecord | undefined => {
+      const due = this.selectDue.get({ now });
+      if (due === undefined) return undefined;
+      const status: JobStatus = due.status === "queued" ? "proving" : "submitting";
+      const row = this.setClaimed.get({ id: due.id, status, worker, now });
+      return row === undefined ? undefined : fromRow(row, this.path);
+    });
+
+    this.recoverTx = db.transaction((now: number): JobRecord[] => {
+      this.requeueProving.run({ now });
+      this.unsubmitWithoutTx.run({ now });
+      return this.selectSubmitting.all().map((row) => fromRow(row, this.path));
+    });
+  }
+
+  /**
+   * Open the store at `path`, creating the file, its parent directories and the schema if missing.
+   * Refuses a file that is not a SQLite database, not a job store, or of a newer schema version.
+   */
+  static open(path: string): SqliteJobStore {
+    let db: Database.Database | undefined;
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      db = new Database(path);
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      db.pragma("journal_mode = WAL");
+      db.pragma("synchronous = FULL");
+      migrate(db, path);
+      return new SqliteJobStore(path, db);
+    } catch (err) {
+      db?.close();
+      if (err instanceof JobStoreError) throw err;
+      throw new JobStoreError(`${path}: cannot open the job store: ${(err as Error).message}`, err);
+    }
+  }
+
+  async enqueue(spec: JobSpec, now: number): Promise<{ job: JobRecord; created: boolean }> {
+    return this.enqueueTx.immediate(spec, now);
+  }
+
+  async get(id: string): Promise<JobRecord | undefined> {
+    const row = this.selectById.get(id);
+    return row === undefined ? undefined : fromRow(row, this.path);
+  }
+
+  async update(
+    id: string,
+    patch: JobPatch,
+    now: number,
+    expect?: readonly JobStatus[],
+  ): Promise<JobRecord | undefined> {
+    const columns = patchColumns(patch);
+    const names = Object.keys(columns);
+    const key = names.join(",");
+    let statement = this.updates.get(key);
+    if (statement === undefined) {
+      // Column names come from `patchColumns`, never from the caller; values are bound.
+      const sets = [...names.map((name) => `${name} = @${name}`), "updated_at = @now"].join(", ");
+      statement = this.db.prepare<[Record<string, SqlValue>], JobRow>(
+        `UPDATE jobs SET ${sets}
+         WHERE id = @id AND (@expect IS NULL OR status IN (SELECT value FROM json_each(@expect)))
+         RETURNING *`,
+      );
+      this.updates.set(key, statement);
+    }
+    const row = statement.get({
+      ...columns,
+      id,
+      now,
+      expect: expect === undefined ? null : JSON.stringify(expect),
+    });
+    return row === undefined ? undefined : fromRow(row, this.path);
+  }
+
+  async claimNext(worker: string, now: number): Promise<JobRecord | undefined> {
+    return this.claimTx.immediate(worker, now);
+  }
+
+  async recoverInFlight(now: number): Promise<JobRecord[]> {
+    return this.recoverTx.immediate(now);
+  }
+
+  async latest(market: string, statuses: readonly JobStatus[]): Promise<JobRecord | undefined> {
+    const row = this.selectLatest.get({ market, statuses: JSON.stringify(statuses) });
+    return row === undefined ? undefined : fromRow(row, this.path);
+  }
+
+  async maxDataTimestamp(market: string): Promise<number> {
+    return this.selectMaxTimestamp.get(market) ?? 0;
+  }
+
+  async counts(): Promise<Record<JobStatus, number>> {
+    const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
+    for (const { status, n } of this.selectCounts.all()) counts[status] = n;
+    return counts;
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}
+
+/** Create the schema in a new file, accept the current version, refuse anything else. */
+function migrate(db: Database.Database, path: string): void {
+  db.transaction(() => {
+    const version = db.pragma("user_version", { simple: true }) as number;
+    if (version === SCHEMA_VERSION) return;
+    if (version > SCHEMA_VERSION) {
+      throw new JobStoreError(
+        `${path}: job store schema version ${version} is newer than this zkrisk supports (${SCHEMA_VERSION}); ` +
+          "upgrade zkrisk or use another file",
+      );
+    }
+    const objects = db.prepare<[], number>("SELECT count(*) FROM sqlite_master").pluck().get() ?? 0;
+    if (objects > 0)
+      throw new JobStoreError(`${path}: not a zkrisk job store (it has tables but no schema version)`);
+    db.exec(SCHEMA_V1);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}

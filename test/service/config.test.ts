@@ -1,0 +1,650 @@
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { encryptKeystoreJson, Wallet } from "ethers";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import {
+  apiTokenHashes,
+  ConfigError,
+  loadServiceConfig,
+  loadSignerKey,
+  MAX_RETRY_DELAY_MS,
+  parseServiceConfig,
+  redactedConfig,
+  retryDelayMs,
+  type ServiceConfig,
+} from "../../prover/service/config";
+import { marketIdOf } from "../../prover/circuit-input";
+
+const REAL_MODEL = join(__dirname, "../../models/btc-usdt-2h.quantized.json");
+const ORACLE = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+const TOKEN_HASH = "ab".repeat(32);
+
+let dir: string;
+
+/** A config dir: models/m.json (the real model), artifacts/a/artifacts.json, artifacts/empty/, keys/k.json. */
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "zkrisk-config-"));
+  mkdirSync(join(dir, "models"));
+  copyFileSync(REAL_MODEL, join(dir, "models/m.json"));
+  mkdirSync(join(dir, "artifacts/a"), { recursive: true });
+  writeFileSync(join(dir, "artifacts/a/artifacts.json"), "{}");
+  mkdirSync(join(dir, "artifacts/empty"));
+  mkdirSync(join(dir, "keys"));
+  writeFileSync(join(dir, "keys/k.json"), "{}");
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => vi.unstubAllEnvs());
+
+/** A config document, loosely typed so tests can break it. */
+interface Doc {
+  markets: Record<string, unknown>[];
+  chain: Record<string, unknown>;
+  auth: { tokens: unknown[] };
+  [key: string]: unknown;
+}
+
+/** The smallest valid document. */
+function minimal(): Doc {
+  return {
+    markets: [
+      { id: "BTC-USDT", model: "models/m.json", artifacts: "artifacts/a", candles: { csv: "data/btc.csv" } },
+    ],
+    chain: { rpc: "http://127.0.0.1:8545", oracle: ORACLE.toLowerCase(), key: { env: "ZKRISK_KEY" } },
+    auth: { tokens: [{ env: "ZKRISK_API_TOKEN" }] },
+  };
+}
+
+/** `minimal()` with `edit` applied to it (edits mutate the fresh copy). */
+function withEdit(edit: (doc: Doc) => unknown): Doc {
+  const doc = minimal();
+  edit(doc);
+  return doc;
+}
+
+function parse(doc: unknown): ServiceConfig {
+  return parseServiceConfig(doc, "service.json", dir);
+}
+
+/** Asserts that parsing `doc` raises a ConfigError with exactly `message`. */
+function expectConfigError(doc: unknown, message: string): void {
+  let error: unknown;
+  try {
+    parse(doc);
+  } catch (err) {
+    error = err;
+  }
+  expect(error).toBeInstanceOf(ConfigError);
+  expect((error as ConfigError).code).toBe("CONFIG_INVALID");
+  expect((error as ConfigError).message).toBe(message);
+}
+
+async function rejection(promise: Promise<unknown>): Promise<ConfigError> {
+  const error = await promise.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(error).toBeInstanceOf(ConfigError);
+  return error as ConfigError;
+}
+
+function thrown(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("parseServiceConfig: valid documents", () => {
+  it("reads a full config, resolving paths against the config's directory", () => {
+    const doc = {
+      markets: [
+        {
+          id: "BTC-USDT",
+          model: "models/m.json",
+          artifacts: "artifacts/a",
+          candles: { csv: "data/btc.csv" },
+        },
+        {
+          id: "42",
+          model: REAL_MODEL,
+          artifacts: join(dir, "artifacts/a"),
+          candles: { url: "https://feed.example/candles?symbol=ETH", timeoutMs: 5000 },
+        },
+      ],
+      chain: {
+        rpc: "https://rpc.example:8545",
+        oracle: ORACLE,
+        key: { keystore: "keys/k.json", passwordEnv: "ZKRISK_KEYSTORE_PASSWORD" },
+        gasPriceCeilingGwei: 2.5,
+        confirmations: 3,
+        maxAttempts: 7,
+        retryBaseMs: 500,
+      },
+      schedule: { pollSeconds: 0.5 },
+      concurrency: 4,
+      listen: { host: "0.0.0.0", port: 0 },
+      auth: { tokens: [{ env: "ZKRISK_API_TOKEN" }, { sha256: TOKEN_HASH.toUpperCase() }] },
+      database: "state/jobs.db",
+      api: { bodyLimitBytes: 64, rateLimitPerMinute: 1_000_000 },
+    };
+    expect(parse(doc)).toEqual({
+      file: "service.json",
+      markets: [
+        {
+          id: "BTC-USDT",
+          marketId: marketIdOf("BTC-USDT"),
+          model: join(dir, "models/m.json"),
+          artifacts: join(dir, "artifacts/a"),
+          candles: { kind: "csv", path: join(dir, "data/btc.csv") },
+        },
+        {
+          id: "42",
+          marketId: 42n,
+          model: REAL_MODEL,
+          artifacts: join(dir, "artifacts/a"),
+          candles: { kind: "http", url: "https://feed.example/candles?symbol=ETH", timeoutMs: 5000 },
+        },
+      ],
+      chain: {
+        rpc: "https://rpc.example:8545",
+        oracle: ORACLE,
+        key: { kind: "keystore", path: join(dir, "keys/k.json"), passwordEnv: "ZKRISK_KEYSTORE_PASSWORD" },
+        gasPriceCeilingGwei: 2.5,
+        gasPriceCeilingWei: 2_500_000_000n,
+        confirmations: 3,
+        maxAttempts: 7,
+        retryBaseMs: 500,
+      },
+      schedule: { pollSeconds: 0.5 },
+      concurrency: 4,
+      listen: { host: "0.0.0.0", port: 0 },
+      auth: {
+        tokens: [
+          { kind: "env", name: "ZKRISK_API_TOKEN" },
+          { kind: "sha256", sha256: TOKEN_HASH },
+        ],
+      },
+      database: join(dir, "state/jobs.db"),
+      api: { bodyLimitBytes: 64, rateLimitPerMinute: 1_000_000 },
+    });
+  });
+
+  it("fills in every default of a minimal config and checksums the oracle address", () => {
+    expect(parse(minimal())).toEqual({
+      file: "service.json",
+      markets: [
+        {
+          id: "BTC-USDT",
+          marketId: marketIdOf("BTC-USDT"),
+          model: join(dir, "models/m.json"),
+          artifacts: join(dir, "artifacts/a"),
+          candles: { kind: "csv", path: join(dir, "data/btc.csv") },
+        },
+      ],
+      chain: {
+        rpc: "http://127.0.0.1:8545",
+        oracle: ORACLE,
+        key: { kind: "env", name: "ZKRISK_KEY" },
+        gasPriceCeilingGwei: 100,
+        gasPriceCeilingWei: 100_000_000_000n,
+        confirmations: 1,
+        maxAttempts: 5,
+        retryBaseMs: 2000,
+      },
+      schedule: { pollSeconds: 30 },
+      concurrency: 1,
+      listen: { host: "127.0.0.1", port: 8080 },
+      auth: { tokens: [{ kind: "env", name: "ZKRISK_API_TOKEN" }] },
+      database: join(dir, "zkrisk.db"),
+      api: { bodyLimitBytes: 4096, rateLimitPerMinute: 600 },
+    });
+  });
+
+  it("defaults an http source's timeout to 10 s and empty optional objects to their defaults", () => {
+    const cfg = parse(
+      withEdit((d) => {
+        d.markets[0].candles = { url: "http://127.0.0.1:9000/candles" };
+        d.schedule = {};
+        d.listen = { port: 9090 };
+        d.api = {};
+      }),
+    );
+    expect(cfg.markets[0].candles).toEqual({
+      kind: "http",
+      url: "http://127.0.0.1:9000/candles",
+      timeoutMs: 10_000,
+    });
+    expect(cfg.schedule).toEqual({ pollSeconds: 30 });
+    expect(cfg.listen).toEqual({ host: "127.0.0.1", port: 9090 });
+    expect(cfg.api).toEqual({ bodyLimitBytes: 4096, rateLimitPerMinute: 600 });
+  });
+});
+
+describe("parseServiceConfig: bad input, one message per class", () => {
+  it("missing fields", () => {
+    expectConfigError(
+      withEdit((d) => delete d.chain.oracle),
+      "service.json: chain.oracle: missing",
+    );
+    expectConfigError(
+      withEdit((d) => delete d.markets[0].model),
+      "service.json: markets[0].model: missing",
+    );
+    expectConfigError(
+      withEdit((d) => delete (d as Partial<Doc>).auth),
+      "service.json: auth: missing",
+    );
+    expectConfigError(
+      withEdit((d) => (d.chain.key = { keystore: "keys/k.json" })),
+      "service.json: chain.key.passwordEnv: missing",
+    );
+  });
+
+  it("wrong types", () => {
+    expectConfigError([], "service.json: (root): expected an object, got []");
+    expectConfigError(
+      withEdit((d) => (d.concurrency = "2")),
+      'service.json: concurrency: expected a finite number, got "2"',
+    );
+    expectConfigError(
+      withEdit((d) => (d.markets = { id: "BTC-USDT" } as never)),
+      "service.json: markets: expected an array, got object",
+    );
+    expectConfigError(
+      withEdit((d) => (d.markets[0].id = 1)),
+      "service.json: markets[0].id: expected a string, got 1",
+    );
+    expectConfigError(
+      withEdit((d) => (d.schedule = 30)),
+      "service.json: schedule: expected an object, got 30",
+    );
+    expectConfigError(
+      withEdit((d) => (d.concurrency = 1.5)),
+      "service.json: concurrency: expected an integer in [1, 64], got 1.5",
+    );
+  });
+
+  it("unknown keys, at every level", () => {
+    expectConfigError(
+      withEdit((d) => {
+        d.chain.rcp = d.chain.rpc;
+        delete d.chain.rpc;
+      }),
+      "service.json: chain.rcp: unknown key (expected one of rpc, oracle, key, gasPriceCeilingGwei, " +
+        "confirmations, maxAttempts, retryBaseMs)",
+    );
+    expectConfigError(
+      withEdit((d) => (d.concurency = 2)),
+      "service.json: concurency: unknown key (expected one of markets, chain, schedule, concurrency, listen, " +
+        "auth, database, api)",
+    );
+    expectConfigError(
+      withEdit((d) => (d.schedule = { pollSecond: 5 })),
+      "service.json: schedule.pollSecond: unknown key (expected one of pollSeconds)",
+    );
+    expectConfigError(
+      withEdit((d) => (d.markets[0].candles = { csv: "a.csv", timeout: 5 })),
+      "service.json: markets[0].candles.timeout: unknown key (expected one of csv, url, timeoutMs)",
+    );
+    expectConfigError(
+      withEdit((d) => (d.auth.tokens = [{ env: "T", sha: "x" }])),
+      "service.json: auth.tokens[0].sha: unknown key (expected one of env, sha256)",
+    );
+  });
+
+  it("candle source: exactly one of csv or url, timeoutMs only for url", () => {
+    expectConfigError(
+      withEdit((d) => (d.markets[0].candles = { csv: "a.csv", url: "http://x/" })),
+      'service.json: markets[0].candles: expected exactly one of "csv" or "url"',
+    );
+    expectConfigError(
+      withEdit((d) => (d.markets[0].candles = {})),
+      'service.json: markets[0].candles: expected exactly one of "csv" or "url"',
+    );
+    expectConfigError(
+      withEdit((d) => (d.markets[0].candles = { csv: "a.csv", timeoutMs: 1000 })),
+      'service.json: markets[0].candles.timeoutMs: only applies to a "url" source',
+    );
+    expectConfigError(
+      withEdit((d) => (d.markets[0].candles = { csv: "" })),
+      "service.json: markets[0].candles.csv: expected a non-empty string",
+    );
+  });
+
+  it("bad URLs", () => {
+    expectConfigError(
+      withEdit((d) => (d.chain.rpc = "127.0.0.1:8545")),
+      'service.json: chain.rpc: expected an http(s) URL, got "127.0.0.1:8545"',
+    );
+    expectConfigError(
+      withEdit((d) => (d.chain.rpc = "ws://127.0.0.1:8546")),
+      'service.json: chain.rpc: expected an http(s) URL, got "ws://127.0.0.1:8546"',
+    );
+    expectConfigError(
+      withEdit((d) => (d.markets[0].candles = { url: "file:///etc/passwd" })),
+      'service.json: markets[0].candles.url: expected an http(s) URL, got "file:///etc/passwd"',
+    );
+  });
+
+  it("bad oracle addresses", () => {
+    expectConfigError(
+      withEdit((d) => (d.chain.oracle = "0x1234")),
+      'service.json: chain.oracle: expected a 20-byte hex address (0x and 40 hex digits), got "0x1234"',
+    );
+    const badChecksum = "0x5fbDB2315678afecb367f032d93F642f64180aa3";
+    expectConfigError(
+      withEdit((d) => (d.chain.oracle = badChecksum)),
+      `service.json: chain.oracle: mixed-case address ${badChecksum} fails its EIP-55 checksum`,
+    );
+  });
+
+  it("bad and duplicate market ids", () => {
+    const second = (id: string) =>
+      withEdit((d) => d.markets.push({ ...d.markets[0], id, candles: { csv: "b.csv" } }));
+    expectConfigError(
+      second("BTC-USDT"),
+      'service.json: markets[1].id: duplicate market id "BTC-USDT": already markets[0].id',
+    );
+    expectConfigError(
+      withEdit((d) => {
+        d.markets[0].id = "7";
+        d.markets.push({ ...d.markets[0], id: "07" });
+      }),
+      'service.json: markets[1].id: duplicate market id "07" (the same field element as "7"): already markets[0].id',
+    );
+    expectConfigError(
+      withEdit((d) => (d.markets[0].id = "BTC\u2013USDT")),
+      "service.json: markets[0].id: expected printable ASCII of at most 31 bytes or a decimal number below " +
+        'the field modulus, got "BTC\u2013USDT"',
+    );
+    expectConfigError(
+      withEdit((d) => (d.markets[0].id = "X".repeat(32))),
+      "service.json: markets[0].id: expected printable ASCII of at most 31 bytes or a decimal number below " +
+        `the field modulus, got "${"X".repeat(32)}"`,
+    );
+    expectConfigError(
+      withEdit((d) => (d.markets[0].id = "")),
+      "service.json: markets[0].id: expected a non-empty market id",
+    );
+    expectConfigError(
+      withEdit((d) => (d.markets = [])),
+      "service.json: markets: expected at least one market",
+    );
+  });
+
+  it("missing model, artifacts directory and keystore", () => {
+    expectConfigError(
+      withEdit((d) => (d.markets[0].model = "models/missing.json")),
+      `service.json: markets[0].model: file ${join(dir, "models/missing.json")} does not exist`,
+    );
+    expectConfigError(
+      withEdit((d) => (d.markets[0].model = "models")),
+      `service.json: markets[0].model: file ${join(dir, "models")} does not exist`,
+    );
+    expectConfigError(
+      withEdit((d) => (d.markets[0].artifacts = "artifacts/none")),
+      `service.json: markets[0].artifacts: directory ${join(dir, "artifacts/none")} does not exist`,
+    );
+    expectConfigError(
+      withEdit((d) => (d.markets[0].artifacts = "artifacts/empty")),
+      `service.json: markets[0].artifacts: ${join(dir, "artifacts/empty")} has no artifacts.json ` +
+        "(run the trusted setup for this model first)",
+    );
+    expectConfigError(
+      withEdit((d) => (d.chain.key = { keystore: "keys/none.json", passwordEnv: "P" })),
+      `service.json: chain.key.keystore: file ${join(dir, "keys/none.json")} does not exist`,
+    );
+  });
+
+  it("key and token sources", () => {
+    expectConfigError(
+      withEdit((d) => (d.chain.key = {})),
+      'service.json: chain.key: expected exactly one of "env" or "keystore"',
+    );
+    expectConfigError(
+      withEdit((d) => (d.chain.key = { env: "K", passwordEnv: "P" })),
+      'service.json: chain.key.passwordEnv: only applies to a "keystore" key',
+    );
+    expectConfigError(
+      withEdit((d) => (d.chain.key = { env: "0x1234" })),
+      'service.json: chain.key.env: expected an environment variable name, got "0x1234"',
+    );
+    expectConfigError(
+      withEdit((d) => (d.auth.tokens = [])),
+      "service.json: auth.tokens: expected at least one token",
+    );
+    expectConfigError(
+      withEdit((d) => (d.auth.tokens = [{ env: "T", sha256: TOKEN_HASH }])),
+      'service.json: auth.tokens[0]: expected exactly one of "env" or "sha256"',
+    );
+    expectConfigError(
+      withEdit((d) => (d.auth.tokens = [{ sha256: "secret" }])),
+      'service.json: auth.tokens[0].sha256: expected 64 hex digits (the token\'s sha256), got "secret"',
+    );
+  });
+
+  it("numbers out of range", () => {
+    const cases: [(d: Doc) => unknown, string][] = [
+      [(d) => (d.concurrency = 0), "concurrency: expected an integer in [1, 64], got 0"],
+      [(d) => (d.concurrency = 65), "concurrency: expected an integer in [1, 64], got 65"],
+      [(d) => (d.listen = { port: 65536 }), "listen.port: expected an integer in [0, 65535], got 65536"],
+      [(d) => (d.listen = { host: "" }), "listen.host: expected a non-empty string"],
+      [
+        (d) => (d.schedule = { pollSeconds: 0.05 }),
+        "schedule.pollSeconds: expected a number in [0.1, 3600], got 0.05",
+      ],
+      [
+        (d) => (d.schedule = { pollSeconds: 3601 }),
+        "schedule.pollSeconds: expected a number in [0.1, 3600], got 3601",
+      ],
+      [
+        (d) => (d.chain.gasPriceCeilingGwei = 0),
+        "chain.gasPriceCeilingGwei: expected a number in (0, 1000000], got 0",
+      ],
+      [
+        (d) => (d.chain.gasPriceCeilingGwei = 1e-10),
+        "chain.gasPriceCeilingGwei: must be at least 1 wei (1e-9 gwei)",
+      ],
+      [(d) => (d.chain.confirmations = 65), "chain.confirmations: expected an integer in [1, 64], got 65"],
+      [(d) => (d.chain.maxAttempts = 0), "chain.maxAttempts: expected an integer in [1, 100], got 0"],
+      [(d) => (d.chain.retryBaseMs = 9), "chain.retryBaseMs: expected an integer in [10, 600000], got 9"],
+      [
+        (d) => (d.markets[0].candles = { url: "http://x/", timeoutMs: 99 }),
+        "markets[0].candles.timeoutMs: expected an integer in [100, 120000], got 99",
+      ],
+      [
+        (d) => (d.api = { bodyLimitBytes: 63 }),
+        "api.bodyLimitBytes: expected an integer in [64, 1048576], got 63",
+      ],
+      [
+        (d) => (d.api = { rateLimitPerMinute: 1_000_001 }),
+        "api.rateLimitPerMinute: expected an integer in [1, 1000000], got 1000001",
+      ],
+    ];
+    for (const [edit, message] of cases) expectConfigError(withEdit(edit), `service.json: ${message}`);
+  });
+});
+
+describe("loadServiceConfig", () => {
+  it("reads a file and resolves its paths against the file's directory, whatever the working directory", () => {
+    const file = join(dir, "service.json");
+    writeFileSync(file, JSON.stringify(minimal()));
+    const cfg = loadServiceConfig(file);
+    expect(cfg.file).toBe(file);
+    expect(cfg.markets[0].model).toBe(join(dir, "models/m.json"));
+    expect(cfg.database).toBe(join(dir, "zkrisk.db"));
+  });
+
+  it("names the file when it is missing, not JSON, or invalid", () => {
+    const missing = join(dir, "none.json");
+    expect(thrown(() => loadServiceConfig(missing)).message).toMatch(
+      new RegExp(`^${missing}: cannot read file: ENOENT`),
+    );
+    const broken = join(dir, "broken.json");
+    writeFileSync(broken, "{ markets: [] }");
+    expect(thrown(() => loadServiceConfig(broken)).message).toMatch(
+      new RegExp(`^${broken}: not valid JSON: `),
+    );
+    const bad = join(dir, "bad.json");
+    writeFileSync(bad, JSON.stringify(withEdit((d) => (d.concurrency = 0))));
+    expect(thrown(() => loadServiceConfig(bad)).message).toBe(
+      `${bad}: concurrency: expected an integer in [1, 64], got 0`,
+    );
+  });
+});
+
+describe("retryDelayMs", () => {
+  it("doubles from retryBaseMs and caps at 10 minutes", () => {
+    expect([1, 2, 3, 4].map((a) => retryDelayMs(2000, a))).toEqual([2000, 4000, 8000, 16000]);
+    expect(retryDelayMs(2000, 9)).toBe(512_000);
+    expect(retryDelayMs(2000, 10)).toBe(MAX_RETRY_DELAY_MS);
+    expect(retryDelayMs(600_000, 100)).toBe(MAX_RETRY_DELAY_MS);
+  });
+});
+
+describe("loadSignerKey", () => {
+  const KEY = `0x${"1f".repeat(32)}`;
+  const envKey = { key: { kind: "env" as const, name: "ZKRISK_TEST_SIGNER_KEY" } };
+
+  it("reads a key from the environment", async () => {
+    vi.stubEnv("ZKRISK_TEST_SIGNER_KEY", KEY);
+    expect(await loadSignerKey(envKey)).toBe(KEY);
+  });
+
+  it("refuses an unset variable, naming it", async () => {
+    vi.stubEnv("ZKRISK_TEST_SIGNER_KEY", undefined);
+    expect((await rejection(loadSignerKey(envKey))).message).toBe(
+      "chain.key.env: environment variable ZKRISK_TEST_SIGNER_KEY is empty or unset",
+    );
+  });
+
+  it("refuses a malformed key without showing it", async () => {
+    for (const value of [KEY.slice(0, -2), KEY.slice(2), `${KEY.slice(0, -1)}g`]) {
+      vi.stubEnv("ZKRISK_TEST_SIGNER_KEY", value);
+      const error = await rejection(loadSignerKey(envKey));
+      expect(error.message).toBe(
+        "chain.key.env: ZKRISK_TEST_SIGNER_KEY is not a 0x-prefixed 32-byte hex private key (value not shown)",
+      );
+      expect(error.message).not.toContain(value);
+    }
+  });
+
+  describe("from a keystore", () => {
+    const wallet = Wallet.createRandom();
+    const password = "correct horse battery staple";
+    let keystore: string;
+    const source = () => ({
+      key: { kind: "keystore" as const, path: keystore, passwordEnv: "ZKRISK_TEST_KEYSTORE_PASSWORD" },
+    });
+
+    beforeAll(async () => {
+      keystore = join(dir, "keys/prover.json");
+      // A small scrypt cost keeps the test fast; the service decrypts whatever cost the file declares.
+      writeFileSync(
+        keystore,
+        await encryptKeystoreJson({ address: wallet.address, privateKey: wallet.privateKey }, password, {
+          scrypt: { N: 1024 },
+        }),
+      );
+    });
+
+    it("decrypts with the password from the named variable", async () => {
+      vi.stubEnv("ZKRISK_TEST_KEYSTORE_PASSWORD", password);
+      expect(await loadSignerKey(source())).toBe(wallet.privateKey);
+    });
+
+    it("names the file and the variable on a wrong password, never the password", async () => {
+      vi.stubEnv("ZKRISK_TEST_KEYSTORE_PASSWORD", "wrong password");
+      const error = await rejection(loadSignerKey(source()));
+      expect(error.message).toBe(
+        `${keystore}: cannot decrypt keystore with the password in ZKRISK_TEST_KEYSTORE_PASSWORD: incorrect password`,
+      );
+      expect(error.message).not.toContain("wrong password");
+    });
+
+    it("refuses an unset password variable and a file that is not a keystore", async () => {
+      vi.stubEnv("ZKRISK_TEST_KEYSTORE_PASSWORD", undefined);
+      expect((await rejection(loadSignerKey(source()))).message).toBe(
+        "chain.key.passwordEnv: environment variable ZKRISK_TEST_KEYSTORE_PASSWORD is empty or unset",
+      );
+      vi.stubEnv("ZKRISK_TEST_KEYSTORE_PASSWORD", password);
+      const notKeystore = join(dir, "keys/k.json");
+      const error = await rejection(loadSignerKey({ key: { ...source().key, path: notKeystore } }));
+      expect(error.message).toMatch(
+        new RegExp(
+          `^${notKeystore}: cannot decrypt keystore with the password in ZKRISK_TEST_KEYSTORE_PASSWORD: `,
+        ),
+      );
+    });
+  });
+});
+
+describe("apiTokenHashes", () => {
+  const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
+  const auth = {
+    tokens: [
+      { kind: "env" as const, name: "ZKRISK_TEST_API_TOKEN" },
+      { kind: "sha256" as const, sha256: TOKEN_HASH },
+    ],
+  };
+
+  it("hashes environment tokens when called and passes configured hashes through", () => {
+    vi.stubEnv("ZKRISK_TEST_API_TOKEN", "a-long-enough-token");
+    expect(apiTokenHashes(auth)).toEqual([sha256("a-long-enough-token"), TOKEN_HASH]);
+    vi.stubEnv("ZKRISK_TEST_API_TOKEN", "another-long-token");
+    expect(apiTokenHashes(auth)[0]).toBe(sha256("another-long-token"));
+  });
+
+  it("refuses an unset or short token, naming the variable only", () => {
+    vi.stubEnv("ZKRISK_TEST_API_TOKEN", undefined);
+    expect(thrown(() => apiTokenHashes(auth)).message).toBe(
+      "auth.tokens: environment variable ZKRISK_TEST_API_TOKEN is empty or unset",
+    );
+    vi.stubEnv("ZKRISK_TEST_API_TOKEN", "short-token-15c");
+    const error = thrown(() => apiTokenHashes(auth));
+    expect(error.message).toBe(
+      "auth.tokens: the token in ZKRISK_TEST_API_TOKEN is shorter than 16 characters",
+    );
+    expect(error.message).not.toContain("short-token-15c");
+  });
+});
+
+describe("redactedConfig", () => {
+  it("is JSON-safe and holds no secret", () => {
+    vi.stubEnv("ZKRISK_KEY", `0x${"2e".repeat(32)}`);
+    vi.stubEnv("ZKRISK_API_TOKEN", "the-api-token-value");
+    const cfg = parse(
+      withEdit((d) => {
+        d.chain.rpc = "https://user:rpc-password@rpc.example/v1?apikey=rpc-api-key";
+        d.markets[0].candles = { url: "http://127.0.0.1:9000/candles?token=feed-token" };
+        d.auth.tokens.push({ sha256: TOKEN_HASH });
+      }),
+    );
+    const text = JSON.stringify(redactedConfig(cfg));
+    for (const secret of [
+      "rpc-password",
+      "rpc-api-key",
+      "feed-token",
+      "2e2e2e",
+      "the-api-token-value",
+      TOKEN_HASH,
+    ]) {
+      expect(text).not.toContain(secret);
+    }
+    const shown = JSON.parse(text);
+    expect(shown.chain.rpc).toBe("https://***:***@rpc.example/v1?apikey=***");
+    expect(shown.chain.key).toEqual({ kind: "env", name: "ZKRISK_KEY" });
+    expect(shown.chain.gasPriceCeilingWei).toBe("100000000000");
+    expect(shown.markets[0].candles.url).toBe("http://127.0.0.1:9000/candles?token=***");
+    expect(shown.markets[0].marketId).toBe(marketIdOf("BTC-USDT").toString());
+    expect(shown.auth.tokens).toEqual([
+      { kind: "env", name: "ZKRISK_API_TOKEN" },
+      { kind: "sha256", sha256: "abababab..." },
+    ]);
+  });
+});

@@ -1,0 +1,174 @@
+/**
+ * Nothing lost, nothing twice: `zkrisk serve` as a separate process against a `hardhat node` on 127.0.0.1,
+ * fed one closed bar at a time. It is killed with SIGKILL in the middle of a proof, and again after a
+ * transaction was sent but before it was mined; each time it is restarted. In the end every bar has exactly
+ * one accepted update on chain. Then SIGTERM stops it cleanly (exit code 0).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { JsonRpcProvider } from "ethers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { marketIdOf } from "../../prover/circuit-input";
+import { oracleAt } from "../../prover/onchain/oracle";
+import { jobIdOf } from "../../prover/service/jobs";
+import { buildProvingArtifacts } from "../helpers/artifacts";
+import { freePort, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
+import { CandleFeed, deployMarket, MARKET, SERVICE_ENV, writeServiceConfig } from "../helpers/service-env";
+
+const BIN = join(__dirname, "../..", "bin/zkrisk.cjs");
+
+interface JobView {
+  status: string;
+  reason: string | null;
+  transaction: { hash: string } | null;
+}
+
+/** A `zkrisk serve` process and the log lines it printed. */
+class ServiceProcess {
+  readonly lines: Record<string, unknown>[] = [];
+  readonly exited: Promise<number | null>;
+  private readonly child: ChildProcess;
+
+  constructor(config: string) {
+    this.child = spawn(process.execPath, [BIN, "serve", "--config", config, "--grace", "60"], {
+      env: { ...process.env, ...SERVICE_ENV },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let buffer = "";
+    this.child.stdout!.on("data", (d: Buffer) => {
+      buffer += d.toString();
+      let nl: number;
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        try {
+          this.lines.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          this.lines.push({ msg: line });
+        }
+      }
+    });
+    let err = "";
+    this.child.stderr!.on("data", (d) => (err += d));
+    this.exited = new Promise((done) => this.child.on("exit", (code) => done(code)));
+    void this.exited.then(() => {
+      if (err) this.lines.push({ msg: `stderr: ${err}` });
+    });
+  }
+
+  /** Wait for a log line matching `pred`. */
+  async waitFor(pred: (l: Record<string, unknown>) => boolean, what: string, timeoutMs = 120_000) {
+    const t0 = Date.now();
+    while (Date.now() - t0 < timeoutMs) {
+      const hit = this.lines.find(pred);
+      if (hit) return hit;
+      if (this.child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`no log line: ${what}\n${this.lines.map((l) => JSON.stringify(l)).join("\n")}`);
+  }
+
+  kill(signal: NodeJS.Signals) {
+    this.child.kill(signal);
+    return this.exited;
+  }
+}
+
+describe("zkrisk serve: kill -9 and restart", () => {
+  let node: HardhatNode;
+  let provider: JsonRpcProvider;
+  let oracle: string;
+  let config: string;
+  let feed: CandleFeed;
+  let url: string;
+  let current: ServiceProcess | undefined;
+
+  beforeAll(async () => {
+    const artifacts = await buildProvingArtifacts();
+    node = await startHardhatNode();
+    provider = new JsonRpcProvider(node.rpc);
+    ({ oracle } = await deployMarket(node.rpc, artifacts));
+    const dir = mkdtempSync(join(tmpdir(), "zkrisk-crash-"));
+    feed = new CandleFeed(join(dir, "candles.csv"), "2024-05-20 00:00:00");
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    config = writeServiceConfig(dir, { rpc: node.rpc, oracle, artifacts, candles: feed.path, port });
+  }, 600_000);
+
+  afterAll(async () => {
+    await current?.kill("SIGKILL");
+    provider?.destroy();
+    node?.stop();
+  });
+
+  const job = async (ts: number): Promise<JobView | undefined> => {
+    const r = await fetch(`${url}/v1/proofs/${jobIdOf(MARKET, ts)}`).catch(() => undefined);
+    return r?.ok ? ((await r.json()) as JobView) : undefined;
+  };
+
+  async function waitStatus(ts: number, status: string, timeoutMs = 120_000): Promise<JobView> {
+    const t0 = Date.now();
+    let last: JobView | undefined;
+    while (Date.now() - t0 < timeoutMs) {
+      last = await job(ts);
+      if (last?.status === status) return last;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const log = current?.lines.map((l) => JSON.stringify(l)).join("\n");
+    throw new Error(`job of ${ts} not ${status}: ${JSON.stringify(last)}\nservice log:\n${log}`);
+  }
+
+  /** Accepted updates on chain: data timestamps, in order. */
+  async function accepted(): Promise<number[]> {
+    const o = oracleAt(oracle, provider);
+    const events = await o.queryFilter(o.filters.ParametersUpdated(marketIdOf(MARKET)), 0);
+    return events.map((e) =>
+      Number((e as unknown as { args: { dataTimestamp: bigint } }).args.dataTimestamp),
+    );
+  }
+
+  it("loses no bar and applies none twice", async () => {
+    const t0 = feed.lastTimestamp;
+    current = new ServiceProcess(config);
+    await waitStatus(t0, "confirmed");
+
+    // Killed in the middle of a proof.
+    const t1 = feed.append();
+    await current.waitFor(
+      (l) => l.msg === "proving" && l.bar === new Date(t1 * 1000).toISOString(),
+      "proving t1",
+    );
+    await current.kill("SIGKILL");
+    expect(await accepted()).toEqual([t0]);
+    current = new ServiceProcess(config);
+    await waitStatus(t1, "confirmed");
+
+    // Killed after the transaction was sent and before it was mined.
+    await provider.send("evm_setAutomine", [false]);
+    const t2 = feed.append();
+    await current.waitFor(
+      (l) => l.msg === "submitted" && l.bar === new Date(t2 * 1000).toISOString(),
+      "submitted t2",
+    );
+    await current.kill("SIGKILL");
+    expect(await accepted()).toEqual([t0, t1]);
+    current = new ServiceProcess(config);
+    await current.waitFor((l) => l.msg === "settling a transaction sent before a restart", "settling");
+    await provider.send("evm_mine", []);
+    await provider.send("evm_setAutomine", [true]);
+    const settled = await waitStatus(t2, "confirmed");
+    expect(settled.transaction?.hash).toMatch(/^0x[0-9a-f]{64}$/);
+
+    // A next bar after all that goes through as usual.
+    const t3 = feed.append();
+    await waitStatus(t3, "confirmed");
+    expect(await accepted()).toEqual([t0, t1, t2, t3]);
+
+    // SIGTERM: stop taking work, finish, exit 0.
+    expect(await current.kill("SIGTERM")).toBe(0);
+    expect(current.lines.some((l) => l.msg === "stopped")).toBe(true);
+    current = undefined;
+  }, 600_000);
+});
