@@ -76,8 +76,17 @@ function bearerOk(req: FastifyRequest, hashes: Buffer[]): boolean {
 /** Build the API of a service (not yet listening). */
 export async function buildApi(service: ProverService, opts: ApiOptions): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
-    loggerInstance: opts.log.child({ component: "http" }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Requests are logged at debug level only: a busy API would drown the job logs.
+    loggerInstance: opts.log.child(
+      { component: "http" },
+      {
+        level: opts.log.isLevelEnabled("debug")
+          ? "debug"
+          : opts.log.isLevelEnabled("warn")
+            ? "warn"
+            : "silent",
+      },
+    ) as FastifyBaseLogger,
     bodyLimit: opts.bodyLimitBytes,
     ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
   });

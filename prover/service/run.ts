@@ -2,12 +2,15 @@
  * `zkrisk serve`: load the config, open the job store, start the service and its HTTP API, and shut down
  * gracefully on SIGTERM or SIGINT (stop taking work, finish or re-queue in-flight jobs, exit 0).
  */
+import { hostname } from "node:os";
 import pino, { type Logger } from "pino";
 import type { FastifyInstance } from "fastify";
 import { buildApi } from "./api";
 import { apiTokenHashes, loadServiceConfig, redactedConfig, type ServiceConfig } from "./config";
 import type { JobStore } from "./jobs";
 import { ProverService } from "./service";
+import { RedisDispatcher, type Dispatcher } from "./redis-queue";
+import { RedisJobStore, redactRedisUrl } from "./redis-store";
 import { SqliteJobStore } from "./sqlite-store";
 
 /** Options of `zkrisk serve`. */
@@ -18,6 +21,8 @@ export interface ServeOptions {
   graceSeconds?: number;
   /** Only validate the config and print it (redacted). */
   check?: boolean;
+  /** `redis://...`: share jobs with other processes over BullMQ on Redis (default: the embedded store). */
+  queue?: string;
 }
 
 /** A started service with its API listening. */
@@ -29,20 +34,34 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-/** Open the store the config names. */
-export function openStore(cfg: ServiceConfig): JobStore {
-  return SqliteJobStore.open(cfg.database);
-}
+/** Redis key prefix of the shared store and queue. */
+export const REDIS_PREFIX = "zkrisk";
 
-/** Start a service from a loaded config (used by the CLI and by tests). */
+/** Start a service from a loaded config (used by the CLI and by tests); `queue` selects Redis mode. */
 export async function startService(
   cfg: ServiceConfig,
   log: Logger,
   graceMs = 30_000,
+  queue?: string,
 ): Promise<RunningService> {
-  const tokenHashes = await apiTokenHashes(cfg.auth);
-  const store = openStore(cfg);
-  const service = new ProverService({ config: cfg, store, log });
+  const tokenHashes = apiTokenHashes(cfg.auth);
+  let store: JobStore;
+  let dispatcher: Dispatcher | undefined;
+  if (queue) {
+    store = await RedisJobStore.open(queue, { prefix: REDIS_PREFIX });
+    dispatcher = new RedisDispatcher({
+      url: queue,
+      prefix: REDIS_PREFIX,
+      store,
+      worker: `${hostname()}:${process.pid}`,
+      concurrency: cfg.concurrency,
+      log,
+    });
+    log.info({ queue: redactRedisUrl(queue) }, "jobs shared over Redis");
+  } else {
+    store = SqliteJobStore.open(cfg.database);
+  }
+  const service = new ProverService({ config: cfg, store, log, dispatcher });
   let api: FastifyInstance | undefined;
   try {
     api = await buildApi(service, {
@@ -88,7 +107,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   }
   const log = pino({ level: opts.logLevel ?? "info", base: { pid: process.pid } });
   log.info({ config: redactedConfig(cfg) }, "starting");
-  const running = await startService(cfg, log, (opts.graceSeconds ?? 30) * 1000);
+  const running = await startService(cfg, log, (opts.graceSeconds ?? 30) * 1000, opts.queue);
   await new Promise<void>((done) => {
     const onSignal = (signal: NodeJS.Signals) => {
       log.info({ signal }, "signal received");
@@ -101,4 +120,6 @@ export async function serve(opts: ServeOptions): Promise<void> {
     process.once("SIGTERM", onSignal);
     process.once("SIGINT", onSignal);
   });
+  // Everything is closed; a handle a library left open must not keep a stopped service alive.
+  setTimeout(() => process.exit(), 2_000).unref();
 }

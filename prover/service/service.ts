@@ -24,10 +24,11 @@ import { oracleDomain } from "../domain";
 import { oracleInterface, OracleError } from "../onchain/oracle";
 import { ProofError, type ProvedUpdate } from "../prove-update";
 import { barProblem, candleSourceOf, latestClosedBar, type CandleSource } from "./candles";
-import { loadSignerKey, type ServiceConfig } from "./config";
+import { loadSignerKey, retryDelayMs, type ServiceConfig } from "./config";
 import { precheck, readMarketState, type OracleMarketState } from "./guards";
 import { isFinal, jobIdOf, type JobRecord, type JobStore } from "./jobs";
 import { ServiceMetrics } from "./metrics";
+import type { Dispatcher } from "./redis-queue";
 import type { ProveTask } from "./prove-task";
 import { Submitter, TransientError } from "./submitter";
 
@@ -62,6 +63,11 @@ export interface ServiceOptions {
   log: Logger;
   /** How long to wait for a transaction's receipt before retrying (ms). */
   settleTimeoutMs?: number;
+  /**
+   * How jobs reach this process when several share a queue (Redis mode). Without one, this process claims
+   * jobs from its own store, and recovers what a previous run left in flight.
+   */
+  dispatcher?: Dispatcher;
 }
 
 /** Index of the candle opening at `timeMs`, or -1. */
@@ -198,15 +204,27 @@ export class ProverService {
       idleTimeout: Number.MAX_SAFE_INTEGER,
     });
 
-    // What the last run left in flight: proofs go back to the queue; sent transactions are settled first.
-    const recovered = await this.store.recoverInFlight(Date.now());
-    for (const job of recovered) {
-      this.log.info({ job: job.id, tx: job.tx?.hash }, "settling a transaction sent before a restart");
-      this.track(job);
+    const dispatcher = this.opts.dispatcher;
+    if (dispatcher) {
+      // Shared queue: a job whose worker died is delivered again by the queue, to whichever worker is free.
+      await dispatcher.start(async (job) => {
+        if (job.status === "submitting" && job.tx) {
+          this.log.info({ job: job.id, tx: job.tx.hash }, "settling a transaction sent before a restart");
+        }
+        this.track(job);
+        await this.inFlight.get(job.id);
+      });
+    } else {
+      // What the last run left in flight: proofs go back to the queue; sent transactions are settled first.
+      const recovered = await this.store.recoverInFlight(Date.now());
+      for (const job of recovered) {
+        this.log.info({ job: job.id, tx: job.tx?.hash }, "settling a transaction sent before a restart");
+        this.track(job);
+      }
+      this.timers.push(setInterval(() => void this.claim(), 250));
     }
     this.started = true;
     this.timers.push(setInterval(() => void this.tick(), cfg.schedule.pollSeconds * 1000));
-    this.timers.push(setInterval(() => void this.claim(), 250));
     await this.tick();
     void this.claim();
   }
@@ -239,6 +257,7 @@ export class ProverService {
   }
 
   private async schedule(): Promise<void> {
+    if (this.opts.dispatcher && !this.opts.dispatcher.isLeader()) return;
     let now: number;
     try {
       now = await this.chainNow();
@@ -269,13 +288,23 @@ export class ProverService {
         Date.now(),
       );
       if (created) this.log.info({ job: job.id, market: m.id, bar: iso(ts) }, "new closed bar: job queued");
+      await this.dispatch(job);
     }
-    void this.claim();
+  }
+
+  /** Hand a job that is due (new, upgraded or set back for a retry) to whoever runs jobs. */
+  private async dispatch(job: JobRecord): Promise<void> {
+    if (!this.opts.dispatcher) {
+      void this.claim();
+      return;
+    }
+    if (job.status === "queued" || (job.status === "proved" && job.submit))
+      await this.opts.dispatcher.notify(job);
   }
 
   /** Take due jobs while there is room (never two claim loops at once). */
   async claim(): Promise<void> {
-    if (this.claiming || this.draining || !this.started) return;
+    if (this.opts.dispatcher || this.claiming || this.draining || !this.started) return;
     this.claiming = true;
     try {
       while (!this.draining && this.inFlight.size < this.config.concurrency) {
@@ -447,10 +476,15 @@ export class ProverService {
       await this.store.update(id, { status: "failed", reason: message, attempts }, now);
       return;
     }
-    const delay = Math.min(this.config.chain.retryBaseMs * 2 ** Math.max(0, attempts - 1), 600_000);
+    const delay = retryDelayMs(this.config.chain.retryBaseMs, Math.max(1, attempts));
     const back = job.proof ? "proved" : "queued";
     log.warn({ reason: message, attempts, retryInMs: delay }, "step failed; will retry");
-    await this.store.update(id, { status: back, reason: message, attempts, notBefore: now + delay }, now);
+    const retry = await this.store.update(
+      id,
+      { status: back, reason: message, attempts, notBefore: now + delay },
+      now,
+    );
+    if (retry) await this.dispatch(retry);
   }
 
   // ------------------------------------------------------------------------------ for the HTTP API
@@ -490,7 +524,7 @@ export class ProverService {
     }
     const r = await this.store.enqueue({ market, dataTimestamp, submit }, Date.now());
     if (r.created) this.log.info({ job: r.job.id, market, bar: iso(dataTimestamp), submit }, "job requested");
-    void this.claim();
+    if (r.created || (submit && !existing?.submit)) await this.dispatch(r.job);
     return r;
   }
 
@@ -519,6 +553,8 @@ export class ProverService {
     this.draining = true;
     for (const t of this.timers) clearInterval(t);
     await this.ticking;
+    // A shared queue stops delivering first (and waits, within the grace, for the jobs it delivered).
+    const dispatcherStopped = this.opts.dispatcher?.stop();
     const pending = [...this.inFlight.keys()];
     const all = Promise.allSettled([...this.inFlight.values()]);
     let timer: NodeJS.Timeout | undefined;
@@ -546,6 +582,7 @@ export class ProverService {
     } else {
       await this.pool?.destroy();
     }
+    await dispatcherStopped;
     this.provider?.destroy();
     await this.store.close();
     return { finished: pending.length - requeued, requeued };

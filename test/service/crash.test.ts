@@ -4,7 +4,6 @@
  * transaction was sent but before it was mined; each time it is restarted. In the end every bar has exactly
  * one accepted update on chain. Then SIGTERM stops it cleanly (exit code 0).
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,65 +14,13 @@ import { oracleAt } from "../../prover/onchain/oracle";
 import { jobIdOf } from "../../prover/service/jobs";
 import { buildProvingArtifacts } from "../helpers/artifacts";
 import { freePort, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
-import { CandleFeed, deployMarket, MARKET, SERVICE_ENV, writeServiceConfig } from "../helpers/service-env";
-
-const BIN = join(__dirname, "../..", "bin/zkrisk.cjs");
+import { CandleFeed, deployMarket, MARKET, writeServiceConfig } from "../helpers/service-env";
+import { ServiceProcess } from "../helpers/service-process";
 
 interface JobView {
   status: string;
   reason: string | null;
   transaction: { hash: string } | null;
-}
-
-/** A `zkrisk serve` process and the log lines it printed. */
-class ServiceProcess {
-  readonly lines: Record<string, unknown>[] = [];
-  readonly exited: Promise<number | null>;
-  private readonly child: ChildProcess;
-
-  constructor(config: string) {
-    this.child = spawn(process.execPath, [BIN, "serve", "--config", config, "--grace", "60"], {
-      env: { ...process.env, ...SERVICE_ENV },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let buffer = "";
-    this.child.stdout!.on("data", (d: Buffer) => {
-      buffer += d.toString();
-      let nl: number;
-      while ((nl = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        try {
-          this.lines.push(JSON.parse(line) as Record<string, unknown>);
-        } catch {
-          this.lines.push({ msg: line });
-        }
-      }
-    });
-    let err = "";
-    this.child.stderr!.on("data", (d) => (err += d));
-    this.exited = new Promise((done) => this.child.on("exit", (code) => done(code)));
-    void this.exited.then(() => {
-      if (err) this.lines.push({ msg: `stderr: ${err}` });
-    });
-  }
-
-  /** Wait for a log line matching `pred`. */
-  async waitFor(pred: (l: Record<string, unknown>) => boolean, what: string, timeoutMs = 120_000) {
-    const t0 = Date.now();
-    while (Date.now() - t0 < timeoutMs) {
-      const hit = this.lines.find(pred);
-      if (hit) return hit;
-      if (this.child.exitCode !== null) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error(`no log line: ${what}\n${this.lines.map((l) => JSON.stringify(l)).join("\n")}`);
-  }
-
-  kill(signal: NodeJS.Signals) {
-    this.child.kill(signal);
-    return this.exited;
-  }
 }
 
 describe("zkrisk serve: kill -9 and restart", () => {

@@ -1,0 +1,62 @@
+/** A `zkrisk serve` process started by a test, with the JSON log lines it printed. */
+import { spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { SERVICE_ENV } from "./service-env";
+
+const BIN = join(__dirname, "../..", "bin/zkrisk.cjs");
+
+/** A `zkrisk serve` process and the log lines it printed. */
+export class ServiceProcess {
+  readonly lines: Record<string, unknown>[] = [];
+  readonly exited: Promise<number | null>;
+  private readonly child: ChildProcess;
+
+  constructor(config: string, extraArgs: string[] = []) {
+    this.child = spawn(process.execPath, [BIN, "serve", "--config", config, "--grace", "60", ...extraArgs], {
+      env: { ...process.env, ...SERVICE_ENV },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let buffer = "";
+    this.child.stdout!.on("data", (d: Buffer) => {
+      buffer += d.toString();
+      let nl: number;
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        try {
+          this.lines.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          this.lines.push({ msg: line });
+        }
+      }
+    });
+    let err = "";
+    this.child.stderr!.on("data", (d) => (err += d));
+    this.exited = new Promise((done) => this.child.on("exit", (code) => done(code)));
+    void this.exited.then(() => {
+      if (err) this.lines.push({ msg: `stderr: ${err}` });
+    });
+  }
+
+  /** Wait for a log line matching `pred`. */
+  async waitFor(pred: (l: Record<string, unknown>) => boolean, what: string, timeoutMs = 120_000) {
+    const t0 = Date.now();
+    while (Date.now() - t0 < timeoutMs) {
+      const hit = this.lines.find(pred);
+      if (hit) return hit;
+      if (this.child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`no log line: ${what}\n${this.lines.map((l) => JSON.stringify(l)).join("\n")}`);
+  }
+
+  /** The process id. */
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  kill(signal: NodeJS.Signals) {
+    this.child.kill(signal);
+    return this.exited;
+  }
+}

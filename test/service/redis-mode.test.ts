@@ -1,0 +1,129 @@
+/**
+ * Beyond one machine: two `zkrisk serve --queue redis://...` processes share a BullMQ queue on a real
+ * `redis-server` (started by the test on 127.0.0.1) and a `hardhat node`. One holds the scheduler lease;
+ * both prove. Every new bar gets exactly one accepted update; requested proofs are spread over both workers;
+ * when the leader is killed (SIGKILL) the other takes the lease over and the next bar still lands, once.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { JsonRpcProvider } from "ethers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { marketIdOf } from "../../prover/circuit-input";
+import { oracleAt } from "../../prover/onchain/oracle";
+import { jobIdOf } from "../../prover/service/jobs";
+import { buildProvingArtifacts } from "../helpers/artifacts";
+import { startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
+import { startRedis, type RedisServer } from "../helpers/redis-server";
+import { CandleFeed, deployMarket, MARKET, TOKEN, writeServiceConfig } from "../helpers/service-env";
+import { ServiceProcess } from "../helpers/service-process";
+
+interface JobView {
+  id: string;
+  status: string;
+  worker: string | null;
+}
+
+describe("zkrisk serve --queue redis://: two workers, one scheduler", () => {
+  let node: HardhatNode;
+  let redis: RedisServer;
+  let provider: JsonRpcProvider;
+  let oracle: string;
+  let feed: CandleFeed;
+  const services: ServiceProcess[] = [];
+
+  beforeAll(async () => {
+    const artifacts = await buildProvingArtifacts();
+    [node, redis] = await Promise.all([startHardhatNode(), startRedis()]);
+    provider = new JsonRpcProvider(node.rpc);
+    ({ oracle } = await deployMarket(node.rpc, artifacts));
+    const dir = mkdtempSync(join(tmpdir(), "zkrisk-redis-"));
+    feed = new CandleFeed(join(dir, "candles.csv"), "2024-05-20 00:00:00");
+    // One config (port 0: each process gets its own free port); one proof at a time per process.
+    const config = writeServiceConfig(dir, {
+      rpc: node.rpc,
+      oracle,
+      artifacts,
+      candles: feed.path,
+      concurrency: 1,
+    });
+    for (let i = 0; i < 2; i++) services.push(new ServiceProcess(config, ["--queue", redis.url]));
+  }, 600_000);
+
+  afterAll(async () => {
+    await Promise.all(services.map((s) => s.kill("SIGKILL")));
+    provider?.destroy();
+    node?.stop();
+    await redis?.stop();
+  });
+
+  async function urlOf(s: ServiceProcess): Promise<string> {
+    return (await s.waitFor((l) => l.msg === "service ready", "service ready")).url as string;
+  }
+
+  async function job(url: string, id: string): Promise<JobView | undefined> {
+    const r = await fetch(`${url}/v1/proofs/${id}`).catch(() => undefined);
+    return r?.ok ? ((await r.json()) as JobView) : undefined;
+  }
+
+  async function waitStatus(url: string, id: string, status: string, timeoutMs = 180_000): Promise<JobView> {
+    const t0 = Date.now();
+    let last: JobView | undefined;
+    while (Date.now() - t0 < timeoutMs) {
+      last = await job(url, id);
+      if (last?.status === status) return last;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const logs = services
+      .map((s, i) => s.lines.map((l) => `[${i}] ${JSON.stringify(l)}`).join("\n"))
+      .join("\n");
+    throw new Error(`job ${id} not ${status}: ${JSON.stringify(last)}\n${logs}`);
+  }
+
+  async function accepted(): Promise<number[]> {
+    const o = oracleAt(oracle, provider);
+    const events = await o.queryFilter(o.filters.ParametersUpdated(marketIdOf(MARKET)), 0);
+    return events.map((e) =>
+      Number((e as unknown as { args: { dataTimestamp: bigint } }).args.dataTimestamp),
+    );
+  }
+
+  it("schedules once, proves on both workers, and survives the leader's death", async () => {
+    const urls = await Promise.all(services.map(urlOf));
+    const leaders = services.filter((s) =>
+      s.lines.some((l) => l.msg === "scheduler lease taken: scheduling"),
+    );
+    expect(leaders.length).toBe(1);
+    const t0 = feed.lastTimestamp;
+    await waitStatus(urls[0], jobIdOf(MARKET, t0), "confirmed");
+    const t1 = feed.append();
+    await waitStatus(urls[1], jobIdOf(MARKET, t1), "confirmed");
+    expect(await accepted()).toEqual([t0, t1]);
+
+    // Requested proofs, asked of one process, are proved by both.
+    const bars = Array.from({ length: 12 }, (_, i) => t0 - (i + 1) * 7200);
+    for (const ts of bars) {
+      const r = await fetch(`${urls[0]}/v1/proofs`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify({ market: MARKET, timestamp: ts }),
+      });
+      expect(r.status).toBe(202);
+    }
+    const done = await Promise.all(bars.map((ts) => waitStatus(urls[1], jobIdOf(MARKET, ts), "proved")));
+    const workers = new Set(done.map((j) => j.worker!.split(":")[1]));
+    expect(workers).toEqual(new Set(services.map((s) => String(s.pid))));
+
+    // The leader dies; the other process takes the lease over and schedules the next bar.
+    const leader = leaders[0];
+    const survivor = services.find((s) => s !== leader)!;
+    const survivorUrl = urls[services.indexOf(survivor)];
+    await leader.kill("SIGKILL");
+    await survivor.waitFor((l) => l.msg === "scheduler lease taken: scheduling", "lease taken over", 60_000);
+    const t2 = feed.append();
+    await waitStatus(survivorUrl, jobIdOf(MARKET, t2), "confirmed");
+    expect(await accepted()).toEqual([t0, t1, t2]);
+
+    expect(await survivor.kill("SIGTERM")).toBe(0);
+  }, 600_000);
+});
