@@ -43,6 +43,8 @@ export interface MarketRuntime {
   source: CandleSource;
   /** Newest bar scheduled so far (seconds); bars at or before it are not scheduled again. */
   lastScheduled: number;
+  /** Newest bar for which the source was reported late (one warning per bar). */
+  lateReported?: number;
 }
 
 /** A request the API could not take, with its HTTP status. */
@@ -281,6 +283,16 @@ export class ProverService {
       const index = latestClosedBar(series, now * 1000);
       if (index === undefined) continue;
       const ts = series.candles[index].time / 1000;
+      // The bar after it should have closed by now: the feed is late (the update waits for it).
+      const lateBy = now - (ts + (2 * series.intervalMs) / 1000);
+      if (lateBy > 0 && m.lateReported !== ts) {
+        m.lateReported = ts;
+        this.metrics.skipped.inc({ market: m.id, reason: "late" });
+        this.log.warn(
+          { market: m.id, lastBar: iso(ts), lateSeconds: lateBy, source: m.source.label },
+          "candle source is late: no newer closed bar",
+        );
+      }
       if (ts <= m.lastScheduled) continue;
       m.lastScheduled = ts;
       const { job, created } = await this.store.enqueue(

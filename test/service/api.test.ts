@@ -246,6 +246,17 @@ describe("prover service HTTP API", () => {
     expect(metrics).toContain('zkrisk_updates_accepted_total{market="BTC-USDT"} 1');
   });
 
+  it("skips an update the oracle would refuse, before proving it, and says why", async () => {
+    await waitFinal(jobIdOf(MARKET, feed.lastTimestamp));
+    // The oracle already has the last bar: an older one is not newer.
+    const ts = feed.lastTimestamp - 2 * 2 * HOUR;
+    const r = await post({ market: MARKET, timestamp: ts, submit: true });
+    const job = await waitFinal(((await r.json()) as Job).id);
+    expect(job.status).toBe("skipped");
+    expect(job.reason).toMatch(/^the oracle would refuse it: .*2024-05-19T20:00:00.*not newer/i);
+    expect(job.proof).toBeNull();
+  });
+
   it("rate-limits requests (429 with when to retry), but never health probes", async () => {
     const app = await buildApi(running.service, {
       tokenHashes: [],
@@ -272,7 +283,7 @@ describe("prover service HTTP API", () => {
   it("accounts for every job of a bounded load (200 requests, 20 concurrent)", async () => {
     // 100 distinct bars in the week before the last, each asked for twice.
     const timestamps = Array.from({ length: 100 }, (_, i) => feed.lastTimestamp - (20 + i) * 2 * HOUR);
-    const report = await runLoad({
+    const load = runLoad({
       url,
       token: TOKEN,
       market: MARKET,
@@ -280,6 +291,17 @@ describe("prover service HTTP API", () => {
       requests: 200,
       concurrency: 20,
     });
+    // Proving runs off the event loop: the probes answer all along.
+    let finished = false;
+    void load.finally(() => (finished = true));
+    const probes: number[] = [];
+    while (!finished) {
+      probes.push((await fetch(`${url}/healthz`)).status, (await fetch(`${url}/readyz`)).status);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const report = await load;
+    expect(probes.length).toBeGreaterThan(10);
+    expect(new Set(probes)).toEqual(new Set([200]));
     expect(report.statuses).toEqual({ 200: 100, 202: 100 });
     expect(report.jobs).toBe(100);
     expect(report.created).toBe(100);

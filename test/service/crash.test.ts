@@ -113,9 +113,23 @@ describe("zkrisk serve: kill -9 and restart", () => {
     await waitStatus(t3, "confirmed");
     expect(await accepted()).toEqual([t0, t1, t2, t3]);
 
-    // SIGTERM: stop taking work, finish, exit 0.
+    // SIGTERM in the middle of a proof: no new work, the job in flight is finished, exit 0.
+    const t4 = feed.append();
+    await current.waitFor(
+      (l) => l.msg === "proving" && l.bar === new Date(t4 * 1000).toISOString(),
+      "proving t4",
+    );
+    const stopping = current;
+    expect(await stopping.kill("SIGTERM")).toBe(0);
+    expect(stopping.lines.find((l) => l.msg === "stopped")).toMatchObject({ finished: 1, requeued: 0 });
+    expect(await accepted()).toEqual([t0, t1, t2, t3, t4]);
+
+    // A restart after a clean stop finds nothing to redo.
+    current = new ServiceProcess(config);
+    await current.waitFor((l) => l.msg === "service ready", "ready");
+    expect((await job(t4))?.status).toBe("confirmed");
     expect(await current.kill("SIGTERM")).toBe(0);
-    expect(current.lines.some((l) => l.msg === "stopped")).toBe(true);
     current = undefined;
+    expect(await accepted()).toEqual([t0, t1, t2, t3, t4]);
   }, 600_000);
 });
