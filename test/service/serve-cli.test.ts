@@ -1,0 +1,83 @@
+/**
+ * `zkrisk serve` as users call it, short of running: `--help`, `--check` (the config validated and printed
+ * without secrets), and bad usage (exit code 2 with a message naming the option or the config field).
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { MODEL } from "../helpers/artifacts";
+
+const BIN = join(__dirname, "../..", "bin/zkrisk.cjs");
+const SECRET = "0x" + "ab".repeat(32);
+
+function zkrisk(args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: "utf8",
+    timeout: 60_000,
+    env: { ...process.env, ZKRISK_SERVE_TEST_KEY: SECRET },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function configFile(extra: Record<string, unknown> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), "zkrisk-serve-cli-"));
+  mkdirSync(join(dir, "artifacts"));
+  writeFileSync(join(dir, "artifacts", "artifacts.json"), "{}");
+  const path = join(dir, "service.json");
+  writeFileSync(
+    path,
+    JSON.stringify({
+      markets: [{ id: "BTC-USDT", model: MODEL, artifacts: "artifacts", candles: { csv: "candles.csv" } }],
+      chain: {
+        rpc: "http://user:pass@127.0.0.1:8545",
+        oracle: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+        key: { env: "ZKRISK_SERVE_TEST_KEY" },
+      },
+      auth: { tokens: [{ sha256: "11".repeat(32) }] },
+      ...extra,
+    }),
+  );
+  return path;
+}
+
+describe("zkrisk serve (command line)", () => {
+  it("documents its options", () => {
+    const r = zkrisk(["serve", "--help"]);
+    expect(r.code).toBe(0);
+    for (const option of ["--config", "--queue", "--check", "--grace", "--log-level"]) {
+      expect(r.stdout).toContain(option);
+    }
+  });
+
+  it("--check validates the config and prints it without secrets", () => {
+    const path = configFile();
+    const r = zkrisk(["serve", "--config", path, "--check"]);
+    expect(r.code, r.stderr).toBe(0);
+    const printed = JSON.parse(r.stdout) as {
+      markets: { id: string; artifacts: string }[];
+      chain: { rpc: string; key: unknown };
+      concurrency: number;
+    };
+    expect(printed.markets[0]).toMatchObject({ id: "BTC-USDT", artifacts: join(path, "..", "artifacts") });
+    expect(printed.chain.key).toEqual({ kind: "env", name: "ZKRISK_SERVE_TEST_KEY" });
+    expect(printed.concurrency).toBe(1);
+    expect(r.stdout).not.toContain("pass@");
+    expect(r.stdout).not.toContain(SECRET);
+    expect(r.stdout).not.toContain("11".repeat(32));
+  });
+
+  it("refuses a bad config or bad options with exit code 2 and a message naming them", () => {
+    const typo = zkrisk(["serve", "--config", configFile({ concurency: 2 }), "--check"]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/service\.json: concurency: unknown key/);
+    const queue = zkrisk(["serve", "--config", configFile(), "--queue", "http://127.0.0.1:6379"]);
+    expect(queue.code).toBe(2);
+    expect(queue.stderr).toContain("--queue: 'http://127.0.0.1:6379' is not a redis:// or rediss:// URL");
+    const level = zkrisk(["serve", "--config", configFile(), "--log-level", "loud"]);
+    expect(level.code).toBe(2);
+    expect(level.stderr).toContain("--log-level: 'loud' is not one of");
+    expect(zkrisk(["serve"]).code).toBe(2);
+  });
+});
