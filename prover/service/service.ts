@@ -458,7 +458,8 @@ export class ProverService {
           `transaction ${tx.hash} was dropped (nonce ${tx.nonce} taken); signing again`,
         );
       case "pending":
-        throw new TransientError(`transaction ${tx.hash} not mined within ${this.settleTimeoutMs} ms`);
+        // Still in the node's pool: waiting for it is not a failed attempt (the same transaction is settled later).
+        throw new TransientError(`transaction ${tx.hash} not mined within ${this.settleTimeoutMs} ms`, false);
     }
   }
 

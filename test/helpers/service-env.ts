@@ -7,7 +7,14 @@ import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { marketIdOf } from "../../prover/circuit-input";
 import { rpcChain } from "../../prover/onchain/chain";
-import { DEFAULT_LIMITS, deployOracle, deployVerifier, registerMarket } from "../../prover/onchain/oracle";
+import type { Provider } from "ethers";
+import {
+  DEFAULT_LIMITS,
+  deployOracle,
+  deployVerifier,
+  oracleAt,
+  registerMarket,
+} from "../../prover/onchain/oracle";
 import { modelCommitment } from "../../circuits/commitments";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { MODEL } from "./artifacts";
@@ -110,3 +117,38 @@ export function writeServiceConfig(
 
 /** Environment of a service process in tests: the prover's key (account #1) and the API token. */
 export const SERVICE_ENV = { [KEY_ENV]: DEV_KEYS[1], [TOKEN_ENV]: TOKEN };
+
+/** Data timestamps of the market's accepted updates on chain, in order. */
+export async function acceptedTimestamps(provider: Provider, oracle: string): Promise<number[]> {
+  const o = oracleAt(oracle, provider);
+  const events = await o.queryFilter(o.filters.ParametersUpdated(marketIdOf(MARKET)), 0);
+  return events.map((e) => Number((e as unknown as { args: { dataTimestamp: bigint } }).args.dataTimestamp));
+}
+
+/** A job as the API shows it (the fields tests look at). */
+export interface JobView {
+  id: string;
+  status: string;
+  reason: string | null;
+  worker: string | null;
+  transaction: { hash: string } | null;
+}
+
+/** Poll `GET /v1/proofs/:id` until the job has `status`; the error carries `logs()` (the service's log). */
+export async function waitForJob(
+  url: string,
+  id: string,
+  status: string,
+  logs: () => string,
+  timeoutMs = 180_000,
+): Promise<JobView> {
+  const t0 = Date.now();
+  let last: JobView | undefined;
+  while (Date.now() - t0 < timeoutMs) {
+    const r = await fetch(`${url}/v1/proofs/${id}`).catch(() => undefined);
+    last = r?.ok ? ((await r.json()) as JobView) : undefined;
+    if (last?.status === status) return last;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`job ${id} not ${status}: ${JSON.stringify(last)}\nservice log:\n${logs()}`);
+}

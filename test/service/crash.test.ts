@@ -9,19 +9,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { JsonRpcProvider } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { marketIdOf } from "../../prover/circuit-input";
-import { oracleAt } from "../../prover/onchain/oracle";
 import { jobIdOf } from "../../prover/service/jobs";
 import { buildProvingArtifacts } from "../helpers/artifacts";
 import { freePort, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
-import { CandleFeed, deployMarket, MARKET, writeServiceConfig } from "../helpers/service-env";
+import {
+  acceptedTimestamps,
+  CandleFeed,
+  deployMarket,
+  MARKET,
+  waitForJob,
+  writeServiceConfig,
+  type JobView,
+} from "../helpers/service-env";
 import { ServiceProcess } from "../helpers/service-process";
-
-interface JobView {
-  status: string;
-  reason: string | null;
-  transaction: { hash: string } | null;
-}
 
 describe("zkrisk serve: kill -9 and restart", () => {
   let node: HardhatNode;
@@ -54,27 +54,14 @@ describe("zkrisk serve: kill -9 and restart", () => {
     const r = await fetch(`${url}/v1/proofs/${jobIdOf(MARKET, ts)}`).catch(() => undefined);
     return r?.ok ? ((await r.json()) as JobView) : undefined;
   };
-
-  async function waitStatus(ts: number, status: string, timeoutMs = 120_000): Promise<JobView> {
-    const t0 = Date.now();
-    let last: JobView | undefined;
-    while (Date.now() - t0 < timeoutMs) {
-      last = await job(ts);
-      if (last?.status === status) return last;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const log = current?.lines.map((l) => JSON.stringify(l)).join("\n");
-    throw new Error(`job of ${ts} not ${status}: ${JSON.stringify(last)}\nservice log:\n${log}`);
-  }
-
-  /** Accepted updates on chain: data timestamps, in order. */
-  async function accepted(): Promise<number[]> {
-    const o = oracleAt(oracle, provider);
-    const events = await o.queryFilter(o.filters.ParametersUpdated(marketIdOf(MARKET)), 0);
-    return events.map((e) =>
-      Number((e as unknown as { args: { dataTimestamp: bigint } }).args.dataTimestamp),
+  const waitStatus = (ts: number, status: string) =>
+    waitForJob(
+      url,
+      jobIdOf(MARKET, ts),
+      status,
+      () => current?.lines.map((l) => JSON.stringify(l)).join("\n") ?? "",
     );
-  }
+  const accepted = () => acceptedTimestamps(provider, oracle);
 
   it("loses no bar and applies none twice", async () => {
     const t0 = feed.lastTimestamp;

@@ -9,20 +9,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { JsonRpcProvider } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { marketIdOf } from "../../prover/circuit-input";
-import { oracleAt } from "../../prover/onchain/oracle";
 import { jobIdOf } from "../../prover/service/jobs";
 import { buildProvingArtifacts } from "../helpers/artifacts";
 import { startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
 import { startRedis, type RedisServer } from "../helpers/redis-server";
-import { CandleFeed, deployMarket, MARKET, TOKEN, writeServiceConfig } from "../helpers/service-env";
+import {
+  acceptedTimestamps,
+  CandleFeed,
+  deployMarket,
+  MARKET,
+  TOKEN,
+  waitForJob,
+  writeServiceConfig,
+} from "../helpers/service-env";
 import { ServiceProcess } from "../helpers/service-process";
-
-interface JobView {
-  id: string;
-  status: string;
-  worker: string | null;
-}
 
 describe("zkrisk serve --queue redis://: two workers, one scheduler", () => {
   let node: HardhatNode;
@@ -61,32 +61,10 @@ describe("zkrisk serve --queue redis://: two workers, one scheduler", () => {
     return (await s.waitFor((l) => l.msg === "service ready", "service ready")).url as string;
   }
 
-  async function job(url: string, id: string): Promise<JobView | undefined> {
-    const r = await fetch(`${url}/v1/proofs/${id}`).catch(() => undefined);
-    return r?.ok ? ((await r.json()) as JobView) : undefined;
-  }
-
-  async function waitStatus(url: string, id: string, status: string, timeoutMs = 180_000): Promise<JobView> {
-    const t0 = Date.now();
-    let last: JobView | undefined;
-    while (Date.now() - t0 < timeoutMs) {
-      last = await job(url, id);
-      if (last?.status === status) return last;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const logs = services
-      .map((s, i) => s.lines.map((l) => `[${i}] ${JSON.stringify(l)}`).join("\n"))
-      .join("\n");
-    throw new Error(`job ${id} not ${status}: ${JSON.stringify(last)}\n${logs}`);
-  }
-
-  async function accepted(): Promise<number[]> {
-    const o = oracleAt(oracle, provider);
-    const events = await o.queryFilter(o.filters.ParametersUpdated(marketIdOf(MARKET)), 0);
-    return events.map((e) =>
-      Number((e as unknown as { args: { dataTimestamp: bigint } }).args.dataTimestamp),
-    );
-  }
+  const logs = () =>
+    services.map((s, i) => s.lines.map((l) => `[${i}] ${JSON.stringify(l)}`).join("\n")).join("\n");
+  const waitStatus = (url: string, id: string, status: string) => waitForJob(url, id, status, logs);
+  const accepted = () => acceptedTimestamps(provider, oracle);
 
   it("schedules once, proves on both workers, and survives the leader's death", async () => {
     const urls = await Promise.all(services.map(urlOf));
