@@ -5,6 +5,7 @@ import { releaseCurves } from "../prover/setup/snarkjs";
 import { registerAudit } from "./commands/audit";
 import { registerBacktest } from "./commands/backtest";
 import { registerBench } from "./commands/bench";
+import { registerBenchService } from "./commands/bench-service";
 import { registerChainCommands } from "./commands/chain";
 import { registerCircuitCommands } from "./commands/circuit";
 import { registerProveCommands } from "./commands/prove";
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
     registerChainCommands,
     registerAudit,
     registerBench,
+    registerBenchService,
     registerServe,
   ]) {
     register(program);

@@ -1,0 +1,68 @@
+/**
+ * A `hardhat node` for tests and the service benchmark, started on 127.0.0.1 on a free port and stopped by
+ * the caller. Its chain starts
+ * at hardhat.config.ts's initialDate (2024-06-01), so the shipped 2024 candles are recent data to it.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { join } from "node:path";
+
+const ROOT = join(__dirname, "..");
+
+/** Hardhat's well-known development accounts #0 and #1 (public test keys, holding only test ether). */
+export const DEV_KEYS = [
+  "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+  "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+] as const;
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise<number>((done, fail) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => done(p));
+    });
+    s.on("error", fail);
+  });
+}
+
+/** A running node: its RPC URL and a stop function. */
+export interface HardhatNode {
+  rpc: string;
+  process: ChildProcess;
+  stop(): void;
+}
+
+/** Start `hardhat node` on 127.0.0.1 and wait until it serves JSON-RPC. */
+export async function startHardhatNode(): Promise<HardhatNode> {
+  const port = await freePort();
+  const node = spawn(
+    process.execPath,
+    [
+      join(ROOT, "node_modules/hardhat/internal/cli/cli.js"),
+      "node",
+      "--hostname",
+      "127.0.0.1",
+      "--port",
+      String(port),
+    ],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  await new Promise<void>((done, fail) => {
+    let out = "";
+    const timer = setTimeout(() => fail(new Error(`hardhat node did not start:\n${out}`)), 120_000);
+    node.stdout!.on("data", (d) => {
+      out += d;
+      if (out.includes("Started HTTP and WebSocket JSON-RPC server")) {
+        clearTimeout(timer);
+        // Its log of every call is not needed; keep the pipe drained.
+        node.stdout!.removeAllListeners("data");
+        node.stdout!.resume();
+        done();
+      }
+    });
+    node.stderr!.on("data", (d) => (out += d));
+    node.on("exit", (code) => fail(new Error(`hardhat node exited with ${code}:\n${out}`)));
+  });
+  return { rpc: `http://127.0.0.1:${port}`, process: node, stop: () => void node.kill("SIGTERM") };
+}

@@ -1,0 +1,71 @@
+/**
+ * A local market for the prover service, as its tests and its benchmark run it: an oracle with the BTC-USDT
+ * market registered on a given node (no minimum interval, data up to 30 days old, so the shipped 2024
+ * candles are fresh to a `hardhat node` that starts on 2024-06-01), and a candle file cut from the shipped
+ * data that grows bar by bar, as a feed would.
+ */
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { modelCommitment } from "../circuits/commitments";
+import { loadQuantizedModel } from "../models/quantized-model";
+import { marketIdOf } from "../prover/circuit-input";
+import { rpcChain } from "../prover/onchain/chain";
+import { DEFAULT_LIMITS, deployOracle, deployVerifier, registerMarket } from "../prover/onchain/oracle";
+import { DEV_KEYS } from "./hardhat-node";
+
+const ROOT = join(__dirname, "..");
+const SHIPPED_MODEL = join(ROOT, "models/btc-usdt-2h.quantized.json");
+const LINES = readFileSync(join(ROOT, "models/data/btcusdt-2h.csv"), "utf8").trimEnd().split("\n");
+
+/** The market served. */
+export const MARKET = "BTC-USDT";
+
+/** Deploy a verifier and an oracle on `rpc` and register the market: no minimum interval, data up to 30 days old. */
+export async function deployMarket(
+  rpc: string,
+  artifacts: string,
+  model = SHIPPED_MODEL,
+): Promise<{ oracle: string; chainId: bigint }> {
+  const chain = await rpcChain(rpc, DEV_KEYS[0]);
+  try {
+    const me = await chain.signer.getAddress();
+    const verifier = await deployVerifier(chain.signer, artifacts);
+    const oracle = await deployOracle(chain.signer, me);
+    await registerMarket(oracle, marketIdOf(MARKET), {
+      verifier: await verifier.getAddress(),
+      modelCommitment: await modelCommitment(loadQuantizedModel(model)),
+      guardian: me,
+      limits: { ...DEFAULT_LIMITS, minUpdateInterval: 0, maxDataAge: 30 * 86_400 },
+    });
+    return { oracle: await oracle.getAddress(), chainId: chain.chainId };
+  } finally {
+    await chain.close();
+  }
+}
+
+/** A candle file fed bar by bar from the shipped data. */
+export class CandleFeed {
+  private next: number;
+
+  /** Start `path` with the shipped bars up to and including `last` ("YYYY-MM-DD HH:MM:SS"). */
+  constructor(
+    readonly path: string,
+    last: string,
+  ) {
+    const i = LINES.findIndex((l) => l.startsWith(`${last},`));
+    if (i < 0) throw new Error(`no bar ${last} in the shipped data`);
+    writeFileSync(path, LINES.slice(0, i + 1).join("\n") + "\n");
+    this.next = i + 1;
+  }
+
+  /** Open time (s) of the last bar written. */
+  get lastTimestamp(): number {
+    return Date.parse(LINES[this.next - 1].split(",")[0].replace(" ", "T") + "Z") / 1000;
+  }
+
+  /** Append the next shipped bar; returns its open time (s). */
+  append(): number {
+    appendFileSync(this.path, LINES[this.next++] + "\n");
+    return this.lastTimestamp;
+  }
+}
