@@ -88,6 +88,13 @@ export interface ServiceConfig {
   /** Absolute path of the SQLite job database. */
   database: string;
   api: { /** Largest accepted request body, bytes. */ bodyLimitBytes: number; rateLimitPerMinute: number };
+  /** Redis mode (`--queue`) only. */
+  queue: {
+    /** A worker silent this long is taken as dead and its job delivered to another worker, seconds. */
+    lockSeconds: number;
+    /** The scheduler lease: another process takes it over this long after its holder stops renewing it. */
+    leaseSeconds: number;
+  };
 }
 
 /** Defaults of the optional fields. */
@@ -104,6 +111,8 @@ export const SERVICE_DEFAULTS = {
   database: "zkrisk.db",
   bodyLimitBytes: 4096,
   rateLimitPerMinute: 600,
+  lockSeconds: 30,
+  leaseSeconds: 10,
 } as const;
 
 /** Longest wait between two attempts of a job, ms. */
@@ -147,7 +156,7 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  */
 export function parseServiceConfig(value: unknown, file: string, baseDir: string): ServiceConfig {
   const r = new JsonReader(file, value, "", configError);
-  r.onlyKeys(["markets", "chain", "schedule", "concurrency", "listen", "auth", "database", "api"]);
+  r.onlyKeys(["markets", "chain", "schedule", "concurrency", "listen", "auth", "database", "api", "queue"]);
   const base = resolve(baseDir);
   const D = SERVICE_DEFAULTS;
 
@@ -181,6 +190,7 @@ export function parseServiceConfig(value: unknown, file: string, baseDir: string
   const host = listen?.optional("host");
   const api = r.optional("api")?.onlyKeys(["bodyLimitBytes", "rateLimitPerMinute"]);
   const database = r.optional("database");
+  const queue = r.optional("queue")?.onlyKeys(["lockSeconds", "leaseSeconds"]);
 
   return {
     file,
@@ -201,6 +211,10 @@ export function parseServiceConfig(value: unknown, file: string, baseDir: string
       rateLimitPerMinute: api
         ? optionalNumber(api, "rateLimitPerMinute", D.rateLimitPerMinute, 1, 1_000_000)
         : D.rateLimitPerMinute,
+    },
+    queue: {
+      lockSeconds: queue ? optionalNumber(queue, "lockSeconds", D.lockSeconds, 1, 600) : D.lockSeconds,
+      leaseSeconds: queue ? optionalNumber(queue, "leaseSeconds", D.leaseSeconds, 1, 600) : D.leaseSeconds,
     },
   };
 }

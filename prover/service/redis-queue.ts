@@ -86,6 +86,8 @@ export class RedisDispatcher implements Dispatcher {
         prefix: `${this.o.prefix}:bull`,
         concurrency: this.o.concurrency,
         lockDuration: this.o.lockMs ?? 30_000,
+        // Stalled jobs are looked for as often as a lock lasts, so a dead worker's job waits at most twice that.
+        stalledInterval: this.o.lockMs ?? 30_000,
         // A job whose worker dies is delivered again each time (the chain and the record make that safe).
         maxStalledCount: 1_000,
         removeOnComplete: { count: 1_000 },

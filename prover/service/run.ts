@@ -55,6 +55,8 @@ export async function startService(
       store,
       worker: `${hostname()}:${process.pid}`,
       concurrency: cfg.concurrency,
+      lockMs: cfg.queue.lockSeconds * 1000,
+      leaseMs: cfg.queue.leaseSeconds * 1000,
       log,
     });
     log.info({ queue: redactRedisUrl(queue) }, "jobs shared over Redis");

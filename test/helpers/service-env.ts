@@ -29,6 +29,8 @@ export function writeServiceConfig(
     port?: number;
     concurrency?: number;
     pollSeconds?: number;
+    /** Redis mode's lock and lease, seconds. */
+    queue?: { lockSeconds: number; leaseSeconds: number };
   },
 ): string {
   const path = join(dir, "service.json");
@@ -40,6 +42,7 @@ export function writeServiceConfig(
         chain: { rpc: o.rpc, oracle: o.oracle, key: { env: KEY_ENV }, retryBaseMs: 200 },
         schedule: { pollSeconds: o.pollSeconds ?? 0.2 },
         concurrency: o.concurrency ?? 2,
+        ...(o.queue ? { queue: o.queue } : {}),
         listen: { host: "127.0.0.1", port: o.port ?? 0 },
         auth: { tokens: [{ env: TOKEN_ENV }] },
         database: join(dir, "jobs.db"),

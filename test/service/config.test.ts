@@ -131,6 +131,7 @@ describe("parseServiceConfig: valid documents", () => {
       auth: { tokens: [{ env: "ZKRISK_API_TOKEN" }, { sha256: TOKEN_HASH.toUpperCase() }] },
       database: "state/jobs.db",
       api: { bodyLimitBytes: 64, rateLimitPerMinute: 1_000_000 },
+      queue: { lockSeconds: 5, leaseSeconds: 3 },
     };
     expect(parse(doc)).toEqual({
       file: "service.json",
@@ -171,6 +172,7 @@ describe("parseServiceConfig: valid documents", () => {
       },
       database: join(dir, "state/jobs.db"),
       api: { bodyLimitBytes: 64, rateLimitPerMinute: 1_000_000 },
+      queue: { lockSeconds: 5, leaseSeconds: 3 },
     });
   });
 
@@ -202,6 +204,7 @@ describe("parseServiceConfig: valid documents", () => {
       auth: { tokens: [{ kind: "env", name: "ZKRISK_API_TOKEN" }] },
       database: join(dir, "zkrisk.db"),
       api: { bodyLimitBytes: 4096, rateLimitPerMinute: 600 },
+      queue: { lockSeconds: 30, leaseSeconds: 10 },
     });
   });
 
@@ -281,7 +284,7 @@ describe("parseServiceConfig: bad input, one message per class", () => {
     expectConfigError(
       withEdit((d) => (d.concurency = 2)),
       "service.json: concurency: unknown key (expected one of markets, chain, schedule, concurrency, listen, " +
-        "auth, database, api)",
+        "auth, database, api, queue)",
     );
     expectConfigError(
       withEdit((d) => (d.schedule = { pollSecond: 5 })),
@@ -464,6 +467,11 @@ describe("parseServiceConfig: bad input, one message per class", () => {
       [
         (d) => (d.api = { rateLimitPerMinute: 1_000_001 }),
         "api.rateLimitPerMinute: expected an integer in [1, 1000000], got 1000001",
+      ],
+      [(d) => (d.queue = { lockSeconds: 0 }), "queue.lockSeconds: expected an integer in [1, 600], got 0"],
+      [
+        (d) => (d.queue = { leaseSeconds: 601 }),
+        "queue.leaseSeconds: expected an integer in [1, 600], got 601",
       ],
     ];
     for (const [edit, message] of cases) expectConfigError(withEdit(edit), `service.json: ${message}`);

@@ -2,7 +2,8 @@
  * Beyond one machine: two `zkrisk serve --queue redis://...` processes share a BullMQ queue on a real
  * `redis-server` (started by the test on 127.0.0.1) and a `hardhat node`. One holds the scheduler lease;
  * both prove. Every new bar gets exactly one accepted update; requested proofs are spread over both workers;
- * when the leader is killed (SIGKILL) the other takes the lease over and the next bar still lands, once.
+ * a worker killed (SIGKILL) mid-proof has its job finished by the other; when the leader is killed the other
+ * takes the lease over and the next bar still lands, once.
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -30,6 +31,7 @@ describe("zkrisk serve --queue redis://: two workers, one scheduler", () => {
   let provider: JsonRpcProvider;
   let oracle: string;
   let feed: CandleFeed;
+  let config: string;
   const services: ServiceProcess[] = [];
 
   beforeAll(async () => {
@@ -40,12 +42,14 @@ describe("zkrisk serve --queue redis://: two workers, one scheduler", () => {
     const dir = mkdtempSync(join(tmpdir(), "zkrisk-redis-"));
     feed = new CandleFeed(join(dir, "candles.csv"), "2024-05-20 00:00:00");
     // One config (port 0: each process gets its own free port); one proof at a time per process.
-    const config = writeServiceConfig(dir, {
+    config = writeServiceConfig(dir, {
       rpc: node.rpc,
       oracle,
       artifacts,
       candles: feed.path,
       concurrency: 1,
+      // Short lock and lease, so a dead worker's job and the scheduler move on within seconds.
+      queue: { lockSeconds: 3, leaseSeconds: 3 },
     });
     for (let i = 0; i < 2; i++) services.push(new ServiceProcess(config, ["--queue", redis.url]));
   }, 600_000);
@@ -66,7 +70,7 @@ describe("zkrisk serve --queue redis://: two workers, one scheduler", () => {
   const waitStatus = (url: string, id: string, status: string) => waitForJob(url, id, status, logs);
   const accepted = () => acceptedTimestamps(provider, oracle);
 
-  it("schedules once, proves on both workers, and survives the leader's death", async () => {
+  it("schedules once, proves on both workers, and survives a worker dying mid-proof and the leader dying", async () => {
     const urls = await Promise.all(services.map(urlOf));
     const leaders = services.filter((s) =>
       s.lines.some((l) => l.msg === "scheduler lease taken: scheduling"),
@@ -92,15 +96,33 @@ describe("zkrisk serve --queue redis://: two workers, one scheduler", () => {
     const workers = new Set(done.map((j) => j.worker!.split(":")[1]));
     expect(workers).toEqual(new Set(services.map((s) => String(s.pid))));
 
-    // The leader dies; the other process takes the lease over and schedules the next bar.
-    const leader = leaders[0];
-    const survivor = services.find((s) => s !== leader)!;
-    const survivorUrl = urls[services.indexOf(survivor)];
+    // A worker dies in the middle of a proof: its job is delivered again, to the other worker, and lands once.
+    const t2 = feed.append();
+    const bar2 = new Date(t2 * 1000).toISOString();
+    let proving: ServiceProcess | undefined;
+    while (!proving) {
+      proving = services.find((s) => s.lines.some((l) => l.msg === "proving" && l.bar === bar2));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await proving.kill("SIGKILL");
+    const other = services.find((s) => s !== proving)!;
+    const otherUrl = urls[services.indexOf(other)];
+    const t2job = await waitStatus(otherUrl, jobIdOf(MARKET, t2), "confirmed");
+    expect(t2job.worker!.split(":")[1]).toBe(String(other.pid));
+    expect(await accepted()).toEqual([t0, t1, t2]);
+
+    // Back to two; then the leader dies idle: the other takes the lease over and schedules the next bar.
+    const fresh = new ServiceProcess(config, ["--queue", redis.url]);
+    services.push(fresh);
+    await urlOf(fresh);
+    const alive = [other, fresh];
+    const leader = alive.find((s) => s.lines.some((l) => l.msg === "scheduler lease taken: scheduling"))!;
+    const survivor = alive.find((s) => s !== leader)!;
     await leader.kill("SIGKILL");
     await survivor.waitFor((l) => l.msg === "scheduler lease taken: scheduling", "lease taken over", 60_000);
-    const t2 = feed.append();
-    await waitStatus(survivorUrl, jobIdOf(MARKET, t2), "confirmed");
-    expect(await accepted()).toEqual([t0, t1, t2]);
+    const t3 = feed.append();
+    await waitStatus(await urlOf(survivor), jobIdOf(MARKET, t3), "confirmed");
+    expect(await accepted()).toEqual([t0, t1, t2, t3]);
 
     expect(await survivor.kill("SIGTERM")).toBe(0);
   }, 600_000);
