@@ -34,6 +34,9 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
+/** A service on another host whose heartbeat is older than this no longer holds its SQLite file, ms. */
+export const OWNER_STALE_MS = 60_000;
+
 /** Redis key prefix of the shared store and queue. */
 export const REDIS_PREFIX = "zkrisk";
 
@@ -61,7 +64,15 @@ export async function startService(
     });
     log.info({ queue: redactRedisUrl(queue) }, "jobs shared over Redis");
   } else {
-    store = SqliteJobStore.open(cfg.database);
+    const sqlite = SqliteJobStore.open(cfg.database);
+    const me = { worker: `${hostname()}:${process.pid}`, host: hostname(), pid: process.pid };
+    try {
+      sqlite.claimService(me, Date.now(), OWNER_STALE_MS);
+    } catch (err) {
+      await sqlite.close();
+      throw err;
+    }
+    store = sqlite;
   }
   const service = new ProverService({ config: cfg, store, log, dispatcher });
   let api: FastifyInstance | undefined;

@@ -372,7 +372,90 @@ export class SqliteJobStore implements JobStore {
   }
 
   async close(): Promise<void> {
+    if (this.owner) {
+      clearInterval(this.owner.timer);
+      this.releaseService(this.owner.worker);
+      this.owner = undefined;
+    }
     this.db.close();
+  }
+
+  private owner: { worker: string; timer: NodeJS.Timeout } | undefined;
+
+  /**
+   * Record `me` as the one service process using this file (the embedded store serves one service; several
+   * share jobs over Redis). Refused while another holder lives: on this host, a process that still exists;
+   * on another host (a shared file system), one whose heartbeat is newer than `staleMs`. A holder killed
+   * with `kill -9` is replaced at once by its restart. The claim's heartbeat is renewed every `staleMs / 6`
+   * until `close`, which gives the claim up.
+   * @throws JobStoreError naming the holder.
+   */
+  claimService(me: { worker: string; host: string; pid: number }, now: number, staleMs: number): void {
+    this.db.exec(OWNER_TABLE);
+    this.db
+      .transaction(() => {
+        const holder = this.db.prepare<[], OwnerRow>("SELECT * FROM service_owner WHERE id = 1").get();
+        if (holder && holder.worker !== me.worker) {
+          const alive =
+            holder.host === me.host ? processExists(holder.pid) : now - holder.heartbeat < staleMs;
+          if (alive) {
+            throw new JobStoreError(
+              `${this.path}: already used by zkrisk serve ${holder.worker} (heartbeat ` +
+                `${Math.round((now - holder.heartbeat) / 1000)} s ago); the embedded store serves one process: ` +
+                "give each its own database, or share jobs with --queue redis://...",
+            );
+          }
+        }
+        this.db
+          .prepare(
+            `INSERT INTO service_owner (id, worker, host, pid, heartbeat) VALUES (1, @worker, @host, @pid, @now)
+           ON CONFLICT (id) DO UPDATE SET worker = @worker, host = @host, pid = @pid, heartbeat = @now`,
+          )
+          .run({ ...me, now });
+      })
+      .immediate();
+    const timer = setInterval(() => this.heartbeat(me.worker, Date.now()), Math.max(10, staleMs / 6));
+    timer.unref();
+    this.owner = { worker: me.worker, timer };
+  }
+
+  /** Renew the heartbeat of `worker`'s claim; false if another process holds the file now. */
+  heartbeat(worker: string, now: number): boolean {
+    return (
+      this.db.prepare("UPDATE service_owner SET heartbeat = ? WHERE id = 1 AND worker = ?").run(now, worker)
+        .changes === 1
+    );
+  }
+
+  /** Give up `worker`'s claim (a clean stop). */
+  releaseService(worker: string): void {
+    this.db.prepare("DELETE FROM service_owner WHERE id = 1 AND worker = ?").run(worker);
+  }
+}
+
+/** The service process holding the file (one row); outside the versioned schema, created on first claim. */
+const OWNER_TABLE = `CREATE TABLE IF NOT EXISTS service_owner (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  worker TEXT NOT NULL,
+  host TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  heartbeat INTEGER NOT NULL
+) STRICT`;
+
+interface OwnerRow {
+  worker: string;
+  host: string;
+  pid: number;
+  heartbeat: number;
+}
+
+/** Whether a process of this host exists (signal 0 checks without sending). */
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

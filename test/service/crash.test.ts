@@ -68,6 +68,11 @@ describe("zkrisk serve: kill -9 and restart", () => {
     current = new ServiceProcess(config);
     await waitStatus(t0, "confirmed");
 
+    // A second service on the same database is refused while the first lives.
+    const second = new ServiceProcess(config);
+    expect(await second.exited).toBe(1);
+    expect(JSON.stringify(second.lines)).toMatch(/jobs\.db: already used by zkrisk serve [^ ]+:\d+/);
+
     // Killed in the middle of a proof.
     const t1 = feed.append();
     await current.waitFor(

@@ -5,7 +5,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -175,5 +175,48 @@ const stamps = ${JSON.stringify(Array.from({ length: 20 }, (_, i) => bar(i)))};
     for (const i of [5, 6, 7])
       expect(await store.get(ids[i])).toMatchObject({ status: "queued", updatedAt: 3_000 });
     expect(await store.get(ids[2])).toMatchObject({ status: "proved", tx: null, proof: proofAt(bar(0)) });
+  });
+});
+
+describe("SqliteJobStore.claimService (one service per file)", () => {
+  const host = hostname();
+  const deadPid = (): number => {
+    const child = spawnSync(process.execPath, ["-e", "0"]);
+    return child.pid!;
+  };
+
+  it("refuses a second live service on the same host, naming the holder", async () => {
+    const a = SqliteJobStore.open(join(dir, "jobs.db"));
+    const b = SqliteJobStore.open(join(dir, "jobs.db"));
+    a.claimService({ worker: "vm:1", host, pid: process.pid }, 1_000, 60_000);
+    expect(() => b.claimService({ worker: "vm:2", host, pid: process.pid }, 2_000, 60_000)).toThrow(
+      /jobs\.db: already used by zkrisk serve vm:1 \(heartbeat 1 s ago\).*--queue redis:\/\//,
+    );
+    // A clean stop gives the file up.
+    await a.close();
+    b.claimService({ worker: "vm:2", host, pid: process.pid }, 3_000, 60_000);
+    await b.close();
+  });
+
+  it("takes over from a holder that died (kill -9) on this host at once", async () => {
+    const a = SqliteJobStore.open(join(dir, "jobs.db"));
+    const b = SqliteJobStore.open(join(dir, "jobs.db"));
+    a.claimService({ worker: "vm:dead", host, pid: deadPid() }, 1_000, 60_000);
+    b.claimService({ worker: "vm:2", host, pid: process.pid }, 1_500, 60_000);
+    // The dead holder's store, were it still to write, no longer holds the file.
+    expect(a.heartbeat("vm:dead", 2_000)).toBe(false);
+    expect(b.heartbeat("vm:2", 2_000)).toBe(true);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it("judges a holder on another host by its heartbeat", async () => {
+    const a = SqliteJobStore.open(join(dir, "jobs.db"));
+    const b = SqliteJobStore.open(join(dir, "jobs.db"));
+    a.claimService({ worker: "elsewhere:1", host: "elsewhere", pid: 1 }, 10_000, 60_000);
+    expect(() => b.claimService({ worker: "vm:2", host, pid: process.pid }, 69_999, 60_000)).toThrow(
+      /already used by zkrisk serve elsewhere:1/,
+    );
+    b.claimService({ worker: "vm:2", host, pid: process.pid }, 70_000, 60_000);
+    await Promise.all([a.close(), b.close()]);
   });
 });
