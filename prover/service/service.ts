@@ -19,7 +19,6 @@ import { loadQuantizedModel, type QuantizedModel } from "../../models/quantized-
 import type { CandleSeries } from "../../models/types";
 import { modelCommitment } from "../../circuits/commitments";
 import { loadArtifacts } from "../artifacts";
-import { marketIdOf } from "../circuit-input";
 import { oracleDomain } from "../domain";
 import { oracleInterface, OracleError } from "../onchain/oracle";
 import { ProofError, type ProvedUpdate } from "../prove-update";
@@ -150,7 +149,7 @@ export class ProverService {
     }
     this.domain = oracleDomain(this.chainId, cfg.chain.oracle);
     this.submitter = new Submitter(this.provider, wallet, this.oracle, {
-      gasPriceCeilingWei: BigInt(Math.round(cfg.chain.gasPriceCeilingGwei * 1e9)),
+      gasPriceCeilingWei: cfg.chain.gasPriceCeilingWei,
       confirmations: cfg.chain.confirmations,
     });
 
@@ -165,7 +164,7 @@ export class ProverService {
       loadArtifacts(m.artifacts, { modelPath: m.model }); // every file against its manifest, now, not mid-proof
       const runtime: MarketRuntime = {
         id: m.id,
-        marketId: marketIdOf(m.id),
+        marketId: m.marketId,
         modelPath: m.model,
         artifactsDir: m.artifacts,
         model,
