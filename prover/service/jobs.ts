@@ -12,7 +12,16 @@
  * `proving` and `submitting` are in flight; after a crash they are recovered (see `JobStore.recoverInFlight`).
  */
 import { createHash } from "node:crypto";
+import { ZkriskError } from "../../models/errors";
 import type { ProvedUpdate } from "../prove-update";
+
+/** A job store cannot be opened or used: unreadable, not a job store, of a newer schema, or unreachable. */
+export class JobStoreError extends ZkriskError {
+  constructor(message: string, cause?: unknown) {
+    super("JOB_STORE", message);
+    if (cause !== undefined) this.cause = cause;
+  }
+}
 
 /** Where a job is in its life. */
 export type JobStatus =

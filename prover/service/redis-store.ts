@@ -24,6 +24,7 @@ import type { ProvedUpdate } from "../prove-update";
 import {
   JOB_STATUSES,
   jobIdOf,
+  JobStoreError,
   type JobPatch,
   type JobRecord,
   type JobSpec,
@@ -31,7 +32,6 @@ import {
   type JobStore,
   type SentTransaction,
 } from "./jobs";
-import { JobStoreError } from "./sqlite-store";
 
 /** Version of the key layout, kept in `{prefix}:schema`; a prefix holding another version is refused. */
 export const REDIS_SCHEMA_VERSION = 1;

@@ -12,11 +12,11 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { ZkriskError } from "../../models/errors";
 import type { ProvedUpdate } from "../prove-update";
 import {
   JOB_STATUSES,
   jobIdOf,
+  JobStoreError,
   type JobPatch,
   type JobRecord,
   type JobSpec,
@@ -24,14 +24,6 @@ import {
   type JobStore,
   type SentTransaction,
 } from "./jobs";
-
-/** The job store file cannot be opened or used: unreadable, not a job store, or of a newer schema. */
-export class JobStoreError extends ZkriskError {
-  constructor(message: string, cause?: unknown) {
-    super("JOB_STORE", message);
-    if (cause !== undefined) this.cause = cause;
-  }
-}
 
 /** Schema version written to `PRAGMA user_version`; a file with a greater one is refused. */
 export const SCHEMA_VERSION = 1;

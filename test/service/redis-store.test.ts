@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { JOB_STATUSES, jobIdOf, type JobStatus } from "../../prover/service/jobs";
 import { REDIS_SCHEMA_VERSION, RedisJobStore, redactRedisUrl } from "../../prover/service/redis-store";
-import { JobStoreError } from "../../prover/service/sqlite-store";
+import { JobStoreError } from "../../prover/service/jobs";
 import { freePort } from "../helpers/hardhat-node";
 import { BTC, ETH, bar, describeJobStoreContract, noCounts } from "../helpers/job-store-contract";
 import { startRedis, type RedisServer } from "../helpers/redis-server";

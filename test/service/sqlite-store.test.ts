@@ -9,8 +9,8 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { jobIdOf, type JobStatus } from "../../prover/service/jobs";
-import { JobStoreError, SCHEMA_VERSION, SqliteJobStore } from "../../prover/service/sqlite-store";
+import { jobIdOf, JobStoreError, type JobStatus } from "../../prover/service/jobs";
+import { SCHEMA_VERSION, SqliteJobStore } from "../../prover/service/sqlite-store";
 import { bar, describeJobStoreContract, noCounts, proofAt, signedTx } from "../helpers/job-store-contract";
 
 const ROOT = join(__dirname, "../..");
