@@ -151,6 +151,8 @@ export class ProverService {
     this.submitter = new Submitter(this.provider, wallet, this.oracle, {
       gasPriceCeilingWei: cfg.chain.gasPriceCeilingWei,
       confirmations: cfg.chain.confirmations,
+      // Processes sharing a queue share the key too: none of them can count its nonces alone.
+      trackNonces: !this.opts.dispatcher,
     });
 
     for (const m of cfg.markets) {

@@ -42,6 +42,12 @@ export interface SubmitterOptions {
   gasPriceCeilingWei: bigint;
   /** Blocks on top of the transaction's block before it counts as confirmed (1 = mined). */
   confirmations: number;
+  /**
+   * Count nonces here (one process signs with the key). When several processes share the key (Redis mode),
+   * each transaction takes the node's pending count instead; a rare collision is sent as dropped and signed
+   * again.
+   */
+  trackNonces?: boolean;
 }
 
 const GWEI = 1_000_000_000n;
@@ -112,6 +118,7 @@ export class Submitter {
         );
       }
       const network = await this.rpc(() => this.provider.getNetwork());
+      if (this.options.trackNonces === false) this.nextNonce = undefined;
       this.nextNonce ??= await this.rpc(() =>
         this.provider.getTransactionCount(this.wallet.address, "pending"),
       );

@@ -25,8 +25,12 @@ describe("Submitter", () => {
   let wallet: Wallet;
   let oracle: Contract;
   let updates: ProvedUpdate[];
-  const submitter = (ceilingWei = 10n ** 12n) =>
-    new Submitter(provider, wallet, oracle, { gasPriceCeilingWei: ceilingWei, confirmations: 1 });
+  const submitter = (ceilingWei = 10n ** 12n, trackNonces = true) =>
+    new Submitter(provider, wallet, oracle, {
+      gasPriceCeilingWei: ceilingWei,
+      confirmations: 1,
+      trackNonces,
+    });
 
   beforeAll(async () => {
     const artifacts = await buildProvingArtifacts();
@@ -119,5 +123,18 @@ describe("Submitter", () => {
     } finally {
       await provider.send("evm_setAutomine", [true]);
     }
+  });
+
+  it("takes the node's nonce for every transaction when other processes share the key", async () => {
+    const tracked = submitter();
+    const shared = submitter(10n ** 12n, false);
+    const first = await tracked.sign(updates[3]);
+    expect((await shared.sign(updates[3])).nonce).toBe(first.nonce);
+    // Another process sends two transactions with the key.
+    for (const nonce of [first.nonce, first.nonce + 1]) {
+      await (await wallet.sendTransaction({ to: wallet.address, value: 0n, nonce })).wait();
+    }
+    expect((await tracked.sign(updates[3])).nonce).toBe(first.nonce + 1);
+    expect((await shared.sign(updates[3])).nonce).toBe(first.nonce + 2);
   });
 });
