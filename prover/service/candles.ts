@@ -33,6 +33,30 @@ export function candleSourceOf(config: CandleSourceConfig): CandleSource {
 }
 
 /**
+ * A source whose reads are shared: reads made while one is under way wait for it, and its result serves
+ * every read for `maxAgeMs` after it arrived. Twenty API requests at once then cost one fetch, not twenty.
+ * A failed read is not kept: the next read tries again.
+ */
+export function sharedSource(source: CandleSource, maxAgeMs: number): CandleSource {
+  let inFlight: Promise<CandleSeries> | undefined;
+  let last: { at: number; series: CandleSeries } | undefined;
+  return {
+    label: source.label,
+    read() {
+      if (last !== undefined && Date.now() - last.at <= maxAgeMs) return Promise.resolve(last.series);
+      inFlight ??= source
+        .read()
+        .then((series) => {
+          last = { at: Date.now(), series };
+          return series;
+        })
+        .finally(() => (inFlight = undefined));
+      return inFlight;
+    },
+  };
+}
+
+/**
  * A candle CSV file (format of `parseCandlesCsv`) that another process appends to. A last line without
  * its newline is still being written and is left for a later read; the header, though, must be complete.
  * The parsed series is kept while the file's size and modification time are unchanged, so polling an

@@ -22,7 +22,7 @@ import { loadArtifacts } from "../artifacts";
 import { oracleDomain } from "../domain";
 import { oracleInterface, OracleError } from "../onchain/oracle";
 import { ProofError, type ProvedUpdate } from "../prove-update";
-import { barProblem, candleSourceOf, latestClosedBar, type CandleSource } from "./candles";
+import { barProblem, candleSourceOf, latestClosedBar, sharedSource, type CandleSource } from "./candles";
 import { loadSignerKey, retryDelayMs, type ServiceConfig } from "./config";
 import { precheck, readMarketState, type OracleMarketState } from "./guards";
 import { isFinal, jobIdOf, type JobRecord, type JobStore } from "./jobs";
@@ -84,6 +84,9 @@ export function barIndexOf(series: CandleSeries, timeMs: number): number {
   }
   return -1;
 }
+
+/** How long one read of a candle source serves the API and the scheduler, ms. */
+export const SOURCE_MAX_AGE_MS = 1_000;
 
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
 
@@ -171,7 +174,7 @@ export class ProverService {
         artifactsDir: m.artifacts,
         model,
         modelCommitment: await modelCommitment(model),
-        source: candleSourceOf(m.candles),
+        source: sharedSource(candleSourceOf(m.candles), SOURCE_MAX_AGE_MS),
         lastScheduled: 0,
       };
       const state = await readMarketState(this.oracle, runtime.marketId);

@@ -25,6 +25,7 @@ export function writeServiceConfig(
     rpc: string;
     oracle: string;
     artifacts: string;
+    /** A CSV file path, or an http:// URL serving candles as JSON. */
     candles: string;
     port?: number;
     concurrency?: number;
@@ -38,7 +39,14 @@ export function writeServiceConfig(
     path,
     JSON.stringify(
       {
-        markets: [{ id: MARKET, model: MODEL, artifacts: o.artifacts, candles: { csv: o.candles } }],
+        markets: [
+          {
+            id: MARKET,
+            model: MODEL,
+            artifacts: o.artifacts,
+            candles: o.candles.startsWith("http://") ? { url: o.candles } : { csv: o.candles },
+          },
+        ],
         chain: { rpc: o.rpc, oracle: o.oracle, key: { env: KEY_ENV }, retryBaseMs: 200 },
         schedule: { pollSeconds: o.pollSeconds ?? 0.2 },
         concurrency: o.concurrency ?? 2,

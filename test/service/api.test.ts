@@ -1,11 +1,12 @@
 /**
  * The prover service's HTTP API, in process against a `hardhat node` on 127.0.0.1 with the real proving pool
- * and SQLite store: auth and validation (each 4xx with its message), idempotent requests, proofs that verify
+ * and SQLite store, its candles served over HTTP: auth and validation (each 4xx with its message), idempotent requests, proofs that verify
  * and match the integer engine, the market view and metrics, the rate limit, and a bounded load test
  * (200 requests, 20 concurrent) in which every job is accounted for.
  */
-import { readFileSync } from "node:fs";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
@@ -51,6 +52,7 @@ describe("prover service HTTP API", () => {
   let url: string;
   let feed: CandleFeed;
   let artifacts: string;
+  let feedServer: Server;
 
   beforeAll(async () => {
     artifacts = await buildProvingArtifacts();
@@ -59,8 +61,15 @@ describe("prover service HTTP API", () => {
     const dir = mkdtempSync(join(tmpdir(), "zkrisk-api-"));
     feed = new CandleFeed(join(dir, "candles.csv"), LAST_BAR);
     Object.assign(process.env, SERVICE_ENV);
+    // The market's candles come over HTTP: a server on 127.0.0.1 answering the feed's bars as JSON.
+    feedServer = createServer((_req, res) => {
+      const candles = loadCandles(feed.path).candles;
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ candles }));
+    });
+    await new Promise<void>((done) => feedServer.listen(0, "127.0.0.1", done));
+    const feedUrl = `http://127.0.0.1:${(feedServer.address() as AddressInfo).port}/candles`;
     const cfg = loadServiceConfig(
-      writeServiceConfig(dir, { rpc: node.rpc, oracle, artifacts, candles: feed.path }),
+      writeServiceConfig(dir, { rpc: node.rpc, oracle, artifacts, candles: feedUrl }),
     );
     running = await startService(cfg, pino({ level: "silent" }));
     url = running.url;
@@ -68,6 +77,7 @@ describe("prover service HTTP API", () => {
 
   afterAll(async () => {
     await running?.stop();
+    feedServer?.close();
     node?.stop();
   });
 

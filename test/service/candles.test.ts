@@ -14,6 +14,8 @@ import {
   CsvCandleSource,
   HttpCandleSource,
   latestClosedBar,
+  sharedSource,
+  type CandleSource,
 } from "../../prover/service/candles";
 
 const DATA = join(__dirname, "../../models/data/btcusdt-2h.csv");
@@ -309,5 +311,48 @@ describe("barProblem", () => {
     expect(barProblem(series, 200, 3_600_000)).toBe(
       "btc.csv: bar interval is 120 min but the model needs 60 min bars",
     );
+  });
+});
+
+describe("sharedSource", () => {
+  /** A source that answers after 30 ms and counts its reads; it fails while `failing` is set. */
+  function countingSource() {
+    const series = parseCandlesCsv(slice(0, 150), "counted");
+    const state = { reads: 0, failing: false };
+    const source: CandleSource = {
+      label: "counted",
+      read: async () => {
+        state.reads++;
+        await new Promise((r) => setTimeout(r, 30));
+        if (state.failing) throw new Error("feed down");
+        return series;
+      },
+    };
+    return { state, source, series };
+  }
+
+  it("makes reads under way serve every read that comes meanwhile, then reads again after max age", async () => {
+    const { state, source, series } = countingSource();
+    const shared = sharedSource(source, 100);
+    const results = await Promise.all(Array.from({ length: 20 }, () => shared.read()));
+    expect(state.reads).toBe(1);
+    expect(results.every((r) => r === series)).toBe(true);
+    expect(shared.label).toBe("counted");
+    await shared.read();
+    expect(state.reads).toBe(1);
+    await new Promise((r) => setTimeout(r, 120));
+    await shared.read();
+    expect(state.reads).toBe(2);
+  });
+
+  it("does not keep a failed read", async () => {
+    const { state, source, series } = countingSource();
+    const shared = sharedSource(source, 10_000);
+    state.failing = true;
+    await expect(Promise.all([shared.read(), shared.read()])).rejects.toThrow("feed down");
+    expect(state.reads).toBe(1);
+    state.failing = false;
+    expect(await shared.read()).toBe(series);
+    expect(state.reads).toBe(2);
   });
 });
