@@ -581,25 +581,27 @@ export class ProverService {
     ]);
     clearTimeout(timer);
     let requeued = 0;
+    // After the grace, proofs are cut short; a job still waiting on the chain gets a few seconds more.
+    const settled = (p: Promise<unknown> | undefined) =>
+      Promise.race([p, new Promise((done) => setTimeout(done, 5_000).unref())]);
     if (timedOut) {
       await this.pool?.destroy();
-      for (const id of this.inFlight.keys()) {
+      await settled(all);
+      for (const id of pending) {
         const now = Date.now();
-        if (await this.store.update(id, { status: "queued" }, now, ["proving"])) requeued++;
-        else {
-          const job = await this.store.get(id);
-          if (
-            job?.status === "submitting" &&
-            !job.tx &&
-            (await this.store.update(id, { status: "proved" }, now, ["submitting"]))
-          )
-            requeued++;
+        await this.store.update(id, { status: "queued" }, now, ["proving"]);
+        const job = await this.store.get(id);
+        if (job?.status === "submitting" && !job.tx) {
+          await this.store.update(id, { status: "proved" }, now, ["submitting"]);
         }
+        // Back in the queue, or (a sent transaction) to be settled at the next start.
+        const after = await this.store.get(id);
+        if (after && !isFinal(after)) requeued++;
       }
     } else {
       await this.pool?.destroy();
     }
-    await dispatcherStopped;
+    await settled(dispatcherStopped);
     this.provider?.destroy();
     await this.store.close();
     return { finished: pending.length - requeued, requeued };

@@ -116,12 +116,23 @@ describe("zkrisk serve: kill -9 and restart", () => {
     expect(stopping.lines.find((l) => l.msg === "stopped")).toMatchObject({ finished: 1, requeued: 0 });
     expect(await accepted()).toEqual([t0, t1, t2, t3, t4]);
 
-    // A restart after a clean stop finds nothing to redo.
-    current = new ServiceProcess(config);
+    // A restart after a clean stop finds nothing to redo. With no grace, SIGTERM mid-proof re-queues the job.
+    current = new ServiceProcess(config, ["--grace", "0"]);
     await current.waitFor((l) => l.msg === "service ready", "ready");
     expect((await job(t4))?.status).toBe("confirmed");
+    const t5 = feed.append();
+    await current.waitFor(
+      (l) => l.msg === "proving" && l.bar === new Date(t5 * 1000).toISOString(),
+      "proving t5",
+    );
+    const cut = current;
+    expect(await cut.kill("SIGTERM")).toBe(0);
+    expect(cut.lines.find((l) => l.msg === "stopped")).toMatchObject({ finished: 0, requeued: 1 });
+    expect(await accepted()).toEqual([t0, t1, t2, t3, t4]);
+    current = new ServiceProcess(config);
+    await waitStatus(t5, "confirmed");
     expect(await current.kill("SIGTERM")).toBe(0);
     current = undefined;
-    expect(await accepted()).toEqual([t0, t1, t2, t3, t4]);
+    expect(await accepted()).toEqual([t0, t1, t2, t3, t4, t5]);
   }, 600_000);
 });
