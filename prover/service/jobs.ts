@@ -128,7 +128,9 @@ export interface JobStore {
   claimNext(worker: string, now: number): Promise<JobRecord | undefined>;
   /**
    * After a crash: `proving` jobs go back to `queued` and `submitting` jobs with no transaction go back to
-   * `proved`. Returns the `submitting` jobs that have a transaction: the caller settles them against the chain.
+   * `proved`, each with one more attempt (the one the crash cut short, so a job that brings its process down
+   * every time is not retried forever). Returns the `submitting` jobs that have a transaction: the caller
+   * settles them against the chain.
    */
   recoverInFlight(now: number): Promise<JobRecord[]>;
   /** The job with the greatest data timestamp of a market among `statuses`. */

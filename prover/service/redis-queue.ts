@@ -104,7 +104,11 @@ export class RedisDispatcher implements Dispatcher {
     if (!job) return undefined;
     for (const c of CLAIMS) {
       if (c.from.includes(job.status) && (c.to !== "submitting" || job.submit)) {
-        return this.o.store.update(id, { status: c.to, worker: this.o.worker }, Date.now(), c.from);
+        // Delivered again while in flight: its worker died, and that attempt counts.
+        const attempts = job.attempts + (job.status === c.to && !(c.to === "submitting" && job.tx) ? 1 : 0);
+        return this.o.store.update(id, { status: c.to, worker: this.o.worker, attempts }, Date.now(), [
+          job.status,
+        ]);
       }
     }
     return undefined;

@@ -281,13 +281,16 @@ end
 /** ARGV: prefix, now. Returns the submitting jobs that have a transaction (unordered). */
 const LUA_RECOVER = `${LUA_COMMON}
 local now = ARGV[2]
+local function cutShort(id)
+  return tostring(tonumber(redis.call('HGET', jobKey(id), 'attempts') or '0') + 1)
+end
 for _, id in ipairs(redis.call('SMEMBERS', statusKey('proving'))) do
-  change(indexed(id), { 'status', 'queued', 'updatedAt', now })
+  change(indexed(id), { 'status', 'queued', 'attempts', cutShort(id), 'updatedAt', now })
 end
 local pending = {}
 for _, id in ipairs(redis.call('SMEMBERS', statusKey('submitting'))) do
   if redis.call('HEXISTS', jobKey(id), 'tx') == 0 then
-    change(indexed(id), { 'status', 'proved', 'updatedAt', now })
+    change(indexed(id), { 'status', 'proved', 'attempts', cutShort(id), 'updatedAt', now })
   else
     pending[#pending + 1] = redis.call('HGETALL', jobKey(id))
   end

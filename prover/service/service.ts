@@ -347,6 +347,13 @@ export class ProverService {
   private async run(claimed: JobRecord): Promise<void> {
     const log = this.log.child({ job: claimed.id, market: claimed.market, bar: iso(claimed.dataTimestamp) });
     try {
+      if (claimed.attempts >= this.config.chain.maxAttempts) {
+        // Only crashes get a job here with its attempts spent (a failed step ends it in `fail`).
+        const reason = `gave up after ${claimed.attempts} attempts, the last ones cut short by the process stopping`;
+        log.error({ reason }, "job failed");
+        await this.store.update(claimed.id, { status: "failed", reason }, Date.now());
+        return;
+      }
       let job: JobRecord | undefined = claimed;
       if (job.status === "proving") job = await this.prove(job, log);
       if (job?.status === "proved" && job.submit) {

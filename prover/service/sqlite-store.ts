@@ -214,10 +214,11 @@ export class SqliteJobStore implements JobStore {
       "UPDATE jobs SET status = @status, worker = @worker, updated_at = @now WHERE id = @id RETURNING *",
     );
     this.requeueProving = db.prepare<{ now: number }>(
-      "UPDATE jobs SET status = 'queued', updated_at = @now WHERE status = 'proving'",
+      "UPDATE jobs SET status = 'queued', attempts = attempts + 1, updated_at = @now WHERE status = 'proving'",
     );
     this.unsubmitWithoutTx = db.prepare<{ now: number }>(
-      "UPDATE jobs SET status = 'proved', updated_at = @now WHERE status = 'submitting' AND tx IS NULL",
+      `UPDATE jobs SET status = 'proved', attempts = attempts + 1, updated_at = @now
+       WHERE status = 'submitting' AND tx IS NULL`,
     );
     // In nonce order, so that re-broadcasting them in turn leaves no nonce gap.
     this.selectSubmitting = db.prepare<[], JobRow>(

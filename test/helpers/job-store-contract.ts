@@ -436,13 +436,21 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
         expect(pending[2]).toEqual(await store.get(ids[2]));
         expect(pending[2]).toMatchObject({ tx: signedTx(12), updatedAt: 2_000 });
 
-        expect(await store.get(ids[0])).toMatchObject({ status: "queued", worker: "w", updatedAt: 3_000 });
+        // The attempt a crash cut short counts.
+        expect(await store.get(ids[0])).toMatchObject({
+          status: "queued",
+          worker: "w",
+          attempts: 1,
+          updatedAt: 3_000,
+        });
         expect(await store.get(ids[1])).toMatchObject({
           status: "proved",
           proof: proofAt(bar(1)),
+          attempts: 1,
           updatedAt: 3_000,
         });
-        expect(await store.get(ids[4])).toMatchObject({ status: "proved", updatedAt: 2_000 });
+        expect(await store.get(ids[4])).toMatchObject({ status: "proved", attempts: 0, updatedAt: 2_000 });
+        expect(pending.map((j) => j.attempts)).toEqual([0, 0, 0]);
         expect(await store.get(ids[5])).toMatchObject({ status: "confirmed", updatedAt: 2_000 });
         expect(await store.counts()).toEqual({
           ...noCounts(),
@@ -462,8 +470,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
         expect(await store.claimNext("w2", 3_000)).toMatchObject({ id: ids[4], status: "submitting" });
         await store.update(ids[1], { tx: signedTx(13) }, 3_100, ["submitting"]);
         expect((await store.recoverInFlight(4_000)).map((j) => j.tx?.nonce)).toEqual([10, 11, 12, 13]);
-        expect(await store.get(ids[0])).toMatchObject({ status: "queued", updatedAt: 4_000 });
-        expect(await store.get(ids[4])).toMatchObject({ status: "proved", updatedAt: 4_000 });
+        expect(await store.get(ids[0])).toMatchObject({ status: "queued", attempts: 2, updatedAt: 4_000 });
+        expect(await store.get(ids[4])).toMatchObject({ status: "proved", attempts: 1, updatedAt: 4_000 });
+        expect(await store.get(ids[1])).toMatchObject({ status: "submitting", attempts: 1 });
       });
     });
 

@@ -37,6 +37,7 @@ const HOUR = 3600;
 
 interface Job {
   id: string;
+  attempts: number;
   created?: boolean;
   status: string;
   reason: string | null;
@@ -265,6 +266,19 @@ describe("prover service HTTP API", () => {
     expect(job.status).toBe("skipped");
     expect(job.reason).toMatch(/^the oracle would refuse it: .*2024-05-19T20:00:00.*not newer/i);
     expect(job.proof).toBeNull();
+  });
+
+  it("gives up on a job whose attempts were all cut short by crashes", async () => {
+    // As the store leaves a job that brought its process down at every attempt (see recoverInFlight).
+    const ts = feed.lastTimestamp - 5 * 2 * HOUR;
+    const store = running.service.store;
+    // Enqueued as not due yet (a job is due from its enqueue time), so no worker takes it before it is set up.
+    const later = Date.now() + 600_000;
+    const { job } = await store.enqueue({ market: MARKET, dataTimestamp: ts, submit: false }, later);
+    await store.update(job.id, { attempts: 5, notBefore: 0 }, Date.now());
+    const final = await waitFinal(job.id);
+    expect(final).toMatchObject({ status: "failed", attempts: 5, proof: null });
+    expect(final.reason).toBe("gave up after 5 attempts, the last ones cut short by the process stopping");
   });
 
   it("rate-limits requests (429 with when to retry), but never health probes", async () => {
