@@ -24,6 +24,7 @@ import {
   type JobStore,
   type SentTransaction,
 } from "./jobs";
+import { pidAlive } from "../pid";
 
 /** Schema version written to `PRAGMA user_version`; a file with a greater one is refused. */
 export const SCHEMA_VERSION = 1;
@@ -389,8 +390,7 @@ export class SqliteJobStore implements JobStore {
       .transaction(() => {
         const holder = this.db.prepare<[], OwnerRow>("SELECT * FROM service_owner WHERE id = 1").get();
         if (holder && holder.worker !== me.worker) {
-          const alive =
-            holder.host === me.host ? processExists(holder.pid) : now - holder.heartbeat < staleMs;
+          const alive = holder.host === me.host ? pidAlive(holder.pid) : now - holder.heartbeat < staleMs;
           if (alive) {
             throw new JobStoreError(
               `${this.path}: already used by zkrisk serve ${holder.worker} (heartbeat ` +
@@ -440,16 +440,6 @@ interface OwnerRow {
   host: string;
   pid: number;
   heartbeat: number;
-}
-
-/** Whether a process of this host exists (signal 0 checks without sending). */
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** Create the schema in a new file, accept the current version, refuse anything else. */

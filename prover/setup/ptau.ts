@@ -22,6 +22,7 @@ import { readPtauHeader, readR1csHeader, type PtauHeader } from "./binfile";
 import { SetupError } from "./errors";
 import { silentLog, snarkjsLogger, type SetupLog } from "./log";
 import { snarkjs } from "./snarkjs";
+import { pidAlive } from "../pid";
 
 /**
  * Largest power a bn128 ptau can have: 2^28 is the largest power-of-two subgroup of the scalar field (the field's
@@ -251,15 +252,6 @@ function tryLock(lockPath: string): boolean {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
     throw err;
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
