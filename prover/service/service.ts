@@ -298,13 +298,18 @@ export class ProverService {
         );
       }
       if (ts <= m.lastScheduled) continue;
-      m.lastScheduled = ts;
-      const { job, created } = await this.store.enqueue(
-        { market: m.id, dataTimestamp: ts, submit: true },
-        Date.now(),
-      );
-      if (created) this.log.info({ job: job.id, market: m.id, bar: iso(ts) }, "new closed bar: job queued");
-      await this.dispatch(job);
+      try {
+        const { job, created } = await this.store.enqueue(
+          { market: m.id, dataTimestamp: ts, submit: true },
+          Date.now(),
+        );
+        if (created) this.log.info({ job: job.id, market: m.id, bar: iso(ts) }, "new closed bar: job queued");
+        await this.dispatch(job);
+        m.lastScheduled = ts;
+      } catch (err) {
+        // The store or the queue did not answer: the bar is scheduled again at the next pass.
+        this.log.error({ market: m.id, bar: iso(ts), err: (err as Error).message }, "scheduling failed");
+      }
     }
   }
 
@@ -336,10 +341,13 @@ export class ProverService {
   }
 
   private track(job: JobRecord): void {
-    const run = this.run(job).finally(() => {
-      this.inFlight.delete(job.id);
-      void this.claim();
-    });
+    const run = this.run(job)
+      // A step's failure is recorded by `run`; this is the store or queue failing while recording it.
+      .catch((err: Error) => this.log.error({ job: job.id, err: err.message }, "job bookkeeping failed"))
+      .finally(() => {
+        this.inFlight.delete(job.id);
+        void this.claim();
+      });
     this.inFlight.set(job.id, run);
   }
 
