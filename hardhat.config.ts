@@ -29,7 +29,11 @@ const config: HardhatUserConfig = {
     // The shipped candles end on 2024-06-30. Block time only moves forward, so the in-process chain starts
     // before them: tests and local demos place each block just after the bar they prove
     // (evm_setNextBlockTimestamp), and the oracle's data-age and future-data checks apply as on a live chain.
-    hardhat: { initialDate: "2024-06-01T00:00:00Z" },
+    // ZKRISK_HARDHAT_CHAIN_ID makes a node that is not the local chain 31337 (tests of what `deploy` refuses there).
+    hardhat: {
+      initialDate: "2024-06-01T00:00:00Z",
+      chainId: Number(process.env.ZKRISK_HARDHAT_CHAIN_ID ?? 31337),
+    },
   },
   paths: { sources: "contracts", tests: "test/contracts", cache: "cache", artifacts: "artifacts" },
 };

@@ -6,6 +6,7 @@ import { registerAudit } from "./commands/audit";
 import { registerBacktest } from "./commands/backtest";
 import { registerBench } from "./commands/bench";
 import { registerBenchService } from "./commands/bench-service";
+import { registerBenchSetup } from "./commands/bench-setup";
 import { registerChainCommands } from "./commands/chain";
 import { registerCircuitCommands } from "./commands/circuit";
 import { registerProveCommands } from "./commands/prove";
@@ -25,6 +26,7 @@ const USAGE_CODES = new Set([
   "MODEL_INVALID",
   "OUT_OF_BOUNDS",
   "SETUP_INVALID",
+  "SETUP_INSECURE",
   "ARTIFACTS_INVALID",
   "PROOF_INVALID",
   "FILE_INVALID",
@@ -49,6 +51,7 @@ export function buildProgram(): Command {
     registerAudit,
     registerBench,
     registerBenchService,
+    registerBenchSetup,
     registerServe,
   ]) {
     register(program);

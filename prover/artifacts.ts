@@ -9,8 +9,8 @@ import { SetupError } from "./setup/errors";
 
 /** File name of the manifest inside an artifact directory. */
 export const MANIFEST_FILE = "artifacts.json";
-/** Version of the manifest format; bumped on incompatible changes. */
-export const MANIFEST_VERSION = 1;
+/** Version of the manifest format; bumped on incompatible changes (2: the `setup` record). */
+export const MANIFEST_VERSION = 2;
 
 /** The files an artifact directory holds, by role. */
 export const ARTIFACT_KINDS = ["r1cs", "wasm", "zkey", "vkey", "verifier"] as const;
@@ -49,7 +49,10 @@ export interface CircuitSummary {
 
 /** The phase-1 file the zkey was made from. */
 export interface PtauSummary {
-  /** File name (no directory: the file lives outside the artifact directory). */
+  /**
+   * File name, without a directory: a public or cached ptau lives outside the artifact directory; the ptau of a
+   * `direct` setup lives inside it.
+   */
   file: string;
   /** Power of the file (log2 of the largest domain it supports). */
   power: number;
@@ -57,6 +60,21 @@ export interface PtauSummary {
   sha256: string;
   /** Whether it is an INSECURE local development ptau (see `devPtau`). */
   dev: boolean;
+}
+
+/** How the proving key was made, and whether it can be trusted. */
+export interface SetupSummary {
+  /**
+   * `ceremony`: snarkjs's phase 2 (new zkey, contributions, beacon, verification) on a ptau; `direct`: a development
+   * setup whose ptau and keys were computed from secrets one process drew and discarded.
+   */
+  method: "ceremony" | "direct";
+  /**
+   * INSECURE: one party could have known the secrets (a `direct` setup, or a ceremony on a development ptau) and so
+   * could forge proofs. Such artifacts must never back a verifier on a public chain: `deploy` refuses them on any
+   * chain but a local one (chain id 31337) unless told otherwise.
+   */
+  insecure: boolean;
 }
 
 /** One step of the phase-2 ceremony, in order. */
@@ -85,6 +103,7 @@ export interface CeremonySummary {
 export interface ArtifactManifest {
   version: typeof MANIFEST_VERSION;
   circuit: CircuitSummary;
+  setup: SetupSummary;
   ptau: PtauSummary;
   ceremony: CeremonySummary;
   files: Record<ArtifactKind, HashedFile>;
@@ -95,6 +114,7 @@ export interface ArtifactManifest {
 /** What {@link writeManifest} needs; file paths absolute or relative to the current directory. */
 export interface ManifestSpec {
   circuit: CircuitSummary;
+  setup: SetupSummary;
   ptau: PtauSummary;
   ceremony: CeremonySummary;
   files: Record<ArtifactKind, string>;
@@ -119,6 +139,7 @@ export function writeManifest(dir: string, spec: ManifestSpec): ArtifactManifest
   const manifest: ArtifactManifest = {
     version: MANIFEST_VERSION,
     circuit: spec.circuit,
+    setup: spec.setup,
     ptau: spec.ptau,
     ceremony: spec.ceremony,
     files,
@@ -175,6 +196,17 @@ export function parseManifest(value: unknown, file: string): ArtifactManifest {
     wires: field(c, "wires", cw, isCount, "a count"),
     curve: field(c, "curve", cw, (v): v is "bn128" => v === "bn128", '"bn128"'),
   };
+  const st = field(value, "setup", file, isObj, "an object");
+  const setup: SetupSummary = {
+    method: field(
+      st,
+      "method",
+      `${file}: setup`,
+      (v): v is SetupSummary["method"] => v === "ceremony" || v === "direct",
+      '"ceremony" or "direct"',
+    ),
+    insecure: field(st, "insecure", `${file}: setup`, isBool, "a boolean"),
+  };
   const p = field(value, "ptau", file, isObj, "an object");
   const pw = `${file}: ptau`;
   const ptau: PtauSummary = {
@@ -213,7 +245,7 @@ export function parseManifest(value: unknown, file: string): ArtifactManifest {
     path: field(m, "path", `${file}: model`, isStr, "a path"),
     sha256: field(m, "sha256", `${file}: model`, isSha, "a sha256 hex string"),
   };
-  return { version: MANIFEST_VERSION, circuit, ptau, ceremony: { circuitHash, steps }, files, model };
+  return { version: MANIFEST_VERSION, circuit, setup, ptau, ceremony: { circuitHash, steps }, files, model };
 }
 
 /**

@@ -444,7 +444,8 @@ async function measureGas(
   };
 }
 
-function machine(): BenchReport["machine"] {
+/** The machine a benchmark ran on (cores, CPU, Node, memory, platform, snarkjs version). */
+export function machine(): BenchReport["machine"] {
   const snarkjsPackage = join(dirname(dirname(require.resolve("snarkjs"))), "package.json");
   const cpuList = cpus();
   return {

@@ -43,6 +43,8 @@ export interface DemoOptions {
   key?: string;
   /** Artifact directory (default: a cache directory keyed by the model's sha256 and the mode). */
   artifacts?: string;
+  /** Deploy the INSECURE development setup on a chain other than the local 31337 (see `deployVerifier`). */
+  allowInsecureSetup?: boolean;
   log: SetupLog;
 }
 
@@ -113,7 +115,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     const dataTimestamp = latest.time / 1000;
     const closeTime = dataTimestamp + series.intervalMs / 1000;
 
-    const verifier = await deployVerifier(chain.signer, artifacts.dir);
+    const verifier = await deployVerifier(chain.signer, artifacts.dir, {
+      allowInsecureSetup: opts.allowInsecureSetup,
+    });
     const oracle = await deployOracle(chain.signer, me);
     const oracleAddress = await oracle.getAddress();
 

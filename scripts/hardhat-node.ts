@@ -33,8 +33,11 @@ export interface HardhatNode {
   stop(): void;
 }
 
-/** Start `hardhat node` on 127.0.0.1 and wait until it serves JSON-RPC. */
-export async function startHardhatNode(): Promise<HardhatNode> {
+/**
+ * Start `hardhat node` on 127.0.0.1 and wait until it serves JSON-RPC.
+ * @param chainId chain id of the node (default Hardhat's 31337), e.g. to act as a non-local chain
+ */
+export async function startHardhatNode(chainId?: number): Promise<HardhatNode> {
   const port = await freePort();
   const node = spawn(
     process.execPath,
@@ -46,7 +49,11 @@ export async function startHardhatNode(): Promise<HardhatNode> {
       "--port",
       String(port),
     ],
-    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+    {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: chainId === undefined ? process.env : { ...process.env, ZKRISK_HARDHAT_CHAIN_ID: String(chainId) },
+    },
   );
   await new Promise<void>((done, fail) => {
     let out = "";

@@ -69,6 +69,10 @@ export function registerChainCommands(program: Command): void {
     .option("--rpc <url>", "JSON-RPC node", DEFAULT_RPC)
     .option("--key <key>", KEY_HELP, "env:ZKRISK_PRIVATE_KEY")
     .option("--governor <address>", "governance account of the oracle (default: the deployer)")
+    .option(
+      "--allow-insecure-setup",
+      "deploy artifacts of an INSECURE development setup on a chain other than the local 31337 (test networks only)",
+    )
     .option("--out <file>", "write the addresses to this JSON file")
     .option("--json", "print the result as one JSON object")
     .action(
@@ -77,13 +81,16 @@ export function registerChainCommands(program: Command): void {
         rpc: string;
         key: string;
         governor?: string;
+        allowInsecureSetup?: boolean;
         out?: string;
         json?: boolean;
       }) => {
         loadArtifacts(f.artifacts);
         const result = await withChain(f.rpc, f.key, async (chain) => {
           const governor = f.governor ? address("--governor", f.governor) : await chain.signer.getAddress();
-          const verifier = await deployVerifier(chain.signer, f.artifacts);
+          const verifier = await deployVerifier(chain.signer, f.artifacts, {
+            allowInsecureSetup: f.allowInsecureSetup,
+          });
           const oracle = await deployOracle(chain.signer, governor);
           return {
             chainId: chain.chainId.toString(),

@@ -79,12 +79,16 @@ export function registerCircuitCommands(program: Command): void {
 
   program
     .command("setup")
-    .description("Groth16 trusted setup for a compiled circuit: phase 2 on a ptau, verifier export, manifest")
+    .description(
+      "Groth16 trusted setup for a compiled circuit: a fast INSECURE development setup, or phase 2 on a public " +
+        "ceremony's ptau; verifier export, manifest",
+    )
     .requiredOption("--artifacts <dir>", "artifact directory made by `zkrisk compile`")
     .option("--model <file>", "the quantised model the circuit was compiled from", DEFAULT_MODEL)
     .option(
       "--ptau <file>",
-      "phase-1 file from a public ceremony (default: a cached INSECURE development ptau)",
+      "phase-1 file from a public ceremony, then snarkjs's phase 2 with a contribution and a beacon; 'dev': the " +
+        "same on a cached INSECURE development ptau (default: an INSECURE direct development setup, in seconds)",
     )
     .option("--verify-ptau", "verify every contribution of --ptau (slow)")
     .option("--beacon <hex>", "beacon hash closing phase 2 (default: random, for development)")
@@ -132,6 +136,7 @@ export function registerCircuitCommands(program: Command): void {
         const summary = {
           dir: result.dir,
           constraints: result.manifest.circuit.constraints,
+          setup: result.manifest.setup,
           ptau: { ...result.ptau, sha256: result.manifest.ptau.sha256 },
           files: result.paths,
           timingsMs: result.timings,
@@ -142,7 +147,8 @@ export function registerCircuitCommands(program: Command): void {
         }
         process.stdout.write(
           `setup done in ${f.artifacts}: ${summary.constraints} constraints, ptau power ${result.ptau.power} ` +
-            `(needed ${result.ptau.requiredPower})${result.ptau.dev ? " — INSECURE development ptau" : ""}\n` +
+            `(needed ${result.ptau.requiredPower})` +
+            `${result.manifest.setup.insecure ? ` — INSECURE ${result.manifest.setup.method === "direct" ? "direct development setup" : "development ptau"}` : ""}\n` +
             `  ptau sha256 ${summary.ptau.sha256}\n` +
             `  zkey ${result.paths.zkey}\n  verification key ${result.paths.vkey}\n  verifier ${result.paths.verifier}\n`,
         );
@@ -156,7 +162,10 @@ export function registerCircuitCommands(program: Command): void {
     .requiredOption("--artifacts <dir>", "artifact directory made by `zkrisk setup`")
     .requiredOption("--name <name>", "contributor name recorded in the zkey")
     .option("--entropy <text>", "extra entropy (OS randomness is always added)")
-    .option("--ptau <file>", "the ptau the setup used (default: the cached development ptau)")
+    .option(
+      "--ptau <file>",
+      "the ptau the setup used (default: for a development setup, its own ptau or the cached development ptau)",
+    )
     .option("--model <file>", "model file (default: the one recorded in the manifest)")
     .option("--beacon <hex>", "apply a beacon after the contribution, closing the ceremony")
     .option("--json", "print the result as one JSON object")

@@ -22,6 +22,7 @@ interface DemoFlags {
   rpc?: string;
   key?: string;
   artifacts?: string;
+  allowInsecureSetup?: boolean;
   json?: boolean;
 }
 
@@ -42,6 +43,10 @@ export function registerDemo(program: Command): void {
       "--artifacts <dir>",
       "proving artifacts to use or create (default: a cache under .zkrisk-cache/demo)",
     )
+    .option(
+      "--allow-insecure-setup",
+      "with --rpc: deploy the demo's INSECURE development setup on a chain other than the local 31337",
+    )
     .option("--json", "print the result as one JSON object")
     .action(async (f: DemoFlags) => {
       if (f.weights !== "constant" && f.weights !== "committed") {
@@ -56,6 +61,7 @@ export function registerDemo(program: Command): void {
         rpc: f.rpc,
         key: f.key,
         artifacts: f.artifacts,
+        allowInsecureSetup: f.allowInsecureSetup,
         log: stderrLog(Boolean(f.json)),
       });
       const model = loadQuantizedModel(f.model);

@@ -10,6 +10,7 @@ import { toField } from "../../circuits/field";
 import type { ProvedBatch } from "../prove-batch";
 import type { ProvedUpdate } from "../prove-update";
 import { compileOracleContracts, compileVerifier, type CompiledContract } from "./solc";
+import { MANIFEST_FILE, readManifest } from "../artifacts";
 
 /** An update the oracle refused, or a transaction that failed; `reason` is the decoded custom error. */
 export class OracleError extends ZkriskError {
@@ -57,8 +58,41 @@ async function deployCompiled(c: CompiledContract, signer: Signer, args: unknown
   return contract as Contract;
 }
 
-/** Deploy the generated verifier of an artifact directory (compiled from its Groth16Verifier.sol). */
-export function deployVerifier(signer: Signer, artifactsDir: string): Promise<Contract> {
+/** Chain id of local development nodes (Hardhat, Anvil): the only chain an INSECURE setup may serve by default. */
+export const LOCAL_CHAIN_ID = 31337n;
+
+/** Options of {@link deployVerifier}. */
+export interface DeployVerifierOptions {
+  /** Deploy artifacts whose manifest says `setup.insecure` on a chain other than {@link LOCAL_CHAIN_ID}. */
+  allowInsecureSetup?: boolean;
+}
+
+/**
+ * Deploy the generated verifier of an artifact directory (compiled from its Groth16Verifier.sol). Refuses, with a
+ * `SETUP_INSECURE` error, artifacts from an INSECURE setup (development ptau or direct development setup: one
+ * process could have known the secrets, so anyone holding them could forge proofs) on any chain but a local one,
+ * unless `allowInsecureSetup`.
+ */
+export async function deployVerifier(
+  signer: Signer,
+  artifactsDir: string,
+  options: DeployVerifierOptions = {},
+): Promise<Contract> {
+  const manifest = readManifest(artifactsDir);
+  if (manifest.setup.insecure && !options.allowInsecureSetup) {
+    const network = await signer.provider?.getNetwork();
+    const chainId = network?.chainId;
+    if (chainId !== LOCAL_CHAIN_ID) {
+      throw new ZkriskError(
+        "SETUP_INSECURE",
+        `${join(artifactsDir, MANIFEST_FILE)}: the setup is INSECURE (${manifest.setup.method === "direct" ? "a direct development setup" : "phase 2 on a development ptau"}): ` +
+          `whoever ran it could have kept its secrets and could forge proofs the verifier accepts. ` +
+          `Refusing to deploy it on chain ${chainId ?? "(unknown)"}: only the local chain ${LOCAL_CHAIN_ID} takes it by ` +
+          "default. Run `zkrisk setup --ptau FILE` with a public ceremony's ptau for a real deployment, or pass " +
+          "--allow-insecure-setup for a test network.",
+      );
+    }
+  }
   return deployCompiled(compileVerifier(join(artifactsDir, "Groth16Verifier.sol")), signer, []);
 }
 

@@ -6,7 +6,7 @@
  * u64 byte size and the body. All integers little-endian.
  */
 import { FIELD_MODULUS } from "../../circuits/field";
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
 import { SetupError } from "./errors";
 
 /** bn128 scalar field order r: circuits and ptau files zkrisk accepts are over this field. */
@@ -206,4 +206,95 @@ export function readZkeyMpcParams(file: string): ZkeyMpcParams {
     }
     return { csHash, contributions };
   });
+}
+
+/**
+ * A writer of iden3 binary files (the layout above), section by section and streaming: a section's size is patched
+ * into its header when the section ends. Writes go to `path` as given; callers write to a temporary name and rename.
+ */
+export class BinFileWriter {
+  private readonly fd: number;
+  private pos = 0;
+  private section: { sizeAt: number; start: number } | undefined;
+
+  /**
+   * @param path file to create (truncated if it exists)
+   * @param magic the 4-character file type (`ptau`, `zkey`)
+   * @param sections number of sections the file will hold
+   */
+  constructor(
+    readonly path: string,
+    magic: string,
+    sections: number,
+  ) {
+    this.fd = openSync(path, "w");
+    const head = Buffer.alloc(12);
+    head.write(magic, 0, "latin1");
+    head.writeUInt32LE(1, 4);
+    head.writeUInt32LE(sections, 8);
+    this.write(head);
+  }
+
+  /** Append bytes (to the open section, if any). */
+  write(bytes: Uint8Array): void {
+    let done = 0;
+    while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done, this.pos + done);
+    this.pos += bytes.length;
+  }
+
+  /** Append a little-endian u32. */
+  writeU32(value: number): void {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(value, 0);
+    this.write(b);
+  }
+
+  /** Append `value` as `bytes` little-endian bytes. */
+  writeBigInt(value: bigint, bytes: number): void {
+    const b = Buffer.alloc(bytes);
+    let v = value;
+    for (let i = 0; i < bytes; i++) {
+      b[i] = Number(v & 0xffn);
+      v >>= 8n;
+    }
+    this.write(b);
+  }
+
+  /** Open section `type`; the previous one must be ended. */
+  startSection(type: number): void {
+    if (this.section) throw new SetupError(`${this.path}: section started inside another`);
+    const head = Buffer.alloc(12);
+    head.writeUInt32LE(type, 0);
+    this.write(head);
+    this.section = { sizeAt: this.pos - 8, start: this.pos };
+  }
+
+  /** Close the open section, writing its size. */
+  endSection(): void {
+    if (!this.section) throw new SetupError(`${this.path}: no section to end`);
+    const size = Buffer.alloc(8);
+    size.writeBigUInt64LE(BigInt(this.pos - this.section.start), 0);
+    writeSync(this.fd, size, 0, 8, this.section.sizeAt);
+    this.section = undefined;
+  }
+
+  /** Flush to disk and close. */
+  close(): void {
+    if (this.section) throw new SetupError(`${this.path}: closed inside a section`);
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+  }
+
+  /** Close without flushing, after a failure (the caller removes the file). */
+  abandon(): void {
+    closeSync(this.fd);
+  }
+}
+
+/**
+ * The body of the only section `type` of an iden3 binary file (e.g. an `.r1cs` file's constraints, section 2).
+ * @param magic the file type expected (`r1cs`, `zkey`, `ptau`)
+ */
+export function readBinSection(file: string, magic: string, type: number): Buffer {
+  return withBinFile(file, magic, ({ section }) => section(type));
 }

@@ -1,4 +1,7 @@
-/** The Groth16 trusted setup: phase 1 (ptau), phase 2 (zkey ceremony), exports and command entry points. */
+/**
+ * The Groth16 trusted setup: phase 1 (ptau), phase 2 (zkey ceremony), the direct development setup (ptau and zkey
+ * computed from known secrets), exports and command entry points.
+ */
 export * from "./errors";
 export * from "./log";
 export * from "./snarkjs";
@@ -7,3 +10,6 @@ export * from "./ptau";
 export * from "./ceremony";
 export * from "./phase2";
 export * from "./run";
+export * from "./direct-ptau";
+export * from "./direct-zkey";
+export * from "./fixed-base";

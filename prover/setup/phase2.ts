@@ -22,6 +22,9 @@ import { assertCeremonyExtends, readCeremony } from "./ceremony";
 import { SetupError } from "./errors";
 import { silentLog, snarkjsLogger, type SetupLog } from "./log";
 import { checkPtau, isDevPtauFileName, requiredPower } from "./ptau";
+import { drawPtauSecrets, writePtauFromSecrets, type DirectPtauProgress } from "./direct-ptau";
+import { writeDirectZkey } from "./direct-zkey";
+import { FixedBaseMultiplier } from "./fixed-base";
 import { GROTH16_SOLIDITY_TEMPLATE, snarkjs, type VerificationKey } from "./snarkjs";
 
 /** Smallest beacon iteration exponent snarkjs accepts (2^10 hash iterations). */
@@ -351,10 +354,99 @@ export async function setupCircuit(options: SetupCircuitOptions): Promise<SetupR
   }
   return publish(dir, paths, {
     circuit,
+    setup: { method: "ceremony", insecure: dev },
     ptau: { file: basename(ptau.path), power: ptau.power, sha256: ptau.sha256, dev },
     modelPath: options.modelPath,
     log,
   });
+}
+
+/** Options of {@link devSetupCircuit}. */
+export interface DevSetupCircuitOptions {
+  /** Circuit name: the stem of the artifact files. */
+  name: string;
+  /** Compiled circuit; copied into `outDir`. */
+  r1csPath: string;
+  /** Witness generator; copied into `outDir`. */
+  wasmPath: string;
+  /** Model file the circuit was generated from; hashed into the manifest. */
+  modelPath: string;
+  /** Artifact directory (created if missing). */
+  outDir: string;
+  /** Worker threads for the curve arithmetic (default: available parallelism). */
+  threads?: number;
+  /** Progress of writing the ptau (the longer half of the work). */
+  onProgress?: (progress: DirectPtauProgress) => void;
+  log?: SetupLog;
+}
+
+/** File name of a direct setup's ptau inside its artifact directory. */
+export function devSetupPtauFileName(name: string, power: number): string {
+  return `${name}.dev-pot${power}.ptau`;
+}
+
+/**
+ * An INSECURE development setup of one circuit, computed directly (direct-ptau.ts, direct-zkey.ts): draw tau, alpha,
+ * beta and delta from the OS CSPRNG, write a ptau of exactly the power the circuit needs and the circuit's zkey with
+ * one contribution, drop the secrets, export the verification key and the Solidity verifier, and write the manifest
+ * (`setup.method` "direct", `setup.insecure` true). The ptau stays in the artifact directory, so `snarkjs zkey verify`
+ * and later contributions (`zkrisk ceremony contribute`) can check the zkey against it.
+ * Measured here (2 cores): about 5 s at power 11; see the README for powers 15 and 16.
+ */
+export async function devSetupCircuit(
+  options: DevSetupCircuitOptions,
+): Promise<SetupResult & { timings: { ptauMs: number; zkeyMs: number } }> {
+  const log = options.log ?? silentLog;
+  checkName(options.name);
+  const circuit = circuitSummary(options.name, options.r1csPath);
+  const power = requiredPower(circuit.constraints, circuit.publicSignals);
+  log.warn(
+    `setting up ${options.name} with an INSECURE development setup (power ${power}): this process draws the ` +
+      "secrets, so whoever could read its memory could forge proofs; for local use and tests only",
+  );
+  const dir = resolve(options.outDir);
+  mkdirSync(dir, { recursive: true });
+  const paths = artifactPaths(dir, options.name);
+  copyAtomic(options.r1csPath, paths.r1cs);
+  copyAtomic(options.wasmPath, paths.wasm);
+  const ptauPath = join(dir, devSetupPtauFileName(options.name, power));
+
+  const work = mkdtempSync(join(dir, ".setup-"));
+  const n = 2 ** power;
+  const timings = { ptauMs: 0, zkeyMs: 0 };
+  const pool = new FixedBaseMultiplier({
+    threads: options.threads,
+    // The ptau's 12n G1 and 3n G2 points, then the zkey's (about 4 per wire and 2n in G1, 1 per wire in G2).
+    expected: { g1: 14 * n + 4 * circuit.wires, g2: 3 * n + circuit.wires },
+  });
+  try {
+    const secrets = drawPtauSecrets(power);
+    log.info(`development ptau of power ${power}: ${12 * n} G1 and ${3 * n} G2 points`);
+    const t0 = performance.now();
+    await writePtauFromSecrets(join(work, "dev.ptau"), power, secrets, pool, options.onProgress);
+    timings.ptauMs = performance.now() - t0;
+    log.info(`development zkey: ${circuit.constraints} constraints, ${circuit.wires} wires`);
+    await writeDirectZkey({
+      r1csPath: paths.r1cs,
+      zkeyPath: join(work, "dev.zkey"),
+      ptau: { power, secrets },
+      pool,
+    });
+    timings.zkeyMs = performance.now() - t0 - timings.ptauMs;
+    renameSync(join(work, "dev.ptau"), ptauPath);
+    renameSync(join(work, "dev.zkey"), paths.zkey);
+  } finally {
+    await pool.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+  const result = await publish(dir, paths, {
+    circuit,
+    setup: { method: "direct", insecure: true },
+    ptau: { file: basename(ptauPath), power, sha256: sha256File(ptauPath), dev: true },
+    modelPath: options.modelPath,
+    log,
+  });
+  return { ...result, timings };
 }
 
 /** Export vkey and verifier from the installed zkey, then write the manifest (last). */
@@ -363,6 +455,7 @@ async function publish(
   paths: Record<ArtifactKind, string>,
   spec: {
     circuit: CircuitSummary;
+    setup: ArtifactManifest["setup"];
     ptau: ArtifactManifest["ptau"];
     modelPath: string;
     log: SetupLog;
@@ -376,6 +469,7 @@ async function publish(
   }
   const manifest = writeManifest(dir, {
     circuit: spec.circuit,
+    setup: spec.setup,
     ptau: spec.ptau,
     ceremony: await readCeremony(paths.zkey),
     files: paths,
@@ -424,5 +518,11 @@ export async function finalize(options: FinalizeOptions): Promise<SetupResult> {
   await verifyZkey(paths.r1cs, options.ptauPath, options.zkeyPath, log);
   assertCeremonyExtends(manifest.ceremony, await readCeremony(options.zkeyPath), options.zkeyPath);
   copyAtomic(options.zkeyPath, paths.zkey);
-  return publish(dir, paths, { circuit: manifest.circuit, ptau: manifest.ptau, modelPath, log });
+  return publish(dir, paths, {
+    circuit: manifest.circuit,
+    setup: manifest.setup,
+    ptau: manifest.ptau,
+    modelPath,
+    log,
+  });
 }

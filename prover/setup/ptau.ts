@@ -2,7 +2,6 @@
  * Phase 1 of the Groth16 trusted setup: the powers-of-tau (`.ptau`) file. How big it must be for a circuit, how to
  * check one we did not make, and a cached, clearly INSECURE development ptau for local work and tests.
  */
-import { randomBytes } from "node:crypto";
 import {
   closeSync,
   mkdirSync,
@@ -22,6 +21,7 @@ import { readPtauHeader, readR1csHeader, type PtauHeader } from "./binfile";
 import { SetupError } from "./errors";
 import { silentLog, snarkjsLogger, type SetupLog } from "./log";
 import { snarkjs } from "./snarkjs";
+import { writeDirectPtau } from "./direct-ptau";
 import { pidAlive } from "../pid";
 
 /**
@@ -156,15 +156,13 @@ export function defaultPtauCacheDir(env: NodeJS.ProcessEnv = process.env): strin
   return join(root, "ptau");
 }
 
-/** Stages of generating a development ptau, in order. */
-export type DevPtauStage = "new" | "contribute" | "beacon" | "prepare";
-
-/** Progress of {@link devPtau}. `waiting` means another process holds the lock for this power. */
+/**
+ * Progress of {@link devPtau}: `step` of `steps` work units (points, a G2 point counting 4) done, `stage` the section
+ * being written; `waiting` (step 0) means another process holds the lock for this power.
+ */
 export interface DevPtauProgress {
-  stage: DevPtauStage | "waiting";
-  /** 1-based index of the stage (0 while waiting). */
+  stage: string;
   step: number;
-  /** Number of generation stages (4). */
   steps: number;
 }
 
@@ -172,7 +170,7 @@ export interface DevPtauProgress {
 export interface DevPtauOptions {
   /** Directory holding the `dev-pot{power}.ptau` files (default {@link defaultPtauCacheDir}). */
   cacheDir?: string;
-  /** Called at the start of each stage; `prepare` dominates (about 80% of the time). */
+  /** Called as sections are written. */
   onProgress?: (progress: DevPtauProgress) => void;
   /** Receives the insecurity warning (on every call) and progress messages. */
   log?: SetupLog;
@@ -193,13 +191,10 @@ export interface DevPtau {
 }
 
 const DEV_FILE = /^dev-pot(\d+)\.ptau$/;
-const DEV_STEPS = 4;
 /** A lock whose holder has not touched it for this long is abandoned (holders touch it every few seconds). */
 const LOCK_STALE_MS = 10 * 60_000;
 const LOCK_HEARTBEAT_MS = 5_000;
 const LOCK_POLL_MS = 250;
-/** Beacon iterations 2^10: the smallest snarkjs allows; a dev beacon only needs to exist. */
-const DEV_BEACON_ITERATIONS_EXP = 10;
 
 /** File name of the development ptau of a given power inside the cache directory. */
 export function devPtauFileName(power: number): string {
@@ -272,9 +267,10 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 /**
  * A LOCAL DEVELOPMENT ptau of at least `power`, cached at `{cacheDir}/dev-pot{power}.ptau` and reused when present
- * (a cached file of a larger power also serves: snarkjs accepts a larger ptau). Generating one runs a new
- * accumulator, one contribution with random entropy, a beacon and `preparePhase2`: measured on 2 cores, power 8
- * about 4 s, power 10 about 18 s, power 12 about 85 s, power 15 about 12 min (prepare dominates).
+ * (a cached file of a larger power also serves: snarkjs accepts a larger ptau). It is computed directly from secrets
+ * this process draws and discards ({@link writeDirectPtau}), seconds instead of the minutes of snarkjs's ceremony
+ * steps (power 15: 736 s that way here). It has no contribution record, so `snarkjs powersoftau verify` reports that
+ * it has no contribution: it comes from no ceremony. Use it to rehearse snarkjs's phase 2 (`zkrisk setup --ptau dev`).
  *
  * INSECURE: one machine knows (or could have known) tau. Every call sends a loud warning to `log.warn`.
  *
@@ -311,7 +307,7 @@ export async function devPtau(power: number, options: DevPtauOptions = {}): Prom
     }
     if (!announcedWait) {
       log.info(`waiting for another process generating ${devPtauFileName(power)} (lock ${lockPath})`);
-      options.onProgress?.({ stage: "waiting", step: 0, steps: DEV_STEPS });
+      options.onProgress?.({ stage: "waiting", step: 0, steps: 1 });
       announcedWait = true;
     }
     await sleep(LOCK_POLL_MS);
@@ -326,7 +322,7 @@ export async function devPtau(power: number, options: DevPtauOptions = {}): Prom
     }
   }, LOCK_HEARTBEAT_MS);
   heartbeat.unref();
-  const tmp = (n: number) => join(dir, `${devPtauFileName(power)}.${process.pid}.${n}.tmp`);
+  const tmp = join(dir, `${devPtauFileName(power)}.${process.pid}.tmp`);
   try {
     // Another process may have finished between our last look and taking the lock.
     const hit = findCached(dir, power, log);
@@ -334,44 +330,23 @@ export async function devPtau(power: number, options: DevPtauOptions = {}): Prom
 
     const target = join(dir, devPtauFileName(power));
     log.warn(`generating an INSECURE development ptau of power ${power} at ${target}`);
-    const logger = snarkjsLogger(log);
-    const stage = (s: DevPtauStage, step: number) => {
-      log.info(`dev ptau power ${power}: ${s} (${step}/${DEV_STEPS})`);
-      options.onProgress?.({ stage: s, step, steps: DEV_STEPS });
-    };
-
-    stage("new", 1);
-    const curve = await snarkjs.curves.getCurveFromName("bn128");
-    await snarkjs.powersOfTau.newAccumulator(curve, power, tmp(0), logger);
-    stage("contribute", 2);
-    await snarkjs.powersOfTau.contribute(
-      tmp(0),
-      tmp(1),
-      "zkrisk dev contribution (INSECURE)",
-      randomBytes(32).toString("hex"),
-      logger,
-    );
-    stage("beacon", 3);
-    const beacon = await snarkjs.powersOfTau.beacon(
-      tmp(1),
-      tmp(2),
-      "zkrisk dev beacon (INSECURE)",
-      randomBytes(32).toString("hex"),
-      DEV_BEACON_ITERATIONS_EXP,
-      logger,
-    );
-    if (beacon === false) throw new SetupError(`dev ptau beacon failed: ${logger.errors.join("; ")}`);
-    stage("prepare", 4);
-    await snarkjs.powersOfTau.preparePhase2(tmp(2), tmp(3), logger);
-    const header = readPtauHeader(tmp(3));
+    let lastSection = "";
+    await writeDirectPtau(tmp, power, {
+      onProgress: (p) => {
+        if (p.section !== lastSection) log.info(`dev ptau power ${power}: ${p.section}`);
+        lastSection = p.section;
+        options.onProgress?.({ stage: p.section, step: p.done, steps: p.total });
+      },
+    });
+    const header = readPtauHeader(tmp);
     if (header.power !== power || !header.preparedPhase2) {
-      throw new SetupError(`${tmp(3)}: generated dev ptau is malformed (power ${header.power})`);
+      throw new SetupError(`${tmp}: generated dev ptau is malformed (power ${header.power})`);
     }
-    renameSync(tmp(3), target);
+    renameSync(tmp, target);
     return found({ path: target, power }, false);
   } finally {
     clearInterval(heartbeat);
-    for (let n = 0; n < DEV_STEPS; n++) rmSync(tmp(n), { force: true });
+    rmSync(tmp, { force: true });
     rmSync(lockPath, { force: true });
   }
 }

@@ -8,15 +8,18 @@ import { basename, join, resolve } from "node:path";
 import { loadArtifacts, type CeremonyStep } from "../artifacts";
 import { SetupError } from "./errors";
 import type { SetupLog } from "./log";
-import { applyBeacon, contribute, finalize, setupCircuit, type SetupResult } from "./phase2";
-import {
-  checkPtau,
-  defaultPtauCacheDir,
-  devPtau,
-  isDevPtauFileName,
-  requiredPowerForR1cs,
-  type DevPtauProgress,
-} from "./ptau";
+import { applyBeacon, contribute, devSetupCircuit, finalize, setupCircuit, type SetupResult } from "./phase2";
+import { checkPtau, defaultPtauCacheDir, devPtau, isDevPtauFileName, requiredPowerForR1cs } from "./ptau";
+
+/** `--ptau` value that asks for a cached development ptau and snarkjs's own phase 2 (a ceremony rehearsal). */
+export const DEV_PTAU_FLAG = "dev";
+
+/** Progress of a setup: `step` of `steps` units of the current work (`stage` names it). */
+export interface SetupProgress {
+  stage: string;
+  step: number;
+  steps: number;
+}
 
 /** Options of {@link runSetup}, one per command-line flag. */
 export interface RunSetupOptions {
@@ -28,7 +31,11 @@ export interface RunSetupOptions {
   model: string;
   /** `--out`: artifact directory. */
   out: string;
-  /** `--ptau`: phase-1 file from a public ceremony. Without it an INSECURE cached development ptau is used. */
+  /**
+   * `--ptau`: phase-1 file from a public ceremony, then snarkjs's phase 2. `dev` ({@link DEV_PTAU_FLAG}): the same
+   * phase 2 on an INSECURE cached development ptau. Without it: an INSECURE direct development setup
+   * ({@link devSetupCircuit}), seconds instead of minutes.
+   */
   ptau?: string;
   /** `--verify-ptau`: check every contribution of `--ptau` (slow: minutes to hours). */
   verifyPtau?: boolean;
@@ -43,12 +50,13 @@ export interface RunSetupOptions {
   /** Cache directory of development ptau files (default `defaultPtauCacheDir()`). */
   cacheDir?: string;
   /** Progress of generating a development ptau (for a progress bar). */
-  onProgress?: (progress: DevPtauProgress) => void;
+  onProgress?: (progress: SetupProgress) => void;
 }
 
 /** What {@link runSetup} did. */
 export interface RunSetupResult extends SetupResult {
   ptau: {
+    /** Path of the ptau used (inside the artifact directory for a direct setup). */
     path: string;
     /** Power the circuit needs. */
     requiredPower: number;
@@ -69,9 +77,10 @@ function requireFile(option: string, path: string): string {
 }
 
 /**
- * `zkrisk setup`: pick the ptau (the given `--ptau`, checked for size and optionally verified, or a cached
- * development one of the required power), then run {@link setupCircuit} into `--out`.
- * @param log receives progress and the development-ptau warning
+ * `zkrisk setup`: without `--ptau`, an INSECURE direct development setup ({@link devSetupCircuit}). With `--ptau`,
+ * check the file for size (and optionally verify it), or take a cached development ptau for `--ptau dev`, then run
+ * snarkjs's phase 2 ({@link setupCircuit}) into `--out`.
+ * @param log receives progress and the development-setup warnings
  */
 export async function runSetup(options: RunSetupOptions, log: SetupLog): Promise<RunSetupResult> {
   const r1cs = requireFile("--r1cs", options.r1cs);
@@ -81,8 +90,25 @@ export async function runSetup(options: RunSetupOptions, log: SetupLog): Promise
   const name = options.name ?? basename(r1cs).replace(/\.r1cs$/, "");
 
   const t0 = Date.now();
+  if (options.ptau === undefined) {
+    const result = await devSetupCircuit({
+      name,
+      r1csPath: r1cs,
+      wasmPath: wasm,
+      modelPath: model,
+      outDir: options.out,
+      onProgress: (p) => options.onProgress?.({ stage: p.section, step: p.done, steps: p.total }),
+      log,
+    });
+    const ptauPath = join(result.dir, result.manifest.ptau.file);
+    return {
+      ...result,
+      ptau: { path: ptauPath, requiredPower: power, power, dev: true, cached: false },
+      timings: { ptauMs: result.timings.ptauMs, phase2Ms: result.timings.zkeyMs },
+    };
+  }
   let ptau: RunSetupResult["ptau"];
-  if (options.ptau !== undefined) {
+  if (options.ptau !== DEV_PTAU_FLAG) {
     const info = await checkPtau(requireFile("--ptau", options.ptau), power, {
       verify: options.verifyPtau,
       log,
@@ -117,7 +143,10 @@ export interface RunContributeOptions {
   name: string;
   /** `--entropy`: extra entropy (default: random; snarkjs always adds OS randomness). */
   entropy?: string;
-  /** `--ptau`: the ptau the setup used (default: the cached development ptau, when the manifest says dev). */
+  /**
+   * `--ptau`: the ptau the setup used (default: for a direct setup the ptau in the artifact directory, for a
+   * development ptau the cached one).
+   */
   ptau?: string;
   /** `--model`: model file (default: the path recorded in the manifest). */
   model?: string;
@@ -157,7 +186,10 @@ export async function runContribute(
         `--ptau is required: ${loaded.dir} was set up with ${manifest.ptau.file} (sha256 ${manifest.ptau.sha256})`,
       );
     }
-    ptauPath = join(options.cacheDir ?? defaultPtauCacheDir(), manifest.ptau.file);
+    ptauPath =
+      manifest.setup.method === "direct"
+        ? join(loaded.dir, manifest.ptau.file)
+        : join(options.cacheDir ?? defaultPtauCacheDir(), manifest.ptau.file);
   }
   requireFile("--ptau", ptauPath);
 

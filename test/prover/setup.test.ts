@@ -10,14 +10,19 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
+import { createRequire } from "node:module";
 import { hostname, tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256File } from "../../models/io";
 import { loadArtifacts, MANIFEST_FILE, readManifest } from "../../prover/artifacts";
+import { inProcessChain, rpcChain } from "../../prover/onchain/chain";
+import { deployVerifier } from "../../prover/onchain/oracle";
+import { DEV_KEYS, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
 import {
   checkPtau,
   contribute,
+  DEV_PTAU_FLAG,
   devPtau,
   finalize,
   readCeremony,
@@ -35,6 +40,11 @@ import {
   type SetupLog,
   type VerificationKey,
 } from "../../prover/setup";
+
+// Hardhat loads hardhat.config.ts with Node's require: under vitest nothing handles .ts there (as in
+// test/contracts/fixture.ts).
+const requireHere = createRequire(__filename);
+if (!requireHere.extensions[".ts"]) requireHere("ts-node").register({ transpileOnly: true });
 
 const ROOT = join(__dirname, "../..");
 const CIRCOM2 = join(ROOT, "node_modules/.bin/circom2");
@@ -87,6 +97,20 @@ function expectSetupError(fn: () => unknown, pattern: RegExp): void {
   throw new Error(`expected a SetupError matching ${pattern}`);
 }
 
+/** A proof of the tiny circuit from `result`'s zkey verifies with its exported key, and not for another output. */
+async function expectTinyProofs(result: RunSetupResult): Promise<void> {
+  const vkey = JSON.parse(readFileSync(result.paths.vkey, "utf8")) as VerificationKey;
+  const { proof, publicSignals } = await snarkjs.groth16.fullProve(
+    { a: 3, b: 5, k: 2 },
+    result.paths.wasm,
+    result.paths.zkey,
+  );
+  // Outputs first, then public inputs: y = (3*5)^2 * 2 = 450, k = 2.
+  expect(publicSignals).toEqual(["450", "2"]);
+  expect(await snarkjs.groth16.verify(vkey, publicSignals, proof)).toBe(true);
+  expect(await snarkjs.groth16.verify(vkey, ["451", "2"], proof)).toBe(false);
+}
+
 let tmp: string;
 let cacheDir: string;
 let r1cs: string;
@@ -95,7 +119,11 @@ let model: string;
 let ptau: DevPtau;
 const progress: DevPtauProgress[] = [];
 const ptauLog = recordingLog();
+/** The ceremony path (snarkjs's phase 2) on the cached development ptau. */
 let setup: RunSetupResult;
+/** The default: a direct development setup. */
+let direct: RunSetupResult;
+const directLog = recordingLog();
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), "zkrisk-setup-"));
@@ -124,7 +152,11 @@ beforeAll(async () => {
   writeFileSync(model, JSON.stringify({ name: "tiny test model", weights: [1, 2, 3] }));
 
   ptau = await devPtau(3, { cacheDir, log: ptauLog, onProgress: (p) => progress.push(p) });
-  setup = await runSetup({ r1cs, wasm, model, out: join(tmp, "artifacts"), cacheDir }, recordingLog());
+  setup = await runSetup(
+    { r1cs, wasm, model, out: join(tmp, "artifacts"), ptau: DEV_PTAU_FLAG, cacheDir },
+    recordingLog(),
+  );
+  direct = await runSetup({ r1cs, wasm, model, out: join(tmp, "direct") }, directLog);
 });
 
 afterAll(async () => {
@@ -161,7 +193,19 @@ describe("ptau", () => {
   it("generates a dev ptau once, warns loudly, and reuses the cached file", async () => {
     expect(ptau).toMatchObject({ power: 3, requestedPower: 3, cached: false, dev: true });
     expect(ptau.path).toBe(join(cacheDir, "dev-pot3.ptau"));
-    expect(progress.map((p) => p.stage)).toEqual(["new", "contribute", "beacon", "prepare"]);
+    // Progress runs through the file's point sections in order, to the last unit of work.
+    expect([...new Set(progress.map((p) => p.stage))]).toEqual([
+      "tauG1",
+      "tauG2",
+      "alphaTauG1",
+      "betaTauG1",
+      "betaG2",
+      "lagrangeTauG1",
+      "lagrangeTauG2",
+      "lagrangeAlphaTauG1",
+      "lagrangeBetaTauG1",
+    ]);
+    expect(progress.at(-1)!.step).toBe(progress.at(-1)!.steps);
     expect(ptauLog.warnings.join("\n")).toMatch(/INSECURE DEVELOPMENT PTAU/);
 
     const mtime = statSync(ptau.path).mtimeMs;
@@ -217,8 +261,24 @@ describe("ptau", () => {
   });
 
   it("verifies a ptau's contributions only when asked", async () => {
-    const info = await checkPtau(ptau.path, 3, { verify: true });
-    expect(info).toMatchObject({ power: 3, preparedPhase2: true, sha256: sha256File(ptau.path) });
+    // A ptau from snarkjs's own ceremony steps verifies ...
+    const curve = await snarkjs.curves.getCurveFromName("bn128");
+    const steps = ["new", "contributed", "prepared"].map((n) => join(tmp, `ceremony-${n}.ptau`));
+    await snarkjs.powersOfTau.newAccumulator(curve, 3, steps[0]!);
+    await snarkjs.powersOfTau.contribute(steps[0]!, steps[1]!, "test", "test entropy");
+    await snarkjs.powersOfTau.preparePhase2(steps[1]!, steps[2]!);
+    const info = await checkPtau(steps[2]!, 3, { verify: true });
+    expect(info).toMatchObject({ power: 3, preparedPhase2: true, sha256: sha256File(steps[2]!) });
+    // ... while a development ptau, which no ceremony made, is accepted for its size but fails verification.
+    await expect(checkPtau(ptau.path, 3)).resolves.toMatchObject({ power: 3 });
+    await expect(checkPtau(ptau.path, 3, { verify: true })).rejects.toThrow(/has no contribution/);
+  });
+
+  it("holds the Lagrange sections snarkjs's prepare phase2 computes from its powers", async () => {
+    // prepare phase2 copies sections 1-7 and recomputes 12-15 by FFT: the two files must be identical.
+    const prepared = join(tmp, "dev-prepared.ptau");
+    await snarkjs.powersOfTau.preparePhase2(ptau.path, prepared);
+    expect(readFileSync(prepared).equals(readFileSync(ptau.path))).toBe(true);
   });
 });
 
@@ -226,6 +286,7 @@ describe("setup", () => {
   it("writes every artifact and a manifest with their hashes", () => {
     const m = setup.manifest;
     expect(setup.ptau).toMatchObject({ requiredPower: 3, power: 3, dev: true, cached: true });
+    expect(m.setup).toEqual({ method: "ceremony", insecure: true });
     expect(m.circuit).toMatchObject({
       name: "tiny",
       constraints: 3,
@@ -256,16 +317,7 @@ describe("setup", () => {
   });
 
   it("produces a zkey whose Groth16 proofs verify with the exported key", async () => {
-    const vkey = JSON.parse(readFileSync(setup.paths.vkey, "utf8")) as VerificationKey;
-    const { proof, publicSignals } = await snarkjs.groth16.fullProve(
-      { a: 3, b: 5, k: 2 },
-      setup.paths.wasm,
-      setup.paths.zkey,
-    );
-    // Outputs first, then public inputs: y = (3*5)^2 * 2 = 450, k = 2.
-    expect(publicSignals).toEqual(["450", "2"]);
-    expect(await snarkjs.groth16.verify(vkey, publicSignals, proof)).toBe(true);
-    expect(await snarkjs.groth16.verify(vkey, ["451", "2"], proof)).toBe(false);
+    await expectTinyProofs(setup);
   });
 
   it("exports a generated Solidity verifier sized for the public signals", () => {
@@ -337,6 +389,151 @@ describe("ceremony", () => {
     await expect(
       runContribute({ dir: join(tmp, "contributed"), name: "bob", ptau: other.path }, recordingLog()),
     ).rejects.toThrow(/ptau sha256 [0-9a-f]{64} does not match [0-9a-f]{64}/);
+  });
+});
+
+describe("direct development setup", () => {
+  it("records an INSECURE direct setup: its own ptau, one contribution, every file hashed", () => {
+    const m = direct.manifest;
+    expect(m.setup).toEqual({ method: "direct", insecure: true });
+    expect(m.ptau).toEqual({
+      file: "tiny.dev-pot3.ptau",
+      power: 3,
+      sha256: sha256File(join(direct.dir, "tiny.dev-pot3.ptau")),
+      dev: true,
+    });
+    expect(direct.ptau).toMatchObject({ requiredPower: 3, power: 3, dev: true, cached: false });
+    expect(m.ceremony.steps).toEqual([
+      {
+        kind: "contribution",
+        name: "zkrisk development setup (INSECURE)",
+        hash: expect.stringMatching(/^[0-9a-f]{128}$/),
+      },
+    ]);
+    for (const kind of ["r1cs", "wasm", "zkey", "vkey", "verifier"] as const) {
+      expect(m.files[kind].sha256).toBe(sha256File(direct.paths[kind]));
+    }
+    expect(readdirSync(direct.dir).sort()).toEqual(
+      [
+        MANIFEST_FILE,
+        "Groth16Verifier.sol",
+        "tiny.dev-pot3.ptau",
+        "tiny.r1cs",
+        "tiny.wasm",
+        "tiny.zkey",
+        "verification_key.json",
+      ].sort(),
+    );
+    expect(directLog.warnings.join("\n")).toMatch(/INSECURE development setup/);
+  });
+
+  it("passes `snarkjs zkey verify` against its ptau (the snarkjs command line)", () => {
+    const cli = join(ROOT, "node_modules/snarkjs/cli.js");
+    const run = spawnSync(
+      process.execPath,
+      [
+        cli,
+        "zkey",
+        "verify",
+        direct.paths.r1cs,
+        join(direct.dir, direct.manifest.ptau.file),
+        direct.paths.zkey,
+      ],
+      { encoding: "utf8" },
+    );
+    expect(run.status, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/ZKey Ok!/);
+    // The same key checked against another ptau of the same power is refused.
+    const other = spawnSync(
+      process.execPath,
+      [cli, "zkey", "verify", direct.paths.r1cs, ptau.path, direct.paths.zkey],
+      {
+        encoding: "utf8",
+      },
+    );
+    expect(other.stdout + other.stderr).not.toMatch(/ZKey Ok!/);
+  });
+
+  it("has the circuit hash snarkjs computes for the circuit and ptau", async () => {
+    // zkey new rebuilds the key before any contribution from the same ptau: its hash must be the recorded one.
+    const fresh = join(tmp, "direct-new.zkey");
+    const hash = await snarkjs.zKey.newZKey(
+      direct.paths.r1cs,
+      join(direct.dir, direct.manifest.ptau.file),
+      fresh,
+    );
+    expect(Buffer.from(hash as Uint8Array).toString("hex")).toBe(direct.manifest.ceremony.circuitHash);
+  });
+
+  it("proves with snarkjs and verifies with the exported key; a changed signal is refused", async () => {
+    await expectTinyProofs(direct);
+  });
+
+  it("takes a ceremony contribution on top, checked against its own ptau", async () => {
+    const dir = join(tmp, "direct-contributed");
+    cpSync(direct.dir, dir, { recursive: true });
+    const result = await runContribute({ dir, name: "carol", entropy: "carol's coin flips" }, recordingLog());
+    expect(result.manifest.ceremony.steps.map((s) => s.name)).toEqual([
+      "zkrisk development setup (INSECURE)",
+      "carol",
+    ]);
+    expect(result.manifest.setup).toEqual({ method: "direct", insecure: true });
+  });
+
+  it("refuses a contribution when its ptau was edited by one byte", async () => {
+    const dir = join(tmp, "direct-edited-ptau");
+    cpSync(direct.dir, dir, { recursive: true });
+    flipByte(join(dir, direct.manifest.ptau.file), 1000);
+    await expect(runContribute({ dir, name: "dave" }, recordingLog())).rejects.toThrow(
+      /tiny.dev-pot3.ptau: ptau sha256 [0-9a-f]{64} does not match/,
+    );
+  });
+
+  it("refuses a zkey edited by one byte", () => {
+    const dir = join(tmp, "direct-edited-zkey");
+    cpSync(direct.dir, dir, { recursive: true });
+    flipByte(join(dir, "tiny.zkey"), 300);
+    expectSetupError(() => loadArtifacts(dir), /tiny.zkey: zkey sha256 [0-9a-f]{64} does not match/);
+  });
+});
+
+describe("deploying an insecure setup", () => {
+  let node: HardhatNode;
+  let secure: RunSetupResult;
+  beforeAll(async () => {
+    node = await startHardhatNode(1337);
+    // A ceremony on a ptau that is not a development one counts as secure.
+    secure = await runSetup(
+      { r1cs, wasm, model, out: join(tmp, "secure"), ptau: join(tmp, "ceremony-prepared.ptau") },
+      recordingLog(),
+    );
+  });
+  afterAll(() => node?.stop());
+
+  it("is allowed on the local chain 31337", async () => {
+    const chain = await inProcessChain();
+    expect(chain.chainId).toBe(31337n);
+    const verifier = await deployVerifier(chain.signer, direct.dir);
+    expect(await verifier.getAddress()).toMatch(/^0x[0-9a-fA-F]{40}$/);
+  });
+
+  it("is refused on another chain unless explicitly allowed, saying why", async () => {
+    const chain = await rpcChain(node.rpc, DEV_KEYS[0]);
+    try {
+      expect(chain.chainId).toBe(1337n);
+      const refused = deployVerifier(chain.signer, direct.dir);
+      await expect(refused).rejects.toMatchObject({ code: "SETUP_INSECURE" });
+      await expect(deployVerifier(chain.signer, direct.dir)).rejects.toThrow(
+        /setup is INSECURE \(a direct development setup\).*chain 1337.*--allow-insecure-setup/,
+      );
+      await expect(deployVerifier(chain.signer, setup.dir)).rejects.toThrow(/phase 2 on a development ptau/);
+      const allowed = await deployVerifier(chain.signer, direct.dir, { allowInsecureSetup: true });
+      expect(await allowed.getAddress()).toMatch(/^0x/);
+      expect(secure.manifest.setup).toEqual({ method: "ceremony", insecure: false });
+      expect(await (await deployVerifier(chain.signer, secure.dir)).getAddress()).toMatch(/^0x/);
+    } finally {
+      await chain.close();
+    }
   });
 });
 

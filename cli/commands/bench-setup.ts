@@ -1,0 +1,83 @@
+/** `zkrisk bench-setup` (npm run bench:setup): the time of an INSECURE development trusted setup. */
+import type { Command } from "commander";
+import type { WeightMode } from "../../circuits/generate-circuit";
+import { UsageError } from "../../models/errors";
+import { writeJsonAtomic } from "../../models/io";
+import { runSetupBench, type SetupBenchReport } from "../../scripts/bench-setup";
+import { DEFAULT_MODEL } from "../paths";
+import { parseIntListOption, printJson } from "../options";
+import { markdownTable } from "./bench";
+import { stderrLog } from "./circuit";
+
+/** Typed flags of the command. */
+export interface BenchSetupFlags {
+  powers: string;
+  modes: string;
+  model: string;
+  json?: boolean;
+  out?: string;
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** The report as two tables. */
+export function formatSetupBench(r: SetupBenchReport): string {
+  const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+  return (
+    `Development setup (${r.machine.cores} cores, ${r.machine.cpu}, Node ${r.machine.node}):\n\n` +
+    markdownTable([
+      ["ptau power", "time", "size"],
+      ...r.ptau.map((p) => [String(p.power), seconds(p.ms), mib(p.bytes)]),
+    ]) +
+    "\n\n" +
+    markdownTable([
+      ["circuit", "constraints", "power", "ptau", "zkey", "whole setup"],
+      ...r.circuits.map((c) => [
+        `${c.mode} weights`,
+        c.constraints.toLocaleString("en-US"),
+        String(c.power),
+        seconds(c.ptauMs),
+        seconds(c.zkeyMs),
+        seconds(c.totalMs),
+      ]),
+    ]) +
+    `\n\n${r.method}\n`
+  );
+}
+
+/** Parse the flags and run the benchmark. */
+export function runBenchSetup(f: BenchSetupFlags): Promise<SetupBenchReport> {
+  const modes = f.modes === "" ? [] : f.modes.split(",");
+  for (const m of modes) {
+    if (m !== "constant" && m !== "committed") {
+      throw new UsageError(`--modes: '${m}' must be 'constant' or 'committed'`);
+    }
+  }
+  return runSetupBench({
+    powers: f.powers === "" ? [] : parseIntListOption("--powers", f.powers, 1, 22),
+    modes: modes as WeightMode[],
+    model: f.model,
+    log: stderrLog(f.json === true),
+  });
+}
+
+export function registerBenchSetup(program: Command): void {
+  program
+    .command("bench-setup")
+    .description("measure the INSECURE development setup: the ptau per power and the shipped circuits' setup")
+    .option("--powers <list>", "ptau powers to time, comma-separated ('' for none)", "11,13,15,16")
+    .option(
+      "--modes <list>",
+      "shipped circuits to set up: constant,committed ('' for none)",
+      "constant,committed",
+    )
+    .option("--model <file>", "quantised model", DEFAULT_MODEL)
+    .option("--json", "print the report as JSON")
+    .option("--out <file>", "also write the JSON report to this file")
+    .action(async (f: BenchSetupFlags) => {
+      const report = await runBenchSetup(f);
+      if (f.out) writeJsonAtomic(f.out, report);
+      if (f.json) printJson(report);
+      else process.stdout.write(formatSetupBench(report));
+    });
+}
