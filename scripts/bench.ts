@@ -9,7 +9,7 @@
  * the caller's log.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, platform, arch, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { AbiCoder, type Contract } from "ethers";
@@ -20,7 +20,7 @@ import { sha256File } from "../models/io";
 import { loadCandles } from "../models/load-data";
 import { inferBar } from "../models/predict";
 import type { CandleSeries } from "../models/types";
-import { loadArtifacts } from "../prover/artifacts";
+import { loadArtifacts, readManifest } from "../prover/artifacts";
 import { circuitInput, marketIdOf } from "../prover/circuit-input";
 import { oracleDomain } from "../prover/domain";
 import { inProcessChain, type Chain } from "../prover/onchain/chain";
@@ -34,7 +34,6 @@ import {
 import { UpdateProver, type ProvedUpdate } from "../prover/prove-update";
 import { readR1csHeader } from "../prover/setup/binfile";
 import type { SetupLog } from "../prover/setup/log";
-import { defaultPtauCacheDir, isDevPtauFileName } from "../prover/setup/ptau";
 import { releaseCurves, snarkjs } from "../prover/setup/snarkjs";
 import { provingArtifacts } from "./demo";
 
@@ -105,9 +104,9 @@ export interface ArtifactsInfo {
   zkeyBytes: number;
   /**
    * Present when this run compiled and set up the circuit (never part of a proving figure): wall clock of
-   * compile and setup, and whether a development ptau had to be generated for it.
+   * compile and setup, and how the keys were made.
    */
-  setup?: { totalMs: number; ptauGenerated: boolean };
+  setup?: { totalMs: number; method: "ceremony" | "direct" };
 }
 
 /** Figures of one weight mode. */
@@ -236,12 +235,6 @@ export const BENCH_METHOD: Record<string, string> = {
   statistics: "median: middle value (mean of the two middle for an even count); p90: nearest rank",
 };
 
-/** Development ptau files in the cache (to tell whether a setup had to generate one). */
-function devPtauFiles(): string[] {
-  const dir = defaultPtauCacheDir();
-  return existsSync(dir) ? readdirSync(dir).filter(isDevPtauFileName) : [];
-}
-
 /**
  * Artifacts for the model, through the demo's own `provingArtifacts`: the same cache directory (keyed by the
  * generated circuit's source and the mode), reused when it matches its manifest, else compiled and set up.
@@ -251,7 +244,6 @@ async function benchArtifacts(
   mode: WeightMode,
   log: SetupLog,
 ): Promise<{ dir: string; setup?: ArtifactsInfo["setup"] }> {
-  const ptauBefore = devPtauFiles();
   const artifacts = await provingArtifacts({ model: modelPath, mode, log });
   if (artifacts.reused) return { dir: artifacts.dir };
   await releaseCurves();
@@ -260,7 +252,7 @@ async function benchArtifacts(
     dir: artifacts.dir,
     setup: {
       totalMs: round(artifacts.ms),
-      ptauGenerated: devPtauFiles().some((f) => !ptauBefore.includes(f)),
+      method: readManifest(artifacts.dir).setup.method,
     },
   };
 }

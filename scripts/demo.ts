@@ -60,6 +60,8 @@ export interface DemoResult {
     artifacts: string;
     reusedArtifacts: boolean;
     devPtau: boolean;
+    /** The setup is INSECURE (a development setup): see the manifest's `setup`. */
+    insecureSetup: boolean;
   };
   provingMs: number;
   setupMs: number;
@@ -174,6 +176,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         artifacts: artifacts.dir,
         reusedArtifacts: artifacts.reused,
         devPtau: prover.artifacts.manifest.ptau.dev,
+        insecureSetup: prover.artifacts.manifest.setup.insecure,
       },
       provingMs: update.provingMs,
       setupMs: artifacts.ms,

@@ -108,7 +108,7 @@ function range(values: number[]): string {
 function setupCell(m: ModeBench): string {
   const s = m.artifacts.setup;
   if (!s) return "cached";
-  return `built, ${(s.totalMs / 1000).toFixed(1)} s${s.ptauGenerated ? " (dev ptau generated)" : ""}`;
+  return `built, ${(s.totalMs / 1000).toFixed(1)} s (${s.method === "direct" ? "direct development setup" : "ceremony"})`;
 }
 
 /** Markdown table with padded columns (pastes into the README as is). */

@@ -89,7 +89,7 @@ export function registerDemo(program: Command): void {
         `2. quantised model: MM ${r.parameters.maintenanceMarginBps} bps, IM ${r.parameters.initialMarginBps} bps\n` +
           `3. circuit: ${r.circuit.mode} weights, ${r.circuit.constraints} constraints, artifacts ${r.circuit.artifacts} ` +
           `(${r.circuit.reusedArtifacts ? "cached" : `built in ${(r.setupMs / 1000).toFixed(1)} s`}` +
-          `${r.circuit.devPtau ? ", INSECURE development ptau" : ""})\n` +
+          `${r.circuit.insecureSetup ? ", INSECURE development setup" : ""})\n` +
           `4. deployed verifier ${r.contracts.verifier}, oracle ${r.contracts.oracle}, consumer ${r.contracts.consumer}\n` +
           `5. proved in ${(r.provingMs / 1000).toFixed(2)} s and verified locally\n` +
           `6. submitUpdate accepted: tx ${r.submit.txHash}, block ${r.submit.block}, gas ${r.submit.gasUsed}\n` +
