@@ -41,7 +41,7 @@ const errorBody = {
 
 /** A job as the API shows it. */
 export function jobView(job: JobRecord) {
-  const p = job.proof;
+  const p = job.update;
   return {
     id: job.id,
     market: job.market,
@@ -51,7 +51,8 @@ export function jobView(job: JobRecord) {
     status: job.status,
     reason: job.reason,
     attempts: job.attempts,
-    worker: job.worker,
+    // The process holding it (`host:pid`); the field keeps its published name.
+    worker: job.holder,
     parameters: p?.parameters ?? null,
     proof: p?.proof ?? null,
     publicSignals: p?.publicSignals ?? null,

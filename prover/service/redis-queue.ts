@@ -1,15 +1,18 @@
 /**
  * Several prover processes on several machines (`zkrisk serve --queue redis://...`): job records live in the
- * Redis job store, and jobs are handed to workers by a BullMQ queue on the same server. BullMQ gives each
- * delivery to one worker at a time and delivers again the jobs of a worker that died (its lock expires);
- * the record's status is then compare-and-set, so a job is carried on from where it stood (a sent
- * transaction is settled, not sent twice). One process at a time schedules new bars: the holder of a Redis
- * lease (`{prefix}:leader`), renewed while it lives and taken over by another process when it lapses.
+ * Redis job store, and jobs are handed to the processes by a BullMQ queue on the same server (each process
+ * runs one BullMQ worker). BullMQ gives each delivery to one worker at a time and delivers again the jobs of
+ * a worker that died (its lock expires); the record's status then moves by the claim rules of
+ * job-states.ts, compare-and-set, so a job is carried on from where it stood (a sent transaction is settled,
+ * not sent twice). One process at a time schedules new bars: the holder of a Redis lease
+ * (`{prefix}:leader`), renewed while it lives and taken over by another process when it lapses.
  */
 import { Queue, Worker, type Job as BullJob } from "bullmq";
 import { Redis } from "ioredis";
 import type { Logger } from "pino";
-import type { JobRecord, JobStatus, JobStore } from "./jobs";
+import { CLAIMS, SET_BACKS } from "./job-states";
+import { transition, type JobRecord, type JobStore } from "./jobs";
+import { loadLuaScript } from "./lua-scripts";
 
 /** Name of the BullMQ queue (under the store's prefix). */
 export const QUEUE_NAME = "proofs";
@@ -26,29 +29,23 @@ export interface Dispatcher {
   stop(): Promise<void>;
 }
 
-/** Statuses from which a delivered job is carried on, and the status it is claimed into. */
-const CLAIMS: readonly { from: readonly JobStatus[]; to: JobStatus }[] = [
-  // `proving` too: a job whose worker died mid-proof comes back with that status.
-  { from: ["queued", "proving"], to: "proving" },
-  { from: ["proved", "submitting"], to: "submitting" },
-];
-
 /** Options of the Redis dispatcher. */
 export interface RedisDispatcherOptions {
   url: string;
   prefix: string;
   store: JobStore;
-  worker: string;
+  /** This process (`host:pid`): the holder of the jobs it claims and of the lease; its BullMQ worker's name. */
+  holder: string;
   concurrency: number;
   log: Logger;
   /** Leader lease, ms (renewed at a third of it). */
   leaseMs?: number;
-  /** A delivered job's lock, ms: a worker silent this long is taken as dead and its job delivered again. */
+  /** A delivered job's lock, ms: a process silent this long is taken as dead and its job delivered again. */
   lockMs?: number;
 }
 
-const RELEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
-const RENEW = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("pexpire", KEYS[1], ARGV[2]) else return 0 end`;
+const RENEW_LEASE = loadLuaScript("renew-lease-1.lua");
+const RELEASE_LEASE = loadLuaScript("release-lease-1.lua");
 
 /** BullMQ dispatch and a Redis leader lease. */
 export class RedisDispatcher implements Dispatcher {
@@ -92,26 +89,32 @@ export class RedisDispatcher implements Dispatcher {
         maxStalledCount: 1_000,
         removeOnComplete: { count: 1_000 },
         removeOnFail: { count: 1_000 },
-        name: this.o.worker,
+        name: this.o.holder,
       },
     );
     this.bullWorker.on("error", (err) => this.o.log.warn({ err: err.message }, "queue worker error"));
   }
 
-  /** Claim a delivered job's record for this worker, or undefined if it is final or elsewhere. */
+  /** Claim a delivered job's record for this process, or undefined if it is final or elsewhere. */
   private async claim(id: string): Promise<JobRecord | undefined> {
     const job = await this.o.store.get(id);
     if (!job) return undefined;
-    for (const c of CLAIMS) {
-      if (c.from.includes(job.status) && (c.to !== "submitting" || job.submit)) {
-        // Delivered again while in flight: its worker died, and that attempt counts.
-        const attempts = job.attempts + (job.status === c.to && !(c.to === "submitting" && job.tx) ? 1 : 0);
-        return this.o.store.update(id, { status: c.to, worker: this.o.worker, attempts }, Date.now(), [
-          job.status,
-        ]);
-      }
-    }
-    return undefined;
+    // A job delivered again while in flight (its holder died) is claimed again by the rule that claimed it.
+    const rule = CLAIMS.find(
+      (c) => (c.from === job.status || c.to === job.status) && (!c.onlyToSubmit || job.submit),
+    );
+    if (!rule) return undefined;
+    // The attempt the dead holder had made counts, unless it had sent a transaction (that one is settled).
+    const setBack = SET_BACKS.find((s) => s.from === job.status);
+    const cutShort = setBack !== undefined && !(setBack.unlessSent && job.tx);
+    return transition(
+      this.o.store,
+      id,
+      rule.to,
+      { holder: this.o.holder, attempts: job.attempts + (cutShort ? 1 : 0) },
+      Date.now(),
+      [job.status],
+    );
   }
 
   async notify(job: JobRecord): Promise<void> {
@@ -130,11 +133,17 @@ export class RedisDispatcher implements Dispatcher {
   private async holdLease(): Promise<void> {
     try {
       const held = this.leader
-        ? (await this.connection.eval(RENEW, 1, this.leaseKey, this.o.worker, this.leaseMs)) === 1
-        : (await this.connection.set(this.leaseKey, this.o.worker, "PX", this.leaseMs, "NX")) === "OK";
+        ? (await this.connection.eval(
+            RENEW_LEASE.lua,
+            RENEW_LEASE.numberOfKeys,
+            this.leaseKey,
+            this.o.holder,
+            this.leaseMs,
+          )) === 1
+        : (await this.connection.set(this.leaseKey, this.o.holder, "PX", this.leaseMs, "NX")) === "OK";
       if (held !== this.leader) {
         this.o.log.info(
-          { worker: this.o.worker },
+          { holder: this.o.holder },
           held ? "scheduler lease taken: scheduling" : "scheduler lease lost",
         );
       }
@@ -149,7 +158,9 @@ export class RedisDispatcher implements Dispatcher {
     clearInterval(this.leaseTimer);
     await this.bullWorker?.close();
     if (this.leader)
-      await this.connection.eval(RELEASE, 1, this.leaseKey, this.o.worker).catch(() => undefined);
+      await this.connection
+        .eval(RELEASE_LEASE.lua, RELEASE_LEASE.numberOfKeys, this.leaseKey, this.o.holder)
+        .catch(() => undefined);
     this.leader = false;
     await this.queue.close();
     this.workerConnection?.disconnect();

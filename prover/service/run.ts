@@ -56,7 +56,7 @@ export async function startService(
       url: queue,
       prefix: REDIS_PREFIX,
       store,
-      worker: `${hostname()}:${process.pid}`,
+      holder: `${hostname()}:${process.pid}`,
       concurrency: cfg.concurrency,
       lockMs: cfg.queue.lockSeconds * 1000,
       leaseMs: cfg.queue.leaseSeconds * 1000,
@@ -65,7 +65,7 @@ export async function startService(
     log.info({ queue: redactRedisUrl(queue) }, "jobs shared over Redis");
   } else {
     const sqlite = SqliteJobStore.open(cfg.database);
-    const me = { worker: `${hostname()}:${process.pid}`, host: hostname(), pid: process.pid };
+    const me = { holder: `${hostname()}:${process.pid}`, host: hostname(), pid: process.pid };
     try {
       sqlite.claimService(me, Date.now(), OWNER_STALE_MS);
     } catch (err) {

@@ -25,7 +25,8 @@ import { ProofError, type ProvedUpdate } from "../prove-update";
 import { barProblem, candleSourceOf, latestClosedBar, sharedSource, type CandleSource } from "./candles";
 import { loadSignerKey, retryDelayMs, type ServiceConfig } from "./config";
 import { precheck, readMarketState, type OracleMarketState } from "./guards";
-import { isFinal, jobIdOf, type JobRecord, type JobStore } from "./jobs";
+import { isDue, isFinal, SET_BACKS, setBackOf } from "./job-states";
+import { jobIdOf, transition, type JobRecord, type JobStore } from "./jobs";
 import { ServiceMetrics } from "./metrics";
 import type { Dispatcher } from "./redis-queue";
 import type { ProveTask } from "./prove-task";
@@ -319,8 +320,7 @@ export class ProverService {
       void this.claim();
       return;
     }
-    if (job.status === "queued" || (job.status === "proved" && job.submit))
-      await this.opts.dispatcher.notify(job);
+    if (isDue(job)) await this.opts.dispatcher.notify(job);
   }
 
   /** Take due jobs while there is room (never two claim loops at once). */
@@ -359,13 +359,13 @@ export class ProverService {
         // Only crashes get a job here with its attempts spent (a failed step ends it in `fail`).
         const reason = `gave up after ${claimed.attempts} attempts, the last ones cut short by the process stopping`;
         log.error({ reason }, "job failed");
-        await this.store.update(claimed.id, { status: "failed", reason }, Date.now());
+        await transition(this.store, claimed.id, "failed", { reason }, Date.now());
         return;
       }
       let job: JobRecord | undefined = claimed;
       if (job.status === "proving") job = await this.prove(job, log);
       if (job?.status === "proved" && job.submit) {
-        job = await this.store.update(job.id, { status: "submitting" }, Date.now(), ["proved"]);
+        job = await transition(this.store, job.id, "submitting", {}, Date.now(), ["proved"]);
       }
       if (job?.status === "submitting") await this.submit(job, log);
     } catch (err) {
@@ -376,7 +376,7 @@ export class ProverService {
   private async skip(job: JobRecord, reason: string, kind: string, log: Logger): Promise<undefined> {
     this.metrics.skipped.inc({ market: job.market, reason: kind });
     log.warn({ reason }, "update skipped");
-    await this.store.update(job.id, { status: "skipped", reason }, Date.now());
+    await transition(this.store, job.id, "skipped", { reason }, Date.now());
     return undefined;
   }
 
@@ -421,9 +421,9 @@ export class ProverService {
       domain: this.domain.toString(),
     };
     const t0 = performance.now();
-    let proof: ProvedUpdate;
+    let update: ProvedUpdate;
     try {
-      proof = (await this.pool.run(task)) as ProvedUpdate;
+      update = (await this.pool.run(task)) as ProvedUpdate;
     } catch (err) {
       this.metrics.proofs.inc({ market: m.id, outcome: "failed" });
       throw err;
@@ -434,14 +434,16 @@ export class ProverService {
     log.info(
       {
         ms: Math.round(seconds * 1000),
-        mm: proof.parameters.maintenanceMarginBps,
-        im: proof.parameters.initialMarginBps,
+        mm: update.parameters.maintenanceMarginBps,
+        im: update.parameters.initialMarginBps,
       },
       "proved",
     );
-    return this.store.update(
+    return transition(
+      this.store,
       job.id,
-      { status: "proved", proof, worker: this.worker, reason: null },
+      "proved",
+      { update, holder: this.worker, reason: null },
       Date.now(),
       ["proving"],
     );
@@ -450,20 +452,20 @@ export class ProverService {
   private async submit(job: JobRecord, log: Logger): Promise<void> {
     let tx = job.tx;
     if (!tx) {
-      tx = await this.submitter.sign(job.proof!);
+      tx = await this.submitter.sign(job.update!);
       // Recorded before it is sent: after a crash the same transaction is looked up, never a second one made.
       await this.store.update(job.id, { tx }, Date.now(), ["submitting"]);
       log.info({ tx: tx.hash, nonce: tx.nonce }, "transaction signed");
     }
     if (!(await this.submitter.broadcast(tx))) {
-      await this.store.update(job.id, { tx: null, status: "proved" }, Date.now(), ["submitting"]);
+      await transition(this.store, job.id, "proved", { tx: null }, Date.now(), ["submitting"]);
       throw new TransientError(`transaction ${tx.hash} was dropped (nonce ${tx.nonce} taken); signing again`);
     }
     log.info({ tx: tx.hash }, "submitted");
     const s = await this.submitter.settle(tx, this.settleTimeoutMs);
     switch (s.status) {
       case "confirmed": {
-        await this.store.update(job.id, { status: "confirmed", block: s.block, reason: null }, Date.now());
+        await transition(this.store, job.id, "confirmed", { block: s.block, reason: null }, Date.now());
         this.metrics.accepted.inc({ market: job.market });
         this.metrics.lastAccepted.set({ market: job.market }, job.dataTimestamp);
         log.info({ tx: tx.hash, block: s.block }, "update accepted on chain");
@@ -472,7 +474,7 @@ export class ProverService {
       case "reverted":
         throw new OracleError("reverted", `transaction ${tx.hash} reverted in block ${s.block}: ${s.reason}`);
       case "dropped":
-        await this.store.update(job.id, { tx: null, status: "proved" }, Date.now(), ["submitting"]);
+        await transition(this.store, job.id, "proved", { tx: null }, Date.now(), ["submitting"]);
         throw new TransientError(
           `transaction ${tx.hash} was dropped (nonce ${tx.nonce} taken); signing again`,
         );
@@ -491,7 +493,7 @@ export class ProverService {
     if (err instanceof OracleError && err.reason !== "unknown") {
       this.metrics.submitFailures.inc({ market: job.market, reason: err.reason });
       log.error({ reason: message }, "update refused by the oracle");
-      await this.store.update(id, { status: "rejected", reason: message }, now);
+      await transition(this.store, id, "rejected", { reason: message }, now);
       return;
     }
     if (err instanceof DataError || err instanceof InsufficientDataError) {
@@ -505,15 +507,17 @@ export class ProverService {
     }
     if (err instanceof ProofError || attempts >= this.config.chain.maxAttempts) {
       log.error({ reason: message, attempts }, "job failed");
-      await this.store.update(id, { status: "failed", reason: message, attempts }, now);
+      await transition(this.store, id, "failed", { reason: message, attempts }, now);
       return;
     }
     const delay = retryDelayMs(this.config.chain.retryBaseMs, Math.max(1, attempts));
-    const back = job.proof ? "proved" : "queued";
     log.warn({ reason: message, attempts, retryInMs: delay }, "step failed; will retry");
-    const retry = await this.store.update(
+    // Set back from where it failed: a proof is made again, a proved update submitted again.
+    const retry = await transition(
+      this.store,
       id,
-      { status: back, reason: message, attempts, notBefore: now + delay },
+      setBackOf(job.status),
+      { reason: message, attempts, notBefore: now + delay },
       now,
     );
     if (retry) await this.dispatch(retry);
@@ -604,10 +608,10 @@ export class ProverService {
       await settled(all);
       for (const id of pending) {
         const now = Date.now();
-        await this.store.update(id, { status: "queued" }, now, ["proving"]);
         const job = await this.store.get(id);
-        if (job?.status === "submitting" && !job.tx) {
-          await this.store.update(id, { status: "proved" }, now, ["submitting"]);
+        const rule = SET_BACKS.find((s) => s.from === job?.status);
+        if (job && rule && !(rule.unlessSent && job.tx)) {
+          await transition(this.store, id, rule.to, {}, now, [rule.from]);
         }
         // Back in the queue, or (a sent transaction) to be settled at the next start.
         const after = await this.store.get(id);
