@@ -10,24 +10,13 @@
 import { Queue, Worker, type Job as BullJob } from "bullmq";
 import { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { CLAIMS, SET_BACKS } from "./job-states";
+import type { Dispatcher, RunJob } from "./dispatcher";
+import { CLAIMS, isDue, SET_BACKS } from "./job-states";
 import { transition, type JobRecord, type JobStore } from "./jobs";
 import { loadLuaScript } from "./lua-scripts";
 
 /** Name of the BullMQ queue (under the store's prefix). */
 export const QUEUE_NAME = "proofs";
-
-/** How a job reaches this process's pipeline, and whether this process schedules. */
-export interface Dispatcher {
-  /** Start delivering jobs to `run` (each already claimed: status `proving` or `submitting`). */
-  start(run: (job: JobRecord) => Promise<void>): Promise<void>;
-  /** A job is due at its `notBefore` (new, or set back for a retry). */
-  notify(job: JobRecord): Promise<void>;
-  /** Whether this process schedules new bars now. */
-  isLeader(): boolean;
-  /** Stop taking jobs; wait for the ones running; release the lease. */
-  stop(): Promise<void>;
-}
 
 /** Options of the Redis dispatcher. */
 export interface RedisDispatcherOptions {
@@ -49,6 +38,8 @@ const RELEASE_LEASE = loadLuaScript("release-lease-1.lua");
 
 /** BullMQ dispatch and a Redis leader lease. */
 export class RedisDispatcher implements Dispatcher {
+  /** The processes sharing the queue share the signing key too. */
+  readonly sharesSigner = true;
   private readonly connection: Redis;
   private workerConnection: Redis | undefined;
   private readonly queue: Queue;
@@ -67,7 +58,7 @@ export class RedisDispatcher implements Dispatcher {
     this.leaseMs = o.leaseMs ?? 10_000;
   }
 
-  async start(run: (job: JobRecord) => Promise<void>): Promise<void> {
+  async start(run: RunJob): Promise<void> {
     await this.holdLease();
     this.leaseTimer = setInterval(() => void this.holdLease(), Math.max(100, Math.floor(this.leaseMs / 3)));
     // BullMQ leaves connections it was given open: both are closed in `stop`.
@@ -76,7 +67,11 @@ export class RedisDispatcher implements Dispatcher {
       QUEUE_NAME,
       async (delivery: BullJob<{ id: string }>) => {
         const job = await this.claim(delivery.data.id);
-        if (job) await run(job);
+        if (!job) return;
+        if (job.status === "submitting" && job.tx) {
+          this.o.log.info({ job: job.id, tx: job.tx.hash }, "settling a transaction sent before a restart");
+        }
+        await run(job);
       },
       {
         connection: this.workerConnection,
@@ -118,6 +113,7 @@ export class RedisDispatcher implements Dispatcher {
   }
 
   async notify(job: JobRecord): Promise<void> {
+    if (!isDue(job)) return;
     // One delivery per (job, due time): asking twice for the same job at once adds it once.
     await this.queue.add(
       "job",
@@ -128,6 +124,10 @@ export class RedisDispatcher implements Dispatcher {
 
   isLeader(): boolean {
     return this.leader;
+  }
+
+  pause(): void {
+    // Deliveries stop at `stop`, once the scheduler's last pass has queued its jobs.
   }
 
   private async holdLease(): Promise<void> {
