@@ -20,7 +20,8 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { Logger } from "pino";
 import { ZkriskError } from "../../models/errors";
 import type { JobRecord } from "./jobs";
-import { RequestError, type ProverService } from "./service";
+import { RequestRefusedError, type RequestRefusal } from "./request-errors";
+import type { ProverService } from "./service";
 
 /** Options of the API. */
 export interface ApiOptions {
@@ -39,9 +40,20 @@ const errorBody = {
   properties: { error: { type: "string" }, message: { type: "string" } },
 } as const;
 
+/** The HTTP status of each refusal of the service. */
+const REFUSAL_STATUS: Record<RequestRefusal, number> = {
+  SHUTTING_DOWN: 503,
+  UNKNOWN_MARKET: 404,
+  DATA_UNAVAILABLE: 503,
+  NO_SUCH_BAR: 422,
+  BAR_NOT_CLOSED: 422,
+  BAD_DATA: 422,
+  CHAIN_UNREACHABLE: 503,
+};
+
 /** A job as the API shows it. */
 export function jobView(job: JobRecord) {
-  const p = job.proof;
+  const p = job.update;
   return {
     id: job.id,
     market: job.market,
@@ -51,7 +63,8 @@ export function jobView(job: JobRecord) {
     status: job.status,
     reason: job.reason,
     attempts: job.attempts,
-    worker: job.worker,
+    // The process holding it (`host:pid`); the field keeps its published name.
+    worker: job.holder,
     parameters: p?.parameters ?? null,
     proof: p?.proof ?? null,
     publicSignals: p?.publicSignals ?? null,
@@ -109,8 +122,8 @@ export async function buildApi(service: ProverService, opts: ApiOptions): Promis
         .status(400)
         .send({ error: "BAD_REQUEST", message: `${where}${err.message.replace(/^[a-z]+/, "")}` });
     }
-    if (err instanceof RequestError)
-      return reply.status(err.status).send({ error: err.code, message: err.message });
+    if (err instanceof RequestRefusedError)
+      return reply.status(REFUSAL_STATUS[err.code]).send({ error: err.code, message: err.message });
     if (err.statusCode === 413) {
       return reply.status(413).send({
         error: "BODY_TOO_LARGE",
@@ -162,11 +175,10 @@ export async function buildApi(service: ProverService, opts: ApiOptions): Promis
     async (req, reply) => {
       const { market, timestamp, submit = false } = req.body;
       if (timestamp >= MAX_SECONDS) {
-        throw new RequestError(
-          400,
-          "BAD_REQUEST",
-          `body/timestamp: ${timestamp} is not a time in seconds (milliseconds? divide by 1000)`,
-        );
+        return reply.status(400).send({
+          error: "BAD_REQUEST",
+          message: `body/timestamp: ${timestamp} is not a time in seconds (milliseconds? divide by 1000)`,
+        });
       }
       const { job, created } = await service.request(market, timestamp, submit);
       return reply.status(created ? 202 : 200).send({ created, ...jobView(job) });

@@ -80,7 +80,7 @@ export interface ServiceConfig {
   markets: MarketConfig[];
   chain: ChainConfig;
   schedule: { /** Seconds between polls of the candle sources. */ pollSeconds: number };
-  /** Proofs in flight at once (worker threads). */
+  /** Proofs in flight at once (proving threads). */
   concurrency: number;
   /** Where the HTTP API listens; port 0 takes any free port. */
   listen: { host: string; port: number };
@@ -90,7 +90,7 @@ export interface ServiceConfig {
   api: { /** Largest accepted request body, bytes. */ bodyLimitBytes: number; rateLimitPerMinute: number };
   /** Redis mode (`--queue`) only. */
   queue: {
-    /** A worker silent this long is taken as dead and its job delivered to another worker, seconds. */
+    /** A process silent this long is taken as dead and its job delivered to another process, seconds. */
     lockSeconds: number;
     /** The scheduler lease: another process takes it over this long after its holder stops renewing it. */
     leaseSeconds: number;

@@ -3,17 +3,12 @@
  * one bar. A job's id is derived from its market and data timestamp, so asking twice for the same bar, from
  * the API or the scheduler, on one machine or several, names the same job.
  *
- * Life of a job:
- *   queued -> proving -> proved                                   (proof only: `submit` false, done)
- *   queued -> proving -> proved -> submitting -> confirmed        (submitted and accepted on chain)
- *   queued -> skipped                                             (bad data, or the oracle would refuse it)
- *   ...    -> rejected                                            (the oracle refused the transaction)
- *   ...    -> failed                                              (retries exhausted)
- * `proving` and `submitting` are in flight; after a crash they are recovered (see `JobStore.recoverInFlight`).
+ * Its statuses and the transitions between them are defined in `job-states.ts`.
  */
 import { createHash } from "node:crypto";
 import { ZkriskError } from "../../models/errors";
 import type { ProvedUpdate } from "../prove-update";
+import { allowedFrom, type JobStatus } from "./job-states";
 
 /** A job store cannot be opened or used: unreadable, not a job store, of a newer schema, or unreachable. */
 export class JobStoreError extends ZkriskError {
@@ -21,33 +16,6 @@ export class JobStoreError extends ZkriskError {
     super("JOB_STORE", message);
     if (cause !== undefined) this.cause = cause;
   }
-}
-
-/** Where a job is in its life. */
-export type JobStatus =
-  "queued" | "proving" | "proved" | "submitting" | "confirmed" | "skipped" | "rejected" | "failed";
-
-/** Every status, in life order (for metrics and listings). */
-export const JOB_STATUSES: readonly JobStatus[] = [
-  "queued",
-  "proving",
-  "proved",
-  "submitting",
-  "confirmed",
-  "skipped",
-  "rejected",
-  "failed",
-];
-
-/** Statuses a job never leaves. `proved` is final only for proof-only jobs. */
-export function isFinal(job: Pick<JobRecord, "status" | "submit">): boolean {
-  return (
-    job.status === "confirmed" ||
-    job.status === "skipped" ||
-    job.status === "rejected" ||
-    job.status === "failed" ||
-    (job.status === "proved" && !job.submit)
-  );
 }
 
 /** A signed transaction, recorded before it is broadcast so a restart can find or re-send it. */
@@ -75,22 +43,25 @@ export interface JobRecord {
   notBefore: number;
   /** Why the job was skipped, rejected or failed, or the last transient error of a retried one. */
   reason: string | null;
-  /** The proof and everything needed to submit or audit it, once proved. */
-  proof: ProvedUpdate | null;
+  /** The proved update (proof, public signals, calldata, parameters, features), once proved. */
+  update: ProvedUpdate | null;
   /** The submitted transaction, once signed. */
   tx: SentTransaction | null;
   /** Block of the accepted update, once confirmed. */
   block: number | null;
-  /** The worker that last claimed it (`host:pid`). */
-  worker: string | null;
+  /** The service process that last claimed it (`host:pid`). */
+  holder: string | null;
   createdAt: number;
   updatedAt: number;
 }
 
-/** Fields a transition may change. */
+/** Fields an update may change. */
 export type JobPatch = Partial<
-  Pick<JobRecord, "status" | "attempts" | "notBefore" | "reason" | "proof" | "tx" | "block" | "worker">
+  Pick<JobRecord, "status" | "attempts" | "notBefore" | "reason" | "update" | "tx" | "block" | "holder">
 >;
+
+/** Fields a transition may change besides the status. */
+export type JobFieldPatch = Omit<JobPatch, "status">;
 
 /** What to enqueue. */
 export interface JobSpec {
@@ -112,8 +83,9 @@ export interface JobStore {
   enqueue(spec: JobSpec, now: number): Promise<{ job: JobRecord; created: boolean }>;
   get(id: string): Promise<JobRecord | undefined>;
   /**
-   * Change a job. With `expect`, only if its status is one of them (compare-and-set); returns undefined when
-   * the job is missing or in another status.
+   * Write fields of a job as given, without consulting the state machine. With `expect`, only if its status
+   * is one of them (compare-and-set); returns undefined when the job is missing or in another status. The
+   * service changes statuses with `transition` (below); this is for other fields, repairs and test fixtures.
    */
   update(
     id: string,
@@ -122,13 +94,14 @@ export interface JobStore {
     expect?: readonly JobStatus[],
   ): Promise<JobRecord | undefined>;
   /**
-   * Take the next due job for `worker`: the oldest queued job (-> proving), or the oldest proved job that is
-   * to be submitted (-> submitting), whose `notBefore` has passed.
+   * Take the next due job for `holder` (`host:pid`) by the claim rules (`CLAIMS` in job-states.ts): the
+   * oldest queued job (-> proving), or the oldest proved job that is to be submitted (-> submitting), whose
+   * `notBefore` has passed.
    */
-  claimNext(worker: string, now: number): Promise<JobRecord | undefined>;
+  claimNext(holder: string, now: number): Promise<JobRecord | undefined>;
   /**
-   * After a crash: `proving` jobs go back to `queued` and `submitting` jobs with no transaction go back to
-   * `proved`, each with one more attempt (the one the crash cut short, so a job that brings its process down
+   * After a crash, by the set-back rules (`SET_BACKS` in job-states.ts): `proving` jobs go back to `queued`
+   * and `submitting` jobs with no transaction go back to `proved`, each with one more attempt (the one the crash cut short, so a job that brings its process down
    * every time is not retried forever). Returns the `submitting` jobs that have a transaction: the caller
    * settles them against the chain.
    */
@@ -140,6 +113,22 @@ export interface JobStore {
   /** Number of jobs per status. */
   counts(): Promise<Record<JobStatus, number>>;
   close(): Promise<void>;
+}
+
+/**
+ * Move a job to status `to` with `patch`, only if `TRANSITIONS` (job-states.ts) allows it from its current
+ * status, and with `only`, only from one of those: one compare-and-set `update` of the store. Returns
+ * undefined when the job is missing or the transition is refused.
+ */
+export function transition(
+  store: JobStore,
+  id: string,
+  to: JobStatus,
+  patch: JobFieldPatch,
+  now: number,
+  only?: readonly JobStatus[],
+): Promise<JobRecord | undefined> {
+  return store.update(id, { ...patch, status: to }, now, allowedFrom(to, only));
 }
 
 /** The id of the job for a market and bar: 20 hex digits of sha256("market@timestamp"). */

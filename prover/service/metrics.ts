@@ -3,7 +3,7 @@
  * services in one process (tests) never share counters.
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import { JOB_STATUSES, type JobStatus } from "./jobs";
+import { JOB_STATUSES, type JobStatus } from "./job-states";
 
 /** The service's metrics. */
 export class ServiceMetrics {

@@ -1,7 +1,7 @@
 /**
- * The proving task that runs in a worker thread of the service's pool. A worker keeps one `UpdateProver` per
- * artifact directory (model, wasm, zkey and curve loaded once), so only the first proof of a worker pays for
- * loading. Inputs and outputs are plain data (decimal strings for field elements): they cross threads by
+ * The proving task that runs in a proving thread of the service's pool (piscina). A thread keeps one
+ * `UpdateProver` per artifact directory (model, wasm, zkey and curve loaded once), so only the first proof of
+ * a thread pays for loading. Inputs and outputs are plain data (decimal strings for field elements): they cross threads by
  * structured clone.
  */
 import type { ProvedUpdate } from "../prove-update";

@@ -1,57 +1,45 @@
 /**
  * Several prover processes on several machines (`zkrisk serve --queue redis://...`): job records live in the
- * Redis job store, and jobs are handed to workers by a BullMQ queue on the same server. BullMQ gives each
- * delivery to one worker at a time and delivers again the jobs of a worker that died (its lock expires);
- * the record's status is then compare-and-set, so a job is carried on from where it stood (a sent
- * transaction is settled, not sent twice). One process at a time schedules new bars: the holder of a Redis
- * lease (`{prefix}:leader`), renewed while it lives and taken over by another process when it lapses.
+ * Redis job store, and jobs are handed to the processes by a BullMQ queue on the same server (each process
+ * runs one BullMQ worker). BullMQ gives each delivery to one worker at a time and delivers again the jobs of
+ * a worker that died (its lock expires); the record's status then moves by the claim rules of
+ * job-states.ts, compare-and-set, so a job is carried on from where it stood (a sent transaction is settled,
+ * not sent twice). One process at a time schedules new bars: the holder of a Redis lease
+ * (`{prefix}:leader`), renewed while it lives and taken over by another process when it lapses.
  */
 import { Queue, Worker, type Job as BullJob } from "bullmq";
 import { Redis } from "ioredis";
 import type { Logger } from "pino";
-import type { JobRecord, JobStatus, JobStore } from "./jobs";
+import type { Dispatcher, RunJob } from "./dispatcher";
+import { CLAIMS, isDue, SET_BACKS } from "./job-states";
+import { transition, type JobRecord, type JobStore } from "./jobs";
+import { loadLuaScript } from "./lua-scripts";
 
 /** Name of the BullMQ queue (under the store's prefix). */
 export const QUEUE_NAME = "proofs";
-
-/** How a job reaches this process's pipeline, and whether this process schedules. */
-export interface Dispatcher {
-  /** Start delivering jobs to `run` (each already claimed: status `proving` or `submitting`). */
-  start(run: (job: JobRecord) => Promise<void>): Promise<void>;
-  /** A job is due at its `notBefore` (new, or set back for a retry). */
-  notify(job: JobRecord): Promise<void>;
-  /** Whether this process schedules new bars now. */
-  isLeader(): boolean;
-  /** Stop taking jobs; wait for the ones running; release the lease. */
-  stop(): Promise<void>;
-}
-
-/** Statuses from which a delivered job is carried on, and the status it is claimed into. */
-const CLAIMS: readonly { from: readonly JobStatus[]; to: JobStatus }[] = [
-  // `proving` too: a job whose worker died mid-proof comes back with that status.
-  { from: ["queued", "proving"], to: "proving" },
-  { from: ["proved", "submitting"], to: "submitting" },
-];
 
 /** Options of the Redis dispatcher. */
 export interface RedisDispatcherOptions {
   url: string;
   prefix: string;
   store: JobStore;
-  worker: string;
+  /** This process (`host:pid`): the holder of the jobs it claims and of the lease; its BullMQ worker's name. */
+  holder: string;
   concurrency: number;
   log: Logger;
   /** Leader lease, ms (renewed at a third of it). */
   leaseMs?: number;
-  /** A delivered job's lock, ms: a worker silent this long is taken as dead and its job delivered again. */
+  /** A delivered job's lock, ms: a process silent this long is taken as dead and its job delivered again. */
   lockMs?: number;
 }
 
-const RELEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
-const RENEW = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("pexpire", KEYS[1], ARGV[2]) else return 0 end`;
+const RENEW_LEASE = loadLuaScript("renew-lease-1.lua");
+const RELEASE_LEASE = loadLuaScript("release-lease-1.lua");
 
 /** BullMQ dispatch and a Redis leader lease. */
 export class RedisDispatcher implements Dispatcher {
+  /** The processes sharing the queue share the signing key too. */
+  readonly sharesSigner = true;
   private readonly connection: Redis;
   private workerConnection: Redis | undefined;
   private readonly queue: Queue;
@@ -70,7 +58,7 @@ export class RedisDispatcher implements Dispatcher {
     this.leaseMs = o.leaseMs ?? 10_000;
   }
 
-  async start(run: (job: JobRecord) => Promise<void>): Promise<void> {
+  async start(run: RunJob): Promise<void> {
     await this.holdLease();
     this.leaseTimer = setInterval(() => void this.holdLease(), Math.max(100, Math.floor(this.leaseMs / 3)));
     // BullMQ leaves connections it was given open: both are closed in `stop`.
@@ -79,7 +67,11 @@ export class RedisDispatcher implements Dispatcher {
       QUEUE_NAME,
       async (delivery: BullJob<{ id: string }>) => {
         const job = await this.claim(delivery.data.id);
-        if (job) await run(job);
+        if (!job) return;
+        if (job.status === "submitting" && job.tx) {
+          this.o.log.info({ job: job.id, tx: job.tx.hash }, "settling a transaction sent before a restart");
+        }
+        await run(job);
       },
       {
         connection: this.workerConnection,
@@ -92,29 +84,36 @@ export class RedisDispatcher implements Dispatcher {
         maxStalledCount: 1_000,
         removeOnComplete: { count: 1_000 },
         removeOnFail: { count: 1_000 },
-        name: this.o.worker,
+        name: this.o.holder,
       },
     );
     this.bullWorker.on("error", (err) => this.o.log.warn({ err: err.message }, "queue worker error"));
   }
 
-  /** Claim a delivered job's record for this worker, or undefined if it is final or elsewhere. */
+  /** Claim a delivered job's record for this process, or undefined if it is final or elsewhere. */
   private async claim(id: string): Promise<JobRecord | undefined> {
     const job = await this.o.store.get(id);
     if (!job) return undefined;
-    for (const c of CLAIMS) {
-      if (c.from.includes(job.status) && (c.to !== "submitting" || job.submit)) {
-        // Delivered again while in flight: its worker died, and that attempt counts.
-        const attempts = job.attempts + (job.status === c.to && !(c.to === "submitting" && job.tx) ? 1 : 0);
-        return this.o.store.update(id, { status: c.to, worker: this.o.worker, attempts }, Date.now(), [
-          job.status,
-        ]);
-      }
-    }
-    return undefined;
+    // A job delivered again while in flight (its holder died) is claimed again by the rule that claimed it.
+    const rule = CLAIMS.find(
+      (c) => (c.from === job.status || c.to === job.status) && (!c.onlyToSubmit || job.submit),
+    );
+    if (!rule) return undefined;
+    // The attempt the dead holder had made counts, unless it had sent a transaction (that one is settled).
+    const setBack = SET_BACKS.find((s) => s.from === job.status);
+    const cutShort = setBack !== undefined && !(setBack.unlessSent && job.tx);
+    return transition(
+      this.o.store,
+      id,
+      rule.to,
+      { holder: this.o.holder, attempts: job.attempts + (cutShort ? 1 : 0) },
+      Date.now(),
+      [job.status],
+    );
   }
 
   async notify(job: JobRecord): Promise<void> {
+    if (!isDue(job)) return;
     // One delivery per (job, due time): asking twice for the same job at once adds it once.
     await this.queue.add(
       "job",
@@ -127,14 +126,24 @@ export class RedisDispatcher implements Dispatcher {
     return this.leader;
   }
 
+  pause(): void {
+    // Deliveries stop at `stop`, once the scheduler's last pass has queued its jobs.
+  }
+
   private async holdLease(): Promise<void> {
     try {
       const held = this.leader
-        ? (await this.connection.eval(RENEW, 1, this.leaseKey, this.o.worker, this.leaseMs)) === 1
-        : (await this.connection.set(this.leaseKey, this.o.worker, "PX", this.leaseMs, "NX")) === "OK";
+        ? (await this.connection.eval(
+            RENEW_LEASE.lua,
+            RENEW_LEASE.numberOfKeys,
+            this.leaseKey,
+            this.o.holder,
+            this.leaseMs,
+          )) === 1
+        : (await this.connection.set(this.leaseKey, this.o.holder, "PX", this.leaseMs, "NX")) === "OK";
       if (held !== this.leader) {
         this.o.log.info(
-          { worker: this.o.worker },
+          { holder: this.o.holder },
           held ? "scheduler lease taken: scheduling" : "scheduler lease lost",
         );
       }
@@ -149,7 +158,9 @@ export class RedisDispatcher implements Dispatcher {
     clearInterval(this.leaseTimer);
     await this.bullWorker?.close();
     if (this.leader)
-      await this.connection.eval(RELEASE, 1, this.leaseKey, this.o.worker).catch(() => undefined);
+      await this.connection
+        .eval(RELEASE_LEASE.lua, RELEASE_LEASE.numberOfKeys, this.leaseKey, this.o.holder)
+        .catch(() => undefined);
     this.leader = false;
     await this.queue.close();
     this.workerConnection?.disconnect();

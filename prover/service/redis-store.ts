@@ -4,7 +4,8 @@
  * Layout, under a prefix `P` (default "zkrisk"), one store per prefix:
  *   P:schema                      layout version (`REDIS_SCHEMA_VERSION`); another version is refused
  *   P:job:{id}                    hash: every `JobRecord` field (numbers in decimal, `submit` "0"/"1",
- *                                 `proof` and `tx` as JSON; a null field is absent), plus `order` (below)
+ *                                 `update` in field `proof` and `tx` as JSON, `holder` in field `worker`;
+ *                                 a null field is absent), plus `order` (below)
  *   P:market:{market}             sorted set: the market's job ids, scored by data timestamp
  *   P:latest:{status}:{market}    sorted set: the market's job ids in that status, scored by data timestamp
  *   P:status:{status}             set: the ids of the jobs in that status (counts, crash recovery)
@@ -12,9 +13,11 @@
  *                                 scored by notBefore; a member is the job's `order`: data timestamp, creation
  *                                 time and id, encoded so that bytewise order is claim order among equal scores
  *
- * Atomicity: every method is one Redis command, one MULTI, or one Lua script, so each is atomic across all
- * the processes sharing the server, and two of them never claim the same job. Scripts build key names from
- * the prefix; on a Redis Cluster, give a hash-tagged prefix (e.g. "{zkrisk}") so all keys share one slot.
+ * Atomicity: every change of a job is one Lua script (lua/*.lua) on that job's keys, so it is atomic across
+ * all the processes sharing the server, and two of them never claim the same job; `claimNext`,
+ * `recoverInFlight` and `latest` look first, then act on one job and look again if it moved meanwhile.
+ * Scripts get every key in KEYS (the job's keys are found from its id and market, which never changes); on a
+ * Redis Cluster, give a hash-tagged prefix (e.g. "{zkrisk}") so all keys share one slot.
  *
  * Durability is the server's: a method that has returned is in Redis's memory, and survives a Redis restart
  * only if the server persists it (`appendonly yes`; `appendfsync always` to lose nothing on a power cut).
@@ -22,16 +25,23 @@
 import { Redis } from "ioredis";
 import type { ProvedUpdate } from "../prove-update";
 import {
+  CLAIMS,
+  INITIAL_STATUS,
   JOB_STATUSES,
+  SET_BACKS,
+  SUBMIT_UPGRADE_FROM,
+  type JobStatus,
+} from "./job-states";
+import {
   jobIdOf,
   JobStoreError,
   type JobPatch,
   type JobRecord,
   type JobSpec,
-  type JobStatus,
   type JobStore,
   type SentTransaction,
 } from "./jobs";
+import { loadLuaScript } from "./lua-scripts";
 
 /** Version of the key layout, kept in `{prefix}:schema`; a prefix holding another version is refused. */
 export const REDIS_SCHEMA_VERSION = 1;
@@ -72,6 +82,9 @@ function sortable(n: number): string {
   return n >= 0 ? "1" + String(n).padStart(16, "0") : "0" + String(n + TWO_POW_53).padStart(16, "0");
 }
 
+/** Where the id starts in a `P:due` member. */
+const ORDER_ID_AT = 2 * SORTABLE_WIDTH;
+
 /** The `P:due` member of a job: claim order among jobs of equal notBefore, then the id (from char 35). */
 function orderOf(dataTimestamp: number, createdAt: number, id: string): string {
   return sortable(dataTimestamp) + sortable(createdAt) + id;
@@ -89,11 +102,11 @@ function patchFields(patch: JobPatch): { set: string[]; clear: string[] } {
   if (patch.attempts !== undefined) put("attempts", String(checkInteger("attempts", patch.attempts, 0)));
   if (patch.notBefore !== undefined) put("notBefore", String(checkInteger("notBefore", patch.notBefore)));
   if (patch.reason !== undefined) put("reason", patch.reason);
-  if (patch.proof !== undefined) put("proof", toJson(patch.proof));
+  if (patch.update !== undefined) put("proof", toJson(patch.update));
   if (patch.tx !== undefined) put("tx", toJson(patch.tx));
   if (patch.block !== undefined)
     put("block", patch.block === null ? null : String(checkInteger("block", patch.block)));
-  if (patch.worker !== undefined) put("worker", patch.worker);
+  if (patch.holder !== undefined) put("worker", patch.holder);
   return { set, clear };
 }
 
@@ -162,171 +175,45 @@ function fromHash(hash: Record<string, string>, where: string): JobRecord {
     attempts: int("attempts"),
     notBefore: int("notBefore"),
     reason: hash.reason ?? null,
-    proof: json<ProvedUpdate>("proof"),
+    update: json<ProvedUpdate>("proof"),
     tx: json<SentTransaction>("tx"),
     block: hash.block === undefined ? null : int("block"),
-    worker: hash.worker ?? null,
+    holder: hash.worker ?? null,
     createdAt: int("createdAt"),
     updatedAt: int("updatedAt"),
   };
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Lua scripts. Each gets the prefix as ARGV[1] and keeps a job's index entries (status set, latest set, due
-// set) in step with its hash: `unindex` before a change, `index` after it.
+// Lua scripts (lua/*.lua). The job scripts take the keys of one job (`jobKeys`) and the state machine of
+// job-states.ts as ARGV[1], from which they keep a job's index entries in step with its hash.
 
-const LUA_COMMON = `
-local prefix = ARGV[1]
-local DUE = prefix .. ':due'
-local function jobKey(id) return prefix .. ':job:' .. id end
-local function statusKey(status) return prefix .. ':status:' .. status end
-local function latestKey(status, market) return prefix .. ':latest:' .. status .. ':' .. market end
+/** The state machine, as the job scripts read it (includes/job-index.lua). */
+const MACHINE = JSON.stringify({
+  statuses: JOB_STATUSES,
+  initial: INITIAL_STATUS,
+  claims: CLAIMS,
+  setBacks: SET_BACKS,
+  submitUpgradeFrom: SUBMIT_UPGRADE_FROM,
+});
 
-local function indexed(id)
-  local v = redis.call('HMGET', jobKey(id), 'status', 'market', 'dataTimestamp', 'submit', 'notBefore', 'order')
-  if not v[1] then return nil end
-  return { id = id, status = v[1], market = v[2], dataTimestamp = v[3], submit = v[4], notBefore = v[5],
-           order = v[6] }
-end
-local function unindex(j)
-  redis.call('SREM', statusKey(j.status), j.id)
-  redis.call('ZREM', latestKey(j.status, j.market), j.id)
-  redis.call('ZREM', DUE, j.order)
-end
-local function index(j)
-  redis.call('SADD', statusKey(j.status), j.id)
-  redis.call('ZADD', latestKey(j.status, j.market), j.dataTimestamp, j.id)
-  if j.status == 'queued' or (j.status == 'proved' and j.submit == '1') then
-    redis.call('ZADD', DUE, j.notBefore, j.order)
-  end
-end
--- Set fields (a flat field, value list) of job j, re-indexing it.
-local function change(j, fields)
-  unindex(j)
-  redis.call('HSET', jobKey(j.id), unpack(fields))
-  index(indexed(j.id))
-end
-`;
+/** Number of keys of one job: its hash, the due set, the market's set, and two per status. */
+const JOB_KEY_COUNT = 3 + 2 * JOB_STATUSES.length;
 
-/**
- * ARGV: prefix, id, market, dataTimestamp, submit ("0"/"1"), now, order.
- * Returns {1, job} when created, {0, job} when it existed (after the submit upgrade), {-1, job} when the id
- * is held by another market or bar.
- */
-const LUA_ENQUEUE = `${LUA_COMMON}
-local id, market, ts, submit, now, order = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local key = jobKey(id)
-if redis.call('EXISTS', key) == 0 then
-  redis.call('HSET', key, 'id', id, 'market', market, 'dataTimestamp', ts, 'submit', submit, 'status', 'queued',
-             'attempts', '0', 'notBefore', now, 'createdAt', now, 'updatedAt', now, 'order', order)
-  redis.call('ZADD', prefix .. ':market:' .. market, ts, id)
-  index(indexed(id))
-  return { 1, redis.call('HGETALL', key) }
-end
-local j = indexed(id)
-if j.market ~= market or j.dataTimestamp ~= ts then
-  return { -1, redis.call('HGETALL', key) }
-end
--- A job that can still reach proved starts submitting once proved; a skipped, rejected or failed one stays
--- as it is (confirmed and submitting jobs already have submit = 1).
-if submit == '1' and j.submit == '0' and (j.status == 'queued' or j.status == 'proving' or j.status == 'proved') then
-  change(j, { 'submit', '1', 'updatedAt', now })
-end
-return { 0, redis.call('HGETALL', key) }
-`;
+const SCRIPTS = {
+  zkriskEnqueue: loadLuaScript(`enqueue-${JOB_KEY_COUNT}.lua`),
+  zkriskUpdate: loadLuaScript(`update-${JOB_KEY_COUNT}.lua`),
+  zkriskClaim: loadLuaScript(`claim-${JOB_KEY_COUNT}.lua`),
+  zkriskRecover: loadLuaScript(`recover-${JOB_KEY_COUNT}.lua`),
+  zkriskSchema: loadLuaScript("schema-1.lua"),
+};
 
-/**
- * ARGV: prefix, id, now, expect (JSON array of statuses, or "" for any), clear (JSON array of fields),
- * then field, value pairs to set. Returns the job, or nil when missing or in an unexpected status.
- */
-const LUA_UPDATE = `${LUA_COMMON}
-local id, now, expect, clear = ARGV[2], ARGV[3], ARGV[4], cjson.decode(ARGV[5])
-local j = indexed(id)
-if not j then return false end
-if expect ~= '' then
-  local allowed = false
-  for _, status in ipairs(cjson.decode(expect)) do
-    if status == j.status then allowed = true end
-  end
-  if not allowed then return false end
-end
-unindex(j)
-local key = jobKey(id)
-local set = { 'updatedAt', now }
-for i = 6, #ARGV do set[#set + 1] = ARGV[i] end
-redis.call('HSET', key, unpack(set))
-if #clear > 0 then redis.call('HDEL', key, unpack(clear)) end
-index(indexed(id))
-return redis.call('HGETALL', key)
-`;
-
-/** ARGV: prefix, worker, now. Returns the claimed job, or nil when none is due. */
-const LUA_CLAIM = `${LUA_COMMON}
-local worker, now = ARGV[2], ARGV[3]
-while true do
-  local due = redis.call('ZRANGEBYSCORE', DUE, '-inf', now, 'LIMIT', 0, 1)
-  if #due == 0 then return false end
-  local j = indexed(string.sub(due[1], ${2 * SORTABLE_WIDTH + 1}))
-  if not j then
-    redis.call('ZREM', DUE, due[1]) -- an entry without its job: nothing to claim
-  else
-    local status = 'submitting'
-    if j.status == 'queued' then status = 'proving' end
-    change(j, { 'status', status, 'worker', worker, 'updatedAt', now })
-    return redis.call('HGETALL', jobKey(j.id))
-  end
-end
-`;
-
-/** ARGV: prefix, now. Returns the submitting jobs that have a transaction (unordered). */
-const LUA_RECOVER = `${LUA_COMMON}
-local now = ARGV[2]
-local function cutShort(id)
-  return tostring(tonumber(redis.call('HGET', jobKey(id), 'attempts') or '0') + 1)
-end
-for _, id in ipairs(redis.call('SMEMBERS', statusKey('proving'))) do
-  change(indexed(id), { 'status', 'queued', 'attempts', cutShort(id), 'updatedAt', now })
-end
-local pending = {}
-for _, id in ipairs(redis.call('SMEMBERS', statusKey('submitting'))) do
-  if redis.call('HEXISTS', jobKey(id), 'tx') == 0 then
-    change(indexed(id), { 'status', 'proved', 'attempts', cutShort(id), 'updatedAt', now })
-  else
-    pending[#pending + 1] = redis.call('HGETALL', jobKey(id))
-  end
-end
-return pending
-`;
-
-/** ARGV: prefix, market, then statuses. Returns the job, or nil. */
-const LUA_LATEST = `${LUA_COMMON}
-local market = ARGV[2]
-local best, bestTs
-for i = 3, #ARGV do
-  local top = redis.call('ZREVRANGE', latestKey(ARGV[i], market), 0, 0, 'WITHSCORES')
-  if top[1] and (best == nil or tonumber(top[2]) > bestTs) then
-    best, bestTs = top[1], tonumber(top[2])
-  end
-end
-if not best then return false end
-return redis.call('HGETALL', jobKey(best))
-`;
-
-/** KEYS[1]: the schema key; ARGV[1]: the current version. Sets it if absent; returns the stored one. */
-const LUA_SCHEMA = `
-local stored = redis.call('GET', KEYS[1])
-if stored then return stored end
-redis.call('SET', KEYS[1], ARGV[1])
-return ARGV[1]
-`;
-
-/** The scripts, as `defineCommand` adds them to the client. */
+/** The scripts, as `defineCommand` adds them to the client (keys first, then ARGV). */
 interface ScriptCommands {
-  zkriskEnqueue(...args: string[]): Promise<[number, string[]]>;
-  zkriskUpdate(...args: string[]): Promise<string[] | null>;
-  zkriskClaim(...args: string[]): Promise<string[] | null>;
-  zkriskRecover(...args: string[]): Promise<string[][]>;
-  zkriskLatest(...args: string[]): Promise<string[] | null>;
+  zkriskEnqueue(...keysAndArgs: string[]): Promise<[number, string[]]>;
+  zkriskUpdate(...keysAndArgs: string[]): Promise<string[] | null>;
+  zkriskClaim(...keysAndArgs: string[]): Promise<string[] | null>;
+  zkriskRecover(...keysAndArgs: string[]): Promise<[number, string[]] | null>;
   zkriskSchema(key: string, version: string): Promise<string>;
 }
 
@@ -347,12 +234,9 @@ export class RedisJobStore implements JobStore {
     readonly prefix: string,
   ) {
     this.where = redactRedisUrl(url);
-    client.defineCommand("zkriskEnqueue", { numberOfKeys: 0, lua: LUA_ENQUEUE });
-    client.defineCommand("zkriskUpdate", { numberOfKeys: 0, lua: LUA_UPDATE });
-    client.defineCommand("zkriskClaim", { numberOfKeys: 0, lua: LUA_CLAIM });
-    client.defineCommand("zkriskRecover", { numberOfKeys: 0, lua: LUA_RECOVER });
-    client.defineCommand("zkriskLatest", { numberOfKeys: 0, lua: LUA_LATEST });
-    client.defineCommand("zkriskSchema", { numberOfKeys: 1, lua: LUA_SCHEMA });
+    for (const [command, script] of Object.entries(SCRIPTS)) {
+      client.defineCommand(command, { numberOfKeys: script.numberOfKeys, lua: script.lua });
+    }
     this.scripts = client as unknown as ScriptCommands;
   }
 
@@ -417,9 +301,10 @@ export class RedisJobStore implements JobStore {
     checkInteger("now", now);
     const id = jobIdOf(spec.market, dataTimestamp);
     const [created, flat] = await this.scripts.zkriskEnqueue(
-      this.prefix,
-      id,
+      ...this.jobKeys(id, spec.market),
+      MACHINE,
       spec.market,
+      id,
       String(dataTimestamp),
       spec.submit ? "1" : "0",
       String(now),
@@ -447,9 +332,12 @@ export class RedisJobStore implements JobStore {
   ): Promise<JobRecord | undefined> {
     checkInteger("now", now);
     const { set, clear } = patchFields(patch);
+    const market = await this.marketOf(id);
+    if (market === null) return undefined;
     const flat = await this.scripts.zkriskUpdate(
-      this.prefix,
-      id,
+      ...this.jobKeys(id, market),
+      MACHINE,
+      market,
       String(now),
       expect === undefined ? "" : JSON.stringify(expect),
       JSON.stringify(clear),
@@ -458,17 +346,45 @@ export class RedisJobStore implements JobStore {
     return flat === null ? undefined : this.decode(id, flat);
   }
 
-  async claimNext(worker: string, now: number): Promise<JobRecord | undefined> {
+  async claimNext(holder: string, now: number): Promise<JobRecord | undefined> {
     checkInteger("now", now);
-    const flat = await this.scripts.zkriskClaim(this.prefix, worker, String(now));
-    return flat === null ? undefined : this.decode("(claimed)", flat);
+    for (;;) {
+      const [member] = await this.client.zrangebyscore(this.dueKey(), "-inf", now, "LIMIT", 0, 1);
+      if (member === undefined) return undefined;
+      const id = member.slice(ORDER_ID_AT);
+      const market = await this.marketOf(id);
+      if (market === null) {
+        await this.client.zrem(this.dueKey(), member); // an entry without its job: nothing to claim
+        continue;
+      }
+      const flat = await this.scripts.zkriskClaim(
+        ...this.jobKeys(id, market),
+        MACHINE,
+        market,
+        member,
+        holder,
+        String(now),
+      );
+      if (flat !== null) return this.decode(id, flat);
+      // Taken by another process (or no longer due) between the look and the claim: look again.
+    }
   }
 
   async recoverInFlight(now: number): Promise<JobRecord[]> {
     checkInteger("now", now);
-    const pending = (await this.scripts.zkriskRecover(this.prefix, String(now))).map((flat) =>
-      this.decode("(submitting)", flat),
-    );
+    const ids = await this.client.sunion(...SET_BACKS.map((rule) => this.statusKey(rule.from)));
+    const pending: JobRecord[] = [];
+    for (const id of ids) {
+      const market = await this.marketOf(id);
+      if (market === null) continue;
+      const reply = await this.scripts.zkriskRecover(
+        ...this.jobKeys(id, market),
+        MACHINE,
+        market,
+        String(now),
+      );
+      if (reply !== null && reply[0] === 0) pending.push(this.decode(id, reply[1]));
+    }
     // In nonce order, so that re-broadcasting them in turn leaves no nonce gap.
     return pending.sort(
       (a, b) =>
@@ -479,18 +395,33 @@ export class RedisJobStore implements JobStore {
   }
 
   async latest(market: string, statuses: readonly JobStatus[]): Promise<JobRecord | undefined> {
-    const flat = await this.scripts.zkriskLatest(this.prefix, market, ...statuses);
-    return flat === null ? undefined : this.decode("(latest)", flat);
+    if (statuses.length === 0) return undefined;
+    for (;;) {
+      const multi = this.client.multi();
+      for (const status of statuses) multi.zrevrange(this.latestKey(status, market), 0, 0, "WITHSCORES");
+      let best: { id: string; dataTimestamp: number } | undefined;
+      for (const [err, top] of (await multi.exec()) ?? []) {
+        if (err) throw new JobStoreError(`${this.where}: cannot read the latest jobs of ${market}`, err);
+        const [id, score] = top as string[];
+        if (id !== undefined && (best === undefined || Number(score) > best.dataTimestamp)) {
+          best = { id, dataTimestamp: Number(score) };
+        }
+      }
+      if (best === undefined) return undefined;
+      const job = await this.get(best.id);
+      if (job && statuses.includes(job.status)) return job;
+      // The job changed status between the look and the read: look again.
+    }
   }
 
   async maxDataTimestamp(market: string): Promise<number> {
-    const top = await this.client.zrevrange(`${this.prefix}:market:${market}`, 0, 0, "WITHSCORES");
+    const top = await this.client.zrevrange(this.marketKey(market), 0, 0, "WITHSCORES");
     return top.length === 0 ? 0 : Number(top[1]);
   }
 
   async counts(): Promise<Record<JobStatus, number>> {
     const multi = this.client.multi();
-    for (const status of JOB_STATUSES) multi.scard(`${this.prefix}:status:${status}`);
+    for (const status of JOB_STATUSES) multi.scard(this.statusKey(status));
     const replies = (await multi.exec()) ?? [];
     const counts = {} as Record<JobStatus, number>;
     JOB_STATUSES.forEach((status, i) => {
@@ -513,6 +444,38 @@ export class RedisJobStore implements JobStore {
 
   private jobKey(id: string): string {
     return `${this.prefix}:job:${id}`;
+  }
+
+  private dueKey(): string {
+    return `${this.prefix}:due`;
+  }
+
+  private marketKey(market: string): string {
+    return `${this.prefix}:market:${market}`;
+  }
+
+  private statusKey(status: JobStatus): string {
+    return `${this.prefix}:status:${status}`;
+  }
+
+  private latestKey(status: JobStatus, market: string): string {
+    return `${this.prefix}:latest:${status}:${market}`;
+  }
+
+  /** The keys a job script takes (KEYS of lua/includes/job-index.lua), `JOB_KEY_COUNT` of them. */
+  private jobKeys(id: string, market: string): string[] {
+    return [
+      this.jobKey(id),
+      this.dueKey(),
+      this.marketKey(market),
+      ...JOB_STATUSES.map((status) => this.statusKey(status)),
+      ...JOB_STATUSES.map((status) => this.latestKey(status, market)),
+    ];
+  }
+
+  /** The market of a job (it never changes), or null when there is no such job. */
+  private marketOf(id: string): Promise<string | null> {
+    return this.client.hget(this.jobKey(id), "market");
   }
 
   /** A job hash returned by a script; `id` names the job in errors when the hash lacks it. */

@@ -8,8 +8,9 @@ import type { FastifyInstance } from "fastify";
 import { buildApi } from "./api";
 import { apiTokenHashes, loadServiceConfig, redactedConfig, type ServiceConfig } from "./config";
 import type { JobStore } from "./jobs";
+import { LocalDispatcher, type Dispatcher } from "./dispatcher";
 import { ProverService } from "./service";
-import { RedisDispatcher, type Dispatcher } from "./redis-queue";
+import { RedisDispatcher } from "./redis-queue";
 import { RedisJobStore, redactRedisUrl } from "./redis-store";
 import { SqliteJobStore } from "./sqlite-store";
 
@@ -48,15 +49,16 @@ export async function startService(
   queue?: string,
 ): Promise<RunningService> {
   const tokenHashes = apiTokenHashes(cfg.auth);
+  const holder = `${hostname()}:${process.pid}`;
   let store: JobStore;
-  let dispatcher: Dispatcher | undefined;
+  let dispatcher: Dispatcher;
   if (queue) {
     store = await RedisJobStore.open(queue, { prefix: REDIS_PREFIX });
     dispatcher = new RedisDispatcher({
       url: queue,
       prefix: REDIS_PREFIX,
       store,
-      worker: `${hostname()}:${process.pid}`,
+      holder,
       concurrency: cfg.concurrency,
       lockMs: cfg.queue.lockSeconds * 1000,
       leaseMs: cfg.queue.leaseSeconds * 1000,
@@ -65,16 +67,16 @@ export async function startService(
     log.info({ queue: redactRedisUrl(queue) }, "jobs shared over Redis");
   } else {
     const sqlite = SqliteJobStore.open(cfg.database);
-    const me = { worker: `${hostname()}:${process.pid}`, host: hostname(), pid: process.pid };
     try {
-      sqlite.claimService(me, Date.now(), OWNER_STALE_MS);
+      sqlite.claimService({ holder, host: hostname(), pid: process.pid }, Date.now(), OWNER_STALE_MS);
     } catch (err) {
       await sqlite.close();
       throw err;
     }
     store = sqlite;
+    dispatcher = new LocalDispatcher({ store, holder, concurrency: cfg.concurrency, log });
   }
-  const service = new ProverService({ config: cfg, store, log, dispatcher });
+  const service = new ProverService({ config: cfg, store, dispatcher, holder, log });
   let api: FastifyInstance | undefined;
   try {
     api = await buildApi(service, {
@@ -94,7 +96,7 @@ export async function startService(
   const address = api.server.address();
   const url =
     typeof address === "object" && address ? `http://${cfg.listen.host}:${address.port}` : String(address);
-  log.info({ url, worker: service.worker, markets: [...service.markets.keys()] }, "service ready");
+  log.info({ url, holder: service.holder, markets: [...service.markets.keys()] }, "service ready");
   let stopping: Promise<void> | undefined;
   return {
     service,

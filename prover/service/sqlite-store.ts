@@ -14,13 +14,20 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { ProvedUpdate } from "../prove-update";
 import {
+  CLAIMS,
+  claimRuleOf,
+  INITIAL_STATUS,
   JOB_STATUSES,
+  SET_BACKS,
+  SUBMIT_UPGRADE_FROM,
+  type JobStatus,
+} from "./job-states";
+import {
   jobIdOf,
   JobStoreError,
   type JobPatch,
   type JobRecord,
   type JobSpec,
-  type JobStatus,
   type JobStore,
   type SentTransaction,
 } from "./jobs";
@@ -47,13 +54,19 @@ const SCHEMA_STATUSES: Record<JobStatus, true> = {
   rejected: true,
   failed: true,
 };
-const SQL_STATUSES = Object.keys(SCHEMA_STATUSES)
-  .map((s) => `'${s}'`)
-  .join(", ");
+/** A list of statuses as SQL string literals (statuses are fixed words: nothing to escape). */
+const sqlList = (statuses: readonly JobStatus[]) => statuses.map((s) => `'${s}'`).join(", ");
+const SQL_STATUSES = sqlList(Object.keys(SCHEMA_STATUSES) as JobStatus[]);
+
+/** The condition of a due job, from the claim rules (`CLAIMS`). */
+const SQL_DUE = CLAIMS.map((c) => `(status = '${c.from}'${c.onlyToSubmit ? " AND submit = 1" : ""})`).join(
+  " OR ",
+);
 
 /**
  * Schema version 1. Times (`not_before`, `created_at`, `updated_at`) are ms since the Unix epoch,
- * `data_timestamp` is seconds. `proof` and `tx` hold JSON (`ProvedUpdate`, `SentTransaction`) or NULL.
+ * `data_timestamp` is seconds. `proof` (the record's `update`) and `tx` hold JSON (`ProvedUpdate`,
+ * `SentTransaction`) or NULL; `worker` holds the record's `holder` (`host:pid`).
  * The UNIQUE constraint's index on (market, data_timestamp) also serves `latest` and `maxDataTimestamp`.
  */
 const SCHEMA_V1 = `
@@ -110,10 +123,10 @@ function toRow(job: JobRecord): JobRow {
     attempts: job.attempts,
     not_before: job.notBefore,
     reason: job.reason,
-    proof: toJson(job.proof),
+    proof: toJson(job.update),
     tx: toJson(job.tx),
     block: job.block,
-    worker: job.worker,
+    worker: job.holder,
     created_at: job.createdAt,
     updated_at: job.updatedAt,
   };
@@ -126,10 +139,10 @@ function patchColumns(patch: JobPatch): Record<string, SqlValue> {
   if (patch.attempts !== undefined) columns.attempts = patch.attempts;
   if (patch.notBefore !== undefined) columns.not_before = patch.notBefore;
   if (patch.reason !== undefined) columns.reason = patch.reason;
-  if (patch.proof !== undefined) columns.proof = toJson(patch.proof);
+  if (patch.update !== undefined) columns.proof = toJson(patch.update);
   if (patch.tx !== undefined) columns.tx = toJson(patch.tx);
   if (patch.block !== undefined) columns.block = patch.block;
-  if (patch.worker !== undefined) columns.worker = patch.worker;
+  if (patch.holder !== undefined) columns.worker = patch.holder;
   return columns;
 }
 
@@ -143,10 +156,10 @@ function fromRow(row: JobRow, file: string): JobRecord {
     attempts: row.attempts,
     notBefore: row.not_before,
     reason: row.reason,
-    proof: fromJson<ProvedUpdate>(row.proof, file, row.id, "proof"),
+    update: fromJson<ProvedUpdate>(row.proof, file, row.id, "proof"),
     tx: fromJson<SentTransaction>(row.tx, file, row.id, "tx"),
     block: row.block,
-    worker: row.worker,
+    holder: row.worker,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -175,9 +188,8 @@ export class SqliteJobStore implements JobStore {
   private readonly upgradeSubmit;
   private readonly selectDue;
   private readonly setClaimed;
-  private readonly requeueProving;
-  private readonly unsubmitWithoutTx;
-  private readonly selectSubmitting;
+  private readonly setBacks;
+  private readonly selectSent;
   private readonly selectLatest;
   private readonly selectMaxTimestamp;
   private readonly selectCounts;
@@ -198,32 +210,31 @@ export class SqliteJobStore implements JobStore {
                @block, @worker, @created_at, @updated_at)
        ON CONFLICT DO NOTHING`,
     );
-    // A job that can still reach `proved` starts submitting once proved; a skipped, rejected or failed one
-    // stays as it is (`confirmed` and `submitting` jobs already have submit = 1).
     this.upgradeSubmit = db.prepare<{ id: string; now: number }, JobRow>(
       `UPDATE jobs SET submit = 1, updated_at = @now
-       WHERE id = @id AND submit = 0 AND status IN ('queued', 'proving', 'proved')
+       WHERE id = @id AND submit = 0 AND status IN (${sqlList(SUBMIT_UPGRADE_FROM)})
        RETURNING *`,
     );
     this.selectDue = db.prepare<{ now: number }, JobRow>(
       `SELECT * FROM jobs
-       WHERE not_before <= @now AND (status = 'queued' OR (status = 'proved' AND submit = 1))
+       WHERE not_before <= @now AND (${SQL_DUE})
        ORDER BY not_before, data_timestamp, created_at, id
        LIMIT 1`,
     );
-    this.setClaimed = db.prepare<{ id: string; status: JobStatus; worker: string; now: number }, JobRow>(
-      "UPDATE jobs SET status = @status, worker = @worker, updated_at = @now WHERE id = @id RETURNING *",
+    this.setClaimed = db.prepare<{ id: string; status: JobStatus; holder: string; now: number }, JobRow>(
+      "UPDATE jobs SET status = @status, worker = @holder, updated_at = @now WHERE id = @id RETURNING *",
     );
-    this.requeueProving = db.prepare<{ now: number }>(
-      "UPDATE jobs SET status = 'queued', attempts = attempts + 1, updated_at = @now WHERE status = 'proving'",
+    // The attempt a crash cut short counts.
+    this.setBacks = SET_BACKS.map((rule) =>
+      db.prepare<{ now: number }>(
+        `UPDATE jobs SET status = '${rule.to}', attempts = attempts + 1, updated_at = @now
+         WHERE status = '${rule.from}'${rule.unlessSent ? " AND tx IS NULL" : ""}`,
+      ),
     );
-    this.unsubmitWithoutTx = db.prepare<{ now: number }>(
-      `UPDATE jobs SET status = 'proved', attempts = attempts + 1, updated_at = @now
-       WHERE status = 'submitting' AND tx IS NULL`,
-    );
-    // In nonce order, so that re-broadcasting them in turn leaves no nonce gap.
-    this.selectSubmitting = db.prepare<[], JobRow>(
-      `SELECT * FROM jobs WHERE status = 'submitting'
+    // What is left in flight has a sent transaction; in nonce order, so that re-broadcasting them in turn
+    // leaves no nonce gap.
+    this.selectSent = db.prepare<[], JobRow>(
+      `SELECT * FROM jobs WHERE status IN (${sqlList(SET_BACKS.map((rule) => rule.from))})
        ORDER BY json_extract(tx, '$.nonce'), data_timestamp, id`,
     );
     this.selectLatest = db.prepare<{ market: string; statuses: string }, JobRow>(
@@ -246,14 +257,14 @@ export class SqliteJobStore implements JobStore {
         market: spec.market,
         dataTimestamp: spec.dataTimestamp,
         submit: spec.submit,
-        status: "queued",
+        status: INITIAL_STATUS,
         attempts: 0,
         notBefore: now,
         reason: null,
-        proof: null,
+        update: null,
         tx: null,
         block: null,
-        worker: null,
+        holder: null,
         createdAt: now,
         updatedAt: now,
       };
@@ -268,18 +279,17 @@ export class SqliteJobStore implements JobStore {
       return { job: fromRow(row, this.path), created: false };
     });
 
-    this.claimTx = db.transaction((worker: string, now: number): JobRecord | undefined => {
+    this.claimTx = db.transaction((holder: string, now: number): JobRecord | undefined => {
       const due = this.selectDue.get({ now });
-      if (due === undefined) return undefined;
-      const status: JobStatus = due.status === "queued" ? "proving" : "submitting";
-      const row = this.setClaimed.get({ id: due.id, status, worker, now });
+      const rule = due && claimRuleOf({ status: due.status, submit: due.submit === 1 });
+      if (due === undefined || rule === undefined) return undefined;
+      const row = this.setClaimed.get({ id: due.id, status: rule.to, holder, now });
       return row === undefined ? undefined : fromRow(row, this.path);
     });
 
     this.recoverTx = db.transaction((now: number): JobRecord[] => {
-      this.requeueProving.run({ now });
-      this.unsubmitWithoutTx.run({ now });
-      return this.selectSubmitting.all().map((row) => fromRow(row, this.path));
+      for (const setBack of this.setBacks) setBack.run({ now });
+      return this.selectSent.all().map((row) => fromRow(row, this.path));
     });
   }
 
@@ -342,8 +352,8 @@ export class SqliteJobStore implements JobStore {
     return row === undefined ? undefined : fromRow(row, this.path);
   }
 
-  async claimNext(worker: string, now: number): Promise<JobRecord | undefined> {
-    return this.claimTx.immediate(worker, now);
+  async claimNext(holder: string, now: number): Promise<JobRecord | undefined> {
+    return this.claimTx.immediate(holder, now);
   }
 
   async recoverInFlight(now: number): Promise<JobRecord[]> {
@@ -368,13 +378,13 @@ export class SqliteJobStore implements JobStore {
   async close(): Promise<void> {
     if (this.owner) {
       clearInterval(this.owner.timer);
-      this.releaseService(this.owner.worker);
+      this.releaseService(this.owner.holder);
       this.owner = undefined;
     }
     this.db.close();
   }
 
-  private owner: { worker: string; timer: NodeJS.Timeout } | undefined;
+  private owner: { holder: string; timer: NodeJS.Timeout } | undefined;
 
   /**
    * Record `me` as the one service process using this file (the embedded store serves one service; several
@@ -384,49 +394,52 @@ export class SqliteJobStore implements JobStore {
    * until `close`, which gives the claim up.
    * @throws JobStoreError naming the holder.
    */
-  claimService(me: { worker: string; host: string; pid: number }, now: number, staleMs: number): void {
+  claimService(me: { holder: string; host: string; pid: number }, now: number, staleMs: number): void {
     this.db.exec(OWNER_TABLE);
     this.db
       .transaction(() => {
-        const holder = this.db.prepare<[], OwnerRow>("SELECT * FROM service_owner WHERE id = 1").get();
-        if (holder && holder.worker !== me.worker) {
-          const alive = holder.host === me.host ? pidAlive(holder.pid) : now - holder.heartbeat < staleMs;
+        const current = this.db.prepare<[], OwnerRow>("SELECT * FROM service_owner WHERE id = 1").get();
+        if (current && current.worker !== me.holder) {
+          const alive = current.host === me.host ? pidAlive(current.pid) : now - current.heartbeat < staleMs;
           if (alive) {
             throw new JobStoreError(
-              `${this.path}: already used by zkrisk serve ${holder.worker} (heartbeat ` +
-                `${Math.round((now - holder.heartbeat) / 1000)} s ago); the embedded store serves one process: ` +
+              `${this.path}: already used by zkrisk serve ${current.worker} (heartbeat ` +
+                `${Math.round((now - current.heartbeat) / 1000)} s ago); the embedded store serves one process: ` +
                 "give each its own database, or share jobs with --queue redis://...",
             );
           }
         }
         this.db
           .prepare(
-            `INSERT INTO service_owner (id, worker, host, pid, heartbeat) VALUES (1, @worker, @host, @pid, @now)
-           ON CONFLICT (id) DO UPDATE SET worker = @worker, host = @host, pid = @pid, heartbeat = @now`,
+            `INSERT INTO service_owner (id, worker, host, pid, heartbeat) VALUES (1, @holder, @host, @pid, @now)
+           ON CONFLICT (id) DO UPDATE SET worker = @holder, host = @host, pid = @pid, heartbeat = @now`,
           )
           .run({ ...me, now });
       })
       .immediate();
-    const timer = setInterval(() => this.heartbeat(me.worker, Date.now()), Math.max(10, staleMs / 6));
+    const timer = setInterval(() => this.heartbeat(me.holder, Date.now()), Math.max(10, staleMs / 6));
     timer.unref();
-    this.owner = { worker: me.worker, timer };
+    this.owner = { holder: me.holder, timer };
   }
 
-  /** Renew the heartbeat of `worker`'s claim; false if another process holds the file now. */
-  heartbeat(worker: string, now: number): boolean {
+  /** Renew the heartbeat of `holder`'s claim; false if another process holds the file now. */
+  heartbeat(holder: string, now: number): boolean {
     return (
-      this.db.prepare("UPDATE service_owner SET heartbeat = ? WHERE id = 1 AND worker = ?").run(now, worker)
+      this.db.prepare("UPDATE service_owner SET heartbeat = ? WHERE id = 1 AND worker = ?").run(now, holder)
         .changes === 1
     );
   }
 
-  /** Give up `worker`'s claim (a clean stop). */
-  releaseService(worker: string): void {
-    this.db.prepare("DELETE FROM service_owner WHERE id = 1 AND worker = ?").run(worker);
+  /** Give up `holder`'s claim (a clean stop). */
+  releaseService(holder: string): void {
+    this.db.prepare("DELETE FROM service_owner WHERE id = 1 AND worker = ?").run(holder);
   }
 }
 
-/** The service process holding the file (one row); outside the versioned schema, created on first claim. */
+/**
+ * The service process holding the file (one row; `worker` is its `host:pid`, the holder); outside the
+ * versioned schema, created on first claim.
+ */
 const OWNER_TABLE = `CREATE TABLE IF NOT EXISTS service_owner (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   worker TEXT NOT NULL,

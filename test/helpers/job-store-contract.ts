@@ -1,7 +1,8 @@
 /**
  * The behaviour every `JobStore` owes its callers, as one suite that the test file of each implementation
  * registers on its own stores (`describeJobStoreContract`): enqueue idempotency and the submit upgrade,
- * compare-and-set updates, claim order and exclusivity (two connections in turn, several processes at once),
+ * compare-and-set updates, the transition table of job-states.ts through `transition` (every allowed transition
+ * made, every other refused), claim order and exclusivity (two connections in turn, several processes at once),
  * crash recovery, queries, and persistence across close and reopen. Also the values those tests (and the
  * stores' own tests) build jobs from.
  */
@@ -11,13 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ProvedUpdate } from "../../prover/prove-update";
-import {
-  JOB_STATUSES,
-  jobIdOf,
-  type JobStatus,
-  type JobStore,
-  type SentTransaction,
-} from "../../prover/service/jobs";
+import { canTransition, JOB_STATUSES, type JobStatus } from "../../prover/service/job-states";
+import { jobIdOf, transition, type JobStore, type SentTransaction } from "../../prover/service/jobs";
 
 const ROOT = join(__dirname, "../..");
 
@@ -139,10 +135,10 @@ export function describeJobStoreContract(name: string, factory: JobStoreContract
             attempts: 0,
             notBefore: 10_000,
             reason: null,
-            proof: null,
+            update: null,
             tx: null,
             block: null,
-            worker: null,
+            holder: null,
             createdAt: 10_000,
             updatedAt: 10_000,
           },
@@ -167,7 +163,7 @@ export function describeJobStoreContract(name: string, factory: JobStoreContract
       it("makes a proved proof-only job a submitting one, and never the reverse", async () => {
         const store = await open();
         const { job } = await store.enqueue({ market: BTC, dataTimestamp: bar(0), submit: false }, 10_000);
-        await store.update(job.id, { status: "proved", proof: proofAt(bar(0)) }, 15_000);
+        await store.update(job.id, { status: "proved", update: proofAt(bar(0)) }, 15_000);
         expect(await store.claimNext("w", 50_000)).toBeUndefined(); // proof only: nothing left to do
 
         const asked = await store.enqueue({ market: BTC, dataTimestamp: bar(0), submit: true }, 20_000);
@@ -176,14 +172,14 @@ export function describeJobStoreContract(name: string, factory: JobStoreContract
           ...job,
           status: "proved",
           submit: true,
-          proof: proofAt(bar(0)),
+          update: proofAt(bar(0)),
           updatedAt: 20_000,
         });
 
         expect(await store.claimNext("w", 50_000)).toMatchObject({
           id: job.id,
           status: "submitting",
-          worker: "w",
+          holder: "w",
         });
         // Asking without submit never downgrades.
         const again = await store.enqueue({ market: BTC, dataTimestamp: bar(0), submit: false }, 60_000);
@@ -194,12 +190,12 @@ export function describeJobStoreContract(name: string, factory: JobStoreContract
         const store = await open();
         const queued = await store.enqueue({ market: BTC, dataTimestamp: bar(0), submit: false }, 10_000);
         const proving = await store.enqueue({ market: BTC, dataTimestamp: bar(1), submit: false }, 10_000);
-        await store.update(proving.job.id, { status: "proving", worker: "w" }, 11_000);
+        await store.update(proving.job.id, { status: "proving", holder: "w" }, 11_000);
 
         const a = await store.enqueue({ market: BTC, dataTimestamp: bar(0), submit: true }, 20_000);
         const b = await store.enqueue({ market: BTC, dataTimestamp: bar(1), submit: true }, 20_000);
         expect(a.job).toMatchObject({ status: "queued", submit: true, updatedAt: 20_000 });
-        expect(b.job).toMatchObject({ status: "proving", submit: true, worker: "w", updatedAt: 20_000 });
+        expect(b.job).toMatchObject({ status: "proving", submit: true, holder: "w", updatedAt: 20_000 });
         expect(await store.get(queued.job.id)).toEqual(a.job);
       });
 
@@ -228,7 +224,7 @@ export function describeJobStoreContract(name: string, factory: JobStoreContract
           reason: "nonce too low",
           tx: signedTx(4),
           block: 77,
-          worker: "h:1",
+          holder: "h:1",
         };
         const patched = await store.update(job.id, patch, 12_000);
         expect(patched).toEqual({ ...job, ...patch, updatedAt: 12_000 });
@@ -236,7 +232,7 @@ export function describeJobStoreContract(name: string, factory: JobStoreContract
 
         const cleared = await store.update(
           job.id,
-          { reason: null, tx: null, block: null, worker: null },
+          { reason: null, tx: null, block: null, holder: null },
           13_000,
         );
         expect(cleared).toEqual({ ...job, attempts: 3, notBefore: 90_000, updatedAt: 13_000 });
@@ -254,12 +250,12 @@ export function describeJobStoreContract(name: string, factory: JobStoreContract
         expect(await store.update(job.id, { status: "skipped" }, 12_000, [])).toBeUndefined();
         expect(await store.get(job.id)).toMatchObject({ status: "proving", updatedAt: 11_000 });
 
-        const proved = await store.update(job.id, { status: "proved", proof: proofAt(bar(0)) }, 13_000, [
+        const proved = await store.update(job.id, { status: "proved", update: proofAt(bar(0)) }, 13_000, [
           "queued",
           "proving",
         ]);
         expect(proved).toMatchObject({ status: "proved", updatedAt: 13_000 });
-        // The second of two workers finishing the same job loses.
+        // The second of two holders finishing the same job loses.
         expect(await store.update(job.id, { status: "proved" }, 14_000, ["proving"])).toBeUndefined();
         expect(await store.update("f".repeat(20), { status: "proved" }, 14_000, ["proving"])).toBeUndefined();
         expect(await store.counts()).toEqual({ ...noCounts(), proved: 1 });
@@ -269,12 +265,77 @@ export function describeJobStoreContract(name: string, factory: JobStoreContract
         const store = await open();
         const { job } = await store.enqueue({ market: BTC, dataTimestamp: bar(0), submit: false }, 10_000);
         const proof = proofAt(bar(0));
-        await store.update(job.id, { status: "proved", proof }, 11_000);
+        await store.update(job.id, { status: "proved", update: proof }, 11_000);
         await store.close();
 
-        const read = (await (await open()).get(job.id))?.proof;
+        const read = (await (await open()).get(job.id))?.update;
         expect(read).toStrictEqual(proof);
         expect(JSON.stringify(read)).toBe(JSON.stringify(proof));
+      });
+    });
+
+    describe("transition", () => {
+      it("makes every transition the table allows and refuses every other, changing nothing", async () => {
+        const store = await open();
+        let i = 0;
+        const expected = noCounts();
+        for (const from of JOB_STATUSES) {
+          for (const to of JOB_STATUSES) {
+            const { job } = await store.enqueue(
+              { market: BTC, dataTimestamp: bar(i++), submit: true },
+              1_000,
+            );
+            const placed = (await store.update(job.id, { status: from }, 2_000))!;
+            const moved = await transition(
+              store,
+              job.id,
+              to,
+              { reason: `${from} -> ${to}`, attempts: 1 },
+              3_000,
+            );
+            if (canTransition(from, to)) {
+              expect(moved, `${from} -> ${to}`).toEqual({
+                ...placed,
+                status: to,
+                reason: `${from} -> ${to}`,
+                attempts: 1,
+                updatedAt: 3_000,
+              });
+              expected[to]++;
+            } else {
+              expect(moved, `${from} -> ${to}`).toBeUndefined();
+              expected[from]++;
+            }
+            expect(await store.get(job.id), `${from} -> ${to}`).toEqual(moved ?? placed);
+          }
+        }
+        expect(await store.counts()).toEqual(expected);
+        expect(await transition(store, "0".repeat(20), "proving", {}, 4_000)).toBeUndefined();
+        expect(await store.get("0".repeat(20))).toBeUndefined();
+      });
+
+      it("with `only`, moves a job only from one of those statuses", async () => {
+        const store = await open();
+        const { job } = await store.enqueue({ market: BTC, dataTimestamp: bar(0), submit: true }, 1_000);
+        await store.update(job.id, { status: "submitting" }, 2_000);
+
+        // Allowed by the table, but not from the status the caller expects.
+        expect(await transition(store, job.id, "proved", {}, 3_000, ["proving"])).toBeUndefined();
+        // Expected, but not allowed by the table.
+        expect(await transition(store, job.id, "queued", {}, 3_000, ["submitting"])).toBeUndefined();
+        expect(await store.get(job.id)).toMatchObject({ status: "submitting", updatedAt: 2_000 });
+
+        const proved = await transition(
+          store,
+          job.id,
+          "proved",
+          { tx: null, update: proofAt(bar(0)) },
+          4_000,
+          ["proving", "submitting"],
+        );
+        expect(proved).toMatchObject({ status: "proved", update: proofAt(bar(0)), updatedAt: 4_000 });
+        // A proved job to submit is due again.
+        expect(await store.claimNext("w", 5_000)).toMatchObject({ id: job.id, status: "submitting" });
       });
     });
 
@@ -291,7 +352,7 @@ export function describeJobStoreContract(name: string, factory: JobStoreContract
 
         const order: string[] = [];
         for (let job = await store.claimNext("w", 9_999); job; job = await store.claimNext("w", 9_999)) {
-          expect(job).toMatchObject({ status: "proving", worker: "w", updatedAt: 9_999 });
+          expect(job).toMatchObject({ status: "proving", holder: "w", updatedAt: 9_999 });
           order.push(job.id);
         }
         expect(order).toEqual([a.job.id, b.job.id, c.job.id]);
@@ -311,21 +372,21 @@ export function describeJobStoreContract(name: string, factory: JobStoreContract
         const proofOnly = await store.enqueue({ market: BTC, dataTimestamp: bar(0), submit: false }, 1_000);
         const toSubmit = await store.enqueue({ market: BTC, dataTimestamp: bar(1), submit: true }, 1_000);
         const queued = await store.enqueue({ market: BTC, dataTimestamp: bar(2), submit: true }, 3_000);
-        await store.update(proofOnly.job.id, { status: "proved", proof: proofAt(bar(0)) }, 2_000);
-        await store.update(toSubmit.job.id, { status: "proved", proof: proofAt(bar(1)) }, 2_000);
+        await store.update(proofOnly.job.id, { status: "proved", update: proofAt(bar(0)) }, 2_000);
+        await store.update(toSubmit.job.id, { status: "proved", update: proofAt(bar(1)) }, 2_000);
 
         expect(await store.claimNext("w1", 4_000)).toMatchObject({
           id: toSubmit.job.id,
           status: "submitting",
-          worker: "w1",
+          holder: "w1",
         });
         expect(await store.claimNext("w2", 4_000)).toMatchObject({
           id: queued.job.id,
           status: "proving",
-          worker: "w2",
+          holder: "w2",
         });
         expect(await store.claimNext("w3", 4_000)).toBeUndefined();
-        expect(await store.get(proofOnly.job.id)).toMatchObject({ status: "proved", worker: null });
+        expect(await store.get(proofOnly.job.id)).toMatchObject({ status: "proved", holder: null });
       });
 
       it("never gives one job to two connections claiming in turn", async () => {
@@ -336,9 +397,9 @@ export function describeJobStoreContract(name: string, factory: JobStoreContract
 
         const claimed: string[] = [];
         for (let i = 0; i < 50; i++) {
-          const [store, worker] = i % 2 === 0 ? [a, "a"] : [b, "b"];
-          const job = await store.claimNext(worker, 2_000);
-          expect(job).toMatchObject({ status: "proving", worker });
+          const [store, holder] = i % 2 === 0 ? [a, "a"] : [b, "b"];
+          const job = await store.claimNext(holder, 2_000);
+          expect(job).toMatchObject({ status: "proving", holder });
           claimed.push(job!.id);
         }
         expect(new Set(claimed).size).toBe(50);
@@ -422,8 +483,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
           );
         }
         // 0: proving; 1: submitting, no tx; 2, 3, 6: submitting with nonces 12, 10, 11; 4: proved; 5: confirmed.
-        await store.update(ids[0], { status: "proving", worker: "w" }, 2_000);
-        await store.update(ids[1], { status: "submitting", proof: proofAt(bar(1)) }, 2_000);
+        await store.update(ids[0], { status: "proving", holder: "w" }, 2_000);
+        await store.update(ids[1], { status: "submitting", update: proofAt(bar(1)) }, 2_000);
         await store.update(ids[2], { status: "submitting", tx: signedTx(12) }, 2_000);
         await store.update(ids[3], { status: "submitting", tx: signedTx(10) }, 2_000);
         await store.update(ids[6], { status: "submitting", tx: signedTx(11) }, 2_000);
@@ -439,13 +500,13 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
         // The attempt a crash cut short counts.
         expect(await store.get(ids[0])).toMatchObject({
           status: "queued",
-          worker: "w",
+          holder: "w",
           attempts: 1,
           updatedAt: 3_000,
         });
         expect(await store.get(ids[1])).toMatchObject({
           status: "proved",
-          proof: proofAt(bar(1)),
+          update: proofAt(bar(1)),
           attempts: 1,
           updatedAt: 3_000,
         });
@@ -464,7 +525,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
         expect(await store.claimNext("w2", 3_000)).toMatchObject({
           id: ids[0],
           status: "proving",
-          worker: "w2",
+          holder: "w2",
         });
         expect(await store.claimNext("w2", 3_000)).toMatchObject({ id: ids[1], status: "submitting" });
         expect(await store.claimNext("w2", 3_000)).toMatchObject({ id: ids[4], status: "submitting" });
@@ -517,7 +578,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
             (await store.enqueue({ market: BTC, dataTimestamp: bar(i), submit: i % 2 === 0 }, 1_000)).job,
           );
         }
-        jobs[1] = (await store.update(jobs[1].id, { status: "proved", proof: proofAt(bar(1)) }, 2_000))!;
+        jobs[1] = (await store.update(jobs[1].id, { status: "proved", update: proofAt(bar(1)) }, 2_000))!;
         jobs[0] = (await store.claimNext("w", 3_000))!;
         expect(jobs[0]).toMatchObject({ dataTimestamp: bar(0), status: "proving" });
         await store.close();

@@ -7,7 +7,8 @@
  */
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { JOB_STATUSES, jobIdOf, type JobStatus } from "../../prover/service/jobs";
+import { JOB_STATUSES, type JobStatus } from "../../prover/service/job-states";
+import { jobIdOf } from "../../prover/service/jobs";
 import { REDIS_SCHEMA_VERSION, RedisJobStore, redactRedisUrl } from "../../prover/service/redis-store";
 import { JobStoreError } from "../../prover/service/jobs";
 import { freePort } from "../helpers/hardhat-node";

@@ -9,7 +9,8 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { jobIdOf, JobStoreError, type JobStatus } from "../../prover/service/jobs";
+import { type JobStatus } from "../../prover/service/job-states";
+import { jobIdOf, JobStoreError } from "../../prover/service/jobs";
 import { SCHEMA_VERSION, SqliteJobStore } from "../../prover/service/sqlite-store";
 import { bar, describeJobStoreContract, noCounts, proofAt, signedTx } from "../helpers/job-store-contract";
 
@@ -118,7 +119,7 @@ const stamps = ${JSON.stringify(Array.from({ length: 20 }, (_, i) => bar(i)))};
     ids.push((await store.enqueue({ market: "${MARKET}", dataTimestamp: stamps[i], submit: i < 4 }, 1000 + i)).job.id);
   }
   for (let i = 0; i < 8; i++) await store.claimNext("child:1", 2000);
-  for (let i = 0; i < 4; i++) await store.update(ids[i], { status: "proved", proof }, 2100, ["proving"]);
+  for (let i = 0; i < 4; i++) await store.update(ids[i], { status: "proved", update: proof }, 2100, ["proving"]);
   for (let i = 0; i < 3; i++) await store.claimNext("child:1", 2200);
   await store.update(ids[0], { tx: tx(8) }, 2300, ["submitting"]);
   await store.update(ids[1], { tx: tx(7) }, 2300, ["submitting"]);
@@ -150,8 +151,8 @@ const stamps = ${JSON.stringify(Array.from({ length: 20 }, (_, i) => bar(i)))};
     expect(jobs.map((j) => j?.submit)).toEqual(ids.map((_, i) => i < 4));
     expect(jobs[0]).toMatchObject({
       tx: { ...signedTx(0), nonce: 8 },
-      worker: "child:1",
-      proof: proofAt(bar(0)),
+      holder: "child:1",
+      update: proofAt(bar(0)),
     });
     expect(jobs[4]).toMatchObject({ reason: "stale data", updatedAt: 2_300 });
     expect(await store.counts()).toEqual({
@@ -174,7 +175,7 @@ const stamps = ${JSON.stringify(Array.from({ length: 20 }, (_, i) => bar(i)))};
     });
     for (const i of [5, 6, 7])
       expect(await store.get(ids[i])).toMatchObject({ status: "queued", updatedAt: 3_000 });
-    expect(await store.get(ids[2])).toMatchObject({ status: "proved", tx: null, proof: proofAt(bar(0)) });
+    expect(await store.get(ids[2])).toMatchObject({ status: "proved", tx: null, update: proofAt(bar(0)) });
   });
 });
 
@@ -188,21 +189,21 @@ describe("SqliteJobStore.claimService (one service per file)", () => {
   it("refuses a second live service on the same host, naming the holder", async () => {
     const a = SqliteJobStore.open(join(dir, "jobs.db"));
     const b = SqliteJobStore.open(join(dir, "jobs.db"));
-    a.claimService({ worker: "vm:1", host, pid: process.pid }, 1_000, 60_000);
-    expect(() => b.claimService({ worker: "vm:2", host, pid: process.pid }, 2_000, 60_000)).toThrow(
+    a.claimService({ holder: "vm:1", host, pid: process.pid }, 1_000, 60_000);
+    expect(() => b.claimService({ holder: "vm:2", host, pid: process.pid }, 2_000, 60_000)).toThrow(
       /jobs\.db: already used by zkrisk serve vm:1 \(heartbeat 1 s ago\).*--queue redis:\/\//,
     );
     // A clean stop gives the file up.
     await a.close();
-    b.claimService({ worker: "vm:2", host, pid: process.pid }, 3_000, 60_000);
+    b.claimService({ holder: "vm:2", host, pid: process.pid }, 3_000, 60_000);
     await b.close();
   });
 
   it("takes over from a holder that died (kill -9) on this host at once", async () => {
     const a = SqliteJobStore.open(join(dir, "jobs.db"));
     const b = SqliteJobStore.open(join(dir, "jobs.db"));
-    a.claimService({ worker: "vm:dead", host, pid: deadPid() }, 1_000, 60_000);
-    b.claimService({ worker: "vm:2", host, pid: process.pid }, 1_500, 60_000);
+    a.claimService({ holder: "vm:dead", host, pid: deadPid() }, 1_000, 60_000);
+    b.claimService({ holder: "vm:2", host, pid: process.pid }, 1_500, 60_000);
     // The dead holder's store, were it still to write, no longer holds the file.
     expect(a.heartbeat("vm:dead", 2_000)).toBe(false);
     expect(b.heartbeat("vm:2", 2_000)).toBe(true);
@@ -212,11 +213,11 @@ describe("SqliteJobStore.claimService (one service per file)", () => {
   it("judges a holder on another host by its heartbeat", async () => {
     const a = SqliteJobStore.open(join(dir, "jobs.db"));
     const b = SqliteJobStore.open(join(dir, "jobs.db"));
-    a.claimService({ worker: "elsewhere:1", host: "elsewhere", pid: 1 }, 10_000, 60_000);
-    expect(() => b.claimService({ worker: "vm:2", host, pid: process.pid }, 69_999, 60_000)).toThrow(
+    a.claimService({ holder: "elsewhere:1", host: "elsewhere", pid: 1 }, 10_000, 60_000);
+    expect(() => b.claimService({ holder: "vm:2", host, pid: process.pid }, 69_999, 60_000)).toThrow(
       /already used by zkrisk serve elsewhere:1/,
     );
-    b.claimService({ worker: "vm:2", host, pid: process.pid }, 70_000, 60_000);
+    b.claimService({ holder: "vm:2", host, pid: process.pid }, 70_000, 60_000);
     await Promise.all([a.close(), b.close()]);
   });
 });

@@ -1,5 +1,5 @@
-// Entry of a proving worker thread (piscina): loads the TypeScript task through tsx's CommonJS hook, which
-// each worker thread must register for itself.
+// Entry of a proving thread (a piscina worker thread): loads the TypeScript task through tsx's CommonJS hook,
+// which each thread must register for itself.
 //
 // snarkjs's curve library (ffjavascript) loads the `web-worker` shim, which decides by `isMainThread` whether
 // it is a page spawning workers or a worker it spawned itself; in a piscina thread it would wrongly take the

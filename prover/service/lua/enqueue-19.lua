@@ -1,0 +1,26 @@
+-- Create a job unless it exists; an existing proof-only job asked for with submit becomes a submitting one,
+-- in the statuses where it can still reach proved (machine.submitUpgradeFrom).
+-- KEYS[1..19]: the keys of the job (see includes/job-index.lua).
+-- ARGV[1]: the state machine (JSON); ARGV[2]: market; ARGV[3]: id; ARGV[4]: data timestamp (s);
+-- ARGV[5]: submit ("0"/"1"); ARGV[6]: now (ms); ARGV[7]: the job's order (its member of the due set).
+-- Returns {1, job} when created, {0, job} when it existed, {-1, job} when the id is held by another market
+-- or bar (job: the hash as a flat field, value list).
+--- @include "job-index"
+local market, id, ts, submit, now, order = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+if redis.call('EXISTS', JOB) == 0 then
+  redis.call('HSET', JOB, 'id', id, 'market', market, 'dataTimestamp', ts, 'submit', submit,
+             'status', machine.initial, 'attempts', '0', 'notBefore', now, 'createdAt', now, 'updatedAt', now,
+             'order', order)
+  redis.call('ZADD', MARKET, ts, id)
+  index(indexed())
+  return { 1, redis.call('HGETALL', JOB) }
+end
+local stored = redis.call('HMGET', JOB, 'market', 'dataTimestamp')
+if stored[1] ~= market or stored[2] ~= ts then
+  return { -1, redis.call('HGETALL', JOB) }
+end
+local j = indexed()
+if submit == '1' and j.submit == '0' and contains(machine.submitUpgradeFrom, j.status) then
+  change(j, { 'submit', '1', 'updatedAt', now })
+end
+return { 0, redis.call('HGETALL', JOB) }
