@@ -91,6 +91,7 @@ export function registerCircuitCommands(program: Command): void {
         "same on a cached INSECURE development ptau (default: an INSECURE direct development setup, in seconds)",
     )
     .option("--verify-ptau", "verify every contribution of --ptau (slow)")
+    .option("--force", "replace the keys of a directory that was already set up")
     .option("--beacon <hex>", "beacon hash closing phase 2 (default: random, for development)")
     .option("--beacon-iterations <n>", "beacon hash iterations 2^n (10..63)", "10")
     .option("--json", "print the result as one JSON object")
@@ -100,6 +101,7 @@ export function registerCircuitCommands(program: Command): void {
         model: string;
         ptau?: string;
         verifyPtau?: boolean;
+        force?: boolean;
         beacon?: string;
         beaconIterations: string;
         json?: boolean;
@@ -121,6 +123,7 @@ export function registerCircuitCommands(program: Command): void {
             out: f.artifacts,
             ptau: f.ptau,
             verifyPtau: f.verifyPtau,
+            force: f.force,
             name: CIRCUIT_NAME,
             beaconHash: f.beacon,
             beaconIterationsExp: parseIntOption("--beacon-iterations", f.beaconIterations, 10, 63),

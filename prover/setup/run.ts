@@ -5,7 +5,7 @@
 import { BUILD_SUBDIR, CIRCUIT_NAME } from "../../circuits/compile-model";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { loadArtifacts, type CeremonyStep } from "../artifacts";
+import { loadArtifacts, MANIFEST_FILE, type CeremonyStep } from "../artifacts";
 import { SetupError } from "./errors";
 import type { SetupLog } from "./log";
 import { applyBeacon, contribute, devSetupCircuit, finalize, setupCircuit, type SetupResult } from "./phase2";
@@ -39,6 +39,8 @@ export interface RunSetupOptions {
   ptau?: string;
   /** `--verify-ptau`: check every contribution of `--ptau` (slow: minutes to hours). */
   verifyPtau?: boolean;
+  /** `--force`: replace the keys of an artifact directory that already has a manifest (refused otherwise). */
+  force?: boolean;
   /** `--name`: circuit name, the stem of the artifact files (default: the r1cs file name without `.r1cs`). */
   name?: string;
   /** `--entropy`: extra entropy for the initial contribution (default: random). */
@@ -88,6 +90,13 @@ export async function runSetup(options: RunSetupOptions, log: SetupLog): Promise
   const model = requireFile("--model", options.model);
   const power = requiredPowerForR1cs(r1cs);
   const name = options.name ?? basename(r1cs).replace(/\.r1cs$/, "");
+  const manifest = join(options.out, MANIFEST_FILE);
+  if (existsSync(manifest) && !options.force) {
+    throw new SetupError(
+      `${manifest}: ${options.out} already holds a set-up circuit; a new setup would replace its keys (and any ` +
+        "verifier deployed from them would stop accepting new proofs). Pass --force to replace them.",
+    );
+  }
 
   const t0 = Date.now();
   if (options.ptau === undefined) {
@@ -230,8 +239,8 @@ export async function runContribute(
 }
 
 /**
- * Development setup of an artifact directory made by `compileModel`/`compileBatchModel` (circom's output in
- * DIR/build): phase 2 on a cached development ptau, into DIR itself. What the demo, the bench and the tests use.
+ * Direct development setup of an artifact directory made by `compileModel`/`compileBatchModel` (circom's output in
+ * DIR/build), into DIR itself, replacing any keys there. What the demo, the bench and the tests use.
  */
 export function setupCompiledDir(dir: string, model: string, log: SetupLog): Promise<RunSetupResult> {
   return runSetup(
@@ -241,6 +250,7 @@ export function setupCompiledDir(dir: string, model: string, log: SetupLog): Pro
       model,
       out: dir,
       name: CIRCUIT_NAME,
+      force: true,
     },
     log,
   );

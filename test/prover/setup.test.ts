@@ -489,6 +489,20 @@ describe("direct development setup", () => {
     );
   });
 
+  it("refuses to replace the keys of a directory already set up, unless forced", async () => {
+    const dir = join(tmp, "direct-again");
+    cpSync(direct.dir, dir, { recursive: true });
+    const zkeyBefore = sha256File(join(dir, "tiny.zkey"));
+    await expect(runSetup({ r1cs, wasm, model, out: dir }, recordingLog())).rejects.toThrow(
+      /artifacts.json: .* already holds a set-up circuit.*--force/,
+    );
+    expect(sha256File(join(dir, "tiny.zkey"))).toBe(zkeyBefore);
+    const again = await runSetup({ r1cs, wasm, model, out: dir, force: true }, recordingLog());
+    // Fresh secrets: a new key and a new delta, for the same circuit.
+    expect(sha256File(again.paths.zkey)).not.toBe(zkeyBefore);
+    expect(again.manifest.ceremony.circuitHash).not.toBe(direct.manifest.ceremony.circuitHash);
+  });
+
   it("refuses a zkey edited by one byte", () => {
     const dir = join(tmp, "direct-edited-zkey");
     cpSync(direct.dir, dir, { recursive: true });
