@@ -1,0 +1,3 @@
+/** Integer candles and windows: the data a publisher signs. */
+export * from "./integer-candle";
+export * from "./window";
