@@ -9,6 +9,7 @@ import { registerBenchService } from "./commands/bench-service";
 import { registerChainCommands } from "./commands/chain";
 import { registerCircuitCommands } from "./commands/circuit";
 import { registerProveCommands } from "./commands/prove";
+import { registerPublisher } from "./commands/publisher";
 import { registerDemo } from "./commands/demo";
 import { registerInfer } from "./commands/infer";
 import { registerQuantize } from "./commands/quantize";
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
     registerBench,
     registerBenchService,
     registerServe,
+    registerPublisher,
   ]) {
     register(program);
   }

@@ -2,3 +2,4 @@
 export * from "./errors";
 export * from "./eddsa";
 export * from "./publisher-set";
+export * from "./keystore";
