@@ -3,3 +3,4 @@ export * from "./errors";
 export * from "./eddsa";
 export * from "./publisher-set";
 export * from "./keystore";
+export * from "./signed-window";
