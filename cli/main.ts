@@ -10,6 +10,7 @@ import { registerBenchSetup } from "./commands/bench-setup";
 import { registerChainCommands } from "./commands/chain";
 import { registerCircuitCommands } from "./commands/circuit";
 import { registerProveCommands } from "./commands/prove";
+import { registerPublisher } from "./commands/publisher";
 import { registerDemo } from "./commands/demo";
 import { registerInfer } from "./commands/infer";
 import { registerQuantize } from "./commands/quantize";
@@ -53,6 +54,7 @@ export function buildProgram(): Command {
     registerBenchService,
     registerBenchSetup,
     registerServe,
+    registerPublisher,
   ]) {
     register(program);
   }

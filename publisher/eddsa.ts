@@ -1,0 +1,139 @@
+/**
+ * Publisher keys and signatures: EdDSA-Poseidon on BabyJubJub, through circomlibjs's `buildEddsa`, the
+ * scheme circomlib's `EdDSAPoseidonVerifier` checks in a circuit. That template takes the inputs
+ * `Ax, Ay` (public key), `R8x, R8y, S` (signature) and `M` (message, here a window digest), and accepts
+ * iff S < SUBGROUP_ORDER (a 253-bit `CompConstant` check), 8·A is not the identity, and
+ * S·B8 = R8 + 8·H(R8x, R8y, Ax, Ay, M)·A with H = Poseidon(5). The names and rules below follow it.
+ *
+ * A private key is 32 random bytes (circomlibjs derives the scalar by blake512 and pruning). It never
+ * leaves this module and the keystore (keystore.ts) except as bytes handed to `signDigest`.
+ */
+import { randomBytes } from "node:crypto";
+import { FIELD_MODULUS } from "../circuits/field";
+import { SignatureError } from "./errors";
+
+/** A publisher's public key, a BabyJubJub point, as two BN254 field elements (`Ax`, `Ay` of the circuit). */
+export interface PublicKey {
+  Ax: bigint;
+  Ay: bigint;
+}
+
+/** An EdDSA-Poseidon signature, as the circuit's inputs: the point R8 and the scalar S < SUBGROUP_ORDER. */
+export interface Signature {
+  R8x: bigint;
+  R8y: bigint;
+  S: bigint;
+}
+
+/** Bytes of a private key. */
+export const PRIVATE_KEY_BYTES = 32;
+
+/** The order of BabyJubJub's prime subgroup (circomlibjs `babyJub.subOrder`); S must be below it. */
+export const SUBGROUP_ORDER = 2736030358979909402780800718157159386076813972158567259200215660948447373041n;
+
+type Point = [unknown, unknown];
+interface EddsaLib {
+  babyJub: {
+    F: { e(x: bigint): unknown; toObject(x: unknown): bigint };
+    subOrder: bigint;
+    inCurve(p: Point): boolean;
+    inSubgroup(p: Point): boolean;
+  };
+  prv2pub(prv: Uint8Array): Point;
+  signPoseidon(prv: Uint8Array, msg: unknown): { R8: Point; S: bigint };
+  verifyPoseidon(msg: unknown, sig: { R8: Point; S: bigint }, A: Point): boolean;
+}
+
+let eddsaPromise: Promise<EddsaLib> | undefined;
+
+/** circomlibjs's EdDSA, built once per process. */
+function eddsa(): Promise<EddsaLib> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  eddsaPromise ??= (require("circomlibjs") as { buildEddsa(): Promise<EddsaLib> }).buildEddsa();
+  return eddsaPromise;
+}
+
+/** A fresh private key: 32 bytes from the OS's secure random source. */
+export function generatePrivateKey(): Uint8Array {
+  return new Uint8Array(randomBytes(PRIVATE_KEY_BYTES));
+}
+
+function checkPrivateKey(prv: Uint8Array): void {
+  if (prv.length !== PRIVATE_KEY_BYTES) {
+    throw new RangeError(`private key: expected ${PRIVATE_KEY_BYTES} bytes, got ${prv.length}`);
+  }
+}
+
+/** The public key of a 32-byte private key. */
+export async function publicKeyOf(prv: Uint8Array): Promise<PublicKey> {
+  checkPrivateKey(prv);
+  const lib = await eddsa();
+  const [x, y] = lib.prv2pub(prv);
+  return { Ax: lib.babyJub.F.toObject(x), Ay: lib.babyJub.F.toObject(y) };
+}
+
+const isField = (v: bigint) => v >= 0n && v < FIELD_MODULUS;
+
+/**
+ * The reason `key` is not a usable publisher key, or undefined: both coordinates in [0, p), on the curve,
+ * in the prime subgroup and not the identity (so 8·A is not the identity, the circuit's check).
+ */
+export async function publicKeyViolation(key: PublicKey): Promise<string | undefined> {
+  if (!isField(key.Ax) || !isField(key.Ay)) return "a coordinate is not a field element in [0, p)";
+  const { babyJub } = await eddsa();
+  const point: Point = [babyJub.F.e(key.Ax), babyJub.F.e(key.Ay)];
+  if (!babyJub.inCurve(point)) return "not a point of BabyJubJub";
+  if (key.Ax === 0n) return "a point of small order (x = 0)";
+  if (!babyJub.inSubgroup(point)) return "not in the prime-order subgroup";
+  return undefined;
+}
+
+/** Signs a digest (a field element, e.g. a window digest) with EdDSA-Poseidon. */
+export async function signDigest(prv: Uint8Array, digest: bigint): Promise<Signature> {
+  checkPrivateKey(prv);
+  if (!isField(digest)) throw new RangeError(`signDigest: digest ${digest} is not a field element in [0, p)`);
+  const lib = await eddsa();
+  const { R8, S } = lib.signPoseidon(prv, lib.babyJub.F.e(digest));
+  return { R8x: lib.babyJub.F.toObject(R8[0]), R8y: lib.babyJub.F.toObject(R8[1]), S };
+}
+
+/**
+ * Whether `sig` is `key`'s signature of `digest`, by the circuit's rules: S < SUBGROUP_ORDER (an S one
+ * subgroup order higher satisfies the curve equation too, and is refused), every coordinate and the digest
+ * in [0, p), R8 on the curve, the key valid (see `publicKeyViolation`), and the EdDSA-Poseidon equation.
+ */
+export async function verifySignature(key: PublicKey, digest: bigint, sig: Signature): Promise<boolean> {
+  if (sig.S < 0n || sig.S >= SUBGROUP_ORDER) return false;
+  if (!isField(digest) || !isField(sig.R8x) || !isField(sig.R8y)) return false;
+  if ((await publicKeyViolation(key)) !== undefined) return false;
+  const lib = await eddsa();
+  const F = lib.babyJub.F;
+  return lib.verifyPoseidon(F.e(digest), { R8: [F.e(sig.R8x), F.e(sig.R8y)], S: sig.S }, [
+    F.e(key.Ax),
+    F.e(key.Ay),
+  ]);
+}
+
+/**
+ * Like `verifySignature`, but throws.
+ * @param what names the signed thing in the message (e.g. `window.json`).
+ * @throws SignatureError `<what>: the signature does not verify ...`
+ */
+export async function assertSignature(
+  key: PublicKey,
+  digest: bigint,
+  sig: Signature,
+  what: string,
+): Promise<void> {
+  if (!(await verifySignature(key, digest, sig))) {
+    throw new SignatureError(
+      `${what}: the signature does not verify for public key (${key.Ax}, ${key.Ay}) and digest ${digest}`,
+    );
+  }
+}
+
+/** Orders public keys canonically: by Ax, then by Ay, as integers. */
+export function comparePublicKeys(a: PublicKey, b: PublicKey): number {
+  if (a.Ax !== b.Ax) return a.Ax < b.Ax ? -1 : 1;
+  return a.Ay === b.Ay ? 0 : a.Ay < b.Ay ? -1 : 1;
+}

@@ -1,0 +1,36 @@
+/**
+ * Error families of the data publishers (keys, publisher sets, keystores, signed windows). Each has a stable
+ * `code`; the message names the file, field or key at fault, and never holds a private key.
+ */
+import { ZkriskError } from "../models/errors";
+
+/**
+ * A publisher file (keystore, signed window) is malformed, cannot be read, or cannot be decrypted; the
+ * message reads `file: field: reason`. Code `FILE_INVALID`, like every bad input file (CLI exit code 2).
+ */
+export class PublisherFileError extends ZkriskError {
+  constructor(
+    readonly file: string,
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super("FILE_INVALID", `${file}: ${field}: ${reason}`);
+  }
+}
+
+/**
+ * A signature does not verify against its public key and digest, or a public key is not a valid
+ * BabyJubJub point. Code `DATA_SIGNATURE_INVALID` (signed data that cannot be trusted: CLI exit code 2).
+ */
+export class SignatureError extends ZkriskError {
+  constructor(message: string) {
+    super("DATA_SIGNATURE_INVALID", message);
+  }
+}
+
+/** A publisher set is malformed (quorum 0 or above n, a duplicate or invalid key). Code `PUBLISHER_SET_INVALID`. */
+export class PublisherSetError extends ZkriskError {
+  constructor(message: string) {
+    super("PUBLISHER_SET_INVALID", message);
+  }
+}

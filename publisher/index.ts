@@ -1,0 +1,6 @@
+/** Data publishers: EdDSA-Poseidon keys and signatures, publisher sets, keystores and signed windows. */
+export * from "./errors";
+export * from "./eddsa";
+export * from "./publisher-set";
+export * from "./keystore";
+export * from "./signed-window";

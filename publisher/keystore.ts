@@ -1,0 +1,210 @@
+/**
+ * The publisher's encrypted keystore: one 32-byte EdDSA private key (eddsa.ts), encrypted with a password.
+ *
+ * File (JSON, version 1; every field required, unknown keys refused):
+ *
+ *   { "version": 1,
+ *     "publicKey": { "Ax": "<decimal>", "Ay": "<decimal>" },   in clear, so a key can be listed unlocked
+ *     "kdf": { "name": "scrypt", "N": 131072, "r": 8, "p": 1 },
+ *     "cipher": "aes-256-gcm",
+ *     "salt": "<32 bytes hex>", "iv": "<12 bytes hex>", "ciphertext": "<32 bytes hex>", "tag": "<16 bytes hex>" }
+ *
+ * The AES key is scrypt(password, salt) (32 bytes); the public key is the cipher's associated data, so a
+ * key file whose clear public key was swapped does not decrypt, and after decryption the private key must
+ * give that public key. The private key is never printed or logged; errors name the file and field only.
+ * Files are written atomically with mode 0600, and never over an existing file unless asked to.
+ */
+import { createCipheriv, createDecipheriv, randomBytes, scrypt, type ScryptOptions } from "node:crypto";
+import { existsSync, linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { UsageError } from "../models/errors";
+import { readJsonFile } from "../models/io";
+import { JsonReader } from "../models/validate";
+import { comparePublicKeys, PRIVATE_KEY_BYTES, publicKeyOf, type PublicKey } from "./eddsa";
+import { PublisherFileError } from "./errors";
+
+/** The environment variable holding the keystore password. */
+export const PASSWORD_ENV = "ZKRISK_PUBLISHER_PASSWORD";
+/** Version of the keystore format above. */
+export const KEYSTORE_VERSION = 1;
+
+/** scrypt cost parameters: N (CPU/memory cost, a power of 2), r (block size), p (parallelism). */
+export interface ScryptParams {
+  N: number;
+  r: number;
+  p: number;
+}
+
+/** The default cost: N = 2^17, r = 8, p = 1 (128 MiB and about half a second per unlock). */
+export const DEFAULT_SCRYPT: ScryptParams = { N: 2 ** 17, r: 8, p: 1 };
+
+/** The largest cost a keystore may ask for: N <= 2^20, r <= 32, p <= 16, memory 128·N·r <= 1 GiB. */
+const MAX_SCRYPT_MEMORY = 2 ** 30;
+
+/** A parsed, validated keystore file. */
+export interface Keystore {
+  version: typeof KEYSTORE_VERSION;
+  publicKey: PublicKey;
+  kdf: { name: "scrypt" } & ScryptParams;
+  cipher: "aes-256-gcm";
+  salt: Buffer;
+  iv: Buffer;
+  ciphertext: Buffer;
+  tag: Buffer;
+}
+
+const KEYS = ["version", "publicKey", "kdf", "cipher", "salt", "iv", "ciphertext", "tag"] as const;
+const SIZES = { salt: 32, iv: 12, ciphertext: PRIVATE_KEY_BYTES, tag: 16 } as const;
+
+/**
+ * The keystore password from `ZKRISK_PUBLISHER_PASSWORD`.
+ * @throws UsageError when the variable is unset or empty.
+ */
+export function publisherPassword(env: NodeJS.ProcessEnv = process.env): string {
+  const password = env[PASSWORD_ENV];
+  if (password === undefined || password === "") {
+    throw new UsageError(`${PASSWORD_ENV} is not set: it must hold the publisher keystore's password`);
+  }
+  return password;
+}
+
+function deriveKey(password: string, salt: Buffer, kdf: ScryptParams): Promise<Buffer> {
+  const options: ScryptOptions = { ...kdf, maxmem: 2 * 128 * kdf.N * kdf.r };
+  return new Promise((resolve, reject) =>
+    scrypt(password, salt, 32, options, (err, key) => (err === null ? resolve(key) : reject(err))),
+  );
+}
+
+/** Associated data of the cipher: binds the clear public key to the ciphertext. */
+const associatedData = (key: PublicKey) => Buffer.from(`zkrisk.publisher.keystore.v1:${key.Ax}:${key.Ay}`);
+
+/** Encrypts a private key with `password` (fresh salt and iv), giving the keystore to write. */
+export async function encryptKeystore(
+  privateKey: Uint8Array,
+  password: string,
+  kdf: ScryptParams = DEFAULT_SCRYPT,
+): Promise<Keystore> {
+  const publicKey = await publicKeyOf(privateKey);
+  const salt = randomBytes(SIZES.salt);
+  const iv = randomBytes(SIZES.iv);
+  const cipher = createCipheriv("aes-256-gcm", await deriveKey(password, salt, kdf), iv);
+  cipher.setAAD(associatedData(publicKey));
+  const ciphertext = Buffer.concat([cipher.update(privateKey), cipher.final()]);
+  return {
+    version: KEYSTORE_VERSION,
+    publicKey,
+    kdf: { name: "scrypt", ...kdf },
+    cipher: "aes-256-gcm",
+    salt,
+    iv,
+    ciphertext,
+    tag: cipher.getAuthTag(),
+  };
+}
+
+/** The keystore as its JSON document. */
+export function keystoreJson(ks: Keystore): Record<(typeof KEYS)[number], unknown> {
+  return {
+    version: ks.version,
+    publicKey: { Ax: ks.publicKey.Ax.toString(), Ay: ks.publicKey.Ay.toString() },
+    kdf: ks.kdf,
+    cipher: ks.cipher,
+    salt: ks.salt.toString("hex"),
+    iv: ks.iv.toString("hex"),
+    ciphertext: ks.ciphertext.toString("hex"),
+    tag: ks.tag.toString("hex"),
+  };
+}
+
+/**
+ * Writes a keystore to `path` atomically (a temporary file, mode 0600, renamed into place). Without `force`,
+ * an existing file is never replaced, even one created meanwhile: the temporary file is hard-linked to
+ * `path`, which fails if it exists.
+ * @throws UsageError naming `option` and the path when the file exists and `force` is not set.
+ */
+export function writeKeystore(path: string, ks: Keystore, force: boolean, option = "--out"): void {
+  const exists = () => new UsageError(`${option}: ${path} already exists (use --force to replace it)`);
+  if (!force && existsSync(path)) throw exists();
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  try {
+    writeFileSync(tmp, JSON.stringify(keystoreJson(ks), null, 2) + "\n", { mode: 0o600 });
+    if (force) renameSync(tmp, path);
+    else linkSync(tmp, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") throw exists();
+    throw err;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+/**
+ * Reads and validates a keystore file (no password needed).
+ * @throws PublisherFileError `file: field: reason` for an unreadable or malformed file, an unknown key,
+ *   a wrong type, size or version, or a kdf cost out of bounds.
+ */
+export function readKeystore(path: string): Keystore {
+  const doc = new JsonReader(path, readJsonFile(path), "", (file, field, reason) => {
+    return new PublisherFileError(file, field, reason);
+  });
+  doc.onlyKeys(KEYS);
+  const version = doc.at("version").integer();
+  if (version !== KEYSTORE_VERSION) doc.at("version").error(`unsupported version ${version} (expected 1)`);
+  const pk = doc.at("publicKey").onlyKeys(["Ax", "Ay"]);
+  const kdfDoc = doc.at("kdf").onlyKeys(["name", "N", "r", "p"]);
+  kdfDoc.at("name").literal("scrypt");
+  const kdf = {
+    N: kdfDoc.at("N").integer(2, 2 ** 20),
+    r: kdfDoc.at("r").integer(1, 32),
+    p: kdfDoc.at("p").integer(1, 16),
+  };
+  if ((kdf.N & (kdf.N - 1)) !== 0) kdfDoc.at("N").error(`${kdf.N} is not a power of 2`);
+  if (128 * kdf.N * kdf.r > MAX_SCRYPT_MEMORY) kdfDoc.error("scrypt would need more than 1 GiB (128·N·r)");
+  const bytes = (field: keyof typeof SIZES): Buffer => {
+    const r = doc.at(field);
+    const s = r.string();
+    if (!/^[0-9a-f]*$/.test(s) || s.length !== 2 * SIZES[field]) {
+      r.error(`expected ${SIZES[field]} bytes as lowercase hex`);
+    }
+    return Buffer.from(s, "hex");
+  };
+  return {
+    version: KEYSTORE_VERSION,
+    publicKey: { Ax: pk.at("Ax").bigint(), Ay: pk.at("Ay").bigint() },
+    kdf: { name: "scrypt", ...kdf },
+    cipher: doc.at("cipher").literal("aes-256-gcm"),
+    salt: bytes("salt"),
+    iv: bytes("iv"),
+    ciphertext: bytes("ciphertext"),
+    tag: bytes("tag"),
+  };
+}
+
+/** An unlocked keystore: the private key (keep it in memory only) and its public key. */
+export interface PublisherKey {
+  privateKey: Uint8Array;
+  publicKey: PublicKey;
+}
+
+/**
+ * Reads a keystore file and decrypts it with `password`.
+ * @throws PublisherFileError (see `readKeystore`), or `file: (root): cannot decrypt ...` for a wrong
+ *   password or an altered file, or when the key does not give the file's public key.
+ */
+export async function unlockKeystore(path: string, password: string): Promise<PublisherKey> {
+  const ks = readKeystore(path);
+  const decipher = createDecipheriv("aes-256-gcm", await deriveKey(password, ks.salt, ks.kdf), ks.iv);
+  decipher.setAAD(associatedData(ks.publicKey));
+  decipher.setAuthTag(ks.tag);
+  let privateKey: Uint8Array;
+  try {
+    privateKey = new Uint8Array(Buffer.concat([decipher.update(ks.ciphertext), decipher.final()]));
+  } catch {
+    throw new PublisherFileError(path, "(root)", "cannot decrypt: wrong password, or the file was altered");
+  }
+  if (comparePublicKeys(await publicKeyOf(privateKey), ks.publicKey) !== 0) {
+    throw new PublisherFileError(path, "publicKey", "does not match the encrypted private key");
+  }
+  return { privateKey, publicKey: ks.publicKey };
+}

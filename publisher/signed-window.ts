@@ -1,0 +1,218 @@
+/**
+ * Signed windows: a window (candles/window.ts), its digest (candles/digest.ts) and one publisher's
+ * EdDSA-Poseidon signature of that digest, as the file `zkrisk publisher sign` writes.
+ *
+ * File (JSON, version 1; every field required, unknown keys refused; integers that may exceed 2^53 are
+ * decimal strings):
+ *
+ *   { "version": 1,
+ *     "market": "BTC-USDT",             the label; its field element is the prover's `marketIdOf(market)`
+ *     "intervalMs": 7200000,            bar interval, ms
+ *     "endTime": 1719784800000,         open time of the last bar, ms
+ *     "bars": [ { "time": <ms>, "missing": false, "open": "<1e-8 units>", "high": "...", "low": "...",
+ *                 "close": "...", "volume": "<1e-8 base units>" }, ... ],        N bars, oldest first
+ *     "digest": "<decimal>",            the window digest
+ *     "publicKey": { "Ax": "<decimal>", "Ay": "<decimal>" },
+ *     "signature": { "R8x": "<decimal>", "R8y": "<decimal>", "S": "<decimal>" } }
+ *
+ * Reading checks every field, recomputes the digest from the bars and verifies the signature, so a window
+ * that reads is one the key's holder signed. Whether that key belongs to the market's publisher set is the
+ * caller's question.
+ */
+import {
+  windowDigest,
+  windowViolation,
+  INTEGER_CANDLE_FIELDS,
+  MAX_WINDOW_BARS,
+  type Window,
+} from "../candles";
+import { readJsonFile, writeJsonAtomic } from "../models/io";
+import { JsonReader } from "../models/validate";
+// The market id's one owner. TODO(merge): move `marketIdOf` ahead of the prover (e.g. candles/market-id.ts).
+import { marketIdOf } from "../prover/circuit-input";
+import { assertSignature, signDigest, type PublicKey, type Signature } from "./eddsa";
+import { PublisherFileError } from "./errors";
+import type { PublisherKey } from "./keystore";
+
+/** Version of the signed-window file format above. */
+export const SIGNED_WINDOW_VERSION = 1;
+
+/** A window with its digest and one publisher's signature of it. */
+export interface SignedWindow {
+  /** The market's label as given (`marketIdOf(market)` is `window.marketId`). */
+  market: string;
+  window: Window;
+  /** The window digest (candles/digest.ts). */
+  digest: bigint;
+  publicKey: PublicKey;
+  signature: Signature;
+}
+
+const ROOT_KEYS = ["version", "market", "intervalMs", "endTime", "bars", "digest", "publicKey", "signature"];
+const BAR_KEYS = ["time", "missing", ...INTEGER_CANDLE_FIELDS];
+
+/** Signs a window with an unlocked publisher key. `market` is the label `window.marketId` was made from. */
+export async function signWindow(key: PublisherKey, market: string, window: Window): Promise<SignedWindow> {
+  const digest = await windowDigest(window);
+  return {
+    market,
+    window,
+    digest,
+    publicKey: key.publicKey,
+    signature: await signDigest(key.privateKey, digest),
+  };
+}
+
+/** The signed window as its JSON document (bigints as decimal strings). */
+export function signedWindowJson(sw: SignedWindow): Record<string, unknown> {
+  const s = (v: bigint) => v.toString();
+  const { window: w, publicKey: pk, signature: sig } = sw;
+  return {
+    version: SIGNED_WINDOW_VERSION,
+    market: sw.market,
+    intervalMs: w.intervalMs,
+    endTime: w.endTime,
+    bars: w.bars.map((b) => ({
+      time: b.time,
+      missing: b.missing,
+      ...Object.fromEntries(INTEGER_CANDLE_FIELDS.map((f) => [f, s(b[f])])),
+    })),
+    digest: s(sw.digest),
+    publicKey: { Ax: s(pk.Ax), Ay: s(pk.Ay) },
+    signature: { R8x: s(sig.R8x), R8y: s(sig.R8y), S: s(sig.S) },
+  };
+}
+
+/** Writes a signed window file atomically. */
+export function writeSignedWindow(path: string, sw: SignedWindow): void {
+  writeJsonAtomic(path, signedWindowJson(sw));
+}
+
+/**
+ * Reads a signed window file: checks every field, recomputes the digest and verifies the signature.
+ * @throws PublisherFileError `file: field: reason` for an unreadable or malformed file (unknown keys,
+ *   wrong types, a malformed window, a digest the bars do not give); SignatureError when the signature
+ *   does not verify for the file's public key.
+ */
+export async function readSignedWindow(file: string): Promise<SignedWindow> {
+  const doc = new JsonReader(file, readJsonFile(file), "", (f, field, reason) => {
+    return new PublisherFileError(f, field, reason);
+  });
+  doc.onlyKeys(ROOT_KEYS);
+  const version = doc.at("version").integer();
+  if (version !== SIGNED_WINDOW_VERSION)
+    doc.at("version").error(`unsupported version ${version} (expected 1)`);
+  const market = doc.at("market").string();
+  const marketId = marketIdIn(doc.at("market"), market);
+  const window: Window = {
+    marketId,
+    intervalMs: doc.at("intervalMs").integer(1),
+    endTime: doc.at("endTime").integer(0),
+    bars: doc
+      .at("bars")
+      .items()
+      .map((bar) => {
+        bar.onlyKeys(BAR_KEYS);
+        const ints = INTEGER_CANDLE_FIELDS.map((f) => [f, bar.at(f).bigint()]);
+        return {
+          time: bar.at("time").integer(0),
+          missing: bar.at("missing").boolean(),
+          ...Object.fromEntries(ints),
+        };
+      }),
+  };
+  if (window.bars.length < 1 || window.bars.length > MAX_WINDOW_BARS) {
+    doc.at("bars").error(`${window.bars.length} bars, expected 1 to ${MAX_WINDOW_BARS}`);
+  }
+  const violation = windowViolation(window);
+  if (violation !== undefined) throw new PublisherFileError(file, violation.field, violation.reason);
+
+  const pk = doc.at("publicKey").onlyKeys(["Ax", "Ay"]);
+  const sig = doc.at("signature").onlyKeys(["R8x", "R8y", "S"]);
+  const signed: SignedWindow = {
+    market,
+    window,
+    digest: doc.at("digest").bigint(),
+    publicKey: { Ax: pk.at("Ax").bigint(), Ay: pk.at("Ay").bigint() },
+    signature: { R8x: sig.at("R8x").bigint(), R8y: sig.at("R8y").bigint(), S: sig.at("S").bigint() },
+  };
+  const digest = await windowDigest(window);
+  if (digest !== signed.digest)
+    doc.at("digest").error(`${signed.digest} is not the digest of the bars (${digest})`);
+  await assertSignature(signed.publicKey, digest, signed.signature, `${file}: signature`);
+  return signed;
+}
+
+/** The field element of a market label (the prover's `marketIdOf`), or an error naming the field. */
+function marketIdIn(field: JsonReader, market: string): bigint {
+  try {
+    return marketIdOf(market);
+  } catch {
+    return field.error(`'${market}' must be a number below p or printable ASCII of at most 31 bytes`);
+  }
+}
+
+/** Where two signed windows first differ. */
+export interface WindowDisagreement {
+  /** Index (in the list given) of the window that differs from window 0. */
+  index: number;
+  /** The differing field, named as in the file (`endTime`, `bars[95].close`). */
+  field: string;
+  /** The bar's index and open time (ms), when the field is a bar's. */
+  bar?: { index: number; time: number };
+  /** The two values, as written in the files. */
+  values: [string, string];
+  /** One line naming both windows, the bar and the field. */
+  message: string;
+}
+
+/** A signed window's comparable fields, in file order: [field, value as written]. */
+function comparable(sw: SignedWindow): [string, string][] {
+  const w = sw.window;
+  const entries: [string, string][] = [
+    ["market", sw.market],
+    ["intervalMs", String(w.intervalMs)],
+    ["endTime", String(w.endTime)],
+    ["bars.length", String(w.bars.length)],
+  ];
+  w.bars.forEach((b, i) => {
+    entries.push([`bars[${i}].missing`, String(b.missing)]);
+    for (const f of INTEGER_CANDLE_FIELDS) entries.push([`bars[${i}].${f}`, b[f].toString()]);
+  });
+  return entries;
+}
+
+/**
+ * The first place where the signed windows (e.g. k publishers' windows for one bar) do not hold identical
+ * candles, comparing each with the first: market, interval, end time, length, then bar by bar, oldest
+ * first, the missing flag and each integer field. Undefined when they all agree.
+ * @param names names of the windows for the message (e.g. their files); default `window i`.
+ */
+export function firstDisagreement(
+  windows: readonly SignedWindow[],
+  names: readonly string[] = windows.map((_, i) => `window ${i}`),
+): WindowDisagreement | undefined {
+  if (windows.length === 0) return undefined;
+  const reference = comparable(windows[0]);
+  for (let index = 1; index < windows.length; index++) {
+    const other = comparable(windows[index]);
+    const at = reference.findIndex(([field, value], j) => other[j][0] !== field || other[j][1] !== value);
+    if (at === -1) continue;
+    const [field, a] = reference[at];
+    const b = other[at][1];
+    const barIndex = /^bars\[(\d+)\]/.exec(field);
+    const bar =
+      barIndex === null
+        ? undefined
+        : { index: Number(barIndex[1]), time: windows[0].window.bars[Number(barIndex[1])].time };
+    const where = bar === undefined ? "" : `bar ${bar.index} (${new Date(bar.time).toISOString()}) `;
+    return {
+      index,
+      field,
+      bar,
+      values: [a, b],
+      message: `${names[index]} differs from ${names[0]} at ${where}${field}: ${b} vs ${a}`,
+    };
+  }
+  return undefined;
+}
