@@ -1,10 +1,53 @@
+/**
+ * Two vitest projects. `fast` is the default `npm test`, run many times a day: unit, circuit-template and
+ * small-circuit suites, and the CLI's. `slow` is every other suite (trusted setups, chains, the service end
+ * to end, Redis). `npm run test:all` runs both. To move a suite, add its file to FAST_SUITES or remove it:
+ * `slow` is whatever is not listed, so no suite can fall out of both. README (Testing) gives the times.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { defineConfig } from "vitest/config";
+
+/** The suites of `npm test` (paths from the repository root). */
+const FAST_SUITES = [
+  "test/circuits/templates-clamp.test.ts",
+  "test/circuits/templates-commitment.test.ts",
+  "test/circuits/templates-fixed-point.test.ts",
+  "test/circuits/templates-harness.test.ts",
+  "test/circuits/templates-policy.test.ts",
+  "test/circuits/templates-range.test.ts",
+  "test/cli/cli.test.ts",
+  "test/cli/main.test.ts",
+  "test/contracts/domain.test.ts",
+  "test/helpers/redis-server.test.ts",
+  "test/models/backtest.test.ts",
+  "test/models/features.test.ts",
+  "test/models/fixed-point.test.ts",
+  "test/models/integer-engine.test.ts",
+  "test/models/kupiec.test.ts",
+  "test/models/load-data.test.ts",
+  "test/models/quantize.test.ts",
+  "test/models/quantized-model.test.ts",
+  "test/models/target.test.ts",
+  "test/models/train.test.ts",
+  "test/service/candles.test.ts",
+  "test/service/config.test.ts",
+  "test/service/serve-cli.test.ts",
+  "test/service/sqlite-store.test.ts",
+];
+
+const missing = FAST_SUITES.filter((file) => !existsSync(join(__dirname, file)));
+if (missing.length > 0)
+  throw new Error(`vitest.config.mts: FAST_SUITES lists missing files: ${missing.join(", ")}`);
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 600_000,
     allowOnly: false,
+    projects: [
+      { extends: true, test: { name: "fast", include: FAST_SUITES } },
+      { extends: true, test: { name: "slow", include: ["test/**/*.test.ts"], exclude: FAST_SUITES } },
+    ],
   },
 });

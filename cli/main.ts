@@ -1,21 +1,29 @@
-/** The `zkrisk` command line: one subcommand per stage of the data path. */
+/**
+ * The `zkrisk` command line: one subcommand per stage of the data path. Only the registrations
+ * (cli/register/) are loaded up front; a command's implementation is loaded when it runs.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Command, CommanderError } from "commander";
 import { ZkriskError } from "../models/errors";
-import { releaseCurves } from "../prover/setup/snarkjs";
-import { registerAudit } from "./commands/audit";
-import { registerBacktest } from "./commands/backtest";
-import { registerBench } from "./commands/bench";
-import { registerBenchService } from "./commands/bench-service";
-import { registerBenchSetup } from "./commands/bench-setup";
-import { registerChainCommands } from "./commands/chain";
-import { registerCircuitCommands } from "./commands/circuit";
-import { registerProveCommands } from "./commands/prove";
-import { registerPublisher } from "./commands/publisher";
-import { registerDemo } from "./commands/demo";
-import { registerInfer } from "./commands/infer";
-import { registerQuantize } from "./commands/quantize";
-import { registerServe } from "./commands/serve";
-import { registerTrain } from "./commands/train";
+import { lazyModule } from "./lazy";
+import { PROJECT_ROOT } from "./paths";
+import {
+  registerAudit,
+  registerBacktest,
+  registerBench,
+  registerBenchService,
+  registerBenchSetup,
+  registerChainCommands,
+  registerCircuitCommands,
+  registerDemo,
+  registerInfer,
+  registerProveCommands,
+  registerPublisher,
+  registerQuantize,
+  registerServe,
+  registerTrain,
+} from "./register";
 
 /** Exit codes: 1 for a failure of the work itself, 2 for bad usage or bad input. */
 export const EXIT_FAILURE = 1;
@@ -28,6 +36,7 @@ const USAGE_CODES = new Set([
   "OUT_OF_BOUNDS",
   "SETUP_INVALID",
   "SETUP_INSECURE",
+  "PUBLISHER_SET_INVALID",
   "ARTIFACTS_INVALID",
   "PROOF_INVALID",
   "FILE_INVALID",
@@ -35,9 +44,29 @@ const USAGE_CODES = new Set([
   "CONFIG_INVALID",
 ]);
 
-export function buildProgram(): Command {
+/** The error code of commander's usage errors (unknown option, missing argument...) under `--json`. */
+const COMMANDER_USAGE_CODE = "USAGE";
+/** The error code of an unexpected error (a bug) under `--json`. */
+const INTERNAL_CODE = "INTERNAL";
+
+const snarkjsModule = lazyModule<typeof import("../prover/setup/snarkjs")>(
+  join(PROJECT_ROOT, "prover/setup/snarkjs.ts"),
+);
+
+/** The package's version, from package.json. */
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(PROJECT_ROOT, "package.json"), "utf8")) as { version: string })
+    .version;
+}
+
+/**
+ * The program with every command registered.
+ * @param options.json errors are reported by `main` as JSON, so commander prints none of its own
+ */
+export function buildProgram(options: { json?: boolean } = {}): Command {
   const program = new Command("zkrisk")
     .description("proven risk parameters for DeFi derivatives: model, circuit, prover and oracle")
+    .version(packageVersion(), "-V, --version", "print the version")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   for (const register of [
@@ -60,38 +89,87 @@ export function buildProgram(): Command {
   }
   const override = (c: Command): void => {
     c.exitOverride();
+    if (options.json) c.configureOutput({ outputError: () => undefined, writeErr: () => undefined });
     c.commands.forEach(override);
   };
-  program.commands.forEach(override);
+  override(program);
   return program;
 }
 
-/** Run the CLI on process arguments; sets process.exitCode instead of exiting. */
+/** Whether the arguments ask for JSON output: `--json` among them (before a `--`). */
+export function wantsJson(argv: readonly string[]): boolean {
+  const args = argv.slice(2);
+  const end = args.indexOf("--");
+  return (end === -1 ? args : args.slice(0, end)).includes("--json");
+}
+
+/** A failure as it is reported: its code, its message and the exit code. */
+export interface Failure {
+  code: string;
+  message: string;
+  exitCode: number;
+}
+
+/**
+ * What an error thrown by a command means for the user, or undefined for an unexpected one (a bug).
+ * A ZkriskError is bad input (exit 2) or a failed job (exit 1) by its code; an ethers error is a failure,
+ * reported by its short message, not the whole transaction it carries.
+ */
+export function failureOf(err: unknown): Failure | undefined {
+  if (err instanceof ZkriskError) {
+    const usage = USAGE_CODES.has(err.code) || err.code.startsWith("DATA_");
+    return { code: err.code, message: err.message, exitCode: usage ? EXIT_USAGE : EXIT_FAILURE };
+  }
+  const { shortMessage, code } = err as { shortMessage?: unknown; code?: unknown };
+  if (typeof shortMessage === "string") {
+    return {
+      code: typeof code === "string" ? code : "CHAIN_ERROR",
+      message: shortMessage,
+      exitCode: EXIT_FAILURE,
+    };
+  }
+  return undefined;
+}
+
+/** One line on stderr: `{"error": CODE, "message": ...}`. */
+function writeJsonError(code: string, message: string): void {
+  process.stderr.write(JSON.stringify({ error: code, message }) + "\n");
+}
+
+/**
+ * Run the CLI on process arguments; sets process.exitCode instead of exiting. Errors are one line on
+ * stderr (`zkrisk: message`), or with `--json` one JSON object `{"error": CODE, "message": ...}`, with the
+ * same exit codes: 2 for bad usage or input, 1 for a failure. Without `--json` an unexpected error is thrown.
+ */
 export async function main(argv: string[]): Promise<void> {
+  const json = wantsJson(argv);
+  let acted = false;
   try {
-    await buildProgram().parseAsync(argv);
+    const program = buildProgram({ json });
+    program.hook("preAction", () => {
+      acted = true;
+    });
+    await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      // Help and version exit with code 0; commander has already printed its message.
+      // Help and version exit with code 0; otherwise commander has printed its message (not under --json).
       process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE;
+      if (json && err.exitCode !== 0)
+        writeJsonError(COMMANDER_USAGE_CODE, err.message.replace(/^error: /, ""));
       return;
     }
-    if (err instanceof ZkriskError) {
-      process.stderr.write(`zkrisk: ${err.message}\n`);
-      process.exitCode =
-        USAGE_CODES.has(err.code) || err.code.startsWith("DATA_") ? EXIT_USAGE : EXIT_FAILURE;
-      return;
-    }
-    const short = (err as { shortMessage?: unknown }).shortMessage;
-    if (typeof short === "string") {
-      // An ethers error: its short message, not the whole transaction it carries.
-      process.stderr.write(`zkrisk: ${short}\n`);
-      process.exitCode = EXIT_FAILURE;
-      return;
-    }
-    throw err;
+    const failure = failureOf(err);
+    if (failure === undefined && !json) throw err;
+    const { code, message, exitCode } = failure ?? {
+      code: INTERNAL_CODE,
+      message: err instanceof Error ? err.message : String(err),
+      exitCode: EXIT_FAILURE,
+    };
+    process.exitCode = exitCode;
+    if (json) writeJsonError(code, message);
+    else process.stderr.write(`zkrisk: ${message}\n`);
   } finally {
     // snarkjs keeps the curve's worker threads alive; the process cannot exit until they stop.
-    await releaseCurves();
+    if (acted) await (await snarkjsModule()).releaseCurves();
   }
 }

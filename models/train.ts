@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { basename } from "node:path";
-import { buildDataset, DEFAULT_SPLIT_DATES, splitDataset, type Dataset, type SplitDates } from "./dataset";
+import { buildDataset, splitDataset, type Dataset } from "./dataset";
 import { InsufficientDataError } from "./errors";
 import { computeFeatures, featureDefinitions } from "./features";
 import {
@@ -16,45 +16,13 @@ import {
   type SplitMetrics,
 } from "./float-model";
 import { kupiecPof } from "./kupiec";
-import { DEFAULT_POLICY, marginFromQuantile, type MarginPolicy } from "./policy";
+import { marginFromQuantile, type MarginPolicy } from "./policy";
 import { mean, quantile, seededRandom, std } from "./stats";
 import { adverseMoveTargets, TARGET_HORIZON_BARS } from "./target";
 import type { CandleSeries, FundingSeries } from "./types";
+import type { TrainOptions } from "./train-options";
 
-/** Options of a training run; every field has a default that reproduces the shipped model. */
-export interface TrainOptions {
-  market: string;
-  seed: number;
-  hidden: number[];
-  epochs: number;
-  batchSize: number;
-  learningRate: number;
-  patience: number;
-  quantileLevel: number;
-  splits: SplitDates;
-  policy: MarginPolicy;
-  /** Shift of the dyadic calibration scale (resolution 2^-shift). */
-  calibrationShift: number;
-  /** Provenance of the data (path as given and sha256), recorded in the model file. */
-  dataFile: { file: string; sha256: string };
-  fundingFile?: { file: string; sha256: string };
-  /** Called after each epoch (for progress bars). */
-  onEpoch?: (epoch: number, trainLoss: number, validationLoss: number) => void;
-}
-
-export const DEFAULT_TRAIN_OPTIONS: Omit<TrainOptions, "dataFile"> = {
-  market: "BTC-USDT",
-  seed: 20240630,
-  hidden: [8],
-  epochs: 300,
-  batchSize: 256,
-  learningRate: 0.003,
-  patience: 30,
-  quantileLevel: 0.99,
-  splits: DEFAULT_SPLIT_DATES,
-  policy: DEFAULT_POLICY,
-  calibrationShift: 16,
-};
+export { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from "./train-options";
 
 /** Target multiplier during training (fractions -> percent) for a better-conditioned loss. */
 const TARGET_SCALE = 100;

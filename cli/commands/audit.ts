@@ -1,5 +1,4 @@
 /** `zkrisk audit`: re-check every update a RiskOracle accepted, from a read-only JSON-RPC endpoint. */
-import type { Command } from "commander";
 import { isAddress } from "ethers";
 import { UsageError } from "../../models/errors";
 import { readJsonFile } from "../../models/io";
@@ -84,15 +83,6 @@ function loadBatchVkeys(dirs: readonly string[]): Map<number, VerificationKey> {
   }
   return vkeys;
 }
-
-/** Collect a repeatable, comma-separated option. */
-const collect = (value: string, previous: string[] = []): string[] => [
-  ...previous,
-  ...value
-    .split(",")
-    .map((v) => v.trim())
-    .filter((v) => v.length > 0),
-];
 
 /** Everything but the connection, validated before any network access. */
 function auditInputs(f: AuditFlags): Omit<AuditOptions, "provider"> {
@@ -187,37 +177,4 @@ export async function runAudit(f: AuditFlags): Promise<number> {
     // snarkjs keeps the curve's worker threads alive; the process cannot exit until they stop.
     await releaseCurves();
   }
-}
-
-/** Register `zkrisk audit`. */
-export function registerAudit(program: Command): void {
-  program
-    .command("audit")
-    .description(
-      "audit every update a RiskOracle accepted: the proof, the public signals, the features' commitment and, " +
-        "with --model and --data, the model and the features recomputed from candles (read only, no key)",
-    )
-    .requiredOption("--rpc <url>", "JSON-RPC endpoint of the chain (http or https)")
-    .requiredOption("--oracle <address>", "address of the RiskOracle")
-    .option(
-      "--artifacts <dir>",
-      "artifact directory made by `zkrisk setup` (verification key, manifest-checked)",
-    )
-    .option("--vkey <file>", "verification key file (instead of --artifacts)")
-    .option(
-      "--batch-artifacts <dirs>",
-      "artifact directory of a batch circuit, to audit updates accepted through submitBatch (repeatable or " +
-        "comma-separated, one per batch size)",
-      collect,
-    )
-    .option("--model <file>", "quantised model the updates should have been made with")
-    .option("--data <file>", "candles CSV to recompute each update's features from (needs --model)")
-    .option("--funding <file>", "funding-rate CSV, if the model uses funding features")
-    .option("--from-block <n>", "first block to search (default 0)")
-    .option("--to-block <n>", "last block to search (default: the latest)")
-    .option("--json", "print the report as one JSON object (bigints as strings)")
-    .action(async (f: AuditFlags) => {
-      const code = await runAudit(f);
-      if (code !== 0) process.exitCode = code;
-    });
 }

@@ -1,9 +1,7 @@
 /** `zkrisk bench-service` (npm run bench:service): throughput and latency of the prover service's API. */
-import type { Command } from "commander";
 import { UsageError } from "../../models/errors";
 import { writeJsonAtomic } from "../../models/io";
 import { runServiceBench, type ServiceBenchReport } from "../../scripts/service-bench";
-import { DEFAULT_MODEL } from "../paths";
 import { parseIntListOption, parseIntOption, printJson } from "../options";
 import { markdownTable } from "./bench";
 import { stderrLog } from "./circuit";
@@ -30,45 +28,31 @@ export function formatServiceBench(r: ServiceBenchReport): string {
   );
 }
 
-export function registerBenchService(program: Command): void {
-  program
-    .command("bench-service")
-    .description("measure the prover service: proofs per minute and request-to-proof latency under load")
-    .option("--model <file>", "quantised model", DEFAULT_MODEL)
-    .option(
-      "--concurrency <list>",
-      "proving threads to measure, comma-separated (one service run each)",
-      "1,2",
-    )
-    .option("--requests <n>", "POST /v1/proofs requests per run", "200")
-    .option("--parallel <n>", "requests in flight at once", "20")
-    .option("--bars <n>", "distinct bars asked for (each asked requests/bars times)", "100")
-    .option("--json", "print the report as JSON")
-    .option("--out <file>", "also write the JSON report to this file")
-    .action(
-      async (f: {
-        model: string;
-        concurrency: string;
-        requests: string;
-        parallel: string;
-        bars: string;
-        json?: boolean;
-        out?: string;
-      }) => {
-        const requests = parseIntOption("--requests", f.requests, 1, 100_000);
-        const bars = parseIntOption("--bars", f.bars, 1, 1_000);
-        if (bars > requests) throw new UsageError(`--bars: ${bars} is more than --requests ${requests}`);
-        const report = await runServiceBench({
-          model: f.model,
-          concurrency: parseIntListOption("--concurrency", f.concurrency, 1, 64),
-          requests,
-          parallel: parseIntOption("--parallel", f.parallel, 1, 1_000),
-          bars,
-          log: stderrLog(f.json === true),
-        });
-        if (f.out) writeJsonAtomic(f.out, report);
-        if (f.json) printJson(report);
-        else process.stdout.write(formatServiceBench(report));
-      },
-    );
+/** The options of `zkrisk bench-service`, as commander gives them (cli/register/bench-service.ts). */
+export interface BenchServiceFlags {
+  model: string;
+  concurrency: string;
+  requests: string;
+  parallel: string;
+  bars: string;
+  json?: boolean;
+  out?: string;
+}
+
+/** `zkrisk bench-service`: measure the prover service under load. */
+export async function benchServiceAction(f: BenchServiceFlags): Promise<void> {
+  const requests = parseIntOption("--requests", f.requests, 1, 100_000);
+  const bars = parseIntOption("--bars", f.bars, 1, 1_000);
+  if (bars > requests) throw new UsageError(`--bars: ${bars} is more than --requests ${requests}`);
+  const report = await runServiceBench({
+    model: f.model,
+    concurrency: parseIntListOption("--concurrency", f.concurrency, 1, 64),
+    requests,
+    parallel: parseIntOption("--parallel", f.parallel, 1, 1_000),
+    bars,
+    log: stderrLog(f.json === true),
+  });
+  if (f.out) writeJsonAtomic(f.out, report);
+  if (f.json) printJson(report);
+  else process.stdout.write(formatServiceBench(report));
 }

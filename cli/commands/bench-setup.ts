@@ -1,10 +1,8 @@
 /** `zkrisk bench-setup` (npm run bench:setup): the time of an INSECURE development trusted setup. */
-import type { Command } from "commander";
 import type { WeightMode } from "../../circuits/generate-circuit";
 import { UsageError } from "../../models/errors";
 import { writeJsonAtomic } from "../../models/io";
 import { runSetupBench, type SetupBenchReport } from "../../scripts/bench-setup";
-import { DEFAULT_MODEL } from "../paths";
 import { parseIntListOption, printJson } from "../options";
 import { markdownTable } from "./bench";
 import { stderrLog } from "./circuit";
@@ -61,23 +59,10 @@ export function runBenchSetup(f: BenchSetupFlags): Promise<SetupBenchReport> {
   });
 }
 
-export function registerBenchSetup(program: Command): void {
-  program
-    .command("bench-setup")
-    .description("measure the INSECURE development setup: the ptau per power and the shipped circuits' setup")
-    .option("--powers <list>", "ptau powers to time, comma-separated ('' for none)", "11,13,15,16")
-    .option(
-      "--modes <list>",
-      "shipped circuits to set up: constant,committed ('' for none)",
-      "constant,committed",
-    )
-    .option("--model <file>", "quantised model", DEFAULT_MODEL)
-    .option("--json", "print the report as JSON")
-    .option("--out <file>", "also write the JSON report to this file")
-    .action(async (f: BenchSetupFlags) => {
-      const report = await runBenchSetup(f);
-      if (f.out) writeJsonAtomic(f.out, report);
-      if (f.json) printJson(report);
-      else process.stdout.write(formatSetupBench(report));
-    });
+/** `zkrisk bench-setup`: run the benchmark and print or write its report. */
+export async function benchSetupAction(f: BenchSetupFlags): Promise<void> {
+  const report = await runBenchSetup(f);
+  if (f.out) writeJsonAtomic(f.out, report);
+  if (f.json) printJson(report);
+  else process.stdout.write(formatSetupBench(report));
 }

@@ -2,21 +2,14 @@
  * `zkrisk bench` (npm run bench): circuit size, witness, proving (cold and warm), verification, proof size
  * and submitUpdate gas of the shipped model in both weight modes, side by side (scripts/bench.ts).
  */
-import type { Command } from "commander";
 import type { WeightMode } from "../../circuits/generate-circuit";
 import { UsageError } from "../../models/errors";
 import { writeJsonAtomic } from "../../models/io";
 import { measureBatchGas, type BatchGas } from "../../scripts/batch-gas";
 import { runBench, type BenchReport, type ModeBench, type Timing } from "../../scripts/bench";
-import { DEFAULT_DATA, DEFAULT_MODEL } from "../paths";
+import { ALL_MODES, DEFAULT_COLD_RUNS, DEFAULT_WARM_RUNS } from "../register/bench";
 import { parseIntOption, printJson } from "../options";
 import { stderrLog } from "./circuit";
-
-/** Default proofs in one loaded prover (also witness and verification runs). */
-export const DEFAULT_WARM_RUNS = 5;
-/** Default fresh prover processes. */
-export const DEFAULT_COLD_RUNS = 3;
-const ALL_MODES: readonly WeightMode[] = ["constant", "committed"];
 
 /** Flags of `zkrisk bench`, as commander hands them over. */
 export interface BenchFlags {
@@ -209,31 +202,4 @@ export async function runBenchCommand(
   if (f.json) printJson(full);
   else process.stdout.write(formatBench(report) + formatBatch(batch));
   return full;
-}
-
-/** Register `zkrisk bench`. */
-export function registerBench(program: Command): void {
-  program
-    .command("bench")
-    .description(
-      "benchmark the circuit in each weight mode: constraints, witness, proving (cold process and warm " +
-        "prover), verification, proof size and submitUpdate gas; artifacts cached as for the demo",
-    )
-    .option("--model <file>", "quantised model file", DEFAULT_MODEL)
-    .option("--data <file>", "candles CSV (the latest bars are proven)", DEFAULT_DATA)
-    .option("--market <id>", "market label", "BTC-USDT")
-    .option("--modes <list>", "weight modes, comma-separated", ALL_MODES.join(","))
-    .option(
-      "--runs <n>",
-      `runs per timing (default ${DEFAULT_WARM_RUNS} warm proofs, witnesses and verifications; ` +
-        `${DEFAULT_COLD_RUNS} cold processes)`,
-    )
-    .option("--cold-runs <n>", "fresh prover processes (default: --runs, else 3)")
-    .option("--quick", "one run of each kind (for tests)")
-    .option("--json", "print the report as one JSON object")
-    .option("--out <file>", "also write the JSON report to this file")
-    .option("--batch <sizes>", "batch sizes for submitBatch gas per market, or none", "1,4,8")
-    .action(async (f: BenchFlags) => {
-      await runBenchCommand(f);
-    });
 }

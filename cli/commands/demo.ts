@@ -2,19 +2,18 @@
  * `zkrisk demo` (npm run demo), the main job: the latest bar of the shipped data, proven and accepted on
  * chain (scripts/demo.ts), plus the model stage's backtest of the test split for context.
  */
-import type { Command } from "commander";
 import type { WeightMode } from "../../circuits/generate-circuit";
 import { UsageError } from "../../models/errors";
 import { loadCandles } from "../../models/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { runBacktest } from "../../models/run-backtest";
 import { runDemo } from "../../scripts/demo";
-import { DEFAULT_DATA, DEFAULT_MODEL } from "../paths";
 import { printJson, table } from "../options";
 import { formatBacktest } from "./backtest";
 import { stderrLog } from "./circuit";
 
-interface DemoFlags {
+/** The options of `zkrisk demo`, as commander gives them (cli/register/demo.ts). */
+export interface DemoFlags {
   model: string;
   data: string;
   market: string;
@@ -26,89 +25,67 @@ interface DemoFlags {
   json?: boolean;
 }
 
-export function registerDemo(program: Command): void {
-  program
-    .command("demo")
-    .description(
-      "the main job: latest bar -> features -> quantised inference -> circuit (cached) -> deploy verifier and " +
-        "oracle -> register -> prove -> submit -> read back through a consumer",
-    )
-    .option("--model <file>", "quantised model file", DEFAULT_MODEL)
-    .option("--data <file>", "candles CSV", DEFAULT_DATA)
-    .option("--market <id>", "market label", "BTC-USDT")
-    .option("--weights <mode>", "circuit weight mode: constant (1,398 constraints) or committed", "constant")
-    .option("--rpc <url>", "JSON-RPC node (e.g. `npx hardhat node`); default: the in-process Hardhat network")
-    .option("--key <key>", "signing key for --rpc: 0x-hex or env:NAME (default env:ZKRISK_PRIVATE_KEY)")
-    .option(
-      "--artifacts <dir>",
-      "proving artifacts to use or create (default: a cache under .zkrisk-cache/demo)",
-    )
-    .option(
-      "--allow-insecure-setup",
-      "with --rpc: deploy the demo's INSECURE development setup on a chain other than the local 31337",
-    )
-    .option("--json", "print the result as one JSON object")
-    .action(async (f: DemoFlags) => {
-      if (f.weights !== "constant" && f.weights !== "committed") {
-        throw new UsageError(`--weights: '${f.weights}' must be 'constant' or 'committed'`);
-      }
-      const t0 = performance.now();
-      const result = await runDemo({
-        model: f.model,
-        data: f.data,
-        market: f.market,
-        mode: f.weights as WeightMode,
-        rpc: f.rpc,
-        key: f.key,
-        artifacts: f.artifacts,
-        allowInsecureSetup: f.allowInsecureSetup,
-        log: stderrLog(Boolean(f.json)),
-      });
-      const model = loadQuantizedModel(f.model);
-      const test = model.training.splits.test;
-      const backtest = runBacktest({ kind: "quantized", model }, loadCandles(f.data), undefined, {
-        fromMs: Date.parse(test.from),
-        toMs: Date.parse(test.to),
-      });
-      const totalMs = performance.now() - t0;
-      if (f.json) {
-        printJson({ ...result, backtest, totalMs });
-        return;
-      }
-      const r = result;
-      const out = process.stdout;
-      out.write(`zkrisk demo on ${r.chain.label} (chain id ${r.chain.chainId})\n\n`);
-      out.write(`1. latest bar ${r.bar}: features\n`);
-      out.write(
-        table([
-          ["feature", "value", "integer"],
-          ...r.features.map((x) => [x.name, x.value.toPrecision(6), x.quantized]),
-        ]) + "\n",
-      );
-      out.write(
-        `2. quantised model: MM ${r.parameters.maintenanceMarginBps} bps, IM ${r.parameters.initialMarginBps} bps\n` +
-          `3. circuit: ${r.circuit.mode} weights, ${r.circuit.constraints} constraints, artifacts ${r.circuit.artifacts} ` +
-          `(${r.circuit.reusedArtifacts ? "cached" : `built in ${(r.setupMs / 1000).toFixed(1)} s`}` +
-          `${r.circuit.insecureSetup ? ", INSECURE development setup" : ""})\n` +
-          `4. deployed verifier ${r.contracts.verifier}, oracle ${r.contracts.oracle}, consumer ${r.contracts.consumer}\n` +
-          `5. proved in ${(r.provingMs / 1000).toFixed(2)} s and verified locally\n` +
-          `6. submitUpdate accepted: tx ${r.submit.txHash}, block ${r.submit.block}, gas ${r.submit.gasUsed}\n` +
-          `7. read back: MM ${r.readBack.maintenanceMarginBps} bps, IM ${r.readBack.initialMarginBps} bps, ` +
-          `data ${new Date(r.readBack.dataTimestamp * 1000).toISOString()}, fresh ${r.readBack.fresh}\n`,
-      );
-      out.write(
-        table([
-          ["position notional", "collateral", "canOpen (IM)", "isLiquidatable (MM)"],
-          ...r.readBack.example.map((e) => [
-            `${Number(e.notional) / 1e6} USDC`,
-            `${Number(e.collateral) / 1e6} USDC`,
-            String(e.canOpen),
-            String(e.isLiquidatable),
-          ]),
-        ]) + "\n",
-      );
-      if (r.stalenessNote) out.write(`note: ${r.stalenessNote}\n`);
-      out.write(`\n8. backtest of the model on its test split:\n${formatBacktest(backtest)}`);
-      out.write(`\ndone in ${(totalMs / 1000).toFixed(1)} s\n`);
-    });
+/** `zkrisk demo`: the main job, then the backtest of the test split. */
+export async function demoAction(f: DemoFlags): Promise<void> {
+  if (f.weights !== "constant" && f.weights !== "committed") {
+    throw new UsageError(`--weights: '${f.weights}' must be 'constant' or 'committed'`);
+  }
+  const t0 = performance.now();
+  const result = await runDemo({
+    model: f.model,
+    data: f.data,
+    market: f.market,
+    mode: f.weights as WeightMode,
+    rpc: f.rpc,
+    key: f.key,
+    artifacts: f.artifacts,
+    allowInsecureSetup: f.allowInsecureSetup,
+    log: stderrLog(Boolean(f.json)),
+  });
+  const model = loadQuantizedModel(f.model);
+  const test = model.training.splits.test;
+  const backtest = runBacktest({ kind: "quantized", model }, loadCandles(f.data), undefined, {
+    fromMs: Date.parse(test.from),
+    toMs: Date.parse(test.to),
+  });
+  const totalMs = performance.now() - t0;
+  if (f.json) {
+    printJson({ ...result, backtest, totalMs });
+    return;
+  }
+  const r = result;
+  const out = process.stdout;
+  out.write(`zkrisk demo on ${r.chain.label} (chain id ${r.chain.chainId})\n\n`);
+  out.write(`1. latest bar ${r.bar}: features\n`);
+  out.write(
+    table([
+      ["feature", "value", "integer"],
+      ...r.features.map((x) => [x.name, x.value.toPrecision(6), x.quantized]),
+    ]) + "\n",
+  );
+  out.write(
+    `2. quantised model: MM ${r.parameters.maintenanceMarginBps} bps, IM ${r.parameters.initialMarginBps} bps\n` +
+      `3. circuit: ${r.circuit.mode} weights, ${r.circuit.constraints} constraints, artifacts ${r.circuit.artifacts} ` +
+      `(${r.circuit.reusedArtifacts ? "cached" : `built in ${(r.setupMs / 1000).toFixed(1)} s`}` +
+      `${r.circuit.insecureSetup ? ", INSECURE development setup" : ""})\n` +
+      `4. deployed verifier ${r.contracts.verifier}, oracle ${r.contracts.oracle}, consumer ${r.contracts.consumer}\n` +
+      `5. proved in ${(r.provingMs / 1000).toFixed(2)} s and verified locally\n` +
+      `6. submitUpdate accepted: tx ${r.submit.txHash}, block ${r.submit.block}, gas ${r.submit.gasUsed}\n` +
+      `7. read back: MM ${r.readBack.maintenanceMarginBps} bps, IM ${r.readBack.initialMarginBps} bps, ` +
+      `data ${new Date(r.readBack.dataTimestamp * 1000).toISOString()}, fresh ${r.readBack.fresh}\n`,
+  );
+  out.write(
+    table([
+      ["position notional", "collateral", "canOpen (IM)", "isLiquidatable (MM)"],
+      ...r.readBack.example.map((e) => [
+        `${Number(e.notional) / 1e6} USDC`,
+        `${Number(e.collateral) / 1e6} USDC`,
+        String(e.canOpen),
+        String(e.isLiquidatable),
+      ]),
+    ]) + "\n",
+  );
+  if (r.stalenessNote) out.write(`note: ${r.stalenessNote}\n`);
+  out.write(`\n8. backtest of the model on its test split:\n${formatBacktest(backtest)}`);
+  out.write(`\ndone in ${(totalMs / 1000).toFixed(1)} s\n`);
 }

@@ -1,14 +1,13 @@
 /** `zkrisk infer`: features and quantised margins for one bar (the latest by default). */
-import type { Command } from "commander";
 import { UsageError } from "../../models/errors";
 import { loadCandles, loadFunding } from "../../models/load-data";
 import { inferBar, type BarInference } from "../../models/predict";
 import { loadQuantizedModel, type QuantizedModel } from "../../models/quantized-model";
 import type { CandleSeries } from "../../models/types";
-import { DEFAULT_DATA, DEFAULT_MODEL } from "../paths";
 import { parseDateOption, printJson, table } from "../options";
 
-interface InferFlags {
+/** The options of `zkrisk infer`, as commander gives them (cli/register/infer.ts). */
+export interface InferFlags {
   model: string;
   data: string;
   funding?: string;
@@ -63,23 +62,14 @@ export function formatInference(model: QuantizedModel, r: BarInference): string 
   );
 }
 
-export function registerInfer(program: Command): void {
-  program
-    .command("infer")
-    .description("compute features and the quantised model's margins for one bar")
-    .option("--model <file>", "quantised model file", DEFAULT_MODEL)
-    .option("--data <file>", "candles CSV", DEFAULT_DATA)
-    .option("--funding <file>", "funding-rate CSV, if the model uses funding features")
-    .option("--at <timestamp>", "open time of the bar (UTC); default: the latest bar")
-    .option("--json", "print the result as one JSON object")
-    .action((f: InferFlags) => {
-      const model = loadQuantizedModel(f.model);
-      const series = loadCandles(f.data);
-      const funding = f.funding ? loadFunding(f.funding) : undefined;
-      const index =
-        f.at === undefined ? series.candles.length - 1 : barIndexAt(series, parseDateOption("--at", f.at));
-      const r = inferBar(model, series, funding, index);
-      if (f.json) printJson(inferenceJson(model, r));
-      else process.stdout.write(formatInference(model, r));
-    });
+/** `zkrisk infer`: features and margins of one bar. */
+export function inferAction(f: InferFlags): void {
+  const model = loadQuantizedModel(f.model);
+  const series = loadCandles(f.data);
+  const funding = f.funding ? loadFunding(f.funding) : undefined;
+  const index =
+    f.at === undefined ? series.candles.length - 1 : barIndexAt(series, parseDateOption("--at", f.at));
+  const r = inferBar(model, series, funding, index);
+  if (f.json) printJson(inferenceJson(model, r));
+  else process.stdout.write(formatInference(model, r));
 }

@@ -1,5 +1,4 @@
 /** `zkrisk prove` and `zkrisk verify`: one proven risk-parameter update, and checking it offline. */
-import type { Command } from "commander";
 import { readFileSync } from "node:fs";
 import { UsageError } from "../../models/errors";
 import { oracleDomain } from "../../prover/domain";
@@ -11,7 +10,6 @@ import { toVerifierCalldata } from "../../prover/calldata";
 import { marketIdOf } from "../../prover/circuit-input";
 import { UpdateProver, type ProvedUpdate } from "../../prover/prove-update";
 import { snarkjs, type VerificationKey } from "../../prover/setup/snarkjs";
-import { DEFAULT_DATA, DEFAULT_MODEL } from "../paths";
 import { parseDateOption, printJson } from "../options";
 import { barIndexAt } from "./infer";
 
@@ -63,92 +61,74 @@ export async function verifyProofFile(update: ProvedUpdate, vkey: VerificationKe
   return problems;
 }
 
-export function registerProveCommands(program: Command): void {
-  program
-    .command("prove")
-    .description(
-      "prove the risk parameters of one bar: features -> integer engine -> witness -> Groth16 proof",
-    )
-    .option("--model <file>", "quantised model file", DEFAULT_MODEL)
-    .requiredOption("--artifacts <dir>", "artifact directory made by `zkrisk setup`")
-    .option("--data <file>", "candles CSV", DEFAULT_DATA)
-    .option("--funding <file>", "funding-rate CSV, if the model uses funding features")
-    .option("--at <timestamp>", "open time of the bar to prove (UTC); default: the latest bar")
-    .requiredOption("--market <id>", "market id: a label such as BTC-USDT (packed as ASCII) or a number")
-    .option(
-      "--domain <n>",
-      "domain value binding the proof to one chain and oracle (or give --oracle and --chain-id)",
-    )
-    .option("--oracle <address>", "oracle the proof is for (with --chain-id: computes the domain)")
-    .option("--chain-id <n>", "chain id of --oracle")
-    .requiredOption("--out <file>", "proof file to write")
-    .option("--json", "print the proof file's parameters as one JSON object")
-    .action(
-      async (f: {
-        model: string;
-        artifacts: string;
-        data: string;
-        funding?: string;
-        at?: string;
-        market: string;
-        domain?: string;
-        oracle?: string;
-        chainId?: string;
-        out: string;
-        json?: boolean;
-      }) => {
-        const domain = domainOf(f);
-        const series = loadCandles(f.data);
-        const funding = f.funding ? loadFunding(f.funding) : undefined;
-        const prover = await UpdateProver.open(f.artifacts, { modelPath: f.model });
-        try {
-          const index = f.at === undefined ? undefined : barIndexAt(series, parseDateOption("--at", f.at));
-          const update = await prover.proveBar(series, {
-            market: f.market,
-            marketId: marketIdOf(f.market),
-            domain,
-            index,
-            funding,
-          });
-          writeJsonAtomic(f.out, update);
-          if (f.json)
-            printJson({
-              out: f.out,
-              bar: update.bar,
-              parameters: update.parameters,
-              provingMs: update.provingMs,
-            });
-          else
-            process.stdout.write(
-              `proved ${f.market} bar ${update.bar}: MM ${update.parameters.maintenanceMarginBps} bps, ` +
-                `IM ${update.parameters.initialMarginBps} bps (${prover.mode} weights, ${update.provingMs.toFixed(0)} ms); ` +
-                `verified locally; wrote ${f.out}\n`,
-            );
-        } finally {
-          await prover.close();
-        }
-      },
-    );
+/** The options of `zkrisk prove`, as commander gives them (cli/register/prove.ts). */
+export interface ProveFlags {
+  model: string;
+  artifacts: string;
+  data: string;
+  funding?: string;
+  at?: string;
+  market: string;
+  domain?: string;
+  oracle?: string;
+  chainId?: string;
+  out: string;
+  json?: boolean;
+}
 
-  program
-    .command("verify")
-    .description("verify a proof file offline against an artifact directory's verification key")
-    .argument("<proof>", "proof file written by `zkrisk prove`")
-    .requiredOption("--artifacts <dir>", "artifact directory (its manifest is checked first)")
-    .option("--model <file>", "model file to check against the manifest (default: the recorded one)")
-    .option("--json", "print {ok, problems} as one JSON object")
-    .action(async (proofFile: string, f: { artifacts: string; model?: string; json?: boolean }) => {
-      const artifacts = loadArtifacts(f.artifacts, { modelPath: f.model });
-      const vkey = JSON.parse(readFileSync(artifacts.paths.vkey, "utf8")) as VerificationKey;
-      const update = readJsonFile(proofFile, "PROOF_INVALID") as ProvedUpdate;
-      const problems = await verifyProofFile(update, vkey);
-      if (f.json) printJson({ ok: problems.length === 0, problems });
-      else
-        process.stdout.write(
-          problems.length === 0
-            ? `OK ${proofFile}\n`
-            : `FAIL ${proofFile}\n${problems.map((p) => `  ${p}\n`).join("")}`,
-        );
-      if (problems.length > 0) process.exitCode = 1;
+/** The options of `zkrisk verify`. */
+export interface VerifyFlags {
+  artifacts: string;
+  model?: string;
+  json?: boolean;
+}
+
+/** `zkrisk prove`: prove one bar, write the proof file, print its parameters. */
+export async function proveAction(f: ProveFlags): Promise<void> {
+  const domain = domainOf(f);
+  const series = loadCandles(f.data);
+  const funding = f.funding ? loadFunding(f.funding) : undefined;
+  const prover = await UpdateProver.open(f.artifacts, { modelPath: f.model });
+  try {
+    const index = f.at === undefined ? undefined : barIndexAt(series, parseDateOption("--at", f.at));
+    const update = await prover.proveBar(series, {
+      market: f.market,
+      marketId: marketIdOf(f.market),
+      domain,
+      index,
+      funding,
     });
+    writeJsonAtomic(f.out, update);
+    if (f.json)
+      printJson({
+        out: f.out,
+        bar: update.bar,
+        parameters: update.parameters,
+        provingMs: update.provingMs,
+      });
+    else
+      process.stdout.write(
+        `proved ${f.market} bar ${update.bar}: MM ${update.parameters.maintenanceMarginBps} bps, ` +
+          `IM ${update.parameters.initialMarginBps} bps (${prover.mode} weights, ${update.provingMs.toFixed(0)} ms); ` +
+          `verified locally; wrote ${f.out}\n`,
+      );
+  } finally {
+    await prover.close();
+  }
+}
+
+/** `zkrisk verify`: check a proof file offline; exit code 1 when it fails. */
+export async function verifyAction(proofFile: string, f: VerifyFlags): Promise<void> {
+  const artifacts = loadArtifacts(f.artifacts, { modelPath: f.model });
+  const vkey = JSON.parse(readFileSync(artifacts.paths.vkey, "utf8")) as VerificationKey;
+  const update = readJsonFile(proofFile, "PROOF_INVALID") as ProvedUpdate;
+  const problems = await verifyProofFile(update, vkey);
+  if (f.json) printJson({ ok: problems.length === 0, problems });
+  else
+    process.stdout.write(
+      problems.length === 0
+        ? `OK ${proofFile}\n`
+        : `FAIL ${proofFile}\n${problems.map((p) => `  ${p}\n`).join("")}`,
+    );
+  if (problems.length > 0) process.exitCode = 1;
 }

@@ -1,49 +1,18 @@
-/** `zkrisk publisher ...`: the data publisher's commands (keygen; sign). */
-import type { Command } from "commander";
+/** `zkrisk publisher ...`: the data publisher's commands (keygen; sign); cli/register/publisher.ts registers them. */
 import { printJson } from "../options";
 import { formatPublisherKeygen, runPublisherKeygen, type PublisherKeygenFlags } from "./publisher-keygen";
-import {
-  DEFAULT_WINDOW_BARS,
-  formatPublisherSign,
-  runPublisherSign,
-  type PublisherSignFlags,
-} from "./publisher-sign";
+import { formatPublisherSign, runPublisherSign, type PublisherSignFlags } from "./publisher-sign";
 
-/** Register the `zkrisk publisher` command group. */
-export function registerPublisher(program: Command): void {
-  const publisher = program
-    .command("publisher")
-    .description("a data publisher: keys and signed candle windows (EdDSA-Poseidon on BabyJubJub)");
-  publisher
-    .command("keygen")
-    .description(
-      "make a publisher key in an encrypted keystore (password from ZKRISK_PUBLISHER_PASSWORD) and print its " +
-        "public key",
-    )
-    .requiredOption("--out <file>", "keystore file to write")
-    .option("--force", "replace an existing keystore file")
-    .option("--json", "print the result as one JSON object")
-    .action(async (f: PublisherKeygenFlags) => {
-      const result = await runPublisherKeygen(f);
-      if (f.json) printJson(result);
-      else process.stdout.write(formatPublisherKeygen(result));
-    });
-  publisher
-    .command("sign")
-    .description(
-      "sign the window of integer candles ending at one bar (password from ZKRISK_PUBLISHER_PASSWORD) and " +
-        "write it as a signed window file",
-    )
-    .requiredOption("--key <file>", "publisher keystore made by `zkrisk publisher keygen`")
-    .requiredOption("--market <id>", "market label (printable ASCII, at most 31 bytes) or decimal id")
-    .requiredOption("--data <file>", "candles CSV (timestamp,open,high,low,close,volume)")
-    .requiredOption("--at <timestamp>", "open time (UTC) of the window's last bar, e.g. '2024-06-30 22:00'")
-    .requiredOption("--out <file>", "signed window file to write (JSON)")
-    .option("--bars <n>", `bars in the window (default ${DEFAULT_WINDOW_BARS}, what the features read)`)
-    .option("--json", "print the result as one JSON object (bigints as strings)")
-    .action(async (f: PublisherSignFlags) => {
-      const result = await runPublisherSign(f);
-      if (f.json) printJson(result);
-      else process.stdout.write(formatPublisherSign(result));
-    });
+/** `zkrisk publisher keygen`: a new key in an encrypted keystore; prints the public key. */
+export async function publisherKeygenAction(f: PublisherKeygenFlags): Promise<void> {
+  const result = await runPublisherKeygen(f);
+  if (f.json) printJson(result);
+  else process.stdout.write(formatPublisherKeygen(result));
+}
+
+/** `zkrisk publisher sign`: sign the window ending at one bar and write it as a signed window file. */
+export async function publisherSignAction(f: PublisherSignFlags): Promise<void> {
+  const result = await runPublisherSign(f);
+  if (f.json) printJson(result);
+  else process.stdout.write(formatPublisherSign(result));
 }

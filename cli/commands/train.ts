@@ -1,9 +1,7 @@
 /** `zkrisk train`: fit the float model on a candle file and write it. */
-import type { Command } from "commander";
 import { loadCandles, loadFunding } from "../../models/load-data";
 import { sha256File, writeJsonAtomic } from "../../models/io";
 import { DEFAULT_TRAIN_OPTIONS, trainModel } from "../../models/train";
-import { DEFAULT_DATA, DEFAULT_FLOAT_MODEL } from "../paths";
 import {
   parseDateOption,
   parseFloatOption,
@@ -14,7 +12,8 @@ import {
 } from "../options";
 import { progressBar } from "../progress";
 
-interface TrainFlags {
+/** The options of `zkrisk train`, as commander gives them (cli/register/train.ts). */
+export interface TrainFlags {
   data: string;
   funding?: string;
   out: string;
@@ -30,83 +29,63 @@ interface TrainFlags {
   json?: boolean;
 }
 
-export function registerTrain(program: Command): void {
+/** `zkrisk train`: fit the float model and write it. */
+export async function trainAction(f: TrainFlags): Promise<void> {
   const d = DEFAULT_TRAIN_OPTIONS;
-  program
-    .command("train")
-    .description("train the float risk model (pinball loss at tau 0.99, early stopping, calibration)")
-    .option("--data <file>", "candles CSV (timestamp,open,high,low,close,volume)", DEFAULT_DATA)
-    .option(
-      "--funding <file>",
-      "funding-rate CSV: adds funding features (the default model uses candles only)",
-    )
-    .option("--out <file>", "float model file to write", DEFAULT_FLOAT_MODEL)
-    .option("--seed <n>", "seed of initialisation and batch order", String(d.seed))
-    .option("--epochs <n>", "maximum epochs (early stopping may end sooner)", String(d.epochs))
-    .option("--hidden <widths>", "hidden layer widths, comma-separated", d.hidden.join(","))
-    .option("--batch-size <n>", "rows per gradient step", String(d.batchSize))
-    .option("--learning-rate <x>", "Adam learning rate", String(d.learningRate))
-    .option("--patience <n>", "epochs without validation improvement before stopping", String(d.patience))
-    .option("--market <id>", "market label recorded in the model", d.market)
-    .option("--validation-from <date>", "first day of the validation split (UTC)", "2022-01-01")
-    .option("--test-from <date>", "first day of the test split (UTC)", "2023-01-01")
-    .option("--json", "print the result as one JSON object")
-    .action(async (f: TrainFlags) => {
-      const series = loadCandles(f.data);
-      const funding = f.funding ? loadFunding(f.funding) : undefined;
-      const epochs = parseIntOption("--epochs", f.epochs, 1, 100000);
-      const splits = {
-        validationFrom: parseDateOption("--validation-from", f.validationFrom ?? "2022-01-01"),
-        testFrom: parseDateOption("--test-from", f.testFrom ?? "2023-01-01"),
-      };
-      const bar = progressBar(!f.json);
-      bar.start(epochs, "training");
-      const model = await trainModel(
-        series,
-        {
-          ...d,
-          market: f.market,
-          seed: parseIntOption("--seed", f.seed, 0, 2 ** 31 - 1),
-          epochs,
-          batchSize: parseIntOption("--batch-size", f.batchSize, 1, 1_000_000),
-          learningRate: parseFloatOption("--learning-rate", f.learningRate, 1e-6, 1),
-          patience: parseIntOption("--patience", f.patience, 1, 100000),
-          hidden: parseIntListOption("--hidden", f.hidden, 1, 256),
-          splits,
-          dataFile: { file: f.data, sha256: sha256File(f.data) },
-          fundingFile: f.funding ? { file: f.funding, sha256: sha256File(f.funding) } : undefined,
-          onEpoch: (e, tl, vl) => bar.update(e, `train ${tl.toFixed(4)} val ${vl.toFixed(4)}`),
-        },
-        funding,
-      );
-      bar.stop();
-      writeJsonAtomic(f.out, model);
-      if (f.json) {
-        printJson({
-          out: f.out,
-          calibration: model.calibration,
-          training: model.training,
-          metrics: model.metrics,
-        });
-        return;
-      }
-      const m = model.metrics;
-      process.stdout.write(
-        `wrote ${f.out} (best epoch ${model.training.bestEpoch} of ${model.training.epochs}, ` +
-          `calibration scale ${(model.calibration.num / 2 ** model.calibration.shift).toFixed(4)})\n\n` +
-          table([
-            ["split", "bars", "pinball", "breach rate", "Kupiec p", "avg MM bps", "avg IM bps"],
-            ...(["train", "validation", "test"] as const).map((s) => [
-              s,
-              String(m[s].rows),
-              m[s].pinballLoss.toFixed(5),
-              `${(m[s].breachRate * 100).toFixed(2)} %`,
-              m[s].kupiecP.toFixed(3),
-              m[s].avgMaintenanceMarginBps.toFixed(1),
-              m[s].avgInitialMarginBps.toFixed(1),
-            ]),
-          ]) +
-          "\n",
-      );
+  const series = loadCandles(f.data);
+  const funding = f.funding ? loadFunding(f.funding) : undefined;
+  const epochs = parseIntOption("--epochs", f.epochs, 1, 100000);
+  const splits = {
+    validationFrom: parseDateOption("--validation-from", f.validationFrom ?? "2022-01-01"),
+    testFrom: parseDateOption("--test-from", f.testFrom ?? "2023-01-01"),
+  };
+  const bar = progressBar(!f.json);
+  bar.start(epochs, "training");
+  const model = await trainModel(
+    series,
+    {
+      ...d,
+      market: f.market,
+      seed: parseIntOption("--seed", f.seed, 0, 2 ** 31 - 1),
+      epochs,
+      batchSize: parseIntOption("--batch-size", f.batchSize, 1, 1_000_000),
+      learningRate: parseFloatOption("--learning-rate", f.learningRate, 1e-6, 1),
+      patience: parseIntOption("--patience", f.patience, 1, 100000),
+      hidden: parseIntListOption("--hidden", f.hidden, 1, 256),
+      splits,
+      dataFile: { file: f.data, sha256: sha256File(f.data) },
+      fundingFile: f.funding ? { file: f.funding, sha256: sha256File(f.funding) } : undefined,
+      onEpoch: (e, tl, vl) => bar.update(e, `train ${tl.toFixed(4)} val ${vl.toFixed(4)}`),
+    },
+    funding,
+  );
+  bar.stop();
+  writeJsonAtomic(f.out, model);
+  if (f.json) {
+    printJson({
+      out: f.out,
+      calibration: model.calibration,
+      training: model.training,
+      metrics: model.metrics,
     });
+    return;
+  }
+  const m = model.metrics;
+  process.stdout.write(
+    `wrote ${f.out} (best epoch ${model.training.bestEpoch} of ${model.training.epochs}, ` +
+      `calibration scale ${(model.calibration.num / 2 ** model.calibration.shift).toFixed(4)})\n\n` +
+      table([
+        ["split", "bars", "pinball", "breach rate", "Kupiec p", "avg MM bps", "avg IM bps"],
+        ...(["train", "validation", "test"] as const).map((s) => [
+          s,
+          String(m[s].rows),
+          m[s].pinballLoss.toFixed(5),
+          `${(m[s].breachRate * 100).toFixed(2)} %`,
+          m[s].kupiecP.toFixed(3),
+          m[s].avgMaintenanceMarginBps.toFixed(1),
+          m[s].avgInitialMarginBps.toFixed(1),
+        ]),
+      ]) +
+      "\n",
+  );
 }

@@ -11,6 +11,9 @@ import type { ProvedBatch } from "../prove-batch";
 import type { ProvedUpdate } from "../prove-update";
 import { compileOracleContracts, compileVerifier, type CompiledContract } from "./solc";
 import { MANIFEST_FILE, readManifest } from "../artifacts";
+import type { MarketLimits } from "./limits";
+
+export { DEFAULT_LIMITS, type MarketLimits } from "./limits";
 
 /** An update the oracle refused, or a transaction that failed; `reason` is the decoded custom error. */
 export class OracleError extends ZkriskError {
@@ -21,30 +24,6 @@ export class OracleError extends ZkriskError {
     super("ORACLE_REJECTED", message);
   }
 }
-
-/** Guards of a market, as `IRiskOracle.MarketLimits` (bps and seconds). */
-export interface MarketLimits {
-  minMaintenanceMarginBps: number;
-  maxMaintenanceMarginBps: number;
-  minInitialMarginBps: number;
-  maxInitialMarginBps: number;
-  maxIncreaseBps: number;
-  maxDecreaseBps: number;
-  minUpdateInterval: number;
-  maxDataAge: number;
-}
-
-/** The policy's clamps as bounds, any change allowed, one update per hour, data at most 6 h old. */
-export const DEFAULT_LIMITS: MarketLimits = {
-  minMaintenanceMarginBps: 50,
-  maxMaintenanceMarginBps: 5000,
-  minInitialMarginBps: 100,
-  maxInitialMarginBps: 10000,
-  maxIncreaseBps: 10000,
-  maxDecreaseBps: 10000,
-  minUpdateInterval: 3600,
-  maxDataAge: 6 * 3600,
-};
 
 /** ABI of the oracle (for reading events and decoding errors without deploying). */
 export function oracleInterface(): Interface {

@@ -38,7 +38,8 @@ import { compileSolidity } from "../../prover/onchain/solc";
 import { oracleDomain } from "../../prover/domain";
 import { UpdateProver, type ProvedUpdate } from "../../prover/prove-update";
 import { releaseCurves, type VerificationKey } from "../../prover/setup";
-import { registerAudit, runAudit, type AuditFlags } from "../../cli/commands/audit";
+import { runAudit, type AuditFlags } from "../../cli/commands/audit";
+import { registerAudit } from "../../cli/register/audit";
 import {
   BAR_SECONDS,
   DATA,

@@ -15,14 +15,8 @@ import { loadQuantizedModel } from "../../models/quantized-model";
 import { readManifest } from "../../prover/artifacts";
 import { readR1csHeader } from "../../prover/setup/binfile";
 import { releaseCurves } from "../../prover/setup/snarkjs";
-import {
-  formatBench,
-  parseModes,
-  parseRuns,
-  registerBench,
-  DEFAULT_COLD_RUNS,
-  DEFAULT_WARM_RUNS,
-} from "../../cli/commands/bench";
+import { formatBench, parseModes, parseRuns } from "../../cli/commands/bench";
+import { registerBench, DEFAULT_COLD_RUNS, DEFAULT_WARM_RUNS } from "../../cli/register/bench";
 import { rescaleReluCosts, summarize, type BenchReport, type Timing } from "../../scripts/bench";
 
 // Hardhat loads hardhat.config.ts with Node's require: under vitest nothing handles .ts there (as in

@@ -9,11 +9,11 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { JsonRpcProvider } from "ethers";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { jobIdOf } from "../../prover/service/jobs";
 import { buildProvingArtifacts } from "../helpers/artifacts";
 import { startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
-import { startRedis, type RedisServer } from "../helpers/redis-server";
+import { describeRedis, startRedis, type RedisServer } from "../helpers/redis-server";
 import {
   acceptedTimestamps,
   CandleFeed,
@@ -25,7 +25,7 @@ import {
 } from "../helpers/service-env";
 import { ServiceProcess } from "../helpers/service-process";
 
-describe("zkrisk serve --queue redis://: two workers, one scheduler", () => {
+describeRedis("zkrisk serve --queue redis://: two workers, one scheduler", () => {
   let node: HardhatNode;
   let redis: RedisServer;
   let provider: JsonRpcProvider;

@@ -6,14 +6,14 @@
  * consistency of the index keys with the job hashes.
  */
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
 import { JOB_STATUSES, type JobStatus } from "../../prover/service/job-states";
 import { jobIdOf } from "../../prover/service/jobs";
 import { REDIS_SCHEMA_VERSION, RedisJobStore, redactRedisUrl } from "../../prover/service/redis-store";
 import { JobStoreError } from "../../prover/service/jobs";
 import { freePort } from "../helpers/hardhat-node";
 import { BTC, ETH, bar, describeJobStoreContract, noCounts } from "../helpers/job-store-contract";
-import { startRedis, type RedisServer } from "../helpers/redis-server";
+import { describeRedis, startRedis, type RedisServer } from "../helpers/redis-server";
 
 /** The store module as a child process requires it (by absolute path, through tsx). */
 const STORE_MODULE = join(__dirname, "../../prover/service/redis-store.ts");
@@ -103,12 +103,14 @@ afterEach(async () => {
   for (const store of stores) await store.close();
 });
 
-describeJobStoreContract("RedisJobStore", {
-  open: () => open(),
-  childOpen: () => ({ module: STORE_MODULE, exportName: "RedisJobStore", args: [server.url, { prefix }] }),
-});
+describeRedis("RedisJobStore", () =>
+  describeJobStoreContract("RedisJobStore", {
+    open: () => open(),
+    childOpen: () => ({ module: STORE_MODULE, exportName: "RedisJobStore", args: [server.url, { prefix }] }),
+  }),
+);
 
-describe("RedisJobStore.open", () => {
+describeRedis("RedisJobStore.open", () => {
   it("connects, keeps the URL, prefix and client, and marks the prefix with its layout version", async () => {
     const store = await open();
     expect(store.url).toBe(server.url);
@@ -167,7 +169,7 @@ describe("RedisJobStore.open", () => {
   });
 });
 
-describe("RedisJobStore.enqueue", () => {
+describeRedis("RedisJobStore.enqueue", () => {
   it("refuses a data timestamp or time that is not an integer", async () => {
     const store = await open();
     await expect(store.enqueue({ market: BTC, dataTimestamp: 1.5, submit: false }, 10_000)).rejects.toThrow(
@@ -180,7 +182,7 @@ describe("RedisJobStore.enqueue", () => {
   });
 });
 
-describe("RedisJobStore.update", () => {
+describeRedis("RedisJobStore.update", () => {
   it("refuses an unknown status and non-integer numbers, changing nothing", async () => {
     const store = await open();
     const { job } = await store.enqueue({ market: BTC, dataTimestamp: bar(0), submit: false }, 10_000);
@@ -196,7 +198,7 @@ describe("RedisJobStore.update", () => {
   });
 });
 
-describe("RedisJobStore.claimNext", () => {
+describeRedis("RedisJobStore.claimNext", () => {
   it("orders data timestamps and creation times numerically, across digit counts and signs", async () => {
     const store = await open();
     // Same notBefore for all: only the tie-breakers order them.
@@ -245,7 +247,7 @@ describe("RedisJobStore.claimNext", () => {
   });
 });
 
-describe("RedisJobStore.recoverInFlight", () => {
+describeRedis("RedisJobStore.recoverInFlight", () => {
   it("returns nothing when nothing is in flight", async () => {
     const store = await open();
     expect(await store.recoverInFlight(1_000)).toEqual([]);
@@ -255,7 +257,7 @@ describe("RedisJobStore.recoverInFlight", () => {
   });
 });
 
-describe("RedisJobStore persistence", () => {
+describeRedis("RedisJobStore persistence", () => {
   it("closes its connection, harmlessly twice, and shares nothing with another prefix", async () => {
     const store = await open();
     const { job } = await store.enqueue({ market: BTC, dataTimestamp: bar(0), submit: false }, 1_000);

@@ -1,0 +1,64 @@
+/**
+ * `zkrisk deploy`, `zkrisk register-market`, `zkrisk submit`: their flags and descriptions;
+ * cli/commands/chain.ts does the work.
+ */
+import type { Command } from "commander";
+import { join } from "node:path";
+import { DEFAULT_LIMITS } from "../../prover/onchain/limits";
+import { lazyModule } from "../lazy";
+import type { DeployFlags, RegisterMarketFlags, SubmitFlags } from "../commands/chain";
+
+const commands = lazyModule<typeof import("../commands/chain")>(join(__dirname, "../commands/chain.ts"));
+
+const DEFAULT_RPC = "http://127.0.0.1:8545";
+const KEY_HELP = "signing key: 0x-hex or env:NAME (default env:ZKRISK_PRIVATE_KEY); never printed";
+
+/** Register `zkrisk deploy`, `zkrisk register-market` and `zkrisk submit`. */
+export function registerChainCommands(program: Command): void {
+  program
+    .command("deploy")
+    .description("deploy an artifact directory's generated verifier and a RiskOracle")
+    .requiredOption("--artifacts <dir>", "artifact directory made by `zkrisk setup`")
+    .option("--rpc <url>", "JSON-RPC node", DEFAULT_RPC)
+    .option("--key <key>", KEY_HELP, "env:ZKRISK_PRIVATE_KEY")
+    .option("--governor <address>", "governance account of the oracle (default: the deployer)")
+    .option(
+      "--allow-insecure-setup",
+      "deploy artifacts of an INSECURE development setup on a chain other than the local 31337 (test networks only)",
+    )
+    .option("--out <file>", "write the addresses to this JSON file")
+    .option("--json", "print the result as one JSON object")
+    .action(async (f: DeployFlags) => (await commands()).deployAction(f));
+
+  program
+    .command("register-market")
+    .description("register a market on the oracle (governance): verifier, model commitment, guards, guardian")
+    .requiredOption("--oracle <address>", "RiskOracle address")
+    .requiredOption("--market <id>", "market label (e.g. BTC-USDT) or number")
+    .requiredOption("--verifier <address>", "Groth16 verifier of the model's circuit")
+    .option("--model <file>", "quantised model whose commitment the market accepts")
+    .option("--commitment <n>", "model commitment (instead of --model)")
+    .option("--guardian <address>", "account that may pause the market (default: the sender)")
+    .option("--min-mm <bps>", "lowest maintenance margin", String(DEFAULT_LIMITS.minMaintenanceMarginBps))
+    .option("--max-mm <bps>", "highest maintenance margin", String(DEFAULT_LIMITS.maxMaintenanceMarginBps))
+    .option("--min-im <bps>", "lowest initial margin", String(DEFAULT_LIMITS.minInitialMarginBps))
+    .option("--max-im <bps>", "highest initial margin", String(DEFAULT_LIMITS.maxInitialMarginBps))
+    .option("--max-increase <bps>", "largest rise per update", String(DEFAULT_LIMITS.maxIncreaseBps))
+    .option("--max-decrease <bps>", "largest fall per update", String(DEFAULT_LIMITS.maxDecreaseBps))
+    .option("--min-interval <s>", "shortest time between updates", String(DEFAULT_LIMITS.minUpdateInterval))
+    .option("--max-age <s>", "oldest data an update may carry", String(DEFAULT_LIMITS.maxDataAge))
+    .option("--rpc <url>", "JSON-RPC node", DEFAULT_RPC)
+    .option("--key <key>", KEY_HELP, "env:ZKRISK_PRIVATE_KEY")
+    .option("--json", "print the result as one JSON object")
+    .action(async (f: RegisterMarketFlags) => (await commands()).registerMarketAction(f));
+
+  program
+    .command("submit")
+    .description("submit a proof file to the oracle; a refusal names the oracle's reason")
+    .argument("<proof>", "proof file written by `zkrisk prove`")
+    .requiredOption("--oracle <address>", "RiskOracle address")
+    .option("--rpc <url>", "JSON-RPC node", DEFAULT_RPC)
+    .option("--key <key>", KEY_HELP, "env:ZKRISK_PRIVATE_KEY")
+    .option("--json", "print the result as one JSON object")
+    .action(async (proofFile: string, f: SubmitFlags) => (await commands()).submitAction(proofFile, f));
+}

@@ -1,0 +1,64 @@
+/**
+ * `zkrisk compile`, `zkrisk setup`, `zkrisk ceremony contribute`: their flags and descriptions;
+ * cli/commands/circuit.ts does the work.
+ */
+import type { Command } from "commander";
+import { join } from "node:path";
+import { lazyModule } from "../lazy";
+import { DEFAULT_MODEL } from "../paths";
+import type { CompileFlags, ContributeFlags, SetupFlags } from "../commands/circuit";
+
+const commands = lazyModule<typeof import("../commands/circuit")>(join(__dirname, "../commands/circuit.ts"));
+
+/** Register `zkrisk compile`, `zkrisk setup` and `zkrisk ceremony contribute`. */
+export function registerCircuitCommands(program: Command): void {
+  program
+    .command("compile")
+    .description("generate the Circom circuit of a quantised model and compile it (circom 2.2, --O2)")
+    .option("--model <file>", "quantised model file", DEFAULT_MODEL)
+    .requiredOption("--out <dir>", "artifact directory (circuit source and compiler output go to DIR/build)")
+    .option(
+      "--weights <mode>",
+      "committed (private weights, public model commitment) or constant",
+      "committed",
+    )
+    .option("--batch <n>", "a batch circuit: the model on N markets in one proof (constant weights)")
+    .option("--json", "print the result as one JSON object")
+    .action(async (f: CompileFlags) => (await commands()).compileAction(f));
+
+  program
+    .command("setup")
+    .description(
+      "Groth16 trusted setup for a compiled circuit: a fast INSECURE development setup, or phase 2 on a public " +
+        "ceremony's ptau; verifier export, manifest",
+    )
+    .requiredOption("--artifacts <dir>", "artifact directory made by `zkrisk compile`")
+    .option("--model <file>", "the quantised model the circuit was compiled from", DEFAULT_MODEL)
+    .option(
+      "--ptau <file>",
+      "phase-1 file from a public ceremony, then snarkjs's phase 2 with a contribution and a beacon; 'dev': the " +
+        "same on a cached INSECURE development ptau (default: an INSECURE direct development setup, in seconds)",
+    )
+    .option("--verify-ptau", "verify every contribution of --ptau (slow)")
+    .option("--force", "replace the keys of a directory that was already set up")
+    .option("--beacon <hex>", "beacon hash closing phase 2 (default: random, for development)")
+    .option("--beacon-iterations <n>", "beacon hash iterations 2^n (10..63)", "10")
+    .option("--json", "print the result as one JSON object")
+    .action(async (f: SetupFlags) => (await commands()).setupAction(f));
+
+  const ceremony = program.command("ceremony").description("multi-party phase-2 ceremony");
+  ceremony
+    .command("contribute")
+    .description("add a phase-2 contribution to an artifact directory's zkey and re-export the verifier")
+    .requiredOption("--artifacts <dir>", "artifact directory made by `zkrisk setup`")
+    .requiredOption("--name <name>", "contributor name recorded in the zkey")
+    .option("--entropy <text>", "extra entropy (OS randomness is always added)")
+    .option(
+      "--ptau <file>",
+      "the ptau the setup used (default: for a development setup, its own ptau or the cached development ptau)",
+    )
+    .option("--model <file>", "model file (default: the one recorded in the manifest)")
+    .option("--beacon <hex>", "apply a beacon after the contribution, closing the ceremony")
+    .option("--json", "print the result as one JSON object")
+    .action(async (f: ContributeFlags) => (await commands()).contributeAction(f));
+}

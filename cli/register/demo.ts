@@ -1,0 +1,34 @@
+/** `zkrisk demo` (npm run demo): its flags and description; cli/commands/demo.ts does the work. */
+import type { Command } from "commander";
+import { join } from "node:path";
+import { DEFAULT_DATA, DEFAULT_MODEL } from "../paths";
+import { lazyModule } from "../lazy";
+import type { DemoFlags } from "../commands/demo";
+
+const commands = lazyModule<typeof import("../commands/demo")>(join(__dirname, "../commands/demo.ts"));
+
+/** Register `zkrisk demo`. */
+export function registerDemo(program: Command): void {
+  program
+    .command("demo")
+    .description(
+      "the main job: latest bar -> features -> quantised inference -> circuit (cached) -> deploy verifier and " +
+        "oracle -> register -> prove -> submit -> read back through a consumer",
+    )
+    .option("--model <file>", "quantised model file", DEFAULT_MODEL)
+    .option("--data <file>", "candles CSV", DEFAULT_DATA)
+    .option("--market <id>", "market label", "BTC-USDT")
+    .option("--weights <mode>", "circuit weight mode: constant (1,398 constraints) or committed", "constant")
+    .option("--rpc <url>", "JSON-RPC node (e.g. `npx hardhat node`); default: the in-process Hardhat network")
+    .option("--key <key>", "signing key for --rpc: 0x-hex or env:NAME (default env:ZKRISK_PRIVATE_KEY)")
+    .option(
+      "--artifacts <dir>",
+      "proving artifacts to use or create (default: a cache under .zkrisk-cache/demo)",
+    )
+    .option(
+      "--allow-insecure-setup",
+      "with --rpc: deploy the demo's INSECURE development setup on a chain other than the local 31337",
+    )
+    .option("--json", "print the result as one JSON object")
+    .action(async (f: DemoFlags) => (await commands()).demoAction(f));
+}

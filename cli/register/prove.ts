@@ -1,0 +1,41 @@
+/** `zkrisk prove` and `zkrisk verify`: their flags and descriptions; cli/commands/prove.ts does the work. */
+import type { Command } from "commander";
+import { join } from "node:path";
+import { lazyModule } from "../lazy";
+import { DEFAULT_DATA, DEFAULT_MODEL } from "../paths";
+import type { ProveFlags, VerifyFlags } from "../commands/prove";
+
+const commands = lazyModule<typeof import("../commands/prove")>(join(__dirname, "../commands/prove.ts"));
+
+/** Register `zkrisk prove` and `zkrisk verify`. */
+export function registerProveCommands(program: Command): void {
+  program
+    .command("prove")
+    .description(
+      "prove the risk parameters of one bar: features -> integer engine -> witness -> Groth16 proof",
+    )
+    .option("--model <file>", "quantised model file", DEFAULT_MODEL)
+    .requiredOption("--artifacts <dir>", "artifact directory made by `zkrisk setup`")
+    .option("--data <file>", "candles CSV", DEFAULT_DATA)
+    .option("--funding <file>", "funding-rate CSV, if the model uses funding features")
+    .option("--at <timestamp>", "open time of the bar to prove (UTC); default: the latest bar")
+    .requiredOption("--market <id>", "market id: a label such as BTC-USDT (packed as ASCII) or a number")
+    .option(
+      "--domain <n>",
+      "domain value binding the proof to one chain and oracle (or give --oracle and --chain-id)",
+    )
+    .option("--oracle <address>", "oracle the proof is for (with --chain-id: computes the domain)")
+    .option("--chain-id <n>", "chain id of --oracle")
+    .requiredOption("--out <file>", "proof file to write")
+    .option("--json", "print the proof file's parameters as one JSON object")
+    .action(async (f: ProveFlags) => (await commands()).proveAction(f));
+
+  program
+    .command("verify")
+    .description("verify a proof file offline against an artifact directory's verification key")
+    .argument("<proof>", "proof file written by `zkrisk prove`")
+    .requiredOption("--artifacts <dir>", "artifact directory (its manifest is checked first)")
+    .option("--model <file>", "model file to check against the manifest (default: the recorded one)")
+    .option("--json", "print {ok, problems} as one JSON object")
+    .action(async (proofFile: string, f: VerifyFlags) => (await commands()).verifyAction(proofFile, f));
+}

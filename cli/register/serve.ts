@@ -1,0 +1,31 @@
+/** `zkrisk serve`: its flags and description; cli/commands/serve.ts does the work. */
+import type { Command } from "commander";
+import { join } from "node:path";
+import { lazyModule } from "../lazy";
+import type { ServeFlags } from "../commands/serve";
+
+const commands = lazyModule<typeof import("../commands/serve")>(join(__dirname, "../commands/serve.ts"));
+
+/** Register `zkrisk serve`. */
+export function registerServe(program: Command): void {
+  program
+    .command("serve")
+    .description(
+      "run the prover service: prove and submit every new closed bar of each configured market, " +
+        "and answer the HTTP API (see README: Prover service)",
+    )
+    .requiredOption("--config <file>", "service config (JSON): markets, chain, schedule, listen, auth")
+    .option("--check", "validate the config, print it without secrets, and exit")
+    .option(
+      "--queue <redis-url>",
+      "share jobs with other `zkrisk serve` processes over BullMQ on Redis (redis://host:port[/db]); " +
+        "default: the embedded SQLite store of the config",
+    )
+    .option("--log-level <level>", "pino log level: fatal, error, warn, info, debug, trace", "info")
+    .option(
+      "--grace <seconds>",
+      "on SIGTERM, time to let in-flight jobs finish before re-queueing them",
+      "30",
+    )
+    .action(async (f: ServeFlags) => (await commands()).serveAction(f));
+}

@@ -1,0 +1,175 @@
+/**
+ * The CLI's shell: `--version`, `--help` listing every command, errors as JSON under `--json` with the same
+ * exit codes, and registration that loads no heavy module (so `--help` is instant; timings are in the README,
+ * never asserted here).
+ */
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Command } from "commander";
+import { describe, expect, it } from "vitest";
+import { EXIT_FAILURE, EXIT_USAGE, buildProgram, failureOf, wantsJson } from "../../cli/main";
+import { DataError, UsageError, ZkriskError } from "../../models/errors";
+import { zkrisk } from "../helpers/zkrisk-cli";
+
+const ROOT = join(__dirname, "../..");
+const VERSION = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
+
+/** Every command as typed after `zkrisk` (`ceremony contribute` included). */
+const COMMANDS = [
+  "demo",
+  "train",
+  "quantize",
+  "infer",
+  "backtest",
+  "compile",
+  "setup",
+  "ceremony",
+  "ceremony contribute",
+  "prove",
+  "verify",
+  "deploy",
+  "register-market",
+  "submit",
+  "audit",
+  "bench",
+  "bench-service",
+  "serve",
+];
+
+/** The command paths of a program, depth first. */
+function commandPaths(c: Command, prefix = ""): string[] {
+  return c.commands.flatMap((sub) => {
+    const path = `${prefix}${sub.name()}`;
+    return [path, ...commandPaths(sub, `${path} `)];
+  });
+}
+
+describe("zkrisk --version and --help", () => {
+  it("--version and -V print package.json's version", () => {
+    for (const flag of ["--version", "-V"]) {
+      const r = zkrisk(flag);
+      expect(r.code, flag).toBe(0);
+      expect(r.stdout).toBe(`${VERSION}\n`);
+      expect(r.stderr).toBe("");
+    }
+  });
+
+  it("registers exactly the documented commands", () => {
+    expect(commandPaths(buildProgram()).sort()).toEqual([...COMMANDS].sort());
+  });
+
+  it("--help lists every command with its description", () => {
+    const top = zkrisk("--help");
+    expect(top.code).toBe(0);
+    expect(top.stdout).toContain("-V, --version");
+    for (const c of buildProgram().commands) {
+      expect(top.stdout, c.name()).toMatch(
+        new RegExp(`^  ${c.name()}\\b.*${c.description().slice(0, 20)}`, "m"),
+      );
+    }
+  });
+
+  it("every command answers --help with its usage and exit code 0; all but serve take --json", () => {
+    for (const path of COMMANDS) {
+      const r = zkrisk(...path.split(" "), "--help");
+      expect(r.code, path).toBe(0);
+      expect(r.stdout, path).toContain(`Usage: zkrisk ${path}`);
+      if (path !== "serve" && path !== "ceremony") expect(r.stdout, path).toContain("--json");
+    }
+  });
+
+  it("registering the commands loads no heavy module (commander and the registrations only)", () => {
+    const script =
+      'require("tsx/cjs"); require(process.argv[1]).buildProgram();' +
+      "process.stdout.write(JSON.stringify(Object.keys(require.cache)));";
+    const r = spawnSync(process.execPath, ["-e", script, join(ROOT, "cli/main.ts")], {
+      cwd: ROOT,
+      encoding: "utf8",
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const loaded = JSON.parse(r.stdout) as string[];
+    const packages = new Set(
+      loaded
+        .filter((f) => f.includes("/node_modules/"))
+        .map((f) => f.split("/node_modules/").pop()!.split("/")[0]),
+    );
+    expect([...packages].sort()).toEqual(["commander", "esbuild", "tsx"]);
+    const own = loaded.filter((f) => !f.includes("/node_modules/")).map((f) => f.slice(ROOT.length + 1));
+    expect(own.filter((f) => f.startsWith("cli/commands/"))).toEqual([]);
+  });
+});
+
+describe("errors under --json", () => {
+  /** The one JSON line on stderr. */
+  function jsonError(r: { stderr: string }): { error: string; message: string } {
+    const lines = r.stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    return JSON.parse(lines[0]);
+  }
+
+  it("a usage error from the arguments: code USAGE, exit 2, nothing else on stderr", () => {
+    const missing = zkrisk("prove", "--json");
+    expect(missing.code).toBe(EXIT_USAGE);
+    expect(jsonError(missing)).toEqual({
+      error: "USAGE",
+      message: "required option '--artifacts <dir>' not specified",
+    });
+    const unknown = zkrisk("backtest", "--nope", "--json");
+    expect(unknown.code).toBe(EXIT_USAGE);
+    expect(jsonError(unknown)).toEqual({ error: "USAGE", message: "unknown option '--nope'" });
+    expect(unknown.stdout).toBe("");
+  });
+
+  it("bad input found by the command: its error code, exit 2", () => {
+    const badDate = zkrisk("backtest", "--from", "2023-13-01", "--json");
+    expect(badDate.code).toBe(EXIT_USAGE);
+    expect(jsonError(badDate)).toEqual({
+      error: "USAGE",
+      message: "--from: '2023-13-01' is not a UTC date (YYYY-MM-DD or 'YYYY-MM-DD HH:MM:SS')",
+    });
+    const missing = zkrisk("infer", "--data", "/nonexistent/candles.csv", "--json");
+    expect(missing.code).toBe(EXIT_USAGE);
+    const e = jsonError(missing);
+    expect(e.error).toBe("DATA_INVALID");
+    expect(e.message).toContain("/nonexistent/candles.csv");
+  });
+
+  it("without --json the same errors stay text", () => {
+    const r = zkrisk("backtest", "--from", "2023-13-01");
+    expect(r.code).toBe(EXIT_USAGE);
+    expect(r.stderr).toBe(
+      "zkrisk: --from: '2023-13-01' is not a UTC date (YYYY-MM-DD or 'YYYY-MM-DD HH:MM:SS')\n",
+    );
+  });
+
+  it("maps errors to codes and exit codes: bad input 2, failures 1, unexpected errors to the caller", () => {
+    expect(failureOf(new UsageError("--x: bad"))).toEqual({
+      code: "USAGE",
+      message: "--x: bad",
+      exitCode: 2,
+    });
+    expect(failureOf(new DataError("c.csv", 3, "bad row"))?.exitCode).toBe(EXIT_USAGE);
+    expect(failureOf(new ZkriskError("PROOF_FAILED", "no proof"))).toEqual({
+      code: "PROOF_FAILED",
+      message: "no proof",
+      exitCode: EXIT_FAILURE,
+    });
+    const ethersError = Object.assign(new Error("long text with the transaction"), {
+      code: "CALL_EXCEPTION",
+      shortMessage: "execution reverted",
+    });
+    expect(failureOf(ethersError)).toEqual({
+      code: "CALL_EXCEPTION",
+      message: "execution reverted",
+      exitCode: EXIT_FAILURE,
+    });
+    expect(failureOf(new TypeError("bug"))).toBeUndefined();
+  });
+
+  it("--json counts among the options only, not after --", () => {
+    expect(wantsJson(["node", "zkrisk", "infer", "--json"])).toBe(true);
+    expect(wantsJson(["node", "zkrisk", "infer"])).toBe(false);
+    expect(wantsJson(["node", "zkrisk", "verify", "--", "--json"])).toBe(false);
+  });
+});

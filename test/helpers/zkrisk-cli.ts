@@ -1,0 +1,24 @@
+/** Running the `zkrisk` binary as a user does: a child process in a temporary directory, output captured. */
+import { spawnSync } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** The binary (bin/zkrisk.cjs). */
+export const ZKRISK_BIN = join(__dirname, "../..", "bin/zkrisk.cjs");
+
+/** What a run printed and its exit code. */
+export interface ZkriskRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run `zkrisk ARGS...` to completion (at most 2 minutes) from a temporary directory. */
+export function zkrisk(...args: string[]): ZkriskRun {
+  const r = spawnSync(process.execPath, [ZKRISK_BIN, ...args], {
+    cwd: tmpdir(),
+    encoding: "utf8",
+    timeout: 120_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
