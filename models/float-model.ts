@@ -111,6 +111,20 @@ export function predictMarginsFloat(model: FloatModel, x: readonly number[]): Ma
   return marginFromQuantile(predictQuantile(model, x), model.policy);
 }
 
+/** The top-level keys the float and the quantised model files share. */
+export const MODEL_FILE_KEYS = [
+  "format",
+  "market",
+  "barIntervalMs",
+  "targetHorizonBars",
+  "quantileLevel",
+  "funding",
+  "features",
+  "layers",
+  "policy",
+  "training",
+] as const;
+
 /** Check the keys of a model file's `training` record (shared by the float and quantised files). */
 export function readTrainingInfo(r: JsonReader): void {
   r.onlyKeys([
@@ -137,21 +151,7 @@ export function loadFloatModel(path: string): FloatModel {
     throw new ModelError(`${path}: format is not ${FLOAT_MODEL_FORMAT} (is this a quantised model?)`);
   }
   // A misspelt key (policy.bufferBsp) must not pass unnoticed: every object but the metrics report is closed.
-  r.onlyKeys([
-    "format",
-    "market",
-    "barIntervalMs",
-    "targetHorizonBars",
-    "quantileLevel",
-    "funding",
-    "features",
-    "architecture",
-    "layers",
-    "calibration",
-    "policy",
-    "training",
-    "metrics",
-  ]);
+  r.onlyKeys([...MODEL_FILE_KEYS, "architecture", "calibration", "metrics"]);
   r.at("architecture").onlyKeys(["inputs", "hidden", "activation", "output"]);
   r.at("calibration").onlyKeys(["num", "shift", "method"]);
   r.at("policy").onlyKeys(POLICY_KEYS);

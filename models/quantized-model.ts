@@ -3,7 +3,7 @@
  * every accumulator, from which the circuit generator sizes its range checks. All integers are decimal
  * strings in the file and bigint in memory.
  */
-import { readTrainingInfo, type TrainingInfo } from "./float-model";
+import { MODEL_FILE_KEYS, readTrainingInfo, type TrainingInfo } from "./float-model";
 import { ModelError } from "./errors";
 import { readJsonFile } from "./io";
 import { POLICY_KEYS, validatePolicy, type MarginPolicy } from "./policy";
@@ -130,20 +130,7 @@ export function parseQuantizedModel(doc: unknown, file: string): QuantizedModel 
     throw new ModelError(`${file}: format is not ${QUANTIZED_MODEL_FORMAT} (is this a float model?)`);
   }
   // A misspelt key (policy.bufferBsp) must not pass unnoticed: every object of the file is closed.
-  r.onlyKeys([
-    "format",
-    "market",
-    "barIntervalMs",
-    "targetHorizonBars",
-    "quantileLevel",
-    "funding",
-    "source",
-    "features",
-    "layers",
-    "policy",
-    "quantization",
-    "training",
-  ]);
+  r.onlyKeys([...MODEL_FILE_KEYS, "source", "quantization"]);
   r.at("source").onlyKeys(["file", "sha256"]);
   r.at("quantization")
     .onlyKeys(["featureScaleBits", "weightPrecisionBits", "activationScaleBits", "report"])
