@@ -4,7 +4,7 @@ import { UsageError } from "../../models/errors";
 import { writeJsonAtomic } from "../../models/io";
 import { runServiceBench, type ServiceBenchReport } from "../../scripts/service-bench";
 import { DEFAULT_MODEL } from "../paths";
-import { parseIntListOption, parseIntOption, printJson } from "../options";
+import { outFileOption, parseIntListOption, parseIntOption, printJson } from "../options";
 import { markdownTable } from "./bench";
 import { stderrLog } from "./circuit";
 
@@ -55,6 +55,7 @@ export function registerBenchService(program: Command): void {
         json?: boolean;
         out?: string;
       }) => {
+        if (f.out !== undefined) outFileOption("--out", f.out);
         const requests = parseIntOption("--requests", f.requests, 1, 100_000);
         const bars = parseIntOption("--bars", f.bars, 1, 1_000);
         if (bars > requests) throw new UsageError(`--bars: ${bars} is more than --requests ${requests}`);

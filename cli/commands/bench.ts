@@ -9,7 +9,7 @@ import { writeJsonAtomic } from "../../models/io";
 import { measureBatchGas, type BatchGas } from "../../scripts/batch-gas";
 import { runBench, type BenchReport, type ModeBench, type Timing } from "../../scripts/bench";
 import { DEFAULT_DATA, DEFAULT_MODEL } from "../paths";
-import { parseIntOption, printJson } from "../options";
+import { outFileOption, parseIntOption, printJson } from "../options";
 import { stderrLog } from "./circuit";
 
 /** Default proofs in one loaded prover (also witness and verification runs). */
@@ -234,6 +234,7 @@ export function registerBench(program: Command): void {
     .option("--out <file>", "also write the JSON report to this file")
     .option("--batch <sizes>", "batch sizes for submitBatch gas per market, or none", "1,4,8")
     .action(async (f: BenchFlags) => {
+      if (f.out !== undefined) outFileOption("--out", f.out);
       await runBenchCommand(f);
     });
 }

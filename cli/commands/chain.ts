@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { isAddress } from "ethers";
 import { UsageError } from "../../models/errors";
-import { readJsonFile, writeJsonAtomic } from "../../models/io";
+import { writeJsonAtomic } from "../../models/io";
 import { modelCommitment } from "../../circuits/commitments";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { marketIdOf } from "../../prover/circuit-input";
@@ -17,8 +17,8 @@ import {
   type MarketLimits,
 } from "../../prover/onchain/oracle";
 import { loadArtifacts } from "../../prover/artifacts";
-import type { ProvedUpdate } from "../../prover/prove-update";
-import { parseIntOption, printJson } from "../options";
+import { readProofFile, requireInputCommitment } from "../../prover/proof-file";
+import { outFileOption, parseIntOption, printJson } from "../options";
 
 const DEFAULT_RPC = "http://127.0.0.1:8545";
 const KEY_HELP = "signing key: 0x-hex or env:NAME (default env:ZKRISK_PRIVATE_KEY); never printed";
@@ -80,6 +80,7 @@ export function registerChainCommands(program: Command): void {
         out?: string;
         json?: boolean;
       }) => {
+        if (f.out !== undefined) outFileOption("--out", f.out);
         loadArtifacts(f.artifacts);
         const result = await withChain(f.rpc, f.key, async (chain) => {
           const governor = f.governor ? address("--governor", f.governor) : await chain.signer.getAddress();
@@ -177,7 +178,9 @@ export function registerChainCommands(program: Command): void {
     .option("--key <key>", KEY_HELP, "env:ZKRISK_PRIVATE_KEY")
     .option("--json", "print the result as one JSON object")
     .action(async (proofFile: string, f: { oracle: string; rpc: string; key: string; json?: boolean }) => {
-      const update = readJsonFile(proofFile, "PROOF_INVALID") as ProvedUpdate;
+      const update = readProofFile(proofFile);
+      // The oracle's event publishes the features, which the proof binds only through their commitment.
+      await requireInputCommitment(update, proofFile);
       const receipt = await withChain(f.rpc, f.key, (chain) =>
         submitUpdate(oracleAt(address("--oracle", f.oracle), chain.signer), update),
       );

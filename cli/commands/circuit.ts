@@ -14,7 +14,7 @@ import { UsageError } from "../../models/errors";
 import { readJsonFile, sha256File } from "../../models/io";
 import { runContribute, runSetup, type SetupLog } from "../../prover/setup";
 import { DEFAULT_MODEL } from "../paths";
-import { parseIntOption, printJson } from "../options";
+import { outDirOption, parseIntOption, printJson } from "../options";
 import { progressBar } from "../progress";
 
 /** A setup log on stderr; info lines only when not in --json mode. */
@@ -58,6 +58,7 @@ export function registerCircuitCommands(program: Command): void {
     .option("--batch <n>", "a batch circuit: the model on N markets in one proof (constant weights)")
     .option("--json", "print the result as one JSON object")
     .action(async (f: { model: string; out: string; weights: string; batch?: string; json?: boolean }) => {
+      outDirOption("--out", f.out);
       const mode = parseMode(f.weights);
       const info =
         f.batch === undefined

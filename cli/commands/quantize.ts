@@ -14,7 +14,7 @@ import { readJsonFile } from "../../models/io";
 import { architectureFromJson, checkFitsArchitecture, type Architecture } from "../../circuits/architecture";
 import { adverseMoveTargets } from "../../models/target";
 import { DEFAULT_DATA, DEFAULT_FLOAT_MODEL, DEFAULT_MODEL } from "../paths";
-import { parseIntOption, printJson } from "../options";
+import { outFileOption, parseIntOption, printJson } from "../options";
 
 interface QuantizeFlags {
   model: string;
@@ -47,6 +47,7 @@ export function registerQuantize(program: Command): void {
     )
     .option("--json", "print the result as one JSON object")
     .action((f: QuantizeFlags) => {
+      outFileOption("--out", f.out);
       const arch = f.architecture === undefined ? undefined : readArchitecture(f.architecture);
       const floatModel = loadFloatModel(f.model);
       const series = loadCandles(f.data);

@@ -8,6 +8,7 @@ import {
   parseDateOption,
   parseFloatOption,
   parseIntListOption,
+  outFileOption,
   parseIntOption,
   printJson,
   table,
@@ -52,6 +53,7 @@ export function registerTrain(program: Command): void {
     .option("--test-from <date>", "first day of the test split (UTC)", "2023-01-01")
     .option("--json", "print the result as one JSON object")
     .action(async (f: TrainFlags) => {
+      outFileOption("--out", f.out);
       const series = loadCandles(f.data);
       const funding = f.funding ? loadFunding(f.funding) : undefined;
       const epochs = parseIntOption("--epochs", f.epochs, 1, 100000);
