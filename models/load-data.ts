@@ -8,11 +8,11 @@ import { DataError, InsufficientDataError } from "./errors";
 import type { Candle, CandleSeries, FundingRate, FundingSeries, Gap } from "./types";
 
 /**
- * `YYYY-MM-DD HH:MM[:SS[.fff]]`, `T` or space between date and time, then nothing (UTC), `Z`, or an ISO 8601
+ * `YYYY-MM-DD HH:MM:SS[.fff]`, `T` or space between date and time, then nothing (UTC), `Z`, or an ISO 8601
  * offset `+HH:MM`, `+HHMM`, `+HH` (or `-`).
  */
 const TIMESTAMP =
-  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?(?:Z|([+-])(\d{2})(?::?(\d{2}))?)?$/;
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?(?:Z|([+-])(\d{2})(?::?(\d{2}))?)?$/;
 
 /** Milliseconds since the Unix epoch: 11 to 14 digits (1973 to 5138), so epoch seconds are not taken for ms. */
 const EPOCH_MS = /^\d{11,14}$/;
@@ -22,7 +22,7 @@ const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /** The accepted timestamp formats, for messages. */
 export const TIMESTAMP_FORMATS =
-  "YYYY-MM-DD HH:MM:SS[.fff] (UTC), ISO 8601 YYYY-MM-DDTHH:MM[:SS[.fff]][Z|+HH:MM], " +
+  "YYYY-MM-DD HH:MM:SS[.fff] (UTC), ISO 8601 YYYY-MM-DDTHH:MM:SS[.fff][Z|+HH:MM], " +
   "or milliseconds since the Unix epoch (11 to 14 digits)";
 
 /** Required columns, in the order their cells are handed to the row parsers. */
@@ -30,7 +30,7 @@ const CANDLE_COLUMNS = ["timestamp", "open", "high", "low", "close", "volume"] a
 const FUNDING_COLUMNS = ["timestamp", "funding_rate"] as const;
 
 /**
- * Parses a timestamp in one of the {@link TIMESTAMP_FORMATS}: `YYYY-MM-DD HH:MM[:SS[.fff]]` (1 to 3 fraction
+ * Parses a timestamp in one of the {@link TIMESTAMP_FORMATS}: `YYYY-MM-DD HH:MM:SS[.fff]` (1 to 3 fraction
  * digits; `T` may replace the space), UTC unless it ends in an ISO 8601 offset (`Z`, `+02:00`, `-0530`,
  * `+01`); or an integer of 11 to 14 digits, milliseconds since the Unix epoch. Returns milliseconds since the
  * Unix epoch, or `undefined` when the text is malformed or is not a real calendar date and time (month 13,
@@ -41,8 +41,7 @@ export function parseTimestamp(text: string): number | undefined {
   if (EPOCH_MS.test(text)) return Number(text);
   const match = TIMESTAMP.exec(text);
   if (match === null) return undefined;
-  const [year, month, day, hour, minute] = match.slice(1, 6).map(Number);
-  const second = match[6] === undefined ? 0 : Number(match[6]);
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number);
   const millis = match[7] === undefined ? 0 : Number(match[7].padEnd(3, "0"));
   const time = Date.UTC(year, month - 1, day, hour, minute, second, millis);
   // Date.UTC silently rolls invalid fields over (Feb 30 -> Mar 1): accept only if every field round-trips.
