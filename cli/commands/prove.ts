@@ -1,7 +1,7 @@
 /** `zkrisk prove` and `zkrisk verify`: one proven risk-parameter update, and checking it offline. */
 import type { Command } from "commander";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { UsageError } from "../../models/errors";
 import { oracleDomain } from "../../prover/domain";
 import { writeJsonAtomic } from "../../models/io";
@@ -77,7 +77,11 @@ export function registerProveCommands(program: Command): void {
         json?: boolean;
       }) => {
         outFileOption("--out", f.out);
-        if (f.snarkjs !== undefined) outDirOption("--snarkjs", f.snarkjs);
+        if (f.snarkjs !== undefined) {
+          outDirOption("--snarkjs", f.snarkjs);
+          if (resolve(f.snarkjs, "proof.json") === resolve(f.out))
+            throw new UsageError(`--snarkjs: ${f.snarkjs}/proof.json would overwrite --out ${f.out}`);
+        }
         const domain = domainOf(f);
         const series = loadCandles(f.data);
         const funding = f.funding ? loadFunding(f.funding) : undefined;

@@ -232,6 +232,20 @@ describe("bad input: exit code 2, the file and field or line, and nothing writte
     expect(prove.code).toBe(2);
     expect(prove.stderr).toContain(`--out: '${dir}' is a directory, not a file`);
 
+    const clash = zkrisk(
+      "prove",
+      "--artifacts",
+      dir,
+      "--market",
+      "BTC-USDT",
+      "--out",
+      join(dir, "proof.json"),
+      "--snarkjs",
+      dir,
+    );
+    expect(clash.code).toBe(2);
+    expect(clash.stderr).toContain(`--snarkjs: ${dir}/proof.json would overwrite --out`);
+
     const file = join(dir, "a-file");
     writeFileSync(file, "keep me\n");
     const compile = zkrisk("compile", "--out", file);
