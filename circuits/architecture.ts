@@ -8,6 +8,7 @@
 import { ModelError } from "../models/errors";
 import { signedBits, type Interval } from "../models/fixed-point";
 import type { QuantizedModel } from "../models/quantized-model";
+import { POLICY_KEYS } from "../models/policy";
 import { spanBits } from "./policy-params";
 
 /** One layer of an architecture. */
@@ -179,18 +180,7 @@ export function architectureMismatches(model: QuantizedModel, arch: Architecture
   });
   const p = model.policy;
   const ap = arch.policy;
-  for (const key of [
-    "calibrationShift",
-    "bufferBps",
-    "mmMinBps",
-    "mmMaxBps",
-    "imRatioNum",
-    "imRatioShift",
-    "imMinBps",
-    "imMaxBps",
-    "outputScaleBits",
-    "mmShift",
-  ] as const) {
+  for (const key of ["calibrationShift", ...POLICY_KEYS, "outputScaleBits", "mmShift"] as const) {
     same(`policy.${key}`, p[key], ap[key]);
   }
   if (bitLength(BigInt(p.calibrationNum)) > ap.calibrationBits) {

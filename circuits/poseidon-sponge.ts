@@ -4,23 +4,14 @@
  *
  *   h = N;  for each chunk c of up to 15 consecutive values:  h = Poseidon(1 + |c|)([h, ...c]);  return h
  *
- * Prefixing the length makes inputs of different lengths hash apart without padding rules.
+ * Prefixing the length makes inputs of different lengths hash apart without padding rules. The functions stay
+ * async (callers await them) though the hash itself (circuits/poseidon.ts) is synchronous.
  */
 import { toField } from "./field";
-
-type PoseidonFn = ((inputs: bigint[]) => unknown) & { F: { toObject(x: unknown): bigint } };
-
-let poseidonPromise: Promise<PoseidonFn> | undefined;
-
-/** circomlibjs's Poseidon, built once per process. */
-function poseidon(): Promise<PoseidonFn> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  poseidonPromise ??= (require("circomlibjs") as { buildPoseidon(): Promise<PoseidonFn> }).buildPoseidon();
-  return poseidonPromise;
-}
+import { poseidon, POSEIDON_MAX_INPUTS } from "./poseidon";
 
 /** Values per Poseidon call besides the chaining value (circomlib Poseidon takes at most 16 inputs). */
-export const SPONGE_CHUNK = 15;
+export const SPONGE_CHUNK = POSEIDON_MAX_INPUTS - 1;
 
 /** Hash a non-empty list of integers (negative values are taken mod p). */
 export async function poseidonSponge(values: readonly bigint[]): Promise<bigint> {
@@ -33,11 +24,10 @@ export async function poseidonSponge(values: readonly bigint[]): Promise<bigint>
  * in chunks of 15. `poseidonSponge(v)` is `poseidonChain(v.length, v)`.
  */
 export async function poseidonChain(h0: bigint, values: readonly bigint[]): Promise<bigint> {
-  const hash = await poseidon();
   let h = toField(h0);
   for (let i = 0; i < values.length; i += SPONGE_CHUNK) {
     const chunk = values.slice(i, i + SPONGE_CHUNK).map(toField);
-    h = hash.F.toObject(hash([h, ...chunk]));
+    h = poseidon([h, ...chunk]);
   }
   return h;
 }

@@ -1,4 +1,6 @@
 /** Parsing and printing helpers shared by the commands. */
+import { statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { UsageError } from "../models/errors";
 import { parseTimestamp } from "../models/load-data";
 
@@ -42,6 +44,42 @@ export function parseFloatOption(option: string, value: string, min: number, max
 /** A comma-separated list of positive integers (e.g. hidden layer widths). */
 export function parseIntListOption(option: string, value: string, min: number, max: number): number[] {
   return value.split(",").map((part) => parseIntOption(option, part, min, max));
+}
+
+/** The kind of the file system entry at `path`, or undefined when nothing is there. */
+function entryKind(path: string): "directory" | "file" | undefined {
+  try {
+    return statSync(path).isDirectory() ? "directory" : "file";
+  } catch {
+    return undefined;
+  }
+}
+
+/** Refuse a path whose nearest existing ancestor is a file (writing under it would fail with ENOTDIR). */
+function checkParents(option: string, path: string): void {
+  for (let dir = dirname(resolve(path)); ; dir = dirname(dir)) {
+    const kind = entryKind(dir);
+    if (kind === "file") throw new UsageError(`${option}: '${path}' lies under '${dir}', which is a file`);
+    if (kind === "directory" || dirname(dir) === dir) return;
+  }
+}
+
+/**
+ * An output file option, checked before any work is done: not a directory, not under a file (missing
+ * parent directories are fine: they are created). Returns the path.
+ */
+export function outFileOption(option: string, path: string): string {
+  if (entryKind(path) === "directory")
+    throw new UsageError(`${option}: '${path}' is a directory, not a file`);
+  checkParents(option, path);
+  return path;
+}
+
+/** An output directory option, checked before any work is done: not a file, not under a file. */
+export function outDirOption(option: string, path: string): string {
+  if (entryKind(path) === "file") throw new UsageError(`${option}: '${path}' is a file, not a directory`);
+  checkParents(option, path);
+  return path;
 }
 
 /** JSON with bigints as decimal strings. */

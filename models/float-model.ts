@@ -5,7 +5,13 @@
  */
 import { ModelError } from "./errors";
 import { readJsonFile } from "./io";
-import { marginFromQuantile, validatePolicy, type MarginParameters, type MarginPolicy } from "./policy";
+import {
+  marginFromQuantile,
+  POLICY_KEYS,
+  validatePolicy,
+  type MarginParameters,
+  type MarginPolicy,
+} from "./policy";
 import { JsonReader } from "./validate";
 
 export const FLOAT_MODEL_FORMAT = "zkrisk-float-model/1";
@@ -105,14 +111,54 @@ export function predictMarginsFloat(model: FloatModel, x: readonly number[]): Ma
   return marginFromQuantile(predictQuantile(model, x), model.policy);
 }
 
+/** The top-level keys the float and the quantised model files share. */
+export const MODEL_FILE_KEYS = [
+  "format",
+  "market",
+  "barIntervalMs",
+  "targetHorizonBars",
+  "quantileLevel",
+  "funding",
+  "features",
+  "layers",
+  "policy",
+  "training",
+] as const;
+
+/** Check the keys of a model file's `training` record (shared by the float and quantised files). */
+export function readTrainingInfo(r: JsonReader): void {
+  r.onlyKeys([
+    "data",
+    "funding",
+    "splits",
+    "seed",
+    "epochs",
+    "bestEpoch",
+    "batchSize",
+    "learningRate",
+    "patience",
+  ]);
+  r.at("data").onlyKeys(["file", "sha256", "rows", "from", "to"]);
+  r.optional("funding")?.onlyKeys(["file", "sha256"]);
+  const splits = r.at("splits").onlyKeys(["train", "validation", "test"]);
+  for (const s of ["train", "validation", "test"]) splits.at(s).onlyKeys(["from", "to", "rows"]);
+}
+
 /** Load and check a float model file. */
 export function loadFloatModel(path: string): FloatModel {
   const r = new JsonReader(path, readJsonFile(path, "MODEL_INVALID"));
   if (r.at("format").string() !== FLOAT_MODEL_FORMAT) {
     throw new ModelError(`${path}: format is not ${FLOAT_MODEL_FORMAT} (is this a quantised model?)`);
   }
+  // A misspelt key (policy.bufferBsp) must not pass unnoticed: every object but the metrics report is closed.
+  r.onlyKeys([...MODEL_FILE_KEYS, "architecture", "calibration", "metrics"]);
+  r.at("architecture").onlyKeys(["inputs", "hidden", "activation", "output"]);
+  r.at("calibration").onlyKeys(["num", "shift", "method"]);
+  r.at("policy").onlyKeys(POLICY_KEYS);
+  readTrainingInfo(r.at("training"));
   const features = r.at("features").items();
   for (const f of features) {
+    f.onlyKeys(["name", "description", "lo", "hi", "mean", "std"]);
     f.at("name").string();
     f.at("lo").number();
     f.at("hi").number();
@@ -123,6 +169,7 @@ export function loadFloatModel(path: string): FloatModel {
   const layers = r.at("layers").items();
   if (layers.length < 1) r.at("layers").error("needs at least one layer");
   layers.forEach((layer, l) => {
+    layer.onlyKeys(["weights", "biases", "activation"]);
     const rows = layer.at("weights").items();
     for (const row of rows) row.items(width).forEach((w) => w.number());
     layer

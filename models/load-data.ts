@@ -7,25 +7,38 @@ import { readFileSync } from "node:fs";
 import { DataError, InsufficientDataError } from "./errors";
 import type { Candle, CandleSeries, FundingRate, FundingSeries, Gap } from "./types";
 
-/** `YYYY-MM-DD HH:MM:SS[.fff]`, `T` or space between date and time, optional trailing `Z`. */
-const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?Z?$/;
+/**
+ * `YYYY-MM-DD HH:MM:SS[.fff]`, `T` or space between date and time, then nothing (UTC), `Z`, or an ISO 8601
+ * offset `+HH:MM`, `+HHMM`, `+HH` (or `-`).
+ */
+const TIMESTAMP =
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?(?:Z|([+-])(\d{2})(?::?(\d{2}))?)?$/;
+
+/** Milliseconds since the Unix epoch: 11 to 14 digits (1973 to 5138), so epoch seconds are not taken for ms. */
+const EPOCH_MS = /^\d{11,14}$/;
 
 /** A plain decimal number with an optional exponent (`4261.48`, `-6.876e-05`); no `NaN`, `Infinity`, hex. */
 const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
-const TIMESTAMP_FORMAT = "UTC YYYY-MM-DD HH:MM:SS[.fff]";
+/** The accepted timestamp formats, for messages. */
+export const TIMESTAMP_FORMATS =
+  "YYYY-MM-DD HH:MM:SS[.fff] (UTC), ISO 8601 YYYY-MM-DDTHH:MM:SS[.fff][Z|+HH:MM], " +
+  "or milliseconds since the Unix epoch (11 to 14 digits)";
 
 /** Required columns, in the order their cells are handed to the row parsers. */
 const CANDLE_COLUMNS = ["timestamp", "open", "high", "low", "close", "volume"] as const;
 const FUNDING_COLUMNS = ["timestamp", "funding_rate"] as const;
 
 /**
- * Parses a UTC timestamp `YYYY-MM-DD HH:MM:SS[.fff]` (1 to 3 fraction digits; `T` may replace the space;
- * a trailing `Z` is allowed). Returns milliseconds since the Unix epoch, or `undefined` when the text is
- * malformed or is not a real calendar date and time (month 13, February 30, hour 24, second 60, or a year
- * before 0100, which `Date.UTC` would map into the 1900s).
+ * Parses a timestamp in one of the {@link TIMESTAMP_FORMATS}: `YYYY-MM-DD HH:MM:SS[.fff]` (1 to 3 fraction
+ * digits; `T` may replace the space), UTC unless it ends in an ISO 8601 offset (`Z`, `+02:00`, `-0530`,
+ * `+01`); or an integer of 11 to 14 digits, milliseconds since the Unix epoch. Returns milliseconds since the
+ * Unix epoch, or `undefined` when the text is malformed or is not a real calendar date and time (month 13,
+ * February 30, hour 24, second 60, an offset beyond 23:59, or a year before 0100, which `Date.UTC` would map
+ * into the 1900s).
  */
 export function parseTimestamp(text: string): number | undefined {
+  if (EPOCH_MS.test(text)) return Number(text);
   const match = TIMESTAMP.exec(text);
   if (match === null) return undefined;
   const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number);
@@ -40,7 +53,12 @@ export function parseTimestamp(text: string): number | undefined {
     date.getUTCHours() === hour &&
     date.getUTCMinutes() === minute &&
     date.getUTCSeconds() === second;
-  return roundTrips ? time : undefined;
+  if (!roundTrips) return undefined;
+  if (match[8] === undefined) return time;
+  const [offsetHours, offsetMinutes] = [Number(match[9]), Number(match[10] ?? 0)];
+  if (offsetHours > 23 || offsetMinutes > 59) return undefined;
+  // Local time = UTC + offset, so UTC = local - offset.
+  return time - (match[8] === "+" ? 1 : -1) * (offsetHours * 60 + offsetMinutes) * 60_000;
 }
 
 /**
@@ -261,7 +279,7 @@ function parseTimestampCell(cell: string, source: string, line: number): number 
     throw new DataError(
       source,
       line,
-      `invalid timestamp ${JSON.stringify(cell)} (expected ${TIMESTAMP_FORMAT})`,
+      `invalid timestamp ${JSON.stringify(cell)} (expected ${TIMESTAMP_FORMATS})`,
     );
   }
   return time;
@@ -284,20 +302,28 @@ function checkIncreasing(previous: Stamp | undefined, next: Stamp, source: strin
   );
 }
 
-/** Checks every spacing is a whole multiple of `intervalMs` and lists the spacings larger than it. */
+/**
+ * Checks every spacing is a whole multiple of `intervalMs` and lists the spacings larger than it. When one
+ * is not, the row blamed is the first that is off the grid of the most common spacing: one misaligned bar
+ * (say 03:17 among 2 h bars) makes the smallest spacing meaningless, and the first spacing that is not a
+ * multiple of it is then an innocent one near the top of the file.
+ */
 function findGaps(stamps: readonly Stamp[], intervalMs: number, source: string): Gap[] {
+  const spacings = stamps.slice(1).map((s, i) => s.time - stamps[i].time);
+  if (spacings.some((spacing) => spacing % intervalMs !== 0)) {
+    const grid = mostCommon(spacings);
+    const i = 1 + spacings.findIndex((spacing) => spacing % grid !== 0);
+    throw rowError(
+      source,
+      stamps[i].at,
+      `timestamp ${stamps[i].text} is not aligned to the ${formatDuration(grid)} bar grid ` +
+        `(${formatDuration(spacings[i - 1])} after ${stamps[i - 1].text} on ${placeOf(stamps[i - 1].at)})`,
+    );
+  }
   const gaps: Gap[] = [];
   for (let i = 1; i < stamps.length; i++) {
-    const spacing = stamps[i].time - stamps[i - 1].time;
+    const spacing = spacings[i - 1];
     if (spacing === intervalMs) continue;
-    if (spacing % intervalMs !== 0) {
-      throw rowError(
-        source,
-        stamps[i].at,
-        `timestamp ${stamps[i].text} is not aligned to the ${formatDuration(intervalMs)} bar grid ` +
-          `(${formatDuration(spacing)} after ${stamps[i - 1].text} on ${placeOf(stamps[i - 1].at)})`,
-      );
-    }
     gaps.push({
       afterIndex: i - 1,
       from: stamps[i - 1].time,
@@ -306,6 +332,18 @@ function findGaps(stamps: readonly Stamp[], intervalMs: number, source: string):
     });
   }
   return gaps;
+}
+
+/** The most frequent value (the smallest of equally frequent ones). */
+function mostCommon(values: readonly number[]): number {
+  const counts = new Map<number, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  let best = values[0];
+  for (const [v, n] of counts) {
+    const bestCount = counts.get(best)!;
+    if (n > bestCount || (n === bestCount && v < best)) best = v;
+  }
+  return best;
 }
 
 /** A duration in ms as the largest whole unit: `2h`, `15m`, `1d`, `1500ms`. */

@@ -28,6 +28,17 @@ export interface MarginPolicy {
   imMaxBps: number;
 }
 
+/** The fields of a MarginPolicy, in file order (model readers reject any other key in `policy`). */
+export const POLICY_KEYS: readonly (keyof MarginPolicy)[] = [
+  "bufferBps",
+  "mmMinBps",
+  "mmMaxBps",
+  "imRatioNum",
+  "imRatioShift",
+  "imMinBps",
+  "imMaxBps",
+];
+
 /** Margin parameters in bps of notional. */
 export interface MarginParameters {
   maintenanceMarginBps: number;
@@ -63,16 +74,7 @@ export function marginFromQuantile(q99: number, policy: MarginPolicy): MarginPar
 
 /** Check a policy read from a file; throws ModelError naming the bad constant. */
 export function validatePolicy(p: MarginPolicy, where: string): MarginPolicy {
-  const ints: (keyof MarginPolicy)[] = [
-    "bufferBps",
-    "mmMinBps",
-    "mmMaxBps",
-    "imRatioNum",
-    "imRatioShift",
-    "imMinBps",
-    "imMaxBps",
-  ];
-  for (const k of ints) {
+  for (const k of POLICY_KEYS) {
     const v = p[k];
     if (!Number.isSafeInteger(v) || v < 0) {
       throw new ModelError(`${where}: policy.${k} must be a non-negative integer, got ${JSON.stringify(v)}`);

@@ -3,10 +3,10 @@
  * every accumulator, from which the circuit generator sizes its range checks. All integers are decimal
  * strings in the file and bigint in memory.
  */
-import type { TrainingInfo } from "./float-model";
+import { MODEL_FILE_KEYS, readTrainingInfo, type TrainingInfo } from "./float-model";
 import { ModelError } from "./errors";
 import { readJsonFile } from "./io";
-import { validatePolicy, type MarginPolicy } from "./policy";
+import { POLICY_KEYS, validatePolicy, type MarginPolicy } from "./policy";
 import { signedBits, type Interval } from "./fixed-point";
 import { analyseIntervals } from "./intervals";
 import { JsonReader } from "./validate";
@@ -109,6 +109,7 @@ export function quantizedModelToJson(model: QuantizedModel): unknown {
 function readInterval(r: JsonReader, withBits: true): BoundedInterval;
 function readInterval(r: JsonReader, withBits: false): Interval;
 function readInterval(r: JsonReader, withBits: boolean): Interval | BoundedInterval {
+  r.onlyKeys(withBits ? ["min", "max", "bits"] : ["min", "max"]);
   const min = r.at("min").bigint();
   const max = r.at("max").bigint();
   if (min > max) r.error(`min ${min} > max ${max}`);
@@ -128,10 +129,29 @@ export function parseQuantizedModel(doc: unknown, file: string): QuantizedModel 
   if (r.at("format").string() !== QUANTIZED_MODEL_FORMAT) {
     throw new ModelError(`${file}: format is not ${QUANTIZED_MODEL_FORMAT} (is this a float model?)`);
   }
+  // A misspelt key (policy.bufferBsp) must not pass unnoticed: every object of the file is closed.
+  r.onlyKeys([...MODEL_FILE_KEYS, "source", "quantization"]);
+  r.at("source").onlyKeys(["file", "sha256"]);
+  r.at("quantization")
+    .onlyKeys(["featureScaleBits", "weightPrecisionBits", "activationScaleBits", "report"])
+    .at("report")
+    .onlyKeys([
+      "split",
+      "from",
+      "to",
+      "bars",
+      "maxAbsDiffMaintenanceMarginBps",
+      "meanAbsDiffMaintenanceMarginBps",
+      "maxAbsDiffInitialMarginBps",
+      "meanAbsDiffInitialMarginBps",
+      "maxAbsDiffMaintenanceMarginExactBps",
+    ]);
+  readTrainingInfo(r.at("training"));
   const features: QuantizedFeature[] = r
     .at("features")
     .items()
     .map((f) => {
+      f.onlyKeys(["name", "scaleBits", "min", "max", "rangeBits"]);
       const q: QuantizedFeature = {
         name: f.at("name").string(),
         scaleBits: f.at("scaleBits").integer(0, 64),
@@ -148,6 +168,16 @@ export function parseQuantizedModel(doc: unknown, file: string): QuantizedModel 
   const layerReaders = r.at("layers").items();
   const layers: QuantizedLayer[] = layerReaders.map((l, k) => {
     const last = k === layerReaders.length - 1;
+    l.onlyKeys([
+      "inputScaleBits",
+      "weightScaleBits",
+      "shift",
+      "activation",
+      "weights",
+      "biases",
+      "accumulators",
+      "outputs",
+    ]);
     const weights = l
       .at("weights")
       .items()
@@ -176,8 +206,17 @@ export function parseQuantizedModel(doc: unknown, file: string): QuantizedModel 
     return layer;
   });
   if (width !== 1) r.at("layers").error(`the last layer must have one output, has ${width}`);
-  const p = r.at("policy");
-  const iv = p.at("intervals");
+  const p = r
+    .at("policy")
+    .onlyKeys([
+      ...POLICY_KEYS,
+      "calibrationNum",
+      "calibrationShift",
+      "outputScaleBits",
+      "mmShift",
+      "intervals",
+    ]);
+  const iv = p.at("intervals").onlyKeys(["output", "mmNumerator", "mmRaw", "imNumerator", "imRaw"]);
   const policy: QuantizedPolicy = {
     ...(p.object() as unknown as MarginPolicy),
     calibrationNum: p.at("calibrationNum").integer(1),

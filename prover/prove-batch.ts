@@ -11,6 +11,7 @@ import { inferBar } from "../models/predict";
 import { loadQuantizedModel, type QuantizedModel } from "../models/quantized-model";
 import type { CandleSeries, FundingSeries } from "../models/types";
 import { loadArtifacts, type LoadedArtifacts } from "./artifacts";
+import { readProvingFiles } from "./proving-files";
 import { toVerifierCalldata, type VerifierCalldata } from "./calldata";
 import { ProofError } from "./prove-update";
 import { releaseCurves, snarkjs, type Groth16Proof, type VerificationKey } from "./setup/snarkjs";
@@ -59,6 +60,7 @@ export class BatchProver {
   static async open(dir: string, options: { modelPath?: string } = {}): Promise<BatchProver> {
     const artifacts = loadArtifacts(dir, options);
     const model = loadQuantizedModel(artifacts.modelPath);
+    const files = readProvingFiles(artifacts);
     const n = artifacts.manifest.circuit.publicSignals - 3;
     if (n < 1 || artifacts.manifest.circuit.privateInputs !== n * (model.features.length + 2)) {
       throw new ProofError(`${dir}: not a batch circuit of this model`);
@@ -68,8 +70,8 @@ export class BatchProver {
       model,
       n,
       await modelCommitment(model),
-      readFileSync(artifacts.paths.wasm),
-      readFileSync(artifacts.paths.zkey),
+      files.wasm,
+      files.zkey,
       JSON.parse(readFileSync(artifacts.paths.vkey, "utf8")) as VerificationKey,
     );
   }

@@ -15,6 +15,7 @@ import { fromField, toField } from "../circuits/field";
 import type { WeightMode } from "../circuits/generate-circuit";
 import { PUBLIC_SIGNALS, PUBLIC_SIGNAL_INDEX } from "../circuits/public-signals";
 import { loadArtifacts, type LoadedArtifacts } from "./artifacts";
+import { readProvingFiles } from "./proving-files";
 import { toVerifierCalldata, type VerifierCalldata } from "./calldata";
 import { circuitInput, type UpdateContext } from "./circuit-input";
 import { releaseCurves, snarkjs, type Groth16Proof, type VerificationKey } from "./setup/snarkjs";
@@ -77,6 +78,7 @@ export class UpdateProver {
   static async open(dir: string, options: { modelPath?: string } = {}): Promise<UpdateProver> {
     const artifacts = loadArtifacts(dir, options);
     const model = loadQuantizedModel(artifacts.modelPath);
+    const files = readProvingFiles(artifacts);
     const nWeights = model.layers.reduce((n, l) => n + l.weights.length * (l.weights[0].length + 1), 0);
     const priv = artifacts.manifest.circuit.privateInputs;
     const mode: WeightMode =
@@ -94,8 +96,8 @@ export class UpdateProver {
       model,
       mode,
       await modelCommitment(model),
-      readFileSync(artifacts.paths.wasm),
-      readFileSync(artifacts.paths.zkey),
+      files.wasm,
+      files.zkey,
       JSON.parse(readFileSync(artifacts.paths.vkey, "utf8")) as VerificationKey,
     );
   }

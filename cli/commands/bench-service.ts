@@ -2,7 +2,7 @@
 import { UsageError } from "../../models/errors";
 import { writeJsonAtomic } from "../../models/io";
 import { runServiceBench, type ServiceBenchReport } from "../../scripts/service-bench";
-import { parseIntListOption, parseIntOption, printJson } from "../options";
+import { outFileOption, parseIntListOption, parseIntOption, printJson } from "../options";
 import { markdownTable } from "./bench";
 import { stderrLog } from "./circuit";
 
@@ -41,6 +41,7 @@ export interface BenchServiceFlags {
 
 /** `zkrisk bench-service`: measure the prover service under load. */
 export async function benchServiceAction(f: BenchServiceFlags): Promise<void> {
+  if (f.out !== undefined) outFileOption("--out", f.out);
   const requests = parseIntOption("--requests", f.requests, 1, 100_000);
   const bars = parseIntOption("--bars", f.bars, 1, 1_000);
   if (bars > requests) throw new UsageError(`--bars: ${bars} is more than --requests ${requests}`);

@@ -3,7 +3,7 @@ import type { WeightMode } from "../../circuits/generate-circuit";
 import { UsageError } from "../../models/errors";
 import { writeJsonAtomic } from "../../models/io";
 import { runSetupBench, type SetupBenchReport } from "../../scripts/bench-setup";
-import { parseIntListOption, printJson } from "../options";
+import { outFileOption, parseIntListOption, printJson } from "../options";
 import { markdownTable } from "./bench";
 import { stderrLog } from "./circuit";
 
@@ -61,6 +61,7 @@ export function runBenchSetup(f: BenchSetupFlags): Promise<SetupBenchReport> {
 
 /** `zkrisk bench-setup`: run the benchmark and print or write its report. */
 export async function benchSetupAction(f: BenchSetupFlags): Promise<void> {
+  if (f.out !== undefined) outFileOption("--out", f.out);
   const report = await runBenchSetup(f);
   if (f.out) writeJsonAtomic(f.out, report);
   if (f.json) printJson(report);

@@ -8,7 +8,7 @@ import { writeJsonAtomic } from "../../models/io";
 import { measureBatchGas, type BatchGas } from "../../scripts/batch-gas";
 import { runBench, type BenchReport, type ModeBench, type Timing } from "../../scripts/bench";
 import { ALL_MODES, DEFAULT_COLD_RUNS, DEFAULT_WARM_RUNS } from "../register/bench";
-import { parseIntOption, printJson } from "../options";
+import { outFileOption, parseIntOption, printJson } from "../options";
 import { stderrLog } from "./circuit";
 
 /** Flags of `zkrisk bench`, as commander hands them over. */
@@ -174,6 +174,7 @@ export function formatBench(r: BenchReport): string {
 export async function runBenchCommand(
   f: BenchFlags,
 ): Promise<BenchReport & { batch: Omit<BatchGas, "batch" | "stored">[] }> {
+  if (f.out !== undefined) outFileOption("--out", f.out);
   const modes = parseModes(f.modes);
   const runs = parseRuns(f);
   const log = stderrLog(Boolean(f.json));

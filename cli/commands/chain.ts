@@ -1,7 +1,7 @@
 /** `zkrisk deploy`, `zkrisk register-market`, `zkrisk submit`: the oracle on a JSON-RPC node. */
 import { isAddress } from "ethers";
 import { UsageError } from "../../models/errors";
-import { readJsonFile, writeJsonAtomic } from "../../models/io";
+import { writeJsonAtomic } from "../../models/io";
 import { modelCommitment } from "../../circuits/commitments";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { marketIdOf } from "../../prover/circuit-input";
@@ -15,8 +15,8 @@ import {
   type MarketLimits,
 } from "../../prover/onchain/oracle";
 import { loadArtifacts } from "../../prover/artifacts";
-import type { ProvedUpdate } from "../../prover/prove-update";
-import { parseIntOption, printJson } from "../options";
+import { outFileOption, parseIntOption, printJson } from "../options";
+import { readProofFile, requireInputCommitment } from "../../prover/proof-file";
 
 function address(option: string, value: string): string {
   if (!isAddress(value)) throw new UsageError(`${option}: '${value}' is not an address`);
@@ -91,6 +91,7 @@ export interface SubmitFlags {
 
 /** `zkrisk deploy`: the generated verifier and a RiskOracle. */
 export async function deployAction(f: DeployFlags): Promise<void> {
+  if (f.out !== undefined) outFileOption("--out", f.out);
   loadArtifacts(f.artifacts);
   const result = await withChain(f.rpc, f.key, async (chain) => {
     const governor = f.governor ? address("--governor", f.governor) : await chain.signer.getAddress();
@@ -144,7 +145,9 @@ export async function registerMarketAction(f: RegisterMarketFlags): Promise<void
 
 /** `zkrisk submit`: submit a proof file to the oracle. */
 export async function submitAction(proofFile: string, f: SubmitFlags): Promise<void> {
-  const update = readJsonFile(proofFile, "PROOF_INVALID") as ProvedUpdate;
+  const update = readProofFile(proofFile);
+  // The oracle's event publishes the features, which the proof binds only through their commitment.
+  await requireInputCommitment(update, proofFile);
   const receipt = await withChain(f.rpc, f.key, (chain) =>
     submitUpdate(oracleAt(address("--oracle", f.oracle), chain.signer), update),
   );

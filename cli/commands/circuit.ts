@@ -12,7 +12,7 @@ import type { WeightMode } from "../../circuits/generate-circuit";
 import { UsageError } from "../../models/errors";
 import { readJsonFile, sha256File } from "../../models/io";
 import { runContribute, runSetup, type SetupLog } from "../../prover/setup";
-import { parseIntOption, printJson } from "../options";
+import { outDirOption, parseIntOption, printJson } from "../options";
 import { progressBar } from "../progress";
 
 /** A setup log on stderr; info lines only when not in --json mode. */
@@ -76,6 +76,7 @@ export interface ContributeFlags {
 
 /** `zkrisk compile`: generate and compile the circuit, print its size. */
 export async function compileAction(f: CompileFlags): Promise<void> {
+  outDirOption("--out", f.out);
   const mode = parseMode(f.weights);
   const info =
     f.batch === undefined

@@ -1,16 +1,18 @@
 /** `zkrisk prove` and `zkrisk verify`: one proven risk-parameter update, and checking it offline. */
 import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { UsageError } from "../../models/errors";
 import { oracleDomain } from "../../prover/domain";
-import { readJsonFile, writeJsonAtomic } from "../../models/io";
+import { writeJsonAtomic } from "../../models/io";
 import { loadCandles, loadFunding } from "../../models/load-data";
-import { PUBLIC_SIGNALS } from "../../circuits/public-signals";
+import { FIELD_MODULUS } from "../../circuits/field";
 import { loadArtifacts } from "../../prover/artifacts";
-import { toVerifierCalldata } from "../../prover/calldata";
 import { marketIdOf } from "../../prover/circuit-input";
-import { UpdateProver, type ProvedUpdate } from "../../prover/prove-update";
-import { snarkjs, type VerificationKey } from "../../prover/setup/snarkjs";
-import { parseDateOption, printJson } from "../options";
+import { UpdateProver } from "../../prover/prove-update";
+import { checkProofFile, readProofFile, snarkjsProofFiles } from "../../prover/proof-file";
+import { loadQuantizedModel } from "../../models/quantized-model";
+import type { VerificationKey } from "../../prover/setup/snarkjs";
+import { outDirOption, outFileOption, parseDateOption, printJson } from "../options";
 import { barIndexAt } from "./infer";
 
 /** The domain from --domain, or from --oracle and --chain-id (0 when none is given: no oracle yet). */
@@ -20,45 +22,17 @@ function domainOf(f: { domain?: string; oracle?: string; chainId?: string }): bi
       throw new UsageError("give --domain or --oracle with --chain-id, not both");
     if (!/^\d+$/.test(f.domain))
       throw new UsageError(`--domain: '${f.domain}' is not a non-negative integer`);
-    return BigInt(f.domain);
+    const domain = BigInt(f.domain);
+    // The circuit would take it mod p and prove another value than the one asked for.
+    if (domain >= FIELD_MODULUS)
+      throw new UsageError(`--domain: ${f.domain} is not below the field modulus p = ${FIELD_MODULUS}`);
+    return domain;
   }
   if ((f.oracle === undefined) !== (f.chainId === undefined))
     throw new UsageError("--oracle and --chain-id go together");
   if (f.oracle === undefined) return 0n;
   if (!/^\d+$/.test(f.chainId!)) throw new UsageError(`--chain-id: '${f.chainId}' is not a positive integer`);
   return oracleDomain(BigInt(f.chainId!), f.oracle);
-}
-
-/** Check a proof file's proof against an artifact directory's verification key; returns the reasons it fails. */
-export async function verifyProofFile(update: ProvedUpdate, vkey: VerificationKey): Promise<string[]> {
-  const problems: string[] = [];
-  if (update.publicSignals.length !== PUBLIC_SIGNALS.length) {
-    problems.push(`expected ${PUBLIC_SIGNALS.length} public signals, found ${update.publicSignals.length}`);
-  } else if (!(await snarkjs.groth16.verify(vkey, update.publicSignals, update.proof))) {
-    problems.push("the Groth16 proof does not verify with the verification key");
-  }
-  const calldata = toVerifierCalldata(update.proof, update.publicSignals);
-  if (JSON.stringify(calldata) !== JSON.stringify(update.calldata)) {
-    problems.push("calldata does not match the proof and public signals");
-  }
-  const p = update.parameters;
-  const claimed = [
-    p.maintenanceMarginBps,
-    p.initialMarginBps,
-    p.modelCommitment,
-    p.inputCommitment,
-    p.marketId,
-    p.dataTimestamp,
-    p.domain,
-  ];
-  PUBLIC_SIGNALS.forEach((name, i) => {
-    if (String(claimed[i]) !== update.publicSignals[i]) {
-      problems.push(
-        `parameters.${name} = ${claimed[i]} but the proven public signal is ${update.publicSignals[i]}`,
-      );
-    }
-  });
-  return problems;
 }
 
 /** The options of `zkrisk prove`, as commander gives them (cli/register/prove.ts). */
@@ -73,6 +47,7 @@ export interface ProveFlags {
   oracle?: string;
   chainId?: string;
   out: string;
+  snarkjs?: string;
   json?: boolean;
 }
 
@@ -85,6 +60,12 @@ export interface VerifyFlags {
 
 /** `zkrisk prove`: prove one bar, write the proof file, print its parameters. */
 export async function proveAction(f: ProveFlags): Promise<void> {
+  outFileOption("--out", f.out);
+  if (f.snarkjs !== undefined) {
+    outDirOption("--snarkjs", f.snarkjs);
+    if (resolve(f.snarkjs, "proof.json") === resolve(f.out))
+      throw new UsageError(`--snarkjs: ${f.snarkjs}/proof.json would overwrite --out ${f.out}`);
+  }
   const domain = domainOf(f);
   const series = loadCandles(f.data);
   const funding = f.funding ? loadFunding(f.funding) : undefined;
@@ -99,6 +80,10 @@ export async function proveAction(f: ProveFlags): Promise<void> {
       funding,
     });
     writeJsonAtomic(f.out, update);
+    if (f.snarkjs !== undefined) {
+      for (const [name, doc] of Object.entries(snarkjsProofFiles(update)))
+        writeJsonAtomic(join(f.snarkjs, name), doc);
+    }
     if (f.json)
       printJson({
         out: f.out,
@@ -121,8 +106,9 @@ export async function proveAction(f: ProveFlags): Promise<void> {
 export async function verifyAction(proofFile: string, f: VerifyFlags): Promise<void> {
   const artifacts = loadArtifacts(f.artifacts, { modelPath: f.model });
   const vkey = JSON.parse(readFileSync(artifacts.paths.vkey, "utf8")) as VerificationKey;
-  const update = readJsonFile(proofFile, "PROOF_INVALID") as ProvedUpdate;
-  const problems = await verifyProofFile(update, vkey);
+  const update = readProofFile(proofFile);
+  const model = loadQuantizedModel(artifacts.modelPath);
+  const problems = await checkProofFile(update, { model, vkey });
   if (f.json) printJson({ ok: problems.length === 0, problems });
   else
     process.stdout.write(

@@ -12,7 +12,7 @@ import { InsufficientDataError, UsageError } from "../../models/errors";
 import { readJsonFile } from "../../models/io";
 import { architectureFromJson, checkFitsArchitecture, type Architecture } from "../../circuits/architecture";
 import { adverseMoveTargets } from "../../models/target";
-import { parseIntOption, printJson } from "../options";
+import { outFileOption, parseIntOption, printJson } from "../options";
 
 /** The options of `zkrisk quantize`, as commander gives them (cli/register/quantize.ts). */
 export interface QuantizeFlags {
@@ -29,6 +29,7 @@ export interface QuantizeFlags {
 
 /** `zkrisk quantize`: write the quantised model and report its differences. */
 export function quantizeAction(f: QuantizeFlags): void {
+  outFileOption("--out", f.out);
   const arch = f.architecture === undefined ? undefined : readArchitecture(f.architecture);
   const floatModel = loadFloatModel(f.model);
   const series = loadCandles(f.data);

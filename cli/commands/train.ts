@@ -6,6 +6,7 @@ import {
   parseDateOption,
   parseFloatOption,
   parseIntListOption,
+  outFileOption,
   parseIntOption,
   printJson,
   table,
@@ -31,6 +32,7 @@ export interface TrainFlags {
 
 /** `zkrisk train`: fit the float model and write it. */
 export async function trainAction(f: TrainFlags): Promise<void> {
+  outFileOption("--out", f.out);
   const d = DEFAULT_TRAIN_OPTIONS;
   const series = loadCandles(f.data);
   const funding = f.funding ? loadFunding(f.funding) : undefined;

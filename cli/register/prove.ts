@@ -27,6 +27,10 @@ export function registerProveCommands(program: Command): void {
     .option("--oracle <address>", "oracle the proof is for (with --chain-id: computes the domain)")
     .option("--chain-id <n>", "chain id of --oracle")
     .requiredOption("--out <file>", "proof file to write")
+    .option(
+      "--snarkjs <dir>",
+      "also write DIR/proof.json and DIR/public.json for `snarkjs groth16 verify` (with ARTIFACTS/verification_key.json)",
+    )
     .option("--json", "print the proof file's parameters as one JSON object")
     .action(async (f: ProveFlags) => (await commands()).proveAction(f));
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -137,5 +137,87 @@ describe("zkrisk CLI", () => {
     const unknown = zkrisk("backtest", "--nope");
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("unknown option '--nope'");
+  });
+});
+
+describe("bad input: exit code 2, the file and field or line, and nothing written", () => {
+  const dir = mkdtempSync(join(tmpdir(), "zkrisk-bad-input-"));
+
+  it("refuses an unknown or misspelt key in a model file", () => {
+    const quantized = JSON.parse(readFileSync(MODEL, "utf8"));
+    quantized.policy.bufferBsp = 100;
+    const badQuantized = join(dir, "misspelt.quantized.json");
+    writeFileSync(badQuantized, JSON.stringify(quantized));
+    const infer = zkrisk("infer", "--model", badQuantized);
+    expect(infer.code).toBe(2);
+    expect(infer.stderr).toContain(`${badQuantized}: policy.bufferBsp: unknown key`);
+
+    const float = JSON.parse(readFileSync(join(ROOT, "models/btc-usdt-2h.float.json"), "utf8"));
+    float.layers[0].activaton = "relu";
+    const badFloat = join(dir, "misspelt.float.json");
+    writeFileSync(badFloat, JSON.stringify(float));
+    const out = join(dir, "never.quantized.json");
+    const quantize = zkrisk("quantize", "--model", badFloat, "--out", out);
+    expect(quantize.code).toBe(2);
+    expect(quantize.stderr).toContain(`${badFloat}: layers[0].activaton: unknown key`);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it("names the line of a misaligned timestamp deep in a candle file", () => {
+    const [header, ...rows] = readFileSync(DATA, "utf8").trim().split("\n");
+    const kept = rows.slice(0, 2100);
+    // Line 2000 is row 1999 of the file: move its bar 17 minutes late.
+    const [ts, ...rest] = kept[1998].split(",");
+    kept[1998] = [ts.replace(/:00:00$/, ":17:00"), ...rest].join(",");
+    const file = join(dir, "misaligned.csv");
+    writeFileSync(file, [header, ...kept].join("\n") + "\n");
+    const r = zkrisk("infer", "--data", file);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`${file}:2000: timestamp .* is not aligned to the 2h bar grid`));
+  });
+
+  it("refuses prove --domain at or above the field modulus before proving", () => {
+    const out = join(dir, "never-proof.json");
+    const p = "21888242871839275222246405745257275088548364400416034343698204186575808495617";
+    for (const domain of [p, `${p}0`]) {
+      const r = zkrisk("prove", "--artifacts", dir, "--market", "BTC-USDT", "--domain", domain, "--out", out);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`--domain: ${domain} is not below the field modulus`);
+    }
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it("refuses --out onto a directory and compile --out onto a file", () => {
+    const quantize = zkrisk("quantize", "--out", dir);
+    expect(quantize.code).toBe(2);
+    expect(quantize.stderr).toContain(`--out: '${dir}' is a directory, not a file`);
+
+    const prove = zkrisk("prove", "--artifacts", dir, "--market", "BTC-USDT", "--out", dir);
+    expect(prove.code).toBe(2);
+    expect(prove.stderr).toContain(`--out: '${dir}' is a directory, not a file`);
+
+    const clash = zkrisk(
+      "prove",
+      "--artifacts",
+      dir,
+      "--market",
+      "BTC-USDT",
+      "--out",
+      join(dir, "proof.json"),
+      "--snarkjs",
+      dir,
+    );
+    expect(clash.code).toBe(2);
+    expect(clash.stderr).toContain(`--snarkjs: ${dir}/proof.json would overwrite --out`);
+
+    const file = join(dir, "a-file");
+    writeFileSync(file, "keep me\n");
+    const compile = zkrisk("compile", "--out", file);
+    expect(compile.code).toBe(2);
+    expect(compile.stderr).toContain(`--out: '${file}' is a file, not a directory`);
+    const under = zkrisk("compile", "--out", join(file, "sub"));
+    expect(under.code).toBe(2);
+    expect(under.stderr).toContain(`lies under '${file}', which is a file`);
+    expect(readFileSync(file, "utf8")).toBe("keep me\n");
   });
 });

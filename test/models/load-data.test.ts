@@ -7,6 +7,7 @@ import {
   parseCandlesCsv,
   parseFundingCsv,
   parseTimestamp,
+  TIMESTAMP_FORMATS,
 } from "../../models/load-data";
 
 const ROOT = path.join(__dirname, "../..");
@@ -59,6 +60,20 @@ describe("parseTimestamp", () => {
     expect(parseTimestamp("2019-09-10 16:00:00.01")).toBe(1_568_131_200_010);
   });
 
+  it("accepts ISO 8601 offsets", () => {
+    const t = 1_568_131_200_000; // 2019-09-10T16:00:00Z
+    expect(parseTimestamp("2019-09-10T18:00:00+02:00")).toBe(t);
+    expect(parseTimestamp("2019-09-10T18:00:00.000+0200")).toBe(t);
+    expect(parseTimestamp("2019-09-10T18:00:00+02")).toBe(t);
+    expect(parseTimestamp("2019-09-10T10:30:00-05:30")).toBe(t);
+    expect(parseTimestamp("2019-09-10 16:00:00Z")).toBe(t);
+  });
+
+  it("accepts milliseconds since the Unix epoch (11 to 14 digits)", () => {
+    expect(parseTimestamp("1568131200010")).toBe(1_568_131_200_010);
+    expect(parseTimestamp("99999999999")).toBe(99_999_999_999);
+  });
+
   it("accepts a leap day and the last second of a year", () => {
     expect(parseTimestamp("2020-02-29 12:00:00")).toBe(Date.UTC(2020, 1, 29, 12));
     expect(parseTimestamp("2023-12-31 23:59:59.999")).toBe(Date.UTC(2024, 0, 1) - 1);
@@ -69,12 +84,18 @@ describe("parseTimestamp", () => {
     "junk",
     "2019-09-10",
     "2019-09-10 16:00",
+    "2019-09-10T16:00Z",
     "2019-9-10 16:00:00",
     " 2019-09-10 16:00:00",
     "2019-09-10 16:00:00 ",
     "2019-09-10 16:00:00.",
     "2019-09-10 16:00:00.0100",
-    "2019-09-10 16:00:00+01:00",
+    "2019-09-10 16:00:00+24:00",
+    "2019-09-10 16:00:00+01:60",
+    "2019-09-10 16:00:00+1",
+    "1568131200",
+    "-1568131200000",
+    "1568131200000.5",
     "2019-09-10 16:00:00ZZ",
     "2020-13-01 00:00:00",
     "2020-00-10 00:00:00",
@@ -372,6 +393,42 @@ describe("parseCandlesCsv", () => {
     );
   });
 
+  it("loads the same series from epoch-ms, ISO 8601 and plain timestamps", () => {
+    const plain = parseCandlesCsv(
+      candleCsv(
+        "2020-01-01 00:00:00,10,12,9,11,5",
+        "2020-01-01 02:00:00,10,12,9,11,5",
+        "2020-01-01 04:00:00,10,12,9,11,5",
+      ),
+      "x.csv",
+    );
+    const mixed = parseCandlesCsv(
+      candleCsv(
+        "1577836800000,10,12,9,11,5",
+        "2020-01-01T03:00:00+01:00,10,12,9,11,5",
+        "2020-01-01T04:00:00Z,10,12,9,11,5",
+      ),
+      "x.csv",
+    );
+    expect(mixed.candles).toEqual(plain.candles);
+    expect(mixed.intervalMs).toBe(2 * 3_600_000);
+  });
+
+  it("blames a misaligned timestamp deep in the file on its own line, not on the first bars", () => {
+    const start = Date.UTC(2020, 0, 1);
+    const rows = Array.from({ length: 2100 }, (_, i) => {
+      // Line 2000 (row 1998 after the header) is 1h17m late.
+      const t = start + i * 7_200_000 + (i === 1998 ? 77 * 60_000 : 0);
+      return `${new Date(t).toISOString().replace("T", " ").replace(".000Z", "")},10,12,9,11,5`;
+    });
+    expectDataError(
+      () => parseCandlesCsv(candleCsv(...rows), "x.csv"),
+      "x.csv",
+      2000,
+      "timestamp 2020-06-15 13:17:00 is not aligned to the 2h bar grid (197m after 2020-06-15 10:00:00 on line 1999)",
+    );
+  });
+
   it.each(["2020-13-01 00:00:00", "2020-02-30 00:00:00", "01/01/2020 00:00"])(
     "rejects the malformed timestamp %j",
     (stamp) => {
@@ -380,7 +437,7 @@ describe("parseCandlesCsv", () => {
         () => parseCandlesCsv(text, "x.csv"),
         "x.csv",
         3,
-        `invalid timestamp ${JSON.stringify(stamp)} (expected UTC YYYY-MM-DD HH:MM:SS[.fff])`,
+        `invalid timestamp ${JSON.stringify(stamp)} (expected ${TIMESTAMP_FORMATS})`,
       );
     },
   );
@@ -489,7 +546,7 @@ describe("parseFundingCsv", () => {
       () => parseFundingCsv(text, "f.csv"),
       "f.csv",
       2,
-      'invalid timestamp "2019-09-10 08:00:00.0001" (expected UTC YYYY-MM-DD HH:MM:SS[.fff])',
+      `invalid timestamp "2019-09-10 08:00:00.0001" (expected ${TIMESTAMP_FORMATS})`,
     );
   });
 

@@ -3,7 +3,8 @@
  * shared by every test here; the development ptau is cached outside the repo.
  */
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -37,6 +38,22 @@ beforeAll(async () => {
     domain: 31337n,
   });
 }, 900_000);
+
+/** A copy of the artifact directory's files in a new temporary directory (its manifest names the model by a relative path, so pass --model). */
+function copyArtifacts(): string {
+  const copy = mkdtempSync(join(tmpdir(), "zkrisk-prove-copy-"));
+  for (const f of [
+    "artifacts.json",
+    "zkrisk.r1cs",
+    "zkrisk.wasm",
+    "zkrisk.zkey",
+    "verification_key.json",
+    "Groth16Verifier.sol",
+  ]) {
+    copyFileSync(join(dir, f), join(copy, f));
+  }
+  return copy;
+}
 
 afterAll(async () => {
   await prover?.close();
@@ -112,6 +129,8 @@ describe("zkrisk prove / verify", () => {
         "2024-06-30 20:00",
         "--out",
         out,
+        "--snarkjs",
+        join(dir, "snarkjs"),
         "--json",
       ],
       { encoding: "utf8", timeout: 120_000 },
@@ -141,18 +160,37 @@ describe("zkrisk prove / verify", () => {
     );
   }, 300_000);
 
+  it("--snarkjs writes proof.json and public.json that the snarkjs CLI verifies, and rejects once a signal is edited", () => {
+    const snarkDir = join(dir, "snarkjs");
+    const snarkjsCli = (publicFile: string) =>
+      spawnSync(
+        process.execPath,
+        [
+          join(ROOT, "node_modules/snarkjs/cli.js"),
+          "groth16",
+          "verify",
+          join(dir, "verification_key.json"),
+          publicFile,
+          join(snarkDir, "proof.json"),
+        ],
+        { encoding: "utf8", timeout: 120_000 },
+      );
+    const ok = snarkjsCli(join(snarkDir, "public.json"));
+    expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toContain("OK!");
+    const signals = JSON.parse(readFileSync(join(snarkDir, "public.json"), "utf8")) as string[];
+    const written = JSON.parse(readFileSync(join(dir, "proof.json"), "utf8")) as ProvedUpdate;
+    expect(signals).toEqual(written.publicSignals);
+    signals[0] = String(BigInt(signals[0]) + 1n);
+    const editedFile = join(snarkDir, "public-edited.json");
+    writeFileSync(editedFile, JSON.stringify(signals));
+    const bad = snarkjsCli(editedFile);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stdout + bad.stderr).toContain("Invalid proof");
+  }, 120_000);
+
   it("refuses an artifact directory whose zkey changed since setup", () => {
-    const copy = mkdtempSync(join(tmpdir(), "zkrisk-prove-copy-"));
-    for (const f of [
-      "artifacts.json",
-      "zkrisk.r1cs",
-      "zkrisk.wasm",
-      "zkrisk.zkey",
-      "verification_key.json",
-      "Groth16Verifier.sol",
-    ]) {
-      copyFileSync(join(dir, f), join(copy, f));
-    }
+    const copy = copyArtifacts();
     const zkey = readFileSync(join(copy, "zkrisk.zkey"));
     zkey[zkey.length - 10] ^= 1;
     writeFileSync(join(copy, "zkrisk.zkey"), zkey);
@@ -166,4 +204,101 @@ describe("zkrisk prove / verify", () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/zkrisk\.zkey/);
   });
+});
+
+describe("zkrisk verify / submit / prove on bad input", () => {
+  /** Run the CLI. */
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 120_000 });
+  /** `zkrisk submit FILE` to an oracle on a port nothing listens on: any check that passes would fail to connect. */
+  const submitArgs = (file: string) => [
+    "submit",
+    file,
+    "--oracle",
+    "0x0000000000000000000000000000000000000001",
+    "--rpc",
+    "http://127.0.0.1:9",
+  ];
+  /** The proof file written by the first `zkrisk prove` test, edited by `edit` into a new file. */
+  const edited = (name: string, edit: (doc: Record<string, unknown>) => void): string => {
+    const doc = JSON.parse(readFileSync(join(dir, "proof.json"), "utf8")) as Record<string, unknown>;
+    edit(doc);
+    const file = join(dir, name);
+    writeFileSync(file, JSON.stringify(doc));
+    return file;
+  };
+
+  it("verify recomputes the features: an edited feature fails, and submit refuses it before any chain call", () => {
+    const file = edited("edited-features.json", (doc) => {
+      const features = doc.features as { quantized: string }[];
+      features[0].quantized = String(BigInt(features[0].quantized) + 1n);
+    });
+    const verify = run("verify", file, "--artifacts", dir, "--json");
+    expect(verify.status).toBe(1);
+    const problems = JSON.parse(verify.stdout).problems as string[];
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^features\[0\]\.value: .* does not quantise to/),
+        expect.stringMatching(
+          /^features: their input commitment is \d+ but the proven public signal is \d+$/,
+        ),
+      ]),
+    );
+    // The oracle would publish these features in its event; submit refuses them before connecting.
+    const submit = run(...submitArgs(file));
+    expect(submit.status).toBe(2);
+    expect(submit.stderr).toContain(`${file}: features: their input commitment is`);
+  });
+
+  it("verify and submit refuse a malformed proof file naming the file and the field", () => {
+    const cases: [string, (doc: Record<string, unknown>) => void, string][] = [
+      [
+        "non-numeric-signal.json",
+        (doc) => ((doc.publicSignals as string[])[2] = "0x12"),
+        "publicSignals[2]: expected a decimal integer string",
+      ],
+      ["no-proof.json", (doc) => delete doc.proof, "proof: missing"],
+      [
+        "big-signal.json",
+        (doc) => ((doc.publicSignals as string[])[6] = FIELD_MODULUS.toString()),
+        "publicSignals[6]: " + FIELD_MODULUS + " is not a field element",
+      ],
+      [
+        "short-pi_b.json",
+        (doc) => (doc.proof as { pi_b: unknown[] }).pi_b.pop(),
+        "proof.pi_b: expected 3 entries, got 2",
+      ],
+    ];
+    for (const [name, edit, message] of cases) {
+      const file = edited(name, edit);
+      for (const args of [["verify", file, "--artifacts", dir], submitArgs(file)]) {
+        const r = run(...args);
+        expect(r.status, `${args[0]} ${name}: ${r.stderr}`).toBe(2);
+        expect(r.stderr).toContain(`${file}: ${message}`);
+      }
+    }
+  });
+
+  it.each(["zkrisk.zkey", "zkrisk.wasm"])(
+    "prove refuses a truncated %s whose manifest was re-hashed (ARTIFACTS_INVALID naming the file, nothing written)",
+    (name) => {
+      const copy = copyArtifacts();
+      const bytes = readFileSync(join(copy, name));
+      const cut = bytes.subarray(0, Math.floor(bytes.length / 2));
+      writeFileSync(join(copy, name), cut);
+      const manifest = JSON.parse(readFileSync(join(copy, "artifacts.json"), "utf8"));
+      const kind = name.endsWith(".zkey") ? "zkey" : "wasm";
+      manifest.files[kind].sha256 = createHash("sha256").update(cut).digest("hex");
+      manifest.files[kind].bytes = cut.length;
+      writeFileSync(join(copy, "artifacts.json"), JSON.stringify(manifest));
+      const out = join(copy, "proof.json");
+      const r = run("prove", "--artifacts", copy, "--model", MODEL, "--market", "BTC-USDT", "--out", out);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toContain(join(copy, name));
+      expect(r.stderr).toMatch(
+        kind === "zkey" ? /truncated: section \d+ of \d+/ : /not a valid WebAssembly module/,
+      );
+      expect(existsSync(out)).toBe(false);
+    },
+  );
 });
