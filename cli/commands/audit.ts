@@ -12,8 +12,10 @@ import {
   type AuditReport,
 } from "../../prover/onchain/audit";
 import { readOnlyProvider } from "../../prover/onchain/chain";
+import { DEFAULT_LOG_CHUNK, MIN_LOG_CHUNK, type LogProgress } from "../../prover/onchain/get-logs";
 import { releaseCurves, type VerificationKey } from "../../prover/setup/snarkjs";
 import { parseIntOption, printJson, shortDate, table } from "../options";
+import { progressBar } from "../progress";
 
 /** The options of `zkrisk audit`, as commander gives them. */
 export interface AuditFlags {
@@ -28,6 +30,8 @@ export interface AuditFlags {
   funding?: string;
   fromBlock?: string;
   toBlock?: string;
+  /** Blocks per eth_getLogs query (`--log-chunk`, default 5,000). */
+  logChunk?: string;
   json?: boolean;
 }
 
@@ -91,6 +95,10 @@ function auditInputs(f: AuditFlags): Omit<AuditOptions, "provider"> {
     v === undefined ? undefined : parseIntOption(option, v, 0, Number.MAX_SAFE_INTEGER);
   const fromBlock = block("--from-block", f.fromBlock);
   const toBlock = block("--to-block", f.toBlock);
+  const logChunk =
+    f.logChunk === undefined
+      ? DEFAULT_LOG_CHUNK
+      : parseIntOption("--log-chunk", f.logChunk, MIN_LOG_CHUNK, Number.MAX_SAFE_INTEGER);
   if (fromBlock !== undefined && toBlock !== undefined && fromBlock > toBlock) {
     throw new UsageError(`--from-block: ${fromBlock} is after --to-block ${toBlock}`);
   }
@@ -113,6 +121,30 @@ function auditInputs(f: AuditFlags): Omit<AuditOptions, "provider"> {
     funding: f.funding === undefined ? undefined : loadFunding(f.funding),
     fromBlock,
     toBlock,
+    logChunk,
+  };
+}
+
+/**
+ * A progress bar on stderr for the events of a range longer than one chunk (none in --json mode or off a
+ * terminal), started on the first chunk read.
+ */
+function logProgressBar(json: boolean): { onLogProgress: (p: LogProgress) => void; stop: () => void } {
+  const bar = progressBar(!json);
+  let started = false;
+  return {
+    onLogProgress: (p) => {
+      if (!started) {
+        if (p.doneBlocks >= p.totalBlocks) return;
+        bar.start(p.totalBlocks, "events (blocks)");
+        started = true;
+      }
+      bar.update(p.doneBlocks, `${p.logs} updates, ${p.chunk} blocks per query`);
+    },
+    stop: () => {
+      if (started) bar.stop();
+      started = false;
+    },
   };
 }
 
@@ -167,12 +199,15 @@ export function formatAudit(r: AuditReport): string {
 export async function runAudit(f: AuditFlags): Promise<number> {
   const inputs = auditInputs(f);
   const provider = await readOnlyProvider(f.rpc);
+  const progress = logProgressBar(f.json === true);
   try {
-    const report = await auditOracle({ ...inputs, provider });
+    const report = await auditOracle({ ...inputs, provider, onLogProgress: progress.onLogProgress });
+    progress.stop();
     if (f.json) printJson(report);
     else process.stdout.write(formatAudit(report));
     return report.failed > 0 ? 1 : 0;
   } finally {
+    progress.stop();
     provider.destroy();
     // snarkjs keeps the curve's worker threads alive; the process cannot exit until they stop.
     await releaseCurves();

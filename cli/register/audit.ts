@@ -41,6 +41,10 @@ export function registerAudit(program: Command): void {
     .option("--funding <file>", "funding-rate CSV, if the model uses funding features")
     .option("--from-block <n>", "first block to search (default 0)")
     .option("--to-block <n>", "last block to search (default: the latest)")
+    .option(
+      "--log-chunk <blocks>",
+      "blocks per eth_getLogs query; halved while the node refuses a range as too large (default 5000)",
+    )
     .option("--json", "print the report as one JSON object (bigints as strings)")
     .action(async (f: AuditFlags) => {
       const code = await (await commands()).runAudit(f);

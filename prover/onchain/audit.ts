@@ -16,7 +16,8 @@
  * share of the batch: the batch proof with the verification key of its size N, the event against the market's
  * packed signal and the batch's commitments, the emitted features against the market's slice of the submitted
  * ones, the batch input commitment recomputed over every market's features, and the model and candles on the slice.
- * The audit reads only: it needs no key, and it never sends a transaction.
+ * The audit reads only: it needs no key, and it never sends a transaction. It reads the events in chunks of
+ * blocks, narrower where the node caps the range of one query (get-logs.ts).
  */
 import {
   getAddress,
@@ -38,6 +39,7 @@ import type { QuantizedModel } from "../../models/quantized-model";
 import type { CandleSeries, FundingSeries } from "../../models/types";
 import { oracleDomain } from "../domain";
 import { snarkjs, type Groth16Proof, type VerificationKey } from "../setup/snarkjs";
+import { MIN_LOG_CHUNK, getLogsChunked, type LogProgress } from "./get-logs";
 import { oracleInterface } from "./oracle";
 
 /** What {@link auditOracle} audits, and against what. */
@@ -65,6 +67,13 @@ export interface AuditOptions {
   fromBlock?: number;
   /** Last block to search for events (default: the latest block). */
   toBlock?: number;
+  /**
+   * Blocks per `eth_getLogs` query (default 5,000, see prover/onchain/get-logs.ts); halved while the node
+   * refuses a range as too large.
+   */
+  logChunk?: number;
+  /** Called after each chunk of events read. */
+  onLogProgress?: (progress: LogProgress) => void;
 }
 
 /** The audit of one accepted update. */
@@ -574,6 +583,12 @@ function checkOptions(opts: AuditOptions): void {
       throw new UsageError(`${name}: ${v} is not a block number`);
     }
   }
+  if (
+    opts.logChunk !== undefined &&
+    (!Number.isSafeInteger(opts.logChunk) || opts.logChunk < MIN_LOG_CHUNK)
+  ) {
+    throw new UsageError(`logChunk: ${opts.logChunk} is not a number of blocks >= ${MIN_LOG_CHUNK}`);
+  }
   if (opts.series && !opts.model) {
     throw new UsageError("data: recomputing features needs the model (features are quantised at its scales)");
   }
@@ -618,16 +633,13 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
 
   const event = iface.getEvent("ParametersUpdated");
   if (!event) throw new ZkriskError("ORACLE_ABI", "the oracle ABI has no ParametersUpdated event");
-  let logs: Log[];
-  try {
-    logs = await provider.getLogs({ address: oracle, topics: [event.topicHash], fromBlock, toBlock });
-  } catch (err) {
-    throw new ZkriskError(
-      "RPC_FAILED",
-      `the node refused the events of blocks ${fromBlock}..${toBlock}: ${(err as Error).message} ` +
-        `(nodes cap the range of one query: audit a narrower block range)`,
-    );
-  }
+  const logs: Log[] = await getLogsChunked(provider, {
+    filter: { address: oracle, topics: [event.topicHash] },
+    fromBlock,
+    toBlock,
+    chunk: opts.logChunk,
+    onProgress: opts.onLogProgress,
+  });
   const txs = new Map<string, TransactionResponse | null>();
   const blockTimes = new Map<number, number>();
   const blockTime = async (n: number): Promise<number> => {

@@ -7,9 +7,11 @@
  *   C 14:00 an honest proof whose published `features` has one feature changed (the oracle does not check them);
  *   D 16:00 honest, forwarded by another contract (the audit finds the call inside the outer calldata);
  *   E 18:00 honest, forwarded with its calldata masked (no submitUpdate call can be decoded from the transaction).
- * The CLI runs in process against a JSON-RPC server on 127.0.0.1 that serves this same network.
+ * The CLI runs in process against a JSON-RPC server on 127.0.0.1 that serves this same network, and against a
+ * proxy in front of it that refuses eth_getLogs over a few blocks as public providers do (test/helpers/capped-rpc.ts).
  */
 import { writeOtherModel } from "../helpers/models";
+import { ALCHEMY_REFUSAL, startCappedRpc } from "../helpers/capped-rpc";
 import { createServer } from "node:net";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,7 +27,8 @@ import { loadCandles } from "../../models/load-data";
 import { loadQuantizedModel, type QuantizedModel } from "../../models/quantized-model";
 import type { CandleSeries } from "../../models/types";
 import { auditOracle, marketLabel, type AuditOptions, type AuditReport } from "../../prover/onchain/audit";
-import { inProcessChain, type Chain } from "../../prover/onchain/chain";
+import { inProcessChain, readOnlyProvider, type Chain } from "../../prover/onchain/chain";
+import { LogRangeError, type LogProgress } from "../../prover/onchain/get-logs";
 import {
   DEFAULT_LIMITS,
   deployOracle,
@@ -487,8 +490,83 @@ describe("zkrisk audit (in process, JSON-RPC on 127.0.0.1)", () => {
     await usage({ data: DATA }, /^--data: recomputing features needs --model/);
     await usage({ fromBlock: "-1" }, /^--from-block: '-1' is not an integer/);
     await usage({ fromBlock: "9", toBlock: "3" }, /^--from-block: 9 is after --to-block 3$/);
+    await usage({ logChunk: "0" }, /^--log-chunk: '0' is not an integer in \[1, /);
     const notVkey = join(tmp, "not-vkey.json");
     writeFileSync(notVkey, "{}");
     await usage({ vkey: notVkey }, /^--vkey: .* is not a Groth16 bn128 verification key/);
+  });
+});
+
+describe("reading the events in chunks of blocks", () => {
+  it("gives the same report with chunks of 1 and 2 blocks as in one query, with progress after each chunk", async () => {
+    for (const logChunk of [1, 2]) {
+      const progress: LogProgress[] = [];
+      const r = await audit({
+        model,
+        modelPath: MODEL,
+        series,
+        logChunk,
+        onLogProgress: (p) => progress.push(p),
+      });
+      expect(r, `logChunk ${logChunk}`).toEqual(full);
+      const total = full.toBlock + 1;
+      expect(progress).toHaveLength(Math.ceil(total / logChunk));
+      expect(progress.at(-1)).toEqual({ doneBlocks: total, totalBlocks: total, logs: 5, chunk: logChunk });
+    }
+  });
+
+  it("zkrisk audit through a provider that refuses ranges over 3 blocks gives the same report (halving)", async () => {
+    const capped = await startCappedRpc(rpcUrl, 3);
+    try {
+      const args = ["--oracle", oracleAddress, "--artifacts", artifactsDir as string, "--json"];
+      const direct = await cli("--rpc", rpcUrl, ...args);
+      const through = await cli("--rpc", capped.url, ...args);
+      expect(through).toEqual(direct);
+      expect(JSON.parse(through.stdout)).toMatchObject({ ok: 3, failed: 2 });
+      expect(capped.refused).toBeGreaterThan(0);
+      expect(capped.answered).toBeGreaterThan(1);
+    } finally {
+      await capped.close();
+    }
+  });
+
+  it("auditOracle through a provider that refuses ranges over 2 blocks (Alchemy's -32600) gives the same report", async () => {
+    const capped = await startCappedRpc(rpcUrl, 2, ALCHEMY_REFUSAL);
+    const provider = await readOnlyProvider(capped.url);
+    try {
+      const r = await auditOracle({
+        provider,
+        oracle: oracleAddress,
+        vkey: prover.vkey,
+        model,
+        modelPath: MODEL,
+        series,
+      });
+      expect(r).toEqual(full);
+      expect(capped.refused).toBeGreaterThan(0);
+    } finally {
+      provider.destroy();
+      await capped.close();
+    }
+  });
+
+  it("fails naming the block when the provider refuses even one block", async () => {
+    const capped = await startCappedRpc(rpcUrl, 0);
+    const provider = await readOnlyProvider(capped.url);
+    try {
+      const from = full.updates[0].block;
+      const err = await failure(
+        auditOracle({ provider, oracle: oracleAddress, vkey: prover.vkey, fromBlock: from }),
+      );
+      expect(err).toBeInstanceOf(LogRangeError);
+      expect((err as LogRangeError).code).toBe("RPC_LOG_RANGE");
+      expect(err.message).toBe(
+        `the node refuses the events of block ${from} even one block at a time: ` +
+          "query returned more than 10000 results. Try with this block range [0x1, 0x2].",
+      );
+    } finally {
+      provider.destroy();
+      await capped.close();
+    }
   });
 });

@@ -1,0 +1,107 @@
+/**
+ * A JSON-RPC proxy on 127.0.0.1 that forwards every request to a real node (a Hardhat JSON-RPC server) and
+ * refuses `eth_getLogs` over more than `maxBlocks` blocks with the error a public provider gives, as Infura,
+ * Alchemy and the like cap the range of one query. Single and batched requests alike.
+ */
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** The JSON-RPC error a capped provider answers with. */
+export interface RangeRefusal {
+  code: number;
+  message: string;
+}
+
+/** Infura's answer (-32005, "limit exceeded"). */
+export const INFURA_REFUSAL: RangeRefusal = {
+  code: -32005,
+  message: "query returned more than 10000 results. Try with this block range [0x1, 0x2].",
+};
+
+/** Alchemy's answer (-32600 with the range in the text). */
+export const ALCHEMY_REFUSAL: RangeRefusal = {
+  code: -32600,
+  message:
+    "Log response size exceeded. You can make eth_getLogs requests with up to a 2K block range and no " +
+    "limit on the response size, or you can request any block range with a cap of 10K logs in the response.",
+};
+
+/** A running capped proxy. */
+export interface CappedRpc {
+  url: string;
+  /** eth_getLogs queries refused and answered so far. */
+  refused: number;
+  answered: number;
+  close(): Promise<void>;
+}
+
+interface RpcRequest {
+  jsonrpc: "2.0";
+  id: unknown;
+  method: string;
+  params?: unknown[];
+}
+
+const readBody = (req: IncomingMessage): Promise<string> =>
+  new Promise((resolve, reject) => {
+    let body = "";
+    req.setEncoding("utf8");
+    req.on("data", (chunk: string) => (body += chunk));
+    req.on("end", () => resolve(body));
+    req.on("error", reject);
+  });
+
+/** Blocks of an eth_getLogs filter with hex block numbers; Infinity for a tag ("latest") or a block hash. */
+function blocksOf(params: unknown[] | undefined): number {
+  const filter = (params?.[0] ?? {}) as { fromBlock?: unknown; toBlock?: unknown };
+  const hexBlock = (v: unknown) => (typeof v === "string" && /^0x[0-9a-f]+$/i.test(v) ? Number(v) : NaN);
+  const n = hexBlock(filter.toBlock) - hexBlock(filter.fromBlock) + 1;
+  return Number.isNaN(n) ? Infinity : n;
+}
+
+/** Start a proxy to `upstream` refusing eth_getLogs over more than `maxBlocks` blocks with `refusal`. */
+export async function startCappedRpc(
+  upstream: string,
+  maxBlocks: number,
+  refusal: RangeRefusal = INFURA_REFUSAL,
+): Promise<CappedRpc> {
+  const forward = async (request: RpcRequest): Promise<unknown> => {
+    if (request.method === "eth_getLogs") {
+      if (blocksOf(request.params) > maxBlocks) {
+        state.refused++;
+        return { jsonrpc: "2.0", id: request.id, error: refusal };
+      }
+      state.answered++;
+    }
+    const res = await fetch(upstream, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(request),
+    });
+    return res.json();
+  };
+  const server = createServer((req, res) => {
+    void (async () => {
+      const body = JSON.parse(await readBody(req)) as RpcRequest | RpcRequest[];
+      const answer = Array.isArray(body) ? await Promise.all(body.map(forward)) : await forward(body);
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(answer));
+    })().catch((err: Error) => {
+      res.writeHead(500);
+      res.end(err.message);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  const state: CappedRpc = {
+    url: `http://127.0.0.1:${port}`,
+    refused: 0,
+    answered: 0,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((err) => (err ? reject(err) : resolve()));
+      }),
+  };
+  return state;
+}

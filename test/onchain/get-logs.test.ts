@@ -1,0 +1,98 @@
+/**
+ * `getLogsChunked` and `isRangeRefusal` without a chain: a provider object whose `getLogs` refuses ranges above
+ * a cap with the errors ethers builds from public providers' answers. The same reading against a real node
+ * behind a capped JSON-RPC proxy is in test/onchain/audit.test.ts.
+ */
+import { describe, expect, it } from "vitest";
+import { makeError, type Filter, type Log, type Provider } from "ethers";
+import { ZkriskError } from "../../models/errors";
+import {
+  LogRangeError,
+  getLogsChunked,
+  isRangeRefusal,
+  type LogProgress,
+} from "../../prover/onchain/get-logs";
+
+/** The error ethers' JsonRpcProvider throws for a JSON-RPC error it does not recognise. */
+const rpcError = (code: number, message: string) =>
+  makeError("could not coalesce error", "UNKNOWN_ERROR", { error: { code, message }, payload: {} as never });
+
+/** A provider with one log per block (its block number as `index`), refusing ranges over `cap` blocks. */
+function cappedProvider(cap: number, refusal = rpcError(-32005, "query returned more than 10000 results")) {
+  const queries: [number, number][] = [];
+  const provider = {
+    getLogs: async (f: Filter): Promise<Log[]> => {
+      const [from, to] = [Number(f.fromBlock), Number(f.toBlock)];
+      queries.push([from, to]);
+      if (to - from + 1 > cap) throw refusal;
+      return Array.from({ length: to - from + 1 }, (_, i) => ({ blockNumber: from + i }) as Log);
+    },
+  } as unknown as Provider;
+  return { provider, queries };
+}
+
+describe("isRangeRefusal", () => {
+  it("recognises the range refusals of public providers, and nothing else", () => {
+    for (const [code, message] of [
+      [-32005, "limit exceeded"],
+      [-32600, "Log response size exceeded. You can make eth_getLogs requests with up to a 2K block range"],
+      [-32602, "eth_getLogs is limited to a 10,000 range"],
+      [-32000, "block range is too wide"],
+      [-32000, "exceed maximum block range: 5000"],
+      [-32000, "query exceeds max block range 1000"],
+      [-32000, "requested too many blocks from 0 to 20000, maximum is set to 2048"],
+    ] as const) {
+      expect(isRangeRefusal(rpcError(code, message)), message).toBe(true);
+    }
+    expect(isRangeRefusal(rpcError(-32000, "header not found"))).toBe(false);
+    expect(isRangeRefusal(new Error("connect ECONNREFUSED 127.0.0.1:8545"))).toBe(false);
+  });
+});
+
+describe("getLogsChunked", () => {
+  const filter = { address: "0x0000000000000000000000000000000000000001" };
+
+  it("reads the range in chunks, halving while the node refuses, and reports progress", async () => {
+    const { provider, queries } = cappedProvider(3);
+    const progress: LogProgress[] = [];
+    const logs = await getLogsChunked(provider, {
+      filter,
+      fromBlock: 10,
+      toBlock: 29,
+      chunk: 8,
+      onProgress: (p) => progress.push(p),
+    });
+    expect(logs.map((l) => l.blockNumber)).toEqual(Array.from({ length: 20 }, (_, i) => 10 + i));
+    expect(queries.slice(0, 3)).toEqual([
+      [10, 17],
+      [10, 13],
+      [10, 11],
+    ]);
+    expect(queries.slice(3).every(([a, b]) => b - a + 1 === 2 || b === 29)).toBe(true);
+    expect(progress.at(-1)).toEqual({ doneBlocks: 20, totalBlocks: 20, logs: 20, chunk: 2 });
+  });
+
+  it("fails naming the block when a single block is refused, and names the range of any other refusal", async () => {
+    const err = await getLogsChunked(cappedProvider(0).provider, { filter, fromBlock: 5, toBlock: 9 }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(LogRangeError);
+    expect(err).toMatchObject({ code: "RPC_LOG_RANGE", fromBlock: 5, toBlock: 5 });
+    expect((err as Error).message).toBe(
+      "the node refuses the events of block 5 even one block at a time: query returned more than 10000 results",
+    );
+    const other = await getLogsChunked(cappedProvider(0, rpcError(-32000, "header not found")).provider, {
+      filter,
+      fromBlock: 5,
+      toBlock: 9,
+    }).catch((e: unknown) => e);
+    expect(other).toBeInstanceOf(ZkriskError);
+    expect(other).toMatchObject({
+      code: "RPC_FAILED",
+      message: "the node refused the events of blocks 5..9: header not found",
+    });
+    await expect(
+      getLogsChunked(cappedProvider(1).provider, { filter, fromBlock: 0, toBlock: 1, chunk: 0 }),
+    ).rejects.toThrow(/^logChunk: 0 is not a number of blocks >= 1$/);
+  });
+});
