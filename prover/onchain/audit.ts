@@ -39,6 +39,7 @@ import type { CandleSeries, FundingSeries } from "../../models/types";
 import { oracleDomain } from "../domain";
 import { snarkjs, type Groth16Proof, type VerificationKey } from "../setup/snarkjs";
 import { oracleInterface } from "./oracle";
+import { isoFromSeconds } from "../../core/time";
 
 /** What {@link auditOracle} audits, and against what. */
 export interface AuditOptions {
@@ -171,7 +172,6 @@ export const UNDECODABLE_CALL = "cannot decode the submitUpdate call";
 /** Reason of a batch update whose batch size has no verification key (the CLI option that gives one). */
 export const NO_BATCH_VKEY = "no batch verification key for N =";
 
-const iso = (seconds: number | bigint): string => new Date(Number(seconds) * 1000).toISOString();
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
 
 /**
@@ -487,7 +487,7 @@ function checkModelAndData(
   const closes = Number(event.dataTimestamp) + model.barIntervalMs / 1000;
   if (blockTimestamp < closes) {
     reasons.push(
-      `accepted at ${iso(blockTimestamp)}, before its bar closed at ${iso(closes)}: its features were not ` +
+      `accepted at ${isoFromSeconds(blockTimestamp)}, before its bar closed at ${isoFromSeconds(closes)}: its features were not ` +
         `yet known`,
     );
   }
@@ -504,7 +504,7 @@ function checkData(
 ): string[] {
   const series = ctx.series as CandleSeries;
   const barMs = Number(event.dataTimestamp) * 1000;
-  const at = iso(event.dataTimestamp);
+  const at = isoFromSeconds(event.dataTimestamp);
   const index = series.candles.findIndex((c) => c.time === barMs);
   if (index < 0) return [`no bar opens at ${at} in ${series.source}: the features cannot be recomputed`];
   let recomputed: bigint[];
@@ -664,7 +664,7 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
       marketId: ev.marketId,
       market: marketLabel(ev.marketId),
       dataTimestamp: Number(ev.dataTimestamp),
-      dataTimestampIso: iso(ev.dataTimestamp),
+      dataTimestampIso: isoFromSeconds(ev.dataTimestamp),
       block: log.blockNumber,
       blockTimestamp,
       txHash: log.transactionHash,
