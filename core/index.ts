@@ -3,3 +3,4 @@
  * Today time formatting and durable file writes; the error types and JSON/IO helpers of models/ may move here later.
  */
 export * from "./time";
+export * from "./url";
