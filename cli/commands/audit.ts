@@ -5,12 +5,8 @@ import { readJsonFile } from "../../models/io";
 import { loadCandles, loadFunding } from "../../models/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { loadArtifacts } from "../../prover/artifacts";
-import {
-  BATCH_TRAILING_SIGNALS,
-  auditOracle,
-  type AuditOptions,
-  type AuditReport,
-} from "../../prover/onchain/audit";
+import { BATCH_TRAILING_SIGNALS } from "../../circuits/public-signals";
+import { auditOracle, type AuditOptions, type AuditReport } from "../../prover/onchain/audit";
 import { readOnlyProvider } from "../../prover/onchain/chain";
 import { releaseCurves, type VerificationKey } from "../../prover/setup/snarkjs";
 import { parseIntOption, printJson, shortDate, table } from "../options";

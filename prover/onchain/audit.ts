@@ -29,7 +29,12 @@ import {
 import { inputCommitment, modelCommitment } from "../../circuits/commitments";
 import { FIELD_MODULUS, fromField } from "../../circuits/field";
 import { unpackBatchUpdate } from "../../circuits/generate-batch-circuit";
-import { PUBLIC_SIGNALS, PUBLIC_SIGNAL_INDEX, type PublicSignalName } from "../../circuits/public-signals";
+import {
+  BATCH_TRAILING_SIGNALS,
+  PUBLIC_SIGNALS,
+  PUBLIC_SIGNAL_INDEX,
+  type PublicSignalName,
+} from "../../circuits/public-signals";
 import { BoundsError, UsageError, ZkriskError } from "../../models/errors";
 import { featuresAt } from "../../models/features";
 import { inferInteger, quantizeFeatures } from "../../models/integer-engine";
@@ -138,9 +143,6 @@ interface BatchCall extends ProofPoints {
   pubSignals: bigint[];
   features: bigint[];
 }
-
-/** Number of public signals of a batch proof after the N packed ones (model, input commitment, domain). */
-export const BATCH_TRAILING_SIGNALS = 3;
 
 /** The fields of one ParametersUpdated event. */
 interface UpdateEvent {
