@@ -19,6 +19,7 @@ const FAST_SUITES = [
   "test/cli/cli.test.ts",
   "test/cli/main.test.ts",
   "test/contracts/domain.test.ts",
+  "test/core/atomic-file.test.ts",
   "test/core/time.test.ts",
   "test/helpers/redis-server.test.ts",
   "test/models/backtest.test.ts",
