@@ -20,6 +20,8 @@ const FAST_SUITES = [
   "test/cli/main.test.ts",
   "test/contracts/domain.test.ts",
   "test/onchain/get-logs.test.ts",
+  "test/core/atomic-file.test.ts",
+  "test/core/time.test.ts",
   "test/helpers/redis-server.test.ts",
   "test/models/backtest.test.ts",
   "test/models/features.test.ts",

@@ -12,6 +12,7 @@
 import { InsufficientDataError } from "../models/errors";
 import type { CandleSeries } from "../models/types";
 import { integerCandleOf, integerCandleViolation, missingCandle, type IntegerCandle } from "./integer-candle";
+import { isoFromMs } from "../core/time";
 
 /** Bit width of the bar interval in ms (below 2^32 ms, about 49.7 days). */
 export const INTERVAL_BITS = 32;
@@ -36,8 +37,6 @@ export interface Window {
 export function barTime(endTime: number, intervalMs: number, n: number, i: number): number {
   return endTime - (n - 1 - i) * intervalMs;
 }
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
  * The first reason `w` is not a well-formed window, or undefined: header within bounds, bar times on
@@ -95,8 +94,8 @@ export function buildWindow(series: CandleSeries, marketId: bigint, endIndex: nu
   const start = barTime(endTime, intervalMs, n, 0);
   if (start < candles[0].time) {
     throw new InsufficientDataError(
-      `${source}: a window of ${n} bars ending at ${iso(endTime)} starts at ${iso(start)}, before the ` +
-        `first bar ${iso(candles[0].time)}`,
+      `${source}: a window of ${n} bars ending at ${isoFromMs(endTime)} starts at ${isoFromMs(start)}, before the ` +
+        `first bar ${isoFromMs(candles[0].time)}`,
     );
   }
   const bars: IntegerCandle[] = [];

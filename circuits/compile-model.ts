@@ -5,7 +5,8 @@
  * `zkrisk setup` then turns DIR into a proving artifact directory.
  */
 import { basename, join } from "node:path";
-import { sha256File, writeFileAtomic, writeJsonAtomic } from "../models/io";
+import { writeFileAtomic } from "../core/atomic-file";
+import { sha256File, writeJsonAtomic } from "../models/io";
 import { loadQuantizedModel } from "../models/quantized-model";
 import { readR1csHeader, type R1csHeader } from "../prover/setup/binfile";
 import { architectureOf, architectureToJson } from "./architecture";

@@ -29,3 +29,20 @@ export const PUBLIC_SIGNAL_INDEX: Record<PublicSignalName, number> = Object.from
 
 /** Number of circuit outputs at the head of the list. */
 export const PUBLIC_OUTPUTS = 4;
+
+/**
+ * The public signals of a batch proof of N markets, in snarkjs's order: first the N packed updates (circuit output
+ * `packed[N]`, one per market; see `packBatchUpdate` in generate-batch-circuit.ts), then these trailing signals in
+ * this order. This list is the one definition of the batch layout, read by the batch prover, the audit and the CLI.
+ */
+export const BATCH_TRAILING_SIGNAL_NAMES = [
+  /** Poseidon sponge over the model's parameters, scales and policy (circuit output). */
+  "modelCommitment",
+  /** Poseidon sponge over every market's quantised features (circuit output). */
+  "inputCommitment",
+  /** Ties the proof to one chain and one oracle contract (public input). */
+  "domain",
+] as const;
+
+/** Number of public signals of a batch proof after the N packed ones (model, input commitment, domain). */
+export const BATCH_TRAILING_SIGNALS = BATCH_TRAILING_SIGNAL_NAMES.length;

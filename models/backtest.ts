@@ -15,6 +15,7 @@ import { marginFromQuantile, type MarginPolicy } from "./policy";
 import { barLogReturns } from "./returns";
 import { targetObservedAt } from "./target";
 import type { CandleSeries } from "./types";
+import { isoFromMsOr } from "../core/time";
 
 /** Breach probability a 99 % margin promises per bar (fraction). */
 export const BACKTEST_BREACH_PROBABILITY = 0.01;
@@ -57,10 +58,6 @@ export interface BacktestReport {
 export interface BacktestRange {
   fromMs?: number;
   toMs?: number;
-}
-
-function iso(ms: number | undefined, open: string): string {
-  return ms === undefined ? open : new Date(ms).toISOString();
 }
 
 /**
@@ -123,7 +120,7 @@ export function evaluateBacktest(
   }
   if (evaluated.length === 0) {
     throw new InsufficientDataError(
-      `evaluateBacktest: no bar of ${series.source} in [${iso(fromMs, "start")}, ${iso(toMs, "end")}] ` +
+      `evaluateBacktest: no bar of ${series.source} in [${isoFromMsOr(fromMs, "start")}, ${isoFromMsOr(toMs, "end")}] ` +
         `has a target and a maintenance margin from every model`,
     );
   }

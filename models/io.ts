@@ -1,23 +1,10 @@
-/** File helpers: atomic writes, hashes, JSON reading with errors that name the file. */
+/** File helpers: atomic JSON writes (through core/atomic-file.ts), hashes, JSON reading with errors that name the file. */
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { readFileSync } from "node:fs";
+import { writeFileAtomic } from "../core/atomic-file";
 import { ZkriskError } from "./errors";
 
-/** Write `data` to `path` through a temporary file and a rename, so readers never see half a file. */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-}
-
-/** Write a JSON document atomically (two-space indentation, trailing newline). */
+/** Write a JSON document durably and atomically (two-space indentation, trailing newline; see core/atomic-file.ts). */
 export function writeJsonAtomic(path: string, value: unknown): void {
   writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n");
 }

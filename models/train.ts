@@ -21,6 +21,7 @@ import { mean, quantile, seededRandom, std } from "./stats";
 import { adverseMoveTargets, TARGET_HORIZON_BARS } from "./target";
 import type { CandleSeries, FundingSeries } from "./types";
 import type { TrainOptions } from "./train-options";
+import { isoFromMs } from "../core/time";
 
 export { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from "./train-options";
 
@@ -112,10 +113,6 @@ export function evaluateSplit(model: FloatModel, ds: Dataset): SplitMetrics {
   };
 }
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
-
 /** Train, calibrate and describe a float model on a candle series. */
 export async function trainModel(
   series: CandleSeries,
@@ -139,7 +136,7 @@ export async function trainModel(
     if (ds.y.length < 200) {
       throw new InsufficientDataError(
         `${series.source}: the ${name} split has ${ds.y.length} usable bars; at least 200 are needed ` +
-          `(splits: validation from ${iso(options.splits.validationFrom)}, test from ${iso(options.splits.testFrom)})`,
+          `(splits: validation from ${isoFromMs(options.splits.validationFrom)}, test from ${isoFromMs(options.splits.testFrom)})`,
       );
     }
   }
@@ -247,20 +244,28 @@ export async function trainModel(
         file: basename(options.dataFile.file),
         sha256: options.dataFile.sha256,
         rows: series.candles.length,
-        from: iso(series.candles[0].time),
-        to: iso(series.candles[series.candles.length - 1].time),
+        from: isoFromMs(series.candles[0].time),
+        to: isoFromMs(series.candles[series.candles.length - 1].time),
       },
       ...(options.fundingFile
         ? { funding: { ...options.fundingFile, file: basename(options.fundingFile.file) } }
         : {}),
       splits: {
-        train: { from: iso(train.time[0]), to: iso(train.time[train.time.length - 1]), rows: train.y.length },
+        train: {
+          from: isoFromMs(train.time[0]),
+          to: isoFromMs(train.time[train.time.length - 1]),
+          rows: train.y.length,
+        },
         validation: {
-          from: iso(validation.time[0]),
-          to: iso(validation.time[validation.time.length - 1]),
+          from: isoFromMs(validation.time[0]),
+          to: isoFromMs(validation.time[validation.time.length - 1]),
           rows: validation.y.length,
         },
-        test: { from: iso(test.time[0]), to: iso(test.time[test.time.length - 1]), rows: test.y.length },
+        test: {
+          from: isoFromMs(test.time[0]),
+          to: isoFromMs(test.time[test.time.length - 1]),
+          rows: test.y.length,
+        },
       },
       seed: options.seed,
       epochs: epochsRun,

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { inputCommitment, modelCommitment } from "../circuits/commitments";
 import { toField } from "../circuits/field";
 import { packBatchUpdate } from "../circuits/generate-batch-circuit";
+import { BATCH_TRAILING_SIGNALS } from "../circuits/public-signals";
 import { inferBar } from "../models/predict";
 import { loadQuantizedModel, type QuantizedModel } from "../models/quantized-model";
 import type { CandleSeries, FundingSeries } from "../models/types";
@@ -61,7 +62,7 @@ export class BatchProver {
     const artifacts = loadArtifacts(dir, options);
     const model = loadQuantizedModel(artifacts.modelPath);
     const files = readProvingFiles(artifacts);
-    const n = artifacts.manifest.circuit.publicSignals - 3;
+    const n = artifacts.manifest.circuit.publicSignals - BATCH_TRAILING_SIGNALS;
     if (n < 1 || artifacts.manifest.circuit.privateInputs !== n * (model.features.length + 2)) {
       throw new ProofError(`${dir}: not a batch circuit of this model`);
     }

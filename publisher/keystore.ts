@@ -15,8 +15,8 @@
  * Files are written atomically with mode 0600, and never over an existing file unless asked to.
  */
 import { createCipheriv, createDecipheriv, randomBytes, scrypt, type ScryptOptions } from "node:crypto";
-import { existsSync, linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { existsSync } from "node:fs";
+import { writeFileAtomic } from "../core/atomic-file";
 import { UsageError } from "../models/errors";
 import { readJsonFile } from "../models/io";
 import { JsonReader } from "../models/validate";
@@ -125,17 +125,11 @@ export function keystoreJson(ks: Keystore): Record<(typeof KEYS)[number], unknow
 export function writeKeystore(path: string, ks: Keystore, force: boolean, option = "--out"): void {
   const exists = () => new UsageError(`${option}: ${path} already exists (use --force to replace it)`);
   if (!force && existsSync(path)) throw exists();
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
   try {
-    writeFileSync(tmp, JSON.stringify(keystoreJson(ks), null, 2) + "\n", { mode: 0o600 });
-    if (force) renameSync(tmp, path);
-    else linkSync(tmp, path);
+    writeFileAtomic(path, JSON.stringify(keystoreJson(ks), null, 2) + "\n", { mode: 0o600, replace: force });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "EEXIST") throw exists();
     throw err;
-  } finally {
-    rmSync(tmp, { force: true });
   }
 }
 

@@ -5,6 +5,7 @@
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
+import { writeFileAtomic } from "../../core/atomic-file";
 import { FIELD_MODULUS, toField } from "../field";
 import { readSymbols } from "./symbols";
 
@@ -126,9 +127,7 @@ export function writeWitnessFile(file: string, witness: readonly bigint[], prime
   magic.write("wtns", 0, "latin1");
   magic.writeUInt32LE(2, 4);
   magic.writeUInt32LE(2, 8);
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, Buffer.concat([magic, section(1, header), section(2, values)]));
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, Buffer.concat([magic, section(1, header), section(2, values)]));
 }
 
 function writeLE(buf: Buffer, pos: number, v: bigint, n: number): void {

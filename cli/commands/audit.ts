@@ -5,12 +5,8 @@ import { readJsonFile } from "../../models/io";
 import { loadCandles, loadFunding } from "../../models/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { loadArtifacts } from "../../prover/artifacts";
-import {
-  BATCH_TRAILING_SIGNALS,
-  auditOracle,
-  type AuditOptions,
-  type AuditReport,
-} from "../../prover/onchain/audit";
+import { BATCH_TRAILING_SIGNALS } from "../../circuits/public-signals";
+import { auditOracle, type AuditOptions, type AuditReport } from "../../prover/onchain/audit";
 import { readOnlyProvider } from "../../prover/onchain/chain";
 import { DEFAULT_LOG_CHUNK, MIN_LOG_CHUNK, type LogProgress } from "../../prover/onchain/get-logs";
 import { releaseCurves, type VerificationKey } from "../../prover/setup/snarkjs";

@@ -11,6 +11,7 @@ import { runDemo } from "../../scripts/demo";
 import { printJson, table } from "../options";
 import { formatBacktest } from "./backtest";
 import { stderrLog } from "./circuit";
+import { isoFromSeconds } from "../../core/time";
 
 /** The options of `zkrisk demo`, as commander gives them (cli/register/demo.ts). */
 export interface DemoFlags {
@@ -72,7 +73,7 @@ export async function demoAction(f: DemoFlags): Promise<void> {
       `5. proved in ${(r.provingMs / 1000).toFixed(2)} s and verified locally\n` +
       `6. submitUpdate accepted: tx ${r.submit.txHash}, block ${r.submit.block}, gas ${r.submit.gasUsed}\n` +
       `7. read back: MM ${r.readBack.maintenanceMarginBps} bps, IM ${r.readBack.initialMarginBps} bps, ` +
-      `data ${new Date(r.readBack.dataTimestamp * 1000).toISOString()}, fresh ${r.readBack.fresh}\n`,
+      `data ${isoFromSeconds(r.readBack.dataTimestamp)}, fresh ${r.readBack.fresh}\n`,
   );
   out.write(
     table([

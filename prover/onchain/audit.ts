@@ -30,7 +30,12 @@ import {
 import { inputCommitment, modelCommitment } from "../../circuits/commitments";
 import { FIELD_MODULUS, fromField } from "../../circuits/field";
 import { unpackBatchUpdate } from "../../circuits/generate-batch-circuit";
-import { PUBLIC_SIGNALS, PUBLIC_SIGNAL_INDEX, type PublicSignalName } from "../../circuits/public-signals";
+import {
+  BATCH_TRAILING_SIGNALS,
+  PUBLIC_SIGNALS,
+  PUBLIC_SIGNAL_INDEX,
+  type PublicSignalName,
+} from "../../circuits/public-signals";
 import { BoundsError, UsageError, ZkriskError } from "../../models/errors";
 import { featuresAt } from "../../models/features";
 import { inferInteger, quantizeFeatures } from "../../models/integer-engine";
@@ -41,6 +46,7 @@ import { oracleDomain } from "../domain";
 import { snarkjs, type Groth16Proof, type VerificationKey } from "../setup/snarkjs";
 import { MIN_LOG_CHUNK, getLogsChunked, type LogProgress } from "./get-logs";
 import { oracleInterface } from "./oracle";
+import { isoFromSeconds } from "../../core/time";
 
 /** What {@link auditOracle} audits, and against what. */
 export interface AuditOptions {
@@ -147,9 +153,6 @@ interface BatchCall extends ProofPoints {
   features: bigint[];
 }
 
-/** Number of public signals of a batch proof after the N packed ones (model, input commitment, domain). */
-export const BATCH_TRAILING_SIGNALS = 3;
-
 /** The fields of one ParametersUpdated event. */
 interface UpdateEvent {
   marketId: bigint;
@@ -180,7 +183,6 @@ export const UNDECODABLE_CALL = "cannot decode the submitUpdate call";
 /** Reason of a batch update whose batch size has no verification key (the CLI option that gives one). */
 export const NO_BATCH_VKEY = "no batch verification key for N =";
 
-const iso = (seconds: number | bigint): string => new Date(Number(seconds) * 1000).toISOString();
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
 
 /**
@@ -496,7 +498,7 @@ function checkModelAndData(
   const closes = Number(event.dataTimestamp) + model.barIntervalMs / 1000;
   if (blockTimestamp < closes) {
     reasons.push(
-      `accepted at ${iso(blockTimestamp)}, before its bar closed at ${iso(closes)}: its features were not ` +
+      `accepted at ${isoFromSeconds(blockTimestamp)}, before its bar closed at ${isoFromSeconds(closes)}: its features were not ` +
         `yet known`,
     );
   }
@@ -513,7 +515,7 @@ function checkData(
 ): string[] {
   const series = ctx.series as CandleSeries;
   const barMs = Number(event.dataTimestamp) * 1000;
-  const at = iso(event.dataTimestamp);
+  const at = isoFromSeconds(event.dataTimestamp);
   const index = series.candles.findIndex((c) => c.time === barMs);
   if (index < 0) return [`no bar opens at ${at} in ${series.source}: the features cannot be recomputed`];
   let recomputed: bigint[];
@@ -676,7 +678,7 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
       marketId: ev.marketId,
       market: marketLabel(ev.marketId),
       dataTimestamp: Number(ev.dataTimestamp),
-      dataTimestampIso: iso(ev.dataTimestamp),
+      dataTimestampIso: isoFromSeconds(ev.dataTimestamp),
       block: log.blockNumber,
       blockTimestamp,
       txHash: log.transactionHash,

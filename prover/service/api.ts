@@ -22,6 +22,7 @@ import { ZkriskError } from "../../models/errors";
 import type { JobRecord } from "./jobs";
 import { RequestRefusedError, type RequestRefusal } from "./request-errors";
 import type { ProverService } from "./service";
+import { isoFromSeconds } from "../../core/time";
 
 /** Options of the API. */
 export interface ApiOptions {
@@ -58,7 +59,7 @@ export function jobView(job: JobRecord) {
     id: job.id,
     market: job.market,
     timestamp: job.dataTimestamp,
-    bar: new Date(job.dataTimestamp * 1000).toISOString(),
+    bar: isoFromSeconds(job.dataTimestamp),
     submit: job.submit,
     status: job.status,
     reason: job.reason,

@@ -14,6 +14,7 @@ import { ZkriskError } from "../../models/errors";
 import { readJsonFile } from "../../models/io";
 import { JsonReader, type JsonErrorFactory } from "../../models/validate";
 import { marketIdOf } from "../circuit-input";
+import { redactUrl } from "../../core/url";
 
 /** The service config is malformed or names something that does not exist; the message names the field. */
 export class ConfigError extends ZkriskError {
@@ -469,13 +470,4 @@ export function redactedConfig(cfg: ServiceConfig): Record<string, unknown> {
     database: cfg.database,
     api: cfg.api,
   };
-}
-
-/** A URL with its user, password and query values replaced by `***`. */
-function redactUrl(text: string): string {
-  const url = new URL(text);
-  if (url.username) url.username = "***";
-  if (url.password) url.password = "***";
-  for (const key of [...url.searchParams.keys()]) url.searchParams.set(key, "***");
-  return url.toString();
 }

@@ -10,6 +10,7 @@
 import type { Contract } from "ethers";
 import { marketLabel } from "../onchain/audit";
 import { OracleError, decodeRevert, type MarketLimits } from "../onchain/oracle";
+import { isoFromSecondsCompact } from "../../core/time";
 
 /** The last accepted update of a market, as `RiskOracle.parameters` returns it. */
 export interface LastUpdate {
@@ -172,23 +173,23 @@ export function precheck(state: OracleMarketState, c: Candidate, blockTime: numb
     return refuse(
       "OracleNotNewer",
       last === null
-        ? `data of ${iso(c.dataTimestamp)} is not after the epoch; the oracle needs a positive data timestamp`
-        : `data of ${iso(c.dataTimestamp)} is not newer than the last accepted update's data of ` +
-            `${iso(last.dataTimestamp)}`,
+        ? `data of ${isoFromSecondsCompact(c.dataTimestamp)} is not after the epoch; the oracle needs a positive data timestamp`
+        : `data of ${isoFromSecondsCompact(c.dataTimestamp)} is not newer than the last accepted update's data of ` +
+            `${isoFromSecondsCompact(last.dataTimestamp)}`,
     );
   }
   if (c.dataTimestamp > blockTime) {
     return refuse(
       "OracleFutureData",
-      `data of ${iso(c.dataTimestamp)} is ${duration(c.dataTimestamp - blockTime)} ahead of block time ` +
-        `${iso(blockTime)}; the oracle refuses data from the future`,
+      `data of ${isoFromSecondsCompact(c.dataTimestamp)} is ${duration(c.dataTimestamp - blockTime)} ahead of block time ` +
+        `${isoFromSecondsCompact(blockTime)}; the oracle refuses data from the future`,
     );
   }
   const age = blockTime - c.dataTimestamp;
   if (age > limits.maxDataAge) {
     return refuse(
       "OracleStaleData",
-      `data of ${iso(c.dataTimestamp)} is ${duration(age)} old at block time ${iso(blockTime)}; the oracle ` +
+      `data of ${isoFromSecondsCompact(c.dataTimestamp)} is ${duration(age)} old at block time ${isoFromSecondsCompact(blockTime)}; the oracle ` +
         `accepts at most ${duration(limits.maxDataAge)}`,
     );
   }
@@ -197,9 +198,9 @@ export function precheck(state: OracleMarketState, c: Candidate, blockTime: numb
     if (blockTime < earliest) {
       return refuse(
         "OracleUpdateTooSoon",
-        `the last update was accepted at ${iso(last.updatedAt)}, ${duration(blockTime - last.updatedAt)} before ` +
-          `block time ${iso(blockTime)}; the oracle needs ${duration(limits.minUpdateInterval)} between updates, ` +
-          `so not before ${iso(earliest)}`,
+        `the last update was accepted at ${isoFromSecondsCompact(last.updatedAt)}, ${duration(blockTime - last.updatedAt)} before ` +
+          `block time ${isoFromSecondsCompact(blockTime)}; the oracle needs ${duration(limits.minUpdateInterval)} between updates, ` +
+          `so not before ${isoFromSecondsCompact(earliest)}`,
       );
     }
   }
@@ -258,13 +259,6 @@ function refuse(error: GuardError, reason: string): Refusal {
 function describeMarket(marketId: bigint): string {
   const label = marketLabel(marketId);
   return label === marketId.toString() ? label : `${label} (id ${marketId})`;
-}
-
-/** A time (s) as ISO-8601 UTC without milliseconds, e.g. 2024-06-01T10:00:00Z. */
-function iso(seconds: number): string {
-  const ms = seconds * 1000;
-  if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return `${seconds} s since the epoch`;
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 /** A duration (s), exact and readable: "6 h", "7 h 12 min", "59 min 59 s", "0 s". */

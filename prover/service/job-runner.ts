@@ -16,7 +16,8 @@ import { retryDelayMs, type ServiceConfig } from "./config";
 import { precheck, readMarketState } from "./guards";
 import { isFinal, SET_BACKS, setBackOf } from "./job-states";
 import { transition, type JobRecord } from "./jobs";
-import { barIndexOf, iso } from "./markets";
+import { isoFromSeconds } from "../../core/time";
+import { barIndexOf } from "./markets";
 import type { ServiceParts } from "./parts";
 import type { ProveTask } from "./prove-task";
 import { TransientError, type Submitter } from "./submitter";
@@ -96,7 +97,7 @@ export class JobRunner {
     const log = this.o.log.child({
       job: claimed.id,
       market: claimed.market,
-      bar: iso(claimed.dataTimestamp),
+      bar: isoFromSeconds(claimed.dataTimestamp),
     });
     try {
       if (claimed.attempts >= config.chain.maxAttempts) {
@@ -133,7 +134,7 @@ export class JobRunner {
     if (index < 0) {
       return this.skip(
         job,
-        `no candle opening at ${iso(job.dataTimestamp)} in ${m.source.label}`,
+        `no candle opening at ${isoFromSeconds(job.dataTimestamp)} in ${m.source.label}`,
         "data",
         log,
       );

@@ -15,6 +15,7 @@ import type { ServiceConfig } from "./config";
 import { readMarketState } from "./guards";
 import type { JobStore } from "./jobs";
 import type { ServiceMetrics } from "./metrics";
+import { isoFromSeconds } from "../../core/time";
 
 /** A market the service proves for, with its model and data loaded. */
 export interface MarketRuntime {
@@ -47,9 +48,6 @@ export function barIndexOf(series: CandleSeries, timeMs: number): number {
   }
   return -1;
 }
-
-/** `seconds` since the Unix epoch as an ISO 8601 time, for logs and messages. */
-export const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
 
 /**
  * Load every market of `cfg`, in config order.
@@ -101,8 +99,8 @@ export async function loadMarkets(
     log.info(
       {
         market: m.id,
-        lastOnChain: onChain ? iso(onChain) : null,
-        lastScheduled: iso(runtime.lastScheduled),
+        lastOnChain: onChain ? isoFromSeconds(onChain) : null,
+        lastScheduled: isoFromSeconds(runtime.lastScheduled),
       },
       "market loaded",
     );

@@ -6,6 +6,7 @@
  */
 import type { ProvedUpdate } from "../prove-update";
 import { UpdateProver } from "../prove-update";
+import { isoFromSeconds } from "../../core/time";
 
 /** One proof to make. */
 export interface ProveTask {
@@ -46,6 +47,6 @@ export async function prove(task: ProveTask): Promise<ProvedUpdate> {
       dataTimestamp: BigInt(task.dataTimestamp),
       domain: BigInt(task.domain),
     },
-    { market: task.market, bar: new Date(task.dataTimestamp * 1000).toISOString(), features: task.features },
+    { market: task.market, bar: isoFromSeconds(task.dataTimestamp), features: task.features },
   );
 }

@@ -42,6 +42,7 @@ import {
   type SentTransaction,
 } from "./jobs";
 import { loadLuaScript } from "./lua-scripts";
+import { redactUrlPassword } from "../../core/url";
 
 /** Version of the key layout, kept in `{prefix}:schema`; a prefix holding another version is refused. */
 export const REDIS_SCHEMA_VERSION = 1;
@@ -53,18 +54,6 @@ export const CONNECT_TIMEOUT_MS = 5_000;
 export interface RedisStoreOptions {
   /** First component of every key; stores with different prefixes share nothing. Default "zkrisk". */
   prefix?: string;
-}
-
-/** `url` without its password, for messages and logs. Returns `url` unchanged if it does not parse. */
-export function redactRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password === "") return url;
-    parsed.password = "";
-    return parsed.toString();
-  } catch {
-    return url;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -226,14 +215,14 @@ export class RedisJobStore implements JobStore {
   private readonly where: string;
 
   private constructor(
-    /** The server URL as given (it may hold a password: log `redactRedisUrl(url)`). */
+    /** The server URL as given (it may hold a password: log `redactUrlPassword(url)`). */
     readonly url: string,
     /** The connection; reuse `client.options` (or `client.duplicate()`) to open others to the same server. */
     readonly client: Redis,
     /** First component of every key. */
     readonly prefix: string,
   ) {
-    this.where = redactRedisUrl(url);
+    this.where = redactUrlPassword(url);
     for (const [command, script] of Object.entries(SCRIPTS)) {
       client.defineCommand(command, { numberOfKeys: script.numberOfKeys, lua: script.lua });
     }
@@ -247,7 +236,7 @@ export class RedisJobStore implements JobStore {
    */
   static async open(url: string, opts: RedisStoreOptions = {}): Promise<RedisJobStore> {
     const prefix = opts.prefix ?? "zkrisk";
-    const where = redactRedisUrl(url);
+    const where = redactUrlPassword(url);
     let protocol: string;
     try {
       protocol = new URL(url).protocol;

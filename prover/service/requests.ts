@@ -7,7 +7,8 @@ import { ZkriskError } from "../../models/errors";
 import { barProblem, latestClosedBar } from "./candles";
 import { readMarketState, type OracleMarketState } from "./guards";
 import { jobIdOf, type JobRecord } from "./jobs";
-import { barIndexOf, iso, type MarketRuntime } from "./markets";
+import { isoFromSeconds } from "../../core/time";
+import { barIndexOf, type MarketRuntime } from "./markets";
 import type { ServiceParts } from "./parts";
 import { RequestRefusedError } from "./request-errors";
 
@@ -43,7 +44,7 @@ export class ProofRequests {
       if (index < 0) {
         throw new RequestRefusedError(
           "NO_SUCH_BAR",
-          `timestamp: no candle of ${market} opens at ${dataTimestamp} (${iso(dataTimestamp)}) in ${m.source.label}`,
+          `timestamp: no candle of ${market} opens at ${dataTimestamp} (${isoFromSeconds(dataTimestamp)}) in ${m.source.label}`,
         );
       }
       const now = await this.o.chain.now().catch(() => Math.floor(Date.now() / 1000));
@@ -51,14 +52,15 @@ export class ProofRequests {
       if (closed === undefined || closed < index) {
         throw new RequestRefusedError(
           "BAR_NOT_CLOSED",
-          `timestamp: the bar at ${iso(dataTimestamp)} has not closed`,
+          `timestamp: the bar at ${isoFromSeconds(dataTimestamp)} has not closed`,
         );
       }
       const problem = barProblem(series, index, m.model.barIntervalMs);
       if (problem) throw new RequestRefusedError("BAD_DATA", `timestamp: ${problem}`);
     }
     const r = await store.enqueue({ market, dataTimestamp, submit }, Date.now());
-    if (r.created) log.info({ job: r.job.id, market, bar: iso(dataTimestamp), submit }, "job requested");
+    if (r.created)
+      log.info({ job: r.job.id, market, bar: isoFromSeconds(dataTimestamp), submit }, "job requested");
     if (r.created || (submit && !existing?.submit)) await this.o.dispatcher.notify(r.job);
     return r;
   }

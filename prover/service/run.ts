@@ -11,7 +11,8 @@ import type { JobStore } from "./jobs";
 import { LocalDispatcher, type Dispatcher } from "./dispatcher";
 import { ProverService } from "./service";
 import { RedisDispatcher } from "./redis-queue";
-import { RedisJobStore, redactRedisUrl } from "./redis-store";
+import { redactUrlPassword } from "../../core/url";
+import { RedisJobStore } from "./redis-store";
 import { SqliteJobStore } from "./sqlite-store";
 
 /** Options of `zkrisk serve`. */
@@ -64,7 +65,7 @@ export async function startService(
       leaseMs: cfg.queue.leaseSeconds * 1000,
       log,
     });
-    log.info({ queue: redactRedisUrl(queue) }, "jobs shared over Redis");
+    log.info({ queue: redactUrlPassword(queue) }, "jobs shared over Redis");
   } else {
     const sqlite = SqliteJobStore.open(cfg.database);
     try {

@@ -6,7 +6,7 @@
  */
 import type { CandleSeries } from "../../models/types";
 import { latestClosedBar } from "./candles";
-import { iso } from "./markets";
+import { isoFromSeconds } from "../../core/time";
 import type { ServiceParts } from "./parts";
 
 /** Schedules a job for every new closed bar of every market. */
@@ -66,7 +66,7 @@ export class Scheduler {
         m.lateReported = ts;
         metrics.skipped.inc({ market: m.id, reason: "late" });
         log.warn(
-          { market: m.id, lastBar: iso(ts), lateSeconds: lateBy, source: m.source.label },
+          { market: m.id, lastBar: isoFromSeconds(ts), lateSeconds: lateBy, source: m.source.label },
           "candle source is late: no newer closed bar",
         );
       }
@@ -76,12 +76,16 @@ export class Scheduler {
           { market: m.id, dataTimestamp: ts, submit: true },
           Date.now(),
         );
-        if (created) log.info({ job: job.id, market: m.id, bar: iso(ts) }, "new closed bar: job queued");
+        if (created)
+          log.info({ job: job.id, market: m.id, bar: isoFromSeconds(ts) }, "new closed bar: job queued");
         await dispatcher.notify(job);
         m.lastScheduled = ts;
       } catch (err) {
         // The store or the queue did not answer: the bar is scheduled again at the next pass.
-        log.error({ market: m.id, bar: iso(ts), err: (err as Error).message }, "scheduling failed");
+        log.error(
+          { market: m.id, bar: isoFromSeconds(ts), err: (err as Error).message },
+          "scheduling failed",
+        );
       }
     }
   }

@@ -3,8 +3,8 @@
  * the r1cs and ptau, and export of the verification key, the Solidity verifier and the artifact manifest.
  */
 import { randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
 import {
   ARTIFACT_KINDS,
   checkFileHash,
@@ -16,7 +16,8 @@ import {
   type CeremonyStep,
   type CircuitSummary,
 } from "../artifacts";
-import { sha256File, writeFileAtomic, writeJsonAtomic } from "../../models/io";
+import { copyFileAtomic, installFile, writeFileAtomic, writeFileVia } from "../../core/atomic-file";
+import { sha256File, writeJsonAtomic } from "../../models/io";
 import { readR1csHeader } from "./binfile";
 import { assertCeremonyExtends, readCeremony } from "./ceremony";
 import { SetupError } from "./errors";
@@ -97,35 +98,11 @@ function checkContributorName(name: string): void {
   }
 }
 
-/** A temporary path next to `file` (same filesystem, so a rename onto `file` is atomic). */
-function tempNextTo(file: string): string {
-  return `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-}
-
-/** Run `write(tmp)` on a temporary path next to `out` and rename the result onto `out`. */
-async function writeVia<T>(out: string, write: (tmp: string) => Promise<T>): Promise<T> {
-  mkdirSync(dirname(out), { recursive: true });
-  const tmp = tempNextTo(out);
-  try {
-    const result = await write(tmp);
-    renameSync(tmp, out);
-    return result;
-  } finally {
-    rmSync(tmp, { force: true });
-  }
-}
-
-/** Copy `from` to `to` atomically; nothing to do when they are the same file. */
+/** Copy `from` to `to` durably and atomically; nothing to do when they are the same file. */
 function copyAtomic(from: string, to: string): void {
   if (resolve(from) === resolve(to)) return;
   if (!existsSync(from)) throw new SetupError(`${from}: file not found`);
-  const tmp = tempNextTo(to);
-  try {
-    copyFileSync(from, tmp);
-    renameSync(tmp, to);
-  } finally {
-    rmSync(tmp, { force: true });
-  }
+  copyFileAtomic(from, to);
 }
 
 /** Options of {@link contribute}. */
@@ -155,7 +132,7 @@ export async function contribute(options: ContributeOptions): Promise<CeremonySt
   const entropy = options.entropy ?? randomBytes(32).toString("hex");
   if (entropy.length === 0) throw new SetupError("contribution entropy must not be empty");
   const logger = snarkjsLogger(options.log ?? silentLog);
-  const hash = await writeVia(options.zkeyOut, (tmp) =>
+  const hash = await writeFileVia(options.zkeyOut, (tmp) =>
     snarkjs.zKey.contribute(options.zkeyIn, tmp, options.name, entropy, logger),
   );
   return { kind: "contribution", name: options.name, hash: Buffer.from(hash).toString("hex") };
@@ -185,7 +162,7 @@ export async function applyBeacon(options: BeaconOptions): Promise<CeremonyStep>
   const name = options.name ?? "zkrisk final beacon";
   checkContributorName(name);
   const logger = snarkjsLogger(options.log ?? silentLog);
-  const hash = await writeVia(options.zkeyOut, async (tmp) => {
+  const hash = await writeFileVia(options.zkeyOut, async (tmp) => {
     const h = await snarkjs.zKey.beacon(options.zkeyIn, tmp, name, options.beaconHash, iterationsExp, logger);
     if (h === false) throw new SetupError(`${options.zkeyIn}: beacon failed: ${logger.errors.join("; ")}`);
     return h;
@@ -348,7 +325,7 @@ export async function setupCircuit(options: SetupCircuitOptions): Promise<SetupR
     await applyBeacon({ zkeyIn: contributed, zkeyOut: final, beaconHash, iterationsExp, log });
     log.info("phase 2: verifying the final zkey against the r1cs and ptau");
     await verifyZkey(paths.r1cs, ptau.path, final, log);
-    renameSync(final, paths.zkey);
+    installFile(final, paths.zkey);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -433,8 +410,8 @@ export async function devSetupCircuit(
       pool,
     });
     timings.zkeyMs = performance.now() - t0 - timings.ptauMs;
-    renameSync(join(work, "dev.ptau"), ptauPath);
-    renameSync(join(work, "dev.zkey"), paths.zkey);
+    installFile(join(work, "dev.ptau"), ptauPath);
+    installFile(join(work, "dev.zkey"), paths.zkey);
   } finally {
     await pool.close();
     rmSync(work, { recursive: true, force: true });

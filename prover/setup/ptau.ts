@@ -8,7 +8,6 @@ import {
   openSync,
   readdirSync,
   readFileSync,
-  renameSync,
   rmSync,
   statSync,
   utimesSync,
@@ -16,6 +15,7 @@ import {
 } from "node:fs";
 import { homedir, hostname } from "node:os";
 import { basename, isAbsolute, join } from "node:path";
+import { writeFileVia } from "../../core/atomic-file";
 import { sha256File } from "../../models/io";
 import { readPtauHeader, readR1csHeader, type PtauHeader } from "./binfile";
 import { SetupError } from "./errors";
@@ -322,7 +322,6 @@ export async function devPtau(power: number, options: DevPtauOptions = {}): Prom
     }
   }, LOCK_HEARTBEAT_MS);
   heartbeat.unref();
-  const tmp = join(dir, `${devPtauFileName(power)}.${process.pid}.tmp`);
   try {
     // Another process may have finished between our last look and taking the lock.
     const hit = findCached(dir, power, log);
@@ -331,22 +330,22 @@ export async function devPtau(power: number, options: DevPtauOptions = {}): Prom
     const target = join(dir, devPtauFileName(power));
     log.warn(`generating an INSECURE development ptau of power ${power} at ${target}`);
     let lastSection = "";
-    await writeDirectPtau(tmp, power, {
-      onProgress: (p) => {
-        if (p.section !== lastSection) log.info(`dev ptau power ${power}: ${p.section}`);
-        lastSection = p.section;
-        options.onProgress?.({ stage: p.section, step: p.done, steps: p.total });
-      },
+    await writeFileVia(target, async (tmp) => {
+      await writeDirectPtau(tmp, power, {
+        onProgress: (p) => {
+          if (p.section !== lastSection) log.info(`dev ptau power ${power}: ${p.section}`);
+          lastSection = p.section;
+          options.onProgress?.({ stage: p.section, step: p.done, steps: p.total });
+        },
+      });
+      const header = readPtauHeader(tmp);
+      if (header.power !== power || !header.preparedPhase2) {
+        throw new SetupError(`${tmp}: generated dev ptau is malformed (power ${header.power})`);
+      }
     });
-    const header = readPtauHeader(tmp);
-    if (header.power !== power || !header.preparedPhase2) {
-      throw new SetupError(`${tmp}: generated dev ptau is malformed (power ${header.power})`);
-    }
-    renameSync(tmp, target);
     return found({ path: target, power }, false);
   } finally {
     clearInterval(heartbeat);
-    rmSync(tmp, { force: true });
     rmSync(lockPath, { force: true });
   }
 }

@@ -6,6 +6,7 @@ import { loadCandles } from "../../models/load-data";
 import { inferBar } from "../../models/predict";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { zkrisk } from "../helpers/zkrisk-cli";
+import { FIELD_MODULUS } from "../../circuits/field";
 
 const ROOT = join(__dirname, "../..");
 const DATA = join(ROOT, "models/data/btcusdt-2h.csv");
@@ -178,7 +179,7 @@ describe("bad input: exit code 2, the file and field or line, and nothing writte
 
   it("refuses prove --domain at or above the field modulus before proving", () => {
     const out = join(dir, "never-proof.json");
-    const p = "21888242871839275222246405745257275088548364400416034343698204186575808495617";
+    const p = FIELD_MODULUS.toString();
     for (const domain of [p, `${p}0`]) {
       const r = zkrisk("prove", "--artifacts", dir, "--market", "BTC-USDT", "--domain", domain, "--out", out);
       expect(r.code).toBe(2);

@@ -14,6 +14,7 @@ import { describe, expect, it } from "vitest";
 import type { ProvedUpdate } from "../../prover/prove-update";
 import { canTransition, JOB_STATUSES, type JobStatus } from "../../prover/service/job-states";
 import { jobIdOf, transition, type JobStore, type SentTransaction } from "../../prover/service/jobs";
+import { FIELD_MODULUS } from "../../circuits/field";
 
 const ROOT = join(__dirname, "../..");
 
@@ -25,15 +26,12 @@ const BAR = 7_200;
 /** Open time of the `i`th bar after `BAR0`, seconds. */
 export const bar = (i: number) => BAR0 + i * BAR;
 
-/** BN254's scalar field modulus: proof values are decimal strings below it, too big for a double. */
-const FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
-
 /**
  * A proof-shaped value holding what a JSON round trip must keep: 77-digit decimal strings, nested arrays,
  * nulls, floats with many digits, tiny and huge ones, non-ASCII text and characters JSON escapes.
  */
 export function proofAt(dataTimestamp: number): ProvedUpdate {
-  const fe = (k: number) => ((FIELD * BigInt(k)) / 97n).toString();
+  const fe = (k: number) => ((FIELD_MODULUS * BigInt(k)) / 97n).toString();
   const input = ["640", "960", fe(11), fe(12), "0", String(dataTimestamp), "1"];
   return {
     format: "zkrisk-proof/1",
