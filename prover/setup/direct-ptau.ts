@@ -84,7 +84,7 @@ function lagrange(group: Group, tau: bigint, factor: bigint, maxPower: number, t
   const out: Job[] = [];
   for (let p = 0; p <= maxPower; p++) {
     const values = truncateLast && p === maxPower ? truncatedLagrangeValues : lagrangeValues;
-    out.push(...jobs(group, 2 ** p, (start, n) => values(tau, p, start, n, factor)));
+    out.push(...jobs(group, 2 ** p, (start, n) => values(tau, p, { start, count: n, factor })));
   }
   return out;
 }

@@ -63,7 +63,7 @@ function evaluateWires(r1csPath: string, tau: bigint): Wires {
   const nVars = header.wires;
   const power = requiredPower(header.constraints, nPublic);
   const body = readBinSection(r1csPath, "r1cs", 2);
-  const L = lagrangeValues(tau, power, 0, header.constraints + nPublic + 1);
+  const L = lagrangeValues(tau, power, { start: 0, count: header.constraints + nPublic + 1 });
   const a = new Array<bigint>(nVars).fill(0n);
   const b = new Array<bigint>(nVars).fill(0n);
   const c = new Array<bigint>(nVars).fill(0n);
@@ -123,7 +123,7 @@ function evaluateWires(r1csPath: string, tau: bigint): Wires {
  */
 function hScalars(tau: bigint, power: number, ptauPower: number, invDelta: bigint): bigint[] {
   const values = power < ptauPower ? lagrangeValues : truncatedLagrangeValues;
-  return values(tau, power + 1, 1, 2 ** power, invDelta, 2);
+  return values(tau, power + 1, { start: 1, count: 2 ** power, factor: invDelta, stride: 2 });
 }
 
 /** Big-endian u32, as snarkjs hashes section lengths. */

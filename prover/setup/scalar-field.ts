@@ -72,30 +72,37 @@ export function rootOfUnity(k: number): bigint {
   return roots[k]!;
 }
 
-/**
- * Values at `x` of the Lagrange basis of the domain `{w^i}` of size `n = 2^k` (w = {@link rootOfUnity}(k)), for
- * `i = start, start + stride, ...` (`count` of them), each multiplied by `factor`:
- * `L_i(x) = w^i (x^n - 1) / (n (x - w^i))`. These are what an inverse FFT of `[x^0 .. x^(n-1)]` gives, which is how
- * snarkjs's `prepare phase2` computes a ptau's Lagrange sections. `x` must not lie in the domain.
- */
-export function lagrangeValues(
-  x: bigint,
-  k: number,
-  start: number,
-  count: number,
-  factor = 1n,
-  stride = 1,
-): bigint[] {
-  const n = 1n << BigInt(k);
+/** Which basis values to compute: `i = start, start + stride, ...`, `count` of them, each times `factor`. */
+export interface BasisWindow {
+  start: number;
+  count: number;
+  factor?: bigint;
+  stride?: number;
+}
+
+/** The domain points `w^i` of the size-2^k domain for the indices of `window`. */
+function domainPoints(k: number, { start, count, stride = 1 }: BasisWindow): bigint[] {
   const w = rootOfUnity(k);
   const step = pow(w, BigInt(stride));
-  const scale = mul(factor, mul(sub(pow(x, n), 1n), inv(n)));
-  const wi = new Array<bigint>(count);
+  const out = new Array<bigint>(count);
   let cur = pow(w, BigInt(start));
   for (let i = 0; i < count; i++) {
-    wi[i] = cur;
+    out[i] = cur;
     cur = mul(cur, step);
   }
+  return out;
+}
+
+/**
+ * Values at `x` of the Lagrange basis of the domain `{w^i}` of size `n = 2^k` (w = {@link rootOfUnity}(k)) for the
+ * indices of `window`, each multiplied by its factor: `L_i(x) = w^i (x^n - 1) / (n (x - w^i))`. These are what an
+ * inverse FFT of `[x^0 .. x^(n-1)]` gives, which is how snarkjs's `prepare phase2` computes a ptau's Lagrange
+ * sections. `x` must not lie in the domain.
+ */
+export function lagrangeValues(x: bigint, k: number, window: BasisWindow): bigint[] {
+  const n = 1n << BigInt(k);
+  const scale = mul(window.factor ?? 1n, mul(sub(pow(x, n), 1n), inv(n)));
+  const wi = domainPoints(k, window);
   const inverses = batchInverse(wi.map((v) => sub(x, v)));
   return wi.map((v, i) => mul(scale, mul(v, inverses[i]!)));
 }
@@ -105,24 +112,11 @@ export function lagrangeValues(
  * the `n - 1` powers `[x^0 .. x^(n-2)]` padded with a zero (section 2 holds only `2N - 1` powers). Its i-th output
  * lacks the top term `x^(n-1) w^(-i(n-1)) / n = x^(n-1) w^i / n`, so the values are `L_i(x) - x^(n-1) w^i / n`.
  */
-export function truncatedLagrangeValues(
-  x: bigint,
-  k: number,
-  start: number,
-  count: number,
-  factor = 1n,
-  stride = 1,
-): bigint[] {
+export function truncatedLagrangeValues(x: bigint, k: number, window: BasisWindow): bigint[] {
   const n = 1n << BigInt(k);
-  const w = rootOfUnity(k);
-  const step = pow(w, BigInt(stride));
-  const top = mul(factor, mul(pow(x, n - 1n), inv(n)));
-  let wi = pow(w, BigInt(start));
-  return lagrangeValues(x, k, start, count, factor, stride).map((v) => {
-    const out = sub(v, mul(top, wi));
-    wi = mul(wi, step);
-    return out;
-  });
+  const top = mul(window.factor ?? 1n, mul(pow(x, n - 1n), inv(n)));
+  const wi = domainPoints(k, window);
+  return lagrangeValues(x, k, window).map((v, i) => sub(v, mul(top, wi[i]!)));
 }
 
 /** A uniformly random nonzero field element from the OS CSPRNG (512 bits reduced mod r: bias below 2^-250). */

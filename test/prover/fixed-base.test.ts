@@ -49,14 +49,14 @@ describe("scalar field", () => {
     const x = 987654321987654321n;
     for (const k of [0, 1, 3, 5]) {
       const n = 2 ** k;
-      const L = lagrangeValues(x, k, 0, n);
+      const L = lagrangeValues(x, k, { start: 0, count: n });
       const w = rootOfUnity(k);
       for (const j of new Set([0, Math.min(1, n - 1), n - 1])) {
         const sum = L.reduce((acc, l, i) => (acc + mul(l, pow(w, BigInt(i * j)))) % R, 0n);
         expect(sum, `k=${k} j=${j}`).toBe(pow(x, BigInt(j)));
       }
       // A window with a stride picks the same values.
-      expect(lagrangeValues(x, k, 1, n >> 1, 7n, 2)).toEqual(
+      expect(lagrangeValues(x, k, { start: 1, count: n >> 1, factor: 7n, stride: 2 })).toEqual(
         L.filter((_, i) => i % 2 === 1).map((v) => mul(v, 7n)),
       );
     }
