@@ -4,9 +4,7 @@
  */
 import type { QuantizedModel } from "../models/quantized-model";
 import { toField } from "../circuits/field";
-import { packAscii } from "../circuits/commitments";
 import type { WeightMode } from "../circuits/generate-circuit";
-import { UsageError } from "../models/errors";
 
 /** The public context of an update. */
 export interface UpdateContext {
@@ -16,23 +14,6 @@ export interface UpdateContext {
   dataTimestamp: bigint;
   /** Chain-and-oracle domain value (0 until an oracle is chosen). */
   domain: bigint;
-}
-
-/**
- * A market id from its label: a decimal number is taken as is; otherwise the label (printable ASCII,
- * at most 31 bytes, e.g. "BTC-USDT") is packed big-endian into one field element.
- */
-export function marketIdOf(label: string): bigint {
-  if (/^\d+$/.test(label)) {
-    const v = BigInt(label);
-    if (v !== toField(v)) throw new UsageError(`--market: ${label} is not below the field modulus`);
-    return v;
-  }
-  try {
-    return packAscii(label);
-  } catch {
-    throw new UsageError(`--market: '${label}' must be a number or printable ASCII of at most 31 bytes`);
-  }
 }
 
 type SignalValue = string | SignalValue[];

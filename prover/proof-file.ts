@@ -16,7 +16,7 @@ import { inputCommitment, modelCommitment } from "../circuits/commitments";
 import { FIELD_MODULUS, toField } from "../circuits/field";
 import { PUBLIC_SIGNALS, PUBLIC_SIGNAL_INDEX } from "../circuits/public-signals";
 import { toVerifierCalldata } from "./calldata";
-import { marketIdOf } from "./circuit-input";
+import { marketIdOf } from "../candles/market-id";
 import type { ProvedUpdate } from "./prove-update";
 import { snarkjs, type VerificationKey } from "./setup/snarkjs";
 

@@ -28,8 +28,8 @@ import {
 } from "../candles";
 import { readJsonFile, writeJsonAtomic } from "../models/io";
 import { JsonReader } from "../models/validate";
-// The market id's one owner. TODO(merge): move `marketIdOf` ahead of the prover (e.g. candles/market-id.ts).
-import { marketIdOf } from "../prover/circuit-input";
+// The market id has one owner (candles/market-id.ts), shared with the proof.
+import { marketIdOf } from "../candles/market-id";
 import { assertSignature, signDigest, type PublicKey, type Signature } from "./eddsa";
 import { PublisherFileError } from "./errors";
 import type { PublisherKey } from "./keystore";

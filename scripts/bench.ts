@@ -21,7 +21,8 @@ import { loadCandles } from "../models/load-data";
 import { inferBar } from "../models/predict";
 import type { CandleSeries } from "../models/types";
 import { loadArtifacts, readManifest } from "../prover/artifacts";
-import { circuitInput, marketIdOf } from "../prover/circuit-input";
+import { circuitInput } from "../prover/circuit-input";
+import { marketIdOf } from "../candles/market-id";
 import { oracleDomain } from "../prover/domain";
 import { inProcessChain, type Chain } from "../prover/onchain/chain";
 import {

@@ -14,7 +14,7 @@ import { loadCandles } from "../models/load-data";
 import { inferBar } from "../models/predict";
 import { loadQuantizedModel } from "../models/quantized-model";
 import { loadArtifacts } from "../prover/artifacts";
-import { marketIdOf } from "../prover/circuit-input";
+import { marketIdOf } from "../candles/market-id";
 import { oracleDomain } from "../prover/domain";
 import { inProcessChain, rpcChain, type Chain } from "../prover/onchain/chain";
 import {

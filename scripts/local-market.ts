@@ -8,7 +8,7 @@ import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { modelCommitment } from "../circuits/commitments";
 import { loadQuantizedModel } from "../models/quantized-model";
-import { marketIdOf } from "../prover/circuit-input";
+import { marketIdOf } from "../candles/market-id";
 import { rpcChain } from "../prover/onchain/chain";
 import { DEFAULT_LIMITS, deployOracle, deployVerifier, registerMarket } from "../prover/onchain/oracle";
 import { DEV_KEYS } from "./hardhat-node";

@@ -4,7 +4,7 @@ import { UsageError } from "../../models/errors";
 import { writeJsonAtomic } from "../../models/io";
 import { modelCommitment } from "../../circuits/commitments";
 import { loadQuantizedModel } from "../../models/quantized-model";
-import { marketIdOf } from "../../prover/circuit-input";
+import { marketIdOf } from "../../candles/market-id";
 import { rpcChain, type Chain } from "../../prover/onchain/chain";
 import {
   deployOracle,

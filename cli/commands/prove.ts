@@ -7,7 +7,7 @@ import { writeJsonAtomic } from "../../models/io";
 import { loadCandles, loadFunding } from "../../models/load-data";
 import { FIELD_MODULUS } from "../../circuits/field";
 import { loadArtifacts } from "../../prover/artifacts";
-import { marketIdOf } from "../../prover/circuit-input";
+import { marketIdOf } from "../../candles/market-id";
 import { UpdateProver } from "../../prover/prove-update";
 import { checkProofFile, readProofFile, snarkjsProofFiles } from "../../prover/proof-file";
 import { loadQuantizedModel } from "../../models/quantized-model";

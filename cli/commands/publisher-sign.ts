@@ -7,7 +7,7 @@ import { resolve } from "node:path";
 import { buildWindow, MAX_WINDOW_BARS } from "../../candles";
 import { FEATURE_LOOKBACK_BARS } from "../../models/features";
 import { loadCandles } from "../../models/load-data";
-import { marketIdOf } from "../../prover/circuit-input";
+import { marketIdOf } from "../../candles/market-id";
 import {
   publisherPassword,
   signWindow,

@@ -13,7 +13,7 @@ import { getAddress, isAddress, isHexString, parseUnits, Wallet } from "ethers";
 import { ZkriskError } from "../../models/errors";
 import { readJsonFile } from "../../models/io";
 import { JsonReader, type JsonErrorFactory } from "../../models/validate";
-import { marketIdOf } from "../circuit-input";
+import { marketIdOf } from "../../candles/market-id";
 import { redactUrl } from "../../core/url";
 
 /** The service config is malformed or names something that does not exist; the message names the field. */

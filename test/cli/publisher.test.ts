@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildWindow, windowDigest } from "../../candles";
 import { loadCandles } from "../../models/load-data";
-import { marketIdOf } from "../../prover/circuit-input";
+import { marketIdOf } from "../../candles/market-id";
 import { readKeystore, readSignedWindow } from "../../publisher";
 
 const ROOT = join(__dirname, "../..");

@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { AbiCoder, ContractFactory, ZeroAddress, keccak256, type Contract, type Signer } from "ethers";
 import { FIELD_MODULUS } from "../../circuits/field";
-import { marketIdOf } from "../../prover/circuit-input";
+import { marketIdOf } from "../../candles/market-id";
 import { oracleDomain } from "../../prover/domain";
 import { compileOracleContracts, compileSolidity, type CompiledContract } from "../../prover/onchain/solc";
 import {

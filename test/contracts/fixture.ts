@@ -16,7 +16,7 @@ import type { BaseContract, Contract, ContractTransactionResponse, Interface } f
 import { toField } from "../../circuits/field";
 import { loadCandles } from "../../models/load-data";
 import type { CandleSeries } from "../../models/types";
-import { marketIdOf } from "../../prover/circuit-input";
+import { marketIdOf } from "../../candles/market-id";
 import { oracleDomain } from "../../prover/domain";
 import { UpdateProver, type ProvedUpdate } from "../../prover/prove-update";
 import { DEFAULT_LIMITS, type MarketLimits } from "../../prover/onchain/oracle";

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ZeroAddress, type Contract, type Signer } from "ethers";
 import { FIELD_MODULUS } from "../../circuits/field";
 import { inputCommitment } from "../../circuits/commitments";
-import { marketIdOf } from "../../prover/circuit-input";
+import { marketIdOf } from "../../candles/market-id";
 import { oracleDomain } from "../../prover/domain";
 import type { ProvedUpdate } from "../../prover/prove-update";
 import { releaseCurves } from "../../prover/setup";

@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { marketIdOf } from "../../prover/circuit-input";
+import { marketIdOf } from "../../candles/market-id";
 import type { Provider } from "ethers";
 import { oracleAt } from "../../prover/onchain/oracle";
 import { MARKET } from "../../scripts/local-market";

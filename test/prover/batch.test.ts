@@ -6,7 +6,7 @@ import { unpackBatchUpdate } from "../../circuits/generate-batch-circuit";
 import { loadCandles } from "../../models/load-data";
 import { inferBar } from "../../models/predict";
 import { loadQuantizedModel } from "../../models/quantized-model";
-import { marketIdOf } from "../../prover/circuit-input";
+import { marketIdOf } from "../../candles/market-id";
 import { BatchProver, type ProvedBatch } from "../../prover/prove-batch";
 import { releaseCurves, snarkjs } from "../../prover/setup";
 import { buildBatchArtifacts } from "../helpers/batch-artifacts";

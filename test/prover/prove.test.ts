@@ -14,7 +14,7 @@ import { inputCommitment, modelCommitment } from "../../circuits/commitments";
 import { inferBar } from "../../models/predict";
 import { loadCandles } from "../../models/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
-import { marketIdOf } from "../../prover/circuit-input";
+import { marketIdOf } from "../../candles/market-id";
 import { UpdateProver, type ProvedUpdate } from "../../prover/prove-update";
 import { releaseCurves, snarkjs } from "../../prover/setup";
 import { buildProvingArtifacts } from "../helpers/artifacts";

@@ -15,7 +15,7 @@ import {
   retryDelayMs,
   type ServiceConfig,
 } from "../../prover/service/config";
-import { marketIdOf } from "../../prover/circuit-input";
+import { marketIdOf } from "../../candles/market-id";
 
 const REAL_MODEL = join(__dirname, "../../models/btc-usdt-2h.quantized.json");
 const ORACLE = "0x5FbDB2315678afecb367f032d93F642f64180aa3";

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BrowserProvider, ZeroAddress, type Contract } from "ethers";
 import { PUBLIC_SIGNALS, PUBLIC_SIGNAL_INDEX } from "../../circuits/public-signals";
 import { loadCandles } from "../../models/load-data";
-import { marketIdOf } from "../../prover/circuit-input";
+import { marketIdOf } from "../../candles/market-id";
 import { oracleDomain } from "../../prover/domain";
 import { inProcessChain, type Chain } from "../../prover/onchain/chain";
 import {

@@ -7,7 +7,7 @@
 import { Contract, JsonRpcProvider, Wallet } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCandles } from "../../models/load-data";
-import { marketIdOf } from "../../prover/circuit-input";
+import { marketIdOf } from "../../candles/market-id";
 import { oracleDomain } from "../../prover/domain";
 import { oracleInterface, OracleError } from "../../prover/onchain/oracle";
 import { UpdateProver, type ProvedUpdate } from "../../prover/prove-update";
