@@ -55,15 +55,23 @@ function poseidonWrapper(widths: readonly number[]): string {
   ].join("\n");
 }
 
+/**
+ * The widths in groups of four, one circuit each: one circuit with all sixteen makes circom2 (wasm) grow past
+ * 2 GiB while writing its witness generator, where its WASI layer fails ("Start offset ... is outside the bounds").
+ */
+const WIDTH_GROUPS = [0, 4, 8, 12].map((first) => WIDTHS.slice(first, first + 4));
+
 describe("poseidon (circuits/poseidon.ts)", () => {
   let reference: CircomlibjsPoseidon;
-  let circuit: TestCircuit;
+  const circuits: { widths: number[]; circuit: TestCircuit }[] = [];
 
   beforeAll(async () => {
-    [reference, circuit] = await Promise.all([
-      buildPoseidon(),
-      loadCircuit(poseidonWrapper(WIDTHS), "PoseidonAllWidths", { O: 1 }),
-    ]);
+    reference = await buildPoseidon();
+    // One compile at a time: each is a circom2 process of its own.
+    for (const widths of WIDTH_GROUPS) {
+      const name = `PoseidonWidths${widths[0]}to${widths.at(-1)}`;
+      circuits.push({ widths, circuit: await loadCircuit(poseidonWrapper(widths), name, { O: 1 }) });
+    }
   });
 
   it("equals circomlibjs on 40 seeded random inputs of every width 1..16 (negatives mod p)", () => {
@@ -79,12 +87,15 @@ describe("poseidon (circuits/poseidon.ts)", () => {
 
   it("equals circomlib's Poseidon(n) circuit for every width 1..16", async () => {
     const rnd = bigRandom(1314);
-    for (let k = 0; k < 3; k++) {
-      const input: Record<string, bigint[]> = {};
-      for (const n of WIDTHS) input[`in${n}`] = randomInputs(rnd, n);
-      const w = await circuit.witness(input);
-      for (const n of WIDTHS)
-        expect(circuit.read(w, `main.h${n}`), `width ${n}`).toBe(poseidon(input[`in${n}`]));
+    expect(circuits.flatMap((c) => c.widths)).toEqual(WIDTHS);
+    for (const { widths, circuit } of circuits) {
+      for (let k = 0; k < 3; k++) {
+        const input: Record<string, bigint[]> = {};
+        for (const n of widths) input[`in${n}`] = randomInputs(rnd, n);
+        const w = await circuit.witness(input);
+        for (const n of widths)
+          expect(circuit.read(w, `main.h${n}`), `width ${n}`).toBe(poseidon(input[`in${n}`]));
+      }
     }
   });
 
