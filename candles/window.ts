@@ -6,12 +6,24 @@
  * (flag set, fields 0), never dropped. So a bar's open time is implied by its position and the window's
  * header, and the digest (digest.ts) signs the header and position, not each time.
  *
+ * A window holds only what the features read, because every signed value costs the circuit a share of a
+ * Poseidon permutation: the close and the volume of every bar, and the high and the low of the last
+ * `WINDOW_RANGE_BARS` bars (the range part). Opens are never part of a window, and bars before the range
+ * part carry high = low = 0. A missing bar has every field 0; a present bar has close >= 1, so "missing"
+ * is the same fact as "close = 0", which is how a circuit reads it.
+ *
  * Bounds a circuit can range-check: 0 < intervalMs < 2^`INTERVAL_BITS` ms, 0 <= endTime < 2^`TIME_BITS`
  * ms, 1 <= N <= `MAX_WINDOW_BARS`. The last bar must be present (a window ends at a bar that exists).
  */
 import { InsufficientDataError } from "../models/errors";
 import type { CandleSeries } from "../models/types";
-import { integerCandleOf, integerCandleViolation, missingCandle, type IntegerCandle } from "./integer-candle";
+import {
+  fieldBoundViolation,
+  integerCandleOf,
+  missingCandle,
+  type IntegerCandle,
+  type IntegerCandleField,
+} from "./integer-candle";
 import { isoFromMs } from "../core/time";
 
 /** Bit width of the bar interval in ms (below 2^32 ms, about 49.7 days). */
@@ -20,6 +32,27 @@ export const INTERVAL_BITS = 32;
 export const TIME_BITS = 48;
 /** The most bars a window may hold. */
 export const MAX_WINDOW_BARS = 4096;
+/** The last bars of a window whose high and low are part of it (one day of 2-hour bars). */
+export const WINDOW_RANGE_BARS = 12;
+
+/**
+ * One bar of a window: an integer candle without its open. `high` and `low` are 0n outside the range
+ * part (the last WINDOW_RANGE_BARS bars); every field is 0n for a missing bar.
+ */
+export type WindowBar = Omit<IntegerCandle, "open">;
+
+/** Whether bar `i` of a window of `n` bars is in the range part (its high and low are signed). */
+export function inRangePart(n: number, i: number): boolean {
+  return i >= n - WINDOW_RANGE_BARS;
+}
+
+/** A field of a window bar. */
+export type WindowBarField = Exclude<IntegerCandleField, "open">;
+
+/** The signed fields of bar `i` of a window of `n` bars, in the order the digest absorbs them per part. */
+export function windowBarFields(n: number, i: number): readonly WindowBarField[] {
+  return inRangePart(n, i) ? ["close", "volume", "high", "low"] : ["close", "volume"];
+}
 
 /** N integer candles of one market, ending at the bar that opens at `endTime`. */
 export interface Window {
@@ -30,7 +63,7 @@ export interface Window {
   /** Open time of the last bar, milliseconds since the Unix epoch (UTC). */
   endTime: number;
   /** The N bars, oldest first; bars[N - 1] opens at endTime and is present. */
-  bars: IntegerCandle[];
+  bars: WindowBar[];
 }
 
 /** Open time (ms) of bar `i` of a window of `n` bars ending at `endTime`. */
@@ -65,12 +98,61 @@ export function windowViolation(w: Window): { field: string; reason: string } | 
     if (bar.time !== expected) {
       return { field: `bars[${i}].time`, reason: `${bar.time} is not the bar's position time ${expected}` };
     }
-    const violation = integerCandleViolation(bar);
-    if (violation !== undefined) return { field: `bars[${i}]`, reason: violation };
+    const violation = windowBarViolation(bar, inRangePart(n, i));
+    if (violation !== undefined) return { field: `bars[${i}].${violation.field}`, reason: violation.reason };
   }
   if (w.bars[n - 1].missing)
     return { field: `bars[${n - 1}].missing`, reason: "the last bar must be present" };
   return undefined;
+}
+
+/**
+ * The first field of a window bar that breaks its bound, or undefined: a missing bar has every field 0; a
+ * present bar has close in [1, 2^PRICE_BITS) and volume in [0, 2^VOLUME_BITS); in the range part also
+ * 1 <= low <= close <= high < 2^PRICE_BITS, outside it high = low = 0.
+ */
+export function windowBarViolation(
+  bar: WindowBar,
+  ranged: boolean,
+): { field: string; reason: string } | undefined {
+  for (const field of ["close", "volume"] as const) {
+    const reason = fieldBoundViolation(field, bar[field], bar.missing);
+    if (reason !== undefined) return { field, reason };
+  }
+  for (const field of ["high", "low"] as const) {
+    if (!ranged || bar.missing) {
+      if (bar[field] !== 0n) {
+        const where = bar.missing ? "a missing bar" : "a bar before the range part";
+        return { field, reason: `${field} of ${where} must be 0, got ${bar[field]}` };
+      }
+      continue;
+    }
+    const reason = fieldBoundViolation(field, bar[field], false);
+    if (reason !== undefined) return { field, reason };
+  }
+  if (ranged && !bar.missing) {
+    if (bar.low > bar.close) return { field: "low", reason: `low ${bar.low} > close ${bar.close}` };
+    if (bar.high < bar.close) return { field: "high", reason: `high ${bar.high} < close ${bar.close}` };
+  }
+  return undefined;
+}
+
+/** Bar `i` of a window of `n` bars from an integer candle: its open dropped, outside the range part its high and low. */
+export function windowBarOf(c: IntegerCandle, n: number, i: number): WindowBar {
+  const bar: WindowBar = {
+    time: c.time,
+    missing: c.missing,
+    high: c.high,
+    low: c.low,
+    close: c.close,
+    volume: c.volume,
+  };
+  return inRangePart(n, i) || c.missing ? bar : { ...bar, high: 0n, low: 0n };
+}
+
+/** Every candle of a series as integers, in order (see `integerCandleOf` for the errors). */
+export function integerCandlesOf(series: CandleSeries): IntegerCandle[] {
+  return series.candles.map((c) => integerCandleOf(c, series.source));
 }
 
 /**
@@ -79,10 +161,17 @@ export function windowViolation(w: Window): { field: string; reason: string } | 
  * @param marketId the market id as a field element.
  * @param endIndex index in `series.candles` of the window's last bar.
  * @param n bars in the window, 1 to MAX_WINDOW_BARS.
+ * @param integers the series' candles already converted (`integerCandlesOf`), to build many windows at once.
  * @throws RangeError for n or endIndex out of range; InsufficientDataError when the window starts before
  *   the series' first bar; DataError (integer-candle.ts) for a value that does not convert exactly.
  */
-export function buildWindow(series: CandleSeries, marketId: bigint, endIndex: number, n: number): Window {
+export function buildWindow(
+  series: CandleSeries,
+  marketId: bigint,
+  endIndex: number,
+  n: number,
+  integers?: readonly IntegerCandle[],
+): Window {
   const { candles, intervalMs, source } = series;
   if (!Number.isSafeInteger(n) || n < 1 || n > MAX_WINDOW_BARS) {
     throw new RangeError(`buildWindow: bars ${n} is not an integer in [1, ${MAX_WINDOW_BARS}]`);
@@ -98,12 +187,14 @@ export function buildWindow(series: CandleSeries, marketId: bigint, endIndex: nu
         `first bar ${isoFromMs(candles[0].time)}`,
     );
   }
-  const bars: IntegerCandle[] = [];
+  const bars: WindowBar[] = [];
   let k = endIndex;
   for (let i = n - 1; i >= 0; i--) {
     const t = barTime(endTime, intervalMs, n, i);
     while (k >= 0 && candles[k].time > t) k--;
-    bars.push(k >= 0 && candles[k].time === t ? integerCandleOf(candles[k], source) : missingCandle(t));
+    const present = k >= 0 && candles[k].time === t;
+    const candle = present ? (integers?.[k] ?? integerCandleOf(candles[k], source)) : missingCandle(t);
+    bars.push(windowBarOf(candle, n, i));
   }
   return { marketId, intervalMs, endTime, bars: bars.reverse() };
 }

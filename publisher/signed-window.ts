@@ -2,15 +2,18 @@
  * Signed windows: a window (candles/window.ts), its digest (candles/digest.ts) and one publisher's
  * EdDSA-Poseidon signature of that digest, as the file `zkrisk publisher sign` writes.
  *
- * File (JSON, version 1; every field required, unknown keys refused; integers that may exceed 2^53 are
- * decimal strings):
+ * File (JSON, version 2; every field required, unknown keys refused; integers that may exceed 2^53 are
+ * decimal strings). It holds exactly what is signed (candles/window.ts): no opens, and high and low only in
+ * the range part (the last WINDOW_RANGE_BARS bars):
  *
- *   { "version": 1,
+ *   { "version": 2,
  *     "market": "BTC-USDT",             the label; its field element is the prover's `marketIdOf(market)`
  *     "intervalMs": 7200000,            bar interval, ms
  *     "endTime": 1719784800000,         open time of the last bar, ms
- *     "bars": [ { "time": <ms>, "missing": false, "open": "<1e-8 units>", "high": "...", "low": "...",
- *                 "close": "...", "volume": "<1e-8 base units>" }, ... ],        N bars, oldest first
+ *     "bars": [ { "time": <ms>, "missing": false, "close": "<1e-8 units>", "volume": "<1e-8 base units>" },
+ *               ...,
+ *               { "time": <ms>, "missing": false, "close": "...", "volume": "...", "high": "...", "low": "..." }
+ *             ],                                                                 N bars, oldest first
  *     "digest": "<decimal>",            the window digest
  *     "publicKey": { "Ax": "<decimal>", "Ay": "<decimal>" },
  *     "signature": { "R8x": "<decimal>", "R8y": "<decimal>", "S": "<decimal>" } }
@@ -20,11 +23,13 @@
  * caller's question.
  */
 import {
+  windowBarFields,
   windowDigest,
   windowViolation,
-  INTEGER_CANDLE_FIELDS,
   MAX_WINDOW_BARS,
+  type WindowBarField,
   type Window,
+  type WindowBar,
 } from "../candles";
 import { readJsonFile, writeJsonAtomic } from "../models/io";
 import { JsonReader } from "../models/validate";
@@ -35,7 +40,7 @@ import { PublisherFileError } from "./errors";
 import type { PublisherKey } from "./keystore";
 
 /** Version of the signed-window file format above. */
-export const SIGNED_WINDOW_VERSION = 1;
+export const SIGNED_WINDOW_VERSION = 2;
 
 /** A window with its digest and one publisher's signature of it. */
 export interface SignedWindow {
@@ -49,7 +54,10 @@ export interface SignedWindow {
 }
 
 const ROOT_KEYS = ["version", "market", "intervalMs", "endTime", "bars", "digest", "publicKey", "signature"];
-const BAR_KEYS = ["time", "missing", ...INTEGER_CANDLE_FIELDS];
+/** The keys of bar `i` of a window of `n` bars in the file. */
+function barKeys(n: number, i: number): string[] {
+  return ["time", "missing", ...windowBarFields(n, i)];
+}
 
 /** Signs a window with an unlocked publisher key. `market` is the label `window.marketId` was made from. */
 export async function signWindow(key: PublisherKey, market: string, window: Window): Promise<SignedWindow> {
@@ -72,10 +80,10 @@ export function signedWindowJson(sw: SignedWindow): Record<string, unknown> {
     market: sw.market,
     intervalMs: w.intervalMs,
     endTime: w.endTime,
-    bars: w.bars.map((b) => ({
+    bars: w.bars.map((b, i) => ({
       time: b.time,
       missing: b.missing,
-      ...Object.fromEntries(INTEGER_CANDLE_FIELDS.map((f) => [f, s(b[f])])),
+      ...Object.fromEntries(windowBarFields(w.bars.length, i).map((f) => [f, s(b[f])])),
     })),
     digest: s(sw.digest),
     publicKey: { Ax: s(pk.Ax), Ay: s(pk.Ay) },
@@ -101,25 +109,27 @@ export async function readSignedWindow(file: string): Promise<SignedWindow> {
   doc.onlyKeys(ROOT_KEYS);
   const version = doc.at("version").integer();
   if (version !== SIGNED_WINDOW_VERSION)
-    doc.at("version").error(`unsupported version ${version} (expected 1)`);
+    doc.at("version").error(`unsupported version ${version} (expected ${SIGNED_WINDOW_VERSION})`);
   const market = doc.at("market").string();
   const marketId = marketIdIn(doc.at("market"), market);
+  const items = doc.at("bars").items();
   const window: Window = {
     marketId,
     intervalMs: doc.at("intervalMs").integer(1),
     endTime: doc.at("endTime").integer(0),
-    bars: doc
-      .at("bars")
-      .items()
-      .map((bar) => {
-        bar.onlyKeys(BAR_KEYS);
-        const ints = INTEGER_CANDLE_FIELDS.map((f) => [f, bar.at(f).bigint()]);
-        return {
-          time: bar.at("time").integer(0),
-          missing: bar.at("missing").boolean(),
-          ...Object.fromEntries(ints),
-        };
-      }),
+    bars: items.map((bar, i): WindowBar => {
+      const fields = windowBarFields(items.length, i);
+      bar.onlyKeys(barKeys(items.length, i));
+      const value = (f: WindowBarField) => (fields.includes(f) ? bar.at(f).bigint() : 0n);
+      return {
+        time: bar.at("time").integer(0),
+        missing: bar.at("missing").boolean(),
+        close: value("close"),
+        volume: value("volume"),
+        high: value("high"),
+        low: value("low"),
+      };
+    }),
   };
   if (window.bars.length < 1 || window.bars.length > MAX_WINDOW_BARS) {
     doc.at("bars").error(`${window.bars.length} bars, expected 1 to ${MAX_WINDOW_BARS}`);
@@ -177,7 +187,7 @@ function comparable(sw: SignedWindow): [string, string][] {
   ];
   w.bars.forEach((b, i) => {
     entries.push([`bars[${i}].missing`, String(b.missing)]);
-    for (const f of INTEGER_CANDLE_FIELDS) entries.push([`bars[${i}].${f}`, b[f].toString()]);
+    for (const f of windowBarFields(w.bars.length, i)) entries.push([`bars[${i}].${f}`, b[f].toString()]);
   });
   return entries;
 }
@@ -185,7 +195,7 @@ function comparable(sw: SignedWindow): [string, string][] {
 /**
  * The first place where the signed windows (e.g. k publishers' windows for one bar) do not hold identical
  * candles, comparing each with the first: market, interval, end time, length, then bar by bar, oldest
- * first, the missing flag and each integer field. Undefined when they all agree.
+ * first, the missing flag and each signed field. Undefined when they all agree.
  * @param names names of the windows for the message (e.g. their files); default `window i`.
  */
 export function firstDisagreement(
