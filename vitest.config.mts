@@ -35,6 +35,7 @@ const FAST_SUITES = [
   "test/models/train.test.ts",
   "test/candles/window.test.ts",
   "test/candles/digest.test.ts",
+  "test/features/window-features.test.ts",
   "test/publisher/eddsa.test.ts",
   "test/publisher/keystore.test.ts",
   "test/publisher/publisher-set.test.ts",

@@ -1,22 +1,15 @@
 /** The window digest: pinned layout and vector, and sensitivity to every field, the order and the header. */
 import { describe, expect, it } from "vitest";
-import {
-  INTEGER_CANDLE_FIELDS,
-  missingCandle,
-  WINDOW_DIGEST_TAG,
-  windowDigest,
-  windowDigestInputs,
-  type Window,
-} from "../../candles";
+import { WINDOW_DIGEST_TAG, windowDigest, windowDigestInputs, type Window } from "../../candles";
 import { poseidonSponge } from "../../circuits/poseidon-sponge";
-import { bar, END, HOUR, SMALL_WINDOW } from "../helpers/windows";
+import { bar, END, HOUR, missingBar, SMALL_WINDOW } from "../helpers/windows";
 
 /** Computed once from the layout below and written here: any change to the digest's layout breaks it. */
-const SMALL_WINDOW_DIGEST = 1465172491211951060615124632987087152358093604273603878825619761670513495229n;
+const SMALL_WINDOW_DIGEST = 9179482377387708767142720163516619537338634827729448295154837265653036630232n;
 
 describe("window digest", () => {
-  it("absorbs the documented layout: tag, market, interval, end, N, then (missing, o, h, l, c, v) per bar", () => {
-    expect(WINDOW_DIGEST_TAG).toBe(BigInt("0x" + Buffer.from("zkrisk.window.v1", "ascii").toString("hex")));
+  it("absorbs the documented layout: tag, market, interval, end, N, (close, volume) per bar, then (high, low) of the range part", () => {
+    expect(WINDOW_DIGEST_TAG).toBe(BigInt("0x" + Buffer.from("zkrisk.window.v2", "ascii").toString("hex")));
     const [b0, , b2] = SMALL_WINDOW.bars;
     expect(windowDigestInputs(SMALL_WINDOW)).toEqual([
       WINDOW_DIGEST_TAG,
@@ -24,25 +17,30 @@ describe("window digest", () => {
       7_200_000n,
       1_704_081_600_000n,
       3n,
-      0n,
-      b0.open,
-      b0.high,
-      b0.low,
       b0.close,
       b0.volume,
-      1n,
       0n,
       0n,
-      0n,
-      0n,
-      0n,
-      0n,
-      b2.open,
-      b2.high,
-      b2.low,
       b2.close,
       b2.volume,
+      b0.high,
+      b0.low,
+      0n,
+      0n,
+      b2.high,
+      b2.low,
     ]);
+  });
+
+  it("absorbs high and low of the last 12 bars only", () => {
+    const n = 14;
+    const bars = Array.from({ length: n }, (_, i) =>
+      bar(END - (n - 1 - i) * 2 * HOUR, 300n + BigInt(i), 100n, 200n + BigInt(i), 7n),
+    ).map((b, i) => (i < 2 ? { ...b, high: 0n, low: 0n } : b));
+    const inputs = windowDigestInputs({ ...SMALL_WINDOW, bars });
+    expect(inputs).toHaveLength(5 + 2 * n + 2 * 12);
+    expect(inputs.slice(5, 9)).toEqual([200n, 7n, 201n, 7n]);
+    expect(inputs.slice(5 + 2 * n, 5 + 2 * n + 4)).toEqual([302n, 100n, 303n, 100n]);
   });
 
   it("matches the pinned vector", async () => {
@@ -51,11 +49,11 @@ describe("window digest", () => {
     expect(digest).toBe(SMALL_WINDOW_DIGEST);
   });
 
-  it("changes with every integer field of every present bar and with each missing flag", async () => {
+  it("changes with every signed field of every present bar and with each missing bar", async () => {
     const base = await windowDigest(SMALL_WINDOW);
     const seen = new Set([base]);
     for (const i of [0, 2]) {
-      for (const field of INTEGER_CANDLE_FIELDS) {
+      for (const field of ["high", "low", "close", "volume"] as const) {
         // +1 on high keeps every OHLC rule; on the other fields, raise high too so the bar stays well formed.
         const bars = SMALL_WINDOW.bars.map((b, j) =>
           j === i ? { ...b, [field]: b[field] + 1n, high: b.high + 1n } : b,
@@ -66,14 +64,14 @@ describe("window digest", () => {
       }
     }
     // The missing middle bar made present (every field set), and the first bar made missing.
-    const present = bar(END - 2 * HOUR, 1n, 1n, 1n, 1n, 0n);
+    const present = bar(END - 2 * HOUR, 1n, 1n, 1n, 0n);
     const filled = await windowDigest({
       ...SMALL_WINDOW,
       bars: [SMALL_WINDOW.bars[0], present, SMALL_WINDOW.bars[2]],
     });
     const dropped = await windowDigest({
       ...SMALL_WINDOW,
-      bars: [missingCandle(END - 4 * HOUR), ...SMALL_WINDOW.bars.slice(1)],
+      bars: [missingBar(END - 4 * HOUR), ...SMALL_WINDOW.bars.slice(1)],
     });
     for (const d of [filled, dropped]) {
       expect(seen.has(d)).toBe(false);
@@ -109,9 +107,9 @@ describe("window digest", () => {
   });
 
   it("refuses a malformed window instead of hashing it", async () => {
-    const bars = SMALL_WINDOW.bars.map((b, i) => (i === 1 ? { ...b, open: 5n } : b));
+    const bars = SMALL_WINDOW.bars.map((b, i) => (i === 1 ? { ...b, volume: 5n } : b));
     await expect(windowDigest({ ...SMALL_WINDOW, bars })).rejects.toThrow(
-      "window digest: bars[1]: open of a missing bar must be 0, got 5",
+      "window digest: bars[1].volume: volume of a missing bar must be 0, got 5",
     );
   });
 });

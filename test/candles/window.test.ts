@@ -11,6 +11,7 @@ import {
   toFixedPoint,
   VOLUME_BITS,
   windowViolation,
+  WINDOW_RANGE_BARS,
 } from "../../candles";
 import { DataError, InsufficientDataError } from "../../models/errors";
 import { loadCandles, parseCandlesCsv } from "../../models/load-data";
@@ -104,7 +105,15 @@ describe("windows", () => {
     expect(w.endTime).toBe(T0 + 10 * HOUR);
     expect(w.bars.map((b) => (b.time - T0) / HOUR)).toEqual([0, 2, 4, 6, 8, 10]);
     expect(w.bars.map((b) => b.missing)).toEqual([false, false, true, true, false, false]);
-    expect(w.bars[2]).toEqual(missingCandle(T0 + 4 * HOUR));
+    expect(w.bars[2]).toEqual({
+      time: T0 + 4 * HOUR,
+      missing: true,
+      high: 0n,
+      low: 0n,
+      close: 0n,
+      volume: 0n,
+    });
+    expect("open" in w.bars[0]).toBe(false);
     expect(w.bars[5].close).toBe(1200000000n);
     expect(w.bars[4].low).toBe(1025000000n);
     expect(windowViolation(w)).toBeUndefined();
@@ -130,7 +139,15 @@ describe("windows", () => {
       reason: "the last bar must be present",
     });
     const edited = w.bars.map((b, i) => (i === 1 ? { ...b, low: b.high + 1n } : b));
-    expect(windowViolation({ ...w, bars: edited })?.field).toBe("bars[1]");
+    expect(windowViolation({ ...w, bars: edited })).toEqual({
+      field: "bars[1].low",
+      reason: "low 1200000001 > close 1100000000",
+    });
+    const missing = w.bars.map((b, i) => (i === 2 ? { ...b, volume: 1n } : b));
+    expect(windowViolation({ ...w, bars: missing })).toEqual({
+      field: "bars[2].volume",
+      reason: "volume of a missing bar must be 0, got 1",
+    });
   });
 
   it("converts every bar of the shipped candles exactly", () => {
@@ -139,5 +156,13 @@ describe("windows", () => {
     const w = buildWindow(real, 1n, last, 98);
     expect(w.bars).toHaveLength(98);
     for (const c of real.candles) integerCandleOf(c, real.source);
+    // Only the last WINDOW_RANGE_BARS bars keep their high and low.
+    expect(w.bars.map((b) => b.high > 0n)).toEqual(w.bars.map((_, i) => i >= 98 - WINDOW_RANGE_BARS));
+    expect(w.bars.every((b) => b.close > 0n)).toBe(true);
+    const ranged = w.bars.map((b, i) => (i === 0 ? { ...b, high: b.close } : b));
+    expect(windowViolation({ ...w, bars: ranged })).toEqual({
+      field: "bars[0].high",
+      reason: `high of a bar before the range part must be 0, got ${w.bars[0].close}`,
+    });
   });
 });

@@ -61,11 +61,10 @@ describe("signed window files", () => {
     expect(doc.bars[2]).toEqual({
       time: SMALL_WINDOW.endTime,
       missing: false,
-      open: "433029000000",
-      high: "434999000000",
-      low: "428741000000",
       close: "434999000000",
       volume: "1167294000",
+      high: "434999000000",
+      low: "428741000000",
     });
     const read = await readSignedWindow(file);
     expect(read).toEqual(signed);
@@ -78,10 +77,11 @@ describe("signed window files", () => {
       [(d) => (d.comment = "hi"), "comment: unknown key (expected one of version, market,"],
       [(d) => (d.bars[1].note = 1), "bars[1].note: unknown key"],
       [(d) => ((d.signature as Record<string, unknown>).A = "1"), "signature.A: unknown key"],
-      [(d) => (d.version = 2), "version: unsupported version 2"],
+      [(d) => (d.version = 1), "version: unsupported version 1 (expected 2)"],
       [(d) => (d.intervalMs = "7200000"), 'intervalMs: expected a finite number, got "7200000"'],
       [(d) => (d.endTime = 1.5), "endTime: expected an integer"],
-      [(d) => (d.bars[0].open = 426148000000), "bars[0].open: expected a string, got 426148000000"],
+      [(d) => (d.bars[0].open = "426148000000"), "bars[0].open: unknown key"],
+      [(d) => (d.bars[0].high = 432869000000), "bars[0].high: expected a string, got 432869000000"],
       [
         (d) => (d.bars[0].close = "4315.32"),
         'bars[0].close: expected a decimal integer string, got "4315.32"',
@@ -96,8 +96,8 @@ describe("signed window files", () => {
       ],
       [(d) => (d.bars = []), "bars: 0 bars, expected 1 to 4096"],
       [(d) => (d.bars[1].time = 0), "bars[1].time: 0 is not the bar's position time"],
-      [(d) => (d.bars[1].open = "1"), "bars[1]: open of a missing bar must be 0, got 1"],
-      [(d) => (d.bars[0].low = "999999999999"), "bars[0]: low 999999999999 > open 426148000000"],
+      [(d) => (d.bars[1].close = "1"), "bars[1].close: close of a missing bar must be 0, got 1"],
+      [(d) => (d.bars[0].low = "999999999999"), "bars[0].low: low 999999999999 > close 431532000000"],
     ];
     for (const [edit, message] of cases) {
       const file = fileOf(signed, edit);
@@ -169,21 +169,21 @@ describe("publisher agreement", () => {
   it("reports the first differing bar and field, naming both windows", async () => {
     const a = await signWindow(await publisher(1), "BTC-USDT", SMALL_WINDOW);
     const bars = SMALL_WINDOW.bars.map((b, i) =>
-      i === 2 ? { ...b, low: b.low + 1n, volume: b.volume + 5n } : b,
+      i === 2 ? { ...b, low: b.low + 1n, high: b.high + 5n } : b,
     );
     const b = await signWindow(await publisher(2), "BTC-USDT", { ...SMALL_WINDOW, bars });
     const c = await signWindow(await publisher(3), "BTC-USDT", SMALL_WINDOW);
     const report = firstDisagreement([a, c, b], ["a.json", "c.json", "b.json"]);
     expect(report).toEqual({
       index: 2,
-      field: "bars[2].low",
+      field: "bars[2].high",
       bar: { index: 2, time: SMALL_WINDOW.endTime },
-      values: ["428741000000", "428741000001"],
+      values: ["434999000000", "434999000005"],
       message:
-        "b.json differs from a.json at bar 2 (2024-01-01T04:00:00.000Z) bars[2].low: 428741000001 vs 428741000000",
+        "b.json differs from a.json at bar 2 (2024-01-01T04:00:00.000Z) bars[2].high: 434999000005 vs 434999000000",
     });
     const missing = SMALL_WINDOW.bars.map((x, i) =>
-      i === 0 ? { ...x, open: 0n, high: 0n, low: 0n, close: 0n, volume: 0n, missing: true } : x,
+      i === 0 ? { ...x, high: 0n, low: 0n, close: 0n, volume: 0n, missing: true } : x,
     );
     const d = await signWindow(await publisher(4), "BTC-USDT", { ...SMALL_WINDOW, bars: missing });
     expect(firstDisagreement([a, d])?.field).toBe("bars[0].missing");
