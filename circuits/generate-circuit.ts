@@ -118,6 +118,52 @@ export function emitInference(
   return { mm: `${P}policy.maintenanceMarginBps`, im: `${P}policy.initialMarginBps` };
 }
 
+/** Emit the private inputs of committed mode (weights, biases, calibration); nothing in constant mode. */
+export function emitWeightInputs(line: (s?: string) => void, model: QuantizedModel, mode: WeightMode): void {
+  if (mode !== "committed") return;
+  model.layers.forEach((l, k) => {
+    line(`    signal input weights${k}[${l.weights.length}][${l.weights[0].length}];`);
+    line(`    signal input biases${k}[${l.biases.length}];`);
+  });
+  line("    signal input calibration;");
+}
+
+/**
+ * Emit the model commitment: in committed mode the sponge over the private weights (its constant leading
+ * chunks absorbed here, at generation time), in constant mode the generator's constant. Returns the
+ * expression holding it.
+ */
+export async function emitModelCommitment(
+  line: (s?: string) => void,
+  model: QuantizedModel,
+  mode: WeightMode,
+): Promise<string> {
+  if (mode !== "committed") {
+    line("    // Model commitment of the compiled-in model (computed by the generator).");
+    return (await modelCommitment(model)).toString();
+  }
+  const layout = modelCommitmentLayout(model);
+  const signalAt = new Map<number, string>();
+  layout.weightIndex.forEach((rows, k) =>
+    rows.forEach((row, j) => row.forEach((pos, i) => signalAt.set(pos, `weights${k}[${j}][${i}]`))),
+  );
+  layout.biasIndex.forEach((row, k) => row.forEach((pos, j) => signalAt.set(pos, `biases${k}[${j}]`)));
+  signalAt.set(layout.calibrationIndex, "calibration");
+  // The leading whole chunks are architecture constants: absorb them here, at generation time.
+  const constantChunks = Math.floor(layout.constantPrefix / SPONGE_CHUNK);
+  const start = constantChunks * SPONGE_CHUNK;
+  const h0 = await poseidonChain(BigInt(layout.values.length), layout.values.slice(0, start));
+  const rest = layout.values.length - start;
+  line("    // Model commitment: the Poseidon sponge of circuits/commitments.ts. Its first");
+  line(`    // ${constantChunks} chunk(s) are architecture constants, absorbed by the generator; the chain`);
+  line("    // continues here over the remaining constants and the private weights, biases and calibration.");
+  line(`    component modelHash = PoseidonChain(${rest}, ${h0});`);
+  layout.values
+    .slice(start)
+    .forEach((v, k) => line(`    modelHash.in[${k}] <== ${signalAt.get(start + k) ?? v.toString()};`));
+  return "modelHash.out";
+}
+
 /**
  * Write the main circuit of `model` in the given weight mode. In committed mode the circuit is sized for
  * `architecture` (default: the model's own, with one bit of headroom on every budget), so every model
@@ -130,7 +176,6 @@ export async function generateCircuit(
 ): Promise<GeneratedCircuit> {
   if (mode === "committed") checkFitsArchitecture(model, architecture);
   const commitment = await modelCommitment(model);
-  const layout = modelCommitmentLayout(model);
   const nFeatures = model.features.length;
   const out: string[] = [];
   const line = (s = "") => out.push(s);
@@ -160,13 +205,7 @@ export async function generateCircuit(
   for (const name of PUBLIC_SIGNALS.slice(0, 4)) line(`    signal output ${name};`);
   for (const name of PUBLIC_SIGNALS.slice(4)) line(`    signal input ${name};`);
   line(`    signal input features[${nFeatures}];`);
-  if (mode === "committed") {
-    model.layers.forEach((l, k) => {
-      line(`    signal input weights${k}[${l.weights.length}][${l.weights[0].length}];`);
-      line(`    signal input biases${k}[${l.biases.length}];`);
-    });
-    line("    signal input calibration;");
-  }
+  emitWeightInputs(line, model, mode);
   const margins = emitInference(line, model, mode, architecture, (i) => `features[${i}]`, "");
   line(`    maintenanceMarginBps <== ${margins.mm};`);
   line(`    initialMarginBps <== ${margins.im};`);
@@ -176,34 +215,8 @@ export async function generateCircuit(
   line(`    for (var i = 0; i < ${nFeatures}; i++) inputHash.in[i] <== features[i];`);
   line("    inputCommitment <== inputHash.out;");
   line("");
-  if (mode === "committed") {
-    const signalAt = new Map<number, string>();
-    layout.weightIndex.forEach((rows, k) =>
-      rows.forEach((row, j) => row.forEach((pos, i) => signalAt.set(pos, `weights${k}[${j}][${i}]`))),
-    );
-    layout.biasIndex.forEach((row, k) => row.forEach((pos, j) => signalAt.set(pos, `biases${k}[${j}]`)));
-    signalAt.set(layout.calibrationIndex, "calibration");
-    // The leading whole chunks are architecture constants: absorb them here, at generation time.
-    const constantChunks = Math.floor(layout.constantPrefix / SPONGE_CHUNK);
-    const start = constantChunks * SPONGE_CHUNK;
-    const h0 = await poseidonChain(BigInt(layout.values.length), layout.values.slice(0, start));
-    const rest = layout.values.length - start;
-    line("    // Model commitment: the Poseidon sponge of circuits/commitments.ts. Its first");
-    line(
-      `    // ${constantChunks} chunk(s) are architecture constants, absorbed by the generator; the chain`,
-    );
-    line(
-      "    // continues here over the remaining constants and the private weights, biases and calibration.",
-    );
-    line(`    component modelHash = PoseidonChain(${rest}, ${h0});`);
-    layout.values
-      .slice(start)
-      .forEach((v, k) => line(`    modelHash.in[${k}] <== ${signalAt.get(start + k) ?? v.toString()};`));
-    line("    modelCommitment <== modelHash.out;");
-  } else {
-    line("    // Model commitment of the compiled-in model (computed by the generator).");
-    line(`    modelCommitment <== ${commitment};`);
-  }
+  const commitmentSignal = await emitModelCommitment(line, model, mode);
+  line(`    modelCommitment <== ${commitmentSignal};`);
   line("");
   line("    // Public inputs that no other constraint uses are bound by a product, so a proof cannot be");
   line("    // replayed with them changed.");

@@ -46,3 +46,23 @@ export const BATCH_TRAILING_SIGNAL_NAMES = [
 
 /** Number of public signals of a batch proof after the N packed ones (model, input commitment, domain). */
 export const BATCH_TRAILING_SIGNALS = BATCH_TRAILING_SIGNAL_NAMES.length;
+
+/**
+ * The public signals of a signed-update proof (circuits/generate-update-circuit.ts), in snarkjs's order; all
+ * three are circuit outputs. This list is the one definition, read by the prover, the oracle and the audit;
+ * circuits/statement.ts says what each one packs or hashes.
+ */
+export const UPDATE_SIGNALS = [
+  /** MM + IM * 2^16 + dataTimestamp * 2^32 (statement.ts `packUpdate`). */
+  "update",
+  /** The digest of the signed window the margins come from (candles/digest.ts). */
+  "windowDigest",
+  /** Poseidon over the market id, the model commitment, the publisher set and the domain (statement.ts). */
+  "statement",
+] as const;
+
+/** Index of a signal in a signed-update proof's public signals. */
+export const UPDATE_SIGNAL_INDEX = Object.fromEntries(UPDATE_SIGNALS.map((name, i) => [name, i])) as Record<
+  (typeof UPDATE_SIGNALS)[number],
+  number
+>;

@@ -31,13 +31,20 @@ export function circuitInput(
     dataTimestamp: s(ctx.dataTimestamp),
     domain: s(ctx.domain),
     features: featuresInt.map(s),
+    ...weightInputs(model, mode),
   };
-  if (mode === "committed") {
-    model.layers.forEach((l, k) => {
-      input[`weights${k}`] = l.weights.map((row) => row.map(s));
-      input[`biases${k}`] = l.biases.map(s);
-    });
-    input.calibration = s(BigInt(model.policy.calibrationNum));
-  }
+  return input;
+}
+
+/** The private weight inputs of committed mode (weights, biases, calibration); none in constant mode. */
+export function weightInputs(model: QuantizedModel, mode: WeightMode): Record<string, SignalValue> {
+  if (mode !== "committed") return {};
+  const s = (v: bigint) => toField(v).toString();
+  const input: Record<string, SignalValue> = {};
+  model.layers.forEach((l, k) => {
+    input[`weights${k}`] = l.weights.map((row) => row.map(s));
+    input[`biases${k}`] = l.biases.map(s);
+  });
+  input.calibration = s(BigInt(model.policy.calibrationNum));
   return input;
 }
