@@ -34,6 +34,8 @@ const FAST_SUITES = [
   "test/models/target.test.ts",
   "test/models/train.test.ts",
   "test/candles/window.test.ts",
+  "test/feeds/sources.test.ts",
+  "test/feeds/binance-klines.test.ts",
   "test/candles/digest.test.ts",
   "test/publisher/eddsa.test.ts",
   "test/publisher/keystore.test.ts",
