@@ -228,8 +228,13 @@ export async function servePublisher(opts: ServePublisherOptions): Promise<Publi
   log.info({ config: redactedPublisherConfig(cfg) }, "starting");
   const running = await startPublisher(cfg, log, { env: opts.env });
   const signal = await new Promise<NodeJS.Signals>((done) => {
-    process.once("SIGTERM", done);
-    process.once("SIGINT", done);
+    const onSignal = (received: NodeJS.Signals) => {
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
+      done(received);
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
   });
   log.info({ signal }, "signal received");
   const summary = await running.stop();
