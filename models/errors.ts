@@ -53,3 +53,13 @@ export class UsageError extends ZkriskError {
     super("USAGE", message);
   }
 }
+
+/**
+ * A config file (the prover service's, the publisher's) is malformed or names something that does not
+ * exist; the message reads `file: field: reason` and names the bad value. Code `CONFIG_INVALID` (exit 2).
+ */
+export class ConfigError extends ZkriskError {
+  constructor(message: string) {
+    super("CONFIG_INVALID", message);
+  }
+}

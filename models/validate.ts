@@ -1,7 +1,9 @@
 /**
- * Minimal structural checks for JSON documents (model files, the service config, HTTP payloads), with
- * messages that name the file and the field.
+ * Minimal structural checks for JSON documents (model files, the service and publisher configs, HTTP
+ * payloads), with messages that name the file and the field, and the field readers the config files share.
  */
+import { statSync } from "node:fs";
+import { resolve } from "node:path";
 import { ModelError } from "./errors";
 
 type Json = Record<string, unknown>;
@@ -131,4 +133,70 @@ export class JsonReader {
   error(reason: string): never {
     this.fail(reason);
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Field readers shared by the config files (the prover service's, the publisher's)
+
+/**
+ * An optional number field of `r`: `fallback` when absent, else a number in [min, max] (an integer unless
+ * `integer` is false; `exclusiveMin` excludes `min` itself).
+ */
+export function optionalNumber(
+  r: JsonReader,
+  key: string,
+  fallback: number,
+  min: number,
+  max: number,
+  { integer = true, exclusiveMin = false } = {},
+): number {
+  const f = r.optional(key);
+  if (f === undefined) return fallback;
+  if (integer) return f.integer(min, max);
+  const v = f.number();
+  if ((exclusiveMin ? v <= min : v < min) || v > max) {
+    f.error(`expected a number in ${exclusiveMin ? "(" : "["}${min}, ${max}], got ${v}`);
+  }
+  return v;
+}
+
+/** A string field that is not empty. */
+export function nonEmptyString(r: JsonReader): string {
+  const s = r.string();
+  if (s === "") r.error("expected a non-empty string");
+  return s;
+}
+
+/** Whether `text` parses as an http: or https: URL. */
+export function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === "http:" || url.protocol === "https:";
+  } catch {
+    return false;
+  }
+}
+
+/** A string field holding an http(s) URL. */
+export function httpUrl(r: JsonReader): string {
+  const text = r.string();
+  if (!isHttpUrl(text)) r.error(`expected an http(s) URL, got ${JSON.stringify(text)}`);
+  return text;
+}
+
+/** Whether a file (or a directory) exists at `path`. */
+export function isKind(path: string, kind: "file" | "directory"): boolean {
+  try {
+    const s = statSync(path);
+    return kind === "file" ? s.isFile() : s.isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** A path field resolved against `base`, naming a file or directory that exists. */
+export function existingPath(r: JsonReader, base: string, kind: "file" | "directory"): string {
+  const path = resolve(base, nonEmptyString(r));
+  if (!isKind(path, kind)) r.error(`${kind} ${path} does not exist`);
+  return path;
 }

@@ -1,7 +1,15 @@
-/** `zkrisk publisher ...`: the data publisher's commands (keygen; sign); cli/register/publisher.ts registers them. */
+/**
+ * `zkrisk publisher ...`: the data publisher's commands (keygen; sign; serve); cli/register/publisher.ts registers
+ * them. Each is loaded when it runs, so `publisher sign` does not load fastify.
+ */
+import { join } from "node:path";
+import { lazyModule } from "../lazy";
 import { printJson } from "../options";
 import { formatPublisherKeygen, runPublisherKeygen, type PublisherKeygenFlags } from "./publisher-keygen";
+import type { PublisherServeFlags } from "./publisher-serve";
 import { formatPublisherSign, runPublisherSign, type PublisherSignFlags } from "./publisher-sign";
+
+const serveCommand = lazyModule<typeof import("./publisher-serve")>(join(__dirname, "publisher-serve.ts"));
 
 /** `zkrisk publisher keygen`: a new key in an encrypted keystore; prints the public key. */
 export async function publisherKeygenAction(f: PublisherKeygenFlags): Promise<void> {
@@ -15,4 +23,14 @@ export async function publisherSignAction(f: PublisherSignFlags): Promise<void> 
   const result = await runPublisherSign(f);
   if (f.json) printJson(result);
   else process.stdout.write(formatPublisherSign(result));
+}
+
+/** `zkrisk publisher serve`: sign each new window of every configured market once, and serve them over HTTP. */
+export async function publisherServeAction(f: PublisherServeFlags): Promise<void> {
+  const { runPublisherServe, formatPublisherServe } = await serveCommand();
+  const result = await runPublisherServe(f);
+  if (f.json) printJson(result);
+  else process.stdout.write(formatPublisherServe(result));
+  // Everything is closed; a handle a library left open must not keep a stopped publisher alive.
+  if (!result.checked) setTimeout(() => process.exit(), 2_000).unref();
 }

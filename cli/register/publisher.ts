@@ -1,8 +1,12 @@
-/** `zkrisk publisher keygen` and `zkrisk publisher sign`: their flags; cli/commands/publisher.ts does the work. */
+/**
+ * `zkrisk publisher keygen`, `zkrisk publisher sign` and `zkrisk publisher serve`: their flags;
+ * cli/commands/publisher.ts does the work.
+ */
 import type { Command } from "commander";
 import { join } from "node:path";
 import { lazyModule } from "../lazy";
 import type { PublisherKeygenFlags } from "../commands/publisher-keygen";
+import type { PublisherServeFlags } from "../commands/publisher-serve";
 import type { PublisherSignFlags } from "../commands/publisher-sign";
 
 const commands = lazyModule<typeof import("../commands/publisher")>(
@@ -38,4 +42,23 @@ export function registerPublisher(program: Command): void {
     .option("--bars <n>", "bars in the window (default: the bars one feature vector reads, 98)")
     .option("--json", "print the result as one JSON object (bigints as strings)")
     .action(async (f: PublisherSignFlags) => (await commands()).publisherSignAction(f));
+  publisher
+    .command("serve")
+    .description(
+      "run the publisher: sign each new window of every configured market once (password from " +
+        "ZKRISK_PUBLISHER_PASSWORD), archive it, and serve GET /v1/windows/:market?at=, /health and /metrics " +
+        "until SIGINT or SIGTERM (see README: zkrisk publisher serve)",
+    )
+    .requiredOption("--config <file>", "publisher config (JSON): key, archive, listen, pollSeconds, markets")
+    .option("--check", "validate the config, print it (and the public key) without secrets, and exit")
+    .option(
+      "--log-level <level>",
+      "log level of the JSON lines on stderr: fatal, error, warn, info, debug, trace",
+      "info",
+    )
+    .option(
+      "--json",
+      "print the result (the checked config, or the run's summary at exit) as one JSON object",
+    )
+    .action(async (f: PublisherServeFlags) => (await commands()).publisherServeAction(f));
 }

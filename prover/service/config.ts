@@ -7,26 +7,27 @@
  * variables and keystore files that hold them, and `loadSignerKey` / `apiTokenHashes` read them on demand.
  */
 import { createHash } from "node:crypto";
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { getAddress, isAddress, isHexString, parseUnits, Wallet } from "ethers";
-import { ZkriskError } from "../../models/errors";
+import { ConfigError, ZkriskError } from "../../models/errors";
 import { readJsonFile } from "../../models/io";
-import { JsonReader, type JsonErrorFactory } from "../../models/validate";
+import {
+  existingPath,
+  httpUrl,
+  isKind,
+  JsonReader,
+  nonEmptyString,
+  optionalNumber,
+  type JsonErrorFactory,
+} from "../../models/validate";
 import { marketIdOf } from "../../candles/market-id";
 import { redactUrl } from "../../core/url";
+import { readCandleSourceConfig, redactedSourceConfig, type CandleSourceConfig } from "../../feeds";
 
-/** The service config is malformed or names something that does not exist; the message names the field. */
-export class ConfigError extends ZkriskError {
-  constructor(message: string) {
-    super("CONFIG_INVALID", message);
-  }
-}
-
-/** Where a market's candles come from. */
-export type CandleSourceConfig =
-  | { kind: "csv"; /** Absolute path of a CSV file another process appends to. */ path: string }
-  | { kind: "http"; /** http(s) URL answering a JSON candle list. */ url: string; timeoutMs: number };
+// The config error family has one owner (models/errors.ts); re-exported for the service's callers.
+export { ConfigError };
+export type { CandleSourceConfig };
 
 /** One market the service proves. */
 export interface MarketConfig {
@@ -260,18 +261,9 @@ function marketIdFrom(r: JsonReader, id: string): bigint {
   }
 }
 
+/** A market's candle source: a CSV file or JSON candles over HTTP (feeds/source-config.ts). */
 function readCandles(r: JsonReader, base: string): CandleSourceConfig {
-  r.onlyKeys(["csv", "url", "timeoutMs"]);
-  if (r.has("csv") === r.has("url")) r.error('expected exactly one of "csv" or "url"');
-  if (r.has("csv")) {
-    if (r.has("timeoutMs")) r.at("timeoutMs").error('only applies to a "url" source');
-    return { kind: "csv", path: resolve(base, nonEmptyString(r.at("csv"))) };
-  }
-  return {
-    kind: "http",
-    url: httpUrl(r.at("url")),
-    timeoutMs: optionalNumber(r, "timeoutMs", SERVICE_DEFAULTS.candleTimeoutMs, 100, 120_000),
-  };
+  return readCandleSourceConfig(r, base, ["csv", "url"], SERVICE_DEFAULTS.candleTimeoutMs);
 }
 
 function readKey(r: JsonReader, base: string): KeySource {
@@ -304,52 +296,10 @@ function readTokens(r: JsonReader): TokenSource[] {
   });
 }
 
-/**
- * An optional number field: `fallback` when absent, else a number in [min, max] (an integer unless
- * `integer` is false; `exclusiveMin` excludes `min` itself).
- */
-function optionalNumber(
-  r: JsonReader,
-  key: string,
-  fallback: number,
-  min: number,
-  max: number,
-  { integer = true, exclusiveMin = false } = {},
-): number {
-  const f = r.optional(key);
-  if (f === undefined) return fallback;
-  if (integer) return f.integer(min, max);
-  const v = f.number();
-  if ((exclusiveMin ? v <= min : v < min) || v > max) {
-    f.error(`expected a number in ${exclusiveMin ? "(" : "["}${min}, ${max}], got ${v}`);
-  }
-  return v;
-}
-
-function nonEmptyString(r: JsonReader): string {
-  const s = r.string();
-  if (s === "") r.error("expected a non-empty string");
-  return s;
-}
-
 function envName(r: JsonReader): string {
   const name = r.string();
   if (!ENV_NAME.test(name)) r.error(`expected an environment variable name, got ${JSON.stringify(name)}`);
   return name;
-}
-
-function httpUrl(r: JsonReader): string {
-  const text = r.string();
-  let url: URL | undefined;
-  try {
-    url = new URL(text);
-  } catch {
-    url = undefined;
-  }
-  if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")) {
-    r.error(`expected an http(s) URL, got ${JSON.stringify(text)}`);
-  }
-  return text;
 }
 
 function address(r: JsonReader): string {
@@ -359,22 +309,6 @@ function address(r: JsonReader): string {
   }
   if (!isAddress(text)) r.error(`mixed-case address ${text} fails its EIP-55 checksum`);
   return getAddress(text);
-}
-
-function isKind(path: string, kind: "file" | "directory"): boolean {
-  try {
-    const s = statSync(path);
-    return kind === "file" ? s.isFile() : s.isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-/** A path field resolved against `base`, naming a file or directory that exists. */
-function existingPath(r: JsonReader, base: string, kind: "file" | "directory"): string {
-  const path = resolve(base, nonEmptyString(r));
-  if (!isKind(path, kind)) r.error(`${kind} ${path} does not exist`);
-  return path;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -452,7 +386,7 @@ export function redactedConfig(cfg: ServiceConfig): Record<string, unknown> {
       marketId: m.marketId.toString(),
       model: m.model,
       artifacts: m.artifacts,
-      candles: m.candles.kind === "http" ? { ...m.candles, url: redactUrl(m.candles.url) } : m.candles,
+      candles: redactedSourceConfig(m.candles),
     })),
     chain: {
       ...cfg.chain,

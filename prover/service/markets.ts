@@ -10,7 +10,7 @@ import { loadQuantizedModel, type QuantizedModel } from "../../models/quantized-
 import type { CandleSeries } from "../../models/types";
 import { modelCommitment } from "../../circuits/commitments";
 import { loadArtifacts } from "../artifacts";
-import { candleSourceOf, sharedSource, type CandleSource } from "./candles";
+import { candleSourceOf, sharedSource, type CandleSource } from "../../feeds";
 import type { ServiceConfig } from "./config";
 import { readMarketState } from "./guards";
 import type { JobStore } from "./jobs";

@@ -4,7 +4,8 @@
  * market's parameters on chain with the latest proof made here. Refusals are `RequestRefusedError`s.
  */
 import { ZkriskError } from "../../models/errors";
-import { barProblem, latestClosedBar } from "./candles";
+import { latestClosedBar } from "../../feeds";
+import { barProblem } from "./candles";
 import { readMarketState, type OracleMarketState } from "./guards";
 import { jobIdOf, type JobRecord } from "./jobs";
 import { isoFromSeconds } from "../../core/time";

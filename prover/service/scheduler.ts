@@ -5,7 +5,7 @@
  * is due is reported late, once per bar.
  */
 import type { CandleSeries } from "../../models/types";
-import { latestClosedBar } from "./candles";
+import { latestClosedBar } from "../../feeds";
 import { isoFromSeconds } from "../../core/time";
 import type { ServiceParts } from "./parts";
 

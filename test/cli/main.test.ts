@@ -39,6 +39,7 @@ const COMMANDS = [
   "publisher",
   "publisher keygen",
   "publisher sign",
+  "publisher serve",
 ];
 
 /** Command groups: their subcommands take the flags. */

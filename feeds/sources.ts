@@ -1,0 +1,274 @@
+/**
+ * Candle feeds: where a long-running process (the prover service, a publisher) reads closed bars from. A CSV
+ * file another process appends to, or an HTTP endpoint answering JSON candles; the Binance klines shape is in
+ * binance-klines.ts. Every source gives a `CandleSeries` checked by the same rules as the CSV loader
+ * (`candleSeriesFrom` in models/load-data.ts) and raises a `DataError` naming the file or URL and the bad
+ * element. `latestClosedBar` says which bar has closed.
+ */
+import { open, type FileHandle } from "node:fs/promises";
+import { DataError } from "../models/errors";
+import { candleSeriesFrom, parseCandlesCsv, parseTimestamp, type CandleRow } from "../models/load-data";
+import type { CandleSeries } from "../models/types";
+import { JsonReader, type JsonErrorFactory } from "../models/validate";
+
+/** Where a market's candles come from. */
+export interface CandleSource {
+  /** The file or URL, for logs. */
+  readonly label: string;
+  /**
+   * The candles as they are now.
+   * @throws DataError naming the source (and line or element) when the data cannot be read or is malformed;
+   *   InsufficientDataError when it holds fewer than 2 bars.
+   */
+  read(): Promise<CandleSeries>;
+}
+
+/**
+ * A source whose reads are shared: reads made while one is under way wait for it, and its result serves
+ * every read for `maxAgeMs` after it arrived. Twenty API requests at once then cost one fetch, not twenty.
+ * A failed read is not kept: the next read tries again.
+ */
+export function sharedSource(source: CandleSource, maxAgeMs: number): CandleSource {
+  let inFlight: Promise<CandleSeries> | undefined;
+  let last: { at: number; series: CandleSeries } | undefined;
+  return {
+    label: source.label,
+    read() {
+      if (last !== undefined && Date.now() - last.at <= maxAgeMs) return Promise.resolve(last.series);
+      inFlight ??= source
+        .read()
+        .then((series) => {
+          last = { at: Date.now(), series };
+          return series;
+        })
+        .finally(() => (inFlight = undefined));
+      return inFlight;
+    },
+  };
+}
+
+/**
+ * The bytes of a file, read again only when its size or modification time changed: polling an unchanged
+ * file costs one `stat` and gives the same parsed value. Bytes appended between the `stat` and the read are
+ * left for the next read, so the cache key always matches the content parsed.
+ */
+export class ChangedFileReader<T> {
+  private cache: { size: number; mtimeMs: number; value: T } | undefined;
+
+  constructor(
+    readonly path: string,
+    /** Parses the bytes; what it throws is passed on and nothing is cached. */
+    private readonly parse: (bytes: Buffer) => T,
+  ) {}
+
+  /**
+   * The parsed content as it is now.
+   * @throws DataError `path: cannot read file: ...`; whatever `parse` throws.
+   */
+  async read(): Promise<T> {
+    let file: FileHandle | undefined;
+    let bytes: Buffer;
+    let size: number;
+    let mtimeMs: number;
+    try {
+      file = await open(this.path, "r");
+      ({ size, mtimeMs } = await file.stat());
+      if (this.cache !== undefined && this.cache.size === size && this.cache.mtimeMs === mtimeMs) {
+        return this.cache.value;
+      }
+      bytes = await readPrefix(file, size);
+    } catch (err) {
+      throw new DataError(this.path, undefined, `cannot read file: ${(err as Error).message}`);
+    } finally {
+      await file?.close();
+    }
+    const value = this.parse(bytes);
+    this.cache = { size, mtimeMs, value };
+    return value;
+  }
+}
+
+/**
+ * A candle CSV file (format of `parseCandlesCsv`) that another process appends to. A last line without
+ * its newline is still being written and is left for a later read; the header, though, must be complete.
+ * The parsed series is kept while the file's size and modification time are unchanged, so polling an
+ * unchanged file costs one `stat` and returns the same object.
+ */
+export class CsvCandleSource implements CandleSource {
+  private readonly file: ChangedFileReader<CandleSeries>;
+
+  constructor(readonly path: string) {
+    this.file = new ChangedFileReader(path, (bytes) => parseCandlesCsv(completeLines(bytes, path), path));
+  }
+
+  get label(): string {
+    return this.path;
+  }
+
+  read(): Promise<CandleSeries> {
+    return this.file.read();
+  }
+}
+
+/**
+ * The first `size` bytes of a file (fewer if it shrank): exactly what a `stat` saw, so bytes appended
+ * meanwhile are left for the next read and the cache key matches the content parsed.
+ */
+async function readPrefix(file: FileHandle, size: number): Promise<Buffer> {
+  const bytes = Buffer.alloc(size);
+  let filled = 0;
+  while (filled < size) {
+    const { bytesRead } = await file.read(bytes, filled, size - filled, filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return bytes.subarray(0, filled);
+}
+
+/**
+ * The text of the complete lines of `bytes`: everything up to and including the last newline. (A newline
+ * byte is never part of a multi-byte UTF-8 character, so cutting there is safe.)
+ * @throws DataError when no line is complete yet although the file is not empty: the header is being written.
+ */
+function completeLines(bytes: Buffer, path: string): string {
+  const end = bytes.lastIndexOf(0x0a) + 1;
+  const text = bytes.subarray(0, end).toString("utf8");
+  if (text.trim() === "" && bytes.subarray(end).toString("utf8").trim() !== "") {
+    throw new DataError(path, undefined, "the header line is incomplete (no newline after it yet)");
+  }
+  return text;
+}
+
+/**
+ * `GET url` answered with status 200 and JSON, parsed.
+ * @param timeoutMs limit on the whole request (connect, headers and body), ms.
+ * @throws DataError naming the URL: an HTTP status other than 200, no answer within `timeoutMs`, a failed
+ *   request, or a body that is not JSON.
+ */
+export async function fetchJson(url: string, timeoutMs: number): Promise<unknown> {
+  const fail = (reason: string) => new DataError(url, undefined, reason);
+  let text: string;
+  try {
+    const response = await fetch(url, {
+      headers: { accept: "application/json" },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (response.status !== 200) {
+      await response.body?.cancel();
+      throw fail(`HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`);
+    }
+    text = await response.text();
+  } catch (err) {
+    if (err instanceof DataError) throw err;
+    if ((err as Error).name === "TimeoutError") throw fail(`no complete answer within ${timeoutMs} ms`);
+    const cause = (err as { cause?: unknown }).cause;
+    throw fail(`request failed: ${cause instanceof Error ? cause.message : (err as Error).message}`);
+  }
+  return parseJson(text, url);
+}
+
+/**
+ * JSON text parsed.
+ * @throws DataError `source: not valid JSON: ...`.
+ */
+export function parseJson(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new DataError(source, undefined, `not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** Raises a reader's errors as DataErrors: `source: field: reason`. */
+export const dataError: JsonErrorFactory = (file, field, reason) =>
+  new DataError(file, undefined, `${field}: ${reason}`);
+
+/** Number fields of a candle in a JSON payload, in the order they are checked. */
+const NUMBER_FIELDS = ["open", "high", "low", "close", "volume"] as const;
+
+/**
+ * An HTTP endpoint answering `GET url` with status 200 and JSON: an array of candles or `{ "candles": [...] }`
+ * (other fields of that object are ignored), each `{ "time", "open", "high", "low", "close", "volume" }`.
+ * `time` is the bar's open time, in ms since the Unix epoch or as a UTC timestamp
+ * (`2024-06-01T10:00:00Z`, the CSV loader's format); the others are JSON numbers. Extra fields of a candle
+ * are ignored, as extra CSV columns are.
+ */
+export class HttpCandleSource implements CandleSource {
+  constructor(
+    readonly url: string,
+    /** Limit on the whole request (connect, headers and body), ms. */
+    readonly timeoutMs: number,
+  ) {}
+
+  get label(): string {
+    return this.url;
+  }
+
+  async read(): Promise<CandleSeries> {
+    const doc = await fetchJson(this.url, this.timeoutMs);
+    return candleSeriesFrom(jsonCandleRows(doc, this.url), this.url);
+  }
+}
+
+/** The candles of a JSON payload, each checked for its types as it is reached. */
+function* jsonCandleRows(doc: unknown, url: string): Generator<CandleRow> {
+  const root = new JsonReader(url, doc, "", dataError);
+  if (!Array.isArray(doc) && (typeof doc !== "object" || doc === null)) {
+    root.error(`expected an array of candles or {"candles": [...]}, got ${JSON.stringify(doc)}`);
+  }
+  // Elements are named candles[i] in both forms.
+  const list = Array.isArray(doc) ? new JsonReader(url, doc, "candles", dataError) : root.at("candles");
+  const items = list.items();
+  for (let i = 0; i < items.length; i++) {
+    const c = items[i];
+    const time = readTime(c.at("time"));
+    const [open, high, low, close, volume] = NUMBER_FIELDS.map((field) => c.at(field).number());
+    const show = (v: number) => JSON.stringify(v);
+    yield {
+      at: `candles[${i}]`,
+      candle: { time: time.ms, open, high, low, close, volume },
+      written: {
+        time: time.written,
+        open: show(open),
+        high: show(high),
+        low: show(low),
+        close: show(close),
+        volume: show(volume),
+      },
+    };
+  }
+}
+
+/** A JSON `time`: integer ms since the epoch, or a UTC timestamp string; and how to show it in messages. */
+function readTime(r: JsonReader): { ms: number; written: string } {
+  if (typeof r.raw() === "string") {
+    const text = r.string();
+    const ms = parseTimestamp(text);
+    if (ms === undefined) {
+      r.error(
+        `expected ms since the Unix epoch or a UTC time YYYY-MM-DDTHH:MM:SS[.fff]Z, got ${JSON.stringify(text)}`,
+      );
+    }
+    return { ms, written: text };
+  }
+  return epochMs(r);
+}
+
+/** Largest time a JavaScript Date holds, ms. */
+const MAX_TIME_MS = 8.64e15;
+
+/** A JSON integer of ms since the Unix epoch, and how to show it in messages. */
+export function epochMs(r: JsonReader): { ms: number; written: string } {
+  const ms = r.integer(0, MAX_TIME_MS);
+  return { ms, written: `${ms} (${new Date(ms).toISOString()})` };
+}
+
+/**
+ * Index of the newest bar that has closed by `nowMs` (its open time + the interval <= nowMs), or undefined
+ * when none has. The bar still forming is never proved or signed: its candle would change afterwards.
+ */
+export function latestClosedBar(series: CandleSeries, nowMs: number): number | undefined {
+  const { candles, intervalMs } = series;
+  for (let i = candles.length - 1; i >= 0; i--) if (candles[i].time + intervalMs <= nowMs) return i;
+  return undefined;
+}

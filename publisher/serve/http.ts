@@ -1,0 +1,188 @@
+/**
+ * The publisher's HTTP API (fastify), read-only. Every error answers `{ "error": CODE, "message": "..." }`
+ * naming what was wrong.
+ *
+ *   GET /v1/windows/:market?at=TIMESTAMP   the signed window file (JSON) of `market` whose last bar opens at
+ *                                          TIMESTAMP (ms since the Unix epoch, or ISO 8601 such as
+ *                                          2024-06-30T22:00:00Z); without `at`, the newest one.
+ *                                          400 BAD_REQUEST for a label that cannot be a market or a bad
+ *                                          TIMESTAMP; 404 UNKNOWN_MARKET, 404 NOT_SIGNED.
+ *   GET /health                            status, the public key, and per market the archived windows and
+ *                                          the last poll ("degraded" while a source is unusable; still 200)
+ *   GET /metrics                           Prometheus text
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { marketIdOf } from "../../candles/market-id";
+import { isoFromMs } from "../../core/time";
+import { ZkriskError } from "../../models/errors";
+import { parseTimestamp } from "../../models/load-data";
+import type { PublicKey } from "../eddsa";
+import type { WindowArchive } from "./archive";
+import type { PublisherMetrics } from "./metrics";
+import type { MarketStatus } from "./signer";
+
+/** What the API reads. */
+export interface PublisherApiOptions {
+  archive: WindowArchive;
+  metrics: PublisherMetrics;
+  /** The markets signed here, by label. */
+  markets: readonly string[];
+  /** The publisher's public key (shown by /health; the private key is never within reach of the API). */
+  publicKey: PublicKey;
+  /** A market's last poll and error. */
+  status(market: string): MarketStatus;
+  log: Logger;
+}
+
+/** An answer other than 200: its status, code and message. */
+class ApiRefusal extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Longest market label in a URL: 31 bytes of ASCII, or a decimal id below the field modulus (77 digits). */
+const MAX_MARKET_LENGTH = 78;
+
+/** The open time `at` names, ms. */
+function parseAt(at: string): number {
+  const ms = parseTimestamp(at);
+  if (ms === undefined) {
+    throw new ApiRefusal(
+      400,
+      "BAD_REQUEST",
+      `querystring/at: ${JSON.stringify(at)} is not a time: expected ms since the Unix epoch (11 to 14 ` +
+        `digits) or ISO 8601 (2024-06-30T22:00:00Z)`,
+    );
+  }
+  return ms;
+}
+
+/** Builds the API (not yet listening). */
+export async function buildPublisherApi(opts: PublisherApiOptions): Promise<FastifyInstance> {
+  const { archive, metrics } = opts;
+  const app: FastifyInstance = Fastify({
+    // Requests are logged at debug level only.
+    loggerInstance: opts.log.child(
+      { component: "http" },
+      {
+        level: opts.log.isLevelEnabled("debug")
+          ? "debug"
+          : opts.log.isLevelEnabled("warn")
+            ? "warn"
+            : "silent",
+      },
+    ) as FastifyBaseLogger,
+    ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
+  });
+  const markets = new Set(opts.markets);
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err instanceof ApiRefusal)
+      return reply.status(err.status).send({ error: err.code, message: err.message });
+    if (err.validation) {
+      const where = err.validationContext ?? "request";
+      const extra = err.validation[0]?.params?.additionalProperty;
+      const message =
+        typeof extra === "string"
+          ? `${where}: unknown parameter ${JSON.stringify(extra)} (the only one is "at")`
+          : `${where}${err.message.replace(/^[a-z]+/, "")}`;
+      return reply.status(400).send({ error: "BAD_REQUEST", message });
+    }
+    if (err.statusCode && err.statusCode < 500) {
+      return reply.status(err.statusCode).send({ error: err.code ?? "BAD_REQUEST", message: err.message });
+    }
+    req.log.error({ err: err.message }, "request failed");
+    const code = err instanceof ZkriskError ? err.code : "INTERNAL";
+    return reply.status(500).send({ error: code, message: err.message });
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply
+      .status(404)
+      .send({ error: "NOT_FOUND", message: `no route ${req.method} ${req.url.split("?")[0]}` }),
+  );
+
+  app.get<{ Params: { market: string }; Querystring: { at?: string } }>(
+    "/v1/windows/:market",
+    {
+      schema: {
+        params: {
+          type: "object",
+          properties: { market: { type: "string", minLength: 1, maxLength: MAX_MARKET_LENGTH } },
+        },
+        querystring: {
+          type: "object",
+          additionalProperties: false,
+          properties: { at: { type: "string", minLength: 1 } },
+        },
+      },
+      onResponse: async (_req, reply) => {
+        metrics.requests.inc({ status: String(reply.statusCode) });
+      },
+    },
+    async (req, reply) => {
+      const { market } = req.params;
+      try {
+        marketIdOf(market);
+      } catch {
+        throw new ApiRefusal(
+          400,
+          "BAD_REQUEST",
+          `params/market: ${JSON.stringify(market)} is not a market label (printable ASCII of at most 31 ` +
+            `bytes, or a decimal id)`,
+        );
+      }
+      if (!markets.has(market)) {
+        throw new ApiRefusal(
+          404,
+          "UNKNOWN_MARKET",
+          `market ${JSON.stringify(market)} is not signed here (markets: ${[...markets].join(", ")})`,
+        );
+      }
+      const at = req.query.at === undefined ? undefined : parseAt(req.query.at);
+      const endTime = at ?? archive.latest(market);
+      const found = endTime === undefined ? undefined : await archive.read(market, endTime);
+      if (found === undefined) {
+        const range = archive.range(market);
+        const held =
+          range === undefined
+            ? "none is signed yet"
+            : `${archive.count(market)} are signed, from ${isoFromMs(range.first)} to ${isoFromMs(range.last)}`;
+        const which = at === undefined ? "no window" : `no window ending at the bar opening ${isoFromMs(at)}`;
+        throw new ApiRefusal(404, "NOT_SIGNED", `${market}: ${which} is signed here (${held})`);
+      }
+      return reply.type("application/json; charset=utf-8").send(found.text);
+    },
+  );
+
+  app.get("/health", async () => {
+    const views = opts.markets.map((market) => {
+      const range = archive.range(market);
+      const s = opts.status(market);
+      return {
+        market,
+        windows: archive.count(market),
+        first: range === undefined ? null : isoFromMs(range.first),
+        latest: range === undefined ? null : isoFromMs(range.last),
+        lastPollAt: s.lastPollAt === undefined ? null : isoFromMs(s.lastPollAt),
+        lastError: s.lastError ?? null,
+      };
+    });
+    return {
+      status: views.every((v) => v.lastError === null) ? "ok" : "degraded",
+      publicKey: { Ax: opts.publicKey.Ax.toString(), Ay: opts.publicKey.Ay.toString() },
+      markets: views,
+    };
+  });
+
+  app.get("/metrics", async (_req, reply) => {
+    reply.header("content-type", metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+  return app;
+}

@@ -1,0 +1,83 @@
+/**
+ * Prometheus metrics of the publisher (`GET /metrics`). As in the prover service (prover/service/metrics.ts),
+ * one registry per publisher instance, so two publishers in one process (tests) never share counters.
+ */
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/** The publisher's metrics. */
+export class PublisherMetrics {
+  readonly registry = new Registry();
+  /** Windows signed and archived, by market. */
+  readonly signed = new Counter({
+    name: "zkrisk_publisher_windows_signed_total",
+    help: "Windows signed and archived, by market.",
+    labelNames: ["market"] as const,
+    registers: [this.registry],
+  });
+  /** Digest, signature and durable write of one window, seconds. */
+  readonly signingSeconds = new Histogram({
+    name: "zkrisk_publisher_signing_seconds",
+    help: "Time to sign and archive one window (digest, signature, durable write), seconds.",
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4],
+    registers: [this.registry],
+  });
+  /** Open time of the last bar of the newest window signed, per market (seconds). */
+  readonly lastSigned = new Gauge({
+    name: "zkrisk_publisher_last_signed_bar_seconds",
+    help: "Open time of the last bar of the newest signed window, seconds since the epoch, by market.",
+    labelNames: ["market"] as const,
+    registers: [this.registry],
+  });
+  /** Times the source gave other candles for an archived window, by market and candle field. */
+  readonly disagreements = new Counter({
+    name: "zkrisk_publisher_source_disagreements_total",
+    help:
+      "Archived windows whose candles the source now gives differently (the archived window is kept), by " +
+      "market and first differing field (open, high, low, close, volume, missing, or a window field).",
+    labelNames: ["market", "field"] as const,
+    registers: [this.registry],
+  });
+  /** Open time of the bar of the latest disagreement, per market (seconds). */
+  readonly lastDisagreementBar = new Gauge({
+    name: "zkrisk_publisher_last_disagreement_bar_seconds",
+    help: "Open time of the first differing bar of the latest disagreement, seconds since the epoch, by market.",
+    labelNames: ["market"] as const,
+    registers: [this.registry],
+  });
+  /** Reads of a source that failed (unreachable, malformed, wrong bar interval), by market. */
+  readonly sourceErrors = new Counter({
+    name: "zkrisk_publisher_source_errors_total",
+    help: "Reads of a candle source that failed or gave unusable data, by market.",
+    labelNames: ["market"] as const,
+    registers: [this.registry],
+  });
+  /** Closed bars not signed, by market and reason (history, data). */
+  readonly skipped = new Counter({
+    name: "zkrisk_publisher_bars_skipped_total",
+    help: "Closed bars whose window was not signed, by market and reason (history, data).",
+    labelNames: ["market", "reason"] as const,
+    registers: [this.registry],
+  });
+  /** Window requests answered, by HTTP status. */
+  readonly requests = new Counter({
+    name: "zkrisk_publisher_window_requests_total",
+    help: "GET /v1/windows requests answered, by HTTP status.",
+    labelNames: ["status"] as const,
+    registers: [this.registry],
+  });
+  /** Windows in the archive, per market. */
+  readonly archived: Gauge<"market">;
+
+  /** @param counts the number of archived windows per market, read at scrape time. */
+  constructor(counts: () => Record<string, number>) {
+    this.archived = new Gauge({
+      name: "zkrisk_publisher_archived_windows",
+      help: "Signed windows in the archive, by market.",
+      labelNames: ["market"] as const,
+      registers: [this.registry],
+      collect() {
+        for (const [market, n] of Object.entries(counts())) this.set({ market }, n);
+      },
+    });
+  }
+}

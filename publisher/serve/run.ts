@@ -1,0 +1,242 @@
+/**
+ * `zkrisk publisher serve`: load the config, unlock the key (password from ZKRISK_PUBLISHER_PASSWORD), open the
+ * archive and check it is this key's, serve the HTTP API, and poll the sources every `pollSeconds`, signing
+ * each new window once; on SIGINT or SIGTERM, finish the window in hand, close the API and return.
+ * Log lines are JSON (pino) on stderr; none holds the private key or the password.
+ */
+import pino, { type Logger } from "pino";
+import type { FastifyInstance } from "fastify";
+import { candleSourceOf } from "../../feeds";
+import { ConfigError } from "../../models/errors";
+import { comparePublicKeys, type PublicKey } from "../eddsa";
+import { publisherPassword, readKeystore, unlockKeystore } from "../keystore";
+import { WindowArchive } from "./archive";
+import { loadPublisherConfig, redactedPublisherConfig, type PublisherConfig } from "./config";
+import { buildPublisherApi } from "./http";
+import { PublisherMetrics } from "./metrics";
+import { WindowSigner, type PollReport } from "./signer";
+
+/** Options of `startPublisher`. */
+export interface StartPublisherOptions {
+  /** Where ZKRISK_PUBLISHER_PASSWORD is read (default `process.env`). */
+  env?: NodeJS.ProcessEnv;
+  /** The clock that says which bars have closed, ms (default `Date.now`). */
+  now?: () => number;
+  /** Bars per signed window (default SIGNED_WINDOW_BARS). */
+  bars?: number;
+}
+
+/** What a publisher did while it ran. */
+export interface PublisherSummary {
+  /** Polls completed. */
+  polls: number;
+  /** Windows signed and archived. */
+  signed: number;
+  /** Disagreements between a source and the archive, each counted once. */
+  disagreements: number;
+}
+
+/** A started publisher with its API listening. */
+export interface RunningPublisher {
+  config: PublisherConfig;
+  /** `http://host:port` the API listens on. */
+  url: string;
+  publicKey: PublicKey;
+  archive: WindowArchive;
+  metrics: PublisherMetrics;
+  api: FastifyInstance;
+  /** Polls the sources now, after any poll under way (polls never overlap). */
+  poll(): Promise<PollReport>;
+  /** Stops polling (the window in hand is finished and archived), closes the API; idempotent. */
+  stop(): Promise<PublisherSummary>;
+}
+
+/**
+ * Checks that the archive holds this publisher's windows: the newest window of each market must carry this
+ * key, the market's label and its bar interval (each is verified as it is read).
+ * @throws ConfigError naming the config's `archive` or `intervalMs` and the file; PublisherFileError or
+ *   SignatureError for an archived file that does not check.
+ */
+async function checkArchive(cfg: PublisherConfig, archive: WindowArchive, key: PublicKey): Promise<void> {
+  for (const [i, m] of cfg.markets.entries()) {
+    const newest = archive.latest(m.market);
+    if (newest === undefined) continue;
+    const { file, signed } = (await archive.read(m.market, newest))!;
+    if (comparePublicKeys(signed.publicKey, key) !== 0) {
+      throw new ConfigError(
+        `${cfg.file}: archive: ${file} is signed by another key (Ax ${signed.publicKey.Ax}); each publisher ` +
+          `key keeps its own archive: give this key (Ax ${key.Ax}) another archive directory`,
+      );
+    }
+    if (signed.market !== m.market) {
+      throw new ConfigError(
+        `${cfg.file}: archive: ${file} holds market ${JSON.stringify(signed.market)}, not ${JSON.stringify(m.market)}`,
+      );
+    }
+    if (signed.window.intervalMs !== m.intervalMs) {
+      throw new ConfigError(
+        `${cfg.file}: markets[${i}].intervalMs: ${m.intervalMs}, but the archived windows of ${m.market} have ` +
+          `bars of ${signed.window.intervalMs} ms (${file})`,
+      );
+    }
+  }
+}
+
+/**
+ * Starts a publisher from a loaded config: unlocks the key, opens and checks the archive, listens, and polls
+ * at once and then every `pollSeconds`.
+ * @throws UsageError when ZKRISK_PUBLISHER_PASSWORD is unset; PublisherFileError for the keystore (or a wrong
+ *   password); ConfigError for an archive that is not this publisher's (see `checkArchive`).
+ */
+export async function startPublisher(
+  cfg: PublisherConfig,
+  log: Logger,
+  options: StartPublisherOptions = {},
+): Promise<RunningPublisher> {
+  const key = await unlockKeystore(cfg.key, publisherPassword(options.env));
+  const archive = WindowArchive.open(cfg.archive, cfg.markets);
+  await checkArchive(cfg, archive, key.publicKey);
+  const metrics = new PublisherMetrics(() =>
+    Object.fromEntries(cfg.markets.map((m) => [m.market, archive.count(m.market)])),
+  );
+  const markets = cfg.markets.map((m) => ({ ...m, reader: candleSourceOf(m.source) }));
+  const signer = new WindowSigner({
+    key,
+    archive,
+    markets,
+    metrics,
+    log,
+    now: options.now,
+    bars: options.bars,
+  });
+  const api = await buildPublisherApi({
+    archive,
+    metrics,
+    markets: cfg.markets.map((m) => m.market),
+    publicKey: key.publicKey,
+    status: (market) => signer.marketStatus(market),
+    log,
+  });
+  await api.listen({ host: cfg.listen.host, port: cfg.listen.port });
+  const address = api.server.address();
+  const url =
+    typeof address === "object" && address ? `http://${cfg.listen.host}:${address.port}` : String(address);
+
+  const summary: PublisherSummary = { polls: 0, signed: 0, disagreements: 0 };
+  let stopping = false;
+  let last: Promise<unknown> = Promise.resolve();
+  const poll = (): Promise<PollReport> => {
+    const next = last.then(async () => {
+      const report = await signer.poll(() => stopping);
+      summary.polls++;
+      summary.signed += report.signed.length;
+      summary.disagreements += report.disagreements.length;
+      return report;
+    });
+    last = next.catch(() => undefined);
+    return next;
+  };
+  let wake: (() => void) | undefined;
+  const loop = (async () => {
+    while (!stopping) {
+      try {
+        await poll();
+      } catch (err) {
+        log.error({ err: (err as Error).message }, "poll failed; trying again at the next poll");
+      }
+      if (stopping) break;
+      await new Promise<void>((done) => {
+        const timer = setTimeout(done, cfg.pollSeconds * 1000);
+        wake = () => {
+          clearTimeout(timer);
+          done();
+        };
+      });
+    }
+  })();
+  log.info(
+    {
+      url,
+      publicKey: { Ax: key.publicKey.Ax.toString(), Ay: key.publicKey.Ay.toString() },
+      markets: cfg.markets.map((m) => m.market),
+      archive: cfg.archive,
+    },
+    "publisher ready",
+  );
+
+  let stopped: Promise<PublisherSummary> | undefined;
+  return {
+    config: cfg,
+    url,
+    publicKey: key.publicKey,
+    archive,
+    metrics,
+    api,
+    poll,
+    stop: () =>
+      (stopped ??= (async () => {
+        log.info("shutting down: finishing the window in hand");
+        stopping = true;
+        wake?.();
+        await loop;
+        await last;
+        await api.close();
+        log.info(summary, "stopped");
+        return { ...summary };
+      })()),
+  };
+}
+
+/** What `checkPublisher` prints: the config without secrets and the key's public key. */
+export interface PublisherCheck {
+  config: Record<string, unknown>;
+  publicKey: PublicKey;
+}
+
+/**
+ * Validates the config and reads the keystore's public key (no password needed).
+ * @throws ConfigError; PublisherFileError for a malformed keystore.
+ */
+export function checkPublisher(configPath: string): PublisherCheck {
+  const cfg = loadPublisherConfig(configPath);
+  return { config: redactedPublisherConfig(cfg), publicKey: readKeystore(cfg.key).publicKey };
+}
+
+/** Options of `servePublisher`. */
+export interface ServePublisherOptions {
+  config: string;
+  /** pino level (default info). */
+  logLevel?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** What a publisher run ends with. */
+export interface PublisherRun extends PublisherSummary {
+  url: string;
+  publicKey: PublicKey;
+  /** The signal that stopped it. */
+  signal: NodeJS.Signals;
+}
+
+/** Runs a publisher until SIGINT or SIGTERM, logging JSON lines on stderr. */
+export async function servePublisher(opts: ServePublisherOptions): Promise<PublisherRun> {
+  const cfg = loadPublisherConfig(opts.config);
+  const log = pino(
+    { level: opts.logLevel ?? "info", base: { pid: process.pid } },
+    pino.destination({ dest: 2, sync: true }),
+  );
+  log.info({ config: redactedPublisherConfig(cfg) }, "starting");
+  const running = await startPublisher(cfg, log, { env: opts.env });
+  const signal = await new Promise<NodeJS.Signals>((done) => {
+    const onSignal = (received: NodeJS.Signals) => {
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
+      done(received);
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+  });
+  log.info({ signal }, "signal received");
+  const summary = await running.stop();
+  return { url: running.url, publicKey: running.publicKey, signal, ...summary };
+}
