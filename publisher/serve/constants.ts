@@ -1,10 +1,8 @@
-/**
- * Constants of `zkrisk publisher serve`. The window size is meant to be the feature engine's (the bars one
- * feature vector reads); until that engine exports it, it is fixed here.
- */
+/** Constants of `zkrisk publisher serve`. */
+import { FEATURE_WINDOW_BARS } from "../../features/window-features";
 
 /**
- * Bars in every window the publisher signs: the window of SIGNED_WINDOW_BARS bars ending at each newly
- * closed bar (candles/window.ts `buildWindow`).
+ * Bars in every window the publisher signs: the window of the feature engine (the bars one feature vector
+ * reads) ending at each newly closed bar (candles/window.ts `buildWindow`).
  */
-export const SIGNED_WINDOW_BARS = 85;
+export const SIGNED_WINDOW_BARS = FEATURE_WINDOW_BARS;
