@@ -28,7 +28,10 @@ export class SignatureError extends ZkriskError {
   }
 }
 
-/** A publisher set is malformed (quorum 0 or above n, a duplicate or invalid key). Code `PUBLISHER_SET_INVALID`. */
+/**
+ * A publisher set is malformed (no keys or more than 8, quorum 0 or above n, a duplicate or invalid key).
+ * Code `PUBLISHER_SET_INVALID`.
+ */
 export class PublisherSetError extends ZkriskError {
   constructor(message: string) {
     super("PUBLISHER_SET_INVALID", message);
