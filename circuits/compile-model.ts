@@ -13,7 +13,8 @@ import { architectureOf, architectureToJson } from "./architecture";
 import { compileCircom } from "./circom";
 import { generateBatchCircuit } from "./generate-batch-circuit";
 import { generateCircuit, type WeightMode } from "./generate-circuit";
-import { PUBLIC_SIGNALS } from "./public-signals";
+import { generateUpdateCircuit } from "./generate-update-circuit";
+import { PUBLIC_SIGNALS, UPDATE_SIGNALS } from "./public-signals";
 
 /** Name of the main circuit inside an artifact directory. */
 export const CIRCUIT_NAME = "zkrisk";
@@ -23,6 +24,8 @@ export const BUILD_SUBDIR = "build";
 /** circuit.json: what was compiled, from which model. */
 export interface CircuitInfo extends R1csHeader {
   mode: WeightMode | "batch";
+  /** Signed-update circuits: the publisher quorum it checks (absent for circuits that take features). */
+  quorum?: number;
   /** Batch circuits: the number of markets per proof. */
   batchSize?: number;
   model: { file: string; sha256: string };
@@ -81,6 +84,38 @@ export async function compileBatchModel(modelPath: string, dir: string, n: numbe
     r1cs: `${BUILD_SUBDIR}/${CIRCUIT_NAME}.r1cs`,
     wasm: `${BUILD_SUBDIR}/${CIRCUIT_NAME}_js/${CIRCUIT_NAME}.wasm`,
     source: `${BUILD_SUBDIR}/${CIRCUIT_NAME}.circom`,
+  };
+  writeJsonAtomic(join(dir, "circuit.json"), info);
+  return info;
+}
+
+/**
+ * Generate, write and compile the signed-update circuit (signatures -> digest -> features -> model -> policy;
+ * circuits/generate-update-circuit.ts) for publisher sets of quorum `quorum` into artifact directory `dir`.
+ */
+export async function compileSignedUpdateModel(
+  modelPath: string,
+  dir: string,
+  mode: WeightMode,
+  quorum: number,
+): Promise<CircuitInfo> {
+  const model = loadQuantizedModel(modelPath);
+  const generated = await generateUpdateCircuit(model, mode, quorum);
+  const outDir = join(dir, BUILD_SUBDIR);
+  const sourcePath = join(outDir, `${CIRCUIT_NAME}.circom`);
+  writeFileAtomic(sourcePath, generated.source);
+  const compiled = await compileCircom(sourcePath, outDir, { O: 2 });
+  const info: CircuitInfo = {
+    mode,
+    quorum,
+    model: { file: basename(modelPath), sha256: sha256File(modelPath) },
+    modelCommitment: generated.modelCommitment.toString(),
+    publicSignals: UPDATE_SIGNALS,
+    ...readR1csHeader(compiled.r1csPath),
+    r1cs: `${BUILD_SUBDIR}/${CIRCUIT_NAME}.r1cs`,
+    wasm: `${BUILD_SUBDIR}/${CIRCUIT_NAME}_js/${CIRCUIT_NAME}.wasm`,
+    source: `${BUILD_SUBDIR}/${CIRCUIT_NAME}.circom`,
+    ...(mode === "committed" ? { architecture: architectureToJson(architectureOf(model)) } : {}),
   };
   writeJsonAtomic(join(dir, "circuit.json"), info);
   return info;

@@ -4,3 +4,4 @@ export * from "./eddsa";
 export * from "./publisher-set";
 export * from "./keystore";
 export * from "./signed-window";
+export * from "./publisher-set-file";

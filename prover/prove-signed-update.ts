@@ -1,0 +1,150 @@
+/**
+ * Proving one signed update: k publishers' signed windows -> witness of the signed-update circuit ->
+ * Groth16 proof, verified locally and compared with the integer engine before it is returned.
+ * `SignedUpdateProver` keeps the model, the wasm, the zkey and the verification key loaded, as
+ * `UpdateProver` (prove-update.ts) does for the circuit that takes features.
+ */
+import { readFileSync } from "node:fs";
+import { toField } from "../circuits/field";
+import type { WeightMode } from "../circuits/generate-circuit";
+import { UPDATE_SIGNALS } from "../circuits/public-signals";
+import { modelCommitment } from "../circuits/commitments";
+import { WINDOW_FEATURES } from "../features/window-features";
+import { loadQuantizedModel, type QuantizedModel } from "../models/quantized-model";
+import { loadArtifacts, type LoadedArtifacts } from "./artifacts";
+import { toVerifierCalldata, type VerifierCalldata } from "./calldata";
+import { ProofError } from "./prove-update";
+import { readProvingFiles } from "./proving-files";
+import { releaseCurves, snarkjs, type Groth16Proof, type VerificationKey } from "./setup/snarkjs";
+import { signedUpdateInput, type SignedUpdateSource } from "./update-input";
+
+/** What `zkrisk prove --window` writes: everything needed to verify, submit and audit one signed update. */
+export interface ProvedSignedUpdate {
+  format: "zkrisk-signed-proof/1";
+  market: string;
+  /** Open time of the window's last bar (ISO-8601 UTC). */
+  bar: string;
+  proof: Groth16Proof;
+  /** Public signals, in the order of UPDATE_SIGNALS (circuits/public-signals.ts). */
+  publicSignals: string[];
+  calldata: VerifierCalldata;
+  parameters: {
+    maintenanceMarginBps: number;
+    initialMarginBps: number;
+    /** Seconds since the Unix epoch. */
+    dataTimestamp: number;
+    windowDigest: string;
+    statement: string;
+    marketId: string;
+    modelCommitment: string;
+    publisherSet: string;
+    domain: string;
+  };
+  /** The integer features (scale 2^32) and their values. */
+  features: { name: string; value: number; quantized: string }[];
+  /** Wall-clock proving time (witness + proof), ms; for display. */
+  provingMs: number;
+}
+
+/** A signed-update prover with its artifacts loaded. */
+export class SignedUpdateProver {
+  private constructor(
+    readonly artifacts: LoadedArtifacts,
+    readonly model: QuantizedModel,
+    readonly mode: WeightMode,
+    readonly quorum: number,
+    private readonly wasm: Uint8Array,
+    private readonly zkey: Uint8Array,
+    readonly vkey: VerificationKey,
+  ) {}
+
+  /**
+   * Load an artifact directory of a signed-update circuit (compiled with `compileSignedUpdateModel`, then set
+   * up), checking every file against its manifest.
+   * @param circuit the directory's circuit.json facts: weight mode and quorum.
+   */
+  static open(
+    dir: string,
+    circuit: { mode: WeightMode; quorum: number },
+    options: { modelPath?: string } = {},
+  ): SignedUpdateProver {
+    const artifacts = loadArtifacts(dir, options);
+    const model = loadQuantizedModel(artifacts.modelPath);
+    const files = readProvingFiles(artifacts);
+    const { outputs, publicSignals } = artifacts.manifest.circuit;
+    if (outputs !== UPDATE_SIGNALS.length || publicSignals !== UPDATE_SIGNALS.length) {
+      throw new ProofError(
+        `${dir}: the circuit has ${publicSignals} public signals (${outputs} outputs); a signed-update ` +
+          `circuit has ${UPDATE_SIGNALS.length} outputs and no public input`,
+      );
+    }
+    return new SignedUpdateProver(
+      artifacts,
+      model,
+      circuit.mode,
+      circuit.quorum,
+      files.wasm,
+      files.zkey,
+      JSON.parse(readFileSync(artifacts.paths.vkey, "utf8")) as VerificationKey,
+    );
+  }
+
+  /** Prove the update of the quorum's signed windows (see signedUpdateInput for the input errors). */
+  async prove(src: SignedUpdateSource, meta: { market: string }): Promise<ProvedSignedUpdate> {
+    const built = await signedUpdateInput(this.model, this.mode, src);
+    const t0 = performance.now();
+    const { proof, publicSignals } = await snarkjs.groth16.fullProve(
+      built.input as never,
+      { type: "mem", data: this.wasm } as never,
+      { type: "mem", data: this.zkey } as never,
+    );
+    const provingMs = performance.now() - t0;
+    if (!(await snarkjs.groth16.verify(this.vkey, publicSignals, proof))) {
+      throw new ProofError("the proof does not verify with the verification key (artifacts out of step?)");
+    }
+    // The circuit must agree with the integer engine bit for bit; anything else is a bug, not a result.
+    UPDATE_SIGNALS.forEach((name, i) => {
+      if (BigInt(publicSignals[i]) !== toField(built.publicSignals[i])) {
+        throw new ProofError(
+          `circuit and integer engine disagree on ${name}: ${publicSignals[i]} vs ${built.publicSignals[i]}`,
+        );
+      }
+    });
+    const { trace } = built;
+    return {
+      format: "zkrisk-signed-proof/1",
+      market: meta.market,
+      bar: new Date(Number(built.dataTimestamp) * 1000).toISOString(),
+      proof,
+      publicSignals,
+      calldata: toVerifierCalldata(proof, publicSignals),
+      parameters: {
+        maintenanceMarginBps: Number(trace.maintenanceMarginBps),
+        initialMarginBps: Number(trace.initialMarginBps),
+        dataTimestamp: Number(built.dataTimestamp),
+        windowDigest: built.publicSignals[1].toString(),
+        statement: built.publicSignals[2].toString(),
+        marketId: built.marketId.toString(),
+        modelCommitment: (await modelCommitment(this.model)).toString(),
+        publisherSet: built.publisherSetCommitment.toString(),
+        domain: src.domain.toString(),
+      },
+      features: WINDOW_FEATURES.map((f, i) => ({
+        name: f.name,
+        value: Number(trace.features[i]) / 2 ** 32,
+        quantized: trace.features[i].toString(),
+      })),
+      provingMs,
+    };
+  }
+
+  /** Verify a proof with this prover's verification key. */
+  verify(proof: Groth16Proof, publicSignals: string[]): Promise<boolean> {
+    return snarkjs.groth16.verify(this.vkey, publicSignals, proof);
+  }
+
+  /** Release the curve's worker threads (the process cannot exit while they run). */
+  async close(): Promise<void> {
+    await releaseCurves();
+  }
+}
