@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { UsageError, ZkriskError } from "../../models/errors";
 import { FIELD_MODULUS, toField } from "../../circuits/field";
 import { UPDATE_SIGNALS } from "../../circuits/public-signals";
-import { statementKey, unpackUpdate } from "../../circuits/statement";
+import { statementKey } from "../../circuits/statement";
 import type { VerifierCalldata } from "../calldata";
 import { oracleDomain } from "../domain";
 import type { ProvedBatch } from "../prove-batch";
@@ -361,23 +361,4 @@ export function signedUpdatesOf(oracle: Contract, receipt: TransactionReceipt): 
     });
   }
   return out;
-}
-
-/** What a signed update's public signals state, unpacked as the oracle unpacks them. */
-export function signedUpdateSignals(input: readonly string[]): {
-  maintenanceMarginBps: bigint;
-  initialMarginBps: bigint;
-  dataTimestamp: bigint;
-  windowDigest: bigint;
-  statementKey: bigint;
-} {
-  const [update, windowDigest, statement] = input.map((v) => BigInt(v));
-  const u = unpackUpdate(update);
-  return {
-    maintenanceMarginBps: u.mm,
-    initialMarginBps: u.im,
-    dataTimestamp: u.dataTimestamp,
-    windowDigest,
-    statementKey: statement,
-  };
 }
