@@ -17,7 +17,8 @@ import {PublicSignals} from "./PublicSignals.sol";
 ///         governance registered (`setPublisherSet`) takes only signed updates (`submitSignedUpdate`): proofs that
 ///         its model computed the margins from a candle window signed by a quorum of its publishers.
 /// @dev One market's configuration and state take six storage slots, laid out so that every kind of update reads
-///      three and writes one (see `Market`). The guards live in `_checkUpdate`, shared by all update paths.
+///      three and writes one (see `Market`). The guards live in `_checkOpen` and `_checkUpdate`, shared by all
+///      update paths.
 contract RiskOracle is IRiskOracle, AccessControl {
     /// @notice Role that registers markets and changes their model, guards and guardian.
     bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
@@ -217,7 +218,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint256[3] calldata pubSignals
     ) external {
         Market storage m = _market(marketId);
-        if (!m.signed) revert OracleNoPublisherSet(marketId);
+        _checkOpen(m, marketId, true);
         uint256 provenKey = pubSignals[PublicSignals.UPDATE_STATEMENT];
         if (provenKey != m.statementKey) revert OracleStatementMismatch(marketId, m.statementKey, provenKey);
         uint256 packed = pubSignals[PublicSignals.UPDATE_PACKED];
@@ -398,8 +399,8 @@ contract RiskOracle is IRiskOracle, AccessControl {
         if (provenDomain != expectedDomain) revert OracleDomainMismatch(expectedDomain, provenDomain);
     }
 
-    /// @dev The guards of one market's unsigned update (single or batched): a market without a publisher set and
-    ///      the registered model, then the guards of every update. Returns the values to store, narrowed.
+    /// @dev The guards of one market's unsigned update (single or batched): a market without a publisher set, not
+    ///      paused, the registered model, then timing and margins. Returns the values to store, narrowed.
     function _checkGuards(
         Market storage m,
         uint256 marketId,
@@ -408,15 +409,25 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint256 provenMm,
         uint256 provenIm
     ) private view returns (uint64 dataTimestamp, uint16 mm, uint16 im) {
-        if (m.signed) revert OracleMarketSigned(marketId);
+        _checkOpen(m, marketId, false);
         if (provenModel != m.modelCommitment) {
             revert OracleModelCommitmentMismatch(marketId, m.modelCommitment, provenModel);
         }
         return _checkUpdate(m, marketId, provenTimestamp, provenMm, provenIm);
     }
 
-    /// @dev The guards of every update, the one owner of these rules for single, batched and signed updates: not
-    ///      paused, then timing and margins. Returns the values to store, narrowed.
+    /// @dev The market takes updates of this kind (signed or unsigned) and is not paused: the first guards of every
+    ///      update path.
+    function _checkOpen(Market storage m, uint256 marketId, bool signed) private view {
+        if (m.signed != signed) {
+            if (signed) revert OracleNoPublisherSet(marketId);
+            revert OracleMarketSigned(marketId);
+        }
+        if (m.paused) revert OracleMarketPaused(marketId);
+    }
+
+    /// @dev The timing and margin guards of every update, the one owner of these rules for single, batched and
+    ///      signed updates. Returns the values to store, narrowed.
     function _checkUpdate(
         Market storage m,
         uint256 marketId,
@@ -424,7 +435,6 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint256 provenMm,
         uint256 provenIm
     ) private view returns (uint64 dataTimestamp, uint16 mm, uint16 im) {
-        if (m.paused) revert OracleMarketPaused(marketId);
         dataTimestamp = _checkTiming(m, marketId, provenTimestamp);
         (mm, im) = _checkMargins(m, provenMm, provenIm);
     }

@@ -325,9 +325,9 @@ interface IRiskOracle {
     /// @notice Submit a signed update of a market's margins: a proof that the market's model, on a window of candles
     ///         signed by a quorum of its registered publishers, gives these margins. Anyone may submit; nothing but
     ///         the proof and its three public signals is taken from the submitter.
-    /// @dev Checks, in order: market known and signed; statement key the registered one; packed update below
-    ///      2^72; window digest < p; then the guards shared with the other paths: not paused; data timestamp (from
-    ///      the packed signal, the open time of the window's last bar) newer than the last accepted one, not in the
+    /// @dev Checks, in order: market known, signed and not paused; statement key the registered one; packed update
+    ///      below 2^72; window digest < p; then the guards shared with the other paths: data timestamp (from the
+    ///      packed signal, the open time of the window's last bar) newer than the last accepted one, not in the
     ///      future, not older than the maximum data age; minimum interval; bounds, IM >= MM and rate of change;
     ///      last, the proof verifies. Replays and re-randomised proofs of an applied update fail "newer than".
     /// @param marketId registered market with a publisher set
