@@ -2,11 +2,11 @@
 pragma solidity ^0.8.28;
 
 /// @title PublicSignals
-/// @notice Indexes of the public signals of a zkrisk proof in the verifier's `pubSignals` array. This mirrors
-///         `circuits/public-signals.ts`, the one definition of the order; the end-to-end tests submit real proofs,
-///         so a mismatch here fails them.
+/// @notice Indexes of the public signals of a zkrisk proof in the verifier's `pubSignals` array: a single update
+///         (seven signals), a batch, and a signed update (three). This mirrors `circuits/public-signals.ts`, the one
+///         definition of the order; the end-to-end tests submit real proofs, so a mismatch here fails them.
 library PublicSignals {
-    /// @notice Number of public signals.
+    /// @notice Number of public signals of a single update.
     uint256 internal constant COUNT = 7;
     /// @notice Maintenance margin, bps of notional (circuit output).
     uint256 internal constant MAINTENANCE_MARGIN_BPS = 0;
@@ -44,4 +44,20 @@ library PublicSignals {
     uint256 internal constant PACKED_DATA_TIMESTAMP_SHIFT = 32;
     /// @notice Bit offset of the market id in a packed market.
     uint256 internal constant PACKED_MARKET_ID_SHIFT = 72;
+
+    // Signed updates (`submitSignedUpdate`): three public signals, all circuit outputs (`UPDATE_SIGNALS` in
+    // circuits/public-signals.ts; circuits/statement.ts defines what they pack and hash). The update packs
+    // `mm + im * 2^16 + dataTimestamp * 2^32` with the shifts above (mm, im < 2^16, dataTimestamp < 2^40), so a
+    // well-formed update is below 2^UPDATE_BITS.
+
+    /// @notice Number of public signals of a signed update.
+    uint256 internal constant UPDATE_COUNT = 3;
+    /// @notice The packed update: maintenance margin, initial margin and data timestamp (the window's last bar).
+    uint256 internal constant UPDATE_PACKED = 0;
+    /// @notice The digest of the signed candle window the margins were computed from (candles/digest.ts).
+    uint256 internal constant UPDATE_WINDOW_DIGEST = 1;
+    /// @notice The statement key: Poseidon over the market id, model commitment, publisher set and domain.
+    uint256 internal constant UPDATE_STATEMENT = 2;
+    /// @notice Bits of a well-formed packed update: 16 + 16 + 40.
+    uint256 internal constant UPDATE_BITS = 72;
 }

@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IGroth16Verifier} from "./interfaces/IGroth16Verifier.sol";
+import {IGroth16Verifier3} from "./interfaces/IGroth16Verifier3.sol";
 import {IRiskOracle} from "./interfaces/IRiskOracle.sol";
 import {PublicSignals} from "./PublicSignals.sol";
 
@@ -12,9 +13,12 @@ import {PublicSignals} from "./PublicSignals.sol";
 ///         governance guards (bounds, rate of change, data age, update interval) hold. Governance (`GOVERNOR_ROLE`)
 ///         registers markets and changes their model, guards and guardian; a market's guardian can pause it.
 ///         A batched update (`submitBatch`) carries one proof for several markets under one model; every market
-///         passes the same guards as a single update, and the batch is all or nothing.
-/// @dev One market's configuration and state take four storage slots, laid out so that an update reads three and
-///      writes one (see `Market`). The guards live in `_checkGuards`, shared by both update paths.
+///         passes the same guards as a single update, and the batch is all or nothing. A market whose publisher set
+///         governance registered (`setPublisherSet`) takes only signed updates (`submitSignedUpdate`): proofs that
+///         its model computed the margins from a candle window signed by a quorum of its publishers.
+/// @dev One market's configuration and state take six storage slots, laid out so that every kind of update reads
+///      three and writes one (see `Market`). The guards live in `_checkOpen` and `_checkUpdate`, shared by all
+///      update paths.
 contract RiskOracle is IRiskOracle, AccessControl {
     /// @notice Role that registers markets and changes their model, guards and guardian.
     bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
@@ -27,19 +31,21 @@ contract RiskOracle is IRiskOracle, AccessControl {
     uint16 public constant BPS = 10_000;
 
     /// @dev A market, flattened so the fields an update needs share slots. `verifier == 0` means "not registered";
-    ///      `updatedAt == 0` means "no accepted update yet".
+    ///      `updatedAt == 0` means "no accepted update yet"; `signed` means "has a publisher set". An unsigned update
+    ///      reads slots 0, 1, 2 and a signed one slots 0, 2, 4; both write slot 2.
     struct Market {
-        // slot 0: read by every update
-        IGroth16Verifier verifier;
+        // slot 0: read by every update. `verifier` is an `IGroth16Verifier` (seven signals) for an unsigned market
+        // and an `IGroth16Verifier3` (three signals) for a signed one.
+        address verifier;
         uint16 minMaintenanceMarginBps;
         uint16 maxMaintenanceMarginBps;
         uint16 minInitialMarginBps;
         uint16 maxInitialMarginBps;
         uint16 maxIncreaseBps;
         uint16 maxDecreaseBps;
-        // slot 1: read by every update
+        // slot 1: read by every unsigned update
         uint256 modelCommitment;
-        // slot 2: read and written by every update (29 bytes)
+        // slot 2: read and written by every update (30 bytes)
         uint32 minUpdateInterval;
         uint32 maxDataAge;
         uint16 maintenanceMarginBps;
@@ -47,8 +53,14 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint64 dataTimestamp;
         uint64 updatedAt;
         bool paused;
-        // slot 3: read only by pause and unpause
+        bool signed;
+        // slot 3: read only by governance, pause and unpause (21 bytes)
         address guardian;
+        uint8 quorum;
+        // slot 4: read by every signed update
+        uint256 statementKey;
+        // slot 5: read only by governance and views
+        uint256 publisherSet;
     }
 
     /// @dev A batch verifier and the selector of its `verifyProof`, which depends on the batch size (one slot).
@@ -75,9 +87,9 @@ contract RiskOracle is IRiskOracle, AccessControl {
         if (marketId == 0 || marketId >= SNARK_SCALAR_FIELD) revert OracleInvalidMarketId(marketId);
         Market storage m = _markets[marketId];
         if (address(m.verifier) != address(0)) revert OracleMarketExists(marketId);
-        _checkModel(config.verifier, config.modelCommitment);
+        _checkModel(address(config.verifier), config.modelCommitment);
         _checkLimits(config.limits);
-        m.verifier = config.verifier;
+        m.verifier = address(config.verifier);
         m.modelCommitment = config.modelCommitment;
         m.guardian = config.guardian;
         _writeLimits(m, config.limits);
@@ -91,9 +103,10 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint256 modelCommitment
     ) external onlyRole(GOVERNOR_ROLE) {
         Market storage m = _market(marketId);
-        _checkModel(verifier, modelCommitment);
-        emit ModelChanged(marketId, m.verifier, verifier, m.modelCommitment, modelCommitment);
-        m.verifier = verifier;
+        if (m.signed) revert OracleMarketSigned(marketId);
+        _checkModel(address(verifier), modelCommitment);
+        emit ModelChanged(marketId, IGroth16Verifier(m.verifier), verifier, m.modelCommitment, modelCommitment);
+        m.verifier = address(verifier);
         m.modelCommitment = modelCommitment;
     }
 
@@ -123,6 +136,26 @@ contract RiskOracle is IRiskOracle, AccessControl {
             _batchVerifiers[modelCommitment][n] = BatchVerifier(verifier, _batchSelector(n));
         }
         emit BatchVerifierSet(modelCommitment, n, verifier);
+    }
+
+    /// @inheritdoc IRiskOracle
+    function setPublisherSet(uint256 marketId, PublisherSetConfig calldata config) external onlyRole(GOVERNOR_ROLE) {
+        Market storage m = _market(marketId);
+        _checkModel(address(config.verifier), config.modelCommitment);
+        if (config.publisherSet == 0 || config.publisherSet >= SNARK_SCALAR_FIELD) {
+            revert OracleInvalidPublisherSet(config.publisherSet);
+        }
+        if (config.quorum == 0) revert OracleInvalidQuorum(config.quorum);
+        if (config.statementKey == 0 || config.statementKey >= SNARK_SCALAR_FIELD) {
+            revert OracleInvalidStatementKey(config.statementKey);
+        }
+        emit PublisherSetChanged(marketId, _publisherSetOf(m), config);
+        m.verifier = address(config.verifier);
+        m.modelCommitment = config.modelCommitment;
+        m.publisherSet = config.publisherSet;
+        m.quorum = config.quorum;
+        m.statementKey = config.statementKey;
+        m.signed = true;
     }
 
     /// @inheritdoc IRiskOracle
@@ -163,7 +196,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
             pubSignals[PublicSignals.INITIAL_MARGIN_BPS]
         );
         // Last: the pairing check costs most. A staticcall (view), so the verifier cannot re-enter.
-        if (!m.verifier.verifyProof(pA, pB, pC, pubSignals)) revert OracleInvalidProof(marketId);
+        if (!IGroth16Verifier(m.verifier).verifyProof(pA, pB, pC, pubSignals)) revert OracleInvalidProof(marketId);
         _apply(
             m,
             marketId,
@@ -174,6 +207,38 @@ contract RiskOracle is IRiskOracle, AccessControl {
             pubSignals[PublicSignals.INPUT_COMMITMENT],
             features
         );
+    }
+
+    /// @inheritdoc IRiskOracle
+    function submitSignedUpdate(
+        uint256 marketId,
+        uint256[2] calldata pA,
+        uint256[2][2] calldata pB,
+        uint256[2] calldata pC,
+        uint256[3] calldata pubSignals
+    ) external {
+        Market storage m = _market(marketId);
+        _checkOpen(m, marketId, true);
+        uint256 provenKey = pubSignals[PublicSignals.UPDATE_STATEMENT];
+        if (provenKey != m.statementKey) revert OracleStatementMismatch(marketId, m.statementKey, provenKey);
+        uint256 packed = pubSignals[PublicSignals.UPDATE_PACKED];
+        if (packed >> PublicSignals.UPDATE_BITS != 0) revert OracleMalformedUpdate(packed);
+        uint256 windowDigest = pubSignals[PublicSignals.UPDATE_WINDOW_DIGEST];
+        if (windowDigest >= SNARK_SCALAR_FIELD) {
+            revert OracleSignalNotInField(PublicSignals.UPDATE_WINDOW_DIGEST, windowDigest);
+        }
+        // Below 2^72, so the data timestamp is below 2^40 and the unpacking is exact.
+        (uint64 dataTimestamp, uint16 mm, uint16 im) = _checkUpdate(
+            m,
+            marketId,
+            packed >> PublicSignals.PACKED_DATA_TIMESTAMP_SHIFT,
+            packed & type(uint16).max,
+            (packed >> PublicSignals.PACKED_INITIAL_MARGIN_SHIFT) & type(uint16).max
+        );
+        // Last: the pairing check costs most. A staticcall (view), so the verifier cannot re-enter.
+        if (!IGroth16Verifier3(m.verifier).verifyProof(pA, pB, pC, pubSignals)) revert OracleInvalidProof(marketId);
+        _store(m, mm, im, dataTimestamp);
+        emit SignedParametersUpdated(marketId, mm, im, dataTimestamp, windowDigest);
     }
 
     /// @inheritdoc IRiskOracle
@@ -236,7 +301,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
     /// @inheritdoc IRiskOracle
     function marketConfig(uint256 marketId) external view returns (MarketConfig memory config) {
         Market storage m = _market(marketId);
-        config.verifier = m.verifier;
+        config.verifier = IGroth16Verifier(m.verifier);
         config.modelCommitment = m.modelCommitment;
         config.guardian = m.guardian;
         config.limits = MarketLimits({
@@ -254,6 +319,11 @@ contract RiskOracle is IRiskOracle, AccessControl {
     /// @inheritdoc IRiskOracle
     function isPaused(uint256 marketId) external view returns (bool paused) {
         return _market(marketId).paused;
+    }
+
+    /// @inheritdoc IRiskOracle
+    function publisherSet(uint256 marketId) external view returns (PublisherSetConfig memory config) {
+        return _publisherSetOf(_market(marketId));
     }
 
     /// @inheritdoc IRiskOracle
@@ -283,8 +353,8 @@ contract RiskOracle is IRiskOracle, AccessControl {
         }
     }
 
-    function _checkModel(IGroth16Verifier verifier, uint256 modelCommitment) private view {
-        if (address(verifier).code.length == 0) revert OracleInvalidVerifier(address(verifier));
+    function _checkModel(address verifier, uint256 modelCommitment) private view {
+        if (verifier.code.length == 0) revert OracleInvalidVerifier(verifier);
         _checkModelCommitment(modelCommitment);
     }
 
@@ -329,7 +399,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
         if (provenDomain != expectedDomain) revert OracleDomainMismatch(expectedDomain, provenDomain);
     }
 
-    /// @dev The guards of one market's update, the one owner of these rules for single and batched updates: not
+    /// @dev The guards of one market's unsigned update (single or batched): a market without a publisher set, not
     ///      paused, the registered model, then timing and margins. Returns the values to store, narrowed.
     function _checkGuards(
         Market storage m,
@@ -339,15 +409,45 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint256 provenMm,
         uint256 provenIm
     ) private view returns (uint64 dataTimestamp, uint16 mm, uint16 im) {
-        if (m.paused) revert OracleMarketPaused(marketId);
+        _checkOpen(m, marketId, false);
         if (provenModel != m.modelCommitment) {
             revert OracleModelCommitmentMismatch(marketId, m.modelCommitment, provenModel);
         }
+        return _checkUpdate(m, marketId, provenTimestamp, provenMm, provenIm);
+    }
+
+    /// @dev The market takes updates of this kind (signed or unsigned) and is not paused: the first guards of every
+    ///      update path.
+    function _checkOpen(Market storage m, uint256 marketId, bool signed) private view {
+        if (m.signed != signed) {
+            if (signed) revert OracleNoPublisherSet(marketId);
+            revert OracleMarketSigned(marketId);
+        }
+        if (m.paused) revert OracleMarketPaused(marketId);
+    }
+
+    /// @dev The timing and margin guards of every update, the one owner of these rules for single, batched and
+    ///      signed updates. Returns the values to store, narrowed.
+    function _checkUpdate(
+        Market storage m,
+        uint256 marketId,
+        uint256 provenTimestamp,
+        uint256 provenMm,
+        uint256 provenIm
+    ) private view returns (uint64 dataTimestamp, uint16 mm, uint16 im) {
         dataTimestamp = _checkTiming(m, marketId, provenTimestamp);
         (mm, im) = _checkMargins(m, provenMm, provenIm);
     }
 
-    /// @dev Store an accepted update and announce it.
+    /// @dev Store an accepted update (one slot written).
+    function _store(Market storage m, uint16 mm, uint16 im, uint64 dataTimestamp) private {
+        m.maintenanceMarginBps = mm;
+        m.initialMarginBps = im;
+        m.dataTimestamp = dataTimestamp;
+        m.updatedAt = uint64(block.timestamp);
+    }
+
+    /// @dev Store an accepted unsigned update and announce it.
     function _apply(
         Market storage m,
         uint256 marketId,
@@ -358,10 +458,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint256 inputCommitment,
         uint256[] calldata features
     ) private {
-        m.maintenanceMarginBps = mm;
-        m.initialMarginBps = im;
-        m.dataTimestamp = dataTimestamp;
-        m.updatedAt = uint64(block.timestamp);
+        _store(m, mm, im, dataTimestamp);
         emit ParametersUpdated(
             marketId,
             mm,
@@ -372,6 +469,15 @@ contract RiskOracle is IRiskOracle, AccessControl {
             msg.sender,
             features
         );
+    }
+
+    /// @dev A market's publisher set and statement as `publisherSet` returns them.
+    function _publisherSetOf(Market storage m) private view returns (PublisherSetConfig memory config) {
+        config.verifier = IGroth16Verifier3(m.verifier);
+        config.modelCommitment = m.modelCommitment;
+        config.publisherSet = m.publisherSet;
+        config.quorum = m.quorum;
+        config.statementKey = m.statementKey;
     }
 
     /// @dev The selector of a batch verifier's `verifyProof`: snarkjs declares the public signals as a fixed-size

@@ -1,12 +1,14 @@
 /**
  * `zkrisk bench` (npm run bench): circuit size, witness, proving (cold and warm), verification, proof size
- * and submitUpdate gas of the shipped model in both weight modes, side by side (scripts/bench.ts).
+ * and submitUpdate gas of the shipped model in both weight modes, side by side (scripts/bench.ts); submitBatch
+ * gas (scripts/batch-gas.ts) and submitSignedUpdate gas (scripts/signed-update-gas.ts).
  */
 import type { WeightMode } from "../../circuits/generate-circuit";
 import { UsageError } from "../../models/errors";
 import { writeJsonAtomic } from "../../models/io";
 import { measureBatchGas, type BatchGas } from "../../scripts/batch-gas";
 import { runBench, type BenchReport, type ModeBench, type Timing } from "../../scripts/bench";
+import { measureSignedUpdateGas, type SignedUpdateGas } from "../../scripts/signed-update-gas";
 import { ALL_MODES, DEFAULT_COLD_RUNS, DEFAULT_WARM_RUNS } from "../register/bench";
 import { outFileOption, parseIntOption, printJson } from "../options";
 import { stderrLog } from "./circuit";
@@ -24,7 +26,15 @@ export interface BenchFlags {
   out?: string;
   /** Batch sizes for submitBatch gas, comma-separated, or "none". */
   batch?: string;
+  /** `--no-signed` sets false: skip the submitSignedUpdate gas. */
+  signed?: boolean;
 }
+
+/** The whole report: the modes, the batches, and the signed update (absent with `--no-signed`). */
+export type FullBenchReport = BenchReport & {
+  batch: Omit<BatchGas, "batch" | "stored">[];
+  signedUpdate?: SignedUpdateGas;
+};
 
 /** `--batch`: distinct batch sizes in [1, 32], or "none". */
 export function parseBatchSizes(value: string): number[] {
@@ -49,6 +59,26 @@ export function formatBatch(rows: readonly Omit<BatchGas, "batch" | "stored">[])
         int(r.gasPerMarket),
         `${(r.provingMs / 1000).toFixed(2)} s`,
       ]),
+    ]) +
+    "\n"
+  );
+}
+
+/** Text table of the signed-update gas: each update's total, its verifier call and the rest. */
+export function formatSigned(g: SignedUpdateGas | undefined): string {
+  if (!g) return "";
+  const int = (v: number) => v.toLocaleString("en-US");
+  return (
+    `\nSigned updates (submitSignedUpdate, ${g.publicSignals} public signals; gas from receipts, the verifier call ` +
+    "from the trace):\n\n" +
+    markdownTable([
+      ["update", "gas, all in", "verifier call (pairing part)", "rest", "of the rest: calldata"],
+      ...(
+        [
+          ["first", g.first],
+          ["later", g.later],
+        ] as const
+      ).map(([name, r]) => [name, int(r.total), int(r.verifier), int(r.rest), int(r.calldata)]),
     ]) +
     "\n"
   );
@@ -171,9 +201,7 @@ export function formatBench(r: BenchReport): string {
 }
 
 /** Run the command with parsed flags (the action of `zkrisk bench`). */
-export async function runBenchCommand(
-  f: BenchFlags,
-): Promise<BenchReport & { batch: Omit<BatchGas, "batch" | "stored">[] }> {
+export async function runBenchCommand(f: BenchFlags): Promise<FullBenchReport> {
   if (f.out !== undefined) outFileOption("--out", f.out);
   const modes = parseModes(f.modes);
   const runs = parseRuns(f);
@@ -198,9 +226,10 @@ export async function runBenchCommand(
       txHash,
     }),
   );
-  const full = { ...report, batch };
+  const signedUpdate = f.signed === false ? undefined : await measureSignedUpdateGas({ log });
+  const full: FullBenchReport = { ...report, batch, ...(signedUpdate ? { signedUpdate } : {}) };
   if (f.out) writeJsonAtomic(f.out, full);
   if (f.json) printJson(full);
-  else process.stdout.write(formatBench(report) + formatBatch(batch));
+  else process.stdout.write(formatBench(report) + formatBatch(batch) + formatSigned(signedUpdate));
   return full;
 }

@@ -21,7 +21,8 @@ export function registerBench(program: Command): void {
     .command("bench")
     .description(
       "benchmark the circuit in each weight mode: constraints, witness, proving (cold process and warm " +
-        "prover), verification, proof size and submitUpdate gas; artifacts cached as for the demo",
+        "prover), verification, proof size, and the gas of submitUpdate, submitBatch and submitSignedUpdate; " +
+        "artifacts cached as for the demo",
     )
     .option("--model <file>", "quantised model file", DEFAULT_MODEL)
     .option("--data <file>", "candles CSV (the latest bars are proven)", DEFAULT_DATA)
@@ -37,6 +38,7 @@ export function registerBench(program: Command): void {
     .option("--json", "print the report as one JSON object")
     .option("--out <file>", "also write the JSON report to this file")
     .option("--batch <sizes>", "batch sizes for submitBatch gas per market, or none", "1,4,8")
+    .option("--no-signed", "skip the submitSignedUpdate gas (a three-signal stand-in verifier)")
     .action(async (f: BenchFlags) => {
       await (await commands()).runBenchCommand(f);
     });

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IGroth16Verifier} from "./IGroth16Verifier.sol";
+import {IGroth16Verifier3} from "./IGroth16Verifier3.sol";
 
 /// @title IRiskOracle
 /// @notice A risk-parameter oracle that accepts a market's maintenance and initial margin only with a Groth16 proof
@@ -47,6 +48,23 @@ interface IRiskOracle {
         uint256 modelCommitment;
         address guardian;
         MarketLimits limits;
+    }
+
+    /// @notice What a signed update of a market must prove, set by governance with `setPublisherSet`. The circuit
+    ///         recomputes `statementKey` as the Poseidon sponge over (STATEMENT_TAG, marketId, modelCommitment,
+    ///         publisherSet, domain) (circuits/statement.ts); the oracle cannot recompute Poseidon, so it compares the
+    ///         proof's key with this one, and an auditor recomputes it from the parts in `PublisherSetChanged`.
+    /// @param verifier Groth16 verifier of the signed-update circuit (three public signals)
+    /// @param modelCommitment Poseidon commitment to the model (weights, scales and policy) the key binds
+    /// @param publisherSet commitment to the market's n publisher keys and the quorum k (publisher/publisher-set.ts)
+    /// @param quorum k, the distinct publisher signatures an update needs (bound by `publisherSet`; stored for reads)
+    /// @param statementKey the key every signed update of the market must carry as its statement signal
+    struct PublisherSetConfig {
+        IGroth16Verifier3 verifier;
+        uint256 modelCommitment;
+        uint256 publisherSet;
+        uint8 quorum;
+        uint256 statementKey;
     }
 
     // ----------------------------------------------------------------------------------------------- events
@@ -111,6 +129,34 @@ interface IRiskOracle {
         address indexed submitter,
         uint256[] features
     );
+
+    /// @notice Governance set or rotated a market's publisher set, and with it the statement its signed updates
+    ///         prove. From now on the market takes only signed updates (`submitSignedUpdate`). An auditor recomputes
+    ///         `config.statementKey` from `marketId`, `config.modelCommitment`, `config.publisherSet` and `domain()`.
+    /// @param marketId market
+    /// @param previous the configuration before (all zero but the model commitment and verifier when the market
+    ///        took unsigned updates until now)
+    /// @param config the configuration after
+    event PublisherSetChanged(uint256 indexed marketId, PublisherSetConfig previous, PublisherSetConfig config);
+
+    // solhint-disable gas-indexed-events
+    /// @notice A signed update was accepted: the registered model's margins on a window of candles signed by a quorum
+    ///         of the market's publishers. The submitter is the transaction's sender. Only the market is indexed:
+    ///         each further topic costs 119 gas more per update than the same word in the data.
+    /// @param marketId market
+    /// @param maintenanceMarginBps new maintenance margin (bps)
+    /// @param initialMarginBps new initial margin (bps)
+    /// @param dataTimestamp open time of the signed window's last bar (s)
+    /// @param windowDigest digest of the signed window (candles/digest.ts): an auditor fetches the window from the
+    ///        publishers' archives, checks it against this digest and recomputes the margins
+    event SignedParametersUpdated(
+        uint256 indexed marketId,
+        uint16 maintenanceMarginBps,
+        uint16 initialMarginBps,
+        uint64 dataTimestamp,
+        uint256 windowDigest
+    );
+    // solhint-enable gas-indexed-events
 
     /// @notice Governance set (or, with the zero address, removed) the verifier of batched updates of `n` markets
     ///         for a model.
@@ -183,6 +229,21 @@ interface IRiskOracle {
     error OracleBatchNotSorted(uint256 index, uint256 previousMarketId, uint256 marketId);
     /// @notice The batch verifier rejected the proof (returned false, or the call failed).
     error OracleInvalidBatchProof(uint256 modelCommitment, uint256 n);
+    /// @notice The market takes signed updates only (it has a publisher set): unsigned updates and batches are
+    ///         refused, and its model changes with `setPublisherSet`.
+    error OracleMarketSigned(uint256 marketId);
+    /// @notice The market has no publisher set, so it takes no signed update.
+    error OracleNoPublisherSet(uint256 marketId);
+    /// @notice `publisherSet` is zero or not a field element.
+    error OracleInvalidPublisherSet(uint256 publisherSet);
+    /// @notice A quorum of zero signatures.
+    error OracleInvalidQuorum(uint8 quorum);
+    /// @notice `statementKey` is zero or not a field element.
+    error OracleInvalidStatementKey(uint256 statementKey);
+    /// @notice The proof's statement key is not the market's: another market, model, publisher set, oracle or chain.
+    error OracleStatementMismatch(uint256 marketId, uint256 registered, uint256 proven);
+    /// @notice The packed update signal has bits at or above bit 72, so it packs no (MM, IM, data timestamp).
+    error OracleMalformedUpdate(uint256 packed);
 
     // ------------------------------------------------------------------------------------------- governance
 
@@ -193,6 +254,7 @@ interface IRiskOracle {
 
     /// @notice Change the verifier and the model commitment of a market (a new model, or a new circuit). Governance
     ///         only. Replay protection and the rate-of-change guards carry over from the previous model's updates.
+    ///         Refused for a market with a publisher set, whose model is part of its statement (`setPublisherSet`).
     /// @param marketId registered market
     /// @param verifier verifier of the new model's circuit (may be the current one)
     /// @param modelCommitment commitment to the new model
@@ -217,6 +279,16 @@ interface IRiskOracle {
     ///        uint256[n+3])`; the zero address removes the entry
     function setBatchVerifier(uint256 modelCommitment, uint256 n, address verifier) external;
 
+    /// @notice Set or rotate the publisher set of a market, with the statement key its signed updates must carry.
+    ///         Governance only. From then on the market takes only signed updates (`submitSignedUpdate`); proofs
+    ///         for the previous key are refused. Replay protection and the rate-of-change guards carry over.
+    /// @dev The oracle cannot check that `statementKey` hashes the other fields (that needs Poseidon): governance
+    ///      computes it (prover/onchain/oracle.ts `setPublisherSet`), and `PublisherSetChanged` lets anyone check it.
+    /// @param marketId registered market
+    /// @param config verifier (with code), model commitment, publisher-set commitment and statement key (each
+    ///        nonzero, < p), and a quorum >= 1
+    function setPublisherSet(uint256 marketId, PublisherSetConfig calldata config) external;
+
     /// @notice Stop accepting updates for a market. The market's guardian or governance.
     /// @dev Reading the last parameters is not affected; they age out by `isFresh`.
     /// @param marketId registered, unpaused market
@@ -230,7 +302,8 @@ interface IRiskOracle {
 
     /// @notice Submit a proven update of a market's margins. Anyone may submit; the proof is the authority.
     /// @dev Checks, in order: market known; every public signal < p; market id and domain as expected; then the
-    ///      market guards shared with `submitBatch`: market not paused; model commitment the registered one; data
+    ///      market guards shared with `submitBatch`: market without a publisher set (signed markets take only
+    ///      `submitSignedUpdate`); not paused; model commitment the registered one; data
     ///      timestamp newer than the last accepted one, not in the future, not older than the maximum data age;
     ///      minimum interval since the last accepted update; margins within bounds and IM >= MM; change from the
     ///      previous update within the limits; last, the proof verifies.
@@ -247,6 +320,27 @@ interface IRiskOracle {
         uint256[2] calldata pC,
         uint256[7] calldata pubSignals,
         uint256[] calldata features
+    ) external;
+
+    /// @notice Submit a signed update of a market's margins: a proof that the market's model, on a window of candles
+    ///         signed by a quorum of its registered publishers, gives these margins. Anyone may submit; nothing but
+    ///         the proof and its three public signals is taken from the submitter.
+    /// @dev Checks, in order: market known, signed and not paused; statement key the registered one; packed update
+    ///      below 2^72; window digest < p; then the guards shared with the other paths: data timestamp (from the
+    ///      packed signal, the open time of the window's last bar) newer than the last accepted one, not in the
+    ///      future, not older than the maximum data age; minimum interval; bounds, IM >= MM and rate of change;
+    ///      last, the proof verifies. Replays and re-randomised proofs of an applied update fail "newer than".
+    /// @param marketId registered market with a publisher set
+    /// @param pA proof point A
+    /// @param pB proof point B (coordinate pairs as (imaginary, real))
+    /// @param pC proof point C
+    /// @param pubSignals packed update, window digest, statement key (`PublicSignals.sol`)
+    function submitSignedUpdate(
+        uint256 marketId,
+        uint256[2] calldata pA,
+        uint256[2][2] calldata pB,
+        uint256[2] calldata pC,
+        uint256[3] calldata pubSignals
     ) external;
 
     /// @notice Submit one proof of the margins of n markets (one model on n markets). Anyone may submit. All or
@@ -306,6 +400,12 @@ interface IRiskOracle {
     /// @param marketId registered market
     /// @return paused whether updates are refused
     function isPaused(uint256 marketId) external view returns (bool paused);
+
+    /// @notice A market's publisher set and statement; all zero but the model commitment and verifier for a market
+    ///         without a publisher set. Reverts for an unknown market.
+    /// @param marketId registered market
+    /// @return config verifier, model commitment, publisher set, quorum and statement key
+    function publisherSet(uint256 marketId) external view returns (PublisherSetConfig memory config);
 
     /// @notice The verifier of batched updates of `n` markets for a model; zero if none.
     /// @param modelCommitment model commitment

@@ -1,12 +1,24 @@
 /**
  * Deploying and driving the oracle from TypeScript: the generated verifier, the RiskOracle, the example
- * consumer, market registration and proven updates. Reverts are decoded to the oracle's custom errors, so a
- * refused update says why (`OracleStaleData(...)`), not just "execution reverted".
+ * consumer, market registration, publisher sets, and proven updates (unsigned, batched and signed). Reverts are
+ * decoded to the oracle's custom errors, so a refused update says why (`OracleStaleData(...)`), not just
+ * "execution reverted".
  */
-import { Contract, ContractFactory, Interface, type Signer, type TransactionReceipt } from "ethers";
+import {
+  Contract,
+  ContractFactory,
+  Interface,
+  type Provider,
+  type Signer,
+  type TransactionReceipt,
+} from "ethers";
 import { join } from "node:path";
-import { ZkriskError } from "../../models/errors";
-import { toField } from "../../circuits/field";
+import { UsageError, ZkriskError } from "../../models/errors";
+import { FIELD_MODULUS, toField } from "../../circuits/field";
+import { UPDATE_SIGNALS } from "../../circuits/public-signals";
+import { statementKey } from "../../circuits/statement";
+import type { VerifierCalldata } from "../calldata";
+import { oracleDomain } from "../domain";
 import type { ProvedBatch } from "../prove-batch";
 import type { ProvedUpdate } from "../prove-update";
 import { compileOracleContracts, compileVerifier, type CompiledContract } from "./solc";
@@ -184,4 +196,169 @@ export async function submitBatch(oracle: Contract, batch: ProvedBatch): Promise
   } catch (err) {
     throw decodeRevert(err, oracle.interface);
   }
+}
+
+/** A market's publisher set and the statement its signed updates prove, as `IRiskOracle.PublisherSetConfig`. */
+export interface PublisherSetConfig {
+  /** Address of the signed-update circuit's verifier (three public signals). */
+  verifier: string;
+  /** Commitment to the model (circuits/commitments.ts). */
+  modelCommitment: bigint;
+  /** Commitment to the publishers' keys and quorum (publisher/publisher-set.ts `publisherSetCommitment`). */
+  publisherSet: bigint;
+  /** k, the distinct publisher signatures an update needs (1..255; the commitment binds it too). */
+  quorum: number;
+  /** Poseidon over (tag, market id, model commitment, publisher set, domain) (circuits/statement.ts). */
+  statementKey: bigint;
+}
+
+/** The chain id of the oracle's network and its address: what the domain, hence the statement key, binds. */
+async function oracleLocation(oracle: Contract): Promise<{ chainId: bigint; address: string }> {
+  const provider = (oracle.runner as { provider?: Provider | null } | null)?.provider;
+  if (!provider) throw new UsageError("oracle: the contract has no provider (connect it to a signer)");
+  return { chainId: (await provider.getNetwork()).chainId, address: await oracle.getAddress() };
+}
+
+/**
+ * The statement key of `marketId` on `oracle` (its chain and address give the domain): what governance
+ * registers and every signed update of the market must carry.
+ */
+export async function oracleStatementKey(
+  oracle: Contract,
+  marketId: bigint,
+  parts: { modelCommitment: bigint; publisherSet: bigint },
+): Promise<bigint> {
+  const { chainId, address } = await oracleLocation(oracle);
+  return statementKey({ marketId, ...parts, domain: oracleDomain(chainId, address) });
+}
+
+/**
+ * Set or rotate the publisher set of a market (governance): computes the statement key from the market, the
+ * model, the set and the oracle's domain, and registers it with the verifier. From then on the market takes only
+ * signed updates. Returns the receipt and the configuration registered.
+ * @throws UsageError for a quorum outside 1..255 or a commitment outside [1, p)
+ * @throws OracleError with the oracle's reason when it refuses
+ */
+export async function setPublisherSet(
+  oracle: Contract,
+  marketId: bigint,
+  config: Omit<PublisherSetConfig, "statementKey">,
+): Promise<{ receipt: TransactionReceipt; config: PublisherSetConfig }> {
+  if (!Number.isInteger(config.quorum) || config.quorum < 1 || config.quorum > 255) {
+    throw new UsageError(`quorum: ${config.quorum} is not an integer in [1, 255]`);
+  }
+  for (const name of ["modelCommitment", "publisherSet"] as const) {
+    const v = config[name];
+    if (v <= 0n || v >= FIELD_MODULUS) throw new UsageError(`${name}: ${v} is not a nonzero field element`);
+  }
+  const full: PublisherSetConfig = {
+    ...config,
+    statementKey: await oracleStatementKey(oracle, marketId, config),
+  };
+  try {
+    const receipt = (await (await oracle.setPublisherSet(marketId, full)).wait()) as TransactionReceipt;
+    return { receipt, config: full };
+  } catch (err) {
+    throw decodeRevert(err, oracle.interface);
+  }
+}
+
+/** A market's publisher set and statement as the oracle holds them (zero set and key for an unsigned market). */
+export async function readPublisherSet(oracle: Contract, marketId: bigint): Promise<PublisherSetConfig> {
+  try {
+    const r = (await oracle.publisherSet(marketId)) as {
+      verifier: string;
+      modelCommitment: bigint;
+      publisherSet: bigint;
+      quorum: bigint;
+      statementKey: bigint;
+    };
+    return {
+      verifier: r.verifier,
+      modelCommitment: r.modelCommitment,
+      publisherSet: r.publisherSet,
+      quorum: Number(r.quorum),
+      statementKey: r.statementKey,
+    };
+  } catch (err) {
+    throw decodeRevert(err, oracle.interface);
+  }
+}
+
+/**
+ * The arguments of `submitSignedUpdate` for a signed-update proof's verifier calldata.
+ * @throws UsageError when the proof does not carry exactly the three signals of `UPDATE_SIGNALS`, or one is not a
+ *   decimal field element
+ */
+export function signedUpdateArgs(marketId: bigint, calldata: VerifierCalldata): unknown[] {
+  if (calldata.input.length !== UPDATE_SIGNALS.length) {
+    throw new UsageError(
+      `public signals: a signed update has ${UPDATE_SIGNALS.length} (${UPDATE_SIGNALS.join(", ")}), got ` +
+        `${calldata.input.length}`,
+    );
+  }
+  for (const [i, v] of calldata.input.entries()) {
+    if (!/^\d+$/.test(v) || BigInt(v) >= FIELD_MODULUS) {
+      throw new UsageError(`public signals: ${UPDATE_SIGNALS[i]} '${v}' is not a decimal field element`);
+    }
+  }
+  return [marketId, calldata.a, calldata.b, calldata.c, calldata.input];
+}
+
+/**
+ * Submit a signed update; a refusal is an OracleError with the oracle's reason (after a static call, so a refused
+ * update costs no gas; the same block-time caveat as {@link submitUpdate}). Returns the receipt.
+ */
+export async function submitSignedUpdate(
+  oracle: Contract,
+  marketId: bigint,
+  calldata: VerifierCalldata,
+): Promise<TransactionReceipt> {
+  const args = signedUpdateArgs(marketId, calldata);
+  try {
+    await oracle.submitSignedUpdate.staticCall(...args);
+    return (await (await oracle.submitSignedUpdate(...args)).wait()) as TransactionReceipt;
+  } catch (err) {
+    throw decodeRevert(err, oracle.interface);
+  }
+}
+
+/** An accepted signed update, from its `SignedParametersUpdated` event. */
+export interface SignedUpdateEvent {
+  marketId: bigint;
+  maintenanceMarginBps: number;
+  initialMarginBps: number;
+  /** Open time of the signed window's last bar (s). */
+  dataTimestamp: bigint;
+  /** Digest of the signed window (candles/digest.ts): the key to the publishers' archives. */
+  windowDigest: bigint;
+  /** The transaction's sender. */
+  submitter: string;
+  txHash: string;
+  blockNumber: number;
+}
+
+/**
+ * The signed updates a receipt carries (`SignedParametersUpdated` logs of `oracle`), in log order. The submitter is
+ * the transaction's sender, which the event leaves out.
+ */
+export function signedUpdatesOf(oracle: Contract, receipt: TransactionReceipt): SignedUpdateEvent[] {
+  const address = String(oracle.target).toLowerCase();
+  const out: SignedUpdateEvent[] = [];
+  for (const log of receipt.logs) {
+    if (log.address.toLowerCase() !== address) continue;
+    const parsed = oracle.interface.parseLog({ topics: [...log.topics], data: log.data });
+    if (parsed?.name !== "SignedParametersUpdated") continue;
+    out.push({
+      marketId: parsed.args.marketId as bigint,
+      maintenanceMarginBps: Number(parsed.args.maintenanceMarginBps),
+      initialMarginBps: Number(parsed.args.initialMarginBps),
+      dataTimestamp: parsed.args.dataTimestamp as bigint,
+      windowDigest: parsed.args.windowDigest as bigint,
+      submitter: receipt.from,
+      txHash: receipt.hash,
+      blockNumber: receipt.blockNumber,
+    });
+  }
+  return out;
 }

@@ -9,15 +9,21 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command, CommanderError } from "commander";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { PUBLIC_SIGNALS } from "../../circuits/public-signals";
+import { PUBLIC_SIGNALS, UPDATE_SIGNALS } from "../../circuits/public-signals";
 import { UsageError } from "../../models/errors";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { readManifest } from "../../prover/artifacts";
 import { readR1csHeader } from "../../prover/setup/binfile";
 import { releaseCurves } from "../../prover/setup/snarkjs";
-import { formatBench, parseModes, parseRuns } from "../../cli/commands/bench";
+import {
+  formatBench,
+  formatSigned,
+  parseModes,
+  parseRuns,
+  type FullBenchReport,
+} from "../../cli/commands/bench";
 import { registerBench, DEFAULT_COLD_RUNS, DEFAULT_WARM_RUNS } from "../../cli/register/bench";
-import { rescaleReluCosts, summarize, type BenchReport, type Timing } from "../../scripts/bench";
+import { rescaleReluCosts, summarize, type Timing } from "../../scripts/bench";
 
 // Hardhat loads hardhat.config.ts with Node's require: under vitest nothing handles .ts there (as in
 // test/contracts/fixture.ts).
@@ -37,9 +43,9 @@ function benchProgram(): { program: Command; out: string[] } {
   return { program, out };
 }
 
-let report: BenchReport;
+let report: FullBenchReport;
 let stdout = "";
-let written: BenchReport;
+let written: FullBenchReport;
 
 beforeAll(async () => {
   const out = join(mkdtempSync(join(tmpdir(), "zkrisk-bench-")), "bench.json");
@@ -58,8 +64,8 @@ beforeAll(async () => {
   } finally {
     write.mockRestore();
   }
-  report = JSON.parse(stdout) as BenchReport;
-  written = JSON.parse(readFileSync(out, "utf8")) as BenchReport;
+  report = JSON.parse(stdout) as FullBenchReport;
+  written = JSON.parse(readFileSync(out, "utf8")) as FullBenchReport;
 });
 
 afterAll(() => releaseCurves());
@@ -156,6 +162,22 @@ describe("zkrisk bench --quick --modes constant --json", () => {
     expect(g.submitCalldataBytes).toBe(4 + 32 * (1 + 8 + 7 + 2 + features));
   });
 
+  it("reads submitSignedUpdate gas of a first and a later update, split into the verifier call and the rest", () => {
+    const g = report.signedUpdate!;
+    expect(g.publicSignals).toBe(UPDATE_SIGNALS.length);
+    for (const row of [g.first, g.later]) {
+      expect(row.verifier + row.rest).toBe(row.total);
+      expect(row.verifier).toBeGreaterThan(181_000); // the pairing precompile alone, 4 pairs
+      // selector, then words: marketId, a b c (8), uint256[3] signals
+      expect(row.calldataBytes).toBe(4 + 32 * (1 + 8 + 3));
+    }
+    expect(report.batch).toEqual([]);
+    const text = formatSigned(g);
+    expect(text).toContain(g.first.total.toLocaleString("en-US"));
+    expect(text).toContain(g.later.verifier.toLocaleString("en-US"));
+    expect(formatSigned(undefined)).toBe("");
+  });
+
   it("formats a table with a column per mode", () => {
     const text = formatBench(report);
     expect(text).toContain("| constant weights");
@@ -181,6 +203,7 @@ describe("zkrisk bench options", () => {
       "--out",
       "--model",
       "--batch",
+      "--no-signed",
     ]) {
       expect(help).toContain(flag);
     }

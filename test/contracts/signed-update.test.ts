@@ -1,0 +1,654 @@
+/**
+ * The oracle's signed-update path (`setPublisherSet`, `submitSignedUpdate`) on Hardhat's in-process network, with
+ * real Groth16 proofs and the snarkjs-generated verifier of a three-signal STAND-IN circuit
+ * (scripts/signed-update-stand-in.ts): the real signed-update circuit is not merged yet. The stand-in proves any
+ * margins, timestamp and window digest, so every refusal below is the oracle's, against a proof its verifier
+ * accepts; only its statement key is computed as the real circuit computes it.
+ *
+ * Bars (open times of a window's last bar, 2024-06-20): A 10:00, B 12:00, C 14:00; an update is submitted one
+ * minute after its bar's close. Every test starts from the same snapshot: BTC-USDT and ETH-USDT registered with
+ * publisher set SET_1 (statement keys from the TypeScript client), SOL-USDT registered without a set.
+ */
+import { join } from "node:path";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { Contract, Signer, TransactionReceipt } from "ethers";
+import { FIELD_MODULUS } from "../../circuits/field";
+import { poseidonSponge } from "../../circuits/poseidon-sponge";
+import { UPDATE_SIGNALS } from "../../circuits/public-signals";
+import { statementKey, type StatementParts } from "../../circuits/statement";
+import { marketIdOf } from "../../candles/market-id";
+import { UsageError } from "../../models/errors";
+import { toVerifierCalldata, type VerifierCalldata } from "../../prover/calldata";
+import { oracleDomain } from "../../prover/domain";
+import {
+  readPublisherSet,
+  setPublisherSet,
+  signedUpdatesOf,
+  submitSignedUpdate,
+  type PublisherSetConfig,
+} from "../../prover/onchain/oracle";
+import { compileVerifier } from "../../prover/onchain/solc";
+import { releaseCurves, snarkjs } from "../../prover/setup";
+import { measureSignedUpdateGas } from "../../scripts/signed-update-gas";
+import {
+  proveStandIn,
+  standInArtifacts,
+  type StandInProof,
+  type StandInStatement,
+} from "../../scripts/signed-update-stand-in";
+import {
+  BAR_SECONDS,
+  DEFAULT_LIMITS,
+  HOUR,
+  MARKET_ID,
+  hre,
+  revertOf,
+  rpc,
+  setNextBlockTime,
+  utc,
+  type MarketLimits,
+} from "./fixture";
+
+const ETH_USDT = marketIdOf("ETH-USDT");
+const SOL_USDT = marketIdOf("SOL-USDT");
+const MAINTENANCE = 0n;
+const INITIAL = 1n;
+
+const T_A = utc(2024, 6, 20, 10);
+const T_B = T_A + BAR_SECONDS;
+const T_C = T_B + BAR_SECONDS;
+/** Block time of a timely submission of the bar opening at `t`: one minute after its close. */
+const timely = (t: number) => t + BAR_SECONDS + 60;
+
+let dir: string;
+let oracle: Contract;
+let otherOracle: Contract;
+let verifier: Contract;
+let verifierAddress: string;
+let governor: Signer;
+let guardian: Signer;
+let stranger: Signer;
+let chainId: bigint;
+let domain: bigint;
+let MODEL: bigint;
+let SET_1: bigint;
+let SET_2: bigint;
+/** BTC-USDT's configuration as registered by the client in `beforeAll`, and that call's receipt. */
+let btcConfig: PublisherSetConfig;
+let btcReceipt: TransactionReceipt;
+let snapshot: string | undefined;
+
+/** BTC-USDT's statement on this oracle with SET_1; `patch` changes a part. */
+const parts = (patch: Partial<StatementParts> = {}): StatementParts => ({
+  marketId: MARKET_ID,
+  modelCommitment: MODEL,
+  publisherSet: SET_1,
+  domain,
+  ...patch,
+});
+
+/** A digest-like field element per bar. */
+const digestOf = (t: number) => poseidonSponge([BigInt(t), 7n]);
+
+/** A stand-in proof of margins (mm, im) on the bar opening at `t`, for `statement` (BTC-USDT, SET_1 by default). */
+async function prove(
+  t: number,
+  mm: number,
+  im: number,
+  statement: StatementParts = parts(),
+  patch: Partial<StandInStatement> = {},
+): Promise<StandInProof> {
+  return proveStandIn(dir, {
+    mm: BigInt(mm),
+    im: BigInt(im),
+    dataTimestamp: BigInt(t),
+    windowDigest: await digestOf(t),
+    statement,
+    ...patch,
+  });
+}
+
+const as = (signer: Signer, c: Contract = oracle) => c.connect(signer) as Contract;
+const limitsWith = (patch: Partial<MarketLimits>): MarketLimits => ({ ...DEFAULT_LIMITS, ...patch });
+
+/** Send `submitSignedUpdate` (no pre-flight call) with `calldata`; `input` overrides its public signals. */
+function send(
+  p: { calldata: VerifierCalldata },
+  opts: { marketId?: bigint; input?: readonly (string | bigint)[]; from?: Signer } = {},
+): Promise<unknown> {
+  const c = p.calldata;
+  const o = opts.from ? as(opts.from) : oracle;
+  return o.submitSignedUpdate(opts.marketId ?? MARKET_ID, c.a, c.b, c.c, opts.input ?? c.input);
+}
+
+/** Submit in a block at `time` and wait for the receipt. */
+async function submitAt(p: StandInProof, time: number, opts: Parameters<typeof send>[1] = {}) {
+  await setNextBlockTime(time);
+  const tx = (await send(p, opts)) as { wait(): Promise<TransactionReceipt> };
+  return tx.wait();
+}
+
+/** Send in a block at `time`; the decoded custom error. */
+async function revertAt(
+  time: number,
+  p: { calldata: VerifierCalldata },
+  opts: Parameters<typeof send>[1] = {},
+) {
+  await setNextBlockTime(time);
+  return revertOf(send(p, opts), oracle);
+}
+
+/**
+ * A re-randomised proof of the same statement: (r A, B / r, C) for a random r (e(rA, B/r) = e(A, B)), so the
+ * pairing equation still holds and the proof bytes change.
+ */
+async function rerandomise(p: StandInProof): Promise<StandInProof> {
+  type G = {
+    fromObject(o: bigint[] | bigint[][]): unknown;
+    toObject(a: unknown): bigint[] | bigint[][];
+    toAffine(a: unknown): unknown;
+    timesFr(a: unknown, s: unknown): unknown;
+  };
+  const curve = (await snarkjs.curves.getCurveFromName("bn128")) as unknown as {
+    G1: G;
+    G2: G;
+    Fr: { e(v: bigint): unknown; inv(v: unknown): unknown };
+  };
+  const r = curve.Fr.e(0x1234567890abcdefn * 3n + 1n);
+  const big = (v: string[] | string[][]) =>
+    v.map((x) => (Array.isArray(x) ? x.map(BigInt) : BigInt(x))) as bigint[] | bigint[][];
+  const str = (v: bigint[] | bigint[][]) =>
+    v.map((x) => (Array.isArray(x) ? x.map(String) : String(x))) as string[] & string[][];
+  const a = curve.G1.timesFr(curve.G1.fromObject(big(p.proof.pi_a)), r);
+  const b = curve.G2.timesFr(curve.G2.fromObject(big(p.proof.pi_b)), curve.Fr.inv(r));
+  const proof = {
+    ...p.proof,
+    pi_a: str(curve.G1.toObject(curve.G1.toAffine(a))) as string[],
+    pi_b: str(curve.G2.toObject(curve.G2.toAffine(b))) as string[][],
+  };
+  return { proof, publicSignals: p.publicSignals, calldata: toVerifierCalldata(proof, p.publicSignals) };
+}
+
+beforeAll(async () => {
+  dir = await standInArtifacts();
+  await hre.run("compile", { quiet: true });
+  [governor, guardian, stranger] = await hre.ethers.getSigners();
+  const compiled = compileVerifier(join(dir, "Groth16Verifier.sol"));
+  const factory = new hre.ethers.ContractFactory(compiled.abi as never, compiled.bytecode, governor);
+  verifier = (await (await factory.deploy()).waitForDeployment()) as Contract;
+  verifierAddress = await verifier.getAddress();
+  const deployOracle = async () => {
+    const c = (await hre.ethers.deployContract("RiskOracle", [
+      await governor.getAddress(),
+    ])) as unknown as Contract;
+    await c.waitForDeployment();
+    return c;
+  };
+  oracle = await deployOracle();
+  otherOracle = await deployOracle();
+  chainId = (await hre.ethers.provider.getNetwork()).chainId;
+  domain = oracleDomain(chainId, await oracle.getAddress());
+  MODEL = await poseidonSponge([1n, 2n, 3n]);
+  SET_1 = await poseidonSponge([4n, 5n, 6n]);
+  SET_2 = await poseidonSponge([4n, 5n, 7n]);
+  for (const id of [MARKET_ID, ETH_USDT, SOL_USDT]) {
+    const config = {
+      verifier: verifierAddress,
+      modelCommitment: MODEL,
+      guardian: await guardian.getAddress(),
+      limits: DEFAULT_LIMITS,
+    };
+    await (await oracle.registerMarket(id, config)).wait();
+    await (await otherOracle.registerMarket(id, config)).wait();
+  }
+  const set = { verifier: verifierAddress, modelCommitment: MODEL, publisherSet: SET_1, quorum: 2 };
+  ({ receipt: btcReceipt, config: btcConfig } = await setPublisherSet(oracle, MARKET_ID, set));
+  await setPublisherSet(oracle, ETH_USDT, set);
+  await setPublisherSet(otherOracle, MARKET_ID, set);
+}, 600_000);
+
+beforeEach(async () => {
+  if (snapshot !== undefined) await rpc("evm_revert", [snapshot]);
+  snapshot = await rpc<string>("evm_snapshot");
+});
+
+afterAll(async () => {
+  await releaseCurves();
+});
+
+describe("setPublisherSet", () => {
+  it("registers the set with the key of (market, model, set, domain); the event lets an auditor recompute it", async () => {
+    expect(btcConfig).toEqual({
+      verifier: verifierAddress,
+      modelCommitment: MODEL,
+      publisherSet: SET_1,
+      quorum: 2,
+      statementKey: await statementKey(parts()),
+    });
+    expect(await readPublisherSet(oracle, MARKET_ID)).toEqual(btcConfig);
+    const logs = btcReceipt.logs.map((l) => oracle.interface.parseLog(l));
+    expect(logs.map((l) => l?.name)).toEqual(["PublisherSetChanged"]);
+    const event = logs[0]!.args;
+    expect(event.marketId).toBe(MARKET_ID);
+    // Before: an unsigned market, its model and verifier only.
+    expect(event.previous.toObject()).toEqual({
+      verifier: verifierAddress,
+      modelCommitment: MODEL,
+      publisherSet: 0n,
+      quorum: 0n,
+      statementKey: 0n,
+    });
+    expect(event.config.toObject()).toEqual({ ...btcConfig, quorum: 2n });
+    // What an auditor does: recompute the key from the event's parts and the oracle's domain.
+    const recomputed = await statementKey({
+      marketId: event.marketId as bigint,
+      modelCommitment: event.config.modelCommitment as bigint,
+      publisherSet: event.config.publisherSet as bigint,
+      domain: (await oracle.domain()) as bigint,
+    });
+    expect(recomputed).toBe(event.config.statementKey);
+  });
+
+  it("the key made in the circuit is the key the client registered", async () => {
+    const p = await prove(T_A, 2400, 3600);
+    expect(BigInt(p.publicSignals[UPDATE_SIGNALS.indexOf("statement")])).toBe(btcConfig.statementKey);
+  });
+
+  it("a rotation emits the old and new set, quorum and key", async () => {
+    const { receipt, config } = await setPublisherSet(oracle, MARKET_ID, {
+      verifier: verifierAddress,
+      modelCommitment: MODEL,
+      publisherSet: SET_2,
+      quorum: 3,
+    });
+    const event = oracle.interface.parseLog(receipt.logs[0])!.args;
+    expect(event.previous.toObject()).toEqual({ ...btcConfig, quorum: 2n });
+    expect(event.config.toObject()).toEqual({ ...config, quorum: 3n });
+    expect(config.statementKey).toBe(await statementKey(parts({ publisherSet: SET_2 })));
+    expect(await readPublisherSet(oracle, MARKET_ID)).toEqual(config);
+  });
+
+  it("a market without a set reads as zero set, quorum and key", async () => {
+    expect(await readPublisherSet(oracle, SOL_USDT)).toEqual({
+      verifier: verifierAddress,
+      modelCommitment: MODEL,
+      publisherSet: 0n,
+      quorum: 0,
+      statementKey: 0n,
+    });
+  });
+
+  describe("refuses a bad configuration", () => {
+    const config = (patch: Partial<PublisherSetConfig> = {}) => ({ ...btcConfig, ...patch });
+    it.each([
+      ["OracleInvalidModelCommitment", { modelCommitment: 0n }, 0n],
+      ["OracleInvalidModelCommitment", { modelCommitment: FIELD_MODULUS }, FIELD_MODULUS],
+      ["OracleInvalidPublisherSet", { publisherSet: 0n }, 0n],
+      ["OracleInvalidPublisherSet", { publisherSet: FIELD_MODULUS }, FIELD_MODULUS],
+      ["OracleInvalidQuorum", { quorum: 0 }, 0n],
+      ["OracleInvalidStatementKey", { statementKey: 0n }, 0n],
+      ["OracleInvalidStatementKey", { statementKey: FIELD_MODULUS }, FIELD_MODULUS],
+    ])("%s: %o", async (name, patch, arg) => {
+      expect(await revertOf(oracle.setPublisherSet(MARKET_ID, config(patch)), oracle)).toEqual({
+        name,
+        args: [arg],
+      });
+    });
+
+    it("OracleInvalidVerifier: an account without code", async () => {
+      const eoa = await stranger.getAddress();
+      expect(await revertOf(oracle.setPublisherSet(MARKET_ID, config({ verifier: eoa })), oracle)).toEqual({
+        name: "OracleInvalidVerifier",
+        args: [eoa],
+      });
+    });
+
+    it("OracleUnknownMarket", async () => {
+      const unknown = marketIdOf("XRP-USDT");
+      expect(await revertOf(oracle.setPublisherSet(unknown, config()), oracle)).toEqual({
+        name: "OracleUnknownMarket",
+        args: [unknown],
+      });
+      expect(await revertOf(oracle.publisherSet(unknown), oracle)).toEqual({
+        name: "OracleUnknownMarket",
+        args: [unknown],
+      });
+    });
+
+    it("AccessControlUnauthorizedAccount for the guardian and anyone else", async () => {
+      const role: string = await oracle.GOVERNOR_ROLE();
+      for (const who of [guardian, stranger]) {
+        expect(await revertOf(as(who).setPublisherSet(MARKET_ID, config()), oracle)).toEqual({
+          name: "AccessControlUnauthorizedAccount",
+          args: [await who.getAddress(), role],
+        });
+      }
+    });
+
+    it("the client refuses a quorum outside [1, 255] and a commitment outside [1, p) before sending", async () => {
+      const base = { verifier: verifierAddress, modelCommitment: MODEL, publisherSet: SET_2, quorum: 1 };
+      for (const [patch, message] of [
+        [{ quorum: 0 }, /quorum: 0 is not an integer in \[1, 255\]/],
+        [{ quorum: 256 }, /quorum: 256/],
+        [{ publisherSet: FIELD_MODULUS }, /publisherSet: .* is not a nonzero field element/],
+        [{ modelCommitment: 0n }, /modelCommitment: 0 is not a nonzero field element/],
+      ] as const) {
+        const call = setPublisherSet(oracle, MARKET_ID, { ...base, ...patch });
+        await expect(call).rejects.toThrow(UsageError);
+        await expect(setPublisherSet(oracle, MARKET_ID, { ...base, ...patch })).rejects.toThrow(message);
+      }
+      expect(await readPublisherSet(oracle, MARKET_ID)).toEqual(btcConfig);
+    });
+  });
+
+  it("a signed market refuses the unsigned paths and setModel with OracleMarketSigned", async () => {
+    // Signals that pass the unsigned statement checks (fields, market, domain), so the market's mode decides.
+    // mm, im, model commitment, input commitment, market id, data timestamp, domain (PUBLIC_SIGNALS)
+    const unsignedSignals = [2400n, 3600n, MODEL, 1n, MARKET_ID, BigInt(T_A), domain];
+    const zeroProof = [
+      [0n, 0n],
+      [
+        [0n, 0n],
+        [0n, 0n],
+      ],
+      [0n, 0n],
+    ] as const;
+    await setNextBlockTime(timely(T_A));
+    expect(await revertOf(oracle.submitUpdate(MARKET_ID, ...zeroProof, unsignedSignals, []), oracle)).toEqual(
+      { name: "OracleMarketSigned", args: [MARKET_ID] },
+    );
+    await (await oracle.setBatchVerifier(MODEL, 1, verifierAddress)).wait();
+    const packed = 2400n + (3600n << 16n) + (BigInt(T_A) << 32n) + (MARKET_ID << 72n);
+    expect(await revertOf(oracle.submitBatch(...zeroProof, [packed, MODEL, 1n, domain], []), oracle)).toEqual(
+      {
+        name: "OracleMarketSigned",
+        args: [MARKET_ID],
+      },
+    );
+    expect(await revertOf(oracle.setModel(MARKET_ID, verifierAddress, MODEL), oracle)).toEqual({
+      name: "OracleMarketSigned",
+      args: [MARKET_ID],
+    });
+  });
+});
+
+describe("submitSignedUpdate accepts", () => {
+  it("a valid update from anyone: stored parameters, freshness, and an event with market, margins, time and digest", async () => {
+    const p = await prove(T_A, 2400, 3600);
+    const at = timely(T_A);
+    const receipt = await submitAt(p, at, { from: stranger });
+    expect(receipt.logs.map((l) => oracle.interface.parseLog(l)?.name)).toEqual(["SignedParametersUpdated"]);
+    expect(signedUpdatesOf(oracle, receipt)).toEqual([
+      {
+        marketId: MARKET_ID,
+        maintenanceMarginBps: 2400,
+        initialMarginBps: 3600,
+        dataTimestamp: BigInt(T_A),
+        windowDigest: await digestOf(T_A),
+        submitter: await stranger.getAddress(),
+        txHash: receipt.hash,
+        blockNumber: receipt.blockNumber,
+      },
+    ]);
+    // The event holds these five fields and nothing else.
+    const fragment = oracle.interface.getEvent("SignedParametersUpdated")!;
+    expect(fragment.inputs.map((i) => i.name)).toEqual([
+      "marketId",
+      "maintenanceMarginBps",
+      "initialMarginBps",
+      "dataTimestamp",
+      "windowDigest",
+    ]);
+    expect([...(await oracle.parameters(MARKET_ID))]).toEqual([2400n, 3600n, BigInt(T_A), BigInt(at)]);
+    expect(await oracle.isFresh(MARKET_ID, BigInt(at - T_A))).toBe(true);
+    expect(await oracle.isFresh(MARKET_ID, BigInt(at - T_A - 1))).toBe(false);
+  });
+
+  it("a first and later updates through the client, with the rate-of-change and interval guards passing", async () => {
+    for (const [t, mm, im] of [
+      [T_A, 2400, 3600],
+      [T_B, 2500, 3750],
+      [T_C, 2450, 3675],
+    ]) {
+      // The client's pre-flight call runs at the latest block's time: mine one after the bar's close first.
+      await rpc("evm_mine", [timely(t) - 1]);
+      await setNextBlockTime(timely(t));
+      const receipt = await submitSignedUpdate(oracle, MARKET_ID, (await prove(t, mm, im)).calldata);
+      expect(signedUpdatesOf(oracle, receipt)[0]).toMatchObject({
+        maintenanceMarginBps: mm,
+        initialMarginBps: im,
+        dataTimestamp: BigInt(t),
+      });
+    }
+    expect([...(await oracle.parameters(MARKET_ID))].slice(0, 3)).toEqual([2450n, 3675n, BigInt(T_C)]);
+  });
+
+  it("data exactly maxDataAge old", async () => {
+    const p = await prove(T_A, 2400, 3600);
+    await submitAt(p, T_A + DEFAULT_LIMITS.maxDataAge);
+    expect((await oracle.parameters(MARKET_ID))[2]).toBe(BigInt(T_A));
+  });
+});
+
+describe("submitSignedUpdate refuses another statement: OracleStatementMismatch", () => {
+  it("another market's proof (valid for that market)", async () => {
+    const eth = await prove(T_A, 2400, 3600, parts({ marketId: ETH_USDT }));
+    const ethKey = await statementKey(parts({ marketId: ETH_USDT }));
+    expect(await revertAt(timely(T_A), eth)).toEqual({
+      name: "OracleStatementMismatch",
+      args: [MARKET_ID, btcConfig.statementKey, ethKey],
+    });
+    await submitAt(eth, timely(T_A) + 1, { marketId: ETH_USDT });
+    expect((await oracle.parameters(ETH_USDT))[0]).toBe(2400n);
+  });
+
+  it.each([
+    ["another oracle", () => ({ domain: oracleDomain(chainId, String(otherOracle.target)) })],
+    ["another chain", () => ({ domain: oracleDomain(1n, String(oracle.target)) })],
+    ["another model", () => ({ modelCommitment: MODEL + 1n })],
+    ["another publisher set", () => ({ publisherSet: SET_2 })],
+  ])("a proof for %s", async (_name, patch) => {
+    const statement = parts(patch());
+    const p = await prove(T_A, 2400, 3600, statement);
+    expect(await verifier.verifyProof(p.calldata.a, p.calldata.b, p.calldata.c, p.calldata.input)).toBe(true);
+    expect(await revertAt(timely(T_A), p)).toEqual({
+      name: "OracleStatementMismatch",
+      args: [MARKET_ID, btcConfig.statementKey, await statementKey(statement)],
+    });
+  });
+
+  it("after a rotation, a proof made for the old set; the new set's proof is accepted, replay protection carries over", async () => {
+    await submitAt(await prove(T_A, 2400, 3600), timely(T_A));
+    const { config } = await setPublisherSet(oracle, MARKET_ID, {
+      verifier: verifierAddress,
+      modelCommitment: MODEL,
+      publisherSet: SET_2,
+      quorum: 2,
+    });
+    const old = await prove(T_B, 2500, 3750);
+    expect(await revertAt(timely(T_B), old)).toEqual({
+      name: "OracleStatementMismatch",
+      args: [MARKET_ID, config.statementKey, btcConfig.statementKey],
+    });
+    const rotatedA = await prove(T_A, 2400, 3600, parts({ publisherSet: SET_2 }));
+    expect(await revertAt(timely(T_B) + 1, rotatedA)).toEqual({
+      name: "OracleNotNewer",
+      args: [MARKET_ID, BigInt(T_A), BigInt(T_A)],
+    });
+    await submitAt(await prove(T_B, 2500, 3750, parts({ publisherSet: SET_2 })), timely(T_B) + 2);
+    expect((await oracle.parameters(MARKET_ID))[2]).toBe(BigInt(T_B));
+  });
+});
+
+describe("submitSignedUpdate refuses malformed signals and invalid proofs", () => {
+  it("OracleMalformedUpdate: a packed update with bits above 72, though the verifier accepts the proof", async () => {
+    const p = await prove(T_A, 2400, 3600, parts(), { dataTimestamp: (1n << 40n) + BigInt(T_A) });
+    const packed = BigInt(p.publicSignals[0]);
+    expect(packed >> 72n).toBe(1n);
+    expect(await verifier.verifyProof(p.calldata.a, p.calldata.b, p.calldata.c, p.calldata.input)).toBe(true);
+    expect(await revertAt(timely(T_A), p)).toEqual({ name: "OracleMalformedUpdate", args: [packed] });
+    // Read without the check, it would be bar A's update: 2^40 + T_A truncated to 40 bits.
+    expect(packed % (1n << 72n)).toBe(BigInt((await prove(T_A, 2400, 3600)).publicSignals[0]));
+  });
+
+  it("OracleMalformedUpdate: the update plus p", async () => {
+    const p = await prove(T_A, 2400, 3600);
+    const input = [...p.calldata.input];
+    input[0] = String(BigInt(input[0]) + FIELD_MODULUS);
+    expect(await revertAt(timely(T_A), p, { input })).toEqual({
+      name: "OracleMalformedUpdate",
+      args: [BigInt(input[0])],
+    });
+  });
+
+  it("OracleSignalNotInField: the window digest plus p", async () => {
+    const p = await prove(T_A, 2400, 3600);
+    const input = [...p.calldata.input];
+    input[1] = String(BigInt(input[1]) + FIELD_MODULUS);
+    expect(await revertAt(timely(T_A), p, { input })).toEqual({
+      name: "OracleSignalNotInField",
+      args: [1n, BigInt(input[1])],
+    });
+  });
+
+  it("OracleInvalidProof: another digest, another update, or another proof's point A", async () => {
+    const p = await prove(T_A, 2400, 3600);
+    const other = await prove(T_A, 2500, 3750);
+    const inputs = [
+      [p.calldata.input[0], String(BigInt(p.calldata.input[1]) + 1n), p.calldata.input[2]],
+      other.calldata.input,
+    ];
+    for (const [k, input] of inputs.entries()) {
+      expect(await revertAt(timely(T_A) + k, p, { input })).toEqual({
+        name: "OracleInvalidProof",
+        args: [MARKET_ID],
+      });
+    }
+    const mixed = { calldata: { ...p.calldata, a: other.calldata.a } };
+    expect(await revertAt(timely(T_A) + 5, mixed)).toEqual({ name: "OracleInvalidProof", args: [MARKET_ID] });
+  });
+});
+
+describe("submitSignedUpdate guards", () => {
+  it("OracleUnknownMarket and OracleNoPublisherSet", async () => {
+    const p = await prove(T_A, 2400, 3600);
+    const unknown = marketIdOf("XRP-USDT");
+    expect(await revertAt(timely(T_A), p, { marketId: unknown })).toEqual({
+      name: "OracleUnknownMarket",
+      args: [unknown],
+    });
+    expect(await revertAt(timely(T_A) + 1, p, { marketId: SOL_USDT })).toEqual({
+      name: "OracleNoPublisherSet",
+      args: [SOL_USDT],
+    });
+  });
+
+  it("OracleMarketPaused", async () => {
+    await (await as(guardian).pauseMarket(MARKET_ID)).wait();
+    expect(await revertAt(timely(T_A), await prove(T_A, 2400, 3600))).toEqual({
+      name: "OracleMarketPaused",
+      args: [MARKET_ID],
+    });
+  });
+
+  it("OracleFutureData: a bar that opens after the block", async () => {
+    expect(await revertAt(T_A - 1, await prove(T_A, 2400, 3600))).toEqual({
+      name: "OracleFutureData",
+      args: [BigInt(T_A), BigInt(T_A - 1)],
+    });
+  });
+
+  it("OracleStaleData: data one second older than maxDataAge", async () => {
+    const at = T_A + DEFAULT_LIMITS.maxDataAge + 1;
+    expect(await revertAt(at, await prove(T_A, 2400, 3600))).toEqual({
+      name: "OracleStaleData",
+      args: [BigInt(T_A), BigInt(at), BigInt(DEFAULT_LIMITS.maxDataAge)],
+    });
+  });
+
+  it("OracleUpdateTooSoon: the next bar less than minUpdateInterval after the last update", async () => {
+    await submitAt(await prove(T_A, 2400, 3600), timely(T_A));
+    await (await oracle.setLimits(MARKET_ID, limitsWith({ minUpdateInterval: 3 * HOUR }))).wait();
+    const at = timely(T_B);
+    expect(await revertAt(at, await prove(T_B, 2500, 3750))).toEqual({
+      name: "OracleUpdateTooSoon",
+      args: [MARKET_ID, BigInt(timely(T_A)), BigInt(timely(T_A) + 3 * HOUR)],
+    });
+  });
+
+  it.each([
+    ["MM below its minimum", 49, 100, MAINTENANCE, 49n, 50n, 5000n],
+    ["MM above its maximum", 5001, 7502, MAINTENANCE, 5001n, 50n, 5000n],
+    ["IM below its minimum", 50, 99, INITIAL, 99n, 100n, 10000n],
+    ["IM above its maximum", 4000, 10001, INITIAL, 10001n, 100n, 10000n],
+  ])("OracleMarginOutOfBounds: %s", async (_name, mmBps, imBps, margin, value, min, max) => {
+    expect(await revertAt(timely(T_A), await prove(T_A, mmBps, imBps))).toEqual({
+      name: "OracleMarginOutOfBounds",
+      args: [margin, value, min, max],
+    });
+  });
+
+  it("OracleInitialBelowMaintenance", async () => {
+    expect(await revertAt(timely(T_A), await prove(T_A, 2400, 2399))).toEqual({
+      name: "OracleInitialBelowMaintenance",
+      args: [2399n, 2400n],
+    });
+  });
+
+  it("OracleMarginIncreaseTooLarge and OracleMarginDecreaseTooLarge, at one bps past the limit", async () => {
+    await (await oracle.setLimits(MARKET_ID, limitsWith({ maxIncreaseBps: 100, maxDecreaseBps: 50 }))).wait();
+    await submitAt(await prove(T_A, 2400, 3600), timely(T_A));
+    expect(await revertAt(timely(T_B), await prove(T_B, 2501, 3601))).toEqual({
+      name: "OracleMarginIncreaseTooLarge",
+      args: [MAINTENANCE, 2400n, 2501n, 100n],
+    });
+    expect(await revertAt(timely(T_B) + 1, await prove(T_B, 2400, 3549))).toEqual({
+      name: "OracleMarginDecreaseTooLarge",
+      args: [INITIAL, 3600n, 3549n, 50n],
+    });
+    await submitAt(await prove(T_B, 2500, 3550), timely(T_B) + 2);
+    expect((await oracle.parameters(MARKET_ID))[0]).toBe(2500n);
+  });
+});
+
+describe("submitSignedUpdate refuses replays of an applied update: OracleNotNewer", () => {
+  it("the same proof, a re-randomised proof, a second proof of the same statement, and an older bar", async () => {
+    const p = await prove(T_A, 2400, 3600);
+    await submitAt(p, timely(T_A));
+    const rerandomised = await rerandomise(p);
+    const reproved = await prove(T_A, 2400, 3600);
+    for (const q of [rerandomised, reproved]) {
+      expect(q.calldata.input).toEqual(p.calldata.input);
+      expect(q.calldata.a).not.toEqual(p.calldata.a);
+      expect(await verifier.verifyProof(q.calldata.a, q.calldata.b, q.calldata.c, q.calldata.input)).toBe(
+        true,
+      );
+    }
+    const older = await prove(T_A - BAR_SECONDS, 2400, 3600);
+    for (const [k, q] of [p, rerandomised, reproved, older].entries()) {
+      const t = k === 3 ? T_A - BAR_SECONDS : T_A;
+      expect(await revertAt(timely(T_B) + k, q)).toEqual({
+        name: "OracleNotNewer",
+        args: [MARKET_ID, BigInt(t), BigInt(T_A)],
+      });
+    }
+  });
+});
+
+describe("gas (benchmark figures: npm run bench)", () => {
+  it("splits each update into the verifier call and the rest", async () => {
+    const gas = await measureSignedUpdateGas();
+    for (const row of [gas.first, gas.later]) {
+      expect(row.verifier + row.rest).toBe(row.total);
+      // The pairing precompile alone costs 45,000 + 4 * 34,000, and three scalar multiplications 6,000 each.
+      expect(row.verifier).toBeGreaterThan(181_000 + 3 * 6_000);
+      expect(row.rest).toBeGreaterThan(21_000 + row.calldata);
+      expect(row.calldataBytes).toBe(4 + 32 * (1 + 8 + 3));
+    }
+    expect(gas.publicSignals).toBe(3);
+    console.log(
+      `submitSignedUpdate gas: first ${gas.first.total} (verifier ${gas.first.verifier}, rest ${gas.first.rest}), ` +
+        `later ${gas.later.total} (verifier ${gas.later.verifier}, rest ${gas.later.rest})`,
+    );
+  }, 300_000);
+});
