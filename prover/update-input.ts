@@ -11,7 +11,11 @@ import { toField } from "../circuits/field";
 import type { WeightMode } from "../circuits/generate-circuit";
 import { modelCommitment } from "../circuits/commitments";
 import { packUpdate, statementKey } from "../circuits/statement";
-import { windowFeatures } from "../features/window-features";
+import {
+  FEATURE_INTERVAL_MS,
+  FEATURE_WINDOW_BARS,
+  windowFeatures,
+} from "../features/window-features";
 import { inferInteger, type IntegerTrace } from "../models/integer-engine";
 import type { QuantizedModel } from "../models/quantized-model";
 import { comparePublicKeys } from "../publisher/eddsa";
@@ -83,6 +87,12 @@ export async function signedUpdateInput(
     }
   }
   const window = windows[0].window;
+  if (window.bars.length !== FEATURE_WINDOW_BARS || window.intervalMs !== FEATURE_INTERVAL_MS) {
+    throw new UsageError(
+      `${names[0]}: a window of ${window.bars.length} bars of ${window.intervalMs} ms; the features read ` +
+        `${FEATURE_WINDOW_BARS} bars of ${FEATURE_INTERVAL_MS} ms`,
+    );
+  }
   if (window.endTime % 1000 !== 0) {
     throw new UsageError(`${names[0]}: endTime ${window.endTime} is not on a whole second`);
   }

@@ -6,6 +6,7 @@ import {
   CIRCUIT_NAME,
   compileBatchModel,
   compileModel,
+  compileSignedUpdateModel,
   type CircuitInfo,
 } from "../../circuits/compile-model";
 import type { WeightMode } from "../../circuits/generate-circuit";
@@ -48,6 +49,10 @@ export interface CompileFlags {
   out: string;
   weights: string;
   batch?: string;
+  /** Compile the signed-update circuit (signatures -> digest -> features -> model -> policy). */
+  signed?: boolean;
+  /** Signatures the signed-update circuit checks (the publisher set's quorum). */
+  quorum?: string;
   json?: boolean;
 }
 
@@ -78,8 +83,11 @@ export interface ContributeFlags {
 export async function compileAction(f: CompileFlags): Promise<void> {
   outDirOption("--out", f.out);
   const mode = parseMode(f.weights);
-  const info =
-    f.batch === undefined
+  if (f.quorum !== undefined && !f.signed) throw new UsageError("--quorum goes with --signed");
+  if (f.signed && f.batch !== undefined) throw new UsageError("--signed and --batch do not go together yet");
+  const info = f.signed
+    ? await compileSignedUpdateModel(f.model, f.out, mode, parseIntOption("--quorum", f.quorum ?? "1", 1, 8))
+    : f.batch === undefined
       ? await compileModel(f.model, f.out, mode)
       : await compileBatchModel(f.model, f.out, parseIntOption("--batch", f.batch, 1, 32));
   if (f.json) {
@@ -87,7 +95,8 @@ export async function compileAction(f: CompileFlags): Promise<void> {
     return;
   }
   process.stdout.write(
-    `compiled ${f.model} (${info.mode === "batch" ? `batch of ${info.batchSize}` : `${mode} weights`}) into ${join(f.out, BUILD_SUBDIR)}\n` +
+    `compiled ${f.model} (${info.mode === "batch" ? `batch of ${info.batchSize}` : `${mode} weights`}` +
+      `${info.quorum === undefined ? "" : `, signed update, quorum ${info.quorum}`}) into ${join(f.out, BUILD_SUBDIR)}\n` +
       `  constraints    ${info.constraints}\n` +
       `  wires          ${info.wires}\n` +
       `  public signals ${info.outputs + info.publicInputs}: ${info.publicSignals.join(", ")}\n` +

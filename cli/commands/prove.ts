@@ -14,6 +14,7 @@ import { loadQuantizedModel } from "../../models/quantized-model";
 import type { VerificationKey } from "../../prover/setup/snarkjs";
 import { outDirOption, outFileOption, parseDateOption, printJson } from "../options";
 import { barIndexAt } from "./infer";
+import { proveSignedAction } from "./prove-signed";
 
 /** The domain from --domain, or from --oracle and --chain-id (0 when none is given: no oracle yet). */
 function domainOf(f: { domain?: string; oracle?: string; chainId?: string }): bigint {
@@ -48,6 +49,10 @@ export interface ProveFlags {
   chainId?: string;
   out: string;
   snarkjs?: string;
+  /** Signed window files (one per publisher): prove a signed update instead of a bar of --data. */
+  window?: string[];
+  /** Publisher set file of the market (with --window). */
+  publishers?: string;
   json?: boolean;
 }
 
@@ -67,6 +72,12 @@ export async function proveAction(f: ProveFlags): Promise<void> {
       throw new UsageError(`--snarkjs: ${f.snarkjs}/proof.json would overwrite --out ${f.out}`);
   }
   const domain = domainOf(f);
+  if (f.window !== undefined) {
+    if (f.snarkjs !== undefined) throw new UsageError("--snarkjs is not available with --window yet");
+    await proveSignedAction({ ...f, window: f.window }, domain);
+    return;
+  }
+  if (f.publishers !== undefined) throw new UsageError("--publishers goes with --window");
   const series = loadCandles(f.data);
   const funding = f.funding ? loadFunding(f.funding) : undefined;
   const prover = await UpdateProver.open(f.artifacts, { modelPath: f.model });

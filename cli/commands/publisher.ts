@@ -1,5 +1,5 @@
 /**
- * `zkrisk publisher ...`: the data publisher's commands (keygen; sign; serve); cli/register/publisher.ts registers
+ * `zkrisk publisher ...`: the data publisher's commands (keygen; sign; set; serve); cli/register/publisher.ts registers
  * them. Each is loaded when it runs, so `publisher sign` does not load fastify.
  */
 import { join } from "node:path";
@@ -7,6 +7,7 @@ import { lazyModule } from "../lazy";
 import { printJson } from "../options";
 import { formatPublisherKeygen, runPublisherKeygen, type PublisherKeygenFlags } from "./publisher-keygen";
 import type { PublisherServeFlags } from "./publisher-serve";
+import { formatPublisherSet, runPublisherSet, type PublisherSetFlags } from "./publisher-set";
 import { formatPublisherSign, runPublisherSign, type PublisherSignFlags } from "./publisher-sign";
 
 const serveCommand = lazyModule<typeof import("./publisher-serve")>(join(__dirname, "publisher-serve.ts"));
@@ -23,6 +24,13 @@ export async function publisherSignAction(f: PublisherSignFlags): Promise<void> 
   const result = await runPublisherSign(f);
   if (f.json) printJson(result);
   else process.stdout.write(formatPublisherSign(result));
+}
+
+/** `zkrisk publisher set`: a market's publisher set file from keystores, and its commitment. */
+export async function publisherSetAction(f: PublisherSetFlags): Promise<void> {
+  const result = await runPublisherSet(f);
+  if (f.json) printJson(result);
+  else process.stdout.write(formatPublisherSet(result));
 }
 
 /** `zkrisk publisher serve`: sign each new window of every configured market once, and serve them over HTTP. */

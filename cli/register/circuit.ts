@@ -23,6 +23,15 @@ export function registerCircuitCommands(program: Command): void {
       "committed",
     )
     .option("--batch <n>", "a batch circuit: the model on N markets in one proof (constant weights)")
+    .option(
+      "--signed",
+      "the signed-update circuit: publishers' signatures -> window digest -> features -> model -> policy",
+    )
+    .option(
+      "--quorum <k>",
+      "signatures the signed-update circuit checks (the publisher set's quorum)",
+      undefined,
+    )
     .option("--json", "print the result as one JSON object")
     .action(async (f: CompileFlags) => (await commands()).compileAction(f));
 

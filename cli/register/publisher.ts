@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { lazyModule } from "../lazy";
 import type { PublisherKeygenFlags } from "../commands/publisher-keygen";
 import type { PublisherServeFlags } from "../commands/publisher-serve";
+import type { PublisherSetFlags } from "../commands/publisher-set";
 import type { PublisherSignFlags } from "../commands/publisher-sign";
 
 const commands = lazyModule<typeof import("../commands/publisher")>(
@@ -42,6 +43,16 @@ export function registerPublisher(program: Command): void {
     .option("--bars <n>", "bars in the window (default: the bars one feature vector reads, 98)")
     .option("--json", "print the result as one JSON object (bigints as strings)")
     .action(async (f: PublisherSignFlags) => (await commands()).publisherSignAction(f));
+  publisher
+    .command("set")
+    .description(
+      "write a market's publisher set file from the publishers' keystores (public keys only) and print its commitment",
+    )
+    .requiredOption("--keystore <file...>", "publisher keystore(s) made by `zkrisk publisher keygen`")
+    .requiredOption("--quorum <k>", "signatures an update needs, 1 to the number of keys")
+    .requiredOption("--out <file>", "publisher set file to write (JSON)")
+    .option("--json", "print the result as one JSON object (bigints as strings)")
+    .action(async (f: PublisherSetFlags) => (await commands()).publisherSetAction(f));
   publisher
     .command("serve")
     .description(

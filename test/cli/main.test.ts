@@ -39,6 +39,7 @@ const COMMANDS = [
   "publisher",
   "publisher keygen",
   "publisher sign",
+  "publisher set",
   "publisher serve",
 ];
 

@@ -1,0 +1,54 @@
+/**
+ * `zkrisk publisher set --keystore FILE [--keystore FILE ...] --quorum K --out publishers.json [--json]`: a
+ * market's publisher set file (publisher/publisher-set-file.ts) from the publishers' keystores (only their
+ * public keys are read: no password), and its commitment, the value governance registers.
+ */
+import { resolve } from "node:path";
+import { UsageError } from "../../models/errors";
+import {
+  makePublisherSet,
+  publisherSetCommitment,
+  readKeystore,
+  writePublisherSet,
+  type PublicKey,
+} from "../../publisher";
+import { outFileOption, parseIntOption } from "../options";
+
+/** The options of `zkrisk publisher set`, as commander gives them. */
+export interface PublisherSetFlags {
+  keystore: string[];
+  quorum: string;
+  out: string;
+  json?: boolean;
+}
+
+/** What `publisher set` wrote. */
+export interface PublisherSetResult {
+  /** Absolute path of the set file. */
+  file: string;
+  quorum: number;
+  keys: PublicKey[];
+  /** The set's commitment (publisher/publisher-set.ts). */
+  commitment: bigint;
+}
+
+/** Reads the keystores' public keys and writes the set file. */
+export async function runPublisherSet(f: PublisherSetFlags): Promise<PublisherSetResult> {
+  outFileOption("--out", f.out);
+  if (f.keystore.length === 0) throw new UsageError("--keystore: give at least one publisher keystore");
+  const quorum = parseIntOption("--quorum", f.quorum, 1, f.keystore.length);
+  const set = await makePublisherSet(
+    f.keystore.map((file) => readKeystore(file).publicKey),
+    quorum,
+  );
+  const file = resolve(f.out);
+  writePublisherSet(file, set);
+  return { file, quorum, keys: set.keys, commitment: await publisherSetCommitment(set) };
+}
+
+/** The human-readable report of `publisher set`. */
+export function formatPublisherSet(r: PublisherSetResult): string {
+  return (
+    `wrote ${r.file}: ${r.keys.length} publisher(s), quorum ${r.quorum}\n` + `  commitment ${r.commitment}\n`
+  );
+}

@@ -1,0 +1,222 @@
+/**
+ * From publishers' keys to a verified signed-update proof, through `node bin/zkrisk.cjs` as a user runs it:
+ * `publisher keygen` x 3, `publisher sign` x 2, `publisher set` (quorum 2 of 3), `compile --signed
+ * --quorum 2`, `setup`, `prove --window --window --publishers`; then the proof checked with snarkjs, and
+ * the inputs `prove` must refuse with exit code 2.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { unpackUpdate } from "../../circuits/statement";
+import { UPDATE_SIGNALS } from "../../circuits/public-signals";
+import { releaseCurves, snarkjs, type VerificationKey } from "../../prover/setup/snarkjs";
+import type { ProvedSignedUpdate } from "../../prover/prove-signed-update";
+import { publisherSetFileCommitment } from "../../publisher";
+
+const ROOT = join(__dirname, "../..");
+const BIN = join(ROOT, "bin/zkrisk.cjs");
+const DATA = join(ROOT, "models/data/btcusdt-2h.csv");
+const AT = "2024-06-30 22:00";
+const TIMEOUT = 600_000;
+
+const dir = mkdtempSync(join(tmpdir(), "zkrisk-prove-signed-"));
+const at = (name: string) => join(dir, name);
+
+function zkrisk(...args: string[]) {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOME: at("home"),
+    ZKRISK_PUBLISHER_PASSWORD: "a publisher password",
+  };
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: dir,
+    env,
+    encoding: "utf8",
+    timeout: TIMEOUT,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function ok(r: { code: number | null; stdout: string; stderr: string }): string {
+  expect(r.code, r.stderr).toBe(0);
+  return r.stdout;
+}
+
+describe("zkrisk prove --window", () => {
+  beforeAll(() => {
+    for (const p of ["a", "b", "c"]) ok(zkrisk("publisher", "keygen", "--out", at(`${p}.key`)));
+    for (const p of ["a", "b"]) {
+      ok(
+        zkrisk(
+          "publisher",
+          "sign",
+          "--key",
+          at(`${p}.key`),
+          "--market",
+          "BTC-USDT",
+          "--data",
+          DATA,
+          "--at",
+          AT,
+          "--out",
+          at(`${p}.window.json`),
+        ),
+      );
+    }
+    // c signs the bar before: a window that disagrees with a's and b's.
+    ok(
+      zkrisk(
+        "publisher",
+        "sign",
+        "--key",
+        at("c.key"),
+        "--market",
+        "BTC-USDT",
+        "--data",
+        DATA,
+        "--at",
+        "2024-06-30 20:00",
+        "--out",
+        at("c.window.json"),
+      ),
+    );
+    ok(
+      zkrisk(
+        "publisher",
+        "set",
+        "--keystore",
+        at("a.key"),
+        at("b.key"),
+        at("c.key"),
+        "--quorum",
+        "2",
+        "--out",
+        at("set.json"),
+      ),
+    );
+    ok(zkrisk("compile", "--signed", "--quorum", "2", "--weights", "constant", "--out", at("art")));
+    ok(zkrisk("setup", "--artifacts", at("art")));
+  }, 3 * TIMEOUT);
+
+  it(
+    "proves 2 of 3 publishers' windows; the proof verifies with snarkjs and states what the engine gives",
+    async () => {
+      const out = at("proof.json");
+      const r = zkrisk(
+        "prove",
+        "--artifacts",
+        at("art"),
+        "--market",
+        "BTC-USDT",
+        "--window",
+        at("a.window.json"),
+        at("b.window.json"),
+        "--publishers",
+        at("set.json"),
+        "--oracle",
+        "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+        "--chain-id",
+        "31337",
+        "--out",
+        out,
+        "--json",
+      );
+      const printed = JSON.parse(ok(r)) as { parameters: ProvedSignedUpdate["parameters"] };
+      const proof = JSON.parse(readFileSync(out, "utf8")) as ProvedSignedUpdate;
+      expect(proof.format).toBe("zkrisk-signed-proof/1");
+      expect(proof.publicSignals).toHaveLength(UPDATE_SIGNALS.length);
+      expect(printed.parameters).toEqual(proof.parameters);
+      const u = unpackUpdate(BigInt(proof.publicSignals[0]));
+      expect([Number(u.mm), Number(u.im), Number(u.dataTimestamp)]).toEqual([
+        proof.parameters.maintenanceMarginBps,
+        proof.parameters.initialMarginBps,
+        Date.parse("2024-06-30T22:00:00Z") / 1000,
+      ]);
+      expect(proof.parameters.publisherSet).toBe(
+        (await publisherSetFileCommitment(at("set.json"))).toString(),
+      );
+      const vkey = JSON.parse(readFileSync(at("art/verification_key.json"), "utf8")) as VerificationKey;
+      try {
+        expect(await snarkjs.groth16.verify(vkey, proof.publicSignals, proof.proof)).toBe(true);
+        const forged = [...proof.publicSignals];
+        forged[0] = (BigInt(forged[0]) - 1n).toString(); // MM one bps lower
+        expect(await snarkjs.groth16.verify(vkey, forged, proof.proof)).toBe(false);
+      } finally {
+        await releaseCurves();
+      }
+    },
+    TIMEOUT,
+  );
+
+  it(
+    "refuses, with exit code 2 and nothing written: windows that disagree, too few, one publisher twice, a key outside the set",
+    () => {
+      const prove = (out: string, ...windows: string[]) =>
+        zkrisk(
+          "prove",
+          "--artifacts",
+          at("art"),
+          "--market",
+          "BTC-USDT",
+          "--window",
+          ...windows.map(at),
+          "--publishers",
+          at("set.json"),
+          "--out",
+          at(out),
+        );
+      const cases: [string[], RegExp][] = [
+        [["a.window.json", "c.window.json"], /differs from .*a\.window\.json at endTime/],
+        [["a.window.json"], /needs 2 signed window\(s\) \(its quorum\), got 1/],
+        [["a.window.json", "a.window.json"], /signed by the same publisher/],
+      ];
+      for (const [windows, message] of cases) {
+        const r = prove("refused.json", ...windows);
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toMatch(message);
+        expect(existsSync(at("refused.json"))).toBe(false);
+      }
+      ok(zkrisk("publisher", "keygen", "--out", at("d.key")));
+      ok(
+        zkrisk(
+          "publisher",
+          "sign",
+          "--key",
+          at("d.key"),
+          "--market",
+          "BTC-USDT",
+          "--data",
+          DATA,
+          "--at",
+          AT,
+          "--out",
+          at("d.window.json"),
+        ),
+      );
+      const outsider = prove("refused.json", "a.window.json", "d.window.json");
+      expect(outsider.code).toBe(2);
+      expect(outsider.stderr).toMatch(
+        /d\.window\.json: signed by a key that is not in the market's publisher set/,
+      );
+      const wrongMarket = zkrisk(
+        "prove",
+        "--artifacts",
+        at("art"),
+        "--market",
+        "ETH-USDT",
+        "--window",
+        at("a.window.json"),
+        at("b.window.json"),
+        "--publishers",
+        at("set.json"),
+        "--out",
+        at("refused.json"),
+      );
+      expect(wrongMarket.code).toBe(2);
+      expect(wrongMarket.stderr).toMatch(/market 'BTC-USDT' is not --market 'ETH-USDT'/);
+    },
+    TIMEOUT,
+  );
+});
