@@ -18,7 +18,6 @@ export interface TrainOptions {
   calibrationShift: number;
   /** Provenance of the data (path as given and sha256), recorded in the model file. */
   dataFile: { file: string; sha256: string };
-  fundingFile?: { file: string; sha256: string };
   /** Called after each epoch (for progress bars). */
   onEpoch?: (epoch: number, trainLoss: number, validationLoss: number) => void;
 }

@@ -17,7 +17,6 @@ export function registerProveCommands(program: Command): void {
     .option("--model <file>", "quantised model file", DEFAULT_MODEL)
     .requiredOption("--artifacts <dir>", "artifact directory made by `zkrisk setup`")
     .option("--data <file>", "candles CSV", DEFAULT_DATA)
-    .option("--funding <file>", "funding-rate CSV, if the model uses funding features")
     .option("--at <timestamp>", "open time of the bar to prove (UTC); default: the latest bar")
     .requiredOption("--market <id>", "market id: a label such as BTC-USDT (packed as ASCII) or a number")
     .option(

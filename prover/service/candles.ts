@@ -5,10 +5,10 @@
  * bar to prove, and whether it may be proved at all, is decided by `latestClosedBar` and `barProblem`.
  */
 import { open, type FileHandle } from "node:fs/promises";
-import { DataError, InsufficientDataError } from "../../models/errors";
-import { featuresAt } from "../../models/features";
+import { barWindowFeatures } from "../../features/window-features";
+import { BoundsError, DataError, InsufficientDataError } from "../../models/errors";
 import { candleSeriesFrom, parseCandlesCsv, parseTimestamp, type CandleRow } from "../../models/load-data";
-import { checkInputsFit } from "../../models/predict";
+import { checkBarInterval } from "../../models/predict";
 import type { CandleSeries } from "../../models/types";
 import { JsonReader, type JsonErrorFactory } from "../../models/validate";
 import type { CandleSourceConfig } from "./config";
@@ -238,8 +238,8 @@ export function latestClosedBar(series: CandleSeries, nowMs: number): number | u
  * Why the bar at `index` must not be proved, or undefined when it may be. The reasons, in the order they are
  * checked, each naming the source: the series' bar interval is not the model's (`expectedIntervalMs`, the
  * model file's `barIntervalMs`); the bar directly follows a gap (`3 bars missing before <time>`), so it has
- * no return; or its features cannot be computed (too little history in their windows). Meant for the
- * service's log when it skips an update.
+ * no return; or its window features cannot be computed (the window starts before the series or misses too
+ * many bars, or a feature breaks its bound). Meant for the service's log when it skips an update.
  * @throws RangeError when `index` is not a bar of the series.
  */
 export function barProblem(
@@ -249,7 +249,7 @@ export function barProblem(
 ): string | undefined {
   if (expectedIntervalMs !== undefined) {
     try {
-      checkInputsFit({ barIntervalMs: expectedIntervalMs, funding: false }, series, undefined);
+      checkBarInterval(series, expectedIntervalMs);
     } catch (err) {
       if (err instanceof DataError) return err.message;
       throw err;
@@ -261,9 +261,9 @@ export function barProblem(
     return `${series.source}: ${bars} missing before ${new Date(gap.to).toISOString()}`;
   }
   try {
-    featuresAt(series, index);
+    barWindowFeatures(series, index);
   } catch (err) {
-    if (err instanceof InsufficientDataError) return err.message;
+    if (err instanceof InsufficientDataError || err instanceof BoundsError) return err.message;
     throw err;
   }
   return undefined;
