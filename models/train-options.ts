@@ -26,7 +26,7 @@ export interface TrainOptions {
 export const DEFAULT_TRAIN_OPTIONS: Omit<TrainOptions, "dataFile"> = {
   market: "BTC-USDT",
   seed: 20240630,
-  hidden: [8],
+  hidden: [6],
   epochs: 300,
   batchSize: 256,
   learningRate: 0.003,
