@@ -468,7 +468,9 @@ describe("parseQuantizedModel", () => {
       /layers\[0\]\.biases\[0\]: expected a decimal integer string/,
     );
     expect(parseError(["format"], FLOAT_MODEL_FORMAT)).toMatch(/format is not zkrisk-quantized-model\/2/);
-    expect(parseError(["format"], "zkrisk-quantized-model/1")).toMatch(/format is not zkrisk-quantized-model\/2/);
+    expect(parseError(["format"], "zkrisk-quantized-model/1")).toMatch(
+      /format is not zkrisk-quantized-model\/2/,
+    );
   });
 });
 

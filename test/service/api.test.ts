@@ -220,7 +220,7 @@ describe("prover service HTTP API", () => {
     expect(job.status).toBe("proved");
     const series = loadCandles(feed.path);
     const index = series.candles.findIndex((c) => c.time === ts * 1000);
-    const expected = inferBar(loadQuantizedModel(MODEL), series, undefined, index);
+    const expected = inferBar(loadQuantizedModel(MODEL), series, index);
     expect(job.parameters).toMatchObject({
       maintenanceMarginBps: Number(expected.trace.maintenanceMarginBps),
       initialMarginBps: Number(expected.trace.initialMarginBps),
