@@ -278,9 +278,10 @@ export interface WindowFeatureMatrix {
  * The integer features at every bar of `series` (each bar's window of FEATURE_WINDOW_BARS bars), as the
  * circuit would compute them from that window. A bar whose window starts before the series, fails the
  * coverage rules or breaks a bound has a null row and its reason.
+ * @param marketId labels the windows only: no feature reads it (default 0).
  * @throws DataError when a candle does not convert to integers exactly (integer-candle.ts).
  */
-export function seriesWindowFeatures(series: CandleSeries, marketId: bigint): WindowFeatureMatrix {
+export function seriesWindowFeatures(series: CandleSeries, marketId = 0n): WindowFeatureMatrix {
   const integers = integerCandlesOf(series);
   const rows: (bigint[] | null)[] = [];
   const reasons: (string | null)[] = [];
@@ -301,4 +302,24 @@ export function seriesWindowFeatures(series: CandleSeries, marketId: bigint): Wi
     }
   }
   return { names: WINDOW_FEATURES.map((f) => f.name), rows, reasons };
+}
+
+/**
+ * The integer features of bar `index` of `series`: those of its window of FEATURE_WINDOW_BARS bars (the row
+ * `seriesWindowFeatures` gives that bar), each at scale 2^32.
+ * @param marketId labels the window only: no feature reads it (default 0).
+ * @throws RangeError for an index that is not a bar of the series, or a series whose bar interval is not
+ *   FEATURE_INTERVAL_MS; InsufficientDataError when the window starts before the series or fails the coverage
+ *   rules, and BoundsError for a feature at or above its bound, both naming the series; DataError for a candle
+ *   that does not convert exactly.
+ */
+export function barWindowFeatures(series: CandleSeries, index: number, marketId = 0n): bigint[] {
+  const window = buildWindow(series, marketId, index, FEATURE_WINDOW_BARS);
+  try {
+    return windowFeatures(window);
+  } catch (e) {
+    if (e instanceof InsufficientDataError) throw new InsufficientDataError(`${series.source}: ${e.message}`);
+    if (e instanceof BoundsError) throw new BoundsError(`${series.source}: ${e.message}`);
+    throw e;
+  }
 }

@@ -3,7 +3,7 @@
  * A row whose 24 h target window reaches past its split's end is dropped (purged), so no split sees the
  * prices of the next one.
  */
-import type { FeatureMatrix } from "./features";
+import { featureFloats, type WindowFeatureMatrix } from "../features/window-features";
 import { targetObservedAt } from "./target";
 import type { CandleSeries } from "./types";
 
@@ -13,7 +13,11 @@ export interface Dataset {
   index: number[];
   /** Open time (ms) of each row's bar. */
   time: number[];
+  /** The integer window features of each row, at scale 2^32: what the integer engine and the circuit take. */
+  xInt: bigint[][];
+  /** Their exact float twins (`featureFloats`): what the float model takes. */
   x: number[][];
+  /** The 24 h adverse move of each row, a fraction of the close. */
   y: number[];
 }
 
@@ -29,30 +33,32 @@ export const DEFAULT_SPLIT_DATES: SplitDates = {
   testFrom: Date.UTC(2023, 0, 1),
 };
 
-/** Rows of the series where both the features and the target are defined. */
+/** Rows of the series where both the window features (`seriesWindowFeatures`) and the target are defined. */
 export function buildDataset(
-  features: FeatureMatrix,
+  features: WindowFeatureMatrix,
   targets: (number | null)[],
   series: CandleSeries,
 ): Dataset {
-  const ds: Dataset = { index: [], time: [], x: [], y: [] };
+  const ds: Dataset = { index: [], time: [], xInt: [], x: [], y: [] };
   features.rows.forEach((row, t) => {
     const y = targets[t];
     if (row === null || y === null) return;
     ds.index.push(t);
     ds.time.push(series.candles[t].time);
-    ds.x.push(row);
+    ds.xInt.push(row);
+    ds.x.push(featureFloats(row));
     ds.y.push(y);
   });
   return ds;
 }
 
 function subset(ds: Dataset, keep: (i: number) => boolean): Dataset {
-  const out: Dataset = { index: [], time: [], x: [], y: [] };
+  const out: Dataset = { index: [], time: [], xInt: [], x: [], y: [] };
   for (let i = 0; i < ds.y.length; i++) {
     if (!keep(i)) continue;
     out.index.push(ds.index[i]);
     out.time.push(ds.time[i]);
+    out.xInt.push(ds.xInt[i]);
     out.x.push(ds.x[i]);
     out.y.push(ds.y[i]);
   }

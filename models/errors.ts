@@ -15,7 +15,7 @@ export class ZkriskError extends Error {
   }
 }
 
-/** A data file (candles, funding rates) is malformed; the message starts with `file:line:`. */
+/** A data file (candles) is malformed; the message starts with `file:line:`. */
 export class DataError extends ZkriskError {
   constructor(
     readonly file: string,

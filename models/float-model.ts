@@ -14,7 +14,8 @@ import {
 } from "./policy";
 import { JsonReader } from "./validate";
 
-export const FLOAT_MODEL_FORMAT = "zkrisk-float-model/1";
+/** Version 2: the features are the integer window features (features/window-features.ts), no funding. */
+export const FLOAT_MODEL_FORMAT = "zkrisk-float-model/2";
 
 /** A dense layer: `weights[j][i]` from input i to output j. */
 export interface DenseLayer {
@@ -55,7 +56,6 @@ export interface SplitMetrics {
 /** Provenance of a trained model. */
 export interface TrainingInfo {
   data: { file: string; sha256: string; rows: number; from: string; to: string };
-  funding?: { file: string; sha256: string };
   splits: { train: SplitRange; validation: SplitRange; test: SplitRange };
   seed: number;
   epochs: number;
@@ -72,7 +72,6 @@ export interface FloatModel {
   barIntervalMs: number;
   targetHorizonBars: number;
   quantileLevel: number;
-  funding: boolean;
   features: ModelFeature[];
   architecture: { inputs: number; hidden: number[]; activation: "relu"; output: "linear" };
   layers: DenseLayer[];
@@ -118,7 +117,6 @@ export const MODEL_FILE_KEYS = [
   "barIntervalMs",
   "targetHorizonBars",
   "quantileLevel",
-  "funding",
   "features",
   "layers",
   "policy",
@@ -127,19 +125,8 @@ export const MODEL_FILE_KEYS = [
 
 /** Check the keys of a model file's `training` record (shared by the float and quantised files). */
 export function readTrainingInfo(r: JsonReader): void {
-  r.onlyKeys([
-    "data",
-    "funding",
-    "splits",
-    "seed",
-    "epochs",
-    "bestEpoch",
-    "batchSize",
-    "learningRate",
-    "patience",
-  ]);
+  r.onlyKeys(["data", "splits", "seed", "epochs", "bestEpoch", "batchSize", "learningRate", "patience"]);
   r.at("data").onlyKeys(["file", "sha256", "rows", "from", "to"]);
-  r.optional("funding")?.onlyKeys(["file", "sha256"]);
   const splits = r.at("splits").onlyKeys(["train", "validation", "test"]);
   for (const s of ["train", "validation", "test"]) splits.at(s).onlyKeys(["from", "to", "rows"]);
 }
@@ -186,7 +173,6 @@ export function loadFloatModel(path: string): FloatModel {
   r.at("calibration").at("shift").integer(0, 62);
   r.at("barIntervalMs").integer(1);
   r.at("targetHorizonBars").integer(1);
-  r.at("funding").boolean();
   const model = r.object() as unknown as FloatModel;
   validatePolicy(model.policy, path);
   return model;

@@ -4,7 +4,6 @@ export * from "./types";
 export * from "./load-data";
 export * from "./returns";
 export * from "./target";
-export * from "./features";
 export * from "./dataset";
 export * from "./stats";
 export * from "./policy";

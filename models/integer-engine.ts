@@ -1,10 +1,12 @@
 /**
  * The bit-exact integer engine: the arithmetic the circuit constrains, over bigint. It is the single
  * source of truth: the circuit must produce the same outputs for the same integer features, and nothing
- * else. Features outside their declared bounds are an error here (and unprovable in the circuit).
+ * else. It takes the integer window features as they are (features/window-features.ts, scale 2^32): no float
+ * is quantised on the way to a proof. Features outside their declared bounds are an error here (and
+ * unprovable in the circuit).
  */
 import { BoundsError, ModelError } from "./errors";
-import { ceilShift, clampBig, floorShift, floorToFixed, relu, type Interval } from "./fixed-point";
+import { ceilShift, clampBig, floorShift, relu, type Interval } from "./fixed-point";
 import type { QuantizedModel, QuantizedPolicy } from "./quantized-model";
 
 /** Every intermediate value of one inference (the circuit's witness is built from these). */
@@ -39,23 +41,6 @@ export function checkFeatureBounds(model: QuantizedModel, x: readonly bigint[]):
         `feature ${f.name} = ${x[i]} is outside its declared bounds [${f.min}, ${f.max}]`,
       );
     }
-  });
-}
-
-/** Quantise float features to the model's integer scale: floor(x * 2^scaleBits), bounds checked. */
-export function quantizeFeatures(model: QuantizedModel, x: readonly number[]): bigint[] {
-  if (x.length !== model.features.length) {
-    throw new BoundsError(`expected ${model.features.length} features, got ${x.length}`);
-  }
-  return model.features.map((f, i) => {
-    if (!Number.isFinite(x[i])) throw new BoundsError(`feature ${f.name} = ${x[i]} is not a finite number`);
-    const v = floorToFixed(x[i], f.scaleBits);
-    if (v < f.min || v > f.max) {
-      const lo = Number(f.min) / 2 ** f.scaleBits;
-      const hi = (Number(f.max) + 1) / 2 ** f.scaleBits;
-      throw new BoundsError(`feature ${f.name} = ${x[i]} is outside its declared bounds [${lo}, ${hi})`);
-    }
-    return v;
   });
 }
 

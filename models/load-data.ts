@@ -1,11 +1,11 @@
 /**
- * Loader for the market-data CSV files (candles, funding rates). Everything read from a file is validated
- * here, once; a malformed file raises a `DataError` whose message starts with `file:line:` and names the
- * value as written. Times are milliseconds since the Unix epoch (UTC) throughout.
+ * Loader for the candle CSV files. Everything read from a file is validated here, once; a malformed file
+ * raises a `DataError` whose message starts with `file:line:` and names the value as written. Times are
+ * milliseconds since the Unix epoch (UTC) throughout.
  */
 import { readFileSync } from "node:fs";
 import { DataError, InsufficientDataError } from "./errors";
-import type { Candle, CandleSeries, FundingRate, FundingSeries, Gap } from "./types";
+import type { Candle, CandleSeries, Gap } from "./types";
 
 /**
  * `YYYY-MM-DD HH:MM:SS[.fff]`, `T` or space between date and time, then nothing (UTC), `Z`, or an ISO 8601
@@ -27,7 +27,6 @@ export const TIMESTAMP_FORMATS =
 
 /** Required columns, in the order their cells are handed to the row parsers. */
 const CANDLE_COLUMNS = ["timestamp", "open", "high", "low", "close", "volume"] as const;
-const FUNDING_COLUMNS = ["timestamp", "funding_rate"] as const;
 
 /**
  * Parses a timestamp in one of the {@link TIMESTAMP_FORMATS}: `YYYY-MM-DD HH:MM:SS[.fff]` (1 to 3 fraction
@@ -152,36 +151,6 @@ function* candleCsvRows(text: string, source: string): Generator<CandleRow> {
  */
 export function loadCandles(path: string): CandleSeries {
   return parseCandlesCsv(readText(path), path);
-}
-
-/**
- * Parses funding-rate CSV text with columns `timestamp, funding_rate` (same header and line rules as
- * candles). Timestamps may carry milliseconds and need not sit on any grid, but must be strictly increasing;
- * the rate (a fraction per funding period, e.g. 0.0001 = 1 bp) must be finite and may be negative or zero.
- * @throws DataError naming `source:line` and the offending value; InsufficientDataError for a file with no rows.
- */
-export function parseFundingCsv(text: string, source: string): FundingSeries {
-  const rates: FundingRate[] = [];
-  let previous: Stamp | undefined;
-
-  for (const { cells, line } of csvRows(text, source, FUNDING_COLUMNS)) {
-    const [timeText, rateText] = cells;
-    const stamp = { time: parseTimestampCell(timeText, source, line), text: timeText, at: line };
-    checkIncreasing(previous, stamp, source);
-    rates.push({ time: stamp.time, rate: parseNumberCell(rateText, "funding_rate", source, line) });
-    previous = stamp;
-  }
-
-  if (rates.length === 0) throw new InsufficientDataError(`${source}: no funding rates after the header`);
-  return { source, rates };
-}
-
-/**
- * Reads and parses a funding-rate CSV file (see `parseFundingCsv`).
- * @throws DataError(path, undefined, "cannot read file: ...") when the file cannot be read.
- */
-export function loadFunding(path: string): FundingSeries {
-  return parseFundingCsv(readText(path), path);
 }
 
 // ---------------------------------------------------------------------------------------------------------

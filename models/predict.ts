@@ -1,15 +1,25 @@
 /**
  * Running a model (quantised, as deployed, or float) over candles: the margins of one bar or of every bar.
  * Both the CLI and the prover go through here, so what is backtested is what is proven.
+ *
+ * The features are the integer window features of each bar (features/window-features.ts). The quantised
+ * model runs on those integers as they are; the float model on their exact float twins.
  */
-import { BoundsError, DataError, ModelError } from "./errors";
-import { computeFeatures, featuresAt } from "./features";
+import { DataError, ModelError } from "./errors";
+import {
+  barWindowFeatures,
+  FEATURE_INTERVAL_MS,
+  FEATURE_SCALE_BITS,
+  featureFloats,
+  seriesWindowFeatures,
+  WINDOW_FEATURES,
+} from "../features/window-features";
 import { loadFloatModel, predictMarginsFloat, FLOAT_MODEL_FORMAT, type FloatModel } from "./float-model";
-import { inferInteger, quantizeFeatures, type IntegerTrace } from "./integer-engine";
+import { inferInteger, type IntegerTrace } from "./integer-engine";
 import { readJsonFile } from "./io";
 import { parseQuantizedModel, QUANTIZED_MODEL_FORMAT, type QuantizedModel } from "./quantized-model";
 import type { MarginSeries } from "./backtest";
-import type { CandleSeries, FundingSeries } from "./types";
+import type { CandleSeries } from "./types";
 
 /** A model file of either kind. */
 export type AnyModel = { kind: "quantized"; model: QuantizedModel } | { kind: "float"; model: FloatModel };
@@ -23,21 +33,61 @@ export function loadAnyModel(path: string): AnyModel {
   throw new ModelError(`${path}: not a zkrisk model (format ${JSON.stringify(doc?.format)})`);
 }
 
-/** Check that a candle series (and funding, if the model needs it) fits the model. */
-export function checkInputsFit(
-  model: Pick<QuantizedModel, "barIntervalMs" | "funding">,
-  series: CandleSeries,
-  funding: FundingSeries | undefined,
-): void {
-  if (series.intervalMs !== model.barIntervalMs) {
+/** What a model must declare to run on the window features. */
+type WindowModelShape = {
+  barIntervalMs: number;
+  features: readonly { name: string; scaleBits?: number }[];
+};
+
+/**
+ * Check that a model reads the window features: WINDOW_FEATURES in their order, on FEATURE_INTERVAL_MS bars,
+ * and (quantised) at scale 2^FEATURE_SCALE_BITS, the scale the integer features come at.
+ * @param label the model's file (or name), for messages.
+ * @throws ModelError naming the first difference.
+ */
+export function checkWindowModel(model: WindowModelShape, label = "the model"): void {
+  const names = model.features.map((f) => f.name);
+  const expected = WINDOW_FEATURES.map((f) => f.name);
+  if (names.join(",") !== expected.join(",")) {
+    throw new ModelError(
+      `${label}: its features (${names.join(", ")}) are not the window features (${expected.join(", ")})`,
+    );
+  }
+  if (model.barIntervalMs !== FEATURE_INTERVAL_MS) {
+    throw new ModelError(
+      `${label}: barIntervalMs is ${model.barIntervalMs}, the window features are defined on ${FEATURE_INTERVAL_MS} ms bars`,
+    );
+  }
+  const scaled = model.features.find((f) => f.scaleBits !== undefined && f.scaleBits !== FEATURE_SCALE_BITS);
+  if (scaled !== undefined) {
+    throw new ModelError(
+      `${label}: feature ${scaled.name} is at scale 2^${scaled.scaleBits}, the window features are at 2^${FEATURE_SCALE_BITS}`,
+    );
+  }
+}
+
+/**
+ * Check that a candle series fits the model: the model reads the window features (`checkWindowModel`) and
+ * the series has the model's bar interval.
+ * @throws ModelError for a model that does not read the window features; DataError naming the series for
+ *   another bar interval.
+ */
+export function checkInputsFit(model: WindowModelShape, series: CandleSeries): void {
+  checkWindowModel(model);
+  checkBarInterval(series, model.barIntervalMs);
+}
+
+/**
+ * Check that the bars of a series are `intervalMs` apart (the model file's `barIntervalMs`).
+ * @throws DataError naming the series and both intervals.
+ */
+export function checkBarInterval(series: CandleSeries, intervalMs: number): void {
+  if (series.intervalMs !== intervalMs) {
     throw new DataError(
       series.source,
       undefined,
-      `bar interval is ${series.intervalMs / 60000} min but the model needs ${model.barIntervalMs / 60000} min bars`,
+      `bar interval is ${series.intervalMs / 60000} min but the model needs ${intervalMs / 60000} min bars`,
     );
-  }
-  if (model.funding && !funding) {
-    throw new ModelError("this model uses funding-rate features: give a funding file (--funding)");
   }
 }
 
@@ -46,67 +96,56 @@ export interface BarInference {
   index: number;
   /** Open time of the bar, ms. */
   time: number;
+  /** The float twins of the integer features (x / 2^32), for display. */
   features: number[];
+  /** The integer window features at scale 2^32: what the engine and the circuit take. */
   featuresInt: bigint[];
   trace: IntegerTrace;
 }
 
-/** Quantised inference for the bar at `index` (default: the latest bar). */
+/**
+ * Quantised inference for the bar at `index` (default: the latest bar), on the integer window features of
+ * the window ending there.
+ * @throws ModelError / DataError as `checkInputsFit`; InsufficientDataError when the bar has no features
+ *   (the window starts before the series or misses too many bars); BoundsError for a feature out of bounds.
+ */
 export function inferBar(
   model: QuantizedModel,
   series: CandleSeries,
-  funding?: FundingSeries,
   index = series.candles.length - 1,
 ): BarInference {
-  checkInputsFit(model, series, funding);
-  const features = featuresAt(series, index, model.funding ? funding : undefined);
-  const featuresInt = quantizeFeatures(model, features);
+  checkInputsFit(model, series);
+  const featuresInt = barWindowFeatures(series, index);
   return {
     index,
     time: series.candles[index].time,
-    features,
+    features: featureFloats(featuresInt),
     featuresInt,
     trace: inferInteger(model, featuresInt),
   };
 }
 
-/** Margins of a model on every bar that has features (null elsewhere). */
-export function modelMarginSeries(
-  m: AnyModel,
-  series: CandleSeries,
-  funding: FundingSeries | undefined,
-  name: string,
-): MarginSeries {
-  checkInputsFit(m.model, series, funding);
-  const fm = computeFeatures(series, m.model.funding ? funding : undefined);
+/** Margins of a model on every bar that has window features (null elsewhere). */
+export function modelMarginSeries(m: AnyModel, series: CandleSeries, name: string): MarginSeries {
+  checkInputsFit(m.model, series);
+  const fm = seriesWindowFeatures(series);
   const mm: (number | null)[] = [];
   const im: (number | null)[] = [];
-  fm.rows.forEach((x, t) => {
+  for (const x of fm.rows) {
     if (x === null) {
       mm.push(null);
       im.push(null);
-      return;
+      continue;
     }
     if (m.kind === "float") {
-      const p = predictMarginsFloat(m.model, x);
+      const p = predictMarginsFloat(m.model, featureFloats(x));
       mm.push(p.maintenanceMarginBps);
       im.push(p.initialMarginBps);
-      return;
+      continue;
     }
-    let xi: bigint[];
-    try {
-      xi = quantizeFeatures(m.model, x);
-    } catch (err) {
-      if (err instanceof BoundsError) {
-        throw new BoundsError(
-          `${series.source}: bar ${new Date(series.candles[t].time).toISOString()}: ${err.message}`,
-        );
-      }
-      throw err;
-    }
-    const r = inferInteger(m.model, xi);
+    const r = inferInteger(m.model, x);
     mm.push(Number(r.maintenanceMarginBps));
     im.push(Number(r.initialMarginBps));
-  });
+  }
   return { name, maintenanceMarginBps: mm, initialMarginBps: im };
 }

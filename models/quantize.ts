@@ -8,11 +8,11 @@
  *   acc at 2^(in_l + W_l); hidden outputs rescaled to 2^A; the last layer is not rescaled.
  */
 import type { Dataset } from "./dataset";
-import { featureDefinitions } from "./features";
 import { toFixed } from "./fixed-point";
 import { analyseIntervals } from "./intervals";
 import { calibrationScale, networkOutput, type FloatModel } from "./float-model";
-import { inferInteger, quantizeFeatures } from "./integer-engine";
+import { inferInteger } from "./integer-engine";
+import { FEATURE_SCALE_BITS, WINDOW_FEATURES } from "../features/window-features";
 import { marginFromQuantile } from "./policy";
 import {
   QUANTIZED_MODEL_FORMAT,
@@ -24,7 +24,7 @@ import {
 
 /** Bit choices of the quantiser. */
 export interface QuantizeOptions {
-  /** F: features are integers at scale 2^F. */
+  /** F: features are integers at scale 2^F (the window features are at FEATURE_SCALE_BITS = 32). */
   featureScaleBits: number;
   /** P: each layer's largest |weight| is scaled to about 2^P. */
   weightPrecisionBits: number;
@@ -33,18 +33,20 @@ export interface QuantizeOptions {
 }
 
 export const DEFAULT_QUANTIZE_OPTIONS: QuantizeOptions = {
-  featureScaleBits: 32,
+  featureScaleBits: FEATURE_SCALE_BITS,
   weightPrecisionBits: 32,
   activationScaleBits: 32,
 };
 
-/** Integer features' declared bounds: [lo, hi) of the definition, widened to a power-of-two range. */
+/**
+ * Integer features' declared bounds at scale 2^F, widened to a power-of-two range: [lo, hi) of the window
+ * feature's definition (WINDOW_FEATURES), or the float model's own [lo, hi) for a feature that is not one (a
+ * hand-made model).
+ */
 function quantizeFeatureBounds(model: FloatModel, F: number): QuantizedFeature[] {
-  const defs = new Map(featureDefinitions(model.funding).map((d) => [d.name, d]));
+  const defs = new Map(WINDOW_FEATURES.map((d) => [d.name, d]));
   return model.features.map((f) => {
-    const def = defs.get(f.name);
-    const lo = def?.lo ?? f.lo;
-    const hi = def?.hi ?? f.hi;
+    const { lo, hi } = defs.get(f.name) ?? f;
     const min = toFixed(lo, F);
     const span = toFixed(hi, F) - min;
     let rangeBits = 0;
@@ -125,7 +127,6 @@ export function quantizeModel(
     barIntervalMs: model.barIntervalMs,
     targetHorizonBars: model.targetHorizonBars,
     quantileLevel: model.quantileLevel,
-    funding: model.funding,
     source,
     features,
     layers,
@@ -135,7 +136,10 @@ export function quantizeModel(
   };
 }
 
-/** Float model vs integer engine, in bps, on the rows of a data split. */
+/**
+ * Float model vs integer engine, in bps, on the rows of a data split: the float model on the float twins
+ * (`test.x`), the integer engine on the integer features themselves (`test.xInt`).
+ */
 export function quantizationReport(
   floatModel: FloatModel,
   qmodel: Pick<QuantizedModel, "features" | "layers" | "policy">,
@@ -148,10 +152,10 @@ export function quantizationReport(
   let sumIm = 0;
   let maxExact = 0;
   const p = qmodel.policy;
-  for (const x of test.x) {
+  test.x.forEach((x, row) => {
     const q = c * networkOutput(floatModel, x);
     const f = marginFromQuantile(q, floatModel.policy);
-    const t = inferInteger(qmodel as QuantizedModel, quantizeFeatures(qmodel as QuantizedModel, x));
+    const t = inferInteger(qmodel as QuantizedModel, test.xInt[row]);
     const dMm = Math.abs(f.maintenanceMarginBps - Number(t.maintenanceMarginBps));
     const dIm = Math.abs(f.initialMarginBps - Number(t.initialMarginBps));
     maxMm = Math.max(maxMm, dMm);
@@ -160,7 +164,7 @@ export function quantizationReport(
     sumIm += dIm;
     const exactInt = Number(t.mmNumerator) / 2 ** p.mmShift;
     maxExact = Math.max(maxExact, Math.abs(q * (10000 + p.bufferBps) - exactInt));
-  }
+  });
   const n = test.x.length;
   return {
     split: "test",

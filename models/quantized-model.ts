@@ -11,14 +11,15 @@ import { signedBits, type Interval } from "./fixed-point";
 import { analyseIntervals } from "./intervals";
 import { JsonReader } from "./validate";
 
-export const QUANTIZED_MODEL_FORMAT = "zkrisk-quantized-model/1";
+/** Version 2: the features are the integer window features (features/window-features.ts), no funding. */
+export const QUANTIZED_MODEL_FORMAT = "zkrisk-quantized-model/2";
 
 /** An integer interval with the signed bit width that holds it (see fixed-point.ts `signedBits`). */
 export interface BoundedInterval extends Interval {
   bits: number;
 }
 
-/** A feature input: x_int = round(x * 2^scaleBits), declared to lie in [min, max]. */
+/** A feature input: an integer at scale 2^scaleBits (a window feature), declared to lie in [min, max]. */
 export interface QuantizedFeature {
   name: string;
   scaleBits: number;
@@ -87,7 +88,6 @@ export interface QuantizedModel {
   barIntervalMs: number;
   targetHorizonBars: number;
   quantileLevel: number;
-  funding: boolean;
   source: { file: string; sha256: string };
   features: QuantizedFeature[];
   layers: QuantizedLayer[];
@@ -282,7 +282,6 @@ export function parseQuantizedModel(doc: unknown, file: string): QuantizedModel 
   }
   r.at("barIntervalMs").integer(1);
   r.at("targetHorizonBars").integer(1);
-  r.at("funding").boolean();
   r.at("source").at("sha256").string();
   const base = r.object() as unknown as QuantizedModel;
   return { ...base, features, layers, policy };

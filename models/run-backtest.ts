@@ -7,7 +7,7 @@ import { baselineMargins, evaluateBacktest, type BacktestReport } from "./backte
 import { InsufficientDataError } from "./errors";
 import { modelMarginSeries, type AnyModel } from "./predict";
 import { adverseMoveTargets, targetObservedAt } from "./target";
-import type { CandleSeries, FundingSeries } from "./types";
+import type { CandleSeries } from "./types";
 
 /** Least number of fully observed targets a baseline fit needs. */
 export const MIN_BASELINE_TRAIN_BARS = 1000;
@@ -45,7 +45,6 @@ function countTargets(
 export function runBacktest(
   m: AnyModel,
   series: CandleSeries,
-  funding: FundingSeries | undefined,
   range: { fromMs?: number; toMs?: number },
   modelName = m.kind === "quantized" ? "zkrisk-quantized" : "zkrisk-float",
 ): FullBacktestReport {
@@ -72,7 +71,7 @@ export function runBacktest(
     }
   }
   const models = [
-    modelMarginSeries(m, series, funding, modelName),
+    modelMarginSeries(m, series, modelName),
     ...baselineMargins(series, targets, m.model.policy, train),
   ];
   const report = evaluateBacktest(series, targets, models, range);

@@ -18,7 +18,6 @@ export interface TrainOptions {
   calibrationShift: number;
   /** Provenance of the data (path as given and sha256), recorded in the model file. */
   dataFile: { file: string; sha256: string };
-  fundingFile?: { file: string; sha256: string };
   /** Called after each epoch (for progress bars). */
   onEpoch?: (epoch: number, trainLoss: number, validationLoss: number) => void;
 }
@@ -27,7 +26,7 @@ export interface TrainOptions {
 export const DEFAULT_TRAIN_OPTIONS: Omit<TrainOptions, "dataFile"> = {
   market: "BTC-USDT",
   seed: 20240630,
-  hidden: [8],
+  hidden: [6],
   epochs: 300,
   batchSize: 256,
   learningRate: 0.003,

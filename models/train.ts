@@ -2,12 +2,15 @@
  * Training of the float model: a tfjs MLP fitted with the pinball (quantile) loss at tau = 0.99 on a
  * chronological split, early-stopped on validation loss, then calibrated on the validation split so that
  * its coverage there is 99 %. Seeded: the same data, seed and options give the same model.
+ *
+ * The model reads the integer window features (features/window-features.ts) through their exact float
+ * twins (`featureFloats`), so the features it was fitted on are the integers the circuit proves.
  */
 import * as tf from "@tensorflow/tfjs";
 import { basename } from "node:path";
 import { buildDataset, splitDataset, type Dataset } from "./dataset";
-import { InsufficientDataError } from "./errors";
-import { computeFeatures, featureDefinitions } from "./features";
+import { DataError, InsufficientDataError } from "./errors";
+import { FEATURE_INTERVAL_MS, seriesWindowFeatures, WINDOW_FEATURES } from "../features/window-features";
 import {
   FLOAT_MODEL_FORMAT,
   networkOutput,
@@ -19,7 +22,7 @@ import { kupiecPof } from "./kupiec";
 import { marginFromQuantile, type MarginPolicy } from "./policy";
 import { mean, quantile, seededRandom, std } from "./stats";
 import { adverseMoveTargets, TARGET_HORIZON_BARS } from "./target";
-import type { CandleSeries, FundingSeries } from "./types";
+import type { CandleSeries } from "./types";
 import type { TrainOptions } from "./train-options";
 import { isoFromMs } from "../core/time";
 
@@ -113,18 +116,26 @@ export function evaluateSplit(model: FloatModel, ds: Dataset): SplitMetrics {
   };
 }
 
-/** Train, calibrate and describe a float model on a candle series. */
-export async function trainModel(
-  series: CandleSeries,
-  options: TrainOptions,
-  funding?: FundingSeries,
-): Promise<FloatModel> {
+/**
+ * Train, calibrate and describe a float model on a candle series.
+ * @throws DataError for a series whose bars are not FEATURE_INTERVAL_MS (2 h) apart, or whose candles do not
+ *   convert to integers exactly; InsufficientDataError for a split with fewer than 200 usable bars.
+ */
+export async function trainModel(series: CandleSeries, options: TrainOptions): Promise<FloatModel> {
+  if (series.intervalMs !== FEATURE_INTERVAL_MS) {
+    throw new DataError(
+      series.source,
+      undefined,
+      `bar interval is ${series.intervalMs / 60000} min but the window features are defined on ` +
+        `${FEATURE_INTERVAL_MS / 60000} min bars`,
+    );
+  }
   // The plain CPU backend: deterministic, so a seeded retrain reproduces the shipped weights exactly.
   // Production mode also silences tfjs's advice to install tfjs-node, which cannot install here.
   tf.enableProdMode();
   await tf.setBackend("cpu");
-  const defs = featureDefinitions(funding !== undefined);
-  const features = computeFeatures(series, funding);
+  const defs = WINDOW_FEATURES;
+  const features = seriesWindowFeatures(series);
   const targets = adverseMoveTargets(series);
   const all = buildDataset(features, targets, series);
   const { train, validation, test } = splitDataset(all, options.splits, series.intervalMs);
@@ -226,7 +237,6 @@ export async function trainModel(
     barIntervalMs: series.intervalMs,
     targetHorizonBars: TARGET_HORIZON_BARS,
     quantileLevel: tau,
-    funding: funding !== undefined,
     features: defs.map((f, i) => ({
       name: f.name,
       description: f.description,
@@ -247,9 +257,6 @@ export async function trainModel(
         from: isoFromMs(series.candles[0].time),
         to: isoFromMs(series.candles[series.candles.length - 1].time),
       },
-      ...(options.fundingFile
-        ? { funding: { ...options.fundingFile, file: basename(options.fundingFile.file) } }
-        : {}),
       splits: {
         train: {
           from: isoFromMs(train.time[0]),

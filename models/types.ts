@@ -29,15 +29,3 @@ export interface CandleSeries {
   intervalMs: number;
   gaps: Gap[];
 }
-
-/** One funding-rate print. `time` in milliseconds since the Unix epoch (UTC); `rate` per funding period. */
-export interface FundingRate {
-  time: number;
-  rate: number;
-}
-
-/** A validated funding-rate file, strictly increasing in time. */
-export interface FundingSeries {
-  source: string;
-  rates: FundingRate[];
-}

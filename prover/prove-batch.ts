@@ -10,7 +10,7 @@ import { packBatchUpdate } from "../circuits/generate-batch-circuit";
 import { BATCH_TRAILING_SIGNALS } from "../circuits/public-signals";
 import { inferBar } from "../models/predict";
 import { loadQuantizedModel, type QuantizedModel } from "../models/quantized-model";
-import type { CandleSeries, FundingSeries } from "../models/types";
+import type { CandleSeries } from "../models/types";
 import { loadArtifacts, type LoadedArtifacts } from "./artifacts";
 import { readProvingFiles } from "./proving-files";
 import { toVerifierCalldata, type VerifierCalldata } from "./calldata";
@@ -23,7 +23,6 @@ export interface BatchEntry {
   marketId: bigint;
   series: CandleSeries;
   index?: number;
-  funding?: FundingSeries;
 }
 
 /** A proven batch: the proof, its N + 3 public signals, the verifier calldata and each market's update. */
@@ -82,7 +81,7 @@ export class BatchProver {
     if (entries.length !== this.batchSize) {
       throw new ProofError(`the circuit proves batches of ${this.batchSize} markets, got ${entries.length}`);
     }
-    const bars = entries.map((e) => inferBar(this.model, e.series, e.funding, e.index));
+    const bars = entries.map((e) => inferBar(this.model, e.series, e.index));
     const input = {
       domain: toField(domain).toString(),
       features: bars.map((b) => b.featuresInt.map((v) => toField(v).toString())),

@@ -9,7 +9,7 @@ import { ZkriskError } from "../models/errors";
 import { inferInteger } from "../models/integer-engine";
 import { inferBar } from "../models/predict";
 import { loadQuantizedModel, type QuantizedModel } from "../models/quantized-model";
-import type { CandleSeries, FundingSeries } from "../models/types";
+import type { CandleSeries } from "../models/types";
 import { inputCommitment, modelCommitment } from "../circuits/commitments";
 import { fromField, toField } from "../circuits/field";
 import type { WeightMode } from "../circuits/generate-circuit";
@@ -164,9 +164,9 @@ export class UpdateProver {
   /** Prove the update for bar `index` of a candle series (default: the latest bar). */
   async proveBar(
     series: CandleSeries,
-    opts: { market: string; marketId: bigint; domain: bigint; index?: number; funding?: FundingSeries },
+    opts: { market: string; marketId: bigint; domain: bigint; index?: number },
   ): Promise<ProvedUpdate> {
-    const r = inferBar(this.model, series, opts.funding, opts.index);
+    const r = inferBar(this.model, series, opts.index);
     return this.proveFeatures(
       r.featuresInt,
       { marketId: opts.marketId, dataTimestamp: BigInt(r.time / 1000), domain: opts.domain },

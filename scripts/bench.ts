@@ -284,7 +284,7 @@ function recentBars(model: UpdateProver["model"], series: CandleSeries, count: n
   const out: number[] = [];
   for (let i = series.candles.length - 1; i >= 0 && out.length < count; i--) {
     try {
-      inferBar(model, series, undefined, i);
+      inferBar(model, series, i);
       out.push(i);
     } catch {
       // No features at this bar (a gap in its windows): take the one before.
@@ -504,7 +504,7 @@ async function benchMode(
     }
 
     // Witness generation, as fullProve runs it.
-    const latest = inferBar(prover.model, series, undefined, bars[0]);
+    const latest = inferBar(prover.model, series, bars[0]);
     const input = circuitInput(prover.model, mode, latest.featuresInt, {
       marketId: ctx.marketId,
       dataTimestamp: BigInt(latest.time / 1000),

@@ -145,7 +145,6 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       market: opts.market,
       marketId,
       domain: oracleDomain(chain.chainId, oracleAddress),
-      funding: undefined,
     });
     if (canWarp) await chain.setNextBlockTime(closeTime + 60);
     const receipt = await submitUpdate(oracle, update);

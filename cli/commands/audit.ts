@@ -2,7 +2,7 @@
 import { isAddress } from "ethers";
 import { UsageError } from "../../models/errors";
 import { readJsonFile } from "../../models/io";
-import { loadCandles, loadFunding } from "../../models/load-data";
+import { loadCandles } from "../../models/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { loadArtifacts } from "../../prover/artifacts";
 import { BATCH_TRAILING_SIGNALS } from "../../circuits/public-signals";
@@ -23,7 +23,6 @@ export interface AuditFlags {
   batchArtifacts?: string[];
   model?: string;
   data?: string;
-  funding?: string;
   fromBlock?: string;
   toBlock?: string;
   /** Blocks per eth_getLogs query (`--log-chunk`, default 5,000). */
@@ -99,10 +98,9 @@ function auditInputs(f: AuditFlags): Omit<AuditOptions, "provider"> {
     throw new UsageError(`--from-block: ${fromBlock} is after --to-block ${toBlock}`);
   }
   if (f.data !== undefined && f.model === undefined) {
-    throw new UsageError("--data: recomputing features needs --model (features are quantised at its scales)");
-  }
-  if (f.funding !== undefined && f.data === undefined) {
-    throw new UsageError("--funding: only used with --data (the candles the features are recomputed from)");
+    throw new UsageError(
+      "--data: recomputing features needs --model (only its updates are checked against the candles)",
+    );
   }
   const vkey = loadVkey(f);
   const batchVkeys = loadBatchVkeys(f.batchArtifacts ?? []);
@@ -114,7 +112,6 @@ function auditInputs(f: AuditFlags): Omit<AuditOptions, "provider"> {
     model,
     modelPath: f.model,
     series: f.data === undefined ? undefined : loadCandles(f.data),
-    funding: f.funding === undefined ? undefined : loadFunding(f.funding),
     fromBlock,
     toBlock,
     logChunk,
@@ -151,7 +148,6 @@ export function formatAudit(r: AuditReport): string {
   const checked = ["proof", "public signals", "input commitment"];
   checked.push(r.checks.model ? `model ${r.checks.model.path}` : "no model (--model)");
   checked.push(r.checks.data ? `candles ${r.checks.data.candles}` : "no candles (--data)");
-  if (r.checks.data?.funding) checked.push(`funding ${r.checks.data.funding}`);
   const lines = [
     `audit of RiskOracle ${r.oracle} on chain ${r.chainId}, blocks ${r.fromBlock}..${r.toBlock}`,
     `checked: ${checked.join(", ")}`,

@@ -1,5 +1,5 @@
 /** `zkrisk backtest`: breach rates, Kupiec p-values and average margins of the model and the baselines. */
-import { loadCandles, loadFunding } from "../../models/load-data";
+import { loadCandles } from "../../models/load-data";
 import { loadAnyModel } from "../../models/predict";
 import { runBacktest, type FullBacktestReport } from "../../models/run-backtest";
 import { parseDateOption, printJson, table } from "../options";
@@ -8,7 +8,6 @@ import { parseDateOption, printJson, table } from "../options";
 export interface BacktestFlags {
   model: string;
   data: string;
-  funding?: string;
   from?: string;
   to?: string;
   json?: boolean;
@@ -38,8 +37,7 @@ export function formatBacktest(r: FullBacktestReport): string {
 export function backtestAction(f: BacktestFlags): void {
   const model = loadAnyModel(f.model);
   const series = loadCandles(f.data);
-  const funding = f.funding ? loadFunding(f.funding) : undefined;
-  const report = runBacktest(model, series, funding, {
+  const report = runBacktest(model, series, {
     fromMs: f.from === undefined ? undefined : parseDateOption("--from", f.from),
     toMs: f.to === undefined ? undefined : parseDateOption("--to", f.to, true),
   });

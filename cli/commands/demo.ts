@@ -45,7 +45,7 @@ export async function demoAction(f: DemoFlags): Promise<void> {
   });
   const model = loadQuantizedModel(f.model);
   const test = model.training.splits.test;
-  const backtest = runBacktest({ kind: "quantized", model }, loadCandles(f.data), undefined, {
+  const backtest = runBacktest({ kind: "quantized", model }, loadCandles(f.data), {
     fromMs: Date.parse(test.from),
     toMs: Date.parse(test.to),
   });

@@ -1,6 +1,6 @@
-/** `zkrisk infer`: features and quantised margins for one bar (the latest by default). */
+/** `zkrisk infer`: the integer window features and quantised margins of one bar (the latest by default). */
 import { UsageError } from "../../models/errors";
-import { loadCandles, loadFunding } from "../../models/load-data";
+import { loadCandles } from "../../models/load-data";
 import { inferBar, type BarInference } from "../../models/predict";
 import { loadQuantizedModel, type QuantizedModel } from "../../models/quantized-model";
 import type { CandleSeries } from "../../models/types";
@@ -10,7 +10,6 @@ import { parseDateOption, printJson, table } from "../options";
 export interface InferFlags {
   model: string;
   data: string;
-  funding?: string;
   at?: string;
   json?: boolean;
 }
@@ -66,10 +65,9 @@ export function formatInference(model: QuantizedModel, r: BarInference): string 
 export function inferAction(f: InferFlags): void {
   const model = loadQuantizedModel(f.model);
   const series = loadCandles(f.data);
-  const funding = f.funding ? loadFunding(f.funding) : undefined;
   const index =
     f.at === undefined ? series.candles.length - 1 : barIndexAt(series, parseDateOption("--at", f.at));
-  const r = inferBar(model, series, funding, index);
+  const r = inferBar(model, series, index);
   if (f.json) printJson(inferenceJson(model, r));
   else process.stdout.write(formatInference(model, r));
 }

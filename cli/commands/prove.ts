@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { UsageError } from "../../models/errors";
 import { oracleDomain } from "../../prover/domain";
 import { writeJsonAtomic } from "../../models/io";
-import { loadCandles, loadFunding } from "../../models/load-data";
+import { loadCandles } from "../../models/load-data";
 import { FIELD_MODULUS } from "../../circuits/field";
 import { loadArtifacts } from "../../prover/artifacts";
 import { marketIdOf } from "../../candles/market-id";
@@ -41,7 +41,6 @@ export interface ProveFlags {
   model: string;
   artifacts: string;
   data: string;
-  funding?: string;
   at?: string;
   market: string;
   domain?: string;
@@ -79,7 +78,6 @@ export async function proveAction(f: ProveFlags): Promise<void> {
   }
   if (f.publishers !== undefined) throw new UsageError("--publishers goes with --window");
   const series = loadCandles(f.data);
-  const funding = f.funding ? loadFunding(f.funding) : undefined;
   const prover = await UpdateProver.open(f.artifacts, { modelPath: f.model });
   try {
     const index = f.at === undefined ? undefined : barIndexAt(series, parseDateOption("--at", f.at));
@@ -88,7 +86,6 @@ export async function proveAction(f: ProveFlags): Promise<void> {
       marketId: marketIdOf(f.market),
       domain,
       index,
-      funding,
     });
     writeJsonAtomic(f.out, update);
     if (f.snarkjs !== undefined) {

@@ -5,7 +5,7 @@
  */
 import { resolve } from "node:path";
 import { buildWindow, MAX_WINDOW_BARS } from "../../candles";
-import { FEATURE_LOOKBACK_BARS } from "../../models/features";
+import { FEATURE_WINDOW_BARS } from "../../features/window-features";
 import { loadCandles } from "../../models/load-data";
 import { marketIdOf } from "../../candles/market-id";
 import {
@@ -19,11 +19,8 @@ import {
 import { parseDateOption, parseIntOption } from "../options";
 import { barIndexAt } from "./infer";
 
-/**
- * Bars in a window by default: what `featuresAt` reads for one bar (the feature lookback, the bar before it
- * for the first return, and the bar itself).
- */
-export const DEFAULT_WINDOW_BARS = FEATURE_LOOKBACK_BARS + 2;
+/** Bars in a window by default: the window the features of its last bar read (FEATURE_WINDOW_BARS, 85). */
+export const DEFAULT_WINDOW_BARS = FEATURE_WINDOW_BARS;
 
 /** The options of `zkrisk publisher sign`, as commander gives them. */
 export interface PublisherSignFlags {

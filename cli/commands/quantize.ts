@@ -1,16 +1,17 @@
 /** `zkrisk quantize`: float model -> quantised model, with the float-vs-integer report on the test split. */
 import { basename } from "node:path";
 import { buildDataset, rowsInRange, type Dataset } from "../../models/dataset";
-import type { CandleSeries, FundingSeries } from "../../models/types";
-import { computeFeatures } from "../../models/features";
+import type { CandleSeries } from "../../models/types";
+import { FEATURE_SCALE_BITS, seriesWindowFeatures } from "../../features/window-features";
 import { loadFloatModel } from "../../models/float-model";
 import { sha256File, writeJsonAtomic } from "../../models/io";
-import { loadCandles, loadFunding } from "../../models/load-data";
+import { loadCandles } from "../../models/load-data";
 import { quantizationReport, quantizeModel } from "../../models/quantize";
 import { quantizedModelToJson, type QuantizedModel } from "../../models/quantized-model";
 import { InsufficientDataError, UsageError } from "../../models/errors";
 import { readJsonFile } from "../../models/io";
 import { architectureFromJson, checkFitsArchitecture, type Architecture } from "../../circuits/architecture";
+import { checkBarInterval, checkWindowModel } from "../../models/predict";
 import { adverseMoveTargets } from "../../models/target";
 import { outFileOption, parseIntOption, printJson } from "../options";
 
@@ -18,9 +19,7 @@ import { outFileOption, parseIntOption, printJson } from "../options";
 export interface QuantizeFlags {
   model: string;
   data: string;
-  funding?: string;
   out: string;
-  featureBits: string;
   weightBits: string;
   activationBits: string;
   architecture?: string;
@@ -32,19 +31,20 @@ export function quantizeAction(f: QuantizeFlags): void {
   outFileOption("--out", f.out);
   const arch = f.architecture === undefined ? undefined : readArchitecture(f.architecture);
   const floatModel = loadFloatModel(f.model);
+  checkWindowModel(floatModel, f.model);
   const series = loadCandles(f.data);
-  const funding = f.funding ? loadFunding(f.funding) : undefined;
+  checkBarInterval(series, floatModel.barIntervalMs);
   const q = quantizeModel(
     floatModel,
     { file: basename(f.model), sha256: sha256File(f.model) },
     {
-      featureScaleBits: parseIntOption("--feature-bits", f.featureBits, 8, 48),
+      featureScaleBits: FEATURE_SCALE_BITS,
       weightPrecisionBits: parseIntOption("--weight-bits", f.weightBits, 8, 48),
       activationScaleBits: parseIntOption("--activation-bits", f.activationBits, 8, 48),
     },
     arch?.layers.map((l) => l.weightScaleBits),
   );
-  const test = testSplit(floatModel.training.splits.test, series, funding, floatModel.funding);
+  const test = testSplit(floatModel.training.splits.test, series);
   const report = quantizationReport(floatModel, q, test);
   const model: QuantizedModel = { ...q, quantization: { ...q.quantization, report } };
   if (arch) checkFitsArchitecture(model, arch, `the model quantised from ${f.model}`);
@@ -79,17 +79,8 @@ function readArchitecture(file: string): Architecture {
 }
 
 /** The rows of the test split recorded in the model, recomputed from the data file. */
-function testSplit(
-  range: { from: string; to: string },
-  series: CandleSeries,
-  funding: FundingSeries | undefined,
-  needsFunding: boolean,
-): Dataset {
-  const all = buildDataset(
-    computeFeatures(series, needsFunding ? funding : undefined),
-    adverseMoveTargets(series),
-    series,
-  );
+function testSplit(range: { from: string; to: string }, series: CandleSeries): Dataset {
+  const all = buildDataset(seriesWindowFeatures(series), adverseMoveTargets(series), series);
   const ds = rowsInRange(all, Date.parse(range.from), Date.parse(range.to));
   if (ds.y.length === 0) {
     throw new InsufficientDataError(

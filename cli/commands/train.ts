@@ -1,5 +1,5 @@
 /** `zkrisk train`: fit the float model on a candle file and write it. */
-import { loadCandles, loadFunding } from "../../models/load-data";
+import { loadCandles } from "../../models/load-data";
 import { sha256File, writeJsonAtomic } from "../../models/io";
 import { DEFAULT_TRAIN_OPTIONS, trainModel } from "../../models/train";
 import {
@@ -16,7 +16,6 @@ import { progressBar } from "../progress";
 /** The options of `zkrisk train`, as commander gives them (cli/register/train.ts). */
 export interface TrainFlags {
   data: string;
-  funding?: string;
   out: string;
   seed: string;
   epochs: string;
@@ -35,7 +34,6 @@ export async function trainAction(f: TrainFlags): Promise<void> {
   outFileOption("--out", f.out);
   const d = DEFAULT_TRAIN_OPTIONS;
   const series = loadCandles(f.data);
-  const funding = f.funding ? loadFunding(f.funding) : undefined;
   const epochs = parseIntOption("--epochs", f.epochs, 1, 100000);
   const splits = {
     validationFrom: parseDateOption("--validation-from", f.validationFrom ?? "2022-01-01"),
@@ -43,24 +41,19 @@ export async function trainAction(f: TrainFlags): Promise<void> {
   };
   const bar = progressBar(!f.json);
   bar.start(epochs, "training");
-  const model = await trainModel(
-    series,
-    {
-      ...d,
-      market: f.market,
-      seed: parseIntOption("--seed", f.seed, 0, 2 ** 31 - 1),
-      epochs,
-      batchSize: parseIntOption("--batch-size", f.batchSize, 1, 1_000_000),
-      learningRate: parseFloatOption("--learning-rate", f.learningRate, 1e-6, 1),
-      patience: parseIntOption("--patience", f.patience, 1, 100000),
-      hidden: parseIntListOption("--hidden", f.hidden, 1, 256),
-      splits,
-      dataFile: { file: f.data, sha256: sha256File(f.data) },
-      fundingFile: f.funding ? { file: f.funding, sha256: sha256File(f.funding) } : undefined,
-      onEpoch: (e, tl, vl) => bar.update(e, `train ${tl.toFixed(4)} val ${vl.toFixed(4)}`),
-    },
-    funding,
-  );
+  const model = await trainModel(series, {
+    ...d,
+    market: f.market,
+    seed: parseIntOption("--seed", f.seed, 0, 2 ** 31 - 1),
+    epochs,
+    batchSize: parseIntOption("--batch-size", f.batchSize, 1, 1_000_000),
+    learningRate: parseFloatOption("--learning-rate", f.learningRate, 1e-6, 1),
+    patience: parseIntOption("--patience", f.patience, 1, 100000),
+    hidden: parseIntListOption("--hidden", f.hidden, 1, 256),
+    splits,
+    dataFile: { file: f.data, sha256: sha256File(f.data) },
+    onEpoch: (e, tl, vl) => bar.update(e, `train ${tl.toFixed(4)} val ${vl.toFixed(4)}`),
+  });
   bar.stop();
   writeJsonAtomic(f.out, model);
   if (f.json) {

@@ -38,7 +38,6 @@ export function registerAudit(program: Command): void {
     )
     .option("--model <file>", "quantised model the updates should have been made with")
     .option("--data <file>", "candles CSV to recompute each update's features from (needs --model)")
-    .option("--funding <file>", "funding-rate CSV, if the model uses funding features")
     .option("--from-block <n>", "first block to search (default 0)")
     .option("--to-block <n>", "last block to search (default: the latest)")
     .option(

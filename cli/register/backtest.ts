@@ -18,7 +18,6 @@ export function registerBacktest(program: Command): void {
     )
     .option("--model <file>", "model file (quantised: what would be deployed; or float)", DEFAULT_MODEL)
     .option("--data <file>", "candles CSV (any market, any period)", DEFAULT_DATA)
-    .option("--funding <file>", "funding-rate CSV, if the model uses funding features")
     .option("--from <date>", "first bar to evaluate (UTC date or timestamp)")
     .option("--to <date>", "last bar to evaluate (UTC timestamp, or a date: its whole day)")
     .option("--json", "print one JSON object: {period, bars, models: [{name, breachRate, kupiecP, ...}]}")

@@ -14,7 +14,6 @@ export function registerInfer(program: Command): void {
     .description("compute features and the quantised model's margins for one bar")
     .option("--model <file>", "quantised model file", DEFAULT_MODEL)
     .option("--data <file>", "candles CSV", DEFAULT_DATA)
-    .option("--funding <file>", "funding-rate CSV, if the model uses funding features")
     .option("--at <timestamp>", "open time of the bar (UTC); default: the latest bar")
     .option("--json", "print the result as one JSON object")
     .action(async (f: InferFlags) => (await commands()).inferAction(f));

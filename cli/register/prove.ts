@@ -25,7 +25,6 @@ export function registerProveCommands(program: Command): void {
       "--publishers <file>",
       "the market's publisher set file (with --window; default: the windows' keys, all of them needed)",
     )
-    .option("--funding <file>", "funding-rate CSV, if the model uses funding features")
     .option("--at <timestamp>", "open time of the bar to prove (UTC); default: the latest bar")
     .requiredOption("--market <id>", "market id: a label such as BTC-USDT (packed as ASCII) or a number")
     .option(

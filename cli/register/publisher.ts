@@ -40,7 +40,7 @@ export function registerPublisher(program: Command): void {
     .requiredOption("--data <file>", "candles CSV (timestamp,open,high,low,close,volume)")
     .requiredOption("--at <timestamp>", "open time (UTC) of the window's last bar, e.g. '2024-06-30 22:00'")
     .requiredOption("--out <file>", "signed window file to write (JSON)")
-    .option("--bars <n>", "bars in the window (default: the bars one feature vector reads, 98)")
+    .option("--bars <n>", "bars in the window (default: the bars one feature vector reads, 85)")
     .option("--json", "print the result as one JSON object (bigints as strings)")
     .action(async (f: PublisherSignFlags) => (await commands()).publisherSignAction(f));
   publisher

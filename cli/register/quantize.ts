@@ -18,9 +18,7 @@ export function registerQuantize(program: Command): void {
     )
     .option("--model <file>", "float model file", DEFAULT_FLOAT_MODEL)
     .option("--data <file>", "candles CSV the model was trained on (for the test-split report)", DEFAULT_DATA)
-    .option("--funding <file>", "funding-rate CSV, if the model uses funding features")
     .option("--out <file>", "quantised model file to write (name it *.quantized.json)", DEFAULT_MODEL)
-    .option("--feature-bits <n>", "features are integers at scale 2^n", "32")
     .option("--weight-bits <n>", "each layer's largest |weight| is scaled to about 2^n", "32")
     .option("--activation-bits <n>", "hidden activations are integers at scale 2^n", "32")
     .option(

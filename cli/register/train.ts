@@ -15,10 +15,6 @@ export function registerTrain(program: Command): void {
     .command("train")
     .description("train the float risk model (pinball loss at tau 0.99, early stopping, calibration)")
     .option("--data <file>", "candles CSV (timestamp,open,high,low,close,volume)", DEFAULT_DATA)
-    .option(
-      "--funding <file>",
-      "funding-rate CSV: adds funding features (the default model uses candles only)",
-    )
     .option("--out <file>", "float model file to write", DEFAULT_FLOAT_MODEL)
     .option("--seed <n>", "seed of initialisation and batch order", String(d.seed))
     .option("--epochs <n>", "maximum epochs (early stopping may end sooner)", String(d.epochs))

@@ -10,8 +10,8 @@
  *     (the oracle does not check the features, so a submitter could publish others than it proved);
  *  4. with a model: the proof carries the model's commitment, and the integer engine gives the proven
  *     margins on the published features, which were known when the update was accepted (bar closed);
- *  5. with candles (and funding, if the model uses it): the features of the bar the update names, recomputed
- *     and quantised, are the published ones.
+ *  5. with candles: the integer window features of the bar the update names, recomputed from the candles by
+ *     the window engine (features/window-features.ts), are the published ones.
  * An update accepted through `submitBatch` (a direct call to the oracle) gets the same checks against its market's
  * share of the batch: the batch proof with the verification key of its size N, the event against the market's
  * packed signal and the batch's commitments, the emitted features against the market's slice of the submitted
@@ -37,11 +37,11 @@ import {
   type PublicSignalName,
 } from "../../circuits/public-signals";
 import { BoundsError, UsageError, ZkriskError } from "../../models/errors";
-import { featuresAt } from "../../models/features";
-import { inferInteger, quantizeFeatures } from "../../models/integer-engine";
+import { barWindowFeatures } from "../../features/window-features";
+import { inferInteger } from "../../models/integer-engine";
 import { checkInputsFit } from "../../models/predict";
 import type { QuantizedModel } from "../../models/quantized-model";
-import type { CandleSeries, FundingSeries } from "../../models/types";
+import type { CandleSeries } from "../../models/types";
 import { oracleDomain } from "../domain";
 import { snarkjs, type Groth16Proof, type VerificationKey } from "../setup/snarkjs";
 import { MIN_LOG_CHUNK, getLogsChunked, type LogProgress } from "./get-logs";
@@ -67,8 +67,6 @@ export interface AuditOptions {
   modelPath?: string;
   /** Candles to recompute each update's features from (needs `model`). */
   series?: CandleSeries;
-  /** Funding rates, when the model uses funding features. */
-  funding?: FundingSeries;
   /** First block to search for events (default 0). */
   fromBlock?: number;
   /** Last block to search for events (default: the latest block). */
@@ -122,8 +120,8 @@ export interface AuditReport {
     inputCommitment: true;
     /** Path (or label) of the model, and its commitment; null when no model was given. */
     model: { path: string; commitment: bigint } | null;
-    /** Source of the candles (and funding rates); null when none were given. */
-    data: { candles: string; funding: string | null } | null;
+    /** Source of the candles; null when none were given. */
+    data: { candles: string } | null;
   };
   /** Every accepted update in the range, in chain order. */
   updates: AuditedUpdate[];
@@ -174,7 +172,6 @@ interface AuditContext {
   batchVkeys: Map<number, VerificationKey>;
   model?: { model: QuantizedModel; path: string; commitment: bigint };
   series?: CandleSeries;
-  funding?: FundingSeries;
 }
 
 /** Reason of an update whose submitUpdate call cannot be found in its transaction. */
@@ -506,7 +503,7 @@ function checkModelAndData(
   return reasons;
 }
 
-/** Check 5: recompute the features of the update's bar from the candles. */
+/** Check 5: recompute the integer window features of the update's bar from the candles. */
 function checkData(
   ctx: AuditContext,
   model: QuantizedModel,
@@ -520,7 +517,7 @@ function checkData(
   if (index < 0) return [`no bar opens at ${at} in ${series.source}: the features cannot be recomputed`];
   let recomputed: bigint[];
   try {
-    recomputed = quantizeFeatures(model, featuresAt(series, index, model.funding ? ctx.funding : undefined));
+    recomputed = barWindowFeatures(series, index, event.marketId);
   } catch (err) {
     if (!(err instanceof ZkriskError)) throw err;
     const what = err instanceof BoundsError ? `the recomputed features are out of bounds: ` : "";
@@ -592,9 +589,11 @@ function checkOptions(opts: AuditOptions): void {
     throw new UsageError(`logChunk: ${opts.logChunk} is not a number of blocks >= ${MIN_LOG_CHUNK}`);
   }
   if (opts.series && !opts.model) {
-    throw new UsageError("data: recomputing features needs the model (features are quantised at its scales)");
+    throw new UsageError(
+      "data: recomputing features needs the model (only its updates are checked against the candles)",
+    );
   }
-  if (opts.model && opts.series) checkInputsFit(opts.model, opts.series, opts.funding);
+  if (opts.model && opts.series) checkInputsFit(opts.model, opts.series);
 }
 
 /**
@@ -630,7 +629,6 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
       commitment: await modelCommitment(opts.model),
     },
     series: opts.series,
-    funding: opts.funding,
   };
 
   const event = iface.getEvent("ParametersUpdated");
@@ -701,12 +699,7 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
       proof: true,
       inputCommitment: true,
       model: ctx.model ? { path: modelPath, commitment: ctx.model.commitment } : null,
-      data: opts.series
-        ? {
-            candles: opts.series.source,
-            funding: opts.model?.funding ? (opts.funding?.source ?? null) : null,
-          }
-        : null,
+      data: opts.series ? { candles: opts.series.source } : null,
     },
     updates,
     ok: passed,

@@ -2,9 +2,9 @@
  * Whether a bar may be proved (`barProblem`). The candle sources the service reads are in feeds/ (shared with
  * the publisher); which bar has closed is `latestClosedBar` there.
  */
-import { DataError, InsufficientDataError } from "../../models/errors";
-import { featuresAt } from "../../models/features";
-import { checkInputsFit } from "../../models/predict";
+import { barWindowFeatures } from "../../features/window-features";
+import { BoundsError, DataError, InsufficientDataError } from "../../models/errors";
+import { checkBarInterval } from "../../models/predict";
 import type { CandleSeries } from "../../models/types";
 
 /**
@@ -22,7 +22,7 @@ export function barProblem(
 ): string | undefined {
   if (expectedIntervalMs !== undefined) {
     try {
-      checkInputsFit({ barIntervalMs: expectedIntervalMs, funding: false }, series, undefined);
+      checkBarInterval(series, expectedIntervalMs);
     } catch (err) {
       if (err instanceof DataError) return err.message;
       throw err;
@@ -34,9 +34,9 @@ export function barProblem(
     return `${series.source}: ${bars} missing before ${new Date(gap.to).toISOString()}`;
   }
   try {
-    featuresAt(series, index);
+    barWindowFeatures(series, index);
   } catch (err) {
-    if (err instanceof InsufficientDataError) return err.message;
+    if (err instanceof InsufficientDataError || err instanceof BoundsError) return err.message;
     throw err;
   }
   return undefined;

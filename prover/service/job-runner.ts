@@ -141,7 +141,7 @@ export class JobRunner {
     }
     const problem = barProblem(series, index, m.model.barIntervalMs);
     if (problem) return this.skip(job, problem, "data", log);
-    const bar = inferBar(m.model, series, undefined, index);
+    const bar = inferBar(m.model, series, index);
     if (job.submit) {
       const refusal = precheck(
         await readMarketState(chain.oracle, m.marketId),

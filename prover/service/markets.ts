@@ -5,7 +5,8 @@
  */
 import type { Contract } from "ethers";
 import type { Logger } from "pino";
-import { ZkriskError } from "../../models/errors";
+import { ModelError, ZkriskError } from "../../models/errors";
+import { checkWindowModel } from "../../models/predict";
 import { loadQuantizedModel, type QuantizedModel } from "../../models/quantized-model";
 import type { CandleSeries } from "../../models/types";
 import { modelCommitment } from "../../circuits/commitments";
@@ -51,7 +52,7 @@ export function barIndexOf(series: CandleSeries, timeMs: number): number {
 
 /**
  * Load every market of `cfg`, in config order.
- * @throws ZkriskError CONFIG_INVALID for a model with funding-rate features; the artifacts' errors for
+ * @throws ZkriskError CONFIG_INVALID for a model that does not read the window features; the artifacts' errors for
  *   artifacts that do not match their manifest.
  */
 export async function loadMarkets(
@@ -64,11 +65,11 @@ export async function loadMarkets(
   const markets = new Map<string, MarketRuntime>();
   for (const m of cfg.markets) {
     const model = loadQuantizedModel(m.model);
-    if (model.funding) {
-      throw new ZkriskError(
-        "CONFIG_INVALID",
-        `markets: ${m.id}: the model ${m.model} uses funding-rate features, which the service has no source for`,
-      );
+    try {
+      checkWindowModel(model, m.model);
+    } catch (err) {
+      if (!(err instanceof ModelError)) throw err;
+      throw new ZkriskError("CONFIG_INVALID", `markets: ${m.id}: ${err.message}`);
     }
     loadArtifacts(m.artifacts, { modelPath: m.model }); // every file against its manifest, now, not mid-proof
     const runtime: MarketRuntime = {

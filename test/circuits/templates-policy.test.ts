@@ -126,10 +126,10 @@ describe("MarginPolicy on the shipped model's policy", () => {
   it("derives its parameters from the model file", () => {
     expect(params).toEqual({
       Y_BITS: 75,
-      K: 50349n * 10000n,
+      K: 49021n * 10000n,
       MM_SHIFT: 85,
-      MM_RAW_MIN: -150502n,
-      MM_RAW_BITS: 19,
+      MM_RAW_MIN: -104804n,
+      MM_RAW_BITS: 18,
       MM_MIN: 50n,
       MM_MAX: 5000n,
       IM_NUM: 3n,
@@ -141,17 +141,18 @@ describe("MarginPolicy on the shipped model's policy", () => {
     });
   });
 
-  it("pins the --O2 cost: 171", () => {
-    // K = 50349 * 10000 = 50349 * 625 * 2^4: mmRaw = ceil(y (K / 16) / 2^81), 81 remainder + 19 quotient
-    //   bits = 100;
-    // MM clamp of [-150502, 373785] to [50, 5000]: W1 = W2 = 20, + 2 products = 42;
+  it("pins the --O2 cost: 168", () => {
+    // K = 49021 * 10000 = 49021 * 625 * 2^4: mmRaw = ceil(y (K / 16) / 2^81), 81 remainder + 18 quotient
+    //   bits = 99;
+    // MM clamp of [-104804, 157339] to [50, 5000]: d1 in [-104854, 157289] and d2 in [-152339, 4950], so
+    //   W1 = W2 = 19, + 2 products = 40;
     // imRaw = ceil(3 MM / 2): 1 remainder + 13 quotient bits = 14;
     // IM clamp of [75, 8266] to [100, 10000]: lower side only (8266 <= 10000), W1 = 14, + 1 product = 15.
-    expect(minimal.constraints).toBe(100 + 42 + 14 + 15);
+    expect(minimal.constraints).toBe(99 + 40 + 14 + 15);
     // Exposing all six values as public outputs: mmNumerator = y K and imNumerator = 3 MM relate public
     // signals only, so those two linear constraints cannot be substituted away (+2); mmRaw and imRaw
     // are linear in private bits, which --O2 substitutes instead (+0).
-    expect(bare.constraints).toBe(171 + 2);
+    expect(bare.constraints).toBe(168 + 2);
   });
 
   it("equals integerPolicy on the output interval ends, every clamp edge and 0, +-1", async () => {
@@ -189,17 +190,21 @@ describe("MarginPolicy on the shipped model's policy", () => {
   });
 
   it("beyond the output interval: right values or no witness, never a wrong value", async () => {
-    // The circuit enforces y in [-2^74, 2^74) and mmRaw in [-150502, 373785]; inside both it is exact.
+    // The circuit enforces y in [-2^74, 2^74) and mmRaw in [-104804, 157339]; inside both it is exact.
     const half = 1n << 74n;
+    const mmRawMax = params.MM_RAW_MIN + (1n << BigInt(params.MM_RAW_BITS)) - 1n;
     const [qLo] = yRangeFor(params.MM_RAW_MIN, params);
-    expect(await policyOf(checked, qLo - 1n)).toBeUndefined(); // mmRaw = -150503
+    const [, qHi] = yRangeFor(mmRawMax, params);
+    expect(qHi < half - 1n).toBe(true); // the mmRaw window ends first on this side
+    expect(await policyOf(checked, qLo - 1n)).toBeUndefined(); // mmRaw = -104805
     expect(await policyOf(checked, qLo)).toEqual(expected(policy, qLo));
-    expect(await policyOf(checked, half - 1n)).toEqual(expected(policy, half - 1n));
+    expect(await policyOf(checked, qHi)).toEqual(expected(policy, qHi));
+    expect(await policyOf(checked, qHi + 1n)).toBeUndefined(); // mmRaw = 157340
     const rnd = bigRandom(12);
     for (let k = 0; k < 50; k++) {
       const y = rnd.between(-half, half - 1n);
       const e = integerPolicy(policy, y);
-      const inWindow = e.mmRaw >= params.MM_RAW_MIN && e.mmRaw < params.MM_RAW_MIN + (1n << 19n);
+      const inWindow = e.mmRaw >= params.MM_RAW_MIN && e.mmRaw <= mmRawMax;
       expect(await policyOf(checked, y)).toEqual(inWindow ? expected(policy, y) : undefined);
     }
     for (const y of [half, -half - 1n, P - half - 1n, (P + 1n) / 2n]) {
@@ -281,7 +286,7 @@ describe("MarginPolicy on the shipped model's policy", () => {
 
     it("rejects a forged MM lower-clamp flag: mmRaw = 60 clamped to 50 (booleanity of lower bit 0)", async () => {
       // From y' (mmRaw 50, MM 50); mm ceil side taken from y (mmRaw 60); lower side d1 = 10 with the
-      // flag (bit 19 of d1 + 2^19) forced to 0 and bit 0 absorbing +2^19, so u = MIN = 50.
+      // flag (bit 18 of d1 + 2^18, W1 = 19) forced to 0 and bit 0 absorbing +2^18, so u = MIN = 50.
       const [y] = yRangeFor(60n, params);
       const [yp] = yRangeFor(50n, params);
       const up = await copied(y, UPSTREAM_OF_MM_CLAMP);
@@ -292,11 +297,11 @@ describe("MarginPolicy on the shipped model's policy", () => {
         edits: () => ({
           ...up,
           "main.p.tail.mmClamp.lower.in": 10n,
-          "main.p.tail.mmClamp.lower.rc.in": 10n + (1n << 19n),
+          "main.p.tail.mmClamp.lower.rc.in": 10n + (1n << 18n),
           [L(1)]: 1n,
           [L(3)]: 1n,
-          [L(19)]: 0n,
-          [L(0)]: 1n << 19n,
+          [L(18)]: 0n,
+          [L(0)]: 1n << 18n,
         }),
         rejectedBy: [L(0)],
       });
@@ -317,11 +322,11 @@ describe("MarginPolicy on the shipped model's policy", () => {
           ...up,
           "main.p.tail.mmClamp.u": 4990n,
           "main.p.tail.mmClamp.upper.in": 10n,
-          "main.p.tail.mmClamp.upper.rc.in": 10n + (1n << 19n),
+          "main.p.tail.mmClamp.upper.rc.in": 10n + (1n << 18n),
           [U(1)]: 1n,
           [U(3)]: 1n,
-          [U(19)]: 0n,
-          [U(0)]: 1n << 19n,
+          [U(18)]: 0n,
+          [U(0)]: 1n << 18n,
         }),
         rejectedBy: [U(0)],
       });

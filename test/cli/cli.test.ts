@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { fixedPointText, PRICE_DECIMALS, toFixedPoint } from "../../candles/integer-candle";
 import { loadCandles } from "../../models/load-data";
 import { inferBar } from "../../models/predict";
 import { loadQuantizedModel } from "../../models/quantized-model";
@@ -19,14 +20,19 @@ function json(args: string[]): Record<string, unknown> {
   return JSON.parse(r.stdout);
 }
 
-/** The candle file with the rows kept by `keep` and prices multiplied by `k` (another "asset"). */
-function derivedCandles(keep: (timestamp: string) => boolean, k: number): string {
+/**
+ * The candle file with the rows kept by `keep` and prices divided by 10^`shift` exactly, as decimals (another
+ * "asset"; the integer candles hold 8 decimals, so the prices of 2 decimals take a shift up to 6).
+ */
+function derivedCandles(keep: (timestamp: string) => boolean, shift: number): string {
   const [header, ...rows] = readFileSync(DATA, "utf8").trim().split("\n");
   const out = rows
     .filter((r) => keep(r.slice(0, 19)))
     .map((r) => {
       const [ts, o, h, l, c, v] = r.split(",");
-      return [ts, ...[o, h, l, c].map((x) => String(Number(x) * k)), v].join(",");
+      const scaled = (x: string) =>
+        fixedPointText(toFixedPoint(Number(x), PRICE_DECIMALS)!, PRICE_DECIMALS + shift);
+      return [ts, ...[o, h, l, c].map(scaled), v].join(",");
     });
   const dir = mkdtempSync(join(tmpdir(), "zkrisk-cli-"));
   const file = join(dir, "derived.csv");
@@ -67,14 +73,15 @@ describe("zkrisk CLI", () => {
   });
 
   it("backtest works on a market the model never saw (prices x 1/1000, recent period only)", () => {
-    const file = derivedCandles((ts) => ts >= "2022-06-01", 0.001);
+    const file = derivedCandles((ts) => ts >= "2022-06-01", 3);
     const r = json(["backtest", "--data", file, "--from", "2023-06-01"]);
     expect((r.models as { name: string }[]).length).toBe(4);
-    // The features are scale-free, so the model's margins match those on the original prices.
+    // The features are ratios of prices, exact in integers, so the model's margins are those on the original
+    // prices, bar for bar.
     const original = json(["backtest", "--from", "2023-06-01"]);
     const mine = (x: Record<string, unknown>) => (x.models as Record<string, number>[])[0];
     expect(r.bars).toBe(original.bars);
-    expect(mine(r).avgMaintenanceMarginBps).toBeCloseTo(mine(original).avgMaintenanceMarginBps, 0);
+    expect(mine(r)).toEqual(mine(original));
     expect((r as { baselineTraining: { source: string } }).baselineTraining.source).toBe(
       "file-before-period",
     );
@@ -86,7 +93,7 @@ describe("zkrisk CLI", () => {
     const series = loadCandles(DATA);
     const model = loadQuantizedModel(MODEL);
     const index = series.candles.findIndex((c) => c.time === Date.UTC(2024, 2, 5, 14));
-    const direct = inferBar(model, series, undefined, index);
+    const direct = inferBar(model, series, index);
     expect(r.maintenanceMarginBps).toBe(Number(direct.trace.maintenanceMarginBps));
     expect(r.initialMarginBps).toBe(Number(direct.trace.initialMarginBps));
     const features = r.features as { name: string; quantized: string }[];
@@ -94,22 +101,38 @@ describe("zkrisk CLI", () => {
     expect(features.map((f) => BigInt(f.quantized))).toEqual(direct.featuresInt);
   });
 
-  it("trains, quantises and backtests a model with the optional funding features", () => {
+  it("trains, quantises and backtests a model of its own on the window features", () => {
     const dir = mkdtempSync(join(tmpdir(), "zkrisk-cli-"));
-    const funding = join(ROOT, "models/data/btcusdt-funding-8h.csv");
     const floatPath = join(dir, "f.json");
     const qPath = join(dir, "f.quantized.json");
-    const trained = json(["train", "--funding", funding, "--epochs", "3", "--out", floatPath]);
-    expect((trained.training as { funding: { file: string } }).funding.file).toBe("btcusdt-funding-8h.csv");
-    const q = json(["quantize", "--model", floatPath, "--funding", funding, "--out", qPath]);
-    expect((q.features as number[]).length).toBe(10);
-    const r = json(["backtest", "--model", qPath, "--funding", funding, "--from", "2023-01-01"]);
+    const trained = json(["train", "--epochs", "3", "--hidden", "4", "--out", floatPath]);
+    expect((trained.training as { epochs: number }).epochs).toBe(3);
+    const q = json(["quantize", "--model", floatPath, "--out", qPath]);
+    // Range bits of the window features' declared bounds at 2^32: [0, 2) x 5, [0, 128), [0, 1), [0, 4).
+    expect(q.features).toEqual([33, 33, 33, 33, 33, 39, 32, 34]);
+    const r = json(["backtest", "--model", qPath, "--from", "2023-01-01"]);
     expect((r.models as unknown[]).length).toBe(4);
-    const missing = zkrisk("backtest", "--model", qPath, "--from", "2023-01-01");
-    expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain(
-      "this model uses funding-rate features: give a funding file (--funding)",
+    // The funding option went with the funding features.
+    const funding = zkrisk("train", "--funding", DATA, "--out", floatPath);
+    expect(funding.code).toBe(2);
+    expect(funding.stderr).toContain("unknown option '--funding'");
+  });
+
+  it("refuses a model whose features are not the window features, naming them", () => {
+    const dir = mkdtempSync(join(tmpdir(), "zkrisk-cli-"));
+    const float = JSON.parse(readFileSync(join(ROOT, "models/btc-usdt-2h.float.json"), "utf8"));
+    float.features[3].name = "parkinson_1d";
+    const floatPath = join(dir, "old.float.json");
+    writeFileSync(floatPath, JSON.stringify(float));
+    const r = zkrisk("quantize", "--model", floatPath, "--out", join(dir, "old.quantized.json"));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `${floatPath}: its features (rv_1d, rv_3d5, rv_7d, parkinson_1d, abs_return, volume_ratio_7d, drawdown_7d, ` +
+        "volvol_7d) are not the window features (rv_1d, rv_3d5, rv_7d, range_1d, ",
     );
+    const backtest = zkrisk("backtest", "--model", floatPath, "--from", "2023-01-01");
+    expect(backtest.code).toBe(2);
+    expect(backtest.stderr).toContain("are not the window features");
   });
 
   it("bad input exits with code 2 and a message naming the option, file or line", () => {

@@ -114,16 +114,16 @@ describe("zkrisk publisher keygen and sign", () => {
         market: "BTC-USDT",
         intervalMs: 7_200_000,
         endTime: "2024-06-30T22:00:00.000Z",
-        bars: 98,
+        bars: 85,
         missingBars: 0,
         publicKey,
       });
       const signed = await readSignedWindow(out);
       expect(signed.publicKey).toEqual({ Ax: BigInt(publicKey.Ax), Ay: BigInt(publicKey.Ay) });
-      expect(signed.window.bars[97]).toMatchObject({ close: 6277201000000n, volume: 298340341000n });
+      expect(signed.window.bars[84]).toMatchObject({ close: 6277201000000n, volume: 298340341000n });
       // Recomputed here from the CSV, independently of the command.
       const series = loadCandles(DATA);
-      const expected = buildWindow(series, marketIdOf("BTC-USDT"), series.candles.length - 1, 98);
+      const expected = buildWindow(series, marketIdOf("BTC-USDT"), series.candles.length - 1, 85);
       expect(signed.window).toEqual(expected);
       expect(printed.digest).toBe(String(await windowDigest(expected)));
     },

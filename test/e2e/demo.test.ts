@@ -71,7 +71,7 @@ describe("npm run demo (in-process Hardhat network)", () => {
   it("proves the latest bar, gets it accepted and reads it back; a second run reuses the artifacts", () => {
     const first = json<Demo>(["demo", "--artifacts", artifacts]);
     checkDemo(first);
-    expect(first.circuit.constraints).toBe(1398);
+    expect(first.circuit.constraints).toBe(1262);
     const second = json<Demo>(["demo", "--artifacts", artifacts]);
     checkDemo(second);
     expect(second.circuit.reusedArtifacts).toBe(true);

@@ -1,8 +1,9 @@
 import { seededRandom } from "../../models/stats";
 import { describe, expect, it } from "vitest";
 import { BoundsError, ModelError } from "../../models/errors";
-import { featureDefinitions } from "../../models/features";
+import { WINDOW_FEATURES } from "../../features/window-features";
 import {
+  FLOAT_MODEL_FORMAT,
   networkOutput,
   predictMarginsFloat,
   type FloatModel,
@@ -13,7 +14,6 @@ import {
   checkFeatureBounds,
   inferInteger,
   integerPolicy,
-  quantizeFeatures,
   type IntegerTrace,
 } from "../../models/integer-engine";
 import { DEFAULT_POLICY } from "../../models/policy";
@@ -101,7 +101,6 @@ const HAND: QuantizedModel = {
   barIntervalMs: 7_200_000,
   targetHorizonBars: 12,
   quantileLevel: 0.99,
-  funding: false,
   source: { file: "hand.float.json", sha256: "1".repeat(64) },
   features: [
     { name: "a", scaleBits: 2, min: -8n, max: 7n, rangeBits: 4 },
@@ -381,20 +380,6 @@ describe("feature bounds", () => {
     expect(() => inferInteger(HAND, [1n])).toThrow(BoundsError);
     expect(() => inferInteger(HAND, [1n])).toThrow(/expected 2 features, got 1/);
     expect(() => inferInteger(HAND, [1n, 2n, 3n])).toThrow(/expected 2 features, got 3/);
-    expect(() => quantizeFeatures(HAND, [0.5])).toThrow(/expected 2 features, got 1/);
-  });
-
-  it("quantizeFeatures rounds to the scale and rejects an out-of-bound float naming the feature", () => {
-    expect(quantizeFeatures(HAND, [1.25, 3.75])).toEqual([5n, 15n]);
-    expect(quantizeFeatures(HAND, [-2, 0])).toEqual([-8n, 0n]);
-    expect(quantizeFeatures(HAND, [0.3, 0.6])).toEqual([1n, 2n]); // 1.2 -> 1, 2.4 -> 2
-    const low = thrown(() => quantizeFeatures(HAND, [-2.25, 1]));
-    expect(low).toBeInstanceOf(BoundsError);
-    expect(low.message).toBe("feature a = -2.25 is outside its declared bounds [-2, 2)");
-    expect(() => quantizeFeatures(HAND, [0, 4])).toThrow(
-      "feature b = 4 is outside its declared bounds [0, 4)",
-    );
-    expect(() => quantizeFeatures(HAND, [0, -0.25])).toThrow(/feature b = -0.25/);
   });
 });
 
@@ -482,7 +467,10 @@ describe("parseQuantizedModel", () => {
     expect(parseError(["layers", 0, "biases", 0], "1.5")).toMatch(
       /layers\[0\]\.biases\[0\]: expected a decimal integer string/,
     );
-    expect(parseError(["format"], "zkrisk-float-model/1")).toMatch(/format is not zkrisk-quantized-model\/1/);
+    expect(parseError(["format"], FLOAT_MODEL_FORMAT)).toMatch(/format is not zkrisk-quantized-model\/2/);
+    expect(parseError(["format"], "zkrisk-quantized-model/1")).toMatch(
+      /format is not zkrisk-quantized-model\/2/,
+    );
   });
 });
 
@@ -492,12 +480,11 @@ describe("quantizeModel on a hand-made float model", () => {
   // largest |w| = 1.5 gets W = 2 - ceil(log2 1.5) = 1, so weights [[3, -2], [1, 1]] and biases at 2^(2+1):
   // [1, -2]. Layer 1: largest |w| = 1 -> W = 2: [4, -3]; bias -0.125 at 2^(1+2) = -1.
   const floatModel: FloatModel = {
-    format: "zkrisk-float-model/1",
+    format: FLOAT_MODEL_FORMAT,
     market: "HAND-USD",
     barIntervalMs: 7_200_000,
     targetHorizonBars: 12,
     quantileLevel: 0.99,
-    funding: false,
     features: [
       { name: "a", description: "hand feature a", lo: -2, hi: 2, mean: 0.5, std: 2 },
       { name: "b", description: "hand feature b", lo: 0, hi: 4, mean: 0, std: 1 },
@@ -548,7 +535,7 @@ describe("quantizeModel on a hand-made float model", () => {
       maintenanceMarginBps: 704,
       initialMarginBps: 1056,
     });
-    const t = inferInteger(q as QuantizedModel, quantizeFeatures(q as QuantizedModel, [1.75, 0.75]));
+    const t = inferInteger(q as QuantizedModel, [7n, 3n]);
     expect([t.maintenanceMarginBps, t.initialMarginBps]).toEqual([704n, 1056n]);
   });
 });
@@ -602,17 +589,16 @@ describe("interval soundness", () => {
   });
 
   describe("a random float model quantised at the default 32 bits", () => {
-    const defs = featureDefinitions(false);
+    const defs = WINDOW_FEATURES;
     const r = prng(424242);
     const u = (lo: number, hi: number) => lo + (hi - lo) * r();
     const sizes = [defs.length, 6, 4, 1];
     const floatModel: FloatModel = {
-      format: "zkrisk-float-model/1",
+      format: FLOAT_MODEL_FORMAT,
       market: "RANDOM",
       barIntervalMs: 7_200_000,
       targetHorizonBars: 12,
       quantileLevel: 0.99,
-      funding: false,
       features: defs.map((d) => ({
         name: d.name,
         description: d.description,

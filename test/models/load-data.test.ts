@@ -1,22 +1,13 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { DataError, InsufficientDataError } from "../../models/errors";
-import {
-  loadCandles,
-  loadFunding,
-  parseCandlesCsv,
-  parseFundingCsv,
-  parseTimestamp,
-  TIMESTAMP_FORMATS,
-} from "../../models/load-data";
+import { loadCandles, parseCandlesCsv, parseTimestamp, TIMESTAMP_FORMATS } from "../../models/load-data";
 
 const ROOT = path.join(__dirname, "../..");
 const CANDLE_FILE = path.join(ROOT, "models/data/btcusdt-2h.csv");
-const FUNDING_FILE = path.join(ROOT, "models/data/btcusdt-funding-8h.csv");
 
 const HOUR = 3_600_000;
 const HEADER = "timestamp,open,high,low,close,volume";
-const FUNDING_HEADER = "timestamp,funding_rate";
 
 /** Candle CSV text: the standard header, then the given rows, LF-separated with a trailing newline. */
 function candleCsv(...rows: string[]): string {
@@ -143,17 +134,6 @@ describe("real data files", () => {
     const span = series.candles[series.candles.length - 1].time - series.candles[0].time;
     expect(series.candles.length + missing).toBe(span / series.intervalMs + 1);
   });
-
-  it("loads the funding rates with millisecond timestamps and exponent-notation rates", () => {
-    const series = loadFunding(FUNDING_FILE);
-    expect(series.rates).toHaveLength(5_267);
-    expect(series.rates[0]).toEqual({ time: Date.UTC(2019, 8, 10, 8), rate: 0.0001 });
-    expect(series.rates[series.rates.length - 1].time).toBe(Date.UTC(2024, 5, 30, 16));
-    // File line 1058 is "2020-08-27 08:00:00.010,0.0001" (data row 1056).
-    expect(series.rates[1056]).toEqual({ time: 1_598_515_200_010, rate: 0.0001 });
-    // File line 1115 is "2020-09-15 08:00:00.010,-2.796e-05".
-    expect(series.rates[1113]).toEqual({ time: Date.UTC(2020, 8, 15, 8, 0, 0, 10), rate: -2.796e-5 });
-  });
 });
 
 describe("parseCandlesCsv", () => {
@@ -181,6 +161,24 @@ describe("parseCandlesCsv", () => {
     expect(series.gaps).toEqual([
       { afterIndex: 1, from: Date.UTC(2020, 0, 1, 2), to: Date.UTC(2020, 0, 1, 8), missingBars: 2 },
     ]);
+  });
+
+  it("reads exponent-notation cells, millisecond timestamps and CRLF lines", () => {
+    const text = [
+      HEADER,
+      "2019-09-10 08:00:00.000,1E+1,12,9,11,6.876e-05",
+      "2019-09-10 10:00:00.0,11,13,10,12,0",
+    ].join("\r\n");
+    const series = parseCandlesCsv(text, "e.csv");
+    expect(series.candles[0]).toEqual({
+      time: Date.UTC(2019, 8, 10, 8),
+      open: 10,
+      high: 12,
+      low: 9,
+      close: 11,
+      volume: 0.00006876,
+    });
+    expect(series.candles[1].time).toBe(Date.UTC(2019, 8, 10, 10));
   });
 
   it("takes the interval from the smallest spacing even when the series starts with a gap", () => {
@@ -463,96 +461,13 @@ describe("parseCandlesCsv", () => {
   });
 });
 
-describe("loadCandles / loadFunding", () => {
-  it.each([loadCandles, loadFunding])("reports an unreadable file by its path (%#)", (load) => {
+describe("loadCandles", () => {
+  it("reports an unreadable file by its path", () => {
     const missing = path.join(ROOT, "models/data/no-such-file.csv");
-    const error = thrown(() => load(missing));
+    const error = thrown(() => loadCandles(missing));
     expect(error).toBeInstanceOf(DataError);
     expect((error as DataError).line).toBeUndefined();
     expect((error as DataError).message.startsWith(`${missing}: cannot read file: `)).toBe(true);
     expect((error as DataError).message).toContain("ENOENT");
-  });
-});
-
-describe("parseFundingCsv", () => {
-  it("parses negative, zero and exponent rates at irregular millisecond times", () => {
-    const text = [
-      FUNDING_HEADER,
-      "2019-09-10 08:00:00.000,0.0001",
-      "2019-09-10 16:00:00.010,-6.876e-05",
-      "2019-09-11 00:00:00.5,0",
-      "2019-09-11T03:17:00Z,1E-4",
-    ].join("\r\n");
-    expect(parseFundingCsv(text, "f.csv")).toEqual({
-      source: "f.csv",
-      rates: [
-        { time: Date.UTC(2019, 8, 10, 8), rate: 0.0001 },
-        { time: Date.UTC(2019, 8, 10, 16, 0, 0, 10), rate: -0.00006876 },
-        { time: Date.UTC(2019, 8, 11, 0, 0, 0, 500), rate: 0 },
-        { time: Date.UTC(2019, 8, 11, 3, 17), rate: 0.0001 },
-      ],
-    });
-  });
-
-  it("rejects a missing funding_rate column", () => {
-    const text = ["timestamp,rate", "2019-09-10 08:00:00.000,0.0001"].join("\n");
-    expectDataError(
-      () => parseFundingCsv(text, "f.csv"),
-      "f.csv",
-      1,
-      "missing column 'funding_rate' (header has: timestamp, rate)",
-    );
-  });
-
-  it("rejects a non-numeric rate", () => {
-    const text = [FUNDING_HEADER, "2019-09-10 08:00:00.000,0.0001", "2019-09-10 16:00:00.000,1e-4%"].join(
-      "\n",
-    );
-    expectDataError(
-      () => parseFundingCsv(text, "f.csv"),
-      "f.csv",
-      3,
-      'funding_rate "1e-4%" is not a finite decimal number',
-    );
-  });
-
-  it("rejects a duplicate timestamp", () => {
-    const text = [FUNDING_HEADER, "2019-09-10 08:00:00.010,0.0001", "2019-09-10 08:00:00.01,0.0002"].join(
-      "\n",
-    );
-    expectDataError(
-      () => parseFundingCsv(text, "f.csv"),
-      "f.csv",
-      3,
-      "duplicate timestamp 2019-09-10 08:00:00.01 (first seen on line 2)",
-    );
-  });
-
-  it("rejects timestamps out of order", () => {
-    const text = [FUNDING_HEADER, "2019-09-10 08:00:00.010,0.0001", "2019-09-10 08:00:00.009,0.0002"].join(
-      "\n",
-    );
-    expectDataError(
-      () => parseFundingCsv(text, "f.csv"),
-      "f.csv",
-      3,
-      "timestamps not sorted: 2019-09-10 08:00:00.009 comes after 2019-09-10 08:00:00.010 (line 2)",
-    );
-  });
-
-  it("rejects a malformed timestamp", () => {
-    const text = [FUNDING_HEADER, "2019-09-10 08:00:00.0001,0.0001"].join("\n");
-    expectDataError(
-      () => parseFundingCsv(text, "f.csv"),
-      "f.csv",
-      2,
-      `invalid timestamp "2019-09-10 08:00:00.0001" (expected ${TIMESTAMP_FORMATS})`,
-    );
-  });
-
-  it("rejects a file with a header but no rates", () => {
-    const error = thrown(() => parseFundingCsv(FUNDING_HEADER + "\n", "f.csv"));
-    expect(error).toBeInstanceOf(InsufficientDataError);
-    expect((error as InsufficientDataError).message).toBe("f.csv: no funding rates after the header");
   });
 });

@@ -1,11 +1,17 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ModelError } from "../../models/errors";
-import { featuresAt } from "../../models/features";
+import {
+  barWindowFeatures,
+  FEATURE_SCALE_BITS,
+  featureFloats,
+  WINDOW_FEATURES,
+} from "../../features/window-features";
+import { DataError, ModelError } from "../../models/errors";
 import { floorToFixed, toFixed } from "../../models/fixed-point";
-import { quantizeFeatures } from "../../models/integer-engine";
+import { inferInteger } from "../../models/integer-engine";
 import { loadCandles } from "../../models/load-data";
+import { checkInputsFit, checkWindowModel, inferBar } from "../../models/predict";
 import { loadQuantizedModel, parseQuantizedModel } from "../../models/quantized-model";
 
 const ROOT = join(__dirname, "../..");
@@ -16,6 +22,16 @@ type Doc = {
 };
 
 const doc = (): Doc => JSON.parse(readFileSync(QUANT, "utf8"));
+
+/** The error `run` throws (fails the test if it returns). */
+function thrown(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected an error, none was thrown");
+}
 
 describe("loading a quantised model re-derives what the circuit will trust", () => {
   it("accepts the shipped file", () => {
@@ -59,27 +75,56 @@ describe("rounding to fixed point", () => {
     expect(toFixed(-2.5, 0)).toBe(-2n);
   });
 
-  it("features are floored, so every float in the declared [lo, hi) lands inside the integer bounds", () => {
-    const model = loadQuantizedModel(QUANT);
-    const i = model.features.findIndex((f) => f.name === "drawdown_7d");
-    const x = model.features.map((f) => Number(f.min) / 2 ** f.scaleBits);
-    x[i] = 1 - 2 ** -34; // just below hi = 1
-    expect(quantizeFeatures(model, x)[i]).toBe(model.features[i].max);
+  it("floorToFixed floors, also below zero (how a proof file's float feature value is checked)", () => {
+    expect(floorToFixed(1 - 2 ** -34, 32)).toBe((1n << 32n) - 1n);
     expect(floorToFixed(-1e-12, 32)).toBe(-1n);
-    x[i] = 1;
-    expect(() => quantizeFeatures(model, x)).toThrow(
-      /drawdown_7d = 1 is outside its declared bounds \[0, 1\)/,
-    );
-    x[i] = Number.NaN;
-    expect(() => quantizeFeatures(model, x)).toThrow(/drawdown_7d = NaN is not a finite number/);
   });
 });
 
-describe("featuresAt", () => {
-  it("rejects an index that is not a bar of the series", () => {
-    const s = loadCandles(join(ROOT, "models/data/btcusdt-2h.csv"));
-    expect(() => featuresAt(s, s.candles.length)).toThrow(RangeError);
-    expect(() => featuresAt(s, -1)).toThrow(RangeError);
-    expect(() => featuresAt(s, 500.5)).toThrow(RangeError);
+describe("the window features and the quantised model", () => {
+  const model = loadQuantizedModel(QUANT);
+
+  it("declares exactly the window features' bounds: what the window engine accepts, the engine accepts", () => {
+    expect(model.features.map((f) => f.name)).toEqual(WINDOW_FEATURES.map((f) => f.name));
+    model.features.forEach((f, i) => {
+      const def = WINDOW_FEATURES[i];
+      expect(f.scaleBits).toBe(FEATURE_SCALE_BITS);
+      // Every declared [lo, hi) is a power-of-two range at 2^32, so widening leaves it as it is.
+      expect(f.min).toBe(toFixed(def.lo, FEATURE_SCALE_BITS));
+      expect(f.max).toBe(toFixed(def.hi, FEATURE_SCALE_BITS) - 1n);
+    });
+  });
+
+  it("the shipped model and series fit; a model of other features, bar interval or scale is refused by name", () => {
+    const series = loadCandles(join(ROOT, "models/data/btcusdt-2h.csv"));
+    expect(() => checkInputsFit(model, series)).not.toThrow();
+    const renamed = {
+      ...model,
+      features: model.features.map((f, i) => (i === 3 ? { ...f, name: "parkinson_1d" } : f)),
+    };
+    const error = thrown(() => inferBar(renamed, series));
+    expect(error).toBeInstanceOf(ModelError);
+    expect((error as Error).message).toMatch(
+      /^the model: its features \(rv_1d, rv_3d5, rv_7d, parkinson_1d, .*\) are not the window features \(rv_1d, rv_3d5, rv_7d, range_1d, /,
+    );
+    expect(() => checkWindowModel({ ...model, barIntervalMs: 3_600_000 }, "m.json")).toThrow(
+      "m.json: barIntervalMs is 3600000, the window features are defined on 7200000 ms bars",
+    );
+    const rescaled = { ...model, features: model.features.map((f) => ({ ...f, scaleBits: 24 })) };
+    expect(() => checkWindowModel(rescaled, "m.json")).toThrow(
+      "m.json: feature rv_1d is at scale 2^24, the window features are at 2^32",
+    );
+    const hourly = { ...series, intervalMs: 3_600_000 };
+    expect(() => checkInputsFit(model, hourly)).toThrow(DataError);
+  });
+
+  it("inferBar runs the engine on the integer window features of the bar, and shows their float twins", () => {
+    const series = loadCandles(join(ROOT, "models/data/btcusdt-2h.csv"));
+    const index = series.candles.length - 1;
+    const r = inferBar(model, series);
+    expect(r.index).toBe(index);
+    expect(r.featuresInt).toEqual(barWindowFeatures(series, index));
+    expect(r.features).toEqual(featureFloats(r.featuresInt));
+    expect(r.trace).toEqual(inferInteger(model, r.featuresInt));
   });
 });

@@ -274,7 +274,7 @@ describe("auditOracle with the model and the shipped candles", () => {
     });
     expect(new Set(full.updates.map((u) => u.block)).size).toBe(5);
     expect(full.checks.model?.commitment).toBe(prover.modelCommitment);
-    expect(full.checks.data).toEqual({ candles: DATA, funding: null });
+    expect(full.checks.data).toEqual({ candles: DATA });
   });
 
   it("passes the honest updates, direct or forwarded through another contract", () => {

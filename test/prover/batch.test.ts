@@ -39,7 +39,7 @@ describe("BatchProver", () => {
     expect(prover.batchSize).toBe(2);
     expect(batch.publicSignals).toHaveLength(5);
     for (const [i, index] of [last, last - 1].entries()) {
-      const bar = inferBar(model, series, undefined, index);
+      const bar = inferBar(model, series, index);
       const u = unpackBatchUpdate(BigInt(batch.publicSignals[i]));
       expect(u.mm).toBe(bar.trace.maintenanceMarginBps);
       expect(u.im).toBe(bar.trace.initialMarginBps);

@@ -180,12 +180,12 @@ describe("prover service HTTP API", () => {
       "NO_SUCH_BAR",
       /no candle of BTC-USDT opens at 1716170400 \(2024-05-20T02:00:00.000Z\)/,
     );
-    // The first bars of the data have no 7-day history for their features.
+    // The first bars of the data have no 7-day window for their features.
     await expectError(
       await post({ market: MARKET, timestamp: Date.UTC(2017, 7, 17, 6) / 1000 }),
       422,
       "BAD_DATA",
-      /no features for the bar/,
+      /a window of 85 bars ending at 2017-08-17T06:00:00.000Z starts at .*, before the first bar/,
     );
     await expectError(await fetch(`${url}/v1/proofs/not-an-id`), 400, "BAD_REQUEST", /params\/id/);
     await expectError(await fetch(`${url}/v1/proofs/${"0".repeat(20)}`), 404, "UNKNOWN_JOB", /no job 0{20}/);
@@ -220,7 +220,7 @@ describe("prover service HTTP API", () => {
     expect(job.status).toBe("proved");
     const series = loadCandles(feed.path);
     const index = series.candles.findIndex((c) => c.time === ts * 1000);
-    const expected = inferBar(loadQuantizedModel(MODEL), series, undefined, index);
+    const expected = inferBar(loadQuantizedModel(MODEL), series, index);
     expect(job.parameters).toMatchObject({
       maintenanceMarginBps: Number(expected.trace.maintenanceMarginBps),
       initialMarginBps: Number(expected.trace.initialMarginBps),

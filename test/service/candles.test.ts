@@ -38,11 +38,19 @@ describe("barProblem", () => {
   });
 
   it("says which window lacks history", () => {
-    expect(barProblem(series, 10, barIntervalMs)).toBe(
-      "btc.csv: no features for the bar at 2017-08-18T00:00:00.000Z: 3.5d window has 10 returns, needs 32",
+    expect(barProblem(series, 84, barIntervalMs)).toBeUndefined();
+    expect(barProblem(series, 83, barIntervalMs)).toBe(
+      "btc.csv: a window of 85 bars ending at 2017-08-24T02:00:00.000Z starts at 2017-08-17T02:00:00.000Z, " +
+        "before the first bar 2017-08-17T04:00:00.000Z",
     );
-    expect(barProblem(series, 0)).toBe(
-      "btc.csv: no features for the bar at 2017-08-17T04:00:00.000Z: first bar has no previous close",
+    // 16 bars are missing before 2018-02-09 10:00 (file index 2097): two bars later the day has 1 return.
+    const gap = parseCandlesCsv(slice(2000, 2200), "btc.csv");
+    expect(gap.gaps[0]).toMatchObject({ afterIndex: 96, missingBars: 16 });
+    expect(barProblem(gap, 98, barIntervalMs)).toBe(
+      "btc.csv: no features for the window ending at 2018-02-09T12:00:00.000Z: 1d window has 1 returns, needs 9",
+    );
+    expect(barProblem(gap, 106, barIntervalMs)).toBe(
+      "btc.csv: no features for the window ending at 2018-02-10T04:00:00.000Z: 3.5d window has 25 returns, needs 32",
     );
   });
 

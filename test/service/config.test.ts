@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
@@ -16,6 +16,8 @@ import {
   type ServiceConfig,
 } from "../../prover/service/config";
 import { marketIdOf } from "../../candles/market-id";
+import { loadMarkets } from "../../prover/service/markets";
+import type { ZkriskError } from "../../models/errors";
 
 const REAL_MODEL = join(__dirname, "../../models/btc-usdt-2h.quantized.json");
 const ORACLE = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
@@ -654,5 +656,25 @@ describe("redactedConfig", () => {
       { kind: "env", name: "ZKRISK_API_TOKEN" },
       { kind: "sha256", sha256: "abababab..." },
     ]);
+  });
+});
+
+describe("loadMarkets", () => {
+  it("refuses a model that does not read the window features, naming the market and the model", async () => {
+    const model = JSON.parse(readFileSync(REAL_MODEL, "utf8"));
+    model.features[5].name = "volume_z_7d";
+    writeFileSync(join(dir, "models/old.json"), JSON.stringify(model));
+    const cfg = parse(withEdit((d) => (d.markets[0].model = "models/old.json")));
+    // The model is checked before the artifacts, the chain or the store are used.
+    const error = await loadMarkets(cfg, {} as never, {} as never, {} as never, {} as never).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((error as ZkriskError).code).toBe("CONFIG_INVALID");
+    expect((error as Error).message).toMatch(
+      new RegExp(
+        `^markets: BTC-USDT: ${join(dir, "models/old.json")}: its features \\(.*, volume_z_7d, .*\\) are not the window features`,
+      ),
+    );
   });
 });
