@@ -104,14 +104,17 @@ export const WINDOW_FEATURES: readonly FeatureDefinition[] = [
   { name: "volvol_7d", description: "coefficient of variation of the 7 daily variances", lo: 0, hi: 4 },
 ];
 
-/** Integer square root: floor(sqrt(x)) for x >= 0. */
+/** Integer square root: floor(sqrt(x)) for x >= 0 (Newton's method from above, so any size is fast). */
 export function isqrt(x: bigint): bigint {
   if (x < 0n) throw new RangeError(`isqrt of a negative number ${x}`);
   if (x < 2n) return x;
-  let s = BigInt(Math.floor(Math.sqrt(Number(x))));
-  while (s * s > x) s--;
-  while ((s + 1n) * (s + 1n) <= x) s++;
-  return s;
+  // Start at a power of two above sqrt(x); each step stays above the root until it lands on it.
+  let s = 1n << BigInt(Math.ceil(x.toString(2).length / 2));
+  for (;;) {
+    const next = (s + x / s) >> 1n;
+    if (next >= s) return s;
+    s = next;
+  }
 }
 
 const F = 1n << BigInt(FEATURE_SCALE_BITS);
