@@ -64,6 +64,11 @@ describe("signed-update circuit, quorum 1, constant weights", () => {
     return UPDATE_SIGNALS.map((name) => circuit.read(w, `main.${name}`));
   };
 
+  it("costs the sum of its parts (circuits/generate-update-circuit.ts)", () => {
+    // digest 8,226 + signatures 924 + 4,233 K + features 6,818 + model and policy 844 + statement 345 + timestamp 40
+    expect(circuit.constraints).toBe(8226 + (924 + 4233) + 6818 + 844 + 345 + 40);
+  });
+
   it("outputs the update, digest and statement the engine and the hashes give", async () => {
     expect(await outputsOf(honest.input)).toEqual(honest.publicSignals);
     const u = unpackUpdate(honest.publicSignals[0]);
