@@ -19,7 +19,8 @@ include "range.circom";
 //         upper side, only when MAX < U_HI = max(HI, MIN) (else min(u, MAX) = u):
 //           d2 = MAX - u in [MAX - U_HI, MAX - U_LO], U_LO = max(LO, MIN),
 //           W2 = signedWidth(MAX - U_HI, MAX - U_LO) bits, 1 product out = MAX - le * d2.
-//       Example (the shipped policy's MM clamp): [LO, HI] = [-150502, 373785], [MIN, MAX] = [50, 5000]:
+//       Example (the MM clamp of the model shipped before the window features): [LO, HI] =
+//       [-150502, 373785], [MIN, MAX] = [50, 5000]:
 //         W1 = W2 = 20, 42 constraints at --O2.
 // sound: SignedRangeCheck(W1) pins d1 = in - MIN to ONE integer of [-2^(W1-1), 2^(W1-1)) (W1 <= 250,
 //        no wrap) and its top bit ge to [d1 >= 0]; u = MIN + ge * d1 is then exactly max(in, MIN).

@@ -58,9 +58,10 @@ function twoAdicity(k) {
 //       + ClampRange(MM_RAW_MIN, MM_RAW_MIN + 2^MM_RAW_BITS - 1, MM_MIN, MM_MAX)
 //       + CeilShiftToRange(IM_SHIFT - w, IM_RAW_MIN, IM_RAW_BITS)    IM_SHIFT - w + IM_RAW_BITS
 //       + ClampRange(IM_RAW_MIN, IM_RAW_MIN + 2^IM_RAW_BITS - 1, IM_MIN, IM_MAX)
-//       constraints at --O2 (numerators are linear: free). Shipped model: (85 - 4) + 19 = 100, clamp
+//       constraints at --O2 (numerators are linear: free). Example, the 8-neuron model shipped before the
+//       window features: (85 - 4) + 19 = 100, clamp
 //       20 + 20 + 2 = 42, 1 + 13 = 14, clamp 14 + 1 (IM_MAX = 10000 >= 8266, no upper side) = 15:
-//       171 in total.
+//       171 in total (168 for today's shipped model, pinned in test/circuits/templates-policy.test.ts).
 // sound: mmRaw: ceil(y K / 2^MM_SHIFT) = ceil(y (K / 2^v) / 2^(MM_SHIFT - v)) exactly, and
 //        CeilShiftToRange pins its input's small-integer value (see fixed-point.circom). That value is
 //        y K itself because |y K| < 2^(Y_BITS - 1 + widthOf(K)) <= 2^250 (asserted) and the window of
