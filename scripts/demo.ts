@@ -11,8 +11,8 @@ import type { Contract } from "ethers";
 import { buildWindow } from "../candles";
 import { marketIdOf } from "../candles/market-id";
 import { modelCommitment as modelCommitmentOf } from "../circuits/commitments";
-import { compileSignedUpdateModel } from "../circuits/compile-model";
-import type { WeightMode } from "../circuits/generate-circuit";
+import { compileModel, compileSignedUpdateModel } from "../circuits/compile-model";
+import { generateCircuit, type WeightMode } from "../circuits/generate-circuit";
 import { generateUpdateCircuit } from "../circuits/generate-update-circuit";
 import { FEATURE_WINDOW_BARS } from "../features/window-features";
 import { ZkriskError } from "../models/errors";
@@ -120,11 +120,37 @@ export interface DemoResult {
 }
 
 /**
+ * Artifacts for the model: reuse a verified cache, else compile and set up (development ptau). The cache is
+ * keyed by the generated circuit's source, so a change of model, mode or generator never reuses stale keys.
+ * The demo itself now uses the signed-update circuit ({@link signedProvingArtifacts}); `npm run bench` and the
+ * service benchmark use these, the circuit that takes features.
+ */
+export async function provingArtifacts(
+  opts: Pick<DemoOptions, "model" | "mode" | "artifacts" | "log">,
+): Promise<{ dir: string; reused: boolean; ms: number }> {
+  const source = (await generateCircuit(loadQuantizedModel(opts.model), opts.mode)).source;
+  const dir = opts.artifacts ?? join(DEMO_CACHE, `${sha256Hex(source).slice(0, 16)}-${opts.mode}`);
+  if (existsSync(join(dir, "artifacts.json"))) {
+    try {
+      loadArtifacts(dir, { modelPath: opts.model });
+      return { dir, reused: true, ms: 0 };
+    } catch (err) {
+      opts.log.warn(`cached artifacts in ${dir} are unusable (${(err as Error).message}); rebuilding them`);
+    }
+  }
+  const t0 = performance.now();
+  opts.log.info(`compiling the ${opts.mode}-weights circuit and running a development trusted setup (once)`);
+  await compileModel(opts.model, dir, opts.mode);
+  await setupCompiledDir(dir, opts.model, opts.log);
+  return { dir, reused: false, ms: performance.now() - t0 };
+}
+
+/**
  * Artifacts of the signed-update circuit (quorum DEMO_QUORUM) for the model: reuse a verified cache, else compile
  * and set up (INSECURE direct development setup). The cache is keyed by the generated circuit's source, so a
  * change of model, mode, quorum or generator never reuses stale keys.
  */
-export async function provingArtifacts(
+export async function signedProvingArtifacts(
   opts: Pick<DemoOptions, "model" | "mode" | "artifacts" | "log">,
 ): Promise<{ dir: string; reused: boolean; ms: number }> {
   const model = loadQuantizedModel(opts.model);
@@ -160,7 +186,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const signed = await signWindow(dev.key, opts.market, window);
   const publishers = await makePublisherSet([dev.key.publicKey], DEMO_QUORUM);
   const setCommitment = await publisherSetCommitment(publishers);
-  const artifacts = await provingArtifacts(opts);
+  const artifacts = await signedProvingArtifacts(opts);
   const chain: Chain = opts.rpc
     ? await rpcChain(opts.rpc, opts.key ?? "env:ZKRISK_PRIVATE_KEY")
     : await inProcessChain();
