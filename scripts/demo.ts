@@ -186,16 +186,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const signed = await signWindow(dev.key, opts.market, window);
   const publishers = await makePublisherSet([dev.key.publicKey], DEMO_QUORUM);
   const setCommitment = await publisherSetCommitment(publishers);
-  const artifacts = await signedProvingArtifacts(opts);
   const chain: Chain = opts.rpc
     ? await rpcChain(opts.rpc, opts.key ?? "env:ZKRISK_PRIVATE_KEY")
     : await inProcessChain();
-  const prover = SignedUpdateProver.open(
-    artifacts.dir,
-    { mode: opts.mode, quorum: DEMO_QUORUM },
-    { modelPath: opts.model },
-  );
+  let opened: SignedUpdateProver | undefined;
   try {
+    // Refused before anything is compiled or deployed.
     if (chain.chainId !== LOCAL_CHAIN_ID && !opts.allowInsecureSetup) {
       throw new ZkriskError(
         "SETUP_INSECURE",
@@ -204,6 +200,13 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
           "default. Pass --allow-insecure-setup for a test network.",
       );
     }
+    const artifacts = await signedProvingArtifacts(opts);
+    const prover = SignedUpdateProver.open(
+      artifacts.dir,
+      { mode: opts.mode, quorum: DEMO_QUORUM },
+      { modelPath: opts.model },
+    );
+    opened = prover;
     const me = await chain.signer.getAddress();
     const dataTimestamp = window.endTime / 1000;
     const closeTime = dataTimestamp + window.intervalMs / 1000;
@@ -328,7 +331,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       ...(stalenessNote ? { stalenessNote } : {}),
     };
   } finally {
-    await prover.close();
+    await opened?.close();
     await chain.close();
   }
 }

@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { JsonRpcProvider } from "ethers";
+import { JsonRpcProvider, Wallet } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildWindow, windowDigest } from "../../candles";
 import { marketIdOf } from "../../candles/market-id";
@@ -266,5 +266,29 @@ describe("against a hardhat node on 127.0.0.1", () => {
     const wrongDomain = zkrisk(["submit", other, "--oracle", deployed.oracle, ...key]);
     expect(wrongDomain.code).toBe(2);
     expect(wrongDomain.stderr).toContain("OracleDomainMismatch(");
+  }, 600_000);
+});
+
+describe("against a node whose chain id is not the local 31337", () => {
+  let node: HardhatNode | undefined;
+
+  beforeAll(async () => {
+    node = await startHardhatNode(1337);
+  }, 180_000);
+
+  afterAll(() => node?.stop());
+
+  it("refuses to register the INSECURE development publisher key there, before deploying anything", async () => {
+    const r = zkrisk(["demo", "--artifacts", artifacts, "--rpc", node!.rpc, "--key", DEV_KEY]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain("INSECURE development key");
+    expect(r.stderr).toContain("--allow-insecure-setup");
+    const provider = new JsonRpcProvider(node!.rpc);
+    try {
+      const account = new Wallet(DEV_KEY).address;
+      expect(await provider.getTransactionCount(account)).toBe(0);
+    } finally {
+      provider.destroy();
+    }
   }, 600_000);
 });
