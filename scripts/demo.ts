@@ -1,20 +1,25 @@
 /**
- * The main job, end to end: the latest bar of the shipped data -> features -> quantised inference -> circuit
- * (compiled and set up once, then cached) -> deploy the verifier, the oracle and an example consumer ->
- * register the market -> prove -> submit -> read back through the consumer. On the in-process Hardhat
- * network by default, or on a node given by an RPC URL and a key.
+ * The main job, end to end, on the signed path: the INSECURE development publisher key (made once, cached)
+ * signs the window of the shipped candles' latest bar -> the signed-update circuit (signature, digest,
+ * features, model, policy; compiled and set up once, then cached) -> deploy the verifier, the oracle and an
+ * example consumer -> register the market and its publisher set -> prove -> `submitSignedUpdate` -> read back
+ * through the consumer. On the in-process Hardhat network by default, or on a node given by an RPC URL and a key.
  */
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Contract } from "ethers";
-import { compileModel } from "../circuits/compile-model";
+import { buildWindow } from "../candles";
+import { marketIdOf } from "../candles/market-id";
+import { modelCommitment as modelCommitmentOf } from "../circuits/commitments";
+import { compileModel, compileSignedUpdateModel } from "../circuits/compile-model";
 import { generateCircuit, type WeightMode } from "../circuits/generate-circuit";
+import { generateUpdateCircuit } from "../circuits/generate-update-circuit";
+import { FEATURE_WINDOW_BARS } from "../features/window-features";
+import { ZkriskError } from "../models/errors";
 import { sha256Hex } from "../models/io";
 import { loadCandles } from "../models/load-data";
-import { inferBar } from "../models/predict";
 import { loadQuantizedModel } from "../models/quantized-model";
 import { loadArtifacts } from "../prover/artifacts";
-import { marketIdOf } from "../candles/market-id";
 import { oracleDomain } from "../prover/domain";
 import { inProcessChain, rpcChain, type Chain } from "../prover/onchain/chain";
 import {
@@ -22,14 +27,23 @@ import {
   deployConsumer,
   deployOracle,
   deployVerifier,
+  LOCAL_CHAIN_ID,
   registerMarket,
-  submitUpdate,
+  setPublisherSet,
+  signedUpdatesOf,
+  submitSignedUpdate,
 } from "../prover/onchain/oracle";
-import { UpdateProver } from "../prover/prove-update";
+import { SignedUpdateProver } from "../prover/prove-signed-update";
 import { setupCompiledDir, type SetupLog } from "../prover/setup";
+import { devPublisherKey } from "../publisher/dev-key";
+import { makePublisherSet, publisherSetCommitment } from "../publisher/publisher-set";
+import { signWindow } from "../publisher/signed-window";
 
-/** Where the demo caches its proving artifacts (per model file and weight mode). */
+/** Where the demo caches its proving artifacts (per circuit source) and its development publisher key. */
 export const DEMO_CACHE = join(resolve(__dirname, ".."), ".zkrisk-cache", "demo");
+
+/** The quorum of the demo's publisher set: its one development key. */
+export const DEMO_QUORUM = 1;
 
 /** Options of the demo. */
 export interface DemoOptions {
@@ -41,10 +55,15 @@ export interface DemoOptions {
   rpc?: string;
   /** Signing key for `rpc` (hex or env:NAME). */
   key?: string;
-  /** Artifact directory (default: a cache directory keyed by the model's sha256 and the mode). */
+  /** Artifact directory (default: a cache directory keyed by the circuit source's sha256 and the mode). */
   artifacts?: string;
-  /** Deploy the INSECURE development setup on a chain other than the local 31337 (see `deployVerifier`). */
+  /**
+   * On a chain other than the local 31337: deploy the INSECURE development setup (see `deployVerifier`) and
+   * register the INSECURE development publisher key.
+   */
   allowInsecureSetup?: boolean;
+  /** Directory of the development publisher key (default DEMO_CACHE). */
+  publisherKeyDir?: string;
   log: SetupLog;
 }
 
@@ -54,8 +73,22 @@ export interface DemoResult {
   bar: string;
   features: { name: string; value: number; quantized: string }[];
   parameters: { maintenanceMarginBps: number; initialMarginBps: number };
+  /** The INSECURE development publisher key that signed the window (public part only). */
+  publisher: {
+    publicKey: { Ax: string; Ay: string };
+    keystore: string;
+    insecure: true;
+    /** Made by this run (false: from the cache). */
+    created: boolean;
+  };
+  /** The market's publisher set: the development key, quorum 1. */
+  publisherSet: { commitment: string; quorum: number; keys: number };
+  /** The signed window of the latest bar. */
+  window: { digest: string; bars: number; missingBars: number; endTime: string };
   circuit: {
     mode: WeightMode;
+    /** The signed-update circuit's quorum K. */
+    quorum: number;
     constraints: number;
     artifacts: string;
     reusedArtifacts: boolean;
@@ -66,7 +99,16 @@ export interface DemoResult {
   provingMs: number;
   setupMs: number;
   contracts: { verifier: string; oracle: string; consumer: string };
-  submit: { txHash: string; gasUsed: string; block: number };
+  /** The accepted `submitSignedUpdate` and its `SignedParametersUpdated` event. */
+  submit: {
+    method: "submitSignedUpdate";
+    txHash: string;
+    gasUsed: string;
+    block: number;
+    /** The window digest the oracle logged (equal to `window.digest`). */
+    windowDigest: string;
+    statementKey: string;
+  };
   readBack: {
     maintenanceMarginBps: number;
     initialMarginBps: number;
@@ -80,6 +122,8 @@ export interface DemoResult {
 /**
  * Artifacts for the model: reuse a verified cache, else compile and set up (development ptau). The cache is
  * keyed by the generated circuit's source, so a change of model, mode or generator never reuses stale keys.
+ * The demo itself now uses the signed-update circuit ({@link signedProvingArtifacts}); `npm run bench` and the
+ * service benchmark use these, the circuit that takes features.
  */
 export async function provingArtifacts(
   opts: Pick<DemoOptions, "model" | "mode" | "artifacts" | "log">,
@@ -101,25 +145,76 @@ export async function provingArtifacts(
   return { dir, reused: false, ms: performance.now() - t0 };
 }
 
+/**
+ * Artifacts of the signed-update circuit (quorum DEMO_QUORUM) for the model: reuse a verified cache, else compile
+ * and set up (INSECURE direct development setup). The cache is keyed by the generated circuit's source, so a
+ * change of model, mode, quorum or generator never reuses stale keys.
+ */
+export async function signedProvingArtifacts(
+  opts: Pick<DemoOptions, "model" | "mode" | "artifacts" | "log">,
+): Promise<{ dir: string; reused: boolean; ms: number }> {
+  const model = loadQuantizedModel(opts.model);
+  const source = (await generateUpdateCircuit(model, opts.mode, DEMO_QUORUM)).source;
+  const dir =
+    opts.artifacts ??
+    join(DEMO_CACHE, `${sha256Hex(source).slice(0, 16)}-signed-k${DEMO_QUORUM}-${opts.mode}`);
+  if (existsSync(join(dir, "artifacts.json"))) {
+    try {
+      loadArtifacts(dir, { modelPath: opts.model });
+      return { dir, reused: true, ms: 0 };
+    } catch (err) {
+      opts.log.warn(`cached artifacts in ${dir} are unusable (${(err as Error).message}); rebuilding them`);
+    }
+  }
+  const t0 = performance.now();
+  opts.log.info(
+    `compiling the signed-update circuit (${opts.mode} weights, quorum ${DEMO_QUORUM}) and running a ` +
+      "development trusted setup (once)",
+  );
+  await compileSignedUpdateModel(opts.model, dir, opts.mode, DEMO_QUORUM);
+  await setupCompiledDir(dir, opts.model, opts.log);
+  return { dir, reused: false, ms: performance.now() - t0 };
+}
+
 /** Run the demo. */
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const series = loadCandles(opts.data);
   const model = loadQuantizedModel(opts.model);
-  const latest = inferBar(model, series);
-  const artifacts = await provingArtifacts(opts);
+  const marketId = marketIdOf(opts.market);
+  const dev = await devPublisherKey(opts.publisherKeyDir ?? DEMO_CACHE, (m) => opts.log.warn(m));
+  const window = buildWindow(series, marketId, series.candles.length - 1, FEATURE_WINDOW_BARS);
+  const signed = await signWindow(dev.key, opts.market, window);
+  const publishers = await makePublisherSet([dev.key.publicKey], DEMO_QUORUM);
+  const setCommitment = await publisherSetCommitment(publishers);
   const chain: Chain = opts.rpc
     ? await rpcChain(opts.rpc, opts.key ?? "env:ZKRISK_PRIVATE_KEY")
     : await inProcessChain();
-  const prover = await UpdateProver.open(artifacts.dir, { modelPath: opts.model });
+  let opened: SignedUpdateProver | undefined;
   try {
+    // Refused before anything is compiled or deployed.
+    if (chain.chainId !== LOCAL_CHAIN_ID && !opts.allowInsecureSetup) {
+      throw new ZkriskError(
+        "SETUP_INSECURE",
+        `${dev.label}: the demo's publisher set is an INSECURE development key (its password is public): ` +
+          `refusing to register it on chain ${chain.chainId}; only the local chain ${LOCAL_CHAIN_ID} takes it by ` +
+          "default. Pass --allow-insecure-setup for a test network.",
+      );
+    }
+    const artifacts = await signedProvingArtifacts(opts);
+    const prover = SignedUpdateProver.open(
+      artifacts.dir,
+      { mode: opts.mode, quorum: DEMO_QUORUM },
+      { modelPath: opts.model },
+    );
+    opened = prover;
     const me = await chain.signer.getAddress();
-    const marketId = marketIdOf(opts.market);
-    const dataTimestamp = latest.time / 1000;
-    const closeTime = dataTimestamp + series.intervalMs / 1000;
+    const dataTimestamp = window.endTime / 1000;
+    const closeTime = dataTimestamp + window.intervalMs / 1000;
 
     const verifier = await deployVerifier(chain.signer, artifacts.dir, {
       allowInsecureSetup: opts.allowInsecureSetup,
     });
+    const verifierAddress = await verifier.getAddress();
     const oracle = await deployOracle(chain.signer, me);
     const oracleAddress = await oracle.getAddress();
 
@@ -133,21 +228,40 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       limits.maxDataAge = now - dataTimestamp + 24 * 3600;
       stalenessNote = `chain time is past the data: maxDataAge widened to ${limits.maxDataAge} s for this demo`;
     }
+    const modelCommitment = await modelCommitmentOf(model);
     await registerMarket(oracle, marketId, {
-      verifier: await verifier.getAddress(),
-      modelCommitment: prover.modelCommitment,
+      verifier: verifierAddress,
+      modelCommitment,
       guardian: me,
       limits,
     });
+    const registered = await setPublisherSet(oracle, marketId, {
+      verifier: verifierAddress,
+      modelCommitment,
+      publisherSet: setCommitment,
+      quorum: DEMO_QUORUM,
+    });
     const consumer: Contract = await deployConsumer(chain.signer, oracleAddress, marketId, limits.maxDataAge);
 
-    const update = await prover.proveBar(series, {
-      market: opts.market,
-      marketId,
-      domain: oracleDomain(chain.chainId, oracleAddress),
-    });
+    const update = await prover.prove(
+      {
+        windows: [signed],
+        names: ["the demo's signed window"],
+        publishers,
+        domain: oracleDomain(chain.chainId, oracleAddress),
+      },
+      { market: opts.market },
+    );
     if (canWarp) await chain.setNextBlockTime(closeTime + 60);
-    const receipt = await submitUpdate(oracle, update);
+    const receipt = await submitSignedUpdate(oracle, marketId, update.calldata);
+    const [event] = signedUpdatesOf(oracle, receipt);
+    if (event === undefined || event.windowDigest !== signed.digest) {
+      throw new ZkriskError(
+        "DEMO_MISMATCH",
+        `the oracle logged window digest ${event?.windowDigest ?? "(no SignedParametersUpdated event)"}, the ` +
+          `demo signed ${signed.digest}`,
+      );
+    }
 
     const [mm, im, ts] = (await oracle.parameters(marketId)) as [bigint, bigint, bigint, bigint];
     const fresh = (await oracle.isFresh(marketId, limits.maxDataAge)) as boolean;
@@ -161,30 +275,52 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         isLiquidatable: (await consumer.isLiquidatable(notional, collateral)) as boolean,
       });
     }
+    const manifest = prover.artifacts.manifest;
     return {
       chain: { label: chain.label, chainId: chain.chainId.toString() },
       bar: update.bar,
-      features: update.features.map((f) => ({ name: f.name, value: f.value ?? NaN, quantized: f.quantized })),
+      features: update.features,
       parameters: {
         maintenanceMarginBps: update.parameters.maintenanceMarginBps,
         initialMarginBps: update.parameters.initialMarginBps,
       },
+      publisher: {
+        publicKey: { Ax: dev.key.publicKey.Ax.toString(), Ay: dev.key.publicKey.Ay.toString() },
+        keystore: dev.keystore,
+        insecure: true,
+        created: dev.created,
+      },
+      publisherSet: {
+        commitment: setCommitment.toString(),
+        quorum: publishers.quorum,
+        keys: publishers.keys.length,
+      },
+      window: {
+        digest: signed.digest.toString(),
+        bars: window.bars.length,
+        missingBars: window.bars.filter((b) => b.missing).length,
+        endTime: new Date(window.endTime).toISOString(),
+      },
       circuit: {
         mode: prover.mode,
-        constraints: prover.artifacts.manifest.circuit.constraints,
+        quorum: prover.quorum,
+        constraints: manifest.circuit.constraints,
         artifacts: artifacts.dir,
         reusedArtifacts: artifacts.reused,
-        devPtau: prover.artifacts.manifest.ptau.dev,
-        insecureSetup: prover.artifacts.manifest.setup.insecure,
+        devPtau: manifest.ptau.dev,
+        insecureSetup: manifest.setup.insecure,
       },
       provingMs: update.provingMs,
       setupMs: artifacts.ms,
-      contracts: {
-        verifier: await verifier.getAddress(),
-        oracle: oracleAddress,
-        consumer: await consumer.getAddress(),
+      contracts: { verifier: verifierAddress, oracle: oracleAddress, consumer: await consumer.getAddress() },
+      submit: {
+        method: "submitSignedUpdate",
+        txHash: receipt.hash,
+        gasUsed: receipt.gasUsed.toString(),
+        block: receipt.blockNumber,
+        windowDigest: event.windowDigest.toString(),
+        statementKey: registered.config.statementKey.toString(),
       },
-      submit: { txHash: receipt.hash, gasUsed: receipt.gasUsed.toString(), block: receipt.blockNumber },
       readBack: {
         maintenanceMarginBps: Number(mm),
         initialMarginBps: Number(im),
@@ -195,7 +331,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       ...(stalenessNote ? { stalenessNote } : {}),
     };
   } finally {
-    await prover.close();
+    await opened?.close();
     await chain.close();
   }
 }

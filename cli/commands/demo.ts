@@ -1,6 +1,7 @@
 /**
- * `zkrisk demo` (npm run demo), the main job: the latest bar of the shipped data, proven and accepted on
- * chain (scripts/demo.ts), plus the model stage's backtest of the test split for context.
+ * `zkrisk demo` (npm run demo), the main job: the latest bar of the shipped data, signed by the INSECURE
+ * development publisher key, proven from the signed window and accepted on chain by `submitSignedUpdate`
+ * (scripts/demo.ts), plus the model stage's backtest of the test split for context.
  */
 import type { WeightMode } from "../../circuits/generate-circuit";
 import { UsageError } from "../../models/errors";
@@ -57,7 +58,13 @@ export async function demoAction(f: DemoFlags): Promise<void> {
   const r = result;
   const out = process.stdout;
   out.write(`zkrisk demo on ${r.chain.label} (chain id ${r.chain.chainId})\n\n`);
-  out.write(`1. latest bar ${r.bar}: features\n`);
+  out.write(
+    `1. publisher: INSECURE development key (${r.publisher.created ? "made now" : "cached"}, ${r.publisher.keystore})\n` +
+      `   public key Ax ${r.publisher.publicKey.Ax}\n              Ay ${r.publisher.publicKey.Ay}\n` +
+      `   signed the window of ${r.window.bars} bars (${r.window.missingBars} missing) ending at ${r.window.endTime}: ` +
+      `digest ${r.window.digest}\n`,
+  );
+  out.write(`2. latest bar ${r.bar}: features computed in the circuit from the signed candles\n`);
   out.write(
     table([
       ["feature", "value", "integer"],
@@ -65,14 +72,17 @@ export async function demoAction(f: DemoFlags): Promise<void> {
     ]) + "\n",
   );
   out.write(
-    `2. quantised model: MM ${r.parameters.maintenanceMarginBps} bps, IM ${r.parameters.initialMarginBps} bps\n` +
-      `3. circuit: ${r.circuit.mode} weights, ${r.circuit.constraints} constraints, artifacts ${r.circuit.artifacts} ` +
+    `3. quantised model: MM ${r.parameters.maintenanceMarginBps} bps, IM ${r.parameters.initialMarginBps} bps\n` +
+      `4. signed-update circuit: ${r.circuit.mode} weights, quorum ${r.circuit.quorum}, ${r.circuit.constraints} ` +
+      `constraints, artifacts ${r.circuit.artifacts} ` +
       `(${r.circuit.reusedArtifacts ? "cached" : `built in ${(r.setupMs / 1000).toFixed(1)} s`}` +
       `${r.circuit.insecureSetup ? ", INSECURE development setup" : ""})\n` +
-      `4. deployed verifier ${r.contracts.verifier}, oracle ${r.contracts.oracle}, consumer ${r.contracts.consumer}\n` +
-      `5. proved in ${(r.provingMs / 1000).toFixed(2)} s and verified locally\n` +
-      `6. submitUpdate accepted: tx ${r.submit.txHash}, block ${r.submit.block}, gas ${r.submit.gasUsed}\n` +
-      `7. read back: MM ${r.readBack.maintenanceMarginBps} bps, IM ${r.readBack.initialMarginBps} bps, ` +
+      `5. deployed verifier ${r.contracts.verifier}, oracle ${r.contracts.oracle}, consumer ${r.contracts.consumer}; ` +
+      `publisher set ${r.publisherSet.commitment} (${r.publisherSet.quorum} of ${r.publisherSet.keys}) registered\n` +
+      `6. proved in ${(r.provingMs / 1000).toFixed(2)} s and verified locally\n` +
+      `7. submitSignedUpdate accepted: tx ${r.submit.txHash}, block ${r.submit.block}, gas ${r.submit.gasUsed}, ` +
+      `window digest ${r.submit.windowDigest}\n` +
+      `8. read back: MM ${r.readBack.maintenanceMarginBps} bps, IM ${r.readBack.initialMarginBps} bps, ` +
       `data ${isoFromSeconds(r.readBack.dataTimestamp)}, fresh ${r.readBack.fresh}\n`,
   );
   out.write(
@@ -87,6 +97,6 @@ export async function demoAction(f: DemoFlags): Promise<void> {
     ]) + "\n",
   );
   if (r.stalenessNote) out.write(`note: ${r.stalenessNote}\n`);
-  out.write(`\n8. backtest of the model on its test split:\n${formatBacktest(backtest)}`);
+  out.write(`\n9. backtest of the model on its test split:\n${formatBacktest(backtest)}`);
   out.write(`\ndone in ${(totalMs / 1000).toFixed(1)} s\n`);
 }

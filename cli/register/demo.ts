@@ -12,13 +12,18 @@ export function registerDemo(program: Command): void {
   program
     .command("demo")
     .description(
-      "the main job: latest bar -> features -> quantised inference -> circuit (cached) -> deploy verifier and " +
-        "oracle -> register -> prove -> submit -> read back through a consumer",
+      "the main job, signed: an INSECURE development publisher key (cached) signs the latest bar's window -> " +
+        "signed-update circuit (cached) -> deploy verifier and oracle -> register the market and its publisher " +
+        "set -> prove -> submitSignedUpdate -> read back through a consumer",
     )
     .option("--model <file>", "quantised model file", DEFAULT_MODEL)
     .option("--data <file>", "candles CSV", DEFAULT_DATA)
     .option("--market <id>", "market label", "BTC-USDT")
-    .option("--weights <mode>", "circuit weight mode: constant (1,398 constraints) or committed", "constant")
+    .option(
+      "--weights <mode>",
+      "weight mode of the signed-update circuit: constant (21,430 constraints) or committed",
+      "constant",
+    )
     .option("--rpc <url>", "JSON-RPC node (e.g. `npx hardhat node`); default: the in-process Hardhat network")
     .option("--key <key>", "signing key for --rpc: 0x-hex or env:NAME (default env:ZKRISK_PRIVATE_KEY)")
     .option(
@@ -27,7 +32,8 @@ export function registerDemo(program: Command): void {
     )
     .option(
       "--allow-insecure-setup",
-      "with --rpc: deploy the demo's INSECURE development setup on a chain other than the local 31337",
+      "with --rpc: deploy the demo's INSECURE development setup and register its INSECURE development " +
+        "publisher key on a chain other than the local 31337",
     )
     .option("--json", "print the result as one JSON object")
     .action(async (f: DemoFlags) => (await commands()).demoAction(f));
