@@ -11,11 +11,7 @@ import { toField } from "../circuits/field";
 import type { WeightMode } from "../circuits/generate-circuit";
 import { modelCommitment } from "../circuits/commitments";
 import { packUpdate, statementKey } from "../circuits/statement";
-import {
-  FEATURE_INTERVAL_MS,
-  FEATURE_WINDOW_BARS,
-  windowFeatures,
-} from "../features/window-features";
+import { FEATURE_INTERVAL_MS, FEATURE_WINDOW_BARS, windowFeatures } from "../features/window-features";
 import { inferInteger, type IntegerTrace } from "../models/integer-engine";
 import type { QuantizedModel } from "../models/quantized-model";
 import { comparePublicKeys } from "../publisher/eddsa";
