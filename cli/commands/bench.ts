@@ -226,7 +226,8 @@ export async function runBenchCommand(f: BenchFlags): Promise<FullBenchReport> {
       txHash,
     }),
   );
-  const signedUpdate = f.signed === false ? undefined : await measureSignedUpdateGas({ log });
+  const signedUpdate =
+    f.signed === false ? undefined : await measureSignedUpdateGas({ model: f.model, data: f.data, log });
   const full: FullBenchReport = { ...report, batch, ...(signedUpdate ? { signedUpdate } : {}) };
   if (f.out) writeJsonAtomic(f.out, full);
   if (f.json) printJson(full);

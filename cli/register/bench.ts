@@ -38,7 +38,7 @@ export function registerBench(program: Command): void {
     .option("--json", "print the report as one JSON object")
     .option("--out <file>", "also write the JSON report to this file")
     .option("--batch <sizes>", "batch sizes for submitBatch gas per market, or none", "1,4,8")
-    .option("--no-signed", "skip the submitSignedUpdate gas (a three-signal stand-in verifier)")
+    .option("--no-signed", "skip the submitSignedUpdate gas (the real signed-update circuit, k = 1)")
     .action(async (f: BenchFlags) => {
       await (await commands()).runBenchCommand(f);
     });
