@@ -1,13 +1,17 @@
 /**
  * Gas of `RiskOracle.submitSignedUpdate` on the in-process Hardhat network, from receipts: a fresh verifier of
- * the three-signal stand-in circuit (signed-update-stand-in.ts; a verifier's cost depends only on its number of
- * public signals) and oracle, one market registered with a publisher set, a first and a later update, each split
+ * the REAL signed-update circuit (quorum 1, constant weights; signed-update-artifacts.ts) and oracle, one market
+ * registered with a publisher set, a first and a later update proved from real signed BTC windows, each split
  * into the verifier call and the rest (read from the transaction's trace).
  */
 import type { Contract, TransactionReceipt } from "ethers";
+import { buildWindow } from "../candles";
 import { marketIdOf } from "../candles/market-id";
-import { poseidonSponge } from "../circuits/poseidon-sponge";
+import { modelCommitment as commitModel } from "../circuits/commitments";
 import { UPDATE_SIGNALS } from "../circuits/public-signals";
+import { FEATURE_WINDOW_BARS } from "../features/window-features";
+import { loadCandles } from "../models/load-data";
+import type { CandleSeries } from "../models/types";
 import { oracleDomain } from "../prover/domain";
 import { inProcessChain, type Chain } from "../prover/onchain/chain";
 import {
@@ -18,8 +22,12 @@ import {
   setPublisherSet,
   submitSignedUpdate,
 } from "../prover/onchain/oracle";
+import { SignedUpdateProver } from "../prover/prove-signed-update";
 import { silentLog, type SetupLog } from "../prover/setup";
-import { proveStandIn, standInArtifacts } from "./signed-update-stand-in";
+import { publicKeyOf } from "../publisher/eddsa";
+import { makePublisherSet, publisherSetCommitment } from "../publisher/publisher-set";
+import { signWindow } from "../publisher/signed-window";
+import { signedUpdateArtifacts } from "./signed-update-artifacts";
 
 /** Gas of one accepted signed update, and its parts. */
 export interface SignedUpdateGasRow {
@@ -53,10 +61,11 @@ export interface SignedUpdateGas {
 
 /** How the figures are taken (copied into the report). */
 export const SIGNED_UPDATE_GAS_METHOD =
-  "receipts of submitSignedUpdate on the in-process Hardhat network: a fresh verifier of the three-signal " +
-  "stand-in circuit (scripts/signed-update-stand-in.ts; a Groth16 verifier's gas depends on the number of public " +
-  "signals, not on the circuit) and a fresh RiskOracle, one market registered with DEFAULT_LIMITS and then a " +
-  "publisher set (setPublisherSet); two updates 2 h apart, each sent 60 s after its data timestamp. verifier = " +
+  "receipts of submitSignedUpdate on the in-process Hardhat network: a fresh verifier of the real signed-update " +
+  "circuit (quorum 1, constant weights, the benchmarked model; development setup) and a fresh RiskOracle, one " +
+  "market registered with DEFAULT_LIMITS and then a one-key publisher set (setPublisherSet); two real proofs of " +
+  "the windows ending at the last two bars of the data, signed by a key from a fixed seed (the candles shifted " +
+  "forward by whole bars when the chain's clock is already past them), each sent 60 s after its bar's close. verifier = " +
   "gas of the oracle's STATICCALL into the verifier, from debug_traceTransaction (gas before the call minus gas " +
   "after it returns); rest = gasUsed - verifier; calldata = 4 per zero byte + 16 per other byte of the data";
 
@@ -103,19 +112,41 @@ async function row(chain: Chain, receipt: TransactionReceipt): Promise<SignedUpd
   };
 }
 
-/** Deploy, register, prove and submit two signed updates; their gas. */
-export async function measureSignedUpdateGas(opts: { log?: SetupLog } = {}): Promise<SignedUpdateGas> {
+/** Options of {@link measureSignedUpdateGas}. */
+export interface SignedUpdateGasOptions {
+  /** Quantised model file. */
+  model: string;
+  /** Candles CSV (BTC-USDT, 2 h bars) the two signed windows come from. */
+  data: string;
+  log?: SetupLog;
+}
+
+/** `series` with every candle moved `shiftMs` later (a whole number of bars keeps the windows aligned). */
+function shifted(series: CandleSeries, shiftMs: number): CandleSeries {
+  if (shiftMs === 0) return series;
+  return {
+    ...series,
+    candles: series.candles.map((c) => ({ ...c, time: c.time + shiftMs })),
+    gaps: series.gaps.map((g) => ({ ...g })),
+  };
+}
+
+/** Deploy, register, prove (real circuit) and submit two signed updates; their gas. */
+export async function measureSignedUpdateGas(opts: SignedUpdateGasOptions): Promise<SignedUpdateGas> {
   const log = opts.log ?? silentLog;
-  const dir = await standInArtifacts(log);
+  const { dir } = await signedUpdateArtifacts(opts.model, "constant", 1, log);
+  const prover = SignedUpdateProver.open(dir, { mode: "constant", quorum: 1 }, { modelPath: opts.model });
   const chain = await inProcessChain();
   try {
     const me = await chain.signer.getAddress();
-    const marketId = marketIdOf("BTC-USDT");
+    const market = "BTC-USDT";
+    const marketId = marketIdOf(market);
     const verifier = await deployVerifier(chain.signer, dir);
     const oracle: Contract = await deployOracle(chain.signer, me);
-    // Commitments that look like real ones (random-looking field elements: their calldata bytes are non-zero).
-    const modelCommitment = await poseidonSponge([1n, 2n, 3n]);
-    const publisherSet = await poseidonSponge([4n, 5n, 6n]);
+    const modelCommitment = await commitModel(prover.model);
+    const privateKey = new Uint8Array(32).fill(1);
+    const key = { privateKey, publicKey: await publicKeyOf(privateKey) };
+    const publishers = await makePublisherSet([key.publicKey], 1);
     await registerMarket(oracle, marketId, {
       verifier: await verifier.getAddress(),
       modelCommitment,
@@ -125,29 +156,28 @@ export async function measureSignedUpdateGas(opts: { log?: SetupLog } = {}): Pro
     await setPublisherSet(oracle, marketId, {
       verifier: await verifier.getAddress(),
       modelCommitment,
-      publisherSet,
+      publisherSet: await publisherSetCommitment(publishers),
       quorum: 1,
     });
     const domain = oracleDomain(chain.chainId, await oracle.getAddress());
-    const statement = { marketId, modelCommitment, publisherSet, domain };
+    // Block time only moves forward: when the chain is already past the data's last bars (an earlier part of the
+    // benchmark submitted them), the candles move forward by whole bars.
+    const raw = loadCandles(opts.data);
+    const n = raw.candles.length;
+    const barMs = raw.intervalMs;
+    const lag = (await chain.now()) * 1000 + 3_600_000 - raw.candles[n - 2].time;
+    const series = shifted(raw, lag > 0 ? Math.ceil(lag / barMs) * barMs : 0);
     const rows: SignedUpdateGasRow[] = [];
-    // Block time only moves forward: the bars are placed after the chain's present.
-    const start = (await chain.now()) + 3600;
-    for (const [k, margins] of [
-      [2400n, 3600n],
-      [2500n, 3750n],
-    ].entries()) {
-      const dataTimestamp = start + 7200 * k;
-      const proof = await proveStandIn(dir, {
-        mm: margins[0],
-        im: margins[1],
-        dataTimestamp: BigInt(dataTimestamp),
-        windowDigest: await poseidonSponge([BigInt(dataTimestamp)]),
-        statement,
-      });
-      // An empty block first, so the pre-flight call runs after the data timestamp too.
-      await chain.mineAt(dataTimestamp + 59);
-      await chain.setNextBlockTime(dataTimestamp + 60);
+    for (const index of [n - 2, n - 1]) {
+      const window = buildWindow(series, marketId, index, FEATURE_WINDOW_BARS);
+      const proof = await prover.prove(
+        { windows: [await signWindow(key, market, window)], publishers, domain },
+        { market },
+      );
+      const sendAt = (series.candles[index].time + barMs) / 1000 + 60;
+      // An empty block first, so the pre-flight call runs after the bar's close too.
+      await chain.mineAt(sendAt - 1);
+      await chain.setNextBlockTime(sendAt);
       rows.push(await row(chain, await submitSignedUpdate(oracle, marketId, proof.calldata)));
     }
     log.info(`submitSignedUpdate gas: first ${rows[0].total}, later ${rows[1].total}`);
@@ -159,5 +189,6 @@ export async function measureSignedUpdateGas(opts: { log?: SetupLog } = {}): Pro
     };
   } finally {
     await chain.close();
+    await prover.close();
   }
 }

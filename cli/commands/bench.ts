@@ -1,13 +1,21 @@
 /**
  * `zkrisk bench` (npm run bench): circuit size, witness, proving (cold and warm), verification, proof size
  * and submitUpdate gas of the shipped model in both weight modes, side by side (scripts/bench.ts); submitBatch
- * gas (scripts/batch-gas.ts) and submitSignedUpdate gas (scripts/signed-update-gas.ts).
+ * gas (scripts/batch-gas.ts); the signed-update circuit's size, witness and proving times for each quorum and
+ * weight mode (scripts/signed-update-bench.ts) and submitSignedUpdate gas with its verifier
+ * (scripts/signed-update-gas.ts).
  */
 import type { WeightMode } from "../../circuits/generate-circuit";
 import { UsageError } from "../../models/errors";
 import { writeJsonAtomic } from "../../models/io";
 import { measureBatchGas, type BatchGas } from "../../scripts/batch-gas";
 import { runBench, type BenchReport, type ModeBench, type Timing } from "../../scripts/bench";
+import {
+  benchSignedProving,
+  SIGNED_PROVING_METHOD,
+  type SignedCircuitSpec,
+  type SignedProvingBench,
+} from "../../scripts/signed-update-bench";
 import { measureSignedUpdateGas, type SignedUpdateGas } from "../../scripts/signed-update-gas";
 import { ALL_MODES, DEFAULT_COLD_RUNS, DEFAULT_WARM_RUNS } from "../register/bench";
 import { outFileOption, parseIntOption, printJson } from "../options";
@@ -26,15 +34,74 @@ export interface BenchFlags {
   out?: string;
   /** Batch sizes for submitBatch gas, comma-separated, or "none". */
   batch?: string;
-  /** `--no-signed` sets false: skip the submitSignedUpdate gas. */
+  /** `--no-signed` sets false: skip the signed-update circuit's proving times and submitSignedUpdate gas. */
   signed?: boolean;
+  /** Signed-update circuits to time, `k<K>-<mode>` comma-separated, or "none". */
+  signedCircuits?: string;
+}
+
+/** The signed-update circuits' proving figures and how they are taken. */
+export interface SignedProvingReport {
+  runs: { warm: number; cold: number };
+  circuits: SignedProvingBench[];
+  method: Record<string, string>;
 }
 
 /** The whole report: the modes, the batches, and the signed update (absent with `--no-signed`). */
 export type FullBenchReport = BenchReport & {
   batch: Omit<BatchGas, "batch" | "stored">[];
   signedUpdate?: SignedUpdateGas;
+  signedProving?: SignedProvingReport;
 };
+
+/** `--signed-circuits`: distinct `k<K>-<mode>` (K in [1, 16], mode constant or committed), or "none". */
+export function parseSignedCircuits(value: string): SignedCircuitSpec[] {
+  if (value.trim() === "none") return [];
+  const specs = value.split(",").map((item) => {
+    const m = /^k(\d+)-(\w+)$/.exec(item.trim());
+    if (!m || !ALL_MODES.includes(m[2] as WeightMode)) {
+      throw new UsageError(
+        `--signed-circuits: '${item}' is not k<K>-<mode> (e.g. k1-constant, k3-committed)`,
+      );
+    }
+    return { quorum: parseIntOption("--signed-circuits", m[1], 1, 16), mode: m[2] as WeightMode };
+  });
+  const names = specs.map((c) => `k${c.quorum}-${c.mode}`);
+  if (new Set(names).size !== names.length) {
+    throw new UsageError(`--signed-circuits: '${value}' repeats a circuit`);
+  }
+  return specs;
+}
+
+/** Text table of the signed-update circuits' size and times, a column per circuit. */
+export function formatSignedProving(r: SignedProvingReport | undefined): string {
+  if (!r || r.circuits.length === 0) return "";
+  const cols = r.circuits;
+  const row = (label: string, f: (c: SignedProvingBench) => string) => [label, ...cols.map(f)];
+  return (
+    "\nSigned-update circuit (signatures, window digest, features, model, policy; real signed BTC windows):\n\n" +
+    markdownTable([
+      ["", ...cols.map((c) => `k = ${c.quorum}, ${c.mode}`)],
+      row("constraints", (c) => int(c.circuit.constraints)),
+      row("wires", (c) => int(c.circuit.wires)),
+      row("zkey size", (c) => `${(c.artifacts.zkeyBytes / 2 ** 20).toFixed(2)} MiB`),
+      row(`witness generation (median of ${r.runs.warm})`, (c) => ms(c.witness.medianMs)),
+      row(`proving, cold: whole process (median of ${r.runs.cold})`, (c) => ms(c.provingCold.wall.medianMs)),
+      row(`proving, cold: proving part (median of ${r.runs.cold})`, (c) =>
+        ms(c.provingCold.proving.medianMs),
+      ),
+      row(
+        `proving, warm: median / p90 of ${r.runs.warm}`,
+        (c) => `${ms(c.provingWarm.proving.medianMs)} / ${ms(c.provingWarm.proving.p90Ms)}`,
+      ),
+      row("proving, warm: first proof in process", (c) => ms(c.provingWarm.firstProofMs)),
+      row("setup (this run, not in proving)", (c) =>
+        c.artifacts.reused ? "cached" : `built, ${(c.artifacts.setupMs / 1000).toFixed(1)} s`,
+      ),
+    ]) +
+    "\n"
+  );
+}
 
 /** `--batch`: distinct batch sizes in [1, 32], or "none". */
 export function parseBatchSizes(value: string): number[] {
@@ -226,10 +293,40 @@ export async function runBenchCommand(f: BenchFlags): Promise<FullBenchReport> {
       txHash,
     }),
   );
-  const signedUpdate = f.signed === false ? undefined : await measureSignedUpdateGas({ log });
-  const full: FullBenchReport = { ...report, batch, ...(signedUpdate ? { signedUpdate } : {}) };
+  const circuits = f.signed === false ? [] : parseSignedCircuits(f.signedCircuits ?? "none");
+  const signedProving: SignedProvingReport | undefined =
+    circuits.length === 0
+      ? undefined
+      : {
+          runs,
+          circuits: await benchSignedProving({
+            model: f.model,
+            data: f.data,
+            market: f.market,
+            circuits,
+            warmRuns: runs.warm,
+            coldRuns: runs.cold,
+            log,
+          }),
+          method: SIGNED_PROVING_METHOD,
+        };
+  const signedUpdate =
+    f.signed === false ? undefined : await measureSignedUpdateGas({ model: f.model, data: f.data, log });
+  const full: FullBenchReport = {
+    ...report,
+    batch,
+    ...(signedUpdate ? { signedUpdate } : {}),
+    ...(signedProving ? { signedProving } : {}),
+  };
   if (f.out) writeJsonAtomic(f.out, full);
   if (f.json) printJson(full);
-  else process.stdout.write(formatBench(report) + formatBatch(batch) + formatSigned(signedUpdate));
+  else {
+    process.stdout.write(
+      formatBench(report) +
+        formatBatch(batch) +
+        formatSignedProving(signedProving) +
+        formatSigned(signedUpdate),
+    );
+  }
   return full;
 }

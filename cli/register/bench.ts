@@ -22,6 +22,7 @@ export function registerBench(program: Command): void {
     .description(
       "benchmark the circuit in each weight mode: constraints, witness, proving (cold process and warm " +
         "prover), verification, proof size, and the gas of submitUpdate, submitBatch and submitSignedUpdate; " +
+        "the signed-update circuit's constraints, witness and proving for each quorum and weight mode; " +
         "artifacts cached as for the demo",
     )
     .option("--model <file>", "quantised model file", DEFAULT_MODEL)
@@ -38,7 +39,15 @@ export function registerBench(program: Command): void {
     .option("--json", "print the report as one JSON object")
     .option("--out <file>", "also write the JSON report to this file")
     .option("--batch <sizes>", "batch sizes for submitBatch gas per market, or none", "1,4,8")
-    .option("--no-signed", "skip the submitSignedUpdate gas (a three-signal stand-in verifier)")
+    .option(
+      "--signed-circuits <list>",
+      "signed-update circuits to time, k<K>-<mode> comma-separated, or none",
+      "k1-constant,k3-constant,k1-committed,k3-committed",
+    )
+    .option(
+      "--no-signed",
+      "skip the signed-update circuit: its proving times and the submitSignedUpdate gas (real circuit, k = 1)",
+    )
     .action(async (f: BenchFlags) => {
       await (await commands()).runBenchCommand(f);
     });

@@ -1,9 +1,11 @@
 /**
  * The oracle's signed-update path (`setPublisherSet`, `submitSignedUpdate`) on Hardhat's in-process network, with
  * real Groth16 proofs and the snarkjs-generated verifier of a three-signal STAND-IN circuit
- * (scripts/signed-update-stand-in.ts): the real signed-update circuit is not merged yet. The stand-in proves any
- * margins, timestamp and window digest, so every refusal below is the oracle's, against a proof its verifier
- * accepts; only its statement key is computed as the real circuit computes it.
+ * (test/helpers/signed-update-stand-in.ts, a test fixture, not sound), kept because it is cheap: it proves any
+ * margins, timestamp and window digest, so every guard boundary below is tested as the oracle's refusal of a
+ * proof its verifier accepts; only its statement key is computed as the real circuit computes it. The REAL
+ * signed-update circuit end to end on chain (real signed windows, the attacks of issue 10 with real proofs) and
+ * the gas with its verifier are in signed-update-real.test.ts.
  *
  * Bars (open times of a window's last bar, 2024-06-20): A 10:00, B 12:00, C 14:00; an update is submitted one
  * minute after its bar's close. Every test starts from the same snapshot: BTC-USDT and ETH-USDT registered with
@@ -29,13 +31,12 @@ import {
 } from "../../prover/onchain/oracle";
 import { compileVerifier } from "../../prover/onchain/solc";
 import { releaseCurves, snarkjs } from "../../prover/setup";
-import { measureSignedUpdateGas } from "../../scripts/signed-update-gas";
 import {
   proveStandIn,
   standInArtifacts,
   type StandInProof,
   type StandInStatement,
-} from "../../scripts/signed-update-stand-in";
+} from "../helpers/signed-update-stand-in";
 import {
   BAR_SECONDS,
   DEFAULT_LIMITS,
@@ -633,22 +634,4 @@ describe("submitSignedUpdate refuses replays of an applied update: OracleNotNewe
       });
     }
   });
-});
-
-describe("gas (benchmark figures: npm run bench)", () => {
-  it("splits each update into the verifier call and the rest", async () => {
-    const gas = await measureSignedUpdateGas();
-    for (const row of [gas.first, gas.later]) {
-      expect(row.verifier + row.rest).toBe(row.total);
-      // The pairing precompile alone costs 45,000 + 4 * 34,000, and three scalar multiplications 6,000 each.
-      expect(row.verifier).toBeGreaterThan(181_000 + 3 * 6_000);
-      expect(row.rest).toBeGreaterThan(21_000 + row.calldata);
-      expect(row.calldataBytes).toBe(4 + 32 * (1 + 8 + 3));
-    }
-    expect(gas.publicSignals).toBe(3);
-    console.log(
-      `submitSignedUpdate gas: first ${gas.first.total} (verifier ${gas.first.verifier}, rest ${gas.first.rest}), ` +
-        `later ${gas.later.total} (verifier ${gas.later.verifier}, rest ${gas.later.rest})`,
-    );
-  }, 300_000);
 });

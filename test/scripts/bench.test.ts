@@ -18,7 +18,9 @@ import { releaseCurves } from "../../prover/setup/snarkjs";
 import {
   formatBench,
   formatSigned,
+  formatSignedProving,
   parseModes,
+  parseSignedCircuits,
   parseRuns,
   type FullBenchReport,
 } from "../../cli/commands/bench";
@@ -56,7 +58,19 @@ beforeAll(async () => {
   try {
     const { program } = benchProgram();
     await program.parseAsync(
-      ["bench", "--quick", "--modes", "constant", "--batch", "none", "--json", "--out", out],
+      [
+        "bench",
+        "--quick",
+        "--modes",
+        "constant",
+        "--batch",
+        "none",
+        "--signed-circuits",
+        "k1-constant",
+        "--json",
+        "--out",
+        out,
+      ],
       {
         from: "user",
       },
@@ -178,6 +192,28 @@ describe("zkrisk bench --quick --modes constant --json", () => {
     expect(formatSigned(undefined)).toBe("");
   });
 
+  it("times the signed-update circuit k = 1, constant weights: its r1cs header, witness, cold and warm proving", () => {
+    const r = report.signedProving!;
+    expect(r.runs).toEqual({ warm: 1, cold: 1 });
+    expect(r.circuits.map((c) => [c.quorum, c.mode])).toEqual([[1, "constant"]]);
+    const c = r.circuits[0];
+    const header = readR1csHeader(join(c.artifacts.dir, readManifest(c.artifacts.dir).files.r1cs.path));
+    expect(c.circuit.constraints).toBe(header.constraints);
+    expect(c.circuit.publicSignals).toBe(UPDATE_SIGNALS.length);
+    checkTiming(c.witness, 1);
+    checkTiming(c.provingCold.wall, 1);
+    checkTiming(c.provingCold.proving, 1);
+    checkTiming(c.provingWarm.proving, 1);
+    expect(c.provingCold.proving.medianMs).toBeLessThan(c.provingCold.wall.medianMs);
+    for (const key of ["inputs", "artifacts", "witness", "provingCold", "provingWarm"]) {
+      expect(r.method[key]).toMatch(/\w/);
+    }
+    const text = formatSignedProving(r);
+    expect(text).toContain("| k = 1, constant");
+    expect(text).toContain(c.circuit.constraints.toLocaleString("en-US"));
+    expect(formatSignedProving(undefined)).toBe("");
+  });
+
   it("formats a table with a column per mode", () => {
     const text = formatBench(report);
     expect(text).toContain("| constant weights");
@@ -204,6 +240,7 @@ describe("zkrisk bench options", () => {
       "--model",
       "--batch",
       "--no-signed",
+      "--signed-circuits",
     ]) {
       expect(help).toContain(flag);
     }
@@ -222,6 +259,14 @@ describe("zkrisk bench options", () => {
     expect(parseRuns({ quick: true })).toEqual({ warm: 1, cold: 1 });
     expect(() => parseRuns({ runs: "0" })).toThrow(/--runs: '0'/);
     expect(() => parseRuns({ quick: true, runs: "3" })).toThrow(UsageError);
+    expect(parseSignedCircuits("k1-constant,k3-committed")).toEqual([
+      { quorum: 1, mode: "constant" },
+      { quorum: 3, mode: "committed" },
+    ]);
+    expect(parseSignedCircuits("none")).toEqual([]);
+    expect(() => parseSignedCircuits("k1-fast")).toThrow(/--signed-circuits: 'k1-fast' is not k<K>-<mode>/);
+    expect(() => parseSignedCircuits("k0-constant")).toThrow(/--signed-circuits/);
+    expect(() => parseSignedCircuits("k1-constant,k1-constant")).toThrow(/repeats a circuit/);
   });
 
   it("summarises samples: median, nearest-rank p90", () => {

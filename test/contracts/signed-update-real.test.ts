@@ -1,0 +1,285 @@
+/**
+ * The oracle's signed path end to end with the REAL signed-update circuit (circuits/generate-update-circuit.ts,
+ * quorum 1, constant weights, the shipped model): compiled and set up with the development setup
+ * (scripts/signed-update-artifacts.ts, cached), its generated three-signal verifier and a RiskOracle deployed on
+ * Hardhat's in-process network, BTC-USDT and ETH-USDT registered with publisher set {A}; real BTC windows
+ * signed by publisher keys from fixed seeds, proved with SignedUpdateProver, submitted with the client's
+ * submitSignedUpdate. Then issue 10's chain-level attacks, each with a real proof that the verifier accepts:
+ * an unregistered publisher's set, a proof for the set before a rotation, a replay, another market. The guard
+ * boundaries (every revert of submitSignedUpdate) are tested cheaply with a stand-in in signed-update.test.ts.
+ */
+import { join } from "node:path";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { Contract, Signer, TransactionReceipt } from "ethers";
+import { buildWindow } from "../../candles";
+import { marketIdOf } from "../../candles/market-id";
+import { modelCommitment as commitModel } from "../../circuits/commitments";
+import { UPDATE_SIGNALS } from "../../circuits/public-signals";
+import { statementKey } from "../../circuits/statement";
+import { FEATURE_WINDOW_BARS } from "../../features/window-features";
+import { loadCandles } from "../../models/load-data";
+import { loadQuantizedModel } from "../../models/quantized-model";
+import { oracleDomain } from "../../prover/domain";
+import {
+  OracleError,
+  setPublisherSet,
+  signedUpdatesOf,
+  submitSignedUpdate,
+} from "../../prover/onchain/oracle";
+import { compileVerifier } from "../../prover/onchain/solc";
+import { SignedUpdateProver, type ProvedSignedUpdate } from "../../prover/prove-signed-update";
+import { signedUpdateInput } from "../../prover/update-input";
+import { publicKeyOf } from "../../publisher/eddsa";
+import type { PublisherKey } from "../../publisher/keystore";
+import { makePublisherSet, publisherSetCommitment, type PublisherSet } from "../../publisher/publisher-set";
+import { signWindow } from "../../publisher/signed-window";
+import { signedUpdateArtifacts } from "../../scripts/signed-update-artifacts";
+import { measureSignedUpdateGas } from "../../scripts/signed-update-gas";
+import {
+  DATA,
+  DEFAULT_LIMITS,
+  MARKET,
+  MARKET_ID,
+  MODEL,
+  hre,
+  revertOf,
+  rpc,
+  setNextBlockTime,
+} from "./fixture";
+
+const ETH_USDT = marketIdOf("ETH-USDT");
+const series = loadCandles(DATA);
+const last = series.candles.length - 1;
+/** Bars A and B: the windows ending 3 and 2 bars before the last bar of the shipped data (open times, s). */
+const BAR_A = last - 3;
+const BAR_B = last - 2;
+const openOf = (index: number) => series.candles[index].time / 1000;
+/** Block time of a timely submission of the bar at `index`: one minute after its close. */
+const timely = (index: number) => openOf(index) + series.intervalMs / 1000 + 60;
+
+let prover: SignedUpdateProver;
+let oracle: Contract;
+let governor: Signer;
+let domain: bigint;
+let MODEL_COMMITMENT: bigint;
+let verifierAddress: string;
+/** Registered publisher A, unregistered B, and C (the set after a rotation); keys from fixed seeds. */
+let a: PublisherKey;
+let b: PublisherKey;
+let c: PublisherKey;
+let setA: PublisherSet;
+let setB: PublisherSet;
+let setC: PublisherSet;
+/** Real proofs: bar A signed by A (set {A}) and by B (set {B}); bar B signed by A and by C. */
+let proofAbyA: ProvedSignedUpdate;
+let proofAbyB: ProvedSignedUpdate;
+let proofBbyA: ProvedSignedUpdate;
+let proofBbyC: ProvedSignedUpdate;
+let snapshot: string | undefined;
+
+/** A publisher key from a fixed seed byte (tests only). */
+async function publisher(byte: number): Promise<PublisherKey> {
+  const privateKey = new Uint8Array(32).fill(byte);
+  return { privateKey, publicKey: await publicKeyOf(privateKey) };
+}
+
+/** A real proof of the BTC window ending at bar `index`, signed by `key`, for publisher set `set`. */
+async function prove(index: number, key: PublisherKey, set: PublisherSet): Promise<ProvedSignedUpdate> {
+  const window = buildWindow(series, MARKET_ID, index, FEATURE_WINDOW_BARS);
+  return prover.prove(
+    { windows: [await signWindow(key, MARKET, window)], publishers: set, domain },
+    { market: MARKET },
+  );
+}
+
+/** Register `set` (quorum 1) for `marketId` on the oracle. */
+async function register(marketId: bigint, set: PublisherSet) {
+  return setPublisherSet(oracle, marketId, {
+    verifier: verifierAddress,
+    modelCommitment: MODEL_COMMITMENT,
+    publisherSet: await publisherSetCommitment(set),
+    quorum: set.quorum,
+  });
+}
+
+/** The statement key of BTC-USDT (or `marketId`) with `set` on this oracle. */
+async function keyOf(set: PublisherSet, marketId = MARKET_ID): Promise<bigint> {
+  return statementKey({
+    marketId,
+    modelCommitment: MODEL_COMMITMENT,
+    publisherSet: await publisherSetCommitment(set),
+    domain,
+  });
+}
+
+/** Send `p` for `marketId` in a block at `time` (no pre-flight call); the decoded custom error. */
+async function revertAt(time: number, p: ProvedSignedUpdate, marketId = MARKET_ID) {
+  await setNextBlockTime(time);
+  const c = p.calldata;
+  return revertOf(oracle.submitSignedUpdate(marketId, c.a, c.b, c.c, c.input), oracle);
+}
+
+/** Submit `p` through the client in a block at `time` (an empty block first for its pre-flight call). */
+async function submitAt(
+  p: ProvedSignedUpdate,
+  time: number,
+  marketId = MARKET_ID,
+): Promise<TransactionReceipt> {
+  await rpc("evm_mine", [time - 1]);
+  await setNextBlockTime(time);
+  return submitSignedUpdate(oracle, marketId, p.calldata);
+}
+
+const statementOf = (p: ProvedSignedUpdate) => BigInt(p.publicSignals[UPDATE_SIGNALS.indexOf("statement")]);
+
+beforeAll(async () => {
+  const model = MODEL;
+  const artifacts = await signedUpdateArtifacts(model, "constant", 1);
+  prover = SignedUpdateProver.open(artifacts.dir, { mode: "constant", quorum: 1 }, { modelPath: model });
+  MODEL_COMMITMENT = await commitModel(loadQuantizedModel(model));
+  await hre.run("compile", { quiet: true });
+  [governor] = await hre.ethers.getSigners();
+  const compiled = compileVerifier(join(artifacts.dir, "Groth16Verifier.sol"));
+  const factory = new hre.ethers.ContractFactory(compiled.abi as never, compiled.bytecode, governor);
+  verifierAddress = await (await (await factory.deploy()).waitForDeployment()).getAddress();
+  oracle = (await hre.ethers.deployContract("RiskOracle", [
+    await governor.getAddress(),
+  ])) as unknown as Contract;
+  await oracle.waitForDeployment();
+  domain = oracleDomain((await hre.ethers.provider.getNetwork()).chainId, await oracle.getAddress());
+  [a, b, c] = await Promise.all([publisher(1), publisher(2), publisher(3)]);
+  [setA, setB, setC] = await Promise.all([a, b, c].map((k) => makePublisherSet([k.publicKey], 1)));
+  for (const id of [MARKET_ID, ETH_USDT]) {
+    await (
+      await oracle.registerMarket(id, {
+        verifier: verifierAddress,
+        modelCommitment: MODEL_COMMITMENT,
+        guardian: await governor.getAddress(),
+        limits: DEFAULT_LIMITS,
+      })
+    ).wait();
+    await register(id, setA);
+  }
+  // One proof at a time: the witness calculator and the curve are shared.
+  proofAbyA = await prove(BAR_A, a, setA);
+  proofAbyB = await prove(BAR_A, b, setB);
+  proofBbyA = await prove(BAR_B, a, setA);
+  proofBbyC = await prove(BAR_B, c, setC);
+}, 1_800_000);
+
+beforeEach(async () => {
+  if (snapshot !== undefined) await rpc("evm_revert", [snapshot]);
+  snapshot = await rpc<string>("evm_snapshot");
+});
+
+afterAll(async () => {
+  await prover?.close();
+});
+
+describe("submitSignedUpdate with the real signed-update circuit (k = 1, constant weights)", () => {
+  it("the proof states the key the client registered, and the verifier accepts it", async () => {
+    expect(statementOf(proofAbyA)).toBe(await keyOf(setA));
+    expect(proofAbyA.parameters.modelCommitment).toBe(MODEL_COMMITMENT.toString());
+    const verifier = new hre.ethers.Contract(
+      verifierAddress,
+      ["function verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[3]) view returns (bool)"],
+      governor,
+    );
+    const c = proofAbyA.calldata;
+    expect(await verifier.verifyProof(c.a, c.b, c.c, c.input)).toBe(true);
+  });
+
+  it("stores the engine's MM and IM of a signed BTC window, and the next bar's after it", async () => {
+    for (const [index, p] of [
+      [BAR_A, proofAbyA],
+      [BAR_B, proofBbyA],
+    ] as const) {
+      const window = buildWindow(series, MARKET_ID, index, FEATURE_WINDOW_BARS);
+      const built = await signedUpdateInput(prover.model, "constant", {
+        windows: [await signWindow(a, MARKET, window)],
+        publishers: setA,
+        domain,
+      });
+      const mm = Number(built.trace.maintenanceMarginBps);
+      const im = Number(built.trace.initialMarginBps);
+      expect(p.parameters).toMatchObject({ maintenanceMarginBps: mm, initialMarginBps: im });
+      const receipt = await submitAt(p, timely(index));
+      expect(signedUpdatesOf(oracle, receipt)[0]).toMatchObject({
+        marketId: MARKET_ID,
+        maintenanceMarginBps: mm,
+        initialMarginBps: im,
+        dataTimestamp: BigInt(openOf(index)),
+        windowDigest: BigInt(p.parameters.windowDigest),
+      });
+      expect([...(await oracle.parameters(MARKET_ID))]).toEqual([
+        BigInt(mm),
+        BigInt(im),
+        BigInt(openOf(index)),
+        BigInt(timely(index)),
+      ]);
+    }
+  });
+
+  it("refuses a proof for a publisher the market did not register: OracleStatementMismatch", async () => {
+    expect(await revertAt(timely(BAR_A), proofAbyB)).toEqual({
+      name: "OracleStatementMismatch",
+      args: [MARKET_ID, await keyOf(setA), await keyOf(setB)],
+    });
+    // Through the client too, and nothing is stored.
+    await expect(submitAt(proofAbyB, timely(BAR_A) + 2)).rejects.toThrow(OracleError);
+    expect(await revertOf(oracle.parameters(MARKET_ID), oracle)).toEqual({
+      name: "OracleNoParameters",
+      args: [MARKET_ID],
+    });
+  });
+
+  it("after a rotation to {C}, refuses a proof made for the old set {A} and accepts C's", async () => {
+    await submitAt(proofAbyA, timely(BAR_A));
+    await register(MARKET_ID, setC);
+    expect(await revertAt(timely(BAR_B), proofBbyA)).toEqual({
+      name: "OracleStatementMismatch",
+      args: [MARKET_ID, await keyOf(setC), await keyOf(setA)],
+    });
+    const receipt = await submitAt(proofBbyC, timely(BAR_B) + 2);
+    expect(signedUpdatesOf(oracle, receipt)[0]?.dataTimestamp).toBe(BigInt(openOf(BAR_B)));
+  });
+
+  it("refuses a replayed proof: OracleNotNewer", async () => {
+    await submitAt(proofAbyA, timely(BAR_A));
+    for (const time of [timely(BAR_A) + 1, timely(BAR_B)]) {
+      expect(await revertAt(time, proofAbyA)).toEqual({
+        name: "OracleNotNewer",
+        args: [MARKET_ID, BigInt(openOf(BAR_A)), BigInt(openOf(BAR_A))],
+      });
+    }
+  });
+
+  it("refuses BTC's proof on another market with the same model and set: OracleStatementMismatch", async () => {
+    expect(await revertAt(timely(BAR_A), proofAbyA, ETH_USDT)).toEqual({
+      name: "OracleStatementMismatch",
+      args: [ETH_USDT, await keyOf(setA, ETH_USDT), await keyOf(setA)],
+    });
+    expect(await revertOf(oracle.parameters(ETH_USDT), oracle)).toEqual({
+      name: "OracleNoParameters",
+      args: [ETH_USDT],
+    });
+  });
+});
+
+describe("gas with the real circuit's verifier (benchmark figures: npm run bench)", () => {
+  it("splits each update into the verifier call and the rest", async () => {
+    const gas = await measureSignedUpdateGas({ model: MODEL, data: DATA });
+    for (const row of [gas.first, gas.later]) {
+      expect(row.verifier + row.rest).toBe(row.total);
+      // The pairing precompile alone costs 45,000 + 4 * 34,000, and three scalar multiplications 6,000 each.
+      expect(row.verifier).toBeGreaterThan(181_000 + 3 * 6_000);
+      expect(row.rest).toBeGreaterThan(21_000 + row.calldata);
+      expect(row.calldataBytes).toBe(4 + 32 * (1 + 8 + 3));
+    }
+    expect(gas.publicSignals).toBe(3);
+    console.log(
+      `submitSignedUpdate gas (real circuit): first ${gas.first.total} (verifier ${gas.first.verifier}, rest ` +
+        `${gas.first.rest}), later ${gas.later.total} (verifier ${gas.later.verifier}, rest ${gas.later.rest})`,
+    );
+  }, 900_000);
+});
