@@ -119,17 +119,28 @@ export interface DemoResult {
   stalenessNote?: string;
 }
 
+/** What {@link cachedArtifacts} builds when its cache cannot be used. */
+export interface ArtifactRecipe {
+  /** The generated circuit source: the cache key. */
+  source: string;
+  /** Directory name after the key, e.g. `constant` or `signed-k1-constant`. */
+  suffix: string;
+  /** What is compiled, for the log line. */
+  what: string;
+  /** Compile the circuit into `dir`. */
+  compile: (dir: string) => Promise<unknown>;
+}
+
 /**
- * Artifacts for the model: reuse a verified cache, else compile and set up (development ptau). The cache is
- * keyed by the generated circuit's source, so a change of model, mode or generator never reuses stale keys.
- * The demo itself now uses the signed-update circuit ({@link signedProvingArtifacts}); `npm run bench` and the
- * service benchmark use these, the circuit that takes features.
+ * Artifacts of a circuit of the model: reuse a verified cache, else compile and set up (INSECURE direct
+ * development setup). The cache is keyed by the generated circuit's source, so a change of model, mode,
+ * quorum or generator never reuses stale keys.
  */
-export async function provingArtifacts(
-  opts: Pick<DemoOptions, "model" | "mode" | "artifacts" | "log">,
+export async function cachedArtifacts(
+  opts: Pick<DemoOptions, "model" | "artifacts" | "log">,
+  recipe: ArtifactRecipe,
 ): Promise<{ dir: string; reused: boolean; ms: number }> {
-  const source = (await generateCircuit(loadQuantizedModel(opts.model), opts.mode)).source;
-  const dir = opts.artifacts ?? join(DEMO_CACHE, `${sha256Hex(source).slice(0, 16)}-${opts.mode}`);
+  const dir = opts.artifacts ?? join(DEMO_CACHE, `${sha256Hex(recipe.source).slice(0, 16)}-${recipe.suffix}`);
   if (existsSync(join(dir, "artifacts.json"))) {
     try {
       loadArtifacts(dir, { modelPath: opts.model });
@@ -139,41 +150,38 @@ export async function provingArtifacts(
     }
   }
   const t0 = performance.now();
-  opts.log.info(`compiling the ${opts.mode}-weights circuit and running a development trusted setup (once)`);
-  await compileModel(opts.model, dir, opts.mode);
+  opts.log.info(`compiling ${recipe.what} and running a development trusted setup (once)`);
+  await recipe.compile(dir);
   await setupCompiledDir(dir, opts.model, opts.log);
   return { dir, reused: false, ms: performance.now() - t0 };
 }
 
 /**
- * Artifacts of the signed-update circuit (quorum DEMO_QUORUM) for the model: reuse a verified cache, else compile
- * and set up (INSECURE direct development setup). The cache is keyed by the generated circuit's source, so a
- * change of model, mode, quorum or generator never reuses stale keys.
+ * Artifacts of the circuit that takes features. The demo itself uses the signed-update circuit
+ * ({@link signedProvingArtifacts}); `npm run bench` and the service benchmark use these.
  */
-export async function signedProvingArtifacts(
+export async function provingArtifacts(
   opts: Pick<DemoOptions, "model" | "mode" | "artifacts" | "log">,
 ): Promise<{ dir: string; reused: boolean; ms: number }> {
-  const model = loadQuantizedModel(opts.model);
-  const source = (await generateUpdateCircuit(model, opts.mode, DEMO_QUORUM)).source;
-  const dir =
-    opts.artifacts ??
-    join(DEMO_CACHE, `${sha256Hex(source).slice(0, 16)}-signed-k${DEMO_QUORUM}-${opts.mode}`);
-  if (existsSync(join(dir, "artifacts.json"))) {
-    try {
-      loadArtifacts(dir, { modelPath: opts.model });
-      return { dir, reused: true, ms: 0 };
-    } catch (err) {
-      opts.log.warn(`cached artifacts in ${dir} are unusable (${(err as Error).message}); rebuilding them`);
-    }
-  }
-  const t0 = performance.now();
-  opts.log.info(
-    `compiling the signed-update circuit (${opts.mode} weights, quorum ${DEMO_QUORUM}) and running a ` +
-      "development trusted setup (once)",
-  );
-  await compileSignedUpdateModel(opts.model, dir, opts.mode, DEMO_QUORUM);
-  await setupCompiledDir(dir, opts.model, opts.log);
-  return { dir, reused: false, ms: performance.now() - t0 };
+  return cachedArtifacts(opts, {
+    source: (await generateCircuit(loadQuantizedModel(opts.model), opts.mode)).source,
+    suffix: opts.mode,
+    what: `the ${opts.mode}-weights circuit`,
+    compile: (dir) => compileModel(opts.model, dir, opts.mode),
+  });
+}
+
+/** Artifacts of the signed-update circuit of the model for publisher sets of quorum `quorum`. */
+export async function signedProvingArtifacts(
+  opts: Pick<DemoOptions, "model" | "mode" | "artifacts" | "log">,
+  quorum = DEMO_QUORUM,
+): Promise<{ dir: string; reused: boolean; ms: number }> {
+  return cachedArtifacts(opts, {
+    source: (await generateUpdateCircuit(loadQuantizedModel(opts.model), opts.mode, quorum)).source,
+    suffix: `signed-k${quorum}-${opts.mode}`,
+    what: `the signed-update circuit (${opts.mode} weights, quorum ${quorum})`,
+    compile: (dir) => compileSignedUpdateModel(opts.model, dir, opts.mode, quorum),
+  });
 }
 
 /** Run the demo. */
