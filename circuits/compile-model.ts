@@ -7,7 +7,7 @@
 import { basename, join } from "node:path";
 import { writeFileAtomic } from "../core/atomic-file";
 import { sha256File, writeJsonAtomic } from "../models/io";
-import { loadQuantizedModel } from "../models/quantized-model";
+import { loadQuantizedModel, type QuantizedModel } from "../models/quantized-model";
 import { readR1csHeader, type R1csHeader } from "../prover/setup/binfile";
 import { architectureOf, architectureToJson } from "./architecture";
 import { compileCircom } from "./circom";
@@ -38,55 +38,67 @@ export interface CircuitInfo extends R1csHeader {
   architecture?: unknown;
 }
 
-/** Generate, write and compile the circuit of the model at `modelPath` into artifact directory `dir`. */
-export async function compileModel(modelPath: string, dir: string, mode: WeightMode): Promise<CircuitInfo> {
-  const model = loadQuantizedModel(modelPath);
-  const generated = await generateCircuit(model, mode);
+/**
+ * Write a generated circuit into `dir`/build, compile it at --O2 and write circuit.json: `head` (mode, batch
+ * size or quorum), the model file and commitment, the public signals, the r1cs sizes and the paths, then
+ * `tail` (the architecture of a committed circuit).
+ */
+async function compileGenerated(
+  modelPath: string,
+  dir: string,
+  generated: { source: string; modelCommitment: bigint },
+  head: Pick<CircuitInfo, "mode" | "batchSize" | "quorum">,
+  publicSignals: readonly string[],
+  tail: Pick<CircuitInfo, "architecture"> = {},
+): Promise<CircuitInfo> {
   const outDir = join(dir, BUILD_SUBDIR);
   const sourcePath = join(outDir, `${CIRCUIT_NAME}.circom`);
   writeFileAtomic(sourcePath, generated.source);
   const compiled = await compileCircom(sourcePath, outDir, { O: 2 });
   const info: CircuitInfo = {
-    mode,
+    ...head,
     model: { file: basename(modelPath), sha256: sha256File(modelPath) },
     modelCommitment: generated.modelCommitment.toString(),
-    publicSignals: PUBLIC_SIGNALS,
+    publicSignals,
     ...readR1csHeader(compiled.r1csPath),
     r1cs: `${BUILD_SUBDIR}/${CIRCUIT_NAME}.r1cs`,
     wasm: `${BUILD_SUBDIR}/${CIRCUIT_NAME}_js/${CIRCUIT_NAME}.wasm`,
     source: `${BUILD_SUBDIR}/${CIRCUIT_NAME}.circom`,
-    ...(mode === "committed" ? { architecture: architectureToJson(architectureOf(model)) } : {}),
+    ...tail,
   };
   writeJsonAtomic(join(dir, "circuit.json"), info);
   return info;
 }
 
+/** The architecture entry of a committed-weights circuit.json; none in constant mode. */
+function architectureEntry(model: QuantizedModel, mode: WeightMode): Pick<CircuitInfo, "architecture"> {
+  return mode === "committed" ? { architecture: architectureToJson(architectureOf(model)) } : {};
+}
+
+/** Generate, write and compile the circuit of the model at `modelPath` into artifact directory `dir`. */
+export async function compileModel(modelPath: string, dir: string, mode: WeightMode): Promise<CircuitInfo> {
+  const model = loadQuantizedModel(modelPath);
+  const generated = await generateCircuit(model, mode);
+  return compileGenerated(
+    modelPath,
+    dir,
+    generated,
+    { mode },
+    PUBLIC_SIGNALS,
+    architectureEntry(model, mode),
+  );
+}
+
 /** Generate, write and compile the batch circuit (constant weights, `n` markets) into artifact directory `dir`. */
 export async function compileBatchModel(modelPath: string, dir: string, n: number): Promise<CircuitInfo> {
-  const model = loadQuantizedModel(modelPath);
-  const generated = await generateBatchCircuit(model, n);
-  const outDir = join(dir, BUILD_SUBDIR);
-  const sourcePath = join(outDir, `${CIRCUIT_NAME}.circom`);
-  writeFileAtomic(sourcePath, generated.source);
-  const compiled = await compileCircom(sourcePath, outDir, { O: 2 });
-  const info: CircuitInfo = {
-    mode: "batch",
-    batchSize: n,
-    model: { file: basename(modelPath), sha256: sha256File(modelPath) },
-    modelCommitment: generated.modelCommitment.toString(),
-    publicSignals: [
-      ...Array.from({ length: n }, (_, i) => `packed[${i}]`),
-      "modelCommitment",
-      "inputCommitment",
-      "domain",
-    ],
-    ...readR1csHeader(compiled.r1csPath),
-    r1cs: `${BUILD_SUBDIR}/${CIRCUIT_NAME}.r1cs`,
-    wasm: `${BUILD_SUBDIR}/${CIRCUIT_NAME}_js/${CIRCUIT_NAME}.wasm`,
-    source: `${BUILD_SUBDIR}/${CIRCUIT_NAME}.circom`,
-  };
-  writeJsonAtomic(join(dir, "circuit.json"), info);
-  return info;
+  const generated = await generateBatchCircuit(loadQuantizedModel(modelPath), n);
+  const signals = [
+    ...Array.from({ length: n }, (_, i) => `packed[${i}]`),
+    "modelCommitment",
+    "inputCommitment",
+    "domain",
+  ];
+  return compileGenerated(modelPath, dir, generated, { mode: "batch", batchSize: n }, signals);
 }
 
 /**
@@ -101,22 +113,6 @@ export async function compileSignedUpdateModel(
 ): Promise<CircuitInfo> {
   const model = loadQuantizedModel(modelPath);
   const generated = await generateUpdateCircuit(model, mode, quorum);
-  const outDir = join(dir, BUILD_SUBDIR);
-  const sourcePath = join(outDir, `${CIRCUIT_NAME}.circom`);
-  writeFileAtomic(sourcePath, generated.source);
-  const compiled = await compileCircom(sourcePath, outDir, { O: 2 });
-  const info: CircuitInfo = {
-    mode,
-    quorum,
-    model: { file: basename(modelPath), sha256: sha256File(modelPath) },
-    modelCommitment: generated.modelCommitment.toString(),
-    publicSignals: UPDATE_SIGNALS,
-    ...readR1csHeader(compiled.r1csPath),
-    r1cs: `${BUILD_SUBDIR}/${CIRCUIT_NAME}.r1cs`,
-    wasm: `${BUILD_SUBDIR}/${CIRCUIT_NAME}_js/${CIRCUIT_NAME}.wasm`,
-    source: `${BUILD_SUBDIR}/${CIRCUIT_NAME}.circom`,
-    ...(mode === "committed" ? { architecture: architectureToJson(architectureOf(model)) } : {}),
-  };
-  writeJsonAtomic(join(dir, "circuit.json"), info);
-  return info;
+  const tail = architectureEntry(model, mode);
+  return compileGenerated(modelPath, dir, generated, { mode, quorum }, UPDATE_SIGNALS, tail);
 }
