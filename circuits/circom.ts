@@ -6,6 +6,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
+import { packagePath } from "../core/package-root";
 import { ZkriskError } from "../models/errors";
 
 /** The circom compiler failed; the message carries its output. */
@@ -16,7 +17,7 @@ export class CircomError extends ZkriskError {
 }
 
 /** The folder of the template library (circuits/lib) and of circomlib's circuits. */
-export const CIRCUIT_LIB_DIR = resolve(__dirname, "lib");
+export const CIRCUIT_LIB_DIR = packagePath("circuits/lib");
 export const CIRCOMLIB_DIR = dirname(require.resolve("circomlib/circuits/poseidon.circom"));
 
 /** Paths of what circom wrote for `<name>.circom`. */

@@ -50,7 +50,7 @@ const COMMANDER_USAGE_CODE = "USAGE";
 const INTERNAL_CODE = "INTERNAL";
 
 const snarkjsModule = lazyModule<typeof import("../prover/setup/snarkjs")>(
-  join(PROJECT_ROOT, "prover/setup/snarkjs.ts"),
+  join(__dirname, "../prover/setup/snarkjs.ts"),
 );
 
 /** The package's version, from package.json. */

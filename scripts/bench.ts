@@ -12,6 +12,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, platform, arch, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { PACKAGE_ROOT } from "../core/package-root";
 import { AbiCoder, type Contract } from "ethers";
 import { BUILD_SUBDIR, CIRCUIT_NAME } from "../circuits/compile-model";
 import type { WeightMode } from "../circuits/generate-circuit";
@@ -38,7 +39,7 @@ import type { SetupLog } from "../prover/setup/log";
 import { releaseCurves, snarkjs } from "../prover/setup/snarkjs";
 import { provingArtifacts } from "./demo";
 
-const ROOT = resolve(__dirname, "..");
+const ROOT = PACKAGE_ROOT;
 /** The `zkrisk` executable a cold run starts. */
 const ZKRISK_BIN = join(ROOT, "bin/zkrisk.cjs");
 /** Seconds after a bar's close at which its update is sent (the oracle refuses data from the future). */

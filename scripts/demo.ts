@@ -6,7 +6,8 @@
  * through the consumer. On the in-process Hardhat network by default, or on a node given by an RPC URL and a key.
  */
 import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { cacheDir } from "../core/package-root";
 import type { Contract } from "ethers";
 import { buildWindow } from "../candles";
 import { marketIdOf } from "../candles/market-id";
@@ -40,7 +41,7 @@ import { makePublisherSet, publisherSetCommitment } from "../publisher/publisher
 import { signWindow } from "../publisher/signed-window";
 
 /** Where the demo caches its proving artifacts (per circuit source) and its development publisher key. */
-export const DEMO_CACHE = join(resolve(__dirname, ".."), ".zkrisk-cache", "demo");
+export const DEMO_CACHE = cacheDir("demo");
 
 /** The quorum of the demo's publisher set: its one development key. */
 export const DEMO_QUORUM = 1;

@@ -6,8 +6,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { PACKAGE_ROOT } from "../core/package-root";
 
-const ROOT = join(__dirname, "..");
+const ROOT = PACKAGE_ROOT;
 
 /** Hardhat's well-known development accounts #0 and #1 (public test keys, holding only test ether). */
 export const DEV_KEYS = [

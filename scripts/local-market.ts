@@ -6,6 +6,7 @@
  */
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { PACKAGE_ROOT } from "../core/package-root";
 import { modelCommitment } from "../circuits/commitments";
 import { loadQuantizedModel } from "../models/quantized-model";
 import { marketIdOf } from "../candles/market-id";
@@ -13,7 +14,7 @@ import { rpcChain } from "../prover/onchain/chain";
 import { DEFAULT_LIMITS, deployOracle, deployVerifier, registerMarket } from "../prover/onchain/oracle";
 import { DEV_KEYS } from "./hardhat-node";
 
-const ROOT = join(__dirname, "..");
+const ROOT = PACKAGE_ROOT;
 const SHIPPED_MODEL = join(ROOT, "models/btc-usdt-2h.quantized.json");
 const LINES = readFileSync(join(ROOT, "models/data/btcusdt-2h.csv"), "utf8").trimEnd().split("\n");
 

@@ -8,7 +8,8 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { PACKAGE_ROOT } from "../core/package-root";
 import { buildWindow, type Window } from "../candles";
 import { marketIdOf } from "../candles/market-id";
 import type { WeightMode } from "../circuits/generate-circuit";
@@ -29,7 +30,7 @@ import { signWindow, writeSignedWindow, type SignedWindow } from "../publisher/s
 import { BenchError, summarize, type Timing } from "./bench";
 import { signedUpdateArtifacts } from "./signed-update-artifacts";
 
-const ROOT = resolve(__dirname, "..");
+const ROOT = PACKAGE_ROOT;
 const ZKRISK_BIN = join(ROOT, "bin/zkrisk.cjs");
 
 /** One signed-update circuit to measure. */

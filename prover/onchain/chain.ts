@@ -3,7 +3,8 @@
  * Keys are never printed; `--key` takes hex or `env:NAME` (read from the environment).
  */
 import { BrowserProvider, JsonRpcProvider, NonceManager, Wallet, type Provider, type Signer } from "ethers";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { PACKAGE_ROOT } from "../../core/package-root";
 import { UsageError } from "../../models/errors";
 
 /** An open chain connection. */
@@ -58,7 +59,7 @@ async function send(provider: RpcSender, t: number): Promise<boolean> {
 /** The in-process Hardhat network (Hardhat 2, config hardhat.config.ts) with its first account. */
 export async function inProcessChain(): Promise<Chain> {
   // Hardhat finds its config through HARDHAT_CONFIG when it is loaded from outside its CLI.
-  process.env.HARDHAT_CONFIG ??= join(resolve(__dirname, "../.."), "hardhat.config.ts");
+  process.env.HARDHAT_CONFIG ??= join(PACKAGE_ROOT, "hardhat.config.ts");
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const hre = require("hardhat") as {
     network: { provider: { request(a: { method: string; params?: unknown[] }): Promise<unknown> } };

@@ -21,7 +21,8 @@ import type { VerifierCalldata } from "../calldata";
 import { oracleDomain } from "../domain";
 import type { ProvedBatch } from "../prove-batch";
 import type { ProvedUpdate } from "../prove-update";
-import { compileOracleContracts, compileVerifier, type CompiledContract } from "./solc";
+import { shippedContract } from "./contract-files";
+import { compileVerifier, type CompiledContract } from "./solc";
 import { MANIFEST_FILE, readManifest } from "../artifacts";
 import type { MarketLimits } from "./limits";
 
@@ -39,7 +40,7 @@ export class OracleError extends ZkriskError {
 
 /** ABI of the oracle (for reading events and decoding errors without deploying). */
 export function oracleInterface(): Interface {
-  return new Interface(compileOracleContracts().RiskOracle.abi as never);
+  return new Interface(shippedContract("RiskOracle").abi as never);
 }
 
 async function deployCompiled(c: CompiledContract, signer: Signer, args: unknown[]): Promise<Contract> {
@@ -89,7 +90,7 @@ export async function deployVerifier(
 
 /** Deploy a RiskOracle governed by `governor`. */
 export function deployOracle(signer: Signer, governor: string): Promise<Contract> {
-  return deployCompiled(compileOracleContracts().RiskOracle, signer, [governor]);
+  return deployCompiled(shippedContract("RiskOracle"), signer, [governor]);
 }
 
 /** Deploy the example consumer for one market, refusing parameters older than `maxAge` seconds. */
@@ -99,7 +100,7 @@ export function deployConsumer(
   marketId: bigint,
   maxAge: number,
 ): Promise<Contract> {
-  return deployCompiled(compileOracleContracts().PerpMarginCheck, signer, [oracle, marketId, maxAge]);
+  return deployCompiled(shippedContract("PerpMarginCheck"), signer, [oracle, marketId, maxAge]);
 }
 
 /** The oracle at `address`, connected to `runner`. */

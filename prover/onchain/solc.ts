@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { PACKAGE_ROOT, cacheDir } from "../../core/package-root";
 import { ZkriskError } from "../../models/errors";
 import { readJsonFile, writeJsonAtomic } from "../../models/io";
 
@@ -13,10 +14,11 @@ import { readJsonFile, writeJsonAtomic } from "../../models/io";
 export const SOLC_SETTINGS = { optimizer: { enabled: true, runs: 200 } } as const;
 
 /** The project root and its contract sources. */
-const ROOT = resolve(__dirname, "../..");
+const ROOT = PACKAGE_ROOT;
 export const CONTRACTS_DIR = join(ROOT, "contracts");
-const NODE_MODULES = join(ROOT, "node_modules");
-const CACHE_DIR = join(ROOT, ".zkrisk-cache", "solc");
+/** Where OpenZeppelin is installed: the project's node_modules, or the one an installed zkrisk shares. */
+const NODE_MODULES = dirname(dirname(dirname(require.resolve("@openzeppelin/contracts/package.json"))));
+const CACHE_DIR = cacheDir("solc");
 
 /** Solidity compilation failed; the message carries solc's errors. */
 export class SolidityError extends ZkriskError {

@@ -6,9 +6,10 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { packagePath } from "../../core/package-root";
 
 /** Folder of the script files. */
-export const LUA_DIR = join(__dirname, "lua");
+export const LUA_DIR = packagePath("prover/service/lua");
 
 /** A loaded script, as `ioredis`' `defineCommand` takes it. */
 export interface LuaScript {

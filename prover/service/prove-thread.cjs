@@ -1,4 +1,5 @@
-// Entry of a proving thread (a piscina worker thread): loads the TypeScript task through tsx's CommonJS hook,
+// Entry of a proving thread (a piscina worker thread). From the build (`dist/`, where the task is compiled beside
+// this file) it loads the JavaScript; from the sources it loads the TypeScript task through tsx's CommonJS hook,
 // which each thread must register for itself.
 //
 // snarkjs's curve library (ffjavascript) loads the `web-worker` shim, which decides by `isMainThread` whether
@@ -6,7 +7,8 @@
 // second role and crash. It is told it runs in a main thread while it loads: from here it spawns its own
 // helper threads, as it would from the main thread.
 const threads = require("node:worker_threads");
-require("tsx/cjs");
+const compiled = require("node:fs").existsSync(require("node:path").join(__dirname, "prove-task.js"));
+if (!compiled) require("tsx/cjs");
 const isMain = threads.isMainThread;
 threads.isMainThread = true;
 try {
@@ -14,4 +16,4 @@ try {
 } finally {
   threads.isMainThread = isMain;
 }
-module.exports = require("./prove-task.ts");
+module.exports = require(compiled ? "./prove-task.js" : "./prove-task.ts");
