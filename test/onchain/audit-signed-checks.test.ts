@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import { windowDigest } from "../../candles";
 import type { CandleSeries } from "../../models/types";
 import {
+  auditSignedUpdate,
   candlesByTime,
   compareWithCandles,
   digestMatches,
@@ -18,7 +19,15 @@ import {
   type PublisherSetChange,
 } from "../../prover/onchain/audit-signed";
 import type { PublisherSetConfig } from "../../prover/onchain/oracle";
-import { publicKeyOf, signWindow, signedWindowJson, writeSignedWindow } from "../../publisher";
+import {
+  makePublisherSet,
+  publicKeyOf,
+  publisherSetCommitment,
+  signWindow,
+  signedWindowJson,
+  writeSignedWindow,
+} from "../../publisher";
+import { statementKey } from "../../circuits/statement";
 import { PublisherArchiveSource, WindowDirectory } from "../../publisher/window-sources";
 import { SMALL_WINDOW } from "../helpers/windows";
 
@@ -179,5 +188,57 @@ describe("window sources", () => {
     expect(l.kind).toBe("absent");
     expect(l.source).toBe(`http://127.0.0.1:1/v1/windows/BTC-USDT?at=${SMALL_WINDOW.endTime}`);
     expect(l.kind === "absent" && l.reason).toMatch(/unreachable/);
+  });
+});
+
+describe("auditSignedUpdate: the registered configuration (check 1)", () => {
+  it("flags a statement key that is not the key of the market, model, set and oracle, and a quorum the set does not commit to", async () => {
+    const set = await makePublisherSet([await publicKeyOf(new Uint8Array(32).fill(9))], 1);
+    const commitment = await publisherSetCommitment(set);
+    const parts = {
+      marketId: SMALL_WINDOW.marketId,
+      modelCommitment: 7n,
+      publisherSet: commitment,
+      domain: 5n,
+    };
+    const good: PublisherSetConfig = {
+      verifier: "0x0000000000000000000000000000000000000001",
+      modelCommitment: 7n,
+      publisherSet: commitment,
+      quorum: 1,
+      statementKey: await statementKey(parts),
+    };
+    const ctx = {
+      domain: 5n,
+      sources: [],
+      sets: new Map([[commitment, { file: "set.json", set, commitment }]]),
+    };
+    const u = {
+      marketId: SMALL_WINDOW.marketId,
+      market: "BTC-USDT",
+      maintenanceMarginBps: 100n,
+      initialMarginBps: 200n,
+      dataTimestamp: BigInt(SMALL_WINDOW.endTime / 1000),
+      windowDigest: 1n,
+      blockTimestamp: SMALL_WINDOW.endTime / 1000 + 7200,
+    };
+    const honest = await auditSignedUpdate(ctx, u, good);
+    expect(honest.flags).toEqual([]);
+    expect(honest.gaps).toEqual([
+      "no window source (--publisher URL or --windows DIR): the window was not looked up",
+    ]);
+
+    const otherDomain = await auditSignedUpdate({ ...ctx, domain: 6n }, u, good);
+    expect(otherDomain.flags).toHaveLength(1);
+    expect(otherDomain.flags[0]).toMatch(
+      /^the registered statement key 0x[0-9a-f]+ is not the key of this market, its model 0x7, its publisher set 0x[0-9a-f]+ and this oracle \(0x[0-9a-f]+\)$/,
+    );
+    const quorum = await auditSignedUpdate(ctx, u, { ...good, quorum: 2 });
+    expect(quorum.flags).toEqual([
+      `the oracle registered quorum 2 with publisher set 0x${commitment.toString(16)}, which commits to quorum 1 (set.json)`,
+    ]);
+    const noFile = await auditSignedUpdate({ ...ctx, sets: new Map() }, u, good);
+    expect(noFile.flags).toEqual([]);
+    expect(noFile.gaps[0]).toMatch(/^no --publishers file commits to the publisher set in force 0x/);
   });
 });
