@@ -9,7 +9,7 @@ import { readJsonFile } from "../../models/io";
 import { loadCandles } from "../../models/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { loadArtifacts } from "../../prover/artifacts";
-import { BATCH_TRAILING_SIGNALS } from "../../circuits/public-signals";
+import { BATCH_TRAILING_SIGNALS, UPDATE_SIGNALS } from "../../circuits/public-signals";
 import {
   auditOracle,
   type AuditOptions,
@@ -31,6 +31,8 @@ export interface AuditFlags {
   oracle: string;
   artifacts?: string;
   vkey?: string;
+  /** Artifact directory of the signed-update circuit (`--signed-artifacts`): its proofs are verified again. */
+  signedArtifacts?: string;
   /** Artifact directories of batch circuits (`--batch-artifacts`, repeatable or comma-separated). */
   batchArtifacts?: string[];
   model?: string;
@@ -107,6 +109,20 @@ function loadBatchVkeys(dirs: readonly string[]): Map<number, VerificationKey> {
   return vkeys;
 }
 
+/** The verification key of `--signed-artifacts DIR` (manifest-checked), which must take three public signals. */
+function loadSignedVkey(dir: string | undefined): VerificationKey | undefined {
+  if (dir === undefined) return undefined;
+  const artifacts = loadArtifacts(dir);
+  const vkey = readVkeyFile(artifacts.paths.vkey);
+  if (vkey.nPublic !== UPDATE_SIGNALS.length) {
+    throw new UsageError(
+      `--signed-artifacts: ${dir} holds a circuit with ${vkey.nPublic} public signals, not the signed-update ` +
+        `circuit (${UPDATE_SIGNALS.length})`,
+    );
+  }
+  return vkey;
+}
+
 /** The publisher set files of `--publishers`, each read and committed to. */
 async function loadPublisherSets(files: readonly string[]): Promise<AuditPublisherSet[]> {
   const out: AuditPublisherSet[] = [];
@@ -154,6 +170,7 @@ async function auditInputs(f: AuditFlags): Promise<Omit<AuditOptions, "provider"
     toBlock,
     logChunk,
     windowSources,
+    signedVkey: loadSignedVkey(f.signedArtifacts),
     publisherSets: await loadPublisherSets(f.publishers ?? []),
   };
 }
@@ -195,6 +212,9 @@ export function formatAudit(r: AuditReport): string {
   checked.push(r.checks.model ? `model ${r.checks.model.path}` : "no model (--model)");
   checked.push(r.checks.data ? `candles ${r.checks.data.candles}` : "no candles (--data)");
   if (r.updates.some((u) => u.kind === "signed")) {
+    checked.push(
+      r.checks.signedProof ? "signed proofs" : "signed proofs not re-verified (--signed-artifacts)",
+    );
     checked.push(
       r.checks.windows.length > 0
         ? `signed windows from ${r.checks.windows.join(", ")}`

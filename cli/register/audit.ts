@@ -36,6 +36,11 @@ export function registerAudit(program: Command): void {
     )
     .option("--vkey <file>", "verification key file (instead of --artifacts)")
     .option(
+      "--signed-artifacts <dir>",
+      "artifact directory of the signed-update circuit, to verify signed updates' proofs again (optional: their " +
+        "margins are recomputed from the signed windows either way)",
+    )
+    .option(
       "--batch-artifacts <dirs>",
       "artifact directory of a batch circuit, to audit updates accepted through submitBatch (repeatable or " +
         "comma-separated, one per batch size)",
@@ -59,7 +64,7 @@ export function registerAudit(program: Command): void {
     .option(
       "--publishers <file>",
       "publisher set file (`zkrisk publisher set`), one per set in force over the audited signed updates " +
-        "(repeatable); each must commit to a set the oracle registered",
+        "(repeatable); each must be the set in force for some audited signed update",
       repeat,
     )
     .option("--from-block <n>", "first block to search (default 0)")

@@ -18,7 +18,8 @@
  * ones, the batch input commitment recomputed over every market's features, and the model and candles on the slice.
  * A signed update (`SignedParametersUpdated`, `submitSignedUpdate`) carries only the digest of its window: it is
  * audited from the publishers' archives and window files against the publisher set in force at its block
- * (audit-signed.ts). Each update ends ok, flagged (`reasons`) or unverifiable (`missing`: evidence the audit could
+ * (audit-signed.ts); its call's public signals are compared with the event and the registered statement key, and
+ * its proof is verified again with the signed-update circuit's key when given. Each update ends ok, flagged (`reasons`) or unverifiable (`missing`: evidence the audit could
  * not get, e.g. a window no source holds or a set file not given); an unsigned update is unverifiable only
  * without the verification key of its circuit.
  * The audit reads only: it needs no key, and it never sends a transaction. It reads the events in chunks of
@@ -39,8 +40,11 @@ import {
   BATCH_TRAILING_SIGNALS,
   PUBLIC_SIGNALS,
   PUBLIC_SIGNAL_INDEX,
+  UPDATE_SIGNAL_INDEX,
+  UPDATE_SIGNALS,
   type PublicSignalName,
 } from "../../circuits/public-signals";
+import { packUpdate } from "../../circuits/statement";
 import { BoundsError, UsageError, ZkriskError } from "../../models/errors";
 import { barWindowFeatures } from "../../features/window-features";
 import { inferInteger } from "../../models/integer-engine";
@@ -56,6 +60,7 @@ import type { WindowSource } from "../../publisher/window-sources";
 import {
   auditSignedUpdate,
   candlesByTime,
+  digestMatches,
   setInForce,
   type AuditPublisherSet,
   type PublisherSetChange,
@@ -97,6 +102,13 @@ export interface AuditOptions {
   logChunk?: number;
   /** Called after each chunk of events read. */
   onLogProgress?: (progress: LogProgress) => void;
+  /**
+   * Verification key of the signed-update circuit (three public signals): with it, each signed update's proof is
+   * verified again off chain. Without it the proof is not re-verified (its public signals are still compared with
+   * the event and the registered statement key), which leaves the verdict unchanged: the margins are recomputed
+   * from the signed window either way.
+   */
+  signedVkey?: VerificationKey;
   /** Where the windows of signed updates are looked up (publishers' archives, window directories), in order. */
   windowSources?: WindowSource[];
   /**
@@ -159,6 +171,8 @@ export interface AuditReport {
     model: { path: string; commitment: bigint } | null;
     /** Source of the candles; null when none were given. */
     data: { candles: string } | null;
+    /** Whether signed updates' proofs were verified again (a signed-update verification key was given). */
+    signedProof: boolean;
     /** Where the windows of signed updates were looked up, and the publisher set files given. */
     windows: string[];
     publisherSets: { file: string; commitment: bigint }[];
@@ -211,6 +225,7 @@ interface AuditContext {
   oracle: string;
   domain: bigint;
   vkey?: VerificationKey;
+  signedVkey?: VerificationKey;
   batchVkeys: Map<number, VerificationKey>;
   model?: { model: QuantizedModel; path: string; commitment: bigint };
   series?: CandleSeries;
@@ -602,6 +617,12 @@ async function cached<K, V>(map: Map<K, V>, key: K, load: () => Promise<V>): Pro
 /** Refuse options that cannot give a meaningful audit; errors name the option and the value. */
 function checkOptions(opts: AuditOptions): void {
   if (!isAddress(opts.oracle)) throw new UsageError(`oracle: '${opts.oracle}' is not an address`);
+  if (opts.signedVkey !== undefined && opts.signedVkey.nPublic !== UPDATE_SIGNALS.length) {
+    throw new UsageError(
+      `signedVkey: the verification key takes ${opts.signedVkey.nPublic} public signals, signed updates have ` +
+        `${UPDATE_SIGNALS.length}`,
+    );
+  }
   if (opts.vkey !== undefined && opts.vkey.nPublic !== PUBLIC_SIGNALS.length) {
     throw new UsageError(
       `vkey: the verification key takes ${opts.vkey.nPublic} public signals, zkrisk proofs have ` +
@@ -664,6 +685,7 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     oracle,
     domain: oracleDomain(chainId, oracle),
     vkey: opts.vkey,
+    signedVkey: opts.signedVkey,
     batchVkeys: opts.batchVkeys ?? new Map(),
     model: opts.model && {
       model: opts.model,
@@ -735,6 +757,7 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     };
     if (log.topics[0] === SIGNED) {
       const ev = toSignedEvent(iface, log);
+      const config = inForce.get(log) as PublisherSetConfig;
       const audit = await auditSignedUpdate(
         signedCtx,
         {
@@ -742,8 +765,11 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
           market: marketLabel(ev.marketId),
           blockTimestamp,
         },
-        inForce.get(log) as PublisherSetConfig,
+        config,
       );
+      const proven = await checkSignedCall(ctx, tx, ev, config);
+      audit.flags.unshift(...proven.flags);
+      audit.gaps.unshift(...proven.gaps);
       updates.push(
         verdict(
           {
@@ -810,6 +836,7 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
       inputCommitment: true,
       model: ctx.model ? { path: modelPath, commitment: ctx.model.commitment } : null,
       data: opts.series ? { candles: opts.series.source } : null,
+      signedProof: opts.signedVkey !== undefined,
       windows: (opts.windowSources ?? []).map((s) => s.name),
       publisherSets: (opts.publisherSets ?? []).map((s) => ({ file: s.file, commitment: s.commitment })),
     },
@@ -939,4 +966,117 @@ function checkSetFiles(files: readonly AuditPublisherSet[], inForce: readonly Pu
       );
     }
   }
+}
+
+/** Reason of a signed update whose submitSignedUpdate call cannot be found in its transaction. */
+export const UNDECODABLE_SIGNED_CALL = "cannot decode the submitSignedUpdate call";
+
+/**
+ * The submitSignedUpdate call behind a signed event: the transaction's own calldata when it called the oracle,
+ * else the first such call embedded in its calldata (a forwarding contract) for the event's market and digest.
+ * Returns the reason when there is none.
+ */
+function findSignedCall(
+  ctx: AuditContext,
+  tx: TransactionResponse | null,
+  event: { marketId: bigint; windowDigest: bigint },
+): (ProofPoints & { marketId: bigint; pubSignals: bigint[] }) | string {
+  if (tx === null) return `${UNDECODABLE_SIGNED_CALL}: the node does not return the transaction`;
+  const fragment = ctx.iface.getFunction("submitSignedUpdate");
+  if (!fragment) throw new ZkriskError("ORACLE_ABI", "the oracle ABI has no submitSignedUpdate");
+  const decode = (data: string) => {
+    const args = ctx.iface.decodeFunctionData(fragment, data);
+    const pair = (v: unknown): [bigint, bigint] => [big((v as unknown[])[0]), big((v as unknown[])[1])];
+    const b = args[2] as readonly unknown[];
+    return {
+      marketId: big(args[0]),
+      a: pair(args[1]),
+      b: [pair(b[0]), pair(b[1])] as [[bigint, bigint], [bigint, bigint]],
+      c: pair(args[3]),
+      pubSignals: (args[4] as readonly unknown[]).map(big),
+    };
+  };
+  const selector = fragment.selector.slice(2);
+  const data = tx.data.toLowerCase();
+  if (tx.to !== null && getAddress(tx.to) === ctx.oracle && data.startsWith(`0x${selector}`)) {
+    try {
+      return decode(data);
+    } catch (err) {
+      return `${UNDECODABLE_SIGNED_CALL}: ${(err as Error).message}`;
+    }
+  }
+  for (let at = data.indexOf(selector, 2); at >= 0; at = data.indexOf(selector, at + 1)) {
+    if (at % 2 !== 0) continue;
+    try {
+      const call = decode(`0x${data.slice(at)}`);
+      const digest = call.pubSignals[UPDATE_SIGNAL_INDEX.windowDigest];
+      if (call.marketId === event.marketId && digestMatches(digest, event.windowDigest)) return call;
+    } catch {
+      // not a call at this offset
+    }
+  }
+  return (
+    `${UNDECODABLE_SIGNED_CALL}: transaction ${tx.hash} calls ${tx.to ?? "no contract"}, not the oracle, and ` +
+    `its calldata holds no submitSignedUpdate for this market and digest`
+  );
+}
+
+/**
+ * A signed update's call: its public signals are the event's update and digest and the registered statement key,
+ * and, with the signed-update verification key, its proof verifies. A call that cannot be found is a gap only
+ * when the proof was to be verified.
+ */
+async function checkSignedCall(
+  ctx: AuditContext,
+  tx: TransactionResponse | null,
+  event: {
+    marketId: bigint;
+    maintenanceMarginBps: bigint;
+    initialMarginBps: bigint;
+    dataTimestamp: bigint;
+    windowDigest: bigint;
+  },
+  config: PublisherSetConfig,
+): Promise<{ flags: string[]; gaps: string[] }> {
+  const call = findSignedCall(ctx, tx, event);
+  if (typeof call === "string") {
+    return { flags: [], gaps: ctx.signedVkey === undefined ? [] : [`the proof was not verified: ${call}`] };
+  }
+  const flags: string[] = [];
+  const signal = (name: (typeof UPDATE_SIGNALS)[number]) => call.pubSignals[UPDATE_SIGNAL_INDEX[name]];
+  let update: bigint | undefined;
+  try {
+    update = packUpdate({
+      mm: event.maintenanceMarginBps,
+      im: event.initialMarginBps,
+      dataTimestamp: event.dataTimestamp,
+    });
+  } catch {
+    update = undefined;
+  }
+  if (call.pubSignals.length !== UPDATE_SIGNALS.length) {
+    flags.push(`the submitSignedUpdate call has ${call.pubSignals.length} public signals`);
+  } else {
+    if (signal("update") !== update) {
+      flags.push(
+        `the proven update signal ${signal("update")} is not the event's margins and data timestamp`,
+      );
+    }
+    if (!digestMatches(signal("windowDigest"), event.windowDigest)) {
+      flags.push(`the proven window digest ${hex(signal("windowDigest"))} is not the event's`);
+    }
+    if (signal("statement") !== config.statementKey) {
+      flags.push(
+        `the proven statement key ${hex(signal("statement"))} is not the one registered ` +
+          `${hex(config.statementKey)}`,
+      );
+    }
+  }
+  if (call.marketId !== event.marketId) {
+    flags.push(
+      `submitSignedUpdate was called for market ${call.marketId}, the event is for ${event.marketId}`,
+    );
+  }
+  if (ctx.signedVkey !== undefined) flags.push(...(await checkProof(ctx.signedVkey, call, call.pubSignals)));
+  return { flags, gaps: [] };
 }

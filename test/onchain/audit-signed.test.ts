@@ -66,6 +66,7 @@ const timely = (index: number) => (openMs(index) + series.intervalMs) / 1000 + 6
 const EDITED_BAR = 40;
 
 let tmp: string;
+let artifactsDir: string;
 let chain: Chain;
 let prover: SignedUpdateProver;
 let model: QuantizedModel;
@@ -126,6 +127,7 @@ const served = () => new PublisherArchiveSource(publisher.url);
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), "zkrisk-audit-signed-"));
   const artifacts = await signedUpdateArtifacts(MODEL, "constant", 1);
+  artifactsDir = artifacts.dir;
   prover = SignedUpdateProver.open(artifacts.dir, { mode: "constant", quorum: 1 }, { modelPath: MODEL });
   model = loadQuantizedModel(MODEL);
   const commitment = await modelCommitment(model);
@@ -216,7 +218,12 @@ afterAll(async () => {
 
 describe("zkrisk audit of signed updates (real circuit, real publisher archive)", () => {
   it("passes an honest update: digest, the set's signature, statement key, features and margins", async () => {
-    const r = await audit(1, 1, { windowSources: [served()], publisherSets: [sets.a!] });
+    const r = await audit(1, 1, {
+      windowSources: [served()],
+      publisherSets: [sets.a!],
+      signedVkey: prover.vkey,
+    });
+    expect(r.checks.signedProof).toBe(true);
     expect(r.updates).toHaveLength(1);
     const u = r.updates[0];
     expect(u).toMatchObject({
@@ -240,6 +247,19 @@ describe("zkrisk audit of signed updates (real circuit, real publisher archive)"
       windows: [{ result: "signed" }],
     });
     expect(r).toMatchObject({ ok: 1, failed: 0, flagged: 0, unverifiable: 0 });
+  });
+
+  it("with another verification key, the proof of an honest update does not verify: flagged", async () => {
+    const other = { ...prover.vkey, IC: [...prover.vkey.IC].reverse() };
+    const u = (await audit(1, 1, { windowSources: [served()], publisherSets: [sets.a!], signedVkey: other }))
+      .updates[0];
+    expect(u.status).toBe("flagged");
+    expect(u.reasons).toEqual([
+      "the Groth16 proof does not verify with the verification key for the submitted public signals",
+    ]);
+    await expect(audit(1, 1, { signedVkey: { ...prover.vkey, nPublic: 7 } })).rejects.toThrow(
+      /^signedVkey: the verification key takes 7 public signals, signed updates have 3$/,
+    );
   });
 
   it("a window no source holds: unverifiable, naming the bar and what each source answered", async () => {
@@ -403,6 +423,7 @@ describe("zkrisk audit of signed updates (real circuit, real publisher archive)"
           publisher: [publisher.url],
           windows: [windowsDir],
           publishers: [files.a, files.c],
+          signedArtifacts: artifactsDir,
           fromBlock: String(blocks[0]),
           toBlock: String(blocks[4]),
           logChunk: "2",
@@ -416,7 +437,7 @@ describe("zkrisk audit of signed updates (real circuit, real publisher archive)"
     const text = await run();
     expect(text.code).toBe(1);
     const lines = text.stdout.split("\n");
-    expect(lines[1]).toContain(`signed windows from ${publisher.url}, ${windowsDir}`);
+    expect(lines[1]).toContain(`signed proofs, signed windows from ${publisher.url}, ${windowsDir}`);
     expect(lines.filter((l) => /^OK +BTC-USDT +\d{4}-/.test(l))).toHaveLength(2);
     expect(lines.filter((l) => /^FAIL +BTC-USDT +\d{4}-/.test(l))).toHaveLength(2);
     expect(lines.filter((l) => /^UNVERIFIABLE +BTC-USDT +\d{4}-/.test(l))).toHaveLength(1);
