@@ -19,9 +19,9 @@
  * A signed update (`SignedParametersUpdated`, `submitSignedUpdate`) carries only the digest of its window: it is
  * audited from the publishers' archives and window files against the publisher set in force at its block
  * (audit-signed.ts); its call's public signals are compared with the event and the registered statement key, and
- * its proof is verified again with the signed-update circuit's key when given. Each update ends ok, flagged (`reasons`) or unverifiable (`missing`: evidence the audit could
- * not get, e.g. a window no source holds or a set file not given); an unsigned update is unverifiable only
- * without the verification key of its circuit.
+ * its proof is verified again with the signed-update circuit's key when given. Each update ends ok, flagged
+ * (`reasons`) or unverifiable (`missing`: evidence the audit could not get, e.g. a window no source holds or a set
+ * file not given); an unsigned update is unverifiable only without the verification key of its circuit.
  * The audit reads only: it needs no key, and it never sends a transaction. It reads the events in chunks of
  * blocks, narrower where the node caps the range of one query (get-logs.ts).
  */
@@ -54,7 +54,7 @@ import type { CandleSeries } from "../../models/types";
 import { oracleDomain } from "../domain";
 import { snarkjs, type Groth16Proof, type VerificationKey } from "../setup/snarkjs";
 import { MIN_LOG_CHUNK, getLogsChunked, type LogProgress } from "./get-logs";
-import { oracleInterface } from "./oracle";
+import { oracleInterface, type PublisherSetConfig } from "./oracle";
 import { isoFromSeconds } from "../../core/time";
 import type { WindowSource } from "../../publisher/window-sources";
 import {
@@ -67,7 +67,6 @@ import {
   type SignedAuditContext,
   type SignedUpdateDetail,
 } from "./audit-signed";
-import type { PublisherSetConfig } from "./oracle";
 
 /** What {@link auditOracle} audits, and against what. */
 export interface AuditOptions {
