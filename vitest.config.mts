@@ -26,6 +26,7 @@ const FAST_SUITES = [
   "test/contracts/domain.test.ts",
   "test/onchain/get-logs.test.ts",
   "test/onchain/contract-files.test.ts",
+  "test/onchain/audit-signed-checks.test.ts",
   "test/core/atomic-file.test.ts",
   "test/core/time.test.ts",
   "test/helpers/redis-server.test.ts",

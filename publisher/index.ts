@@ -5,3 +5,4 @@ export * from "./publisher-set";
 export * from "./keystore";
 export * from "./signed-window";
 export * from "./publisher-set-file";
+export * from "./window-sources";

@@ -1,17 +1,29 @@
-/** `zkrisk audit`: re-check every update a RiskOracle accepted, from a read-only JSON-RPC endpoint. */
+/**
+ * `zkrisk audit`: re-check every update a RiskOracle accepted, from a read-only JSON-RPC endpoint; signed updates
+ * from the publishers' archives (`--publisher URL`) and window files (`--windows DIR`) against the publisher set
+ * files given (`--publishers SET.json`).
+ */
 import { isAddress } from "ethers";
 import { UsageError } from "../../models/errors";
 import { readJsonFile } from "../../models/io";
 import { loadCandles } from "../../models/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { loadArtifacts } from "../../prover/artifacts";
-import { BATCH_TRAILING_SIGNALS } from "../../circuits/public-signals";
-import { auditOracle, type AuditOptions, type AuditReport } from "../../prover/onchain/audit";
+import { BATCH_TRAILING_SIGNALS, UPDATE_SIGNALS } from "../../circuits/public-signals";
+import {
+  auditOracle,
+  type AuditOptions,
+  type AuditReport,
+  type AuditStatus,
+} from "../../prover/onchain/audit";
 import { readOnlyProvider } from "../../prover/onchain/chain";
 import { DEFAULT_LOG_CHUNK, MIN_LOG_CHUNK, type LogProgress } from "../../prover/onchain/get-logs";
 import { releaseCurves, type VerificationKey } from "../../prover/setup/snarkjs";
 import { parseIntOption, printJson, shortDate, table } from "../options";
 import { progressBar } from "../progress";
+import { publisherSetCommitment, readPublisherSet } from "../../publisher";
+import { PublisherArchiveSource, WindowDirectory, type WindowSource } from "../../publisher/window-sources";
+import type { AuditPublisherSet } from "../../prover/onchain/audit-signed";
 
 /** The options of `zkrisk audit`, as commander gives them. */
 export interface AuditFlags {
@@ -19,6 +31,8 @@ export interface AuditFlags {
   oracle: string;
   artifacts?: string;
   vkey?: string;
+  /** Artifact directory of the signed-update circuit (`--signed-artifacts`): its proofs are verified again. */
+  signedArtifacts?: string;
   /** Artifact directories of batch circuits (`--batch-artifacts`, repeatable or comma-separated). */
   batchArtifacts?: string[];
   model?: string;
@@ -27,6 +41,12 @@ export interface AuditFlags {
   toBlock?: string;
   /** Blocks per eth_getLogs query (`--log-chunk`, default 5,000). */
   logChunk?: string;
+  /** Base URLs of publishers' archives (`--publisher`, repeatable). */
+  publisher?: string[];
+  /** Directories of signed window files (`--windows`, repeatable). */
+  windows?: string[];
+  /** Publisher set files, one per set in force over the range (`--publishers`, repeatable). */
+  publishers?: string[];
   json?: boolean;
 }
 
@@ -45,11 +65,17 @@ export function readVkeyFile(path: string): VerificationKey {
   return doc as VerificationKey;
 }
 
-/** The verification key from `--artifacts DIR` (every file checked against its manifest) or `--vkey FILE`. */
-function loadVkey(f: AuditFlags): VerificationKey {
-  if ((f.artifacts === undefined) === (f.vkey === undefined)) {
-    throw new UsageError("give exactly one of --artifacts DIR and --vkey FILE (the verification key)");
+/**
+ * The verification key of unsigned updates from `--artifacts DIR` (every file checked against its manifest) or
+ * `--vkey FILE`; none when neither is given (an oracle of signed markets needs none).
+ */
+function loadVkey(f: AuditFlags): VerificationKey | undefined {
+  if (f.artifacts !== undefined && f.vkey !== undefined) {
+    throw new UsageError(
+      "give exactly one of --artifacts DIR and --vkey FILE (the verification key), not both",
+    );
   }
+  if (f.artifacts === undefined && f.vkey === undefined) return undefined;
   if (f.vkey !== undefined) return readVkeyFile(f.vkey);
   const artifacts = loadArtifacts(f.artifacts as string);
   return readVkeyFile(artifacts.paths.vkey);
@@ -83,8 +109,32 @@ function loadBatchVkeys(dirs: readonly string[]): Map<number, VerificationKey> {
   return vkeys;
 }
 
+/** The verification key of `--signed-artifacts DIR` (manifest-checked), which must take three public signals. */
+function loadSignedVkey(dir: string | undefined): VerificationKey | undefined {
+  if (dir === undefined) return undefined;
+  const artifacts = loadArtifacts(dir);
+  const vkey = readVkeyFile(artifacts.paths.vkey);
+  if (vkey.nPublic !== UPDATE_SIGNALS.length) {
+    throw new UsageError(
+      `--signed-artifacts: ${dir} holds a circuit with ${vkey.nPublic} public signals, not the signed-update ` +
+        `circuit (${UPDATE_SIGNALS.length})`,
+    );
+  }
+  return vkey;
+}
+
+/** The publisher set files of `--publishers`, each read and committed to. */
+async function loadPublisherSets(files: readonly string[]): Promise<AuditPublisherSet[]> {
+  const out: AuditPublisherSet[] = [];
+  for (const file of files) {
+    const set = await readPublisherSet(file);
+    out.push({ file, set, commitment: await publisherSetCommitment(set) });
+  }
+  return out;
+}
+
 /** Everything but the connection, validated before any network access. */
-function auditInputs(f: AuditFlags): Omit<AuditOptions, "provider"> {
+async function auditInputs(f: AuditFlags): Promise<Omit<AuditOptions, "provider">> {
   if (!isAddress(f.oracle)) throw new UsageError(`--oracle: '${f.oracle}' is not an address`);
   const block = (option: string, v?: string) =>
     v === undefined ? undefined : parseIntOption(option, v, 0, Number.MAX_SAFE_INTEGER);
@@ -105,6 +155,10 @@ function auditInputs(f: AuditFlags): Omit<AuditOptions, "provider"> {
   const vkey = loadVkey(f);
   const batchVkeys = loadBatchVkeys(f.batchArtifacts ?? []);
   const model = f.model === undefined ? undefined : loadQuantizedModel(f.model);
+  const windowSources: WindowSource[] = [
+    ...(f.publisher ?? []).map((url) => new PublisherArchiveSource(url)),
+    ...(f.windows ?? []).map((dir) => WindowDirectory.open(dir)),
+  ];
   return {
     oracle: f.oracle,
     vkey,
@@ -115,6 +169,9 @@ function auditInputs(f: AuditFlags): Omit<AuditOptions, "provider"> {
     fromBlock,
     toBlock,
     logChunk,
+    windowSources,
+    signedVkey: loadSignedVkey(f.signedArtifacts),
+    publisherSets: await loadPublisherSets(f.publishers ?? []),
   };
 }
 
@@ -132,7 +189,7 @@ function logProgressBar(json: boolean): { onLogProgress: (p: LogProgress) => voi
         bar.start(p.totalBlocks, "events (blocks)");
         started = true;
       }
-      bar.update(p.doneBlocks, `${p.logs} updates, ${p.chunk} blocks per query`);
+      bar.update(p.doneBlocks, `${p.logs} events, ${p.chunk} blocks per query`);
     },
     stop: () => {
       if (started) bar.stop();
@@ -143,11 +200,32 @@ function logProgressBar(json: boolean): { onLogProgress: (p: LogProgress) => voi
 
 const shortAddress = (a: string) => `${a.slice(0, 6)}…${a.slice(-4)}`;
 
-/** The text report: what was checked, one row per update, the reasons of each failure, a summary line. */
+/** The text label of a verdict. */
+const STATUS_LABEL: Record<AuditStatus, string> = { ok: "OK", flagged: "FAIL", unverifiable: "UNVERIFIABLE" };
+
+/**
+ * The text report: what was checked, one row per update, the reasons of each failure and what could not be
+ * checked, a summary line.
+ */
 export function formatAudit(r: AuditReport): string {
   const checked = ["proof", "public signals", "input commitment"];
   checked.push(r.checks.model ? `model ${r.checks.model.path}` : "no model (--model)");
   checked.push(r.checks.data ? `candles ${r.checks.data.candles}` : "no candles (--data)");
+  if (r.updates.some((u) => u.kind === "signed")) {
+    checked.push(
+      r.checks.signedProof ? "signed proofs" : "signed proofs not re-verified (--signed-artifacts)",
+    );
+    checked.push(
+      r.checks.windows.length > 0
+        ? `signed windows from ${r.checks.windows.join(", ")}`
+        : "no signed windows (--publisher, --windows)",
+    );
+    checked.push(
+      r.checks.publisherSets.length > 0
+        ? `publisher sets ${r.checks.publisherSets.map((s) => s.file).join(", ")}`
+        : "no publisher sets (--publishers)",
+    );
+  }
   const lines = [
     `audit of RiskOracle ${r.oracle} on chain ${r.chainId}, blocks ${r.fromBlock}..${r.toBlock}`,
     `checked: ${checked.join(", ")}`,
@@ -158,27 +236,33 @@ export function formatAudit(r: AuditReport): string {
       table([
         ["status", "market", "bar (open, UTC)", "block", "MM bps", "IM bps", "submitter", "tx"],
         ...r.updates.map((u) => [
-          u.ok ? "OK" : "FAIL",
+          STATUS_LABEL[u.status],
           u.market,
           shortDate(u.dataTimestamp * 1000),
           String(u.block),
           String(u.maintenanceMarginBps),
           String(u.initialMarginBps),
-          shortAddress(u.submitter),
+          u.submitter === "" ? "?" : shortAddress(u.submitter),
           u.txHash,
         ]),
       ]),
     );
     for (const u of r.updates.filter((x) => !x.ok)) {
-      lines.push("", `FAIL ${u.market} bar ${u.dataTimestampIso} (block ${u.block}, tx ${u.txHash}):`);
+      lines.push(
+        "",
+        `${STATUS_LABEL[u.status]} ${u.market} bar ${u.dataTimestampIso} (block ${u.block}, tx ${u.txHash}):`,
+      );
       lines.push(...u.reasons.map((reason) => `  - ${reason}`));
+      lines.push(...u.missing.map((what) => `  - not checked: ${what}`));
     }
     lines.push("");
   }
+  const unverifiable = r.unverifiable > 0 ? `, ${r.unverifiable} UNVERIFIABLE` : "";
   lines.push(
     r.updates.length === 0
       ? "no accepted update in this block range"
-      : `${r.updates.length} update${r.updates.length === 1 ? "" : "s"} audited: ${r.ok} OK, ${r.failed} FAIL`,
+      : `${r.updates.length} update${r.updates.length === 1 ? "" : "s"} audited: ${r.ok} OK, ${r.flagged} FAIL` +
+          unverifiable,
   );
   return lines.join("\n") + "\n";
 }
@@ -186,10 +270,10 @@ export function formatAudit(r: AuditReport): string {
 /**
  * Run the audit of `zkrisk audit` and print it. Bad options throw a UsageError (or the DataError, ModelError
  * or SetupError of a file) before any network access; an unreachable --rpc is a UsageError too.
- * @returns the exit code: 0 when every update passes, 1 when any fails
+ * @returns the exit code: 0 when every update passes, 1 when any is flagged or unverifiable
  */
 export async function runAudit(f: AuditFlags): Promise<number> {
-  const inputs = auditInputs(f);
+  const inputs = await auditInputs(f);
   const provider = await readOnlyProvider(f.rpc);
   const progress = logProgressBar(f.json === true);
   try {

@@ -1,11 +1,14 @@
 /**
  * `zkrisk prove --window FILE [--window FILE ...]`: prove a signed update from k publishers' signed windows
- * with a signed-update artifact directory (`zkrisk compile --signed`, then `zkrisk setup`).
+ * with a signed-update artifact directory (`zkrisk compile --signed`, then `zkrisk setup`); with `--snarkjs DIR`,
+ * also the proof, its public signals and the verification key as snarkjs's own files.
  */
+import { join } from "node:path";
 import { UsageError } from "../../models/errors";
 import { writeJsonAtomic } from "../../models/io";
 import { marketIdOf } from "../../candles/market-id";
 import { SignedUpdateProver } from "../../prover/prove-signed-update";
+import { snarkjsProofFiles } from "../../prover/proof-file";
 import { makePublisherSet, readPublisherSet, readSignedWindow } from "../../publisher";
 import { printJson } from "../options";
 import { readCircuitInfo } from "./circuit";
@@ -18,6 +21,8 @@ export interface ProveSignedFlags {
   publishers?: string;
   market: string;
   out: string;
+  /** Also write DIR/proof.json, DIR/public.json and DIR/verification_key.json for `snarkjs groth16 verify`. */
+  snarkjs?: string;
   json?: boolean;
 }
 
@@ -61,6 +66,10 @@ export async function proveSignedAction(f: ProveSignedFlags, domain: bigint): Pr
   try {
     const update = await prover.prove({ windows, names: f.window, publishers, domain }, { market: f.market });
     writeJsonAtomic(f.out, update);
+    if (f.snarkjs !== undefined) {
+      const files = { ...snarkjsProofFiles(update), "verification_key.json": prover.vkey };
+      for (const [name, doc] of Object.entries(files)) writeJsonAtomic(join(f.snarkjs, name), doc);
+    }
     if (f.json) {
       printJson({ out: f.out, bar: update.bar, parameters: update.parameters, provingMs: update.provingMs });
     } else {

@@ -72,7 +72,6 @@ export async function proveAction(f: ProveFlags): Promise<void> {
   }
   const domain = domainOf(f);
   if (f.window !== undefined) {
-    if (f.snarkjs !== undefined) throw new UsageError("--snarkjs is not available with --window yet");
     await proveSignedAction({ ...f, window: f.window }, domain);
     return;
   }

@@ -36,7 +36,8 @@ export function registerProveCommands(program: Command): void {
     .requiredOption("--out <file>", "proof file to write")
     .option(
       "--snarkjs <dir>",
-      "also write DIR/proof.json and DIR/public.json for `snarkjs groth16 verify` (with ARTIFACTS/verification_key.json)",
+      "also write DIR/proof.json and DIR/public.json for `snarkjs groth16 verify` (with ARTIFACTS/verification_key.json; " +
+        "with --window also DIR/verification_key.json)",
     )
     .option("--json", "print the proof file's parameters as one JSON object")
     .action(async (f: ProveFlags) => (await commands()).proveAction(f));

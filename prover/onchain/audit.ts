@@ -16,6 +16,12 @@
  * share of the batch: the batch proof with the verification key of its size N, the event against the market's
  * packed signal and the batch's commitments, the emitted features against the market's slice of the submitted
  * ones, the batch input commitment recomputed over every market's features, and the model and candles on the slice.
+ * A signed update (`SignedParametersUpdated`, `submitSignedUpdate`) carries only the digest of its window: it is
+ * audited from the publishers' archives and window files against the publisher set in force at its block
+ * (audit-signed.ts); its call's public signals are compared with the event and the registered statement key, and
+ * its proof is verified again with the signed-update circuit's key when given. Each update ends ok, flagged
+ * (`reasons`) or unverifiable (`missing`: evidence the audit could not get, e.g. a window no source holds or a set
+ * file not given); an unsigned update is unverifiable only without the verification key of its circuit.
  * The audit reads only: it needs no key, and it never sends a transaction. It reads the events in chunks of
  * blocks, narrower where the node caps the range of one query (get-logs.ts).
  */
@@ -34,8 +40,11 @@ import {
   BATCH_TRAILING_SIGNALS,
   PUBLIC_SIGNALS,
   PUBLIC_SIGNAL_INDEX,
+  UPDATE_SIGNAL_INDEX,
+  UPDATE_SIGNALS,
   type PublicSignalName,
 } from "../../circuits/public-signals";
+import { packUpdate } from "../../circuits/statement";
 import { BoundsError, UsageError, ZkriskError } from "../../models/errors";
 import { barWindowFeatures } from "../../features/window-features";
 import { inferInteger } from "../../models/integer-engine";
@@ -45,8 +54,19 @@ import type { CandleSeries } from "../../models/types";
 import { oracleDomain } from "../domain";
 import { snarkjs, type Groth16Proof, type VerificationKey } from "../setup/snarkjs";
 import { MIN_LOG_CHUNK, getLogsChunked, type LogProgress } from "./get-logs";
-import { oracleInterface } from "./oracle";
+import { oracleInterface, type PublisherSetConfig } from "./oracle";
 import { isoFromSeconds } from "../../core/time";
+import type { WindowSource } from "../../publisher/window-sources";
+import {
+  auditSignedUpdate,
+  candlesByTime,
+  digestMatches,
+  setInForce,
+  type AuditPublisherSet,
+  type PublisherSetChange,
+  type SignedAuditContext,
+  type SignedUpdateDetail,
+} from "./audit-signed";
 
 /** What {@link auditOracle} audits, and against what. */
 export interface AuditOptions {
@@ -54,8 +74,11 @@ export interface AuditOptions {
   provider: Provider;
   /** Address of the RiskOracle. */
   oracle: string;
-  /** Groth16 verification key of the circuit the oracle's verifier was generated from. */
-  vkey: VerificationKey;
+  /**
+   * Groth16 verification key of the circuit of unsigned updates (`submitUpdate`). Without it their proofs are
+   * not re-verified and they are unverifiable; signed updates do not need it.
+   */
+  vkey?: VerificationKey;
   /**
    * Verification keys of the batch circuits, keyed by batch size N (`submitBatch` proofs have N + 3 public
    * signals). A batch update of a size with no key here fails.
@@ -78,7 +101,24 @@ export interface AuditOptions {
   logChunk?: number;
   /** Called after each chunk of events read. */
   onLogProgress?: (progress: LogProgress) => void;
+  /**
+   * Verification key of the signed-update circuit (three public signals): with it, each signed update's proof is
+   * verified again off chain. Without it the proof is not re-verified (its public signals are still compared with
+   * the event and the registered statement key), which leaves the verdict unchanged: the margins are recomputed
+   * from the signed window either way.
+   */
+  signedVkey?: VerificationKey;
+  /** Where the windows of signed updates are looked up (publishers' archives, window directories), in order. */
+  windowSources?: WindowSource[];
+  /**
+   * Publisher set files, one per set in force over the audited signed updates (each must be one of them); a signed
+   * update whose set has no file here is unverifiable.
+   */
+  publisherSets?: AuditPublisherSet[];
 }
+
+/** The verdict on an update: every check passed, a check failed, or a check could not be made. */
+export type AuditStatus = "ok" | "flagged" | "unverifiable";
 
 /** The audit of one accepted update. */
 export interface AuditedUpdate {
@@ -100,10 +140,18 @@ export interface AuditedUpdate {
   /** Margins the oracle accepted (bps of notional). */
   maintenanceMarginBps: number;
   initialMarginBps: number;
-  /** Whether every check passed. */
+  /** How it was accepted: `submitUpdate`, `submitBatch` or `submitSignedUpdate`. */
+  kind: "update" | "batch" | "signed";
+  /** ok, flagged (some check failed: `reasons`) or unverifiable (none failed, some could not be made: `missing`). */
+  status: AuditStatus;
+  /** Whether every check passed (status ok). */
   ok: boolean;
-  /** Why it failed, one line per failed check (empty when ok). */
+  /** Why it is flagged, one line per failed check (empty when none failed). */
   reasons: string[];
+  /** What could not be checked, one line each (empty when everything was checked). */
+  missing: string[];
+  /** For a signed update: its digest, the publisher set in force and the windows found. */
+  signed?: SignedUpdateDetail;
 }
 
 /** The audit of an oracle. */
@@ -122,12 +170,19 @@ export interface AuditReport {
     model: { path: string; commitment: bigint } | null;
     /** Source of the candles; null when none were given. */
     data: { candles: string } | null;
+    /** Whether signed updates' proofs were verified again (a signed-update verification key was given). */
+    signedProof: boolean;
+    /** Where the windows of signed updates were looked up, and the publisher set files given. */
+    windows: string[];
+    publisherSets: { file: string; commitment: bigint }[];
   };
   /** Every accepted update in the range, in chain order. */
   updates: AuditedUpdate[];
-  /** Number of updates that passed and that failed. */
+  /** Number of updates that passed, and that did not (flagged + unverifiable). */
   ok: number;
   failed: number;
+  flagged: number;
+  unverifiable: number;
 }
 
 /** The Groth16 proof points of a call, as the verifier contract takes them. */
@@ -168,7 +223,8 @@ interface AuditContext {
   iface: Interface;
   oracle: string;
   domain: bigint;
-  vkey: VerificationKey;
+  vkey?: VerificationKey;
+  signedVkey?: VerificationKey;
   batchVkeys: Map<number, VerificationKey>;
   model?: { model: QuantizedModel; path: string; commitment: bigint };
   series?: CandleSeries;
@@ -371,7 +427,7 @@ async function checkCall(ctx: AuditContext, call: SubmitCall, event: UpdateEvent
     dataTimestamp: proven("dataTimestamp"),
   };
   return [
-    ...(await checkProof(ctx.vkey, call, call.pubSignals)),
+    ...(ctx.vkey === undefined ? [] : await checkProof(ctx.vkey, call, call.pubSignals)),
     ...checkEmitted(ctx, event, statement, proven("domain"), call.features, call.marketId),
   ];
 }
@@ -560,7 +616,13 @@ async function cached<K, V>(map: Map<K, V>, key: K, load: () => Promise<V>): Pro
 /** Refuse options that cannot give a meaningful audit; errors name the option and the value. */
 function checkOptions(opts: AuditOptions): void {
   if (!isAddress(opts.oracle)) throw new UsageError(`oracle: '${opts.oracle}' is not an address`);
-  if (opts.vkey.nPublic !== PUBLIC_SIGNALS.length) {
+  if (opts.signedVkey !== undefined && opts.signedVkey.nPublic !== UPDATE_SIGNALS.length) {
+    throw new UsageError(
+      `signedVkey: the verification key takes ${opts.signedVkey.nPublic} public signals, signed updates have ` +
+        `${UPDATE_SIGNALS.length}`,
+    );
+  }
+  if (opts.vkey !== undefined && opts.vkey.nPublic !== PUBLIC_SIGNALS.length) {
     throw new UsageError(
       `vkey: the verification key takes ${opts.vkey.nPublic} public signals, zkrisk proofs have ` +
         `${PUBLIC_SIGNALS.length}`,
@@ -622,6 +684,7 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     oracle,
     domain: oracleDomain(chainId, oracle),
     vkey: opts.vkey,
+    signedVkey: opts.signedVkey,
     batchVkeys: opts.batchVkeys ?? new Map(),
     model: opts.model && {
       model: opts.model,
@@ -631,10 +694,18 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     series: opts.series,
   };
 
-  const event = iface.getEvent("ParametersUpdated");
-  if (!event) throw new ZkriskError("ORACLE_ABI", "the oracle ABI has no ParametersUpdated event");
+  const topic = (name: string) => {
+    const e = iface.getEvent(name);
+    if (!e) throw new ZkriskError("ORACLE_ABI", `the oracle ABI has no ${name} event`);
+    return e.topicHash;
+  };
+  const [UNSIGNED, SIGNED, SET_CHANGED] = [
+    "ParametersUpdated",
+    "SignedParametersUpdated",
+    "PublisherSetChanged",
+  ].map(topic);
   const logs: Log[] = await getLogsChunked(provider, {
-    filter: { address: oracle, topics: [event.topicHash] },
+    filter: { address: oracle, topics: [[UNSIGNED, SIGNED, SET_CHANGED]] },
     fromBlock,
     toBlock,
     chunk: opts.logChunk,
@@ -648,14 +719,76 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     return block.timestamp;
   };
 
+  // The publisher set in force at each signed update, from the set changes in range (else the oracle's at toBlock).
+  const changes = new Map<bigint, PublisherSetChange[]>();
+  for (const log of logs.filter((l) => l.topics[0] === SET_CHANGED)) {
+    const change = toSetChange(iface, log);
+    changes.set(change.marketId, [...(changes.get(change.marketId) ?? []), change]);
+  }
+  const heldAtEnd = new Map<bigint, PublisherSetConfig>();
+  const configOf = async (log: Log, marketId: bigint): Promise<PublisherSetConfig> => {
+    const inRange = setInForce(changes.get(marketId) ?? [], { block: log.blockNumber, logIndex: log.index });
+    if (inRange !== undefined) return inRange;
+    return cached(heldAtEnd, marketId, () => publisherSetAt(provider, iface, oracle, marketId, toBlock));
+  };
+  const signedLogs = logs.filter((l) => l.topics[0] === SIGNED);
+  const inForce = new Map<Log, PublisherSetConfig>();
+  for (const log of signedLogs) inForce.set(log, await configOf(log, toSignedEvent(iface, log).marketId));
+  checkSetFiles(opts.publisherSets ?? [], [...inForce.values()]);
+  const signedCtx: SignedAuditContext = {
+    domain: ctx.domain,
+    sources: opts.windowSources ?? [],
+    sets: new Map((opts.publisherSets ?? []).map((s) => [s.commitment, s])),
+    model: ctx.model,
+    data: opts.series && { series: opts.series, byTime: candlesByTime(opts.series) },
+  };
+
   const updates: AuditedUpdate[] = [];
   for (const log of logs) {
-    const ev = toEvent(iface, log);
+    if (log.topics[0] === SET_CHANGED) continue;
     const tx = await cached(txs, log.transactionHash, () => provider.getTransaction(log.transactionHash));
     const blockTimestamp = await cached(blockTimes, log.blockNumber, () => blockTime(log.blockNumber));
+    const at = {
+      block: log.blockNumber,
+      blockTimestamp,
+      txHash: log.transactionHash,
+      logIndex: log.index,
+    };
+    if (log.topics[0] === SIGNED) {
+      const ev = toSignedEvent(iface, log);
+      const config = inForce.get(log) as PublisherSetConfig;
+      const audit = await auditSignedUpdate(
+        signedCtx,
+        {
+          ...ev,
+          market: marketLabel(ev.marketId),
+          blockTimestamp,
+        },
+        config,
+      );
+      const proven = await checkSignedCall(ctx, tx, ev, config);
+      audit.flags.unshift(...proven.flags);
+      audit.gaps.unshift(...proven.gaps);
+      updates.push(
+        verdict(
+          {
+            kind: "signed",
+            ...common(ev),
+            ...at,
+            submitter: tx === null ? "" : getAddress(tx.from),
+            signed: audit.detail,
+          },
+          audit.flags,
+          audit.gaps,
+        ),
+      );
+      continue;
+    }
+    const ev = toEvent(iface, log);
     const call = findSubmitCall(ctx, tx, ev);
 
     const reasons: string[] = [];
+    const missing: string[] = [];
     // What checks 4 and 5 run on: the event itself, or the market's share of a batch.
     let checked: UpdateEvent | null = ev;
     if (typeof call === "string") {
@@ -665,6 +798,11 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
       reasons.push(...batch.reasons);
       checked = batch.proven;
     } else {
+      if (ctx.vkey === undefined) {
+        missing.push(
+          "no verification key of unsigned updates (--artifacts or --vkey): the proof was not checked",
+        );
+      }
       reasons.push(...(await checkCall(ctx, call, ev)));
       reasons.push(...(await checkInputCommitment(ev.features, ev.inputCommitment)));
     }
@@ -672,24 +810,21 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     if (checked !== null && checked.features.every((f) => f < FIELD_MODULUS)) {
       reasons.push(...checkModelAndData(ctx, checked, checked.features.map(fromField), blockTimestamp));
     }
-    updates.push({
-      marketId: ev.marketId,
-      market: marketLabel(ev.marketId),
-      dataTimestamp: Number(ev.dataTimestamp),
-      dataTimestampIso: isoFromSeconds(ev.dataTimestamp),
-      block: log.blockNumber,
-      blockTimestamp,
-      txHash: log.transactionHash,
-      logIndex: log.index,
-      submitter: ev.submitter,
-      maintenanceMarginBps: Number(ev.maintenanceMarginBps),
-      initialMarginBps: Number(ev.initialMarginBps),
-      ok: reasons.length === 0,
-      reasons,
-    });
+    updates.push(
+      verdict(
+        {
+          kind: typeof call !== "string" && "kind" in call ? "batch" : "update",
+          ...common(ev),
+          ...at,
+          submitter: ev.submitter,
+        },
+        reasons,
+        missing,
+      ),
+    );
   }
 
-  const passed = updates.filter((u) => u.ok).length;
+  const count = (s: AuditStatus) => updates.filter((u) => u.status === s).length;
   return {
     oracle,
     chainId,
@@ -700,9 +835,247 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
       inputCommitment: true,
       model: ctx.model ? { path: modelPath, commitment: ctx.model.commitment } : null,
       data: opts.series ? { candles: opts.series.source } : null,
+      signedProof: opts.signedVkey !== undefined,
+      windows: (opts.windowSources ?? []).map((s) => s.name),
+      publisherSets: (opts.publisherSets ?? []).map((s) => ({ file: s.file, commitment: s.commitment })),
     },
     updates,
-    ok: passed,
-    failed: updates.length - passed,
+    ok: count("ok"),
+    failed: updates.length - count("ok"),
+    flagged: count("flagged"),
+    unverifiable: count("unverifiable"),
   };
+}
+
+/** The fields every kind of update has from its event. */
+function common(ev: {
+  marketId: bigint;
+  dataTimestamp: bigint;
+  maintenanceMarginBps: bigint;
+  initialMarginBps: bigint;
+}): Pick<
+  AuditedUpdate,
+  "marketId" | "market" | "dataTimestamp" | "dataTimestampIso" | "maintenanceMarginBps" | "initialMarginBps"
+> {
+  return {
+    marketId: ev.marketId,
+    market: marketLabel(ev.marketId),
+    dataTimestamp: Number(ev.dataTimestamp),
+    dataTimestampIso: isoFromSeconds(ev.dataTimestamp),
+    maintenanceMarginBps: Number(ev.maintenanceMarginBps),
+    initialMarginBps: Number(ev.initialMarginBps),
+  };
+}
+
+/** An audited update from its facts, what failed and what could not be checked. */
+function verdict(
+  facts: Omit<AuditedUpdate, "status" | "ok" | "reasons" | "missing">,
+  reasons: string[],
+  missing: string[],
+): AuditedUpdate {
+  const status: AuditStatus = reasons.length > 0 ? "flagged" : missing.length > 0 ? "unverifiable" : "ok";
+  return { ...facts, status, ok: status === "ok", reasons, missing };
+}
+
+/** The fields of one SignedParametersUpdated event. */
+function toSignedEvent(
+  iface: Interface,
+  log: Log,
+): {
+  marketId: bigint;
+  maintenanceMarginBps: bigint;
+  initialMarginBps: bigint;
+  dataTimestamp: bigint;
+  windowDigest: bigint;
+} {
+  const parsed = iface.parseLog(log);
+  if (!parsed)
+    throw new ZkriskError("ORACLE_ABI", `log ${log.index} of ${log.transactionHash} is no oracle event`);
+  const a = parsed.args;
+  return {
+    marketId: BigInt(a.marketId),
+    maintenanceMarginBps: BigInt(a.maintenanceMarginBps),
+    initialMarginBps: BigInt(a.initialMarginBps),
+    dataTimestamp: BigInt(a.dataTimestamp),
+    windowDigest: BigInt(a.windowDigest),
+  };
+}
+
+/** A PublisherSetConfig struct as ethers decodes it. */
+function toSetConfig(v: unknown): PublisherSetConfig {
+  const c = v as {
+    verifier: string;
+    modelCommitment: bigint;
+    publisherSet: bigint;
+    quorum: bigint;
+    statementKey: bigint;
+  };
+  return {
+    verifier: getAddress(String(c.verifier)),
+    modelCommitment: BigInt(c.modelCommitment),
+    publisherSet: BigInt(c.publisherSet),
+    quorum: Number(c.quorum),
+    statementKey: BigInt(c.statementKey),
+  };
+}
+
+/** One PublisherSetChanged event. */
+function toSetChange(iface: Interface, log: Log): PublisherSetChange {
+  const parsed = iface.parseLog(log);
+  if (!parsed)
+    throw new ZkriskError("ORACLE_ABI", `log ${log.index} of ${log.transactionHash} is no oracle event`);
+  return {
+    marketId: BigInt(parsed.args.marketId),
+    block: log.blockNumber,
+    logIndex: log.index,
+    previous: toSetConfig(parsed.args.previous),
+    config: toSetConfig(parsed.args.config),
+  };
+}
+
+/** The publisher set configuration the oracle holds for `marketId` at block `block`. */
+async function publisherSetAt(
+  provider: Provider,
+  iface: Interface,
+  oracle: string,
+  marketId: bigint,
+  block: number,
+): Promise<PublisherSetConfig> {
+  const data = iface.encodeFunctionData("publisherSet", [marketId]);
+  const result = await provider.call({ to: oracle, data, blockTag: block });
+  return toSetConfig(iface.decodeFunctionResult("publisherSet", result)[0]);
+}
+
+/**
+ * Refuse a publisher set file that is in force for none of the audited signed updates (the files are one per
+ * set in force over the range: another one is a mistake, e.g. a stale set after a rotation).
+ */
+function checkSetFiles(files: readonly AuditPublisherSet[], inForce: readonly PublisherSetConfig[]): void {
+  const used = new Set(inForce.map((c) => c.publisherSet));
+  const seen = new Map<bigint, string>();
+  for (const f of files) {
+    const twin = seen.get(f.commitment);
+    if (twin !== undefined) throw new UsageError(`--publishers: ${f.file} and ${twin} hold the same set`);
+    seen.set(f.commitment, f.file);
+    if (!used.has(f.commitment)) {
+      const sets = [...used].map(hex);
+      throw new UsageError(
+        `--publishers: ${f.file} commits to ${hex(f.commitment)}, the publisher set in force for none of the ` +
+          `audited signed updates (${sets.length === 0 ? "there are none" : `sets in force: ${sets.join(", ")}`})`,
+      );
+    }
+  }
+}
+
+/** Reason of a signed update whose submitSignedUpdate call cannot be found in its transaction. */
+export const UNDECODABLE_SIGNED_CALL = "cannot decode the submitSignedUpdate call";
+
+/**
+ * The submitSignedUpdate call behind a signed event: the transaction's own calldata when it called the oracle,
+ * else the first such call embedded in its calldata (a forwarding contract) for the event's market and digest.
+ * Returns the reason when there is none.
+ */
+function findSignedCall(
+  ctx: AuditContext,
+  tx: TransactionResponse | null,
+  event: { marketId: bigint; windowDigest: bigint },
+): (ProofPoints & { marketId: bigint; pubSignals: bigint[] }) | string {
+  if (tx === null) return `${UNDECODABLE_SIGNED_CALL}: the node does not return the transaction`;
+  const fragment = ctx.iface.getFunction("submitSignedUpdate");
+  if (!fragment) throw new ZkriskError("ORACLE_ABI", "the oracle ABI has no submitSignedUpdate");
+  const decode = (data: string) => {
+    const args = ctx.iface.decodeFunctionData(fragment, data);
+    const pair = (v: unknown): [bigint, bigint] => [big((v as unknown[])[0]), big((v as unknown[])[1])];
+    const b = args[2] as readonly unknown[];
+    return {
+      marketId: big(args[0]),
+      a: pair(args[1]),
+      b: [pair(b[0]), pair(b[1])] as [[bigint, bigint], [bigint, bigint]],
+      c: pair(args[3]),
+      pubSignals: (args[4] as readonly unknown[]).map(big),
+    };
+  };
+  const selector = fragment.selector.slice(2);
+  const data = tx.data.toLowerCase();
+  if (tx.to !== null && getAddress(tx.to) === ctx.oracle && data.startsWith(`0x${selector}`)) {
+    try {
+      return decode(data);
+    } catch (err) {
+      return `${UNDECODABLE_SIGNED_CALL}: ${(err as Error).message}`;
+    }
+  }
+  for (let at = data.indexOf(selector, 2); at >= 0; at = data.indexOf(selector, at + 1)) {
+    if (at % 2 !== 0) continue;
+    try {
+      const call = decode(`0x${data.slice(at)}`);
+      const digest = call.pubSignals[UPDATE_SIGNAL_INDEX.windowDigest];
+      if (call.marketId === event.marketId && digestMatches(digest, event.windowDigest)) return call;
+    } catch {
+      // not a call at this offset
+    }
+  }
+  return (
+    `${UNDECODABLE_SIGNED_CALL}: transaction ${tx.hash} calls ${tx.to ?? "no contract"}, not the oracle, and ` +
+    `its calldata holds no submitSignedUpdate for this market and digest`
+  );
+}
+
+/**
+ * A signed update's call: its public signals are the event's update and digest and the registered statement key,
+ * and, with the signed-update verification key, its proof verifies. A call that cannot be found is a gap only
+ * when the proof was to be verified.
+ */
+async function checkSignedCall(
+  ctx: AuditContext,
+  tx: TransactionResponse | null,
+  event: {
+    marketId: bigint;
+    maintenanceMarginBps: bigint;
+    initialMarginBps: bigint;
+    dataTimestamp: bigint;
+    windowDigest: bigint;
+  },
+  config: PublisherSetConfig,
+): Promise<{ flags: string[]; gaps: string[] }> {
+  const call = findSignedCall(ctx, tx, event);
+  if (typeof call === "string") {
+    return { flags: [], gaps: ctx.signedVkey === undefined ? [] : [`the proof was not verified: ${call}`] };
+  }
+  const flags: string[] = [];
+  const signal = (name: (typeof UPDATE_SIGNALS)[number]) => call.pubSignals[UPDATE_SIGNAL_INDEX[name]];
+  let update: bigint | undefined;
+  try {
+    update = packUpdate({
+      mm: event.maintenanceMarginBps,
+      im: event.initialMarginBps,
+      dataTimestamp: event.dataTimestamp,
+    });
+  } catch {
+    update = undefined;
+  }
+  if (call.pubSignals.length !== UPDATE_SIGNALS.length) {
+    flags.push(`the submitSignedUpdate call has ${call.pubSignals.length} public signals`);
+  } else {
+    if (signal("update") !== update) {
+      flags.push(
+        `the proven update signal ${signal("update")} is not the event's margins and data timestamp`,
+      );
+    }
+    if (!digestMatches(signal("windowDigest"), event.windowDigest)) {
+      flags.push(`the proven window digest ${hex(signal("windowDigest"))} is not the event's`);
+    }
+    if (signal("statement") !== config.statementKey) {
+      flags.push(
+        `the proven statement key ${hex(signal("statement"))} is not the one registered ` +
+          `${hex(config.statementKey)}`,
+      );
+    }
+  }
+  if (call.marketId !== event.marketId) {
+    flags.push(
+      `submitSignedUpdate was called for market ${call.marketId}, the event is for ${event.marketId}`,
+    );
+  }
+  if (ctx.signedVkey !== undefined) flags.push(...(await checkProof(ctx.signedVkey, call, call.pubSignals)));
+  return { flags, gaps: [] };
 }

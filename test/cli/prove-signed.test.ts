@@ -1,11 +1,11 @@
 /**
  * From publishers' keys to a verified signed-update proof, through `node bin/zkrisk.cjs` as a user runs it:
  * `publisher keygen` x 3, `publisher sign` x 2, `publisher set` (quorum 2 of 3), `compile --signed
- * --quorum 2`, `setup`, `prove --window --window --publishers`; then the proof checked with snarkjs, and
- * the inputs `prove` must refuse with exit code 2.
+ * --quorum 2`, `setup`, `prove --window --window --publishers`; then the proof checked with snarkjs (in
+ * process, and with `--snarkjs DIR` by the snarkjs CLI), and the inputs `prove` must refuse with exit code 2.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -146,6 +146,63 @@ describe("zkrisk prove --window", () => {
       } finally {
         await releaseCurves();
       }
+    },
+    TIMEOUT,
+  );
+
+  it(
+    "--snarkjs writes proof.json, public.json and verification_key.json that the snarkjs CLI verifies, and " +
+      "rejects once a signal is edited",
+    () => {
+      const snark = at("snarkjs");
+      ok(
+        zkrisk(
+          "prove",
+          "--artifacts",
+          at("art"),
+          "--market",
+          "BTC-USDT",
+          "--window",
+          at("a.window.json"),
+          at("b.window.json"),
+          "--publishers",
+          at("set.json"),
+          "--domain",
+          "7",
+          "--out",
+          at("proof-snarkjs.json"),
+          "--snarkjs",
+          snark,
+        ),
+      );
+      const snarkjsCli = (publicFile: string) =>
+        spawnSync(
+          process.execPath,
+          [
+            join(ROOT, "node_modules/snarkjs/cli.js"),
+            "groth16",
+            "verify",
+            join(snark, "verification_key.json"),
+            publicFile,
+            join(snark, "proof.json"),
+          ],
+          { encoding: "utf8", timeout: TIMEOUT },
+        );
+      const good = snarkjsCli(join(snark, "public.json"));
+      expect(good.status, good.stdout + good.stderr).toBe(0);
+      expect(good.stdout).toContain("OK!");
+      const written = JSON.parse(readFileSync(at("proof-snarkjs.json"), "utf8")) as ProvedSignedUpdate;
+      const signals = JSON.parse(readFileSync(join(snark, "public.json"), "utf8")) as string[];
+      expect(signals).toEqual(written.publicSignals);
+      expect(JSON.parse(readFileSync(join(snark, "proof.json"), "utf8"))).toEqual(written.proof);
+      expect(JSON.parse(readFileSync(join(snark, "verification_key.json"), "utf8"))).toEqual(
+        JSON.parse(readFileSync(at("art/verification_key.json"), "utf8")),
+      );
+      signals[1] = (BigInt(signals[1]) + 1n).toString(); // another window digest
+      writeFileSync(join(snark, "public-edited.json"), JSON.stringify(signals));
+      const bad = snarkjsCli(join(snark, "public-edited.json"));
+      expect(bad.status).not.toBe(0);
+      expect(bad.stdout + bad.stderr).toContain("Invalid proof");
     },
     TIMEOUT,
   );
