@@ -93,7 +93,15 @@ export async function generateUpdateCircuit(
   line(
     `// Signed update: ${K} publisher signature(s) -> window digest -> features -> ${mode} model -> policy.`,
   );
-  const libs = ["range", "field-bits", "fixed-point", "policy", "commitment", "window-features", "publisher-quorum"];
+  const libs = [
+    "range",
+    "field-bits",
+    "fixed-point",
+    "policy",
+    "commitment",
+    "window-features",
+    "publisher-quorum",
+  ];
   for (const lib of libs) {
     line(`include "${lib}.circom";`);
   }
@@ -180,8 +188,12 @@ export async function generateUpdateCircuit(
   line("    statementHash.in[4] <== domain;");
   line("    statement <== statementHash.out;");
   line("");
-  line("    // The packed update (circuits/statement.ts): MM and IM are below 2^16 by the policy's clamps, the");
-  line("    // timestamp below 2^40 (range-checked above), the digest bits below 2^180: 252 bits, no overlap.");
+  line(
+    "    // The packed update (circuits/statement.ts): MM and IM are below 2^16 by the policy's clamps, the",
+  );
+  line(
+    "    // timestamp below 2^40 (range-checked above), the digest bits below 2^180: 252 bits, no overlap.",
+  );
   const P = UPDATE_PACKING;
   line(
     `    update <== ${margins.mm} + ${margins.im} * ${1n << BigInt(P.imShift)} + ` +

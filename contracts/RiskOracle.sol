@@ -17,8 +17,8 @@ import {PublicSignals} from "./PublicSignals.sol";
 ///         governance registered (`setPublisherSet`) takes only signed updates (`submitSignedUpdate`): proofs that
 ///         its model computed the margins from a candle window signed by a quorum of its publishers.
 /// @dev One market's configuration and state take eight storage slots, laid out so that an unsigned update reads
-///      three, a signed one four, and each writes one (see `Market`). The guards live in `_checkOpen` and `_checkUpdate`, shared by all
-///      update paths.
+///      three, a signed one four, and each writes one (see `Market`). The guards live in `_checkOpen` and
+///      `_checkUpdate`, shared by all update paths.
 contract RiskOracle is IRiskOracle, AccessControl {
     /// @notice Role that registers markets and changes their model, guards and guardian.
     bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");

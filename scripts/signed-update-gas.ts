@@ -100,7 +100,10 @@ function charged(logs: readonly StructLog[], at: number): number {
  * call into the pairing precompile (its most expensive STATICCALL: precompiles run without a trace depth of their
  * own), less the 100 gas of a call to a warm address.
  */
-export async function verifierCallGas(chain: Chain, hash: string): Promise<{ verifier: number; pairing: number }> {
+export async function verifierCallGas(
+  chain: Chain,
+  hash: string,
+): Promise<{ verifier: number; pairing: number }> {
   const rpc = chain.provider as unknown as { send(method: string, params: unknown[]): Promise<unknown> };
   const trace = (await rpc.send("debug_traceTransaction", [
     hash,
@@ -112,7 +115,8 @@ export async function verifierCallGas(chain: Chain, hash: string): Promise<{ ver
   if (at < 0) throw new Error(`${hash}: no STATICCALL from the oracle in the trace`);
   let pairing = 0;
   for (let i = at + 1; i < logs.length && logs[i].depth > top; i++) {
-    if (logs[i].depth === top + 1 && logs[i].op === "STATICCALL") pairing = Math.max(pairing, charged(logs, i));
+    if (logs[i].depth === top + 1 && logs[i].op === "STATICCALL")
+      pairing = Math.max(pairing, charged(logs, i));
   }
   return { verifier: charged(logs, at), pairing: pairing - 100 };
 }

@@ -23,7 +23,12 @@ import type { VerifierCalldata } from "../calldata";
 import { oracleDomain } from "../domain";
 import type { ProvedBatch } from "../prove-batch";
 import type { ProvedUpdate } from "../prove-update";
-import { compileGeneratedSource, compileOracleContracts, compileVerifier, type CompiledContract } from "./solc";
+import {
+  compileGeneratedSource,
+  compileOracleContracts,
+  compileVerifier,
+  type CompiledContract,
+} from "./solc";
 import { checkFileHash, MANIFEST_FILE, readManifest, type ArtifactManifest } from "../artifacts";
 import type { VerificationKey } from "../setup/snarkjs";
 import { generateSignedUpdateVerifier, SIGNED_UPDATE_VERIFIER_CONTRACT } from "./signed-update-verifier";
@@ -68,7 +73,9 @@ export interface DeployVerifierOptions {
  */
 export function isSignedUpdateCircuit(manifest: ArtifactManifest): boolean {
   const c = manifest.circuit;
-  return c.publicSignals === UPDATE_SIGNALS.length && c.outputs === UPDATE_SIGNALS.length && c.publicInputs === 0;
+  return (
+    c.publicSignals === UPDATE_SIGNALS.length && c.outputs === UPDATE_SIGNALS.length && c.publicInputs === 0
+  );
 }
 
 /**

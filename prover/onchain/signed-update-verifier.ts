@@ -51,7 +51,8 @@ type G2 = [bigint, bigint, bigint, bigint];
 const mod = (v: bigint) => ((v % BASE_FIELD_MODULUS) + BASE_FIELD_MODULUS) % BASE_FIELD_MODULUS;
 
 function coordinate(where: string, v: unknown): bigint {
-  if (typeof v !== "string" || !/^\d+$/.test(v)) throw new VerifierKeyError(`${where}: '${String(v)}' is not a decimal`);
+  if (typeof v !== "string" || !/^\d+$/.test(v))
+    throw new VerifierKeyError(`${where}: '${String(v)}' is not a decimal`);
   const x = BigInt(v);
   if (x >= BASE_FIELD_MODULUS) throw new VerifierKeyError(`${where}: ${x} is not below q`);
   return x;
@@ -63,7 +64,8 @@ function g1(where: string, p: unknown): G1 {
     throw new VerifierKeyError(`${where}: not an affine G1 point [x, y, "1"]`);
   }
   const [x, y] = [coordinate(`${where}[0]`, p[0]), coordinate(`${where}[1]`, p[1])];
-  if (mod(y * y - x * x * x - 3n) !== 0n) throw new VerifierKeyError(`${where}: (${x}, ${y}) is not on the curve`);
+  if (mod(y * y - x * x * x - 3n) !== 0n)
+    throw new VerifierKeyError(`${where}: (${x}, ${y}) is not on the curve`);
   return [x, y];
 }
 
@@ -234,7 +236,7 @@ export function generateSignedUpdateVerifier(vkey: VerificationKey): string {
     "            NEG_DELTA_Y_RE",
     "        ];",
     "        uint256[1] memory result;",
-    "        assembly (\"memory-safe\") {",
+    '        assembly ("memory-safe") {',
     "            // 4 pairs of 192 bytes in, one word out: 1 when the product of the pairings is 1.",
     "            ok := staticcall(gas(), 0x08, pairs, 768, result, 32)",
     "        }",
@@ -250,13 +252,13 @@ export function generateSignedUpdateVerifier(vkey: VerificationKey): string {
     "        uint256 by",
     "    ) private view returns (bool ok, uint256 x, uint256 y) {",
     "        uint256[4] memory buffer = [px, py, s, 0];",
-    "        assembly (\"memory-safe\") {",
+    '        assembly ("memory-safe") {',
     "            // buffer[0..1] = s * P (0x07 takes x, y, s)",
     "            ok := staticcall(gas(), 0x07, buffer, 96, buffer, 64)",
     "        }",
     "        buffer[2] = bx;",
     "        buffer[3] = by;",
-    "        assembly (\"memory-safe\") {",
+    '        assembly ("memory-safe") {',
     "            // buffer[0..1] = s * P + B (0x06 takes x1, y1, x2, y2)",
     "            ok := and(ok, staticcall(gas(), 0x06, buffer, 128, buffer, 64))",
     "        }",

@@ -136,7 +136,10 @@ describe(`FieldLowBits(${L})`, () => {
         name: "aliased decomposition of x + p above the top",
         from: { in: x },
         edits: () => kept(o1, assignment(x, 7n, P_HI + 1n)),
-        rejectedBy: ["main.t.highMax.in", ...Array.from({ length: H }, (_, i) => `main.t.highMax.bits[${i}]`)],
+        rejectedBy: [
+          "main.t.highMax.in",
+          ...Array.from({ length: H }, (_, i) => `main.t.highMax.bits[${i}]`),
+        ],
       });
     });
 

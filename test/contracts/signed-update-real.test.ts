@@ -148,7 +148,10 @@ const statementOf = (p: ProvedSignedUpdate) => BigInt(p.publicSignals[UPDATE_SIG
  * Whether `p`'s proof verifies for public signals `signals` ([update, statement], decimal) with zkrisk's verifier
  * (through the statement base of `signals[1]`), snarkjs's Solidity verifier and snarkjs's JS verifier.
  */
-async function accepts(signals: readonly string[], p: ProvedSignedUpdate): Promise<[boolean, boolean, boolean]> {
+async function accepts(
+  signals: readonly string[],
+  p: ProvedSignedUpdate,
+): Promise<[boolean, boolean, boolean]> {
   const c = p.calldata;
   const key = BigInt(signals[1]);
   const [x, y] = (await verifier.statementBase(key)) as [bigint, bigint];
@@ -232,7 +235,11 @@ describe("submitSignedUpdate with the real signed-update circuit (k = 1, constan
     // Another proof's C with this proof's A and B.
     const mixed = { ...proofAbyA, calldata: { ...proofAbyA.calldata, c: proofBbyA.calldata.c } };
     const mixedProof = { ...proofAbyA.proof, pi_c: proofBbyA.proof.pi_c };
-    expect(await accepts(proofAbyA.calldata.input, { ...mixed, proof: mixedProof })).toEqual([false, false, false]);
+    expect(await accepts(proofAbyA.calldata.input, { ...mixed, proof: mixedProof })).toEqual([
+      false,
+      false,
+      false,
+    ]);
   });
 
   it("the snarkjs CLI verifies the proof with its two public signals [update, statement]", () => {
@@ -258,7 +265,10 @@ describe("submitSignedUpdate with the real signed-update circuit (k = 1, constan
       const ok = cli(proofAbyA.publicSignals);
       expect(ok.status, ok.stdout + ok.stderr).toBe(0);
       expect(ok.stdout).toMatch(/OK/);
-      const edited = cli([(BigInt(proofAbyA.publicSignals[0]) ^ (1n << 100n)).toString(), proofAbyA.publicSignals[1]]);
+      const edited = cli([
+        (BigInt(proofAbyA.publicSignals[0]) ^ (1n << 100n)).toString(),
+        proofAbyA.publicSignals[1],
+      ]);
       expect(edited.status).not.toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -298,10 +308,15 @@ describe("submitSignedUpdate with the real signed-update circuit (k = 1, constan
 
   it("refuses a proof for a publisher the market did not register: OracleInvalidProof", async () => {
     expect(await accepts(proofAbyB.calldata.input, proofAbyB)).toEqual([true, true, true]);
-    expect(await revertAt(timely(BAR_A), proofAbyB)).toEqual({ name: "OracleInvalidProof", args: [MARKET_ID] });
+    expect(await revertAt(timely(BAR_A), proofAbyB)).toEqual({
+      name: "OracleInvalidProof",
+      args: [MARKET_ID],
+    });
     // Through the client too (which names the mismatch before sending), and nothing is stored.
     await expect(submitAt(proofAbyB, timely(BAR_A) + 2)).rejects.toThrow(OracleError);
-    await expect(submitAt(proofAbyB, timely(BAR_A) + 4)).rejects.toMatchObject({ reason: "StatementMismatch" });
+    await expect(submitAt(proofAbyB, timely(BAR_A) + 4)).rejects.toMatchObject({
+      reason: "StatementMismatch",
+    });
     expect(await revertOf(oracle.parameters(MARKET_ID), oracle)).toEqual({
       name: "OracleNoParameters",
       args: [MARKET_ID],
@@ -311,7 +326,10 @@ describe("submitSignedUpdate with the real signed-update circuit (k = 1, constan
   it("after a rotation to {C}, refuses a proof made for the old set {A} and accepts C's", async () => {
     await submitAt(proofAbyA, timely(BAR_A));
     await register(MARKET_ID, setC);
-    expect(await revertAt(timely(BAR_B), proofBbyA)).toEqual({ name: "OracleInvalidProof", args: [MARKET_ID] });
+    expect(await revertAt(timely(BAR_B), proofBbyA)).toEqual({
+      name: "OracleInvalidProof",
+      args: [MARKET_ID],
+    });
     const receipt = await submitAt(proofBbyC, timely(BAR_B) + 2);
     expect(signedUpdatesOf(oracle, receipt)[0]?.dataTimestamp).toBe(BigInt(openOf(BAR_B)));
   });

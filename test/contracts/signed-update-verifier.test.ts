@@ -108,14 +108,18 @@ describe("generateSignedUpdateVerifier", () => {
   });
 
   it("refuses a key that is not a two-signal Groth16 BN254 key, naming the field", () => {
-    const edited = (patch: Partial<VerificationKey>) => () => generateSignedUpdateVerifier({ ...vkey, ...patch });
+    const edited = (patch: Partial<VerificationKey>) => () =>
+      generateSignedUpdateVerifier({ ...vkey, ...patch });
     const offCurve = [vkey.IC[2][0], (BigInt(vkey.IC[2][1]) + 1n).toString(), "1"];
     const cases: [() => string, RegExp][] = [
       [edited({ nPublic: 3, IC: [...vkey.IC, vkey.IC[0]] }), /nPublic: 3 public signals/],
       [edited({ protocol: "plonk" }), /protocol\/curve: plonk\/bn128/],
       [edited({ IC: [vkey.IC[0], vkey.IC[1], offCurve] }), /IC\[2\]: .* is not on the curve/],
       [edited({ vk_alpha_1: [Q.toString(), vkey.vk_alpha_1[1], "1"] }), /vk_alpha_1\[0\]: .* is not below q/],
-      [edited({ vk_delta_2: [vkey.vk_delta_2[0], vkey.vk_delta_2[1], ["0", "1"]] }), /vk_delta_2: not in affine/],
+      [
+        edited({ vk_delta_2: [vkey.vk_delta_2[0], vkey.vk_delta_2[1], ["0", "1"]] }),
+        /vk_delta_2: not in affine/,
+      ],
     ];
     for (const [generate, message] of cases) {
       expect(generate).toThrow(VerifierKeyError);
@@ -133,11 +137,16 @@ describe("SignedUpdateVerifier on chain", () => {
     const point = (p: string[]) => curve.G1.fromObject([BigInt(p[0]), BigInt(p[1]), 1n]);
     for (const key of [1n, 2n, await poseidonSponge([5n]), R - 1n]) {
       const expected = curve.G1.toObject(
-        curve.G1.toAffine(curve.G1.add(point(vkey.IC[0]), curve.G1.timesFr(point(vkey.IC[2]), curve.Fr.e(key)))),
+        curve.G1.toAffine(
+          curve.G1.add(point(vkey.IC[0]), curve.G1.timesFr(point(vkey.IC[2]), curve.Fr.e(key))),
+        ),
       );
       expect([...((await ours.statementBase(key)) as bigint[])]).toEqual(expected.slice(0, 2));
     }
-    expect(await revertOf(ours.statementBase(R), ours)).toEqual({ name: "VerifierScalarNotInField", args: [R] });
+    expect(await revertOf(ours.statementBase(R), ours)).toEqual({
+      name: "VerifierScalarNotInField",
+      args: [R],
+    });
   });
 
   it("agrees with snarkjs's Solidity and JS verifiers on honest proofs and edited signals", async () => {

@@ -311,7 +311,9 @@ describe("setPublisherSet", () => {
       const factory = new hre.ethers.ContractFactory(compiled.abi as never, compiled.bytecode, governor);
       const snarkjsVerifier = await (await factory.deploy()).waitForDeployment();
       const address = await snarkjsVerifier.getAddress();
-      expect(await revertOf(oracle.setPublisherSet(MARKET_ID, config({ verifier: address })), oracle)).toEqual({
+      expect(
+        await revertOf(oracle.setPublisherSet(MARKET_ID, config({ verifier: address })), oracle),
+      ).toEqual({
         name: "OracleInvalidVerifier",
         args: [address],
       });
@@ -523,7 +525,10 @@ describe("submitSignedUpdate refuses malformed signals and invalid proofs", () =
   it("OracleMalformedUpdate: the update plus p", async () => {
     const p = await prove(T_A, 2400, 3600);
     const update = BigInt(p.calldata.input[0]) + FIELD_MODULUS;
-    expect(await revertAt(timely(T_A), p, { update })).toEqual({ name: "OracleMalformedUpdate", args: [update] });
+    expect(await revertAt(timely(T_A), p, { update })).toEqual({
+      name: "OracleMalformedUpdate",
+      args: [update],
+    });
   });
 
   it("OracleInvalidProof: the packed update edited (digest bits, timestamp or margins), or another proof's point A", async () => {

@@ -17,7 +17,12 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { compileCircom } from "../../circuits/circom";
 import { UPDATE_SIGNALS } from "../../circuits/public-signals";
-import { STATEMENT_TAG, UPDATE_PACKING, type StatementParts, type UpdateValues } from "../../circuits/statement";
+import {
+  STATEMENT_TAG,
+  UPDATE_PACKING,
+  type StatementParts,
+  type UpdateValues,
+} from "../../circuits/statement";
 import { sha256Hex } from "../../models/io";
 import { loadArtifacts } from "../../prover/artifacts";
 import { toVerifierCalldata, type VerifierCalldata } from "../../prover/calldata";
