@@ -251,7 +251,8 @@ describe("submitSignedUpdate with the real signed-update circuit (k = 1, constan
         return spawnSync(
           process.execPath,
           [
-            require.resolve("snarkjs/cli.js"),
+            // snarkjs's CLI, as `npx snarkjs` runs it (its package exports do not list the file).
+            join(__dirname, "../../node_modules/snarkjs/build/cli.cjs"),
             "groth16",
             "verify",
             join(artifactsDir, "verification_key.json"),
