@@ -13,6 +13,8 @@ const FAST_SUITES = [
   "test/circuits/templates-clamp.test.ts",
   "test/circuits/templates-commitment.test.ts",
   "test/circuits/templates-division.test.ts",
+  "test/circuits/statement.test.ts",
+  "test/circuits/templates-field-bits.test.ts",
   "test/circuits/templates-fixed-point.test.ts",
   "test/circuits/templates-harness.test.ts",
   "test/circuits/templates-maximum.test.ts",

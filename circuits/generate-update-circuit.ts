@@ -7,10 +7,17 @@
  *   3. the features of the window are what features/window-features.ts computes (WindowFeatures);
  *   4. the model and the margin policy give MM and IM from those features (as generate-circuit.ts);
  *
- * and it outputs the three public signals of `UPDATE_SIGNALS` (public-signals.ts): the packed update, the
- * window digest, and the statement key over the market, the model, the publisher set and the domain
- * (statement.ts). Nothing else is public: the candles, keys and signatures are private inputs, bound by the
- * digest, the set commitment and the statement key.
+ * and it outputs the two public signals of `UPDATE_SIGNALS` (public-signals.ts): the packed update (MM, IM,
+ * the data timestamp and the window digest's low 180 bits) and the statement key over the market, the model,
+ * the publisher set and the domain (statement.ts). Nothing else is public: the candles, keys and signatures
+ * are private inputs, bound by the digest, the set commitment and the statement key.
+ *
+ * Why the low 180 bits of the digest are enough (the layout is in statement.ts): the signatures checked in
+ * step 2 are over the FULL digest, so the truncation weakens nothing the proof binds; the public 180 bits only
+ * locate the window for auditors. Another window with the same 180 bits costs about 2^180 hashes (second
+ * preimage), two windows with equal 180 bits about 2^90 (collision), and a quorum that wanted two windows for
+ * one update could sign both anyway. FieldLowBits takes the bits of the digest's canonical integer, so the
+ * prover has no second choice (x and x + p).
  *
  * The window's end is the private input `dataTimestamp` in seconds; the digest absorbs it in milliseconds
  * (times 1000, a linear term), so a window must end on a whole second, and a range check keeps it below
@@ -20,14 +27,15 @@
  *
  *   part                                   K = 1, constant   K = 1, committed   each further signature
  *   window digest (PoseidonSponge(199))              8,226              8,226
+ *   digest's low 180 bits (FieldLowBits(180))          511                511
  *   signatures (PublisherQuorum(K))                  5,157              5,157                   +4,233
  *   features (WindowFeatures)                        6,818              6,818
  *   model and policy                                   844              3,796
  *   statement key (PoseidonSponge(5))                  345                348
  *   timestamp range check                               40                 40
- *   total                                           21,430             24,385
+ *   total                                           21,941             24,896
  *
- * The digest's 14 permutations are 38 % of it: every signed value costs about 41 constraints.
+ * The digest's 14 permutations are 37 % of it: every signed value costs about 41 constraints.
  */
 import type { QuantizedModel } from "../models/quantized-model";
 import { WINDOW_DIGEST_TAG } from "../candles/digest";
@@ -85,7 +93,16 @@ export async function generateUpdateCircuit(
   line(
     `// Signed update: ${K} publisher signature(s) -> window digest -> features -> ${mode} model -> policy.`,
   );
-  for (const lib of ["range", "fixed-point", "policy", "commitment", "window-features", "publisher-quorum"]) {
+  const libs = [
+    "range",
+    "field-bits",
+    "fixed-point",
+    "policy",
+    "commitment",
+    "window-features",
+    "publisher-quorum",
+  ];
+  for (const lib of libs) {
     line(`include "${lib}.circom";`);
   }
   line("");
@@ -134,7 +151,12 @@ export async function generateUpdateCircuit(
   line(`        digest.in[${5 + 2 * N} + 2 * j] <== high[j];`);
   line(`        digest.in[${6 + 2 * N} + 2 * j] <== low[j];`);
   line("    }");
-  line("    windowDigest <== digest.out;");
+  line("");
+  line(
+    `    // The digest's low ${UPDATE_PACKING.digestBits} bits for the packed update (statement.ts digestSignal).`,
+  );
+  line(`    component digestBits = FieldLowBits(${UPDATE_PACKING.digestBits});`);
+  line("    digestBits.in <== digest.out;");
   line("");
   line(`    // 2. ${K} signature(s) of the digest by distinct keys of the committed publisher set.`);
   line(`    component publishers = PublisherQuorum(${K});`);
@@ -166,10 +188,16 @@ export async function generateUpdateCircuit(
   line("    statementHash.in[4] <== domain;");
   line("    statement <== statementHash.out;");
   line("");
-  line("    // The packed update (circuits/statement.ts): MM and IM are below 2^16 by the policy's clamps.");
   line(
-    `    update <== ${margins.mm} + ${margins.im} * ${1n << BigInt(UPDATE_PACKING.imShift)} + ` +
-      `dataTimestamp * ${1n << BigInt(UPDATE_PACKING.timestampShift)};`,
+    "    // The packed update (circuits/statement.ts): MM and IM are below 2^16 by the policy's clamps, the",
+  );
+  line(
+    "    // timestamp below 2^40 (range-checked above), the digest bits below 2^180: 252 bits, no overlap.",
+  );
+  const P = UPDATE_PACKING;
+  line(
+    `    update <== ${margins.mm} + ${margins.im} * ${1n << BigInt(P.imShift)} + ` +
+      `dataTimestamp * ${1n << BigInt(P.timestampShift)} + digestBits.out * ${1n << BigInt(P.digestShift)};`,
   );
   line("}");
   line("");

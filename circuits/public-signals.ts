@@ -48,18 +48,22 @@ export const BATCH_TRAILING_SIGNAL_NAMES = [
 export const BATCH_TRAILING_SIGNALS = BATCH_TRAILING_SIGNAL_NAMES.length;
 
 /**
- * The public signals of a signed-update proof (circuits/generate-update-circuit.ts), in snarkjs's order; all
- * three are circuit outputs. This list is the one definition, read by the prover, the oracle and the audit;
- * circuits/statement.ts says what each one packs or hashes.
+ * The public signals of a signed-update proof (circuits/generate-update-circuit.ts), in snarkjs's order; both
+ * are circuit outputs. This list is the one definition, read by the prover, the oracle and the audit;
+ * circuits/statement.ts says what each one packs or hashes. The oracle passes only the update to the
+ * verifier: the statement's part of the check is a point it precomputed per market (contracts/README.md).
  */
 export const UPDATE_SIGNALS = [
-  /** MM + IM * 2^16 + dataTimestamp * 2^32 (statement.ts `packUpdate`). */
+  /**
+   * MM + IM * 2^16 + dataTimestamp * 2^32 + (windowDigest mod 2^180) * 2^72 (statement.ts `packUpdate`;
+   * the digest part is `digestSignal`).
+   */
   "update",
-  /** The digest of the signed window the margins come from (candles/digest.ts). */
-  "windowDigest",
   /** Poseidon over the market id, the model commitment, the publisher set and the domain (statement.ts). */
   "statement",
 ] as const;
+
+export { digestSignal } from "./statement";
 
 /** Index of a signal in a signed-update proof's public signals. */
 export const UPDATE_SIGNAL_INDEX = Object.fromEntries(UPDATE_SIGNALS.map((name, i) => [name, i])) as Record<

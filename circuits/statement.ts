@@ -1,12 +1,19 @@
 /**
- * What a signed-update proof states, in three public signals (the layout of `UPDATE_SIGNALS` in
- * public-signals.ts), and the two values packed or hashed into them.
+ * What a signed-update proof states, in two public signals (the layout of `UPDATE_SIGNALS` in
+ * public-signals.ts), and the values packed or hashed into them.
  *
- * - The update: `MM + IM * 2^16 + dataTimestamp * 2^32`, with MM and IM below 2^16 (the policy's clamps)
- *   and dataTimestamp, the open time of the window's last bar in seconds, below 2^40: so the packing is
- *   injective and the oracle unpacks it with shifts.
- * - The window digest (candles/digest.ts): which signed window the margins were computed from; an auditor
- *   fetches that window from the publishers' archives and recomputes everything.
+ * - The update: `MM + IM * 2^16 + dataTimestamp * 2^32 + digestSignal * 2^72`, with MM and IM below 2^16
+ *   (the policy's clamps), dataTimestamp, the open time of the window's last bar in seconds, below 2^40, and
+ *   digestSignal = windowDigest mod 2^180 (`digestSignal` below): 252 bits in all, below the scalar field's
+ *   r > 2^253, so the packing is injective and the oracle unpacks it with shifts.
+ * - The window digest (candles/digest.ts) is in the update only as its low 180 bits: they say which signed
+ *   window the margins were computed from, and an auditor fetches that window from the publishers'
+ *   archives, compares `digestSignal(windowDigest(window))` with the proven value and recomputes everything.
+ *   Why 180 bits suffice: the publishers' signatures, checked in the circuit, are over the FULL digest, so
+ *   the truncation weakens nothing the proof binds; the 180 bits only locate the window. Finding another
+ *   window with the same 180 bits (a second preimage) costs about 2^180 Poseidon calls, two windows with
+ *   equal 180 bits (a collision) about 2^90, and a collision would only help a quorum of publishers, who
+ *   could sign both windows anyway.
  * - The statement key: one field element for everything that is constant per market and deployment, so
  *   the verifier pays for one public signal instead of four. Layout (version 1): the Poseidon sponge
  *   (poseidon-sponge.ts) over
@@ -21,13 +28,38 @@
  *   the registered one, and an auditor recomputes the key from the parts.
  */
 import { packAscii } from "./commitments";
+import { FIELD_MODULUS } from "./field";
 import { poseidonSponge } from "./poseidon-sponge";
 
 /** The domain tag of statement keys, version 1. */
 export const STATEMENT_TAG = packAscii("zkrisk.statement.v1");
 
-/** Bit positions of the packed update signal. */
-export const UPDATE_PACKING = { imShift: 16, timestampShift: 32, timestampBits: 40 } as const;
+/**
+ * Bit positions of the packed update signal: MM at bit 0, IM at `imShift`, the data timestamp
+ * (`timestampBits` wide) at `timestampShift`, the digest signal (`digestBits` wide) at `digestShift`;
+ * `bits` in all. contracts/PublicSignals.sol mirrors these numbers.
+ */
+export const UPDATE_PACKING = {
+  imShift: 16,
+  timestampShift: 32,
+  timestampBits: 40,
+  digestShift: 72,
+  digestBits: 180,
+  bits: 252,
+} as const;
+
+/**
+ * The part of a window digest the proof and the `SignedParametersUpdated` event carry: its low 180 bits
+ * (`windowDigest mod 2^180`, layout above). The one function to compare a window's full digest
+ * (candles/digest.ts) with an event or a proof.
+ * @throws RangeError for a digest outside [0, p)
+ */
+export function digestSignal(fullDigest: bigint): bigint {
+  if (fullDigest < 0n || fullDigest >= FIELD_MODULUS) {
+    throw new RangeError(`window digest ${fullDigest} is not a field element`);
+  }
+  return fullDigest & ((1n << BigInt(UPDATE_PACKING.digestBits)) - 1n);
+}
 
 /** The parts of a statement key. */
 export interface StatementParts {
@@ -54,11 +86,14 @@ export interface UpdateValues {
   im: bigint;
   /** Open time of the window's last bar, seconds since the Unix epoch. */
   dataTimestamp: bigint;
+  /** The window digest's low 180 bits (`digestSignal`). */
+  digest: bigint;
 }
 
 /**
  * Pack an update as the circuit does.
- * @throws RangeError for a margin outside [0, 2^16) or a timestamp outside [0, 2^40).
+ * @throws RangeError for a margin outside [0, 2^16), a timestamp outside [0, 2^40) or a digest signal
+ *   outside [0, 2^180) (pass `digestSignal(windowDigest)`).
  */
 export function packUpdate(u: UpdateValues): bigint {
   const P = UPDATE_PACKING;
@@ -71,16 +106,25 @@ export function packUpdate(u: UpdateValues): bigint {
   if (u.dataTimestamp < 0n || u.dataTimestamp >= 1n << BigInt(P.timestampBits)) {
     throw new RangeError(`data timestamp ${u.dataTimestamp} does not fit ${P.timestampBits} bits`);
   }
-  return u.mm + (u.im << BigInt(P.imShift)) + (u.dataTimestamp << BigInt(P.timestampShift));
+  if (u.digest < 0n || u.digest >= 1n << BigInt(P.digestBits)) {
+    throw new RangeError(`digest signal ${u.digest} does not fit ${P.digestBits} bits (use digestSignal)`);
+  }
+  return (
+    u.mm +
+    (u.im << BigInt(P.imShift)) +
+    (u.dataTimestamp << BigInt(P.timestampShift)) +
+    (u.digest << BigInt(P.digestShift))
+  );
 }
 
-/** Unpack an update signal (the oracle's view). */
+/** Unpack an update signal (the oracle's view; a well-formed one is below 2^252). */
 export function unpackUpdate(packed: bigint): UpdateValues {
   const P = UPDATE_PACKING;
   const mask = (bits: number) => (1n << BigInt(bits)) - 1n;
   return {
     mm: packed & mask(P.imShift),
     im: (packed >> BigInt(P.imShift)) & mask(P.timestampShift - P.imShift),
-    dataTimestamp: packed >> BigInt(P.timestampShift),
+    dataTimestamp: (packed >> BigInt(P.timestampShift)) & mask(P.timestampBits),
+    digest: packed >> BigInt(P.digestShift),
   };
 }

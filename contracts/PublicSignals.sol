@@ -3,7 +3,7 @@ pragma solidity ^0.8.28;
 
 /// @title PublicSignals
 /// @notice Indexes of the public signals of a zkrisk proof in the verifier's `pubSignals` array: a single update
-///         (seven signals), a batch, and a signed update (three). This mirrors `circuits/public-signals.ts`, the one
+///         (seven signals), a batch, and a signed update (two). This mirrors `circuits/public-signals.ts`, the one
 ///         definition of the order; the end-to-end tests submit real proofs, so a mismatch here fails them.
 library PublicSignals {
     /// @notice Number of public signals of a single update.
@@ -45,19 +45,24 @@ library PublicSignals {
     /// @notice Bit offset of the market id in a packed market.
     uint256 internal constant PACKED_MARKET_ID_SHIFT = 72;
 
-    // Signed updates (`submitSignedUpdate`): three public signals, all circuit outputs (`UPDATE_SIGNALS` in
+    // Signed updates (`submitSignedUpdate`): two public signals, both circuit outputs (`UPDATE_SIGNALS` in
     // circuits/public-signals.ts; circuits/statement.ts defines what they pack and hash). The update packs
-    // `mm + im * 2^16 + dataTimestamp * 2^32` with the shifts above (mm, im < 2^16, dataTimestamp < 2^40), so a
-    // well-formed update is below 2^UPDATE_BITS.
+    // `mm + im * 2^16 + dataTimestamp * 2^32 + digest * 2^72` with the shifts above (mm, im < 2^16, dataTimestamp
+    // < 2^40, digest = windowDigest mod 2^180), so a well-formed update is below 2^UPDATE_BITS < r. The statement
+    // key is not passed to the verifier: the oracle stores its part of the check per market (`statementBase`).
 
     /// @notice Number of public signals of a signed update.
-    uint256 internal constant UPDATE_COUNT = 3;
-    /// @notice The packed update: maintenance margin, initial margin and data timestamp (the window's last bar).
+    uint256 internal constant UPDATE_COUNT = 2;
+    /// @notice The packed update: margins, data timestamp (the window's last bar) and the window digest's low bits.
     uint256 internal constant UPDATE_PACKED = 0;
-    /// @notice The digest of the signed candle window the margins were computed from (candles/digest.ts).
-    uint256 internal constant UPDATE_WINDOW_DIGEST = 1;
     /// @notice The statement key: Poseidon over the market id, model commitment, publisher set and domain.
-    uint256 internal constant UPDATE_STATEMENT = 2;
-    /// @notice Bits of a well-formed packed update: 16 + 16 + 40.
-    uint256 internal constant UPDATE_BITS = 72;
+    uint256 internal constant UPDATE_STATEMENT = 1;
+    /// @notice Bits of the data timestamp in a packed update.
+    uint256 internal constant UPDATE_TIMESTAMP_BITS = 40;
+    /// @notice Bit offset of the window digest's low bits in a packed update.
+    uint256 internal constant UPDATE_DIGEST_SHIFT = 72;
+    /// @notice Bits of the window digest a packed update carries (`digestSignal` in circuits/statement.ts).
+    uint256 internal constant UPDATE_DIGEST_BITS = 180;
+    /// @notice Bits of a well-formed packed update: 16 + 16 + 40 + 180.
+    uint256 internal constant UPDATE_BITS = 252;
 }

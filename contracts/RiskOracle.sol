@@ -3,7 +3,7 @@ pragma solidity ^0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IGroth16Verifier} from "./interfaces/IGroth16Verifier.sol";
-import {IGroth16Verifier3} from "./interfaces/IGroth16Verifier3.sol";
+import {ISignedUpdateVerifier} from "./interfaces/ISignedUpdateVerifier.sol";
 import {IRiskOracle} from "./interfaces/IRiskOracle.sol";
 import {PublicSignals} from "./PublicSignals.sol";
 
@@ -16,9 +16,9 @@ import {PublicSignals} from "./PublicSignals.sol";
 ///         passes the same guards as a single update, and the batch is all or nothing. A market whose publisher set
 ///         governance registered (`setPublisherSet`) takes only signed updates (`submitSignedUpdate`): proofs that
 ///         its model computed the margins from a candle window signed by a quorum of its publishers.
-/// @dev One market's configuration and state take six storage slots, laid out so that every kind of update reads
-///      three and writes one (see `Market`). The guards live in `_checkOpen` and `_checkUpdate`, shared by all
-///      update paths.
+/// @dev One market's configuration and state take eight storage slots, laid out so that an unsigned update reads
+///      three, a signed one four, and each writes one (see `Market`). The guards live in `_checkOpen` and
+///      `_checkUpdate`, shared by all update paths.
 contract RiskOracle is IRiskOracle, AccessControl {
     /// @notice Role that registers markets and changes their model, guards and guardian.
     bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
@@ -32,10 +32,10 @@ contract RiskOracle is IRiskOracle, AccessControl {
 
     /// @dev A market, flattened so the fields an update needs share slots. `verifier == 0` means "not registered";
     ///      `updatedAt == 0` means "no accepted update yet"; `signed` means "has a publisher set". An unsigned update
-    ///      reads slots 0, 1, 2 and a signed one slots 0, 2, 4; both write slot 2.
+    ///      reads slots 0, 1, 2 and a signed one slots 0, 2, 4, 5; both write slot 2.
     struct Market {
         // slot 0: read by every update. `verifier` is an `IGroth16Verifier` (seven signals) for an unsigned market
-        // and an `IGroth16Verifier3` (three signals) for a signed one.
+        // and an `ISignedUpdateVerifier` (zkrisk's, two signals) for a signed one.
         address verifier;
         uint16 minMaintenanceMarginBps;
         uint16 maxMaintenanceMarginBps;
@@ -57,10 +57,13 @@ contract RiskOracle is IRiskOracle, AccessControl {
         // slot 3: read only by governance, pause and unpause (21 bytes)
         address guardian;
         uint8 quorum;
-        // slot 4: read by every signed update
-        uint256 statementKey;
-        // slot 5: read only by governance and views
+        // slots 4, 5: read by every signed update. The statement base IC0 + statementKey * IC2 of the verifier's
+        // key (`ISignedUpdateVerifier.statementBase`): the statement's part of every proof check, computed once.
+        uint256 statementBaseX;
+        uint256 statementBaseY;
+        // slots 6, 7: read only by governance and views
         uint256 publisherSet;
+        uint256 statementKey;
     }
 
     /// @dev A batch verifier and the selector of its `verifyProof`, which depends on the batch size (one slot).
@@ -149,6 +152,13 @@ contract RiskOracle is IRiskOracle, AccessControl {
         if (config.statementKey == 0 || config.statementKey >= SNARK_SCALAR_FIELD) {
             revert OracleInvalidStatementKey(config.statementKey);
         }
+        // The statement's part of every proof check of this market, from the verifier that will check them.
+        try config.verifier.statementBase(config.statementKey) returns (uint256 x, uint256 y) {
+            m.statementBaseX = x;
+            m.statementBaseY = y;
+        } catch {
+            revert OracleInvalidVerifier(address(config.verifier));
+        }
         emit PublisherSetChanged(marketId, _publisherSetOf(m), config);
         m.verifier = address(config.verifier);
         m.modelCommitment = config.modelCommitment;
@@ -215,30 +225,26 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint256[2] calldata pA,
         uint256[2][2] calldata pB,
         uint256[2] calldata pC,
-        uint256[3] calldata pubSignals
+        uint256 update
     ) external {
         Market storage m = _market(marketId);
         _checkOpen(m, marketId, true);
-        uint256 provenKey = pubSignals[PublicSignals.UPDATE_STATEMENT];
-        if (provenKey != m.statementKey) revert OracleStatementMismatch(marketId, m.statementKey, provenKey);
-        uint256 packed = pubSignals[PublicSignals.UPDATE_PACKED];
-        if (packed >> PublicSignals.UPDATE_BITS != 0) revert OracleMalformedUpdate(packed);
-        uint256 windowDigest = pubSignals[PublicSignals.UPDATE_WINDOW_DIGEST];
-        if (windowDigest >= SNARK_SCALAR_FIELD) {
-            revert OracleSignalNotInField(PublicSignals.UPDATE_WINDOW_DIGEST, windowDigest);
-        }
-        // Below 2^72, so the data timestamp is below 2^40 and the unpacking is exact.
+        // Below 2^252 (so below r), and then the unpacking is exact: timestamp < 2^40, digest bits < 2^180.
+        if (update >> PublicSignals.UPDATE_BITS != 0) revert OracleMalformedUpdate(update);
         (uint64 dataTimestamp, uint16 mm, uint16 im) = _checkUpdate(
             m,
             marketId,
-            packed >> PublicSignals.PACKED_DATA_TIMESTAMP_SHIFT,
-            packed & type(uint16).max,
-            (packed >> PublicSignals.PACKED_INITIAL_MARGIN_SHIFT) & type(uint16).max
+            (update >> PublicSignals.PACKED_DATA_TIMESTAMP_SHIFT) & type(uint40).max,
+            update & type(uint16).max,
+            (update >> PublicSignals.PACKED_INITIAL_MARGIN_SHIFT) & type(uint16).max
         );
-        // Last: the pairing check costs most. A staticcall (view), so the verifier cannot re-enter.
-        if (!IGroth16Verifier3(m.verifier).verifyProof(pA, pB, pC, pubSignals)) revert OracleInvalidProof(marketId);
+        // Last: the pairing check costs most. The statement base binds the proof to this market's statement key.
+        // A staticcall (view), so the verifier cannot re-enter.
+        if (!ISignedUpdateVerifier(m.verifier).verifyProof(pA, pB, pC, update, m.statementBaseX, m.statementBaseY)) {
+            revert OracleInvalidProof(marketId);
+        }
         _store(m, mm, im, dataTimestamp);
-        emit SignedParametersUpdated(marketId, mm, im, dataTimestamp, windowDigest);
+        emit SignedParametersUpdated(marketId, mm, im, dataTimestamp, update >> PublicSignals.UPDATE_DIGEST_SHIFT);
     }
 
     /// @inheritdoc IRiskOracle
@@ -473,7 +479,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
 
     /// @dev A market's publisher set and statement as `publisherSet` returns them.
     function _publisherSetOf(Market storage m) private view returns (PublisherSetConfig memory config) {
-        config.verifier = IGroth16Verifier3(m.verifier);
+        config.verifier = ISignedUpdateVerifier(m.verifier);
         config.modelCommitment = m.modelCommitment;
         config.publisherSet = m.publisherSet;
         config.quorum = m.quorum;

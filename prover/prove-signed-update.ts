@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { toField } from "../circuits/field";
 import type { WeightMode } from "../circuits/generate-circuit";
-import { UPDATE_SIGNALS } from "../circuits/public-signals";
+import { UPDATE_SIGNAL_INDEX, UPDATE_SIGNALS } from "../circuits/public-signals";
 import { modelCommitment } from "../circuits/commitments";
 import { WINDOW_FEATURES } from "../features/window-features";
 import { loadQuantizedModel, type QuantizedModel } from "../models/quantized-model";
@@ -33,6 +33,7 @@ export interface ProvedSignedUpdate {
     initialMarginBps: number;
     /** Seconds since the Unix epoch. */
     dataTimestamp: number;
+    /** The window's full digest (candles/digest.ts); the proof and the event carry its low 180 bits. */
     windowDigest: string;
     statement: string;
     marketId: string;
@@ -122,8 +123,8 @@ export class SignedUpdateProver {
         maintenanceMarginBps: Number(trace.maintenanceMarginBps),
         initialMarginBps: Number(trace.initialMarginBps),
         dataTimestamp: Number(built.dataTimestamp),
-        windowDigest: built.publicSignals[1].toString(),
-        statement: built.publicSignals[2].toString(),
+        windowDigest: built.windowDigest.toString(),
+        statement: built.publicSignals[UPDATE_SIGNAL_INDEX.statement].toString(),
         marketId: built.marketId.toString(),
         modelCommitment: (await modelCommitment(this.model)).toString(),
         publisherSet: built.publisherSetCommitment.toString(),

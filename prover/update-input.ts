@@ -10,7 +10,7 @@ import { WINDOW_RANGE_BARS } from "../candles/window";
 import { toField } from "../circuits/field";
 import type { WeightMode } from "../circuits/generate-circuit";
 import { modelCommitment } from "../circuits/commitments";
-import { packUpdate, statementKey } from "../circuits/statement";
+import { digestSignal, packUpdate, statementKey } from "../circuits/statement";
 import { FEATURE_INTERVAL_MS, FEATURE_WINDOW_BARS, windowFeatures } from "../features/window-features";
 import { inferInteger, type IntegerTrace } from "../models/integer-engine";
 import type { QuantizedModel } from "../models/quantized-model";
@@ -37,8 +37,10 @@ export interface SignedUpdateSource {
 /** The circuit input and everything the proof will state. */
 export interface SignedUpdateInput {
   input: Record<string, SignalValue>;
-  /** The public signals in UPDATE_SIGNALS order: update, window digest, statement key. */
-  publicSignals: [bigint, bigint, bigint];
+  /** The public signals in UPDATE_SIGNALS order: the packed update (with the digest's low bits), statement key. */
+  publicSignals: [bigint, bigint];
+  /** The window's full digest (candles/digest.ts): what the publishers signed. */
+  windowDigest: bigint;
   /** The integer features and the engine's trace. */
   trace: IntegerTrace;
   /** Open time of the window's last bar, seconds. */
@@ -103,7 +105,12 @@ export async function signedUpdateInput(
     publisherSet: setCommitment,
     domain: src.domain,
   });
-  const update = packUpdate({ mm: trace.maintenanceMarginBps, im: trace.initialMarginBps, dataTimestamp });
+  const update = packUpdate({
+    mm: trace.maintenanceMarginBps,
+    im: trace.initialMarginBps,
+    dataTimestamp,
+    digest: digestSignal(digest),
+  });
 
   const s = (v: bigint) => toField(v).toString();
   const n = window.bars.length;
@@ -128,7 +135,8 @@ export async function signedUpdateInput(
   };
   return {
     input,
-    publicSignals: [update, digest, statement],
+    publicSignals: [update, statement],
+    windowDigest: digest,
     trace,
     dataTimestamp,
     marketId: window.marketId,

@@ -15,6 +15,7 @@ import { modelCommitment as modelCommitmentOf } from "../circuits/commitments";
 import { compileModel, compileSignedUpdateModel } from "../circuits/compile-model";
 import { generateCircuit, type WeightMode } from "../circuits/generate-circuit";
 import { generateUpdateCircuit } from "../circuits/generate-update-circuit";
+import { digestSignal } from "../circuits/public-signals";
 import { FEATURE_WINDOW_BARS } from "../features/window-features";
 import { ZkriskError } from "../models/errors";
 import { sha256Hex } from "../models/io";
@@ -106,7 +107,7 @@ export interface DemoResult {
     txHash: string;
     gasUsed: string;
     block: number;
-    /** The window digest the oracle logged (equal to `window.digest`). */
+    /** The window digest's low 180 bits the oracle logged (`digestSignal(window.digest)`). */
     windowDigest: string;
     statementKey: string;
   };
@@ -264,11 +265,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     if (canWarp) await chain.setNextBlockTime(closeTime + 60);
     const receipt = await submitSignedUpdate(oracle, marketId, update.calldata);
     const [event] = signedUpdatesOf(oracle, receipt);
-    if (event === undefined || event.windowDigest !== signed.digest) {
+    // The event carries the digest's low 180 bits (circuits/statement.ts digestSignal).
+    if (event === undefined || event.windowDigest !== digestSignal(signed.digest)) {
       throw new ZkriskError(
         "DEMO_MISMATCH",
-        `the oracle logged window digest ${event?.windowDigest ?? "(no SignedParametersUpdated event)"}, the ` +
-          `demo signed ${signed.digest}`,
+        `the oracle logged window digest bits ${event?.windowDigest ?? "(no SignedParametersUpdated event)"}, ` +
+          `the demo signed ${signed.digest} (low 180 bits ${digestSignal(signed.digest)})`,
       );
     }
 

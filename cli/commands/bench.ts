@@ -131,21 +131,28 @@ export function formatBatch(rows: readonly Omit<BatchGas, "batch" | "stored">[])
   );
 }
 
-/** Text table of the signed-update gas: each update's total, its verifier call and the rest. */
+/** Text table of the signed-update gas: each update's total, its verifier call (and pairing) and the rest. */
 export function formatSigned(g: SignedUpdateGas | undefined): string {
   if (!g) return "";
   const int = (v: number) => v.toLocaleString("en-US");
   return (
     `\nSigned updates (submitSignedUpdate, ${g.publicSignals} public signals; gas from receipts, the verifier call ` +
-    "from the trace):\n\n" +
+    "and its pairing precompile from the trace):\n\n" +
     markdownTable([
-      ["update", "gas, all in", "verifier call (pairing part)", "rest", "of the rest: calldata"],
+      ["update", "gas, all in", "verifier call", "of it: pairing", "rest", "of the rest: calldata"],
       ...(
         [
           ["first", g.first],
           ["later", g.later],
         ] as const
-      ).map(([name, r]) => [name, int(r.total), int(r.verifier), int(r.rest), int(r.calldata)]),
+      ).map(([name, r]) => [
+        name,
+        int(r.total),
+        int(r.verifier),
+        int(r.pairing),
+        int(r.rest),
+        int(r.calldata),
+      ]),
     ]) +
     "\n"
   );

@@ -81,7 +81,7 @@ export async function demoAction(f: DemoFlags): Promise<void> {
       `publisher set ${r.publisherSet.commitment} (${r.publisherSet.quorum} of ${r.publisherSet.keys}) registered\n` +
       `6. proved in ${(r.provingMs / 1000).toFixed(2)} s and verified locally\n` +
       `7. submitSignedUpdate accepted: tx ${r.submit.txHash}, block ${r.submit.block}, gas ${r.submit.gasUsed}, ` +
-      `window digest ${r.submit.windowDigest}\n` +
+      `window digest (low 180 bits) ${r.submit.windowDigest}\n` +
       `8. read back: MM ${r.readBack.maintenanceMarginBps} bps, IM ${r.readBack.initialMarginBps} bps, ` +
       `data ${isoFromSeconds(r.readBack.dataTimestamp)}, fresh ${r.readBack.fresh}\n`,
   );

@@ -2,7 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IGroth16Verifier} from "./IGroth16Verifier.sol";
-import {IGroth16Verifier3} from "./IGroth16Verifier3.sol";
+import {ISignedUpdateVerifier} from "./ISignedUpdateVerifier.sol";
 
 /// @title IRiskOracle
 /// @notice A risk-parameter oracle that accepts a market's maintenance and initial margin only with a Groth16 proof
@@ -52,15 +52,16 @@ interface IRiskOracle {
 
     /// @notice What a signed update of a market must prove, set by governance with `setPublisherSet`. The circuit
     ///         recomputes `statementKey` as the Poseidon sponge over (STATEMENT_TAG, marketId, modelCommitment,
-    ///         publisherSet, domain) (circuits/statement.ts); the oracle cannot recompute Poseidon, so it compares the
-    ///         proof's key with this one, and an auditor recomputes it from the parts in `PublisherSetChanged`.
-    /// @param verifier Groth16 verifier of the signed-update circuit (three public signals)
+    ///         publisherSet, domain) (circuits/statement.ts); the oracle cannot recompute Poseidon, so it asks the
+    ///         verifier once for the key's statement base and checks every update's proof against that base (a proof
+    ///         for another key fails), and an auditor recomputes the key from the parts in `PublisherSetChanged`.
+    /// @param verifier zkrisk's verifier of the signed-update circuit (two public signals, a statement base per key)
     /// @param modelCommitment Poseidon commitment to the model (weights, scales and policy) the key binds
     /// @param publisherSet commitment to the market's n publisher keys and the quorum k (publisher/publisher-set.ts)
     /// @param quorum k, the distinct publisher signatures an update needs (bound by `publisherSet`; stored for reads)
     /// @param statementKey the key every signed update of the market must carry as its statement signal
     struct PublisherSetConfig {
-        IGroth16Verifier3 verifier;
+        ISignedUpdateVerifier verifier;
         uint256 modelCommitment;
         uint256 publisherSet;
         uint8 quorum;
@@ -147,8 +148,9 @@ interface IRiskOracle {
     /// @param maintenanceMarginBps new maintenance margin (bps)
     /// @param initialMarginBps new initial margin (bps)
     /// @param dataTimestamp open time of the signed window's last bar (s)
-    /// @param windowDigest digest of the signed window (candles/digest.ts): an auditor fetches the window from the
-    ///        publishers' archives, checks it against this digest and recomputes the margins
+    /// @param windowDigest the low 180 bits of the signed window's digest (candles/digest.ts; `digestSignal` in
+    ///        circuits/statement.ts): an auditor fetches the window from the publishers' archives, checks its digest's
+    ///        low 180 bits against this value and recomputes the margins
     event SignedParametersUpdated(
         uint256 indexed marketId,
         uint16 maintenanceMarginBps,
@@ -240,9 +242,8 @@ interface IRiskOracle {
     error OracleInvalidQuorum(uint8 quorum);
     /// @notice `statementKey` is zero or not a field element.
     error OracleInvalidStatementKey(uint256 statementKey);
-    /// @notice The proof's statement key is not the market's: another market, model, publisher set, oracle or chain.
-    error OracleStatementMismatch(uint256 marketId, uint256 registered, uint256 proven);
-    /// @notice The packed update signal has bits at or above bit 72, so it packs no (MM, IM, data timestamp).
+    /// @notice The packed update signal has bits at or above bit 252, so it packs no (MM, IM, data timestamp,
+    ///         digest).
     error OracleMalformedUpdate(uint256 packed);
 
     // ------------------------------------------------------------------------------------------- governance
@@ -285,6 +286,8 @@ interface IRiskOracle {
     /// @dev The oracle cannot check that `statementKey` hashes the other fields (that needs Poseidon): governance
     ///      computes it (prover/onchain/oracle.ts `setPublisherSet`), and `PublisherSetChanged` lets anyone check it.
     /// @param marketId registered market
+    ///      The oracle stores the key's statement base (`ISignedUpdateVerifier.statementBase`), which every update's
+    ///      proof is checked against; a verifier that cannot give one is refused (`OracleInvalidVerifier`).
     /// @param config verifier (with code), model commitment, publisher-set commitment and statement key (each
     ///        nonzero, < p), and a quorum >= 1
     function setPublisherSet(uint256 marketId, PublisherSetConfig calldata config) external;
@@ -324,23 +327,26 @@ interface IRiskOracle {
 
     /// @notice Submit a signed update of a market's margins: a proof that the market's model, on a window of candles
     ///         signed by a quorum of its registered publishers, gives these margins. Anyone may submit; nothing but
-    ///         the proof and its three public signals is taken from the submitter.
-    /// @dev Checks, in order: market known, signed and not paused; statement key the registered one; packed update
-    ///      below 2^72; window digest < p; then the guards shared with the other paths: data timestamp (from the
-    ///      packed signal, the open time of the window's last bar) newer than the last accepted one, not in the
-    ///      future, not older than the maximum data age; minimum interval; bounds, IM >= MM and rate of change;
-    ///      last, the proof verifies. Replays and re-randomised proofs of an applied update fail "newer than".
+    ///         the proof and its packed update is taken from the submitter: the proof's other public signal, the
+    ///         statement key, is the market's, through the statement base the oracle stored (`setPublisherSet`).
+    /// @dev Checks, in order: market known, signed and not paused; packed update below 2^252; then the guards
+    ///      shared with the other paths: data timestamp (from the packed signal, the open time of the window's last
+    ///      bar) newer than the last accepted one, not in the future, not older than the maximum data age; minimum
+    ///      interval; bounds, IM >= MM and rate of change; last, the proof verifies for the update and the market's
+    ///      statement base (a proof for another market, model, publisher set, oracle or chain fails here).
+    ///      Replays and re-randomised proofs of an applied update fail "newer than".
     /// @param marketId registered market with a publisher set
     /// @param pA proof point A
     /// @param pB proof point B (coordinate pairs as (imaginary, real))
     /// @param pC proof point C
-    /// @param pubSignals packed update, window digest, statement key (`PublicSignals.sol`)
+    /// @param update the packed update, public signal 0 (`PublicSignals.sol`): MM, IM, data timestamp and the window
+    ///        digest's low 180 bits
     function submitSignedUpdate(
         uint256 marketId,
         uint256[2] calldata pA,
         uint256[2][2] calldata pB,
         uint256[2] calldata pC,
-        uint256[3] calldata pubSignals
+        uint256 update
     ) external;
 
     /// @notice Submit one proof of the margins of n markets (one model on n markets). Anyone may submit. All or

@@ -24,7 +24,7 @@ import {
   type IntegerCandle,
   type Window,
 } from "../../candles";
-import { statementKey } from "../../circuits/statement";
+import { digestSignal, statementKey } from "../../circuits/statement";
 import { isoFromMs, isoFromSeconds } from "../../core/time";
 import { windowFeatures } from "../../features/window-features";
 import { fixedPointText } from "../../candles/integer-candle";
@@ -39,10 +39,10 @@ import type { PublisherSetConfig } from "./oracle";
 /**
  * Whether a window's digest (candles/digest.ts, recomputed from its bars) is the digest a signed-update event
  * carries. Every comparison of a window with an event goes through here, so a change of what the event carries
- * (e.g. a truncated digest) is a change of this one function.
+ * (the event carries the digest's low 180 bits, `digestSignal`) is a change of this one function.
  */
 export function digestMatches(windowDigest: bigint, eventDigest: bigint): boolean {
-  return windowDigest === eventDigest;
+  return digestSignal(windowDigest) === eventDigest;
 }
 
 /** A publisher set file given to the audit, with the commitment governance would register for it. */

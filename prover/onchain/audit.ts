@@ -40,11 +40,10 @@ import {
   BATCH_TRAILING_SIGNALS,
   PUBLIC_SIGNALS,
   PUBLIC_SIGNAL_INDEX,
-  UPDATE_SIGNAL_INDEX,
   UPDATE_SIGNALS,
   type PublicSignalName,
 } from "../../circuits/public-signals";
-import { packUpdate } from "../../circuits/statement";
+import { packUpdate, unpackUpdate } from "../../circuits/statement";
 import { BoundsError, UsageError, ZkriskError } from "../../models/errors";
 import { barWindowFeatures } from "../../features/window-features";
 import { inferInteger } from "../../models/integer-engine";
@@ -60,7 +59,6 @@ import type { WindowSource } from "../../publisher/window-sources";
 import {
   auditSignedUpdate,
   candlesByTime,
-  digestMatches,
   setInForce,
   type AuditPublisherSet,
   type PublisherSetChange,
@@ -979,7 +977,7 @@ function findSignedCall(
   ctx: AuditContext,
   tx: TransactionResponse | null,
   event: { marketId: bigint; windowDigest: bigint },
-): (ProofPoints & { marketId: bigint; pubSignals: bigint[] }) | string {
+): (ProofPoints & { marketId: bigint; update: bigint }) | string {
   if (tx === null) return `${UNDECODABLE_SIGNED_CALL}: the node does not return the transaction`;
   const fragment = ctx.iface.getFunction("submitSignedUpdate");
   if (!fragment) throw new ZkriskError("ORACLE_ABI", "the oracle ABI has no submitSignedUpdate");
@@ -992,7 +990,7 @@ function findSignedCall(
       a: pair(args[1]),
       b: [pair(b[0]), pair(b[1])] as [[bigint, bigint], [bigint, bigint]],
       c: pair(args[3]),
-      pubSignals: (args[4] as readonly unknown[]).map(big),
+      update: big(args[4]),
     };
   };
   const selector = fragment.selector.slice(2);
@@ -1008,8 +1006,8 @@ function findSignedCall(
     if (at % 2 !== 0) continue;
     try {
       const call = decode(`0x${data.slice(at)}`);
-      const digest = call.pubSignals[UPDATE_SIGNAL_INDEX.windowDigest];
-      if (call.marketId === event.marketId && digestMatches(digest, event.windowDigest)) return call;
+      if (call.marketId === event.marketId && unpackUpdate(call.update).digest === event.windowDigest)
+        return call;
     } catch {
       // not a call at this offset
     }
@@ -1042,40 +1040,34 @@ async function checkSignedCall(
     return { flags: [], gaps: ctx.signedVkey === undefined ? [] : [`the proof was not verified: ${call}`] };
   }
   const flags: string[] = [];
-  const signal = (name: (typeof UPDATE_SIGNALS)[number]) => call.pubSignals[UPDATE_SIGNAL_INDEX[name]];
   let update: bigint | undefined;
   try {
     update = packUpdate({
       mm: event.maintenanceMarginBps,
       im: event.initialMarginBps,
       dataTimestamp: event.dataTimestamp,
+      digest: event.windowDigest,
     });
   } catch {
     update = undefined;
   }
-  if (call.pubSignals.length !== UPDATE_SIGNALS.length) {
-    flags.push(`the submitSignedUpdate call has ${call.pubSignals.length} public signals`);
-  } else {
-    if (signal("update") !== update) {
-      flags.push(
-        `the proven update signal ${signal("update")} is not the event's margins and data timestamp`,
-      );
-    }
-    if (!digestMatches(signal("windowDigest"), event.windowDigest)) {
-      flags.push(`the proven window digest ${hex(signal("windowDigest"))} is not the event's`);
-    }
-    if (signal("statement") !== config.statementKey) {
-      flags.push(
-        `the proven statement key ${hex(signal("statement"))} is not the one registered ` +
-          `${hex(config.statementKey)}`,
-      );
-    }
+  // The call carries the update only: the oracle checks the statement through the point it stored for the
+  // registered key, so the proof is verified here against that key.
+  if (call.update !== update) {
+    flags.push(
+      `the proven update signal ${call.update} is not the event's margins, data timestamp and digest`,
+    );
   }
   if (call.marketId !== event.marketId) {
     flags.push(
       `submitSignedUpdate was called for market ${call.marketId}, the event is for ${event.marketId}`,
     );
   }
-  if (ctx.signedVkey !== undefined) flags.push(...(await checkProof(ctx.signedVkey, call, call.pubSignals)));
+  if (ctx.signedVkey !== undefined) {
+    const publicSignals = UPDATE_SIGNALS.map((name) =>
+      name === "update" ? call.update : config.statementKey,
+    );
+    flags.push(...(await checkProof(ctx.signedVkey, call, publicSignals)));
+  }
   return { flags, gaps: [] };
 }

@@ -1,6 +1,7 @@
 /**
- * Deploying and driving the oracle from TypeScript: the generated verifier, the RiskOracle, the example
- * consumer, market registration, publisher sets, and proven updates (unsigned, batched and signed). Reverts are
+ * Deploying and driving the oracle from TypeScript: the generated verifiers (snarkjs's for unsigned and batched
+ * updates, zkrisk's own for signed ones: signed-update-verifier.ts), the RiskOracle, the example consumer, market
+ * registration, publisher sets, and proven updates (unsigned, batched and signed). Reverts are
  * decoded to the oracle's custom errors, so a refused update says why (`OracleStaleData(...)`), not just
  * "execution reverted".
  */
@@ -12,18 +13,21 @@ import {
   type Signer,
   type TransactionReceipt,
 } from "ethers";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { UsageError, ZkriskError } from "../../models/errors";
 import { FIELD_MODULUS, toField } from "../../circuits/field";
-import { UPDATE_SIGNALS } from "../../circuits/public-signals";
+import { UPDATE_SIGNAL_INDEX, UPDATE_SIGNALS } from "../../circuits/public-signals";
 import { statementKey } from "../../circuits/statement";
 import type { VerifierCalldata } from "../calldata";
 import { oracleDomain } from "../domain";
 import type { ProvedBatch } from "../prove-batch";
 import type { ProvedUpdate } from "../prove-update";
 import { shippedContract } from "./contract-files";
-import { compileVerifier, type CompiledContract } from "./solc";
-import { MANIFEST_FILE, readManifest } from "../artifacts";
+import { compileGeneratedSource, compileVerifier, type CompiledContract } from "./solc";
+import { checkFileHash, MANIFEST_FILE, readManifest, type ArtifactManifest } from "../artifacts";
+import type { VerificationKey } from "../setup/snarkjs";
+import { generateSignedUpdateVerifier, SIGNED_UPDATE_VERIFIER_CONTRACT } from "./signed-update-verifier";
 import type { MarketLimits } from "./limits";
 
 export { DEFAULT_LIMITS, type MarketLimits } from "./limits";
@@ -60,10 +64,36 @@ export interface DeployVerifierOptions {
 }
 
 /**
- * Deploy the generated verifier of an artifact directory (compiled from its Groth16Verifier.sol). Refuses, with a
- * `SETUP_INSECURE` error, artifacts from an INSECURE setup (development ptau or direct development setup: one
- * process could have known the secrets, so anyone holding them could forge proofs) on any chain but a local one,
- * unless `allowInsecureSetup`.
+ * Whether an artifact directory holds a signed-update circuit: the public signals of `UPDATE_SIGNALS`, all outputs
+ * (an unsigned update has 7 signals with public inputs, a batch of n markets n + 3).
+ */
+export function isSignedUpdateCircuit(manifest: ArtifactManifest): boolean {
+  const c = manifest.circuit;
+  return (
+    c.publicSignals === UPDATE_SIGNALS.length && c.outputs === UPDATE_SIGNALS.length && c.publicInputs === 0
+  );
+}
+
+/**
+ * The verifier of an artifact directory, compiled: for a signed-update circuit zkrisk's own
+ * (signed-update-verifier.ts, generated from the directory's verification key, checked against the manifest), for
+ * any other the snarkjs-generated `Groth16Verifier.sol`.
+ */
+export function compileArtifactsVerifier(artifactsDir: string): CompiledContract {
+  const manifest = readManifest(artifactsDir);
+  if (!isSignedUpdateCircuit(manifest)) return compileVerifier(join(artifactsDir, "Groth16Verifier.sol"));
+  const vkeyPath = resolve(artifactsDir, manifest.files.vkey.path);
+  checkFileHash(vkeyPath, manifest.files.vkey.sha256, "vkey", join(artifactsDir, MANIFEST_FILE));
+  const vkey = JSON.parse(readFileSync(vkeyPath, "utf8")) as VerificationKey;
+  return compileGeneratedSource(generateSignedUpdateVerifier(vkey), SIGNED_UPDATE_VERIFIER_CONTRACT);
+}
+
+/**
+ * Deploy the verifier of an artifact directory (see {@link compileArtifactsVerifier}: zkrisk's own for a
+ * signed-update circuit, snarkjs's Groth16Verifier.sol for the others). Refuses, with a `SETUP_INSECURE` error,
+ * artifacts from an INSECURE setup (development ptau or direct development setup: one process could have known
+ * the secrets, so anyone holding them could forge proofs) on any chain but a local one, unless
+ * `allowInsecureSetup`.
  */
 export async function deployVerifier(
   signer: Signer,
@@ -85,7 +115,7 @@ export async function deployVerifier(
       );
     }
   }
-  return deployCompiled(compileVerifier(join(artifactsDir, "Groth16Verifier.sol")), signer, []);
+  return deployCompiled(compileArtifactsVerifier(artifactsDir), signer, []);
 }
 
 /** Deploy a RiskOracle governed by `governor`. */
@@ -201,7 +231,7 @@ export async function submitBatch(oracle: Contract, batch: ProvedBatch): Promise
 
 /** A market's publisher set and the statement its signed updates prove, as `IRiskOracle.PublisherSetConfig`. */
 export interface PublisherSetConfig {
-  /** Address of the signed-update circuit's verifier (three public signals). */
+  /** Address of zkrisk's verifier of the signed-update circuit (signed-update-verifier.ts). */
   verifier: string;
   /** Commitment to the model (circuits/commitments.ts). */
   modelCommitment: bigint;
@@ -287,8 +317,10 @@ export async function readPublisherSet(oracle: Contract, marketId: bigint): Prom
 }
 
 /**
- * The arguments of `submitSignedUpdate` for a signed-update proof's verifier calldata.
- * @throws UsageError when the proof does not carry exactly the three signals of `UPDATE_SIGNALS`, or one is not a
+ * The arguments of `submitSignedUpdate` for a signed-update proof's verifier calldata: the market, the proof and
+ * the packed update (the statement key is not sent: the oracle checks the proof against the market's stored
+ * statement base).
+ * @throws UsageError when the proof does not carry exactly the signals of `UPDATE_SIGNALS`, or one is not a
  *   decimal field element
  */
 export function signedUpdateArgs(marketId: bigint, calldata: VerifierCalldata): unknown[] {
@@ -303,12 +335,14 @@ export function signedUpdateArgs(marketId: bigint, calldata: VerifierCalldata): 
       throw new UsageError(`public signals: ${UPDATE_SIGNALS[i]} '${v}' is not a decimal field element`);
     }
   }
-  return [marketId, calldata.a, calldata.b, calldata.c, calldata.input];
+  return [marketId, calldata.a, calldata.b, calldata.c, calldata.input[UPDATE_SIGNAL_INDEX.update]];
 }
 
 /**
  * Submit a signed update; a refusal is an OracleError with the oracle's reason (after a static call, so a refused
- * update costs no gas; the same block-time caveat as {@link submitUpdate}). Returns the receipt.
+ * update costs no gas; the same block-time caveat as {@link submitUpdate}). Before that, the proof's statement key
+ * is compared with the market's registered one: the oracle would refuse another key only as `OracleInvalidProof`,
+ * so this says which (reason `StatementMismatch`). Returns the receipt.
  */
 export async function submitSignedUpdate(
   oracle: Contract,
@@ -316,6 +350,15 @@ export async function submitSignedUpdate(
   calldata: VerifierCalldata,
 ): Promise<TransactionReceipt> {
   const args = signedUpdateArgs(marketId, calldata);
+  const proven = BigInt(calldata.input[UPDATE_SIGNAL_INDEX.statement]);
+  const registered = (await readPublisherSet(oracle, marketId)).statementKey;
+  if (registered !== 0n && proven !== registered) {
+    throw new OracleError(
+      "StatementMismatch",
+      `the proof's statement key ${proven} is not market ${marketId}'s registered key ${registered} (another ` +
+        "market, model, publisher set, oracle or chain): the oracle would refuse it as OracleInvalidProof",
+    );
+  }
   try {
     await oracle.submitSignedUpdate.staticCall(...args);
     return (await (await oracle.submitSignedUpdate(...args)).wait()) as TransactionReceipt;
@@ -331,7 +374,10 @@ export interface SignedUpdateEvent {
   initialMarginBps: number;
   /** Open time of the signed window's last bar (s). */
   dataTimestamp: bigint;
-  /** Digest of the signed window (candles/digest.ts): the key to the publishers' archives. */
+  /**
+   * The low 180 bits of the signed window's digest (candles/digest.ts): the key to the publishers' archives.
+   * Compare a window with `digestSignal(windowDigest(window))` (circuits/statement.ts).
+   */
   windowDigest: bigint;
   /** The transaction's sender. */
   submitter: string;

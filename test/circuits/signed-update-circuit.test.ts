@@ -1,5 +1,5 @@
 /**
- * The signed-update circuit (circuits/generate-update-circuit.ts) on a real signed window: its three
+ * The signed-update circuit (circuits/generate-update-circuit.ts) on a real signed window: its two
  * public signals equal what the integer engine and the TypeScript hashes give, and the forgeries an
  * attacker would try at the level of the whole statement have no witness (template-level forgeries are in
  * templates-*.test.ts).
@@ -10,7 +10,7 @@ import { buildWindow } from "../../candles";
 import { marketIdOf } from "../../candles/market-id";
 import { generateUpdateCircuit } from "../../circuits/generate-update-circuit";
 import { UPDATE_SIGNALS } from "../../circuits/public-signals";
-import { unpackUpdate } from "../../circuits/statement";
+import { digestSignal, unpackUpdate } from "../../circuits/statement";
 import { loadCircuit, witnessFailure, type TestCircuit } from "../../circuits/test-harness";
 import { FEATURE_WINDOW_BARS } from "../../features/window-features";
 import { loadCandles } from "../../models/load-data";
@@ -65,8 +65,11 @@ describe("signed-update circuit, quorum 1, constant weights", () => {
   };
 
   it("costs the sum of its parts (circuits/generate-update-circuit.ts)", () => {
-    // digest 8,226 + signatures 924 + 4,233 K + features 6,818 + model and policy 844 + statement 345 + timestamp 40
-    expect(circuit.constraints).toBe(8226 + (924 + 4233) + 6818 + 844 + 345 + 40);
+    // digest 8,226 + its low 180 bits 511 + signatures 924 + 4,233 K + features 6,818 + model and policy 844
+    // + statement 345 + timestamp 40. The digest bits, FieldLowBits(180), are 2 * 180 + 2 * 74 + 3 = 511
+    // (templates-field-bits.test.ts); folding them into the update adds a term to a linear constraint, so the
+    // change from three public signals to two costs exactly those 511 (21,430 before).
+    expect(circuit.constraints).toBe(8226 + 511 + (924 + 4233) + 6818 + 844 + 345 + 40);
   });
 
   it("outputs the update, digest and statement the engine and the hashes give", async () => {
@@ -75,6 +78,25 @@ describe("signed-update circuit, quorum 1, constant weights", () => {
     expect(u.mm).toBe(honest.trace.maintenanceMarginBps);
     expect(u.im).toBe(honest.trace.initialMarginBps);
     expect(u.dataTimestamp).toBe(BigInt(series.candles[series.candles.length - 1].time / 1000));
+    expect(u.digest).toBe(digestSignal(honest.windowDigest));
+    expect(honest.windowDigest).toBe((await signedAt(a)).digest);
+  });
+
+  it("has no witness with the digest bits or the update edited after the fact", async () => {
+    const w = await circuit.witness(honest.input as never);
+    const digestBits = circuit.read(w, "main.digestBits.out");
+    expect(digestBits).toBe(digestSignal(honest.windowDigest));
+    // Other low bits for the same digest (the update edited to match): the recomposition refuses them.
+    const shifted = 1n << 72n;
+    const forged = circuit.edit(w, {
+      "main.digestBits.out": digestBits + 1n,
+      "main.update": circuit.read(w, "main.update") + shifted,
+    });
+    expect(circuit.violated(forged).length).toBeGreaterThan(0);
+    // The update alone: its defining constraint refuses it.
+    const update = circuit.edit(w, { "main.update": circuit.read(w, "main.update") + shifted });
+    expect(circuit.violated(update).length).toBeGreaterThan(0);
+    expect(circuit.violated(w)).toEqual([]);
   });
 
   it("agrees on earlier windows too, signed by the other publisher", async () => {
@@ -150,8 +172,8 @@ describe("signed-update circuit, quorum 1, constant weights", () => {
     });
     // One at a time: the witness calculator is one wasm instance.
     const statements: bigint[] = [];
-    for (const x of [honest, alone, elsewhere]) statements.push((await outputsOf(x.input))[2]);
+    for (const x of [honest, alone, elsewhere]) statements.push((await outputsOf(x.input))[1]);
     expect(new Set(statements).size).toBe(3);
-    expect(statements).toEqual([honest, alone, elsewhere].map((x) => x.publicSignals[2]));
+    expect(statements).toEqual([honest, alone, elsewhere].map((x) => x.publicSignals[1]));
   });
 });

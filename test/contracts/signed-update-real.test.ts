@@ -1,26 +1,33 @@
 /**
  * The oracle's signed path end to end with the REAL signed-update circuit (circuits/generate-update-circuit.ts,
  * quorum 1, constant weights, the shipped model): compiled and set up with the development setup
- * (scripts/signed-update-artifacts.ts, cached), its generated three-signal verifier and a RiskOracle deployed on
- * Hardhat's in-process network, BTC-USDT and ETH-USDT registered with publisher set {A}; real BTC windows
- * signed by publisher keys from fixed seeds, proved with SignedUpdateProver, submitted with the client's
- * submitSignedUpdate. Then issue 10's chain-level attacks, each with a real proof that the verifier accepts:
- * an unregistered publisher's set, a proof for the set before a rotation, a replay, another market. The guard
+ * (scripts/signed-update-artifacts.ts, cached), zkrisk's two-signal verifier generated from its verification key
+ * (prover/onchain/signed-update-verifier.ts) and a RiskOracle deployed on Hardhat's in-process network, BTC-USDT
+ * and ETH-USDT registered with publisher set {A}; real BTC windows signed by publisher keys from fixed seeds,
+ * proved with SignedUpdateProver, submitted with the client's submitSignedUpdate. First, zkrisk's verifier against
+ * snarkjs's (its generated Solidity verifier, its JS verifier and its CLI) on real and edited proofs. Then issue
+ * 10's chain-level attacks, each with a real proof that the verifier accepts for its own statement: an
+ * unregistered publisher's set, a proof for the set before a rotation, a replay, another market. The guard
  * boundaries (every revert of submitSignedUpdate) are tested cheaply with a stand-in in signed-update.test.ts.
  */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Contract, Signer, TransactionReceipt } from "ethers";
 import { buildWindow } from "../../candles";
 import { marketIdOf } from "../../candles/market-id";
 import { modelCommitment as commitModel } from "../../circuits/commitments";
-import { UPDATE_SIGNALS } from "../../circuits/public-signals";
+import { FIELD_MODULUS } from "../../circuits/field";
+import { digestSignal, UPDATE_SIGNALS } from "../../circuits/public-signals";
 import { statementKey } from "../../circuits/statement";
 import { FEATURE_WINDOW_BARS } from "../../features/window-features";
 import { loadCandles } from "../../models/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { oracleDomain } from "../../prover/domain";
 import {
+  compileArtifactsVerifier,
   OracleError,
   setPublisherSet,
   signedUpdatesOf,
@@ -28,6 +35,7 @@ import {
 } from "../../prover/onchain/oracle";
 import { compileVerifier } from "../../prover/onchain/solc";
 import { SignedUpdateProver, type ProvedSignedUpdate } from "../../prover/prove-signed-update";
+import { snarkjs } from "../../prover/setup/snarkjs";
 import { signedUpdateInput } from "../../prover/update-input";
 import { publicKeyOf } from "../../publisher/eddsa";
 import type { PublisherKey } from "../../publisher/keystore";
@@ -63,6 +71,10 @@ let governor: Signer;
 let domain: bigint;
 let MODEL_COMMITMENT: bigint;
 let verifierAddress: string;
+/** zkrisk's verifier (the one the oracle uses) and snarkjs's generated verifier of the same key. */
+let verifier: Contract;
+let snarkjsVerifier: Contract;
+let artifactsDir: string;
 /** Registered publisher A, unregistered B, and C (the set after a rotation); keys from fixed seeds. */
 let a: PublisherKey;
 let b: PublisherKey;
@@ -116,7 +128,7 @@ async function keyOf(set: PublisherSet, marketId = MARKET_ID): Promise<bigint> {
 async function revertAt(time: number, p: ProvedSignedUpdate, marketId = MARKET_ID) {
   await setNextBlockTime(time);
   const c = p.calldata;
-  return revertOf(oracle.submitSignedUpdate(marketId, c.a, c.b, c.c, c.input), oracle);
+  return revertOf(oracle.submitSignedUpdate(marketId, c.a, c.b, c.c, c.input[0]), oracle);
 }
 
 /** Submit `p` through the client in a block at `time` (an empty block first for its pre-flight call). */
@@ -132,6 +144,23 @@ async function submitAt(
 
 const statementOf = (p: ProvedSignedUpdate) => BigInt(p.publicSignals[UPDATE_SIGNALS.indexOf("statement")]);
 
+/**
+ * Whether `p`'s proof verifies for public signals `signals` ([update, statement], decimal) with zkrisk's verifier
+ * (through the statement base of `signals[1]`), snarkjs's Solidity verifier and snarkjs's JS verifier.
+ */
+async function accepts(
+  signals: readonly string[],
+  p: ProvedSignedUpdate,
+): Promise<[boolean, boolean, boolean]> {
+  const c = p.calldata;
+  const key = BigInt(signals[1]);
+  const [x, y] = (await verifier.statementBase(key)) as [bigint, bigint];
+  const ours = (await verifier.verifyProof(c.a, c.b, c.c, signals[0], x, y)) as boolean;
+  const theirs = (await snarkjsVerifier.verifyProof(c.a, c.b, c.c, [...signals])) as boolean;
+  const js = await snarkjs.groth16.verify(prover.vkey, [...signals], p.proof);
+  return [ours, theirs, js];
+}
+
 beforeAll(async () => {
   const model = MODEL;
   const artifacts = await signedUpdateArtifacts(model, "constant", 1);
@@ -139,9 +168,14 @@ beforeAll(async () => {
   MODEL_COMMITMENT = await commitModel(loadQuantizedModel(model));
   await hre.run("compile", { quiet: true });
   [governor] = await hre.ethers.getSigners();
-  const compiled = compileVerifier(join(artifacts.dir, "Groth16Verifier.sol"));
-  const factory = new hre.ethers.ContractFactory(compiled.abi as never, compiled.bytecode, governor);
-  verifierAddress = await (await (await factory.deploy()).waitForDeployment()).getAddress();
+  artifactsDir = artifacts.dir;
+  const deploy = async (compiled: { abi: unknown[]; bytecode: string }) => {
+    const factory = new hre.ethers.ContractFactory(compiled.abi as never, compiled.bytecode, governor);
+    return (await (await factory.deploy()).waitForDeployment()) as unknown as Contract;
+  };
+  verifier = await deploy(compileArtifactsVerifier(artifacts.dir));
+  snarkjsVerifier = await deploy(compileVerifier(join(artifacts.dir, "Groth16Verifier.sol")));
+  verifierAddress = await verifier.getAddress();
   oracle = (await hre.ethers.deployContract("RiskOracle", [
     await governor.getAddress(),
   ])) as unknown as Contract;
@@ -180,13 +214,66 @@ describe("submitSignedUpdate with the real signed-update circuit (k = 1, constan
   it("the proof states the key the client registered, and the verifier accepts it", async () => {
     expect(statementOf(proofAbyA)).toBe(await keyOf(setA));
     expect(proofAbyA.parameters.modelCommitment).toBe(MODEL_COMMITMENT.toString());
-    const verifier = new hre.ethers.Contract(
-      verifierAddress,
-      ["function verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[3]) view returns (bool)"],
-      governor,
-    );
-    const c = proofAbyA.calldata;
-    expect(await verifier.verifyProof(c.a, c.b, c.c, c.input)).toBe(true);
+    expect(await accepts(proofAbyA.calldata.input, proofAbyA)).toEqual([true, true, true]);
+  });
+
+  it("zkrisk's verifier agrees with snarkjs's Solidity and JS verifiers on real and edited proofs", async () => {
+    const honest = [proofAbyA, proofAbyB, proofBbyA, proofBbyC];
+    for (const p of honest) expect(await accepts(p.calldata.input, p)).toEqual([true, true, true]);
+    const [update, statement] = proofAbyA.calldata.input.map(BigInt);
+    const edits: [string, bigint[]][] = [
+      ["MM + 1", [update + 1n, statement]],
+      ["one digest bit flipped", [update ^ (1n << 100n), statement]],
+      ["the timestamp one bar later", [update + (7200n << 32n), statement]],
+      ["another publisher set's statement", [update, statementOf(proofAbyB)]],
+      ["the update plus r (the same scalar mod r)", [update + FIELD_MODULUS, statement]],
+      ["another bar's update", [BigInt(proofBbyA.calldata.input[0]), statement]],
+    ];
+    for (const [name, signals] of edits) {
+      expect(await accepts(signals.map(String), proofAbyA), name).toEqual([false, false, false]);
+    }
+    // Another proof's C with this proof's A and B.
+    const mixed = { ...proofAbyA, calldata: { ...proofAbyA.calldata, c: proofBbyA.calldata.c } };
+    const mixedProof = { ...proofAbyA.proof, pi_c: proofBbyA.proof.pi_c };
+    expect(await accepts(proofAbyA.calldata.input, { ...mixed, proof: mixedProof })).toEqual([
+      false,
+      false,
+      false,
+    ]);
+  });
+
+  it("the snarkjs CLI verifies the proof with its two public signals [update, statement]", () => {
+    const dir = mkdtempSync(join(tmpdir(), "zkrisk-snarkjs-cli-"));
+    try {
+      const cli = (signals: readonly string[]) => {
+        writeFileSync(join(dir, "public.json"), JSON.stringify(signals));
+        writeFileSync(join(dir, "proof.json"), JSON.stringify(proofAbyA.proof));
+        return spawnSync(
+          process.execPath,
+          [
+            // snarkjs's CLI, as `npx snarkjs` runs it (its package exports do not list the file).
+            join(__dirname, "../../node_modules/snarkjs/build/cli.cjs"),
+            "groth16",
+            "verify",
+            join(artifactsDir, "verification_key.json"),
+            join(dir, "public.json"),
+            join(dir, "proof.json"),
+          ],
+          { encoding: "utf8" },
+        );
+      };
+      expect(proofAbyA.publicSignals).toHaveLength(2);
+      const ok = cli(proofAbyA.publicSignals);
+      expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+      expect(ok.stdout).toMatch(/OK/);
+      const edited = cli([
+        (BigInt(proofAbyA.publicSignals[0]) ^ (1n << 100n)).toString(),
+        proofAbyA.publicSignals[1],
+      ]);
+      expect(edited.status).not.toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("stores the engine's MM and IM of a signed BTC window, and the next bar's after it", async () => {
@@ -209,7 +296,7 @@ describe("submitSignedUpdate with the real signed-update circuit (k = 1, constan
         maintenanceMarginBps: mm,
         initialMarginBps: im,
         dataTimestamp: BigInt(openOf(index)),
-        windowDigest: BigInt(p.parameters.windowDigest),
+        windowDigest: digestSignal(BigInt(p.parameters.windowDigest)),
       });
       expect([...(await oracle.parameters(MARKET_ID))]).toEqual([
         BigInt(mm),
@@ -220,13 +307,17 @@ describe("submitSignedUpdate with the real signed-update circuit (k = 1, constan
     }
   });
 
-  it("refuses a proof for a publisher the market did not register: OracleStatementMismatch", async () => {
+  it("refuses a proof for a publisher the market did not register: OracleInvalidProof", async () => {
+    expect(await accepts(proofAbyB.calldata.input, proofAbyB)).toEqual([true, true, true]);
     expect(await revertAt(timely(BAR_A), proofAbyB)).toEqual({
-      name: "OracleStatementMismatch",
-      args: [MARKET_ID, await keyOf(setA), await keyOf(setB)],
+      name: "OracleInvalidProof",
+      args: [MARKET_ID],
     });
-    // Through the client too, and nothing is stored.
+    // Through the client too (which names the mismatch before sending), and nothing is stored.
     await expect(submitAt(proofAbyB, timely(BAR_A) + 2)).rejects.toThrow(OracleError);
+    await expect(submitAt(proofAbyB, timely(BAR_A) + 4)).rejects.toMatchObject({
+      reason: "StatementMismatch",
+    });
     expect(await revertOf(oracle.parameters(MARKET_ID), oracle)).toEqual({
       name: "OracleNoParameters",
       args: [MARKET_ID],
@@ -237,8 +328,8 @@ describe("submitSignedUpdate with the real signed-update circuit (k = 1, constan
     await submitAt(proofAbyA, timely(BAR_A));
     await register(MARKET_ID, setC);
     expect(await revertAt(timely(BAR_B), proofBbyA)).toEqual({
-      name: "OracleStatementMismatch",
-      args: [MARKET_ID, await keyOf(setC), await keyOf(setA)],
+      name: "OracleInvalidProof",
+      args: [MARKET_ID],
     });
     const receipt = await submitAt(proofBbyC, timely(BAR_B) + 2);
     expect(signedUpdatesOf(oracle, receipt)[0]?.dataTimestamp).toBe(BigInt(openOf(BAR_B)));
@@ -254,10 +345,10 @@ describe("submitSignedUpdate with the real signed-update circuit (k = 1, constan
     }
   });
 
-  it("refuses BTC's proof on another market with the same model and set: OracleStatementMismatch", async () => {
+  it("refuses BTC's proof on another market with the same model and set: OracleInvalidProof", async () => {
     expect(await revertAt(timely(BAR_A), proofAbyA, ETH_USDT)).toEqual({
-      name: "OracleStatementMismatch",
-      args: [ETH_USDT, await keyOf(setA, ETH_USDT), await keyOf(setA)],
+      name: "OracleInvalidProof",
+      args: [ETH_USDT],
     });
     expect(await revertOf(oracle.parameters(ETH_USDT), oracle)).toEqual({
       name: "OracleNoParameters",
@@ -271,12 +362,14 @@ describe("gas with the real circuit's verifier (benchmark figures: npm run bench
     const gas = await measureSignedUpdateGas({ model: MODEL, data: DATA });
     for (const row of [gas.first, gas.later]) {
       expect(row.verifier + row.rest).toBe(row.total);
-      // The pairing precompile alone costs 45,000 + 4 * 34,000, and three scalar multiplications 6,000 each.
-      expect(row.verifier).toBeGreaterThan(181_000 + 3 * 6_000);
+      // The pairing precompile alone costs 45,000 + 4 * 34,000, and the one scalar multiplication 6,000.
+      expect(row.verifier).toBeGreaterThan(181_000 + 6_000);
+      expect(row.pairing).toBe(181_000);
       expect(row.rest).toBeGreaterThan(21_000 + row.calldata);
-      expect(row.calldataBytes).toBe(4 + 32 * (1 + 8 + 3));
+      // Selector, market, the proof's eight words, the packed update.
+      expect(row.calldataBytes).toBe(4 + 32 * (1 + 8 + 1));
     }
-    expect(gas.publicSignals).toBe(3);
+    expect(gas.publicSignals).toBe(2);
     console.log(
       `submitSignedUpdate gas (real circuit): first ${gas.first.total} (verifier ${gas.first.verifier}, rest ` +
         `${gas.first.rest}), later ${gas.later.total} (verifier ${gas.later.verifier}, rest ${gas.later.rest})`,

@@ -1,8 +1,8 @@
 /**
  * The oracle's signed-update path (`setPublisherSet`, `submitSignedUpdate`) on Hardhat's in-process network, with
- * real Groth16 proofs and the snarkjs-generated verifier of a three-signal STAND-IN circuit
- * (test/helpers/signed-update-stand-in.ts, a test fixture, not sound), kept because it is cheap: it proves any
- * margins, timestamp and window digest, so every guard boundary below is tested as the oracle's refusal of a
+ * real Groth16 proofs and zkrisk's verifier (prover/onchain/signed-update-verifier.ts) of a two-signal STAND-IN
+ * circuit (test/helpers/signed-update-stand-in.ts, a test fixture, not sound), kept because it is cheap: it proves
+ * any margins, timestamp and digest bits, so every guard boundary below is tested as the oracle's refusal of a
  * proof its verifier accepts; only its statement key is computed as the real circuit computes it. The REAL
  * signed-update circuit end to end on chain (real signed windows, the attacks of issue 10 with real proofs) and
  * the gas with its verifier are in signed-update-real.test.ts.
@@ -16,13 +16,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Contract, Signer, TransactionReceipt } from "ethers";
 import { FIELD_MODULUS } from "../../circuits/field";
 import { poseidonSponge } from "../../circuits/poseidon-sponge";
-import { UPDATE_SIGNALS } from "../../circuits/public-signals";
+import { digestSignal, UPDATE_SIGNALS } from "../../circuits/public-signals";
 import { statementKey, type StatementParts } from "../../circuits/statement";
 import { marketIdOf } from "../../candles/market-id";
 import { UsageError } from "../../models/errors";
 import { toVerifierCalldata, type VerifierCalldata } from "../../prover/calldata";
 import { oracleDomain } from "../../prover/domain";
 import {
+  compileArtifactsVerifier,
+  OracleError,
   readPublisherSet,
   setPublisherSet,
   signedUpdatesOf,
@@ -88,8 +90,9 @@ const parts = (patch: Partial<StatementParts> = {}): StatementParts => ({
   ...patch,
 });
 
-/** A digest-like field element per bar. */
-const digestOf = (t: number) => poseidonSponge([BigInt(t), 7n]);
+/** A digest-like field element per bar, and its low 180 bits (what the update carries). */
+const fullDigestOf = (t: number) => poseidonSponge([BigInt(t), 7n]);
+const digestOf = async (t: number) => digestSignal(await fullDigestOf(t));
 
 /** A stand-in proof of margins (mm, im) on the bar opening at `t`, for `statement` (BTC-USDT, SET_1 by default). */
 async function prove(
@@ -103,7 +106,7 @@ async function prove(
     mm: BigInt(mm),
     im: BigInt(im),
     dataTimestamp: BigInt(t),
-    windowDigest: await digestOf(t),
+    digest: await digestOf(t),
     statement,
     ...patch,
   });
@@ -112,14 +115,21 @@ async function prove(
 const as = (signer: Signer, c: Contract = oracle) => c.connect(signer) as Contract;
 const limitsWith = (patch: Partial<MarketLimits>): MarketLimits => ({ ...DEFAULT_LIMITS, ...patch });
 
-/** Send `submitSignedUpdate` (no pre-flight call) with `calldata`; `input` overrides its public signals. */
+/** Send `submitSignedUpdate` (no pre-flight call) with `calldata`; `update` overrides its packed update. */
 function send(
   p: { calldata: VerifierCalldata },
-  opts: { marketId?: bigint; input?: readonly (string | bigint)[]; from?: Signer } = {},
+  opts: { marketId?: bigint; update?: string | bigint; from?: Signer } = {},
 ): Promise<unknown> {
   const c = p.calldata;
   const o = opts.from ? as(opts.from) : oracle;
-  return o.submitSignedUpdate(opts.marketId ?? MARKET_ID, c.a, c.b, c.c, opts.input ?? c.input);
+  return o.submitSignedUpdate(opts.marketId ?? MARKET_ID, c.a, c.b, c.c, opts.update ?? c.input[0]);
+}
+
+/** Whether the deployed verifier accepts `p` for the statement key `key` (through its statement base). */
+async function verifies(p: { calldata: VerifierCalldata }, key: bigint): Promise<boolean> {
+  const [x, y] = (await verifier.statementBase(key)) as [bigint, bigint];
+  const c = p.calldata;
+  return verifier.verifyProof(c.a, c.b, c.c, c.input[0], x, y) as Promise<boolean>;
 }
 
 /** Submit in a block at `time` and wait for the receipt. */
@@ -174,7 +184,7 @@ beforeAll(async () => {
   dir = await standInArtifacts();
   await hre.run("compile", { quiet: true });
   [governor, guardian, stranger] = await hre.ethers.getSigners();
-  const compiled = compileVerifier(join(dir, "Groth16Verifier.sol"));
+  const compiled = compileArtifactsVerifier(dir);
   const factory = new hre.ethers.ContractFactory(compiled.abi as never, compiled.bytecode, governor);
   verifier = (await (await factory.deploy()).waitForDeployment()) as Contract;
   verifierAddress = await verifier.getAddress();
@@ -296,6 +306,19 @@ describe("setPublisherSet", () => {
       });
     });
 
+    it("OracleInvalidVerifier: a verifier without a statement base (snarkjs's, for the same circuit)", async () => {
+      const compiled = compileVerifier(join(dir, "Groth16Verifier.sol"));
+      const factory = new hre.ethers.ContractFactory(compiled.abi as never, compiled.bytecode, governor);
+      const snarkjsVerifier = await (await factory.deploy()).waitForDeployment();
+      const address = await snarkjsVerifier.getAddress();
+      expect(
+        await revertOf(oracle.setPublisherSet(MARKET_ID, config({ verifier: address })), oracle),
+      ).toEqual({
+        name: "OracleInvalidVerifier",
+        args: [address],
+      });
+    });
+
     it("OracleInvalidVerifier: an account without code", async () => {
       const eoa = await stranger.getAddress();
       expect(await revertOf(oracle.setPublisherSet(MARKET_ID, config({ verifier: eoa })), oracle)).toEqual({
@@ -385,7 +408,7 @@ describe("submitSignedUpdate accepts", () => {
         maintenanceMarginBps: 2400,
         initialMarginBps: 3600,
         dataTimestamp: BigInt(T_A),
-        windowDigest: await digestOf(T_A),
+        windowDigest: digestSignal(await fullDigestOf(T_A)),
         submitter: await stranger.getAddress(),
         txHash: receipt.hash,
         blockNumber: receipt.blockNumber,
@@ -431,15 +454,20 @@ describe("submitSignedUpdate accepts", () => {
   });
 });
 
-describe("submitSignedUpdate refuses another statement: OracleStatementMismatch", () => {
-  it("another market's proof (valid for that market)", async () => {
+describe("submitSignedUpdate refuses another statement: OracleInvalidProof (the market's statement base)", () => {
+  it("another market's proof (valid for that market); the client names the mismatch first", async () => {
     const eth = await prove(T_A, 2400, 3600, parts({ marketId: ETH_USDT }));
     const ethKey = await statementKey(parts({ marketId: ETH_USDT }));
-    expect(await revertAt(timely(T_A), eth)).toEqual({
-      name: "OracleStatementMismatch",
-      args: [MARKET_ID, btcConfig.statementKey, ethKey],
+    expect(await verifies(eth, ethKey)).toBe(true);
+    expect(await verifies(eth, btcConfig.statementKey)).toBe(false);
+    expect(await revertAt(timely(T_A), eth)).toEqual({ name: "OracleInvalidProof", args: [MARKET_ID] });
+    await rpc("evm_mine", [timely(T_A) + 1]);
+    const refused = submitSignedUpdate(oracle, MARKET_ID, eth.calldata);
+    await expect(refused).rejects.toThrow(OracleError);
+    await expect(submitSignedUpdate(oracle, MARKET_ID, eth.calldata)).rejects.toMatchObject({
+      reason: "StatementMismatch",
     });
-    await submitAt(eth, timely(T_A) + 1, { marketId: ETH_USDT });
+    await submitAt(eth, timely(T_A) + 2, { marketId: ETH_USDT });
     expect((await oracle.parameters(ETH_USDT))[0]).toBe(2400n);
   });
 
@@ -451,26 +479,21 @@ describe("submitSignedUpdate refuses another statement: OracleStatementMismatch"
   ])("a proof for %s", async (_name, patch) => {
     const statement = parts(patch());
     const p = await prove(T_A, 2400, 3600, statement);
-    expect(await verifier.verifyProof(p.calldata.a, p.calldata.b, p.calldata.c, p.calldata.input)).toBe(true);
-    expect(await revertAt(timely(T_A), p)).toEqual({
-      name: "OracleStatementMismatch",
-      args: [MARKET_ID, btcConfig.statementKey, await statementKey(statement)],
-    });
+    expect(await verifies(p, await statementKey(statement))).toBe(true);
+    expect(await revertAt(timely(T_A), p)).toEqual({ name: "OracleInvalidProof", args: [MARKET_ID] });
   });
 
   it("after a rotation, a proof made for the old set; the new set's proof is accepted, replay protection carries over", async () => {
+    const old = await prove(T_B, 2500, 3750);
     await submitAt(await prove(T_A, 2400, 3600), timely(T_A));
-    const { config } = await setPublisherSet(oracle, MARKET_ID, {
+    await setPublisherSet(oracle, MARKET_ID, {
       verifier: verifierAddress,
       modelCommitment: MODEL,
       publisherSet: SET_2,
       quorum: 2,
     });
-    const old = await prove(T_B, 2500, 3750);
-    expect(await revertAt(timely(T_B), old)).toEqual({
-      name: "OracleStatementMismatch",
-      args: [MARKET_ID, config.statementKey, btcConfig.statementKey],
-    });
+    // The same proof would be accepted at this time without the rotation (see the last line).
+    expect(await revertAt(timely(T_B), old)).toEqual({ name: "OracleInvalidProof", args: [MARKET_ID] });
     const rotatedA = await prove(T_A, 2400, 3600, parts({ publisherSet: SET_2 }));
     expect(await revertAt(timely(T_B) + 1, rotatedA)).toEqual({
       name: "OracleNotNewer",
@@ -479,48 +502,42 @@ describe("submitSignedUpdate refuses another statement: OracleStatementMismatch"
     await submitAt(await prove(T_B, 2500, 3750, parts({ publisherSet: SET_2 })), timely(T_B) + 2);
     expect((await oracle.parameters(MARKET_ID))[2]).toBe(BigInt(T_B));
   });
+
+  it("without the rotation, that old-set proof is accepted at the same time", async () => {
+    await submitAt(await prove(T_A, 2400, 3600), timely(T_A));
+    await submitAt(await prove(T_B, 2500, 3750), timely(T_B));
+    expect((await oracle.parameters(MARKET_ID))[2]).toBe(BigInt(T_B));
+  });
 });
 
 describe("submitSignedUpdate refuses malformed signals and invalid proofs", () => {
-  it("OracleMalformedUpdate: a packed update with bits above 72, though the verifier accepts the proof", async () => {
-    const p = await prove(T_A, 2400, 3600, parts(), { dataTimestamp: (1n << 40n) + BigInt(T_A) });
+  it("OracleMalformedUpdate: a packed update with bits at or above 252, though the verifier accepts the proof", async () => {
+    const digest = await digestOf(T_A);
+    const p = await prove(T_A, 2400, 3600, parts(), { digest: (1n << 180n) + digest });
     const packed = BigInt(p.publicSignals[0]);
-    expect(packed >> 72n).toBe(1n);
-    expect(await verifier.verifyProof(p.calldata.a, p.calldata.b, p.calldata.c, p.calldata.input)).toBe(true);
+    expect(packed >> 252n).toBe(1n);
+    expect(await verifies(p, btcConfig.statementKey)).toBe(true);
     expect(await revertAt(timely(T_A), p)).toEqual({ name: "OracleMalformedUpdate", args: [packed] });
-    // Read without the check, it would be bar A's update: 2^40 + T_A truncated to 40 bits.
-    expect(packed % (1n << 72n)).toBe(BigInt((await prove(T_A, 2400, 3600)).publicSignals[0]));
+    // Read without the check, it would be bar A's update: the digest bits truncated to 180.
+    expect(packed % (1n << 252n)).toBe(BigInt((await prove(T_A, 2400, 3600)).publicSignals[0]));
   });
 
   it("OracleMalformedUpdate: the update plus p", async () => {
     const p = await prove(T_A, 2400, 3600);
-    const input = [...p.calldata.input];
-    input[0] = String(BigInt(input[0]) + FIELD_MODULUS);
-    expect(await revertAt(timely(T_A), p, { input })).toEqual({
+    const update = BigInt(p.calldata.input[0]) + FIELD_MODULUS;
+    expect(await revertAt(timely(T_A), p, { update })).toEqual({
       name: "OracleMalformedUpdate",
-      args: [BigInt(input[0])],
+      args: [update],
     });
   });
 
-  it("OracleSignalNotInField: the window digest plus p", async () => {
-    const p = await prove(T_A, 2400, 3600);
-    const input = [...p.calldata.input];
-    input[1] = String(BigInt(input[1]) + FIELD_MODULUS);
-    expect(await revertAt(timely(T_A), p, { input })).toEqual({
-      name: "OracleSignalNotInField",
-      args: [1n, BigInt(input[1])],
-    });
-  });
-
-  it("OracleInvalidProof: another digest, another update, or another proof's point A", async () => {
+  it("OracleInvalidProof: the packed update edited (digest bits, timestamp or margins), or another proof's point A", async () => {
     const p = await prove(T_A, 2400, 3600);
     const other = await prove(T_A, 2500, 3750);
-    const inputs = [
-      [p.calldata.input[0], String(BigInt(p.calldata.input[1]) + 1n), p.calldata.input[2]],
-      other.calldata.input,
-    ];
-    for (const [k, input] of inputs.entries()) {
-      expect(await revertAt(timely(T_A) + k, p, { input })).toEqual({
+    const packed = BigInt(p.calldata.input[0]);
+    const edits = [packed ^ (1n << 72n), packed ^ (1n << 251n), packed + 1n, BigInt(other.calldata.input[0])];
+    for (const [k, update] of edits.entries()) {
+      expect(await revertAt(timely(T_A) + k, p, { update })).toEqual({
         name: "OracleInvalidProof",
         args: [MARKET_ID],
       });
@@ -621,9 +638,7 @@ describe("submitSignedUpdate refuses replays of an applied update: OracleNotNewe
     for (const q of [rerandomised, reproved]) {
       expect(q.calldata.input).toEqual(p.calldata.input);
       expect(q.calldata.a).not.toEqual(p.calldata.a);
-      expect(await verifier.verifyProof(q.calldata.a, q.calldata.b, q.calldata.c, q.calldata.input)).toBe(
-        true,
-      );
+      expect(await verifies(q, btcConfig.statementKey)).toBe(true);
     }
     const older = await prove(T_A - BAR_SECONDS, 2400, 3600);
     for (const [k, q] of [p, rerandomised, reproved, older].entries()) {

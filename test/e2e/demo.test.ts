@@ -13,6 +13,7 @@ import { JsonRpcProvider, Wallet } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildWindow, windowDigest } from "../../candles";
 import { marketIdOf } from "../../candles/market-id";
+import { digestSignal } from "../../circuits/public-signals";
 import { FEATURE_WINDOW_BARS } from "../../features/window-features";
 import { loadCandles } from "../../models/load-data";
 import { inferBar } from "../../models/predict";
@@ -70,11 +71,11 @@ const artifacts = mkdtempSync(join(tmpdir(), "zkrisk-e2e-"));
 async function checkDemo(d: Demo) {
   expect(d.bar).toBe("2024-06-30T22:00:00.000Z");
   // The signed path: the window of the latest bar, signed by the INSECURE development key, applied by
-  // submitSignedUpdate, whose event logged that window's digest.
+  // submitSignedUpdate, whose event logged that window's digest (its low 180 bits, digestSignal).
   expect(d.window).toMatchObject({ bars: FEATURE_WINDOW_BARS, endTime: d.bar });
   expect(d.window.digest).toBe((await expectedDigest).toString());
   expect(d.submit.method).toBe("submitSignedUpdate");
-  expect(d.submit.windowDigest).toBe(d.window.digest);
+  expect(d.submit.windowDigest).toBe(digestSignal(BigInt(d.window.digest)).toString());
   expect(d.publisher.insecure).toBe(true);
   expect(d.publisher.keystore.endsWith(DEV_PUBLISHER_KEYSTORE)).toBe(true);
   expect(d.publisherSet).toMatchObject({ quorum: 1, keys: 1 });
@@ -152,7 +153,7 @@ describe("against a hardhat node on 127.0.0.1", () => {
       expect(receipt).not.toBeNull();
       const events = signedUpdatesOf(oracle, receipt!);
       expect(events).toHaveLength(1);
-      expect(events[0].windowDigest).toBe(await expectedDigest);
+      expect(events[0].windowDigest).toBe(digestSignal(await expectedDigest));
       expect(events[0].maintenanceMarginBps).toBe(d.parameters.maintenanceMarginBps);
       expect(events[0].dataTimestamp).toBe(BigInt(Date.parse(d.bar) / 1000));
     } finally {

@@ -181,14 +181,16 @@ describe("zkrisk bench --quick --modes constant --json", () => {
     expect(g.publicSignals).toBe(UPDATE_SIGNALS.length);
     for (const row of [g.first, g.later]) {
       expect(row.verifier + row.rest).toBe(row.total);
-      expect(row.verifier).toBeGreaterThan(181_000); // the pairing precompile alone, 4 pairs
-      // selector, then words: marketId, a b c (8), uint256[3] signals
-      expect(row.calldataBytes).toBe(4 + 32 * (1 + 8 + 3));
+      expect(row.verifier).toBeGreaterThan(181_000 + 6_000); // the pairing (4 pairs) and one scalar multiplication
+      expect(row.pairing).toBe(181_000);
+      // selector, then words: marketId, a b c (8), the packed update
+      expect(row.calldataBytes).toBe(4 + 32 * (1 + 8 + 1));
     }
     expect(report.batch).toEqual([]);
     const text = formatSigned(g);
     expect(text).toContain(g.first.total.toLocaleString("en-US"));
     expect(text).toContain(g.later.verifier.toLocaleString("en-US"));
+    expect(text).toContain("of it: pairing");
     expect(formatSigned(undefined)).toBe("");
   });
 

@@ -1,0 +1,58 @@
+/**
+ * circuits/statement.ts: the packed update of a signed-update proof (MM, IM, data timestamp and the window
+ * digest's low 180 bits) and `digestSignal`, the one way to compare a window's digest with a proof or an event.
+ * The circuit's side is pinned in signed-update-circuit.test.ts and templates-field-bits.test.ts, the oracle's in
+ * test/contracts/signed-update*.test.ts.
+ */
+import { describe, expect, it } from "vitest";
+import { FIELD_MODULUS } from "../../circuits/field";
+import { digestSignal as reexported } from "../../circuits/public-signals";
+import { digestSignal, packUpdate, unpackUpdate, UPDATE_PACKING } from "../../circuits/statement";
+
+const TWO_180 = 1n << 180n;
+
+describe("the packed update", () => {
+  it("fits below r with room to spare: 16 + 16 + 40 + 180 = 252 bits, and the fields do not overlap", () => {
+    const P = UPDATE_PACKING;
+    expect(P.timestampShift).toBe(2 * P.imShift);
+    expect(P.digestShift).toBe(P.timestampShift + P.timestampBits);
+    expect(P.bits).toBe(P.digestShift + P.digestBits);
+    expect(1n << BigInt(P.bits)).toBeLessThan(FIELD_MODULUS);
+  });
+
+  it("unpacks what it packs, at the boundaries of every field", () => {
+    for (const u of [
+      { mm: 0n, im: 0n, dataTimestamp: 0n, digest: 0n },
+      { mm: 65535n, im: 65535n, dataTimestamp: (1n << 40n) - 1n, digest: TWO_180 - 1n },
+      { mm: 2400n, im: 3600n, dataTimestamp: 1_719_784_800n, digest: digestSignal(FIELD_MODULUS - 1n) },
+    ]) {
+      const packed = packUpdate(u);
+      expect(packed >> 252n).toBe(0n);
+      expect(unpackUpdate(packed)).toEqual(u);
+    }
+  });
+
+  it("refuses a field that does not fit, naming it", () => {
+    const ok = { mm: 1n, im: 2n, dataTimestamp: 3n, digest: 4n };
+    expect(() => packUpdate({ ...ok, mm: 65536n })).toThrow(/mm 65536 does not fit 16 bits/);
+    expect(() => packUpdate({ ...ok, im: -1n })).toThrow(/im -1/);
+    expect(() => packUpdate({ ...ok, dataTimestamp: 1n << 40n })).toThrow(/data timestamp .* 40 bits/);
+    expect(() => packUpdate({ ...ok, digest: TWO_180 })).toThrow(
+      /digest signal .* 180 bits \(use digestSignal\)/,
+    );
+  });
+});
+
+describe("digestSignal", () => {
+  it("is the digest's low 180 bits, the same function through public-signals.ts", () => {
+    expect(reexported).toBe(digestSignal);
+    expect(digestSignal(0n)).toBe(0n);
+    expect(digestSignal(TWO_180 + 5n)).toBe(5n);
+    expect(digestSignal(FIELD_MODULUS - 1n)).toBe((FIELD_MODULUS - 1n) % TWO_180);
+  });
+
+  it("refuses a value that is not a field element (an aliased digest)", () => {
+    expect(() => digestSignal(FIELD_MODULUS)).toThrow(/is not a field element/);
+    expect(() => digestSignal(-1n)).toThrow(RangeError);
+  });
+});
