@@ -18,6 +18,7 @@ import {
   type FullBacktestReport,
   type PooledModelResult,
 } from "../../models/run-backtest";
+import { DEFAULT_CALIBRATIONS } from "../paths";
 import { outFileOption, parseDateOption, parseFloatOption, printJson, table } from "../options";
 
 /** The options of `zkrisk backtest`, as commander gives them (cli/register/backtest.ts). */
@@ -121,7 +122,13 @@ export function backtestAction(f: BacktestFlags): void {
   const model = loadAnyModel(f.model);
   let calibrations: Calibrations | undefined;
   if (f.calibrations !== "none" && model.kind === "quantized") {
-    calibrations = loadCalibrations(f.calibrations, sha256File(f.model));
+    // The shipped calibrations belong to the shipped model: another model without --calibrations runs on its
+    // own scale; a calibrations file given explicitly must be that model's.
+    const isDefault = f.calibrations === DEFAULT_CALIBRATIONS;
+    const modelSha = sha256File(f.model);
+    if (!isDefault || loadCalibrations(f.calibrations).model.sha256 === modelSha) {
+      calibrations = loadCalibrations(f.calibrations, modelSha);
+    }
   }
   if (f.adaptive && calibrations === undefined) {
     throw new UsageError(
