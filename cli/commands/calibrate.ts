@@ -25,8 +25,8 @@ export interface CalibrateFlags {
   json?: boolean;
 }
 
-/** Adaptive rule: scale down 2^-13 (0.012 %) per covered outcome, up ~1.2 % per breach; chosen on validation (README). */
-export const ADAPTIVE_DOWN_SHIFT = 13;
+/** Adaptive rule: scale down 2^-11 (0.049 %) per covered outcome, up ~5 % per breach; chosen on validation (README). */
+export const ADAPTIVE_DOWN_SHIFT = 11;
 export const ADAPTIVE_UP_SHIFT = 16;
 
 /** The calibrations of a quantised model on the given market files. */
