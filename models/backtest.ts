@@ -1,6 +1,9 @@
 /**
  * The backtest: per-bar maintenance margins of several models against the realised 24 h adverse move, on
- * the same bars for every model, with the breach rate and Kupiec's test of a 1 % breach probability.
+ * the same bars for every model: the breach rate, the coverage tests on non-overlapping daily samples
+ * (coverage.ts: Kupiec, Christoffersen independence and conditional coverage, per phase offset, median and
+ * worst), Kupiec over every bar (over-confident: neighbouring targets overlap; kept for comparison), the
+ * average margins and the largest shortfall after a breach.
  */
 import {
   calibrateEwmaK,
@@ -9,6 +12,7 @@ import {
   rollingHistoricalQuantile,
   staticQuantile,
 } from "./baselines";
+import { coverageValid, dailyCoverage, type DailyCoverage } from "./coverage";
 import { InsufficientDataError } from "./errors";
 import { kupiecPof } from "./kupiec";
 import { marginFromQuantile, type MarginPolicy } from "./policy";
@@ -37,8 +41,17 @@ export interface BacktestModelResult {
   breaches: number;
   /** breaches / bars, a fraction (0.01 = 1 %). */
   breachRate: number;
-  /** Kupiec POF p-value of `breaches` out of `bars` against a 1 % breach probability. */
+  /**
+   * Kupiec POF p-value of `breaches` out of `bars` against a 1 % breach probability, every bar a trial:
+   * over-confident (the 24 h targets of neighbouring bars overlap); the daily tests are the ones to read.
+   */
   kupiecP: number;
+  /** Coverage tests on the 12 non-overlapping daily sample sequences. */
+  daily: DailyCoverage;
+  /** Median daily Kupiec, independence and conditional-coverage p-values all >= 0.05. */
+  coverageValid: boolean;
+  /** Largest realised move beyond MM on a breached bar, bps of notional (0 without a breach). */
+  maxShortfallBps: number;
   /** Mean maintenance margin over the evaluated bars, bps of notional. */
   avgMaintenanceMarginBps: number;
   /** Mean initial margin over the evaluated bars, bps of notional. */
@@ -130,6 +143,8 @@ export function evaluateBacktest(
     let breaches = 0;
     let sumMm = 0;
     let sumIm = 0;
+    let maxShortfall = 0;
+    const breached: boolean[] = [];
     for (const t of evaluated) {
       const y = targets[t] as number; // non-null: filtered above
       const mm = m.maintenanceMarginBps[t] as number; // non-null: filtered above
@@ -140,15 +155,29 @@ export function evaluateBacktest(
             `(${new Date(candles[t].time).toISOString()})`,
         );
       }
-      if (y > mm / 10000) breaches++;
+      const breach = y > mm / 10000;
+      breached.push(breach);
+      if (breach) {
+        breaches++;
+        maxShortfall = Math.max(maxShortfall, y * 10000 - mm);
+      }
       sumMm += mm;
       sumIm += im;
     }
+    const daily = dailyCoverage(
+      evaluated.map((t) => candles[t].time),
+      breached,
+      series.intervalMs,
+      BACKTEST_BREACH_PROBABILITY,
+    );
     return {
       name: m.name,
       breaches,
       breachRate: breaches / bars,
       kupiecP: kupiecPof(breaches, bars, BACKTEST_BREACH_PROBABILITY),
+      daily,
+      coverageValid: coverageValid(daily),
+      maxShortfallBps: maxShortfall,
       avgMaintenanceMarginBps: sumMm / bars,
       avgInitialMarginBps: sumIm / bars,
     };
@@ -245,6 +274,19 @@ export function baselineMargins(
       sigmas.map((s) => (s === null ? null : k * s)),
       policy,
     ),
-    marginsOf("rolling-90d-q99", rollingHistoricalQuantile(series, targets, NINETY_DAYS_MS, 0.99), policy),
+    rollingBaselineMargins(series, targets, policy),
   ];
+}
+
+/** The rolling 90-day baseline alone: it needs no fit, only 90 days of history before a bar. */
+export function rollingBaselineMargins(
+  series: CandleSeries,
+  targets: (number | null)[],
+  policy: MarginPolicy,
+): MarginSeries {
+  return marginsOf(
+    "rolling-90d-q99",
+    rollingHistoricalQuantile(series, targets, NINETY_DAYS_MS, 0.99),
+    policy,
+  );
 }

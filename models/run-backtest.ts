@@ -1,25 +1,72 @@
 /**
- * The backtest as the CLI runs it: the model (as given: quantised = what would be deployed) against the
- * three baselines, on any candle file. Baselines are fitted on the model's training period when the file
- * covers it, otherwise on the part of the file before the evaluated period.
+ * The backtest as the CLI runs it: the model (as given: quantised = what would be deployed) with its market's
+ * calibration (calibrations.ts), optionally the adaptive calibration simulated as on chain (adaptive.ts), and
+ * the three baselines, on any candle file of any length. The model needs only its 85-bar feature window.
+ * Baselines are fitted on the model's training period when the file covers it, otherwise on the part of the
+ * file before the evaluated period; a baseline that cannot be fitted there, or has no estimate on some
+ * evaluated bar, is reported as unavailable (with the reason) instead of refusing the run.
  */
-import { baselineMargins, evaluateBacktest, type BacktestReport } from "./backtest";
-import { InsufficientDataError } from "./errors";
+import {
+  baselineMargins,
+  evaluateBacktest,
+  rollingBaselineMargins,
+  type BacktestModelResult,
+  type BacktestReport,
+  type MarginSeries,
+} from "./backtest";
+import { acceptancePattern, runAdaptive, type AdaptiveRule } from "./adaptive";
+import { integerOutputs } from "./calibrations";
+import {
+  chi2Sf1,
+  chi2Sf2,
+  christoffersenLr,
+  DAILY_OFFSETS,
+  kupiecLr,
+  summarise,
+  VALIDITY_P,
+} from "./coverage";
+import { InsufficientDataError, ModelError } from "./errors";
+import { kupiecPof } from "./kupiec";
 import { modelMarginSeries, type AnyModel } from "./predict";
 import { adverseMoveTargets, targetObservedAt } from "./target";
 import type { CandleSeries } from "./types";
 
-/** Least number of fully observed targets a baseline fit needs. */
+/** Least number of fully observed targets the static and EWMA baseline fits need. */
 export const MIN_BASELINE_TRAIN_BARS = 1000;
 
-/** The backtest report plus where the baselines were fitted. */
+/** A model that could not be evaluated, and why. */
+export interface UnavailableModel {
+  name: string;
+  reason: string;
+}
+
+/** The backtest report plus where the baselines were fitted and what could not be evaluated. */
 export interface FullBacktestReport extends BacktestReport {
+  /** The market label, when known. */
+  market?: string;
+  /** The calibration the model ran with. */
+  calibration: { num: number; shift: number; source: "model file" | "fitted" | "new-market rule" };
   baselineTraining: {
     from: string;
     to: string;
     bars: number;
     source: "model-training-period" | "file-before-period";
   };
+  unavailable: UnavailableModel[];
+}
+
+/** Options of a backtest beyond the period. */
+export interface BacktestOptions {
+  market?: string;
+  /** The market's calibration (else the model file's own). */
+  calibration?: { num: number; source: "fitted" | "new-market rule" };
+  /**
+   * Also run the adaptive calibration, deployed at the start of the period (range.fromMs, else the first bar)
+   * with the market's calibration as its state, missing updates at `missRate`.
+   */
+  adaptive?: { rule: AdaptiveRule; missRate: number };
+  /** Collects the per-bar margin series (for --series and --report). */
+  onSeries?: (series: CandleSeries, targets: (number | null)[], models: MarginSeries[]) => void;
 }
 
 function countTargets(
@@ -47,8 +94,51 @@ export function runBacktest(
   series: CandleSeries,
   range: { fromMs?: number; toMs?: number },
   modelName = m.kind === "quantized" ? "zkrisk-quantized" : "zkrisk-float",
+  opts: BacktestOptions = {},
 ): FullBacktestReport {
   const targets = adverseMoveTargets(series, m.model.targetHorizonBars);
+  const unavailable: UnavailableModel[] = [];
+
+  // The model, with the market's calibration when given (quantised models only: what is proven).
+  let model = m;
+  let calibration: FullBacktestReport["calibration"] =
+    m.kind === "quantized"
+      ? { num: m.model.policy.calibrationNum, shift: m.model.policy.calibrationShift, source: "model file" }
+      : { num: m.model.calibration.num, shift: m.model.calibration.shift, source: "model file" };
+  if (opts.calibration !== undefined) {
+    if (m.kind !== "quantized")
+      throw new ModelError("a market calibration applies to a quantised model only");
+    model = {
+      kind: "quantized",
+      model: { ...m.model, policy: { ...m.model.policy, calibrationNum: opts.calibration.num } },
+    };
+    calibration = {
+      num: opts.calibration.num,
+      shift: m.model.policy.calibrationShift,
+      source: opts.calibration.source,
+    };
+  }
+  const models: MarginSeries[] = [modelMarginSeries(model, series, modelName)];
+  if (opts.adaptive !== undefined) {
+    if (model.kind !== "quantized")
+      throw new ModelError("the adaptive calibration runs on a quantised model only");
+    const run = runAdaptive(
+      series,
+      integerOutputs(model.model, series),
+      acceptancePattern(opts.adaptive.missRate),
+      model.model.policy,
+      calibration.num,
+      opts.adaptive.rule,
+      range.fromMs,
+    );
+    models.push({
+      name: `${modelName}-adaptive`,
+      maintenanceMarginBps: run.maintenanceMarginBps,
+      initialMarginBps: run.initialMarginBps,
+    });
+  }
+
+  // Baselines: fitted on the model's training period if the file covers it, else before the period.
   const split = m.model.training.splits.train;
   let train = {
     fromMs: Date.parse(split.from),
@@ -59,29 +149,133 @@ export function runBacktest(
   if (bars < MIN_BASELINE_TRAIN_BARS) {
     const firstTime = series.candles[0].time;
     const end = (range.fromMs ?? firstTime) - series.intervalMs;
-    train = { fromMs: firstTime, toMs: end };
+    train = { fromMs: firstTime, toMs: Math.max(firstTime, end) };
     source = "file-before-period";
     bars = end > firstTime ? countTargets(series, targets, train.fromMs, train.toMs) : 0;
-    if (bars < MIN_BASELINE_TRAIN_BARS) {
-      throw new InsufficientDataError(
-        `${series.source}: the baselines need ${MIN_BASELINE_TRAIN_BARS} fully observed bars to fit on: the file does not ` +
-          `cover the model's training period (${split.from} to ${split.to}) and has ${bars} before the backtest ` +
-          `period; pass an earlier file or a later --from`,
-      );
+  }
+  const fitted = bars >= MIN_BASELINE_TRAIN_BARS;
+  const baselines = fitted
+    ? baselineMargins(series, targets, m.model.policy, train)
+    : [rollingBaselineMargins(series, targets, m.model.policy)];
+  if (!fitted) {
+    for (const name of ["static-q99", "ewma-0.94"]) {
+      unavailable.push({
+        name,
+        reason:
+          `needs ${MIN_BASELINE_TRAIN_BARS} fully observed bars to fit on: the file does not cover the model's ` +
+          `training period (${split.from} to ${split.to}) and has ${bars} before the backtest period`,
+      });
     }
   }
-  const models = [
-    modelMarginSeries(m, series, modelName),
-    ...baselineMargins(series, targets, m.model.policy, train),
-  ];
+
+  // Bars the model can be evaluated on; a baseline without an estimate on one of them is unavailable.
+  const inRange = (t: number) =>
+    (range.fromMs === undefined || series.candles[t].time >= range.fromMs) &&
+    (range.toMs === undefined || series.candles[t].time <= range.toMs);
+  const modelBars: number[] = [];
+  targets.forEach((y, t) => {
+    if (y !== null && inRange(t) && models.every((s) => s.maintenanceMarginBps[t] !== null))
+      modelBars.push(t);
+  });
+  for (const b of baselines) {
+    if (unavailable.some((u) => u.name === b.name)) continue;
+    const missing = modelBars.filter((t) => b.maintenanceMarginBps[t] === null).length;
+    if (missing === 0) models.push(b);
+    else {
+      unavailable.push({
+        name: b.name,
+        reason: `no estimate on ${missing} of the ${modelBars.length} evaluated bars (not enough history before them)`,
+      });
+    }
+  }
+  if (modelBars.length === 0) {
+    throw new InsufficientDataError(
+      `${series.source}: no bar of the period has both a full 24 h ahead and the model's ${
+        m.model.features.length
+      }-feature window`,
+    );
+  }
+  opts.onSeries?.(series, targets, models);
   const report = evaluateBacktest(series, targets, models, range);
   return {
     ...report,
+    ...(opts.market === undefined ? {} : { market: opts.market }),
+    calibration,
     baselineTraining: {
       from: new Date(train.fromMs).toISOString(),
       to: new Date(train.toMs).toISOString(),
       bars,
       source,
     },
+    unavailable,
   };
+}
+
+/** Pooled figures of one model over several markets' reports. */
+export interface PooledModelResult {
+  name: string;
+  markets: number;
+  bars: number;
+  breaches: number;
+  breachRate: number;
+  avgMaintenanceMarginBps: number;
+  avgInitialMarginBps: number;
+  maxShortfallBps: number;
+  /** Daily tests on the pooled counts: per offset, samples, breaches and transitions summed over markets. */
+  daily: {
+    kupiec: { median: number; worst: number };
+    independence: { median: number; worst: number };
+    conditional: { median: number; worst: number };
+  };
+  coverageValid: boolean;
+}
+
+/** Pool each model over the reports that evaluated it (by name). */
+export function poolReports(reports: readonly FullBacktestReport[]): PooledModelResult[] {
+  const names = [...new Set(reports.flatMap((r) => r.models.map((m) => m.name)))];
+  return names.map((name) => {
+    const rs = reports
+      .map((r) => ({ bars: r.bars, m: r.models.find((x) => x.name === name) }))
+      .filter((x): x is { bars: number; m: BacktestModelResult } => x.m !== undefined);
+    const bars = rs.reduce((a, x) => a + x.bars, 0);
+    const breaches = rs.reduce((a, x) => a + x.m.breaches, 0);
+    const kp: number[] = [];
+    const ip: number[] = [];
+    const cp: number[] = [];
+    for (let k = 0; k < DAILY_OFFSETS; k++) {
+      let n = 0;
+      let b = 0;
+      const tr = { n00: 0, n01: 0, n10: 0, n11: 0 };
+      for (const x of rs) {
+        const o = x.m.daily.offsets[k];
+        n += o.samples;
+        b += o.breaches;
+        tr.n00 += o.transitions.n00;
+        tr.n01 += o.transitions.n01;
+        tr.n10 += o.transitions.n10;
+        tr.n11 += o.transitions.n11;
+      }
+      if (n === 0) continue;
+      const lrInd = christoffersenLr(tr);
+      kp.push(kupiecPof(b, n, 0.01));
+      ip.push(chi2Sf1(lrInd));
+      cp.push(chi2Sf2(kupiecLr(b, n, 0.01) + lrInd));
+    }
+    const daily = { kupiec: summarise(kp), independence: summarise(ip), conditional: summarise(cp) };
+    return {
+      name,
+      markets: rs.length,
+      bars,
+      breaches,
+      breachRate: breaches / bars,
+      avgMaintenanceMarginBps: rs.reduce((a, x) => a + x.m.avgMaintenanceMarginBps * x.bars, 0) / bars,
+      avgInitialMarginBps: rs.reduce((a, x) => a + x.m.avgInitialMarginBps * x.bars, 0) / bars,
+      maxShortfallBps: Math.max(...rs.map((x) => x.m.maxShortfallBps)),
+      daily,
+      coverageValid:
+        daily.kupiec.median >= VALIDITY_P &&
+        daily.independence.median >= VALIDITY_P &&
+        daily.conditional.median >= VALIDITY_P,
+    };
+  });
 }

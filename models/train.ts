@@ -116,45 +116,30 @@ export function evaluateSplit(model: FloatModel, ds: Dataset): SplitMetrics {
   };
 }
 
-/**
- * Train, calibrate and describe a float model on a candle series.
- * @throws DataError for a series whose bars are not FEATURE_INTERVAL_MS (2 h) apart, or whose candles do not
- *   convert to integers exactly; InsufficientDataError for a split with fewer than 200 usable bars.
- */
-export async function trainModel(series: CandleSeries, options: TrainOptions): Promise<FloatModel> {
-  if (series.intervalMs !== FEATURE_INTERVAL_MS) {
-    throw new DataError(
-      series.source,
-      undefined,
-      `bar interval is ${series.intervalMs / 60000} min but the window features are defined on ` +
-        `${FEATURE_INTERVAL_MS / 60000} min bars`,
-    );
-  }
-  // The plain CPU backend: deterministic, so a seeded retrain reproduces the shipped weights exactly.
-  // Production mode also silences tfjs's advice to install tfjs-node, which cannot install here.
-  tf.enableProdMode();
-  await tf.setBackend("cpu");
-  const defs = WINDOW_FEATURES;
-  const features = seriesWindowFeatures(series);
-  const targets = adverseMoveTargets(series);
-  const all = buildDataset(features, targets, series);
-  const { train, validation, test } = splitDataset(all, options.splits, series.intervalMs);
-  for (const [name, ds] of [
-    ["train", train],
-    ["validation", validation],
-    ["test", test],
-  ] as const) {
-    if (ds.y.length < 200) {
-      throw new InsufficientDataError(
-        `${series.source}: the ${name} split has ${ds.y.length} usable bars; at least 200 are needed ` +
-          `(splits: validation from ${isoFromMs(options.splits.validationFrom)}, test from ${isoFromMs(options.splits.testFrom)})`,
-      );
-    }
-  }
+/** A fitted network: its layers (fractions out), the training normalisation and the epochs run. */
+export interface FittedNetwork {
+  means: number[];
+  stds: number[];
+  layers: DenseLayer[];
+  bestEpoch: number;
+  epochsRun: number;
+}
 
-  const d = defs.length;
-  const means = defs.map((_, i) => mean(train.x.map((r) => r[i])));
-  const stds = defs.map((_, i) => std(train.x.map((r) => r[i])) || 1);
+/**
+ * Fit the MLP with the pinball loss on `train` (rows in the order given), early-stopped on `validation`.
+ * Deterministic for a given seed on the CPU backend (set by the caller).
+ */
+export async function fitQuantileNetwork(
+  train: Dataset,
+  validation: Dataset,
+  options: Pick<
+    TrainOptions,
+    "hidden" | "seed" | "epochs" | "batchSize" | "learningRate" | "patience" | "quantileLevel" | "onEpoch"
+  >,
+): Promise<FittedNetwork> {
+  const d = WINDOW_FEATURES.length;
+  const means = WINDOW_FEATURES.map((_, i) => mean(train.x.map((r) => r[i])));
+  const stds = WINDOW_FEATURES.map((_, i) => std(train.x.map((r) => r[i])) || 1);
   const norm = (rows: number[][]) => rows.map((r) => r.map((v, i) => (v - means[i]) / stds[i]));
   const xTrain = tf.tensor2d(norm(train.x));
   const yTrain = tf.tensor2d(train.y.map((v) => [v * TARGET_SCALE]));
@@ -231,6 +216,50 @@ export async function trainModel(series: CandleSeries, options: TrainOptions): P
   net.dispose();
   optimizer.dispose();
 
+  return { means, stds, layers, bestEpoch: best.epoch, epochsRun };
+}
+
+/**
+ * Train, calibrate and describe a float model on a candle series.
+ * @throws DataError for a series whose bars are not FEATURE_INTERVAL_MS (2 h) apart, or whose candles do not
+ *   convert to integers exactly; InsufficientDataError for a split with fewer than 200 usable bars.
+ */
+export async function trainModel(series: CandleSeries, options: TrainOptions): Promise<FloatModel> {
+  if (series.intervalMs !== FEATURE_INTERVAL_MS) {
+    throw new DataError(
+      series.source,
+      undefined,
+      `bar interval is ${series.intervalMs / 60000} min but the window features are defined on ` +
+        `${FEATURE_INTERVAL_MS / 60000} min bars`,
+    );
+  }
+  // The plain CPU backend: deterministic, so a seeded retrain reproduces the shipped weights exactly.
+  // Production mode also silences tfjs's advice to install tfjs-node, which cannot install here.
+  tf.enableProdMode();
+  await tf.setBackend("cpu");
+  const defs = WINDOW_FEATURES;
+  const features = seriesWindowFeatures(series);
+  const targets = adverseMoveTargets(series);
+  const all = buildDataset(features, targets, series);
+  const { train, validation, test } = splitDataset(all, options.splits, series.intervalMs);
+  for (const [name, ds] of [
+    ["train", train],
+    ["validation", validation],
+    ["test", test],
+  ] as const) {
+    if (ds.y.length < 200) {
+      throw new InsufficientDataError(
+        `${series.source}: the ${name} split has ${ds.y.length} usable bars; at least 200 are needed ` +
+          `(splits: validation from ${isoFromMs(options.splits.validationFrom)}, test from ${isoFromMs(options.splits.testFrom)})`,
+      );
+    }
+  }
+
+  const d = defs.length;
+  const fit = await fitQuantileNetwork(train, validation, options);
+  const tau = options.quantileLevel;
+  const { means, stds, layers, bestEpoch, epochsRun } = fit;
+
   const model: FloatModel = {
     format: FLOAT_MODEL_FORMAT,
     market: options.market,
@@ -276,7 +305,7 @@ export async function trainModel(series: CandleSeries, options: TrainOptions): P
       },
       seed: options.seed,
       epochs: epochsRun,
-      bestEpoch: best.epoch,
+      bestEpoch,
       batchSize: options.batchSize,
       learningRate: options.learningRate,
       patience: options.patience,

@@ -1,32 +1,108 @@
-/** `zkrisk backtest`: breach rates, Kupiec p-values and average margins of the model and the baselines. */
+/**
+ * `zkrisk backtest`: breach rates, coverage tests on non-overlapping daily samples, average margins and the
+ * largest shortfall of the model (with each market's calibration, optionally adaptive) and the baselines, on
+ * one or several candle files; optionally the per-bar series (CSV) and a self-contained HTML report.
+ */
+import { basename } from "node:path";
+import { writeFileAtomic } from "../../core/atomic-file";
+import { collectSeries, reportHtml, seriesCsv, type MarketSeries } from "../../models/backtest-output";
+import { calibrationFor, loadCalibrations, marketOfFile, type Calibrations } from "../../models/calibrations";
+import { UsageError } from "../../models/errors";
+import { sha256File } from "../../models/io";
 import { loadCandles } from "../../models/load-data";
 import { loadAnyModel } from "../../models/predict";
-import { runBacktest, type FullBacktestReport } from "../../models/run-backtest";
-import { parseDateOption, printJson, table } from "../options";
+import {
+  poolReports,
+  runBacktest,
+  type BacktestOptions,
+  type FullBacktestReport,
+  type PooledModelResult,
+} from "../../models/run-backtest";
+import { DEFAULT_CALIBRATIONS } from "../paths";
+import { outFileOption, parseDateOption, parseFloatOption, printJson, table } from "../options";
 
 /** The options of `zkrisk backtest`, as commander gives them (cli/register/backtest.ts). */
 export interface BacktestFlags {
   model: string;
-  data: string;
+  data: string[];
+  market?: string;
+  calibrations: string;
+  adaptive?: boolean;
+  missRate: string;
   from?: string;
   to?: string;
+  series?: string;
+  report?: string;
   json?: boolean;
 }
+
+const p3 = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : "n/a");
 
 /** Text rendering of a backtest report. */
 export function formatBacktest(r: FullBacktestReport): string {
   return (
+    (r.market === undefined ? "" : `${r.market}: `) +
     `period ${r.period.from} .. ${r.period.to}, ${r.bars} bars with a full 24 h ahead ` +
-    `(baselines fitted on ${r.baselineTraining.from.slice(0, 10)} .. ${r.baselineTraining.to.slice(0, 10)})\n` +
+    `(calibration ${r.calibration.num}/2^${r.calibration.shift}, ${r.calibration.source}; ` +
+    `baselines fitted on ${r.baselineTraining.from.slice(0, 10)} .. ${r.baselineTraining.to.slice(0, 10)})\n` +
     table([
-      ["model", "breach rate", "Kupiec p", "avg MM bps", "avg IM bps", "coverage valid (p >= 0.05)"],
+      [
+        "model",
+        "breach rate",
+        "Kupiec p daily (median/worst)",
+        "indep. p",
+        "cond. cov. p",
+        "Kupiec p every bar",
+        "avg MM bps",
+        "avg IM bps",
+        "max shortfall bps",
+        "valid",
+      ],
       ...r.models.map((m) => [
         m.name,
         `${(m.breachRate * 100).toFixed(2)} %`,
-        m.kupiecP.toFixed(3),
+        `${p3(m.daily.kupiec.median)} / ${p3(m.daily.kupiec.worst)}`,
+        `${p3(m.daily.independence.median)} / ${p3(m.daily.independence.worst)}`,
+        `${p3(m.daily.conditional.median)} / ${p3(m.daily.conditional.worst)}`,
+        p3(m.kupiecP),
         m.avgMaintenanceMarginBps.toFixed(1),
         m.avgInitialMarginBps.toFixed(1),
-        m.kupiecP >= 0.05 ? "yes" : "no",
+        m.maxShortfallBps.toFixed(0),
+        m.coverageValid ? "yes" : "no",
+      ]),
+      ...r.unavailable.map((u) => [u.name, "unavailable", "", "", "", "", "", "", "", ""]),
+    ]) +
+    "\n" +
+    r.unavailable.map((u) => `  ${u.name}: ${u.reason}\n`).join("") +
+    "valid: median over the 12 daily offsets of Kupiec, independence and conditional-coverage p all >= 0.05\n"
+  );
+}
+
+function formatPooled(p: PooledModelResult[]): string {
+  return (
+    "pooled:\n" +
+    table([
+      [
+        "model",
+        "markets",
+        "bars",
+        "breach rate",
+        "Kupiec p daily",
+        "indep. p",
+        "cond. cov. p",
+        "avg MM bps",
+        "valid",
+      ],
+      ...p.map((m) => [
+        m.name,
+        String(m.markets),
+        String(m.bars),
+        `${(m.breachRate * 100).toFixed(2)} %`,
+        `${p3(m.daily.kupiec.median)} / ${p3(m.daily.kupiec.worst)}`,
+        `${p3(m.daily.independence.median)} / ${p3(m.daily.independence.worst)}`,
+        `${p3(m.daily.conditional.median)} / ${p3(m.daily.conditional.worst)}`,
+        m.avgMaintenanceMarginBps.toFixed(1),
+        m.coverageValid ? "yes" : "no",
       ]),
     ]) +
     "\n"
@@ -35,12 +111,59 @@ export function formatBacktest(r: FullBacktestReport): string {
 
 /** `zkrisk backtest`: the report of the model and the baselines. */
 export function backtestAction(f: BacktestFlags): void {
+  if (f.series !== undefined) outFileOption("--series", f.series);
+  if (f.report !== undefined) outFileOption("--report", f.report);
+  if (f.market !== undefined && f.data.length !== 1) {
+    throw new UsageError(
+      "--market: names the market of a single --data file; with several files each is named by its file",
+    );
+  }
+  const missRate = parseFloatOption("--miss-rate", f.missRate, 0, 0.99);
   const model = loadAnyModel(f.model);
-  const series = loadCandles(f.data);
-  const report = runBacktest(model, series, {
+  let calibrations: Calibrations | undefined;
+  if (f.calibrations !== "none" && model.kind === "quantized") {
+    // The shipped calibrations belong to the shipped model: another model without --calibrations runs on its
+    // own scale; a calibrations file given explicitly must be that model's.
+    const isDefault = f.calibrations === DEFAULT_CALIBRATIONS;
+    const modelSha = sha256File(f.model);
+    if (!isDefault || loadCalibrations(f.calibrations).model.sha256 === modelSha) {
+      calibrations = loadCalibrations(f.calibrations, modelSha);
+    }
+  }
+  if (f.adaptive && calibrations === undefined) {
+    throw new UsageError(
+      "--adaptive: needs a quantised model and its --calibrations file (the rule's constants)",
+    );
+  }
+  const range = {
     fromMs: f.from === undefined ? undefined : parseDateOption("--from", f.from),
     toMs: f.to === undefined ? undefined : parseDateOption("--to", f.to, true),
+  };
+  // The per-bar margins of each market, kept only when a series file or a report is asked for.
+  const collected: { market: string; args: Parameters<NonNullable<BacktestOptions["onSeries"]>> }[] = [];
+  const reports = f.data.map((file) => {
+    const series = loadCandles(file);
+    const market = f.market ?? marketOfFile(file) ?? basename(file);
+    return runBacktest(model, series, range, undefined, {
+      market,
+      calibration: calibrations === undefined ? undefined : calibrationFor(calibrations, market),
+      adaptive:
+        f.adaptive && calibrations !== undefined ? { rule: calibrations.adaptive, missRate } : undefined,
+      onSeries:
+        f.series === undefined && f.report === undefined
+          ? undefined
+          : (...args) => collected.push({ market, args }),
+    });
   });
-  if (f.json) printJson(report);
-  else process.stdout.write(formatBacktest(report));
+  const marketSeries: MarketSeries[] = collected.map((c, i) =>
+    collectSeries(c.market, ...c.args, reports[i]),
+  );
+  const pooled = reports.length > 1 ? poolReports(reports) : undefined;
+  if (f.series !== undefined) writeFileAtomic(f.series, seriesCsv(marketSeries));
+  if (f.report !== undefined) writeFileAtomic(f.report, reportHtml(marketSeries, pooled));
+  if (f.json) {
+    printJson(reports.length === 1 ? reports[0] : { markets: reports, pooled });
+    return;
+  }
+  process.stdout.write(reports.map(formatBacktest).join("\n") + (pooled ? "\n" + formatPooled(pooled) : ""));
 }

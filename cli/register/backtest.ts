@@ -1,7 +1,7 @@
 /** `zkrisk backtest`: its flags and description; cli/commands/backtest.ts does the work. */
 import type { Command } from "commander";
 import { join } from "node:path";
-import { DEFAULT_DATA, DEFAULT_MODEL } from "../paths";
+import { DEFAULT_CALIBRATIONS, DEFAULT_DATA, DEFAULT_MODEL } from "../paths";
 import { lazyModule } from "../lazy";
 import type { BacktestFlags } from "../commands/backtest";
 
@@ -14,12 +14,29 @@ export function registerBacktest(program: Command): void {
   program
     .command("backtest")
     .description(
-      "backtest the model's maintenance margin against the realised 24 h adverse move, with baselines",
+      "backtest the model's maintenance margin against the realised 24 h adverse move, with baselines " +
+        "(coverage tests on non-overlapping daily samples)",
     )
     .option("--model <file>", "model file (quantised: what would be deployed; or float)", DEFAULT_MODEL)
-    .option("--data <file>", "candles CSV (any market, any period)", DEFAULT_DATA)
+    .option("--data <files...>", "candles CSV files (any market, any period, any length)", [DEFAULT_DATA])
+    .option("--market <id>", "market of the (single) data file (default: from its name, e.g. ethusdt-2h.csv)")
+    .option(
+      "--calibrations <file>",
+      "per-market calibrations of the quantised model ('none': the model file's own scale)",
+      DEFAULT_CALIBRATIONS,
+    )
+    .option("--adaptive", "also run the adaptive calibration as it would run on chain")
+    .option("--miss-rate <x>", "fraction of bars without an accepted update (adaptive run)", "0")
     .option("--from <date>", "first bar to evaluate (UTC date or timestamp)")
     .option("--to <date>", "last bar to evaluate (UTC timestamp, or a date: its whole day)")
-    .option("--json", "print one JSON object: {period, bars, models: [{name, breachRate, kupiecP, ...}]}")
+    .option(
+      "--series <file>",
+      "write the per-bar series (time, features, MM, IM, realised move, breach) as CSV",
+    )
+    .option("--report <file>", "write a self-contained HTML report (charts per market, coverage tests)")
+    .option(
+      "--json",
+      "print one JSON object: {period, bars, models: [...], unavailable, ...}; several files: {markets: [...], pooled}",
+    )
     .action(async (f: BacktestFlags) => (await commands()).backtestAction(f));
 }

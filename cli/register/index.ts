@@ -4,6 +4,7 @@
  */
 export { registerAudit } from "./audit";
 export { registerBacktest } from "./backtest";
+export { registerCalibrate } from "./calibrate";
 export { registerBench, ALL_MODES, DEFAULT_COLD_RUNS, DEFAULT_WARM_RUNS } from "./bench";
 export { registerBenchService } from "./bench-service";
 export { registerBenchSetup } from "./bench-setup";

@@ -22,6 +22,7 @@ const COMMANDS = [
   "quantize",
   "infer",
   "backtest",
+  "calibrate",
   "compile",
   "setup",
   "ceremony",

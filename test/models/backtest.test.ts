@@ -109,7 +109,7 @@ describe("evaluateBacktest on a hand-made series", () => {
     const r = evaluateBacktest(series, targets, [a, b]);
     expect(r.bars).toBe(8);
     expect(r.models.map((m) => m.name)).toEqual(["A", "B"]);
-    expect(r.models[0]).toEqual({
+    expect(r.models[0]).toMatchObject({
       name: "A",
       breaches: 5,
       breachRate: 0.625,
@@ -117,7 +117,7 @@ describe("evaluateBacktest on a hand-made series", () => {
       avgMaintenanceMarginBps: 100,
       avgInitialMarginBps: 150,
     });
-    expect(r.models[1]).toEqual({
+    expect(r.models[1]).toMatchObject({
       name: "B",
       breaches: 1,
       breachRate: 0.125,
@@ -130,6 +130,21 @@ describe("evaluateBacktest on a hand-made series", () => {
     expect(r.models[1].kupiecP).toBeCloseTo(0.06832859042968058, 12);
     // First evaluated bar 1 opens at T0 + 2 h; last, bar 22, at T0 + 23 * 2 h = T0 + 46 h (after the gap).
     expect(r.period).toEqual({ from: "2024-01-01T02:00:00.000Z", to: "2024-01-02T22:00:00.000Z" });
+
+    // Largest shortfall: A's worst breach is bar 6 (250 bps against 100), B's its only one (250 against 200).
+    expect(r.models[0].maxShortfallBps).toBeCloseTo(150, 9);
+    expect(r.models[1].maxShortfallBps).toBeCloseTo(50, 9);
+    // Daily samples: the evaluated bars sit in slots {1,2,3,4,6,21,22,23}, i.e. offsets 1,2,3,4,6,9,10,11, one
+    // sample each; A breaches in offsets 1,3,6,9,10. The median of 8 p-values (5 of kupiecPof(1,1), 3 of
+    // kupiecPof(0,1)) is the mean of the 4th and 5th smallest: kupiecPof(1, 1).
+    const d = r.models[0].daily;
+    expect(d.offsets.map((o) => o.samples)).toEqual([0, 1, 1, 1, 1, 0, 1, 0, 0, 1, 1, 1]);
+    expect(d.offsets.map((o) => o.breaches)).toEqual([0, 1, 0, 1, 0, 0, 1, 0, 0, 1, 1, 0]);
+    expect(d.kupiec.median).toBeCloseTo(kupiecPof(1, 1, 0.01), 15);
+    expect(d.kupiec.worst).toBeCloseTo(kupiecPof(1, 1, 0.01), 15);
+    // No two samples of an offset are a day apart: no transition, independence p 1.
+    expect(d.independence).toEqual({ median: 1, worst: 1 });
+    expect(r.models[0].coverageValid).toBe(false);
   });
 
   it("evaluates a model alone on its own bars", () => {

@@ -1,0 +1,108 @@
+/** `zkrisk calibrate`: per-market calibrations of the quantised model (models/calibrations.ts), and the rules. */
+import { basename } from "node:path";
+import { balancedUpNum } from "../../models/adaptive";
+import {
+  CALIBRATIONS_FORMAT,
+  fitMarketCalibration,
+  marketOfFile,
+  MIN_CALIBRATION_BARS,
+  parseCalibrations,
+  type Calibrations,
+  type MarketCalibration,
+} from "../../models/calibrations";
+import { UsageError } from "../../models/errors";
+import { sha256File, writeJsonAtomic } from "../../models/io";
+import { loadCandles } from "../../models/load-data";
+import { checkBarInterval, checkWindowModel } from "../../models/predict";
+import { loadQuantizedModel } from "../../models/quantized-model";
+import { outFileOption, printJson, table } from "../options";
+
+/** The options of `zkrisk calibrate`, as commander gives them (cli/register/calibrate.ts). */
+export interface CalibrateFlags {
+  model: string;
+  data: string[];
+  out: string;
+  json?: boolean;
+}
+
+/** Adaptive rule: scale down 2^-11 (0.049 %) per covered outcome, up ~5 % per breach; chosen on validation (README). */
+export const ADAPTIVE_DOWN_SHIFT = 11;
+export const ADAPTIVE_UP_SHIFT = 16;
+
+/** The calibrations of a quantised model on the given market files. */
+export function buildCalibrations(modelFile: string, files: readonly string[]): Calibrations {
+  const model = loadQuantizedModel(modelFile);
+  checkWindowModel(model, modelFile);
+  const shift = model.policy.calibrationShift;
+  const markets: MarketCalibration[] = [];
+  const rows: string[] = [];
+  for (const file of files) {
+    const market = marketOfFile(file);
+    if (market === undefined) {
+      throw new UsageError(
+        `--data: ${file}: cannot tell its market from the name (expected e.g. ethusdt-2h.csv)`,
+      );
+    }
+    const series = loadCandles(file);
+    checkBarInterval(series, model.barIntervalMs);
+    const c = fitMarketCalibration(model, market, series, { file: basename(file), sha256: sha256File(file) });
+    if (c === undefined) rows.push(market);
+    else markets.push(c);
+  }
+  if (markets.length === 0) {
+    throw new UsageError(
+      `--data: no market has ${MIN_CALIBRATION_BARS} usable bars in the validation split (${rows.join(", ")})`,
+    );
+  }
+  const newMarketNum = Math.max(...markets.map((m) => m.num));
+  const doc: Calibrations = {
+    format: CALIBRATIONS_FORMAT,
+    model: { file: basename(modelFile), sha256: sha256File(modelFile) },
+    calibrationShift: shift,
+    method:
+      `per market: smallest num (scale num / 2^${shift}) whose integer-engine maintenance margin breaches on at most ` +
+      `1 % of the market's own validation bars (${model.training.splits.validation.from.slice(0, 10)} .. ` +
+      `${model.training.splits.test.from.slice(0, 10)}, purged)`,
+    minValidationBars: MIN_CALIBRATION_BARS,
+    newMarketNum,
+    newMarketRule:
+      `a market without ${MIN_CALIBRATION_BARS} usable validation bars of its own (180 days) gets the largest ` +
+      `fitted scale of the shipped markets (never BTC's by default); the adaptive rule then moves it`,
+    adaptive: {
+      downShift: ADAPTIVE_DOWN_SHIFT,
+      upNum: balancedUpNum(ADAPTIVE_DOWN_SHIFT, ADAPTIVE_UP_SHIFT),
+      upShift: ADAPTIVE_UP_SHIFT,
+      minNum: 2 ** (shift - 2),
+      maxNum: 2 ** (shift + 2),
+    },
+    markets,
+  };
+  // The file is read back through its own validator: what is written is what a reader accepts.
+  return parseCalibrations(JSON.parse(JSON.stringify(doc)), "(calibrations being written)");
+}
+
+/** `zkrisk calibrate`: write the calibrations file. */
+export function calibrateAction(f: CalibrateFlags): void {
+  outFileOption("--out", f.out);
+  const c = buildCalibrations(f.model, f.data);
+  writeJsonAtomic(f.out, c);
+  if (f.json) {
+    printJson({ out: f.out, ...c });
+    return;
+  }
+  process.stdout.write(
+    `wrote ${f.out}\n` +
+      table([
+        ["market", "scale", "validation bars", "breach rate", "avg MM bps"],
+        ...c.markets.map((m) => [
+          m.market,
+          (m.num / 2 ** c.calibrationShift).toFixed(4),
+          String(m.validation.rows),
+          `${(m.validationBreachRate * 100).toFixed(2)} %`,
+          m.validationAvgMaintenanceMarginBps.toFixed(1),
+        ]),
+        ["(new market)", (c.newMarketNum / 2 ** c.calibrationShift).toFixed(4), "", "", ""],
+      ]) +
+      "\n",
+  );
+}

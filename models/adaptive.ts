@@ -1,0 +1,175 @@
+/**
+ * Adaptive calibration (issue 12, part 3), offline: an integer rule in the family of adaptive conformal
+ * inference (Gibbs & Candès, 2021). Each market carries a calibration state `num` at STATE_EXTRA_BITS more
+ * resolution than the model's calibrationNum (so a step of 2^-13 is not lost to rounding); the margin uses
+ * calibrationNum = ceil(num / 2^STATE_EXTRA_BITS), the same dyadic form as the model's own calibration. At an accepted update for bar t, the realised 24 h
+ * move of bar s = t - 12 bars (fully inside the 85-bar signed window of bar t) is compared with bar s's
+ * accepted maintenance margin, in integers on the signed candles:
+ *
+ *   breach_s  <=>  10000 * max(close_s - min low_{s+1..t}, max high_{s+1..t} - close_s) > MM_s * close_s
+ *   breach:  num <- num + floor(num * upNum / 2^upShift)      (scale up, ~ +u)
+ *   covered: num <- num - floor(num / 2^downShift)            (scale down, ~ -d)
+ *   then num <- clamp(num, minNum * 2^STATE_EXTRA_BITS, maxNum * 2^STATE_EXTRA_BITS)
+ *
+ * and the update's margin uses the new num. In log terms the drift is zero when
+ * P(breach) ln(1 + u) = (1 - P(breach)) (-ln(1 - d)), so upNum is chosen with ln(1 + u) = 99 (-ln(1 - d)):
+ * the long-run breach rate is pulled to 1 % whatever the market's tail-to-volatility ratio.
+ *
+ * Bars without an accepted update: the oracle keeps the last accepted margin in force (what the backtest
+ * evaluates on such a bar) and the state does not move. An outcome is processed only when both bar s and bar
+ * t = s + 12 have accepted updates: an outcome whose later update is missing is lost, never back-filled. So
+ * the backtest simulates exactly what the chain would see.
+ */
+import type { CandleSeries } from "./types";
+import { integerCandleOf } from "../candles/integer-candle";
+import { integerPolicy } from "./integer-engine";
+import type { QuantizedPolicy } from "./quantized-model";
+import { TARGET_HORIZON_BARS } from "./target";
+
+/** Extra bits of resolution of the adaptive state over calibrationNum. */
+export const STATE_EXTRA_BITS = 8;
+
+/** The calibrationNum a state gives (rounded up: conservative). */
+export function stateToNum(state: bigint): bigint {
+  return (state + (1n << BigInt(STATE_EXTRA_BITS)) - 1n) >> BigInt(STATE_EXTRA_BITS);
+}
+
+/** The constants of the adaptive rule (shipped in the calibrations file). */
+export interface AdaptiveRule {
+  /** Scale down by 2^-downShift of the state after each covered outcome. */
+  downShift: number;
+  /** Scale up by upNum / 2^upShift of the state after each breached outcome. */
+  upNum: number;
+  upShift: number;
+  /** Bounds of the state, in calibrationNum units (the state is bounded by them times 2^STATE_EXTRA_BITS). */
+  minNum: number;
+  maxNum: number;
+}
+
+/** upNum at upShift for a given downShift: (1 + u) = (1 - d)^-(1/p - 1), rounded up (conservative). */
+export function balancedUpNum(downShift: number, upShift: number, breachProbability = 0.01): number {
+  const d = 2 ** -downShift;
+  const u = Math.pow(1 - d, -(1 / breachProbability - 1)) - 1;
+  return Math.ceil(u * 2 ** upShift);
+}
+
+/** One step of the rule on an integer state (at calibrationNum * 2^STATE_EXTRA_BITS). */
+export function adaptiveStep(num: bigint, breached: boolean, r: AdaptiveRule): bigint {
+  let next = breached
+    ? num + ((num * BigInt(r.upNum)) >> BigInt(r.upShift))
+    : num - (num >> BigInt(r.downShift));
+  const lo = BigInt(r.minNum) << BigInt(STATE_EXTRA_BITS);
+  const hi = BigInt(r.maxNum) << BigInt(STATE_EXTRA_BITS);
+  if (next < lo) next = lo;
+  if (next > hi) next = hi;
+  return next;
+}
+
+/**
+ * Whether the realised 24 h move from bar s exceeds its margin, exactly in integers (prices at 8 decimals):
+ * 10000 * max(close_s - minLow, maxHigh - close_s) > mmBps * close_s over bars s+1 .. s+12.
+ */
+export function integerBreach(
+  closeS: bigint,
+  lows: readonly bigint[],
+  highs: readonly bigint[],
+  mmBps: bigint,
+): boolean {
+  let lo = lows[0];
+  let hi = highs[0];
+  for (const v of lows) if (v < lo) lo = v;
+  for (const v of highs) if (v > hi) hi = v;
+  const down = closeS - lo;
+  const up = hi - closeS;
+  const move = down > up ? down : up;
+  return 10000n * move > mmBps * closeS;
+}
+
+/** The simulated on-chain run of the rule over a series. */
+export interface AdaptiveRun {
+  /** Margin in force at each bar (the last accepted one), null before the first accepted update. */
+  maintenanceMarginBps: (number | null)[];
+  initialMarginBps: (number | null)[];
+  /** The state after each accepted update (null on bars without one), at calibrationNum * 2^STATE_EXTRA_BITS. */
+  state: (bigint | null)[];
+  /** Outcomes processed (bars s whose 24 h move was compared with their margin). */
+  outcomes: number;
+  /** Accepted updates. */
+  updates: number;
+}
+
+/**
+ * Run the rule over a series.
+ * @param outputs the network output y (integer, scale 2^outputScaleBits) per bar, null where the model has no
+ *   features (no update can be proven there).
+ * @param accepted whether an update is accepted at bar t (e.g. all bars, or a pattern of missed bars).
+ * @param policy the quantised policy (its calibrationNum is replaced by the state).
+ * @param initialNum the state before the first update (the market's fitted calibration).
+ * @param startMs deployment: bars opening before it get no update (no margin, no state change).
+ */
+export function runAdaptive(
+  series: CandleSeries,
+  outputs: readonly (bigint | null)[],
+  accepted: (t: number) => boolean,
+  policy: QuantizedPolicy,
+  initialNum: number,
+  rule: AdaptiveRule,
+  startMs = -Infinity,
+): AdaptiveRun {
+  const { candles, intervalMs } = series;
+  const n = candles.length;
+  const h = TARGET_HORIZON_BARS;
+  const ints = candles.map((c) => integerCandleOf(c, series.source));
+  const acceptedMm: (bigint | null)[] = new Array(n).fill(null);
+  const out: AdaptiveRun = {
+    maintenanceMarginBps: new Array(n).fill(null),
+    initialMarginBps: new Array(n).fill(null),
+    state: new Array(n).fill(null),
+    outcomes: 0,
+    updates: 0,
+  };
+  let num = BigInt(initialNum) << BigInt(STATE_EXTRA_BITS);
+  let inForce: { mm: number; im: number } | null = null;
+  for (let t = 0; t < n; t++) {
+    const y = outputs[t];
+    if (y !== null && candles[t].time >= startMs && accepted(t)) {
+      // The bar 24 h earlier, if it is in the series, exactly 12 bars back, and had an accepted margin.
+      const s = t - h;
+      if (s >= 0 && candles[t].time - candles[s].time === h * intervalMs && acceptedMm[s] !== null) {
+        const lows: bigint[] = [];
+        const highs: bigint[] = [];
+        for (let k = s + 1; k <= t; k++) {
+          lows.push(ints[k].low);
+          highs.push(ints[k].high);
+        }
+        num = adaptiveStep(num, integerBreach(ints[s].close, lows, highs, acceptedMm[s] as bigint), rule);
+        out.outcomes++;
+      }
+      const p = integerPolicy({ ...policy, calibrationNum: Number(stateToNum(num)) }, y);
+      acceptedMm[t] = p.maintenanceMarginBps;
+      inForce = { mm: Number(p.maintenanceMarginBps), im: Number(p.initialMarginBps) };
+      out.state[t] = num;
+      out.updates++;
+    }
+    if (inForce !== null) {
+      out.maintenanceMarginBps[t] = inForce.mm;
+      out.initialMarginBps[t] = inForce.im;
+    }
+  }
+  return out;
+}
+
+/**
+ * A deterministic pattern of missed updates: bar t is accepted unless a 32-bit hash of (seed, t) falls below
+ * missRate (a fraction in [0, 1)). missRate 0 accepts every bar.
+ */
+export function acceptancePattern(missRate: number, seed = 12): (t: number) => boolean {
+  if (!(missRate >= 0 && missRate < 1)) throw new RangeError(`missRate must be in [0, 1), got ${missRate}`);
+  return (t: number) => {
+    let x = (Math.imul(t + 1, 0x9e3779b1) ^ Math.imul(seed, 0x85ebca6b)) >>> 0;
+    x = Math.imul(x ^ (x >>> 16), 0x7feb352d) >>> 0;
+    x = Math.imul(x ^ (x >>> 15), 0x846ca68b) >>> 0;
+    x = (x ^ (x >>> 16)) >>> 0;
+    return x / 2 ** 32 >= missRate;
+  };
+}

@@ -1,0 +1,252 @@
+/**
+ * Per-market calibrations (issue 12, part 2): one dyadic scale num / 2^shift per market, fitted on that
+ * market's own validation split with the quantised model's integer outputs (what is proven), a conservative
+ * rule for a market without enough history, and the constants of the adaptive rule (adaptive.ts).
+ *
+ * The file (models/calibrations.json, format zkrisk-calibrations/1) names the quantised model it belongs to by
+ * sha256; readers reject unknown keys, a model mismatch, and out-of-range numbers.
+ */
+import { basename } from "node:path";
+import { buildDataset, type Dataset } from "./dataset";
+import { ModelError } from "./errors";
+import { inferInteger, integerPolicy } from "./integer-engine";
+import { readJsonFile } from "./io";
+import type { QuantizedModel, QuantizedPolicy } from "./quantized-model";
+import { adverseMoveTargets } from "./target";
+import type { CandleSeries } from "./types";
+import type { AdaptiveRule } from "./adaptive";
+import { JsonReader } from "./validate";
+import { seriesWindowFeatures } from "../features/window-features";
+import { isoFromMs } from "../core/time";
+
+export const CALIBRATIONS_FORMAT = "zkrisk-calibrations/1";
+
+/** Least number of usable validation bars (180 days of 2-hour bars) for a market's own calibration. */
+export const MIN_CALIBRATION_BARS = 2160;
+
+/** One market's fitted calibration. */
+export interface MarketCalibration {
+  market: string;
+  data: { file: string; sha256: string };
+  validation: { from: string; to: string; rows: number };
+  /** Scale = num / 2^calibrationShift. */
+  num: number;
+  validationBreachRate: number;
+  validationAvgMaintenanceMarginBps: number;
+}
+
+/** The shipped calibrations file. */
+export interface Calibrations {
+  format: typeof CALIBRATIONS_FORMAT;
+  model: { file: string; sha256: string };
+  calibrationShift: number;
+  method: string;
+  minValidationBars: number;
+  /** The scale of a market with fewer than minValidationBars of its own validation history. */
+  newMarketNum: number;
+  newMarketRule: string;
+  adaptive: AdaptiveRule;
+  markets: MarketCalibration[];
+}
+
+/** The market id of a candle file named like `ethusdt-2h.csv` (ETH-USDT), or undefined. */
+export function marketOfFile(file: string): string | undefined {
+  const m = /^([a-z0-9]+?)(usdt|usdc|usd)-\d+h\.csv$/i.exec(basename(file));
+  return m === null ? undefined : `${m[1].toUpperCase()}-${m[2].toUpperCase()}`;
+}
+
+/** The quantised network output per bar of a series (null where there are no window features). */
+export function integerOutputs(model: QuantizedModel, series: CandleSeries): (bigint | null)[] {
+  return seriesWindowFeatures(series).rows.map((x) => (x === null ? null : inferInteger(model, x).output));
+}
+
+/** Maintenance margin (bps) of output y under the policy with calibration `num`. */
+export function mmWithNum(policy: QuantizedPolicy, y: bigint, num: number): number {
+  return Number(integerPolicy({ ...policy, calibrationNum: num }, y).maintenanceMarginBps);
+}
+
+/**
+ * Smallest num (at the policy's calibration shift) with at most floor(0.01 n) breaches on the rows, each row
+ * given by its integer output and its realised move (a fraction).
+ */
+export function fitNum(policy: QuantizedPolicy, outputs: readonly bigint[], y: readonly number[]): number {
+  const allowed = Math.floor(0.01 * y.length);
+  const breaches = (num: number) => {
+    let b = 0;
+    for (let i = 0; i < y.length; i++) if (y[i] > mmWithNum(policy, outputs[i], num) / 10000) b++;
+    return b;
+  };
+  let lo = 1;
+  let hi = 2 ** policy.calibrationShift;
+  while (breaches(hi) > allowed) {
+    hi *= 2;
+    if (hi > 2 ** (policy.calibrationShift + 12)) {
+      throw new ModelError("calibration did not converge: margins at the upper clamp still breach");
+    }
+  }
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (breaches(mid) <= allowed) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/** A market's validation rows: open time in [validationFrom, testFrom) and target observed before testFrom. */
+export function validationRows(
+  series: CandleSeries,
+  validationFrom: number,
+  testFrom: number,
+  horizonBars: number,
+): Dataset {
+  const all = buildDataset(seriesWindowFeatures(series), adverseMoveTargets(series, horizonBars), series);
+  const keep: number[] = [];
+  all.time.forEach((t, i) => {
+    if (t >= validationFrom && t < testFrom && t + (horizonBars + 1) * series.intervalMs <= testFrom)
+      keep.push(i);
+  });
+  return {
+    index: keep.map((i) => all.index[i]),
+    time: keep.map((i) => all.time[i]),
+    xInt: keep.map((i) => all.xInt[i]),
+    x: keep.map((i) => all.x[i]),
+    y: keep.map((i) => all.y[i]),
+  };
+}
+
+/**
+ * Fit one market's calibration on its validation split, or undefined when it has fewer than
+ * MIN_CALIBRATION_BARS usable validation bars (the new-market rule applies).
+ */
+export function fitMarketCalibration(
+  model: QuantizedModel,
+  market: string,
+  series: CandleSeries,
+  data: { file: string; sha256: string },
+): MarketCalibration | undefined {
+  const v = model.training.splits.validation;
+  const testFrom = Date.parse(model.training.splits.test.from);
+  const rows = validationRows(series, Date.parse(v.from), testFrom, model.targetHorizonBars);
+  if (rows.y.length < MIN_CALIBRATION_BARS) return undefined;
+  const outputs = rows.xInt.map((x) => inferInteger(model, x).output);
+  const num = fitNum(model.policy, outputs, rows.y);
+  let breaches = 0;
+  let mm = 0;
+  outputs.forEach((o, i) => {
+    const m = mmWithNum(model.policy, o, num);
+    mm += m;
+    if (rows.y[i] > m / 10000) breaches++;
+  });
+  return {
+    market,
+    data,
+    validation: {
+      from: isoFromMs(rows.time[0]),
+      to: isoFromMs(rows.time[rows.time.length - 1]),
+      rows: rows.y.length,
+    },
+    num,
+    validationBreachRate: breaches / rows.y.length,
+    validationAvgMaintenanceMarginBps: mm / rows.y.length,
+  };
+}
+
+/** The calibration of `market`: its own, or the new-market rule's. */
+export function calibrationFor(
+  c: Calibrations,
+  market: string | undefined,
+): { num: number; source: "fitted" | "new-market rule" } {
+  const own = c.markets.find((m) => m.market === market);
+  return own === undefined
+    ? { num: c.newMarketNum, source: "new-market rule" }
+    : { num: own.num, source: "fitted" };
+}
+
+function fraction(r: JsonReader): number {
+  const v = r.number();
+  if (!(v >= 0 && v <= 1)) r.error(`expected a fraction in [0, 1], got ${v}`);
+  return v;
+}
+
+/** Parse and check a calibrations file; `modelSha256`, when given, must be the file's model. */
+export function parseCalibrations(doc: unknown, file: string, modelSha256?: string): Calibrations {
+  const r = new JsonReader(file, doc);
+  r.onlyKeys([
+    "format",
+    "model",
+    "calibrationShift",
+    "method",
+    "minValidationBars",
+    "newMarketNum",
+    "newMarketRule",
+    "adaptive",
+    "markets",
+  ]);
+  if (r.at("format").string() !== CALIBRATIONS_FORMAT) {
+    r.at("format").error(`expected ${CALIBRATIONS_FORMAT}`);
+  }
+  const m = r.at("model").onlyKeys(["file", "sha256"]);
+  const model = { file: m.at("file").string(), sha256: m.at("sha256").string() };
+  if (!/^[0-9a-f]{64}$/.test(model.sha256)) m.at("sha256").error("expected 64 lowercase hex digits");
+  if (modelSha256 !== undefined && model.sha256 !== modelSha256) {
+    m.at("sha256").error(`the calibrations belong to another model (${model.file}), not this one`);
+  }
+  const shift = r.at("calibrationShift").integer(0, 62);
+  const maxNum = 2 ** (shift + 8);
+  const a = r.at("adaptive").onlyKeys(["downShift", "upNum", "upShift", "minNum", "maxNum"]);
+  const adaptive: AdaptiveRule = {
+    downShift: a.at("downShift").integer(1, 32),
+    upNum: a.at("upNum").integer(1, 2 ** 32),
+    upShift: a.at("upShift").integer(0, 32),
+    minNum: a.at("minNum").integer(1, maxNum),
+    maxNum: a.at("maxNum").integer(1, maxNum),
+  };
+  if (adaptive.minNum > adaptive.maxNum) a.at("minNum").error("must be <= maxNum");
+  const markets = r
+    .at("markets")
+    .array()
+    .map((_, i): MarketCalibration => {
+      const e = r
+        .at("markets")
+        .at(i)
+        .onlyKeys([
+          "market",
+          "data",
+          "validation",
+          "num",
+          "validationBreachRate",
+          "validationAvgMaintenanceMarginBps",
+        ]);
+      const d = e.at("data").onlyKeys(["file", "sha256"]);
+      const v = e.at("validation").onlyKeys(["from", "to", "rows"]);
+      return {
+        market: e.at("market").string(),
+        data: { file: d.at("file").string(), sha256: d.at("sha256").string() },
+        validation: { from: v.at("from").string(), to: v.at("to").string(), rows: v.at("rows").integer(1) },
+        num: e.at("num").integer(1, maxNum),
+        validationBreachRate: fraction(e.at("validationBreachRate")),
+        validationAvgMaintenanceMarginBps: e.at("validationAvgMaintenanceMarginBps").number(),
+      };
+    });
+  const seen = new Set<string>();
+  markets.forEach((x, i) => {
+    if (seen.has(x.market)) r.at("markets").at(i).at("market").error(`duplicate market ${x.market}`);
+    seen.add(x.market);
+  });
+  return {
+    format: CALIBRATIONS_FORMAT,
+    model,
+    calibrationShift: shift,
+    method: r.at("method").string(),
+    minValidationBars: r.at("minValidationBars").integer(1),
+    newMarketNum: r.at("newMarketNum").integer(1, maxNum),
+    newMarketRule: r.at("newMarketRule").string(),
+    adaptive,
+    markets,
+  };
+}
+
+/** Read a calibrations file (ModelError naming the file and field on anything wrong). */
+export function loadCalibrations(file: string, modelSha256?: string): Calibrations {
+  return parseCalibrations(readJsonFile(file, "MODEL_INVALID"), file, modelSha256);
+}

@@ -1,0 +1,88 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { buildCalibrations } from "../../cli/commands/calibrate";
+import { CALIBRATION_MARKETS } from "../../cli/register/calibrate";
+import {
+  calibrationFor,
+  fitNum,
+  loadCalibrations,
+  marketOfFile,
+  mmWithNum,
+  parseCalibrations,
+} from "../../models/calibrations";
+import { sha256File } from "../../models/io";
+import { loadQuantizedModel } from "../../models/quantized-model";
+
+const ROOT = join(__dirname, "../..");
+const FILE = join(ROOT, "models/calibrations.json");
+const MODEL = join(ROOT, "models/btc-usdt-2h.quantized.json");
+
+describe("per-market calibrations", () => {
+  const shipped = JSON.parse(readFileSync(FILE, "utf8")) as Record<string, unknown>;
+
+  it("the shipped file names the shipped model and has the eight markets, none with BTC's scale by default", () => {
+    const c = loadCalibrations(FILE, sha256File(MODEL));
+    expect(c.markets.map((m) => m.market)).toEqual([
+      "BTC-USDT",
+      "ETH-USDT",
+      "SOL-USDT",
+      "XRP-USDT",
+      "BNB-USDT",
+      "ADA-USDT",
+      "LINK-USDT",
+      "LTC-USDT",
+    ]);
+    // BTC's own calibration equals the model file's (both fitted on BTC's 2022).
+    expect(c.markets[0].num).toBe(loadQuantizedModel(MODEL).policy.calibrationNum);
+    // A new market gets the largest fitted scale, not BTC's.
+    expect(c.newMarketNum).toBe(Math.max(...c.markets.map((m) => m.num)));
+    expect(calibrationFor(c, "DOGE-USDT")).toEqual({ num: c.newMarketNum, source: "new-market rule" });
+    expect(calibrationFor(c, "ETH-USDT")).toEqual({ num: c.markets[1].num, source: "fitted" });
+    for (const m of c.markets) expect(m.validationBreachRate).toBeLessThanOrEqual(0.01);
+  });
+
+  it("is reproduced exactly by `zkrisk calibrate` (npm run train)", () => {
+    const rebuilt = buildCalibrations(MODEL, CALIBRATION_MARKETS);
+    expect(JSON.parse(JSON.stringify(rebuilt))).toEqual(shipped);
+  }, 300_000);
+
+  it("rejects unknown keys, another model, bad numbers and duplicate markets, naming the field", () => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- free-form edits of a JSON document
+    type Doc = Record<string, any>;
+    const bad = (edit: (d: Doc) => void) => {
+      const d = JSON.parse(JSON.stringify(shipped)) as Doc;
+      edit(d);
+      return () => parseCalibrations(d, "cal.json", sha256File(MODEL));
+    };
+    expect(bad((d) => (d.extra = 1))).toThrow(/cal\.json: extra: unknown key/);
+    expect(bad((d) => (d.markets[0].scale = 1))).toThrow(/markets\[0\]\.scale: unknown key/);
+    expect(bad((d) => (d.adaptive.speed = 1))).toThrow(/adaptive\.speed: unknown key/);
+    expect(bad((d) => (d.model.sha256 = "0".repeat(64)))).toThrow(/another model/);
+    expect(bad((d) => (d.markets[2].num = -5))).toThrow(/markets\[2\]\.num/);
+    expect(bad((d) => (d.markets[1].market = "BTC-USDT"))).toThrow(/duplicate market BTC-USDT/);
+    expect(bad((d) => (d.adaptive.minNum = d.adaptive.maxNum + 1))).toThrow(/adaptive/);
+    expect(bad((d) => (d.format = "zkrisk-calibrations/0"))).toThrow(/format/);
+  });
+
+  it("fitNum is the smallest num with at most 1 % breaches (hand-made rows)", () => {
+    const policy = loadQuantizedModel(MODEL).policy;
+    // Output y giving about 100 bps at num = 2^16; 200 rows of targets 2, 4, ..., 400 bps: at most 2 breaches
+    // allowed, so MM must reach the third largest target (396 bps).
+    const y = (100n << BigInt(policy.mmShift)) / (65536n * 10000n) + 1n;
+    const targets = Array.from({ length: 200 }, (_, i) => (i + 1) * 0.0002); // 2 bps .. 400 bps
+    const outputs = targets.map(() => y);
+    const num = fitNum(policy, outputs, targets);
+    const breaches = (n: number) => targets.filter((t) => t > mmWithNum(policy, y, n) / 10000).length;
+    expect(breaches(num)).toBeLessThanOrEqual(2);
+    expect(breaches(num - 1)).toBeGreaterThan(2);
+    // The third largest target is 396 bps: num ~ 3.96 * 2^16.
+    expect(mmWithNum(policy, y, num)).toBe(396);
+  });
+
+  it("tells a market from a candle file's name", () => {
+    expect(marketOfFile("models/data/ethusdt-2h.csv")).toBe("ETH-USDT");
+    expect(marketOfFile("/x/LINKUSDT-2h.csv")).toBe("LINK-USDT");
+    expect(marketOfFile("derived.csv")).toBeUndefined();
+  });
+});
