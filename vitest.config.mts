@@ -26,6 +26,7 @@ const FAST_SUITES = [
   "test/cli/cli.test.ts",
   "test/cli/main.test.ts",
   "test/contracts/domain.test.ts",
+  "test/deploy/operator-files.test.ts",
   "test/onchain/get-logs.test.ts",
   "test/onchain/contract-files.test.ts",
   "test/onchain/audit-signed-checks.test.ts",

@@ -2,7 +2,7 @@
  * Prometheus metrics of the prover service (`GET /metrics`). One registry per service instance, so two
  * services in one process (tests) never share counters.
  */
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import { JOB_STATUSES, type JobStatus } from "./job-states";
 
 /** The service's metrics. */
@@ -57,6 +57,8 @@ export class ServiceMetrics {
   readonly jobs: Gauge<"status">;
 
   constructor(counts: () => Promise<Record<JobStatus, number>>) {
+    // The process's own: CPU, resident memory, heap, event-loop lag, open handles (prom-client's defaults).
+    collectDefaultMetrics({ register: this.registry });
     let latest: Promise<Record<JobStatus, number>> | undefined;
     // Both gauges are read at scrape time from one count of the store.
     const read = () => (latest ??= counts().finally(() => setTimeout(() => (latest = undefined), 0)));

@@ -2,7 +2,7 @@
  * Prometheus metrics of the publisher (`GET /metrics`). As in the prover service (prover/service/metrics.ts),
  * one registry per publisher instance, so two publishers in one process (tests) never share counters.
  */
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
 /** The publisher's metrics. */
 export class PublisherMetrics {
@@ -70,6 +70,8 @@ export class PublisherMetrics {
 
   /** @param counts the number of archived windows per market, read at scrape time. */
   constructor(counts: () => Record<string, number>) {
+    // The process's own: CPU, resident memory, heap, event-loop lag, open handles (prom-client's defaults).
+    collectDefaultMetrics({ register: this.registry });
     this.archived = new Gauge({
       name: "zkrisk_publisher_archived_windows",
       help: "Signed windows in the archive, by market.",

@@ -178,7 +178,7 @@ describe("publisher serve: HTTP API", () => {
     ]);
   });
 
-  it("exposes Prometheus metrics: windows signed and archived, skipped bars, requests by status", async () => {
+  it("exposes Prometheus metrics: windows signed and archived, skipped bars, requests by status, the process", async () => {
     const r = await get("/metrics");
     expect(r.status).toBe(200);
     expect(r.type).toMatch(/^text\/plain/);
@@ -195,6 +195,9 @@ describe("publisher serve: HTTP API", () => {
     expect(r.text).toMatch(/zkrisk_publisher_window_requests_total\{status="200"\} \d+/);
     expect(r.text).toMatch(/zkrisk_publisher_window_requests_total\{status="404"\} \d+/);
     expect(r.text).toMatch(/zkrisk_publisher_window_requests_total\{status="400"\} \d+/);
+    // The process's own (prom-client's defaults), which the dashboard reads.
+    expect(r.text).toMatch(/^process_resident_memory_bytes \d+/m);
+    expect(r.text).toMatch(/^nodejs_eventloop_lag_seconds /m);
   });
 
   it("never answers with the private key", () => {

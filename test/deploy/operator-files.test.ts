@@ -1,0 +1,171 @@
+/**
+ * The files operators run zkrisk with (Dockerfile, compose.yaml, deploy/): what they name must exist. The
+ * compose services run zkrisk commands that exist with flags they take, on config files that the real
+ * validators accept, on the ports those configs listen on; Prometheus scrapes those ports; every metric the
+ * dashboard and the alert rules query is one the service or the publisher exports. No container engine runs
+ * here, so the image is not built in a test (README, Operating).
+ */
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import type { Command } from "commander";
+import { createRequire } from "node:module";
+import { describe, expect, it } from "vitest";
+import { buildProgram } from "../../cli/main";
+import { JOB_STATUSES, type JobStatus } from "../../prover/service/job-states";
+import { ServiceMetrics } from "../../prover/service/metrics";
+import { parsePublisherConfig } from "../../publisher/serve/config";
+import { PublisherMetrics } from "../../publisher/serve/metrics";
+
+/** js-yaml: a development dependency (eslint's), untyped; its `load` parses YAML into plain values. */
+const { load } = createRequire(__filename)("js-yaml") as { load(text: string): unknown };
+
+const ROOT = join(__dirname, "../..");
+const read = (path: string) => readFileSync(join(ROOT, path), "utf8");
+
+interface ComposeService {
+  image?: string;
+  build?: string;
+  command?: string[];
+  entrypoint?: string[];
+  environment?: Record<string, string>;
+  volumes?: string[];
+  healthcheck?: { test: string[] };
+  depends_on?: Record<string, { condition: string }> | string[];
+}
+const compose = load(read("compose.yaml")) as { services: Record<string, ComposeService> };
+const services = compose.services;
+
+/** The zkrisk subcommand a compose command runs (e.g. ["publisher", "serve"]) and its flags. */
+function zkriskCommand(args: string[]): { command: Command; flags: string[] } {
+  let command: Command = buildProgram();
+  let i = 0;
+  for (; i < args.length && !args[i].startsWith("-"); i++) {
+    const sub = command.commands.find((c) => c.name() === args[i]);
+    if (sub === undefined) throw new Error(`zkrisk has no command "${args.slice(0, i + 1).join(" ")}"`);
+    command = sub;
+  }
+  return { command, flags: args.slice(i).filter((a) => a.startsWith("--")) };
+}
+
+/** The host path of a container path mounted from the repository (`./deploy/config:/config:ro`). */
+function hostPath(service: ComposeService, containerPath: string): string {
+  for (const volume of service.volumes ?? []) {
+    const [host, mount] = volume.split(":");
+    if (host.startsWith("./") && containerPath.startsWith(`${mount}/`)) {
+      return join(ROOT, host, containerPath.slice(mount.length + 1));
+    }
+  }
+  throw new Error(`${containerPath} is not mounted from the repository`);
+}
+
+/**
+ * A config file's JSON with its absolute (container) paths moved under a temporary root where they exist (the
+ * files empty), so the validator checks everything but the operator's own keys and data.
+ */
+function inContainer(file: string): unknown {
+  const root = mkdtempSync(join(tmpdir(), "zkrisk-container-"));
+  return JSON.parse(readFileSync(file, "utf8"), (_key, value: unknown) => {
+    if (typeof value !== "string" || !value.startsWith("/")) return value;
+    const moved = join(root, value);
+    mkdirSync(dirname(moved), { recursive: true });
+    if (/\.json$/.test(value)) writeFileSync(moved, "");
+    return moved;
+  });
+}
+
+/** Metric names a PromQL expression reads (zkrisk's and the default process metrics). */
+function metricNames(expr: string): string[] {
+  return [...expr.matchAll(/\b((?:zkrisk|process|nodejs)_[a-z0-9_]+)/g)].map((m) => m[1]);
+}
+
+/** Every series name the service and the publisher export, histograms with their _bucket/_sum/_count. */
+async function exportedNames(): Promise<Set<string>> {
+  const registries = [
+    new ServiceMetrics(
+      async () => Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>,
+    ).registry,
+    new PublisherMetrics(() => ({})).registry,
+  ];
+  const names = new Set<string>();
+  for (const registry of registries) {
+    for (const m of await registry.getMetricsAsJSON()) {
+      names.add(m.name);
+      if (String(m.type) === "histogram")
+        for (const s of ["_bucket", "_sum", "_count"]) names.add(m.name + s);
+    }
+  }
+  return names;
+}
+
+describe("compose.yaml", () => {
+  it("runs Redis append-only, and every long-running service has a health check", () => {
+    expect(services.redis.command).toEqual(expect.arrayContaining(["--appendonly", "yes"]));
+    for (const name of ["redis", "chain", "publisher"]) {
+      expect(services[name].healthcheck?.test.length, name).toBeGreaterThan(1);
+    }
+    // The prover's is the image's own (Dockerfile HEALTHCHECK on /healthz).
+    expect(services.prover.build).toBe(".");
+    expect(read("Dockerfile")).toMatch(/^HEALTHCHECK [^\n]*\n\s+CMD .*127\.0\.0\.1:8080\/healthz/m);
+    expect(services.prover.depends_on).toEqual({
+      redis: { condition: "service_healthy" },
+      chain: { condition: "service_healthy" },
+      publisher: { condition: "service_healthy" },
+    });
+  });
+
+  it("the publisher runs `zkrisk publisher serve` on a config the validator accepts, on the port it checks", () => {
+    const { command, flags } = zkriskCommand(services.publisher.command!);
+    expect(command.name()).toBe("serve");
+    for (const flag of flags) expect(command.options.map((o) => o.long)).toContain(flag);
+    const args = services.publisher.command!;
+    const file = hostPath(services.publisher, args[args.indexOf("--config") + 1]);
+    const config = parsePublisherConfig(inContainer(file), file, "/config");
+    expect(config.listen.host).toBe("0.0.0.0");
+    expect(services.publisher.healthcheck!.test.join(" ")).toContain(`:${config.listen.port}/health`);
+    const prometheus = load(read("deploy/prometheus/prometheus.yml")) as {
+      scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
+    };
+    const targets = prometheus.scrape_configs.flatMap((s) => s.static_configs.flatMap((c) => c.targets));
+    expect(targets).toContain(`publisher:${config.listen.port}`);
+  });
+
+  it("the prover runs the image's default `zkrisk serve --config`, like the Dockerfile", () => {
+    const { command, flags } = zkriskCommand(services.prover.command!);
+    expect(command.name()).toBe("serve");
+    for (const flag of flags) expect(command.options.map((o) => o.long)).toContain(flag);
+    const dockerfile = read("Dockerfile");
+    expect(dockerfile).toContain(`CMD ${JSON.stringify(services.prover.command)}`.replace(/,/g, ", "));
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["zkrisk"\]$/m);
+    expect(dockerfile).toMatch(/^HEALTHCHECK /m);
+    const bin = (JSON.parse(read("package.json")) as { bin: Record<string, string> }).bin;
+    expect(Object.keys(bin)).toEqual(["zkrisk"]);
+  });
+});
+
+describe("dashboard and alerts", () => {
+  it("every metric the Grafana dashboard queries is exported", async () => {
+    const exported = await exportedNames();
+    const dashboard = JSON.parse(read("deploy/grafana/zkrisk-dashboard.json")) as {
+      panels: { type: string; title: string; targets?: { expr: string }[] }[];
+    };
+    const queried = dashboard.panels.flatMap((p) => (p.targets ?? []).flatMap((t) => metricNames(t.expr)));
+    expect(queried.length).toBeGreaterThan(10);
+    for (const name of queried) expect(exported, name).toContain(name);
+  });
+
+  it("every alert rule reads exported metrics, and one fires on a market whose data is too old", async () => {
+    const exported = await exportedNames();
+    const rules = (
+      load(read("deploy/prometheus/alerts.yml")) as { groups: { rules: { alert: string; expr: string }[] }[] }
+    ).groups.flatMap((g) => g.rules);
+    for (const rule of rules) {
+      expect(metricNames(rule.expr).length, rule.alert).toBeGreaterThan(0);
+      for (const name of metricNames(rule.expr)) expect(exported, `${rule.alert}: ${name}`).toContain(name);
+    }
+    const stale = rules.find((r) => r.alert === "ZkriskMarketDataStale");
+    expect(stale?.expr).toMatch(/time\(\) - zkrisk_last_accepted_data_timestamp_seconds > /);
+    const grafana = read("deploy/grafana/alerting.yaml");
+    for (const name of metricNames(grafana)) expect(exported, name).toContain(name);
+  });
+});
