@@ -103,7 +103,16 @@ export function writeSignedWindow(path: string, sw: SignedWindow): void {
  *   does not verify for the file's public key.
  */
 export async function readSignedWindow(file: string): Promise<SignedWindow> {
-  const doc = new JsonReader(file, readJsonFile(file), "", (f, field, reason) => {
+  return parseSignedWindow(readJsonFile(file), file);
+}
+
+/**
+ * Checks a parsed signed window document (e.g. a publisher's HTTP answer) as `readSignedWindow` checks a file.
+ * @param file names the document in messages (a file or a URL).
+ * @throws PublisherFileError `file: field: reason`; SignatureError when the signature does not verify.
+ */
+export async function parseSignedWindow(value: unknown, file: string): Promise<SignedWindow> {
+  const doc = new JsonReader(file, value, "", (f, field, reason) => {
     return new PublisherFileError(f, field, reason);
   });
   doc.onlyKeys(ROOT_KEYS);

@@ -45,10 +45,8 @@ const errorBody = {
 const REFUSAL_STATUS: Record<RequestRefusal, number> = {
   SHUTTING_DOWN: 503,
   UNKNOWN_MARKET: 404,
-  DATA_UNAVAILABLE: 503,
   NO_SUCH_BAR: 422,
   BAR_NOT_CLOSED: 422,
-  BAD_DATA: 422,
   CHAIN_UNREACHABLE: 503,
 };
 

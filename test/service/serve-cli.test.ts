@@ -25,11 +25,22 @@ function configFile(extra: Record<string, unknown> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), "zkrisk-serve-cli-"));
   mkdirSync(join(dir, "artifacts"));
   writeFileSync(join(dir, "artifacts", "artifacts.json"), "{}");
+  writeFileSync(join(dir, "publishers.json"), "{}");
   const path = join(dir, "service.json");
   writeFileSync(
     path,
     JSON.stringify({
-      markets: [{ id: "BTC-USDT", model: MODEL, artifacts: "artifacts", candles: { csv: "candles.csv" } }],
+      markets: [
+        {
+          id: "BTC-USDT",
+          model: MODEL,
+          artifacts: "artifacts",
+          publishers: {
+            set: "publishers.json",
+            urls: ["http://127.0.0.1:8090", "https://reader:publisher-secret@pub.example/?key=k-secret"],
+          },
+        },
+      ],
       chain: {
         rpc: "http://user:pass@127.0.0.1:8545",
         oracle: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
@@ -56,14 +67,21 @@ describe("zkrisk serve (command line)", () => {
     const r = zkrisk(["serve", "--config", path, "--check"]);
     expect(r.code, r.stderr).toBe(0);
     const printed = JSON.parse(r.stdout) as {
-      markets: { id: string; artifacts: string }[];
+      markets: { id: string; artifacts: string; publishers: unknown }[];
       chain: { rpc: string; key: unknown };
       concurrency: number;
     };
     expect(printed.markets[0]).toMatchObject({ id: "BTC-USDT", artifacts: join(path, "..", "artifacts") });
+    expect(printed.markets[0].publishers).toEqual({
+      set: join(path, "..", "publishers.json"),
+      urls: ["http://127.0.0.1:8090/", "https://***:***@pub.example/?key=***"],
+      timeoutMs: 10_000,
+    });
     expect(printed.chain.key).toEqual({ kind: "env", name: "ZKRISK_SERVE_TEST_KEY" });
     expect(printed.concurrency).toBe(1);
     expect(r.stdout).not.toContain("pass@");
+    expect(r.stdout).not.toContain("publisher-secret");
+    expect(r.stdout).not.toContain("k-secret");
     expect(r.stdout).not.toContain(SECRET);
     expect(r.stdout).not.toContain("11".repeat(32));
   });
