@@ -29,6 +29,12 @@ const LINES = readFileSync(join(ROOT, "models/data/btcusdt-2h.csv"), "utf8").tri
 export const MARKET = "BTC-USDT";
 
 /**
+ * The newest bar of a feed that starts with a `hardhat node` (whose clock starts on 2024-06-01 00:00 UTC): the
+ * latest bar closed by the chain's clock, which the service schedules first.
+ */
+export const FEED_START = "2024-05-31 22:00:00";
+
+/**
  * Deploy the verifier of a signed-update artifact directory and an oracle on `rpc`, register the market (no
  * minimum interval, data up to 30 days old) and its publisher set `set` (governance: `setPublisherSet`).
  */

@@ -62,7 +62,7 @@ export interface PublisherReport {
   outcome: FetchOutcome;
   /** Why, for every outcome but `ok`. */
   detail?: string;
-  /** For `disagree`: the first differing field against the quorum's (or the largest agreeing group's) window. */
+  /** For `disagree`: the first differing field against the quorum's window (without a quorum, another group's). */
   disagreement?: { field: string; bar?: { index: number; time: string }; values: [string, string] };
 }
 
@@ -172,12 +172,16 @@ export class PublisherWindows {
       (a, g) => (g.length > a.length ? g : a),
       [],
     );
+    // With a quorum, the others disagree with it. Without one, no group is right: every window that some other
+    // window contradicts disagrees (with the first window of another group).
+    const quorate = best.length >= k;
     for (const v of valid) {
-      if (best.includes(v)) {
+      const own = groups.find((g) => g.includes(v))!;
+      const ref = quorate ? (own === best ? undefined : best[0]) : groups.find((g) => g !== own)?.[0];
+      if (ref === undefined) {
         reports[v.i] = { publisher: this.names[v.i], outcome: "ok" };
         continue;
       }
-      const ref = best[0];
       const d = firstDisagreement([ref.sw, v.sw], [this.names[ref.i], this.names[v.i]])!;
       reports[v.i] = { publisher: this.names[v.i], outcome: "disagree", ...disagreementDetail(d) };
     }
@@ -193,7 +197,7 @@ export class PublisherWindows {
       }
     }
 
-    if (best.length >= k) {
+    if (quorate) {
       const used = best.slice(0, k);
       return { windows: used.map((v) => v.sw), names: used.map((v) => this.names[v.i]), reports };
     }

@@ -10,13 +10,20 @@ import { marketIdOf } from "../../candles/market-id";
 import type { Provider } from "ethers";
 import { oracleAt } from "../../prover/onchain/oracle";
 import { makePublisherSet, writePublisherSet, type PublisherSet } from "../../publisher";
-import { CandleFeed, closeBar, deployMarket, MARKET } from "../../scripts/local-market";
+import { CandleFeed, closeBar, deployMarket, FEED_START, MARKET } from "../../scripts/local-market";
 import { signedUpdateArtifacts } from "../../scripts/signed-update-artifacts";
 import { MODEL } from "./artifacts";
 import { DEV_KEYS } from "./hardhat-node";
 import { startTestPublisher, type TestPublisher } from "./publisher-serve";
 
-export { BAR_SECONDS, CandleFeed, closeBar, deployMarket, MARKET } from "../../scripts/local-market";
+export {
+  BAR_SECONDS,
+  CandleFeed,
+  closeBar,
+  deployMarket,
+  FEED_START,
+  MARKET,
+} from "../../scripts/local-market";
 
 /** The API token of the test configs (and its environment variable). */
 export const TOKEN = "test-token-0123456789abcdef";
@@ -114,9 +121,6 @@ export async function waitForJob(
   }
   throw new Error(`job ${id} not ${status}: ${JSON.stringify(last)}\nservice log:\n${logs()}`);
 }
-
-/** The newest bar of a signed market's feed when a `hardhat node` starts (its clock starts on 2024-06-01). */
-export const FEED_START = "2024-05-31 22:00:00";
 
 /** A market with its publishers, its publisher set on chain and the signed-update artifacts. */
 export interface SignedMarket {

@@ -194,10 +194,17 @@ describe("PublisherWindows.collect", () => {
     expect(err.transient).toBe(false);
     expect(err.message).toBe(
       `${MARKET} bar ${new Date(END).toISOString()}: 1 agreeing signed window(s) by registered publishers, ` +
-        `the publisher set needs 2: ${a.url}/: ok; ${c.url}/: disagree (${err.reports[1].detail}); ` +
+        `the publisher set needs 2: ${a.url}/: disagree (${err.reports[0].detail}); ` +
+        `${c.url}/: disagree (${err.reports[1].detail}); ` +
         `${d.url}/: unregistered (${err.reports[2].detail})`,
     );
-    expect(err.reports[1].detail).toMatch(/bars\[84\]\.volume/);
+    // Neither of the two is taken for the right one: each is named against the other.
+    expect(err.reports[0].detail).toMatch(
+      new RegExp(`^${a.url}/ differs from ${c.url}/ at bar 84 .* bars\\[84\\]\\.volume`),
+    );
+    expect(err.reports[1].detail).toMatch(
+      new RegExp(`^${c.url}/ differs from ${a.url}/ at bar 84 .* bars\\[84\\]\\.volume`),
+    );
   });
 
   it("a publisher down, or one that has not signed the bar: retry later while they could make up k", async () => {
