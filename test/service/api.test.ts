@@ -6,7 +6,6 @@
  * the rate limit, and a bounded load test (20 requests, 10 concurrent) in which every job is accounted for.
  */
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import pino from "pino";
 import { JsonRpcProvider } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
