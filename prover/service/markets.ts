@@ -158,8 +158,12 @@ function signedCircuit(m: MarketConfig, field: string): CircuitInfo & { mode: We
   return info as CircuitInfo & { mode: WeightMode; quorum: number };
 }
 
-/** The market's publisher set file, read. */
-async function publisherSetOf(m: MarketConfig, field: string): Promise<PublisherSet> {
+/**
+ * The market's publisher set file, read.
+ * @param field the config file and field, for messages (`service.json: markets[0].publishers.set`).
+ * @throws ConfigError `field: file: field in the file: reason`.
+ */
+export async function publisherSetOf(m: MarketConfig, field: string): Promise<PublisherSet> {
   try {
     return await readPublisherSetFile(m.publishers.set);
   } catch (err) {

@@ -6,8 +6,16 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  makePublisherSet,
+  publicKeyOf,
+  publisherSetCommitment,
+  writePublisherSet,
+  type PublisherSet,
+} from "../../publisher";
 import { MODEL } from "../helpers/artifacts";
+import { privateKeyOf } from "../helpers/publisher-serve";
 
 const BIN = join(__dirname, "../..", "bin/zkrisk.cjs");
 const SECRET = "0x" + "ab".repeat(32);
@@ -21,11 +29,18 @@ function zkrisk(args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** A publisher set of two test keys, quorum 2. */
+let set: PublisherSet;
+beforeAll(async () => {
+  const keys = await Promise.all([51, 52].map((n) => publicKeyOf(privateKeyOf(n))));
+  set = await makePublisherSet(keys, 2);
+});
+
 function configFile(extra: Record<string, unknown> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), "zkrisk-serve-cli-"));
   mkdirSync(join(dir, "artifacts"));
   writeFileSync(join(dir, "artifacts", "artifacts.json"), "{}");
-  writeFileSync(join(dir, "publishers.json"), "{}");
+  writePublisherSet(join(dir, "publishers.json"), set);
   const path = join(dir, "service.json");
   writeFileSync(
     path,
@@ -62,7 +77,7 @@ describe("zkrisk serve (command line)", () => {
     }
   });
 
-  it("--check validates the config and prints it without secrets", () => {
+  it("--check validates the config and prints it without secrets", async () => {
     const path = configFile();
     const r = zkrisk(["serve", "--config", path, "--check"]);
     expect(r.code, r.stderr).toBe(0);
@@ -76,6 +91,9 @@ describe("zkrisk serve (command line)", () => {
       set: join(path, "..", "publishers.json"),
       urls: ["http://127.0.0.1:8090/", "https://***:***@pub.example/?key=***"],
       timeoutMs: 10_000,
+      quorum: 2,
+      keys: 2,
+      commitment: (await publisherSetCommitment(set)).toString(),
     });
     expect(printed.chain.key).toEqual({ kind: "env", name: "ZKRISK_SERVE_TEST_KEY" });
     expect(printed.concurrency).toBe(1);
@@ -97,5 +115,13 @@ describe("zkrisk serve (command line)", () => {
     expect(level.code).toBe(2);
     expect(level.stderr).toContain("--log-level: 'loud' is not one of");
     expect(zkrisk(["serve"]).code).toBe(2);
+    // The publisher set file is read by --check too.
+    const path = configFile();
+    writeFileSync(join(path, "..", "publishers.json"), JSON.stringify({ version: 1, quorum: 3, keys: [] }));
+    const set = zkrisk(["serve", "--config", path, "--check"]);
+    expect(set.code).toBe(2);
+    expect(set.stderr).toContain(
+      `service.json: markets[0].publishers.set: ${join(path, "..", "publishers.json")}: keys: publisher set: no keys`,
+    );
   });
 });
