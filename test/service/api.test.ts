@@ -3,7 +3,7 @@
  * and SQLite store, its signed windows from a `zkrisk publisher serve` instance on 127.0.0.1 (the real
  * signed-update circuit, k = 1, cached): auth and validation (each 4xx with its message), idempotent requests,
  * proofs that verify and match the integer engine, a bar no publisher signed, the market view and metrics,
- * the rate limit, and a bounded load test (20 requests, 10 concurrent) in which every job is accounted for.
+ * the rate limit, and a bounded load test (12 requests, 6 concurrent) in which every job is accounted for.
  */
 import { readFileSync } from "node:fs";
 import pino from "pino";
@@ -322,16 +322,16 @@ describe("prover service HTTP API", { timeout: 600_000 }, () => {
     }
   });
 
-  it("accounts for every job of a bounded load (20 requests, 10 concurrent)", async () => {
-    // 10 distinct bars before the last, each asked for twice.
-    const timestamps = Array.from({ length: 10 }, (_, i) => lastTimestamp() - (20 + i) * 2 * HOUR);
+  it("accounts for every job of a bounded load (12 requests, 6 concurrent)", async () => {
+    // 6 distinct bars before the last, each asked for twice.
+    const timestamps = Array.from({ length: 6 }, (_, i) => lastTimestamp() - (20 + i) * 2 * HOUR);
     const load = runLoad({
       url,
       token: TOKEN,
       market: MARKET,
       timestamps,
-      requests: 20,
-      concurrency: 10,
+      requests: 12,
+      concurrency: 6,
     });
     // Proving runs off the event loop: the probes answer all along.
     let finished = false;
@@ -344,11 +344,11 @@ describe("prover service HTTP API", { timeout: 600_000 }, () => {
     const report = await load;
     expect(probes.length).toBeGreaterThan(10);
     expect(new Set(probes)).toEqual(new Set([200]));
-    expect(report.statuses).toEqual({ 200: 10, 202: 10 });
-    expect(report.jobs).toBe(10);
-    expect(report.created).toBe(10);
+    expect(report.statuses).toEqual({ 200: 6, 202: 6 });
+    expect(report.jobs).toBe(6);
+    expect(report.created).toBe(6);
     expect(report.unfinished).toBe(0);
-    expect(report.final).toEqual({ proved: 10 });
+    expect(report.final).toEqual({ proved: 6 });
     console.log(
       `load: ${report.requests} requests, ${report.concurrency} concurrent: ${report.proofsPerMinute.toFixed(0)} proofs/min, ` +
         `latency p50 ${report.latencyMs.p50.toFixed(0)} ms, p95 ${report.latencyMs.p95.toFixed(0)} ms`,
