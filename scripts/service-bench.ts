@@ -134,8 +134,8 @@ export async function runServiceBench(o: ServiceBenchOptions): Promise<ServiceBe
         o.log.info(
           `service with ${threads} proving thread(s): ${o.requests} requests, ${o.parallel} at once`,
         );
-        // Bars the publisher signed at its start, before the bar it signed last.
-        const timestamps = Array.from({ length: o.bars }, (_, i) => bar - (i + 1) * 7200);
+        // Bars the publisher signed at its start, before the one scheduled at the first service's start.
+        const timestamps = Array.from({ length: o.bars }, (_, i) => bar - (i + 2) * 7200);
         const report = await runLoad({
           url: running.url,
           token: TOKEN,
