@@ -64,8 +64,8 @@ const FAST_SUITES = [
   "test/prover/setup.test.ts",
   "test/scripts/bench-setup.test.ts",
   "test/service/job-states.test.ts",
-  "test/service/candles.test.ts",
   "test/service/config.test.ts",
+  "test/service/publisher-windows.test.ts",
   "test/service/serve-cli.test.ts",
   "test/service/sqlite-store.test.ts",
 ];

@@ -11,9 +11,19 @@ export function formatServiceBench(r: ServiceBenchReport): string {
   return (
     `Prover service under load (${r.machine.cpus} cores, ${r.machine.cpuModel}, Node ${r.machine.node}):\n\n` +
     markdownTable([
-      ["proving threads", "requests (parallel)", "jobs", "final", "proofs/min", "p50", "p95"],
+      [
+        "proving threads",
+        "bar close to on chain",
+        "requests (parallel)",
+        "jobs",
+        "final",
+        "proofs/min",
+        "p50",
+        "p95",
+      ],
       ...r.runs.map((x) => [
         String(x.poolThreads),
+        `${(x.closeToConfirmedMs / 1000).toFixed(1)} s`,
         `${x.requests} (${x.concurrency})`,
         String(x.jobs),
         Object.entries(x.final)
@@ -43,6 +53,7 @@ export interface BenchServiceFlags {
 export async function benchServiceAction(f: BenchServiceFlags): Promise<void> {
   if (f.out !== undefined) outFileOption("--out", f.out);
   const requests = parseIntOption("--requests", f.requests, 1, 100_000);
+  // The publisher signs these bars at its start (one window each).
   const bars = parseIntOption("--bars", f.bars, 1, 1_000);
   if (bars > requests) throw new UsageError(`--bars: ${bars} is more than --requests ${requests}`);
   const report = await runServiceBench({

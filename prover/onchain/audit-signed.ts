@@ -282,8 +282,9 @@ function sortWindows(
       if (d !== undefined) where = ` (first difference: ${d.message})`;
     }
     flags.push(
-      `${o.source}: its window for this bar has digest ${hex(o.sw.digest)}, the update's is ` +
-        `${hex(u.windowDigest)}: it holds other candles than the ones proven${where}`,
+      `${o.source}: its window for this bar has digest ${hex(o.sw.digest)} (low 180 bits ` +
+        `${hex(digestSignal(o.sw.digest))}), the update's is ${hex(u.windowDigest)}: it holds other candles ` +
+        `than the ones proven${where}`,
     );
   }
   return { flags, matching: matching.map((m) => m.sw), signers, windows, absent };
@@ -362,7 +363,7 @@ export async function auditSignedUpdate(
     gaps.push("no window source (--publisher URL or --windows DIR): the window was not looked up");
   } else if (found.matching.length === 0) {
     gaps.push(
-      `no window with the update's digest ${hex(u.windowDigest)} was found for the bar ${isoFromMs(endTimeMs)}${absent}`,
+      `no window with the update's digest (low 180 bits) ${hex(u.windowDigest)} was found for the bar ${isoFromMs(endTimeMs)}${absent}`,
     );
   } else if (setFile !== undefined && found.signers.size < setFile.set.quorum) {
     gaps.push(

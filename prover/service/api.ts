@@ -10,15 +10,10 @@
  *   GET  /metrics          Prometheus text
  */
 import rateLimit from "@fastify/rate-limit";
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyError,
-  type FastifyInstance,
-  type FastifyRequest,
-} from "fastify";
+import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Logger } from "pino";
-import { ZkriskError } from "../../models/errors";
+import { createJsonApi, replyWithError } from "../../core/json-api";
 import type { JobRecord } from "./jobs";
 import { RequestRefusedError, type RequestRefusal } from "./request-errors";
 import type { ProverService } from "./service";
@@ -45,10 +40,8 @@ const errorBody = {
 const REFUSAL_STATUS: Record<RequestRefusal, number> = {
   SHUTTING_DOWN: 503,
   UNKNOWN_MARKET: 404,
-  DATA_UNAVAILABLE: 503,
   NO_SUCH_BAR: 422,
   BAR_NOT_CLOSED: 422,
-  BAD_DATA: 422,
   CHAIN_UNREACHABLE: 503,
 };
 
@@ -89,21 +82,7 @@ function bearerOk(req: FastifyRequest, hashes: Buffer[]): boolean {
 
 /** Build the API of a service (not yet listening). */
 export async function buildApi(service: ProverService, opts: ApiOptions): Promise<FastifyInstance> {
-  const app: FastifyInstance = Fastify({
-    // Requests are logged at debug level only: a busy API would drown the job logs.
-    loggerInstance: opts.log.child(
-      { component: "http" },
-      {
-        level: opts.log.isLevelEnabled("debug")
-          ? "debug"
-          : opts.log.isLevelEnabled("warn")
-            ? "warn"
-            : "silent",
-      },
-    ) as FastifyBaseLogger,
-    bodyLimit: opts.bodyLimitBytes,
-    ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
-  });
+  const app = createJsonApi({ log: opts.log, bodyLimit: opts.bodyLimitBytes });
   const hashes = opts.tokenHashes.map((h) => Buffer.from(h, "hex"));
 
   await app.register(rateLimit, {
@@ -117,12 +96,6 @@ export async function buildApi(service: ProverService, opts: ApiOptions): Promis
   });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    if (err.validation) {
-      const where = err.validationContext ?? "request";
-      return reply
-        .status(400)
-        .send({ error: "BAD_REQUEST", message: `${where}${err.message.replace(/^[a-z]+/, "")}` });
-    }
     if (err instanceof RequestRefusedError)
       return reply.status(REFUSAL_STATUS[err.code]).send({ error: err.code, message: err.message });
     if (err.statusCode === 413) {
@@ -132,18 +105,8 @@ export async function buildApi(service: ProverService, opts: ApiOptions): Promis
       });
     }
     if (err.statusCode === 429) return reply.status(429).send(err);
-    if (err.statusCode && err.statusCode < 500) {
-      return reply.status(err.statusCode).send({ error: err.code ?? "BAD_REQUEST", message: err.message });
-    }
-    req.log.error({ err: err.message }, "request failed");
-    const code = err instanceof ZkriskError ? err.code : "INTERNAL";
-    return reply.status(500).send({ error: code, message: err.message });
+    return replyWithError(err, req, reply);
   });
-  app.setNotFoundHandler((req, reply) =>
-    reply
-      .status(404)
-      .send({ error: "NOT_FOUND", message: `no route ${req.method} ${req.url.split("?")[0]}` }),
-  );
 
   app.post<{ Body: { market: string; timestamp: number; submit?: boolean } }>(
     "/v1/proofs",

@@ -1,6 +1,7 @@
 /**
- * The prover service's config file (`zkrisk serve --config FILE`): markets to prove, the chain and key to
- * submit with, schedule, concurrency, HTTP listener, API tokens, database. Everything is validated here,
+ * The prover service's config file (`zkrisk serve --config FILE`): markets to prove (each with its model,
+ * signed-update artifacts, publisher set file and publishers' URLs), the chain and key to submit with,
+ * schedule, concurrency, HTTP listener, API tokens, database. Everything is validated here,
  * once, when the service starts: unknown keys are errors (a misspelt optional field must not fall back to
  * its default in silence), relative paths are resolved against the config file's directory, defaults are
  * filled in. Secrets are never in the file and never read at load time: the config names the environment
@@ -23,11 +24,21 @@ import {
 } from "../../models/validate";
 import { marketIdOf } from "../../candles/market-id";
 import { redactUrl } from "../../core/url";
-import { readCandleSourceConfig, redactedSourceConfig, type CandleSourceConfig } from "../../feeds";
+import { SOURCE_TIMEOUT_RANGE } from "../../feeds";
+import { PUBLISHER_SET_MAX_KEYS } from "../../publisher/publisher-set";
 
 // The config error family has one owner (models/errors.ts); re-exported for the service's callers.
 export { ConfigError };
-export type { CandleSourceConfig };
+
+/** Where a market's signed windows come from. */
+export interface PublishersConfig {
+  /** Absolute path of the market's publisher set file (publisher/publisher-set-file.ts: keys and quorum k). */
+  set: string;
+  /** Base URLs of the `zkrisk publisher serve` instances asked for every bar (http or https), distinct. */
+  urls: string[];
+  /** Limit on one request to a publisher (connect, headers and body), ms. */
+  timeoutMs: number;
+}
 
 /** One market the service proves. */
 export interface MarketConfig {
@@ -37,9 +48,12 @@ export interface MarketConfig {
   marketId: bigint;
   /** Absolute path of the quantised model file. */
   model: string;
-  /** Absolute path of the artifacts directory (holds `artifacts.json`). */
+  /**
+   * Absolute path of the artifacts directory of the model's signed-update circuit (`zkrisk compile --signed`,
+   * then `zkrisk setup`; holds `artifacts.json` and `circuit.json`).
+   */
   artifacts: string;
-  candles: CandleSourceConfig;
+  publishers: PublishersConfig;
 }
 
 /** Where the submitting key is, by name only: the key itself is read by `loadSignerKey`. */
@@ -81,7 +95,9 @@ export interface ServiceConfig {
   file: string;
   markets: MarketConfig[];
   chain: ChainConfig;
-  schedule: { /** Seconds between polls of the candle sources. */ pollSeconds: number };
+  schedule: {
+    /** Seconds between two looks at the chain's clock for newly closed bars. */ pollSeconds: number;
+  };
   /** Proofs in flight at once (proving threads). */
   concurrency: number;
   /** Where the HTTP API listens; port 0 takes any free port. */
@@ -101,7 +117,8 @@ export interface ServiceConfig {
 
 /** Defaults of the optional fields. */
 export const SERVICE_DEFAULTS = {
-  candleTimeoutMs: 10_000,
+  /** The same default as an HTTP candle source's (feeds/source-config.ts). */
+  publisherTimeoutMs: 10_000,
   gasPriceCeilingGwei: 100,
   confirmations: 1,
   maxAttempts: 5,
@@ -226,7 +243,7 @@ function readMarkets(r: JsonReader, base: string): MarketConfig[] {
   if (items.length === 0) r.error("expected at least one market");
   const seen = new Map<bigint, { id: string; index: number }>();
   return items.map((m, index) => {
-    m.onlyKeys(["id", "model", "artifacts", "candles"]);
+    m.onlyKeys(["id", "model", "artifacts", "publishers"]);
     const idReader = m.at("id");
     const id = idReader.string();
     const marketId = marketIdFrom(idReader, id);
@@ -244,7 +261,7 @@ function readMarkets(r: JsonReader, base: string): MarketConfig[] {
         `${artifacts} has no artifacts.json (run the trusted setup for this model first)`,
       );
     }
-    return { id, marketId, model, artifacts, candles: readCandles(m.at("candles"), base) };
+    return { id, marketId, model, artifacts, publishers: readPublishers(m.at("publishers"), base) };
   });
 }
 
@@ -261,9 +278,35 @@ function marketIdFrom(r: JsonReader, id: string): bigint {
   }
 }
 
-/** A market's candle source: a CSV file or JSON candles over HTTP (feeds/source-config.ts). */
-function readCandles(r: JsonReader, base: string): CandleSourceConfig {
-  return readCandleSourceConfig(r, base, ["csv", "url"], SERVICE_DEFAULTS.candleTimeoutMs);
+/**
+ * A market's publishers: `{ "set": FILE, "urls": [URL, ...], "timeoutMs": N }`. The set file's content (its
+ * quorum against the URLs, the artifacts and the chain) is checked when the market is loaded (markets.ts).
+ */
+function readPublishers(r: JsonReader, base: string): PublishersConfig {
+  r.onlyKeys(["set", "urls", "timeoutMs"]);
+  const set = existingPath(r.at("set"), base, "file");
+  const items = r.at("urls").items();
+  if (items.length === 0) r.at("urls").error("expected at least one publisher URL");
+  if (items.length > PUBLISHER_SET_MAX_KEYS) {
+    r.at("urls").error(
+      `${items.length} publishers, more than a publisher set holds (${PUBLISHER_SET_MAX_KEYS})`,
+    );
+  }
+  const seen = new Map<string, number>();
+  const urls = items.map((item, i) => {
+    const url = httpUrl(item);
+    const key = url.replace(/\/+$/, "");
+    const first = seen.get(key);
+    if (first !== undefined) item.error(`duplicate publisher ${redactUrl(url)}: already urls[${first}]`);
+    seen.set(key, i);
+    return url;
+  });
+  const { min, max } = SOURCE_TIMEOUT_RANGE;
+  return {
+    set,
+    urls,
+    timeoutMs: optionalNumber(r, "timeoutMs", SERVICE_DEFAULTS.publisherTimeoutMs, min, max),
+  };
 }
 
 function readKey(r: JsonReader, base: string): KeySource {
@@ -386,7 +429,7 @@ export function redactedConfig(cfg: ServiceConfig): Record<string, unknown> {
       marketId: m.marketId.toString(),
       model: m.model,
       artifacts: m.artifacts,
-      candles: redactedSourceConfig(m.candles),
+      publishers: { ...m.publishers, urls: m.publishers.urls.map((u) => redactUrl(u)) },
     })),
     chain: {
       ...cfg.chain,

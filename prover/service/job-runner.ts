@@ -1,25 +1,26 @@
 /**
- * The job runner: carries a claimed job as far as it goes (prove in a proving thread, then, if asked,
- * submit and confirm), records each step in the store along the transitions of job-states.ts, and
+ * The job runner: carries a claimed job as far as it goes (collect the bar's signed windows from the market's
+ * publishers, prove the signed update in a proving thread, then, if asked, submit and confirm), records each step in the store along the transitions of job-states.ts, and
  * classifies failures: refusals and bad data end the job, other failures are retried with backoff until the
  * attempts are spent. On stop it lets the runs in flight finish within a grace, then cuts proofs short and
  * sets back what was left in flight.
  */
 import type { Piscina } from "piscina";
 import type { Logger } from "pino";
-import { DataError, InsufficientDataError } from "../../models/errors";
-import { inferBar } from "../../models/predict";
+import { windowFeatures } from "../../features/window-features";
+import { BoundsError, DataError, InsufficientDataError } from "../../models/errors";
+import { inferInteger, type IntegerTrace } from "../../models/integer-engine";
 import { OracleError } from "../onchain/oracle";
-import { ProofError, type ProvedUpdate } from "../prove-update";
-import { barProblem } from "./candles";
+import type { ProvedSignedUpdate } from "../prove-signed-update";
+import { ProofError } from "../prove-update";
 import { retryDelayMs, type ServiceConfig } from "./config";
 import { precheck, readMarketState } from "./guards";
 import { isFinal, SET_BACKS, setBackOf } from "./job-states";
 import { transition, type JobRecord } from "./jobs";
 import { isoFromSeconds } from "../../core/time";
-import { barIndexOf } from "./markets";
 import type { ServiceParts } from "./parts";
 import type { ProveTask } from "./prove-task";
+import { QuorumError, type Quorum } from "./publisher-windows";
 import { TransientError, type Submitter } from "./submitter";
 
 /** What the job runner works with. */
@@ -129,47 +130,53 @@ export class JobRunner {
     const { metrics, chain } = this.o;
     const m = this.o.markets.get(job.market);
     if (!m) return this.skip(job, `market ${job.market} is not in this service's config`, "config", log);
-    const series = await m.source.read();
-    const index = barIndexOf(series, job.dataTimestamp * 1000);
-    if (index < 0) {
-      return this.skip(
-        job,
-        `no candle opening at ${isoFromSeconds(job.dataTimestamp)} in ${m.source.label}`,
-        "data",
-        log,
-      );
+    let quorum: Quorum;
+    try {
+      quorum = await m.windows.collect(job.dataTimestamp * 1000);
+    } catch (err) {
+      if (!(err instanceof QuorumError)) throw err;
+      if (err.transient) throw new TransientError(err.message);
+      return this.skip(job, err.message, "quorum", log);
     }
-    const problem = barProblem(series, index, m.model.barIntervalMs);
-    if (problem) return this.skip(job, problem, "data", log);
-    const bar = inferBar(m.model, series, index);
+    let trace: IntegerTrace;
+    try {
+      trace = inferInteger(m.model, windowFeatures(quorum.windows[0].window));
+    } catch (err) {
+      // A window missing too many bars, or features outside their bounds: no update for this bar.
+      if (err instanceof InsufficientDataError || err instanceof BoundsError) {
+        return this.skip(job, `${quorum.names[0]}: ${err.message}`, "data", log);
+      }
+      throw err;
+    }
     if (job.submit) {
       const refusal = precheck(
         await readMarketState(chain.oracle, m.marketId),
         {
           modelCommitment: m.modelCommitment,
           dataTimestamp: job.dataTimestamp,
-          maintenanceMarginBps: Number(bar.trace.maintenanceMarginBps),
-          initialMarginBps: Number(bar.trace.initialMarginBps),
+          maintenanceMarginBps: Number(trace.maintenanceMarginBps),
+          initialMarginBps: Number(trace.initialMarginBps),
         },
         (await chain.now()) + 1,
       );
       if (refusal) return this.skip(job, `the oracle would refuse it: ${refusal.reason}`, refusal.error, log);
     }
-    log.info("proving");
+    log.info({ publishers: quorum.names }, "proving");
     const task: ProveTask = {
       artifactsDir: m.artifactsDir,
       modelPath: m.modelPath,
+      mode: m.mode,
+      quorum: m.publishers.quorum,
       market: m.id,
-      featuresInt: bar.featuresInt.map(String),
-      features: bar.features,
-      marketId: m.marketId.toString(),
-      dataTimestamp: job.dataTimestamp,
+      windows: quorum.windows,
+      names: quorum.names,
+      publishers: m.publishers,
       domain: chain.domain.toString(),
     };
     const t0 = performance.now();
-    let update: ProvedUpdate;
+    let update: ProvedSignedUpdate;
     try {
-      update = (await this.o.pool.run(task)) as ProvedUpdate;
+      update = (await this.o.pool.run(task)) as ProvedSignedUpdate;
     } catch (err) {
       metrics.proofs.inc({ market: m.id, outcome: "failed" });
       throw err;

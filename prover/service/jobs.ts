@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { ZkriskError } from "../../models/errors";
-import type { ProvedUpdate } from "../prove-update";
+import type { ProvedSignedUpdate } from "../prove-signed-update";
 import { allowedFrom, type JobStatus } from "./job-states";
 
 /** A job store cannot be opened or used: unreadable, not a job store, of a newer schema, or unreachable. */
@@ -44,7 +44,7 @@ export interface JobRecord {
   /** Why the job was skipped, rejected or failed, or the last transient error of a retried one. */
   reason: string | null;
   /** The proved update (proof, public signals, calldata, parameters, features), once proved. */
-  update: ProvedUpdate | null;
+  update: ProvedSignedUpdate | null;
   /** The submitted transaction, once signed. */
   tx: SentTransaction | null;
   /** Block of the accepted update, once confirmed. */

@@ -40,8 +40,19 @@ export class ServiceMetrics {
   /** Updates not attempted, by market and reason class. */
   readonly skipped = new Counter({
     name: "zkrisk_updates_skipped_total",
-    help: "Updates skipped before proving (bad data, or the oracle would refuse), by market and reason.",
+    help:
+      "Updates skipped before proving (no quorum of agreeing publishers, bad data, or the oracle would refuse), " +
+      "by market and reason.",
     labelNames: ["market", "reason"] as const,
+    registers: [this.registry],
+  });
+  /** Each publisher's answer for each bar, by market, publisher URL and outcome (publisher-windows.ts). */
+  readonly publisherFetches = new Counter({
+    name: "zkrisk_publisher_fetches_total",
+    help:
+      "Signed windows asked of the publishers, by market, publisher and outcome (ok, disagree, bad_signature, " +
+      "unregistered, invalid, not_signed, unreachable).",
+    labelNames: ["market", "publisher", "outcome"] as const,
     registers: [this.registry],
   });
   /** The oracle's data timestamp per market, as last seen (seconds). */

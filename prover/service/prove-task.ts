@@ -1,52 +1,52 @@
 /**
- * The proving task that runs in a proving thread of the service's pool (piscina). A thread keeps one
- * `UpdateProver` per artifact directory (model, wasm, zkey and curve loaded once), so only the first proof of
- * a thread pays for loading. Inputs and outputs are plain data (decimal strings for field elements): they cross threads by
- * structured clone.
+ * The proving task that runs in a proving thread of the service's pool (piscina): one signed update from the
+ * quorum's signed windows. A thread keeps one `SignedUpdateProver` per artifact directory (model, wasm, zkey
+ * and verification key loaded once), so only the first proof of a thread pays for loading. Inputs and outputs
+ * are plain data (windows, keys and signatures hold bigints, which structured clone carries across threads).
  */
-import type { ProvedUpdate } from "../prove-update";
-import { UpdateProver } from "../prove-update";
-import { isoFromSeconds } from "../../core/time";
+import type { WeightMode } from "../../circuits/generate-circuit";
+import type { PublisherSet, SignedWindow } from "../../publisher";
+import { SignedUpdateProver, type ProvedSignedUpdate } from "../prove-signed-update";
 
 /** One proof to make. */
 export interface ProveTask {
   artifactsDir: string;
   modelPath: string;
+  /** The signed-update circuit's weight mode and quorum (its circuit.json). */
+  mode: WeightMode;
+  quorum: number;
   market: string;
-  /** Quantised features (decimal strings). */
-  featuresInt: string[];
-  /** Feature values before quantisation, for the proof file. */
-  features: number[];
-  marketId: string;
-  /** Bar open time, seconds. */
-  dataTimestamp: number;
+  /** The quorum's k signed windows (identical candles, distinct registered keys). */
+  windows: SignedWindow[];
+  /** Their publishers, for messages. */
+  names: string[];
+  /** The market's publisher set. */
+  publishers: PublisherSet;
+  /** The oracle's domain (decimal). */
   domain: string;
 }
 
-const provers = new Map<string, Promise<UpdateProver>>();
+const provers = new Map<string, SignedUpdateProver>();
 
-function proverFor(task: ProveTask): Promise<UpdateProver> {
-  const key = `${task.artifactsDir}\n${task.modelPath}`;
+function proverFor(task: ProveTask): SignedUpdateProver {
+  const key = `${task.artifactsDir}\n${task.modelPath}\n${task.mode}\n${task.quorum}`;
   let p = provers.get(key);
   if (!p) {
-    p = UpdateProver.open(task.artifactsDir, { modelPath: task.modelPath });
     // A failed load is not cached: the next task tries again (the artifacts may have been repaired).
-    p.catch(() => provers.delete(key));
+    p = SignedUpdateProver.open(
+      task.artifactsDir,
+      { mode: task.mode, quorum: task.quorum },
+      { modelPath: task.modelPath },
+    );
     provers.set(key, p);
   }
   return p;
 }
 
-/** Prove one update (witness, Groth16 proof, local verification, cross-check with the integer engine). */
-export async function prove(task: ProveTask): Promise<ProvedUpdate> {
-  const prover = await proverFor(task);
-  return prover.proveFeatures(
-    task.featuresInt.map(BigInt),
-    {
-      marketId: BigInt(task.marketId),
-      dataTimestamp: BigInt(task.dataTimestamp),
-      domain: BigInt(task.domain),
-    },
-    { market: task.market, bar: isoFromSeconds(task.dataTimestamp), features: task.features },
+/** Prove one signed update (witness, Groth16 proof, local verification, cross-check with the integer engine). */
+export async function prove(task: ProveTask): Promise<ProvedSignedUpdate> {
+  return proverFor(task).prove(
+    { windows: task.windows, names: task.names, publishers: task.publishers, domain: BigInt(task.domain) },
+    { market: task.market },
   );
 }

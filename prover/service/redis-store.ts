@@ -23,7 +23,7 @@
  * only if the server persists it (`appendonly yes`; `appendfsync always` to lose nothing on a power cut).
  */
 import { Redis } from "ioredis";
-import type { ProvedUpdate } from "../prove-update";
+import type { ProvedSignedUpdate } from "../prove-signed-update";
 import {
   CLAIMS,
   INITIAL_STATUS,
@@ -117,7 +117,7 @@ function checkStatus(status: string): JobStatus {
   return status as JobStatus;
 }
 
-function toJson(value: ProvedUpdate | SentTransaction | null): string | null {
+function toJson(value: ProvedSignedUpdate | SentTransaction | null): string | null {
   return value === null ? null : JSON.stringify(value);
 }
 
@@ -164,7 +164,7 @@ function fromHash(hash: Record<string, string>, where: string): JobRecord {
     attempts: int("attempts"),
     notBefore: int("notBefore"),
     reason: hash.reason ?? null,
-    update: json<ProvedUpdate>("proof"),
+    update: json<ProvedSignedUpdate>("proof"),
     tx: json<SentTransaction>("tx"),
     block: hash.block === undefined ? null : int("block"),
     holder: hash.worker ?? null,

@@ -10,14 +10,10 @@ export type RequestRefusal =
   | "SHUTTING_DOWN"
   /** The market is not in this service's config. */
   | "UNKNOWN_MARKET"
-  /** The market's candle source could not be read. */
-  | "DATA_UNAVAILABLE"
-  /** No candle of the market opens at the timestamp asked for. */
+  /** No bar of the market opens at the timestamp asked for (not a multiple of the bar interval). */
   | "NO_SUCH_BAR"
   /** The bar asked for has not closed yet (by the chain's time). */
   | "BAR_NOT_CLOSED"
-  /** The data around the bar cannot be proved on (a gap, too little history, the wrong interval). */
-  | "BAD_DATA"
   /** The node did not answer. */
   | "CHAIN_UNREACHABLE";
 

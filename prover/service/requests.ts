@@ -1,17 +1,17 @@
 /**
  * What the service answers the HTTP API: proofs asked for a market's bar (idempotent: the same market and
- * bar give the same job, checked against the candles and the chain's time before a job is made), and a
- * market's parameters on chain with the latest proof made here. Refusals are `RequestRefusedError`s.
+ * bar give the same job; the bar must be one of the model's interval and closed by the chain's time before a
+ * job is made; the job then asks the publishers for its signed windows), and a market's parameters on chain
+ * with the latest proof made here. Refusals are `RequestRefusedError`s.
  */
 import { ZkriskError } from "../../models/errors";
-import { latestClosedBar } from "../../feeds";
-import { barProblem } from "./candles";
 import { readMarketState, type OracleMarketState } from "./guards";
 import { jobIdOf, type JobRecord } from "./jobs";
 import { isoFromSeconds } from "../../core/time";
-import { barIndexOf, type MarketRuntime } from "./markets";
+import type { MarketRuntime } from "./markets";
 import type { ServiceParts } from "./parts";
 import { RequestRefusedError } from "./request-errors";
+import { latestClosedBarTime } from "./scheduler";
 
 /** What the request handler works with. */
 export interface ProofRequestsOptions extends ServiceParts {
@@ -25,8 +25,7 @@ export class ProofRequests {
 
   /**
    * Ask for the proof of a market's bar (idempotent: the same market and bar give the same job).
-   * @throws RequestRefusedError SHUTTING_DOWN, UNKNOWN_MARKET, DATA_UNAVAILABLE, NO_SUCH_BAR, BAR_NOT_CLOSED
-   *   or BAD_DATA.
+   * @throws RequestRefusedError SHUTTING_DOWN, UNKNOWN_MARKET, NO_SUCH_BAR or BAR_NOT_CLOSED.
    */
   async request(
     market: string,
@@ -38,26 +37,21 @@ export class ProofRequests {
     const m = this.market(market);
     const existing = await store.get(jobIdOf(market, dataTimestamp));
     if (!existing || (submit && !existing.submit)) {
-      const series = await m.source.read().catch((err: Error) => {
-        throw new RequestRefusedError("DATA_UNAVAILABLE", `candles of ${market}: ${err.message}`);
-      });
-      const index = barIndexOf(series, dataTimestamp * 1000);
-      if (index < 0) {
+      const interval = m.model.barIntervalMs / 1000;
+      if (dataTimestamp % interval !== 0) {
         throw new RequestRefusedError(
           "NO_SUCH_BAR",
-          `timestamp: no candle of ${market} opens at ${dataTimestamp} (${isoFromSeconds(dataTimestamp)}) in ${m.source.label}`,
+          `timestamp: ${dataTimestamp} (${isoFromSeconds(dataTimestamp)}) is not the open time of a bar of ` +
+            `${market} (bars of ${interval} s from the Unix epoch)`,
         );
       }
       const now = await this.o.chain.now().catch(() => Math.floor(Date.now() / 1000));
-      const closed = latestClosedBar(series, now * 1000);
-      if (closed === undefined || closed < index) {
+      if (dataTimestamp > latestClosedBarTime(now, m.model.barIntervalMs)) {
         throw new RequestRefusedError(
           "BAR_NOT_CLOSED",
           `timestamp: the bar at ${isoFromSeconds(dataTimestamp)} has not closed`,
         );
       }
-      const problem = barProblem(series, index, m.model.barIntervalMs);
-      if (problem) throw new RequestRefusedError("BAD_DATA", `timestamp: ${problem}`);
     }
     const r = await store.enqueue({ market, dataTimestamp, submit }, Date.now());
     if (r.created)

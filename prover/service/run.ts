@@ -9,6 +9,8 @@ import { buildApi } from "./api";
 import { apiTokenHashes, loadServiceConfig, redactedConfig, type ServiceConfig } from "./config";
 import type { JobStore } from "./jobs";
 import { LocalDispatcher, type Dispatcher } from "./dispatcher";
+import { publisherSetOf } from "./markets";
+import { publisherSetCommitment } from "../../publisher/publisher-set";
 import { ProverService } from "./service";
 import { RedisDispatcher } from "./redis-queue";
 import { redactUrlPassword } from "../../core/url";
@@ -114,11 +116,30 @@ export async function startService(
   };
 }
 
+/**
+ * The config as `--check` prints it (`redactedConfig`), each market's publisher set file read: its quorum,
+ * number of keys and commitment (what the oracle must register for the market).
+ * @throws ConfigError naming the config file, the market's field and the set file.
+ */
+export async function checkedConfig(cfg: ServiceConfig): Promise<Record<string, unknown>> {
+  const shown = redactedConfig(cfg);
+  const markets = shown.markets as { publishers: Record<string, unknown> }[];
+  for (const [i, m] of cfg.markets.entries()) {
+    const set = await publisherSetOf(m, `${cfg.file}: markets[${i}].publishers.set`);
+    Object.assign(markets[i].publishers, {
+      quorum: set.quorum,
+      keys: set.keys.length,
+      commitment: (await publisherSetCommitment(set)).toString(),
+    });
+  }
+  return shown;
+}
+
 /** Run the service until SIGTERM/SIGINT. */
 export async function serve(opts: ServeOptions): Promise<void> {
   const cfg = loadServiceConfig(opts.config);
   if (opts.check) {
-    process.stdout.write(JSON.stringify(redactedConfig(cfg), null, 2) + "\n");
+    process.stdout.write(JSON.stringify(await checkedConfig(cfg), null, 2) + "\n");
     return;
   }
   const log = pino({ level: opts.logLevel ?? "info", base: { pid: process.pid } });

@@ -1,13 +1,21 @@
 /**
- * The scheduler: on every pass (every `schedule.pollSeconds`), for each market, the latest closed bar by the
- * chain's time becomes a job if it is newer than the last one scheduled, and is handed to the dispatcher.
- * Only the process that leads (the dispatcher says which) schedules. A feed with no new closed bar when one
- * is due is reported late, once per bar.
+ * The scheduler: on every pass (every `schedule.pollSeconds`), for each market, the latest bar closed by the
+ * chain's clock (bars are aligned on their interval since the Unix epoch, as exchanges cut them) becomes a job
+ * if it is newer than the last one scheduled, and is handed to the dispatcher; the job then asks the
+ * market's publishers for the bar's signed windows. Only the process that leads (the dispatcher says which)
+ * schedules.
  */
-import type { CandleSeries } from "../../models/types";
-import { latestClosedBar } from "../../feeds";
 import { isoFromSeconds } from "../../core/time";
 import type { ServiceParts } from "./parts";
+
+/**
+ * Open time (s) of the newest bar of `intervalMs` that has closed at `nowSeconds` (its open time + the
+ * interval <= now), bars being aligned on multiples of the interval since the Unix epoch.
+ */
+export function latestClosedBarTime(nowSeconds: number, intervalMs: number): number {
+  const interval = intervalMs / 1000;
+  return Math.floor(nowSeconds / interval) * interval - interval;
+}
 
 /** Schedules a job for every new closed bar of every market. */
 export class Scheduler {
@@ -38,7 +46,7 @@ export class Scheduler {
   }
 
   private async schedule(): Promise<void> {
-    const { store, dispatcher, metrics, log } = this.o;
+    const { store, dispatcher, log } = this.o;
     if (!dispatcher.isLeader()) return;
     let now: number;
     try {
@@ -49,27 +57,7 @@ export class Scheduler {
     }
     for (const m of this.o.markets.values()) {
       if (this.stopped) return;
-      let series: CandleSeries;
-      try {
-        series = await m.source.read();
-      } catch (err) {
-        metrics.skipped.inc({ market: m.id, reason: "data" });
-        log.warn({ market: m.id, reason: (err as Error).message }, "no update: candle source unreadable");
-        continue;
-      }
-      const index = latestClosedBar(series, now * 1000);
-      if (index === undefined) continue;
-      const ts = series.candles[index].time / 1000;
-      // The bar after it should have closed by now: the feed is late (the update waits for it).
-      const lateBy = now - (ts + (2 * series.intervalMs) / 1000);
-      if (lateBy > 0 && m.lateReported !== ts) {
-        m.lateReported = ts;
-        metrics.skipped.inc({ market: m.id, reason: "late" });
-        log.warn(
-          { market: m.id, lastBar: isoFromSeconds(ts), lateSeconds: lateBy, source: m.source.label },
-          "candle source is late: no newer closed bar",
-        );
-      }
+      const ts = latestClosedBarTime(now, m.model.barIntervalMs);
       if (ts <= m.lastScheduled) continue;
       try {
         const { job, created } = await store.enqueue(

@@ -1,7 +1,9 @@
 /**
- * The prover service (`zkrisk serve`): for every market of its config it watches the candle source, and on
- * every new closed bar computes the features and the integer engine's margins, checks that the oracle would
- * accept them, proves them in proving threads, submits the proof and confirms it on chain. Jobs live in a
+ * The prover service (`zkrisk serve`): for every market of its config, at every bar close (by the chain's
+ * clock), it fetches the bar's signed windows from the market's publishers, needs k of them (k = the
+ * publisher set's quorum) by distinct registered keys holding identical candles, computes the integer
+ * engine's margins, checks that the oracle would accept them, proves the signed update in proving threads,
+ * submits it (`submitSignedUpdate`) and confirms it on chain. Jobs live in a
  * persistent store, so a crash (even `kill -9`) loses none; the chain decides what was applied, and a proof
  * is never applied twice because the oracle accepts each market's data timestamps only in increasing order.
  *
@@ -67,7 +69,10 @@ export class ProverService {
     return this.opts.holder;
   }
 
-  /** Connect, load every market, settle what a previous run left in flight, then schedule and run jobs. */
+  /**
+   * Connect, load every market (refusing one whose publisher set on chain is not the configured one), settle
+   * what a previous run left in flight, then schedule and run jobs.
+   */
   async start(): Promise<void> {
     const { config: cfg, store, dispatcher, log } = this.opts;
     const key = await loadSignerKey(cfg.chain);
@@ -77,7 +82,7 @@ export class ProverService {
       confirmations: cfg.chain.confirmations,
       trackNonces: !dispatcher.sharesSigner,
     });
-    for (const [id, market] of await loadMarkets(cfg, chain.oracle, store, this.metrics, log)) {
+    for (const [id, market] of await loadMarkets(cfg, chain, store, this.metrics, log)) {
       this.markets.set(id, market);
     }
     const pool = new Piscina({

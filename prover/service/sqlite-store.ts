@@ -12,7 +12,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import type { ProvedUpdate } from "../prove-update";
+import type { ProvedSignedUpdate } from "../prove-signed-update";
 import {
   CLAIMS,
   claimRuleOf,
@@ -65,7 +65,7 @@ const SQL_DUE = CLAIMS.map((c) => `(status = '${c.from}'${c.onlyToSubmit ? " AND
 
 /**
  * Schema version 1. Times (`not_before`, `created_at`, `updated_at`) are ms since the Unix epoch,
- * `data_timestamp` is seconds. `proof` (the record's `update`) and `tx` hold JSON (`ProvedUpdate`,
+ * `data_timestamp` is seconds. `proof` (the record's `update`) and `tx` hold JSON (`ProvedSignedUpdate`,
  * `SentTransaction`) or NULL; `worker` holds the record's `holder` (`host:pid`).
  * The UNIQUE constraint's index on (market, data_timestamp) also serves `latest` and `maxDataTimestamp`.
  */
@@ -156,7 +156,7 @@ function fromRow(row: JobRow, file: string): JobRecord {
     attempts: row.attempts,
     notBefore: row.not_before,
     reason: row.reason,
-    update: fromJson<ProvedUpdate>(row.proof, file, row.id, "proof"),
+    update: fromJson<ProvedSignedUpdate>(row.proof, file, row.id, "proof"),
     tx: fromJson<SentTransaction>(row.tx, file, row.id, "tx"),
     block: row.block,
     holder: row.worker,
@@ -165,7 +165,7 @@ function fromRow(row: JobRow, file: string): JobRecord {
   };
 }
 
-function toJson(value: ProvedUpdate | SentTransaction | null): string | null {
+function toJson(value: ProvedSignedUpdate | SentTransaction | null): string | null {
   return value === null ? null : JSON.stringify(value);
 }
 

@@ -1,5 +1,6 @@
 /**
- * Sending proven updates to the oracle from one signing key: a dry run first (a refusal costs no gas and names
+ * Sending proven signed updates to the oracle (`submitSignedUpdate`, with the arguments the chain client
+ * builds: prover/onchain/oracle.ts `signedUpdateArgs`) from one signing key: a dry run first (a refusal costs no gas and names
  * the oracle's error), a gas-price ceiling, locally tracked nonces, and transactions signed and recorded
  * before they are broadcast, so that after a crash the same transaction (same nonce, same hash) is looked up
  * or sent again rather than a second one made.
@@ -12,8 +13,8 @@ import {
   type Wallet,
 } from "ethers";
 import { ZkriskError } from "../../models/errors";
-import { decodeRevert, OracleError, submitArgs } from "../onchain/oracle";
-import type { ProvedUpdate } from "../prove-update";
+import { decodeRevert, OracleError, signedUpdateArgs } from "../onchain/oracle";
+import type { ProvedSignedUpdate } from "../prove-signed-update";
 import type { SentTransaction } from "./jobs";
 
 /** A failure worth retrying later (node unreachable, gas price above the ceiling, ...). */
@@ -95,13 +96,13 @@ export class Submitter {
    * Dry-run, price and sign the update's transaction (not yet sent). A refusal by the oracle is an
    * OracleError; a gas price above the ceiling or an unreachable node is a TransientError.
    */
-  sign(update: ProvedUpdate): Promise<SentTransaction> {
+  sign(update: ProvedSignedUpdate): Promise<SentTransaction> {
     return this.exclusive(async () => {
-      const args = submitArgs(update);
+      const args = signedUpdateArgs(BigInt(update.parameters.marketId), update.calldata);
       let gas: bigint;
       try {
-        await this.oracle.submitUpdate.staticCall(...args, { from: this.wallet.address });
-        gas = await this.oracle.submitUpdate.estimateGas(...args, { from: this.wallet.address });
+        await this.oracle.submitSignedUpdate.staticCall(...args, { from: this.wallet.address });
+        gas = await this.oracle.submitSignedUpdate.estimateGas(...args, { from: this.wallet.address });
       } catch (err) {
         const refused = decodeRevert(err, this.oracle.interface);
         if (refused.reason !== "unknown") throw refused;
@@ -128,7 +129,7 @@ export class Submitter {
         chainId: network.chainId,
         nonce: this.nextNonce,
         to: await this.oracle.getAddress(),
-        data: this.oracle.interface.encodeFunctionData("submitUpdate", args),
+        data: this.oracle.interface.encodeFunctionData("submitSignedUpdate", args),
         gasLimit: (gas * 6n) / 5n,
         maxFeePerGas: maxFee,
         maxPriorityFeePerGas: tip < maxFee ? tip : maxFee,

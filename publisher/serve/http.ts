@@ -11,11 +11,11 @@
  *                                          the last poll ("degraded" while a source is unusable; still 200)
  *   GET /metrics                           Prometheus text
  */
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
+import type { FastifyError, FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { marketIdOf } from "../../candles/market-id";
+import { createJsonApi, replyWithError } from "../../core/json-api";
 import { isoFromMs } from "../../core/time";
-import { ZkriskError } from "../../models/errors";
 import { parseTimestamp } from "../../models/load-data";
 import type { PublicKey } from "../eddsa";
 import type { WindowArchive } from "./archive";
@@ -66,46 +66,19 @@ function parseAt(at: string): number {
 /** Builds the API (not yet listening). */
 export async function buildPublisherApi(opts: PublisherApiOptions): Promise<FastifyInstance> {
   const { archive, metrics } = opts;
-  const app: FastifyInstance = Fastify({
-    // Requests are logged at debug level only.
-    loggerInstance: opts.log.child(
-      { component: "http" },
-      {
-        level: opts.log.isLevelEnabled("debug")
-          ? "debug"
-          : opts.log.isLevelEnabled("warn")
-            ? "warn"
-            : "silent",
-      },
-    ) as FastifyBaseLogger,
-    ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
-  });
+  const app = createJsonApi({ log: opts.log });
   const markets = new Set(opts.markets);
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof ApiRefusal)
       return reply.status(err.status).send({ error: err.code, message: err.message });
-    if (err.validation) {
-      const where = err.validationContext ?? "request";
-      const extra = err.validation[0]?.params?.additionalProperty;
-      const message =
-        typeof extra === "string"
-          ? `${where}: unknown parameter ${JSON.stringify(extra)} (the only one is "at")`
-          : `${where}${err.message.replace(/^[a-z]+/, "")}`;
-      return reply.status(400).send({ error: "BAD_REQUEST", message });
-    }
-    if (err.statusCode && err.statusCode < 500) {
-      return reply.status(err.statusCode).send({ error: err.code ?? "BAD_REQUEST", message: err.message });
-    }
-    req.log.error({ err: err.message }, "request failed");
-    const code = err instanceof ZkriskError ? err.code : "INTERNAL";
-    return reply.status(500).send({ error: code, message: err.message });
+    return replyWithError(err, req, reply, (e) => {
+      const extra = e.validation?.[0]?.params?.additionalProperty;
+      return typeof extra === "string"
+        ? `${e.validationContext ?? "request"}: unknown parameter ${JSON.stringify(extra)} (the only one is "at")`
+        : undefined;
+    });
   });
-  app.setNotFoundHandler((req, reply) =>
-    reply
-      .status(404)
-      .send({ error: "NOT_FOUND", message: `no route ${req.method} ${req.url.split("?")[0]}` }),
-  );
 
   app.get<{ Params: { market: string }; Querystring: { at?: string } }>(
     "/v1/windows/:market",

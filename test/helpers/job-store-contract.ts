@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { ProvedUpdate } from "../../prover/prove-update";
+import type { ProvedSignedUpdate } from "../../prover/prove-signed-update";
 import { canTransition, JOB_STATUSES, type JobStatus } from "../../prover/service/job-states";
 import { jobIdOf, transition, type JobStore, type SentTransaction } from "../../prover/service/jobs";
 import { FIELD_MODULUS } from "../../circuits/field";
@@ -28,13 +28,13 @@ export const bar = (i: number) => BAR0 + i * BAR;
 
 /**
  * A proof-shaped value holding what a JSON round trip must keep: 77-digit decimal strings, nested arrays,
- * nulls, floats with many digits, tiny and huge ones, non-ASCII text and characters JSON escapes.
+ * floats with many digits, tiny and huge ones, non-ASCII text and characters JSON escapes.
  */
-export function proofAt(dataTimestamp: number): ProvedUpdate {
+export function proofAt(dataTimestamp: number): ProvedSignedUpdate {
   const fe = (k: number) => ((FIELD_MODULUS * BigInt(k)) / 97n).toString();
-  const input = ["640", "960", fe(11), fe(12), "0", String(dataTimestamp), "1"];
+  const input = [fe(10), fe(11), fe(12)];
   return {
-    format: "zkrisk-proof/1",
+    format: "zkrisk-signed-proof/1",
     market: BTC,
     bar: new Date(dataTimestamp * 1_000).toISOString(),
     proof: {
@@ -61,16 +61,18 @@ export function proofAt(dataTimestamp: number): ProvedUpdate {
     parameters: {
       maintenanceMarginBps: 640,
       initialMarginBps: 960,
-      modelCommitment: fe(11),
-      inputCommitment: fe(12),
-      marketId: "0x" + "5a".repeat(32),
       dataTimestamp,
+      windowDigest: fe(11),
+      statement: fe(12),
+      marketId: "0x" + "5a".repeat(32),
+      modelCommitment: fe(13),
+      publisherSet: fe(14),
       domain: "1",
     },
     features: [
       { name: "realised_vol_12", value: 0.01875309124577231, quantized: "1229" },
       { name: "log_return_1", value: -0.0012345678901234567, quantized: "-81" },
-      { name: "funding_rate", value: null, quantized: "0" },
+      { name: "funding_rate", value: 0, quantized: "0" },
       { name: "volume_z", value: 1e-7, quantized: "0" },
       { name: "skew", value: -3.5e-9, quantized: "0" },
       { name: 'note "é" ✓ \\ \n\t', value: 1e21, quantized: "-1" },

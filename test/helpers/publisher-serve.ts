@@ -1,9 +1,13 @@
-/** Fixtures of the `zkrisk publisher serve` suites: real candles, cheap keystores, configs, in-memory logs. */
+/**
+ * Fixtures of the `zkrisk publisher serve` suites and of the prover service's: real candles, cheap keystores,
+ * configs, in-memory logs, and publishers started in process on 127.0.0.1.
+ */
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino, { type Logger } from "pino";
 import { encryptKeystore, publicKeyOf, writeKeystore, type PublisherKey } from "../../publisher";
+import { parsePublisherConfig, startPublisher, type RunningPublisher } from "../../publisher/serve";
 
 /** The shipped Binance BTC-USDT 2 h candles. */
 export const DATA = join(__dirname, "../../models/data/btcusdt-2h.csv");
@@ -77,4 +81,46 @@ export function privateKeyForms(key: Uint8Array): string[] {
     Array.from(bytes).join(","),
     BigInt(`0x${bytes.toString("hex")}`).toString(),
   ];
+}
+
+/** A `zkrisk publisher serve` started in this process for one market, polling only when asked. */
+export interface TestPublisher {
+  publisher: RunningPublisher;
+  key: PublisherKey;
+  /** Its base URL (`http://127.0.0.1:PORT`). */
+  url: string;
+}
+
+/**
+ * Start publisher `n` (test key `n`) on 127.0.0.1 over the candle CSV `csv`, signing `market`'s 2 h bars
+ * (the newest `backfillBars` closed ones on its first poll, done here). It polls again only on `poll()`.
+ */
+export async function startTestPublisher(
+  dir: string,
+  n: number,
+  csv: string,
+  o: { market?: string; backfillBars?: number; log?: Logger } = {},
+): Promise<TestPublisher> {
+  const key = await writeTestKeystore(join(dir, `publisher-${n}.key.json`), n);
+  const cfg = parsePublisherConfig(
+    {
+      key: `publisher-${n}.key.json`,
+      archive: `archive-${n}`,
+      pollSeconds: 3600,
+      listen: { host: "127.0.0.1", port: 0 },
+      markets: [
+        {
+          market: o.market ?? "BTC-USDT",
+          intervalMs: TWO_HOURS,
+          source: { csv },
+          backfillBars: o.backfillBars ?? 1,
+        },
+      ],
+    },
+    join(dir, `publisher-${n}.json`),
+    dir,
+  );
+  const publisher = await startPublisher(cfg, o.log ?? pino({ level: "silent" }), { env: PASSWORD_ENV });
+  await publisher.poll();
+  return { publisher, key, url: publisher.url };
 }

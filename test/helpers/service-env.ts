@@ -1,17 +1,29 @@
 /**
- * The prover service in tests: the local market (scripts/local-market.ts), a service config pointing at it,
- * the test's secrets, and helpers that follow a job through the API and read accepted updates on chain.
+ * The prover service in tests: the local market (scripts/local-market.ts) with its publishers (in-process
+ * `zkrisk publisher serve` instances over one growing candle file) and publisher set, a service config
+ * pointing at them, the test's secrets, and helpers that follow a job through the API and read accepted
+ * updates on chain.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { marketIdOf } from "../../candles/market-id";
 import type { Provider } from "ethers";
 import { oracleAt } from "../../prover/onchain/oracle";
-import { MARKET } from "../../scripts/local-market";
+import { makePublisherSet, writePublisherSet, type PublisherSet } from "../../publisher";
+import { CandleFeed, closeBar, deployMarket, FEED_START, MARKET } from "../../scripts/local-market";
+import { signedUpdateArtifacts } from "../../scripts/signed-update-artifacts";
 import { MODEL } from "./artifacts";
 import { DEV_KEYS } from "./hardhat-node";
+import { startTestPublisher, type TestPublisher } from "./publisher-serve";
 
-export { CandleFeed, deployMarket, MARKET } from "../../scripts/local-market";
+export {
+  BAR_SECONDS,
+  CandleFeed,
+  closeBar,
+  deployMarket,
+  FEED_START,
+  MARKET,
+} from "../../scripts/local-market";
 
 /** The API token of the test configs (and its environment variable). */
 export const TOKEN = "test-token-0123456789abcdef";
@@ -24,12 +36,14 @@ export function writeServiceConfig(
   o: {
     rpc: string;
     oracle: string;
+    /** A signed-update artifact directory. */
     artifacts: string;
-    /** A CSV file path, or an http:// URL serving candles as JSON. */
-    candles: string;
+    /** The market's publisher set file and its publishers' base URLs. */
+    publishers: { set: string; urls: string[]; timeoutMs?: number };
     port?: number;
     concurrency?: number;
     pollSeconds?: number;
+    maxAttempts?: number;
     /** Redis mode's lock and lease, seconds. */
     queue?: { lockSeconds: number; leaseSeconds: number };
   },
@@ -44,10 +58,16 @@ export function writeServiceConfig(
             id: MARKET,
             model: MODEL,
             artifacts: o.artifacts,
-            candles: o.candles.startsWith("http://") ? { url: o.candles } : { csv: o.candles },
+            publishers: o.publishers,
           },
         ],
-        chain: { rpc: o.rpc, oracle: o.oracle, key: { env: KEY_ENV }, retryBaseMs: 200 },
+        chain: {
+          rpc: o.rpc,
+          oracle: o.oracle,
+          key: { env: KEY_ENV },
+          retryBaseMs: 200,
+          ...(o.maxAttempts ? { maxAttempts: o.maxAttempts } : {}),
+        },
         schedule: { pollSeconds: o.pollSeconds ?? 0.2 },
         concurrency: o.concurrency ?? 2,
         ...(o.queue ? { queue: o.queue } : {}),
@@ -70,7 +90,7 @@ export const SERVICE_ENV = { [KEY_ENV]: DEV_KEYS[1], [TOKEN_ENV]: TOKEN };
 /** Data timestamps of the market's accepted updates on chain, in order. */
 export async function acceptedTimestamps(provider: Provider, oracle: string): Promise<number[]> {
   const o = oracleAt(oracle, provider);
-  const events = await o.queryFilter(o.filters.ParametersUpdated(marketIdOf(MARKET)), 0);
+  const events = await o.queryFilter(o.filters.SignedParametersUpdated(marketIdOf(MARKET)), 0);
   return events.map((e) => Number((e as unknown as { args: { dataTimestamp: bigint } }).args.dataTimestamp));
 }
 
@@ -100,4 +120,78 @@ export async function waitForJob(
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`job ${id} not ${status}: ${JSON.stringify(last)}\nservice log:\n${logs()}`);
+}
+
+/** A market with its publishers, its publisher set on chain and the signed-update artifacts. */
+export interface SignedMarket {
+  /** The candle file all publishers read. */
+  feed: CandleFeed;
+  publishers: TestPublisher[];
+  set: PublisherSet;
+  /** The publisher set file. */
+  setFile: string;
+  /** The publishers' base URLs, in order. */
+  urls: string[];
+  /** Signed-update artifacts (constant weights, quorum k; cached). */
+  artifacts: string;
+  oracle: string;
+  chainId: bigint;
+  /**
+   * Append the next bar to the feed, have every running publisher sign it, and mine a block at its close (so
+   * the service schedules it). Returns its open time (s).
+   */
+  nextBar(provider: { send(method: string, params: unknown[]): Promise<unknown> }): Promise<number>;
+  /** Stop publisher `i` (0-based): its port closes, and `nextBar` no longer polls it. */
+  stopPublisher(i: number): Promise<void>;
+  /** Stop the publishers still running. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Publishers 1..n (test keys 1..n) over one feed that ends at FEED_START, each signing its newest
+ * `backfillBars` bars; their set with quorum `quorum` written to `dir/publishers.json` and registered with
+ * the market on a fresh oracle on `rpc`, with the verifier of the cached signed-update artifacts.
+ */
+export async function startSignedMarket(
+  dir: string,
+  rpc: string,
+  o: { publishers: number; quorum: number; backfillBars?: number },
+): Promise<SignedMarket> {
+  const { dir: artifacts } = await signedUpdateArtifacts(MODEL, "constant", o.quorum);
+  const feed = new CandleFeed(join(dir, "candles.csv"), FEED_START);
+  const publishers: TestPublisher[] = [];
+  for (let n = 1; n <= o.publishers; n++) {
+    publishers.push(await startTestPublisher(dir, n, feed.path, { backfillBars: o.backfillBars }));
+  }
+  const set = await makePublisherSet(
+    publishers.map((p) => p.key.publicKey),
+    o.quorum,
+  );
+  const setFile = join(dir, "publishers.json");
+  writePublisherSet(setFile, set);
+  const { oracle, chainId } = await deployMarket(rpc, artifacts, set);
+  const stopped = new Set<TestPublisher>();
+  return {
+    feed,
+    publishers,
+    set,
+    setFile,
+    urls: publishers.map((p) => p.url),
+    artifacts,
+    oracle,
+    chainId,
+    async nextBar(provider) {
+      const t = feed.append();
+      for (const p of publishers) if (!stopped.has(p)) await p.publisher.poll();
+      await closeBar(provider, t);
+      return t;
+    },
+    async stopPublisher(i) {
+      stopped.add(publishers[i]);
+      await publishers[i].publisher.stop();
+    },
+    async stop() {
+      await Promise.all(publishers.map((p) => p.publisher.stop()));
+    },
+  };
 }

@@ -47,11 +47,13 @@ const change = (block: number, logIndex: number, from: number, to: number): Publ
 });
 
 describe("digestMatches", () => {
-  it("is equality of the recomputed digest and the event's", async () => {
+  it("compares the recomputed digest's low 180 bits (digestSignal) with the event's", async () => {
     const d = await windowDigest(SMALL_WINDOW);
-    expect(digestMatches(d, d)).toBe(true);
-    expect(digestMatches(d, d + 1n)).toBe(false);
-    expect(digestMatches(d, d ^ (1n << 200n))).toBe(false);
+    const low = d & ((1n << 180n) - 1n);
+    expect(digestMatches(d, low)).toBe(true);
+    expect(digestMatches(d, d)).toBe(d === low);
+    expect(digestMatches(d, low ^ 1n)).toBe(false);
+    expect(digestMatches(d, low ^ (1n << 179n))).toBe(false);
   });
 });
 

@@ -22,6 +22,7 @@ import { TASK_NODE_CREATE_SERVER } from "hardhat/builtin-tasks/task-names";
 import type { JsonRpcServer } from "hardhat/types";
 import { buildWindow, fixedPointText, PRICE_DECIMALS, type Window } from "../../candles";
 import { modelCommitment } from "../../circuits/commitments";
+import { digestSignal } from "../../circuits/statement";
 import { FEATURE_WINDOW_BARS } from "../../features/window-features";
 import { UsageError } from "../../models/errors";
 import { loadCandles } from "../../models/load-data";
@@ -239,7 +240,7 @@ describe("zkrisk audit of signed updates (real circuit, real publisher archive)"
       submitter: await chain.signer.getAddress(),
     });
     expect(u.signed).toMatchObject({
-      windowDigest: BigInt(proofs[1].parameters.windowDigest),
+      windowDigest: digestSignal(BigInt(proofs[1].parameters.windowDigest)),
       publisherSet: sets.a!.commitment,
       quorum: 1,
       setFile: files.a,
@@ -273,7 +274,9 @@ describe("zkrisk audit of signed updates (real circuit, real publisher archive)"
     expect(u.missing).toHaveLength(1);
     const at = new Date(openMs(BARS[0])).toISOString();
     expect(u.missing[0]).toMatch(
-      new RegExp(`^no window with the update's digest 0x[0-9a-f]+ was found for the bar ${at}`),
+      new RegExp(
+        `^no window with the update's digest \\(low 180 bits\\) 0x[0-9a-f]+ was found for the bar ${at}`,
+      ),
     );
     expect(u.missing[0]).toContain("not signed there");
     expect(u.missing[0]).toContain(`${windowsDir}: no window ending at ${at}`);
@@ -291,7 +294,7 @@ describe("zkrisk audit of signed updates (real circuit, real publisher archive)"
     expect(u.reasons[0]).toMatch(
       new RegExp(
         `^${publisher.url}/v1/windows/BTC-USDT\\?at=${openMs(BARS[2])}: its window for this bar has digest ` +
-          `0x[0-9a-f]+, the update's is 0x${BigInt(proofs[2].parameters.windowDigest).toString(16)}: it holds ` +
+          `0x[0-9a-f]+ \\(low 180 bits 0x[0-9a-f]+\\), the update's is 0x${digestSignal(BigInt(proofs[2].parameters.windowDigest)).toString(16)}: it holds ` +
           `other candles than the ones proven`,
       ),
     );
@@ -303,7 +306,7 @@ describe("zkrisk audit of signed updates (real circuit, real publisher archive)"
     // The archive alone: the fault, and nothing to check the margins with.
     const alone = (await audit(2, 2, { windowSources: [served()], publisherSets: [sets.a!] })).updates[0];
     expect(alone.status).toBe("flagged");
-    expect(alone.missing[0]).toMatch(/^no window with the update's digest/);
+    expect(alone.missing[0]).toMatch(/^no window with the update's digest \(low 180 bits\)/);
   });
 
   it("a window of the update's digest whose file was edited afterwards: flagged as a window that does not check", async () => {
@@ -457,7 +460,9 @@ describe("zkrisk audit of signed updates (real circuit, real publisher archive)"
       "flagged",
       "ok",
     ]);
-    expect(report.updates[1].signed.windowDigest).toBe(proofs[1].parameters.windowDigest);
+    expect(report.updates[1].signed.windowDigest).toBe(
+      digestSignal(BigInt(proofs[1].parameters.windowDigest)).toString(),
+    );
 
     const one = await run({
       fromBlock: String(blocks[1]),

@@ -1,18 +1,16 @@
 /**
  * The prover service's HTTP API, in process against a `hardhat node` on 127.0.0.1 with the real proving pool
- * and SQLite store, its candles served over HTTP: auth and validation (each 4xx with its message), idempotent requests, proofs that verify
- * and match the integer engine, the market view and metrics, the rate limit, and a bounded load test
- * (200 requests, 20 concurrent) in which every job is accounted for.
+ * and SQLite store, its signed windows from a `zkrisk publisher serve` instance on 127.0.0.1 (the real
+ * signed-update circuit, k = 1, cached): auth and validation (each 4xx with its message), idempotent requests,
+ * proofs that verify and match the integer engine, a bar no publisher signed, the market view and metrics,
+ * the rate limit, and a bounded load test (12 requests, 6 concurrent) in which every job is accounted for.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import pino from "pino";
+import { JsonRpcProvider } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadCandles } from "../../models/load-data";
-import { inferBar } from "../../models/predict";
+import { windowFeatures } from "../../features/window-features";
+import { inferInteger } from "../../models/integer-engine";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { loadArtifacts } from "../../prover/artifacts";
 import { buildApi } from "../../prover/service/api";
@@ -20,19 +18,20 @@ import { loadServiceConfig } from "../../prover/service/config";
 import { jobIdOf } from "../../prover/service/jobs";
 import { startService, type RunningService } from "../../prover/service/run";
 import { snarkjs, type VerificationKey } from "../../prover/setup/snarkjs";
+import { parseSignedWindow } from "../../publisher";
 import { runLoad } from "../../scripts/service-load";
-import { buildProvingArtifacts, MODEL } from "../helpers/artifacts";
+import { MODEL } from "../helpers/artifacts";
 import { startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
+import { tempDir } from "../helpers/publisher-serve";
 import {
-  CandleFeed,
-  deployMarket,
   MARKET,
   SERVICE_ENV,
+  startSignedMarket,
   TOKEN,
   writeServiceConfig,
+  type SignedMarket,
 } from "../helpers/service-env";
 
-const LAST_BAR = "2024-05-20 00:00:00";
 const HOUR = 3600;
 
 interface Job {
@@ -47,40 +46,42 @@ interface Job {
   calldata: unknown;
 }
 
-describe("prover service HTTP API", () => {
+// Signed proofs queue behind each other: a test waiting for one may wait minutes on a loaded machine.
+describe("prover service HTTP API", { timeout: 600_000 }, () => {
   let node: HardhatNode;
+  let provider: JsonRpcProvider;
   let running: RunningService;
   let url: string;
-  let feed: CandleFeed;
-  let artifacts: string;
-  let feedServer: Server;
+  let market: SignedMarket;
 
   beforeAll(async () => {
-    artifacts = await buildProvingArtifacts();
     node = await startHardhatNode();
-    const { oracle } = await deployMarket(node.rpc, artifacts);
-    const dir = mkdtempSync(join(tmpdir(), "zkrisk-api-"));
-    feed = new CandleFeed(join(dir, "candles.csv"), LAST_BAR);
+    provider = new JsonRpcProvider(node.rpc, undefined, { cacheTimeout: -1 });
+    const dir = tempDir("api");
+    // One publisher (quorum 1) that signed the 32 newest bars.
+    market = await startSignedMarket(dir, node.rpc, { publishers: 1, quorum: 1, backfillBars: 32 });
     Object.assign(process.env, SERVICE_ENV);
-    // The market's candles come over HTTP: a server on 127.0.0.1 answering the feed's bars as JSON.
-    feedServer = createServer((_req, res) => {
-      const candles = loadCandles(feed.path).candles;
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ candles }));
-    });
-    await new Promise<void>((done) => feedServer.listen(0, "127.0.0.1", done));
-    const feedUrl = `http://127.0.0.1:${(feedServer.address() as AddressInfo).port}/candles`;
     const cfg = loadServiceConfig(
-      writeServiceConfig(dir, { rpc: node.rpc, oracle, artifacts, candles: feedUrl }),
+      writeServiceConfig(dir, {
+        rpc: node.rpc,
+        oracle: market.oracle,
+        artifacts: market.artifacts,
+        publishers: { set: market.setFile, urls: market.urls },
+      }),
     );
     running = await startService(cfg, pino({ level: "silent" }));
     url = running.url;
-  }, 600_000);
+  }, 900_000);
 
   afterAll(async () => {
     await running?.stop();
-    feedServer?.close();
+    await market?.stop();
+    provider?.destroy();
     node?.stop();
   });
+
+  /** The open time (s) of the newest bar the publisher holds. */
+  const lastTimestamp = () => market.feed.lastTimestamp;
 
   const post = (body: unknown, token: string | null = TOKEN, raw?: string) =>
     fetch(`${url}/v1/proofs`, {
@@ -98,7 +99,7 @@ describe("prover service HTTP API", () => {
     expect(body.message).toMatch(message);
   }
 
-  async function waitFinal(id: string, timeoutMs = 120_000): Promise<Job> {
+  async function waitFinal(id: string, timeoutMs = 300_000): Promise<Job> {
     const t0 = Date.now();
     for (;;) {
       const job = (await (await fetch(`${url}/v1/proofs/${id}`)).json()) as Job;
@@ -121,7 +122,7 @@ describe("prover service HTTP API", () => {
   });
 
   it("refuses writes without a valid bearer token", async () => {
-    const ts = feed.lastTimestamp;
+    const ts = lastTimestamp();
     const none = await post({ market: MARKET, timestamp: ts }, null);
     expect(none.headers.get("www-authenticate")).toMatch(/^Bearer/);
     await expectError(none, 401, "UNAUTHORIZED", /missing Authorization: Bearer <token> header/);
@@ -169,23 +170,23 @@ describe("prover service HTTP API", () => {
 
   it("refuses unknown markets and bars it cannot prove", async () => {
     await expectError(
-      await post({ market: "ETH-USDT", timestamp: feed.lastTimestamp }),
+      await post({ market: "ETH-USDT", timestamp: lastTimestamp() }),
       404,
       "UNKNOWN_MARKET",
       /ETH-USDT/,
     );
     await expectError(
-      await post({ market: MARKET, timestamp: feed.lastTimestamp + 2 * HOUR }),
+      await post({ market: MARKET, timestamp: lastTimestamp() + HOUR }),
       422,
       "NO_SUCH_BAR",
-      /no candle of BTC-USDT opens at 1716170400 \(2024-05-20T02:00:00.000Z\)/,
+      /^timestamp: 1717196400 \(2024-05-31T23:00:00.000Z\) is not the open time of a bar of BTC-USDT \(bars of 7200 s/,
     );
-    // The first bars of the data have no 7-day window for their features.
+    // The chain's clock is just past 2024-06-01 00:00: the bar opening then is still forming.
     await expectError(
-      await post({ market: MARKET, timestamp: Date.UTC(2017, 7, 17, 6) / 1000 }),
+      await post({ market: MARKET, timestamp: lastTimestamp() + 2 * HOUR }),
       422,
-      "BAD_DATA",
-      /a window of 85 bars ending at 2017-08-17T06:00:00.000Z starts at .*, before the first bar/,
+      "BAR_NOT_CLOSED",
+      /^timestamp: the bar at 2024-06-01T00:00:00.000Z has not closed$/,
     );
     await expectError(await fetch(`${url}/v1/proofs/not-an-id`), 400, "BAD_REQUEST", /params\/id/);
     await expectError(await fetch(`${url}/v1/proofs/${"0".repeat(20)}`), 404, "UNKNOWN_JOB", /no job 0{20}/);
@@ -194,7 +195,7 @@ describe("prover service HTTP API", () => {
   });
 
   it("is idempotent: the same market and bar give the same job, even when asked at once", async () => {
-    const ts = feed.lastTimestamp - 10 * 2 * HOUR;
+    const ts = lastTimestamp() - 10 * 2 * HOUR;
     const answers = await Promise.all(
       Array.from({ length: 10 }, () =>
         post({ market: MARKET, timestamp: ts }).then(async (r) => ({
@@ -213,26 +214,43 @@ describe("prover service HTTP API", () => {
   });
 
   it("proves a requested bar: the proof verifies and matches the integer engine", async () => {
-    const ts = feed.lastTimestamp - 3 * 2 * HOUR;
+    const ts = lastTimestamp() - 3 * 2 * HOUR;
     const r = await post({ market: MARKET, timestamp: ts });
     const { id } = (await r.json()) as Job;
     const job = await waitFinal(id);
     expect(job.status).toBe("proved");
-    const series = loadCandles(feed.path);
-    const index = series.candles.findIndex((c) => c.time === ts * 1000);
-    const expected = inferBar(loadQuantizedModel(MODEL), series, index);
+    const window = await fetch(`${market.urls[0]}/v1/windows/${MARKET}?at=${ts * 1000}`);
+    const signed = await parseSignedWindow(await window.json(), "window");
+    const expected = { trace: inferInteger(loadQuantizedModel(MODEL), windowFeatures(signed.window)) };
     expect(job.parameters).toMatchObject({
       maintenanceMarginBps: Number(expected.trace.maintenanceMarginBps),
       initialMarginBps: Number(expected.trace.initialMarginBps),
       dataTimestamp: ts,
     });
-    const vkey = JSON.parse(readFileSync(loadArtifacts(artifacts).paths.vkey, "utf8")) as VerificationKey;
+    const vkey = JSON.parse(
+      readFileSync(loadArtifacts(market.artifacts).paths.vkey, "utf8"),
+    ) as VerificationKey;
     expect(await snarkjs.groth16.verify(vkey, job.publicSignals!, job.proof as never)).toBe(true);
     expect(job.calldata).toBeTruthy();
+    expect(job.parameters).toMatchObject({ windowDigest: signed.digest.toString() });
+  });
+
+  it("a bar no publisher signed: the job is retried, then fails with the publisher's answer", async () => {
+    const ts = Date.UTC(2024, 0, 1) / 1000;
+    const r = await post({ market: MARKET, timestamp: ts });
+    expect(r.status).toBe(202);
+    const job = await waitFinal(((await r.json()) as Job).id);
+    expect(job).toMatchObject({ status: "failed", attempts: 5, proof: null });
+    expect(job.reason).toBe(
+      `BTC-USDT bar 2024-01-01T00:00:00.000Z: 0 agreeing signed window(s) by registered publishers, the ` +
+        `publisher set needs 1: ${market.urls[0]}/: not_signed (HTTP 404 NOT_SIGNED: BTC-USDT: no window ending ` +
+        `at the bar opening 2024-01-01T00:00:00.000Z is signed here (32 are signed, from ` +
+        `2024-05-29T08:00:00.000Z to 2024-05-31T22:00:00.000Z))`,
+    );
   });
 
   it("shows the market: the scheduled update of the latest bar on chain, and the latest proof", async () => {
-    const scheduled = await waitFinal(jobIdOf(MARKET, feed.lastTimestamp));
+    const scheduled = await waitFinal(jobIdOf(MARKET, lastTimestamp()));
     expect(scheduled.status).toBe("confirmed");
     const view = (await (await fetch(`${url}/v1/markets/${MARKET}`)).json()) as {
       onChain: {
@@ -243,13 +261,13 @@ describe("prover service HTTP API", () => {
     expect(view.onChain.parameters).toMatchObject({
       maintenanceMarginBps: scheduled.parameters!.maintenanceMarginBps,
       initialMarginBps: scheduled.parameters!.initialMarginBps,
-      dataTimestamp: feed.lastTimestamp,
+      dataTimestamp: lastTimestamp(),
     });
     expect(view.latestProven.id).toBe(scheduled.id);
 
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toContain(
-      `zkrisk_last_accepted_data_timestamp_seconds{market="BTC-USDT"} ${feed.lastTimestamp}`,
+      `zkrisk_last_accepted_data_timestamp_seconds{market="BTC-USDT"} ${lastTimestamp()}`,
     );
     expect(metrics).toMatch(/zkrisk_proofs_total\{market="BTC-USDT",outcome="proved"\} [1-9]/);
     expect(metrics).toMatch(/zkrisk_proving_seconds_count\{market="BTC-USDT"\} [1-9]/);
@@ -258,19 +276,19 @@ describe("prover service HTTP API", () => {
   });
 
   it("skips an update the oracle would refuse, before proving it, and says why", async () => {
-    await waitFinal(jobIdOf(MARKET, feed.lastTimestamp));
+    await waitFinal(jobIdOf(MARKET, lastTimestamp()));
     // The oracle already has the last bar: an older one is not newer.
-    const ts = feed.lastTimestamp - 2 * 2 * HOUR;
+    const ts = lastTimestamp() - 2 * 2 * HOUR;
     const r = await post({ market: MARKET, timestamp: ts, submit: true });
     const job = await waitFinal(((await r.json()) as Job).id);
     expect(job.status).toBe("skipped");
-    expect(job.reason).toMatch(/^the oracle would refuse it: .*2024-05-19T20:00:00.*not newer/i);
+    expect(job.reason).toMatch(/^the oracle would refuse it: .*2024-05-31T18:00:00.*not newer/i);
     expect(job.proof).toBeNull();
   });
 
   it("gives up on a job whose attempts were all cut short by crashes", async () => {
     // As the store leaves a job that brought its process down at every attempt (see recoverInFlight).
-    const ts = feed.lastTimestamp - 5 * 2 * HOUR;
+    const ts = lastTimestamp() - 5 * 2 * HOUR;
     const store = running.service.store;
     // Enqueued as not due yet (a job is due from its enqueue time), so no worker takes it before it is set up.
     const later = Date.now() + 600_000;
@@ -304,16 +322,16 @@ describe("prover service HTTP API", () => {
     }
   });
 
-  it("accounts for every job of a bounded load (200 requests, 20 concurrent)", async () => {
-    // 100 distinct bars in the week before the last, each asked for twice.
-    const timestamps = Array.from({ length: 100 }, (_, i) => feed.lastTimestamp - (20 + i) * 2 * HOUR);
+  it("accounts for every job of a bounded load (12 requests, 6 concurrent)", async () => {
+    // 6 distinct bars before the last, each asked for twice.
+    const timestamps = Array.from({ length: 6 }, (_, i) => lastTimestamp() - (20 + i) * 2 * HOUR);
     const load = runLoad({
       url,
       token: TOKEN,
       market: MARKET,
       timestamps,
-      requests: 200,
-      concurrency: 20,
+      requests: 12,
+      concurrency: 6,
     });
     // Proving runs off the event loop: the probes answer all along.
     let finished = false;
@@ -326,14 +344,14 @@ describe("prover service HTTP API", () => {
     const report = await load;
     expect(probes.length).toBeGreaterThan(10);
     expect(new Set(probes)).toEqual(new Set([200]));
-    expect(report.statuses).toEqual({ 200: 100, 202: 100 });
-    expect(report.jobs).toBe(100);
-    expect(report.created).toBe(100);
+    expect(report.statuses).toEqual({ 200: 6, 202: 6 });
+    expect(report.jobs).toBe(6);
+    expect(report.created).toBe(6);
     expect(report.unfinished).toBe(0);
-    expect(report.final).toEqual({ proved: 100 });
+    expect(report.final).toEqual({ proved: 6 });
     console.log(
       `load: ${report.requests} requests, ${report.concurrency} concurrent: ${report.proofsPerMinute.toFixed(0)} proofs/min, ` +
         `latency p50 ${report.latencyMs.p50.toFixed(0)} ms, p95 ${report.latencyMs.p95.toFixed(0)} ms`,
     );
-  }, 600_000);
+  });
 });

@@ -35,6 +35,9 @@ beforeAll(() => {
   mkdirSync(join(dir, "artifacts/empty"));
   mkdirSync(join(dir, "keys"));
   writeFileSync(join(dir, "keys/k.json"), "{}");
+  // Only its existence is checked here; loadMarkets reads it (test/service/signed-service.test.ts).
+  mkdirSync(join(dir, "publishers"));
+  writeFileSync(join(dir, "publishers/set.json"), "{}");
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(() => vi.unstubAllEnvs());
@@ -51,7 +54,12 @@ interface Doc {
 function minimal(): Doc {
   return {
     markets: [
-      { id: "BTC-USDT", model: "models/m.json", artifacts: "artifacts/a", candles: { csv: "data/btc.csv" } },
+      {
+        id: "BTC-USDT",
+        model: "models/m.json",
+        artifacts: "artifacts/a",
+        publishers: { set: "publishers/set.json", urls: ["http://127.0.0.1:8090"] },
+      },
     ],
     chain: { rpc: "http://127.0.0.1:8545", oracle: ORACLE.toLowerCase(), key: { env: "ZKRISK_KEY" } },
     auth: { tokens: [{ env: "ZKRISK_API_TOKEN" }] },
@@ -109,13 +117,17 @@ describe("parseServiceConfig: valid documents", () => {
           id: "BTC-USDT",
           model: "models/m.json",
           artifacts: "artifacts/a",
-          candles: { csv: "data/btc.csv" },
+          publishers: { set: "publishers/set.json", urls: ["http://127.0.0.1:8090"] },
         },
         {
           id: "42",
           model: REAL_MODEL,
           artifacts: join(dir, "artifacts/a"),
-          candles: { url: "https://feed.example/candles?symbol=ETH", timeoutMs: 5000 },
+          publishers: {
+            set: join(dir, "publishers/set.json"),
+            urls: ["https://a.example/", "https://b.example/p?key=1"],
+            timeoutMs: 5000,
+          },
         },
       ],
       chain: {
@@ -143,14 +155,22 @@ describe("parseServiceConfig: valid documents", () => {
           marketId: marketIdOf("BTC-USDT"),
           model: join(dir, "models/m.json"),
           artifacts: join(dir, "artifacts/a"),
-          candles: { kind: "csv", path: join(dir, "data/btc.csv") },
+          publishers: {
+            set: join(dir, "publishers/set.json"),
+            urls: ["http://127.0.0.1:8090"],
+            timeoutMs: 10_000,
+          },
         },
         {
           id: "42",
           marketId: 42n,
           model: REAL_MODEL,
           artifacts: join(dir, "artifacts/a"),
-          candles: { kind: "http", url: "https://feed.example/candles?symbol=ETH", timeoutMs: 5000 },
+          publishers: {
+            set: join(dir, "publishers/set.json"),
+            urls: ["https://a.example/", "https://b.example/p?key=1"],
+            timeoutMs: 5000,
+          },
         },
       ],
       chain: {
@@ -187,7 +207,11 @@ describe("parseServiceConfig: valid documents", () => {
           marketId: marketIdOf("BTC-USDT"),
           model: join(dir, "models/m.json"),
           artifacts: join(dir, "artifacts/a"),
-          candles: { kind: "csv", path: join(dir, "data/btc.csv") },
+          publishers: {
+            set: join(dir, "publishers/set.json"),
+            urls: ["http://127.0.0.1:8090"],
+            timeoutMs: 10_000,
+          },
         },
       ],
       chain: {
@@ -210,20 +234,15 @@ describe("parseServiceConfig: valid documents", () => {
     });
   });
 
-  it("defaults an http source's timeout to 10 s and empty optional objects to their defaults", () => {
+  it("defaults the publishers' timeout to 10 s and empty optional objects to their defaults", () => {
     const cfg = parse(
       withEdit((d) => {
-        d.markets[0].candles = { url: "http://127.0.0.1:9000/candles" };
         d.schedule = {};
         d.listen = { port: 9090 };
         d.api = {};
       }),
     );
-    expect(cfg.markets[0].candles).toEqual({
-      kind: "http",
-      url: "http://127.0.0.1:9000/candles",
-      timeoutMs: 10_000,
-    });
+    expect(cfg.markets[0].publishers.timeoutMs).toBe(10_000);
     expect(cfg.schedule).toEqual({ pollSeconds: 30 });
     expect(cfg.listen).toEqual({ host: "127.0.0.1", port: 9090 });
     expect(cfg.api).toEqual({ bodyLimitBytes: 4096, rateLimitPerMinute: 600 });
@@ -293,8 +312,12 @@ describe("parseServiceConfig: bad input, one message per class", () => {
       "service.json: schedule.pollSecond: unknown key (expected one of pollSeconds)",
     );
     expectConfigError(
-      withEdit((d) => (d.markets[0].candles = { csv: "a.csv", timeout: 5 })),
-      "service.json: markets[0].candles.timeout: unknown key (expected one of csv, url, timeoutMs)",
+      withEdit((d) => (d.markets[0].publishers = { set: "publishers/set.json", urls: [], timeout: 5 })),
+      "service.json: markets[0].publishers.timeout: unknown key (expected one of set, urls, timeoutMs)",
+    );
+    expectConfigError(
+      withEdit((d) => (d.markets[0].candles = { csv: "a.csv" })),
+      "service.json: markets[0].candles: unknown key (expected one of id, model, artifacts, publishers)",
     );
     expectConfigError(
       withEdit((d) => (d.auth.tokens = [{ env: "T", sha: "x" }])),
@@ -302,22 +325,33 @@ describe("parseServiceConfig: bad input, one message per class", () => {
     );
   });
 
-  it("candle source: exactly one of csv or url, timeoutMs only for url", () => {
+  it("publishers: a set file that exists, one to eight distinct http(s) URLs", () => {
+    const publishers = (p: Record<string, unknown>) =>
+      withEdit((d) => (d.markets[0].publishers = { set: "publishers/set.json", ...p }));
     expectConfigError(
-      withEdit((d) => (d.markets[0].candles = { csv: "a.csv", url: "http://x/" })),
-      'service.json: markets[0].candles: expected exactly one of "csv" or "url"',
+      withEdit((d) => (d.markets[0].publishers = { urls: ["http://x/"] })),
+      "service.json: markets[0].publishers.set: missing",
     );
     expectConfigError(
-      withEdit((d) => (d.markets[0].candles = {})),
-      'service.json: markets[0].candles: expected exactly one of "csv" or "url"',
+      withEdit((d) => (d.markets[0].publishers = { set: "publishers/none.json", urls: ["http://x/"] })),
+      `service.json: markets[0].publishers.set: file ${join(dir, "publishers/none.json")} does not exist`,
+    );
+    expectConfigError(publishers({}), "service.json: markets[0].publishers.urls: missing");
+    expectConfigError(
+      publishers({ urls: [] }),
+      "service.json: markets[0].publishers.urls: expected at least one publisher URL",
     );
     expectConfigError(
-      withEdit((d) => (d.markets[0].candles = { csv: "a.csv", timeoutMs: 1000 })),
-      'service.json: markets[0].candles.timeoutMs: only applies to a "url" source',
+      publishers({ urls: Array.from({ length: 9 }, (_, i) => `http://p${i}/`) }),
+      "service.json: markets[0].publishers.urls: 9 publishers, more than a publisher set holds (8)",
     );
     expectConfigError(
-      withEdit((d) => (d.markets[0].candles = { csv: "" })),
-      "service.json: markets[0].candles.csv: expected a non-empty string",
+      publishers({ urls: ["http://a:1/", "http://b:2", "http://a:1"] }),
+      "service.json: markets[0].publishers.urls[2]: duplicate publisher http://a:1/: already urls[0]",
+    );
+    expectConfigError(
+      publishers({ urls: ["http://a:1/", 7] }),
+      "service.json: markets[0].publishers.urls[1]: expected a string, got 7",
     );
   });
 
@@ -331,8 +365,10 @@ describe("parseServiceConfig: bad input, one message per class", () => {
       'service.json: chain.rpc: expected an http(s) URL, got "ws://127.0.0.1:8546"',
     );
     expectConfigError(
-      withEdit((d) => (d.markets[0].candles = { url: "file:///etc/passwd" })),
-      'service.json: markets[0].candles.url: expected an http(s) URL, got "file:///etc/passwd"',
+      withEdit(
+        (d) => (d.markets[0].publishers = { set: "publishers/set.json", urls: ["file:///etc/passwd"] }),
+      ),
+      'service.json: markets[0].publishers.urls[0]: expected an http(s) URL, got "file:///etc/passwd"',
     );
   });
 
@@ -349,8 +385,7 @@ describe("parseServiceConfig: bad input, one message per class", () => {
   });
 
   it("bad and duplicate market ids", () => {
-    const second = (id: string) =>
-      withEdit((d) => d.markets.push({ ...d.markets[0], id, candles: { csv: "b.csv" } }));
+    const second = (id: string) => withEdit((d) => d.markets.push({ ...d.markets[0], id }));
     expectConfigError(
       second("BTC-USDT"),
       'service.json: markets[1].id: duplicate market id "BTC-USDT": already markets[0].id',
@@ -459,8 +494,8 @@ describe("parseServiceConfig: bad input, one message per class", () => {
       [(d) => (d.chain.maxAttempts = 0), "chain.maxAttempts: expected an integer in [1, 100], got 0"],
       [(d) => (d.chain.retryBaseMs = 9), "chain.retryBaseMs: expected an integer in [10, 600000], got 9"],
       [
-        (d) => (d.markets[0].candles = { url: "http://x/", timeoutMs: 99 }),
-        "markets[0].candles.timeoutMs: expected an integer in [100, 120000], got 99",
+        (d) => (d.markets[0].publishers = { set: "publishers/set.json", urls: ["http://x/"], timeoutMs: 99 }),
+        "markets[0].publishers.timeoutMs: expected an integer in [100, 120000], got 99",
       ],
       [
         (d) => (d.api = { bodyLimitBytes: 63 }),
@@ -631,7 +666,10 @@ describe("redactedConfig", () => {
     const cfg = parse(
       withEdit((d) => {
         d.chain.rpc = "https://user:rpc-password@rpc.example/v1?apikey=rpc-api-key";
-        d.markets[0].candles = { url: "http://127.0.0.1:9000/candles?token=feed-token" };
+        d.markets[0].publishers = {
+          set: "publishers/set.json",
+          urls: ["http://user:publisher-password@127.0.0.1:9000/?token=feed-token"],
+        };
         d.auth.tokens.push({ sha256: TOKEN_HASH });
       }),
     );
@@ -640,6 +678,7 @@ describe("redactedConfig", () => {
       "rpc-password",
       "rpc-api-key",
       "feed-token",
+      "publisher-password",
       "2e2e2e",
       "the-api-token-value",
       TOKEN_HASH,
@@ -650,7 +689,11 @@ describe("redactedConfig", () => {
     expect(shown.chain.rpc).toBe("https://***:***@rpc.example/v1?apikey=***");
     expect(shown.chain.key).toEqual({ kind: "env", name: "ZKRISK_KEY" });
     expect(shown.chain.gasPriceCeilingWei).toBe("100000000000");
-    expect(shown.markets[0].candles.url).toBe("http://127.0.0.1:9000/candles?token=***");
+    expect(shown.markets[0].publishers).toEqual({
+      set: join(dir, "publishers/set.json"),
+      urls: ["http://***:***@127.0.0.1:9000/?token=***"],
+      timeoutMs: 10_000,
+    });
     expect(shown.markets[0].marketId).toBe(marketIdOf("BTC-USDT").toString());
     expect(shown.auth.tokens).toEqual([
       { kind: "env", name: "ZKRISK_API_TOKEN" },
@@ -673,7 +716,7 @@ describe("loadMarkets", () => {
     expect((error as ZkriskError).code).toBe("CONFIG_INVALID");
     expect((error as Error).message).toMatch(
       new RegExp(
-        `^markets: BTC-USDT: ${join(dir, "models/old.json")}: its features \\(.*, volume_z_7d, .*\\) are not the window features`,
+        `^service.json: markets\\[0\\].model: market BTC-USDT: ${join(dir, "models/old.json")}: its features \\(.*, volume_z_7d, .*\\) are not the window features`,
       ),
     );
   });

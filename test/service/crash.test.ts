@@ -1,25 +1,23 @@
 /**
  * Nothing lost, nothing twice: `zkrisk serve` as a separate process against a `hardhat node` on 127.0.0.1,
- * fed one closed bar at a time. It is killed with SIGKILL in the middle of a proof, and again after a
+ * fed one closed bar at a time (a `zkrisk publisher serve` instance in this process signs each new bar, then
+ * the chain's clock is moved to its close; the real signed-update circuit, k = 1). It is killed with SIGKILL in the middle of a proof, and again after a
  * transaction was sent but before it was mined; each time it is restarted. In the end every bar has exactly
  * one accepted update on chain. Then SIGTERM stops it cleanly (exit code 0).
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { JsonRpcProvider } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobIdOf } from "../../prover/service/jobs";
-import { buildProvingArtifacts } from "../helpers/artifacts";
 import { freePort, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
+import { tempDir } from "../helpers/publisher-serve";
 import {
   acceptedTimestamps,
-  CandleFeed,
-  deployMarket,
   MARKET,
+  startSignedMarket,
   waitForJob,
   writeServiceConfig,
   type JobView,
+  type SignedMarket,
 } from "../helpers/service-env";
 import { ServiceProcess } from "../helpers/service-process";
 
@@ -28,24 +26,30 @@ describe("zkrisk serve: kill -9 and restart", () => {
   let provider: JsonRpcProvider;
   let oracle: string;
   let config: string;
-  let feed: CandleFeed;
+  let market: SignedMarket;
   let url: string;
   let current: ServiceProcess | undefined;
 
   beforeAll(async () => {
-    const artifacts = await buildProvingArtifacts();
     node = await startHardhatNode();
-    provider = new JsonRpcProvider(node.rpc);
-    ({ oracle } = await deployMarket(node.rpc, artifacts));
-    const dir = mkdtempSync(join(tmpdir(), "zkrisk-crash-"));
-    feed = new CandleFeed(join(dir, "candles.csv"), "2024-05-20 00:00:00");
+    provider = new JsonRpcProvider(node.rpc, undefined, { cacheTimeout: -1 });
+    const dir = tempDir("crash");
+    market = await startSignedMarket(dir, node.rpc, { publishers: 1, quorum: 1 });
+    oracle = market.oracle;
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    config = writeServiceConfig(dir, { rpc: node.rpc, oracle, artifacts, candles: feed.path, port });
-  }, 600_000);
+    config = writeServiceConfig(dir, {
+      rpc: node.rpc,
+      oracle,
+      artifacts: market.artifacts,
+      publishers: { set: market.setFile, urls: market.urls },
+      port,
+    });
+  }, 900_000);
 
   afterAll(async () => {
     await current?.kill("SIGKILL");
+    await market?.stop();
     provider?.destroy();
     node?.stop();
   });
@@ -64,7 +68,7 @@ describe("zkrisk serve: kill -9 and restart", () => {
   const accepted = () => acceptedTimestamps(provider, oracle);
 
   it("loses no bar and applies none twice", async () => {
-    const t0 = feed.lastTimestamp;
+    const t0 = market.feed.lastTimestamp;
     current = new ServiceProcess(config);
     await waitStatus(t0, "confirmed");
 
@@ -74,7 +78,7 @@ describe("zkrisk serve: kill -9 and restart", () => {
     expect(JSON.stringify(second.lines)).toMatch(/jobs\.db: already used by zkrisk serve [^ ]+:\d+/);
 
     // Killed in the middle of a proof.
-    const t1 = feed.append();
+    const t1 = await market.nextBar(provider);
     await current.waitFor(
       (l) => l.msg === "proving" && l.bar === new Date(t1 * 1000).toISOString(),
       "proving t1",
@@ -86,7 +90,7 @@ describe("zkrisk serve: kill -9 and restart", () => {
 
     // Killed after the transaction was sent and before it was mined.
     await provider.send("evm_setAutomine", [false]);
-    const t2 = feed.append();
+    const t2 = await market.nextBar(provider);
     await current.waitFor(
       (l) => l.msg === "submitted" && l.bar === new Date(t2 * 1000).toISOString(),
       "submitted t2",
@@ -101,12 +105,12 @@ describe("zkrisk serve: kill -9 and restart", () => {
     expect(settled.transaction?.hash).toMatch(/^0x[0-9a-f]{64}$/);
 
     // A next bar after all that goes through as usual.
-    const t3 = feed.append();
+    const t3 = await market.nextBar(provider);
     await waitStatus(t3, "confirmed");
     expect(await accepted()).toEqual([t0, t1, t2, t3]);
 
     // SIGTERM in the middle of a proof: no new work, the job in flight is finished, exit 0.
-    const t4 = feed.append();
+    const t4 = await market.nextBar(provider);
     await current.waitFor(
       (l) => l.msg === "proving" && l.bar === new Date(t4 * 1000).toISOString(),
       "proving t4",
@@ -120,7 +124,7 @@ describe("zkrisk serve: kill -9 and restart", () => {
     current = new ServiceProcess(config, ["--grace", "0"]);
     await current.waitFor((l) => l.msg === "service ready", "ready");
     expect((await job(t4))?.status).toBe("confirmed");
-    const t5 = feed.append();
+    const t5 = await market.nextBar(provider);
     await current.waitFor(
       (l) => l.msg === "proving" && l.bar === new Date(t5 * 1000).toISOString(),
       "proving t5",
@@ -134,5 +138,5 @@ describe("zkrisk serve: kill -9 and restart", () => {
     expect(await current.kill("SIGTERM")).toBe(0);
     current = undefined;
     expect(await accepted()).toEqual([t0, t1, t2, t3, t4, t5]);
-  }, 600_000);
+  }, 1_500_000);
 });

@@ -1,27 +1,25 @@
 /**
  * Beyond one machine: two `zkrisk serve --queue redis://...` processes share a BullMQ queue on a real
- * `redis-server` (started by the test on 127.0.0.1) and a `hardhat node`. One holds the scheduler lease;
+ * `redis-server` (started by the test on 127.0.0.1) and a `hardhat node`; a `zkrisk publisher serve`
+ * instance in this process signs each new bar (the real signed-update circuit, k = 1). One holds the scheduler lease;
  * both prove. Every new bar gets exactly one accepted update; requested proofs are spread over both workers;
  * a worker killed (SIGKILL) mid-proof has its job finished by the other; when the leader is killed the other
  * takes the lease over and the next bar still lands, once.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { JsonRpcProvider } from "ethers";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { jobIdOf } from "../../prover/service/jobs";
-import { buildProvingArtifacts } from "../helpers/artifacts";
 import { startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
+import { tempDir } from "../helpers/publisher-serve";
 import { describeRedis, startRedis, type RedisServer } from "../helpers/redis-server";
 import {
   acceptedTimestamps,
-  CandleFeed,
-  deployMarket,
   MARKET,
+  startSignedMarket,
   TOKEN,
   waitForJob,
   writeServiceConfig,
+  type SignedMarket,
 } from "../helpers/service-env";
 import { ServiceProcess } from "../helpers/service-process";
 
@@ -30,32 +28,33 @@ describeRedis("zkrisk serve --queue redis://: two workers, one scheduler", () =>
   let redis: RedisServer;
   let provider: JsonRpcProvider;
   let oracle: string;
-  let feed: CandleFeed;
+  let market: SignedMarket;
   let config: string;
   const services: ServiceProcess[] = [];
 
   beforeAll(async () => {
-    const artifacts = await buildProvingArtifacts();
     [node, redis] = await Promise.all([startHardhatNode(), startRedis()]);
-    provider = new JsonRpcProvider(node.rpc);
-    ({ oracle } = await deployMarket(node.rpc, artifacts));
-    const dir = mkdtempSync(join(tmpdir(), "zkrisk-redis-"));
-    feed = new CandleFeed(join(dir, "candles.csv"), "2024-05-20 00:00:00");
+    provider = new JsonRpcProvider(node.rpc, undefined, { cacheTimeout: -1 });
+    const dir = tempDir("redis");
+    // The publisher signs the newest 8 bars: the scheduled one and the requested ones before it.
+    market = await startSignedMarket(dir, node.rpc, { publishers: 1, quorum: 1, backfillBars: 8 });
+    oracle = market.oracle;
     // One config (port 0: each process gets its own free port); one proof at a time per process.
     config = writeServiceConfig(dir, {
       rpc: node.rpc,
       oracle,
-      artifacts,
-      candles: feed.path,
+      artifacts: market.artifacts,
+      publishers: { set: market.setFile, urls: market.urls },
       concurrency: 1,
       // Short lock and lease, so a dead worker's job and the scheduler move on within seconds.
       queue: { lockSeconds: 3, leaseSeconds: 3 },
     });
     for (let i = 0; i < 2; i++) services.push(new ServiceProcess(config, ["--queue", redis.url]));
-  }, 600_000);
+  }, 900_000);
 
   afterAll(async () => {
     await Promise.all(services.map((s) => s.kill("SIGKILL")));
+    await market?.stop();
     provider?.destroy();
     node?.stop();
     await redis?.stop();
@@ -76,14 +75,14 @@ describeRedis("zkrisk serve --queue redis://: two workers, one scheduler", () =>
       s.lines.some((l) => l.msg === "scheduler lease taken: scheduling"),
     );
     expect(leaders.length).toBe(1);
-    const t0 = feed.lastTimestamp;
+    const t0 = market.feed.lastTimestamp;
     await waitStatus(urls[0], jobIdOf(MARKET, t0), "confirmed");
-    const t1 = feed.append();
+    const t1 = await market.nextBar(provider);
     await waitStatus(urls[1], jobIdOf(MARKET, t1), "confirmed");
     expect(await accepted()).toEqual([t0, t1]);
 
     // Requested proofs, asked of one process, are proved by both.
-    const bars = Array.from({ length: 12 }, (_, i) => t0 - (i + 1) * 7200);
+    const bars = Array.from({ length: 6 }, (_, i) => t0 - (i + 1) * 7200);
     for (const ts of bars) {
       const r = await fetch(`${urls[0]}/v1/proofs`, {
         method: "POST",
@@ -97,7 +96,7 @@ describeRedis("zkrisk serve --queue redis://: two workers, one scheduler", () =>
     expect(workers).toEqual(new Set(services.map((s) => String(s.pid))));
 
     // A worker dies in the middle of a proof: its job is delivered again, to the other worker, and lands once.
-    const t2 = feed.append();
+    const t2 = await market.nextBar(provider);
     const bar2 = new Date(t2 * 1000).toISOString();
     let proving: ServiceProcess | undefined;
     while (!proving) {
@@ -120,10 +119,10 @@ describeRedis("zkrisk serve --queue redis://: two workers, one scheduler", () =>
     const survivor = alive.find((s) => s !== leader)!;
     await leader.kill("SIGKILL");
     await survivor.waitFor((l) => l.msg === "scheduler lease taken: scheduling", "lease taken over", 60_000);
-    const t3 = feed.append();
+    const t3 = await market.nextBar(provider);
     await waitStatus(await urlOf(survivor), jobIdOf(MARKET, t3), "confirmed");
     expect(await accepted()).toEqual([t0, t1, t2, t3]);
 
     expect(await survivor.kill("SIGTERM")).toBe(0);
-  }, 600_000);
+  }, 1_500_000);
 });

@@ -1,30 +1,36 @@
 /**
- * Sending proven updates (prover/service/submitter.ts) to a real oracle on a `hardhat node` on 127.0.0.1, with
- * real proofs: the gas-price ceiling, a refusal found by the dry run (no transaction sent, no nonce used),
- * confirmation, sending the same signed transaction again, a transaction whose nonce another one took
- * (dropped), and one not yet mined (pending).
+ * Sending proven signed updates (prover/service/submitter.ts) to a real oracle on a `hardhat node` on
+ * 127.0.0.1, with real proofs of the signed-update circuit (k = 1, cached artifacts; windows of the shipped
+ * candles signed by a test key): the gas-price ceiling, a refusal found by the dry run (no transaction sent,
+ * no nonce used), confirmation, sending the same signed transaction again, a transaction whose nonce another
+ * one took (dropped), and one not yet mined (pending).
  */
 import { Contract, JsonRpcProvider, Wallet } from "ethers";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadCandles } from "../../models/load-data";
-import { marketIdOf } from "../../candles/market-id";
-import { oracleDomain } from "../../prover/domain";
-import { oracleInterface, OracleError } from "../../prover/onchain/oracle";
-import { UpdateProver, type ProvedUpdate } from "../../prover/prove-update";
-import { Submitter, TransientError } from "../../prover/service/submitter";
-import { buildProvingArtifacts, MODEL } from "../helpers/artifacts";
-import { DEV_KEYS, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
-import { CandleFeed, deployMarket, MARKET } from "../helpers/service-env";
-import { join } from "node:path";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildWindow } from "../../candles";
+import { marketIdOf } from "../../candles/market-id";
+import { FEATURE_WINDOW_BARS } from "../../features/window-features";
+import { loadCandles } from "../../models/load-data";
+import { oracleDomain } from "../../prover/domain";
+import { oracleInterface, OracleError } from "../../prover/onchain/oracle";
+import { SignedUpdateProver, type ProvedSignedUpdate } from "../../prover/prove-signed-update";
+import { Submitter, TransientError } from "../../prover/service/submitter";
+import { makePublisherSet, publicKeyOf, signWindow } from "../../publisher";
+import { signedUpdateArtifacts } from "../../scripts/signed-update-artifacts";
+import { MODEL } from "../helpers/artifacts";
+import { DEV_KEYS, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
+import { privateKeyOf } from "../helpers/publisher-serve";
+import { CandleFeed, deployMarket, FEED_START, MARKET } from "../helpers/service-env";
 
 describe("Submitter", () => {
   let node: HardhatNode;
   let provider: JsonRpcProvider;
   let wallet: Wallet;
   let oracle: Contract;
-  let updates: ProvedUpdate[];
+  let updates: ProvedSignedUpdate[];
   const submitter = (ceilingWei = 10n ** 12n, trackNonces = true) =>
     new Submitter(provider, wallet, oracle, {
       gasPriceCeilingWei: ceilingWei,
@@ -33,32 +39,32 @@ describe("Submitter", () => {
     });
 
   beforeAll(async () => {
-    const artifacts = await buildProvingArtifacts();
+    const { dir: artifacts } = await signedUpdateArtifacts(MODEL, "constant", 1);
     node = await startHardhatNode();
-    const deployed = await deployMarket(node.rpc, artifacts);
+    const privateKey = privateKeyOf(41);
+    const key = { privateKey, publicKey: await publicKeyOf(privateKey) };
+    const set = await makePublisherSet([key.publicKey], 1);
+    const deployed = await deployMarket(node.rpc, artifacts, set);
     provider = new JsonRpcProvider(node.rpc, undefined, { cacheTimeout: -1 });
     wallet = new Wallet(DEV_KEYS[1], provider);
     oracle = new Contract(deployed.oracle, oracleInterface(), provider);
-    const feed = new CandleFeed(
-      join(mkdtempSync(join(tmpdir(), "zkrisk-submit-")), "c.csv"),
-      "2024-05-20 00:00:00",
-    );
+    const feed = new CandleFeed(join(mkdtempSync(join(tmpdir(), "zkrisk-submit-")), "c.csv"), FEED_START);
     const series = loadCandles(feed.path);
-    const prover = await UpdateProver.open(artifacts, { modelPath: MODEL });
+    const prover = SignedUpdateProver.open(artifacts, { mode: "constant", quorum: 1 }, { modelPath: MODEL });
+    const domain = oracleDomain(deployed.chainId, deployed.oracle);
     const n = series.candles.length;
     updates = [];
     for (const index of [n - 4, n - 3, n - 2, n - 1]) {
+      const window = buildWindow(series, marketIdOf(MARKET), index, FEATURE_WINDOW_BARS);
       updates.push(
-        await prover.proveBar(series, {
-          market: MARKET,
-          marketId: marketIdOf(MARKET),
-          domain: oracleDomain(deployed.chainId, deployed.oracle),
-          index,
-        }),
+        await prover.prove(
+          { windows: [await signWindow(key, MARKET, window)], publishers: set, domain },
+          { market: MARKET },
+        ),
       );
     }
     await prover.close();
-  }, 600_000);
+  }, 900_000);
 
   afterAll(() => {
     provider?.destroy();
