@@ -13,6 +13,7 @@ import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import { buildProgram } from "../../cli/main";
 import { JOB_STATUSES, type JobStatus } from "../../prover/service/job-states";
+import { parseServiceConfig } from "../../prover/service/config";
 import { ServiceMetrics } from "../../prover/service/metrics";
 import { parsePublisherConfig } from "../../publisher/serve/config";
 import { PublisherMetrics } from "../../publisher/serve/metrics";
@@ -69,7 +70,13 @@ function inContainer(file: string): unknown {
     if (typeof value !== "string" || !value.startsWith("/")) return value;
     const moved = join(root, value);
     mkdirSync(dirname(moved), { recursive: true });
-    if (/\.json$/.test(value)) writeFileSync(moved, "");
+    if (/\.(json|db)$/.test(value)) {
+      if (value.endsWith(".json")) writeFileSync(moved, "");
+    } else {
+      // A directory: an archive, or proving artifacts (their manifest present).
+      mkdirSync(moved, { recursive: true });
+      writeFileSync(join(moved, "artifacts.json"), "");
+    }
     return moved;
   });
 }
@@ -130,12 +137,21 @@ describe("compose.yaml", () => {
     expect(targets).toContain(`publisher:${config.listen.port}`);
   });
 
-  it("the prover runs the image's default `zkrisk serve --config`, like the Dockerfile", () => {
-    const { command, flags } = zkriskCommand(services.prover.command!);
+  it("the prover runs the image's `zkrisk serve --config` in Redis mode, on a config the validator accepts", () => {
+    const args = services.prover.command!;
+    const { command, flags } = zkriskCommand(args);
     expect(command.name()).toBe("serve");
     for (const flag of flags) expect(command.options.map((o) => o.long)).toContain(flag);
+    expect(args[args.indexOf("--queue") + 1]).toBe("redis://redis:6379");
     const dockerfile = read("Dockerfile");
-    expect(dockerfile).toContain(`CMD ${JSON.stringify(services.prover.command)}`.replace(/,/g, ", "));
+    const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)![1]) as string[];
+    expect(args.slice(0, cmd.length)).toEqual(cmd);
+    const file = hostPath(services.prover, args[args.indexOf("--config") + 1]);
+    const config = parseServiceConfig(inContainer(file), file, "/config");
+    expect(config.listen).toEqual({ host: "0.0.0.0", port: 8080 });
+    expect(dockerfile).toMatch(/^EXPOSE 8080$/m);
+    expect(config.chain.rpc).toBe("http://chain:8545");
+    expect(config.markets[0].publishers.urls).toEqual([`http://publisher:8090`]);
     expect(dockerfile).toMatch(/^ENTRYPOINT \["zkrisk"\]$/m);
     expect(dockerfile).toMatch(/^HEALTHCHECK /m);
     const bin = (JSON.parse(read("package.json")) as { bin: Record<string, string> }).bin;
