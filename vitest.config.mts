@@ -32,6 +32,7 @@ const FAST_SUITES = [
   "test/onchain/audit-signed-checks.test.ts",
   "test/core/atomic-file.test.ts",
   "test/core/time.test.ts",
+  "test/core/json-api.test.ts",
   "test/helpers/redis-server.test.ts",
   "test/models/adaptive.test.ts",
   "test/models/backtest.test.ts",

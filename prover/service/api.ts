@@ -8,12 +8,13 @@
  *   GET  /healthz          the process answers
  *   GET  /readyz           the service takes work (503 while starting, draining, or with the chain unreachable)
  *   GET  /metrics          Prometheus text
+ *   GET  /openapi.json     this API's OpenAPI document, built from the routes' own schemas
  */
 import rateLimit from "@fastify/rate-limit";
 import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Logger } from "pino";
-import { createJsonApi, replyWithError } from "../../core/json-api";
+import { createJsonApi, openApiDocument, replyWithError } from "../../core/json-api";
 import type { JobRecord } from "./jobs";
 import { RequestRefusedError, type RequestRefusal } from "./request-errors";
 import type { ProverService } from "./service";
@@ -27,6 +28,14 @@ export interface ApiOptions {
   rateLimitPerMinute: number;
   log: Logger;
 }
+
+/** Title and description of the API's OpenAPI document. */
+export const SERVICE_API_INFO = {
+  title: "zkrisk prover service",
+  description:
+    "Proofs of signed margin updates on request (POST /v1/proofs needs a bearer token), their status, the " +
+    "markets' parameters on chain, health, readiness and Prometheus metrics.",
+};
 
 /** Largest timestamp taken as seconds; larger values are almost surely milliseconds. */
 const MAX_SECONDS = 10_000_000_000;
@@ -193,5 +202,6 @@ export async function buildApi(service: ProverService, opts: ApiOptions): Promis
     reply.header("content-type", service.metrics.registry.contentType);
     return service.metrics.registry.metrics();
   });
+  app.get("/openapi.json", unlimited, async () => openApiDocument(app, SERVICE_API_INFO));
   return app;
 }

@@ -10,11 +10,12 @@
  *   GET /health                            status, the public key, and per market the archived windows and
  *                                          the last poll ("degraded" while a source is unusable; still 200)
  *   GET /metrics                           Prometheus text
+ *   GET /openapi.json                      this API's OpenAPI document, built from the routes' own schemas
  */
 import type { FastifyError, FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { marketIdOf } from "../../candles/market-id";
-import { createJsonApi, replyWithError } from "../../core/json-api";
+import { createJsonApi, openApiDocument, replyWithError } from "../../core/json-api";
 import { isoFromMs } from "../../core/time";
 import { parseTimestamp } from "../../models/load-data";
 import type { PublicKey } from "../eddsa";
@@ -62,6 +63,14 @@ function parseAt(at: string): number {
   }
   return ms;
 }
+
+/** Title and description of the API's OpenAPI document. */
+export const PUBLISHER_API_INFO = {
+  title: "zkrisk publisher",
+  description:
+    "Signed candle windows (EdDSA-Poseidon over the window digest) from the publisher's archive, by market and " +
+    "bar; health and Prometheus metrics. Read-only.",
+};
 
 /** Builds the API (not yet listening). */
 export async function buildPublisherApi(opts: PublisherApiOptions): Promise<FastifyInstance> {
@@ -157,5 +166,6 @@ export async function buildPublisherApi(opts: PublisherApiOptions): Promise<Fast
     reply.header("content-type", metrics.registry.contentType);
     return metrics.registry.metrics();
   });
+  app.get("/openapi.json", async () => openApiDocument(app, PUBLISHER_API_INFO));
   return app;
 }

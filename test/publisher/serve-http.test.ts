@@ -200,6 +200,23 @@ describe("publisher serve: HTTP API", () => {
     expect(r.text).toMatch(/^nodejs_eventloop_lag_seconds /m);
   });
 
+  it("serves its OpenAPI document, built from its routes (deploy/openapi/publisher.json)", async () => {
+    const r = await get("/openapi.json");
+    expect(r.status).toBe(200);
+    const doc = JSON.parse(r.text) as {
+      paths: Record<string, Record<string, { parameters: { name: string; in: string }[] }>>;
+    };
+    expect(Object.keys(doc.paths)).toEqual(["/v1/windows/{market}", "/health", "/metrics", "/openapi.json"]);
+    expect(doc.paths["/v1/windows/{market}"].get.parameters.map((p) => `${p.in}:${p.name}`)).toEqual([
+      "path:market",
+      "query:at",
+    ]);
+    // The shipped copy is this document (vitest -u rewrites it after an API change).
+    await expect(JSON.stringify(doc, null, 2) + "\n").toMatchFileSnapshot(
+      "../../deploy/openapi/publisher.json",
+    );
+  });
+
   it("never answers with the private key", () => {
     expect(bodies.length).toBeGreaterThan(10);
     const all = bodies.join("\n");

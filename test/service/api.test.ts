@@ -121,6 +121,32 @@ describe("prover service HTTP API", { timeout: 600_000 }, () => {
     expect(await ready.json()).toEqual({ status: "ready" });
   });
 
+  it("serves its OpenAPI document, built from its routes (deploy/openapi/prover-service.json)", async () => {
+    const doc = (await (await fetch(`${url}/openapi.json`)).json()) as {
+      paths: Record<
+        string,
+        Record<string, { requestBody?: { content: Record<string, { schema: unknown }> } }>
+      >;
+    };
+    expect(Object.keys(doc.paths)).toEqual([
+      "/v1/proofs",
+      "/v1/proofs/{id}",
+      "/v1/markets/{id}",
+      "/healthz",
+      "/readyz",
+      "/metrics",
+      "/openapi.json",
+    ]);
+    expect(doc.paths["/v1/proofs"].post.requestBody?.content["application/json"].schema).toMatchObject({
+      required: ["market", "timestamp"],
+      additionalProperties: false,
+    });
+    // The shipped copy is this document (vitest -u rewrites it after an API change).
+    await expect(JSON.stringify(doc, null, 2) + "\n").toMatchFileSnapshot(
+      "../../deploy/openapi/prover-service.json",
+    );
+  });
+
   it("refuses writes without a valid bearer token", async () => {
     const ts = lastTimestamp();
     const none = await post({ market: MARKET, timestamp: ts }, null);
