@@ -53,7 +53,7 @@ import type { CandleSeries } from "../../models/types";
 import { oracleDomain } from "../domain";
 import { snarkjs, type Groth16Proof, type VerificationKey } from "../setup/snarkjs";
 import { MIN_LOG_CHUNK, getLogsChunked, type LogProgress } from "./get-logs";
-import { oracleInterface, type PublisherSetConfig } from "./oracle";
+import { oracleInterface, publisherSetConfigOf, type PublisherSetConfig } from "./oracle";
 import { isoFromSeconds } from "../../core/time";
 import type { WindowSource } from "../../publisher/window-sources";
 import {
@@ -899,24 +899,6 @@ function toSignedEvent(
   };
 }
 
-/** A PublisherSetConfig struct as ethers decodes it. */
-function toSetConfig(v: unknown): PublisherSetConfig {
-  const c = v as {
-    verifier: string;
-    modelCommitment: bigint;
-    publisherSet: bigint;
-    quorum: bigint;
-    statementKey: bigint;
-  };
-  return {
-    verifier: getAddress(String(c.verifier)),
-    modelCommitment: BigInt(c.modelCommitment),
-    publisherSet: BigInt(c.publisherSet),
-    quorum: Number(c.quorum),
-    statementKey: BigInt(c.statementKey),
-  };
-}
-
 /** One PublisherSetChanged event. */
 function toSetChange(iface: Interface, log: Log): PublisherSetChange {
   const parsed = iface.parseLog(log);
@@ -926,8 +908,8 @@ function toSetChange(iface: Interface, log: Log): PublisherSetChange {
     marketId: BigInt(parsed.args.marketId),
     block: log.blockNumber,
     logIndex: log.index,
-    previous: toSetConfig(parsed.args.previous),
-    config: toSetConfig(parsed.args.config),
+    previous: publisherSetConfigOf(parsed.args.previous),
+    config: publisherSetConfigOf(parsed.args.config),
   };
 }
 
@@ -941,7 +923,7 @@ async function publisherSetAt(
 ): Promise<PublisherSetConfig> {
   const data = iface.encodeFunctionData("publisherSet", [marketId]);
   const result = await provider.call({ to: oracle, data, blockTag: block });
-  return toSetConfig(iface.decodeFunctionResult("publisherSet", result)[0]);
+  return publisherSetConfigOf(iface.decodeFunctionResult("publisherSet", result)[0]);
 }
 
 /**

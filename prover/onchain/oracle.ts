@@ -8,6 +8,7 @@
 import {
   Contract,
   ContractFactory,
+  getAddress,
   Interface,
   type Provider,
   type Signer,
@@ -294,23 +295,28 @@ export async function setPublisherSet(
   }
 }
 
+/** A PublisherSetConfig struct as ethers decodes it (from a call's result or an event's arguments). */
+export function publisherSetConfigOf(v: unknown): PublisherSetConfig {
+  const c = v as {
+    verifier: string;
+    modelCommitment: bigint;
+    publisherSet: bigint;
+    quorum: bigint;
+    statementKey: bigint;
+  };
+  return {
+    verifier: getAddress(String(c.verifier)),
+    modelCommitment: BigInt(c.modelCommitment),
+    publisherSet: BigInt(c.publisherSet),
+    quorum: Number(c.quorum),
+    statementKey: BigInt(c.statementKey),
+  };
+}
+
 /** A market's publisher set and statement as the oracle holds them (zero set and key for an unsigned market). */
 export async function readPublisherSet(oracle: Contract, marketId: bigint): Promise<PublisherSetConfig> {
   try {
-    const r = (await oracle.publisherSet(marketId)) as {
-      verifier: string;
-      modelCommitment: bigint;
-      publisherSet: bigint;
-      quorum: bigint;
-      statementKey: bigint;
-    };
-    return {
-      verifier: r.verifier,
-      modelCommitment: r.modelCommitment,
-      publisherSet: r.publisherSet,
-      quorum: Number(r.quorum),
-      statementKey: r.statementKey,
-    };
+    return publisherSetConfigOf(await oracle.publisherSet(marketId));
   } catch (err) {
     throw decodeRevert(err, oracle.interface);
   }
