@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { JsonRpcProvider } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pino, { type Logger } from "pino";
+import { digestSignal } from "../../circuits/statement";
 import { windowFeatures } from "../../features/window-features";
 import { inferInteger } from "../../models/integer-engine";
 import { loadQuantizedModel } from "../../models/quantized-model";
@@ -199,7 +200,7 @@ describe("zkrisk serve on signed windows", () => {
     const event = signedUpdatesOf(oracleAt(oracle, provider), receipt!)[0];
     expect(event).toMatchObject({
       dataTimestamp: BigInt(t0),
-      windowDigest: honest.digest,
+      windowDigest: digestSignal(honest.digest),
       maintenanceMarginBps: Number(trace.maintenanceMarginBps),
     });
     expect(await acceptedTimestamps(provider, oracle)).toEqual([t0]);
