@@ -12,10 +12,11 @@ import {PublicSignals} from "./PublicSignals.sol";
 ///         proof that the registered model computed them; the update is accepted only if the proof verifies and the
 ///         governance guards (bounds, rate of change, data age, update interval) hold. Governance (`GOVERNOR_ROLE`)
 ///         registers markets and changes their model, guards and guardian; a market's guardian can pause it.
-///         A batched update (`submitBatch`) carries one proof for several markets under one model; every market
-///         passes the same guards as a single update, and the batch is all or nothing. A market whose publisher set
-///         governance registered (`setPublisherSet`) takes only signed updates (`submitSignedUpdate`): proofs that
-///         its model computed the margins from a candle window signed by a quorum of its publishers.
+///         A market whose publisher set governance registered (`setPublisherSet`) takes only signed updates
+///         (`submitSignedUpdate`): proofs that its model computed the margins from a candle window signed by a quorum
+///         of its publishers. A signed batch (`submitSignedBatch`) carries one proof for several signed markets under
+///         one model and one publisher set, whose quorum signed all their windows at once; every market passes the
+///         same guards as a signed update, and the batch is all or nothing.
 /// @dev One market's configuration and state take six storage slots, laid out so that every kind of update reads
 ///      three and writes one (see `Market`). The guards live in `_checkOpen` and `_checkUpdate`, shared by all
 ///      update paths.
@@ -242,12 +243,11 @@ contract RiskOracle is IRiskOracle, AccessControl {
     }
 
     /// @inheritdoc IRiskOracle
-    function submitBatch(
+    function submitSignedBatch(
         uint256[2] calldata pA,
         uint256[2][2] calldata pB,
         uint256[2] calldata pC,
-        uint256[] calldata pubSignals,
-        uint256[] calldata features
+        uint256[] calldata pubSignals
     ) external {
         uint256 count = pubSignals.length;
         if (
@@ -262,7 +262,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint256 modelCommitment = pubSignals[n + PublicSignals.BATCH_MODEL_COMMITMENT];
         BatchVerifier memory batch = _batchVerifiers[modelCommitment][n];
         if (batch.verifier == address(0)) revert OracleNoBatchVerifier(modelCommitment, n);
-        if (features.length % n != 0) revert OracleBatchFeatureCount(features.length, n);
+        uint256 provenSet = pubSignals[n + PublicSignals.BATCH_PUBLISHER_SET];
 
         // Every market's guards before the one proof check; nothing is written until all have passed.
         uint256 previousMarketId = 0;
@@ -271,10 +271,31 @@ contract RiskOracle is IRiskOracle, AccessControl {
             // Strictly increasing ids: the markets are distinct, so each is checked against its own last state.
             if (i != 0 && marketId <= previousMarketId) revert OracleBatchNotSorted(i, previousMarketId, marketId);
             previousMarketId = marketId;
-            _checkGuards(_market(marketId), marketId, modelCommitment, provenTimestamp, provenMm, provenIm);
+            Market storage m = _market(marketId);
+            _checkOpen(m, marketId, true);
+            if (m.modelCommitment != modelCommitment) {
+                revert OracleModelCommitmentMismatch(marketId, m.modelCommitment, modelCommitment);
+            }
+            if (m.publisherSet != provenSet) revert OracleBatchPublisherSetMismatch(marketId, m.publisherSet, provenSet);
+            _checkUpdate(m, marketId, provenTimestamp, provenMm, provenIm);
         }
+        // Last: the pairing check costs most. A staticcall, so the verifier cannot re-enter.
         if (!_verifyBatch(batch, pA, pB, pC, pubSignals)) revert OracleInvalidBatchProof(modelCommitment, n);
-        _applyBatch(pubSignals, n, features);
+        uint256 batchDigest = pubSignals[n + PublicSignals.BATCH_DIGEST];
+        for (uint256 i = 0; i < n; ++i) {
+            // Already checked above; the masks make the narrowing exact.
+            (uint256 marketId, uint256 dataTimestamp, uint256 mm, uint256 im) = _unpack(pubSignals[i]);
+            _store(_markets[marketId], uint16(mm), uint16(im), uint64(dataTimestamp));
+            // i < n <= 32, so uint8(i) is exact.
+            emit SignedBatchParametersUpdated(
+                marketId,
+                uint16(mm),
+                uint16(im),
+                uint64(dataTimestamp),
+                batchDigest,
+                uint8(i)
+            );
+        }
     }
 
     // ------------------------------------------------------------------------------------------------ reads
@@ -399,7 +420,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
         if (provenDomain != expectedDomain) revert OracleDomainMismatch(expectedDomain, provenDomain);
     }
 
-    /// @dev The guards of one market's unsigned update (single or batched): a market without a publisher set, not
+    /// @dev The guards of one market's unsigned update: a market without a publisher set, not
     ///      paused, the registered model, then timing and margins. Returns the values to store, narrowed.
     function _checkGuards(
         Market storage m,
@@ -426,8 +447,8 @@ contract RiskOracle is IRiskOracle, AccessControl {
         if (m.paused) revert OracleMarketPaused(marketId);
     }
 
-    /// @dev The timing and margin guards of every update, the one owner of these rules for single, batched and
-    ///      signed updates. Returns the values to store, narrowed.
+    /// @dev The timing and margin guards of every update, the one owner of these rules for unsigned, signed and
+    ///      batched updates. Returns the values to store, narrowed.
     function _checkUpdate(
         Market storage m,
         uint256 marketId,
@@ -481,7 +502,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
     }
 
     /// @dev The selector of a batch verifier's `verifyProof`: snarkjs declares the public signals as a fixed-size
-    ///      array, so the signature names their count, n + 3 (at most 35: two decimal digits).
+    ///      array, so the signature names their count, n + 4 (at most 36: two decimal digits).
     function _batchSelector(uint256 n) private pure returns (bytes4 selector) {
         uint256 count = n + PublicSignals.BATCH_TRAILING_COUNT;
         bytes memory decimal = count < 10
@@ -507,7 +528,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
     }
 
     /// @dev One call of the batch verifier. Its public-signal array has a size fixed at generation, so the call is
-    ///      encoded here: selector, then the eight proof words and the n + 3 signals inline (static arrays). A
+    ///      encoded here: selector, then the eight proof words and the n + 4 signals inline (static arrays). A
     ///      failed call, a malformed return or false all read as "invalid".
     function _verifyBatch(
         BatchVerifier memory batch,
@@ -521,38 +542,6 @@ contract RiskOracle is IRiskOracle, AccessControl {
             abi.encodePacked(batch.selector, pA, pB[0], pB[1], pC, pubSignals)
         );
         return ok && result.length == 32 && abi.decode(result, (uint256)) == 1;
-    }
-
-    /// @dev Store and announce every market of a verified batch, each with its slice of the features.
-    function _applyBatch(uint256[] calldata pubSignals, uint256 n, uint256[] calldata features) private {
-        uint256 modelCommitment = pubSignals[n + PublicSignals.BATCH_MODEL_COMMITMENT];
-        uint256 inputCommitment = pubSignals[n + PublicSignals.BATCH_INPUT_COMMITMENT];
-        uint256 perMarket = features.length / n;
-        for (uint256 i = 0; i < n; ++i) {
-            uint256 start = i * perMarket;
-            _applyPacked(pubSignals[i], modelCommitment, inputCommitment, features[start:start + perMarket]);
-        }
-    }
-
-    /// @dev Store and announce one market of a verified batch.
-    function _applyPacked(
-        uint256 packed,
-        uint256 modelCommitment,
-        uint256 inputCommitment,
-        uint256[] calldata features
-    ) private {
-        // Already checked by `_checkGuards`; the masks make the narrowing exact.
-        (uint256 marketId, uint256 dataTimestamp, uint256 mm, uint256 im) = _unpack(packed);
-        _apply(
-            _markets[marketId],
-            marketId,
-            uint16(mm),
-            uint16(im),
-            uint64(dataTimestamp),
-            modelCommitment,
-            inputCommitment,
-            features
-        );
     }
 
     /// @dev Replay protection keys on the data timestamp (strictly increasing), never on proof bytes: Groth16 proofs

@@ -1,7 +1,8 @@
-/** Data publishers: EdDSA-Poseidon keys and signatures, publisher sets, keystores and signed windows. */
+/** Data publishers: EdDSA-Poseidon keys and signatures, publisher sets, keystores, signed windows and batches. */
 export * from "./errors";
 export * from "./eddsa";
 export * from "./publisher-set";
 export * from "./keystore";
 export * from "./signed-window";
 export * from "./publisher-set-file";
+export * from "./signed-batch";

@@ -5,7 +5,6 @@ import { readJsonFile } from "../../models/io";
 import { loadCandles } from "../../models/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { loadArtifacts } from "../../prover/artifacts";
-import { BATCH_TRAILING_SIGNALS } from "../../circuits/public-signals";
 import { auditOracle, type AuditOptions, type AuditReport } from "../../prover/onchain/audit";
 import { readOnlyProvider } from "../../prover/onchain/chain";
 import { DEFAULT_LOG_CHUNK, MIN_LOG_CHUNK, type LogProgress } from "../../prover/onchain/get-logs";
@@ -19,8 +18,6 @@ export interface AuditFlags {
   oracle: string;
   artifacts?: string;
   vkey?: string;
-  /** Artifact directories of batch circuits (`--batch-artifacts`, repeatable or comma-separated). */
-  batchArtifacts?: string[];
   model?: string;
   data?: string;
   fromBlock?: string;
@@ -55,34 +52,6 @@ function loadVkey(f: AuditFlags): VerificationKey {
   return readVkeyFile(artifacts.paths.vkey);
 }
 
-/**
- * The batch verification keys of `--batch-artifacts DIR...` (each manifest-checked), keyed by batch size
- * N = the circuit's public signals - 3.
- */
-function loadBatchVkeys(dirs: readonly string[]): Map<number, VerificationKey> {
-  const vkeys = new Map<number, VerificationKey>();
-  for (const dir of dirs) {
-    const artifacts = loadArtifacts(dir);
-    const n = artifacts.manifest.circuit.publicSignals - BATCH_TRAILING_SIGNALS;
-    if (n < 1) {
-      throw new UsageError(
-        `--batch-artifacts: ${dir} is not a batch circuit (${artifacts.manifest.circuit.publicSignals} public ` +
-          `signals)`,
-      );
-    }
-    if (vkeys.has(n)) throw new UsageError(`--batch-artifacts: two directories for N = ${n} (${dir})`);
-    const vkey = readVkeyFile(artifacts.paths.vkey);
-    if (vkey.nPublic !== n + BATCH_TRAILING_SIGNALS) {
-      throw new UsageError(
-        `--batch-artifacts: the verification key in ${dir} takes ${vkey.nPublic} public signals, its ` +
-          `manifest says ${n + BATCH_TRAILING_SIGNALS}`,
-      );
-    }
-    vkeys.set(n, vkey);
-  }
-  return vkeys;
-}
-
 /** Everything but the connection, validated before any network access. */
 function auditInputs(f: AuditFlags): Omit<AuditOptions, "provider"> {
   if (!isAddress(f.oracle)) throw new UsageError(`--oracle: '${f.oracle}' is not an address`);
@@ -103,12 +72,10 @@ function auditInputs(f: AuditFlags): Omit<AuditOptions, "provider"> {
     );
   }
   const vkey = loadVkey(f);
-  const batchVkeys = loadBatchVkeys(f.batchArtifacts ?? []);
   const model = f.model === undefined ? undefined : loadQuantizedModel(f.model);
   return {
     oracle: f.oracle,
     vkey,
-    batchVkeys,
     model,
     modelPath: f.model,
     series: f.data === undefined ? undefined : loadCandles(f.data),

@@ -6,15 +6,6 @@ import type { AuditFlags } from "../commands/audit";
 
 const commands = lazyModule<typeof import("../commands/audit")>(join(__dirname, "../commands/audit.ts"));
 
-/** Collect a repeatable, comma-separated option. */
-const collect = (value: string, previous: string[] = []): string[] => [
-  ...previous,
-  ...value
-    .split(",")
-    .map((v) => v.trim())
-    .filter((v) => v.length > 0),
-];
-
 /** Register `zkrisk audit`. */
 export function registerAudit(program: Command): void {
   program
@@ -30,12 +21,6 @@ export function registerAudit(program: Command): void {
       "artifact directory made by `zkrisk setup` (verification key, manifest-checked)",
     )
     .option("--vkey <file>", "verification key file (instead of --artifacts)")
-    .option(
-      "--batch-artifacts <dirs>",
-      "artifact directory of a batch circuit, to audit updates accepted through submitBatch (repeatable or " +
-        "comma-separated, one per batch size)",
-      collect,
-    )
     .option("--model <file>", "quantised model the updates should have been made with")
     .option("--data <file>", "candles CSV to recompute each update's features from (needs --model)")
     .option("--from-block <n>", "first block to search (default 0)")

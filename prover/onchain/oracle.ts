@@ -1,6 +1,6 @@
 /**
  * Deploying and driving the oracle from TypeScript: the generated verifier, the RiskOracle, the example
- * consumer, market registration, publisher sets, and proven updates (unsigned, batched and signed). Reverts are
+ * consumer, market registration, publisher sets, and proven updates (unsigned, signed and signed batches). Reverts are
  * decoded to the oracle's custom errors, so a refused update says why (`OracleStaleData(...)`), not just
  * "execution reverted".
  */
@@ -19,7 +19,7 @@ import { UPDATE_SIGNALS } from "../../circuits/public-signals";
 import { statementKey } from "../../circuits/statement";
 import type { VerifierCalldata } from "../calldata";
 import { oracleDomain } from "../domain";
-import type { ProvedBatch } from "../prove-batch";
+import type { ProvedSignedBatch } from "../prove-signed-batch";
 import type { ProvedUpdate } from "../prove-update";
 import { compileOracleContracts, compileVerifier, type CompiledContract } from "./solc";
 import { MANIFEST_FILE, readManifest } from "../artifacts";
@@ -172,7 +172,7 @@ export async function submitUpdate(oracle: Contract, update: ProvedUpdate): Prom
   }
 }
 
-/** Register the batch verifier of a model for batches of `n` markets (governance). */
+/** Register the signed batch verifier of a model for batches of `n` markets (governance). */
 export async function setBatchVerifier(
   oracle: Contract,
   modelCommitment: bigint,
@@ -186,13 +186,16 @@ export async function setBatchVerifier(
   }
 }
 
-/** Submit a proven batch (all markets or none); a refusal is an OracleError with the oracle's reason. */
-export async function submitBatch(oracle: Contract, batch: ProvedBatch): Promise<TransactionReceipt> {
+/** Submit a proven signed batch (all markets or none); a refusal is an OracleError with the oracle's reason. */
+export async function submitSignedBatch(
+  oracle: Contract,
+  batch: Pick<ProvedSignedBatch, "calldata" | "publicSignals">,
+): Promise<TransactionReceipt> {
   const c = batch.calldata;
-  const args = [c.a, c.b, c.c, batch.publicSignals, batch.features];
+  const args = [c.a, c.b, c.c, batch.publicSignals];
   try {
-    await oracle.submitBatch.staticCall(...args);
-    return (await (await oracle.submitBatch(...args)).wait()) as TransactionReceipt;
+    await oracle.submitSignedBatch.staticCall(...args);
+    return (await (await oracle.submitSignedBatch(...args)).wait()) as TransactionReceipt;
   } catch (err) {
     throw decodeRevert(err, oracle.interface);
   }
