@@ -29,11 +29,12 @@
  *   features (WindowFeatures)                   6,818
  *   model and policy                              844
  *   packing range checks (40 + 176 bits)          216
- *   batch digest (PoseidonSponge(2 + 2N))                    ceil((2 + 2N) / 15) Poseidon permutations
+ *   batch digest (PoseidonSponge(2 + 2N))                    313 (N = 1), 373 (N = 2), 898 (N = 8: two
+ *                                                            permutations, ceil((2 + 2N) / 15))
  *   signatures (PublisherQuorum(K))                          924 + 4,233 K
  *   domain binding                                           1
  *
- * so N markets cost about 16,104 N + 5,158 + the batch digest at K = 1 (N = 8: about 134k).
+ * so N markets cost 16,104 N + 5,158 + the batch digest at K = 1: N = 1 21,575; N = 2 37,739; N = 8 134,888.
  */
 import type { QuantizedModel } from "../models/quantized-model";
 import { BATCH_DIGEST_TAG, MAX_BATCH_MARKETS } from "../candles/batch-digest";
@@ -104,7 +105,9 @@ export async function generateSignedBatchCircuit(
   }
   line("");
   line("template ZkriskSignedBatch() {");
-  line("    // Public signals, in the order of batchSignalNames in circuits/public-signals.ts: outputs first,");
+  line(
+    "    // Public signals, in the order of batchSignalNames in circuits/public-signals.ts: outputs first,",
+  );
   line("    // then the public input.");
   line(`    signal output packed[${n}];`);
   line(`    signal output ${batchDigestName};`);
@@ -112,7 +115,9 @@ export async function generateSignedBatchCircuit(
   line(`    signal output ${publisherSetName};`);
   line(`    signal input ${domainName};`);
   line("");
-  line("    // Each market's window (candles/window.ts): closes and volumes of every bar, highs and lows of the");
+  line(
+    "    // Each market's window (candles/window.ts): closes and volumes of every bar, highs and lows of the",
+  );
   line("    // range part, in the batch's order.");
   line(`    signal input marketId[${n}];`);
   line(`    signal input dataTimestamp[${n}]; // open time of the last bar, seconds`);
@@ -120,7 +125,9 @@ export async function generateSignedBatchCircuit(
   line(`    signal input volume[${n}][${BARS}];`);
   line(`    signal input high[${n}][${R}];`);
   line(`    signal input low[${n}][${R}];`);
-  line("    // The publisher set (publisher/publisher-set.ts) and the quorum's signatures of the batch digest.");
+  line(
+    "    // The publisher set (publisher/publisher-set.ts) and the quorum's signatures of the batch digest.",
+  );
   line("    signal input publisherCount;");
   line(`    signal input publisherAx[${S}];`);
   line(`    signal input publisherAy[${S}];`);
@@ -131,7 +138,9 @@ export async function generateSignedBatchCircuit(
   emitWeightInputs(line, model, mode);
 
   line("");
-  line(`    // 1. Each market's window digest (candles/digest.ts, layout v2): ${WINDOW_DIGEST_LENGTH} elements.`);
+  line(
+    `    // 1. Each market's window digest (candles/digest.ts, layout v2): ${WINDOW_DIGEST_LENGTH} elements.`,
+  );
   line(`    component windowDigest[${n}];`);
   line(`    for (var m = 0; m < ${n}; m++) {`);
   line(`        windowDigest[m] = PoseidonSponge(${WINDOW_DIGEST_LENGTH});`);
@@ -172,7 +181,9 @@ export async function generateSignedBatchCircuit(
   line("    publishers.S <== signatureS;");
   line(`    ${publisherSetName} <== publishers.setCommitment;`);
   line("");
-  line(`    // The packing is injective: dataTimestamp < 2^${P.timestampBits}, marketId < 2^${P.marketBits}; MM and`);
+  line(
+    `    // The packing is injective: dataTimestamp < 2^${P.timestampBits}, marketId < 2^${P.marketBits}; MM and`,
+  );
   line("    // IM are below 2^16 by the policy's clamps (circuits/batch-statement.ts).");
   line(`    component timestampRange[${n}];`);
   line(`    component marketRange[${n}];`);
@@ -207,7 +218,9 @@ export async function generateSignedBatchCircuit(
   const commitment = await emitModelCommitment(line, model, mode);
   line(`    ${modelName} <== ${commitment};`);
   line("");
-  line("    // The domain is a public input no other constraint uses: a product binds it, so a proof cannot be");
+  line(
+    "    // The domain is a public input no other constraint uses: a product binds it, so a proof cannot be",
+  );
   line("    // replayed with it changed.");
   line(`    signal ${domainName}Squared;`);
   line(`    ${domainName}Squared <== ${domainName} * ${domainName};`);

@@ -3,8 +3,8 @@ pragma solidity ^0.8.28;
 
 /// @title PublicSignals
 /// @notice Indexes of the public signals of a zkrisk proof in the verifier's `pubSignals` array: a single update
-///         (seven signals), a signed batch, and a signed update (three). This mirrors `circuits/public-signals.ts`, the one
-///         definition of the order; the end-to-end tests submit real proofs, so a mismatch here fails them.
+///         (seven signals), a signed batch, and a signed update (three). This mirrors `circuits/public-signals.ts`,
+///         the one definition of the order; the end-to-end tests submit real proofs, so a mismatch here fails them.
 library PublicSignals {
     /// @notice Number of public signals of a single update.
     uint256 internal constant COUNT = 7;

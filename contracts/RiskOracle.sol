@@ -267,26 +267,15 @@ contract RiskOracle is IRiskOracle, AccessControl {
         // Every market's guards before the one proof check; nothing is written until all have passed.
         uint256 previousMarketId = 0;
         for (uint256 i = 0; i < n; ++i) {
-            (uint256 marketId, uint256 provenTimestamp, uint256 provenMm, uint256 provenIm) = _unpack(pubSignals[i]);
-            // Strictly increasing ids: the markets are distinct, so each is checked against its own last state.
-            if (i != 0 && marketId <= previousMarketId) revert OracleBatchNotSorted(i, previousMarketId, marketId);
-            previousMarketId = marketId;
-            Market storage m = _market(marketId);
-            _checkOpen(m, marketId, true);
-            if (m.modelCommitment != modelCommitment) {
-                revert OracleModelCommitmentMismatch(marketId, m.modelCommitment, modelCommitment);
-            }
-            if (m.publisherSet != provenSet) revert OracleBatchPublisherSetMismatch(marketId, m.publisherSet, provenSet);
-            _checkUpdate(m, marketId, provenTimestamp, provenMm, provenIm);
+            previousMarketId = _checkBatchMarket(pubSignals[i], i, previousMarketId, modelCommitment, provenSet);
         }
         // Last: the pairing check costs most. A staticcall, so the verifier cannot re-enter.
         if (!_verifyBatch(batch, pA, pB, pC, pubSignals)) revert OracleInvalidBatchProof(modelCommitment, n);
         uint256 batchDigest = pubSignals[n + PublicSignals.BATCH_DIGEST];
         for (uint256 i = 0; i < n; ++i) {
-            // Already checked above; the masks make the narrowing exact.
+            // Already checked above; the masks make the narrowing exact, and i < n <= 32 fits uint8.
             (uint256 marketId, uint256 dataTimestamp, uint256 mm, uint256 im) = _unpack(pubSignals[i]);
             _store(_markets[marketId], uint16(mm), uint16(im), uint64(dataTimestamp));
-            // i < n <= 32, so uint8(i) is exact.
             emit SignedBatchParametersUpdated(
                 marketId,
                 uint16(mm),
@@ -525,6 +514,31 @@ contract RiskOracle is IRiskOracle, AccessControl {
         im = (packed >> PublicSignals.PACKED_INITIAL_MARGIN_SHIFT) & type(uint16).max;
         dataTimestamp = (packed >> PublicSignals.PACKED_DATA_TIMESTAMP_SHIFT) & type(uint40).max;
         marketId = packed >> PublicSignals.PACKED_MARKET_ID_SHIFT;
+    }
+
+    /// @dev The guards of market `i` of a signed batch, from its packed signal: id above the previous market's
+    ///      (strictly increasing, so distinct markets, each checked against its own last state), market known,
+    ///      signed and not paused, its registered model and publisher set the proof's, then timing and margins.
+    ///      Returns the market id.
+    function _checkBatchMarket(
+        uint256 packed,
+        uint256 i,
+        uint256 previousMarketId,
+        uint256 provenModel,
+        uint256 provenSet
+    ) private view returns (uint256 marketId) {
+        uint256 provenTimestamp;
+        uint256 provenMm;
+        uint256 provenIm;
+        (marketId, provenTimestamp, provenMm, provenIm) = _unpack(packed);
+        if (i != 0 && marketId <= previousMarketId) revert OracleBatchNotSorted(i, previousMarketId, marketId);
+        Market storage m = _market(marketId);
+        _checkOpen(m, marketId, true);
+        if (m.modelCommitment != provenModel) {
+            revert OracleModelCommitmentMismatch(marketId, m.modelCommitment, provenModel);
+        }
+        if (m.publisherSet != provenSet) revert OracleBatchPublisherSetMismatch(marketId, m.publisherSet, provenSet);
+        _checkUpdate(m, marketId, provenTimestamp, provenMm, provenIm);
     }
 
     /// @dev One call of the batch verifier. Its public-signal array has a size fixed at generation, so the call is

@@ -108,7 +108,8 @@ export async function signedBatchInput(
           `${FEATURE_WINDOW_BARS} bars of ${FEATURE_INTERVAL_MS} ms`,
       );
     }
-    if (w.endTime % 1000 !== 0) throw new UsageError(`${where}: endTime ${w.endTime} is not on a whole second`);
+    if (w.endTime % 1000 !== 0)
+      throw new UsageError(`${where}: endTime ${w.endTime} is not on a whole second`);
     if (w.marketId >= BATCH_MARKET_ID_LIMIT) {
       throw new UsageError(
         `${where}: the market id does not fit the batch's ${BATCH_PACKING.marketBits} bits ` +

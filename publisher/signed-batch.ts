@@ -67,7 +67,9 @@ export async function signBatch(
   );
   const markets: BatchMarket[] = [];
   for (const w of sorted) markets.push({ ...w, digest: await windowDigest(w.window) });
-  const digest = await batchDigest(markets.map((m) => ({ marketId: m.window.marketId, windowDigest: m.digest })));
+  const digest = await batchDigest(
+    markets.map((m) => ({ marketId: m.window.marketId, windowDigest: m.digest })),
+  );
   return { markets, digest, publicKey: key.publicKey, signature: await signDigest(key.privateKey, digest) };
 }
 

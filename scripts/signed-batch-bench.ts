@@ -168,7 +168,9 @@ export async function measureSignedBatches(opts: {
           const [mm, im] = (await oracle.parameters(marketIdOf(m))) as [bigint, bigint];
           stored.push({ market: m, maintenanceMarginBps: Number(mm), initialMarginBps: Number(im) });
         }
-        log.info(`signed batch N = ${n}: gas ${gas[0]} first, ${gas[1]} later (${Math.round(gas[1] / n)} per market)`);
+        log.info(
+          `signed batch N = ${n}: gas ${gas[0]} first, ${gas[1]} later (${Math.round(gas[1] / n)} per market)`,
+        );
         out.push({
           n,
           constraints: prover.artifacts.manifest.circuit.constraints,
@@ -191,4 +193,3 @@ export async function measureSignedBatches(opts: {
   }
   return out;
 }
-

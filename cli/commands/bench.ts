@@ -295,19 +295,19 @@ export async function runBenchCommand(f: BenchFlags): Promise<FullBenchReport> {
     log,
   });
   const sizes = parseBatchSizes(f.batch ?? "none");
-  const batch: SignedBatchRow[] = (await measureSignedBatches({ model: f.model, data: f.data, sizes, log })).map(
-    (f): SignedBatchRow => ({
-      n: f.n,
-      constraints: f.constraints,
-      publicSignals: f.publicSignals,
-      setupMs: f.setupMs,
-      provingMs: f.provingMs,
-      gasFirst: f.gasFirst,
-      gasLater: f.gasLater,
-      gasPerMarket: f.gasPerMarket,
-      txHash: f.txHash,
-    }),
-  );
+  const batch: SignedBatchRow[] = (
+    await measureSignedBatches({ model: f.model, data: f.data, sizes, log })
+  ).map((f): SignedBatchRow => ({
+    n: f.n,
+    constraints: f.constraints,
+    publicSignals: f.publicSignals,
+    setupMs: f.setupMs,
+    provingMs: f.provingMs,
+    gasFirst: f.gasFirst,
+    gasLater: f.gasLater,
+    gasPerMarket: f.gasPerMarket,
+    txHash: f.txHash,
+  }));
   const circuits = f.signed === false ? [] : parseSignedCircuits(f.signedCircuits ?? "none");
   const signedProving: SignedProvingReport | undefined =
     circuits.length === 0

@@ -90,7 +90,13 @@ export async function compileAction(f: CompileFlags): Promise<void> {
   const quorum = () => parseIntOption("--quorum", f.quorum ?? "1", 1, 8);
   const info =
     f.batch !== undefined
-      ? await compileSignedBatchModel(f.model, f.out, mode, parseIntOption("--batch", f.batch, 1, 32), quorum())
+      ? await compileSignedBatchModel(
+          f.model,
+          f.out,
+          mode,
+          parseIntOption("--batch", f.batch, 1, 32),
+          quorum(),
+        )
       : f.signed
         ? await compileSignedUpdateModel(f.model, f.out, mode, quorum())
         : await compileModel(f.model, f.out, mode);

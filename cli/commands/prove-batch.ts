@@ -8,7 +8,7 @@ import { UsageError } from "../../models/errors";
 import { writeJsonAtomic } from "../../models/io";
 import { marketIdOf } from "../../candles/market-id";
 import { SignedBatchProver } from "../../prover/prove-signed-batch";
-import { makePublisherSet, readPublisherSet, readSignedBatch } from "../../publisher";
+import { firstBatchDisagreement, makePublisherSet, readPublisherSet, readSignedBatch } from "../../publisher";
 import { printJson } from "../options";
 import { readCircuitInfo } from "./circuit";
 
@@ -37,6 +37,9 @@ export async function proveBatchAction(f: ProveBatchFlags, domain: bigint): Prom
   }
   const batches = [];
   for (const file of f.batch) batches.push(await readSignedBatch(file));
+  // Before the artifacts are loaded: k publishers that disagree name the first market, bar and field.
+  const disagreement = firstBatchDisagreement(batches, f.batch);
+  if (disagreement !== undefined) throw new UsageError(`--batch: ${disagreement.message}`);
   if (f.market !== undefined) {
     const wanted = f.market.split(",").map((m) => marketIdOf(m.trim()));
     const held = batches[0].markets.map((m) => m.window.marketId);

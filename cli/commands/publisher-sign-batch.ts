@@ -74,7 +74,8 @@ export async function runPublisherSignBatch(
   for (const e of entries) {
     const id = marketIdOf(e.market);
     const twice = ids.get(id);
-    if (twice !== undefined) throw new UsageError(`--batch: market '${e.market}' is given twice ('${twice}')`);
+    if (twice !== undefined)
+      throw new UsageError(`--batch: market '${e.market}' is given twice ('${twice}')`);
     ids.set(id, e.market);
   }
   const n = f.bars === undefined ? DEFAULT_WINDOW_BARS : parseIntOption("--bars", f.bars, 1, MAX_WINDOW_BARS);

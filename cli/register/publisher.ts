@@ -37,7 +37,10 @@ export function registerPublisher(program: Command): void {
         "signature, as a signed batch file",
     )
     .requiredOption("--key <file>", "publisher keystore made by `zkrisk publisher keygen`")
-    .option("--market <id>", "market label (printable ASCII, at most 31 bytes) or decimal id (required but for --batch)")
+    .option(
+      "--market <id>",
+      "market label (printable ASCII, at most 31 bytes) or decimal id (required but for --batch)",
+    )
     .option("--data <file>", "candles CSV (timestamp,open,high,low,close,volume) (required but for --batch)")
     .option(
       "--batch <market=file>",
