@@ -29,12 +29,13 @@
  *   features (WindowFeatures)                   6,818
  *   model and policy                              844
  *   packing range checks (40 + 176 bits)          216
- *   batch digest (PoseidonSponge(2 + 2N))                    313 (N = 1), 373 (N = 2), 898 (N = 8: two
- *                                                            permutations, ceil((2 + 2N) / 15))
+ *   batch digest (PoseidonSponge(2 + 2N))                    313 (N = 1), 373 (N = 2), 457 (N = 4), 898
+ *                                                            (N = 8: two permutations, ceil((2 + 2N) / 15))
  *   signatures (PublisherQuorum(K))                          924 + 4,233 K
  *   domain binding                                           1
  *
- * so N markets cost 16,104 N + 5,158 + the batch digest at K = 1: N = 1 21,575; N = 2 37,739; N = 8 134,888.
+ * so N markets cost 16,104 N + 5,158 + the batch digest at K = 1: N = 1 21,575; N = 2 37,739; N = 4 70,031;
+ * N = 8 134,888 (measured by `npm run bench`).
  */
 import type { QuantizedModel } from "../models/quantized-model";
 import { BATCH_DIGEST_TAG, MAX_BATCH_MARKETS } from "../candles/batch-digest";

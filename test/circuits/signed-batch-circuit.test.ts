@@ -249,3 +249,27 @@ describe("signed batch circuit, N = 1, quorum 2", () => {
     );
   });
 });
+
+describe("signed batch circuit, N = 1, quorum 1, committed weights", () => {
+  let circuit: TestCircuit;
+  let honest: SignedBatchInput;
+
+  beforeAll(async () => {
+    const generated = await generateSignedBatchCircuit(model, "committed", 1, 1);
+    circuit = await loadCircuit(generated.source, "signed_batch1_k1_committed");
+    const a = await publisher(1);
+    const publishers = await makePublisherSet([a.publicKey], 1);
+    const batches = [await signBatch(a, [windowOf("BTC-USDT", 3)])];
+    honest = await signedBatchInput(model, "committed", 1, { batches, publishers, domain: DOMAIN });
+  }, 900_000);
+
+  it("outputs the engine's update and the model commitment computed from the private weights", async () => {
+    const w = await circuit.witness(honest.input as never);
+    expect(batchSignalNames(1).map((n) => circuit.read(w, `main.${n}`))).toEqual(honest.publicSignals);
+    // Another model's weights (one weight changed) commit to another model: the registered one is refused.
+    const weights = (honest.input.weights0 as string[][]).map((row) => [...row]);
+    weights[0][0] = (BigInt(weights[0][0]) + 1n).toString();
+    const other = await circuit.witness({ ...honest.input, weights0: weights } as never);
+    expect(circuit.read(other, "main.modelCommitment")).not.toBe(honest.modelCommitment);
+  });
+});
