@@ -33,7 +33,8 @@ contract RiskOracle is IRiskOracle, AccessControl {
 
     /// @dev A market, flattened so the fields an update needs share slots. `verifier == 0` means "not registered";
     ///      `updatedAt == 0` means "no accepted update yet"; `signed` means "has a publisher set". An unsigned update
-    ///      reads slots 0, 1, 2 and a signed one slots 0, 2, 4; both write slot 2.
+    ///      reads slots 0, 1, 2, a signed one slots 0, 2, 4 and each market of a signed batch slots 0, 1, 2, 5; all
+    ///      write slot 2.
     struct Market {
         // slot 0: read by every update. `verifier` is an `IGroth16Verifier` (seven signals) for an unsigned market
         // and an `IGroth16Verifier3` (three signals) for a signed one.
@@ -44,7 +45,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint16 maxInitialMarginBps;
         uint16 maxIncreaseBps;
         uint16 maxDecreaseBps;
-        // slot 1: read by every unsigned update
+        // slot 1: read by every unsigned update and every market of a signed batch
         uint256 modelCommitment;
         // slot 2: read and written by every update (30 bytes)
         uint32 minUpdateInterval;
@@ -60,7 +61,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint8 quorum;
         // slot 4: read by every signed update
         uint256 statementKey;
-        // slot 5: read only by governance and views
+        // slot 5: read by governance, views and every market of a signed batch
         uint256 publisherSet;
     }
 
