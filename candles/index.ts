@@ -1,4 +1,8 @@
-/** Integer candles, windows and their digest: the data a publisher signs (see digest.ts for the layout). */
+/**
+ * Integer candles, windows, their digest and the batch digest: the data a publisher signs (digest.ts and
+ * batch-digest.ts give the layouts).
+ */
 export * from "./integer-candle";
 export * from "./window";
 export * from "./digest";
+export * from "./batch-digest";

@@ -11,10 +11,10 @@ import { loadQuantizedModel, type QuantizedModel } from "../models/quantized-mod
 import { readR1csHeader, type R1csHeader } from "../prover/setup/binfile";
 import { architectureOf, architectureToJson } from "./architecture";
 import { compileCircom } from "./circom";
-import { generateBatchCircuit } from "./generate-batch-circuit";
 import { generateCircuit, type WeightMode } from "./generate-circuit";
+import { generateSignedBatchCircuit } from "./generate-signed-batch-circuit";
 import { generateUpdateCircuit } from "./generate-update-circuit";
-import { PUBLIC_SIGNALS, UPDATE_SIGNALS } from "./public-signals";
+import { batchSignalNames, PUBLIC_SIGNALS, UPDATE_SIGNALS } from "./public-signals";
 
 /** Name of the main circuit inside an artifact directory. */
 export const CIRCUIT_NAME = "zkrisk";
@@ -23,10 +23,10 @@ export const BUILD_SUBDIR = "build";
 
 /** circuit.json: what was compiled, from which model. */
 export interface CircuitInfo extends R1csHeader {
-  mode: WeightMode | "batch";
-  /** Signed-update circuits: the publisher quorum it checks (absent for circuits that take features). */
+  mode: WeightMode;
+  /** Signed circuits: the publisher quorum they check (absent for circuits that take features). */
   quorum?: number;
-  /** Batch circuits: the number of markets per proof. */
+  /** Signed batch circuits: the number of markets per proof. */
   batchSize?: number;
   model: { file: string; sha256: string };
   modelCommitment: string;
@@ -89,18 +89,6 @@ export async function compileModel(modelPath: string, dir: string, mode: WeightM
   );
 }
 
-/** Generate, write and compile the batch circuit (constant weights, `n` markets) into artifact directory `dir`. */
-export async function compileBatchModel(modelPath: string, dir: string, n: number): Promise<CircuitInfo> {
-  const generated = await generateBatchCircuit(loadQuantizedModel(modelPath), n);
-  const signals = [
-    ...Array.from({ length: n }, (_, i) => `packed[${i}]`),
-    "modelCommitment",
-    "inputCommitment",
-    "domain",
-  ];
-  return compileGenerated(modelPath, dir, generated, { mode: "batch", batchSize: n }, signals);
-}
-
 /**
  * Generate, write and compile the signed-update circuit (signatures -> digest -> features -> model -> policy;
  * circuits/generate-update-circuit.ts) for publisher sets of quorum `quorum` into artifact directory `dir`.
@@ -115,4 +103,29 @@ export async function compileSignedUpdateModel(
   const generated = await generateUpdateCircuit(model, mode, quorum);
   const tail = architectureEntry(model, mode);
   return compileGenerated(modelPath, dir, generated, { mode, quorum }, UPDATE_SIGNALS, tail);
+}
+
+/**
+ * Generate, write and compile the signed batch circuit (one quorum's signatures of a batch digest -> `n`
+ * markets' window digests -> features -> model -> policy; circuits/generate-signed-batch-circuit.ts) for
+ * publisher sets of quorum `quorum` into artifact directory `dir`.
+ */
+export async function compileSignedBatchModel(
+  modelPath: string,
+  dir: string,
+  mode: WeightMode,
+  n: number,
+  quorum: number,
+): Promise<CircuitInfo> {
+  const model = loadQuantizedModel(modelPath);
+  const generated = await generateSignedBatchCircuit(model, mode, n, quorum);
+  const tail = architectureEntry(model, mode);
+  return compileGenerated(
+    modelPath,
+    dir,
+    generated,
+    { mode, batchSize: n, quorum },
+    batchSignalNames(n),
+    tail,
+  );
 }

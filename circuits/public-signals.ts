@@ -31,21 +31,35 @@ export const PUBLIC_SIGNAL_INDEX: Record<PublicSignalName, number> = Object.from
 export const PUBLIC_OUTPUTS = 4;
 
 /**
- * The public signals of a batch proof of N markets, in snarkjs's order: first the N packed updates (circuit output
- * `packed[N]`, one per market; see `packBatchUpdate` in generate-batch-circuit.ts), then these trailing signals in
- * this order. This list is the one definition of the batch layout, read by the batch prover, the audit and the CLI.
+ * The public signals of a signed batch proof of N markets (circuits/generate-signed-batch-circuit.ts), in
+ * snarkjs's order: first the N packed market updates (circuit output `packed[N]`, one per market, in the
+ * batch's order; circuits/batch-statement.ts `packBatchUpdate`), then these trailing signals in this order.
+ * This list is the one definition of the batch layout, read by the batch prover, the oracle
+ * (contracts/PublicSignals.sol) and the CLI.
  */
 export const BATCH_TRAILING_SIGNAL_NAMES = [
+  /** The batch digest the publishers signed (candles/batch-digest.ts) (circuit output). */
+  "batchDigest",
   /** Poseidon sponge over the model's parameters, scales and policy (circuit output). */
   "modelCommitment",
-  /** Poseidon sponge over every market's quantised features (circuit output). */
-  "inputCommitment",
+  /** Commitment to the publisher set and its quorum that signed the batch (circuit output). */
+  "publisherSet",
   /** Ties the proof to one chain and one oracle contract (public input). */
   "domain",
 ] as const;
 
-/** Number of public signals of a batch proof after the N packed ones (model, input commitment, domain). */
+/** Number of public signals of a batch proof after the N packed ones. */
 export const BATCH_TRAILING_SIGNALS = BATCH_TRAILING_SIGNAL_NAMES.length;
+
+/** Index of a trailing signal of a batch of `n` markets in its public signals. */
+export function batchSignalIndex(n: number, name: (typeof BATCH_TRAILING_SIGNAL_NAMES)[number]): number {
+  return n + BATCH_TRAILING_SIGNAL_NAMES.indexOf(name);
+}
+
+/** The public signals of a batch of `n` markets, by name (`packed[i]`, then the trailing ones). */
+export function batchSignalNames(n: number): string[] {
+  return [...Array.from({ length: n }, (_, i) => `packed[${i}]`), ...BATCH_TRAILING_SIGNAL_NAMES];
+}
 
 /**
  * The public signals of a signed-update proof (circuits/generate-update-circuit.ts), in snarkjs's order; both

@@ -3,8 +3,8 @@ pragma solidity ^0.8.28;
 
 /// @title PublicSignals
 /// @notice Indexes of the public signals of a zkrisk proof in the verifier's `pubSignals` array: a single update
-///         (seven signals), a batch, and a signed update (two). This mirrors `circuits/public-signals.ts`, the one
-///         definition of the order; the end-to-end tests submit real proofs, so a mismatch here fails them.
+///         (seven signals), a signed batch, and a signed update (two). This mirrors `circuits/public-signals.ts`,
+///         the one definition of the order; the end-to-end tests submit real proofs, so a mismatch here fails them.
 library PublicSignals {
     /// @notice Number of public signals of a single update.
     uint256 internal constant COUNT = 7;
@@ -24,20 +24,23 @@ library PublicSignals {
     ///         (public input).
     uint256 internal constant DOMAIN = 6;
 
-    // Batched updates (one proof, one model, n markets): `pubSignals` has n + BATCH_TRAILING_COUNT entries. Entry
-    // i < n packs market i as `mm + im * 2^16 + dataTimestamp * 2^32 + marketId * 2^72` (mm, im < 2^16,
-    // dataTimestamp < 2^40, marketId < 2^64, range-checked by the batch circuit); the shared signals follow.
+    // Signed batches (`submitSignedBatch`: one proof, one model, one publisher set, n markets): `pubSignals` has
+    // n + BATCH_TRAILING_COUNT entries (`batchSignalNames` in circuits/public-signals.ts). Entry i < n packs market i
+    // as `mm + im * 2^16 + dataTimestamp * 2^32 + marketId * 2^72` (mm, im < 2^16, dataTimestamp < 2^40,
+    // marketId < 2^176, range-checked by the batch circuit; circuits/batch-statement.ts); the shared signals follow.
 
     /// @notice Largest number of markets in one batch.
     uint256 internal constant BATCH_MAX_MARKETS = 32;
     /// @notice Number of shared signals after the n packed markets of a batch.
-    uint256 internal constant BATCH_TRAILING_COUNT = 3;
+    uint256 internal constant BATCH_TRAILING_COUNT = 4;
+    /// @notice Offset from n of the batch digest the publishers signed (candles/batch-digest.ts).
+    uint256 internal constant BATCH_DIGEST = 0;
     /// @notice Offset from n of the model commitment (shared by the batch's markets).
-    uint256 internal constant BATCH_MODEL_COMMITMENT = 0;
-    /// @notice Offset from n of the Poseidon commitment to all n markets' features (market 0's first).
-    uint256 internal constant BATCH_INPUT_COMMITMENT = 1;
+    uint256 internal constant BATCH_MODEL_COMMITMENT = 1;
+    /// @notice Offset from n of the publisher-set commitment (shared by the batch's markets; binds the quorum).
+    uint256 internal constant BATCH_PUBLISHER_SET = 2;
     /// @notice Offset from n of the domain (as `DOMAIN`).
-    uint256 internal constant BATCH_DOMAIN = 2;
+    uint256 internal constant BATCH_DOMAIN = 3;
     /// @notice Bit offset of the initial margin in a packed market (the maintenance margin is at bit 0).
     uint256 internal constant PACKED_INITIAL_MARGIN_SHIFT = 16;
     /// @notice Bit offset of the data timestamp in a packed market.

@@ -12,13 +12,14 @@ import {PublicSignals} from "./PublicSignals.sol";
 ///         proof that the registered model computed them; the update is accepted only if the proof verifies and the
 ///         governance guards (bounds, rate of change, data age, update interval) hold. Governance (`GOVERNOR_ROLE`)
 ///         registers markets and changes their model, guards and guardian; a market's guardian can pause it.
-///         A batched update (`submitBatch`) carries one proof for several markets under one model; every market
-///         passes the same guards as a single update, and the batch is all or nothing. A market whose publisher set
-///         governance registered (`setPublisherSet`) takes only signed updates (`submitSignedUpdate`): proofs that
-///         its model computed the margins from a candle window signed by a quorum of its publishers.
+///         A market whose publisher set governance registered (`setPublisherSet`) takes only signed updates
+///         (`submitSignedUpdate`): proofs that its model computed the margins from a candle window signed by a quorum
+///         of its publishers. A signed batch (`submitSignedBatch`) carries one proof for several signed markets under
+///         one model and one publisher set, whose quorum signed all their windows at once; every market passes the
+///         same guards as a signed update, and the batch is all or nothing.
 /// @dev One market's configuration and state take eight storage slots, laid out so that an unsigned update reads
-///      three, a signed one four, and each writes one (see `Market`). The guards live in `_checkOpen` and
-///      `_checkUpdate`, shared by all update paths.
+///      three, a signed one four and each market of a signed batch four, and each writes one (see `Market`). The
+///      guards live in `_checkOpen` and `_checkUpdate`, shared by all update paths.
 contract RiskOracle is IRiskOracle, AccessControl {
     /// @notice Role that registers markets and changes their model, guards and guardian.
     bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
@@ -32,7 +33,8 @@ contract RiskOracle is IRiskOracle, AccessControl {
 
     /// @dev A market, flattened so the fields an update needs share slots. `verifier == 0` means "not registered";
     ///      `updatedAt == 0` means "no accepted update yet"; `signed` means "has a publisher set". An unsigned update
-    ///      reads slots 0, 1, 2 and a signed one slots 0, 2, 4, 5; both write slot 2.
+    ///      reads slots 0, 1, 2, a signed one slots 0, 2, 4, 5 and each market of a signed batch slots 0, 1, 2, 6;
+    ///      all write slot 2.
     struct Market {
         // slot 0: read by every update. `verifier` is an `IGroth16Verifier` (seven signals) for an unsigned market
         // and an `ISignedUpdateVerifier` (zkrisk's, two signals) for a signed one.
@@ -43,7 +45,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint16 maxInitialMarginBps;
         uint16 maxIncreaseBps;
         uint16 maxDecreaseBps;
-        // slot 1: read by every unsigned update
+        // slot 1: read by every unsigned update and every market of a signed batch
         uint256 modelCommitment;
         // slot 2: read and written by every update (30 bytes)
         uint32 minUpdateInterval;
@@ -61,8 +63,9 @@ contract RiskOracle is IRiskOracle, AccessControl {
         // key (`ISignedUpdateVerifier.statementBase`): the statement's part of every proof check, computed once.
         uint256 statementBaseX;
         uint256 statementBaseY;
-        // slots 6, 7: read only by governance and views
+        // slot 6: read by governance, views and every market of a signed batch
         uint256 publisherSet;
+        // slot 7: read only by governance and views
         uint256 statementKey;
     }
 
@@ -248,12 +251,11 @@ contract RiskOracle is IRiskOracle, AccessControl {
     }
 
     /// @inheritdoc IRiskOracle
-    function submitBatch(
+    function submitSignedBatch(
         uint256[2] calldata pA,
         uint256[2][2] calldata pB,
         uint256[2] calldata pC,
-        uint256[] calldata pubSignals,
-        uint256[] calldata features
+        uint256[] calldata pubSignals
     ) external {
         uint256 count = pubSignals.length;
         if (
@@ -268,19 +270,29 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint256 modelCommitment = pubSignals[n + PublicSignals.BATCH_MODEL_COMMITMENT];
         BatchVerifier memory batch = _batchVerifiers[modelCommitment][n];
         if (batch.verifier == address(0)) revert OracleNoBatchVerifier(modelCommitment, n);
-        if (features.length % n != 0) revert OracleBatchFeatureCount(features.length, n);
+        uint256 provenSet = pubSignals[n + PublicSignals.BATCH_PUBLISHER_SET];
 
         // Every market's guards before the one proof check; nothing is written until all have passed.
         uint256 previousMarketId = 0;
         for (uint256 i = 0; i < n; ++i) {
-            (uint256 marketId, uint256 provenTimestamp, uint256 provenMm, uint256 provenIm) = _unpack(pubSignals[i]);
-            // Strictly increasing ids: the markets are distinct, so each is checked against its own last state.
-            if (i != 0 && marketId <= previousMarketId) revert OracleBatchNotSorted(i, previousMarketId, marketId);
-            previousMarketId = marketId;
-            _checkGuards(_market(marketId), marketId, modelCommitment, provenTimestamp, provenMm, provenIm);
+            previousMarketId = _checkBatchMarket(pubSignals[i], i, previousMarketId, modelCommitment, provenSet);
         }
+        // Last: the pairing check costs most. A staticcall, so the verifier cannot re-enter.
         if (!_verifyBatch(batch, pA, pB, pC, pubSignals)) revert OracleInvalidBatchProof(modelCommitment, n);
-        _applyBatch(pubSignals, n, features);
+        uint256 batchDigest = pubSignals[n + PublicSignals.BATCH_DIGEST];
+        for (uint256 i = 0; i < n; ++i) {
+            // Already checked above; the masks make the narrowing exact, and i < n <= 32 fits uint8.
+            (uint256 marketId, uint256 dataTimestamp, uint256 mm, uint256 im) = _unpack(pubSignals[i]);
+            _store(_markets[marketId], uint16(mm), uint16(im), uint64(dataTimestamp));
+            emit SignedBatchParametersUpdated(
+                marketId,
+                uint16(mm),
+                uint16(im),
+                uint64(dataTimestamp),
+                batchDigest,
+                uint8(i)
+            );
+        }
     }
 
     // ------------------------------------------------------------------------------------------------ reads
@@ -405,7 +417,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
         if (provenDomain != expectedDomain) revert OracleDomainMismatch(expectedDomain, provenDomain);
     }
 
-    /// @dev The guards of one market's unsigned update (single or batched): a market without a publisher set, not
+    /// @dev The guards of one market's unsigned update: a market without a publisher set, not
     ///      paused, the registered model, then timing and margins. Returns the values to store, narrowed.
     function _checkGuards(
         Market storage m,
@@ -432,8 +444,8 @@ contract RiskOracle is IRiskOracle, AccessControl {
         if (m.paused) revert OracleMarketPaused(marketId);
     }
 
-    /// @dev The timing and margin guards of every update, the one owner of these rules for single, batched and
-    ///      signed updates. Returns the values to store, narrowed.
+    /// @dev The timing and margin guards of every update, the one owner of these rules for unsigned, signed and
+    ///      batched updates. Returns the values to store, narrowed.
     function _checkUpdate(
         Market storage m,
         uint256 marketId,
@@ -487,7 +499,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
     }
 
     /// @dev The selector of a batch verifier's `verifyProof`: snarkjs declares the public signals as a fixed-size
-    ///      array, so the signature names their count, n + 3 (at most 35: two decimal digits).
+    ///      array, so the signature names their count, n + 4 (at most 36: two decimal digits).
     function _batchSelector(uint256 n) private pure returns (bytes4 selector) {
         uint256 count = n + PublicSignals.BATCH_TRAILING_COUNT;
         bytes memory decimal = count < 10
@@ -512,8 +524,33 @@ contract RiskOracle is IRiskOracle, AccessControl {
         marketId = packed >> PublicSignals.PACKED_MARKET_ID_SHIFT;
     }
 
+    /// @dev The guards of market `i` of a signed batch, from its packed signal: id above the previous market's
+    ///      (strictly increasing, so distinct markets, each checked against its own last state), market known,
+    ///      signed and not paused, its registered model and publisher set the proof's, then timing and margins.
+    ///      Returns the market id.
+    function _checkBatchMarket(
+        uint256 packed,
+        uint256 i,
+        uint256 previousMarketId,
+        uint256 provenModel,
+        uint256 provenSet
+    ) private view returns (uint256 marketId) {
+        uint256 provenTimestamp;
+        uint256 provenMm;
+        uint256 provenIm;
+        (marketId, provenTimestamp, provenMm, provenIm) = _unpack(packed);
+        if (i != 0 && marketId <= previousMarketId) revert OracleBatchNotSorted(i, previousMarketId, marketId);
+        Market storage m = _market(marketId);
+        _checkOpen(m, marketId, true);
+        if (m.modelCommitment != provenModel) {
+            revert OracleModelCommitmentMismatch(marketId, m.modelCommitment, provenModel);
+        }
+        if (m.publisherSet != provenSet) revert OracleBatchPublisherSetMismatch(marketId, m.publisherSet, provenSet);
+        _checkUpdate(m, marketId, provenTimestamp, provenMm, provenIm);
+    }
+
     /// @dev One call of the batch verifier. Its public-signal array has a size fixed at generation, so the call is
-    ///      encoded here: selector, then the eight proof words and the n + 3 signals inline (static arrays). A
+    ///      encoded here: selector, then the eight proof words and the n + 4 signals inline (static arrays). A
     ///      failed call, a malformed return or false all read as "invalid".
     function _verifyBatch(
         BatchVerifier memory batch,
@@ -527,38 +564,6 @@ contract RiskOracle is IRiskOracle, AccessControl {
             abi.encodePacked(batch.selector, pA, pB[0], pB[1], pC, pubSignals)
         );
         return ok && result.length == 32 && abi.decode(result, (uint256)) == 1;
-    }
-
-    /// @dev Store and announce every market of a verified batch, each with its slice of the features.
-    function _applyBatch(uint256[] calldata pubSignals, uint256 n, uint256[] calldata features) private {
-        uint256 modelCommitment = pubSignals[n + PublicSignals.BATCH_MODEL_COMMITMENT];
-        uint256 inputCommitment = pubSignals[n + PublicSignals.BATCH_INPUT_COMMITMENT];
-        uint256 perMarket = features.length / n;
-        for (uint256 i = 0; i < n; ++i) {
-            uint256 start = i * perMarket;
-            _applyPacked(pubSignals[i], modelCommitment, inputCommitment, features[start:start + perMarket]);
-        }
-    }
-
-    /// @dev Store and announce one market of a verified batch.
-    function _applyPacked(
-        uint256 packed,
-        uint256 modelCommitment,
-        uint256 inputCommitment,
-        uint256[] calldata features
-    ) private {
-        // Already checked by `_checkGuards`; the masks make the narrowing exact.
-        (uint256 marketId, uint256 dataTimestamp, uint256 mm, uint256 im) = _unpack(packed);
-        _apply(
-            _markets[marketId],
-            marketId,
-            uint16(mm),
-            uint16(im),
-            uint64(dataTimestamp),
-            modelCommitment,
-            inputCommitment,
-            features
-        );
     }
 
     /// @dev Replay protection keys on the data timestamp (strictly increasing), never on proof bytes: Groth16 proofs

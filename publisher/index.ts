@@ -1,4 +1,4 @@
-/** Data publishers: EdDSA-Poseidon keys and signatures, publisher sets, keystores and signed windows. */
+/** Data publishers: EdDSA-Poseidon keys and signatures, publisher sets, keystores, signed windows and batches. */
 export * from "./errors";
 export * from "./eddsa";
 export * from "./publisher-set";
@@ -6,3 +6,4 @@ export * from "./keystore";
 export * from "./signed-window";
 export * from "./publisher-set-file";
 export * from "./window-sources";
+export * from "./signed-batch";

@@ -71,13 +71,14 @@ export async function signWindow(key: PublisherKey, market: string, window: Wind
   };
 }
 
-/** The signed window as its JSON document (bigints as decimal strings). */
-export function signedWindowJson(sw: SignedWindow): Record<string, unknown> {
+/**
+ * A window's fields as signed files hold them (bigints as decimal strings): `market`, `intervalMs`,
+ * `endTime` and `bars` (the layout above). Shared with signed batch files (signed-batch.ts).
+ */
+export function windowJson(market: string, w: Window): Record<string, unknown> {
   const s = (v: bigint) => v.toString();
-  const { window: w, publicKey: pk, signature: sig } = sw;
   return {
-    version: SIGNED_WINDOW_VERSION,
-    market: sw.market,
+    market,
     intervalMs: w.intervalMs,
     endTime: w.endTime,
     bars: w.bars.map((b, i) => ({
@@ -85,6 +86,16 @@ export function signedWindowJson(sw: SignedWindow): Record<string, unknown> {
       missing: b.missing,
       ...Object.fromEntries(windowBarFields(w.bars.length, i).map((f) => [f, s(b[f])])),
     })),
+  };
+}
+
+/** The signed window as its JSON document (bigints as decimal strings). */
+export function signedWindowJson(sw: SignedWindow): Record<string, unknown> {
+  const s = (v: bigint) => v.toString();
+  const { publicKey: pk, signature: sig } = sw;
+  return {
+    version: SIGNED_WINDOW_VERSION,
+    ...windowJson(sw.market, sw.window),
     digest: s(sw.digest),
     publicKey: { Ax: s(pk.Ax), Ay: s(pk.Ay) },
     signature: { R8x: s(sig.R8x), R8y: s(sig.R8y), S: s(sig.S) },
@@ -119,6 +130,36 @@ export async function parseSignedWindow(value: unknown, file: string): Promise<S
   const version = doc.at("version").integer();
   if (version !== SIGNED_WINDOW_VERSION)
     doc.at("version").error(`unsupported version ${version} (expected ${SIGNED_WINDOW_VERSION})`);
+  const { market, window } = readWindowJson(file, doc);
+
+  const pk = doc.at("publicKey").onlyKeys(["Ax", "Ay"]);
+  const sig = doc.at("signature").onlyKeys(["R8x", "R8y", "S"]);
+  const signed: SignedWindow = {
+    market,
+    window,
+    digest: doc.at("digest").bigint(),
+    publicKey: { Ax: pk.at("Ax").bigint(), Ay: pk.at("Ay").bigint() },
+    signature: { R8x: sig.at("R8x").bigint(), R8y: sig.at("R8y").bigint(), S: sig.at("S").bigint() },
+  };
+  const digest = await windowDigest(window);
+  if (digest !== signed.digest)
+    doc.at("digest").error(`${signed.digest} is not the digest of the bars (${digest})`);
+  await assertSignature(signed.publicKey, digest, signed.signature, `${file}: signature`);
+  return signed;
+}
+
+/**
+ * Reads the window fields (`market`, `intervalMs`, `endTime`, `bars`; windowJson's layout) of the object
+ * `doc` in `file`, checking every field and the window's well-formedness. The caller checks the object's
+ * keys. Shared with signed batch files (signed-batch.ts).
+ * @param prefix the object's path in the file, put before the field a window rule names (`markets[1].`).
+ * @throws PublisherFileError `file: field: reason`.
+ */
+export function readWindowJson(
+  file: string,
+  doc: JsonReader,
+  prefix = "",
+): { market: string; window: Window } {
   const market = doc.at("market").string();
   const marketId = marketIdIn(doc.at("market"), market);
   const items = doc.at("bars").items();
@@ -144,22 +185,8 @@ export async function parseSignedWindow(value: unknown, file: string): Promise<S
     doc.at("bars").error(`${window.bars.length} bars, expected 1 to ${MAX_WINDOW_BARS}`);
   }
   const violation = windowViolation(window);
-  if (violation !== undefined) throw new PublisherFileError(file, violation.field, violation.reason);
-
-  const pk = doc.at("publicKey").onlyKeys(["Ax", "Ay"]);
-  const sig = doc.at("signature").onlyKeys(["R8x", "R8y", "S"]);
-  const signed: SignedWindow = {
-    market,
-    window,
-    digest: doc.at("digest").bigint(),
-    publicKey: { Ax: pk.at("Ax").bigint(), Ay: pk.at("Ay").bigint() },
-    signature: { R8x: sig.at("R8x").bigint(), R8y: sig.at("R8y").bigint(), S: sig.at("S").bigint() },
-  };
-  const digest = await windowDigest(window);
-  if (digest !== signed.digest)
-    doc.at("digest").error(`${signed.digest} is not the digest of the bars (${digest})`);
-  await assertSignature(signed.publicKey, digest, signed.signature, `${file}: signature`);
-  return signed;
+  if (violation !== undefined) throw new PublisherFileError(file, prefix + violation.field, violation.reason);
+  return { market, window };
 }
 
 /** The field element of a market label (the prover's `marketIdOf`), or an error naming the field. */
@@ -185,11 +212,12 @@ export interface WindowDisagreement {
   message: string;
 }
 
-/** A signed window's comparable fields, in file order: [field, value as written]. */
-function comparable(sw: SignedWindow): [string, string][] {
-  const w = sw.window;
+/**
+ * A window's comparable fields, in file order: [field, value as written] (shared with signed batches).
+ */
+export function comparableWindowFields(market: string, w: Window): [string, string][] {
   const entries: [string, string][] = [
-    ["market", sw.market],
+    ["market", market],
     ["intervalMs", String(w.intervalMs)],
     ["endTime", String(w.endTime)],
     ["bars.length", String(w.bars.length)],
@@ -212,9 +240,9 @@ export function firstDisagreement(
   names: readonly string[] = windows.map((_, i) => `window ${i}`),
 ): WindowDisagreement | undefined {
   if (windows.length === 0) return undefined;
-  const reference = comparable(windows[0]);
+  const reference = comparableWindowFields(windows[0].market, windows[0].window);
   for (let index = 1; index < windows.length; index++) {
-    const other = comparable(windows[index]);
+    const other = comparableWindowFields(windows[index].market, windows[index].window);
     const at = reference.findIndex(([field, value], j) => other[j][0] !== field || other[j][1] !== value);
     if (at === -1) continue;
     const [field, a] = reference[at];

@@ -9,7 +9,7 @@ import { readJsonFile } from "../../models/io";
 import { loadCandles } from "../../models/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { loadArtifacts } from "../../prover/artifacts";
-import { BATCH_TRAILING_SIGNALS, UPDATE_SIGNALS } from "../../circuits/public-signals";
+import { UPDATE_SIGNALS } from "../../circuits/public-signals";
 import {
   auditOracle,
   type AuditOptions,
@@ -33,8 +33,6 @@ export interface AuditFlags {
   vkey?: string;
   /** Artifact directory of the signed-update circuit (`--signed-artifacts`): its proofs are verified again. */
   signedArtifacts?: string;
-  /** Artifact directories of batch circuits (`--batch-artifacts`, repeatable or comma-separated). */
-  batchArtifacts?: string[];
   model?: string;
   data?: string;
   fromBlock?: string;
@@ -81,35 +79,7 @@ function loadVkey(f: AuditFlags): VerificationKey | undefined {
   return readVkeyFile(artifacts.paths.vkey);
 }
 
-/**
- * The batch verification keys of `--batch-artifacts DIR...` (each manifest-checked), keyed by batch size
- * N = the circuit's public signals - 3.
- */
-function loadBatchVkeys(dirs: readonly string[]): Map<number, VerificationKey> {
-  const vkeys = new Map<number, VerificationKey>();
-  for (const dir of dirs) {
-    const artifacts = loadArtifacts(dir);
-    const n = artifacts.manifest.circuit.publicSignals - BATCH_TRAILING_SIGNALS;
-    if (n < 1) {
-      throw new UsageError(
-        `--batch-artifacts: ${dir} is not a batch circuit (${artifacts.manifest.circuit.publicSignals} public ` +
-          `signals)`,
-      );
-    }
-    if (vkeys.has(n)) throw new UsageError(`--batch-artifacts: two directories for N = ${n} (${dir})`);
-    const vkey = readVkeyFile(artifacts.paths.vkey);
-    if (vkey.nPublic !== n + BATCH_TRAILING_SIGNALS) {
-      throw new UsageError(
-        `--batch-artifacts: the verification key in ${dir} takes ${vkey.nPublic} public signals, its ` +
-          `manifest says ${n + BATCH_TRAILING_SIGNALS}`,
-      );
-    }
-    vkeys.set(n, vkey);
-  }
-  return vkeys;
-}
-
-/** The verification key of `--signed-artifacts DIR` (manifest-checked), which must take three public signals. */
+/** The verification key of `--signed-artifacts DIR` (manifest-checked), which must take the signed update's public signals. */
 function loadSignedVkey(dir: string | undefined): VerificationKey | undefined {
   if (dir === undefined) return undefined;
   const artifacts = loadArtifacts(dir);
@@ -153,7 +123,6 @@ async function auditInputs(f: AuditFlags): Promise<Omit<AuditOptions, "provider"
     );
   }
   const vkey = loadVkey(f);
-  const batchVkeys = loadBatchVkeys(f.batchArtifacts ?? []);
   const model = f.model === undefined ? undefined : loadQuantizedModel(f.model);
   const windowSources: WindowSource[] = [
     ...(f.publisher ?? []).map((url) => new PublisherArchiveSource(url)),
@@ -162,7 +131,6 @@ async function auditInputs(f: AuditFlags): Promise<Omit<AuditOptions, "provider"
   return {
     oracle: f.oracle,
     vkey,
-    batchVkeys,
     model,
     modelPath: f.model,
     series: f.data === undefined ? undefined : loadCandles(f.data),

@@ -1,14 +1,18 @@
 /**
  * `zkrisk bench` (npm run bench): circuit size, witness, proving (cold and warm), verification, proof size
- * and submitUpdate gas of the shipped model in both weight modes, side by side (scripts/bench.ts); submitBatch
- * gas (scripts/batch-gas.ts); the signed-update circuit's size, witness and proving times for each quorum and
+ * and submitUpdate gas of the shipped model in both weight modes, side by side (scripts/bench.ts); signed
+ * batches' constraints, proving time and submitSignedBatch gas (scripts/signed-batch-bench.ts); the signed-update circuit's size, witness and proving times for each quorum and
  * weight mode (scripts/signed-update-bench.ts) and submitSignedUpdate gas with its verifier
  * (scripts/signed-update-gas.ts).
  */
 import type { WeightMode } from "../../circuits/generate-circuit";
 import { UsageError } from "../../models/errors";
 import { writeJsonAtomic } from "../../models/io";
-import { measureBatchGas, type BatchGas } from "../../scripts/batch-gas";
+import {
+  measureSignedBatches,
+  SIGNED_BATCH_METHOD,
+  type SignedBatchFigures,
+} from "../../scripts/signed-batch-bench";
 import { runBench, type BenchReport, type ModeBench, type Timing } from "../../scripts/bench";
 import {
   benchSignedProving,
@@ -32,7 +36,7 @@ export interface BenchFlags {
   quick?: boolean;
   json?: boolean;
   out?: string;
-  /** Batch sizes for submitBatch gas, comma-separated, or "none". */
+  /** Batch sizes of the signed batch figures, comma-separated, or "none". */
   batch?: string;
   /** `--no-signed` sets false: skip the signed-update circuit's proving times and submitSignedUpdate gas. */
   signed?: boolean;
@@ -47,9 +51,14 @@ export interface SignedProvingReport {
   method: Record<string, string>;
 }
 
-/** The whole report: the modes, the batches, and the signed update (absent with `--no-signed`). */
+/** One batch size's row of the report (the figures without the proof and the stored values). */
+export type SignedBatchRow = Omit<SignedBatchFigures, "batch" | "stored">;
+
+/** The whole report: the modes, the signed batches, and the signed update (absent with `--no-signed`). */
 export type FullBenchReport = BenchReport & {
-  batch: Omit<BatchGas, "batch" | "stored">[];
+  batch: SignedBatchRow[];
+  /** How the batch figures are taken (present when `batch` has rows). */
+  batchMethod?: string;
   signedUpdate?: SignedUpdateGas;
   signedProving?: SignedProvingReport;
 };
@@ -111,20 +120,23 @@ export function parseBatchSizes(value: string): number[] {
   return sizes;
 }
 
-/** Text table of the batch figures. */
-export function formatBatch(rows: readonly Omit<BatchGas, "batch" | "stored">[]): string {
+/** Text table of the signed batch figures. */
+export function formatBatch(rows: readonly SignedBatchRow[]): string {
   if (rows.length === 0) return "";
   const int = (v: number) => Math.round(v).toLocaleString("en-US");
   return (
-    "\nBatched updates (one proof, one model on N markets, submitBatch on the in-process network):\n\n" +
+    "\nSigned batches (one proof and one quorum signature for N markets, submitSignedBatch on the in-process " +
+    "network; quorum 1, constant weights):\n\n" +
     markdownTable([
-      ["N", "constraints", "submitBatch gas", "gas per market", "proving"],
+      ["N", "constraints", "public signals", "proving", "gas, first", "gas, later", "later gas per market"],
       ...rows.map((r) => [
         String(r.n),
         int(r.constraints),
-        int(r.gasUsed),
+        String(r.publicSignals),
+        `${(r.provingMs[1] / 1000).toFixed(1)} s`,
+        int(r.gasFirst),
+        int(r.gasLater),
         int(r.gasPerMarket),
-        `${(r.provingMs / 1000).toFixed(2)} s`,
       ]),
     ]) +
     "\n"
@@ -290,16 +302,19 @@ export async function runBenchCommand(f: BenchFlags): Promise<FullBenchReport> {
     log,
   });
   const sizes = parseBatchSizes(f.batch ?? "none");
-  const batch = (await measureBatchGas({ model: f.model, data: f.data, sizes, log })).map(
-    ({ n, constraints, gasUsed, gasPerMarket, provingMs, txHash }) => ({
-      n,
-      constraints,
-      gasUsed,
-      gasPerMarket,
-      provingMs,
-      txHash,
-    }),
-  );
+  const batch: SignedBatchRow[] = (
+    await measureSignedBatches({ model: f.model, data: f.data, sizes, log })
+  ).map((f): SignedBatchRow => ({
+    n: f.n,
+    constraints: f.constraints,
+    publicSignals: f.publicSignals,
+    setupMs: f.setupMs,
+    provingMs: f.provingMs,
+    gasFirst: f.gasFirst,
+    gasLater: f.gasLater,
+    gasPerMarket: f.gasPerMarket,
+    txHash: f.txHash,
+  }));
   const circuits = f.signed === false ? [] : parseSignedCircuits(f.signedCircuits ?? "none");
   const signedProving: SignedProvingReport | undefined =
     circuits.length === 0
@@ -322,6 +337,7 @@ export async function runBenchCommand(f: BenchFlags): Promise<FullBenchReport> {
   const full: FullBenchReport = {
     ...report,
     batch,
+    ...(batch.length > 0 ? { batchMethod: SIGNED_BATCH_METHOD } : {}),
     ...(signedUpdate ? { signedUpdate } : {}),
     ...(signedProving ? { signedProving } : {}),
   };

@@ -4,8 +4,8 @@ import { join } from "node:path";
 import {
   BUILD_SUBDIR,
   CIRCUIT_NAME,
-  compileBatchModel,
   compileModel,
+  compileSignedBatchModel,
   compileSignedUpdateModel,
   type CircuitInfo,
 } from "../../circuits/compile-model";
@@ -48,10 +48,11 @@ export interface CompileFlags {
   model: string;
   out: string;
   weights: string;
+  /** Compile the signed batch circuit of N markets (one quorum's signatures of a batch digest). */
   batch?: string;
   /** Compile the signed-update circuit (signatures -> digest -> features -> model -> policy). */
   signed?: boolean;
-  /** Signatures the signed-update circuit checks (the publisher set's quorum). */
+  /** Signatures the signed circuit checks (the publisher set's quorum). */
   quorum?: string;
   json?: boolean;
 }
@@ -83,20 +84,30 @@ export interface ContributeFlags {
 export async function compileAction(f: CompileFlags): Promise<void> {
   outDirOption("--out", f.out);
   const mode = parseMode(f.weights);
-  if (f.quorum !== undefined && !f.signed) throw new UsageError("--quorum goes with --signed");
-  if (f.signed && f.batch !== undefined) throw new UsageError("--signed and --batch do not go together yet");
-  const info = f.signed
-    ? await compileSignedUpdateModel(f.model, f.out, mode, parseIntOption("--quorum", f.quorum ?? "1", 1, 8))
-    : f.batch === undefined
-      ? await compileModel(f.model, f.out, mode)
-      : await compileBatchModel(f.model, f.out, parseIntOption("--batch", f.batch, 1, 32));
+  if (f.quorum !== undefined && !f.signed && f.batch === undefined) {
+    throw new UsageError("--quorum goes with --signed or --batch");
+  }
+  const quorum = () => parseIntOption("--quorum", f.quorum ?? "1", 1, 8);
+  const info =
+    f.batch !== undefined
+      ? await compileSignedBatchModel(
+          f.model,
+          f.out,
+          mode,
+          parseIntOption("--batch", f.batch, 1, 32),
+          quorum(),
+        )
+      : f.signed
+        ? await compileSignedUpdateModel(f.model, f.out, mode, quorum())
+        : await compileModel(f.model, f.out, mode);
   if (f.json) {
     printJson(info);
     return;
   }
   process.stdout.write(
-    `compiled ${f.model} (${info.mode === "batch" ? `batch of ${info.batchSize}` : `${mode} weights`}` +
-      `${info.quorum === undefined ? "" : `, signed update, quorum ${info.quorum}`}) into ${join(f.out, BUILD_SUBDIR)}\n` +
+    `compiled ${f.model} (${mode} weights` +
+      `${info.quorum === undefined ? "" : info.batchSize === undefined ? `, signed update, quorum ${info.quorum}` : `, signed batch of ${info.batchSize} markets, quorum ${info.quorum}`}) ` +
+      `into ${join(f.out, BUILD_SUBDIR)}\n` +
       `  constraints    ${info.constraints}\n` +
       `  wires          ${info.wires}\n` +
       `  public signals ${info.outputs + info.publicInputs}: ${info.publicSignals.join(", ")}\n` +

@@ -32,9 +32,10 @@ export interface ProveSignedFlags {
  */
 export async function proveSignedAction(f: ProveSignedFlags, domain: bigint): Promise<void> {
   const info = readCircuitInfo(f.artifacts);
-  if (info.quorum === undefined || info.mode === "batch") {
+  if (info.quorum === undefined || info.batchSize !== undefined) {
     throw new UsageError(
-      `--window: ${f.artifacts} holds a circuit that takes features; compile one with \`zkrisk compile --signed\``,
+      `--window: ${f.artifacts} holds ${info.batchSize === undefined ? "a circuit that takes features" : "a signed batch circuit (prove it with --batch)"}; ` +
+        "compile one with `zkrisk compile --signed`",
     );
   }
   const windows = [];

@@ -14,6 +14,7 @@ import { loadQuantizedModel } from "../../models/quantized-model";
 import type { VerificationKey } from "../../prover/setup/snarkjs";
 import { outDirOption, outFileOption, parseDateOption, printJson } from "../options";
 import { barIndexAt } from "./infer";
+import { proveBatchAction } from "./prove-batch";
 import { proveSignedAction } from "./prove-signed";
 
 /** The domain from --domain, or from --oracle and --chain-id (0 when none is given: no oracle yet). */
@@ -42,7 +43,8 @@ export interface ProveFlags {
   artifacts: string;
   data: string;
   at?: string;
-  market: string;
+  /** Market label or id; required but for --batch (where it may list the batch's markets). */
+  market?: string;
   domain?: string;
   oracle?: string;
   chainId?: string;
@@ -50,7 +52,9 @@ export interface ProveFlags {
   snarkjs?: string;
   /** Signed window files (one per publisher): prove a signed update instead of a bar of --data. */
   window?: string[];
-  /** Publisher set file of the market (with --window). */
+  /** Signed batch files (one per publisher): prove a signed batch of N markets. */
+  batch?: string[];
+  /** Publisher set file of the market (with --window) or of every market of the batch (with --batch). */
   publishers?: string;
   json?: boolean;
 }
@@ -71,18 +75,27 @@ export async function proveAction(f: ProveFlags): Promise<void> {
       throw new UsageError(`--snarkjs: ${f.snarkjs}/proof.json would overwrite --out ${f.out}`);
   }
   const domain = domainOf(f);
-  if (f.window !== undefined) {
-    await proveSignedAction({ ...f, window: f.window }, domain);
+  if (f.batch !== undefined) {
+    if (f.window !== undefined) throw new UsageError("give --window or --batch, not both");
+    if (f.snarkjs !== undefined) throw new UsageError("--snarkjs is not available with --batch yet");
+    if (f.at !== undefined) throw new UsageError("--at does not go with --batch (the files name their bars)");
+    await proveBatchAction({ ...f, batch: f.batch }, domain);
     return;
   }
-  if (f.publishers !== undefined) throw new UsageError("--publishers goes with --window");
+  if (f.market === undefined) throw new UsageError("--market is required (but for --batch)");
+  const market = f.market;
+  if (f.window !== undefined) {
+    await proveSignedAction({ ...f, market, window: f.window }, domain);
+    return;
+  }
+  if (f.publishers !== undefined) throw new UsageError("--publishers goes with --window or --batch");
   const series = loadCandles(f.data);
   const prover = await UpdateProver.open(f.artifacts, { modelPath: f.model });
   try {
     const index = f.at === undefined ? undefined : barIndexAt(series, parseDateOption("--at", f.at));
     const update = await prover.proveBar(series, {
-      market: f.market,
-      marketId: marketIdOf(f.market),
+      market,
+      marketId: marketIdOf(market),
       domain,
       index,
     });
@@ -100,7 +113,7 @@ export async function proveAction(f: ProveFlags): Promise<void> {
       });
     else
       process.stdout.write(
-        `proved ${f.market} bar ${update.bar}: MM ${update.parameters.maintenanceMarginBps} bps, ` +
+        `proved ${market} bar ${update.bar}: MM ${update.parameters.maintenanceMarginBps} bps, ` +
           `IM ${update.parameters.initialMarginBps} bps (${prover.mode} weights, ${update.provingMs.toFixed(0)} ms); ` +
           `verified locally; wrote ${f.out}\n`,
       );

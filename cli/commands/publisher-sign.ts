@@ -16,6 +16,7 @@ import {
   type PublicKey,
   type Signature,
 } from "../../publisher";
+import { UsageError } from "../../models/errors";
 import { parseDateOption, parseIntOption } from "../options";
 import { barIndexAt } from "./infer";
 
@@ -26,10 +27,10 @@ export const DEFAULT_WINDOW_BARS = FEATURE_WINDOW_BARS;
 export interface PublisherSignFlags {
   /** Keystore file (password from ZKRISK_PUBLISHER_PASSWORD). */
   key: string;
-  /** Market label or decimal id (as for `zkrisk prove --market`). */
-  market: string;
-  /** Candle CSV file. */
-  data: string;
+  /** Market label or decimal id (as for `zkrisk prove --market`); required (the batch form has --batch). */
+  market?: string;
+  /** Candle CSV file; required (the batch form has --batch). */
+  data?: string;
   /** Open time (UTC) of the window's last bar. */
   at: string;
   /** Signed window file to write. */
@@ -67,18 +68,21 @@ export async function runPublisherSign(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<PublisherSignResult> {
   const password = publisherPassword(env);
-  const marketId = marketIdOf(f.market);
+  if (f.market === undefined) throw new UsageError("--market is required (or --batch MARKET=CANDLES.csv)");
+  if (f.data === undefined) throw new UsageError("--data is required (or --batch MARKET=CANDLES.csv)");
+  const market = f.market;
+  const marketId = marketIdOf(market);
   const n = f.bars === undefined ? DEFAULT_WINDOW_BARS : parseIntOption("--bars", f.bars, 1, MAX_WINDOW_BARS);
   const at = parseDateOption("--at", f.at);
   const series = loadCandles(f.data);
   const window = buildWindow(series, marketId, barIndexAt(series, at), n);
   const key = await unlockKeystore(f.key, password);
-  const signed = await signWindow(key, f.market, window);
+  const signed = await signWindow(key, market, window);
   const out = resolve(f.out);
   writeSignedWindow(out, signed);
   return {
     window: out,
-    market: f.market,
+    market,
     marketId,
     intervalMs: window.intervalMs,
     endTime: new Date(window.endTime).toISOString(),

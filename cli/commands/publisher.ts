@@ -9,6 +9,8 @@ import { formatPublisherKeygen, runPublisherKeygen, type PublisherKeygenFlags } 
 import type { PublisherServeFlags } from "./publisher-serve";
 import { formatPublisherSet, runPublisherSet, type PublisherSetFlags } from "./publisher-set";
 import { formatPublisherSign, runPublisherSign, type PublisherSignFlags } from "./publisher-sign";
+import { formatPublisherSignBatch, runPublisherSignBatch } from "./publisher-sign-batch";
+import { UsageError } from "../../models/errors";
 
 const serveCommand = lazyModule<typeof import("./publisher-serve")>(join(__dirname, "publisher-serve.ts"));
 
@@ -19,8 +21,20 @@ export async function publisherKeygenAction(f: PublisherKeygenFlags): Promise<vo
   else process.stdout.write(formatPublisherKeygen(result));
 }
 
-/** `zkrisk publisher sign`: sign the window ending at one bar and write it as a signed window file. */
-export async function publisherSignAction(f: PublisherSignFlags): Promise<void> {
+/**
+ * `zkrisk publisher sign`: sign the window ending at one bar and write it as a signed window file; with
+ * --batch, the windows of several markets as one signed batch file.
+ */
+export async function publisherSignAction(f: PublisherSignFlags & { batch?: string[] }): Promise<void> {
+  if (f.batch !== undefined) {
+    if (f.market !== undefined || f.data !== undefined) {
+      throw new UsageError("--batch MARKET=CANDLES.csv replaces --market and --data");
+    }
+    const result = await runPublisherSignBatch({ ...f, batch: f.batch });
+    if (f.json) printJson(result);
+    else process.stdout.write(formatPublisherSignBatch(result));
+    return;
+  }
   const result = await runPublisherSign(f);
   if (f.json) printJson(result);
   else process.stdout.write(formatPublisherSign(result));

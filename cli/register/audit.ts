@@ -6,15 +6,6 @@ import type { AuditFlags } from "../commands/audit";
 
 const commands = lazyModule<typeof import("../commands/audit")>(join(__dirname, "../commands/audit.ts"));
 
-/** Collect a repeatable, comma-separated option. */
-const collect = (value: string, previous: string[] = []): string[] => [
-  ...previous,
-  ...value
-    .split(",")
-    .map((v) => v.trim())
-    .filter((v) => v.length > 0),
-];
-
 /** Collect a repeatable option as given (no splitting: a URL may hold a comma). */
 const repeat = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -39,12 +30,6 @@ export function registerAudit(program: Command): void {
       "--signed-artifacts <dir>",
       "artifact directory of the signed-update circuit, to verify signed updates' proofs again (optional: their " +
         "margins are recomputed from the signed windows either way)",
-    )
-    .option(
-      "--batch-artifacts <dirs>",
-      "artifact directory of a batch circuit, to audit updates accepted through submitBatch (repeatable or " +
-        "comma-separated, one per batch size)",
-      collect,
     )
     .option("--model <file>", "quantised model the updates should have been made with")
     .option(

@@ -21,7 +21,7 @@ export function registerBench(program: Command): void {
     .command("bench")
     .description(
       "benchmark the circuit in each weight mode: constraints, witness, proving (cold process and warm " +
-        "prover), verification, proof size, and the gas of submitUpdate, submitBatch and submitSignedUpdate; " +
+        "prover), verification, proof size, and the gas of submitUpdate, submitSignedBatch and submitSignedUpdate; " +
         "the signed-update circuit's constraints, witness and proving for each quorum and weight mode; " +
         "artifacts cached as for the demo",
     )
@@ -38,7 +38,11 @@ export function registerBench(program: Command): void {
     .option("--quick", "one run of each kind (for tests)")
     .option("--json", "print the report as one JSON object")
     .option("--out <file>", "also write the JSON report to this file")
-    .option("--batch <sizes>", "batch sizes for submitBatch gas per market, or none", "1,4,8")
+    .option(
+      "--batch <sizes>",
+      "signed batch sizes N (constraints, proving time, submitSignedBatch gas per market), or none",
+      "1,4,8",
+    )
     .option(
       "--signed-circuits <list>",
       "signed-update circuits to time, k<K>-<mode> comma-separated, or none",

@@ -22,14 +22,18 @@ export function registerCircuitCommands(program: Command): void {
       "committed (private weights, public model commitment) or constant",
       "committed",
     )
-    .option("--batch <n>", "a batch circuit: the model on N markets in one proof (constant weights)")
+    .option(
+      "--batch <n>",
+      "the signed batch circuit: one quorum's signatures of a batch digest -> N markets' windows -> features -> " +
+        "model -> policy, in one proof",
+    )
     .option(
       "--signed",
       "the signed-update circuit: publishers' signatures -> window digest -> features -> model -> policy",
     )
     .option(
       "--quorum <k>",
-      "signatures the signed-update circuit checks (the publisher set's quorum)",
+      "signatures the signed circuit checks (the publisher set's quorum; with --signed or --batch)",
       undefined,
     )
     .option("--json", "print the result as one JSON object")

@@ -22,11 +22,21 @@ export function registerProveCommands(program: Command): void {
       "signed window file(s), one per publisher: prove a signed update (artifacts of `zkrisk compile --signed`)",
     )
     .option(
+      "--batch <file...>",
+      "signed batch file(s), one per publisher: prove a signed batch of N markets (artifacts of " +
+        "`zkrisk compile --batch N`); the files must hold identical candles",
+    )
+    .option(
       "--publishers <file>",
-      "the market's publisher set file (with --window; default: the windows' keys, all of them needed)",
+      "the publisher set file of the market (--window) or of every market of the batch (--batch); default: " +
+        "the files' keys, all of them needed",
     )
     .option("--at <timestamp>", "open time of the bar to prove (UTC); default: the latest bar")
-    .requiredOption("--market <id>", "market id: a label such as BTC-USDT (packed as ASCII) or a number")
+    .option(
+      "--market <id>",
+      "market id: a label such as BTC-USDT (packed as ASCII) or a number; required but for --batch, where it " +
+        "may list the batch's markets (comma-separated) to check them",
+    )
     .option(
       "--domain <n>",
       "domain value binding the proof to one chain and oracle (or give --oracle and --chain-id)",

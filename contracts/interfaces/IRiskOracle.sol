@@ -158,9 +158,28 @@ interface IRiskOracle {
         uint64 dataTimestamp,
         uint256 windowDigest
     );
+    /// @notice One market of a signed batch was accepted: the registered model's margins on that market's window of
+    ///         candles, one of the windows a quorum of its publishers signed together under one batch digest. The
+    ///         submitter is the transaction's sender. Only the market is indexed (as `SignedParametersUpdated`).
+    /// @param marketId market
+    /// @param maintenanceMarginBps new maintenance margin (bps)
+    /// @param initialMarginBps new initial margin (bps)
+    /// @param dataTimestamp open time of the market window's last bar (s)
+    /// @param batchDigest the batch digest the publishers signed (candles/batch-digest.ts): an auditor fetches the
+    ///        signed batch from the publishers' archives, checks it against this digest, and finds the market's
+    ///        window at `index`
+    /// @param index the market's position in the batch (ids strictly increasing)
+    event SignedBatchParametersUpdated(
+        uint256 indexed marketId,
+        uint16 maintenanceMarginBps,
+        uint16 initialMarginBps,
+        uint64 dataTimestamp,
+        uint256 batchDigest,
+        uint8 index
+    );
     // solhint-enable gas-indexed-events
 
-    /// @notice Governance set (or, with the zero address, removed) the verifier of batched updates of `n` markets
+    /// @notice Governance set (or, with the zero address, removed) the verifier of signed batches of `n` markets
     ///         for a model.
     /// @param modelCommitment model the batch circuit computes
     /// @param n number of markets one batch proof covers
@@ -221,14 +240,14 @@ interface IRiskOracle {
     error OracleInvalidProof(uint256 marketId);
     /// @notice A batch size outside [1, 32] was given to `setBatchVerifier`.
     error OracleInvalidBatchSize(uint256 n);
-    /// @notice A batch carries `count` public signals: fewer than 4 (one market) or more than 35 (32 markets).
+    /// @notice A batch carries `count` public signals: fewer than 5 (one market) or more than 36 (32 markets).
     error OracleInvalidBatchSignalCount(uint256 count);
     /// @notice No batch verifier is registered for the model and batch size the proof claims.
     error OracleNoBatchVerifier(uint256 modelCommitment, uint256 n);
-    /// @notice The published features cannot be split evenly between the `n` markets of a batch.
-    error OracleBatchFeatureCount(uint256 featureCount, uint256 n);
     /// @notice The market ids of a batch are not strictly increasing (so possibly not distinct) at `index`.
     error OracleBatchNotSorted(uint256 index, uint256 previousMarketId, uint256 marketId);
+    /// @notice The batch was signed by another publisher set (or quorum) than the one registered for the market.
+    error OracleBatchPublisherSetMismatch(uint256 marketId, uint256 registered, uint256 proven);
     /// @notice The batch verifier rejected the proof (returned false, or the call failed).
     error OracleInvalidBatchProof(uint256 modelCommitment, uint256 n);
     /// @notice The market takes signed updates only (it has a publisher set): unsigned updates and batches are
@@ -271,13 +290,15 @@ interface IRiskOracle {
     /// @param guardian new guardian; zero for none
     function setGuardian(uint256 marketId, address guardian) external;
 
-    /// @notice Register, replace or remove the verifier of batched updates: one proof that the model committed to
-    ///         by `modelCommitment` computed the margins of `n` markets. Governance only. A batch is accepted for a
-    ///         market only if that market's registered model commitment is `modelCommitment` too.
+    /// @notice Register, replace or remove the verifier of signed batches: one proof that the model committed to by
+    ///         `modelCommitment` computed the margins of `n` markets from windows a publisher quorum signed together.
+    ///         Governance only. A batch is accepted for a market only if that market's registered model commitment
+    ///         is `modelCommitment` and its registered publisher set is the batch's. The circuit's quorum is bound by
+    ///         the publisher-set commitment, so one entry serves the sets of that circuit's quorum.
     /// @param modelCommitment model the batch circuit computes (nonzero, < p)
     /// @param n number of markets per proof, in [1, 32]
     /// @param verifier snarkjs-generated verifier with `verifyProof(uint256[2],uint256[2][2],uint256[2],
-    ///        uint256[n+3])`; the zero address removes the entry
+    ///        uint256[n+4])`; the zero address removes the entry
     function setBatchVerifier(uint256 modelCommitment, uint256 n, address verifier) external;
 
     /// @notice Set or rotate the publisher set of a market, with the statement key its signed updates must carry.
@@ -305,7 +326,7 @@ interface IRiskOracle {
 
     /// @notice Submit a proven update of a market's margins. Anyone may submit; the proof is the authority.
     /// @dev Checks, in order: market known; every public signal < p; market id and domain as expected; then the
-    ///      market guards shared with `submitBatch`: market without a publisher set (signed markets take only
+    ///      market guards: market without a publisher set (signed markets take only
     ///      `submitSignedUpdate`); not paused; model commitment the registered one; data
     ///      timestamp newer than the last accepted one, not in the future, not older than the maximum data age;
     ///      minimum interval since the last accepted update; margins within bounds and IM >= MM; change from the
@@ -349,30 +370,29 @@ interface IRiskOracle {
         uint256 update
     ) external;
 
-    /// @notice Submit one proof of the margins of n markets (one model on n markets). Anyone may submit. All or
-    ///         nothing: if any check fails for any market, or the proof does not verify, the whole batch reverts
-    ///         and no market is updated.
-    /// @dev `pubSignals` has n + 3 entries (n in [1, 32]): for i < n, market i packed as
-    ///      `mm + im * 2^16 + dataTimestamp * 2^32 + marketId * 2^72` (see `PublicSignals.sol`); then the model
-    ///      commitment, the input commitment (over all n markets' features, market 0's first) and the domain.
-    ///      Checks, in order: signal count; every signal < p; domain; a batch verifier registered for
-    ///      (model commitment, n); feature count a multiple of n; then for each market in order: market ids
-    ///      strictly increasing, market known, and the same market guards as `submitUpdate` (not paused, model
-    ///      commitment, data timestamp, interval, bounds, rate of change); then the proof is verified once. Each
-    ///      market then emits `ParametersUpdated` with its slice of `features` and the batch's input commitment
-    ///      (which commits to the whole batch's features, not to the slice).
+    /// @notice Submit one proof of the margins of n markets (one model, one publisher set): each market's margins are
+    ///         the registered model's output on its window of candles, and a quorum of the publishers signed all n
+    ///         windows together (one signature each over the batch digest). Anyone may submit; nothing but the proof
+    ///         and its public signals is taken from the submitter. All or nothing: if any check fails for any
+    ///         market, or the proof does not verify, the whole batch reverts and no market is updated.
+    /// @dev `pubSignals` has n + 4 entries (n in [1, 32]): for i < n, market i packed as
+    ///      `mm + im * 2^16 + dataTimestamp * 2^32 + marketId * 2^72` (see `PublicSignals.sol`); then the batch
+    ///      digest, the model commitment, the publisher-set commitment and the domain. Checks, in order: signal
+    ///      count; every signal < p; domain; a batch verifier registered for (model commitment, n); then for each
+    ///      market in order: market ids strictly increasing, market known, signed and not paused, its registered
+    ///      model commitment and publisher set the proof's, and the same timing and margin guards as
+    ///      `submitSignedUpdate` (newer data, not in the future, not stale, interval, bounds, IM >= MM, rate of
+    ///      change); then the proof is verified once. Each market then emits `SignedBatchParametersUpdated` with the
+    ///      batch digest and its index. Replays fail "newer than", as for single updates.
     /// @param pA proof point A
     /// @param pB proof point B (coordinate pairs as (imaginary, real))
     /// @param pC proof point C
-    /// @param pubSignals n packed markets, then model commitment, input commitment and domain
-    /// @param features every market's quantised features, market 0's first, the same count per market; emitted for
-    ///        auditors (not checked on chain)
-    function submitBatch(
+    /// @param pubSignals n packed markets, then batch digest, model commitment, publisher set and domain
+    function submitSignedBatch(
         uint256[2] calldata pA,
         uint256[2][2] calldata pB,
         uint256[2] calldata pC,
-        uint256[] calldata pubSignals,
-        uint256[] calldata features
+        uint256[] calldata pubSignals
     ) external;
 
     // ------------------------------------------------------------------------------------------------ reads
@@ -413,7 +433,7 @@ interface IRiskOracle {
     /// @return config verifier, model commitment, publisher set, quorum and statement key
     function publisherSet(uint256 marketId) external view returns (PublisherSetConfig memory config);
 
-    /// @notice The verifier of batched updates of `n` markets for a model; zero if none.
+    /// @notice The verifier of signed batches of `n` markets for a model; zero if none.
     /// @param modelCommitment model commitment
     /// @param n markets per proof
     /// @return verifier the registered batch verifier, or the zero address

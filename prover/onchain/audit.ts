@@ -12,10 +12,6 @@
  *     margins on the published features, which were known when the update was accepted (bar closed);
  *  5. with candles: the integer window features of the bar the update names, recomputed from the candles by
  *     the window engine (features/window-features.ts), are the published ones.
- * An update accepted through `submitBatch` (a direct call to the oracle) gets the same checks against its market's
- * share of the batch: the batch proof with the verification key of its size N, the event against the market's
- * packed signal and the batch's commitments, the emitted features against the market's slice of the submitted
- * ones, the batch input commitment recomputed over every market's features, and the model and candles on the slice.
  * A signed update (`SignedParametersUpdated`, `submitSignedUpdate`) carries only the digest of its window: it is
  * audited from the publishers' archives and window files against the publisher set in force at its block
  * (audit-signed.ts); its call's public signals are compared with the event and the registered statement key, and
@@ -35,9 +31,7 @@ import {
 } from "ethers";
 import { inputCommitment, modelCommitment } from "../../circuits/commitments";
 import { FIELD_MODULUS, fromField } from "../../circuits/field";
-import { unpackBatchUpdate } from "../../circuits/generate-batch-circuit";
 import {
-  BATCH_TRAILING_SIGNALS,
   PUBLIC_SIGNALS,
   PUBLIC_SIGNAL_INDEX,
   UPDATE_SIGNALS,
@@ -77,11 +71,6 @@ export interface AuditOptions {
    * not re-verified and they are unverifiable; signed updates do not need it.
    */
   vkey?: VerificationKey;
-  /**
-   * Verification keys of the batch circuits, keyed by batch size N (`submitBatch` proofs have N + 3 public
-   * signals). A batch update of a size with no key here fails.
-   */
-  batchVkeys?: Map<number, VerificationKey>;
   /** The quantised model the updates should have been made with (enables checks 4 and 5). */
   model?: QuantizedModel;
   /** Where `model` was read from, for messages. */
@@ -139,7 +128,7 @@ export interface AuditedUpdate {
   maintenanceMarginBps: number;
   initialMarginBps: number;
   /** How it was accepted: `submitUpdate`, `submitBatch` or `submitSignedUpdate`. */
-  kind: "update" | "batch" | "signed";
+  kind: "update" | "signed";
   /** ok, flagged (some check failed: `reasons`) or unverifiable (none failed, some could not be made: `missing`). */
   status: AuditStatus;
   /** Whether every check passed (status ok). */
@@ -197,13 +186,6 @@ interface SubmitCall extends ProofPoints {
   features: bigint[];
 }
 
-/** The decoded arguments of one `submitBatch` call. */
-interface BatchCall extends ProofPoints {
-  kind: "batch";
-  pubSignals: bigint[];
-  features: bigint[];
-}
-
 /** The fields of one ParametersUpdated event. */
 interface UpdateEvent {
   marketId: bigint;
@@ -223,16 +205,12 @@ interface AuditContext {
   domain: bigint;
   vkey?: VerificationKey;
   signedVkey?: VerificationKey;
-  batchVkeys: Map<number, VerificationKey>;
   model?: { model: QuantizedModel; path: string; commitment: bigint };
   series?: CandleSeries;
 }
 
 /** Reason of an update whose submitUpdate call cannot be found in its transaction. */
 export const UNDECODABLE_CALL = "cannot decode the submitUpdate call";
-
-/** Reason of a batch update whose batch size has no verification key (the CLI option that gives one). */
-export const NO_BATCH_VKEY = "no batch verification key for N =";
 
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
 
@@ -281,8 +259,7 @@ function toSubmitCall(args: readonly unknown[]): SubmitCall {
 }
 
 /**
- * The call behind `event` in `tx`: a direct submitBatch call to the oracle, the transaction's own submitUpdate
- * calldata when it called the oracle, else the first submitUpdate call embedded in its calldata (a wrapper
+ * The call behind `event` in `tx`: the transaction's own submitUpdate calldata when it called the oracle, else the first submitUpdate call embedded in its calldata (a wrapper
  * contract forwarding it) for the event's market and data timestamp. A call found either way is then checked against the event field by field, so a wrapper that
  * passed the oracle something else than its own calldata shows as a mismatch. Returns the reason when there is none.
  */
@@ -290,20 +267,12 @@ function findSubmitCall(
   ctx: AuditContext,
   tx: TransactionResponse | null,
   event: UpdateEvent,
-): SubmitCall | BatchCall | string {
+): SubmitCall | string {
   if (tx === null) return `${UNDECODABLE_CALL}: the node does not return the transaction`;
   const fragment = ctx.iface.getFunction("submitUpdate");
   if (!fragment) throw new ZkriskError("ORACLE_ABI", "the oracle ABI has no submitUpdate");
   const selector = fragment.selector.slice(2);
   const data = tx.data.toLowerCase();
-  const batch = ctx.iface.getFunction("submitBatch");
-  if (batch && tx.to !== null && getAddress(tx.to) === ctx.oracle && data.startsWith(batch.selector)) {
-    try {
-      return { kind: "batch", ...toProofCall(ctx.iface.decodeFunctionData(batch, data), 0) };
-    } catch (err) {
-      return `cannot decode the submitBatch call: ${(err as Error).message}`;
-    }
-  }
   if (tx.to !== null && getAddress(tx.to) === ctx.oracle && data.startsWith(`0x${selector}`)) {
     try {
       return toSubmitCall(ctx.iface.decodeFunctionData(fragment, data));
@@ -431,8 +400,7 @@ async function checkCall(ctx: AuditContext, call: SubmitCall, event: UpdateEvent
 }
 
 /**
- * Check 3: `committed` (the published features, or every market's features of a batch) are field elements whose
- * Poseidon commitment is the proven input commitment.
+ * Check 3: `committed` (the published features) are field elements whose Poseidon commitment is the proven input commitment.
  */
 async function checkInputCommitment(
   committed: readonly bigint[],
@@ -452,64 +420,6 @@ async function checkInputCommitment(
     ];
   }
   return [];
-}
-
-/**
- * Checks 1 to 3 of the market of `event` in a submitBatch call. Returns the reasons, and the market's proven
- * update with its slice of the submitted features (for checks 4 and 5), or null when the call has no such market.
- */
-async function checkBatchCall(
-  ctx: AuditContext,
-  call: BatchCall,
-  event: UpdateEvent,
-): Promise<{ reasons: string[]; proven: UpdateEvent | null }> {
-  const n = call.pubSignals.length - BATCH_TRAILING_SIGNALS;
-  if (n < 1) {
-    return { reasons: [`the submitBatch call has ${call.pubSignals.length} public signals`], proven: null };
-  }
-  const trailing = (k: number) => call.pubSignals[n + k];
-  const [modelSignal, inputSignal, domain] = [trailing(0), trailing(1), trailing(2)];
-  const index = call.pubSignals
-    .slice(0, n)
-    .findIndex((p) => unpackBatchUpdate(p).marketId === event.marketId);
-  const reasons: string[] = [];
-  const vkey = ctx.batchVkeys.get(n);
-  if (vkey === undefined) {
-    reasons.push(
-      `${NO_BATCH_VKEY} ${n}: the batch proof cannot be verified (give the artifacts of the ${n}-market batch ` +
-        `circuit: --batch-artifacts DIR)`,
-    );
-  } else {
-    reasons.push(...(await checkProof(vkey, call, call.pubSignals)));
-  }
-  if (index < 0) {
-    reasons.push(`the submitBatch call proves no update of market ${event.marketId}`);
-    return { reasons, proven: null };
-  }
-  if (call.features.length % n !== 0) {
-    reasons.push(
-      `the submitBatch call has ${call.features.length} features, not a multiple of its ${n} markets`,
-    );
-    return { reasons, proven: null };
-  }
-  const perMarket = call.features.length / n;
-  const slice = call.features.slice(index * perMarket, (index + 1) * perMarket);
-  const packed = unpackBatchUpdate(call.pubSignals[index]);
-  const proven: UpdateEvent = {
-    ...event,
-    maintenanceMarginBps: packed.mm,
-    initialMarginBps: packed.im,
-    modelCommitment: modelSignal,
-    inputCommitment: inputSignal,
-    marketId: packed.marketId,
-    dataTimestamp: packed.dataTimestamp,
-    features: slice,
-  };
-  reasons.push(...checkEmitted(ctx, event, proven, domain, slice));
-  reasons.push(
-    ...(await checkInputCommitment(call.features, inputSignal, `the batch's features (all ${n} markets)`)),
-  );
-  return { reasons, proven };
 }
 
 /** Checks 4 and 5: the model, the integer engine, the timing and the candles. */
@@ -626,14 +536,6 @@ function checkOptions(opts: AuditOptions): void {
         `${PUBLIC_SIGNALS.length}`,
     );
   }
-  for (const [n, vkey] of opts.batchVkeys ?? []) {
-    if (!Number.isSafeInteger(n) || n < 1 || vkey.nPublic !== n + BATCH_TRAILING_SIGNALS) {
-      throw new UsageError(
-        `batchVkeys: the verification key for N = ${n} takes ${vkey.nPublic} public signals, a batch of ` +
-          `${n} markets has ${n + BATCH_TRAILING_SIGNALS}`,
-      );
-    }
-  }
   for (const [name, v] of [
     ["fromBlock", opts.fromBlock],
     ["toBlock", opts.toBlock],
@@ -683,7 +585,6 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     domain: oracleDomain(chainId, oracle),
     vkey: opts.vkey,
     signedVkey: opts.signedVkey,
-    batchVkeys: opts.batchVkeys ?? new Map(),
     model: opts.model && {
       model: opts.model,
       path: modelPath,
@@ -787,14 +688,10 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
 
     const reasons: string[] = [];
     const missing: string[] = [];
-    // What checks 4 and 5 run on: the event itself, or the market's share of a batch.
-    let checked: UpdateEvent | null = ev;
+    // What checks 4 and 5 run on: the event itself.
+    const checked: UpdateEvent = ev;
     if (typeof call === "string") {
       reasons.push(call, ...(await checkInputCommitment(ev.features, ev.inputCommitment)));
-    } else if ("kind" in call) {
-      const batch = await checkBatchCall(ctx, call, ev);
-      reasons.push(...batch.reasons);
-      checked = batch.proven;
     } else {
       if (ctx.vkey === undefined) {
         missing.push(
@@ -805,13 +702,13 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
       reasons.push(...(await checkInputCommitment(ev.features, ev.inputCommitment)));
     }
     // The engine and the data checks read the features as signed integers, so only field elements.
-    if (checked !== null && checked.features.every((f) => f < FIELD_MODULUS)) {
+    if (checked.features.every((f) => f < FIELD_MODULUS)) {
       reasons.push(...checkModelAndData(ctx, checked, checked.features.map(fromField), blockTimestamp));
     }
     updates.push(
       verdict(
         {
-          kind: typeof call !== "string" && "kind" in call ? "batch" : "update",
+          kind: "update",
           ...common(ev),
           ...at,
           submitter: ev.submitter,

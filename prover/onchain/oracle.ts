@@ -1,7 +1,7 @@
 /**
- * Deploying and driving the oracle from TypeScript: the generated verifiers (snarkjs's for unsigned and batched
- * updates, zkrisk's own for signed ones: signed-update-verifier.ts), the RiskOracle, the example consumer, market
- * registration, publisher sets, and proven updates (unsigned, batched and signed). Reverts are
+ * Deploying and driving the oracle from TypeScript: the generated verifiers (snarkjs's for unsigned updates and
+ * signed batches, zkrisk's own for signed updates: signed-update-verifier.ts), the RiskOracle, the example
+ * consumer, market registration, publisher sets, and proven updates (unsigned, signed and signed batches). Reverts are
  * decoded to the oracle's custom errors, so a refused update says why (`OracleStaleData(...)`), not just
  * "execution reverted".
  */
@@ -22,7 +22,7 @@ import { UPDATE_SIGNAL_INDEX, UPDATE_SIGNALS } from "../../circuits/public-signa
 import { statementKey } from "../../circuits/statement";
 import type { VerifierCalldata } from "../calldata";
 import { oracleDomain } from "../domain";
-import type { ProvedBatch } from "../prove-batch";
+import type { ProvedSignedBatch } from "../prove-signed-batch";
 import type { ProvedUpdate } from "../prove-update";
 import { shippedContract } from "./contract-files";
 import { compileGeneratedSource, compileVerifier, type CompiledContract } from "./solc";
@@ -204,7 +204,7 @@ export async function submitUpdate(oracle: Contract, update: ProvedUpdate): Prom
   }
 }
 
-/** Register the batch verifier of a model for batches of `n` markets (governance). */
+/** Register the signed batch verifier of a model for batches of `n` markets (governance). */
 export async function setBatchVerifier(
   oracle: Contract,
   modelCommitment: bigint,
@@ -218,13 +218,16 @@ export async function setBatchVerifier(
   }
 }
 
-/** Submit a proven batch (all markets or none); a refusal is an OracleError with the oracle's reason. */
-export async function submitBatch(oracle: Contract, batch: ProvedBatch): Promise<TransactionReceipt> {
+/** Submit a proven signed batch (all markets or none); a refusal is an OracleError with the oracle's reason. */
+export async function submitSignedBatch(
+  oracle: Contract,
+  batch: Pick<ProvedSignedBatch, "calldata" | "publicSignals">,
+): Promise<TransactionReceipt> {
   const c = batch.calldata;
-  const args = [c.a, c.b, c.c, batch.publicSignals, batch.features];
+  const args = [c.a, c.b, c.c, batch.publicSignals];
   try {
-    await oracle.submitBatch.staticCall(...args);
-    return (await (await oracle.submitBatch(...args)).wait()) as TransactionReceipt;
+    await oracle.submitSignedBatch.staticCall(...args);
+    return (await (await oracle.submitSignedBatch(...args)).wait()) as TransactionReceipt;
   } catch (err) {
     throw decodeRevert(err, oracle.interface);
   }

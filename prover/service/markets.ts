@@ -149,9 +149,10 @@ function signedCircuit(m: MarketConfig, field: string): CircuitInfo & { mode: We
   } catch (err) {
     throw new ConfigError(`${field}: ${err instanceof ZkriskError ? err.message : String(err)}`);
   }
-  if (info.quorum === undefined || info.mode === "batch") {
+  if (info.quorum === undefined || info.batchSize !== undefined) {
     throw new ConfigError(
-      `${field}: ${m.artifacts} holds a circuit that takes features (market ${m.id}); the service proves ` +
+      `${field}: ${m.artifacts} holds ${info.batchSize === undefined ? "a circuit that takes features" : "a signed batch circuit"} ` +
+        `(market ${m.id}); the service proves ` +
         "signed updates only: compile the model with `zkrisk compile --signed --quorum K`, then `zkrisk setup`",
     );
   }

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { buildWindow, windowDigest } from "../../candles";
 import { loadCandles } from "../../models/load-data";
 import { marketIdOf } from "../../candles/market-id";
-import { readKeystore, readSignedWindow } from "../../publisher";
+import { readKeystore, readSignedBatch, readSignedWindow } from "../../publisher";
 
 const ROOT = join(__dirname, "../..");
 const BIN = join(ROOT, "bin/zkrisk.cjs");
@@ -195,5 +195,58 @@ describe("zkrisk publisher keygen and sign", () => {
       expect(existsSync(join(dir, "windows/refused.json"))).toBe(false);
     },
     3 * SPAWN_TIMEOUT,
+  );
+
+  it(
+    "sign --batch: the windows of several markets at one bar under one signature, in id order; bad usage exits 2",
+    async () => {
+      const out = join(dir, "batches/at.json");
+      const at = "2024-06-30 20:00";
+      const r = zkrisk([
+        "publisher",
+        "sign",
+        "--key",
+        key,
+        "--batch",
+        `SOL-USDT=${DATA}`,
+        "--batch",
+        `BTC-USDT=${DATA}`,
+        "--at",
+        at,
+        "--out",
+        out,
+        "--json",
+      ]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      const batch = await readSignedBatch(out);
+      expect(batch.markets.map((m) => m.market)).toEqual(["BTC-USDT", "SOL-USDT"]);
+      expect(batch.publicKey).toEqual({ Ax: BigInt(publicKey.Ax), Ay: BigInt(publicKey.Ay) });
+      expect(JSON.parse(r.stdout).digest).toBe(batch.digest.toString());
+      const series = loadCandles(DATA);
+      const index = series.candles.findIndex((c) => c.time === Date.parse("2024-06-30T20:00:00Z"));
+      expect(batch.markets[1].window).toEqual(buildWindow(series, marketIdOf("SOL-USDT"), index, 85));
+
+      const refused = join(dir, "batches/refused.json");
+      const base = ["publisher", "sign", "--key", key, "--at", at, "--out", refused];
+      for (const [args, message] of [
+        [
+          ["--batch", `BTC-USDT=${DATA}`, "--market", "BTC-USDT"],
+          "zkrisk: --batch MARKET=CANDLES.csv replaces --market and --data\n",
+        ],
+        [["--batch", "BTC-USDT"], "zkrisk: --batch: 'BTC-USDT' is not MARKET=CANDLES.csv\n"],
+        [
+          ["--batch", `BTC-USDT=${DATA}`, "--batch", `BTC-USDT=${DATA}`],
+          "zkrisk: --batch: market 'BTC-USDT' is given twice ('BTC-USDT')\n",
+        ],
+        [[], "zkrisk: --market is required (or --batch MARKET=CANDLES.csv)\n"],
+      ] as const) {
+        const bad = zkrisk([...base, ...args]);
+        expect(bad.code, args.join(" ")).toBe(2);
+        expect(bad.stderr).toBe(message);
+      }
+      expect(existsSync(refused)).toBe(false);
+    },
+    6 * SPAWN_TIMEOUT,
   );
 });

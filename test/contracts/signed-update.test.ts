@@ -381,14 +381,6 @@ describe("setPublisherSet", () => {
     expect(await revertOf(oracle.submitUpdate(MARKET_ID, ...zeroProof, unsignedSignals, []), oracle)).toEqual(
       { name: "OracleMarketSigned", args: [MARKET_ID] },
     );
-    await (await oracle.setBatchVerifier(MODEL, 1, verifierAddress)).wait();
-    const packed = 2400n + (3600n << 16n) + (BigInt(T_A) << 32n) + (MARKET_ID << 72n);
-    expect(await revertOf(oracle.submitBatch(...zeroProof, [packed, MODEL, 1n, domain], []), oracle)).toEqual(
-      {
-        name: "OracleMarketSigned",
-        args: [MARKET_ID],
-      },
-    );
     expect(await revertOf(oracle.setModel(MARKET_ID, verifierAddress, MODEL), oracle)).toEqual({
       name: "OracleMarketSigned",
       args: [MARKET_ID],

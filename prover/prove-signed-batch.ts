@@ -1,0 +1,145 @@
+/**
+ * Proving a signed batch: k publishers' signed batches of N markets -> witness of the signed batch circuit
+ * (circuits/generate-signed-batch-circuit.ts) -> one Groth16 proof, verified locally and compared with the
+ * integer engine before it is returned. `SignedBatchProver` keeps the model, the wasm, the zkey and the
+ * verification key loaded, as `SignedUpdateProver` (prove-signed-update.ts) does for one market.
+ */
+import { readFileSync } from "node:fs";
+import { toField } from "../circuits/field";
+import type { WeightMode } from "../circuits/generate-circuit";
+import { batchSignalNames, BATCH_TRAILING_SIGNALS } from "../circuits/public-signals";
+import { loadQuantizedModel, type QuantizedModel } from "../models/quantized-model";
+import { loadArtifacts, type LoadedArtifacts } from "./artifacts";
+import { toVerifierCalldata, type VerifierCalldata } from "./calldata";
+import { ProofError } from "./prove-update";
+import { readProvingFiles } from "./proving-files";
+import { releaseCurves, snarkjs, type Groth16Proof, type VerificationKey } from "./setup/snarkjs";
+import { signedBatchInput, type SignedBatchSource } from "./signed-batch-input";
+
+/** What `zkrisk prove --batch` writes: everything needed to verify, submit and audit one signed batch. */
+export interface ProvedSignedBatch {
+  format: "zkrisk-signed-batch-proof/1";
+  proof: Groth16Proof;
+  /** Public signals, in the order of `batchSignalNames(N)` (circuits/public-signals.ts). */
+  publicSignals: string[];
+  calldata: VerifierCalldata;
+  /** The batch digest the publishers signed (candles/batch-digest.ts). */
+  batchDigest: string;
+  modelCommitment: string;
+  publisherSet: string;
+  domain: string;
+  /** Each market, in the batch's order (ids increasing). */
+  markets: {
+    market: string;
+    marketId: string;
+    /** Open time of the window's last bar (ISO-8601 UTC). */
+    bar: string;
+    /** Seconds since the Unix epoch. */
+    dataTimestamp: number;
+    maintenanceMarginBps: number;
+    initialMarginBps: number;
+    windowDigest: string;
+  }[];
+  /** Wall-clock proving time (witness + proof), ms; for display. */
+  provingMs: number;
+}
+
+/** A signed batch prover with its artifacts loaded. */
+export class SignedBatchProver {
+  private constructor(
+    readonly artifacts: LoadedArtifacts,
+    readonly model: QuantizedModel,
+    readonly mode: WeightMode,
+    readonly batchSize: number,
+    readonly quorum: number,
+    private readonly wasm: Uint8Array,
+    private readonly zkey: Uint8Array,
+    readonly vkey: VerificationKey,
+  ) {}
+
+  /**
+   * Load an artifact directory of a signed batch circuit (compiled with `compileSignedBatchModel`, then set
+   * up), checking every file against its manifest.
+   * @param circuit the directory's circuit.json facts: weight mode, markets per proof and quorum.
+   */
+  static open(
+    dir: string,
+    circuit: { mode: WeightMode; batchSize: number; quorum: number },
+    options: { modelPath?: string } = {},
+  ): SignedBatchProver {
+    const artifacts = loadArtifacts(dir, options);
+    const model = loadQuantizedModel(artifacts.modelPath);
+    const files = readProvingFiles(artifacts);
+    const { outputs, publicSignals } = artifacts.manifest.circuit;
+    const n = circuit.batchSize;
+    if (publicSignals !== n + BATCH_TRAILING_SIGNALS || outputs !== n + BATCH_TRAILING_SIGNALS - 1) {
+      throw new ProofError(
+        `${dir}: the circuit has ${publicSignals} public signals (${outputs} outputs); a signed batch circuit ` +
+          `of ${n} markets has ${n + BATCH_TRAILING_SIGNALS} (${n + BATCH_TRAILING_SIGNALS - 1} outputs and the domain)`,
+      );
+    }
+    return new SignedBatchProver(
+      artifacts,
+      model,
+      circuit.mode,
+      n,
+      circuit.quorum,
+      files.wasm,
+      files.zkey,
+      JSON.parse(readFileSync(artifacts.paths.vkey, "utf8")) as VerificationKey,
+    );
+  }
+
+  /** Prove the batch of the quorum's signed batches (see signedBatchInput for the input errors). */
+  async prove(src: SignedBatchSource): Promise<ProvedSignedBatch> {
+    const built = await signedBatchInput(this.model, this.mode, this.batchSize, src);
+    const t0 = performance.now();
+    const { proof, publicSignals } = await snarkjs.groth16.fullProve(
+      built.input as never,
+      { type: "mem", data: this.wasm } as never,
+      { type: "mem", data: this.zkey } as never,
+    );
+    const provingMs = performance.now() - t0;
+    if (!(await snarkjs.groth16.verify(this.vkey, publicSignals, proof))) {
+      throw new ProofError("the proof does not verify with the verification key (artifacts out of step?)");
+    }
+    // The circuit must agree with the integer engine bit for bit; anything else is a bug, not a result.
+    batchSignalNames(this.batchSize).forEach((name, i) => {
+      if (BigInt(publicSignals[i]) !== toField(built.publicSignals[i])) {
+        throw new ProofError(
+          `circuit and integer engine disagree on ${name}: ${publicSignals[i]} vs ${built.publicSignals[i]}`,
+        );
+      }
+    });
+    return {
+      format: "zkrisk-signed-batch-proof/1",
+      proof,
+      publicSignals,
+      calldata: toVerifierCalldata(proof, publicSignals),
+      batchDigest: built.batchDigest.toString(),
+      modelCommitment: built.modelCommitment.toString(),
+      publisherSet: built.publisherSetCommitment.toString(),
+      domain: toField(src.domain).toString(),
+      markets: built.markets.map((m) => ({
+        market: m.market,
+        marketId: m.marketId.toString(),
+        bar: new Date(Number(m.dataTimestamp) * 1000).toISOString(),
+        dataTimestamp: Number(m.dataTimestamp),
+        maintenanceMarginBps: Number(m.trace.maintenanceMarginBps),
+        initialMarginBps: Number(m.trace.initialMarginBps),
+        windowDigest: m.windowDigest.toString(),
+      })),
+      provingMs,
+    };
+  }
+
+  /** Verify a proof with this prover's verification key. */
+  verify(proof: Groth16Proof, publicSignals: string[]): Promise<boolean> {
+    return snarkjs.groth16.verify(this.vkey, publicSignals, proof);
+  }
+
+  /** Release the curve's worker threads (the process cannot exit while they run). */
+  async close(): Promise<void> {
+    await releaseCurves();
+  }
+}

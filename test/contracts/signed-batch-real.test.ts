@@ -1,0 +1,361 @@
+/**
+ * submitSignedBatch with the REAL signed batch circuit (N = 2, quorum 1, constant weights; development setup,
+ * cached like the demo's circuits): one publisher signature over a batch digest proves two markets in one
+ * proof, and the oracle stores the integer engine's parameters for both; with real proofs the attacks on a
+ * batch are refused: a re-submitted (replayed) batch, a market whose registered publisher set differs from the
+ * proof's, k - 1 signatures (a quorum-2 set proven with one), a market whose registered model differs, and
+ * markets duplicated or out of order in what a publisher signed. Then `zkrisk publisher sign --batch` and
+ * `zkrisk prove --batch` end to end on the same artifacts, and two publishers' files that disagree (exit 2).
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { Contract, Signer, TransactionReceipt } from "ethers";
+import { buildWindow, BATCH_DIGEST_TAG, windowDigest } from "../../candles";
+import { marketIdOf } from "../../candles/market-id";
+import { modelCommitment as commitModel } from "../../circuits/commitments";
+import { poseidonSponge } from "../../circuits/poseidon-sponge";
+import { FEATURE_WINDOW_BARS } from "../../features/window-features";
+import { loadCandles } from "../../models/load-data";
+import { inferInteger } from "../../models/integer-engine";
+import { loadQuantizedModel } from "../../models/quantized-model";
+import { windowFeatures } from "../../features/window-features";
+import { oracleDomain } from "../../prover/domain";
+import {
+  DEFAULT_LIMITS,
+  deployOracle,
+  deployVerifier,
+  registerMarket,
+  setBatchVerifier,
+  setPublisherSet,
+} from "../../prover/onchain/oracle";
+import { SignedBatchProver, type ProvedSignedBatch } from "../../prover/prove-signed-batch";
+import { releaseCurves, silentLog } from "../../prover/setup";
+import { publicKeyOf, signDigest } from "../../publisher/eddsa";
+import { readKeystore, type PublisherKey } from "../../publisher/keystore";
+import { makePublisherSet, publisherSetCommitment, type PublisherSet } from "../../publisher/publisher-set";
+import { signBatch, writeSignedBatch, type SignedBatch } from "../../publisher/signed-batch";
+import { signedBatchArtifacts } from "../../scripts/signed-batch-bench";
+import { BAR_SECONDS, DATA, MODEL, hre, revertOf, rpc, setNextBlockTime } from "./fixture";
+
+const BIN = join(__dirname, "../..", "bin/zkrisk.cjs");
+const series = loadCandles(DATA);
+const model = loadQuantizedModel(MODEL);
+const LAST = series.candles.length - 1;
+const BTC = marketIdOf("BTC-USDT");
+const ETH = marketIdOf("ETH-USDT");
+/** The last bar's open time (s) and a timely submission: one minute after its close. */
+const T = series.candles[LAST].time / 1000;
+const AT = T + BAR_SECONDS + 60;
+/** Each test proves one to three batches of 37,739 constraints: minutes on a loaded 2-core machine. */
+const PROOF_TIMEOUT = 1_200_000;
+
+let dir: string;
+let prover: SignedBatchProver;
+let oracle: Contract;
+let governor: Signer;
+let domain: bigint;
+let modelCommitment: bigint;
+let a: PublisherKey;
+let b: PublisherKey;
+/** The registered set: a and b, quorum 1. */
+let publishers: PublisherSet;
+let snapshot: string | undefined;
+
+async function publisher(byte: number): Promise<PublisherKey> {
+  const privateKey = new Uint8Array(32).fill(byte);
+  return { privateKey, publicKey: await publicKeyOf(privateKey) };
+}
+
+const windowOf = (market: string) => ({
+  market,
+  window: buildWindow(series, marketIdOf(market), LAST, FEATURE_WINDOW_BARS),
+});
+
+async function proveBatch(
+  batches: SignedBatch[],
+  set: PublisherSet = publishers,
+): Promise<ProvedSignedBatch> {
+  return prover.prove({ batches, publishers: set, domain });
+}
+
+/** Submit at the timely block time; the receipt or the decoded custom error. */
+async function submit(p: ProvedSignedBatch): Promise<TransactionReceipt> {
+  await setNextBlockTime(AT);
+  const c = p.calldata;
+  return (await (await oracle.submitSignedBatch(c.a, c.b, c.c, c.input)).wait()) as TransactionReceipt;
+}
+async function refusal(p: ProvedSignedBatch, at = AT) {
+  await setNextBlockTime(at);
+  const c = p.calldata;
+  return revertOf(oracle.submitSignedBatch(c.a, c.b, c.c, c.input), oracle);
+}
+
+/** A batch signed by `key` over the pairs in the given order, unchecked (what a faulty publisher could sign). */
+async function signUnchecked(key: PublisherKey, markets: string[]): Promise<SignedBatch> {
+  const entries = [];
+  for (const m of markets) {
+    const w = windowOf(m);
+    entries.push({ ...w, digest: await windowDigest(w.window) });
+  }
+  const digest = await poseidonSponge([
+    BATCH_DIGEST_TAG,
+    BigInt(entries.length),
+    ...entries.flatMap((e) => [e.window.marketId, e.digest]),
+  ]);
+  return {
+    markets: entries,
+    digest,
+    publicKey: key.publicKey,
+    signature: await signDigest(key.privateKey, digest),
+  };
+}
+
+beforeAll(async () => {
+  [governor] = await hre.ethers.getSigners();
+  dir = (await signedBatchArtifacts(MODEL, 2, silentLog)).dir;
+  prover = SignedBatchProver.open(dir, { mode: "constant", batchSize: 2, quorum: 1 }, { modelPath: MODEL });
+  [a, b] = [await publisher(1), await publisher(2)];
+  publishers = await makePublisherSet([a.publicKey, b.publicKey], 1);
+  modelCommitment = await commitModel(model);
+  const me = await governor.getAddress();
+  const verifier = await (await deployVerifier(governor, dir)).getAddress();
+  oracle = await deployOracle(governor, me);
+  domain = oracleDomain((await hre.ethers.provider.getNetwork()).chainId, await oracle.getAddress());
+  for (const id of [BTC, ETH]) {
+    await registerMarket(oracle, id, { verifier, modelCommitment, guardian: me, limits: DEFAULT_LIMITS });
+    await setPublisherSet(oracle, id, {
+      verifier,
+      modelCommitment,
+      publisherSet: await publisherSetCommitment(publishers),
+      quorum: 1,
+    });
+  }
+  await setBatchVerifier(oracle, modelCommitment, 2, verifier);
+}, 1_800_000);
+
+beforeEach(async () => {
+  if (snapshot !== undefined) await rpc("evm_revert", [snapshot]);
+  snapshot = await rpc<string>("evm_snapshot");
+});
+
+afterAll(async () => {
+  await prover?.close();
+  await releaseCurves();
+});
+
+describe("submitSignedBatch with the real signed batch circuit", () => {
+  it(
+    "accepts one proof from one signature for two markets, stores the engine's parameters; a replay is refused",
+    async () => {
+      const signed = await signBatch(b, [windowOf("ETH-USDT"), windowOf("BTC-USDT")]);
+      const proof = await proveBatch([signed]);
+      const receipt = await submit(proof);
+      const events = receipt.logs.map((l) => oracle.interface.parseLog(l)!);
+      const engine = inferInteger(model, windowFeatures(windowOf("BTC-USDT").window));
+      expect(events.map((e) => e.args.toObject())).toEqual(
+        [BTC, ETH].map((marketId, index) => ({
+          marketId,
+          maintenanceMarginBps: engine.maintenanceMarginBps,
+          initialMarginBps: engine.initialMarginBps,
+          dataTimestamp: BigInt(T),
+          batchDigest: signed.digest,
+          index: BigInt(index),
+        })),
+      );
+      for (const id of [BTC, ETH]) {
+        const [mm, im, t] = [...(await oracle.parameters(id))].map(BigInt);
+        expect([mm, im, t]).toEqual([engine.maintenanceMarginBps, engine.initialMarginBps, BigInt(T)]);
+      }
+      console.log(
+        `submitSignedBatch with a real proof, N = 2: ${receipt.gasUsed} gas, ${receipt.gasUsed / 2n} per market`,
+      );
+      // The same batch re-submitted, and a new proof of it: not newer.
+      expect(await refusal(proof, AT + 60)).toEqual({
+        name: "OracleNotNewer",
+        args: [BTC, BigInt(T), BigInt(T)],
+      });
+      expect(await refusal(await proveBatch([signed]), AT + 120)).toEqual({
+        name: "OracleNotNewer",
+        args: [BTC, BigInt(T), BigInt(T)],
+      });
+    },
+    PROOF_TIMEOUT,
+  );
+
+  it(
+    "refuses a market whose registered publisher set differs from the proof's, and k - 1 signatures",
+    async () => {
+      const verifier = (await oracle.publisherSet(ETH)).verifier as string;
+      const signed = await signBatch(a, [windowOf("BTC-USDT"), windowOf("ETH-USDT")]);
+      // ETH rotates to a set of a alone: the batch proven for {a, b} is refused for it.
+      const alone = await makePublisherSet([a.publicKey], 1);
+      await setPublisherSet(oracle, ETH, {
+        verifier,
+        modelCommitment,
+        publisherSet: await publisherSetCommitment(alone),
+        quorum: 1,
+      });
+      const proof = await proveBatch([signed]);
+      expect(await refusal(proof)).toEqual({
+        name: "OracleBatchPublisherSetMismatch",
+        args: [ETH, await publisherSetCommitment(alone), await publisherSetCommitment(publishers)],
+      });
+      // Both markets now need a and b (quorum 2); a's one signature proves the set at quorum 1 only.
+      const both = await makePublisherSet([a.publicKey, b.publicKey], 2);
+      for (const id of [BTC, ETH]) {
+        await setPublisherSet(oracle, id, {
+          verifier,
+          modelCommitment,
+          publisherSet: await publisherSetCommitment(both),
+          quorum: 2,
+        });
+      }
+      expect(await refusal(proof, AT + 60)).toEqual({
+        name: "OracleBatchPublisherSetMismatch",
+        args: [BTC, await publisherSetCommitment(both), await publisherSetCommitment(publishers)],
+      });
+      // The prover refuses k - 1 files for the quorum-2 set before proving.
+      await expect(proveBatch([signed], both)).rejects.toThrow(
+        /needs 2 signed batch\(es\) \(its quorum\), got 1/,
+      );
+    },
+    PROOF_TIMEOUT,
+  );
+
+  it(
+    "refuses a market whose registered model differs",
+    async () => {
+      const verifier = (await oracle.publisherSet(ETH)).verifier as string;
+      await setPublisherSet(oracle, ETH, {
+        verifier,
+        modelCommitment: modelCommitment + 1n,
+        publisherSet: await publisherSetCommitment(publishers),
+        quorum: 1,
+      });
+      const proof = await proveBatch([await signBatch(a, [windowOf("BTC-USDT"), windowOf("ETH-USDT")])]);
+      expect(await refusal(proof)).toEqual({
+        name: "OracleModelCommitmentMismatch",
+        args: [ETH, modelCommitment + 1n, modelCommitment],
+      });
+    },
+    PROOF_TIMEOUT,
+  );
+
+  it(
+    "refuses markets out of order or twice, even when a publisher signed them so",
+    async () => {
+      const unsorted = await proveBatch([await signUnchecked(a, ["ETH-USDT", "BTC-USDT"])]);
+      expect(await refusal(unsorted)).toEqual({ name: "OracleBatchNotSorted", args: [1n, ETH, BTC] });
+      const twice = await proveBatch([await signUnchecked(a, ["BTC-USDT", "BTC-USDT"])]);
+      expect(await refusal(twice, AT + 60)).toEqual({ name: "OracleBatchNotSorted", args: [1n, BTC, BTC] });
+    },
+    PROOF_TIMEOUT,
+  );
+});
+
+describe("zkrisk publisher sign --batch and zkrisk prove --batch", () => {
+  const work = mkdtempSync(join(tmpdir(), "zkrisk-batch-cli-"));
+  const PASSWORD = "a batch publisher password";
+  const run = (args: string[]) => {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      HOME: join(work, "home"),
+      ZKRISK_PUBLISHER_PASSWORD: PASSWORD,
+    };
+    const r = spawnSync(process.execPath, [BIN, ...args], {
+      cwd: work,
+      env,
+      encoding: "utf8",
+      timeout: 600_000,
+    });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  it(
+    "signs two markets at one bar, proves them from the file, and names the first disagreement (exit 2)",
+    async () => {
+      const key = join(work, "publisher.json");
+      expect(run(["publisher", "keygen", "--out", key]).code).toBe(0);
+      const at = new Date(T * 1000).toISOString();
+      const batchFile = join(work, "batch.json");
+      const signedRun = run([
+        "publisher",
+        "sign",
+        "--key",
+        key,
+        "--batch",
+        `ETH-USDT=${DATA}`,
+        "--batch",
+        `BTC-USDT=${DATA}`,
+        "--at",
+        at,
+        "--out",
+        batchFile,
+        "--json",
+      ]);
+      expect(signedRun.stderr).toBe("");
+      expect(signedRun.code).toBe(0);
+      const signed = JSON.parse(signedRun.stdout) as { markets: { market: string }[]; digest: string };
+      expect(signed.markets.map((m) => m.market)).toEqual(["BTC-USDT", "ETH-USDT"]);
+
+      const out = join(work, "proof.json");
+      const proved = run([
+        "prove",
+        "--artifacts",
+        dir,
+        "--batch",
+        batchFile,
+        "--domain",
+        domain.toString(),
+        "--out",
+        out,
+        "--json",
+      ]);
+      expect(proved.stderr).toBe("");
+      expect(proved.code).toBe(0);
+      const file = JSON.parse(readFileSync(out, "utf8")) as ProvedSignedBatch;
+      expect(file.format).toBe("zkrisk-signed-batch-proof/1");
+      expect(file.batchDigest).toBe(signed.digest);
+      expect(await prover.verify(file.proof, file.publicSignals)).toBe(true);
+      // By default the publisher set is the files' keys with a quorum of all of them: here the new key alone.
+      const alone = await makePublisherSet([readKeystore(key).publicKey], 1);
+      expect(file.publisherSet).toBe((await publisherSetCommitment(alone)).toString());
+      expect(file.markets.map((m) => m.market)).toEqual(["BTC-USDT", "ETH-USDT"]);
+      expect(file.domain).toBe(domain.toString());
+
+      // A second publisher's file whose ETH-USDT close of the last bar differs.
+      const other = await signBatch(b, [windowOf("BTC-USDT"), windowOf("ETH-USDT")]);
+      const lastBar = other.markets[1].window.bars[FEATURE_WINDOW_BARS - 1];
+      other.markets[1].window.bars[FEATURE_WINDOW_BARS - 1] = {
+        ...lastBar,
+        close: lastBar.close + 1n,
+        high: lastBar.high + 1n,
+      };
+      const resigned = await signBatch(b, other.markets);
+      const otherFile = join(work, "other.json");
+      writeSignedBatch(otherFile, resigned);
+      const disagree = run([
+        "prove",
+        "--artifacts",
+        dir,
+        "--batch",
+        batchFile,
+        "--batch",
+        otherFile,
+        "--out",
+        join(work, "no.json"),
+      ]);
+      expect(disagree.code).toBe(2);
+      expect(disagree.stderr).toContain(
+        `--batch: ${otherFile} differs from ${batchFile} at market ETH-USDT (markets[1]) bar ${FEATURE_WINDOW_BARS - 1}`,
+      );
+      expect(disagree.stderr).toContain(
+        `markets[1].bars[${FEATURE_WINDOW_BARS - 1}].close: ${lastBar.close + 1n} vs ${lastBar.close}`,
+      );
+    },
+    PROOF_TIMEOUT,
+  );
+});
