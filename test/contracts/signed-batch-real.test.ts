@@ -38,6 +38,7 @@ import { readKeystore, type PublisherKey } from "../../publisher/keystore";
 import { makePublisherSet, publisherSetCommitment, type PublisherSet } from "../../publisher/publisher-set";
 import { signBatch, writeSignedBatch, type SignedBatch } from "../../publisher/signed-batch";
 import { signedBatchArtifacts } from "../../scripts/signed-batch-bench";
+import { standInArtifacts } from "../helpers/signed-update-stand-in";
 import { BAR_SECONDS, DATA, MODEL, hre, revertOf, rpc, setNextBlockTime } from "./fixture";
 
 const BIN = join(__dirname, "../..", "bin/zkrisk.cjs");
@@ -122,12 +123,14 @@ beforeAll(async () => {
   modelCommitment = await commitModel(model);
   const me = await governor.getAddress();
   const verifier = await (await deployVerifier(governor, dir)).getAddress();
+  // A market's publisher set needs a signed-update verifier (its statement base); batches never call it.
+  const single = await (await deployVerifier(governor, await standInArtifacts())).getAddress();
   oracle = await deployOracle(governor, me);
   domain = oracleDomain((await hre.ethers.provider.getNetwork()).chainId, await oracle.getAddress());
   for (const id of [BTC, ETH]) {
     await registerMarket(oracle, id, { verifier, modelCommitment, guardian: me, limits: DEFAULT_LIMITS });
     await setPublisherSet(oracle, id, {
-      verifier,
+      verifier: single,
       modelCommitment,
       publisherSet: await publisherSetCommitment(publishers),
       quorum: 1,

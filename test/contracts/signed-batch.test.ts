@@ -19,7 +19,8 @@ import { FIELD_MODULUS } from "../../circuits/field";
 import { marketIdOf } from "../../candles/market-id";
 import { oracleDomain } from "../../prover/domain";
 import { compileOracleContracts, compileVerifier } from "../../prover/onchain/solc";
-import { setPublisherSet } from "../../prover/onchain/oracle";
+import { deployVerifier, setPublisherSet } from "../../prover/onchain/oracle";
+import { standInArtifacts } from "../helpers/signed-update-stand-in";
 import { releaseCurves } from "../../prover/setup";
 import {
   batchStandInArtifacts,
@@ -66,6 +67,8 @@ let domain: bigint;
 /** Stand-in artifact directories and deployed verifiers by n. */
 const dirs: Record<number, string> = {};
 const verifiers: Record<number, string> = {};
+/** A deployed signed-update verifier (of the single-update stand-in), for the markets' publisher sets. */
+let signedVerifier = "";
 let snapshot: string | undefined;
 /** Gas of an accepted batch (first update of each market) by n. */
 const batchGas: Record<number, bigint> = {};
@@ -151,6 +154,8 @@ beforeAll(async () => {
       await deployCompiled(compileVerifier(join(dirs[n], "Groth16Verifier.sol")))
     ).getAddress();
   }
+  // A market's publisher set needs a signed-update verifier (its statement base); batches never call it.
+  signedVerifier = await (await deployVerifier(governor, await standInArtifacts())).getAddress();
   oracle = await deployCompiled(compileOracleContracts().RiskOracle, [await governor.getAddress()]);
   domain = oracleDomain((await hre.ethers.provider.getNetwork()).chainId, await oracle.getAddress());
   for (const id of [BTC, ETH, SOL, TRX]) {
@@ -165,7 +170,7 @@ beforeAll(async () => {
     ).wait();
     if (id !== TRX) {
       await setPublisherSet(oracle, id, {
-        verifier: verifiers[1],
+        verifier: signedVerifier,
         modelCommitment: MODEL,
         publisherSet: SET,
         quorum: 1,
@@ -380,7 +385,7 @@ describe("submitSignedBatch: batch-specific reverts", () => {
 
   it("OracleModelCommitmentMismatch: a market whose registered model is another", async () => {
     await setPublisherSet(oracle, ETH, {
-      verifier: verifiers[1],
+      verifier: signedVerifier,
       modelCommitment: OTHER_MODEL,
       publisherSet: SET,
       quorum: 1,
@@ -395,7 +400,7 @@ describe("submitSignedBatch: batch-specific reverts", () => {
   it("OracleBatchPublisherSetMismatch: a market whose registered publisher set differs from the proof's", async () => {
     // ETH rotated to another set (e.g. another quorum): a batch signed by SET's publishers is refused for it.
     await setPublisherSet(oracle, ETH, {
-      verifier: verifiers[1],
+      verifier: signedVerifier,
       modelCommitment: MODEL,
       publisherSet: OTHER_SET,
       quorum: 2,
