@@ -8,13 +8,15 @@
  * last bar, seconds) below 2^40 and marketId below 2^176 (22 ASCII bytes; both range-checked by the
  * circuit), so the packing is injective, stays below 2^248 < p, and the oracle unpacks it with shifts.
  */
+import { packMargins, unpackMargins, UPDATE_PACKING } from "./statement";
 
-/** Bit positions and widths of the packed per-market signal of a batch. */
+/** Bit positions and widths of the packed per-market signal of a batch: the low 72 bits are a single update's
+ * (`packMargins`), the market id above them. */
 export const BATCH_PACKING = {
-  imShift: 16,
-  timestampShift: 32,
-  marketShift: 72,
-  timestampBits: 40,
+  imShift: UPDATE_PACKING.imShift,
+  timestampShift: UPDATE_PACKING.timestampShift,
+  marketShift: UPDATE_PACKING.digestShift,
+  timestampBits: UPDATE_PACKING.timestampBits,
   marketBits: 176,
 } as const;
 
@@ -40,36 +42,15 @@ export const BATCH_MARKET_ID_LIMIT = 1n << BigInt(BATCH_PACKING.marketBits);
  */
 export function packBatchUpdate(u: BatchUpdateValues): bigint {
   const P = BATCH_PACKING;
-  for (const [name, v] of [
-    ["mm", u.mm],
-    ["im", u.im],
-  ] as const) {
-    if (v < 0n || v >= 1n << BigInt(P.imShift)) throw new RangeError(`${name} ${v} does not fit 16 bits`);
-  }
-  if (u.dataTimestamp < 0n || u.dataTimestamp >= 1n << BigInt(P.timestampBits)) {
-    throw new RangeError(`data timestamp ${u.dataTimestamp} does not fit ${P.timestampBits} bits`);
-  }
   if (u.marketId < 0n || u.marketId >= BATCH_MARKET_ID_LIMIT) {
     throw new RangeError(
       `market id ${u.marketId} does not fit ${P.marketBits} bits (a label of at most ${P.marketBits / 8} ASCII bytes)`,
     );
   }
-  return (
-    u.mm +
-    (u.im << BigInt(P.imShift)) +
-    (u.dataTimestamp << BigInt(P.timestampShift)) +
-    (u.marketId << BigInt(P.marketShift))
-  );
+  return packMargins(u) + (u.marketId << BigInt(P.marketShift));
 }
 
 /** Unpack a batch's market signal (the oracle's view). */
 export function unpackBatchUpdate(packed: bigint): BatchUpdateValues {
-  const P = BATCH_PACKING;
-  const mask = (bits: number) => (1n << BigInt(bits)) - 1n;
-  return {
-    mm: packed & mask(P.imShift),
-    im: (packed >> BigInt(P.imShift)) & mask(P.timestampShift - P.imShift),
-    dataTimestamp: (packed >> BigInt(P.timestampShift)) & mask(P.timestampBits),
-    marketId: packed >> BigInt(P.marketShift),
-  };
+  return { ...unpackMargins(packed), marketId: packed >> BigInt(BATCH_PACKING.marketShift) };
 }

@@ -90,12 +90,20 @@ export interface UpdateValues {
   digest: bigint;
 }
 
+/** The low 72 bits every packed signal shares: margins and the data timestamp (single updates and batches). */
+export interface PackedMargins {
+  mm: bigint;
+  im: bigint;
+  /** Open time of the window's last bar, seconds since the Unix epoch. */
+  dataTimestamp: bigint;
+}
+
 /**
- * Pack an update as the circuit does.
- * @throws RangeError for a margin outside [0, 2^16), a timestamp outside [0, 2^40) or a digest signal
- *   outside [0, 2^180) (pass `digestSignal(windowDigest)`).
+ * MM + IM * 2^16 + dataTimestamp * 2^32: the part of a packed signal below bit 72 (`UPDATE_PACKING`, and the
+ * batch's `BATCH_PACKING` shares it), with the range checks the circuit makes.
+ * @throws RangeError for a margin outside [0, 2^16) or a timestamp outside [0, 2^40)
  */
-export function packUpdate(u: UpdateValues): bigint {
+export function packMargins(u: PackedMargins): bigint {
   const P = UPDATE_PACKING;
   for (const [name, v] of [
     ["mm", u.mm],
@@ -106,25 +114,34 @@ export function packUpdate(u: UpdateValues): bigint {
   if (u.dataTimestamp < 0n || u.dataTimestamp >= 1n << BigInt(P.timestampBits)) {
     throw new RangeError(`data timestamp ${u.dataTimestamp} does not fit ${P.timestampBits} bits`);
   }
-  if (u.digest < 0n || u.digest >= 1n << BigInt(P.digestBits)) {
-    throw new RangeError(`digest signal ${u.digest} does not fit ${P.digestBits} bits (use digestSignal)`);
-  }
-  return (
-    u.mm +
-    (u.im << BigInt(P.imShift)) +
-    (u.dataTimestamp << BigInt(P.timestampShift)) +
-    (u.digest << BigInt(P.digestShift))
-  );
+  return u.mm + (u.im << BigInt(P.imShift)) + (u.dataTimestamp << BigInt(P.timestampShift));
 }
 
-/** Unpack an update signal (the oracle's view; a well-formed one is below 2^252). */
-export function unpackUpdate(packed: bigint): UpdateValues {
+/** The margins and data timestamp of a packed signal's low 72 bits (the oracle's view). */
+export function unpackMargins(packed: bigint): PackedMargins {
   const P = UPDATE_PACKING;
   const mask = (bits: number) => (1n << BigInt(bits)) - 1n;
   return {
     mm: packed & mask(P.imShift),
     im: (packed >> BigInt(P.imShift)) & mask(P.timestampShift - P.imShift),
     dataTimestamp: (packed >> BigInt(P.timestampShift)) & mask(P.timestampBits),
-    digest: packed >> BigInt(P.digestShift),
   };
+}
+
+/**
+ * Pack an update as the circuit does.
+ * @throws RangeError for a margin outside [0, 2^16), a timestamp outside [0, 2^40) or a digest signal
+ *   outside [0, 2^180) (pass `digestSignal(windowDigest)`).
+ */
+export function packUpdate(u: UpdateValues): bigint {
+  const P = UPDATE_PACKING;
+  if (u.digest < 0n || u.digest >= 1n << BigInt(P.digestBits)) {
+    throw new RangeError(`digest signal ${u.digest} does not fit ${P.digestBits} bits (use digestSignal)`);
+  }
+  return packMargins(u) + (u.digest << BigInt(P.digestShift));
+}
+
+/** Unpack an update signal (the oracle's view; a well-formed one is below 2^252). */
+export function unpackUpdate(packed: bigint): UpdateValues {
+  return { ...unpackMargins(packed), digest: packed >> BigInt(UPDATE_PACKING.digestShift) };
 }
