@@ -39,11 +39,9 @@
  */
 import type { QuantizedModel } from "../models/quantized-model";
 import { BATCH_DIGEST_TAG, MAX_BATCH_MARKETS } from "../candles/batch-digest";
-import { WINDOW_DIGEST_TAG } from "../candles/digest";
 import { WINDOW_RANGE_BARS } from "../candles/window";
-import { FEATURE_INTERVAL_MS, FEATURE_WINDOW_BARS } from "../features/window-features";
-import { PUBLISHER_SET_MAX_KEYS } from "../publisher/publisher-set";
-import { architectureOf, checkFitsArchitecture, type Architecture } from "./architecture";
+import { FEATURE_WINDOW_BARS } from "../features/window-features";
+import { architectureOf, type Architecture } from "./architecture";
 import { BATCH_PACKING } from "./batch-statement";
 import {
   emitInference,
@@ -52,7 +50,13 @@ import {
   type GeneratedCircuit,
   type WeightMode,
 } from "./generate-circuit";
-import { WINDOW_DIGEST_LENGTH } from "./generate-update-circuit";
+import {
+  checkSignedCircuitParameters,
+  emitPublisherInputs,
+  emitQuorum,
+  emitWindowDigest,
+  WINDOW_DIGEST_LENGTH,
+} from "./signed-circuit-parts";
 import { BATCH_TRAILING_SIGNAL_NAMES } from "./public-signals";
 import { modelCommitment } from "./commitments";
 
@@ -78,17 +82,10 @@ export async function generateSignedBatchCircuit(
   if (!Number.isInteger(n) || n < 1 || n > MAX_BATCH_MARKETS) {
     throw new RangeError(`batch size ${n} is not an integer in [1, ${MAX_BATCH_MARKETS}]`);
   }
-  if (!Number.isInteger(quorum) || quorum < 1 || quorum > PUBLISHER_SET_MAX_KEYS) {
-    throw new RangeError(`quorum ${quorum} is not an integer in [1, ${PUBLISHER_SET_MAX_KEYS}]`);
-  }
-  if (model.features.length !== 8) {
-    throw new RangeError(`the window features are 8, the model reads ${model.features.length}`);
-  }
-  if (mode === "committed") checkFitsArchitecture(model, architecture);
+  checkSignedCircuitParameters(model, mode, quorum, architecture);
   const BARS = FEATURE_WINDOW_BARS;
   const R = WINDOW_RANGE_BARS;
   const K = quorum;
-  const S = PUBLISHER_SET_MAX_KEYS;
   const P = BATCH_PACKING;
   const [batchDigestName, modelName, publisherSetName, domainName] = BATCH_TRAILING_SIGNAL_NAMES;
   const out: string[] = [];
@@ -129,13 +126,7 @@ export async function generateSignedBatchCircuit(
   line(
     "    // The publisher set (publisher/publisher-set.ts) and the quorum's signatures of the batch digest.",
   );
-  line("    signal input publisherCount;");
-  line(`    signal input publisherAx[${S}];`);
-  line(`    signal input publisherAy[${S}];`);
-  line(`    signal input signerIndex[${K}];`);
-  line(`    signal input signatureR8x[${K}];`);
-  line(`    signal input signatureR8y[${K}];`);
-  line(`    signal input signatureS[${K}];`);
+  emitPublisherInputs(line, K);
   emitWeightInputs(line, model, mode);
 
   line("");
@@ -144,20 +135,7 @@ export async function generateSignedBatchCircuit(
   );
   line(`    component windowDigest[${n}];`);
   line(`    for (var m = 0; m < ${n}; m++) {`);
-  line(`        windowDigest[m] = PoseidonSponge(${WINDOW_DIGEST_LENGTH});`);
-  line(`        windowDigest[m].in[0] <== ${WINDOW_DIGEST_TAG};`);
-  line("        windowDigest[m].in[1] <== marketId[m];");
-  line(`        windowDigest[m].in[2] <== ${FEATURE_INTERVAL_MS};`);
-  line("        windowDigest[m].in[3] <== dataTimestamp[m] * 1000;");
-  line(`        windowDigest[m].in[4] <== ${BARS};`);
-  line(`        for (var i = 0; i < ${BARS}; i++) {`);
-  line("            windowDigest[m].in[5 + 2 * i] <== close[m][i];");
-  line("            windowDigest[m].in[6 + 2 * i] <== volume[m][i];");
-  line("        }");
-  line(`        for (var j = 0; j < ${R}; j++) {`);
-  line(`            windowDigest[m].in[${5 + 2 * BARS} + 2 * j] <== high[m][j];`);
-  line(`            windowDigest[m].in[${6 + 2 * BARS} + 2 * j] <== low[m][j];`);
-  line("        }");
+  emitWindowDigest(line, { target: "windowDigest[m]", of: "[m]", indent: "        ", declare: false });
   line("    }");
   line("");
   line(`    // 2. The batch digest (candles/batch-digest.ts, layout v1): ${2 + 2 * n} elements.`);
@@ -171,15 +149,7 @@ export async function generateSignedBatchCircuit(
   line(`    ${batchDigestName} <== batchHash.out;`);
   line("");
   line(`    // 3. ${K} signature(s) of the batch digest by distinct keys of the committed publisher set.`);
-  line(`    component publishers = PublisherQuorum(${K});`);
-  line("    publishers.digest <== batchHash.out;");
-  line("    publishers.n <== publisherCount;");
-  line("    publishers.Ax <== publisherAx;");
-  line("    publishers.Ay <== publisherAy;");
-  line("    publishers.index <== signerIndex;");
-  line("    publishers.R8x <== signatureR8x;");
-  line("    publishers.R8y <== signatureR8y;");
-  line("    publishers.S <== signatureS;");
+  emitQuorum(line, K, "batchHash.out");
   line(`    ${publisherSetName} <== publishers.setCommitment;`);
   line("");
   line(

@@ -38,11 +38,9 @@
  * The digest's 14 permutations are 37 % of it: every signed value costs about 41 constraints.
  */
 import type { QuantizedModel } from "../models/quantized-model";
-import { WINDOW_DIGEST_TAG } from "../candles/digest";
 import { WINDOW_RANGE_BARS } from "../candles/window";
-import { FEATURE_INTERVAL_MS, FEATURE_WINDOW_BARS } from "../features/window-features";
-import { PUBLISHER_SET_MAX_KEYS } from "../publisher/publisher-set";
-import { architectureOf, checkFitsArchitecture, type Architecture } from "./architecture";
+import { FEATURE_WINDOW_BARS } from "../features/window-features";
+import { architectureOf, type Architecture } from "./architecture";
 import {
   emitInference,
   emitModelCommitment,
@@ -53,9 +51,15 @@ import {
 import { UPDATE_SIGNALS } from "./public-signals";
 import { STATEMENT_TAG, UPDATE_PACKING } from "./statement";
 import { modelCommitment } from "./commitments";
+import {
+  checkSignedCircuitParameters,
+  emitPublisherInputs,
+  emitQuorum,
+  emitWindowDigest,
+  WINDOW_DIGEST_LENGTH,
+} from "./signed-circuit-parts";
 
-/** Field elements the digest absorbs for a feature window: header, (close, volume) per bar, (high, low) of the range part. */
-export const WINDOW_DIGEST_LENGTH = 5 + 2 * FEATURE_WINDOW_BARS + 2 * WINDOW_RANGE_BARS;
+export { WINDOW_DIGEST_LENGTH } from "./signed-circuit-parts";
 
 /** A generated signed-update circuit. */
 export interface GeneratedUpdateCircuit extends GeneratedCircuit {
@@ -73,17 +77,10 @@ export async function generateUpdateCircuit(
   quorum: number,
   architecture: Architecture = architectureOf(model),
 ): Promise<GeneratedUpdateCircuit> {
-  if (!Number.isInteger(quorum) || quorum < 1 || quorum > PUBLISHER_SET_MAX_KEYS) {
-    throw new RangeError(`quorum ${quorum} is not an integer in [1, ${PUBLISHER_SET_MAX_KEYS}]`);
-  }
-  if (model.features.length !== 8) {
-    throw new RangeError(`the window features are 8, the model reads ${model.features.length}`);
-  }
-  if (mode === "committed") checkFitsArchitecture(model, architecture);
+  checkSignedCircuitParameters(model, mode, quorum, architecture);
   const N = FEATURE_WINDOW_BARS;
   const R = WINDOW_RANGE_BARS;
   const K = quorum;
-  const S = PUBLISHER_SET_MAX_KEYS;
   const out: string[] = [];
   const line = (s = "") => out.push(s);
 
@@ -120,13 +117,7 @@ export async function generateUpdateCircuit(
   line(`    signal input high[${R}];`);
   line(`    signal input low[${R}];`);
   line("    // The publisher set (publisher/publisher-set.ts) and the quorum's signatures of the digest.");
-  line("    signal input publisherCount;");
-  line(`    signal input publisherAx[${S}];`);
-  line(`    signal input publisherAy[${S}];`);
-  line(`    signal input signerIndex[${K}];`);
-  line(`    signal input signatureR8x[${K}];`);
-  line(`    signal input signatureR8y[${K}];`);
-  line(`    signal input signatureS[${K}];`);
+  emitPublisherInputs(line, K);
   line("    // The oracle's domain (prover/domain.ts), bound by the statement key.");
   line("    signal input domain;");
   emitWeightInputs(line, model, mode);
@@ -137,20 +128,7 @@ export async function generateUpdateCircuit(
   line("    timestampRange.in <== dataTimestamp;");
   line("");
   line(`    // 1. The window digest (candles/digest.ts, layout v2): ${WINDOW_DIGEST_LENGTH} elements.`);
-  line(`    component digest = PoseidonSponge(${WINDOW_DIGEST_LENGTH});`);
-  line(`    digest.in[0] <== ${WINDOW_DIGEST_TAG};`);
-  line("    digest.in[1] <== marketId;");
-  line(`    digest.in[2] <== ${FEATURE_INTERVAL_MS};`);
-  line("    digest.in[3] <== dataTimestamp * 1000;");
-  line(`    digest.in[4] <== ${N};`);
-  line(`    for (var i = 0; i < ${N}; i++) {`);
-  line("        digest.in[5 + 2 * i] <== close[i];");
-  line("        digest.in[6 + 2 * i] <== volume[i];");
-  line("    }");
-  line(`    for (var j = 0; j < ${R}; j++) {`);
-  line(`        digest.in[${5 + 2 * N} + 2 * j] <== high[j];`);
-  line(`        digest.in[${6 + 2 * N} + 2 * j] <== low[j];`);
-  line("    }");
+  emitWindowDigest(line, { target: "digest", of: "", indent: "    ", declare: true });
   line("");
   line(
     `    // The digest's low ${UPDATE_PACKING.digestBits} bits for the packed update (statement.ts digestSignal).`,
@@ -159,15 +137,7 @@ export async function generateUpdateCircuit(
   line("    digestBits.in <== digest.out;");
   line("");
   line(`    // 2. ${K} signature(s) of the digest by distinct keys of the committed publisher set.`);
-  line(`    component publishers = PublisherQuorum(${K});`);
-  line("    publishers.digest <== digest.out;");
-  line("    publishers.n <== publisherCount;");
-  line("    publishers.Ax <== publisherAx;");
-  line("    publishers.Ay <== publisherAy;");
-  line("    publishers.index <== signerIndex;");
-  line("    publishers.R8x <== signatureR8x;");
-  line("    publishers.R8y <== signatureR8y;");
-  line("    publishers.S <== signatureS;");
+  emitQuorum(line, K, "digest.out");
   line("");
   line("    // 3. The features of the window (features/window-features.ts).");
   line("    component features = WindowFeatures();");

@@ -1,0 +1,94 @@
+/**
+ * The parts the signed-update circuit (generate-update-circuit.ts) and the signed batch circuit
+ * (generate-signed-batch-circuit.ts) write alike: the checks of their parameters, the publisher set's and the
+ * signatures' inputs, the digest of one window (candles/digest.ts, layout v2) and the quorum of signatures over a
+ * digest (circuits/lib/publisher-quorum.circom). Each emitter writes Circom lines through `line`, as the model's
+ * emitters in generate-circuit.ts do.
+ */
+import { WINDOW_DIGEST_TAG } from "../candles/digest";
+import { WINDOW_RANGE_BARS } from "../candles/window";
+import { FEATURE_INTERVAL_MS, FEATURE_WINDOW_BARS } from "../features/window-features";
+import type { QuantizedModel } from "../models/quantized-model";
+import { PUBLISHER_SET_MAX_KEYS } from "../publisher/publisher-set";
+import { checkFitsArchitecture, type Architecture } from "./architecture";
+import type { WeightMode } from "./generate-circuit";
+
+/** Field elements the digest absorbs for a feature window: header, (close, volume) per bar, (high, low) of the
+ * range part. */
+export const WINDOW_DIGEST_LENGTH = 5 + 2 * FEATURE_WINDOW_BARS + 2 * WINDOW_RANGE_BARS;
+
+/** Writes one line of Circom. */
+type Line = (s?: string) => void;
+
+/**
+ * Check what a signed circuit is generated for: a quorum in [1, PUBLISHER_SET_MAX_KEYS], a model of the eight
+ * window features, and (committed weights) a model that fits the architecture.
+ * @throws RangeError naming the parameter at fault
+ */
+export function checkSignedCircuitParameters(
+  model: QuantizedModel,
+  mode: WeightMode,
+  quorum: number,
+  architecture: Architecture,
+): void {
+  if (!Number.isInteger(quorum) || quorum < 1 || quorum > PUBLISHER_SET_MAX_KEYS) {
+    throw new RangeError(`quorum ${quorum} is not an integer in [1, ${PUBLISHER_SET_MAX_KEYS}]`);
+  }
+  if (model.features.length !== 8) {
+    throw new RangeError(`the window features are 8, the model reads ${model.features.length}`);
+  }
+  if (mode === "committed") checkFitsArchitecture(model, architecture);
+}
+
+/** The inputs of the publisher set (its keys, padded to the maximum) and of the quorum's K signatures. */
+export function emitPublisherInputs(line: Line, quorum: number): void {
+  const S = PUBLISHER_SET_MAX_KEYS;
+  line("    signal input publisherCount;");
+  line(`    signal input publisherAx[${S}];`);
+  line(`    signal input publisherAy[${S}];`);
+  line(`    signal input signerIndex[${quorum}];`);
+  line(`    signal input signatureR8x[${quorum}];`);
+  line(`    signal input signatureR8y[${quorum}];`);
+  line(`    signal input signatureS[${quorum}];`);
+}
+
+/** `publishers`: K signatures of `digest` by distinct keys of the committed set (its commitment is an output). */
+export function emitQuorum(line: Line, quorum: number, digest: string): void {
+  line(`    component publishers = PublisherQuorum(${quorum});`);
+  line(`    publishers.digest <== ${digest};`);
+  line("    publishers.n <== publisherCount;");
+  line("    publishers.Ax <== publisherAx;");
+  line("    publishers.Ay <== publisherAy;");
+  line("    publishers.index <== signerIndex;");
+  line("    publishers.R8x <== signatureR8x;");
+  line("    publishers.R8y <== signatureR8y;");
+  line("    publishers.S <== signatureS;");
+}
+
+/**
+ * The digest of one window into the sponge `target`: `of` indexes the window's signals ("" for the single
+ * update's, "[m]" for market m of a batch), `indent` is the lines' indentation, and `declare` makes the first
+ * line a declaration (`component target = ...`) rather than an assignment to an array's element.
+ */
+export function emitWindowDigest(
+  line: Line,
+  o: { target: string; of: string; indent: string; declare: boolean },
+): void {
+  const N = FEATURE_WINDOW_BARS;
+  const R = WINDOW_RANGE_BARS;
+  const { target, of, indent } = o;
+  line(`${indent}${o.declare ? "component " : ""}${target} = PoseidonSponge(${WINDOW_DIGEST_LENGTH});`);
+  line(`${indent}${target}.in[0] <== ${WINDOW_DIGEST_TAG};`);
+  line(`${indent}${target}.in[1] <== marketId${of};`);
+  line(`${indent}${target}.in[2] <== ${FEATURE_INTERVAL_MS};`);
+  line(`${indent}${target}.in[3] <== dataTimestamp${of} * 1000;`);
+  line(`${indent}${target}.in[4] <== ${N};`);
+  line(`${indent}for (var i = 0; i < ${N}; i++) {`);
+  line(`${indent}    ${target}.in[5 + 2 * i] <== close${of}[i];`);
+  line(`${indent}    ${target}.in[6 + 2 * i] <== volume${of}[i];`);
+  line(`${indent}}`);
+  line(`${indent}for (var j = 0; j < ${R}; j++) {`);
+  line(`${indent}    ${target}.in[${5 + 2 * N} + 2 * j] <== high${of}[j];`);
+  line(`${indent}    ${target}.in[${6 + 2 * N} + 2 * j] <== low${of}[j];`);
+  line(`${indent}}`);
+}
