@@ -127,7 +127,7 @@ export interface AuditedUpdate {
   /** Margins the oracle accepted (bps of notional). */
   maintenanceMarginBps: number;
   initialMarginBps: number;
-  /** How it was accepted: `submitUpdate`, `submitBatch` or `submitSignedUpdate`. */
+  /** How it was accepted: `submitUpdate` or `submitSignedUpdate`. */
   kind: "update" | "signed";
   /** ok, flagged (some check failed: `reasons`) or unverifiable (none failed, some could not be made: `missing`). */
   status: AuditStatus;
