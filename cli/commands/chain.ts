@@ -1,4 +1,8 @@
-/** `zkrisk deploy`, `zkrisk register-market`, `zkrisk submit`: the oracle on a JSON-RPC node. */
+/**
+ * `zkrisk deploy`, `zkrisk register-market`, `zkrisk submit`: the oracle on a JSON-RPC node. A market registered
+ * with `--publishers` takes signed updates only; `submit` sends a signed proof file (`prove --window`) with
+ * `submitSignedUpdate` and an unsigned one with `submitUpdate`.
+ */
 import { isAddress } from "ethers";
 import { UsageError } from "../../models/errors";
 import { writeJsonAtomic } from "../../models/io";
@@ -11,12 +15,17 @@ import {
   deployVerifier,
   oracleAt,
   registerMarket,
+  setPublisherSet,
+  submitSignedUpdate,
   submitUpdate,
   type MarketLimits,
 } from "../../prover/onchain/oracle";
 import { loadArtifacts } from "../../prover/artifacts";
 import { outFileOption, parseIntOption, printJson } from "../options";
 import { readProofFile, requireInputCommitment } from "../../prover/proof-file";
+import { isSignedProofDocument, readSignedProofFile } from "../../prover/signed-proof-file";
+import { readJsonFile } from "../../models/io";
+import { publisherSetCommitment, readPublisherSet } from "../../publisher";
 
 function address(option: string, value: string): string {
   if (!isAddress(value)) throw new UsageError(`${option}: '${value}' is not an address`);
@@ -76,6 +85,8 @@ export interface RegisterMarketFlags extends LimitFlags {
   model?: string;
   commitment?: string;
   guardian?: string;
+  /** Publisher set file: the market then takes signed updates only (`setPublisherSet` with `--verifier`). */
+  publishers?: string;
   rpc: string;
   key: string;
   json?: boolean;
@@ -125,32 +136,75 @@ export async function registerMarketAction(f: RegisterMarketFlags): Promise<void
   const commitment = f.model ? await modelCommitment(loadQuantizedModel(f.model)) : BigInt(f.commitment!);
   const limits = limitsOf(f);
   const marketId = marketIdOf(f.market);
-  const receipt = await withChain(f.rpc, f.key, async (chain) =>
-    registerMarket(oracleAt(address("--oracle", f.oracle), chain.signer), marketId, {
-      verifier: address("--verifier", f.verifier),
+  // The publisher set file is read (and checked) before anything is sent.
+  const publishers = f.publishers === undefined ? undefined : await readPublisherSet(f.publishers);
+  const { receipt, signed } = await withChain(f.rpc, f.key, async (chain) => {
+    const oracle = oracleAt(address("--oracle", f.oracle), chain.signer);
+    const verifier = address("--verifier", f.verifier);
+    const registered = await registerMarket(oracle, marketId, {
+      verifier,
       modelCommitment: commitment,
       guardian: f.guardian ? address("--guardian", f.guardian) : await chain.signer.getAddress(),
       limits,
-    }),
-  );
+    });
+    if (publishers === undefined) return { receipt: registered, signed: undefined };
+    const set = await setPublisherSet(oracle, marketId, {
+      verifier,
+      modelCommitment: commitment,
+      publisherSet: await publisherSetCommitment(publishers),
+      quorum: publishers.quorum,
+    });
+    return { receipt: registered, signed: set };
+  });
   const out = {
     marketId: marketId.toString(),
     modelCommitment: commitment.toString(),
     limits,
     txHash: receipt.hash,
+    ...(signed === undefined
+      ? {}
+      : {
+          publisherSet: {
+            commitment: signed.config.publisherSet.toString(),
+            quorum: signed.config.quorum,
+            statementKey: signed.config.statementKey.toString(),
+            txHash: signed.receipt.hash,
+          },
+        }),
   };
   if (f.json) printJson(out);
-  else process.stdout.write(`registered ${f.market} (id ${marketId}) on ${f.oracle}: tx ${receipt.hash}\n`);
+  else {
+    process.stdout.write(`registered ${f.market} (id ${marketId}) on ${f.oracle}: tx ${receipt.hash}\n`);
+    if (signed !== undefined) {
+      process.stdout.write(
+        `publisher set ${signed.config.publisherSet} (quorum ${signed.config.quorum}), statement key ` +
+          `${signed.config.statementKey}: signed updates only; tx ${signed.receipt.hash}\n`,
+      );
+    }
+  }
 }
 
-/** `zkrisk submit`: submit a proof file to the oracle. */
+/** `zkrisk submit`: submit a proof file to the oracle (signed or unsigned, by the file's format). */
 export async function submitAction(proofFile: string, f: SubmitFlags): Promise<void> {
-  const update = readProofFile(proofFile);
-  // The oracle's event publishes the features, which the proof binds only through their commitment.
-  await requireInputCommitment(update, proofFile);
-  const receipt = await withChain(f.rpc, f.key, (chain) =>
-    submitUpdate(oracleAt(address("--oracle", f.oracle), chain.signer), update),
-  );
+  const doc = readJsonFile(proofFile, "PROOF_INVALID");
+  let receipt;
+  if (isSignedProofDocument(doc)) {
+    const update = readSignedProofFile(proofFile);
+    receipt = await withChain(f.rpc, f.key, (chain) =>
+      submitSignedUpdate(
+        oracleAt(address("--oracle", f.oracle), chain.signer),
+        BigInt(update.parameters.marketId),
+        update.calldata,
+      ),
+    );
+  } else {
+    const update = readProofFile(proofFile);
+    // The oracle's event publishes the features, which the proof binds only through their commitment.
+    await requireInputCommitment(update, proofFile);
+    receipt = await withChain(f.rpc, f.key, (chain) =>
+      submitUpdate(oracleAt(address("--oracle", f.oracle), chain.signer), update),
+    );
+  }
   const out = { txHash: receipt.hash, block: receipt.blockNumber, gasUsed: receipt.gasUsed.toString() };
   if (f.json) printJson(out);
   else process.stdout.write(`accepted: tx ${out.txHash}, block ${out.block}, gas ${out.gasUsed}\n`);

@@ -39,6 +39,11 @@ export function registerChainCommands(program: Command): void {
     .option("--model <file>", "quantised model whose commitment the market accepts")
     .option("--commitment <n>", "model commitment (instead of --model)")
     .option("--guardian <address>", "account that may pause the market (default: the sender)")
+    .option(
+      "--publishers <file>",
+      "publisher set file (`zkrisk publisher set`): the market then takes only signed updates, proven by the " +
+        "signed-update circuit whose verifier is --verifier (`zkrisk deploy --artifacts` of that circuit)",
+    )
     .option("--min-mm <bps>", "lowest maintenance margin", String(DEFAULT_LIMITS.minMaintenanceMarginBps))
     .option("--max-mm <bps>", "highest maintenance margin", String(DEFAULT_LIMITS.maxMaintenanceMarginBps))
     .option("--min-im <bps>", "lowest initial margin", String(DEFAULT_LIMITS.minInitialMarginBps))
@@ -55,7 +60,7 @@ export function registerChainCommands(program: Command): void {
   program
     .command("submit")
     .description("submit a proof file to the oracle; a refusal names the oracle's reason")
-    .argument("<proof>", "proof file written by `zkrisk prove`")
+    .argument("<proof>", "proof file written by `zkrisk prove` (with --window: a signed update)")
     .requiredOption("--oracle <address>", "RiskOracle address")
     .option("--rpc <url>", "JSON-RPC node", DEFAULT_RPC)
     .option("--key <key>", KEY_HELP, "env:ZKRISK_PRIVATE_KEY")

@@ -14,6 +14,7 @@ import { UPDATE_SIGNALS } from "../../circuits/public-signals";
 import { releaseCurves, snarkjs, type VerificationKey } from "../../prover/setup/snarkjs";
 import type { ProvedSignedUpdate } from "../../prover/prove-signed-update";
 import { publisherSetFileCommitment } from "../../publisher";
+import { DEV_KEYS, startHardhatNode } from "../helpers/hardhat-node";
 
 const ROOT = join(__dirname, "../..");
 const BIN = join(ROOT, "bin/zkrisk.cjs");
@@ -273,6 +274,116 @@ describe("zkrisk prove --window", () => {
       );
       expect(wrongMarket.code).toBe(2);
       expect(wrongMarket.stderr).toMatch(/market 'BTC-USDT' is not --market 'ETH-USDT'/);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    "register-market --publishers and submit: the signed proof file is accepted on a node, a replay and an " +
+      "edited file are refused",
+    async () => {
+      const node = await startHardhatNode();
+      try {
+        // The chain's clock just after the proven bar's close (hardhat.config.ts starts it before).
+        const closed = Date.parse("2024-07-01T00:00:00Z") / 1000 + 60;
+        for (const [method, params] of [
+          ["evm_setNextBlockTimestamp", [closed]],
+          ["evm_mine", []],
+        ] as const) {
+          const r = await fetch(node.rpc, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+          });
+          expect(r.ok).toBe(true);
+        }
+        const key = ["--rpc", node.rpc, "--key", DEV_KEYS[0]];
+        const deployed = JSON.parse(ok(zkrisk("deploy", "--artifacts", at("art"), ...key, "--json"))) as {
+          chainId: string;
+          verifier: string;
+          oracle: string;
+        };
+        const registered = JSON.parse(
+          ok(
+            zkrisk(
+              "register-market",
+              "--oracle",
+              deployed.oracle,
+              "--market",
+              "BTC-USDT",
+              "--verifier",
+              deployed.verifier,
+              "--model",
+              join(ROOT, "models/btc-usdt-2h.quantized.json"),
+              "--max-age",
+              "604800",
+              "--publishers",
+              at("set.json"),
+              ...key,
+              "--json",
+            ),
+          ),
+        ) as { publisherSet: { commitment: string; quorum: number; statementKey: string } };
+        expect(registered.publisherSet.commitment).toBe(
+          (await publisherSetFileCommitment(at("set.json"))).toString(),
+        );
+        expect(registered.publisherSet.quorum).toBe(2);
+        const proof = at("node-proof.json");
+        ok(
+          zkrisk(
+            "prove",
+            "--artifacts",
+            at("art"),
+            "--market",
+            "BTC-USDT",
+            "--window",
+            at("a.window.json"),
+            at("b.window.json"),
+            "--publishers",
+            at("set.json"),
+            "--oracle",
+            deployed.oracle,
+            "--chain-id",
+            deployed.chainId,
+            "--out",
+            proof,
+          ),
+        );
+        const written = JSON.parse(readFileSync(proof, "utf8")) as ProvedSignedUpdate;
+        expect(written.parameters.statement).toBe(registered.publisherSet.statementKey);
+        const accepted = JSON.parse(
+          ok(zkrisk("submit", proof, "--oracle", deployed.oracle, ...key, "--json")),
+        ) as { gasUsed: string };
+        expect(Number(accepted.gasUsed)).toBeGreaterThan(200_000);
+        expect(Number(accepted.gasUsed)).toBeLessThan(240_000);
+        const replay = zkrisk("submit", proof, "--oracle", deployed.oracle, ...key);
+        expect(replay.code).toBe(2);
+        expect(replay.stderr).toContain("the oracle refused: OracleNotNewer(");
+        // A file whose stated margin is not the proven one is refused before anything is sent.
+        const edited = at("edited-proof.json");
+        writeFileSync(
+          edited,
+          JSON.stringify({
+            ...written,
+            parameters: {
+              ...written.parameters,
+              maintenanceMarginBps: written.parameters.maintenanceMarginBps - 1,
+            },
+          }),
+        );
+        const refused = zkrisk("submit", edited, "--oracle", deployed.oracle, ...key);
+        expect(refused.code).toBe(2);
+        expect(refused.stderr).toMatch(
+          /edited-proof\.json: parameters\.maintenanceMarginBps: states \d+, the proven update signal carries \d+/,
+        );
+        const unknown = at("unknown-key-proof.json");
+        writeFileSync(unknown, JSON.stringify({ ...written, extra: 1 }));
+        const strange = zkrisk("submit", unknown, "--oracle", deployed.oracle, ...key);
+        expect(strange.code).toBe(2);
+        expect(strange.stderr).toMatch(/unknown-key-proof\.json: .*extra/);
+      } finally {
+        node.stop();
+      }
     },
     TIMEOUT,
   );

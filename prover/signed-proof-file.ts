@@ -1,0 +1,138 @@
+/**
+ * Reading a signed-update proof file (`zkrisk prove --window` writes it; format `zkrisk-signed-proof/1`,
+ * prove-signed-update.ts). The file is input from outside: every field is checked for its shape and unknown
+ * keys are errors, each error naming the file and the field (PROOF_INVALID). What reaches the chain is rebuilt
+ * from the proof and its public signals, never taken from the file's `calldata`, and the parameters the file
+ * states must be the ones its packed update signal carries.
+ */
+import { readJsonFile } from "../models/io";
+import { JsonReader } from "../models/validate";
+import { FIELD_MODULUS } from "../circuits/field";
+import { UPDATE_SIGNALS, UPDATE_SIGNAL_INDEX, digestSignal } from "../circuits/public-signals";
+import { unpackUpdate } from "../circuits/statement";
+import { toVerifierCalldata } from "./calldata";
+import { ProofFileError } from "./proof-file";
+import type { ProvedSignedUpdate } from "./prove-signed-update";
+
+/** Format tag of a signed-update proof file. */
+export const SIGNED_PROOF_FILE_FORMAT = "zkrisk-signed-proof/1";
+
+/** Whether a parsed JSON document says it is a signed-update proof file. */
+export function isSignedProofDocument(doc: unknown): boolean {
+  return (
+    typeof doc === "object" &&
+    doc !== null &&
+    (doc as { format?: unknown }).format === SIGNED_PROOF_FILE_FORMAT
+  );
+}
+
+/** A field element given as a decimal string. */
+function fieldString(r: JsonReader): string {
+  const v = r.bigint();
+  if (v >= FIELD_MODULUS) r.error(`${v} is not below the field modulus`);
+  return v.toString();
+}
+
+function fieldStrings(r: JsonReader, n?: number): string[] {
+  return r.items(n).map(fieldString);
+}
+
+/** Parse and check a signed-update proof file's document (as read from `file`). */
+export function parseSignedProofFile(doc: unknown, file: string): ProvedSignedUpdate {
+  const r = new JsonReader(file, doc, "", (f, field, reason) => new ProofFileError(f, field, reason));
+  r.onlyKeys([
+    "format",
+    "market",
+    "bar",
+    "proof",
+    "publicSignals",
+    "calldata",
+    "parameters",
+    "features",
+    "provingMs",
+  ]);
+  r.at("format").literal(SIGNED_PROOF_FILE_FORMAT);
+  const bar = r.at("bar");
+  if (Number.isNaN(Date.parse(bar.string()))) bar.error(`'${bar.string()}' is not an ISO-8601 time`);
+  const proof = r.at("proof").onlyKeys(["pi_a", "pi_b", "pi_c", "protocol", "curve"]);
+  const params = r
+    .at("parameters")
+    .onlyKeys([
+      "maintenanceMarginBps",
+      "initialMarginBps",
+      "dataTimestamp",
+      "windowDigest",
+      "statement",
+      "marketId",
+      "modelCommitment",
+      "publisherSet",
+      "domain",
+    ]);
+  r.at("calldata").onlyKeys(["a", "b", "c", "input"]);
+  const publicSignals = fieldStrings(r.at("publicSignals"), UPDATE_SIGNALS.length);
+  const parsedProof = {
+    pi_a: fieldStrings(proof.at("pi_a"), 3),
+    pi_b: proof
+      .at("pi_b")
+      .items(3)
+      .map((row) => fieldStrings(row, 2)),
+    pi_c: fieldStrings(proof.at("pi_c"), 3),
+    protocol: proof.at("protocol").literal("groth16"),
+    curve: proof.at("curve").literal("bn128"),
+  };
+  const parameters = {
+    maintenanceMarginBps: params.at("maintenanceMarginBps").integer(0),
+    initialMarginBps: params.at("initialMarginBps").integer(0),
+    dataTimestamp: params.at("dataTimestamp").integer(0),
+    windowDigest: fieldString(params.at("windowDigest")),
+    statement: fieldString(params.at("statement")),
+    marketId: fieldString(params.at("marketId")),
+    modelCommitment: fieldString(params.at("modelCommitment")),
+    publisherSet: fieldString(params.at("publisherSet")),
+    domain: fieldString(params.at("domain")),
+  };
+  // The stated parameters must be what the proven signals carry.
+  const packed = unpackUpdate(BigInt(publicSignals[UPDATE_SIGNAL_INDEX.update]));
+  const expected: [string, bigint, bigint][] = [
+    ["maintenanceMarginBps", packed.mm, BigInt(parameters.maintenanceMarginBps)],
+    ["initialMarginBps", packed.im, BigInt(parameters.initialMarginBps)],
+    ["dataTimestamp", packed.dataTimestamp, BigInt(parameters.dataTimestamp)],
+    ["windowDigest", packed.digest, digestSignal(BigInt(parameters.windowDigest))],
+  ];
+  for (const [name, proven, stated] of expected) {
+    if (proven !== stated)
+      params.at(name).error(`states ${stated}, the proven update signal carries ${proven}`);
+  }
+  if (publicSignals[UPDATE_SIGNAL_INDEX.statement] !== parameters.statement) {
+    params
+      .at("statement")
+      .error(`is not the proven statement signal ${publicSignals[UPDATE_SIGNAL_INDEX.statement]}`);
+  }
+  return {
+    format: SIGNED_PROOF_FILE_FORMAT,
+    market: r.at("market").string(),
+    bar: bar.string(),
+    proof: parsedProof as ProvedSignedUpdate["proof"],
+    publicSignals,
+    // Rebuilt from the proof and the signals: the file's own calldata is not trusted.
+    calldata: toVerifierCalldata(parsedProof as ProvedSignedUpdate["proof"], publicSignals),
+    parameters,
+    features: r
+      .at("features")
+      .items()
+      .map((f) => {
+        f.onlyKeys(["name", "value", "quantized"]);
+        return {
+          name: f.at("name").string(),
+          value: f.at("value").number(),
+          quantized: f.at("quantized").bigint().toString(),
+        };
+      }),
+    provingMs: r.at("provingMs").number(),
+  };
+}
+
+/** Read a signed-update proof file; a malformed one is a PROOF_INVALID error naming the file and the field. */
+export function readSignedProofFile(path: string): ProvedSignedUpdate {
+  return parseSignedProofFile(readJsonFile(path, "PROOF_INVALID"), path);
+}
