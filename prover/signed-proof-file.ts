@@ -10,7 +10,13 @@ import { JsonReader } from "../models/validate";
 import { FIELD_MODULUS } from "../circuits/field";
 import { UPDATE_SIGNALS, UPDATE_SIGNAL_INDEX, digestSignal } from "../circuits/public-signals";
 import { unpackUpdate } from "../circuits/statement";
+import { marketIdOf } from "../candles/market-id";
+import { modelCommitment } from "../circuits/commitments";
+import { statementKey } from "../circuits/statement";
+import { inferInteger } from "../models/integer-engine";
+import type { QuantizedModel } from "../models/quantized-model";
 import { toVerifierCalldata } from "./calldata";
+import { snarkjs, type VerificationKey } from "./setup/snarkjs";
 import { ProofFileError } from "./proof-file";
 import type { ProvedSignedUpdate } from "./prove-signed-update";
 
@@ -135,4 +141,77 @@ export function parseSignedProofFile(doc: unknown, file: string): ProvedSignedUp
 /** Read a signed-update proof file; a malformed one is a PROOF_INVALID error naming the file and the field. */
 export function readSignedProofFile(path: string): ProvedSignedUpdate {
   return parseSignedProofFile(readJsonFile(path, "PROOF_INVALID"), path);
+}
+
+/** What a signed proof file is checked against: the circuit's verification key and the model it computes. */
+export interface SignedProofFileContext {
+  vkey: VerificationKey;
+  model: QuantizedModel;
+}
+
+/**
+ * Everything a signed proof file claims that can be checked without its windows: the Groth16 proof of its
+ * public signals, the statement key from the stated market, model, publisher set and domain, the model
+ * commitment of the given model, the market id of the label, the bar time of the data timestamp, and the
+ * integer engine's margins from the listed features. (The features themselves are bound by the proof only
+ * through the signed window; `zkrisk audit` recomputes them from the windows.) Returns the problems, empty when
+ * all hold.
+ */
+export async function checkSignedProofFile(
+  update: ProvedSignedUpdate,
+  ctx: SignedProofFileContext,
+): Promise<string[]> {
+  const problems: string[] = [];
+  const p = update.parameters;
+  if (!(await snarkjs.groth16.verify(ctx.vkey, update.publicSignals, update.proof))) {
+    problems.push("the Groth16 proof does not verify with the verification key for its public signals");
+  }
+  const statement = await statementKey({
+    marketId: BigInt(p.marketId),
+    modelCommitment: BigInt(p.modelCommitment),
+    publisherSet: BigInt(p.publisherSet),
+    domain: BigInt(p.domain),
+  });
+  if (statement.toString() !== p.statement) {
+    problems.push(
+      `statement ${p.statement} is not the key of the stated market, model, set and domain (${statement})`,
+    );
+  }
+  const model = (await modelCommitment(ctx.model)).toString();
+  if (model !== p.modelCommitment)
+    problems.push(`modelCommitment ${p.modelCommitment} is not the model's ${model}`);
+  let labelId: bigint | undefined;
+  try {
+    labelId = marketIdOf(update.market);
+  } catch {
+    problems.push(`market '${update.market}' is not a market label`);
+  }
+  if (labelId !== undefined && labelId.toString() !== p.marketId) {
+    problems.push(`marketId ${p.marketId} is not the id of market '${update.market}' (${labelId})`);
+  }
+  if (Date.parse(update.bar) !== p.dataTimestamp * 1000) {
+    problems.push(`bar ${update.bar} is not the data timestamp ${p.dataTimestamp}`);
+  }
+  if (update.features.length !== ctx.model.features.length) {
+    problems.push(`${update.features.length} features listed, the model reads ${ctx.model.features.length}`);
+  } else {
+    try {
+      const trace = inferInteger(
+        ctx.model,
+        update.features.map((f) => BigInt(f.quantized)),
+      );
+      if (
+        Number(trace.maintenanceMarginBps) !== p.maintenanceMarginBps ||
+        Number(trace.initialMarginBps) !== p.initialMarginBps
+      ) {
+        problems.push(
+          `the listed features give MM ${trace.maintenanceMarginBps} / IM ${trace.initialMarginBps} bps, the file ` +
+            `states ${p.maintenanceMarginBps} / ${p.initialMarginBps}`,
+        );
+      }
+    } catch (err) {
+      problems.push(`the listed features do not run through the model: ${(err as Error).message}`);
+    }
+  }
+  return problems;
 }

@@ -3,13 +3,18 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { UsageError } from "../../models/errors";
 import { oracleDomain } from "../../prover/domain";
-import { writeJsonAtomic } from "../../models/io";
+import { readJsonFile, writeJsonAtomic } from "../../models/io";
 import { loadCandles } from "../../models/load-data";
 import { FIELD_MODULUS } from "../../circuits/field";
 import { loadArtifacts } from "../../prover/artifacts";
 import { marketIdOf } from "../../candles/market-id";
 import { UpdateProver } from "../../prover/prove-update";
 import { checkProofFile, readProofFile, snarkjsProofFiles } from "../../prover/proof-file";
+import {
+  checkSignedProofFile,
+  isSignedProofDocument,
+  readSignedProofFile,
+} from "../../prover/signed-proof-file";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import type { VerificationKey } from "../../prover/setup/snarkjs";
 import { outDirOption, outFileOption, parseDateOption, printJson } from "../options";
@@ -122,13 +127,14 @@ export async function proveAction(f: ProveFlags): Promise<void> {
   }
 }
 
-/** `zkrisk verify`: check a proof file offline; exit code 1 when it fails. */
+/** `zkrisk verify`: check a proof file (signed or unsigned, by its format) offline; exit code 1 when it fails. */
 export async function verifyAction(proofFile: string, f: VerifyFlags): Promise<void> {
   const artifacts = loadArtifacts(f.artifacts, { modelPath: f.model });
   const vkey = JSON.parse(readFileSync(artifacts.paths.vkey, "utf8")) as VerificationKey;
-  const update = readProofFile(proofFile);
   const model = loadQuantizedModel(artifacts.modelPath);
-  const problems = await checkProofFile(update, { model, vkey });
+  const problems = isSignedProofDocument(readJsonFile(proofFile, "PROOF_INVALID"))
+    ? await checkSignedProofFile(readSignedProofFile(proofFile), { model, vkey })
+    : await checkProofFile(readProofFile(proofFile), { model, vkey });
   if (f.json) printJson({ ok: problems.length === 0, problems });
   else
     process.stdout.write(

@@ -152,6 +152,36 @@ describe("zkrisk prove --window", () => {
   );
 
   it(
+    "verify checks a signed proof file: OK, then FAIL for an edited proof point and an edited domain",
+    () => {
+      const good = zkrisk("verify", at("proof.json"), "--artifacts", at("art"), "--json");
+      expect(JSON.parse(ok(good))).toEqual({ ok: true, problems: [] });
+      const written = JSON.parse(readFileSync(at("proof.json"), "utf8")) as ProvedSignedUpdate;
+      const point = at("edited-point.json");
+      writeFileSync(
+        point,
+        JSON.stringify({ ...written, proof: { ...written.proof, pi_c: [...written.proof.pi_c].reverse() } }),
+      );
+      const badPoint = zkrisk("verify", point, "--artifacts", at("art"), "--json");
+      expect(badPoint.code).toBe(1);
+      expect((JSON.parse(badPoint.stdout) as { problems: string[] }).problems).toContain(
+        "the Groth16 proof does not verify with the verification key for its public signals",
+      );
+      const domain = at("edited-domain.json");
+      writeFileSync(
+        domain,
+        JSON.stringify({ ...written, parameters: { ...written.parameters, domain: "8" } }),
+      );
+      const badDomain = zkrisk("verify", domain, "--artifacts", at("art"));
+      expect(badDomain.code).toBe(1);
+      expect(badDomain.stdout).toMatch(
+        /^FAIL .*edited-domain\.json\n {2}statement \d+ is not the key of the stated/,
+      );
+    },
+    TIMEOUT,
+  );
+
+  it(
     "--snarkjs writes proof.json, public.json and verification_key.json that the snarkjs CLI verifies, and " +
       "rejects once a signal is edited",
     () => {
