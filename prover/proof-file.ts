@@ -31,51 +31,64 @@ export class ProofFileError extends ZkriskError {
 }
 
 /** A field element written as a decimal string in [0, p). */
-function fieldString(r: JsonReader): string {
+export function fieldString(r: JsonReader): string {
   const v = r.bigint();
   if (v < 0n || v >= FIELD_MODULUS) r.error(`${v} is not a field element (0 <= v < p)`);
   return v.toString();
 }
 
 /** `n` field elements (an array of decimal strings). */
-function fieldStrings(r: JsonReader, n?: number): string[] {
+export function fieldStrings(r: JsonReader, n?: number): string[] {
   return r.items(n).map(fieldString);
+}
+
+/** The keys of a proof file, signed (signed-proof-file.ts) or not: no other key is allowed. */
+export const PROOF_FILE_KEYS = [
+  "format",
+  "market",
+  "bar",
+  "proof",
+  "publicSignals",
+  "calldata",
+  "parameters",
+  "features",
+  "provingMs",
+] as const;
+
+/** A proof file's `bar`: an ISO-8601 time. */
+export function proofFileBar(r: JsonReader): string {
+  const bar = r.at("bar");
+  if (Number.isNaN(Date.parse(bar.string()))) bar.error(`'${bar.string()}' is not an ISO-8601 time`);
+  return bar.string();
+}
+
+/** A Groth16 proof in snarkjs's JSON form (BN254), every coordinate a field element. */
+export function groth16ProofOf(r: JsonReader): ProvedUpdate["proof"] {
+  r.onlyKeys(["pi_a", "pi_b", "pi_c", "protocol", "curve"]);
+  return {
+    pi_a: fieldStrings(r.at("pi_a"), 3),
+    pi_b: r
+      .at("pi_b")
+      .items(3)
+      .map((row) => fieldStrings(row, 2)),
+    pi_c: fieldStrings(r.at("pi_c"), 3),
+    protocol: r.at("protocol").literal("groth16"),
+    curve: r.at("curve").literal("bn128"),
+  };
 }
 
 /** Parse and check the shape of a proof file's document (as read from `file`). */
 export function parseProofFile(doc: unknown, file: string): ProvedUpdate {
   const r = new JsonReader(file, doc, "", (f, field, reason) => new ProofFileError(f, field, reason));
-  r.onlyKeys([
-    "format",
-    "market",
-    "bar",
-    "proof",
-    "publicSignals",
-    "calldata",
-    "parameters",
-    "features",
-    "provingMs",
-  ]);
+  r.onlyKeys(PROOF_FILE_KEYS);
   r.at("format").literal(PROOF_FILE_FORMAT);
-  const bar = r.at("bar");
-  if (Number.isNaN(Date.parse(bar.string()))) bar.error(`'${bar.string()}' is not an ISO-8601 time`);
-  const proof = r.at("proof").onlyKeys(["pi_a", "pi_b", "pi_c", "protocol", "curve"]);
   const params = r.at("parameters").onlyKeys(PUBLIC_SIGNALS);
   const calldata = r.at("calldata").onlyKeys(["a", "b", "c", "input"]);
   return {
     format: PROOF_FILE_FORMAT,
     market: r.at("market").string(),
-    bar: bar.string(),
-    proof: {
-      pi_a: fieldStrings(proof.at("pi_a"), 3),
-      pi_b: proof
-        .at("pi_b")
-        .items(3)
-        .map((row) => fieldStrings(row, 2)),
-      pi_c: fieldStrings(proof.at("pi_c"), 3),
-      protocol: proof.at("protocol").literal("groth16"),
-      curve: proof.at("curve").literal("bn128"),
-    },
+    bar: proofFileBar(r),
+    proof: groth16ProofOf(r.at("proof")),
     publicSignals: fieldStrings(r.at("publicSignals"), PUBLIC_SIGNALS.length),
     calldata: {
       a: fieldStrings(calldata.at("a"), 2) as [string, string],

@@ -7,7 +7,6 @@
  */
 import { readJsonFile } from "../models/io";
 import { JsonReader } from "../models/validate";
-import { FIELD_MODULUS } from "../circuits/field";
 import { UPDATE_SIGNALS, UPDATE_SIGNAL_INDEX, digestSignal } from "../circuits/public-signals";
 import { unpackUpdate } from "../circuits/statement";
 import { marketIdOf } from "../candles/market-id";
@@ -17,7 +16,14 @@ import { inferInteger } from "../models/integer-engine";
 import type { QuantizedModel } from "../models/quantized-model";
 import { toVerifierCalldata } from "./calldata";
 import { snarkjs, type VerificationKey } from "./setup/snarkjs";
-import { ProofFileError } from "./proof-file";
+import {
+  fieldString,
+  fieldStrings,
+  groth16ProofOf,
+  PROOF_FILE_KEYS,
+  proofFileBar,
+  ProofFileError,
+} from "./proof-file";
 import type { ProvedSignedUpdate } from "./prove-signed-update";
 
 /** Format tag of a signed-update proof file. */
@@ -32,35 +38,12 @@ export function isSignedProofDocument(doc: unknown): boolean {
   );
 }
 
-/** A field element given as a decimal string. */
-function fieldString(r: JsonReader): string {
-  const v = r.bigint();
-  if (v >= FIELD_MODULUS) r.error(`${v} is not below the field modulus`);
-  return v.toString();
-}
-
-function fieldStrings(r: JsonReader, n?: number): string[] {
-  return r.items(n).map(fieldString);
-}
-
 /** Parse and check a signed-update proof file's document (as read from `file`). */
 export function parseSignedProofFile(doc: unknown, file: string): ProvedSignedUpdate {
   const r = new JsonReader(file, doc, "", (f, field, reason) => new ProofFileError(f, field, reason));
-  r.onlyKeys([
-    "format",
-    "market",
-    "bar",
-    "proof",
-    "publicSignals",
-    "calldata",
-    "parameters",
-    "features",
-    "provingMs",
-  ]);
+  r.onlyKeys(PROOF_FILE_KEYS);
   r.at("format").literal(SIGNED_PROOF_FILE_FORMAT);
-  const bar = r.at("bar");
-  if (Number.isNaN(Date.parse(bar.string()))) bar.error(`'${bar.string()}' is not an ISO-8601 time`);
-  const proof = r.at("proof").onlyKeys(["pi_a", "pi_b", "pi_c", "protocol", "curve"]);
+  const bar = proofFileBar(r);
   const params = r
     .at("parameters")
     .onlyKeys([
@@ -76,16 +59,7 @@ export function parseSignedProofFile(doc: unknown, file: string): ProvedSignedUp
     ]);
   r.at("calldata").onlyKeys(["a", "b", "c", "input"]);
   const publicSignals = fieldStrings(r.at("publicSignals"), UPDATE_SIGNALS.length);
-  const parsedProof = {
-    pi_a: fieldStrings(proof.at("pi_a"), 3),
-    pi_b: proof
-      .at("pi_b")
-      .items(3)
-      .map((row) => fieldStrings(row, 2)),
-    pi_c: fieldStrings(proof.at("pi_c"), 3),
-    protocol: proof.at("protocol").literal("groth16"),
-    curve: proof.at("curve").literal("bn128"),
-  };
+  const parsedProof = groth16ProofOf(r.at("proof"));
   const parameters = {
     maintenanceMarginBps: params.at("maintenanceMarginBps").integer(0),
     initialMarginBps: params.at("initialMarginBps").integer(0),
@@ -117,11 +91,11 @@ export function parseSignedProofFile(doc: unknown, file: string): ProvedSignedUp
   return {
     format: SIGNED_PROOF_FILE_FORMAT,
     market: r.at("market").string(),
-    bar: bar.string(),
-    proof: parsedProof as ProvedSignedUpdate["proof"],
+    bar,
+    proof: parsedProof,
     publicSignals,
     // Rebuilt from the proof and the signals: the file's own calldata is not trusted.
-    calldata: toVerifierCalldata(parsedProof as ProvedSignedUpdate["proof"], publicSignals),
+    calldata: toVerifierCalldata(parsedProof, publicSignals),
     parameters,
     features: r
       .at("features")
