@@ -10,6 +10,7 @@ import type { WeightMode } from "../circuits/generate-circuit";
 import { batchSignalNames, BATCH_TRAILING_SIGNALS } from "../circuits/public-signals";
 import { loadQuantizedModel, type QuantizedModel } from "../models/quantized-model";
 import { loadArtifacts, type LoadedArtifacts } from "./artifacts";
+import { proveChecked } from "./checked-proof";
 import { toVerifierCalldata, type VerifierCalldata } from "./calldata";
 import { ProofError } from "./prove-update";
 import { readProvingFiles } from "./proving-files";
@@ -93,24 +94,12 @@ export class SignedBatchProver {
   /** Prove the batch of the quorum's signed batches (see signedBatchInput for the input errors). */
   async prove(src: SignedBatchSource): Promise<ProvedSignedBatch> {
     const built = await signedBatchInput(this.model, this.mode, this.batchSize, src);
-    const t0 = performance.now();
-    const { proof, publicSignals } = await snarkjs.groth16.fullProve(
-      built.input as never,
-      { type: "mem", data: this.wasm } as never,
-      { type: "mem", data: this.zkey } as never,
+    const { proof, publicSignals, provingMs } = await proveChecked(
+      { wasm: this.wasm, zkey: this.zkey, vkey: this.vkey },
+      built.input,
+      batchSignalNames(this.batchSize),
+      built.publicSignals,
     );
-    const provingMs = performance.now() - t0;
-    if (!(await snarkjs.groth16.verify(this.vkey, publicSignals, proof))) {
-      throw new ProofError("the proof does not verify with the verification key (artifacts out of step?)");
-    }
-    // The circuit must agree with the integer engine bit for bit; anything else is a bug, not a result.
-    batchSignalNames(this.batchSize).forEach((name, i) => {
-      if (BigInt(publicSignals[i]) !== toField(built.publicSignals[i])) {
-        throw new ProofError(
-          `circuit and integer engine disagree on ${name}: ${publicSignals[i]} vs ${built.publicSignals[i]}`,
-        );
-      }
-    });
     return {
       format: "zkrisk-signed-batch-proof/1",
       proof,

@@ -5,13 +5,13 @@
  * `UpdateProver` (prove-update.ts) does for the circuit that takes features.
  */
 import { readFileSync } from "node:fs";
-import { toField } from "../circuits/field";
 import type { WeightMode } from "../circuits/generate-circuit";
 import { UPDATE_SIGNAL_INDEX, UPDATE_SIGNALS } from "../circuits/public-signals";
 import { modelCommitment } from "../circuits/commitments";
 import { WINDOW_FEATURES } from "../features/window-features";
 import { loadQuantizedModel, type QuantizedModel } from "../models/quantized-model";
 import { loadArtifacts, type LoadedArtifacts } from "./artifacts";
+import { proveChecked } from "./checked-proof";
 import { toVerifierCalldata, type VerifierCalldata } from "./calldata";
 import { ProofError } from "./prove-update";
 import { readProvingFiles } from "./proving-files";
@@ -93,24 +93,12 @@ export class SignedUpdateProver {
   /** Prove the update of the quorum's signed windows (see signedUpdateInput for the input errors). */
   async prove(src: SignedUpdateSource, meta: { market: string }): Promise<ProvedSignedUpdate> {
     const built = await signedUpdateInput(this.model, this.mode, src);
-    const t0 = performance.now();
-    const { proof, publicSignals } = await snarkjs.groth16.fullProve(
-      built.input as never,
-      { type: "mem", data: this.wasm } as never,
-      { type: "mem", data: this.zkey } as never,
+    const { proof, publicSignals, provingMs } = await proveChecked(
+      { wasm: this.wasm, zkey: this.zkey, vkey: this.vkey },
+      built.input,
+      UPDATE_SIGNALS,
+      built.publicSignals,
     );
-    const provingMs = performance.now() - t0;
-    if (!(await snarkjs.groth16.verify(this.vkey, publicSignals, proof))) {
-      throw new ProofError("the proof does not verify with the verification key (artifacts out of step?)");
-    }
-    // The circuit must agree with the integer engine bit for bit; anything else is a bug, not a result.
-    UPDATE_SIGNALS.forEach((name, i) => {
-      if (BigInt(publicSignals[i]) !== toField(built.publicSignals[i])) {
-        throw new ProofError(
-          `circuit and integer engine disagree on ${name}: ${publicSignals[i]} vs ${built.publicSignals[i]}`,
-        );
-      }
-    });
     const { trace } = built;
     return {
       format: "zkrisk-signed-proof/1",
