@@ -2,28 +2,10 @@
 pragma solidity ^0.8.28;
 
 /// @title PublicSignals
-/// @notice Indexes of the public signals of a zkrisk proof in the verifier's `pubSignals` array: a single update
-///         (seven signals), a signed batch, and a signed update (two). This mirrors `circuits/public-signals.ts`,
-///         the one definition of the order; the end-to-end tests submit real proofs, so a mismatch here fails them.
+/// @notice Indexes and packing of the public signals of a zkrisk proof: a signed update (two signals) and a signed
+///         batch (n + 4). This mirrors `circuits/public-signals.ts`, the one definition of the order; the end-to-end
+///         tests submit real proofs, so a mismatch here fails them.
 library PublicSignals {
-    /// @notice Number of public signals of a single update.
-    uint256 internal constant COUNT = 7;
-    /// @notice Maintenance margin, bps of notional (circuit output).
-    uint256 internal constant MAINTENANCE_MARGIN_BPS = 0;
-    /// @notice Initial margin, bps of notional (circuit output).
-    uint256 internal constant INITIAL_MARGIN_BPS = 1;
-    /// @notice Poseidon commitment to the model's parameters, scales and policy (circuit output).
-    uint256 internal constant MODEL_COMMITMENT = 2;
-    /// @notice Poseidon commitment to the quantised features (circuit output).
-    uint256 internal constant INPUT_COMMITMENT = 3;
-    /// @notice Market identifier (public input).
-    uint256 internal constant MARKET_ID = 4;
-    /// @notice Open time of the last bar used, seconds since the Unix epoch (public input).
-    uint256 internal constant DATA_TIMESTAMP = 5;
-    /// @notice `keccak256(abi.encode(chainid, oracle)) mod p`: binds the proof to one chain and one oracle
-    ///         (public input).
-    uint256 internal constant DOMAIN = 6;
-
     // Signed batches (`submitSignedBatch`: one proof, one model, one publisher set, n markets): `pubSignals` has
     // n + BATCH_TRAILING_COUNT entries (`batchSignalNames` in circuits/public-signals.ts). Entry i < n packs market i
     // as `mm + im * 2^16 + dataTimestamp * 2^32 + marketId * 2^72` (mm, im < 2^16, dataTimestamp < 2^40,
@@ -39,7 +21,8 @@ library PublicSignals {
     uint256 internal constant BATCH_MODEL_COMMITMENT = 1;
     /// @notice Offset from n of the publisher-set commitment (shared by the batch's markets; binds the quorum).
     uint256 internal constant BATCH_PUBLISHER_SET = 2;
-    /// @notice Offset from n of the domain (as `DOMAIN`).
+    /// @notice Offset from n of the domain: `keccak256(abi.encode(chainid, oracle)) mod p`, which binds the proof to
+    ///         one chain and one oracle.
     uint256 internal constant BATCH_DOMAIN = 3;
     /// @notice Bit offset of the initial margin in a packed market (the maintenance margin is at bit 0).
     uint256 internal constant PACKED_INITIAL_MARGIN_SHIFT = 16;

@@ -2,24 +2,23 @@
 pragma solidity ^0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {IGroth16Verifier} from "./interfaces/IGroth16Verifier.sol";
 import {ISignedUpdateVerifier} from "./interfaces/ISignedUpdateVerifier.sol";
 import {IRiskOracle} from "./interfaces/IRiskOracle.sol";
 import {PublicSignals} from "./PublicSignals.sol";
 
 /// @title RiskOracle
 /// @notice Guarded risk-parameter oracle: anyone may submit a market's maintenance and initial margin with a Groth16
-///         proof that the registered model computed them; the update is accepted only if the proof verifies and the
-///         governance guards (bounds, rate of change, data age, update interval) hold. Governance (`GOVERNOR_ROLE`)
-///         registers markets and changes their model, guards and guardian; a market's guardian can pause it.
-///         A market whose publisher set governance registered (`setPublisherSet`) takes only signed updates
-///         (`submitSignedUpdate`): proofs that its model computed the margins from a candle window signed by a quorum
-///         of its publishers. A signed batch (`submitSignedBatch`) carries one proof for several signed markets under
-///         one model and one publisher set, whose quorum signed all their windows at once; every market passes the
-///         same guards as a signed update, and the batch is all or nothing.
-/// @dev One market's configuration and state take eight storage slots, laid out so that an unsigned update reads
-///      three, a signed one four and each market of a signed batch four, and each writes one (see `Market`). The
-///      guards live in `_checkOpen` and `_checkUpdate`, shared by all update paths.
+///         proof that the market's registered model computed them from a candle window signed by a quorum of the
+///         market's registered data publishers (`submitSignedUpdate`); the update is accepted only if the proof
+///         verifies for the market's statement and the governance guards (bounds, rate of change, data age, update
+///         interval) hold. A signed batch (`submitSignedBatch`) carries one proof for several markets under one model
+///         and one publisher set, whose quorum signed all their windows at once; every market passes the same guards,
+///         and the batch is all or nothing. Governance (`GOVERNOR_ROLE`) registers markets with their publisher set,
+///         rotates the set or the model (`setPublisherSet`) and changes guards and guardian; a market's guardian can
+///         pause it. Nothing a submitter says is trusted beyond what the proof binds.
+/// @dev One market's configuration and state take eight storage slots, laid out so that an update reads four, each
+///      market of a batch four, and each writes one (see `Market`). The guards live in `_checkUpdate`, shared by
+///      both update paths.
 contract RiskOracle is IRiskOracle, AccessControl {
     /// @notice Role that registers markets and changes their model, guards and guardian.
     bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
@@ -32,12 +31,10 @@ contract RiskOracle is IRiskOracle, AccessControl {
     uint16 public constant BPS = 10_000;
 
     /// @dev A market, flattened so the fields an update needs share slots. `verifier == 0` means "not registered";
-    ///      `updatedAt == 0` means "no accepted update yet"; `signed` means "has a publisher set". An unsigned update
-    ///      reads slots 0, 1, 2, a signed one slots 0, 2, 4, 5 and each market of a signed batch slots 0, 1, 2, 6;
-    ///      all write slot 2.
+    ///      `updatedAt == 0` means "no accepted update yet". An update reads slots 0, 2, 4, 5 and each market of a
+    ///      batch slots 0, 1, 2, 6; both write slot 2.
     struct Market {
-        // slot 0: read by every update. `verifier` is an `IGroth16Verifier` (seven signals) for an unsigned market
-        // and an `ISignedUpdateVerifier` (zkrisk's, two signals) for a signed one.
+        // slot 0: read by every update. `verifier` is zkrisk's `ISignedUpdateVerifier` (two signals).
         address verifier;
         uint16 minMaintenanceMarginBps;
         uint16 maxMaintenanceMarginBps;
@@ -45,9 +42,9 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint16 maxInitialMarginBps;
         uint16 maxIncreaseBps;
         uint16 maxDecreaseBps;
-        // slot 1: read by every unsigned update and every market of a signed batch
+        // slot 1: read by every market of a batch
         uint256 modelCommitment;
-        // slot 2: read and written by every update (30 bytes)
+        // slot 2: read and written by every update (29 bytes)
         uint32 minUpdateInterval;
         uint32 maxDataAge;
         uint16 maintenanceMarginBps;
@@ -55,15 +52,14 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint64 dataTimestamp;
         uint64 updatedAt;
         bool paused;
-        bool signed;
         // slot 3: read only by governance, pause and unpause (21 bytes)
         address guardian;
         uint8 quorum;
-        // slots 4, 5: read by every signed update. The statement base IC0 + statementKey * IC2 of the verifier's
+        // slots 4, 5: read by every single-market update. The statement base IC0 + statementKey * IC2 of the verifier's
         // key (`ISignedUpdateVerifier.statementBase`): the statement's part of every proof check, computed once.
         uint256 statementBaseX;
         uint256 statementBaseY;
-        // slot 6: read by governance, views and every market of a signed batch
+        // slot 6: read by governance, views and every market of a batch
         uint256 publisherSet;
         // slot 7: read only by governance and views
         uint256 statementKey;
@@ -93,27 +89,11 @@ contract RiskOracle is IRiskOracle, AccessControl {
         if (marketId == 0 || marketId >= SNARK_SCALAR_FIELD) revert OracleInvalidMarketId(marketId);
         Market storage m = _markets[marketId];
         if (address(m.verifier) != address(0)) revert OracleMarketExists(marketId);
-        _checkModel(address(config.verifier), config.modelCommitment);
         _checkLimits(config.limits);
-        m.verifier = address(config.verifier);
-        m.modelCommitment = config.modelCommitment;
+        emit MarketRegistered(marketId, config.guardian, config.limits);
         m.guardian = config.guardian;
         _writeLimits(m, config.limits);
-        emit MarketRegistered(marketId, config);
-    }
-
-    /// @inheritdoc IRiskOracle
-    function setModel(
-        uint256 marketId,
-        IGroth16Verifier verifier,
-        uint256 modelCommitment
-    ) external onlyRole(GOVERNOR_ROLE) {
-        Market storage m = _market(marketId);
-        if (m.signed) revert OracleMarketSigned(marketId);
-        _checkModel(address(verifier), modelCommitment);
-        emit ModelChanged(marketId, IGroth16Verifier(m.verifier), verifier, m.modelCommitment, modelCommitment);
-        m.verifier = address(verifier);
-        m.modelCommitment = modelCommitment;
+        _writePublisherSet(m, marketId, config.publishers);
     }
 
     /// @inheritdoc IRiskOracle
@@ -146,7 +126,12 @@ contract RiskOracle is IRiskOracle, AccessControl {
 
     /// @inheritdoc IRiskOracle
     function setPublisherSet(uint256 marketId, PublisherSetConfig calldata config) external onlyRole(GOVERNOR_ROLE) {
-        Market storage m = _market(marketId);
+        _writePublisherSet(_market(marketId), marketId, config);
+    }
+
+    /// @dev Check and store a market's publisher set and statement (registration and rotation alike), announcing the
+    ///      change from the previous one (all zero at registration).
+    function _writePublisherSet(Market storage m, uint256 marketId, PublisherSetConfig calldata config) private {
         _checkModel(address(config.verifier), config.modelCommitment);
         if (config.publisherSet == 0 || config.publisherSet >= SNARK_SCALAR_FIELD) {
             revert OracleInvalidPublisherSet(config.publisherSet);
@@ -168,7 +153,6 @@ contract RiskOracle is IRiskOracle, AccessControl {
         m.publisherSet = config.publisherSet;
         m.quorum = config.quorum;
         m.statementKey = config.statementKey;
-        m.signed = true;
     }
 
     /// @inheritdoc IRiskOracle
@@ -190,39 +174,6 @@ contract RiskOracle is IRiskOracle, AccessControl {
     // ---------------------------------------------------------------------------------------------- updates
 
     /// @inheritdoc IRiskOracle
-    function submitUpdate(
-        uint256 marketId,
-        uint256[2] calldata pA,
-        uint256[2][2] calldata pB,
-        uint256[2] calldata pC,
-        uint256[7] calldata pubSignals,
-        uint256[] calldata features
-    ) external {
-        Market storage m = _market(marketId);
-        _checkStatement(marketId, pubSignals);
-        (uint64 dataTimestamp, uint16 mm, uint16 im) = _checkGuards(
-            m,
-            marketId,
-            pubSignals[PublicSignals.MODEL_COMMITMENT],
-            pubSignals[PublicSignals.DATA_TIMESTAMP],
-            pubSignals[PublicSignals.MAINTENANCE_MARGIN_BPS],
-            pubSignals[PublicSignals.INITIAL_MARGIN_BPS]
-        );
-        // Last: the pairing check costs most. A staticcall (view), so the verifier cannot re-enter.
-        if (!IGroth16Verifier(m.verifier).verifyProof(pA, pB, pC, pubSignals)) revert OracleInvalidProof(marketId);
-        _apply(
-            m,
-            marketId,
-            mm,
-            im,
-            dataTimestamp,
-            pubSignals[PublicSignals.MODEL_COMMITMENT],
-            pubSignals[PublicSignals.INPUT_COMMITMENT],
-            features
-        );
-    }
-
-    /// @inheritdoc IRiskOracle
     function submitSignedUpdate(
         uint256 marketId,
         uint256[2] calldata pA,
@@ -231,7 +182,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint256 update
     ) external {
         Market storage m = _market(marketId);
-        _checkOpen(m, marketId, true);
+        if (m.paused) revert OracleMarketPaused(marketId);
         // Below 2^252 (so below r), and then the unpacking is exact: timestamp < 2^40, digest bits < 2^180.
         if (update >> PublicSignals.UPDATE_BITS != 0) revert OracleMalformedUpdate(update);
         (uint64 dataTimestamp, uint16 mm, uint16 im) = _checkUpdate(
@@ -319,8 +270,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
     /// @inheritdoc IRiskOracle
     function marketConfig(uint256 marketId) external view returns (MarketConfig memory config) {
         Market storage m = _market(marketId);
-        config.verifier = IGroth16Verifier(m.verifier);
-        config.modelCommitment = m.modelCommitment;
+        config.publishers = _publisherSetOf(m);
         config.guardian = m.guardian;
         config.limits = MarketLimits({
             minMaintenanceMarginBps: m.minMaintenanceMarginBps,
@@ -401,51 +351,13 @@ contract RiskOracle is IRiskOracle, AccessControl {
         m.maxDataAge = limits.maxDataAge;
     }
 
-    /// @dev What a single proof states besides the market's guards: field elements only (the verifier would return
-    ///      false, but a clear error is cheaper and earlier), then this market and this chain and contract.
-    function _checkStatement(uint256 marketId, uint256[7] calldata pubSignals) private view {
-        for (uint256 i = 0; i < PublicSignals.COUNT; ++i) {
-            if (pubSignals[i] >= SNARK_SCALAR_FIELD) revert OracleSignalNotInField(i, pubSignals[i]);
-        }
-        uint256 provenMarket = pubSignals[PublicSignals.MARKET_ID];
-        if (provenMarket != marketId) revert OracleMarketIdMismatch(marketId, provenMarket);
-        _checkDomain(pubSignals[PublicSignals.DOMAIN]);
-    }
-
     function _checkDomain(uint256 provenDomain) private view {
         uint256 expectedDomain = domain();
         if (provenDomain != expectedDomain) revert OracleDomainMismatch(expectedDomain, provenDomain);
     }
 
-    /// @dev The guards of one market's unsigned update: a market without a publisher set, not
-    ///      paused, the registered model, then timing and margins. Returns the values to store, narrowed.
-    function _checkGuards(
-        Market storage m,
-        uint256 marketId,
-        uint256 provenModel,
-        uint256 provenTimestamp,
-        uint256 provenMm,
-        uint256 provenIm
-    ) private view returns (uint64 dataTimestamp, uint16 mm, uint16 im) {
-        _checkOpen(m, marketId, false);
-        if (provenModel != m.modelCommitment) {
-            revert OracleModelCommitmentMismatch(marketId, m.modelCommitment, provenModel);
-        }
-        return _checkUpdate(m, marketId, provenTimestamp, provenMm, provenIm);
-    }
-
-    /// @dev The market takes updates of this kind (signed or unsigned) and is not paused: the first guards of every
-    ///      update path.
-    function _checkOpen(Market storage m, uint256 marketId, bool signed) private view {
-        if (m.signed != signed) {
-            if (signed) revert OracleNoPublisherSet(marketId);
-            revert OracleMarketSigned(marketId);
-        }
-        if (m.paused) revert OracleMarketPaused(marketId);
-    }
-
-    /// @dev The timing and margin guards of every update, the one owner of these rules for unsigned, signed and
-    ///      batched updates. Returns the values to store, narrowed.
+    /// @dev The timing and margin guards of every update, the one owner of these rules for single and batched
+    ///      updates. Returns the values to store, narrowed.
     function _checkUpdate(
         Market storage m,
         uint256 marketId,
@@ -463,30 +375,6 @@ contract RiskOracle is IRiskOracle, AccessControl {
         m.initialMarginBps = im;
         m.dataTimestamp = dataTimestamp;
         m.updatedAt = uint64(block.timestamp);
-    }
-
-    /// @dev Store an accepted unsigned update and announce it.
-    function _apply(
-        Market storage m,
-        uint256 marketId,
-        uint16 mm,
-        uint16 im,
-        uint64 dataTimestamp,
-        uint256 modelCommitment,
-        uint256 inputCommitment,
-        uint256[] calldata features
-    ) private {
-        _store(m, mm, im, dataTimestamp);
-        emit ParametersUpdated(
-            marketId,
-            mm,
-            im,
-            modelCommitment,
-            inputCommitment,
-            dataTimestamp,
-            msg.sender,
-            features
-        );
     }
 
     /// @dev A market's publisher set and statement as `publisherSet` returns them.
@@ -526,7 +414,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
 
     /// @dev The guards of market `i` of a signed batch, from its packed signal: id above the previous market's
     ///      (strictly increasing, so distinct markets, each checked against its own last state), market known,
-    ///      signed and not paused, its registered model and publisher set the proof's, then timing and margins.
+    ///      not paused, its registered model and publisher set the proof's, then timing and margins.
     ///      Returns the market id.
     function _checkBatchMarket(
         uint256 packed,
@@ -541,7 +429,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
         (marketId, provenTimestamp, provenMm, provenIm) = _unpack(packed);
         if (i != 0 && marketId <= previousMarketId) revert OracleBatchNotSorted(i, previousMarketId, marketId);
         Market storage m = _market(marketId);
-        _checkOpen(m, marketId, true);
+        if (m.paused) revert OracleMarketPaused(marketId);
         if (m.modelCommitment != provenModel) {
             revert OracleModelCommitmentMismatch(marketId, m.modelCommitment, provenModel);
         }

@@ -31,7 +31,6 @@ import {
   deployVerifier,
   LOCAL_CHAIN_ID,
   registerMarket,
-  setPublisherSet,
   signedUpdatesOf,
   submitSignedUpdate,
 } from "../prover/onchain/oracle";
@@ -239,17 +238,15 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       stalenessNote = `chain time is past the data: maxDataAge widened to ${limits.maxDataAge} s for this demo`;
     }
     const modelCommitment = await modelCommitmentOf(model);
-    await registerMarket(oracle, marketId, {
-      verifier: verifierAddress,
-      modelCommitment,
+    const registered = await registerMarket(oracle, marketId, {
+      publishers: {
+        verifier: verifierAddress,
+        modelCommitment,
+        publisherSet: setCommitment,
+        quorum: DEMO_QUORUM,
+      },
       guardian: me,
       limits,
-    });
-    const registered = await setPublisherSet(oracle, marketId, {
-      verifier: verifierAddress,
-      modelCommitment,
-      publisherSet: setCommitment,
-      quorum: DEMO_QUORUM,
     });
     const consumer: Contract = await deployConsumer(chain.signer, oracleAddress, marketId, limits.maxDataAge);
 
@@ -330,7 +327,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         gasUsed: receipt.gasUsed.toString(),
         block: receipt.blockNumber,
         windowDigest: event.windowDigest.toString(),
-        statementKey: registered.config.statementKey.toString(),
+        statementKey: registered.publishers.statementKey.toString(),
       },
       readBack: {
         maintenanceMarginBps: Number(mm),

@@ -17,7 +17,6 @@ import {
   deployOracle,
   deployVerifier,
   registerMarket,
-  setPublisherSet,
 } from "../prover/onchain/oracle";
 import { publisherSetCommitment, type PublisherSet } from "../publisher/publisher-set";
 import { DEV_KEYS } from "./hardhat-node";
@@ -37,7 +36,7 @@ export const FEED_START = "2024-05-31 22:00:00";
 
 /**
  * Deploy the verifier of a signed-update artifact directory and an oracle on `rpc`, register the market (no
- * minimum interval, data up to 30 days old) and its publisher set `set` (governance: `setPublisherSet`).
+ * minimum interval, data up to 30 days old) and its publisher set `set` (one `registerMarket`).
  */
 export async function deployMarket(
   rpc: string,
@@ -52,16 +51,14 @@ export async function deployMarket(
     const oracle = await deployOracle(chain.signer, me);
     const commitment = await modelCommitment(loadQuantizedModel(model));
     await registerMarket(oracle, marketIdOf(MARKET), {
-      verifier: await verifier.getAddress(),
-      modelCommitment: commitment,
+      publishers: {
+        verifier: await verifier.getAddress(),
+        modelCommitment: commitment,
+        publisherSet: await publisherSetCommitment(set),
+        quorum: set.quorum,
+      },
       guardian: me,
       limits: { ...DEFAULT_LIMITS, minUpdateInterval: 0, maxDataAge: 30 * 86_400 },
-    });
-    await setPublisherSet(oracle, marketIdOf(MARKET), {
-      verifier: await verifier.getAddress(),
-      modelCommitment: commitment,
-      publisherSet: await publisherSetCommitment(set),
-      quorum: set.quorum,
     });
     return { oracle: await oracle.getAddress(), chainId: chain.chainId };
   } finally {

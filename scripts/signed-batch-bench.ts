@@ -27,7 +27,6 @@ import {
   deployVerifier,
   registerMarket,
   setBatchVerifier,
-  setPublisherSet,
   submitSignedBatch,
 } from "../prover/onchain/oracle";
 import { SignedBatchProver, type ProvedSignedBatch } from "../prover/prove-signed-batch";
@@ -36,6 +35,7 @@ import { publicKeyOf } from "../publisher/eddsa";
 import { makePublisherSet, publisherSetCommitment } from "../publisher/publisher-set";
 import { signBatch } from "../publisher/signed-batch";
 import { cachedArtifacts } from "./demo";
+import { signedUpdateArtifacts } from "./signed-update-artifacts";
 
 /** How the figures are taken, for `npm run bench -- --json`. */
 export const SIGNED_BATCH_METHOD =
@@ -110,6 +110,9 @@ export async function measureSignedBatches(opts: {
     const publishers = await makePublisherSet([key.publicKey], 1);
     const setCommitment = await publisherSetCommitment(publishers);
     const modelCommitment = await commitModel(loadQuantizedModel(opts.model));
+    // Every market is registered with a signed-update verifier (its statement base); batches never call it.
+    const single = await signedUpdateArtifacts(opts.model, "constant", 1, log);
+    const singleVerifier = await (await deployVerifier(chain.signer, single.dir)).getAddress();
     for (const n of opts.sizes) {
       const artifacts = await signedBatchArtifacts(opts.model, n, log);
       const prover = SignedBatchProver.open(
@@ -125,17 +128,9 @@ export async function measureSignedBatches(opts: {
         for (const m of markets) {
           const marketId = marketIdOf(m);
           await registerMarket(oracle, marketId, {
-            verifier: verifierAddress,
-            modelCommitment,
+            publishers: { verifier: singleVerifier, modelCommitment, publisherSet: setCommitment, quorum: 1 },
             guardian: me,
             limits: DEFAULT_LIMITS,
-          });
-          // The single-update verifier slot holds the batch verifier too: any contract with code will do.
-          await setPublisherSet(oracle, marketId, {
-            verifier: verifierAddress,
-            modelCommitment,
-            publisherSet: setCommitment,
-            quorum: 1,
           });
         }
         await setBatchVerifier(oracle, modelCommitment, n, verifierAddress);

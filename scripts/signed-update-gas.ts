@@ -20,7 +20,6 @@ import {
   deployOracle,
   deployVerifier,
   registerMarket,
-  setPublisherSet,
   submitSignedUpdate,
 } from "../prover/onchain/oracle";
 import { SignedUpdateProver } from "../prover/prove-signed-update";
@@ -67,7 +66,7 @@ export const SIGNED_UPDATE_GAS_METHOD =
   "receipts of submitSignedUpdate on the in-process Hardhat network: zkrisk's verifier (generated from the key by " +
   "prover/onchain/signed-update-verifier.ts) of the real signed-update " +
   "circuit (quorum 1, constant weights, the benchmarked model; development setup) and a fresh RiskOracle, one " +
-  "market registered with DEFAULT_LIMITS and then a one-key publisher set (setPublisherSet); two real proofs of " +
+  "market registered with DEFAULT_LIMITS and a one-key publisher set (registerMarket); two real proofs of " +
   "the windows ending at the last two bars of the data, signed by a key from a fixed seed (the candles shifted " +
   "forward by whole bars when the chain's clock is already past them), each sent 60 s after its bar's close. verifier = " +
   "gas of the oracle's STATICCALL into the verifier, from debug_traceTransaction (gas before the call minus gas " +
@@ -173,16 +172,14 @@ export async function measureSignedUpdateGas(opts: SignedUpdateGasOptions): Prom
     const key = { privateKey, publicKey: await publicKeyOf(privateKey) };
     const publishers = await makePublisherSet([key.publicKey], 1);
     await registerMarket(oracle, marketId, {
-      verifier: await verifier.getAddress(),
-      modelCommitment,
+      publishers: {
+        verifier: await verifier.getAddress(),
+        modelCommitment,
+        publisherSet: await publisherSetCommitment(publishers),
+        quorum: 1,
+      },
       guardian: me,
       limits: DEFAULT_LIMITS,
-    });
-    await setPublisherSet(oracle, marketId, {
-      verifier: await verifier.getAddress(),
-      modelCommitment,
-      publisherSet: await publisherSetCommitment(publishers),
-      quorum: 1,
     });
     const domain = oracleDomain(chain.chainId, await oracle.getAddress());
     // Block time only moves forward: when the chain is already past the data's last bars (an earlier part of the

@@ -1,7 +1,6 @@
 /**
- * `zkrisk deploy`, `zkrisk register-market`, `zkrisk submit`: the oracle on a JSON-RPC node. A market registered
- * with `--publishers` takes signed updates only; `submit` sends a signed proof file (`prove --window`) with
- * `submitSignedUpdate` and an unsigned one with `submitUpdate`.
+ * `zkrisk deploy`, `zkrisk register-market`, `zkrisk submit`: the oracle on a JSON-RPC node. A market is registered
+ * with its publisher set; `submit` sends a signed proof file (`prove --window`) with `submitSignedUpdate`.
  */
 import { isAddress } from "ethers";
 import { UsageError } from "../../models/errors";
@@ -15,16 +14,12 @@ import {
   deployVerifier,
   oracleAt,
   registerMarket,
-  setPublisherSet,
   submitSignedUpdate,
-  submitUpdate,
   type MarketLimits,
 } from "../../prover/onchain/oracle";
 import { loadArtifacts } from "../../prover/artifacts";
 import { outFileOption, parseIntOption, printJson } from "../options";
-import { readProofFile, requireInputCommitment } from "../../prover/proof-file";
-import { isSignedProofDocument, readSignedProofFile } from "../../prover/signed-proof-file";
-import { readJsonFile } from "../../models/io";
+import { readSignedProofFile } from "../../prover/signed-proof-file";
 import { publisherSetCommitment, readPublisherSet } from "../../publisher";
 
 function address(option: string, value: string): string {
@@ -85,8 +80,8 @@ export interface RegisterMarketFlags extends LimitFlags {
   model?: string;
   commitment?: string;
   guardian?: string;
-  /** Publisher set file: the market then takes signed updates only (`setPublisherSet` with `--verifier`). */
-  publishers?: string;
+  /** Publisher set file of the market (`zkrisk publisher set`). */
+  publishers: string;
   rpc: string;
   key: string;
   json?: boolean;
@@ -125,7 +120,7 @@ export async function deployAction(f: DeployFlags): Promise<void> {
     );
 }
 
-/** `zkrisk register-market`: register a market on the oracle. */
+/** `zkrisk register-market`: register a market with its publisher set on the oracle. */
 export async function registerMarketAction(f: RegisterMarketFlags): Promise<void> {
   if ((f.model === undefined) === (f.commitment === undefined)) {
     throw new UsageError("give exactly one of --model or --commitment");
@@ -137,74 +132,47 @@ export async function registerMarketAction(f: RegisterMarketFlags): Promise<void
   const limits = limitsOf(f);
   const marketId = marketIdOf(f.market);
   // The publisher set file is read (and checked) before anything is sent.
-  const publishers = f.publishers === undefined ? undefined : await readPublisherSet(f.publishers);
-  const { receipt, signed } = await withChain(f.rpc, f.key, async (chain) => {
-    const oracle = oracleAt(address("--oracle", f.oracle), chain.signer);
-    const verifier = address("--verifier", f.verifier);
-    const registered = await registerMarket(oracle, marketId, {
-      verifier,
-      modelCommitment: commitment,
+  const set = await readPublisherSet(f.publishers);
+  const publisherSet = await publisherSetCommitment(set);
+  const { receipt, publishers } = await withChain(f.rpc, f.key, async (chain) =>
+    registerMarket(oracleAt(address("--oracle", f.oracle), chain.signer), marketId, {
+      publishers: {
+        verifier: address("--verifier", f.verifier),
+        modelCommitment: commitment,
+        publisherSet,
+        quorum: set.quorum,
+      },
       guardian: f.guardian ? address("--guardian", f.guardian) : await chain.signer.getAddress(),
       limits,
-    });
-    if (publishers === undefined) return { receipt: registered, signed: undefined };
-    const set = await setPublisherSet(oracle, marketId, {
-      verifier,
-      modelCommitment: commitment,
-      publisherSet: await publisherSetCommitment(publishers),
-      quorum: publishers.quorum,
-    });
-    return { receipt: registered, signed: set };
-  });
+    }),
+  );
   const out = {
     marketId: marketId.toString(),
     modelCommitment: commitment.toString(),
+    publisherSet: publishers.publisherSet.toString(),
+    quorum: publishers.quorum,
+    statementKey: publishers.statementKey.toString(),
     limits,
     txHash: receipt.hash,
-    ...(signed === undefined
-      ? {}
-      : {
-          publisherSet: {
-            commitment: signed.config.publisherSet.toString(),
-            quorum: signed.config.quorum,
-            statementKey: signed.config.statementKey.toString(),
-            txHash: signed.receipt.hash,
-          },
-        }),
   };
   if (f.json) printJson(out);
-  else {
-    process.stdout.write(`registered ${f.market} (id ${marketId}) on ${f.oracle}: tx ${receipt.hash}\n`);
-    if (signed !== undefined) {
-      process.stdout.write(
-        `publisher set ${signed.config.publisherSet} (quorum ${signed.config.quorum}), statement key ` +
-          `${signed.config.statementKey}: signed updates only; tx ${signed.receipt.hash}\n`,
-      );
-    }
-  }
+  else
+    process.stdout.write(
+      `registered ${f.market} (id ${marketId}) on ${f.oracle}: publisher set ${out.publisherSet} (quorum ` +
+        `${out.quorum}), statement key ${out.statementKey}; tx ${receipt.hash}\n`,
+    );
 }
 
-/** `zkrisk submit`: submit a proof file to the oracle (signed or unsigned, by the file's format). */
+/** `zkrisk submit`: submit a signed proof file (`zkrisk prove --window`) to the oracle. */
 export async function submitAction(proofFile: string, f: SubmitFlags): Promise<void> {
-  const doc = readJsonFile(proofFile, "PROOF_INVALID");
-  let receipt;
-  if (isSignedProofDocument(doc)) {
-    const update = readSignedProofFile(proofFile);
-    receipt = await withChain(f.rpc, f.key, (chain) =>
-      submitSignedUpdate(
-        oracleAt(address("--oracle", f.oracle), chain.signer),
-        BigInt(update.parameters.marketId),
-        update.calldata,
-      ),
-    );
-  } else {
-    const update = readProofFile(proofFile);
-    // The oracle's event publishes the features, which the proof binds only through their commitment.
-    await requireInputCommitment(update, proofFile);
-    receipt = await withChain(f.rpc, f.key, (chain) =>
-      submitUpdate(oracleAt(address("--oracle", f.oracle), chain.signer), update),
-    );
-  }
+  const update = readSignedProofFile(proofFile);
+  const receipt = await withChain(f.rpc, f.key, (chain) =>
+    submitSignedUpdate(
+      oracleAt(address("--oracle", f.oracle), chain.signer),
+      BigInt(update.parameters.marketId),
+      update.calldata,
+    ),
+  );
   const out = { txHash: receipt.hash, block: receipt.blockNumber, gasUsed: receipt.gasUsed.toString() };
   if (f.json) printJson(out);
   else process.stdout.write(`accepted: tx ${out.txHash}, block ${out.block}, gas ${out.gasUsed}\n`);

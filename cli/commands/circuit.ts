@@ -4,7 +4,6 @@ import { join } from "node:path";
 import {
   BUILD_SUBDIR,
   CIRCUIT_NAME,
-  compileModel,
   compileSignedBatchModel,
   compileSignedUpdateModel,
   type CircuitInfo,
@@ -50,8 +49,6 @@ export interface CompileFlags {
   weights: string;
   /** Compile the signed batch circuit of N markets (one quorum's signatures of a batch digest). */
   batch?: string;
-  /** Compile the signed-update circuit (signatures -> digest -> features -> model -> policy). */
-  signed?: boolean;
   /** Signatures the signed circuit checks (the publisher set's quorum). */
   quorum?: string;
   json?: boolean;
@@ -84,9 +81,6 @@ export interface ContributeFlags {
 export async function compileAction(f: CompileFlags): Promise<void> {
   outDirOption("--out", f.out);
   const mode = parseMode(f.weights);
-  if (f.quorum !== undefined && !f.signed && f.batch === undefined) {
-    throw new UsageError("--quorum goes with --signed or --batch");
-  }
   const quorum = () => parseIntOption("--quorum", f.quorum ?? "1", 1, 8);
   const info =
     f.batch !== undefined
@@ -97,9 +91,7 @@ export async function compileAction(f: CompileFlags): Promise<void> {
           parseIntOption("--batch", f.batch, 1, 32),
           quorum(),
         )
-      : f.signed
-        ? await compileSignedUpdateModel(f.model, f.out, mode, quorum())
-        : await compileModel(f.model, f.out, mode);
+      : await compileSignedUpdateModel(f.model, f.out, mode, quorum());
   if (f.json) {
     printJson(info);
     return;

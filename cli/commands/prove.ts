@@ -1,24 +1,17 @@
-/** `zkrisk prove` and `zkrisk verify`: one proven risk-parameter update, and checking it offline. */
+/**
+ * `zkrisk prove` and `zkrisk verify`: a proven update from signed candles (one market's windows, or a batch), and
+ * checking a signed update's proof file offline.
+ */
 import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { UsageError } from "../../models/errors";
 import { oracleDomain } from "../../prover/domain";
-import { readJsonFile, writeJsonAtomic } from "../../models/io";
-import { loadCandles } from "../../models/load-data";
 import { FIELD_MODULUS } from "../../circuits/field";
 import { loadArtifacts } from "../../prover/artifacts";
-import { marketIdOf } from "../../candles/market-id";
-import { UpdateProver } from "../../prover/prove-update";
-import { checkProofFile, readProofFile, snarkjsProofFiles } from "../../prover/proof-file";
-import {
-  checkSignedProofFile,
-  isSignedProofDocument,
-  readSignedProofFile,
-} from "../../prover/signed-proof-file";
+import { checkSignedProofFile, readSignedProofFile } from "../../prover/signed-proof-file";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import type { VerificationKey } from "../../prover/setup/snarkjs";
-import { outDirOption, outFileOption, parseDateOption, printJson } from "../options";
-import { barIndexAt } from "./infer";
+import { outDirOption, outFileOption, printJson } from "../options";
 import { proveBatchAction } from "./prove-batch";
 import { proveSignedAction } from "./prove-signed";
 
@@ -46,16 +39,14 @@ function domainOf(f: { domain?: string; oracle?: string; chainId?: string }): bi
 export interface ProveFlags {
   model: string;
   artifacts: string;
-  data: string;
-  at?: string;
-  /** Market label or id; required but for --batch (where it may list the batch's markets). */
+  /** Market label or id; required with --window (with --batch it may list the batch's markets). */
   market?: string;
   domain?: string;
   oracle?: string;
   chainId?: string;
   out: string;
   snarkjs?: string;
-  /** Signed window files (one per publisher): prove a signed update instead of a bar of --data. */
+  /** Signed window files (one per publisher): prove a signed update. */
   window?: string[];
   /** Signed batch files (one per publisher): prove a signed batch of N markets. */
   batch?: string[];
@@ -71,7 +62,7 @@ export interface VerifyFlags {
   json?: boolean;
 }
 
-/** `zkrisk prove`: prove one bar, write the proof file, print its parameters. */
+/** `zkrisk prove`: prove a signed update (--window) or a signed batch (--batch), write the proof file. */
 export async function proveAction(f: ProveFlags): Promise<void> {
   outFileOption("--out", f.out);
   if (f.snarkjs !== undefined) {
@@ -83,58 +74,20 @@ export async function proveAction(f: ProveFlags): Promise<void> {
   if (f.batch !== undefined) {
     if (f.window !== undefined) throw new UsageError("give --window or --batch, not both");
     if (f.snarkjs !== undefined) throw new UsageError("--snarkjs is not available with --batch yet");
-    if (f.at !== undefined) throw new UsageError("--at does not go with --batch (the files name their bars)");
     await proveBatchAction({ ...f, batch: f.batch }, domain);
     return;
   }
-  if (f.market === undefined) throw new UsageError("--market is required (but for --batch)");
-  const market = f.market;
-  if (f.window !== undefined) {
-    await proveSignedAction({ ...f, market, window: f.window }, domain);
-    return;
-  }
-  if (f.publishers !== undefined) throw new UsageError("--publishers goes with --window or --batch");
-  const series = loadCandles(f.data);
-  const prover = await UpdateProver.open(f.artifacts, { modelPath: f.model });
-  try {
-    const index = f.at === undefined ? undefined : barIndexAt(series, parseDateOption("--at", f.at));
-    const update = await prover.proveBar(series, {
-      market,
-      marketId: marketIdOf(market),
-      domain,
-      index,
-    });
-    writeJsonAtomic(f.out, update);
-    if (f.snarkjs !== undefined) {
-      for (const [name, doc] of Object.entries(snarkjsProofFiles(update)))
-        writeJsonAtomic(join(f.snarkjs, name), doc);
-    }
-    if (f.json)
-      printJson({
-        out: f.out,
-        bar: update.bar,
-        parameters: update.parameters,
-        provingMs: update.provingMs,
-      });
-    else
-      process.stdout.write(
-        `proved ${market} bar ${update.bar}: MM ${update.parameters.maintenanceMarginBps} bps, ` +
-          `IM ${update.parameters.initialMarginBps} bps (${prover.mode} weights, ${update.provingMs.toFixed(0)} ms); ` +
-          `verified locally; wrote ${f.out}\n`,
-      );
-  } finally {
-    await prover.close();
-  }
+  if (f.window === undefined) throw new UsageError("give --window (a signed update) or --batch (a signed batch)");
+  if (f.market === undefined) throw new UsageError("--market is required with --window");
+  await proveSignedAction({ ...f, market: f.market, window: f.window }, domain);
 }
 
-/** `zkrisk verify`: check a proof file (signed or unsigned, by its format) offline; exit code 1 when it fails. */
+/** `zkrisk verify`: check a signed update's proof file offline; exit code 1 when it fails. */
 export async function verifyAction(proofFile: string, f: VerifyFlags): Promise<void> {
   const artifacts = loadArtifacts(f.artifacts, { modelPath: f.model });
   const vkey = JSON.parse(readFileSync(artifacts.paths.vkey, "utf8")) as VerificationKey;
   const model = loadQuantizedModel(artifacts.modelPath);
-  const problems = isSignedProofDocument(readJsonFile(proofFile, "PROOF_INVALID"))
-    ? await checkSignedProofFile(readSignedProofFile(proofFile), { model, vkey })
-    : await checkProofFile(readProofFile(proofFile), { model, vkey });
+  const problems = await checkSignedProofFile(readSignedProofFile(proofFile), { model, vkey });
   if (f.json) printJson({ ok: problems.length === 0, problems });
   else
     process.stdout.write(

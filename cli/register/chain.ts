@@ -32,18 +32,22 @@ export function registerChainCommands(program: Command): void {
 
   program
     .command("register-market")
-    .description("register a market on the oracle (governance): verifier, model commitment, guards, guardian")
+    .description(
+      "register a market on the oracle (governance): its publisher set, signed-update verifier, model, guards, guardian",
+    )
     .requiredOption("--oracle <address>", "RiskOracle address")
     .requiredOption("--market <id>", "market label (e.g. BTC-USDT) or number")
-    .requiredOption("--verifier <address>", "Groth16 verifier of the model's circuit")
+    .requiredOption(
+      "--verifier <address>",
+      "verifier of the signed-update circuit (`zkrisk deploy --artifacts` of a `zkrisk compile` directory)",
+    )
+    .requiredOption(
+      "--publishers <file>",
+      "publisher set file (`zkrisk publisher set`): the keys and quorum whose signed candles the market's updates use",
+    )
     .option("--model <file>", "quantised model whose commitment the market accepts")
     .option("--commitment <n>", "model commitment (instead of --model)")
     .option("--guardian <address>", "account that may pause the market (default: the sender)")
-    .option(
-      "--publishers <file>",
-      "publisher set file (`zkrisk publisher set`): the market then takes only signed updates, proven by the " +
-        "signed-update circuit whose verifier is --verifier (`zkrisk deploy --artifacts` of that circuit)",
-    )
     .option("--min-mm <bps>", "lowest maintenance margin", String(DEFAULT_LIMITS.minMaintenanceMarginBps))
     .option("--max-mm <bps>", "highest maintenance margin", String(DEFAULT_LIMITS.maxMaintenanceMarginBps))
     .option("--min-im <bps>", "lowest initial margin", String(DEFAULT_LIMITS.minInitialMarginBps))
@@ -59,8 +63,8 @@ export function registerChainCommands(program: Command): void {
 
   program
     .command("submit")
-    .description("submit a proof file to the oracle; a refusal names the oracle's reason")
-    .argument("<proof>", "proof file written by `zkrisk prove` (with --window: a signed update)")
+    .description("submit a signed update's proof file to the oracle; a refusal names the oracle's reason")
+    .argument("<proof>", "proof file written by `zkrisk prove --window`")
     .requiredOption("--oracle <address>", "RiskOracle address")
     .option("--rpc <url>", "JSON-RPC node", DEFAULT_RPC)
     .option("--key <key>", KEY_HELP, "env:ZKRISK_PRIVATE_KEY")

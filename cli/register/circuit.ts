@@ -14,7 +14,10 @@ const commands = lazyModule<typeof import("../commands/circuit")>(join(__dirname
 export function registerCircuitCommands(program: Command): void {
   program
     .command("compile")
-    .description("generate the Circom circuit of a quantised model and compile it (circom 2.2, --O2)")
+    .description(
+      "generate and compile (circom 2.2, --O2) the signed-update circuit of a quantised model: publishers' " +
+        "signatures -> window digest -> features -> model -> policy, in one proof (--batch N: N markets at once)",
+    )
     .option("--model <file>", "quantised model file", DEFAULT_MODEL)
     .requiredOption("--out <dir>", "artifact directory (circuit source and compiler output go to DIR/build)")
     .option(
@@ -28,13 +31,9 @@ export function registerCircuitCommands(program: Command): void {
         "model -> policy, in one proof",
     )
     .option(
-      "--signed",
-      "the signed-update circuit: publishers' signatures -> window digest -> features -> model -> policy",
-    )
-    .option(
       "--quorum <k>",
-      "signatures the signed circuit checks (the publisher set's quorum; with --signed or --batch)",
-      undefined,
+      "signatures the circuit checks (the publisher set's quorum)",
+      "1",
     )
     .option("--json", "print the result as one JSON object")
     .action(async (f: CompileFlags) => (await commands()).compileAction(f));

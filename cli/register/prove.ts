@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { join } from "node:path";
 import { lazyModule } from "../lazy";
-import { DEFAULT_DATA, DEFAULT_MODEL } from "../paths";
+import { DEFAULT_MODEL } from "../paths";
 import type { ProveFlags, VerifyFlags } from "../commands/prove";
 
 const commands = lazyModule<typeof import("../commands/prove")>(join(__dirname, "../commands/prove.ts"));
@@ -12,14 +12,15 @@ export function registerProveCommands(program: Command): void {
   program
     .command("prove")
     .description(
-      "prove the risk parameters of one bar: features -> integer engine -> witness -> Groth16 proof",
+      "prove a market's margins from candles its publishers signed: signatures -> window -> features -> model -> " +
+        "policy -> Groth16 proof (one market with --window, several with --batch)",
     )
     .option("--model <file>", "quantised model file", DEFAULT_MODEL)
     .requiredOption("--artifacts <dir>", "artifact directory made by `zkrisk setup`")
-    .option("--data <file>", "candles CSV", DEFAULT_DATA)
     .option(
       "--window <file...>",
-      "signed window file(s), one per publisher: prove a signed update (artifacts of `zkrisk compile --signed`)",
+      "signed window file(s), one per publisher: prove a signed update (artifacts of `zkrisk compile`); the files " +
+        "must hold identical candles",
     )
     .option(
       "--batch <file...>",
@@ -31,10 +32,9 @@ export function registerProveCommands(program: Command): void {
       "the publisher set file of the market (--window) or of every market of the batch (--batch); default: " +
         "the files' keys, all of them needed",
     )
-    .option("--at <timestamp>", "open time of the bar to prove (UTC); default: the latest bar")
     .option(
       "--market <id>",
-      "market id: a label such as BTC-USDT (packed as ASCII) or a number; required but for --batch, where it " +
+      "market id: a label such as BTC-USDT (packed as ASCII) or a number; required with --window; with --batch it " +
         "may list the batch's markets (comma-separated) to check them",
     )
     .option(
@@ -46,16 +46,16 @@ export function registerProveCommands(program: Command): void {
     .requiredOption("--out <file>", "proof file to write")
     .option(
       "--snarkjs <dir>",
-      "also write DIR/proof.json and DIR/public.json for `snarkjs groth16 verify` (with ARTIFACTS/verification_key.json; " +
-        "with --window also DIR/verification_key.json)",
+      "also write DIR/proof.json, DIR/public.json and DIR/verification_key.json for `snarkjs groth16 verify` " +
+        "(--window only)",
     )
     .option("--json", "print the proof file's parameters as one JSON object")
     .action(async (f: ProveFlags) => (await commands()).proveAction(f));
 
   program
     .command("verify")
-    .description("verify a proof file offline against an artifact directory's verification key")
-    .argument("<proof>", "proof file written by `zkrisk prove`")
+    .description("verify a signed update's proof file offline against an artifact directory's verification key")
+    .argument("<proof>", "proof file written by `zkrisk prove --window`")
     .requiredOption("--artifacts <dir>", "artifact directory (its manifest is checked first)")
     .option("--model <file>", "model file to check against the manifest (default: the recorded one)")
     .option("--json", "print {ok, problems} as one JSON object")

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {IGroth16Verifier} from "./IGroth16Verifier.sol";
 import {ISignedUpdateVerifier} from "./ISignedUpdateVerifier.sol";
 
 /// @title IRiskOracle
 /// @notice A risk-parameter oracle that accepts a market's maintenance and initial margin only with a Groth16 proof
-///         that the registered model computed them from market data, within guards set by governance.
+///         that the registered model computed them from a candle window signed by a quorum of the market's
+///         registered data publishers, within guards set by governance.
 /// @dev Units: margins in basis points of notional (10000 = 100 %), times in seconds since the Unix epoch,
 ///      durations in seconds. The public signals of a proof are listed in `PublicSignals.sol`.
 interface IRiskOracle {
@@ -38,18 +38,6 @@ interface IRiskOracle {
         uint32 maxDataAge;
     }
 
-    /// @notice Everything governance sets for one market.
-    /// @param verifier Groth16 verifier of the model's circuit
-    /// @param modelCommitment Poseidon commitment to the model (weights, scales and policy) the proofs must carry
-    /// @param guardian account that may pause and unpause the market (besides governance); zero for none
-    /// @param limits guards on every update
-    struct MarketConfig {
-        IGroth16Verifier verifier;
-        uint256 modelCommitment;
-        address guardian;
-        MarketLimits limits;
-    }
-
     /// @notice What a signed update of a market must prove, set by governance with `setPublisherSet`. The circuit
     ///         recomputes `statementKey` as the Poseidon sponge over (STATEMENT_TAG, marketId, modelCommitment,
     ///         publisherSet, domain) (circuits/statement.ts); the oracle cannot recompute Poseidon, so it asks the
@@ -68,26 +56,24 @@ interface IRiskOracle {
         uint256 statementKey;
     }
 
+    /// @notice Everything governance sets for one market.
+    /// @param publishers the market's publisher set, model and statement (`setPublisherSet` rotates them)
+    /// @param guardian account that may pause and unpause the market (besides governance); zero for none
+    /// @param limits guards on every update
+    struct MarketConfig {
+        PublisherSetConfig publishers;
+        address guardian;
+        MarketLimits limits;
+    }
+
     // ----------------------------------------------------------------------------------------------- events
 
-    /// @notice Governance registered a market.
+    /// @notice Governance registered a market. Its publisher set, model and statement follow in the same transaction's
+    ///         `PublisherSetChanged` (with an all-zero previous configuration).
     /// @param marketId market
-    /// @param config its verifier, model commitment, guardian and guards
-    event MarketRegistered(uint256 indexed marketId, MarketConfig config);
-
-    /// @notice Governance changed the verifier and/or the model commitment of a market.
-    /// @param marketId market
-    /// @param previousVerifier verifier before the change
-    /// @param verifier verifier after the change
-    /// @param previousModelCommitment model commitment before the change
-    /// @param modelCommitment model commitment after the change
-    event ModelChanged(
-        uint256 indexed marketId,
-        IGroth16Verifier previousVerifier,
-        IGroth16Verifier verifier,
-        uint256 previousModelCommitment,
-        uint256 modelCommitment
-    );
+    /// @param guardian account that may pause the market (zero for none)
+    /// @param limits its guards
+    event MarketRegistered(uint256 indexed marketId, address guardian, MarketLimits limits);
 
     /// @notice Governance changed the guards of a market.
     /// @param marketId market
@@ -110,33 +96,11 @@ interface IRiskOracle {
     /// @param account who unpaused it
     event MarketUnpaused(uint256 indexed marketId, address indexed account);
 
-    /// @notice A proven update was accepted.
-    /// @param marketId market
-    /// @param maintenanceMarginBps new maintenance margin (bps)
-    /// @param initialMarginBps new initial margin (bps)
-    /// @param modelCommitment commitment to the model that computed them
-    /// @param inputCommitment Poseidon commitment to the quantised features
-    /// @param dataTimestamp open time of the last bar used (s)
-    /// @param submitter account that submitted the proof
-    /// @param features the quantised features as submitted (field elements), for auditors: they are not checked
-    ///        on chain; an auditor recomputes their Poseidon commitment and compares it with `inputCommitment`
-    event ParametersUpdated(
-        uint256 indexed marketId,
-        uint16 maintenanceMarginBps,
-        uint16 initialMarginBps,
-        uint256 modelCommitment,
-        uint256 inputCommitment,
-        uint64 dataTimestamp,
-        address indexed submitter,
-        uint256[] features
-    );
-
-    /// @notice Governance set or rotated a market's publisher set, and with it the statement its signed updates
-    ///         prove. From now on the market takes only signed updates (`submitSignedUpdate`). An auditor recomputes
+    /// @notice Governance registered (`registerMarket`) or rotated (`setPublisherSet`) a market's publisher set,
+    ///         model and verifier, and with them the statement its updates prove. An auditor recomputes
     ///         `config.statementKey` from `marketId`, `config.modelCommitment`, `config.publisherSet` and `domain()`.
     /// @param marketId market
-    /// @param previous the configuration before (all zero but the model commitment and verifier when the market
-    ///        took unsigned updates until now)
+    /// @param previous the configuration before (all zero at registration)
     /// @param config the configuration after
     event PublisherSetChanged(uint256 indexed marketId, PublisherSetConfig previous, PublisherSetConfig config);
 
@@ -212,13 +176,11 @@ interface IRiskOracle {
     error OracleMarketNotPaused(uint256 marketId);
     /// @notice The market has no accepted update yet.
     error OracleNoParameters(uint256 marketId);
-    /// @notice Public signal `index` is not below the scalar field modulus (an aliased value).
+    /// @notice Public signal `index` of a batch is not below the scalar field modulus (an aliased value).
     error OracleSignalNotInField(uint256 index, uint256 value);
-    /// @notice The proof is for another market.
-    error OracleMarketIdMismatch(uint256 marketId, uint256 provenMarketId);
-    /// @notice The proof is for another model than the one registered for the market.
+    /// @notice The batch proof is for another model than the one registered for the market.
     error OracleModelCommitmentMismatch(uint256 marketId, uint256 registered, uint256 proven);
-    /// @notice The proof is bound to another chain or another oracle contract.
+    /// @notice The batch proof is bound to another chain or another oracle contract.
     error OracleDomainMismatch(uint256 expected, uint256 proven);
     /// @notice The data is not newer than the last accepted update's (a replay, or data out of order).
     error OracleNotNewer(uint256 marketId, uint64 dataTimestamp, uint64 lastDataTimestamp);
@@ -250,11 +212,6 @@ interface IRiskOracle {
     error OracleBatchPublisherSetMismatch(uint256 marketId, uint256 registered, uint256 proven);
     /// @notice The batch verifier rejected the proof (returned false, or the call failed).
     error OracleInvalidBatchProof(uint256 modelCommitment, uint256 n);
-    /// @notice The market takes signed updates only (it has a publisher set): unsigned updates and batches are
-    ///         refused, and its model changes with `setPublisherSet`.
-    error OracleMarketSigned(uint256 marketId);
-    /// @notice The market has no publisher set, so it takes no signed update.
-    error OracleNoPublisherSet(uint256 marketId);
     /// @notice `publisherSet` is zero or not a field element.
     error OracleInvalidPublisherSet(uint256 publisherSet);
     /// @notice A quorum of zero signatures.
@@ -267,18 +224,11 @@ interface IRiskOracle {
 
     // ------------------------------------------------------------------------------------------- governance
 
-    /// @notice Register a market. Governance only.
+    /// @notice Register a market with its publisher set, model and statement (checked as `setPublisherSet` checks
+    ///         them), guardian and guards. Governance only. Emits `MarketRegistered`, then `PublisherSetChanged`.
     /// @param marketId market identifier as the circuit takes it (e.g. "BTC-USDT" packed as ASCII); nonzero, < p
-    /// @param config verifier, model commitment, guardian and guards
+    /// @param config publisher set (with verifier, model commitment and statement key), guardian and guards
     function registerMarket(uint256 marketId, MarketConfig calldata config) external;
-
-    /// @notice Change the verifier and the model commitment of a market (a new model, or a new circuit). Governance
-    ///         only. Replay protection and the rate-of-change guards carry over from the previous model's updates.
-    ///         Refused for a market with a publisher set, whose model is part of its statement (`setPublisherSet`).
-    /// @param marketId registered market
-    /// @param verifier verifier of the new model's circuit (may be the current one)
-    /// @param modelCommitment commitment to the new model
-    function setModel(uint256 marketId, IGroth16Verifier verifier, uint256 modelCommitment) external;
 
     /// @notice Change the guards of a market. Governance only.
     /// @param marketId registered market
@@ -301,14 +251,14 @@ interface IRiskOracle {
     ///        uint256[n+4])`; the zero address removes the entry
     function setBatchVerifier(uint256 modelCommitment, uint256 n, address verifier) external;
 
-    /// @notice Set or rotate the publisher set of a market, with the statement key its signed updates must carry.
-    ///         Governance only. From then on the market takes only signed updates (`submitSignedUpdate`); proofs
-    ///         for the previous key are refused. Replay protection and the rate-of-change guards carry over.
+    /// @notice Rotate the publisher set of a market, or its model or verifier, with the statement key its updates
+    ///         must carry. Governance only. From then on proofs for the previous key are refused. Replay protection
+    ///         and the rate-of-change guards carry over.
     /// @dev The oracle cannot check that `statementKey` hashes the other fields (that needs Poseidon): governance
     ///      computes it (prover/onchain/oracle.ts `setPublisherSet`), and `PublisherSetChanged` lets anyone check it.
-    /// @param marketId registered market
     ///      The oracle stores the key's statement base (`ISignedUpdateVerifier.statementBase`), which every update's
     ///      proof is checked against; a verifier that cannot give one is refused (`OracleInvalidVerifier`).
+    /// @param marketId registered market
     /// @param config verifier (with code), model commitment, publisher-set commitment and statement key (each
     ///        nonzero, < p), and a quorum >= 1
     function setPublisherSet(uint256 marketId, PublisherSetConfig calldata config) external;
@@ -324,33 +274,11 @@ interface IRiskOracle {
 
     // ---------------------------------------------------------------------------------------------- updates
 
-    /// @notice Submit a proven update of a market's margins. Anyone may submit; the proof is the authority.
-    /// @dev Checks, in order: market known; every public signal < p; market id and domain as expected; then the
-    ///      market guards: market without a publisher set (signed markets take only
-    ///      `submitSignedUpdate`); not paused; model commitment the registered one; data
-    ///      timestamp newer than the last accepted one, not in the future, not older than the maximum data age;
-    ///      minimum interval since the last accepted update; margins within bounds and IM >= MM; change from the
-    ///      previous update within the limits; last, the proof verifies.
-    /// @param marketId registered market
-    /// @param pA proof point A
-    /// @param pB proof point B (coordinate pairs as (imaginary, real))
-    /// @param pC proof point C
-    /// @param pubSignals public signals, in the order of `PublicSignals.sol`
-    /// @param features the quantised features the proof was made from, emitted for auditors (not checked on chain)
-    function submitUpdate(
-        uint256 marketId,
-        uint256[2] calldata pA,
-        uint256[2][2] calldata pB,
-        uint256[2] calldata pC,
-        uint256[7] calldata pubSignals,
-        uint256[] calldata features
-    ) external;
-
     /// @notice Submit a signed update of a market's margins: a proof that the market's model, on a window of candles
     ///         signed by a quorum of its registered publishers, gives these margins. Anyone may submit; nothing but
     ///         the proof and its packed update is taken from the submitter: the proof's other public signal, the
     ///         statement key, is the market's, through the statement base the oracle stored (`setPublisherSet`).
-    /// @dev Checks, in order: market known, signed and not paused; packed update below 2^252; then the guards
+    /// @dev Checks, in order: market known and not paused; packed update below 2^252; then the guards
     ///      shared with the other paths: data timestamp (from the packed signal, the open time of the window's last
     ///      bar) newer than the last accepted one, not in the future, not older than the maximum data age; minimum
     ///      interval; bounds, IM >= MM and rate of change; last, the proof verifies for the update and the market's
@@ -379,7 +307,7 @@ interface IRiskOracle {
     ///      `mm + im * 2^16 + dataTimestamp * 2^32 + marketId * 2^72` (see `PublicSignals.sol`); then the batch
     ///      digest, the model commitment, the publisher-set commitment and the domain. Checks, in order: signal
     ///      count; every signal < p; domain; a batch verifier registered for (model commitment, n); then for each
-    ///      market in order: market ids strictly increasing, market known, signed and not paused, its registered
+    ///      market in order: market ids strictly increasing, market known and not paused, its registered
     ///      model commitment and publisher set the proof's, and the same timing and margin guards as
     ///      `submitSignedUpdate` (newer data, not in the future, not stale, interval, bounds, IM >= MM, rate of
     ///      change); then the proof is verified once. Each market then emits `SignedBatchParametersUpdated` with the
@@ -419,7 +347,7 @@ interface IRiskOracle {
 
     /// @notice A market's configuration. Reverts for an unknown market.
     /// @param marketId registered market
-    /// @return config verifier, model commitment, guardian and guards
+    /// @return config publisher set (verifier, model commitment, set, quorum, statement key), guardian and guards
     function marketConfig(uint256 marketId) external view returns (MarketConfig memory config);
 
     /// @notice Whether a market's updates are paused. Reverts for an unknown market.
@@ -427,8 +355,8 @@ interface IRiskOracle {
     /// @return paused whether updates are refused
     function isPaused(uint256 marketId) external view returns (bool paused);
 
-    /// @notice A market's publisher set and statement; all zero but the model commitment and verifier for a market
-    ///         without a publisher set. Reverts for an unknown market.
+    /// @notice A market's publisher set and statement (the `publishers` part of `marketConfig`). Reverts for an
+    ///         unknown market.
     /// @param marketId registered market
     /// @return config verifier, model commitment, publisher set, quorum and statement key
     function publisherSet(uint256 marketId) external view returns (PublisherSetConfig memory config);

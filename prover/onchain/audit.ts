@@ -598,13 +598,9 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     if (!e) throw new ZkriskError("ORACLE_ABI", `the oracle ABI has no ${name} event`);
     return e.topicHash;
   };
-  const [UNSIGNED, SIGNED, SET_CHANGED] = [
-    "ParametersUpdated",
-    "SignedParametersUpdated",
-    "PublisherSetChanged",
-  ].map(topic);
+  const [SIGNED, SET_CHANGED] = ["SignedParametersUpdated", "PublisherSetChanged"].map(topic);
   const logs: Log[] = await getLogsChunked(provider, {
-    filter: { address: oracle, topics: [[UNSIGNED, SIGNED, SET_CHANGED]] },
+    filter: { address: oracle, topics: [[SIGNED, SET_CHANGED]] },
     fromBlock,
     toBlock,
     chunk: opts.logChunk,

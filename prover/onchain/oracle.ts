@@ -1,9 +1,8 @@
 /**
- * Deploying and driving the oracle from TypeScript: the generated verifiers (snarkjs's for unsigned updates and
- * signed batches, zkrisk's own for signed updates: signed-update-verifier.ts), the RiskOracle, the example
- * consumer, market registration, publisher sets, and proven updates (unsigned, signed and signed batches). Reverts are
- * decoded to the oracle's custom errors, so a refused update says why (`OracleStaleData(...)`), not just
- * "execution reverted".
+ * Deploying and driving the oracle from TypeScript: the generated verifiers (zkrisk's own for signed updates:
+ * signed-update-verifier.ts; snarkjs's for signed batches), the RiskOracle, the example consumer, market
+ * registration with its publisher set, rotations, and proven updates (single and batched). Reverts are decoded to
+ * the oracle's custom errors, so a refused update says why (`OracleStaleData(...)`), not just "execution reverted".
  */
 import {
   Contract,
@@ -17,13 +16,12 @@ import {
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { UsageError, ZkriskError } from "../../models/errors";
-import { FIELD_MODULUS, toField } from "../../circuits/field";
-import { UPDATE_SIGNAL_INDEX, UPDATE_SIGNALS } from "../../circuits/public-signals";
+import { FIELD_MODULUS } from "../../circuits/field";
+import { BATCH_TRAILING_SIGNALS, UPDATE_SIGNAL_INDEX, UPDATE_SIGNALS } from "../../circuits/public-signals";
 import { statementKey } from "../../circuits/statement";
 import type { VerifierCalldata } from "../calldata";
 import { oracleDomain } from "../domain";
 import type { ProvedSignedBatch } from "../prove-signed-batch";
-import type { ProvedUpdate } from "../prove-update";
 import { shippedContract } from "./contract-files";
 import { compileGeneratedSource, compileVerifier, type CompiledContract } from "./solc";
 import { checkFileHash, MANIFEST_FILE, readManifest, type ArtifactManifest } from "../artifacts";
@@ -66,7 +64,7 @@ export interface DeployVerifierOptions {
 
 /**
  * Whether an artifact directory holds a signed-update circuit: the public signals of `UPDATE_SIGNALS`, all outputs
- * (an unsigned update has 7 signals with public inputs, a batch of n markets n + 3).
+ * (a batch of n markets has n + 3 outputs and one public input, the domain).
  */
 export function isSignedUpdateCircuit(manifest: ArtifactManifest): boolean {
   const c = manifest.circuit;
@@ -75,14 +73,29 @@ export function isSignedUpdateCircuit(manifest: ArtifactManifest): boolean {
   );
 }
 
+/** Whether an artifact directory holds a signed batch circuit: n + 3 outputs (n >= 1), then the domain as input. */
+export function isSignedBatchCircuit(manifest: ArtifactManifest): boolean {
+  const c = manifest.circuit;
+  return c.publicInputs === 1 && c.outputs >= BATCH_TRAILING_SIGNALS && c.publicSignals === c.outputs + 1;
+}
+
 /**
  * The verifier of an artifact directory, compiled: for a signed-update circuit zkrisk's own
  * (signed-update-verifier.ts, generated from the directory's verification key, checked against the manifest), for
- * any other the snarkjs-generated `Groth16Verifier.sol`.
+ * a signed batch circuit the snarkjs-generated `Groth16Verifier.sol`.
+ * @throws UsageError for any other circuit (the oracle takes no other proofs)
  */
 export function compileArtifactsVerifier(artifactsDir: string): CompiledContract {
   const manifest = readManifest(artifactsDir);
-  if (!isSignedUpdateCircuit(manifest)) return compileVerifier(join(artifactsDir, "Groth16Verifier.sol"));
+  if (!isSignedUpdateCircuit(manifest)) {
+    if (isSignedBatchCircuit(manifest)) return compileVerifier(join(artifactsDir, "Groth16Verifier.sol"));
+    const c = manifest.circuit;
+    throw new UsageError(
+      `${join(artifactsDir, MANIFEST_FILE)}: the circuit has ${c.outputs} public outputs and ${c.publicInputs} ` +
+        "public inputs: neither a signed update (`zkrisk compile`) nor a signed batch (`zkrisk compile --batch N`), " +
+        "the only proofs the oracle takes",
+    );
+  }
   const vkeyPath = resolve(artifactsDir, manifest.files.vkey.path);
   checkFileHash(vkeyPath, manifest.files.vkey.sha256, "vkey", join(artifactsDir, MANIFEST_FILE));
   const vkey = JSON.parse(readFileSync(vkeyPath, "utf8")) as VerificationKey;
@@ -91,7 +104,7 @@ export function compileArtifactsVerifier(artifactsDir: string): CompiledContract
 
 /**
  * Deploy the verifier of an artifact directory (see {@link compileArtifactsVerifier}: zkrisk's own for a
- * signed-update circuit, snarkjs's Groth16Verifier.sol for the others). Refuses, with a `SETUP_INSECURE` error,
+ * signed-update circuit, snarkjs's Groth16Verifier.sol for a signed batch). Refuses, with a `SETUP_INSECURE` error,
  * artifacts from an INSECURE setup (development ptau or direct development setup: one process could have known
  * the secrets, so anyone holding them could forge proofs) on any chain but a local one, unless
  * `allowInsecureSetup`.
@@ -159,51 +172,6 @@ export function decodeRevert(err: unknown, iface: Interface): OracleError {
   return new OracleError("unknown", `transaction failed: ${e.shortMessage ?? e.message ?? String(err)}`);
 }
 
-/** Register a market (governance). */
-export async function registerMarket(
-  oracle: Contract,
-  marketId: bigint,
-  config: { verifier: string; modelCommitment: bigint; guardian: string; limits: MarketLimits },
-): Promise<TransactionReceipt> {
-  try {
-    const tx = await oracle.registerMarket(marketId, config);
-    return (await tx.wait()) as TransactionReceipt;
-  } catch (err) {
-    throw decodeRevert(err, oracle.interface);
-  }
-}
-
-/** The arguments of `submitUpdate` for a proof file. */
-export function submitArgs(update: ProvedUpdate): unknown[] {
-  const c = update.calldata;
-  return [
-    BigInt(update.parameters.marketId),
-    c.a,
-    c.b,
-    c.c,
-    update.publicSignals,
-    update.features.map((f) => toField(BigInt(f.quantized))),
-  ];
-}
-
-/**
- * Submit a proven update; a refusal is an OracleError with the oracle's reason. Returns the receipt.
- * The pre-flight static call (and gas estimation) runs at the latest block's time: on a Hardhat chain whose
- * next block time was set ahead with evm_setNextBlockTimestamp, the latest block must already be past the
- * bar's open time, or the call sees the data as future data.
- */
-export async function submitUpdate(oracle: Contract, update: ProvedUpdate): Promise<TransactionReceipt> {
-  const args = submitArgs(update);
-  try {
-    // A static call first: a refusal costs no gas and comes back with its custom error.
-    await oracle.submitUpdate.staticCall(...args);
-    const tx = await oracle.submitUpdate(...args);
-    return (await tx.wait()) as TransactionReceipt;
-  } catch (err) {
-    throw decodeRevert(err, oracle.interface);
-  }
-}
-
 /** Register the signed batch verifier of a model for batches of `n` markets (governance). */
 export async function setBatchVerifier(
   oracle: Contract,
@@ -268,9 +236,28 @@ export async function oracleStatementKey(
 }
 
 /**
- * Set or rotate the publisher set of a market (governance): computes the statement key from the market, the
- * model, the set and the oracle's domain, and registers it with the verifier. From then on the market takes only
- * signed updates. Returns the receipt and the configuration registered.
+ * A publisher set checked (quorum in 1..255, commitments nonzero field elements) and completed with the statement
+ * key of `marketId` on `oracle`.
+ */
+async function withStatementKey(
+  oracle: Contract,
+  marketId: bigint,
+  config: Omit<PublisherSetConfig, "statementKey">,
+): Promise<PublisherSetConfig> {
+  if (!Number.isInteger(config.quorum) || config.quorum < 1 || config.quorum > 255) {
+    throw new UsageError(`quorum: ${config.quorum} is not an integer in [1, 255]`);
+  }
+  for (const name of ["modelCommitment", "publisherSet"] as const) {
+    const v = config[name];
+    if (v <= 0n || v >= FIELD_MODULUS) throw new UsageError(`${name}: ${v} is not a nonzero field element`);
+  }
+  return { ...config, statementKey: await oracleStatementKey(oracle, marketId, config) };
+}
+
+/**
+ * Rotate the publisher set, model or verifier of a market (governance): computes the statement key from the market, the
+ * model, the set and the oracle's domain, and registers it with the verifier. From then on proofs for the previous
+ * statement key are refused. Returns the receipt and the configuration registered.
  * @throws UsageError for a quorum outside 1..255 or a commitment outside [1, p)
  * @throws OracleError with the oracle's reason when it refuses
  */
@@ -279,20 +266,39 @@ export async function setPublisherSet(
   marketId: bigint,
   config: Omit<PublisherSetConfig, "statementKey">,
 ): Promise<{ receipt: TransactionReceipt; config: PublisherSetConfig }> {
-  if (!Number.isInteger(config.quorum) || config.quorum < 1 || config.quorum > 255) {
-    throw new UsageError(`quorum: ${config.quorum} is not an integer in [1, 255]`);
-  }
-  for (const name of ["modelCommitment", "publisherSet"] as const) {
-    const v = config[name];
-    if (v <= 0n || v >= FIELD_MODULUS) throw new UsageError(`${name}: ${v} is not a nonzero field element`);
-  }
-  const full: PublisherSetConfig = {
-    ...config,
-    statementKey: await oracleStatementKey(oracle, marketId, config),
-  };
+  const full = await withStatementKey(oracle, marketId, config);
   try {
     const receipt = (await (await oracle.setPublisherSet(marketId, full)).wait()) as TransactionReceipt;
     return { receipt, config: full };
+  } catch (err) {
+    throw decodeRevert(err, oracle.interface);
+  }
+}
+
+/** What {@link registerMarket} registers: the market's publisher set (its statement key is computed), guardian and
+ * guards. */
+export interface MarketRegistration {
+  publishers: Omit<PublisherSetConfig, "statementKey">;
+  /** Account that may pause the market besides governance; the zero address for none. */
+  guardian: string;
+  limits: MarketLimits;
+}
+
+/**
+ * Register a market with its publisher set, model and statement key (computed as {@link setPublisherSet} does),
+ * guardian and guards (governance). Returns the receipt and the publisher set registered.
+ * @throws UsageError for a quorum or commitment out of range (see {@link setPublisherSet})
+ * @throws OracleError with the oracle's reason when it refuses
+ */
+export async function registerMarket(
+  oracle: Contract,
+  marketId: bigint,
+  registration: MarketRegistration,
+): Promise<{ receipt: TransactionReceipt; publishers: PublisherSetConfig }> {
+  const publishers = await withStatementKey(oracle, marketId, registration.publishers);
+  try {
+    const tx = await oracle.registerMarket(marketId, { ...registration, publishers });
+    return { receipt: (await tx.wait()) as TransactionReceipt, publishers };
   } catch (err) {
     throw decodeRevert(err, oracle.interface);
   }
@@ -316,7 +322,7 @@ export function publisherSetConfigOf(v: unknown): PublisherSetConfig {
   };
 }
 
-/** A market's publisher set and statement as the oracle holds them (zero set and key for an unsigned market). */
+/** A market's publisher set and statement as the oracle holds them. */
 export async function readPublisherSet(oracle: Contract, marketId: bigint): Promise<PublisherSetConfig> {
   try {
     return publisherSetConfigOf(await oracle.publisherSet(marketId));
@@ -349,7 +355,9 @@ export function signedUpdateArgs(marketId: bigint, calldata: VerifierCalldata): 
 
 /**
  * Submit a signed update; a refusal is an OracleError with the oracle's reason (after a static call, so a refused
- * update costs no gas; the same block-time caveat as {@link submitUpdate}). Before that, the proof's statement key
+ * update costs no gas). The static call (and gas estimation) runs at the latest block's time: on a Hardhat chain whose
+ * next block time was set ahead with evm_setNextBlockTimestamp, the latest block must already be past the window's
+ * data timestamp, or the call sees the data as future data. Before that, the proof's statement key
  * is compared with the market's registered one: the oracle would refuse another key only as `OracleInvalidProof`,
  * so this says which (reason `StatementMismatch`). Returns the receipt.
  */
@@ -361,7 +369,7 @@ export async function submitSignedUpdate(
   const args = signedUpdateArgs(marketId, calldata);
   const proven = BigInt(calldata.input[UPDATE_SIGNAL_INDEX.statement]);
   const registered = (await readPublisherSet(oracle, marketId)).statementKey;
-  if (registered !== 0n && proven !== registered) {
+  if (proven !== registered) {
     throw new OracleError(
       "StatementMismatch",
       `the proof's statement key ${proven} is not market ${marketId}'s registered key ${registered} (another ` +

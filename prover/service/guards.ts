@@ -1,8 +1,11 @@
 /**
  * The oracle's market guards, checked off chain before a proof is spent. `readMarketState` reads what the guards
  * depend on (pause flag, registered model, limits, last accepted update); `precheck` replays, in the contract's
- * order, the checks `RiskOracle._checkGuards` makes of one update (contracts/RiskOracle.sol), so the refusal it
- * names is the custom error the oracle would revert with.
+ * order, the checks `RiskOracle` makes of one market's update (the pause, then `_checkUpdate`; a batch also checks
+ * the model between them; contracts/RiskOracle.sol), so the refusal it names is the custom error the oracle would
+ * revert with. A single update's model is bound by the market's statement key, which the oracle enforces only
+ * through the proof check (`OracleInvalidProof`): precheck names another model as `OracleModelCommitmentMismatch`,
+ * the batch path's error, before any proof is made.
  *
  * Out of scope: the checks that do not depend on the market's state (public signals in the field, market id and
  * domain of the proof, the proof itself). Times are seconds since the Unix epoch, margins basis points.
@@ -125,7 +128,7 @@ export async function readMarketState(oracle: Contract, marketId: bigint): Promi
   return {
     marketId,
     paused: Boolean(paused),
-    modelCommitment: BigInt(config.modelCommitment),
+    modelCommitment: BigInt(config.publishers.modelCommitment),
     limits: {
       minMaintenanceMarginBps: Number(l.minMaintenanceMarginBps),
       maxMaintenanceMarginBps: Number(l.maxMaintenanceMarginBps),
@@ -141,8 +144,8 @@ export async function readMarketState(oracle: Contract, marketId: bigint): Promi
 }
 
 /**
- * Whether the oracle would refuse `c` for a market in `state`, checked as `RiskOracle._checkGuards` does and in
- * its order: paused; model commitment; data newer than the last accepted, not in the future, not older than the
+ * Whether the oracle would refuse `c` for a market in `state`, checked as `RiskOracle` does and in its order:
+ * paused; model commitment (see the file header); data newer than the last accepted, not in the future, not older than the
  * maximum data age; minimum interval since the last update; margins within bounds; IM >= MM; then the change of
  * MM and of IM from the last update (rise, then fall; none for the first update).
  * @param state the market, e.g. from `readMarketState`

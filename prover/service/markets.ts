@@ -153,7 +153,7 @@ function signedCircuit(m: MarketConfig, field: string): CircuitInfo & { mode: We
     throw new ConfigError(
       `${field}: ${m.artifacts} holds ${info.batchSize === undefined ? "a circuit that takes features" : "a signed batch circuit"} ` +
         `(market ${m.id}); the service proves ` +
-        "signed updates only: compile the model with `zkrisk compile --signed --quorum K`, then `zkrisk setup`",
+        "signed updates only: compile the model with `zkrisk compile --quorum K`, then `zkrisk setup`",
     );
   }
   return info as CircuitInfo & { mode: WeightMode; quorum: number };

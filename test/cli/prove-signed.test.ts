@@ -97,7 +97,7 @@ describe("zkrisk prove --window", () => {
         at("set.json"),
       ),
     );
-    ok(zkrisk("compile", "--signed", "--quorum", "2", "--weights", "constant", "--out", at("art")));
+    ok(zkrisk("compile", "--quorum", "2", "--weights", "constant", "--out", at("art")));
     ok(zkrisk("setup", "--artifacts", at("art")));
   }, 3 * TIMEOUT);
 

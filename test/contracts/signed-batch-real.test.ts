@@ -128,12 +128,15 @@ beforeAll(async () => {
   oracle = await deployOracle(governor, me);
   domain = oracleDomain((await hre.ethers.provider.getNetwork()).chainId, await oracle.getAddress());
   for (const id of [BTC, ETH]) {
-    await registerMarket(oracle, id, { verifier, modelCommitment, guardian: me, limits: DEFAULT_LIMITS });
-    await setPublisherSet(oracle, id, {
-      verifier: single,
-      modelCommitment,
-      publisherSet: await publisherSetCommitment(publishers),
-      quorum: 1,
+    await registerMarket(oracle, id, {
+      publishers: {
+        verifier: single,
+        modelCommitment,
+        publisherSet: await publisherSetCommitment(publishers),
+        quorum: 1,
+      },
+      guardian: me,
+      limits: DEFAULT_LIMITS,
     });
   }
   await setBatchVerifier(oracle, modelCommitment, 2, verifier);

@@ -137,25 +137,23 @@ beforeAll(async () => {
   const verifier = await deployVerifier(chain.signer, artifacts.dir);
   oracle = await deployOracle(chain.signer, me);
   domain = oracleDomain(chain.chainId, String(oracle.target));
-  await registerMarket(oracle, MARKET_ID, {
-    verifier: String(verifier.target),
-    modelCommitment: commitment,
-    guardian: ZeroAddress,
-    limits: DEFAULT_LIMITS,
-  });
   [a, b, c] = await Promise.all([1, 2, 3].map((n) => writeTestKeystore(join(tmp, `${n}.key.json`), n)));
   [setA, setB, setC] = await Promise.all([a, b, c].map((k) => makePublisherSet([k.publicKey], 1)));
   await setFile("a", setA);
   await setFile("b", setB);
   await setFile("c", setC);
-  const register = async (set: PublisherSet) =>
-    setPublisherSet(oracle, MARKET_ID, {
-      verifier: String(verifier.target),
-      modelCommitment: commitment,
-      publisherSet: await publisherSetCommitment(set),
-      quorum: 1,
-    });
-  await register(setA);
+  const publishersOf = async (set: PublisherSet) => ({
+    verifier: String(verifier.target),
+    modelCommitment: commitment,
+    publisherSet: await publisherSetCommitment(set),
+    quorum: 1,
+  });
+  await registerMarket(oracle, MARKET_ID, {
+    publishers: await publishersOf(setA),
+    guardian: ZeroAddress,
+    limits: DEFAULT_LIMITS,
+  });
+  const register = async (set: PublisherSet) => setPublisherSet(oracle, MARKET_ID, await publishersOf(set));
 
   // One proof at a time: the witness calculator and the curve are shared.
   for (const [i, index] of BARS.entries()) {
