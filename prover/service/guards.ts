@@ -7,8 +7,10 @@
  * through the proof check (`OracleInvalidProof`): precheck names another model as `OracleModelCommitmentMismatch`,
  * the batch path's error, before any proof is made.
  *
- * Out of scope: the checks that do not depend on the market's state (public signals in the field, market id and
- * domain of the proof, the proof itself). Times are seconds since the Unix epoch, margins basis points.
+ * Out of scope: the checks that do not depend on the market's state (a single update's packing below 2^252, public
+ * signals in the field, market id and domain of the proof, the proof itself), and a batch's publisher set
+ * (`OracleBatchPublisherSetMismatch`), which the service compares with the market's registration when it starts
+ * (markets.ts). Times are seconds since the Unix epoch, margins basis points.
  */
 import type { Contract } from "ethers";
 import { marketLabel } from "../onchain/audit";
@@ -40,7 +42,10 @@ export interface OracleMarketState {
   last: LastUpdate | null;
 }
 
-/** An update about to be proved: what its public signals will state. */
+/**
+ * An update about to be proved: what its proof will state (the model through a single update's statement key, as a
+ * public signal of a batch).
+ */
 export interface Candidate {
   /** Commitment to the model that will compute the margins. */
   modelCommitment: bigint;

@@ -3,20 +3,25 @@
  *
  * 1. `precheck` alone: each refusal at its exact boundary (refused one unit past the limit, accepted at it), the
  *    first update without change or interval limits, the contract's check order, and the reasons' wording.
- * 2. `readMarketState` and `precheck` against the real RiskOracle on Hardhat's in-process network, with the
- *    generated Groth16 verifier of the shipped model (one compile and one trusted setup per run, as in
- *    test/contracts/fixture.ts). In `submitUpdate` the guards run before the pairing check, so a call with a zero
- *    proof and chosen public signals reverts with the first failing guard's error, or with `OracleInvalidProof`
- *    when every guard passes: for each scenario of a table, precheck's error must be the contract's, and
- *    "no refusal" must mean `OracleInvalidProof`. The "previous update" is one real proof of bar A, accepted.
+ * 2. `readMarketState` and `precheck` against the real RiskOracle on Hardhat's in-process network. The market's
+ *    verifier is zkrisk's, generated for the signed-update STAND-IN circuit (test/helpers/signed-update-stand-in.ts:
+ *    real Groth16 proofs of any margins, a 2 s setup), and a batch verifier of one market is the signed batch
+ *    stand-in's. The oracle checks the guards before the pairing check, so a call with the zero proof and a chosen
+ *    update reverts with the first failing guard's error, or with the proof's error when every guard passes. For
+ *    each scenario of a table, precheck's error must be the one `submitSignedBatch` reverts with (a batch of that
+ *    one market; "no refusal" = `OracleInvalidBatchProof`) and the one `submitSignedUpdate` reverts with ("no
+ *    refusal" = `OracleInvalidProof`). The exception is another model: a single update carries its model only in
+ *    its statement key, so the table records `OracleInvalidProof` for that path, and the scenario sends a real
+ *    stand-in proof of the candidate that the verifier accepts for the candidate's own statement. The "previous
+ *    update" is a real stand-in proof of bar A, accepted.
  *
  * Bar A opens 2024-06-20 10:00 UTC and closes 2 h later; it is submitted one minute after its close.
  */
-import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BrowserProvider, ZeroAddress, type Contract } from "ethers";
-import { PUBLIC_SIGNALS, PUBLIC_SIGNAL_INDEX } from "../../circuits/public-signals";
-import { loadCandles } from "../../models/load-data";
+import { packBatchUpdate } from "../../circuits/batch-statement";
+import { BATCH_TRAILING_SIGNAL_NAMES, UPDATE_SIGNAL_INDEX } from "../../circuits/public-signals";
+import { packUpdate, statementKey, type StatementParts } from "../../circuits/statement";
 import { marketIdOf } from "../../candles/market-id";
 import { oracleDomain } from "../../prover/domain";
 import { inProcessChain, type Chain } from "../../prover/onchain/chain";
@@ -27,10 +32,12 @@ import {
   deployOracle,
   deployVerifier,
   registerMarket,
-  submitUpdate,
+  setBatchVerifier,
+  setPublisherSet,
+  signedUpdateArgs,
+  submitSignedUpdate,
   type MarketLimits,
 } from "../../prover/onchain/oracle";
-import { UpdateProver, type ProvedUpdate } from "../../prover/prove-update";
 import { releaseCurves } from "../../prover/setup";
 import {
   GUARD_ERRORS,
@@ -41,17 +48,9 @@ import {
   type OracleMarketState,
   type Refusal,
 } from "../../prover/service/guards";
-import {
-  BAR_SECONDS,
-  DATA,
-  HOUR,
-  MARKET,
-  MARKET_ID,
-  buildProvingArtifacts,
-  hre,
-  rpc,
-  utc,
-} from "../contracts/fixture";
+import { batchStandInArtifacts } from "../helpers/signed-batch-stand-in";
+import { proveStandIn, standInArtifacts, type StandInProof } from "../helpers/signed-update-stand-in";
+import { BAR_SECONDS, HOUR, MARKET_ID, hre, rpc, utc } from "../contracts/fixture";
 
 /** Guards of every market here: the default bounds, and rise and fall limits small enough to reach. */
 const LIMITS: MarketLimits = { ...DEFAULT_LIMITS, maxIncreaseBps: 300, maxDecreaseBps: 200 };
@@ -306,54 +305,118 @@ const T_A = utc(2024, 6, 20, 10);
 /** Block time of a timely submission of the bar opening at `t`: one minute after its close. */
 const timely = (t: number) => t + BAR_SECONDS + 60;
 const ETH_USDT = marketIdOf("ETH-USDT");
+/** The model governance rotates to, or that a candidate claims, in the model scenarios. */
+const OTHER_MODEL = MODEL + 1n;
+/** Commitment to the market's publishers and quorum (any nonzero field element: the stand-ins check no signatures). */
+const PUBLISHERS = 987_654_321n;
+/** Low 180 bits of a window digest, carried by every single update here (no guard reads it). */
+const DIGEST = 0xd16e57n;
+/** Update A's margins (bps): the "previous update" of the scenarios after A. */
+const A_MM = 1000;
+const A_IM = 1500;
+/** Update A's candidate. */
+const A: Candidate = {
+  modelCommitment: MODEL,
+  dataTimestamp: T_A,
+  maintenanceMarginBps: A_MM,
+  initialMarginBps: A_IM,
+};
 
-let artifactsDir: string | undefined;
-let prover: UpdateProver;
+let updateDir: string;
 let chain: Chain;
 let uncached: BrowserProvider | undefined;
 let oracle: Contract;
+let verifier: Contract;
 let verifierAddress: string;
 let domain: bigint;
-let modelCommitment: bigint;
-/** Bar A, proved for this oracle: the accepted update. */
-let updateA: ProvedUpdate;
+/** Bar A, proved with the signed-update stand-in for this oracle: the accepted update. */
+let proofA: StandInProof;
 /** Chain snapshot: the market registered, no update yet. */
 let registered: string;
 
-/** The zero proof, with public signals stating `c` for `MARKET_ID` and this oracle. */
-function dummySubmitArgs(c: Candidate): unknown[] {
-  const values: Record<(typeof PUBLIC_SIGNALS)[number], bigint> = {
-    maintenanceMarginBps: BigInt(c.maintenanceMarginBps),
-    initialMarginBps: BigInt(c.initialMarginBps),
-    modelCommitment: c.modelCommitment,
-    inputCommitment: 42n,
-    marketId: MARKET_ID,
+const ZERO_PROOF = [
+  [0n, 0n],
+  [
+    [0n, 0n],
+    [0n, 0n],
+  ],
+  [0n, 0n],
+] as const;
+
+/** The statement of a stand-in proof of `c` for `MARKET_ID` on this oracle, with the registered publishers. */
+const statementOf = (c: Candidate): StatementParts => ({
+  marketId: MARKET_ID,
+  modelCommitment: c.modelCommitment,
+  publisherSet: PUBLISHERS,
+  domain,
+});
+
+/** A real stand-in proof of `c` (its margins, data timestamp and model) for this oracle. */
+function proveCandidate(c: Candidate): Promise<StandInProof> {
+  return proveStandIn(updateDir, {
+    mm: BigInt(c.maintenanceMarginBps),
+    im: BigInt(c.initialMarginBps),
     dataTimestamp: BigInt(c.dataTimestamp),
-    domain,
-  };
-  const signals = new Array<bigint>(PUBLIC_SIGNALS.length);
-  for (const name of PUBLIC_SIGNALS) signals[PUBLIC_SIGNAL_INDEX[name]] = values[name];
-  return [
-    MARKET_ID,
-    [0n, 0n],
-    [
-      [0n, 0n],
-      [0n, 0n],
-    ],
-    [0n, 0n],
-    signals,
-    [],
-  ];
+    digest: DIGEST,
+    statement: statementOf(c),
+  });
 }
 
-/** The custom error `submitUpdate` reverts with for `c` at the latest block. */
-async function contractVerdict(c: Candidate): Promise<string> {
+/** The custom error a static call reverts with, or "accepted". */
+async function verdict(call: Promise<unknown>): Promise<string> {
   try {
-    await oracle.submitUpdate.staticCall(...dummySubmitArgs(c));
+    await call;
   } catch (err) {
     return decodeRevert(err, oracle.interface).reason;
   }
   return "accepted";
+}
+
+/**
+ * What `submitSignedUpdate` says of `c` at the latest block: with the zero proof and `c` packed, or with `proof`.
+ * The packed update carries no model (the statement key does, through the proof), so `c.modelCommitment` reaches
+ * the contract only in a real proof.
+ */
+function singleVerdict(c: Candidate, proof?: StandInProof): Promise<string> {
+  if (proof !== undefined) {
+    return verdict(oracle.submitSignedUpdate.staticCall(...signedUpdateArgs(MARKET_ID, proof.calldata)));
+  }
+  const update = packUpdate({
+    mm: BigInt(c.maintenanceMarginBps),
+    im: BigInt(c.initialMarginBps),
+    dataTimestamp: BigInt(c.dataTimestamp),
+    digest: DIGEST,
+  });
+  return verdict(oracle.submitSignedUpdate.staticCall(MARKET_ID, ...ZERO_PROOF, update));
+}
+
+/**
+ * What `submitSignedBatch` says of a batch of one market, `c`, at the latest block: the zero proof with `c` packed,
+ * a batch digest, `c`'s model, the registered publishers and this oracle's domain (a batch verifier of one market is
+ * registered for MODEL and OTHER_MODEL, so the market's guards are reached).
+ */
+function batchVerdict(c: Candidate): Promise<string> {
+  const packed = packBatchUpdate({
+    mm: BigInt(c.maintenanceMarginBps),
+    im: BigInt(c.initialMarginBps),
+    dataTimestamp: BigInt(c.dataTimestamp),
+    marketId: MARKET_ID,
+  });
+  const values: Record<(typeof BATCH_TRAILING_SIGNAL_NAMES)[number], bigint> = {
+    batchDigest: DIGEST,
+    modelCommitment: c.modelCommitment,
+    publisherSet: PUBLISHERS,
+    domain,
+  };
+  const signals = [packed, ...BATCH_TRAILING_SIGNAL_NAMES.map((name) => values[name])];
+  return verdict(oracle.submitSignedBatch.staticCall(...ZERO_PROOF, signals));
+}
+
+/** Whether the deployed verifier accepts `p` for the statement of `c` (through that statement's base). */
+async function verifiesFor(p: StandInProof, c: Candidate): Promise<boolean> {
+  const [x, y] = (await verifier.statementBase(await statementKey(statementOf(c)))) as [bigint, bigint];
+  const k = p.calldata;
+  return (await verifier.verifyProof(k.a, k.b, k.c, k.input[UPDATE_SIGNAL_INDEX.update], x, y)) as boolean;
 }
 
 /** Start from the market registered and, for "afterA", update A accepted. */
@@ -365,15 +428,15 @@ async function startFrom(from: "fresh" | "afterA"): Promise<void> {
 }
 
 /**
- * Submit update A one minute after its bar closes (through the library's `submitUpdate`, which throws if the
- * oracle refuses it); return what `precheck` said of it just before. The static call before the transaction runs
- * at the latest block's time, so a block is mined just before.
+ * Submit update A one minute after its bar closes (through the library's `submitSignedUpdate`, which throws if
+ * the oracle refuses it); return what `precheck` said of it just before. The static call before the transaction
+ * runs at the latest block's time, so a block is mined just before.
  */
 async function acceptA(): Promise<Refusal | undefined> {
   await mineAt(timely(T_A) - 1);
-  const refusal = precheck(await readMarketState(oracle, MARKET_ID), candidateOf(updateA), timely(T_A));
+  const refusal = precheck(await readMarketState(oracle, MARKET_ID), A, timely(T_A));
   expect(await chain.setNextBlockTime(timely(T_A))).toBe(true);
-  await submitUpdate(oracle, updateA);
+  await submitSignedUpdate(oracle, MARKET_ID, proofA.calldata);
   return refusal;
 }
 
@@ -382,43 +445,43 @@ async function mineAt(t: number): Promise<void> {
   expect(await chain.mineAt(t), `mine a block at ${t}`).toBe(true);
 }
 
-const candidateOf = (u: ProvedUpdate): Candidate => ({
-  modelCommitment: BigInt(u.parameters.modelCommitment),
-  dataTimestamp: u.parameters.dataTimestamp,
-  maintenanceMarginBps: u.parameters.maintenanceMarginBps,
-  initialMarginBps: u.parameters.initialMarginBps,
-});
+/** Governance rotates the market to `modelCommitment`, with the same verifier and publishers. */
+async function rotateModel(modelCommitment: bigint): Promise<void> {
+  await setPublisherSet(oracle, MARKET_ID, {
+    verifier: verifierAddress,
+    modelCommitment,
+    publisherSet: PUBLISHERS,
+    quorum: 2,
+  });
+}
 
 beforeAll(async () => {
-  artifactsDir = await buildProvingArtifacts();
-  prover = await UpdateProver.open(artifactsDir);
-  modelCommitment = prover.modelCommitment;
+  updateDir = await standInArtifacts();
+  const batchDir = await batchStandInArtifacts(1);
   chain = await inProcessChain();
   // ethers answers identical requests made within 250 ms from a cache. The scenarios revert the chain to a snapshot
   // and mine the same block numbers again, so the oracle is driven through a provider without that cache.
   uncached = new BrowserProvider(hre.network.provider as never, undefined, { cacheTimeout: -1 });
   const signer = await uncached.getSigner(0);
-  verifierAddress = await (await deployVerifier(signer, artifactsDir)).getAddress();
+  verifier = await deployVerifier(signer, updateDir);
+  verifierAddress = await verifier.getAddress();
   oracle = await deployOracle(signer, await signer.getAddress());
   await registerMarket(oracle, MARKET_ID, {
-    verifier: verifierAddress,
-    modelCommitment,
+    publishers: { verifier: verifierAddress, modelCommitment: MODEL, publisherSet: PUBLISHERS, quorum: 2 },
     guardian: ZeroAddress,
     limits: LIMITS,
   });
+  const batchVerifier = await (await deployVerifier(signer, batchDir)).getAddress();
+  for (const model of [MODEL, OTHER_MODEL]) await setBatchVerifier(oracle, model, 1, batchVerifier);
   domain = oracleDomain(chain.chainId, await oracle.getAddress());
-  const series = loadCandles(DATA);
-  const index = series.candles.findIndex((c) => c.time === T_A * 1000);
-  updateA = await prover.proveBar(series, { market: MARKET, marketId: MARKET_ID, domain, index });
+  proofA = await proveCandidate(A);
   registered = await rpc<string>("evm_snapshot");
 }, 600_000);
 
 afterAll(async () => {
   uncached?.destroy();
   await chain?.close();
-  await prover?.close();
   await releaseCurves();
-  if (artifactsDir !== undefined) rmSync(artifactsDir, { recursive: true, force: true });
 });
 
 describe("readMarketState", () => {
@@ -427,7 +490,7 @@ describe("readMarketState", () => {
     expect(await readMarketState(oracle, MARKET_ID)).toEqual({
       marketId: MARKET_ID,
       paused: false,
-      modelCommitment,
+      modelCommitment: MODEL,
       limits: LIMITS,
       last: null,
     });
@@ -437,8 +500,8 @@ describe("readMarketState", () => {
     await startFrom("afterA");
     const state = await readMarketState(oracle, MARKET_ID);
     expect(state.last).toEqual({
-      maintenanceMarginBps: updateA.parameters.maintenanceMarginBps,
-      initialMarginBps: updateA.parameters.initialMarginBps,
+      maintenanceMarginBps: A_MM,
+      initialMarginBps: A_IM,
       dataTimestamp: T_A,
       updatedAt: timely(T_A),
     });
@@ -448,11 +511,11 @@ describe("readMarketState", () => {
   it("a paused market, and governance's later changes of model and limits", async () => {
     await startFrom("afterA");
     await (await oracle.pauseMarket(MARKET_ID)).wait();
-    await (await oracle.setModel(MARKET_ID, verifierAddress, modelCommitment + 1n)).wait();
+    await rotateModel(OTHER_MODEL);
     const limits = { ...LIMITS, maxDataAge: 3 * HOUR, minUpdateInterval: 0 };
     await (await oracle.setLimits(MARKET_ID, limits)).wait();
     const state = await readMarketState(oracle, MARKET_ID);
-    expect(state).toMatchObject({ paused: true, modelCommitment: modelCommitment + 1n, limits });
+    expect(state).toMatchObject({ paused: true, modelCommitment: OTHER_MODEL, limits });
     expect(state.last?.dataTimestamp).toBe(T_A);
   });
 
@@ -468,7 +531,7 @@ describe("readMarketState", () => {
   });
 });
 
-describe("precheck agrees with RiskOracle.submitUpdate", () => {
+describe("precheck agrees with RiskOracle's signed update and batch paths", () => {
   it("finds nothing wrong with a real update, which the oracle then accepts", async () => {
     await startFrom("fresh");
     expect(await acceptA()).toBeUndefined();
@@ -480,24 +543,32 @@ describe("precheck agrees with RiskOracle.submitUpdate", () => {
     name: string;
     from: "fresh" | "afterA";
     /** Governance actions, run before the block at `time`. */
-    setup?: () => Promise<{ wait(): Promise<unknown> }>;
+    setup?: () => Promise<void>;
     /** Block time of the call (s). */
     time: number;
     /** Changes to update A's candidate (or, after A, to the next bar's). */
     candidate: Partial<Candidate>;
     /** Change of MM and IM from update A's (bps), applied before `candidate`. */
     change?: readonly [number, number];
-    /** The refusal expected, or undefined for "every guard passes". */
+    /** The refusal expected of precheck and of the batch path, or undefined for "every guard passes". */
     expected: GuardError | undefined;
+    /**
+     * The single-update path's refusal where it differs from `expected`: another model is another statement key,
+     * which `submitSignedUpdate` refuses only in the proof check. Such a scenario is sent with a real stand-in proof
+     * of the candidate, which the verifier accepts for the candidate's own statement.
+     */
+    single?: "OracleInvalidProof";
   }
 
   const T_B = T_A + BAR_SECONDS;
   const EARLIEST = timely(T_A) + LIMITS.minUpdateInterval;
-  /** Margins of A (read once A is proved). */
   const margins = (mm: number, im: number): Partial<Candidate> => ({
     maintenanceMarginBps: mm,
     initialMarginBps: im,
   });
+  const pause = async () => {
+    await (await oracle.pauseMarket(MARKET_ID)).wait();
+  };
 
   const scenarios: Scenario[] = [
     // First update
@@ -505,7 +576,7 @@ describe("precheck agrees with RiskOracle.submitUpdate", () => {
     {
       name: "first update, paused",
       from: "fresh",
-      setup: () => oracle.pauseMarket(MARKET_ID),
+      setup: pause,
       time: timely(T_A),
       candidate: {},
       expected: "OracleMarketPaused",
@@ -514,8 +585,9 @@ describe("precheck agrees with RiskOracle.submitUpdate", () => {
       name: "first update, another model",
       from: "fresh",
       time: timely(T_A),
-      candidate: { modelCommitment: 1n },
+      candidate: { modelCommitment: OTHER_MODEL },
       expected: "OracleModelCommitmentMismatch",
+      single: "OracleInvalidProof",
     },
     {
       name: "data timestamp 0",
@@ -591,9 +663,9 @@ describe("precheck agrees with RiskOracle.submitUpdate", () => {
     {
       name: "paused, another model, stale and out of bounds: paused first",
       from: "fresh",
-      setup: () => oracle.pauseMarket(MARKET_ID),
+      setup: pause,
       time: T_A + LIMITS.maxDataAge + 1,
-      candidate: { modelCommitment: 1n, maintenanceMarginBps: 1 },
+      candidate: { modelCommitment: OTHER_MODEL, maintenanceMarginBps: 1 },
       expected: "OracleMarketPaused",
     },
 
@@ -639,16 +711,19 @@ describe("precheck agrees with RiskOracle.submitUpdate", () => {
       from: "afterA",
       time: EARLIEST - 1,
       candidate: { dataTimestamp: T_A + 1 },
-      setup: () => oracle.setLimits(MARKET_ID, { ...LIMITS, maxDataAge: 60 }),
+      setup: async () => {
+        await (await oracle.setLimits(MARKET_ID, { ...LIMITS, maxDataAge: 60 })).wait();
+      },
       expected: "OracleStaleData",
     },
     {
-      name: "governance changed the model: A's model is refused",
+      name: "governance rotated to another model: a proof for A's model is refused",
       from: "afterA",
-      setup: () => oracle.setModel(MARKET_ID, verifierAddress, modelCommitment + 1n),
+      setup: () => rotateModel(OTHER_MODEL),
       time: timely(T_B),
       candidate: { dataTimestamp: T_B },
       expected: "OracleModelCommitmentMismatch",
+      single: "OracleInvalidProof",
     },
     {
       name: "MM rises by maxIncrease",
@@ -736,21 +811,28 @@ describe("precheck agrees with RiskOracle.submitUpdate", () => {
 
   it.each(scenarios.map((s) => [s.name, s] as const))("%s", async (_name, s) => {
     await startFrom(s.from);
-    if (s.setup) {
-      await (await s.setup()).wait();
-    }
+    await s.setup?.();
     await mineAt(s.time);
-    const a = candidateOf(updateA);
     const [dMm, dIm] = s.change ?? [0, 0];
     const candidate: Candidate = {
-      ...a,
-      maintenanceMarginBps: a.maintenanceMarginBps + dMm,
-      initialMarginBps: a.initialMarginBps + dIm,
+      ...A,
+      maintenanceMarginBps: A_MM + dMm,
+      initialMarginBps: A_IM + dIm,
       ...s.candidate,
     };
-    const state = await readMarketState(oracle, MARKET_ID);
-    const refusal = precheck(state, candidate, s.time);
+    const refusal = precheck(await readMarketState(oracle, MARKET_ID), candidate, s.time);
     expect(refusal?.error).toBe(s.expected);
-    expect(await contractVerdict(candidate)).toBe(refusal?.error ?? "OracleInvalidProof");
+    expect(await batchVerdict(candidate), "submitSignedBatch").toBe(
+      refusal?.error ?? "OracleInvalidBatchProof",
+    );
+    if (s.single === undefined) {
+      expect(await singleVerdict(candidate), "submitSignedUpdate").toBe(
+        refusal?.error ?? "OracleInvalidProof",
+      );
+    } else {
+      const proof = await proveCandidate(candidate);
+      expect(await verifiesFor(proof, candidate), "the proof holds for its own statement").toBe(true);
+      expect(await singleVerdict(candidate, proof), "submitSignedUpdate").toBe(s.single);
+    }
   });
 });
