@@ -63,7 +63,6 @@ const FAST_SUITES = [
   "test/publisher/serve-http.test.ts",
   "test/publisher/serve-signer.test.ts",
   "test/prover/fixed-base.test.ts",
-  "test/prover/prove.test.ts",
   "test/prover/setup.test.ts",
   "test/scripts/bench-setup.test.ts",
   "test/service/job-states.test.ts",

@@ -12,12 +12,7 @@ import { modelCommitment } from "../circuits/commitments";
 import { loadQuantizedModel } from "../models/quantized-model";
 import { marketIdOf } from "../candles/market-id";
 import { rpcChain } from "../prover/onchain/chain";
-import {
-  DEFAULT_LIMITS,
-  deployOracle,
-  deployVerifier,
-  registerMarket,
-} from "../prover/onchain/oracle";
+import { DEFAULT_LIMITS, deployOracle, deployVerifier, registerMarket } from "../prover/onchain/oracle";
 import { publisherSetCommitment, type PublisherSet } from "../publisher/publisher-set";
 import { DEV_KEYS } from "./hardhat-node";
 

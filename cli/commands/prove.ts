@@ -77,7 +77,8 @@ export async function proveAction(f: ProveFlags): Promise<void> {
     await proveBatchAction({ ...f, batch: f.batch }, domain);
     return;
   }
-  if (f.window === undefined) throw new UsageError("give --window (a signed update) or --batch (a signed batch)");
+  if (f.window === undefined)
+    throw new UsageError("give --window (a signed update) or --batch (a signed batch)");
   if (f.market === undefined) throw new UsageError("--market is required with --window");
   await proveSignedAction({ ...f, market: f.market, window: f.window }, domain);
 }

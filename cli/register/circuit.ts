@@ -30,11 +30,7 @@ export function registerCircuitCommands(program: Command): void {
       "the signed batch circuit: one quorum's signatures of a batch digest -> N markets' windows -> features -> " +
         "model -> policy, in one proof",
     )
-    .option(
-      "--quorum <k>",
-      "signatures the circuit checks (the publisher set's quorum)",
-      "1",
-    )
+    .option("--quorum <k>", "signatures the circuit checks (the publisher set's quorum)", "1")
     .option("--json", "print the result as one JSON object")
     .action(async (f: CompileFlags) => (await commands()).compileAction(f));
 

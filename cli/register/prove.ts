@@ -54,7 +54,9 @@ export function registerProveCommands(program: Command): void {
 
   program
     .command("verify")
-    .description("verify a signed update's proof file offline against an artifact directory's verification key")
+    .description(
+      "verify a signed update's proof file offline against an artifact directory's verification key",
+    )
     .argument("<proof>", "proof file written by `zkrisk prove --window`")
     .requiredOption("--artifacts <dir>", "artifact directory (its manifest is checked first)")
     .option("--model <file>", "model file to check against the manifest (default: the recorded one)")

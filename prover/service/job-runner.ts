@@ -12,7 +12,7 @@ import { BoundsError, DataError, InsufficientDataError } from "../../models/erro
 import { inferInteger, type IntegerTrace } from "../../models/integer-engine";
 import { OracleError } from "../onchain/oracle";
 import type { ProvedSignedUpdate } from "../prove-signed-update";
-import { ProofError } from "../prove-update";
+import { ProofError } from "../checked-proof";
 import { retryDelayMs, type ServiceConfig } from "./config";
 import { precheck, readMarketState } from "./guards";
 import { isFinal, SET_BACKS, setBackOf } from "./job-states";

@@ -1,14 +1,16 @@
 /**
  * From publishers' keys to a verified signed-update proof, through `node bin/zkrisk.cjs` as a user runs it:
- * `publisher keygen` x 3, `publisher sign` x 2, `publisher set` (quorum 2 of 3), `compile --signed
- * --quorum 2`, `setup`, `prove --window --window --publishers`; then the proof checked with snarkjs (in
- * process, and with `--snarkjs DIR` by the snarkjs CLI), and the inputs `prove` must refuse with exit code 2.
+ * `publisher keygen` x 3, `publisher sign` x 2, `publisher set` (quorum 2 of 3), `compile --quorum 2`, `setup`,
+ * `prove --window --window --publishers`; then the proof checked with snarkjs (in process, and with `--snarkjs
+ * DIR` by the snarkjs CLI), the inputs `prove`, `verify` and `submit` must refuse with exit code 2, and the proof
+ * file registered, submitted and replayed on a node.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { FIELD_MODULUS } from "../../circuits/field";
 import { unpackUpdate } from "../../circuits/statement";
 import { UPDATE_SIGNALS } from "../../circuits/public-signals";
 import { releaseCurves, snarkjs, type VerificationKey } from "../../prover/setup/snarkjs";
@@ -309,6 +311,63 @@ describe("zkrisk prove --window", () => {
   );
 
   it(
+    "verify and submit refuse a malformed proof file naming the file and the field, before any chain call",
+    () => {
+      /** `zkrisk submit FILE` to an oracle on a port nothing listens on: a check that passed would fail to connect. */
+      const submit = (file: string) =>
+        zkrisk("submit", file, "--oracle", "0x0000000000000000000000000000000000000001", "--rpc", "http://127.0.0.1:9");
+      const edited = (name: string, edit: (doc: Record<string, unknown>) => void): string => {
+        const doc = JSON.parse(readFileSync(at("proof.json"), "utf8")) as Record<string, unknown>;
+        edit(doc);
+        writeFileSync(at(name), JSON.stringify(doc));
+        return at(name);
+      };
+      const cases: [string, (doc: Record<string, unknown>) => void, string][] = [
+        [
+          "non-numeric-signal.json",
+          (doc) => ((doc.publicSignals as string[])[1] = "0x12"),
+          "publicSignals[1]: expected a decimal integer string",
+        ],
+        ["no-proof.json", (doc) => delete doc.proof, "proof: missing"],
+        [
+          "big-signal.json",
+          (doc) => ((doc.publicSignals as string[])[0] = FIELD_MODULUS.toString()),
+          `publicSignals[0]: ${FIELD_MODULUS} is not a field element`,
+        ],
+        [
+          "short-pi_b.json",
+          (doc) => (doc.proof as { pi_b: unknown[] }).pi_b.pop(),
+          "proof.pi_b: expected 3 entries, got 2",
+        ],
+      ];
+      for (const [name, edit, message] of cases) {
+        const file = edited(name, edit);
+        for (const [what, r] of [
+          ["verify", zkrisk("verify", file, "--artifacts", at("art"))],
+          ["submit", submit(file)],
+        ] as const) {
+          expect(r.code, `${what} ${name}: ${r.stderr}`).toBe(2);
+          expect(r.stderr).toContain(`${file}: ${message}`);
+        }
+      }
+    },
+    TIMEOUT,
+  );
+
+  it("verify refuses an artifact directory whose zkey changed since setup, naming the file", () => {
+    const copy = at("art-copy");
+    cpSync(at("art"), copy, { recursive: true });
+    const zkeyFile = readdirSync(copy).find((f) => f.endsWith(".zkey"));
+    expect(zkeyFile).toBeDefined();
+    const zkey = readFileSync(join(copy, zkeyFile!));
+    zkey[zkey.length - 10] ^= 1;
+    writeFileSync(join(copy, zkeyFile!), zkey);
+    const r = zkrisk("verify", at("proof.json"), "--artifacts", copy);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(zkeyFile!);
+  });
+
+  it(
     "register-market --publishers and submit: the signed proof file is accepted on a node, a replay and an " +
       "edited file are refused",
     async () => {
@@ -353,11 +412,9 @@ describe("zkrisk prove --window", () => {
               "--json",
             ),
           ),
-        ) as { publisherSet: { commitment: string; quorum: number; statementKey: string } };
-        expect(registered.publisherSet.commitment).toBe(
-          (await publisherSetFileCommitment(at("set.json"))).toString(),
-        );
-        expect(registered.publisherSet.quorum).toBe(2);
+        ) as { publisherSet: string; quorum: number; statementKey: string };
+        expect(registered.publisherSet).toBe((await publisherSetFileCommitment(at("set.json"))).toString());
+        expect(registered.quorum).toBe(2);
         const proof = at("node-proof.json");
         ok(
           zkrisk(
@@ -380,7 +437,7 @@ describe("zkrisk prove --window", () => {
           ),
         );
         const written = JSON.parse(readFileSync(proof, "utf8")) as ProvedSignedUpdate;
-        expect(written.parameters.statement).toBe(registered.publisherSet.statementKey);
+        expect(written.parameters.statement).toBe(registered.statementKey);
         const accepted = JSON.parse(
           ok(zkrisk("submit", proof, "--oracle", deployed.oracle, ...key, "--json")),
         ) as { gasUsed: string };
