@@ -1,7 +1,8 @@
 /**
- * The public signals of every zkrisk proof, in the order snarkjs lists them (circuit outputs first, in
- * declaration order, then public inputs in declaration order). This list is the one definition: the circuit
- * generator declares the signals in this order, and the Solidity oracle reads calldata by these indexes.
+ * The public signals of the model part compiled alone (circuits/generate-circuit.ts with the features as inputs), in
+ * the order snarkjs lists them (circuit outputs first, in declaration order, then public inputs in declaration
+ * order). Only the tests compile it that way, to check the model part against the integer engine; the oracle takes
+ * signed updates (`UPDATE_SIGNALS`) and signed batches (`batchSignalNames`) only.
  */
 export const PUBLIC_SIGNALS = [
   /** Maintenance margin, bps of notional (circuit output). */

@@ -2,8 +2,8 @@
  * TEST FIXTURE ONLY: a stand-in for the signed batch circuit of N markets, with the same N + 4 public signals
  * (`batchSignalNames` in circuits/public-signals.ts), for testing every guard of `RiskOracle.submitSignedBatch`
  * cheaply (a 2 s setup per N, any margins, markets and commitments on demand) with a real Groth16 verifier of
- * the batch's shape. Only test/contracts/signed-batch.test.ts uses it; nothing under cli/, scripts/ or the
- * package's runtime code may import it. The real circuit on chain is test/contracts/signed-batch-real.test.ts,
+ * the batch's shape. Only tests use it (`grep -rl signed-batch-stand-in test/`); nothing under cli/, scripts/
+ * or the package's runtime code may import it. The real circuit on chain is test/contracts/signed-batch-real.test.ts,
  * and `npm run bench` measures gas with the real circuit's verifier.
  *
  * NOT SOUND, on purpose: it proves whatever packed markets, batch digest, model commitment and publisher set it

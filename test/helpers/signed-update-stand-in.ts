@@ -1,8 +1,8 @@
 /**
  * TEST FIXTURE ONLY: a stand-in for the signed-update circuit, with the same two public signals
  * (`UPDATE_SIGNALS` in circuits/public-signals.ts), for testing every guard of `RiskOracle.submitSignedUpdate`
- * cheaply (a 2 s setup, any margins on demand) with a real Groth16 verifier. Only test/contracts/
- * signed-update.test.ts uses it; nothing under cli/, scripts/ or the package's runtime code may import it. The
+ * cheaply (a 2 s setup, any margins on demand) with a real Groth16 verifier. Only tests use it (the oracle's,
+ * the service guards', the audit's); nothing under cli/, scripts/ or the package's runtime code may import it. The
  * real circuit end to end on chain is test/contracts/signed-update-real.test.ts, and `npm run bench` measures
  * gas with the real circuit's verifier.
  *
