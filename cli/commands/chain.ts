@@ -1,6 +1,7 @@
 /**
  * `zkrisk deploy`, `zkrisk register-market`, `zkrisk submit`: the oracle on a JSON-RPC node. A market is registered
- * with its publisher set; `submit` sends a signed proof file (`prove --window`) with `submitSignedUpdate`.
+ * with its publisher set; `submit` sends a signed proof file (`prove --window`) with `submitSignedUpdate`, a signed batch's (`prove --batch`) with
+ * `submitSignedBatch`.
  */
 import { isAddress } from "ethers";
 import { UsageError } from "../../models/errors";
@@ -14,12 +15,15 @@ import {
   deployVerifier,
   oracleAt,
   registerMarket,
+  submitSignedBatch,
   submitSignedUpdate,
   type MarketLimits,
 } from "../../prover/onchain/oracle";
 import { loadArtifacts } from "../../prover/artifacts";
 import { outFileOption, parseIntOption, printJson } from "../options";
+import { readJsonFile } from "../../models/io";
 import { readSignedProofFile } from "../../prover/signed-proof-file";
+import { isSignedBatchProofDocument, readSignedBatchProofFile } from "../../prover/signed-batch-proof-file";
 import { publisherSetCommitment, readPublisherSet } from "../../publisher";
 
 function address(option: string, value: string): string {
@@ -163,16 +167,21 @@ export async function registerMarketAction(f: RegisterMarketFlags): Promise<void
     );
 }
 
-/** `zkrisk submit`: submit a signed proof file (`zkrisk prove --window`) to the oracle. */
+/**
+ * `zkrisk submit`: submit a signed update's proof file (`zkrisk prove --window`) or a signed batch's (`zkrisk prove
+ * --batch`) to the oracle, by the file's format. The file is read strictly before anything is sent.
+ */
 export async function submitAction(proofFile: string, f: SubmitFlags): Promise<void> {
-  const update = readSignedProofFile(proofFile);
-  const receipt = await withChain(f.rpc, f.key, (chain) =>
-    submitSignedUpdate(
-      oracleAt(address("--oracle", f.oracle), chain.signer),
-      BigInt(update.parameters.marketId),
-      update.calldata,
-    ),
-  );
+  const batch = isSignedBatchProofDocument(readJsonFile(proofFile, "PROOF_INVALID"))
+    ? readSignedBatchProofFile(proofFile)
+    : undefined;
+  const update = batch === undefined ? readSignedProofFile(proofFile) : undefined;
+  const receipt = await withChain(f.rpc, f.key, (chain) => {
+    const oracle = oracleAt(address("--oracle", f.oracle), chain.signer);
+    return batch !== undefined
+      ? submitSignedBatch(oracle, batch)
+      : submitSignedUpdate(oracle, BigInt(update!.parameters.marketId), update!.calldata);
+  });
   const out = { txHash: receipt.hash, block: receipt.blockNumber, gasUsed: receipt.gasUsed.toString() };
   if (f.json) printJson(out);
   else process.stdout.write(`accepted: tx ${out.txHash}, block ${out.block}, gas ${out.gasUsed}\n`);

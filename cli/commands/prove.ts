@@ -8,7 +8,13 @@ import { UsageError } from "../../models/errors";
 import { oracleDomain } from "../../prover/domain";
 import { FIELD_MODULUS } from "../../circuits/field";
 import { loadArtifacts } from "../../prover/artifacts";
+import { readJsonFile } from "../../models/io";
 import { checkSignedProofFile, readSignedProofFile } from "../../prover/signed-proof-file";
+import {
+  checkSignedBatchProofFile,
+  isSignedBatchProofDocument,
+  readSignedBatchProofFile,
+} from "../../prover/signed-batch-proof-file";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import type { VerificationKey } from "../../prover/setup/snarkjs";
 import { outDirOption, outFileOption, printJson } from "../options";
@@ -83,12 +89,14 @@ export async function proveAction(f: ProveFlags): Promise<void> {
   await proveSignedAction({ ...f, market: f.market, window: f.window }, domain);
 }
 
-/** `zkrisk verify`: check a signed update's proof file offline; exit code 1 when it fails. */
+/** `zkrisk verify`: check a signed update's or a signed batch's proof file offline; exit code 1 when it fails. */
 export async function verifyAction(proofFile: string, f: VerifyFlags): Promise<void> {
   const artifacts = loadArtifacts(f.artifacts, { modelPath: f.model });
   const vkey = JSON.parse(readFileSync(artifacts.paths.vkey, "utf8")) as VerificationKey;
   const model = loadQuantizedModel(artifacts.modelPath);
-  const problems = await checkSignedProofFile(readSignedProofFile(proofFile), { model, vkey });
+  const problems = isSignedBatchProofDocument(readJsonFile(proofFile, "PROOF_INVALID"))
+    ? await checkSignedBatchProofFile(readSignedBatchProofFile(proofFile), { model, vkey })
+    : await checkSignedProofFile(readSignedProofFile(proofFile), { model, vkey });
   if (f.json) printJson({ ok: problems.length === 0, problems });
   else
     process.stdout.write(

@@ -63,8 +63,10 @@ export function registerChainCommands(program: Command): void {
 
   program
     .command("submit")
-    .description("submit a signed update's proof file to the oracle; a refusal names the oracle's reason")
-    .argument("<proof>", "proof file written by `zkrisk prove --window`")
+    .description(
+      "submit a signed update's or a signed batch's proof file to the oracle; a refusal names the oracle's reason",
+    )
+    .argument("<proof>", "proof file written by `zkrisk prove --window` or `zkrisk prove --batch`")
     .requiredOption("--oracle <address>", "RiskOracle address")
     .option("--rpc <url>", "JSON-RPC node", DEFAULT_RPC)
     .option("--key <key>", KEY_HELP, "env:ZKRISK_PRIVATE_KEY")

@@ -55,9 +55,9 @@ export function registerProveCommands(program: Command): void {
   program
     .command("verify")
     .description(
-      "verify a signed update's proof file offline against an artifact directory's verification key",
+      "verify a signed update's or a signed batch's proof file offline against an artifact directory's verification key",
     )
-    .argument("<proof>", "proof file written by `zkrisk prove --window`")
+    .argument("<proof>", "proof file written by `zkrisk prove --window` or `zkrisk prove --batch`")
     .requiredOption("--artifacts <dir>", "artifact directory (its manifest is checked first)")
     .option("--model <file>", "model file to check against the manifest (default: the recorded one)")
     .option("--json", "print {ok, problems} as one JSON object")

@@ -4,11 +4,12 @@
  * proof, and the oracle stores the integer engine's parameters for both; with real proofs the attacks on a
  * batch are refused: a re-submitted (replayed) batch, a market whose registered publisher set differs from the
  * proof's, k - 1 signatures (a quorum-2 set proven with one), a market whose registered model differs, and
- * markets duplicated or out of order in what a publisher signed. Then `zkrisk publisher sign --batch` and
- * `zkrisk prove --batch` end to end on the same artifacts, and two publishers' files that disagree (exit 2).
+ * markets duplicated or out of order in what a publisher signed. Then `zkrisk publisher sign --batch`,
+ * `zkrisk prove --batch` and `zkrisk verify` end to end on the same artifacts, edited proof files, and two
+ * publishers' files that disagree (exit 2).
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -33,6 +34,7 @@ import {
 } from "../../prover/onchain/oracle";
 import { SignedBatchProver, type ProvedSignedBatch } from "../../prover/prove-signed-batch";
 import { releaseCurves, silentLog } from "../../prover/setup";
+import { readSignedBatchProofFile } from "../../prover/signed-batch-proof-file";
 import { publicKeyOf, signDigest } from "../../publisher/eddsa";
 import { readKeystore, type PublisherKey } from "../../publisher/keystore";
 import { makePublisherSet, publisherSetCommitment, type PublisherSet } from "../../publisher/publisher-set";
@@ -157,7 +159,12 @@ describe("submitSignedBatch with the real signed batch circuit", () => {
     "accepts one proof from one signature for two markets, stores the engine's parameters; a replay is refused",
     async () => {
       const signed = await signBatch(b, [windowOf("ETH-USDT"), windowOf("BTC-USDT")]);
-      const proof = await proveBatch([signed]);
+      const proved = await proveBatch([signed]);
+      // What is submitted is the proof file as `zkrisk submit` reads it back: the same batch, calldata rebuilt.
+      const file = join(mkdtempSync(join(tmpdir(), "zkrisk-batch-file-")), "proof.json");
+      writeFileSync(file, JSON.stringify(proved));
+      const proof = readSignedBatchProofFile(file);
+      expect(proof).toEqual(proved);
       const receipt = await submit(proof);
       const events = receipt.logs.map((l) => oracle.interface.parseLog(l)!);
       const engine = inferInteger(model, windowFeatures(windowOf("BTC-USDT").window));
@@ -331,6 +338,48 @@ describe("zkrisk publisher sign --batch and zkrisk prove --batch", () => {
       expect(file.publisherSet).toBe((await publisherSetCommitment(alone)).toString());
       expect(file.markets.map((m) => m.market)).toEqual(["BTC-USDT", "ETH-USDT"]);
       expect(file.domain).toBe(domain.toString());
+
+      // `zkrisk verify` checks a batch proof file; an edited one fails (exit 1) or is refused as malformed (exit 2).
+      const verify = (path: string) => run(["verify", path, "--artifacts", dir, "--json"]);
+      const good = verify(out);
+      expect(good.stderr).toBe("");
+      expect(JSON.parse(good.stdout)).toEqual({ ok: true, problems: [] });
+      const edited = (name: string, edit: (doc: ProvedSignedBatch) => void): string => {
+        const doc = JSON.parse(readFileSync(out, "utf8")) as ProvedSignedBatch;
+        edit(doc);
+        const path = join(work, name);
+        writeFileSync(path, JSON.stringify(doc));
+        return path;
+      };
+      const point = edited("point.json", (doc) => {
+        doc.proof.pi_a[0] = doc.proof.pi_c[0];
+      });
+      const failed = verify(point);
+      expect(failed.code).toBe(1);
+      expect(JSON.parse(failed.stdout).problems).toEqual([
+        "the Groth16 proof does not verify with the verification key for its public signals",
+      ]);
+      const refusals: [string, (doc: ProvedSignedBatch) => void, string][] = [
+        [
+          "margin.json",
+          (doc) => (doc.markets[1].maintenanceMarginBps += 1),
+          "markets[1].maintenanceMarginBps: states",
+        ],
+        [
+          "digest.json",
+          (doc) => (doc.batchDigest = "1"),
+          "batchDigest: states 1, the proven signal batchDigest is",
+        ],
+        ["extra.json", (doc) => Object.assign(doc, { extra: 1 }), "extra"],
+        ["bar.json", (doc) => (doc.markets[0].bar = "2020-01-01T00:00:00.000Z"), "markets[0].bar:"],
+      ];
+      for (const [name, edit, message] of refusals) {
+        const path = edited(name, edit);
+        const r = verify(path);
+        expect(r.code, `${name}: ${r.stderr}`).toBe(2);
+        expect(r.stderr).toContain(`${path}: `);
+        expect(r.stderr).toContain(message);
+      }
 
       // A second publisher's file whose ETH-USDT close of the last bar differs.
       const other = await signBatch(b, [windowOf("BTC-USDT"), windowOf("ETH-USDT")]);

@@ -1,0 +1,156 @@
+/**
+ * The signed batch proof file (`zkrisk-signed-batch-proof/1`, written by `zkrisk prove --batch`): reading it
+ * strictly, and checking what it claims without the signed batches themselves. A proof file is input from
+ * outside, so the reader names the file and the field of the first malformed value (PROOF_INVALID), refuses
+ * unknown keys, and refuses a file whose stated markets, margins, bars or shared values are not what its proven
+ * public signals carry; the calldata is rebuilt from the proof, never taken from the file.
+ */
+import { readJsonFile } from "../models/io";
+import { JsonReader } from "../models/validate";
+import type { QuantizedModel } from "../models/quantized-model";
+import { unpackBatchUpdate } from "../circuits/batch-statement";
+import { modelCommitment } from "../circuits/commitments";
+import {
+  BATCH_TRAILING_SIGNAL_NAMES,
+  BATCH_TRAILING_SIGNALS,
+  batchSignalIndex,
+} from "../circuits/public-signals";
+import { marketIdOf } from "../candles/market-id";
+import { toVerifierCalldata } from "./calldata";
+import { fieldString, fieldStrings, groth16ProofOf, ProofFileError, proofFileBar } from "./proof-file";
+import type { ProvedSignedBatch } from "./prove-signed-batch";
+import { snarkjs, type VerificationKey } from "./setup/snarkjs";
+
+/** Format tag of a signed batch proof file. */
+export const SIGNED_BATCH_PROOF_FILE_FORMAT = "zkrisk-signed-batch-proof/1";
+
+/** The keys of a signed batch proof file: no other key is allowed. */
+const BATCH_PROOF_FILE_KEYS = [
+  "format",
+  "proof",
+  "publicSignals",
+  "calldata",
+  "batchDigest",
+  "modelCommitment",
+  "publisherSet",
+  "domain",
+  "markets",
+  "provingMs",
+] as const;
+
+/** The keys of one market of a signed batch proof file. */
+const MARKET_KEYS = [
+  "market",
+  "marketId",
+  "bar",
+  "dataTimestamp",
+  "maintenanceMarginBps",
+  "initialMarginBps",
+  "windowDigest",
+] as const;
+
+/** Whether a parsed JSON document says it is a signed batch proof file. */
+export function isSignedBatchProofDocument(doc: unknown): boolean {
+  return (
+    typeof doc === "object" &&
+    doc !== null &&
+    (doc as { format?: unknown }).format === SIGNED_BATCH_PROOF_FILE_FORMAT
+  );
+}
+
+/** Parse and check a signed batch proof file's document (as read from `file`). */
+export function parseSignedBatchProofFile(doc: unknown, file: string): ProvedSignedBatch {
+  const r = new JsonReader(file, doc, "", (f, field, reason) => new ProofFileError(f, field, reason));
+  r.onlyKeys(BATCH_PROOF_FILE_KEYS);
+  r.at("format").literal(SIGNED_BATCH_PROOF_FILE_FORMAT);
+  r.at("calldata").onlyKeys(["a", "b", "c", "input"]);
+  const marketReaders = r.at("markets").items();
+  const n = marketReaders.length;
+  if (n === 0) r.at("markets").error("a batch holds at least one market");
+  const publicSignals = fieldStrings(r.at("publicSignals"), n + BATCH_TRAILING_SIGNALS);
+  const proof = groth16ProofOf(r.at("proof"));
+  // The shared values must be the proven trailing signals.
+  const shared = Object.fromEntries(
+    (["batchDigest", "modelCommitment", "publisherSet", "domain"] as const).map((name) => {
+      const stated = fieldString(r.at(name));
+      const proven = publicSignals[batchSignalIndex(n, name)];
+      if (stated !== proven) r.at(name).error(`states ${stated}, the proven signal ${name} is ${proven}`);
+      return [name, stated];
+    }),
+  ) as Record<(typeof BATCH_TRAILING_SIGNAL_NAMES)[number], string>;
+  // Each market's stated values must be what its packed signal carries.
+  const markets = marketReaders.map((m, i) => {
+    m.onlyKeys(MARKET_KEYS);
+    const stated = {
+      market: m.at("market").string(),
+      marketId: fieldString(m.at("marketId")),
+      bar: proofFileBar(m),
+      dataTimestamp: m.at("dataTimestamp").integer(0),
+      maintenanceMarginBps: m.at("maintenanceMarginBps").integer(0),
+      initialMarginBps: m.at("initialMarginBps").integer(0),
+      windowDigest: fieldString(m.at("windowDigest")),
+    };
+    const packed = unpackBatchUpdate(BigInt(publicSignals[i]));
+    const expected: [keyof typeof stated, bigint, bigint][] = [
+      ["marketId", packed.marketId, BigInt(stated.marketId)],
+      ["dataTimestamp", packed.dataTimestamp, BigInt(stated.dataTimestamp)],
+      ["maintenanceMarginBps", packed.mm, BigInt(stated.maintenanceMarginBps)],
+      ["initialMarginBps", packed.im, BigInt(stated.initialMarginBps)],
+    ];
+    for (const [name, proven, value] of expected) {
+      if (proven !== value)
+        m.at(name).error(`states ${value}, the proven signal packed[${i}] carries ${proven}`);
+    }
+    if (Date.parse(stated.bar) !== stated.dataTimestamp * 1000) {
+      m.at("bar").error(`'${stated.bar}' is not the data timestamp ${stated.dataTimestamp}`);
+    }
+    return stated;
+  });
+  return {
+    format: SIGNED_BATCH_PROOF_FILE_FORMAT,
+    proof,
+    publicSignals,
+    // Rebuilt from the proof and the signals: the file's own calldata is not trusted.
+    calldata: toVerifierCalldata(proof, publicSignals),
+    ...shared,
+    markets,
+    provingMs: r.at("provingMs").number(),
+  };
+}
+
+/** Read a signed batch proof file; a malformed one is a PROOF_INVALID error naming the file and the field. */
+export function readSignedBatchProofFile(path: string): ProvedSignedBatch {
+  return parseSignedBatchProofFile(readJsonFile(path, "PROOF_INVALID"), path);
+}
+
+/**
+ * Everything a signed batch proof file claims that can be checked without its signed batches: the Groth16 proof
+ * of its public signals, the model commitment of `model`, and each market's id against its label. (The margins
+ * are bound to the signed windows by the proof; `zkrisk audit` recomputes them from the publishers' archives.)
+ * Returns the problems, empty when all hold.
+ */
+export async function checkSignedBatchProofFile(
+  batch: ProvedSignedBatch,
+  ctx: { vkey: VerificationKey; model: QuantizedModel },
+): Promise<string[]> {
+  const problems: string[] = [];
+  if (!(await snarkjs.groth16.verify(ctx.vkey, batch.publicSignals, batch.proof))) {
+    problems.push("the Groth16 proof does not verify with the verification key for its public signals");
+  }
+  const model = (await modelCommitment(ctx.model)).toString();
+  if (model !== batch.modelCommitment) {
+    problems.push(`modelCommitment ${batch.modelCommitment} is not the model's ${model}`);
+  }
+  batch.markets.forEach((m, i) => {
+    let id: bigint | undefined;
+    try {
+      id = marketIdOf(m.market);
+    } catch {
+      problems.push(`markets[${i}].market '${m.market}' is not a market label`);
+    }
+    if (id !== undefined && id.toString() !== m.marketId) {
+      problems.push(`markets[${i}].marketId ${m.marketId} is not the id of market '${m.market}' (${id})`);
+    }
+  });
+  return problems;
+}
