@@ -1,8 +1,8 @@
 /**
  * Proving one signed update: k publishers' signed windows -> witness of the signed-update circuit ->
  * Groth16 proof, verified locally and compared with the integer engine before it is returned.
- * `SignedUpdateProver` keeps the model, the wasm, the zkey and the verification key loaded, as
- * `UpdateProver` (prove-update.ts) does for the circuit that takes features.
+ * `SignedUpdateProver` keeps the model, the wasm, the zkey and the verification key loaded (and snarkjs keeps the
+ * curve), so repeated proofs skip the loading; `close()` releases the curve's worker threads.
  */
 import { readFileSync } from "node:fs";
 import type { WeightMode } from "../circuits/generate-circuit";
