@@ -562,7 +562,8 @@ describe("submitSignedUpdate refuses malformed signals and invalid proofs", () =
   it("OracleInvalidProof: proof point A negated (still on the curve)", async () => {
     const p = await prove(T_A, 2400, 3600);
     const [x, y] = p.calldata.a;
-    const negated = { calldata: { ...p.calldata, a: [x, (BASE_FIELD_MODULUS - BigInt(y)).toString()] } };
+    const a: [string, string] = [x, (BASE_FIELD_MODULUS - BigInt(y)).toString()];
+    const negated = { calldata: { ...p.calldata, a } };
     expect(await revertAt(timely(T_A), negated)).toEqual({ name: "OracleInvalidProof", args: [MARKET_ID] });
     await submitAt(p, timely(T_A) + 1);
   });
