@@ -8,7 +8,7 @@
  * proofs) is signed-batch-real.test.ts; the circuit-level forgeries are test/circuits/signed-batch-circuit.test.ts.
  *
  * Markets: BTC-USDT < ETH-USDT < SOL-USDT by id, each registered with publisher set SET and model MODEL;
- * TRX-USDT registered without a publisher set; XRP-USDT never registered. Bars open at T, T + 2 h, ...; a batch is
+ * XRP-USDT never registered. Bars open at T, T + 2 h, ...; a batch is
  * submitted one minute after its bar closes. Every test starts from the same chain snapshot: oracle deployed,
  * markets registered, batch verifiers for n = 1, 2 and 3 set, no update yet.
  */
@@ -19,7 +19,7 @@ import { FIELD_MODULUS } from "../../circuits/field";
 import { marketIdOf } from "../../candles/market-id";
 import { oracleDomain } from "../../prover/domain";
 import { compileOracleContracts, compileVerifier } from "../../prover/onchain/solc";
-import { deployVerifier, setPublisherSet } from "../../prover/onchain/oracle";
+import { deployVerifier, registerMarket, setPublisherSet } from "../../prover/onchain/oracle";
 import { standInArtifacts } from "../helpers/signed-update-stand-in";
 import { releaseCurves } from "../../prover/setup";
 import {
@@ -46,7 +46,6 @@ const INITIAL = 1n;
 const BTC = marketIdOf("BTC-USDT");
 const ETH = marketIdOf("ETH-USDT");
 const SOL = marketIdOf("SOL-USDT");
-const TRX = marketIdOf("TRX-USDT"); // registered, no publisher set
 const XRP = marketIdOf("XRP-USDT"); // never registered; sorts after the others
 /** Model and publisher-set commitments (any field elements: the stand-in does not check them). */
 const MODEL = 123_456_789n;
@@ -138,6 +137,18 @@ async function expectNoneUpdated(): Promise<void> {
 
 const as = (signer: Signer) => oracle.connect(signer) as Contract;
 
+/**
+ * Register `marketId` through the client with SET (quorum 1) and MODEL, the guardian and the default limits. A
+ * publisher set needs a signed-update verifier (its statement base); batches never call it.
+ */
+async function register(marketId: bigint): Promise<void> {
+  await registerMarket(oracle, marketId, {
+    publishers: { verifier: signedVerifier, modelCommitment: MODEL, publisherSet: SET, quorum: 1 },
+    guardian: await guardian.getAddress(),
+    limits: DEFAULT_LIMITS,
+  });
+}
+
 async function setLimits(marketId: bigint, patch: Partial<MarketLimits>): Promise<void> {
   await (await oracle.setLimits(marketId, { ...DEFAULT_LIMITS, ...patch })).wait();
 }
@@ -154,29 +165,10 @@ beforeAll(async () => {
       await deployCompiled(compileVerifier(join(dirs[n], "Groth16Verifier.sol")))
     ).getAddress();
   }
-  // A market's publisher set needs a signed-update verifier (its statement base); batches never call it.
   signedVerifier = await (await deployVerifier(governor, await standInArtifacts())).getAddress();
   oracle = await deployCompiled(compileOracleContracts().RiskOracle, [await governor.getAddress()]);
   domain = oracleDomain((await hre.ethers.provider.getNetwork()).chainId, await oracle.getAddress());
-  for (const id of [BTC, ETH, SOL, TRX]) {
-    await (
-      await oracle.registerMarket(id, {
-        // The single-update verifier is never called here; any contract passes registration.
-        verifier: verifiers[1],
-        modelCommitment: MODEL,
-        guardian: await guardian.getAddress(),
-        limits: DEFAULT_LIMITS,
-      })
-    ).wait();
-    if (id !== TRX) {
-      await setPublisherSet(oracle, id, {
-        verifier: signedVerifier,
-        modelCommitment: MODEL,
-        publisherSet: SET,
-        quorum: 1,
-      });
-    }
-  }
+  for (const id of [BTC, ETH, SOL]) await register(id);
   for (const n of [1, 2, 3]) await (await oracle.setBatchVerifier(MODEL, n, verifiers[n])).wait();
 }, 600_000);
 
@@ -309,6 +301,38 @@ describe("submitSignedBatch: accepted batches", () => {
     expect((await parametersOf(BTC))[2]).toBe(BigInt(T));
     expect((await parametersOf(ETH))[2]).toBe(BigInt(t2));
   });
+  it("every market at a guard's boundary; a first batch meets no rate limit, a later one the limits exactly", async () => {
+    // No change allowed at all: a market's first update is checked against the bounds only.
+    for (const id of [BTC, ETH, SOL]) await setLimits(id, { maxIncreaseBps: 0, maxDecreaseBps: 0 });
+    const { maxDataAge, minMaintenanceMarginBps: minMm, maxMaintenanceMarginBps: maxMm } = DEFAULT_LIMITS;
+    const { minInitialMarginBps: minIm, maxInitialMarginBps: maxIm } = DEFAULT_LIMITS;
+    const at = timely(T);
+    // BTC: data exactly maxDataAge old, IM = MM; ETH: both margins at their minimums; SOL: at their maximums.
+    const first = [
+      entry(BTC, 200, 200, at - maxDataAge),
+      entry(ETH, minMm, minIm, T),
+      entry(SOL, maxMm, maxIm, T),
+    ];
+    await submitAt(await proveBatch(first), at);
+    for (const e of first) {
+      expect(await parametersOf(e.marketId)).toEqual([e.mm, e.im, e.dataTimestamp, BigInt(at)]);
+    }
+    // Then exactly the minimum interval later, each margin moving exactly its limit (or not at all).
+    const interval = 3 * HOUR;
+    for (const id of [BTC, ETH, SOL]) {
+      await setLimits(id, { minUpdateInterval: interval, maxIncreaseBps: 10, maxDecreaseBps: 20 });
+    }
+    const t2 = T + BAR_SECONDS;
+    const next = [
+      entry(BTC, 210, 210, t2),
+      entry(ETH, minMm, minIm, t2),
+      entry(SOL, maxMm - 20, maxIm - 20, t2),
+    ];
+    await submitAt(await proveBatch(next), at + interval);
+    for (const e of next) {
+      expect(await parametersOf(e.marketId)).toEqual([e.mm, e.im, BigInt(t2), BigInt(at + interval)]);
+    }
+  });
 });
 
 describe("submitSignedBatch: batch-specific reverts", () => {
@@ -370,16 +394,13 @@ describe("submitSignedBatch: batch-specific reverts", () => {
     await expectNoneUpdated();
   });
 
-  it("OracleUnknownMarket and OracleNoPublisherSet: an unregistered market, a market without a publisher set", async () => {
+  it("OracleUnknownMarket: an unregistered market after a registered one", async () => {
     expect(
       await revertAt(await proveBatch([entry(BTC, 100, 150, T), entry(XRP, 100, 150, T)]), timely(T)),
     ).toEqual({
       name: "OracleUnknownMarket",
       args: [XRP],
     });
-    expect(
-      await revertAt(await proveBatch([entry(BTC, 100, 150, T), entry(TRX, 100, 150, T)]), timely(T) + 60),
-    ).toEqual({ name: "OracleNoPublisherSet", args: [TRX] });
     await expectNoneUpdated();
   });
 

@@ -1,5 +1,5 @@
 /**
- * The oracle's signed-update path (`setPublisherSet`, `submitSignedUpdate`) on Hardhat's in-process network, with
+ * The oracle's signed-update path (`registerMarket` and `setPublisherSet`, `submitSignedUpdate`) on Hardhat's in-process network, with
  * real Groth16 proofs and zkrisk's verifier (prover/onchain/signed-update-verifier.ts) of a two-signal STAND-IN
  * circuit (test/helpers/signed-update-stand-in.ts, a test fixture, not sound), kept because it is cheap: it proves
  * any margins, timestamp and digest bits, so every guard boundary below is tested as the oracle's refusal of a
@@ -9,11 +9,11 @@
  *
  * Bars (open times of a window's last bar, 2024-06-20): A 10:00, B 12:00, C 14:00; an update is submitted one
  * minute after its bar's close. Every test starts from the same snapshot: BTC-USDT and ETH-USDT registered with
- * publisher set SET_1 (statement keys from the TypeScript client), SOL-USDT registered without a set.
+ * publisher set SET_1 (statement keys from the TypeScript client), BTC-USDT also on a second oracle.
  */
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Contract, Signer, TransactionReceipt } from "ethers";
+import { ZeroAddress, type Contract, type Signer, type TransactionReceipt } from "ethers";
 import { FIELD_MODULUS } from "../../circuits/field";
 import { poseidonSponge } from "../../circuits/poseidon-sponge";
 import { digestSignal, UPDATE_SIGNALS } from "../../circuits/public-signals";
@@ -26,6 +26,7 @@ import {
   compileArtifactsVerifier,
   OracleError,
   readPublisherSet,
+  registerMarket,
   setPublisherSet,
   signedUpdatesOf,
   submitSignedUpdate,
@@ -53,9 +54,10 @@ import {
 } from "./fixture";
 
 const ETH_USDT = marketIdOf("ETH-USDT");
-const SOL_USDT = marketIdOf("SOL-USDT");
 const MAINTENANCE = 0n;
 const INITIAL = 1n;
+/** BN254 base field modulus (coordinates of proof points). */
+const BASE_FIELD_MODULUS = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
 
 const T_A = utc(2024, 6, 20, 10);
 const T_B = T_A + BAR_SECONDS;
@@ -76,7 +78,7 @@ let domain: bigint;
 let MODEL: bigint;
 let SET_1: bigint;
 let SET_2: bigint;
-/** BTC-USDT's configuration as registered by the client in `beforeAll`, and that call's receipt. */
+/** BTC-USDT's publisher set as registered by the client in `beforeAll`, and that call's receipt. */
 let btcConfig: PublisherSetConfig;
 let btcReceipt: TransactionReceipt;
 let snapshot: string | undefined;
@@ -113,6 +115,15 @@ async function prove(
 }
 
 const as = (signer: Signer, c: Contract = oracle) => c.connect(signer) as Contract;
+
+/** Register `marketId` on `on` through the client: SET_1 (quorum 2), MODEL, the guardian, the default limits. */
+async function register(on: Contract, marketId: bigint) {
+  return registerMarket(on, marketId, {
+    publishers: { verifier: verifierAddress, modelCommitment: MODEL, publisherSet: SET_1, quorum: 2 },
+    guardian: await guardian.getAddress(),
+    limits: DEFAULT_LIMITS,
+  });
+}
 const limitsWith = (patch: Partial<MarketLimits>): MarketLimits => ({ ...DEFAULT_LIMITS, ...patch });
 
 /** Send `submitSignedUpdate` (no pre-flight call) with `calldata`; `update` overrides its packed update. */
@@ -202,20 +213,9 @@ beforeAll(async () => {
   MODEL = await poseidonSponge([1n, 2n, 3n]);
   SET_1 = await poseidonSponge([4n, 5n, 6n]);
   SET_2 = await poseidonSponge([4n, 5n, 7n]);
-  for (const id of [MARKET_ID, ETH_USDT, SOL_USDT]) {
-    const config = {
-      verifier: verifierAddress,
-      modelCommitment: MODEL,
-      guardian: await guardian.getAddress(),
-      limits: DEFAULT_LIMITS,
-    };
-    await (await oracle.registerMarket(id, config)).wait();
-    await (await otherOracle.registerMarket(id, config)).wait();
-  }
-  const set = { verifier: verifierAddress, modelCommitment: MODEL, publisherSet: SET_1, quorum: 2 };
-  ({ receipt: btcReceipt, config: btcConfig } = await setPublisherSet(oracle, MARKET_ID, set));
-  await setPublisherSet(oracle, ETH_USDT, set);
-  await setPublisherSet(otherOracle, MARKET_ID, set);
+  ({ receipt: btcReceipt, publishers: btcConfig } = await register(oracle, MARKET_ID));
+  await register(oracle, ETH_USDT);
+  await register(otherOracle, MARKET_ID);
 }, 600_000);
 
 beforeEach(async () => {
@@ -227,8 +227,8 @@ afterAll(async () => {
   await releaseCurves();
 });
 
-describe("setPublisherSet", () => {
-  it("registers the set with the key of (market, model, set, domain); the event lets an auditor recompute it", async () => {
+describe("registerMarket and setPublisherSet", () => {
+  it("registration stores the set with the key of (market, model, set, domain); the event lets an auditor recompute it", async () => {
     expect(btcConfig).toEqual({
       verifier: verifierAddress,
       modelCommitment: MODEL,
@@ -238,13 +238,13 @@ describe("setPublisherSet", () => {
     });
     expect(await readPublisherSet(oracle, MARKET_ID)).toEqual(btcConfig);
     const logs = btcReceipt.logs.map((l) => oracle.interface.parseLog(l));
-    expect(logs.map((l) => l?.name)).toEqual(["PublisherSetChanged"]);
-    const event = logs[0]!.args;
+    expect(logs.map((l) => l?.name)).toEqual(["MarketRegistered", "PublisherSetChanged"]);
+    const event = logs[1]!.args;
     expect(event.marketId).toBe(MARKET_ID);
-    // Before: an unsigned market, its model and verifier only.
+    // Before: nothing.
     expect(event.previous.toObject()).toEqual({
-      verifier: verifierAddress,
-      modelCommitment: MODEL,
+      verifier: ZeroAddress,
+      modelCommitment: 0n,
       publisherSet: 0n,
       quorum: 0n,
       statementKey: 0n,
@@ -277,16 +277,6 @@ describe("setPublisherSet", () => {
     expect(event.config.toObject()).toEqual({ ...config, quorum: 3n });
     expect(config.statementKey).toBe(await statementKey(parts({ publisherSet: SET_2 })));
     expect(await readPublisherSet(oracle, MARKET_ID)).toEqual(config);
-  });
-
-  it("a market without a set reads as zero set, quorum and key", async () => {
-    expect(await readPublisherSet(oracle, SOL_USDT)).toEqual({
-      verifier: verifierAddress,
-      modelCommitment: MODEL,
-      publisherSet: 0n,
-      quorum: 0,
-      statementKey: 0n,
-    });
   });
 
   describe("refuses a bad configuration", () => {
@@ -364,28 +354,6 @@ describe("setPublisherSet", () => {
       expect(await readPublisherSet(oracle, MARKET_ID)).toEqual(btcConfig);
     });
   });
-
-  it("a signed market refuses the unsigned paths and setModel with OracleMarketSigned", async () => {
-    // Signals that pass the unsigned statement checks (fields, market, domain), so the market's mode decides.
-    // mm, im, model commitment, input commitment, market id, data timestamp, domain (PUBLIC_SIGNALS)
-    const unsignedSignals = [2400n, 3600n, MODEL, 1n, MARKET_ID, BigInt(T_A), domain];
-    const zeroProof = [
-      [0n, 0n],
-      [
-        [0n, 0n],
-        [0n, 0n],
-      ],
-      [0n, 0n],
-    ] as const;
-    await setNextBlockTime(timely(T_A));
-    expect(await revertOf(oracle.submitUpdate(MARKET_ID, ...zeroProof, unsignedSignals, []), oracle)).toEqual(
-      { name: "OracleMarketSigned", args: [MARKET_ID] },
-    );
-    expect(await revertOf(oracle.setModel(MARKET_ID, verifierAddress, MODEL), oracle)).toEqual({
-      name: "OracleMarketSigned",
-      args: [MARKET_ID],
-    });
-  });
 });
 
 describe("submitSignedUpdate accepts", () => {
@@ -444,6 +412,45 @@ describe("submitSignedUpdate accepts", () => {
     await submitAt(p, T_A + DEFAULT_LIMITS.maxDataAge);
     expect((await oracle.parameters(MARKET_ID))[2]).toBe(BigInt(T_A));
   });
+
+  it("data of the block's own second (age 0)", async () => {
+    await submitAt(await prove(T_A, 2400, 3600), T_A);
+    expect([...(await oracle.parameters(MARKET_ID))].slice(2)).toEqual([BigInt(T_A), BigInt(T_A)]);
+  });
+
+  it("margins exactly at the bounds: both minimums, both maximums, then min = max", async () => {
+    const { minMaintenanceMarginBps: minMm, maxMaintenanceMarginBps: maxMm } = DEFAULT_LIMITS;
+    const { minInitialMarginBps: minIm, maxInitialMarginBps: maxIm } = DEFAULT_LIMITS;
+    await submitAt(await prove(T_A, minMm, minIm), timely(T_A));
+    expect([...(await oracle.parameters(MARKET_ID))].slice(0, 2)).toEqual([BigInt(minMm), BigInt(minIm)]);
+    await submitAt(await prove(T_B, maxMm, maxIm), timely(T_B));
+    expect([...(await oracle.parameters(MARKET_ID))].slice(0, 2)).toEqual([BigInt(maxMm), BigInt(maxIm)]);
+    const pinned = { minMaintenanceMarginBps: 2400, maxMaintenanceMarginBps: 2400 };
+    await (
+      await oracle.setLimits(
+        MARKET_ID,
+        limitsWith({ ...pinned, minInitialMarginBps: 3600, maxInitialMarginBps: 3600 }),
+      )
+    ).wait();
+    await submitAt(await prove(T_C, 2400, 3600), timely(T_C));
+    expect([...(await oracle.parameters(MARKET_ID))].slice(0, 2)).toEqual([2400n, 3600n]);
+  });
+
+  it("IM equal to MM", async () => {
+    await submitAt(await prove(T_A, 2400, 2400), timely(T_A));
+    expect([...(await oracle.parameters(MARKET_ID))].slice(0, 2)).toEqual([2400n, 2400n]);
+  });
+
+  it("a first update checked against the bounds only: no rate-of-change limit applies before it", async () => {
+    await (await oracle.setLimits(MARKET_ID, limitsWith({ maxIncreaseBps: 0, maxDecreaseBps: 0 }))).wait();
+    await submitAt(await prove(T_A, 2400, 3600), timely(T_A));
+    expect((await oracle.parameters(MARKET_ID))[0]).toBe(2400n);
+    // From the second on, the same limits refuse any change.
+    expect(await revertAt(timely(T_B), await prove(T_B, 2401, 3602))).toEqual({
+      name: "OracleMarginIncreaseTooLarge",
+      args: [MAINTENANCE, 2400n, 2401n, 0n],
+    });
+  });
 });
 
 describe("submitSignedUpdate refuses another statement: OracleInvalidProof (the market's statement base)", () => {
@@ -473,6 +480,20 @@ describe("submitSignedUpdate refuses another statement: OracleInvalidProof (the 
     const p = await prove(T_A, 2400, 3600, statement);
     expect(await verifies(p, await statementKey(statement))).toBe(true);
     expect(await revertAt(timely(T_A), p)).toEqual({ name: "OracleInvalidProof", args: [MARKET_ID] });
+  });
+
+  it("the other oracle's proof, refused here, is accepted by that oracle", async () => {
+    const p = await prove(
+      T_A,
+      2400,
+      3600,
+      parts({ domain: oracleDomain(chainId, String(otherOracle.target)) }),
+    );
+    expect(await revertAt(timely(T_A), p)).toEqual({ name: "OracleInvalidProof", args: [MARKET_ID] });
+    await setNextBlockTime(timely(T_A) + 1);
+    const c = p.calldata;
+    await (await otherOracle.submitSignedUpdate(MARKET_ID, c.a, c.b, c.c, c.input[0])).wait();
+    expect([...(await otherOracle.parameters(MARKET_ID))].slice(0, 3)).toEqual([2400n, 3600n, BigInt(T_A)]);
   });
 
   it("after a rotation, a proof made for the old set; the new set's proof is accepted, replay protection carries over", async () => {
@@ -537,28 +558,37 @@ describe("submitSignedUpdate refuses malformed signals and invalid proofs", () =
     const mixed = { calldata: { ...p.calldata, a: other.calldata.a } };
     expect(await revertAt(timely(T_A) + 5, mixed)).toEqual({ name: "OracleInvalidProof", args: [MARKET_ID] });
   });
+
+  it("OracleInvalidProof: proof point A negated (still on the curve)", async () => {
+    const p = await prove(T_A, 2400, 3600);
+    const [x, y] = p.calldata.a;
+    const a: [string, string] = [x, (BASE_FIELD_MODULUS - BigInt(y)).toString()];
+    const negated = { calldata: { ...p.calldata, a } };
+    expect(await revertAt(timely(T_A), negated)).toEqual({ name: "OracleInvalidProof", args: [MARKET_ID] });
+    await submitAt(p, timely(T_A) + 1);
+  });
 });
 
 describe("submitSignedUpdate guards", () => {
-  it("OracleUnknownMarket and OracleNoPublisherSet", async () => {
+  it("OracleUnknownMarket", async () => {
     const p = await prove(T_A, 2400, 3600);
     const unknown = marketIdOf("XRP-USDT");
     expect(await revertAt(timely(T_A), p, { marketId: unknown })).toEqual({
       name: "OracleUnknownMarket",
       args: [unknown],
     });
-    expect(await revertAt(timely(T_A) + 1, p, { marketId: SOL_USDT })).toEqual({
-      name: "OracleNoPublisherSet",
-      args: [SOL_USDT],
-    });
   });
 
-  it("OracleMarketPaused", async () => {
+  it("OracleMarketPaused, until unpaused", async () => {
     await (await as(guardian).pauseMarket(MARKET_ID)).wait();
-    expect(await revertAt(timely(T_A), await prove(T_A, 2400, 3600))).toEqual({
+    const p = await prove(T_A, 2400, 3600);
+    expect(await revertAt(timely(T_A), p)).toEqual({
       name: "OracleMarketPaused",
       args: [MARKET_ID],
     });
+    await (await as(guardian).unpauseMarket(MARKET_ID)).wait();
+    await submitAt(p, timely(T_A) + 60);
+    expect((await oracle.parameters(MARKET_ID))[0]).toBe(2400n);
   });
 
   it("OracleFutureData: a bar that opens after the block", async () => {
@@ -576,14 +606,19 @@ describe("submitSignedUpdate guards", () => {
     });
   });
 
-  it("OracleUpdateTooSoon: the next bar less than minUpdateInterval after the last update", async () => {
+  it("OracleUpdateTooSoon: less than minUpdateInterval after the last update; exactly the interval is accepted", async () => {
     await submitAt(await prove(T_A, 2400, 3600), timely(T_A));
     await (await oracle.setLimits(MARKET_ID, limitsWith({ minUpdateInterval: 3 * HOUR }))).wait();
-    const at = timely(T_B);
-    expect(await revertAt(at, await prove(T_B, 2500, 3750))).toEqual({
-      name: "OracleUpdateTooSoon",
-      args: [MARKET_ID, BigInt(timely(T_A)), BigInt(timely(T_A) + 3 * HOUR)],
-    });
+    const p = await prove(T_B, 2500, 3750);
+    const earliest = timely(T_A) + 3 * HOUR;
+    for (const at of [timely(T_B), earliest - 1]) {
+      expect(await revertAt(at, p)).toEqual({
+        name: "OracleUpdateTooSoon",
+        args: [MARKET_ID, BigInt(timely(T_A)), BigInt(earliest)],
+      });
+    }
+    await submitAt(p, earliest);
+    expect([...(await oracle.parameters(MARKET_ID))].slice(2)).toEqual([BigInt(T_B), BigInt(earliest)]);
   });
 
   it.each([
@@ -605,19 +640,28 @@ describe("submitSignedUpdate guards", () => {
     });
   });
 
-  it("OracleMarginIncreaseTooLarge and OracleMarginDecreaseTooLarge, at one bps past the limit", async () => {
+  // From (2400, 3600) with at most +100 and -50 bps per update: each margin one bps past each limit.
+  it.each([
+    ["OracleMarginIncreaseTooLarge", "MM", 2501, 3650, MAINTENANCE, 2400n, 2501n, 100n],
+    ["OracleMarginIncreaseTooLarge", "IM", 2450, 3701, INITIAL, 3600n, 3701n, 100n],
+    ["OracleMarginDecreaseTooLarge", "MM", 2349, 3600, MAINTENANCE, 2400n, 2349n, 50n],
+    ["OracleMarginDecreaseTooLarge", "IM", 2400, 3549, INITIAL, 3600n, 3549n, 50n],
+  ])("%s: %s one bps past the limit", async (name, _margin, mmBps, imBps, margin, previous, next, limit) => {
     await (await oracle.setLimits(MARKET_ID, limitsWith({ maxIncreaseBps: 100, maxDecreaseBps: 50 }))).wait();
     await submitAt(await prove(T_A, 2400, 3600), timely(T_A));
-    expect(await revertAt(timely(T_B), await prove(T_B, 2501, 3601))).toEqual({
-      name: "OracleMarginIncreaseTooLarge",
-      args: [MAINTENANCE, 2400n, 2501n, 100n],
+    expect(await revertAt(timely(T_B), await prove(T_B, mmBps, imBps))).toEqual({
+      name,
+      args: [margin, previous, next, limit],
     });
-    expect(await revertAt(timely(T_B) + 1, await prove(T_B, 2400, 3549))).toEqual({
-      name: "OracleMarginDecreaseTooLarge",
-      args: [INITIAL, 3600n, 3549n, 50n],
-    });
-    await submitAt(await prove(T_B, 2500, 3550), timely(T_B) + 2);
-    expect((await oracle.parameters(MARKET_ID))[0]).toBe(2500n);
+  });
+
+  it("changes exactly at the rate limits are accepted; the decrease limit does not bound a rise, nor the reverse", async () => {
+    await (await oracle.setLimits(MARKET_ID, limitsWith({ maxIncreaseBps: 100, maxDecreaseBps: 0 }))).wait();
+    await submitAt(await prove(T_A, 2400, 3600), timely(T_A));
+    await submitAt(await prove(T_B, 2500, 3700), timely(T_B));
+    await (await oracle.setLimits(MARKET_ID, limitsWith({ maxIncreaseBps: 0, maxDecreaseBps: 50 }))).wait();
+    await submitAt(await prove(T_C, 2450, 3650), timely(T_C));
+    expect([...(await oracle.parameters(MARKET_ID))].slice(0, 3)).toEqual([2450n, 3650n, BigInt(T_C)]);
   });
 });
 
