@@ -193,15 +193,34 @@ export function parseCalibrations(doc: unknown, file: string, modelSha256?: stri
   }
   const shift = r.at("calibrationShift").integer(0, 62);
   const maxNum = 2 ** (shift + 8);
-  const a = r.at("adaptive").onlyKeys(["downShift", "upNum", "upShift", "minNum", "maxNum"]);
+  const a = r
+    .at("adaptive")
+    .onlyKeys(["downShiftStart", "downShift", "outcomesPerShift", "upNums", "upShift", "minNum", "maxNum"]);
   const adaptive: AdaptiveRule = {
+    downShiftStart: a.at("downShiftStart").integer(1, 32),
     downShift: a.at("downShift").integer(1, 32),
-    upNum: a.at("upNum").integer(1, 2 ** 32),
+    outcomesPerShift: a.at("outcomesPerShift").integer(1, 2 ** 32),
+    upNums: a
+      .at("upNums")
+      .array()
+      .map((_, i) =>
+        a
+          .at("upNums")
+          .at(i)
+          .integer(1, 2 ** 32),
+      ),
     upShift: a.at("upShift").integer(0, 32),
     minNum: a.at("minNum").integer(1, maxNum),
     maxNum: a.at("maxNum").integer(1, maxNum),
   };
   if (adaptive.minNum > adaptive.maxNum) a.at("minNum").error("must be <= maxNum");
+  if (adaptive.downShiftStart > adaptive.downShift) a.at("downShiftStart").error("must be <= downShift");
+  if (adaptive.upNums.length !== adaptive.downShift - adaptive.downShiftStart + 1) {
+    a.at("upNums").error(
+      `expected ${adaptive.downShift - adaptive.downShiftStart + 1} entries (one per down shift from ` +
+        `downShiftStart to downShift), got ${adaptive.upNums.length}`,
+    );
+  }
   const markets = r
     .at("markets")
     .array()

@@ -62,6 +62,10 @@ describe("per-market calibrations", () => {
     expect(bad((d) => (d.markets[2].num = -5))).toThrow(/markets\[2\]\.num/);
     expect(bad((d) => (d.markets[1].market = "BTC-USDT"))).toThrow(/duplicate market BTC-USDT/);
     expect(bad((d) => (d.adaptive.minNum = d.adaptive.maxNum + 1))).toThrow(/adaptive/);
+    expect(bad((d) => d.adaptive.upNums.pop())).toThrow(/adaptive\.upNums: expected 4 entries/);
+    expect(bad((d) => (d.adaptive.downShiftStart = d.adaptive.downShift + 1))).toThrow(
+      /adaptive\.downShiftStart: must be <= downShift/,
+    );
     expect(bad((d) => (d.format = "zkrisk-calibrations/0"))).toThrow(/format/);
   });
 
