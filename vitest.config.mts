@@ -65,6 +65,7 @@ const FAST_SUITES = [
   "test/prover/fixed-base.test.ts",
   "test/prover/prove.test.ts",
   "test/prover/setup.test.ts",
+  "test/scripts/adaptive-sweep.test.ts",
   "test/scripts/bench-setup.test.ts",
   "test/service/job-states.test.ts",
   "test/service/config.test.ts",

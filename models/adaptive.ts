@@ -120,21 +120,48 @@ export function integerBreach(
   return 10000n * move > mmBps * closeS;
 }
 
-/** The simulated on-chain run of the rule over a series. */
-export interface AdaptiveRun {
+/**
+ * A calibration rule as the oracle would run it, in integers: a state per market, the calibrationNum it gives,
+ * and one step per processed outcome. The shipped rule is `annealedRule(rule)`; the selection sweep
+ * (scripts/adaptive-sweep.ts) runs other members of the family and a few rules outside it through the same
+ * simulation.
+ */
+export interface ScaleRule<S> {
+  /** The state at deployment with a calibrationNum (e.g. the market's fitted one). */
+  initial(calibrationNum: number): S;
+  /** The calibrationNum (at the policy's calibration shift) the state gives. */
+  calibrationNum(state: S): bigint;
+  /** The state after one outcome (breached: the realised move exceeded that bar's maintenance margin). */
+  step(state: S, breached: boolean): S;
+}
+
+/** The shipped annealed rule (adaptiveStep) as a ScaleRule. */
+export function annealedRule(rule: AdaptiveRule): ScaleRule<AdaptiveState> {
+  return {
+    initial: initialState,
+    calibrationNum: (state) => stateToNum(state.num),
+    step: (state, breached) => adaptiveStep(state, breached, rule),
+  };
+}
+
+/** The simulated on-chain run of a rule over a series. */
+export interface ScaleRuleRun<S> {
   /** Margin in force at each bar (the last accepted one), null before the first accepted update. */
   maintenanceMarginBps: (number | null)[];
   initialMarginBps: (number | null)[];
   /** The state after each accepted update (null on bars without one). */
-  state: (AdaptiveState | null)[];
+  state: (S | null)[];
   /** Outcomes processed (bars s whose 24 h move was compared with their margin). */
   outcomes: number;
   /** Accepted updates. */
   updates: number;
 }
 
+/** The simulated on-chain run of the shipped rule over a series. */
+export type AdaptiveRun = ScaleRuleRun<AdaptiveState>;
+
 /**
- * Run the rule over a series.
+ * Run the shipped rule over a series.
  * @param outputs the network output y (integer, scale 2^outputScaleBits) per bar, null where the model has no
  *   features (no update can be proven there).
  * @param accepted whether an update is accepted at bar t (e.g. all bars, or a pattern of missed bars).
@@ -151,19 +178,32 @@ export function runAdaptive(
   rule: AdaptiveRule,
   startMs = -Infinity,
 ): AdaptiveRun {
+  return runScaleRule(series, outputs, accepted, policy, initialNum, annealedRule(rule), startMs);
+}
+
+/** Run any ScaleRule over a series, exactly as runAdaptive runs the shipped one (same parameters). */
+export function runScaleRule<S>(
+  series: CandleSeries,
+  outputs: readonly (bigint | null)[],
+  accepted: (t: number) => boolean,
+  policy: QuantizedPolicy,
+  initialNum: number,
+  rule: ScaleRule<S>,
+  startMs = -Infinity,
+): ScaleRuleRun<S> {
   const { candles, intervalMs } = series;
   const n = candles.length;
   const h = TARGET_HORIZON_BARS;
   const ints = candles.map((c) => integerCandleOf(c, series.source));
   const acceptedMm: (bigint | null)[] = new Array(n).fill(null);
-  const out: AdaptiveRun = {
+  const out: ScaleRuleRun<S> = {
     maintenanceMarginBps: new Array(n).fill(null),
     initialMarginBps: new Array(n).fill(null),
     state: new Array(n).fill(null),
     outcomes: 0,
     updates: 0,
   };
-  let state = initialState(initialNum);
+  let state = rule.initial(initialNum);
   let inForce: { mm: number; im: number } | null = null;
   for (let t = 0; t < n; t++) {
     const y = outputs[t];
@@ -177,10 +217,10 @@ export function runAdaptive(
           lows.push(ints[k].low);
           highs.push(ints[k].high);
         }
-        state = adaptiveStep(state, integerBreach(ints[s].close, lows, highs, acceptedMm[s] as bigint), rule);
+        state = rule.step(state, integerBreach(ints[s].close, lows, highs, acceptedMm[s] as bigint));
         out.outcomes++;
       }
-      const p = integerPolicy({ ...policy, calibrationNum: Number(stateToNum(state.num)) }, y);
+      const p = integerPolicy({ ...policy, calibrationNum: Number(rule.calibrationNum(state)) }, y);
       acceptedMm[t] = p.maintenanceMarginBps;
       inForce = { mm: Number(p.maintenanceMarginBps), im: Number(p.initialMarginBps) };
       out.state[t] = state;
