@@ -64,6 +64,7 @@ const FAST_SUITES = [
   "test/publisher/serve-signer.test.ts",
   "test/prover/fixed-base.test.ts",
   "test/prover/setup.test.ts",
+  "test/scripts/adaptive-sweep.test.ts",
   "test/scripts/bench-setup.test.ts",
   "test/service/job-states.test.ts",
   "test/service/config.test.ts",

@@ -1,24 +1,34 @@
 /**
  * Adaptive calibration (issue 12, part 3), offline: an integer rule in the family of adaptive conformal
- * inference (Gibbs & Candès, 2021). Each market carries a calibration state `num` at STATE_EXTRA_BITS more
- * resolution than the model's calibrationNum (so a step of 2^-13 is not lost to rounding); the margin uses
- * calibrationNum = ceil(num / 2^STATE_EXTRA_BITS), the same dyadic form as the model's own calibration. At an accepted update for bar t, the realised 24 h
- * move of bar s = t - 12 bars (fully inside the 85-bar signed window of bar t) is compared with bar s's
- * accepted maintenance margin, in integers on the signed candles:
+ * inference (Gibbs & Candès, 2021), with a step size that anneals after deployment. Each market carries a
+ * state of two integers: `num`, the calibration at STATE_EXTRA_BITS more resolution than the model's
+ * calibrationNum (so a step of 2^-13 is not lost to rounding), and `outcomes`, the number of outcomes the rule
+ * has processed since deployment (capped once the step has annealed). The margin uses
+ * calibrationNum = ceil(num / 2^STATE_EXTRA_BITS), the same dyadic form as the model's own calibration.
+ *
+ * At an accepted update for bar t, the realised 24 h move of bar s = t - 12 bars (fully inside the 85-bar
+ * signed window of bar t) is compared with bar s's accepted maintenance margin, in integers on the signed
+ * candles:
  *
  *   breach_s  <=>  10000 * max(close_s - min low_{s+1..t}, max high_{s+1..t} - close_s) > MM_s * close_s
- *   breach:  num <- num + floor(num * upNum / 2^upShift)      (scale up, ~ +u)
- *   covered: num <- num - floor(num / 2^downShift)            (scale down, ~ -d)
+ *   k = min(downShift - downShiftStart, floor(outcomes / outcomesPerShift))     (the annealing stage)
+ *   breach:  num <- num + floor(num * upNums[k] / 2^upShift)                   (scale up, ~ +u_k)
+ *   covered: num <- num - floor(num / 2^(downShiftStart + k))                 (scale down, ~ -d_k)
  *   then num <- clamp(num, minNum * 2^STATE_EXTRA_BITS, maxNum * 2^STATE_EXTRA_BITS)
+ *   outcomes <- min(outcomes + 1, (downShift - downShiftStart) * outcomesPerShift)
  *
- * and the update's margin uses the new num. In log terms the drift is zero when
- * P(breach) ln(1 + u) = (1 - P(breach)) (-ln(1 - d)), so upNum is chosen with ln(1 + u) = 99 (-ln(1 - d)):
- * the long-run breach rate is pulled to 1 % whatever the market's tail-to-volatility ratio.
+ * and the update's margin uses the new num. At every stage the up step balances the down step in log terms:
+ * ln(1 + u_k) = 99 (-ln(1 - d_k)) (rounded up), so the drift is zero exactly when P(breach) = 1 %, whatever
+ * the market's tail-to-volatility ratio. The first outcomes move fast (a deployed scale fitted on another year
+ * can be far off: the 2021 scales cover 2022 at 0.0-0.2 % breaches), then the step halves every
+ * outcomesPerShift outcomes down to 2^-downShift, where the scale wanders less and so costs less margin for the
+ * same coverage. The rule then keeps tracking at that step through later regime changes.
  *
  * Bars without an accepted update: the oracle keeps the last accepted margin in force (what the backtest
  * evaluates on such a bar) and the state does not move. An outcome is processed only when both bar s and bar
  * t = s + 12 have accepted updates: an outcome whose later update is missing is lost, never back-filled. So
- * the backtest simulates exactly what the chain would see.
+ * the backtest simulates exactly what the chain would see. The rule uses only the signed window of bar t (the
+ * candles s..t lie inside it), the margin MM_s accepted 12 bars earlier, and the two state integers.
  */
 import type { CandleSeries } from "./types";
 import { integerCandleOf } from "../candles/integer-candle";
@@ -36,14 +46,31 @@ export function stateToNum(state: bigint): bigint {
 
 /** The constants of the adaptive rule (shipped in the calibrations file). */
 export interface AdaptiveRule {
-  /** Scale down by 2^-downShift of the state after each covered outcome. */
+  /** Down step 2^-downShiftStart of the state per covered outcome right after deployment. */
+  downShiftStart: number;
+  /** Down step 2^-downShift once annealed (downShift >= downShiftStart). */
   downShift: number;
-  /** Scale up by upNum / 2^upShift of the state after each breached outcome. */
-  upNum: number;
+  /** Outcomes processed per annealing stage (the down shift grows by one after each stage). */
+  outcomesPerShift: number;
+  /** upNums[k]: the up step upNums[k] / 2^upShift at stage k (down shift downShiftStart + k). */
+  upNums: number[];
   upShift: number;
   /** Bounds of the state, in calibrationNum units (the state is bounded by them times 2^STATE_EXTRA_BITS). */
   minNum: number;
   maxNum: number;
+}
+
+/** The state of the rule for one market: two integers, stored by the oracle. */
+export interface AdaptiveState {
+  /** Calibration at calibrationNum * 2^STATE_EXTRA_BITS. */
+  num: bigint;
+  /** Outcomes processed since deployment, capped at the last annealing stage's start. */
+  outcomes: number;
+}
+
+/** The state at deployment with a calibrationNum (e.g. the market's fitted one). */
+export function initialState(calibrationNum: number): AdaptiveState {
+  return { num: BigInt(calibrationNum) << BigInt(STATE_EXTRA_BITS), outcomes: 0 };
 }
 
 /** upNum at upShift for a given downShift: (1 + u) = (1 - d)^-(1/p - 1), rounded up (conservative). */
@@ -53,16 +80,24 @@ export function balancedUpNum(downShift: number, upShift: number, breachProbabil
   return Math.ceil(u * 2 ** upShift);
 }
 
-/** One step of the rule on an integer state (at calibrationNum * 2^STATE_EXTRA_BITS). */
-export function adaptiveStep(num: bigint, breached: boolean, r: AdaptiveRule): bigint {
+/** The annealing stage k of a state: min(downShift - downShiftStart, floor(outcomes / outcomesPerShift)). */
+export function annealingStage(outcomes: number, r: AdaptiveRule): number {
+  return Math.min(r.downShift - r.downShiftStart, Math.floor(outcomes / r.outcomesPerShift));
+}
+
+/** One step of the rule on a state (num at calibrationNum * 2^STATE_EXTRA_BITS). */
+export function adaptiveStep(state: AdaptiveState, breached: boolean, r: AdaptiveRule): AdaptiveState {
+  const { num } = state;
+  const k = annealingStage(state.outcomes, r);
   let next = breached
-    ? num + ((num * BigInt(r.upNum)) >> BigInt(r.upShift))
-    : num - (num >> BigInt(r.downShift));
+    ? num + ((num * BigInt(r.upNums[k])) >> BigInt(r.upShift))
+    : num - (num >> BigInt(r.downShiftStart + k));
   const lo = BigInt(r.minNum) << BigInt(STATE_EXTRA_BITS);
   const hi = BigInt(r.maxNum) << BigInt(STATE_EXTRA_BITS);
   if (next < lo) next = lo;
   if (next > hi) next = hi;
-  return next;
+  const cap = (r.downShift - r.downShiftStart) * r.outcomesPerShift;
+  return { num: next, outcomes: Math.min(state.outcomes + 1, cap) };
 }
 
 /**
@@ -85,21 +120,48 @@ export function integerBreach(
   return 10000n * move > mmBps * closeS;
 }
 
-/** The simulated on-chain run of the rule over a series. */
-export interface AdaptiveRun {
+/**
+ * A calibration rule as the oracle would run it, in integers: a state per market, the calibrationNum it gives,
+ * and one step per processed outcome. The shipped rule is `annealedRule(rule)`; the selection sweep
+ * (scripts/adaptive-sweep.ts) runs other members of the family and a few rules outside it through the same
+ * simulation.
+ */
+export interface ScaleRule<S> {
+  /** The state at deployment with a calibrationNum (e.g. the market's fitted one). */
+  initial(calibrationNum: number): S;
+  /** The calibrationNum (at the policy's calibration shift) the state gives. */
+  calibrationNum(state: S): bigint;
+  /** The state after one outcome (breached: the realised move exceeded that bar's maintenance margin). */
+  step(state: S, breached: boolean): S;
+}
+
+/** The shipped annealed rule (adaptiveStep) as a ScaleRule. */
+export function annealedRule(rule: AdaptiveRule): ScaleRule<AdaptiveState> {
+  return {
+    initial: initialState,
+    calibrationNum: (state) => stateToNum(state.num),
+    step: (state, breached) => adaptiveStep(state, breached, rule),
+  };
+}
+
+/** The simulated on-chain run of a rule over a series. */
+export interface ScaleRuleRun<S> {
   /** Margin in force at each bar (the last accepted one), null before the first accepted update. */
   maintenanceMarginBps: (number | null)[];
   initialMarginBps: (number | null)[];
-  /** The state after each accepted update (null on bars without one), at calibrationNum * 2^STATE_EXTRA_BITS. */
-  state: (bigint | null)[];
+  /** The state after each accepted update (null on bars without one). */
+  state: (S | null)[];
   /** Outcomes processed (bars s whose 24 h move was compared with their margin). */
   outcomes: number;
   /** Accepted updates. */
   updates: number;
 }
 
+/** The simulated on-chain run of the shipped rule over a series. */
+export type AdaptiveRun = ScaleRuleRun<AdaptiveState>;
+
 /**
- * Run the rule over a series.
+ * Run the shipped rule over a series.
  * @param outputs the network output y (integer, scale 2^outputScaleBits) per bar, null where the model has no
  *   features (no update can be proven there).
  * @param accepted whether an update is accepted at bar t (e.g. all bars, or a pattern of missed bars).
@@ -116,19 +178,32 @@ export function runAdaptive(
   rule: AdaptiveRule,
   startMs = -Infinity,
 ): AdaptiveRun {
+  return runScaleRule(series, outputs, accepted, policy, initialNum, annealedRule(rule), startMs);
+}
+
+/** Run any ScaleRule over a series, exactly as runAdaptive runs the shipped one (same parameters). */
+export function runScaleRule<S>(
+  series: CandleSeries,
+  outputs: readonly (bigint | null)[],
+  accepted: (t: number) => boolean,
+  policy: QuantizedPolicy,
+  initialNum: number,
+  rule: ScaleRule<S>,
+  startMs = -Infinity,
+): ScaleRuleRun<S> {
   const { candles, intervalMs } = series;
   const n = candles.length;
   const h = TARGET_HORIZON_BARS;
   const ints = candles.map((c) => integerCandleOf(c, series.source));
   const acceptedMm: (bigint | null)[] = new Array(n).fill(null);
-  const out: AdaptiveRun = {
+  const out: ScaleRuleRun<S> = {
     maintenanceMarginBps: new Array(n).fill(null),
     initialMarginBps: new Array(n).fill(null),
     state: new Array(n).fill(null),
     outcomes: 0,
     updates: 0,
   };
-  let num = BigInt(initialNum) << BigInt(STATE_EXTRA_BITS);
+  let state = rule.initial(initialNum);
   let inForce: { mm: number; im: number } | null = null;
   for (let t = 0; t < n; t++) {
     const y = outputs[t];
@@ -142,13 +217,13 @@ export function runAdaptive(
           lows.push(ints[k].low);
           highs.push(ints[k].high);
         }
-        num = adaptiveStep(num, integerBreach(ints[s].close, lows, highs, acceptedMm[s] as bigint), rule);
+        state = rule.step(state, integerBreach(ints[s].close, lows, highs, acceptedMm[s] as bigint));
         out.outcomes++;
       }
-      const p = integerPolicy({ ...policy, calibrationNum: Number(stateToNum(num)) }, y);
+      const p = integerPolicy({ ...policy, calibrationNum: Number(rule.calibrationNum(state)) }, y);
       acceptedMm[t] = p.maintenanceMarginBps;
       inForce = { mm: Number(p.maintenanceMarginBps), im: Number(p.initialMarginBps) };
-      out.state[t] = num;
+      out.state[t] = state;
       out.updates++;
     }
     if (inForce !== null) {

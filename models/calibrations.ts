@@ -3,8 +3,10 @@
  * market's own validation split with the quantised model's integer outputs (what is proven), a conservative
  * rule for a market without enough history, and the constants of the adaptive rule (adaptive.ts).
  *
- * The file (models/calibrations.json, format zkrisk-calibrations/1) names the quantised model it belongs to by
- * sha256; readers reject unknown keys, a model mismatch, and out-of-range numbers.
+ * The file (models/calibrations.json, format zkrisk-calibrations/2) names the quantised model it belongs to by
+ * sha256; readers reject another format, unknown keys, a model mismatch, and out-of-range numbers.
+ * Format /2 changed the `adaptive` block to the annealed rule (downShiftStart, downShift, outcomesPerShift,
+ * upNums, upShift, minNum, maxNum); /1 had one fixed step (downShift, upNum, upShift, minNum, maxNum).
  */
 import { basename } from "node:path";
 import { buildDataset, type Dataset } from "./dataset";
@@ -19,7 +21,8 @@ import { JsonReader } from "./validate";
 import { seriesWindowFeatures } from "../features/window-features";
 import { isoFromMs } from "../core/time";
 
-export const CALIBRATIONS_FORMAT = "zkrisk-calibrations/1";
+/** The format this reader reads and `zkrisk calibrate` writes. */
+export const CALIBRATIONS_FORMAT = "zkrisk-calibrations/2";
 
 /** Least number of usable validation bars (180 days of 2-hour bars) for a market's own calibration. */
 export const MIN_CALIBRATION_BARS = 2160;
@@ -171,6 +174,16 @@ function fraction(r: JsonReader): number {
 /** Parse and check a calibrations file; `modelSha256`, when given, must be the file's model. */
 export function parseCalibrations(doc: unknown, file: string, modelSha256?: string): Calibrations {
   const r = new JsonReader(file, doc);
+  // The format first, so a file of another format is refused as such, not for a key it names differently.
+  const format = r.at("format").string();
+  if (format !== CALIBRATIONS_FORMAT) {
+    r.at("format").error(
+      `expected ${CALIBRATIONS_FORMAT}, got ${JSON.stringify(format)}` +
+        (format === "zkrisk-calibrations/1"
+          ? " (format /1 has the fixed-step adaptive rule; regenerate the file with `zkrisk calibrate`)"
+          : ""),
+    );
+  }
   r.onlyKeys([
     "format",
     "model",
@@ -182,9 +195,6 @@ export function parseCalibrations(doc: unknown, file: string, modelSha256?: stri
     "adaptive",
     "markets",
   ]);
-  if (r.at("format").string() !== CALIBRATIONS_FORMAT) {
-    r.at("format").error(`expected ${CALIBRATIONS_FORMAT}`);
-  }
   const m = r.at("model").onlyKeys(["file", "sha256"]);
   const model = { file: m.at("file").string(), sha256: m.at("sha256").string() };
   if (!/^[0-9a-f]{64}$/.test(model.sha256)) m.at("sha256").error("expected 64 lowercase hex digits");
@@ -193,15 +203,34 @@ export function parseCalibrations(doc: unknown, file: string, modelSha256?: stri
   }
   const shift = r.at("calibrationShift").integer(0, 62);
   const maxNum = 2 ** (shift + 8);
-  const a = r.at("adaptive").onlyKeys(["downShift", "upNum", "upShift", "minNum", "maxNum"]);
+  const a = r
+    .at("adaptive")
+    .onlyKeys(["downShiftStart", "downShift", "outcomesPerShift", "upNums", "upShift", "minNum", "maxNum"]);
   const adaptive: AdaptiveRule = {
+    downShiftStart: a.at("downShiftStart").integer(1, 32),
     downShift: a.at("downShift").integer(1, 32),
-    upNum: a.at("upNum").integer(1, 2 ** 32),
+    outcomesPerShift: a.at("outcomesPerShift").integer(1, 2 ** 32),
+    upNums: a
+      .at("upNums")
+      .array()
+      .map((_, i) =>
+        a
+          .at("upNums")
+          .at(i)
+          .integer(1, 2 ** 32),
+      ),
     upShift: a.at("upShift").integer(0, 32),
     minNum: a.at("minNum").integer(1, maxNum),
     maxNum: a.at("maxNum").integer(1, maxNum),
   };
   if (adaptive.minNum > adaptive.maxNum) a.at("minNum").error("must be <= maxNum");
+  if (adaptive.downShiftStart > adaptive.downShift) a.at("downShiftStart").error("must be <= downShift");
+  if (adaptive.upNums.length !== adaptive.downShift - adaptive.downShiftStart + 1) {
+    a.at("upNums").error(
+      `expected ${adaptive.downShift - adaptive.downShiftStart + 1} entries (one per down shift from ` +
+        `downShiftStart to downShift), got ${adaptive.upNums.length}`,
+    );
+  }
   const markets = r
     .at("markets")
     .array()

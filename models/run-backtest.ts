@@ -231,7 +231,7 @@ export interface PooledModelResult {
 }
 
 /** Pool each model over the reports that evaluated it (by name). */
-export function poolReports(reports: readonly FullBacktestReport[]): PooledModelResult[] {
+export function poolReports(reports: readonly BacktestReport[]): PooledModelResult[] {
   const names = [...new Set(reports.flatMap((r) => r.models.map((m) => m.name)))];
   return names.map((name) => {
     const rs = reports

@@ -25,8 +25,14 @@ export interface CalibrateFlags {
   json?: boolean;
 }
 
-/** Adaptive rule: scale down 2^-11 (0.049 %) per covered outcome, up ~5 % per breach; chosen on validation (README). */
-export const ADAPTIVE_DOWN_SHIFT = 11;
+/**
+ * Adaptive rule (models/adaptive.ts), chosen on validation (README): down 2^-10 (0.098 %) per covered outcome
+ * for the first 500 outcomes after deployment, then 2^-11, 2^-12 and from 1,500 outcomes on 2^-13 (0.012 %);
+ * each stage's up step balances 99 down steps (+10.2 %, +5.0 %, +2.4 %, +1.2 % per breach).
+ */
+export const ADAPTIVE_DOWN_SHIFT_START = 10;
+export const ADAPTIVE_DOWN_SHIFT = 13;
+export const ADAPTIVE_OUTCOMES_PER_SHIFT = 500;
 export const ADAPTIVE_UP_SHIFT = 16;
 
 /** The calibrations of a quantised model on the given market files. */
@@ -69,8 +75,12 @@ export function buildCalibrations(modelFile: string, files: readonly string[]): 
       `a market without ${MIN_CALIBRATION_BARS} usable validation bars of its own (180 days) gets the largest ` +
       `fitted scale of the shipped markets (never BTC's by default); the adaptive rule then moves it`,
     adaptive: {
+      downShiftStart: ADAPTIVE_DOWN_SHIFT_START,
       downShift: ADAPTIVE_DOWN_SHIFT,
-      upNum: balancedUpNum(ADAPTIVE_DOWN_SHIFT, ADAPTIVE_UP_SHIFT),
+      outcomesPerShift: ADAPTIVE_OUTCOMES_PER_SHIFT,
+      upNums: Array.from({ length: ADAPTIVE_DOWN_SHIFT - ADAPTIVE_DOWN_SHIFT_START + 1 }, (_, k) =>
+        balancedUpNum(ADAPTIVE_DOWN_SHIFT_START + k, ADAPTIVE_UP_SHIFT),
+      ),
       upShift: ADAPTIVE_UP_SHIFT,
       minNum: 2 ** (shift - 2),
       maxNum: 2 ** (shift + 2),

@@ -2,30 +2,79 @@ import { describe, expect, it } from "vitest";
 import {
   acceptancePattern,
   adaptiveStep,
+  annealingStage,
   balancedUpNum,
+  initialState,
   integerBreach,
   runAdaptive,
   stateToNum,
   type AdaptiveRule,
+  type AdaptiveState,
 } from "../../models/adaptive";
+import { evaluateBacktest } from "../../models/backtest";
+import { integerOutputs, loadCalibrations } from "../../models/calibrations";
+import { loadCandles } from "../../models/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
+import { runBacktest } from "../../models/run-backtest";
+import { adverseMoveTargets } from "../../models/target";
 import type { Candle, CandleSeries } from "../../models/types";
 import { join } from "node:path";
 
-const RULE: AdaptiveRule = { downShift: 10, upNum: 6688, upShift: 16, minNum: 16384, maxNum: 262144 };
+/** A rule without annealing (one stage): down 2^-10, up 6688 / 2^16. */
+const RULE: AdaptiveRule = {
+  downShiftStart: 10,
+  downShift: 10,
+  outcomesPerShift: 1,
+  upNums: [6688],
+  upShift: 16,
+  minNum: 16384,
+  maxNum: 262144,
+};
+/** A rule annealing 2^-10 -> 2^-12 over stages of 2 outcomes, with the balanced up steps. */
+const ANNEAL: AdaptiveRule = {
+  downShiftStart: 10,
+  downShift: 12,
+  outcomesPerShift: 2,
+  upNums: [6656, 3247, 1604],
+  upShift: 16,
+  minNum: 16384,
+  maxNum: 262144,
+};
+const at = (num: bigint, outcomes = 0): AdaptiveState => ({ num, outcomes });
 const H2 = 2 * 3600 * 1000;
 
 describe("adaptive calibration (integer rule)", () => {
   it("steps: down by floor(num / 2^downShift), up by floor(num * upNum / 2^upShift), clamped", () => {
     // States carry 8 extra bits: 65536 * 256 = 16777216.
     // 16777216 - 16384 = 16760832; 16777216 + floor(16777216 * 6688 / 65536) = 16777216 + 1712128.
-    expect(adaptiveStep(16777216n, false, RULE)).toBe(16760832n);
-    expect(adaptiveStep(16777216n, true, RULE)).toBe(18489344n);
-    expect(adaptiveStep(16384n * 256n, false, RULE)).toBe(16384n * 256n);
-    expect(adaptiveStep(260000n * 256n, true, RULE)).toBe(262144n * 256n);
+    expect(adaptiveStep(at(16777216n), false, RULE).num).toBe(16760832n);
+    expect(adaptiveStep(at(16777216n), true, RULE).num).toBe(18489344n);
+    expect(adaptiveStep(at(16384n * 256n), false, RULE).num).toBe(16384n * 256n);
+    expect(adaptiveStep(at(260000n * 256n), true, RULE).num).toBe(262144n * 256n);
+    expect(initialState(65536)).toEqual(at(16777216n));
     // The margin's calibrationNum is the state rounded up.
     expect(stateToNum(16760832n)).toBe(65472n);
     expect(stateToNum(16760833n)).toBe(65473n);
+  });
+
+  it("anneals: the down shift grows by one every outcomesPerShift outcomes, with that stage's up step", () => {
+    // Hand-computed from 2^24 (scale 1), outcomes covered, covered, breached, covered x 3, breached:
+    //  k=0: 16777216 - (16777216 >> 10 = 16384) = 16760832; 16760832 - 16368 = 16744464
+    //  k=1 (outcomes 2): breach 16744464 + floor(16744464 * 3247 / 2^16) = 16744464 + 829609 = 17574073
+    //  k=1 (outcomes 3): 17574073 - (17574073 >> 11 = 8581) = 17565492
+    //  k=2 from outcomes 4 on (cap 4): 17565492 - 4288 = 17561204; - 4287 = 17556917;
+    //  breach 17556917 + floor(17556917 * 1604 / 2^16) = 17556917 + 429707 = 17986624
+    const seq = [false, false, true, false, false, false, true];
+    const want = [16760832n, 16744464n, 17574073n, 17565492n, 17561204n, 17556917n, 17986624n];
+    const outcomes = [1, 2, 3, 4, 4, 4, 4];
+    let st = initialState(65536);
+    seq.forEach((b, i) => {
+      st = adaptiveStep(st, b, ANNEAL);
+      expect(st).toEqual({ num: want[i], outcomes: outcomes[i] });
+    });
+    expect([0, 1, 2, 3, 4, 99].map((o) => annealingStage(o, ANNEAL))).toEqual([0, 0, 1, 1, 2, 2]);
+    // Each stage's up step is the balanced one for its down shift.
+    expect(ANNEAL.upNums).toEqual([10, 11, 12].map((d) => balancedUpNum(d, 16)));
   });
 
   it("upNum balances 99 covered steps against one breach in log terms (rounded up)", () => {
@@ -64,19 +113,29 @@ describe("adaptive calibration (integer rule)", () => {
     // Breached outcomes: bars s = 2..13 see the 5 % low at bar 14 (s + 1 <= 14 <= s + 12); s = 5 was missed.
     // Bar 14's own close is 100 so later bars are covered. First processed at t = 14 (s = 2): a breach.
     // t = 12, 13: s = 0, 1 covered: 16777216 - 16384 = 16760832, then - floor(16760832 / 1024) = 16744464.
-    expect(run.state[12]).toBe(16760832n);
-    expect(run.state[13]).toBe(16744464n);
-    expect(run.state[14]! > run.state[13]!).toBe(true);
+    // One stage: the outcome counter is capped at 0 (nothing left to anneal).
+    expect(run.state[12]).toEqual(at(16760832n, 0));
+    expect(run.state[13]).toEqual(at(16744464n, 0));
+    expect(run.state[14]!.num > run.state[13]!.num).toBe(true);
     // A missed bar keeps the previous margin in force and leaves no state.
     expect(run.state[5]).toBeNull();
     expect(run.maintenanceMarginBps[5]).toBe(run.maintenanceMarginBps[4]);
     // Replaying the rule by hand gives the same final state.
-    let num = 65536n * 256n;
+    let st = initialState(65536);
     for (let t = 12; t < n; t++) {
       if (missed.has(t) || missed.has(t - 12)) continue;
-      num = adaptiveStep(num, t - 12 >= 2 && t - 12 <= 13, RULE);
+      st = adaptiveStep(st, t - 12 >= 2 && t - 12 <= 13, RULE);
     }
-    expect(run.state[n - 1]).toBe(num);
+    expect(run.state[n - 1]).toEqual(st);
+    // The annealing rule on the same bars: the replay with ANNEAL gives its final state and margins.
+    const annealed = runAdaptive(series, outputs, (t) => !missed.has(t), model.policy, 65536, ANNEAL);
+    let sa = initialState(65536);
+    for (let t = 12; t < n; t++) {
+      if (missed.has(t) || missed.has(t - 12)) continue;
+      sa = adaptiveStep(sa, t - 12 >= 2 && t - 12 <= 13, ANNEAL);
+    }
+    expect(annealed.state[n - 1]).toEqual(sa);
+    expect(annealed.state[n - 1]).not.toEqual(st);
   });
 
   it("the missed-update pattern is deterministic and has about the asked rate", () => {
@@ -89,4 +148,44 @@ describe("adaptive calibration (integer rule)", () => {
     );
     expect(acceptancePattern(0)(7)).toBe(true);
   });
+});
+
+describe("the backtest's adaptive figures", () => {
+  it("are the rule's own: runBacktest reports what runAdaptive's margins give, and another rule changes them", () => {
+    const quantized = loadQuantizedModel(join(__dirname, "../../models/btc-usdt-2h.quantized.json"));
+    const full = loadCandles(join(__dirname, "../../models/data/ethusdt-2h.csv"));
+    const from = Date.UTC(2023, 9, 1);
+    const candles = full.candles.filter((c) => c.time >= from);
+    const series: CandleSeries = { ...full, candles, gaps: [] };
+    const fromMs = Date.UTC(2024, 0, 1);
+    const shipped = loadCalibrations(join(__dirname, "../../models/calibrations.json")).adaptive;
+    const m = { kind: "quantized" as const, model: quantized };
+    const num = 59567;
+    const report = (rule: AdaptiveRule) =>
+      runBacktest(m, series, { fromMs }, "q", {
+        calibration: { num, source: "fitted" },
+        adaptive: { rule, missRate: 0.1 },
+      }).models.find((x) => x.name === "q-adaptive")!;
+    const got = report(shipped);
+    // The same run, by hand: the rule's margins evaluated alone.
+    const run = runAdaptive(
+      series,
+      integerOutputs(quantized, series),
+      acceptancePattern(0.1),
+      quantized.policy,
+      num,
+      shipped,
+      fromMs,
+    );
+    const mine = evaluateBacktest(
+      series,
+      adverseMoveTargets(series),
+      [{ name: "x", maintenanceMarginBps: run.maintenanceMarginBps, initialMarginBps: run.initialMarginBps }],
+      { fromMs },
+    ).models[0];
+    expect(got.breaches).toBe(mine.breaches);
+    expect(got.avgMaintenanceMarginBps).toBe(mine.avgMaintenanceMarginBps);
+    expect(got.daily).toEqual(mine.daily);
+    expect(report(RULE).avgMaintenanceMarginBps).not.toBe(got.avgMaintenanceMarginBps);
+  }, 120_000);
 });

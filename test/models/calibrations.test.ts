@@ -1,9 +1,11 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildCalibrations } from "../../cli/commands/calibrate";
 import { CALIBRATION_MARKETS } from "../../cli/register/calibrate";
 import {
+  CALIBRATIONS_FORMAT,
   calibrationFor,
   fitNum,
   loadCalibrations,
@@ -62,7 +64,41 @@ describe("per-market calibrations", () => {
     expect(bad((d) => (d.markets[2].num = -5))).toThrow(/markets\[2\]\.num/);
     expect(bad((d) => (d.markets[1].market = "BTC-USDT"))).toThrow(/duplicate market BTC-USDT/);
     expect(bad((d) => (d.adaptive.minNum = d.adaptive.maxNum + 1))).toThrow(/adaptive/);
-    expect(bad((d) => (d.format = "zkrisk-calibrations/0"))).toThrow(/format/);
+    expect(bad((d) => d.adaptive.upNums.pop())).toThrow(/adaptive\.upNums: expected 4 entries/);
+    expect(bad((d) => (d.adaptive.downShiftStart = d.adaptive.downShift + 1))).toThrow(
+      /adaptive\.downShiftStart: must be <= downShift/,
+    );
+    expect(bad((d) => (d.format = "zkrisk-calibrations/0"))).toThrow(
+      /cal\.json: format: expected zkrisk-calibrations\/2, got "zkrisk-calibrations\/0"/,
+    );
+  });
+
+  it("refuses a zkrisk-calibrations/1 file (fixed-step adaptive block) by its format, not by a key", () => {
+    // The shipped file as format /1 wrote it: the same markets, the fixed-step rule of /1.
+    const v1 = {
+      ...shipped,
+      format: "zkrisk-calibrations/1",
+      adaptive: { downShift: 11, upNum: 3247, upShift: 16, minNum: 16384, maxNum: 262144 },
+    };
+    const dir = mkdtempSync(join(tmpdir(), "zkrisk-cal-"));
+    const file = join(dir, "calibrations.json");
+    writeFileSync(file, JSON.stringify(v1));
+    let message = "";
+    try {
+      loadCalibrations(file, sha256File(MODEL));
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain(`${file}: format: expected zkrisk-calibrations/2, got "zkrisk-calibrations/1"`);
+    expect(message).toContain("zkrisk calibrate");
+    expect(message).not.toMatch(/unknown key/);
+    // Refused by the format even if its top-level keys were ones /2 does not know.
+    expect(() => parseCalibrations({ ...v1, extra: 1 }, "cal.json")).toThrow(
+      /cal\.json: format: expected zkrisk-calibrations\/2, got "zkrisk-calibrations\/1"/,
+    );
+    // The shipped file is /2, and the writer writes /2.
+    expect(shipped.format).toBe("zkrisk-calibrations/2");
+    expect(CALIBRATIONS_FORMAT).toBe("zkrisk-calibrations/2");
   });
 
   it("fitNum is the smallest num with at most 1 % breaches (hand-made rows)", () => {
