@@ -29,6 +29,7 @@ import { oracleDomain } from "../../prover/domain";
 import {
   compileArtifactsVerifier,
   OracleError,
+  registerMarket,
   setPublisherSet,
   signedUpdatesOf,
   submitSignedUpdate,
@@ -104,14 +105,19 @@ async function prove(index: number, key: PublisherKey, set: PublisherSet): Promi
   );
 }
 
-/** Register `set` (quorum 1) for `marketId` on the oracle. */
-async function register(marketId: bigint, set: PublisherSet) {
-  return setPublisherSet(oracle, marketId, {
+/** The publisher set config of `set` (quorum 1) with this circuit's verifier and the shipped model. */
+async function publishersOf(set: PublisherSet) {
+  return {
     verifier: verifierAddress,
     modelCommitment: MODEL_COMMITMENT,
     publisherSet: await publisherSetCommitment(set),
     quorum: set.quorum,
-  });
+  };
+}
+
+/** Rotate `marketId` on the oracle to `set` (quorum 1). */
+async function register(marketId: bigint, set: PublisherSet) {
+  return setPublisherSet(oracle, marketId, await publishersOf(set));
 }
 
 /** The statement key of BTC-USDT (or `marketId`) with `set` on this oracle. */
@@ -184,15 +190,11 @@ beforeAll(async () => {
   [a, b, c] = await Promise.all([publisher(1), publisher(2), publisher(3)]);
   [setA, setB, setC] = await Promise.all([a, b, c].map((k) => makePublisherSet([k.publicKey], 1)));
   for (const id of [MARKET_ID, ETH_USDT]) {
-    await (
-      await oracle.registerMarket(id, {
-        verifier: verifierAddress,
-        modelCommitment: MODEL_COMMITMENT,
-        guardian: await governor.getAddress(),
-        limits: DEFAULT_LIMITS,
-      })
-    ).wait();
-    await register(id, setA);
+    await registerMarket(oracle, id, {
+      publishers: await publishersOf(setA),
+      guardian: await governor.getAddress(),
+      limits: DEFAULT_LIMITS,
+    });
   }
   // One proof at a time: the witness calculator and the curve are shared.
   proofAbyA = await prove(BAR_A, a, setA);
