@@ -51,19 +51,23 @@ const CIRCOM2 = join(ROOT, "node_modules/.bin/circom2");
 
 // Three multiplications: c = a*b, t = c*c, y = t*k. One private pair (a, b), one public input (k), one output (y).
 // cost: 3 constraints (one per product); requiredPower: 3 + 2 public signals + 1 = 6 rows -> 2^3.
+// Two public signals, both outputs: the shape of a signed update, so \`deployVerifier\` takes it (it deploys only
+// the oracle's circuits' verifiers).
 const TINY = `pragma circom 2.1.0;
 template Tiny() {
   signal input a;
   signal input b;
   signal input k;
   signal output y;
+  signal output kOut;
   signal c;
   signal t;
   c <== a * b;
   t <== c * c;
   y <== t * k;
+  kOut <== k * a;
 }
-component main {public [k]} = Tiny();
+component main = Tiny();
 `;
 
 /** A log that remembers everything, for asserting on warnings. */
@@ -105,10 +109,10 @@ async function expectTinyProofs(result: RunSetupResult): Promise<void> {
     result.paths.wasm,
     result.paths.zkey,
   );
-  // Outputs first, then public inputs: y = (3*5)^2 * 2 = 450, k = 2.
-  expect(publicSignals).toEqual(["450", "2"]);
+  // The outputs in declaration order: y = (3*5)^2 * 2 = 450, kOut = 2 * 3 = 6.
+  expect(publicSignals).toEqual(["450", "6"]);
   expect(await snarkjs.groth16.verify(vkey, publicSignals, proof)).toBe(true);
-  expect(await snarkjs.groth16.verify(vkey, ["451", "2"], proof)).toBe(false);
+  expect(await snarkjs.groth16.verify(vkey, ["451", "6"], proof)).toBe(false);
 }
 
 let tmp: string;
@@ -289,10 +293,10 @@ describe("setup", () => {
     expect(m.setup).toEqual({ method: "ceremony", insecure: true });
     expect(m.circuit).toMatchObject({
       name: "tiny",
-      constraints: 3,
+      constraints: 4,
       publicSignals: 2,
-      outputs: 1,
-      publicInputs: 1,
+      outputs: 2,
+      publicInputs: 0,
     });
     expect(m.ptau).toEqual({ file: "dev-pot3.ptau", power: 3, sha256: sha256File(ptau.path), dev: true });
     expect(m.ceremony.steps.map((s) => s.kind)).toEqual(["contribution", "beacon"]);
