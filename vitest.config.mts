@@ -33,6 +33,7 @@ const FAST_SUITES = [
   "test/core/atomic-file.test.ts",
   "test/core/time.test.ts",
   "test/core/json-api.test.ts",
+  "test/core/json-schema.test.ts",
   "test/helpers/redis-server.test.ts",
   "test/models/adaptive.test.ts",
   "test/models/backtest.test.ts",
