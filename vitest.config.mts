@@ -69,6 +69,7 @@ const FAST_SUITES = [
   "test/scripts/bench-setup.test.ts",
   "test/service/job-states.test.ts",
   "test/service/config.test.ts",
+  "test/service/config-schema.test.ts",
   "test/service/publisher-windows.test.ts",
   "test/service/serve-cli.test.ts",
   "test/service/sqlite-store.test.ts",
