@@ -236,7 +236,12 @@ export const ServiceConfigSchema = Type.Object(
       Type.Object(
         {
           bodyLimitBytes: integer(64, 1_048_576, D.bodyLimitBytes, "Largest accepted request body, bytes"),
-          rateLimitPerMinute: integer(1, 1_000_000, D.rateLimitPerMinute, "Requests per minute and client"),
+          rateLimitPerMinute: integer(
+            1,
+            1_000_000,
+            D.rateLimitPerMinute,
+            "Requests per minute from one client address",
+          ),
         },
         closed,
       ),
