@@ -116,6 +116,7 @@ describe("the packed package, installed into a new project", () => {
       "dist/prover/service/prove-thread.cjs",
       "dist/prover/setup/fixed-base-worker.cjs",
       "contracts/abi/RiskOracle.json",
+      "deploy/schema/service.schema.json",
       "contracts/interfaces/IRiskOracle.sol",
       "circuits/lib/window-features.circom",
       "models/btc-usdt-2h.quantized.json",

@@ -5,16 +5,14 @@ import { createHash } from "node:crypto";
 import { encryptKeystoreJson, Wallet } from "ethers";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
-  apiTokenHashes,
   ConfigError,
   loadServiceConfig,
-  loadSignerKey,
-  MAX_RETRY_DELAY_MS,
   parseServiceConfig,
-  redactedConfig,
-  retryDelayMs,
   type ServiceConfig,
 } from "../../prover/service/config";
+import { redactedConfig } from "../../prover/service/redaction";
+import { MAX_RETRY_DELAY_MS, retryDelayMs } from "../../prover/service/retry";
+import { apiTokenHashes, loadSignerKey } from "../../prover/service/secrets";
 import { marketIdOf } from "../../candles/market-id";
 import { loadMarkets } from "../../prover/service/markets";
 import type { ZkriskError } from "../../models/errors";

@@ -104,6 +104,25 @@ describe("zkrisk serve (command line)", () => {
     expect(r.stdout).not.toContain("11".repeat(32));
   });
 
+  it("--check prints every setting, the Redis mode's queue included", () => {
+    const r = zkrisk(["serve", "--config", configFile({ queue: { lockSeconds: 5 } }), "--check"]);
+    expect(r.code, r.stderr).toBe(0);
+    const printed = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(Object.keys(printed)).toEqual([
+      "file",
+      "markets",
+      "chain",
+      "schedule",
+      "concurrency",
+      "listen",
+      "auth",
+      "database",
+      "api",
+      "queue",
+    ]);
+    expect(printed.queue).toEqual({ lockSeconds: 5, leaseSeconds: 10 });
+  });
+
   it("refuses a bad config or bad options with exit code 2 and a message naming them", () => {
     const typo = zkrisk(["serve", "--config", configFile({ concurency: 2 }), "--check"]);
     expect(typo.code).toBe(2);
