@@ -8,7 +8,7 @@
  * domain of the proof, the proof itself). Times are seconds since the Unix epoch, margins basis points.
  */
 import type { Contract } from "ethers";
-import { marketLabel } from "../onchain/audit";
+import { marketLabel } from "../../candles/market-id";
 import { OracleError, decodeRevert, type MarketLimits } from "../onchain/oracle";
 import { isoFromSecondsCompact } from "../../core/time";
 
