@@ -17,7 +17,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { ContractFactory, ZeroAddress, type Contract } from "ethers";
+import { ContractFactory, type Contract } from "ethers";
 import { buildWindow, fixedPointText, PRICE_DECIMALS } from "../../candles";
 import { marketIdOf } from "../../candles/market-id";
 import { modelCommitment as commitModel } from "../../circuits/commitments";
@@ -31,12 +31,9 @@ import type { AuditPublisherSet } from "../../prover/onchain/audit-signed";
 import { inProcessChain, type Chain } from "../../prover/onchain/chain";
 import { compileSolidity } from "../../prover/onchain/solc";
 import {
-  DEFAULT_LIMITS,
   deployOracle,
   deployVerifier,
-  registerMarket,
   setBatchVerifier,
-  setPublisherSet,
   submitSignedBatch,
 } from "../../prover/onchain/oracle";
 import { SignedBatchProver, type ProvedSignedBatch } from "../../prover/prove-signed-batch";
@@ -57,6 +54,7 @@ import { WindowDirectory } from "../../publisher/window-sources";
 import { signedBatchArtifacts } from "../../scripts/signed-batch-bench";
 import { runAudit, type AuditFlags } from "../../cli/commands/audit";
 import { privateKeyOf } from "../helpers/publisher-serve";
+import { registerSignedMarket } from "../helpers/register-market";
 import { standInArtifacts } from "../helpers/signed-update-stand-in";
 import { DATA, MODEL } from "../contracts/fixture";
 import { serveInProcessNetwork, type InProcessRpc } from "../helpers/rpc-server";
@@ -114,28 +112,6 @@ const windowOf = (market: string) => ({
   window: buildWindow(series, marketIdOf(market), LAST, FEATURE_WINDOW_BARS),
 });
 
-/**
- * Register a market with its publisher set: the one place these tests use the registration API (the signed-update
- * verifier is a stand-in, batches never call it).
- */
-async function registerSignedMarket(
-  marketId: bigint,
-  c: { verifier: string; modelCommitment: bigint; set: PublisherSet },
-): Promise<void> {
-  await registerMarket(oracle, marketId, {
-    verifier: c.verifier,
-    modelCommitment: c.modelCommitment,
-    guardian: ZeroAddress,
-    limits: DEFAULT_LIMITS,
-  });
-  await setPublisherSet(oracle, marketId, {
-    verifier: c.verifier,
-    modelCommitment: c.modelCommitment,
-    publisherSet: await publisherSetCommitment(c.set),
-    quorum: c.set.quorum,
-  });
-}
-
 /** A directory holding one batch file per document given. */
 function batchDir(name: string, docs: Record<string, unknown>): string {
   const dir = join(tmp, name);
@@ -181,7 +157,7 @@ beforeAll(async () => {
   const modelCommitment = await commitModel(model);
   const single = String((await deployVerifier(chain.signer, await standInArtifacts())).target);
   for (const m of MARKETS) {
-    await registerSignedMarket(marketIdOf(m), { verifier: single, modelCommitment, set: publishers });
+    await registerSignedMarket(oracle, marketIdOf(m), { verifier: single, modelCommitment, set: publishers });
   }
   const batchVerifier = String((await deployVerifier(chain.signer, artifactsDir)).target);
   await setBatchVerifier(oracle, modelCommitment, 2, batchVerifier);

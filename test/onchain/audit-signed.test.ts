@@ -35,10 +35,8 @@ import type { AuditPublisherSet } from "../../prover/onchain/audit-signed";
 import { inProcessChain, readOnlyProvider, type Chain } from "../../prover/onchain/chain";
 import { LogRangeError, type LogProgress } from "../../prover/onchain/get-logs";
 import {
-  DEFAULT_LIMITS,
   deployOracle,
   deployVerifier,
-  registerMarket,
   setPublisherSet,
   submitSignedUpdate,
 } from "../../prover/onchain/oracle";
@@ -58,6 +56,7 @@ import { signedUpdateArtifacts } from "../../scripts/signed-update-artifacts";
 import { runAudit, type AuditFlags } from "../../cli/commands/audit";
 import { registerAudit } from "../../cli/register/audit";
 import { ALCHEMY_REFUSAL, startCappedRpc } from "../helpers/capped-rpc";
+import { registerSignedMarket } from "../helpers/register-market";
 import { memoryLog, PASSWORD_ENV, writeTestKeystore } from "../helpers/publisher-serve";
 import { DATA, MARKET, MARKET_ID, MODEL } from "../contracts/fixture";
 import { serveInProcessNetwork, type InProcessRpc } from "../helpers/rpc-server";
@@ -183,25 +182,24 @@ beforeAll(async () => {
   const verifier = await deployVerifier(chain.signer, artifacts.dir);
   oracle = await deployOracle(chain.signer, me);
   domain = oracleDomain(chain.chainId, String(oracle.target));
-  await registerMarket(oracle, MARKET_ID, {
-    verifier: String(verifier.target),
-    modelCommitment: commitment,
-    guardian: ZeroAddress,
-    limits: DEFAULT_LIMITS,
-  });
   [a, b, c] = await Promise.all([1, 2, 3].map((n) => writeTestKeystore(join(tmp, `${n}.key.json`), n)));
   [setA, setB, setC] = await Promise.all([a, b, c].map((k) => makePublisherSet([k.publicKey], 1)));
   await setFile("a", setA);
   await setFile("b", setB);
   await setFile("c", setC);
-  const register = async (set: PublisherSet) =>
+  await registerSignedMarket(oracle, MARKET_ID, {
+    verifier: String(verifier.target),
+    modelCommitment: commitment,
+    set: setA,
+  });
+  // The key rotation: governance sets another publisher set.
+  const rotate = async (set: PublisherSet) =>
     setPublisherSet(oracle, MARKET_ID, {
       verifier: String(verifier.target),
       modelCommitment: commitment,
       publisherSet: await publisherSetCommitment(set),
       quorum: 1,
     });
-  await register(setA);
 
   // One proof at a time: the witness calculator and the curve are shared.
   for (const [i, index] of BARS.entries()) {
@@ -210,7 +208,7 @@ beforeAll(async () => {
     proofs.push(await prover.prove({ windows: [window], publishers: set, domain }, { market: MARKET }));
   }
   for (const [i, index] of BARS.entries()) {
-    if (i === 4) await register(setC);
+    if (i === 4) await rotate(setC);
     await chain.mineAt(timely(index) - 1);
     await chain.setNextBlockTime(timely(index));
     const receipt = await submitSignedUpdate(oracle, MARKET_ID, proofs[i].calldata);
