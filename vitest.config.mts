@@ -53,6 +53,7 @@ const FAST_SUITES = [
   "test/feeds/binance-klines.test.ts",
   "test/candles/digest.test.ts",
   "test/candles/batch-digest.test.ts",
+  "test/candles/market-id.test.ts",
   "test/features/window-features.test.ts",
   "test/publisher/eddsa.test.ts",
   "test/publisher/keystore.test.ts",

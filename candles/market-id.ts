@@ -22,3 +22,17 @@ export function marketIdOf(label: string): bigint {
     throw new UsageError(`--market: '${label}' must be a number or printable ASCII of at most 31 bytes`);
   }
 }
+
+/**
+ * A market id as text: the ASCII label it packs (the inverse of `marketIdOf` on a label), or its decimal digits
+ * when its bytes are not printable ASCII.
+ */
+export function marketLabel(marketId: bigint): string {
+  let label = "";
+  for (let v = marketId; v > 0n; v >>= 8n) {
+    const byte = Number(v & 0xffn);
+    if (byte < 0x20 || byte > 0x7e) return marketId.toString();
+    label = String.fromCharCode(byte) + label;
+  }
+  return label.length > 0 ? label : marketId.toString();
+}

@@ -99,7 +99,16 @@ export function writeSignedBatch(path: string, sb: SignedBatch): void {
  *   SignatureError when the signature does not verify for the file's public key.
  */
 export async function readSignedBatch(file: string): Promise<SignedBatch> {
-  const doc = new JsonReader(file, readJsonFile(file), "", (f, field, reason) => {
+  return parseSignedBatch(readJsonFile(file), file);
+}
+
+/**
+ * A signed batch from its parsed JSON document (`file` names it in errors), checked as `readSignedBatch` checks
+ * a file.
+ * @throws PublisherFileError, SignatureError as `readSignedBatch`.
+ */
+export async function parseSignedBatch(value: unknown, file: string): Promise<SignedBatch> {
+  const doc = new JsonReader(file, value, "", (f, field, reason) => {
     return new PublisherFileError(f, field, reason);
   });
   doc.onlyKeys(ROOT_KEYS);

@@ -1,11 +1,13 @@
 /**
  * Where an auditor finds the signed windows of a bar: the publishers' archives over HTTP (`zkrisk publisher
  * serve`, GET /v1/windows/:market?at=MS) and directories of signed window files (what `zkrisk publisher sign`
- * writes, or a copy of a publisher's archive, `ARCHIVE/<market>/<endTime ms>.json`).
+ * writes, or a copy of a publisher's archive, `ARCHIVE/<market>/<endTime ms>.json`). Signed batches (what
+ * `zkrisk publisher sign --batch` writes) are found in directories only: a publisher's HTTP API serves single
+ * windows, not batches.
  *
- * Every window found is checked as a file is (signed-window.ts `parseSignedWindow`: fields, digest of the bars,
- * signature), and each lookup says which of three things it is:
- *   found    a window that checks (it may still be for other candles than an update's: the caller compares digests);
+ * Every window or batch found is checked as a file is (signed-window.ts `parseSignedWindow`, signed-batch.ts
+ * `parseSignedBatch`: fields, digests of the bars, signature), and each lookup says which of three things it is:
+ *   found    a document that checks (it may still be for other candles than an update's: the caller compares digests);
  *   invalid  a document for that market and bar that does not check (edited candles, a broken signature): evidence;
  *   absent   nothing for that bar there, or the source cannot be reached: missing evidence, not evidence.
  */
@@ -16,13 +18,18 @@ import { isoFromMs } from "../core/time";
 import { UsageError, ZkriskError } from "../models/errors";
 import { readJsonFile } from "../models/io";
 import { PublisherFileError } from "./errors";
+import { parseSignedBatch, type SignedBatch } from "./signed-batch";
 import { parseSignedWindow, type SignedWindow } from "./signed-window";
 
+/** A lookup that found no document that checks: one that does not check (evidence), or none (no evidence). */
+export type NotFound =
+  { source: string; kind: "invalid"; reason: string } | { source: string; kind: "absent"; reason: string };
+
 /** What one source holds for one (market, bar). */
-export type WindowLookup =
-  | { source: string; kind: "found"; window: SignedWindow }
-  | { source: string; kind: "invalid"; reason: string }
-  | { source: string; kind: "absent"; reason: string };
+export type WindowLookup = { source: string; kind: "found"; window: SignedWindow } | NotFound;
+
+/** A signed batch one source holds for one (market, bar). */
+export type BatchLookup = { source: string; kind: "found"; batch: SignedBatch } | NotFound;
 
 /** A place signed windows are looked up in. */
 export interface WindowSource {
@@ -35,18 +42,45 @@ export interface WindowSource {
   lookup(market: string, marketId: bigint, endTimeMs: number): Promise<WindowLookup[]>;
 }
 
+/** A place signed batches are looked up in. */
+export interface BatchSource {
+  /** The source as the user named it (a directory), for messages. */
+  readonly name: string;
+  /**
+   * Every signed batch this source holds with a window of `market` (label; `marketId` its field element) ending
+   * at the bar that opens at `endTimeMs`; at least one lookup (an `absent` one when there is none).
+   */
+  lookupBatches(market: string, marketId: bigint, endTimeMs: number): Promise<BatchLookup[]>;
+}
+
 /** Time allowed for one publisher request, ms. */
 export const PUBLISHER_TIMEOUT_MS = 15_000;
 
-/** The outcome of a document that claims to be a signed window: found, or invalid with the reason. */
-async function checked(value: unknown, name: string): Promise<WindowLookup> {
+/**
+ * The outcome of a document that claims to be a signed window or batch: found (`found` makes the lookup of what
+ * `parse` read), or invalid with the reason.
+ */
+async function checkedAs<T, L>(
+  parse: (value: unknown, name: string) => Promise<T>,
+  found: (source: string, doc: T) => L,
+  value: unknown,
+  name: string,
+): Promise<L | NotFound> {
   try {
-    return { source: name, kind: "found", window: await parseSignedWindow(value, name) };
+    return found(name, await parse(value, name));
   } catch (err) {
     if (!(err instanceof ZkriskError)) throw err;
     return { source: name, kind: "invalid", reason: err.message };
   }
 }
+
+/** A signed window document, checked. */
+const checked = (value: unknown, name: string): Promise<WindowLookup> =>
+  checkedAs(parseSignedWindow, (source, window) => ({ source, kind: "found", window }), value, name);
+
+/** A signed batch document, checked. */
+const checkedBatch = (value: unknown, name: string): Promise<BatchLookup> =>
+  checkedAs(parseSignedBatch, (source, batch) => ({ source, kind: "found", batch }), value, name);
 
 /** A publisher's archive behind its HTTP API (`zkrisk publisher serve`). */
 export class PublisherArchiveSource implements WindowSource {
@@ -126,22 +160,49 @@ function jsonFiles(dir: string): string[] {
   return out.sort();
 }
 
+/** The index key of a market's window ending at `endTime` (ms). */
+const barKey = (marketId: bigint, endTime: number) => `${marketId}@${endTime}`;
+
+/** The market id and end time a window document (or a batch's market) states, or the field that is missing. */
+function statedBar(
+  doc: unknown,
+  file: string,
+  prefix: string,
+  what: string,
+): { marketId: bigint; endTime: number } {
+  const { market, endTime } = (doc ?? {}) as { market?: unknown; endTime?: unknown };
+  if (typeof market !== "string") {
+    throw new PublisherFileError(file, `${prefix}market`, `missing: not a ${what}`);
+  }
+  if (!Number.isSafeInteger(endTime)) {
+    throw new PublisherFileError(file, `${prefix}endTime`, `missing: not a ${what}`);
+  }
+  try {
+    return { marketId: marketIdOf(market), endTime: endTime as number };
+  } catch {
+    throw new PublisherFileError(file, `${prefix}market`, `'${market}' is not a market label`);
+  }
+}
+
 /**
- * A directory of signed window files, read once: every `*.json` under it (recursively, so a publisher's archive
- * works as it is) must be a signed window document; it is indexed by its market and end time as written, and
- * checked in full when an update asks for its bar (so a file with edited candles is reported, not refused).
+ * A directory of signed window files and signed batch files, read once: every `*.json` under it (recursively, so
+ * a publisher's archive works as it is) must be a signed window document or a signed batch document (one with a
+ * `markets` list); each is indexed by the market(s) and end time(s) as written, and checked in full when an
+ * update asks for its bar (so a file with edited candles is reported, not refused).
  */
-export class WindowDirectory implements WindowSource {
+export class WindowDirectory implements WindowSource, BatchSource {
   private constructor(
     readonly name: string,
     private readonly index: Map<string, { file: string; doc: unknown }[]>,
+    private readonly batchIndex: Map<string, { file: string; doc: unknown }[]>,
     /** Number of files indexed. */
     readonly files: number,
   ) {}
 
   /**
    * @throws UsageError when `dir` is not a directory; PublisherFileError (or the FILE_INVALID error of
-   *   unreadable JSON) naming a file that is no signed window: no `market` label or no integer `endTime`.
+   *   unreadable JSON) naming a file that is no signed window: no `market` label or no integer `endTime` (for a
+   *   batch file, in one of its `markets`).
    */
   static open(dir: string, option = "--windows"): WindowDirectory {
     let isDir = false;
@@ -152,41 +213,51 @@ export class WindowDirectory implements WindowSource {
     }
     if (!isDir) throw new UsageError(`${option}: '${dir}' is not a directory`);
     const index = new Map<string, { file: string; doc: unknown }[]>();
+    const batchIndex = new Map<string, { file: string; doc: unknown }[]>();
+    const add = (to: typeof index, key: string, file: string, doc: unknown) =>
+      to.set(key, [...(to.get(key) ?? []), { file, doc }]);
     const files = jsonFiles(dir);
     for (const file of files) {
       const doc = readJsonFile(file);
-      const { market, endTime } = (doc ?? {}) as { market?: unknown; endTime?: unknown };
-      if (typeof market !== "string") {
-        throw new PublisherFileError(file, "market", `missing: not a signed window file (${option} ${dir})`);
+      const markets = (doc ?? {}) as { markets?: unknown };
+      if (Array.isArray(markets.markets)) {
+        const keys = new Set(
+          markets.markets.map((m, i) => {
+            const bar = statedBar(m, file, `markets[${i}].`, `signed batch file (${option} ${dir})`);
+            return barKey(bar.marketId, bar.endTime);
+          }),
+        );
+        for (const key of keys) add(batchIndex, key, file, doc);
+        continue;
       }
-      if (!Number.isSafeInteger(endTime)) {
-        throw new PublisherFileError(file, "endTime", `missing: not a signed window file (${option} ${dir})`);
-      }
-      let marketId: bigint;
-      try {
-        marketId = marketIdOf(market);
-      } catch {
-        throw new PublisherFileError(file, "market", `'${market}' is not a market label`);
-      }
-      const key = `${marketId}@${endTime as number}`;
-      index.set(key, [...(index.get(key) ?? []), { file, doc }]);
+      const bar = statedBar(doc, file, "", `signed window file (${option} ${dir})`);
+      add(index, barKey(bar.marketId, bar.endTime), file, doc);
     }
-    return new WindowDirectory(dir, index, files.length);
+    return new WindowDirectory(dir, index, batchIndex, files.length);
   }
 
   async lookup(_market: string, marketId: bigint, endTimeMs: number): Promise<WindowLookup[]> {
-    const entries = this.index.get(`${marketId}@${endTimeMs}`) ?? [];
-    if (entries.length === 0) {
-      return [
-        {
-          source: this.name,
-          kind: "absent",
-          reason: `${this.name}: no window ending at ${isoFromMs(endTimeMs)} (${this.files} files)`,
-        },
-      ];
-    }
-    const out: WindowLookup[] = [];
-    for (const { file, doc } of entries) out.push(await checked(doc, file));
+    const absent = `no window ending at ${isoFromMs(endTimeMs)} (${this.files} files)`;
+    return this.find(this.index, barKey(marketId, endTimeMs), absent, checked);
+  }
+
+  async lookupBatches(market: string, marketId: bigint, endTimeMs: number): Promise<BatchLookup[]> {
+    const absent = `no signed batch with a window of ${market} ending at ${isoFromMs(endTimeMs)}`;
+    return this.find(this.batchIndex, barKey(marketId, endTimeMs), absent, checkedBatch);
+  }
+
+  /** Every document indexed under `key`, each checked; one `absent` lookup when there is none. */
+  private async find<L>(
+    index: Map<string, { file: string; doc: unknown }[]>,
+    key: string,
+    absent: string,
+    check: (doc: unknown, file: string) => Promise<L>,
+  ): Promise<(L | NotFound)[]> {
+    const entries = index.get(key) ?? [];
+    if (entries.length === 0)
+      return [{ source: this.name, kind: "absent", reason: `${this.name}: ${absent}` }];
+    const out: L[] = [];
+    for (const { file, doc } of entries) out.push(await check(doc, file));
     return out;
   }
 }

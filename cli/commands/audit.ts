@@ -1,7 +1,7 @@
 /**
- * `zkrisk audit`: re-check every update a RiskOracle accepted, from a read-only JSON-RPC endpoint; signed updates
- * from the publishers' archives (`--publisher URL`) and window files (`--windows DIR`) against the publisher set
- * files given (`--publishers SET.json`).
+ * `zkrisk audit`: re-check every update a RiskOracle accepted, from a read-only JSON-RPC endpoint: signed updates
+ * from the publishers' archives (`--publisher URL`) and window files (`--windows DIR`), the markets of signed
+ * batches from batch files (`--windows DIR`), against the publisher set files given (`--publishers SET.json`).
  */
 import { isAddress } from "ethers";
 import { UsageError } from "../../models/errors";
@@ -9,7 +9,7 @@ import { readJsonFile } from "../../models/io";
 import { loadCandles } from "../../models/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { loadArtifacts } from "../../prover/artifacts";
-import { UPDATE_SIGNALS } from "../../circuits/public-signals";
+import { BATCH_TRAILING_SIGNALS, UPDATE_SIGNALS } from "../../circuits/public-signals";
 import {
   auditOracle,
   type AuditOptions,
@@ -29,10 +29,10 @@ import type { AuditPublisherSet } from "../../prover/onchain/audit-signed";
 export interface AuditFlags {
   rpc: string;
   oracle: string;
-  artifacts?: string;
-  vkey?: string;
   /** Artifact directory of the signed-update circuit (`--signed-artifacts`): its proofs are verified again. */
   signedArtifacts?: string;
+  /** Artifact directories of signed batch circuits, one per batch size (`--batch-artifacts`, repeatable). */
+  batchArtifacts?: string[];
   model?: string;
   data?: string;
   fromBlock?: string;
@@ -41,15 +41,15 @@ export interface AuditFlags {
   logChunk?: string;
   /** Base URLs of publishers' archives (`--publisher`, repeatable). */
   publisher?: string[];
-  /** Directories of signed window files (`--windows`, repeatable). */
+  /** Directories of signed window and signed batch files (`--windows`, repeatable). */
   windows?: string[];
   /** Publisher set files, one per set in force over the range (`--publishers`, repeatable). */
   publishers?: string[];
   json?: boolean;
 }
 
-/** A Groth16 verification key file, checked for the fields the verifier reads. */
-export function readVkeyFile(path: string): VerificationKey {
+/** A Groth16 verification key file, checked for the fields the verifier reads; `option` names it in the error. */
+function readVkeyFile(path: string, option: string): VerificationKey {
   const doc = readJsonFile(path, "FILE_INVALID") as Partial<VerificationKey> | null;
   const ok =
     doc !== null &&
@@ -59,31 +59,16 @@ export function readVkeyFile(path: string): VerificationKey {
     Number.isSafeInteger(doc.nPublic) &&
     Array.isArray(doc.IC) &&
     doc.IC.length === (doc.nPublic as number) + 1;
-  if (!ok) throw new UsageError(`--vkey: ${path} is not a Groth16 bn128 verification key (snarkjs format)`);
+  if (!ok)
+    throw new UsageError(`${option}: ${path} is not a Groth16 bn128 verification key (snarkjs format)`);
   return doc as VerificationKey;
-}
-
-/**
- * The verification key of unsigned updates from `--artifacts DIR` (every file checked against its manifest) or
- * `--vkey FILE`; none when neither is given (an oracle of signed markets needs none).
- */
-function loadVkey(f: AuditFlags): VerificationKey | undefined {
-  if (f.artifacts !== undefined && f.vkey !== undefined) {
-    throw new UsageError(
-      "give exactly one of --artifacts DIR and --vkey FILE (the verification key), not both",
-    );
-  }
-  if (f.artifacts === undefined && f.vkey === undefined) return undefined;
-  if (f.vkey !== undefined) return readVkeyFile(f.vkey);
-  const artifacts = loadArtifacts(f.artifacts as string);
-  return readVkeyFile(artifacts.paths.vkey);
 }
 
 /** The verification key of `--signed-artifacts DIR` (manifest-checked), which must take the signed update's public signals. */
 function loadSignedVkey(dir: string | undefined): VerificationKey | undefined {
   if (dir === undefined) return undefined;
   const artifacts = loadArtifacts(dir);
-  const vkey = readVkeyFile(artifacts.paths.vkey);
+  const vkey = readVkeyFile(artifacts.paths.vkey, "--signed-artifacts");
   if (vkey.nPublic !== UPDATE_SIGNALS.length) {
     throw new UsageError(
       `--signed-artifacts: ${dir} holds a circuit with ${vkey.nPublic} public signals, not the signed-update ` +
@@ -91,6 +76,30 @@ function loadSignedVkey(dir: string | undefined): VerificationKey | undefined {
     );
   }
   return vkey;
+}
+
+/**
+ * The verification keys of `--batch-artifacts DIR ...` (manifest-checked), each a signed batch circuit's (N + 4
+ * public signals), at most one per batch size N.
+ */
+function loadBatchVkeys(dirs: readonly string[]): VerificationKey[] {
+  const sizes = new Map<number, string>();
+  return dirs.map((dir) => {
+    const vkey = readVkeyFile(loadArtifacts(dir).paths.vkey, "--batch-artifacts");
+    const n = vkey.nPublic - BATCH_TRAILING_SIGNALS;
+    if (n < 1) {
+      throw new UsageError(
+        `--batch-artifacts: ${dir} holds a circuit with ${vkey.nPublic} public signals, not a signed batch ` +
+          `circuit (N + ${BATCH_TRAILING_SIGNALS} for N markets)`,
+      );
+    }
+    const twin = sizes.get(n);
+    if (twin !== undefined) {
+      throw new UsageError(`--batch-artifacts: ${dir} and ${twin} both prove batches of ${n} markets`);
+    }
+    sizes.set(n, dir);
+    return vkey;
+  });
 }
 
 /** The publisher set files of `--publishers`, each read and committed to. */
@@ -117,20 +126,14 @@ async function auditInputs(f: AuditFlags): Promise<Omit<AuditOptions, "provider"
   if (fromBlock !== undefined && toBlock !== undefined && fromBlock > toBlock) {
     throw new UsageError(`--from-block: ${fromBlock} is after --to-block ${toBlock}`);
   }
-  if (f.data !== undefined && f.model === undefined) {
-    throw new UsageError(
-      "--data: recomputing features needs --model (only its updates are checked against the candles)",
-    );
-  }
-  const vkey = loadVkey(f);
   const model = f.model === undefined ? undefined : loadQuantizedModel(f.model);
+  const directories = (f.windows ?? []).map((dir) => WindowDirectory.open(dir));
   const windowSources: WindowSource[] = [
     ...(f.publisher ?? []).map((url) => new PublisherArchiveSource(url)),
-    ...(f.windows ?? []).map((dir) => WindowDirectory.open(dir)),
+    ...directories,
   ];
   return {
     oracle: f.oracle,
-    vkey,
     model,
     modelPath: f.model,
     series: f.data === undefined ? undefined : loadCandles(f.data),
@@ -138,7 +141,9 @@ async function auditInputs(f: AuditFlags): Promise<Omit<AuditOptions, "provider"
     toBlock,
     logChunk,
     windowSources,
+    batchSources: directories,
     signedVkey: loadSignedVkey(f.signedArtifacts),
+    batchVkeys: loadBatchVkeys(f.batchArtifacts ?? []),
     publisherSets: await loadPublisherSets(f.publishers ?? []),
   };
 }
@@ -176,7 +181,7 @@ const STATUS_LABEL: Record<AuditStatus, string> = { ok: "OK", flagged: "FAIL", u
  * checked, a summary line.
  */
 export function formatAudit(r: AuditReport): string {
-  const checked = ["proof", "public signals", "input commitment"];
+  const checked = ["public signals"];
   checked.push(r.checks.model ? `model ${r.checks.model.path}` : "no model (--model)");
   checked.push(r.checks.data ? `candles ${r.checks.data.candles}` : "no candles (--data)");
   if (r.updates.some((u) => u.kind === "signed")) {
@@ -188,6 +193,20 @@ export function formatAudit(r: AuditReport): string {
         ? `signed windows from ${r.checks.windows.join(", ")}`
         : "no signed windows (--publisher, --windows)",
     );
+  }
+  if (r.updates.some((u) => u.kind === "batch")) {
+    checked.push(
+      r.checks.batchProofs.length > 0
+        ? `batch proofs of ${r.checks.batchProofs.join(", ")} markets`
+        : "batch proofs not re-verified (--batch-artifacts)",
+    );
+    checked.push(
+      r.checks.batches.length > 0
+        ? `signed batches from ${r.checks.batches.join(", ")}`
+        : "no signed batches (--windows)",
+    );
+  }
+  if (r.updates.length > 0) {
     checked.push(
       r.checks.publisherSets.length > 0
         ? `publisher sets ${r.checks.publisherSets.map((s) => s.file).join(", ")}`
@@ -202,10 +221,11 @@ export function formatAudit(r: AuditReport): string {
     lines.push(
       "",
       table([
-        ["status", "market", "bar (open, UTC)", "block", "MM bps", "IM bps", "submitter", "tx"],
+        ["status", "market", "kind", "bar (open, UTC)", "block", "MM bps", "IM bps", "submitter", "tx"],
         ...r.updates.map((u) => [
           STATUS_LABEL[u.status],
           u.market,
+          u.kind === "batch" ? `batch[${u.batch?.index}]` : "single",
           shortDate(u.dataTimestamp * 1000),
           String(u.block),
           String(u.maintenanceMarginBps),
@@ -236,8 +256,8 @@ export function formatAudit(r: AuditReport): string {
 }
 
 /**
- * Run the audit of `zkrisk audit` and print it. Bad options throw a UsageError (or the DataError, ModelError
- * or SetupError of a file) before any network access; an unreachable --rpc is a UsageError too.
+ * Run the audit of `zkrisk audit` and print it. Bad options throw a UsageError (or the DataError, ModelError,
+ * PublisherFileError or SetupError of a file) before any network access; an unreachable --rpc is a UsageError too.
  * @returns the exit code: 0 when every update passes, 1 when any is flagged or unverifiable
  */
 export async function runAudit(f: AuditFlags): Promise<number> {

@@ -14,42 +14,45 @@ export function registerAudit(program: Command): void {
   program
     .command("audit")
     .description(
-      "audit every update a RiskOracle accepted: the proof, the public signals, the features' commitment and, " +
-        "with --model and --data, the model and the features recomputed from candles; signed updates from the " +
-        "publishers' windows (--publisher, --windows) against the publisher sets in force (--publishers): digest, " +
-        "signatures, statement key, features, margins and, with --data, the signed candles (read only, no key)",
+      "audit every update a RiskOracle accepted (read only, no key): signed updates from the publishers' windows " +
+        "(--publisher, --windows) and the markets of signed batches from batch files (--windows), against the " +
+        "publisher sets in force (--publishers): digest, signatures, the call's public signals, features, " +
+        "margins with --model and, with --data, the signed candles against independent ones",
     )
     .requiredOption("--rpc <url>", "JSON-RPC endpoint of the chain (http or https)")
     .requiredOption("--oracle <address>", "address of the RiskOracle")
-    .option(
-      "--artifacts <dir>",
-      "artifact directory made by `zkrisk setup` (verification key of unsigned updates, manifest-checked)",
-    )
-    .option("--vkey <file>", "verification key file (instead of --artifacts)")
     .option(
       "--signed-artifacts <dir>",
       "artifact directory of the signed-update circuit, to verify signed updates' proofs again (optional: their " +
         "margins are recomputed from the signed windows either way)",
     )
-    .option("--model <file>", "quantised model the updates should have been made with")
+    .option(
+      "--batch-artifacts <dir>",
+      "artifact directory of a signed batch circuit, to verify the proofs of batches of its size again " +
+        "(repeatable, one per batch size; optional as --signed-artifacts)",
+      repeat,
+    )
+    .option("--model <file>", "quantised model in force, to recompute the margins from the signed candles")
     .option(
       "--data <file>",
-      "candles CSV to recompute each update's features from, and to compare signed candles with (needs --model)",
+      "independent candles CSV to compare the signed candles with (the first differing bar and field is named)",
     )
     .option(
       "--publisher <url>",
-      "base URL of a publisher's archive (`zkrisk publisher serve`) to fetch signed windows from (repeatable)",
+      "base URL of a publisher's archive (`zkrisk publisher serve`) to fetch signed windows from (repeatable; " +
+        "it serves single windows, not batches)",
       repeat,
     )
     .option(
       "--windows <dir>",
-      "directory of signed window files (or a copy of a publisher's archive), read recursively (repeatable)",
+      "directory of signed window files and signed batch files (or a copy of a publisher's archive), read " +
+        "recursively (repeatable)",
       repeat,
     )
     .option(
       "--publishers <file>",
-      "publisher set file (`zkrisk publisher set`), one per set in force over the audited signed updates " +
-        "(repeatable); each must be the set in force for some audited signed update",
+      "publisher set file (`zkrisk publisher set`), one per set in force over the audited updates " +
+        "(repeatable); each must be the set in force for some audited update",
       repeat,
     )
     .option("--from-block <n>", "first block to search (default 0)")

@@ -16,6 +16,9 @@
  *  5. with an independent candle file, the signed candles are the file's, bar by bar and field by field.
  * Each update ends ok, flagged (evidence that something is wrong: the reasons) or unverifiable (evidence missing:
  * no window found, no set file for the set in force, no model file).
+ *
+ * The market of a signed batch is audited the same way from the signed batches that hold its window
+ * (audit-signed-batch.ts): checks 2 to 5 are `auditSignedDocuments` below, for windows and batches alike.
  */
 import {
   fieldDecimals,
@@ -32,8 +35,14 @@ import { ZkriskError } from "../../models/errors";
 import { inferInteger } from "../../models/integer-engine";
 import type { QuantizedModel } from "../../models/quantized-model";
 import type { CandleSeries } from "../../models/types";
-import { comparePublicKeys, firstDisagreement, type PublisherSet, type SignedWindow } from "../../publisher";
-import type { WindowLookup, WindowSource } from "../../publisher/window-sources";
+import {
+  comparePublicKeys,
+  firstDisagreement,
+  type PublicKey,
+  type PublisherSet,
+  type SignedWindow,
+} from "../../publisher";
+import type { BatchSource, NotFound, WindowSource } from "../../publisher/window-sources";
 import type { PublisherSetConfig } from "./oracle";
 
 /**
@@ -91,6 +100,8 @@ export interface SignedAuditContext {
   domain: bigint;
   /** Where windows are looked up, in order. */
   sources: readonly WindowSource[];
+  /** Where signed batches are looked up, in order (none: batch updates are unverifiable). */
+  batchSources?: readonly BatchSource[];
   /** The set files given, by commitment. */
   sets: ReadonlyMap<bigint, AuditPublisherSet>;
   /** The model the margins are recomputed with, its path and commitment. */
@@ -118,9 +129,8 @@ export interface SignedUpdateFacts {
   blockTimestamp: number;
 }
 
-/** What was found for one signed update, beside the verdict. */
-export interface SignedUpdateDetail {
-  windowDigest: bigint;
+/** What was found for one signed update or batch market, beside the verdict. */
+export interface SignedEvidence {
   /** The publisher set in force (its commitment) and its quorum as registered. */
   publisherSet: bigint;
   quorum: number;
@@ -128,11 +138,16 @@ export interface SignedUpdateDetail {
   setFile: string | null;
   /** Distinct keys of the set whose signature of the digest was found. */
   signatures: number;
-  /** Each window looked at: where, and what it was. */
+  /** Each window (or batch) looked at: where, and what it was. */
   windows: {
     source: string;
     result: "signed" | "unregistered key" | "other digest" | "invalid" | "absent";
   }[];
+}
+
+/** What was found for one signed update: its window digest (low 180 bits) and the evidence. */
+export interface SignedUpdateDetail extends SignedEvidence {
+  windowDigest: bigint;
 }
 
 /** The verdict on one signed update: flags (evidence of a fault) and gaps (evidence missing). */
@@ -165,13 +180,16 @@ async function checkConfig(
         `(${hex(recomputed)})`,
     );
   }
-  if (setFile !== undefined && setFile.set.quorum !== config.quorum) {
-    flags.push(
-      `the oracle registered quorum ${config.quorum} with publisher set ${hex(config.publisherSet)}, which ` +
-        `commits to quorum ${setFile.set.quorum} (${setFile.file})`,
-    );
-  }
-  return flags;
+  return [...flags, ...checkQuorum(config, setFile)];
+}
+
+/** The quorum registered with the set in force is the one its set file commits to. */
+export function checkQuorum(config: PublisherSetConfig, setFile: AuditPublisherSet | undefined): string[] {
+  if (setFile === undefined || setFile.set.quorum === config.quorum) return [];
+  return [
+    `the oracle registered quorum ${config.quorum} with publisher set ${hex(config.publisherSet)}, which ` +
+      `commits to quorum ${setFile.set.quorum} (${setFile.file})`,
+  ];
 }
 
 /** Check 5: the signed candles against an independent candle file, bar by bar and field by field. */
@@ -230,43 +248,72 @@ export function compareWithCandles(
   return { flags, gaps };
 }
 
-/** Checks 2 and 3: every window found for the bar, sorted into signatures that count and faults. */
-function sortWindows(
-  u: SignedUpdateFacts,
-  lookups: readonly WindowLookup[],
+/** A document one publisher signed: a window or a batch of windows. */
+export interface SignedDocument {
+  digest: bigint;
+  publicKey: PublicKey;
+}
+
+/** A lookup of a signed document of type T (window-sources.ts, with the document under one name). */
+export type DocumentLookup<T> = { source: string; kind: "found"; doc: T } | NotFound;
+
+/** How one kind of signed document (a window, a batch) is compared with an update. */
+export interface SignedKind<T extends SignedDocument> {
+  /** "window" or "signed batch", for messages. */
+  what: string;
+  /** Where documents of this kind are looked up, for the message when there is none (`--windows DIR`). */
+  sourceOptions: string;
+  /** What the event's digest is, for messages (`digest (low 180 bits)`). */
+  digestName: string;
+  /** The update's digest as the event carries it, for messages. */
+  eventDigest: string;
+  /** Whether a document's digest is the update's. */
+  matches(doc: T): boolean;
+  /** A document's digest as compared, for messages. */
+  showDigest(doc: T): string;
+  /** Where `other` first differs from `matching` (documents named by their sources), if it does. */
+  disagreement(matching: T, other: T, names: [string, string]): string | undefined;
+  /** The window of the update's market in a matching document, or the flag when it does not hold it. */
+  windowOf(doc: T): Window | string;
+}
+
+/** Checks 2 and 3: every document found for the bar, sorted into signatures that count and faults. */
+function sortDocuments<T extends SignedDocument>(
+  kind: SignedKind<T>,
+  lookups: readonly DocumentLookup<T>[],
   setFile: AuditPublisherSet | undefined,
 ): {
   flags: string[];
-  matching: SignedWindow[];
+  matching: T[];
   signers: Set<number>;
-  windows: SignedUpdateDetail["windows"];
+  windows: SignedEvidence["windows"];
   absent: string[];
 } {
   const flags: string[] = [];
-  const matching: { sw: SignedWindow; source: string }[] = [];
-  const others: { sw: SignedWindow; source: string }[] = [];
+  const matching: { doc: T; source: string }[] = [];
+  const others: { doc: T; source: string }[] = [];
   const signers = new Set<number>();
-  const windows: SignedUpdateDetail["windows"] = [];
+  const windows: SignedEvidence["windows"] = [];
   const absent: string[] = [];
   for (const l of lookups) {
     if (l.kind === "absent") {
       absent.push(l.reason);
       windows.push({ source: l.source, result: "absent" });
     } else if (l.kind === "invalid") {
-      flags.push(`a window for this bar does not check: ${l.reason}`);
+      flags.push(`a ${kind.what} for this bar does not check: ${l.reason}`);
       windows.push({ source: l.source, result: "invalid" });
-    } else if (!digestMatches(l.window.digest, u.windowDigest)) {
-      others.push({ sw: l.window, source: l.source });
+    } else if (!kind.matches(l.doc)) {
+      others.push({ doc: l.doc, source: l.source });
       windows.push({ source: l.source, result: "other digest" });
     } else {
-      matching.push({ sw: l.window, source: l.source });
+      matching.push({ doc: l.doc, source: l.source });
       const index =
         setFile === undefined
           ? -1
-          : setFile.set.keys.findIndex((k) => comparePublicKeys(k, l.window.publicKey) === 0);
+          : setFile.set.keys.findIndex((k) => comparePublicKeys(k, l.doc.publicKey) === 0);
       if (setFile !== undefined && index < 0) {
         flags.push(
-          `${l.source}: signed by a key that is not in the publisher set in force (Ax ${hex(l.window.publicKey.Ax)})`,
+          `${l.source}: signed by a key that is not in the publisher set in force (Ax ${hex(l.doc.publicKey.Ax)})`,
         );
         windows.push({ source: l.source, result: "unregistered key" });
       } else {
@@ -276,22 +323,27 @@ function sortWindows(
     }
   }
   for (const o of others) {
-    let where = "";
-    if (matching.length > 0) {
-      const d = firstDisagreement([matching[0].sw, o.sw], [matching[0].source, o.source]);
-      if (d !== undefined) where = ` (first difference: ${d.message})`;
-    }
+    const d =
+      matching.length > 0
+        ? kind.disagreement(matching[0].doc, o.doc, [matching[0].source, o.source])
+        : undefined;
     flags.push(
-      `${o.source}: its window for this bar has digest ${hex(o.sw.digest)} (low 180 bits ` +
-        `${hex(digestSignal(o.sw.digest))}), the update's is ${hex(u.windowDigest)}: it holds other candles ` +
-        `than the ones proven${where}`,
+      `${o.source}: its ${kind.what} for this bar has digest ${kind.showDigest(o.doc)}, the update's is ` +
+        `${kind.eventDigest}: it holds other candles than the ones proven` +
+        (d === undefined ? "" : ` (first difference: ${d})`),
     );
   }
-  return { flags, matching: matching.map((m) => m.sw), signers, windows, absent };
+  return { flags, matching: matching.map((m) => m.doc), signers, windows, absent };
 }
 
+/** What checks 4 and 5 read of an update: its market's bar, its margins and when it was accepted. */
+export type UpdateFacts = Pick<
+  SignedUpdateFacts,
+  "marketId" | "market" | "maintenanceMarginBps" | "initialMarginBps" | "dataTimestamp" | "blockTimestamp"
+>;
+
 /** Check 4: features, engine and policy on the signed candles; the timing. */
-function checkMargins(ctx: SignedAuditContext, u: SignedUpdateFacts, config: PublisherSetConfig, w: Window) {
+function checkMargins(ctx: SignedAuditContext, u: UpdateFacts, config: PublisherSetConfig, w: Window) {
   const flags: string[] = [];
   const gaps: string[] = [];
   const closes = Number(u.dataTimestamp) + w.intervalMs / 1000;
@@ -336,6 +388,84 @@ function checkMargins(ctx: SignedAuditContext, u: SignedUpdateFacts, config: Pub
 }
 
 /**
+ * Checks 2 to 5 of one update from the documents its sources hold for its bar (windows, or batches holding the
+ * market's window), against the set in force and its file (`setFile`; without it the signatures are not counted).
+ * Returns the flags and gaps, and the evidence found.
+ */
+export function auditSignedDocuments<T extends SignedDocument>(
+  ctx: SignedAuditContext,
+  u: UpdateFacts,
+  config: PublisherSetConfig,
+  setFile: AuditPublisherSet | undefined,
+  kind: SignedKind<T>,
+  lookups: readonly DocumentLookup<T>[],
+): { flags: string[]; gaps: string[]; evidence: SignedEvidence } {
+  const gaps: string[] = [];
+  if (setFile === undefined) {
+    gaps.push(
+      `no --publishers file commits to the publisher set in force ${hex(config.publisherSet)}: the ` +
+        `signatures were not checked against its keys`,
+    );
+  }
+  const found = sortDocuments(kind, lookups, setFile);
+  const flags = [...found.flags];
+  const absent = found.absent.length > 0 ? ` (${found.absent.join("; ")})` : "";
+  if (lookups.length === 0) {
+    gaps.push(`no ${kind.what} source (${kind.sourceOptions}): the ${kind.what} was not looked up`);
+  } else if (found.matching.length === 0) {
+    gaps.push(
+      `no ${kind.what} with the update's ${kind.digestName} ${kind.eventDigest} was found for the bar ` +
+        `${isoFromSeconds(u.dataTimestamp)}${absent}`,
+    );
+  } else if (setFile !== undefined && found.signers.size < setFile.set.quorum) {
+    gaps.push(
+      `found signatures by ${found.signers.size} of the ${setFile.set.quorum} distinct publishers of the set the ` +
+        `quorum needs${absent}`,
+    );
+  }
+  if (found.matching.length > 0) {
+    const w = kind.windowOf(found.matching[0]);
+    if (typeof w === "string") {
+      flags.push(w);
+    } else {
+      const margins = checkMargins(ctx, u, config, w);
+      flags.push(...margins.flags);
+      gaps.push(...margins.gaps);
+      if (ctx.data !== undefined) {
+        const data = compareWithCandles(w, ctx.data);
+        flags.push(...data.flags);
+        gaps.push(...data.gaps);
+      }
+    }
+  }
+  return {
+    flags,
+    gaps,
+    evidence: {
+      publisherSet: config.publisherSet,
+      quorum: config.quorum,
+      setFile: setFile?.file ?? null,
+      signatures: found.signers.size,
+      windows: found.windows,
+    },
+  };
+}
+
+/** How signed windows are compared with a signed update: by the low 180 bits of their digest. */
+function windowKind(u: SignedUpdateFacts): SignedKind<SignedWindow> {
+  return {
+    what: "window",
+    sourceOptions: "--publisher URL or --windows DIR",
+    digestName: "digest (low 180 bits)",
+    eventDigest: hex(u.windowDigest),
+    matches: (sw) => digestMatches(sw.digest, u.windowDigest),
+    showDigest: (sw) => `${hex(sw.digest)} (low 180 bits ${hex(digestSignal(sw.digest))})`,
+    disagreement: (a, b, names) => firstDisagreement([a, b], names)?.message,
+    windowOf: (sw) => sw.window,
+  };
+}
+
+/**
  * Audit one signed update against the publisher set configuration in force at its block. Never throws for
  * what it finds (those are flags and gaps); throws only for programming errors.
  */
@@ -346,52 +476,16 @@ export async function auditSignedUpdate(
 ): Promise<SignedUpdateAudit> {
   const setFile = ctx.sets.get(config.publisherSet);
   const flags = await checkConfig(ctx, u, config, setFile);
-  const gaps: string[] = [];
-  if (setFile === undefined) {
-    gaps.push(
-      `no --publishers file commits to the publisher set in force ${hex(config.publisherSet)}: the ` +
-        `signatures were not checked against its keys`,
-    );
-  }
-  const endTimeMs = Number(u.dataTimestamp) * 1000;
-  const lookups: WindowLookup[] = [];
-  for (const source of ctx.sources) lookups.push(...(await source.lookup(u.market, u.marketId, endTimeMs)));
-  const found = sortWindows(u, lookups, setFile);
-  flags.push(...found.flags);
-  const absent = found.absent.length > 0 ? ` (${found.absent.join("; ")})` : "";
-  if (ctx.sources.length === 0) {
-    gaps.push("no window source (--publisher URL or --windows DIR): the window was not looked up");
-  } else if (found.matching.length === 0) {
-    gaps.push(
-      `no window with the update's digest (low 180 bits) ${hex(u.windowDigest)} was found for the bar ${isoFromMs(endTimeMs)}${absent}`,
-    );
-  } else if (setFile !== undefined && found.signers.size < setFile.set.quorum) {
-    gaps.push(
-      `found signatures by ${found.signers.size} of the ${setFile.set.quorum} distinct publishers of the set the ` +
-        `quorum needs${absent}`,
-    );
-  }
-  if (found.matching.length > 0) {
-    const w = found.matching[0].window;
-    const margins = checkMargins(ctx, u, config, w);
-    flags.push(...margins.flags);
-    gaps.push(...margins.gaps);
-    if (ctx.data !== undefined) {
-      const data = compareWithCandles(w, ctx.data);
-      flags.push(...data.flags);
-      gaps.push(...data.gaps);
+  const lookups: DocumentLookup<SignedWindow>[] = [];
+  for (const source of ctx.sources) {
+    for (const l of await source.lookup(u.market, u.marketId, Number(u.dataTimestamp) * 1000)) {
+      lookups.push(l.kind === "found" ? { source: l.source, kind: "found", doc: l.window } : l);
     }
   }
+  const audit = auditSignedDocuments(ctx, u, config, setFile, windowKind(u), lookups);
   return {
-    flags,
-    gaps,
-    detail: {
-      windowDigest: u.windowDigest,
-      publisherSet: config.publisherSet,
-      quorum: config.quorum,
-      setFile: setFile?.file ?? null,
-      signatures: found.signers.size,
-      windows: found.windows,
-    },
+    flags: [...flags, ...audit.flags],
+    gaps: audit.gaps,
+    detail: { windowDigest: u.windowDigest, ...audit.evidence },
   };
 }

@@ -1,25 +1,19 @@
 /**
- * Auditing a RiskOracle: anyone with a JSON-RPC endpoint re-checks every update the oracle accepted.
+ * Auditing a RiskOracle: anyone with a JSON-RPC endpoint re-checks every update the oracle accepted. Every update
+ * is signed: a `SignedParametersUpdated` event (`submitSignedUpdate`) carries the digest of its window, and each
+ * `SignedBatchParametersUpdated` event (`submitSignedBatch`, one per market of a batch) the digest of its batch
+ * and the market's index in it. Neither carries the candles: they are fetched from the publishers' archives and
+ * window directories and audited against the publisher set in force at the update's block (`PublisherSetChanged`
+ * history; audit-signed.ts for single updates, audit-signed-batch.ts for batch markets): digest, k distinct
+ * signatures of the set, features, integer engine and policy, and with an independent candle file the signed
+ * candles. Here, the call behind each event is decoded and its public signals compared with the event and the
+ * market's registered configuration (statement key; for a batch its digest, model, publisher set and this
+ * oracle's domain), and its proof verified again when the circuit's verification key is given.
  *
- * For each `ParametersUpdated` event the audit fetches the transaction, decodes its `submitUpdate` call and
- * checks, each failure a named reason:
- *  1. the Groth16 proof verifies off chain with the verification key for the submitted public signals;
- *  2. the event carries what was proven (margins, commitments, market, data timestamp), the emitted features
- *     are the submitted ones, and the proof is bound to this oracle (domain);
- *  3. the published features are field elements whose Poseidon commitment is the proven input commitment
- *     (the oracle does not check the features, so a submitter could publish others than it proved);
- *  4. with a model: the proof carries the model's commitment, and the integer engine gives the proven
- *     margins on the published features, which were known when the update was accepted (bar closed);
- *  5. with candles: the integer window features of the bar the update names, recomputed from the candles by
- *     the window engine (features/window-features.ts), are the published ones.
- * A signed update (`SignedParametersUpdated`, `submitSignedUpdate`) carries only the digest of its window: it is
- * audited from the publishers' archives and window files against the publisher set in force at its block
- * (audit-signed.ts); its call's public signals are compared with the event and the registered statement key, and
- * its proof is verified again with the signed-update circuit's key when given. Each update ends ok, flagged
- * (`reasons`) or unverifiable (`missing`: evidence the audit could not get, e.g. a window no source holds or a set
- * file not given); an unsigned update is unverifiable only without the verification key of its circuit.
- * The audit reads only: it needs no key, and it never sends a transaction. It reads the events in chunks of
- * blocks, narrower where the node caps the range of one query (get-logs.ts).
+ * Each update ends ok, flagged (`reasons`) or unverifiable (`missing`: evidence the audit could not get, e.g. a
+ * window no source holds or a set file not given). The audit reads only: it needs no key, and it never sends a
+ * transaction. It reads the events in chunks of blocks, narrower where the node caps the range of one query
+ * (get-logs.ts).
  */
 import {
   getAddress,
@@ -29,27 +23,18 @@ import {
   type Provider,
   type TransactionResponse,
 } from "ethers";
-import { inputCommitment, modelCommitment } from "../../circuits/commitments";
-import { FIELD_MODULUS, fromField } from "../../circuits/field";
-import {
-  PUBLIC_SIGNALS,
-  PUBLIC_SIGNAL_INDEX,
-  UPDATE_SIGNALS,
-  type PublicSignalName,
-} from "../../circuits/public-signals";
+import { marketLabel } from "../../candles/market-id";
+import { packBatchUpdate } from "../../circuits/batch-statement";
+import { modelCommitment } from "../../circuits/commitments";
+import { BATCH_TRAILING_SIGNALS, UPDATE_SIGNALS, batchSignalIndex } from "../../circuits/public-signals";
 import { packUpdate, unpackUpdate } from "../../circuits/statement";
-import { BoundsError, UsageError, ZkriskError } from "../../models/errors";
-import { barWindowFeatures } from "../../features/window-features";
-import { inferInteger } from "../../models/integer-engine";
-import { checkInputsFit } from "../../models/predict";
+import { isoFromSeconds } from "../../core/time";
+import { UsageError, ZkriskError } from "../../models/errors";
 import type { QuantizedModel } from "../../models/quantized-model";
 import type { CandleSeries } from "../../models/types";
+import type { BatchSource, WindowSource } from "../../publisher/window-sources";
 import { oracleDomain } from "../domain";
 import { snarkjs, type Groth16Proof, type VerificationKey } from "../setup/snarkjs";
-import { MIN_LOG_CHUNK, getLogsChunked, type LogProgress } from "./get-logs";
-import { oracleInterface, publisherSetConfigOf, type PublisherSetConfig } from "./oracle";
-import { isoFromSeconds } from "../../core/time";
-import type { WindowSource } from "../../publisher/window-sources";
 import {
   auditSignedUpdate,
   candlesByTime,
@@ -59,6 +44,9 @@ import {
   type SignedAuditContext,
   type SignedUpdateDetail,
 } from "./audit-signed";
+import { auditSignedBatchUpdate, type SignedBatchDetail } from "./audit-signed-batch";
+import { MIN_LOG_CHUNK, getLogsChunked, type LogProgress } from "./get-logs";
+import { oracleInterface, publisherSetConfigOf, type PublisherSetConfig } from "./oracle";
 
 /** What {@link auditOracle} audits, and against what. */
 export interface AuditOptions {
@@ -66,16 +54,11 @@ export interface AuditOptions {
   provider: Provider;
   /** Address of the RiskOracle. */
   oracle: string;
-  /**
-   * Groth16 verification key of the circuit of unsigned updates (`submitUpdate`). Without it their proofs are
-   * not re-verified and they are unverifiable; signed updates do not need it.
-   */
-  vkey?: VerificationKey;
-  /** The quantised model the updates should have been made with (enables checks 4 and 5). */
+  /** The quantised model in force: with it the margins are recomputed from the signed candles. */
   model?: QuantizedModel;
   /** Where `model` was read from, for messages. */
   modelPath?: string;
-  /** Candles to recompute each update's features from (needs `model`). */
+  /** An independent candle file the signed candles are compared with, bar by bar and field by field. */
   series?: CandleSeries;
   /** First block to search for events (default 0). */
   fromBlock?: number;
@@ -89,17 +72,25 @@ export interface AuditOptions {
   /** Called after each chunk of events read. */
   onLogProgress?: (progress: LogProgress) => void;
   /**
-   * Verification key of the signed-update circuit (three public signals): with it, each signed update's proof is
+   * Verification key of the signed-update circuit (two public signals): with it, each signed update's proof is
    * verified again off chain. Without it the proof is not re-verified (its public signals are still compared with
    * the event and the registered statement key), which leaves the verdict unchanged: the margins are recomputed
    * from the signed window either way.
    */
   signedVkey?: VerificationKey;
+  /**
+   * Verification keys of signed batch circuits, at most one per batch size (a key of N + 4 public signals is the
+   * one of batches of N markets): a batch whose size has a key here has its proof verified again. As for signed
+   * updates, the verdict does not depend on it.
+   */
+  batchVkeys?: VerificationKey[];
   /** Where the windows of signed updates are looked up (publishers' archives, window directories), in order. */
   windowSources?: WindowSource[];
+  /** Where the signed batches of batch updates are looked up (window directories), in order. */
+  batchSources?: BatchSource[];
   /**
-   * Publisher set files, one per set in force over the audited signed updates (each must be one of them); a signed
-   * update whose set has no file here is unverifiable.
+   * Publisher set files, one per set in force over the audited updates (each must be one of them); an update
+   * whose set has no file here is unverifiable.
    */
   publisherSets?: AuditPublisherSet[];
 }
@@ -107,7 +98,7 @@ export interface AuditOptions {
 /** The verdict on an update: every check passed, a check failed, or a check could not be made. */
 export type AuditStatus = "ok" | "flagged" | "unverifiable";
 
-/** The audit of one accepted update. */
+/** The audit of one accepted update (one market of a batch is one update). */
 export interface AuditedUpdate {
   /** Market id as the oracle keys it (a field element). */
   marketId: bigint;
@@ -122,13 +113,13 @@ export interface AuditedUpdate {
   blockTimestamp: number;
   txHash: string;
   logIndex: number;
-  /** Account that submitted the update (the event's `submitter`). */
+  /** Account that sent the transaction ("" when the node does not return it). */
   submitter: string;
   /** Margins the oracle accepted (bps of notional). */
   maintenanceMarginBps: number;
   initialMarginBps: number;
-  /** How it was accepted: `submitUpdate` or `submitSignedUpdate`. */
-  kind: "update" | "signed";
+  /** How it was accepted: `submitSignedUpdate` or, one market of several, `submitSignedBatch`. */
+  kind: "signed" | "batch";
   /** ok, flagged (some check failed: `reasons`) or unverifiable (none failed, some could not be made: `missing`). */
   status: AuditStatus;
   /** Whether every check passed (status ok). */
@@ -139,6 +130,8 @@ export interface AuditedUpdate {
   missing: string[];
   /** For a signed update: its digest, the publisher set in force and the windows found. */
   signed?: SignedUpdateDetail;
+  /** For a batch market: its batch digest and index, the publisher set in force and the batches found. */
+  batch?: SignedBatchDetail;
 }
 
 /** The audit of an oracle. */
@@ -149,18 +142,20 @@ export interface AuditReport {
   /** Block range searched, inclusive. */
   fromBlock: number;
   toBlock: number;
-  /** What each update was checked against: the proof and commitments always; model and data when given. */
+  /** What each update was checked against besides the signed data and the call's public signals. */
   checks: {
-    proof: true;
-    inputCommitment: true;
     /** Path (or label) of the model, and its commitment; null when no model was given. */
     model: { path: string; commitment: bigint } | null;
-    /** Source of the candles; null when none were given. */
+    /** Source of the independent candles; null when none were given. */
     data: { candles: string } | null;
     /** Whether signed updates' proofs were verified again (a signed-update verification key was given). */
     signedProof: boolean;
-    /** Where the windows of signed updates were looked up, and the publisher set files given. */
+    /** The batch sizes whose proofs were verified again (batch verification keys given). */
+    batchProofs: number[];
+    /** Where the windows of signed updates and the batches of batch markets were looked up. */
     windows: string[];
+    batches: string[];
+    /** The publisher set files given. */
     publisherSets: { file: string; commitment: bigint }[];
   };
   /** Every accepted update in the range, in chain order. */
@@ -179,23 +174,23 @@ interface ProofPoints {
   c: [bigint, bigint];
 }
 
-/** The decoded arguments of one `submitUpdate` call. */
-interface SubmitCall extends ProofPoints {
-  marketId: bigint;
-  pubSignals: bigint[];
-  features: bigint[];
-}
-
-/** The fields of one ParametersUpdated event. */
-interface UpdateEvent {
+/** The fields of one SignedParametersUpdated event. */
+interface SignedEvent {
   marketId: bigint;
   maintenanceMarginBps: bigint;
   initialMarginBps: bigint;
-  modelCommitment: bigint;
-  inputCommitment: bigint;
   dataTimestamp: bigint;
-  submitter: string;
-  features: bigint[];
+  windowDigest: bigint;
+}
+
+/** The fields of one SignedBatchParametersUpdated event. */
+interface BatchEvent {
+  marketId: bigint;
+  maintenanceMarginBps: bigint;
+  initialMarginBps: bigint;
+  dataTimestamp: bigint;
+  batchDigest: bigint;
+  index: number;
 }
 
 /** Everything fixed for one audit run. */
@@ -203,98 +198,60 @@ interface AuditContext {
   iface: Interface;
   oracle: string;
   domain: bigint;
-  vkey?: VerificationKey;
   signedVkey?: VerificationKey;
-  model?: { model: QuantizedModel; path: string; commitment: bigint };
-  series?: CandleSeries;
+  /** Batch verification keys by batch size. */
+  batchVkeys: Map<number, VerificationKey>;
 }
-
-/** Reason of an update whose submitUpdate call cannot be found in its transaction. */
-export const UNDECODABLE_CALL = "cannot decode the submitUpdate call";
 
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
-
-/**
- * A market id as text: the ASCII label it packs (see `marketIdOf` in prover/circuit-input.ts), or its decimal
- * digits when its bytes are not printable ASCII.
- */
-export function marketLabel(marketId: bigint): string {
-  let label = "";
-  for (let v = marketId; v > 0n; v >>= 8n) {
-    const byte = Number(v & 0xffn);
-    if (byte < 0x20 || byte > 0x7e) return marketId.toString();
-    label = String.fromCharCode(byte) + label;
-  }
-  return label.length > 0 ? label : marketId.toString();
-}
-
-/** A fixed-point feature as a decimal, for messages (2^-scaleBits units). */
-function showFeature(v: bigint, scaleBits: number): string {
-  return `${(Number(v) / 2 ** scaleBits).toPrecision(8)} (${v})`;
-}
-
 const big = (v: unknown) => BigInt(v as bigint);
 
-/** Proof points and the two arrays of decoded call arguments `args[at..at+4]` (pA, pB, pC, pubSignals, features). */
-function toProofCall(
-  args: readonly unknown[],
-  at: number,
-): ProofPoints & { pubSignals: bigint[]; features: bigint[] } {
-  const pair = (v: unknown): [bigint, bigint] => {
-    const p = v as readonly unknown[];
-    return [big(p[0]), big(p[1])];
-  };
+/** The proof points of decoded call arguments `args[at..at+2]` (pA, pB, pC). */
+function proofPoints(args: readonly unknown[], at: number): ProofPoints {
+  const pair = (v: unknown): [bigint, bigint] => [big((v as unknown[])[0]), big((v as unknown[])[1])];
   const b = args[at + 1] as readonly unknown[];
-  return {
-    a: pair(args[at]),
-    b: [pair(b[0]), pair(b[1])],
-    c: pair(args[at + 2]),
-    pubSignals: (args[at + 3] as readonly unknown[]).map(big),
-    features: (args[at + 4] as readonly unknown[]).map(big),
-  };
-}
-
-function toSubmitCall(args: readonly unknown[]): SubmitCall {
-  return { marketId: big(args[0]), ...toProofCall(args, 1) };
+  return { a: pair(args[at]), b: [pair(b[0]), pair(b[1])], c: pair(args[at + 2]) };
 }
 
 /**
- * The call behind `event` in `tx`: the transaction's own submitUpdate calldata when it called the oracle, else the first submitUpdate call embedded in its calldata (a wrapper
- * contract forwarding it) for the event's market and data timestamp. A call found either way is then checked against the event field by field, so a wrapper that
- * passed the oracle something else than its own calldata shows as a mismatch. Returns the reason when there is none.
+ * The call of the oracle's `name` behind an event: the transaction's own calldata when it called the oracle, else
+ * the first such call embedded in its calldata (a forwarding contract; ABI encoding keeps a forwarded `bytes`
+ * argument contiguous) that `isFor` the event. A call found either way is then checked against the event, so a
+ * wrapper that passed the oracle something else than its own calldata shows as a mismatch. Returns the reason
+ * when there is none.
  */
-function findSubmitCall(
+function findCall<T>(
   ctx: AuditContext,
   tx: TransactionResponse | null,
-  event: UpdateEvent,
-): SubmitCall | string {
-  if (tx === null) return `${UNDECODABLE_CALL}: the node does not return the transaction`;
-  const fragment = ctx.iface.getFunction("submitUpdate");
-  if (!fragment) throw new ZkriskError("ORACLE_ABI", "the oracle ABI has no submitUpdate");
+  name: "submitSignedUpdate" | "submitSignedBatch",
+  decode: (args: readonly unknown[]) => T,
+  isFor: (call: T) => boolean,
+): T | string {
+  const undecodable = `cannot decode the ${name} call`;
+  if (tx === null) return `${undecodable}: the node does not return the transaction`;
+  const fragment = ctx.iface.getFunction(name);
+  if (!fragment) throw new ZkriskError("ORACLE_ABI", `the oracle ABI has no ${name}`);
   const selector = fragment.selector.slice(2);
   const data = tx.data.toLowerCase();
   if (tx.to !== null && getAddress(tx.to) === ctx.oracle && data.startsWith(`0x${selector}`)) {
     try {
-      return toSubmitCall(ctx.iface.decodeFunctionData(fragment, data));
+      return decode(ctx.iface.decodeFunctionData(fragment, data));
     } catch (err) {
-      return `${UNDECODABLE_CALL}: ${(err as Error).message}`;
+      return `${undecodable}: ${(err as Error).message}`;
     }
   }
-  // Through another contract: look for the call's bytes inside the outer calldata (ABI encoding keeps a
-  // forwarded `bytes` argument contiguous); the oracle accepts one update per market and data timestamp.
   for (let at = data.indexOf(selector, 2); at >= 0; at = data.indexOf(selector, at + 1)) {
     if (at % 2 !== 0) continue;
     try {
-      const call = toSubmitCall(ctx.iface.decodeFunctionData(fragment, `0x${data.slice(at)}`));
-      const provenTime = call.pubSignals[PUBLIC_SIGNAL_INDEX.dataTimestamp];
-      if (call.marketId === event.marketId && provenTime === event.dataTimestamp) return call;
+      const call = decode(ctx.iface.decodeFunctionData(fragment, `0x${data.slice(at)}`));
+      if (isFor(call)) return call;
     } catch {
       // not a call at this offset
     }
   }
   return (
-    `${UNDECODABLE_CALL}: transaction ${tx.hash} calls ${tx.to ?? "no contract"}, not the oracle, and its ` +
-    `calldata holds no submitUpdate for this market and data timestamp`
+    `${undecodable}: transaction ${tx.hash} calls ${tx.to ?? "no contract"}, not the oracle, and its calldata ` +
+    `holds no ${name} for this update`
   );
 }
 
@@ -314,18 +271,7 @@ function proofOf(call: ProofPoints): Groth16Proof {
   };
 }
 
-/** The fields of an update a proof states: what its event must carry. */
-type ProvenUpdate = Pick<
-  UpdateEvent,
-  | "maintenanceMarginBps"
-  | "initialMarginBps"
-  | "modelCommitment"
-  | "inputCommitment"
-  | "marketId"
-  | "dataTimestamp"
->;
-
-/** Check 1: the Groth16 proof verifies with `vkey` for `pubSignals`. */
+/** The Groth16 proof verifies with `vkey` for `pubSignals`. */
 async function checkProof(
   vkey: VerificationKey,
   points: ProofPoints,
@@ -342,177 +288,120 @@ async function checkProof(
   return [];
 }
 
-/**
- * Check 2: the event carries the proven update, the call was for the proven market (`calledFor`, submitUpdate's
- * market argument), the proof is bound to this oracle, and the emitted features are the submitted ones.
- */
-function checkEmitted(
-  ctx: AuditContext,
-  event: UpdateEvent,
-  proven: ProvenUpdate,
-  domain: bigint,
-  submitted: readonly bigint[],
-  calledFor?: bigint,
-): string[] {
-  const reasons: string[] = [];
-  for (const name of [
-    "maintenanceMarginBps",
-    "initialMarginBps",
-    "modelCommitment",
-    "inputCommitment",
-    "marketId",
-    "dataTimestamp",
-  ] as const) {
-    if (event[name] !== proven[name]) {
-      reasons.push(`the event's ${name} ${event[name]} is not the proven public signal ${proven[name]}`);
-    }
-  }
-  if (calledFor !== undefined && calledFor !== proven.marketId) {
-    reasons.push(`submitUpdate was called for market ${calledFor} with a proof for ${proven.marketId}`);
-  }
-  if (domain !== ctx.domain) {
-    reasons.push(
-      `the proof's domain ${hex(domain)} is not this oracle's ${hex(ctx.domain)} (made for another ` +
-        `chain or oracle)`,
-    );
-  }
-  const sameFeatures =
-    submitted.length === event.features.length && submitted.every((f, i) => f === event.features[i]);
-  if (!sameFeatures) reasons.push("the emitted features are not the submitted ones");
-  return reasons;
+/** An event's margins and data timestamp, as the packed signals name them. */
+function marginsOf(event: SignedEvent | BatchEvent): { mm: bigint; im: bigint; dataTimestamp: bigint } {
+  return { mm: event.maintenanceMarginBps, im: event.initialMarginBps, dataTimestamp: event.dataTimestamp };
 }
 
-/** Checks 1 and 2 of a submitUpdate call: the proof, and the event against the proven statement. */
-async function checkCall(ctx: AuditContext, call: SubmitCall, event: UpdateEvent): Promise<string[]> {
-  const proven = (name: PublicSignalName) => call.pubSignals[PUBLIC_SIGNAL_INDEX[name]];
-  const statement: ProvenUpdate = {
-    maintenanceMarginBps: proven("maintenanceMarginBps"),
-    initialMarginBps: proven("initialMarginBps"),
-    modelCommitment: proven("modelCommitment"),
-    inputCommitment: proven("inputCommitment"),
-    marketId: proven("marketId"),
-    dataTimestamp: proven("dataTimestamp"),
-  };
-  return [
-    ...(ctx.vkey === undefined ? [] : await checkProof(ctx.vkey, call, call.pubSignals)),
-    ...checkEmitted(ctx, event, statement, proven("domain"), call.features, call.marketId),
-  ];
+/** `pack(values)`, or undefined when the values do not fit the packing (then no proven signal is theirs). */
+function packedOrNone<T>(pack: (values: T) => bigint, values: T): bigint | undefined {
+  try {
+    return pack(values);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
- * Check 3: `committed` (the published features) are field elements whose Poseidon commitment is the proven input commitment.
+ * A signed update's call: its public signals are the event's update and digest and the registered statement key,
+ * and, with the signed-update verification key, its proof verifies. A call that cannot be found is a gap only
+ * when the proof was to be verified.
  */
-async function checkInputCommitment(
-  committed: readonly bigint[],
-  proven: bigint,
-  what = "the published features",
-): Promise<string[]> {
-  const outside = committed.findIndex((f) => f >= FIELD_MODULUS);
-  if (outside >= 0) {
-    return [`published feature ${outside} = ${committed[outside]} is not a field element (>= p)`];
-  }
-  if (committed.length === 0) return ["no features were published"];
-  const recomputed = await inputCommitment(committed);
-  if (recomputed !== proven) {
-    return [
-      `input commitment mismatch: ${what} commit to ${hex(recomputed)}, the proof to ` +
-        `${hex(proven)} (the published features are not the proven ones)`,
-    ];
-  }
-  return [];
-}
-
-/** Checks 4 and 5: the model, the integer engine, the timing and the candles. */
-function checkModelAndData(
+async function checkSignedCall(
   ctx: AuditContext,
-  event: UpdateEvent,
-  published: readonly bigint[],
-  blockTimestamp: number,
-): string[] {
-  if (!ctx.model) return [];
-  const { model, path, commitment } = ctx.model;
-  if (event.modelCommitment !== commitment) {
-    return [
-      `model commitment mismatch: the update was made with another model (proven ${hex(event.modelCommitment)}, ` +
-        `${path} commits to ${hex(commitment)}; engine and data checks skipped)`,
-    ];
+  tx: TransactionResponse | null,
+  event: SignedEvent,
+  config: PublisherSetConfig,
+): Promise<{ flags: string[]; gaps: string[] }> {
+  const call = findCall(
+    ctx,
+    tx,
+    "submitSignedUpdate",
+    (args) => ({ marketId: big(args[0]), ...proofPoints(args, 1), update: big(args[4]) }),
+    (c) => c.marketId === event.marketId && unpackUpdate(c.update).digest === event.windowDigest,
+  );
+  if (typeof call === "string") {
+    return { flags: [], gaps: ctx.signedVkey === undefined ? [] : [`the proof was not verified: ${call}`] };
   }
-  if (published.length !== model.features.length) {
-    return [`${published.length} features were published, the model takes ${model.features.length}`];
-  }
-  const reasons: string[] = [];
-  try {
-    const trace = inferInteger(model, published);
-    if (
-      trace.maintenanceMarginBps !== event.maintenanceMarginBps ||
-      trace.initialMarginBps !== event.initialMarginBps
-    ) {
-      reasons.push(
-        `the integer engine gives MM ${trace.maintenanceMarginBps} / IM ${trace.initialMarginBps} bps on the ` +
-          `published features, the update says ${event.maintenanceMarginBps} / ${event.initialMarginBps}`,
-      );
-    }
-  } catch (err) {
-    if (!(err instanceof ZkriskError)) throw err;
-    reasons.push(`the published features do not run through the model: ${err.message}`);
-  }
-  const closes = Number(event.dataTimestamp) + model.barIntervalMs / 1000;
-  if (blockTimestamp < closes) {
-    reasons.push(
-      `accepted at ${isoFromSeconds(blockTimestamp)}, before its bar closed at ${isoFromSeconds(closes)}: its features were not ` +
-        `yet known`,
+  const flags: string[] = [];
+  const update = packedOrNone(packUpdate, { ...marginsOf(event), digest: event.windowDigest });
+  // The call carries the update only: the oracle checks the statement through the point it stored for the
+  // registered key, so the proof is verified here against that key.
+  if (call.update !== update) {
+    flags.push(
+      `the proven update signal ${call.update} is not the event's margins, data timestamp and digest`,
     );
   }
-  if (ctx.series) reasons.push(...checkData(ctx, model, event, published));
-  return reasons;
-}
-
-/** Check 5: recompute the integer window features of the update's bar from the candles. */
-function checkData(
-  ctx: AuditContext,
-  model: QuantizedModel,
-  event: UpdateEvent,
-  published: readonly bigint[],
-): string[] {
-  const series = ctx.series as CandleSeries;
-  const barMs = Number(event.dataTimestamp) * 1000;
-  const at = isoFromSeconds(event.dataTimestamp);
-  const index = series.candles.findIndex((c) => c.time === barMs);
-  if (index < 0) return [`no bar opens at ${at} in ${series.source}: the features cannot be recomputed`];
-  let recomputed: bigint[];
-  try {
-    recomputed = barWindowFeatures(series, index, event.marketId);
-  } catch (err) {
-    if (!(err instanceof ZkriskError)) throw err;
-    const what = err instanceof BoundsError ? `the recomputed features are out of bounds: ` : "";
-    return [`${what}${err.message}`];
+  if (call.marketId !== event.marketId) {
+    flags.push(
+      `submitSignedUpdate was called for market ${call.marketId}, the event is for ${event.marketId}`,
+    );
   }
-  const differing = model.features.filter((_, i) => recomputed[i] !== published[i]);
-  if (differing.length === 0) return [];
-  const first = model.features.indexOf(differing[0]);
-  const f = model.features[first];
-  const more = differing.length > 1 ? `; ${differing.length - 1} more differ` : "";
-  return [
-    `feature ${f.name} differs from the candles: published ${showFeature(published[first], f.scaleBits)}, ` +
-      `recomputed ${showFeature(recomputed[first], f.scaleBits)} (bar ${at}, ${series.source})${more}`,
-  ];
+  if (ctx.signedVkey !== undefined) {
+    const publicSignals = UPDATE_SIGNALS.map((name) =>
+      name === "update" ? call.update : config.statementKey,
+    );
+    flags.push(...(await checkProof(ctx.signedVkey, call, publicSignals)));
+  }
+  return { flags, gaps: [] };
 }
 
-function toEvent(iface: Interface, log: Log): UpdateEvent {
-  const parsed = iface.parseLog(log);
-  if (!parsed)
-    throw new ZkriskError("ORACLE_ABI", `log ${log.index} of ${log.transactionHash} is no oracle event`);
-  const a = parsed.args;
-  return {
-    marketId: BigInt(a.marketId),
-    maintenanceMarginBps: BigInt(a.maintenanceMarginBps),
-    initialMarginBps: BigInt(a.initialMarginBps),
-    modelCommitment: BigInt(a.modelCommitment),
-    inputCommitment: BigInt(a.inputCommitment),
-    dataTimestamp: BigInt(a.dataTimestamp),
-    submitter: getAddress(String(a.submitter)),
-    features: (a.features as readonly bigint[]).map((f) => BigInt(f)),
-  };
+/**
+ * A batch market's call: its packed signal at the event's index is the event's market, margins and data
+ * timestamp, its batch digest is the event's, its model and publisher set are the ones registered for the market
+ * at that block and its domain this oracle's; with a verification key of its batch size, its proof verifies. A
+ * call that cannot be found is a gap only when batch proofs were to be verified.
+ */
+async function checkBatchCall(
+  ctx: AuditContext,
+  tx: TransactionResponse | null,
+  event: BatchEvent,
+  config: PublisherSetConfig,
+): Promise<{ flags: string[]; gaps: string[] }> {
+  const digestOf = (signals: readonly bigint[]) =>
+    signals[batchSignalIndex(signals.length - BATCH_TRAILING_SIGNALS, "batchDigest")];
+  const call = findCall(
+    ctx,
+    tx,
+    "submitSignedBatch",
+    (args) => ({ ...proofPoints(args, 0), pubSignals: (args[3] as readonly unknown[]).map(big) }),
+    (c) => c.pubSignals.length > BATCH_TRAILING_SIGNALS && digestOf(c.pubSignals) === event.batchDigest,
+  );
+  if (typeof call === "string") {
+    return { flags: [], gaps: ctx.batchVkeys.size === 0 ? [] : [`the proof was not verified: ${call}`] };
+  }
+  const signals = call.pubSignals;
+  const n = signals.length - BATCH_TRAILING_SIGNALS;
+  if (n < 1 || event.index >= n) {
+    return {
+      flags: [
+        `the submitSignedBatch call proves ${Math.max(n, 0)} market(s), the event's index is ${event.index}`,
+      ],
+      gaps: [],
+    };
+  }
+  const flags: string[] = [];
+  const packed = packedOrNone(packBatchUpdate, { ...marginsOf(event), marketId: event.marketId });
+  if (signals[event.index] !== packed) {
+    flags.push(
+      `the proven market signal ${event.index} (${signals[event.index]}) is not the event's market, margins and ` +
+        "data timestamp",
+    );
+  }
+  const signal = (name: "batchDigest" | "modelCommitment" | "publisherSet" | "domain") =>
+    signals[batchSignalIndex(n, name)];
+  const expected: [string, bigint, bigint, string][] = [
+    ["batch digest", signal("batchDigest"), event.batchDigest, "the event's"],
+    ["model commitment", signal("modelCommitment"), config.modelCommitment, "the market's registered model"],
+    ["publisher set", signal("publisherSet"), config.publisherSet, "the market's publisher set in force"],
+    ["domain", signal("domain"), ctx.domain, "this oracle's"],
+  ];
+  for (const [what, proven, want, whose] of expected) {
+    if (proven !== want) flags.push(`the batch proof's ${what} ${hex(proven)} is not ${whose} ${hex(want)}`);
+  }
+  const vkey = ctx.batchVkeys.get(n);
+  if (vkey !== undefined) flags.push(...(await checkProof(vkey, call, signals)));
+  return { flags, gaps: [] };
 }
 
 /** `map[key]`, loaded once. */
@@ -522,7 +411,7 @@ async function cached<K, V>(map: Map<K, V>, key: K, load: () => Promise<V>): Pro
 }
 
 /** Refuse options that cannot give a meaningful audit; errors name the option and the value. */
-function checkOptions(opts: AuditOptions): void {
+function checkOptions(opts: AuditOptions): Map<number, VerificationKey> {
   if (!isAddress(opts.oracle)) throw new UsageError(`oracle: '${opts.oracle}' is not an address`);
   if (opts.signedVkey !== undefined && opts.signedVkey.nPublic !== UPDATE_SIGNALS.length) {
     throw new UsageError(
@@ -530,11 +419,17 @@ function checkOptions(opts: AuditOptions): void {
         `${UPDATE_SIGNALS.length}`,
     );
   }
-  if (opts.vkey !== undefined && opts.vkey.nPublic !== PUBLIC_SIGNALS.length) {
-    throw new UsageError(
-      `vkey: the verification key takes ${opts.vkey.nPublic} public signals, zkrisk proofs have ` +
-        `${PUBLIC_SIGNALS.length}`,
-    );
+  const batchVkeys = new Map<number, VerificationKey>();
+  for (const [i, vkey] of (opts.batchVkeys ?? []).entries()) {
+    const n = vkey.nPublic - BATCH_TRAILING_SIGNALS;
+    if (n < 1) {
+      throw new UsageError(
+        `batchVkeys[${i}]: the verification key takes ${vkey.nPublic} public signals, a batch of N markets has ` +
+          `N + ${BATCH_TRAILING_SIGNALS}`,
+      );
+    }
+    if (batchVkeys.has(n)) throw new UsageError(`batchVkeys[${i}]: a second key for batches of ${n} markets`);
+    batchVkeys.set(n, vkey);
   }
   for (const [name, v] of [
     ["fromBlock", opts.fromBlock],
@@ -550,22 +445,17 @@ function checkOptions(opts: AuditOptions): void {
   ) {
     throw new UsageError(`logChunk: ${opts.logChunk} is not a number of blocks >= ${MIN_LOG_CHUNK}`);
   }
-  if (opts.series && !opts.model) {
-    throw new UsageError(
-      "data: recomputing features needs the model (only its updates are checked against the candles)",
-    );
-  }
-  if (opts.model && opts.series) checkInputsFit(opts.model, opts.series);
+  return batchVkeys;
 }
 
 /**
- * Audit every update an oracle accepted in a block range (all markets). Each update gets `ok` and the reasons
- * it failed; a failed check never stops the audit. Throws only for unusable options (UsageError, and the
- * DataError or ModelError of candles that do not fit the model) and for RPC failures.
+ * Audit every update an oracle accepted in a block range (all markets). Each update gets a verdict and the
+ * reasons; a failed check never stops the audit. Throws only for unusable options (UsageError) and for RPC
+ * failures.
  * @returns the report, updates in chain order
  */
 export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
-  checkOptions(opts);
+  const batchVkeys = checkOptions(opts);
   const { provider } = opts;
   const oracle = getAddress(opts.oracle);
   const chainId = (await provider.getNetwork()).chainId;
@@ -583,14 +473,13 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     iface,
     oracle,
     domain: oracleDomain(chainId, oracle),
-    vkey: opts.vkey,
     signedVkey: opts.signedVkey,
-    model: opts.model && {
-      model: opts.model,
-      path: modelPath,
-      commitment: await modelCommitment(opts.model),
-    },
-    series: opts.series,
+    batchVkeys,
+  };
+  const model = opts.model && {
+    model: opts.model,
+    path: modelPath,
+    commitment: await modelCommitment(opts.model),
   };
 
   const topic = (name: string) => {
@@ -598,9 +487,13 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     if (!e) throw new ZkriskError("ORACLE_ABI", `the oracle ABI has no ${name} event`);
     return e.topicHash;
   };
-  const [SIGNED, SET_CHANGED] = ["SignedParametersUpdated", "PublisherSetChanged"].map(topic);
+  const [SIGNED, BATCH, SET_CHANGED] = [
+    "SignedParametersUpdated",
+    "SignedBatchParametersUpdated",
+    "PublisherSetChanged",
+  ].map(topic);
   const logs: Log[] = await getLogsChunked(provider, {
-    filter: { address: oracle, topics: [[SIGNED, SET_CHANGED]] },
+    filter: { address: oracle, topics: [[SIGNED, BATCH, SET_CHANGED]] },
     fromBlock,
     toBlock,
     chunk: opts.logChunk,
@@ -614,7 +507,7 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     return block.timestamp;
   };
 
-  // The publisher set in force at each signed update, from the set changes in range (else the oracle's at toBlock).
+  // The publisher set in force at each update, from the set changes in range (else the oracle's at toBlock).
   const changes = new Map<bigint, PublisherSetChange[]>();
   for (const log of logs.filter((l) => l.topics[0] === SET_CHANGED)) {
     const change = toSetChange(iface, log);
@@ -626,91 +519,53 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     if (inRange !== undefined) return inRange;
     return cached(heldAtEnd, marketId, () => publisherSetAt(provider, iface, oracle, marketId, toBlock));
   };
-  const signedLogs = logs.filter((l) => l.topics[0] === SIGNED);
+  const updateLogs = logs.filter((l) => l.topics[0] !== SET_CHANGED);
   const inForce = new Map<Log, PublisherSetConfig>();
-  for (const log of signedLogs) inForce.set(log, await configOf(log, toSignedEvent(iface, log).marketId));
+  for (const log of updateLogs) inForce.set(log, await configOf(log, marketOf(iface, log)));
   checkSetFiles(opts.publisherSets ?? [], [...inForce.values()]);
   const signedCtx: SignedAuditContext = {
     domain: ctx.domain,
     sources: opts.windowSources ?? [],
+    batchSources: opts.batchSources ?? [],
     sets: new Map((opts.publisherSets ?? []).map((s) => [s.commitment, s])),
-    model: ctx.model,
+    model,
     data: opts.series && { series: opts.series, byTime: candlesByTime(opts.series) },
   };
 
   const updates: AuditedUpdate[] = [];
-  for (const log of logs) {
-    if (log.topics[0] === SET_CHANGED) continue;
+  for (const log of updateLogs) {
     const tx = await cached(txs, log.transactionHash, () => provider.getTransaction(log.transactionHash));
     const blockTimestamp = await cached(blockTimes, log.blockNumber, () => blockTime(log.blockNumber));
+    const config = inForce.get(log) as PublisherSetConfig;
     const at = {
       block: log.blockNumber,
       blockTimestamp,
       txHash: log.transactionHash,
       logIndex: log.index,
+      submitter: tx === null ? "" : getAddress(tx.from),
+    };
+    const facts = { market: marketLabel(marketOf(iface, log)), blockTimestamp };
+    let found: {
+      ev: Parameters<typeof common>[0];
+      detail: Pick<AuditedUpdate, "kind" | "signed" | "batch">;
+      checks: { flags: string[]; gaps: string[] }[];
     };
     if (log.topics[0] === SIGNED) {
       const ev = toSignedEvent(iface, log);
-      const config = inForce.get(log) as PublisherSetConfig;
-      const audit = await auditSignedUpdate(
-        signedCtx,
-        {
-          ...ev,
-          market: marketLabel(ev.marketId),
-          blockTimestamp,
-        },
-        config,
-      );
-      const proven = await checkSignedCall(ctx, tx, ev, config);
-      audit.flags.unshift(...proven.flags);
-      audit.gaps.unshift(...proven.gaps);
-      updates.push(
-        verdict(
-          {
-            kind: "signed",
-            ...common(ev),
-            ...at,
-            submitter: tx === null ? "" : getAddress(tx.from),
-            signed: audit.detail,
-          },
-          audit.flags,
-          audit.gaps,
-        ),
-      );
-      continue;
-    }
-    const ev = toEvent(iface, log);
-    const call = findSubmitCall(ctx, tx, ev);
-
-    const reasons: string[] = [];
-    const missing: string[] = [];
-    // What checks 4 and 5 run on: the event itself.
-    const checked: UpdateEvent = ev;
-    if (typeof call === "string") {
-      reasons.push(call, ...(await checkInputCommitment(ev.features, ev.inputCommitment)));
+      const audit = await auditSignedUpdate(signedCtx, { ...ev, ...facts }, config);
+      const call = await checkSignedCall(ctx, tx, ev, config);
+      found = { ev, detail: { kind: "signed", signed: audit.detail }, checks: [call, audit] };
     } else {
-      if (ctx.vkey === undefined) {
-        missing.push(
-          "no verification key of unsigned updates (--artifacts or --vkey): the proof was not checked",
-        );
-      }
-      reasons.push(...(await checkCall(ctx, call, ev)));
-      reasons.push(...(await checkInputCommitment(ev.features, ev.inputCommitment)));
-    }
-    // The engine and the data checks read the features as signed integers, so only field elements.
-    if (checked.features.every((f) => f < FIELD_MODULUS)) {
-      reasons.push(...checkModelAndData(ctx, checked, checked.features.map(fromField), blockTimestamp));
+      const ev = toBatchEvent(iface, log);
+      const audit = await auditSignedBatchUpdate(signedCtx, { ...ev, ...facts }, config);
+      const call = await checkBatchCall(ctx, tx, ev, config);
+      found = { ev, detail: { kind: "batch", batch: audit.detail }, checks: [call, audit] };
     }
     updates.push(
       verdict(
-        {
-          kind: "update",
-          ...common(ev),
-          ...at,
-          submitter: ev.submitter,
-        },
-        reasons,
-        missing,
+        { ...common(found.ev), ...at, ...found.detail },
+        found.checks.flatMap((c) => c.flags),
+        found.checks.flatMap((c) => c.gaps),
       ),
     );
   }
@@ -722,12 +577,12 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     fromBlock,
     toBlock,
     checks: {
-      proof: true,
-      inputCommitment: true,
-      model: ctx.model ? { path: modelPath, commitment: ctx.model.commitment } : null,
+      model: model ? { path: modelPath, commitment: model.commitment } : null,
       data: opts.series ? { candles: opts.series.source } : null,
       signedProof: opts.signedVkey !== undefined,
+      batchProofs: [...batchVkeys.keys()].sort((x, y) => x - y),
       windows: (opts.windowSources ?? []).map((s) => s.name),
+      batches: (opts.batchSources ?? []).map((s) => s.name),
       publisherSets: (opts.publisherSets ?? []).map((s) => ({ file: s.file, commitment: s.commitment })),
     },
     updates,
@@ -768,41 +623,50 @@ function verdict(
   return { ...facts, status, ok: status === "ok", reasons, missing };
 }
 
-/** The fields of one SignedParametersUpdated event. */
-function toSignedEvent(
-  iface: Interface,
-  log: Log,
-): {
-  marketId: bigint;
-  maintenanceMarginBps: bigint;
-  initialMarginBps: bigint;
-  dataTimestamp: bigint;
-  windowDigest: bigint;
-} {
+/** The parsed arguments of an oracle event. */
+function argsOf(iface: Interface, log: Log) {
   const parsed = iface.parseLog(log);
   if (!parsed)
     throw new ZkriskError("ORACLE_ABI", `log ${log.index} of ${log.transactionHash} is no oracle event`);
-  const a = parsed.args;
+  return parsed.args;
+}
+
+/** The market an update event is for. */
+function marketOf(iface: Interface, log: Log): bigint {
+  return BigInt(argsOf(iface, log).marketId);
+}
+
+/** The fields every update event has: market, margins and data timestamp. */
+function updateFields(a: ReturnType<typeof argsOf>): Omit<SignedEvent, "windowDigest"> {
   return {
     marketId: BigInt(a.marketId),
     maintenanceMarginBps: BigInt(a.maintenanceMarginBps),
     initialMarginBps: BigInt(a.initialMarginBps),
     dataTimestamp: BigInt(a.dataTimestamp),
-    windowDigest: BigInt(a.windowDigest),
   };
+}
+
+/** The fields of one SignedParametersUpdated event. */
+function toSignedEvent(iface: Interface, log: Log): SignedEvent {
+  const a = argsOf(iface, log);
+  return { ...updateFields(a), windowDigest: BigInt(a.windowDigest) };
+}
+
+/** The fields of one SignedBatchParametersUpdated event. */
+function toBatchEvent(iface: Interface, log: Log): BatchEvent {
+  const a = argsOf(iface, log);
+  return { ...updateFields(a), batchDigest: BigInt(a.batchDigest), index: Number(a.index) };
 }
 
 /** One PublisherSetChanged event. */
 function toSetChange(iface: Interface, log: Log): PublisherSetChange {
-  const parsed = iface.parseLog(log);
-  if (!parsed)
-    throw new ZkriskError("ORACLE_ABI", `log ${log.index} of ${log.transactionHash} is no oracle event`);
+  const a = argsOf(iface, log);
   return {
-    marketId: BigInt(parsed.args.marketId),
+    marketId: BigInt(a.marketId),
     block: log.blockNumber,
     logIndex: log.index,
-    previous: publisherSetConfigOf(parsed.args.previous),
-    config: publisherSetConfigOf(parsed.args.config),
+    previous: publisherSetConfigOf(a.previous),
+    config: publisherSetConfigOf(a.config),
   };
 }
 
@@ -820,8 +684,8 @@ async function publisherSetAt(
 }
 
 /**
- * Refuse a publisher set file that is in force for none of the audited signed updates (the files are one per
- * set in force over the range: another one is a mistake, e.g. a stale set after a rotation).
+ * Refuse a publisher set file that is in force for none of the audited updates (the files are one per set in
+ * force over the range: another one is a mistake, e.g. a stale set after a rotation).
  */
 function checkSetFiles(files: readonly AuditPublisherSet[], inForce: readonly PublisherSetConfig[]): void {
   const used = new Set(inForce.map((c) => c.publisherSet));
@@ -838,111 +702,4 @@ function checkSetFiles(files: readonly AuditPublisherSet[], inForce: readonly Pu
       );
     }
   }
-}
-
-/** Reason of a signed update whose submitSignedUpdate call cannot be found in its transaction. */
-export const UNDECODABLE_SIGNED_CALL = "cannot decode the submitSignedUpdate call";
-
-/**
- * The submitSignedUpdate call behind a signed event: the transaction's own calldata when it called the oracle,
- * else the first such call embedded in its calldata (a forwarding contract) for the event's market and digest.
- * Returns the reason when there is none.
- */
-function findSignedCall(
-  ctx: AuditContext,
-  tx: TransactionResponse | null,
-  event: { marketId: bigint; windowDigest: bigint },
-): (ProofPoints & { marketId: bigint; update: bigint }) | string {
-  if (tx === null) return `${UNDECODABLE_SIGNED_CALL}: the node does not return the transaction`;
-  const fragment = ctx.iface.getFunction("submitSignedUpdate");
-  if (!fragment) throw new ZkriskError("ORACLE_ABI", "the oracle ABI has no submitSignedUpdate");
-  const decode = (data: string) => {
-    const args = ctx.iface.decodeFunctionData(fragment, data);
-    const pair = (v: unknown): [bigint, bigint] => [big((v as unknown[])[0]), big((v as unknown[])[1])];
-    const b = args[2] as readonly unknown[];
-    return {
-      marketId: big(args[0]),
-      a: pair(args[1]),
-      b: [pair(b[0]), pair(b[1])] as [[bigint, bigint], [bigint, bigint]],
-      c: pair(args[3]),
-      update: big(args[4]),
-    };
-  };
-  const selector = fragment.selector.slice(2);
-  const data = tx.data.toLowerCase();
-  if (tx.to !== null && getAddress(tx.to) === ctx.oracle && data.startsWith(`0x${selector}`)) {
-    try {
-      return decode(data);
-    } catch (err) {
-      return `${UNDECODABLE_SIGNED_CALL}: ${(err as Error).message}`;
-    }
-  }
-  for (let at = data.indexOf(selector, 2); at >= 0; at = data.indexOf(selector, at + 1)) {
-    if (at % 2 !== 0) continue;
-    try {
-      const call = decode(`0x${data.slice(at)}`);
-      if (call.marketId === event.marketId && unpackUpdate(call.update).digest === event.windowDigest)
-        return call;
-    } catch {
-      // not a call at this offset
-    }
-  }
-  return (
-    `${UNDECODABLE_SIGNED_CALL}: transaction ${tx.hash} calls ${tx.to ?? "no contract"}, not the oracle, and ` +
-    `its calldata holds no submitSignedUpdate for this market and digest`
-  );
-}
-
-/**
- * A signed update's call: its public signals are the event's update and digest and the registered statement key,
- * and, with the signed-update verification key, its proof verifies. A call that cannot be found is a gap only
- * when the proof was to be verified.
- */
-async function checkSignedCall(
-  ctx: AuditContext,
-  tx: TransactionResponse | null,
-  event: {
-    marketId: bigint;
-    maintenanceMarginBps: bigint;
-    initialMarginBps: bigint;
-    dataTimestamp: bigint;
-    windowDigest: bigint;
-  },
-  config: PublisherSetConfig,
-): Promise<{ flags: string[]; gaps: string[] }> {
-  const call = findSignedCall(ctx, tx, event);
-  if (typeof call === "string") {
-    return { flags: [], gaps: ctx.signedVkey === undefined ? [] : [`the proof was not verified: ${call}`] };
-  }
-  const flags: string[] = [];
-  let update: bigint | undefined;
-  try {
-    update = packUpdate({
-      mm: event.maintenanceMarginBps,
-      im: event.initialMarginBps,
-      dataTimestamp: event.dataTimestamp,
-      digest: event.windowDigest,
-    });
-  } catch {
-    update = undefined;
-  }
-  // The call carries the update only: the oracle checks the statement through the point it stored for the
-  // registered key, so the proof is verified here against that key.
-  if (call.update !== update) {
-    flags.push(
-      `the proven update signal ${call.update} is not the event's margins, data timestamp and digest`,
-    );
-  }
-  if (call.marketId !== event.marketId) {
-    flags.push(
-      `submitSignedUpdate was called for market ${call.marketId}, the event is for ${event.marketId}`,
-    );
-  }
-  if (ctx.signedVkey !== undefined) {
-    const publicSignals = UPDATE_SIGNALS.map((name) =>
-      name === "update" ? call.update : config.statementKey,
-    );
-    flags.push(...(await checkProof(ctx.signedVkey, call, publicSignals)));
-  }
-  return { flags, gaps: [] };
 }

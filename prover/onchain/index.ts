@@ -6,4 +6,6 @@ export * from "./oracle";
 export * from "./chain";
 export * from "./get-logs";
 export * from "./audit";
+export type { AuditPublisherSet, SignedEvidence, SignedUpdateDetail } from "./audit-signed";
+export type { SignedBatchDetail } from "./audit-signed-batch";
 export * from "./contract-files";

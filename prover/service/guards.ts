@@ -13,7 +13,7 @@
  * (markets.ts). Times are seconds since the Unix epoch, margins basis points.
  */
 import type { Contract } from "ethers";
-import { marketLabel } from "../onchain/audit";
+import { marketLabel } from "../../candles/market-id";
 import { OracleError, decodeRevert, type MarketLimits } from "../onchain/oracle";
 import { isoFromSecondsCompact } from "../../core/time";
 

@@ -1,8 +1,9 @@
 /**
  * The pieces of the signed-update audit that need no chain (prover/onchain/audit-signed.ts,
  * publisher/window-sources.ts): the digest comparison, the publisher set in force from PublisherSetChanged history,
- * the comparison of signed candles with an independent candle file, and window directories (real signed files,
- * real keys). The audit itself, with the real circuit and a real publisher, is in audit-signed.test.ts.
+ * the comparison of signed candles with an independent candle file, and window directories of signed window and
+ * batch files (real signed files, real keys). The audit itself, with the real circuits and a real publisher, is in
+ * audit-signed.test.ts and audit-batch.test.ts.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,8 +24,11 @@ import {
   makePublisherSet,
   publicKeyOf,
   publisherSetCommitment,
+  signBatch,
+  signedBatchJson,
   signWindow,
   signedWindowJson,
+  writeSignedBatch,
   writeSignedWindow,
 } from "../../publisher";
 import { statementKey } from "../../circuits/statement";
@@ -169,6 +173,52 @@ describe("window sources", () => {
     expect(other).toEqual([
       { source: root, kind: "absent", reason: expect.stringContaining("no window ending") },
     ]);
+  });
+
+  it("batch files are indexed by each of their markets' windows and checked when asked for, apart from windows", async () => {
+    const root = join(dir, "batches");
+    mkdirSync(root);
+    const eth = { ...SMALL_WINDOW, marketId: 0x4554482d55534454n }; // "ETH-USDT"
+    const windows = [
+      { market: "BTC-USDT", window: SMALL_WINDOW },
+      { market: "ETH-USDT", window: eth },
+    ];
+    const batch = await signBatch(await key(1), windows);
+    writeSignedBatch(join(root, "batch.json"), batch);
+    const edited = signedBatchJson(batch) as { markets: { bars: { close: string }[] }[] };
+    edited.markets[1].bars[0].close = "431533000000";
+    writeFileSync(join(root, "edited.json"), JSON.stringify(edited));
+    writeSignedWindow(join(root, "window.json"), await signWindow(await key(1), "BTC-USDT", SMALL_WINDOW));
+    const source = WindowDirectory.open(root);
+    expect(source.files).toBe(3);
+
+    const btc = await source.lookupBatches("BTC-USDT", SMALL_WINDOW.marketId, SMALL_WINDOW.endTime);
+    expect(btc.map((l) => l.kind)).toEqual(["found", "invalid"]);
+    expect(btc[0]).toMatchObject({ kind: "found", batch: { digest: batch.digest } });
+    expect(btc[1]).toMatchObject({
+      kind: "invalid",
+      reason: expect.stringMatching(/edited\.json: markets\[1\]\.digest: \d+ is not the digest of the bars/),
+    });
+    const ethFound = await source.lookupBatches("ETH-USDT", eth.marketId, eth.endTime);
+    expect(ethFound.map((l) => l.source)).toEqual([join(root, "batch.json"), join(root, "edited.json")]);
+    // Windows and batches are looked up apart.
+    const windowsFound = await source.lookup("BTC-USDT", SMALL_WINDOW.marketId, SMALL_WINDOW.endTime);
+    expect(windowsFound.map((l) => l.source)).toEqual([join(root, "window.json")]);
+    const earlier = SMALL_WINDOW.endTime - 7_200_000;
+    expect(await source.lookupBatches("BTC-USDT", SMALL_WINDOW.marketId, earlier)).toEqual([
+      {
+        source: root,
+        kind: "absent",
+        reason: `${root}: no signed batch with a window of BTC-USDT ending at ${new Date(earlier).toISOString()}`,
+      },
+    ]);
+
+    const broken = join(dir, "broken-batch");
+    mkdirSync(broken);
+    writeFileSync(join(broken, "b.json"), JSON.stringify({ version: 1, markets: [{ endTime: 1 }] }));
+    expect(() => WindowDirectory.open(broken)).toThrow(
+      /b\.json: markets\[0\]\.market: missing: not a signed batch file \(--windows .*broken-batch\)/,
+    );
   });
 
   it("refuses a directory holding a file that is no signed window, naming it, and a path that is no directory", () => {

@@ -11,31 +11,32 @@
  *   U3 bar L-4  signed by A; the only window found is signed by B, not registered      -> flagged
  *   then governance rotates the set to {C}
  *   U4 bar L-3  signed by C with set {C}                                               -> ok against {C}
- * (L = the last bar of the shipped candles.) Publisher keys are test keys from fixed seeds.
+ * (L = the last bar of the shipped candles.) Publisher keys are test keys from fixed seeds. The CLI runs in process
+ * against a JSON-RPC server on 127.0.0.1 that serves this same network, and against a proxy in front of it that
+ * refuses eth_getLogs over a few blocks as public providers do (test/helpers/capped-rpc.ts).
  */
+import { createServer } from "node:net";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { Command, CommanderError } from "commander";
 import { ZeroAddress, type Contract } from "ethers";
-import { TASK_NODE_CREATE_SERVER } from "hardhat/builtin-tasks/task-names";
-import type { JsonRpcServer } from "hardhat/types";
 import { buildWindow, fixedPointText, PRICE_DECIMALS, type Window } from "../../candles";
 import { modelCommitment } from "../../circuits/commitments";
 import { digestSignal } from "../../circuits/statement";
 import { FEATURE_WINDOW_BARS } from "../../features/window-features";
-import { UsageError } from "../../models/errors";
+import { UsageError, ZkriskError } from "../../models/errors";
 import { loadCandles } from "../../models/load-data";
 import { loadQuantizedModel, type QuantizedModel } from "../../models/quantized-model";
 import { oracleDomain } from "../../prover/domain";
 import { auditOracle, type AuditOptions, type AuditReport } from "../../prover/onchain/audit";
 import type { AuditPublisherSet } from "../../prover/onchain/audit-signed";
-import { inProcessChain, type Chain } from "../../prover/onchain/chain";
+import { inProcessChain, readOnlyProvider, type Chain } from "../../prover/onchain/chain";
+import { LogRangeError, type LogProgress } from "../../prover/onchain/get-logs";
 import {
-  DEFAULT_LIMITS,
   deployOracle,
   deployVerifier,
-  registerMarket,
   setPublisherSet,
   submitSignedUpdate,
 } from "../../prover/onchain/oracle";
@@ -53,8 +54,12 @@ import { parsePublisherConfig, startPublisher, type RunningPublisher } from "../
 import { PublisherArchiveSource, WindowDirectory } from "../../publisher/window-sources";
 import { signedUpdateArtifacts } from "../../scripts/signed-update-artifacts";
 import { runAudit, type AuditFlags } from "../../cli/commands/audit";
+import { registerAudit } from "../../cli/register/audit";
+import { ALCHEMY_REFUSAL, startCappedRpc } from "../helpers/capped-rpc";
+import { registerSignedMarket } from "../helpers/register-market";
 import { memoryLog, PASSWORD_ENV, writeTestKeystore } from "../helpers/publisher-serve";
-import { DATA, MARKET, MARKET_ID, MODEL, hre } from "../contracts/fixture";
+import { DATA, MARKET, MARKET_ID, MODEL } from "../contracts/fixture";
+import { serveInProcessNetwork, type InProcessRpc } from "../helpers/rpc-server";
 
 const series = loadCandles(DATA);
 const L = series.candles.length - 1;
@@ -93,7 +98,7 @@ let publisher: RunningPublisher;
 /** A's honest window of U2 only; B's window of U3 and C's of U4. */
 let honestDir: string;
 let windowsDir: string;
-let rpcServer: JsonRpcServer | undefined;
+let rpcServer: InProcessRpc | undefined;
 let rpcUrl: string;
 
 const windowOf = (index: number): Window => buildWindow(series, MARKET_ID, index, FEATURE_WINDOW_BARS);
@@ -125,6 +130,46 @@ function audit(from: number, to: number, opts: Partial<AuditOptions> = {}): Prom
 
 const served = () => new PublisherArchiveSource(publisher.url);
 
+/** Run `zkrisk audit ARGS` through commander in process; stdout captured, process.exitCode restored. */
+async function cli(...args: string[]): Promise<{ code: number; stdout: string }> {
+  const program = new Command("zkrisk").exitOverride().configureOutput({ writeErr: () => undefined });
+  registerAudit(program);
+  program.commands.forEach((c) => c.exitOverride().configureOutput({ writeErr: () => undefined }));
+  let stdout = "";
+  const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+    stdout += String(chunk);
+    return true;
+  });
+  const before = process.exitCode;
+  try {
+    process.exitCode = undefined;
+    await program.parseAsync(["node", "zkrisk", "audit", ...args]);
+    return { code: Number(process.exitCode ?? 0), stdout };
+  } finally {
+    spy.mockRestore();
+    process.exitCode = before;
+  }
+}
+
+/** The error `action` throws (it must throw). */
+async function failure(action: Promise<unknown>): Promise<Error> {
+  try {
+    await action;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error("expected an error, but the call succeeded");
+}
+
+/** A 127.0.0.1 port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), "zkrisk-audit-signed-"));
   const artifacts = await signedUpdateArtifacts(MODEL, "constant", 1);
@@ -142,18 +187,19 @@ beforeAll(async () => {
   await setFile("a", setA);
   await setFile("b", setB);
   await setFile("c", setC);
-  const publishersOf = async (set: PublisherSet) => ({
+  await registerSignedMarket(oracle, MARKET_ID, {
     verifier: String(verifier.target),
     modelCommitment: commitment,
-    publisherSet: await publisherSetCommitment(set),
-    quorum: 1,
+    set: setA,
   });
-  await registerMarket(oracle, MARKET_ID, {
-    publishers: await publishersOf(setA),
-    guardian: ZeroAddress,
-    limits: DEFAULT_LIMITS,
-  });
-  const register = async (set: PublisherSet) => setPublisherSet(oracle, MARKET_ID, await publishersOf(set));
+  // The key rotation: governance sets another publisher set.
+  const rotate = async (set: PublisherSet) =>
+    setPublisherSet(oracle, MARKET_ID, {
+      verifier: String(verifier.target),
+      modelCommitment: commitment,
+      publisherSet: await publisherSetCommitment(set),
+      quorum: 1,
+    });
 
   // One proof at a time: the witness calculator and the curve are shared.
   for (const [i, index] of BARS.entries()) {
@@ -162,7 +208,7 @@ beforeAll(async () => {
     proofs.push(await prover.prove({ windows: [window], publishers: set, domain }, { market: MARKET }));
   }
   for (const [i, index] of BARS.entries()) {
-    if (i === 4) await register(setC);
+    if (i === 4) await rotate(setC);
     await chain.mineAt(timely(index) - 1);
     await chain.setNextBlockTime(timely(index));
     const receipt = await submitSignedUpdate(oracle, MARKET_ID, proofs[i].calldata);
@@ -199,12 +245,8 @@ beforeAll(async () => {
   writeSignedWindow(join(windowsDir, "u3-b.json"), await signWindow(b, MARKET, windowOf(BARS[3])));
   writeSignedWindow(join(windowsDir, "u4-c.json"), await signWindow(c, MARKET, windowOf(BARS[4])));
 
-  rpcServer = (await hre.run(TASK_NODE_CREATE_SERVER, {
-    hostname: "127.0.0.1",
-    port: 0,
-    provider: hre.network.provider,
-  })) as JsonRpcServer;
-  rpcUrl = `http://127.0.0.1:${(await rpcServer.listen()).port}`;
+  rpcServer = await serveInProcessNetwork();
+  rpcUrl = rpcServer.url;
 }, 1_800_000);
 
 afterAll(async () => {
@@ -439,9 +481,9 @@ describe("zkrisk audit of signed updates (real circuit, real publisher archive)"
     expect(text.code).toBe(1);
     const lines = text.stdout.split("\n");
     expect(lines[1]).toContain(`signed proofs, signed windows from ${publisher.url}, ${windowsDir}`);
-    expect(lines.filter((l) => /^OK +BTC-USDT +\d{4}-/.test(l))).toHaveLength(2);
-    expect(lines.filter((l) => /^FAIL +BTC-USDT +\d{4}-/.test(l))).toHaveLength(2);
-    expect(lines.filter((l) => /^UNVERIFIABLE +BTC-USDT +\d{4}-/.test(l))).toHaveLength(1);
+    expect(lines.filter((l) => /^OK +BTC-USDT +single +\d{4}-/.test(l))).toHaveLength(2);
+    expect(lines.filter((l) => /^FAIL +BTC-USDT +single +\d{4}-/.test(l))).toHaveLength(2);
+    expect(lines.filter((l) => /^UNVERIFIABLE +BTC-USDT +single +\d{4}-/.test(l))).toHaveLength(1);
     expect(text.stdout).toContain("  - not checked: no window with the update's digest");
     expect(lines.at(-2)).toBe("5 updates audited: 2 OK, 2 FAIL, 1 UNVERIFIABLE");
 
@@ -469,5 +511,132 @@ describe("zkrisk audit of signed updates (real circuit, real publisher archive)"
       json: true,
     });
     expect(one.code, one.stdout).toBe(0);
+  });
+});
+
+describe("reading the events in chunks of blocks", () => {
+  const sources = () => [served(), WindowDirectory.open(windowsDir)];
+
+  it("gives the same report with chunks of 1 and 2 blocks as in one query, with progress after each chunk", async () => {
+    const whole = await audit(0, 4, { windowSources: sources(), publisherSets: [sets.a!, sets.c!] });
+    expect(whole.updates).toHaveLength(5);
+    for (const logChunk of [1, 2]) {
+      const progress: LogProgress[] = [];
+      const r = await audit(0, 4, {
+        windowSources: sources(),
+        publisherSets: [sets.a!, sets.c!],
+        logChunk,
+        onLogProgress: (p) => progress.push(p),
+      });
+      expect(r, `logChunk ${logChunk}`).toEqual(whole);
+      const total = blocks[4] - blocks[0] + 1;
+      expect(progress).toHaveLength(Math.ceil(total / logChunk));
+      // Five updates and the rotation's PublisherSetChanged.
+      expect(progress.at(-1)).toEqual({ doneBlocks: total, totalBlocks: total, logs: 6, chunk: logChunk });
+    }
+  });
+
+  it("through a provider that refuses ranges over 2 blocks (Alchemy's -32600) the report is the same; zkrisk audit halves its queries too", async () => {
+    const whole = await audit(0, 4, { windowSources: sources(), publisherSets: [sets.a!, sets.c!] });
+    const capped = await startCappedRpc(rpcUrl, 2, ALCHEMY_REFUSAL);
+    const provider = await readOnlyProvider(capped.url);
+    try {
+      const r = await auditOracle({
+        provider,
+        oracle: String(oracle.target),
+        fromBlock: blocks[0],
+        toBlock: blocks[4],
+        model,
+        modelPath: MODEL,
+        windowSources: sources(),
+        publisherSets: [sets.a!, sets.c!],
+      });
+      expect(r).toEqual(whole);
+      expect(capped.refused).toBeGreaterThan(0);
+
+      const args = [
+        "--oracle",
+        String(oracle.target),
+        "--windows",
+        windowsDir,
+        "--from-block",
+        String(blocks[0]),
+        "--to-block",
+        String(blocks[4]),
+        "--json",
+      ];
+      const direct = await cli("--rpc", rpcUrl, ...args);
+      const through = await cli("--rpc", capped.url, ...args);
+      expect(through).toEqual(direct);
+      expect(JSON.parse(through.stdout).updates).toHaveLength(5);
+    } finally {
+      provider.destroy();
+      await capped.close();
+    }
+  });
+
+  it("fails naming the block when the provider refuses even one block", async () => {
+    const capped = await startCappedRpc(rpcUrl, 0);
+    const provider = await readOnlyProvider(capped.url);
+    try {
+      const from = blocks[0];
+      const err = await failure(auditOracle({ provider, oracle: String(oracle.target), fromBlock: from }));
+      expect(err).toBeInstanceOf(LogRangeError);
+      expect((err as LogRangeError).code).toBe("RPC_LOG_RANGE");
+      expect(err.message).toBe(
+        `the node refuses the events of block ${from} even one block at a time: ` +
+          "query returned more than 10000 results. Try with this block range [0x1, 0x2].",
+      );
+    } finally {
+      provider.destroy();
+      await capped.close();
+    }
+  });
+});
+
+describe("unusable options", () => {
+  it("auditOracle refuses them before reading any event", async () => {
+    await expect(audit(0, 0, { oracle: "0x1234" })).rejects.toThrow(/^oracle: '0x1234' is not an address$/);
+    await expect(audit(0, 0, { oracle: ZeroAddress })).rejects.toThrow(/^oracle: no contract at 0x0{40}/);
+    await expect(audit(4, 0)).rejects.toThrow(/^fromBlock: \d+ is after toBlock \d+$/);
+    await expect(audit(0, 0, { logChunk: 0 })).rejects.toThrow(
+      /^logChunk: 0 is not a number of blocks >= 1$/,
+    );
+    await expect(audit(0, 0, { batchVkeys: [prover.vkey] })).rejects.toThrow(
+      /^batchVkeys\[0\]: the verification key takes 2 public signals, a batch of N markets has N \+ 4$/,
+    );
+  });
+
+  it("zkrisk audit refuses bad usage with a message naming the option (exit code 2 in zkrisk)", async () => {
+    const missing = await failure(cli("--rpc", rpcUrl));
+    expect(missing).toBeInstanceOf(CommanderError);
+    expect(missing.message).toContain("required option '--oracle <address>' not specified");
+    const gone = await failure(cli("--rpc", rpcUrl, "--oracle", String(oracle.target), "--vkey", "v.json"));
+    expect(gone).toBeInstanceOf(CommanderError);
+    expect(gone.message).toContain("unknown option '--vkey'");
+
+    const usage = async (flags: Partial<AuditFlags>, message: RegExp) => {
+      const err = await failure(runAudit({ rpc: rpcUrl, oracle: String(oracle.target), ...flags }));
+      expect(err).toBeInstanceOf(ZkriskError);
+      expect((err as ZkriskError).code).toBe("USAGE");
+      expect(err.message).toMatch(message);
+    };
+    await usage({ rpc: "ftp://127.0.0.1:1" }, /^--rpc: 'ftp:\/\/127.0.0.1:1' is not an http\(s\) URL$/);
+    const port = await closedPort();
+    await usage(
+      { rpc: `http://127.0.0.1:${port}` },
+      new RegExp(`^--rpc: cannot reach http://127.0.0.1:${port}: .*ECONNREFUSED`),
+    );
+    await usage({ oracle: "0xnot" }, /^--oracle: '0xnot' is not an address$/);
+    await usage({ fromBlock: "-1" }, /^--from-block: '-1' is not an integer/);
+    await usage({ fromBlock: "9", toBlock: "3" }, /^--from-block: 9 is after --to-block 3$/);
+    await usage({ logChunk: "0" }, /^--log-chunk: '0' is not an integer in \[1, /);
+    await usage(
+      { batchArtifacts: [artifactsDir] },
+      new RegExp(
+        `^--batch-artifacts: ${artifactsDir} holds a circuit with 2 public signals, not a signed batch`,
+      ),
+    );
+    await usage({ windows: [join(tmp, "set-a.json")] }, /^--windows: '.*set-a\.json' is not a directory$/);
   });
 });

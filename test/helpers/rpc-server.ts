@@ -1,0 +1,24 @@
+/**
+ * A JSON-RPC server on 127.0.0.1 in front of the tests' in-process Hardhat network (what `hardhat node` serves), so
+ * CLI commands run in process can reach the chain the suite set up.
+ */
+import { TASK_NODE_CREATE_SERVER } from "hardhat/builtin-tasks/task-names";
+import type { JsonRpcServer } from "hardhat/types";
+import { hre } from "../contracts/fixture";
+
+/** A running server: its URL and how to stop it. */
+export interface InProcessRpc {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Serve the in-process Hardhat network over JSON-RPC on a free port of 127.0.0.1. */
+export async function serveInProcessNetwork(): Promise<InProcessRpc> {
+  const server = (await hre.run(TASK_NODE_CREATE_SERVER, {
+    hostname: "127.0.0.1",
+    port: 0,
+    provider: hre.network.provider,
+  })) as JsonRpcServer;
+  const { port } = await server.listen();
+  return { url: `http://127.0.0.1:${port}`, close: () => server.close() };
+}
