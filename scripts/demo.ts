@@ -12,8 +12,8 @@ import type { Contract } from "ethers";
 import { buildWindow } from "../candles";
 import { marketIdOf } from "../candles/market-id";
 import { modelCommitment as modelCommitmentOf } from "../circuits/commitments";
-import { compileModel, compileSignedUpdateModel } from "../circuits/compile-model";
-import { generateCircuit, type WeightMode } from "../circuits/generate-circuit";
+import { compileSignedUpdateModel } from "../circuits/compile-model";
+import type { WeightMode } from "../circuits/generate-circuit";
 import { generateUpdateCircuit } from "../circuits/generate-update-circuit";
 import { digestSignal } from "../circuits/public-signals";
 import { FEATURE_WINDOW_BARS } from "../features/window-features";
@@ -156,21 +156,6 @@ export async function cachedArtifacts(
   await recipe.compile(dir);
   await setupCompiledDir(dir, opts.model, opts.log);
   return { dir, reused: false, ms: performance.now() - t0 };
-}
-
-/**
- * Artifacts of the circuit that takes features. The demo itself uses the signed-update circuit
- * ({@link signedProvingArtifacts}); `npm run bench` and the service benchmark use these.
- */
-export async function provingArtifacts(
-  opts: Pick<DemoOptions, "model" | "mode" | "artifacts" | "log">,
-): Promise<{ dir: string; reused: boolean; ms: number }> {
-  return cachedArtifacts(opts, {
-    source: (await generateCircuit(loadQuantizedModel(opts.model), opts.mode)).source,
-    suffix: opts.mode,
-    what: `the ${opts.mode}-weights circuit`,
-    compile: (dir) => compileModel(opts.model, dir, opts.mode),
-  });
 }
 
 /** Artifacts of the signed-update circuit of the model for publisher sets of quorum `quorum`. */
