@@ -1,17 +1,18 @@
 /**
  * `zkrisk bench-setup` (npm run bench:setup): how long an INSECURE development setup takes. Two measurements:
  * the development ptau alone for each power asked (phase 1, written directly from its secrets), and the whole direct
- * setup (ptau of the circuit's power, zkey, verification key, verifier, manifest) of the shipped model's circuits.
+ * setup (ptau of the circuit's power, zkey, verification key, verifier, manifest) of the shipped model's
+ * signed-update circuit (quorum 1) in each weight mode asked.
  * Each is one run in a fresh temporary directory, timed with the wall clock; nothing is cached.
  */
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BUILD_SUBDIR, CIRCUIT_NAME, compileModel } from "../circuits/compile-model";
+import { BUILD_SUBDIR, CIRCUIT_NAME, compileSignedUpdateModel } from "../circuits/compile-model";
 import type { WeightMode } from "../circuits/generate-circuit";
 import { devSetupCircuit, silentLog, type SetupLog } from "../prover/setup";
 import { writeDirectPtau } from "../prover/setup/direct-ptau";
-import { machine, type BenchReport } from "./bench";
+import { machine, type BenchMachine } from "./bench-common";
 
 /** One development ptau. */
 export interface PtauTiming {
@@ -20,9 +21,14 @@ export interface PtauTiming {
   bytes: number;
 }
 
-/** One whole direct setup of a circuit. */
+/** Quorum of the signed-update circuit whose setup is timed (one publisher signature). */
+export const SETUP_BENCH_QUORUM = 1;
+
+/** One whole direct setup of a signed-update circuit. */
 export interface CircuitSetupTiming {
   mode: WeightMode;
+  /** Signatures the circuit checks. */
+  quorum: number;
   constraints: number;
   power: number;
   /** Writing the ptau, then the zkey; `totalMs` adds the exports and the manifest. */
@@ -33,7 +39,7 @@ export interface CircuitSetupTiming {
 
 /** What {@link runSetupBench} measured. */
 export interface SetupBenchReport {
-  machine: BenchReport["machine"];
+  machine: BenchMachine;
   date: string;
   method: string;
   ptau: PtauTiming[];
@@ -44,7 +50,7 @@ export interface SetupBenchReport {
 export interface SetupBenchOptions {
   /** Powers of the development ptau to time. */
   powers: number[];
-  /** Weight modes of the shipped model's circuit to set up (compiled first, not timed). */
+  /** Weight modes of the shipped model's signed-update circuit to set up (compiled first, not timed). */
   modes: WeightMode[];
   model: string;
   log?: SetupLog;
@@ -67,8 +73,8 @@ export async function runSetupBench(options: SetupBenchOptions): Promise<SetupBe
     const circuits: CircuitSetupTiming[] = [];
     for (const mode of options.modes) {
       const dir = join(work, mode);
-      log.info(`compiling the ${mode}-weights circuit (not timed)`);
-      await compileModel(options.model, dir, mode);
+      log.info(`compiling the signed-update circuit, ${mode} weights, k = ${SETUP_BENCH_QUORUM} (not timed)`);
+      await compileSignedUpdateModel(options.model, dir, mode, SETUP_BENCH_QUORUM);
       const build = join(dir, BUILD_SUBDIR);
       const t0 = performance.now();
       const result = await devSetupCircuit({
@@ -80,6 +86,7 @@ export async function runSetupBench(options: SetupBenchOptions): Promise<SetupBe
       });
       circuits.push({
         mode,
+        quorum: SETUP_BENCH_QUORUM,
         constraints: result.manifest.circuit.constraints,
         power: result.manifest.ptau.power,
         ptauMs: result.timings.ptauMs,
@@ -93,7 +100,8 @@ export async function runSetupBench(options: SetupBenchOptions): Promise<SetupBe
       method:
         "One run each, wall clock, in a fresh temporary directory, every available core. ptau: writeDirectPtau " +
         "(phase 1 computed from its secrets, Lagrange sections included). circuits: devSetupCircuit on the " +
-        "shipped model's compiled circuit (ptau of the circuit's power, zkey with one contribution, vkey, " +
+        `shipped model's compiled signed-update circuit (quorum ${SETUP_BENCH_QUORUM}; ptau of the circuit's ` +
+        "power, zkey with one contribution, vkey, " +
         "Solidity verifier, manifest); compilation is not timed.",
       ptau,
       circuits,

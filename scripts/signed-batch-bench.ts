@@ -40,7 +40,8 @@ import { signedUpdateArtifacts } from "./signed-update-artifacts";
 /** How the figures are taken, for `npm run bench -- --json`. */
 export const SIGNED_BATCH_METHOD =
   "signed batch circuit of the shipped model (quorum 1, constant weights, direct development setup, cached); N " +
-  "markets MKT-xx registered with DEFAULT_LIMITS and one one-key publisher set; per N two real proofs from one " +
+  "markets MKT-xx registered with DEFAULT_LIMITS and one one-key publisher set (whose verifier is the real " +
+  "signed-update circuit's, k = 1, constant weights; batches do not call it); per N two real proofs from one " +
   "signed batch each (the markets' first update, then the next bar), submitted with submitSignedBatch on the " +
   "in-process Hardhat network; gas from the receipts; proving = witness + Groth16 proof (snarkjs fullProve), " +
   "wall clock of one run";

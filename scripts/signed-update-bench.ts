@@ -3,7 +3,8 @@
  * mode), the circuit's size, witness generation, and Groth16 proving in a loaded SignedUpdateProver (warm) and in
  * a fresh `zkrisk prove --window` process (cold), from real BTC windows signed by k publisher keys from fixed
  * seeds (INSECURE, benchmark only). Artifacts: signed-update-artifacts.ts (compiled and set up once, cached);
- * setup time is reported apart and never enters a proving figure. Library code: progress goes to the log.
+ * setup time is reported apart and never enters a proving figure. One function per measurement (size, cold,
+ * warm, witness). Library code: progress goes to the log.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -15,8 +16,9 @@ import { marketIdOf } from "../candles/market-id";
 import type { WeightMode } from "../circuits/generate-circuit";
 import { FEATURE_WINDOW_BARS, windowFeatures } from "../features/window-features";
 import { loadCandles } from "../models/load-data";
+import { loadQuantizedModel } from "../models/quantized-model";
 import type { CandleSeries } from "../models/types";
-import { loadArtifacts } from "../prover/artifacts";
+import { loadArtifacts, type LoadedArtifacts } from "../prover/artifacts";
 import { SignedUpdateProver, type ProvedSignedUpdate } from "../prover/prove-signed-update";
 import { readR1csHeader } from "../prover/setup/binfile";
 import type { SetupLog } from "../prover/setup/log";
@@ -27,8 +29,8 @@ import type { PublisherKey } from "../publisher/keystore";
 import { makePublisherSet, type PublisherSet } from "../publisher/publisher-set";
 import { writePublisherSet } from "../publisher/publisher-set-file";
 import { signWindow, writeSignedWindow, type SignedWindow } from "../publisher/signed-window";
-import { BenchError, summarize, type Timing } from "./bench";
-import { signedUpdateArtifacts } from "./signed-update-artifacts";
+import { BenchError, roundMs, summarize, type Timing } from "./bench-common";
+import { signedUpdateArtifacts, type SignedUpdateArtifacts } from "./signed-update-artifacts";
 
 const ROOT = PACKAGE_ROOT;
 const ZKRISK_BIN = join(ROOT, "bin/zkrisk.cjs");
@@ -82,7 +84,10 @@ export const SIGNED_PROVING_METHOD: Record<string, string> = {
   artifacts:
     "scripts/signed-update-artifacts.ts: .zkrisk-cache/demo/<sha256[0:16] of the generated source>-signed-k<K>-" +
     "<mode>, compiled (compileSignedUpdateModel, circom --O2) and set up (direct development setup) when absent " +
-    "or stale; constraints, wires, signals from the r1cs header",
+    "or stale; setupMs is that compile and setup (0 when reused), never part of a proving figure; wasm and zkey " +
+    "sizes from the manifest",
+  circuit:
+    "constraints, wires, public signals (outputs + public inputs) and private inputs from the r1cs header",
   witness:
     "snarkjs.wtns.calculate of the latest window's input, wasm and output in memory (instantiation included, " +
     "as in fullProve); one untimed warm-up, then median of --runs",
@@ -95,6 +100,7 @@ export const SIGNED_PROVING_METHOD: Record<string, string> = {
     "one SignedUpdateProver.open, an untimed warm-up proof (firstProofMs: builds the curve), then one proof per " +
     "bar of the latest --runs bars: provingMs (witness + Groth16 proof, fullProve with wasm and zkey in " +
     "memory); median and nearest-rank p90",
+  statistics: "median: middle value (mean of the two middle for an even count); p90: nearest rank",
 };
 
 interface WtnsApi {
@@ -166,119 +172,165 @@ function coldProve(args: {
   });
 }
 
-/** Measure one circuit. */
+/** What every measurement of one circuit shares: its artifacts, the k publisher keys and their set. */
+interface CircuitUnderTest {
+  spec: SignedCircuitSpec;
+  /** Prefix of the progress lines. */
+  name: string;
+  artifacts: SignedUpdateArtifacts;
+  loaded: LoadedArtifacts;
+  publishers: PublisherSet;
+  /** The window signed by each of the k keys, in key order. */
+  sign(window: Window): Promise<SignedWindow[]>;
+}
+
+/** The circuit's artifacts (compiled and set up now when the cache has none) and k keys from fixed seeds. */
+async function prepareCircuit(
+  opts: SignedProvingOptions,
+  spec: SignedCircuitSpec,
+): Promise<CircuitUnderTest> {
+  const artifacts = await signedUpdateArtifacts(opts.model, spec.mode, spec.quorum, opts.log);
+  const keys = await Promise.all(Array.from({ length: spec.quorum }, (_, j) => seededKey(j + 1)));
+  return {
+    spec,
+    name: `signed k=${spec.quorum} ${spec.mode}`,
+    artifacts,
+    loaded: loadArtifacts(artifacts.dir, { modelPath: opts.model }),
+    publishers: await makePublisherSet(
+      keys.map((k) => k.publicKey),
+      spec.quorum,
+    ),
+    sign: (window) => Promise.all(keys.map((k) => signWindow(k, opts.market, window))),
+  };
+}
+
+/** The circuit's size, from its r1cs header, and its artifacts' sizes, from the manifest. */
+function circuitSize(c: CircuitUnderTest): Pick<SignedProvingBench, "artifacts" | "circuit"> {
+  const header = readR1csHeader(c.loaded.paths.r1cs);
+  const files = c.loaded.manifest.files;
+  return {
+    artifacts: {
+      dir: c.artifacts.dir,
+      reused: c.artifacts.reused,
+      setupMs: Math.round(c.artifacts.setupMs),
+      wasmBytes: files.wasm.bytes,
+      zkeyBytes: files.zkey.bytes,
+    },
+    circuit: {
+      constraints: header.constraints,
+      wires: header.wires,
+      publicSignals: header.outputs + header.publicInputs,
+      privateInputs: header.privateInputs,
+    },
+  };
+}
+
+/**
+ * Cold proving: one fresh `zkrisk prove --window` process per window, one after another, with this process
+ * holding no curve workers (they would compete for the cores).
+ */
+async function measureCold(
+  opts: SignedProvingOptions,
+  c: CircuitUnderTest,
+  windows: readonly Window[],
+): Promise<SignedProvingBench["provingCold"]> {
+  await releaseCurves();
+  const tmp = mkdtempSync(join(tmpdir(), "zkrisk-bench-signed-"));
+  try {
+    const set = join(tmp, "publishers.json");
+    writePublisherSet(set, c.publishers);
+    const wall: number[] = [];
+    const proving: number[] = [];
+    for (const [r, w] of windows.entries()) {
+      const files = (await c.sign(w)).map((sw, j) => {
+        const file = join(tmp, `cold-${r}-${j}.window.json`);
+        writeSignedWindow(file, sw);
+        return file;
+      });
+      const run = await coldProve({
+        dir: c.artifacts.dir,
+        model: opts.model,
+        market: opts.market,
+        windows: files,
+        set,
+        out: join(tmp, `cold-${r}.proof.json`),
+      });
+      wall.push(run.wallMs);
+      proving.push(run.provingMs);
+      opts.log.info(
+        `[${c.name}] cold prove ${r + 1}/${windows.length}: process ${(run.wallMs / 1000).toFixed(2)} s, ` +
+          `proving ${(run.provingMs / 1000).toFixed(2)} s`,
+      );
+    }
+    return { wall: summarize(wall), proving: summarize(proving), bars: windows.map(barLabel) };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Warm proving: one loaded prover, an untimed warm-up proof of `warmUp`, then one proof per window. */
+async function measureWarm(
+  opts: SignedProvingOptions,
+  c: CircuitUnderTest,
+  warmUp: Window,
+  windows: readonly Window[],
+): Promise<SignedProvingBench["provingWarm"]> {
+  const prover = SignedUpdateProver.open(c.artifacts.dir, c.spec, { modelPath: opts.model });
+  try {
+    const prove = async (w: Window) =>
+      prover.prove(
+        { windows: await c.sign(w), publishers: c.publishers, domain: 0n },
+        { market: opts.market },
+      );
+    const first = await prove(warmUp);
+    const proving: number[] = [];
+    for (const [r, w] of windows.entries()) {
+      proving.push((await prove(w)).provingMs);
+      opts.log.info(`[${c.name}] warm prove ${r + 1}/${windows.length}: ${proving[r].toFixed(0)} ms`);
+    }
+    return {
+      proving: summarize(proving),
+      firstProofMs: roundMs(first.provingMs),
+      bars: windows.map(barLabel),
+    };
+  } finally {
+    await prover.close();
+  }
+}
+
+/** Witness generation of `window`'s input as fullProve runs it: one untimed run, then `runs` timed. */
+async function measureWitness(c: CircuitUnderTest, window: Window, runs: number): Promise<Timing> {
+  const model = loadQuantizedModel(c.loaded.modelPath);
+  const { input } = await signedUpdateInput(model, c.spec.mode, {
+    windows: await c.sign(window),
+    publishers: c.publishers,
+    domain: 0n,
+  });
+  const wasm = readFileSync(c.loaded.paths.wasm);
+  const { wtns } = snarkjs as unknown as WtnsApi;
+  const once = async (): Promise<number> => {
+    const t0 = performance.now();
+    await wtns.calculate(input, { type: "mem", data: wasm }, { type: "mem" });
+    return performance.now() - t0;
+  };
+  await once();
+  const samples: number[] = [];
+  for (let r = 0; r < runs; r++) samples.push(await once());
+  return summarize(samples);
+}
+
+/** Measure one circuit: cold processes first, then the warm prover, then the witness. */
 async function benchOne(
   opts: SignedProvingOptions,
   spec: SignedCircuitSpec,
   windows: Window[],
 ): Promise<SignedProvingBench> {
-  const { log } = opts;
-  const name = `signed k=${spec.quorum} ${spec.mode}`;
-  const art = await signedUpdateArtifacts(opts.model, spec.mode, spec.quorum, log);
-  const loaded = loadArtifacts(art.dir, { modelPath: opts.model });
-  const header = readR1csHeader(loaded.paths.r1cs);
-  const keys = await Promise.all(Array.from({ length: spec.quorum }, (_, j) => seededKey(j + 1)));
-  const publishers: PublisherSet = await makePublisherSet(
-    keys.map((k) => k.publicKey),
-    spec.quorum,
-  );
-  const sign = async (w: Window): Promise<SignedWindow[]> =>
-    Promise.all(keys.map((k) => signWindow(k, opts.market, w)));
-  const tmp = mkdtempSync(join(tmpdir(), "zkrisk-bench-signed-"));
-  try {
-    // Cold: fresh processes first, while this process holds no curve workers busy.
-    await releaseCurves();
-    const setFile = join(tmp, "publishers.json");
-    writePublisherSet(setFile, publishers);
-    const coldWall: number[] = [];
-    const coldProving: number[] = [];
-    const coldWindows = windows.slice(0, opts.coldRuns);
-    for (const [r, w] of coldWindows.entries()) {
-      const files = (await sign(w)).map((sw, j) => {
-        const file = join(tmp, `cold-${r}-${j}.window.json`);
-        writeSignedWindow(file, sw);
-        return file;
-      });
-      const c = await coldProve({
-        dir: art.dir,
-        model: opts.model,
-        market: opts.market,
-        windows: files,
-        set: setFile,
-        out: join(tmp, `cold-${r}.proof.json`),
-      });
-      coldWall.push(c.wallMs);
-      coldProving.push(c.provingMs);
-      log.info(
-        `[${name}] cold prove ${r + 1}/${coldWindows.length}: process ${(c.wallMs / 1000).toFixed(2)} s, ` +
-          `proving ${(c.provingMs / 1000).toFixed(2)} s`,
-      );
-    }
-
-    // Warm: one loaded prover, a warm-up proof, then one proof per bar.
-    const prover = SignedUpdateProver.open(art.dir, spec, { modelPath: opts.model });
-    const warmWindows = windows.slice(0, opts.warmRuns);
-    const proveWindow = async (w: Window) =>
-      prover.prove({ windows: await sign(w), publishers, domain: 0n }, { market: opts.market });
-    const first = await proveWindow(windows[opts.warmRuns]);
-    const warm: number[] = [];
-    for (const [r, w] of warmWindows.entries()) {
-      const p = await proveWindow(w);
-      warm.push(p.provingMs);
-      log.info(`[${name}] warm prove ${r + 1}/${warmWindows.length}: ${p.provingMs.toFixed(0)} ms`);
-    }
-
-    // Witness generation, as fullProve runs it.
-    const built = await signedUpdateInput(prover.model, spec.mode, {
-      windows: await sign(windows[0]),
-      publishers,
-      domain: 0n,
-    });
-    const wasm = readFileSync(loaded.paths.wasm);
-    const { wtns } = snarkjs as unknown as WtnsApi;
-    const witnessOnce = async (): Promise<number> => {
-      const t0 = performance.now();
-      await wtns.calculate(built.input, { type: "mem", data: wasm }, { type: "mem" });
-      return performance.now() - t0;
-    };
-    await witnessOnce();
-    const witness: number[] = [];
-    for (let r = 0; r < opts.warmRuns; r++) witness.push(await witnessOnce());
-    await prover.close();
-    log.info(`[${name}] witness ${summarize(witness).medianMs} ms (median)`);
-
-    const files = loaded.manifest.files;
-    return {
-      quorum: spec.quorum,
-      mode: spec.mode,
-      artifacts: {
-        dir: art.dir,
-        reused: art.reused,
-        setupMs: Math.round(art.setupMs),
-        wasmBytes: files.wasm.bytes,
-        zkeyBytes: files.zkey.bytes,
-      },
-      circuit: {
-        constraints: header.constraints,
-        wires: header.wires,
-        publicSignals: header.outputs + header.publicInputs,
-        privateInputs: header.privateInputs,
-      },
-      witness: summarize(witness),
-      provingCold: {
-        wall: summarize(coldWall),
-        proving: summarize(coldProving),
-        bars: coldWindows.map(barLabel),
-      },
-      provingWarm: {
-        proving: summarize(warm),
-        firstProofMs: Math.round(first.provingMs * 100) / 100,
-        bars: warmWindows.map(barLabel),
-      },
-    };
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
+  const c = await prepareCircuit(opts, spec);
+  const provingCold = await measureCold(opts, c, windows.slice(0, opts.coldRuns));
+  const provingWarm = await measureWarm(opts, c, windows[opts.warmRuns], windows.slice(0, opts.warmRuns));
+  const witness = await measureWitness(c, windows[0], opts.warmRuns);
+  opts.log.info(`[${c.name}] witness ${witness.medianMs} ms (median)`);
+  return { quorum: spec.quorum, mode: spec.mode, ...circuitSize(c), witness, provingCold, provingWarm };
 }
 
 /** Measure every circuit of `opts.circuits`, one after another. */

@@ -31,7 +31,7 @@ export function formatSetupBench(r: SetupBenchReport): string {
     markdownTable([
       ["circuit", "constraints", "power", "ptau", "zkey", "whole setup"],
       ...r.circuits.map((c) => [
-        `${c.mode} weights`,
+        `signed update, k = ${c.quorum}, ${c.mode} weights`,
         c.constraints.toLocaleString("en-US"),
         String(c.power),
         seconds(c.ptauMs),

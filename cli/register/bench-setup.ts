@@ -13,11 +13,14 @@ const commands = lazyModule<typeof import("../commands/bench-setup")>(
 export function registerBenchSetup(program: Command): void {
   program
     .command("bench-setup")
-    .description("measure the INSECURE development setup: the ptau per power and the shipped circuits' setup")
+    .description(
+      "measure the INSECURE development setup: the ptau per power and the setup of the shipped model's " +
+        "signed-update circuit (quorum 1)",
+    )
     .option("--powers <list>", "ptau powers to time, comma-separated ('' for none)", "11,13,15,16")
     .option(
       "--modes <list>",
-      "shipped circuits to set up: constant,committed ('' for none)",
+      "weight modes of the signed-update circuit to set up: constant,committed ('' for none)",
       "constant,committed",
     )
     .option("--model <file>", "quantised model", DEFAULT_MODEL)

@@ -1,7 +1,8 @@
 /**
- * `zkrisk bench`: one quick run (one run of each kind, constant weights only, artifacts from the demo's cache)
- * through the command, checked for its JSON shape and internal consistency. Timings are only checked to be
- * positive and ordered where they must be (a warm proof is part of no cold process); never against a limit.
+ * `zkrisk bench`: two quick runs through the command (one run of each kind, artifacts from the demo's cache),
+ * checked for their JSON shape and internal consistency: the signed-update circuit k = 1 with constant weights
+ * and the signed-update gas, then a signed batch of two markets alone. Timings are only checked to be positive
+ * and ordered where they must be; never against a limit.
  */
 import { createRequire } from "node:module";
 import { mkdtempSync, readFileSync } from "node:fs";
@@ -9,23 +10,27 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command, CommanderError } from "commander";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { PUBLIC_SIGNALS, UPDATE_SIGNALS } from "../../circuits/public-signals";
+import { batchSignalNames, UPDATE_SIGNALS } from "../../circuits/public-signals";
 import { UsageError } from "../../models/errors";
-import { loadQuantizedModel } from "../../models/quantized-model";
 import { readManifest } from "../../prover/artifacts";
 import { readR1csHeader } from "../../prover/setup/binfile";
 import { releaseCurves } from "../../prover/setup/snarkjs";
 import {
+  formatBatch,
   formatBench,
-  formatSigned,
-  formatSignedProving,
-  parseModes,
-  parseSignedCircuits,
+  formatCircuits,
+  formatUpdateGas,
+  parseBatchSizes,
   parseRuns,
-  type FullBenchReport,
+  parseSignedCircuits,
+  runBenchCommand,
+  type BenchFlags,
 } from "../../cli/commands/bench";
 import { registerBench, DEFAULT_COLD_RUNS, DEFAULT_WARM_RUNS } from "../../cli/register/bench";
-import { rescaleReluCosts, summarize, type Timing } from "../../scripts/bench";
+import { summarize, type Timing } from "../../scripts/bench-common";
+import type { BenchReport } from "../../scripts/bench";
+import { signedBatchArtifacts } from "../../scripts/signed-batch-bench";
+import { SIGNED_PROVING_METHOD } from "../../scripts/signed-update-bench";
 
 // Hardhat loads hardhat.config.ts with Node's require: under vitest nothing handles .ts there (as in
 // test/contracts/fixture.ts).
@@ -45,41 +50,32 @@ function benchProgram(): { program: Command; out: string[] } {
   return { program, out };
 }
 
-let report: FullBenchReport;
-let stdout = "";
-let written: FullBenchReport;
-
-beforeAll(async () => {
-  const out = join(mkdtempSync(join(tmpdir(), "zkrisk-bench-")), "bench.json");
+/** Run `zkrisk bench ARGS --json` and return what it printed, parsed. */
+async function benchJson(args: string[]): Promise<BenchReport> {
+  let stdout = "";
   const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
     stdout += String(chunk);
     return true;
   });
   try {
-    const { program } = benchProgram();
-    await program.parseAsync(
-      [
-        "bench",
-        "--quick",
-        "--modes",
-        "constant",
-        "--batch",
-        "none",
-        "--signed-circuits",
-        "k1-constant",
-        "--json",
-        "--out",
-        out,
-      ],
-      {
-        from: "user",
-      },
-    );
+    await benchProgram().program.parseAsync(["bench", "--quick", ...args, "--json"], { from: "user" });
   } finally {
     write.mockRestore();
   }
-  report = JSON.parse(stdout) as FullBenchReport;
-  written = JSON.parse(readFileSync(out, "utf8")) as FullBenchReport;
+  return JSON.parse(stdout) as BenchReport;
+}
+
+/** The circuit k = 1, constant weights and the signed-update gas, no batch; and the same written by --out. */
+let report: BenchReport;
+let written: BenchReport;
+/** A signed batch of two markets alone. */
+let batchOnly: BenchReport;
+
+beforeAll(async () => {
+  const out = join(mkdtempSync(join(tmpdir(), "zkrisk-bench-")), "bench.json");
+  report = await benchJson(["--signed-circuits", "k1-constant", "--batch", "none", "--out", out]);
+  written = JSON.parse(readFileSync(out, "utf8")) as BenchReport;
+  batchOnly = await benchJson(["--signed-circuits", "none", "--no-update-gas", "--batch", "2"]);
 });
 
 afterAll(() => releaseCurves());
@@ -93,140 +89,157 @@ function checkTiming(t: Timing, runs: number): void {
   expect(t.p90Ms).toBeLessThanOrEqual(t.maxMs);
 }
 
-describe("zkrisk bench --quick --modes constant --json", () => {
-  it("prints one JSON object, the same as the --out file, with machine, date, modes, gas and method", () => {
+describe("zkrisk bench --quick --signed-circuits k1-constant --batch none --json", () => {
+  it("prints one JSON object, the same as the --out file, with the signed path's sections only", () => {
     expect(written).toEqual(report);
-    expect(Object.keys(report)).toEqual(
-      expect.arrayContaining(["machine", "date", "modes", "gas", "method", "runs"]),
+    expect(Object.keys(report).sort()).toEqual(
+      [
+        "batches",
+        "circuits",
+        "date",
+        "machine",
+        "market",
+        "method",
+        "model",
+        "runs",
+        "totalMs",
+        "updateGas",
+      ].sort(),
     );
     expect(report.machine.cores).toBe(cpus().length);
     expect(report.machine.node).toBe(process.version);
     expect(report.machine.cpu.length).toBeGreaterThan(0);
     expect(report.machine.totalMemoryBytes).toBeGreaterThan(0);
     expect(Number.isNaN(Date.parse(report.date))).toBe(false);
+    expect(report.model.file).toBe(MODEL);
+    expect(report.model.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(report.runs).toEqual({ warm: 1, cold: 1 });
-    expect(Object.keys(report.modes)).toEqual(["constant"]);
-    expect(Object.keys(report.gas.byMode)).toEqual(["constant"]);
-    for (const key of ["constraints", "rescaleRelu", "witness", "provingCold", "provingWarm", "verify"]) {
-      expect(report.method[key]).toMatch(/\w/);
+    expect(report.batches).toEqual([]);
+    expect(report.totalMs).toBeGreaterThan(0);
+  });
+
+  it("says how every figure present was taken, and nothing of a section not measured", () => {
+    expect(Object.keys(report.method).sort()).toEqual(
+      [
+        "inputs",
+        "artifacts",
+        "circuit",
+        "witness",
+        "provingCold",
+        "provingWarm",
+        "statistics",
+        "updateGas",
+      ].sort(),
+    );
+    for (const text of Object.values(report.method)) expect(text).toMatch(/\w{3}/);
+    // each figure of a circuit has its method under the same key
+    for (const key of ["artifacts", "circuit", "witness", "provingCold", "provingWarm"]) {
+      expect(report.circuits[0]).toHaveProperty(key);
+      expect(report.method[key]).toBe(SIGNED_PROVING_METHOD[key]);
     }
-    for (const key of ["proofSize", "gas", "artifacts", "statistics"])
-      expect(report.method[key]).toMatch(/\w/);
+    expect(report.method.updateGas).toMatch(/submitSignedUpdate/);
+    expect(report.updateGas).not.toHaveProperty("method");
   });
 
-  it("reports the circuit's sizes as its r1cs header and manifest give them", () => {
-    const m = report.modes.constant!;
-    const manifest = readManifest(m.artifacts.dir);
-    const header = readR1csHeader(join(m.artifacts.dir, manifest.files.r1cs.path));
-    expect(m.circuit.constraints).toBe(header.constraints);
-    expect(m.circuit.constraints).toBe(manifest.circuit.constraints);
-    expect(m.circuit.wires).toBe(header.wires);
-    expect(m.circuit.publicSignals).toBe(PUBLIC_SIGNALS.length);
-    expect(m.circuit.privateInputs).toBe(header.privateInputs);
-    expect(m.artifacts.zkeyBytes).toBe(manifest.files.zkey.bytes);
+  it("reports the signed-update circuit k = 1, constant weights, as its r1cs header and manifest give it", () => {
+    expect(report.circuits.map((c) => [c.quorum, c.mode])).toEqual([[1, "constant"]]);
+    const c = report.circuits[0];
+    const manifest = readManifest(c.artifacts.dir);
+    const header = readR1csHeader(join(c.artifacts.dir, manifest.files.r1cs.path));
+    expect(c.circuit.constraints).toBe(header.constraints);
+    expect(c.circuit.constraints).toBe(manifest.circuit.constraints);
+    expect(c.circuit.wires).toBe(header.wires);
+    expect(c.circuit.publicSignals).toBe(UPDATE_SIGNALS.length);
+    expect(c.circuit.privateInputs).toBe(header.privateInputs);
+    expect(c.artifacts.zkeyBytes).toBe(manifest.files.zkey.bytes);
+    expect(c.artifacts.wasmBytes).toBe(manifest.files.wasm.bytes);
+    if (c.artifacts.reused) expect(c.artifacts.setupMs).toBe(0);
+    else expect(c.artifacts.setupMs).toBeGreaterThan(0);
   });
 
-  it("costs each hidden neuron's rescale+ReLU at its accumulator width + 1 (constant mode: the model's widths)", () => {
-    const model = loadQuantizedModel(MODEL);
-    const hidden = model.layers.slice(0, -1);
-    const r = report.modes.constant!.circuit.rescaleRelu;
-    const expected = hidden.flatMap((l) => l.accumulators.map((a) => a.bits + 1));
-    expect(r.perNeuron).toEqual(expected);
-    expect(r.neurons.map((n) => n.shift)).toEqual(hidden.flatMap((l) => l.weights.map(() => l.shift)));
-    expect(r.total).toBe(expected.reduce((a, b) => a + b, 0));
-    expect(r.share).toBeCloseTo(r.total / report.modes.constant!.circuit.constraints, 4);
-  });
-
-  it("gives positive, ordered timings; a warm proof takes no longer than a whole cold process", () => {
-    const m = report.modes.constant!;
-    checkTiming(m.witness, 1);
-    checkTiming(m.provingCold.wall, 1);
-    checkTiming(m.provingCold.proving, 1);
-    checkTiming(m.provingWarm.proving, 1);
-    checkTiming(m.provingWarm.call, 1);
-    checkTiming(m.verify, 1);
-    expect(m.witness.bytes).toBeGreaterThan(32 * m.circuit.wires);
-    expect(m.provingWarm.firstProofMs).toBeGreaterThan(0);
-    expect(m.provingCold.proving.medianMs).toBeLessThanOrEqual(m.provingCold.wall.medianMs);
-    expect(m.provingWarm.proving.medianMs).toBeLessThanOrEqual(m.provingWarm.call.medianMs);
-    expect(m.provingWarm.proving.medianMs).toBeLessThanOrEqual(m.provingCold.wall.medianMs);
-    expect(m.provingWarm.bars).toEqual(["2024-06-30T22:00:00.000Z"]);
-    if (m.artifacts.reused) expect(m.artifacts.setup).toBeUndefined();
-    else expect(m.artifacts.setup!.totalMs).toBeGreaterThan(0);
-  });
-
-  it("measures the proof: calldata of (a, b, c) is 256 bytes and each public signal one word", () => {
-    const s = report.modes.constant!.proofSize;
-    expect(s.proofCalldataBytes).toBe(256);
-    expect(s.publicSignalsCalldataBytes).toBe(32 * PUBLIC_SIGNALS.length);
-    expect(s.calldataBytes).toBe(256 + 32 * 7);
-    expect(s.proofJsonBytes).toBeGreaterThan(256);
-    expect(s.publicSignalsJsonBytes).toBeGreaterThan(PUBLIC_SIGNALS.length);
-  });
-
-  it("reads submitUpdate gas from receipts of a first and a later update of one market", () => {
-    expect(report.gas.chainId).toBe("31337");
-    const g = report.gas.byMode.constant!;
-    expect(g.firstUpdate).toBeGreaterThan(200_000);
-    expect(g.laterUpdate).toBeGreaterThan(200_000);
-    expect(g.verifyProofEstimate).toBeGreaterThan(200_000);
-    expect(Date.parse(g.bars[1])).toBeGreaterThan(Date.parse(g.bars[0]));
-    // selector, then words: marketId, a b c (8), uint256[7] signals, the features' offset and length, features
-    const features = loadQuantizedModel(MODEL).features.length;
-    expect(g.submitCalldataBytes).toBe(4 + 32 * (1 + 8 + 7 + 2 + features));
+  it("gives positive, ordered timings of the latest bars; a proving part is within its whole process", () => {
+    const c = report.circuits[0];
+    checkTiming(c.witness, 1);
+    checkTiming(c.provingCold.wall, 1);
+    checkTiming(c.provingCold.proving, 1);
+    checkTiming(c.provingWarm.proving, 1);
+    expect(c.provingWarm.firstProofMs).toBeGreaterThan(0);
+    expect(c.provingCold.proving.medianMs).toBeLessThan(c.provingCold.wall.medianMs);
+    // the window ending at the data's last bar, labelled by that bar's open time
+    expect(c.provingWarm.bars).toEqual(["2024-06-30T22:00:00.000Z"]);
+    expect(c.provingCold.bars).toEqual(c.provingWarm.bars);
   });
 
   it("reads submitSignedUpdate gas of a first and a later update, split into the verifier call and the rest", () => {
-    const g = report.signedUpdate!;
+    const g = report.updateGas!;
     expect(g.publicSignals).toBe(UPDATE_SIGNALS.length);
     for (const row of [g.first, g.later]) {
       expect(row.verifier + row.rest).toBe(row.total);
       expect(row.verifier).toBeGreaterThan(181_000 + 6_000); // the pairing (4 pairs) and one scalar multiplication
       expect(row.pairing).toBe(181_000);
+      expect(row.calldata).toBeLessThan(row.rest);
       // selector, then words: marketId, a b c (8), the packed update
       expect(row.calldataBytes).toBe(4 + 32 * (1 + 8 + 1));
     }
-    expect(report.batch).toEqual([]);
-    const text = formatSigned(g);
-    expect(text).toContain(g.first.total.toLocaleString("en-US"));
-    expect(text).toContain(g.later.verifier.toLocaleString("en-US"));
-    expect(text).toContain("of it: pairing");
-    expect(formatSigned(undefined)).toBe("");
+    expect(g.later.txHash).not.toBe(g.first.txHash);
   });
 
-  it("times the signed-update circuit k = 1, constant weights: its r1cs header, witness, cold and warm proving", () => {
-    const r = report.signedProving!;
-    expect(r.runs).toEqual({ warm: 1, cold: 1 });
-    expect(r.circuits.map((c) => [c.quorum, c.mode])).toEqual([[1, "constant"]]);
-    const c = r.circuits[0];
-    const header = readR1csHeader(join(c.artifacts.dir, readManifest(c.artifacts.dir).files.r1cs.path));
-    expect(c.circuit.constraints).toBe(header.constraints);
-    expect(c.circuit.publicSignals).toBe(UPDATE_SIGNALS.length);
-    checkTiming(c.witness, 1);
-    checkTiming(c.provingCold.wall, 1);
-    checkTiming(c.provingCold.proving, 1);
-    checkTiming(c.provingWarm.proving, 1);
-    expect(c.provingCold.proving.medianMs).toBeLessThan(c.provingCold.wall.medianMs);
-    for (const key of ["inputs", "artifacts", "witness", "provingCold", "provingWarm"]) {
-      expect(r.method[key]).toMatch(/\w/);
-    }
-    const text = formatSignedProving(r);
-    expect(text).toContain("| k = 1, constant");
-    expect(text).toContain(c.circuit.constraints.toLocaleString("en-US"));
-    expect(formatSignedProving(undefined)).toBe("");
-  });
-
-  it("formats a table with a column per mode", () => {
+  it("formats a table per section: the circuit's column and the update gas", () => {
     const text = formatBench(report);
-    expect(text).toContain("| constant weights");
-    expect(text).toContain(`| constraints `);
-    expect(text).toContain(report.modes.constant!.circuit.constraints.toLocaleString("en-US"));
-    expect(text).toContain(report.gas.byMode.constant!.firstUpdate.toLocaleString("en-US"));
+    const c = report.circuits[0];
+    expect(text).toContain("| k = 1, constant");
+    expect(text).toContain(`| ${c.circuit.constraints.toLocaleString("en-US")} `);
+    expect(text).toContain("of it: pairing");
+    expect(text).toContain(report.updateGas!.first.total.toLocaleString("en-US"));
+    expect(text).toContain(report.updateGas!.later.verifier.toLocaleString("en-US"));
+    expect(text).not.toContain("Signed batches");
+    expect(text).not.toMatch(/submitUpdate\b/);
+    expect(formatCircuits([], report.runs)).toBe("");
+    expect(formatUpdateGas(undefined)).toBe("");
+  });
+});
+
+describe("zkrisk bench --quick --signed-circuits none --no-update-gas --batch 2 --json", () => {
+  it("measures the batch alone: no circuit, no update gas, the batch's method only", () => {
+    expect(batchOnly.circuits).toEqual([]);
+    expect(batchOnly).not.toHaveProperty("updateGas");
+    expect(Object.keys(batchOnly.method)).toEqual(["batches"]);
+    expect(batchOnly.method.batches).toMatch(/submitSignedBatch/);
+  });
+
+  it("reports the batch's circuit from its manifest, the gas of two batches and the gas per market", async () => {
+    expect(batchOnly.batches.map((b) => b.n)).toEqual([2]);
+    const b = batchOnly.batches[0];
+    expect(Object.keys(b).sort()).toEqual(
+      [
+        "n",
+        "constraints",
+        "publicSignals",
+        "setupMs",
+        "provingMs",
+        "gasFirst",
+        "gasLater",
+        "gasPerMarket",
+        "txHash",
+      ].sort(),
+    );
+    const { dir } = await signedBatchArtifacts(MODEL, 2);
+    expect(b.constraints).toBe(readManifest(dir).circuit.constraints);
+    expect(b.publicSignals).toBe(batchSignalNames(2).length);
+    expect(b.gasFirst).toBeGreaterThan(181_000);
+    expect(b.gasLater).toBeGreaterThan(181_000);
+    expect(b.gasPerMarket).toBe(b.gasLater / 2);
+    for (const ms of b.provingMs) expect(ms).toBeGreaterThan(0);
+    const text = formatBench(batchOnly);
+    expect(text).toContain("Signed batches");
+    expect(text).toContain(`| ${b.gasLater.toLocaleString("en-US")} `);
+    expect(text).not.toContain("Signed-update circuit");
+    expect(formatBatch([])).toBe("");
   });
 });
 
 describe("zkrisk bench options", () => {
-  it("answers --help with its options and exit code 0", async () => {
+  it("answers --help with the signed path's options and exit code 0, and no longer offers --modes", async () => {
     const { program, out } = benchProgram();
     const err = await program.parseAsync(["bench", "--help"], { from: "user" }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CommanderError);
@@ -235,26 +248,52 @@ describe("zkrisk bench options", () => {
     for (const flag of [
       "--runs",
       "--cold-runs",
-      "--modes",
       "--quick",
       "--json",
       "--out",
       "--model",
-      "--batch",
-      "--no-signed",
+      "--data",
+      "--market",
       "--signed-circuits",
+      "--no-update-gas",
+      "--batch",
     ]) {
       expect(help).toContain(flag);
     }
+    expect(help).toContain("k1-constant,k3-constant,k1-committed,k3-committed");
+    expect(help).not.toContain("--modes");
+    expect(help).not.toContain("--no-signed");
+    expect(help).not.toMatch(/submitUpdate\b/);
   });
 
-  it("parses --modes and the run counts, refusing bad values by name", () => {
-    expect(parseModes("constant,committed")).toEqual(["constant", "committed"]);
-    expect(parseModes("committed")).toEqual(["committed"]);
-    expect(() => parseModes("constant,fast")).toThrow(
-      new UsageError("--modes: 'fast' is not a weight mode (constant, committed)"),
+  it("refuses --modes, an option of the removed unsigned benchmark", async () => {
+    const { program, out } = benchProgram();
+    const err = await program
+      .parseAsync(["bench", "--modes", "constant"], { from: "user" })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CommanderError);
+    expect((err as CommanderError).code).toBe("commander.unknownOption");
+    expect(out.join("")).toContain("--modes");
+  });
+
+  it("refuses a run that would measure nothing, before measuring anything", async () => {
+    const flags: BenchFlags = {
+      model: MODEL,
+      data: "unused.csv",
+      market: "BTC-USDT",
+      signedCircuits: "none",
+      updateGas: false,
+      batch: "none",
+    };
+    await expect(runBenchCommand(flags)).rejects.toThrow(
+      new UsageError(
+        "nothing to measure: --signed-circuits none, --no-update-gas and --batch none leave no figure",
+      ),
     );
-    expect(() => parseModes("constant,constant")).toThrow(UsageError);
+    await expect(runBenchCommand({ ...flags, batch: "0" })).rejects.toThrow(/--batch: '0'/);
+  });
+
+  it("parses the run counts, circuits and batch sizes, refusing bad values by name", () => {
     expect(parseRuns({})).toEqual({ warm: DEFAULT_WARM_RUNS, cold: DEFAULT_COLD_RUNS });
     expect(parseRuns({ runs: "7" })).toEqual({ warm: 7, cold: 7 });
     expect(parseRuns({ runs: "7", coldRuns: "2" })).toEqual({ warm: 7, cold: 2 });
@@ -269,6 +308,10 @@ describe("zkrisk bench options", () => {
     expect(() => parseSignedCircuits("k1-fast")).toThrow(/--signed-circuits: 'k1-fast' is not k<K>-<mode>/);
     expect(() => parseSignedCircuits("k0-constant")).toThrow(/--signed-circuits/);
     expect(() => parseSignedCircuits("k1-constant,k1-constant")).toThrow(/repeats a circuit/);
+    expect(parseBatchSizes("1,4,8")).toEqual([1, 4, 8]);
+    expect(parseBatchSizes("none")).toEqual([]);
+    expect(() => parseBatchSizes("33")).toThrow(/--batch: '33'/);
+    expect(() => parseBatchSizes("2,2")).toThrow(/repeats a size/);
   });
 
   it("summarises samples: median, nearest-rank p90", () => {
@@ -276,14 +319,5 @@ describe("zkrisk bench options", () => {
     expect(summarize([4, 1, 3, 2]).medianMs).toBe(2.5);
     const t = summarize([10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
     expect([t.p90Ms, t.minMs, t.maxMs]).toEqual([9, 1, 10]);
-  });
-
-  it("reads RescaleRelu(N, S) instances from a generated source", () => {
-    const src =
-      "    layer0[0] = RescaleRelu(66, 24);\n    layer0[0].in <== x;\n    layer1[3] = RescaleRelu(70, 20);\n";
-    expect(rescaleReluCosts(src)).toEqual([
-      { layer: 0, neuron: 0, bits: 66, shift: 24, constraints: 67 },
-      { layer: 1, neuron: 3, bits: 70, shift: 20, constraints: 71 },
-    ]);
   });
 });
