@@ -72,4 +72,3 @@ export function snarkjsProofFiles(update: { proof: Groth16Proof; publicSignals: 
 } {
   return { "proof.json": update.proof, "public.json": update.publicSignals };
 }
-

@@ -315,7 +315,14 @@ describe("zkrisk prove --window", () => {
     () => {
       /** `zkrisk submit FILE` to an oracle on a port nothing listens on: a check that passed would fail to connect. */
       const submit = (file: string) =>
-        zkrisk("submit", file, "--oracle", "0x0000000000000000000000000000000000000001", "--rpc", "http://127.0.0.1:9");
+        zkrisk(
+          "submit",
+          file,
+          "--oracle",
+          "0x0000000000000000000000000000000000000001",
+          "--rpc",
+          "http://127.0.0.1:9",
+        );
       const edited = (name: string, edit: (doc: Record<string, unknown>) => void): string => {
         const doc = JSON.parse(readFileSync(at("proof.json"), "utf8")) as Record<string, unknown>;
         edit(doc);
