@@ -43,6 +43,7 @@ const FAST_SUITES = [
   "test/models/fixed-point.test.ts",
   "test/models/integer-engine.test.ts",
   "test/models/kupiec.test.ts",
+  "test/models/market-model.test.ts",
   "test/models/load-data.test.ts",
   "test/models/quantize.test.ts",
   "test/models/quantized-model.test.ts",

@@ -18,6 +18,8 @@ import { batchSignalNames, PUBLIC_SIGNALS, UPDATE_SIGNALS } from "./public-signa
 
 /** Name of the main circuit inside an artifact directory. */
 export const CIRCUIT_NAME = "zkrisk";
+/** The circuit's facts (CircuitInfo) inside an artifact directory. */
+export const CIRCUIT_INFO_FILE = "circuit.json";
 /** Where circom's output goes inside an artifact directory. */
 export const BUILD_SUBDIR = "build";
 
@@ -66,7 +68,7 @@ async function compileGenerated(
     source: `${BUILD_SUBDIR}/${CIRCUIT_NAME}.circom`,
     ...tail,
   };
-  writeJsonAtomic(join(dir, "circuit.json"), info);
+  writeJsonAtomic(join(dir, CIRCUIT_INFO_FILE), info);
   return info;
 }
 

@@ -17,6 +17,7 @@ export * from "./predict";
 export * from "./kupiec";
 export * from "./coverage";
 export * from "./calibrations";
+export * from "./market-model";
 export * from "./adaptive";
 export * from "./baselines";
 export * from "./backtest";

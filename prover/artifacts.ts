@@ -4,7 +4,10 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
+import { architectureFromJson, architectureMismatches } from "../circuits/architecture";
+import { CIRCUIT_INFO_FILE, type CircuitInfo } from "../circuits/compile-model";
 import { readJsonFile, sha256File, writeJsonAtomic } from "../models/io";
+import { loadQuantizedModel } from "../models/quantized-model";
 import { SetupError } from "./setup/errors";
 
 /** File name of the manifest inside an artifact directory. */
@@ -281,17 +284,69 @@ export interface LoadedArtifacts {
   paths: Record<ArtifactKind, string>;
   /** Absolute path of the model file that was checked. */
   modelPath: string;
+  /**
+   * How the model was accepted: `recorded`, it is the model file the manifest records (byte for byte);
+   * `architecture`, another model that fits the committed-weights circuit's architecture (circuit.json).
+   */
+  modelMatch: "recorded" | "architecture";
 }
 
 /** Options of {@link loadArtifacts}. */
 export interface LoadArtifactsOptions {
-  /** Model file to check against the manifest (default: the path recorded in the manifest). */
+  /**
+   * Model file to prove with (default: the path recorded in the manifest). With a committed-weights circuit,
+   * any quantised model that fits its architecture (e.g. a market's own calibration, `zkrisk market-model`);
+   * with a constant-weights circuit, only the recorded model.
+   */
   modelPath?: string;
+}
+
+/**
+ * Accept a model file other than the recorded one only for a committed-weights circuit whose architecture it
+ * fits: the circuit takes the weights, biases and calibration as private inputs and proves the model
+ * commitment, so no new setup is needed. A constant-weights circuit has its model compiled in.
+ */
+function checkOtherModel(root: string, modelPath: string, manifest: ArtifactManifest, manifestFile: string) {
+  const infoFile = join(root, CIRCUIT_INFO_FILE);
+  // No circuit facts (a directory not made by `zkrisk compile`): only the recorded model, as for any file.
+  if (!existsSync(infoFile)) checkFileHash(modelPath, manifest.model.sha256, "model", manifestFile);
+  const mismatch =
+    `${modelPath}: model sha256 ${sha256File(modelPath)} does not match ${manifest.model.sha256} ` +
+    `(${manifest.model.path}) recorded in ${manifestFile}`;
+  const info = readJsonFile(infoFile, "SETUP_INVALID") as Partial<CircuitInfo>;
+  if (info.mode !== "committed") {
+    throw new SetupError(
+      `${mismatch}; the circuit has ${String(info.mode)} weights (${infoFile}): its model is compiled in, so ` +
+        "it proves only that model. To prove models of one architecture (e.g. per-market calibrations) with " +
+        "one setup, compile with --weights committed",
+    );
+  }
+  if (info.model?.sha256 !== manifest.model.sha256) {
+    throw new SetupError(
+      `${infoFile}: model.sha256 ${String(info.model?.sha256)} is not the one recorded in ${manifestFile} ` +
+        `(${manifest.model.sha256}): the file belongs to another circuit`,
+    );
+  }
+  if (info.architecture === undefined) {
+    throw new SetupError(`${infoFile}: a committed-weights circuit without its architecture`);
+  }
+  const problems = architectureMismatches(
+    loadQuantizedModel(modelPath),
+    architectureFromJson(info.architecture, infoFile),
+  );
+  if (problems.length > 0) {
+    throw new SetupError(
+      `${mismatch}, and it does not fit the committed-weights circuit's architecture (${infoFile}): ` +
+        problems.join("; "),
+    );
+  }
 }
 
 /**
  * Read the manifest of an artifact directory and re-hash every file it names (r1cs, wasm, zkey, verification key,
  * Solidity verifier, model). Throws a {@link SetupError} naming the file and both hashes for the first mismatch.
+ * A model file other than the recorded one is accepted only for a committed-weights circuit whose architecture
+ * it fits (see {@link LoadArtifactsOptions.modelPath}).
  * Hashing reads every file in full (the zkey dominates: tens of MB for a circuit of 2^15 constraints).
  * @param dir artifact directory
  */
@@ -308,9 +363,16 @@ export function loadArtifacts(dir: string, options: LoadArtifactsOptions = {}): 
   const modelPath = resolve(options.modelPath ?? at(manifest.model.path));
   if (!existsSync(modelPath)) {
     throw new SetupError(
-      `${modelPath}: model file listed in ${manifestFile} is missing (pass the model's path explicitly)`,
+      options.modelPath === undefined
+        ? `${modelPath}: model file listed in ${manifestFile} is missing (pass the model's path explicitly)`
+        : `${modelPath}: model file not found`,
     );
   }
-  checkFileHash(modelPath, manifest.model.sha256, "model", manifestFile);
-  return { dir: root, manifest, paths, modelPath };
+  if (sha256File(modelPath) === manifest.model.sha256) {
+    return { dir: root, manifest, paths, modelPath, modelMatch: "recorded" };
+  }
+  // The recorded path itself changed: refused as any changed file is.
+  if (options.modelPath === undefined) checkFileHash(modelPath, manifest.model.sha256, "model", manifestFile);
+  checkOtherModel(root, modelPath, manifest, manifestFile);
+  return { dir: root, manifest, paths, modelPath, modelMatch: "architecture" };
 }

@@ -69,8 +69,8 @@ export function quantizeAction(f: QuantizeFlags): void {
   );
 }
 
-/** The architecture recorded in a committed-weights circuit.json. */
-function readArchitecture(file: string): Architecture {
+/** The architecture recorded in a committed-weights circuit.json (`--architecture`). */
+export function readArchitecture(file: string): Architecture {
   const doc = readJsonFile(file, "USAGE") as { architecture?: unknown };
   if (doc.architecture === undefined) {
     throw new UsageError(`--architecture: ${file} has no architecture (compile with --weights committed)`);

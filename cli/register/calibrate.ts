@@ -4,9 +4,13 @@ import { join } from "node:path";
 import { DEFAULT_CALIBRATIONS, DEFAULT_MODEL, PROJECT_ROOT } from "../paths";
 import { lazyModule } from "../lazy";
 import type { CalibrateFlags } from "../commands/calibrate";
+import type { MarketModelFlags } from "../commands/market-model";
 
 const commands = lazyModule<typeof import("../commands/calibrate")>(
   join(__dirname, "../commands/calibrate.ts"),
+);
+const marketModelCommands = lazyModule<typeof import("../commands/market-model")>(
+  join(__dirname, "../commands/market-model.ts"),
 );
 
 /** The eight markets whose calibrations are shipped. */
@@ -14,7 +18,7 @@ export const CALIBRATION_MARKETS = ["btc", "eth", "sol", "xrp", "bnb", "ada", "l
   join(PROJECT_ROOT, `models/data/${m}usdt-2h.csv`),
 );
 
-/** Register `zkrisk calibrate`. */
+/** Register `zkrisk calibrate` and `zkrisk market-model`. */
 export function registerCalibrate(program: Command): void {
   program
     .command("calibrate")
@@ -26,4 +30,21 @@ export function registerCalibrate(program: Command): void {
     .option("--out <file>", "calibrations file to write", DEFAULT_CALIBRATIONS)
     .option("--json", "print the calibrations as one JSON object")
     .action(async (f: CalibrateFlags) => (await commands()).calibrateAction(f));
+
+  program
+    .command("market-model")
+    .description(
+      "write a market's own model file: the quantised model with that market's calibration from the calibrations " +
+        "file (or the new-market rule's), for the committed-weights circuit; register the market with it",
+    )
+    .requiredOption("--market <label>", "market label as in the calibrations file, e.g. ETH-USDT")
+    .option("--model <file>", "quantised model the calibrations belong to", DEFAULT_MODEL)
+    .option("--calibrations <file>", "calibrations file (`zkrisk calibrate`)", DEFAULT_CALIBRATIONS)
+    .requiredOption("--out <file>", "model file to write (e.g. eth-usdt-2h.quantized.json)")
+    .option(
+      "--architecture <circuit.json>",
+      "the committed-weights circuit the model must fit (default: the committed circuit of --model)",
+    )
+    .option("--json", "print the result as one JSON object")
+    .action(async (f: MarketModelFlags) => (await marketModelCommands()).marketModelAction(f));
 }

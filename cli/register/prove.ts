@@ -15,7 +15,12 @@ export function registerProveCommands(program: Command): void {
       "prove a market's margins from candles its publishers signed: signatures -> window -> features -> model -> " +
         "policy -> Groth16 proof (one market with --window, several with --batch)",
     )
-    .option("--model <file>", "quantised model file", DEFAULT_MODEL)
+    .option(
+      "--model <file>",
+      "quantised model file: the one the artifacts were made from, or with committed-weights artifacts any model " +
+        "that fits their architecture (e.g. a market's own, `zkrisk market-model`)",
+      DEFAULT_MODEL,
+    )
     .requiredOption("--artifacts <dir>", "artifact directory made by `zkrisk setup`")
     .option(
       "--window <file...>",
@@ -59,7 +64,11 @@ export function registerProveCommands(program: Command): void {
     )
     .argument("<proof>", "proof file written by `zkrisk prove --window` or `zkrisk prove --batch`")
     .requiredOption("--artifacts <dir>", "artifact directory (its manifest is checked first)")
-    .option("--model <file>", "model file to check against the manifest (default: the recorded one)")
+    .option(
+      "--model <file>",
+      "model file the proof was made with (default: the recorded one; committed-weights artifacts take any model " +
+        "that fits their architecture)",
+    )
     .option("--json", "print {ok, problems} as one JSON object")
     .action(async (proofFile: string, f: VerifyFlags) => (await commands()).verifyAction(proofFile, f));
 }

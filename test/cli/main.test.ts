@@ -23,6 +23,7 @@ const COMMANDS = [
   "infer",
   "backtest",
   "calibrate",
+  "market-model",
   "compile",
   "setup",
   "ceremony",
