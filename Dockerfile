@@ -14,16 +14,20 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 make g+
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN npm pack --pack-destination /pack && mv /pack/zkrisk-*.tgz /pack/zkrisk.tgz
+# npm pack writes into an existing directory only.
+RUN mkdir /pack && npm pack --pack-destination /pack && mv /pack/zkrisk-*.tgz /pack/zkrisk.tgz
 
 # Runtime stage: the packed package installed globally, production dependencies only (better-sqlite3 is built
-# here for the job store), run as the unprivileged `node` user.
+# here for the job store), run as the unprivileged `node` user, which owns /data: a named volume mounted there
+# starts as a copy of the image's directory, owner included, and the job store, cache and archive are written in it.
 FROM node:20-bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ \
   && rm -rf /var/lib/apt/lists/*
 COPY --from=build /pack/zkrisk.tgz /tmp/zkrisk.tgz
 RUN npm install --global --omit=dev --no-audit --no-fund /tmp/zkrisk.tgz && rm /tmp/zkrisk.tgz \
-  && apt-get purge -y make g++ && apt-get autoremove -y
+  && npm cache clean --force \
+  && apt-get purge -y make g++ && apt-get autoremove -y \
+  && mkdir /data && chown node:node /data
 ENV NODE_ENV=production \
     ZKRISK_CACHE_DIR=/data/cache
 USER node

@@ -2,8 +2,8 @@
  * The files operators run zkrisk with (Dockerfile, compose.yaml, deploy/): what they name must exist. The
  * compose services run zkrisk commands that exist with flags they take, on config files that the real
  * validators accept, on the ports those configs listen on; Prometheus scrapes those ports; every metric the
- * dashboard and the alert rules query is one the service or the publisher exports. No container engine runs
- * here, so the image is not built in a test (README, Operating).
+ * dashboard and the alert rules query is one the service or the publisher exports. The image itself is built
+ * and run by tools/build-image-offline.sh (root, minutes), not in a test (README, Operating).
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
