@@ -11,10 +11,10 @@ import { loadQuantizedModel, type QuantizedModel } from "../models/quantized-mod
 import { readR1csHeader, type R1csHeader } from "../prover/setup/binfile";
 import { architectureOf, architectureToJson } from "./architecture";
 import { compileCircom } from "./circom";
-import { generateCircuit, type WeightMode } from "./generate-circuit";
+import type { WeightMode } from "./generate-circuit";
 import { generateSignedBatchCircuit } from "./generate-signed-batch-circuit";
 import { generateUpdateCircuit } from "./generate-update-circuit";
-import { batchSignalNames, PUBLIC_SIGNALS, UPDATE_SIGNALS } from "./public-signals";
+import { batchSignalNames, UPDATE_SIGNALS } from "./public-signals";
 
 /** Name of the main circuit inside an artifact directory. */
 export const CIRCUIT_NAME = "zkrisk";
@@ -75,20 +75,6 @@ async function compileGenerated(
 /** The architecture entry of a committed-weights circuit.json; none in constant mode. */
 function architectureEntry(model: QuantizedModel, mode: WeightMode): Pick<CircuitInfo, "architecture"> {
   return mode === "committed" ? { architecture: architectureToJson(architectureOf(model)) } : {};
-}
-
-/** Generate, write and compile the circuit of the model at `modelPath` into artifact directory `dir`. */
-export async function compileModel(modelPath: string, dir: string, mode: WeightMode): Promise<CircuitInfo> {
-  const model = loadQuantizedModel(modelPath);
-  const generated = await generateCircuit(model, mode);
-  return compileGenerated(
-    modelPath,
-    dir,
-    generated,
-    { mode },
-    PUBLIC_SIGNALS,
-    architectureEntry(model, mode),
-  );
 }
 
 /**

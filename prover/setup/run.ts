@@ -239,7 +239,7 @@ export async function runContribute(
 }
 
 /**
- * Direct development setup of an artifact directory made by `compileModel`/`compileBatchModel` (circom's output in
+ * Direct development setup of an artifact directory made by `compileSignedUpdateModel`/`compileSignedBatchModel` (circom's output in
  * DIR/build), into DIR itself, replacing any keys there. What the demo, the bench and the tests use.
  */
 export function setupCompiledDir(dir: string, model: string, log: SetupLog): Promise<RunSetupResult> {
