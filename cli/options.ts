@@ -92,6 +92,20 @@ export function printJson(value: unknown): void {
   process.stdout.write(toJson(value) + "\n");
 }
 
+/**
+ * Print a command's result on stdout: the text `format(result)`, or with `--json` one JSON document (bigints as
+ * decimal strings), `document(result)`: the result itself unless it also holds what only the text shows.
+ */
+export function output<R>(
+  result: R,
+  json: boolean | undefined,
+  format: (result: R) => string,
+  document: (result: R) => unknown = (r) => r,
+): void {
+  if (json) printJson(document(result));
+  else process.stdout.write(format(result));
+}
+
 /** ISO-8601 UTC of a ms timestamp, shorter form for tables. */
 export function shortDate(ms: number): string {
   return new Date(ms)

@@ -7,9 +7,8 @@
 import { UsageError } from "../../models/errors";
 import { writeJsonAtomic } from "../../models/io";
 import { marketIdOf } from "../../candles/market-id";
-import { SignedBatchProver } from "../../prover/prove-signed-batch";
+import { SignedBatchProver, type ProvedSignedBatch } from "../../prover/prove-signed-batch";
 import { firstBatchDisagreement, makePublisherSet, readPublisherSet, readSignedBatch } from "../../publisher";
-import { printJson } from "../options";
 import { readCircuitInfo } from "./circuit";
 
 /** The options `zkrisk prove` takes for a signed batch. */
@@ -24,11 +23,25 @@ export interface ProveBatchFlags {
   json?: boolean;
 }
 
+/** The signed batch proved (written to `out`). */
+export interface ProveBatchResult {
+  /** Signed batch files proved from, one per publisher. */
+  signedBatches: number;
+  /** The proof file written. */
+  out: string;
+  batchDigest: ProvedSignedBatch["batchDigest"];
+  /** Each market's margins, in the batch's order. */
+  markets: ProvedSignedBatch["markets"];
+  /** Wall-clock proving time, ms. */
+  provingMs: number;
+}
+
 /**
- * Prove from signed batches. The publisher set is --publishers (every market of the batch must have
- * registered it), or by default the batches' own keys with a quorum of all of them.
+ * Prove from signed batches for `domain` (cli/commands/prove.ts checks the options they share with --window) and
+ * write the proof file. The publisher set is --publishers (every market of the batch must have registered it), or
+ * by default the batches' own keys with a quorum of all of them.
  */
-export async function proveBatchAction(f: ProveBatchFlags, domain: bigint): Promise<void> {
+export async function runProveBatch(f: ProveBatchFlags, domain: bigint): Promise<ProveBatchResult> {
   const info = readCircuitInfo(f.artifacts);
   if (info.quorum === undefined || info.batchSize === undefined) {
     throw new UsageError(
@@ -72,26 +85,32 @@ export async function proveBatchAction(f: ProveBatchFlags, domain: bigint): Prom
   try {
     const proved = await prover.prove({ batches, names: f.batch, publishers, domain });
     writeJsonAtomic(f.out, proved);
-    if (f.json) {
-      printJson({
-        out: f.out,
-        batchDigest: proved.batchDigest,
-        markets: proved.markets,
-        provingMs: proved.provingMs,
-      });
-    } else {
-      process.stdout.write(
-        `proved a batch of ${proved.markets.length} market(s) from ${batches.length} signed batch(es) ` +
-          `(${proved.provingMs.toFixed(0)} ms); verified locally; wrote ${f.out}\n` +
-          proved.markets
-            .map(
-              (m) =>
-                `  ${m.market} bar ${m.bar}: MM ${m.maintenanceMarginBps} bps, IM ${m.initialMarginBps} bps\n`,
-            )
-            .join(""),
-      );
-    }
+    return {
+      signedBatches: batches.length,
+      out: f.out,
+      batchDigest: proved.batchDigest,
+      markets: proved.markets,
+      provingMs: proved.provingMs,
+    };
   } finally {
     await prover.close();
   }
+}
+
+/** The `--json` document of `zkrisk prove --batch`: `{out, batchDigest, markets, provingMs}`. */
+export function proveBatchJson(r: ProveBatchResult): unknown {
+  return { out: r.out, batchDigest: r.batchDigest, markets: r.markets, provingMs: r.provingMs };
+}
+
+/** The text output of `zkrisk prove --batch`: one line, then each market's margins. */
+export function formatProveBatch(r: ProveBatchResult): string {
+  return (
+    `proved a batch of ${r.markets.length} market(s) from ${r.signedBatches} signed batch(es) ` +
+    `(${r.provingMs.toFixed(0)} ms); verified locally; wrote ${r.out}\n` +
+    r.markets
+      .map(
+        (m) => `  ${m.market} bar ${m.bar}: MM ${m.maintenanceMarginBps} bps, IM ${m.initialMarginBps} bps\n`,
+      )
+      .join("")
+  );
 }

@@ -1,24 +1,13 @@
 /**
- * `zkrisk prove` and `zkrisk verify`: a proven update from signed candles (one market's windows, or a batch), and
- * checking a signed update's proof file offline.
+ * `zkrisk prove`: a proven update from signed candles, one market's windows (`--window`, cli/commands/prove-signed.ts)
+ * or a batch of markets (`--batch`, cli/commands/prove-batch.ts). The options they share are checked here.
  */
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { UsageError } from "../../models/errors";
 import { oracleDomain } from "../../prover/domain";
 import { FIELD_MODULUS } from "../../circuits/field";
-import { loadArtifacts } from "../../prover/artifacts";
-import { readJsonFile } from "../../models/io";
-import { checkSignedProofFile, readSignedProofFile } from "../../prover/signed-proof-file";
-import {
-  checkSignedBatchProofFile,
-  isSignedBatchProofDocument,
-  readSignedBatchProofFile,
-} from "../../prover/signed-batch-proof-file";
-import { loadQuantizedModel } from "../../models/quantized-model";
-import type { VerificationKey } from "../../prover/setup/snarkjs";
-import { outDirOption, outFileOption, printJson } from "../options";
-import { proveBatchAction } from "./prove-batch";
+import { outDirOption, outFileOption, output } from "../options";
+import { formatProveBatch, proveBatchJson, runProveBatch } from "./prove-batch";
 import { proveSignedAction } from "./prove-signed";
 
 /** The domain from --domain, or from --oracle and --chain-id (0 when none is given: no oracle yet). */
@@ -61,14 +50,11 @@ export interface ProveFlags {
   json?: boolean;
 }
 
-/** The options of `zkrisk verify`. */
-export interface VerifyFlags {
-  artifacts: string;
-  model?: string;
-  json?: boolean;
-}
-
-/** `zkrisk prove`: prove a signed update (--window) or a signed batch (--batch), write the proof file. */
+/**
+ * `zkrisk prove`: prove a signed update (--window) or a signed batch (--batch), write the proof file and print it.
+ * A batch is run and formatted by prove-batch.ts and printed here; a signed update is still proved and printed by
+ * `proveSignedAction` (prove-signed.ts).
+ */
 export async function proveAction(f: ProveFlags): Promise<void> {
   outFileOption("--out", f.out);
   if (f.snarkjs !== undefined) {
@@ -80,29 +66,11 @@ export async function proveAction(f: ProveFlags): Promise<void> {
   if (f.batch !== undefined) {
     if (f.window !== undefined) throw new UsageError("give --window or --batch, not both");
     if (f.snarkjs !== undefined) throw new UsageError("--snarkjs is not available with --batch yet");
-    await proveBatchAction({ ...f, batch: f.batch }, domain);
+    output(await runProveBatch({ ...f, batch: f.batch }, domain), f.json, formatProveBatch, proveBatchJson);
     return;
   }
   if (f.window === undefined)
     throw new UsageError("give --window (a signed update) or --batch (a signed batch)");
   if (f.market === undefined) throw new UsageError("--market is required with --window");
   await proveSignedAction({ ...f, market: f.market, window: f.window }, domain);
-}
-
-/** `zkrisk verify`: check a signed update's or a signed batch's proof file offline; exit code 1 when it fails. */
-export async function verifyAction(proofFile: string, f: VerifyFlags): Promise<void> {
-  const artifacts = loadArtifacts(f.artifacts, { modelPath: f.model });
-  const vkey = JSON.parse(readFileSync(artifacts.paths.vkey, "utf8")) as VerificationKey;
-  const model = loadQuantizedModel(artifacts.modelPath);
-  const problems = isSignedBatchProofDocument(readJsonFile(proofFile, "PROOF_INVALID"))
-    ? await checkSignedBatchProofFile(readSignedBatchProofFile(proofFile), { model, vkey })
-    : await checkSignedProofFile(readSignedProofFile(proofFile), { model, vkey });
-  if (f.json) printJson({ ok: problems.length === 0, problems });
-  else
-    process.stdout.write(
-      problems.length === 0
-        ? `OK ${proofFile}\n`
-        : `FAIL ${proofFile}\n${problems.map((p) => `  ${p}\n`).join("")}`,
-    );
-  if (problems.length > 0) process.exitCode = 1;
 }

@@ -1,14 +1,20 @@
 /**
- * `zkrisk deploy`, `zkrisk register-market`, `zkrisk submit`: their flags and descriptions;
- * cli/commands/chain.ts does the work.
+ * `zkrisk deploy`, `zkrisk register-market`, `zkrisk submit`: their flags and descriptions; cli/commands/deploy.ts,
+ * register-market.ts and submit.ts do the work.
  */
 import type { Command } from "commander";
 import { join } from "node:path";
 import { DEFAULT_LIMITS } from "../../prover/onchain/limits";
 import { lazyModule } from "../lazy";
-import type { DeployFlags, RegisterMarketFlags, SubmitFlags } from "../commands/chain";
+import type { DeployFlags } from "../commands/deploy";
+import type { RegisterMarketFlags } from "../commands/register-market";
+import type { SubmitFlags } from "../commands/submit";
 
-const commands = lazyModule<typeof import("../commands/chain")>(join(__dirname, "../commands/chain.ts"));
+const deploy = lazyModule<typeof import("../commands/deploy")>(join(__dirname, "../commands/deploy.ts"));
+const registerMarket = lazyModule<typeof import("../commands/register-market")>(
+  join(__dirname, "../commands/register-market.ts"),
+);
+const submit = lazyModule<typeof import("../commands/submit")>(join(__dirname, "../commands/submit.ts"));
 
 const DEFAULT_RPC = "http://127.0.0.1:8545";
 const KEY_HELP = "signing key: 0x-hex or env:NAME (default env:ZKRISK_PRIVATE_KEY); never printed";
@@ -28,7 +34,7 @@ export function registerChainCommands(program: Command): void {
     )
     .option("--out <file>", "write the addresses to this JSON file")
     .option("--json", "print the result as one JSON object")
-    .action(async (f: DeployFlags) => (await commands()).deployAction(f));
+    .action(async (f: DeployFlags) => (await deploy()).deployAction(f));
 
   program
     .command("register-market")
@@ -59,7 +65,7 @@ export function registerChainCommands(program: Command): void {
     .option("--rpc <url>", "JSON-RPC node", DEFAULT_RPC)
     .option("--key <key>", KEY_HELP, "env:ZKRISK_PRIVATE_KEY")
     .option("--json", "print the result as one JSON object")
-    .action(async (f: RegisterMarketFlags) => (await commands()).registerMarketAction(f));
+    .action(async (f: RegisterMarketFlags) => (await registerMarket()).registerMarketAction(f));
 
   program
     .command("submit")
@@ -71,5 +77,7 @@ export function registerChainCommands(program: Command): void {
     .option("--rpc <url>", "JSON-RPC node", DEFAULT_RPC)
     .option("--key <key>", KEY_HELP, "env:ZKRISK_PRIVATE_KEY")
     .option("--json", "print the result as one JSON object")
-    .action(async (proofFile: string, f: SubmitFlags) => (await commands()).submitAction(proofFile, f));
+    .action(async (proof: string, f: Omit<SubmitFlags, "proof">) =>
+      (await submit()).submitAction({ ...f, proof }),
+    );
 }

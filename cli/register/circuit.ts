@@ -1,14 +1,20 @@
 /**
  * `zkrisk compile`, `zkrisk setup`, `zkrisk ceremony contribute`: their flags and descriptions;
- * cli/commands/circuit.ts does the work.
+ * cli/commands/compile.ts, setup.ts and contribute.ts do the work.
  */
 import type { Command } from "commander";
 import { join } from "node:path";
 import { lazyModule } from "../lazy";
 import { DEFAULT_MODEL } from "../paths";
-import type { CompileFlags, ContributeFlags, SetupFlags } from "../commands/circuit";
+import type { CompileFlags } from "../commands/compile";
+import type { ContributeFlags } from "../commands/contribute";
+import type { SetupFlags } from "../commands/setup";
 
-const commands = lazyModule<typeof import("../commands/circuit")>(join(__dirname, "../commands/circuit.ts"));
+const compile = lazyModule<typeof import("../commands/compile")>(join(__dirname, "../commands/compile.ts"));
+const setup = lazyModule<typeof import("../commands/setup")>(join(__dirname, "../commands/setup.ts"));
+const contribute = lazyModule<typeof import("../commands/contribute")>(
+  join(__dirname, "../commands/contribute.ts"),
+);
 
 /** Register `zkrisk compile`, `zkrisk setup` and `zkrisk ceremony contribute`. */
 export function registerCircuitCommands(program: Command): void {
@@ -32,7 +38,7 @@ export function registerCircuitCommands(program: Command): void {
     )
     .option("--quorum <k>", "signatures the circuit checks (the publisher set's quorum)", "1")
     .option("--json", "print the result as one JSON object")
-    .action(async (f: CompileFlags) => (await commands()).compileAction(f));
+    .action(async (f: CompileFlags) => (await compile()).compileAction(f));
 
   program
     .command("setup")
@@ -52,7 +58,7 @@ export function registerCircuitCommands(program: Command): void {
     .option("--beacon <hex>", "beacon hash closing phase 2 (default: random, for development)")
     .option("--beacon-iterations <n>", "beacon hash iterations 2^n (10..63)", "10")
     .option("--json", "print the result as one JSON object")
-    .action(async (f: SetupFlags) => (await commands()).setupAction(f));
+    .action(async (f: SetupFlags) => (await setup()).setupAction(f));
 
   const ceremony = program.command("ceremony").description("multi-party phase-2 ceremony");
   ceremony
@@ -68,5 +74,5 @@ export function registerCircuitCommands(program: Command): void {
     .option("--model <file>", "model file (default: the one recorded in the manifest)")
     .option("--beacon <hex>", "apply a beacon after the contribution, closing the ceremony")
     .option("--json", "print the result as one JSON object")
-    .action(async (f: ContributeFlags) => (await commands()).contributeAction(f));
+    .action(async (f: ContributeFlags) => (await contribute()).contributeAction(f));
 }

@@ -1,11 +1,15 @@
-/** `zkrisk prove` and `zkrisk verify`: their flags and descriptions; cli/commands/prove.ts does the work. */
+/**
+ * `zkrisk prove` and `zkrisk verify`: their flags and descriptions; cli/commands/prove.ts and verify.ts do the work.
+ */
 import type { Command } from "commander";
 import { join } from "node:path";
 import { lazyModule } from "../lazy";
 import { DEFAULT_MODEL } from "../paths";
-import type { ProveFlags, VerifyFlags } from "../commands/prove";
+import type { ProveFlags } from "../commands/prove";
+import type { VerifyFlags } from "../commands/verify";
 
-const commands = lazyModule<typeof import("../commands/prove")>(join(__dirname, "../commands/prove.ts"));
+const prove = lazyModule<typeof import("../commands/prove")>(join(__dirname, "../commands/prove.ts"));
+const verify = lazyModule<typeof import("../commands/verify")>(join(__dirname, "../commands/verify.ts"));
 
 /** Register `zkrisk prove` and `zkrisk verify`. */
 export function registerProveCommands(program: Command): void {
@@ -55,7 +59,7 @@ export function registerProveCommands(program: Command): void {
         "(--window only)",
     )
     .option("--json", "print the proof file's parameters as one JSON object")
-    .action(async (f: ProveFlags) => (await commands()).proveAction(f));
+    .action(async (f: ProveFlags) => (await prove()).proveAction(f));
 
   program
     .command("verify")
@@ -70,5 +74,7 @@ export function registerProveCommands(program: Command): void {
         "that fits their architecture)",
     )
     .option("--json", "print {ok, problems} as one JSON object")
-    .action(async (proofFile: string, f: VerifyFlags) => (await commands()).verifyAction(proofFile, f));
+    .action(async (proof: string, f: Omit<VerifyFlags, "proof">) =>
+      (await verify()).verifyAction({ ...f, proof }),
+    );
 }

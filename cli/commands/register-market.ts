@@ -1,0 +1,139 @@
+/**
+ * `zkrisk register-market`: register a market on the oracle (governance) with its publisher set, the verifier of the
+ * signed-update circuit, the model commitment it accepts, its guards and its guardian.
+ */
+import { UsageError } from "../../models/errors";
+import { modelCommitment } from "../../circuits/commitments";
+import { loadQuantizedModel } from "../../models/quantized-model";
+import { marketIdOf } from "../../candles/market-id";
+import { oracleAt, registerMarket, type MarketLimits } from "../../prover/onchain/oracle";
+import { publisherSetCommitment, readPublisherSet } from "../../publisher";
+import { output, parseIntOption } from "../options";
+import { addressOption, withChain } from "./chain";
+
+/** The guard options of `zkrisk register-market` (bps and seconds, as given). */
+export interface LimitFlags {
+  minMm: string;
+  maxMm: string;
+  minIm: string;
+  maxIm: string;
+  maxIncrease: string;
+  maxDecrease: string;
+  minInterval: string;
+  maxAge: string;
+}
+
+/** The options of `zkrisk register-market`, as commander gives them (cli/register/chain.ts). */
+export interface RegisterMarketFlags extends LimitFlags {
+  oracle: string;
+  market: string;
+  verifier: string;
+  model?: string;
+  commitment?: string;
+  guardian?: string;
+  /** Publisher set file of the market (`zkrisk publisher set`). */
+  publishers: string;
+  rpc: string;
+  key: string;
+  json?: boolean;
+}
+
+/** The market registered, as the oracle recorded it. */
+export interface RegisterMarketResult {
+  /** `--market` as given (label or number). */
+  market: string;
+  /** `--oracle` as given. */
+  oracle: string;
+  /** Market id, decimal. */
+  marketId: string;
+  /** Model commitment the market accepts, decimal. */
+  modelCommitment: string;
+  /** Commitment of the publisher set, decimal. */
+  publisherSet: string;
+  /** Signatures an update needs. */
+  quorum: number;
+  /** Statement key of the market's signed updates, decimal. */
+  statementKey: string;
+  limits: MarketLimits;
+  txHash: string;
+}
+
+function limitsOf(f: LimitFlags): MarketLimits {
+  return {
+    minMaintenanceMarginBps: parseIntOption("--min-mm", f.minMm, 0, 10000),
+    maxMaintenanceMarginBps: parseIntOption("--max-mm", f.maxMm, 0, 10000),
+    minInitialMarginBps: parseIntOption("--min-im", f.minIm, 0, 10000),
+    maxInitialMarginBps: parseIntOption("--max-im", f.maxIm, 0, 10000),
+    maxIncreaseBps: parseIntOption("--max-increase", f.maxIncrease, 0, 10000),
+    maxDecreaseBps: parseIntOption("--max-decrease", f.maxDecrease, 0, 10000),
+    minUpdateInterval: parseIntOption("--min-interval", f.minInterval, 0, 2 ** 32 - 1),
+    maxDataAge: parseIntOption("--max-age", f.maxAge, 1, 2 ** 32 - 1),
+  };
+}
+
+/**
+ * Register the market. The options and the publisher set file are checked before anything is sent; the guardian
+ * defaults to the sender.
+ */
+export async function runRegisterMarket(f: RegisterMarketFlags): Promise<RegisterMarketResult> {
+  if ((f.model === undefined) === (f.commitment === undefined)) {
+    throw new UsageError("give exactly one of --model or --commitment");
+  }
+  if (f.commitment !== undefined && !/^\d+$/.test(f.commitment)) {
+    throw new UsageError(`--commitment: '${f.commitment}' is not a decimal integer`);
+  }
+  const commitment = f.model ? await modelCommitment(loadQuantizedModel(f.model)) : BigInt(f.commitment!);
+  const limits = limitsOf(f);
+  const marketId = marketIdOf(f.market);
+  const set = await readPublisherSet(f.publishers);
+  const publisherSet = await publisherSetCommitment(set);
+  const { receipt, publishers } = await withChain(f.rpc, f.key, async (chain) =>
+    registerMarket(oracleAt(addressOption("--oracle", f.oracle), chain.signer), marketId, {
+      publishers: {
+        verifier: addressOption("--verifier", f.verifier),
+        modelCommitment: commitment,
+        publisherSet,
+        quorum: set.quorum,
+      },
+      guardian: f.guardian ? addressOption("--guardian", f.guardian) : await chain.signer.getAddress(),
+      limits,
+    }),
+  );
+  return {
+    market: f.market,
+    oracle: f.oracle,
+    marketId: marketId.toString(),
+    modelCommitment: commitment.toString(),
+    publisherSet: publishers.publisherSet.toString(),
+    quorum: publishers.quorum,
+    statementKey: publishers.statementKey.toString(),
+    limits,
+    txHash: receipt.hash,
+  };
+}
+
+/** The `--json` document of `zkrisk register-market`: what the oracle recorded (not the options as given). */
+export function registerMarketJson(r: RegisterMarketResult): unknown {
+  return {
+    marketId: r.marketId,
+    modelCommitment: r.modelCommitment,
+    publisherSet: r.publisherSet,
+    quorum: r.quorum,
+    statementKey: r.statementKey,
+    limits: r.limits,
+    txHash: r.txHash,
+  };
+}
+
+/** The text output of `zkrisk register-market`. */
+export function formatRegisterMarket(r: RegisterMarketResult): string {
+  return (
+    `registered ${r.market} (id ${r.marketId}) on ${r.oracle}: publisher set ${r.publisherSet} (quorum ` +
+    `${r.quorum}), statement key ${r.statementKey}; tx ${r.txHash}\n`
+  );
+}
+
+/** `zkrisk register-market`: register, then print what the oracle recorded. */
+export async function registerMarketAction(f: RegisterMarketFlags): Promise<void> {
+  output(await runRegisterMarket(f), f.json, formatRegisterMarket, registerMarketJson);
+}

@@ -1,0 +1,118 @@
+/**
+ * `zkrisk setup`: the Groth16 trusted setup of a compiled circuit (a fast INSECURE development setup, or phase 2 on
+ * a public ceremony's ptau), the verifier export and the manifest.
+ */
+import { join } from "node:path";
+import { BUILD_SUBDIR, CIRCUIT_NAME } from "../../circuits/compile-model";
+import { UsageError } from "../../models/errors";
+import { sha256File } from "../../models/io";
+import type { ArtifactManifest } from "../../prover/artifacts";
+import { runSetup as runGroth16Setup, type RunSetupResult } from "../../prover/setup";
+import { output, parseIntOption } from "../options";
+import { progressBar } from "../progress";
+import { readCircuitInfo, stderrLog } from "./circuit";
+
+/** The options of `zkrisk setup`, as commander gives them (cli/register/circuit.ts). */
+export interface SetupFlags {
+  artifacts: string;
+  model: string;
+  ptau?: string;
+  verifyPtau?: boolean;
+  force?: boolean;
+  beacon?: string;
+  beaconIterations: string;
+  json?: boolean;
+}
+
+/** The artifact directory set up. */
+export interface SetupResult {
+  /** `--artifacts` as given. */
+  artifacts: string;
+  /** Absolute artifact directory. */
+  dir: string;
+  constraints: number;
+  /** The manifest's setup entry (method, INSECURE or not, ceremony). */
+  setup: ArtifactManifest["setup"];
+  /** The ptau used, with its sha256. */
+  ptau: RunSetupResult["ptau"] & { sha256: string };
+  /** Absolute path of every artifact. */
+  files: RunSetupResult["paths"];
+  /** Wall-clock durations, ms. */
+  timingsMs: RunSetupResult["timings"];
+}
+
+/**
+ * Set up the circuit of `--artifacts` (made by `zkrisk compile` from `--model`, which is checked first); a progress
+ * bar and the setup log on stderr.
+ */
+export async function runSetup(f: SetupFlags): Promise<SetupResult> {
+  const info = readCircuitInfo(f.artifacts);
+  if (sha256File(f.model) !== info.model.sha256) {
+    throw new UsageError(
+      `--model: ${f.model} is not the model the circuit in ${f.artifacts} was compiled from (${info.model.file})`,
+    );
+  }
+  const build = join(f.artifacts, BUILD_SUBDIR);
+  const bar = progressBar(!f.json);
+  let started = false;
+  const result = await runGroth16Setup(
+    {
+      r1cs: join(build, `${CIRCUIT_NAME}.r1cs`),
+      wasm: join(build, `${CIRCUIT_NAME}_js`, `${CIRCUIT_NAME}.wasm`),
+      model: f.model,
+      out: f.artifacts,
+      ptau: f.ptau,
+      verifyPtau: f.verifyPtau,
+      force: f.force,
+      name: CIRCUIT_NAME,
+      beaconHash: f.beacon,
+      beaconIterationsExp: parseIntOption("--beacon-iterations", f.beaconIterations, 10, 63),
+      onProgress: (p) => {
+        if (!started) bar.start(p.steps, "development ptau");
+        started = true;
+        bar.update(p.step, p.stage);
+      },
+    },
+    stderrLog(Boolean(f.json)),
+  );
+  bar.stop();
+  return {
+    artifacts: f.artifacts,
+    dir: result.dir,
+    constraints: result.manifest.circuit.constraints,
+    setup: result.manifest.setup,
+    ptau: { ...result.ptau, sha256: result.manifest.ptau.sha256 },
+    files: result.paths,
+    timingsMs: result.timings,
+  };
+}
+
+/** The `--json` document of `zkrisk setup`: everything but `--artifacts` as given. */
+export function setupJson(r: SetupResult): unknown {
+  return {
+    dir: r.dir,
+    constraints: r.constraints,
+    setup: r.setup,
+    ptau: r.ptau,
+    files: r.files,
+    timingsMs: r.timingsMs,
+  };
+}
+
+/** The text output of `zkrisk setup`: the ptau, INSECURE if so, and the files written. */
+export function formatSetup(r: SetupResult): string {
+  const insecure = r.setup.insecure
+    ? ` — INSECURE ${r.setup.method === "direct" ? "direct development setup" : "development ptau"}`
+    : "";
+  return (
+    `setup done in ${r.artifacts}: ${r.constraints} constraints, ptau power ${r.ptau.power} ` +
+    `(needed ${r.ptau.requiredPower})${insecure}\n` +
+    `  ptau sha256 ${r.ptau.sha256}\n` +
+    `  zkey ${r.files.zkey}\n  verification key ${r.files.vkey}\n  verifier ${r.files.verifier}\n`
+  );
+}
+
+/** `zkrisk setup`: set up, then print what was made. */
+export async function setupAction(f: SetupFlags): Promise<void> {
+  output(await runSetup(f), f.json, formatSetup, setupJson);
+}
