@@ -29,15 +29,6 @@ import type { ProvedSignedUpdate } from "./prove-signed-update";
 /** Format tag of a signed-update proof file. */
 export const SIGNED_PROOF_FILE_FORMAT = "zkrisk-signed-proof/1";
 
-/** Whether a parsed JSON document says it is a signed-update proof file. */
-export function isSignedProofDocument(doc: unknown): boolean {
-  return (
-    typeof doc === "object" &&
-    doc !== null &&
-    (doc as { format?: unknown }).format === SIGNED_PROOF_FILE_FORMAT
-  );
-}
-
 /** Parse and check a signed-update proof file's document (as read from `file`). */
 export function parseSignedProofFile(doc: unknown, file: string): ProvedSignedUpdate {
   const r = new JsonReader(file, doc, "", (f, field, reason) => new ProofFileError(f, field, reason));

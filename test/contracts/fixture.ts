@@ -8,7 +8,7 @@
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
-import type { BaseContract, Interface } from "ethers";
+import type { BaseContract, Contract, Interface, Signer } from "ethers";
 import { marketIdOf } from "../../candles/market-id";
 import { DEFAULT_LIMITS, type MarketLimits } from "../../prover/onchain/oracle";
 
@@ -39,6 +39,15 @@ export { DEFAULT_LIMITS, type MarketLimits };
 /** A JSON-RPC call to the in-process network. */
 export function rpc<T = unknown>(method: string, params: unknown[] = []): Promise<T> {
   return hre.network.provider.send(method, params) as Promise<T>;
+}
+
+/** A RiskOracle governed by `governor`, deployed with Hardhat's compilation of the sources in contracts/. */
+export async function deployRiskOracle(governor: Signer): Promise<Contract> {
+  const c = (await hre.ethers.deployContract("RiskOracle", [
+    await governor.getAddress(),
+  ])) as unknown as Contract;
+  await c.waitForDeployment();
+  return c;
 }
 
 /** Make the next block's timestamp `time` (s). */

@@ -30,6 +30,7 @@ import { compileVerifier } from "../../prover/onchain/solc";
 import { releaseCurves } from "../../prover/setup";
 import { proveStandIn, standInArtifacts, type StandInProof } from "../helpers/signed-update-stand-in";
 import {
+  deployRiskOracle,
   BAR_SECONDS,
   DEFAULT_LIMITS,
   HOUR,
@@ -137,15 +138,8 @@ beforeAll(async () => {
   await hre.run("compile", { quiet: true });
   [governor, guardian, stranger] = await hre.ethers.getSigners();
   verifierAddress = await (await deployVerifier(governor, dir)).getAddress();
-  const deployOracle = async () => {
-    const c = (await hre.ethers.deployContract("RiskOracle", [
-      await governor.getAddress(),
-    ])) as unknown as Contract;
-    await c.waitForDeployment();
-    return c;
-  };
-  oracle = await deployOracle();
-  otherOracle = await deployOracle();
+  oracle = await deployRiskOracle(governor);
+  otherOracle = await deployRiskOracle(governor);
   chainId = (await hre.ethers.provider.getNetwork()).chainId;
   domain = oracleDomain(chainId, await oracle.getAddress());
   ({ publishers: btcPublishers } = await registerMarket(oracle, MARKET_ID, await registration()));

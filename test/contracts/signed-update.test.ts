@@ -41,6 +41,7 @@ import {
   type StandInStatement,
 } from "../helpers/signed-update-stand-in";
 import {
+  deployRiskOracle,
   BAR_SECONDS,
   DEFAULT_LIMITS,
   HOUR,
@@ -199,15 +200,8 @@ beforeAll(async () => {
   const factory = new hre.ethers.ContractFactory(compiled.abi as never, compiled.bytecode, governor);
   verifier = (await (await factory.deploy()).waitForDeployment()) as Contract;
   verifierAddress = await verifier.getAddress();
-  const deployOracle = async () => {
-    const c = (await hre.ethers.deployContract("RiskOracle", [
-      await governor.getAddress(),
-    ])) as unknown as Contract;
-    await c.waitForDeployment();
-    return c;
-  };
-  oracle = await deployOracle();
-  otherOracle = await deployOracle();
+  oracle = await deployRiskOracle(governor);
+  otherOracle = await deployRiskOracle(governor);
   chainId = (await hre.ethers.provider.getNetwork()).chainId;
   domain = oracleDomain(chainId, await oracle.getAddress());
   MODEL = await poseidonSponge([1n, 2n, 3n]);
