@@ -56,6 +56,7 @@ const FAST_SUITES = [
   "test/candles/batch-digest.test.ts",
   "test/candles/market-id.test.ts",
   "test/features/window-features.test.ts",
+  "test/publisher/babyjubjub.test.ts",
   "test/publisher/eddsa.test.ts",
   "test/publisher/keystore.test.ts",
   "test/publisher/publisher-set.test.ts",

@@ -13,3 +13,16 @@ export function toField(v: bigint): bigint {
 export function fromField(f: bigint): bigint {
   return f > FIELD_MODULUS / 2n ? f - FIELD_MODULUS : f;
 }
+
+/** a^-1 mod p (extended Euclid), in [1, p). Throws a RangeError if a is 0 mod p. */
+export function invertField(a: bigint): bigint {
+  let [r0, r1] = [FIELD_MODULUS, toField(a)];
+  let [t0, t1] = [0n, 1n];
+  while (r1 !== 0n) {
+    const q = r0 / r1;
+    [r0, r1] = [r1, r0 - q * r1];
+    [t0, t1] = [t1, t0 - q * t1];
+  }
+  if (r0 !== 1n) throw new RangeError(`invertField: ${a} is 0 mod p and has no inverse`);
+  return toField(t0);
+}

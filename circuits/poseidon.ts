@@ -9,7 +9,7 @@
  * and cached. The permutation is the unoptimised one (add constants, S-box on every cell in full rounds and
  * on cell 0 in partial rounds, multiply by M), which circomlib's optimised circuit computes identically.
  */
-import { FIELD_MODULUS as P, toField } from "./field";
+import { FIELD_MODULUS as P, invertField, toField } from "./field";
 
 /** Full rounds, for every width. */
 const N_ROUNDS_F = 8;
@@ -75,19 +75,6 @@ function grainBits(t: number, nRoundsP: number): () => number {
   };
 }
 
-/** a^-1 mod p (extended Euclid); a must be non-zero mod p. */
-function invert(a: bigint): bigint {
-  let [r0, r1] = [P, toField(a)];
-  let [t0, t1] = [0n, 1n];
-  while (r1 !== 0n) {
-    const q = r0 / r1;
-    [r0, r1] = [r1, r0 - q * r1];
-    [t0, t1] = [t1, t0 - q * t1];
-  }
-  if (r0 !== 1n) throw new RangeError("poseidon: MDS entry not invertible");
-  return toField(t0);
-}
-
 /** Inverses of many non-zero values with one inversion (Montgomery's trick: prefix products, then back). */
 function invertAll(values: readonly bigint[]): bigint[] {
   const prefix: bigint[] = [];
@@ -96,7 +83,7 @@ function invertAll(values: readonly bigint[]): bigint[] {
     prefix.push(acc);
     acc = (acc * v) % P;
   }
-  let inv = invert(acc);
+  let inv = invertField(acc);
   const out: bigint[] = new Array<bigint>(values.length);
   for (let i = values.length - 1; i >= 0; i--) {
     out[i] = (inv * prefix[i]) % P;
@@ -129,7 +116,7 @@ function params(t: number): PoseidonParams {
     if (v < P) c.push(v); // rejection sampling, as the script does for round constants
   }
   // Cauchy matrix M[i][j] = 1 / (x_i + y_j) from 2t further draws, taken mod p. (The script re-draws on a
-  // repeated value or a zero denominator; neither occurs for circomlib's widths, and invert() would throw.)
+  // repeated value or a zero denominator; neither occurs for circomlib's widths, and invertField() would throw.)
   const xy = Array.from({ length: 2 * t }, () => draw() % P);
   const inverses = invertAll(
     Array.from({ length: t * t }, (_, k) => (xy[Math.floor(k / t)] + xy[t + (k % t)]) % P),

@@ -1,15 +1,29 @@
 /**
- * Publisher keys and signatures: EdDSA-Poseidon on BabyJubJub, through circomlibjs's `buildEddsa`, the
- * scheme circomlib's `EdDSAPoseidonVerifier` checks in a circuit. That template takes the inputs
- * `Ax, Ay` (public key), `R8x, R8y, S` (signature) and `M` (message, here a window digest), and accepts
- * iff S < SUBGROUP_ORDER (a 253-bit `CompConstant` check), 8·A is not the identity, and
- * S·B8 = R8 + 8·H(R8x, R8y, Ax, Ay, M)·A with H = Poseidon(5). The names and rules below follow it.
+ * Publisher keys and signatures: EdDSA-Poseidon on BabyJubJub, the scheme circomlib's `EdDSAPoseidonVerifier`
+ * checks in a circuit. That template takes the inputs `Ax, Ay` (public key), `R8x, R8y, S` (signature) and `M`
+ * (message, here a window digest), and accepts iff S < SUBGROUP_ORDER (a 253-bit `CompConstant` check), 8·A is
+ * not the identity, and S·B8 = R8 + 8·H(R8x, R8y, Ax, Ay, M)·A with H = Poseidon(5). The names and rules below
+ * follow it.
  *
- * A private key is 32 random bytes (circomlibjs derives the scalar by blake512 and pruning). It never
+ * Verification (`publicKeyViolation`, `verifySignature`) runs on the project's own curve (babyjubjub.ts) and
+ * Poseidon (circuits/poseidon.ts), so the prover never loads circomlibjs. Key derivation and signing
+ * (`publicKeyOf`, `signDigest`), the publisher's side only, go through circomlibjs's `buildEddsa`: a private
+ * key is 32 random bytes, from which it derives the scalar by blake512 and pruning. A private key never
  * leaves this module and the keystore (keystore.ts) except as bytes handed to `signDigest`.
  */
 import { randomBytes } from "node:crypto";
 import { FIELD_MODULUS } from "../circuits/field";
+import { poseidon } from "../circuits/poseidon";
+import {
+  addPoints,
+  BASE8,
+  isInSubgroup,
+  isOnCurve,
+  mulPoint,
+  pointsEqual,
+  SUBGROUP_ORDER,
+  type CurvePoint,
+} from "./babyjubjub";
 import { SignatureError } from "./errors";
 
 /** A publisher's public key, a BabyJubJub point, as two BN254 field elements (`Ax`, `Ay` of the circuit). */
@@ -28,25 +42,16 @@ export interface Signature {
 /** Bytes of a private key. */
 export const PRIVATE_KEY_BYTES = 32;
 
-/** The order of BabyJubJub's prime subgroup (circomlibjs `babyJub.subOrder`); S must be below it. */
-export const SUBGROUP_ORDER = 2736030358979909402780800718157159386076813972158567259200215660948447373041n;
-
 type Point = [unknown, unknown];
 interface EddsaLib {
-  babyJub: {
-    F: { e(x: bigint): unknown; toObject(x: unknown): bigint };
-    subOrder: bigint;
-    inCurve(p: Point): boolean;
-    inSubgroup(p: Point): boolean;
-  };
+  babyJub: { F: { e(x: bigint): unknown; toObject(x: unknown): bigint } };
   prv2pub(prv: Uint8Array): Point;
   signPoseidon(prv: Uint8Array, msg: unknown): { R8: Point; S: bigint };
-  verifyPoseidon(msg: unknown, sig: { R8: Point; S: bigint }, A: Point): boolean;
 }
 
 let eddsaPromise: Promise<EddsaLib> | undefined;
 
-/** circomlibjs's EdDSA, built once per process. */
+/** circomlibjs's EdDSA, built once per process, and only by signing or key derivation. */
 function eddsa(): Promise<EddsaLib> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   eddsaPromise ??= (require("circomlibjs") as { buildEddsa(): Promise<EddsaLib> }).buildEddsa();
@@ -78,13 +83,16 @@ const isField = (v: bigint) => v >= 0n && v < FIELD_MODULUS;
  * The reason `key` is not a usable publisher key, or undefined: both coordinates in [0, p), on the curve,
  * in the prime subgroup and not the identity (so 8·A is not the identity, the circuit's check).
  */
-export async function publicKeyViolation(key: PublicKey): Promise<string | undefined> {
+export function publicKeyViolation(key: PublicKey): Promise<string | undefined> {
+  return Promise.resolve(keyViolation(key));
+}
+
+function keyViolation(key: PublicKey): string | undefined {
   if (!isField(key.Ax) || !isField(key.Ay)) return "a coordinate is not a field element in [0, p)";
-  const { babyJub } = await eddsa();
-  const point: Point = [babyJub.F.e(key.Ax), babyJub.F.e(key.Ay)];
-  if (!babyJub.inCurve(point)) return "not a point of BabyJubJub";
+  const point: CurvePoint = { x: key.Ax, y: key.Ay };
+  if (!isOnCurve(point)) return "not a point of BabyJubJub";
   if (key.Ax === 0n) return "a point of small order (x = 0)";
-  if (!babyJub.inSubgroup(point)) return "not in the prime-order subgroup";
+  if (!isInSubgroup(point)) return "not in the prime-order subgroup";
   return undefined;
 }
 
@@ -102,16 +110,21 @@ export async function signDigest(prv: Uint8Array, digest: bigint): Promise<Signa
  * subgroup order higher satisfies the curve equation too, and is refused), every coordinate and the digest
  * in [0, p), R8 on the curve, the key valid (see `publicKeyViolation`), and the EdDSA-Poseidon equation.
  */
-export async function verifySignature(key: PublicKey, digest: bigint, sig: Signature): Promise<boolean> {
+export function verifySignature(key: PublicKey, digest: bigint, sig: Signature): Promise<boolean> {
+  return Promise.resolve(signatureHolds(key, digest, sig));
+}
+
+function signatureHolds(key: PublicKey, digest: bigint, sig: Signature): boolean {
   if (sig.S < 0n || sig.S >= SUBGROUP_ORDER) return false;
   if (!isField(digest) || !isField(sig.R8x) || !isField(sig.R8y)) return false;
-  if ((await publicKeyViolation(key)) !== undefined) return false;
-  const lib = await eddsa();
-  const F = lib.babyJub.F;
-  return lib.verifyPoseidon(F.e(digest), { R8: [F.e(sig.R8x), F.e(sig.R8y)], S: sig.S }, [
-    F.e(key.Ax),
-    F.e(key.Ay),
-  ]);
+  if (keyViolation(key) !== undefined) return false;
+  const r8: CurvePoint = { x: sig.R8x, y: sig.R8y };
+  if (!isOnCurve(r8)) return false;
+  // h is the full Poseidon output (the circuit's Num2Bits_strict), multiplied as an integer, not mod l.
+  const h = poseidon([sig.R8x, sig.R8y, key.Ax, key.Ay, digest]);
+  const left = mulPoint(BASE8, sig.S);
+  const right = addPoints(r8, mulPoint({ x: key.Ax, y: key.Ay }, 8n * h));
+  return pointsEqual(left, right);
 }
 
 /**

@@ -1,7 +1,14 @@
-/** EdDSA-Poseidon publisher signatures: accepted by the right key over the right digest, refused otherwise. */
+/**
+ * EdDSA-Poseidon publisher signatures: accepted by the right key over the right digest, refused otherwise;
+ * verification agrees with circomlibjs's `verifyPoseidon` and does not load circomlibjs.
+ */
+import { spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { windowDigest, type Window } from "../../candles";
 import { FIELD_MODULUS } from "../../circuits/field";
+import { bigRandom } from "../../circuits/test-harness/testing";
 import {
   assertSignature,
   generatePrivateKey,
@@ -11,6 +18,8 @@ import {
   SignatureError,
   SUBGROUP_ORDER,
   verifySignature,
+  type PublicKey,
+  type Signature,
 } from "../../publisher";
 import { HOUR, SMALL_WINDOW } from "../helpers/windows";
 
@@ -112,5 +121,97 @@ describe("publisher signatures", () => {
     expect(await publicKeyViolation({ Ax: bj.F.toObject(x), Ay: bj.F.toObject(y) })).toBe(
       "not in the prime-order subgroup",
     );
+  });
+});
+
+type F1 = unknown;
+interface CircomlibjsEddsa {
+  babyJub: {
+    F: { e(x: bigint): F1; toObject(x: F1): bigint };
+    Base8: F1[];
+    addPoint(a: F1[], b: F1[]): F1[];
+  };
+  verifyPoseidon(msg: F1, sig: { R8: F1[]; S: bigint }, A: F1[]): boolean;
+}
+const loadModule = createRequire(__filename);
+
+describe("publisher signature verification, against circomlibjs", () => {
+  it("agrees with verifyPoseidon on 30 seeded keys and digests, honest and edited", async () => {
+    const lib = await (loadModule("circomlibjs") as { buildEddsa(): Promise<CircomlibjsEddsa> }).buildEddsa();
+    const F = lib.babyJub.F;
+    const reference = (k: PublicKey, digest: bigint, sig: Signature) =>
+      lib.verifyPoseidon(F.e(digest), { R8: [F.e(sig.R8x), F.e(sig.R8y)], S: sig.S }, [F.e(k.Ax), F.e(k.Ay)]);
+    /** R8 + Base8, another curve point, in circomlibjs's arithmetic. */
+    const movedR8 = (sig: Signature): Signature => {
+      const [x, y] = lib.babyJub.addPoint([F.e(sig.R8x), F.e(sig.R8y)], lib.babyJub.Base8);
+      return { ...sig, R8x: F.toObject(x), R8y: F.toObject(y) };
+    };
+    const rnd = bigRandom(13);
+    const keys = Array.from({ length: 30 }, () =>
+      Uint8Array.from(Array.from({ length: 32 }, () => Number(rnd.between(0n, 255n)))),
+    );
+    const pubs = await Promise.all(keys.map(publicKeyOf));
+    let accepted = 0;
+    let refused = 0;
+    for (const [i, prv] of keys.entries()) {
+      const digest = rnd.between(0n, FIELD_MODULUS - 1n);
+      const sig = await signDigest(prv, digest);
+      const other = pubs[(i + 1) % pubs.length];
+      const cases: [PublicKey, bigint, Signature][] = [
+        [pubs[i], digest, sig],
+        [pubs[i], digest, { ...sig, S: sig.S + 1n }],
+        [pubs[i], digest, { ...sig, S: sig.S + SUBGROUP_ORDER }],
+        [pubs[i], digest, { ...sig, R8x: sig.R8x + 1n }],
+        [pubs[i], digest, movedR8(sig)],
+        [pubs[i], (digest + 1n) % FIELD_MODULUS, sig],
+        [other, digest, sig],
+      ];
+      for (const [k, d, s] of cases) {
+        const ours = await verifySignature(k, d, s);
+        expect(ours, `key ${i}, S ${s.S}, digest ${d}`).toBe(reference(k, d, s));
+        if (ours) accepted++;
+        else refused++;
+      }
+    }
+    expect([accepted, refused]).toEqual([30, 180]);
+  });
+
+  it("verifies in a fresh process without loading circomlibjs (signing then does load it)", async () => {
+    const prv = key(5);
+    const script = `
+const { signDigest, verifySignature } = require(process.argv[1]);
+const j = JSON.parse(process.argv[2]);
+const loaded = () => Object.keys(require.cache).some((k) => k.includes("circomlibjs"));
+verifySignature({ Ax: BigInt(j.Ax), Ay: BigInt(j.Ay) }, BigInt(j.digest), {
+  R8x: BigInt(j.R8x), R8y: BigInt(j.R8y), S: BigInt(j.S),
+}).then(async (ok) => {
+  const poseidonLoaded = Object.keys(require.cache).some((k) => k.endsWith("poseidon.ts"));
+  const afterVerify = loaded();
+  await signDigest(new Uint8Array(32).fill(5), 1n);
+  process.stdout.write(JSON.stringify({ ok, poseidonLoaded, afterVerify, afterSign: loaded() }));
+});
+`;
+    const pub = await publicKeyOf(prv);
+    const sig = await signDigest(prv, 77n);
+    const arg = JSON.stringify({
+      Ax: `${pub.Ax}`,
+      Ay: `${pub.Ay}`,
+      digest: "77",
+      R8x: `${sig.R8x}`,
+      R8y: `${sig.R8y}`,
+      S: `${sig.S}`,
+    });
+    const child = spawnSync(
+      process.execPath,
+      ["-r", "tsx/cjs", "-e", script, join(__dirname, "../../publisher/eddsa.ts"), arg],
+      { encoding: "utf8", timeout: 60_000 },
+    );
+    expect(child.stderr).toBe("");
+    expect(JSON.parse(child.stdout)).toEqual({
+      ok: true,
+      poseidonLoaded: true,
+      afterVerify: false,
+      afterSign: true,
+    });
   });
 });
