@@ -10,6 +10,7 @@ import { join } from "node:path";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { BaseContract, Contract, Interface, Signer } from "ethers";
 import { marketIdOf } from "../../candles/market-id";
+import { FIELD_MODULUS } from "../../circuits/field";
 import { DEFAULT_LIMITS, type MarketLimits } from "../../prover/onchain/oracle";
 
 const requireHere = createRequire(__filename);
@@ -40,6 +41,20 @@ export { DEFAULT_LIMITS, type MarketLimits };
 export function rpc<T = unknown>(method: string, params: unknown[] = []): Promise<T> {
   return hre.network.provider.send(method, params) as Promise<T>;
 }
+
+/**
+ * The publisher-set fields the oracle refuses, at registration and rotation alike: the custom error, the field
+ * patched into an otherwise valid configuration, and the error's argument.
+ */
+export const BAD_PUBLISHER_SET_FIELDS: [string, Record<string, bigint | number>, bigint][] = [
+  ["OracleInvalidModelCommitment", { modelCommitment: 0n }, 0n],
+  ["OracleInvalidModelCommitment", { modelCommitment: FIELD_MODULUS }, FIELD_MODULUS],
+  ["OracleInvalidPublisherSet", { publisherSet: 0n }, 0n],
+  ["OracleInvalidPublisherSet", { publisherSet: FIELD_MODULUS }, FIELD_MODULUS],
+  ["OracleInvalidQuorum", { quorum: 0 }, 0n],
+  ["OracleInvalidStatementKey", { statementKey: 0n }, 0n],
+  ["OracleInvalidStatementKey", { statementKey: FIELD_MODULUS }, FIELD_MODULUS],
+];
 
 /** A RiskOracle governed by `governor`, deployed with Hardhat's compilation of the sources in contracts/. */
 export async function deployRiskOracle(governor: Signer): Promise<Contract> {

@@ -30,6 +30,7 @@ import { compileVerifier } from "../../prover/onchain/solc";
 import { releaseCurves } from "../../prover/setup";
 import { proveStandIn, standInArtifacts, type StandInProof } from "../helpers/signed-update-stand-in";
 import {
+  BAD_PUBLISHER_SET_FIELDS,
   deployRiskOracle,
   BAR_SECONDS,
   DEFAULT_LIMITS,
@@ -292,15 +293,7 @@ describe("registerMarket", () => {
       });
     });
 
-    it.each([
-      ["OracleInvalidModelCommitment", { modelCommitment: 0n }, 0n],
-      ["OracleInvalidModelCommitment", { modelCommitment: FIELD_MODULUS }, FIELD_MODULUS],
-      ["OracleInvalidPublisherSet", { publisherSet: 0n }, 0n],
-      ["OracleInvalidPublisherSet", { publisherSet: FIELD_MODULUS }, FIELD_MODULUS],
-      ["OracleInvalidQuorum", { quorum: 0 }, 0n],
-      ["OracleInvalidStatementKey", { statementKey: 0n }, 0n],
-      ["OracleInvalidStatementKey", { statementKey: FIELD_MODULUS }, FIELD_MODULUS],
-    ])("%s: %o", async (name, patch, arg) => {
+    it.each(BAD_PUBLISHER_SET_FIELDS)("%s: %o", async (name, patch, arg) => {
       await expectRefused(oracle.registerMarket(ETH_USDT, await rawConfig(patch)), { name, args: [arg] });
     });
 

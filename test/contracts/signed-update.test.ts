@@ -41,6 +41,7 @@ import {
   type StandInStatement,
 } from "../helpers/signed-update-stand-in";
 import {
+  BAD_PUBLISHER_SET_FIELDS,
   deployRiskOracle,
   BAR_SECONDS,
   DEFAULT_LIMITS,
@@ -275,15 +276,7 @@ describe("registerMarket and setPublisherSet", () => {
 
   describe("refuses a bad configuration", () => {
     const config = (patch: Partial<PublisherSetConfig> = {}) => ({ ...btcConfig, ...patch });
-    it.each([
-      ["OracleInvalidModelCommitment", { modelCommitment: 0n }, 0n],
-      ["OracleInvalidModelCommitment", { modelCommitment: FIELD_MODULUS }, FIELD_MODULUS],
-      ["OracleInvalidPublisherSet", { publisherSet: 0n }, 0n],
-      ["OracleInvalidPublisherSet", { publisherSet: FIELD_MODULUS }, FIELD_MODULUS],
-      ["OracleInvalidQuorum", { quorum: 0 }, 0n],
-      ["OracleInvalidStatementKey", { statementKey: 0n }, 0n],
-      ["OracleInvalidStatementKey", { statementKey: FIELD_MODULUS }, FIELD_MODULUS],
-    ])("%s: %o", async (name, patch, arg) => {
+    it.each(BAD_PUBLISHER_SET_FIELDS)("%s: %o", async (name, patch, arg) => {
       expect(await revertOf(oracle.setPublisherSet(MARKET_ID, config(patch)), oracle)).toEqual({
         name,
         args: [arg],
