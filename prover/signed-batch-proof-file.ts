@@ -19,6 +19,8 @@ import { marketIdOf } from "../candles/market-id";
 import { toVerifierCalldata } from "./calldata";
 import { fieldString, fieldStrings, groth16ProofOf, ProofFileError, proofFileBar } from "./proof-file";
 import type { ProvedSignedBatch } from "./prove-signed-batch";
+import type { ProvedSignedUpdate } from "./prove-signed-update";
+import { parseSignedProofFile } from "./signed-proof-file";
 import { snarkjs, type VerificationKey } from "./setup/snarkjs";
 
 /** Format tag of a signed batch proof file. */
@@ -121,6 +123,17 @@ export function parseSignedBatchProofFile(doc: unknown, file: string): ProvedSig
 /** Read a signed batch proof file; a malformed one is a PROOF_INVALID error naming the file and the field. */
 export function readSignedBatchProofFile(path: string): ProvedSignedBatch {
   return parseSignedBatchProofFile(readJsonFile(path, "PROOF_INVALID"), path);
+}
+
+/** A proof file of either kind, read once and parsed strictly by its `format`. */
+export type SignedProofFile = { batch: ProvedSignedBatch } | { update: ProvedSignedUpdate };
+
+/** Read a signed update's or a signed batch's proof file, by its format (PROOF_INVALID naming file and field). */
+export function readAnySignedProofFile(path: string): SignedProofFile {
+  const doc = readJsonFile(path, "PROOF_INVALID");
+  return isSignedBatchProofDocument(doc)
+    ? { batch: parseSignedBatchProofFile(doc, path) }
+    : { update: parseSignedProofFile(doc, path) };
 }
 
 /**

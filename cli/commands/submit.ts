@@ -2,10 +2,8 @@
  * `zkrisk submit`: a signed update's proof file (`zkrisk prove --window`) sent with `submitSignedUpdate`, or a
  * signed batch's (`zkrisk prove --batch`) with `submitSignedBatch`, by the file's format.
  */
-import { readJsonFile } from "../../models/io";
 import { oracleAt, submitSignedBatch, submitSignedUpdate } from "../../prover/onchain/oracle";
-import { readSignedProofFile } from "../../prover/signed-proof-file";
-import { isSignedBatchProofDocument, readSignedBatchProofFile } from "../../prover/signed-batch-proof-file";
+import { readAnySignedProofFile } from "../../prover/signed-batch-proof-file";
 import { output } from "../options";
 import { addressOption, withChain } from "./chain";
 
@@ -29,15 +27,12 @@ export interface SubmitResult {
 
 /** Submit the proof file to the oracle; it is read strictly before anything is sent. A refusal throws. */
 export async function runSubmit(f: SubmitFlags): Promise<SubmitResult> {
-  const batch = isSignedBatchProofDocument(readJsonFile(f.proof, "PROOF_INVALID"))
-    ? readSignedBatchProofFile(f.proof)
-    : undefined;
-  const update = batch === undefined ? readSignedProofFile(f.proof) : undefined;
+  const file = readAnySignedProofFile(f.proof);
   const receipt = await withChain(f.rpc, f.key, (chain) => {
     const oracle = oracleAt(addressOption("--oracle", f.oracle), chain.signer);
-    return batch !== undefined
-      ? submitSignedBatch(oracle, batch)
-      : submitSignedUpdate(oracle, BigInt(update!.parameters.marketId), update!.calldata);
+    return "batch" in file
+      ? submitSignedBatch(oracle, file.batch)
+      : submitSignedUpdate(oracle, BigInt(file.update.parameters.marketId), file.update.calldata);
   });
   return { txHash: receipt.hash, block: receipt.blockNumber, gasUsed: receipt.gasUsed.toString() };
 }

@@ -4,13 +4,8 @@
  */
 import { readFileSync } from "node:fs";
 import { loadArtifacts } from "../../prover/artifacts";
-import { readJsonFile } from "../../models/io";
-import { checkSignedProofFile, readSignedProofFile } from "../../prover/signed-proof-file";
-import {
-  checkSignedBatchProofFile,
-  isSignedBatchProofDocument,
-  readSignedBatchProofFile,
-} from "../../prover/signed-batch-proof-file";
+import { checkSignedProofFile } from "../../prover/signed-proof-file";
+import { checkSignedBatchProofFile, readAnySignedProofFile } from "../../prover/signed-batch-proof-file";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import type { VerificationKey } from "../../prover/setup/snarkjs";
 import { output } from "../options";
@@ -39,9 +34,11 @@ export async function runVerify(f: VerifyFlags): Promise<VerifyResult> {
   const artifacts = loadArtifacts(f.artifacts, { modelPath: f.model });
   const vkey = JSON.parse(readFileSync(artifacts.paths.vkey, "utf8")) as VerificationKey;
   const model = loadQuantizedModel(artifacts.modelPath);
-  const problems = isSignedBatchProofDocument(readJsonFile(f.proof, "PROOF_INVALID"))
-    ? await checkSignedBatchProofFile(readSignedBatchProofFile(f.proof), { model, vkey })
-    : await checkSignedProofFile(readSignedProofFile(f.proof), { model, vkey });
+  const file = readAnySignedProofFile(f.proof);
+  const problems =
+    "batch" in file
+      ? await checkSignedBatchProofFile(file.batch, { model, vkey })
+      : await checkSignedProofFile(file.update, { model, vkey });
   return { proof: f.proof, ok: problems.length === 0, problems };
 }
 
