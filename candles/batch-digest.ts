@@ -16,8 +16,7 @@
  * circuit recomputes the batch digest with `PoseidonSponge(2 + 2N)` over the same list, from window
  * digests it recomputes from the candles.
  */
-import { packAscii } from "../circuits/commitments";
-import { FIELD_MODULUS } from "../circuits/field";
+import { FIELD_MODULUS, packAscii } from "../circuits/field";
 import { poseidonSponge } from "../circuits/poseidon-sponge";
 
 /** The domain tag of batch digests, version 1: the ASCII of "zkrisk.batch.v1" as one field element. */

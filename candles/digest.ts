@@ -21,7 +21,7 @@
  * the position. Nor is its missing flag: a bar is missing exactly when its close is 0. A circuit recomputes
  * the digest with `PoseidonSponge(5 + 2N + 2R)` over the same list.
  */
-import { packAscii } from "../circuits/commitments";
+import { packAscii } from "../circuits/field";
 import { poseidonSponge } from "../circuits/poseidon-sponge";
 import { inRangePart, windowViolation, type Window } from "./window";
 

@@ -2,8 +2,7 @@
  * The market id: how a market is named in every field element that carries it (the proof's public signal, the
  * signed window's digest, the oracle's market key). It belongs to the data, before any proof.
  */
-import { packAscii } from "../circuits/commitments";
-import { toField } from "../circuits/field";
+import { packAscii, toField } from "../circuits/field";
 import { UsageError } from "../models/errors";
 
 /**

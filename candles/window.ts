@@ -30,6 +30,11 @@ import { isoFromMs } from "../core/time";
 export const INTERVAL_BITS = 32;
 /** Bit width of an open time in ms (below 2^48 ms, the year 10889). */
 export const TIME_BITS = 48;
+/**
+ * Bars of the window a publisher signs and a proof reads: 7 days of 2-hour returns and the close before the
+ * first, the bars one feature vector reads (features/window-features.ts).
+ */
+export const WINDOW_BARS = 85;
 /** The most bars a window may hold. */
 export const MAX_WINDOW_BARS = 4096;
 /** The last bars of a window whose high and low are part of it (one day of 2-hour bars). */

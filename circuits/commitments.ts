@@ -7,19 +7,11 @@
  * The input commitment binds the quantised features of one update, in model order.
  */
 import type { QuantizedModel } from "../models/quantized-model";
+import { packAscii } from "./field";
 import { poseidonSponge, SPONGE_CHUNK } from "./poseidon-sponge";
 
 /** Version of the layout below; bump it when the layout changes. */
 export const MODEL_COMMITMENT_LAYOUT = 2n;
-
-/** Pack an ASCII string of at most 31 bytes into one field element (big-endian bytes). */
-export function packAscii(s: string): bigint {
-  if (!/^[\x20-\x7e]{0,31}$/.test(s))
-    throw new RangeError(`cannot pack '${s}': printable ASCII, at most 31 bytes`);
-  let v = 0n;
-  for (const ch of s) v = (v << 8n) | BigInt(ch.charCodeAt(0));
-  return v;
-}
 
 /** Where each weight and bias sits in the model-commitment list (the committed-mode circuit needs it). */
 export interface CommitmentLayout {

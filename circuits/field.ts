@@ -26,3 +26,12 @@ export function invertField(a: bigint): bigint {
   if (r0 !== 1n) throw new RangeError(`invertField: ${a} is 0 mod p and has no inverse`);
   return toField(t0);
 }
+
+/** Pack an ASCII string of at most 31 bytes into one field element (big-endian bytes). */
+export function packAscii(s: string): bigint {
+  if (!/^[\x20-\x7e]{0,31}$/.test(s))
+    throw new RangeError(`cannot pack '${s}': printable ASCII, at most 31 bytes`);
+  let v = 0n;
+  for (const ch of s) v = (v << 8n) | BigInt(ch.charCodeAt(0));
+  return v;
+}

@@ -40,7 +40,7 @@
 import type { QuantizedModel } from "../models/quantized-model";
 import { BATCH_DIGEST_TAG, MAX_BATCH_MARKETS } from "../candles/batch-digest";
 import { WINDOW_RANGE_BARS } from "../candles/window";
-import { FEATURE_WINDOW_BARS } from "../features/window-features";
+import { WINDOW_BARS } from "../candles/window";
 import { architectureOf, type Architecture } from "./architecture";
 import { BATCH_PACKING } from "./batch-statement";
 import {
@@ -83,7 +83,7 @@ export async function generateSignedBatchCircuit(
     throw new RangeError(`batch size ${n} is not an integer in [1, ${MAX_BATCH_MARKETS}]`);
   }
   checkSignedCircuitParameters(model, mode, quorum, architecture);
-  const BARS = FEATURE_WINDOW_BARS;
+  const BARS = WINDOW_BARS;
   const R = WINDOW_RANGE_BARS;
   const K = quorum;
   const P = BATCH_PACKING;

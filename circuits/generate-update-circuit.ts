@@ -39,7 +39,7 @@
  */
 import type { QuantizedModel } from "../models/quantized-model";
 import { WINDOW_RANGE_BARS } from "../candles/window";
-import { FEATURE_WINDOW_BARS } from "../features/window-features";
+import { WINDOW_BARS } from "../candles/window";
 import { architectureOf, type Architecture } from "./architecture";
 import {
   emitInference,
@@ -78,7 +78,7 @@ export async function generateUpdateCircuit(
   architecture: Architecture = architectureOf(model),
 ): Promise<GeneratedUpdateCircuit> {
   checkSignedCircuitParameters(model, mode, quorum, architecture);
-  const N = FEATURE_WINDOW_BARS;
+  const N = WINDOW_BARS;
   const R = WINDOW_RANGE_BARS;
   const K = quorum;
   const out: string[] = [];

@@ -7,7 +7,8 @@
  */
 import { WINDOW_DIGEST_TAG } from "../candles/digest";
 import { WINDOW_RANGE_BARS } from "../candles/window";
-import { FEATURE_INTERVAL_MS, FEATURE_WINDOW_BARS } from "../features/window-features";
+import { FEATURE_INTERVAL_MS } from "../features/window-features";
+import { WINDOW_BARS } from "../candles/window";
 import type { QuantizedModel } from "../models/quantized-model";
 import { PUBLISHER_SET_MAX_KEYS } from "../publisher/publisher-set";
 import { checkFitsArchitecture, type Architecture } from "./architecture";
@@ -15,7 +16,7 @@ import type { WeightMode } from "./generate-circuit";
 
 /** Field elements the digest absorbs for a feature window: header, (close, volume) per bar, (high, low) of the
  * range part. */
-export const WINDOW_DIGEST_LENGTH = 5 + 2 * FEATURE_WINDOW_BARS + 2 * WINDOW_RANGE_BARS;
+export const WINDOW_DIGEST_LENGTH = 5 + 2 * WINDOW_BARS + 2 * WINDOW_RANGE_BARS;
 
 /** Writes one line of Circom. */
 type Line = (s?: string) => void;
@@ -74,7 +75,7 @@ export function emitWindowDigest(
   line: Line,
   o: { target: string; of: string; indent: string; declare: boolean },
 ): void {
-  const N = FEATURE_WINDOW_BARS;
+  const N = WINDOW_BARS;
   const R = WINDOW_RANGE_BARS;
   const { target, of, indent } = o;
   line(`${indent}${o.declare ? "component " : ""}${target} = PoseidonSponge(${WINDOW_DIGEST_LENGTH});`);

@@ -27,8 +27,7 @@
  *   Governance registers the key of each market with its parts; the oracle compares the proof's key with
  *   the registered one, and an auditor recomputes the key from the parts.
  */
-import { packAscii } from "./commitments";
-import { FIELD_MODULUS } from "./field";
+import { FIELD_MODULUS, packAscii } from "./field";
 import { poseidonSponge } from "./poseidon-sponge";
 
 /** The domain tag of statement keys, version 1. */

@@ -7,7 +7,7 @@
  * price (the last close) instead of a logarithm per bar, one division per feature, square roots of whole
  * numbers, and a maximum over a few sampled closes. Each value is an integer at scale 2^FEATURE_SCALE_BITS.
  *
- * Notation, for the FEATURE_WINDOW_BARS = 85 bars i = 0 .. 84 of a window (bar 84 is the last, t):
+ * Notation, for the WINDOW_BARS = 85 bars i = 0 .. 84 of a window (bar 84 is the last, t):
  *   c_i, v_i             close and volume; h_i, l_i high and low (range part: i >= 73)
  *   p_i = [c_i > 0]      the bar is present (a missing bar has every field 0)
  *   ok_i = p_i p_{i-1}   return i (i = 1 .. 84) exists: both of its bars are present
@@ -38,6 +38,7 @@
 import { BoundsError, InsufficientDataError } from "../models/errors";
 import {
   barTime,
+  WINDOW_BARS,
   buildWindow,
   integerCandlesOf,
   WINDOW_RANGE_BARS,
@@ -46,8 +47,6 @@ import {
 } from "../candles/window";
 import type { CandleSeries } from "../models/types";
 
-/** Bars of a feature window: 7 days of 2-hour returns and the close before the first. */
-export const FEATURE_WINDOW_BARS = 85;
 /** The bar interval the features are defined on: 2 hours. */
 export const FEATURE_INTERVAL_MS = 7_200_000;
 /** Scale of every feature: an integer feature x stands for x / 2^32. */
@@ -142,22 +141,22 @@ export interface WindowSums {
 
 /**
  * The sums of a window (notation above).
- * @throws RangeError for a window that is not well formed or not FEATURE_WINDOW_BARS bars of the feature
+ * @throws RangeError for a window that is not well formed or not WINDOW_BARS bars of the feature
  *   interval (callers build it with candles' buildWindow).
  */
 export function windowSums(w: Window): WindowSums {
   const violation = windowViolation(w);
   if (violation !== undefined)
     throw new RangeError(`window features: ${violation.field}: ${violation.reason}`);
-  if (w.bars.length !== FEATURE_WINDOW_BARS) {
-    throw new RangeError(`window features: ${w.bars.length} bars, the features need ${FEATURE_WINDOW_BARS}`);
+  if (w.bars.length !== WINDOW_BARS) {
+    throw new RangeError(`window features: ${w.bars.length} bars, the features need ${WINDOW_BARS}`);
   }
   if (w.intervalMs !== FEATURE_INTERVAL_MS) {
     throw new RangeError(
       `window features: interval ${w.intervalMs} ms, the features need ${FEATURE_INTERVAL_MS}`,
     );
   }
-  const last = FEATURE_WINDOW_BARS - 1;
+  const last = WINDOW_BARS - 1;
   const bars = w.bars;
   const square = (i: number): bigint | undefined => {
     if (bars[i].missing || bars[i - 1].missing) return undefined;
@@ -177,7 +176,7 @@ export function windowSums(w: Window): WindowSums {
     return { sum, count };
   };
   const range = { sum: 0n, count: 0 };
-  for (let i = FEATURE_WINDOW_BARS - WINDOW_RANGE_BARS; i <= last; i++) {
+  for (let i = WINDOW_BARS - WINDOW_RANGE_BARS; i <= last; i++) {
     if (bars[i].missing) continue;
     const hl = bars[i].high - bars[i].low;
     range.sum += hl * hl;
@@ -278,7 +277,7 @@ export interface WindowFeatureMatrix {
 }
 
 /**
- * The integer features at every bar of `series` (each bar's window of FEATURE_WINDOW_BARS bars), as the
+ * The integer features at every bar of `series` (each bar's window of WINDOW_BARS bars), as the
  * circuit would compute them from that window. A bar whose window starts before the series, fails the
  * coverage rules or breaks a bound has a null row and its reason.
  * @param marketId labels the windows only: no feature reads it (default 0).
@@ -290,13 +289,13 @@ export function seriesWindowFeatures(series: CandleSeries, marketId = 0n): Windo
   const reasons: (string | null)[] = [];
   const first = series.candles.length > 0 ? series.candles[0].time : 0;
   for (let t = 0; t < series.candles.length; t++) {
-    if (barTime(series.candles[t].time, series.intervalMs, FEATURE_WINDOW_BARS, 0) < first) {
+    if (barTime(series.candles[t].time, series.intervalMs, WINDOW_BARS, 0) < first) {
       rows.push(null);
-      reasons.push(`the window of ${FEATURE_WINDOW_BARS} bars starts before the series`);
+      reasons.push(`the window of ${WINDOW_BARS} bars starts before the series`);
       continue;
     }
     try {
-      rows.push(windowFeatures(buildWindow(series, marketId, t, FEATURE_WINDOW_BARS, integers)));
+      rows.push(windowFeatures(buildWindow(series, marketId, t, WINDOW_BARS, integers)));
       reasons.push(null);
     } catch (e) {
       if (!(e instanceof InsufficientDataError || e instanceof BoundsError)) throw e;
@@ -308,7 +307,7 @@ export function seriesWindowFeatures(series: CandleSeries, marketId = 0n): Windo
 }
 
 /**
- * The integer features of bar `index` of `series`: those of its window of FEATURE_WINDOW_BARS bars (the row
+ * The integer features of bar `index` of `series`: those of its window of WINDOW_BARS bars (the row
  * `seriesWindowFeatures` gives that bar), each at scale 2^32.
  * @param marketId labels the window only: no feature reads it (default 0).
  * @throws RangeError for an index that is not a bar of the series, or a series whose bar interval is not
@@ -317,7 +316,7 @@ export function seriesWindowFeatures(series: CandleSeries, marketId = 0n): Windo
  *   that does not convert exactly.
  */
 export function barWindowFeatures(series: CandleSeries, index: number, marketId = 0n): bigint[] {
-  const window = buildWindow(series, marketId, index, FEATURE_WINDOW_BARS);
+  const window = buildWindow(series, marketId, index, WINDOW_BARS);
   try {
     return windowFeatures(window);
   } catch (e) {

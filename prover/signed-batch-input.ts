@@ -12,7 +12,8 @@ import { toField } from "../circuits/field";
 import type { WeightMode } from "../circuits/generate-circuit";
 import { modelCommitment } from "../circuits/commitments";
 import { BATCH_MARKET_ID_LIMIT, BATCH_PACKING, packBatchUpdate } from "../circuits/batch-statement";
-import { FEATURE_INTERVAL_MS, FEATURE_WINDOW_BARS, windowFeatures } from "../features/window-features";
+import { FEATURE_INTERVAL_MS, windowFeatures } from "../features/window-features";
+import { WINDOW_BARS } from "../candles/window";
 import { inferInteger, type IntegerTrace } from "../models/integer-engine";
 import type { QuantizedModel } from "../models/quantized-model";
 import { comparePublicKeys } from "../publisher/eddsa";
@@ -102,10 +103,10 @@ export async function signedBatchInput(
   const markets: SignedBatchMarket[] = reference.markets.map((m, i) => {
     const w = m.window;
     const where = `${names[0]}: markets[${i}] (${m.market})`;
-    if (w.bars.length !== FEATURE_WINDOW_BARS || w.intervalMs !== FEATURE_INTERVAL_MS) {
+    if (w.bars.length !== WINDOW_BARS || w.intervalMs !== FEATURE_INTERVAL_MS) {
       throw new UsageError(
         `${where}: a window of ${w.bars.length} bars of ${w.intervalMs} ms; the features read ` +
-          `${FEATURE_WINDOW_BARS} bars of ${FEATURE_INTERVAL_MS} ms`,
+          `${WINDOW_BARS} bars of ${FEATURE_INTERVAL_MS} ms`,
       );
     }
     if (w.endTime % 1000 !== 0)

@@ -11,7 +11,8 @@ import { toField } from "../circuits/field";
 import type { WeightMode } from "../circuits/generate-circuit";
 import { modelCommitment } from "../circuits/commitments";
 import { digestSignal, packUpdate, statementKey } from "../circuits/statement";
-import { FEATURE_INTERVAL_MS, FEATURE_WINDOW_BARS, windowFeatures } from "../features/window-features";
+import { FEATURE_INTERVAL_MS, windowFeatures } from "../features/window-features";
+import { WINDOW_BARS } from "../candles/window";
 import { inferInteger, type IntegerTrace } from "../models/integer-engine";
 import type { QuantizedModel } from "../models/quantized-model";
 import { comparePublicKeys } from "../publisher/eddsa";
@@ -85,10 +86,10 @@ export async function signedUpdateInput(
     }
   }
   const window = windows[0].window;
-  if (window.bars.length !== FEATURE_WINDOW_BARS || window.intervalMs !== FEATURE_INTERVAL_MS) {
+  if (window.bars.length !== WINDOW_BARS || window.intervalMs !== FEATURE_INTERVAL_MS) {
     throw new UsageError(
       `${names[0]}: a window of ${window.bars.length} bars of ${window.intervalMs} ms; the features read ` +
-        `${FEATURE_WINDOW_BARS} bars of ${FEATURE_INTERVAL_MS} ms`,
+        `${WINDOW_BARS} bars of ${FEATURE_INTERVAL_MS} ms`,
     );
   }
   if (window.endTime % 1000 !== 0) {

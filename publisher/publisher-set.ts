@@ -15,7 +15,7 @@
  * length is for the circuit: `PublisherQuorum(K)` (circuits/lib/publisher-quorum.circom) hashes the same 19
  * elements with k = K compiled in, and a variable-length hash would cost a sponge per possible n.
  */
-import { packAscii } from "../circuits/commitments";
+import { packAscii } from "../circuits/field";
 import { poseidonSponge } from "../circuits/poseidon-sponge";
 import { comparePublicKeys, publicKeyViolation, type PublicKey } from "./eddsa";
 import { PublisherSetError } from "./errors";

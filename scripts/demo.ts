@@ -16,7 +16,7 @@ import { compileSignedUpdateModel } from "../circuits/compile-model";
 import type { WeightMode } from "../circuits/generate-circuit";
 import { generateUpdateCircuit } from "../circuits/generate-update-circuit";
 import { digestSignal } from "../circuits/public-signals";
-import { FEATURE_WINDOW_BARS } from "../features/window-features";
+import { WINDOW_BARS } from "../candles/window";
 import { ZkriskError } from "../models/errors";
 import { sha256Hex } from "../models/io";
 import { loadCandles } from "../models/load-data";
@@ -176,7 +176,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const model = loadQuantizedModel(opts.model);
   const marketId = marketIdOf(opts.market);
   const dev = await devPublisherKey(opts.publisherKeyDir ?? DEMO_CACHE, (m) => opts.log.warn(m));
-  const window = buildWindow(series, marketId, series.candles.length - 1, FEATURE_WINDOW_BARS);
+  const window = buildWindow(series, marketId, series.candles.length - 1, WINDOW_BARS);
   const signed = await signWindow(dev.key, opts.market, window);
   const publishers = await makePublisherSet([dev.key.publicKey], DEMO_QUORUM);
   const setCommitment = await publisherSetCommitment(publishers);

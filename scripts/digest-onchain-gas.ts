@@ -17,7 +17,7 @@ import { poseidon } from "../circuits/poseidon";
 import { SPONGE_CHUNK } from "../circuits/poseidon-sponge";
 import { WINDOW_HEADER_LENGTH } from "../candles/digest";
 import { WINDOW_RANGE_BARS } from "../candles/window";
-import { FEATURE_WINDOW_BARS } from "../features/window-features";
+import { WINDOW_BARS } from "../candles/window";
 import { inProcessChain } from "../prover/onchain/chain";
 import { calldataGas } from "./signed-update-gas";
 
@@ -107,7 +107,7 @@ export async function measureDigestOnChainGas(): Promise<DigestOnChainGas> {
     ns.map((n) => measured[n]),
   );
   const fitted = (n: number) => Math.round(shape(n).reduce((s, x, i) => s + x * coef[i], 0));
-  const signedValues = 2 * FEATURE_WINDOW_BARS + 2 * WINDOW_RANGE_BARS;
+  const signedValues = 2 * WINDOW_BARS + 2 * WINDOW_RANGE_BARS;
   const digestInputs = WINDOW_HEADER_LENGTH + signedValues;
   const permutations: Record<number, number> = {};
   for (let i = 0; i < digestInputs; i += SPONGE_CHUNK) {

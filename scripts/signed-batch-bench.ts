@@ -15,7 +15,7 @@ import { modelCommitment as commitModel } from "../circuits/commitments";
 import { compileSignedBatchModel } from "../circuits/compile-model";
 import { generateSignedBatchCircuit } from "../circuits/generate-signed-batch-circuit";
 import { batchSignalNames } from "../circuits/public-signals";
-import { FEATURE_WINDOW_BARS } from "../features/window-features";
+import { WINDOW_BARS } from "../candles/window";
 import { loadCandles } from "../models/load-data";
 import { loadQuantizedModel } from "../models/quantized-model";
 import type { CandleSeries } from "../models/types";
@@ -147,7 +147,7 @@ export async function measureSignedBatches(opts: {
         for (const index of [count - 2, count - 1]) {
           const windows = markets.map((m) => ({
             market: m,
-            window: buildWindow(series, marketIdOf(m), index, FEATURE_WINDOW_BARS),
+            window: buildWindow(series, marketIdOf(m), index, WINDOW_BARS),
           }));
           const signed = await signBatch(key, windows);
           const proof = await prover.prove({ batches: [signed], publishers, domain });

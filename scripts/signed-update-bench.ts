@@ -14,7 +14,8 @@ import { PACKAGE_ROOT } from "../core/package-root";
 import { buildWindow, type Window } from "../candles";
 import { marketIdOf } from "../candles/market-id";
 import type { WeightMode } from "../circuits/generate-circuit";
-import { FEATURE_WINDOW_BARS, windowFeatures } from "../features/window-features";
+import { windowFeatures } from "../features/window-features";
+import { WINDOW_BARS } from "../candles/window";
 import { loadCandles } from "../models/load-data";
 import { loadQuantizedModel } from "../models/quantized-model";
 import type { CandleSeries } from "../models/types";
@@ -78,7 +79,7 @@ export interface SignedProvingBench {
 /** How the figures are taken (copied into the report). */
 export const SIGNED_PROVING_METHOD: Record<string, string> = {
   inputs:
-    "the windows of FEATURE_WINDOW_BARS bars ending at the latest bars of --data (bars whose features exist), " +
+    "the windows of WINDOW_BARS bars ending at the latest bars of --data (bars whose features exist), " +
     "signed by k publisher keys from fixed seeds 1..k (INSECURE, benchmark only), publisher set = those k keys " +
     "with quorum k, domain 0",
   artifacts:
@@ -124,7 +125,7 @@ function latestWindows(series: CandleSeries, marketId: bigint, count: number): W
   const out: Window[] = [];
   for (let i = series.candles.length - 1; i >= 0 && out.length < count; i--) {
     try {
-      const window = buildWindow(series, marketId, i, FEATURE_WINDOW_BARS);
+      const window = buildWindow(series, marketId, i, WINDOW_BARS);
       windowFeatures(window);
       out.push(window);
     } catch {

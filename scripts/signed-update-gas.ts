@@ -10,7 +10,7 @@ import { buildWindow } from "../candles";
 import { marketIdOf } from "../candles/market-id";
 import { modelCommitment as commitModel } from "../circuits/commitments";
 import { UPDATE_SIGNALS } from "../circuits/public-signals";
-import { FEATURE_WINDOW_BARS } from "../features/window-features";
+import { WINDOW_BARS } from "../candles/window";
 import { loadCandles } from "../models/load-data";
 import type { CandleSeries } from "../models/types";
 import { oracleDomain } from "../prover/domain";
@@ -191,7 +191,7 @@ export async function measureSignedUpdateGas(opts: SignedUpdateGasOptions): Prom
     const series = shifted(raw, lag > 0 ? Math.ceil(lag / barMs) * barMs : 0);
     const rows: SignedUpdateGasRow[] = [];
     for (const index of [n - 2, n - 1]) {
-      const window = buildWindow(series, marketId, index, FEATURE_WINDOW_BARS);
+      const window = buildWindow(series, marketId, index, WINDOW_BARS);
       const proof = await prover.prove(
         { windows: [await signWindow(key, market, window)], publishers, domain },
         { market },

@@ -5,7 +5,7 @@
  */
 import { resolve } from "node:path";
 import { buildWindow, MAX_WINDOW_BARS } from "../../candles";
-import { FEATURE_WINDOW_BARS } from "../../features/window-features";
+import { WINDOW_BARS } from "../../candles/window";
 import { loadCandles } from "../../models/load-data";
 import { marketIdOf } from "../../candles/market-id";
 import {
@@ -20,8 +20,8 @@ import { UsageError } from "../../models/errors";
 import { parseDateOption, parseIntOption } from "../options";
 import { barIndexAt } from "./infer";
 
-/** Bars in a window by default: the window the features of its last bar read (FEATURE_WINDOW_BARS, 85). */
-export const DEFAULT_WINDOW_BARS = FEATURE_WINDOW_BARS;
+/** Bars in a window by default: the window the features of its last bar read (WINDOW_BARS, 85). */
+export const DEFAULT_WINDOW_BARS = WINDOW_BARS;
 
 /** The options of `zkrisk publisher sign`, as commander gives them. */
 export interface PublisherSignFlags {

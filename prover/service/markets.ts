@@ -13,7 +13,8 @@ import { modelCommitment } from "../../circuits/commitments";
 import type { CircuitInfo } from "../../circuits/compile-model";
 import type { WeightMode } from "../../circuits/generate-circuit";
 import { isoFromSeconds } from "../../core/time";
-import { FEATURE_INTERVAL_MS, FEATURE_WINDOW_BARS } from "../../features/window-features";
+import { FEATURE_INTERVAL_MS } from "../../features/window-features";
+import { WINDOW_BARS } from "../../candles/window";
 import { ConfigError, ModelError, ZkriskError } from "../../models/errors";
 import { readJsonFile } from "../../models/io";
 import { checkWindowModel } from "../../models/predict";
@@ -115,7 +116,7 @@ export async function loadMarkets(
         urls: m.publishers.urls,
         timeoutMs: m.publishers.timeoutMs,
         intervalMs: model.barIntervalMs,
-        bars: FEATURE_WINDOW_BARS,
+        bars: WINDOW_BARS,
         count: (publisher, outcome) => metrics.publisherFetches.inc({ market: m.id, publisher, outcome }),
         log,
       }),

@@ -1,5 +1,4 @@
 /** `zkrisk publisher serve`: the long-running signer, its archive, HTTP API, metrics and config. */
-export * from "./constants";
 export * from "./config";
 export * from "./archive";
 export * from "./metrics";

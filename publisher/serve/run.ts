@@ -22,7 +22,7 @@ export interface StartPublisherOptions {
   env?: NodeJS.ProcessEnv;
   /** The clock that says which bars have closed, ms (default `Date.now`). */
   now?: () => number;
-  /** Bars per signed window (default SIGNED_WINDOW_BARS). */
+  /** Bars per signed window (default WINDOW_BARS). */
   bars?: number;
 }
 

@@ -1,6 +1,6 @@
 /**
  * The publisher's signer: on each poll it reads every market's candle source and signs, once, the window of
- * SIGNED_WINDOW_BARS bars ending at each newly closed bar, then archives it (archive.ts).
+ * WINDOW_BARS bars ending at each newly closed bar, then archives it (archive.ts).
  *
  * Which bars: with an empty archive, the newest `backfillBars` closed bars; after that, every closed bar
  * after the newest archived one, oldest first, so a restart after downtime signs the bars it missed. A bar
@@ -26,7 +26,7 @@ import type { PublisherKey } from "../keystore";
 import { firstDisagreement, signWindow } from "../signed-window";
 import type { WindowArchive } from "./archive";
 import type { PublisherMarketConfig } from "./config";
-import { SIGNED_WINDOW_BARS } from "./constants";
+import { WINDOW_BARS } from "../../candles/window";
 import type { PublisherMetrics } from "./metrics";
 
 /** A market with its candle source. */
@@ -85,7 +85,7 @@ export interface SignerOptions {
   log: Logger;
   /** The clock that says which bars have closed, ms (default `Date.now`). */
   now?: () => number;
-  /** Bars per signed window (default SIGNED_WINDOW_BARS). */
+  /** Bars per signed window (default WINDOW_BARS). */
   bars?: number;
 }
 
@@ -116,7 +116,7 @@ export class WindowSigner {
 
   constructor(private readonly opts: SignerOptions) {
     this.now = opts.now ?? Date.now;
-    this.bars = opts.bars ?? SIGNED_WINDOW_BARS;
+    this.bars = opts.bars ?? WINDOW_BARS;
     for (const m of opts.markets) {
       this.status.set(m.market, {});
       this.reported.set(m.market, new Set());

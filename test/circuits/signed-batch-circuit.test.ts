@@ -15,7 +15,7 @@ import { unpackBatchUpdate } from "../../circuits/batch-statement";
 import { generateSignedBatchCircuit } from "../../circuits/generate-signed-batch-circuit";
 import { batchSignalNames } from "../../circuits/public-signals";
 import { loadCircuit, witnessFailure, type TestCircuit } from "../../circuits/test-harness";
-import { FEATURE_WINDOW_BARS } from "../../features/window-features";
+import { WINDOW_BARS } from "../../candles/window";
 import { loadCandles } from "../../models/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { publicKeyOf, signDigest } from "../../publisher/eddsa";
@@ -39,7 +39,7 @@ async function publisher(byte: number): Promise<PublisherKey> {
 /** The window of `market` ending `back` bars before the last (the shipped BTC candles for every market). */
 const windowOf = (market: string, back = 0) => ({
   market,
-  window: buildWindow(series, marketIdOf(market), LAST - back, FEATURE_WINDOW_BARS),
+  window: buildWindow(series, marketIdOf(market), LAST - back, WINDOW_BARS),
 });
 
 type Input = Record<string, unknown>;
@@ -122,7 +122,7 @@ describe("signed batch circuit, N = 2, quorum 1, constant weights", () => {
   it("has no witness for a candle, a market id or an end edited after signing", async () => {
     for (const [field, m, i] of [
       ["close", 0, 0],
-      ["close", 1, FEATURE_WINDOW_BARS - 1],
+      ["close", 1, WINDOW_BARS - 1],
       ["volume", 1, 40],
       ["high", 0, 11],
       ["low", 1, 0],

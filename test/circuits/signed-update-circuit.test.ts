@@ -12,7 +12,7 @@ import { generateUpdateCircuit } from "../../circuits/generate-update-circuit";
 import { UPDATE_SIGNALS } from "../../circuits/public-signals";
 import { digestSignal, unpackUpdate } from "../../circuits/statement";
 import { loadCircuit, witnessFailure, type TestCircuit } from "../../circuits/test-harness";
-import { FEATURE_WINDOW_BARS } from "../../features/window-features";
+import { WINDOW_BARS } from "../../candles/window";
 import { loadCandles } from "../../models/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { signDigest, publicKeyOf, type PublicKey } from "../../publisher/eddsa";
@@ -36,7 +36,7 @@ async function publisher(byte: number): Promise<PublisherKey> {
 /** The signed window of the bar `back` bars before the last. */
 async function signedAt(key: PublisherKey, back = 0): Promise<SignedWindow> {
   const index = series.candles.length - 1 - back;
-  const window = buildWindow(series, marketIdOf(MARKET), index, FEATURE_WINDOW_BARS);
+  const window = buildWindow(series, marketIdOf(MARKET), index, WINDOW_BARS);
   return signWindow(key, MARKET, window);
 }
 
@@ -114,7 +114,7 @@ describe("signed-update circuit, quorum 1, constant weights", () => {
   it("has no witness for candles edited after signing, in any part of the window", async () => {
     const edits: [string, number][] = [
       ["close", 0],
-      ["close", FEATURE_WINDOW_BARS - 1],
+      ["close", WINDOW_BARS - 1],
       ["volume", 40],
       ["high", 11],
       ["low", 0],

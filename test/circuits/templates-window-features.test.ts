@@ -11,12 +11,8 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { bigRandom, loadCircuit, witnessFailure, type TestCircuit } from "../../circuits/test-harness";
 import { buildWindow, integerCandlesOf, WINDOW_RANGE_BARS, type Window, type WindowBar } from "../../candles";
-import {
-  FEATURE_WINDOW_BARS,
-  WINDOW_FEATURES,
-  windowFeatures,
-  windowSums,
-} from "../../features/window-features";
+import { WINDOW_FEATURES, windowFeatures, windowSums } from "../../features/window-features";
+import { WINDOW_BARS } from "../../candles/window";
 import { loadCandles } from "../../models/load-data";
 import { BoundsError, InsufficientDataError } from "../../models/errors";
 
@@ -25,7 +21,7 @@ const SOURCE_FILE = join(ROOT, "circuits/lib/window-features.circom");
 const SERIES = loadCandles(join(ROOT, "models/data/btcusdt-2h.csv"));
 const INTEGERS = integerCandlesOf(SERIES);
 const MARKET = 0x4254432d55534454n; // "BTC-USDT"
-const N = FEATURE_WINDOW_BARS;
+const N = WINDOW_BARS;
 const RANGE_START = N - WINDOW_RANGE_BARS;
 const F = 1n << 32n;
 

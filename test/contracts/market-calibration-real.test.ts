@@ -18,7 +18,7 @@ import { marketIdOf } from "../../candles/market-id";
 import { modelCommitment as commitModel } from "../../circuits/commitments";
 import { digestSignal, UPDATE_SIGNALS } from "../../circuits/public-signals";
 import { statementKey } from "../../circuits/statement";
-import { FEATURE_WINDOW_BARS } from "../../features/window-features";
+import { WINDOW_BARS } from "../../candles/window";
 import { loadCalibrations } from "../../models/calibrations";
 import { sha256File, writeJsonAtomic } from "../../models/io";
 import { loadCandles } from "../../models/load-data";
@@ -82,7 +82,7 @@ let snapshot: string | undefined;
 
 /** The signed window of `market`'s proved bar. */
 async function signedWindow(market: string) {
-  const window = buildWindow(series[market], marketIdOf(market), barOf(market), FEATURE_WINDOW_BARS);
+  const window = buildWindow(series[market], marketIdOf(market), barOf(market), WINDOW_BARS);
   return signWindow(a, market, window);
 }
 

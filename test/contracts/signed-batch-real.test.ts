@@ -18,7 +18,7 @@ import { buildWindow, BATCH_DIGEST_TAG, windowDigest } from "../../candles";
 import { marketIdOf } from "../../candles/market-id";
 import { modelCommitment as commitModel } from "../../circuits/commitments";
 import { poseidonSponge } from "../../circuits/poseidon-sponge";
-import { FEATURE_WINDOW_BARS } from "../../features/window-features";
+import { WINDOW_BARS } from "../../candles/window";
 import { loadCandles } from "../../models/load-data";
 import { inferInteger } from "../../models/integer-engine";
 import { loadQuantizedModel } from "../../models/quantized-model";
@@ -74,7 +74,7 @@ async function publisher(byte: number): Promise<PublisherKey> {
 
 const windowOf = (market: string) => ({
   market,
-  window: buildWindow(series, marketIdOf(market), LAST, FEATURE_WINDOW_BARS),
+  window: buildWindow(series, marketIdOf(market), LAST, WINDOW_BARS),
 });
 
 async function proveBatch(
@@ -383,8 +383,8 @@ describe("zkrisk publisher sign --batch and zkrisk prove --batch", () => {
 
       // A second publisher's file whose ETH-USDT close of the last bar differs.
       const other = await signBatch(b, [windowOf("BTC-USDT"), windowOf("ETH-USDT")]);
-      const lastBar = other.markets[1].window.bars[FEATURE_WINDOW_BARS - 1];
-      other.markets[1].window.bars[FEATURE_WINDOW_BARS - 1] = {
+      const lastBar = other.markets[1].window.bars[WINDOW_BARS - 1];
+      other.markets[1].window.bars[WINDOW_BARS - 1] = {
         ...lastBar,
         close: lastBar.close + 1n,
         high: lastBar.high + 1n,
@@ -405,10 +405,10 @@ describe("zkrisk publisher sign --batch and zkrisk prove --batch", () => {
       ]);
       expect(disagree.code).toBe(2);
       expect(disagree.stderr).toContain(
-        `--batch: ${otherFile} differs from ${batchFile} at market ETH-USDT (markets[1]) bar ${FEATURE_WINDOW_BARS - 1}`,
+        `--batch: ${otherFile} differs from ${batchFile} at market ETH-USDT (markets[1]) bar ${WINDOW_BARS - 1}`,
       );
       expect(disagree.stderr).toContain(
-        `markets[1].bars[${FEATURE_WINDOW_BARS - 1}].close: ${lastBar.close + 1n} vs ${lastBar.close}`,
+        `markets[1].bars[${WINDOW_BARS - 1}].close: ${lastBar.close + 1n} vs ${lastBar.close}`,
       );
     },
     PROOF_TIMEOUT,

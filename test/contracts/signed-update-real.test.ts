@@ -22,7 +22,7 @@ import { modelCommitment as commitModel } from "../../circuits/commitments";
 import { FIELD_MODULUS } from "../../circuits/field";
 import { digestSignal, UPDATE_SIGNALS } from "../../circuits/public-signals";
 import { statementKey } from "../../circuits/statement";
-import { FEATURE_WINDOW_BARS } from "../../features/window-features";
+import { WINDOW_BARS } from "../../candles/window";
 import { loadCandles } from "../../models/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { oracleDomain } from "../../prover/domain";
@@ -98,7 +98,7 @@ async function publisher(byte: number): Promise<PublisherKey> {
 
 /** A real proof of the BTC window ending at bar `index`, signed by `key`, for publisher set `set`. */
 async function prove(index: number, key: PublisherKey, set: PublisherSet): Promise<ProvedSignedUpdate> {
-  const window = buildWindow(series, MARKET_ID, index, FEATURE_WINDOW_BARS);
+  const window = buildWindow(series, MARKET_ID, index, WINDOW_BARS);
   return prover.prove(
     { windows: [await signWindow(key, MARKET, window)], publishers: set, domain },
     { market: MARKET },
@@ -283,7 +283,7 @@ describe("submitSignedUpdate with the real signed-update circuit (k = 1, constan
       [BAR_A, proofAbyA],
       [BAR_B, proofBbyA],
     ] as const) {
-      const window = buildWindow(series, MARKET_ID, index, FEATURE_WINDOW_BARS);
+      const window = buildWindow(series, MARKET_ID, index, WINDOW_BARS);
       const built = await signedUpdateInput(prover.model, "constant", {
         windows: [await signWindow(a, MARKET, window)],
         publishers: setA,

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildWindow, windowDigest } from "../../candles";
 import { marketIdOf } from "../../candles/market-id";
 import { digestSignal } from "../../circuits/public-signals";
-import { FEATURE_WINDOW_BARS } from "../../features/window-features";
+import { WINDOW_BARS } from "../../candles/window";
 import { loadCandles } from "../../models/load-data";
 import { inferBar } from "../../models/predict";
 import { loadQuantizedModel } from "../../models/quantized-model";
@@ -64,7 +64,7 @@ const series = loadCandles(join(ROOT, "models/data/btcusdt-2h.csv"));
 const latest = inferBar(loadQuantizedModel(MODEL), series);
 /** The digest of the window the demo must sign: the 85 bars ending at the latest, computed here on its own. */
 const expectedDigest = windowDigest(
-  buildWindow(series, marketIdOf("BTC-USDT"), series.candles.length - 1, FEATURE_WINDOW_BARS),
+  buildWindow(series, marketIdOf("BTC-USDT"), series.candles.length - 1, WINDOW_BARS),
 );
 const artifacts = mkdtempSync(join(tmpdir(), "zkrisk-e2e-"));
 
@@ -72,7 +72,7 @@ async function checkDemo(d: Demo) {
   expect(d.bar).toBe("2024-06-30T22:00:00.000Z");
   // The signed path: the window of the latest bar, signed by the INSECURE development key, applied by
   // submitSignedUpdate, whose event logged that window's digest (its low 180 bits, digestSignal).
-  expect(d.window).toMatchObject({ bars: FEATURE_WINDOW_BARS, endTime: d.bar });
+  expect(d.window).toMatchObject({ bars: WINDOW_BARS, endTime: d.bar });
   expect(d.window.digest).toBe((await expectedDigest).toString());
   expect(d.submit.method).toBe("submitSignedUpdate");
   expect(d.submit.windowDigest).toBe(digestSignal(BigInt(d.window.digest)).toString());

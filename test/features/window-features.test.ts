@@ -9,17 +9,17 @@ import { marketIdOf } from "../../candles/market-id";
 import {
   DRAWDOWN_STRIDE,
   FEATURE_INTERVAL_MS,
-  FEATURE_WINDOW_BARS,
   featureFloats,
   isqrt,
   seriesWindowFeatures,
   WINDOW_FEATURES,
   windowFeatures,
 } from "../../features/window-features";
+import { WINDOW_BARS } from "../../candles/window";
 import { BoundsError, InsufficientDataError } from "../../models/errors";
 import { loadCandles } from "../../models/load-data";
 
-const N = FEATURE_WINDOW_BARS;
+const N = WINDOW_BARS;
 const END = Date.UTC(2024, 0, 8);
 const UNIT = 100_000_000n; // one quote unit at 8 decimals
 

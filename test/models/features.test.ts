@@ -7,12 +7,12 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   barWindowFeatures,
-  FEATURE_WINDOW_BARS,
   featureFloats,
   seriesWindowFeatures,
   WINDOW_FEATURES,
   type WindowFeatureMatrix,
 } from "../../features/window-features";
+import { WINDOW_BARS } from "../../candles/window";
 import { buildDataset, DEFAULT_SPLIT_DATES, splitDataset } from "../../models/dataset";
 import { DataError, InsufficientDataError } from "../../models/errors";
 import { loadCandles } from "../../models/load-data";
@@ -131,7 +131,7 @@ describe("window features over a series: no look-ahead", () => {
   it("features at t read only the window: candles before it may change freely", () => {
     for (const t of indices) {
       const r = seededRandom(t + 1);
-      const first = t - FEATURE_WINDOW_BARS + 1;
+      const first = t - WINDOW_BARS + 1;
       // Perturbed bars keep their times, so the window of bar t is the same set of bars.
       const perturbed = slice.candles.map((c, k) => (k < first ? perturbCandle(c, r) : c));
       expect(featuresOf(seriesOf(perturbed, slice.intervalMs, "slice"), t), `bar ${t}`).toEqual(at(base, t));
@@ -192,16 +192,16 @@ describe("window features over a series: edges", () => {
     return seriesOf(candles);
   }
 
-  it("the first FEATURE_WINDOW_BARS - 1 bars have no features: their window starts before the series", () => {
+  it("the first WINDOW_BARS - 1 bars have no features: their window starts before the series", () => {
     const m = seriesWindowFeatures(gapSeries(200, 1000, 0));
-    for (let t = 0; t < FEATURE_WINDOW_BARS - 1; t++) {
+    for (let t = 0; t < WINDOW_BARS - 1; t++) {
       expect(m.rows[t]).toBeNull();
-      expect(m.reasons[t]).toBe(`the window of ${FEATURE_WINDOW_BARS} bars starts before the series`);
+      expect(m.reasons[t]).toBe(`the window of ${WINDOW_BARS} bars starts before the series`);
     }
-    expect(m.rows[FEATURE_WINDOW_BARS - 1]).not.toBeNull();
+    expect(m.rows[WINDOW_BARS - 1]).not.toBeNull();
     expect(m.names).toEqual(WINDOW_FEATURES.map((f) => f.name));
     const s = gapSeries(200, 1000, 0);
-    const error = thrown(() => barWindowFeatures(s, FEATURE_WINDOW_BARS - 2));
+    const error = thrown(() => barWindowFeatures(s, WINDOW_BARS - 2));
     expect(error).toBeInstanceOf(InsufficientDataError);
     expect((error as Error).message).toMatch(
       /^test: a window of 85 bars ending at .* starts at .*, before the first bar/,

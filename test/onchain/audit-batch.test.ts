@@ -21,7 +21,8 @@ import { ContractFactory, type Contract } from "ethers";
 import { buildWindow, fixedPointText, PRICE_DECIMALS } from "../../candles";
 import { marketIdOf } from "../../candles/market-id";
 import { modelCommitment as commitModel } from "../../circuits/commitments";
-import { FEATURE_WINDOW_BARS, windowFeatures } from "../../features/window-features";
+import { windowFeatures } from "../../features/window-features";
+import { WINDOW_BARS } from "../../candles/window";
 import { inferInteger } from "../../models/integer-engine";
 import { loadCandles } from "../../models/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
@@ -109,7 +110,7 @@ async function publisher(n: number): Promise<PublisherKey> {
 
 const windowOf = (market: string) => ({
   market,
-  window: buildWindow(series, marketIdOf(market), LAST, FEATURE_WINDOW_BARS),
+  window: buildWindow(series, marketIdOf(market), LAST, WINDOW_BARS),
 });
 
 /** A directory holding one batch file per document given. */
@@ -165,7 +166,7 @@ beforeAll(async () => {
   // The batch of the bar before, through a forwarding contract, one bar earlier.
   const before = MARKETS.map((m) => ({
     market: m,
-    window: buildWindow(series, marketIdOf(m), LAST - 1, FEATURE_WINDOW_BARS),
+    window: buildWindow(series, marketIdOf(m), LAST - 1, WINDOW_BARS),
   }));
   const earlier = await signBatch(a, before);
   const earlierProof = await prover.prove({ batches: [earlier], publishers, domain });

@@ -25,7 +25,7 @@ import { ZeroAddress, type Contract } from "ethers";
 import { buildWindow, fixedPointText, PRICE_DECIMALS, type Window } from "../../candles";
 import { modelCommitment } from "../../circuits/commitments";
 import { digestSignal } from "../../circuits/statement";
-import { FEATURE_WINDOW_BARS } from "../../features/window-features";
+import { WINDOW_BARS } from "../../candles/window";
 import { UsageError, ZkriskError } from "../../models/errors";
 import { loadCandles } from "../../models/load-data";
 import { loadQuantizedModel, type QuantizedModel } from "../../models/quantized-model";
@@ -101,7 +101,7 @@ let windowsDir: string;
 let rpcServer: InProcessRpc | undefined;
 let rpcUrl: string;
 
-const windowOf = (index: number): Window => buildWindow(series, MARKET_ID, index, FEATURE_WINDOW_BARS);
+const windowOf = (index: number): Window => buildWindow(series, MARKET_ID, index, WINDOW_BARS);
 
 async function setFile(name: "a" | "b" | "c", set: PublisherSet): Promise<void> {
   files[name] = join(tmp, `set-${name}.json`);

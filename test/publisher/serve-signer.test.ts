@@ -15,12 +15,8 @@ import { marketIdOf } from "../../candles/market-id";
 import { ConfigError } from "../../models/errors";
 import { loadCandles } from "../../models/load-data";
 import { readSignedWindow, type PublisherKey } from "../../publisher";
-import {
-  parsePublisherConfig,
-  SIGNED_WINDOW_BARS,
-  startPublisher,
-  type RunningPublisher,
-} from "../../publisher/serve";
+import { parsePublisherConfig, startPublisher, type RunningPublisher } from "../../publisher/serve";
+import { WINDOW_BARS } from "../../candles/window";
 import {
   BARS,
   barTime,
@@ -132,12 +128,12 @@ describe("publisher serve: signing", () => {
       await publisher.metrics.registry.getSingleMetricAsString("zkrisk_publisher_windows_signed_total"),
     ).toContain(`zkrisk_publisher_windows_signed_total{market="${MARKET}"} 4`);
 
-    // Each file verifies, and holds the window of SIGNED_WINDOW_BARS bars that candles/ builds from the file.
+    // Each file verifies, and holds the window of WINDOW_BARS bars that candles/ builds from the file.
     const series = loadCandles(csv);
     for (const i of [199, 200, 201, 202]) {
       const signed = await readSignedWindow(join(archive, MARKET, `${barTime(i)}.json`));
-      expect(signed.window).toEqual(buildWindow(series, marketIdOf(MARKET), i, SIGNED_WINDOW_BARS));
-      expect(signed.window.bars).toHaveLength(SIGNED_WINDOW_BARS);
+      expect(signed.window).toEqual(buildWindow(series, marketIdOf(MARKET), i, WINDOW_BARS));
+      expect(signed.window.bars).toHaveLength(WINDOW_BARS);
       expect(signed.publicKey).toEqual(keyA.publicKey);
       if (i > 199) expect(signed.digest).toBe(report.signed[i - 200].digest);
     }
@@ -173,12 +169,12 @@ describe("publisher serve: signing", () => {
     expect(d).toMatchObject({
       market: MARKET,
       endTime: barTime(201),
-      field: `bars[${SIGNED_WINDOW_BARS - 2}].close`,
-      bar: { index: SIGNED_WINDOW_BARS - 2, time: barTime(200) },
+      field: `bars[${WINDOW_BARS - 2}].close`,
+      bar: { index: WINDOW_BARS - 2, time: barTime(200) },
       archived: String(toFixedPoint(Number(close), PRICE_DECIMALS)),
       source: String(toFixedPoint(Number(low), PRICE_DECIMALS)),
     });
-    expect(d.message).toContain(`at bar ${SIGNED_WINDOW_BARS - 2} (${new Date(barTime(200)).toISOString()})`);
+    expect(d.message).toContain(`at bar ${WINDOW_BARS - 2} (${new Date(barTime(200)).toISOString()})`);
     // Logged once, naming the window, the bar and the field; counted by field.
     const warned = logged(
       lines,
@@ -189,7 +185,7 @@ describe("publisher serve: signing", () => {
         market: MARKET,
         window: new Date(barTime(201)).toISOString(),
         bar: new Date(barTime(200)).toISOString(),
-        field: `bars[${SIGNED_WINDOW_BARS - 2}].close`,
+        field: `bars[${WINDOW_BARS - 2}].close`,
       }),
     ]);
     const metric = () =>

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildWindow } from "../../candles";
 import { marketIdOf } from "../../candles/market-id";
-import { FEATURE_WINDOW_BARS } from "../../features/window-features";
+import { WINDOW_BARS } from "../../candles/window";
 import { loadCandles } from "../../models/load-data";
 import { oracleDomain } from "../../prover/domain";
 import { oracleInterface, OracleError } from "../../prover/onchain/oracle";
@@ -55,7 +55,7 @@ describe("Submitter", () => {
     const n = series.candles.length;
     updates = [];
     for (const index of [n - 4, n - 3, n - 2, n - 1]) {
-      const window = buildWindow(series, marketIdOf(MARKET), index, FEATURE_WINDOW_BARS);
+      const window = buildWindow(series, marketIdOf(MARKET), index, WINDOW_BARS);
       updates.push(
         await prover.prove(
           { windows: [await signWindow(key, MARKET, window)], publishers: set, domain },
