@@ -6,7 +6,7 @@ import { subtask } from "hardhat/config";
 import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
 import "@nomicfoundation/hardhat-ethers";
 import type { HardhatUserConfig } from "hardhat/types";
-import { SOLC_SETTINGS } from "./prover/onchain/solc";
+import { SOLC_SETTINGS } from "./onchain/solc";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const SOLC_VERSION: string = require("solc/package.json").version;

@@ -2,7 +2,7 @@
  * The batch digest: the one field element a publisher signs for the windows of several markets at one bar
  * close, so a batch of N markets needs k signatures (the quorum), not k per market.
  *
- * Layout (version 1). The project's length-prefixed Poseidon sponge (circuits/poseidon-sponge.ts) over
+ * Layout (version 1). The project's length-prefixed Poseidon sponge (crypto/poseidon-sponge.ts) over
  * L = 2 + 2N field elements, in this order:
  *
  *   [0] BATCH_DIGEST_TAG   packAscii("zkrisk.batch.v1"), the ASCII bytes big-endian in one element
@@ -16,8 +16,8 @@
  * circuit recomputes the batch digest with `PoseidonSponge(2 + 2N)` over the same list, from window
  * digests it recomputes from the candles.
  */
-import { FIELD_MODULUS, packAscii } from "../circuits/field";
-import { poseidonSponge } from "../circuits/poseidon-sponge";
+import { FIELD_MODULUS, packAscii } from "../crypto/field";
+import { poseidonSponge } from "../crypto/poseidon-sponge";
 
 /** The domain tag of batch digests, version 1: the ASCII of "zkrisk.batch.v1" as one field element. */
 export const BATCH_DIGEST_TAG = packAscii("zkrisk.batch.v1");

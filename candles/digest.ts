@@ -2,7 +2,7 @@
  * The window digest: the one field element a publisher signs for a window (window.ts).
  *
  * Layout (version 2). The digest is the project's length-prefixed Poseidon sponge
- * (circuits/poseidon-sponge.ts: h = L; for each chunk c of up to 15 values: h = Poseidon(1 + |c|)([h, ...c]))
+ * (crypto/poseidon-sponge.ts: h = L; for each chunk c of up to 15 values: h = Poseidon(1 + |c|)([h, ...c]))
  * over L = 5 + 2N + 2R field elements (R = min(N, WINDOW_RANGE_BARS)), in this order:
  *
  *   [0] WINDOW_DIGEST_TAG   packAscii("zkrisk.window.v2"), the ASCII bytes big-endian in one element
@@ -21,8 +21,8 @@
  * the position. Nor is its missing flag: a bar is missing exactly when its close is 0. A circuit recomputes
  * the digest with `PoseidonSponge(5 + 2N + 2R)` over the same list.
  */
-import { packAscii } from "../circuits/field";
-import { poseidonSponge } from "../circuits/poseidon-sponge";
+import { packAscii } from "../crypto/field";
+import { poseidonSponge } from "../crypto/poseidon-sponge";
 import { inRangePart, windowViolation, type Window } from "./window";
 
 /** The domain tag of window digests, version 2: the ASCII of "zkrisk.window.v2" as one field element. */

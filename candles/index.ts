@@ -6,3 +6,5 @@ export * from "./integer-candle";
 export * from "./window";
 export * from "./digest";
 export * from "./batch-digest";
+export * from "./types";
+export * from "./load-data";

@@ -18,13 +18,13 @@
  *   a day, which 64 bits (1.8e11 units) would not hold.
  * - A bar's open time is not a signed field: in a window it is implied by its position (see window.ts).
  *
- * Conversion from the float candles of models/load-data.ts is exact or refuses: a value is read as the
+ * Conversion from the float candles of candles/load-data.ts is exact or refuses: a value is read as the
  * shortest decimal that round-trips its float64 (what the CSV cell held, for any cell of at most 15
  * significant digits), and one with more decimals than the scale, or over its bound, is a DataError naming
  * the bar and the field.
  */
-import { DataError } from "../models/errors";
-import type { Candle } from "../models/types";
+import { DataError } from "../core/errors";
+import type { Candle } from "./types";
 
 /** Decimals of every price (open, high, low, close): one unit is 1e-8 of the quote currency. */
 export const PRICE_DECIMALS = 8;
@@ -136,7 +136,7 @@ export function integerCandleViolation(c: IntegerCandle): string | undefined {
 }
 
 /**
- * Converts one float candle (models/load-data.ts) to integers, exactly.
+ * Converts one float candle (candles/load-data.ts) to integers, exactly.
  * @param source file or label of the series, for messages.
  * @throws DataError `source: bar <ISO time>: <field> <value> ...` when a value has more decimals than its
  *   scale or breaks its bound.

@@ -2,8 +2,8 @@
  * The market id: how a market is named in every field element that carries it (the proof's public signal, the
  * signed window's digest, the oracle's market key). It belongs to the data, before any proof.
  */
-import { packAscii, toField } from "../circuits/field";
-import { UsageError } from "../models/errors";
+import { packAscii, toField } from "../crypto/field";
+import { UsageError } from "../core/errors";
 
 /**
  * A market id from its label: a decimal number is taken as is; otherwise the label (printable ASCII,

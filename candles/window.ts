@@ -15,8 +15,8 @@
  * Bounds a circuit can range-check: 0 < intervalMs < 2^`INTERVAL_BITS` ms, 0 <= endTime < 2^`TIME_BITS`
  * ms, 1 <= N <= `MAX_WINDOW_BARS`. The last bar must be present (a window ends at a bar that exists).
  */
-import { InsufficientDataError } from "../models/errors";
-import type { CandleSeries } from "../models/types";
+import { InsufficientDataError } from "../core/errors";
+import type { CandleSeries } from "./types";
 import {
   fieldBoundViolation,
   integerCandleOf,

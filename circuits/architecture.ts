@@ -5,7 +5,7 @@
  * weights, biases and calibration within the architecture's bit budgets. The circuit's range checks are
  * sized from those budgets by interval analysis, so any fitting model proves without a new ceremony.
  */
-import { ModelError } from "../models/errors";
+import { ModelError } from "../core/errors";
 import { signedBits, type Interval } from "../models/fixed-point";
 import type { QuantizedModel } from "../models/quantized-model";
 import { POLICY_KEYS } from "../models/policy";

@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { packagePath } from "../core/package-root";
-import { ZkriskError } from "../models/errors";
+import { ZkriskError } from "../core/errors";
 
 /** The circom compiler failed; the message carries its output. */
 export class CircomError extends ZkriskError {

@@ -7,8 +7,8 @@
  * The input commitment binds the quantised features of one update, in model order.
  */
 import type { QuantizedModel } from "../models/quantized-model";
-import { packAscii } from "./field";
-import { poseidonSponge, SPONGE_CHUNK } from "./poseidon-sponge";
+import { packAscii } from "../crypto/field";
+import { poseidonSponge, SPONGE_CHUNK } from "../crypto/poseidon-sponge";
 
 /** Version of the layout below; bump it when the layout changes. */
 export const MODEL_COMMITMENT_LAYOUT = 2n;

@@ -4,11 +4,13 @@
  *   DIR/build/zkrisk.sym, and DIR/circuit.json (mode, model hash and commitment, sizes, public signals).
  * `zkrisk setup` then turns DIR into a proving artifact directory.
  */
+import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
 import { writeFileAtomic } from "../core/atomic-file";
-import { sha256File, writeJsonAtomic } from "../models/io";
+import { UsageError } from "../core/errors";
+import { readJsonFile, sha256File, writeJsonAtomic } from "../core/io";
 import { loadQuantizedModel, type QuantizedModel } from "../models/quantized-model";
-import { readR1csHeader, type R1csHeader } from "../prover/setup/binfile";
+import { readR1csHeader, type R1csHeader } from "./binfile";
 import { architectureOf, architectureToJson } from "./architecture";
 import { compileCircom } from "./circom";
 import type { WeightMode } from "./generate-circuit";
@@ -116,4 +118,14 @@ export async function compileSignedBatchModel(
     batchSignalNames(n),
     tail,
   );
+}
+
+/** circuit.json of an artifact directory made by `zkrisk compile`. */
+export function readCircuitInfo(dir: string): CircuitInfo {
+  const file = join(dir, CIRCUIT_INFO_FILE);
+  if (!existsSync(file))
+    throw new UsageError(
+      `--artifacts: ${dir} has no circuit.json: run \`zkrisk compile --out ${dir}\` first`,
+    );
+  return readJsonFile(file, "ARTIFACTS_INVALID") as CircuitInfo;
 }

@@ -14,7 +14,7 @@
 import type { QuantizedModel } from "../models/quantized-model";
 import { architectureOf, checkFitsArchitecture, privateKPolicyArgs, type Architecture } from "./architecture";
 import { modelCommitment, modelCommitmentLayout } from "./commitments";
-import { poseidonChain, SPONGE_CHUNK } from "./poseidon-sponge";
+import { poseidonChain, SPONGE_CHUNK } from "../crypto/poseidon-sponge";
 import { marginPolicyArgs, marginPolicyParams } from "./policy-params";
 import { PUBLIC_SIGNALS } from "./public-signals";
 

@@ -1,11 +1,9 @@
 /**
- * The circuit stage: field and Poseidon arithmetic as the circuits compute it, commitments, the public signals
- * and the statement a signed update proves, and the compilation of a model into its circuits (circom2).
+ * The circuit stage: commitments, the public signals and the statement a signed update proves, the compilation
+ * of a model into its circuits (circom2), and the headers of the iden3 binary files (r1cs, ptau).
  */
-export * from "./field";
-export * from "./poseidon";
-export * from "./poseidon-sponge";
 export * from "./commitments";
 export * from "./public-signals";
 export * from "./statement";
 export * from "./compile-model";
+export * from "./binfile";

@@ -27,8 +27,8 @@
  *   Governance registers the key of each market with its parts; the oracle compares the proof's key with
  *   the registered one, and an auditor recomputes the key from the parts.
  */
-import { FIELD_MODULUS, packAscii } from "./field";
-import { poseidonSponge } from "./poseidon-sponge";
+import { FIELD_MODULUS, packAscii } from "../crypto/field";
+import { poseidonSponge } from "../crypto/poseidon-sponge";
 
 /** The domain tag of statement keys, version 1. */
 export const STATEMENT_TAG = packAscii("zkrisk.statement.v1");

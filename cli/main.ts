@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command, CommanderError } from "commander";
-import { ZkriskError } from "../models/errors";
+import { ZkriskError } from "../core/errors";
 import { lazyModule } from "./lazy";
 import { PROJECT_ROOT } from "./paths";
 import {
@@ -50,9 +50,7 @@ const COMMANDER_USAGE_CODE = "USAGE";
 /** The error code of an unexpected error (a bug) under `--json`. */
 const INTERNAL_CODE = "INTERNAL";
 
-const snarkjsModule = lazyModule<typeof import("../prover/setup/snarkjs")>(
-  join(__dirname, "../prover/setup/snarkjs.ts"),
-);
+const snarkjsModule = lazyModule<typeof import("../setup/snarkjs")>(join(__dirname, "../setup/snarkjs.ts"));
 
 /** The package's version, from package.json. */
 export function packageVersion(): string {

@@ -1,8 +1,8 @@
 /** Parsing and printing helpers shared by the commands. */
 import { statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { UsageError } from "../models/errors";
-import { parseTimestamp } from "../models/load-data";
+import { UsageError } from "../core/errors";
+import { parseTimestamp } from "../candles/load-data";
 
 /**
  * A date option: `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS[.fff]]` (UTC, `T` allowed, optional `Z`), as ms.

@@ -1,5 +1,5 @@
 /**
- * Shared core: the fastify setup of the project's two HTTP APIs, the prover service's (prover/service/api.ts)
+ * Shared core: the fastify setup of the project's two HTTP APIs, the prover service's (service/api.ts)
  * and the publisher's (publisher/serve/http.ts). One owner for what they do alike: requests logged at debug
  * level only (a busy API would drown the logs), schemas validated without coercion, and one error shape,
  * `{ "error": CODE, "message": "..." }`, for unknown routes, validation failures, other 4xx and 500s. Each API

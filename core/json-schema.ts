@@ -4,7 +4,7 @@
  * shipped for editors and other tools (`jsonSchemaFile`).
  *
  * The validator reports the first field that breaks the schema in the words the project's hand-written readers
- * use (models/validate.ts): `markets[0].model: missing`, `concurrency: expected an integer in [1, 64], got 0`,
+ * use (core/validate.ts): `markets[0].model: missing`, `concurrency: expected an integer in [1, 64], got 0`,
  * `chain.rcp: unknown key (expected one of rpc, oracle, ...)`. Two extensions say more than a keyword can:
  * - `errorMessage` on a schema: templates by keyword (`pattern`, `format`, `minLength`, `maxLength`, `minItems`,
  *   `maxItems`) that say what the field holds, e.g. `"expected an environment variable name, got {value}"`.

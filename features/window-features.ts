@@ -35,7 +35,7 @@
  * n(W7) (q_7 + 1) < 2^73 once rv_7d < 2; U1 < 2^76 and U1^2, 7 U2 < 2^152. Every value stays far below the
  * BN254 field (2^253), so the circuit's field arithmetic never wraps.
  */
-import { BoundsError, InsufficientDataError } from "../models/errors";
+import { BoundsError, InsufficientDataError } from "../core/errors";
 import {
   barTime,
   WINDOW_BARS,
@@ -45,7 +45,7 @@ import {
   windowViolation,
   type Window,
 } from "../candles/window";
-import type { CandleSeries } from "../models/types";
+import type { CandleSeries } from "../candles/types";
 
 /** The bar interval the features are defined on: 2 hours. */
 export const FEATURE_INTERVAL_MS = 7_200_000;

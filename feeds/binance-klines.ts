@@ -10,10 +10,10 @@
  * series' bar interval (closeTime - openTime + 1), so a payload of another interval than it looks like is
  * refused. The bar still forming is the last element; `latestClosedBar` leaves it out.
  */
-import { DataError } from "../models/errors";
-import { candleSeriesFrom, type CandleRow } from "../models/load-data";
-import type { CandleSeries } from "../models/types";
-import { JsonReader } from "../models/validate";
+import { DataError } from "../core/errors";
+import { candleSeriesFrom, type CandleRow } from "../candles/load-data";
+import type { CandleSeries } from "../candles/types";
+import { JsonReader } from "../core/validate";
 import { ChangedFileReader, dataError, epochMs, fetchJson, parseJson, type CandleSource } from "./sources";
 
 /** The entries of a kline read here, by position. */

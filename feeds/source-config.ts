@@ -13,7 +13,7 @@
  */
 import { resolve } from "node:path";
 import { redactUrl } from "../core/url";
-import { httpUrl, nonEmptyString, optionalNumber, type JsonReader } from "../models/validate";
+import { httpUrl, nonEmptyString, optionalNumber, type JsonReader } from "../core/validate";
 import { KlinesFileSource, KlinesHttpSource } from "./binance-klines";
 import { CsvCandleSource, HttpCandleSource, type CandleSource } from "./sources";
 

@@ -2,14 +2,14 @@
  * Candle feeds: where a long-running process (the prover service, a publisher) reads closed bars from. A CSV
  * file another process appends to, or an HTTP endpoint answering JSON candles; the Binance klines shape is in
  * binance-klines.ts. Every source gives a `CandleSeries` checked by the same rules as the CSV loader
- * (`candleSeriesFrom` in models/load-data.ts) and raises a `DataError` naming the file or URL and the bad
+ * (`candleSeriesFrom` in candles/load-data.ts) and raises a `DataError` naming the file or URL and the bad
  * element. `latestClosedBar` says which bar has closed.
  */
 import { open, type FileHandle } from "node:fs/promises";
-import { DataError } from "../models/errors";
-import { candleSeriesFrom, parseCandlesCsv, parseTimestamp, type CandleRow } from "../models/load-data";
-import type { CandleSeries } from "../models/types";
-import { JsonReader, type JsonErrorFactory } from "../models/validate";
+import { DataError } from "../core/errors";
+import { candleSeriesFrom, parseCandlesCsv, parseTimestamp, type CandleRow } from "../candles/load-data";
+import type { CandleSeries } from "../candles/types";
+import { JsonReader, type JsonErrorFactory } from "../core/validate";
 
 /** Where a market's candles come from. */
 export interface CandleSource {

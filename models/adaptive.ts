@@ -30,7 +30,7 @@
  * the backtest simulates exactly what the chain would see. The rule uses only the signed window of bar t (the
  * candles s..t lie inside it), the margin MM_s accepted 12 bars earlier, and the two state integers.
  */
-import type { CandleSeries } from "./types";
+import type { CandleSeries } from "../candles/types";
 import { integerCandleOf } from "../candles/integer-candle";
 import { integerPolicy } from "./integer-engine";
 import type { QuantizedPolicy } from "./quantized-model";

@@ -6,7 +6,7 @@
  */
 import type { MarginSeries } from "./backtest";
 import type { FullBacktestReport, PooledModelResult } from "./run-backtest";
-import type { CandleSeries } from "./types";
+import type { CandleSeries } from "../candles/types";
 import { featureFloats, seriesWindowFeatures, WINDOW_FEATURES } from "../features/window-features";
 
 /** The evaluated bars of one market, as the series file and the charts show them. */

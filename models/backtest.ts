@@ -13,12 +13,12 @@ import {
   staticQuantile,
 } from "./baselines";
 import { coverageValid, dailyCoverage, type DailyCoverage } from "./coverage";
-import { InsufficientDataError } from "./errors";
+import { InsufficientDataError } from "../core/errors";
 import { kupiecPof } from "./kupiec";
 import { marginFromQuantile, type MarginPolicy } from "./policy";
 import { barLogReturns } from "./returns";
 import { targetObservedAt } from "./target";
-import type { CandleSeries } from "./types";
+import type { CandleSeries } from "../candles/types";
 import { isoFromMsOr } from "../core/time";
 
 /** Breach probability a 99 % margin promises per bar (fraction). */

@@ -3,10 +3,10 @@
  * per bar, a q99 as a fraction of close (0.05 = 5 %) or null where it has no estimate yet; the backtest turns
  * them into margins with the same policy as the model.
  */
-import { InsufficientDataError } from "./errors";
+import { InsufficientDataError } from "../core/errors";
 import { quantile } from "./stats";
 import { targetObservedAt } from "./target";
-import type { CandleSeries } from "./types";
+import type { CandleSeries } from "../candles/types";
 
 /** 90 days in milliseconds: the default look-back of the rolling historical quantile. */
 export const NINETY_DAYS_MS = 90 * 24 * 60 * 60 * 1000;

@@ -10,14 +10,14 @@
  */
 import { basename } from "node:path";
 import { buildDataset, type Dataset } from "./dataset";
-import { ModelError } from "./errors";
+import { ModelError } from "../core/errors";
 import { inferInteger, integerPolicy } from "./integer-engine";
-import { readJsonFile } from "./io";
+import { readJsonFile } from "../core/io";
 import type { QuantizedModel, QuantizedPolicy } from "./quantized-model";
 import { adverseMoveTargets } from "./target";
-import type { CandleSeries } from "./types";
+import type { CandleSeries } from "../candles/types";
 import type { AdaptiveRule } from "./adaptive";
-import { JsonReader } from "./validate";
+import { JsonReader } from "../core/validate";
 import { seriesWindowFeatures } from "../features/window-features";
 import { isoFromMs } from "../core/time";
 

@@ -5,7 +5,7 @@
  */
 import { featureFloats, type WindowFeatureMatrix } from "../features/window-features";
 import { targetObservedAt } from "./target";
-import type { CandleSeries } from "./types";
+import type { CandleSeries } from "../candles/types";
 
 /** Rows with both features and target, in time order. */
 export interface Dataset {

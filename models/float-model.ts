@@ -3,8 +3,8 @@
  * 24 h adverse move, a calibration scale, and the margin policy. `predictQuantile` is the float reference
  * that the integer engine is measured against.
  */
-import { ModelError } from "./errors";
-import { readJsonFile } from "./io";
+import { ModelError } from "../core/errors";
+import { readJsonFile } from "../core/io";
 import {
   marginFromQuantile,
   POLICY_KEYS,
@@ -12,7 +12,7 @@ import {
   type MarginParameters,
   type MarginPolicy,
 } from "./policy";
-import { JsonReader } from "./validate";
+import { JsonReader } from "../core/validate";
 
 /** Version 2: the features are the integer window features (features/window-features.ts), no funding. */
 export const FLOAT_MODEL_FORMAT = "zkrisk-float-model/2";

@@ -1,7 +1,4 @@
 /** The model stage of zkrisk: data -> features -> training -> quantisation -> bit-exact integer engine. */
-export * from "./errors";
-export * from "./types";
-export * from "./load-data";
 export * from "./returns";
 export * from "./target";
 export * from "./dataset";
@@ -23,4 +20,3 @@ export * from "./baselines";
 export * from "./backtest";
 export * from "./run-backtest";
 export * from "./backtest-output";
-export * from "./io";

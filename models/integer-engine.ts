@@ -5,7 +5,7 @@
  * is quantised on the way to a proof. Features outside their declared bounds are an error here (and
  * unprovable in the circuit).
  */
-import { BoundsError, ModelError } from "./errors";
+import { BoundsError, ModelError } from "../core/errors";
 import { ceilShift, clampBig, floorShift, relu, type Interval } from "./fixed-point";
 import type { QuantizedModel, QuantizedPolicy } from "./quantized-model";
 

@@ -7,8 +7,8 @@
  * model commitment (circuits/commitments.ts) differs from every other market's: registered per market on
  * the oracle, it binds that market's calibration into the statement each proof is checked against.
  */
-import { sha256File } from "./io";
-import { ModelError } from "./errors";
+import { sha256File } from "../core/io";
+import { ModelError } from "../core/errors";
 import { calibrationFor, loadCalibrations, type Calibrations } from "./calibrations";
 import { analyseIntervals } from "./intervals";
 import { loadQuantizedModel, type QuantizedModel } from "./quantized-model";

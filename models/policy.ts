@@ -8,7 +8,7 @@
  * integer engine and the circuit compute it exactly with one floor division by a power of two).
  * The float form lives here; the integer form is in integer-engine.ts and must agree with it.
  */
-import { ModelError } from "./errors";
+import { ModelError } from "../core/errors";
 
 /** Policy constants, stored in both the float and the quantised model files. */
 export interface MarginPolicy {

@@ -5,7 +5,7 @@
  * The features are the integer window features of each bar (features/window-features.ts). The quantised
  * model runs on those integers as they are; the float model on their exact float twins.
  */
-import { DataError, ModelError } from "./errors";
+import { DataError, ModelError } from "../core/errors";
 import {
   barWindowFeatures,
   FEATURE_INTERVAL_MS,
@@ -16,10 +16,10 @@ import {
 } from "../features/window-features";
 import { loadFloatModel, predictMarginsFloat, FLOAT_MODEL_FORMAT, type FloatModel } from "./float-model";
 import { inferInteger, type IntegerTrace } from "./integer-engine";
-import { readJsonFile } from "./io";
+import { readJsonFile } from "../core/io";
 import { parseQuantizedModel, QUANTIZED_MODEL_FORMAT, type QuantizedModel } from "./quantized-model";
 import type { MarginSeries } from "./backtest";
-import type { CandleSeries } from "./types";
+import type { CandleSeries } from "../candles/types";
 
 /** A model file of either kind. */
 export type AnyModel = { kind: "quantized"; model: QuantizedModel } | { kind: "float"; model: FloatModel };

@@ -4,12 +4,12 @@
  * strings in the file and bigint in memory.
  */
 import { MODEL_FILE_KEYS, readTrainingInfo, type TrainingInfo } from "./float-model";
-import { ModelError } from "./errors";
-import { readJsonFile } from "./io";
+import { ModelError } from "../core/errors";
+import { readJsonFile } from "../core/io";
 import { POLICY_KEYS, validatePolicy, type MarginPolicy } from "./policy";
 import { signedBits, type Interval } from "./fixed-point";
 import { analyseIntervals } from "./intervals";
-import { JsonReader } from "./validate";
+import { JsonReader } from "../core/validate";
 
 /** Version 2: the features are the integer window features (features/window-features.ts), no funding. */
 export const QUANTIZED_MODEL_FORMAT = "zkrisk-quantized-model/2";

@@ -1,5 +1,5 @@
 /** Bar log returns that never span a gap. */
-import type { CandleSeries } from "./types";
+import type { CandleSeries } from "../candles/types";
 
 /**
  * ln(close_t / close_{t-1}) for each bar, or null for the first bar and for a bar that follows a gap

@@ -25,11 +25,11 @@ import {
   summarise,
   VALIDITY_P,
 } from "./coverage";
-import { InsufficientDataError, ModelError } from "./errors";
+import { InsufficientDataError, ModelError } from "../core/errors";
 import { kupiecPof } from "./kupiec";
 import { modelMarginSeries, type AnyModel } from "./predict";
 import { adverseMoveTargets, targetObservedAt } from "./target";
-import type { CandleSeries } from "./types";
+import type { CandleSeries } from "../candles/types";
 
 /** Least number of fully observed targets the static and EWMA baseline fits need. */
 export const MIN_BASELINE_TRAIN_BARS = 1000;

@@ -5,7 +5,7 @@
  *
  * defined only when the `horizon` bars after t are all present (no gap): a move over missing bars is unknown.
  */
-import type { CandleSeries } from "./types";
+import type { CandleSeries } from "../candles/types";
 
 /** Bars in the target horizon: 12 two-hour bars = 24 h. */
 export const TARGET_HORIZON_BARS = 12;

@@ -9,7 +9,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { basename } from "node:path";
 import { buildDataset, splitDataset, type Dataset } from "./dataset";
-import { DataError, InsufficientDataError } from "./errors";
+import { DataError, InsufficientDataError } from "../core/errors";
 import { FEATURE_INTERVAL_MS, seriesWindowFeatures, WINDOW_FEATURES } from "../features/window-features";
 import {
   FLOAT_MODEL_FORMAT,
@@ -22,7 +22,7 @@ import { kupiecPof } from "./kupiec";
 import { marginFromQuantile, type MarginPolicy } from "./policy";
 import { mean, quantile, seededRandom, std } from "./stats";
 import { adverseMoveTargets, TARGET_HORIZON_BARS } from "./target";
-import type { CandleSeries } from "./types";
+import type { CandleSeries } from "../candles/types";
 import type { TrainOptions } from "./train-options";
 import { isoFromMs } from "../core/time";
 

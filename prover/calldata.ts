@@ -3,7 +3,7 @@
  * The G2 point b is passed with each coordinate pair swapped (the EVM precompile takes (imaginary, real)).
  */
 
-import type { Groth16Proof } from "./setup/snarkjs";
+import type { Groth16Proof } from "../setup/snarkjs";
 
 /** Verifier call arguments, as decimal strings (ethers accepts them for uint256). */
 export interface VerifierCalldata {

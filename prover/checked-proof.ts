@@ -4,9 +4,9 @@
  * computed for the same input. A mismatch is a bug (artifacts out of step, or circuit and engine apart), never a
  * result, so it throws instead of returning a proof.
  */
-import { ZkriskError } from "../models/errors";
-import { toField } from "../circuits/field";
-import { snarkjs, type Groth16Proof, type VerificationKey } from "./setup/snarkjs";
+import { ZkriskError } from "../core/errors";
+import { toField } from "../crypto/field";
+import { snarkjs, type Groth16Proof, type VerificationKey } from "../setup/snarkjs";
 
 /** A proof failed, or the circuit disagreed with the integer engine (a bug, never an input error). */
 export class ProofError extends ZkriskError {

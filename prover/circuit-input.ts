@@ -3,7 +3,7 @@
  * features and, in committed mode, the weights and biases. Values are field elements as decimal strings.
  */
 import type { QuantizedModel } from "../models/quantized-model";
-import { toField } from "../circuits/field";
+import { toField } from "../crypto/field";
 import type { WeightMode } from "../circuits/generate-circuit";
 
 /** The public context of an update. */

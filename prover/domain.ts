@@ -4,8 +4,8 @@
  * The TypeScript twin of `RiskOracle.domain()` in contracts/RiskOracle.sol.
  */
 import { AbiCoder, getAddress, isAddress, keccak256 } from "ethers";
-import { FIELD_MODULUS } from "../circuits/field";
-import { UsageError } from "../models/errors";
+import { FIELD_MODULUS } from "../crypto/field";
+import { UsageError } from "../core/errors";
 
 const UINT256_LIMIT = 1n << 256n;
 

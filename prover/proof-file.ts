@@ -3,10 +3,10 @@
  * update's): its keys, its bar, its Groth16 proof and field elements, each read with the file and the field of the
  * first malformed value (PROOF_INVALID, never a raw TypeError), and the proof as snarkjs's own files.
  */
-import { ZkriskError } from "../models/errors";
-import type { JsonReader } from "../models/validate";
-import { FIELD_MODULUS } from "../circuits/field";
-import type { Groth16Proof } from "./setup/snarkjs";
+import { ZkriskError } from "../core/errors";
+import type { JsonReader } from "../core/validate";
+import { FIELD_MODULUS } from "../crypto/field";
+import type { Groth16Proof } from "../setup/snarkjs";
 
 /** A malformed proof file; the message reads `file: field: reason`. */
 export class ProofFileError extends ZkriskError {

@@ -5,15 +5,15 @@
  * verification key loaded, as `SignedUpdateProver` (prove-signed-update.ts) does for one market.
  */
 import { readFileSync } from "node:fs";
-import { toField } from "../circuits/field";
+import { toField } from "../crypto/field";
 import type { WeightMode } from "../circuits/generate-circuit";
 import { batchSignalNames, BATCH_TRAILING_SIGNALS } from "../circuits/public-signals";
 import { loadQuantizedModel, type QuantizedModel } from "../models/quantized-model";
-import { loadArtifacts, type LoadedArtifacts } from "./artifacts";
+import { loadArtifacts, type LoadedArtifacts } from "../setup/artifacts";
 import { toVerifierCalldata, type VerifierCalldata } from "./calldata";
 import { ProofError, proveChecked } from "./checked-proof";
 import { readProvingFiles } from "./proving-files";
-import { releaseCurves, snarkjs, type Groth16Proof, type VerificationKey } from "./setup/snarkjs";
+import { releaseCurves, snarkjs, type Groth16Proof, type VerificationKey } from "../setup/snarkjs";
 import { signedBatchInput, type SignedBatchSource } from "./signed-batch-input";
 
 /** What `zkrisk prove --batch` writes: everything needed to verify, submit and audit one signed batch. */

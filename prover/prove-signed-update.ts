@@ -10,11 +10,11 @@ import { UPDATE_SIGNAL_INDEX, UPDATE_SIGNALS } from "../circuits/public-signals"
 import { modelCommitment } from "../circuits/commitments";
 import { WINDOW_FEATURES } from "../features/window-features";
 import { loadQuantizedModel, type QuantizedModel } from "../models/quantized-model";
-import { loadArtifacts, type LoadedArtifacts } from "./artifacts";
+import { loadArtifacts, type LoadedArtifacts } from "../setup/artifacts";
 import { toVerifierCalldata, type VerifierCalldata } from "./calldata";
 import { ProofError, proveChecked } from "./checked-proof";
 import { readProvingFiles } from "./proving-files";
-import { releaseCurves, snarkjs, type Groth16Proof, type VerificationKey } from "./setup/snarkjs";
+import { releaseCurves, snarkjs, type Groth16Proof, type VerificationKey } from "../setup/snarkjs";
 import { signedUpdateInput, type SignedUpdateSource } from "./update-input";
 
 /** What `zkrisk prove --window` writes: everything needed to verify, submit and audit one signed update. */

@@ -5,8 +5,8 @@
  * bounds" or a WebAssembly CompileError. Here such a file is an ARTIFACTS_INVALID error naming it.
  */
 import { readFileSync } from "node:fs";
-import { ZkriskError } from "../models/errors";
-import type { LoadedArtifacts } from "./artifacts";
+import { ZkriskError } from "../core/errors";
+import type { LoadedArtifacts } from "../setup/artifacts";
 
 /** The one WebAssembly call used here (the project's TypeScript lib has no DOM or WebAssembly types). */
 const wasmApi = (globalThis as unknown as { WebAssembly: { validate(bytes: Uint8Array): boolean } })

@@ -8,7 +8,7 @@
  * markets, and every window must end on a whole second and read the features' 85 bars of 2 h.
  */
 import { WINDOW_RANGE_BARS } from "../candles/window";
-import { toField } from "../circuits/field";
+import { toField } from "../crypto/field";
 import type { WeightMode } from "../circuits/generate-circuit";
 import { modelCommitment } from "../circuits/commitments";
 import { BATCH_MARKET_ID_LIMIT, BATCH_PACKING, packBatchUpdate } from "../circuits/batch-statement";
@@ -19,7 +19,7 @@ import type { QuantizedModel } from "../models/quantized-model";
 import { comparePublicKeys } from "../publisher/eddsa";
 import { publisherSetCommitment, publisherSetSlots, type PublisherSet } from "../publisher/publisher-set";
 import { firstBatchDisagreement, type SignedBatch } from "../publisher/signed-batch";
-import { UsageError } from "../models/errors";
+import { UsageError } from "../core/errors";
 import { weightInputs } from "./circuit-input";
 
 type SignalValue = string | SignalValue[];

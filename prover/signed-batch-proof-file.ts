@@ -5,8 +5,8 @@
  * unknown keys, and refuses a file whose stated markets, margins, bars or shared values are not what its proven
  * public signals carry; the calldata is rebuilt from the proof, never taken from the file.
  */
-import { readJsonFile } from "../models/io";
-import { JsonReader } from "../models/validate";
+import { readJsonFile } from "../core/io";
+import { JsonReader } from "../core/validate";
 import type { QuantizedModel } from "../models/quantized-model";
 import { unpackBatchUpdate } from "../circuits/batch-statement";
 import { modelCommitment } from "../circuits/commitments";
@@ -21,7 +21,7 @@ import { fieldString, fieldStrings, groth16ProofOf, ProofFileError, proofFileBar
 import type { ProvedSignedBatch } from "./prove-signed-batch";
 import type { ProvedSignedUpdate } from "./prove-signed-update";
 import { parseSignedProofFile } from "./signed-proof-file";
-import { snarkjs, type VerificationKey } from "./setup/snarkjs";
+import { snarkjs, type VerificationKey } from "../setup/snarkjs";
 
 /** Format tag of a signed batch proof file. */
 export const SIGNED_BATCH_PROOF_FILE_FORMAT = "zkrisk-signed-batch-proof/1";

@@ -5,8 +5,8 @@
  * from the proof and its public signals, never taken from the file's `calldata`, and the parameters the file
  * states must be the ones its packed update signal carries.
  */
-import { readJsonFile } from "../models/io";
-import { JsonReader } from "../models/validate";
+import { readJsonFile } from "../core/io";
+import { JsonReader } from "../core/validate";
 import { UPDATE_SIGNALS, UPDATE_SIGNAL_INDEX, digestSignal } from "../circuits/public-signals";
 import { unpackUpdate } from "../circuits/statement";
 import { marketIdOf } from "../candles/market-id";
@@ -15,7 +15,7 @@ import { statementKey } from "../circuits/statement";
 import { inferInteger } from "../models/integer-engine";
 import type { QuantizedModel } from "../models/quantized-model";
 import { toVerifierCalldata } from "./calldata";
-import { snarkjs, type VerificationKey } from "./setup/snarkjs";
+import { snarkjs, type VerificationKey } from "../setup/snarkjs";
 import {
   fieldString,
   fieldStrings,

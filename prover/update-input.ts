@@ -7,7 +7,7 @@
  */
 import { windowDigest } from "../candles/digest";
 import { WINDOW_RANGE_BARS } from "../candles/window";
-import { toField } from "../circuits/field";
+import { toField } from "../crypto/field";
 import type { WeightMode } from "../circuits/generate-circuit";
 import { modelCommitment } from "../circuits/commitments";
 import { digestSignal, packUpdate, statementKey } from "../circuits/statement";
@@ -18,7 +18,7 @@ import type { QuantizedModel } from "../models/quantized-model";
 import { comparePublicKeys } from "../publisher/eddsa";
 import { publisherSetCommitment, publisherSetSlots, type PublisherSet } from "../publisher/publisher-set";
 import { firstDisagreement, type SignedWindow } from "../publisher/signed-window";
-import { UsageError } from "../models/errors";
+import { UsageError } from "../core/errors";
 import { weightInputs } from "./circuit-input";
 
 type SignalValue = string | SignalValue[];

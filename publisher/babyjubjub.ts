@@ -8,7 +8,7 @@
  * sums are kept in projective coordinates (X : Y : Z), x = X/Z, y = Y/Z, so a scalar multiplication makes one
  * inversion, not one per step. test/publisher/babyjubjub.test.ts checks it against circomlibjs's `babyJub`.
  */
-import { FIELD_MODULUS as P, invertField } from "../circuits/field";
+import { FIELD_MODULUS as P, invertField } from "../crypto/field";
 
 /** The curve's a coefficient. */
 export const CURVE_A = 168700n;

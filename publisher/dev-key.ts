@@ -12,8 +12,8 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { readJsonFile, writeJsonAtomic } from "../models/io";
-import { JsonReader } from "../models/validate";
+import { readJsonFile, writeJsonAtomic } from "../core/io";
+import { JsonReader } from "../core/validate";
 import { comparePublicKeys, generatePrivateKey, type PublicKey } from "./eddsa";
 import { PublisherFileError } from "./errors";
 import { encryptKeystore, unlockKeystore, writeKeystore, type PublisherKey } from "./keystore";

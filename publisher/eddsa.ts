@@ -6,14 +6,14 @@
  * follow it.
  *
  * Verification (`publicKeyViolation`, `verifySignature`) runs on the project's own curve (babyjubjub.ts) and
- * Poseidon (circuits/poseidon.ts), so the prover never loads circomlibjs. Key derivation and signing
+ * Poseidon (crypto/poseidon.ts), so the prover never loads circomlibjs. Key derivation and signing
  * (`publicKeyOf`, `signDigest`), the publisher's side only, go through circomlibjs's `buildEddsa`: a private
  * key is 32 random bytes, from which it derives the scalar by blake512 and pruning. A private key never
  * leaves this module and the keystore (keystore.ts) except as bytes handed to `signDigest`.
  */
 import { randomBytes } from "node:crypto";
-import { FIELD_MODULUS } from "../circuits/field";
-import { poseidon } from "../circuits/poseidon";
+import { FIELD_MODULUS } from "../crypto/field";
+import { poseidon } from "../crypto/poseidon";
 import {
   addPoints,
   BASE8,

@@ -2,7 +2,7 @@
  * Error families of the data publishers (keys, publisher sets, keystores, signed windows). Each has a stable
  * `code`; the message names the file, field or key at fault, and never holds a private key.
  */
-import { ZkriskError } from "../models/errors";
+import { ZkriskError } from "../core/errors";
 
 /**
  * A publisher file (keystore, signed window) is malformed, cannot be read, or cannot be decrypted; the

@@ -17,9 +17,9 @@
 import { createCipheriv, createDecipheriv, randomBytes, scrypt, type ScryptOptions } from "node:crypto";
 import { existsSync } from "node:fs";
 import { writeFileAtomic } from "../core/atomic-file";
-import { UsageError } from "../models/errors";
-import { readJsonFile } from "../models/io";
-import { JsonReader } from "../models/validate";
+import { UsageError } from "../core/errors";
+import { readJsonFile } from "../core/io";
+import { JsonReader } from "../core/validate";
 import { comparePublicKeys, PRIVATE_KEY_BYTES, publicKeyOf, type PublicKey } from "./eddsa";
 import { PublisherFileError } from "./errors";
 

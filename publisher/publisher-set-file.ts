@@ -5,8 +5,8 @@
  *
  * Every field is required and unknown keys are refused; keys may be listed in any order (the set sorts them).
  */
-import { readJsonFile, writeJsonAtomic } from "../models/io";
-import { JsonReader } from "../models/validate";
+import { readJsonFile, writeJsonAtomic } from "../core/io";
+import { JsonReader } from "../core/validate";
 import { PublisherFileError, PublisherSetError } from "./errors";
 import { makePublisherSet, publisherSetCommitment, type PublisherSet } from "./publisher-set";
 

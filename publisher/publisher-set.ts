@@ -2,7 +2,7 @@
  * A market's publisher set: n public keys (sorted canonically) and the quorum k of them whose signatures an
  * update needs, and its commitment, the field element a market will register.
  *
- * Commitment layout (version 2): the project's length-prefixed Poseidon sponge (circuits/poseidon-sponge.ts)
+ * Commitment layout (version 2): the project's length-prefixed Poseidon sponge (crypto/poseidon-sponge.ts)
  * over exactly 3 + 2 * PUBLISHER_SET_MAX_KEYS = 19 field elements, whatever n is:
  *
  *   [0] PUBLISHER_SET_TAG   packAscii("zkrisk.publishers.v2")
@@ -15,8 +15,8 @@
  * length is for the circuit: `PublisherQuorum(K)` (circuits/lib/publisher-quorum.circom) hashes the same 19
  * elements with k = K compiled in, and a variable-length hash would cost a sponge per possible n.
  */
-import { packAscii } from "../circuits/field";
-import { poseidonSponge } from "../circuits/poseidon-sponge";
+import { packAscii } from "../crypto/field";
+import { poseidonSponge } from "../crypto/poseidon-sponge";
 import { comparePublicKeys, publicKeyViolation, type PublicKey } from "./eddsa";
 import { PublisherSetError } from "./errors";
 

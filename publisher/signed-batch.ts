@@ -21,8 +21,8 @@
  * Whether the key belongs to each market's publisher set is the caller's question.
  */
 import { batchDigest, batchViolation, windowDigest, type Window } from "../candles";
-import { readJsonFile, writeJsonAtomic } from "../models/io";
-import { JsonReader } from "../models/validate";
+import { readJsonFile, writeJsonAtomic } from "../core/io";
+import { JsonReader } from "../core/validate";
 import { assertSignature, signDigest, type PublicKey, type Signature } from "./eddsa";
 import { PublisherFileError } from "./errors";
 import type { PublisherKey } from "./keystore";

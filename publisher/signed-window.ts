@@ -31,8 +31,8 @@ import {
   type Window,
   type WindowBar,
 } from "../candles";
-import { readJsonFile, writeJsonAtomic } from "../models/io";
-import { JsonReader } from "../models/validate";
+import { readJsonFile, writeJsonAtomic } from "../core/io";
+import { JsonReader } from "../core/validate";
 // The market id has one owner (candles/market-id.ts), shared with the proof.
 import { marketIdOf } from "../candles/market-id";
 import { assertSignature, signDigest, type PublicKey, type Signature } from "./eddsa";

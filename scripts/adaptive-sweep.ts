@@ -29,12 +29,12 @@ import {
 } from "../models/adaptive";
 import { evaluateBacktest, type BacktestModelResult } from "../models/backtest";
 import { fitNum, integerOutputs, loadCalibrations } from "../models/calibrations";
-import { sha256File } from "../models/io";
-import { loadCandles } from "../models/load-data";
+import { sha256File } from "../core/io";
+import { loadCandles } from "../candles/load-data";
 import { loadQuantizedModel, type QuantizedModel } from "../models/quantized-model";
 import { poolReports, runBacktest } from "../models/run-backtest";
 import { adverseMoveTargets, TARGET_HORIZON_BARS } from "../models/target";
-import type { CandleSeries } from "../models/types";
+import type { CandleSeries } from "../candles/types";
 
 const ROOT = join(__dirname, "..");
 const MODEL_FILE = join(ROOT, "models/btc-usdt-2h.quantized.json");

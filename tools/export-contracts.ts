@@ -1,8 +1,8 @@
 /**
  * `npm run contracts`: compile the oracle and the example consumer and write their ABI and bytecode to
- * `contracts/abi/` (prover/onchain/contract-files.ts), the files an installed zkrisk reads instead of compiling.
+ * `contracts/abi/` (onchain/contract-files.ts), the files an installed zkrisk reads instead of compiling.
  * Run it after editing any contract; test/onchain/contract-files.test.ts fails until the files match.
  */
-import { writeContractFiles } from "../prover/onchain/contract-files";
+import { writeContractFiles } from "../onchain/contract-files";
 
 for (const file of writeContractFiles()) process.stdout.write(`wrote ${file}\n`);

@@ -1,7 +1,7 @@
 pragma circom 2.1.0;
 
 // Commitments: a length-prefixed chained Poseidon over any number of field elements. Its TypeScript
-// twin is circuits/poseidon-sponge.ts `poseidonSponge`, which must produce the same value.
+// twin is crypto/poseidon-sponge.ts `poseidonSponge`, which must produce the same value.
 
 include "poseidon.circom";
 

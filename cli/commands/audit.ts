@@ -4,26 +4,21 @@
  * batches from batch files (`--windows DIR`), against the publisher set files given (`--publishers SET.json`).
  */
 import { isAddress } from "ethers";
-import { UsageError } from "../../models/errors";
-import { readJsonFile } from "../../models/io";
-import { loadCandles } from "../../models/load-data";
+import { UsageError } from "../../core/errors";
+import { readJsonFile } from "../../core/io";
+import { loadCandles } from "../../candles/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
-import { loadArtifacts } from "../../prover/artifacts";
+import { loadArtifacts } from "../../setup/artifacts";
 import { BATCH_TRAILING_SIGNALS, UPDATE_SIGNALS } from "../../circuits/public-signals";
-import {
-  auditOracle,
-  type AuditOptions,
-  type AuditReport,
-  type AuditStatus,
-} from "../../prover/onchain/audit";
-import { readOnlyProvider } from "../../prover/onchain/chain";
-import { DEFAULT_LOG_CHUNK, MIN_LOG_CHUNK, type LogProgress } from "../../prover/onchain/get-logs";
-import { releaseCurves, type VerificationKey } from "../../prover/setup/snarkjs";
+import { auditOracle, type AuditOptions, type AuditReport, type AuditStatus } from "../../audit/audit";
+import { readOnlyProvider } from "../../onchain/chain";
+import { DEFAULT_LOG_CHUNK, MIN_LOG_CHUNK, type LogProgress } from "../../onchain/get-logs";
+import { releaseCurves, type VerificationKey } from "../../setup/snarkjs";
 import { parseIntOption, printJson, shortDate, table } from "../options";
 import { progressBar } from "../progress";
 import { publisherSetCommitment, readPublisherSet } from "../../publisher";
 import { PublisherArchiveSource, WindowDirectory, type WindowSource } from "../../publisher/window-sources";
-import type { AuditPublisherSet } from "../../prover/onchain/audit-signed";
+import type { AuditPublisherSet } from "../../audit/audit-signed";
 
 /** The options of `zkrisk audit`, as commander gives them. */
 export interface AuditFlags {

@@ -7,9 +7,9 @@ import { basename } from "node:path";
 import { writeFileAtomic } from "../../core/atomic-file";
 import { collectSeries, reportHtml, seriesCsv, type MarketSeries } from "../../models/backtest-output";
 import { calibrationFor, loadCalibrations, marketOfFile, type Calibrations } from "../../models/calibrations";
-import { UsageError } from "../../models/errors";
-import { sha256File } from "../../models/io";
-import { loadCandles } from "../../models/load-data";
+import { UsageError } from "../../core/errors";
+import { sha256File } from "../../core/io";
+import { loadCandles } from "../../candles/load-data";
 import { loadAnyModel } from "../../models/predict";
 import {
   poolReports,

@@ -1,10 +1,10 @@
 /** `zkrisk bench-service` (npm run bench:service): throughput and latency of the prover service's API. */
-import { UsageError } from "../../models/errors";
-import { writeJsonAtomic } from "../../models/io";
-import { runServiceBench, type ServiceBenchReport } from "../../scripts/service-bench";
+import { UsageError } from "../../core/errors";
+import { writeJsonAtomic } from "../../core/io";
+import { runServiceBench, type ServiceBenchReport } from "../../bench/service-bench";
 import { outFileOption, parseIntListOption, parseIntOption, printJson } from "../options";
 import { markdownTable } from "./bench";
-import { stderrLog } from "./circuit";
+import { stderrLog } from "../../setup/log";
 
 /** The report as a table. */
 export function formatServiceBench(r: ServiceBenchReport): string {

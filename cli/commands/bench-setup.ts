@@ -1,11 +1,11 @@
 /** `zkrisk bench-setup` (npm run bench:setup): the time of an INSECURE development trusted setup. */
 import type { WeightMode } from "../../circuits/generate-circuit";
-import { UsageError } from "../../models/errors";
-import { writeJsonAtomic } from "../../models/io";
-import { runSetupBench, type SetupBenchReport } from "../../scripts/bench-setup";
+import { UsageError } from "../../core/errors";
+import { writeJsonAtomic } from "../../core/io";
+import { runSetupBench, type SetupBenchReport } from "../../bench/bench-setup";
 import { outFileOption, parseIntListOption, printJson } from "../options";
 import { markdownTable } from "./bench";
-import { stderrLog } from "./circuit";
+import { stderrLog } from "../../setup/log";
 
 /** Typed flags of the command. */
 export interface BenchSetupFlags {

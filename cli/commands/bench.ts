@@ -1,17 +1,17 @@
 /**
- * `zkrisk bench` (npm run bench): what the chain path costs, for the shipped model (scripts/bench.ts): the
+ * `zkrisk bench` (npm run bench): what the chain path costs, for the shipped model (bench/bench.ts): the
  * signed-update circuit's size, witness and proving times (cold and warm) for each quorum and weight mode, the gas
  * of submitSignedUpdate split into the verifier call and the rest, and signed batches' constraints, proving time and
  * submitSignedBatch gas.
  */
 import type { WeightMode } from "../../circuits/generate-circuit";
-import { UsageError } from "../../models/errors";
-import { writeJsonAtomic } from "../../models/io";
-import { runBench, type BenchReport, type SignedBatchRow, type UpdateGasFigures } from "../../scripts/bench";
-import type { SignedCircuitSpec, SignedProvingBench } from "../../scripts/signed-update-bench";
+import { UsageError } from "../../core/errors";
+import { writeJsonAtomic } from "../../core/io";
+import { runBench, type BenchReport, type SignedBatchRow, type UpdateGasFigures } from "../../bench/bench";
+import type { SignedCircuitSpec, SignedProvingBench } from "../../bench/signed-update-bench";
 import { ALL_MODES, DEFAULT_COLD_RUNS, DEFAULT_WARM_RUNS } from "../register/bench";
 import { outFileOption, parseIntOption, printJson } from "../options";
-import { stderrLog } from "./circuit";
+import { stderrLog } from "../../setup/log";
 
 /** Flags of `zkrisk bench`, as commander hands them over. */
 export interface BenchFlags {

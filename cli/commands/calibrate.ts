@@ -10,9 +10,9 @@ import {
   type Calibrations,
   type MarketCalibration,
 } from "../../models/calibrations";
-import { UsageError } from "../../models/errors";
-import { sha256File, writeJsonAtomic } from "../../models/io";
-import { loadCandles } from "../../models/load-data";
+import { UsageError } from "../../core/errors";
+import { sha256File, writeJsonAtomic } from "../../core/io";
+import { loadCandles } from "../../candles/load-data";
 import { checkBarInterval, checkWindowModel } from "../../models/predict";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { outFileOption, printJson, table } from "../options";

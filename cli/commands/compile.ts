@@ -10,7 +10,7 @@ import {
   type CircuitInfo,
 } from "../../circuits/compile-model";
 import type { WeightMode } from "../../circuits/generate-circuit";
-import { UsageError } from "../../models/errors";
+import { UsageError } from "../../core/errors";
 import { outDirOption, output, parseIntOption } from "../options";
 
 /** The options of `zkrisk compile`, as commander gives them (cli/register/circuit.ts). */

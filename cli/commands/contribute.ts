@@ -2,9 +2,9 @@
  * `zkrisk ceremony contribute`: one more phase-2 contribution to an artifact directory's zkey (and a beacon if
  * asked), then the verification key, the verifier and the manifest re-exported.
  */
-import { runContribute as addContribution, type RunContributeResult } from "../../prover/setup";
+import { runContribute as addContribution, type RunContributeResult } from "../../setup";
 import { output } from "../options";
-import { stderrLog } from "./circuit";
+import { stderrLog } from "../../setup/log";
 
 /** The options of `zkrisk ceremony contribute`, as commander gives them (cli/register/circuit.ts). */
 export interface ContributeFlags {

@@ -1,17 +1,17 @@
 /**
  * `zkrisk demo` (npm run demo), the main job: the latest bar of the shipped data, signed by the INSECURE
  * development publisher key, proven from the signed window and accepted on chain by `submitSignedUpdate`
- * (scripts/demo.ts), plus the model stage's backtest of the test split for context.
+ * (demo/demo.ts), plus the model stage's backtest of the test split for context.
  */
 import type { WeightMode } from "../../circuits/generate-circuit";
-import { UsageError } from "../../models/errors";
-import { loadCandles } from "../../models/load-data";
+import { UsageError } from "../../core/errors";
+import { loadCandles } from "../../candles/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { runBacktest } from "../../models/run-backtest";
-import { runDemo } from "../../scripts/demo";
+import { runDemo } from "../../demo/demo";
 import { printJson, table } from "../options";
 import { formatBacktest } from "./backtest";
-import { stderrLog } from "./circuit";
+import { stderrLog } from "../../setup/log";
 import { isoFromSeconds } from "../../core/time";
 
 /** The options of `zkrisk demo`, as commander gives them (cli/register/demo.ts). */

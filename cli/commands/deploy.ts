@@ -1,9 +1,9 @@
 /** `zkrisk deploy`: an artifact directory's generated verifier and a RiskOracle, on a JSON-RPC node. */
-import { writeJsonAtomic } from "../../models/io";
-import { deployOracle, deployVerifier } from "../../prover/onchain/oracle";
-import { loadArtifacts } from "../../prover/artifacts";
+import { writeJsonAtomic } from "../../core/io";
+import { deployOracle, deployVerifier } from "../../onchain/oracle";
+import { loadArtifacts } from "../../setup/artifacts";
 import { outFileOption, output } from "../options";
-import { addressOption, withChain } from "./chain";
+import { addressOption, withChain } from "../chain-options";
 
 /** The options of `zkrisk deploy`, as commander gives them (cli/register/chain.ts). */
 export interface DeployFlags {

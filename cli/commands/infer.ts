@@ -1,9 +1,9 @@
 /** `zkrisk infer`: the integer window features and quantised margins of one bar (the latest by default). */
-import { UsageError } from "../../models/errors";
-import { loadCandles } from "../../models/load-data";
+import { UsageError } from "../../core/errors";
+import { loadCandles } from "../../candles/load-data";
 import { inferBar, type BarInference } from "../../models/predict";
 import { loadQuantizedModel, type QuantizedModel } from "../../models/quantized-model";
-import type { CandleSeries } from "../../models/types";
+import type { CandleSeries } from "../../candles/types";
 import { parseDateOption, printJson, table } from "../options";
 
 /** The options of `zkrisk infer`, as commander gives them (cli/register/infer.ts). */

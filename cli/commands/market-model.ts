@@ -6,7 +6,7 @@
 import { architectureOf, checkFitsArchitecture } from "../../circuits/architecture";
 import { modelCommitment } from "../../circuits/commitments";
 import { marketIdOf } from "../../candles/market-id";
-import { sha256File, writeJsonAtomic } from "../../models/io";
+import { sha256File, writeJsonAtomic } from "../../core/io";
 import { loadMarketModel, type CalibrationSource } from "../../models/market-model";
 import { loadQuantizedModel, quantizedModelToJson } from "../../models/quantized-model";
 import { outFileOption, printJson } from "../options";

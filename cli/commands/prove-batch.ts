@@ -4,12 +4,12 @@
  * (`zkrisk compile --batch N`, then `zkrisk setup`). The files must hold identical candles; otherwise the
  * first differing market, bar and field are named (exit code 2).
  */
-import { UsageError } from "../../models/errors";
-import { writeJsonAtomic } from "../../models/io";
+import { UsageError } from "../../core/errors";
+import { writeJsonAtomic } from "../../core/io";
 import { marketIdOf } from "../../candles/market-id";
 import { SignedBatchProver, type ProvedSignedBatch } from "../../prover/prove-signed-batch";
 import { firstBatchDisagreement, makePublisherSet, readPublisherSet, readSignedBatch } from "../../publisher";
-import { readCircuitInfo } from "./circuit";
+import { readCircuitInfo } from "../../circuits/compile-model";
 
 /** The options `zkrisk prove` takes for a signed batch. */
 export interface ProveBatchFlags {

@@ -4,14 +4,14 @@
  * also the proof, its public signals and the verification key as snarkjs's own files.
  */
 import { join } from "node:path";
-import { UsageError } from "../../models/errors";
-import { writeJsonAtomic } from "../../models/io";
+import { UsageError } from "../../core/errors";
+import { writeJsonAtomic } from "../../core/io";
 import { marketIdOf } from "../../candles/market-id";
 import { SignedUpdateProver } from "../../prover/prove-signed-update";
 import { snarkjsProofFiles } from "../../prover/proof-file";
 import { makePublisherSet, readPublisherSet, readSignedWindow } from "../../publisher";
 import { printJson } from "../options";
-import { readCircuitInfo } from "./circuit";
+import { readCircuitInfo } from "../../circuits/compile-model";
 
 /** The options `zkrisk prove` takes for a signed update. */
 export interface ProveSignedFlags {

@@ -3,9 +3,9 @@
  * or a batch of markets (`--batch`, cli/commands/prove-batch.ts). The options they share are checked here.
  */
 import { resolve } from "node:path";
-import { UsageError } from "../../models/errors";
+import { UsageError } from "../../core/errors";
 import { oracleDomain } from "../../prover/domain";
-import { FIELD_MODULUS } from "../../circuits/field";
+import { FIELD_MODULUS } from "../../crypto/field";
 import { outDirOption, outFileOption, output } from "../options";
 import { formatProveBatch, proveBatchJson, runProveBatch } from "./prove-batch";
 import { proveSignedAction } from "./prove-signed";

@@ -4,7 +4,7 @@
  * the signed windows over HTTP until SIGINT or SIGTERM. `--check` validates the config and prints it without
  * secrets, with the keystore's public key, and exits.
  */
-import { UsageError } from "../../models/errors";
+import { UsageError } from "../../core/errors";
 import type { PublicKey } from "../../publisher";
 import { checkPublisher, servePublisher, type PublisherRun } from "../../publisher/serve";
 

@@ -4,7 +4,7 @@
  * public keys are read: no password), and its commitment, the value governance registers.
  */
 import { resolve } from "node:path";
-import { UsageError } from "../../models/errors";
+import { UsageError } from "../../core/errors";
 import {
   makePublisherSet,
   publisherSetCommitment,

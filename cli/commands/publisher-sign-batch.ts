@@ -7,8 +7,8 @@
 import { resolve } from "node:path";
 import { buildWindow, MAX_BATCH_MARKETS, MAX_WINDOW_BARS } from "../../candles";
 import { marketIdOf } from "../../candles/market-id";
-import { UsageError } from "../../models/errors";
-import { loadCandles } from "../../models/load-data";
+import { UsageError } from "../../core/errors";
+import { loadCandles } from "../../candles/load-data";
 import {
   publisherPassword,
   signBatch,

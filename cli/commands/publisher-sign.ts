@@ -6,7 +6,7 @@
 import { resolve } from "node:path";
 import { buildWindow, MAX_WINDOW_BARS } from "../../candles";
 import { WINDOW_BARS } from "../../candles/window";
-import { loadCandles } from "../../models/load-data";
+import { loadCandles } from "../../candles/load-data";
 import { marketIdOf } from "../../candles/market-id";
 import {
   publisherPassword,
@@ -16,7 +16,7 @@ import {
   type PublicKey,
   type Signature,
 } from "../../publisher";
-import { UsageError } from "../../models/errors";
+import { UsageError } from "../../core/errors";
 import { parseDateOption, parseIntOption } from "../options";
 import { barIndexAt } from "./infer";
 

@@ -10,7 +10,7 @@ import type { PublisherServeFlags } from "./publisher-serve";
 import { formatPublisherSet, runPublisherSet, type PublisherSetFlags } from "./publisher-set";
 import { formatPublisherSign, runPublisherSign, type PublisherSignFlags } from "./publisher-sign";
 import { formatPublisherSignBatch, runPublisherSignBatch } from "./publisher-sign-batch";
-import { UsageError } from "../../models/errors";
+import { UsageError } from "../../core/errors";
 
 const serveCommand = lazyModule<typeof import("./publisher-serve")>(join(__dirname, "publisher-serve.ts"));
 

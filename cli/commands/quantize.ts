@@ -1,15 +1,15 @@
 /** `zkrisk quantize`: float model -> quantised model, with the float-vs-integer report on the test split. */
 import { basename } from "node:path";
 import { buildDataset, rowsInRange, type Dataset } from "../../models/dataset";
-import type { CandleSeries } from "../../models/types";
+import type { CandleSeries } from "../../candles/types";
 import { FEATURE_SCALE_BITS, seriesWindowFeatures } from "../../features/window-features";
 import { loadFloatModel } from "../../models/float-model";
-import { sha256File, writeJsonAtomic } from "../../models/io";
-import { loadCandles } from "../../models/load-data";
+import { sha256File, writeJsonAtomic } from "../../core/io";
+import { loadCandles } from "../../candles/load-data";
 import { quantizationReport, quantizeModel } from "../../models/quantize";
 import { quantizedModelToJson, type QuantizedModel } from "../../models/quantized-model";
-import { InsufficientDataError, UsageError } from "../../models/errors";
-import { readJsonFile } from "../../models/io";
+import { InsufficientDataError, UsageError } from "../../core/errors";
+import { readJsonFile } from "../../core/io";
 import { architectureFromJson, checkFitsArchitecture, type Architecture } from "../../circuits/architecture";
 import { checkBarInterval, checkWindowModel } from "../../models/predict";
 import { adverseMoveTargets } from "../../models/target";

@@ -2,14 +2,14 @@
  * `zkrisk register-market`: register a market on the oracle (governance) with its publisher set, the verifier of the
  * signed-update circuit, the model commitment it accepts, its guards and its guardian.
  */
-import { UsageError } from "../../models/errors";
+import { UsageError } from "../../core/errors";
 import { modelCommitment } from "../../circuits/commitments";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { marketIdOf } from "../../candles/market-id";
-import { oracleAt, registerMarket, type MarketLimits } from "../../prover/onchain/oracle";
+import { oracleAt, registerMarket, type MarketLimits } from "../../onchain/oracle";
 import { publisherSetCommitment, readPublisherSet } from "../../publisher";
 import { output, parseIntOption } from "../options";
-import { addressOption, withChain } from "./chain";
+import { addressOption, withChain } from "../chain-options";
 
 /** The guard options of `zkrisk register-market` (bps and seconds, as given). */
 export interface LimitFlags {

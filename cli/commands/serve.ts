@@ -1,6 +1,6 @@
 /** `zkrisk serve`: the prover service (scheduled proving and submission, HTTP API). */
-import { UsageError } from "../../models/errors";
-import { serve } from "../../prover/service/run";
+import { UsageError } from "../../core/errors";
+import { serve } from "../../service/run";
 import { parseIntOption } from "../options";
 
 /** The options of `zkrisk serve`, as commander gives them (cli/register/serve.ts). */

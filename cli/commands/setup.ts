@@ -4,13 +4,14 @@
  */
 import { join } from "node:path";
 import { BUILD_SUBDIR, CIRCUIT_NAME } from "../../circuits/compile-model";
-import { UsageError } from "../../models/errors";
-import { sha256File } from "../../models/io";
-import type { ArtifactManifest } from "../../prover/artifacts";
-import { runSetup as runGroth16Setup, type RunSetupResult } from "../../prover/setup";
+import { UsageError } from "../../core/errors";
+import { sha256File } from "../../core/io";
+import type { ArtifactManifest } from "../../setup/artifacts";
+import { runSetup as runGroth16Setup, type RunSetupResult } from "../../setup";
 import { output, parseIntOption } from "../options";
 import { progressBar } from "../progress";
-import { readCircuitInfo, stderrLog } from "./circuit";
+import { stderrLog } from "../../setup/log";
+import { readCircuitInfo } from "../../circuits/compile-model";
 
 /** The options of `zkrisk setup`, as commander gives them (cli/register/circuit.ts). */
 export interface SetupFlags {

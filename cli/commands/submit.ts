@@ -2,10 +2,10 @@
  * `zkrisk submit`: a signed update's proof file (`zkrisk prove --window`) sent with `submitSignedUpdate`, or a
  * signed batch's (`zkrisk prove --batch`) with `submitSignedBatch`, by the file's format.
  */
-import { oracleAt, submitSignedBatch, submitSignedUpdate } from "../../prover/onchain/oracle";
+import { oracleAt, submitSignedBatch, submitSignedUpdate } from "../../onchain/oracle";
 import { readAnySignedProofFile } from "../../prover/signed-batch-proof-file";
 import { output } from "../options";
-import { addressOption, withChain } from "./chain";
+import { addressOption, withChain } from "../chain-options";
 
 /** The options of `zkrisk submit`, as commander gives them (cli/register/chain.ts), and its argument. */
 export interface SubmitFlags {

@@ -1,6 +1,6 @@
 /** `zkrisk train`: fit the float model on a candle file and write it. */
-import { loadCandles } from "../../models/load-data";
-import { sha256File, writeJsonAtomic } from "../../models/io";
+import { loadCandles } from "../../candles/load-data";
+import { sha256File, writeJsonAtomic } from "../../core/io";
 import { DEFAULT_TRAIN_OPTIONS, trainModel } from "../../models/train";
 import {
   parseDateOption,

@@ -3,11 +3,11 @@
  * verification key (the manifest is checked first); exit code 1 when it fails.
  */
 import { readFileSync } from "node:fs";
-import { loadArtifacts } from "../../prover/artifacts";
+import { loadArtifacts } from "../../setup/artifacts";
 import { checkSignedProofFile } from "../../prover/signed-proof-file";
 import { checkSignedBatchProofFile, readAnySignedProofFile } from "../../prover/signed-batch-proof-file";
 import { loadQuantizedModel } from "../../models/quantized-model";
-import type { VerificationKey } from "../../prover/setup/snarkjs";
+import type { VerificationKey } from "../../setup/snarkjs";
 import { output } from "../options";
 
 /** The options of `zkrisk verify`, as commander gives them (cli/register/prove.ts), and its argument. */

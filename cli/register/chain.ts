@@ -4,7 +4,7 @@
  */
 import type { Command } from "commander";
 import { join } from "node:path";
-import { DEFAULT_LIMITS } from "../../prover/onchain/limits";
+import { DEFAULT_LIMITS } from "../../onchain/limits";
 import { lazyModule } from "../lazy";
 import type { DeployFlags } from "../commands/deploy";
 import type { RegisterMarketFlags } from "../commands/register-market";

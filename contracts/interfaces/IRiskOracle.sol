@@ -255,7 +255,7 @@ interface IRiskOracle {
     ///         must carry. Governance only. From then on proofs for the previous key are refused. Replay protection
     ///         and the rate-of-change guards carry over.
     /// @dev The oracle cannot check that `statementKey` hashes the other fields (that needs Poseidon): governance
-    ///      computes it (prover/onchain/oracle.ts `setPublisherSet`), and `PublisherSetChanged` lets anyone check it.
+    ///      computes it (onchain/oracle.ts `setPublisherSet`), and `PublisherSetChanged` lets anyone check it.
     ///      The oracle stores the key's statement base (`ISignedUpdateVerifier.statementBase`), which every update's
     ///      proof is checked against; a verifier that cannot give one is refused (`OracleInvalidVerifier`).
     /// @param marketId registered market

@@ -13,7 +13,7 @@ import { mkdirSync, readdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../core/atomic-file";
-import { ZkriskError } from "../../models/errors";
+import { ZkriskError } from "../../core/errors";
 import { readSignedWindow, signedWindowJson, type SignedWindow } from "../signed-window";
 
 /** A market label that can be a directory name as it is (no separators, no leading dot). */

@@ -21,15 +21,15 @@ import { dirname, resolve } from "node:path";
 import { INTERVAL_BITS } from "../../candles";
 import { marketIdOf } from "../../candles/market-id";
 import { readCandleSourceConfig, redactedSourceConfig, type CandleSourceConfig } from "../../feeds";
-import { ConfigError, ZkriskError } from "../../models/errors";
-import { readJsonFile } from "../../models/io";
+import { ConfigError, ZkriskError } from "../../core/errors";
+import { readJsonFile } from "../../core/io";
 import {
   existingPath,
   JsonReader,
   nonEmptyString,
   optionalNumber,
   type JsonErrorFactory,
-} from "../../models/validate";
+} from "../../core/validate";
 import { marketDirectory } from "./archive";
 
 /** One market the publisher signs. */

@@ -17,7 +17,7 @@ import type { Logger } from "pino";
 import { marketIdOf } from "../../candles/market-id";
 import { createJsonApi, openApiDocument, replyWithError } from "../../core/json-api";
 import { isoFromMs } from "../../core/time";
-import { parseTimestamp } from "../../models/load-data";
+import { parseTimestamp } from "../../candles/load-data";
 import type { PublicKey } from "../eddsa";
 import type { WindowArchive } from "./archive";
 import type { PublisherMetrics } from "./metrics";

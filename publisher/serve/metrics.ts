@@ -1,5 +1,5 @@
 /**
- * Prometheus metrics of the publisher (`GET /metrics`). As in the prover service (prover/service/metrics.ts),
+ * Prometheus metrics of the publisher (`GET /metrics`). As in the prover service (service/metrics.ts),
  * one registry per publisher instance, so two publishers in one process (tests) never share counters.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";

@@ -7,7 +7,7 @@
 import pino, { type Logger } from "pino";
 import type { FastifyInstance } from "fastify";
 import { candleSourceOf } from "../../feeds";
-import { ConfigError } from "../../models/errors";
+import { ConfigError } from "../../core/errors";
 import { comparePublicKeys, type PublicKey } from "../eddsa";
 import { publisherPassword, readKeystore, unlockKeystore } from "../keystore";
 import { WindowArchive } from "./archive";

@@ -8,8 +8,8 @@ import {
   MAX_BATCH_MARKETS,
   windowDigest,
 } from "../../candles";
-import { FIELD_MODULUS } from "../../circuits/field";
-import { poseidonSponge } from "../../circuits/poseidon-sponge";
+import { FIELD_MODULUS } from "../../crypto/field";
+import { poseidonSponge } from "../../crypto/poseidon-sponge";
 import { SMALL_WINDOW } from "../helpers/windows";
 
 const BTC = 0x4254432d55534454n; // "BTC-USDT"

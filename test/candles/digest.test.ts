@@ -1,7 +1,7 @@
 /** The window digest: pinned layout and vector, and sensitivity to every field, the order and the header. */
 import { describe, expect, it } from "vitest";
 import { WINDOW_DIGEST_TAG, windowDigest, windowDigestInputs, type Window } from "../../candles";
-import { poseidonSponge } from "../../circuits/poseidon-sponge";
+import { poseidonSponge } from "../../crypto/poseidon-sponge";
 import { bar, END, HOUR, missingBar, SMALL_WINDOW } from "../helpers/windows";
 
 /** Computed once from the layout below and written here: any change to the digest's layout breaks it. */

@@ -1,7 +1,7 @@
 /** Market ids (candles/market-id.ts): labels packed into one field element, and back to text for messages. */
 import { describe, expect, it } from "vitest";
 import { marketIdOf, marketLabel } from "../../candles/market-id";
-import { toField } from "../../circuits/field";
+import { toField } from "../../crypto/field";
 
 describe("marketLabel", () => {
   it("gives back the label a market id packs, and the digits of an id that packs no printable ASCII", () => {

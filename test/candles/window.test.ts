@@ -13,8 +13,8 @@ import {
   windowViolation,
   WINDOW_RANGE_BARS,
 } from "../../candles";
-import { DataError, InsufficientDataError } from "../../models/errors";
-import { loadCandles, parseCandlesCsv } from "../../models/load-data";
+import { DataError, InsufficientDataError } from "../../core/errors";
+import { loadCandles, parseCandlesCsv } from "../../candles/load-data";
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2024, 0, 1);

@@ -6,15 +6,15 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { inputCommitment, modelCommitment } from "../../circuits/commitments";
 import { generateCircuit, type WeightMode } from "../../circuits/generate-circuit";
-import { bigRandom, loadCircuit, toField, type TestCircuit } from "../../circuits/test-harness";
+import { bigRandom, loadCircuit, toField, type TestCircuit } from "../helpers/circuits";
 import { buildDataset, rowsInRange } from "../../models/dataset";
 import { seriesWindowFeatures } from "../../features/window-features";
 import { inferInteger } from "../../models/integer-engine";
-import { loadCandles } from "../../models/load-data";
+import { loadCandles } from "../../candles/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { adverseMoveTargets } from "../../models/target";
 import { circuitInput } from "../../prover/circuit-input";
-import { FIELD_MODULUS } from "../../circuits/field";
+import { FIELD_MODULUS } from "../../crypto/field";
 
 const ROOT = join(__dirname, "../..");
 const model = loadQuantizedModel(join(ROOT, "models/btc-usdt-2h.quantized.json"));

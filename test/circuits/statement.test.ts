@@ -5,7 +5,7 @@
  * test/contracts/signed-update*.test.ts.
  */
 import { describe, expect, it } from "vitest";
-import { FIELD_MODULUS } from "../../circuits/field";
+import { FIELD_MODULUS } from "../../crypto/field";
 import { digestSignal as reexported } from "../../circuits/public-signals";
 import { digestSignal, packUpdate, unpackUpdate, UPDATE_PACKING } from "../../circuits/statement";
 

@@ -13,8 +13,8 @@ import {
   unaryWrapper,
   witnessFailure,
   type TestCircuit,
-} from "../../circuits/test-harness";
-import { expectForgeryRejected, expectNoWitness } from "../../circuits/test-harness/expect";
+} from "../helpers/circuits";
+import { expectForgeryRejected, expectNoWitness } from "../helpers/circuits/expect";
 import { clampBig } from "../../models/fixed-point";
 import { loadQuantizedModel } from "../../models/quantized-model";
 

@@ -1,17 +1,11 @@
 /**
  * circuits/lib/commitment.circom: PoseidonSponge(N) against an independent reference built here from
- * circomlibjs's Poseidon, and against the project's TypeScript twin (circuits/poseidon-sponge.ts).
+ * circomlibjs's Poseidon, and against the project's TypeScript twin (crypto/poseidon-sponge.ts).
  */
 import { createRequire } from "node:module";
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  bigRandom,
-  FIELD_MODULUS as P,
-  loadCircuit,
-  toField,
-  type TestCircuit,
-} from "../../circuits/test-harness";
-import { poseidonSponge } from "../../circuits/poseidon-sponge";
+import { bigRandom, FIELD_MODULUS as P, loadCircuit, toField, type TestCircuit } from "../helpers/circuits";
+import { poseidonSponge } from "../../crypto/poseidon-sponge";
 
 type Poseidon = ((inputs: bigint[]) => unknown) & { F: { toObject(x: unknown): bigint } };
 const loadModule = createRequire(__filename);

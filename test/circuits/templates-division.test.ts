@@ -12,8 +12,8 @@ import {
   loadCircuit,
   witnessFailure,
   type TestCircuit,
-} from "../../circuits/test-harness";
-import { expectForgeryRejected, expectNoWitness } from "../../circuits/test-harness/expect";
+} from "../helpers/circuits";
+import { expectForgeryRejected, expectNoWitness } from "../helpers/circuits/expect";
 
 /** A wrapper `(num, den) -> (q, r)` around `call`, inputs public. */
 function divisionSource(call: string): string {

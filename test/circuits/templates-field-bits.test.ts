@@ -14,8 +14,8 @@ import {
   loadCircuit,
   unaryWrapper,
   type TestCircuit,
-} from "../../circuits/test-harness";
-import { expectForgeryRejected } from "../../circuits/test-harness/expect";
+} from "../helpers/circuits";
+import { expectForgeryRejected } from "../helpers/circuits/expect";
 import { digestSignal, UPDATE_PACKING } from "../../circuits/statement";
 
 const L = UPDATE_PACKING.digestBits;

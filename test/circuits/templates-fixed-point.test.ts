@@ -12,8 +12,8 @@ import {
   signalRange,
   unaryWrapper,
   type TestCircuit,
-} from "../../circuits/test-harness";
-import { expectForgeryRejected, expectNoWitness } from "../../circuits/test-harness/expect";
+} from "../helpers/circuits";
+import { expectForgeryRejected, expectNoWitness } from "../helpers/circuits/expect";
 import { ceilShift, floorShift, relu } from "../../models/fixed-point";
 import { loadQuantizedModel } from "../../models/quantized-model";
 

@@ -1,5 +1,5 @@
 /**
- * circuits/test-harness: the compile cache, the independent R1CS evaluator (cross-checked against
+ * test/helpers/circuits: the compile cache, the independent R1CS evaluator (cross-checked against
  * snarkjs.wtns.check and circom's own constraint count), signal lookup and witness editing.
  */
 import fs from "node:fs";
@@ -20,7 +20,7 @@ import {
   violatedConstraints,
   WitnessFormatError,
   type TestCircuit,
-} from "../../circuits/test-harness";
+} from "../helpers/circuits";
 
 const RELU = unaryWrapper(["fixed-point.circom"], "RescaleRelu(8, 3)");
 const CLAMP = unaryWrapper(["clamp.circom"], "Clamp(8, -5, 10)");

@@ -12,8 +12,8 @@ import {
   loadCircuit,
   witnessFailure,
   type TestCircuit,
-} from "../../circuits/test-harness";
-import { expectForgeryRejected, expectNoWitness } from "../../circuits/test-harness/expect";
+} from "../helpers/circuits";
+import { expectForgeryRejected, expectNoWitness } from "../helpers/circuits/expect";
 
 /** A wrapper `in[K] -> out` around Maximum(K, N), inputs public. */
 function maximumSource(k: number, n: number): string {

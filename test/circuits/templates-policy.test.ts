@@ -17,8 +17,8 @@ import {
   witnessFailure,
   type MarginPolicyParams,
   type TestCircuit,
-} from "../../circuits/test-harness";
-import { expectForgeryRejected, expectNoWitness } from "../../circuits/test-harness/expect";
+} from "../helpers/circuits";
+import { expectForgeryRejected, expectNoWitness } from "../helpers/circuits/expect";
 import { integerPolicy } from "../../models/integer-engine";
 import { analyseIntervals, bounded } from "../../models/intervals";
 import type { QuantizedLayer, QuantizedModel, QuantizedPolicy } from "../../models/quantized-model";

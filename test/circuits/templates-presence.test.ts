@@ -9,8 +9,8 @@ import {
   loadCircuit,
   unaryWrapper,
   type TestCircuit,
-} from "../../circuits/test-harness";
-import { expectForgeryRejected, expectNoWitness } from "../../circuits/test-harness/expect";
+} from "../helpers/circuits";
+import { expectForgeryRejected, expectNoWitness } from "../helpers/circuits/expect";
 
 const INCLUDES = ["presence.circom"];
 

@@ -21,8 +21,8 @@ import {
   witnessFailure,
   type CircuitInput,
   type TestCircuit,
-} from "../../circuits/test-harness";
-import { expectForgeryRejected, expectNoWitness } from "../../circuits/test-harness/expect";
+} from "../helpers/circuits";
+import { expectForgeryRejected, expectNoWitness } from "../helpers/circuits/expect";
 import {
   comparePublicKeys,
   makePublisherSet,
@@ -36,7 +36,7 @@ import {
   type PublisherSet,
   type Signature,
 } from "../../publisher";
-import { poseidonSponge } from "../../circuits/poseidon-sponge";
+import { poseidonSponge } from "../../crypto/poseidon-sponge";
 import { SMALL_WINDOW } from "../helpers/windows";
 
 /** The line (1-based) of `statement` in a circuit file, where the witness generator reports a failure. */

@@ -14,8 +14,8 @@ import {
   toField,
   unaryWrapper,
   type TestCircuit,
-} from "../../circuits/test-harness";
-import { expectForgeryRejected, expectNoWitness } from "../../circuits/test-harness/expect";
+} from "../helpers/circuits";
+import { expectForgeryRejected, expectNoWitness } from "../helpers/circuits/expect";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { join } from "node:path";
 

@@ -13,8 +13,8 @@ import {
   unaryWrapper,
   witnessFailure,
   type TestCircuit,
-} from "../../circuits/test-harness";
-import { expectForgeryRejected, expectNoWitness } from "../../circuits/test-harness/expect";
+} from "../helpers/circuits";
+import { expectForgeryRejected, expectNoWitness } from "../helpers/circuits/expect";
 import { isqrt } from "../../features/window-features";
 
 /** A wrapper `(x, y) -> out` around SqrtOfRatio(S, Y), inputs public. */

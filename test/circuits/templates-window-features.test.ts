@@ -9,12 +9,12 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { bigRandom, loadCircuit, witnessFailure, type TestCircuit } from "../../circuits/test-harness";
+import { bigRandom, loadCircuit, witnessFailure, type TestCircuit } from "../helpers/circuits";
 import { buildWindow, integerCandlesOf, WINDOW_RANGE_BARS, type Window, type WindowBar } from "../../candles";
 import { WINDOW_FEATURES, windowFeatures, windowSums } from "../../features/window-features";
 import { WINDOW_BARS } from "../../candles/window";
-import { loadCandles } from "../../models/load-data";
-import { BoundsError, InsufficientDataError } from "../../models/errors";
+import { loadCandles } from "../../candles/load-data";
+import { BoundsError, InsufficientDataError } from "../../core/errors";
 
 const ROOT = join(__dirname, "../..");
 const SOURCE_FILE = join(ROOT, "circuits/lib/window-features.circom");

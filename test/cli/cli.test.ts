@@ -3,11 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { fixedPointText, PRICE_DECIMALS, toFixedPoint } from "../../candles/integer-candle";
-import { loadCandles } from "../../models/load-data";
+import { loadCandles } from "../../candles/load-data";
 import { inferBar } from "../../models/predict";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { zkrisk } from "../helpers/zkrisk-cli";
-import { FIELD_MODULUS } from "../../circuits/field";
+import { FIELD_MODULUS } from "../../crypto/field";
 
 const ROOT = join(__dirname, "../..");
 const DATA = join(ROOT, "models/data/btcusdt-2h.csv");

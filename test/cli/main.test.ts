@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { EXIT_FAILURE, EXIT_USAGE, buildProgram, failureOf, wantsJson } from "../../cli/main";
-import { DataError, UsageError, ZkriskError } from "../../models/errors";
+import { DataError, UsageError, ZkriskError } from "../../core/errors";
 import { zkrisk } from "../helpers/zkrisk-cli";
 
 const ROOT = join(__dirname, "../..");

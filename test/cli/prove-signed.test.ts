@@ -10,10 +10,10 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { FIELD_MODULUS } from "../../circuits/field";
+import { FIELD_MODULUS } from "../../crypto/field";
 import { unpackUpdate } from "../../circuits/statement";
 import { UPDATE_SIGNALS } from "../../circuits/public-signals";
-import { releaseCurves, snarkjs, type VerificationKey } from "../../prover/setup/snarkjs";
+import { releaseCurves, snarkjs, type VerificationKey } from "../../setup/snarkjs";
 import type { ProvedSignedUpdate } from "../../prover/prove-signed-update";
 import { publisherSetFileCommitment } from "../../publisher";
 import { DEV_KEYS, startHardhatNode } from "../helpers/hardhat-node";

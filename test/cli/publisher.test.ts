@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildWindow, windowDigest } from "../../candles";
-import { loadCandles } from "../../models/load-data";
+import { loadCandles } from "../../candles/load-data";
 import { marketIdOf } from "../../candles/market-id";
 import { readKeystore, readSignedBatch, readSignedWindow } from "../../publisher";
 

@@ -3,8 +3,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { keccak256 } from "ethers";
-import { FIELD_MODULUS } from "../../circuits/field";
-import { UsageError } from "../../models/errors";
+import { FIELD_MODULUS } from "../../crypto/field";
+import { UsageError } from "../../core/errors";
 import { oracleDomain } from "../../prover/domain";
 
 const ORACLE = "0x5FbDB2315678afecb367f032d93F642f64180aa3";

@@ -2,16 +2,16 @@
  * Shared fixture of the contract tests (and of the audit and service suites that run a chain): Hardhat's
  * in-process network, the shipped model and data, chain-time helpers, and decoding of the oracle's custom errors.
  * Each suite deploys its own verifier and oracle: the stand-in suites (oracle, signed-update, signed-batch) from
- * test/helpers/signed-*-stand-in.ts, the real-circuit suites from scripts/signed-update-artifacts.ts and
- * scripts/signed-batch-bench.ts.
+ * test/helpers/signed-*-stand-in.ts, the real-circuit suites from setup/signed-update-artifacts.ts and
+ * bench/signed-batch-bench.ts.
  */
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { BaseContract, Contract, Interface, Signer } from "ethers";
 import { marketIdOf } from "../../candles/market-id";
-import { FIELD_MODULUS } from "../../circuits/field";
-import { DEFAULT_LIMITS, type MarketLimits } from "../../prover/onchain/oracle";
+import { FIELD_MODULUS } from "../../crypto/field";
+import { DEFAULT_LIMITS, type MarketLimits } from "../../onchain/oracle";
 
 const requireHere = createRequire(__filename);
 // Hardhat loads hardhat.config.ts with Node's require: under vitest nothing handles .ts there, so register ts-node
@@ -34,7 +34,7 @@ export const BAR_SECONDS = 7200;
 /** Seconds in an hour. */
 export const HOUR = 3600;
 
-// The market guards and their defaults are the library's (prover/onchain/oracle.ts).
+// The market guards and their defaults are the library's (onchain/oracle.ts).
 export { DEFAULT_LIMITS, type MarketLimits };
 
 /** A JSON-RPC call to the in-process network. */

@@ -1,7 +1,7 @@
 /**
  * Per-market calibrations bound on chain (issue 12, part 2) with the REAL signed-update circuit in committed
  * weight mode (quorum 1, compiled from the shipped model and set up once with the development setup,
- * scripts/signed-update-artifacts.ts, cached): BTC-USDT and ETH-USDT each get their own model file
+ * setup/signed-update-artifacts.ts, cached): BTC-USDT and ETH-USDT each get their own model file
  * (models/market-model.ts: the shipped model with the market's calibration from models/calibrations.json),
  * both proved with the ONE committed circuit and setup, and registered on one verifier with their own model
  * commitments. Each market's proof is accepted and stores the integer engine's margins of its own calibration;
@@ -20,27 +20,27 @@ import { digestSignal, UPDATE_SIGNALS } from "../../circuits/public-signals";
 import { statementKey } from "../../circuits/statement";
 import { WINDOW_BARS } from "../../candles/window";
 import { loadCalibrations } from "../../models/calibrations";
-import { sha256File, writeJsonAtomic } from "../../models/io";
-import { loadCandles } from "../../models/load-data";
+import { sha256File, writeJsonAtomic } from "../../core/io";
+import { loadCandles } from "../../candles/load-data";
 import { marketModel, withCalibration } from "../../models/market-model";
 import { loadQuantizedModel, quantizedModelToJson, type QuantizedModel } from "../../models/quantized-model";
-import type { CandleSeries } from "../../models/types";
-import { loadArtifacts } from "../../prover/artifacts";
+import type { CandleSeries } from "../../candles/types";
+import { loadArtifacts } from "../../setup/artifacts";
 import { oracleDomain } from "../../prover/domain";
 import {
   compileArtifactsVerifier,
   registerMarket,
   signedUpdatesOf,
   submitSignedUpdate,
-} from "../../prover/onchain/oracle";
+} from "../../onchain/oracle";
 import { SignedUpdateProver, type ProvedSignedUpdate } from "../../prover/prove-signed-update";
-import { SetupError } from "../../prover/setup/errors";
+import { SetupError } from "../../core/errors";
 import { signedUpdateInput } from "../../prover/update-input";
 import { publicKeyOf } from "../../publisher/eddsa";
 import type { PublisherKey } from "../../publisher/keystore";
 import { makePublisherSet, publisherSetCommitment, type PublisherSet } from "../../publisher/publisher-set";
 import { signWindow } from "../../publisher/signed-window";
-import { signedUpdateArtifacts } from "../../scripts/signed-update-artifacts";
+import { signedUpdateArtifacts } from "../../setup/cached-artifacts";
 import { zkrisk } from "../helpers/zkrisk-cli";
 import { DEFAULT_LIMITS, MODEL, hre, revertOf, rpc, setNextBlockTime } from "./fixture";
 

@@ -13,10 +13,10 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ZeroAddress, type Contract, type Signer, type TransactionReceipt } from "ethers";
-import { FIELD_MODULUS } from "../../circuits/field";
+import { FIELD_MODULUS } from "../../crypto/field";
 import { statementKey } from "../../circuits/statement";
 import { marketIdOf } from "../../candles/market-id";
-import { UsageError } from "../../models/errors";
+import { UsageError } from "../../core/errors";
 import { oracleDomain } from "../../prover/domain";
 import {
   deployVerifier,
@@ -25,9 +25,9 @@ import {
   registerMarket,
   type MarketRegistration,
   type PublisherSetConfig,
-} from "../../prover/onchain/oracle";
-import { compileVerifier } from "../../prover/onchain/solc";
-import { releaseCurves } from "../../prover/setup";
+} from "../../onchain/oracle";
+import { compileVerifier } from "../../onchain/solc";
+import { releaseCurves } from "../../setup";
 import { proveStandIn, standInArtifacts, type StandInProof } from "../helpers/signed-update-stand-in";
 import {
   BAD_PUBLISHER_SET_FIELDS,

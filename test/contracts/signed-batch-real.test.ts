@@ -17,9 +17,9 @@ import type { Contract, Signer, TransactionReceipt } from "ethers";
 import { buildWindow, BATCH_DIGEST_TAG, windowDigest } from "../../candles";
 import { marketIdOf } from "../../candles/market-id";
 import { modelCommitment as commitModel } from "../../circuits/commitments";
-import { poseidonSponge } from "../../circuits/poseidon-sponge";
+import { poseidonSponge } from "../../crypto/poseidon-sponge";
 import { WINDOW_BARS } from "../../candles/window";
-import { loadCandles } from "../../models/load-data";
+import { loadCandles } from "../../candles/load-data";
 import { inferInteger } from "../../models/integer-engine";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { windowFeatures } from "../../features/window-features";
@@ -31,15 +31,15 @@ import {
   registerMarket,
   setBatchVerifier,
   setPublisherSet,
-} from "../../prover/onchain/oracle";
+} from "../../onchain/oracle";
 import { SignedBatchProver, type ProvedSignedBatch } from "../../prover/prove-signed-batch";
-import { releaseCurves, silentLog } from "../../prover/setup";
+import { releaseCurves, silentLog } from "../../setup";
 import { readSignedBatchProofFile } from "../../prover/signed-batch-proof-file";
 import { publicKeyOf, signDigest } from "../../publisher/eddsa";
 import { readKeystore, type PublisherKey } from "../../publisher/keystore";
 import { makePublisherSet, publisherSetCommitment, type PublisherSet } from "../../publisher/publisher-set";
 import { signBatch, writeSignedBatch, type SignedBatch } from "../../publisher/signed-batch";
-import { signedBatchArtifacts } from "../../scripts/signed-batch-bench";
+import { signedBatchArtifacts } from "../../bench/signed-batch-bench";
 import { standInArtifacts } from "../helpers/signed-update-stand-in";
 import { BAR_SECONDS, DATA, MODEL, hre, revertOf, rpc, setNextBlockTime } from "./fixture";
 

@@ -15,13 +15,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ContractFactory, ZeroAddress, type Contract, type Signer, type TransactionReceipt } from "ethers";
 import type { BatchUpdateValues } from "../../circuits/batch-statement";
-import { FIELD_MODULUS } from "../../circuits/field";
+import { FIELD_MODULUS } from "../../crypto/field";
 import { marketIdOf } from "../../candles/market-id";
 import { oracleDomain } from "../../prover/domain";
-import { compileOracleContracts, compileVerifier } from "../../prover/onchain/solc";
-import { deployVerifier, registerMarket, setPublisherSet } from "../../prover/onchain/oracle";
+import { compileOracleContracts, compileVerifier } from "../../onchain/solc";
+import { deployVerifier, registerMarket, setPublisherSet } from "../../onchain/oracle";
 import { standInArtifacts } from "../helpers/signed-update-stand-in";
-import { releaseCurves } from "../../prover/setup";
+import { releaseCurves } from "../../setup";
 import {
   batchStandInArtifacts,
   proveBatchStandIn,

@@ -1,8 +1,8 @@
 /**
  * The oracle's signed path end to end with the REAL signed-update circuit (circuits/generate-update-circuit.ts,
  * quorum 1, constant weights, the shipped model): compiled and set up with the development setup
- * (scripts/signed-update-artifacts.ts, cached), zkrisk's two-signal verifier generated from its verification key
- * (prover/onchain/signed-update-verifier.ts) and a RiskOracle deployed on Hardhat's in-process network, BTC-USDT
+ * (setup/signed-update-artifacts.ts, cached), zkrisk's two-signal verifier generated from its verification key
+ * (onchain/signed-update-verifier.ts) and a RiskOracle deployed on Hardhat's in-process network, BTC-USDT
  * and ETH-USDT registered with publisher set {A}; real BTC windows signed by publisher keys from fixed seeds,
  * proved with SignedUpdateProver, submitted with the client's submitSignedUpdate. First, zkrisk's verifier against
  * snarkjs's (its generated Solidity verifier, its JS verifier and its CLI) on real and edited proofs. Then issue
@@ -19,11 +19,11 @@ import type { Contract, Signer, TransactionReceipt } from "ethers";
 import { buildWindow } from "../../candles";
 import { marketIdOf } from "../../candles/market-id";
 import { modelCommitment as commitModel } from "../../circuits/commitments";
-import { FIELD_MODULUS } from "../../circuits/field";
+import { FIELD_MODULUS } from "../../crypto/field";
 import { digestSignal, UPDATE_SIGNALS } from "../../circuits/public-signals";
 import { statementKey } from "../../circuits/statement";
 import { WINDOW_BARS } from "../../candles/window";
-import { loadCandles } from "../../models/load-data";
+import { loadCandles } from "../../candles/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { oracleDomain } from "../../prover/domain";
 import {
@@ -33,17 +33,17 @@ import {
   setPublisherSet,
   signedUpdatesOf,
   submitSignedUpdate,
-} from "../../prover/onchain/oracle";
-import { compileVerifier } from "../../prover/onchain/solc";
+} from "../../onchain/oracle";
+import { compileVerifier } from "../../onchain/solc";
 import { SignedUpdateProver, type ProvedSignedUpdate } from "../../prover/prove-signed-update";
-import { snarkjs } from "../../prover/setup/snarkjs";
+import { snarkjs } from "../../setup/snarkjs";
 import { signedUpdateInput } from "../../prover/update-input";
 import { publicKeyOf } from "../../publisher/eddsa";
 import type { PublisherKey } from "../../publisher/keystore";
 import { makePublisherSet, publisherSetCommitment, type PublisherSet } from "../../publisher/publisher-set";
 import { signWindow } from "../../publisher/signed-window";
-import { signedUpdateArtifacts } from "../../scripts/signed-update-artifacts";
-import { measureSignedUpdateGas } from "../../scripts/signed-update-gas";
+import { signedUpdateArtifacts } from "../../setup/cached-artifacts";
+import { measureSignedUpdateGas } from "../../bench/signed-update-gas";
 import {
   DATA,
   DEFAULT_LIMITS,

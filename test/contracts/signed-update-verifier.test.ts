@@ -1,5 +1,5 @@
 /**
- * zkrisk's own Groth16 verifier of signed updates (prover/onchain/signed-update-verifier.ts), generated from the
+ * zkrisk's own Groth16 verifier of signed updates (onchain/signed-update-verifier.ts), generated from the
  * verification key of the two-signal STAND-IN circuit (test/helpers/signed-update-stand-in.ts: cheap, any
  * statement on demand) and deployed on Hardhat's in-process network beside snarkjs's generated verifier of the
  * same key. It must agree with snarkjs (Solidity and JS) on honest and edited proofs, compute the statement base
@@ -11,18 +11,18 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Contract } from "ethers";
-import { FIELD_MODULUS as R } from "../../circuits/field";
-import { poseidonSponge } from "../../circuits/poseidon-sponge";
+import { FIELD_MODULUS as R } from "../../crypto/field";
+import { poseidonSponge } from "../../crypto/poseidon-sponge";
 import { digestSignal } from "../../circuits/public-signals";
 import type { StatementParts } from "../../circuits/statement";
-import { compileArtifactsVerifier } from "../../prover/onchain/oracle";
+import { compileArtifactsVerifier } from "../../onchain/oracle";
 import {
   BASE_FIELD_MODULUS as Q,
   generateSignedUpdateVerifier,
   VerifierKeyError,
-} from "../../prover/onchain/signed-update-verifier";
-import { compileVerifier } from "../../prover/onchain/solc";
-import { releaseCurves, snarkjs, type VerificationKey } from "../../prover/setup";
+} from "../../onchain/signed-update-verifier";
+import { compileVerifier } from "../../onchain/solc";
+import { releaseCurves, snarkjs, type VerificationKey } from "../../setup";
 import { proveStandIn, standInArtifacts, type StandInProof } from "../helpers/signed-update-stand-in";
 import { hre, revertOf } from "./fixture";
 

@@ -1,6 +1,6 @@
 /**
  * The oracle's signed-update path (`registerMarket` and `setPublisherSet`, `submitSignedUpdate`) on Hardhat's in-process network, with
- * real Groth16 proofs and zkrisk's verifier (prover/onchain/signed-update-verifier.ts) of a two-signal STAND-IN
+ * real Groth16 proofs and zkrisk's verifier (onchain/signed-update-verifier.ts) of a two-signal STAND-IN
  * circuit (test/helpers/signed-update-stand-in.ts, a test fixture, not sound), kept because it is cheap: it proves
  * any margins, timestamp and digest bits, so every guard boundary below is tested as the oracle's refusal of a
  * proof its verifier accepts; only its statement key is computed as the real circuit computes it. The REAL
@@ -14,12 +14,12 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ZeroAddress, type Contract, type Signer, type TransactionReceipt } from "ethers";
-import { FIELD_MODULUS } from "../../circuits/field";
-import { poseidonSponge } from "../../circuits/poseidon-sponge";
+import { FIELD_MODULUS } from "../../crypto/field";
+import { poseidonSponge } from "../../crypto/poseidon-sponge";
 import { digestSignal, UPDATE_SIGNALS } from "../../circuits/public-signals";
 import { statementKey, type StatementParts } from "../../circuits/statement";
 import { marketIdOf } from "../../candles/market-id";
-import { UsageError } from "../../models/errors";
+import { UsageError } from "../../core/errors";
 import { toVerifierCalldata, type VerifierCalldata } from "../../prover/calldata";
 import { oracleDomain } from "../../prover/domain";
 import {
@@ -31,9 +31,9 @@ import {
   signedUpdatesOf,
   submitSignedUpdate,
   type PublisherSetConfig,
-} from "../../prover/onchain/oracle";
-import { compileVerifier } from "../../prover/onchain/solc";
-import { releaseCurves, snarkjs } from "../../prover/setup";
+} from "../../onchain/oracle";
+import { compileVerifier } from "../../onchain/solc";
+import { releaseCurves, snarkjs } from "../../setup";
 import {
   proveStandIn,
   standInArtifacts,

@@ -12,9 +12,9 @@ import type { Command } from "commander";
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import { buildProgram } from "../../cli/main";
-import { JOB_STATUSES, type JobStatus } from "../../prover/service/job-states";
-import { parseServiceConfig } from "../../prover/service/config";
-import { ServiceMetrics } from "../../prover/service/metrics";
+import { JOB_STATUSES, type JobStatus } from "../../service/job-states";
+import { parseServiceConfig } from "../../service/config";
+import { ServiceMetrics } from "../../service/metrics";
 import { parsePublisherConfig } from "../../publisher/serve/config";
 import { PublisherMetrics } from "../../publisher/serve/metrics";
 

@@ -15,10 +15,10 @@ import { buildWindow, windowDigest } from "../../candles";
 import { marketIdOf } from "../../candles/market-id";
 import { digestSignal } from "../../circuits/public-signals";
 import { WINDOW_BARS } from "../../candles/window";
-import { loadCandles } from "../../models/load-data";
+import { loadCandles } from "../../candles/load-data";
 import { inferBar } from "../../models/predict";
 import { loadQuantizedModel } from "../../models/quantized-model";
-import { oracleAt, readPublisherSet, signedUpdatesOf } from "../../prover/onchain/oracle";
+import { oracleAt, readPublisherSet, signedUpdatesOf } from "../../onchain/oracle";
 import { DEV_PUBLISHER_KEYSTORE, DEV_PUBLISHER_LABEL } from "../../publisher/dev-key";
 import { DEV_KEYS, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
 

@@ -16,8 +16,8 @@ import {
   windowFeatures,
 } from "../../features/window-features";
 import { WINDOW_BARS } from "../../candles/window";
-import { BoundsError, InsufficientDataError } from "../../models/errors";
-import { loadCandles } from "../../models/load-data";
+import { BoundsError, InsufficientDataError } from "../../core/errors";
+import { loadCandles } from "../../candles/load-data";
 
 const N = WINDOW_BARS;
 const END = Date.UTC(2024, 0, 8);

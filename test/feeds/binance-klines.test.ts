@@ -17,9 +17,9 @@ import {
   redactedSourceConfig,
   type CandleSourceKey,
 } from "../../feeds";
-import { ConfigError, DataError } from "../../models/errors";
-import { parseCandlesCsv } from "../../models/load-data";
-import { JsonReader } from "../../models/validate";
+import { ConfigError, DataError } from "../../core/errors";
+import { parseCandlesCsv } from "../../candles/load-data";
+import { JsonReader } from "../../core/validate";
 
 const DATA = join(__dirname, "../../models/data/btcusdt-2h.csv");
 const TWO_HOURS = 7_200_000;

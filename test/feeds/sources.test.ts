@@ -5,9 +5,9 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DataError, InsufficientDataError } from "../../models/errors";
-import { parseCandlesCsv } from "../../models/load-data";
-import type { CandleSeries } from "../../models/types";
+import { DataError, InsufficientDataError } from "../../core/errors";
+import { parseCandlesCsv } from "../../candles/load-data";
+import type { CandleSeries } from "../../candles/types";
 import {
   candleSourceOf,
   CsvCandleSource,

@@ -12,9 +12,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ProvedSignedUpdate } from "../../prover/prove-signed-update";
-import { canTransition, JOB_STATUSES, type JobStatus } from "../../prover/service/job-states";
-import { jobIdOf, transition, type JobStore, type SentTransaction } from "../../prover/service/jobs";
-import { FIELD_MODULUS } from "../../circuits/field";
+import { canTransition, JOB_STATUSES, type JobStatus } from "../../service/job-states";
+import { jobIdOf, transition, type JobStore, type SentTransaction } from "../../service/jobs";
+import { FIELD_MODULUS } from "../../crypto/field";
 
 const ROOT = join(__dirname, "../..");
 

@@ -3,7 +3,7 @@
  * registration API is the one place these suites touch it: when registration changes, this function does.
  */
 import { ZeroAddress, type Contract } from "ethers";
-import { DEFAULT_LIMITS, registerMarket } from "../../prover/onchain/oracle";
+import { DEFAULT_LIMITS, registerMarket } from "../../onchain/oracle";
 import { publisherSetCommitment, type PublisherSet } from "../../publisher";
 
 /** What a signed market is registered with. */

@@ -1,5 +1,5 @@
 /**
- * The prover service in tests: the local market (scripts/local-market.ts) with its publishers (in-process
+ * The prover service in tests: the local market (onchain/local-market.ts) with its publishers (in-process
  * `zkrisk publisher serve` instances over one growing candle file) and publisher set, a service config
  * pointing at them, the test's secrets, and helpers that follow a job through the API and read accepted
  * updates on chain.
@@ -8,10 +8,10 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { marketIdOf } from "../../candles/market-id";
 import type { Provider } from "ethers";
-import { oracleAt } from "../../prover/onchain/oracle";
+import { oracleAt } from "../../onchain/oracle";
 import { makePublisherSet, writePublisherSet, type PublisherSet } from "../../publisher";
-import { CandleFeed, closeBar, deployMarket, FEED_START, MARKET } from "../../scripts/local-market";
-import { signedUpdateArtifacts } from "../../scripts/signed-update-artifacts";
+import { CandleFeed, closeBar, deployMarket, FEED_START, MARKET } from "../../onchain/local-market";
+import { signedUpdateArtifacts } from "../../setup/cached-artifacts";
 import { MODEL } from "./artifacts";
 import { DEV_KEYS } from "./hardhat-node";
 import { startTestPublisher, type TestPublisher } from "./publisher-serve";
@@ -23,7 +23,7 @@ export {
   deployMarket,
   FEED_START,
   MARKET,
-} from "../../scripts/local-market";
+} from "../../onchain/local-market";
 
 /** The API token of the test configs (and its environment variable). */
 export const TOKEN = "test-token-0123456789abcdef";

@@ -15,11 +15,11 @@ import { join } from "node:path";
 import { compileCircom } from "../../circuits/circom";
 import { packBatchUpdate, type BatchUpdateValues } from "../../circuits/batch-statement";
 import { batchSignalNames } from "../../circuits/public-signals";
-import { sha256Hex } from "../../models/io";
-import { loadArtifacts } from "../../prover/artifacts";
+import { sha256Hex } from "../../core/io";
+import { loadArtifacts } from "../../setup/artifacts";
 import { toVerifierCalldata, type VerifierCalldata } from "../../prover/calldata";
-import { devSetupCircuit, silentLog, snarkjs, type SetupLog } from "../../prover/setup";
-import { DEMO_CACHE } from "../../scripts/demo";
+import { devSetupCircuit, silentLog, snarkjs, type SetupLog } from "../../setup";
+import { DEMO_CACHE } from "../../setup/cached-artifacts";
 
 /** Name of the stand-in circuit of `n` markets (the stem of its artifact files). */
 export const standInName = (n: number): string => `signed_batch${n}_stand_in`;

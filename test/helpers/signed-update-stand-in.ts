@@ -23,11 +23,11 @@ import {
   type StatementParts,
   type UpdateValues,
 } from "../../circuits/statement";
-import { sha256Hex } from "../../models/io";
-import { loadArtifacts } from "../../prover/artifacts";
+import { sha256Hex } from "../../core/io";
+import { loadArtifacts } from "../../setup/artifacts";
 import { toVerifierCalldata, type VerifierCalldata } from "../../prover/calldata";
-import { devSetupCircuit, silentLog, snarkjs, type Groth16Proof, type SetupLog } from "../../prover/setup";
-import { DEMO_CACHE } from "../../scripts/demo";
+import { devSetupCircuit, silentLog, snarkjs, type Groth16Proof, type SetupLog } from "../../setup";
+import { DEMO_CACHE } from "../../setup/cached-artifacts";
 
 /** Name of the stand-in circuit (the stem of its artifact files). */
 export const STAND_IN_NAME = "signed_update_stand_in";

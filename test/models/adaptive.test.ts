@@ -13,11 +13,11 @@ import {
 } from "../../models/adaptive";
 import { evaluateBacktest } from "../../models/backtest";
 import { integerOutputs, loadCalibrations } from "../../models/calibrations";
-import { loadCandles } from "../../models/load-data";
+import { loadCandles } from "../../candles/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { runBacktest } from "../../models/run-backtest";
 import { adverseMoveTargets } from "../../models/target";
-import type { Candle, CandleSeries } from "../../models/types";
+import type { Candle, CandleSeries } from "../../candles/types";
 import { join } from "node:path";
 
 /** A rule without annealing (one stage): down 2^-10, up 6688 / 2^16. */

@@ -8,13 +8,13 @@ import {
   staticQuantile,
 } from "../../models/baselines";
 import { baselineMargins, evaluateBacktest, type MarginSeries } from "../../models/backtest";
-import { InsufficientDataError } from "../../models/errors";
+import { InsufficientDataError } from "../../core/errors";
 import { kupiecPof } from "../../models/kupiec";
 import { DEFAULT_POLICY, marginFromQuantile } from "../../models/policy";
 import { barLogReturns } from "../../models/returns";
 import { quantile } from "../../models/stats";
 import { adverseMoveTargets, targetObservedAt } from "../../models/target";
-import type { Candle, CandleSeries, Gap } from "../../models/types";
+import type { Candle, CandleSeries, Gap } from "../../candles/types";
 
 const H = 2 * 60 * 60 * 1000; // one 2 h bar, ms
 const T0 = Date.UTC(2024, 0, 1); // 2024-01-01T00:00:00.000Z

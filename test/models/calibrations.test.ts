@@ -13,7 +13,7 @@ import {
   mmWithNum,
   parseCalibrations,
 } from "../../models/calibrations";
-import { sha256File } from "../../models/io";
+import { sha256File } from "../../core/io";
 import { loadQuantizedModel } from "../../models/quantized-model";
 
 const ROOT = join(__dirname, "../..");

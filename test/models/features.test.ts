@@ -14,12 +14,12 @@ import {
 } from "../../features/window-features";
 import { WINDOW_BARS } from "../../candles/window";
 import { buildDataset, DEFAULT_SPLIT_DATES, splitDataset } from "../../models/dataset";
-import { DataError, InsufficientDataError } from "../../models/errors";
-import { loadCandles } from "../../models/load-data";
+import { DataError, InsufficientDataError } from "../../core/errors";
+import { loadCandles } from "../../candles/load-data";
 import { seededRandom } from "../../models/stats";
 import { adverseMoveTargets, targetObservedAt } from "../../models/target";
 import { DEFAULT_TRAIN_OPTIONS, trainModel } from "../../models/train";
-import type { Candle, CandleSeries, Gap } from "../../models/types";
+import type { Candle, CandleSeries, Gap } from "../../candles/types";
 
 const ROOT = path.join(__dirname, "../..");
 const CANDLE_FILE = path.join(ROOT, "models/data/btcusdt-2h.csv");

@@ -1,6 +1,6 @@
 import { seededRandom } from "../../models/stats";
 import { describe, expect, it } from "vitest";
-import { BoundsError, ModelError } from "../../models/errors";
+import { BoundsError, ModelError } from "../../core/errors";
 import { WINDOW_FEATURES } from "../../features/window-features";
 import {
   FLOAT_MODEL_FORMAT,

@@ -12,11 +12,11 @@ import { architectureMismatches, architectureOf } from "../../circuits/architect
 import { modelCommitment } from "../../circuits/commitments";
 import { loadCalibrations } from "../../models/calibrations";
 import { inferInteger } from "../../models/integer-engine";
-import { sha256File } from "../../models/io";
+import { sha256File } from "../../core/io";
 import { loadMarketModel, marketModel, withCalibration } from "../../models/market-model";
 import { loadQuantizedModel, parseQuantizedModel, quantizedModelToJson } from "../../models/quantized-model";
 import { seriesWindowFeatures } from "../../features/window-features";
-import { loadCandles } from "../../models/load-data";
+import { loadCandles } from "../../candles/load-data";
 import { zkrisk } from "../helpers/zkrisk-cli";
 
 const ROOT = join(__dirname, "../..");

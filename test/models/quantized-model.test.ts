@@ -7,10 +7,10 @@ import {
   featureFloats,
   WINDOW_FEATURES,
 } from "../../features/window-features";
-import { DataError, ModelError } from "../../models/errors";
+import { DataError, ModelError } from "../../core/errors";
 import { floorToFixed, toFixed } from "../../models/fixed-point";
 import { inferInteger } from "../../models/integer-engine";
-import { loadCandles } from "../../models/load-data";
+import { loadCandles } from "../../candles/load-data";
 import { checkInputsFit, checkWindowModel, inferBar } from "../../models/predict";
 import { loadQuantizedModel, parseQuantizedModel } from "../../models/quantized-model";
 

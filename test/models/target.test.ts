@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { adverseMoveTargets, TARGET_HORIZON_BARS, targetObservedAt } from "../../models/target";
-import type { Candle, CandleSeries } from "../../models/types";
+import type { Candle, CandleSeries } from "../../candles/types";
 
 const HOUR = 3_600_000;
 const BAR = 2 * HOUR;

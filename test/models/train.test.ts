@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadFloatModel } from "../../models/float-model";
-import { sha256File } from "../../models/io";
-import { loadCandles } from "../../models/load-data";
+import { sha256File } from "../../core/io";
+import { loadCandles } from "../../candles/load-data";
 import { marginFromQuantile } from "../../models/policy";
 import { calibrateScale, DEFAULT_TRAIN_OPTIONS, pinballLoss, trainModel } from "../../models/train";
 

@@ -8,8 +8,8 @@ import {
   contractSourceHash,
   readContractFile,
   shippedContract,
-} from "../../prover/onchain/contract-files";
-import { compileOracleContracts } from "../../prover/onchain/solc";
+} from "../../onchain/contract-files";
+import { compileOracleContracts } from "../../onchain/solc";
 
 describe("shipped contract builds", () => {
   it("match a compilation of the current sources (else run `npm run contracts`)", () => {

@@ -5,13 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { makeError, type Filter, type Log, type Provider } from "ethers";
-import { ZkriskError } from "../../models/errors";
-import {
-  LogRangeError,
-  getLogsChunked,
-  isRangeRefusal,
-  type LogProgress,
-} from "../../prover/onchain/get-logs";
+import { ZkriskError } from "../../core/errors";
+import { LogRangeError, getLogsChunked, isRangeRefusal, type LogProgress } from "../../onchain/get-logs";
 
 /** The error ethers' JsonRpcProvider throws for a JSON-RPC error it does not recognise. */
 const rpcError = (code: number, message: string) =>

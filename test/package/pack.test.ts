@@ -15,7 +15,7 @@ import { windowFeatures } from "../../features/window-features";
 import { inferInteger } from "../../models/integer-engine";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { readSignedWindow } from "../../publisher";
-import { signedUpdateArtifacts } from "../../scripts/signed-update-artifacts";
+import { signedUpdateArtifacts } from "../../setup/cached-artifacts";
 
 const ROOT = join(__dirname, "../..");
 const BIN = join(ROOT, "bin/zkrisk.cjs");
@@ -113,8 +113,8 @@ describe("the packed package, installed into a new project", () => {
       "dist/index.js",
       "dist/index.d.ts",
       "dist/prover/index.d.ts",
-      "dist/prover/service/prove-thread.cjs",
-      "dist/prover/setup/fixed-base-worker.cjs",
+      "dist/service/prove-thread.cjs",
+      "dist/setup/fixed-base-worker.cjs",
       "contracts/abi/RiskOracle.json",
       "deploy/schema/service.schema.json",
       "contracts/interfaces/IRiskOracle.sol",
@@ -138,8 +138,9 @@ describe("the packed package, installed into a new project", () => {
 
   it("every entry point loads from plain ESM, and the oracle ABI comes from the shipped files", () => {
     const script =
-      "const entries = ['zkrisk', 'zkrisk/core', 'zkrisk/candles', 'zkrisk/publisher', 'zkrisk/features', " +
-      "'zkrisk/feeds', 'zkrisk/models', 'zkrisk/circuits', 'zkrisk/prover', 'zkrisk/onchain', 'zkrisk/service'];" +
+      "const entries = ['zkrisk', 'zkrisk/core', 'zkrisk/crypto', 'zkrisk/candles', 'zkrisk/publisher', 'zkrisk/features', " +
+      "'zkrisk/feeds', 'zkrisk/models', 'zkrisk/circuits', 'zkrisk/setup', 'zkrisk/prover', 'zkrisk/onchain', " +
+      "'zkrisk/service', 'zkrisk/audit'];" +
       "const counts = {}; for (const e of entries) counts[e] = Object.keys(await import(e)).length;" +
       "const { oracleInterface } = await import('zkrisk/onchain');" +
       "counts.event = oracleInterface().getEvent('SignedParametersUpdated').format();" +

@@ -5,8 +5,8 @@
  */
 import { createRequire } from "node:module";
 import { beforeAll, describe, expect, it } from "vitest";
-import { bigRandom } from "../../circuits/test-harness/testing";
-import { FIELD_MODULUS as P } from "../../circuits/field";
+import { bigRandom } from "../helpers/circuits/testing";
+import { FIELD_MODULUS as P } from "../../crypto/field";
 import {
   addPoints,
   BASE8,

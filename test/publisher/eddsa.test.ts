@@ -7,8 +7,8 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { windowDigest, type Window } from "../../candles";
-import { FIELD_MODULUS } from "../../circuits/field";
-import { bigRandom } from "../../circuits/test-harness/testing";
+import { FIELD_MODULUS } from "../../crypto/field";
+import { bigRandom } from "../helpers/circuits/testing";
 import {
   assertSignature,
   generatePrivateKey,

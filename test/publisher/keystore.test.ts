@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { UsageError } from "../../models/errors";
+import { UsageError } from "../../core/errors";
 import {
   encryptKeystore,
   PublisherFileError,

@@ -1,6 +1,6 @@
 /** Publisher sets: canonical order, refusals, and a commitment that binds the quorum and every key. */
 import { describe, expect, it } from "vitest";
-import { poseidonSponge } from "../../circuits/poseidon-sponge";
+import { poseidonSponge } from "../../crypto/poseidon-sponge";
 import {
   makePublisherSet,
   PUBLISHER_SET_MAX_KEYS,

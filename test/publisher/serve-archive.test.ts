@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildWindow } from "../../candles";
 import { marketIdOf } from "../../candles/market-id";
-import { parseCandlesCsv } from "../../models/load-data";
+import { parseCandlesCsv } from "../../candles/load-data";
 import { PublisherFileError, signWindow, type PublisherKey, type SignedWindow } from "../../publisher";
 import { ArchiveConflictError, marketDirectory, WindowArchive } from "../../publisher/serve";
 import { barTime, csvText, tempDir, writeTestKeystore } from "../helpers/publisher-serve";

@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ConfigError } from "../../models/errors";
+import { ConfigError } from "../../core/errors";
 import {
   loadPublisherConfig,
   parsePublisherConfig,

@@ -1,5 +1,5 @@
 /**
- * The service config defined once (prover/service/config-schema.ts): the shipped JSON Schema file is what the
+ * The service config defined once (service/config-schema.ts): the shipped JSON Schema file is what the
  * definition generates and a standard validator reads it as the service does; `$schema` points editors at it;
  * the schema's defaults are the ones the service fills in; and redaction is a deny-list, so every other setting
  * is shown (`queue` included) while every URL field of the schema is masked.
@@ -10,13 +10,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TSchema } from "@sinclair/typebox";
-import { parseServiceConfig, type ServiceConfig } from "../../prover/service/config";
+import { parseServiceConfig, type ServiceConfig } from "../../service/config";
 import {
   SERVICE_CONFIG_SCHEMA_FILE,
   ServiceConfigSchema,
   serviceConfigJsonSchema,
-} from "../../prover/service/config-schema";
-import { redactedConfig, SECRET_FIELDS } from "../../prover/service/redaction";
+} from "../../service/config-schema";
+import { redactedConfig, SECRET_FIELDS } from "../../service/redaction";
 
 const ROOT = join(__dirname, "../..");
 const REAL_MODEL = join(ROOT, "models/btc-usdt-2h.quantized.json");

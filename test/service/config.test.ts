@@ -4,18 +4,13 @@ import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { encryptKeystoreJson, Wallet } from "ethers";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import {
-  ConfigError,
-  loadServiceConfig,
-  parseServiceConfig,
-  type ServiceConfig,
-} from "../../prover/service/config";
-import { redactedConfig } from "../../prover/service/redaction";
-import { MAX_RETRY_DELAY_MS, retryDelayMs } from "../../prover/service/retry";
-import { apiTokenHashes, loadSignerKey } from "../../prover/service/secrets";
+import { ConfigError, loadServiceConfig, parseServiceConfig, type ServiceConfig } from "../../service/config";
+import { redactedConfig } from "../../service/redaction";
+import { MAX_RETRY_DELAY_MS, retryDelayMs } from "../../service/retry";
+import { apiTokenHashes, loadSignerKey } from "../../service/secrets";
 import { marketIdOf } from "../../candles/market-id";
-import { loadMarkets } from "../../prover/service/markets";
-import type { ZkriskError } from "../../models/errors";
+import { loadMarkets } from "../../service/markets";
+import type { ZkriskError } from "../../core/errors";
 
 const REAL_MODEL = join(__dirname, "../../models/btc-usdt-2h.quantized.json");
 const ORACLE = "0x5FbDB2315678afecb367f032d93F642f64180aa3";

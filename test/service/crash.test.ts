@@ -7,7 +7,7 @@
  */
 import { JsonRpcProvider } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { jobIdOf } from "../../prover/service/jobs";
+import { jobIdOf } from "../../service/jobs";
 import { freePort, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
 import { tempDir } from "../helpers/publisher-serve";
 import {

@@ -1,5 +1,5 @@
 /**
- * The prover service's off-chain guards (prover/service/guards.ts).
+ * The prover service's off-chain guards (service/guards.ts).
  *
  * 1. `precheck` alone: each refusal at its exact boundary (refused one unit past the limit, accepted at it), the
  *    first update without change or interval limits, the contract's check order, and the reasons' wording.
@@ -24,7 +24,7 @@ import { BATCH_TRAILING_SIGNAL_NAMES, UPDATE_SIGNAL_INDEX } from "../../circuits
 import { packUpdate, statementKey, type StatementParts } from "../../circuits/statement";
 import { marketIdOf } from "../../candles/market-id";
 import { oracleDomain } from "../../prover/domain";
-import { inProcessChain, type Chain } from "../../prover/onchain/chain";
+import { inProcessChain, type Chain } from "../../onchain/chain";
 import {
   DEFAULT_LIMITS,
   OracleError,
@@ -37,8 +37,8 @@ import {
   signedUpdateArgs,
   submitSignedUpdate,
   type MarketLimits,
-} from "../../prover/onchain/oracle";
-import { releaseCurves } from "../../prover/setup";
+} from "../../onchain/oracle";
+import { releaseCurves } from "../../setup";
 import {
   GUARD_ERRORS,
   precheck,
@@ -47,7 +47,7 @@ import {
   type GuardError,
   type OracleMarketState,
   type Refusal,
-} from "../../prover/service/guards";
+} from "../../service/guards";
 import { batchStandInArtifacts } from "../helpers/signed-batch-stand-in";
 import { proveStandIn, standInArtifacts, type StandInProof } from "../helpers/signed-update-stand-in";
 import { BAR_SECONDS, HOUR, MARKET_ID, hre, rpc, utc } from "../contracts/fixture";

@@ -1,5 +1,5 @@
 /**
- * The job state machine (prover/service/job-states.ts) on its own: the transition table written out, so a
+ * The job state machine (service/job-states.ts) on its own: the transition table written out, so a
  * change to it is a change to this test, and the claim and set-back rules moving only along it. That every
  * store follows the table is the store contract's part (test/helpers/job-store-contract.ts).
  */
@@ -17,7 +17,7 @@ import {
   SUBMIT_UPGRADE_FROM,
   TRANSITIONS,
   type JobStatus,
-} from "../../prover/service/job-states";
+} from "../../service/job-states";
 
 describe("job states", () => {
   it("allows exactly these transitions", () => {

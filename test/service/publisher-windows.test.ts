@@ -1,5 +1,5 @@
 /**
- * The prover service's quorum of signed windows (prover/service/publisher-windows.ts) against real
+ * The prover service's quorum of signed windows (service/publisher-windows.ts) against real
  * `zkrisk publisher serve` instances on 127.0.0.1 over the shipped candles, with real keys: publishers that
  * agree; one that serves edited candles (it signs them with its own key), named with the first differing
  * bar and field while the agreeing quorum is still used; fewer than k agreeing (final, with the reason); a
@@ -18,7 +18,7 @@ import {
   QuorumError,
   type FetchOutcome,
   type PublisherWindowsOptions,
-} from "../../prover/service/publisher-windows";
+} from "../../service/publisher-windows";
 import { freePort } from "../helpers/hardhat-node";
 import {
   BARS,

@@ -8,7 +8,7 @@
  */
 import { JsonRpcProvider } from "ethers";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { jobIdOf } from "../../prover/service/jobs";
+import { jobIdOf } from "../../service/jobs";
 import { startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
 import { tempDir } from "../helpers/publisher-serve";
 import { describeRedis, startRedis, type RedisServer } from "../helpers/redis-server";

@@ -7,17 +7,17 @@
  */
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
-import { JOB_STATUSES, type JobStatus } from "../../prover/service/job-states";
-import { jobIdOf } from "../../prover/service/jobs";
+import { JOB_STATUSES, type JobStatus } from "../../service/job-states";
+import { jobIdOf } from "../../service/jobs";
 import { redactUrlPassword as redactRedisUrl } from "../../core/url";
-import { REDIS_SCHEMA_VERSION, RedisJobStore } from "../../prover/service/redis-store";
-import { JobStoreError } from "../../prover/service/jobs";
+import { REDIS_SCHEMA_VERSION, RedisJobStore } from "../../service/redis-store";
+import { JobStoreError } from "../../service/jobs";
 import { freePort } from "../helpers/hardhat-node";
 import { BTC, ETH, bar, describeJobStoreContract, noCounts } from "../helpers/job-store-contract";
 import { describeRedis, startRedis, type RedisServer } from "../helpers/redis-server";
 
 /** The store module as a child process requires it (by absolute path, through tsx). */
-const STORE_MODULE = join(__dirname, "../../prover/service/redis-store.ts");
+const STORE_MODULE = join(__dirname, "../../service/redis-store.ts");
 
 let server: RedisServer;
 let testNumber = 0;

@@ -9,14 +9,14 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type JobStatus } from "../../prover/service/job-states";
-import { jobIdOf, JobStoreError } from "../../prover/service/jobs";
-import { SCHEMA_VERSION, SqliteJobStore } from "../../prover/service/sqlite-store";
+import { type JobStatus } from "../../service/job-states";
+import { jobIdOf, JobStoreError } from "../../service/jobs";
+import { SCHEMA_VERSION, SqliteJobStore } from "../../service/sqlite-store";
 import { bar, describeJobStoreContract, noCounts, proofAt, signedTx } from "../helpers/job-store-contract";
 
 const ROOT = join(__dirname, "../..");
 /** The store module as a child process requires it (by absolute path, through tsx). */
-const STORE_MODULE = join(ROOT, "prover/service/sqlite-store.ts");
+const STORE_MODULE = join(ROOT, "service/sqlite-store.ts");
 
 /** The market of the crash test's jobs. */
 const MARKET = "BTC-USDT";

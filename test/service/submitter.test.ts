@@ -1,5 +1,5 @@
 /**
- * Sending proven signed updates (prover/service/submitter.ts) to a real oracle on a `hardhat node` on
+ * Sending proven signed updates (service/submitter.ts) to a real oracle on a `hardhat node` on
  * 127.0.0.1, with real proofs of the signed-update circuit (k = 1, cached artifacts; windows of the shipped
  * candles signed by a test key): the gas-price ceiling, a refusal found by the dry run (no transaction sent,
  * no nonce used), confirmation, sending the same signed transaction again, a transaction whose nonce another
@@ -13,13 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildWindow } from "../../candles";
 import { marketIdOf } from "../../candles/market-id";
 import { WINDOW_BARS } from "../../candles/window";
-import { loadCandles } from "../../models/load-data";
+import { loadCandles } from "../../candles/load-data";
 import { oracleDomain } from "../../prover/domain";
-import { oracleInterface, OracleError } from "../../prover/onchain/oracle";
+import { oracleInterface, OracleError } from "../../onchain/oracle";
 import { SignedUpdateProver, type ProvedSignedUpdate } from "../../prover/prove-signed-update";
-import { Submitter, TransientError } from "../../prover/service/submitter";
+import { Submitter, TransientError } from "../../service/submitter";
 import { makePublisherSet, publicKeyOf, signWindow } from "../../publisher";
-import { signedUpdateArtifacts } from "../../scripts/signed-update-artifacts";
+import { signedUpdateArtifacts } from "../../setup/cached-artifacts";
 import { MODEL } from "../helpers/artifacts";
 import { DEV_KEYS, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
 import { privateKeyOf } from "../helpers/publisher-serve";

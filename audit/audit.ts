@@ -1,0 +1,705 @@
+/**
+ * Auditing a RiskOracle: anyone with a JSON-RPC endpoint re-checks every update the oracle accepted. Every update
+ * is signed: a `SignedParametersUpdated` event (`submitSignedUpdate`) carries the digest of its window, and each
+ * `SignedBatchParametersUpdated` event (`submitSignedBatch`, one per market of a batch) the digest of its batch
+ * and the market's index in it. Neither carries the candles: they are fetched from the publishers' archives and
+ * window directories and audited against the publisher set in force at the update's block (`PublisherSetChanged`
+ * history; audit-signed.ts for single updates, audit-signed-batch.ts for batch markets): digest, k distinct
+ * signatures of the set, features, integer engine and policy, and with an independent candle file the signed
+ * candles. Here, the call behind each event is decoded and its public signals compared with the event and the
+ * market's registered configuration (statement key; for a batch its digest, model, publisher set and this
+ * oracle's domain), and its proof verified again when the circuit's verification key is given.
+ *
+ * Each update ends ok, flagged (`reasons`) or unverifiable (`missing`: evidence the audit could not get, e.g. a
+ * window no source holds or a set file not given). The audit reads only: it needs no key, and it never sends a
+ * transaction. It reads the events in chunks of blocks, narrower where the node caps the range of one query
+ * (get-logs.ts).
+ */
+import {
+  getAddress,
+  isAddress,
+  type Interface,
+  type Log,
+  type Provider,
+  type TransactionResponse,
+} from "ethers";
+import { marketLabel } from "../candles/market-id";
+import { packBatchUpdate } from "../circuits/batch-statement";
+import { modelCommitment } from "../circuits/commitments";
+import { BATCH_TRAILING_SIGNALS, UPDATE_SIGNALS, batchSignalIndex } from "../circuits/public-signals";
+import { packUpdate, unpackUpdate } from "../circuits/statement";
+import { isoFromSeconds } from "../core/time";
+import { UsageError, ZkriskError } from "../core/errors";
+import type { QuantizedModel } from "../models/quantized-model";
+import type { CandleSeries } from "../candles/types";
+import type { BatchSource, WindowSource } from "../publisher/window-sources";
+import { oracleDomain } from "../prover/domain";
+import { snarkjs, type Groth16Proof, type VerificationKey } from "../setup/snarkjs";
+import {
+  auditSignedUpdate,
+  candlesByTime,
+  setInForce,
+  type AuditPublisherSet,
+  type PublisherSetChange,
+  type SignedAuditContext,
+  type SignedUpdateDetail,
+} from "./audit-signed";
+import { auditSignedBatchUpdate, type SignedBatchDetail } from "./audit-signed-batch";
+import { MIN_LOG_CHUNK, getLogsChunked, type LogProgress } from "../onchain/get-logs";
+import { oracleInterface, publisherSetConfigOf, type PublisherSetConfig } from "../onchain/oracle";
+
+/** What {@link auditOracle} audits, and against what. */
+export interface AuditOptions {
+  /** Read-only connection to the chain the oracle lives on. */
+  provider: Provider;
+  /** Address of the RiskOracle. */
+  oracle: string;
+  /** The quantised model in force: with it the margins are recomputed from the signed candles. */
+  model?: QuantizedModel;
+  /** Where `model` was read from, for messages. */
+  modelPath?: string;
+  /** An independent candle file the signed candles are compared with, bar by bar and field by field. */
+  series?: CandleSeries;
+  /** First block to search for events (default 0). */
+  fromBlock?: number;
+  /** Last block to search for events (default: the latest block). */
+  toBlock?: number;
+  /**
+   * Blocks per `eth_getLogs` query (default 5,000, see onchain/get-logs.ts); halved while the node
+   * refuses a range as too large.
+   */
+  logChunk?: number;
+  /** Called after each chunk of events read. */
+  onLogProgress?: (progress: LogProgress) => void;
+  /**
+   * Verification key of the signed-update circuit (two public signals): with it, each signed update's proof is
+   * verified again off chain. Without it the proof is not re-verified (its public signals are still compared with
+   * the event and the registered statement key), which leaves the verdict unchanged: the margins are recomputed
+   * from the signed window either way.
+   */
+  signedVkey?: VerificationKey;
+  /**
+   * Verification keys of signed batch circuits, at most one per batch size (a key of N + 4 public signals is the
+   * one of batches of N markets): a batch whose size has a key here has its proof verified again. As for signed
+   * updates, the verdict does not depend on it.
+   */
+  batchVkeys?: VerificationKey[];
+  /** Where the windows of signed updates are looked up (publishers' archives, window directories), in order. */
+  windowSources?: WindowSource[];
+  /** Where the signed batches of batch updates are looked up (window directories), in order. */
+  batchSources?: BatchSource[];
+  /**
+   * Publisher set files, one per set in force over the audited updates (each must be one of them); an update
+   * whose set has no file here is unverifiable.
+   */
+  publisherSets?: AuditPublisherSet[];
+}
+
+/** The verdict on an update: every check passed, a check failed, or a check could not be made. */
+export type AuditStatus = "ok" | "flagged" | "unverifiable";
+
+/** The audit of one accepted update (one market of a batch is one update). */
+export interface AuditedUpdate {
+  /** Market id as the oracle keys it (a field element). */
+  marketId: bigint;
+  /** The market id unpacked to its ASCII label (e.g. "BTC-USDT"), or its decimal digits when it is not text. */
+  market: string;
+  /** Open time of the last bar the update used, seconds since the Unix epoch. */
+  dataTimestamp: number;
+  /** The same, ISO-8601 UTC. */
+  dataTimestampIso: string;
+  /** Block that accepted the update, and its time (s). */
+  block: number;
+  blockTimestamp: number;
+  txHash: string;
+  logIndex: number;
+  /** Account that sent the transaction ("" when the node does not return it). */
+  submitter: string;
+  /** Margins the oracle accepted (bps of notional). */
+  maintenanceMarginBps: number;
+  initialMarginBps: number;
+  /** How it was accepted: `submitSignedUpdate` or, one market of several, `submitSignedBatch`. */
+  kind: "signed" | "batch";
+  /** ok, flagged (some check failed: `reasons`) or unverifiable (none failed, some could not be made: `missing`). */
+  status: AuditStatus;
+  /** Whether every check passed (status ok). */
+  ok: boolean;
+  /** Why it is flagged, one line per failed check (empty when none failed). */
+  reasons: string[];
+  /** What could not be checked, one line each (empty when everything was checked). */
+  missing: string[];
+  /** For a signed update: its digest, the publisher set in force and the windows found. */
+  signed?: SignedUpdateDetail;
+  /** For a batch market: its batch digest and index, the publisher set in force and the batches found. */
+  batch?: SignedBatchDetail;
+}
+
+/** The audit of an oracle. */
+export interface AuditReport {
+  /** Oracle address (EIP-55). */
+  oracle: string;
+  chainId: bigint;
+  /** Block range searched, inclusive. */
+  fromBlock: number;
+  toBlock: number;
+  /** What each update was checked against besides the signed data and the call's public signals. */
+  checks: {
+    /** Path (or label) of the model, and its commitment; null when no model was given. */
+    model: { path: string; commitment: bigint } | null;
+    /** Source of the independent candles; null when none were given. */
+    data: { candles: string } | null;
+    /** Whether signed updates' proofs were verified again (a signed-update verification key was given). */
+    signedProof: boolean;
+    /** The batch sizes whose proofs were verified again (batch verification keys given). */
+    batchProofs: number[];
+    /** Where the windows of signed updates and the batches of batch markets were looked up. */
+    windows: string[];
+    batches: string[];
+    /** The publisher set files given. */
+    publisherSets: { file: string; commitment: bigint }[];
+  };
+  /** Every accepted update in the range, in chain order. */
+  updates: AuditedUpdate[];
+  /** Number of updates that passed, and that did not (flagged + unverifiable). */
+  ok: number;
+  failed: number;
+  flagged: number;
+  unverifiable: number;
+}
+
+/** The Groth16 proof points of a call, as the verifier contract takes them. */
+interface ProofPoints {
+  a: [bigint, bigint];
+  b: [[bigint, bigint], [bigint, bigint]];
+  c: [bigint, bigint];
+}
+
+/** The fields of one SignedParametersUpdated event. */
+interface SignedEvent {
+  marketId: bigint;
+  maintenanceMarginBps: bigint;
+  initialMarginBps: bigint;
+  dataTimestamp: bigint;
+  windowDigest: bigint;
+}
+
+/** The fields of one SignedBatchParametersUpdated event. */
+interface BatchEvent {
+  marketId: bigint;
+  maintenanceMarginBps: bigint;
+  initialMarginBps: bigint;
+  dataTimestamp: bigint;
+  batchDigest: bigint;
+  index: number;
+}
+
+/** Everything fixed for one audit run. */
+interface AuditContext {
+  iface: Interface;
+  oracle: string;
+  domain: bigint;
+  signedVkey?: VerificationKey;
+  /** Batch verification keys by batch size. */
+  batchVkeys: Map<number, VerificationKey>;
+}
+
+const hex = (v: bigint): string => `0x${v.toString(16)}`;
+const big = (v: unknown) => BigInt(v as bigint);
+
+/** The proof points of decoded call arguments `args[at..at+2]` (pA, pB, pC). */
+function proofPoints(args: readonly unknown[], at: number): ProofPoints {
+  const pair = (v: unknown): [bigint, bigint] => [big((v as unknown[])[0]), big((v as unknown[])[1])];
+  const b = args[at + 1] as readonly unknown[];
+  return { a: pair(args[at]), b: [pair(b[0]), pair(b[1])], c: pair(args[at + 2]) };
+}
+
+/**
+ * The call of the oracle's `name` behind an event: the transaction's own calldata when it called the oracle, else
+ * the first such call embedded in its calldata (a forwarding contract; ABI encoding keeps a forwarded `bytes`
+ * argument contiguous) that `isFor` the event. A call found either way is then checked against the event, so a
+ * wrapper that passed the oracle something else than its own calldata shows as a mismatch. Returns the reason
+ * when there is none.
+ */
+function findCall<T>(
+  ctx: AuditContext,
+  tx: TransactionResponse | null,
+  name: "submitSignedUpdate" | "submitSignedBatch",
+  decode: (args: readonly unknown[]) => T,
+  isFor: (call: T) => boolean,
+): T | string {
+  const undecodable = `cannot decode the ${name} call`;
+  if (tx === null) return `${undecodable}: the node does not return the transaction`;
+  const fragment = ctx.iface.getFunction(name);
+  if (!fragment) throw new ZkriskError("ORACLE_ABI", `the oracle ABI has no ${name}`);
+  const selector = fragment.selector.slice(2);
+  const data = tx.data.toLowerCase();
+  if (tx.to !== null && getAddress(tx.to) === ctx.oracle && data.startsWith(`0x${selector}`)) {
+    try {
+      return decode(ctx.iface.decodeFunctionData(fragment, data));
+    } catch (err) {
+      return `${undecodable}: ${(err as Error).message}`;
+    }
+  }
+  for (let at = data.indexOf(selector, 2); at >= 0; at = data.indexOf(selector, at + 1)) {
+    if (at % 2 !== 0) continue;
+    try {
+      const call = decode(ctx.iface.decodeFunctionData(fragment, `0x${data.slice(at)}`));
+      if (isFor(call)) return call;
+    } catch {
+      // not a call at this offset
+    }
+  }
+  return (
+    `${undecodable}: transaction ${tx.hash} calls ${tx.to ?? "no contract"}, not the oracle, and its calldata ` +
+    `holds no ${name} for this update`
+  );
+}
+
+/** The snarkjs proof object of calldata points (the verifier takes b's coordinate pairs swapped). */
+function proofOf(call: ProofPoints): Groth16Proof {
+  const s = (v: bigint) => v.toString();
+  return {
+    pi_a: [s(call.a[0]), s(call.a[1]), "1"],
+    pi_b: [
+      [s(call.b[0][1]), s(call.b[0][0])],
+      [s(call.b[1][1]), s(call.b[1][0])],
+      ["1", "0"],
+    ],
+    pi_c: [s(call.c[0]), s(call.c[1]), "1"],
+    protocol: "groth16",
+    curve: "bn128",
+  };
+}
+
+/** The Groth16 proof verifies with `vkey` for `pubSignals`. */
+async function checkProof(
+  vkey: VerificationKey,
+  points: ProofPoints,
+  pubSignals: readonly bigint[],
+): Promise<string[]> {
+  const signals = pubSignals.map((v) => v.toString());
+  try {
+    if (!(await snarkjs.groth16.verify(vkey, signals, proofOf(points)))) {
+      return ["the Groth16 proof does not verify with the verification key for the submitted public signals"];
+    }
+  } catch (err) {
+    return [`the Groth16 proof cannot be verified: ${(err as Error).message}`];
+  }
+  return [];
+}
+
+/** An event's margins and data timestamp, as the packed signals name them. */
+function marginsOf(event: SignedEvent | BatchEvent): { mm: bigint; im: bigint; dataTimestamp: bigint } {
+  return { mm: event.maintenanceMarginBps, im: event.initialMarginBps, dataTimestamp: event.dataTimestamp };
+}
+
+/** `pack(values)`, or undefined when the values do not fit the packing (then no proven signal is theirs). */
+function packedOrNone<T>(pack: (values: T) => bigint, values: T): bigint | undefined {
+  try {
+    return pack(values);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A signed update's call: its public signals are the event's update and digest and the registered statement key,
+ * and, with the signed-update verification key, its proof verifies. A call that cannot be found is a gap only
+ * when the proof was to be verified.
+ */
+async function checkSignedCall(
+  ctx: AuditContext,
+  tx: TransactionResponse | null,
+  event: SignedEvent,
+  config: PublisherSetConfig,
+): Promise<{ flags: string[]; gaps: string[] }> {
+  const call = findCall(
+    ctx,
+    tx,
+    "submitSignedUpdate",
+    (args) => ({ marketId: big(args[0]), ...proofPoints(args, 1), update: big(args[4]) }),
+    (c) => c.marketId === event.marketId && unpackUpdate(c.update).digest === event.windowDigest,
+  );
+  if (typeof call === "string") {
+    return { flags: [], gaps: ctx.signedVkey === undefined ? [] : [`the proof was not verified: ${call}`] };
+  }
+  const flags: string[] = [];
+  const update = packedOrNone(packUpdate, { ...marginsOf(event), digest: event.windowDigest });
+  // The call carries the update only: the oracle checks the statement through the point it stored for the
+  // registered key, so the proof is verified here against that key.
+  if (call.update !== update) {
+    flags.push(
+      `the proven update signal ${call.update} is not the event's margins, data timestamp and digest`,
+    );
+  }
+  if (call.marketId !== event.marketId) {
+    flags.push(
+      `submitSignedUpdate was called for market ${call.marketId}, the event is for ${event.marketId}`,
+    );
+  }
+  if (ctx.signedVkey !== undefined) {
+    const publicSignals = UPDATE_SIGNALS.map((name) =>
+      name === "update" ? call.update : config.statementKey,
+    );
+    flags.push(...(await checkProof(ctx.signedVkey, call, publicSignals)));
+  }
+  return { flags, gaps: [] };
+}
+
+/**
+ * A batch market's call: its packed signal at the event's index is the event's market, margins and data
+ * timestamp, its batch digest is the event's, its model and publisher set are the ones registered for the market
+ * at that block and its domain this oracle's; with a verification key of its batch size, its proof verifies. A
+ * call that cannot be found is a gap only when batch proofs were to be verified.
+ */
+async function checkBatchCall(
+  ctx: AuditContext,
+  tx: TransactionResponse | null,
+  event: BatchEvent,
+  config: PublisherSetConfig,
+): Promise<{ flags: string[]; gaps: string[] }> {
+  const digestOf = (signals: readonly bigint[]) =>
+    signals[batchSignalIndex(signals.length - BATCH_TRAILING_SIGNALS, "batchDigest")];
+  const call = findCall(
+    ctx,
+    tx,
+    "submitSignedBatch",
+    (args) => ({ ...proofPoints(args, 0), pubSignals: (args[3] as readonly unknown[]).map(big) }),
+    (c) => c.pubSignals.length > BATCH_TRAILING_SIGNALS && digestOf(c.pubSignals) === event.batchDigest,
+  );
+  if (typeof call === "string") {
+    return { flags: [], gaps: ctx.batchVkeys.size === 0 ? [] : [`the proof was not verified: ${call}`] };
+  }
+  const signals = call.pubSignals;
+  const n = signals.length - BATCH_TRAILING_SIGNALS;
+  if (n < 1 || event.index >= n) {
+    return {
+      flags: [
+        `the submitSignedBatch call proves ${Math.max(n, 0)} market(s), the event's index is ${event.index}`,
+      ],
+      gaps: [],
+    };
+  }
+  const flags: string[] = [];
+  const packed = packedOrNone(packBatchUpdate, { ...marginsOf(event), marketId: event.marketId });
+  if (signals[event.index] !== packed) {
+    flags.push(
+      `the proven market signal ${event.index} (${signals[event.index]}) is not the event's market, margins and ` +
+        "data timestamp",
+    );
+  }
+  const signal = (name: "batchDigest" | "modelCommitment" | "publisherSet" | "domain") =>
+    signals[batchSignalIndex(n, name)];
+  const expected: [string, bigint, bigint, string][] = [
+    ["batch digest", signal("batchDigest"), event.batchDigest, "the event's"],
+    ["model commitment", signal("modelCommitment"), config.modelCommitment, "the market's registered model"],
+    ["publisher set", signal("publisherSet"), config.publisherSet, "the market's publisher set in force"],
+    ["domain", signal("domain"), ctx.domain, "this oracle's"],
+  ];
+  for (const [what, proven, want, whose] of expected) {
+    if (proven !== want) flags.push(`the batch proof's ${what} ${hex(proven)} is not ${whose} ${hex(want)}`);
+  }
+  const vkey = ctx.batchVkeys.get(n);
+  if (vkey !== undefined) flags.push(...(await checkProof(vkey, call, signals)));
+  return { flags, gaps: [] };
+}
+
+/** `map[key]`, loaded once. */
+async function cached<K, V>(map: Map<K, V>, key: K, load: () => Promise<V>): Promise<V> {
+  if (!map.has(key)) map.set(key, await load());
+  return map.get(key) as V;
+}
+
+/** Refuse options that cannot give a meaningful audit; errors name the option and the value. */
+function checkOptions(opts: AuditOptions): Map<number, VerificationKey> {
+  if (!isAddress(opts.oracle)) throw new UsageError(`oracle: '${opts.oracle}' is not an address`);
+  if (opts.signedVkey !== undefined && opts.signedVkey.nPublic !== UPDATE_SIGNALS.length) {
+    throw new UsageError(
+      `signedVkey: the verification key takes ${opts.signedVkey.nPublic} public signals, signed updates have ` +
+        `${UPDATE_SIGNALS.length}`,
+    );
+  }
+  const batchVkeys = new Map<number, VerificationKey>();
+  for (const [i, vkey] of (opts.batchVkeys ?? []).entries()) {
+    const n = vkey.nPublic - BATCH_TRAILING_SIGNALS;
+    if (n < 1) {
+      throw new UsageError(
+        `batchVkeys[${i}]: the verification key takes ${vkey.nPublic} public signals, a batch of N markets has ` +
+          `N + ${BATCH_TRAILING_SIGNALS}`,
+      );
+    }
+    if (batchVkeys.has(n)) throw new UsageError(`batchVkeys[${i}]: a second key for batches of ${n} markets`);
+    batchVkeys.set(n, vkey);
+  }
+  for (const [name, v] of [
+    ["fromBlock", opts.fromBlock],
+    ["toBlock", opts.toBlock],
+  ] as const) {
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) {
+      throw new UsageError(`${name}: ${v} is not a block number`);
+    }
+  }
+  if (
+    opts.logChunk !== undefined &&
+    (!Number.isSafeInteger(opts.logChunk) || opts.logChunk < MIN_LOG_CHUNK)
+  ) {
+    throw new UsageError(`logChunk: ${opts.logChunk} is not a number of blocks >= ${MIN_LOG_CHUNK}`);
+  }
+  return batchVkeys;
+}
+
+/**
+ * Audit every update an oracle accepted in a block range (all markets). Each update gets a verdict and the
+ * reasons; a failed check never stops the audit. Throws only for unusable options (UsageError) and for RPC
+ * failures.
+ * @returns the report, updates in chain order
+ */
+export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
+  const batchVkeys = checkOptions(opts);
+  const { provider } = opts;
+  const oracle = getAddress(opts.oracle);
+  const chainId = (await provider.getNetwork()).chainId;
+  if ((await provider.getCode(oracle)) === "0x") {
+    throw new UsageError(`oracle: no contract at ${oracle} on chain ${chainId}`);
+  }
+  const iface = oracleInterface();
+  const fromBlock = opts.fromBlock ?? 0;
+  // The latest block itself, not getBlockNumber(): ethers answers that from a cache refreshed by polling.
+  const toBlock = opts.toBlock ?? (await provider.getBlock("latest"))?.number;
+  if (toBlock === undefined) throw new ZkriskError("RPC_FAILED", "the node does not return its latest block");
+  if (fromBlock > toBlock) throw new UsageError(`fromBlock: ${fromBlock} is after toBlock ${toBlock}`);
+  const modelPath = opts.modelPath ?? "the model";
+  const ctx: AuditContext = {
+    iface,
+    oracle,
+    domain: oracleDomain(chainId, oracle),
+    signedVkey: opts.signedVkey,
+    batchVkeys,
+  };
+  const model = opts.model && {
+    model: opts.model,
+    path: modelPath,
+    commitment: await modelCommitment(opts.model),
+  };
+
+  const topic = (name: string) => {
+    const e = iface.getEvent(name);
+    if (!e) throw new ZkriskError("ORACLE_ABI", `the oracle ABI has no ${name} event`);
+    return e.topicHash;
+  };
+  const [SIGNED, BATCH, SET_CHANGED] = [
+    "SignedParametersUpdated",
+    "SignedBatchParametersUpdated",
+    "PublisherSetChanged",
+  ].map(topic);
+  const logs: Log[] = await getLogsChunked(provider, {
+    filter: { address: oracle, topics: [[SIGNED, BATCH, SET_CHANGED]] },
+    fromBlock,
+    toBlock,
+    chunk: opts.logChunk,
+    onProgress: opts.onLogProgress,
+  });
+  const txs = new Map<string, TransactionResponse | null>();
+  const blockTimes = new Map<number, number>();
+  const blockTime = async (n: number): Promise<number> => {
+    const block = await provider.getBlock(n);
+    if (!block) throw new ZkriskError("RPC_FAILED", `the node does not return block ${n}`);
+    return block.timestamp;
+  };
+
+  // The publisher set in force at each update, from the set changes in range (else the oracle's at toBlock).
+  const changes = new Map<bigint, PublisherSetChange[]>();
+  for (const log of logs.filter((l) => l.topics[0] === SET_CHANGED)) {
+    const change = toSetChange(iface, log);
+    changes.set(change.marketId, [...(changes.get(change.marketId) ?? []), change]);
+  }
+  const heldAtEnd = new Map<bigint, PublisherSetConfig>();
+  const configOf = async (log: Log, marketId: bigint): Promise<PublisherSetConfig> => {
+    const inRange = setInForce(changes.get(marketId) ?? [], { block: log.blockNumber, logIndex: log.index });
+    if (inRange !== undefined) return inRange;
+    return cached(heldAtEnd, marketId, () => publisherSetAt(provider, iface, oracle, marketId, toBlock));
+  };
+  const updateLogs = logs.filter((l) => l.topics[0] !== SET_CHANGED);
+  const inForce = new Map<Log, PublisherSetConfig>();
+  for (const log of updateLogs) inForce.set(log, await configOf(log, marketOf(iface, log)));
+  checkSetFiles(opts.publisherSets ?? [], [...inForce.values()]);
+  const signedCtx: SignedAuditContext = {
+    domain: ctx.domain,
+    sources: opts.windowSources ?? [],
+    batchSources: opts.batchSources ?? [],
+    sets: new Map((opts.publisherSets ?? []).map((s) => [s.commitment, s])),
+    model,
+    data: opts.series && { series: opts.series, byTime: candlesByTime(opts.series) },
+  };
+
+  const updates: AuditedUpdate[] = [];
+  for (const log of updateLogs) {
+    const tx = await cached(txs, log.transactionHash, () => provider.getTransaction(log.transactionHash));
+    const blockTimestamp = await cached(blockTimes, log.blockNumber, () => blockTime(log.blockNumber));
+    const config = inForce.get(log) as PublisherSetConfig;
+    const at = {
+      block: log.blockNumber,
+      blockTimestamp,
+      txHash: log.transactionHash,
+      logIndex: log.index,
+      submitter: tx === null ? "" : getAddress(tx.from),
+    };
+    const facts = { market: marketLabel(marketOf(iface, log)), blockTimestamp };
+    let found: {
+      ev: Parameters<typeof common>[0];
+      detail: Pick<AuditedUpdate, "kind" | "signed" | "batch">;
+      checks: { flags: string[]; gaps: string[] }[];
+    };
+    if (log.topics[0] === SIGNED) {
+      const ev = toSignedEvent(iface, log);
+      const audit = await auditSignedUpdate(signedCtx, { ...ev, ...facts }, config);
+      const call = await checkSignedCall(ctx, tx, ev, config);
+      found = { ev, detail: { kind: "signed", signed: audit.detail }, checks: [call, audit] };
+    } else {
+      const ev = toBatchEvent(iface, log);
+      const audit = await auditSignedBatchUpdate(signedCtx, { ...ev, ...facts }, config);
+      const call = await checkBatchCall(ctx, tx, ev, config);
+      found = { ev, detail: { kind: "batch", batch: audit.detail }, checks: [call, audit] };
+    }
+    updates.push(
+      verdict(
+        { ...common(found.ev), ...at, ...found.detail },
+        found.checks.flatMap((c) => c.flags),
+        found.checks.flatMap((c) => c.gaps),
+      ),
+    );
+  }
+
+  const count = (s: AuditStatus) => updates.filter((u) => u.status === s).length;
+  return {
+    oracle,
+    chainId,
+    fromBlock,
+    toBlock,
+    checks: {
+      model: model ? { path: modelPath, commitment: model.commitment } : null,
+      data: opts.series ? { candles: opts.series.source } : null,
+      signedProof: opts.signedVkey !== undefined,
+      batchProofs: [...batchVkeys.keys()].sort((x, y) => x - y),
+      windows: (opts.windowSources ?? []).map((s) => s.name),
+      batches: (opts.batchSources ?? []).map((s) => s.name),
+      publisherSets: (opts.publisherSets ?? []).map((s) => ({ file: s.file, commitment: s.commitment })),
+    },
+    updates,
+    ok: count("ok"),
+    failed: updates.length - count("ok"),
+    flagged: count("flagged"),
+    unverifiable: count("unverifiable"),
+  };
+}
+
+/** The fields every kind of update has from its event. */
+function common(ev: {
+  marketId: bigint;
+  dataTimestamp: bigint;
+  maintenanceMarginBps: bigint;
+  initialMarginBps: bigint;
+}): Pick<
+  AuditedUpdate,
+  "marketId" | "market" | "dataTimestamp" | "dataTimestampIso" | "maintenanceMarginBps" | "initialMarginBps"
+> {
+  return {
+    marketId: ev.marketId,
+    market: marketLabel(ev.marketId),
+    dataTimestamp: Number(ev.dataTimestamp),
+    dataTimestampIso: isoFromSeconds(ev.dataTimestamp),
+    maintenanceMarginBps: Number(ev.maintenanceMarginBps),
+    initialMarginBps: Number(ev.initialMarginBps),
+  };
+}
+
+/** An audited update from its facts, what failed and what could not be checked. */
+function verdict(
+  facts: Omit<AuditedUpdate, "status" | "ok" | "reasons" | "missing">,
+  reasons: string[],
+  missing: string[],
+): AuditedUpdate {
+  const status: AuditStatus = reasons.length > 0 ? "flagged" : missing.length > 0 ? "unverifiable" : "ok";
+  return { ...facts, status, ok: status === "ok", reasons, missing };
+}
+
+/** The parsed arguments of an oracle event. */
+function argsOf(iface: Interface, log: Log) {
+  const parsed = iface.parseLog(log);
+  if (!parsed)
+    throw new ZkriskError("ORACLE_ABI", `log ${log.index} of ${log.transactionHash} is no oracle event`);
+  return parsed.args;
+}
+
+/** The market an update event is for. */
+function marketOf(iface: Interface, log: Log): bigint {
+  return BigInt(argsOf(iface, log).marketId);
+}
+
+/** The fields every update event has: market, margins and data timestamp. */
+function updateFields(a: ReturnType<typeof argsOf>): Omit<SignedEvent, "windowDigest"> {
+  return {
+    marketId: BigInt(a.marketId),
+    maintenanceMarginBps: BigInt(a.maintenanceMarginBps),
+    initialMarginBps: BigInt(a.initialMarginBps),
+    dataTimestamp: BigInt(a.dataTimestamp),
+  };
+}
+
+/** The fields of one SignedParametersUpdated event. */
+function toSignedEvent(iface: Interface, log: Log): SignedEvent {
+  const a = argsOf(iface, log);
+  return { ...updateFields(a), windowDigest: BigInt(a.windowDigest) };
+}
+
+/** The fields of one SignedBatchParametersUpdated event. */
+function toBatchEvent(iface: Interface, log: Log): BatchEvent {
+  const a = argsOf(iface, log);
+  return { ...updateFields(a), batchDigest: BigInt(a.batchDigest), index: Number(a.index) };
+}
+
+/** One PublisherSetChanged event. */
+function toSetChange(iface: Interface, log: Log): PublisherSetChange {
+  const a = argsOf(iface, log);
+  return {
+    marketId: BigInt(a.marketId),
+    block: log.blockNumber,
+    logIndex: log.index,
+    previous: publisherSetConfigOf(a.previous),
+    config: publisherSetConfigOf(a.config),
+  };
+}
+
+/** The publisher set configuration the oracle holds for `marketId` at block `block`. */
+async function publisherSetAt(
+  provider: Provider,
+  iface: Interface,
+  oracle: string,
+  marketId: bigint,
+  block: number,
+): Promise<PublisherSetConfig> {
+  const data = iface.encodeFunctionData("publisherSet", [marketId]);
+  const result = await provider.call({ to: oracle, data, blockTag: block });
+  return publisherSetConfigOf(iface.decodeFunctionResult("publisherSet", result)[0]);
+}
+
+/**
+ * Refuse a publisher set file that is in force for none of the audited updates (the files are one per set in
+ * force over the range: another one is a mistake, e.g. a stale set after a rotation).
+ */
+function checkSetFiles(files: readonly AuditPublisherSet[], inForce: readonly PublisherSetConfig[]): void {
+  const used = new Set(inForce.map((c) => c.publisherSet));
+  const seen = new Map<bigint, string>();
+  for (const f of files) {
+    const twin = seen.get(f.commitment);
+    if (twin !== undefined) throw new UsageError(`--publishers: ${f.file} and ${twin} hold the same set`);
+    seen.set(f.commitment, f.file);
+    if (!used.has(f.commitment)) {
+      const sets = [...used].map(hex);
+      throw new UsageError(
+        `--publishers: ${f.file} commits to ${hex(f.commitment)}, the publisher set in force for none of the ` +
+          `audited signed updates (${sets.length === 0 ? "there are none" : `sets in force: ${sets.join(", ")}`})`,
+      );
+    }
+  }
+}

@@ -1,0 +1,349 @@
+/**
+ * Proving time of the signed-update circuit (issue 11 part 3), for `npm run bench`: for each (quorum k, weight
+ * mode), the circuit's size, witness generation, and Groth16 proving in a loaded SignedUpdateProver (warm) and in
+ * a fresh `zkrisk prove --window` process (cold), from real BTC windows signed by k publisher keys from fixed
+ * seeds (INSECURE, benchmark only). Artifacts: signed-update-artifacts.ts (compiled and set up once, cached);
+ * setup time is reported apart and never enters a proving figure. One function per measurement (size, cold,
+ * warm, witness). Library code: progress goes to the log.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PACKAGE_ROOT } from "../core/package-root";
+import { buildWindow, type Window } from "../candles";
+import { marketIdOf } from "../candles/market-id";
+import type { WeightMode } from "../circuits/generate-circuit";
+import { windowFeatures } from "../features/window-features";
+import { WINDOW_BARS } from "../candles/window";
+import { loadCandles } from "../candles/load-data";
+import { loadQuantizedModel } from "../models/quantized-model";
+import type { CandleSeries } from "../candles/types";
+import { loadArtifacts, type LoadedArtifacts } from "../setup/artifacts";
+import { SignedUpdateProver, type ProvedSignedUpdate } from "../prover/prove-signed-update";
+import { readR1csHeader } from "../circuits/binfile";
+import type { SetupLog } from "../setup/log";
+import { releaseCurves, snarkjs } from "../setup/snarkjs";
+import { signedUpdateInput } from "../prover/update-input";
+import { publicKeyOf } from "../publisher/eddsa";
+import type { PublisherKey } from "../publisher/keystore";
+import { makePublisherSet, type PublisherSet } from "../publisher/publisher-set";
+import { writePublisherSet } from "../publisher/publisher-set-file";
+import { signWindow, writeSignedWindow, type SignedWindow } from "../publisher/signed-window";
+import { BenchError, roundMs, summarize, type Timing } from "./bench-common";
+import { signedUpdateArtifacts, type SignedUpdateArtifacts } from "../setup/cached-artifacts";
+
+const ROOT = PACKAGE_ROOT;
+const ZKRISK_BIN = join(ROOT, "bin/zkrisk.cjs");
+
+/** One signed-update circuit to measure. */
+export interface SignedCircuitSpec {
+  /** Signatures the circuit checks (the publisher set's quorum). */
+  quorum: number;
+  mode: WeightMode;
+}
+
+/** Options of {@link benchSignedProving}. */
+export interface SignedProvingOptions {
+  model: string;
+  /** Candles CSV the signed windows come from. */
+  data: string;
+  market: string;
+  circuits: SignedCircuitSpec[];
+  /** Warm proofs and witness runs (>= 1). */
+  warmRuns: number;
+  /** Fresh processes (>= 1). */
+  coldRuns: number;
+  log: SetupLog;
+}
+
+/** Figures of one signed-update circuit. */
+export interface SignedProvingBench {
+  quorum: number;
+  mode: WeightMode;
+  artifacts: {
+    dir: string;
+    reused: boolean;
+    /** Compile + setup in this run (0 when reused), ms; never part of a proving figure. */
+    setupMs: number;
+    wasmBytes: number;
+    zkeyBytes: number;
+  };
+  circuit: { constraints: number; wires: number; publicSignals: number; privateInputs: number };
+  /** snarkjs.wtns.calculate of the latest window's input. */
+  witness: Timing;
+  provingCold: { wall: Timing; proving: Timing; bars: string[] };
+  provingWarm: { proving: Timing; firstProofMs: number; bars: string[] };
+}
+
+/** How the figures are taken (copied into the report). */
+export const SIGNED_PROVING_METHOD: Record<string, string> = {
+  inputs:
+    "the windows of WINDOW_BARS bars ending at the latest bars of --data (bars whose features exist), " +
+    "signed by k publisher keys from fixed seeds 1..k (INSECURE, benchmark only), publisher set = those k keys " +
+    "with quorum k, domain 0",
+  artifacts:
+    "setup/signed-update-artifacts.ts: .zkrisk-cache/demo/<sha256[0:16] of the generated source>-signed-k<K>-" +
+    "<mode>, compiled (compileSignedUpdateModel, circom --O2) and set up (direct development setup) when absent " +
+    "or stale; setupMs is that compile and setup (0 when reused), never part of a proving figure; wasm and zkey " +
+    "sizes from the manifest",
+  circuit:
+    "constraints, wires, public signals (outputs + public inputs) and private inputs from the r1cs header",
+  witness:
+    "snarkjs.wtns.calculate of the latest window's input, wasm and output in memory (instantiation included, " +
+    "as in fullProve); one untimed warm-up, then median of --runs",
+  provingCold:
+    "a fresh `node bin/zkrisk.cjs prove --window FILE... --publishers SET` process per run, one bar each, one " +
+    "after another: wall = spawn to exit (tsx start-up, manifest hashing, signature and window checks, proof, " +
+    "local verification); proving = provingMs of the proof file (witness + proof, curve build included). " +
+    "Median of --cold-runs",
+  provingWarm:
+    "one SignedUpdateProver.open, an untimed warm-up proof (firstProofMs: builds the curve), then one proof per " +
+    "bar of the latest --runs bars: provingMs (witness + Groth16 proof, fullProve with wasm and zkey in " +
+    "memory); median and nearest-rank p90",
+  statistics: "median: middle value (mean of the two middle for an even count); p90: nearest rank",
+};
+
+interface WtnsApi {
+  wtns: {
+    calculate(
+      input: unknown,
+      wasm: { type: "mem"; data: Uint8Array },
+      out: { type: "mem"; data?: Uint8Array },
+    ): Promise<void>;
+  };
+}
+
+/** A benchmark publisher key from a fixed seed byte. */
+async function seededKey(byte: number): Promise<PublisherKey> {
+  const privateKey = new Uint8Array(32).fill(byte);
+  return { privateKey, publicKey: await publicKeyOf(privateKey) };
+}
+
+/** The windows ending at the latest `count` bars that have features, newest first. */
+function latestWindows(series: CandleSeries, marketId: bigint, count: number): Window[] {
+  const out: Window[] = [];
+  for (let i = series.candles.length - 1; i >= 0 && out.length < count; i--) {
+    try {
+      const window = buildWindow(series, marketId, i, WINDOW_BARS);
+      windowFeatures(window);
+      out.push(window);
+    } catch {
+      // No features for this window (a gap, or too early): take the one before.
+    }
+  }
+  if (out.length < count) {
+    throw new BenchError(
+      `${series.source}: only ${out.length} signed windows have features, ${count} needed`,
+    );
+  }
+  return out;
+}
+
+const barLabel = (w: Window) => new Date(w.endTime).toISOString();
+
+/** One `zkrisk prove --window` process: its wall clock and the proof file's provingMs. */
+function coldProve(args: {
+  dir: string;
+  model: string;
+  market: string;
+  windows: string[];
+  set: string;
+  out: string;
+}): Promise<{ wallMs: number; provingMs: number }> {
+  const argv = [ZKRISK_BIN, "prove", "--artifacts", args.dir, "--model", args.model, "--market", args.market];
+  for (const w of args.windows) argv.push("--window", w);
+  argv.push("--publishers", args.set, "--out", args.out, "--json");
+  return new Promise((done, fail) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    child.stdout.resume();
+    child.on("error", (err) => fail(new BenchError(`cannot start ${ZKRISK_BIN}: ${err.message}`)));
+    child.on("close", (code) => {
+      const wallMs = performance.now() - t0;
+      if (code !== 0) {
+        fail(new BenchError(`zkrisk prove --window exited with ${code}: ${stderr.trim()}`));
+        return;
+      }
+      const proof = JSON.parse(readFileSync(args.out, "utf8")) as ProvedSignedUpdate;
+      done({ wallMs, provingMs: proof.provingMs });
+    });
+  });
+}
+
+/** What every measurement of one circuit shares: its artifacts, the k publisher keys and their set. */
+interface CircuitUnderTest {
+  spec: SignedCircuitSpec;
+  /** Prefix of the progress lines. */
+  name: string;
+  artifacts: SignedUpdateArtifacts;
+  loaded: LoadedArtifacts;
+  publishers: PublisherSet;
+  /** The window signed by each of the k keys, in key order. */
+  sign(window: Window): Promise<SignedWindow[]>;
+}
+
+/** The circuit's artifacts (compiled and set up now when the cache has none) and k keys from fixed seeds. */
+async function prepareCircuit(
+  opts: SignedProvingOptions,
+  spec: SignedCircuitSpec,
+): Promise<CircuitUnderTest> {
+  const artifacts = await signedUpdateArtifacts(opts.model, spec.mode, spec.quorum, opts.log);
+  const keys = await Promise.all(Array.from({ length: spec.quorum }, (_, j) => seededKey(j + 1)));
+  return {
+    spec,
+    name: `signed k=${spec.quorum} ${spec.mode}`,
+    artifacts,
+    loaded: loadArtifacts(artifacts.dir, { modelPath: opts.model }),
+    publishers: await makePublisherSet(
+      keys.map((k) => k.publicKey),
+      spec.quorum,
+    ),
+    sign: (window) => Promise.all(keys.map((k) => signWindow(k, opts.market, window))),
+  };
+}
+
+/** The circuit's size, from its r1cs header, and its artifacts' sizes, from the manifest. */
+function circuitSize(c: CircuitUnderTest): Pick<SignedProvingBench, "artifacts" | "circuit"> {
+  const header = readR1csHeader(c.loaded.paths.r1cs);
+  const files = c.loaded.manifest.files;
+  return {
+    artifacts: {
+      dir: c.artifacts.dir,
+      reused: c.artifacts.reused,
+      setupMs: Math.round(c.artifacts.setupMs),
+      wasmBytes: files.wasm.bytes,
+      zkeyBytes: files.zkey.bytes,
+    },
+    circuit: {
+      constraints: header.constraints,
+      wires: header.wires,
+      publicSignals: header.outputs + header.publicInputs,
+      privateInputs: header.privateInputs,
+    },
+  };
+}
+
+/**
+ * Cold proving: one fresh `zkrisk prove --window` process per window, one after another, with this process
+ * holding no curve workers (they would compete for the cores).
+ */
+async function measureCold(
+  opts: SignedProvingOptions,
+  c: CircuitUnderTest,
+  windows: readonly Window[],
+): Promise<SignedProvingBench["provingCold"]> {
+  await releaseCurves();
+  const tmp = mkdtempSync(join(tmpdir(), "zkrisk-bench-signed-"));
+  try {
+    const set = join(tmp, "publishers.json");
+    writePublisherSet(set, c.publishers);
+    const wall: number[] = [];
+    const proving: number[] = [];
+    for (const [r, w] of windows.entries()) {
+      const files = (await c.sign(w)).map((sw, j) => {
+        const file = join(tmp, `cold-${r}-${j}.window.json`);
+        writeSignedWindow(file, sw);
+        return file;
+      });
+      const run = await coldProve({
+        dir: c.artifacts.dir,
+        model: opts.model,
+        market: opts.market,
+        windows: files,
+        set,
+        out: join(tmp, `cold-${r}.proof.json`),
+      });
+      wall.push(run.wallMs);
+      proving.push(run.provingMs);
+      opts.log.info(
+        `[${c.name}] cold prove ${r + 1}/${windows.length}: process ${(run.wallMs / 1000).toFixed(2)} s, ` +
+          `proving ${(run.provingMs / 1000).toFixed(2)} s`,
+      );
+    }
+    return { wall: summarize(wall), proving: summarize(proving), bars: windows.map(barLabel) };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Warm proving: one loaded prover, an untimed warm-up proof of `warmUp`, then one proof per window. */
+async function measureWarm(
+  opts: SignedProvingOptions,
+  c: CircuitUnderTest,
+  warmUp: Window,
+  windows: readonly Window[],
+): Promise<SignedProvingBench["provingWarm"]> {
+  const prover = SignedUpdateProver.open(c.artifacts.dir, c.spec, { modelPath: opts.model });
+  try {
+    const prove = async (w: Window) =>
+      prover.prove(
+        { windows: await c.sign(w), publishers: c.publishers, domain: 0n },
+        { market: opts.market },
+      );
+    const first = await prove(warmUp);
+    const proving: number[] = [];
+    for (const [r, w] of windows.entries()) {
+      proving.push((await prove(w)).provingMs);
+      opts.log.info(`[${c.name}] warm prove ${r + 1}/${windows.length}: ${proving[r].toFixed(0)} ms`);
+    }
+    return {
+      proving: summarize(proving),
+      firstProofMs: roundMs(first.provingMs),
+      bars: windows.map(barLabel),
+    };
+  } finally {
+    await prover.close();
+  }
+}
+
+/** Witness generation of `window`'s input as fullProve runs it: one untimed run, then `runs` timed. */
+async function measureWitness(c: CircuitUnderTest, window: Window, runs: number): Promise<Timing> {
+  const model = loadQuantizedModel(c.loaded.modelPath);
+  const { input } = await signedUpdateInput(model, c.spec.mode, {
+    windows: await c.sign(window),
+    publishers: c.publishers,
+    domain: 0n,
+  });
+  const wasm = readFileSync(c.loaded.paths.wasm);
+  const { wtns } = snarkjs as unknown as WtnsApi;
+  const once = async (): Promise<number> => {
+    const t0 = performance.now();
+    await wtns.calculate(input, { type: "mem", data: wasm }, { type: "mem" });
+    return performance.now() - t0;
+  };
+  await once();
+  const samples: number[] = [];
+  for (let r = 0; r < runs; r++) samples.push(await once());
+  return summarize(samples);
+}
+
+/** Measure one circuit: cold processes first, then the warm prover, then the witness. */
+async function benchOne(
+  opts: SignedProvingOptions,
+  spec: SignedCircuitSpec,
+  windows: Window[],
+): Promise<SignedProvingBench> {
+  const c = await prepareCircuit(opts, spec);
+  const provingCold = await measureCold(opts, c, windows.slice(0, opts.coldRuns));
+  const provingWarm = await measureWarm(opts, c, windows[opts.warmRuns], windows.slice(0, opts.warmRuns));
+  const witness = await measureWitness(c, windows[0], opts.warmRuns);
+  opts.log.info(`[${c.name}] witness ${witness.medianMs} ms (median)`);
+  return { quorum: spec.quorum, mode: spec.mode, ...circuitSize(c), witness, provingCold, provingWarm };
+}
+
+/** Measure every circuit of `opts.circuits`, one after another. */
+export async function benchSignedProving(opts: SignedProvingOptions): Promise<SignedProvingBench[]> {
+  if (!(opts.warmRuns >= 1 && opts.coldRuns >= 1)) throw new BenchError("runs must be at least 1");
+  const series = loadCandles(opts.data);
+  const windows = latestWindows(series, marketIdOf(opts.market), Math.max(opts.warmRuns + 1, opts.coldRuns));
+  const out: SignedProvingBench[] = [];
+  try {
+    for (const spec of opts.circuits) out.push(await benchOne(opts, spec, windows));
+  } finally {
+    await releaseCurves();
+  }
+  return out;
+}

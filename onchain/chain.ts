@@ -1,0 +1,121 @@
+/**
+ * A connection to a chain: the in-process Hardhat network by default, or a JSON-RPC node with a key.
+ * Keys are never printed; `--key` takes hex or `env:NAME` (read from the environment).
+ */
+import { BrowserProvider, JsonRpcProvider, NonceManager, Wallet, type Provider, type Signer } from "ethers";
+import { join } from "node:path";
+import { PACKAGE_ROOT } from "../core/package-root";
+import { UsageError } from "../core/errors";
+
+/** An open chain connection. */
+export interface Chain {
+  provider: Provider;
+  signer: Signer;
+  chainId: bigint;
+  /** "in-process" or the RPC URL. */
+  label: string;
+  /** Whether the node accepts Hardhat's time controls (evm_setNextBlockTimestamp). */
+  setNextBlockTime(seconds: number): Promise<boolean>;
+  /** Mine an empty block at `seconds` (Hardhat chains), so calls and estimates run at that time. */
+  mineAt(seconds: number): Promise<boolean>;
+  /** Latest block timestamp (s). */
+  now(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Resolve `--key`: a 0x-prefixed 32-byte hex key, or `env:NAME`. */
+export function resolveKey(key: string): string {
+  let value = key;
+  if (key.startsWith("env:")) {
+    const name = key.slice(4);
+    value = process.env[name] ?? "";
+    if (!value) throw new UsageError(`--key: environment variable ${name} is empty or unset`);
+  }
+  if (!/^0x[0-9a-fA-F]{64}$/.test(value)) {
+    throw new UsageError(
+      "--key: expected a 0x-prefixed 32-byte hex private key (or env:NAME); value not shown",
+    );
+  }
+  return value;
+}
+
+type RpcSender = { send(method: string, params: unknown[]): Promise<unknown> };
+
+async function mine(provider: RpcSender, t: number): Promise<boolean> {
+  if (!(await send(provider, t))) return false;
+  await provider.send("evm_mine", []);
+  return true;
+}
+
+async function send(provider: RpcSender, t: number): Promise<boolean> {
+  try {
+    await provider.send("evm_setNextBlockTimestamp", [t]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The in-process Hardhat network (Hardhat 2, config hardhat.config.ts) with its first account. */
+export async function inProcessChain(): Promise<Chain> {
+  // Hardhat finds its config through HARDHAT_CONFIG when it is loaded from outside its CLI.
+  process.env.HARDHAT_CONFIG ??= join(PACKAGE_ROOT, "hardhat.config.ts");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const hre = require("hardhat") as {
+    network: { provider: { request(a: { method: string; params?: unknown[] }): Promise<unknown> } };
+  };
+  const eip1193 = hre.network.provider;
+  const provider = new BrowserProvider(eip1193 as never);
+  const signer = await provider.getSigner(0);
+  const chainId = (await provider.getNetwork()).chainId;
+  return {
+    provider,
+    signer,
+    chainId,
+    label: "in-process Hardhat network",
+    setNextBlockTime: (t) => send(provider, t),
+    mineAt: (t) => mine(provider, t),
+    now: async () => (await provider.getBlock("latest"))!.timestamp,
+    close: async () => provider.destroy(),
+  };
+}
+
+/** A JSON-RPC node with a signing key. */
+export async function rpcChain(url: string, key: string): Promise<Chain> {
+  if (!/^https?:\/\//.test(url)) throw new UsageError(`--rpc: '${url}' is not an http(s) URL`);
+  const provider = new JsonRpcProvider(url, undefined, { staticNetwork: false });
+  let chainId: bigint;
+  try {
+    chainId = (await provider.getNetwork()).chainId;
+  } catch (err) {
+    provider.destroy();
+    throw new UsageError(`--rpc: cannot reach ${url}: ${(err as Error).message}`);
+  }
+  // Nonces are tracked locally: asking the node between back-to-back transactions can return a stale count.
+  const signer = new NonceManager(new Wallet(resolveKey(key), provider));
+  return {
+    provider,
+    signer,
+    chainId,
+    label: url,
+    setNextBlockTime: (t) => send(provider, t),
+    mineAt: (t) => mine(provider, t),
+    now: async () => (await provider.getBlock("latest"))!.timestamp,
+    close: async () => provider.destroy(),
+  };
+}
+
+/** A read-only JSON-RPC provider (audits need no key). */
+export async function readOnlyProvider(url: string): Promise<JsonRpcProvider> {
+  if (!/^https?:\/\//.test(url)) throw new UsageError(`--rpc: '${url}' is not an http(s) URL`);
+  const provider = new JsonRpcProvider(url);
+  try {
+    await provider.getNetwork();
+  } catch (err) {
+    provider.destroy();
+    throw new UsageError(`--rpc: cannot reach ${url}: ${(err as Error).message}`);
+  }
+  return provider;
+}
+
+export type { Provider, Signer };

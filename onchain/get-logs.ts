@@ -1,0 +1,145 @@
+/**
+ * Reading event logs over a long block range from a node that caps the range of one `eth_getLogs` query.
+ *
+ * Public JSON-RPC providers refuse a query over too many blocks (commonly 10,000, some 1,000 or fewer) or with
+ * too many results. {@link getLogsChunked} asks for `[fromBlock, toBlock]` in consecutive chunks of at most
+ * `chunk` blocks; when the node refuses a chunk as too large, it halves the chunk and asks again for that part,
+ * keeping the smaller size for the rest, until a single block is refused: then it fails naming the range.
+ */
+import type { Filter, Log, Provider } from "ethers";
+import { UsageError, ZkriskError } from "../core/errors";
+
+/** Default number of blocks in one `eth_getLogs` query (below the 10,000 most public providers allow). */
+export const DEFAULT_LOG_CHUNK = 5000;
+
+/** Fewest blocks in one query: a node that refuses a single block cannot be read by range. */
+export const MIN_LOG_CHUNK = 1;
+
+/** The node refused to return the logs of a range even at {@link MIN_LOG_CHUNK} blocks (code `RPC_LOG_RANGE`). */
+export class LogRangeError extends ZkriskError {
+  constructor(
+    /** The refused range, inclusive. */
+    readonly fromBlock: number,
+    readonly toBlock: number,
+    message: string,
+  ) {
+    super("RPC_LOG_RANGE", message);
+  }
+}
+
+/** Progress of {@link getLogsChunked}, after each chunk the node answered. */
+export interface LogProgress {
+  /** Blocks read so far, and in all (`toBlock - fromBlock + 1`). */
+  doneBlocks: number;
+  totalBlocks: number;
+  /** Logs found so far. */
+  logs: number;
+  /** Blocks per query now (smaller than asked once the node refused a range). */
+  chunk: number;
+}
+
+/** What {@link getLogsChunked} reads. */
+export interface ChunkedLogQuery {
+  /** Address and topics of the logs (the block range is given apart). */
+  filter: Omit<Filter, "fromBlock" | "toBlock">;
+  /** First and last block, inclusive. */
+  fromBlock: number;
+  toBlock: number;
+  /** Blocks per query at first (default {@link DEFAULT_LOG_CHUNK}); halved while the node refuses a range. */
+  chunk?: number;
+  /** Called after each chunk read. */
+  onProgress?: (progress: LogProgress) => void;
+}
+
+/**
+ * Patterns of the messages with which nodes and public providers refuse an `eth_getLogs` range as too large
+ * (geth/erigon/reth, Infura, Alchemy, QuickNode, Ankr, BlastAPI, Chainstack, publicnode, llamarpc and the like).
+ */
+const RANGE_MESSAGES = [
+  /block range/i,
+  /range (is )?too (large|wide|big)/i,
+  /range limit/i,
+  /query returned more than/i,
+  /more than [\d,]+ (results|logs)/i,
+  /too many (blocks|results|logs)/i,
+  /response size (exceeded|is larger)/i,
+  /limited to (a |the )?[\d,]+/i,
+  /exceeds? (the )?max(imum)? (block )?range/i,
+];
+
+/** JSON-RPC error code "limit exceeded" (EIP-1474), which providers give for a capped range whatever the text. */
+const LIMIT_EXCEEDED = -32005;
+
+/** The JSON-RPC error objects in an error from ethers (`error`, `info.error`, `cause`), the error itself first. */
+function errorParts(err: unknown): { code?: unknown; message?: unknown }[] {
+  const parts: { code?: unknown; message?: unknown }[] = [];
+  const visit = (e: unknown, depth: number) => {
+    if (e === null || typeof e !== "object" || depth > 3) return;
+    const o = e as { code?: unknown; message?: unknown; error?: unknown; info?: unknown; cause?: unknown };
+    parts.push({ code: o.code, message: o.message });
+    visit(o.error, depth + 1);
+    visit((o.info as { error?: unknown } | undefined)?.error, depth + 1);
+    visit(o.cause, depth + 1);
+  };
+  visit(err, 0);
+  return parts;
+}
+
+/**
+ * Whether `err` is a node refusing an `eth_getLogs` query because its range (or its result) is too large:
+ * code -32005, or a message naming the range (with any code, e.g. -32600 or -32602).
+ */
+export function isRangeRefusal(err: unknown): boolean {
+  return errorParts(err).some(
+    (p) =>
+      p.code === LIMIT_EXCEEDED ||
+      (typeof p.message === "string" && RANGE_MESSAGES.some((re) => re.test(p.message as string))),
+  );
+}
+
+/** The node's own words of an error: the innermost JSON-RPC message, else the error's message. */
+function nodeMessage(err: unknown): string {
+  const messages = errorParts(err)
+    .map((p) => p.message)
+    .filter((m): m is string => typeof m === "string");
+  return messages.at(-1) ?? String(err);
+}
+
+/**
+ * The logs of `filter` in `[fromBlock, toBlock]`, in chain order, read in chunks (see the module comment).
+ * Throws a {@link LogRangeError} when the node refuses a single block, and a ZkriskError `RPC_FAILED` naming the
+ * range for any other refusal.
+ */
+export async function getLogsChunked(provider: Provider, query: ChunkedLogQuery): Promise<Log[]> {
+  const { filter, fromBlock, toBlock, onProgress } = query;
+  let chunk = query.chunk ?? DEFAULT_LOG_CHUNK;
+  if (!Number.isSafeInteger(chunk) || chunk < MIN_LOG_CHUNK) {
+    throw new UsageError(`logChunk: ${chunk} is not a number of blocks >= ${MIN_LOG_CHUNK}`);
+  }
+  const totalBlocks = toBlock - fromBlock + 1;
+  const logs: Log[] = [];
+  for (let start = fromBlock; start <= toBlock;) {
+    const end = Math.min(start + chunk - 1, toBlock);
+    try {
+      logs.push(...(await provider.getLogs({ ...filter, fromBlock: start, toBlock: end })));
+    } catch (err) {
+      const refused = isRangeRefusal(err);
+      if (refused && end > start) {
+        chunk = Math.max(MIN_LOG_CHUNK, Math.floor((end - start + 1) / 2));
+        continue;
+      }
+      const range = start === end ? `block ${start}` : `blocks ${start}..${end}`;
+      if (refused) {
+        throw new LogRangeError(
+          start,
+          end,
+          `the node refuses the events of ${range} even one block at a time: ${nodeMessage(err)}`,
+        );
+      }
+      throw new ZkriskError("RPC_FAILED", `the node refused the events of ${range}: ${nodeMessage(err)}`);
+    }
+    start = end + 1;
+    onProgress?.({ doneBlocks: start - fromBlock, totalBlocks, logs: logs.length, chunk });
+  }
+  return logs;
+}

@@ -1,0 +1,428 @@
+/**
+ * Deploying and driving the oracle from TypeScript: the generated verifiers (zkrisk's own for signed updates:
+ * signed-update-verifier.ts; snarkjs's for signed batches), the RiskOracle, the example consumer, market
+ * registration with its publisher set, rotations, and proven updates (single and batched). Reverts are decoded to
+ * the oracle's custom errors, so a refused update says why (`OracleStaleData(...)`), not just "execution reverted".
+ */
+import {
+  Contract,
+  ContractFactory,
+  getAddress,
+  Interface,
+  type Provider,
+  type Signer,
+  type TransactionReceipt,
+} from "ethers";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { UsageError, ZkriskError } from "../core/errors";
+import { FIELD_MODULUS } from "../crypto/field";
+import { BATCH_TRAILING_SIGNALS, UPDATE_SIGNAL_INDEX, UPDATE_SIGNALS } from "../circuits/public-signals";
+import { statementKey } from "../circuits/statement";
+import type { VerifierCalldata } from "../prover/calldata";
+import { oracleDomain } from "../prover/domain";
+import type { ProvedSignedBatch } from "../prover/prove-signed-batch";
+import { shippedContract } from "./contract-files";
+import { compileGeneratedSource, compileVerifier, type CompiledContract } from "./solc";
+import { checkFileHash, MANIFEST_FILE, readManifest, type ArtifactManifest } from "../setup/artifacts";
+import type { VerificationKey } from "../setup/snarkjs";
+import { generateSignedUpdateVerifier, SIGNED_UPDATE_VERIFIER_CONTRACT } from "./signed-update-verifier";
+import type { MarketLimits } from "./limits";
+
+export { DEFAULT_LIMITS, type MarketLimits } from "./limits";
+
+/** An update the oracle refused, or a transaction that failed; `reason` is the decoded custom error. */
+export class OracleError extends ZkriskError {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super("ORACLE_REJECTED", message);
+  }
+}
+
+/** ABI of the oracle (for reading events and decoding errors without deploying). */
+export function oracleInterface(): Interface {
+  return new Interface(shippedContract("RiskOracle").abi as never);
+}
+
+async function deployCompiled(c: CompiledContract, signer: Signer, args: unknown[]): Promise<Contract> {
+  const factory = new ContractFactory(c.abi as never, c.bytecode, signer);
+  const contract = await factory.deploy(...args);
+  await contract.waitForDeployment();
+  return contract as Contract;
+}
+
+/** Chain id of local development nodes (Hardhat, Anvil): the only chain an INSECURE setup may serve by default. */
+export const LOCAL_CHAIN_ID = 31337n;
+
+/** Options of {@link deployVerifier}. */
+export interface DeployVerifierOptions {
+  /** Deploy artifacts whose manifest says `setup.insecure` on a chain other than {@link LOCAL_CHAIN_ID}. */
+  allowInsecureSetup?: boolean;
+}
+
+/**
+ * Whether an artifact directory holds a signed-update circuit: the public signals of `UPDATE_SIGNALS`, all outputs
+ * (a batch of n markets has n + 3 outputs and one public input, the domain).
+ */
+export function isSignedUpdateCircuit(manifest: ArtifactManifest): boolean {
+  const c = manifest.circuit;
+  return (
+    c.publicSignals === UPDATE_SIGNALS.length && c.outputs === UPDATE_SIGNALS.length && c.publicInputs === 0
+  );
+}
+
+/** Whether an artifact directory holds a signed batch circuit: n + 3 outputs (n >= 1), then the domain as input. */
+export function isSignedBatchCircuit(manifest: ArtifactManifest): boolean {
+  const c = manifest.circuit;
+  return c.publicInputs === 1 && c.outputs >= BATCH_TRAILING_SIGNALS && c.publicSignals === c.outputs + 1;
+}
+
+/**
+ * The verifier of an artifact directory, compiled: for a signed-update circuit zkrisk's own
+ * (signed-update-verifier.ts, generated from the directory's verification key, checked against the manifest), for
+ * a signed batch circuit the snarkjs-generated `Groth16Verifier.sol`.
+ * @throws UsageError for any other circuit (the oracle takes no other proofs)
+ */
+export function compileArtifactsVerifier(artifactsDir: string): CompiledContract {
+  const manifest = readManifest(artifactsDir);
+  if (!isSignedUpdateCircuit(manifest)) {
+    if (isSignedBatchCircuit(manifest)) return compileVerifier(join(artifactsDir, "Groth16Verifier.sol"));
+    const c = manifest.circuit;
+    throw new UsageError(
+      `${join(artifactsDir, MANIFEST_FILE)}: the circuit has ${c.outputs} public outputs and ${c.publicInputs} ` +
+        "public inputs: neither a signed update (`zkrisk compile`) nor a signed batch (`zkrisk compile --batch N`), " +
+        "the only proofs the oracle takes",
+    );
+  }
+  const vkeyPath = resolve(artifactsDir, manifest.files.vkey.path);
+  checkFileHash(vkeyPath, manifest.files.vkey.sha256, "vkey", join(artifactsDir, MANIFEST_FILE));
+  const vkey = JSON.parse(readFileSync(vkeyPath, "utf8")) as VerificationKey;
+  return compileGeneratedSource(generateSignedUpdateVerifier(vkey), SIGNED_UPDATE_VERIFIER_CONTRACT);
+}
+
+/**
+ * Deploy the verifier of an artifact directory (see {@link compileArtifactsVerifier}: zkrisk's own for a
+ * signed-update circuit, snarkjs's Groth16Verifier.sol for a signed batch). Refuses, with a `SETUP_INSECURE` error,
+ * artifacts from an INSECURE setup (development ptau or direct development setup: one process could have known
+ * the secrets, so anyone holding them could forge proofs) on any chain but a local one, unless
+ * `allowInsecureSetup`.
+ */
+export async function deployVerifier(
+  signer: Signer,
+  artifactsDir: string,
+  options: DeployVerifierOptions = {},
+): Promise<Contract> {
+  const manifest = readManifest(artifactsDir);
+  if (manifest.setup.insecure && !options.allowInsecureSetup) {
+    const network = await signer.provider?.getNetwork();
+    const chainId = network?.chainId;
+    if (chainId !== LOCAL_CHAIN_ID) {
+      throw new ZkriskError(
+        "SETUP_INSECURE",
+        `${join(artifactsDir, MANIFEST_FILE)}: the setup is INSECURE (${manifest.setup.method === "direct" ? "a direct development setup" : "phase 2 on a development ptau"}): ` +
+          `whoever ran it could have kept its secrets and could forge proofs the verifier accepts. ` +
+          `Refusing to deploy it on chain ${chainId ?? "(unknown)"}: only the local chain ${LOCAL_CHAIN_ID} takes it by ` +
+          "default. Run `zkrisk setup --ptau FILE` with a public ceremony's ptau for a real deployment, or pass " +
+          "--allow-insecure-setup for a test network.",
+      );
+    }
+  }
+  return deployCompiled(compileArtifactsVerifier(artifactsDir), signer, []);
+}
+
+/** Deploy a RiskOracle governed by `governor`. */
+export function deployOracle(signer: Signer, governor: string): Promise<Contract> {
+  return deployCompiled(shippedContract("RiskOracle"), signer, [governor]);
+}
+
+/** Deploy the example consumer for one market, refusing parameters older than `maxAge` seconds. */
+export function deployConsumer(
+  signer: Signer,
+  oracle: string,
+  marketId: bigint,
+  maxAge: number,
+): Promise<Contract> {
+  return deployCompiled(shippedContract("PerpMarginCheck"), signer, [oracle, marketId, maxAge]);
+}
+
+/** The oracle at `address`, connected to `runner`. */
+export function oracleAt(address: string, runner: Signer | import("ethers").Provider): Contract {
+  return new Contract(address, oracleInterface(), runner);
+}
+
+/** Turn a failed call into an OracleError naming the custom error and its arguments. */
+export function decodeRevert(err: unknown, iface: Interface): OracleError {
+  const e = err as {
+    data?: string;
+    info?: { error?: { data?: string } };
+    error?: { data?: string };
+    shortMessage?: string;
+    message?: string;
+  };
+  const data = e.data ?? e.info?.error?.data ?? e.error?.data;
+  if (typeof data === "string" && data.length >= 10) {
+    const parsed = iface.parseError(data);
+    if (parsed) {
+      const args = parsed.args.map((a) => String(a)).join(", ");
+      return new OracleError(parsed.name, `the oracle refused: ${parsed.name}(${args})`);
+    }
+  }
+  return new OracleError("unknown", `transaction failed: ${e.shortMessage ?? e.message ?? String(err)}`);
+}
+
+/** Register the signed batch verifier of a model for batches of `n` markets (governance). */
+export async function setBatchVerifier(
+  oracle: Contract,
+  modelCommitment: bigint,
+  n: number,
+  verifier: string,
+): Promise<TransactionReceipt> {
+  try {
+    return (await (await oracle.setBatchVerifier(modelCommitment, n, verifier)).wait()) as TransactionReceipt;
+  } catch (err) {
+    throw decodeRevert(err, oracle.interface);
+  }
+}
+
+/** Submit a proven signed batch (all markets or none); a refusal is an OracleError with the oracle's reason. */
+export async function submitSignedBatch(
+  oracle: Contract,
+  batch: Pick<ProvedSignedBatch, "calldata" | "publicSignals">,
+): Promise<TransactionReceipt> {
+  const c = batch.calldata;
+  const args = [c.a, c.b, c.c, batch.publicSignals];
+  try {
+    await oracle.submitSignedBatch.staticCall(...args);
+    return (await (await oracle.submitSignedBatch(...args)).wait()) as TransactionReceipt;
+  } catch (err) {
+    throw decodeRevert(err, oracle.interface);
+  }
+}
+
+/** A market's publisher set and the statement its signed updates prove, as `IRiskOracle.PublisherSetConfig`. */
+export interface PublisherSetConfig {
+  /** Address of zkrisk's verifier of the signed-update circuit (signed-update-verifier.ts). */
+  verifier: string;
+  /** Commitment to the model (circuits/commitments.ts). */
+  modelCommitment: bigint;
+  /** Commitment to the publishers' keys and quorum (publisher/publisher-set.ts `publisherSetCommitment`). */
+  publisherSet: bigint;
+  /** k, the distinct publisher signatures an update needs (1..255; the commitment binds it too). */
+  quorum: number;
+  /** Poseidon over (tag, market id, model commitment, publisher set, domain) (circuits/statement.ts). */
+  statementKey: bigint;
+}
+
+/** The chain id of the oracle's network and its address: what the domain, hence the statement key, binds. */
+async function oracleLocation(oracle: Contract): Promise<{ chainId: bigint; address: string }> {
+  const provider = (oracle.runner as { provider?: Provider | null } | null)?.provider;
+  if (!provider) throw new UsageError("oracle: the contract has no provider (connect it to a signer)");
+  return { chainId: (await provider.getNetwork()).chainId, address: await oracle.getAddress() };
+}
+
+/**
+ * The statement key of `marketId` on `oracle` (its chain and address give the domain): what governance
+ * registers and every signed update of the market must carry.
+ */
+export async function oracleStatementKey(
+  oracle: Contract,
+  marketId: bigint,
+  parts: { modelCommitment: bigint; publisherSet: bigint },
+): Promise<bigint> {
+  const { chainId, address } = await oracleLocation(oracle);
+  return statementKey({ marketId, ...parts, domain: oracleDomain(chainId, address) });
+}
+
+/**
+ * A publisher set checked (quorum in 1..255, commitments nonzero field elements) and completed with the statement
+ * key of `marketId` on `oracle`.
+ */
+async function withStatementKey(
+  oracle: Contract,
+  marketId: bigint,
+  config: Omit<PublisherSetConfig, "statementKey">,
+): Promise<PublisherSetConfig> {
+  if (!Number.isInteger(config.quorum) || config.quorum < 1 || config.quorum > 255) {
+    throw new UsageError(`quorum: ${config.quorum} is not an integer in [1, 255]`);
+  }
+  for (const name of ["modelCommitment", "publisherSet"] as const) {
+    const v = config[name];
+    if (v <= 0n || v >= FIELD_MODULUS) throw new UsageError(`${name}: ${v} is not a nonzero field element`);
+  }
+  return { ...config, statementKey: await oracleStatementKey(oracle, marketId, config) };
+}
+
+/**
+ * Rotate the publisher set, model or verifier of a market (governance): computes the statement key from the market, the
+ * model, the set and the oracle's domain, and registers it with the verifier. From then on proofs for the previous
+ * statement key are refused. Returns the receipt and the configuration registered.
+ * @throws UsageError for a quorum outside 1..255 or a commitment outside [1, p)
+ * @throws OracleError with the oracle's reason when it refuses
+ */
+export async function setPublisherSet(
+  oracle: Contract,
+  marketId: bigint,
+  config: Omit<PublisherSetConfig, "statementKey">,
+): Promise<{ receipt: TransactionReceipt; config: PublisherSetConfig }> {
+  const full = await withStatementKey(oracle, marketId, config);
+  try {
+    const receipt = (await (await oracle.setPublisherSet(marketId, full)).wait()) as TransactionReceipt;
+    return { receipt, config: full };
+  } catch (err) {
+    throw decodeRevert(err, oracle.interface);
+  }
+}
+
+/** What {@link registerMarket} registers: the market's publisher set (its statement key is computed), guardian and
+ * guards. */
+export interface MarketRegistration {
+  publishers: Omit<PublisherSetConfig, "statementKey">;
+  /** Account that may pause the market besides governance; the zero address for none. */
+  guardian: string;
+  limits: MarketLimits;
+}
+
+/**
+ * Register a market with its publisher set, model and statement key (computed as {@link setPublisherSet} does),
+ * guardian and guards (governance). Returns the receipt and the publisher set registered.
+ * @throws UsageError for a quorum or commitment out of range (see {@link setPublisherSet})
+ * @throws OracleError with the oracle's reason when it refuses
+ */
+export async function registerMarket(
+  oracle: Contract,
+  marketId: bigint,
+  registration: MarketRegistration,
+): Promise<{ receipt: TransactionReceipt; publishers: PublisherSetConfig }> {
+  const publishers = await withStatementKey(oracle, marketId, registration.publishers);
+  try {
+    const tx = await oracle.registerMarket(marketId, { ...registration, publishers });
+    return { receipt: (await tx.wait()) as TransactionReceipt, publishers };
+  } catch (err) {
+    throw decodeRevert(err, oracle.interface);
+  }
+}
+
+/** A PublisherSetConfig struct as ethers decodes it (from a call's result or an event's arguments). */
+export function publisherSetConfigOf(v: unknown): PublisherSetConfig {
+  const c = v as {
+    verifier: string;
+    modelCommitment: bigint;
+    publisherSet: bigint;
+    quorum: bigint;
+    statementKey: bigint;
+  };
+  return {
+    verifier: getAddress(String(c.verifier)),
+    modelCommitment: BigInt(c.modelCommitment),
+    publisherSet: BigInt(c.publisherSet),
+    quorum: Number(c.quorum),
+    statementKey: BigInt(c.statementKey),
+  };
+}
+
+/** A market's publisher set and statement as the oracle holds them. */
+export async function readPublisherSet(oracle: Contract, marketId: bigint): Promise<PublisherSetConfig> {
+  try {
+    return publisherSetConfigOf(await oracle.publisherSet(marketId));
+  } catch (err) {
+    throw decodeRevert(err, oracle.interface);
+  }
+}
+
+/**
+ * The arguments of `submitSignedUpdate` for a signed-update proof's verifier calldata: the market, the proof and
+ * the packed update (the statement key is not sent: the oracle checks the proof against the market's stored
+ * statement base).
+ * @throws UsageError when the proof does not carry exactly the signals of `UPDATE_SIGNALS`, or one is not a
+ *   decimal field element
+ */
+export function signedUpdateArgs(marketId: bigint, calldata: VerifierCalldata): unknown[] {
+  if (calldata.input.length !== UPDATE_SIGNALS.length) {
+    throw new UsageError(
+      `public signals: a signed update has ${UPDATE_SIGNALS.length} (${UPDATE_SIGNALS.join(", ")}), got ` +
+        `${calldata.input.length}`,
+    );
+  }
+  for (const [i, v] of calldata.input.entries()) {
+    if (!/^\d+$/.test(v) || BigInt(v) >= FIELD_MODULUS) {
+      throw new UsageError(`public signals: ${UPDATE_SIGNALS[i]} '${v}' is not a decimal field element`);
+    }
+  }
+  return [marketId, calldata.a, calldata.b, calldata.c, calldata.input[UPDATE_SIGNAL_INDEX.update]];
+}
+
+/**
+ * Submit a signed update; a refusal is an OracleError with the oracle's reason (after a static call, so a refused
+ * update costs no gas). The static call (and gas estimation) runs at the latest block's time: on a Hardhat chain whose
+ * next block time was set ahead with evm_setNextBlockTimestamp, the latest block must already be past the window's
+ * data timestamp, or the call sees the data as future data. Before that, the proof's statement key
+ * is compared with the market's registered one: the oracle would refuse another key only as `OracleInvalidProof`,
+ * so this says which (reason `StatementMismatch`). Returns the receipt.
+ */
+export async function submitSignedUpdate(
+  oracle: Contract,
+  marketId: bigint,
+  calldata: VerifierCalldata,
+): Promise<TransactionReceipt> {
+  const args = signedUpdateArgs(marketId, calldata);
+  const proven = BigInt(calldata.input[UPDATE_SIGNAL_INDEX.statement]);
+  const registered = (await readPublisherSet(oracle, marketId)).statementKey;
+  if (proven !== registered) {
+    throw new OracleError(
+      "StatementMismatch",
+      `the proof's statement key ${proven} is not market ${marketId}'s registered key ${registered} (another ` +
+        "market, model, publisher set, oracle or chain): the oracle would refuse it as OracleInvalidProof",
+    );
+  }
+  try {
+    await oracle.submitSignedUpdate.staticCall(...args);
+    return (await (await oracle.submitSignedUpdate(...args)).wait()) as TransactionReceipt;
+  } catch (err) {
+    throw decodeRevert(err, oracle.interface);
+  }
+}
+
+/** An accepted signed update, from its `SignedParametersUpdated` event. */
+export interface SignedUpdateEvent {
+  marketId: bigint;
+  maintenanceMarginBps: number;
+  initialMarginBps: number;
+  /** Open time of the signed window's last bar (s). */
+  dataTimestamp: bigint;
+  /**
+   * The low 180 bits of the signed window's digest (candles/digest.ts): the key to the publishers' archives.
+   * Compare a window with `digestSignal(windowDigest(window))` (circuits/statement.ts).
+   */
+  windowDigest: bigint;
+  /** The transaction's sender. */
+  submitter: string;
+  txHash: string;
+  blockNumber: number;
+}
+
+/**
+ * The signed updates a receipt carries (`SignedParametersUpdated` logs of `oracle`), in log order. The submitter is
+ * the transaction's sender, which the event leaves out.
+ */
+export function signedUpdatesOf(oracle: Contract, receipt: TransactionReceipt): SignedUpdateEvent[] {
+  const address = String(oracle.target).toLowerCase();
+  const out: SignedUpdateEvent[] = [];
+  for (const log of receipt.logs) {
+    if (log.address.toLowerCase() !== address) continue;
+    const parsed = oracle.interface.parseLog({ topics: [...log.topics], data: log.data });
+    if (parsed?.name !== "SignedParametersUpdated") continue;
+    out.push({
+      marketId: parsed.args.marketId as bigint,
+      maintenanceMarginBps: Number(parsed.args.maintenanceMarginBps),
+      initialMarginBps: Number(parsed.args.initialMarginBps),
+      dataTimestamp: parsed.args.dataTimestamp as bigint,
+      windowDigest: parsed.args.windowDigest as bigint,
+      submitter: receipt.from,
+      txHash: receipt.hash,
+      blockNumber: receipt.blockNumber,
+    });
+  }
+  return out;
+}

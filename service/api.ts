@@ -1,0 +1,207 @@
+/**
+ * The service's HTTP API (fastify): JSON-schema-validated requests, a body-size limit, a rate limit and bearer
+ * tokens on every write. Every error answers `{ "error": CODE, "message": "..." }` naming what was wrong.
+ *
+ *   POST /v1/proofs        {market, timestamp[, submit]} -> the job (idempotent on market and timestamp)
+ *   GET  /v1/proofs/:id    status, proof, public signals, calldata, parameters, transaction
+ *   GET  /v1/markets/:id   parameters on chain and the latest proof made here
+ *   GET  /healthz          the process answers
+ *   GET  /readyz           the service takes work (503 while starting, draining, or with the chain unreachable)
+ *   GET  /metrics          Prometheus text
+ *   GET  /openapi.json     this API's OpenAPI document, built from the routes' own schemas
+ */
+import rateLimit from "@fastify/rate-limit";
+import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { Logger } from "pino";
+import { createJsonApi, openApiDocument, replyWithError } from "../core/json-api";
+import type { JobRecord } from "./jobs";
+import { RequestRefusedError, type RequestRefusal } from "./request-errors";
+import type { ProverService } from "./service";
+import { isoFromSeconds } from "../core/time";
+
+/** Options of the API. */
+export interface ApiOptions {
+  /** sha256 (hex) of every accepted bearer token. */
+  tokenHashes: string[];
+  bodyLimitBytes: number;
+  rateLimitPerMinute: number;
+  log: Logger;
+}
+
+/** Title and description of the API's OpenAPI document. */
+export const SERVICE_API_INFO = {
+  title: "zkrisk prover service",
+  description:
+    "Proofs of signed margin updates on request (POST /v1/proofs needs a bearer token), their status, the " +
+    "markets' parameters on chain, health, readiness and Prometheus metrics.",
+};
+
+/** Largest timestamp taken as seconds; larger values are almost surely milliseconds. */
+const MAX_SECONDS = 10_000_000_000;
+
+const errorBody = {
+  type: "object",
+  properties: { error: { type: "string" }, message: { type: "string" } },
+} as const;
+
+/** The HTTP status of each refusal of the service. */
+const REFUSAL_STATUS: Record<RequestRefusal, number> = {
+  SHUTTING_DOWN: 503,
+  UNKNOWN_MARKET: 404,
+  NO_SUCH_BAR: 422,
+  BAR_NOT_CLOSED: 422,
+  CHAIN_UNREACHABLE: 503,
+};
+
+/** A job as the API shows it. */
+export function jobView(job: JobRecord) {
+  const p = job.update;
+  return {
+    id: job.id,
+    market: job.market,
+    timestamp: job.dataTimestamp,
+    bar: isoFromSeconds(job.dataTimestamp),
+    submit: job.submit,
+    status: job.status,
+    reason: job.reason,
+    attempts: job.attempts,
+    // The process holding it (`host:pid`); the field keeps its published name.
+    worker: job.holder,
+    parameters: p?.parameters ?? null,
+    proof: p?.proof ?? null,
+    publicSignals: p?.publicSignals ?? null,
+    calldata: p?.calldata ?? null,
+    features: p?.features ?? null,
+    provingMs: p ? Math.round(p.provingMs) : null,
+    transaction: job.tx ? { hash: job.tx.hash, nonce: job.tx.nonce, block: job.block } : null,
+    createdAt: new Date(job.createdAt).toISOString(),
+    updatedAt: new Date(job.updatedAt).toISOString(),
+  };
+}
+
+function bearerOk(req: FastifyRequest, hashes: Buffer[]): boolean {
+  const header = req.headers.authorization;
+  const match = typeof header === "string" ? /^Bearer ([\x21-\x7e]+)$/.exec(header) : null;
+  if (!match) return false;
+  const digest = createHash("sha256").update(match[1]).digest();
+  // Compared against every configured hash, in constant time each.
+  return hashes.reduce((ok, h) => timingSafeEqual(h, digest) || ok, false);
+}
+
+/** Build the API of a service (not yet listening). */
+export async function buildApi(service: ProverService, opts: ApiOptions): Promise<FastifyInstance> {
+  const app = createJsonApi({ log: opts.log, bodyLimit: opts.bodyLimitBytes });
+  const hashes = opts.tokenHashes.map((h) => Buffer.from(h, "hex"));
+
+  await app.register(rateLimit, {
+    max: opts.rateLimitPerMinute,
+    timeWindow: 60_000,
+    errorResponseBuilder: (_req, ctx) => ({
+      statusCode: 429,
+      error: "RATE_LIMITED",
+      message: `rate limit of ${ctx.max} requests per minute exceeded; retry in ${Math.ceil(ctx.ttl / 1000)} s`,
+    }),
+  });
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err instanceof RequestRefusedError)
+      return reply.status(REFUSAL_STATUS[err.code]).send({ error: err.code, message: err.message });
+    if (err.statusCode === 413) {
+      return reply.status(413).send({
+        error: "BODY_TOO_LARGE",
+        message: `request body exceeds the limit of ${opts.bodyLimitBytes} bytes`,
+      });
+    }
+    if (err.statusCode === 429) return reply.status(429).send(err);
+    return replyWithError(err, req, reply);
+  });
+
+  app.post<{ Body: { market: string; timestamp: number; submit?: boolean } }>(
+    "/v1/proofs",
+    {
+      onRequest: async (req, reply) => {
+        if (!bearerOk(req, hashes)) {
+          reply.header("www-authenticate", 'Bearer realm="zkrisk"');
+          return reply.status(401).send({
+            error: "UNAUTHORIZED",
+            message: req.headers.authorization
+              ? "the bearer token is not accepted"
+              : "missing Authorization: Bearer <token> header (writes need an API token)",
+          });
+        }
+      },
+      schema: {
+        body: {
+          type: "object",
+          required: ["market", "timestamp"],
+          additionalProperties: false,
+          properties: {
+            market: { type: "string", minLength: 1, maxLength: 31 },
+            timestamp: { type: "integer", minimum: 0 },
+            submit: { type: "boolean" },
+          },
+        },
+        response: { 400: errorBody, 401: errorBody, 404: errorBody, 422: errorBody },
+      },
+    },
+    async (req, reply) => {
+      const { market, timestamp, submit = false } = req.body;
+      if (timestamp >= MAX_SECONDS) {
+        return reply.status(400).send({
+          error: "BAD_REQUEST",
+          message: `body/timestamp: ${timestamp} is not a time in seconds (milliseconds? divide by 1000)`,
+        });
+      }
+      const { job, created } = await service.request(market, timestamp, submit);
+      return reply.status(created ? 202 : 200).send({ created, ...jobView(job) });
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/v1/proofs/:id",
+    {
+      schema: {
+        params: { type: "object", properties: { id: { type: "string", pattern: "^[0-9a-f]{20}$" } } },
+      },
+    },
+    async (req, reply) => {
+      const job = await service.store.get(req.params.id);
+      if (!job) return reply.status(404).send({ error: "UNKNOWN_JOB", message: `no job ${req.params.id}` });
+      return jobView(job);
+    },
+  );
+
+  app.get<{ Params: { id: string } }>("/v1/markets/:id", async (req) => {
+    const { state, latest } = await service.marketView(req.params.id);
+    const m = service.markets.get(req.params.id)!;
+    return {
+      market: m.id,
+      marketId: m.marketId.toString(),
+      onChain: {
+        paused: state.paused,
+        modelCommitment: state.modelCommitment.toString(),
+        parameters: state.last,
+        limits: state.limits,
+      },
+      latestProven: latest ? jobView(latest) : null,
+      modelCommitment: m.modelCommitment.toString(),
+    };
+  });
+
+  // Probes and scrapes are not rate limited: an orchestrator polling them must never see 429.
+  const unlimited = { config: { rateLimit: false } } as const;
+  app.get("/healthz", unlimited, async () => ({ status: "ok" }));
+  app.get("/readyz", unlimited, async (_req, reply) => {
+    const r = service.readiness();
+    return reply
+      .status(r.ready ? 200 : 503)
+      .send(r.ready ? { status: "ready" } : { status: "not ready", reason: r.reason });
+  });
+  app.get("/metrics", unlimited, async (_req, reply) => {
+    reply.header("content-type", service.metrics.registry.contentType);
+    return service.metrics.registry.metrics();
+  });
+  app.get("/openapi.json", unlimited, async () => openApiDocument(app, SERVICE_API_INFO));
+  return app;
+}

@@ -1,0 +1,76 @@
+/**
+ * The service's view of the chain: the node, the oracle contract, the domain its proofs are bound to, and
+ * the chain's time. Time is the chain's: a bar is closed, and data is fresh or stale, as the oracle will
+ * judge it, by the latest block's timestamp. Whether the node answered at the last look is kept for the
+ * readiness probe.
+ */
+import { Contract, JsonRpcProvider } from "ethers";
+import { ZkriskError } from "../core/errors";
+import { oracleDomain } from "../prover/domain";
+import { oracleInterface } from "../onchain/oracle";
+import type { ServiceConfig } from "./config";
+import { TransientError } from "./submitter";
+
+/** A connection to the node and the oracle of a service config. */
+export class ChainView {
+  /** Whether the node answered at the last look. */
+  reachable = true;
+
+  private constructor(
+    readonly provider: JsonRpcProvider,
+    readonly oracle: Contract,
+    /** The proofs' domain: binds them to this chain and this oracle. */
+    readonly domain: bigint,
+  ) {}
+
+  /**
+   * Connect to `chain.rpc` and find the oracle at `chain.oracle`.
+   * @throws ZkriskError CHAIN_UNREACHABLE when the node does not answer, CONFIG_INVALID when no contract is
+   *   at the oracle's address.
+   */
+  static async connect(chain: ServiceConfig["chain"]): Promise<ChainView> {
+    const provider = new JsonRpcProvider(chain.rpc, undefined, { staticNetwork: false, cacheTimeout: -1 });
+    try {
+      let chainId: bigint;
+      try {
+        chainId = (await provider.getNetwork()).chainId;
+      } catch (err) {
+        throw new ZkriskError(
+          "CHAIN_UNREACHABLE",
+          `chain.rpc: cannot reach ${chain.rpc}: ${(err as Error).message}`,
+        );
+      }
+      const oracle = new Contract(chain.oracle, oracleInterface(), provider);
+      if ((await provider.getCode(chain.oracle)) === "0x") {
+        throw new ZkriskError(
+          "CONFIG_INVALID",
+          `chain.oracle: no contract at ${chain.oracle} on ${chain.rpc}`,
+        );
+      }
+      return new ChainView(provider, oracle, oracleDomain(chainId, chain.oracle));
+    } catch (err) {
+      provider.destroy();
+      throw err;
+    }
+  }
+
+  /**
+   * Latest block time (s); also records whether the node answers.
+   * @throws TransientError when it does not.
+   */
+  async now(): Promise<number> {
+    try {
+      const block = await this.provider.getBlock("latest");
+      this.reachable = true;
+      return block!.timestamp;
+    } catch (err) {
+      this.reachable = false;
+      throw new TransientError(`the node did not answer: ${(err as Error).message}`);
+    }
+  }
+
+  /** Close the connection. */
+  destroy(): void {
+    this.provider.destroy();
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * The prover service's config file (`zkrisk serve --config FILE`), loaded once when the service starts: checked
+ * against its schema (config-schema.ts: unknown keys are errors, every message names the file, the field and
+ * the bad value), then against what a schema cannot say (paths that exist, the oracle's EIP-55 checksum, market
+ * ids as field elements, duplicates), relative paths resolved against the file's directory, defaults filled in.
+ * Secrets are read on demand by secrets.ts; redaction.ts shows the config without them.
+ */
+import { dirname, join, resolve } from "node:path";
+import { getAddress, isAddress, parseUnits } from "ethers";
+import { ConfigError, ZkriskError } from "../core/errors";
+import { readJsonFile } from "../core/io";
+import { isKind } from "../core/validate";
+import { marketIdOf } from "../candles/market-id";
+import { compileSchemaCheck } from "../core/json-schema";
+import { redactUrl } from "../core/url";
+import { SERVICE_DEFAULTS, ServiceConfigSchema, type ServiceConfigDocument } from "./config-schema";
+
+// The config error family has one owner (core/errors.ts); re-exported for the service's callers.
+export { ConfigError };
+
+type MarketDocument = ServiceConfigDocument["markets"][number];
+
+/** Where a market's signed windows come from: the schema's `publishers`, the set file's path absolute. */
+export type PublishersConfig = Required<MarketDocument["publishers"]>;
+
+/** One market the service proves: the schema's market, paths absolute. */
+export interface MarketConfig extends Omit<MarketDocument, "publishers"> {
+  /** The label as a field element, the proof's public `marketId` (see `marketIdOf`). */
+  marketId: bigint;
+  publishers: PublishersConfig;
+}
+
+/** Where the submitting key is, by name only: the key itself is read by `loadSignerKey` (secrets.ts). */
+export type KeySource =
+  | { kind: "env"; /** Environment variable holding a 0x-prefixed 32-byte hex private key. */ name: string }
+  | {
+      kind: "keystore";
+      /** Absolute path of an encrypted JSON keystore. */
+      path: string;
+      /** Environment variable holding the keystore's password. */
+      passwordEnv: string;
+    };
+
+/** One accepted API token: an environment variable holding it, or its sha256 (lowercase hex). */
+export type TokenSource = { kind: "env"; name: string } | { kind: "sha256"; sha256: string };
+
+/** The chain updates are submitted to, and how: the schema's `chain`, every default filled in. */
+export interface ChainConfig extends Omit<Required<ServiceConfigDocument["chain"]>, "key"> {
+  key: KeySource;
+  /** `gasPriceCeilingGwei` in wei, for comparing with a node's fee data. */
+  gasPriceCeilingWei: bigint;
+}
+
+/** Present with every default filled in. */
+type Filled<T> = Required<NonNullable<T>>;
+
+/**
+ * The validated service config: absolute paths, every default filled in, no secret. Fields mean what the
+ * schema's descriptions say (config-schema.ts).
+ */
+export interface ServiceConfig {
+  /** The config file (as named when loaded), for messages. */
+  file: string;
+  markets: MarketConfig[];
+  chain: ChainConfig;
+  schedule: Filled<ServiceConfigDocument["schedule"]>;
+  concurrency: number;
+  listen: Filled<ServiceConfigDocument["listen"]>;
+  auth: { tokens: TokenSource[] };
+  /** Absolute path of the SQLite job database. */
+  database: string;
+  api: Filled<ServiceConfigDocument["api"]>;
+  /** Redis mode (`--queue`) only. */
+  queue: Filled<ServiceConfigDocument["queue"]>;
+}
+
+/**
+ * Reads and validates a service config file; relative paths in it are taken from the file's directory.
+ * @throws ConfigError naming the file, the field and the bad value.
+ */
+export function loadServiceConfig(path: string): ServiceConfig {
+  let doc: unknown;
+  try {
+    doc = readJsonFile(path, "CONFIG_INVALID");
+  } catch (err) {
+    throw err instanceof ZkriskError ? new ConfigError(err.message) : err;
+  }
+  return parseServiceConfig(doc, path, dirname(resolve(path)));
+}
+
+const checkSchema = compileSchemaCheck(ServiceConfigSchema);
+
+/**
+ * Validates a parsed service config document.
+ * @param file the config file's name, for messages.
+ * @param baseDir directory relative paths are resolved against (the config file's).
+ * @throws ConfigError `file: field: reason`, naming the bad value.
+ */
+export function parseServiceConfig(value: unknown, file: string, baseDir: string): ServiceConfig {
+  const fail = (field: string, reason: string): never => {
+    throw new ConfigError(`${file}: ${field}: ${reason}`);
+  };
+  const violation = checkSchema(value);
+  if (violation) fail(violation.field, violation.reason);
+  const doc = value as ServiceConfigDocument;
+  const base = resolve(baseDir);
+  const D = SERVICE_DEFAULTS;
+
+  /** `path` resolved against the config's directory; it must name an existing file or directory. */
+  const existing = (field: string, path: string, kind: "file" | "directory"): string => {
+    const absolute = resolve(base, path);
+    if (!isKind(absolute, kind)) fail(field, `${kind} ${absolute} does not exist`);
+    return absolute;
+  };
+
+  const seen = new Map<bigint, { id: string; index: number }>();
+  const markets = doc.markets.map((m, index): MarketConfig => {
+    const field = `markets[${index}]`;
+    const marketId = marketIdFrom(m.id, `${field}.id`, fail);
+    const first = seen.get(marketId);
+    if (first !== undefined) {
+      const same = first.id === m.id ? "" : ` (the same field element as ${JSON.stringify(first.id)})`;
+      fail(
+        `${field}.id`,
+        `duplicate market id ${JSON.stringify(m.id)}${same}: already markets[${first.index}].id`,
+      );
+    }
+    seen.set(marketId, { id: m.id, index });
+    const model = existing(`${field}.model`, m.model, "file");
+    const artifacts = existing(`${field}.artifacts`, m.artifacts, "directory");
+    if (!isKind(join(artifacts, "artifacts.json"), "file")) {
+      fail(
+        `${field}.artifacts`,
+        `${artifacts} has no artifacts.json (run the trusted setup for this model first)`,
+      );
+    }
+    const p = m.publishers;
+    const urls = new Map<string, number>();
+    p.urls.forEach((url, i) => {
+      const key = url.replace(/\/+$/, "");
+      const earlier = urls.get(key);
+      if (earlier !== undefined) {
+        fail(
+          `${field}.publishers.urls[${i}]`,
+          `duplicate publisher ${redactUrl(url)}: already urls[${earlier}]`,
+        );
+      }
+      urls.set(key, i);
+    });
+    return {
+      id: m.id,
+      marketId,
+      model,
+      artifacts,
+      publishers: {
+        set: existing(`${field}.publishers.set`, p.set, "file"),
+        urls: p.urls,
+        timeoutMs: p.timeoutMs ?? D.publisherTimeoutMs,
+      },
+    };
+  });
+
+  const c = doc.chain;
+  const gasPriceCeilingGwei = c.gasPriceCeilingGwei ?? D.gasPriceCeilingGwei;
+  const gasPriceCeilingWei = parseUnits(gasPriceCeilingGwei.toFixed(9), "gwei");
+  if (gasPriceCeilingWei === 0n) fail("chain.gasPriceCeilingGwei", "must be at least 1 wei (1e-9 gwei)");
+  if (!isAddress(c.oracle)) fail("chain.oracle", `mixed-case address ${c.oracle} fails its EIP-55 checksum`);
+  const key: KeySource =
+    "env" in c.key
+      ? { kind: "env", name: c.key.env }
+      : {
+          kind: "keystore",
+          path: existing("chain.key.keystore", c.key.keystore, "file"),
+          passwordEnv: c.key.passwordEnv,
+        };
+
+  return {
+    file,
+    markets,
+    chain: {
+      rpc: c.rpc,
+      oracle: getAddress(c.oracle),
+      key,
+      gasPriceCeilingGwei,
+      gasPriceCeilingWei,
+      confirmations: c.confirmations ?? D.confirmations,
+      maxAttempts: c.maxAttempts ?? D.maxAttempts,
+      retryBaseMs: c.retryBaseMs ?? D.retryBaseMs,
+    },
+    schedule: { pollSeconds: doc.schedule?.pollSeconds ?? D.pollSeconds },
+    concurrency: doc.concurrency ?? D.concurrency,
+    listen: { host: doc.listen?.host ?? D.host, port: doc.listen?.port ?? D.port },
+    auth: {
+      tokens: doc.auth.tokens.map((t): TokenSource =>
+        "env" in t ? { kind: "env", name: t.env } : { kind: "sha256", sha256: t.sha256.toLowerCase() },
+      ),
+    },
+    database: resolve(base, doc.database ?? D.database),
+    api: {
+      bodyLimitBytes: doc.api?.bodyLimitBytes ?? D.bodyLimitBytes,
+      rateLimitPerMinute: doc.api?.rateLimitPerMinute ?? D.rateLimitPerMinute,
+    },
+    queue: {
+      lockSeconds: doc.queue?.lockSeconds ?? D.lockSeconds,
+      leaseSeconds: doc.queue?.leaseSeconds ?? D.leaseSeconds,
+    },
+  };
+}
+
+/** The market label as a field element; the label rules are `marketIdOf`'s. */
+function marketIdFrom(id: string, field: string, fail: (field: string, reason: string) => never): bigint {
+  try {
+    return marketIdOf(id);
+  } catch {
+    return fail(
+      field,
+      "expected printable ASCII of at most 31 bytes or a decimal number below the field modulus, " +
+        `got ${JSON.stringify(id)}`,
+    );
+  }
+}

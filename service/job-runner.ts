@@ -1,0 +1,281 @@
+/**
+ * The job runner: carries a claimed job as far as it goes (collect the bar's signed windows from the market's
+ * publishers, prove the signed update in a proving thread, then, if asked, submit and confirm), records each step in the store along the transitions of job-states.ts, and
+ * classifies failures: refusals and bad data end the job, other failures are retried with backoff until the
+ * attempts are spent. On stop it lets the runs in flight finish within a grace, then cuts proofs short and
+ * sets back what was left in flight.
+ */
+import type { Piscina } from "piscina";
+import type { Logger } from "pino";
+import { windowFeatures } from "../features/window-features";
+import { BoundsError, DataError, InsufficientDataError } from "../core/errors";
+import { inferInteger, type IntegerTrace } from "../models/integer-engine";
+import { OracleError } from "../onchain/oracle";
+import type { ProvedSignedUpdate } from "../prover/prove-signed-update";
+import { ProofError } from "../prover/checked-proof";
+import type { ServiceConfig } from "./config";
+import { retryDelayMs } from "./retry";
+import { precheck, readMarketState } from "./guards";
+import { isFinal, SET_BACKS, setBackOf } from "./job-states";
+import { transition, type JobRecord } from "./jobs";
+import { isoFromSeconds } from "../core/time";
+import type { ServiceParts } from "./parts";
+import type { ProveTask } from "./prove-task";
+import { QuorumError, type Quorum } from "./publisher-windows";
+import { TransientError, type Submitter } from "./submitter";
+
+/** What the job runner works with. */
+export interface JobRunnerOptions extends ServiceParts {
+  config: ServiceConfig;
+  submitter: Submitter;
+  /** The proving threads (piscina), running prove-task.ts. */
+  pool: Piscina;
+  /** This process (`host:pid`), recorded on the jobs it proves. */
+  holder: string;
+  /** How long to wait for a transaction's receipt before retrying, ms. */
+  settleTimeoutMs: number;
+}
+
+/** How long runs cut short after the grace, and the dispatcher, are given to settle, ms. */
+export const SETTLE_AFTER_GRACE_MS = 5_000;
+
+/** Wait for `p`, but not longer than `SETTLE_AFTER_GRACE_MS`. */
+export function settledWithinGrace(p: Promise<unknown> | undefined): Promise<unknown> {
+  return Promise.race([p, new Promise((done) => setTimeout(done, SETTLE_AFTER_GRACE_MS).unref())]);
+}
+
+/** Runs claimed jobs: prove, submit, confirm; records every step and failure. */
+export class JobRunner {
+  private readonly inFlight = new Map<string, Promise<void>>();
+
+  constructor(private readonly o: JobRunnerOptions) {}
+
+  /** Run a claimed job; resolves (never rejects) when its run has ended. */
+  readonly run = (job: JobRecord): Promise<void> => {
+    const run = this.carry(job)
+      // A step's failure is recorded by `carry`; this is the store or queue failing while recording it.
+      .catch((err: Error) => this.o.log.error({ job: job.id, err: err.message }, "job bookkeeping failed"))
+      .finally(() => this.inFlight.delete(job.id));
+    this.inFlight.set(job.id, run);
+    return run;
+  };
+
+  /**
+   * Let the runs in flight finish for up to `graceMs`; after that, cut proofs short, give the runs a few
+   * seconds to settle, and set back what is still in flight (a sent transaction stays recorded and is
+   * settled at the next start). Closes the proving threads. Returns how many runs finished and how many
+   * jobs went back to the queue.
+   */
+  async stop(graceMs: number): Promise<{ finished: number; requeued: number }> {
+    const { store, pool } = this.o;
+    const pending = [...this.inFlight.keys()];
+    const all = Promise.allSettled([...this.inFlight.values()]);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      all.then(() => false),
+      new Promise<boolean>((done) => (timer = setTimeout(() => done(true), graceMs))),
+    ]);
+    clearTimeout(timer);
+    await pool.destroy();
+    if (!timedOut) return { finished: pending.length, requeued: 0 };
+    await settledWithinGrace(all);
+    let requeued = 0;
+    for (const id of pending) {
+      const job = await store.get(id);
+      const rule = SET_BACKS.find((s) => s.from === job?.status);
+      if (job && rule && !(rule.unlessSent && job.tx)) {
+        await transition(store, id, rule.to, {}, Date.now(), [rule.from]);
+      }
+      // Back in the queue, or (a sent transaction) to be settled at the next start.
+      const after = await store.get(id);
+      if (after && !isFinal(after)) requeued++;
+    }
+    return { finished: pending.length - requeued, requeued };
+  }
+
+  /** Carry a claimed job as far as it goes: prove, then (if asked) submit and confirm. */
+  private async carry(claimed: JobRecord): Promise<void> {
+    const { store, config } = this.o;
+    const log = this.o.log.child({
+      job: claimed.id,
+      market: claimed.market,
+      bar: isoFromSeconds(claimed.dataTimestamp),
+    });
+    try {
+      if (claimed.attempts >= config.chain.maxAttempts) {
+        // Only crashes get a job here with its attempts spent (a failed step ends it in `fail`).
+        const reason = `gave up after ${claimed.attempts} attempts, the last ones cut short by the process stopping`;
+        log.error({ reason }, "job failed");
+        await transition(store, claimed.id, "failed", { reason }, Date.now());
+        return;
+      }
+      let job: JobRecord | undefined = claimed;
+      if (job.status === "proving") job = await this.prove(job, log);
+      if (job?.status === "proved" && job.submit) {
+        job = await transition(store, job.id, "submitting", {}, Date.now(), ["proved"]);
+      }
+      if (job?.status === "submitting") await this.submit(job, log);
+    } catch (err) {
+      await this.fail(claimed.id, err, log);
+    }
+  }
+
+  private async skip(job: JobRecord, reason: string, kind: string, log: Logger): Promise<undefined> {
+    this.o.metrics.skipped.inc({ market: job.market, reason: kind });
+    log.warn({ reason }, "update skipped");
+    await transition(this.o.store, job.id, "skipped", { reason }, Date.now());
+    return undefined;
+  }
+
+  private async prove(job: JobRecord, log: Logger): Promise<JobRecord | undefined> {
+    const { metrics, chain } = this.o;
+    const m = this.o.markets.get(job.market);
+    if (!m) return this.skip(job, `market ${job.market} is not in this service's config`, "config", log);
+    let quorum: Quorum;
+    try {
+      quorum = await m.windows.collect(job.dataTimestamp * 1000);
+    } catch (err) {
+      if (!(err instanceof QuorumError)) throw err;
+      if (err.transient) throw new TransientError(err.message);
+      return this.skip(job, err.message, "quorum", log);
+    }
+    let trace: IntegerTrace;
+    try {
+      trace = inferInteger(m.model, windowFeatures(quorum.windows[0].window));
+    } catch (err) {
+      // A window missing too many bars, or features outside their bounds: no update for this bar.
+      if (err instanceof InsufficientDataError || err instanceof BoundsError) {
+        return this.skip(job, `${quorum.names[0]}: ${err.message}`, "data", log);
+      }
+      throw err;
+    }
+    if (job.submit) {
+      const refusal = precheck(
+        await readMarketState(chain.oracle, m.marketId),
+        {
+          modelCommitment: m.modelCommitment,
+          dataTimestamp: job.dataTimestamp,
+          maintenanceMarginBps: Number(trace.maintenanceMarginBps),
+          initialMarginBps: Number(trace.initialMarginBps),
+        },
+        (await chain.now()) + 1,
+      );
+      if (refusal) return this.skip(job, `the oracle would refuse it: ${refusal.reason}`, refusal.error, log);
+    }
+    log.info({ publishers: quorum.names }, "proving");
+    const task: ProveTask = {
+      artifactsDir: m.artifactsDir,
+      modelPath: m.modelPath,
+      mode: m.mode,
+      quorum: m.publishers.quorum,
+      market: m.id,
+      windows: quorum.windows,
+      names: quorum.names,
+      publishers: m.publishers,
+      domain: chain.domain.toString(),
+    };
+    const t0 = performance.now();
+    let update: ProvedSignedUpdate;
+    try {
+      update = (await this.o.pool.run(task)) as ProvedSignedUpdate;
+    } catch (err) {
+      metrics.proofs.inc({ market: m.id, outcome: "failed" });
+      throw err;
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    metrics.proofs.inc({ market: m.id, outcome: "proved" });
+    metrics.provingSeconds.observe({ market: m.id }, seconds);
+    log.info(
+      {
+        ms: Math.round(seconds * 1000),
+        mm: update.parameters.maintenanceMarginBps,
+        im: update.parameters.initialMarginBps,
+      },
+      "proved",
+    );
+    return transition(
+      this.o.store,
+      job.id,
+      "proved",
+      { update, holder: this.o.holder, reason: null },
+      Date.now(),
+      ["proving"],
+    );
+  }
+
+  private async submit(job: JobRecord, log: Logger): Promise<void> {
+    const { store, submitter, metrics, settleTimeoutMs } = this.o;
+    let tx = job.tx;
+    if (!tx) {
+      tx = await submitter.sign(job.update!);
+      // Recorded before it is sent: after a crash the same transaction is looked up, never a second one made.
+      await store.update(job.id, { tx }, Date.now(), ["submitting"]);
+      log.info({ tx: tx.hash, nonce: tx.nonce }, "transaction signed");
+    }
+    if (!(await submitter.broadcast(tx))) {
+      await transition(store, job.id, "proved", { tx: null }, Date.now(), ["submitting"]);
+      throw new TransientError(`transaction ${tx.hash} was dropped (nonce ${tx.nonce} taken); signing again`);
+    }
+    log.info({ tx: tx.hash }, "submitted");
+    const s = await submitter.settle(tx, settleTimeoutMs);
+    switch (s.status) {
+      case "confirmed": {
+        await transition(store, job.id, "confirmed", { block: s.block, reason: null }, Date.now());
+        metrics.accepted.inc({ market: job.market });
+        metrics.lastAccepted.set({ market: job.market }, job.dataTimestamp);
+        log.info({ tx: tx.hash, block: s.block }, "update accepted on chain");
+        return;
+      }
+      case "reverted":
+        throw new OracleError("reverted", `transaction ${tx.hash} reverted in block ${s.block}: ${s.reason}`);
+      case "dropped":
+        await transition(store, job.id, "proved", { tx: null }, Date.now(), ["submitting"]);
+        throw new TransientError(
+          `transaction ${tx.hash} was dropped (nonce ${tx.nonce} taken); signing again`,
+        );
+      case "pending":
+        // Still in the node's pool: waiting for it is not a failed attempt (the same transaction is settled later).
+        throw new TransientError(`transaction ${tx.hash} not mined within ${settleTimeoutMs} ms`, false);
+    }
+  }
+
+  /** Record a failed step: refusals and bad data end the job; other failures retry with backoff. */
+  private async fail(id: string, err: unknown, log: Logger): Promise<void> {
+    const { store, config, metrics } = this.o;
+    const job = await store.get(id);
+    if (!job || isFinal(job)) return;
+    const message = (err as Error).message ?? String(err);
+    const now = Date.now();
+    if (err instanceof OracleError && err.reason !== "unknown") {
+      metrics.submitFailures.inc({ market: job.market, reason: err.reason });
+      log.error({ reason: message }, "update refused by the oracle");
+      await transition(store, id, "rejected", { reason: message }, now);
+      return;
+    }
+    if (err instanceof DataError || err instanceof InsufficientDataError) {
+      await this.skip(job, message, "data", log);
+      return;
+    }
+    const counts = !(err instanceof TransientError) || err.countsAsAttempt;
+    const attempts = job.attempts + (counts ? 1 : 0);
+    if (job.status === "submitting" || job.status === "proved") {
+      metrics.submitFailures.inc({ market: job.market, reason: "transient" });
+    }
+    if (err instanceof ProofError || attempts >= config.chain.maxAttempts) {
+      log.error({ reason: message, attempts }, "job failed");
+      await transition(store, id, "failed", { reason: message, attempts }, now);
+      return;
+    }
+    const delay = retryDelayMs(config.chain.retryBaseMs, Math.max(1, attempts));
+    log.warn({ reason: message, attempts, retryInMs: delay }, "step failed; will retry");
+    // Set back from where it failed: a proof is made again, a proved update submitted again.
+    const retry = await transition(
+      store,
+      id,
+      setBackOf(job.status),
+      { reason: message, attempts, notBefore: now + delay },
+      now,
+    );
+    if (retry) await this.o.dispatcher.notify(retry);
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * Jobs of the prover service: one job proves (and, for scheduled jobs, submits) the update of one market at
+ * one bar. A job's id is derived from its market and data timestamp, so asking twice for the same bar, from
+ * the API or the scheduler, on one machine or several, names the same job.
+ *
+ * Its statuses and the transitions between them are defined in `job-states.ts`.
+ */
+import { createHash } from "node:crypto";
+import { ZkriskError } from "../core/errors";
+import type { ProvedSignedUpdate } from "../prover/prove-signed-update";
+import { allowedFrom, type JobStatus } from "./job-states";
+
+/** A job store cannot be opened or used: unreadable, not a job store, of a newer schema, or unreachable. */
+export class JobStoreError extends ZkriskError {
+  constructor(message: string, cause?: unknown) {
+    super("JOB_STORE", message);
+    if (cause !== undefined) this.cause = cause;
+  }
+}
+
+/** A signed transaction, recorded before it is broadcast so a restart can find or re-send it. */
+export interface SentTransaction {
+  hash: string;
+  /** The signed transaction (hex), re-broadcast as is after a crash: same nonce, same hash. */
+  raw: string;
+  nonce: number;
+}
+
+/** One job, as stored. Times are milliseconds since the Unix epoch unless named otherwise. */
+export interface JobRecord {
+  /** `jobIdOf(market, dataTimestamp)`. */
+  id: string;
+  /** Market label from the service config (e.g. "BTC-USDT"). */
+  market: string;
+  /** Open time of the bar proved, seconds since the Unix epoch (the proof's `dataTimestamp`). */
+  dataTimestamp: number;
+  /** Submit the proof to the oracle once proved (scheduled jobs; API jobs on request). */
+  submit: boolean;
+  status: JobStatus;
+  /** Attempts made so far (a failed attempt is retried with backoff until the configured maximum). */
+  attempts: number;
+  /** A retried job waits until this time. */
+  notBefore: number;
+  /** Why the job was skipped, rejected or failed, or the last transient error of a retried one. */
+  reason: string | null;
+  /** The proved update (proof, public signals, calldata, parameters, features), once proved. */
+  update: ProvedSignedUpdate | null;
+  /** The submitted transaction, once signed. */
+  tx: SentTransaction | null;
+  /** Block of the accepted update, once confirmed. */
+  block: number | null;
+  /** The service process that last claimed it (`host:pid`). */
+  holder: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Fields an update may change. */
+export type JobPatch = Partial<
+  Pick<JobRecord, "status" | "attempts" | "notBefore" | "reason" | "update" | "tx" | "block" | "holder">
+>;
+
+/** Fields a transition may change besides the status. */
+export type JobFieldPatch = Omit<JobPatch, "status">;
+
+/** What to enqueue. */
+export interface JobSpec {
+  market: string;
+  dataTimestamp: number;
+  submit: boolean;
+}
+
+/**
+ * Persistent job records. Implemented on SQLite (the default, embedded) and on Redis (several machines).
+ * Every method is atomic on its own.
+ */
+export interface JobStore {
+  /**
+   * Create the job for (market, dataTimestamp) unless it exists. An existing proof-only job asked for again
+   * with `submit` becomes a submitting one (a proof already made is reused). Returns the job and whether it
+   * was created.
+   */
+  enqueue(spec: JobSpec, now: number): Promise<{ job: JobRecord; created: boolean }>;
+  get(id: string): Promise<JobRecord | undefined>;
+  /**
+   * Write fields of a job as given, without consulting the state machine. With `expect`, only if its status
+   * is one of them (compare-and-set); returns undefined when the job is missing or in another status. The
+   * service changes statuses with `transition` (below); this is for other fields, repairs and test fixtures.
+   */
+  update(
+    id: string,
+    patch: JobPatch,
+    now: number,
+    expect?: readonly JobStatus[],
+  ): Promise<JobRecord | undefined>;
+  /**
+   * Take the next due job for `holder` (`host:pid`) by the claim rules (`CLAIMS` in job-states.ts): the
+   * oldest queued job (-> proving), or the oldest proved job that is to be submitted (-> submitting), whose
+   * `notBefore` has passed.
+   */
+  claimNext(holder: string, now: number): Promise<JobRecord | undefined>;
+  /**
+   * After a crash, by the set-back rules (`SET_BACKS` in job-states.ts): `proving` jobs go back to `queued`
+   * and `submitting` jobs with no transaction go back to `proved`, each with one more attempt (the one the crash cut short, so a job that brings its process down
+   * every time is not retried forever). Returns the `submitting` jobs that have a transaction: the caller
+   * settles them against the chain.
+   */
+  recoverInFlight(now: number): Promise<JobRecord[]>;
+  /** The job with the greatest data timestamp of a market among `statuses`. */
+  latest(market: string, statuses: readonly JobStatus[]): Promise<JobRecord | undefined>;
+  /** The greatest data timestamp of any job of a market (seconds), or 0. */
+  maxDataTimestamp(market: string): Promise<number>;
+  /** Number of jobs per status. */
+  counts(): Promise<Record<JobStatus, number>>;
+  close(): Promise<void>;
+}
+
+/**
+ * Move a job to status `to` with `patch`, only if `TRANSITIONS` (job-states.ts) allows it from its current
+ * status, and with `only`, only from one of those: one compare-and-set `update` of the store. Returns
+ * undefined when the job is missing or the transition is refused.
+ */
+export function transition(
+  store: JobStore,
+  id: string,
+  to: JobStatus,
+  patch: JobFieldPatch,
+  now: number,
+  only?: readonly JobStatus[],
+): Promise<JobRecord | undefined> {
+  return store.update(id, { ...patch, status: to }, now, allowedFrom(to, only));
+}
+
+/** The id of the job for a market and bar: 20 hex digits of sha256("market@timestamp"). */
+export function jobIdOf(market: string, dataTimestamp: number): string {
+  return createHash("sha256").update(`${market}@${dataTimestamp}`).digest("hex").slice(0, 20);
+}

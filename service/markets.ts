@@ -1,0 +1,220 @@
+/**
+ * The markets a service proves for, loaded from its config and checked against the chain before anything is
+ * scheduled: each market's model (against its artifacts' manifest), its signed-update circuit (the artifacts'
+ * circuit.json: a circuit compiled with `--signed` whose quorum is the set's), its publisher set file, and the
+ * publisher set the oracle registered for it (`readPublisherSet`: the set's commitment, the quorum, the model and
+ * the statement key must all be the configured ones, or the service refuses to start, naming the file and the
+ * market). Then the newest bar already scheduled (the later of the oracle's last accepted update and the
+ * store's newest job).
+ */
+import { join } from "node:path";
+import type { Logger } from "pino";
+import { modelCommitment } from "../circuits/commitments";
+import type { CircuitInfo } from "../circuits/compile-model";
+import type { WeightMode } from "../circuits/generate-circuit";
+import { isoFromSeconds } from "../core/time";
+import { FEATURE_INTERVAL_MS } from "../features/window-features";
+import { WINDOW_BARS } from "../candles/window";
+import { ConfigError, ModelError, ZkriskError } from "../core/errors";
+import { readJsonFile } from "../core/io";
+import { checkWindowModel } from "../models/predict";
+import { loadQuantizedModel, type QuantizedModel } from "../models/quantized-model";
+import {
+  publisherSetCommitment,
+  PublisherFileError,
+  readPublisherSet as readPublisherSetFile,
+  type PublisherSet,
+} from "../publisher";
+import { loadArtifacts } from "../setup/artifacts";
+import { oracleStatementKey, readPublisherSet } from "../onchain/oracle";
+import type { ChainView } from "./chain-view";
+import type { MarketConfig, ServiceConfig } from "./config";
+import { readMarketState } from "./guards";
+import type { JobStore } from "./jobs";
+import type { ServiceMetrics } from "./metrics";
+import { PublisherWindows } from "./publisher-windows";
+
+/** A market the service proves for, with its model, circuit and publishers loaded. */
+export interface MarketRuntime {
+  id: string;
+  marketId: bigint;
+  modelPath: string;
+  artifactsDir: string;
+  model: QuantizedModel;
+  modelCommitment: bigint;
+  /** Weight mode of the signed-update circuit (its circuit.json). */
+  mode: WeightMode;
+  /** The market's publisher set (from its set file; the oracle registers the same commitment). */
+  publishers: PublisherSet;
+  /** Where each bar's signed windows come from. */
+  windows: PublisherWindows;
+  /** Newest bar scheduled so far (seconds); bars at or before it are not scheduled again. */
+  lastScheduled: number;
+}
+
+/**
+ * Load every market of `cfg`, in config order, and check each against the oracle.
+ * @throws ConfigError (CONFIG_INVALID) naming the config file, the field, the file at fault and the market: a
+ *   model that does not read the window features, artifacts of a circuit that takes features or checks another
+ *   quorum, a malformed publisher set file, fewer publisher URLs than the quorum, a market with no publisher
+ *   set on the oracle or another one (set, quorum, model or statement key); the artifacts' errors for artifacts
+ *   that do not match their manifest.
+ */
+export async function loadMarkets(
+  cfg: ServiceConfig,
+  chain: ChainView,
+  store: JobStore,
+  metrics: ServiceMetrics,
+  log: Logger,
+): Promise<Map<string, MarketRuntime>> {
+  const markets = new Map<string, MarketRuntime>();
+  for (const [index, m] of cfg.markets.entries()) {
+    const where = (field: string) => `${cfg.file}: markets[${index}].${field}`;
+    const model = loadQuantizedModel(m.model);
+    try {
+      checkWindowModel(model, m.model);
+    } catch (err) {
+      if (!(err instanceof ModelError)) throw err;
+      throw new ConfigError(`${where("model")}: market ${m.id}: ${err.message}`);
+    }
+    if (model.barIntervalMs !== FEATURE_INTERVAL_MS) {
+      throw new ConfigError(
+        `${where("model")}: ${m.model} reads bars of ${model.barIntervalMs} ms; signed windows have bars of ` +
+          `${FEATURE_INTERVAL_MS} ms`,
+      );
+    }
+    loadArtifacts(m.artifacts, { modelPath: m.model }); // every file against its manifest, now, not mid-proof
+    const circuit = signedCircuit(m, where("artifacts"));
+    const publishers = await publisherSetOf(m, where("publishers.set"));
+    if (circuit.quorum !== publishers.quorum) {
+      throw new ConfigError(
+        `${where("publishers.set")}: ${m.publishers.set} has quorum ${publishers.quorum}, but the circuit in ` +
+          `${m.artifacts} checks ${circuit.quorum} signature(s) (market ${m.id})`,
+      );
+    }
+    if (m.publishers.urls.length < publishers.quorum) {
+      throw new ConfigError(
+        `${where("publishers.urls")}: ${m.publishers.urls.length} publisher(s), fewer than the quorum of ` +
+          `${publishers.quorum} in ${m.publishers.set} (market ${m.id})`,
+      );
+    }
+    const commitment = await modelCommitment(model);
+    await checkOnChainSet(chain, m, { model: commitment, publishers }, where("publishers.set"));
+
+    const runtime: MarketRuntime = {
+      id: m.id,
+      marketId: m.marketId,
+      modelPath: m.model,
+      artifactsDir: m.artifacts,
+      model,
+      modelCommitment: commitment,
+      mode: circuit.mode,
+      publishers,
+      windows: new PublisherWindows({
+        market: m.id,
+        set: publishers,
+        urls: m.publishers.urls,
+        timeoutMs: m.publishers.timeoutMs,
+        intervalMs: model.barIntervalMs,
+        bars: WINDOW_BARS,
+        count: (publisher, outcome) => metrics.publisherFetches.inc({ market: m.id, publisher, outcome }),
+        log,
+      }),
+      lastScheduled: 0,
+    };
+    const state = await readMarketState(chain.oracle, runtime.marketId);
+    const onChain = state.last?.dataTimestamp ?? 0;
+    if (onChain) metrics.lastAccepted.set({ market: m.id }, onChain);
+    runtime.lastScheduled = Math.max(onChain, await store.maxDataTimestamp(m.id));
+    markets.set(m.id, runtime);
+    log.info(
+      {
+        market: m.id,
+        publishers: runtime.windows.names,
+        quorum: publishers.quorum,
+        lastOnChain: onChain ? isoFromSeconds(onChain) : null,
+        lastScheduled: isoFromSeconds(runtime.lastScheduled),
+      },
+      "market loaded",
+    );
+  }
+  return markets;
+}
+
+/** The artifacts' circuit.json, which must describe a signed-update circuit. */
+function signedCircuit(m: MarketConfig, field: string): CircuitInfo & { mode: WeightMode; quorum: number } {
+  const file = join(m.artifacts, "circuit.json");
+  let info: CircuitInfo;
+  try {
+    info = readJsonFile(file, "CONFIG_INVALID") as CircuitInfo;
+  } catch (err) {
+    throw new ConfigError(`${field}: ${err instanceof ZkriskError ? err.message : String(err)}`);
+  }
+  if (info.quorum === undefined || info.batchSize !== undefined) {
+    throw new ConfigError(
+      `${field}: ${m.artifacts} holds ${info.batchSize === undefined ? "a circuit that takes features" : "a signed batch circuit"} ` +
+        `(market ${m.id}); the service proves ` +
+        "signed updates only: compile the model with `zkrisk compile --quorum K`, then `zkrisk setup`",
+    );
+  }
+  return info as CircuitInfo & { mode: WeightMode; quorum: number };
+}
+
+/**
+ * The market's publisher set file, read.
+ * @param field the config file and field, for messages (`service.json: markets[0].publishers.set`).
+ * @throws ConfigError `field: file: field in the file: reason`.
+ */
+export async function publisherSetOf(m: MarketConfig, field: string): Promise<PublisherSet> {
+  try {
+    return await readPublisherSetFile(m.publishers.set);
+  } catch (err) {
+    if (err instanceof PublisherFileError) throw new ConfigError(`${field}: ${err.message}`);
+    throw err;
+  }
+}
+
+/**
+ * The oracle's publisher set of the market must be the configured one: its commitment, quorum, model and
+ * statement key (which binds the market, the model, the set and the oracle's domain).
+ */
+async function checkOnChainSet(
+  chain: ChainView,
+  m: MarketConfig,
+  ours: { model: bigint; publishers: PublisherSet },
+  field: string,
+): Promise<void> {
+  const registered = await readPublisherSet(chain.oracle, m.marketId);
+  const oracle = await chain.oracle.getAddress();
+  const file = m.publishers.set;
+  if (registered.publisherSet === 0n) {
+    throw new ConfigError(
+      `${field}: market ${m.id} has no publisher set on the oracle at ${oracle} (governance registers ` +
+        `${file} with setPublisherSet before the service can submit signed updates)`,
+    );
+  }
+  const commitment = await publisherSetCommitment(ours.publishers);
+  if (registered.publisherSet !== commitment || registered.quorum !== ours.publishers.quorum) {
+    throw new ConfigError(
+      `${field}: ${file} is not the publisher set the oracle at ${oracle} registers for market ${m.id}: ` +
+        `the file commits to ${commitment} with quorum ${ours.publishers.quorum}, the oracle has ` +
+        `${registered.publisherSet} with quorum ${registered.quorum}`,
+    );
+  }
+  if (registered.modelCommitment !== ours.model) {
+    throw new ConfigError(
+      `${field.replace(/publishers\.set$/, "model")}: ${m.model} (commitment ${ours.model}) is not the model the ` +
+        `oracle at ${oracle} registers with the publisher set of market ${m.id} (${registered.modelCommitment})`,
+    );
+  }
+  const key = await oracleStatementKey(chain.oracle, m.marketId, {
+    modelCommitment: ours.model,
+    publisherSet: commitment,
+  });
+  if (registered.statementKey !== key) {
+    throw new ConfigError(
+      `${field}: market ${m.id}: the oracle at ${oracle} registers statement key ${registered.statementKey}, ` +
+        `the configured model, ${file} and the oracle's domain give ${key}`,
+    );
+  }
+}

@@ -1,0 +1,475 @@
+/**
+ * The job store on Redis: shared by the prover services of several machines (`--queue redis://...`).
+ *
+ * Layout, under a prefix `P` (default "zkrisk"), one store per prefix:
+ *   P:schema                      layout version (`REDIS_SCHEMA_VERSION`); another version is refused
+ *   P:job:{id}                    hash: every `JobRecord` field (numbers in decimal, `submit` "0"/"1",
+ *                                 `update` in field `proof` and `tx` as JSON, `holder` in field `worker`;
+ *                                 a null field is absent), plus `order` (below)
+ *   P:market:{market}             sorted set: the market's job ids, scored by data timestamp
+ *   P:latest:{status}:{market}    sorted set: the market's job ids in that status, scored by data timestamp
+ *   P:status:{status}             set: the ids of the jobs in that status (counts, crash recovery)
+ *   P:due                         sorted set: the jobs `claimNext` may take (queued; proved with submit),
+ *                                 scored by notBefore; a member is the job's `order`: data timestamp, creation
+ *                                 time and id, encoded so that bytewise order is claim order among equal scores
+ *
+ * Atomicity: every change of a job is one Lua script (lua/*.lua) on that job's keys, so it is atomic across
+ * all the processes sharing the server, and two of them never claim the same job; `claimNext`,
+ * `recoverInFlight` and `latest` look first, then act on one job and look again if it moved meanwhile.
+ * Scripts get every key in KEYS (the job's keys are found from its id and market, which never changes); on a
+ * Redis Cluster, give a hash-tagged prefix (e.g. "{zkrisk}") so all keys share one slot.
+ *
+ * Durability is the server's: a method that has returned is in Redis's memory, and survives a Redis restart
+ * only if the server persists it (`appendonly yes`; `appendfsync always` to lose nothing on a power cut).
+ */
+import { Redis } from "ioredis";
+import type { ProvedSignedUpdate } from "../prover/prove-signed-update";
+import {
+  CLAIMS,
+  INITIAL_STATUS,
+  JOB_STATUSES,
+  SET_BACKS,
+  SUBMIT_UPGRADE_FROM,
+  type JobStatus,
+} from "./job-states";
+import {
+  jobIdOf,
+  JobStoreError,
+  type JobPatch,
+  type JobRecord,
+  type JobSpec,
+  type JobStore,
+  type SentTransaction,
+} from "./jobs";
+import { loadLuaScript } from "./lua-scripts";
+import { redactUrlPassword } from "../core/url";
+
+/** Version of the key layout, kept in `{prefix}:schema`; a prefix holding another version is refused. */
+export const REDIS_SCHEMA_VERSION = 1;
+
+/** How long `RedisJobStore.open` waits for the server to accept the connection, ms. */
+export const CONNECT_TIMEOUT_MS = 5_000;
+
+/** Options of `RedisJobStore.open`. */
+export interface RedisStoreOptions {
+  /** First component of every key; stores with different prefixes share nothing. Default "zkrisk". */
+  prefix?: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Hash <-> JobRecord: the only place that knows the field encodings.
+
+/** Characters of one `sortable` number. */
+const SORTABLE_WIDTH = 17;
+const TWO_POW_53 = 2 ** 53;
+
+/**
+ * A safe integer as 17 characters whose bytewise order is numeric order: "1" and 16 digits for n >= 0,
+ * "0" and the 16 digits of n + 2^53 (in [1, 2^53)) for n < 0.
+ */
+function sortable(n: number): string {
+  return n >= 0 ? "1" + String(n).padStart(16, "0") : "0" + String(n + TWO_POW_53).padStart(16, "0");
+}
+
+/** Where the id starts in a `P:due` member. */
+const ORDER_ID_AT = 2 * SORTABLE_WIDTH;
+
+/** The `P:due` member of a job: claim order among jobs of equal notBefore, then the id (from char 35). */
+function orderOf(dataTimestamp: number, createdAt: number, id: string): string {
+  return sortable(dataTimestamp) + sortable(createdAt) + id;
+}
+
+/** Hash fields a patch sets (encoded) and the nullable fields it clears. */
+function patchFields(patch: JobPatch): { set: string[]; clear: string[] } {
+  const set: string[] = [];
+  const clear: string[] = [];
+  const put = (field: string, value: string | null) => {
+    if (value === null) clear.push(field);
+    else set.push(field, value);
+  };
+  if (patch.status !== undefined) put("status", checkStatus(patch.status));
+  if (patch.attempts !== undefined) put("attempts", String(checkInteger("attempts", patch.attempts, 0)));
+  if (patch.notBefore !== undefined) put("notBefore", String(checkInteger("notBefore", patch.notBefore)));
+  if (patch.reason !== undefined) put("reason", patch.reason);
+  if (patch.update !== undefined) put("proof", toJson(patch.update));
+  if (patch.tx !== undefined) put("tx", toJson(patch.tx));
+  if (patch.block !== undefined)
+    put("block", patch.block === null ? null : String(checkInteger("block", patch.block)));
+  if (patch.holder !== undefined) put("worker", patch.holder);
+  return { set, clear };
+}
+
+function checkInteger(name: string, value: number, min = -Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new JobStoreError(
+      `${name} must be an integer${min === 0 ? " >= 0" : ""}, got ${String(value)} (${typeof value})`,
+    );
+  }
+  return value;
+}
+
+function checkStatus(status: string): JobStatus {
+  if (!(JOB_STATUSES as readonly string[]).includes(status)) {
+    throw new JobStoreError(
+      `status must be one of ${JOB_STATUSES.join(", ")}, got ${JSON.stringify(status)}`,
+    );
+  }
+  return status as JobStatus;
+}
+
+function toJson(value: ProvedSignedUpdate | SentTransaction | null): string | null {
+  return value === null ? null : JSON.stringify(value);
+}
+
+/** A flat [field, value, field, value, ...] reply (HGETALL inside a script) as an object. */
+function pairs(flat: readonly string[]): Record<string, string> {
+  const hash: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i]] = flat[i + 1];
+  return hash;
+}
+
+/** Decode a job hash; `where` names the server and key in errors. */
+function fromHash(hash: Record<string, string>, where: string): JobRecord {
+  const text = (field: string): string => {
+    const value = hash[field];
+    if (value === undefined) throw new JobStoreError(`${where}: field ${field} is missing`);
+    return value;
+  };
+  const int = (field: string): number => {
+    const value = Number(text(field));
+    if (!Number.isSafeInteger(value)) {
+      throw new JobStoreError(`${where}: field ${field} is not an integer: ${JSON.stringify(hash[field])}`);
+    }
+    return value;
+  };
+  const json = <T>(field: string): T | null => {
+    const value = hash[field];
+    if (value === undefined) return null;
+    try {
+      return JSON.parse(value) as T;
+    } catch (err) {
+      throw new JobStoreError(`${where}: field ${field} is not valid JSON`, err);
+    }
+  };
+  const status = text("status");
+  if (!(JOB_STATUSES as readonly string[]).includes(status)) {
+    throw new JobStoreError(`${where}: field status is not a job status: ${JSON.stringify(status)}`);
+  }
+  return {
+    id: text("id"),
+    market: text("market"),
+    dataTimestamp: int("dataTimestamp"),
+    submit: text("submit") === "1",
+    status: status as JobStatus,
+    attempts: int("attempts"),
+    notBefore: int("notBefore"),
+    reason: hash.reason ?? null,
+    update: json<ProvedSignedUpdate>("proof"),
+    tx: json<SentTransaction>("tx"),
+    block: hash.block === undefined ? null : int("block"),
+    holder: hash.worker ?? null,
+    createdAt: int("createdAt"),
+    updatedAt: int("updatedAt"),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Lua scripts (lua/*.lua). The job scripts take the keys of one job (`jobKeys`) and the state machine of
+// job-states.ts as ARGV[1], from which they keep a job's index entries in step with its hash.
+
+/** The state machine, as the job scripts read it (includes/job-index.lua). */
+const MACHINE = JSON.stringify({
+  statuses: JOB_STATUSES,
+  initial: INITIAL_STATUS,
+  claims: CLAIMS,
+  setBacks: SET_BACKS,
+  submitUpgradeFrom: SUBMIT_UPGRADE_FROM,
+});
+
+/** Number of keys of one job: its hash, the due set, the market's set, and two per status. */
+const JOB_KEY_COUNT = 3 + 2 * JOB_STATUSES.length;
+
+const SCRIPTS = {
+  zkriskEnqueue: loadLuaScript(`enqueue-${JOB_KEY_COUNT}.lua`),
+  zkriskUpdate: loadLuaScript(`update-${JOB_KEY_COUNT}.lua`),
+  zkriskClaim: loadLuaScript(`claim-${JOB_KEY_COUNT}.lua`),
+  zkriskRecover: loadLuaScript(`recover-${JOB_KEY_COUNT}.lua`),
+  zkriskSchema: loadLuaScript("schema-1.lua"),
+};
+
+/** The scripts, as `defineCommand` adds them to the client (keys first, then ARGV). */
+interface ScriptCommands {
+  zkriskEnqueue(...keysAndArgs: string[]): Promise<[number, string[]]>;
+  zkriskUpdate(...keysAndArgs: string[]): Promise<string[] | null>;
+  zkriskClaim(...keysAndArgs: string[]): Promise<string[] | null>;
+  zkriskRecover(...keysAndArgs: string[]): Promise<[number, string[]] | null>;
+  zkriskSchema(key: string, version: string): Promise<string>;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+/** `JobStore` on a Redis server, shared by every process that opens it with the same URL and prefix. */
+export class RedisJobStore implements JobStore {
+  private readonly scripts: ScriptCommands;
+  /** `url` without its password. */
+  private readonly where: string;
+
+  private constructor(
+    /** The server URL as given (it may hold a password: log `redactUrlPassword(url)`). */
+    readonly url: string,
+    /** The connection; reuse `client.options` (or `client.duplicate()`) to open others to the same server. */
+    readonly client: Redis,
+    /** First component of every key. */
+    readonly prefix: string,
+  ) {
+    this.where = redactUrlPassword(url);
+    for (const [command, script] of Object.entries(SCRIPTS)) {
+      client.defineCommand(command, { numberOfKeys: script.numberOfKeys, lua: script.lua });
+    }
+    this.scripts = client as unknown as ScriptCommands;
+  }
+
+  /**
+   * Connect to the Redis server at `url` (`redis://[user:password@]host[:port][/db]`, or `rediss://` for
+   * TLS) and use the keys under `opts.prefix`. Fails within `CONNECT_TIMEOUT_MS` when the server cannot be
+   * reached, and refuses a prefix holding another key layout version.
+   */
+  static async open(url: string, opts: RedisStoreOptions = {}): Promise<RedisJobStore> {
+    const prefix = opts.prefix ?? "zkrisk";
+    const where = redactUrlPassword(url);
+    let protocol: string;
+    try {
+      protocol = new URL(url).protocol;
+    } catch {
+      protocol = "";
+    }
+    if (protocol !== "redis:" && protocol !== "rediss:") {
+      throw new JobStoreError(`Redis URL must be redis://host:port or rediss://host:port, got ${where}`);
+    }
+    if (prefix === "") throw new JobStoreError("Redis key prefix must not be empty");
+
+    const client = new Redis(url, { lazyConnect: true, connectTimeout: CONNECT_TIMEOUT_MS });
+    // Until connected, keep the cause (connect() itself only rejects with "Connection is closed.").
+    let cause: Error | undefined;
+    const onError = (err: Error) => (cause ??= err);
+    client.on("error", onError);
+    try {
+      await client.connect();
+    } catch (err) {
+      client.disconnect();
+      const reason = cause ?? (err as Error);
+      throw new JobStoreError(`${where}: cannot connect to Redis: ${reason.message}`, reason);
+    } finally {
+      client.off("error", onError);
+    }
+
+    try {
+      const store = new RedisJobStore(url, client, prefix);
+      const stored = await store.scripts.zkriskSchema(`${prefix}:schema`, String(REDIS_SCHEMA_VERSION));
+      if (stored !== String(REDIS_SCHEMA_VERSION)) {
+        throw new JobStoreError(
+          /^\d+$/.test(stored) && Number(stored) > REDIS_SCHEMA_VERSION
+            ? `${where}: job store ${prefix} has key layout version ${stored}, newer than this zkrisk supports ` +
+                `(${REDIS_SCHEMA_VERSION}); upgrade zkrisk or use another prefix`
+            : `${where}: ${prefix}:schema holds ${JSON.stringify(stored)}: not a zkrisk job store`,
+        );
+      }
+      return store;
+    } catch (err) {
+      client.disconnect();
+      if (err instanceof JobStoreError) throw err;
+      throw new JobStoreError(
+        `${where}: cannot open the job store ${prefix}: ${(err as Error).message}`,
+        err,
+      );
+    }
+  }
+
+  async enqueue(spec: JobSpec, now: number): Promise<{ job: JobRecord; created: boolean }> {
+    const dataTimestamp = checkInteger("dataTimestamp", spec.dataTimestamp);
+    checkInteger("now", now);
+    const id = jobIdOf(spec.market, dataTimestamp);
+    const [created, flat] = await this.scripts.zkriskEnqueue(
+      ...this.jobKeys(id, spec.market),
+      MACHINE,
+      spec.market,
+      id,
+      String(dataTimestamp),
+      spec.submit ? "1" : "0",
+      String(now),
+      orderOf(dataTimestamp, now, id),
+    );
+    if (created === -1) {
+      // Only an 80-bit id collision gets here.
+      throw new JobStoreError(
+        `${this.where}: job id ${id} of ${spec.market}@${dataTimestamp} is held by another job`,
+      );
+    }
+    return { job: this.decode(id, flat), created: created === 1 };
+  }
+
+  async get(id: string): Promise<JobRecord | undefined> {
+    const hash = await this.client.hgetall(this.jobKey(id));
+    return Object.keys(hash).length === 0 ? undefined : fromHash(hash, `${this.where} ${this.jobKey(id)}`);
+  }
+
+  async update(
+    id: string,
+    patch: JobPatch,
+    now: number,
+    expect?: readonly JobStatus[],
+  ): Promise<JobRecord | undefined> {
+    checkInteger("now", now);
+    const { set, clear } = patchFields(patch);
+    const market = await this.marketOf(id);
+    if (market === null) return undefined;
+    const flat = await this.scripts.zkriskUpdate(
+      ...this.jobKeys(id, market),
+      MACHINE,
+      market,
+      String(now),
+      expect === undefined ? "" : JSON.stringify(expect),
+      JSON.stringify(clear),
+      ...set,
+    );
+    return flat === null ? undefined : this.decode(id, flat);
+  }
+
+  async claimNext(holder: string, now: number): Promise<JobRecord | undefined> {
+    checkInteger("now", now);
+    for (;;) {
+      const [member] = await this.client.zrangebyscore(this.dueKey(), "-inf", now, "LIMIT", 0, 1);
+      if (member === undefined) return undefined;
+      const id = member.slice(ORDER_ID_AT);
+      const market = await this.marketOf(id);
+      if (market === null) {
+        await this.client.zrem(this.dueKey(), member); // an entry without its job: nothing to claim
+        continue;
+      }
+      const flat = await this.scripts.zkriskClaim(
+        ...this.jobKeys(id, market),
+        MACHINE,
+        market,
+        member,
+        holder,
+        String(now),
+      );
+      if (flat !== null) return this.decode(id, flat);
+      // Taken by another process (or no longer due) between the look and the claim: look again.
+    }
+  }
+
+  async recoverInFlight(now: number): Promise<JobRecord[]> {
+    checkInteger("now", now);
+    const ids = await this.client.sunion(...SET_BACKS.map((rule) => this.statusKey(rule.from)));
+    const pending: JobRecord[] = [];
+    for (const id of ids) {
+      const market = await this.marketOf(id);
+      if (market === null) continue;
+      const reply = await this.scripts.zkriskRecover(
+        ...this.jobKeys(id, market),
+        MACHINE,
+        market,
+        String(now),
+      );
+      if (reply !== null && reply[0] === 0) pending.push(this.decode(id, reply[1]));
+    }
+    // In nonce order, so that re-broadcasting them in turn leaves no nonce gap.
+    return pending.sort(
+      (a, b) =>
+        (a.tx?.nonce ?? 0) - (b.tx?.nonce ?? 0) ||
+        a.dataTimestamp - b.dataTimestamp ||
+        (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+    );
+  }
+
+  async latest(market: string, statuses: readonly JobStatus[]): Promise<JobRecord | undefined> {
+    if (statuses.length === 0) return undefined;
+    for (;;) {
+      const multi = this.client.multi();
+      for (const status of statuses) multi.zrevrange(this.latestKey(status, market), 0, 0, "WITHSCORES");
+      let best: { id: string; dataTimestamp: number } | undefined;
+      for (const [err, top] of (await multi.exec()) ?? []) {
+        if (err) throw new JobStoreError(`${this.where}: cannot read the latest jobs of ${market}`, err);
+        const [id, score] = top as string[];
+        if (id !== undefined && (best === undefined || Number(score) > best.dataTimestamp)) {
+          best = { id, dataTimestamp: Number(score) };
+        }
+      }
+      if (best === undefined) return undefined;
+      const job = await this.get(best.id);
+      if (job && statuses.includes(job.status)) return job;
+      // The job changed status between the look and the read: look again.
+    }
+  }
+
+  async maxDataTimestamp(market: string): Promise<number> {
+    const top = await this.client.zrevrange(this.marketKey(market), 0, 0, "WITHSCORES");
+    return top.length === 0 ? 0 : Number(top[1]);
+  }
+
+  async counts(): Promise<Record<JobStatus, number>> {
+    const multi = this.client.multi();
+    for (const status of JOB_STATUSES) multi.scard(this.statusKey(status));
+    const replies = (await multi.exec()) ?? [];
+    const counts = {} as Record<JobStatus, number>;
+    JOB_STATUSES.forEach((status, i) => {
+      const [err, n] = replies[i] ?? [new Error("no reply"), 0];
+      if (err) throw new JobStoreError(`${this.where}: cannot count ${status} jobs: ${err.message}`, err);
+      counts[status] = Number(n);
+    });
+    return counts;
+  }
+
+  /** Quit the connection (after its pending commands). Closing twice is harmless. */
+  async close(): Promise<void> {
+    if (this.client.status === "end") return;
+    try {
+      await this.client.quit();
+    } catch {
+      this.client.disconnect(); // not connected: nothing to flush
+    }
+  }
+
+  private jobKey(id: string): string {
+    return `${this.prefix}:job:${id}`;
+  }
+
+  private dueKey(): string {
+    return `${this.prefix}:due`;
+  }
+
+  private marketKey(market: string): string {
+    return `${this.prefix}:market:${market}`;
+  }
+
+  private statusKey(status: JobStatus): string {
+    return `${this.prefix}:status:${status}`;
+  }
+
+  private latestKey(status: JobStatus, market: string): string {
+    return `${this.prefix}:latest:${status}:${market}`;
+  }
+
+  /** The keys a job script takes (KEYS of lua/includes/job-index.lua), `JOB_KEY_COUNT` of them. */
+  private jobKeys(id: string, market: string): string[] {
+    return [
+      this.jobKey(id),
+      this.dueKey(),
+      this.marketKey(market),
+      ...JOB_STATUSES.map((status) => this.statusKey(status)),
+      ...JOB_STATUSES.map((status) => this.latestKey(status, market)),
+    ];
+  }
+
+  /** The market of a job (it never changes), or null when there is no such job. */
+  private marketOf(id: string): Promise<string | null> {
+    return this.client.hget(this.jobKey(id), "market");
+  }
+
+  /** A job hash returned by a script; `id` names the job in errors when the hash lacks it. */
+  private decode(id: string, flat: readonly string[]): JobRecord {
+    const hash = pairs(flat);
+    return fromHash(hash, `${this.where} ${this.jobKey(hash.id ?? id)}`);
+  }
+}

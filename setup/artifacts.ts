@@ -1,0 +1,378 @@
+/**
+ * The artifact manifest (`artifacts.json`): which r1cs, wasm, zkey, verification key, Solidity verifier and model file
+ * belong together, with the sha256 of each, so a stale or tampered file is refused before it is used.
+ */
+import { existsSync, statSync } from "node:fs";
+import { isAbsolute, join, relative, resolve } from "node:path";
+import { architectureFromJson, architectureMismatches } from "../circuits/architecture";
+import { CIRCUIT_INFO_FILE, type CircuitInfo } from "../circuits/compile-model";
+import { readJsonFile, sha256File, writeJsonAtomic } from "../core/io";
+import { loadQuantizedModel } from "../models/quantized-model";
+import { SetupError } from "../core/errors";
+
+/** File name of the manifest inside an artifact directory. */
+export const MANIFEST_FILE = "artifacts.json";
+/** Version of the manifest format; bumped on incompatible changes (2: the `setup` record). */
+export const MANIFEST_VERSION = 2;
+
+/** The files an artifact directory holds, by role. */
+export const ARTIFACT_KINDS = ["r1cs", "wasm", "zkey", "vkey", "verifier"] as const;
+/** Role of a file in an artifact directory. */
+export type ArtifactKind = (typeof ARTIFACT_KINDS)[number];
+
+/** One hashed file. */
+export interface HashedFile {
+  /** Path relative to the artifact directory. */
+  path: string;
+  /** sha256 of the file's bytes, lowercase hex. */
+  sha256: string;
+  /** Size in bytes. */
+  bytes: number;
+}
+
+/** The circuit's sizes, from its r1cs header. */
+export interface CircuitSummary {
+  /** Circuit name (file stem of the artifacts). */
+  name: string;
+  /** Number of r1cs constraints. */
+  constraints: number;
+  /** Public signals in the proof: outputs then public inputs (`nOutputs + nPubInputs`). */
+  publicSignals: number;
+  /** Public outputs. */
+  outputs: number;
+  /** Public inputs. */
+  publicInputs: number;
+  /** Private inputs. */
+  privateInputs: number;
+  /** Wires, including the constant one. */
+  wires: number;
+  /** Curve of the proof system (always bn128). */
+  curve: "bn128";
+}
+
+/** The phase-1 file the zkey was made from. */
+export interface PtauSummary {
+  /**
+   * File name, without a directory: a public or cached ptau lives outside the artifact directory; the ptau of a
+   * `direct` setup lives inside it.
+   */
+  file: string;
+  /** Power of the file (log2 of the largest domain it supports). */
+  power: number;
+  /** sha256 of the file, lowercase hex. */
+  sha256: string;
+  /** Whether it is an INSECURE local development ptau (see `devPtau`). */
+  dev: boolean;
+}
+
+/** How the proving key was made, and whether it can be trusted. */
+export interface SetupSummary {
+  /**
+   * `ceremony`: snarkjs's phase 2 (new zkey, contributions, beacon, verification) on a ptau; `direct`: a development
+   * setup whose ptau and keys were computed from secrets one process drew and discarded.
+   */
+  method: "ceremony" | "direct";
+  /**
+   * INSECURE: one party could have known the secrets (a `direct` setup, or a ceremony on a development ptau) and so
+   * could forge proofs. Such artifacts must never back a verifier on a public chain: `deploy` refuses them on any
+   * chain but a local one (chain id 31337) unless told otherwise.
+   */
+  insecure: boolean;
+}
+
+/** One step of the phase-2 ceremony, in order. */
+export interface CeremonyStep {
+  /** A random contribution, or a beacon (public randomness, applied with 2^iterationsExp hash iterations). */
+  kind: "contribution" | "beacon";
+  /** Name the contributor gave (absent when none was given; snarkjs keeps at most 64 characters). */
+  name?: string;
+  /** snarkjs contribution hash (blake2b-512), lowercase hex; compare with `snarkjs zkey verify` output. */
+  hash: string;
+  /** Beacon value, hex (beacons only). */
+  beaconHash?: string;
+  /** log2 of the beacon's hash iterations (beacons only). */
+  iterationsExp?: number;
+}
+
+/** The phase-2 ceremony, read from the zkey itself (so it also lists contributions made with other tools). */
+export interface CeremonySummary {
+  /** snarkjs circuit hash (blake2b-512 of the initial zkey), lowercase hex; the same for every zkey of the circuit. */
+  circuitHash: string;
+  /** Every contribution and beacon in the zkey, oldest first. */
+  steps: CeremonyStep[];
+}
+
+/** Contents of `artifacts.json`. */
+export interface ArtifactManifest {
+  version: typeof MANIFEST_VERSION;
+  circuit: CircuitSummary;
+  setup: SetupSummary;
+  ptau: PtauSummary;
+  ceremony: CeremonySummary;
+  files: Record<ArtifactKind, HashedFile>;
+  /** The model file the circuit was generated from; path relative to the artifact directory. */
+  model: { path: string; sha256: string };
+}
+
+/** What {@link writeManifest} needs; file paths absolute or relative to the current directory. */
+export interface ManifestSpec {
+  circuit: CircuitSummary;
+  setup: SetupSummary;
+  ptau: PtauSummary;
+  ceremony: CeremonySummary;
+  files: Record<ArtifactKind, string>;
+  modelPath: string;
+}
+
+function hashed(dir: string, file: string): HashedFile {
+  return { path: relative(dir, resolve(file)), sha256: sha256File(file), bytes: statSync(file).size };
+}
+
+/**
+ * Hash every file of `spec` and write `{dir}/artifacts.json` atomically. Write it last, after every file it names.
+ * @param dir artifact directory
+ * @returns the manifest written
+ */
+export function writeManifest(dir: string, spec: ManifestSpec): ArtifactManifest {
+  const root = resolve(dir);
+  const files = Object.fromEntries(ARTIFACT_KINDS.map((k) => [k, hashed(root, spec.files[k])])) as Record<
+    ArtifactKind,
+    HashedFile
+  >;
+  const manifest: ArtifactManifest = {
+    version: MANIFEST_VERSION,
+    circuit: spec.circuit,
+    setup: spec.setup,
+    ptau: spec.ptau,
+    ceremony: spec.ceremony,
+    files,
+    model: { path: relative(root, resolve(spec.modelPath)), sha256: sha256File(spec.modelPath) },
+  };
+  writeJsonAtomic(join(root, MANIFEST_FILE), manifest);
+  return manifest;
+}
+
+type Json = Record<string, unknown>;
+
+function field<T>(obj: Json, key: string, where: string, check: (v: unknown) => v is T, what: string): T {
+  const v = obj[key];
+  if (!check(v)) throw new SetupError(`${where}.${key}: expected ${what}, got ${JSON.stringify(v)}`);
+  return v;
+}
+const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+const isStr = (v: unknown): v is string => typeof v === "string" && v.length > 0;
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isBool = (v: unknown): v is boolean => typeof v === "boolean";
+const isHex = (v: unknown): v is string => typeof v === "string" && /^[0-9a-f]+$/.test(v);
+const isSha = (v: unknown): v is string => isHex(v) && v.length === 64;
+
+function parseHashed(v: unknown, where: string): HashedFile {
+  if (!isObj(v)) throw new SetupError(`${where}: expected an object`);
+  return {
+    path: field(v, "path", where, isStr, "a path"),
+    sha256: field(v, "sha256", where, isSha, "a sha256 hex string"),
+    bytes: field(v, "bytes", where, isCount, "a byte count"),
+  };
+}
+
+/**
+ * Parse and validate a manifest document; errors name the file and the field.
+ * @param value parsed JSON
+ * @param file where it came from (for messages)
+ */
+export function parseManifest(value: unknown, file: string): ArtifactManifest {
+  if (!isObj(value)) throw new SetupError(`${file}: manifest must be a JSON object`);
+  if (value.version !== MANIFEST_VERSION) {
+    throw new SetupError(
+      `${file}: manifest version ${JSON.stringify(value.version)}, expected ${MANIFEST_VERSION}`,
+    );
+  }
+  const c = field(value, "circuit", file, isObj, "an object");
+  const cw = `${file}: circuit`;
+  const circuit: CircuitSummary = {
+    name: field(c, "name", cw, isStr, "a name"),
+    constraints: field(c, "constraints", cw, isCount, "a count"),
+    publicSignals: field(c, "publicSignals", cw, isCount, "a count"),
+    outputs: field(c, "outputs", cw, isCount, "a count"),
+    publicInputs: field(c, "publicInputs", cw, isCount, "a count"),
+    privateInputs: field(c, "privateInputs", cw, isCount, "a count"),
+    wires: field(c, "wires", cw, isCount, "a count"),
+    curve: field(c, "curve", cw, (v): v is "bn128" => v === "bn128", '"bn128"'),
+  };
+  const st = field(value, "setup", file, isObj, "an object");
+  const setup: SetupSummary = {
+    method: field(
+      st,
+      "method",
+      `${file}: setup`,
+      (v): v is SetupSummary["method"] => v === "ceremony" || v === "direct",
+      '"ceremony" or "direct"',
+    ),
+    insecure: field(st, "insecure", `${file}: setup`, isBool, "a boolean"),
+  };
+  const p = field(value, "ptau", file, isObj, "an object");
+  const pw = `${file}: ptau`;
+  const ptau: PtauSummary = {
+    file: field(p, "file", pw, isStr, "a file name"),
+    power: field(p, "power", pw, isCount, "a power"),
+    sha256: field(p, "sha256", pw, isSha, "a sha256 hex string"),
+    dev: field(p, "dev", pw, isBool, "a boolean"),
+  };
+  const cer = field(value, "ceremony", file, isObj, "an object");
+  const circuitHash = field(cer, "circuitHash", `${file}: ceremony`, isHex, "hex");
+  const rawSteps = field(cer, "steps", `${file}: ceremony`, Array.isArray, "an array") as unknown[];
+  const steps = rawSteps.map((s, i): CeremonyStep => {
+    const w = `${file}: ceremony.steps[${i}]`;
+    if (!isObj(s)) throw new SetupError(`${w}: expected an object`);
+    const kind = field(
+      s,
+      "kind",
+      w,
+      (v): v is CeremonyStep["kind"] => v === "contribution" || v === "beacon",
+      "a kind",
+    );
+    const step: CeremonyStep = { kind, hash: field(s, "hash", w, isHex, "hex") };
+    if (s.name !== undefined) step.name = field(s, "name", w, isStr, "a name");
+    if (kind === "beacon") {
+      step.beaconHash = field(s, "beaconHash", w, isHex, "hex");
+      step.iterationsExp = field(s, "iterationsExp", w, isCount, "a count");
+    }
+    return step;
+  });
+  const f = field(value, "files", file, isObj, "an object");
+  const files = Object.fromEntries(
+    ARTIFACT_KINDS.map((k) => [k, parseHashed(f[k], `${file}: files.${k}`)]),
+  ) as Record<ArtifactKind, HashedFile>;
+  const m = field(value, "model", file, isObj, "an object");
+  const model = {
+    path: field(m, "path", `${file}: model`, isStr, "a path"),
+    sha256: field(m, "sha256", `${file}: model`, isSha, "a sha256 hex string"),
+  };
+  return { version: MANIFEST_VERSION, circuit, setup, ptau, ceremony: { circuitHash, steps }, files, model };
+}
+
+/**
+ * Read `{dir}/artifacts.json` without checking any file against it (use {@link loadArtifacts} before using files).
+ * @param dir artifact directory
+ */
+export function readManifest(dir: string): ArtifactManifest {
+  const file = join(dir, MANIFEST_FILE);
+  if (!existsSync(file)) {
+    throw new SetupError(
+      `${file}: no artifact manifest; run \`zkrisk setup\` to create the artifact directory`,
+    );
+  }
+  return parseManifest(readJsonFile(file, "SETUP_INVALID"), file);
+}
+
+/** Refuse `file` unless it exists and its sha256 is `expected`. The message names the file and both hashes. */
+export function checkFileHash(file: string, expected: string, what: string, manifestFile: string): void {
+  if (!existsSync(file)) throw new SetupError(`${file}: ${what} listed in ${manifestFile} is missing`);
+  const actual = sha256File(file);
+  if (actual !== expected) {
+    throw new SetupError(
+      `${file}: ${what} sha256 ${actual} does not match ${expected} recorded in ${manifestFile}; ` +
+        `the file changed since setup (re-run \`zkrisk setup\`, or restore the file)`,
+    );
+  }
+}
+
+/** A verified artifact directory: the manifest and the absolute path of every file it names. */
+export interface LoadedArtifacts {
+  dir: string;
+  manifest: ArtifactManifest;
+  paths: Record<ArtifactKind, string>;
+  /** Absolute path of the model file that was checked. */
+  modelPath: string;
+  /**
+   * How the model was accepted: `recorded`, it is the model file the manifest records (byte for byte);
+   * `architecture`, another model that fits the committed-weights circuit's architecture (circuit.json).
+   */
+  modelMatch: "recorded" | "architecture";
+}
+
+/** Options of {@link loadArtifacts}. */
+export interface LoadArtifactsOptions {
+  /**
+   * Model file to prove with (default: the path recorded in the manifest). With a committed-weights circuit,
+   * any quantised model that fits its architecture (e.g. a market's own calibration, `zkrisk market-model`);
+   * with a constant-weights circuit, only the recorded model.
+   */
+  modelPath?: string;
+}
+
+/**
+ * Accept a model file other than the recorded one only for a committed-weights circuit whose architecture it
+ * fits: the circuit takes the weights, biases and calibration as private inputs and proves the model
+ * commitment, so no new setup is needed. A constant-weights circuit has its model compiled in.
+ */
+function checkOtherModel(root: string, modelPath: string, manifest: ArtifactManifest, manifestFile: string) {
+  const infoFile = join(root, CIRCUIT_INFO_FILE);
+  // No circuit facts (a directory not made by `zkrisk compile`): only the recorded model, as for any file.
+  if (!existsSync(infoFile)) checkFileHash(modelPath, manifest.model.sha256, "model", manifestFile);
+  const mismatch =
+    `${modelPath}: model sha256 ${sha256File(modelPath)} does not match ${manifest.model.sha256} ` +
+    `(${manifest.model.path}) recorded in ${manifestFile}`;
+  const info = readJsonFile(infoFile, "SETUP_INVALID") as Partial<CircuitInfo>;
+  if (info.mode !== "committed") {
+    throw new SetupError(
+      `${mismatch}; the circuit has ${String(info.mode)} weights (${infoFile}): its model is compiled in, so ` +
+        "it proves only that model. To prove models of one architecture (e.g. per-market calibrations) with " +
+        "one setup, compile with --weights committed",
+    );
+  }
+  if (info.model?.sha256 !== manifest.model.sha256) {
+    throw new SetupError(
+      `${infoFile}: model.sha256 ${String(info.model?.sha256)} is not the one recorded in ${manifestFile} ` +
+        `(${manifest.model.sha256}): the file belongs to another circuit`,
+    );
+  }
+  if (info.architecture === undefined) {
+    throw new SetupError(`${infoFile}: a committed-weights circuit without its architecture`);
+  }
+  const problems = architectureMismatches(
+    loadQuantizedModel(modelPath),
+    architectureFromJson(info.architecture, infoFile),
+  );
+  if (problems.length > 0) {
+    throw new SetupError(
+      `${mismatch}, and it does not fit the committed-weights circuit's architecture (${infoFile}): ` +
+        problems.join("; "),
+    );
+  }
+}
+
+/**
+ * Read the manifest of an artifact directory and re-hash every file it names (r1cs, wasm, zkey, verification key,
+ * Solidity verifier, model). Throws a {@link SetupError} naming the file and both hashes for the first mismatch.
+ * A model file other than the recorded one is accepted only for a committed-weights circuit whose architecture
+ * it fits (see {@link LoadArtifactsOptions.modelPath}).
+ * Hashing reads every file in full (the zkey dominates: tens of MB for a circuit of 2^15 constraints).
+ * @param dir artifact directory
+ */
+export function loadArtifacts(dir: string, options: LoadArtifactsOptions = {}): LoadedArtifacts {
+  const root = resolve(dir);
+  const manifest = readManifest(root);
+  const manifestFile = join(root, MANIFEST_FILE);
+  const at = (p: string) => (isAbsolute(p) ? p : join(root, p));
+  const paths = Object.fromEntries(ARTIFACT_KINDS.map((k) => [k, at(manifest.files[k].path)])) as Record<
+    ArtifactKind,
+    string
+  >;
+  for (const k of ARTIFACT_KINDS) checkFileHash(paths[k], manifest.files[k].sha256, k, manifestFile);
+  const modelPath = resolve(options.modelPath ?? at(manifest.model.path));
+  if (!existsSync(modelPath)) {
+    throw new SetupError(
+      options.modelPath === undefined
+        ? `${modelPath}: model file listed in ${manifestFile} is missing (pass the model's path explicitly)`
+        : `${modelPath}: model file not found`,
+    );
+  }
+  if (sha256File(modelPath) === manifest.model.sha256) {
+    return { dir: root, manifest, paths, modelPath, modelMatch: "recorded" };
+  }
+  // The recorded path itself changed: refused as any changed file is.
+  if (options.modelPath === undefined) checkFileHash(modelPath, manifest.model.sha256, "model", manifestFile);
+  checkOtherModel(root, modelPath, manifest, manifestFile);
+  return { dir: root, manifest, paths, modelPath, modelMatch: "architecture" };
+}

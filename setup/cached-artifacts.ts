@@ -1,0 +1,103 @@
+/**
+ * Development artifacts cached by circuit source: a circuit of the model compiled and set up with the direct
+ * development setup (INSECURE keys, development ptau) once per generated source, under
+ * `.zkrisk-cache/demo/<source sha256[0:16]>-<suffix>`, and reused while they match their manifest. The demo,
+ * `npm run bench` and the real-circuit tests share them; the same cache holds the demo's development publisher
+ * key.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { compileSignedUpdateModel } from "../circuits/compile-model";
+import type { WeightMode } from "../circuits/generate-circuit";
+import { generateUpdateCircuit } from "../circuits/generate-update-circuit";
+import { cacheDir } from "../core/package-root";
+import { sha256Hex } from "../core/io";
+import { loadQuantizedModel } from "../models/quantized-model";
+import { loadArtifacts } from "./artifacts";
+import { silentLog, type SetupLog } from "./log";
+import { setupCompiledDir } from "./run";
+
+/** Where the development artifacts (per circuit source) and the development publisher key are cached. */
+export const DEMO_CACHE = cacheDir("demo");
+
+/** Which model, where (default: the cache) and how to log. */
+export interface CachedArtifactOptions {
+  model: string;
+  /** Artifact directory (default: a cache directory keyed by the circuit source's sha256 and the suffix). */
+  artifacts?: string;
+  log: SetupLog;
+}
+
+/** What {@link cachedArtifacts} builds when its cache cannot be used. */
+export interface ArtifactRecipe {
+  /** The generated circuit source: the cache key. */
+  source: string;
+  /** Directory name after the key, e.g. `constant` or `signed-k1-constant`. */
+  suffix: string;
+  /** What is compiled, for the log line. */
+  what: string;
+  /** Compile the circuit into `dir`. */
+  compile: (dir: string) => Promise<unknown>;
+}
+
+/**
+ * Artifacts of a circuit of the model: reuse a verified cache, else compile and set up (INSECURE direct
+ * development setup). The cache is keyed by the generated circuit's source, so a change of model, mode,
+ * quorum or generator never reuses stale keys.
+ */
+export async function cachedArtifacts(
+  opts: CachedArtifactOptions,
+  recipe: ArtifactRecipe,
+): Promise<{ dir: string; reused: boolean; ms: number }> {
+  const dir = opts.artifacts ?? join(DEMO_CACHE, `${sha256Hex(recipe.source).slice(0, 16)}-${recipe.suffix}`);
+  if (existsSync(join(dir, "artifacts.json"))) {
+    try {
+      loadArtifacts(dir, { modelPath: opts.model });
+      return { dir, reused: true, ms: 0 };
+    } catch (err) {
+      opts.log.warn(`cached artifacts in ${dir} are unusable (${(err as Error).message}); rebuilding them`);
+    }
+  }
+  const t0 = performance.now();
+  opts.log.info(`compiling ${recipe.what} and running a development trusted setup (once)`);
+  await recipe.compile(dir);
+  await setupCompiledDir(dir, opts.model, opts.log);
+  return { dir, reused: false, ms: performance.now() - t0 };
+}
+
+/** Artifacts of the signed-update circuit of the model for publisher sets of quorum `quorum` (default 1, the demo's). */
+export async function signedProvingArtifacts(
+  opts: CachedArtifactOptions & { mode: WeightMode },
+  quorum = 1,
+): Promise<{ dir: string; reused: boolean; ms: number }> {
+  return cachedArtifacts(opts, {
+    source: (await generateUpdateCircuit(loadQuantizedModel(opts.model), opts.mode, quorum)).source,
+    suffix: `signed-k${quorum}-${opts.mode}`,
+    what: `the signed-update circuit (${opts.mode} weights, quorum ${quorum})`,
+    compile: (dir) => compileSignedUpdateModel(opts.model, dir, opts.mode, quorum),
+  });
+}
+
+/** Where the artifacts are, whether they came from the cache, and the compile + setup time of this call. */
+export interface SignedUpdateArtifacts {
+  dir: string;
+  mode: WeightMode;
+  quorum: number;
+  reused: boolean;
+  /** Wall clock of compile and setup in this call (0 when reused), ms. */
+  setupMs: number;
+}
+
+/**
+ * The signed-update circuit of `modelPath` for quorum `quorum` and weight mode `mode`: a verified cache, else
+ * compiled and set up (development setup) now, in the demo's cache (`signedProvingArtifacts`).
+ */
+export async function signedUpdateArtifacts(
+  modelPath: string,
+  mode: WeightMode,
+  quorum: number,
+  log: SetupLog = silentLog,
+): Promise<SignedUpdateArtifacts> {
+  const r = await signedProvingArtifacts({ model: modelPath, mode, log }, quorum);
+  return { dir: r.dir, mode, quorum, reused: r.reused, setupMs: r.ms };
+}

@@ -1,0 +1,296 @@
+/**
+ * The pieces of the signed-update audit that need no chain (audit/audit-signed.ts,
+ * publisher/window-sources.ts): the digest comparison, the publisher set in force from PublisherSetChanged history,
+ * the comparison of signed candles with an independent candle file, and window directories of signed window and
+ * batch files (real signed files, real keys). The audit itself, with the real circuits and a real publisher, is in
+ * audit-signed.test.ts and audit-batch.test.ts.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { windowDigest } from "../../candles";
+import type { CandleSeries } from "../../candles/types";
+import {
+  auditSignedUpdate,
+  candlesByTime,
+  compareWithCandles,
+  digestMatches,
+  setInForce,
+  type PublisherSetChange,
+} from "../../audit/audit-signed";
+import type { PublisherSetConfig } from "../../onchain/oracle";
+import {
+  makePublisherSet,
+  publicKeyOf,
+  publisherSetCommitment,
+  signBatch,
+  signedBatchJson,
+  signWindow,
+  signedWindowJson,
+  writeSignedBatch,
+  writeSignedWindow,
+} from "../../publisher";
+import { statementKey } from "../../circuits/statement";
+import { PublisherArchiveSource, WindowDirectory } from "../../publisher/window-sources";
+import { SMALL_WINDOW } from "../helpers/windows";
+
+const config = (n: number): PublisherSetConfig => ({
+  verifier: "0x0000000000000000000000000000000000000001",
+  modelCommitment: 7n,
+  publisherSet: BigInt(n),
+  quorum: 1,
+  statementKey: BigInt(100 + n),
+});
+const change = (block: number, logIndex: number, from: number, to: number): PublisherSetChange => ({
+  marketId: 1n,
+  block,
+  logIndex,
+  previous: config(from),
+  config: config(to),
+});
+
+describe("digestMatches", () => {
+  it("compares the recomputed digest's low 180 bits (digestSignal) with the event's", async () => {
+    const d = await windowDigest(SMALL_WINDOW);
+    const low = d & ((1n << 180n) - 1n);
+    expect(digestMatches(d, low)).toBe(true);
+    expect(digestMatches(d, d)).toBe(d === low);
+    expect(digestMatches(d, low ^ 1n)).toBe(false);
+    expect(digestMatches(d, low ^ (1n << 179n))).toBe(false);
+  });
+});
+
+describe("setInForce", () => {
+  // Set 1 until block 10 (log 3), then 2 until block 20, then 3.
+  const history = [change(10, 3, 1, 2), change(20, 0, 2, 3)];
+  it("is the last change before the update, else the previous of the first change after it", () => {
+    expect(setInForce(history, { block: 5, logIndex: 0 })?.publisherSet).toBe(1n);
+    expect(setInForce(history, { block: 10, logIndex: 2 })?.publisherSet).toBe(1n);
+    expect(setInForce(history, { block: 10, logIndex: 4 })?.publisherSet).toBe(2n);
+    expect(setInForce(history, { block: 19, logIndex: 9 })?.publisherSet).toBe(2n);
+    expect(setInForce(history, { block: 20, logIndex: 1 })?.publisherSet).toBe(3n);
+    expect(setInForce(history, { block: 99, logIndex: 0 })?.statementKey).toBe(103n);
+  });
+  it("is undefined without a change in range (the oracle's configuration is read instead)", () => {
+    expect(setInForce([], { block: 5, logIndex: 0 })).toBeUndefined();
+  });
+});
+
+/** SMALL_WINDOW's present bars as float candles (the file an exchange would give), minus `drop`. */
+function candles(edit: (c: CandleSeries["candles"][number]) => void = () => {}, drop: number[] = []) {
+  const bars = SMALL_WINDOW.bars.filter((b, i) => !b.missing && !drop.includes(i));
+  const list = bars.map((b) => {
+    const c = {
+      time: b.time,
+      open: Number(b.close) / 1e8,
+      high: Number(b.high) / 1e8,
+      low: Number(b.low) / 1e8,
+      close: Number(b.close) / 1e8,
+      volume: Number(b.volume) / 1e8,
+    };
+    edit(c);
+    return c;
+  });
+  const series: CandleSeries = { source: "exchange.csv", candles: list, intervalMs: 7_200_000, gaps: [] };
+  return { series, byTime: candlesByTime(series) };
+}
+
+describe("compareWithCandles", () => {
+  const iso = (i: number) => new Date(SMALL_WINDOW.bars[i].time).toISOString();
+  it("finds nothing when the file has the signed candles", () => {
+    expect(compareWithCandles(SMALL_WINDOW, candles())).toEqual({ flags: [], gaps: [] });
+  });
+  it("names the bar and the field of each difference (the first, and how many more)", () => {
+    const closeUp = candles((c) => {
+      if (c.time === SMALL_WINDOW.bars[0].time) c.close = 4315.33;
+    });
+    expect(compareWithCandles(SMALL_WINDOW, closeUp).flags).toEqual([
+      `the signed candles are not exchange.csv's: bar ${iso(0)} close: signed 4315.32, exchange.csv 4315.33`,
+    ]);
+    const two = candles((c) => {
+      c.volume = 71.5;
+    });
+    expect(compareWithCandles(SMALL_WINDOW, two).flags[0]).toMatch(
+      new RegExp(`bar ${iso(0)} volume: signed 70\\.415925, exchange\\.csv 71\\.5; 1 more differ$`),
+    );
+  });
+  it("flags a signed bar the file does not have, and a bar signed as missing that the file has", () => {
+    // The middle bar signed as present; the file has only the first and the last.
+    const b0 = SMALL_WINDOW.bars[0];
+    const signedMiddle = {
+      ...SMALL_WINDOW,
+      bars: [b0, { ...b0, time: SMALL_WINDOW.bars[1].time }, SMALL_WINDOW.bars[2]],
+    };
+    expect(compareWithCandles(signedMiddle, candles()).flags).toEqual([
+      `the signed candles are not exchange.csv's: bar ${iso(1)}: signed with close 4315.32, exchange.csv has no such bar`,
+    ]);
+    const full = candles();
+    const middle = { ...full.series.candles[0], time: SMALL_WINDOW.bars[1].time };
+    const series = { ...full.series, candles: [full.series.candles[0], middle, full.series.candles[1]] };
+    expect(compareWithCandles(SMALL_WINDOW, { series, byTime: candlesByTime(series) }).flags).toEqual([
+      `the signed candles are not exchange.csv's: bar ${iso(1)}: signed as missing, exchange.csv has it (close 4315.32)`,
+    ]);
+  });
+  it("does not compare bars the file does not cover, and says so", () => {
+    const last = candles(undefined, [0]);
+    const { series } = last;
+    const covered = { ...series, candles: series.candles.slice(-1) };
+    expect(compareWithCandles(SMALL_WINDOW, { series: covered, byTime: candlesByTime(covered) })).toEqual({
+      flags: [],
+      gaps: ["exchange.csv does not cover 2 of the window's 3 bars: they were not compared"],
+    });
+  });
+});
+
+describe("window sources", () => {
+  const dir = mkdtempSync(join(tmpdir(), "zkrisk-window-sources-"));
+  const key = async (byte: number) => {
+    const privateKey = new Uint8Array(32).fill(byte);
+    return { privateKey, publicKey: await publicKeyOf(privateKey) };
+  };
+
+  it("a directory is read recursively and indexed by market and end time; each window is checked when asked for", async () => {
+    const root = join(dir, "archive");
+    mkdirSync(join(root, "BTC-USDT"), { recursive: true });
+    const signed = await signWindow(await key(1), "BTC-USDT", SMALL_WINDOW);
+    writeSignedWindow(join(root, "BTC-USDT", `${SMALL_WINDOW.endTime}.json`), signed);
+    const edited = signedWindowJson(await signWindow(await key(2), "BTC-USDT", SMALL_WINDOW)) as {
+      bars: { close: string }[];
+    };
+    edited.bars[0].close = "431533000000"; // 4315.33, within its high and low
+    writeFileSync(join(root, "edited.json"), JSON.stringify(edited));
+    const source = WindowDirectory.open(root);
+    expect(source.files).toBe(2);
+    const found = await source.lookup("BTC-USDT", SMALL_WINDOW.marketId, SMALL_WINDOW.endTime);
+    expect(found.map((l) => l.kind)).toEqual(["found", "invalid"]);
+    expect(found[0]).toMatchObject({ kind: "found", window: { digest: signed.digest } });
+    expect(found[1]).toMatchObject({
+      kind: "invalid",
+      reason: expect.stringMatching(/edited\.json: digest: \d+ is not the digest of the bars/),
+    });
+    const other = await source.lookup("BTC-USDT", SMALL_WINDOW.marketId, SMALL_WINDOW.endTime - 7_200_000);
+    expect(other).toEqual([
+      { source: root, kind: "absent", reason: expect.stringContaining("no window ending") },
+    ]);
+  });
+
+  it("batch files are indexed by each of their markets' windows and checked when asked for, apart from windows", async () => {
+    const root = join(dir, "batches");
+    mkdirSync(root);
+    const eth = { ...SMALL_WINDOW, marketId: 0x4554482d55534454n }; // "ETH-USDT"
+    const windows = [
+      { market: "BTC-USDT", window: SMALL_WINDOW },
+      { market: "ETH-USDT", window: eth },
+    ];
+    const batch = await signBatch(await key(1), windows);
+    writeSignedBatch(join(root, "batch.json"), batch);
+    const edited = signedBatchJson(batch) as { markets: { bars: { close: string }[] }[] };
+    edited.markets[1].bars[0].close = "431533000000";
+    writeFileSync(join(root, "edited.json"), JSON.stringify(edited));
+    writeSignedWindow(join(root, "window.json"), await signWindow(await key(1), "BTC-USDT", SMALL_WINDOW));
+    const source = WindowDirectory.open(root);
+    expect(source.files).toBe(3);
+
+    const btc = await source.lookupBatches("BTC-USDT", SMALL_WINDOW.marketId, SMALL_WINDOW.endTime);
+    expect(btc.map((l) => l.kind)).toEqual(["found", "invalid"]);
+    expect(btc[0]).toMatchObject({ kind: "found", batch: { digest: batch.digest } });
+    expect(btc[1]).toMatchObject({
+      kind: "invalid",
+      reason: expect.stringMatching(/edited\.json: markets\[1\]\.digest: \d+ is not the digest of the bars/),
+    });
+    const ethFound = await source.lookupBatches("ETH-USDT", eth.marketId, eth.endTime);
+    expect(ethFound.map((l) => l.source)).toEqual([join(root, "batch.json"), join(root, "edited.json")]);
+    // Windows and batches are looked up apart.
+    const windowsFound = await source.lookup("BTC-USDT", SMALL_WINDOW.marketId, SMALL_WINDOW.endTime);
+    expect(windowsFound.map((l) => l.source)).toEqual([join(root, "window.json")]);
+    const earlier = SMALL_WINDOW.endTime - 7_200_000;
+    expect(await source.lookupBatches("BTC-USDT", SMALL_WINDOW.marketId, earlier)).toEqual([
+      {
+        source: root,
+        kind: "absent",
+        reason: `${root}: no signed batch with a window of BTC-USDT ending at ${new Date(earlier).toISOString()}`,
+      },
+    ]);
+
+    const broken = join(dir, "broken-batch");
+    mkdirSync(broken);
+    writeFileSync(join(broken, "b.json"), JSON.stringify({ version: 1, markets: [{ endTime: 1 }] }));
+    expect(() => WindowDirectory.open(broken)).toThrow(
+      /b\.json: markets\[0\]\.market: missing: not a signed batch file \(--windows .*broken-batch\)/,
+    );
+  });
+
+  it("refuses a directory holding a file that is no signed window, naming it, and a path that is no directory", () => {
+    const root = join(dir, "mixed");
+    mkdirSync(root);
+    writeFileSync(join(root, "set.json"), JSON.stringify({ version: 1, quorum: 1, keys: [] }));
+    expect(() => WindowDirectory.open(root)).toThrow(/set\.json: market: missing: not a signed window file/);
+    expect(() => WindowDirectory.open(join(root, "set.json"))).toThrow(
+      /^--windows: '.*set\.json' is not a directory$/,
+    );
+  });
+
+  it("a publisher URL must be http(s); an unreachable publisher is absent evidence, not a fault", async () => {
+    expect(() => new PublisherArchiveSource("ftp://127.0.0.1:1")).toThrow(
+      /^--publisher: 'ftp:\/\/127\.0\.0\.1:1' is not an http\(s\) URL$/,
+    );
+    const down = new PublisherArchiveSource("http://127.0.0.1:1", "--publisher", 2_000);
+    const [l] = await down.lookup("BTC-USDT", SMALL_WINDOW.marketId, SMALL_WINDOW.endTime);
+    expect(l.kind).toBe("absent");
+    expect(l.source).toBe(`http://127.0.0.1:1/v1/windows/BTC-USDT?at=${SMALL_WINDOW.endTime}`);
+    expect(l.kind === "absent" && l.reason).toMatch(/unreachable/);
+  });
+});
+
+describe("auditSignedUpdate: the registered configuration (check 1)", () => {
+  it("flags a statement key that is not the key of the market, model, set and oracle, and a quorum the set does not commit to", async () => {
+    const set = await makePublisherSet([await publicKeyOf(new Uint8Array(32).fill(9))], 1);
+    const commitment = await publisherSetCommitment(set);
+    const parts = {
+      marketId: SMALL_WINDOW.marketId,
+      modelCommitment: 7n,
+      publisherSet: commitment,
+      domain: 5n,
+    };
+    const good: PublisherSetConfig = {
+      verifier: "0x0000000000000000000000000000000000000001",
+      modelCommitment: 7n,
+      publisherSet: commitment,
+      quorum: 1,
+      statementKey: await statementKey(parts),
+    };
+    const ctx = {
+      domain: 5n,
+      sources: [],
+      sets: new Map([[commitment, { file: "set.json", set, commitment }]]),
+    };
+    const u = {
+      marketId: SMALL_WINDOW.marketId,
+      market: "BTC-USDT",
+      maintenanceMarginBps: 100n,
+      initialMarginBps: 200n,
+      dataTimestamp: BigInt(SMALL_WINDOW.endTime / 1000),
+      windowDigest: 1n,
+      blockTimestamp: SMALL_WINDOW.endTime / 1000 + 7200,
+    };
+    const honest = await auditSignedUpdate(ctx, u, good);
+    expect(honest.flags).toEqual([]);
+    expect(honest.gaps).toEqual([
+      "no window source (--publisher URL or --windows DIR): the window was not looked up",
+    ]);
+
+    const otherDomain = await auditSignedUpdate({ ...ctx, domain: 6n }, u, good);
+    expect(otherDomain.flags).toHaveLength(1);
+    expect(otherDomain.flags[0]).toMatch(
+      /^the registered statement key 0x[0-9a-f]+ is not the key of this market, its model 0x7, its publisher set 0x[0-9a-f]+ and this oracle \(0x[0-9a-f]+\)$/,
+    );
+    const quorum = await auditSignedUpdate(ctx, u, { ...good, quorum: 2 });
+    expect(quorum.flags).toEqual([
+      `the oracle registered quorum 2 with publisher set 0x${commitment.toString(16)}, which commits to quorum 1 (set.json)`,
+    ]);
+    const noFile = await auditSignedUpdate({ ...ctx, sets: new Map() }, u, good);
+    expect(noFile.flags).toEqual([]);
+    expect(noFile.gaps[0]).toMatch(/^no --publishers file commits to the publisher set in force 0x/);
+  });
+});
