@@ -126,3 +126,10 @@ export function table(rows: string[][]): string {
     )
     .join("\n");
 }
+
+/** Markdown table with padded columns (pastes into the README as is). */
+export function markdownTable(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(3, ...rows.map((r) => r[c].length)));
+  const line = (r: string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c])).join(" | ")} |`;
+  return [line(rows[0]), line(widths.map((w) => "-".repeat(w))), ...rows.slice(1).map(line)].join("\n");
+}

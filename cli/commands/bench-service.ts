@@ -2,12 +2,22 @@
 import { UsageError } from "../../core/errors";
 import { writeJsonAtomic } from "../../core/io";
 import { runServiceBench, type ServiceBenchReport } from "../../bench/service-bench";
-import { outFileOption, parseIntListOption, parseIntOption, printJson } from "../options";
-import { markdownTable } from "./bench";
+import { markdownTable, outFileOption, output, parseIntListOption, parseIntOption } from "../options";
 import { stderrLog } from "../../setup/log";
 
-/** The report as a table. */
-export function formatServiceBench(r: ServiceBenchReport): string {
+/** The options of `zkrisk bench-service`, as commander gives them (cli/register/bench-service.ts). */
+export interface BenchServiceFlags {
+  model: string;
+  concurrency: string;
+  requests: string;
+  parallel: string;
+  bars: string;
+  json?: boolean;
+  out?: string;
+}
+
+/** The text output of `zkrisk bench-service`: the report as a table, then how it was measured. */
+export function formatBenchService(r: ServiceBenchReport): string {
   return (
     `Prover service under load (${r.machine.cpus} cores, ${r.machine.cpuModel}, Node ${r.machine.node}):\n\n` +
     markdownTable([
@@ -38,19 +48,8 @@ export function formatServiceBench(r: ServiceBenchReport): string {
   );
 }
 
-/** The options of `zkrisk bench-service`, as commander gives them (cli/register/bench-service.ts). */
-export interface BenchServiceFlags {
-  model: string;
-  concurrency: string;
-  requests: string;
-  parallel: string;
-  bars: string;
-  json?: boolean;
-  out?: string;
-}
-
-/** `zkrisk bench-service`: measure the prover service under load. */
-export async function benchServiceAction(f: BenchServiceFlags): Promise<void> {
+/** Measure the prover service under load (progress on stderr, none with --json); write the report to --out. */
+export async function runBenchService(f: BenchServiceFlags): Promise<ServiceBenchReport> {
   if (f.out !== undefined) outFileOption("--out", f.out);
   const requests = parseIntOption("--requests", f.requests, 1, 100_000);
   // The publisher signs these bars at its start (one window each).
@@ -65,6 +64,10 @@ export async function benchServiceAction(f: BenchServiceFlags): Promise<void> {
     log: stderrLog(f.json === true),
   });
   if (f.out) writeJsonAtomic(f.out, report);
-  if (f.json) printJson(report);
-  else process.stdout.write(formatServiceBench(report));
+  return report;
+}
+
+/** `zkrisk bench-service`: measure the prover service under load. */
+export async function benchServiceAction(f: BenchServiceFlags): Promise<void> {
+  output(await runBenchService(f), f.json, formatBenchService);
 }

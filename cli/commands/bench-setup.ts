@@ -3,8 +3,7 @@ import type { WeightMode } from "../../circuits/generate-circuit";
 import { UsageError } from "../../core/errors";
 import { writeJsonAtomic } from "../../core/io";
 import { runSetupBench, type SetupBenchReport } from "../../bench/bench-setup";
-import { outFileOption, parseIntListOption, printJson } from "../options";
-import { markdownTable } from "./bench";
+import { markdownTable, outFileOption, output, parseIntListOption } from "../options";
 import { stderrLog } from "../../setup/log";
 
 /** Typed flags of the command. */
@@ -64,6 +63,5 @@ export async function benchSetupAction(f: BenchSetupFlags): Promise<void> {
   if (f.out !== undefined) outFileOption("--out", f.out);
   const report = await runBenchSetup(f);
   if (f.out) writeJsonAtomic(f.out, report);
-  if (f.json) printJson(report);
-  else process.stdout.write(formatSetupBench(report));
+  output(report, f.json, formatSetupBench);
 }

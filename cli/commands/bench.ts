@@ -10,7 +10,7 @@ import { writeJsonAtomic } from "../../core/io";
 import { runBench, type BenchReport, type SignedBatchRow, type UpdateGasFigures } from "../../bench/bench";
 import type { SignedCircuitSpec, SignedProvingBench } from "../../bench/signed-update-bench";
 import { ALL_MODES, DEFAULT_COLD_RUNS, DEFAULT_WARM_RUNS } from "../register/bench";
-import { outFileOption, parseIntOption, printJson } from "../options";
+import { markdownTable, outFileOption, output, parseIntOption } from "../options";
 import { stderrLog } from "../../setup/log";
 
 /** Flags of `zkrisk bench`, as commander hands them over. */
@@ -50,6 +50,67 @@ export function parseSignedCircuits(value: string): SignedCircuitSpec[] {
   return specs;
 }
 
+/** `--batch`: distinct batch sizes in [1, 32], or "none". */
+export function parseBatchSizes(value: string): number[] {
+  if (value.trim() === "none") return [];
+  const sizes = value.split(",").map((v) => parseIntOption("--batch", v, 1, 32));
+  if (new Set(sizes).size !== sizes.length) throw new UsageError(`--batch: '${value}' repeats a size`);
+  return sizes;
+}
+
+/** Warm and cold run counts from `--runs`, `--cold-runs` and `--quick`. */
+export function parseRuns(f: Pick<BenchFlags, "runs" | "coldRuns" | "quick">): {
+  warm: number;
+  cold: number;
+} {
+  if (f.quick) {
+    if (f.runs !== undefined || f.coldRuns !== undefined) {
+      throw new UsageError("--quick sets one run of each kind: give it without --runs or --cold-runs");
+    }
+    return { warm: 1, cold: 1 };
+  }
+  const runs = f.runs === undefined ? undefined : parseIntOption("--runs", f.runs, 1, 1000);
+  const cold = f.coldRuns === undefined ? undefined : parseIntOption("--cold-runs", f.coldRuns, 1, 100);
+  return { warm: runs ?? DEFAULT_WARM_RUNS, cold: cold ?? runs ?? DEFAULT_COLD_RUNS };
+}
+
+/**
+ * Measure what the flags ask for (progress on stderr, none with --json) and write the report to --out.
+ * (Named for the command: `runBench` is the measurement itself, bench/bench.ts.)
+ */
+export async function runBenchCommand(f: BenchFlags): Promise<BenchReport> {
+  if (f.out !== undefined) outFileOption("--out", f.out);
+  const runs = parseRuns(f);
+  const circuits = parseSignedCircuits(f.signedCircuits);
+  const batchSizes = parseBatchSizes(f.batch);
+  if (circuits.length === 0 && !f.updateGas && batchSizes.length === 0) {
+    throw new UsageError(
+      "nothing to measure: --signed-circuits none, --no-update-gas and --batch none leave no figure",
+    );
+  }
+  const report = await runBench({
+    model: f.model,
+    data: f.data,
+    market: f.market,
+    circuits,
+    updateGas: f.updateGas,
+    batchSizes,
+    warmRuns: runs.warm,
+    coldRuns: runs.cold,
+    log: stderrLog(Boolean(f.json)),
+  });
+  if (f.out) writeJsonAtomic(f.out, report);
+  return report;
+}
+
+const int = (n: number) => n.toLocaleString("en-US");
+
+function ms(x: number): string {
+  if (x < 10) return `${x.toFixed(2)} ms`;
+  if (x < 1000) return `${x.toFixed(0)} ms`;
+  return `${(x / 1000).toFixed(2)} s`;
+}
+
 /** Text table of the signed-update circuits' size and times, a column per circuit ("" for none). */
 export function formatCircuits(circuits: readonly SignedProvingBench[], runs: BenchReport["runs"]): string {
   if (circuits.length === 0) return "";
@@ -81,36 +142,6 @@ export function formatCircuits(circuits: readonly SignedProvingBench[], runs: Be
   );
 }
 
-/** `--batch`: distinct batch sizes in [1, 32], or "none". */
-export function parseBatchSizes(value: string): number[] {
-  if (value.trim() === "none") return [];
-  const sizes = value.split(",").map((v) => parseIntOption("--batch", v, 1, 32));
-  if (new Set(sizes).size !== sizes.length) throw new UsageError(`--batch: '${value}' repeats a size`);
-  return sizes;
-}
-
-/** Text table of the signed batch figures. */
-export function formatBatch(rows: readonly SignedBatchRow[]): string {
-  if (rows.length === 0) return "";
-  return (
-    "\nSigned batches (one proof and one quorum signature for N markets, submitSignedBatch on the in-process " +
-    "network; quorum 1, constant weights):\n\n" +
-    markdownTable([
-      ["N", "constraints", "public signals", "proving", "gas, first", "gas, later", "later gas per market"],
-      ...rows.map((r) => [
-        String(r.n),
-        int(r.constraints),
-        String(r.publicSignals),
-        `${(r.provingMs[1] / 1000).toFixed(1)} s`,
-        int(r.gasFirst),
-        int(r.gasLater),
-        int(Math.round(r.gasPerMarket)),
-      ]),
-    ]) +
-    "\n"
-  );
-}
-
 /** Text table of the signed-update gas: each update's total, its verifier call (and pairing) and the rest. */
 export function formatUpdateGas(g: UpdateGasFigures | undefined): string {
   if (!g) return "";
@@ -137,35 +168,26 @@ export function formatUpdateGas(g: UpdateGasFigures | undefined): string {
   );
 }
 
-/** Warm and cold run counts from `--runs`, `--cold-runs` and `--quick`. */
-export function parseRuns(f: Pick<BenchFlags, "runs" | "coldRuns" | "quick">): {
-  warm: number;
-  cold: number;
-} {
-  if (f.quick) {
-    if (f.runs !== undefined || f.coldRuns !== undefined) {
-      throw new UsageError("--quick sets one run of each kind: give it without --runs or --cold-runs");
-    }
-    return { warm: 1, cold: 1 };
-  }
-  const runs = f.runs === undefined ? undefined : parseIntOption("--runs", f.runs, 1, 1000);
-  const cold = f.coldRuns === undefined ? undefined : parseIntOption("--cold-runs", f.coldRuns, 1, 100);
-  return { warm: runs ?? DEFAULT_WARM_RUNS, cold: cold ?? runs ?? DEFAULT_COLD_RUNS };
-}
-
-const int = (n: number) => n.toLocaleString("en-US");
-
-function ms(x: number): string {
-  if (x < 10) return `${x.toFixed(2)} ms`;
-  if (x < 1000) return `${x.toFixed(0)} ms`;
-  return `${(x / 1000).toFixed(2)} s`;
-}
-
-/** Markdown table with padded columns (pastes into the README as is). */
-export function markdownTable(rows: string[][]): string {
-  const widths = rows[0].map((_, c) => Math.max(3, ...rows.map((r) => r[c].length)));
-  const line = (r: string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c])).join(" | ")} |`;
-  return [line(rows[0]), line(widths.map((w) => "-".repeat(w))), ...rows.slice(1).map(line)].join("\n");
+/** Text table of the signed batch figures. */
+export function formatBatch(rows: readonly SignedBatchRow[]): string {
+  if (rows.length === 0) return "";
+  return (
+    "\nSigned batches (one proof and one quorum signature for N markets, submitSignedBatch on the in-process " +
+    "network; quorum 1, constant weights):\n\n" +
+    markdownTable([
+      ["N", "constraints", "public signals", "proving", "gas, first", "gas, later", "later gas per market"],
+      ...rows.map((r) => [
+        String(r.n),
+        int(r.constraints),
+        String(r.publicSignals),
+        `${(r.provingMs[1] / 1000).toFixed(1)} s`,
+        int(r.gasFirst),
+        int(r.gasLater),
+        int(Math.round(r.gasPerMarket)),
+      ]),
+    ]) +
+    "\n"
+  );
 }
 
 /** The report as text: a header naming the model and the machine, then a table per section measured. */
@@ -183,30 +205,7 @@ export function formatBench(r: BenchReport): string {
   );
 }
 
-/** Run the command with parsed flags (the action of `zkrisk bench`). */
-export async function runBenchCommand(f: BenchFlags): Promise<BenchReport> {
-  if (f.out !== undefined) outFileOption("--out", f.out);
-  const runs = parseRuns(f);
-  const circuits = parseSignedCircuits(f.signedCircuits);
-  const batchSizes = parseBatchSizes(f.batch);
-  if (circuits.length === 0 && !f.updateGas && batchSizes.length === 0) {
-    throw new UsageError(
-      "nothing to measure: --signed-circuits none, --no-update-gas and --batch none leave no figure",
-    );
-  }
-  const report = await runBench({
-    model: f.model,
-    data: f.data,
-    market: f.market,
-    circuits,
-    updateGas: f.updateGas,
-    batchSizes,
-    warmRuns: runs.warm,
-    coldRuns: runs.cold,
-    log: stderrLog(Boolean(f.json)),
-  });
-  if (f.out) writeJsonAtomic(f.out, report);
-  if (f.json) printJson(report);
-  else process.stdout.write(formatBench(report));
-  return report;
+/** `zkrisk bench`: measure, then print the report. */
+export async function benchAction(f: BenchFlags): Promise<void> {
+  output(await runBenchCommand(f), f.json, formatBench);
 }

@@ -51,7 +51,5 @@ export function registerBench(program: Command): void {
       "signed batch sizes N (constraints, proving time, submitSignedBatch gas per market), or none",
       DEFAULT_BATCH_SIZES,
     )
-    .action(async (f: BenchFlags) => {
-      await (await commands()).runBenchCommand(f);
-    });
+    .action(async (f: BenchFlags) => (await commands()).benchAction(f));
 }
