@@ -4,7 +4,7 @@ import { loadCandles } from "../../candles/load-data";
 import { inferBar, type BarInference } from "../../models/predict";
 import { loadQuantizedModel, type QuantizedModel } from "../../models/quantized-model";
 import type { CandleSeries } from "../../candles/types";
-import { parseDateOption, printJson, table } from "../options";
+import { output, parseDateOption, table } from "../options";
 
 /** The options of `zkrisk infer`, as commander gives them (cli/register/infer.ts). */
 export interface InferFlags {
@@ -33,8 +33,35 @@ export function barIndexAt(series: CandleSeries, ms: number, option = "--at"): n
   return lo;
 }
 
-/** Machine-readable form of one inference. */
-export function inferenceJson(model: QuantizedModel, r: BarInference) {
+/** One bar's inference with the model that made it (its market, feature names and scales). */
+export interface InferResult {
+  model: QuantizedModel;
+  inference: BarInference;
+}
+
+/** Load the model and the candles and run the integer engine on the bar `--at` (default: the latest). */
+export async function runInfer(f: InferFlags): Promise<InferResult> {
+  const model = loadQuantizedModel(f.model);
+  const series = loadCandles(f.data);
+  const index =
+    f.at === undefined ? series.candles.length - 1 : barIndexAt(series, parseDateOption("--at", f.at));
+  return { model, inference: inferBar(model, series, index) };
+}
+
+/** The text output of `zkrisk infer`: the bar, its features (value and integer) and the margins. */
+export function formatInfer({ model, inference: r }: InferResult): string {
+  return (
+    `${model.market} bar ${new Date(r.time).toISOString()}\n` +
+    table([
+      ["feature", "value", `integer (scale 2^${model.features[0]?.scaleBits})`],
+      ...model.features.map((f, i) => [f.name, r.features[i].toPrecision(6), r.featuresInt[i].toString()]),
+    ]) +
+    `\nmaintenance margin ${r.trace.maintenanceMarginBps} bps, initial margin ${r.trace.initialMarginBps} bps (integer engine)\n`
+  );
+}
+
+/** The `--json` document of `zkrisk infer`: the bar, its features (value and integer) and the margins. */
+export function inferJson({ model, inference: r }: InferResult) {
   return {
     market: model.market,
     bar: new Date(r.time).toISOString(),
@@ -49,25 +76,7 @@ export function inferenceJson(model: QuantizedModel, r: BarInference) {
   };
 }
 
-/** Text form of one inference. */
-export function formatInference(model: QuantizedModel, r: BarInference): string {
-  return (
-    `${model.market} bar ${new Date(r.time).toISOString()}\n` +
-    table([
-      ["feature", "value", `integer (scale 2^${model.features[0]?.scaleBits})`],
-      ...model.features.map((f, i) => [f.name, r.features[i].toPrecision(6), r.featuresInt[i].toString()]),
-    ]) +
-    `\nmaintenance margin ${r.trace.maintenanceMarginBps} bps, initial margin ${r.trace.initialMarginBps} bps (integer engine)\n`
-  );
-}
-
 /** `zkrisk infer`: features and margins of one bar. */
-export function inferAction(f: InferFlags): void {
-  const model = loadQuantizedModel(f.model);
-  const series = loadCandles(f.data);
-  const index =
-    f.at === undefined ? series.candles.length - 1 : barIndexAt(series, parseDateOption("--at", f.at));
-  const r = inferBar(model, series, index);
-  if (f.json) printJson(inferenceJson(model, r));
-  else process.stdout.write(formatInference(model, r));
+export async function inferAction(f: InferFlags): Promise<void> {
+  output(await runInfer(f), f.json, formatInfer, inferJson);
 }
