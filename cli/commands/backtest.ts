@@ -19,7 +19,7 @@ import {
   type PooledModelResult,
 } from "../../models/run-backtest";
 import { DEFAULT_CALIBRATIONS } from "../paths";
-import { outFileOption, parseDateOption, parseFloatOption, printJson, table } from "../options";
+import { outFileOption, output, parseDateOption, parseFloatOption, table } from "../options";
 
 /** The options of `zkrisk backtest`, as commander gives them (cli/register/backtest.ts). */
 export interface BacktestFlags {
@@ -38,8 +38,16 @@ export interface BacktestFlags {
 
 const p3 = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : "n/a");
 
-/** Text rendering of a backtest report. */
-export function formatBacktest(r: FullBacktestReport): string {
+/** The reports of `zkrisk backtest`: one per `--data` file, and with several files the pooled figures. */
+export interface BacktestResult {
+  /** One report per `--data` file, in their order. */
+  reports: FullBacktestReport[];
+  /** The figures pooled over the markets; only with several `--data` files. */
+  pooled?: PooledModelResult[];
+}
+
+/** Text rendering of one market's backtest report (also the demo's). */
+export function formatBacktestReport(r: FullBacktestReport): string {
   return (
     (r.market === undefined ? "" : `${r.market}: `) +
     `period ${r.period.from} .. ${r.period.to}, ${r.bars} bars with a full 24 h ahead ` +
@@ -109,8 +117,11 @@ function formatPooled(p: PooledModelResult[]): string {
   );
 }
 
-/** `zkrisk backtest`: the report of the model and the baselines. */
-export function backtestAction(f: BacktestFlags): void {
+/**
+ * Backtest the model and the baselines on every `--data` file and write `--series` and `--report` when asked.
+ * (Named for the command: `runBacktest` is the backtest of one series, models/run-backtest.ts.)
+ */
+export async function runBacktestCommand(f: BacktestFlags): Promise<BacktestResult> {
   if (f.series !== undefined) outFileOption("--series", f.series);
   if (f.report !== undefined) outFileOption("--report", f.report);
   if (f.market !== undefined && f.data.length !== 1) {
@@ -161,9 +172,20 @@ export function backtestAction(f: BacktestFlags): void {
   const pooled = reports.length > 1 ? poolReports(reports) : undefined;
   if (f.series !== undefined) writeFileAtomic(f.series, seriesCsv(marketSeries));
   if (f.report !== undefined) writeFileAtomic(f.report, reportHtml(marketSeries, pooled));
-  if (f.json) {
-    printJson(reports.length === 1 ? reports[0] : { markets: reports, pooled });
-    return;
-  }
-  process.stdout.write(reports.map(formatBacktest).join("\n") + (pooled ? "\n" + formatPooled(pooled) : ""));
+  return { reports, pooled };
+}
+
+/** The text output of `zkrisk backtest`: each market's report, then the pooled figures. */
+export function formatBacktest(r: BacktestResult): string {
+  return r.reports.map(formatBacktestReport).join("\n") + (r.pooled ? "\n" + formatPooled(r.pooled) : "");
+}
+
+/** The `--json` document of `zkrisk backtest`: the report of a single file, else `{markets, pooled}`. */
+export function backtestJson(r: BacktestResult): unknown {
+  return r.reports.length === 1 ? r.reports[0] : { markets: r.reports, pooled: r.pooled };
+}
+
+/** `zkrisk backtest`: the report of the model and the baselines. */
+export async function backtestAction(f: BacktestFlags): Promise<void> {
+  output(await runBacktestCommand(f), f.json, formatBacktest, backtestJson);
 }

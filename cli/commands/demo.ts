@@ -7,10 +7,10 @@ import type { WeightMode } from "../../circuits/generate-circuit";
 import { UsageError } from "../../core/errors";
 import { loadCandles } from "../../candles/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
-import { runBacktest } from "../../models/run-backtest";
-import { runDemo } from "../../demo/demo";
-import { printJson, table } from "../options";
-import { formatBacktest } from "./backtest";
+import { runBacktest, type FullBacktestReport } from "../../models/run-backtest";
+import { runDemo, type DemoResult } from "../../demo/demo";
+import { output, table } from "../options";
+import { formatBacktestReport } from "./backtest";
 import { stderrLog } from "../../setup/log";
 import { isoFromSeconds } from "../../core/time";
 
@@ -27,8 +27,19 @@ export interface DemoFlags {
   json?: boolean;
 }
 
-/** `zkrisk demo`: the main job, then the backtest of the test split. */
-export async function demoAction(f: DemoFlags): Promise<void> {
+/** What `zkrisk demo` did (also the `--json` document): the main job, the test split's backtest, the total time. */
+export type DemoCommandResult = DemoResult & {
+  /** The model's backtest on its test split. */
+  backtest: FullBacktestReport;
+  /** Wall-clock time of the whole command, ms. */
+  totalMs: number;
+};
+
+/**
+ * Run the main job (progress on stderr, none with --json), then backtest the model on its test split.
+ * (Named for the command: `runDemo` is the main job, demo/demo.ts.)
+ */
+export async function runDemoCommand(f: DemoFlags): Promise<DemoCommandResult> {
   if (f.weights !== "constant" && f.weights !== "committed") {
     throw new UsageError(`--weights: '${f.weights}' must be 'constant' or 'committed'`);
   }
@@ -50,42 +61,35 @@ export async function demoAction(f: DemoFlags): Promise<void> {
     fromMs: Date.parse(test.from),
     toMs: Date.parse(test.to),
   });
-  const totalMs = performance.now() - t0;
-  if (f.json) {
-    printJson({ ...result, backtest, totalMs });
-    return;
-  }
-  const r = result;
-  const out = process.stdout;
-  out.write(`zkrisk demo on ${r.chain.label} (chain id ${r.chain.chainId})\n\n`);
-  out.write(
+  return { ...result, backtest, totalMs: performance.now() - t0 };
+}
+
+/** The text output of `zkrisk demo`: each step of the main job, the backtest, the total time. */
+export function formatDemo(r: DemoCommandResult): string {
+  return (
+    `zkrisk demo on ${r.chain.label} (chain id ${r.chain.chainId})\n\n` +
     `1. publisher: INSECURE development key (${r.publisher.created ? "made now" : "cached"}, ${r.publisher.keystore})\n` +
-      `   public key Ax ${r.publisher.publicKey.Ax}\n              Ay ${r.publisher.publicKey.Ay}\n` +
-      `   signed the window of ${r.window.bars} bars (${r.window.missingBars} missing) ending at ${r.window.endTime}: ` +
-      `digest ${r.window.digest}\n`,
-  );
-  out.write(`2. latest bar ${r.bar}: features computed in the circuit from the signed candles\n`);
-  out.write(
+    `   public key Ax ${r.publisher.publicKey.Ax}\n              Ay ${r.publisher.publicKey.Ay}\n` +
+    `   signed the window of ${r.window.bars} bars (${r.window.missingBars} missing) ending at ${r.window.endTime}: ` +
+    `digest ${r.window.digest}\n` +
+    `2. latest bar ${r.bar}: features computed in the circuit from the signed candles\n` +
     table([
       ["feature", "value", "integer"],
       ...r.features.map((x) => [x.name, x.value.toPrecision(6), x.quantized]),
-    ]) + "\n",
-  );
-  out.write(
+    ]) +
+    "\n" +
     `3. quantised model: MM ${r.parameters.maintenanceMarginBps} bps, IM ${r.parameters.initialMarginBps} bps\n` +
-      `4. signed-update circuit: ${r.circuit.mode} weights, quorum ${r.circuit.quorum}, ${r.circuit.constraints} ` +
-      `constraints, artifacts ${r.circuit.artifacts} ` +
-      `(${r.circuit.reusedArtifacts ? "cached" : `built in ${(r.setupMs / 1000).toFixed(1)} s`}` +
-      `${r.circuit.insecureSetup ? ", INSECURE development setup" : ""})\n` +
-      `5. deployed verifier ${r.contracts.verifier}, oracle ${r.contracts.oracle}, consumer ${r.contracts.consumer}; ` +
-      `publisher set ${r.publisherSet.commitment} (${r.publisherSet.quorum} of ${r.publisherSet.keys}) registered\n` +
-      `6. proved in ${(r.provingMs / 1000).toFixed(2)} s and verified locally\n` +
-      `7. submitSignedUpdate accepted: tx ${r.submit.txHash}, block ${r.submit.block}, gas ${r.submit.gasUsed}, ` +
-      `window digest (low 180 bits) ${r.submit.windowDigest}\n` +
-      `8. read back: MM ${r.readBack.maintenanceMarginBps} bps, IM ${r.readBack.initialMarginBps} bps, ` +
-      `data ${isoFromSeconds(r.readBack.dataTimestamp)}, fresh ${r.readBack.fresh}\n`,
-  );
-  out.write(
+    `4. signed-update circuit: ${r.circuit.mode} weights, quorum ${r.circuit.quorum}, ${r.circuit.constraints} ` +
+    `constraints, artifacts ${r.circuit.artifacts} ` +
+    `(${r.circuit.reusedArtifacts ? "cached" : `built in ${(r.setupMs / 1000).toFixed(1)} s`}` +
+    `${r.circuit.insecureSetup ? ", INSECURE development setup" : ""})\n` +
+    `5. deployed verifier ${r.contracts.verifier}, oracle ${r.contracts.oracle}, consumer ${r.contracts.consumer}; ` +
+    `publisher set ${r.publisherSet.commitment} (${r.publisherSet.quorum} of ${r.publisherSet.keys}) registered\n` +
+    `6. proved in ${(r.provingMs / 1000).toFixed(2)} s and verified locally\n` +
+    `7. submitSignedUpdate accepted: tx ${r.submit.txHash}, block ${r.submit.block}, gas ${r.submit.gasUsed}, ` +
+    `window digest (low 180 bits) ${r.submit.windowDigest}\n` +
+    `8. read back: MM ${r.readBack.maintenanceMarginBps} bps, IM ${r.readBack.initialMarginBps} bps, ` +
+    `data ${isoFromSeconds(r.readBack.dataTimestamp)}, fresh ${r.readBack.fresh}\n` +
     table([
       ["position notional", "collateral", "canOpen (IM)", "isLiquidatable (MM)"],
       ...r.readBack.example.map((e) => [
@@ -94,9 +98,15 @@ export async function demoAction(f: DemoFlags): Promise<void> {
         String(e.canOpen),
         String(e.isLiquidatable),
       ]),
-    ]) + "\n",
+    ]) +
+    "\n" +
+    (r.stalenessNote ? `note: ${r.stalenessNote}\n` : "") +
+    `\n9. backtest of the model on its test split:\n${formatBacktestReport(r.backtest)}` +
+    `\ndone in ${(r.totalMs / 1000).toFixed(1)} s\n`
   );
-  if (r.stalenessNote) out.write(`note: ${r.stalenessNote}\n`);
-  out.write(`\n9. backtest of the model on its test split:\n${formatBacktest(backtest)}`);
-  out.write(`\ndone in ${(totalMs / 1000).toFixed(1)} s\n`);
+}
+
+/** `zkrisk demo`: the main job, then the backtest of the test split. */
+export async function demoAction(f: DemoFlags): Promise<void> {
+  output(await runDemoCommand(f), f.json, formatDemo);
 }
