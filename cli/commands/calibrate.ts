@@ -15,7 +15,7 @@ import { sha256File, writeJsonAtomic } from "../../core/io";
 import { loadCandles } from "../../candles/load-data";
 import { checkBarInterval, checkWindowModel } from "../../models/predict";
 import { loadQuantizedModel } from "../../models/quantized-model";
-import { outFileOption, printJson, table } from "../options";
+import { outFileOption, output, table } from "../options";
 
 /** The options of `zkrisk calibrate`, as commander gives them (cli/register/calibrate.ts). */
 export interface CalibrateFlags {
@@ -91,28 +91,37 @@ export function buildCalibrations(modelFile: string, files: readonly string[]): 
   return parseCalibrations(JSON.parse(JSON.stringify(doc)), "(calibrations being written)");
 }
 
-/** `zkrisk calibrate`: write the calibrations file. */
-export function calibrateAction(f: CalibrateFlags): void {
+/** What `zkrisk calibrate` wrote: the file (`out`) and its calibrations (also the `--json` document). */
+export type CalibrateResult = { out: string } & Calibrations;
+
+/** Fit the calibrations of `--model` on the `--data` files and write them to `--out`. */
+export async function runCalibrate(f: CalibrateFlags): Promise<CalibrateResult> {
   outFileOption("--out", f.out);
   const c = buildCalibrations(f.model, f.data);
   writeJsonAtomic(f.out, c);
-  if (f.json) {
-    printJson({ out: f.out, ...c });
-    return;
-  }
-  process.stdout.write(
-    `wrote ${f.out}\n` +
-      table([
-        ["market", "scale", "validation bars", "breach rate", "avg MM bps"],
-        ...c.markets.map((m) => [
-          m.market,
-          (m.num / 2 ** c.calibrationShift).toFixed(4),
-          String(m.validation.rows),
-          `${(m.validationBreachRate * 100).toFixed(2)} %`,
-          m.validationAvgMaintenanceMarginBps.toFixed(1),
-        ]),
-        ["(new market)", (c.newMarketNum / 2 ** c.calibrationShift).toFixed(4), "", "", ""],
-      ]) +
-      "\n",
+  return { out: f.out, ...c };
+}
+
+/** The text output of `zkrisk calibrate`: the file written and each market's scale and validation figures. */
+export function formatCalibrate(c: CalibrateResult): string {
+  return (
+    `wrote ${c.out}\n` +
+    table([
+      ["market", "scale", "validation bars", "breach rate", "avg MM bps"],
+      ...c.markets.map((m) => [
+        m.market,
+        (m.num / 2 ** c.calibrationShift).toFixed(4),
+        String(m.validation.rows),
+        `${(m.validationBreachRate * 100).toFixed(2)} %`,
+        m.validationAvgMaintenanceMarginBps.toFixed(1),
+      ]),
+      ["(new market)", (c.newMarketNum / 2 ** c.calibrationShift).toFixed(4), "", "", ""],
+    ]) +
+    "\n"
   );
+}
+
+/** `zkrisk calibrate`: write the calibrations file. */
+export async function calibrateAction(f: CalibrateFlags): Promise<void> {
+  output(await runCalibrate(f), f.json, formatCalibrate);
 }
