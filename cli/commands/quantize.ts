@@ -7,13 +7,17 @@ import { loadFloatModel } from "../../models/float-model";
 import { sha256File, writeJsonAtomic } from "../../core/io";
 import { loadCandles } from "../../candles/load-data";
 import { quantizationReport, quantizeModel } from "../../models/quantize";
-import { quantizedModelToJson, type QuantizedModel } from "../../models/quantized-model";
+import {
+  quantizedModelToJson,
+  type QuantizationReport,
+  type QuantizedModel,
+} from "../../models/quantized-model";
 import { InsufficientDataError, UsageError } from "../../core/errors";
 import { readJsonFile } from "../../core/io";
 import { architectureFromJson, checkFitsArchitecture, type Architecture } from "../../circuits/architecture";
 import { checkBarInterval, checkWindowModel } from "../../models/predict";
 import { adverseMoveTargets } from "../../models/target";
-import { outFileOption, parseIntOption, printJson } from "../options";
+import { outFileOption, output, parseIntOption } from "../options";
 
 /** The options of `zkrisk quantize`, as commander gives them (cli/register/quantize.ts). */
 export interface QuantizeFlags {
@@ -26,8 +30,20 @@ export interface QuantizeFlags {
   json?: boolean;
 }
 
-/** `zkrisk quantize`: write the quantised model and report its differences. */
-export function quantizeAction(f: QuantizeFlags): void {
+/** What `zkrisk quantize` wrote (also the `--json` document). */
+export interface QuantizeResult {
+  /** The quantised model file written. */
+  out: string;
+  /** Float vs integer engine on the model's test split. */
+  report: QuantizationReport;
+  /** Each layer's widest accumulator, bits. */
+  accumulatorBits: number[];
+  /** Each feature's range, bits. */
+  features: number[];
+}
+
+/** Quantise `--model` (checked to fit `--architecture` when given), report on the test split, write `--out`. */
+export async function runQuantize(f: QuantizeFlags): Promise<QuantizeResult> {
   outFileOption("--out", f.out);
   const arch = f.architecture === undefined ? undefined : readArchitecture(f.architecture);
   const floatModel = loadFloatModel(f.model);
@@ -49,24 +65,30 @@ export function quantizeAction(f: QuantizeFlags): void {
   const model: QuantizedModel = { ...q, quantization: { ...q.quantization, report } };
   if (arch) checkFitsArchitecture(model, arch, `the model quantised from ${f.model}`);
   writeJsonAtomic(f.out, quantizedModelToJson(model));
-  const bits = model.layers.map((l) => Math.max(...l.accumulators.map((a) => a.bits)));
-  if (f.json) {
-    printJson({
-      out: f.out,
-      report,
-      accumulatorBits: bits,
-      features: model.features.map((x) => x.rangeBits),
-    });
-    return;
-  }
-  process.stdout.write(
-    `wrote ${f.out}\n` +
-      `accumulator bits per layer: ${bits.join(", ")}; feature range bits: ${model.features.map((x) => x.rangeBits).join(", ")}\n` +
-      `float vs integer on the test split (${report.bars} bars, ${report.from} .. ${report.to}):\n` +
-      `  MM: max |diff| ${report.maxAbsDiffMaintenanceMarginBps} bps, mean ${report.meanAbsDiffMaintenanceMarginBps.toExponential(2)} bps` +
-      ` (before rounding up: max ${report.maxAbsDiffMaintenanceMarginExactBps.toExponential(2)} bps)\n` +
-      `  IM: max |diff| ${report.maxAbsDiffInitialMarginBps} bps, mean ${report.meanAbsDiffInitialMarginBps.toExponential(2)} bps\n`,
+  return {
+    out: f.out,
+    report,
+    accumulatorBits: model.layers.map((l) => Math.max(...l.accumulators.map((a) => a.bits))),
+    features: model.features.map((x) => x.rangeBits),
+  };
+}
+
+/** The text output of `zkrisk quantize`: the file written, its bit widths, float vs integer on the test split. */
+export function formatQuantize(r: QuantizeResult): string {
+  const report = r.report;
+  return (
+    `wrote ${r.out}\n` +
+    `accumulator bits per layer: ${r.accumulatorBits.join(", ")}; feature range bits: ${r.features.join(", ")}\n` +
+    `float vs integer on the test split (${report.bars} bars, ${report.from} .. ${report.to}):\n` +
+    `  MM: max |diff| ${report.maxAbsDiffMaintenanceMarginBps} bps, mean ${report.meanAbsDiffMaintenanceMarginBps.toExponential(2)} bps` +
+    ` (before rounding up: max ${report.maxAbsDiffMaintenanceMarginExactBps.toExponential(2)} bps)\n` +
+    `  IM: max |diff| ${report.maxAbsDiffInitialMarginBps} bps, mean ${report.meanAbsDiffInitialMarginBps.toExponential(2)} bps\n`
   );
+}
+
+/** `zkrisk quantize`: write the quantised model and report its differences. */
+export async function quantizeAction(f: QuantizeFlags): Promise<void> {
+  output(await runQuantize(f), f.json, formatQuantize);
 }
 
 /** The architecture recorded in a committed-weights circuit.json (`--architecture`). */
