@@ -1,14 +1,15 @@
 /** `zkrisk train`: fit the float model on a candle file and write it. */
 import { loadCandles } from "../../candles/load-data";
 import { sha256File, writeJsonAtomic } from "../../core/io";
+import type { FloatModel } from "../../models/float-model";
 import { DEFAULT_TRAIN_OPTIONS, trainModel } from "../../models/train";
 import {
   parseDateOption,
   parseFloatOption,
   parseIntListOption,
   outFileOption,
+  output,
   parseIntOption,
-  printJson,
   table,
 } from "../options";
 import { progressBar } from "../progress";
@@ -29,8 +30,11 @@ export interface TrainFlags {
   json?: boolean;
 }
 
-/** `zkrisk train`: fit the float model and write it. */
-export async function trainAction(f: TrainFlags): Promise<void> {
+/** What `zkrisk train` wrote: the file and the model's calibration, training and metrics (the `--json` document). */
+export type TrainResult = { out: string } & Pick<FloatModel, "calibration" | "training" | "metrics">;
+
+/** Fit the float model on `--data` (progress bar on stderr, none with --json) and write it to `--out`. */
+export async function runTrain(f: TrainFlags): Promise<TrainResult> {
   outFileOption("--out", f.out);
   const d = DEFAULT_TRAIN_OPTIONS;
   const series = loadCandles(f.data);
@@ -56,31 +60,37 @@ export async function trainAction(f: TrainFlags): Promise<void> {
   });
   bar.stop();
   writeJsonAtomic(f.out, model);
-  if (f.json) {
-    printJson({
-      out: f.out,
-      calibration: model.calibration,
-      training: model.training,
-      metrics: model.metrics,
-    });
-    return;
-  }
-  const m = model.metrics;
-  process.stdout.write(
-    `wrote ${f.out} (best epoch ${model.training.bestEpoch} of ${model.training.epochs}, ` +
-      `calibration scale ${(model.calibration.num / 2 ** model.calibration.shift).toFixed(4)})\n\n` +
-      table([
-        ["split", "bars", "pinball", "breach rate", "Kupiec p", "avg MM bps", "avg IM bps"],
-        ...(["train", "validation", "test"] as const).map((s) => [
-          s,
-          String(m[s].rows),
-          m[s].pinballLoss.toFixed(5),
-          `${(m[s].breachRate * 100).toFixed(2)} %`,
-          m[s].kupiecP.toFixed(3),
-          m[s].avgMaintenanceMarginBps.toFixed(1),
-          m[s].avgInitialMarginBps.toFixed(1),
-        ]),
-      ]) +
-      "\n",
+  return {
+    out: f.out,
+    calibration: model.calibration,
+    training: model.training,
+    metrics: model.metrics,
+  };
+}
+
+/** The text output of `zkrisk train`: the file written, its best epoch and scale, each split's figures. */
+export function formatTrain(r: TrainResult): string {
+  const m = r.metrics;
+  return (
+    `wrote ${r.out} (best epoch ${r.training.bestEpoch} of ${r.training.epochs}, ` +
+    `calibration scale ${(r.calibration.num / 2 ** r.calibration.shift).toFixed(4)})\n\n` +
+    table([
+      ["split", "bars", "pinball", "breach rate", "Kupiec p", "avg MM bps", "avg IM bps"],
+      ...(["train", "validation", "test"] as const).map((s) => [
+        s,
+        String(m[s].rows),
+        m[s].pinballLoss.toFixed(5),
+        `${(m[s].breachRate * 100).toFixed(2)} %`,
+        m[s].kupiecP.toFixed(3),
+        m[s].avgMaintenanceMarginBps.toFixed(1),
+        m[s].avgInitialMarginBps.toFixed(1),
+      ]),
+    ]) +
+    "\n"
   );
+}
+
+/** `zkrisk train`: fit the float model and write it. */
+export async function trainAction(f: TrainFlags): Promise<void> {
+  output(await runTrain(f), f.json, formatTrain);
 }
