@@ -7,10 +7,9 @@ import { join } from "node:path";
 import { UsageError } from "../../core/errors";
 import { writeJsonAtomic } from "../../core/io";
 import { marketIdOf } from "../../candles/market-id";
-import { SignedUpdateProver } from "../../prover/prove-signed-update";
+import { SignedUpdateProver, type ProvedSignedUpdate } from "../../prover/prove-signed-update";
 import { snarkjsProofFiles } from "../../prover/proof-file";
 import { makePublisherSet, readPublisherSet, readSignedWindow } from "../../publisher";
-import { printJson } from "../options";
 import { readCircuitInfo } from "../../circuits/compile-model";
 
 /** The options `zkrisk prove` takes for a signed update. */
@@ -26,11 +25,27 @@ export interface ProveSignedFlags {
   json?: boolean;
 }
 
+/** The signed update proved (written to `out`). */
+export interface ProveSignedResult {
+  /** `--market` as given. */
+  market: string;
+  /** Signed window files proved from, one per publisher. */
+  signedWindows: number;
+  /** The proof file written. */
+  out: string;
+  /** Open time of the proved bar, ISO 8601. */
+  bar: ProvedSignedUpdate["bar"];
+  parameters: ProvedSignedUpdate["parameters"];
+  /** Wall-clock proving time, ms. */
+  provingMs: number;
+}
+
 /**
- * Prove from signed windows. The publisher set is --publishers, or by default the windows' own keys with
- * a quorum of all of them (a set of k keys and quorum k).
+ * Prove from signed windows for `domain` (cli/commands/prove.ts checks the options they share with --batch) and
+ * write the proof file (and with --snarkjs, snarkjs's own files). The publisher set is --publishers, or by default
+ * the windows' own keys with a quorum of all of them (a set of k keys and quorum k).
  */
-export async function proveSignedAction(f: ProveSignedFlags, domain: bigint): Promise<void> {
+export async function runProveSigned(f: ProveSignedFlags, domain: bigint): Promise<ProveSignedResult> {
   const info = readCircuitInfo(f.artifacts);
   if (info.quorum === undefined || info.batchSize !== undefined) {
     throw new UsageError(
@@ -71,16 +86,29 @@ export async function proveSignedAction(f: ProveSignedFlags, domain: bigint): Pr
       const files = { ...snarkjsProofFiles(update), "verification_key.json": prover.vkey };
       for (const [name, doc] of Object.entries(files)) writeJsonAtomic(join(f.snarkjs, name), doc);
     }
-    if (f.json) {
-      printJson({ out: f.out, bar: update.bar, parameters: update.parameters, provingMs: update.provingMs });
-    } else {
-      process.stdout.write(
-        `proved ${f.market} bar ${update.bar} from ${windows.length} signed window(s): ` +
-          `MM ${update.parameters.maintenanceMarginBps} bps, IM ${update.parameters.initialMarginBps} bps ` +
-          `(${update.provingMs.toFixed(0)} ms); verified locally; wrote ${f.out}\n`,
-      );
-    }
+    return {
+      market: f.market,
+      signedWindows: windows.length,
+      out: f.out,
+      bar: update.bar,
+      parameters: update.parameters,
+      provingMs: update.provingMs,
+    };
   } finally {
     await prover.close();
   }
+}
+
+/** The `--json` document of `zkrisk prove --window`: `{out, bar, parameters, provingMs}`. */
+export function proveSignedJson(r: ProveSignedResult): unknown {
+  return { out: r.out, bar: r.bar, parameters: r.parameters, provingMs: r.provingMs };
+}
+
+/** The text output of `zkrisk prove --window`: one line, the bar's margins and the file written. */
+export function formatProveSigned(r: ProveSignedResult): string {
+  return (
+    `proved ${r.market} bar ${r.bar} from ${r.signedWindows} signed window(s): ` +
+    `MM ${r.parameters.maintenanceMarginBps} bps, IM ${r.parameters.initialMarginBps} bps ` +
+    `(${r.provingMs.toFixed(0)} ms); verified locally; wrote ${r.out}\n`
+  );
 }

@@ -8,7 +8,7 @@ import { oracleDomain } from "../../prover/domain";
 import { FIELD_MODULUS } from "../../crypto/field";
 import { outDirOption, outFileOption, output } from "../options";
 import { formatProveBatch, proveBatchJson, runProveBatch } from "./prove-batch";
-import { proveSignedAction } from "./prove-signed";
+import { formatProveSigned, proveSignedJson, runProveSigned } from "./prove-signed";
 
 /** The domain from --domain, or from --oracle and --chain-id (0 when none is given: no oracle yet). */
 function domainOf(f: { domain?: string; oracle?: string; chainId?: string }): bigint {
@@ -51,9 +51,8 @@ export interface ProveFlags {
 }
 
 /**
- * `zkrisk prove`: prove a signed update (--window) or a signed batch (--batch), write the proof file and print it.
- * A batch is run and formatted by prove-batch.ts and printed here; a signed update is still proved and printed by
- * `proveSignedAction` (prove-signed.ts).
+ * `zkrisk prove`: prove a signed update (--window, prove-signed.ts) or a signed batch (--batch, prove-batch.ts),
+ * write the proof file and print what was proved.
  */
 export async function proveAction(f: ProveFlags): Promise<void> {
   outFileOption("--out", f.out);
@@ -72,5 +71,10 @@ export async function proveAction(f: ProveFlags): Promise<void> {
   if (f.window === undefined)
     throw new UsageError("give --window (a signed update) or --batch (a signed batch)");
   if (f.market === undefined) throw new UsageError("--market is required with --window");
-  await proveSignedAction({ ...f, market: f.market, window: f.window }, domain);
+  output(
+    await runProveSigned({ ...f, market: f.market, window: f.window }, domain),
+    f.json,
+    formatProveSigned,
+    proveSignedJson,
+  );
 }
