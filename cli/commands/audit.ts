@@ -14,7 +14,7 @@ import { auditOracle, type AuditOptions, type AuditReport, type AuditStatus } fr
 import { readOnlyProvider } from "../../onchain/chain";
 import { DEFAULT_LOG_CHUNK, MIN_LOG_CHUNK, type LogProgress } from "../../onchain/get-logs";
 import { releaseCurves, type VerificationKey } from "../../setup/snarkjs";
-import { parseIntOption, printJson, shortDate, table } from "../options";
+import { output, parseIntOption, shortDate, table } from "../options";
 import { progressBar } from "../progress";
 import { publisherSetCommitment, readPublisherSet } from "../../publisher";
 import { PublisherArchiveSource, WindowDirectory, type WindowSource } from "../../publisher/window-sources";
@@ -262,8 +262,7 @@ export async function runAudit(f: AuditFlags): Promise<number> {
   try {
     const report = await auditOracle({ ...inputs, provider, onLogProgress: progress.onLogProgress });
     progress.stop();
-    if (f.json) printJson(report);
-    else process.stdout.write(formatAudit(report));
+    output(report, f.json, formatAudit);
     return report.failed > 0 ? 1 : 0;
   } finally {
     progress.stop();

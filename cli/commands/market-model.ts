@@ -9,7 +9,7 @@ import { marketIdOf } from "../../candles/market-id";
 import { sha256File, writeJsonAtomic } from "../../core/io";
 import { loadMarketModel, type CalibrationSource } from "../../models/market-model";
 import { loadQuantizedModel, quantizedModelToJson } from "../../models/quantized-model";
-import { outFileOption, printJson } from "../options";
+import { outFileOption, output } from "../options";
 import { readArchitecture } from "./quantize";
 
 /** The options of `zkrisk market-model`, as commander gives them (cli/register/calibrate.ts). */
@@ -79,7 +79,5 @@ export function formatMarketModel(r: MarketModelResult): string {
 
 /** `zkrisk market-model`. */
 export async function marketModelAction(f: MarketModelFlags): Promise<void> {
-  const r = await runMarketModel(f);
-  if (f.json) printJson(r);
-  else process.stdout.write(formatMarketModel(r));
+  output(await runMarketModel(f), f.json, formatMarketModel);
 }

@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import { lazyModule } from "../lazy";
-import { printJson } from "../options";
+import { output } from "../options";
 import { formatPublisherKeygen, runPublisherKeygen, type PublisherKeygenFlags } from "./publisher-keygen";
 import type { PublisherServeFlags } from "./publisher-serve";
 import { formatPublisherSet, runPublisherSet, type PublisherSetFlags } from "./publisher-set";
@@ -16,9 +16,7 @@ const serveCommand = lazyModule<typeof import("./publisher-serve")>(join(__dirna
 
 /** `zkrisk publisher keygen`: a new key in an encrypted keystore; prints the public key. */
 export async function publisherKeygenAction(f: PublisherKeygenFlags): Promise<void> {
-  const result = await runPublisherKeygen(f);
-  if (f.json) printJson(result);
-  else process.stdout.write(formatPublisherKeygen(result));
+  output(await runPublisherKeygen(f), f.json, formatPublisherKeygen);
 }
 
 /**
@@ -30,29 +28,22 @@ export async function publisherSignAction(f: PublisherSignFlags & { batch?: stri
     if (f.market !== undefined || f.data !== undefined) {
       throw new UsageError("--batch MARKET=CANDLES.csv replaces --market and --data");
     }
-    const result = await runPublisherSignBatch({ ...f, batch: f.batch });
-    if (f.json) printJson(result);
-    else process.stdout.write(formatPublisherSignBatch(result));
+    output(await runPublisherSignBatch({ ...f, batch: f.batch }), f.json, formatPublisherSignBatch);
     return;
   }
-  const result = await runPublisherSign(f);
-  if (f.json) printJson(result);
-  else process.stdout.write(formatPublisherSign(result));
+  output(await runPublisherSign(f), f.json, formatPublisherSign);
 }
 
 /** `zkrisk publisher set`: a market's publisher set file from keystores, and its commitment. */
 export async function publisherSetAction(f: PublisherSetFlags): Promise<void> {
-  const result = await runPublisherSet(f);
-  if (f.json) printJson(result);
-  else process.stdout.write(formatPublisherSet(result));
+  output(await runPublisherSet(f), f.json, formatPublisherSet);
 }
 
 /** `zkrisk publisher serve`: sign each new window of every configured market once, and serve them over HTTP. */
 export async function publisherServeAction(f: PublisherServeFlags): Promise<void> {
   const { runPublisherServe, formatPublisherServe } = await serveCommand();
   const result = await runPublisherServe(f);
-  if (f.json) printJson(result);
-  else process.stdout.write(formatPublisherServe(result));
+  output(result, f.json, formatPublisherServe);
   // Everything is closed; a handle a library left open must not keep a stopped publisher alive.
   if (!result.checked) setTimeout(() => process.exit(), 2_000).unref();
 }
