@@ -5,6 +5,7 @@
  */
 import { STATE_EXTRA_BITS, type AdaptiveRule } from "../models/adaptive";
 import { TARGET_HORIZON_BARS } from "../models/target";
+import type { Architecture } from "./architecture";
 
 /** Bits of a signed price (candles/integer-candle.ts: prices below 2^64). */
 export const ADAPTIVE_PRICE_BITS = 64;
@@ -92,4 +93,29 @@ export function emitAdaptiveCalibration(
     STATE_EXTRA_BITS,
   ];
   line(`${indent}component ${name} = AdaptiveCalibration(${args.join(", ")});`);
+}
+
+/**
+ * The architecture whose policy takes every calibrationNum the rule's state can give (up to `maxNum`, scale
+ * 4.0), where the model's own budget stops at its calibration's bits plus headroom (scale below 2.0 for the
+ * shipped model). Only the policy's widths change: k = calibrationNum * (10000 + bufferBps) up to maxNum times
+ * that, and the raw MM and IM intervals over the full y range of the architecture's `yBits`.
+ */
+export function adaptivePolicyArchitecture(arch: Architecture, rule: AdaptiveRule): Architecture {
+  checkAdaptiveRule(rule);
+  const p = arch.policy;
+  const kMax = BigInt(rule.maxNum) * BigInt(10000 + p.bufferBps);
+  const half = 1n << BigInt(p.yBits - 1);
+  const ceil = (v: bigint, s: number) => (v + (1n << BigInt(s)) - 1n) >> BigInt(s);
+  const mmRaw = { min: ceil(-half * kMax, p.mmShift), max: ceil((half - 1n) * kMax, p.mmShift) };
+  const clampMm = (v: bigint) =>
+    v < BigInt(p.mmMinBps) ? BigInt(p.mmMinBps) : v > BigInt(p.mmMaxBps) ? BigInt(p.mmMaxBps) : v;
+  const imRaw = {
+    min: ceil(clampMm(mmRaw.min) * BigInt(p.imRatioNum), p.imRatioShift),
+    max: ceil(clampMm(mmRaw.max) * BigInt(p.imRatioNum), p.imRatioShift),
+  };
+  return {
+    ...arch,
+    policy: { ...p, calibrationBits: widthOf(BigInt(rule.maxNum)), kBits: widthOf(kMax), mmRaw, imRaw },
+  };
 }
