@@ -315,7 +315,11 @@ interface IRiskOracle {
     ///      bar) newer than the last accepted one, not in the future, not older than the maximum data age; minimum
     ///      interval; bounds, IM >= MM and rate of change; last, the proof verifies for the update and the market's
     ///      statement base (a proof for another market, model, publisher set, oracle or chain fails here).
-    ///      Replays and re-randomised proofs of an applied update fail "newer than".
+    ///      Replays and re-randomised proofs of an applied update fail "newer than". For an adaptive market
+    ///      (`setAdaptiveCalibration`) the update has the adaptive layout (`PublicSignals.ADAPTIVE_*`, below
+    ///      2^253): its data timestamp must be a bar's open time (`OracleUnalignedBar`) and its prior the one the
+    ///      oracle builds from storage (`OracleAdaptiveStateMismatch`, checked before the proof); the proven new
+    ///      state is stored and `AdaptiveParametersUpdated` emitted instead of `SignedParametersUpdated`.
     /// @param marketId registered market with a publisher set
     /// @param pA proof point A
     /// @param pB proof point B (coordinate pairs as (imaginary, real))
