@@ -150,3 +150,30 @@ describe("signed-update circuit with the adaptive rule, quorum 1, constant weigh
     expect(circuit.violated(forgedNew).length).toBeGreaterThan(0);
   }, 600_000);
 });
+
+describe("signed-update circuit with the adaptive rule, quorum 1, committed weights", () => {
+  it("agrees with the engine and states the model file's commitment (its own calibration: the initial state)", async () => {
+    const generated = await generateUpdateCircuit(model, "committed", 1, undefined, { adaptive: RULE });
+    const circuit = await loadCircuit(generated.source, "signed_update_k1_committed_adaptive");
+    const privateKey = new Uint8Array(32).fill(1);
+    const key = { privateKey, publicKey: await publicKeyOf(privateKey) };
+    const publishers = await makePublisherSet([key.publicKey], 1);
+    const t = series.candles.length - 1;
+    const window = buildWindow(series, marketIdOf(MARKET), t, FEATURE_WINDOW_BARS, ints);
+    for (const [state, marginS] of [
+      [{ num: 70000n << 8n, outcomes: 42 }, 900n],
+      [{ num: BigInt(RULE.maxNum) << 8n, outcomes: 1500 }, 0n],
+    ] as const) {
+      const built = await signedUpdateInput(model, "committed", {
+        windows: [await signWindow(key, MARKET, window)],
+        publishers,
+        domain: DOMAIN,
+        adaptive: { rule: RULE, state, marginS },
+      });
+      const w = await circuit.witness(built.input as never);
+      expect(circuit.violated(w)).toEqual([]);
+      expect(UPDATE_SIGNALS.map((name) => circuit.read(w, `main.${name}`))).toEqual(built.publicSignals);
+    }
+    expect(generated.modelCommitment).toBeGreaterThan(0n);
+  }, 600_000);
+});
