@@ -45,7 +45,8 @@ function linear(constant: bigint, terms: [bigint | string, string][]): string {
 /**
  * Emit the lines that compute one inference (feature range checks, layers, policy) for features named by
  * `feature(i)`, with every component and signal name prefixed by `P` (so a batch circuit can hold several),
- * and return the expressions of the resulting MM and IM.
+ * and return the expressions of the resulting MM and IM. With `calibration` (a signal expression), the policy
+ * takes its calibrationNum from it instead of the model (the adaptive state's; generate-update-circuit.ts).
  */
 export function emitInference(
   line: (s?: string) => void,
@@ -54,6 +55,7 @@ export function emitInference(
   architecture: Architecture,
   feature: (i: number) => string,
   P: string,
+  calibration?: string,
 ): { mm: string; im: string } {
   const nFeatures = model.features.length;
   const p = model.policy;
@@ -106,7 +108,12 @@ export function emitInference(
   line("");
   line("");
   line("    // The margin policy, exactly as integerPolicy() in models/integer-engine.ts.");
-  if (mode === "committed") {
+  if (calibration !== undefined) {
+    // The calibration is a signal of the caller (the adaptive state's, circuits/lib/adaptive.circom), within
+    // `architecture`'s policy widths (adaptivePolicyArchitecture); the committed one, if any, is not used here.
+    line(`    component ${P}policy = MarginPolicyPrivateK(${privateKPolicyArgs(architecture)});`);
+    line(`    ${P}policy.k <== ${calibration} * ${10000 + p.bufferBps};`);
+  } else if (mode === "committed") {
     // K = calibrationNum * (10000 + bufferBps) is private (bound by the model commitment); the template
     // range-checks y and k to the architecture's widths, which its no-wrap argument needs.
     line(`    component ${P}policy = MarginPolicyPrivateK(${privateKPolicyArgs(architecture)});`);

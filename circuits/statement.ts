@@ -144,3 +144,111 @@ export function packUpdate(u: UpdateValues): bigint {
 export function unpackUpdate(packed: bigint): UpdateValues {
   return { ...unpackMargins(packed), digest: packed >> BigInt(UPDATE_PACKING.digestShift) };
 }
+
+/**
+ * Bit positions of the packed update of an ADAPTIVE market's signed update (the circuit generated with an
+ * adaptive rule, models/adaptive.ts; circuits/lib/adaptive.circom). The low 72 bits are `packMargins`' as
+ * above; then the state the oracle holds before the update (num, outcomes, and bar s's accepted MM, 0 for
+ * none: bits 72..123, which the oracle builds from its storage and compares), the state after it (bits
+ * 124..161, which the oracle stores), and the window digest's low `digestBits` bits: 253 bits in all, below
+ * r > 2^253, so the packing is injective (the circuit range-checks every part).
+ *
+ * Why 91 digest bits: the signatures are over the full digest in the circuit, as for the 180 bits of a plain
+ * update, so the public bits only locate the signed window in the publishers' archives, and the audit then
+ * recomputes the margins and the state transition from that window and refuses any difference. Two windows
+ * with the same low 91 bits cost about 2^45.5 Poseidon calls to find, and only a quorum of publishers, who
+ * could sign both windows anyway, could use them; a window whose margins and state equal the proven ones
+ * changes nothing the oracle holds. The 89 bits given up carry the state, which keeps the update at two
+ * public signals (a third costs about 6,150 gas in the verifier).
+ * contracts/PublicSignals.sol mirrors these numbers.
+ */
+export const ADAPTIVE_UPDATE_PACKING = {
+  numShift: 72,
+  numBits: 27,
+  outcomesShift: 99,
+  outcomesBits: 11,
+  marginSShift: 110,
+  marginSBits: 14,
+  newNumShift: 124,
+  newOutcomesShift: 151,
+  digestShift: 162,
+  digestBits: 91,
+  bits: 253,
+} as const;
+
+/** The adaptive state of a market as the oracle holds it and the proof carries it (models/adaptive.ts). */
+export interface PackedAdaptiveState {
+  /** Calibration at calibrationNum * 2^8 (`AdaptiveState.num`), below 2^27. */
+  num: bigint;
+  /** Outcomes processed, below 2^11. */
+  outcomes: bigint;
+}
+
+/** An adaptive market's update as the circuit outputs it. */
+export interface AdaptiveUpdateValues extends PackedMargins {
+  /** The state before the update (from the oracle's storage). */
+  before: PackedAdaptiveState;
+  /** Bar s = t - 12's accepted MM in bps, 0 when bar s had no accepted update (from the oracle's storage). */
+  marginS: bigint;
+  /** The state after the update (proven; the oracle stores it). */
+  after: PackedAdaptiveState;
+  /** The window digest's low 91 bits (`adaptiveDigestSignal`). */
+  digest: bigint;
+}
+
+/** The low 91 bits of a window digest, the part an adaptive update carries (`ADAPTIVE_UPDATE_PACKING`). */
+export function adaptiveDigestSignal(fullDigest: bigint): bigint {
+  return digestSignal(fullDigest) & ((1n << BigInt(ADAPTIVE_UPDATE_PACKING.digestBits)) - 1n);
+}
+
+/**
+ * The bits 72..123 of an adaptive update: the state before it and bar s's margin, which the oracle builds from
+ * its storage (`(update >> 72) & (2^52 - 1)` must equal this).
+ * @throws RangeError for a part that does not fit its bits
+ */
+export function packAdaptivePrior(before: PackedAdaptiveState, marginS: bigint): bigint {
+  const P = ADAPTIVE_UPDATE_PACKING;
+  fits("num", before.num, P.numBits);
+  fits("outcomes", before.outcomes, P.outcomesBits);
+  fits("marginS", marginS, P.marginSBits);
+  return (
+    before.num +
+    (before.outcomes << BigInt(P.outcomesShift - P.numShift)) +
+    (marginS << BigInt(P.marginSShift - P.numShift))
+  );
+}
+
+/**
+ * Pack an adaptive update as the circuit does.
+ * @throws RangeError for a part that does not fit its bits
+ */
+export function packAdaptiveUpdate(u: AdaptiveUpdateValues): bigint {
+  const P = ADAPTIVE_UPDATE_PACKING;
+  fits("new num", u.after.num, P.numBits);
+  fits("new outcomes", u.after.outcomes, P.outcomesBits);
+  fits("digest signal", u.digest, P.digestBits);
+  return (
+    packMargins(u) +
+    (packAdaptivePrior(u.before, u.marginS) << BigInt(P.numShift)) +
+    (u.after.num << BigInt(P.newNumShift)) +
+    (u.after.outcomes << BigInt(P.newOutcomesShift)) +
+    (u.digest << BigInt(P.digestShift))
+  );
+}
+
+/** Unpack an adaptive update signal (the oracle's view; a well-formed one is below 2^253). */
+export function unpackAdaptiveUpdate(packed: bigint): AdaptiveUpdateValues {
+  const P = ADAPTIVE_UPDATE_PACKING;
+  const at = (shift: number, bits: number) => (packed >> BigInt(shift)) & ((1n << BigInt(bits)) - 1n);
+  return {
+    ...unpackMargins(packed),
+    before: { num: at(P.numShift, P.numBits), outcomes: at(P.outcomesShift, P.outcomesBits) },
+    marginS: at(P.marginSShift, P.marginSBits),
+    after: { num: at(P.newNumShift, P.numBits), outcomes: at(P.newOutcomesShift, P.outcomesBits) },
+    digest: packed >> BigInt(P.digestShift),
+  };
+}
+
+function fits(name: string, v: bigint, bits: number): void {
+  if (v < 0n || v >= 1n << BigInt(bits)) throw new RangeError(`${name} ${v} does not fit ${bits} bits`);
+}

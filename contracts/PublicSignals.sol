@@ -51,4 +51,31 @@ library PublicSignals {
     uint256 internal constant UPDATE_DIGEST_BITS = 180;
     /// @notice Bits of a well-formed packed update: 16 + 16 + 40 + 180.
     uint256 internal constant UPDATE_BITS = 252;
+
+    // Adaptive markets' signed updates (`setAdaptiveCalibration`): the same two signals, but the update packs, above
+    // the 72 bits of margins and data timestamp, the state the oracle holds before the update (num, outcomes, and
+    // bar s = t - 12's accepted MM, 0 for none: ADAPTIVE_PRIOR_BITS bits at ADAPTIVE_PRIOR_SHIFT, which the oracle
+    // builds from its storage and compares), the proven state after it, and the window digest's low 91 bits
+    // (`ADAPTIVE_UPDATE_PACKING` in circuits/statement.ts): below 2^ADAPTIVE_UPDATE_BITS < r.
+
+    /// @notice Bits of a well-formed adaptive update: 72 + 27 + 11 + 14 + 27 + 11 + 91.
+    uint256 internal constant ADAPTIVE_UPDATE_BITS = 253;
+    /// @notice Bit offset of the prior (num, outcomes, bar s's MM) in an adaptive update.
+    uint256 internal constant ADAPTIVE_PRIOR_SHIFT = 72;
+    /// @notice Bits of the prior: num (27), outcomes (11), bar s's MM (14), in that order from bit 0.
+    uint256 internal constant ADAPTIVE_PRIOR_BITS = 52;
+    /// @notice Bit offset of the new num in an adaptive update (the new outcomes follow it).
+    uint256 internal constant ADAPTIVE_NEW_NUM_SHIFT = 124;
+    /// @notice Bit offset of the window digest's low 91 bits in an adaptive update.
+    uint256 internal constant ADAPTIVE_DIGEST_SHIFT = 162;
+    /// @notice Bits of the state's num (calibrationNum * 2^8).
+    uint256 internal constant ADAPTIVE_NUM_BITS = 27;
+    /// @notice Bits of the state's outcome count.
+    uint256 internal constant ADAPTIVE_OUTCOMES_BITS = 11;
+    /// @notice Bits of a maintenance margin in the ring of accepted margins (at most 10000 bps).
+    uint256 internal constant ADAPTIVE_MARGIN_BITS = 14;
+    /// @notice Bars from the outcome's bar s to the update's bar t (the target horizon): the ring's length.
+    uint256 internal constant ADAPTIVE_HORIZON_BARS = 12;
+    /// @notice Length of a bar of the signed-update circuit (s); adaptive updates' data timestamps are multiples.
+    uint256 internal constant ADAPTIVE_BAR_SECONDS = 7200;
 }

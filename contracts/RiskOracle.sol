@@ -44,7 +44,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint16 maxDecreaseBps;
         // slot 1: read by every market of a batch
         uint256 modelCommitment;
-        // slot 2: read and written by every update (29 bytes)
+        // slot 2: read and written by every update (30 bytes)
         uint32 minUpdateInterval;
         uint32 maxDataAge;
         uint16 maintenanceMarginBps;
@@ -52,6 +52,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint64 dataTimestamp;
         uint64 updatedAt;
         bool paused;
+        bool adaptive;
         // slot 3: read only by governance, pause and unpause (21 bytes)
         address guardian;
         uint8 quorum;
@@ -63,6 +64,10 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint256 publisherSet;
         // slot 7: read only by governance and views
         uint256 statementKey;
+        // slot 8: an adaptive market's state, read and written by its updates (`_ADAPTIVE_*` below): the ring of the
+        // maintenance margins accepted for the last 12 bars (entry b mod 12 holds bar b's, 0 for a bar without an
+        // accepted update; b = data timestamp / 7200), then num (27 bits) and outcomes (11 bits).
+        uint256 adaptiveState;
     }
 
     /// @dev A batch verifier and the selector of its `verifyProof`, which depends on the batch size (one slot).
@@ -70,6 +75,13 @@ contract RiskOracle is IRiskOracle, AccessControl {
         address verifier;
         bytes4 selector;
     }
+
+    /// @dev The adaptive state's layout in `Market.adaptiveState`: the ring at bit 0, num, then outcomes.
+    uint256 private constant _ADAPTIVE_RING_BITS = 168;
+    uint256 private constant _ADAPTIVE_OUTCOMES_SHIFT = 195;
+    uint256 private constant _MARGIN_MASK = (1 << PublicSignals.ADAPTIVE_MARGIN_BITS) - 1;
+    uint256 private constant _NUM_MASK = (1 << PublicSignals.ADAPTIVE_NUM_BITS) - 1;
+    uint256 private constant _OUTCOMES_MASK = (1 << PublicSignals.ADAPTIVE_OUTCOMES_BITS) - 1;
 
     mapping(uint256 marketId => Market) private _markets;
     mapping(uint256 modelCommitment => mapping(uint256 n => BatchVerifier)) private _batchVerifiers;
@@ -156,6 +168,15 @@ contract RiskOracle is IRiskOracle, AccessControl {
     }
 
     /// @inheritdoc IRiskOracle
+    function setAdaptiveCalibration(uint256 marketId, uint32 num) external onlyRole(GOVERNOR_ROLE) {
+        Market storage m = _market(marketId);
+        if (num > _NUM_MASK) revert OracleInvalidAdaptiveNum(num);
+        m.adaptive = num != 0;
+        m.adaptiveState = uint256(num) << _ADAPTIVE_RING_BITS;
+        emit AdaptiveCalibrationSet(marketId, num);
+    }
+
+    /// @inheritdoc IRiskOracle
     function pauseMarket(uint256 marketId) external {
         Market storage m = _guardedMarket(marketId);
         if (m.paused) revert OracleMarketPaused(marketId);
@@ -183,6 +204,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
     ) external {
         Market storage m = _market(marketId);
         if (m.paused) revert OracleMarketPaused(marketId);
+        if (m.adaptive) return _submitAdaptive(m, marketId, pA, pB, pC, update);
         // Below 2^252 (so below r), and then the unpacking is exact: timestamp < 2^40, digest bits < 2^180.
         if (update >> PublicSignals.UPDATE_BITS != 0) revert OracleMalformedUpdate(update);
         (uint64 dataTimestamp, uint16 mm, uint16 im) = _checkUpdate(
@@ -199,6 +221,91 @@ contract RiskOracle is IRiskOracle, AccessControl {
         }
         _store(m, mm, im, dataTimestamp);
         emit SignedParametersUpdated(marketId, mm, im, dataTimestamp, update >> PublicSignals.UPDATE_DIGEST_SHIFT);
+    }
+
+    /// @dev `submitSignedUpdate` for an adaptive market: the same guards, then the prior the proof must start from,
+    ///      built from storage (`_checkAdaptive`), the proof, and the new state (`_nextAdaptiveState`).
+    function _submitAdaptive(
+        Market storage m,
+        uint256 marketId,
+        uint256[2] calldata pA,
+        uint256[2][2] calldata pB,
+        uint256[2] calldata pC,
+        uint256 update
+    ) private {
+        (uint64 dataTimestamp, uint16 mm, uint16 im) = _checkAdaptive(m, marketId, update);
+        _verifySigned(m, marketId, pA, pB, pC, update);
+        // before _store: the state is computed from the last accepted bar
+        m.adaptiveState = _nextAdaptiveState(m, dataTimestamp, mm, update);
+        _store(m, mm, im, dataTimestamp);
+        emit AdaptiveParametersUpdated(marketId, update);
+    }
+
+    /// @dev The checks of an adaptive update before its proof: well formed (below 2^253, so below r, and every part
+    ///      unpacks exactly), a bar's open time, the guards of every update, then its prior (num, outcomes, bar s's
+    ///      MM) equal to the one built from storage. Returns the values to store.
+    function _checkAdaptive(
+        Market storage m,
+        uint256 marketId,
+        uint256 update
+    ) private view returns (uint64 dataTimestamp, uint16 mm, uint16 im) {
+        if (update >> PublicSignals.ADAPTIVE_UPDATE_BITS != 0) revert OracleMalformedUpdate(update);
+        uint256 provenTimestamp = (update >> PublicSignals.PACKED_DATA_TIMESTAMP_SHIFT) & type(uint40).max;
+        if (provenTimestamp % PublicSignals.ADAPTIVE_BAR_SECONDS != 0) revert OracleUnalignedBar(provenTimestamp);
+        uint256 lastBar = m.dataTimestamp / PublicSignals.ADAPTIVE_BAR_SECONDS;
+        (dataTimestamp, mm, im) = _checkUpdate(
+            m,
+            marketId,
+            provenTimestamp,
+            update & type(uint16).max,
+            (update >> PublicSignals.PACKED_INITIAL_MARGIN_SHIFT) & type(uint16).max
+        );
+        // bar > lastBar: the timestamp is newer than the last one and a multiple of the bar
+        uint256 prior = _adaptivePrior(m.adaptiveState, dataTimestamp / PublicSignals.ADAPTIVE_BAR_SECONDS, lastBar);
+        uint256 proven = (update >> PublicSignals.ADAPTIVE_PRIOR_SHIFT) &
+            ((1 << PublicSignals.ADAPTIVE_PRIOR_BITS) - 1);
+        if (proven != prior) revert OracleAdaptiveStateMismatch(marketId, prior, proven);
+    }
+
+    /// @dev The state after an accepted adaptive update for the bar opening at `dataTimestamp` (called before the
+    ///      update is stored): the proven num and outcomes, and the ring with the bars skipped since the last accepted
+    ///      one cleared (all of them after 12 or more) and the new bar's MM set.
+    function _nextAdaptiveState(
+        Market storage m,
+        uint64 dataTimestamp,
+        uint16 mm,
+        uint256 update
+    ) private view returns (uint256) {
+        uint256 lastBar = m.dataTimestamp / PublicSignals.ADAPTIVE_BAR_SECONDS;
+        uint256 bar = dataTimestamp / PublicSignals.ADAPTIVE_BAR_SECONDS;
+        uint256 ring = m.adaptiveState & ((1 << _ADAPTIVE_RING_BITS) - 1);
+        if (bar - lastBar >= PublicSignals.ADAPTIVE_HORIZON_BARS) {
+            ring = 0;
+        } else {
+            for (uint256 b = lastBar + 1; b < bar; ++b) ring &= ~(_MARGIN_MASK << _ringShift(b));
+        }
+        uint256 at = _ringShift(bar);
+        ring = (ring & ~(_MARGIN_MASK << at)) | (uint256(mm) << at);
+        uint256 next = update >> PublicSignals.ADAPTIVE_NEW_NUM_SHIFT;
+        return
+            ring |
+            ((next & _NUM_MASK) << _ADAPTIVE_RING_BITS) |
+            (((next >> PublicSignals.ADAPTIVE_NUM_BITS) & _OUTCOMES_MASK) << _ADAPTIVE_OUTCOMES_SHIFT);
+    }
+
+    /// @dev The proof of a signed update against the market's statement base, or revert. A staticcall (view), so the
+    ///      verifier cannot re-enter.
+    function _verifySigned(
+        Market storage m,
+        uint256 marketId,
+        uint256[2] calldata pA,
+        uint256[2][2] calldata pB,
+        uint256[2] calldata pC,
+        uint256 update
+    ) private view {
+        if (!ISignedUpdateVerifier(m.verifier).verifyProof(pA, pB, pC, update, m.statementBaseX, m.statementBaseY)) {
+            revert OracleInvalidProof(marketId);
+        }
     }
 
     /// @inheritdoc IRiskOracle
@@ -300,6 +407,29 @@ contract RiskOracle is IRiskOracle, AccessControl {
     }
 
     /// @inheritdoc IRiskOracle
+    function adaptiveState(uint256 marketId) external view returns (uint32 num, uint16 outcomes, uint256 ring) {
+        uint256 state = _market(marketId).adaptiveState;
+        num = uint32((state >> _ADAPTIVE_RING_BITS) & _NUM_MASK);
+        outcomes = uint16((state >> _ADAPTIVE_OUTCOMES_SHIFT) & _OUTCOMES_MASK);
+        ring = state & ((1 << _ADAPTIVE_RING_BITS) - 1);
+    }
+
+    /// @inheritdoc IRiskOracle
+    function adaptivePrior(
+        uint256 marketId,
+        uint64 dataTimestamp
+    ) external view returns (uint32 num, uint16 outcomes, uint16 marginS) {
+        Market storage m = _market(marketId);
+        uint256 bar = dataTimestamp / PublicSignals.ADAPTIVE_BAR_SECONDS;
+        uint256 lastBar = m.dataTimestamp / PublicSignals.ADAPTIVE_BAR_SECONDS;
+        if (bar <= lastBar) revert OracleNotNewer(marketId, dataTimestamp, m.dataTimestamp);
+        uint256 prior = _adaptivePrior(m.adaptiveState, bar, lastBar);
+        num = uint32(prior & _NUM_MASK);
+        outcomes = uint16((prior >> PublicSignals.ADAPTIVE_NUM_BITS) & _OUTCOMES_MASK);
+        marginS = uint16(prior >> (PublicSignals.ADAPTIVE_NUM_BITS + PublicSignals.ADAPTIVE_OUTCOMES_BITS));
+    }
+
+    /// @inheritdoc IRiskOracle
     function domain() public view returns (uint256 value) {
         // Computed per call, not cached: after a chain split the fork's chain id differs, and so does the domain.
         return uint256(keccak256(abi.encode(block.chainid, address(this)))) % SNARK_SCALAR_FIELD;
@@ -377,6 +507,25 @@ contract RiskOracle is IRiskOracle, AccessControl {
         m.updatedAt = uint64(block.timestamp);
     }
 
+    /// @dev The prior of an adaptive update for `bar` after `lastBar` (< bar), packed as the proof carries it: num,
+    ///      outcomes, and bar s = bar - 12's accepted MM. The ring's entry for bar mod 12 is bar s's when s >= lastBar
+    ///      - 11 (no later bar has written it: the bars after lastBar were cleared at the next update); older, bar s
+    ///      is before the ring's window and had no accepted update the ring remembers: 0.
+    function _adaptivePrior(uint256 state, uint256 bar, uint256 lastBar) private pure returns (uint256 prior) {
+        uint256 marginS = bar - lastBar <= PublicSignals.ADAPTIVE_HORIZON_BARS
+            ? (state >> _ringShift(bar)) & _MARGIN_MASK
+            : 0;
+        prior =
+            ((state >> _ADAPTIVE_RING_BITS) & _NUM_MASK) |
+            (((state >> _ADAPTIVE_OUTCOMES_SHIFT) & _OUTCOMES_MASK) << PublicSignals.ADAPTIVE_NUM_BITS) |
+            (marginS << (PublicSignals.ADAPTIVE_NUM_BITS + PublicSignals.ADAPTIVE_OUTCOMES_BITS));
+    }
+
+    /// @dev Bit offset of bar `bar`'s entry in the ring.
+    function _ringShift(uint256 bar) private pure returns (uint256) {
+        return (bar % PublicSignals.ADAPTIVE_HORIZON_BARS) * PublicSignals.ADAPTIVE_MARGIN_BITS;
+    }
+
     /// @dev A market's publisher set and statement as `publisherSet` returns them.
     function _publisherSetOf(Market storage m) private view returns (PublisherSetConfig memory config) {
         config.verifier = ISignedUpdateVerifier(m.verifier);
@@ -430,6 +579,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
         if (i != 0 && marketId <= previousMarketId) revert OracleBatchNotSorted(i, previousMarketId, marketId);
         Market storage m = _market(marketId);
         if (m.paused) revert OracleMarketPaused(marketId);
+        if (m.adaptive) revert OracleAdaptiveMarket(marketId);
         if (m.modelCommitment != provenModel) {
             revert OracleModelCommitmentMismatch(marketId, m.modelCommitment, provenModel);
         }

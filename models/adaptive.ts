@@ -121,6 +121,46 @@ export function integerBreach(
 }
 
 /**
+ * The outcome of bar s = t - TARGET_HORIZON_BARS as an update for bar t sees it in its signed window: null
+ * ("no outcome") when bar s had no accepted update (`mmS` 0) or a bar of s..t is missing from the window,
+ * else whether bar s's move breached `mmS` (`integerBreach` on the window's close of s and the highs and lows
+ * of s+1..t, its range part). This is what the signed-update circuit proves (circuits/lib/adaptive.circom)
+ * and what `runScaleRule` computes from a series: "exactly 12 bars back" there is "no bar of s..t missing"
+ * here.
+ * @param bars the window's bars, oldest first; the last TARGET_HORIZON_BARS + 1 are s..t
+ * @param mmS bar s's accepted maintenance margin in bps, 0 for none
+ */
+export function windowOutcome(
+  bars: readonly { close: bigint; high: bigint; low: bigint; missing: boolean }[],
+  mmS: bigint,
+): boolean | null {
+  const h = TARGET_HORIZON_BARS;
+  if (bars.length < h + 1) throw new RangeError(`windowOutcome: ${bars.length} bars, need ${h + 1}`);
+  const tail = bars.slice(bars.length - h - 1);
+  if (mmS === 0n || tail.some((b) => b.missing || b.close === 0n)) return null;
+  const later = tail.slice(1);
+  return integerBreach(
+    tail[0].close,
+    later.map((b) => b.low),
+    later.map((b) => b.high),
+    mmS,
+  );
+}
+
+/**
+ * The state after an accepted update whose window's outcome is `outcome` (`windowOutcome`): one
+ * `adaptiveStep` for a breach or a covered bar, the same state for "no outcome". The oracle stores the result
+ * and this update's margins use `stateToNum(result.num)`.
+ */
+export function adaptiveUpdate(
+  state: AdaptiveState,
+  outcome: boolean | null,
+  r: AdaptiveRule,
+): AdaptiveState {
+  return outcome === null ? state : adaptiveStep(state, outcome, r);
+}
+
+/**
  * A calibration rule as the oracle would run it, in integers: a state per market, the calibrationNum it gives,
  * and one step per processed outcome. The shipped rule is `annealedRule(rule)`; the selection sweep
  * (scripts/adaptive-sweep.ts) runs other members of the family and a few rules outside it through the same

@@ -331,6 +331,55 @@ export async function readPublisherSet(oracle: Contract, marketId: bigint): Prom
   }
 }
 
+/** What an adaptive market's next update must start from (`IRiskOracle.adaptivePrior`). */
+export interface AdaptivePriorView {
+  /** The state's num (calibrationNum * 2^8). */
+  num: bigint;
+  /** Outcomes processed. */
+  outcomes: number;
+  /** Bar s = t - 12's accepted maintenance margin (bps), 0 when it has none. */
+  marginS: bigint;
+}
+
+/**
+ * The prior of an adaptive market's update for the bar opening at `dataTimestamp` (s), as the oracle will build
+ * it from its storage: the prover's input for `signedUpdateInput`'s `adaptive`.
+ * @throws OracleError decoded from the revert (unknown market, a bar not after the last accepted one)
+ */
+export async function readAdaptivePrior(
+  oracle: Contract,
+  marketId: bigint,
+  dataTimestamp: bigint,
+): Promise<AdaptivePriorView> {
+  try {
+    const [num, outcomes, marginS] = (await oracle.adaptivePrior(marketId, dataTimestamp)) as [
+      bigint,
+      bigint,
+      bigint,
+    ];
+    return { num, outcomes: Number(outcomes), marginS };
+  } catch (err) {
+    throw decodeRevert(err, oracle.interface);
+  }
+}
+
+/**
+ * Make `marketId` adaptive with the initial num (calibrationNum * 2^8 of its registered model file), or plain
+ * again with num 0 (`IRiskOracle.setAdaptiveCalibration`; governance).
+ * @throws OracleError decoded from the revert
+ */
+export async function setAdaptiveCalibration(
+  oracle: Contract,
+  marketId: bigint,
+  num: bigint,
+): Promise<TransactionReceipt> {
+  try {
+    return (await (await oracle.setAdaptiveCalibration(marketId, num)).wait()) as TransactionReceipt;
+  } catch (err) {
+    throw decodeRevert(err, oracle.interface);
+  }
+}
+
 /**
  * The arguments of `submitSignedUpdate` for a signed-update proof's verifier calldata: the market, the proof and
  * the packed update (the statement key is not sent: the oracle checks the proof against the market's stored

@@ -10,10 +10,23 @@ import { WINDOW_RANGE_BARS } from "../candles/window";
 import { toField } from "../crypto/field";
 import type { WeightMode } from "../circuits/generate-circuit";
 import { modelCommitment } from "../circuits/commitments";
-import { digestSignal, packUpdate, statementKey } from "../circuits/statement";
+import {
+  adaptiveDigestSignal,
+  digestSignal,
+  packAdaptiveUpdate,
+  packUpdate,
+  statementKey,
+} from "../circuits/statement";
 import { FEATURE_INTERVAL_MS, windowFeatures } from "../features/window-features";
 import { WINDOW_BARS } from "../candles/window";
-import { inferInteger, type IntegerTrace } from "../models/integer-engine";
+import {
+  adaptiveUpdate,
+  stateToNum,
+  windowOutcome,
+  type AdaptiveRule,
+  type AdaptiveState,
+} from "../models/adaptive";
+import { inferInteger, integerPolicy, type IntegerTrace } from "../models/integer-engine";
 import type { QuantizedModel } from "../models/quantized-model";
 import { comparePublicKeys } from "../publisher/eddsa";
 import { publisherSetCommitment, publisherSetSlots, type PublisherSet } from "../publisher/publisher-set";
@@ -33,6 +46,28 @@ export interface SignedUpdateSource {
   publishers: PublisherSet;
   /** The oracle's domain (prover/domain.ts), 0 for an offline proof. */
   domain: bigint;
+  /** For a circuit with an adaptive rule: the market's state and bar s's margin as the oracle holds them. */
+  adaptive?: AdaptivePrior;
+}
+
+/** What an adaptive update starts from: the oracle's view before it (`IRiskOracle.adaptiveState`). */
+export interface AdaptivePrior {
+  rule: AdaptiveRule;
+  /** The state before the update. */
+  state: AdaptiveState;
+  /** Bar s = t - 12's accepted MM in bps, 0 when bar s had no accepted update. */
+  marginS: bigint;
+}
+
+/** The adaptive part of an update: what it starts from, the outcome of bar s, and the state it proves. */
+export interface AdaptiveTransition {
+  before: AdaptiveState;
+  marginS: bigint;
+  /** null: no outcome (no margin at s, or a bar of s..t missing); else whether bar s breached marginS. */
+  outcome: boolean | null;
+  after: AdaptiveState;
+  /** The calibrationNum of this update's margins (`stateToNum(after.num)`). */
+  calibrationNum: bigint;
 }
 
 /** The circuit input and everything the proof will state. */
@@ -48,6 +83,8 @@ export interface SignedUpdateInput {
   dataTimestamp: bigint;
   marketId: bigint;
   publisherSetCommitment: bigint;
+  /** The state transition of an adaptive update (absent for a circuit without an adaptive rule). */
+  adaptive?: AdaptiveTransition;
 }
 
 /**
@@ -96,7 +133,21 @@ export async function signedUpdateInput(
     throw new UsageError(`${names[0]}: endTime ${window.endTime} is not on a whole second`);
   }
   const features = windowFeatures(window);
-  const trace = inferInteger(model, features);
+  const plain = inferInteger(model, features);
+  let transition: AdaptiveTransition | undefined;
+  let trace = plain;
+  if (src.adaptive !== undefined) {
+    const { rule, state, marginS } = src.adaptive;
+    const outcome = windowOutcome(window.bars, marginS);
+    const after = adaptiveUpdate(state, outcome, rule);
+    const calibrationNum = stateToNum(after.num);
+    transition = { before: state, marginS, outcome, after, calibrationNum };
+    // the network is the model's; the policy runs with the state's calibration
+    trace = {
+      ...plain,
+      ...integerPolicy({ ...model.policy, calibrationNum: Number(calibrationNum) }, plain.output),
+    };
+  }
   const dataTimestamp = BigInt(window.endTime / 1000);
   const digest = await windowDigest(window);
   const setCommitment = await publisherSetCommitment(publishers);
@@ -106,12 +157,17 @@ export async function signedUpdateInput(
     publisherSet: setCommitment,
     domain: src.domain,
   });
-  const update = packUpdate({
-    mm: trace.maintenanceMarginBps,
-    im: trace.initialMarginBps,
-    dataTimestamp,
-    digest: digestSignal(digest),
-  });
+  const margins = { mm: trace.maintenanceMarginBps, im: trace.initialMarginBps, dataTimestamp };
+  const update =
+    transition === undefined
+      ? packUpdate({ ...margins, digest: digestSignal(digest) })
+      : packAdaptiveUpdate({
+          ...margins,
+          before: { num: transition.before.num, outcomes: BigInt(transition.before.outcomes) },
+          marginS: transition.marginS,
+          after: { num: transition.after.num, outcomes: BigInt(transition.after.outcomes) },
+          digest: adaptiveDigestSignal(digest),
+        });
 
   const s = (v: bigint) => toField(v).toString();
   const n = window.bars.length;
@@ -133,6 +189,13 @@ export async function signedUpdateInput(
     signatureS: signers.map((x) => s(x.sw.signature.S)),
     domain: s(src.domain),
     ...weightInputs(model, mode),
+    ...(transition === undefined
+      ? {}
+      : {
+          stateNum: s(transition.before.num),
+          stateOutcomes: s(BigInt(transition.before.outcomes)),
+          marginS: s(transition.marginS),
+        }),
   };
   return {
     input,
@@ -142,5 +205,6 @@ export async function signedUpdateInput(
     dataTimestamp,
     marketId: window.marketId,
     publisherSetCommitment: setCommitment,
+    ...(transition === undefined ? {} : { adaptive: transition }),
   };
 }

@@ -141,7 +141,20 @@ interface IRiskOracle {
         uint256 batchDigest,
         uint8 index
     );
+    /// @notice A signed update of an adaptive market was accepted (instead of `SignedParametersUpdated`): its packed
+    ///         update holds the margins, the data timestamp, the state before and after and the window digest's low
+    ///         91 bits (`unpackAdaptiveUpdate` in circuits/statement.ts). One word, so the event costs what
+    ///         `SignedParametersUpdated` does.
+    /// @param marketId market
+    /// @param update the accepted packed update (`PublicSignals.ADAPTIVE_*`)
+    event AdaptiveParametersUpdated(uint256 indexed marketId, uint256 update);
     // solhint-enable gas-indexed-events
+
+    /// @notice Governance made a market adaptive with an initial state (num = calibrationNum * 2^8 of its registered
+    ///         model file, no outcomes, no accepted margins), or plain again (num 0).
+    /// @param marketId market
+    /// @param num the initial state's num, 0 for "not adaptive"
+    event AdaptiveCalibrationSet(uint256 indexed marketId, uint32 num); // solhint-disable-line gas-indexed-events
 
     /// @notice Governance set (or, with the zero address, removed) the verifier of signed batches of `n` markets
     ///         for a model.
@@ -221,6 +234,15 @@ interface IRiskOracle {
     /// @notice The packed update signal has bits at or above bit 252, so it packs no (MM, IM, data timestamp,
     ///         digest).
     error OracleMalformedUpdate(uint256 packed);
+    /// @notice An adaptive update's data timestamp is not the open time of a bar (a multiple of 7200 s).
+    error OracleUnalignedBar(uint256 dataTimestamp);
+    /// @notice An adaptive update does not start from the state the oracle holds: `expected` and `proven` pack
+    ///         num, outcomes and bar s's accepted MM (0 for none) as `PublicSignals.ADAPTIVE_PRIOR_*`.
+    error OracleAdaptiveStateMismatch(uint256 marketId, uint256 expected, uint256 proven);
+    /// @notice A signed batch carries an adaptive market (batches do not carry the adaptive state).
+    error OracleAdaptiveMarket(uint256 marketId);
+    /// @notice An initial adaptive num that does not fit the state (27 bits).
+    error OracleInvalidAdaptiveNum(uint256 num);
 
     // ------------------------------------------------------------------------------------------- governance
 
@@ -263,6 +285,16 @@ interface IRiskOracle {
     ///        nonzero, < p), and a quorum >= 1
     function setPublisherSet(uint256 marketId, PublisherSetConfig calldata config) external;
 
+    /// @notice Make a market adaptive (issue 12, part 3) with its initial state, or plain again with num 0. Its
+    ///         updates must then come from the signed-update circuit with the adaptive rule (its verifier, registered
+    ///         with `setPublisherSet`), which proves the state's step from the one the oracle holds; the model
+    ///         commitment keeps the model file's own calibration, and `num` must be that calibrationNum * 2^8 (an
+    ///         auditor checks it). Resets the outcome count and the ring of accepted margins.
+    /// @dev Emits `AdaptiveCalibrationSet`. Signed batches refuse adaptive markets (`OracleAdaptiveMarket`).
+    /// @param marketId registered market
+    /// @param num the initial num (calibrationNum * 2^8, below 2^27), 0 to make the market plain
+    function setAdaptiveCalibration(uint256 marketId, uint32 num) external;
+
     /// @notice Stop accepting updates for a market. The market's guardian or governance.
     /// @dev Reading the last parameters is not affected; they age out by `isFresh`.
     /// @param marketId registered, unpaused market
@@ -283,7 +315,11 @@ interface IRiskOracle {
     ///      bar) newer than the last accepted one, not in the future, not older than the maximum data age; minimum
     ///      interval; bounds, IM >= MM and rate of change; last, the proof verifies for the update and the market's
     ///      statement base (a proof for another market, model, publisher set, oracle or chain fails here).
-    ///      Replays and re-randomised proofs of an applied update fail "newer than".
+    ///      Replays and re-randomised proofs of an applied update fail "newer than". For an adaptive market
+    ///      (`setAdaptiveCalibration`) the update has the adaptive layout (`PublicSignals.ADAPTIVE_*`, below
+    ///      2^253): its data timestamp must be a bar's open time (`OracleUnalignedBar`) and its prior the one the
+    ///      oracle builds from storage (`OracleAdaptiveStateMismatch`, checked before the proof); the proven new
+    ///      state is stored and `AdaptiveParametersUpdated` emitted instead of `SignedParametersUpdated`.
     /// @param marketId registered market with a publisher set
     /// @param pA proof point A
     /// @param pB proof point B (coordinate pairs as (imaginary, real))
@@ -366,6 +402,27 @@ interface IRiskOracle {
     /// @param n markets per proof
     /// @return verifier the registered batch verifier, or the zero address
     function batchVerifier(uint256 modelCommitment, uint256 n) external view returns (address verifier);
+
+    /// @notice An adaptive market's state: num (calibrationNum * 2^8), the outcomes processed, and the ring of accepted
+    ///         maintenance margins (entry b mod 12, at bits 14 (b mod 12), holds bar b's, 0 for none; b = open time /
+    ///         7200).
+    /// @param marketId registered market
+    /// @return num 0 when the market is not adaptive
+    /// @return outcomes outcomes processed since `setAdaptiveCalibration`
+    /// @return ring the 12 entries of 14 bits
+    function adaptiveState(uint256 marketId) external view returns (uint32 num, uint16 outcomes, uint256 ring);
+
+    /// @notice What an adaptive update for the bar opening at `dataTimestamp` must start from, as the oracle will build
+    ///         it: the state now and bar s = t - 12's accepted MM (0 when it has none). The prover's input.
+    /// @param marketId registered adaptive market
+    /// @param dataTimestamp the update's data timestamp (a bar's open time, after the last accepted one)
+    /// @return num the state's num
+    /// @return outcomes the state's outcome count
+    /// @return marginS bar s's accepted maintenance margin (bps), 0 for none
+    function adaptivePrior(
+        uint256 marketId,
+        uint64 dataTimestamp
+    ) external view returns (uint32 num, uint16 outcomes, uint16 marginS);
 
     /// @notice The domain every proof for this oracle must carry:
     ///         `uint256(keccak256(abi.encode(block.chainid, address(this)))) % SNARK_SCALAR_FIELD`.

@@ -7,7 +7,17 @@
 import { describe, expect, it } from "vitest";
 import { FIELD_MODULUS } from "../../crypto/field";
 import { digestSignal as reexported } from "../../circuits/public-signals";
-import { digestSignal, packUpdate, unpackUpdate, UPDATE_PACKING } from "../../circuits/statement";
+import {
+  ADAPTIVE_UPDATE_PACKING,
+  adaptiveDigestSignal,
+  digestSignal,
+  packAdaptivePrior,
+  packAdaptiveUpdate,
+  packUpdate,
+  unpackAdaptiveUpdate,
+  unpackUpdate,
+  UPDATE_PACKING,
+} from "../../circuits/statement";
 
 const TWO_180 = 1n << 180n;
 
@@ -54,5 +64,54 @@ describe("digestSignal", () => {
   it("refuses a value that is not a field element (an aliased digest)", () => {
     expect(() => digestSignal(FIELD_MODULUS)).toThrow(/is not a field element/);
     expect(() => digestSignal(-1n)).toThrow(RangeError);
+  });
+});
+
+describe("the adaptive packed update (ADAPTIVE_UPDATE_PACKING)", () => {
+  const max = (bits: number) => (1n << BigInt(bits)) - 1n;
+  const A = ADAPTIVE_UPDATE_PACKING;
+  const full = {
+    mm: max(16),
+    im: max(16),
+    dataTimestamp: max(40),
+    before: { num: max(A.numBits), outcomes: max(A.outcomesBits) },
+    marginS: max(A.marginSBits),
+    after: { num: max(A.numBits), outcomes: max(A.outcomesBits) },
+    digest: max(A.digestBits),
+  };
+
+  it("is 253 bits below r, its fields adjacent and the prior at bits 72..123", () => {
+    expect(A.outcomesShift).toBe(A.numShift + A.numBits);
+    expect(A.marginSShift).toBe(A.outcomesShift + A.outcomesBits);
+    expect(A.newNumShift).toBe(A.marginSShift + A.marginSBits);
+    expect(A.newOutcomesShift).toBe(A.newNumShift + A.numBits);
+    expect(A.digestShift).toBe(A.newOutcomesShift + A.outcomesBits);
+    expect(A.bits).toBe(A.digestShift + A.digestBits);
+    expect(packAdaptiveUpdate(full)).toBe(max(253));
+    expect(max(253)).toBeLessThan(FIELD_MODULUS);
+    expect(packAdaptivePrior(full.before, full.marginS)).toBe(max(52));
+  });
+
+  it("unpacks what it packs, field by field, and takes the digest's low 91 bits", () => {
+    const u = {
+      mm: 1234n,
+      im: 1851n,
+      dataTimestamp: 1719712800n,
+      before: { num: 12549376n, outcomes: 1499n },
+      marginS: 0n,
+      after: { num: 12561630n, outcomes: 1500n },
+      digest: adaptiveDigestSignal(FIELD_MODULUS - 1n),
+    };
+    expect(unpackAdaptiveUpdate(packAdaptiveUpdate(u))).toEqual(u);
+    expect(u.digest).toBe((FIELD_MODULUS - 1n) & max(91));
+  });
+
+  it("refuses a part wider than its bits", () => {
+    expect(() => packAdaptiveUpdate({ ...full, after: { ...full.after, num: 1n << 27n } })).toThrow(
+      /new num/,
+    );
+    expect(() => packAdaptiveUpdate({ ...full, marginS: 1n << 14n })).toThrow(/marginS/);
+    expect(() => packAdaptiveUpdate({ ...full, digest: 1n << 91n })).toThrow(/digest signal/);
+    expect(() => packAdaptiveUpdate({ ...full, mm: 1n << 16n })).toThrow(/mm/);
   });
 });

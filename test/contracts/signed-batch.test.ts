@@ -476,6 +476,16 @@ describe("submitSignedBatch: all or nothing (market 2 of 3 fails its guards)", (
     expect((await parametersOf(ETH))[0]).toBe(110n);
   });
 
+  it("OracleAdaptiveMarket: a batch does not carry the adaptive state; the same batch passes once ETH is plain again", async () => {
+    await (await oracle.setAdaptiveCalibration(ETH, 49021n << 8n)).wait();
+    const p = await proveBatch(three(T));
+    expect(await revertAt(p, timely(T))).toEqual({ name: "OracleAdaptiveMarket", args: [ETH] });
+    await expectNoneUpdated();
+    await (await oracle.setAdaptiveCalibration(ETH, 0n)).wait();
+    await submitAt(p, timely(T) + 60);
+    expect((await parametersOf(ETH))[0]).toBe(110n);
+  });
+
   it("OracleStaleData", async () => {
     const entries = three(T);
     entries[1] = { ...entries[1], dataTimestamp: BigInt(T - DEFAULT_LIMITS.maxDataAge) };

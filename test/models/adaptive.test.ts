@@ -2,21 +2,26 @@ import { describe, expect, it } from "vitest";
 import {
   acceptancePattern,
   adaptiveStep,
+  adaptiveUpdate,
   annealingStage,
   balancedUpNum,
   initialState,
   integerBreach,
   runAdaptive,
   stateToNum,
+  windowOutcome,
   type AdaptiveRule,
   type AdaptiveState,
 } from "../../models/adaptive";
+import { buildWindow, integerCandlesOf } from "../../candles";
+import { WINDOW_BARS } from "../../candles/window";
+import { integerPolicy } from "../../models/integer-engine";
 import { evaluateBacktest } from "../../models/backtest";
 import { integerOutputs, loadCalibrations } from "../../models/calibrations";
 import { loadCandles } from "../../candles/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { runBacktest } from "../../models/run-backtest";
-import { adverseMoveTargets } from "../../models/target";
+import { adverseMoveTargets, TARGET_HORIZON_BARS } from "../../models/target";
 import type { Candle, CandleSeries } from "../../candles/types";
 import { join } from "node:path";
 
@@ -187,5 +192,53 @@ describe("the backtest's adaptive figures", () => {
     expect(got.avgMaintenanceMarginBps).toBe(mine.avgMaintenanceMarginBps);
     expect(got.daily).toEqual(mine.daily);
     expect(report(RULE).avgMaintenanceMarginBps).not.toBe(got.avgMaintenanceMarginBps);
+  }, 120_000);
+});
+
+describe("the rule as the chain runs it (windowOutcome, adaptiveUpdate)", () => {
+  it("reproduces runAdaptive on ETH with 10 % missed updates and a gap: the window holds all the rule reads", () => {
+    const quantized = loadQuantizedModel(join(__dirname, "../../models/btc-usdt-2h.quantized.json"));
+    const full = loadCandles(join(__dirname, "../../models/data/ethusdt-2h.csv"));
+    const from = Date.UTC(2023, 6, 1);
+    const to = Date.UTC(2024, 0, 1);
+    // a gap of 5 bars in November: outcomes across it are lost in both views
+    const gap = [Date.UTC(2023, 10, 10, 0), Date.UTC(2023, 10, 10, 10)];
+    const candles = full.candles.filter(
+      (c) => c.time >= from && c.time < to && !(c.time >= gap[0] && c.time <= gap[1]),
+    );
+    const series: CandleSeries = { ...full, candles, gaps: [] };
+    const rule = loadCalibrations(join(__dirname, "../../models/calibrations.json")).adaptive;
+    const outputs = integerOutputs(quantized, series);
+    const accepted = acceptancePattern(0.1);
+    const num = 59567;
+    const run = runAdaptive(series, outputs, accepted, quantized.policy, num, rule);
+
+    // The oracle's view: the accepted MM per bar (0 = none), the state, and the signed window of each update.
+    const ints = integerCandlesOf(series);
+    const mmAt = new Map<number, bigint>();
+    let state = initialState(num);
+    let processed = 0;
+    let breaches = 0;
+    let noOutcome = 0;
+    for (let t = 0; t < candles.length; t++) {
+      const y = outputs[t];
+      if (y === null || !accepted(t)) continue;
+      const window = buildWindow(series, 1n, t, WINDOW_BARS, ints);
+      const mmS = mmAt.get(candles[t].time - TARGET_HORIZON_BARS * series.intervalMs) ?? 0n;
+      const outcome = windowOutcome(window.bars, mmS);
+      state = adaptiveUpdate(state, outcome, rule);
+      if (outcome === null) noOutcome++;
+      else {
+        processed++;
+        if (outcome) breaches++;
+      }
+      const p = integerPolicy({ ...quantized.policy, calibrationNum: Number(stateToNum(state.num)) }, y);
+      mmAt.set(candles[t].time, p.maintenanceMarginBps);
+      expect(state, `bar ${t}`).toEqual(run.state[t]);
+      expect(Number(p.maintenanceMarginBps)).toBe(run.maintenanceMarginBps[t]);
+    }
+    expect(processed).toBe(run.outcomes);
+    expect(breaches).toBeGreaterThan(0);
+    expect(noOutcome).toBeGreaterThan(100);
   }, 120_000);
 });

@@ -1,0 +1,118 @@
+/**
+ * Auditing an adaptive market's updates (issue 12, part 3): replaying the oracle's state from the accepted
+ * updates (`AdaptiveParametersUpdated`, each a packed update, `unpackAdaptiveUpdate`) and re-checking each state
+ * transition and its margins from the signed window it names.
+ *
+ * The replay starts from the initial num governance registered (`AdaptiveCalibrationSet`; it must be the registered
+ * model file's calibrationNum * 2^8, which the caller checks against the model commitment), holds the accepted MM
+ * per bar as the oracle's ring does, and for each update, in order:
+ *  1. its prior (num, outcomes, bar s = t - 12's MM, 0 for none) must be the replayed one: the oracle built it from
+ *     its storage, so a difference means the events and the oracle disagree;
+ *  2. with the signed window of (market, data timestamp), whose digest's low 91 bits must be the update's: the
+ *     outcome of bar s in the window (`windowOutcome`) and one step of the rule (`adaptiveUpdate`) give the proven
+ *     new state, and the model with the new state's calibrationNum gives the proven MM and IM.
+ * The signatures and the publisher set of the window are the signed-update audit's checks (audit-signed.ts), not
+ * repeated here. An update without its window is unverifiable; the replay goes on from the state the oracle
+ * stored, so one missing window does not hide the checks of the next updates.
+ */
+import { windowDigest } from "../candles/digest";
+import type { Window } from "../candles/window";
+import { adaptiveDigestSignal, unpackAdaptiveUpdate } from "../circuits/statement";
+import { windowFeatures } from "../features/window-features";
+import { adaptiveUpdate, stateToNum, windowOutcome, type AdaptiveRule } from "../models/adaptive";
+import { inferInteger, integerPolicy } from "../models/integer-engine";
+import type { QuantizedModel } from "../models/quantized-model";
+import { TARGET_HORIZON_BARS } from "../models/target";
+
+/** Length of a bar of the signed-update circuit (s): adaptive updates are keyed by bar. */
+const BAR_SECONDS = 7200n;
+
+/** One accepted adaptive update as the chain recorded it, and the signed window it names (if found). */
+export interface AdaptiveUpdateRecord {
+  /** The packed update of its `AdaptiveParametersUpdated` event. */
+  update: bigint;
+  /** The signed window of (market, data timestamp) from the publishers' archives; undefined when not found. */
+  window?: Window;
+}
+
+/** The verdict on one adaptive update. */
+export interface AdaptiveUpdateAudit {
+  /** Open time of the window's last bar (s). */
+  dataTimestamp: bigint;
+  status: "ok" | "flagged" | "unverifiable";
+  /** Why it is flagged or unverifiable (empty when ok). */
+  reasons: string[];
+  /** The outcome of bar s the window gives (null: no outcome), when the window was found. */
+  outcome?: boolean | null;
+}
+
+/**
+ * Replay an adaptive market's accepted updates (in the order the oracle accepted them) from its initial num and
+ * re-check each one (see the module's header).
+ */
+export async function auditAdaptiveUpdates(
+  model: QuantizedModel,
+  rule: AdaptiveRule,
+  initialNum: bigint,
+  records: readonly AdaptiveUpdateRecord[],
+): Promise<AdaptiveUpdateAudit[]> {
+  let state = { num: initialNum, outcomes: 0n };
+  const accepted = new Map<bigint, bigint>();
+  const out: AdaptiveUpdateAudit[] = [];
+  for (const r of records) {
+    const u = unpackAdaptiveUpdate(r.update);
+    const bar = u.dataTimestamp / BAR_SECONDS;
+    const marginS = accepted.get(bar - BigInt(TARGET_HORIZON_BARS)) ?? 0n;
+    const reasons: string[] = [];
+    if (u.before.num !== state.num || u.before.outcomes !== state.outcomes || u.marginS !== marginS) {
+      reasons.push(
+        `prior (num ${u.before.num}, outcomes ${u.before.outcomes}, MM_s ${u.marginS}) is not the replayed oracle ` +
+          `state (num ${state.num}, outcomes ${state.outcomes}, MM_s ${marginS})`,
+      );
+    }
+    let outcome: boolean | null | undefined;
+    if (r.window === undefined) {
+      out.push(
+        reasons.length === 0
+          ? { dataTimestamp: u.dataTimestamp, status: "unverifiable", reasons: ["no signed window found"] }
+          : { dataTimestamp: u.dataTimestamp, status: "flagged", reasons },
+      );
+    } else {
+      const w = r.window;
+      if (BigInt(w.endTime / 1000) !== u.dataTimestamp) {
+        reasons.push(
+          `the window ends at ${w.endTime / 1000}, the update's data timestamp is ${u.dataTimestamp}`,
+        );
+      }
+      if (adaptiveDigestSignal(await windowDigest(w)) !== u.digest) {
+        reasons.push("the window's digest is not the one the update carries");
+      }
+      outcome = windowOutcome(w.bars, u.marginS);
+      const after = adaptiveUpdate({ num: u.before.num, outcomes: Number(u.before.outcomes) }, outcome, rule);
+      if (after.num !== u.after.num || BigInt(after.outcomes) !== u.after.outcomes) {
+        reasons.push(
+          `the proven state (num ${u.after.num}, outcomes ${u.after.outcomes}) is not the rule's step from the prior ` +
+            `(num ${after.num}, outcomes ${after.outcomes}; outcome ${outcome === null ? "none" : outcome ? "breach" : "covered"})`,
+        );
+      }
+      const y = inferInteger(model, windowFeatures(w)).output;
+      const p = integerPolicy({ ...model.policy, calibrationNum: Number(stateToNum(after.num)) }, y);
+      if (p.maintenanceMarginBps !== u.mm || p.initialMarginBps !== u.im) {
+        reasons.push(
+          `margins MM ${u.mm} IM ${u.im} are not the engine's MM ${p.maintenanceMarginBps} IM ${p.initialMarginBps} ` +
+            `at calibrationNum ${stateToNum(after.num)}`,
+        );
+      }
+      out.push({
+        dataTimestamp: u.dataTimestamp,
+        status: reasons.length === 0 ? "ok" : "flagged",
+        reasons,
+        outcome,
+      });
+    }
+    // the oracle stored the proven state and this bar's MM, whatever the verdict
+    state = u.after;
+    accepted.set(bar, u.mm);
+  }
+  return out;
+}

@@ -1,0 +1,121 @@
+/**
+ * The adaptive rule (models/adaptive.ts, shipped in models/calibrations.json) as the parameters of the
+ * `AdaptiveCalibration` template (circuits/lib/adaptive.circom), and the bit widths of the state the oracle
+ * holds. One place turns an `AdaptiveRule` into circuit constants; the generator and the template tests use it.
+ */
+import { STATE_EXTRA_BITS, type AdaptiveRule } from "../models/adaptive";
+import { TARGET_HORIZON_BARS } from "../models/target";
+import type { Architecture } from "./architecture";
+
+/** Bits of a signed price (candles/integer-candle.ts: prices below 2^64). */
+export const ADAPTIVE_PRICE_BITS = 64;
+/** Bits of a maintenance margin in bps (at most 10000 < 2^14; 0 means "no accepted update"). */
+export const ADAPTIVE_MM_BITS = 14;
+
+/** The widths of a rule's state: num in [numMin, numMax] (numBits), outcomes in [0, cap] (outcomeBits). */
+export interface AdaptiveStateWidths {
+  numMin: bigint;
+  numMax: bigint;
+  numBits: number;
+  cap: number;
+  outcomeBits: number;
+}
+
+const widthOf = (v: bigint): number => (v === 0n ? 1 : v.toString(2).length);
+
+/**
+ * Check that `rule` is one the template takes: at least two stages, upNums.length = downShift -
+ * downShiftStart + 1, upShift >= downShift, up numerators in [1, 2^upShift), 1 <= minNum <= maxNum.
+ * @throws RangeError naming the field
+ */
+export function checkAdaptiveRule(rule: AdaptiveRule): void {
+  const stages = rule.downShift - rule.downShiftStart + 1;
+  if (!Number.isInteger(stages) || stages < 2) {
+    throw new RangeError(
+      `adaptive rule: downShift ${rule.downShift} must exceed downShiftStart ${rule.downShiftStart}`,
+    );
+  }
+  if (rule.upNums.length !== stages) {
+    throw new RangeError(`adaptive rule: ${rule.upNums.length} upNums for ${stages} stages`);
+  }
+  if (rule.upShift < rule.downShift) {
+    throw new RangeError(`adaptive rule: upShift ${rule.upShift} is below downShift ${rule.downShift}`);
+  }
+  for (const u of rule.upNums) {
+    if (!Number.isInteger(u) || u < 1 || u >= 2 ** rule.upShift) {
+      throw new RangeError(`adaptive rule: upNum ${u} is not in [1, 2^${rule.upShift})`);
+    }
+  }
+  if (!(Number.isInteger(rule.outcomesPerShift) && rule.outcomesPerShift >= 1)) {
+    throw new RangeError(
+      `adaptive rule: outcomesPerShift ${rule.outcomesPerShift} is not a positive integer`,
+    );
+  }
+  if (!(Number.isInteger(rule.minNum) && rule.minNum >= 1 && rule.minNum <= rule.maxNum)) {
+    throw new RangeError(
+      `adaptive rule: [minNum, maxNum] = [${rule.minNum}, ${rule.maxNum}] is not an interval`,
+    );
+  }
+}
+
+/** The widths of the state of `rule` (see AdaptiveStateWidths). */
+export function adaptiveStateWidths(rule: AdaptiveRule): AdaptiveStateWidths {
+  checkAdaptiveRule(rule);
+  const numMin = BigInt(rule.minNum) << BigInt(STATE_EXTRA_BITS);
+  const numMax = BigInt(rule.maxNum) << BigInt(STATE_EXTRA_BITS);
+  const cap = (rule.downShift - rule.downShiftStart) * rule.outcomesPerShift;
+  return { numMin, numMax, numBits: widthOf(numMax), cap, outcomeBits: widthOf(BigInt(cap)) };
+}
+
+/**
+ * Write the component `name` = AdaptiveCalibration(...) of `rule` (and the var array of its up numerators,
+ * `${name}Up`), at `indent`.
+ */
+export function emitAdaptiveCalibration(
+  line: (s?: string) => void,
+  rule: AdaptiveRule,
+  name: string,
+  indent = "    ",
+): void {
+  const w = adaptiveStateWidths(rule);
+  line(`${indent}var ${name}Up[${rule.upNums.length}] = [${rule.upNums.join(", ")}];`);
+  const args = [
+    TARGET_HORIZON_BARS,
+    ADAPTIVE_PRICE_BITS,
+    ADAPTIVE_MM_BITS,
+    rule.upNums.length,
+    rule.outcomesPerShift,
+    rule.downShiftStart,
+    `${name}Up`,
+    rule.upShift,
+    w.numMin,
+    w.numMax,
+    STATE_EXTRA_BITS,
+  ];
+  line(`${indent}component ${name} = AdaptiveCalibration(${args.join(", ")});`);
+}
+
+/**
+ * The architecture whose policy takes every calibrationNum the rule's state can give (up to `maxNum`, scale
+ * 4.0), where the model's own budget stops at its calibration's bits plus headroom (scale below 2.0 for the
+ * shipped model). Only the policy's widths change: k = calibrationNum * (10000 + bufferBps) up to maxNum times
+ * that, and the raw MM and IM intervals over the full y range of the architecture's `yBits`.
+ */
+export function adaptivePolicyArchitecture(arch: Architecture, rule: AdaptiveRule): Architecture {
+  checkAdaptiveRule(rule);
+  const p = arch.policy;
+  const kMax = BigInt(rule.maxNum) * BigInt(10000 + p.bufferBps);
+  const half = 1n << BigInt(p.yBits - 1);
+  const ceil = (v: bigint, s: number) => (v + (1n << BigInt(s)) - 1n) >> BigInt(s);
+  const mmRaw = { min: ceil(-half * kMax, p.mmShift), max: ceil((half - 1n) * kMax, p.mmShift) };
+  const clampMm = (v: bigint) =>
+    v < BigInt(p.mmMinBps) ? BigInt(p.mmMinBps) : v > BigInt(p.mmMaxBps) ? BigInt(p.mmMaxBps) : v;
+  const imRaw = {
+    min: ceil(clampMm(mmRaw.min) * BigInt(p.imRatioNum), p.imRatioShift),
+    max: ceil(clampMm(mmRaw.max) * BigInt(p.imRatioNum), p.imRatioShift),
+  };
+  return {
+    ...arch,
+    policy: { ...p, calibrationBits: widthOf(BigInt(rule.maxNum)), kBits: widthOf(kMax), mmRaw, imRaw },
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * audit/audit-adaptive.ts: replaying an adaptive market's accepted updates from its initial num over real
+ * BTC windows (with a missed bar, breaches at scale 0.25): the honest run is ok; a proven state off the rule's step,
+ * margins off the engine's, a prior the oracle would not have built, and another window are flagged at the update
+ * concerned; a missing window is unverifiable and the replay goes on.
+ */
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { buildWindow, integerCandlesOf, type Window } from "../../candles";
+import { marketIdOf } from "../../candles/market-id";
+import { windowDigest } from "../../candles/digest";
+import { adaptiveDigestSignal, packAdaptiveUpdate, unpackAdaptiveUpdate } from "../../circuits/statement";
+import { windowFeatures } from "../../features/window-features";
+import { WINDOW_BARS } from "../../candles/window";
+import { adaptiveUpdate, stateToNum, windowOutcome, type AdaptiveState } from "../../models/adaptive";
+import { loadCalibrations } from "../../models/calibrations";
+import { inferInteger, integerPolicy } from "../../models/integer-engine";
+import { loadCandles } from "../../candles/load-data";
+import { loadQuantizedModel } from "../../models/quantized-model";
+import { auditAdaptiveUpdates, type AdaptiveUpdateRecord } from "../../audit/audit-adaptive";
+
+const ROOT = join(__dirname, "../..");
+const model = loadQuantizedModel(join(ROOT, "models/btc-usdt-2h.quantized.json"));
+const RULE = loadCalibrations(join(ROOT, "models/calibrations.json")).adaptive;
+const series = loadCandles(join(ROOT, "models/data/btcusdt-2h.csv"));
+const ints = integerCandlesOf(series);
+const INITIAL = BigInt(RULE.minNum) << 8n;
+
+/** The honest packed updates of bars first..last (one missed), as the oracle would have accepted them. */
+async function honestRun(first: number, last: number, missed: number): Promise<AdaptiveUpdateRecord[]> {
+  let state: AdaptiveState = { num: INITIAL, outcomes: 0 };
+  const mmAt = new Map<number, bigint>();
+  const out: AdaptiveUpdateRecord[] = [];
+  for (let t = first; t <= last; t++) {
+    if (t === missed) continue;
+    const window = buildWindow(series, marketIdOf("BTC-USDT"), t, WINDOW_BARS, ints);
+    const marginS = mmAt.get(t - 12) ?? 0n;
+    const after = adaptiveUpdate(state, windowOutcome(window.bars, marginS), RULE);
+    const y = inferInteger(model, windowFeatures(window)).output;
+    const p = integerPolicy({ ...model.policy, calibrationNum: Number(stateToNum(after.num)) }, y);
+    const update = packAdaptiveUpdate({
+      mm: p.maintenanceMarginBps,
+      im: p.initialMarginBps,
+      dataTimestamp: BigInt(window.endTime / 1000),
+      before: { num: state.num, outcomes: BigInt(state.outcomes) },
+      marginS,
+      after: { num: after.num, outcomes: BigInt(after.outcomes) },
+      digest: adaptiveDigestSignal(await windowDigest(window)),
+    });
+    out.push({ update, window });
+    mmAt.set(t, p.maintenanceMarginBps);
+    state = after;
+  }
+  return out;
+}
+
+/** The record with its update's fields patched (the rest repacked as they were). */
+function patched(r: AdaptiveUpdateRecord, patch: (u: ReturnType<typeof unpackAdaptiveUpdate>) => void) {
+  const u = unpackAdaptiveUpdate(r.update);
+  patch(u);
+  return { ...r, update: packAdaptiveUpdate(u) };
+}
+
+describe("auditAdaptiveUpdates", () => {
+  const last = series.candles.length - 1;
+  const first = last - 29;
+  const missed = first + 5;
+
+  it("passes the honest run: every prior, state step and margin, with breaches and 'no outcome' bars", async () => {
+    const records = await honestRun(first, last, missed);
+    const audit = await auditAdaptiveUpdates(model, RULE, INITIAL, records);
+    expect(audit.map((a) => a.reasons)).toEqual(records.map(() => []));
+    expect(audit.every((a) => a.status === "ok")).toBe(true);
+    expect(audit.filter((a) => a.outcome === true).length).toBeGreaterThan(0);
+    expect(audit.filter((a) => a.outcome === null).length).toBe(12 - 1 + 1);
+  }, 120_000);
+
+  it("flags a state off the rule's step, margins off the engine's, a forged prior and another window, each alone", async () => {
+    const records = await honestRun(first, last, missed);
+    const k = records.length - 3; // an update with a processed outcome
+    // a state off the step is also the next update's prior: the oracle stored it, the next event says otherwise
+    const cases: [string, AdaptiveUpdateRecord, RegExp, number[]][] = [
+      ["new num + 1", patched(records[k], (u) => (u.after.num += 1n)), /not the rule's step/, [k, k + 1]],
+      ["MM + 1", patched(records[k], (u) => (u.mm += 1n)), /not the engine's/, [k]],
+      [
+        "'no outcome' claimed",
+        patched(records[k], (u) => (u.marginS = 0n)),
+        /not the replayed oracle state/,
+        [k],
+      ],
+      [
+        "another bar's window",
+        { ...records[k], window: records[k - 1].window as Window },
+        /window ends at/,
+        [k],
+      ],
+    ];
+    for (const [name, record, reason, flagged] of cases) {
+      const run = records.map((r, i) => (i === k ? record : r));
+      const audit = await auditAdaptiveUpdates(model, RULE, INITIAL, run);
+      expect(
+        audit.map((a) => a.status),
+        name,
+      ).toEqual(run.map((_, i) => (flagged.includes(i) ? "flagged" : "ok")));
+      expect(audit[k].reasons.join("; "), name).toMatch(reason);
+    }
+  }, 120_000);
+
+  it("a missing window is unverifiable, and the replay goes on from the stored state", async () => {
+    const records = await honestRun(first, last, missed);
+    const run = records.map((r, i) => (i === 20 ? { update: r.update } : r));
+    const audit = await auditAdaptiveUpdates(model, RULE, INITIAL, run);
+    expect(audit.map((a) => a.status)).toEqual(run.map((_, i) => (i === 20 ? "unverifiable" : "ok")));
+  }, 120_000);
+});

@@ -1,0 +1,214 @@
+/**
+ * An adaptive market end to end with the REAL signed-update circuit with the adaptive rule (quorum 1, constant
+ * weights, the shipped model and rule; test/helpers/adaptive-artifacts.ts), zkrisk's two-signal verifier of its
+ * key, and a RiskOracle on Hardhat's in-process network: BTC-USDT registered and made adaptive at the clamp's
+ * lowest scale (0.25, so that the real bars breach), 16 consecutive real BTC bars signed and proved from the prior
+ * the oracle reports (`readAdaptivePrior`), one bar missed; the stored state, margins and ring are the integer
+ * engine's (`windowOutcome`, `adaptiveUpdate`), and the gas of each update is read from its receipt. Then real
+ * proofs of forged states: another num, "no outcome" for a bar that had one, another MM_s; each is refused.
+ */
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Contract, Signer, TransactionReceipt } from "ethers";
+import { buildWindow, integerCandlesOf } from "../../candles";
+import { WINDOW_BARS } from "../../candles/window";
+import { modelCommitment as commitModel } from "../../circuits/commitments";
+import { unpackAdaptiveUpdate } from "../../circuits/statement";
+import { initialState, type AdaptiveRule, type AdaptiveState } from "../../models/adaptive";
+import { loadCalibrations } from "../../models/calibrations";
+import { loadCandles } from "../../candles/load-data";
+import { loadQuantizedModel } from "../../models/quantized-model";
+import { toVerifierCalldata, type VerifierCalldata } from "../../prover/calldata";
+import { oracleDomain } from "../../prover/domain";
+import {
+  compileArtifactsVerifier,
+  readAdaptivePrior,
+  registerMarket,
+  setAdaptiveCalibration,
+  submitSignedUpdate,
+} from "../../onchain/oracle";
+import { releaseCurves, snarkjs } from "../../setup";
+import { signedUpdateInput, type SignedUpdateInput } from "../../prover/update-input";
+import { publicKeyOf } from "../../publisher/eddsa";
+import type { PublisherKey } from "../../publisher/keystore";
+import { makePublisherSet, publisherSetCommitment, type PublisherSet } from "../../publisher/publisher-set";
+import { signWindow } from "../../publisher/signed-window";
+import { ADAPTIVE_NAME, adaptiveArtifacts } from "../helpers/adaptive-artifacts";
+import {
+  DATA,
+  DEFAULT_LIMITS,
+  MARKET,
+  MARKET_ID,
+  MODEL,
+  hre,
+  revertOf,
+  rpc,
+  setNextBlockTime,
+} from "./fixture";
+
+const model = loadQuantizedModel(MODEL);
+const RULE: AdaptiveRule = loadCalibrations(join(__dirname, "../../models/calibrations.json")).adaptive;
+const series = loadCandles(DATA);
+const ints = integerCandlesOf(series);
+/** 16 bars ending 2024-06-29 04:00 UTC (21 bars before the data's last): the outcomes are covered, breached,
+ * covered at scale 0.25. The 4th bar is missed. */
+const last = series.candles.length - 1 - 21;
+const FIRST = last - 15;
+const MISSED = FIRST + 3;
+/** The bar whose update is attacked with forged states first: its outcome (bar FIRST + 1's) is a breach. */
+const ATTACKED = FIRST + 13;
+const INITIAL_NUM = BigInt(RULE.minNum) << 8n;
+const openOf = (index: number) => series.candles[index].time / 1000;
+const timely = (index: number) => openOf(index) + series.intervalMs / 1000 + 60;
+
+let dir: string;
+let oracle: Contract;
+let governor: Signer;
+let domain: bigint;
+let key: PublisherKey;
+let set: PublisherSet;
+
+interface Proved {
+  built: SignedUpdateInput;
+  calldata: VerifierCalldata;
+}
+
+/** A real proof of bar `index` from the prior `state` and `marginS` (whatever they are). */
+async function prove(index: number, state: AdaptiveState, marginS: bigint): Promise<Proved> {
+  const window = buildWindow(series, MARKET_ID, index, WINDOW_BARS, ints);
+  const built = await signedUpdateInput(model, "constant", {
+    windows: [await signWindow(key, MARKET, window)],
+    publishers: set,
+    domain,
+    adaptive: { rule: RULE, state, marginS },
+  });
+  const { proof, publicSignals } = await snarkjs.groth16.fullProve(
+    built.input as never,
+    join(dir, `${ADAPTIVE_NAME}.wasm`),
+    join(dir, `${ADAPTIVE_NAME}.zkey`),
+  );
+  expect(publicSignals).toEqual(built.publicSignals.map(String));
+  return { built, calldata: toVerifierCalldata(proof, publicSignals) };
+}
+
+/** The prior the oracle reports for bar `index`, at the block time of a timely submission. */
+async function priorAt(index: number): Promise<{ state: AdaptiveState; marginS: bigint }> {
+  await rpc("evm_mine", [timely(index) - 1]);
+  const p = await readAdaptivePrior(oracle, MARKET_ID, BigInt(openOf(index)));
+  return { state: { num: p.num, outcomes: p.outcomes }, marginS: p.marginS };
+}
+
+async function submitAt(p: Proved, index: number): Promise<TransactionReceipt> {
+  await setNextBlockTime(timely(index));
+  return submitSignedUpdate(oracle, MARKET_ID, p.calldata);
+}
+
+/**
+ * Real proofs of bar `index` from forged priors, each refused; the honest proof with its update edited to carry
+ * the stored prior over a forged one's is refused by the verifier. The chain is restored afterwards.
+ */
+async function attacks(index: number, prior: { state: AdaptiveState; marginS: bigint }, honest: Proved) {
+  expect(prior.marginS).not.toBe(0n);
+  const snapshot = await rpc<string>("evm_snapshot");
+  let time = timely(index);
+  const send = async (c: VerifierCalldata, update: string | bigint = c.input[0]) => {
+    await setNextBlockTime(time++);
+    return revertOf(oracle.submitSignedUpdate(MARKET_ID, c.a, c.b, c.c, update), oracle);
+  };
+  const honestPrior = (BigInt(honest.calldata.input[0]) >> 72n) & ((1n << 52n) - 1n);
+  const forgeries: [string, AdaptiveState, bigint][] = [
+    ["another num", { ...prior.state, num: prior.state.num + 256n }, prior.marginS],
+    ["'no outcome' for bar s, which had one", prior.state, 0n],
+    ["another MM_s", prior.state, prior.marginS + 1n],
+  ];
+  for (const [name, state, marginS] of forgeries) {
+    const forged = await prove(index, state, marginS);
+    const proven = (BigInt(forged.calldata.input[0]) >> 72n) & ((1n << 52n) - 1n);
+    expect(await send(forged.calldata), name).toEqual({
+      name: "OracleAdaptiveStateMismatch",
+      args: [MARKET_ID, honestPrior, proven],
+    });
+    // the forged proof's update edited to carry the stored prior: the proof no longer verifies
+    const edited = BigInt(forged.calldata.input[0]) - (proven << 72n) + (honestPrior << 72n);
+    expect(await send(forged.calldata, edited), `${name}, prior edited`).toEqual({
+      name: "OracleInvalidProof",
+      args: [MARKET_ID],
+    });
+  }
+  await rpc("evm_revert", [snapshot]);
+}
+
+beforeAll(async () => {
+  dir = await adaptiveArtifacts(model, RULE);
+  await hre.run("compile", { quiet: true });
+  [governor] = await hre.ethers.getSigners();
+  const compiled = compileArtifactsVerifier(dir);
+  const factory = new hre.ethers.ContractFactory(compiled.abi as never, compiled.bytecode, governor);
+  const verifier = await (await factory.deploy()).waitForDeployment();
+  oracle = (await hre.ethers.deployContract("RiskOracle", [
+    await governor.getAddress(),
+  ])) as unknown as Contract;
+  await oracle.waitForDeployment();
+  domain = oracleDomain((await hre.ethers.provider.getNetwork()).chainId, await oracle.getAddress());
+  const privateKey = new Uint8Array(32).fill(1);
+  key = { privateKey, publicKey: await publicKeyOf(privateKey) };
+  set = await makePublisherSet([key.publicKey], 1);
+  await registerMarket(oracle, MARKET_ID, {
+    publishers: {
+      verifier: await verifier.getAddress(),
+      modelCommitment: await commitModel(model),
+      publisherSet: await publisherSetCommitment(set),
+      quorum: 1,
+    },
+    guardian: await governor.getAddress(),
+    limits: DEFAULT_LIMITS,
+  });
+  await setAdaptiveCalibration(oracle, MARKET_ID, INITIAL_NUM);
+}, 1_800_000);
+
+afterAll(async () => {
+  await releaseCurves();
+});
+
+describe("an adaptive market with the real circuit (k = 1, constant weights)", () => {
+  const gas: { index: number; gas: bigint; outcome: boolean | null }[] = [];
+
+  it("accepts 15 real updates from the oracle's priors; state, margins and ring are the engine's", async () => {
+    let state = initialState(Number(INITIAL_NUM >> 8n));
+    const accepted = new Map<number, bigint>();
+    for (let index = FIRST; index <= last; index++) {
+      if (index === MISSED) continue;
+      const prior = await priorAt(index);
+      // the oracle's prior is the engine's: the state so far and bar s's margin (0 after the missed bar)
+      expect(prior.state).toEqual(state);
+      expect(prior.marginS).toBe(accepted.get(index - 12) ?? 0n);
+      const p = await prove(index, prior.state, prior.marginS);
+      if (index === ATTACKED) await attacks(index, prior, p);
+      const receipt = await submitAt(p, index);
+      const a = p.built.adaptive!;
+      gas.push({ index, gas: receipt.gasUsed, outcome: a.outcome });
+      const [num, outcomes] = (await oracle.adaptiveState(MARKET_ID)) as bigint[];
+      expect([num, Number(outcomes)]).toEqual([a.after.num, a.after.outcomes]);
+      const [mm, im] = (await oracle.parameters(MARKET_ID)) as bigint[];
+      expect([mm, im]).toEqual([p.built.trace.maintenanceMarginBps, p.built.trace.initialMarginBps]);
+      const log = receipt.logs
+        .map((l) => oracle.interface.parseLog(l))
+        .find((e) => e?.name === "AdaptiveParametersUpdated");
+      expect(unpackAdaptiveUpdate(log!.args.update as bigint).after.num).toBe(a.after.num);
+      state = a.after;
+      accepted.set(index, mm);
+    }
+    // outcomes at the bars 12 after an accepted one: 16 - 12 = 4 bars, less the one 12 after the missed bar; at
+    // scale 0.25 the middle one breaches
+    expect(gas.filter((g) => g.outcome !== null).map((g) => g.outcome)).toEqual([false, true, false]);
+    console.log(
+      "adaptive signed update gas (receipts): " +
+        gas
+          .map(
+            (g) =>
+              `bar ${g.index - FIRST}: ${g.gas} (${g.outcome === null ? "no outcome" : g.outcome ? "breach" : "covered"})`,
+          )
+          .join(", "),
+    );
+  }, 1_800_000);
+});

@@ -1,0 +1,271 @@
+/**
+ * The oracle's adaptive markets (`setAdaptiveCalibration`, `submitSignedUpdate` of an adaptive market,
+ * `adaptivePrior`, `adaptiveState`) on Hardhat's in-process network with real Groth16 proofs of the two-signal
+ * STAND-IN circuit (test/helpers/signed-update-stand-in.ts, not sound on purpose: it proves any packed update), so
+ * every check the ORACLE makes is tested as the refusal of a proof its verifier accepts: the prior (num, outcomes,
+ * bar s's margin) must be the one built from storage, the ring of accepted margins over bars with and without
+ * updates, bar alignment, the 253-bit bound, governance and the batch path's refusal. The real adaptive circuit
+ * end to end (its proofs, a forged state with a real proof, gas) is adaptive-update-real.test.ts.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { Contract, Signer } from "ethers";
+import { poseidonSponge } from "../../crypto/poseidon-sponge";
+import {
+  packAdaptivePrior,
+  packAdaptiveUpdate,
+  unpackAdaptiveUpdate,
+  type AdaptiveUpdateValues,
+  type StatementParts,
+} from "../../circuits/statement";
+import { oracleDomain } from "../../prover/domain";
+import {
+  compileArtifactsVerifier,
+  readAdaptivePrior,
+  registerMarket,
+  setAdaptiveCalibration,
+} from "../../onchain/oracle";
+import { releaseCurves } from "../../setup";
+import { proveStandIn, standInArtifacts, type StandInProof } from "../helpers/signed-update-stand-in";
+import {
+  BAR_SECONDS,
+  DEFAULT_LIMITS,
+  MARKET_ID,
+  deployRiskOracle,
+  hre,
+  revertOf,
+  rpc,
+  setNextBlockTime,
+  utc,
+} from "./fixture";
+
+const NUM = 49021n << 8n;
+const T0 = utc(2024, 6, 20, 0);
+const bar = (k: number) => T0 + k * BAR_SECONDS;
+/** Block time of a submission for the bar opening at `t`: a minute after its close, after the last block. */
+let lastBlock = 0;
+const timely = (t: number) => {
+  lastBlock = Math.max(t + BAR_SECONDS + 60, lastBlock + 1);
+  return lastBlock;
+};
+
+let dir: string;
+let oracle: Contract;
+let governor: Signer;
+let stranger: Signer;
+let verifierAddress: string;
+let domain: bigint;
+let MODEL: bigint;
+let SET: bigint;
+let snapshot: string | undefined;
+
+const parts = (): StatementParts => ({
+  marketId: MARKET_ID,
+  modelCommitment: MODEL,
+  publisherSet: SET,
+  domain,
+});
+
+/** The stand-in proof of an adaptive update (its packed update, whatever it states). */
+async function proveAdaptive(u: AdaptiveUpdateValues): Promise<StandInProof> {
+  const packed = packAdaptiveUpdate(u);
+  return proveStandIn(dir, {
+    mm: u.mm,
+    im: u.im,
+    dataTimestamp: u.dataTimestamp,
+    digest: packed >> 72n,
+    statement: parts(),
+  });
+}
+
+/** An update for bar `t` with margins (mm, 2 mm), starting from `prior`, moving num by `step`. */
+function values(
+  t: number,
+  mm: bigint,
+  prior: { num: bigint; outcomes: bigint; marginS: bigint },
+  step = -5n,
+): AdaptiveUpdateValues {
+  const processed = prior.marginS !== 0n;
+  return {
+    mm,
+    im: 2n * mm,
+    dataTimestamp: BigInt(t),
+    before: { num: prior.num, outcomes: prior.outcomes },
+    marginS: prior.marginS,
+    after: {
+      num: processed ? prior.num + step : prior.num,
+      outcomes: processed ? prior.outcomes + 1n : prior.outcomes,
+    },
+    digest: BigInt(t) * 7n,
+  };
+}
+
+async function submit(p: StandInProof, t: number) {
+  await setNextBlockTime(timely(t));
+  const c = p.calldata;
+  return (await oracle.submitSignedUpdate(MARKET_ID, c.a, c.b, c.c, c.input[0])).wait();
+}
+
+async function revertAt(p: StandInProof, t: number, update?: bigint) {
+  await setNextBlockTime(timely(t));
+  const c = p.calldata;
+  return revertOf(oracle.submitSignedUpdate(MARKET_ID, c.a, c.b, c.c, update ?? c.input[0]), oracle);
+}
+
+async function prior(t: number) {
+  await rpc("evm_mine", [timely(t)]);
+  const p = await readAdaptivePrior(oracle, MARKET_ID, BigInt(t));
+  return { num: p.num, outcomes: BigInt(p.outcomes), marginS: p.marginS };
+}
+
+beforeAll(async () => {
+  dir = await standInArtifacts();
+  await hre.run("compile", { quiet: true });
+  [governor, stranger] = await hre.ethers.getSigners();
+  const compiled = compileArtifactsVerifier(dir);
+  const factory = new hre.ethers.ContractFactory(compiled.abi as never, compiled.bytecode, governor);
+  verifierAddress = await (await (await factory.deploy()).waitForDeployment()).getAddress();
+  oracle = await deployRiskOracle(governor);
+  domain = oracleDomain((await hre.ethers.provider.getNetwork()).chainId, await oracle.getAddress());
+  MODEL = await poseidonSponge([1n, 2n, 3n]);
+  SET = await poseidonSponge([4n, 5n, 6n]);
+  await registerMarket(oracle, MARKET_ID, {
+    publishers: { verifier: verifierAddress, modelCommitment: MODEL, publisherSet: SET, quorum: 1 },
+    guardian: await governor.getAddress(),
+    limits: { ...DEFAULT_LIMITS, minUpdateInterval: 0 },
+  });
+  await setAdaptiveCalibration(oracle, MARKET_ID, NUM);
+}, 600_000);
+
+beforeEach(async () => {
+  if (snapshot !== undefined) await rpc("evm_revert", [snapshot]);
+  snapshot = await rpc<string>("evm_snapshot");
+  lastBlock = 0;
+});
+
+afterAll(async () => {
+  await releaseCurves();
+});
+
+describe("setAdaptiveCalibration", () => {
+  it("sets the initial state (no outcomes, empty ring) and emits AdaptiveCalibrationSet; num 0 makes the market plain", async () => {
+    expect(await oracle.adaptiveState(MARKET_ID)).toEqual([NUM, 0n, 0n]);
+    const receipt = await setAdaptiveCalibration(oracle, MARKET_ID, 1234n);
+    const log = receipt.logs
+      .map((l) => oracle.interface.parseLog(l))
+      .find((e) => e?.name === "AdaptiveCalibrationSet");
+    expect(log?.args.toArray()).toEqual([MARKET_ID, 1234n]);
+    await setAdaptiveCalibration(oracle, MARKET_ID, 0n);
+    expect(await oracle.adaptiveState(MARKET_ID)).toEqual([0n, 0n, 0n]);
+  });
+
+  it("is governance's, takes a num below 2^27 and a registered market", async () => {
+    const asStranger = oracle.connect(stranger) as Contract;
+    expect((await revertOf(asStranger.setAdaptiveCalibration(MARKET_ID, NUM), oracle)).name).toBe(
+      "AccessControlUnauthorizedAccount",
+    );
+    expect(await revertOf(oracle.setAdaptiveCalibration(MARKET_ID, 1n << 27n), oracle)).toEqual({
+      name: "OracleInvalidAdaptiveNum",
+      args: [1n << 27n],
+    });
+    expect(await revertOf(oracle.setAdaptiveCalibration(99n, NUM), oracle)).toEqual({
+      name: "OracleUnknownMarket",
+      args: [99n],
+    });
+  });
+});
+
+describe("submitSignedUpdate of an adaptive market (stand-in proofs)", () => {
+  it("accepts the update that starts from the stored prior, stores the proven state and emits the packed update", async () => {
+    const first = await prior(bar(0));
+    expect(first).toEqual({ num: NUM, outcomes: 0n, marginS: 0n });
+    const u = values(bar(0), 800n, first);
+    const receipt = await submit(await proveAdaptive(u), bar(0));
+    const log = receipt.logs
+      .map((l: never) => oracle.interface.parseLog(l))
+      .find((e: { name: string } | null) => e?.name === "AdaptiveParametersUpdated");
+    expect(unpackAdaptiveUpdate(log.args.update as bigint)).toEqual(u);
+    const [mm, im, ts] = (await oracle.parameters(MARKET_ID)) as bigint[];
+    expect([mm, im, ts]).toEqual([800n, 1600n, BigInt(bar(0))]);
+    // bar 0's margin is in the ring at entry 0 mod 12; num and outcomes as proven (no outcome: unchanged)
+    const [num, outcomes, ring] = (await oracle.adaptiveState(MARKET_ID)) as bigint[];
+    expect([num, outcomes]).toEqual([NUM, 0n]);
+    expect(ring & 0x3fffn).toBe(800n);
+  });
+
+  it("refuses a forged prior: another num, another outcome count, 'no outcome' for a bar with one, a margin for one without", async () => {
+    // bars 0..12 accepted: bar 12's update sees bar 0's margin
+    let state = { num: NUM, outcomes: 0n };
+    for (let k = 0; k < 12; k++) {
+      const p = await prior(bar(k));
+      const u = values(bar(k), 700n + BigInt(k), p);
+      await submit(await proveAdaptive(u), bar(k));
+      state = u.after;
+    }
+    const honest = await prior(bar(12));
+    expect(honest).toEqual({ ...state, marginS: 700n });
+    const expected = packAdaptivePrior(state, 700n);
+    for (const [name, forged] of [
+      ["num - 1", { ...honest, num: honest.num - 1n }],
+      ["outcomes + 1", { ...honest, outcomes: honest.outcomes + 1n }],
+      ["no outcome", { ...honest, marginS: 0n }],
+      ["another margin", { ...honest, marginS: 5000n }],
+    ] as const) {
+      const p = await proveAdaptive(values(bar(12), 900n, forged));
+      expect(await revertAt(p, bar(12)), name).toEqual({
+        name: "OracleAdaptiveStateMismatch",
+        args: [
+          MARKET_ID,
+          expected,
+          packAdaptivePrior({ num: forged.num, outcomes: forged.outcomes }, forged.marginS),
+        ],
+      });
+    }
+    // and a margin for a bar without an accepted update: bar 13 skipped, bar 25's s = 13 had none
+    await submit(await proveAdaptive(values(bar(12), 900n, honest)), bar(12));
+    const at25 = await prior(bar(25));
+    expect(at25.marginS).toBe(0n);
+    const claimed = await proveAdaptive(values(bar(25), 900n, { ...at25, marginS: 713n }));
+    expect((await revertAt(claimed, bar(25))).name).toBe("OracleAdaptiveStateMismatch");
+  });
+
+  it("keeps the ring by bar: skipped bars read as 'no outcome', a gap of 12 bars or more clears it", async () => {
+    // updates at bars 0, 1, 2, 4, 5, 9 (3, 6, 7, 8 missed); then 13 .. 17 and 30
+    const margins = new Map<number, bigint>();
+    for (const k of [0, 1, 2, 4, 5, 9, 13, 14, 15, 16, 17, 30]) {
+      const p = await prior(bar(k));
+      // the oracle's marginS: bar k - 12's accepted margin when it had one, else 0
+      expect(p.marginS, `bar ${k}`).toBe(margins.get(k - 12) ?? 0n);
+      const mm = 600n + BigInt(k);
+      await submit(await proveAdaptive(values(bar(k), mm, p)), bar(k));
+      margins.set(k, mm);
+    }
+    // after the gap 17 -> 30 the ring holds bar 30's margin only
+    const [, outcomes, ring] = (await oracle.adaptiveState(MARKET_ID)) as bigint[];
+    expect(ring).toBe(630n << BigInt(14 * (30 % 12)));
+    // outcomes processed: bars 13 (s = 1), 14 (2), 16 (4), 17 (5)
+    expect(outcomes).toBe(4n);
+  });
+
+  it("refuses an unaligned bar, a malformed update and a bar not after the last one", async () => {
+    const p = await prior(bar(0));
+    const unaligned = await proveAdaptive(values(bar(0) + 3600, 800n, p));
+    expect(await revertAt(unaligned, bar(0) + 3600)).toEqual({
+      name: "OracleUnalignedBar",
+      args: [BigInt(bar(0) + 3600)],
+    });
+    const ok = await proveAdaptive(values(bar(0), 800n, p));
+    const big = BigInt(ok.calldata.input[0]) + (1n << 253n);
+    expect(await revertAt(ok, bar(0), big)).toEqual({ name: "OracleMalformedUpdate", args: [big] });
+    await submit(ok, bar(0));
+    expect((await revertOf(oracle.adaptivePrior(MARKET_ID, bar(0)), oracle)).name).toBe("OracleNotNewer");
+    expect((await revertAt(ok, bar(0))).name).toBe("OracleNotNewer");
+  });
+
+  it("a proof made for one prior does not verify for another: the oracle refuses it as an invalid proof", async () => {
+    const p = await prior(bar(0));
+    const proof = await proveAdaptive(values(bar(0), 800n, { ...p, num: p.num + 1n }));
+    // the update edited to carry the stored prior: the prior check passes, the proof does not
+    const edited = BigInt(proof.calldata.input[0]) - (1n << 72n);
+    expect(await revertAt(proof, bar(0), edited)).toEqual({ name: "OracleInvalidProof", args: [MARKET_ID] });
+  });
+});
