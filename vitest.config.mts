@@ -29,6 +29,7 @@ const FAST_SUITES = [
   "test/deploy/operator-files.test.ts",
   "test/onchain/get-logs.test.ts",
   "test/onchain/contract-files.test.ts",
+  "test/onchain/solc.test.ts",
   "test/audit/audit-signed-checks.test.ts",
   "test/core/atomic-file.test.ts",
   "test/core/time.test.ts",

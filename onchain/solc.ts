@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { PACKAGE_ROOT, cacheDir } from "../core/package-root";
 import { ZkriskError } from "../core/errors";
 import { writeFileAtomic } from "../core/atomic-file";
@@ -70,14 +70,23 @@ export function compileSolidity(files: readonly string[]): Record<string, Compil
     .update(JSON.stringify(input))
     .digest("hex")
     .slice(0, 32);
+  // The key covers the named sources; what they import is recorded with each entry and checked on reuse, so an
+  // edited interface or library file is never served a stale build.
   const cached = join(CACHE_DIR, `${key}.json`);
-  if (existsSync(cached)) return readJsonFile(cached) as Record<string, CompiledContract>;
+  if (existsSync(cached)) {
+    const entry = readJsonFile(cached) as Partial<CachedBuild>;
+    if (entry.imports !== undefined && entry.contracts !== undefined && importsUnchanged(entry.imports))
+      return entry.contracts;
+  }
+  const imports: Record<string, string> = {};
   const output = JSON.parse(
     solc().compile(JSON.stringify(input), {
       import: (p: string) => {
         // Imports relative to an absolute source (a generated verifier outside the tree) resolve beside it.
         const beside = files.map((f) => join(dirname(resolve(ROOT, f)), p)).find((c) => existsSync(c));
-        return beside ? { contents: readFileSync(beside, "utf8") } : findImport(p);
+        const found = beside ? { contents: readFileSync(beside, "utf8") } : findImport(p);
+        if ("contents" in found) imports[beside ?? p] = sha256Text(found.contents);
+        return found;
       },
     }),
   ) as SolcOutput;
@@ -88,8 +97,30 @@ export function compileSolidity(files: readonly string[]): Record<string, Compil
     for (const [name, c] of Object.entries(byName))
       out[name] = { abi: c.abi, bytecode: `0x${c.evm.bytecode.object}` };
   }
-  writeJsonAtomic(cached, out);
+  writeJsonAtomic(cached, { imports, contracts: out } satisfies CachedBuild);
   return out;
+}
+
+/** A cached build: the contracts, and the sha256 of every file the compiler imported (by its import path). */
+interface CachedBuild {
+  imports: Record<string, string>;
+  contracts: Record<string, CompiledContract>;
+}
+
+function sha256Text(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/** Every recorded import still resolves to the same content. */
+function importsUnchanged(imports: Record<string, string>): boolean {
+  return Object.entries(imports).every(([p, sha]) => {
+    const found = isAbsolute(p)
+      ? existsSync(p)
+        ? { contents: readFileSync(p, "utf8") }
+        : { error: p }
+      : findImport(p);
+    return "contents" in found && sha256Text(found.contents) === sha;
+  });
 }
 
 /** The oracle and the example consumer. */
