@@ -125,6 +125,13 @@ function leInteger(b: Uint8Array): bigint {
   return x;
 }
 
+/**
+ * A copy of `b` in an ArrayBuffer of its own. A view (a Node Buffer's `slice` or `subarray`, a section of a
+ * file) would be posted to the curve's worker threads with its whole underlying buffer: the 22 MiB zkey once per
+ * task, about 120 tasks per proof.
+ */
+const own = (b: Uint8Array): Uint8Array => new Uint8Array(b);
+
 /** The parts of a Groth16 zkey (snarkjs layout) one proof reads, each copied out of the file once. */
 interface ProvingKey {
   nVars: number;
@@ -189,13 +196,13 @@ function readProvingKey(zkey: Uint8Array, curve: Bn128): ProvingKey {
     beta2,
     delta1,
     delta2,
-    coefs: coefSection.slice(4),
+    coefs: own(coefSection.subarray(4)),
     nCoefs: u32(coefSection, 0),
-    pointsA: section(s, 5, "A points").slice(),
-    pointsB1: section(s, 6, "B1 points").slice(),
-    pointsB2: section(s, 7, "B2 points").slice(),
-    pointsC: section(s, 8, "C points").slice(),
-    pointsH: section(s, 9, "H points").slice(),
+    pointsA: own(section(s, 5, "A points")),
+    pointsB1: own(section(s, 6, "B1 points")),
+    pointsB2: own(section(s, 7, "B2 points")),
+    pointsC: own(section(s, 8, "C points")),
+    pointsH: own(section(s, 9, "H points")),
   };
 }
 
@@ -259,7 +266,7 @@ export class Groth16Prover {
     if (nWitness !== this.key.nVars) {
       throw new Groth16ProverError(`witness of ${nWitness} signals, the proving key has ${this.key.nVars}`);
     }
-    return section(wtns, 2, "witness");
+    return own(section(wtns, 2, "witness"));
   }
 
   /** Witness and Groth16 proof of `input`. */
@@ -272,8 +279,9 @@ export class Groth16Prover {
   }
 
   /** The Groth16 proof of a witness (snarkjs's groth16Prove, see the file header for what differs). */
-  async proveWitness(witness: Uint8Array): Promise<{ proof: Groth16Proof; publicSignals: string[] }> {
+  async proveWitness(input: Uint8Array): Promise<{ proof: Groth16Proof; publicSignals: string[] }> {
     const { curve, key } = this;
+    const witness = own(input);
     const { Fr, G1, G2 } = curve;
     const n8 = Fr.n8;
     // The QAP is queued first, the witness's multi-exponentiations beside it; H follows the QAP's FFTs.
