@@ -237,8 +237,8 @@ export class Groth16Prover {
   ) {}
 
   /**
-   * Parse the proving key and instantiate the witness calculator (about 0.5 s for the signed-update circuit;
-   * the curve is built on first use, about 0.3 s more).
+   * Build the curve (or take snarkjs's, already built), parse the proving key and instantiate the witness
+   * calculator: about 0.5 s for the signed-update circuit.
    * @param wasm circom's witness generator of the circuit
    * @param zkey its Groth16 proving key (snarkjs layout)
    */
@@ -283,6 +283,11 @@ export class Groth16Prover {
   /** The Groth16 proof of a witness (snarkjs's groth16Prove, see the file header for what differs). */
   async proveWitness(input: Uint8Array): Promise<{ proof: Groth16Proof; publicSignals: string[] }> {
     const { curve, key } = this;
+    if (input.byteLength !== key.nVars * curve.Fr.n8) {
+      throw new Groth16ProverError(
+        `witness of ${input.byteLength} bytes, the proving key needs ${key.nVars} signals of ${curve.Fr.n8}`,
+      );
+    }
     const witness = own(input);
     const { Fr, G1, G2 } = curve;
     const n8 = Fr.n8;
