@@ -23,7 +23,9 @@ import { loadArtifacts, type LoadedArtifacts } from "../setup/artifacts";
 import { SignedUpdateProver, type ProvedSignedUpdate } from "../prover/prove-signed-update";
 import { readR1csHeader } from "../circuits/binfile";
 import type { SetupLog } from "../setup/log";
-import { releaseCurves, snarkjs } from "../setup/snarkjs";
+import { Groth16Prover } from "../prover/groth16-prover";
+import { readProvingFiles } from "../prover/proving-files";
+import { releaseCurves, snarkjs, type VerificationKey } from "../setup/snarkjs";
 import { signedUpdateInput } from "../prover/update-input";
 import { publicKeyOf } from "../publisher/eddsa";
 import type { PublisherKey } from "../publisher/keystore";
@@ -70,10 +72,19 @@ export interface SignedProvingBench {
     zkeyBytes: number;
   };
   circuit: { constraints: number; wires: number; publicSignals: number; privateInputs: number };
-  /** snarkjs.wtns.calculate of the latest window's input. */
+  /** snarkjs.wtns.calculate of the latest window's input (the calculator instantiated each time). */
   witness: Timing;
+  /** The warm prover's witness of the same input (its calculator kept instantiated). */
+  witnessWarm: Timing;
   provingCold: { wall: Timing; proving: Timing; bars: string[] };
   provingWarm: { proving: Timing; firstProofMs: number; bars: string[] };
+  /** Warm proving of the same windows, interleaved with provingWarm, by the ways the prover did not keep. */
+  provingLevers: {
+    /** snarkjs.groth16.fullProve with the wasm and zkey in memory (the prover before Groth16Prover). */
+    snarkjsFullProve: Timing;
+    /** Groth16Prover on a curve of its own in the main thread (ffjavascript's singleThread). */
+    singleThread: Timing;
+  };
 }
 
 /** How the figures are taken (copied into the report). */
@@ -91,16 +102,25 @@ export const SIGNED_PROVING_METHOD: Record<string, string> = {
     "constraints, wires, public signals (outputs + public inputs) and private inputs from the r1cs header",
   witness:
     "snarkjs.wtns.calculate of the latest window's input, wasm and output in memory (instantiation included, " +
-    "as in fullProve); one untimed warm-up, then median of --runs",
+    "as in snarkjs's fullProve); one untimed warm-up, then median of --runs",
+  witnessWarm:
+    "Groth16Prover.witness (prover/groth16-prover.ts) of the same input: circom's calculator instantiated once " +
+    "and kept, as the warm prover runs it; one untimed warm-up, then median of --runs",
   provingCold:
     "a fresh `node bin/zkrisk.cjs prove --window FILE... --publishers SET` process per run, one bar each, one " +
     "after another: wall = spawn to exit (tsx start-up, manifest hashing, signature and window checks, proof, " +
     "local verification); proving = provingMs of the proof file (witness + proof, curve build included). " +
     "Median of --cold-runs",
   provingWarm:
-    "one SignedUpdateProver.open, an untimed warm-up proof (firstProofMs: builds the curve), then one proof per " +
-    "bar of the latest --runs bars: provingMs (witness + Groth16 proof, fullProve with wasm and zkey in " +
-    "memory); median and nearest-rank p90",
+    "one SignedUpdateProver.open, an untimed warm-up proof (firstProofMs: instantiates the witness calculator, " +
+    "parses the zkey, builds the curve), then one proof per bar of the latest --runs bars: provingMs (witness + " +
+    "Groth16 proof by Groth16Prover, snarkjs's curve with its worker threads, one per core); median and " +
+    "nearest-rank p90",
+  provingLevers:
+    "the same bars' inputs proven right after each provingWarm proof (interleaved, so both see the same load), " +
+    "each way after one untimed warm-up, each proof verified: snarkjsFullProve = snarkjs.groth16.fullProve with " +
+    "wasm and zkey in memory (the prover before Groth16Prover); singleThread = Groth16Prover on a curve of its " +
+    "own without worker threads; witness + proof, median and nearest-rank p90",
   statistics: "median: middle value (mean of the two middle for an even count); p90: nearest rank",
 };
 
@@ -269,55 +289,115 @@ async function measureCold(
   }
 }
 
-/** Warm proving: one loaded prover, an untimed warm-up proof of `warmUp`, then one proof per window. */
+/** The circuit's wasm, zkey and verification key, read as the provers read them. */
+function provingKit(c: CircuitUnderTest): { wasm: Uint8Array; zkey: Uint8Array; vkey: VerificationKey } {
+  const { wasm, zkey } = readProvingFiles(c.loaded);
+  return { wasm, zkey, vkey: JSON.parse(readFileSync(c.loaded.paths.vkey, "utf8")) as VerificationKey };
+}
+
+/**
+ * Warm proving: one loaded prover, an untimed warm-up proof of `warmUp`, then one proof per window; after each,
+ * the same window's input proven by each lever the prover did not keep (snarkjs's fullProve, a single-thread
+ * curve), each verified.
+ */
 async function measureWarm(
   opts: SignedProvingOptions,
   c: CircuitUnderTest,
   warmUp: Window,
   windows: readonly Window[],
-): Promise<SignedProvingBench["provingWarm"]> {
+): Promise<Pick<SignedProvingBench, "provingWarm" | "provingLevers">> {
   const prover = SignedUpdateProver.open(c.artifacts.dir, c.spec, { modelPath: opts.model });
+  const kit = provingKit(c);
+  const single = await Groth16Prover.open(kit.wasm, kit.zkey, { singleThread: true });
   try {
-    const prove = async (w: Window) =>
-      prover.prove(
-        { windows: await c.sign(w), publishers: c.publishers, domain: 0n },
-        { market: opts.market },
-      );
-    const first = await prove(warmUp);
+    const model = loadQuantizedModel(c.loaded.modelPath);
+    const source = async (w: Window) => ({ windows: await c.sign(w), publishers: c.publishers, domain: 0n });
+    const levers = {
+      snarkjsFullProve: (input: Record<string, unknown>) =>
+        snarkjs.groth16.fullProve(
+          input,
+          { type: "mem", data: kit.wasm } as never,
+          { type: "mem", data: kit.zkey } as never,
+        ),
+      singleThread: (input: Record<string, unknown>) => single.prove(input),
+    };
+    const leverMs = { snarkjsFullProve: [] as number[], singleThread: [] as number[] };
+    const timeLevers = async (w: Window, timed: boolean) => {
+      const { input } = await signedUpdateInput(model, c.spec.mode, await source(w));
+      for (const name of ["snarkjsFullProve", "singleThread"] as const) {
+        const t0 = performance.now();
+        const { proof, publicSignals } = await levers[name](input);
+        const ms = performance.now() - t0;
+        if (!(await snarkjs.groth16.verify(kit.vkey, publicSignals, proof))) {
+          throw new BenchError(`[${c.name}] ${name}: the proof does not verify`);
+        }
+        if (timed) leverMs[name].push(ms);
+      }
+    };
+    const first = await prover.prove(await source(warmUp), { market: opts.market });
+    await timeLevers(warmUp, false);
     const proving: number[] = [];
     for (const [r, w] of windows.entries()) {
-      proving.push((await prove(w)).provingMs);
-      opts.log.info(`[${c.name}] warm prove ${r + 1}/${windows.length}: ${proving[r].toFixed(0)} ms`);
+      proving.push((await prover.prove(await source(w), { market: opts.market })).provingMs);
+      await timeLevers(w, true);
+      opts.log.info(
+        `[${c.name}] warm prove ${r + 1}/${windows.length}: ${proving[r].toFixed(0)} ms ` +
+          `(snarkjs fullProve ${leverMs.snarkjsFullProve[r].toFixed(0)} ms, single thread ` +
+          `${leverMs.singleThread[r].toFixed(0)} ms)`,
+      );
     }
     return {
-      proving: summarize(proving),
-      firstProofMs: roundMs(first.provingMs),
-      bars: windows.map(barLabel),
+      provingWarm: {
+        proving: summarize(proving),
+        firstProofMs: roundMs(first.provingMs),
+        bars: windows.map(barLabel),
+      },
+      provingLevers: {
+        snarkjsFullProve: summarize(leverMs.snarkjsFullProve),
+        singleThread: summarize(leverMs.singleThread),
+      },
     };
   } finally {
+    await single.close();
     await prover.close();
   }
 }
 
-/** Witness generation of `window`'s input as fullProve runs it: one untimed run, then `runs` timed. */
-async function measureWitness(c: CircuitUnderTest, window: Window, runs: number): Promise<Timing> {
+/**
+ * Witness generation of `window`'s input, by snarkjs (the calculator instantiated each time) and by the warm
+ * prover's kept calculator: one untimed run of each, then `runs` of each, alternating.
+ */
+async function measureWitness(
+  c: CircuitUnderTest,
+  window: Window,
+  runs: number,
+): Promise<Pick<SignedProvingBench, "witness" | "witnessWarm">> {
   const model = loadQuantizedModel(c.loaded.modelPath);
   const { input } = await signedUpdateInput(model, c.spec.mode, {
     windows: await c.sign(window),
     publishers: c.publishers,
     domain: 0n,
   });
-  const wasm = readFileSync(c.loaded.paths.wasm);
-  const { wtns } = snarkjs as unknown as WtnsApi;
-  const once = async (): Promise<number> => {
-    const t0 = performance.now();
-    await wtns.calculate(input, { type: "mem", data: wasm }, { type: "mem" });
-    return performance.now() - t0;
-  };
-  await once();
-  const samples: number[] = [];
-  for (let r = 0; r < runs; r++) samples.push(await once());
-  return summarize(samples);
+  const kit = provingKit(c);
+  const kept = await Groth16Prover.open(kit.wasm, kit.zkey, { singleThread: true });
+  try {
+    const { wtns } = snarkjs as unknown as WtnsApi;
+    const ways = {
+      witness: () => wtns.calculate(input, { type: "mem", data: kit.wasm }, { type: "mem" }),
+      witnessWarm: () => kept.witness(input),
+    };
+    const samples = { witness: [] as number[], witnessWarm: [] as number[] };
+    for (let r = 0; r <= runs; r++) {
+      for (const name of ["witness", "witnessWarm"] as const) {
+        const t0 = performance.now();
+        await ways[name]();
+        if (r > 0) samples[name].push(performance.now() - t0);
+      }
+    }
+    return { witness: summarize(samples.witness), witnessWarm: summarize(samples.witnessWarm) };
+  } finally {
+    await kept.close();
+  }
 }
 
 /** Measure one circuit: cold processes first, then the warm prover, then the witness. */
@@ -328,10 +408,13 @@ async function benchOne(
 ): Promise<SignedProvingBench> {
   const c = await prepareCircuit(opts, spec);
   const provingCold = await measureCold(opts, c, windows.slice(0, opts.coldRuns));
-  const provingWarm = await measureWarm(opts, c, windows[opts.warmRuns], windows.slice(0, opts.warmRuns));
+  const warm = await measureWarm(opts, c, windows[opts.warmRuns], windows.slice(0, opts.warmRuns));
   const witness = await measureWitness(c, windows[0], opts.warmRuns);
-  opts.log.info(`[${c.name}] witness ${witness.medianMs} ms (median)`);
-  return { quorum: spec.quorum, mode: spec.mode, ...circuitSize(c), witness, provingCold, provingWarm };
+  opts.log.info(
+    `[${c.name}] witness ${witness.witness.medianMs} ms by snarkjs, ${witness.witnessWarm.medianMs} ms kept ` +
+      "(medians)",
+  );
+  return { quorum: spec.quorum, mode: spec.mode, ...circuitSize(c), ...witness, provingCold, ...warm };
 }
 
 /** Measure every circuit of `opts.circuits`, one after another. */

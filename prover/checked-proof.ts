@@ -6,6 +6,7 @@
  */
 import { ZkriskError } from "../core/errors";
 import { toField } from "../crypto/field";
+import type { Groth16Result } from "./groth16-prover";
 import { snarkjs, type Groth16Proof, type VerificationKey } from "../setup/snarkjs";
 
 /** A proof failed, or the circuit disagreed with the integer engine (a bug, never an input error). */
@@ -15,10 +16,9 @@ export class ProofError extends ZkriskError {
   }
 }
 
-/** What a prover keeps loaded. */
+/** What a prover keeps loaded: its circuit's Groth16 prover (prover/groth16-prover.ts) and verification key. */
 export interface ProvingKit {
-  wasm: Uint8Array;
-  zkey: Uint8Array;
+  prover: { prove(input: Record<string, unknown>): Promise<Groth16Result> };
   vkey: VerificationKey;
 }
 
@@ -33,11 +33,7 @@ export async function proveChecked(
   engine: readonly bigint[],
 ): Promise<{ proof: Groth16Proof; publicSignals: string[]; provingMs: number }> {
   const t0 = performance.now();
-  const { proof, publicSignals } = await snarkjs.groth16.fullProve(
-    input as never,
-    { type: "mem", data: kit.wasm } as never,
-    { type: "mem", data: kit.zkey } as never,
-  );
+  const { proof, publicSignals } = await kit.prover.prove(input as Record<string, unknown>);
   const provingMs = performance.now() - t0;
   if (!(await snarkjs.groth16.verify(kit.vkey, publicSignals, proof))) {
     throw new ProofError("the proof does not verify with the verification key (artifacts out of step?)");

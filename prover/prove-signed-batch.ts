@@ -1,8 +1,8 @@
 /**
  * Proving a signed batch: k publishers' signed batches of N markets -> witness of the signed batch circuit
  * (circuits/generate-signed-batch-circuit.ts) -> one Groth16 proof, verified locally and compared with the
- * integer engine before it is returned. `SignedBatchProver` keeps the model, the wasm, the zkey and the
- * verification key loaded, as `SignedUpdateProver` (prove-signed-update.ts) does for one market.
+ * integer engine before it is returned. `SignedBatchProver` keeps the model, the verification key and a
+ * Groth16Prover (groth16-prover.ts) loaded, as `SignedUpdateProver` (prove-signed-update.ts) does for one market.
  */
 import { readFileSync } from "node:fs";
 import { toField } from "../crypto/field";
@@ -12,6 +12,7 @@ import { loadQuantizedModel, type QuantizedModel } from "../models/quantized-mod
 import { loadArtifacts, type LoadedArtifacts } from "../setup/artifacts";
 import { toVerifierCalldata, type VerifierCalldata } from "./calldata";
 import { ProofError, proveChecked } from "./checked-proof";
+import { LazyGroth16Prover, type Groth16ProverOptions } from "./groth16-prover";
 import { readProvingFiles } from "./proving-files";
 import { releaseCurves, snarkjs, type Groth16Proof, type VerificationKey } from "../setup/snarkjs";
 import { signedBatchInput, type SignedBatchSource } from "./signed-batch-input";
@@ -52,8 +53,7 @@ export class SignedBatchProver {
     readonly mode: WeightMode,
     readonly batchSize: number,
     readonly quorum: number,
-    private readonly wasm: Uint8Array,
-    private readonly zkey: Uint8Array,
+    private readonly groth16: LazyGroth16Prover,
     readonly vkey: VerificationKey,
   ) {}
 
@@ -65,7 +65,7 @@ export class SignedBatchProver {
   static open(
     dir: string,
     circuit: { mode: WeightMode; batchSize: number; quorum: number },
-    options: { modelPath?: string } = {},
+    options: { modelPath?: string } & Groth16ProverOptions = {},
   ): SignedBatchProver {
     const artifacts = loadArtifacts(dir, options);
     const model = loadQuantizedModel(artifacts.modelPath);
@@ -84,8 +84,7 @@ export class SignedBatchProver {
       circuit.mode,
       n,
       circuit.quorum,
-      files.wasm,
-      files.zkey,
+      new LazyGroth16Prover(files.wasm, files.zkey, { singleThread: options.singleThread }),
       JSON.parse(readFileSync(artifacts.paths.vkey, "utf8")) as VerificationKey,
     );
   }
@@ -94,7 +93,7 @@ export class SignedBatchProver {
   async prove(src: SignedBatchSource): Promise<ProvedSignedBatch> {
     const built = await signedBatchInput(this.model, this.mode, this.batchSize, src);
     const { proof, publicSignals, provingMs } = await proveChecked(
-      { wasm: this.wasm, zkey: this.zkey, vkey: this.vkey },
+      { prover: this.groth16, vkey: this.vkey },
       built.input,
       batchSignalNames(this.batchSize),
       built.publicSignals,
@@ -128,6 +127,7 @@ export class SignedBatchProver {
 
   /** Release the curve's worker threads (the process cannot exit while they run). */
   async close(): Promise<void> {
+    await this.groth16.close();
     await releaseCurves();
   }
 }

@@ -1,8 +1,9 @@
 /**
  * Proving one signed update: k publishers' signed windows -> witness of the signed-update circuit ->
  * Groth16 proof, verified locally and compared with the integer engine before it is returned.
- * `SignedUpdateProver` keeps the model, the wasm, the zkey and the verification key loaded (and snarkjs keeps the
- * curve), so repeated proofs skip the loading; `close()` releases the curve's worker threads.
+ * `SignedUpdateProver` keeps the model, the verification key and, from its first proof on, a Groth16Prover
+ * (groth16-prover.ts: the witness calculator instantiated, the zkey parsed, the curve built), so repeated proofs
+ * skip the loading; `close()` releases the curve's worker threads.
  */
 import { readFileSync } from "node:fs";
 import type { WeightMode } from "../circuits/generate-circuit";
@@ -13,6 +14,7 @@ import { loadQuantizedModel, type QuantizedModel } from "../models/quantized-mod
 import { loadArtifacts, type LoadedArtifacts } from "../setup/artifacts";
 import { toVerifierCalldata, type VerifierCalldata } from "./calldata";
 import { ProofError, proveChecked } from "./checked-proof";
+import { LazyGroth16Prover, type Groth16ProverOptions } from "./groth16-prover";
 import { readProvingFiles } from "./proving-files";
 import { releaseCurves, snarkjs, type Groth16Proof, type VerificationKey } from "../setup/snarkjs";
 import { signedUpdateInput, type SignedUpdateSource } from "./update-input";
@@ -53,8 +55,7 @@ export class SignedUpdateProver {
     readonly model: QuantizedModel,
     readonly mode: WeightMode,
     readonly quorum: number,
-    private readonly wasm: Uint8Array,
-    private readonly zkey: Uint8Array,
+    private readonly groth16: LazyGroth16Prover,
     readonly vkey: VerificationKey,
   ) {}
 
@@ -66,7 +67,7 @@ export class SignedUpdateProver {
   static open(
     dir: string,
     circuit: { mode: WeightMode; quorum: number },
-    options: { modelPath?: string } = {},
+    options: { modelPath?: string } & Groth16ProverOptions = {},
   ): SignedUpdateProver {
     const artifacts = loadArtifacts(dir, options);
     const model = loadQuantizedModel(artifacts.modelPath);
@@ -83,8 +84,7 @@ export class SignedUpdateProver {
       model,
       circuit.mode,
       circuit.quorum,
-      files.wasm,
-      files.zkey,
+      new LazyGroth16Prover(files.wasm, files.zkey, { singleThread: options.singleThread }),
       JSON.parse(readFileSync(artifacts.paths.vkey, "utf8")) as VerificationKey,
     );
   }
@@ -93,7 +93,7 @@ export class SignedUpdateProver {
   async prove(src: SignedUpdateSource, meta: { market: string }): Promise<ProvedSignedUpdate> {
     const built = await signedUpdateInput(this.model, this.mode, src);
     const { proof, publicSignals, provingMs } = await proveChecked(
-      { wasm: this.wasm, zkey: this.zkey, vkey: this.vkey },
+      { prover: this.groth16, vkey: this.vkey },
       built.input,
       UPDATE_SIGNALS,
       built.publicSignals,
@@ -133,6 +133,7 @@ export class SignedUpdateProver {
 
   /** Release the curve's worker threads (the process cannot exit while they run). */
   async close(): Promise<void> {
+    await this.groth16.close();
     await releaseCurves();
   }
 }

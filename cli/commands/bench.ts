@@ -126,7 +126,8 @@ export function formatCircuits(circuits: readonly SignedProvingBench[], runs: Be
         (c) => `${c.circuit.publicSignals} / ${int(c.circuit.privateInputs)}`,
       ),
       row("zkey size", (c) => `${(c.artifacts.zkeyBytes / 2 ** 20).toFixed(2)} MiB`),
-      row(`witness generation (median of ${runs.warm})`, (c) => ms(c.witness.medianMs)),
+      row(`witness generation, snarkjs (median of ${runs.warm})`, (c) => ms(c.witness.medianMs)),
+      row(`witness generation, kept calculator (median of ${runs.warm})`, (c) => ms(c.witnessWarm.medianMs)),
       row(`proving, cold: whole process (median of ${runs.cold})`, (c) => ms(c.provingCold.wall.medianMs)),
       row(`proving, cold: proving part (median of ${runs.cold})`, (c) => ms(c.provingCold.proving.medianMs)),
       row(
@@ -134,6 +135,15 @@ export function formatCircuits(circuits: readonly SignedProvingBench[], runs: Be
         (c) => `${ms(c.provingWarm.proving.medianMs)} / ${ms(c.provingWarm.proving.p90Ms)}`,
       ),
       row("proving, warm: first proof in process", (c) => ms(c.provingWarm.firstProofMs)),
+      row(
+        "proving, warm, snarkjs fullProve: median / p90",
+        (c) =>
+          `${ms(c.provingLevers.snarkjsFullProve.medianMs)} / ${ms(c.provingLevers.snarkjsFullProve.p90Ms)}`,
+      ),
+      row(
+        "proving, warm, single thread: median / p90",
+        (c) => `${ms(c.provingLevers.singleThread.medianMs)} / ${ms(c.provingLevers.singleThread.p90Ms)}`,
+      ),
       row("setup (this run, not in proving)", (c) =>
         c.artifacts.reused ? "cached" : `built, ${(c.artifacts.setupMs / 1000).toFixed(1)} s`,
       ),

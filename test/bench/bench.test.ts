@@ -125,15 +125,25 @@ describe("zkrisk bench --quick --signed-circuits k1-constant --batch none --json
         "artifacts",
         "circuit",
         "witness",
+        "witnessWarm",
         "provingCold",
         "provingWarm",
+        "provingLevers",
         "statistics",
         "updateGas",
       ].sort(),
     );
     for (const text of Object.values(report.method)) expect(text).toMatch(/\w{3}/);
     // each figure of a circuit has its method under the same key
-    for (const key of ["artifacts", "circuit", "witness", "provingCold", "provingWarm"]) {
+    for (const key of [
+      "artifacts",
+      "circuit",
+      "witness",
+      "witnessWarm",
+      "provingCold",
+      "provingWarm",
+      "provingLevers",
+    ]) {
       expect(report.circuits[0]).toHaveProperty(key);
       expect(report.method[key]).toBe(SIGNED_PROVING_METHOD[key]);
     }
@@ -162,7 +172,10 @@ describe("zkrisk bench --quick --signed-circuits k1-constant --batch none --json
     checkTiming(c.witness, 1);
     checkTiming(c.provingCold.wall, 1);
     checkTiming(c.provingCold.proving, 1);
+    checkTiming(c.witnessWarm, 1);
     checkTiming(c.provingWarm.proving, 1);
+    checkTiming(c.provingLevers.snarkjsFullProve, 1);
+    checkTiming(c.provingLevers.singleThread, 1);
     expect(c.provingWarm.firstProofMs).toBeGreaterThan(0);
     expect(c.provingCold.proving.medianMs).toBeLessThan(c.provingCold.wall.medianMs);
     // the window ending at the data's last bar, labelled by that bar's open time

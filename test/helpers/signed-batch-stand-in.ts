@@ -10,16 +10,12 @@
  * is given (no signatures, windows, features, model or range checks), so every check of the oracle can be tested
  * against a proof that the verifier accepts, and the test shows that the oracle, not the circuit, refuses it.
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { sourceArtifacts } from "./source-artifacts";
 import { join } from "node:path";
-import { compileCircom } from "../../circuits/circom";
 import { packBatchUpdate, type BatchUpdateValues } from "../../circuits/batch-statement";
 import { batchSignalNames } from "../../circuits/public-signals";
-import { sha256Hex } from "../../core/io";
-import { loadArtifacts } from "../../setup/artifacts";
 import { toVerifierCalldata, type VerifierCalldata } from "../../prover/calldata";
-import { devSetupCircuit, silentLog, snarkjs, type SetupLog } from "../../setup";
-import { DEMO_CACHE } from "../../setup/cached-artifacts";
+import { silentLog, snarkjs, type SetupLog } from "../../setup";
 
 /** Name of the stand-in circuit of `n` markets (the stem of its artifact files). */
 export const standInName = (n: number): string => `signed_batch${n}_stand_in`;
@@ -68,31 +64,7 @@ component main {public [domain]} = SignedBatchStandIn();
  * @returns the artifact directory (`{standInName(n)}.wasm`, `.zkey`, `Groth16Verifier.sol`, `artifacts.json`)
  */
 export async function batchStandInArtifacts(n: number, log: SetupLog = silentLog): Promise<string> {
-  const source = batchStandInSource(n);
-  const name = standInName(n);
-  const dir = join(DEMO_CACHE, `${sha256Hex(source).slice(0, 16)}-signed-batch${n}-stand-in`);
-  const sourcePath = join(dir, `${name}.circom`);
-  if (existsSync(join(dir, "artifacts.json"))) {
-    try {
-      loadArtifacts(dir, { modelPath: sourcePath });
-      return dir;
-    } catch (err) {
-      log.warn(`cached stand-in artifacts in ${dir} are unusable (${(err as Error).message}); rebuilding`);
-    }
-  }
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(sourcePath, source);
-  const compiled = await compileCircom(sourcePath, join(dir, "build"));
-  // The source stands where a model file would: the manifest hashes it.
-  await devSetupCircuit({
-    name,
-    r1csPath: compiled.r1csPath,
-    wasmPath: compiled.wasmPath,
-    modelPath: sourcePath,
-    outDir: dir,
-    log,
-  });
-  return dir;
+  return sourceArtifacts(batchStandInSource(n), standInName(n), `signed-batch${n}-stand-in`, log);
 }
 
 /** What the stand-in proves: the markets (packed, or a raw signal) and the batch-level signals. */

@@ -13,9 +13,8 @@
  * circuits/lib/commitment.circom's PoseidonSponge), so a key registered by the TypeScript client is checked
  * against a key made in a circuit.
  * */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { sourceArtifacts } from "./source-artifacts";
 import { join } from "node:path";
-import { compileCircom } from "../../circuits/circom";
 import { UPDATE_SIGNALS } from "../../circuits/public-signals";
 import {
   STATEMENT_TAG,
@@ -23,11 +22,8 @@ import {
   type StatementParts,
   type UpdateValues,
 } from "../../circuits/statement";
-import { sha256Hex } from "../../core/io";
-import { loadArtifacts } from "../../setup/artifacts";
 import { toVerifierCalldata, type VerifierCalldata } from "../../prover/calldata";
-import { devSetupCircuit, silentLog, snarkjs, type Groth16Proof, type SetupLog } from "../../setup";
-import { DEMO_CACHE } from "../../setup/cached-artifacts";
+import { silentLog, snarkjs, type Groth16Proof, type SetupLog } from "../../setup";
 
 /** Name of the stand-in circuit (the stem of its artifact files). */
 export const STAND_IN_NAME = "signed_update_stand_in";
@@ -89,30 +85,7 @@ component main = SignedUpdateStandIn();
  * @returns the artifact directory (`{STAND_IN_NAME}.wasm`, `.zkey`, `Groth16Verifier.sol`, `artifacts.json`)
  */
 export async function standInArtifacts(log: SetupLog = silentLog): Promise<string> {
-  const source = standInSource();
-  const dir = join(DEMO_CACHE, `${sha256Hex(source).slice(0, 16)}-signed-stand-in`);
-  const sourcePath = join(dir, `${STAND_IN_NAME}.circom`);
-  if (existsSync(join(dir, "artifacts.json"))) {
-    try {
-      loadArtifacts(dir, { modelPath: sourcePath });
-      return dir;
-    } catch (err) {
-      log.warn(`cached stand-in artifacts in ${dir} are unusable (${(err as Error).message}); rebuilding`);
-    }
-  }
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(sourcePath, source);
-  const compiled = await compileCircom(sourcePath, join(dir, "build"));
-  // The source stands where a model file would: the manifest hashes it.
-  await devSetupCircuit({
-    name: STAND_IN_NAME,
-    r1csPath: compiled.r1csPath,
-    wasmPath: compiled.wasmPath,
-    modelPath: sourcePath,
-    outDir: dir,
-    log,
-  });
-  return dir;
+  return sourceArtifacts(standInSource(), STAND_IN_NAME, "signed-stand-in", log);
 }
 
 /** What the stand-in proves: an update (with its digest bits, `digest`) and the parts of a statement key. */

@@ -1,0 +1,48 @@
+/**
+ * Artifacts of a generated circuit source for the tests (INSECURE direct development setup), cached under
+ * `.zkrisk-cache/demo` by the sha256 of the source like the demo's circuits, and compiled and set up when
+ * absent or stale. The source stands where a model file would: the manifest hashes it.
+ */
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { compileCircom } from "../../circuits/circom";
+import { sha256Hex } from "../../core/io";
+import { devSetupCircuit, silentLog, type SetupLog } from "../../setup";
+import { loadArtifacts } from "../../setup/artifacts";
+import { DEMO_CACHE } from "../../setup/cached-artifacts";
+
+/**
+ * @param source the Circom source of the main circuit
+ * @param name the stem of the artifact files (`{name}.wasm`, `.zkey`, ...)
+ * @param suffix the cache directory's name after the source's hash, e.g. `signed-stand-in`
+ * @returns the artifact directory (`{name}.wasm`, `.zkey`, `verification_key.json`, `artifacts.json`)
+ */
+export async function sourceArtifacts(
+  source: string,
+  name: string,
+  suffix: string,
+  log: SetupLog = silentLog,
+): Promise<string> {
+  const dir = join(DEMO_CACHE, `${sha256Hex(source).slice(0, 16)}-${suffix}`);
+  const sourcePath = join(dir, `${name}.circom`);
+  if (existsSync(join(dir, "artifacts.json"))) {
+    try {
+      loadArtifacts(dir, { modelPath: sourcePath });
+      return dir;
+    } catch (err) {
+      log.warn(`cached ${suffix} artifacts in ${dir} are unusable (${(err as Error).message}); rebuilding`);
+    }
+  }
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(sourcePath, source);
+  const compiled = await compileCircom(sourcePath, join(dir, "build"));
+  await devSetupCircuit({
+    name,
+    r1csPath: compiled.r1csPath,
+    wasmPath: compiled.wasmPath,
+    modelPath: sourcePath,
+    outDir: dir,
+    log,
+  });
+  return dir;
+}

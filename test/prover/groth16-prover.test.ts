@@ -1,0 +1,123 @@
+/**
+ * Groth16Prover (prover/groth16-prover.ts) against snarkjs on a small real circuit: a Poseidon hash (its
+ * constraints, after --O2, have the dense linear combinations that make the QAP's coefficient list long), a few
+ * products and bits, three public signals. Its proofs must verify with the verification key, carry snarkjs's
+ * public signals, and come from snarkjs's witness; a witness that breaks a constraint must give a proof that
+ * does not verify (so the verification is not vacuous). Both curve modes (worker threads, single thread).
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadCircuit, type TestCircuit } from "../helpers/circuits";
+import { loadArtifacts } from "../../setup/artifacts";
+import { Groth16Prover } from "../../prover/groth16-prover";
+import { releaseCurves, runSetup, snarkjs, type VerificationKey } from "../../setup";
+
+// cost: Poseidon(3) (circomlib, about 250 at --O2) + Num2Bits(16) (16 + 0: the sum is linear) + 2 products.
+const SOURCE = `pragma circom 2.1.0;
+include "poseidon.circom";
+include "bitify.circom";
+template Small() {
+  signal input a;
+  signal input b;
+  signal input c;
+  signal output h;
+  signal output ab;
+  signal output abc;
+  component hash = Poseidon(3);
+  hash.inputs[0] <== a;
+  hash.inputs[1] <== b;
+  hash.inputs[2] <== c;
+  h <== hash.out;
+  component bits = Num2Bits(16);
+  bits.in <== c;
+  ab <== a * b;
+  abc <== ab * c;
+}
+component main = Small();
+`;
+
+const INPUT = { a: "12345678901234567890", b: "-7", c: "40000" };
+
+interface WtnsApi {
+  wtns: {
+    calculate(
+      input: unknown,
+      wasm: { type: "mem"; data: Uint8Array },
+      out: { type: "mem"; data?: Uint8Array },
+    ): Promise<void>;
+  };
+}
+
+let tmp: string;
+let circuit: TestCircuit;
+let wasm: Uint8Array;
+let zkey: Uint8Array;
+let vkey: VerificationKey;
+
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), "zkrisk-groth16-prover-"));
+  circuit = await loadCircuit(SOURCE, "groth16_prover_small");
+  const model = join(tmp, "model.json");
+  writeFileSync(model, JSON.stringify({ name: "groth16 prover test" }));
+  const out = join(tmp, "artifacts");
+  const silent = { info: () => {}, warn: () => {} };
+  await runSetup({ r1cs: circuit.r1csPath, wasm: circuit.wasmPath, model, out }, silent);
+  const { paths } = loadArtifacts(out, { modelPath: model });
+  wasm = readFileSync(paths.wasm);
+  zkey = readFileSync(paths.zkey);
+  vkey = JSON.parse(readFileSync(paths.vkey, "utf8")) as VerificationKey;
+});
+
+afterAll(async () => {
+  await releaseCurves();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe.each([
+  { label: "worker threads", singleThread: false },
+  { label: "single thread", singleThread: true },
+])("Groth16Prover ($label)", ({ singleThread }) => {
+  let prover: Groth16Prover;
+  beforeAll(async () => {
+    prover = await Groth16Prover.open(wasm, zkey, { singleThread });
+  });
+  afterAll(async () => {
+    await prover.close();
+  });
+
+  it("computes snarkjs's witness", async () => {
+    const out: { type: "mem"; data?: Uint8Array } = { type: "mem" };
+    await (snarkjs as unknown as WtnsApi).wtns.calculate(INPUT, { type: "mem", data: wasm }, out);
+    const ours = await prover.witness(INPUT);
+    // snarkjs's .wtns: 12-byte file header, section 1 (12 + 40 bytes), then section 2's 12-byte header.
+    expect(Buffer.from(ours).equals(Buffer.from(out.data!.subarray(76)))).toBe(true);
+  });
+
+  it("proves what snarkjs proves, and the proof verifies (twice: the loaded key is reused)", async () => {
+    const expected = await snarkjs.groth16.fullProve(
+      INPUT,
+      { type: "mem", data: wasm } as never,
+      {
+        type: "mem",
+        data: zkey,
+      } as never,
+    );
+    for (let run = 0; run < 2; run++) {
+      const { proof, publicSignals, witnessMs, proofMs } = await prover.prove(INPUT);
+      expect(publicSignals).toEqual(expected.publicSignals);
+      expect(await snarkjs.groth16.verify(vkey, publicSignals, proof)).toBe(true);
+      expect(witnessMs).toBeGreaterThan(0);
+      expect(proofMs).toBeGreaterThan(0);
+    }
+  });
+
+  it("gives a proof that does not verify for a witness that breaks a constraint", async () => {
+    const witness = (await prover.witness(INPUT)).slice();
+    // Signal 2 is `ab` (outputs come first after the constant 1): a wrong product.
+    witness[2 * 32] ^= 1;
+    const { proof, publicSignals } = await prover.proveWitness(witness);
+    expect(await snarkjs.groth16.verify(vkey, publicSignals, proof)).toBe(false);
+  });
+});
