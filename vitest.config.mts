@@ -10,6 +10,7 @@ import { defineConfig } from "vitest/config";
 
 /** The suites of `npm test` (paths from the repository root). */
 const FAST_SUITES = [
+  "test/circuits/templates-adaptive.test.ts",
   "test/circuits/templates-clamp.test.ts",
   "test/circuits/templates-commitment.test.ts",
   "test/circuits/templates-division.test.ts",
@@ -68,6 +69,7 @@ const FAST_SUITES = [
   "test/publisher/serve-config.test.ts",
   "test/publisher/serve-http.test.ts",
   "test/publisher/serve-signer.test.ts",
+  "test/prover/groth16-prover.test.ts",
   "test/setup/fixed-base.test.ts",
   "test/setup/setup.test.ts",
   "test/scripts/adaptive-sweep.test.ts",
