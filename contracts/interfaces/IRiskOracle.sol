@@ -289,7 +289,9 @@ interface IRiskOracle {
     ///         updates must then come from the signed-update circuit with the adaptive rule (its verifier, registered
     ///         with `setPublisherSet`), which proves the state's step from the one the oracle holds; the model
     ///         commitment keeps the model file's own calibration, and `num` must be that calibrationNum * 2^8 (an
-    ///         auditor checks it). Resets the outcome count and the ring of accepted margins.
+    ///         auditor checks it). Resets the outcome count and the ring of accepted margins; the last accepted update
+    ///         (margins, data timestamp, acceptance time) stays, so replay protection, the interval and the rate of
+    ///         change carry over, as they do when the market becomes plain again.
     /// @dev Emits `AdaptiveCalibrationSet`. Signed batches refuse adaptive markets (`OracleAdaptiveMarket`).
     /// @param marketId registered market
     /// @param num the initial num (calibrationNum * 2^8, below 2^27), 0 to make the market plain
