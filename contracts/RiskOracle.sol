@@ -17,7 +17,7 @@ import {PublicSignals} from "./PublicSignals.sol";
 ///         rotates the set or the model (`setPublisherSet`) and changes guards and guardian; a market's guardian can
 ///         pause it. Nothing a submitter says is trusted beyond what the proof binds.
 /// @dev One market's configuration and state take eight storage slots (nine for an adaptive market), laid out so
-///      that an update reads four (five for an adaptive market), each market of a batch four, and each writes one
+///      that an update reads four (five for an adaptive market), each market of a batch two, and each writes one
 ///      (see `Market`). The update paths read slots 0 and 2 once each as words (`_word`) and hand the guards those
 ///      words, never the storage; the guards live in `_checkUpdate`, shared by all update paths.
 contract RiskOracle is IRiskOracle, AccessControl {
@@ -33,10 +33,11 @@ contract RiskOracle is IRiskOracle, AccessControl {
 
     /// @dev A market, flattened so the fields an update needs share slots. `verifier == 0` means "not registered";
     ///      `updatedAt == 0` means "no accepted update yet". An update reads slots 0, 2, 4, 5 and each market of a
-    ///      batch slots 0, 1, 2, 6; both write slot 2. An adaptive market's update also reads slot 8 and writes slot
-    ///      8 instead of slot 2: its last accepted update lives there with its state (`_HOT_*`), and slot 2's MM,
-    ///      IM, data timestamp and acceptance time hold it only while slot 8's bar is 0 (`_adaptiveLive`). The
-    ///      `_S0_*` and `_S2_*` offsets below are the bit offsets of slots 0 and 2's fields in this packing.
+    ///      batch slots 0 and 2 (slots 1 and 6 only to name a mismatch); both write slot 2. An adaptive market's
+    ///      update also reads slot 8 and writes slot 8 instead of slot 2: its last accepted update lives there with
+    ///      its state (`_HOT_*`), and slot 2's MM, IM, data timestamp and acceptance time hold it only while slot
+    ///      8's bar is 0 (`_adaptiveLive`). The `_S0_*` and `_S2_*` offsets below are the bit offsets of slots 0
+    ///      and 2's fields in this packing.
     struct Market {
         // slot 0: read by every update. `verifier` is zkrisk's `ISignedUpdateVerifier` (two signals).
         address verifier;
@@ -48,7 +49,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint16 maxDecreaseBps;
         // slot 1: read by every market of a batch
         uint256 modelCommitment;
-        // slot 2: read and written by every update (30 bytes)
+        // slot 2: read and written by every update
         uint32 minUpdateInterval;
         uint32 maxDataAge;
         uint16 maintenanceMarginBps;
@@ -57,6 +58,8 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint64 updatedAt;
         bool paused;
         bool adaptive;
+        // the batch group of the market's (model commitment, publisher set): `_batchGroupOf`
+        uint16 batchGroup;
         // slot 3: read only by governance, pause and unpause (21 bytes)
         address guardian;
         uint8 quorum;
@@ -98,6 +101,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
     uint256 private constant _S2_UPDATED_AT = 160;
     uint256 private constant _S2_PAUSED = 1 << 224;
     uint256 private constant _S2_ADAPTIVE = 1 << 232;
+    uint256 private constant _S2_BATCH_GROUP = 240;
     /// @dev Slot 2's last accepted update (MM, IM, data timestamp, acceptance time: bits 64 to 223).
     uint256 private constant _S2_LAST_MASK = ((1 << 224) - 1) ^ ((1 << 64) - 1);
 
@@ -123,6 +127,12 @@ contract RiskOracle is IRiskOracle, AccessControl {
 
     mapping(uint256 marketId => Market) private _markets;
     mapping(uint256 modelCommitment => mapping(uint256 n => BatchVerifier)) private _batchVerifiers;
+    /// @dev Batch groups: each (model commitment, publisher set) pair a market was ever registered with has one id,
+    ///      from 1, given in the order of first use (`_batchGroup`), keyed by `keccak256(abi.encode(model, set))`. A
+    ///      market stores its pair's id in slot 2, so a batch checks each market's model and publisher set with one
+    ///      field of the slot it reads anyway, against the proven pair's id read once per batch.
+    mapping(bytes32 pair => uint16 group) private _batchGroupOf;
+    uint16 private _batchGroupCount;
 
     /// @notice Deploy with `governor` holding both the admin role and `GOVERNOR_ROLE`.
     /// @param governor governance account (e.g. a timelock)
@@ -198,11 +208,23 @@ contract RiskOracle is IRiskOracle, AccessControl {
             revert OracleInvalidVerifier(address(config.verifier));
         }
         emit PublisherSetChanged(marketId, _publisherSetOf(m), config);
+        m.batchGroup = _batchGroup(config.modelCommitment, config.publisherSet);
         m.verifier = address(config.verifier);
         m.modelCommitment = config.modelCommitment;
         m.publisherSet = config.publisherSet;
         m.quorum = config.quorum;
         m.statementKey = config.statementKey;
+    }
+
+    /// @dev The batch group of a (model commitment, publisher set) pair, a new one for a pair not seen before.
+    function _batchGroup(uint256 modelCommitment, uint256 set) private returns (uint16 group) {
+        bytes32 pair = keccak256(abi.encode(modelCommitment, set));
+        group = _batchGroupOf[pair];
+        if (group == 0) {
+            if (_batchGroupCount == type(uint16).max) revert OracleTooManyBatchGroups();
+            group = ++_batchGroupCount;
+            _batchGroupOf[pair] = group;
+        }
     }
 
     /// @inheritdoc IRiskOracle
@@ -416,11 +438,14 @@ contract RiskOracle is IRiskOracle, AccessControl {
         BatchVerifier memory batch = _batchVerifiers[modelCommitment][n];
         if (batch.verifier == address(0)) revert OracleNoBatchVerifier(modelCommitment, n);
         uint256 provenSet = pubSignals[n + PublicSignals.BATCH_PUBLISHER_SET];
+        // 0 when no market was ever registered with this pair: then no market's group matches
+        uint256 provenGroup = _batchGroupOf[keccak256(abi.encode(modelCommitment, provenSet))];
 
         // Every market's guards before the one proof check; nothing is written until all have passed.
         uint256 previousMarketId = 0;
         for (uint256 i = 0; i < n; ++i) {
-            previousMarketId = _checkBatchMarket(pubSignals[i], i, previousMarketId, modelCommitment, provenSet);
+            uint256 packed = pubSignals[i];
+            previousMarketId = _checkBatchMarket(packed, i, previousMarketId, modelCommitment, provenSet, provenGroup);
         }
         // Last: the pairing check costs most. A staticcall, so the verifier cannot re-enter.
         if (!_verifyBatch(batch, pA, pB, pC, pubSignals)) revert OracleInvalidBatchProof(modelCommitment, n);
@@ -712,14 +737,15 @@ contract RiskOracle is IRiskOracle, AccessControl {
 
     /// @dev The guards of market `i` of a signed batch, from its packed signal: id above the previous market's
     ///      (strictly increasing, so distinct markets, each checked against its own last state), market known,
-    ///      not paused, its registered model and publisher set the proof's, then timing and margins.
-    ///      Returns the market id.
+    ///      not paused, its registered model and publisher set the proof's (its batch group the proven pair's; slots 1
+    ///      and 6 are read only to name which differs), then timing and margins. Returns the market id.
     function _checkBatchMarket(
         uint256 packed,
         uint256 i,
         uint256 previousMarketId,
         uint256 provenModel,
-        uint256 provenSet
+        uint256 provenSet,
+        uint256 provenGroup
     ) private view returns (uint256 marketId) {
         uint256 provenTimestamp;
         uint256 provenMm;
@@ -732,10 +758,14 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint256 live = _word(m, 2);
         if (live & _S2_PAUSED != 0) revert OracleMarketPaused(marketId);
         if (live & _S2_ADAPTIVE != 0) revert OracleAdaptiveMarket(marketId);
-        if (m.modelCommitment != provenModel) {
-            revert OracleModelCommitmentMismatch(marketId, m.modelCommitment, provenModel);
+        // The groups are equal exactly when the market's pair is the proven one (one id per pair, and a market's id
+        // is its current pair's); otherwise at least one of the two differs.
+        if (uint16(live >> _S2_BATCH_GROUP) != provenGroup) {
+            if (m.modelCommitment != provenModel) {
+                revert OracleModelCommitmentMismatch(marketId, m.modelCommitment, provenModel);
+            }
+            revert OracleBatchPublisherSetMismatch(marketId, m.publisherSet, provenSet);
         }
-        if (m.publisherSet != provenSet) revert OracleBatchPublisherSetMismatch(marketId, m.publisherSet, provenSet);
         _checkUpdate(head, live, marketId, provenTimestamp, provenMm, provenIm);
     }
 
