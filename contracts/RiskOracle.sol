@@ -16,9 +16,10 @@ import {PublicSignals} from "./PublicSignals.sol";
 ///         and the batch is all or nothing. Governance (`GOVERNOR_ROLE`) registers markets with their publisher set,
 ///         rotates the set or the model (`setPublisherSet`) and changes guards and guardian; a market's guardian can
 ///         pause it. Nothing a submitter says is trusted beyond what the proof binds.
-/// @dev One market's configuration and state take eight storage slots, laid out so that an update reads four, each
-///      market of a batch four, and each writes one (see `Market`). The guards live in `_checkUpdate`, shared by
-///      both update paths.
+/// @dev One market's configuration and state take eight storage slots (nine for an adaptive market), laid out so
+///      that an update reads four (five for an adaptive market), each market of a batch two, and each writes one
+///      (see `Market`). The update paths read slots 0 and 2 once each as words (`_word`) and hand the guards those
+///      words, never the storage; the guards live in `_checkUpdate`, shared by all update paths.
 contract RiskOracle is IRiskOracle, AccessControl {
     /// @notice Role that registers markets and changes their model, guards and guardian.
     bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
@@ -32,7 +33,11 @@ contract RiskOracle is IRiskOracle, AccessControl {
 
     /// @dev A market, flattened so the fields an update needs share slots. `verifier == 0` means "not registered";
     ///      `updatedAt == 0` means "no accepted update yet". An update reads slots 0, 2, 4, 5 and each market of a
-    ///      batch slots 0, 1, 2, 6; both write slot 2.
+    ///      batch slots 0 and 2 (slots 1 and 6 only to name a mismatch); both write slot 2. An adaptive market's
+    ///      update also reads slot 8 and writes slot 8 instead of slot 2: its last accepted update lives there with
+    ///      its state (`_HOT_*`), and slot 2's MM, IM, data timestamp and acceptance time hold it only while slot
+    ///      8's bar is 0 (`_adaptiveLive`). The `_S0_*` and `_S2_*` offsets below are the bit offsets of slots 0
+    ///      and 2's fields in this packing.
     struct Market {
         // slot 0: read by every update. `verifier` is zkrisk's `ISignedUpdateVerifier` (two signals).
         address verifier;
@@ -44,7 +49,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint16 maxDecreaseBps;
         // slot 1: read by every market of a batch
         uint256 modelCommitment;
-        // slot 2: read and written by every update (30 bytes)
+        // slot 2: read and written by every update
         uint32 minUpdateInterval;
         uint32 maxDataAge;
         uint16 maintenanceMarginBps;
@@ -53,6 +58,8 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint64 updatedAt;
         bool paused;
         bool adaptive;
+        // the batch group of the market's (model commitment, publisher set): `_batchGroupOf`
+        uint16 batchGroup;
         // slot 3: read only by governance, pause and unpause (21 bytes)
         address guardian;
         uint8 quorum;
@@ -64,9 +71,11 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint256 publisherSet;
         // slot 7: read only by governance and views
         uint256 statementKey;
-        // slot 8: an adaptive market's state, read and written by its updates (`_ADAPTIVE_*` below): the ring of the
-        // maintenance margins accepted for the last 12 bars (entry b mod 12 holds bar b's, 0 for a bar without an
-        // accepted update; b = data timestamp / 7200), then num (27 bits) and outcomes (11 bits).
+        // slot 8: an adaptive market's state and last accepted update, read and written by its updates (`_HOT_*`
+        // below): the ring of the maintenance margins accepted for the last 12 bars (entry b mod 12 holds bar b's,
+        // 0 for a bar without an accepted update; b = data timestamp / 7200) and the last IM, as 13 digits in base
+        // 10001, then num (27 bits), outcomes (11 bits), the last accepted bar (28 bits) and the acceptance time
+        // after the bar's open time (17 bits).
         uint256 adaptiveState;
     }
 
@@ -76,15 +85,54 @@ contract RiskOracle is IRiskOracle, AccessControl {
         bytes4 selector;
     }
 
-    /// @dev The adaptive state's layout in `Market.adaptiveState`: the ring at bit 0, num, then outcomes.
-    uint256 private constant _ADAPTIVE_RING_BITS = 168;
-    uint256 private constant _ADAPTIVE_OUTCOMES_SHIFT = 195;
-    uint256 private constant _MARGIN_MASK = (1 << PublicSignals.ADAPTIVE_MARGIN_BITS) - 1;
+    /// @dev Bit offsets of slot 0's fields (`Market`): the verifier at bit 0, then the six limits of 16 bits.
+    uint256 private constant _S0_MIN_MM = 160;
+    uint256 private constant _S0_MAX_MM = 176;
+    uint256 private constant _S0_MIN_IM = 192;
+    uint256 private constant _S0_MAX_IM = 208;
+    uint256 private constant _S0_MAX_INCREASE = 224;
+    uint256 private constant _S0_MAX_DECREASE = 240;
+    /// @dev Bit offsets of slot 2's fields (`Market`): min update interval at bit 0, max data age, MM, IM, data
+    ///      timestamp, acceptance time, then the two flags (a bool is a byte; true is 1).
+    uint256 private constant _S2_MAX_DATA_AGE = 32;
+    uint256 private constant _S2_MM = 64;
+    uint256 private constant _S2_IM = 80;
+    uint256 private constant _S2_DATA_TIMESTAMP = 96;
+    uint256 private constant _S2_UPDATED_AT = 160;
+    uint256 private constant _S2_PAUSED = 1 << 224;
+    uint256 private constant _S2_ADAPTIVE = 1 << 232;
+    uint256 private constant _S2_BATCH_GROUP = 240;
+    /// @dev Slot 2's last accepted update (MM, IM, data timestamp, acceptance time: bits 64 to 223).
+    uint256 private constant _S2_LAST_MASK = ((1 << 224) - 1) ^ ((1 << 64) - 1);
+
+    /// @dev An adaptive market's slot 8 (`Market.adaptiveState`), 256 bits: bits 0-172 hold 13 digits in base
+    ///      10001 (a margin is at most 10000 bps), digit i < 12 the ring's entry i, digit 12 the last accepted IM;
+    ///      then num, outcomes, the last accepted bar (0: the last accepted update is slot 2's) and the acceptance
+    ///      time minus the bar's open time. 10001^13 < 2^173, and a data timestamp below 2^40 is a bar below 2^28.
+    ///      Literals, not expressions: a constant's expression is evaluated at each use.
+    uint256 private constant _RADIX = 10_001;
+    /// @dev 10001^12, the IM digit's weight.
+    uint256 private constant _HOT_IM_WEIGHT = 1001200660220049507920924079204950220006600120001;
+    uint256 private constant _HOT_DIGITS_MASK = (1 << 173) - 1;
+    uint256 private constant _HOT_NUM_SHIFT = 173;
+    uint256 private constant _HOT_OUTCOMES_SHIFT = 200;
+    uint256 private constant _HOT_BAR_SHIFT = 211;
+    uint256 private constant _HOT_BAR_MASK = (1 << 28) - 1;
+    uint256 private constant _HOT_DELAY_SHIFT = 239;
+    /// @dev Largest acceptance delay (block time minus data timestamp, s) slot 8 holds: 2^17 - 1, 36.4 hours. An
+    ///      update accepted later stores its last update in slot 2 (one more slot written, `_nextAdaptiveState`).
+    uint256 private constant _HOT_MAX_DELAY = (1 << 17) - 1;
     uint256 private constant _NUM_MASK = (1 << PublicSignals.ADAPTIVE_NUM_BITS) - 1;
     uint256 private constant _OUTCOMES_MASK = (1 << PublicSignals.ADAPTIVE_OUTCOMES_BITS) - 1;
 
     mapping(uint256 marketId => Market) private _markets;
     mapping(uint256 modelCommitment => mapping(uint256 n => BatchVerifier)) private _batchVerifiers;
+    /// @dev Batch groups: each (model commitment, publisher set) pair a market was ever registered with has one id,
+    ///      from 1, given in the order of first use (`_batchGroup`), keyed by `keccak256(abi.encode(model, set))`. A
+    ///      market stores its pair's id in slot 2, so a batch checks each market's model and publisher set with one
+    ///      field of the slot it reads anyway, against the proven pair's id read once per batch.
+    mapping(bytes32 pair => uint16 group) private _batchGroupOf;
+    uint16 private _batchGroupCount;
 
     /// @notice Deploy with `governor` holding both the admin role and `GOVERNOR_ROLE`.
     /// @param governor governance account (e.g. a timelock)
@@ -160,6 +208,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
             revert OracleInvalidVerifier(address(config.verifier));
         }
         emit PublisherSetChanged(marketId, _publisherSetOf(m), config);
+        m.batchGroup = _batchGroup(config.modelCommitment, config.publisherSet);
         m.verifier = address(config.verifier);
         m.modelCommitment = config.modelCommitment;
         m.publisherSet = config.publisherSet;
@@ -167,12 +216,25 @@ contract RiskOracle is IRiskOracle, AccessControl {
         m.statementKey = config.statementKey;
     }
 
+    /// @dev The batch group of a (model commitment, publisher set) pair, a new one for a pair not seen before.
+    function _batchGroup(uint256 modelCommitment, uint256 set) private returns (uint16 group) {
+        bytes32 pair = keccak256(abi.encode(modelCommitment, set));
+        group = _batchGroupOf[pair];
+        if (group == 0) {
+            if (_batchGroupCount == type(uint16).max) revert OracleTooManyBatchGroups();
+            group = ++_batchGroupCount;
+            _batchGroupOf[pair] = group;
+        }
+    }
+
     /// @inheritdoc IRiskOracle
     function setAdaptiveCalibration(uint256 marketId, uint32 num) external onlyRole(GOVERNOR_ROLE) {
         Market storage m = _market(marketId);
         if (num > _NUM_MASK) revert OracleInvalidAdaptiveNum(num);
+        // An adaptive market's last update moves to slot 2 before its state is reset: the guards carry over.
+        if (m.adaptive) _setWord(m, 2, _adaptiveLive(_word(m, 2), m.adaptiveState));
         m.adaptive = num != 0;
-        m.adaptiveState = uint256(num) << _ADAPTIVE_RING_BITS;
+        m.adaptiveState = uint256(num) << _HOT_NUM_SHIFT;
         emit AdaptiveCalibrationSet(marketId, num);
     }
 
@@ -202,108 +264,155 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint256[2] calldata pC,
         uint256 update
     ) external {
-        Market storage m = _market(marketId);
-        if (m.paused) revert OracleMarketPaused(marketId);
-        if (m.adaptive) return _submitAdaptive(m, marketId, pA, pB, pC, update);
+        Market storage m = _markets[marketId];
+        uint256 head = _word(m, 0);
+        if (uint160(head) == 0) revert OracleUnknownMarket(marketId);
+        uint256 live = _word(m, 2);
+        if (live & _S2_PAUSED != 0) revert OracleMarketPaused(marketId);
+        if (live & _S2_ADAPTIVE != 0) return _submitAdaptive(m, marketId, head, live, pA, pB, pC, update);
         // Below 2^252 (so below r), and then the unpacking is exact: timestamp < 2^40, digest bits < 2^180.
         if (update >> PublicSignals.UPDATE_BITS != 0) revert OracleMalformedUpdate(update);
         (uint64 dataTimestamp, uint16 mm, uint16 im) = _checkUpdate(
-            m,
+            head,
+            live,
             marketId,
             (update >> PublicSignals.PACKED_DATA_TIMESTAMP_SHIFT) & type(uint40).max,
             update & type(uint16).max,
             (update >> PublicSignals.PACKED_INITIAL_MARGIN_SHIFT) & type(uint16).max
         );
         // Last: the pairing check costs most. The statement base binds the proof to this market's statement key.
-        // A staticcall (view), so the verifier cannot re-enter.
-        if (!ISignedUpdateVerifier(m.verifier).verifyProof(pA, pB, pC, update, m.statementBaseX, m.statementBaseY)) {
-            revert OracleInvalidProof(marketId);
-        }
-        _store(m, mm, im, dataTimestamp);
+        _verifySigned(m, head, marketId, pA, pB, pC, update);
+        _setWord(m, 2, _withLast(live, mm, im, dataTimestamp, block.timestamp));
         emit SignedParametersUpdated(marketId, mm, im, dataTimestamp, update >> PublicSignals.UPDATE_DIGEST_SHIFT);
     }
 
-    /// @dev `submitSignedUpdate` for an adaptive market: the same guards, then the prior the proof must start from,
-    ///      built from storage (`_checkAdaptive`), the proof, and the new state (`_nextAdaptiveState`).
+    /// @dev `submitSignedUpdate` for an adaptive market: well formed (below 2^253, so below r, and every part
+    ///      unpacks exactly), a bar's open time, the guards of every update against the last accepted update
+    ///      (`_adaptiveLive`), then its prior (num, outcomes, bar s's MM) equal to the one built from storage
+    ///      (`_checkAdaptive`), the proof, and the new state with the update in slot 8 (`_nextAdaptiveState`).
     function _submitAdaptive(
         Market storage m,
         uint256 marketId,
+        uint256 head,
+        uint256 cfg,
         uint256[2] calldata pA,
         uint256[2][2] calldata pB,
         uint256[2] calldata pC,
         uint256 update
     ) private {
-        (uint64 dataTimestamp, uint16 mm, uint16 im) = _checkAdaptive(m, marketId, update);
-        _verifySigned(m, marketId, pA, pB, pC, update);
-        // before _store: the state is computed from the last accepted bar
-        m.adaptiveState = _nextAdaptiveState(m, dataTimestamp, mm, update);
-        _store(m, mm, im, dataTimestamp);
+        if (update >> PublicSignals.ADAPTIVE_UPDATE_BITS != 0) revert OracleMalformedUpdate(update);
+        uint256 state = m.adaptiveState;
+        (uint256 lastBar, uint256 accepted) = _checkAdaptive(head, cfg, state, marketId, update);
+        _verifySigned(m, head, marketId, pA, pB, pC, update);
+        (uint256 next, bool spill) = _nextAdaptiveState(state, lastBar, accepted, update);
+        m.adaptiveState = next;
+        if (spill) _setWord(m, 2, accepted);
         emit AdaptiveParametersUpdated(marketId, update);
     }
 
-    /// @dev The checks of an adaptive update before its proof: well formed (below 2^253, so below r, and every part
-    ///      unpacks exactly), a bar's open time, the guards of every update, then its prior (num, outcomes, bar s's
-    ///      MM) equal to the one built from storage. Returns the values to store.
+    /// @dev The checks of a well-formed adaptive update before its proof: a bar's open time, the guards of every
+    ///      update, then its prior equal to the one built from storage. Returns the last accepted bar and slot 2
+    ///      (`cfg`) with the update as its last one.
     function _checkAdaptive(
-        Market storage m,
+        uint256 head,
+        uint256 cfg,
+        uint256 state,
         uint256 marketId,
         uint256 update
-    ) private view returns (uint64 dataTimestamp, uint16 mm, uint16 im) {
-        if (update >> PublicSignals.ADAPTIVE_UPDATE_BITS != 0) revert OracleMalformedUpdate(update);
+    ) private view returns (uint256 lastBar, uint256 accepted) {
         uint256 provenTimestamp = (update >> PublicSignals.PACKED_DATA_TIMESTAMP_SHIFT) & type(uint40).max;
         if (provenTimestamp % PublicSignals.ADAPTIVE_BAR_SECONDS != 0) revert OracleUnalignedBar(provenTimestamp);
-        uint256 lastBar = m.dataTimestamp / PublicSignals.ADAPTIVE_BAR_SECONDS;
-        (dataTimestamp, mm, im) = _checkUpdate(
-            m,
+        uint256 live = _adaptiveLive(cfg, state);
+        (uint64 dataTimestamp, uint16 mm, uint16 im) = _checkUpdate(
+            head,
+            live,
             marketId,
             provenTimestamp,
             update & type(uint16).max,
             (update >> PublicSignals.PACKED_INITIAL_MARGIN_SHIFT) & type(uint16).max
         );
+        lastBar = uint64(live >> _S2_DATA_TIMESTAMP) / PublicSignals.ADAPTIVE_BAR_SECONDS;
         // bar > lastBar: the timestamp is newer than the last one and a multiple of the bar
-        uint256 prior = _adaptivePrior(m.adaptiveState, dataTimestamp / PublicSignals.ADAPTIVE_BAR_SECONDS, lastBar);
+        uint256 prior = _adaptivePrior(state, dataTimestamp / PublicSignals.ADAPTIVE_BAR_SECONDS, lastBar);
         uint256 proven = (update >> PublicSignals.ADAPTIVE_PRIOR_SHIFT) &
             ((1 << PublicSignals.ADAPTIVE_PRIOR_BITS) - 1);
         if (proven != prior) revert OracleAdaptiveStateMismatch(marketId, prior, proven);
+        accepted = _withLast(cfg, mm, im, dataTimestamp, block.timestamp);
     }
 
-    /// @dev The state after an accepted adaptive update for the bar opening at `dataTimestamp` (called before the
-    ///      update is stored): the proven num and outcomes, and the ring with the bars skipped since the last accepted
-    ///      one cleared (all of them after 12 or more) and the new bar's MM set.
+    /// @dev Slot 8 after an accepted adaptive update (`accepted`, slot 2 with it as the last update) after
+    ///      `lastBar`: the ring with the bars skipped since the last accepted one cleared (all of them after 12 or
+    ///      more) and the new bar's MM set, the new IM, the proven num and outcomes, the bar and the acceptance
+    ///      delay. `spill` when the delay does not fit (over 36.4 hours): slot 8's bar is then 0 and the caller
+    ///      writes `accepted` to slot 2.
     function _nextAdaptiveState(
-        Market storage m,
-        uint64 dataTimestamp,
-        uint16 mm,
+        uint256 state,
+        uint256 lastBar,
+        uint256 accepted,
         uint256 update
-    ) private view returns (uint256) {
-        uint256 lastBar = m.dataTimestamp / PublicSignals.ADAPTIVE_BAR_SECONDS;
-        uint256 bar = dataTimestamp / PublicSignals.ADAPTIVE_BAR_SECONDS;
-        uint256 ring = m.adaptiveState & ((1 << _ADAPTIVE_RING_BITS) - 1);
-        if (bar - lastBar >= PublicSignals.ADAPTIVE_HORIZON_BARS) {
-            ring = 0;
-        } else {
-            for (uint256 b = lastBar + 1; b < bar; ++b) ring &= ~(_MARGIN_MASK << _ringShift(b));
+    ) private view returns (uint256 next, bool spill) {
+        // Unchecked: bar > lastBar (newer data), every digit <= 10000, and the data is not in the future.
+        unchecked {
+            uint256 dataTimestamp = uint64(accepted >> _S2_DATA_TIMESTAMP);
+            uint256 bar = dataTimestamp / PublicSignals.ADAPTIVE_BAR_SECONDS;
+            uint256 ring = (state & _HOT_DIGITS_MASK) % _HOT_IM_WEIGHT;
+            uint256 gap = bar - lastBar;
+            if (gap >= PublicSignals.ADAPTIVE_HORIZON_BARS) {
+                ring = 0;
+            } else if (gap > 1) {
+                ring = _clearRing(ring, (lastBar + 1) % PublicSignals.ADAPTIVE_HORIZON_BARS, gap - 1);
+            }
+            uint256 weight = _weight(bar % PublicSignals.ADAPTIVE_HORIZON_BARS);
+            ring = ring - ((ring / weight) % _RADIX) * weight + uint256(uint16(accepted >> _S2_MM)) * weight;
+            uint256 proven = update >> PublicSignals.ADAPTIVE_NEW_NUM_SHIFT;
+            next =
+                (ring + uint256(uint16(accepted >> _S2_IM)) * _HOT_IM_WEIGHT) |
+                ((proven & _NUM_MASK) << _HOT_NUM_SHIFT) |
+                (((proven >> PublicSignals.ADAPTIVE_NUM_BITS) & _OUTCOMES_MASK) << _HOT_OUTCOMES_SHIFT);
+            uint256 delay = block.timestamp - dataTimestamp; // <= maxDataAge: _checkTiming
+            spill = delay > _HOT_MAX_DELAY;
+            if (!spill) next |= (bar << _HOT_BAR_SHIFT) | (delay << _HOT_DELAY_SHIFT);
         }
-        uint256 at = _ringShift(bar);
-        ring = (ring & ~(_MARGIN_MASK << at)) | (uint256(mm) << at);
-        uint256 next = update >> PublicSignals.ADAPTIVE_NEW_NUM_SHIFT;
-        return
-            ring |
-            ((next & _NUM_MASK) << _ADAPTIVE_RING_BITS) |
-            (((next >> PublicSignals.ADAPTIVE_NUM_BITS) & _OUTCOMES_MASK) << _ADAPTIVE_OUTCOMES_SHIFT);
+    }
+
+    /// @dev The ring with `count` (1 to 10) consecutive entries cleared from entry `from`, wrapping after entry 11.
+    function _clearRing(uint256 ring, uint256 from, uint256 count) private pure returns (uint256) {
+        unchecked {
+            uint256 end = from + count;
+            if (end <= PublicSignals.ADAPTIVE_HORIZON_BARS) return _clearDigits(ring, from, count);
+            ring = _clearDigits(ring, from, PublicSignals.ADAPTIVE_HORIZON_BARS - from);
+            return _clearDigits(ring, 0, end - PublicSignals.ADAPTIVE_HORIZON_BARS);
+        }
+    }
+
+    /// @dev 10001^k for k <= 13 (below 2^173), with the EXP opcode (checked `**` runs a loop).
+    function _weight(uint256 k) private pure returns (uint256) {
+        unchecked {
+            return _RADIX ** k;
+        }
+    }
+
+    /// @dev `value` with its base-10001 digits `from` to `from + count - 1` set to 0.
+    function _clearDigits(uint256 value, uint256 from, uint256 count) private pure returns (uint256) {
+        unchecked {
+            uint256 weight = _weight(from);
+            return value - ((value / weight) % _weight(count)) * weight;
+        }
     }
 
     /// @dev The proof of a signed update against the market's statement base, or revert. A staticcall (view), so the
     ///      verifier cannot re-enter.
     function _verifySigned(
         Market storage m,
+        uint256 head,
         uint256 marketId,
         uint256[2] calldata pA,
         uint256[2][2] calldata pB,
         uint256[2] calldata pC,
         uint256 update
     ) private view {
-        if (!ISignedUpdateVerifier(m.verifier).verifyProof(pA, pB, pC, update, m.statementBaseX, m.statementBaseY)) {
+        ISignedUpdateVerifier verifier = ISignedUpdateVerifier(address(uint160(head)));
+        if (!verifier.verifyProof(pA, pB, pC, update, m.statementBaseX, m.statementBaseY)) {
             revert OracleInvalidProof(marketId);
         }
     }
@@ -329,11 +438,14 @@ contract RiskOracle is IRiskOracle, AccessControl {
         BatchVerifier memory batch = _batchVerifiers[modelCommitment][n];
         if (batch.verifier == address(0)) revert OracleNoBatchVerifier(modelCommitment, n);
         uint256 provenSet = pubSignals[n + PublicSignals.BATCH_PUBLISHER_SET];
+        // 0 when no market was ever registered with this pair: then no market's group matches
+        uint256 provenGroup = _batchGroupOf[keccak256(abi.encode(modelCommitment, provenSet))];
 
         // Every market's guards before the one proof check; nothing is written until all have passed.
         uint256 previousMarketId = 0;
         for (uint256 i = 0; i < n; ++i) {
-            previousMarketId = _checkBatchMarket(pubSignals[i], i, previousMarketId, modelCommitment, provenSet);
+            uint256 packed = pubSignals[i];
+            previousMarketId = _checkBatchMarket(packed, i, previousMarketId, modelCommitment, provenSet, provenGroup);
         }
         // Last: the pairing check costs most. A staticcall, so the verifier cannot re-enter.
         if (!_verifyBatch(batch, pA, pB, pC, pubSignals)) revert OracleInvalidBatchProof(modelCommitment, n);
@@ -341,7 +453,8 @@ contract RiskOracle is IRiskOracle, AccessControl {
         for (uint256 i = 0; i < n; ++i) {
             // Already checked above; the masks make the narrowing exact, and i < n <= 32 fits uint8.
             (uint256 marketId, uint256 dataTimestamp, uint256 mm, uint256 im) = _unpack(pubSignals[i]);
-            _store(_markets[marketId], uint16(mm), uint16(im), uint64(dataTimestamp));
+            Market storage m = _markets[marketId];
+            _setWord(m, 2, _withLast(_word(m, 2), uint16(mm), uint16(im), uint64(dataTimestamp), block.timestamp));
             emit SignedBatchParametersUpdated(
                 marketId,
                 uint16(mm),
@@ -363,15 +476,17 @@ contract RiskOracle is IRiskOracle, AccessControl {
         view
         returns (uint16 maintenanceMarginBps, uint16 initialMarginBps, uint64 dataTimestamp, uint64 updatedAt)
     {
-        Market storage m = _market(marketId);
-        if (m.updatedAt == 0) revert OracleNoParameters(marketId);
-        return (m.maintenanceMarginBps, m.initialMarginBps, m.dataTimestamp, m.updatedAt);
+        uint256 live = _lastOf(_market(marketId));
+        updatedAt = uint64(live >> _S2_UPDATED_AT);
+        if (updatedAt == 0) revert OracleNoParameters(marketId);
+        return (uint16(live >> _S2_MM), uint16(live >> _S2_IM), uint64(live >> _S2_DATA_TIMESTAMP), updatedAt);
     }
 
     /// @inheritdoc IRiskOracle
     function isFresh(uint256 marketId, uint64 maxAge) external view returns (bool fresh) {
-        Market storage m = _markets[marketId];
-        return m.updatedAt != 0 && block.timestamp <= uint256(m.dataTimestamp) + maxAge;
+        uint256 live = _lastOf(_markets[marketId]);
+        uint256 dataTimestamp = uint64(live >> _S2_DATA_TIMESTAMP);
+        return uint64(live >> _S2_UPDATED_AT) != 0 && block.timestamp <= dataTimestamp + maxAge;
     }
 
     /// @inheritdoc IRiskOracle
@@ -409,9 +524,14 @@ contract RiskOracle is IRiskOracle, AccessControl {
     /// @inheritdoc IRiskOracle
     function adaptiveState(uint256 marketId) external view returns (uint32 num, uint16 outcomes, uint256 ring) {
         uint256 state = _market(marketId).adaptiveState;
-        num = uint32((state >> _ADAPTIVE_RING_BITS) & _NUM_MASK);
-        outcomes = uint16((state >> _ADAPTIVE_OUTCOMES_SHIFT) & _OUTCOMES_MASK);
-        ring = state & ((1 << _ADAPTIVE_RING_BITS) - 1);
+        num = uint32((state >> _HOT_NUM_SHIFT) & _NUM_MASK);
+        outcomes = uint16((state >> _HOT_OUTCOMES_SHIFT) & _OUTCOMES_MASK);
+        // the ring's base-10001 digits as the 14-bit entries this view has always returned
+        uint256 digits = state & _HOT_DIGITS_MASK;
+        for (uint256 i = 0; i < PublicSignals.ADAPTIVE_HORIZON_BARS; ++i) {
+            ring |= (digits % _RADIX) << (i * PublicSignals.ADAPTIVE_MARGIN_BITS);
+            digits /= _RADIX;
+        }
     }
 
     /// @inheritdoc IRiskOracle
@@ -420,9 +540,10 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint64 dataTimestamp
     ) external view returns (uint32 num, uint16 outcomes, uint16 marginS) {
         Market storage m = _market(marketId);
+        uint64 last = uint64(_lastOf(m) >> _S2_DATA_TIMESTAMP);
         uint256 bar = dataTimestamp / PublicSignals.ADAPTIVE_BAR_SECONDS;
-        uint256 lastBar = m.dataTimestamp / PublicSignals.ADAPTIVE_BAR_SECONDS;
-        if (bar <= lastBar) revert OracleNotNewer(marketId, dataTimestamp, m.dataTimestamp);
+        uint256 lastBar = last / PublicSignals.ADAPTIVE_BAR_SECONDS;
+        if (bar <= lastBar) revert OracleNotNewer(marketId, dataTimestamp, last);
         uint256 prior = _adaptivePrior(m.adaptiveState, bar, lastBar);
         num = uint32(prior & _NUM_MASK);
         outcomes = uint16((prior >> PublicSignals.ADAPTIVE_NUM_BITS) & _OUTCOMES_MASK);
@@ -487,24 +608,78 @@ contract RiskOracle is IRiskOracle, AccessControl {
     }
 
     /// @dev The timing and margin guards of every update, the one owner of these rules for single and batched
-    ///      updates. Returns the values to store, narrowed.
+    ///      updates, from slot 0 (`head`: the limits) and slot 2 with the last accepted update (`live`). Returns the
+    ///      values to store, narrowed.
     function _checkUpdate(
-        Market storage m,
+        uint256 head,
+        uint256 live,
         uint256 marketId,
         uint256 provenTimestamp,
         uint256 provenMm,
         uint256 provenIm
     ) private view returns (uint64 dataTimestamp, uint16 mm, uint16 im) {
-        dataTimestamp = _checkTiming(m, marketId, provenTimestamp);
-        (mm, im) = _checkMargins(m, provenMm, provenIm);
+        dataTimestamp = _checkTiming(live, marketId, provenTimestamp);
+        (mm, im) = _checkMargins(head, live, provenMm, provenIm);
     }
 
-    /// @dev Store an accepted update (one slot written).
-    function _store(Market storage m, uint16 mm, uint16 im, uint64 dataTimestamp) private {
-        m.maintenanceMarginBps = mm;
-        m.initialMarginBps = im;
-        m.dataTimestamp = dataTimestamp;
-        m.updatedAt = uint64(block.timestamp);
+    /// @dev Storage slot `offset` of a market as one word (slots 0 and 2 hold the fields the updates read).
+    function _word(Market storage m, uint256 offset) private view returns (uint256 value) {
+        // solhint-disable-next-line no-inline-assembly
+        assembly {
+            value := sload(add(m.slot, offset))
+        }
+    }
+
+    /// @dev Write storage slot `offset` of a market as one word.
+    function _setWord(Market storage m, uint256 offset, uint256 value) private {
+        // solhint-disable-next-line no-inline-assembly
+        assembly {
+            sstore(add(m.slot, offset), value)
+        }
+    }
+
+    /// @dev Slot 2 (`cfg`) with an accepted update as its last one: margins, data timestamp, acceptance time.
+    function _withLast(
+        uint256 cfg,
+        uint16 mm,
+        uint16 im,
+        uint64 dataTimestamp,
+        uint256 updatedAt
+    ) private pure returns (uint256) {
+        return
+            (cfg & ~_S2_LAST_MASK) |
+            (uint256(mm) << _S2_MM) |
+            (uint256(im) << _S2_IM) |
+            (uint256(dataTimestamp) << _S2_DATA_TIMESTAMP) |
+            (uint256(uint64(updatedAt)) << _S2_UPDATED_AT);
+    }
+
+    /// @dev Slot 2 of an adaptive market (`cfg`) with its last accepted update from slot 8 (`state`): bar b's MM is
+    ///      the ring's entry b mod 12, the IM digit 12, the data timestamp b * 7200 and the acceptance time that plus
+    ///      the stored delay. Slot 8's bar 0 (no adaptive update since `setAdaptiveCalibration`, or one accepted too
+    ///      late for slot 8): slot 2 holds it already.
+    function _adaptiveLive(uint256 cfg, uint256 state) private pure returns (uint256) {
+        uint256 bar = (state >> _HOT_BAR_SHIFT) & _HOT_BAR_MASK;
+        if (bar == 0) return cfg;
+        uint256 digits = state & _HOT_DIGITS_MASK;
+        // Unchecked: bar < 2^28 and the delay < 2^17, so the times stay below 2^41.
+        unchecked {
+            uint256 dataTimestamp = bar * PublicSignals.ADAPTIVE_BAR_SECONDS;
+            return
+                _withLast(
+                    cfg,
+                    uint16((digits / _weight(bar % PublicSignals.ADAPTIVE_HORIZON_BARS)) % _RADIX),
+                    uint16(digits / _HOT_IM_WEIGHT),
+                    uint64(dataTimestamp),
+                    dataTimestamp + (state >> _HOT_DELAY_SHIFT)
+                );
+        }
+    }
+
+    /// @dev Slot 2 of a market with its last accepted update, wherever it is stored.
+    function _lastOf(Market storage m) private view returns (uint256 live) {
+        live = _word(m, 2);
+        if (live & _S2_ADAPTIVE != 0) live = _adaptiveLive(live, m.adaptiveState);
     }
 
     /// @dev The prior of an adaptive update for `bar` after `lastBar` (< bar), packed as the proof carries it: num,
@@ -512,18 +687,17 @@ contract RiskOracle is IRiskOracle, AccessControl {
     ///      - 11 (no later bar has written it: the bars after lastBar were cleared at the next update); older, bar s
     ///      is before the ring's window and had no accepted update the ring remembers: 0.
     function _adaptivePrior(uint256 state, uint256 bar, uint256 lastBar) private pure returns (uint256 prior) {
-        uint256 marginS = bar - lastBar <= PublicSignals.ADAPTIVE_HORIZON_BARS
-            ? (state >> _ringShift(bar)) & _MARGIN_MASK
-            : 0;
+        uint256 marginS;
+        // Unchecked: every caller has bar > lastBar.
+        unchecked {
+            if (bar - lastBar <= PublicSignals.ADAPTIVE_HORIZON_BARS) {
+                marginS = ((state & _HOT_DIGITS_MASK) / _weight(bar % PublicSignals.ADAPTIVE_HORIZON_BARS)) % _RADIX;
+            }
+        }
         prior =
-            ((state >> _ADAPTIVE_RING_BITS) & _NUM_MASK) |
-            (((state >> _ADAPTIVE_OUTCOMES_SHIFT) & _OUTCOMES_MASK) << PublicSignals.ADAPTIVE_NUM_BITS) |
+            ((state >> _HOT_NUM_SHIFT) & _NUM_MASK) |
+            (((state >> _HOT_OUTCOMES_SHIFT) & _OUTCOMES_MASK) << PublicSignals.ADAPTIVE_NUM_BITS) |
             (marginS << (PublicSignals.ADAPTIVE_NUM_BITS + PublicSignals.ADAPTIVE_OUTCOMES_BITS));
-    }
-
-    /// @dev Bit offset of bar `bar`'s entry in the ring.
-    function _ringShift(uint256 bar) private pure returns (uint256) {
-        return (bar % PublicSignals.ADAPTIVE_HORIZON_BARS) * PublicSignals.ADAPTIVE_MARGIN_BITS;
     }
 
     /// @dev A market's publisher set and statement as `publisherSet` returns them.
@@ -563,28 +737,36 @@ contract RiskOracle is IRiskOracle, AccessControl {
 
     /// @dev The guards of market `i` of a signed batch, from its packed signal: id above the previous market's
     ///      (strictly increasing, so distinct markets, each checked against its own last state), market known,
-    ///      not paused, its registered model and publisher set the proof's, then timing and margins.
-    ///      Returns the market id.
+    ///      not paused, its registered model and publisher set the proof's (its batch group the proven pair's; slots 1
+    ///      and 6 are read only to name which differs), then timing and margins. Returns the market id.
     function _checkBatchMarket(
         uint256 packed,
         uint256 i,
         uint256 previousMarketId,
         uint256 provenModel,
-        uint256 provenSet
+        uint256 provenSet,
+        uint256 provenGroup
     ) private view returns (uint256 marketId) {
         uint256 provenTimestamp;
         uint256 provenMm;
         uint256 provenIm;
         (marketId, provenTimestamp, provenMm, provenIm) = _unpack(packed);
         if (i != 0 && marketId <= previousMarketId) revert OracleBatchNotSorted(i, previousMarketId, marketId);
-        Market storage m = _market(marketId);
-        if (m.paused) revert OracleMarketPaused(marketId);
-        if (m.adaptive) revert OracleAdaptiveMarket(marketId);
-        if (m.modelCommitment != provenModel) {
-            revert OracleModelCommitmentMismatch(marketId, m.modelCommitment, provenModel);
+        Market storage m = _markets[marketId];
+        uint256 head = _word(m, 0);
+        if (uint160(head) == 0) revert OracleUnknownMarket(marketId);
+        uint256 live = _word(m, 2);
+        if (live & _S2_PAUSED != 0) revert OracleMarketPaused(marketId);
+        if (live & _S2_ADAPTIVE != 0) revert OracleAdaptiveMarket(marketId);
+        // The groups are equal exactly when the market's pair is the proven one (one id per pair, and a market's id
+        // is its current pair's); otherwise at least one of the two differs.
+        if (uint16(live >> _S2_BATCH_GROUP) != provenGroup) {
+            if (m.modelCommitment != provenModel) {
+                revert OracleModelCommitmentMismatch(marketId, m.modelCommitment, provenModel);
+            }
+            revert OracleBatchPublisherSetMismatch(marketId, m.publisherSet, provenSet);
         }
-        if (m.publisherSet != provenSet) revert OracleBatchPublisherSetMismatch(marketId, m.publisherSet, provenSet);
-        _checkUpdate(m, marketId, provenTimestamp, provenMm, provenIm);
+        _checkUpdate(head, live, marketId, provenTimestamp, provenMm, provenIm);
     }
 
     /// @dev One call of the batch verifier. Its public-signal array has a size fixed at generation, so the call is
@@ -607,49 +789,49 @@ contract RiskOracle is IRiskOracle, AccessControl {
     /// @dev Replay protection keys on the data timestamp (strictly increasing), never on proof bytes: Groth16 proofs
     ///      are malleable and re-proving gives new bytes for the same statement.
     function _checkTiming(
-        Market storage m,
+        uint256 live,
         uint256 marketId,
         uint256 provenTimestamp
     ) private view returns (uint64 dataTimestamp) {
-        uint64 last = m.dataTimestamp;
+        uint64 last = uint64(live >> _S2_DATA_TIMESTAMP);
         // Compared as uint256 before any narrowing: the signal may be any field element.
         if (provenTimestamp <= last) revert OracleNotNewer(marketId, uint64(provenTimestamp), last);
         if (provenTimestamp > block.timestamp) revert OracleFutureData(provenTimestamp, uint64(block.timestamp));
         dataTimestamp = uint64(provenTimestamp); // <= block.timestamp < 2^64
-        if (block.timestamp - dataTimestamp > m.maxDataAge) {
-            revert OracleStaleData(dataTimestamp, uint64(block.timestamp), m.maxDataAge);
+        uint32 maxDataAge = uint32(live >> _S2_MAX_DATA_AGE);
+        if (block.timestamp - dataTimestamp > maxDataAge) {
+            revert OracleStaleData(dataTimestamp, uint64(block.timestamp), maxDataAge);
         }
-        uint64 updatedAt = m.updatedAt;
+        uint64 updatedAt = uint64(live >> _S2_UPDATED_AT);
         if (updatedAt != 0) {
-            uint64 earliest = updatedAt + m.minUpdateInterval;
+            uint64 earliest = updatedAt + uint32(live);
             if (block.timestamp < earliest) revert OracleUpdateTooSoon(marketId, updatedAt, earliest);
         }
     }
 
     /// @dev Bounds, IM >= MM, then the rate of change from the previous update (none for the first update).
     function _checkMargins(
-        Market storage m,
+        uint256 head,
+        uint256 live,
         uint256 provenMm,
         uint256 provenIm
-    ) private view returns (uint16 mm, uint16 im) {
-        if (provenMm < m.minMaintenanceMarginBps || provenMm > m.maxMaintenanceMarginBps) {
-            revert OracleMarginOutOfBounds(
-                Margin.Maintenance,
-                provenMm,
-                m.minMaintenanceMarginBps,
-                m.maxMaintenanceMarginBps
-            );
+    ) private pure returns (uint16 mm, uint16 im) {
+        (uint16 minMm, uint16 maxMm) = (uint16(head >> _S0_MIN_MM), uint16(head >> _S0_MAX_MM));
+        if (provenMm < minMm || provenMm > maxMm) {
+            revert OracleMarginOutOfBounds(Margin.Maintenance, provenMm, minMm, maxMm);
         }
-        if (provenIm < m.minInitialMarginBps || provenIm > m.maxInitialMarginBps) {
-            revert OracleMarginOutOfBounds(Margin.Initial, provenIm, m.minInitialMarginBps, m.maxInitialMarginBps);
+        (uint16 minIm, uint16 maxIm) = (uint16(head >> _S0_MIN_IM), uint16(head >> _S0_MAX_IM));
+        if (provenIm < minIm || provenIm > maxIm) {
+            revert OracleMarginOutOfBounds(Margin.Initial, provenIm, minIm, maxIm);
         }
         if (provenIm < provenMm) revert OracleInitialBelowMaintenance(provenIm, provenMm);
         // Both are within bounds, and bounds are at most BPS, so they fit in 16 bits.
         mm = uint16(provenMm);
         im = uint16(provenIm);
-        if (m.updatedAt != 0) {
-            _checkChange(Margin.Maintenance, m.maintenanceMarginBps, mm, m.maxIncreaseBps, m.maxDecreaseBps);
-            _checkChange(Margin.Initial, m.initialMarginBps, im, m.maxIncreaseBps, m.maxDecreaseBps);
+        if (uint64(live >> _S2_UPDATED_AT) != 0) {
+            (uint16 up, uint16 down) = (uint16(head >> _S0_MAX_INCREASE), uint16(head >> _S0_MAX_DECREASE));
+            _checkChange(Margin.Maintenance, uint16(live >> _S2_MM), mm, up, down);
+            _checkChange(Margin.Initial, uint16(live >> _S2_IM), im, up, down);
         }
     }
 

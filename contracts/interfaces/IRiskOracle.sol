@@ -243,6 +243,8 @@ interface IRiskOracle {
     error OracleAdaptiveMarket(uint256 marketId);
     /// @notice An initial adaptive num that does not fit the state (27 bits).
     error OracleInvalidAdaptiveNum(uint256 num);
+    /// @notice 65,535 (model commitment, publisher set) pairs are registered already: a new pair has no batch group.
+    error OracleTooManyBatchGroups();
 
     // ------------------------------------------------------------------------------------------- governance
 
@@ -279,7 +281,9 @@ interface IRiskOracle {
     /// @dev The oracle cannot check that `statementKey` hashes the other fields (that needs Poseidon): governance
     ///      computes it (onchain/oracle.ts `setPublisherSet`), and `PublisherSetChanged` lets anyone check it.
     ///      The oracle stores the key's statement base (`ISignedUpdateVerifier.statementBase`), which every update's
-    ///      proof is checked against; a verifier that cannot give one is refused (`OracleInvalidVerifier`).
+    ///      proof is checked against; a verifier that cannot give one is refused (`OracleInvalidVerifier`). It also
+    ///      gives the (model commitment, publisher set) pair a batch group on its first use, the id signed batches
+    ///      compare; after 65,535 distinct pairs a new one is refused (`OracleTooManyBatchGroups`).
     /// @param marketId registered market
     /// @param config verifier (with code), model commitment, publisher-set commitment and statement key (each
     ///        nonzero, < p), and a quorum >= 1
@@ -289,7 +293,9 @@ interface IRiskOracle {
     ///         updates must then come from the signed-update circuit with the adaptive rule (its verifier, registered
     ///         with `setPublisherSet`), which proves the state's step from the one the oracle holds; the model
     ///         commitment keeps the model file's own calibration, and `num` must be that calibrationNum * 2^8 (an
-    ///         auditor checks it). Resets the outcome count and the ring of accepted margins.
+    ///         auditor checks it). Resets the outcome count and the ring of accepted margins; the last accepted update
+    ///         (margins, data timestamp, acceptance time) stays, so replay protection, the interval and the rate of
+    ///         change carry over, as they do when the market becomes plain again.
     /// @dev Emits `AdaptiveCalibrationSet`. Signed batches refuse adaptive markets (`OracleAdaptiveMarket`).
     /// @param marketId registered market
     /// @param num the initial num (calibrationNum * 2^8, below 2^27), 0 to make the market plain

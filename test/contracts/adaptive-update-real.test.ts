@@ -4,8 +4,10 @@
  * key, and a RiskOracle on Hardhat's in-process network: BTC-USDT registered and made adaptive at the clamp's
  * lowest scale (0.25, so that the real bars breach), 16 consecutive real BTC bars signed and proved from the prior
  * the oracle reports (`readAdaptivePrior`), one bar missed; the stored state, margins and ring are the integer
- * engine's (`windowOutcome`, `adaptiveUpdate`), and the gas of each update is read from its receipt. Then real
- * proofs of forged states: another num, "no outcome" for a bar that had one, another MM_s; each is refused.
+ * engine's (`windowOutcome`, `adaptiveUpdate`), and the gas of each update is read from its receipt (at most
+ * 240,000 each, issue 11's target; the verifier call and its pairing from the trace of the first and the last).
+ * Then real proofs of forged states: another num, "no outcome" for a bar that had one, another MM_s; each is
+ * refused.
  */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,6 +20,8 @@ import { initialState, type AdaptiveRule, type AdaptiveState } from "../../model
 import { loadCalibrations } from "../../models/calibrations";
 import { loadCandles } from "../../candles/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
+import { verifierCallGas } from "../../bench/signed-update-gas";
+import type { Chain } from "../../onchain/chain";
 import { toVerifierCalldata, type VerifierCalldata } from "../../prover/calldata";
 import { oracleDomain } from "../../prover/domain";
 import {
@@ -171,7 +175,7 @@ afterAll(async () => {
 });
 
 describe("an adaptive market with the real circuit (k = 1, constant weights)", () => {
-  const gas: { index: number; gas: bigint; outcome: boolean | null }[] = [];
+  const gas: { index: number; gas: bigint; outcome: boolean | null; hash: string }[] = [];
 
   it("accepts 15 real updates from the oracle's priors; state, margins and ring are the engine's", async () => {
     let state = initialState(Number(INITIAL_NUM >> 8n));
@@ -186,7 +190,7 @@ describe("an adaptive market with the real circuit (k = 1, constant weights)", (
       if (index === ATTACKED) await attacks(index, prior, p);
       const receipt = await submitAt(p, index);
       const a = p.built.adaptive!;
-      gas.push({ index, gas: receipt.gasUsed, outcome: a.outcome });
+      gas.push({ index, gas: receipt.gasUsed, outcome: a.outcome, hash: receipt.hash });
       const [num, outcomes] = (await oracle.adaptiveState(MARKET_ID)) as bigint[];
       expect([num, Number(outcomes)]).toEqual([a.after.num, a.after.outcomes]);
       const [mm, im] = (await oracle.parameters(MARKET_ID)) as bigint[];
@@ -201,6 +205,16 @@ describe("an adaptive market with the real circuit (k = 1, constant weights)", (
     // outcomes at the bars 12 after an accepted one: 16 - 12 = 4 bars, less the one 12 after the missed bar; at
     // scale 0.25 the middle one breaches
     expect(gas.filter((g) => g.outcome !== null).map((g) => g.outcome)).toEqual([false, true, false]);
+    // issue 11's target, all in, for the first update and every later one (one after a missed bar)
+    for (const g of gas) expect(g.gas, `bar ${g.index - FIRST}`).toBeLessThanOrEqual(240_000n);
+    const chain = { provider: hre.ethers.provider } as unknown as Chain;
+    const split = async (g: (typeof gas)[number]) => {
+      const { verifier, pairing } = await verifierCallGas(chain, g.hash);
+      return `${g.gas} = verifier call ${verifier} (pairing ${pairing}) + rest ${g.gas - BigInt(verifier)}`;
+    };
+    console.log(
+      `adaptive update gas split: first ${await split(gas[0])}; last ${await split(gas[gas.length - 1])}`,
+    );
     console.log(
       "adaptive signed update gas (receipts): " +
         gas

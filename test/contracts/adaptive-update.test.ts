@@ -269,3 +269,128 @@ describe("submitSignedUpdate of an adaptive market (stand-in proofs)", () => {
     expect(await revertAt(proof, bar(0), edited)).toEqual({ name: "OracleInvalidProof", args: [MARKET_ID] });
   });
 });
+
+/**
+ * An adaptive market keeps its last accepted update in its state slot (the margins in the ring and beside it, the
+ * bar, the acceptance time as a delay after the bar's open, up to 2^17 - 1 s), and in slot 2 when accepted later
+ * than that or when governance resets the state. Every guard reads it from there with the same meaning as for a
+ * plain market: these tests check the block-time interval, the rate of change, the views, the late update and the
+ * switches between plain and adaptive.
+ */
+describe("an adaptive market's last update (guards, views, switches)", () => {
+  const LATE = 2 ** 17; // the first acceptance delay the state slot does not hold
+  const limits = (changes: Partial<typeof DEFAULT_LIMITS>) =>
+    oracle
+      .setLimits(MARKET_ID, { ...DEFAULT_LIMITS, minUpdateInterval: 0, ...changes })
+      .then((t) => t.wait());
+
+  /** Submit `u` at block time `at`, whatever it is. */
+  async function submitAtTime(u: AdaptiveUpdateValues, at: number) {
+    const p = await proveAdaptive(u);
+    await setNextBlockTime(at);
+    const c = p.calldata;
+    return (await oracle.submitSignedUpdate(MARKET_ID, c.a, c.b, c.c, c.input[0])).wait();
+  }
+
+  async function revertAtTime(u: AdaptiveUpdateValues, at: number) {
+    const p = await proveAdaptive(u);
+    await setNextBlockTime(at);
+    const c = p.calldata;
+    return revertOf(oracle.submitSignedUpdate(MARKET_ID, c.a, c.b, c.c, c.input[0]), oracle);
+  }
+
+  const priorAt = async (t: number) => {
+    const p = await readAdaptivePrior(oracle, MARKET_ID, BigInt(t));
+    return { num: p.num, outcomes: BigInt(p.outcomes), marginS: p.marginS };
+  };
+
+  it("refuses an update sooner than the minimum interval after the last acceptance, by block time", async () => {
+    await limits({ minUpdateInterval: BAR_SECONDS + 100 });
+    const accepted = bar(0) + BAR_SECONDS + 60;
+    await submitAtTime(values(bar(0), 800n, await priorAt(bar(0))), accepted);
+    const next = values(bar(1), 800n, await priorAt(bar(1)));
+    const earliest = accepted + BAR_SECONDS + 100;
+    expect(await revertAtTime(next, earliest - 1)).toEqual({
+      name: "OracleUpdateTooSoon",
+      args: [MARKET_ID, BigInt(accepted), BigInt(earliest)],
+    });
+    await submitAtTime(next, earliest);
+    expect(await oracle.parameters(MARKET_ID)).toEqual([800n, 1600n, BigInt(bar(1)), BigInt(earliest)]);
+  });
+
+  it("limits the rate of change from the last accepted margins", async () => {
+    // IM = 2 MM, so IM moves twice as far: the bounds are wide enough for IM's move
+    await limits({ maxIncreaseBps: 100, maxDecreaseBps: 60 });
+    await submitAtTime(values(bar(0), 800n, await priorAt(bar(0))), bar(0) + BAR_SECONDS + 60);
+    const at = bar(1) + BAR_SECONDS + 60;
+    expect(await revertAtTime(values(bar(1), 901n, await priorAt(bar(1))), at)).toEqual({
+      name: "OracleMarginIncreaseTooLarge",
+      args: [0n, 800n, 901n, 100n],
+    });
+    expect(await revertAtTime(values(bar(1), 739n, await priorAt(bar(1))), at + 10)).toEqual({
+      name: "OracleMarginDecreaseTooLarge",
+      args: [0n, 800n, 739n, 60n],
+    });
+    await submitAtTime(values(bar(1), 850n, await priorAt(bar(1))), at + 20);
+    expect((await oracle.parameters(MARKET_ID)).slice(0, 2)).toEqual([850n, 1700n]);
+  });
+
+  it("reports the last update in parameters and isFresh, at every acceptance delay the state holds and beyond", async () => {
+    await limits({ maxDataAge: 3 * LATE });
+    // delay 2^17 - 1: the last the state slot holds; then 2^17 and 2^17 + 1: slot 2 holds the update
+    const cases: [number, number, bigint][] = [
+      [0, bar(0) + LATE - 1, 800n],
+      [1, bar(1) + LATE, 810n],
+      [2, bar(2) + LATE + 1, 820n],
+    ];
+    const check = async (k: number, at: number, mm: bigint) => {
+      const t = bar(k);
+      expect(await oracle.parameters(MARKET_ID), `bar ${k}`).toEqual([mm, 2n * mm, BigInt(t), BigInt(at)]);
+      expect(await oracle.isFresh(MARKET_ID, 2n ** 32n)).toBe(true);
+      expect(await oracle.isFresh(MARKET_ID, 0n)).toBe(false);
+    };
+    for (const [k, at, mm] of cases) {
+      await submitAtTime(values(bar(k), mm, await priorAt(bar(k))), at);
+      await check(k, at, mm);
+    }
+    // the ring kept every bar's margin, wherever the update itself was stored, and the next prior reads it
+    const [, , ring] = (await oracle.adaptiveState(MARKET_ID)) as bigint[];
+    expect([0, 1, 2].map((k) => (ring >> BigInt(14 * k)) & 0x3fffn)).toEqual([800n, 810n, 820n]);
+    expect((await priorAt(bar(13))).marginS).toBe(810n);
+    // back in the state slot after a late one
+    await submitAtTime(values(bar(25), 830n, await priorAt(bar(25))), bar(25) + BAR_SECONDS);
+    await check(25, bar(25) + BAR_SECONDS, 830n);
+  });
+
+  it("carries the last update over a reset of the state and back to a plain market", async () => {
+    const at = bar(0) + BAR_SECONDS + 60;
+    await submitAtTime(values(bar(0), 800n, await priorAt(bar(0))), at);
+    const last = [800n, 1600n, BigInt(bar(0)), BigInt(at)];
+    await setAdaptiveCalibration(oracle, MARKET_ID, NUM + 256n);
+    expect(await oracle.parameters(MARKET_ID)).toEqual(last);
+    expect(await oracle.adaptiveState(MARKET_ID)).toEqual([NUM + 256n, 0n, 0n]);
+    // replay protection and the rate of change carry over
+    await limits({ maxIncreaseBps: 10 });
+    const reset = { num: NUM + 256n, outcomes: 0n, marginS: 0n };
+    expect((await revertAtTime(values(bar(0), 800n, reset), at + 100)).name).toBe("OracleNotNewer");
+    expect((await revertAtTime(values(bar(1), 900n, reset), at + BAR_SECONDS)).name).toBe(
+      "OracleMarginIncreaseTooLarge",
+    );
+    await setAdaptiveCalibration(oracle, MARKET_ID, 0n);
+    expect(await oracle.parameters(MARKET_ID)).toEqual(last);
+    expect(await oracle.adaptiveState(MARKET_ID)).toEqual([0n, 0n, 0n]);
+    // a plain update is checked against the same last update
+    const plain = await proveStandIn(dir, {
+      mm: 805n,
+      im: 1610n,
+      dataTimestamp: BigInt(bar(0)),
+      digest: 1n,
+      statement: parts(),
+    });
+    await setNextBlockTime(at + 2 * BAR_SECONDS);
+    const c = plain.calldata;
+    expect(
+      (await revertOf(oracle.submitSignedUpdate(MARKET_ID, c.a, c.b, c.c, c.input[0]), oracle)).name,
+    ).toBe("OracleNotNewer");
+  });
+});

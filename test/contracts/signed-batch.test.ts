@@ -438,6 +438,42 @@ describe("submitSignedBatch: batch-specific reverts", () => {
     await expectNoneUpdated();
   });
 
+  it("OracleBatchPublisherSetMismatch: a pair (model, set) no market was registered with", async () => {
+    const THIRD_SET = 888_888n;
+    expect(await revertAt(await proveBatch(three(T), { publisherSet: THIRD_SET }), timely(T))).toEqual({
+      name: "OracleBatchPublisherSetMismatch",
+      args: [BTC, SET, THIRD_SET],
+    });
+    await expectNoneUpdated();
+  });
+
+  it("checks a market's pair by its batch group: rotated away and back, the market takes batches again", async () => {
+    const publishers = { verifier: signedVerifier, modelCommitment: MODEL, quorum: 1 };
+    await setPublisherSet(oracle, ETH, { ...publishers, publisherSet: OTHER_SET });
+    expect((await revertAt(await proveBatch(three(T)), timely(T))).name).toBe(
+      "OracleBatchPublisherSetMismatch",
+    );
+    await setPublisherSet(oracle, ETH, { ...publishers, publisherSet: SET });
+    await submitAt(await proveBatch(three(T)), timely(T) + 60);
+    expect((await parametersOf(ETH))[2]).toBe(BigInt(T));
+  });
+
+  it("OracleTooManyBatchGroups: a new pair once 65,535 pairs have a group; a known pair still registers", async () => {
+    // _batchGroupCount (slot 4: AccessControl's roles, markets, batch verifiers, groups, then the count) is 1:
+    // every market so far uses (MODEL, SET)
+    const address = await oracle.getAddress();
+    expect(BigInt(await hre.ethers.provider.getStorage(address, 4))).toBe(1n);
+    await rpc("hardhat_setStorageAt", [address, "0x4", "0x" + 0xffffn.toString(16).padStart(64, "0")]);
+    const publishers = { verifier: signedVerifier, modelCommitment: MODEL, quorum: 1 };
+    // the client decodes the revert (OracleError, reason: the custom error's name)
+    await expect(
+      setPublisherSet(oracle, ETH, { ...publishers, publisherSet: OTHER_SET }),
+    ).rejects.toMatchObject({
+      reason: "OracleTooManyBatchGroups",
+    });
+    await setPublisherSet(oracle, ETH, { ...publishers, publisherSet: SET });
+  });
+
   it("OracleInvalidBatchProof: a changed signal, a tampered proof, a verifier of another batch size", async () => {
     const p = await proveBatch(three(T));
     // The batch digest changed: every guard passes, the pairing check fails.
