@@ -16,7 +16,8 @@ const registerMarket = lazyModule<typeof import("../commands/register-market")>(
 );
 const submit = lazyModule<typeof import("../commands/submit")>(join(__dirname, "../commands/submit.ts"));
 
-const DEFAULT_RPC = "http://127.0.0.1:8545";
+/** The JSON-RPC node of the chain options when `--rpc` is not given. */
+export const DEFAULT_RPC = "http://127.0.0.1:8545";
 const KEY_HELP = "signing key: 0x-hex or env:NAME (default env:ZKRISK_PRIVATE_KEY); never printed";
 
 /** Register `zkrisk deploy`, `zkrisk register-market` and `zkrisk submit`. */
