@@ -19,6 +19,8 @@ import { makePublisherSet, readPublisherSet, readSignedWindow } from "../../publ
 import { readCircuitInfo } from "../../circuits/compile-model";
 import { ADAPTIVE_UPDATE_PACKING } from "../../circuits/statement";
 import { addressOption } from "../chain-options";
+import { readOnlyProvider } from "../../onchain/chain";
+import { oracleAt, readAdaptivePrior } from "../../onchain/oracle";
 
 /** The options `zkrisk prove` takes for a signed update. */
 export interface ProveSignedFlags {
@@ -95,8 +97,6 @@ async function priorOf(
     );
   }
   const oracleAddress = addressOption("--oracle", f.oracle);
-  const { readOnlyProvider } = await import("../../onchain/chain");
-  const { oracleAt, readAdaptivePrior } = await import("../../onchain/oracle");
   const provider = await readOnlyProvider(f.rpc ?? "http://127.0.0.1:8545");
   try {
     const view = await readAdaptivePrior(oracleAt(oracleAddress, provider), marketId, dataTimestamp);
