@@ -138,7 +138,7 @@ export class SignedUpdateProver {
           "bar t - 12) as the oracle holds it",
       );
     }
-    const adaptive = rule === undefined ? undefined : { rule, ...meta.prior! };
+    const adaptive = rule === undefined || meta.prior === undefined ? undefined : { rule, ...meta.prior };
     const built = await signedUpdateInput(this.model, this.mode, { ...src, ...(adaptive && { adaptive }) });
     const { proof, publicSignals, provingMs } = await proveChecked(
       { prover: this.groth16, vkey: this.vkey },

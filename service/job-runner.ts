@@ -170,9 +170,9 @@ export class JobRunner {
       return { skip: err.message, kind: "quorum" };
     }
     const window = quorum.windows[0].window;
-    let trace: Pick<IntegerTrace, "maintenanceMarginBps" | "initialMarginBps">;
+    let plain: IntegerTrace;
     try {
-      trace = inferInteger(m.model, windowFeatures(window));
+      plain = inferInteger(m.model, windowFeatures(window));
     } catch (err) {
       // A window missing too many bars, or features outside their bounds: no update for this bar.
       if (err instanceof InsufficientDataError || err instanceof BoundsError) {
@@ -180,6 +180,7 @@ export class JobRunner {
       }
       throw err;
     }
+    let trace: Pick<IntegerTrace, "maintenanceMarginBps" | "initialMarginBps"> = plain;
     let prior: AdaptivePriorState | undefined;
     if (m.adaptiveRule !== undefined) {
       let view: AdaptivePriorView;
@@ -193,8 +194,10 @@ export class JobRunner {
       }
       prior = { state: { num: view.num, outcomes: view.outcomes }, marginS: view.marginS };
       const next = adaptiveUpdate(prior.state, windowOutcome(window.bars, prior.marginS), m.adaptiveRule);
-      const output = inferInteger(m.model, windowFeatures(window)).output;
-      trace = integerPolicy({ ...m.model.policy, calibrationNum: Number(stateToNum(next.num)) }, output);
+      trace = integerPolicy(
+        { ...m.model.policy, calibrationNum: Number(stateToNum(next.num)) },
+        plain.output,
+      );
     }
     if (job.submit) {
       const refusal = precheck(

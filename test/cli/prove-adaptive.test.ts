@@ -177,6 +177,8 @@ describe("zkrisk compile --adaptive, prove, submit and audit of an adaptive mark
     async () => {
       let state = { num: INITIAL_NUM, outcomes: 0 };
       const accepted: number[] = [];
+      const blocks: number[] = [];
+      const gas: string[] = [];
       for (let i = 0; i < BARS.length; i++) {
         await closeBar(i);
         const out = at(`proof${i}.json`);
@@ -209,7 +211,12 @@ describe("zkrisk compile --adaptive, prove, submit and audit of an adaptive mark
           expect(refused.stderr).toContain("stale or wrong");
           expect(refused.stderr).toContain("prove the bar again");
         }
-        ok(zkrisk("submit", out, "--oracle", deployed.oracle, ...key));
+        const sent = JSON.parse(ok(zkrisk("submit", out, "--oracle", deployed.oracle, ...key, "--json"))) as {
+          block: number;
+          gasUsed: string;
+        };
+        blocks.push(sent.block);
+        gas.push(sent.gasUsed);
         accepted.push(proved.parameters.maintenanceMarginBps);
         state = next;
         console.log(
@@ -250,6 +257,30 @@ describe("zkrisk compile --adaptive, prove, submit and audit of an adaptive mark
       const text = ok(audit());
       expect(text).toContain("adaptive state replayed with the rule of");
       expect(text).toContain("3 updates audited: 3 OK, 0 FAIL");
+
+      // from the last update's block only: the replay reads the market's history before it; the rule from the
+      // calibrations file (proofs then not verified again)
+      const last = zkrisk(
+        "audit",
+        "--rpc",
+        node.rpc,
+        "--oracle",
+        deployed.oracle,
+        "--model",
+        MODEL,
+        "--windows",
+        at("windows"),
+        "--publishers",
+        at("set.json"),
+        "--calibrations",
+        join(ROOT, "models/calibrations.json"),
+        "--from-block",
+        String(blocks[2]),
+      );
+      expect(last.stdout).toContain("adaptive proofs not re-verified (--adaptive-artifacts)");
+      expect(last.stdout).toContain("1 update audited: 1 OK, 0 FAIL");
+      expect(last.code, last.stdout + last.stderr).toBe(0);
+      console.log(`adaptive update gas (receipts): ${gas.join(", ")}`);
 
       // a window with other candles than the ones proven (bar 0's file edited): the audit flags it
       const edited = JSON.parse(readFileSync(windowFile(0), "utf8")) as { bars: { close: string }[] };
