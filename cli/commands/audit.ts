@@ -226,10 +226,12 @@ export function formatAudit(r: AuditReport): string {
       r.checks.adaptiveProof ? "adaptive proofs" : "adaptive proofs not re-verified (--adaptive-artifacts)",
     );
   }
-  if (r.updates.some((u) => u.kind === "signed" || u.kind === "adaptive")) {
+  if (r.updates.some((u) => u.kind === "signed")) {
     checked.push(
       r.checks.signedProof ? "signed proofs" : "signed proofs not re-verified (--signed-artifacts)",
     );
+  }
+  if (r.updates.some((u) => u.kind === "signed" || u.kind === "adaptive")) {
     checked.push(
       r.checks.windows.length > 0
         ? `signed windows from ${r.checks.windows.join(", ")}`

@@ -18,6 +18,7 @@ import { rpcChain, type Chain } from "../../onchain/chain";
 import { oracleAt, setAdaptiveCalibration } from "../../onchain/oracle";
 import { marketIdOf } from "../../candles/market-id";
 import { readSignedWindow } from "../../publisher";
+import { signedUpdateArtifacts } from "../../setup/cached-artifacts";
 import type { ProvedSignedUpdate } from "../../prover/prove-signed-update";
 import { DEV_KEYS, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
 import { zkrisk, type ZkriskRun } from "../helpers/zkrisk-cli";
@@ -44,6 +45,8 @@ function ok(r: ZkriskRun): string {
 let node: HardhatNode;
 let deployed: { chainId: string; verifier: string; oracle: string };
 let key: string[];
+/** Plain signed-update artifacts (k = 1, constant weights; cached, made by compile-model as `compile` does). */
+let plainArtifacts: string;
 /** A connection to the node (governance's key, the first development account): time controls, governance. */
 let chain: Chain;
 
@@ -100,6 +103,7 @@ describe("zkrisk compile --adaptive, prove, submit and audit of an adaptive mark
     ok(zkrisk("publisher", "set", "--keystore", at("a.key"), "--quorum", "1", "--out", at("set.json")));
     ok(zkrisk("compile", "--adaptive", "--weights", "constant", "--out", at("art")));
     ok(zkrisk("setup", "--artifacts", at("art")));
+    plainArtifacts = (await signedUpdateArtifacts(MODEL, "constant", 1)).dir;
     node = await startHardhatNode();
     chain = await rpcChain(node.rpc, DEV_KEYS[0]);
     await closeBar(0, -3600);
@@ -158,6 +162,24 @@ describe("zkrisk compile --adaptive, prove, submit and audit of an adaptive mark
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("adaptive rule");
     expect(missing.stderr).toContain("--prior num,outcomes,mmS");
+    const batch = zkrisk("compile", "--adaptive", "--batch", "2", "--out", at("never"));
+    expect(batch.code).toBe(2);
+    expect(batch.stderr).toContain("--adaptive: signed batches do not carry the adaptive state");
+    const plain = zkrisk(
+      "prove",
+      "--artifacts",
+      plainArtifacts,
+      "--market",
+      MARKET,
+      "--window",
+      windowFile(0),
+      "--prior",
+      "12549376,0,0",
+      "--out",
+      at("never.json"),
+    );
+    expect(plain.code).toBe(2);
+    expect(plain.stderr).toContain(`--prior: ${plainArtifacts} holds a circuit without the adaptive rule`);
     for (const [value, says] of [
       ["12549376,0", "has 2 part(s)"],
       ["12549376,x,0", "outcomes 'x'"],
@@ -281,6 +303,13 @@ describe("zkrisk compile --adaptive, prove, submit and audit of an adaptive mark
       expect(last.stdout).toContain("1 update audited: 1 OK, 0 FAIL");
       expect(last.code, last.stdout + last.stderr).toBe(0);
       console.log(`adaptive update gas (receipts): ${gas.join(", ")}`);
+
+      // an adaptive proof file against plain artifacts: not their kind of update
+      const wrongKind = zkrisk("verify", at("proof0.json"), "--artifacts", plainArtifacts);
+      expect(wrongKind.code).toBe(1);
+      expect(wrongKind.stdout).toContain(
+        "the file is an adaptive market's update, the artifacts' circuit has no adaptive rule",
+      );
 
       // a window with other candles than the ones proven (bar 0's file edited): the audit flags it
       const edited = JSON.parse(readFileSync(windowFile(0), "utf8")) as { bars: { close: string }[] };
