@@ -55,6 +55,11 @@ export function registerChainCommands(program: Command): void {
     .option("--model <file>", "quantised model whose commitment the market accepts")
     .option("--commitment <n>", "model commitment (instead of --model)")
     .option("--guardian <address>", "account that may pause the market (default: the sender)")
+    .option(
+      "--adaptive",
+      "then make the market adaptive (setAdaptiveCalibration) from --model's calibration: its updates need " +
+        "artifacts of `zkrisk compile --adaptive`",
+    )
     .option("--min-mm <bps>", "lowest maintenance margin", String(DEFAULT_LIMITS.minMaintenanceMarginBps))
     .option("--max-mm <bps>", "highest maintenance margin", String(DEFAULT_LIMITS.maxMaintenanceMarginBps))
     .option("--min-im <bps>", "lowest initial margin", String(DEFAULT_LIMITS.minInitialMarginBps))

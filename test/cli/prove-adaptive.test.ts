@@ -1,8 +1,8 @@
 /**
  * An adaptive market through the CLI as an operator runs it (`node bin/zkrisk.cjs`, test/helpers/zkrisk-cli.ts):
  * `compile --adaptive` (the rule of models/calibrations.json recorded in circuit.json and, by `setup`, in
- * artifacts.json), `setup`, then on a `hardhat node`: `deploy`, `register-market`, the market made adaptive with the
- * model's calibration (governance, `setAdaptiveCalibration`), and three real bars proved from the prior the oracle
+ * artifacts.json), `setup`, then on a `hardhat node`: `deploy`, `register-market --adaptive` (the market made
+ * adaptive with the model's calibration, `setAdaptiveCalibration`), and three real bars proved from the prior the oracle
  * reports (`prove --oracle`), submitted and audited: two consecutive bars and the bar 12 after the first, whose
  * outcome is the first bar's. A proof from a wrong `--prior` is refused by the oracle and `submit` says the prior is
  * stale; bad or missing priors exit with code 2 before any proving.
@@ -15,7 +15,7 @@ import { loadCalibrations } from "../../models/calibrations";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { adaptiveUpdate, stateToNum, windowOutcome } from "../../models/adaptive";
 import { rpcChain, type Chain } from "../../onchain/chain";
-import { oracleAt, setAdaptiveCalibration } from "../../onchain/oracle";
+import { oracleAt } from "../../onchain/oracle";
 import { marketIdOf } from "../../candles/market-id";
 import { readSignedWindow } from "../../publisher";
 import { signedUpdateArtifacts } from "../../setup/cached-artifacts";
@@ -47,7 +47,7 @@ let deployed: { chainId: string; verifier: string; oracle: string };
 let key: string[];
 /** Plain signed-update artifacts (k = 1, constant weights; cached, made by compile-model as `compile` does). */
 let plainArtifacts: string;
-/** A connection to the node (governance's key, the first development account): time controls, governance. */
+/** A connection to the node (the first development account): its time controls and reads. */
 let chain: Chain;
 
 /** Mine a block just after bar `i` closed (a timely submission), so calls and submissions run at that time. */
@@ -111,25 +111,33 @@ describe("zkrisk compile --adaptive, prove, submit and audit of an adaptive mark
     deployed = JSON.parse(
       ok(zkrisk("deploy", "--artifacts", at("art"), ...key, "--json")),
     ) as typeof deployed;
-    ok(
-      zkrisk(
-        "register-market",
-        "--oracle",
-        deployed.oracle,
-        "--market",
-        MARKET,
-        "--verifier",
-        deployed.verifier,
-        "--model",
-        MODEL,
-        "--publishers",
-        at("set.json"),
-        "--max-age",
-        "604800",
-        ...key,
+    const registered = JSON.parse(
+      ok(
+        zkrisk(
+          "register-market",
+          "--oracle",
+          deployed.oracle,
+          "--market",
+          MARKET,
+          "--verifier",
+          deployed.verifier,
+          "--model",
+          MODEL,
+          "--publishers",
+          at("set.json"),
+          "--max-age",
+          "604800",
+          "--adaptive",
+          ...key,
+          "--json",
+        ),
       ),
-    );
-    await setAdaptiveCalibration(oracleAt(deployed.oracle, chain.signer), marketIdOf(MARKET), INITIAL_NUM);
+    ) as { adaptive: { num: string } };
+    expect(registered.adaptive.num).toBe(INITIAL_NUM.toString());
+    const [num, outcomes] = (await oracleAt(deployed.oracle, chain.provider).adaptiveState(
+      marketIdOf(MARKET),
+    )) as bigint[];
+    expect([num, outcomes]).toEqual([INITIAL_NUM, 0n]);
   }, 900_000);
 
   afterAll(async () => {
@@ -162,6 +170,23 @@ describe("zkrisk compile --adaptive, prove, submit and audit of an adaptive mark
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("adaptive rule");
     expect(missing.stderr).toContain("--prior num,outcomes,mmS");
+    const zero = "0x0000000000000000000000000000000000000001";
+    const noModel = zkrisk(
+      "register-market",
+      "--oracle",
+      zero,
+      "--market",
+      MARKET,
+      "--verifier",
+      zero,
+      "--commitment",
+      "1",
+      "--publishers",
+      at("set.json"),
+      "--adaptive",
+    );
+    expect(noModel.code).toBe(2);
+    expect(noModel.stderr).toContain("--adaptive needs --model");
     const batch = zkrisk("compile", "--adaptive", "--batch", "2", "--out", at("never"));
     expect(batch.code).toBe(2);
     expect(batch.stderr).toContain("--adaptive: signed batches do not carry the adaptive state");
