@@ -192,6 +192,10 @@ export class JobRunner {
         }
         throw err;
       }
+      if (view.num === 0n) {
+        // governance made the market plain since the service started: its artifacts no longer fit
+        return { skip: `market ${m.id} is no longer adaptive on the oracle (num 0)`, kind: "config" };
+      }
       prior = { state: { num: view.num, outcomes: view.outcomes }, marginS: view.marginS };
       const next = adaptiveUpdate(prior.state, windowOutcome(window.bars, prior.marginS), m.adaptiveRule);
       trace = integerPolicy(
