@@ -72,6 +72,7 @@ const FAST_SUITES = [
   "test/prover/groth16-prover.test.ts",
   "test/setup/fixed-base.test.ts",
   "test/setup/setup.test.ts",
+  "test/setup/manifest-adaptive.test.ts",
   "test/scripts/adaptive-sweep.test.ts",
   "test/bench/bench-setup.test.ts",
   "test/service/job-states.test.ts",

@@ -27,12 +27,12 @@ import {
   type IntegerCandle,
   type Window,
 } from "../candles";
-import { digestSignal, statementKey } from "../circuits/statement";
+import { adaptiveDigestSignal, digestSignal, statementKey } from "../circuits/statement";
 import { isoFromMs, isoFromSeconds } from "../core/time";
 import { windowFeatures } from "../features/window-features";
 import { fixedPointText } from "../candles/integer-candle";
 import { ZkriskError } from "../core/errors";
-import { inferInteger } from "../models/integer-engine";
+import { inferInteger, integerPolicy } from "../models/integer-engine";
 import type { QuantizedModel } from "../models/quantized-model";
 import type { CandleSeries } from "../candles/types";
 import {
@@ -48,10 +48,11 @@ import type { PublisherSetConfig } from "../onchain/oracle";
 /**
  * Whether a window's digest (candles/digest.ts, recomputed from its bars) is the digest a signed-update event
  * carries. Every comparison of a window with an event goes through here, so a change of what the event carries
- * (the event carries the digest's low 180 bits, `digestSignal`) is a change of this one function.
+ * (a signed update's event carries the digest's low 180 bits, `digestSignal`; an adaptive update's packed signal
+ * its low 91 bits, `adaptiveDigestSignal`) is a change of this one function.
  */
-export function digestMatches(windowDigest: bigint, eventDigest: bigint): boolean {
-  return digestSignal(windowDigest) === eventDigest;
+export function digestMatches(windowDigest: bigint, eventDigest: bigint, adaptive = false): boolean {
+  return (adaptive ? adaptiveDigestSignal(windowDigest) : digestSignal(windowDigest)) === eventDigest;
 }
 
 /** A publisher set file given to the audit, with the commitment governance would register for it. */
@@ -127,6 +128,11 @@ export interface SignedUpdateFacts {
   windowDigest: bigint;
   /** Time of the block that accepted it, s. */
   blockTimestamp: number;
+  /**
+   * An adaptive market's update (`AdaptiveParametersUpdated`): `windowDigest` is the digest's low 91 bits, and
+   * the margins are the policy's at the proven state's calibrationNum instead of the model file's.
+   */
+  adaptive?: { calibrationNum: bigint };
 }
 
 /** What was found for one signed update or batch market, beside the verdict. */
@@ -155,6 +161,8 @@ export interface SignedUpdateAudit {
   flags: string[];
   gaps: string[];
   detail: SignedUpdateDetail;
+  /** The window of a found document with the update's digest (the first), if any. */
+  window?: Window;
 }
 
 const hex = (v: bigint) => `0x${v.toString(16)}`;
@@ -340,7 +348,8 @@ function sortDocuments<T extends SignedDocument>(
 export type UpdateFacts = Pick<
   SignedUpdateFacts,
   "marketId" | "market" | "maintenanceMarginBps" | "initialMarginBps" | "dataTimestamp" | "blockTimestamp"
->;
+> &
+  Pick<SignedUpdateFacts, "adaptive">;
 
 /** Check 4: features, engine and policy on the signed candles; the timing. */
 function checkMargins(ctx: SignedAuditContext, u: UpdateFacts, config: PublisherSetConfig, w: Window) {
@@ -369,7 +378,15 @@ function checkMargins(ctx: SignedAuditContext, u: UpdateFacts, config: Publisher
     );
   } else {
     try {
-      const trace = inferInteger(ctx.model.model, features);
+      const plain = inferInteger(ctx.model.model, features);
+      // an adaptive update's margins: the policy at the proven state's calibration
+      const trace =
+        u.adaptive === undefined
+          ? plain
+          : integerPolicy(
+              { ...ctx.model.model.policy, calibrationNum: Number(u.adaptive.calibrationNum) },
+              plain.output,
+            );
       if (
         trace.maintenanceMarginBps !== u.maintenanceMarginBps ||
         trace.initialMarginBps !== u.initialMarginBps
@@ -399,7 +416,7 @@ export function auditSignedDocuments<T extends SignedDocument>(
   setFile: AuditPublisherSet | undefined,
   kind: SignedKind<T>,
   lookups: readonly DocumentLookup<T>[],
-): { flags: string[]; gaps: string[]; evidence: SignedEvidence } {
+): { flags: string[]; gaps: string[]; evidence: SignedEvidence; window?: Window } {
   const gaps: string[] = [];
   if (setFile === undefined) {
     gaps.push(
@@ -423,11 +440,13 @@ export function auditSignedDocuments<T extends SignedDocument>(
         `quorum needs${absent}`,
     );
   }
+  let window: Window | undefined;
   if (found.matching.length > 0) {
     const w = kind.windowOf(found.matching[0]);
     if (typeof w === "string") {
       flags.push(w);
     } else {
+      window = w;
       const margins = checkMargins(ctx, u, config, w);
       flags.push(...margins.flags);
       gaps.push(...margins.gaps);
@@ -448,18 +467,25 @@ export function auditSignedDocuments<T extends SignedDocument>(
       signatures: found.signers.size,
       windows: found.windows,
     },
+    ...(window && { window }),
   };
 }
 
-/** How signed windows are compared with a signed update: by the low 180 bits of their digest. */
+/**
+ * How signed windows are compared with a signed update: by the low 180 bits of their digest (an adaptive
+ * update's: the low 91 bits).
+ */
 function windowKind(u: SignedUpdateFacts): SignedKind<SignedWindow> {
+  const adaptive = u.adaptive !== undefined;
+  const bits = adaptive ? 91 : 180;
+  const low = adaptive ? adaptiveDigestSignal : digestSignal;
   return {
     what: "window",
     sourceOptions: "--publisher URL or --windows DIR",
-    digestName: "digest (low 180 bits)",
+    digestName: `digest (low ${bits} bits)`,
     eventDigest: hex(u.windowDigest),
-    matches: (sw) => digestMatches(sw.digest, u.windowDigest),
-    showDigest: (sw) => `${hex(sw.digest)} (low 180 bits ${hex(digestSignal(sw.digest))})`,
+    matches: (sw) => digestMatches(sw.digest, u.windowDigest, adaptive),
+    showDigest: (sw) => `${hex(sw.digest)} (low ${bits} bits ${hex(low(sw.digest))})`,
     disagreement: (a, b, names) => firstDisagreement([a, b], names)?.message,
     windowOf: (sw) => sw.window,
   };
@@ -487,5 +513,6 @@ export async function auditSignedUpdate(
     flags: [...flags, ...audit.flags],
     gaps: audit.gaps,
     detail: { windowDigest: u.windowDigest, ...audit.evidence },
+    ...(audit.window && { window: audit.window }),
   };
 }

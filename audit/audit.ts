@@ -10,6 +10,11 @@
  * market's registered configuration (statement key; for a batch its digest, model, publisher set and this
  * oracle's domain), and its proof verified again when the circuit's verification key is given.
  *
+ * An adaptive market's update (`AdaptiveParametersUpdated`, whose one word is the packed update) gets the same
+ * window, signature and call checks, with its margins at the proven state's calibration; then the market's
+ * updates are replayed from the initial num governance set (`AdaptiveCalibrationSet`) with the adaptive rule
+ * (audit-adaptive.ts), and each replay verdict joins the update's.
+ *
  * Each update ends ok, flagged (`reasons`) or unverifiable (`missing`: evidence the audit could not get, e.g. a
  * window no source holds or a set file not given). The audit reads only: it needs no key, and it never sends a
  * transaction. It reads the events in chunks of blocks, narrower where the node caps the range of one query
@@ -27,7 +32,10 @@ import { marketLabel } from "../candles/market-id";
 import { packBatchUpdate } from "../circuits/batch-statement";
 import { modelCommitment } from "../circuits/commitments";
 import { BATCH_TRAILING_SIGNALS, UPDATE_SIGNALS, batchSignalIndex } from "../circuits/public-signals";
-import { packUpdate, unpackUpdate } from "../circuits/statement";
+import { packUpdate, unpackAdaptiveUpdate, unpackUpdate } from "../circuits/statement";
+import { stateToNum, type AdaptiveRule } from "../models/adaptive";
+import type { Window } from "../candles/window";
+import { auditAdaptiveUpdates, type AdaptiveUpdateRecord } from "./audit-adaptive";
 import { isoFromSeconds } from "../core/time";
 import { UsageError, ZkriskError } from "../core/errors";
 import type { QuantizedModel } from "../models/quantized-model";
@@ -84,6 +92,12 @@ export interface AuditOptions {
    * updates, the verdict does not depend on it.
    */
   batchVkeys?: VerificationKey[];
+  /**
+   * The adaptive rule adaptive markets run (the manifest of the adaptive circuit's artifacts, or a calibrations
+   * file's `adaptive` block; `source` names it), and optionally that circuit's verification key, with which each
+   * adaptive update's proof is verified again. Without a rule, adaptive updates are not replayed (unverifiable).
+   */
+  adaptive?: { rule: AdaptiveRule; source: string; vkey?: VerificationKey };
   /** Where the windows of signed updates are looked up (publishers' archives, window directories), in order. */
   windowSources?: WindowSource[];
   /** Where the signed batches of batch updates are looked up (window directories), in order. */
@@ -118,8 +132,11 @@ export interface AuditedUpdate {
   /** Margins the oracle accepted (bps of notional). */
   maintenanceMarginBps: number;
   initialMarginBps: number;
-  /** How it was accepted: `submitSignedUpdate` or, one market of several, `submitSignedBatch`. */
-  kind: "signed" | "batch";
+  /**
+   * How it was accepted: `submitSignedUpdate` (an adaptive market's: `adaptive`) or, one market of several,
+   * `submitSignedBatch`.
+   */
+  kind: "signed" | "batch" | "adaptive";
   /** ok, flagged (some check failed: `reasons`) or unverifiable (none failed, some could not be made: `missing`). */
   status: AuditStatus;
   /** Whether every check passed (status ok). */
@@ -132,6 +149,20 @@ export interface AuditedUpdate {
   signed?: SignedUpdateDetail;
   /** For a batch market: its batch digest and index, the publisher set in force and the batches found. */
   batch?: SignedBatchDetail;
+  /** For an adaptive market's update: the transition it carries and the replay's verdict on it. */
+  adaptive?: AdaptiveUpdateDetail;
+}
+
+/** An adaptive update's packed transition (`unpackAdaptiveUpdate`) and what the replay found. */
+export interface AdaptiveUpdateDetail {
+  /** The prior the oracle built: state (num at calibrationNum * 2^8, outcomes) and bar s = t - 12's MM (bps). */
+  prior: { num: bigint; outcomes: number; marginS: number };
+  /** The proven state the oracle stored. */
+  next: { num: bigint; outcomes: number };
+  /** Bar s's outcome in the signed window (unknown when the window was not found or not replayed). */
+  outcome: "breach" | "covered" | "none" | "unknown";
+  /** The replay's verdict on the transition and margins (audit-adaptive.ts), `unverifiable` without a rule. */
+  replay: AuditStatus;
 }
 
 /** The audit of an oracle. */
@@ -150,6 +181,10 @@ export interface AuditReport {
     data: { candles: string } | null;
     /** Whether signed updates' proofs were verified again (a signed-update verification key was given). */
     signedProof: boolean;
+    /** The adaptive rule adaptive updates were replayed with (its source), null when none was given. */
+    adaptiveRule: string | null;
+    /** Whether adaptive updates' proofs were verified again (the adaptive circuit's key was given). */
+    adaptiveProof: boolean;
     /** The batch sizes whose proofs were verified again (batch verification keys given). */
     batchProofs: number[];
     /** Where the windows of signed updates and the batches of batch markets were looked up. */
@@ -181,6 +216,12 @@ interface SignedEvent {
   initialMarginBps: bigint;
   dataTimestamp: bigint;
   windowDigest: bigint;
+}
+
+/** The fields of one AdaptiveParametersUpdated event: the market and the packed update it stores. */
+interface AdaptiveEvent {
+  marketId: bigint;
+  update: bigint;
 }
 
 /** The fields of one SignedBatchParametersUpdated event. */
@@ -347,6 +388,41 @@ async function checkSignedCall(
 }
 
 /**
+ * An adaptive update's call: its update signal is the event's, and, with the adaptive circuit's verification key,
+ * its proof verifies for (update, the registered statement key). A call that cannot be found is a gap only when
+ * the proof was to be verified.
+ */
+async function checkAdaptiveCall(
+  ctx: AuditContext,
+  tx: TransactionResponse | null,
+  event: AdaptiveEvent,
+  config: PublisherSetConfig,
+  vkey: VerificationKey | undefined,
+): Promise<{ flags: string[]; gaps: string[] }> {
+  const call = findCall(
+    ctx,
+    tx,
+    "submitSignedUpdate",
+    (args) => ({ marketId: big(args[0]), ...proofPoints(args, 1), update: big(args[4]) }),
+    (c) => c.marketId === event.marketId && c.update === event.update,
+  );
+  if (typeof call === "string") {
+    return { flags: [], gaps: vkey === undefined ? [] : [`the proof was not verified: ${call}`] };
+  }
+  const flags: string[] = [];
+  if (call.update !== event.update) {
+    flags.push(`the proven update signal ${call.update} is not the event's ${event.update}`);
+  }
+  if (call.marketId !== event.marketId) {
+    flags.push(
+      `submitSignedUpdate was called for market ${call.marketId}, the event is for ${event.marketId}`,
+    );
+  }
+  if (vkey !== undefined) flags.push(...(await checkProof(vkey, call, [call.update, config.statementKey])));
+  return { flags, gaps: [] };
+}
+
+/**
  * A batch market's call: its packed signal at the event's index is the event's market, margins and data
  * timestamp, its batch digest is the event's, its model and publisher set are the ones registered for the market
  * at that block and its domain this oracle's; with a verification key of its batch size, its proof verifies. A
@@ -487,18 +563,31 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     if (!e) throw new ZkriskError("ORACLE_ABI", `the oracle ABI has no ${name} event`);
     return e.topicHash;
   };
-  const [SIGNED, BATCH, SET_CHANGED] = [
+  const [SIGNED, BATCH, SET_CHANGED, ADAPTIVE, ADAPTIVE_SET] = [
     "SignedParametersUpdated",
     "SignedBatchParametersUpdated",
     "PublisherSetChanged",
+    "AdaptiveParametersUpdated",
+    "AdaptiveCalibrationSet",
   ].map(topic);
   const logs: Log[] = await getLogsChunked(provider, {
-    filter: { address: oracle, topics: [[SIGNED, BATCH, SET_CHANGED]] },
+    filter: { address: oracle, topics: [[SIGNED, BATCH, SET_CHANGED, ADAPTIVE, ADAPTIVE_SET]] },
     fromBlock,
     toBlock,
     chunk: opts.logChunk,
     onProgress: opts.onLogProgress,
   });
+  // The replay of an adaptive market starts at its AdaptiveCalibrationSet: with updates in range, the adaptive
+  // events before the range are read too.
+  const adaptiveHistory: Log[] =
+    fromBlock > 0 && logs.some((l) => l.topics[0] === ADAPTIVE)
+      ? await getLogsChunked(provider, {
+          filter: { address: oracle, topics: [[ADAPTIVE, ADAPTIVE_SET]] },
+          fromBlock: 0,
+          toBlock: fromBlock - 1,
+          chunk: opts.logChunk,
+        })
+      : [];
   const txs = new Map<string, TransactionResponse | null>();
   const blockTimes = new Map<number, number>();
   const blockTime = async (n: number): Promise<number> => {
@@ -519,7 +608,7 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     if (inRange !== undefined) return inRange;
     return cached(heldAtEnd, marketId, () => publisherSetAt(provider, iface, oracle, marketId, toBlock));
   };
-  const updateLogs = logs.filter((l) => l.topics[0] !== SET_CHANGED);
+  const updateLogs = logs.filter((l) => l.topics[0] !== SET_CHANGED && l.topics[0] !== ADAPTIVE_SET);
   const inForce = new Map<Log, PublisherSetConfig>();
   for (const log of updateLogs) inForce.set(log, await configOf(log, marketOf(iface, log)));
   checkSetFiles(opts.publisherSets ?? [], [...inForce.values()]);
@@ -533,6 +622,8 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
   };
 
   const updates: AuditedUpdate[] = [];
+  /** Adaptive updates in range, by log: the entry in `updates`, its checks so far and its window. */
+  const adaptiveFound = new Map<Log, { at: number; flags: string[]; gaps: string[]; window?: Window }>();
   for (const log of updateLogs) {
     const tx = await cached(txs, log.transactionHash, () => provider.getTransaction(log.transactionHash));
     const blockTimestamp = await cached(blockTimes, log.blockNumber, () => blockTime(log.blockNumber));
@@ -547,7 +638,7 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     const facts = { market: marketLabel(marketOf(iface, log)), blockTimestamp };
     let found: {
       ev: Parameters<typeof common>[0];
-      detail: Pick<AuditedUpdate, "kind" | "signed" | "batch">;
+      detail: Pick<AuditedUpdate, "kind" | "signed" | "batch" | "adaptive">;
       checks: { flags: string[]; gaps: string[] }[];
     };
     if (log.topics[0] === SIGNED) {
@@ -555,6 +646,35 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
       const audit = await auditSignedUpdate(signedCtx, { ...ev, ...facts }, config);
       const call = await checkSignedCall(ctx, tx, ev, config);
       found = { ev, detail: { kind: "signed", signed: audit.detail }, checks: [call, audit] };
+    } else if (log.topics[0] === ADAPTIVE) {
+      const event = toAdaptiveEvent(iface, log);
+      const u = unpackAdaptiveUpdate(event.update);
+      const ev = {
+        marketId: event.marketId,
+        maintenanceMarginBps: u.mm,
+        initialMarginBps: u.im,
+        dataTimestamp: u.dataTimestamp,
+        windowDigest: u.digest,
+      };
+      const audit = await auditSignedUpdate(
+        signedCtx,
+        { ...ev, ...facts, adaptive: { calibrationNum: stateToNum(u.after.num) } },
+        config,
+      );
+      const call = await checkAdaptiveCall(ctx, tx, event, config, opts.adaptive?.vkey);
+      const adaptive: AdaptiveUpdateDetail = {
+        prior: { num: u.before.num, outcomes: Number(u.before.outcomes), marginS: Number(u.marginS) },
+        next: { num: u.after.num, outcomes: Number(u.after.outcomes) },
+        outcome: "unknown",
+        replay: "unverifiable",
+      };
+      found = { ev, detail: { kind: "adaptive", signed: audit.detail, adaptive }, checks: [call, audit] };
+      adaptiveFound.set(log, {
+        at: updates.length,
+        flags: found.checks.flatMap((c) => c.flags),
+        gaps: found.checks.flatMap((c) => c.gaps),
+        ...(audit.window && { window: audit.window }),
+      });
     } else {
       const ev = toBatchEvent(iface, log);
       const audit = await auditSignedBatchUpdate(signedCtx, { ...ev, ...facts }, config);
@@ -570,6 +690,22 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     );
   }
 
+  if (adaptiveFound.size > 0) {
+    await replayAdaptive(
+      iface,
+      [...adaptiveHistory, ...logs],
+      { ADAPTIVE, ADAPTIVE_SET },
+      adaptiveFound,
+      updates,
+      {
+        rule: opts.adaptive?.rule,
+        model: opts.model,
+        modelCommitmentOf: (log) => inForce.get(log)?.modelCommitment,
+        commitment: model?.commitment,
+      },
+    );
+  }
+
   const count = (s: AuditStatus) => updates.filter((u) => u.status === s).length;
   return {
     oracle,
@@ -580,6 +716,8 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
       model: model ? { path: modelPath, commitment: model.commitment } : null,
       data: opts.series ? { candles: opts.series.source } : null,
       signedProof: opts.signedVkey !== undefined,
+      adaptiveRule: opts.adaptive?.source ?? null,
+      adaptiveProof: opts.adaptive?.vkey !== undefined,
       batchProofs: [...batchVkeys.keys()].sort((x, y) => x - y),
       windows: (opts.windowSources ?? []).map((s) => s.name),
       batches: (opts.batchSources ?? []).map((s) => s.name),
@@ -650,6 +788,124 @@ function updateFields(a: ReturnType<typeof argsOf>): Omit<SignedEvent, "windowDi
 function toSignedEvent(iface: Interface, log: Log): SignedEvent {
   const a = argsOf(iface, log);
   return { ...updateFields(a), windowDigest: BigInt(a.windowDigest) };
+}
+
+/** The fields of one AdaptiveParametersUpdated event. */
+function toAdaptiveEvent(iface: Interface, log: Log): AdaptiveEvent {
+  const a = argsOf(iface, log);
+  return { marketId: BigInt(a.marketId), update: BigInt(a.update) };
+}
+
+/**
+ * Replay each adaptive market from its `AdaptiveCalibrationSet` (audit-adaptive.ts) over its
+ * `AdaptiveParametersUpdated` events in chain order (`logs`, history before the range first), and fold each
+ * verdict into the update's entry of `updates` (those in range, `found`). A market made adaptive again starts a
+ * new replay; the initial num must be the registered model's calibrationNum * 2^8 (checked when the model in force
+ * was given). Without a rule, or without the market's AdaptiveCalibrationSet, the replay is a gap.
+ */
+async function replayAdaptive(
+  iface: Interface,
+  logs: readonly Log[],
+  topics: { ADAPTIVE: string; ADAPTIVE_SET: string },
+  found: ReadonlyMap<Log, { at: number; flags: string[]; gaps: string[]; window?: Window }>,
+  updates: AuditedUpdate[],
+  ctx: {
+    rule?: AdaptiveRule;
+    model?: QuantizedModel;
+    modelCommitmentOf: (log: Log) => bigint | undefined;
+    commitment?: bigint;
+  },
+): Promise<void> {
+  /** Per market, the epochs since each AdaptiveCalibrationSet: initial num and the updates in order. */
+  const epochs = new Map<bigint, { initialNum: bigint | undefined; logs: Log[] }[]>();
+  for (const log of logs) {
+    const a = argsOf(iface, log);
+    const marketId = BigInt(a.marketId);
+    const list = epochs.get(marketId) ?? [{ initialNum: undefined, logs: [] }];
+    epochs.set(marketId, list);
+    if (log.topics[0] === topics.ADAPTIVE_SET) list.push({ initialNum: BigInt(a.num), logs: [] });
+    else if (log.topics[0] === topics.ADAPTIVE) list[list.length - 1].logs.push(log);
+  }
+  const settle = (log: Log, flags: string[], gaps: string[], patch: Partial<AdaptiveUpdateDetail>) => {
+    const f = found.get(log);
+    if (f === undefined) return;
+    const u = updates[f.at];
+    const facts: Omit<AuditedUpdate, "status" | "ok" | "reasons" | "missing"> = {
+      marketId: u.marketId,
+      market: u.market,
+      dataTimestamp: u.dataTimestamp,
+      dataTimestampIso: u.dataTimestampIso,
+      block: u.block,
+      blockTimestamp: u.blockTimestamp,
+      txHash: u.txHash,
+      logIndex: u.logIndex,
+      submitter: u.submitter,
+      maintenanceMarginBps: u.maintenanceMarginBps,
+      initialMarginBps: u.initialMarginBps,
+      kind: u.kind,
+      ...(u.signed && { signed: u.signed }),
+    };
+    updates[f.at] = verdict(
+      { ...facts, adaptive: { ...(u.adaptive as AdaptiveUpdateDetail), ...patch } },
+      [...f.flags, ...flags],
+      [...f.gaps, ...gaps],
+    );
+  };
+  for (const list of epochs.values()) {
+    for (const epoch of list) {
+      if (epoch.logs.length === 0) continue;
+      if (ctx.rule === undefined || epoch.initialNum === undefined) {
+        const why =
+          ctx.rule === undefined
+            ? "no adaptive rule (--adaptive-artifacts or --calibrations): the state transition was not replayed"
+            : "the market's AdaptiveCalibrationSet was not found: the state transition was not replayed";
+        for (const log of epoch.logs) settle(log, [], [why], { replay: "unverifiable" });
+        continue;
+      }
+      const initialNum = epoch.initialNum;
+      // the registered model's calibration is the initial state (the model commitment binds it)
+      const first = epoch.logs[0];
+      const initialFlags: string[] = [];
+      if (
+        ctx.model !== undefined &&
+        ctx.commitment !== undefined &&
+        ctx.modelCommitmentOf(first) === ctx.commitment &&
+        initialNum !== BigInt(ctx.model.policy.calibrationNum) << 8n
+      ) {
+        initialFlags.push(
+          `governance set the initial num ${initialNum}, the registered model's calibrationNum ` +
+            `${ctx.model.policy.calibrationNum} gives ${BigInt(ctx.model.policy.calibrationNum) << 8n}`,
+        );
+      }
+      const records: AdaptiveUpdateRecord[] = epoch.logs.map((log) => ({
+        update: toAdaptiveEvent(iface, log).update,
+        ...(found.get(log)?.window && { window: found.get(log)?.window }),
+      }));
+      // the margins need the model; without it the replay checks the states only
+      const model = ctx.model;
+      const results =
+        model === undefined ? undefined : await auditAdaptiveUpdates(model, ctx.rule, initialNum, records);
+      epoch.logs.forEach((log, i) => {
+        const flags = i === 0 ? [...initialFlags] : [];
+        if (results === undefined) {
+          settle(log, flags, ["no model (--model): the adaptive state was not replayed"], {});
+          return;
+        }
+        const r = results[i];
+        const outcome =
+          r.outcome === undefined
+            ? "unknown"
+            : r.outcome === null
+              ? "none"
+              : r.outcome
+                ? "breach"
+                : "covered";
+        if (r.status === "flagged") flags.push(...r.reasons.map((x) => `adaptive replay: ${x}`));
+        // a missing window is already a gap of the window checks
+        settle(log, flags, [], { outcome, replay: flags.length > 0 ? "flagged" : r.status });
+      });
+    }
+  }
 }
 
 /** The fields of one SignedBatchParametersUpdated event. */

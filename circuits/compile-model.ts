@@ -9,6 +9,7 @@ import { basename, join } from "node:path";
 import { writeFileAtomic } from "../core/atomic-file";
 import { UsageError } from "../core/errors";
 import { readJsonFile, sha256File, writeJsonAtomic } from "../core/io";
+import type { AdaptiveRule } from "../models/adaptive";
 import { loadQuantizedModel, type QuantizedModel } from "../models/quantized-model";
 import { readR1csHeader, type R1csHeader } from "./binfile";
 import { architectureOf, architectureToJson } from "./architecture";
@@ -25,6 +26,16 @@ export const CIRCUIT_INFO_FILE = "circuit.json";
 /** Where circom's output goes inside an artifact directory. */
 export const BUILD_SUBDIR = "build";
 
+/**
+ * The adaptive calibration rule a signed-update circuit proves (issue 12 part 3), as circuit.json and the
+ * manifest (`artifacts.json`) record it: the rule's constants and the calibrations file they came from.
+ */
+export interface AdaptiveCircuitInfo {
+  rule: AdaptiveRule;
+  /** The calibrations file whose `adaptive` block is the rule (its name and sha256 when compiled). */
+  calibrations: { file: string; sha256: string };
+}
+
 /** circuit.json: what was compiled, from which model. */
 export interface CircuitInfo extends R1csHeader {
   mode: WeightMode;
@@ -40,6 +51,8 @@ export interface CircuitInfo extends R1csHeader {
   source: string;
   /** Committed mode: what the circuit fixes (any model that fits it proves with these artifacts). */
   architecture?: unknown;
+  /** Signed-update circuits with the adaptive rule: the rule they prove (absent: a plain circuit). */
+  adaptive?: AdaptiveCircuitInfo;
 }
 
 /**
@@ -53,7 +66,7 @@ async function compileGenerated(
   generated: { source: string; modelCommitment: bigint },
   head: Pick<CircuitInfo, "mode" | "batchSize" | "quorum">,
   publicSignals: readonly string[],
-  tail: Pick<CircuitInfo, "architecture"> = {},
+  tail: Pick<CircuitInfo, "architecture" | "adaptive"> = {},
 ): Promise<CircuitInfo> {
   const outDir = join(dir, BUILD_SUBDIR);
   const sourcePath = join(outDir, `${CIRCUIT_NAME}.circom`);
@@ -82,16 +95,25 @@ function architectureEntry(model: QuantizedModel, mode: WeightMode): Pick<Circui
 /**
  * Generate, write and compile the signed-update circuit (signatures -> digest -> features -> model -> policy;
  * circuits/generate-update-circuit.ts) for publisher sets of quorum `quorum` into artifact directory `dir`.
+ * With `adaptive`, the circuit also proves one step of the adaptive calibration rule (circuits/lib/adaptive.circom)
+ * and circuit.json records the rule.
  */
 export async function compileSignedUpdateModel(
   modelPath: string,
   dir: string,
   mode: WeightMode,
   quorum: number,
+  adaptive?: AdaptiveCircuitInfo,
 ): Promise<CircuitInfo> {
   const model = loadQuantizedModel(modelPath);
-  const generated = await generateUpdateCircuit(model, mode, quorum);
-  const tail = architectureEntry(model, mode);
+  const generated = await generateUpdateCircuit(
+    model,
+    mode,
+    quorum,
+    undefined,
+    adaptive === undefined ? {} : { adaptive: adaptive.rule },
+  );
+  const tail = { ...architectureEntry(model, mode), ...(adaptive === undefined ? {} : { adaptive }) };
   return compileGenerated(modelPath, dir, generated, { mode, quorum }, UPDATE_SIGNALS, tail);
 }
 

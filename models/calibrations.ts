@@ -171,6 +171,42 @@ function fraction(r: JsonReader): number {
   return v;
 }
 
+/**
+ * The constants of an adaptive rule (`Calibrations.adaptive`, and the rule an adaptive circuit's circuit.json and
+ * manifest record), each checked for its range; errors name the field through the reader's error family.
+ * @param a the reader at the rule's object
+ * @param maxNum the largest calibrationNum allowed for the bounds (2^(calibrationShift + 8))
+ */
+export function parseAdaptiveRule(a: JsonReader, maxNum: number): AdaptiveRule {
+  a.onlyKeys(["downShiftStart", "downShift", "outcomesPerShift", "upNums", "upShift", "minNum", "maxNum"]);
+  const adaptive: AdaptiveRule = {
+    downShiftStart: a.at("downShiftStart").integer(1, 32),
+    downShift: a.at("downShift").integer(1, 32),
+    outcomesPerShift: a.at("outcomesPerShift").integer(1, 2 ** 32),
+    upNums: a
+      .at("upNums")
+      .array()
+      .map((_, i) =>
+        a
+          .at("upNums")
+          .at(i)
+          .integer(1, 2 ** 32),
+      ),
+    upShift: a.at("upShift").integer(0, 32),
+    minNum: a.at("minNum").integer(1, maxNum),
+    maxNum: a.at("maxNum").integer(1, maxNum),
+  };
+  if (adaptive.minNum > adaptive.maxNum) a.at("minNum").error("must be <= maxNum");
+  if (adaptive.downShiftStart > adaptive.downShift) a.at("downShiftStart").error("must be <= downShift");
+  if (adaptive.upNums.length !== adaptive.downShift - adaptive.downShiftStart + 1) {
+    a.at("upNums").error(
+      `expected ${adaptive.downShift - adaptive.downShiftStart + 1} entries (one per down shift from ` +
+        `downShiftStart to downShift), got ${adaptive.upNums.length}`,
+    );
+  }
+  return adaptive;
+}
+
 /** Parse and check a calibrations file; `modelSha256`, when given, must be the file's model. */
 export function parseCalibrations(doc: unknown, file: string, modelSha256?: string): Calibrations {
   const r = new JsonReader(file, doc);
@@ -203,34 +239,7 @@ export function parseCalibrations(doc: unknown, file: string, modelSha256?: stri
   }
   const shift = r.at("calibrationShift").integer(0, 62);
   const maxNum = 2 ** (shift + 8);
-  const a = r
-    .at("adaptive")
-    .onlyKeys(["downShiftStart", "downShift", "outcomesPerShift", "upNums", "upShift", "minNum", "maxNum"]);
-  const adaptive: AdaptiveRule = {
-    downShiftStart: a.at("downShiftStart").integer(1, 32),
-    downShift: a.at("downShift").integer(1, 32),
-    outcomesPerShift: a.at("outcomesPerShift").integer(1, 2 ** 32),
-    upNums: a
-      .at("upNums")
-      .array()
-      .map((_, i) =>
-        a
-          .at("upNums")
-          .at(i)
-          .integer(1, 2 ** 32),
-      ),
-    upShift: a.at("upShift").integer(0, 32),
-    minNum: a.at("minNum").integer(1, maxNum),
-    maxNum: a.at("maxNum").integer(1, maxNum),
-  };
-  if (adaptive.minNum > adaptive.maxNum) a.at("minNum").error("must be <= maxNum");
-  if (adaptive.downShiftStart > adaptive.downShift) a.at("downShiftStart").error("must be <= downShift");
-  if (adaptive.upNums.length !== adaptive.downShift - adaptive.downShiftStart + 1) {
-    a.at("upNums").error(
-      `expected ${adaptive.downShift - adaptive.downShiftStart + 1} entries (one per down shift from ` +
-        `downShiftStart to downShift), got ${adaptive.upNums.length}`,
-    );
-  }
+  const adaptive = parseAdaptiveRule(r.at("adaptive"), maxNum);
   const markets = r
     .at("markets")
     .array()

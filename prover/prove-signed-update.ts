@@ -4,12 +4,19 @@
  * `SignedUpdateProver` keeps the model, the verification key and, from its first proof on, a Groth16Prover
  * (groth16-prover.ts: the witness calculator instantiated, the zkey parsed, the curve built), so repeated proofs
  * skip the loading; `close()` releases the curve's worker threads.
+ *
+ * Artifacts compiled with the adaptive rule (`zkrisk compile --adaptive`; the manifest records the rule) prove an
+ * adaptive market's update: the caller passes the prior the oracle will build (`readAdaptivePrior`), and the proof
+ * also carries one step of the rule from it (models/adaptive.ts).
  */
 import { readFileSync } from "node:fs";
 import type { WeightMode } from "../circuits/generate-circuit";
 import { UPDATE_SIGNAL_INDEX, UPDATE_SIGNALS } from "../circuits/public-signals";
+import { unpackAdaptiveUpdate } from "../circuits/statement";
 import { modelCommitment } from "../circuits/commitments";
 import { WINDOW_FEATURES } from "../features/window-features";
+import { adaptiveUpdate, stateToNum, windowOutcome, type AdaptiveRule } from "../models/adaptive";
+import { inferInteger, integerPolicy } from "../models/integer-engine";
 import { loadQuantizedModel, type QuantizedModel } from "../models/quantized-model";
 import { loadArtifacts, type LoadedArtifacts } from "../setup/artifacts";
 import { toVerifierCalldata, type VerifierCalldata } from "./calldata";
@@ -17,7 +24,22 @@ import { ProofError, proveChecked } from "./checked-proof";
 import { LazyGroth16Prover, type Groth16ProverOptions } from "./groth16-prover";
 import { readProvingFiles } from "./proving-files";
 import { releaseCurves, snarkjs, type Groth16Proof, type VerificationKey } from "../setup/snarkjs";
-import { signedUpdateInput, type SignedUpdateSource } from "./update-input";
+import { signedUpdateInput, type AdaptivePrior, type SignedUpdateSource } from "./update-input";
+
+/** The prior of an adaptive update as the oracle holds it (`readAdaptivePrior`): the state and bar s's MM. */
+export type AdaptivePriorState = Omit<AdaptivePrior, "rule">;
+
+/** An adaptive update's state transition as its packed signal carries it (decimal strings for the state). */
+export interface ProvedAdaptiveTransition {
+  /** The state before the update and bar s = t - 12's accepted MM (bps, 0: none), as the oracle will check them. */
+  prior: { num: string; outcomes: number; marginS: number };
+  /** The proven state the oracle stores. */
+  next: { num: string; outcomes: number };
+  /** Bar s's outcome in the window: a breach, covered, or none (no margin at s, or a bar of s..t missing). */
+  outcome: "breach" | "covered" | "none";
+  /** The calibrationNum of this update's margins (`stateToNum(next.num)`). */
+  calibrationNum: number;
+}
 
 /** What `zkrisk prove --window` writes: everything needed to verify, submit and audit one signed update. */
 export interface ProvedSignedUpdate {
@@ -46,6 +68,8 @@ export interface ProvedSignedUpdate {
   features: { name: string; value: number; quantized: string }[];
   /** Wall-clock proving time (witness + proof), ms; for display. */
   provingMs: number;
+  /** An adaptive market's update (artifacts with the adaptive rule): the transition it proves. */
+  adaptive?: ProvedAdaptiveTransition;
 }
 
 /** A signed-update prover with its artifacts loaded. */
@@ -57,6 +81,8 @@ export class SignedUpdateProver {
     readonly quorum: number,
     private readonly groth16: LazyGroth16Prover,
     readonly vkey: VerificationKey,
+    /** The adaptive rule the circuit proves (the manifest's), undefined for a plain circuit. */
+    readonly rule: AdaptiveRule | undefined,
   ) {}
 
   /**
@@ -86,12 +112,34 @@ export class SignedUpdateProver {
       circuit.quorum,
       new LazyGroth16Prover(files.wasm, files.zkey, { singleThread: options.singleThread }),
       JSON.parse(readFileSync(artifacts.paths.vkey, "utf8")) as VerificationKey,
+      artifacts.manifest.adaptive?.rule,
     );
   }
 
-  /** Prove the update of the quorum's signed windows (see signedUpdateInput for the input errors). */
-  async prove(src: SignedUpdateSource, meta: { market: string }): Promise<ProvedSignedUpdate> {
-    const built = await signedUpdateInput(this.model, this.mode, src);
+  /**
+   * Prove the update of the quorum's signed windows (see signedUpdateInput for the input errors). With adaptive
+   * artifacts, `meta.prior` is the prior the oracle will build for this bar (`readAdaptivePrior`); it is required
+   * there and refused for a plain circuit (ProofError). The returned transition and margins are checked against
+   * the integer engine (`windowOutcome`, `adaptiveUpdate`, the policy at the new state's calibrationNum).
+   */
+  async prove(
+    src: Omit<SignedUpdateSource, "adaptive">,
+    meta: { market: string; prior?: AdaptivePriorState },
+  ): Promise<ProvedSignedUpdate> {
+    const rule = this.rule;
+    if (rule === undefined && meta.prior !== undefined) {
+      throw new ProofError(
+        `${this.artifacts.dir}: a plain signed-update circuit (no adaptive rule in its manifest) takes no prior`,
+      );
+    }
+    if (rule !== undefined && meta.prior === undefined) {
+      throw new ProofError(
+        `${this.artifacts.dir}: a circuit with the adaptive rule needs the market's prior (num, outcomes, MM of ` +
+          "bar t - 12) as the oracle holds it",
+      );
+    }
+    const adaptive = rule === undefined || meta.prior === undefined ? undefined : { rule, ...meta.prior };
+    const built = await signedUpdateInput(this.model, this.mode, { ...src, ...(adaptive && { adaptive }) });
     const { proof, publicSignals, provingMs } = await proveChecked(
       { prover: this.groth16, vkey: this.vkey },
       built.input,
@@ -123,6 +171,17 @@ export class SignedUpdateProver {
         quantized: trace.features[i].toString(),
       })),
       provingMs,
+      ...(adaptive === undefined
+        ? {}
+        : {
+            adaptive: checkedTransition(
+              this.model,
+              adaptive,
+              src.windows[0].window.bars,
+              trace,
+              publicSignals,
+            ),
+          }),
     };
   }
 
@@ -136,4 +195,54 @@ export class SignedUpdateProver {
     await this.groth16.close();
     await releaseCurves();
   }
+}
+
+/**
+ * The transition the proven packed signal carries, checked against the integer engine on the window's bars: the
+ * prior is the one given, the new state is one step of the rule (`windowOutcome`, `adaptiveUpdate`), and the
+ * margins are the policy's at the new state's calibrationNum. A difference is a ProofError (a bug, not a result).
+ */
+function checkedTransition(
+  model: QuantizedModel,
+  prior: AdaptivePrior,
+  bars: Parameters<typeof windowOutcome>[0],
+  trace: { features: readonly bigint[] },
+  publicSignals: readonly string[],
+): ProvedAdaptiveTransition {
+  const u = unpackAdaptiveUpdate(BigInt(publicSignals[UPDATE_SIGNAL_INDEX.update]));
+  const outcome = windowOutcome(bars, prior.marginS);
+  const next = adaptiveUpdate(prior.state, outcome, prior.rule);
+  const calibrationNum = stateToNum(next.num);
+  const problems: string[] = [];
+  if (u.before.num !== prior.state.num || u.before.outcomes !== BigInt(prior.state.outcomes)) {
+    problems.push(
+      `prior state ${u.before.num}/${u.before.outcomes}, given ${prior.state.num}/${prior.state.outcomes}`,
+    );
+  }
+  if (u.marginS !== prior.marginS) problems.push(`MM_s ${u.marginS}, given ${prior.marginS}`);
+  if (u.after.num !== next.num || u.after.outcomes !== BigInt(next.outcomes)) {
+    problems.push(
+      `new state ${u.after.num}/${u.after.outcomes}, the rule gives ${next.num}/${next.outcomes}`,
+    );
+  }
+  // the margins: the model's network output on the features, the policy at the new state's calibration
+  const y = inferInteger(model, trace.features).output;
+  const policy = integerPolicy({ ...model.policy, calibrationNum: Number(calibrationNum) }, y);
+  if (u.mm !== policy.maintenanceMarginBps || u.im !== policy.initialMarginBps) {
+    problems.push(
+      `MM ${u.mm} / IM ${u.im} bps, the policy at calibrationNum ${calibrationNum} gives ` +
+        `${policy.maintenanceMarginBps} / ${policy.initialMarginBps}`,
+    );
+  }
+  if (problems.length > 0) {
+    throw new ProofError(
+      `the proven adaptive update disagrees with the integer engine: ${problems.join("; ")}`,
+    );
+  }
+  return {
+    prior: { num: u.before.num.toString(), outcomes: Number(u.before.outcomes), marginS: Number(u.marginS) },
+    next: { num: u.after.num.toString(), outcomes: Number(u.after.outcomes) },
+    outcome: outcome === null ? "none" : outcome ? "breach" : "covered",
+    calibrationNum: Number(calibrationNum),
+  };
 }

@@ -3,16 +3,18 @@
  * prove-signed-update.ts). The file is input from outside: every field is checked for its shape and unknown
  * keys are errors, each error naming the file and the field (PROOF_INVALID). What reaches the chain is rebuilt
  * from the proof and its public signals, never taken from the file's `calldata`, and the parameters the file
- * states must be the ones its packed update signal carries.
+ * states must be the ones its packed update signal carries. An adaptive market's update (artifacts with the
+ * adaptive rule) adds `adaptive`, the transition its packed signal carries; a plain update's file has no such key.
  */
 import { readJsonFile } from "../core/io";
 import { JsonReader } from "../core/validate";
 import { UPDATE_SIGNALS, UPDATE_SIGNAL_INDEX, digestSignal } from "../circuits/public-signals";
-import { unpackUpdate } from "../circuits/statement";
+import { adaptiveDigestSignal, unpackAdaptiveUpdate, unpackUpdate } from "../circuits/statement";
+import { adaptiveUpdate, stateToNum, type AdaptiveRule } from "../models/adaptive";
 import { marketIdOf } from "../candles/market-id";
 import { modelCommitment } from "../circuits/commitments";
 import { statementKey } from "../circuits/statement";
-import { inferInteger } from "../models/integer-engine";
+import { inferInteger, integerPolicy } from "../models/integer-engine";
 import type { QuantizedModel } from "../models/quantized-model";
 import { toVerifierCalldata } from "./calldata";
 import { snarkjs, type VerificationKey } from "../setup/snarkjs";
@@ -24,7 +26,7 @@ import {
   proofFileBar,
   ProofFileError,
 } from "./proof-file";
-import type { ProvedSignedUpdate } from "./prove-signed-update";
+import type { ProvedAdaptiveTransition, ProvedSignedUpdate } from "./prove-signed-update";
 
 /** Format tag of a signed-update proof file. */
 export const SIGNED_PROOF_FILE_FORMAT = "zkrisk-signed-proof/1";
@@ -32,7 +34,7 @@ export const SIGNED_PROOF_FILE_FORMAT = "zkrisk-signed-proof/1";
 /** Parse and check a signed-update proof file's document (as read from `file`). */
 export function parseSignedProofFile(doc: unknown, file: string): ProvedSignedUpdate {
   const r = new JsonReader(file, doc, "", (f, field, reason) => new ProofFileError(f, field, reason));
-  r.onlyKeys(PROOF_FILE_KEYS);
+  r.onlyKeys([...PROOF_FILE_KEYS, "adaptive"]);
   r.at("format").literal(SIGNED_PROOF_FILE_FORMAT);
   const bar = proofFileBar(r);
   const params = r
@@ -62,13 +64,17 @@ export function parseSignedProofFile(doc: unknown, file: string): ProvedSignedUp
     publisherSet: fieldString(params.at("publisherSet")),
     domain: fieldString(params.at("domain")),
   };
-  // The stated parameters must be what the proven signals carry.
-  const packed = unpackUpdate(BigInt(publicSignals[UPDATE_SIGNAL_INDEX.update]));
+  // The stated parameters must be what the proven signals carry (an adaptive update packs them otherwise).
+  const signal = BigInt(publicSignals[UPDATE_SIGNAL_INDEX.update]);
+  const adaptiveReader = r.optional("adaptive");
+  const adaptive = adaptiveReader === undefined ? undefined : adaptiveTransitionOf(adaptiveReader, signal);
+  const packed = adaptive === undefined ? unpackUpdate(signal) : unpackAdaptiveUpdate(signal);
+  const digestOf = adaptive === undefined ? digestSignal : adaptiveDigestSignal;
   const expected: [string, bigint, bigint][] = [
     ["maintenanceMarginBps", packed.mm, BigInt(parameters.maintenanceMarginBps)],
     ["initialMarginBps", packed.im, BigInt(parameters.initialMarginBps)],
     ["dataTimestamp", packed.dataTimestamp, BigInt(parameters.dataTimestamp)],
-    ["windowDigest", packed.digest, digestSignal(BigInt(parameters.windowDigest))],
+    ["windowDigest", packed.digest, digestOf(BigInt(parameters.windowDigest))],
   ];
   for (const [name, proven, stated] of expected) {
     if (proven !== stated)
@@ -100,6 +106,37 @@ export function parseSignedProofFile(doc: unknown, file: string): ProvedSignedUp
         };
       }),
     provingMs: r.at("provingMs").number(),
+    ...(adaptive === undefined ? {} : { adaptive }),
+  };
+}
+
+/** A file's `adaptive`, each field checked against the packed adaptive signal `signal` carries. */
+function adaptiveTransitionOf(a: JsonReader, signal: bigint): ProvedAdaptiveTransition {
+  a.onlyKeys(["prior", "next", "outcome", "calibrationNum"]);
+  const p = a.at("prior").onlyKeys(["num", "outcomes", "marginS"]);
+  const n = a.at("next").onlyKeys(["num", "outcomes"]);
+  const u = unpackAdaptiveUpdate(signal);
+  const stated: [JsonReader, bigint, bigint][] = [
+    [p.at("num"), p.at("num").bigint(), u.before.num],
+    [p.at("outcomes"), BigInt(p.at("outcomes").integer(0)), u.before.outcomes],
+    [p.at("marginS"), BigInt(p.at("marginS").integer(0)), u.marginS],
+    [n.at("num"), n.at("num").bigint(), u.after.num],
+    [n.at("outcomes"), BigInt(n.at("outcomes").integer(0)), u.after.outcomes],
+  ];
+  for (const [field, value, proven] of stated) {
+    if (value !== proven) field.error(`states ${value}, the proven update signal carries ${proven}`);
+  }
+  const calibrationNum = a.at("calibrationNum").integer(0);
+  if (BigInt(calibrationNum) !== stateToNum(u.after.num)) {
+    a.at("calibrationNum").error(
+      `states ${calibrationNum}, the proven new num gives ${stateToNum(u.after.num)}`,
+    );
+  }
+  return {
+    prior: { num: u.before.num.toString(), outcomes: Number(u.before.outcomes), marginS: Number(u.marginS) },
+    next: { num: u.after.num.toString(), outcomes: Number(u.after.outcomes) },
+    outcome: a.at("outcome").literal("breach", "covered", "none"),
+    calibrationNum,
   };
 }
 
@@ -112,6 +149,8 @@ export function readSignedProofFile(path: string): ProvedSignedUpdate {
 export interface SignedProofFileContext {
   vkey: VerificationKey;
   model: QuantizedModel;
+  /** The adaptive rule of the artifacts (their manifest's), undefined for a plain circuit. */
+  rule?: AdaptiveRule;
 }
 
 /**
@@ -157,14 +196,39 @@ export async function checkSignedProofFile(
   if (Date.parse(update.bar) !== p.dataTimestamp * 1000) {
     problems.push(`bar ${update.bar} is not the data timestamp ${p.dataTimestamp}`);
   }
+  if ((ctx.rule === undefined) !== (update.adaptive === undefined)) {
+    problems.push(
+      ctx.rule === undefined
+        ? "the file is an adaptive market's update, the artifacts' circuit has no adaptive rule"
+        : "the artifacts' circuit has the adaptive rule, the file is a plain update (no adaptive transition)",
+    );
+  }
+  let calibrationNum: number | undefined;
+  if (ctx.rule !== undefined && update.adaptive !== undefined) {
+    const a = update.adaptive;
+    const outcome = a.outcome === "none" ? null : a.outcome === "breach";
+    const next = adaptiveUpdate({ num: BigInt(a.prior.num), outcomes: a.prior.outcomes }, outcome, ctx.rule);
+    if (next.num.toString() !== a.next.num || next.outcomes !== a.next.outcomes) {
+      problems.push(
+        `the new state num ${a.next.num}, outcomes ${a.next.outcomes} is not the rule's step from the prior ` +
+          `(num ${next.num}, outcomes ${next.outcomes}; outcome ${a.outcome})`,
+      );
+    }
+    calibrationNum = a.calibrationNum;
+  }
   if (update.features.length !== ctx.model.features.length) {
     problems.push(`${update.features.length} features listed, the model reads ${ctx.model.features.length}`);
   } else {
     try {
-      const trace = inferInteger(
+      const plain = inferInteger(
         ctx.model,
         update.features.map((f) => BigInt(f.quantized)),
       );
+      // an adaptive update's margins use the new state's calibration
+      const trace =
+        calibrationNum === undefined
+          ? plain
+          : integerPolicy({ ...ctx.model.policy, calibrationNum }, plain.output);
       if (
         Number(trace.maintenanceMarginBps) !== p.maintenanceMarginBps ||
         Number(trace.initialMarginBps) !== p.initialMarginBps

@@ -9,20 +9,27 @@ import type { Piscina } from "piscina";
 import type { Logger } from "pino";
 import { windowFeatures } from "../features/window-features";
 import { BoundsError, DataError, InsufficientDataError } from "../core/errors";
-import { inferInteger, type IntegerTrace } from "../models/integer-engine";
-import { OracleError } from "../onchain/oracle";
-import type { ProvedSignedUpdate } from "../prover/prove-signed-update";
+import { inferInteger, integerPolicy, type IntegerTrace } from "../models/integer-engine";
+import { adaptiveUpdate, stateToNum, windowOutcome } from "../models/adaptive";
+import { OracleError, readAdaptivePrior, type AdaptivePriorView } from "../onchain/oracle";
+import type { AdaptivePriorState, ProvedSignedUpdate } from "../prover/prove-signed-update";
 import { ProofError } from "../prover/checked-proof";
 import type { ServiceConfig } from "./config";
 import { retryDelayMs } from "./retry";
 import { precheck, readMarketState } from "./guards";
 import { isFinal, SET_BACKS, setBackOf } from "./job-states";
-import { transition, type JobRecord } from "./jobs";
+import { transition, type JobRecord, type SentTransaction } from "./jobs";
 import { isoFromSeconds } from "../core/time";
 import type { ServiceParts } from "./parts";
 import type { ProveTask } from "./prove-task";
 import { QuorumError, type Quorum } from "./publisher-windows";
 import { TransientError, type Submitter } from "./submitter";
+import type { MarketRuntime } from "./markets";
+
+/** An adaptive prior for the log: `num N, outcomes O, MM_s M`. */
+function priorText(p: AdaptivePriorState): string {
+  return `num ${p.state.num}, outcomes ${p.state.outcomes}, MM_s ${p.marginS}`;
+}
 
 /** What the job runner works with. */
 export interface JobRunnerOptions extends ServiceParts {
@@ -128,26 +135,73 @@ export class JobRunner {
   }
 
   private async prove(job: JobRecord, log: Logger): Promise<JobRecord | undefined> {
-    const { metrics, chain } = this.o;
     const m = this.o.markets.get(job.market);
     if (!m) return this.skip(job, `market ${job.market} is not in this service's config`, "config", log);
+    const made = await this.makeProof(job, m, log);
+    if ("skip" in made) return this.skip(job, made.skip, made.kind, log);
+    return transition(
+      this.o.store,
+      job.id,
+      "proved",
+      { update: made.update, holder: this.o.holder, reason: null },
+      Date.now(),
+      ["proving"],
+    );
+  }
+
+  /**
+   * The bar's quorum of signed windows, the guards' precheck (when the job submits), and the proof in a proving
+   * thread. An adaptive market's proof starts from the prior the oracle reports now (`readAdaptivePrior`), and
+   * its precheck uses the margins at the state that prior steps to. Returns why there is no update instead, for
+   * bad data or a refusal foreseen.
+   */
+  private async makeProof(
+    job: JobRecord,
+    m: MarketRuntime,
+    log: Logger,
+  ): Promise<{ update: ProvedSignedUpdate } | { skip: string; kind: string }> {
+    const { metrics, chain } = this.o;
     let quorum: Quorum;
     try {
       quorum = await m.windows.collect(job.dataTimestamp * 1000);
     } catch (err) {
       if (!(err instanceof QuorumError)) throw err;
       if (err.transient) throw new TransientError(err.message);
-      return this.skip(job, err.message, "quorum", log);
+      return { skip: err.message, kind: "quorum" };
     }
-    let trace: IntegerTrace;
+    const window = quorum.windows[0].window;
+    let plain: IntegerTrace;
     try {
-      trace = inferInteger(m.model, windowFeatures(quorum.windows[0].window));
+      plain = inferInteger(m.model, windowFeatures(window));
     } catch (err) {
       // A window missing too many bars, or features outside their bounds: no update for this bar.
       if (err instanceof InsufficientDataError || err instanceof BoundsError) {
-        return this.skip(job, `${quorum.names[0]}: ${err.message}`, "data", log);
+        return { skip: `${quorum.names[0]}: ${err.message}`, kind: "data" };
       }
       throw err;
+    }
+    let trace: Pick<IntegerTrace, "maintenanceMarginBps" | "initialMarginBps"> = plain;
+    let prior: AdaptivePriorState | undefined;
+    if (m.adaptiveRule !== undefined) {
+      let view: AdaptivePriorView;
+      try {
+        view = await readAdaptivePrior(chain.oracle, m.marketId, BigInt(job.dataTimestamp));
+      } catch (err) {
+        if (err instanceof OracleError && err.reason === "OracleNotNewer") {
+          return { skip: `the oracle would refuse it: ${err.message}`, kind: err.reason };
+        }
+        throw err;
+      }
+      if (view.num === 0n) {
+        // governance made the market plain since the service started: its artifacts no longer fit
+        return { skip: `market ${m.id} is no longer adaptive on the oracle (num 0)`, kind: "config" };
+      }
+      prior = { state: { num: view.num, outcomes: view.outcomes }, marginS: view.marginS };
+      const next = adaptiveUpdate(prior.state, windowOutcome(window.bars, prior.marginS), m.adaptiveRule);
+      trace = integerPolicy(
+        { ...m.model.policy, calibrationNum: Number(stateToNum(next.num)) },
+        plain.output,
+      );
     }
     if (job.submit) {
       const refusal = precheck(
@@ -160,9 +214,9 @@ export class JobRunner {
         },
         (await chain.now()) + 1,
       );
-      if (refusal) return this.skip(job, `the oracle would refuse it: ${refusal.reason}`, refusal.error, log);
+      if (refusal) return { skip: `the oracle would refuse it: ${refusal.reason}`, kind: refusal.error };
     }
-    log.info({ publishers: quorum.names }, "proving");
+    log.info({ publishers: quorum.names, ...(prior && { prior: priorText(prior) }) }, "proving");
     const task: ProveTask = {
       artifactsDir: m.artifactsDir,
       modelPath: m.modelPath,
@@ -173,6 +227,7 @@ export class JobRunner {
       names: quorum.names,
       publishers: m.publishers,
       domain: chain.domain.toString(),
+      ...(prior && { prior }),
     };
     const t0 = performance.now();
     let update: ProvedSignedUpdate;
@@ -193,21 +248,35 @@ export class JobRunner {
       },
       "proved",
     );
-    return transition(
-      this.o.store,
-      job.id,
-      "proved",
-      { update, holder: this.o.holder, reason: null },
-      Date.now(),
-      ["proving"],
-    );
+    return { update };
+  }
+
+  /**
+   * Dry-run and sign the job's update. An adaptive market's update refused for its prior
+   * (`OracleAdaptiveStateMismatch`: another update was accepted since the proof, so the oracle's state moved) is
+   * proved once more from the oracle's new prior and recorded; a second refusal ends the job as any refusal does.
+   */
+  private async signOrReprove(job: JobRecord, log: Logger): Promise<SentTransaction> {
+    const { store, submitter } = this.o;
+    try {
+      return await submitter.sign(job.update!);
+    } catch (err) {
+      const m = this.o.markets.get(job.market);
+      const stale = err instanceof OracleError && err.reason === "OracleAdaptiveStateMismatch";
+      if (!stale || m?.adaptiveRule === undefined) throw err;
+      log.warn({ reason: err.message }, "the adaptive prior moved since the proof; proving again once");
+      const made = await this.makeProof(job, m, log);
+      if ("skip" in made) throw new OracleError(err.reason, `${err.message}; proving again: ${made.skip}`);
+      await store.update(job.id, { update: made.update }, Date.now(), ["submitting"]);
+      return submitter.sign(made.update);
+    }
   }
 
   private async submit(job: JobRecord, log: Logger): Promise<void> {
     const { store, submitter, metrics, settleTimeoutMs } = this.o;
     let tx = job.tx;
     if (!tx) {
-      tx = await submitter.sign(job.update!);
+      tx = await this.signOrReprove(job, log);
       // Recorded before it is sent: after a crash the same transaction is looked up, never a second one made.
       await store.update(job.id, { tx }, Date.now(), ["submitting"]);
       log.info({ tx: tx.hash, nonce: tx.nonce }, "transaction signed");

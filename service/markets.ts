@@ -27,6 +27,7 @@ import {
 } from "../publisher";
 import { loadArtifacts } from "../setup/artifacts";
 import { oracleStatementKey, readPublisherSet } from "../onchain/oracle";
+import type { AdaptiveRule } from "../models/adaptive";
 import type { ChainView } from "./chain-view";
 import type { MarketConfig, ServiceConfig } from "./config";
 import { readMarketState } from "./guards";
@@ -44,6 +45,11 @@ export interface MarketRuntime {
   modelCommitment: bigint;
   /** Weight mode of the signed-update circuit (its circuit.json). */
   mode: WeightMode;
+  /**
+   * The adaptive rule of artifacts compiled with `--adaptive` (their manifest's): the market is adaptive on the
+   * oracle, and each proof starts from the prior the oracle reports. Undefined for a plain market.
+   */
+  adaptiveRule?: AdaptiveRule;
   /** The market's publisher set (from its set file; the oracle registers the same commitment). */
   publishers: PublisherSet;
   /** Where each bar's signed windows come from. */
@@ -83,7 +89,8 @@ export async function loadMarkets(
           `${FEATURE_INTERVAL_MS} ms`,
       );
     }
-    loadArtifacts(m.artifacts, { modelPath: m.model }); // every file against its manifest, now, not mid-proof
+    // every file against its manifest, now, not mid-proof
+    const adaptiveRule = loadArtifacts(m.artifacts, { modelPath: m.model }).manifest.adaptive?.rule;
     const circuit = signedCircuit(m, where("artifacts"));
     const publishers = await publisherSetOf(m, where("publishers.set"));
     if (circuit.quorum !== publishers.quorum) {
@@ -100,6 +107,7 @@ export async function loadMarkets(
     }
     const commitment = await modelCommitment(model);
     await checkOnChainSet(chain, m, { model: commitment, publishers }, where("publishers.set"));
+    await checkAdaptive(chain, m, adaptiveRule !== undefined, where("artifacts"));
 
     const runtime: MarketRuntime = {
       id: m.id,
@@ -109,6 +117,7 @@ export async function loadMarkets(
       model,
       modelCommitment: commitment,
       mode: circuit.mode,
+      ...(adaptiveRule && { adaptiveRule }),
       publishers,
       windows: new PublisherWindows({
         market: m.id,
@@ -139,6 +148,28 @@ export async function loadMarkets(
     );
   }
   return markets;
+}
+
+/**
+ * The artifacts must match the market's kind on the oracle: adaptive artifacts (`zkrisk compile --adaptive`) for a
+ * market governance made adaptive (`setAdaptiveCalibration`), plain ones otherwise; the oracle would refuse every
+ * proof of the other kind.
+ */
+async function checkAdaptive(
+  chain: ChainView,
+  m: MarketConfig,
+  adaptive: boolean,
+  field: string,
+): Promise<void> {
+  const [num] = (await chain.oracle.adaptiveState(m.marketId)) as [bigint, bigint, bigint];
+  if ((num !== 0n) === adaptive) return;
+  throw new ConfigError(
+    adaptive
+      ? `${field}: ${m.artifacts} holds a circuit with the adaptive rule, but market ${m.id} is not adaptive on ` +
+          `the oracle (its proofs would be refused); use artifacts compiled without --adaptive`
+      : `${field}: market ${m.id} is adaptive on the oracle (num ${num}), but ${m.artifacts} holds a circuit ` +
+          "without the adaptive rule (its proofs would be refused); compile them with `zkrisk compile --adaptive`",
+  );
 }
 
 /** The artifacts' circuit.json, which must describe a signed-update circuit. */

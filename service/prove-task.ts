@@ -6,7 +6,11 @@
  */
 import type { WeightMode } from "../circuits/generate-circuit";
 import type { PublisherSet, SignedWindow } from "../publisher";
-import { SignedUpdateProver, type ProvedSignedUpdate } from "../prover/prove-signed-update";
+import {
+  SignedUpdateProver,
+  type AdaptivePriorState,
+  type ProvedSignedUpdate,
+} from "../prover/prove-signed-update";
 
 /** One proof to make. */
 export interface ProveTask {
@@ -24,6 +28,8 @@ export interface ProveTask {
   publishers: PublisherSet;
   /** The oracle's domain (decimal). */
   domain: string;
+  /** An adaptive market's prior as the oracle reported it just before this task (`readAdaptivePrior`). */
+  prior?: AdaptivePriorState;
 }
 
 const provers = new Map<string, SignedUpdateProver>();
@@ -47,6 +53,6 @@ function proverFor(task: ProveTask): SignedUpdateProver {
 export async function prove(task: ProveTask): Promise<ProvedSignedUpdate> {
   return proverFor(task).prove(
     { windows: task.windows, names: task.names, publishers: task.publishers, domain: BigInt(task.domain) },
-    { market: task.market },
+    { market: task.market, ...(task.prior && { prior: task.prior }) },
   );
 }

@@ -5,8 +5,10 @@
 import { existsSync, statSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { architectureFromJson, architectureMismatches } from "../circuits/architecture";
-import { CIRCUIT_INFO_FILE, type CircuitInfo } from "../circuits/compile-model";
+import { CIRCUIT_INFO_FILE, type AdaptiveCircuitInfo, type CircuitInfo } from "../circuits/compile-model";
 import { readJsonFile, sha256File, writeJsonAtomic } from "../core/io";
+import { JsonReader } from "../core/validate";
+import { parseAdaptiveRule } from "../models/calibrations";
 import { loadQuantizedModel } from "../models/quantized-model";
 import { SetupError } from "../core/errors";
 
@@ -112,6 +114,11 @@ export interface ArtifactManifest {
   files: Record<ArtifactKind, HashedFile>;
   /** The model file the circuit was generated from; path relative to the artifact directory. */
   model: { path: string; sha256: string };
+  /**
+   * A signed-update circuit with the adaptive calibration rule: the rule it proves and the calibrations file it
+   * came from (copied from circuit.json at setup; absent for every other circuit).
+   */
+  adaptive?: AdaptiveCircuitInfo;
 }
 
 /** What {@link writeManifest} needs; file paths absolute or relative to the current directory. */
@@ -124,12 +131,36 @@ export interface ManifestSpec {
   modelPath: string;
 }
 
+/** The adaptive rule the circuit.json of `dir` records (`zkrisk compile --adaptive`), if any. */
+export function circuitInfoAdaptive(dir: string): AdaptiveCircuitInfo | undefined {
+  const file = join(dir, CIRCUIT_INFO_FILE);
+  if (!existsSync(file)) return undefined;
+  const doc = readJsonFile(file, "SETUP_INVALID") as Record<string, unknown>;
+  return doc.adaptive === undefined ? undefined : parseAdaptiveEntry(doc.adaptive, file);
+}
+
+const setupError = (file: string, field: string, reason: string) =>
+  new SetupError(`${file}: ${field}: ${reason}`);
+
+/** An `adaptive` entry of circuit.json or of the manifest, checked (errors name the file and the field). */
+function parseAdaptiveEntry(value: unknown, file: string): AdaptiveCircuitInfo {
+  const r = new JsonReader(file, value, "adaptive", setupError).onlyKeys(["rule", "calibrations"]);
+  const c = r.at("calibrations").onlyKeys(["file", "sha256"]);
+  const sha256 = c.at("sha256").string();
+  if (!isSha(sha256)) c.at("sha256").error("expected 64 lowercase hex digits");
+  return {
+    rule: parseAdaptiveRule(r.at("rule"), 2 ** 32),
+    calibrations: { file: c.at("file").string(), sha256 },
+  };
+}
+
 function hashed(dir: string, file: string): HashedFile {
   return { path: relative(dir, resolve(file)), sha256: sha256File(file), bytes: statSync(file).size };
 }
 
 /**
  * Hash every file of `spec` and write `{dir}/artifacts.json` atomically. Write it last, after every file it names.
+ * The adaptive rule a circuit.json in `dir` records (`zkrisk compile --adaptive`) is recorded with it.
  * @param dir artifact directory
  * @returns the manifest written
  */
@@ -148,6 +179,8 @@ export function writeManifest(dir: string, spec: ManifestSpec): ArtifactManifest
     files,
     model: { path: relative(root, resolve(spec.modelPath)), sha256: sha256File(spec.modelPath) },
   };
+  const adaptive = circuitInfoAdaptive(root);
+  if (adaptive !== undefined) manifest.adaptive = adaptive;
   writeJsonAtomic(join(root, MANIFEST_FILE), manifest);
   return manifest;
 }
@@ -248,7 +281,17 @@ export function parseManifest(value: unknown, file: string): ArtifactManifest {
     path: field(m, "path", `${file}: model`, isStr, "a path"),
     sha256: field(m, "sha256", `${file}: model`, isSha, "a sha256 hex string"),
   };
-  return { version: MANIFEST_VERSION, circuit, setup, ptau, ceremony: { circuitHash, steps }, files, model };
+  const manifest: ArtifactManifest = {
+    version: MANIFEST_VERSION,
+    circuit,
+    setup,
+    ptau,
+    ceremony: { circuitHash, steps },
+    files,
+    model,
+  };
+  if (value.adaptive !== undefined) manifest.adaptive = parseAdaptiveEntry(value.adaptive, file);
+  return manifest;
 }
 
 /**
@@ -343,6 +386,25 @@ function checkOtherModel(root: string, modelPath: string, manifest: ArtifactMani
 }
 
 /**
+ * The circuit.json of a directory (when there is one) must record the adaptive rule the manifest records, or
+ * neither: a directory whose circuit.json was replaced after setup (another rule, or a plain circuit's) is refused.
+ */
+function checkAdaptiveRecord(root: string, manifest: ArtifactManifest, manifestFile: string): void {
+  if (!existsSync(join(root, CIRCUIT_INFO_FILE))) return;
+  const info = circuitInfoAdaptive(root);
+  const describe = (a: AdaptiveCircuitInfo | undefined) =>
+    a === undefined
+      ? "no adaptive rule"
+      : `the adaptive rule of ${a.calibrations.file} (${JSON.stringify(a.rule)})`;
+  if (JSON.stringify(info) !== JSON.stringify(manifest.adaptive)) {
+    throw new SetupError(
+      `${join(root, CIRCUIT_INFO_FILE)}: records ${describe(info)}, ${manifestFile} ${describe(manifest.adaptive)}; ` +
+        "the circuit.json belongs to another circuit (re-run `zkrisk compile` and `zkrisk setup`)",
+    );
+  }
+}
+
+/**
  * Read the manifest of an artifact directory and re-hash every file it names (r1cs, wasm, zkey, verification key,
  * Solidity verifier, model). Throws a {@link SetupError} naming the file and both hashes for the first mismatch.
  * A model file other than the recorded one is accepted only for a committed-weights circuit whose architecture
@@ -360,6 +422,7 @@ export function loadArtifacts(dir: string, options: LoadArtifactsOptions = {}): 
     string
   >;
   for (const k of ARTIFACT_KINDS) checkFileHash(paths[k], manifest.files[k].sha256, k, manifestFile);
+  checkAdaptiveRecord(root, manifest, manifestFile);
   const modelPath = resolve(options.modelPath ?? at(manifest.model.path));
   if (!existsSync(modelPath)) {
     throw new SetupError(

@@ -3,11 +3,14 @@
  * from the publishers' archives (`--publisher URL`) and window files (`--windows DIR`), the markets of signed
  * batches from batch files (`--windows DIR`), against the publisher set files given (`--publishers SET.json`).
  */
+import { existsSync } from "node:fs";
 import { isAddress } from "ethers";
 import { UsageError } from "../../core/errors";
 import { readJsonFile } from "../../core/io";
 import { loadCandles } from "../../candles/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
+import { loadCalibrations } from "../../models/calibrations";
+import { DEFAULT_CALIBRATIONS } from "../paths";
 import { loadArtifacts } from "../../setup/artifacts";
 import { BATCH_TRAILING_SIGNALS, UPDATE_SIGNALS } from "../../circuits/public-signals";
 import { auditOracle, type AuditOptions, type AuditReport, type AuditStatus } from "../../audit/audit";
@@ -26,6 +29,10 @@ export interface AuditFlags {
   oracle: string;
   /** Artifact directory of the signed-update circuit (`--signed-artifacts`): its proofs are verified again. */
   signedArtifacts?: string;
+  /** Artifact directory of the adaptive signed-update circuit (`--adaptive-artifacts`): rule and proofs. */
+  adaptiveArtifacts?: string;
+  /** Calibrations file whose `adaptive` block is the rule (`--calibrations`; without --adaptive-artifacts). */
+  calibrations?: string;
   /** Artifact directories of signed batch circuits, one per batch size (`--batch-artifacts`, repeatable). */
   batchArtifacts?: string[];
   model?: string;
@@ -71,6 +78,35 @@ function loadSignedVkey(dir: string | undefined): VerificationKey | undefined {
     );
   }
   return vkey;
+}
+
+/**
+ * The adaptive rule of `--adaptive-artifacts DIR` (its manifest's, with its verification key) or of
+ * `--calibrations FILE` (default: the shipped calibrations file).
+ */
+function loadAdaptiveRule(f: AuditFlags): AuditOptions["adaptive"] {
+  if (f.adaptiveArtifacts !== undefined) {
+    if (f.calibrations !== undefined) {
+      throw new UsageError(
+        "give --adaptive-artifacts or --calibrations, not both (the artifacts record the rule)",
+      );
+    }
+    const artifacts = loadArtifacts(f.adaptiveArtifacts);
+    if (artifacts.manifest.adaptive === undefined) {
+      throw new UsageError(
+        `--adaptive-artifacts: ${f.adaptiveArtifacts} holds a circuit without the adaptive rule (compile it with ` +
+          "`zkrisk compile --adaptive`)",
+      );
+    }
+    return {
+      rule: artifacts.manifest.adaptive.rule,
+      source: `${f.adaptiveArtifacts} (${artifacts.manifest.adaptive.calibrations.file})`,
+      vkey: readVkeyFile(artifacts.paths.vkey, "--adaptive-artifacts"),
+    };
+  }
+  const file = f.calibrations ?? DEFAULT_CALIBRATIONS;
+  if (!existsSync(file)) throw new UsageError(`--calibrations: ${file}: file not found`);
+  return { rule: loadCalibrations(file).adaptive, source: file };
 }
 
 /**
@@ -139,6 +175,7 @@ async function auditInputs(f: AuditFlags): Promise<Omit<AuditOptions, "provider"
     batchSources: directories,
     signedVkey: loadSignedVkey(f.signedArtifacts),
     batchVkeys: loadBatchVkeys(f.batchArtifacts ?? []),
+    adaptive: loadAdaptiveRule(f),
     publisherSets: await loadPublisherSets(f.publishers ?? []),
   };
 }
@@ -179,10 +216,22 @@ export function formatAudit(r: AuditReport): string {
   const checked = ["public signals"];
   checked.push(r.checks.model ? `model ${r.checks.model.path}` : "no model (--model)");
   checked.push(r.checks.data ? `candles ${r.checks.data.candles}` : "no candles (--data)");
+  if (r.updates.some((u) => u.kind === "adaptive")) {
+    checked.push(
+      r.checks.adaptiveRule === null
+        ? "adaptive state not replayed (no rule)"
+        : `adaptive state replayed with the rule of ${r.checks.adaptiveRule}`,
+    );
+    checked.push(
+      r.checks.adaptiveProof ? "adaptive proofs" : "adaptive proofs not re-verified (--adaptive-artifacts)",
+    );
+  }
   if (r.updates.some((u) => u.kind === "signed")) {
     checked.push(
       r.checks.signedProof ? "signed proofs" : "signed proofs not re-verified (--signed-artifacts)",
     );
+  }
+  if (r.updates.some((u) => u.kind === "signed" || u.kind === "adaptive")) {
     checked.push(
       r.checks.windows.length > 0
         ? `signed windows from ${r.checks.windows.join(", ")}`
@@ -220,7 +269,11 @@ export function formatAudit(r: AuditReport): string {
         ...r.updates.map((u) => [
           STATUS_LABEL[u.status],
           u.market,
-          u.kind === "batch" ? `batch[${u.batch?.index}]` : "single",
+          u.kind === "batch"
+            ? `batch[${u.batch?.index}]`
+            : u.kind === "adaptive"
+              ? `adaptive ${u.adaptive?.outcome}`
+              : "single",
           shortDate(u.dataTimestamp * 1000),
           String(u.block),
           String(u.maintenanceMarginBps),

@@ -2,15 +2,19 @@
  * `zkrisk compile`: generate and compile (circom 2.2, --O2) the signed-update circuit of a quantised model, or
  * with `--batch N` the signed batch circuit of N markets.
  */
-import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { basename, join } from "node:path";
 import {
   BUILD_SUBDIR,
   compileSignedBatchModel,
   compileSignedUpdateModel,
+  type AdaptiveCircuitInfo,
   type CircuitInfo,
 } from "../../circuits/compile-model";
 import type { WeightMode } from "../../circuits/generate-circuit";
 import { UsageError } from "../../core/errors";
+import { sha256File } from "../../core/io";
+import { loadCalibrations } from "../../models/calibrations";
 import { outDirOption, output, parseIntOption } from "../options";
 
 /** The options of `zkrisk compile`, as commander gives them (cli/register/circuit.ts). */
@@ -22,6 +26,10 @@ export interface CompileFlags {
   batch?: string;
   /** Signatures the signed circuit checks (the publisher set's quorum). */
   quorum?: string;
+  /** Compile the signed-update circuit with the adaptive calibration rule of `calibrations`. */
+  adaptive?: boolean;
+  /** The calibrations file whose `adaptive` block is the rule (default: models/calibrations.json). */
+  calibrations: string;
   json?: boolean;
 }
 
@@ -42,10 +50,26 @@ function parseMode(value: string): WeightMode {
   return value;
 }
 
+/** The rule of `--adaptive`: the `adaptive` block of `--calibrations`, read by its loader (which checks it). */
+function adaptiveOf(f: CompileFlags): AdaptiveCircuitInfo | undefined {
+  if (!f.adaptive) return undefined;
+  if (f.batch !== undefined) {
+    throw new UsageError(
+      "--adaptive: signed batches do not carry the adaptive state; compile without --batch",
+    );
+  }
+  if (!existsSync(f.calibrations)) throw new UsageError(`--calibrations: ${f.calibrations}: file not found`);
+  return {
+    rule: loadCalibrations(f.calibrations).adaptive,
+    calibrations: { file: basename(f.calibrations), sha256: sha256File(f.calibrations) },
+  };
+}
+
 /** Generate and compile the circuit into `--out`/build and write `--out`/circuit.json. */
 export async function runCompile(f: CompileFlags): Promise<CompileResult> {
   outDirOption("--out", f.out);
   const mode = parseMode(f.weights);
+  const adaptive = adaptiveOf(f);
   const quorum = () => parseIntOption("--quorum", f.quorum ?? "1", 1, 8);
   const circuit =
     f.batch !== undefined
@@ -56,7 +80,7 @@ export async function runCompile(f: CompileFlags): Promise<CompileResult> {
           parseIntOption("--batch", f.batch, 1, 32),
           quorum(),
         )
-      : await compileSignedUpdateModel(f.model, f.out, mode, quorum());
+      : await compileSignedUpdateModel(f.model, f.out, mode, quorum(), adaptive);
   return { model: f.model, out: f.out, mode, circuit };
 }
 
@@ -67,7 +91,7 @@ export function formatCompile(r: CompileResult): string {
     info.quorum === undefined
       ? ""
       : info.batchSize === undefined
-        ? `, signed update, quorum ${info.quorum}`
+        ? `, signed update${info.adaptive === undefined ? "" : " with the adaptive rule"}, quorum ${info.quorum}`
         : `, signed batch of ${info.batchSize} markets, quorum ${info.quorum}`;
   return (
     `compiled ${r.model} (${r.mode} weights${kind}) into ${join(r.out, BUILD_SUBDIR)}\n` +
@@ -75,7 +99,13 @@ export function formatCompile(r: CompileResult): string {
     `  wires          ${info.wires}\n` +
     `  public signals ${info.outputs + info.publicInputs}: ${info.publicSignals.join(", ")}\n` +
     `  private inputs ${info.privateInputs}\n` +
-    `  model commitment ${info.modelCommitment}\n`
+    `  model commitment ${info.modelCommitment}\n` +
+    (info.adaptive === undefined
+      ? ""
+      : `  adaptive rule  ${info.adaptive.calibrations.file} (sha256 ${info.adaptive.calibrations.sha256}): ` +
+        `down 2^-${info.adaptive.rule.downShiftStart} -> 2^-${info.adaptive.rule.downShift} every ` +
+        `${info.adaptive.rule.outcomesPerShift} outcomes, calibrationNum clamped to [${info.adaptive.rule.minNum}, ` +
+        `${info.adaptive.rule.maxNum}]\n`)
   );
 }
 

@@ -1,16 +1,26 @@
 /**
  * `zkrisk prove --window FILE [--window FILE ...]`: prove a signed update from k publishers' signed windows
  * with a signed-update artifact directory (`zkrisk compile --signed`, then `zkrisk setup`); with `--snarkjs DIR`,
- * also the proof, its public signals and the verification key as snarkjs's own files.
+ * also the proof, its public signals and the verification key as snarkjs's own files. With adaptive artifacts
+ * (`zkrisk compile --adaptive`) the update also steps the market's adaptive state, from the prior the oracle will
+ * check: read from `--oracle` on `--rpc` (`readAdaptivePrior`), or given as `--prior num,outcomes,mmS`.
  */
 import { join } from "node:path";
 import { UsageError } from "../../core/errors";
 import { writeJsonAtomic } from "../../core/io";
 import { marketIdOf } from "../../candles/market-id";
-import { SignedUpdateProver, type ProvedSignedUpdate } from "../../prover/prove-signed-update";
+import {
+  SignedUpdateProver,
+  type AdaptivePriorState,
+  type ProvedSignedUpdate,
+} from "../../prover/prove-signed-update";
 import { snarkjsProofFiles } from "../../prover/proof-file";
 import { makePublisherSet, readPublisherSet, readSignedWindow } from "../../publisher";
 import { readCircuitInfo } from "../../circuits/compile-model";
+import { ADAPTIVE_UPDATE_PACKING } from "../../circuits/statement";
+import { addressOption } from "../chain-options";
+import { readOnlyProvider } from "../../onchain/chain";
+import { oracleAt, readAdaptivePrior } from "../../onchain/oracle";
 
 /** The options `zkrisk prove` takes for a signed update. */
 export interface ProveSignedFlags {
@@ -22,6 +32,11 @@ export interface ProveSignedFlags {
   out: string;
   /** Also write DIR/proof.json, DIR/public.json and DIR/verification_key.json for `snarkjs groth16 verify`. */
   snarkjs?: string;
+  /** Adaptive artifacts: the oracle whose prior is read (unless `prior` is given), on `rpc`. */
+  oracle?: string;
+  rpc?: string;
+  /** Adaptive artifacts: `num,outcomes,mmS`. */
+  prior?: string;
   json?: boolean;
 }
 
@@ -38,6 +53,66 @@ export interface ProveSignedResult {
   parameters: ProvedSignedUpdate["parameters"];
   /** Wall-clock proving time, ms. */
   provingMs: number;
+  /** An adaptive update: the transition proved, and where its prior came from. */
+  adaptive?: ProvedSignedUpdate["adaptive"] & { priorFrom: "--prior" | "oracle" };
+}
+
+/** `--prior num,outcomes,mmS`: three decimal integers, each within the bits the packed update gives it. */
+export function parsePriorOption(value: string): AdaptivePriorState {
+  const P = ADAPTIVE_UPDATE_PACKING;
+  const parts = value.split(",").map((x) => x.trim());
+  const bad = (why: string) =>
+    new UsageError(`--prior: '${value}' ${why} (expected num,outcomes,mmS, e.g. 12549120,0,0)`);
+  if (parts.length !== 3) throw bad(`has ${parts.length} part(s)`);
+  const fields: [string, number][] = [
+    ["num", P.numBits],
+    ["outcomes", P.outcomesBits],
+    ["mmS", P.marginSBits],
+  ];
+  const [num, outcomes, marginS] = parts.map((part, i) => {
+    const [name, bits] = fields[i];
+    if (!/^\d+$/.test(part)) throw bad(`has ${name} '${part}', not a non-negative integer`);
+    const v = BigInt(part);
+    if (v >= 1n << BigInt(bits)) throw bad(`has ${name} ${part}, which does not fit its ${bits} bits`);
+    return v;
+  });
+  if (num === 0n) throw bad("has num 0, a plain market's (an adaptive market's num is at least 1)");
+  return { state: { num, outcomes: Number(outcomes) }, marginS };
+}
+
+/**
+ * The prior of an adaptive update of the window ending at `dataTimestamp`: `--prior`, else the oracle's
+ * (`--oracle` on `--rpc`); neither is a UsageError, as is an oracle that does not hold the market as adaptive.
+ */
+async function priorOf(
+  f: ProveSignedFlags,
+  marketId: bigint,
+  dataTimestamp: bigint,
+): Promise<{ prior: AdaptivePriorState; from: "--prior" | "oracle" }> {
+  if (f.prior !== undefined) return { prior: parsePriorOption(f.prior), from: "--prior" };
+  if (f.oracle === undefined) {
+    throw new UsageError(
+      `--prior: ${f.artifacts} holds a circuit with the adaptive rule, which proves from the market's prior: give ` +
+        "--oracle ADDR (with --rpc URL) to read it from the oracle, or --prior num,outcomes,mmS",
+    );
+  }
+  const oracleAddress = addressOption("--oracle", f.oracle);
+  const provider = await readOnlyProvider(f.rpc ?? "http://127.0.0.1:8545");
+  try {
+    const view = await readAdaptivePrior(oracleAt(oracleAddress, provider), marketId, dataTimestamp);
+    if (view.num === 0n) {
+      throw new UsageError(
+        `--oracle: market '${f.market}' is not adaptive on ${oracleAddress} (its adaptive num is 0): prove it ` +
+          "with artifacts compiled without --adaptive",
+      );
+    }
+    return {
+      prior: { state: { num: view.num, outcomes: view.outcomes }, marginS: view.marginS },
+      from: "oracle",
+    };
+  } finally {
+    provider.destroy();
+  }
 }
 
 /**
@@ -74,13 +149,25 @@ export async function runProveSigned(f: ProveSignedFlags, domain: bigint): Promi
         `${f.artifacts} checks ${info.quorum} signature(s)`,
     );
   }
+  if (info.adaptive === undefined && f.prior !== undefined) {
+    throw new UsageError(
+      `--prior: ${f.artifacts} holds a circuit without the adaptive rule, which takes no prior`,
+    );
+  }
+  const adaptive =
+    info.adaptive === undefined
+      ? undefined
+      : await priorOf(f, marketId, BigInt(windows[0].window.endTime / 1000));
   const prover = SignedUpdateProver.open(
     f.artifacts,
     { mode: info.mode, quorum: info.quorum },
     { modelPath: f.model },
   );
   try {
-    const update = await prover.prove({ windows, names: f.window, publishers, domain }, { market: f.market });
+    const update = await prover.prove(
+      { windows, names: f.window, publishers, domain },
+      { market: f.market, ...(adaptive && { prior: adaptive.prior }) },
+    );
     writeJsonAtomic(f.out, update);
     if (f.snarkjs !== undefined) {
       const files = { ...snarkjsProofFiles(update), "verification_key.json": prover.vkey };
@@ -93,15 +180,22 @@ export async function runProveSigned(f: ProveSignedFlags, domain: bigint): Promi
       bar: update.bar,
       parameters: update.parameters,
       provingMs: update.provingMs,
+      ...(update.adaptive && adaptive && { adaptive: { ...update.adaptive, priorFrom: adaptive.from } }),
     };
   } finally {
     await prover.close();
   }
 }
 
-/** The `--json` document of `zkrisk prove --window`: `{out, bar, parameters, provingMs}`. */
+/** The `--json` document of `zkrisk prove --window`: `{out, bar, parameters, provingMs}` and, adaptive, `adaptive`. */
 export function proveSignedJson(r: ProveSignedResult): unknown {
-  return { out: r.out, bar: r.bar, parameters: r.parameters, provingMs: r.provingMs };
+  return {
+    out: r.out,
+    bar: r.bar,
+    parameters: r.parameters,
+    provingMs: r.provingMs,
+    ...(r.adaptive && { adaptive: r.adaptive }),
+  };
 }
 
 /** The text output of `zkrisk prove --window`: one line, the bar's margins and the file written. */
@@ -109,6 +203,12 @@ export function formatProveSigned(r: ProveSignedResult): string {
   return (
     `proved ${r.market} bar ${r.bar} from ${r.signedWindows} signed window(s): ` +
     `MM ${r.parameters.maintenanceMarginBps} bps, IM ${r.parameters.initialMarginBps} bps ` +
-    `(${r.provingMs.toFixed(0)} ms); verified locally; wrote ${r.out}\n`
+    `(${r.provingMs.toFixed(0)} ms); verified locally; wrote ${r.out}\n` +
+    (r.adaptive === undefined
+      ? ""
+      : `  adaptive: prior (${r.adaptive.priorFrom}) num ${r.adaptive.prior.num}, outcomes ` +
+        `${r.adaptive.prior.outcomes}, MM of bar t-12 ${r.adaptive.prior.marginS} bps; outcome ` +
+        `${r.adaptive.outcome}; new num ${r.adaptive.next.num}, outcomes ${r.adaptive.next.outcomes}; ` +
+        `calibrationNum ${r.adaptive.calibrationNum}\n`)
   );
 }

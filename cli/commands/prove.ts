@@ -39,6 +39,10 @@ export interface ProveFlags {
   domain?: string;
   oracle?: string;
   chainId?: string;
+  /** JSON-RPC node of --oracle: adaptive artifacts read the market's prior there (unless --prior is given). */
+  rpc?: string;
+  /** Adaptive artifacts: the prior `num,outcomes,mmS` (instead of reading it from --oracle). */
+  prior?: string;
   out: string;
   snarkjs?: string;
   /** Signed window files (one per publisher): prove a signed update. */
@@ -65,6 +69,8 @@ export async function proveAction(f: ProveFlags): Promise<void> {
   if (f.batch !== undefined) {
     if (f.window !== undefined) throw new UsageError("give --window or --batch, not both");
     if (f.snarkjs !== undefined) throw new UsageError("--snarkjs is not available with --batch yet");
+    if (f.prior !== undefined)
+      throw new UsageError("--prior: signed batches do not carry the adaptive state");
     output(await runProveBatch({ ...f, batch: f.batch }, domain), f.json, formatProveBatch, proveBatchJson);
     return;
   }

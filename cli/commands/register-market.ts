@@ -1,12 +1,14 @@
 /**
  * `zkrisk register-market`: register a market on the oracle (governance) with its publisher set, the verifier of the
- * signed-update circuit, the model commitment it accepts, its guards and its guardian.
+ * signed-update circuit, the model commitment it accepts, its guards and its guardian; with `--adaptive`, then made
+ * adaptive (`setAdaptiveCalibration`) from the model file's calibration.
  */
 import { UsageError } from "../../core/errors";
 import { modelCommitment } from "../../circuits/commitments";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { marketIdOf } from "../../candles/market-id";
-import { oracleAt, registerMarket, type MarketLimits } from "../../onchain/oracle";
+import { oracleAt, registerMarket, setAdaptiveCalibration, type MarketLimits } from "../../onchain/oracle";
+import { STATE_EXTRA_BITS } from "../../models/adaptive";
 import { publisherSetCommitment, readPublisherSet } from "../../publisher";
 import { output, parseIntOption } from "../options";
 import { addressOption, withChain } from "../chain-options";
@@ -33,6 +35,8 @@ export interface RegisterMarketFlags extends LimitFlags {
   guardian?: string;
   /** Publisher set file of the market (`zkrisk publisher set`). */
   publishers: string;
+  /** Make the market adaptive with the initial num of `--model` (its calibrationNum * 2^8). */
+  adaptive?: boolean;
   rpc: string;
   key: string;
   json?: boolean;
@@ -56,6 +60,8 @@ export interface RegisterMarketResult {
   statementKey: string;
   limits: MarketLimits;
   txHash: string;
+  /** With `--adaptive`: the initial num set (decimal) and its transaction. */
+  adaptive?: { num: string; txHash: string };
 }
 
 function limitsOf(f: LimitFlags): MarketLimits {
@@ -82,13 +88,22 @@ export async function runRegisterMarket(f: RegisterMarketFlags): Promise<Registe
   if (f.commitment !== undefined && !/^\d+$/.test(f.commitment)) {
     throw new UsageError(`--commitment: '${f.commitment}' is not a decimal integer`);
   }
-  const commitment = f.model ? await modelCommitment(loadQuantizedModel(f.model)) : BigInt(f.commitment!);
+  if (f.adaptive && f.model === undefined) {
+    throw new UsageError(
+      "--adaptive needs --model: the initial num is the model file's calibrationNum * 2^8",
+    );
+  }
+  const model = f.model === undefined ? undefined : loadQuantizedModel(f.model);
+  const commitment = model ? await modelCommitment(model) : BigInt(f.commitment!);
+  const initialNum =
+    f.adaptive && model ? BigInt(model.policy.calibrationNum) << BigInt(STATE_EXTRA_BITS) : undefined;
   const limits = limitsOf(f);
   const marketId = marketIdOf(f.market);
   const set = await readPublisherSet(f.publishers);
   const publisherSet = await publisherSetCommitment(set);
-  const { receipt, publishers } = await withChain(f.rpc, f.key, async (chain) =>
-    registerMarket(oracleAt(addressOption("--oracle", f.oracle), chain.signer), marketId, {
+  const { receipt, publishers, adaptive } = await withChain(f.rpc, f.key, async (chain) => {
+    const oracle = oracleAt(addressOption("--oracle", f.oracle), chain.signer);
+    const registered = await registerMarket(oracle, marketId, {
       publishers: {
         verifier: addressOption("--verifier", f.verifier),
         modelCommitment: commitment,
@@ -97,8 +112,11 @@ export async function runRegisterMarket(f: RegisterMarketFlags): Promise<Registe
       },
       guardian: f.guardian ? addressOption("--guardian", f.guardian) : await chain.signer.getAddress(),
       limits,
-    }),
-  );
+    });
+    if (initialNum === undefined) return { ...registered, adaptive: undefined };
+    const made = await setAdaptiveCalibration(oracle, marketId, initialNum);
+    return { ...registered, adaptive: { num: initialNum.toString(), txHash: made.hash } };
+  });
   return {
     market: f.market,
     oracle: f.oracle,
@@ -109,6 +127,7 @@ export async function runRegisterMarket(f: RegisterMarketFlags): Promise<Registe
     statementKey: publishers.statementKey.toString(),
     limits,
     txHash: receipt.hash,
+    ...(adaptive && { adaptive }),
   };
 }
 
@@ -122,6 +141,7 @@ export function registerMarketJson(r: RegisterMarketResult): unknown {
     statementKey: r.statementKey,
     limits: r.limits,
     txHash: r.txHash,
+    ...(r.adaptive && { adaptive: r.adaptive }),
   };
 }
 
@@ -129,7 +149,10 @@ export function registerMarketJson(r: RegisterMarketResult): unknown {
 export function formatRegisterMarket(r: RegisterMarketResult): string {
   return (
     `registered ${r.market} (id ${r.marketId}) on ${r.oracle}: publisher set ${r.publisherSet} (quorum ` +
-    `${r.quorum}), statement key ${r.statementKey}; tx ${r.txHash}\n`
+    `${r.quorum}), statement key ${r.statementKey}; tx ${r.txHash}\n` +
+    (r.adaptive === undefined
+      ? ""
+      : `made adaptive from num ${r.adaptive.num} (the model's calibration); tx ${r.adaptive.txHash}\n`)
   );
 }
 

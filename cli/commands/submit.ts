@@ -2,7 +2,8 @@
  * `zkrisk submit`: a signed update's proof file (`zkrisk prove --window`) sent with `submitSignedUpdate`, or a
  * signed batch's (`zkrisk prove --batch`) with `submitSignedBatch`, by the file's format.
  */
-import { oracleAt, submitSignedBatch, submitSignedUpdate } from "../../onchain/oracle";
+import { OracleError, oracleAt, submitSignedBatch, submitSignedUpdate } from "../../onchain/oracle";
+import { ADAPTIVE_UPDATE_PACKING } from "../../circuits/statement";
 import { readAnySignedProofFile } from "../../prover/signed-batch-proof-file";
 import { output } from "../options";
 import { addressOption, withChain } from "../chain-options";
@@ -25,6 +26,37 @@ export interface SubmitResult {
   gasUsed: string;
 }
 
+/** A packed adaptive prior (`packAdaptivePrior`) as `num N, outcomes O, MM_s M`. */
+function describePrior(packed: bigint): string {
+  const P = ADAPTIVE_UPDATE_PACKING;
+  const at = (shift: number, bits: number) =>
+    (packed >> BigInt(shift - P.numShift)) & ((1n << BigInt(bits)) - 1n);
+  return (
+    `num ${at(P.numShift, P.numBits)}, outcomes ${at(P.outcomesShift, P.outcomesBits)}, ` +
+    `MM_s ${at(P.marginSShift, P.marginSBits)}`
+  );
+}
+
+/**
+ * An adaptive update refused for its prior (`OracleAdaptiveStateMismatch(market, expected, proven)`) says what
+ * to do: the proof started from another state than the oracle's now, so it must be proved again.
+ */
+function explainRefusal(err: unknown): unknown {
+  if (!(err instanceof OracleError) || err.reason !== "OracleAdaptiveStateMismatch") return err;
+  const m = /OracleAdaptiveStateMismatch\((\d+), (\d+), (\d+)\)/.exec(err.message);
+  const detail =
+    m === null
+      ? ""
+      : ` (the oracle's prior: ${describePrior(BigInt(m[2]))}; the proof's: ${describePrior(BigInt(m[3]))})`;
+  return new OracleError(
+    err.reason,
+    `${err.message}: the proof's adaptive prior is stale or wrong${detail}. The oracle builds the prior from ` +
+      "its state when the update arrives (another update accepted since the proof, or a wrong --prior); prove " +
+      "the bar again from the oracle's current prior (`zkrisk prove --oracle ADDR --rpc URL ...`) and submit " +
+      "the new proof file",
+  );
+}
+
 /** Submit the proof file to the oracle; it is read strictly before anything is sent. A refusal throws. */
 export async function runSubmit(f: SubmitFlags): Promise<SubmitResult> {
   const file = readAnySignedProofFile(f.proof);
@@ -33,6 +65,8 @@ export async function runSubmit(f: SubmitFlags): Promise<SubmitResult> {
     return "batch" in file
       ? submitSignedBatch(oracle, file.batch)
       : submitSignedUpdate(oracle, BigInt(file.update.parameters.marketId), file.update.calldata);
+  }).catch((err: unknown) => {
+    throw explainRefusal(err);
   });
   return { txHash: receipt.hash, block: receipt.blockNumber, gasUsed: receipt.gasUsed.toString() };
 }

@@ -38,7 +38,7 @@ export async function runVerify(f: VerifyFlags): Promise<VerifyResult> {
   const problems =
     "batch" in file
       ? await checkSignedBatchProofFile(file.batch, { model, vkey })
-      : await checkSignedProofFile(file.update, { model, vkey });
+      : await checkSignedProofFile(file.update, { model, vkey, rule: artifacts.manifest.adaptive?.rule });
   return { proof: f.proof, ok: problems.length === 0, problems };
 }
 

@@ -17,7 +17,8 @@ export function registerAudit(program: Command): void {
       "audit every update a RiskOracle accepted (read only, no key): signed updates from the publishers' windows " +
         "(--publisher, --windows) and the markets of signed batches from batch files (--windows), against the " +
         "publisher sets in force (--publishers): digest, signatures, the call's public signals, features, " +
-        "margins with --model and, with --data, the signed candles against independent ones",
+        "margins with --model and, with --data, the signed candles against independent ones; adaptive markets' " +
+        "state replayed with the adaptive rule",
     )
     .requiredOption("--rpc <url>", "JSON-RPC endpoint of the chain (http or https)")
     .requiredOption("--oracle <address>", "address of the RiskOracle")
@@ -31,6 +32,16 @@ export function registerAudit(program: Command): void {
       "artifact directory of a signed batch circuit, to verify the proofs of batches of its size again " +
         "(repeatable, one per batch size; optional as --signed-artifacts)",
       repeat,
+    )
+    .option(
+      "--adaptive-artifacts <dir>",
+      "artifact directory of the adaptive signed-update circuit (`zkrisk compile --adaptive`): adaptive markets' " +
+        "updates are replayed with the rule its manifest records and their proofs verified again",
+    )
+    .option(
+      "--calibrations <file>",
+      "calibrations file whose `adaptive` block is the rule adaptive markets run (without --adaptive-artifacts; " +
+        "default: the shipped models/calibrations.json)",
     )
     .option("--model <file>", "quantised model in force, to recompute the margins from the signed candles")
     .option(

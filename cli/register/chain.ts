@@ -16,7 +16,8 @@ const registerMarket = lazyModule<typeof import("../commands/register-market")>(
 );
 const submit = lazyModule<typeof import("../commands/submit")>(join(__dirname, "../commands/submit.ts"));
 
-const DEFAULT_RPC = "http://127.0.0.1:8545";
+/** The JSON-RPC node of the chain options when `--rpc` is not given. */
+export const DEFAULT_RPC = "http://127.0.0.1:8545";
 const KEY_HELP = "signing key: 0x-hex or env:NAME (default env:ZKRISK_PRIVATE_KEY); never printed";
 
 /** Register `zkrisk deploy`, `zkrisk register-market` and `zkrisk submit`. */
@@ -54,6 +55,11 @@ export function registerChainCommands(program: Command): void {
     .option("--model <file>", "quantised model whose commitment the market accepts")
     .option("--commitment <n>", "model commitment (instead of --model)")
     .option("--guardian <address>", "account that may pause the market (default: the sender)")
+    .option(
+      "--adaptive",
+      "then make the market adaptive (setAdaptiveCalibration) from --model's calibration: its updates need " +
+        "artifacts of `zkrisk compile --adaptive`",
+    )
     .option("--min-mm <bps>", "lowest maintenance margin", String(DEFAULT_LIMITS.minMaintenanceMarginBps))
     .option("--max-mm <bps>", "highest maintenance margin", String(DEFAULT_LIMITS.maxMaintenanceMarginBps))
     .option("--min-im <bps>", "lowest initial margin", String(DEFAULT_LIMITS.minInitialMarginBps))

@@ -5,7 +5,7 @@
 import type { Command } from "commander";
 import { join } from "node:path";
 import { lazyModule } from "../lazy";
-import { DEFAULT_MODEL } from "../paths";
+import { DEFAULT_CALIBRATIONS, DEFAULT_MODEL } from "../paths";
 import type { CompileFlags } from "../commands/compile";
 import type { ContributeFlags } from "../commands/contribute";
 import type { SetupFlags } from "../commands/setup";
@@ -37,6 +37,16 @@ export function registerCircuitCommands(program: Command): void {
         "model -> policy, in one proof",
     )
     .option("--quorum <k>", "signatures the circuit checks (the publisher set's quorum)", "1")
+    .option(
+      "--adaptive",
+      "the signed-update circuit with the adaptive calibration rule: each proof also steps the market's state " +
+        "held by the oracle (for markets made adaptive with setAdaptiveCalibration)",
+    )
+    .option(
+      "--calibrations <file>",
+      "calibrations file whose `adaptive` block is the rule (with --adaptive)",
+      DEFAULT_CALIBRATIONS,
+    )
     .option("--json", "print the result as one JSON object")
     .action(async (f: CompileFlags) => (await compile()).compileAction(f));
 

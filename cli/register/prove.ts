@@ -5,6 +5,7 @@ import type { Command } from "commander";
 import { join } from "node:path";
 import { lazyModule } from "../lazy";
 import { DEFAULT_MODEL } from "../paths";
+import { DEFAULT_RPC } from "./chain";
 import type { ProveFlags } from "../commands/prove";
 import type { VerifyFlags } from "../commands/verify";
 
@@ -50,8 +51,22 @@ export function registerProveCommands(program: Command): void {
       "--domain <n>",
       "domain value binding the proof to one chain and oracle (or give --oracle and --chain-id)",
     )
-    .option("--oracle <address>", "oracle the proof is for (with --chain-id: computes the domain)")
+    .option(
+      "--oracle <address>",
+      "oracle the proof is for (with --chain-id: computes the domain); with adaptive artifacts, the market's " +
+        "prior is read from it (--rpc) unless --prior is given",
+    )
     .option("--chain-id <n>", "chain id of --oracle")
+    .option(
+      "--rpc <url>",
+      "JSON-RPC node of --oracle (adaptive artifacts: reads the market's prior)",
+      DEFAULT_RPC,
+    )
+    .option(
+      "--prior <num,outcomes,mmS>",
+      "adaptive artifacts (`zkrisk compile --adaptive`): the market's state (num at calibrationNum * 2^8, " +
+        "outcomes) and bar t - 12's accepted MM in bps (0: none), as the oracle's adaptivePrior reports them",
+    )
     .requiredOption("--out <file>", "proof file to write")
     .option(
       "--snarkjs <dir>",

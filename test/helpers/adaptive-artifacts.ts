@@ -2,12 +2,18 @@
  * Artifacts of the REAL signed-update circuit with the adaptive rule (circuits/generate-update-circuit.ts,
  * `adaptive`), quorum 1, constant weights of the shipped model, for the tests: compiled and set up with the direct
  * development setup (INSECURE keys) once per generated source, cached under `.zkrisk-cache/demo` like the stand-in
- * (test/helpers/signed-update-stand-in.ts). The CLI's `compile` does not make adaptive circuits yet.
+ * (test/helpers/signed-update-stand-in.ts). `compiledAdaptiveArtifacts` is the same circuit as `zkrisk compile
+ * --adaptive` makes it, with circuit.json and the rule in its manifest.
  */
+import { basename } from "node:path";
 import { sourceArtifacts } from "./source-artifacts";
+import { compileSignedUpdateModel } from "../../circuits/compile-model";
+import { sha256File } from "../../core/io";
+import { loadCalibrations } from "../../models/calibrations";
+import { loadQuantizedModel, type QuantizedModel } from "../../models/quantized-model";
+import { cachedArtifacts } from "../../setup/cached-artifacts";
 import { generateUpdateCircuit } from "../../circuits/generate-update-circuit";
 import type { AdaptiveRule } from "../../models/adaptive";
-import type { QuantizedModel } from "../../models/quantized-model";
 import { silentLog, type SetupLog } from "../../setup";
 
 /** Name of the adaptive circuit (the stem of its artifact files). */
@@ -21,4 +27,33 @@ export async function adaptiveArtifacts(
 ): Promise<string> {
   const { source } = await generateUpdateCircuit(model, "constant", 1, undefined, { adaptive: rule });
   return sourceArtifacts(source, ADAPTIVE_NAME, "signed-adaptive-k1-constant", log);
+}
+
+/**
+ * The same circuit compiled as `zkrisk compile --adaptive --weights constant` does it (circuits/compile-model.ts,
+ * so circuit.json and the manifest record the rule of `calibrationsPath`), set up with the direct development
+ * setup once and cached like the demo's artifacts: the directory `SignedUpdateProver` and the CLI take.
+ */
+export async function compiledAdaptiveArtifacts(
+  modelPath: string,
+  calibrationsPath: string,
+  log: SetupLog = silentLog,
+): Promise<string> {
+  const rule = loadCalibrations(calibrationsPath).adaptive;
+  const model = loadQuantizedModel(modelPath);
+  const { source } = await generateUpdateCircuit(model, "constant", 1, undefined, { adaptive: rule });
+  const adaptive = {
+    rule,
+    calibrations: { file: basename(calibrationsPath), sha256: sha256File(calibrationsPath) },
+  };
+  const r = await cachedArtifacts(
+    { model: modelPath, log },
+    {
+      source,
+      suffix: "signed-adaptive-k1-constant-compiled",
+      what: "the signed-update circuit with the adaptive rule (constant weights, quorum 1)",
+      compile: (dir) => compileSignedUpdateModel(modelPath, dir, "constant", 1, adaptive),
+    },
+  );
+  return r.dir;
 }
