@@ -40,7 +40,7 @@ const FAST_SUITES = [
   "test/layout.test.ts",
   "test/models/adaptive.test.ts",
   "test/models/backtest.test.ts",
-  "test/models/calibrations.test.ts",
+  "test/models/market-calibrations.test.ts",
   "test/models/coverage.test.ts",
   "test/models/features.test.ts",
   "test/models/fixed-point.test.ts",

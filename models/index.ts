@@ -13,7 +13,7 @@ export * from "./integer-engine";
 export * from "./predict";
 export * from "./kupiec";
 export * from "./coverage";
-export * from "./calibrations";
+export * from "./market-calibrations";
 export * from "./market-model";
 export * from "./adaptive";
 export * from "./baselines";

@@ -9,7 +9,7 @@
  */
 import { sha256File } from "../core/io";
 import { ModelError } from "../core/errors";
-import { calibrationFor, loadCalibrations, type Calibrations } from "./calibrations";
+import { calibrationFor, loadCalibrations, type Calibrations } from "./market-calibrations";
 import { analyseIntervals } from "./intervals";
 import { loadQuantizedModel, type QuantizedModel } from "./quantized-model";
 

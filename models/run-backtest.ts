@@ -15,7 +15,7 @@ import {
   type MarginSeries,
 } from "./backtest";
 import { acceptancePattern, runAdaptive, type AdaptiveRule } from "./adaptive";
-import { integerOutputs } from "./calibrations";
+import { integerOutputs } from "./market-calibrations";
 import {
   chi2Sf1,
   chi2Sf2,

@@ -28,7 +28,7 @@ import {
   type ScaleRule,
 } from "../models/adaptive";
 import { evaluateBacktest, type BacktestModelResult } from "../models/backtest";
-import { fitNum, integerOutputs, loadCalibrations } from "../models/calibrations";
+import { fitNum, integerOutputs, loadCalibrations } from "../models/market-calibrations";
 import { sha256File } from "../core/io";
 import { loadCandles } from "../candles/load-data";
 import { loadQuantizedModel, type QuantizedModel } from "../models/quantized-model";

@@ -8,7 +8,7 @@ import { architectureFromJson, architectureMismatches } from "../circuits/archit
 import { CIRCUIT_INFO_FILE, type AdaptiveCircuitInfo, type CircuitInfo } from "../circuits/compile-model";
 import { readJsonFile, sha256File, writeJsonAtomic } from "../core/io";
 import { JsonReader } from "../core/validate";
-import { parseAdaptiveRule } from "../models/calibrations";
+import { parseAdaptiveRule } from "../models/market-calibrations";
 import { loadQuantizedModel } from "../models/quantized-model";
 import { SetupError } from "../core/errors";
 

@@ -6,7 +6,12 @@
 import { basename } from "node:path";
 import { writeFileAtomic } from "../../core/atomic-file";
 import { collectSeries, reportHtml, seriesCsv, type MarketSeries } from "../../models/backtest-output";
-import { calibrationFor, loadCalibrations, marketOfFile, type Calibrations } from "../../models/calibrations";
+import {
+  calibrationFor,
+  loadCalibrations,
+  marketOfFile,
+  type Calibrations,
+} from "../../models/market-calibrations";
 import { UsageError } from "../../core/errors";
 import { sha256File } from "../../core/io";
 import { loadCandles } from "../../candles/load-data";

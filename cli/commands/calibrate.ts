@@ -1,4 +1,4 @@
-/** `zkrisk calibrate`: per-market calibrations of the quantised model (models/calibrations.ts), and the rules. */
+/** `zkrisk calibrate`: per-market calibrations of the quantised model (models/market-calibrations.ts), and the rules. */
 import { basename } from "node:path";
 import { balancedUpNum } from "../../models/adaptive";
 import {
@@ -9,7 +9,7 @@ import {
   parseCalibrations,
   type Calibrations,
   type MarketCalibration,
-} from "../../models/calibrations";
+} from "../../models/market-calibrations";
 import { UsageError } from "../../core/errors";
 import { sha256File, writeJsonAtomic } from "../../core/io";
 import { loadCandles } from "../../candles/load-data";

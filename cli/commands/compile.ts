@@ -14,7 +14,7 @@ import {
 import type { WeightMode } from "../../circuits/generate-circuit";
 import { UsageError } from "../../core/errors";
 import { sha256File } from "../../core/io";
-import { loadCalibrations } from "../../models/calibrations";
+import { loadCalibrations } from "../../models/market-calibrations";
 import { outDirOption, output, parseIntOption } from "../options";
 
 /** The options of `zkrisk compile`, as commander gives them (cli/register/circuit.ts). */

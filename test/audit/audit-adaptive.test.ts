@@ -13,7 +13,7 @@ import { adaptiveDigestSignal, packAdaptiveUpdate, unpackAdaptiveUpdate } from "
 import { windowFeatures } from "../../features/window-features";
 import { WINDOW_BARS } from "../../candles/window";
 import { adaptiveUpdate, stateToNum, windowOutcome, type AdaptiveState } from "../../models/adaptive";
-import { loadCalibrations } from "../../models/calibrations";
+import { loadCalibrations } from "../../models/market-calibrations";
 import { inferInteger, integerPolicy } from "../../models/integer-engine";
 import { loadCandles } from "../../candles/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";

@@ -16,7 +16,7 @@ import { adaptiveDigestSignal, packAdaptivePrior, unpackAdaptiveUpdate } from ".
 import { loadCircuit, type TestCircuit } from "../helpers/circuits";
 import { WINDOW_BARS } from "../../candles/window";
 import { initialState, stateToNum, type AdaptiveRule, type AdaptiveState } from "../../models/adaptive";
-import { loadCalibrations } from "../../models/calibrations";
+import { loadCalibrations } from "../../models/market-calibrations";
 import { loadCandles } from "../../candles/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { TARGET_HORIZON_BARS } from "../../models/target";

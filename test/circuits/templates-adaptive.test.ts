@@ -27,7 +27,7 @@ import {
   type AdaptiveRule,
   type AdaptiveState,
 } from "../../models/adaptive";
-import { loadCalibrations } from "../../models/calibrations";
+import { loadCalibrations } from "../../models/market-calibrations";
 import { loadCandles } from "../../candles/load-data";
 import { TARGET_HORIZON_BARS as H } from "../../models/target";
 

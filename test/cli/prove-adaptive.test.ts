@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadCalibrations } from "../../models/calibrations";
+import { loadCalibrations } from "../../models/market-calibrations";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { adaptiveUpdate, stateToNum, windowOutcome } from "../../models/adaptive";
 import { rpcChain, type Chain } from "../../onchain/chain";

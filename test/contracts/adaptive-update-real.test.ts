@@ -17,7 +17,7 @@ import { WINDOW_BARS } from "../../candles/window";
 import { modelCommitment as commitModel } from "../../circuits/commitments";
 import { unpackAdaptiveUpdate } from "../../circuits/statement";
 import { initialState, type AdaptiveRule, type AdaptiveState } from "../../models/adaptive";
-import { loadCalibrations } from "../../models/calibrations";
+import { loadCalibrations } from "../../models/market-calibrations";
 import { loadCandles } from "../../candles/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { verifierCallGas } from "../../bench/signed-update-gas";

@@ -19,7 +19,7 @@ import { modelCommitment as commitModel } from "../../circuits/commitments";
 import { digestSignal, UPDATE_SIGNALS } from "../../circuits/public-signals";
 import { statementKey } from "../../circuits/statement";
 import { WINDOW_BARS } from "../../candles/window";
-import { loadCalibrations } from "../../models/calibrations";
+import { loadCalibrations } from "../../models/market-calibrations";
 import { sha256File, writeJsonAtomic } from "../../core/io";
 import { loadCandles } from "../../candles/load-data";
 import { marketModel, withCalibration } from "../../models/market-model";

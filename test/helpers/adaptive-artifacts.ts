@@ -9,7 +9,7 @@ import { basename } from "node:path";
 import { sourceArtifacts } from "./source-artifacts";
 import { compileSignedUpdateModel } from "../../circuits/compile-model";
 import { sha256File } from "../../core/io";
-import { loadCalibrations } from "../../models/calibrations";
+import { loadCalibrations } from "../../models/market-calibrations";
 import { loadQuantizedModel, type QuantizedModel } from "../../models/quantized-model";
 import { cachedArtifacts } from "../../setup/cached-artifacts";
 import { generateUpdateCircuit } from "../../circuits/generate-update-circuit";

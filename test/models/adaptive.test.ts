@@ -17,7 +17,7 @@ import { buildWindow, integerCandlesOf } from "../../candles";
 import { WINDOW_BARS } from "../../candles/window";
 import { integerPolicy } from "../../models/integer-engine";
 import { evaluateBacktest } from "../../models/backtest";
-import { integerOutputs, loadCalibrations } from "../../models/calibrations";
+import { integerOutputs, loadCalibrations } from "../../models/market-calibrations";
 import { loadCandles } from "../../candles/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { runBacktest } from "../../models/run-backtest";

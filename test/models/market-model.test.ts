@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { architectureMismatches, architectureOf } from "../../circuits/architecture";
 import { modelCommitment } from "../../circuits/commitments";
-import { loadCalibrations } from "../../models/calibrations";
+import { loadCalibrations } from "../../models/market-calibrations";
 import { inferInteger } from "../../models/integer-engine";
 import { sha256File } from "../../core/io";
 import { loadMarketModel, marketModel, withCalibration } from "../../models/market-model";

@@ -14,7 +14,7 @@ import { buildWindow, integerCandlesOf } from "../../candles";
 import { loadCandles } from "../../candles/load-data";
 import { WINDOW_BARS } from "../../candles/window";
 import { adaptiveUpdate, stateToNum, windowOutcome } from "../../models/adaptive";
-import { loadCalibrations } from "../../models/calibrations";
+import { loadCalibrations } from "../../models/market-calibrations";
 import { inferInteger, integerPolicy } from "../../models/integer-engine";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { windowFeatures } from "../../features/window-features";

@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { balancedUpNum, STATE_EXTRA_BITS, type AdaptiveRule } from "../../models/adaptive";
-import { loadCalibrations } from "../../models/calibrations";
+import { loadCalibrations } from "../../models/market-calibrations";
 import {
   familyRule,
   formatSweep,

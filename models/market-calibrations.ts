@@ -7,6 +7,9 @@
  * sha256; readers reject another format, unknown keys, a model mismatch, and out-of-range numbers.
  * Format /2 changed the `adaptive` block to the annealed rule (downShiftStart, downShift, outcomesPerShift,
  * upNums, upShift, minNum, maxNum); /1 had one fixed step (downShift, upNum, upShift, minNum, maxNum).
+ *
+ * Not named calibrations.ts: beside calibrations.json, a `require` that tries `.json` before `.ts` (ts-node, which
+ * Hardhat registers) would load the data file instead of this module.
  */
 import { basename } from "node:path";
 import { buildDataset, type Dataset } from "./dataset";

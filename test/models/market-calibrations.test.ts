@@ -12,7 +12,7 @@ import {
   marketOfFile,
   mmWithNum,
   parseCalibrations,
-} from "../../models/calibrations";
+} from "../../models/market-calibrations";
 import { sha256File } from "../../core/io";
 import { loadQuantizedModel } from "../../models/quantized-model";
 
