@@ -19,8 +19,8 @@ import { windowDigest } from "../candles/digest";
 import type { Window } from "../candles/window";
 import { adaptiveDigestSignal, unpackAdaptiveUpdate } from "../circuits/statement";
 import { windowFeatures } from "../features/window-features";
-import { adaptiveUpdate, stateToNum, windowOutcome, type AdaptiveRule } from "../models/adaptive";
-import { inferInteger, integerPolicy } from "../models/integer-engine";
+import { adaptiveWindowUpdate, type AdaptiveRule } from "../models/adaptive";
+import { inferInteger } from "../models/integer-engine";
 import type { QuantizedModel } from "../models/quantized-model";
 import { TARGET_HORIZON_BARS } from "../models/target";
 
@@ -87,20 +87,26 @@ export async function auditAdaptiveUpdates(
       if (adaptiveDigestSignal(await windowDigest(w)) !== u.digest) {
         reasons.push("the window's digest is not the one the update carries");
       }
-      outcome = windowOutcome(w.bars, u.marginS);
-      const after = adaptiveUpdate({ num: u.before.num, outcomes: Number(u.before.outcomes) }, outcome, rule);
+      const y = inferInteger(model, windowFeatures(w)).output;
+      const step = adaptiveWindowUpdate(
+        model.policy,
+        y,
+        w.bars,
+        { state: { num: u.before.num, outcomes: Number(u.before.outcomes) }, marginS: u.marginS },
+        rule,
+      );
+      outcome = step.outcome;
+      const { after, margins: p } = step;
       if (after.num !== u.after.num || BigInt(after.outcomes) !== u.after.outcomes) {
         reasons.push(
           `the proven state (num ${u.after.num}, outcomes ${u.after.outcomes}) is not the rule's step from the prior ` +
             `(num ${after.num}, outcomes ${after.outcomes}; outcome ${outcome === null ? "none" : outcome ? "breach" : "covered"})`,
         );
       }
-      const y = inferInteger(model, windowFeatures(w)).output;
-      const p = integerPolicy({ ...model.policy, calibrationNum: Number(stateToNum(after.num)) }, y);
       if (p.maintenanceMarginBps !== u.mm || p.initialMarginBps !== u.im) {
         reasons.push(
           `margins MM ${u.mm} IM ${u.im} are not the engine's MM ${p.maintenanceMarginBps} IM ${p.initialMarginBps} ` +
-            `at calibrationNum ${stateToNum(after.num)}`,
+            `at calibrationNum ${step.calibrationNum}`,
         );
       }
       out.push({

@@ -830,23 +830,9 @@ async function replayAdaptive(
     const f = found.get(log);
     if (f === undefined) return;
     const u = updates[f.at];
-    const facts: Omit<AuditedUpdate, "status" | "ok" | "reasons" | "missing"> = {
-      marketId: u.marketId,
-      market: u.market,
-      dataTimestamp: u.dataTimestamp,
-      dataTimestampIso: u.dataTimestampIso,
-      block: u.block,
-      blockTimestamp: u.blockTimestamp,
-      txHash: u.txHash,
-      logIndex: u.logIndex,
-      submitter: u.submitter,
-      maintenanceMarginBps: u.maintenanceMarginBps,
-      initialMarginBps: u.initialMarginBps,
-      kind: u.kind,
-      ...(u.signed && { signed: u.signed }),
-    };
+    // verdict replaces the entry's status, ok, reasons and missing
     updates[f.at] = verdict(
-      { ...facts, adaptive: { ...(u.adaptive as AdaptiveUpdateDetail), ...patch } },
+      { ...u, adaptive: { ...(u.adaptive as AdaptiveUpdateDetail), ...patch } },
       [...f.flags, ...flags],
       [...f.gaps, ...gaps],
     );

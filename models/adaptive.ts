@@ -161,6 +161,35 @@ export function adaptiveUpdate(
 }
 
 /**
+ * One accepted adaptive update as its signed window sees it, what the signed-update circuit proves and the oracle
+ * stores: bar s's outcome (`windowOutcome`), the state after it (`adaptiveUpdate`), that state's calibrationNum,
+ * and the policy's margins at it on the network output `y`. The prover's input, its check of a proof, the prover
+ * service's precheck and the audit's replay all take it from here.
+ */
+export function adaptiveWindowUpdate(
+  policy: QuantizedPolicy,
+  y: bigint,
+  bars: Parameters<typeof windowOutcome>[0],
+  prior: { state: AdaptiveState; marginS: bigint },
+  rule: AdaptiveRule,
+): {
+  outcome: boolean | null;
+  after: AdaptiveState;
+  calibrationNum: bigint;
+  margins: ReturnType<typeof integerPolicy>;
+} {
+  const outcome = windowOutcome(bars, prior.marginS);
+  const after = adaptiveUpdate(prior.state, outcome, rule);
+  const calibrationNum = stateToNum(after.num);
+  return {
+    outcome,
+    after,
+    calibrationNum,
+    margins: integerPolicy({ ...policy, calibrationNum: Number(calibrationNum) }, y),
+  };
+}
+
+/**
  * A calibration rule as the oracle would run it, in integers: a state per market, the calibrationNum it gives,
  * and one step per processed outcome. The shipped rule is `annealedRule(rule)`; the selection sweep
  * (scripts/adaptive-sweep.ts) runs other members of the family and a few rules outside it through the same

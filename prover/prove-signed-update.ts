@@ -15,8 +15,8 @@ import { UPDATE_SIGNAL_INDEX, UPDATE_SIGNALS } from "../circuits/public-signals"
 import { unpackAdaptiveUpdate } from "../circuits/statement";
 import { modelCommitment } from "../circuits/commitments";
 import { WINDOW_FEATURES } from "../features/window-features";
-import { adaptiveUpdate, stateToNum, windowOutcome, type AdaptiveRule } from "../models/adaptive";
-import { inferInteger, integerPolicy } from "../models/integer-engine";
+import { adaptiveWindowUpdate, windowOutcome, type AdaptiveRule } from "../models/adaptive";
+import { inferInteger } from "../models/integer-engine";
 import { loadQuantizedModel, type QuantizedModel } from "../models/quantized-model";
 import { loadArtifacts, type LoadedArtifacts } from "../setup/artifacts";
 import { toVerifierCalldata, type VerifierCalldata } from "./calldata";
@@ -210,9 +210,14 @@ function checkedTransition(
   publicSignals: readonly string[],
 ): ProvedAdaptiveTransition {
   const u = unpackAdaptiveUpdate(BigInt(publicSignals[UPDATE_SIGNAL_INDEX.update]));
-  const outcome = windowOutcome(bars, prior.marginS);
-  const next = adaptiveUpdate(prior.state, outcome, prior.rule);
-  const calibrationNum = stateToNum(next.num);
+  // the margins: the model's network output on the features, the policy at the new state's calibration
+  const y = inferInteger(model, trace.features).output;
+  const {
+    outcome,
+    after: next,
+    calibrationNum,
+    margins: policy,
+  } = adaptiveWindowUpdate(model.policy, y, bars, prior, prior.rule);
   const problems: string[] = [];
   if (u.before.num !== prior.state.num || u.before.outcomes !== BigInt(prior.state.outcomes)) {
     problems.push(
@@ -225,9 +230,6 @@ function checkedTransition(
       `new state ${u.after.num}/${u.after.outcomes}, the rule gives ${next.num}/${next.outcomes}`,
     );
   }
-  // the margins: the model's network output on the features, the policy at the new state's calibration
-  const y = inferInteger(model, trace.features).output;
-  const policy = integerPolicy({ ...model.policy, calibrationNum: Number(calibrationNum) }, y);
   if (u.mm !== policy.maintenanceMarginBps || u.im !== policy.initialMarginBps) {
     problems.push(
       `MM ${u.mm} / IM ${u.im} bps, the policy at calibrationNum ${calibrationNum} gives ` +

@@ -19,14 +19,8 @@ import {
 } from "../circuits/statement";
 import { FEATURE_INTERVAL_MS, windowFeatures } from "../features/window-features";
 import { WINDOW_BARS } from "../candles/window";
-import {
-  adaptiveUpdate,
-  stateToNum,
-  windowOutcome,
-  type AdaptiveRule,
-  type AdaptiveState,
-} from "../models/adaptive";
-import { inferInteger, integerPolicy, type IntegerTrace } from "../models/integer-engine";
+import { adaptiveWindowUpdate, type AdaptiveRule, type AdaptiveState } from "../models/adaptive";
+import { inferInteger, type IntegerTrace } from "../models/integer-engine";
 import type { QuantizedModel } from "../models/quantized-model";
 import { comparePublicKeys } from "../publisher/eddsa";
 import { publisherSetCommitment, publisherSetSlots, type PublisherSet } from "../publisher/publisher-set";
@@ -138,15 +132,16 @@ export async function signedUpdateInput(
   let trace = plain;
   if (src.adaptive !== undefined) {
     const { rule, state, marginS } = src.adaptive;
-    const outcome = windowOutcome(window.bars, marginS);
-    const after = adaptiveUpdate(state, outcome, rule);
-    const calibrationNum = stateToNum(after.num);
-    transition = { before: state, marginS, outcome, after, calibrationNum };
-    // the network is the model's; the policy runs with the state's calibration
-    trace = {
-      ...plain,
-      ...integerPolicy({ ...model.policy, calibrationNum: Number(calibrationNum) }, plain.output),
+    const step = adaptiveWindowUpdate(model.policy, plain.output, window.bars, { state, marginS }, rule);
+    transition = {
+      before: state,
+      marginS,
+      outcome: step.outcome,
+      after: step.after,
+      calibrationNum: step.calibrationNum,
     };
+    // the network is the model's; the policy runs with the state's calibration
+    trace = { ...plain, ...step.margins };
   }
   const dataTimestamp = BigInt(window.endTime / 1000);
   const digest = await windowDigest(window);

@@ -9,8 +9,8 @@ import type { Piscina } from "piscina";
 import type { Logger } from "pino";
 import { windowFeatures } from "../features/window-features";
 import { BoundsError, DataError, InsufficientDataError } from "../core/errors";
-import { inferInteger, integerPolicy, type IntegerTrace } from "../models/integer-engine";
-import { adaptiveUpdate, stateToNum, windowOutcome } from "../models/adaptive";
+import { inferInteger, type IntegerTrace } from "../models/integer-engine";
+import { adaptiveWindowUpdate } from "../models/adaptive";
 import { OracleError, readAdaptivePrior, type AdaptivePriorView } from "../onchain/oracle";
 import type { AdaptivePriorState, ProvedSignedUpdate } from "../prover/prove-signed-update";
 import { ProofError } from "../prover/checked-proof";
@@ -197,11 +197,7 @@ export class JobRunner {
         return { skip: `market ${m.id} is no longer adaptive on the oracle (num 0)`, kind: "config" };
       }
       prior = { state: { num: view.num, outcomes: view.outcomes }, marginS: view.marginS };
-      const next = adaptiveUpdate(prior.state, windowOutcome(window.bars, prior.marginS), m.adaptiveRule);
-      trace = integerPolicy(
-        { ...m.model.policy, calibrationNum: Number(stateToNum(next.num)) },
-        plain.output,
-      );
+      trace = adaptiveWindowUpdate(m.model.policy, plain.output, window.bars, prior, m.adaptiveRule).margins;
     }
     if (job.submit) {
       const refusal = precheck(
