@@ -220,6 +220,11 @@ export interface PooledModelResult {
   breachRate: number;
   avgMaintenanceMarginBps: number;
   avgInitialMarginBps: number;
+  /**
+   * Bar-weighted mean of the markets' `matchedAvgMaintenanceMarginBps`: each market scaled to 1 % on its own
+   * bars in hindsight (not one scale for the pool).
+   */
+  matchedAvgMaintenanceMarginBps: number;
   maxShortfallBps: number;
   /** Daily tests on the pooled counts: per offset, samples, breaches and transitions summed over markets. */
   daily: {
@@ -270,6 +275,8 @@ export function poolReports(reports: readonly BacktestReport[]): PooledModelResu
       breachRate: breaches / bars,
       avgMaintenanceMarginBps: rs.reduce((a, x) => a + x.m.avgMaintenanceMarginBps * x.bars, 0) / bars,
       avgInitialMarginBps: rs.reduce((a, x) => a + x.m.avgInitialMarginBps * x.bars, 0) / bars,
+      matchedAvgMaintenanceMarginBps:
+        rs.reduce((a, x) => a + x.m.matchedAvgMaintenanceMarginBps * x.bars, 0) / bars,
       maxShortfallBps: Math.max(...rs.map((x) => x.m.maxShortfallBps)),
       daily,
       coverageValid:

@@ -61,8 +61,12 @@ describe("zkrisk CLI", () => {
           "kupiecP",
           "avgMaintenanceMarginBps",
           "avgInitialMarginBps",
+          "matchedAvgMaintenanceMarginBps",
         ]),
       );
+      // Scaled to 1 % in hindsight: a positive, finite average (the scale of the model's own margins).
+      expect(Number(m.matchedAvgMaintenanceMarginBps)).toBeGreaterThan(0);
+      expect(Number.isFinite(Number(m.matchedAvgMaintenanceMarginBps))).toBe(true);
       expect(m.breachRate).toBeGreaterThanOrEqual(0);
       expect(m.breachRate).toBeLessThanOrEqual(1);
       expect(m.kupiecP).toBeGreaterThanOrEqual(0);
@@ -208,7 +212,12 @@ describe("zkrisk backtest: any length, several markets, series and report", () =
       market: string;
       bars: number;
       calibration: { source: string };
-      models: { name: string; breaches: number; daily: { offsets: unknown[] } }[];
+      models: {
+        name: string;
+        breaches: number;
+        matchedAvgMaintenanceMarginBps: number;
+        daily: { offsets: unknown[] };
+      }[];
     }[];
     expect(markets.map((m) => m.market)).toEqual(["BTC-USDT", "ETH-USDT"]);
     expect(markets.every((m) => m.calibration.source === "fitted")).toBe(true);
@@ -217,8 +226,20 @@ describe("zkrisk backtest: any length, several markets, series and report", () =
       "zkrisk-quantized-adaptive",
     ]);
     expect(markets[0].models[0].daily.offsets).toHaveLength(12);
-    const pooled = r.pooled as { name: string; bars: number; breaches: number }[];
+    const pooled = r.pooled as {
+      name: string;
+      bars: number;
+      breaches: number;
+      matchedAvgMaintenanceMarginBps: number;
+    }[];
     expect(pooled[0].bars).toBe(markets[0].bars + markets[1].bars);
+    // Pooled hindsight MM: each market scaled on its own bars, bar-weighted.
+    expect(pooled[0].matchedAvgMaintenanceMarginBps).toBeCloseTo(
+      (markets[0].models[0].matchedAvgMaintenanceMarginBps * markets[0].bars +
+        markets[1].models[0].matchedAvgMaintenanceMarginBps * markets[1].bars) /
+        pooled[0].bars,
+      6,
+    );
     expect(pooled[0].breaches).toBe(markets[0].models[0].breaches + markets[1].models[0].breaches);
 
     const rows = readFileSync(series, "utf8").trim().split("\n");
@@ -245,6 +266,7 @@ describe("zkrisk backtest: any length, several markets, series and report", () =
       }
     }
     expect(html).toContain("Pooled over 2 markets");
+    expect(html).toContain(`<td>${markets[0].models[0].matchedAvgMaintenanceMarginBps.toFixed(1)}</td>`);
   }, 300_000);
 
   it("refuses a calibrations file with an unknown key or of another model, naming it", () => {

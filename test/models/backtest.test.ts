@@ -7,7 +7,12 @@ import {
   rollingHistoricalQuantile,
   staticQuantile,
 } from "../../models/baselines";
-import { baselineMargins, evaluateBacktest, type MarginSeries } from "../../models/backtest";
+import {
+  baselineMargins,
+  evaluateBacktest,
+  matchedCoverageScale,
+  type MarginSeries,
+} from "../../models/backtest";
 import { InsufficientDataError } from "../../core/errors";
 import { kupiecPof } from "../../models/kupiec";
 import { DEFAULT_POLICY, marginFromQuantile } from "../../models/policy";
@@ -134,6 +139,10 @@ describe("evaluateBacktest on a hand-made series", () => {
     // Largest shortfall: A's worst breach is bar 6 (250 bps against 100), B's its only one (250 against 200).
     expect(r.models[0].maxShortfallBps).toBeCloseTo(150, 9);
     expect(r.models[1].maxShortfallBps).toBeCloseTo(50, 9);
+    // At 1 % in hindsight, floor(0.08) = 0 breaches are allowed: the scale is the largest ratio target / MM,
+    // A's 2.5 (bar 6) and B's 1.25 (bar 6, 0.025 against 0.02), times the average MM.
+    expect(r.models[0].matchedAvgMaintenanceMarginBps).toBeCloseTo(2.5 * 100, 9);
+    expect(r.models[1].matchedAvgMaintenanceMarginBps).toBeCloseTo(1.25 * 212.5, 9);
     // Daily samples: the evaluated bars sit in slots {1,2,3,4,6,21,22,23}, i.e. offsets 1,2,3,4,6,9,10,11, one
     // sample each; A breaches in offsets 1,3,6,9,10. The median of 8 p-values (5 of kupiecPof(1,1), 3 of
     // kupiecPof(0,1)) is the mean of the 4th and 5th smallest: kupiecPof(1, 1).
@@ -199,6 +208,45 @@ describe("evaluateBacktest on a hand-made series", () => {
     noIm.initialMarginBps[3] = null;
     expect(() => evaluateBacktest(series, targets, [noIm])).toThrow(/no initial margin at bar 3/);
     expect(() => evaluateBacktest(series, targets, [a], { fromMs: NaN })).toThrow(/fromMs .* got NaN/);
+  });
+});
+
+describe("matchedCoverageScale", () => {
+  it("is the ratio ranked floor(1 % of n) + 1 from the top, so exactly that many bars breach", () => {
+    // 250 bars: 2 breaches allowed; ratios 1..250 shuffled, so the scale is 248 and 249, 250 breach.
+    const ratios = Array.from({ length: 250 }, (_, i) => ((i * 97) % 250) + 1);
+    expect(matchedCoverageScale(ratios)).toBe(248);
+    expect(ratios.filter((r) => r > 248).length).toBe(2);
+    // Ties at the scale are covered (the breach test is strict).
+    expect(matchedCoverageScale([5, 5, 5, ...Array<number>(197).fill(1)])).toBe(5);
+    // 99 bars allow none: the largest ratio.
+    expect(matchedCoverageScale(Array.from({ length: 99 }, (_, i) => i / 10))).toBeCloseTo(9.8, 12);
+  });
+
+  it("is infinite when more zero margins breach than 1 % allows, and refuses no bars", () => {
+    expect(matchedCoverageScale([Infinity, 0.5, 0.2])).toBe(Infinity);
+    expect(() => matchedCoverageScale([])).toThrow(RangeError);
+  });
+
+  it("makes the hindsight MM independent of a model's own scale", () => {
+    const n = 400;
+    const series = seriesAt(slotsWithout(n));
+    const targets = Array.from({ length: n }, (_, i) => 0.001 + ((i * 7919) % 101) / 5000);
+    const mm = Array.from({ length: n }, (_, i) => 40 + ((i * 31) % 17));
+    const model = (name: string, k: number): MarginSeries => ({
+      name,
+      maintenanceMarginBps: mm.map((v) => v * k),
+      initialMarginBps: mm.map((v) => v * k * 1.5),
+    });
+    const r = evaluateBacktest(series, targets, [model("x1", 1), model("x3", 3)]);
+    expect(r.models[0].avgMaintenanceMarginBps * 3).toBeCloseTo(r.models[1].avgMaintenanceMarginBps, 9);
+    expect(r.models[0].matchedAvgMaintenanceMarginBps).toBeCloseTo(
+      r.models[1].matchedAvgMaintenanceMarginBps,
+      9,
+    );
+    // And it breaches on floor(1 % of 400) = 4 bars when applied.
+    const c = r.models[0].matchedAvgMaintenanceMarginBps / r.models[0].avgMaintenanceMarginBps;
+    expect(targets.filter((y, i) => y > (c * mm[i]) / 10000).length).toBe(4);
   });
 });
 
