@@ -75,6 +75,12 @@ export function jobView(job: JobRecord) {
     features: p?.features ?? null,
     provingMs: p ? Math.round(p.provingMs) : null,
     transaction: job.tx ? { hash: job.tx.hash, nonce: job.tx.nonce, block: job.block } : null,
+    // steps worth an operator's eye, oldest first (e.g. a proof made again because the adaptive prior moved)
+    history: job.history.map((e) => ({
+      at: new Date(e.at).toISOString(),
+      event: e.event,
+      message: e.message,
+    })),
     createdAt: new Date(job.createdAt).toISOString(),
     updatedAt: new Date(job.updatedAt).toISOString(),
   };
