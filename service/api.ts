@@ -3,7 +3,7 @@
  * tokens on every write. Every error answers `{ "error": CODE, "message": "..." }` naming what was wrong.
  *
  *   POST /v1/proofs        {market, timestamp[, submit]} -> the job (idempotent on market and timestamp)
- *   GET  /v1/proofs/:id    status, proof, public signals, calldata, parameters, transaction
+ *   GET  /v1/proofs/:id    status, proof, public signals, calldata, parameters, transaction, history
  *   GET  /v1/markets/:id   parameters on chain and the latest proof made here
  *   GET  /healthz          the process answers
  *   GET  /readyz           the service takes work (503 while starting, draining, or with the chain unreachable)
