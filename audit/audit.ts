@@ -96,8 +96,10 @@ export interface AuditOptions {
    * The adaptive rule adaptive markets run (the manifest of the adaptive circuit's artifacts, or a calibrations
    * file's `adaptive` block; `source` names it), and optionally that circuit's verification key, with which each
    * adaptive update's proof is verified again. Without a rule, adaptive updates are not replayed (unverifiable).
+   * A function is called once, at the first adaptive update in range, and never without one (so a file it reads
+   * is read, and its errors thrown, only when an adaptive market needs it).
    */
-  adaptive?: { rule: AdaptiveRule; source: string; vkey?: VerificationKey };
+  adaptive?: AdaptiveRuleSource | (() => AdaptiveRuleSource);
   /** Where the windows of signed updates are looked up (publishers' archives, window directories), in order. */
   windowSources?: WindowSource[];
   /** Where the signed batches of batch updates are looked up (window directories), in order. */
@@ -107,6 +109,14 @@ export interface AuditOptions {
    * whose set has no file here is unverifiable.
    */
   publisherSets?: AuditPublisherSet[];
+}
+
+/** The rule adaptive markets run, where it came from, and optionally the adaptive circuit's verification key. */
+export interface AdaptiveRuleSource {
+  rule: AdaptiveRule;
+  /** The artifacts or calibrations file the rule came from (for the report). */
+  source: string;
+  vkey?: VerificationKey;
 }
 
 /** The verdict on an update: every check passed, a check failed, or a check could not be made. */
@@ -181,7 +191,7 @@ export interface AuditReport {
     data: { candles: string } | null;
     /** Whether signed updates' proofs were verified again (a signed-update verification key was given). */
     signedProof: boolean;
-    /** The adaptive rule adaptive updates were replayed with (its source), null when none was given. */
+    /** The adaptive rule adaptive updates were replayed with (its source), null when none was given or loaded. */
     adaptiveRule: string | null;
     /** Whether adaptive updates' proofs were verified again (the adaptive circuit's key was given). */
     adaptiveProof: boolean;
@@ -621,6 +631,11 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     data: opts.series && { series: opts.series, byTime: candlesByTime(opts.series) },
   };
 
+  // the adaptive rule, loaded at the first adaptive update when given as a function
+  const given = opts.adaptive;
+  let adaptiveRule: AdaptiveRuleSource | undefined = typeof given === "function" ? undefined : given;
+  const needAdaptiveRule = () => (adaptiveRule ??= typeof given === "function" ? given() : undefined);
+
   const updates: AuditedUpdate[] = [];
   /** Adaptive updates in range, by log: the entry in `updates`, its checks so far and its window. */
   const adaptiveFound = new Map<Log, { at: number; flags: string[]; gaps: string[]; window?: Window }>();
@@ -647,6 +662,7 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
       const call = await checkSignedCall(ctx, tx, ev, config);
       found = { ev, detail: { kind: "signed", signed: audit.detail }, checks: [call, audit] };
     } else if (log.topics[0] === ADAPTIVE) {
+      const rule = needAdaptiveRule();
       const event = toAdaptiveEvent(iface, log);
       const u = unpackAdaptiveUpdate(event.update);
       const ev = {
@@ -661,7 +677,7 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
         { ...ev, ...facts, adaptive: { calibrationNum: stateToNum(u.after.num) } },
         config,
       );
-      const call = await checkAdaptiveCall(ctx, tx, event, config, opts.adaptive?.vkey);
+      const call = await checkAdaptiveCall(ctx, tx, event, config, rule?.vkey);
       const adaptive: AdaptiveUpdateDetail = {
         prior: { num: u.before.num, outcomes: Number(u.before.outcomes), marginS: Number(u.marginS) },
         next: { num: u.after.num, outcomes: Number(u.after.outcomes) },
@@ -698,7 +714,7 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
       adaptiveFound,
       updates,
       {
-        rule: opts.adaptive?.rule,
+        rule: adaptiveRule?.rule,
         model: opts.model,
         modelCommitmentOf: (log) => inForce.get(log)?.modelCommitment,
         commitment: model?.commitment,
@@ -716,8 +732,8 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
       model: model ? { path: modelPath, commitment: model.commitment } : null,
       data: opts.series ? { candles: opts.series.source } : null,
       signedProof: opts.signedVkey !== undefined,
-      adaptiveRule: opts.adaptive?.source ?? null,
-      adaptiveProof: opts.adaptive?.vkey !== undefined,
+      adaptiveRule: adaptiveRule?.source ?? null,
+      adaptiveProof: adaptiveRule?.vkey !== undefined,
       batchProofs: [...batchVkeys.keys()].sort((x, y) => x - y),
       windows: (opts.windowSources ?? []).map((s) => s.name),
       batches: (opts.batchSources ?? []).map((s) => s.name),

@@ -6,7 +6,8 @@
  *   proving in a fresh `zkrisk prove --window` process (cold) and in a loaded prover (warm)
  *   (signed-update-bench.ts);
  * - the gas of `submitSignedUpdate`, first and later update, each split into the verifier call (and of it the
- *   pairing) and the rest (signed-update-gas.ts);
+ *   pairing) and the rest (signed-update-gas.ts), and the same for an adaptive market when an adaptive circuit
+ *   (`k<K>-adaptive`) is among the circuits;
  * - signed batches of N markets: constraints, proving, and the gas of `submitSignedBatch` (signed-batch-bench.ts).
  *
  * The report records how each figure was taken (`method`, one entry per figure present). Artifacts are compiled
@@ -20,12 +21,18 @@ import { releaseCurves } from "../setup/snarkjs";
 import { BenchError, machine, roundMs, type BenchMachine } from "./bench-common";
 import { measureSignedBatches, SIGNED_BATCH_METHOD, type SignedBatchFigures } from "./signed-batch-bench";
 import {
+  ADAPTIVE_PROVING_METHOD,
   benchSignedProving,
   SIGNED_PROVING_METHOD,
   type SignedCircuitSpec,
   type SignedProvingBench,
 } from "./signed-update-bench";
-import { measureSignedUpdateGas, SIGNED_UPDATE_GAS_METHOD, type SignedUpdateGas } from "./signed-update-gas";
+import {
+  ADAPTIVE_UPDATE_GAS_METHOD,
+  measureSignedUpdateGas,
+  SIGNED_UPDATE_GAS_METHOD,
+  type SignedUpdateGas,
+} from "./signed-update-gas";
 
 /** Options of {@link runBench}. */
 export interface BenchOptions {
@@ -37,7 +44,12 @@ export interface BenchOptions {
   market: string;
   /** Signed-update circuits to time, in the order they are measured and shown (may be empty). */
   circuits: SignedCircuitSpec[];
-  /** Measure the gas of submitSignedUpdate (k = 1, constant weights). */
+  /** The calibrations file whose `adaptive` block the adaptive circuits have (needed only for those). */
+  calibrations?: string;
+  /**
+   * Measure the gas of submitSignedUpdate (k = 1, constant weights), and, when an adaptive circuit is among
+   * `circuits`, of an adaptive market's update.
+   */
   updateGas: boolean;
   /** Batch sizes N of the signed batch figures (may be empty). */
   batchSizes: number[];
@@ -57,8 +69,8 @@ export type UpdateGasFigures = Omit<SignedUpdateGas, "method">;
 
 /**
  * How the figures of a report were taken, one entry per figure present: `inputs`, `artifacts`, `circuit`,
- * `witness`, `provingCold`, `provingWarm` and `statistics` for each entry of `circuits`; `updateGas` and `batches`
- * for those sections.
+ * `witness`, `provingCold`, `provingWarm` and `statistics` for each entry of `circuits`, and `adaptive` when one is
+ * adaptive; `updateGas`, `adaptiveUpdateGas` and `batches` for those sections.
  */
 export type BenchMethod = Record<string, string>;
 
@@ -75,6 +87,8 @@ export interface BenchReport {
   circuits: SignedProvingBench[];
   /** submitSignedUpdate gas; absent when not asked. */
   updateGas?: UpdateGasFigures;
+  /** submitSignedUpdate gas of an adaptive market; present when asked with an adaptive circuit. */
+  adaptiveUpdateGas?: UpdateGasFigures;
   /** The signed batches, by size in the order asked. */
   batches: SignedBatchRow[];
   method: BenchMethod;
@@ -90,6 +104,7 @@ async function benchCircuits(opts: BenchOptions): Promise<SignedProvingBench[]> 
     data: opts.data,
     market: opts.market,
     circuits: opts.circuits,
+    ...(opts.calibrations !== undefined && { calibrations: opts.calibrations }),
     warmRuns: opts.warmRuns,
     coldRuns: opts.coldRuns,
     log: opts.log,
@@ -100,6 +115,19 @@ async function benchCircuits(opts: BenchOptions): Promise<SignedProvingBench[]> 
 async function benchUpdateGas(opts: BenchOptions): Promise<UpdateGasFigures | undefined> {
   if (!opts.updateGas) return undefined;
   const g = await measureSignedUpdateGas({ model: opts.model, data: opts.data, log: opts.log });
+  return { first: g.first, later: g.later, publicSignals: g.publicSignals };
+}
+
+/** The gas of a first and a later adaptive update, when asked with an adaptive circuit. */
+async function benchAdaptiveUpdateGas(opts: BenchOptions): Promise<UpdateGasFigures | undefined> {
+  if (!opts.updateGas || !opts.circuits.some((c) => c.adaptive)) return undefined;
+  if (opts.calibrations === undefined) throw new BenchError("an adaptive circuit needs a calibrations file");
+  const g = await measureSignedUpdateGas({
+    model: opts.model,
+    data: opts.data,
+    log: opts.log,
+    adaptive: { calibrations: opts.calibrations },
+  });
   return { first: g.first, later: g.later, publicSignals: g.publicSignals };
 }
 
@@ -126,10 +154,14 @@ async function benchBatches(opts: BenchOptions): Promise<SignedBatchRow[]> {
 }
 
 /** The method of each figure of a report, for the sections it has. */
-function benchMethod(r: Pick<BenchReport, "circuits" | "updateGas" | "batches">): BenchMethod {
+function benchMethod(
+  r: Pick<BenchReport, "circuits" | "updateGas" | "adaptiveUpdateGas" | "batches">,
+): BenchMethod {
   return {
     ...(r.circuits.length > 0 ? SIGNED_PROVING_METHOD : {}),
+    ...(r.circuits.some((c) => c.adaptive) ? { adaptive: ADAPTIVE_PROVING_METHOD } : {}),
     ...(r.updateGas ? { updateGas: SIGNED_UPDATE_GAS_METHOD } : {}),
+    ...(r.adaptiveUpdateGas ? { adaptiveUpdateGas: ADAPTIVE_UPDATE_GAS_METHOD } : {}),
     ...(r.batches.length > 0 ? { batches: SIGNED_BATCH_METHOD } : {}),
   };
 }
@@ -145,6 +177,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   try {
     const circuits = await benchCircuits(opts);
     const updateGas = await benchUpdateGas(opts);
+    const adaptiveUpdateGas = await benchAdaptiveUpdateGas(opts);
     const batches = await benchBatches(opts);
     return {
       machine: machine(),
@@ -154,8 +187,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       runs: { warm: opts.warmRuns, cold: opts.coldRuns },
       circuits,
       ...(updateGas ? { updateGas } : {}),
+      ...(adaptiveUpdateGas ? { adaptiveUpdateGas } : {}),
       batches,
-      method: benchMethod({ circuits, updateGas, batches }),
+      method: benchMethod({ circuits, updateGas, adaptiveUpdateGas, batches }),
       totalMs: roundMs(performance.now() - t0),
     };
   } finally {

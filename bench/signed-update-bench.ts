@@ -2,7 +2,8 @@
  * Proving time of the signed-update circuit (issue 11 part 3), for `npm run bench`: for each (quorum k, weight
  * mode), the circuit's size, witness generation, and Groth16 proving in a loaded SignedUpdateProver (warm) and in
  * a fresh `zkrisk prove --window` process (cold), from real BTC windows signed by k publisher keys from fixed
- * seeds (INSECURE, benchmark only). Artifacts: signed-update-artifacts.ts (compiled and set up once, cached);
+ * seeds (INSECURE, benchmark only). An adaptive circuit (`k<K>-adaptive`: constant weights with the adaptive
+ * rule, as `zkrisk compile --adaptive` makes it) is proved from a prior built as the oracle would hold it. Artifacts: signed-update-artifacts.ts (compiled and set up once, cached);
  * setup time is reported apart and never enters a proving figure. One function per measurement (size, cold,
  * warm, witness). Library code: progress goes to the log.
  */
@@ -17,10 +18,17 @@ import type { WeightMode } from "../circuits/generate-circuit";
 import { windowFeatures } from "../features/window-features";
 import { WINDOW_BARS } from "../candles/window";
 import { loadCandles } from "../candles/load-data";
-import { loadQuantizedModel } from "../models/quantized-model";
+import { loadQuantizedModel, type QuantizedModel } from "../models/quantized-model";
+import { inferInteger } from "../models/integer-engine";
+import { initialState } from "../models/adaptive";
+import { TARGET_HORIZON_BARS } from "../models/target";
 import type { CandleSeries } from "../candles/types";
 import { loadArtifacts, type LoadedArtifacts } from "../setup/artifacts";
-import { SignedUpdateProver, type ProvedSignedUpdate } from "../prover/prove-signed-update";
+import {
+  SignedUpdateProver,
+  type AdaptivePriorState,
+  type ProvedSignedUpdate,
+} from "../prover/prove-signed-update";
 import { readR1csHeader } from "../circuits/binfile";
 import type { SetupLog } from "../setup/log";
 import { Groth16Prover } from "../prover/groth16-prover";
@@ -33,7 +41,11 @@ import { makePublisherSet, type PublisherSet } from "../publisher/publisher-set"
 import { writePublisherSet } from "../publisher/publisher-set-file";
 import { signWindow, writeSignedWindow, type SignedWindow } from "../publisher/signed-window";
 import { BenchError, roundMs, summarize, type Timing } from "./bench-common";
-import { signedUpdateArtifacts, type SignedUpdateArtifacts } from "../setup/cached-artifacts";
+import {
+  adaptiveUpdateArtifacts,
+  signedUpdateArtifacts,
+  type SignedUpdateArtifacts,
+} from "../setup/cached-artifacts";
 
 const ROOT = PACKAGE_ROOT;
 const ZKRISK_BIN = join(ROOT, "bin/zkrisk.cjs");
@@ -43,6 +55,13 @@ export interface SignedCircuitSpec {
   /** Signatures the circuit checks (the publisher set's quorum). */
   quorum: number;
   mode: WeightMode;
+  /** The circuit with the adaptive rule of the options' calibrations file (constant weights only). */
+  adaptive?: boolean;
+}
+
+/** A circuit's name on the command line and in progress lines: `k1-constant`, `k1-adaptive`. */
+export function circuitName(spec: SignedCircuitSpec): string {
+  return `k${spec.quorum}-${spec.adaptive ? "adaptive" : spec.mode}`;
 }
 
 /** Options of {@link benchSignedProving}. */
@@ -52,6 +71,8 @@ export interface SignedProvingOptions {
   data: string;
   market: string;
   circuits: SignedCircuitSpec[];
+  /** The calibrations file whose `adaptive` block an adaptive circuit is compiled with (needed only then). */
+  calibrations?: string;
   /** Warm proofs and witness runs (>= 1). */
   warmRuns: number;
   /** Fresh processes (>= 1). */
@@ -63,6 +84,8 @@ export interface SignedProvingOptions {
 export interface SignedProvingBench {
   quorum: number;
   mode: WeightMode;
+  /** An adaptive circuit: the calibrations file its rule came from (the manifest's record). */
+  adaptive?: { calibrations: { file: string; sha256: string } };
   artifacts: {
     dir: string;
     reused: boolean;
@@ -124,6 +147,16 @@ export const SIGNED_PROVING_METHOD: Record<string, string> = {
   statistics: "median: middle value (mean of the two middle for an even count); p90: nearest rank",
 };
 
+/** How an adaptive circuit's figures differ (copied into the report when one is measured). */
+export const ADAPTIVE_PROVING_METHOD =
+  "k<K>-adaptive: the signed-update circuit with the adaptive rule of --calibrations (its `adaptive` block), " +
+  "constant weights, compiled as `zkrisk compile --adaptive` does (setup/cached-artifacts.ts " +
+  "adaptiveUpdateArtifacts, cached under .zkrisk-cache/demo/<sha256[0:16]>-signed-adaptive-k<K>-constant-compiled); " +
+  "every proof (cold: `zkrisk prove --prior num,outcomes,mmS`) starts from the prior an oracle holds after " +
+  "setAdaptiveCalibration with the model's calibration (num = calibrationNum * 2^8, outcomes 0) and bar s = t - 12 " +
+  "accepted at the integer engine's MM of the window ending at s (0, no outcome, when that window has no " +
+  "features), so the proof also carries bar s's outcome; the other figures are taken as for the plain circuits";
+
 interface WtnsApi {
   wtns: {
     calculate(
@@ -170,9 +203,12 @@ function coldProve(args: {
   windows: string[];
   set: string;
   out: string;
+  prior?: AdaptivePriorState;
 }): Promise<{ wallMs: number; provingMs: number }> {
   const argv = [ZKRISK_BIN, "prove", "--artifacts", args.dir, "--model", args.model, "--market", args.market];
   for (const w of args.windows) argv.push("--window", w);
+  const p = args.prior;
+  if (p) argv.push("--prior", `${p.state.num},${p.state.outcomes},${p.marginS}`);
   argv.push("--publishers", args.set, "--out", args.out, "--json");
   return new Promise((done, fail) => {
     const t0 = performance.now();
@@ -196,6 +232,8 @@ function coldProve(args: {
 /** What every measurement of one circuit shares: its artifacts, the k publisher keys and their set. */
 interface CircuitUnderTest {
   spec: SignedCircuitSpec;
+  /** The prior a window's update is proved from (adaptive circuits; undefined for plain ones). */
+  priorOf(window: Window): AdaptivePriorState | undefined;
   /** Prefix of the progress lines. */
   name: string;
   artifacts: SignedUpdateArtifacts;
@@ -209,12 +247,24 @@ interface CircuitUnderTest {
 async function prepareCircuit(
   opts: SignedProvingOptions,
   spec: SignedCircuitSpec,
+  series: CandleSeries,
 ): Promise<CircuitUnderTest> {
-  const artifacts = await signedUpdateArtifacts(opts.model, spec.mode, spec.quorum, opts.log);
+  let artifacts: SignedUpdateArtifacts;
+  if (spec.adaptive) {
+    if (spec.mode !== "constant")
+      throw new BenchError(`${circuitName(spec)}: adaptive circuits have constant weights`);
+    if (opts.calibrations === undefined)
+      throw new BenchError(`${circuitName(spec)}: no calibrations file given`);
+    artifacts = await adaptiveUpdateArtifacts(opts.model, opts.calibrations, spec.quorum, opts.log);
+  } else {
+    artifacts = await signedUpdateArtifacts(opts.model, spec.mode, spec.quorum, opts.log);
+  }
   const keys = await Promise.all(Array.from({ length: spec.quorum }, (_, j) => seededKey(j + 1)));
+  const model = loadQuantizedModel(opts.model);
   return {
     spec,
-    name: `signed k=${spec.quorum} ${spec.mode}`,
+    priorOf: (w) => (spec.adaptive ? benchPrior(model, series, w) : undefined),
+    name: `signed ${circuitName(spec)}`,
     artifacts,
     loaded: loadArtifacts(artifacts.dir, { modelPath: opts.model }),
     publishers: await makePublisherSet(
@@ -225,11 +275,33 @@ async function prepareCircuit(
   };
 }
 
+/**
+ * The prior of `window`'s adaptive update as an oracle holds it right after governance made the market adaptive
+ * with the model's calibration and accepted bar s = t - 12 at the integer engine's MM: the initial state and that
+ * MM (0, no outcome, when the window ending at s has no features).
+ */
+function benchPrior(model: QuantizedModel, series: CandleSeries, window: Window): AdaptivePriorState {
+  const sTime = window.endTime - TARGET_HORIZON_BARS * series.intervalMs;
+  const s = series.candles.findIndex((c) => c.time === sTime);
+  let marginS = 0n;
+  if (s >= 0) {
+    try {
+      const atS = buildWindow(series, window.marketId, s, WINDOW_BARS);
+      marginS = BigInt(inferInteger(model, windowFeatures(atS)).maintenanceMarginBps);
+    } catch {
+      // no features for bar s's window: no margin, so no outcome
+    }
+  }
+  return { state: initialState(model.policy.calibrationNum), marginS };
+}
+
 /** The circuit's size, from its r1cs header, and its artifacts' sizes, from the manifest. */
 function circuitSize(c: CircuitUnderTest): Pick<SignedProvingBench, "artifacts" | "circuit"> {
   const header = readR1csHeader(c.loaded.paths.r1cs);
   const files = c.loaded.manifest.files;
+  const adaptive = c.loaded.manifest.adaptive;
   return {
+    ...(adaptive && { adaptive: { calibrations: adaptive.calibrations } }),
     artifacts: {
       dir: c.artifacts.dir,
       reused: c.artifacts.reused,
@@ -275,6 +347,7 @@ async function measureCold(
         windows: files,
         set,
         out: join(tmp, `cold-${r}.proof.json`),
+        prior: c.priorOf(w),
       });
       wall.push(run.wallMs);
       proving.push(run.provingMs);
@@ -306,7 +379,20 @@ async function measureWarm(
   warmUp: Window,
   windows: readonly Window[],
 ): Promise<Pick<SignedProvingBench, "provingWarm" | "provingLevers">> {
-  const prover = SignedUpdateProver.open(c.artifacts.dir, c.spec, { modelPath: opts.model });
+  const prover = SignedUpdateProver.open(
+    c.artifacts.dir,
+    { mode: c.spec.mode, quorum: c.spec.quorum },
+    { modelPath: opts.model },
+  );
+  const rule = c.loaded.manifest.adaptive?.rule;
+  const adaptiveOf = (w: Window) => {
+    const prior = c.priorOf(w);
+    return prior && rule && { adaptive: { rule, ...prior } };
+  };
+  const meta = (w: Window) => {
+    const prior = c.priorOf(w);
+    return { market: opts.market, ...(prior && { prior }) };
+  };
   const kit = provingKit(c);
   const single = await Groth16Prover.open(kit.wasm, kit.zkey, { singleThread: true });
   try {
@@ -323,7 +409,10 @@ async function measureWarm(
     };
     const leverMs = { snarkjsFullProve: [] as number[], singleThread: [] as number[] };
     const timeLevers = async (w: Window, timed: boolean) => {
-      const { input } = await signedUpdateInput(model, c.spec.mode, await source(w));
+      const { input } = await signedUpdateInput(model, c.spec.mode, {
+        ...(await source(w)),
+        ...adaptiveOf(w),
+      });
       for (const name of ["snarkjsFullProve", "singleThread"] as const) {
         const t0 = performance.now();
         const { proof, publicSignals } = await levers[name](input);
@@ -334,11 +423,11 @@ async function measureWarm(
         if (timed) leverMs[name].push(ms);
       }
     };
-    const first = await prover.prove(await source(warmUp), { market: opts.market });
+    const first = await prover.prove(await source(warmUp), meta(warmUp));
     await timeLevers(warmUp, false);
     const proving: number[] = [];
     for (const [r, w] of windows.entries()) {
-      proving.push((await prover.prove(await source(w), { market: opts.market })).provingMs);
+      proving.push((await prover.prove(await source(w), meta(w))).provingMs);
       await timeLevers(w, true);
       opts.log.info(
         `[${c.name}] warm prove ${r + 1}/${windows.length}: ${proving[r].toFixed(0)} ms ` +
@@ -373,10 +462,13 @@ async function measureWitness(
   runs: number,
 ): Promise<Pick<SignedProvingBench, "witness" | "witnessWarm">> {
   const model = loadQuantizedModel(c.loaded.modelPath);
+  const prior = c.priorOf(window);
+  const rule = c.loaded.manifest.adaptive?.rule;
   const { input } = await signedUpdateInput(model, c.spec.mode, {
     windows: await c.sign(window),
     publishers: c.publishers,
     domain: 0n,
+    ...(prior && rule && { adaptive: { rule, ...prior } }),
   });
   const kit = provingKit(c);
   const kept = await Groth16Prover.open(kit.wasm, kit.zkey, { singleThread: true });
@@ -405,8 +497,9 @@ async function benchOne(
   opts: SignedProvingOptions,
   spec: SignedCircuitSpec,
   windows: Window[],
+  series: CandleSeries,
 ): Promise<SignedProvingBench> {
-  const c = await prepareCircuit(opts, spec);
+  const c = await prepareCircuit(opts, spec, series);
   const provingCold = await measureCold(opts, c, windows.slice(0, opts.coldRuns));
   const warm = await measureWarm(opts, c, windows[opts.warmRuns], windows.slice(0, opts.warmRuns));
   const witness = await measureWitness(c, windows[0], opts.warmRuns);
@@ -424,7 +517,7 @@ export async function benchSignedProving(opts: SignedProvingOptions): Promise<Si
   const windows = latestWindows(series, marketIdOf(opts.market), Math.max(opts.warmRuns + 1, opts.coldRuns));
   const out: SignedProvingBench[] = [];
   try {
-    for (const spec of opts.circuits) out.push(await benchOne(opts, spec, windows));
+    for (const spec of opts.circuits) out.push(await benchOne(opts, spec, windows, series));
   } finally {
     await releaseCurves();
   }

@@ -3,7 +3,7 @@
  * tokens on every write. Every error answers `{ "error": CODE, "message": "..." }` naming what was wrong.
  *
  *   POST /v1/proofs        {market, timestamp[, submit]} -> the job (idempotent on market and timestamp)
- *   GET  /v1/proofs/:id    status, proof, public signals, calldata, parameters, transaction
+ *   GET  /v1/proofs/:id    status, proof, public signals, calldata, parameters, transaction, history
  *   GET  /v1/markets/:id   parameters on chain and the latest proof made here
  *   GET  /healthz          the process answers
  *   GET  /readyz           the service takes work (503 while starting, draining, or with the chain unreachable)
@@ -75,6 +75,12 @@ export function jobView(job: JobRecord) {
     features: p?.features ?? null,
     provingMs: p ? Math.round(p.provingMs) : null,
     transaction: job.tx ? { hash: job.tx.hash, nonce: job.tx.nonce, block: job.block } : null,
+    // steps worth an operator's eye, oldest first (e.g. a proof made again because the adaptive prior moved)
+    history: job.history.map((e) => ({
+      at: new Date(e.at).toISOString(),
+      event: e.event,
+      message: e.message,
+    })),
     createdAt: new Date(job.createdAt).toISOString(),
     updatedAt: new Date(job.updatedAt).toISOString(),
   };

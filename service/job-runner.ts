@@ -18,7 +18,7 @@ import type { ServiceConfig } from "./config";
 import { retryDelayMs } from "./retry";
 import { precheck, readMarketState } from "./guards";
 import { isFinal, SET_BACKS, setBackOf } from "./job-states";
-import { transition, type JobRecord, type SentTransaction } from "./jobs";
+import { transition, type JobEvent, type JobRecord, type SentTransaction } from "./jobs";
 import { isoFromSeconds } from "../core/time";
 import type { ServiceParts } from "./parts";
 import type { ProveTask } from "./prove-task";
@@ -30,6 +30,19 @@ import type { MarketRuntime } from "./markets";
 function priorText(p: AdaptivePriorState): string {
   return `num ${p.state.num}, outcomes ${p.state.outcomes}, MM_s ${p.marginS}`;
 }
+
+/** The prior a proved adaptive update was proved from, as `priorText` writes it. */
+function provedPriorText(update: ProvedSignedUpdate): string {
+  const p = update.adaptive!.prior;
+  return `num ${p.num}, outcomes ${p.outcomes}, MM_s ${p.marginS}`;
+}
+
+/**
+ * How many times an adaptive update whose transaction reverted with `OracleAdaptiveStateMismatch` (another
+ * update landed first, in an earlier block or earlier in the same one) is proved again from the oracle's new
+ * prior and resent; a further such revert ends the job as `rejected`.
+ */
+export const ADAPTIVE_RESENDS = 1;
 
 /** What the job runner works with. */
 export interface JobRunnerOptions extends ServiceParts {
@@ -263,9 +276,64 @@ export class JobRunner {
       log.warn({ reason: err.message }, "the adaptive prior moved since the proof; proving again once");
       const made = await this.makeProof(job, m, log);
       if ("skip" in made) throw new OracleError(err.reason, `${err.message}; proving again: ${made.skip}`);
-      await store.update(job.id, { update: made.update }, Date.now(), ["submitting"]);
+      const event: JobEvent = {
+        at: Date.now(),
+        event: "reproved-before-send",
+        message:
+          `dry run refused: ${err.message}; the proof's prior (${provedPriorText(job.update!)}) is stale: ` +
+          `proved again from the oracle's prior (${provedPriorText(made.update)})`,
+      };
+      const history = [...((await store.get(job.id))?.history ?? job.history), event];
+      await store.update(job.id, { update: made.update, history }, event.at, ["submitting"]);
       return submitter.sign(made.update);
     }
+  }
+
+  /**
+   * An adaptive update whose transaction reverted for its prior (`OracleAdaptiveStateMismatch`: another update
+   * landed first): prove the bar again from the oracle's prior now and record the new proof, with no
+   * transaction and an entry in the job's history naming the reverted transaction and the stale and new priors,
+   * in one write (a crash before it settles the reverted transaction again, a crash after it signs the new
+   * proof). At most `ADAPTIVE_RESENDS` times per job, counted in its history; then, or when the bar can no
+   * longer be proved (e.g. the other update was this bar's), the revert ends the job as `rejected`.
+   * @returns the job to submit again
+   */
+  private async reproveAfterRevert(job: JobRecord, refused: string, log: Logger): Promise<JobRecord> {
+    const { store } = this.o;
+    const m = this.o.markets.get(job.market);
+    const current = (await store.get(job.id)) ?? job;
+    const update = current.update;
+    if (m?.adaptiveRule === undefined || update?.adaptive === undefined)
+      throw new OracleError("reverted", refused);
+    const done = current.history.filter((e) => e.event === "reproved-after-revert").length;
+    if (done >= ADAPTIVE_RESENDS) {
+      throw new OracleError(
+        "reverted",
+        `${refused}; not proved again: already proved again and resent ${done} time(s) after such a revert`,
+      );
+    }
+    const stale = provedPriorText(update);
+    log.warn(
+      { reason: refused, prior: stale, resend: done + 1, of: ADAPTIVE_RESENDS },
+      "the transaction reverted for its adaptive prior (another update landed first); proving again",
+    );
+    const made = await this.makeProof(current, m, log);
+    if ("skip" in made) throw new OracleError("reverted", `${refused}; proving again: ${made.skip}`);
+    const event: JobEvent = {
+      at: Date.now(),
+      event: "reproved-after-revert",
+      message:
+        `${refused}; the proof's prior (${stale}) is stale: proved again from the oracle's prior ` +
+        `(${provedPriorText(made.update)}) and resent (${done + 1} of ${ADAPTIVE_RESENDS})`,
+    };
+    const again = await store.update(
+      job.id,
+      { update: made.update, tx: null, history: [...current.history, event] },
+      event.at,
+      ["submitting"],
+    );
+    if (!again) throw new Error(`job ${job.id} left submitting while it was proved again`);
+    return again;
   }
 
   private async submit(job: JobRecord, log: Logger): Promise<void> {
@@ -291,8 +359,11 @@ export class JobRunner {
         log.info({ tx: tx.hash, block: s.block }, "update accepted on chain");
         return;
       }
-      case "reverted":
-        throw new OracleError("reverted", `transaction ${tx.hash} reverted in block ${s.block}: ${s.reason}`);
+      case "reverted": {
+        const refused = `transaction ${tx.hash} reverted in block ${s.block}: ${s.reason}`;
+        if (s.error !== "OracleAdaptiveStateMismatch") throw new OracleError("reverted", refused);
+        return this.submit(await this.reproveAfterRevert(job, refused, log), log);
+      }
       case "dropped":
         await transition(store, job.id, "proved", { tx: null }, Date.now(), ["submitting"]);
         throw new TransientError(

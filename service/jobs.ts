@@ -26,6 +26,22 @@ export interface SentTransaction {
   nonce: number;
 }
 
+/** What an entry of a job's history records (a stable code). */
+export type JobEventKind =
+  /** An adaptive update's dry run was refused for its prior (it moved since the proof): proved again. */
+  | "reproved-before-send"
+  /** An adaptive update's transaction reverted for its prior (another update landed first): proved again and resent. */
+  | "reproved-after-revert";
+
+/** One entry of a job's history: a step an operator should see besides the job's status and reason. */
+export interface JobEvent {
+  /** When, ms since the Unix epoch. */
+  at: number;
+  event: JobEventKind;
+  /** What happened, in words: e.g. the reverted transaction, the stale prior and the oracle's prior proved from. */
+  message: string;
+}
+
 /** One job, as stored. Times are milliseconds since the Unix epoch unless named otherwise. */
 export interface JobRecord {
   /** `jobIdOf(market, dataTimestamp)`. */
@@ -51,13 +67,18 @@ export interface JobRecord {
   block: number | null;
   /** The service process that last claimed it (`host:pid`). */
   holder: string | null;
+  /** Steps worth an operator's eye, oldest first (e.g. a proof made again because the adaptive prior moved). */
+  history: JobEvent[];
   createdAt: number;
   updatedAt: number;
 }
 
 /** Fields an update may change. */
 export type JobPatch = Partial<
-  Pick<JobRecord, "status" | "attempts" | "notBefore" | "reason" | "update" | "tx" | "block" | "holder">
+  Pick<
+    JobRecord,
+    "status" | "attempts" | "notBefore" | "reason" | "update" | "tx" | "block" | "holder" | "history"
+  >
 >;
 
 /** Fields a transition may change besides the status. */

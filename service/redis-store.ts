@@ -35,6 +35,7 @@ import {
 import {
   jobIdOf,
   JobStoreError,
+  type JobEvent,
   type JobPatch,
   type JobRecord,
   type JobSpec,
@@ -96,6 +97,9 @@ function patchFields(patch: JobPatch): { set: string[]; clear: string[] } {
   if (patch.block !== undefined)
     put("block", patch.block === null ? null : String(checkInteger("block", patch.block)));
   if (patch.holder !== undefined) put("worker", patch.holder);
+  // an empty history is no field (jobs written before the field existed read the same)
+  if (patch.history !== undefined)
+    put("history", patch.history.length === 0 ? null : JSON.stringify(patch.history));
   return { set, clear };
 }
 
@@ -168,6 +172,7 @@ function fromHash(hash: Record<string, string>, where: string): JobRecord {
     tx: json<SentTransaction>("tx"),
     block: hash.block === undefined ? null : int("block"),
     holder: hash.worker ?? null,
+    history: json<JobEvent[]>("history") ?? [],
     createdAt: int("createdAt"),
     updatedAt: int("updatedAt"),
   };

@@ -25,6 +25,7 @@ import {
 import {
   jobIdOf,
   JobStoreError,
+  type JobEvent,
   type JobPatch,
   type JobRecord,
   type JobSpec,
@@ -34,7 +35,7 @@ import {
 import { pidAlive } from "../core/pid";
 
 /** Schema version written to `PRAGMA user_version`; a file with a greater one is refused. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** How long a statement waits for another process's write lock before failing with SQLITE_BUSY, ms. */
 export const BUSY_TIMEOUT_MS = 5_000;
@@ -90,6 +91,9 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_due ON jobs (status, not_before);
 `;
 
+/** Schema version 2: `history` holds the record's `history` as a JSON array, NULL for none (rows of version 1). */
+const MIGRATION_V2 = "ALTER TABLE jobs ADD COLUMN history TEXT;";
+
 // ---------------------------------------------------------------------------------------------------------
 // Row <-> JobRecord: the only place that knows the column names and encodings.
 
@@ -107,6 +111,7 @@ interface JobRow {
   tx: string | null;
   block: number | null;
   worker: string | null;
+  history: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -127,6 +132,7 @@ function toRow(job: JobRecord): JobRow {
     tx: toJson(job.tx),
     block: job.block,
     worker: job.holder,
+    history: job.history.length === 0 ? null : JSON.stringify(job.history),
     created_at: job.createdAt,
     updated_at: job.updatedAt,
   };
@@ -143,6 +149,8 @@ function patchColumns(patch: JobPatch): Record<string, SqlValue> {
   if (patch.tx !== undefined) columns.tx = toJson(patch.tx);
   if (patch.block !== undefined) columns.block = patch.block;
   if (patch.holder !== undefined) columns.worker = patch.holder;
+  if (patch.history !== undefined)
+    columns.history = patch.history.length === 0 ? null : JSON.stringify(patch.history);
   return columns;
 }
 
@@ -160,6 +168,7 @@ function fromRow(row: JobRow, file: string): JobRecord {
     tx: fromJson<SentTransaction>(row.tx, file, row.id, "tx"),
     block: row.block,
     holder: row.worker,
+    history: fromJson<JobEvent[]>(row.history, file, row.id, "history") ?? [],
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -205,9 +214,9 @@ export class SqliteJobStore implements JobStore {
     this.selectById = db.prepare<[string], JobRow>("SELECT * FROM jobs WHERE id = ?");
     this.insert = db.prepare<JobRow>(
       `INSERT INTO jobs (id, market, data_timestamp, submit, status, attempts, not_before, reason, proof, tx,
-                         block, worker, created_at, updated_at)
+                         block, worker, history, created_at, updated_at)
        VALUES (@id, @market, @data_timestamp, @submit, @status, @attempts, @not_before, @reason, @proof, @tx,
-               @block, @worker, @created_at, @updated_at)
+               @block, @worker, @history, @created_at, @updated_at)
        ON CONFLICT DO NOTHING`,
     );
     this.upgradeSubmit = db.prepare<{ id: string; now: number }, JobRow>(
@@ -265,6 +274,7 @@ export class SqliteJobStore implements JobStore {
         tx: null,
         block: null,
         holder: null,
+        history: [],
         createdAt: now,
         updatedAt: now,
       };
@@ -455,7 +465,7 @@ interface OwnerRow {
   heartbeat: number;
 }
 
-/** Create the schema in a new file, accept the current version, refuse anything else. */
+/** Create the schema in a new file, bring a file of version 1 to 2, accept the current version, refuse a newer one. */
 function migrate(db: Database.Database, path: string): void {
   db.transaction(() => {
     const version = db.pragma("user_version", { simple: true }) as number;
@@ -466,10 +476,14 @@ function migrate(db: Database.Database, path: string): void {
           "upgrade zkrisk or use another file",
       );
     }
-    const objects = db.prepare<[], number>("SELECT count(*) FROM sqlite_master").pluck().get() ?? 0;
-    if (objects > 0)
-      throw new JobStoreError(`${path}: not a zkrisk job store (it has tables but no schema version)`);
-    db.exec(SCHEMA_V1);
+    if (version === 0) {
+      const objects = db.prepare<[], number>("SELECT count(*) FROM sqlite_master").pluck().get() ?? 0;
+      if (objects > 0)
+        throw new JobStoreError(`${path}: not a zkrisk job store (it has tables but no schema version)`);
+      db.exec(SCHEMA_V1);
+    }
+    // version 1 -> 2: the history column (a file of version 1 keeps its jobs, each with no history)
+    db.exec(MIGRATION_V2);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
 }

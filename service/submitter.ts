@@ -31,7 +31,8 @@ export class TransientError extends ZkriskError {
 /** How a broadcast transaction ended. */
 export type Settlement =
   | { status: "confirmed"; block: number; receipt: TransactionReceipt }
-  | { status: "reverted"; block: number; reason: string }
+  /** `error`: the oracle's custom error (e.g. `OracleAdaptiveStateMismatch`) or "unknown"; `reason` in words. */
+  | { status: "reverted"; block: number; error: string; reason: string }
   /** Not mined, and its nonce is taken by another transaction: it never will be. */
   | { status: "dropped" }
   /** Not mined yet (within the wait). */
@@ -169,10 +170,12 @@ export class Submitter {
         const head = await this.rpc(() => this.provider.getBlockNumber());
         if (head - receipt.blockNumber + 1 >= this.options.confirmations) {
           if (receipt.status === 1) return { status: "confirmed", block: receipt.blockNumber, receipt };
+          const refused = await this.revertReason(tx, receipt);
           return {
             status: "reverted",
             block: receipt.blockNumber,
-            reason: await this.revertReason(tx, receipt),
+            error: refused.reason,
+            reason: refused.message,
           };
         }
       } else {
@@ -190,7 +193,7 @@ export class Submitter {
   }
 
   /** Why a mined transaction reverted: its call replayed at its block, decoded to the oracle's error. */
-  private async revertReason(tx: SentTransaction, receipt: TransactionReceipt): Promise<string> {
+  private async revertReason(tx: SentTransaction, receipt: TransactionReceipt): Promise<OracleError> {
     const t = Transaction.from(tx.raw);
     try {
       await this.provider.call({
@@ -199,9 +202,9 @@ export class Submitter {
         from: this.wallet.address,
         blockTag: receipt.blockNumber,
       });
-      return "reverted (no reason when replayed)";
+      return new OracleError("unknown", "reverted (no reason when replayed)");
     } catch (err) {
-      return decodeRevert(err, this.oracle.interface).message;
+      return decodeRevert(err, this.oracle.interface);
     }
   }
 

@@ -6,12 +6,13 @@
  * key.
  */
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { compileSignedUpdateModel } from "../circuits/compile-model";
 import type { WeightMode } from "../circuits/generate-circuit";
 import { generateUpdateCircuit } from "../circuits/generate-update-circuit";
 import { cacheDir } from "../core/package-root";
-import { sha256Hex } from "../core/io";
+import { sha256File, sha256Hex } from "../core/io";
+import { loadCalibrations } from "../models/market-calibrations";
 import { loadQuantizedModel } from "../models/quantized-model";
 import { loadArtifacts } from "./artifacts";
 import { silentLog, type SetupLog } from "./log";
@@ -100,4 +101,35 @@ export async function signedUpdateArtifacts(
 ): Promise<SignedUpdateArtifacts> {
   const r = await signedProvingArtifacts({ model: modelPath, mode, log }, quorum);
   return { dir: r.dir, mode, quorum, reused: r.reused, setupMs: r.ms };
+}
+
+/**
+ * The signed-update circuit with the adaptive rule of `calibrationsPath` (its `adaptive` block), constant
+ * weights, quorum `quorum`, compiled as `zkrisk compile --adaptive --weights constant --quorum K` does it (so
+ * circuit.json and the manifest record the rule and the calibrations file's sha256): a verified cache, else
+ * compiled and set up (development setup) now, in the demo's cache.
+ */
+export async function adaptiveUpdateArtifacts(
+  modelPath: string,
+  calibrationsPath: string,
+  quorum = 1,
+  log: SetupLog = silentLog,
+): Promise<SignedUpdateArtifacts> {
+  const rule = loadCalibrations(calibrationsPath).adaptive;
+  const model = loadQuantizedModel(modelPath);
+  const { source } = await generateUpdateCircuit(model, "constant", quorum, undefined, { adaptive: rule });
+  const adaptive = {
+    rule,
+    calibrations: { file: basename(calibrationsPath), sha256: sha256File(calibrationsPath) },
+  };
+  const r = await cachedArtifacts(
+    { model: modelPath, log },
+    {
+      source,
+      suffix: `signed-adaptive-k${quorum}-constant-compiled`,
+      what: `the signed-update circuit with the adaptive rule (constant weights, quorum ${quorum})`,
+      compile: (dir) => compileSignedUpdateModel(modelPath, dir, "constant", quorum, adaptive),
+    },
+  );
+  return { dir: r.dir, mode: "constant", quorum, reused: r.reused, setupMs: r.ms };
 }

@@ -81,8 +81,9 @@ function loadSignedVkey(dir: string | undefined): VerificationKey | undefined {
 }
 
 /**
- * The adaptive rule of `--adaptive-artifacts DIR` (its manifest's, with its verification key) or of
- * `--calibrations FILE` (default: the shipped calibrations file).
+ * The adaptive rule of `--adaptive-artifacts DIR` (its manifest's, with its verification key; read now), or of
+ * `--calibrations FILE` (default: the shipped calibrations file), read only when the audit meets an adaptive
+ * update: a missing or invalid calibrations file is then an error naming it (exit code 2), and never otherwise.
  */
 function loadAdaptiveRule(f: AuditFlags): AuditOptions["adaptive"] {
   if (f.adaptiveArtifacts !== undefined) {
@@ -105,8 +106,16 @@ function loadAdaptiveRule(f: AuditFlags): AuditOptions["adaptive"] {
     };
   }
   const file = f.calibrations ?? DEFAULT_CALIBRATIONS;
-  if (!existsSync(file)) throw new UsageError(`--calibrations: ${file}: file not found`);
-  return { rule: loadCalibrations(file).adaptive, source: file };
+  return () => {
+    const what = f.calibrations === undefined ? "--calibrations (default)" : "--calibrations";
+    if (!existsSync(file)) {
+      throw new UsageError(
+        `${what}: ${file}: file not found (an adaptive market's update is in the audited range; its replay needs ` +
+          "the adaptive rule)",
+      );
+    }
+    return { rule: loadCalibrations(file).adaptive, source: file };
+  };
 }
 
 /**
@@ -143,7 +152,7 @@ async function loadPublisherSets(files: readonly string[]): Promise<AuditPublish
   return out;
 }
 
-/** Everything but the connection, validated before any network access. */
+/** Everything but the connection, validated before any network access (the calibrations file: when needed). */
 async function auditInputs(f: AuditFlags): Promise<Omit<AuditOptions, "provider">> {
   if (!isAddress(f.oracle)) throw new UsageError(`--oracle: '${f.oracle}' is not an address`);
   const block = (option: string, v?: string) =>
@@ -305,7 +314,8 @@ export function formatAudit(r: AuditReport): string {
 
 /**
  * Run the audit of `zkrisk audit` and print it. Bad options throw a UsageError (or the DataError, ModelError,
- * PublisherFileError or SetupError of a file) before any network access; an unreachable --rpc is a UsageError too.
+ * PublisherFileError or SetupError of a file) before any network access; an unreachable --rpc is a UsageError too,
+ * and so is a missing calibrations file (an invalid one a ModelError), read only at the first adaptive update.
  * @returns the exit code: 0 when every update passes, 1 when any is flagged or unverifiable
  */
 export async function runAudit(f: AuditFlags): Promise<number> {

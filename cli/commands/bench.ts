@@ -1,14 +1,19 @@
 /**
  * `zkrisk bench` (npm run bench): what the chain path costs, for the shipped model (bench/bench.ts): the
- * signed-update circuit's size, witness and proving times (cold and warm) for each quorum and weight mode, the gas
- * of submitSignedUpdate split into the verifier call and the rest, and signed batches' constraints, proving time and
+ * signed-update circuit's size, witness and proving times (cold and warm) for each quorum and weight mode (and the
+ * adaptive circuit, `k<K>-adaptive`, when asked), the gas of submitSignedUpdate split into the verifier call and the
+ * rest (for an adaptive market too, with an adaptive circuit), and signed batches' constraints, proving time and
  * submitSignedBatch gas.
  */
 import type { WeightMode } from "../../circuits/generate-circuit";
 import { UsageError } from "../../core/errors";
 import { writeJsonAtomic } from "../../core/io";
 import { runBench, type BenchReport, type SignedBatchRow, type UpdateGasFigures } from "../../bench/bench";
-import type { SignedCircuitSpec, SignedProvingBench } from "../../bench/signed-update-bench";
+import {
+  circuitName,
+  type SignedCircuitSpec,
+  type SignedProvingBench,
+} from "../../bench/signed-update-bench";
 import { ALL_MODES, DEFAULT_COLD_RUNS, DEFAULT_WARM_RUNS } from "../register/bench";
 import { markdownTable, outFileOption, output, parseIntOption } from "../options";
 import { stderrLog } from "../../setup/log";
@@ -23,27 +28,36 @@ export interface BenchFlags {
   quick?: boolean;
   json?: boolean;
   out?: string;
-  /** Signed-update circuits to time, `k<K>-<mode>` comma-separated, or "none". */
+  /** Signed-update circuits to time, `k<K>-<mode>` or `k<K>-adaptive` comma-separated, or "none". */
   signedCircuits: string;
+  /** The calibrations file whose `adaptive` block the `k<K>-adaptive` circuits have. */
+  calibrations: string;
   /** `--no-update-gas` sets false: skip the submitSignedUpdate gas. */
   updateGas: boolean;
   /** Batch sizes of the signed batch figures, comma-separated, or "none". */
   batch: string;
 }
 
-/** `--signed-circuits`: distinct `k<K>-<mode>` (K in [1, 16], mode constant or committed), or "none". */
+/**
+ * `--signed-circuits`: distinct `k<K>-<mode>` (K in [1, 16], mode constant or committed) or `k<K>-adaptive`
+ * (constant weights with the adaptive rule), or "none".
+ */
 export function parseSignedCircuits(value: string): SignedCircuitSpec[] {
   if (value.trim() === "none") return [];
-  const specs = value.split(",").map((item) => {
+  const specs = value.split(",").map((item): SignedCircuitSpec => {
     const m = /^k(\d+)-(\w+)$/.exec(item.trim());
-    if (!m || !ALL_MODES.includes(m[2] as WeightMode)) {
+    if (!m || !(ALL_MODES.includes(m[2] as WeightMode) || m[2] === "adaptive")) {
       throw new UsageError(
-        `--signed-circuits: '${item}' is not k<K>-<mode> (e.g. k1-constant, k3-committed)`,
+        `--signed-circuits: '${item}' is not k<K>-<mode> or k<K>-adaptive (e.g. k1-constant, k3-committed, ` +
+          "k1-adaptive)",
       );
     }
-    return { quorum: parseIntOption("--signed-circuits", m[1], 1, 16), mode: m[2] as WeightMode };
+    const quorum = parseIntOption("--signed-circuits", m[1], 1, 16);
+    return m[2] === "adaptive"
+      ? { quorum, mode: "constant", adaptive: true }
+      : { quorum, mode: m[2] as WeightMode };
   });
-  const names = specs.map((c) => `k${c.quorum}-${c.mode}`);
+  const names = specs.map(circuitName);
   if (new Set(names).size !== names.length) {
     throw new UsageError(`--signed-circuits: '${value}' repeats a circuit`);
   }
@@ -93,6 +107,7 @@ export async function runBenchCommand(f: BenchFlags): Promise<BenchReport> {
     data: f.data,
     market: f.market,
     circuits,
+    calibrations: f.calibrations,
     updateGas: f.updateGas,
     batchSizes,
     warmRuns: runs.warm,
@@ -118,7 +133,7 @@ export function formatCircuits(circuits: readonly SignedProvingBench[], runs: Be
   return (
     "\nSigned-update circuit (signatures, window digest, features, model, policy; real signed BTC windows):\n\n" +
     markdownTable([
-      ["", ...circuits.map((c) => `k = ${c.quorum}, ${c.mode}`)],
+      ["", ...circuits.map((c) => `k = ${c.quorum}, ${c.mode}${c.adaptive ? ", adaptive" : ""}`)],
       row("constraints", (c) => int(c.circuit.constraints)),
       row("wires", (c) => int(c.circuit.wires)),
       row(
@@ -152,11 +167,14 @@ export function formatCircuits(circuits: readonly SignedProvingBench[], runs: Be
   );
 }
 
-/** Text table of the signed-update gas: each update's total, its verifier call (and pairing) and the rest. */
-export function formatUpdateGas(g: UpdateGasFigures | undefined): string {
+/**
+ * Text table of the signed-update gas: each update's total, its verifier call (and pairing) and the rest; `what`
+ * names the updates (default: plain signed updates).
+ */
+export function formatUpdateGas(g: UpdateGasFigures | undefined, what = "Signed updates"): string {
   if (!g) return "";
   return (
-    `\nSigned updates (submitSignedUpdate, ${g.publicSignals} public signals; gas from receipts, the verifier call ` +
+    `\n${what} (submitSignedUpdate, ${g.publicSignals} public signals; gas from receipts, the verifier call ` +
     "and its pairing precompile from the trace):\n\n" +
     markdownTable([
       ["update", "gas, all in", "verifier call", "of it: pairing", "rest", "of the rest: calldata"],
@@ -209,6 +227,10 @@ export function formatBench(r: BenchReport): string {
     `Node ${mc.node}, ${mc.platform}, snarkjs ${mc.snarkjs}\n` +
     formatCircuits(r.circuits, r.runs) +
     formatUpdateGas(r.updateGas) +
+    formatUpdateGas(
+      r.adaptiveUpdateGas,
+      "Adaptive market's signed updates (k = 1, constant weights, adaptive rule)",
+    ) +
     formatBatch(r.batches) +
     "\nGas on the in-process Hardhat network. Median: middle value; p90: nearest rank. " +
     `Total ${(r.totalMs / 1000).toFixed(1)} s. How each figure is taken: \`zkrisk bench --json\` (method).\n`

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { join } from "node:path";
 import type { WeightMode } from "../../circuits/generate-circuit";
 import { lazyModule } from "../lazy";
-import { DEFAULT_DATA, DEFAULT_MODEL } from "../paths";
+import { DEFAULT_CALIBRATIONS, DEFAULT_DATA, DEFAULT_MODEL } from "../paths";
 import type { BenchFlags } from "../commands/bench";
 
 const commands = lazyModule<typeof import("../commands/bench")>(join(__dirname, "../commands/bench.ts"));
@@ -42,8 +42,15 @@ export function registerBench(program: Command): void {
     .option("--out <file>", "also write the JSON report to this file")
     .option(
       "--signed-circuits <list>",
-      "signed-update circuits to time, k<K>-<mode> comma-separated, or none",
+      "signed-update circuits to time, k<K>-<mode> comma-separated, or none; k<K>-adaptive (not in the default) " +
+        "is the circuit with the adaptive rule (constant weights, as compile --adaptive), and with it the update " +
+        "gas covers an adaptive market too",
       DEFAULT_SIGNED_CIRCUITS,
+    )
+    .option(
+      "--calibrations <file>",
+      "calibrations file whose adaptive block the k<K>-adaptive circuits have",
+      DEFAULT_CALIBRATIONS,
     )
     .option("--no-update-gas", "skip the submitSignedUpdate gas (real circuit, k = 1, constant weights)")
     .option(

@@ -1,6 +1,6 @@
 /**
- * `zkrisk deploy`, `zkrisk register-market`, `zkrisk submit`: their flags and descriptions; cli/commands/deploy.ts,
- * register-market.ts and submit.ts do the work.
+ * `zkrisk deploy`, `zkrisk register-market`, `zkrisk set-adaptive`, `zkrisk submit`: their flags and descriptions;
+ * cli/commands/deploy.ts, register-market.ts, set-adaptive.ts and submit.ts do the work.
  */
 import type { Command } from "commander";
 import { join } from "node:path";
@@ -8,11 +8,15 @@ import { DEFAULT_LIMITS } from "../../onchain/limits";
 import { lazyModule } from "../lazy";
 import type { DeployFlags } from "../commands/deploy";
 import type { RegisterMarketFlags } from "../commands/register-market";
+import type { SetAdaptiveFlags } from "../commands/set-adaptive";
 import type { SubmitFlags } from "../commands/submit";
 
 const deploy = lazyModule<typeof import("../commands/deploy")>(join(__dirname, "../commands/deploy.ts"));
 const registerMarket = lazyModule<typeof import("../commands/register-market")>(
   join(__dirname, "../commands/register-market.ts"),
+);
+const setAdaptive = lazyModule<typeof import("../commands/set-adaptive")>(
+  join(__dirname, "../commands/set-adaptive.ts"),
 );
 const submit = lazyModule<typeof import("../commands/submit")>(join(__dirname, "../commands/submit.ts"));
 
@@ -20,7 +24,7 @@ const submit = lazyModule<typeof import("../commands/submit")>(join(__dirname, "
 export const DEFAULT_RPC = "http://127.0.0.1:8545";
 const KEY_HELP = "signing key: 0x-hex or env:NAME (default env:ZKRISK_PRIVATE_KEY); never printed";
 
-/** Register `zkrisk deploy`, `zkrisk register-market` and `zkrisk submit`. */
+/** Register `zkrisk deploy`, `zkrisk register-market`, `zkrisk set-adaptive` and `zkrisk submit`. */
 export function registerChainCommands(program: Command): void {
   program
     .command("deploy")
@@ -72,6 +76,25 @@ export function registerChainCommands(program: Command): void {
     .option("--key <key>", KEY_HELP, "env:ZKRISK_PRIVATE_KEY")
     .option("--json", "print the result as one JSON object")
     .action(async (f: RegisterMarketFlags) => (await registerMarket()).registerMarketAction(f));
+
+  program
+    .command("set-adaptive")
+    .description(
+      "make a registered market adaptive from its model file's calibration, or plain again (governance's " +
+        "setAdaptiveCalibration)",
+    )
+    .requiredOption("--oracle <address>", "RiskOracle address")
+    .requiredOption("--market <id>", "market label (e.g. BTC-USDT) or number")
+    .option(
+      "--model <file>",
+      "the market's model file (its commitment must be the market's): num = its calibrationNum * 2^8, outcomes 0; " +
+        "its updates then need artifacts of `zkrisk compile --adaptive`",
+    )
+    .option("--off", "make the market plain again (num 0): its updates then need plain artifacts")
+    .option("--rpc <url>", "JSON-RPC node", DEFAULT_RPC)
+    .option("--key <key>", KEY_HELP, "env:ZKRISK_PRIVATE_KEY")
+    .option("--json", "print the result as one JSON object")
+    .action(async (f: SetAdaptiveFlags) => (await setAdaptive()).setAdaptiveAction(f));
 
   program
     .command("submit")

@@ -506,6 +506,23 @@ describe("zkrisk audit of signed updates (real circuit, real publisher archive)"
       json: true,
     });
     expect(one.code, one.stdout).toBe(0);
+    expect(JSON.parse(one.stdout).checks.adaptiveRule).toBeNull();
+
+    // no adaptive market in the range: the calibrations file (default or given) is never read, so a missing or
+    // invalid one changes nothing
+    const invalid = join(tmp, "calibrations-invalid.json");
+    writeFileSync(invalid, "{ not json");
+    for (const calibrations of [invalid, join(tmp, "no-such-calibrations.json")]) {
+      const again = await run({
+        fromBlock: String(blocks[1]),
+        toBlock: String(blocks[1]),
+        publishers: [files.a],
+        json: true,
+        calibrations,
+      });
+      expect(again.code, again.stdout).toBe(0);
+      expect(again.stdout).toBe(one.stdout);
+    }
   });
 });
 

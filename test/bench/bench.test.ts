@@ -1,7 +1,8 @@
 /**
- * `zkrisk bench`: two quick runs through the command (one run of each kind, artifacts from the demo's cache),
+ * `zkrisk bench`: three quick runs through the command (one run of each kind, artifacts from the demo's cache),
  * checked for their JSON shape and internal consistency: the signed-update circuit k = 1 with constant weights
- * and the signed-update gas, then a signed batch of two markets alone. Timings are only checked to be positive
+ * and the signed-update gas, the adaptive circuit k1-adaptive with the gas of an adaptive market's updates, then
+ * a signed batch of two markets alone. Timings are only checked to be positive
  * and ordered where they must be; never against a limit.
  */
 import { createRequire } from "node:module";
@@ -30,7 +31,10 @@ import { registerBench, DEFAULT_COLD_RUNS, DEFAULT_WARM_RUNS } from "../../cli/r
 import { summarize, type Timing } from "../../bench/bench-common";
 import type { BenchReport } from "../../bench/bench";
 import { signedBatchArtifacts } from "../../bench/signed-batch-bench";
-import { SIGNED_PROVING_METHOD } from "../../bench/signed-update-bench";
+import { ADAPTIVE_PROVING_METHOD, SIGNED_PROVING_METHOD } from "../../bench/signed-update-bench";
+import { ADAPTIVE_UPDATE_GAS_METHOD } from "../../bench/signed-update-gas";
+import { sha256File } from "../../core/io";
+import { loadCalibrations } from "../../models/market-calibrations";
 
 // Hardhat loads hardhat.config.ts with Node's require: under vitest nothing handles .ts there (as in
 // test/contracts/fixture.ts).
@@ -39,6 +43,8 @@ if (!requireHere.extensions[".ts"]) requireHere("ts-node").register({ transpileO
 
 const ROOT = join(__dirname, "../..");
 const MODEL = join(ROOT, "models/btc-usdt-2h.quantized.json");
+const DATA = join(ROOT, "models/data/btcusdt-2h.csv");
+const CALIBRATIONS = join(ROOT, "models/calibrations.json");
 
 /** A program with only `bench`, its output captured (cli/main.ts registers the same command). */
 function benchProgram(): { program: Command; out: string[] } {
@@ -68,6 +74,8 @@ async function benchJson(args: string[]): Promise<BenchReport> {
 /** The circuit k = 1, constant weights and the signed-update gas, no batch; and the same written by --out. */
 let report: BenchReport;
 let written: BenchReport;
+/** The adaptive circuit k = 1 (constant weights, the shipped calibrations' rule) and both update gases. */
+let adaptive: BenchReport;
 /** A signed batch of two markets alone. */
 let batchOnly: BenchReport;
 
@@ -75,6 +83,7 @@ beforeAll(async () => {
   const out = join(mkdtempSync(join(tmpdir(), "zkrisk-bench-")), "bench.json");
   report = await benchJson(["--signed-circuits", "k1-constant", "--batch", "none", "--out", out]);
   written = JSON.parse(readFileSync(out, "utf8")) as BenchReport;
+  adaptive = await benchJson(["--signed-circuits", "k1-adaptive", "--batch", "none"]);
   batchOnly = await benchJson(["--signed-circuits", "none", "--no-update-gas", "--batch", "2"]);
 });
 
@@ -212,6 +221,72 @@ describe("zkrisk bench --quick --signed-circuits k1-constant --batch none --json
   });
 });
 
+describe("zkrisk bench --quick --signed-circuits k1-adaptive --batch none --json", () => {
+  it("reports the adaptive circuit as its r1cs header and manifest give it, compiled with the shipped rule", () => {
+    expect(report).not.toHaveProperty("adaptiveUpdateGas");
+    expect(report.circuits[0]).not.toHaveProperty("adaptive");
+    expect(adaptive.circuits.map((c) => [c.quorum, c.mode, c.adaptive !== undefined])).toEqual([
+      [1, "constant", true],
+    ]);
+    const c = adaptive.circuits[0];
+    const manifest = readManifest(c.artifacts.dir);
+    expect(manifest.adaptive?.rule).toEqual(loadCalibrations(CALIBRATIONS).adaptive);
+    expect(c.adaptive).toEqual({
+      calibrations: { file: "calibrations.json", sha256: sha256File(CALIBRATIONS) },
+    });
+    const header = readR1csHeader(join(c.artifacts.dir, manifest.files.r1cs.path));
+    expect(c.circuit.constraints).toBe(header.constraints);
+    expect(c.circuit.constraints).toBe(manifest.circuit.constraints);
+    // the plain circuit of the same quorum and weights plus the rule
+    expect(c.circuit.constraints).toBeGreaterThan(report.circuits[0].circuit.constraints);
+    expect(c.circuit.publicSignals).toBe(UPDATE_SIGNALS.length);
+    expect(c.artifacts.zkeyBytes).toBe(manifest.files.zkey.bytes);
+    checkTiming(c.witness, 1);
+    checkTiming(c.witnessWarm, 1);
+    checkTiming(c.provingCold.wall, 1);
+    checkTiming(c.provingCold.proving, 1);
+    checkTiming(c.provingWarm.proving, 1);
+    checkTiming(c.provingLevers.snarkjsFullProve, 1);
+    checkTiming(c.provingLevers.singleThread, 1);
+    expect(c.provingCold.proving.medianMs).toBeLessThan(c.provingCold.wall.medianMs);
+    expect(c.provingWarm.bars).toEqual(["2024-06-30T22:00:00.000Z"]);
+  });
+
+  it("says how the adaptive figures were taken, beside the plain ones", () => {
+    expect(Object.keys(adaptive).sort()).toEqual([...Object.keys(report), "adaptiveUpdateGas"].sort());
+    expect(Object.keys(adaptive.method).sort()).toEqual(
+      [...Object.keys(report.method), "adaptive", "adaptiveUpdateGas"].sort(),
+    );
+    expect(adaptive.method.adaptive).toBe(ADAPTIVE_PROVING_METHOD);
+    expect(adaptive.method.adaptiveUpdateGas).toBe(ADAPTIVE_UPDATE_GAS_METHOD);
+    expect(adaptive.adaptiveUpdateGas).not.toHaveProperty("method");
+  });
+
+  it("reads an adaptive market's first and later update gas, split as the plain update's", () => {
+    const g = adaptive.adaptiveUpdateGas!;
+    expect(g.publicSignals).toBe(UPDATE_SIGNALS.length);
+    for (const row of [g.first, g.later]) {
+      expect(row.verifier + row.rest).toBe(row.total);
+      expect(row.verifier).toBeGreaterThan(181_000 + 6_000);
+      expect(row.pairing).toBe(181_000);
+      expect(row.calldata).toBeLessThan(row.rest);
+      // the same calldata as a plain update: the adaptive state rides in the one packed signal
+      expect(row.calldataBytes).toBe(4 + 32 * (1 + 8 + 1));
+    }
+    expect(g.later.txHash).not.toBe(g.first.txHash);
+    // the plain market's updates of the same run: the adaptive one pays for its state
+    expect(g.first.rest).toBeGreaterThan(adaptive.updateGas!.first.rest);
+  });
+
+  it("formats the adaptive circuit's column and the adaptive market's gas table", () => {
+    const text = formatBench(adaptive);
+    expect(text).toContain("| k = 1, constant, adaptive");
+    expect(text).toContain("Adaptive market's signed updates");
+    expect(text).toContain(adaptive.adaptiveUpdateGas!.later.total.toLocaleString("en-US"));
+    expect(formatBench(report)).not.toContain("Adaptive market");
+  });
+});
+
 describe("zkrisk bench --quick --signed-circuits none --no-update-gas --batch 2 --json", () => {
   it("measures the batch alone: no circuit, no update gas, the batch's method only", () => {
     expect(batchOnly.circuits).toEqual([]);
@@ -270,9 +345,11 @@ describe("zkrisk bench options", () => {
       "--signed-circuits",
       "--no-update-gas",
       "--batch",
+      "--calibrations",
     ]) {
       expect(help).toContain(flag);
     }
+    expect(help).toContain("k<K>-adaptive");
     expect(help).toContain("k1-constant,k3-constant,k1-committed,k3-committed");
     expect(help).not.toContain("--modes");
     expect(help).not.toContain("--no-signed");
@@ -295,6 +372,7 @@ describe("zkrisk bench options", () => {
       data: "unused.csv",
       market: "BTC-USDT",
       signedCircuits: "none",
+      calibrations: CALIBRATIONS,
       updateGas: false,
       batch: "none",
     };
@@ -321,10 +399,32 @@ describe("zkrisk bench options", () => {
     expect(() => parseSignedCircuits("k1-fast")).toThrow(/--signed-circuits: 'k1-fast' is not k<K>-<mode>/);
     expect(() => parseSignedCircuits("k0-constant")).toThrow(/--signed-circuits/);
     expect(() => parseSignedCircuits("k1-constant,k1-constant")).toThrow(/repeats a circuit/);
+    expect(parseSignedCircuits("k1-constant,k1-adaptive")).toEqual([
+      { quorum: 1, mode: "constant" },
+      { quorum: 1, mode: "constant", adaptive: true },
+    ]);
+    expect(() => parseSignedCircuits("k1-adaptive,k1-adaptive")).toThrow(/repeats a circuit/);
+    expect(() => parseSignedCircuits("k17-adaptive")).toThrow(/--signed-circuits/);
     expect(parseBatchSizes("1,4,8")).toEqual([1, 4, 8]);
     expect(parseBatchSizes("none")).toEqual([]);
     expect(() => parseBatchSizes("33")).toThrow(/--batch: '33'/);
     expect(() => parseBatchSizes("2,2")).toThrow(/repeats a size/);
+  });
+
+  it("refuses an adaptive circuit with an unreadable calibrations file, naming it", async () => {
+    const missing = join(tmpdir(), "zkrisk-bench-no-such-calibrations.json");
+    await expect(
+      runBenchCommand({
+        model: MODEL,
+        data: DATA,
+        market: "BTC-USDT",
+        signedCircuits: "k1-adaptive",
+        calibrations: missing,
+        updateGas: false,
+        batch: "none",
+        quick: true,
+      }),
+    ).rejects.toThrow(missing);
   });
 
   it("summarises samples: median, nearest-rank p90", () => {

@@ -32,6 +32,7 @@ const COMMANDS = [
   "verify",
   "deploy",
   "register-market",
+  "set-adaptive",
   "submit",
   "audit",
   "bench",

@@ -327,6 +327,29 @@ describe("zkrisk compile --adaptive, prove, submit and audit of an adaptive mark
       expect(last.stdout).toContain("adaptive proofs not re-verified (--adaptive-artifacts)");
       expect(last.stdout).toContain("1 update audited: 1 OK, 0 FAIL");
       expect(last.code, last.stdout + last.stderr).toBe(0);
+
+      // an adaptive market in range needs the rule: a missing or invalid calibrations file is an error naming it
+      writeFileSync(at("calibrations-invalid.json"), "{ not json");
+      for (const [file, message] of [
+        [at("calibrations-invalid.json"), `${at("calibrations-invalid.json")}: not valid JSON`],
+        [at("no-calibrations.json"), `--calibrations: ${at("no-calibrations.json")}: file not found`],
+      ]) {
+        const bad = zkrisk(
+          "audit",
+          "--rpc",
+          node.rpc,
+          "--oracle",
+          deployed.oracle,
+          "--model",
+          MODEL,
+          "--calibrations",
+          file,
+          "--from-block",
+          String(blocks[2]),
+        );
+        expect(bad.code, bad.stdout + bad.stderr).toBe(2);
+        expect(bad.stderr).toContain(message);
+      }
       console.log(`adaptive update gas (receipts): ${gas.join(", ")}`);
 
       // an adaptive proof file against plain artifacts: not their kind of update

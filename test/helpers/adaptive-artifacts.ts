@@ -5,13 +5,9 @@
  * (test/helpers/signed-update-stand-in.ts). `compiledAdaptiveArtifacts` is the same circuit as `zkrisk compile
  * --adaptive` makes it, with circuit.json and the rule in its manifest.
  */
-import { basename } from "node:path";
 import { sourceArtifacts } from "./source-artifacts";
-import { compileSignedUpdateModel } from "../../circuits/compile-model";
-import { sha256File } from "../../core/io";
-import { loadCalibrations } from "../../models/market-calibrations";
-import { loadQuantizedModel, type QuantizedModel } from "../../models/quantized-model";
-import { cachedArtifacts } from "../../setup/cached-artifacts";
+import type { QuantizedModel } from "../../models/quantized-model";
+import { adaptiveUpdateArtifacts } from "../../setup/cached-artifacts";
 import { generateUpdateCircuit } from "../../circuits/generate-update-circuit";
 import type { AdaptiveRule } from "../../models/adaptive";
 import { silentLog, type SetupLog } from "../../setup";
@@ -30,30 +26,15 @@ export async function adaptiveArtifacts(
 }
 
 /**
- * The same circuit compiled as `zkrisk compile --adaptive --weights constant` does it (circuits/compile-model.ts,
- * so circuit.json and the manifest record the rule of `calibrationsPath`), set up with the direct development
- * setup once and cached like the demo's artifacts: the directory `SignedUpdateProver` and the CLI take.
+ * The same circuit compiled as `zkrisk compile --adaptive --weights constant` does it (setup/cached-artifacts.ts
+ * `adaptiveUpdateArtifacts`, so circuit.json and the manifest record the rule of `calibrationsPath`), set up with
+ * the direct development setup once and cached like the demo's artifacts: the directory `SignedUpdateProver` and
+ * the CLI take.
  */
 export async function compiledAdaptiveArtifacts(
   modelPath: string,
   calibrationsPath: string,
   log: SetupLog = silentLog,
 ): Promise<string> {
-  const rule = loadCalibrations(calibrationsPath).adaptive;
-  const model = loadQuantizedModel(modelPath);
-  const { source } = await generateUpdateCircuit(model, "constant", 1, undefined, { adaptive: rule });
-  const adaptive = {
-    rule,
-    calibrations: { file: basename(calibrationsPath), sha256: sha256File(calibrationsPath) },
-  };
-  const r = await cachedArtifacts(
-    { model: modelPath, log },
-    {
-      source,
-      suffix: "signed-adaptive-k1-constant-compiled",
-      what: "the signed-update circuit with the adaptive rule (constant weights, quorum 1)",
-      compile: (dir) => compileSignedUpdateModel(modelPath, dir, "constant", 1, adaptive),
-    },
-  );
-  return r.dir;
+  return (await adaptiveUpdateArtifacts(modelPath, calibrationsPath, 1, log)).dir;
 }

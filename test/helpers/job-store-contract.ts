@@ -139,6 +139,7 @@ export function describeJobStoreContract(name: string, factory: JobStoreContract
             tx: null,
             block: null,
             holder: null,
+            history: [],
             createdAt: 10_000,
             updatedAt: 10_000,
           },
@@ -225,6 +226,13 @@ export function describeJobStoreContract(name: string, factory: JobStoreContract
           tx: signedTx(4),
           block: 77,
           holder: "h:1",
+          history: [
+            {
+              at: 11_000,
+              event: "reproved-after-revert" as const,
+              message: "stale prior num 1, outcomes 0, MM_s 0",
+            },
+          ],
         };
         const patched = await store.update(job.id, patch, 12_000);
         expect(patched).toEqual({ ...job, ...patch, updatedAt: 12_000 });
@@ -232,7 +240,7 @@ export function describeJobStoreContract(name: string, factory: JobStoreContract
 
         const cleared = await store.update(
           job.id,
-          { reason: null, tx: null, block: null, holder: null },
+          { reason: null, tx: null, block: null, holder: null, history: [] },
           13_000,
         );
         expect(cleared).toEqual({ ...job, attempts: 3, notBefore: 90_000, updatedAt: 13_000 });

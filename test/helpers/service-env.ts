@@ -101,6 +101,7 @@ export interface JobView {
   reason: string | null;
   worker: string | null;
   transaction: { hash: string } | null;
+  history: { at: string; event: string; message: string }[];
 }
 
 /** Poll `GET /v1/proofs/:id` until the job has `status`; the error carries `logs()` (the service's log). */

@@ -8,6 +8,12 @@
  * oracle reports and accepted, storing the integer engine's state. Then, while the next bar is being proved,
  * governance resets the state (another num): the proof's prior is stale, the dry run is refused with
  * `OracleAdaptiveStateMismatch`, and the service proves the bar once more from the new prior, which is accepted.
+ *
+ * Then the same after the transaction is sent: with automine off the service's transaction waits in the pool,
+ * governance's state change lands first in the same block (a higher tip), the transaction reverts with
+ * `OracleAdaptiveStateMismatch`, and the service proves the bar again from the new prior and resends it, once
+ * (the job's history names the reverted transaction and the stale prior); a second such revert of the same job,
+ * and a revert for another reason (the market paused first), end the job as `rejected`.
  */
 import { join } from "node:path";
 import { JsonRpcProvider, type Contract } from "ethers";
@@ -22,6 +28,7 @@ import { rpcChain, type Chain } from "../../onchain/chain";
 import { oracleAt, setAdaptiveCalibration } from "../../onchain/oracle";
 import { loadServiceConfig } from "../../service/config";
 import { jobIdOf } from "../../service/jobs";
+import { ADAPTIVE_RESENDS } from "../../service/job-runner";
 import { startService, type RunningService } from "../../service/run";
 import { makePublisherSet, writePublisherSet } from "../../publisher";
 import { signedUpdateArtifacts } from "../../setup/cached-artifacts";
@@ -44,6 +51,10 @@ const CALIBRATIONS = join(__dirname, "../..", "models/calibrations.json");
 const INITIAL_NUM = BigInt(loadQuantizedModel(MODEL).policy.calibrationNum) << 8n;
 /** The num governance resets the market to while a proof is in flight (scale 0.8). */
 const RESET_NUM = 52429n << 8n;
+/** The nums governance moves the state to while the service's transaction waits in the pool (0.9, 0.85, 0.95). */
+const RACE_NUMS = [58982n << 8n, 55706n << 8n, 62259n << 8n];
+/** A tip above the service's (the node's suggestion), so the pool orders governance's transaction first. */
+const FIRST = { maxPriorityFeePerGas: 50_000_000_000n, maxFeePerGas: 100_000_000_000n };
 
 let node: HardhatNode;
 let provider: JsonRpcProvider;
@@ -111,6 +122,45 @@ async function acceptedUpdate(jobId: string) {
   return unpackAdaptiveUpdate(event!.args.update as bigint);
 }
 
+/** Wait until the service's log has a line `msg` for `bar` (the `n`-th such line). */
+async function logged(msg: string, bar: string, n = 1): Promise<void> {
+  for (let i = 0; i < 30_000; i++) {
+    if (lines.filter((l) => l.msg === msg && l.bar === bar).length >= n) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no "${msg}" for ${bar}:\n${logText()}`);
+}
+
+/**
+ * With automine off: wait for the service's `n`-th "submitted" for `bar` (its transaction in the pool), send
+ * governance's `call` with a higher tip, and mine one block; both land in it, governance's first. Returns the
+ * block's transaction hashes in order.
+ */
+async function landFirst(bar: string, n: number, call: () => Promise<unknown>): Promise<string[]> {
+  await logged("submitted", bar, n);
+  await call();
+  await provider.send("evm_mine", []);
+  const block = await provider.getBlock("latest");
+  return [...block!.transactions];
+}
+
+/** Switch automine on again, and mine what waits in the pool. */
+async function automineOn(): Promise<void> {
+  await provider.send("evm_setAutomine", [true]);
+  const pending = (await provider.send("eth_getBlockByNumber", ["pending", false])) as {
+    transactions: string[];
+  };
+  if (pending.transactions.length > 0) await provider.send("evm_mine", []);
+}
+
+/** Append the next bar, have it signed and close it on chain (with automine off: the service's tx waits). */
+async function nextBar(): Promise<{ t: number; bar: string }> {
+  const t = feed.append();
+  await publisher.publisher.poll();
+  await closeBar(provider, t);
+  return { t, bar: isoFromSeconds(t) };
+}
+
 describe("zkrisk serve on an adaptive market", () => {
   it("refuses plain artifacts for a market the oracle holds as adaptive", async () => {
     const plain = (await signedUpdateArtifacts(MODEL, "constant", 1)).dir;
@@ -146,7 +196,12 @@ describe("zkrisk serve on an adaptive market", () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     await setAdaptiveCalibration(oracle, marketIdOf(MARKET), RESET_NUM);
-    await waitForJob(running.url, jobIdOf(MARKET, t1), "confirmed", logText, 600_000);
+    const job = await waitForJob(running.url, jobIdOf(MARKET, t1), "confirmed", logText, 600_000);
+    expect(job.history.map((e) => e.event)).toEqual(["reproved-before-send"]);
+    expect(job.history[0].message).toContain(
+      `the proof's prior (num ${INITIAL_NUM}, outcomes 0, MM_s 0) is stale: proved again from the oracle's ` +
+        `prior (num ${RESET_NUM}, outcomes 0, MM_s 0)`,
+    );
     expect(
       lines.filter((l) => l.msg === "the adaptive prior moved since the proof; proving again once"),
     ).toHaveLength(1);
@@ -159,5 +214,68 @@ describe("zkrisk serve on an adaptive market", () => {
     expect(second.after).toEqual({ num: RESET_NUM, outcomes: 0n });
     const [num, outcomes] = (await oracle.adaptiveState(marketIdOf(MARKET))) as bigint[];
     expect([num, outcomes]).toEqual([RESET_NUM, 0n]);
+  }, 900_000);
+  it("proves again and resends once when its sent transaction reverts because another update landed first", async () => {
+    expect(ADAPTIVE_RESENDS).toBe(1);
+    const id = marketIdOf(MARKET);
+    await provider.send("evm_setAutomine", [false]);
+    const { t, bar } = await nextBar();
+    const order = await landFirst(bar, 1, () => oracle.setAdaptiveCalibration(id, RACE_NUMS[0], FIRST));
+    await automineOn();
+    const job = await waitForJob(running!.url, jobIdOf(MARKET, t), "confirmed", logText, 600_000);
+
+    // the block held governance's change, then the service's transaction, which reverted
+    expect(order).toHaveLength(2);
+    const reverted = await provider.getTransactionReceipt(order[1]);
+    expect(reverted!.status).toBe(0);
+    expect(job.transaction!.hash).not.toBe(order[1]);
+    // the job's history names the reverted transaction, the revert, the stale prior and the prior proved from
+    expect(job.history).toHaveLength(1);
+    expect(job.history[0].event).toBe("reproved-after-revert");
+    expect(job.history[0].message).toContain(
+      `transaction ${order[1]} reverted in block ${reverted!.blockNumber}`,
+    );
+    expect(job.history[0].message).toContain("OracleAdaptiveStateMismatch");
+    expect(job.history[0].message).toContain(
+      `the proof's prior (num ${RESET_NUM}, outcomes 0, MM_s 0) is stale: proved again from the oracle's prior ` +
+        `(num ${RACE_NUMS[0]}, outcomes 0, MM_s 0) and resent (1 of 1)`,
+    );
+    // the reverted transaction carried the first proof (from the stale prior); the accepted one the second
+    const sent = oracle.interface.parseTransaction((await provider.getTransaction(order[1]))!)!
+      .args[4] as bigint;
+    expect(unpackAdaptiveUpdate(sent).before).toEqual({ num: RESET_NUM, outcomes: 0n });
+    const accepted = await acceptedUpdate(jobIdOf(MARKET, t));
+    expect(accepted.before).toEqual({ num: RACE_NUMS[0], outcomes: 0n });
+    expect(accepted.dataTimestamp).toBe(BigInt(t));
+    expect((await oracle.adaptiveState(id))[0]).toBe(RACE_NUMS[0]);
+  }, 900_000);
+
+  it("rejects a job whose resent transaction reverts for its prior again, and a revert for another reason", async () => {
+    const id = marketIdOf(MARKET);
+    await provider.send("evm_setAutomine", [false]);
+    // the bound: the first revert is proved again and resent, the second ends the job
+    const next = await nextBar();
+    await landFirst(next.bar, 1, () => oracle.setAdaptiveCalibration(id, RACE_NUMS[1], FIRST));
+    const [, resent] = await landFirst(next.bar, 2, () =>
+      oracle.setAdaptiveCalibration(id, RACE_NUMS[2], FIRST),
+    );
+    const rejected = await waitForJob(running!.url, jobIdOf(MARKET, next.t), "rejected", logText, 600_000);
+    expect(rejected.history.map((e) => e.event)).toEqual(["reproved-after-revert"]);
+    expect(rejected.reason).toMatch(
+      new RegExp(
+        `^transaction ${resent} reverted in block \\d+: the oracle refused: OracleAdaptiveStateMismatch\\(.*\\); ` +
+          "not proved again: already proved again and resent 1 time\\(s\\) after such a revert$",
+      ),
+    );
+
+    // another revert reason: the market paused first; no proof made again
+    const other = await nextBar();
+    const [, paused] = await landFirst(other.bar, 1, () => oracle.pauseMarket(id, FIRST));
+    const refused = await waitForJob(running!.url, jobIdOf(MARKET, other.t), "rejected", logText, 600_000);
+    expect(refused.reason).toContain(`transaction ${paused} reverted in block`);
+    expect(refused.reason).toContain("OracleMarketPaused");
+    expect(refused.history).toEqual([]);
+    expect(lines.filter((l) => l.msg === "proving" && l.bar === other.bar)).toHaveLength(1);
+    await automineOn();
   }, 900_000);
 });

@@ -63,6 +63,35 @@ describe("SqliteJobStore.open", () => {
     }
   });
 
+  it("brings a file of schema version 1 to 2: its jobs kept, each with no history", async () => {
+    const path = join(dir, "v1.db");
+    const db = new Database(path);
+    // the schema of version 1, as zkrisk wrote it before the history column
+    db.exec(`CREATE TABLE jobs (
+      id TEXT NOT NULL PRIMARY KEY, market TEXT NOT NULL, data_timestamp INTEGER NOT NULL,
+      submit INTEGER NOT NULL CHECK (submit IN (0, 1)), status TEXT NOT NULL, attempts INTEGER NOT NULL,
+      not_before INTEGER NOT NULL, reason TEXT, proof TEXT, tx TEXT, block INTEGER, worker TEXT,
+      created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, UNIQUE (market, data_timestamp)) STRICT;
+      CREATE INDEX jobs_due ON jobs (status, not_before);
+      INSERT INTO jobs VALUES ('${jobIdOf("BTC-USDT", 7200)}', 'BTC-USDT', 7200, 1, 'skipped', 0, 5, 'stale', NULL,
+        NULL, NULL, NULL, 5, 6);`);
+    db.pragma("user_version = 1");
+    db.close();
+
+    const store = SqliteJobStore.open(path);
+    stores.push(store);
+    const id = jobIdOf("BTC-USDT", 7200);
+    expect(await store.get(id)).toMatchObject({ status: "skipped", reason: "stale", history: [] });
+    const history = [{ at: 7, event: "reproved-after-revert" as const, message: "prior num 1" }];
+    expect(await store.update(id, { history }, 8)).toMatchObject({ history });
+    const after = new Database(path, { readonly: true });
+    try {
+      expect(after.pragma("user_version", { simple: true })).toBe(2);
+    } finally {
+      after.close();
+    }
+  });
+
   it("refuses a file of a newer schema version, naming the file", () => {
     const path = join(dir, "future.db");
     const db = new Database(path);

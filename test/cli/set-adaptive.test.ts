@@ -1,0 +1,191 @@
+/**
+ * `zkrisk set-adaptive` as an operator runs it (`node bin/zkrisk.cjs`, test/helpers/zkrisk-cli.ts) against a
+ * `hardhat node` with BTC-USDT registered as a plain market (the real signed-update verifier, cached artifacts):
+ * `--model` makes it adaptive from the model file's calibration (num = calibrationNum * 2^8, outcomes 0), `--off`
+ * plain again, each read back from the oracle and from its `AdaptiveCalibrationSet` event. Bad options, and a
+ * model file the market does not accept (another weight, so another commitment), exit with code 2 before anything
+ * is sent; so do the oracle's refusals (an unknown market, a sender without the governor role: ORACLE_REJECTED),
+ * naming its error.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { JsonRpcProvider, type Contract } from "ethers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { marketIdOf } from "../../candles/market-id";
+import { modelCommitment } from "../../circuits/commitments";
+import { loadQuantizedModel } from "../../models/quantized-model";
+import { deployMarket, MARKET } from "../../onchain/local-market";
+import { oracleAt } from "../../onchain/oracle";
+import { makePublisherSet, publicKeyOf } from "../../publisher";
+import { signedUpdateArtifacts } from "../../setup/cached-artifacts";
+import { DEV_KEYS, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
+import { writeOtherModel } from "../helpers/models";
+import { zkrisk, type ZkriskRun } from "../helpers/zkrisk-cli";
+
+const ROOT = join(__dirname, "../..");
+const MODEL = join(ROOT, "models/btc-usdt-2h.quantized.json");
+const CALIBRATION_NUM = loadQuantizedModel(MODEL).policy.calibrationNum;
+const INITIAL_NUM = BigInt(CALIBRATION_NUM) << 8n;
+const MARKET_ID = marketIdOf(MARKET);
+
+const dir = mkdtempSync(join(tmpdir(), "zkrisk-set-adaptive-"));
+let node: HardhatNode;
+let provider: JsonRpcProvider;
+let oracle: Contract;
+let oracleAddress: string;
+
+/** `zkrisk set-adaptive --oracle ORACLE --market BTC-USDT --rpc NODE --key GOVERNOR ...extra`. */
+const setAdaptive = (...extra: string[]): ZkriskRun =>
+  zkrisk(
+    "set-adaptive",
+    "--oracle",
+    oracleAddress,
+    "--market",
+    MARKET,
+    "--rpc",
+    node.rpc,
+    "--key",
+    DEV_KEYS[0],
+    ...extra,
+  );
+
+/** The market's num and outcomes as the oracle reports them. */
+async function state(): Promise<[bigint, bigint]> {
+  const [num, outcomes] = (await oracle.adaptiveState(MARKET_ID)) as [bigint, bigint];
+  return [num, outcomes];
+}
+
+/** The nums of the AdaptiveCalibrationSet events so far. */
+async function setEvents(): Promise<bigint[]> {
+  const logs = await oracle.queryFilter(oracle.filters.AdaptiveCalibrationSet());
+  return logs.map((l) => oracle.interface.parseLog(l)!.args.num as bigint);
+}
+
+beforeAll(async () => {
+  const [artifacts, started] = await Promise.all([
+    signedUpdateArtifacts(MODEL, "constant", 1),
+    startHardhatNode(),
+  ]);
+  node = started;
+  const key = new Uint8Array(32).fill(7);
+  const set = await makePublisherSet([await publicKeyOf(key)], 1);
+  oracleAddress = (await deployMarket(node.rpc, artifacts.dir, set, MODEL)).oracle;
+  provider = new JsonRpcProvider(node.rpc, undefined, { cacheTimeout: -1 });
+  oracle = oracleAt(oracleAddress, provider);
+}, 600_000);
+
+afterAll(() => {
+  provider?.destroy();
+  node?.stop();
+});
+
+describe("zkrisk set-adaptive", () => {
+  it("--help names the options and exits 0", () => {
+    const r = zkrisk("set-adaptive", "--help");
+    expect(r.code).toBe(0);
+    for (const flag of ["--oracle", "--market", "--model", "--off", "--rpc", "--key", "--json"]) {
+      expect(r.stdout).toContain(flag);
+    }
+    expect(r.stdout).toContain("setAdaptiveCalibration");
+  });
+
+  it("makes the plain market adaptive from the model's calibration, then plain again (--json and text)", async () => {
+    expect(await state()).toEqual([0n, 0n]);
+    const on = setAdaptive("--model", MODEL, "--json");
+    expect(on.code, on.stderr).toBe(0);
+    const made = JSON.parse(on.stdout);
+    expect(made).toMatchObject({
+      market: MARKET,
+      marketId: MARKET_ID.toString(),
+      adaptive: true,
+      num: INITIAL_NUM.toString(),
+      model: {
+        file: MODEL,
+        calibrationNum: CALIBRATION_NUM,
+        commitment: (await modelCommitment(loadQuantizedModel(MODEL))).toString(),
+      },
+      before: { num: "0", outcomes: 0 },
+      after: { num: INITIAL_NUM.toString(), outcomes: 0 },
+    });
+    expect((await provider.getTransactionReceipt(made.txHash))!.status).toBe(1);
+    expect(await state()).toEqual([INITIAL_NUM, 0n]);
+
+    const off = setAdaptive("--off");
+    expect(off.code, off.stderr).toBe(0);
+    expect(off.stdout).toMatch(
+      new RegExp(
+        `^${MARKET} \\(id ${MARKET_ID}\\) on ${oracleAddress}: made plain \\(num 0\\); was adaptive at num ` +
+          `${INITIAL_NUM}, 0 outcomes; tx 0x[0-9a-f]{64}\\n$`,
+      ),
+    );
+    expect(await state()).toEqual([0n, 0n]);
+    expect(await setEvents()).toEqual([INITIAL_NUM, 0n]);
+
+    const again = setAdaptive("--model", MODEL);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain(
+      `made adaptive from num ${INITIAL_NUM} (calibrationNum ${CALIBRATION_NUM} of ${MODEL}), outcomes reset to 0; ` +
+        "was plain",
+    );
+    expect(await state()).toEqual([INITIAL_NUM, 0n]);
+  }, 120_000);
+
+  it("refuses bad options and a model the market does not accept with exit code 2, sending nothing", async () => {
+    const events = (await setEvents()).length;
+    const other = writeOtherModel(dir);
+    const cases: [string[], string][] = [
+      [[], "give exactly one of --model"],
+      [["--model", MODEL, "--off"], "give exactly one of --model"],
+      [["--model", join(dir, "missing.json")], join(dir, "missing.json")],
+      [
+        ["--model", other],
+        `--model: ${other} commits to ${await modelCommitment(loadQuantizedModel(other))}, but market ${MARKET} ` +
+          `accepts model commitment ${await modelCommitment(loadQuantizedModel(MODEL))}`,
+      ],
+    ];
+    for (const [extra, message] of cases) {
+      const r = setAdaptive(...extra);
+      expect(r.code, `${extra.join(" ")}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain(message);
+    }
+    const badOracle = zkrisk(
+      "set-adaptive",
+      "--oracle",
+      "0x12",
+      "--market",
+      MARKET,
+      "--off",
+      "--rpc",
+      node.rpc,
+    );
+    expect(badOracle.code).toBe(2);
+    expect(badOracle.stderr).toContain("--oracle: '0x12' is not an address");
+    const noMarket = zkrisk("set-adaptive", "--oracle", oracleAddress, "--off");
+    expect(noMarket.code).toBe(2);
+    expect(noMarket.stderr).toContain("--market");
+    expect((await setEvents()).length).toBe(events);
+  }, 120_000);
+
+  it("exits 2 with the oracle's error for an unknown market and a sender without the governor role", async () => {
+    const events = (await setEvents()).length;
+    const unknown = zkrisk(
+      "set-adaptive",
+      "--oracle",
+      oracleAddress,
+      "--market",
+      "ETH-USDT",
+      "--off",
+      "--rpc",
+      node.rpc,
+      "--key",
+      DEV_KEYS[0],
+    );
+    expect(unknown.code, unknown.stderr).toBe(2);
+    expect(unknown.stderr).toContain("OracleUnknownMarket");
+    const stranger = setAdaptive("--off", "--key", DEV_KEYS[1]);
+    expect(stranger.code, stranger.stderr).toBe(2);
+    expect(stranger.stderr).toContain("AccessControlUnauthorizedAccount");
+    expect((await setEvents()).length).toBe(events);
+  }, 120_000);
+});
