@@ -88,8 +88,9 @@ export interface AuditOptions {
    */
   signedVkey?: VerificationKey;
   /**
-   * Verification keys of signed batch circuits, at most one per batch size (a key of N + 4 public signals is the
-   * one of batches of N markets): a batch whose size has a key here has its proof verified again. As for signed
+   * Verification keys of signed batch circuits, at most one per batch size (a key of V + N + 3 public signals is
+   * the one of batches of N markets, `batchSizeOfKey`): a batch whose size has a key here has its proof verified
+   * again. As for signed
    * updates, the verdict does not depend on it.
    */
   batchVkeys?: VerificationKey[];

@@ -115,14 +115,6 @@ export function unpackBatchUpdate(n: number, varying: readonly bigint[]): BatchU
   };
 }
 
-/** The exclusive bound of varying signal `k` of a batch of `n` markets (2^bits it uses): the oracle refuses more. */
-export function batchVaryingBound(n: number, k: number): bigint {
-  const P = BATCH_PACKING;
-  if (k === 0) return 1n << BigInt(P.marketsShift + P.marketBits * Math.min(n, P.firstSignalMarkets));
-  const markets = Math.min(P.signalMarkets, n - P.firstSignalMarkets - P.signalMarkets * (k - 1));
-  return 1n << BigInt(P.marketBits * markets);
-}
-
 function fits(name: string, v: bigint, bits: number): void {
   if (v < 0n || v >= 1n << BigInt(bits)) throw new RangeError(`${name} ${v} does not fit ${bits} bits`);
 }

@@ -45,12 +45,10 @@ export const PUBLIC_OUTPUTS = 4;
  *   domain            ties the proof to one chain and one oracle contract (public input)
  *
  * The last N + 3 are the batch's CONSTANT signals: the oracle stores their part of the verifier's check per
- * composition, and the verifier takes them in the order of `BATCH_CONSTANT_NAMES` (`batchConstantIndexes`).
+ * composition, and the verifier takes them in the order ids, model, set, domain (`batchConstantIndexes`).
  * This is the one definition of the batch layout, read by the circuit generator, the batch prover, the
  * verifier generator, the oracle (contracts/PublicSignals.sol) and the audit.
  */
-export const BATCH_CONSTANT_NAMES = ["marketId", "modelCommitment", "publisherSet", "domain"] as const;
-
 /** The public signals of a batch of `n` markets, by the circuit's names. */
 export function batchSignalNames(n: number): string[] {
   return [
