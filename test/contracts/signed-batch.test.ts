@@ -20,6 +20,11 @@ import { FIELD_MODULUS } from "../../crypto/field";
 import { marketIdOf } from "../../candles/market-id";
 import { oracleDomain } from "../../prover/domain";
 import { compileOracleContracts } from "../../onchain/solc";
+import { BASE_FIELD_MODULUS, VerifierKeyError } from "../../onchain/groth16-verifier-source";
+import { batchSizeOfKey, generateSignedBatchVerifier } from "../../onchain/signed-batch-verifier";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { VerificationKey } from "../../setup";
 import { deployVerifier, registerMarket, setPublisherSet } from "../../onchain/oracle";
 import { standInArtifacts } from "../helpers/signed-update-stand-in";
 import { releaseCurves } from "../../setup";
@@ -581,6 +586,9 @@ describe("submitSignedBatch: the stored batch base of each composition", () => {
 
   it("the verifier: a proof verifies against its own composition's base only (reordered ids, another model, set or domain)", async () => {
     const verifier = new Contract(verifiers[2], oracleLikeVerifierAbi, governor);
+    const stand = {
+      vkey: JSON.parse(readFileSync(join(dirs[2], "verification_key.json"), "utf8")) as VerificationKey,
+    };
     const p = await proveBatch([entry(BTC, 100, 200), entry(ETH, 100, 200)], T);
     const { update } = argsOf(p);
     const c = p.calldata;
@@ -609,6 +617,20 @@ describe("submitSignedBatch: the stored batch base of each composition", () => {
       args: [4n, 5n],
     });
     expect(await verifier.batchSize()).toBe(2n);
+    // verifyProof's own refusals (false, never a revert): another number of varying signals, a signal plus r, a
+    // base coordinate not below q, a base off the curve.
+    const [x, y] = (await verifier.batchBase([BTC, ETH, MODEL, SET, domain])) as [bigint, bigint];
+    const u = BigInt(update[0]);
+    for (const [what, varying, bx, by] of [
+      ["two varying signals", [u, 0n], x, y],
+      ["the signal plus r", [u + FIELD_MODULUS], x, y],
+      ["baseX + q", [u], x + BASE_FIELD_MODULUS, y],
+      ["a base off the curve", [u], x, y + 1n],
+    ] as const) {
+      expect(await verifier.verifyProof(c.a, c.b, c.c, [...varying], bx, by), what).toBe(false);
+    }
+    expect(() => generateSignedBatchVerifier(stand.vkey, 3)).toThrow(VerifierKeyError);
+    expect(batchSizeOfKey(stand.vkey)).toBe(2);
   });
 
   it("another model or publisher set in the proof than the composition submitted: refused by the proof check", async () => {
