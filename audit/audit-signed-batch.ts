@@ -1,13 +1,14 @@
 /**
  * Auditing the markets of signed batches: re-checking a `SignedBatchParametersUpdated` event (market, MM, IM, data
- * timestamp, batch digest, index) from the signed batches that hold the market's window, since only the batch
- * digest is on chain.
+ * timestamp, the batch digest's low 91 bits, index) from the signed batches that hold the market's window, since
+ * only those bits of the batch digest are on chain (the proof checked the signatures over the full digest).
  *
  * Against the publisher set in force at its block (as for a signed update, audit-signed.ts):
  *  1. the registered quorum is the one the set file commits to;
  *  2. the signed batches with a window of the market ending at the event's bar are looked up in window
  *     directories (`--windows DIR`; a publisher's HTTP API serves single windows, not batches); each must check
- *     (every window digest, the batch digest, the signature) and its batch digest must be the event's;
+ *     (every window digest, the batch digest, the signature) and its batch digest's low 91 bits must be the
+ *     event's (`batchDigestSignal`);
  *  3. k distinct keys of the set in force signed that digest;
  *  4. the batch's market at the event's index is this market's window ending at the event's bar, and its
  *     features, the integer engine and the policy give the event's MM and IM;
@@ -15,6 +16,7 @@
  * Checks 2 to 5 are the signed update's (`auditSignedDocuments`); the batch call's public signals are compared
  * with the event and the registered configuration in audit.ts.
  */
+import { batchDigestSignal } from "../circuits/batch-statement";
 import { isoFromMs, isoFromSeconds } from "../core/time";
 import { firstBatchDisagreement, type SignedBatch } from "../publisher/signed-batch";
 import type { PublisherSetConfig } from "../onchain/oracle";
@@ -30,15 +32,15 @@ import {
 
 /** One market of a signed batch as its event gives it. */
 export interface SignedBatchUpdateFacts extends UpdateFacts {
-  /** The batch digest the publishers signed (candles/batch-digest.ts), the full field element. */
-  batchDigest: bigint;
+  /** The low 91 bits of the batch digest the publishers signed (candles/batch-digest.ts, `batchDigestSignal`). */
+  batchDigestBits: bigint;
   /** The market's position in the batch (its proof's public signals and the signed batch's markets). */
   index: number;
 }
 
-/** What was found for one market of a signed batch: its batch digest, its index and the evidence. */
+/** What was found for one market of a signed batch: its batch digest's low bits, its index and the evidence. */
 export interface SignedBatchDetail extends SignedEvidence {
-  batchDigest: bigint;
+  batchDigestBits: bigint;
   index: number;
 }
 
@@ -51,15 +53,15 @@ export interface SignedBatchUpdateAudit {
 
 const hex = (v: bigint) => `0x${v.toString(16)}`;
 
-/** How signed batches are compared with a batch market's update: by their whole batch digest. */
+/** How signed batches are compared with a batch market's update: by their batch digest's low 91 bits. */
 function batchKind(u: SignedBatchUpdateFacts): SignedKind<SignedBatch> {
   return {
     what: "signed batch",
     sourceOptions: "--windows DIR",
-    digestName: "batch digest",
-    eventDigest: hex(u.batchDigest),
-    matches: (sb) => sb.digest === u.batchDigest,
-    showDigest: (sb) => hex(sb.digest),
+    digestName: "batch digest's low 91 bits",
+    eventDigest: hex(u.batchDigestBits),
+    matches: (sb) => batchDigestSignal(sb.digest) === u.batchDigestBits,
+    showDigest: (sb) => hex(batchDigestSignal(sb.digest)),
     disagreement: (a, b, names) => firstBatchDisagreement([a, b], names)?.message,
     windowOf: (sb) => {
       const m = sb.markets[u.index];
@@ -101,6 +103,6 @@ export async function auditSignedBatchUpdate(
   return {
     flags: [...checkQuorum(config, setFile), ...audit.flags],
     gaps: audit.gaps,
-    detail: { batchDigest: u.batchDigest, index: u.index, ...audit.evidence },
+    detail: { batchDigestBits: u.batchDigestBits, index: u.index, ...audit.evidence },
   };
 }

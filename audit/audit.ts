@@ -29,9 +29,10 @@ import {
   type TransactionResponse,
 } from "ethers";
 import { marketLabel } from "../candles/market-id";
-import { packBatchUpdate } from "../circuits/batch-statement";
+import { BATCH_PACKING, unpackBatchUpdate } from "../circuits/batch-statement";
 import { modelCommitment } from "../circuits/commitments";
-import { BATCH_TRAILING_SIGNALS, UPDATE_SIGNALS, batchSignalIndex } from "../circuits/public-signals";
+import { batchSignalLayout, UPDATE_SIGNALS } from "../circuits/public-signals";
+import { batchSizeOfKey } from "../onchain/signed-batch-verifier";
 import { packUpdate, unpackAdaptiveUpdate, unpackUpdate } from "../circuits/statement";
 import { stateToNum, type AdaptiveRule } from "../models/adaptive";
 import type { Window } from "../candles/window";
@@ -87,8 +88,9 @@ export interface AuditOptions {
    */
   signedVkey?: VerificationKey;
   /**
-   * Verification keys of signed batch circuits, at most one per batch size (a key of N + 4 public signals is the
-   * one of batches of N markets): a batch whose size has a key here has its proof verified again. As for signed
+   * Verification keys of signed batch circuits, at most one per batch size (a key of V + N + 3 public signals is
+   * the one of batches of N markets, `batchSizeOfKey`): a batch whose size has a key here has its proof verified
+   * again. As for signed
    * updates, the verdict does not depend on it.
    */
   batchVkeys?: VerificationKey[];
@@ -240,7 +242,8 @@ interface BatchEvent {
   maintenanceMarginBps: bigint;
   initialMarginBps: bigint;
   dataTimestamp: bigint;
-  batchDigest: bigint;
+  /** The batch digest's low 91 bits (`batchDigestSignal`). */
+  batchDigestBits: bigint;
   index: number;
 }
 
@@ -432,11 +435,20 @@ async function checkAdaptiveCall(
   return { flags, gaps: [] };
 }
 
+/** A `submitSignedBatch` call's arguments: the proof, the constants it passed, and the varying signals. */
+interface BatchCall extends ProofPoints {
+  marketIds: bigint[];
+  modelCommitment: bigint;
+  publisherSet: bigint;
+  update: bigint[];
+}
+
 /**
- * A batch market's call: its packed signal at the event's index is the event's market, margins and data
- * timestamp, its batch digest is the event's, its model and publisher set are the ones registered for the market
- * at that block and its domain this oracle's; with a verification key of its batch size, its proof verifies. A
- * call that cannot be found is a gap only when batch proofs were to be verified.
+ * A batch market's call: its varying signals carry the event's data timestamp, batch digest bits and, at the
+ * event's index, the event's margins; its market id at that index is the event's market, its model and publisher
+ * set are the ones registered for the market at that block; with a verification key of its batch size, its proof
+ * verifies for those signals and this oracle's domain. A call that cannot be found is a gap only when batch proofs
+ * were to be verified.
  */
 async function checkBatchCall(
   ctx: AuditContext,
@@ -444,49 +456,57 @@ async function checkBatchCall(
   event: BatchEvent,
   config: PublisherSetConfig,
 ): Promise<{ flags: string[]; gaps: string[] }> {
-  const digestOf = (signals: readonly bigint[]) =>
-    signals[batchSignalIndex(signals.length - BATCH_TRAILING_SIGNALS, "batchDigest")];
+  const digestBitsOf = (update: readonly bigint[]) =>
+    update.length === 0
+      ? undefined
+      : (update[0] >> BigInt(BATCH_PACKING.digestShift)) & ((1n << BigInt(BATCH_PACKING.digestBits)) - 1n);
   const call = findCall(
     ctx,
     tx,
     "submitSignedBatch",
-    (args) => ({ ...proofPoints(args, 0), pubSignals: (args[3] as readonly unknown[]).map(big) }),
-    (c) => c.pubSignals.length > BATCH_TRAILING_SIGNALS && digestOf(c.pubSignals) === event.batchDigest,
+    (args): BatchCall => ({
+      ...proofPoints(args, 0),
+      marketIds: (args[3] as readonly unknown[]).map(big),
+      modelCommitment: big(args[4]),
+      publisherSet: big(args[5]),
+      update: (args[6] as readonly unknown[]).map(big),
+    }),
+    (c) => digestBitsOf(c.update) === event.batchDigestBits && c.marketIds[event.index] === event.marketId,
   );
   if (typeof call === "string") {
     return { flags: [], gaps: ctx.batchVkeys.size === 0 ? [] : [`the proof was not verified: ${call}`] };
   }
-  const signals = call.pubSignals;
-  const n = signals.length - BATCH_TRAILING_SIGNALS;
-  if (n < 1 || event.index >= n) {
+  const n = call.marketIds.length;
+  const layout = n >= 1 ? batchSignalLayout(n) : undefined;
+  if (layout === undefined || event.index >= n || call.update.length !== layout.varying) {
     return {
       flags: [
-        `the submitSignedBatch call proves ${Math.max(n, 0)} market(s), the event's index is ${event.index}`,
+        `the submitSignedBatch call proves ${n} market(s) with ${call.update.length} varying signal(s), the ` +
+          `event's index is ${event.index}`,
       ],
       gaps: [],
     };
   }
   const flags: string[] = [];
-  const packed = packedOrNone(packBatchUpdate, { ...marginsOf(event), marketId: event.marketId });
-  if (signals[event.index] !== packed) {
-    flags.push(
-      `the proven market signal ${event.index} (${signals[event.index]}) is not the event's market, margins and ` +
-        "data timestamp",
-    );
-  }
-  const signal = (name: "batchDigest" | "modelCommitment" | "publisherSet" | "domain") =>
-    signals[batchSignalIndex(n, name)];
+  const proven = unpackBatchUpdate(n, call.update);
   const expected: [string, bigint, bigint, string][] = [
-    ["batch digest", signal("batchDigest"), event.batchDigest, "the event's"],
-    ["model commitment", signal("modelCommitment"), config.modelCommitment, "the market's registered model"],
-    ["publisher set", signal("publisherSet"), config.publisherSet, "the market's publisher set in force"],
-    ["domain", signal("domain"), ctx.domain, "this oracle's"],
+    ["market id", call.marketIds[event.index], event.marketId, "the event's market"],
+    ["data timestamp", proven.dataTimestamp, event.dataTimestamp, "the event's"],
+    ["batch digest bits", proven.digest, event.batchDigestBits, "the event's"],
+    ["maintenance margin", proven.markets[event.index].mm, event.maintenanceMarginBps, "the event's"],
+    ["initial margin", proven.markets[event.index].im, event.initialMarginBps, "the event's"],
+    ["model commitment", call.modelCommitment, config.modelCommitment, "the market's registered model"],
+    ["publisher set", call.publisherSet, config.publisherSet, "the market's publisher set in force"],
   ];
-  for (const [what, proven, want, whose] of expected) {
-    if (proven !== want) flags.push(`the batch proof's ${what} ${hex(proven)} is not ${whose} ${hex(want)}`);
+  for (const [what, value, want, whose] of expected) {
+    if (value !== want) flags.push(`the batch proof's ${what} ${hex(value)} is not ${whose} ${hex(want)}`);
   }
   const vkey = ctx.batchVkeys.get(n);
-  if (vkey !== undefined) flags.push(...(await checkProof(vkey, call, signals)));
+  if (vkey !== undefined) {
+    // The proof's public signals in the circuit's order, the domain this oracle's (the oracle passes its own).
+    const signals = [...call.update, call.modelCommitment, call.publisherSet, ...call.marketIds, ctx.domain];
+    flags.push(...(await checkProof(vkey, call, signals)));
+  }
   return { flags, gaps: [] };
 }
 
@@ -507,11 +527,13 @@ function checkOptions(opts: AuditOptions): Map<number, VerificationKey> {
   }
   const batchVkeys = new Map<number, VerificationKey>();
   for (const [i, vkey] of (opts.batchVkeys ?? []).entries()) {
-    const n = vkey.nPublic - BATCH_TRAILING_SIGNALS;
-    if (n < 1) {
+    let n: number;
+    try {
+      n = batchSizeOfKey(vkey);
+    } catch {
       throw new UsageError(
-        `batchVkeys[${i}]: the verification key takes ${vkey.nPublic} public signals, a batch of N markets has ` +
-          `N + ${BATCH_TRAILING_SIGNALS}`,
+        `batchVkeys[${i}]: the verification key takes ${vkey.nPublic} public signals, no signed batch's ` +
+          "(V + N + 3 for N markets, circuits/public-signals.ts)",
       );
     }
     if (batchVkeys.has(n)) throw new UsageError(`batchVkeys[${i}]: a second key for batches of ${n} markets`);
@@ -913,7 +935,7 @@ async function replayAdaptive(
 /** The fields of one SignedBatchParametersUpdated event. */
 function toBatchEvent(iface: Interface, log: Log): BatchEvent {
   const a = argsOf(iface, log);
-  return { ...updateFields(a), batchDigest: BigInt(a.batchDigest), index: Number(a.index) };
+  return { ...updateFields(a), batchDigestBits: BigInt(a.batchDigestBits), index: Number(a.index) };
 }
 
 /** One PublisherSetChanged event. */

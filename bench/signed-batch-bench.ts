@@ -1,9 +1,11 @@
 /**
  * Signed batches measured on the in-process Hardhat network: for each batch size N, the shipped model's
  * signed batch circuit (quorum 1, constant weights; compiled and set up once with the direct development
- * setup, cached by its source like the demo's circuits), a fresh verifier and oracle, N signed markets
+ * setup, cached by its source like the demo's circuits), a fresh zkrisk batch verifier and oracle, N signed markets
  * sharing one one-key publisher set, and two real batches (the first update of every market, then the
- * next bar's) from one signature each over the batch digest, submitted with `submitSignedBatch`.
+ * next bar's) from one signature each over the batch digest, submitted with `submitSignedBatch`. The first batch
+ * of the composition pays for its batch base (computed by the verifier and stored by the oracle); the later one
+ * reads it, as every later batch does.
  *
  * The markets are MKT-00 .. MKT-{N-1}, all with the shipped BTC-USDT candles (their window digests differ by
  * the market id), so the figures are those of N real windows.
@@ -40,8 +42,9 @@ import { cachedArtifacts, signedUpdateArtifacts } from "../setup/cached-artifact
 export const SIGNED_BATCH_METHOD =
   "signed batch circuit of the shipped model (quorum 1, constant weights, direct development setup, cached); N " +
   "markets MKT-xx registered with DEFAULT_LIMITS and one one-key publisher set (whose verifier is the real " +
-  "signed-update circuit's, k = 1, constant weights; batches do not call it); per N two real proofs from one " +
-  "signed batch each (the markets' first update, then the next bar), submitted with submitSignedBatch on the " +
+  "signed-update circuit's, k = 1, constant weights; batches do not call it) and zkrisk's batch verifier of the " +
+  "circuit; per N two real proofs from one signed batch each (the markets' first update, which also stores the " +
+  "composition's batch base, then the next bar's, which reads it), submitted with submitSignedBatch on the " +
   "in-process Hardhat network; gas from the receipts; proving = witness + Groth16 proof (snarkjs fullProve), " +
   "wall clock of one run";
 

@@ -3,23 +3,26 @@
  * together (one signature each over the batch digest, candles/batch-digest.ts). It proves that
  *
  *   1. each market's window hashes to its window digest (candles/digest.ts, layout v2), as in the
- *      signed-update circuit (generate-update-circuit.ts);
+ *      signed-update circuit (generate-update-circuit.ts), every window ending at the batch's one
+ *      `dataTimestamp` (absorbed in milliseconds, times 1000);
  *   2. the N (marketId, windowDigest) pairs hash to the batch digest (candles/batch-digest.ts, layout v1);
  *   3. K distinct publishers of a committed publisher set signed the batch digest (PublisherQuorum(K), once
  *      for the whole batch);
  *   4. each market's features are what features/window-features.ts computes (WindowFeatures), and the
  *      model and the margin policy give its MM and IM (emitInference, as generate-circuit.ts);
  *
- * and it has N + 4 public signals (`batchSignalNames` in public-signals.ts): per market one packed signal
- * (circuits/batch-statement.ts: MM, IM, the window's end in seconds, the market id), then the batch digest,
- * the model commitment, the publisher-set commitment (outputs) and the domain (a public input). The oracle
- * compares the model and publisher-set commitments with each market's registered ones, so the statement of
- * every market is the one `submitSignedUpdate` accepts: its registered model on candles signed by a quorum
- * of its registered publishers. The candles, keys and signatures are private.
+ * and it has V + N + 3 public signals (`batchSignalNames` in public-signals.ts, V = batchVaryingCount(N)):
+ * the varying signals `update[V]` (circuits/batch-statement.ts: the data timestamp, the batch digest's low
+ * 91 bits and every market's MM and IM, packed), the model commitment and the publisher-set commitment
+ * (outputs), then the market ids and the domain (public inputs). The oracle holds the verifier's part for
+ * the constants (ids, model, set, domain) per batch composition, and compares the model and publisher set with
+ * each market's registered ones, so the statement of every market is the one `submitSignedUpdate` accepts:
+ * its registered model on candles signed by a quorum of its registered publishers. The candles, keys and
+ * signatures are private.
  *
- * The markets' order is the batch digest's (strictly increasing ids, which the oracle checks on the packed
- * signals; the digest binds the order the publishers signed). Each market's end is its own private input
- * `dataTimestamp[i]` in seconds, absorbed by its window digest in milliseconds (times 1000).
+ * The markets' order is the batch digest's (strictly increasing ids, which the oracle checks; the digest
+ * binds the order the publishers signed). A window with another end cannot be in a batch: its digest
+ * absorbs its own end, the circuit's has the batch's, so the signature over the batch digest fails.
  *
  * Cost at --O2 with the shipped model, constant weights (measured; pinned in
  * test/circuits/signed-batch-circuit.test.ts):
@@ -28,21 +31,23 @@
  *   window digest (PoseidonSponge(199))         8,226
  *   features (WindowFeatures)                   6,818
  *   model and policy                              844
- *   packing range checks (40 + 176 bits)          216
+ *   MM and IM range checks (2 x 14 bits)           28
+ *   data timestamp range check                               40
+ *   batch digest's low 91 bits (FieldLowBits(91))            511
  *   batch digest (PoseidonSponge(2 + 2N))                    313 (N = 1), 373 (N = 2), 457 (N = 4), 898
  *                                                            (N = 8: two permutations, ceil((2 + 2N) / 15))
  *   signatures (PublisherQuorum(K))                          924 + 4,233 K
  *   domain binding                                           1
  *
- * so N markets cost 16,104 N + 5,158 + the batch digest at K = 1: N = 1 21,575; N = 2 37,739; N = 4 70,031;
- * N = 8 134,888 (measured by `npm run bench`).
+ * so N markets cost 15,916 N + 5,709 + the batch digest at K = 1: N = 1 21,938; N = 2 37,914; N = 4 69,830;
+ * N = 8 133,935 (before the constant/varying split, with one packed signal per market and the ids range-checked
+ * to 176 bits: 16,104 N + 5,158 + the batch digest, N = 8 134,888).
  */
 import type { QuantizedModel } from "../models/quantized-model";
 import { BATCH_DIGEST_TAG, MAX_BATCH_MARKETS } from "../candles/batch-digest";
-import { WINDOW_RANGE_BARS } from "../candles/window";
-import { WINDOW_BARS } from "../candles/window";
+import { WINDOW_BARS, WINDOW_RANGE_BARS } from "../candles/window";
 import { architectureOf, type Architecture } from "./architecture";
-import { BATCH_PACKING } from "./batch-statement";
+import { BATCH_PACKING, batchMarketPosition, batchVaryingCount } from "./batch-statement";
 import {
   emitInference,
   emitModelCommitment,
@@ -57,7 +62,6 @@ import {
   emitWindowDigest,
   WINDOW_DIGEST_LENGTH,
 } from "./signed-circuit-parts";
-import { BATCH_TRAILING_SIGNAL_NAMES } from "./public-signals";
 import { modelCommitment } from "./commitments";
 
 /** A generated signed batch circuit. */
@@ -87,7 +91,7 @@ export async function generateSignedBatchCircuit(
   const R = WINDOW_RANGE_BARS;
   const K = quorum;
   const P = BATCH_PACKING;
-  const [batchDigestName, modelName, publisherSetName, domainName] = BATCH_TRAILING_SIGNAL_NAMES;
+  const V = batchVaryingCount(n);
   const out: string[] = [];
   const line = (s = "") => out.push(s);
 
@@ -98,27 +102,34 @@ export async function generateSignedBatchCircuit(
     `// Signed batch of ${n} market(s): ${K} publisher signature(s) of the batch digest -> window digests -> ` +
       `features -> ${mode} model -> policy.`,
   );
-  for (const lib of ["range", "fixed-point", "policy", "commitment", "window-features", "publisher-quorum"]) {
+  for (const lib of [
+    "range",
+    "field-bits",
+    "fixed-point",
+    "policy",
+    "commitment",
+    "window-features",
+    "publisher-quorum",
+  ]) {
     line(`include "${lib}.circom";`);
   }
   line("");
   line("template ZkriskSignedBatch() {");
   line(
-    "    // Public signals, in the order of batchSignalNames in circuits/public-signals.ts: outputs first,",
+    "    // Public signals, in the order of batchSignalNames in circuits/public-signals.ts: the outputs (the",
   );
-  line("    // then the public input.");
-  line(`    signal output packed[${n}];`);
-  line(`    signal output ${batchDigestName};`);
-  line(`    signal output ${modelName};`);
-  line(`    signal output ${publisherSetName};`);
-  line(`    signal input ${domainName};`);
+  line("    // varying signals, then the model and publisher set), then the public inputs (the constants).");
+  line(`    signal output update[${V}];`);
+  line("    signal output modelCommitment;");
+  line("    signal output publisherSet;");
+  line(`    signal input marketId[${n}];`);
+  line("    signal input domain;");
   line("");
   line(
     "    // Each market's window (candles/window.ts): closes and volumes of every bar, highs and lows of the",
   );
-  line("    // range part, in the batch's order.");
-  line(`    signal input marketId[${n}];`);
-  line(`    signal input dataTimestamp[${n}]; // open time of the last bar, seconds`);
+  line("    // range part, in the batch's order; every window ends at the batch's one data timestamp.");
+  line("    signal input dataTimestamp; // open time of the last bar, seconds");
   line(`    signal input close[${n}][${BARS}];`);
   line(`    signal input volume[${n}][${BARS}];`);
   line(`    signal input high[${n}][${R}];`);
@@ -135,7 +146,13 @@ export async function generateSignedBatchCircuit(
   );
   line(`    component windowDigest[${n}];`);
   line(`    for (var m = 0; m < ${n}; m++) {`);
-  emitWindowDigest(line, { target: "windowDigest[m]", of: "[m]", indent: "        ", declare: false });
+  emitWindowDigest(line, {
+    target: "windowDigest[m]",
+    of: "[m]",
+    indent: "        ",
+    declare: false,
+    dataTimestamp: "dataTimestamp",
+  });
   line("    }");
   line("");
   line(`    // 2. The batch digest (candles/batch-digest.ts, layout v1): ${2 + 2 * n} elements.`);
@@ -146,27 +163,28 @@ export async function generateSignedBatchCircuit(
   line("        batchHash.in[2 + 2 * m] <== marketId[m];");
   line("        batchHash.in[3 + 2 * m] <== windowDigest[m].out;");
   line("    }");
-  line(`    ${batchDigestName} <== batchHash.out;`);
   line("");
   line(`    // 3. ${K} signature(s) of the batch digest by distinct keys of the committed publisher set.`);
   emitQuorum(line, K, "batchHash.out");
-  line(`    ${publisherSetName} <== publishers.setCommitment;`);
+  line("    publisherSet <== publishers.setCommitment;");
   line("");
   line(
-    `    // The packing is injective: dataTimestamp < 2^${P.timestampBits}, marketId < 2^${P.marketBits}; MM and`,
+    `    // The packing is injective (circuits/batch-statement.ts): dataTimestamp < 2^${P.timestampBits}, the`,
   );
-  line("    // IM are below 2^16 by the policy's clamps (circuits/batch-statement.ts).");
-  line(`    component timestampRange[${n}];`);
-  line(`    component marketRange[${n}];`);
+  line(
+    `    // digest's low ${P.digestBits} bits, and every MM and IM < 2^${P.marginBits}, each range-checked.`,
+  );
+  line(`    component timestampRange = RangeCheck(${P.timestampBits});`);
+  line("    timestampRange.in <== dataTimestamp;");
+  line(`    component digestBits = FieldLowBits(${P.digestBits});`);
+  line("    digestBits.in <== batchHash.out;");
+  line(`    component marginRange[${2 * n}];`);
   line(`    component features[${n}];`);
-  const architectureOfModel = architecture;
+  const terms: string[][] = Array.from({ length: V }, () => []);
+  terms[0].push("dataTimestamp", `digestBits.out * ${1n << BigInt(P.digestShift)}`);
   for (let m = 0; m < n; m++) {
     line("");
     line(`    // 4. Market ${m}: its features (features/window-features.ts), the model and the policy.`);
-    line(`    timestampRange[${m}] = RangeCheck(${P.timestampBits});`);
-    line(`    timestampRange[${m}].in <== dataTimestamp[${m}];`);
-    line(`    marketRange[${m}] = RangeCheck(${P.marketBits});`);
-    line(`    marketRange[${m}].in <== marketId[${m}];`);
     line(`    features[${m}] = WindowFeatures();`);
     line(`    features[${m}].close <== close[${m}];`);
     line(`    features[${m}].volume <== volume[${m}];`);
@@ -176,28 +194,36 @@ export async function generateSignedBatchCircuit(
       line,
       model,
       mode,
-      architectureOfModel,
+      architecture,
       (i) => `features[${m}].features[${i}]`,
       `m${m}_`,
     );
-    line(
-      `    packed[${m}] <== ${margins.mm} + ${margins.im} * ${1n << BigInt(P.imShift)} + ` +
-        `dataTimestamp[${m}] * ${1n << BigInt(P.timestampShift)} + marketId[${m}] * ${1n << BigInt(P.marketShift)};`,
+    line(`    marginRange[${2 * m}] = RangeCheck(${P.marginBits});`);
+    line(`    marginRange[${2 * m}].in <== ${margins.mm};`);
+    line(`    marginRange[${2 * m + 1}] = RangeCheck(${P.marginBits});`);
+    line(`    marginRange[${2 * m + 1}].in <== ${margins.im};`);
+    const { signal, shift } = batchMarketPosition(m);
+    terms[signal].push(
+      `${margins.mm} * ${1n << BigInt(shift)}`,
+      `${margins.im} * ${1n << BigInt(shift + P.marginBits)}`,
     );
   }
   line("");
+  line("    // The varying signals (circuits/batch-statement.ts): parts below their bounds, no overlap.");
+  terms.forEach((t, k) => line(`    update[${k}] <== ${t.join(" + ")};`));
+  line("");
   const commitment = await emitModelCommitment(line, model, mode);
-  line(`    ${modelName} <== ${commitment};`);
+  line(`    modelCommitment <== ${commitment};`);
   line("");
   line(
     "    // The domain is a public input no other constraint uses: a product binds it, so a proof cannot be",
   );
   line("    // replayed with it changed.");
-  line(`    signal ${domainName}Squared;`);
-  line(`    ${domainName}Squared <== ${domainName} * ${domainName};`);
+  line("    signal domainSquared;");
+  line("    domainSquared <== domain * domain;");
   line("}");
   line("");
-  line(`component main {public [${domainName}]} = ZkriskSignedBatch();`);
+  line(`component main {public [marketId, domain]} = ZkriskSignedBatch();`);
   return {
     mode,
     source: out.join("\n") + "\n",

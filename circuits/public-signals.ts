@@ -1,3 +1,6 @@
+import { MAX_BATCH_MARKETS } from "../candles/batch-digest";
+import { batchVaryingCount } from "./batch-statement";
+
 /**
  * The public signals of the model part compiled alone (circuits/generate-circuit.ts with the features as inputs), in
  * the order snarkjs lists them (circuit outputs first, in declaration order, then public inputs in declaration
@@ -33,33 +36,81 @@ export const PUBLIC_OUTPUTS = 4;
 
 /**
  * The public signals of a signed batch proof of N markets (circuits/generate-signed-batch-circuit.ts), in
- * snarkjs's order: first the N packed market updates (circuit output `packed[N]`, one per market, in the
- * batch's order; circuits/batch-statement.ts `packBatchUpdate`), then these trailing signals in this order.
- * This list is the one definition of the batch layout, read by the batch prover, the oracle
- * (contracts/PublicSignals.sol) and the CLI.
+ * snarkjs's order (outputs, then public inputs, each in declaration order):
+ *
+ *   update[0..V-1]    the varying signals (V = batchVaryingCount(N); circuits/batch-statement.ts packs them)
+ *   modelCommitment   Poseidon sponge over the model's parameters, scales and policy (output)
+ *   publisherSet      commitment to the publisher set and its quorum that signed the batch (output)
+ *   marketId[0..N-1]  the markets, ids strictly increasing (public inputs)
+ *   domain            ties the proof to one chain and one oracle contract (public input)
+ *
+ * The last N + 3 are the batch's CONSTANT signals: the oracle stores their part of the verifier's check per
+ * composition, and the verifier takes them in the order ids, model, set, domain (`batchConstantIndexes`).
+ * This is the one definition of the batch layout, read by the circuit generator, the batch prover, the
+ * verifier generator, the oracle (contracts/PublicSignals.sol) and the audit.
  */
-export const BATCH_TRAILING_SIGNAL_NAMES = [
-  /** The batch digest the publishers signed (candles/batch-digest.ts) (circuit output). */
-  "batchDigest",
-  /** Poseidon sponge over the model's parameters, scales and policy (circuit output). */
-  "modelCommitment",
-  /** Commitment to the publisher set and its quorum that signed the batch (circuit output). */
-  "publisherSet",
-  /** Ties the proof to one chain and one oracle contract (public input). */
-  "domain",
-] as const;
-
-/** Number of public signals of a batch proof after the N packed ones. */
-export const BATCH_TRAILING_SIGNALS = BATCH_TRAILING_SIGNAL_NAMES.length;
-
-/** Index of a trailing signal of a batch of `n` markets in its public signals. */
-export function batchSignalIndex(n: number, name: (typeof BATCH_TRAILING_SIGNAL_NAMES)[number]): number {
-  return n + BATCH_TRAILING_SIGNAL_NAMES.indexOf(name);
+/** The public signals of a batch of `n` markets, by the circuit's names. */
+export function batchSignalNames(n: number): string[] {
+  return [
+    ...Array.from({ length: batchVaryingCount(n) }, (_, k) => `update[${k}]`),
+    "modelCommitment",
+    "publisherSet",
+    ...Array.from({ length: n }, (_, i) => `marketId[${i}]`),
+    "domain",
+  ];
 }
 
-/** The public signals of a batch of `n` markets, by name (`packed[i]`, then the trailing ones). */
-export function batchSignalNames(n: number): string[] {
-  return [...Array.from({ length: n }, (_, i) => `packed[${i}]`), ...BATCH_TRAILING_SIGNAL_NAMES];
+/** Indexes into a batch's public signals (`batchSignalNames`). */
+export interface BatchSignalLayout {
+  /** Markets. */
+  n: number;
+  /** Varying signals: indexes 0 .. varying - 1. */
+  varying: number;
+  modelCommitment: number;
+  publisherSet: number;
+  /** Index of market i's id: `marketId + i`. */
+  marketId: number;
+  domain: number;
+  /** All public signals. */
+  count: number;
+}
+
+/** The layout of a batch of `n` markets. */
+export function batchSignalLayout(n: number): BatchSignalLayout {
+  const v = batchVaryingCount(n);
+  return {
+    n,
+    varying: v,
+    modelCommitment: v,
+    publisherSet: v + 1,
+    marketId: v + 2,
+    domain: v + 2 + n,
+    count: v + 3 + n,
+  };
+}
+
+/**
+ * The public-signal indexes of a batch's constants in the order the verifier's `batchBase` takes them: the n
+ * market ids, the model commitment, the publisher set, the domain.
+ */
+export function batchConstantIndexes(n: number): number[] {
+  const l = batchSignalLayout(n);
+  return [
+    ...Array.from({ length: n }, (_, i) => l.marketId + i),
+    l.modelCommitment,
+    l.publisherSet,
+    l.domain,
+  ];
+}
+
+/**
+ * The batch size of a circuit with `outputs` public outputs and `publicInputs` public inputs, or undefined when
+ * they are not a signed batch's (V + 2 outputs, N + 1 inputs).
+ */
+export function batchSizeOf(outputs: number, publicInputs: number): number | undefined {
+  const n = publicInputs - 1;
+  if (n < 1 || n > MAX_BATCH_MARKETS) return undefined;
+  return outputs === batchVaryingCount(n) + 2 ? n : undefined;
 }
 
 /**

@@ -69,11 +69,13 @@ export function emitQuorum(line: Line, quorum: number, digest: string): void {
 /**
  * The digest of one window into the sponge `target`: `of` indexes the window's signals ("" for the single
  * update's, "[m]" for market m of a batch), `indent` is the lines' indentation, and `declare` makes the first
- * line a declaration (`component target = ...`) rather than an assignment to an array's element.
+ * line a declaration (`component target = ...`) rather than an assignment to an array's element;
+ * `dataTimestamp` names the window's end signal in seconds (default `dataTimestamp` + `of`; a batch's windows
+ * share one).
  */
 export function emitWindowDigest(
   line: Line,
-  o: { target: string; of: string; indent: string; declare: boolean },
+  o: { target: string; of: string; indent: string; declare: boolean; dataTimestamp?: string },
 ): void {
   const N = WINDOW_BARS;
   const R = WINDOW_RANGE_BARS;
@@ -82,7 +84,7 @@ export function emitWindowDigest(
   line(`${indent}${target}.in[0] <== ${WINDOW_DIGEST_TAG};`);
   line(`${indent}${target}.in[1] <== marketId${of};`);
   line(`${indent}${target}.in[2] <== ${FEATURE_INTERVAL_MS};`);
-  line(`${indent}${target}.in[3] <== dataTimestamp${of} * 1000;`);
+  line(`${indent}${target}.in[3] <== ${o.dataTimestamp ?? `dataTimestamp${of}`} * 1000;`);
   line(`${indent}${target}.in[4] <== ${N};`);
   line(`${indent}for (var i = 0; i < ${N}; i++) {`);
   line(`${indent}    ${target}.in[5 + 2 * i] <== close${of}[i];`);

@@ -3,33 +3,36 @@ pragma solidity ^0.8.28;
 
 /// @title PublicSignals
 /// @notice Indexes and packing of the public signals of a zkrisk proof: a signed update (two signals) and a signed
-///         batch (n + 4). This mirrors `circuits/public-signals.ts`, the one definition of the order; the end-to-end
-///         tests submit real proofs, so a mismatch here fails them.
+///         batch (V varying signals and n + 3 constants). This mirrors `circuits/public-signals.ts` and
+///         `circuits/batch-statement.ts`, the one definition of the order and packing; the end-to-end tests submit
+///         real proofs, so a mismatch here fails them.
 library PublicSignals {
-    // Signed batches (`submitSignedBatch`: one proof, one model, one publisher set, n markets): `pubSignals` has
-    // n + BATCH_TRAILING_COUNT entries (`batchSignalNames` in circuits/public-signals.ts). Entry i < n packs market i
-    // as `mm + im * 2^16 + dataTimestamp * 2^32 + marketId * 2^72` (mm, im < 2^16, dataTimestamp < 2^40,
-    // marketId < 2^176, range-checked by the batch circuit; circuits/batch-statement.ts); the shared signals follow.
+    // Signed batches (`submitSignedBatch`: one proof, one model, one publisher set, n markets). The constants (the n
+    // market ids, the model commitment, the publisher set, the domain) are passed to the verifier once per batch
+    // composition (`ISignedBatchVerifier.batchBase`); each batch passes V varying signals:
+    //   update[0] = dataTimestamp + digestBits * 2^40 + sum_{i < min(n, 4)} (mm_i + im_i * 2^14) * 2^(131 + 28 i)
+    //   update[k] = sum_{j < 9} (mm_m + im_m * 2^14) * 2^(28 j), m = 4 + 9 (k - 1) + j < n
+    // (dataTimestamp < 2^40, the batch digest's low 91 bits, mm and im < 2^14, each range-checked by the batch
+    // circuit), so V = 1 for n <= 4 and 1 + ceil((n - 4) / 9) above.
 
     /// @notice Largest number of markets in one batch.
     uint256 internal constant BATCH_MAX_MARKETS = 32;
-    /// @notice Number of shared signals after the n packed markets of a batch.
-    uint256 internal constant BATCH_TRAILING_COUNT = 4;
-    /// @notice Offset from n of the batch digest the publishers signed (candles/batch-digest.ts).
-    uint256 internal constant BATCH_DIGEST = 0;
-    /// @notice Offset from n of the model commitment (shared by the batch's markets).
-    uint256 internal constant BATCH_MODEL_COMMITMENT = 1;
-    /// @notice Offset from n of the publisher-set commitment (shared by the batch's markets; binds the quorum).
-    uint256 internal constant BATCH_PUBLISHER_SET = 2;
-    /// @notice Offset from n of the domain: `keccak256(abi.encode(chainid, oracle)) mod p`, which binds the proof to
-    ///         one chain and one oracle.
-    uint256 internal constant BATCH_DOMAIN = 3;
-    /// @notice Bit offset of the initial margin in a packed market (the maintenance margin is at bit 0).
-    uint256 internal constant PACKED_INITIAL_MARGIN_SHIFT = 16;
-    /// @notice Bit offset of the data timestamp in a packed market.
-    uint256 internal constant PACKED_DATA_TIMESTAMP_SHIFT = 32;
-    /// @notice Bit offset of the market id in a packed market.
-    uint256 internal constant PACKED_MARKET_ID_SHIFT = 72;
+    /// @notice Bits of the batch's data timestamp, at bit 0 of update[0].
+    uint256 internal constant BATCH_TIMESTAMP_BITS = 40;
+    /// @notice Bit offset of the batch digest's low bits in update[0].
+    uint256 internal constant BATCH_DIGEST_SHIFT = 40;
+    /// @notice Bits of the batch digest update[0] carries (`batchDigestSignal` in circuits/batch-statement.ts).
+    uint256 internal constant BATCH_DIGEST_BITS = 91;
+    /// @notice Bit offset of market 0's margins in update[0].
+    uint256 internal constant BATCH_MARKETS_SHIFT = 131;
+    /// @notice Bits of one margin (MM or IM) in a batch.
+    uint256 internal constant BATCH_MARGIN_BITS = 14;
+    /// @notice Bits of one market's margins (mm + im * 2^14) in a batch.
+    uint256 internal constant BATCH_MARKET_BITS = 28;
+    /// @notice Markets in update[0].
+    uint256 internal constant BATCH_FIRST_SIGNAL_MARKETS = 4;
+    /// @notice Markets in each further varying signal.
+    uint256 internal constant BATCH_SIGNAL_MARKETS = 9;
 
     // Signed updates (`submitSignedUpdate`): two public signals, both circuit outputs (`UPDATE_SIGNALS` in
     // circuits/public-signals.ts; circuits/statement.ts defines what they pack and hash). The update packs
@@ -37,6 +40,10 @@ library PublicSignals {
     // < 2^40, digest = windowDigest mod 2^180), so a well-formed update is below 2^UPDATE_BITS < r. The statement
     // key is not passed to the verifier: the oracle stores its part of the check per market (`statementBase`).
 
+    /// @notice Bit offset of the initial margin in a packed update (the maintenance margin is at bit 0).
+    uint256 internal constant PACKED_INITIAL_MARGIN_SHIFT = 16;
+    /// @notice Bit offset of the data timestamp in a packed update.
+    uint256 internal constant PACKED_DATA_TIMESTAMP_SHIFT = 32;
     /// @notice Number of public signals of a signed update.
     uint256 internal constant UPDATE_COUNT = 2;
     /// @notice The packed update: margins, data timestamp (the window's last bar) and the window digest's low bits.

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ISignedBatchVerifier} from "./interfaces/ISignedBatchVerifier.sol";
 import {ISignedUpdateVerifier} from "./interfaces/ISignedUpdateVerifier.sol";
 import {IRiskOracle} from "./interfaces/IRiskOracle.sol";
 import {PublicSignals} from "./PublicSignals.sol";
@@ -79,10 +80,11 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint256 adaptiveState;
     }
 
-    /// @dev A batch verifier and the selector of its `verifyProof`, which depends on the batch size (one slot).
-    struct BatchVerifier {
-        address verifier;
-        bytes4 selector;
+    /// @dev A batch composition's base point, `IC0 + sum of constant_j * IC_j` of its verifier's key
+    ///      (`ISignedBatchVerifier.batchBase`); (0, 0) when not computed yet.
+    struct BatchBase {
+        uint256 x;
+        uint256 y;
     }
 
     /// @dev Bit offsets of slot 0's fields (`Market`): the verifier at bit 0, then the six limits of 16 bits.
@@ -123,16 +125,23 @@ contract RiskOracle is IRiskOracle, AccessControl {
     ///      update accepted later stores its last update in slot 2 (one more slot written, `_nextAdaptiveState`).
     uint256 private constant _HOT_MAX_DELAY = (1 << 17) - 1;
     uint256 private constant _NUM_MASK = (1 << PublicSignals.ADAPTIVE_NUM_BITS) - 1;
+    /// @dev Masks of a batch's data timestamp, digest bits and margins (`PublicSignals.sol`).
+    uint256 private constant _BATCH_TIMESTAMP_MASK = (1 << PublicSignals.BATCH_TIMESTAMP_BITS) - 1;
+    uint256 private constant _BATCH_DIGEST_MASK = (1 << PublicSignals.BATCH_DIGEST_BITS) - 1;
+    uint256 private constant _BATCH_MARGIN_MASK = (1 << PublicSignals.BATCH_MARGIN_BITS) - 1;
     uint256 private constant _OUTCOMES_MASK = (1 << PublicSignals.ADAPTIVE_OUTCOMES_BITS) - 1;
 
     mapping(uint256 marketId => Market) private _markets;
-    mapping(uint256 modelCommitment => mapping(uint256 n => BatchVerifier)) private _batchVerifiers;
+    mapping(uint256 modelCommitment => mapping(uint256 n => address verifier)) private _batchVerifiers;
     /// @dev Batch groups: each (model commitment, publisher set) pair a market was ever registered with has one id,
     ///      from 1, given in the order of first use (`_batchGroup`), keyed by `keccak256(abi.encode(model, set))`. A
     ///      market stores its pair's id in slot 2, so a batch checks each market's model and publisher set with one
     ///      field of the slot it reads anyway, against the proven pair's id read once per batch.
     mapping(bytes32 pair => uint16 group) private _batchGroupOf;
     uint16 private _batchGroupCount;
+    /// @dev Batch bases, keyed by `keccak256(abi.encodePacked(verifier, n, marketIds, model, set, domain))`: stored by
+    ///      the first batch of each composition (`_batchBase`), read by the later ones.
+    mapping(bytes32 composition => BatchBase) private _batchBases;
 
     /// @notice Deploy with `governor` holding both the admin role and `GOVERNOR_ROLE`.
     /// @param governor governance account (e.g. a timelock)
@@ -175,12 +184,15 @@ contract RiskOracle is IRiskOracle, AccessControl {
     function setBatchVerifier(uint256 modelCommitment, uint256 n, address verifier) external onlyRole(GOVERNOR_ROLE) {
         if (n == 0 || n > PublicSignals.BATCH_MAX_MARKETS) revert OracleInvalidBatchSize(n);
         _checkModelCommitment(modelCommitment);
-        if (verifier == address(0)) {
-            delete _batchVerifiers[modelCommitment][n];
-        } else {
+        if (verifier != address(0)) {
             if (verifier.code.length == 0) revert OracleInvalidVerifier(verifier);
-            _batchVerifiers[modelCommitment][n] = BatchVerifier(verifier, _batchSelector(n));
+            try ISignedBatchVerifier(verifier).batchSize() returns (uint256 size) {
+                if (size != n) revert OracleInvalidVerifier(verifier);
+            } catch {
+                revert OracleInvalidVerifier(verifier);
+            }
         }
+        _batchVerifiers[modelCommitment][n] = verifier;
         emit BatchVerifierSet(modelCommitment, n, verifier);
     }
 
@@ -422,47 +434,42 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint256[2] calldata pA,
         uint256[2][2] calldata pB,
         uint256[2] calldata pC,
-        uint256[] calldata pubSignals
+        uint256[] calldata marketIds,
+        uint256 modelCommitment,
+        uint256 publisherSet,
+        uint256[] calldata update
     ) external {
-        uint256 count = pubSignals.length;
-        if (
-            count <= PublicSignals.BATCH_TRAILING_COUNT ||
-            count > PublicSignals.BATCH_MAX_MARKETS + PublicSignals.BATCH_TRAILING_COUNT
-        ) revert OracleInvalidBatchSignalCount(count);
-        uint256 n = count - PublicSignals.BATCH_TRAILING_COUNT;
-        for (uint256 i = 0; i < count; ++i) {
-            if (pubSignals[i] >= SNARK_SCALAR_FIELD) revert OracleSignalNotInField(i, pubSignals[i]);
+        uint256 n = marketIds.length;
+        if (n == 0 || n > PublicSignals.BATCH_MAX_MARKETS) revert OracleInvalidBatchSize(n);
+        if (update.length != _varyingCount(n)) revert OracleInvalidBatchSignalCount(n, update.length);
+        for (uint256 k = 0; k < update.length; ++k) {
+            if (update[k] >= SNARK_SCALAR_FIELD) revert OracleSignalNotInField(k, update[k]);
         }
-        _checkDomain(pubSignals[n + PublicSignals.BATCH_DOMAIN]);
-        uint256 modelCommitment = pubSignals[n + PublicSignals.BATCH_MODEL_COMMITMENT];
-        BatchVerifier memory batch = _batchVerifiers[modelCommitment][n];
-        if (batch.verifier == address(0)) revert OracleNoBatchVerifier(modelCommitment, n);
-        uint256 provenSet = pubSignals[n + PublicSignals.BATCH_PUBLISHER_SET];
-        // 0 when no market was ever registered with this pair: then no market's group matches
-        uint256 provenGroup = _batchGroupOf[keccak256(abi.encode(modelCommitment, provenSet))];
+        address verifier = _batchVerifiers[modelCommitment][n];
+        if (verifier == address(0)) revert OracleNoBatchVerifier(modelCommitment, n);
+        // Every market's guards before the one proof check; nothing is written until all have passed (but the base).
+        _checkBatchMarkets(marketIds, modelCommitment, publisherSet, update);
+        (uint256 baseX, uint256 baseY) = _batchBase(verifier, marketIds, modelCommitment, publisherSet);
+        // Last: the pairing check costs most. A staticcall (view), so the verifier cannot re-enter.
+        if (!ISignedBatchVerifier(verifier).verifyProof(pA, pB, pC, update, baseX, baseY)) {
+            revert OracleInvalidBatchProof(modelCommitment, n);
+        }
+        _writeBatch(marketIds, update);
+    }
 
-        // Every market's guards before the one proof check; nothing is written until all have passed.
-        uint256 previousMarketId = 0;
-        for (uint256 i = 0; i < n; ++i) {
-            uint256 packed = pubSignals[i];
-            previousMarketId = _checkBatchMarket(packed, i, previousMarketId, modelCommitment, provenSet, provenGroup);
-        }
-        // Last: the pairing check costs most. A staticcall, so the verifier cannot re-enter.
-        if (!_verifyBatch(batch, pA, pB, pC, pubSignals)) revert OracleInvalidBatchProof(modelCommitment, n);
-        uint256 batchDigest = pubSignals[n + PublicSignals.BATCH_DIGEST];
-        for (uint256 i = 0; i < n; ++i) {
-            // Already checked above; the masks make the narrowing exact, and i < n <= 32 fits uint8.
-            (uint256 marketId, uint256 dataTimestamp, uint256 mm, uint256 im) = _unpack(pubSignals[i]);
+    /// @dev Store every market of an accepted batch (its margins, the batch's data timestamp, the acceptance time) and
+    ///      emit its `SignedBatchParametersUpdated`.
+    function _writeBatch(uint256[] calldata marketIds, uint256[] calldata update) private {
+        uint256 head = update[0];
+        uint64 dataTimestamp = uint64(head & _BATCH_TIMESTAMP_MASK);
+        uint256 digestBits = (head >> PublicSignals.BATCH_DIGEST_SHIFT) & _BATCH_DIGEST_MASK;
+        for (uint256 i = 0; i < marketIds.length; ++i) {
+            // Checked: within the bounds (at most 10000), so the narrowing is exact; i < n <= 32 fits uint8.
+            (uint256 mm, uint256 im) = _batchMargins(update, i);
+            uint256 marketId = marketIds[i];
             Market storage m = _markets[marketId];
-            _setWord(m, 2, _withLast(_word(m, 2), uint16(mm), uint16(im), uint64(dataTimestamp), block.timestamp));
-            emit SignedBatchParametersUpdated(
-                marketId,
-                uint16(mm),
-                uint16(im),
-                uint64(dataTimestamp),
-                batchDigest,
-                uint8(i)
-            );
+            _setWord(m, 2, _withLast(_word(m, 2), uint16(mm), uint16(im), dataTimestamp, block.timestamp));
+            emit SignedBatchParametersUpdated(marketId, uint16(mm), uint16(im), dataTimestamp, digestBits, uint8(i));
         }
     }
 
@@ -518,7 +525,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
 
     /// @inheritdoc IRiskOracle
     function batchVerifier(uint256 modelCommitment, uint256 n) external view returns (address verifier) {
-        return _batchVerifiers[modelCommitment][n].verifier;
+        return _batchVerifiers[modelCommitment][n];
     }
 
     /// @inheritdoc IRiskOracle
@@ -600,11 +607,6 @@ contract RiskOracle is IRiskOracle, AccessControl {
         m.maxDecreaseBps = limits.maxDecreaseBps;
         m.minUpdateInterval = limits.minUpdateInterval;
         m.maxDataAge = limits.maxDataAge;
-    }
-
-    function _checkDomain(uint256 provenDomain) private view {
-        uint256 expectedDomain = domain();
-        if (provenDomain != expectedDomain) revert OracleDomainMismatch(expectedDomain, provenDomain);
     }
 
     /// @dev The timing and margin guards of every update, the one owner of these rules for single and batched
@@ -709,49 +711,69 @@ contract RiskOracle is IRiskOracle, AccessControl {
         config.statementKey = m.statementKey;
     }
 
-    /// @dev The selector of a batch verifier's `verifyProof`: snarkjs declares the public signals as a fixed-size
-    ///      array, so the signature names their count, n + 4 (at most 36: two decimal digits).
-    function _batchSelector(uint256 n) private pure returns (bytes4 selector) {
-        uint256 count = n + PublicSignals.BATCH_TRAILING_COUNT;
-        bytes memory decimal = count < 10
-            ? abi.encodePacked(bytes1(uint8(0x30 + count)))
-            : abi.encodePacked(bytes1(uint8(0x30 + count / 10)), bytes1(uint8(0x30 + (count % 10))));
-        return
-            bytes4(
-                keccak256(
-                    abi.encodePacked("verifyProof(uint256[2],", "uint256[2][2],uint256[2],", "uint256[", decimal, "])")
-                )
-            );
+    /// @dev The number of varying signals of a batch of `n` (>= 1) markets: 1 for n <= 4, one more per 9 markets.
+    function _varyingCount(uint256 n) private pure returns (uint256) {
+        if (n <= PublicSignals.BATCH_FIRST_SIGNAL_MARKETS) return 1;
+        // Unchecked: n > 4.
+        unchecked {
+            return
+                1 +
+                (n - PublicSignals.BATCH_FIRST_SIGNAL_MARKETS + PublicSignals.BATCH_SIGNAL_MARKETS - 1) /
+                PublicSignals.BATCH_SIGNAL_MARKETS;
+        }
     }
 
-    /// @dev Market `i` of a batch, from its packed signal. The market id is not masked: the unpacking is the exact
-    ///      inverse of the packing, so two different signals never read as the same market and values.
-    function _unpack(
-        uint256 packed
-    ) private pure returns (uint256 marketId, uint256 dataTimestamp, uint256 mm, uint256 im) {
-        mm = packed & type(uint16).max;
-        im = (packed >> PublicSignals.PACKED_INITIAL_MARGIN_SHIFT) & type(uint16).max;
-        dataTimestamp = (packed >> PublicSignals.PACKED_DATA_TIMESTAMP_SHIFT) & type(uint40).max;
-        marketId = packed >> PublicSignals.PACKED_MARKET_ID_SHIFT;
+    /// @dev Market `i`'s MM and IM from a batch's varying signals (`PublicSignals.sol`), each below 2^14.
+    function _batchMargins(uint256[] calldata update, uint256 i) private pure returns (uint256 mm, uint256 im) {
+        uint256 packed;
+        // Unchecked: i < n <= 32, so the shifts are below 256 and the index is in the array (its length is checked).
+        unchecked {
+            if (i < PublicSignals.BATCH_FIRST_SIGNAL_MARKETS) {
+                packed = update[0] >> (PublicSignals.BATCH_MARKETS_SHIFT + PublicSignals.BATCH_MARKET_BITS * i);
+            } else {
+                uint256 j = i - PublicSignals.BATCH_FIRST_SIGNAL_MARKETS;
+                packed =
+                    update[1 + j / PublicSignals.BATCH_SIGNAL_MARKETS] >>
+                    (PublicSignals.BATCH_MARKET_BITS * (j % PublicSignals.BATCH_SIGNAL_MARKETS));
+            }
+        }
+        mm = packed & _BATCH_MARGIN_MASK;
+        im = (packed >> PublicSignals.BATCH_MARGIN_BITS) & _BATCH_MARGIN_MASK;
     }
 
-    /// @dev The guards of market `i` of a signed batch, from its packed signal: id above the previous market's
-    ///      (strictly increasing, so distinct markets, each checked against its own last state), market known,
-    ///      not paused, its registered model and publisher set the proof's (its batch group the proven pair's; slots 1
-    ///      and 6 are read only to name which differs), then timing and margins. Returns the market id.
+    /// @dev The guards of every market of a signed batch, in order: ids strictly increasing (so distinct markets, each
+    ///      checked against its own last state), then `_checkBatchMarket` with the batch's data timestamp and the
+    ///      market's margins. The proven pair's batch group is read once: 0 when no market was ever registered with
+    ///      the pair, and then no market's group matches.
+    function _checkBatchMarkets(
+        uint256[] calldata marketIds,
+        uint256 provenModel,
+        uint256 provenSet,
+        uint256[] calldata update
+    ) private view {
+        uint256 provenGroup = _batchGroupOf[keccak256(abi.encode(provenModel, provenSet))];
+        uint256 provenTimestamp = update[0] & _BATCH_TIMESTAMP_MASK;
+        uint256 previousMarketId = 0;
+        for (uint256 i = 0; i < marketIds.length; ++i) {
+            uint256 marketId = marketIds[i];
+            if (i != 0 && marketId <= previousMarketId) revert OracleBatchNotSorted(i, previousMarketId, marketId);
+            (uint256 mm, uint256 im) = _batchMargins(update, i);
+            _checkBatchMarket(marketId, provenTimestamp, mm | (im << 16), provenModel, provenSet, provenGroup);
+            previousMarketId = marketId;
+        }
+    }
+
+    /// @dev The guards of one market of a signed batch: market known, not paused, not adaptive, its registered model
+    ///      and publisher set the proof's (its batch group the proven pair's; slots 1 and 6 are read only to name
+    ///      which differs), then timing and margins (`margins` = mm + im * 2^16).
     function _checkBatchMarket(
-        uint256 packed,
-        uint256 i,
-        uint256 previousMarketId,
+        uint256 marketId,
+        uint256 provenTimestamp,
+        uint256 margins,
         uint256 provenModel,
         uint256 provenSet,
         uint256 provenGroup
-    ) private view returns (uint256 marketId) {
-        uint256 provenTimestamp;
-        uint256 provenMm;
-        uint256 provenIm;
-        (marketId, provenTimestamp, provenMm, provenIm) = _unpack(packed);
-        if (i != 0 && marketId <= previousMarketId) revert OracleBatchNotSorted(i, previousMarketId, marketId);
+    ) private view {
         Market storage m = _markets[marketId];
         uint256 head = _word(m, 0);
         if (uint160(head) == 0) revert OracleUnknownMarket(marketId);
@@ -766,24 +788,36 @@ contract RiskOracle is IRiskOracle, AccessControl {
             }
             revert OracleBatchPublisherSetMismatch(marketId, m.publisherSet, provenSet);
         }
-        _checkUpdate(head, live, marketId, provenTimestamp, provenMm, provenIm);
+        _checkUpdate(head, live, marketId, provenTimestamp, uint16(margins), margins >> 16);
     }
 
-    /// @dev One call of the batch verifier. Its public-signal array has a size fixed at generation, so the call is
-    ///      encoded here: selector, then the eight proof words and the n + 4 signals inline (static arrays). A
-    ///      failed call, a malformed return or false all read as "invalid".
-    function _verifyBatch(
-        BatchVerifier memory batch,
-        uint256[2] calldata pA,
-        uint256[2][2] calldata pB,
-        uint256[2] calldata pC,
-        uint256[] calldata pubSignals
-    ) private view returns (bool valid) {
-        // solhint-disable-next-line avoid-low-level-calls
-        (bool ok, bytes memory result) = batch.verifier.staticcall(
-            abi.encodePacked(batch.selector, pA, pB[0], pB[1], pC, pubSignals)
-        );
-        return ok && result.length == 32 && abi.decode(result, (uint256)) == 1;
+    /// @dev The batch base of (verifier, ids, model, set, this oracle's domain): stored, or asked of the verifier and
+    ///      stored (the first batch of a composition). Every constant is below p here: the ids are registered markets,
+    ///      the model has a batch verifier and the set passed every market's group check. A verifier that cannot give
+    ///      a base is refused (`OracleInvalidVerifier`).
+    function _batchBase(
+        address verifier,
+        uint256[] calldata marketIds,
+        uint256 modelCommitment,
+        uint256 publisherSet
+    ) private returns (uint256 x, uint256 y) {
+        uint256 n = marketIds.length;
+        uint256 domainValue = domain();
+        BatchBase storage base = _batchBases[
+            keccak256(abi.encodePacked(verifier, n, marketIds, modelCommitment, publisherSet, domainValue))
+        ];
+        (x, y) = (base.x, base.y);
+        if (x == 0 && y == 0) {
+            uint256[] memory constants = new uint256[](n + 3);
+            for (uint256 i = 0; i < n; ++i) constants[i] = marketIds[i];
+            (constants[n], constants[n + 1], constants[n + 2]) = (modelCommitment, publisherSet, domainValue);
+            try ISignedBatchVerifier(verifier).batchBase(constants) returns (uint256 bx, uint256 by) {
+                (x, y) = (bx, by);
+            } catch {
+                revert OracleInvalidVerifier(verifier);
+            }
+            (base.x, base.y) = (x, y);
+        }
     }
 
     /// @dev Replay protection keys on the data timestamp (strictly increasing), never on proof bytes: Groth16 proofs

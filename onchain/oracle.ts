@@ -1,6 +1,6 @@
 /**
- * Deploying and driving the oracle from TypeScript: the generated verifiers (zkrisk's own for signed updates:
- * signed-update-verifier.ts; snarkjs's for signed batches), the RiskOracle, the example consumer, market
+ * Deploying and driving the oracle from TypeScript: the generated verifiers (zkrisk's own: signed-update-verifier.ts
+ * for signed updates, signed-batch-verifier.ts for signed batches), the RiskOracle, the example consumer, market
  * registration with its publisher set, rotations, and proven updates (single and batched). Reverts are decoded to
  * the oracle's custom errors, so a refused update says why (`OracleStaleData(...)`), not just "execution reverted".
  */
@@ -17,15 +17,21 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { UsageError, ZkriskError } from "../core/errors";
 import { FIELD_MODULUS } from "../crypto/field";
-import { BATCH_TRAILING_SIGNALS, UPDATE_SIGNAL_INDEX, UPDATE_SIGNALS } from "../circuits/public-signals";
+import {
+  batchSignalLayout,
+  batchSizeOf,
+  UPDATE_SIGNAL_INDEX,
+  UPDATE_SIGNALS,
+} from "../circuits/public-signals";
 import { statementKey } from "../circuits/statement";
 import type { VerifierCalldata } from "../prover/calldata";
 import { oracleDomain } from "../prover/domain";
 import type { ProvedSignedBatch } from "../prover/prove-signed-batch";
 import { shippedContract } from "./contract-files";
-import { compileGeneratedSource, compileVerifier, type CompiledContract } from "./solc";
+import { compileGeneratedSource, type CompiledContract } from "./solc";
 import { checkFileHash, MANIFEST_FILE, readManifest, type ArtifactManifest } from "../setup/artifacts";
 import type { VerificationKey } from "../setup/snarkjs";
+import { generateSignedBatchVerifier, SIGNED_BATCH_VERIFIER_CONTRACT } from "./signed-batch-verifier";
 import { generateSignedUpdateVerifier, SIGNED_UPDATE_VERIFIER_CONTRACT } from "./signed-update-verifier";
 import type { MarketLimits } from "./limits";
 
@@ -64,7 +70,7 @@ export interface DeployVerifierOptions {
 
 /**
  * Whether an artifact directory holds a signed-update circuit: the public signals of `UPDATE_SIGNALS`, all outputs
- * (a batch of n markets has n + 3 outputs and one public input, the domain).
+ * (a batch has its varying signals, the model and the set as outputs and its market ids and domain as inputs).
  */
 export function isSignedUpdateCircuit(manifest: ArtifactManifest): boolean {
   const c = manifest.circuit;
@@ -73,22 +79,26 @@ export function isSignedUpdateCircuit(manifest: ArtifactManifest): boolean {
   );
 }
 
-/** Whether an artifact directory holds a signed batch circuit: n + 3 outputs (n >= 1), then the domain as input. */
-export function isSignedBatchCircuit(manifest: ArtifactManifest): boolean {
+/**
+ * The batch size of an artifact directory's signed batch circuit (V + 2 outputs, then the n market ids and the
+ * domain as inputs: `batchSignalNames`), or undefined for any other circuit.
+ */
+export function signedBatchSize(manifest: ArtifactManifest): number | undefined {
   const c = manifest.circuit;
-  return c.publicInputs === 1 && c.outputs >= BATCH_TRAILING_SIGNALS && c.publicSignals === c.outputs + 1;
+  const n = batchSizeOf(c.outputs, c.publicInputs);
+  return n !== undefined && c.publicSignals === batchSignalLayout(n).count ? n : undefined;
 }
 
 /**
  * The verifier of an artifact directory, compiled: for a signed-update circuit zkrisk's own
  * (signed-update-verifier.ts, generated from the directory's verification key, checked against the manifest), for
- * a signed batch circuit the snarkjs-generated `Groth16Verifier.sol`.
+ * a signed batch circuit zkrisk's batch verifier (signed-batch-verifier.ts, likewise).
  * @throws UsageError for any other circuit (the oracle takes no other proofs)
  */
 export function compileArtifactsVerifier(artifactsDir: string): CompiledContract {
   const manifest = readManifest(artifactsDir);
-  if (!isSignedUpdateCircuit(manifest)) {
-    if (isSignedBatchCircuit(manifest)) return compileVerifier(join(artifactsDir, "Groth16Verifier.sol"));
+  const batchSize = signedBatchSize(manifest);
+  if (!isSignedUpdateCircuit(manifest) && batchSize === undefined) {
     const c = manifest.circuit;
     throw new UsageError(
       `${join(artifactsDir, MANIFEST_FILE)}: the circuit has ${c.outputs} public outputs and ${c.publicInputs} ` +
@@ -99,12 +109,14 @@ export function compileArtifactsVerifier(artifactsDir: string): CompiledContract
   const vkeyPath = resolve(artifactsDir, manifest.files.vkey.path);
   checkFileHash(vkeyPath, manifest.files.vkey.sha256, "vkey", join(artifactsDir, MANIFEST_FILE));
   const vkey = JSON.parse(readFileSync(vkeyPath, "utf8")) as VerificationKey;
-  return compileGeneratedSource(generateSignedUpdateVerifier(vkey), SIGNED_UPDATE_VERIFIER_CONTRACT);
+  return batchSize === undefined
+    ? compileGeneratedSource(generateSignedUpdateVerifier(vkey), SIGNED_UPDATE_VERIFIER_CONTRACT)
+    : compileGeneratedSource(generateSignedBatchVerifier(vkey, batchSize), SIGNED_BATCH_VERIFIER_CONTRACT);
 }
 
 /**
  * Deploy the verifier of an artifact directory (see {@link compileArtifactsVerifier}: zkrisk's own for a
- * signed-update circuit, snarkjs's Groth16Verifier.sol for a signed batch). Refuses, with a `SETUP_INSECURE` error,
+ * signed-update circuit or a signed batch circuit). Refuses, with a `SETUP_INSECURE` error,
  * artifacts from an INSECURE setup (development ptau or direct development setup: one process could have known
  * the secrets, so anyone holding them could forge proofs) on any chain but a local one, unless
  * `allowInsecureSetup`.
@@ -186,13 +198,39 @@ export async function setBatchVerifier(
   }
 }
 
+/**
+ * The arguments of `submitSignedBatch` for a proven batch: the proof, then from its public signals
+ * (`batchSignalLayout`) the market ids, the model commitment, the publisher set and the varying signals. The domain
+ * is the oracle's own and is not passed.
+ */
+export function signedBatchArguments(
+  batch: Pick<ProvedSignedBatch, "calldata" | "publicSignals" | "markets">,
+): [VerifierCalldata["a"], VerifierCalldata["b"], VerifierCalldata["c"], string[], string, string, string[]] {
+  const l = batchSignalLayout(batch.markets.length);
+  const signals = batch.publicSignals;
+  if (signals.length !== l.count) {
+    throw new UsageError(
+      `the batch proof has ${signals.length} public signals; a batch of ${l.n} market(s) has ${l.count}`,
+    );
+  }
+  const c = batch.calldata;
+  return [
+    c.a,
+    c.b,
+    c.c,
+    signals.slice(l.marketId, l.marketId + l.n),
+    signals[l.modelCommitment],
+    signals[l.publisherSet],
+    signals.slice(0, l.varying),
+  ];
+}
+
 /** Submit a proven signed batch (all markets or none); a refusal is an OracleError with the oracle's reason. */
 export async function submitSignedBatch(
   oracle: Contract,
-  batch: Pick<ProvedSignedBatch, "calldata" | "publicSignals">,
+  batch: Pick<ProvedSignedBatch, "calldata" | "publicSignals" | "markets">,
 ): Promise<TransactionReceipt> {
-  const c = batch.calldata;
-  const args = [c.a, c.b, c.c, batch.publicSignals];
+  const args = signedBatchArguments(batch);
   try {
     await oracle.submitSignedBatch.staticCall(...args);
     return (await (await oracle.submitSignedBatch(...args)).wait()) as TransactionReceipt;

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { toField } from "../crypto/field";
 import type { WeightMode } from "../circuits/generate-circuit";
-import { batchSignalNames, BATCH_TRAILING_SIGNALS } from "../circuits/public-signals";
+import { batchSignalLayout, batchSignalNames } from "../circuits/public-signals";
 import { loadQuantizedModel, type QuantizedModel } from "../models/quantized-model";
 import { loadArtifacts, type LoadedArtifacts } from "../setup/artifacts";
 import { toVerifierCalldata, type VerifierCalldata } from "./calldata";
@@ -19,12 +19,12 @@ import { signedBatchInput, type SignedBatchSource } from "./signed-batch-input";
 
 /** What `zkrisk prove --batch` writes: everything needed to verify, submit and audit one signed batch. */
 export interface ProvedSignedBatch {
-  format: "zkrisk-signed-batch-proof/1";
+  format: "zkrisk-signed-batch-proof/2";
   proof: Groth16Proof;
   /** Public signals, in the order of `batchSignalNames(N)` (circuits/public-signals.ts). */
   publicSignals: string[];
   calldata: VerifierCalldata;
-  /** The batch digest the publishers signed (candles/batch-digest.ts). */
+  /** The batch digest the publishers signed (candles/batch-digest.ts); the proof carries its low 91 bits. */
   batchDigest: string;
   modelCommitment: string;
   publisherSet: string;
@@ -72,10 +72,11 @@ export class SignedBatchProver {
     const files = readProvingFiles(artifacts);
     const { outputs, publicSignals } = artifacts.manifest.circuit;
     const n = circuit.batchSize;
-    if (publicSignals !== n + BATCH_TRAILING_SIGNALS || outputs !== n + BATCH_TRAILING_SIGNALS - 1) {
+    const layout = batchSignalLayout(n);
+    if (publicSignals !== layout.count || outputs !== layout.varying + 2) {
       throw new ProofError(
         `${dir}: the circuit has ${publicSignals} public signals (${outputs} outputs); a signed batch circuit ` +
-          `of ${n} markets has ${n + BATCH_TRAILING_SIGNALS} (${n + BATCH_TRAILING_SIGNALS - 1} outputs and the domain)`,
+          `of ${n} markets has ${layout.count} (${layout.varying + 2} outputs, the market ids and the domain)`,
       );
     }
     return new SignedBatchProver(
@@ -99,7 +100,7 @@ export class SignedBatchProver {
       built.publicSignals,
     );
     return {
-      format: "zkrisk-signed-batch-proof/1",
+      format: "zkrisk-signed-batch-proof/2",
       proof,
       publicSignals,
       calldata: toVerifierCalldata(proof, publicSignals),

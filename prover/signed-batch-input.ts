@@ -5,13 +5,13 @@
  *
  * The batches must hold identical candles (otherwise the first differing market, bar and field are named),
  * be signed by k distinct keys of the publisher set (k = the set's quorum), hold exactly the circuit's N
- * markets, and every window must end on a whole second and read the features' 85 bars of 2 h.
+ * markets, and every window must end at the same whole second and read the features' 85 bars of 2 h.
  */
 import { WINDOW_RANGE_BARS } from "../candles/window";
 import { toField } from "../crypto/field";
 import type { WeightMode } from "../circuits/generate-circuit";
 import { modelCommitment } from "../circuits/commitments";
-import { BATCH_MARKET_ID_LIMIT, BATCH_PACKING, packBatchUpdate } from "../circuits/batch-statement";
+import { batchDigestSignal, packBatchUpdate } from "../circuits/batch-statement";
 import { FEATURE_INTERVAL_MS, windowFeatures } from "../features/window-features";
 import { WINDOW_BARS } from "../candles/window";
 import { inferInteger, type IntegerTrace } from "../models/integer-engine";
@@ -40,7 +40,7 @@ export interface SignedBatchSource {
 export interface SignedBatchMarket {
   market: string;
   marketId: bigint;
-  /** Open time of the window's last bar, seconds. */
+  /** Open time of the window's last bar, seconds (the batch's one end). */
   dataTimestamp: bigint;
   windowDigest: bigint;
   trace: IntegerTrace;
@@ -49,9 +49,13 @@ export interface SignedBatchMarket {
 /** The circuit input and everything the proof will state. */
 export interface SignedBatchInput {
   input: Record<string, SignalValue>;
-  /** The N + 4 public signals (`batchSignalNames`): packed markets, batch digest, model, set, domain. */
+  /**
+   * The V + N + 3 public signals (`batchSignalNames`): the varying signals, model, set, market ids, domain.
+   */
   publicSignals: bigint[];
   markets: SignedBatchMarket[];
+  /** Open time of every window's last bar, seconds. */
+  dataTimestamp: bigint;
   batchDigest: bigint;
   modelCommitment: bigint;
   publisherSetCommitment: bigint;
@@ -61,7 +65,7 @@ export interface SignedBatchInput {
  * Build the signed batch input for a circuit of `batchSize` markets.
  * @throws UsageError naming the batch at fault: batches that disagree (first market, bar and field), a key
  *   not in the set, one publisher twice, a count other than the quorum, a market count other than N, a
- *   window the features do not read or not on a whole second, a market id too long to pack;
+ *   window the features do not read or not on a whole second, windows with different ends;
  *   InsufficientDataError / BoundsError from the features (no update for that window).
  */
 export async function signedBatchInput(
@@ -111,10 +115,10 @@ export async function signedBatchInput(
     }
     if (w.endTime % 1000 !== 0)
       throw new UsageError(`${where}: endTime ${w.endTime} is not on a whole second`);
-    if (w.marketId >= BATCH_MARKET_ID_LIMIT) {
+    if (w.endTime !== reference.markets[0].window.endTime) {
       throw new UsageError(
-        `${where}: the market id does not fit the batch's ${BATCH_PACKING.marketBits} bits ` +
-          `(a label of at most ${BATCH_PACKING.marketBits / 8} ASCII bytes); prove it with --window`,
+        `${where}: endTime ${w.endTime}, but markets[0] ends at ${reference.markets[0].window.endTime}: the ` +
+          "windows of a batch end at one bar close",
       );
     }
     return {
@@ -127,18 +131,16 @@ export async function signedBatchInput(
   });
   const commitment = await modelCommitment(model);
   const setCommitment = await publisherSetCommitment(publishers);
+  const dataTimestamp = markets[0].dataTimestamp;
   const publicSignals = [
-    ...markets.map((m) =>
-      packBatchUpdate({
-        mm: m.trace.maintenanceMarginBps,
-        im: m.trace.initialMarginBps,
-        dataTimestamp: m.dataTimestamp,
-        marketId: m.marketId,
-      }),
-    ),
-    reference.digest,
+    ...packBatchUpdate({
+      dataTimestamp,
+      digest: batchDigestSignal(reference.digest),
+      markets: markets.map((m) => ({ mm: m.trace.maintenanceMarginBps, im: m.trace.initialMarginBps })),
+    }),
     commitment,
     setCommitment,
+    ...markets.map((m) => m.marketId),
     toField(src.domain),
   ];
 
@@ -148,7 +150,7 @@ export async function signedBatchInput(
   const input: Record<string, SignalValue> = {
     domain: s(src.domain),
     marketId: windows.map((w) => s(w.marketId)),
-    dataTimestamp: markets.map((m) => s(m.dataTimestamp)),
+    dataTimestamp: s(dataTimestamp),
     close: windows.map((w) => w.bars.map((b) => s(b.close))),
     volume: windows.map((w) => w.bars.map((b) => s(b.volume))),
     high: windows.map((w) => w.bars.slice(w.bars.length - WINDOW_RANGE_BARS).map((b) => s(b.high))),
@@ -166,6 +168,7 @@ export async function signedBatchInput(
     input,
     publicSignals,
     markets,
+    dataTimestamp,
     batchDigest: reference.digest,
     modelCommitment: commitment,
     publisherSetCommitment: setCommitment,

@@ -1,20 +1,18 @@
 /**
- * The signed batch proof file (`zkrisk-signed-batch-proof/1`, written by `zkrisk prove --batch`): reading it
+ * The signed batch proof file (`zkrisk-signed-batch-proof/2`, written by `zkrisk prove --batch`): reading it
  * strictly, and checking what it claims without the signed batches themselves. A proof file is input from
  * outside, so the reader names the file and the field of the first malformed value (PROOF_INVALID), refuses
  * unknown keys, and refuses a file whose stated markets, margins, bars or shared values are not what its proven
- * public signals carry; the calldata is rebuilt from the proof, never taken from the file.
+ * public signals carry (the batch digest: its low 91 bits, the part the proof carries); the calldata is rebuilt
+ * from the proof, never taken from the file. Format 2: the constant/varying signals of circuits/public-signals.ts
+ * (format 1's packed markets are gone with their circuits).
  */
 import { readJsonFile } from "../core/io";
 import { JsonReader } from "../core/validate";
 import type { QuantizedModel } from "../models/quantized-model";
-import { unpackBatchUpdate } from "../circuits/batch-statement";
+import { batchDigestSignal, unpackBatchUpdate } from "../circuits/batch-statement";
 import { modelCommitment } from "../circuits/commitments";
-import {
-  BATCH_TRAILING_SIGNAL_NAMES,
-  BATCH_TRAILING_SIGNALS,
-  batchSignalIndex,
-} from "../circuits/public-signals";
+import { batchSignalLayout } from "../circuits/public-signals";
 import { marketIdOf } from "../candles/market-id";
 import { toVerifierCalldata } from "./calldata";
 import { fieldString, fieldStrings, groth16ProofOf, ProofFileError, proofFileBar } from "./proof-file";
@@ -24,7 +22,7 @@ import { parseSignedProofFile } from "./signed-proof-file";
 import { snarkjs, type VerificationKey } from "../setup/snarkjs";
 
 /** Format tag of a signed batch proof file. */
-export const SIGNED_BATCH_PROOF_FILE_FORMAT = "zkrisk-signed-batch-proof/1";
+export const SIGNED_BATCH_PROOF_FILE_FORMAT = "zkrisk-signed-batch-proof/2";
 
 /** The keys of a signed batch proof file: no other key is allowed. */
 const BATCH_PROOF_FILE_KEYS = [
@@ -69,18 +67,24 @@ export function parseSignedBatchProofFile(doc: unknown, file: string): ProvedSig
   const marketReaders = r.at("markets").items();
   const n = marketReaders.length;
   if (n === 0) r.at("markets").error("a batch holds at least one market");
-  const publicSignals = fieldStrings(r.at("publicSignals"), n + BATCH_TRAILING_SIGNALS);
+  const layout = batchSignalLayout(n);
+  const publicSignals = fieldStrings(r.at("publicSignals"), layout.count);
   const proof = groth16ProofOf(r.at("proof"));
-  // The shared values must be the proven trailing signals.
+  // The shared values must be the proven constants; the batch digest's low bits the proven ones.
+  const update = unpackBatchUpdate(n, publicSignals.slice(0, layout.varying).map(BigInt));
   const shared = Object.fromEntries(
-    (["batchDigest", "modelCommitment", "publisherSet", "domain"] as const).map((name) => {
+    (["modelCommitment", "publisherSet", "domain"] as const).map((name) => {
       const stated = fieldString(r.at(name));
-      const proven = publicSignals[batchSignalIndex(n, name)];
+      const proven = publicSignals[layout[name]];
       if (stated !== proven) r.at(name).error(`states ${stated}, the proven signal ${name} is ${proven}`);
       return [name, stated];
     }),
-  ) as Record<(typeof BATCH_TRAILING_SIGNAL_NAMES)[number], string>;
-  // Each market's stated values must be what its packed signal carries.
+  ) as Record<"modelCommitment" | "publisherSet" | "domain", string>;
+  const batchDigest = fieldString(r.at("batchDigest"));
+  if (batchDigestSignal(BigInt(batchDigest)) !== update.digest) {
+    r.at("batchDigest").error(`its low 91 bits are not the proven digest bits ${update.digest}`);
+  }
+  // Each market's stated values must be what the proven signals carry.
   const markets = marketReaders.map((m, i) => {
     m.onlyKeys(MARKET_KEYS);
     const stated = {
@@ -92,16 +96,15 @@ export function parseSignedBatchProofFile(doc: unknown, file: string): ProvedSig
       initialMarginBps: m.at("initialMarginBps").integer(0),
       windowDigest: fieldString(m.at("windowDigest")),
     };
-    const packed = unpackBatchUpdate(BigInt(publicSignals[i]));
-    const expected: [keyof typeof stated, bigint, bigint][] = [
-      ["marketId", packed.marketId, BigInt(stated.marketId)],
-      ["dataTimestamp", packed.dataTimestamp, BigInt(stated.dataTimestamp)],
-      ["maintenanceMarginBps", packed.mm, BigInt(stated.maintenanceMarginBps)],
-      ["initialMarginBps", packed.im, BigInt(stated.initialMarginBps)],
+    const expected: [keyof typeof stated, string, bigint, bigint][] = [
+      ["marketId", `marketId[${i}]`, BigInt(publicSignals[layout.marketId + i]), BigInt(stated.marketId)],
+      ["dataTimestamp", "update[0]", update.dataTimestamp, BigInt(stated.dataTimestamp)],
+      ["maintenanceMarginBps", "update", update.markets[i].mm, BigInt(stated.maintenanceMarginBps)],
+      ["initialMarginBps", "update", update.markets[i].im, BigInt(stated.initialMarginBps)],
     ];
-    for (const [name, proven, value] of expected) {
+    for (const [name, signal, proven, value] of expected) {
       if (proven !== value)
-        m.at(name).error(`states ${value}, the proven signal packed[${i}] carries ${proven}`);
+        m.at(name).error(`states ${value}, the proven signal ${signal} carries ${proven}`);
     }
     if (Date.parse(stated.bar) !== stated.dataTimestamp * 1000) {
       m.at("bar").error(`'${stated.bar}' is not the data timestamp ${stated.dataTimestamp}`);
@@ -114,6 +117,7 @@ export function parseSignedBatchProofFile(doc: unknown, file: string): ProvedSig
     publicSignals,
     // Rebuilt from the proof and the signals: the file's own calldata is not trusted.
     calldata: toVerifierCalldata(proof, publicSignals),
+    batchDigest,
     ...shared,
     markets,
     provingMs: r.at("provingMs").number(),

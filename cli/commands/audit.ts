@@ -12,7 +12,8 @@ import { loadQuantizedModel } from "../../models/quantized-model";
 import { loadCalibrations } from "../../models/market-calibrations";
 import { DEFAULT_CALIBRATIONS } from "../paths";
 import { loadArtifacts } from "../../setup/artifacts";
-import { BATCH_TRAILING_SIGNALS, UPDATE_SIGNALS } from "../../circuits/public-signals";
+import { UPDATE_SIGNALS } from "../../circuits/public-signals";
+import { batchSizeOfKey } from "../../onchain/signed-batch-verifier";
 import { auditOracle, type AuditOptions, type AuditReport, type AuditStatus } from "../../audit/audit";
 import { readOnlyProvider } from "../../onchain/chain";
 import { DEFAULT_LOG_CHUNK, MIN_LOG_CHUNK, type LogProgress } from "../../onchain/get-logs";
@@ -119,18 +120,20 @@ function loadAdaptiveRule(f: AuditFlags): AuditOptions["adaptive"] {
 }
 
 /**
- * The verification keys of `--batch-artifacts DIR ...` (manifest-checked), each a signed batch circuit's (N + 4
+ * The verification keys of `--batch-artifacts DIR ...` (manifest-checked), each a signed batch circuit's (V + N + 3
  * public signals), at most one per batch size N.
  */
 function loadBatchVkeys(dirs: readonly string[]): VerificationKey[] {
   const sizes = new Map<number, string>();
   return dirs.map((dir) => {
     const vkey = readVkeyFile(loadArtifacts(dir).paths.vkey, "--batch-artifacts");
-    const n = vkey.nPublic - BATCH_TRAILING_SIGNALS;
-    if (n < 1) {
+    let n: number;
+    try {
+      n = batchSizeOfKey(vkey);
+    } catch {
       throw new UsageError(
         `--batch-artifacts: ${dir} holds a circuit with ${vkey.nPublic} public signals, not a signed batch ` +
-          `circuit (N + ${BATCH_TRAILING_SIGNALS} for N markets)`,
+          "circuit (V + N + 3 for N markets)",
       );
     }
     const twin = sizes.get(n);

@@ -128,17 +128,18 @@ interface IRiskOracle {
     /// @param marketId market
     /// @param maintenanceMarginBps new maintenance margin (bps)
     /// @param initialMarginBps new initial margin (bps)
-    /// @param dataTimestamp open time of the market window's last bar (s)
-    /// @param batchDigest the batch digest the publishers signed (candles/batch-digest.ts): an auditor fetches the
-    ///        signed batch from the publishers' archives, checks it against this digest, and finds the market's
-    ///        window at `index`
+    /// @param dataTimestamp open time of the last bar of every window of the batch (s)
+    /// @param batchDigestBits the low 91 bits of the batch digest the publishers signed (candles/batch-digest.ts,
+    ///        `batchDigestSignal` in circuits/batch-statement.ts; the proof checked their signatures over the full
+    ///        digest): an auditor finds the signed batch in the publishers' archives by them, checks its full digest
+    ///        against them, and finds the market's window at `index`
     /// @param index the market's position in the batch (ids strictly increasing)
     event SignedBatchParametersUpdated(
         uint256 indexed marketId,
         uint16 maintenanceMarginBps,
         uint16 initialMarginBps,
         uint64 dataTimestamp,
-        uint256 batchDigest,
+        uint256 batchDigestBits,
         uint8 index
     );
     /// @notice A signed update of an adaptive market was accepted (instead of `SignedParametersUpdated`): its packed
@@ -189,12 +190,10 @@ interface IRiskOracle {
     error OracleMarketNotPaused(uint256 marketId);
     /// @notice The market has no accepted update yet.
     error OracleNoParameters(uint256 marketId);
-    /// @notice Public signal `index` of a batch is not below the scalar field modulus (an aliased value).
+    /// @notice Varying signal `index` of a batch is not below the scalar field modulus (an aliased value).
     error OracleSignalNotInField(uint256 index, uint256 value);
     /// @notice The batch proof is for another model than the one registered for the market.
     error OracleModelCommitmentMismatch(uint256 marketId, uint256 registered, uint256 proven);
-    /// @notice The batch proof is bound to another chain or another oracle contract.
-    error OracleDomainMismatch(uint256 expected, uint256 proven);
     /// @notice The data is not newer than the last accepted update's (a replay, or data out of order).
     error OracleNotNewer(uint256 marketId, uint64 dataTimestamp, uint64 lastDataTimestamp);
     /// @notice The data timestamp is after the block time.
@@ -213,10 +212,11 @@ interface IRiskOracle {
     error OracleMarginDecreaseTooLarge(Margin margin, uint16 previousBps, uint16 newBps, uint16 maxDecreaseBps);
     /// @notice The verifier rejected the proof.
     error OracleInvalidProof(uint256 marketId);
-    /// @notice A batch size outside [1, 32] was given to `setBatchVerifier`.
+    /// @notice A batch size outside [1, 32] was given to `setBatchVerifier`, or a batch carries that many markets.
     error OracleInvalidBatchSize(uint256 n);
-    /// @notice A batch carries `count` public signals: fewer than 5 (one market) or more than 36 (32 markets).
-    error OracleInvalidBatchSignalCount(uint256 count);
+    /// @notice A batch of `n` markets carries `count` varying signals; it has 1 for n <= 4, 1 + ceil((n - 4) / 9)
+    ///         above (`PublicSignals.sol`).
+    error OracleInvalidBatchSignalCount(uint256 n, uint256 count);
     /// @notice No batch verifier is registered for the model and batch size the proof claims.
     error OracleNoBatchVerifier(uint256 modelCommitment, uint256 n);
     /// @notice The market ids of a batch are not strictly increasing (so possibly not distinct) at `index`.
@@ -271,8 +271,8 @@ interface IRiskOracle {
     ///         the publisher-set commitment, so one entry serves the sets of that circuit's quorum.
     /// @param modelCommitment model the batch circuit computes (nonzero, < p)
     /// @param n number of markets per proof, in [1, 32]
-    /// @param verifier snarkjs-generated verifier with `verifyProof(uint256[2],uint256[2][2],uint256[2],
-    ///        uint256[n+4])`; the zero address removes the entry
+    /// @param verifier zkrisk's verifier of the signed batch circuit of n markets (`ISignedBatchVerifier`, its
+    ///        `batchSize()` n, else `OracleInvalidVerifier`); the zero address removes the entry
     function setBatchVerifier(uint256 modelCommitment, uint256 n, address verifier) external;
 
     /// @notice Rotate the publisher set of a market, or its model or verifier, with the statement key its updates
@@ -342,27 +342,38 @@ interface IRiskOracle {
 
     /// @notice Submit one proof of the margins of n markets (one model, one publisher set): each market's margins are
     ///         the registered model's output on its window of candles, and a quorum of the publishers signed all n
-    ///         windows together (one signature each over the batch digest). Anyone may submit; nothing but the proof
-    ///         and its public signals is taken from the submitter. All or nothing: if any check fails for any
-    ///         market, or the proof does not verify, the whole batch reverts and no market is updated.
-    /// @dev `pubSignals` has n + 4 entries (n in [1, 32]): for i < n, market i packed as
-    ///      `mm + im * 2^16 + dataTimestamp * 2^32 + marketId * 2^72` (see `PublicSignals.sol`); then the batch
-    ///      digest, the model commitment, the publisher-set commitment and the domain. Checks, in order: signal
-    ///      count; every signal < p; domain; a batch verifier registered for (model commitment, n); then for each
-    ///      market in order: market ids strictly increasing, market known and not paused, its registered
-    ///      model commitment and publisher set the proof's, and the same timing and margin guards as
-    ///      `submitSignedUpdate` (newer data, not in the future, not stale, interval, bounds, IM >= MM, rate of
-    ///      change); then the proof is verified once. Each market then emits `SignedBatchParametersUpdated` with the
-    ///      batch digest and its index. Replays fail "newer than", as for single updates.
+    ///         windows together (one signature each over the batch digest), every window ending at one bar close.
+    ///         Anyone may submit; nothing but the proof and its public signals is taken from the submitter. All or
+    ///         nothing: if any check fails for any market, or the proof does not verify, the whole batch reverts and
+    ///         no market is updated.
+    /// @dev The proof's constants are `marketIds`, `modelCommitment`, `publisherSet` and the oracle's own domain; its
+    ///      varying signals `update` pack the data timestamp, the batch digest's low 91 bits and every market's MM
+    ///      and IM (`PublicSignals.sol`). Checks, in order: n in [1, 32]; the varying signal count for n; every
+    ///      varying signal < p (the constants are: a registered market id, a model with a batch verifier and a
+    ///      publisher set some market registered are all < p, and an unregistered one fails its check); a batch
+    ///      verifier registered for (model commitment, n); then for each market in order: ids strictly increasing,
+    ///      market known and not paused, its registered model commitment and publisher set the proof's, and the same
+    ///      timing and margin guards as `submitSignedUpdate`; then the proof is verified once, against the batch
+    ///      base of (verifier, ids, model, set, domain). The first batch of a composition asks the verifier for that
+    ///      base (`ISignedBatchVerifier.batchBase`) and stores it (a deterministic function of the verifier's key and
+    ///      the constants, so nothing is trusted and anyone may pay for it); later batches read it. Each market then
+    ///      emits `SignedBatchParametersUpdated` with the batch digest's low bits and its index. Replays fail "newer
+    ///      than", as for single updates.
     /// @param pA proof point A
     /// @param pB proof point B (coordinate pairs as (imaginary, real))
     /// @param pC proof point C
-    /// @param pubSignals n packed markets, then batch digest, model commitment, publisher set and domain
+    /// @param marketIds the n markets, ids strictly increasing (the batch digest's order)
+    /// @param modelCommitment the model every market registered
+    /// @param publisherSet the publisher-set commitment every market registered (binds the quorum)
+    /// @param update the varying signals: 1 for n <= 4, 1 + ceil((n - 4) / 9) above
     function submitSignedBatch(
         uint256[2] calldata pA,
         uint256[2][2] calldata pB,
         uint256[2] calldata pC,
-        uint256[] calldata pubSignals
+        uint256[] calldata marketIds,
+        uint256 modelCommitment,
+        uint256 publisherSet,
+        uint256[] calldata update
     ) external;
 
     // ------------------------------------------------------------------------------------------------ reads

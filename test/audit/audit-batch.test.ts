@@ -31,7 +31,14 @@ import { auditOracle, type AuditOptions, type AuditReport } from "../../audit/au
 import type { AuditPublisherSet } from "../../audit/audit-signed";
 import { inProcessChain, type Chain } from "../../onchain/chain";
 import { compileSolidity } from "../../onchain/solc";
-import { deployOracle, deployVerifier, setBatchVerifier, submitSignedBatch } from "../../onchain/oracle";
+import {
+  deployOracle,
+  deployVerifier,
+  setBatchVerifier,
+  signedBatchArguments,
+  submitSignedBatch,
+} from "../../onchain/oracle";
+import { batchDigestSignal } from "../../circuits/batch-statement";
 import { SignedBatchProver, type ProvedSignedBatch } from "../../prover/prove-signed-batch";
 import { releaseCurves, silentLog } from "../../setup";
 import {
@@ -171,13 +178,7 @@ beforeAll(async () => {
   const forwarder = (await (
     await new ContractFactory(compiled.abi as never, compiled.bytecode, chain.signer).deploy()
   ).waitForDeployment()) as Contract;
-  const ec = earlierProof.calldata;
-  const call = oracle.interface.encodeFunctionData("submitSignedBatch", [
-    ec.a,
-    ec.b,
-    ec.c,
-    earlierProof.publicSignals,
-  ]);
+  const call = oracle.interface.encodeFunctionData("submitSignedBatch", signedBatchArguments(earlierProof));
   const earlierAt = AT - series.intervalMs / 1000;
   await chain.mineAt(earlierAt - 1);
   await chain.setNextBlockTime(earlierAt);
@@ -251,7 +252,7 @@ describe("zkrisk audit of signed batches (real circuit)", () => {
         submitter,
       });
       expect(u.batch).toEqual({
-        batchDigest: signed.digest,
+        batchDigestBits: batchDigestSignal(signed.digest),
         index,
         publisherSet: setFile.commitment,
         quorum: 1,
@@ -307,7 +308,7 @@ describe("zkrisk audit of signed batches (real circuit)", () => {
       expect(u.reasons[0]).toMatch(
         new RegExp(
           `^${edited}: its signed batch for this bar has digest 0x[0-9a-f]+, the update's is ` +
-            `0x${signed.digest.toString(16)}: it holds other candles than the ones proven \\(first difference: ` +
+            `0x${batchDigestSignal(signed.digest).toString(16)}: it holds other candles than the ones proven \\(first difference: ` +
             `${edited} differs from ${join(dirs.honest, "batch-a.json")} at market ETH-USDT \\(markets\\[1\\]\\) ` +
             `bar ${EDITED_BAR} \\(${iso.replace(/\./g, "\\.")}\\) markets\\[1\\]\\.bars\\[${EDITED_BAR}\\]\\.close: `,
         ),
@@ -322,7 +323,7 @@ describe("zkrisk audit of signed batches (real circuit)", () => {
     expect(alone.updates.map((u) => u.status)).toEqual(["flagged", "flagged"]);
     expect(alone.updates[0].reasons[0]).toContain("it holds other candles than the ones proven");
     expect(alone.updates[0].missing).toEqual([
-      `no signed batch with the update's batch digest 0x${signed.digest.toString(16)} was found for the bar ` +
+      `no signed batch with the update's batch digest's low 91 bits 0x${batchDigestSignal(signed.digest).toString(16)} was found for the bar ` +
         new Date(T * 1000).toISOString(),
     ]);
   });
@@ -353,7 +354,7 @@ describe("zkrisk audit of signed batches (real circuit)", () => {
       expect(u.status).toBe("unverifiable");
       expect(u.reasons).toEqual([]);
       expect(u.missing).toEqual([
-        `no signed batch with the update's batch digest 0x${signed.digest.toString(16)} was found for the bar ${at} ` +
+        `no signed batch with the update's batch digest's low 91 bits 0x${batchDigestSignal(signed.digest).toString(16)} was found for the bar ${at} ` +
           `(${dirs.other}: no signed batch with a window of ${MARKETS[i]} ending at ${at})`,
       ]);
     }
@@ -440,7 +441,10 @@ describe("zkrisk audit of signed batches (real circuit)", () => {
     expect(edited.code).toBe(1);
     const report = JSON.parse(edited.stdout);
     expect(report.updates.map((u: { status: string }) => u.status)).toEqual(["flagged", "flagged"]);
-    expect(report.updates[1].batch).toMatchObject({ batchDigest: signed.digest.toString(), index: 1 });
+    expect(report.updates[1].batch).toMatchObject({
+      batchDigestBits: batchDigestSignal(signed.digest).toString(),
+      index: 1,
+    });
 
     await expect(run({ batchArtifacts: [artifactsDir, artifactsDir] })).rejects.toThrow(
       `--batch-artifacts: ${artifactsDir} and ${artifactsDir} both prove batches of 2 markets`,

@@ -1,19 +1,20 @@
 /**
- * The signed batch circuit (circuits/generate-signed-batch-circuit.ts) on real signed windows: its N + 4 public
+ * The signed batch circuit (circuits/generate-signed-batch-circuit.ts) on real signed windows: its V + N + 3 public
  * signals equal what the integer engine and the TypeScript hashes give, its constraint count is the sum of its
  * parts, and the forgeries an attacker would try on a batch have no witness: one market's window swapped for
- * another's, markets reordered, a candle, a market id or an end edited after signing, a signature over another
- * batch digest, k - 1 signatures, one publisher's signature counted twice, a market id too long to pack, a forged
- * packed output. (Template-level forgeries are in templates-*.test.ts; the oracle's refusals of duplicated or
- * unsorted ids, another publisher set or model, and replays are in test/contracts/signed-batch*.test.ts.)
+ * another's, markets reordered, a candle, a market id or the end edited after signing, windows with different ends,
+ * a signature over another batch digest, k - 1 signatures, one publisher's signature counted twice, a forged
+ * varying output (margins, timestamp, digest bits). (Template-level forgeries are in templates-*.test.ts; the
+ * verifier's refusal of another composition's constants and the oracle's of duplicated or unsorted ids, another
+ * publisher set or model, and replays are in test/contracts/signed-batch*.test.ts.)
  */
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildWindow } from "../../candles";
 import { marketIdOf } from "../../candles/market-id";
-import { unpackBatchUpdate } from "../../circuits/batch-statement";
+import { BATCH_PACKING, unpackBatchUpdate } from "../../circuits/batch-statement";
 import { generateSignedBatchCircuit } from "../../circuits/generate-signed-batch-circuit";
-import { batchSignalNames } from "../../circuits/public-signals";
+import { batchSignalLayout, batchSignalNames } from "../../circuits/public-signals";
 import { loadCircuit, witnessFailure, type TestCircuit } from "../helpers/circuits";
 import { WINDOW_BARS } from "../../candles/window";
 import { loadCandles } from "../../candles/load-data";
@@ -42,11 +43,24 @@ const windowOf = (market: string, back = 0) => ({
   window: buildWindow(series, marketIdOf(market), LAST - back, WINDOW_BARS),
 });
 
+/** ETH-USDT's window ending `back` bars before the last, of BTC's candles moved one bar later (other features). */
+const ethWindow = (back = 0) => ({
+  market: "ETH-USDT",
+  window: buildWindow(
+    { ...series, candles: series.candles.map((c) => ({ ...c, time: c.time + series.intervalMs })) },
+    marketIdOf("ETH-USDT"),
+    LAST - 1 - back,
+    WINDOW_BARS,
+  ),
+});
+
 type Input = Record<string, unknown>;
 type Rows = string[][];
 
-/** Window digest (per market), features, model and policy, packing range checks: measured, see the generator. */
-const PER_MARKET = 8226 + 6818 + 844 + (40 + 176);
+/** Window digest (per market), features, model and policy, MM and IM range checks: measured, see the generator. */
+const PER_MARKET = 8226 + 6818 + 844 + 2 * 14;
+/** The data timestamp's range check (40) and the batch digest's low 91 bits (FieldLowBits(91): 2 x 254 + 3). */
+const PER_BATCH = 40 + 511;
 /** PublisherQuorum(K): 924 + 4,233 K (templates-publisher-quorum.test.ts). */
 const quorumCost = (k: number) => 924 + 4233 * k;
 /**
@@ -68,8 +82,8 @@ describe("signed batch circuit, N = 2, quorum 1, constant weights", () => {
     circuit = await loadCircuit(generated.source, "signed_batch2_k1_constant");
     a = await publisher(1);
     publishers = await makePublisherSet([a.publicKey, (await publisher(2)).publicKey], 1);
-    // ETH-USDT's window ends a bar earlier, so the two markets have different features and timestamps.
-    signed = await signBatch(a, [windowOf("BTC-USDT"), windowOf("ETH-USDT", 1)]);
+    // ETH-USDT's candles are BTC's a bar later, so the two markets have different features and one end.
+    signed = await signBatch(a, [windowOf("BTC-USDT"), ethWindow()]);
     honest = await signedBatchInput(model, "constant", 2, { batches: [signed], publishers, domain: DOMAIN });
   }, 900_000);
 
@@ -79,25 +93,48 @@ describe("signed batch circuit, N = 2, quorum 1, constant weights", () => {
   };
   const noWitness = async (input: Input, what: string) =>
     expect(await witnessFailure(circuit, input as never), what).toMatch(/Assert Failed/);
+  /** The honest input with `batch`'s windows and signature (any ends; the circuit's end is `end`). */
+  const inputOf = (batch: SignedBatch, end: bigint): Input => {
+    const rows = (f: (w: (typeof batch.markets)[number]["window"]) => bigint[]) =>
+      batch.markets.map((m) => f(m.window).map(String));
+    return {
+      ...honest.input,
+      marketId: batch.markets.map((m) => m.window.marketId.toString()),
+      dataTimestamp: end.toString(),
+      close: rows((w) => w.bars.map((b) => b.close)),
+      volume: rows((w) => w.bars.map((b) => b.volume)),
+      high: rows((w) => w.bars.slice(-12).map((b) => b.high)),
+      low: rows((w) => w.bars.slice(-12).map((b) => b.low)),
+      signatureR8x: [batch.signature.R8x.toString()],
+      signatureR8y: [batch.signature.R8y.toString()],
+      signatureS: [batch.signature.S.toString()],
+    };
+  };
 
   it("costs the sum of its parts (circuits/generate-signed-batch-circuit.ts)", () => {
-    // 2 x (digest 8,226 + features 6,818 + model and policy 844 + range checks 216) + batch digest 373
-    // + signatures 5,157 + domain binding 1
-    expect(circuit.constraints).toBe(2 * PER_MARKET + BATCH_DIGEST_COST[2] + quorumCost(1) + 1);
+    // 2 x (digest 8,226 + features 6,818 + model and policy 844 + MM and IM range checks 28) + timestamp range
+    // check 40 + digest bits 511 + batch digest 373 + signatures 5,157 + domain binding 1
+    expect(circuit.constraints).toBe(2 * PER_MARKET + PER_BATCH + BATCH_DIGEST_COST[2] + quorumCost(1) + 1);
   });
 
-  it("outputs each market's packed update, the batch digest, the model, the set and the domain", async () => {
+  it("outputs the packed margins, end and digest bits, the model and the set, and takes the ids and domain", async () => {
     expect(await outputsOf(honest.input)).toEqual(honest.publicSignals);
-    const [btc, eth] = honest.publicSignals.slice(0, 2).map(unpackBatchUpdate);
-    expect(btc.marketId).toBe(marketIdOf("BTC-USDT"));
-    expect(eth.marketId).toBe(marketIdOf("ETH-USDT"));
-    expect(btc.dataTimestamp).toBe(BigInt(series.candles[LAST].time / 1000));
-    expect(eth.dataTimestamp).toBe(BigInt(series.candles[LAST - 1].time / 1000));
-    expect([btc.mm, btc.im]).toEqual([
-      honest.markets[0].trace.maintenanceMarginBps,
-      honest.markets[0].trace.initialMarginBps,
+    const layout = batchSignalLayout(2);
+    expect(layout.varying).toBe(1);
+    const update = unpackBatchUpdate(2, honest.publicSignals.slice(0, layout.varying));
+    expect(update.dataTimestamp).toBe(BigInt(series.candles[LAST].time / 1000));
+    expect(update.digest).toBe(signed.digest & ((1n << 91n) - 1n));
+    expect(update.markets).toEqual(
+      honest.markets.map((m) => ({ mm: m.trace.maintenanceMarginBps, im: m.trace.initialMarginBps })),
+    );
+    expect(update.markets[0]).not.toEqual(update.markets[1]);
+    expect(honest.publicSignals.slice(layout.marketId, layout.marketId + 2)).toEqual([
+      marketIdOf("BTC-USDT"),
+      marketIdOf("ETH-USDT"),
     ]);
-    expect(honest.publicSignals[2]).toBe(signed.digest);
+    expect(honest.publicSignals[layout.modelCommitment]).toBe(honest.modelCommitment);
+    expect(honest.publicSignals[layout.publisherSet]).toBe(honest.publisherSetCommitment);
+    expect(honest.publicSignals[layout.domain]).toBe(DOMAIN);
   });
 
   it("has no witness when one market's window is swapped for another market's", async () => {
@@ -106,20 +143,15 @@ describe("signed batch circuit, N = 2, quorum 1, constant weights", () => {
       const rows = honest.input[field] as Rows;
       swapped[field] = [rows[1], rows[0]];
     }
-    await noWitness(swapped, "windows swapped, ids and ends kept");
-    // The windows with their ends, under each other's ids.
+    await noWitness(swapped, "windows swapped, ids kept");
+    // Both markets reordered whole (ids and windows): the batch digest is another order's.
     await noWitness(
-      { ...swapped, dataTimestamp: [...(honest.input.dataTimestamp as string[])].reverse() },
-      "windows and ends swapped",
+      { ...swapped, marketId: [...(honest.input.marketId as string[])].reverse() },
+      "markets reordered",
     );
-    // Both markets reordered whole (ids, ends and windows): the batch digest is another order's.
-    const reordered: Input = { ...swapped, dataTimestamp: swapped.dataTimestamp };
-    reordered.marketId = [...(honest.input.marketId as string[])].reverse();
-    reordered.dataTimestamp = [...(honest.input.dataTimestamp as string[])].reverse();
-    await noWitness(reordered, "markets reordered");
   });
 
-  it("has no witness for a candle, a market id or an end edited after signing", async () => {
+  it("has no witness for a candle, a market id or the end edited after signing", async () => {
     for (const [field, m, i] of [
       ["close", 0, 0],
       ["close", 1, WINDOW_BARS - 1],
@@ -134,13 +166,31 @@ describe("signed batch circuit, N = 2, quorum 1, constant weights", () => {
     const ids = [...(honest.input.marketId as string[])];
     ids[1] = marketIdOf("SOL-USDT").toString();
     await noWitness({ ...honest.input, marketId: ids }, "market id");
-    const ends = [...(honest.input.dataTimestamp as string[])];
-    ends[1] = (BigInt(ends[1]) + 7200n).toString();
-    await noWitness({ ...honest.input, dataTimestamp: ends }, "end");
+    const end = BigInt(honest.input.dataTimestamp as string);
+    await noWitness({ ...honest.input, dataTimestamp: (end + 7200n).toString() }, "end");
+  });
+
+  it("has no witness for windows with different ends, whichever end the batch claims", async () => {
+    // Signed as they are: BTC's window ends at the last bar, ETH's a bar earlier.
+    const uneven = await signBatch(a, [windowOf("BTC-USDT"), windowOf("ETH-USDT", 1)]);
+    for (const m of uneven.markets) {
+      await noWitness(inputOf(uneven, BigInt(m.window.endTime / 1000)), `the end of ${m.market}`);
+    }
+    // The helper itself gives a witness for an honest batch (so the refusals above are the ends').
+    expect(await outputsOf(inputOf(signed, BigInt(signed.markets[0].window.endTime / 1000)))).toEqual(
+      honest.publicSignals,
+    );
+  });
+
+  it("refuses to build a batch whose windows end at different times", async () => {
+    const uneven = await signBatch(a, [windowOf("BTC-USDT"), windowOf("ETH-USDT", 1)]);
+    await expect(
+      signedBatchInput(model, "constant", 2, { batches: [uneven], publishers, domain: DOMAIN }),
+    ).rejects.toThrow(/markets\[1\] \(ETH-USDT\): endTime .* the windows of a batch end at one bar close/);
   });
 
   it("has no witness for a signature over another batch digest, or by a key outside the set", async () => {
-    const earlier = await signBatch(a, [windowOf("BTC-USDT", 1), windowOf("ETH-USDT", 2)]);
+    const earlier = await signBatch(a, [windowOf("BTC-USDT", 1), ethWindow(1)]);
     const s = (v: bigint) => [v.toString()];
     const withSignature = (sig: { R8x: bigint; R8y: bigint; S: bigint }) => ({
       ...honest.input,
@@ -154,38 +204,38 @@ describe("signed batch circuit, N = 2, quorum 1, constant weights", () => {
       withSignature(await signDigest(a.privateKey, signed.markets[0].digest)),
       "a window signature",
     );
-    const outsider = await signBatch(await publisher(3), [windowOf("BTC-USDT"), windowOf("ETH-USDT", 1)]);
+    const outsider = await signBatch(await publisher(3), [windowOf("BTC-USDT"), ethWindow()]);
     await noWitness(withSignature(outsider.signature), "a key outside the set");
   });
 
-  it("has no witness for a market id that does not fit the packing (2^176 or more)", async () => {
-    const long = "A".repeat(23); // 23 ASCII bytes: at least 2^176
+  it("takes a market id of any length (the ids are public signals of their own, no longer packed)", async () => {
+    const long = "A".repeat(23); // 23 ASCII bytes: at least 2^176, which the packed layout refused
     const batch = await signBatch(a, [windowOf("BTC-USDT"), windowOf(long)]);
-    const built = { ...honest.input };
-    built.marketId = batch.markets.map((m) => m.window.marketId.toString());
-    const rows = (f: (w: (typeof batch.markets)[number]["window"]) => bigint[]) =>
-      batch.markets.map((m) => f(m.window).map(String));
-    built.dataTimestamp = batch.markets.map((m) => String(m.window.endTime / 1000));
-    built.close = rows((w) => w.bars.map((b) => b.close));
-    built.volume = rows((w) => w.bars.map((b) => b.volume));
-    built.high = rows((w) => w.bars.slice(-12).map((b) => b.high));
-    built.low = rows((w) => w.bars.slice(-12).map((b) => b.low));
-    built.signatureR8x = [batch.signature.R8x.toString()];
-    built.signatureR8y = [batch.signature.R8y.toString()];
-    built.signatureS = [batch.signature.S.toString()];
+    const ok = await signedBatchInput(model, "constant", 2, { batches: [batch], publishers, domain: DOMAIN });
     expect(batch.markets[1].window.marketId >= 1n << 176n).toBe(true);
-    await noWitness(built, "a 23-byte market id");
-    // The same with a 22-byte id has a witness: the range check is the only refusal.
-    const fits = await signBatch(a, [windowOf("BTC-USDT"), windowOf("A".repeat(22))]);
-    const ok = await signedBatchInput(model, "constant", 2, { batches: [fits], publishers, domain: DOMAIN });
     expect(await outputsOf(ok.input)).toEqual(ok.publicSignals);
   });
 
-  it("rejects a forged packed output or batch digest (the edited witness violates constraints)", async () => {
+  it("rejects an edited margin, end, digest bit, model, set or batch digest (the witness violates constraints)", async () => {
     const w = await circuit.witness(honest.input as never);
-    for (const name of ["main.packed[0]", "main.packed[1]", "main.batchDigest", "main.publisherSet"]) {
-      const forged = circuit.edit(w, { [name]: circuit.read(w, name) + 1n });
-      expect(circuit.violated(forged).length, name).toBeGreaterThan(0);
+    const P = BATCH_PACKING;
+    const at = (bit: number) => 1n << BigInt(bit);
+    const edits: [string, bigint][] = [
+      ["main.update[0]", 1n], // the end
+      ["main.update[0]", at(P.digestShift)], // the digest's lowest bit
+      ["main.update[0]", at(P.digestShift + P.digestBits - 1)], // its highest
+      ["main.update[0]", at(P.marketsShift)], // market 0's MM
+      ["main.update[0]", at(P.marketsShift + P.marginBits)], // market 0's IM
+      ["main.update[0]", at(P.marketsShift + P.marketBits)], // market 1's MM
+      ["main.update[0]", at(P.marketsShift + P.marketBits + P.marginBits)], // market 1's IM
+      ["main.dataTimestamp", 1n],
+      ["main.digestBits.out", 1n],
+      ["main.modelCommitment", 1n],
+      ["main.publisherSet", 1n],
+    ];
+    for (const [name, delta] of edits) {
+      const forged = circuit.edit(w, { [name]: circuit.read(w, name) + delta });
+      expect(circuit.violated(forged).length, `${name} + ${delta}`).toBeGreaterThan(0);
     }
   });
 });
@@ -205,7 +255,7 @@ describe("signed batch circuit, N = 1, quorum 2", () => {
   }, 900_000);
 
   it("costs one market, the batch digest and two signatures", () => {
-    expect(circuit.constraints).toBe(PER_MARKET + BATCH_DIGEST_COST[1] + quorumCost(2) + 1);
+    expect(circuit.constraints).toBe(PER_MARKET + PER_BATCH + BATCH_DIGEST_COST[1] + quorumCost(2) + 1);
   });
 
   it("accepts the quorum's two signatures", async () => {

@@ -3,8 +3,10 @@
  * cached like the demo's circuits): one publisher signature over a batch digest proves two markets in one
  * proof, and the oracle stores the integer engine's parameters for both; with real proofs the attacks on a
  * batch are refused: a re-submitted (replayed) batch, a market whose registered publisher set differs from the
- * proof's, k - 1 signatures (a quorum-2 set proven with one), a market whose registered model differs, and
- * markets duplicated or out of order in what a publisher signed. Then `zkrisk publisher sign --batch`,
+ * proof's, k - 1 signatures (a quorum-2 set proven with one), a market whose registered model differs, markets
+ * duplicated or out of order in what a publisher signed, and a proof checked against another composition's batch
+ * base (other ids, reordered ids, another model, publisher set or domain) or with an edited varying signal (the
+ * zkrisk batch verifier refuses them, and the oracle too). Then `zkrisk publisher sign --batch`,
  * `zkrisk prove --batch` and `zkrisk verify` end to end on the same artifacts, edited proof files, and two
  * publishers' files that disagree (exit 2).
  */
@@ -13,7 +15,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Contract, Signer, TransactionReceipt } from "ethers";
+import { Contract, type Signer, type TransactionReceipt } from "ethers";
+import { BATCH_PACKING, batchDigestSignal } from "../../circuits/batch-statement";
+import { batchSignalLayout } from "../../circuits/public-signals";
+import { FIELD_MODULUS } from "../../crypto/field";
 import { buildWindow, BATCH_DIGEST_TAG, windowDigest } from "../../candles";
 import { marketIdOf } from "../../candles/market-id";
 import { modelCommitment as commitModel } from "../../circuits/commitments";
@@ -31,6 +36,7 @@ import {
   registerMarket,
   setBatchVerifier,
   setPublisherSet,
+  signedBatchArguments,
 } from "../../onchain/oracle";
 import { SignedBatchProver, type ProvedSignedBatch } from "../../prover/prove-signed-batch";
 import { releaseCurves, silentLog } from "../../setup";
@@ -49,6 +55,7 @@ const model = loadQuantizedModel(MODEL);
 const LAST = series.candles.length - 1;
 const BTC = marketIdOf("BTC-USDT");
 const ETH = marketIdOf("ETH-USDT");
+const SOL = marketIdOf("SOL-USDT");
 /** The last bar's open time (s) and a timely submission: one minute after its close. */
 const T = series.candles[LAST].time / 1000;
 const AT = T + BAR_SECONDS + 60;
@@ -56,6 +63,7 @@ const AT = T + BAR_SECONDS + 60;
 const PROOF_TIMEOUT = 1_200_000;
 
 let dir: string;
+let batchVerifier: Contract;
 let prover: SignedBatchProver;
 let oracle: Contract;
 let governor: Signer;
@@ -85,15 +93,15 @@ async function proveBatch(
 }
 
 /** Submit at the timely block time; the receipt or the decoded custom error. */
-async function submit(p: ProvedSignedBatch): Promise<TransactionReceipt> {
-  await setNextBlockTime(AT);
-  const c = p.calldata;
-  return (await (await oracle.submitSignedBatch(c.a, c.b, c.c, c.input)).wait()) as TransactionReceipt;
-}
-async function refusal(p: ProvedSignedBatch, at = AT) {
+async function submit(p: ProvedSignedBatch, at = AT): Promise<TransactionReceipt> {
   await setNextBlockTime(at);
-  const c = p.calldata;
-  return revertOf(oracle.submitSignedBatch(c.a, c.b, c.c, c.input), oracle);
+  return (await (await oracle.submitSignedBatch(...signedBatchArguments(p))).wait()) as TransactionReceipt;
+}
+async function refusal(p: ProvedSignedBatch, at = AT, ids?: bigint[]) {
+  await setNextBlockTime(at);
+  const args = signedBatchArguments(p);
+  if (ids !== undefined) args[3] = ids.map(String);
+  return revertOf(oracle.submitSignedBatch(...args), oracle);
 }
 
 /** A batch signed by `key` over the pairs in the given order, unchecked (what a faulty publisher could sign). */
@@ -124,12 +132,13 @@ beforeAll(async () => {
   publishers = await makePublisherSet([a.publicKey, b.publicKey], 1);
   modelCommitment = await commitModel(model);
   const me = await governor.getAddress();
-  const verifier = await (await deployVerifier(governor, dir)).getAddress();
+  batchVerifier = await deployVerifier(governor, dir);
+  const verifier = await batchVerifier.getAddress();
   // A market's publisher set needs a signed-update verifier (its statement base); batches never call it.
   const single = await (await deployVerifier(governor, await standInArtifacts())).getAddress();
   oracle = await deployOracle(governor, me);
   domain = oracleDomain((await hre.ethers.provider.getNetwork()).chainId, await oracle.getAddress());
-  for (const id of [BTC, ETH]) {
+  for (const id of [BTC, ETH, SOL]) {
     await registerMarket(oracle, id, {
       publishers: {
         verifier: single,
@@ -174,7 +183,7 @@ describe("submitSignedBatch with the real signed batch circuit", () => {
           maintenanceMarginBps: engine.maintenanceMarginBps,
           initialMarginBps: engine.initialMarginBps,
           dataTimestamp: BigInt(T),
-          batchDigest: signed.digest,
+          batchDigestBits: batchDigestSignal(signed.digest),
           index: BigInt(index),
         })),
       );
@@ -269,6 +278,53 @@ describe("submitSignedBatch with the real signed batch circuit", () => {
   );
 });
 
+describe("the batch base of a composition with real proofs", () => {
+  it(
+    "a real proof verifies against its own composition's base only, and not with an edited varying signal",
+    async () => {
+      const proved = await proveBatch([await signBatch(a, [windowOf("BTC-USDT"), windowOf("ETH-USDT")])]);
+      const [pA, pB, pC, , model, set, update] = signedBatchArguments(proved);
+      const verifies = async (constants: bigint[], varying: readonly (string | bigint)[] = update) => {
+        const [x, y] = (await batchVerifier.batchBase(constants)) as [bigint, bigint];
+        return (await batchVerifier.verifyProof(pA, pB, pC, varying, x, y)) as boolean;
+      };
+      const [M, S] = [BigInt(model), BigInt(set)];
+      expect(await verifies([BTC, ETH, M, S, domain])).toBe(true);
+      // The layout: the public signals are the varying ones, then model, set, the ids and the domain.
+      const l = batchSignalLayout(2);
+      expect(proved.publicSignals.map(BigInt)).toEqual([...update.map(BigInt), M, S, BTC, ETH, domain]);
+      expect(l.count).toBe(proved.publicSignals.length);
+      const cases: [string, bigint[]][] = [
+        ["another market id", [BTC, SOL, M, S, domain]],
+        ["the ids reordered", [ETH, BTC, M, S, domain]],
+        ["another model", [BTC, ETH, M + 1n, S, domain]],
+        ["another publisher set", [BTC, ETH, M, S + 1n, domain]],
+        ["another domain (another oracle or chain)", [BTC, ETH, M, S, domain + 1n]],
+      ];
+      for (const [what, constants] of cases) expect(await verifies(constants), what).toBe(false);
+      const u = BigInt(update[0]);
+      const P = BATCH_PACKING;
+      const edits: [string, bigint][] = [
+        ["the data timestamp + 1", u + 1n],
+        ["a digest bit", u ^ (1n << BigInt(P.digestShift + 7))],
+        ["market 0's MM + 1", u + (1n << BigInt(P.marketsShift))],
+        ["market 1's IM - 1", u - (1n << BigInt(P.marketsShift + P.marketBits + P.marginBits))],
+        ["the signal plus r", u + FIELD_MODULUS],
+      ];
+      for (const [what, edited] of edits) {
+        expect(await verifies([BTC, ETH, M, S, domain], [edited]), what).toBe(false);
+      }
+      // The oracle: submitted as (BTC, SOL), every guard passes and the proof check refuses it.
+      expect(await refusal(proved, AT, [BTC, SOL])).toEqual({
+        name: "OracleInvalidBatchProof",
+        args: [modelCommitment, 2n],
+      });
+      await submit(proved, AT + 60);
+    },
+    PROOF_TIMEOUT,
+  );
+});
+
 describe("zkrisk publisher sign --batch and zkrisk prove --batch", () => {
   const work = mkdtempSync(join(tmpdir(), "zkrisk-batch-cli-"));
   const PASSWORD = "a batch publisher password";
@@ -330,7 +386,7 @@ describe("zkrisk publisher sign --batch and zkrisk prove --batch", () => {
       expect(proved.stderr).toBe("");
       expect(proved.code).toBe(0);
       const file = JSON.parse(readFileSync(out, "utf8")) as ProvedSignedBatch;
-      expect(file.format).toBe("zkrisk-signed-batch-proof/1");
+      expect(file.format).toBe("zkrisk-signed-batch-proof/2");
       expect(file.batchDigest).toBe(signed.digest);
       expect(await prover.verify(file.proof, file.publicSignals)).toBe(true);
       // By default the publisher set is the files' keys with a quorum of all of them: here the new key alone.
@@ -368,7 +424,7 @@ describe("zkrisk publisher sign --batch and zkrisk prove --batch", () => {
         [
           "digest.json",
           (doc) => (doc.batchDigest = "1"),
-          "batchDigest: states 1, the proven signal batchDigest is",
+          "batchDigest: its low 91 bits are not the proven digest bits",
         ],
         ["extra.json", (doc) => Object.assign(doc, { extra: 1 }), "extra"],
         ["bar.json", (doc) => (doc.markets[0].bar = "2020-01-01T00:00:00.000Z"), "markets[0].bar:"],

@@ -1,10 +1,10 @@
 /**
  * Signed batches of the risk oracle (`submitSignedBatch`, `setBatchVerifier`): one proof, one model, one
- * publisher set, n markets, all or nothing, on Hardhat's in-process network with real Groth16 proofs and the
- * snarkjs-generated verifiers of STAND-IN circuits with the batch's n + 4 public signals
+ * publisher set, n markets, all or nothing, on Hardhat's in-process network with real Groth16 proofs and
+ * zkrisk's batch verifiers (onchain/signed-batch-verifier.ts) of STAND-IN circuits with the batch's public signals
  * (test/helpers/signed-batch-stand-in.ts, a test fixture, not sound), kept because they are cheap: they prove any
- * packed markets and batch-level signals, so every guard below is tested as the oracle's refusal of a proof its
- * verifier accepts. The REAL signed batch circuit on chain (real signed windows, the soundness attacks with real
+ * varying signals and constants, so every guard below is tested as the oracle's refusal of a proof its
+ * verifier accepts, and the stored batch bases (one per composition) are tested against proofs of another. The REAL signed batch circuit on chain (real signed windows, the soundness attacks with real
  * proofs) is signed-batch-real.test.ts; the circuit-level forgeries are test/circuits/signed-batch-circuit.test.ts.
  *
  * Markets: BTC-USDT < ETH-USDT < SOL-USDT by id, each registered with publisher set SET and model MODEL;
@@ -13,12 +13,18 @@
  * markets registered, batch verifiers for n = 1, 2 and 3 set, no update yet.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ContractFactory, ZeroAddress, type Contract, type Signer, type TransactionReceipt } from "ethers";
-import type { BatchUpdateValues } from "../../circuits/batch-statement";
+import { Contract, ContractFactory, ZeroAddress, type Signer, type TransactionReceipt } from "ethers";
+import { BATCH_PACKING, type BatchMargins } from "../../circuits/batch-statement";
+import { batchSignalLayout } from "../../circuits/public-signals";
 import { FIELD_MODULUS } from "../../crypto/field";
 import { marketIdOf } from "../../candles/market-id";
 import { oracleDomain } from "../../prover/domain";
-import { compileOracleContracts, compileVerifier } from "../../onchain/solc";
+import { compileOracleContracts } from "../../onchain/solc";
+import { BASE_FIELD_MODULUS, VerifierKeyError } from "../../onchain/groth16-verifier-source";
+import { batchSizeOfKey, generateSignedBatchVerifier } from "../../onchain/signed-batch-verifier";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { VerificationKey } from "../../setup";
 import { deployVerifier, registerMarket, setPublisherSet } from "../../onchain/oracle";
 import { standInArtifacts } from "../helpers/signed-update-stand-in";
 import { releaseCurves } from "../../setup";
@@ -28,7 +34,6 @@ import {
   type BatchStandInProof,
   type BatchStandInStatement,
 } from "../helpers/signed-batch-stand-in";
-import { join } from "node:path";
 import {
   BAR_SECONDS,
   DEFAULT_LIMITS,
@@ -52,7 +57,16 @@ const MODEL = 123_456_789n;
 const OTHER_MODEL = 987_654_321n;
 const SET = 555_555n;
 const OTHER_SET = 666_666n;
-const DIGEST = 777_777n;
+const DIGEST = 777_777n; // the batch digest's low bits
+
+/** The calls the oracle makes into a batch verifier, and its errors (contracts/interfaces/ISignedBatchVerifier.sol). */
+const oracleLikeVerifierAbi = [
+  "function batchSize() pure returns (uint256)",
+  "function batchBase(uint256[] constants) view returns (uint256 x, uint256 y)",
+  "function verifyProof(uint256[2] pA, uint256[2][2] pB, uint256[2] pC, uint256[] update, uint256 baseX, uint256 baseY) view returns (bool)",
+  "error VerifierScalarNotInField(uint256 scalar)",
+  "error VerifierConstantCount(uint256 count, uint256 expected)",
+];
 
 const T = utc(2024, 6, 20, 10);
 /** Block time of a timely submission of the bar opening at `t`: one minute after its close. */
@@ -72,28 +86,31 @@ let snapshot: string | undefined;
 /** Gas of an accepted batch (first update of each market) by n. */
 const batchGas: Record<number, bigint> = {};
 
-const entry = (marketId: bigint, mm: number, im: number, dataTimestamp: number): BatchUpdateValues => ({
+type Entry = BatchMargins & { marketId: bigint };
+
+const entry = (marketId: bigint, mm: number, im: number): Entry => ({
   marketId,
   mm: BigInt(mm),
   im: BigInt(im),
-  dataTimestamp: BigInt(dataTimestamp),
 });
 
-/** The three markets at bar `t`, with margins (mm, 2 mm) for mm = base, base + 10, base + 20. */
-const three = (t: number, base = 100): BatchUpdateValues[] => [
-  entry(BTC, base, 2 * base, t),
-  entry(ETH, base + 10, 2 * (base + 10), t),
-  entry(SOL, base + 20, 2 * (base + 20), t),
+/** The three markets, with margins (mm, 2 mm) for mm = base, base + 10, base + 20. */
+const three = (base = 100): Entry[] => [
+  entry(BTC, base, 2 * base),
+  entry(ETH, base + 10, 2 * (base + 10)),
+  entry(SOL, base + 20, 2 * (base + 20)),
 ];
 
-/** A stand-in proof of `markets` (given order) with the batch-level signals of this oracle, `patch` applied. */
+/** A stand-in proof of `markets` (given order) at bar `t` with the constants of this oracle, `patch` applied. */
 function proveBatch(
-  markets: BatchStandInStatement["markets"],
-  patch: Partial<Omit<BatchStandInStatement, "markets">> = {},
+  markets: Entry[],
+  t: number,
+  patch: Partial<Omit<BatchStandInStatement, "markets" | "dataTimestamp">> = {},
 ): Promise<BatchStandInProof> {
   return proveBatchStandIn(dirs[markets.length], {
     markets,
-    batchDigest: DIGEST,
+    dataTimestamp: BigInt(t),
+    digest: DIGEST,
     modelCommitment: MODEL,
     publisherSet: SET,
     domain,
@@ -101,11 +118,46 @@ function proveBatch(
   });
 }
 
-/** Send `submitSignedBatch` (no pre-flight call); `input` overrides the public signals. */
-function send(p: BatchStandInProof, opts: { input?: readonly (bigint | string)[]; from?: Signer } = {}) {
+/** `submitSignedBatch`'s arguments other than the proof, as a proof's public signals give them. */
+interface BatchArgs {
+  marketIds: readonly (bigint | string)[];
+  modelCommitment: bigint | string;
+  publisherSet: bigint | string;
+  update: readonly (bigint | string)[];
+}
+
+/** The arguments a proof's public signals give (`batchSignalLayout`). */
+function argsOf(p: BatchStandInProof): BatchArgs {
+  const signals = p.publicSignals;
+  const l = batchSignalLayout(signals.length === 0 ? 1 : nOf(signals.length));
+  return {
+    marketIds: signals.slice(l.marketId, l.marketId + l.n),
+    modelCommitment: signals[l.modelCommitment],
+    publisherSet: signals[l.publisherSet],
+    update: signals.slice(0, l.varying),
+  };
+}
+
+/** The batch size of a proof with `count` public signals. */
+function nOf(count: number): number {
+  for (let n = 1; n <= 32; n++) if (batchSignalLayout(n).count === count) return n;
+  throw new Error(`no batch has ${count} public signals`);
+}
+
+/** Send `submitSignedBatch` (no pre-flight call); `args` overrides the arguments the proof's signals give. */
+function send(p: BatchStandInProof, opts: { args?: Partial<BatchArgs>; from?: Signer } = {}) {
   const c = p.calldata;
   const o = opts.from ? as(opts.from) : oracle;
-  return o.submitSignedBatch(c.a, c.b, c.c, opts.input ?? c.input) as Promise<{
+  const a = { ...argsOf(p), ...opts.args };
+  return o.submitSignedBatch(
+    c.a,
+    c.b,
+    c.c,
+    a.marketIds,
+    a.modelCommitment,
+    a.publisherSet,
+    a.update,
+  ) as Promise<{
     wait(): Promise<TransactionReceipt | null>;
   }>;
 }
@@ -159,11 +211,9 @@ beforeAll(async () => {
     (await (
       await new ContractFactory(c.abi as never, c.bytecode, governor).deploy(...args)
     ).waitForDeployment()) as Contract;
-  for (const n of [1, 2, 3]) {
+  for (const n of [1, 2, 3, 5]) {
     dirs[n] = await batchStandInArtifacts(n);
-    verifiers[n] = await (
-      await deployCompiled(compileVerifier(join(dirs[n], "Groth16Verifier.sol")))
-    ).getAddress();
+    verifiers[n] = await (await deployVerifier(governor, dirs[n])).getAddress();
   }
   signedVerifier = await (await deployVerifier(governor, await standInArtifacts())).getAddress();
   oracle = await deployCompiled(compileOracleContracts().RiskOracle, [await governor.getAddress()]);
@@ -181,8 +231,8 @@ afterAll(async () => {
   const figures = Object.entries(batchGas).map(([n, g]) => `n=${n}: ${g} total, ${g / BigInt(n)} per market`);
   if (figures.length > 0) {
     console.log(
-      `submitSignedBatch gas with the stand-in verifiers (first update of each market; n + 4 signals as the real ` +
-        `circuit's): ${figures.join("; ")}`,
+      `submitSignedBatch gas with the stand-in verifiers (first update of each market; the real circuit's ` +
+        `signals): ${figures.join("; ")}`,
     );
   }
   await releaseCurves();
@@ -231,20 +281,22 @@ describe("setBatchVerifier (governance)", () => {
     }
   });
 
-  it("OracleInvalidVerifier: an address without code", async () => {
+  it("OracleInvalidVerifier: an address without code, a verifier of another batch size, not a batch verifier", async () => {
     const eoa = await stranger.getAddress();
-    expect(await revertOf(oracle.setBatchVerifier(MODEL, 2, eoa), oracle)).toEqual({
-      name: "OracleInvalidVerifier",
-      args: [eoa],
-    });
+    for (const v of [eoa, verifiers[3], signedVerifier]) {
+      expect(await revertOf(oracle.setBatchVerifier(MODEL, 2, v), oracle)).toEqual({
+        name: "OracleInvalidVerifier",
+        args: [v],
+      });
+    }
   });
 });
 
 describe("submitSignedBatch: accepted batches", () => {
-  it("a batch of 2 from anyone: stored parameters, one event per market with the batch digest and its index", async () => {
-    const entries = [entry(BTC, 120, 180, T), entry(SOL, 300, 450, T)];
+  it("a batch of 2 from anyone: stored parameters, one event per market with the digest bits and its index", async () => {
+    const entries = [entry(BTC, 120, 180), entry(SOL, 300, 450)];
     const at = timely(T);
-    const receipt = await submitAt(await proveBatch(entries), at, { from: stranger });
+    const receipt = await submitAt(await proveBatch(entries, T), at, { from: stranger });
     batchGas[2] = receipt.gasUsed;
     const events = receipt.logs.map((l) => oracle.interface.parseLog(l)!);
     expect(events.map((e) => e.name)).toEqual([
@@ -256,8 +308,8 @@ describe("submitSignedBatch: accepted batches", () => {
         marketId: e.marketId,
         maintenanceMarginBps: e.mm,
         initialMarginBps: e.im,
-        dataTimestamp: e.dataTimestamp,
-        batchDigest: DIGEST,
+        dataTimestamp: BigInt(T),
+        batchDigestBits: DIGEST,
         index: BigInt(i),
       });
     });
@@ -271,7 +323,7 @@ describe("submitSignedBatch: accepted batches", () => {
   });
 
   it("a batch of 3, then a later batch within the rate limits (each against its own market's last values)", async () => {
-    const receipt = await submitAt(await proveBatch(three(T)), timely(T));
+    const receipt = await submitAt(await proveBatch(three(), T), timely(T));
     batchGas[3] = receipt.gasUsed;
     const events = receipt.logs.map((l) => oracle.interface.parseLog(l)!);
     expect(events.map((e) => [e.args.marketId, e.args.index])).toEqual([
@@ -279,43 +331,56 @@ describe("submitSignedBatch: accepted batches", () => {
       [ETH, 1n],
       [SOL, 2n],
     ]);
-    for (const e of three(T)) {
+    for (const e of three()) {
       expect(await parametersOf(e.marketId)).toEqual([e.mm, e.im, BigInt(T), BigInt(timely(T))]);
     }
     // Next bar: BTC up 10 (IM up 20), ETH unchanged, SOL down 20 (IM down 40); limits allow exactly that.
     for (const id of [BTC, ETH, SOL]) await setLimits(id, { maxIncreaseBps: 20, maxDecreaseBps: 40 });
     const t2 = T + BAR_SECONDS;
-    const next = [entry(BTC, 110, 220, t2), entry(ETH, 110, 220, t2), entry(SOL, 100, 200, t2)];
-    await submitAt(await proveBatch(next), timely(t2));
+    const next = [entry(BTC, 110, 220), entry(ETH, 110, 220), entry(SOL, 100, 200)];
+    const later = await submitAt(await proveBatch(next, t2), timely(t2));
     for (const e of next) {
       expect(await parametersOf(e.marketId)).toEqual([e.mm, e.im, BigInt(t2), BigInt(timely(t2))]);
     }
+    // The later batch reads the composition's stored base instead of computing it (three multiplications less).
+    expect(later.gasUsed).toBeLessThan(receipt.gasUsed - 15_000n);
   });
 
-  it("a batch of 1, and a market's data timestamp may differ from the others'", async () => {
-    const one = await submitAt(await proveBatch([entry(ETH, 100, 150, T)]), timely(T));
+  it("a batch of 1, then a batch of 2 in which one market's last update is older than the other's", async () => {
+    const one = await submitAt(await proveBatch([entry(ETH, 100, 150)], T), timely(T));
     batchGas[1] = one.gasUsed;
     expect(await parametersOf(ETH)).toEqual([100n, 150n, BigInt(T), BigInt(timely(T))]);
     const t2 = T + BAR_SECONDS;
-    await submitAt(await proveBatch([entry(BTC, 100, 150, T), entry(ETH, 100, 150, t2)]), timely(t2));
-    expect((await parametersOf(BTC))[2]).toBe(BigInt(T));
+    await submitAt(await proveBatch([entry(BTC, 100, 150), entry(ETH, 100, 150)], t2), timely(t2));
+    expect((await parametersOf(BTC))[2]).toBe(BigInt(t2));
     expect((await parametersOf(ETH))[2]).toBe(BigInt(t2));
   });
+
+  it("a batch of 5: the margins of market 4 in the second varying signal", async () => {
+    const FIVE = [BTC, ETH, SOL, XRP, marketIdOf("ZZZ-USDT")].sort((x, y) => (x < y ? -1 : 1));
+    for (const id of FIVE.filter((id) => ![BTC, ETH, SOL].includes(id))) await register(id);
+    await (await oracle.setBatchVerifier(MODEL, 5, verifiers[5])).wait();
+    const entries = FIVE.map((id, i) => entry(id, 100 + i, 200 + 3 * i));
+    const p = await proveBatch(entries, T);
+    expect(argsOf(p).update.length).toBe(2);
+    await submitAt(p, timely(T));
+    for (const e of entries) {
+      expect(await parametersOf(e.marketId)).toEqual([e.mm, e.im, BigInt(T), BigInt(timely(T))]);
+    }
+  });
+
   it("every market at a guard's boundary; a first batch meets no rate limit, a later one the limits exactly", async () => {
     // No change allowed at all: a market's first update is checked against the bounds only.
     for (const id of [BTC, ETH, SOL]) await setLimits(id, { maxIncreaseBps: 0, maxDecreaseBps: 0 });
-    const { maxDataAge, minMaintenanceMarginBps: minMm, maxMaintenanceMarginBps: maxMm } = DEFAULT_LIMITS;
+    const { minMaintenanceMarginBps: minMm, maxMaintenanceMarginBps: maxMm } = DEFAULT_LIMITS;
     const { minInitialMarginBps: minIm, maxInitialMarginBps: maxIm } = DEFAULT_LIMITS;
     const at = timely(T);
-    // BTC: data exactly maxDataAge old, IM = MM; ETH: both margins at their minimums; SOL: at their maximums.
-    const first = [
-      entry(BTC, 200, 200, at - maxDataAge),
-      entry(ETH, minMm, minIm, T),
-      entry(SOL, maxMm, maxIm, T),
-    ];
-    await submitAt(await proveBatch(first), at);
+    // BTC: data exactly its maxDataAge old, IM = MM; ETH: both margins at their minimums; SOL: at their maximums.
+    await setLimits(BTC, { maxIncreaseBps: 0, maxDecreaseBps: 0, maxDataAge: at - T });
+    const first = [entry(BTC, 200, 200), entry(ETH, minMm, minIm), entry(SOL, maxMm, maxIm)];
+    await submitAt(await proveBatch(first, T), at);
     for (const e of first) {
-      expect(await parametersOf(e.marketId)).toEqual([e.mm, e.im, e.dataTimestamp, BigInt(at)]);
+      expect(await parametersOf(e.marketId)).toEqual([e.mm, e.im, BigInt(T), BigInt(at)]);
     }
     // Then exactly the minimum interval later, each margin moving exactly its limit (or not at all).
     const interval = 3 * HOUR;
@@ -323,12 +388,8 @@ describe("submitSignedBatch: accepted batches", () => {
       await setLimits(id, { minUpdateInterval: interval, maxIncreaseBps: 10, maxDecreaseBps: 20 });
     }
     const t2 = T + BAR_SECONDS;
-    const next = [
-      entry(BTC, 210, 210, t2),
-      entry(ETH, minMm, minIm, t2),
-      entry(SOL, maxMm - 20, maxIm - 20, t2),
-    ];
-    await submitAt(await proveBatch(next), at + interval);
+    const next = [entry(BTC, 210, 210), entry(ETH, minMm, minIm), entry(SOL, maxMm - 20, maxIm - 20)];
+    await submitAt(await proveBatch(next, t2), at + interval);
     for (const e of next) {
       expect(await parametersOf(e.marketId)).toEqual([e.mm, e.im, BigInt(t2), BigInt(at + interval)]);
     }
@@ -336,58 +397,54 @@ describe("submitSignedBatch: accepted batches", () => {
 });
 
 describe("submitSignedBatch: batch-specific reverts", () => {
-  it.each([0, 1, 4, 37])("OracleInvalidBatchSignalCount: %i signals", async (count) => {
-    const p = await proveBatch(three(T));
-    const input = Array.from({ length: count }, () => 1n);
-    expect(await revertAt(p, timely(T), { input })).toEqual({
+  it.each([0, 33])("OracleInvalidBatchSize: %i markets", async (n) => {
+    const p = await proveBatch(three(), T);
+    const marketIds = Array.from({ length: n }, (_, i) => BigInt(i + 1));
+    expect(await revertAt(p, timely(T), { args: { marketIds } })).toEqual({
+      name: "OracleInvalidBatchSize",
+      args: [BigInt(n)],
+    });
+  });
+
+  it.each([0, 2])("OracleInvalidBatchSignalCount: 3 markets with %i varying signals", async (count) => {
+    const p = await proveBatch(three(), T);
+    const update = Array.from({ length: count }, () => 1n);
+    expect(await revertAt(p, timely(T), { args: { update } })).toEqual({
       name: "OracleInvalidBatchSignalCount",
-      args: [BigInt(count)],
+      args: [3n, BigInt(count)],
     });
   });
 
-  it.each([
-    ["a packed market", 1],
-    ["the batch digest", 3],
-    ["the model commitment", 4],
-    ["the publisher set", 5],
-    ["the domain", 6],
-  ])("OracleSignalNotInField: %s (index %i) plus p", async (_name, index) => {
-    const p = await proveBatch(three(T));
-    const input = p.calldata.input.map(BigInt);
-    input[index] += FIELD_MODULUS;
-    expect(await revertAt(p, timely(T), { input })).toEqual({
+  it("OracleSignalNotInField: a varying signal plus p", async () => {
+    const p = await proveBatch(three(), T);
+    const update = [BigInt(argsOf(p).update[0]) + FIELD_MODULUS];
+    expect(await revertAt(p, timely(T), { args: { update } })).toEqual({
       name: "OracleSignalNotInField",
-      args: [BigInt(index), input[index]],
-    });
-  });
-
-  it("OracleDomainMismatch: a batch proven for another oracle", async () => {
-    const other = oracleDomain(1n, await oracle.getAddress());
-    expect(await revertAt(await proveBatch(three(T), { domain: other }), timely(T))).toEqual({
-      name: "OracleDomainMismatch",
-      args: [domain, other],
+      args: [0n, update[0]],
     });
   });
 
   it("OracleNoBatchVerifier: another model, and a removed verifier", async () => {
-    expect(await revertAt(await proveBatch(three(T), { modelCommitment: OTHER_MODEL }), timely(T))).toEqual({
-      name: "OracleNoBatchVerifier",
-      args: [OTHER_MODEL, 3n],
-    });
+    expect(await revertAt(await proveBatch(three(), T, { modelCommitment: OTHER_MODEL }), timely(T))).toEqual(
+      {
+        name: "OracleNoBatchVerifier",
+        args: [OTHER_MODEL, 3n],
+      },
+    );
     await (await oracle.setBatchVerifier(MODEL, 3, ZeroAddress)).wait();
-    expect(await revertAt(await proveBatch(three(T)), timely(T) + 60)).toEqual({
+    expect(await revertAt(await proveBatch(three(), T), timely(T) + 60)).toEqual({
       name: "OracleNoBatchVerifier",
       args: [MODEL, 3n],
     });
   });
 
   it("OracleBatchNotSorted: ids out of order, and a market twice", async () => {
-    const [btc, eth, sol] = three(T);
-    expect(await revertAt(await proveBatch([btc, sol, eth]), timely(T))).toEqual({
+    const [btc, eth, sol] = three();
+    expect(await revertAt(await proveBatch([btc, sol, eth], T), timely(T))).toEqual({
       name: "OracleBatchNotSorted",
       args: [2n, SOL, ETH],
     });
-    expect(await revertAt(await proveBatch([btc, eth, { ...eth, mm: 150n }]), timely(T) + 60)).toEqual({
+    expect(await revertAt(await proveBatch([btc, eth, { ...eth, mm: 150n }], T), timely(T) + 60)).toEqual({
       name: "OracleBatchNotSorted",
       args: [2n, ETH, ETH],
     });
@@ -396,7 +453,7 @@ describe("submitSignedBatch: batch-specific reverts", () => {
 
   it("OracleUnknownMarket: an unregistered market after a registered one", async () => {
     expect(
-      await revertAt(await proveBatch([entry(BTC, 100, 150, T), entry(XRP, 100, 150, T)]), timely(T)),
+      await revertAt(await proveBatch([entry(BTC, 100, 150), entry(XRP, 100, 150)], T), timely(T)),
     ).toEqual({
       name: "OracleUnknownMarket",
       args: [XRP],
@@ -411,7 +468,7 @@ describe("submitSignedBatch: batch-specific reverts", () => {
       publisherSet: SET,
       quorum: 1,
     });
-    expect(await revertAt(await proveBatch(three(T)), timely(T))).toEqual({
+    expect(await revertAt(await proveBatch(three(), T), timely(T))).toEqual({
       name: "OracleModelCommitmentMismatch",
       args: [ETH, OTHER_MODEL, MODEL],
     });
@@ -426,21 +483,23 @@ describe("submitSignedBatch: batch-specific reverts", () => {
       publisherSet: OTHER_SET,
       quorum: 2,
     });
-    expect(await revertAt(await proveBatch(three(T)), timely(T))).toEqual({
+    expect(await revertAt(await proveBatch(three(), T), timely(T))).toEqual({
       name: "OracleBatchPublisherSetMismatch",
       args: [ETH, OTHER_SET, SET],
     });
     // A batch proven for OTHER_SET is refused for the markets still on SET.
-    expect(await revertAt(await proveBatch(three(T), { publisherSet: OTHER_SET }), timely(T) + 60)).toEqual({
-      name: "OracleBatchPublisherSetMismatch",
-      args: [BTC, SET, OTHER_SET],
-    });
+    expect(await revertAt(await proveBatch(three(), T, { publisherSet: OTHER_SET }), timely(T) + 60)).toEqual(
+      {
+        name: "OracleBatchPublisherSetMismatch",
+        args: [BTC, SET, OTHER_SET],
+      },
+    );
     await expectNoneUpdated();
   });
 
   it("OracleBatchPublisherSetMismatch: a pair (model, set) no market was registered with", async () => {
     const THIRD_SET = 888_888n;
-    expect(await revertAt(await proveBatch(three(T), { publisherSet: THIRD_SET }), timely(T))).toEqual({
+    expect(await revertAt(await proveBatch(three(), T, { publisherSet: THIRD_SET }), timely(T))).toEqual({
       name: "OracleBatchPublisherSetMismatch",
       args: [BTC, SET, THIRD_SET],
     });
@@ -450,11 +509,11 @@ describe("submitSignedBatch: batch-specific reverts", () => {
   it("checks a market's pair by its batch group: rotated away and back, the market takes batches again", async () => {
     const publishers = { verifier: signedVerifier, modelCommitment: MODEL, quorum: 1 };
     await setPublisherSet(oracle, ETH, { ...publishers, publisherSet: OTHER_SET });
-    expect((await revertAt(await proveBatch(three(T)), timely(T))).name).toBe(
+    expect((await revertAt(await proveBatch(three(), T), timely(T))).name).toBe(
       "OracleBatchPublisherSetMismatch",
     );
     await setPublisherSet(oracle, ETH, { ...publishers, publisherSet: SET });
-    await submitAt(await proveBatch(three(T)), timely(T) + 60);
+    await submitAt(await proveBatch(three(), T), timely(T) + 60);
     expect((await parametersOf(ETH))[2]).toBe(BigInt(T));
   });
 
@@ -474,26 +533,22 @@ describe("submitSignedBatch: batch-specific reverts", () => {
     await setPublisherSet(oracle, ETH, { ...publishers, publisherSet: SET });
   });
 
-  it("OracleInvalidBatchProof: a changed signal, a tampered proof, a verifier of another batch size", async () => {
-    const p = await proveBatch(three(T));
-    // The batch digest changed: every guard passes, the pairing check fails.
-    const input = p.calldata.input.map(BigInt);
-    input[3] += 1n;
-    expect(await revertAt(p, timely(T), { input })).toEqual({
-      name: "OracleInvalidBatchProof",
-      args: [MODEL, 3n],
-    });
+  it("OracleInvalidBatchProof: changed digest bits or margins, a tampered proof", async () => {
+    const p = await proveBatch(three(), T);
+    const update0 = BigInt(argsOf(p).update[0]);
+    // Every guard passes, the pairing check fails.
+    for (const [k, bit] of [BATCH_PACKING.digestShift, BATCH_PACKING.marketsShift + 28 + 1].entries()) {
+      const update = [update0 ^ (1n << BigInt(bit))];
+      expect(await revertAt(p, timely(T) + 30 * k, { args: { update } })).toEqual({
+        name: "OracleInvalidBatchProof",
+        args: [MODEL, 3n],
+      });
+    }
     const tampered: BatchStandInProof = {
       ...p,
       calldata: { ...p.calldata, a: [p.calldata.a[0], (BigInt(p.calldata.a[1]) + 1n).toString()] as never },
     };
-    expect(await revertAt(tampered, timely(T) + 60)).toEqual({
-      name: "OracleInvalidBatchProof",
-      args: [MODEL, 3n],
-    });
-    // The n = 2 verifier registered for n = 3: the oracle calls a selector it does not have.
-    await (await oracle.setBatchVerifier(MODEL, 3, verifiers[2])).wait();
-    expect(await revertAt(p, timely(T) + 120)).toEqual({
+    expect(await revertAt(tampered, timely(T) + 90)).toEqual({
       name: "OracleInvalidBatchProof",
       args: [MODEL, 3n],
     });
@@ -501,10 +556,131 @@ describe("submitSignedBatch: batch-specific reverts", () => {
   });
 });
 
+describe("submitSignedBatch: the stored batch base of each composition", () => {
+  it("a proof for one composition fails against another's base: other ids, another domain", async () => {
+    // (BTC, ETH) accepted at bar T: its base is stored.
+    await submitAt(await proveBatch([entry(BTC, 100, 200), entry(ETH, 100, 200)], T), timely(T));
+    const t2 = T + BAR_SECONDS;
+    const btcEth = await proveBatch([entry(BTC, 100, 200), entry(ETH, 100, 200)], t2);
+    const btcSol = await proveBatch([entry(BTC, 100, 200), entry(SOL, 100, 200)], t2);
+    // Each passes every guard of the composition it is submitted as; only the proof check refuses it.
+    expect(await revertAt(btcSol, timely(t2), { args: { marketIds: [BTC, ETH] } }), "stored base").toEqual({
+      name: "OracleInvalidBatchProof",
+      args: [MODEL, 2n],
+    });
+    expect(await revertAt(btcEth, timely(t2) + 60, { args: { marketIds: [BTC, SOL] } }), "new base").toEqual({
+      name: "OracleInvalidBatchProof",
+      args: [MODEL, 2n],
+    });
+    const otherDomain = await proveBatch([entry(BTC, 100, 200), entry(ETH, 100, 200)], t2, {
+      domain: oracleDomain(1n, await oracle.getAddress()),
+    });
+    expect(await revertAt(otherDomain, timely(t2) + 120), "another oracle's domain").toEqual({
+      name: "OracleInvalidBatchProof",
+      args: [MODEL, 2n],
+    });
+    // The honest later batch passes against the stored base.
+    await submitAt(btcEth, timely(t2) + 180);
+    expect((await parametersOf(ETH))[2]).toBe(BigInt(t2));
+  });
+
+  it("the verifier: a proof verifies against its own composition's base only (reordered ids, another model, set or domain)", async () => {
+    const verifier = new Contract(verifiers[2], oracleLikeVerifierAbi, governor);
+    const stand = {
+      vkey: JSON.parse(readFileSync(join(dirs[2], "verification_key.json"), "utf8")) as VerificationKey,
+    };
+    const p = await proveBatch([entry(BTC, 100, 200), entry(ETH, 100, 200)], T);
+    const { update } = argsOf(p);
+    const c = p.calldata;
+    const verifies = async (constants: bigint[]) => {
+      const [x, y] = (await verifier.batchBase(constants)) as [bigint, bigint];
+      return (await verifier.verifyProof(c.a, c.b, c.c, update, x, y)) as boolean;
+    };
+    expect(await verifies([BTC, ETH, MODEL, SET, domain])).toBe(true);
+    for (const [what, constants] of [
+      ["reordered ids", [ETH, BTC, MODEL, SET, domain]],
+      ["another id", [BTC, SOL, MODEL, SET, domain]],
+      ["another model", [BTC, ETH, OTHER_MODEL, SET, domain]],
+      ["another set", [BTC, ETH, MODEL, OTHER_SET, domain]],
+      ["another domain", [BTC, ETH, MODEL, SET, domain + 1n]],
+      ["model and set swapped", [BTC, ETH, SET, MODEL, domain]],
+    ] as const) {
+      expect(await verifies([...constants]), what).toBe(false);
+    }
+    // batchBase's own refusals: a constant not below r, and another number of constants.
+    expect(await revertOf(verifier.batchBase([BTC, ETH, MODEL, SET, FIELD_MODULUS]), verifier)).toEqual({
+      name: "VerifierScalarNotInField",
+      args: [FIELD_MODULUS],
+    });
+    expect(await revertOf(verifier.batchBase([BTC, MODEL, SET, domain]), verifier)).toEqual({
+      name: "VerifierConstantCount",
+      args: [4n, 5n],
+    });
+    expect(await verifier.batchSize()).toBe(2n);
+    // verifyProof's own refusals (false, never a revert): another number of varying signals, a signal plus r, a
+    // base coordinate not below q, a base off the curve.
+    const [x, y] = (await verifier.batchBase([BTC, ETH, MODEL, SET, domain])) as [bigint, bigint];
+    const u = BigInt(update[0]);
+    for (const [what, varying, bx, by] of [
+      ["two varying signals", [u, 0n], x, y],
+      ["the signal plus r", [u + FIELD_MODULUS], x, y],
+      ["baseX + q", [u], x + BASE_FIELD_MODULUS, y],
+      ["a base off the curve", [u], x, y + 1n],
+    ] as const) {
+      expect(await verifier.verifyProof(c.a, c.b, c.c, [...varying], bx, by), what).toBe(false);
+    }
+    expect(() => generateSignedBatchVerifier(stand.vkey, 3)).toThrow(VerifierKeyError);
+    expect(batchSizeOfKey(stand.vkey)).toBe(2);
+  });
+
+  it("another model or publisher set in the proof than the composition submitted: refused by the proof check", async () => {
+    // ETH and SOL move to (OTHER_MODEL, SET) and (MODEL, OTHER_SET)-free pairs so each submitted composition's
+    // guards pass: the proof's constants are another composition's, and only its base tells them apart.
+    await (await oracle.setBatchVerifier(OTHER_MODEL, 1, verifiers[1])).wait();
+    const publishers = { verifier: signedVerifier, quorum: 1 };
+    await setPublisherSet(oracle, ETH, { ...publishers, modelCommitment: OTHER_MODEL, publisherSet: SET });
+    await setPublisherSet(oracle, SOL, { ...publishers, modelCommitment: MODEL, publisherSet: OTHER_SET });
+    // A proof for (BTC; MODEL, SET) submitted as (ETH; OTHER_MODEL, SET) and as (SOL; MODEL, OTHER_SET).
+    const btc = await proveBatch([entry(BTC, 100, 200)], T);
+    expect(
+      await revertAt(btc, timely(T), { args: { marketIds: [ETH], modelCommitment: OTHER_MODEL } }),
+    ).toEqual({ name: "OracleInvalidBatchProof", args: [OTHER_MODEL, 1n] });
+    expect(
+      await revertAt(btc, timely(T) + 60, { args: { marketIds: [SOL], publisherSet: OTHER_SET } }),
+    ).toEqual({
+      name: "OracleInvalidBatchProof",
+      args: [MODEL, 1n],
+    });
+    // A proof for (BTC; OTHER_MODEL) submitted for BTC under MODEL (its own composition), and for ETH whose
+    // composition it names but whose id it does not carry.
+    const otherModel = await proveBatch([entry(BTC, 100, 200)], T, { modelCommitment: OTHER_MODEL });
+    expect(await revertAt(otherModel, timely(T) + 120, { args: { modelCommitment: MODEL } })).toEqual({
+      name: "OracleInvalidBatchProof",
+      args: [MODEL, 1n],
+    });
+    expect(await revertAt(otherModel, timely(T) + 180, { args: { marketIds: [ETH] } })).toEqual({
+      name: "OracleInvalidBatchProof",
+      args: [OTHER_MODEL, 1n],
+    });
+    await submitAt(btc, timely(T) + 240);
+    expect((await parametersOf(BTC))[2]).toBe(BigInt(T));
+  });
+
+  it("a replaced verifier is a new composition: its base is computed from its own key", async () => {
+    await submitAt(await proveBatch([entry(BTC, 100, 200)], T), timely(T));
+    // Another deployment of the same key, then a later batch: computed again, and it verifies.
+    const again = await (await deployVerifier(governor, dirs[1])).getAddress();
+    await (await oracle.setBatchVerifier(MODEL, 1, again)).wait();
+    const t2 = T + BAR_SECONDS;
+    await submitAt(await proveBatch([entry(BTC, 100, 200)], t2), timely(t2));
+    expect((await parametersOf(BTC))[2]).toBe(BigInt(t2));
+  });
+});
+
 describe("submitSignedBatch: all or nothing (market 2 of 3 fails its guards)", () => {
   it("OracleMarketPaused: nothing is written; the same batch passes once unpaused", async () => {
     await (await as(guardian).pauseMarket(ETH)).wait();
-    const p = await proveBatch(three(T));
+    const p = await proveBatch(three(), T);
     expect(await revertAt(p, timely(T))).toEqual({ name: "OracleMarketPaused", args: [ETH] });
     await expectNoneUpdated();
     await (await as(guardian).unpauseMarket(ETH)).wait();
@@ -514,7 +690,7 @@ describe("submitSignedBatch: all or nothing (market 2 of 3 fails its guards)", (
 
   it("OracleAdaptiveMarket: a batch does not carry the adaptive state; the same batch passes once ETH is plain again", async () => {
     await (await oracle.setAdaptiveCalibration(ETH, 49021n << 8n)).wait();
-    const p = await proveBatch(three(T));
+    const p = await proveBatch(three(), T);
     expect(await revertAt(p, timely(T))).toEqual({ name: "OracleAdaptiveMarket", args: [ETH] });
     await expectNoneUpdated();
     await (await oracle.setAdaptiveCalibration(ETH, 0n)).wait();
@@ -522,22 +698,20 @@ describe("submitSignedBatch: all or nothing (market 2 of 3 fails its guards)", (
     expect((await parametersOf(ETH))[0]).toBe(110n);
   });
 
-  it("OracleStaleData", async () => {
-    const entries = three(T);
-    entries[1] = { ...entries[1], dataTimestamp: BigInt(T - DEFAULT_LIMITS.maxDataAge) };
+  it("OracleStaleData: the batch's data too old for market 2's maximum age", async () => {
     const at = timely(T);
-    expect(await revertAt(await proveBatch(entries), at)).toEqual({
+    const maxDataAge = at - T - 1;
+    await setLimits(ETH, { maxDataAge });
+    expect(await revertAt(await proveBatch(three(), T), at)).toEqual({
       name: "OracleStaleData",
-      args: [BigInt(T - DEFAULT_LIMITS.maxDataAge), BigInt(at), BigInt(DEFAULT_LIMITS.maxDataAge)],
+      args: [BigInt(T), BigInt(at), BigInt(maxDataAge)],
     });
     await expectNoneUpdated();
   });
 
   it("OracleFutureData", async () => {
-    const entries = three(T);
     const at = timely(T);
-    entries[1] = { ...entries[1], dataTimestamp: BigInt(at + 1) };
-    expect(await revertAt(await proveBatch(entries), at)).toEqual({
+    expect(await revertAt(await proveBatch(three(), at + 1), at)).toEqual({
       name: "OracleFutureData",
       args: [BigInt(at + 1), BigInt(at)],
     });
@@ -546,14 +720,14 @@ describe("submitSignedBatch: all or nothing (market 2 of 3 fails its guards)", (
 
   it("OracleMarginOutOfBounds and OracleInitialBelowMaintenance", async () => {
     await setLimits(ETH, { maxMaintenanceMarginBps: 109 });
-    expect(await revertAt(await proveBatch(three(T)), timely(T))).toEqual({
+    expect(await revertAt(await proveBatch(three(), T), timely(T))).toEqual({
       name: "OracleMarginOutOfBounds",
       args: [MAINTENANCE, 110n, BigInt(DEFAULT_LIMITS.minMaintenanceMarginBps), 109n],
     });
     await setLimits(ETH, {});
-    const entries = three(T);
+    const entries = three();
     entries[1] = { ...entries[1], mm: 300n, im: 200n };
-    expect(await revertAt(await proveBatch(entries), timely(T) + 60)).toEqual({
+    expect(await revertAt(await proveBatch(entries, T), timely(T) + 60)).toEqual({
       name: "OracleInitialBelowMaintenance",
       args: [200n, 300n],
     });
@@ -564,22 +738,22 @@ describe("submitSignedBatch: all or nothing (market 2 of 3 fails its guards)", (
     const t2 = T + BAR_SECONDS;
     let first: BatchStandInProof;
     beforeEach(async () => {
-      first = await proveBatch(three(T));
+      first = await proveBatch(three(), T);
       await submitAt(first, timely(T));
     });
 
     /** The markets' parameters are still those of the first batch. */
     async function expectFirstBatchKept(): Promise<void> {
-      for (const e of three(T)) {
+      for (const e of three()) {
         expect(await parametersOf(e.marketId)).toEqual([e.mm, e.im, BigInt(T), BigInt(timely(T))]);
       }
     }
 
     it("OracleMarginIncreaseTooLarge: the other markets keep their values", async () => {
       await setLimits(ETH, { maxIncreaseBps: 20 });
-      const entries = three(t2);
+      const entries = three();
       entries[1] = { ...entries[1], mm: 131n, im: 220n }; // MM +21 > 20
-      expect(await revertAt(await proveBatch(entries), timely(t2))).toEqual({
+      expect(await revertAt(await proveBatch(entries, t2), timely(t2))).toEqual({
         name: "OracleMarginIncreaseTooLarge",
         args: [MAINTENANCE, 110n, 131n, 20n],
       });
@@ -588,36 +762,38 @@ describe("submitSignedBatch: all or nothing (market 2 of 3 fails its guards)", (
 
     it("OracleMarginDecreaseTooLarge", async () => {
       await setLimits(ETH, { maxDecreaseBps: 10 });
-      const entries = three(t2);
+      const entries = three();
       entries[1] = { ...entries[1], mm: 105n, im: 209n }; // MM -5, IM -11 > 10
-      expect(await revertAt(await proveBatch(entries), timely(t2))).toEqual({
+      expect(await revertAt(await proveBatch(entries, t2), timely(t2))).toEqual({
         name: "OracleMarginDecreaseTooLarge",
         args: [INITIAL, 220n, 209n, 10n],
       });
       await expectFirstBatchKept();
     });
 
-    it("OracleNotNewer: the same batch re-submitted (a replay), a new proof of it, and market 2 not newer", async () => {
+    it("OracleNotNewer: the same batch re-submitted (a replay), a new proof of it, and market 2 updated since", async () => {
       expect(await revertAt(first, timely(t2))).toEqual({
         name: "OracleNotNewer",
         args: [BTC, BigInt(T), BigInt(T)],
       });
-      expect(await revertAt(await proveBatch(three(T)), timely(t2) + 60)).toEqual({
+      expect(await revertAt(await proveBatch(three(), T), timely(t2) + 60)).toEqual({
         name: "OracleNotNewer",
         args: [BTC, BigInt(T), BigInt(T)],
       });
-      const entries = three(t2);
-      entries[1] = { ...entries[1], dataTimestamp: BigInt(T) };
-      expect(await revertAt(await proveBatch(entries), timely(t2) + 120)).toEqual({
+      // ETH alone at bar t2, then the three at bar t2: ETH's data is not newer.
+      await submitAt(await proveBatch([entry(ETH, 110, 220)], t2), timely(t2) + 120);
+      expect(await revertAt(await proveBatch(three(), t2), timely(t2) + 180)).toEqual({
         name: "OracleNotNewer",
-        args: [ETH, BigInt(T), BigInt(T)],
+        args: [ETH, BigInt(t2), BigInt(t2)],
       });
-      await expectFirstBatchKept();
+      for (const e of [three()[0], three()[2]]) {
+        expect(await parametersOf(e.marketId)).toEqual([e.mm, e.im, BigInt(T), BigInt(timely(T))]);
+      }
     });
 
     it("OracleUpdateTooSoon", async () => {
       await setLimits(ETH, { minUpdateInterval: 3 * HOUR });
-      expect(await revertAt(await proveBatch(three(t2)), timely(t2))).toEqual({
+      expect(await revertAt(await proveBatch(three(), t2), timely(t2))).toEqual({
         name: "OracleUpdateTooSoon",
         args: [ETH, BigInt(timely(T)), BigInt(timely(T) + 3 * HOUR)],
       });

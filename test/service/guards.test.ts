@@ -20,7 +20,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BrowserProvider, ZeroAddress, type Contract } from "ethers";
 import { packBatchUpdate } from "../../circuits/batch-statement";
-import { BATCH_TRAILING_SIGNAL_NAMES, UPDATE_SIGNAL_INDEX } from "../../circuits/public-signals";
+import { UPDATE_SIGNAL_INDEX } from "../../circuits/public-signals";
 import { packUpdate, statementKey, type StatementParts } from "../../circuits/statement";
 import { marketIdOf } from "../../candles/market-id";
 import { oracleDomain } from "../../prover/domain";
@@ -391,25 +391,19 @@ function singleVerdict(c: Candidate, proof?: StandInProof): Promise<string> {
 }
 
 /**
- * What `submitSignedBatch` says of a batch of one market, `c`, at the latest block: the zero proof with `c` packed,
- * a batch digest, `c`'s model, the registered publishers and this oracle's domain (a batch verifier of one market is
- * registered for MODEL and OTHER_MODEL, so the market's guards are reached).
+ * What `submitSignedBatch` says of a batch of one market, `c`, at the latest block: the zero proof with `c`'s
+ * margins and data timestamp packed, digest bits, `c`'s model and the registered publishers (a batch verifier of
+ * one market is registered for MODEL and OTHER_MODEL, so the market's guards are reached).
  */
 function batchVerdict(c: Candidate): Promise<string> {
-  const packed = packBatchUpdate({
-    mm: BigInt(c.maintenanceMarginBps),
-    im: BigInt(c.initialMarginBps),
+  const update = packBatchUpdate({
     dataTimestamp: BigInt(c.dataTimestamp),
-    marketId: MARKET_ID,
+    digest: DIGEST,
+    markets: [{ mm: BigInt(c.maintenanceMarginBps), im: BigInt(c.initialMarginBps) }],
   });
-  const values: Record<(typeof BATCH_TRAILING_SIGNAL_NAMES)[number], bigint> = {
-    batchDigest: DIGEST,
-    modelCommitment: c.modelCommitment,
-    publisherSet: PUBLISHERS,
-    domain,
-  };
-  const signals = [packed, ...BATCH_TRAILING_SIGNAL_NAMES.map((name) => values[name])];
-  return verdict(oracle.submitSignedBatch.staticCall(...ZERO_PROOF, signals));
+  return verdict(
+    oracle.submitSignedBatch.staticCall(...ZERO_PROOF, [MARKET_ID], c.modelCommitment, PUBLISHERS, update),
+  );
 }
 
 /** Whether the deployed verifier accepts `p` for the statement of `c` (through that statement's base). */
