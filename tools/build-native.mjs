@@ -16,7 +16,7 @@ const out = join(outDir, "msm.node");
 const staging = `${out}.tmp`;
 
 const skip = (why) => {
-  console.log(`zkrisk: native multi-exponentiation not built (${why}); proving uses WebAssembly`);
+  process.stdout.write(`zkrisk: native multi-exponentiation not built (${why}); proving uses WebAssembly\n`);
   process.exit(0);
 };
 
@@ -36,4 +36,4 @@ if (built.status !== 0) {
   skip(`${cc} failed: ${first.trim()}`);
 }
 renameSync(staging, out);
-console.log(`zkrisk: native multi-exponentiation built (${out})`);
+process.stdout.write(`zkrisk: native multi-exponentiation built (${out})\n`);

@@ -216,7 +216,7 @@ static inline int fp2_eq(const fp2 *a, const fp2 *b) { return fp_eq(&a->c0, &b->
 #define FE_EQ fp_eq
 #define FE_SET_ONE(x) memcpy((x)->v, ONE, sizeof ONE)
 #define G(name) g1_##name
-#include "group.inc"
+#include "group-template.h"
 #undef FE
 #undef FE_ADD
 #undef FE_SUB
@@ -245,7 +245,7 @@ static inline void fp2_set_one(fp2 *x) {
 #define FE_EQ fp2_eq
 #define FE_SET_ONE(x) fp2_set_one(x)
 #define G(name) g2_##name
-#include "group.inc"
+#include "group-template.h"
 
 /* ---------------------------------------------------------------- N-API binding */
 
