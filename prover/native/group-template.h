@@ -152,28 +152,169 @@ typedef struct {
   int failed;
 } G(task);
 
+/* Additions per batch at most: one field inversion is shared by this many bucket additions. */
+#define G_BATCH 512
+
+/*
+ * Additions per batch with 2^(c-1) buckets: a quarter of the buckets (a batch holds one addition per bucket;
+ * the points whose bucket is taken wait for the next batch, and their number grows with the batch's share of
+ * the buckets).
+ */
+static int G(batch_size)(int c) {
+  size_t quarter = ((size_t)1 << (c - 1)) / 4;
+  return quarter < 1 ? 1 : quarter > G_BATCH ? G_BATCH : (int)quarter;
+}
+
+/* The working memory of one thread's bucket phase. */
+typedef struct {
+  G(affine) * buckets; /* 2^(c-1) affine buckets */
+  uint8_t *full;       /* bucket holds a point (else it is infinity) */
+  uint8_t *busy;       /* bucket has an addition in the batch being collected */
+  uint32_t *queue;     /* points whose bucket was busy: retried in the next batch (at most a batch of them) */
+  G(jacobian) * over;  /* a Jacobian bucket beside each affine one, for the busy buckets' points when the
+                          queue is full (a window with few distinct digits, such as the top one) */
+  uint32_t bucket[G_BATCH];
+  uint8_t kind[G_BATCH]; /* 0: add, 1: double, 2: the sum is infinity */
+  G(affine) point[G_BATCH];
+  FE num[G_BATCH], den[G_BATCH], prefix[G_BATCH];
+} G(work);
+
+/*
+ * buckets[bucket[j]] += point[j] for the m additions collected (no two in one bucket), in affine coordinates
+ * with one inversion for all (Montgomery's trick): lambda = (y2 - y1) / (x2 - x1), or 3 x1^2 / (2 y1) for
+ * equal points; x3 = lambda^2 - x1 - x2, y3 = lambda (x1 - x3) - y1. Opposite points empty the bucket.
+ */
+static void G(flush)(G(work) * wk, int m) {
+  for (int j = 0; j < m; j++) {
+    const G(affine) *a = &wk->buckets[wk->bucket[j]], *p = &wk->point[j];
+    if (FE_EQ(&a->x, &p->x)) {
+      if (FE_EQ(&a->y, &p->y)) {
+        FE t;
+        wk->kind[j] = 1;
+        FE_SQR(&t, &a->x);
+        FE_DBL(&wk->num[j], &t);
+        FE_ADD(&wk->num[j], &wk->num[j], &t);
+        FE_DBL(&wk->den[j], &a->y);
+      } else {
+        wk->kind[j] = 2;
+        FE_SET_ONE(&wk->den[j]);
+      }
+    } else {
+      wk->kind[j] = 0;
+      FE_SUB(&wk->num[j], &p->y, &a->y);
+      FE_SUB(&wk->den[j], &p->x, &a->x);
+    }
+    if (j == 0)
+      wk->prefix[0] = wk->den[0];
+    else
+      FE_MUL(&wk->prefix[j], &wk->prefix[j - 1], &wk->den[j]);
+  }
+  FE inv, dinv, lambda, t;
+  FE_INV(&inv, &wk->prefix[m - 1]);
+  for (int j = m - 1; j >= 0; j--) {
+    if (j > 0) {
+      FE_MUL(&dinv, &inv, &wk->prefix[j - 1]);
+      FE_MUL(&inv, &inv, &wk->den[j]);
+    } else {
+      dinv = inv;
+    }
+    uint32_t k = wk->bucket[j];
+    G(affine) *a = &wk->buckets[k];
+    if (wk->kind[j] == 2) {
+      wk->full[k] = 0;
+      continue;
+    }
+    FE_MUL(&lambda, &wk->num[j], &dinv);
+    FE_SQR(&t, &lambda);
+    FE_SUB(&t, &t, &a->x);
+    FE_SUB(&t, &t, &wk->point[j].x); /* x3 */
+    FE x1 = a->x;
+    a->x = t;
+    FE_SUB(&t, &x1, &t);
+    FE_MUL(&t, &lambda, &t);
+    FE_SUB(&a->y, &t, &a->y);
+  }
+}
+
 static void *G(run)(void *arg) {
   G(task) *task = (G(task) *)arg;
-  size_t nb = (size_t)1 << (task->c - 1);
-  G(jacobian) *buckets = (G(jacobian) *)malloc(nb * sizeof *buckets);
-  if (!buckets) {
+  const size_t nb = (size_t)1 << (task->c - 1), n = task->n;
+  G(work) *wk = (G(work) *)malloc(sizeof *wk);
+  if (wk) {
+    wk->buckets = (G(affine) *)malloc(nb * sizeof *wk->buckets);
+    wk->full = (uint8_t *)malloc(nb);
+    wk->busy = (uint8_t *)malloc(nb);
+    wk->queue = (uint32_t *)malloc(G_BATCH * sizeof *wk->queue);
+    wk->over = (G(jacobian) *)malloc(nb * sizeof *wk->over);
+  }
+  if (!wk || !wk->buckets || !wk->full || !wk->busy || !wk->queue || !wk->over) {
+    if (wk) {
+      free(wk->over);
+      free(wk->buckets);
+      free(wk->full);
+      free(wk->busy);
+      free(wk->queue);
+    }
+    free(wk);
     task->failed = 1;
     return NULL;
   }
   for (int w = task->first; w < task->windows; w += task->step) {
-    memset(buckets, 0, nb * sizeof *buckets);
-    const int32_t *d = task->digits + (size_t)w * task->n;
-    for (size_t i = 0; i < task->n; i++) {
-      int32_t k = d[i];
-      if (k == 0) continue;
-      const G(affine) *b = &task->bases[i];
-      if (k > 0) {
-        G(add_mixed)(&buckets[k - 1], b);
-      } else {
-        G(affine) neg;
-        neg.x = b->x;
-        FE_NEG(&neg.y, &b->y);
-        G(add_mixed)(&buckets[-k - 1], &neg);
+    const int32_t *d = task->digits + (size_t)w * n;
+    memset(wk->full, 0, nb);
+    memset(wk->busy, 0, nb);
+    memset(wk->over, 0, nb * sizeof *wk->over);
+    size_t i = 0, queued = 0;
+    const int batch = G(batch_size)(task->c);
+    while (i < n || queued > 0) {
+      int m = 0;
+      /* Place point `at`: straight into an empty bucket, else as an addition of this batch. */
+#define G_PLACE(at)                                                                                          \
+  do {                                                                                                       \
+    int32_t k_ = d[at];                                                                                      \
+    uint32_t b_ = (uint32_t)(k_ > 0 ? k_ - 1 : -k_ - 1);                                                     \
+    G(affine) *dst_ = wk->full[b_] ? &wk->point[m] : &wk->buckets[b_];                                       \
+    dst_->x = task->bases[at].x;                                                                             \
+    if (k_ > 0)                                                                                              \
+      dst_->y = task->bases[at].y;                                                                           \
+    else                                                                                                     \
+      FE_NEG(&dst_->y, &task->bases[at].y);                                                                  \
+    if (wk->full[b_]) {                                                                                      \
+      wk->busy[b_] = 1;                                                                                      \
+      wk->bucket[m++] = b_;                                                                                  \
+    } else {                                                                                                 \
+      wk->full[b_] = 1;                                                                                      \
+    }                                                                                                        \
+  } while (0)
+      size_t kept = 0;
+      for (size_t q = 0; q < queued; q++) {
+        uint32_t at = wk->queue[q];
+        int32_t k = d[at];
+        uint32_t b = (uint32_t)(k > 0 ? k - 1 : -k - 1);
+        if (m == batch || wk->busy[b])
+          wk->queue[kept++] = at;
+        else
+          G_PLACE(at);
+      }
+      queued = kept;
+      for (; m < batch && i < n; i++) {
+        int32_t k = d[i];
+        if (k == 0) continue;
+        uint32_t b = (uint32_t)(k > 0 ? k - 1 : -k - 1);
+        if (!wk->busy[b]) {
+          G_PLACE(i);
+        } else if (queued < (size_t)batch) {
+          wk->queue[queued++] = (uint32_t)i;
+        } else {
+          G(affine) p = task->bases[i];
+          if (k < 0) FE_NEG(&p.y, &p.y);
+          G(add_mixed)(&wk->over[b], &p);
+        }
+      }
+#undef G_PLACE
+      if (m > 0) {
+        G(flush)(wk, m);
+        for (int j = 0; j < m; j++) wk->busy[wk->bucket[j]] = 0;
       }
     }
     /* sum_k k * bucket_k: a running sum from the top bucket down, added up once per bucket. */
@@ -181,12 +322,18 @@ static void *G(run)(void *arg) {
     G(set_inf)(&running);
     G(set_inf)(&sum);
     for (size_t k = nb; k-- > 0;) {
-      G(add)(&running, &buckets[k]);
+      if (wk->full[k]) G(add_mixed)(&running, &wk->buckets[k]);
+      G(add)(&running, &wk->over[k]);
       G(add)(&sum, &running);
     }
     task->sums[w] = sum;
   }
-  free(buckets);
+  free(wk->buckets);
+  free(wk->full);
+  free(wk->busy);
+  free(wk->queue);
+  free(wk->over);
+  free(wk);
   return NULL;
 }
 
@@ -220,12 +367,14 @@ static int G(msm)(G(jacobian) * r, const G(affine) * bases, const uint8_t *scala
     free(limbs);
     return 0;
   }
-  /* window: signed digits need bits + 1 bits; cost ~ windows * (n mixed + 2^(c-1) * 2 full additions) */
+  /* window: signed digits need bits + 1 bits; cost ~ windows * (n batched affine additions, about 6 products
+     each and a share of the batch's inversion, + 2^(c-1) mixed and full additions, about 27) */
   int c = 1;
   double best = -1;
   for (int t = 2; t <= 20; t++) {
     int win = (bits + 1 + t - 1) / t;
-    double cost = (double)win * ((double)n + 3.0 * (double)((size_t)1 << (t - 1)));
+    /* in products: an inversion is about 380, shared by a batch */
+    double cost = (double)win * ((double)n * (6.0 + 380.0 / G(batch_size)(t)) + 27.0 * (double)((size_t)1 << (t - 1)));
     if (best < 0 || cost < best) {
       best = cost;
       c = t;

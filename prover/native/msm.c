@@ -142,6 +142,18 @@ static inline int fp_eq(const fp *a, const fp *b) {
   return ((a->v[0] ^ b->v[0]) | (a->v[1] ^ b->v[1]) | (a->v[2] ^ b->v[2]) | (a->v[3] ^ b->v[3])) == 0;
 }
 
+/* a^(q - 2) = a^-1 (Fermat; 0 for 0), square-and-multiply from the top bit. */
+static void fp_inv(fp *r, const fp *a) {
+  u64 e[4] = {Q[0] - 2, Q[1], Q[2], Q[3]};
+  fp acc;
+  memcpy(acc.v, ONE, sizeof ONE);
+  for (int i = 255; i >= 0; i--) {
+    fp_sqr(&acc, &acc);
+    if ((e[i / 64] >> (i % 64)) & 1) fp_mul(&acc, &acc, a);
+  }
+  *r = acc;
+}
+
 static void fp_init(void) {
   /* Newton's iteration for q^-1 mod 2^64 (q odd), then negated. */
   u64 inv = 1;
@@ -199,6 +211,18 @@ static inline void fp2_sqr(fp2 *r, const fp2 *a) {
   fp_add(&r->c1, &p, &p);
 }
 
+/* 1 / (a0 + a1 u) = (a0 - a1 u) / (a0^2 + a1^2) */
+static void fp2_inv(fp2 *r, const fp2 *a) {
+  fp t0, t1;
+  fp_sqr(&t0, &a->c0);
+  fp_sqr(&t1, &a->c1);
+  fp_add(&t0, &t0, &t1);
+  fp_inv(&t0, &t0);
+  fp_mul(&r->c0, &a->c0, &t0);
+  fp_mul(&t1, &a->c1, &t0);
+  fp_neg(&r->c1, &t1);
+}
+
 static inline int fp2_is_zero(const fp2 *a) { return fp_is_zero(&a->c0) && fp_is_zero(&a->c1); }
 
 static inline int fp2_eq(const fp2 *a, const fp2 *b) { return fp_eq(&a->c0, &b->c0) && fp_eq(&a->c1, &b->c1); }
@@ -214,6 +238,7 @@ static inline int fp2_eq(const fp2 *a, const fp2 *b) { return fp_eq(&a->c0, &b->
 #define FE_SQR fp_sqr
 #define FE_IS_ZERO fp_is_zero
 #define FE_EQ fp_eq
+#define FE_INV fp_inv
 #define FE_SET_ONE(x) memcpy((x)->v, ONE, sizeof ONE)
 #define G(name) g1_##name
 #include "group-template.h"
@@ -226,6 +251,7 @@ static inline int fp2_eq(const fp2 *a, const fp2 *b) { return fp_eq(&a->c0, &b->
 #undef FE_SQR
 #undef FE_IS_ZERO
 #undef FE_EQ
+#undef FE_INV
 #undef FE_SET_ONE
 #undef G
 
@@ -243,6 +269,7 @@ static inline void fp2_set_one(fp2 *x) {
 #define FE_SQR fp2_sqr
 #define FE_IS_ZERO fp2_is_zero
 #define FE_EQ fp2_eq
+#define FE_INV fp2_inv
 #define FE_SET_ONE(x) fp2_set_one(x)
 #define G(name) g2_##name
 #include "group-template.h"
