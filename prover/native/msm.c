@@ -33,10 +33,11 @@ typedef unsigned __int128 u128;
 /* q = 21888242871839275222246405745257275088696311157297823662689037894645226208583 */
 static const u64 Q[4] = {0x3c208c16d87cfd47ULL, 0x97816a916871ca8dULL, 0xb85045b68181585dULL,
                          0x30644e72e131a029ULL};
-/* -q^-1 mod 2^64, computed by fp_init. */
-static u64 QINV;
-/* R mod q (Montgomery one), computed by fp_init. */
-static u64 ONE[4];
+/* -q^-1 mod 2^64 (a constant, so the compiler folds it into the products; fp_init checks it). */
+static const u64 QINV = 0x87d20782e4866389ULL;
+/* R mod q: the Montgomery form of 1 (fp_init checks it). */
+static const u64 ONE[4] = {0xd35d438dc58f0d9dULL, 0x0a78eb28f5c70b3dULL, 0x666ea36f7879462cULL,
+                           0x0e0a77c19a07df2fULL};
 
 typedef struct {
   u64 v[4];
@@ -134,6 +135,39 @@ static inline void fp_mul(fp *r, const fp *a, const fp *b) {
   memcpy(r->v, t, sizeof t);
 }
 
+/* The 512-bit product a * b (a, b below 2^256), schoolbook. */
+static inline void mul_wide(u64 t[8], const u64 a[4], const u64 b[4]) {
+  for (int i = 0; i < 4; i++) {
+    u64 c = 0;
+    for (int j = 0; j < 4; j++) {
+      u128 x = (u128)a[j] * b[i] + (i == 0 ? 0 : t[i + j]) + c;
+      t[i + j] = (u64)x;
+      c = (u64)(x >> 64);
+    }
+    t[i + 4] = c;
+  }
+}
+
+/* Montgomery reduction t / R mod q of a 512-bit t below q * 2^256 (t is overwritten). */
+static inline void fp_redc(fp *r, u64 t[8]) {
+  u64 carry = 0;
+  for (int i = 0; i < 4; i++) {
+    const u64 m = t[i] * QINV;
+    u64 c = 0;
+    for (int j = 0; j < 4; j++) {
+      u128 x = (u128)m * Q[j] + t[i + j] + c;
+      t[i + j] = (u64)x;
+      c = (u64)(x >> 64);
+    }
+    u128 x = (u128)t[i + 4] + c + carry;
+    t[i + 4] = (u64)x;
+    carry = (u64)(x >> 64);
+  }
+  /* below 2q < 2^256: carry is 0 */
+  fp_reduce_once(t + 4);
+  memcpy(r->v, t + 4, 4 * sizeof(u64));
+}
+
 static inline void fp_sqr(fp *r, const fp *a) { fp_mul(r, a, a); }
 
 static inline int fp_is_zero(const fp *a) { return (a->v[0] | a->v[1] | a->v[2] | a->v[3]) == 0; }
@@ -154,15 +188,15 @@ static void fp_inv(fp *r, const fp *a) {
   *r = acc;
 }
 
-static void fp_init(void) {
+/* The constants above, computed again: 1 when they are right. */
+static int fp_init(void) {
   /* Newton's iteration for q^-1 mod 2^64 (q odd), then negated. */
   u64 inv = 1;
   for (int i = 0; i < 7; i++) inv *= 2 - Q[0] * inv;
-  QINV = (u64)0 - inv;
   /* R mod q = 2^256 mod q: start at 1 and double 256 times mod q. */
   fp one = {{1, 0, 0, 0}};
   for (int i = 0; i < 256; i++) fp_add(&one, &one, &one);
-  memcpy(ONE, one.v, sizeof ONE);
+  return QINV == (u64)0 - inv && memcmp(ONE, one.v, sizeof ONE) == 0;
 }
 
 /* ---------------------------------------------------------------- Fq2 = Fq[u] / (u^2 + 1) */
@@ -188,17 +222,55 @@ static inline void fp2_neg(fp2 *r, const fp2 *a) {
   fp_neg(&r->c1, &a->c1);
 }
 
-/* (a0 + a1 u)(b0 + b1 u) = a0 b0 - a1 b1 + ((a0 + a1)(b0 + b1) - a0 b0 - a1 b1) u */
+/* 512-bit a + b, and a - b (a >= b), in place on a. */
+static inline void add_wide(u64 a[8], const u64 b[8]) {
+  u64 c = 0;
+  for (int i = 0; i < 8; i++) {
+    u128 x = (u128)a[i] + b[i] + c;
+    a[i] = (u64)x;
+    c = (u64)(x >> 64);
+  }
+}
+
+static inline u64 sub_wide(u64 a[8], const u64 b[8]) {
+  u64 borrow = 0;
+  for (int i = 0; i < 8; i++) {
+    u128 d = (u128)a[i] - b[i] - borrow;
+    a[i] = (u64)d;
+    borrow = (u64)(d >> 64) & 1;
+  }
+  return borrow;
+}
+
+/*
+ * (a0 + a1 u)(b0 + b1 u) = a0 b0 - a1 b1 + ((a0 + a1)(b0 + b1) - a0 b0 - a1 b1) u, with the three products
+ * kept at 512 bits and two Montgomery reductions instead of three. Bounds (q < 2^254, so 4q < 2^256): the sums
+ * are below 2q and need no reduction, (a0 + a1)(b0 + b1) < 4q^2 < q 2^256, and a0 b0 - a1 b1, made
+ * non-negative by adding q 2^256 when it is negative, stays below q 2^256: both are fp_redc inputs.
+ */
 static inline void fp2_mul(fp2 *r, const fp2 *a, const fp2 *b) {
-  fp t0, t1, sa, sb, m;
-  fp_mul(&t0, &a->c0, &b->c0);
-  fp_mul(&t1, &a->c1, &b->c1);
-  fp_add(&sa, &a->c0, &a->c1);
-  fp_add(&sb, &b->c0, &b->c1);
-  fp_mul(&m, &sa, &sb);
-  fp_sub(&r->c0, &t0, &t1);
-  fp_sub(&m, &m, &t0);
-  fp_sub(&r->c1, &m, &t1);
+  u64 t0[8], t1[8], t2[8], sa[4], sb[4];
+  mul_wide(t0, a->c0.v, b->c0.v);
+  mul_wide(t1, a->c1.v, b->c1.v);
+  u128 ca = 0, cb = 0;
+  for (int i = 0; i < 4; i++) {
+    ca += (u128)a->c0.v[i] + a->c1.v[i];
+    sa[i] = (u64)ca;
+    ca >>= 64;
+    cb += (u128)b->c0.v[i] + b->c1.v[i];
+    sb[i] = (u64)cb;
+    cb >>= 64;
+  }
+  mul_wide(t2, sa, sb);
+  sub_wide(t2, t0);
+  sub_wide(t2, t1);
+  if (sub_wide(t0, t1)) {
+    static const u64 qhigh[8] = {0, 0, 0, 0, 0x3c208c16d87cfd47ULL, 0x97816a916871ca8dULL, 0xb85045b68181585dULL,
+                                 0x30644e72e131a029ULL};
+    add_wide(t0, qhigh); /* wraps past 2^512 back into range */
+  }
+  fp_redc(&r->c0, t0);
+  fp_redc(&r->c1, t2);
 }
 
 /* (a0 + a1 u)^2 = (a0 + a1)(a0 - a1) + 2 a0 a1 u */
@@ -439,7 +511,10 @@ static napi_value msm(napi_env env, napi_callback_info info) {
 }
 
 NAPI_MODULE_EXPORT napi_value napi_register_module_v1(napi_env env, napi_value exports) {
-  fp_init();
+  if (!fp_init()) {
+    throw_error(env, "native msm: wrong field constants (a build error)");
+    return NULL;
+  }
   static const struct {
     const char *name;
     napi_callback fn;
