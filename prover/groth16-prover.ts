@@ -12,10 +12,10 @@
  * - the four multi-exponentiations of the witness (A, B1, B2, C) do not wait for the QAP and its six FFTs, so
  *   the curve's workers always have work queued; the H multi-exponentiation follows the FFTs, as it must.
  * - when the native addon is built (prover/native-msm.ts, `Groth16ProverOptions.msm`), the five
- *   multi-exponentiations run in C on libuv's thread pool instead of ffjavascript's wasm: the zkey's bases are
- *   copied into the addon once, when the prover opens; per proof only the scalars (the witness, and H's
- *   evaluations out of Montgomery form, both 32-byte little-endian standard form) go in and five Jacobian points
- *   in ffjavascript's layout come back.
+ *   multi-exponentiations and the six FFTs with the join run in C on libuv's thread pool instead of
+ *   ffjavascript's wasm: the zkey's bases are copied into the addon once, when the prover opens; per proof only
+ *   the scalars (the witness, 32-byte little-endian standard form), A, B, C on the domain (Montgomery form,
+ *   from `qap_buildABC`) go in, and H's scalars and five Jacobian points in ffjavascript's layout come back.
  *
  * Nothing here is a cryptographic choice: the proof is the same function of the witness, the key and the two
  * random scalars r and s as snarkjs's, and `proveChecked` verifies every proof before it is used.
@@ -442,6 +442,13 @@ export class Groth16Prover {
       { cmd: "GET", out: 2, var: 4, len },
     ]);
     const inc = key.power === Fr.s ? Fr.shift : Fr.w[key.power + 1];
+    if (this.native) {
+      const abc = new Uint8Array(3 * len);
+      abc.set(evalA, 0);
+      abc.set(evalB, len);
+      abc.set(evalC, 2 * len);
+      return this.native.addon.quotient(abc, Fr.w[key.power], inc);
+    }
     const toCoset = async (evals: Uint8Array) =>
       Fr.fft(await Fr.batchApplyKey(await Fr.ifft(evals, "", ""), Fr.e(1), inc), "", "");
     const [oddA, oddB, oddC] = await Promise.all([toCoset(evalA), toCoset(evalB), toCoset(evalC)]);

@@ -1,7 +1,8 @@
 /**
  * The optional native multi-exponentiation (prover/native/msm.c, an N-API addon built by
  * tools/build-native.mjs into build/native/msm.node at `npm ci`): BN254 G1 and G2, Pippenger with signed
- * digits, on libuv's thread pool and POSIX threads. Its points and results are in ffjavascript's layout
+ * digits and batch-affine bucket additions, on libuv's thread pool and POSIX threads; and the FFTs that give
+ * the H multi-exponentiation its scalars (prover/native/quotient.h). Its points and results are in ffjavascript's layout
  * (Montgomery form; affine bases, Jacobian results) and its scalars are 32-byte little-endian standard form,
  * as ffjavascript's `multiExpAffine` takes them, so the prover can use either.
  *
@@ -27,6 +28,12 @@ export interface NativeMsm {
    * result (96 bytes for G1, 192 for G2, ffjavascript's layout).
    */
   msm(bases: NativeBases, scalars: Uint8Array, threads: number): Promise<Uint8Array>;
+  /**
+   * The H multi-exponentiation's scalars: A, B, C (`abc`, n Montgomery values each on the domain of the
+   * primitive n-th root `w`) moved to the coset `g`<w> (inverse FFT, times g^j, FFT, one thread each) and
+   * joined as A B - C, out of Montgomery form (n values, 32 bytes little-endian).
+   */
+  quotient(abc: Uint8Array, w: Uint8Array, g: Uint8Array): Promise<Uint8Array>;
 }
 
 /** The addon, or why it is not there. */

@@ -14,10 +14,13 @@
  * with full Jacobian additions. The windows are split over `threads` POSIX threads, each with its own buckets,
  * and joined by Horner's rule in the calling thread.
  *
+ * quotient.h adds the FFTs over Fr that give the H multi-exponentiation its scalars. Little-endian hosts only
+ * (x86-64, arm64): the byte layouts are read as 64-bit limbs directly.
+ *
  * Exposed to Node through N-API (version 1 functions only; their prototypes are declared below so no header
  * is needed): prepareG1(bases) / prepareG2(bases) copy the affine bases into native memory once and return a
  * handle; msm(handle, scalars, threads) returns a Promise of the Jacobian result (Uint8Array), computed on
- * libuv's thread pool, so several calls overlap.
+ * libuv's thread pool, so several calls overlap; quotient(abc, w, g) returns a Promise of H's scalars.
  */
 #include <pthread.h>
 #include <stddef.h>
@@ -188,7 +191,107 @@ static void fp_inv(fp *r, const fp *a) {
   *r = acc;
 }
 
-/* The constants above, computed again: 1 when they are right. */
+
+/* ---------------------------------------------------------------- Fr (the scalar field), for the FFTs
+
+   The same arithmetic as Fq's above with r's constants, in the same 4-limb type. */
+
+/* r = 21888242871839275222246405745257275088548364400416034343698204186575808495617 */
+static const u64 RMOD[4] = {0x43e1f593f0000001ULL, 0x2833e84879b97091ULL, 0xb85045b68181585dULL,
+                            0x30644e72e131a029ULL};
+/* -r^-1 mod 2^64 */
+static const u64 RINV = 0xc2e1f593efffffffULL;
+/* R mod r: the Montgomery form of 1 */
+static const u64 RONE[4] = {0xac96341c4ffffffbULL, 0x36fc76959f60cd29ULL, 0x666ea36f7879462eULL,
+                            0x0e0a77c19a07df2fULL};
+
+/* a - r when a >= r (a < 2^256), branch-free. */
+static inline void fr_reduce_once(u64 a[4]) {
+  u64 s[4];
+  u128 d = (u128)a[0] - RMOD[0];
+  s[0] = (u64)d;
+  d = (u128)a[1] - RMOD[1] - ((d >> 64) & 1);
+  s[1] = (u64)d;
+  d = (u128)a[2] - RMOD[2] - ((d >> 64) & 1);
+  s[2] = (u64)d;
+  d = (u128)a[3] - RMOD[3] - ((d >> 64) & 1);
+  s[3] = (u64)d;
+  u64 keep = (u64)0 - (u64)((d >> 64) & 1); /* all ones when a < r */
+  for (int i = 0; i < 4; i++) a[i] = (a[i] & keep) | (s[i] & ~keep);
+}
+
+static inline void fr_add(fp *r, const fp *a, const fp *b) {
+  /* a, b < r < 2^254: the sum fits in 256 bits. */
+  u64 t[4];
+  u128 c = (u128)a->v[0] + b->v[0];
+  t[0] = (u64)c;
+  c = (u128)a->v[1] + b->v[1] + (u64)(c >> 64);
+  t[1] = (u64)c;
+  c = (u128)a->v[2] + b->v[2] + (u64)(c >> 64);
+  t[2] = (u64)c;
+  t[3] = a->v[3] + b->v[3] + (u64)(c >> 64);
+  fr_reduce_once(t);
+  memcpy(r->v, t, sizeof t);
+}
+
+static inline void fr_sub(fp *r, const fp *a, const fp *b) {
+  u64 t[4];
+  u128 d = (u128)a->v[0] - b->v[0];
+  t[0] = (u64)d;
+  d = (u128)a->v[1] - b->v[1] - ((d >> 64) & 1);
+  t[1] = (u64)d;
+  d = (u128)a->v[2] - b->v[2] - ((d >> 64) & 1);
+  t[2] = (u64)d;
+  d = (u128)a->v[3] - b->v[3] - ((d >> 64) & 1);
+  t[3] = (u64)d;
+  u64 mask = (u64)0 - (u64)((d >> 64) & 1); /* all ones when a < b: add r back */
+  u128 c = (u128)t[0] + (RMOD[0] & mask);
+  r->v[0] = (u64)c;
+  c = (u128)t[1] + (RMOD[1] & mask) + (u64)(c >> 64);
+  r->v[1] = (u64)c;
+  c = (u128)t[2] + (RMOD[2] & mask) + (u64)(c >> 64);
+  r->v[2] = (u64)c;
+  r->v[3] = t[3] + (RMOD[3] & mask) + (u64)(c >> 64);
+}
+
+
+/*
+ * Montgomery product a * b / R mod q: CIOS with the multiplication and the reduction interleaved, without
+ * the extra carry word, valid because r's top limb is below (2^64 - 1) / 2 - 1 (the result before the final
+ * subtraction is below 2r).
+ */
+static inline void fr_mul(fp *r, const fp *a, const fp *b) {
+  u64 t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+  for (int i = 0; i < 4; i++) {
+    const u64 bi = b->v[i];
+    u128 x = (u128)a->v[0] * bi + t0;
+    u64 c = (u64)(x >> 64);
+    const u64 m = (u64)x * RINV;
+    u128 y = (u128)m * RMOD[0] + (u64)x;
+    u64 c2 = (u64)(y >> 64);
+    x = (u128)a->v[1] * bi + t1 + c;
+    c = (u64)(x >> 64);
+    y = (u128)m * RMOD[1] + (u64)x + c2;
+    c2 = (u64)(y >> 64);
+    t0 = (u64)y;
+    x = (u128)a->v[2] * bi + t2 + c;
+    c = (u64)(x >> 64);
+    y = (u128)m * RMOD[2] + (u64)x + c2;
+    c2 = (u64)(y >> 64);
+    t1 = (u64)y;
+    x = (u128)a->v[3] * bi + t3 + c;
+    c = (u64)(x >> 64);
+    y = (u128)m * RMOD[3] + (u64)x + c2;
+    c2 = (u64)(y >> 64);
+    t2 = (u64)y;
+    t3 = c + c2;
+  }
+  u64 t[4] = {t0, t1, t2, t3};
+  fr_reduce_once(t);
+  memcpy(r->v, t, sizeof t);
+}
+
+/* The fields' constants above, computed again: 1 when they are right. */
 static int fp_init(void) {
   /* Newton's iteration for q^-1 mod 2^64 (q odd), then negated. */
   u64 inv = 1;
@@ -196,7 +299,12 @@ static int fp_init(void) {
   /* R mod q = 2^256 mod q: start at 1 and double 256 times mod q. */
   fp one = {{1, 0, 0, 0}};
   for (int i = 0; i < 256; i++) fp_add(&one, &one, &one);
-  return QINV == (u64)0 - inv && memcmp(ONE, one.v, sizeof ONE) == 0;
+  if (QINV != (u64)0 - inv || memcmp(ONE, one.v, sizeof ONE) != 0) return 0;
+  u64 rinv = 1;
+  for (int i = 0; i < 7; i++) rinv *= 2 - RMOD[0] * rinv;
+  fp rone = {{1, 0, 0, 0}};
+  for (int i = 0; i < 256; i++) fr_add(&rone, &rone, &rone);
+  return RINV == (u64)0 - rinv && memcmp(RONE, rone.v, sizeof RONE) == 0;
 }
 
 /* ---------------------------------------------------------------- Fq2 = Fq[u] / (u^2 + 1) */
@@ -346,6 +454,8 @@ static inline void fp2_set_one(fp2 *x) {
 #define G(name) g2_##name
 #include "group-template.h"
 
+#include "quotient.h"
+
 /* ---------------------------------------------------------------- N-API binding */
 
 #include "napi-min.h"
@@ -467,6 +577,84 @@ static void msm_complete(napi_env env, napi_status status, void *data) {
   free(job);
 }
 
+typedef struct {
+  uint8_t *abc, *out;
+  size_t n;
+  uint8_t w[32], g[32];
+  napi_async_work work;
+  napi_deferred deferred;
+  int failed;
+} quotient_job;
+
+static void quotient_execute(napi_env env, void *data) {
+  (void)env;
+  quotient_job *job = (quotient_job *)data;
+  job->failed = quotient(job->out, job->abc, job->n, job->w, job->g) != 0;
+}
+
+static void quotient_complete(napi_env env, napi_status status, void *data) {
+  quotient_job *job = (quotient_job *)data;
+  if (status != napi_ok || job->failed) {
+    napi_value message, error;
+    napi_create_string_utf8(env, "native quotient failed (out of memory)", NAPI_AUTO_LENGTH, &message);
+    napi_create_error(env, NULL, message, &error);
+    napi_reject_deferred(env, job->deferred, error);
+  } else {
+    napi_value buffer, array;
+    void *out;
+    napi_create_arraybuffer(env, job->n * 32, &out, &buffer);
+    memcpy(out, job->out, job->n * 32);
+    napi_create_typedarray(env, napi_uint8_array, job->n * 32, buffer, 0, &array);
+    napi_resolve_deferred(env, job->deferred, array);
+  }
+  napi_delete_async_work(env, job->work);
+  free(job->abc);
+  free(job->out);
+  free(job);
+}
+
+/* quotient(abc Uint8Array (A, B, C: n values each), w (32 bytes), g (32 bytes)) -> Promise<Uint8Array> */
+static napi_value quotient_js(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3)
+    return throw_error(env, "quotient: three arguments (abc, w, g) expected");
+  void *abc, *w, *g;
+  size_t length, wl, gl;
+  if (!typed_array_bytes(env, argv[0], &abc, &length) || length % 96 != 0)
+    return throw_error(env, "quotient: abc must be a Uint8Array of 3 n 32-byte values");
+  size_t n = length / 96;
+  if (n < 2 || (n & (n - 1)) != 0) return throw_error(env, "quotient: n must be a power of 2 from 2");
+  if (!typed_array_bytes(env, argv[1], &w, &wl) || wl != 32 || !typed_array_bytes(env, argv[2], &g, &gl) ||
+      gl != 32)
+    return throw_error(env, "quotient: w and g must be 32-byte Uint8Arrays");
+  quotient_job *job = (quotient_job *)calloc(1, sizeof *job);
+  if (!job) return throw_error(env, "quotient: out of memory");
+  job->n = n;
+  job->abc = (uint8_t *)malloc(length);
+  job->out = (uint8_t *)malloc(n * 32);
+  if (!job->abc || !job->out) {
+    free(job->abc);
+    free(job->out);
+    free(job);
+    return throw_error(env, "quotient: out of memory");
+  }
+  memcpy(job->abc, abc, length);
+  memcpy(job->w, w, 32);
+  memcpy(job->g, g, 32);
+  napi_value promise, name;
+  napi_create_promise(env, &job->deferred, &promise);
+  napi_create_string_utf8(env, "zkrisk-quotient", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_async_work(env, NULL, name, quotient_execute, quotient_complete, job, &job->work) != napi_ok ||
+      napi_queue_async_work(env, job->work) != napi_ok) {
+    free(job->abc);
+    free(job->out);
+    free(job);
+    return throw_error(env, "quotient: could not queue the work");
+  }
+  return promise;
+}
+
 /* msm(bases handle, scalars Uint8Array (32 bytes each, at most n), threads) -> Promise<Uint8Array> */
 static napi_value msm(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -518,7 +706,7 @@ NAPI_MODULE_EXPORT napi_value napi_register_module_v1(napi_env env, napi_value e
   static const struct {
     const char *name;
     napi_callback fn;
-  } fns[] = {{"prepareG1", prepare_g1}, {"prepareG2", prepare_g2}, {"msm", msm}};
+  } fns[] = {{"prepareG1", prepare_g1}, {"prepareG2", prepare_g2}, {"msm", msm}, {"quotient", quotient_js}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
     if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f) != napi_ok ||

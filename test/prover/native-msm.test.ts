@@ -3,7 +3,8 @@
  * `multiExpAffine`, G1 and G2, on seeded random points and scalars of several sizes, with the cases its
  * additions must get right: scalars 0, 1 and r - 1, zero bases (the zkey's B1 has thousands), a base repeated
  * (two equal points in one bucket: the doubling), a base next to its negation with the same scalar (the
- * bucket's sum is infinity), and fewer scalars than bases (the C multi-exponentiation). Skipped, with the
+ * bucket's sum is infinity), and fewer scalars than bases (the C multi-exponentiation). And the H scalars
+ * (quotient: inverse FFT, coset shift, FFT, A B - C) against ffjavascript's Fr functions. Skipped, with the
  * reason, only when the addon is not built (tools/build-native.mjs); CI builds it.
  */
 import { createRequire } from "node:module";
@@ -22,8 +23,19 @@ interface Group {
   toRprLEM(buff: Bytes, offset: number, a: Bytes): void;
   multiExpAffine(bases: Bytes, scalars: Bytes): Promise<Bytes>;
 }
+interface ScalarField {
+  w: Bytes[];
+  e(x: bigint | number): Bytes;
+  mul(a: Bytes, b: Bytes): Bytes;
+  sub(a: Bytes, b: Bytes): Bytes;
+  toRprLE(buff: Bytes, offset: number, a: Bytes): void;
+  fft(buff: Bytes, inType: string, outType: string): Promise<Bytes>;
+  ifft(buff: Bytes, inType: string, outType: string): Promise<Bytes>;
+  batchApplyKey(buff: Bytes, first: Bytes, inc: Bytes): Promise<Bytes>;
+}
 interface Curve {
   r: bigint;
+  Fr: ScalarField;
   G1: Group;
   G2: Group;
   terminate(): Promise<void>;
@@ -140,10 +152,44 @@ describe.skipIf(!status.loaded)(`native multi-exponentiation${why}`, () => {
     });
   });
 
+  it.each([1, 4, 10])(
+    "computes the H scalars as ffjavascript's ifft, batchApplyKey, fft and A B - C do (domain 2^%i)",
+    async (power) => {
+      const { Fr } = curve;
+      const n = 2 ** power;
+      const next = rng(BigInt(power) + 99n);
+      const polys = [0, 1, 2].map(() => {
+        const values = new Uint8Array(n * 32);
+        for (let i = 0; i < n; i++) {
+          const v =
+            i % 5 === 0 ? 0n : ((next() << 192n) | (next() << 128n) | (next() << 64n) | next()) % curve.r;
+          values.set(Fr.e(v), i * 32); // Montgomery form, as qap_buildABC gives them
+        }
+        return values;
+      });
+      const g = Fr.w[power + 1];
+      const coset = await Promise.all(
+        polys.map(async (p) => Fr.fft(await Fr.batchApplyKey(await Fr.ifft(p, "", ""), Fr.e(1), g), "", "")),
+      );
+      const expected = new Uint8Array(n * 32);
+      for (let i = 0; i < n; i++) {
+        const at = (p: Bytes) => p.slice(i * 32, (i + 1) * 32);
+        Fr.toRprLE(expected, i * 32, Fr.sub(Fr.mul(at(coset[0]), at(coset[1])), at(coset[2])));
+      }
+      const abc = new Uint8Array(3 * n * 32);
+      polys.forEach((p, k) => abc.set(p, k * n * 32));
+      const got = await addon!.quotient(abc, Fr.w[power], g);
+      expect(Buffer.from(got).equals(Buffer.from(expected))).toBe(true);
+    },
+  );
+
   it("refuses scalars that do not fit the bases", () => {
     const handle = addon!.prepareG1(new Uint8Array(64));
     expect(() => addon!.msm(handle, new Uint8Array(64), 1)).toThrow(/more scalars than bases/);
     expect(() => addon!.msm(handle, new Uint8Array(31), 1)).toThrow(/32-byte/);
     expect(() => addon!.prepareG1(new Uint8Array(65))).toThrow(/whole number of points/);
+    expect(() => addon!.quotient(new Uint8Array(3 * 3 * 32), new Uint8Array(32), new Uint8Array(32))).toThrow(
+      /power of 2/,
+    );
   });
 });
