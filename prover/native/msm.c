@@ -9,10 +9,10 @@
  * little-endian bytes in standard form (any 256-bit integer; the prover's are below r).
  *
  * Method: Pippenger's buckets with signed c-bit digits (2^(c-1) buckets per window, a negative digit adds the
- * negated base), c chosen from n by the cost model windows * (n + 2^c); bucket additions are Jacobian +=
- * affine (mixed addition, the doubling and infinity cases handled), the buckets' sum the running-sum method
- * with full Jacobian additions. The windows are split over `threads` POSIX threads, each with its own buckets,
- * and joined by Horner's rule in the calling thread.
+ * negated base), c chosen from n by a cost model in field products (group-template.h); bucket additions in
+ * affine coordinates, batched so that one inversion serves up to 512 of them (Montgomery's trick), with the
+ * doubling and infinity cases handled; the buckets' sum by the running-sum method in Jacobian coordinates. The
+ * windows are split over `threads` POSIX threads, each with its own buckets, and joined by Horner's rule.
  *
  * quotient.h adds the FFTs over Fr that give the H multi-exponentiation its scalars. Little-endian hosts only
  * (x86-64, arm64): the byte layouts are read as 64-bit limbs directly.
