@@ -150,8 +150,8 @@ export const SIGNED_PROVING_METHOD: Record<string, string> = {
   provingWarm:
     "one SignedUpdateProver.open, an untimed warm-up proof (firstProofMs: instantiates the witness calculator, " +
     "parses the zkey, builds the curve), then one proof per bar of the latest --runs bars: provingMs (witness + " +
-    "Groth16 proof by Groth16Prover, snarkjs's curve with its worker threads, one per core); median and " +
-    "nearest-rank p90",
+    "Groth16 proof by Groth16Prover, snarkjs's curve with its worker threads, one per core, and the native " +
+    "multi-exponentiations and FFTs when the addon is built: msm says which); median and nearest-rank p90",
   provingLevers:
     "the same bars' inputs proven right after each provingWarm proof (interleaved, so both see the same load), " +
     "each way after one untimed warm-up, each proof verified: snarkjsFullProve = snarkjs.groth16.fullProve with " +
