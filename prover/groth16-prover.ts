@@ -223,9 +223,9 @@ export interface Groth16ProverOptions {
    */
   singleThread?: boolean;
   /**
-   * Which multi-exponentiations: `native` = the C addon (prover/native-msm.ts; an error when it is not
-   * built), `wasm` = ffjavascript's, `auto` (default) = native when the addon loaded, else wasm. The proof is
-   * the same function of the witness and r, s either way.
+   * Whose multi-exponentiations (and the FFTs of H's scalars): `native` = the C addon
+   * (prover/native-msm.ts; an error when it is not built), `wasm` = ffjavascript's, `auto` (default) = native
+   * when the addon loaded, else wasm. The proof is the same function of the witness and r, s either way.
    */
   msm?: "native" | "wasm" | "auto";
 }
