@@ -32,6 +32,7 @@ import {
 import { readR1csHeader } from "../circuits/binfile";
 import type { SetupLog } from "../setup/log";
 import { Groth16Prover } from "../prover/groth16-prover";
+import { nativeMsm } from "../prover/native-msm";
 import { readProvingFiles } from "../prover/proving-files";
 import { releaseCurves, snarkjs, type VerificationKey } from "../setup/snarkjs";
 import { signedUpdateInput } from "../prover/update-input";
@@ -100,13 +101,25 @@ export interface SignedProvingBench {
   /** The warm prover's witness of the same input (its calculator kept instantiated). */
   witnessWarm: Timing;
   provingCold: { wall: Timing; proving: Timing; bars: string[] };
-  provingWarm: { proving: Timing; firstProofMs: number; bars: string[] };
+  provingWarm: {
+    proving: Timing;
+    firstProofMs: number;
+    bars: string[];
+    /** Whose multi-exponentiations the kept prover ran (native when the addon is built). */
+    msm: "native" | "wasm";
+  };
   /** Warm proving of the same windows, interleaved with provingWarm, by the ways the prover did not keep. */
   provingLevers: {
     /** snarkjs.groth16.fullProve with the wasm and zkey in memory (the prover before Groth16Prover). */
     snarkjsFullProve: Timing;
-    /** Groth16Prover on a curve of its own in the main thread (ffjavascript's singleThread). */
+    /** Groth16Prover on a curve of its own in the main thread (ffjavascript's singleThread), wasm MSMs. */
     singleThread: Timing;
+    /** Groth16Prover with worker threads and ffjavascript's wasm multi-exponentiations (the kept prover before the native addon). */
+    wasmMsm: Timing;
+    /** Groth16Prover with worker threads and the native multi-exponentiations; absent when the addon is not built. */
+    nativeMsm?: Timing;
+    /** CPU time (process.cpuUsage: all threads of the process) of the same proofs, ms. */
+    cpu: { snarkjsFullProve: Timing; singleThread: Timing; wasmMsm: Timing; nativeMsm?: Timing };
   };
 }
 
@@ -137,13 +150,16 @@ export const SIGNED_PROVING_METHOD: Record<string, string> = {
   provingWarm:
     "one SignedUpdateProver.open, an untimed warm-up proof (firstProofMs: instantiates the witness calculator, " +
     "parses the zkey, builds the curve), then one proof per bar of the latest --runs bars: provingMs (witness + " +
-    "Groth16 proof by Groth16Prover, snarkjs's curve with its worker threads, one per core); median and " +
-    "nearest-rank p90",
+    "Groth16 proof by Groth16Prover, snarkjs's curve with its worker threads, one per core, and the native " +
+    "multi-exponentiations and FFTs when the addon is built: msm says which); median and nearest-rank p90",
   provingLevers:
     "the same bars' inputs proven right after each provingWarm proof (interleaved, so both see the same load), " +
     "each way after one untimed warm-up, each proof verified: snarkjsFullProve = snarkjs.groth16.fullProve with " +
     "wasm and zkey in memory (the prover before Groth16Prover); singleThread = Groth16Prover on a curve of its " +
-    "own without worker threads; witness + proof, median and nearest-rank p90",
+    "own without worker threads, wasm multi-exponentiations; wasmMsm = Groth16Prover with worker threads and " +
+    "ffjavascript's wasm multi-exponentiations (the kept prover before the native addon); nativeMsm = the same " +
+    "with the native addon's (prover/native-msm.ts; absent when it is not built); witness + proof, median and " +
+    "nearest-rank p90 of the wall time, and of the CPU time (cpu: process.cpuUsage, all threads of the process)",
   statistics: "median: middle value (mean of the two middle for an even count); p90: nearest rank",
 };
 
@@ -394,7 +410,11 @@ async function measureWarm(
     return { market: opts.market, ...(prior && { prior }) };
   };
   const kit = provingKit(c);
-  const single = await Groth16Prover.open(kit.wasm, kit.zkey, { singleThread: true });
+  const single = await Groth16Prover.open(kit.wasm, kit.zkey, { singleThread: true, msm: "wasm" });
+  const wasmMsm = await Groth16Prover.open(kit.wasm, kit.zkey, { msm: "wasm" });
+  const native = nativeMsm().loaded
+    ? await Groth16Prover.open(kit.wasm, kit.zkey, { msm: "native" })
+    : undefined;
   try {
     const model = loadQuantizedModel(c.loaded.modelPath);
     const source = async (w: Window) => ({ windows: await c.sign(w), publishers: c.publishers, domain: 0n });
@@ -406,21 +426,45 @@ async function measureWarm(
           { type: "mem", data: kit.zkey } as never,
         ),
       singleThread: (input: Record<string, unknown>) => single.prove(input),
+      wasmMsm: (input: Record<string, unknown>) => wasmMsm.prove(input),
+      nativeMsm: (input: Record<string, unknown>) => native!.prove(input),
     };
-    const leverMs = { snarkjsFullProve: [] as number[], singleThread: [] as number[] };
+    const names = [
+      "snarkjsFullProve",
+      "singleThread",
+      "wasmMsm",
+      ...(native ? ["nativeMsm" as const] : []),
+    ] as const;
+    const leverMs = {
+      snarkjsFullProve: [] as number[],
+      singleThread: [] as number[],
+      wasmMsm: [] as number[],
+      nativeMsm: [] as number[],
+    };
+    const leverCpuMs = {
+      snarkjsFullProve: [] as number[],
+      singleThread: [] as number[],
+      wasmMsm: [] as number[],
+      nativeMsm: [] as number[],
+    };
     const timeLevers = async (w: Window, timed: boolean) => {
       const { input } = await signedUpdateInput(model, c.spec.mode, {
         ...(await source(w)),
         ...adaptiveOf(w),
       });
-      for (const name of ["snarkjsFullProve", "singleThread"] as const) {
+      for (const name of names) {
+        const cpu0 = process.cpuUsage();
         const t0 = performance.now();
         const { proof, publicSignals } = await levers[name](input);
         const ms = performance.now() - t0;
+        const cpu = process.cpuUsage(cpu0);
         if (!(await snarkjs.groth16.verify(kit.vkey, publicSignals, proof))) {
           throw new BenchError(`[${c.name}] ${name}: the proof does not verify`);
         }
-        if (timed) leverMs[name].push(ms);
+        if (timed) {
+          leverMs[name].push(ms);
+          leverCpuMs[name].push((cpu.user + cpu.system) / 1000);
+        }
       }
     };
     const first = await prover.prove(await source(warmUp), meta(warmUp));
@@ -432,7 +476,9 @@ async function measureWarm(
       opts.log.info(
         `[${c.name}] warm prove ${r + 1}/${windows.length}: ${proving[r].toFixed(0)} ms ` +
           `(snarkjs fullProve ${leverMs.snarkjsFullProve[r].toFixed(0)} ms, single thread ` +
-          `${leverMs.singleThread[r].toFixed(0)} ms)`,
+          `${leverMs.singleThread[r].toFixed(0)} ms, wasm msm ${leverMs.wasmMsm[r].toFixed(0)} ms` +
+          (native ? `, native msm ${leverMs.nativeMsm[r].toFixed(0)} ms` : "") +
+          ")",
       );
     }
     return {
@@ -440,14 +486,25 @@ async function measureWarm(
         proving: summarize(proving),
         firstProofMs: roundMs(first.provingMs),
         bars: windows.map(barLabel),
+        msm: nativeMsm().loaded ? "native" : "wasm",
       },
       provingLevers: {
         snarkjsFullProve: summarize(leverMs.snarkjsFullProve),
         singleThread: summarize(leverMs.singleThread),
+        wasmMsm: summarize(leverMs.wasmMsm),
+        ...(native && { nativeMsm: summarize(leverMs.nativeMsm) }),
+        cpu: {
+          snarkjsFullProve: summarize(leverCpuMs.snarkjsFullProve),
+          singleThread: summarize(leverCpuMs.singleThread),
+          wasmMsm: summarize(leverCpuMs.wasmMsm),
+          ...(native && { nativeMsm: summarize(leverCpuMs.nativeMsm) }),
+        },
       },
     };
   } finally {
     await single.close();
+    await wasmMsm.close();
+    await native?.close();
     await prover.close();
   }
 }

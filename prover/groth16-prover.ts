@@ -11,12 +11,19 @@
  *   of the signed-update circuit (measured, README "Proving levers");
  * - the four multi-exponentiations of the witness (A, B1, B2, C) do not wait for the QAP and its six FFTs, so
  *   the curve's workers always have work queued; the H multi-exponentiation follows the FFTs, as it must.
+ * - when the native addon is built (prover/native-msm.ts, `Groth16ProverOptions.msm`), the five
+ *   multi-exponentiations and the six FFTs with the join run in C on libuv's thread pool instead of
+ *   ffjavascript's wasm: the zkey's bases are copied into the addon once, when the prover opens; per proof only
+ *   the scalars (the witness, 32-byte little-endian standard form), A, B, C on the domain (Montgomery form,
+ *   from `qap_buildABC`) go in, and H's scalars and five Jacobian points in ffjavascript's layout come back.
  *
  * Nothing here is a cryptographic choice: the proof is the same function of the witness, the key and the two
  * random scalars r and s as snarkjs's, and `proveChecked` verifies every proof before it is used.
  */
 import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
 import { ZkriskError } from "../core/errors";
+import { nativeMsm, type NativeBases, type NativeMsm } from "./native-msm";
 import type { Groth16Proof } from "../setup/snarkjs";
 
 /** A point, field element or buffer of ffjavascript (opaque bytes in its wasm's layout). */
@@ -215,6 +222,51 @@ export interface Groth16ProverOptions {
    * better (README, "Proving levers").
    */
   singleThread?: boolean;
+  /**
+   * Whose multi-exponentiations (and the FFTs of H's scalars): `native` = the C addon
+   * (prover/native-msm.ts; an error when it is not built), `wasm` = ffjavascript's, `auto` (default) = native
+   * when the addon loaded, else wasm. The proof is the same function of the witness and r, s either way.
+   */
+  msm?: "native" | "wasm" | "auto";
+}
+
+/** The five multi-exponentiations' bases in the native addon's memory, converted once when the prover opens. */
+interface NativeKey {
+  addon: NativeMsm;
+  a: NativeBases;
+  b1: NativeBases;
+  b2: NativeBases;
+  c: NativeBases;
+  h: NativeBases;
+  /** Threads of each of the four witness multi-exponentiations, which run at once beside the QAP's FFTs. */
+  witnessThreads: number;
+  /** Threads of the H multi-exponentiation, which runs last, alone. */
+  threads: number;
+}
+
+/** The native addon's copy of the key's bases, when `options.msm` asks for it (or allows it and it loaded). */
+function nativeKey(key: ProvingKey, options: Groth16ProverOptions): NativeKey | undefined {
+  const choice = options.msm ?? "auto";
+  if (choice !== "native" && choice !== "wasm" && choice !== "auto") {
+    throw new Groth16ProverError(`msm must be native, wasm or auto, not ${String(choice)}`);
+  }
+  if (choice === "wasm") return undefined;
+  const status = nativeMsm();
+  if (!status.loaded) {
+    if (choice === "native") throw new Groth16ProverError(`msm: native: ${status.reason}`);
+    return undefined;
+  }
+  const { addon } = status;
+  return {
+    addon,
+    a: addon.prepareG1(key.pointsA),
+    b1: addon.prepareG1(key.pointsB1),
+    b2: addon.prepareG2(key.pointsB2),
+    c: addon.prepareG1(key.pointsC),
+    h: addon.prepareG1(key.pointsH),
+    witnessThreads: Math.max(1, Math.min(availableParallelism(), 8)),
+    threads: Math.max(1, Math.min(availableParallelism(), 8)),
+  };
 }
 
 /** A proof, its public signals as decimal strings (snarkjs's shapes), and where its time went (ms). */
@@ -234,7 +286,13 @@ export class Groth16Prover {
     private readonly ownCurve: boolean,
     private readonly key: ProvingKey,
     private readonly calculator: WitnessCalculator,
+    private readonly native: NativeKey | undefined,
   ) {}
+
+  /** Whose multi-exponentiations this prover runs (see {@link Groth16ProverOptions.msm}). */
+  get msm(): "native" | "wasm" {
+    return this.native ? "native" : "wasm";
+  }
 
   /**
    * Build the curve (or take snarkjs's, already built), parse the proving key and instantiate the witness
@@ -250,7 +308,13 @@ export class Groth16Prover {
     const single = options.singleThread === true;
     const curve = await ffjavascript.buildBn128(single);
     const key = readProvingKey(zkey, curve);
-    return new Groth16Prover(curve, single, key, await WitnessCalculatorBuilder(wasm));
+    return new Groth16Prover(
+      curve,
+      single,
+      key,
+      await WitnessCalculatorBuilder(wasm),
+      nativeKey(key, options),
+    );
   }
 
   /** The witness of `input` (signals by name, as circom's generator takes them): nVars elements, 32 bytes LE. */
@@ -292,11 +356,23 @@ export class Groth16Prover {
     const { Fr, G1, G2 } = curve;
     const n8 = Fr.n8;
     // The QAP is queued first, the witness's multi-exponentiations beside it; H follows the QAP's FFTs.
-    const msmH = this.quotientEvaluations(witness).then((p) => G1.multiExpAffine(key.pointsH, p));
-    const msmA = G1.multiExpAffine(key.pointsA, witness);
-    const msmB1 = G1.multiExpAffine(key.pointsB1, witness);
-    const msmB2 = G2.multiExpAffine(key.pointsB2, witness);
-    const msmC = G1.multiExpAffine(key.pointsC, witness.slice((key.nPublic + 1) * n8));
+    const witnessC = witness.slice((key.nPublic + 1) * n8);
+    const native = this.native;
+    let msmA, msmB1, msmB2, msmC, msmH: Promise<Bytes>;
+    if (native) {
+      const { addon, threads, witnessThreads } = native;
+      msmH = this.quotientEvaluations(witness).then((p) => addon.msm(native.h, p, threads));
+      msmB2 = addon.msm(native.b2, witness, witnessThreads);
+      msmA = addon.msm(native.a, witness, witnessThreads);
+      msmB1 = addon.msm(native.b1, witness, witnessThreads);
+      msmC = addon.msm(native.c, witnessC, witnessThreads);
+    } else {
+      msmH = this.quotientEvaluations(witness).then((p) => G1.multiExpAffine(key.pointsH, p));
+      msmA = G1.multiExpAffine(key.pointsA, witness);
+      msmB1 = G1.multiExpAffine(key.pointsB1, witness);
+      msmB2 = G2.multiExpAffine(key.pointsB2, witness);
+      msmC = G1.multiExpAffine(key.pointsC, witnessC);
+    }
     const [a, b1, b2, c, h] = await Promise.all([msmA, msmB1, msmB2, msmC, msmH]);
 
     const r = Fr.random();
@@ -366,6 +442,13 @@ export class Groth16Prover {
       { cmd: "GET", out: 2, var: 4, len },
     ]);
     const inc = key.power === Fr.s ? Fr.shift : Fr.w[key.power + 1];
+    if (this.native) {
+      const abc = new Uint8Array(3 * len);
+      abc.set(evalA, 0);
+      abc.set(evalB, len);
+      abc.set(evalC, 2 * len);
+      return this.native.addon.quotient(abc, Fr.w[key.power], inc);
+    }
     const toCoset = async (evals: Uint8Array) =>
       Fr.fft(await Fr.batchApplyKey(await Fr.ifft(evals, "", ""), Fr.e(1), inc), "", "");
     const [oddA, oddB, oddC] = await Promise.all([toCoset(evalA), toCoset(evalB), toCoset(evalC)]);

@@ -156,9 +156,19 @@ export function formatCircuits(circuits: readonly SignedProvingBench[], runs: Be
           `${ms(c.provingLevers.snarkjsFullProve.medianMs)} / ${ms(c.provingLevers.snarkjsFullProve.p90Ms)}`,
       ),
       row(
-        "proving, warm, single thread: median / p90",
+        "proving, warm, single thread (wasm msm): median / p90",
         (c) => `${ms(c.provingLevers.singleThread.medianMs)} / ${ms(c.provingLevers.singleThread.p90Ms)}`,
       ),
+      row("proving, warm, wasm msm: median / p90 (CPU)", (c) => {
+        const { wasmMsm, cpu } = c.provingLevers;
+        return `${ms(wasmMsm.medianMs)} / ${ms(wasmMsm.p90Ms)} (${ms(cpu.wasmMsm.medianMs)})`;
+      }),
+      row("proving, warm, native msm: median / p90 (CPU)", (c) => {
+        const { nativeMsm, cpu } = c.provingLevers;
+        return nativeMsm && cpu.nativeMsm
+          ? `${ms(nativeMsm.medianMs)} / ${ms(nativeMsm.p90Ms)} (${ms(cpu.nativeMsm.medianMs)})`
+          : "not built";
+      }),
       row("setup (this run, not in proving)", (c) =>
         c.artifacts.reused ? "cached" : `built, ${(c.artifacts.setupMs / 1000).toFixed(1)} s`,
       ),

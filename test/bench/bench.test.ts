@@ -11,6 +11,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command, CommanderError } from "commander";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { nativeMsm } from "../../prover/native-msm";
 import { batchSignalNames, UPDATE_SIGNALS } from "../../circuits/public-signals";
 import { UsageError } from "../../core/errors";
 import { readManifest } from "../../setup/artifacts";
@@ -185,6 +186,10 @@ describe("zkrisk bench --quick --signed-circuits k1-constant --batch none --json
     checkTiming(c.provingWarm.proving, 1);
     checkTiming(c.provingLevers.snarkjsFullProve, 1);
     checkTiming(c.provingLevers.singleThread, 1);
+    checkTiming(c.provingLevers.wasmMsm, 1);
+    checkTiming(c.provingLevers.cpu.wasmMsm, 1);
+    expect(c.provingWarm.msm).toBe(nativeMsm().loaded ? "native" : "wasm");
+    if (nativeMsm().loaded) checkTiming(c.provingLevers.nativeMsm!, 1);
     expect(c.provingWarm.firstProofMs).toBeGreaterThan(0);
     expect(c.provingCold.proving.medianMs).toBeLessThan(c.provingCold.wall.medianMs);
     // the window ending at the data's last bar, labelled by that bar's open time
@@ -248,6 +253,10 @@ describe("zkrisk bench --quick --signed-circuits k1-adaptive --batch none --json
     checkTiming(c.provingWarm.proving, 1);
     checkTiming(c.provingLevers.snarkjsFullProve, 1);
     checkTiming(c.provingLevers.singleThread, 1);
+    checkTiming(c.provingLevers.wasmMsm, 1);
+    checkTiming(c.provingLevers.cpu.wasmMsm, 1);
+    expect(c.provingWarm.msm).toBe(nativeMsm().loaded ? "native" : "wasm");
+    if (nativeMsm().loaded) checkTiming(c.provingLevers.nativeMsm!, 1);
     expect(c.provingCold.proving.medianMs).toBeLessThan(c.provingCold.wall.medianMs);
     expect(c.provingWarm.bars).toEqual(["2024-06-30T22:00:00.000Z"]);
   });
