@@ -46,23 +46,28 @@ typedef struct {
   u64 v[4];
 } fp;
 
-/* a - q when a >= q (a < 2^256), branch-free. */
-static inline void fp_reduce_once(u64 a[4]) {
+/*
+ * The arithmetic of both fields (Fq here, Fr below) modulo m, a prime below 2^254: each is called with its
+ * field's constant modulus, so the compiler specialises it (static inline, constant arrays).
+ */
+
+/* a - m when a >= m (a < 2^256), branch-free. */
+static inline void mod_reduce_once(u64 a[4], const u64 m[4]) {
   u64 s[4];
-  u128 d = (u128)a[0] - Q[0];
+  u128 d = (u128)a[0] - m[0];
   s[0] = (u64)d;
-  d = (u128)a[1] - Q[1] - ((d >> 64) & 1);
+  d = (u128)a[1] - m[1] - ((d >> 64) & 1);
   s[1] = (u64)d;
-  d = (u128)a[2] - Q[2] - ((d >> 64) & 1);
+  d = (u128)a[2] - m[2] - ((d >> 64) & 1);
   s[2] = (u64)d;
-  d = (u128)a[3] - Q[3] - ((d >> 64) & 1);
+  d = (u128)a[3] - m[3] - ((d >> 64) & 1);
   s[3] = (u64)d;
-  u64 keep = (u64)0 - (u64)((d >> 64) & 1); /* all ones when a < q */
+  u64 keep = (u64)0 - (u64)((d >> 64) & 1); /* all ones when a < m */
   for (int i = 0; i < 4; i++) a[i] = (a[i] & keep) | (s[i] & ~keep);
 }
 
-static inline void fp_add(fp *r, const fp *a, const fp *b) {
-  /* a, b < q < 2^254: the sum fits in 256 bits. */
+static inline void mod_add(fp *r, const fp *a, const fp *b, const u64 m[4]) {
+  /* a, b < m < 2^254: the sum fits in 256 bits. */
   u64 t[4];
   u128 c = (u128)a->v[0] + b->v[0];
   t[0] = (u64)c;
@@ -71,11 +76,11 @@ static inline void fp_add(fp *r, const fp *a, const fp *b) {
   c = (u128)a->v[2] + b->v[2] + (u64)(c >> 64);
   t[2] = (u64)c;
   t[3] = a->v[3] + b->v[3] + (u64)(c >> 64);
-  fp_reduce_once(t);
+  mod_reduce_once(t, m);
   memcpy(r->v, t, sizeof t);
 }
 
-static inline void fp_sub(fp *r, const fp *a, const fp *b) {
+static inline void mod_sub(fp *r, const fp *a, const fp *b, const u64 m[4]) {
   u64 t[4];
   u128 d = (u128)a->v[0] - b->v[0];
   t[0] = (u64)d;
@@ -85,15 +90,55 @@ static inline void fp_sub(fp *r, const fp *a, const fp *b) {
   t[2] = (u64)d;
   d = (u128)a->v[3] - b->v[3] - ((d >> 64) & 1);
   t[3] = (u64)d;
-  u64 mask = (u64)0 - (u64)((d >> 64) & 1); /* all ones when a < b: add q back */
-  u128 c = (u128)t[0] + (Q[0] & mask);
+  u64 mask = (u64)0 - (u64)((d >> 64) & 1); /* all ones when a < b: add m back */
+  u128 c = (u128)t[0] + (m[0] & mask);
   r->v[0] = (u64)c;
-  c = (u128)t[1] + (Q[1] & mask) + (u64)(c >> 64);
+  c = (u128)t[1] + (m[1] & mask) + (u64)(c >> 64);
   r->v[1] = (u64)c;
-  c = (u128)t[2] + (Q[2] & mask) + (u64)(c >> 64);
+  c = (u128)t[2] + (m[2] & mask) + (u64)(c >> 64);
   r->v[2] = (u64)c;
-  r->v[3] = t[3] + (Q[3] & mask) + (u64)(c >> 64);
+  r->v[3] = t[3] + (m[3] & mask) + (u64)(c >> 64);
 }
+
+/*
+ * Montgomery product a * b / R mod m, minv = -m^-1 mod 2^64: CIOS with the multiplication and the reduction
+ * interleaved, without the extra carry word, valid because m's top limb is below (2^64 - 1) / 2 - 1 (the
+ * result before the final subtraction is below 2m).
+ */
+static inline void mont_mul(fp *r, const fp *a, const fp *b, const u64 m[4], const u64 minv) {
+  u64 t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+  for (int i = 0; i < 4; i++) {
+    const u64 bi = b->v[i];
+    u128 x = (u128)a->v[0] * bi + t0;
+    u64 c = (u64)(x >> 64);
+    const u64 k = (u64)x * minv;
+    u128 y = (u128)k * m[0] + (u64)x;
+    u64 c2 = (u64)(y >> 64);
+    x = (u128)a->v[1] * bi + t1 + c;
+    c = (u64)(x >> 64);
+    y = (u128)k * m[1] + (u64)x + c2;
+    c2 = (u64)(y >> 64);
+    t0 = (u64)y;
+    x = (u128)a->v[2] * bi + t2 + c;
+    c = (u64)(x >> 64);
+    y = (u128)k * m[2] + (u64)x + c2;
+    c2 = (u64)(y >> 64);
+    t1 = (u64)y;
+    x = (u128)a->v[3] * bi + t3 + c;
+    c = (u64)(x >> 64);
+    y = (u128)k * m[3] + (u64)x + c2;
+    c2 = (u64)(y >> 64);
+    t2 = (u64)y;
+    t3 = c + c2;
+  }
+  u64 t[4] = {t0, t1, t2, t3};
+  mod_reduce_once(t, m);
+  memcpy(r->v, t, sizeof t);
+}
+
+static inline void fp_reduce_once(u64 a[4]) { mod_reduce_once(a, Q); }
+static inline void fp_add(fp *r, const fp *a, const fp *b) { mod_add(r, a, b, Q); }
+static inline void fp_sub(fp *r, const fp *a, const fp *b) { mod_sub(r, a, b, Q); }
 
 static inline void fp_dbl(fp *r, const fp *a) { fp_add(r, a, a); }
 
@@ -102,41 +147,7 @@ static inline void fp_neg(fp *r, const fp *a) {
   fp_sub(r, &zero, a);
 }
 
-/*
- * Montgomery product a * b / R mod q: CIOS with the multiplication and the reduction interleaved, without
- * the extra carry word, valid because q's top limb is below (2^64 - 1) / 2 - 1 (the result before the final
- * subtraction is below 2q).
- */
-static inline void fp_mul(fp *r, const fp *a, const fp *b) {
-  u64 t0 = 0, t1 = 0, t2 = 0, t3 = 0;
-  for (int i = 0; i < 4; i++) {
-    const u64 bi = b->v[i];
-    u128 x = (u128)a->v[0] * bi + t0;
-    u64 c = (u64)(x >> 64);
-    const u64 m = (u64)x * QINV;
-    u128 y = (u128)m * Q[0] + (u64)x;
-    u64 c2 = (u64)(y >> 64);
-    x = (u128)a->v[1] * bi + t1 + c;
-    c = (u64)(x >> 64);
-    y = (u128)m * Q[1] + (u64)x + c2;
-    c2 = (u64)(y >> 64);
-    t0 = (u64)y;
-    x = (u128)a->v[2] * bi + t2 + c;
-    c = (u64)(x >> 64);
-    y = (u128)m * Q[2] + (u64)x + c2;
-    c2 = (u64)(y >> 64);
-    t1 = (u64)y;
-    x = (u128)a->v[3] * bi + t3 + c;
-    c = (u64)(x >> 64);
-    y = (u128)m * Q[3] + (u64)x + c2;
-    c2 = (u64)(y >> 64);
-    t2 = (u64)y;
-    t3 = c + c2;
-  }
-  u64 t[4] = {t0, t1, t2, t3};
-  fp_reduce_once(t);
-  memcpy(r->v, t, sizeof t);
-}
+static inline void fp_mul(fp *r, const fp *a, const fp *b) { mont_mul(r, a, b, Q, QINV); }
 
 /* The 512-bit product a * b (a, b below 2^256), schoolbook. */
 static inline void mul_wide(u64 t[8], const u64 a[4], const u64 b[4]) {
@@ -205,91 +216,9 @@ static const u64 RINV = 0xc2e1f593efffffffULL;
 static const u64 RONE[4] = {0xac96341c4ffffffbULL, 0x36fc76959f60cd29ULL, 0x666ea36f7879462eULL,
                             0x0e0a77c19a07df2fULL};
 
-/* a - r when a >= r (a < 2^256), branch-free. */
-static inline void fr_reduce_once(u64 a[4]) {
-  u64 s[4];
-  u128 d = (u128)a[0] - RMOD[0];
-  s[0] = (u64)d;
-  d = (u128)a[1] - RMOD[1] - ((d >> 64) & 1);
-  s[1] = (u64)d;
-  d = (u128)a[2] - RMOD[2] - ((d >> 64) & 1);
-  s[2] = (u64)d;
-  d = (u128)a[3] - RMOD[3] - ((d >> 64) & 1);
-  s[3] = (u64)d;
-  u64 keep = (u64)0 - (u64)((d >> 64) & 1); /* all ones when a < r */
-  for (int i = 0; i < 4; i++) a[i] = (a[i] & keep) | (s[i] & ~keep);
-}
-
-static inline void fr_add(fp *r, const fp *a, const fp *b) {
-  /* a, b < r < 2^254: the sum fits in 256 bits. */
-  u64 t[4];
-  u128 c = (u128)a->v[0] + b->v[0];
-  t[0] = (u64)c;
-  c = (u128)a->v[1] + b->v[1] + (u64)(c >> 64);
-  t[1] = (u64)c;
-  c = (u128)a->v[2] + b->v[2] + (u64)(c >> 64);
-  t[2] = (u64)c;
-  t[3] = a->v[3] + b->v[3] + (u64)(c >> 64);
-  fr_reduce_once(t);
-  memcpy(r->v, t, sizeof t);
-}
-
-static inline void fr_sub(fp *r, const fp *a, const fp *b) {
-  u64 t[4];
-  u128 d = (u128)a->v[0] - b->v[0];
-  t[0] = (u64)d;
-  d = (u128)a->v[1] - b->v[1] - ((d >> 64) & 1);
-  t[1] = (u64)d;
-  d = (u128)a->v[2] - b->v[2] - ((d >> 64) & 1);
-  t[2] = (u64)d;
-  d = (u128)a->v[3] - b->v[3] - ((d >> 64) & 1);
-  t[3] = (u64)d;
-  u64 mask = (u64)0 - (u64)((d >> 64) & 1); /* all ones when a < b: add r back */
-  u128 c = (u128)t[0] + (RMOD[0] & mask);
-  r->v[0] = (u64)c;
-  c = (u128)t[1] + (RMOD[1] & mask) + (u64)(c >> 64);
-  r->v[1] = (u64)c;
-  c = (u128)t[2] + (RMOD[2] & mask) + (u64)(c >> 64);
-  r->v[2] = (u64)c;
-  r->v[3] = t[3] + (RMOD[3] & mask) + (u64)(c >> 64);
-}
-
-
-/*
- * Montgomery product a * b / R mod q: CIOS with the multiplication and the reduction interleaved, without
- * the extra carry word, valid because r's top limb is below (2^64 - 1) / 2 - 1 (the result before the final
- * subtraction is below 2r).
- */
-static inline void fr_mul(fp *r, const fp *a, const fp *b) {
-  u64 t0 = 0, t1 = 0, t2 = 0, t3 = 0;
-  for (int i = 0; i < 4; i++) {
-    const u64 bi = b->v[i];
-    u128 x = (u128)a->v[0] * bi + t0;
-    u64 c = (u64)(x >> 64);
-    const u64 m = (u64)x * RINV;
-    u128 y = (u128)m * RMOD[0] + (u64)x;
-    u64 c2 = (u64)(y >> 64);
-    x = (u128)a->v[1] * bi + t1 + c;
-    c = (u64)(x >> 64);
-    y = (u128)m * RMOD[1] + (u64)x + c2;
-    c2 = (u64)(y >> 64);
-    t0 = (u64)y;
-    x = (u128)a->v[2] * bi + t2 + c;
-    c = (u64)(x >> 64);
-    y = (u128)m * RMOD[2] + (u64)x + c2;
-    c2 = (u64)(y >> 64);
-    t1 = (u64)y;
-    x = (u128)a->v[3] * bi + t3 + c;
-    c = (u64)(x >> 64);
-    y = (u128)m * RMOD[3] + (u64)x + c2;
-    c2 = (u64)(y >> 64);
-    t2 = (u64)y;
-    t3 = c + c2;
-  }
-  u64 t[4] = {t0, t1, t2, t3};
-  fr_reduce_once(t);
-  memcpy(r->v, t, sizeof t);
-}
+static inline void fr_add(fp *r, const fp *a, const fp *b) { mod_add(r, a, b, RMOD); }
+static inline void fr_sub(fp *r, const fp *a, const fp *b) { mod_sub(r, a, b, RMOD); }
+static inline void fr_mul(fp *r, const fp *a, const fp *b) { mont_mul(r, a, b, RMOD, RINV); }
 
 /* The fields' constants above, computed again: 1 when they are right. */
 static int fp_init(void) {
