@@ -402,6 +402,22 @@ export async function readAdaptivePrior(
 }
 
 /**
+ * An adaptive market's num and outcomes as the oracle holds them (`IRiskOracle.adaptiveState`; num 0: plain).
+ * @throws OracleError decoded from the revert (an unknown market)
+ */
+export async function readAdaptiveState(
+  oracle: Contract,
+  marketId: bigint,
+): Promise<{ num: bigint; outcomes: number }> {
+  try {
+    const [num, outcomes] = (await oracle.adaptiveState(marketId)) as [bigint, bigint];
+    return { num, outcomes: Number(outcomes) };
+  } catch (err) {
+    throw decodeRevert(err, oracle.interface);
+  }
+}
+
+/**
  * Make `marketId` adaptive with the initial num (calibrationNum * 2^8 of its registered model file), or plain
  * again with num 0 (`IRiskOracle.setAdaptiveCalibration`; governance).
  * @throws OracleError decoded from the revert

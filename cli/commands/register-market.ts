@@ -8,7 +8,7 @@ import { modelCommitment } from "../../circuits/commitments";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { marketIdOf } from "../../candles/market-id";
 import { oracleAt, registerMarket, setAdaptiveCalibration, type MarketLimits } from "../../onchain/oracle";
-import { STATE_EXTRA_BITS } from "../../models/adaptive";
+import { initialState } from "../../models/adaptive";
 import { publisherSetCommitment, readPublisherSet } from "../../publisher";
 import { output, parseIntOption } from "../options";
 import { addressOption, withChain } from "../chain-options";
@@ -95,8 +95,7 @@ export async function runRegisterMarket(f: RegisterMarketFlags): Promise<Registe
   }
   const model = f.model === undefined ? undefined : loadQuantizedModel(f.model);
   const commitment = model ? await modelCommitment(model) : BigInt(f.commitment!);
-  const initialNum =
-    f.adaptive && model ? BigInt(model.policy.calibrationNum) << BigInt(STATE_EXTRA_BITS) : undefined;
+  const initialNum = f.adaptive && model ? initialState(model.policy.calibrationNum).num : undefined;
   const limits = limitsOf(f);
   const marketId = marketIdOf(f.market);
   const set = await readPublisherSet(f.publishers);

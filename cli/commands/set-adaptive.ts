@@ -10,7 +10,7 @@ import { modelCommitment } from "../../circuits/commitments";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { marketIdOf } from "../../candles/market-id";
 import { initialState } from "../../models/adaptive";
-import { decodeRevert, oracleAt, readPublisherSet, setAdaptiveCalibration } from "../../onchain/oracle";
+import { oracleAt, readAdaptiveState, readPublisherSet, setAdaptiveCalibration } from "../../onchain/oracle";
 import { output } from "../options";
 import { addressOption, withChain } from "../chain-options";
 
@@ -56,14 +56,10 @@ export interface SetAdaptiveResult {
   txHash: string;
 }
 
-/** The market's adaptive state as `adaptiveState(market)` reports it. */
+/** The market's adaptive state as the oracle reports it, num in decimal. */
 async function stateOf(oracle: Contract, marketId: bigint): Promise<AdaptiveStateView> {
-  try {
-    const [num, outcomes] = (await oracle.adaptiveState(marketId)) as [bigint, bigint];
-    return { num: num.toString(), outcomes: Number(outcomes) };
-  } catch (err) {
-    throw decodeRevert(err, oracle.interface);
-  }
+  const { num, outcomes } = await readAdaptiveState(oracle, marketId);
+  return { num: num.toString(), outcomes };
 }
 
 /**
