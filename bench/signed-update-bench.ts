@@ -20,7 +20,7 @@ import { WINDOW_BARS } from "../candles/window";
 import { loadCandles } from "../candles/load-data";
 import { loadQuantizedModel, type QuantizedModel } from "../models/quantized-model";
 import { inferInteger } from "../models/integer-engine";
-import { initialState } from "../models/adaptive";
+import { initialState, type AdaptiveRule } from "../models/adaptive";
 import { TARGET_HORIZON_BARS } from "../models/target";
 import type { CandleSeries } from "../candles/types";
 import { loadArtifacts, type LoadedArtifacts } from "../setup/artifacts";
@@ -250,6 +250,8 @@ interface CircuitUnderTest {
   spec: SignedCircuitSpec;
   /** The prior a window's update is proved from (adaptive circuits; undefined for plain ones). */
   priorOf(window: Window): AdaptivePriorState | undefined;
+  /** The `adaptive` part of a window's circuit input (the rule and the prior), nothing for plain circuits. */
+  adaptiveInput(window: Window): { adaptive?: { rule: AdaptiveRule } & AdaptivePriorState };
   /** Prefix of the progress lines. */
   name: string;
   artifacts: SignedUpdateArtifacts;
@@ -277,12 +279,19 @@ async function prepareCircuit(
   }
   const keys = await Promise.all(Array.from({ length: spec.quorum }, (_, j) => seededKey(j + 1)));
   const model = loadQuantizedModel(opts.model);
+  const loaded = loadArtifacts(artifacts.dir, { modelPath: opts.model });
+  const rule = loaded.manifest.adaptive?.rule;
+  const priorOf = (w: Window) => (spec.adaptive ? benchPrior(model, series, w) : undefined);
   return {
     spec,
-    priorOf: (w) => (spec.adaptive ? benchPrior(model, series, w) : undefined),
+    priorOf,
+    adaptiveInput: (w) => {
+      const prior = priorOf(w);
+      return prior && rule ? { adaptive: { rule, ...prior } } : {};
+    },
     name: `signed ${circuitName(spec)}`,
     artifacts,
-    loaded: loadArtifacts(artifacts.dir, { modelPath: opts.model }),
+    loaded,
     publishers: await makePublisherSet(
       keys.map((k) => k.publicKey),
       spec.quorum,
@@ -400,11 +409,6 @@ async function measureWarm(
     { mode: c.spec.mode, quorum: c.spec.quorum },
     { modelPath: opts.model },
   );
-  const rule = c.loaded.manifest.adaptive?.rule;
-  const adaptiveOf = (w: Window) => {
-    const prior = c.priorOf(w);
-    return prior && rule && { adaptive: { rule, ...prior } };
-  };
   const meta = (w: Window) => {
     const prior = c.priorOf(w);
     return { market: opts.market, ...(prior && { prior }) };
@@ -450,7 +454,7 @@ async function measureWarm(
     const timeLevers = async (w: Window, timed: boolean) => {
       const { input } = await signedUpdateInput(model, c.spec.mode, {
         ...(await source(w)),
-        ...adaptiveOf(w),
+        ...c.adaptiveInput(w),
       });
       for (const name of names) {
         const cpu0 = process.cpuUsage();
@@ -519,13 +523,11 @@ async function measureWitness(
   runs: number,
 ): Promise<Pick<SignedProvingBench, "witness" | "witnessWarm">> {
   const model = loadQuantizedModel(c.loaded.modelPath);
-  const prior = c.priorOf(window);
-  const rule = c.loaded.manifest.adaptive?.rule;
   const { input } = await signedUpdateInput(model, c.spec.mode, {
     windows: await c.sign(window),
     publishers: c.publishers,
     domain: 0n,
-    ...(prior && rule && { adaptive: { rule, ...prior } }),
+    ...c.adaptiveInput(window),
   });
   const kit = provingKit(c);
   const kept = await Groth16Prover.open(kit.wasm, kit.zkey, { singleThread: true });
