@@ -238,9 +238,7 @@ interface NativeKey {
   b2: NativeBases;
   c: NativeBases;
   h: NativeBases;
-  /** Threads of each of the four witness multi-exponentiations, which run at once beside the QAP's FFTs. */
-  witnessThreads: number;
-  /** Threads of the H multi-exponentiation, which runs last, alone. */
+  /** Threads of each multi-exponentiation (the four of the witness run at once, then H alone). */
   threads: number;
 }
 
@@ -264,7 +262,6 @@ function nativeKey(key: ProvingKey, options: Groth16ProverOptions): NativeKey | 
     b2: addon.prepareG2(key.pointsB2),
     c: addon.prepareG1(key.pointsC),
     h: addon.prepareG1(key.pointsH),
-    witnessThreads: Math.max(1, Math.min(availableParallelism(), 8)),
     threads: Math.max(1, Math.min(availableParallelism(), 8)),
   };
 }
@@ -360,12 +357,12 @@ export class Groth16Prover {
     const native = this.native;
     let msmA, msmB1, msmB2, msmC, msmH: Promise<Bytes>;
     if (native) {
-      const { addon, threads, witnessThreads } = native;
+      const { addon, threads } = native;
       msmH = this.quotientEvaluations(witness).then((p) => addon.msm(native.h, p, threads));
-      msmB2 = addon.msm(native.b2, witness, witnessThreads);
-      msmA = addon.msm(native.a, witness, witnessThreads);
-      msmB1 = addon.msm(native.b1, witness, witnessThreads);
-      msmC = addon.msm(native.c, witnessC, witnessThreads);
+      msmB2 = addon.msm(native.b2, witness, threads);
+      msmA = addon.msm(native.a, witness, threads);
+      msmB1 = addon.msm(native.b1, witness, threads);
+      msmC = addon.msm(native.c, witnessC, threads);
     } else {
       msmH = this.quotientEvaluations(witness).then((p) => G1.multiExpAffine(key.pointsH, p));
       msmA = G1.multiExpAffine(key.pointsA, witness);
