@@ -7,6 +7,7 @@
 import type { MarginSeries } from "./backtest";
 import type { FullBacktestReport, PooledModelResult } from "./run-backtest";
 import type { CandleSeries } from "../candles/types";
+import { MIN_DAILY_SAMPLES, verdictCell } from "./coverage";
 import { featureFloats, seriesWindowFeatures, WINDOW_FEATURES } from "../features/window-features";
 
 /** The evaluated bars of one market, as the series file and the charts show them. */
@@ -159,7 +160,7 @@ function modelTable(r: FullBacktestReport): string {
       `<td>${p3(m.daily.conditional.median)} / ${p3(m.daily.conditional.worst)}</td>` +
       `<td>${p3(m.kupiecP)}</td><td>${m.avgMaintenanceMarginBps.toFixed(1)}</td>` +
       `<td>${m.avgInitialMarginBps.toFixed(1)}</td><td>${m.matchedAvgMaintenanceMarginBps.toFixed(1)}</td>` +
-      `<td>${m.maxShortfallBps.toFixed(0)}</td><td>${m.coverageValid ? "yes" : "no"}</td></tr>`,
+      `<td>${m.maxShortfallBps.toFixed(0)}</td><td>${verdictCell(m.coverage)}</td></tr>`,
   );
   const un = r.unavailable.map(
     (u) => `<tr><td>${esc(u.name)}</td><td colspan="11">unavailable: ${esc(u.reason)}</td></tr>`,
@@ -209,7 +210,7 @@ export function reportHtml(markets: readonly MarketSeries[], pooled?: PooledMode
               `<td>${p3(m.daily.kupiec.median)} / ${p3(m.daily.kupiec.worst)}</td><td>${p3(m.daily.independence.median)} / ${p3(m.daily.independence.worst)}</td>` +
               `<td>${p3(m.daily.conditional.median)} / ${p3(m.daily.conditional.worst)}</td><td>${m.avgMaintenanceMarginBps.toFixed(1)}</td>` +
               `<td>${m.avgInitialMarginBps.toFixed(1)}</td><td>${m.matchedAvgMaintenanceMarginBps.toFixed(1)}</td>` +
-              `<td>${m.maxShortfallBps.toFixed(0)}</td><td>${m.coverageValid ? "yes" : "no"}</td></tr>`,
+              `<td>${m.maxShortfallBps.toFixed(0)}</td><td>${verdictCell(m.coverage)}</td></tr>`,
           )
           .join("") +
         `</table></section>`;
@@ -221,7 +222,8 @@ export function reportHtml(markets: readonly MarketSeries[], pooled?: PooledMode
 <p>Grey: realised 24 h adverse move; lines: maintenance margin of the first two models (blue, green); red and
 orange dots: the bars where each breached. Coverage tests on non-overlapping daily samples (12 phase offsets;
 median and worst p): Kupiec POF, Christoffersen independence and conditional coverage. Valid = all three medians
-&gt;= 0.05. The every-bar Kupiec p is over-confident (neighbouring 24 h targets overlap) and shown for comparison.
+&gt;= 0.05 on at least ${MIN_DAILY_SAMPLES} daily samples; on fewer, even a margin that never breaches passes, so
+the verdict there is "too short". The every-bar Kupiec p is over-confident (neighbouring 24 h targets overlap) and shown for comparison.
 "MM at 1 % in hindsight" scales each model's margins by the one constant that breaches on exactly 1 % of the
 bars shown (chosen on them, so not a deployable margin): how sharply a model ranks risk at equal coverage.</p>
 ${pooledHtml}

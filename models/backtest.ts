@@ -12,7 +12,13 @@ import {
   rollingHistoricalQuantile,
   staticQuantile,
 } from "./baselines";
-import { coverageValid, dailyCoverage, type DailyCoverage } from "./coverage";
+import {
+  coverageValid,
+  coverageVerdict,
+  dailyCoverage,
+  type CoverageVerdict,
+  type DailyCoverage,
+} from "./coverage";
 import { InsufficientDataError } from "../core/errors";
 import { kupiecPof } from "./kupiec";
 import { marginFromQuantile, type MarginPolicy } from "./policy";
@@ -48,8 +54,10 @@ export interface BacktestModelResult {
   kupiecP: number;
   /** Coverage tests on the 12 non-overlapping daily sample sequences. */
   daily: DailyCoverage;
-  /** Median daily Kupiec, independence and conditional-coverage p-values all >= 0.05. */
+  /** Median daily Kupiec, independence and conditional-coverage p-values all >= 0.05, on enough samples. */
   coverageValid: boolean;
+  /** The same rule's three outcomes (models/coverage.ts): "valid", "not valid" or "too short". */
+  coverage: CoverageVerdict;
   /** Largest realised move beyond MM on a breached bar, bps of notional (0 without a breach). */
   maxShortfallBps: number;
   /** Mean maintenance margin over the evaluated bars, bps of notional. */
@@ -186,6 +194,7 @@ export function evaluateBacktest(
       kupiecP: kupiecPof(breaches, bars, BACKTEST_BREACH_PROBABILITY),
       daily,
       coverageValid: coverageValid(daily),
+      coverage: coverageVerdict(daily),
       maxShortfallBps: maxShortfall,
       avgMaintenanceMarginBps: sumMm / bars,
       avgInitialMarginBps: sumIm / bars,

@@ -124,13 +124,19 @@ export function summarise(ps: readonly number[]): PSummary {
   return { median, worst: s[0] };
 }
 
-/** The daily-sample tests of one model over the evaluated bars. */
-export interface DailyCoverage {
-  /** One entry per phase offset k: the bars opening at UTC hour 2k. */
-  offsets: (SequenceTests & { offset: number })[];
+/** What the validity rule reads: the three p-value summaries and how many daily samples they rest on. */
+export interface CoverageSummary {
   kupiec: PSummary;
   independence: PSummary;
   conditional: PSummary;
+  /** Median over the offsets with samples of their number of daily samples (0 without any). */
+  samples: number;
+}
+
+/** The daily-sample tests of one model over the evaluated bars. */
+export interface DailyCoverage extends CoverageSummary {
+  /** One entry per phase offset k: the bars opening at UTC hour 2k. */
+  offsets: (SequenceTests & { offset: number })[];
 }
 
 /**
@@ -161,18 +167,60 @@ export function dailyCoverage(
     kupiec: summarise(used.map((o) => o.kupiecP)),
     independence: summarise(used.map((o) => o.independenceP)),
     conditional: summarise(used.map((o) => o.conditionalP)),
+    samples: medianSamples(used.map((o) => o.samples)),
   };
+}
+
+/** Median of the offsets' sample counts (0 for none). */
+export function medianSamples(counts: readonly number[]): number {
+  return counts.length === 0 ? 0 : summarise(counts).median;
 }
 
 /**
  * Coverage is valid when the median (over the 12 offsets) daily Kupiec, Christoffersen independence and
- * conditional-coverage p-values are all >= 0.05.
+ * conditional-coverage p-values are all >= 0.05, on enough daily samples for the test to mean something.
  */
 export const VALIDITY_P = 0.05;
 
+/**
+ * The fewest daily samples on which a margin that never breaches fails Kupiec's test at VALIDITY_P (192 at 1 %:
+ * -2 n ln 0.99 > 3.84). On fewer, no breach at all passes, so a margin of any height, however wasteful, would
+ * be called valid: the verdict there is "too short", not "valid".
+ */
+export function minDailySamples(p = 0.01): number {
+  let n = 1;
+  while (kupiecPof(0, n, p) >= VALIDITY_P) n++;
+  return n;
+}
+
+/** At the backtest's 1 %. */
+export const MIN_DAILY_SAMPLES = minDailySamples();
+
+/** "not valid" as soon as a median p is below 0.05 (a short period can still reject), "too short" when none is
+ * but the samples are fewer than MIN_DAILY_SAMPLES, else "valid". */
+export type CoverageVerdict = "valid" | "not valid" | "too short";
+
 /** The validity rule of the README and of issue 12. */
-export function coverageValid(d: DailyCoverage): boolean {
-  return (
-    d.kupiec.median >= VALIDITY_P && d.independence.median >= VALIDITY_P && d.conditional.median >= VALIDITY_P
-  );
+export function coverageVerdict(d: CoverageSummary, minSamples = MIN_DAILY_SAMPLES): CoverageVerdict {
+  const passes =
+    d.kupiec.median >= VALIDITY_P &&
+    d.independence.median >= VALIDITY_P &&
+    d.conditional.median >= VALIDITY_P;
+  if (!passes) return "not valid";
+  return d.samples < minSamples ? "too short" : "valid";
+}
+
+/** The verdict as a table cell: yes, no or too short. */
+export function verdictCell(v: CoverageVerdict): string {
+  return v === "valid" ? "yes" : v === "not valid" ? "no" : "too short";
+}
+
+/** The rule in one line, for the tables' footers. */
+export const VERDICT_NOTE =
+  "valid: median over the 12 daily offsets of Kupiec, independence and conditional-coverage p all >= 0.05, " +
+  `on at least ${MIN_DAILY_SAMPLES} daily samples (on fewer, a margin that never breaches passes: 'too short')`;
+
+/** The verdict is "valid". */
+export function coverageValid(d: CoverageSummary): boolean {
+  return coverageVerdict(d) === "valid";
 }

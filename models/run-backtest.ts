@@ -20,10 +20,14 @@ import {
   chi2Sf1,
   chi2Sf2,
   christoffersenLr,
+  coverageValid,
+  coverageVerdict,
   DAILY_OFFSETS,
   kupiecLr,
+  medianSamples,
   summarise,
-  VALIDITY_P,
+  type CoverageSummary,
+  type CoverageVerdict,
 } from "./coverage";
 import { InsufficientDataError, ModelError } from "../core/errors";
 import { kupiecPof } from "./kupiec";
@@ -227,12 +231,9 @@ export interface PooledModelResult {
   matchedAvgMaintenanceMarginBps: number;
   maxShortfallBps: number;
   /** Daily tests on the pooled counts: per offset, samples, breaches and transitions summed over markets. */
-  daily: {
-    kupiec: { median: number; worst: number };
-    independence: { median: number; worst: number };
-    conditional: { median: number; worst: number };
-  };
+  daily: CoverageSummary;
   coverageValid: boolean;
+  coverage: CoverageVerdict;
 }
 
 /** Pool each model over the reports that evaluated it (by name). */
@@ -247,6 +248,7 @@ export function poolReports(reports: readonly BacktestReport[]): PooledModelResu
     const kp: number[] = [];
     const ip: number[] = [];
     const cp: number[] = [];
+    const samples: number[] = [];
     for (let k = 0; k < DAILY_OFFSETS; k++) {
       let n = 0;
       let b = 0;
@@ -261,12 +263,18 @@ export function poolReports(reports: readonly BacktestReport[]): PooledModelResu
         tr.n11 += o.transitions.n11;
       }
       if (n === 0) continue;
+      samples.push(n);
       const lrInd = christoffersenLr(tr);
       kp.push(kupiecPof(b, n, 0.01));
       ip.push(chi2Sf1(lrInd));
       cp.push(chi2Sf2(kupiecLr(b, n, 0.01) + lrInd));
     }
-    const daily = { kupiec: summarise(kp), independence: summarise(ip), conditional: summarise(cp) };
+    const daily: CoverageSummary = {
+      kupiec: summarise(kp),
+      independence: summarise(ip),
+      conditional: summarise(cp),
+      samples: medianSamples(samples),
+    };
     return {
       name,
       markets: rs.length,
@@ -279,10 +287,8 @@ export function poolReports(reports: readonly BacktestReport[]): PooledModelResu
         rs.reduce((a, x) => a + x.m.matchedAvgMaintenanceMarginBps * x.bars, 0) / bars,
       maxShortfallBps: Math.max(...rs.map((x) => x.m.maxShortfallBps)),
       daily,
-      coverageValid:
-        daily.kupiec.median >= VALIDITY_P &&
-        daily.independence.median >= VALIDITY_P &&
-        daily.conditional.median >= VALIDITY_P,
+      coverageValid: coverageValid(daily),
+      coverage: coverageVerdict(daily),
     };
   });
 }

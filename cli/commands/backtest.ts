@@ -17,6 +17,7 @@ import { sha256File } from "../../core/io";
 import { loadCandles } from "../../candles/load-data";
 import { loadAnyModel } from "../../models/predict";
 import {
+  MIN_BASELINE_TRAIN_BARS,
   poolReports,
   runBacktest,
   type BacktestOptions,
@@ -24,6 +25,7 @@ import {
   type PooledModelResult,
 } from "../../models/run-backtest";
 import { DEFAULT_CALIBRATIONS } from "../paths";
+import { VERDICT_NOTE, verdictCell } from "../../models/coverage";
 import { outFileOption, output, parseDateOption, parseFloatOption, table } from "../options";
 
 /** The options of `zkrisk backtest`, as commander gives them (cli/register/backtest.ts). */
@@ -62,7 +64,9 @@ export function formatBacktestReport(r: FullBacktestReport): string {
     (r.market === undefined ? "" : `${r.market}: `) +
     `period ${r.period.from} .. ${r.period.to}, ${r.bars} bars with a full 24 h ahead ` +
     `(calibration ${r.calibration.num}/2^${r.calibration.shift}, ${r.calibration.source}; ` +
-    `baselines fitted on ${r.baselineTraining.from.slice(0, 10)} .. ${r.baselineTraining.to.slice(0, 10)})\n` +
+    (r.baselineTraining.bars >= MIN_BASELINE_TRAIN_BARS
+      ? `baselines fitted on ${r.baselineTraining.from.slice(0, 10)} .. ${r.baselineTraining.to.slice(0, 10)})\n`
+      : `static and EWMA baselines not fitted: ${r.baselineTraining.bars} bars to fit on)\n`) +
     table([
       [
         "model",
@@ -88,13 +92,14 @@ export function formatBacktestReport(r: FullBacktestReport): string {
         m.avgInitialMarginBps.toFixed(1),
         m.matchedAvgMaintenanceMarginBps.toFixed(1),
         m.maxShortfallBps.toFixed(0),
-        m.coverageValid ? "yes" : "no",
+        verdictCell(m.coverage),
       ]),
       ...r.unavailable.map((u) => [u.name, "unavailable", "", "", "", "", "", "", "", "", ""]),
     ]) +
     "\n" +
     r.unavailable.map((u) => `  ${u.name}: ${u.reason}\n`).join("") +
-    "valid: median over the 12 daily offsets of Kupiec, independence and conditional-coverage p all >= 0.05\n" +
+    VERDICT_NOTE +
+    "\n" +
     MATCHED_NOTE
   );
 }
@@ -125,7 +130,7 @@ function formatPooled(p: PooledModelResult[]): string {
         `${p3(m.daily.conditional.median)} / ${p3(m.daily.conditional.worst)}`,
         m.avgMaintenanceMarginBps.toFixed(1),
         m.matchedAvgMaintenanceMarginBps.toFixed(1),
-        m.coverageValid ? "yes" : "no",
+        verdictCell(m.coverage),
       ]),
     ]) +
     "\n"

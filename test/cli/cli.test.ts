@@ -186,6 +186,15 @@ describe("zkrisk backtest: any length, several markets, series and report", () =
     // An unknown market runs with the new-market rule, not BTC's scale.
     expect(r.calibration).toMatchObject({ source: "new-market rule" });
     expect(r.bars).toBeGreaterThan(1000);
+    // About 120 days: fewer daily samples than the test needs to reject even a margin that never breaches.
+    const m = (r.models as { coverage: string; coverageValid: boolean; daily: { samples: number } }[])[0];
+    expect(m.daily.samples).toBeLessThan(192);
+    expect(m).toMatchObject({ coverage: "too short", coverageValid: false });
+    const text = zkrisk("backtest", "--data", file);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/zkrisk-quantized .* too short\n/);
+    expect(text.stdout).toContain("static and EWMA baselines not fitted");
+    expect(text.stdout).toContain("on at least 192 daily samples");
   });
 
   it("two markets with the adaptive rule: --json, --series and --report agree (one breach marker per breach)", () => {

@@ -4,7 +4,10 @@ import {
   chi2Sf2,
   christoffersenLr,
   coverageValid,
+  coverageVerdict,
   dailyCoverage,
+  MIN_DAILY_SAMPLES,
+  minDailySamples,
   kupiecLr,
   sequenceTests,
   summarise,
@@ -76,12 +79,65 @@ describe("coverage tests on daily samples (hand-computed values)", () => {
     // 11 offsets without a breach in 30 days: Kupiec p = P(chi2 > 2 * 30 * -ln 0.99) for each.
     expect(d.offsets[0].kupiecP).toBeCloseTo(kupiecPof(0, 30, 0.01), 15);
     expect(d.kupiec.median).toBeCloseTo(kupiecPof(0, 30, 0.01), 15);
-    expect(coverageValid(d)).toBe(true);
+    // Every median p passes, but on 30 days even a margin that never breaches would: too short to tell.
+    expect(d.samples).toBe(30);
+    expect(coverageVerdict(d)).toBe("too short");
+    expect(coverageValid(d)).toBe(false);
     const bad = dailyCoverage(
       times,
       times.map((_, i) => i % 12 < 8 && i % 5 === 0),
       H2,
     );
     expect(coverageValid(bad)).toBe(false);
+  });
+});
+
+describe("the validity verdict's sample floor", () => {
+  // The chi2(1) 95 % quantile; no breach in n samples fails Kupiec at 1 % once -2 n ln(0.99) exceeds it.
+  const CHI2_95 = 3.841458820694124;
+
+  it("is the fewest daily samples on which no breach at all fails Kupiec at 5 %", () => {
+    const closedForm = Math.floor(CHI2_95 / (-2 * Math.log(0.99))) + 1;
+    expect(MIN_DAILY_SAMPLES).toBe(closedForm);
+    expect(MIN_DAILY_SAMPLES).toBe(192);
+    expect(kupiecPof(0, MIN_DAILY_SAMPLES, 0.01)).toBeLessThan(0.05);
+    expect(kupiecPof(0, MIN_DAILY_SAMPLES - 1, 0.01)).toBeGreaterThanOrEqual(0.05);
+    expect(minDailySamples(0.05)).toBe(Math.floor(CHI2_95 / (-2 * Math.log(0.95))) + 1);
+  });
+
+  /** `days` days of 2 h bars with one breach on `breachDays` days of offset 0 (and of no other offset). */
+  function days(n: number, breachDays: number[]) {
+    const times: number[] = [];
+    const b: boolean[] = [];
+    for (let i = 0; i < n * 12; i++) {
+      times.push(T0 + i * H2);
+      b.push(i % 12 === 0 && breachDays.includes(i / 12));
+    }
+    return dailyCoverage(times, b, H2);
+  }
+
+  it("calls a period valid from the floor on, too short below it, and not valid whenever a median p fails", () => {
+    // Two breaches in a year on one offset: that offset's p passes, the other eleven have none.
+    expect(coverageVerdict(days(MIN_DAILY_SAMPLES - 1, [10, 100]))).toBe("too short");
+    // At the floor the eleven breach-free offsets fail Kupiec: a margin that never breaches is not valid.
+    expect(coverageVerdict(days(MIN_DAILY_SAMPLES, [10, 100]))).toBe("not valid");
+    // Two breaches on every offset over a year and a half: a 1 % margin's picture, valid.
+    const times: number[] = [];
+    const b: boolean[] = [];
+    for (let i = 0; i < 545 * 12; i++) {
+      times.push(T0 + i * H2);
+      const day = Math.floor(i / 12);
+      b.push(day === 50 + (i % 12) * 20 || day === 300 + (i % 12) * 15);
+    }
+    const d = dailyCoverage(times, b, H2);
+    expect(d.samples).toBe(545);
+    expect(coverageVerdict(d)).toBe("valid");
+    // Short and failing: twenty breaches in thirty days on every offset is rejected, however short.
+    const bad = dailyCoverage(
+      times.slice(0, 30 * 12),
+      times.slice(0, 30 * 12).map((_, i) => Math.floor(i / 12) < 20),
+      H2,
+    );
+    expect(coverageVerdict(bad)).toBe("not valid");
   });
 });
