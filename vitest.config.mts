@@ -80,6 +80,7 @@ const FAST_SUITES = [
   "test/service/config.test.ts",
   "test/service/config-schema.test.ts",
   "test/service/publisher-windows.test.ts",
+  "test/service/publisher-batches.test.ts",
   "test/service/serve-cli.test.ts",
   "test/service/sqlite-store.test.ts",
 ];

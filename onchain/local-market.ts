@@ -18,7 +18,11 @@ import { DEV_KEYS } from "./hardhat-node";
 
 const ROOT = PACKAGE_ROOT;
 const SHIPPED_MODEL = join(ROOT, "models/btc-usdt-2h.quantized.json");
-const LINES = readFileSync(join(ROOT, "models/data/btcusdt-2h.csv"), "utf8").trimEnd().split("\n");
+/** The shipped candle file of a market (`btcusdt`, `ethusdt`, ...: models/data), as lines. */
+const linesOf = (name: string) =>
+  readFileSync(join(ROOT, `models/data/${name}-2h.csv`), "utf8")
+    .trimEnd()
+    .split("\n");
 
 /** The market served. */
 export const MARKET = "BTC-USDT";
@@ -79,26 +83,32 @@ export const BAR_SECONDS = 7_200;
 /** A candle file fed bar by bar from the shipped data. */
 export class CandleFeed {
   private next: number;
+  private readonly lines: string[];
 
-  /** Start `path` with the shipped bars up to and including `last` ("YYYY-MM-DD HH:MM:SS"). */
+  /**
+   * Start `path` with the shipped bars up to and including `last` ("YYYY-MM-DD HH:MM:SS") of the market's
+   * shipped file (`data`: default `btcusdt`, BTC-USDT's).
+   */
   constructor(
     readonly path: string,
     last: string,
+    data = "btcusdt",
   ) {
-    const i = LINES.findIndex((l) => l.startsWith(`${last},`));
+    const lines = (this.lines = linesOf(data));
+    const i = lines.findIndex((l) => l.startsWith(`${last},`));
     if (i < 0) throw new Error(`no bar ${last} in the shipped data`);
-    writeFileSync(path, LINES.slice(0, i + 1).join("\n") + "\n");
+    writeFileSync(path, lines.slice(0, i + 1).join("\n") + "\n");
     this.next = i + 1;
   }
 
   /** Open time (s) of the last bar written. */
   get lastTimestamp(): number {
-    return Date.parse(LINES[this.next - 1].split(",")[0].replace(" ", "T") + "Z") / 1000;
+    return Date.parse(this.lines[this.next - 1].split(",")[0].replace(" ", "T") + "Z") / 1000;
   }
 
   /** Append the next shipped bar; returns its open time (s). */
   append(): number {
-    appendFileSync(this.path, LINES[this.next++] + "\n");
+    appendFileSync(this.path, this.lines[this.next++] + "\n");
     return this.lastTimestamp;
   }
 }

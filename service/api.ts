@@ -2,9 +2,12 @@
  * The service's HTTP API (fastify): JSON-schema-validated requests, a body-size limit, a rate limit and bearer
  * tokens on every write. Every error answers `{ "error": CODE, "message": "..." }` naming what was wrong.
  *
- *   POST /v1/proofs        {market, timestamp[, submit]} -> the job (idempotent on market and timestamp)
- *   GET  /v1/proofs/:id    status, proof, public signals, calldata, parameters, transaction, history
- *   GET  /v1/markets/:id   parameters on chain and the latest proof made here
+ *   POST /v1/proofs        {market, timestamp[, submit]} -> the job (idempotent on market and timestamp);
+ *                          `market` may name a batch of the config (its job proves all its markets)
+ *   GET  /v1/proofs/:id    status, proof, public signals, calldata, parameters (a batch's: each market's
+ *                          margins in `markets`), transaction, history
+ *   GET  /v1/markets/:id   parameters on chain and the latest proof made here (for a market of a batch, the
+ *                          batch's)
  *   GET  /healthz          the process answers
  *   GET  /readyz           the service takes work (503 while starting, draining, or with the chain unreachable)
  *   GET  /metrics          Prometheus text
@@ -15,7 +18,7 @@ import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Logger } from "pino";
 import { createJsonApi, openApiDocument, replyWithError } from "../core/json-api";
-import type { JobRecord } from "./jobs";
+import { isBatchProof, type JobRecord } from "./jobs";
 import { RequestRefusedError, type RequestRefusal } from "./request-errors";
 import type { ProverService } from "./service";
 import { isoFromSeconds } from "../core/time";
@@ -57,6 +60,8 @@ const REFUSAL_STATUS: Record<RequestRefusal, number> = {
 /** A job as the API shows it. */
 export function jobView(job: JobRecord) {
   const p = job.update;
+  const batch = p && isBatchProof(p) ? p : undefined;
+  const single = p && !isBatchProof(p) ? p : undefined;
   return {
     id: job.id,
     market: job.market,
@@ -68,11 +73,13 @@ export function jobView(job: JobRecord) {
     attempts: job.attempts,
     // The process holding it (`host:pid`); the field keeps its published name.
     worker: job.holder,
-    parameters: p?.parameters ?? null,
+    parameters: single?.parameters ?? null,
+    // a batch's job: each market's margins, in the proof's order
+    markets: batch?.markets ?? null,
     proof: p?.proof ?? null,
     publicSignals: p?.publicSignals ?? null,
     calldata: p?.calldata ?? null,
-    features: p?.features ?? null,
+    features: single?.features ?? null,
     provingMs: p ? Math.round(p.provingMs) : null,
     transaction: job.tx ? { hash: job.tx.hash, nonce: job.tx.nonce, block: job.block } : null,
     // steps worth an operator's eye, oldest first (e.g. a proof made again because the adaptive prior moved)
@@ -179,11 +186,11 @@ export async function buildApi(service: ProverService, opts: ApiOptions): Promis
   );
 
   app.get<{ Params: { id: string } }>("/v1/markets/:id", async (req) => {
-    const { state, latest } = await service.marketView(req.params.id);
-    const m = service.markets.get(req.params.id)!;
+    const { market: m, state, latest } = await service.marketView(req.params.id);
     return {
       market: m.id,
       marketId: m.marketId.toString(),
+      batch: m.batch ?? null,
       onChain: {
         paused: state.paused,
         modelCommitment: state.modelCommitment.toString(),

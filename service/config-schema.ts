@@ -12,6 +12,7 @@ import { Type, type Static, type TSchema } from "@sinclair/typebox";
 import { jsonSchemaFile } from "../core/json-schema";
 import { SOURCE_TIMEOUT_RANGE } from "../feeds/source-config";
 import { PUBLISHER_SET_MAX_KEYS } from "../publisher/publisher-set";
+import { MAX_BATCH_MARKETS } from "../candles/batch-digest";
 import { MAX_RETRY_DELAY_MS } from "./retry";
 
 /** Defaults of the optional fields (the schema's `default`s). */
@@ -109,6 +110,47 @@ const MarketSchema = Type.Object(
   { ...closed, description: "One market the service proves" },
 );
 
+const BatchSchema = Type.Object(
+  {
+    id: Type.String({
+      pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,30}$",
+      description:
+        "The batch's label: the publishers' batch of that name (`GET /v1/batches/:id`); names the batch in jobs, " +
+        "logs and metrics, so it must differ from every market id",
+      errorMessage: {
+        pattern:
+          "expected a batch label (a letter or digit, then letters, digits, '.', '_' or '-'; at most 31), got {value}",
+      },
+    }),
+    markets: Type.Array(
+      Type.String({
+        minLength: 1,
+        description: "Market label, as in `markets[].id`; the batch proves it instead of a market entry",
+      }),
+      {
+        minItems: 2,
+        maxItems: MAX_BATCH_MARKETS,
+        description: "The markets of the batch, in any order (the proof takes them in increasing id order)",
+        errorMessage: {
+          minItems: "expected at least 2 markets in a batch (one market is a `markets` entry)",
+          maxItems: "{count} markets, more than a batch holds ({limit})",
+        },
+      },
+    ),
+    model: path("Quantised model file every market of the batch registered"),
+    artifacts: path(
+      "Artifacts directory of the model's signed batch circuit for these markets (`zkrisk compile --batch N " +
+        "--quorum K`, then `zkrisk setup`)",
+    ),
+    publishers: PublishersSchema,
+  },
+  {
+    ...closed,
+    description:
+      "Markets proved together at each bar close: one proof and one transaction for all (`submitSignedBatch`)",
+  },
+);
+
 const KeySchema = Type.Union(
   [
     Type.Object({ env: envName("a 0x-prefixed 32-byte hex private key") }, closed),
@@ -189,11 +231,16 @@ export const ServiceConfigSchema = Type.Object(
     $schema: Type.Optional(
       Type.String({ description: "The JSON Schema this file follows, for editors; the service ignores it" }),
     ),
-    markets: Type.Array(MarketSchema, {
-      minItems: 1,
-      description: "The markets to prove",
-      errorMessage: { minItems: "expected at least one market" },
-    }),
+    markets: Type.Optional(
+      Type.Array(MarketSchema, {
+        description: "The markets proved one by one (with `batches`, at least one market or batch)",
+      }),
+    ),
+    batches: Type.Optional(
+      Type.Array(BatchSchema, {
+        description: "The batches of markets proved together (plain markets only: no adaptive market)",
+      }),
+    ),
     chain: ChainSchema,
     schedule: Type.Optional(
       Type.Object(

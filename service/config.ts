@@ -18,7 +18,7 @@ import { SERVICE_DEFAULTS, ServiceConfigSchema, type ServiceConfigDocument } fro
 // The config error family has one owner (core/errors.ts); re-exported for the service's callers.
 export { ConfigError };
 
-type MarketDocument = ServiceConfigDocument["markets"][number];
+type MarketDocument = NonNullable<ServiceConfigDocument["markets"]>[number];
 
 /** Where a market's signed windows come from: the schema's `publishers`, the set file's path absolute. */
 export type PublishersConfig = Required<MarketDocument["publishers"]>;
@@ -27,6 +27,22 @@ export type PublishersConfig = Required<MarketDocument["publishers"]>;
 export interface MarketConfig extends Omit<MarketDocument, "publishers"> {
   /** The label as a field element, the proof's public `marketId` (see `marketIdOf`). */
   marketId: bigint;
+  publishers: PublishersConfig;
+}
+
+type BatchDocument = NonNullable<ServiceConfigDocument["batches"]>[number];
+
+/** One market of a batch: its label and its field element. */
+export interface BatchMarketConfig {
+  id: string;
+  /** The label as a field element (see `marketIdOf`). */
+  marketId: bigint;
+}
+
+/** Markets proved together: the schema's batch, paths absolute, each market with its field element. */
+export interface BatchConfig extends Omit<BatchDocument, "publishers" | "markets"> {
+  /** In config order. */
+  markets: BatchMarketConfig[];
   publishers: PublishersConfig;
 }
 
@@ -61,7 +77,10 @@ type Filled<T> = Required<NonNullable<T>>;
 export interface ServiceConfig {
   /** The config file (as named when loaded), for messages. */
   file: string;
+  /** Markets proved one by one. */
   markets: MarketConfig[];
+  /** Markets proved together, a batch per proof. */
+  batches: BatchConfig[];
   chain: ChainConfig;
   schedule: Filled<ServiceConfigDocument["schedule"]>;
   concurrency: number;
@@ -113,52 +132,81 @@ export function parseServiceConfig(value: unknown, file: string, baseDir: string
     return absolute;
   };
 
-  const seen = new Map<bigint, { id: string; index: number }>();
-  const markets = doc.markets.map((m, index): MarketConfig => {
-    const field = `markets[${index}]`;
-    const marketId = marketIdFrom(m.id, `${field}.id`, fail);
+  /** Market ids taken so far, by field element: where (`markets[0].id`, `batches[1].markets[0]`). */
+  const seen = new Map<bigint, { id: string; field: string }>();
+  const claim = (id: string, field: string): bigint => {
+    const marketId = marketIdFrom(id, field, fail);
     const first = seen.get(marketId);
     if (first !== undefined) {
-      const same = first.id === m.id ? "" : ` (the same field element as ${JSON.stringify(first.id)})`;
-      fail(
-        `${field}.id`,
-        `duplicate market id ${JSON.stringify(m.id)}${same}: already markets[${first.index}].id`,
-      );
+      const same = first.id === id ? "" : ` (the same field element as ${JSON.stringify(first.id)})`;
+      fail(field, `duplicate market id ${JSON.stringify(id)}${same}: already ${first.field}`);
     }
-    seen.set(marketId, { id: m.id, index });
-    const model = existing(`${field}.model`, m.model, "file");
-    const artifacts = existing(`${field}.artifacts`, m.artifacts, "directory");
+    seen.set(marketId, { id, field });
+    return marketId;
+  };
+  /** The circuit's directory, which must have been set up. */
+  const artifactsOf = (field: string, path: string): string => {
+    const artifacts = existing(field, path, "directory");
     if (!isKind(join(artifacts, "artifacts.json"), "file")) {
-      fail(
-        `${field}.artifacts`,
-        `${artifacts} has no artifacts.json (run the trusted setup for this model first)`,
-      );
+      fail(field, `${artifacts} has no artifacts.json (run the trusted setup for this model first)`);
     }
-    const p = m.publishers;
+    return artifacts;
+  };
+  const publishersOf = (field: string, p: MarketDocument["publishers"]): PublishersConfig => {
     const urls = new Map<string, number>();
     p.urls.forEach((url, i) => {
       const key = url.replace(/\/+$/, "");
       const earlier = urls.get(key);
       if (earlier !== undefined) {
-        fail(
-          `${field}.publishers.urls[${i}]`,
-          `duplicate publisher ${redactUrl(url)}: already urls[${earlier}]`,
-        );
+        fail(`${field}.urls[${i}]`, `duplicate publisher ${redactUrl(url)}: already urls[${earlier}]`);
       }
       urls.set(key, i);
     });
     return {
+      set: existing(`${field}.set`, p.set, "file"),
+      urls: p.urls,
+      timeoutMs: p.timeoutMs ?? D.publisherTimeoutMs,
+    };
+  };
+
+  const markets = (doc.markets ?? []).map((m, index): MarketConfig => {
+    const field = `markets[${index}]`;
+    const marketId = claim(m.id, `${field}.id`);
+    return {
       id: m.id,
       marketId,
-      model,
-      artifacts,
-      publishers: {
-        set: existing(`${field}.publishers.set`, p.set, "file"),
-        urls: p.urls,
-        timeoutMs: p.timeoutMs ?? D.publisherTimeoutMs,
-      },
+      model: existing(`${field}.model`, m.model, "file"),
+      artifacts: artifactsOf(`${field}.artifacts`, m.artifacts),
+      publishers: publishersOf(`${field}.publishers`, m.publishers),
     };
   });
+  const labels = new Map(markets.map((m, i) => [m.id, `markets[${i}].id`]));
+  const batches = (doc.batches ?? []).map((b, index): BatchConfig => {
+    const field = `batches[${index}]`;
+    const taken = labels.get(b.id);
+    if (taken !== undefined) {
+      fail(`${field}.id`, `${JSON.stringify(b.id)} is already ${taken} (jobs and metrics name both by it)`);
+    }
+    labels.set(b.id, `${field}.id`);
+    return {
+      id: b.id,
+      markets: b.markets.map((id, i) => ({ id, marketId: claim(id, `${field}.markets[${i}]`) })),
+      model: existing(`${field}.model`, b.model, "file"),
+      artifacts: artifactsOf(`${field}.artifacts`, b.artifacts),
+      publishers: publishersOf(`${field}.publishers`, b.publishers),
+    };
+  });
+  for (const [i, b] of batches.entries()) {
+    for (const [j, m] of b.markets.entries()) {
+      const clash = labels.get(m.id);
+      if (clash !== undefined && clash.startsWith("batches[")) {
+        fail(`batches[${i}].markets[${j}]`, `${JSON.stringify(m.id)} is the label of ${clash}, a batch`);
+      }
+    }
+  }
+  if (markets.length + batches.length === 0) {
+    fail("markets", "expected at least one market (or one batch in `batches`)");
+  }
 
   const c = doc.chain;
   const gasPriceCeilingGwei = c.gasPriceCeilingGwei ?? D.gasPriceCeilingGwei;
@@ -177,6 +225,7 @@ export function parseServiceConfig(value: unknown, file: string, baseDir: string
   return {
     file,
     markets,
+    batches,
     chain: {
       rpc: c.rpc,
       oracle: getAddress(c.oracle),

@@ -1,6 +1,7 @@
 /**
  * The job runner: carries a claimed job as far as it goes (collect the bar's signed windows from the market's
- * publishers, prove the signed update in a proving thread, then, if asked, submit and confirm), records each step in the store along the transitions of job-states.ts, and
+ * publishers, or a batch's signed batches, prove the signed update or batch in a proving thread, then, if
+ * asked, submit and confirm), records each step in the store along the transitions of job-states.ts, and
  * classifies failures: refusals and bad data end the job, other failures are retried with backoff until the
  * attempts are spent. On stop it lets the runs in flight finish within a grace, then cuts proofs short and
  * sets back what was left in flight.
@@ -18,11 +19,20 @@ import type { ServiceConfig } from "./config";
 import { retryDelayMs } from "./retry";
 import { precheck, readMarketState } from "./guards";
 import { isFinal, SET_BACKS, setBackOf } from "./job-states";
-import { transition, type JobEvent, type JobRecord, type SentTransaction } from "./jobs";
+import {
+  isBatchProof,
+  transition,
+  type JobEvent,
+  type JobRecord,
+  type ProvedJob,
+  type SentTransaction,
+} from "./jobs";
 import { isoFromSeconds } from "../core/time";
 import type { ServiceParts } from "./parts";
-import type { ProveTask } from "./prove-task";
-import { QuorumError, type Quorum } from "./publisher-windows";
+import type { BatchProveTask, ProveTask } from "./prove-task";
+import { QuorumError, type BatchQuorum, type Quorum } from "./publisher-windows";
+import type { ProvedSignedBatch } from "../prover/prove-signed-batch";
+import type { BatchRuntime } from "./batches";
 import { TransientError, type Submitter } from "./submitter";
 import type { MarketRuntime } from "./markets";
 
@@ -32,8 +42,8 @@ function priorText(p: AdaptivePriorState): string {
 }
 
 /** The prior a proved adaptive update was proved from, as `priorText` writes it. */
-function provedPriorText(update: ProvedSignedUpdate): string {
-  const p = update.adaptive!.prior;
+function provedPriorText(update: ProvedJob): string {
+  const p = (update as ProvedSignedUpdate).adaptive!.prior;
   return `num ${p.num}, outcomes ${p.outcomes}, MM_s ${p.marginS}`;
 }
 
@@ -149,8 +159,11 @@ export class JobRunner {
 
   private async prove(job: JobRecord, log: Logger): Promise<JobRecord | undefined> {
     const m = this.o.markets.get(job.market);
-    if (!m) return this.skip(job, `market ${job.market} is not in this service's config`, "config", log);
-    const made = await this.makeProof(job, m, log);
+    const b = this.o.batches.get(job.market);
+    if (!m && !b) {
+      return this.skip(job, `market or batch ${job.market} is not in this service's config`, "config", log);
+    }
+    const made = m ? await this.makeProof(job, m, log) : await this.makeBatchProof(job, b!, log);
     if ("skip" in made) return this.skip(job, made.skip, made.kind, log);
     return transition(
       this.o.store,
@@ -172,7 +185,7 @@ export class JobRunner {
     job: JobRecord,
     m: MarketRuntime,
     log: Logger,
-  ): Promise<{ update: ProvedSignedUpdate } | { skip: string; kind: string }> {
+  ): Promise<{ update: ProvedJob } | { skip: string; kind: string }> {
     const { metrics, chain } = this.o;
     let quorum: Quorum;
     try {
@@ -261,6 +274,89 @@ export class JobRunner {
   }
 
   /**
+   * A batch's proof: the bar close's quorum of signed batches, every market's margins from the integer engine and
+   * the guards' precheck of each (when the job submits: the oracle takes all markets or none, so one refusal
+   * skips the batch, naming the market), then the proof in a proving thread. Returns why there is no update
+   * instead, for bad data or a refusal foreseen.
+   */
+  private async makeBatchProof(
+    job: JobRecord,
+    b: BatchRuntime,
+    log: Logger,
+  ): Promise<{ update: ProvedJob } | { skip: string; kind: string }> {
+    const { metrics, chain } = this.o;
+    let quorum: BatchQuorum;
+    try {
+      quorum = await b.batches.collect(job.dataTimestamp * 1000);
+    } catch (err) {
+      if (!(err instanceof QuorumError)) throw err;
+      if (err.transient) throw new TransientError(err.message);
+      return { skip: err.message, kind: "quorum" };
+    }
+    const now = (await chain.now()) + 1;
+    for (const { market, window } of quorum.batches[0].markets) {
+      let trace: IntegerTrace;
+      try {
+        trace = inferInteger(b.model, windowFeatures(window));
+      } catch (err) {
+        // A window missing too many bars, or features outside their bounds: no batch for this bar.
+        if (err instanceof InsufficientDataError || err instanceof BoundsError) {
+          return { skip: `${quorum.names[0]}: market ${market}: ${err.message}`, kind: "data" };
+        }
+        throw err;
+      }
+      if (!job.submit) continue;
+      const refusal = precheck(
+        await readMarketState(chain.oracle, window.marketId),
+        {
+          modelCommitment: b.modelCommitment,
+          dataTimestamp: job.dataTimestamp,
+          maintenanceMarginBps: Number(trace.maintenanceMarginBps),
+          initialMarginBps: Number(trace.initialMarginBps),
+        },
+        now,
+      );
+      if (refusal) {
+        return {
+          skip: `the oracle would refuse the batch: market ${market}: ${refusal.reason}`,
+          kind: refusal.error,
+        };
+      }
+    }
+    log.info({ publishers: quorum.names, markets: b.markets.map((m) => m.id) }, "proving the batch");
+    const task: BatchProveTask = {
+      artifactsDir: b.artifactsDir,
+      modelPath: b.modelPath,
+      mode: b.mode,
+      batchSize: b.markets.length,
+      quorum: b.publishers.quorum,
+      batches: quorum.batches,
+      names: quorum.names,
+      publishers: b.publishers,
+      domain: chain.domain.toString(),
+    };
+    const t0 = performance.now();
+    let update: ProvedSignedBatch;
+    try {
+      update = (await this.o.pool.run(task, { name: "proveBatch" })) as ProvedSignedBatch;
+    } catch (err) {
+      metrics.proofs.inc({ market: b.id, outcome: "failed" });
+      throw err;
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    metrics.proofs.inc({ market: b.id, outcome: "proved" });
+    metrics.provingSeconds.observe({ market: b.id }, seconds);
+    log.info(
+      {
+        ms: Math.round(seconds * 1000),
+        margins: update.markets.map((m) => `${m.market} ${m.maintenanceMarginBps}/${m.initialMarginBps}`),
+      },
+      "proved",
+    );
+    return { update };
+  }
+
+  /**
    * Dry-run and sign the job's update. An adaptive market's update refused for its prior
    * (`OracleAdaptiveStateMismatch`: another update was accepted since the proof, so the oracle's state moved) is
    * proved once more from the oracle's new prior and recorded; a second refusal ends the job as any refusal does.
@@ -303,7 +399,7 @@ export class JobRunner {
     const m = this.o.markets.get(job.market);
     const current = (await store.get(job.id)) ?? job;
     const update = current.update;
-    if (m?.adaptiveRule === undefined || update?.adaptive === undefined)
+    if (m?.adaptiveRule === undefined || update === null || isBatchProof(update) || !update.adaptive)
       throw new OracleError("reverted", refused);
     const done = current.history.filter((e) => e.event === "reproved-after-revert").length;
     if (done >= ADAPTIVE_RESENDS) {
@@ -354,8 +450,13 @@ export class JobRunner {
     switch (s.status) {
       case "confirmed": {
         await transition(store, job.id, "confirmed", { block: s.block, reason: null }, Date.now());
-        metrics.accepted.inc({ market: job.market });
-        metrics.lastAccepted.set({ market: job.market }, job.dataTimestamp);
+        // each market of a batch was updated on chain
+        const proved = job.update!;
+        const markets = isBatchProof(proved) ? proved.markets.map((m) => m.market) : [job.market];
+        for (const market of markets) {
+          metrics.accepted.inc({ market });
+          metrics.lastAccepted.set({ market }, job.dataTimestamp);
+        }
         log.info({ tx: tx.hash, block: s.block }, "update accepted on chain");
         return;
       }

@@ -1,13 +1,15 @@
 /**
  * Jobs of the prover service: one job proves (and, for scheduled jobs, submits) the update of one market at
- * one bar. A job's id is derived from its market and data timestamp, so asking twice for the same bar, from
- * the API or the scheduler, on one machine or several, names the same job.
+ * one bar, or the signed batch of one configured batch of markets at one bar close (its `market` is then the
+ * batch's label). A job's id is derived from its market (or batch) and data timestamp, so asking twice for the
+ * same bar, from the API or the scheduler, on one machine or several, names the same job.
  *
  * Its statuses and the transitions between them are defined in `job-states.ts`.
  */
 import { createHash } from "node:crypto";
 import { ZkriskError } from "../core/errors";
 import type { ProvedSignedUpdate } from "../prover/prove-signed-update";
+import type { ProvedSignedBatch } from "../prover/prove-signed-batch";
 import { allowedFrom, type JobStatus } from "./job-states";
 
 /** A job store cannot be opened or used: unreadable, not a job store, of a newer schema, or unreachable. */
@@ -16,6 +18,14 @@ export class JobStoreError extends ZkriskError {
     super("JOB_STORE", message);
     if (cause !== undefined) this.cause = cause;
   }
+}
+
+/** What a job proves: a market's signed update, or a batch's signed batch. */
+export type ProvedJob = ProvedSignedUpdate | ProvedSignedBatch;
+
+/** Whether a job's proof is a signed batch's. */
+export function isBatchProof(p: ProvedJob): p is ProvedSignedBatch {
+  return p.format === "zkrisk-signed-batch-proof/2";
 }
 
 /** A signed transaction, recorded before it is broadcast so a restart can find or re-send it. */
@@ -46,7 +56,7 @@ export interface JobEvent {
 export interface JobRecord {
   /** `jobIdOf(market, dataTimestamp)`. */
   id: string;
-  /** Market label from the service config (e.g. "BTC-USDT"). */
+  /** Market label from the service config (e.g. "BTC-USDT"), or the batch's label for a batch's job. */
   market: string;
   /** Open time of the bar proved, seconds since the Unix epoch (the proof's `dataTimestamp`). */
   dataTimestamp: number;
@@ -59,8 +69,11 @@ export interface JobRecord {
   notBefore: number;
   /** Why the job was skipped, rejected or failed, or the last transient error of a retried one. */
   reason: string | null;
-  /** The proved update (proof, public signals, calldata, parameters, features), once proved. */
-  update: ProvedSignedUpdate | null;
+  /**
+   * The proved update (proof, public signals, calldata, parameters, features), or a batch's proved batch (proof,
+   * public signals, calldata, each market's margins), once proved.
+   */
+  update: ProvedJob | null;
   /** The submitted transaction, once signed. */
   tx: SentTransaction | null;
   /** Block of the accepted update, once confirmed. */

@@ -196,7 +196,10 @@ function signedCircuit(m: MarketConfig, field: string): CircuitInfo & { mode: We
  * @param field the config file and field, for messages (`service.json: markets[0].publishers.set`).
  * @throws ConfigError `field: file: field in the file: reason`.
  */
-export async function publisherSetOf(m: MarketConfig, field: string): Promise<PublisherSet> {
+export async function publisherSetOf(
+  m: Pick<MarketConfig, "publishers">,
+  field: string,
+): Promise<PublisherSet> {
   try {
     return await readPublisherSetFile(m.publishers.set);
   } catch (err) {
@@ -209,9 +212,9 @@ export async function publisherSetOf(m: MarketConfig, field: string): Promise<Pu
  * The oracle's publisher set of the market must be the configured one: its commitment, quorum, model and
  * statement key (which binds the market, the model, the set and the oracle's domain).
  */
-async function checkOnChainSet(
+export async function checkOnChainSet(
   chain: ChainView,
-  m: MarketConfig,
+  m: Pick<MarketConfig, "id" | "marketId" | "model" | "publishers">,
   ours: { model: bigint; publishers: PublisherSet },
   field: string,
 ): Promise<void> {

@@ -1,11 +1,13 @@
 /**
- * The proving task that runs in a proving thread of the service's pool (piscina): one signed update from the
- * quorum's signed windows. A thread keeps one `SignedUpdateProver` per artifact directory (model, wasm, zkey
- * and verification key loaded once), so only the first proof of a thread pays for loading. Inputs and outputs
+ * The proving tasks that run in a proving thread of the service's pool (piscina): one signed update from the
+ * quorum's signed windows (`prove`), or one signed batch from the quorum's signed batches (`proveBatch`). A
+ * thread keeps one prover per artifact directory (model, wasm, zkey and verification key loaded once), so only
+ * the first proof of a thread pays for loading. Inputs and outputs
  * are plain data (windows, keys and signatures hold bigints, which structured clone carries across threads).
  */
 import type { WeightMode } from "../circuits/generate-circuit";
-import type { PublisherSet, SignedWindow } from "../publisher";
+import type { PublisherSet, SignedBatch, SignedWindow } from "../publisher";
+import { SignedBatchProver, type ProvedSignedBatch } from "../prover/prove-signed-batch";
 import {
   SignedUpdateProver,
   type AdaptivePriorState,
@@ -55,4 +57,47 @@ export async function prove(task: ProveTask): Promise<ProvedSignedUpdate> {
     { windows: task.windows, names: task.names, publishers: task.publishers, domain: BigInt(task.domain) },
     { market: task.market, ...(task.prior && { prior: task.prior }) },
   );
+}
+
+/** One signed batch to prove. */
+export interface BatchProveTask {
+  artifactsDir: string;
+  modelPath: string;
+  /** The signed batch circuit's weight mode, markets per proof and quorum (its circuit.json). */
+  mode: WeightMode;
+  batchSize: number;
+  quorum: number;
+  /** The quorum's k signed batches (identical candles, distinct registered keys). */
+  batches: SignedBatch[];
+  /** Their publishers, for messages. */
+  names: string[];
+  /** The publisher set every market of the batch registered. */
+  publishers: PublisherSet;
+  /** The oracle's domain (decimal). */
+  domain: string;
+}
+
+const batchProvers = new Map<string, SignedBatchProver>();
+
+/**
+ * Prove one signed batch (witness, Groth16 proof, local verification, cross-check with the integer engine); the
+ * pool runs it by name (`pool.run(task, { name: "proveBatch" })`).
+ */
+export async function proveBatch(task: BatchProveTask): Promise<ProvedSignedBatch> {
+  const key = `${task.artifactsDir}\n${task.modelPath}\n${task.mode}\n${task.batchSize}\n${task.quorum}`;
+  let p = batchProvers.get(key);
+  if (!p) {
+    p = SignedBatchProver.open(
+      task.artifactsDir,
+      { mode: task.mode, batchSize: task.batchSize, quorum: task.quorum },
+      { modelPath: task.modelPath },
+    );
+    batchProvers.set(key, p);
+  }
+  return p.prove({
+    batches: task.batches,
+    names: task.names,
+    publishers: task.publishers,
+    domain: BigInt(task.domain),
+  });
 }

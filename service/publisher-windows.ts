@@ -3,14 +3,18 @@
  * bar the service asks every configured publisher (`GET BASE/v1/windows/:market?at=END`, publisher/serve/
  * http.ts) for its signed window, checks each (digest and signature, market, end, interval, length, key in
  * the market's publisher set), and needs k windows, by k distinct registered keys, holding identical candles.
+ * A batch's signed batches (`GET BASE/v1/batches/:batch?at=END`: one signature over the windows of all its
+ * markets at one bar close) are collected the same way (`PublisherBatches`): each must hold exactly the
+ * batch's markets, each window ending at the bar.
  *
  * Every publisher's answer gets one outcome (`FetchOutcome`), counted in the metrics and, unless `ok`,
  * logged with the publisher's URL: a disagreement names the first differing bar and field
- * (`firstDisagreement`, as `zkrisk prove --window` does). Windows signed by keys outside the set, with a bad
- * signature or otherwise malformed are ignored. When fewer than k agree, `collect` throws a `QuorumError`
- * saying what each publisher answered; it is `transient` when the publishers that did not answer (down, or not
- * signed the bar yet) could still make up the quorum, so the job is retried with backoff (a failed fetch is
- * retried as the service retries any step: `chain.retryBaseMs`, `chain.maxAttempts`), and final otherwise.
+ * (`firstDisagreement`, as `zkrisk prove --window` does; for a batch also the market). Windows signed by keys
+ * outside the set, with a bad signature or otherwise malformed are ignored. When fewer than k agree, `collect`
+ * throws a `QuorumError` saying what each publisher answered; it is `transient` when the publishers that did
+ * not answer (down, or not signed the bar yet) could still make up the quorum, so the job is retried with
+ * backoff (a failed fetch is retried as the service retries any step: `chain.retryBaseMs`, `chain.maxAttempts`),
+ * and final otherwise.
  */
 import type { Logger } from "pino";
 import { isoFromMs } from "../core/time";
@@ -18,14 +22,19 @@ import { redactUrl } from "../core/url";
 import { ZkriskError } from "../core/errors";
 import {
   comparePublicKeys,
+  firstBatchDisagreement,
   firstDisagreement,
+  parseSignedBatch,
   parseSignedWindow,
   PublisherFileError,
   SignatureError,
+  type PublicKey,
   type PublisherSet,
+  type SignedBatch,
   type SignedWindow,
   type WindowDisagreement,
 } from "../publisher";
+import type { Window } from "../candles";
 
 /** What one publisher's answer for one bar came to. */
 export type FetchOutcome =
@@ -66,10 +75,20 @@ export interface PublisherReport {
   disagreement?: { field: string; bar?: { index: number; time: string }; values: [string, string] };
 }
 
-/** k agreeing windows of one bar. */
+/** k agreeing signed windows of one bar. */
 export interface Quorum {
   /** k windows by distinct registered keys, identical candles, in config order of their publishers. */
   windows: SignedWindow[];
+  /** Their publishers' URLs (redacted), for messages. */
+  names: string[];
+  /** Every publisher's answer, in config order. */
+  reports: PublisherReport[];
+}
+
+/** k agreeing signed batches of one bar close. */
+export interface BatchQuorum {
+  /** k batches by distinct registered keys, identical candles, in config order of their publishers. */
+  batches: SignedBatch[];
   /** Their publishers' URLs (redacted), for messages. */
   names: string[];
   /** Every publisher's answer, in config order. */
@@ -88,9 +107,9 @@ export class QuorumError extends ZkriskError {
   }
 }
 
-/** Where the windows of one market come from and what they must be. */
+/** Where the signed windows of one market (or the signed batches of one batch) come from and what they must be. */
 export interface PublisherWindowsOptions {
-  /** The market's label (the windows' `market`, the path segment of the URL). */
+  /** The market's label (the windows' `market`, the path segment of the URL); for a batch, the batch's label. */
   market: string;
   /** The market's publisher set (keys and quorum). */
   set: PublisherSet;
@@ -111,33 +130,59 @@ export interface PublisherWindowsOptions {
 type Answer =
   { kind: "document"; doc: unknown } | { kind: "not_signed" | "unreachable" | "invalid"; detail: string };
 
-/** Fetches and checks the signed windows of a market's bars from its publishers (see the file header). */
-export class PublisherWindows {
+/** Where two signed documents of one bar first differ (a window's or a batch's disagreement). */
+type Disagreement = Pick<WindowDisagreement, "field" | "bar" | "values" | "message">;
+
+/** What is asked of the publishers: signed windows of a market, or signed batches of a batch. */
+interface SignedKind<T extends { publicKey: PublicKey }> {
+  /** What one document is, in messages: "window" or "batch". */
+  noun: "window" | "batch";
+  /** The route under a publisher's base URL, before `?at=` (`/v1/windows/BTC-USDT`). */
+  path: string;
+  /** The document read and verified (digest and signature). @throws SignatureError, PublisherFileError */
+  parse(doc: unknown, url: string): Promise<T>;
+  /** Why a verified document is not one of this bar, or undefined. */
+  wrong(signed: T, endTime: number): string | undefined;
+  /** Where `b` first differs from `a` (undefined when they hold identical candles). */
+  disagreement(a: T, b: T, names: [string, string]): Disagreement | undefined;
+}
+
+/**
+ * Fetches and checks the signed documents of a bar from every publisher and finds the quorum among them (see
+ * the file header); `PublisherWindows` and `PublisherBatches` say what is fetched.
+ */
+class PublisherQuorum<T extends { publicKey: PublicKey }> {
   /** The publishers' URLs as shown in logs, metrics and job reasons. */
   readonly names: readonly string[];
 
-  constructor(private readonly o: PublisherWindowsOptions) {
+  constructor(
+    protected readonly o: PublisherWindowsOptions,
+    private readonly kind: SignedKind<T>,
+  ) {
     this.names = o.urls.map((u) => redactUrl(u));
   }
 
-  /** The URL of the window ending at `endTime` (ms) at publisher `i`. */
-  windowUrl(i: number, endTime: number): string {
+  /** The URL of the document ending at `endTime` (ms) at publisher `i`. */
+  protected urlOf(i: number, endTime: number): string {
     const base = this.o.urls[i].replace(/\/+$/, "");
-    return `${base}/v1/windows/${encodeURIComponent(this.o.market)}?at=${endTime}`;
+    return `${base}${this.kind.path}?at=${endTime}`;
   }
 
   /**
-   * k agreeing windows of the bar opening at `endTime` (ms), asked of every publisher at once.
+   * k agreeing documents of the bar opening at `endTime` (ms), asked of every publisher at once.
    * @throws QuorumError when fewer than k registered publishers gave identical candles.
    */
-  async collect(endTime: number): Promise<Quorum> {
+  protected async quorum(
+    endTime: number,
+  ): Promise<{ signed: T[]; names: string[]; reports: PublisherReport[] }> {
     const { set, market, log } = this.o;
+    const { noun } = this.kind;
     const k = set.quorum;
     const bar = isoFromMs(endTime);
     const answers = await Promise.all(this.o.urls.map((_, i) => this.fetch(i, endTime)));
     const reports: PublisherReport[] = [];
-    /** Valid windows by registered keys: publisher index and window. */
-    const valid: { i: number; sw: SignedWindow }[] = [];
+    /** Valid documents by registered keys: publisher index and document. */
+    const valid: { i: number; sw: T }[] = [];
     for (const [i, answer] of answers.entries()) {
       const publisher = this.names[i];
       if (answer.kind !== "document") {
@@ -154,26 +199,25 @@ export class PublisherWindows {
         reports[i] = {
           publisher,
           outcome: "invalid",
-          detail: `signed by the same key as ${this.names[twin.i]} (one window per publisher key)`,
+          detail: `signed by the same key as ${this.names[twin.i]} (one ${noun} per publisher key)`,
         };
         continue;
       }
       valid.push({ i, sw: checked });
     }
 
-    // Group the valid windows by their candles; the largest group (the first, on a tie) is the quorum's.
-    const groups: { i: number; sw: SignedWindow }[][] = [];
+    // Group the valid documents by their candles; the largest group (the first, on a tie) is the quorum's.
+    const differ = (a: { i: number; sw: T }, b: { i: number; sw: T }) =>
+      this.kind.disagreement(a.sw, b.sw, [this.names[a.i], this.names[b.i]]);
+    const groups: { i: number; sw: T }[][] = [];
     for (const v of valid) {
-      const group = groups.find((g) => firstDisagreement([g[0].sw, v.sw]) === undefined);
+      const group = groups.find((g) => differ(g[0], v) === undefined);
       if (group) group.push(v);
       else groups.push([v]);
     }
-    const best = groups.reduce<{ i: number; sw: SignedWindow }[]>(
-      (a, g) => (g.length > a.length ? g : a),
-      [],
-    );
-    // With a quorum, the others disagree with it. Without one, no group is right: every window that some other
-    // window contradicts disagrees (with the first window of another group).
+    const best = groups.reduce<{ i: number; sw: T }[]>((a, g) => (g.length > a.length ? g : a), []);
+    // With a quorum, the others disagree with it. Without one, no group is right: every document that some other
+    // document contradicts disagrees (with the first document of another group).
     const quorate = best.length >= k;
     for (const v of valid) {
       const own = groups.find((g) => g.includes(v))!;
@@ -182,15 +226,18 @@ export class PublisherWindows {
         reports[v.i] = { publisher: this.names[v.i], outcome: "ok" };
         continue;
       }
-      const d = firstDisagreement([ref.sw, v.sw], [this.names[ref.i], this.names[v.i]])!;
-      reports[v.i] = { publisher: this.names[v.i], outcome: "disagree", ...disagreementDetail(d) };
+      reports[v.i] = {
+        publisher: this.names[v.i],
+        outcome: "disagree",
+        ...disagreementDetail(differ(ref, v)!),
+      };
     }
 
     for (const r of reports) {
       this.o.count?.(r.publisher, r.outcome);
       if (r.outcome === "ok") continue;
       const fields = { market, bar, publisher: r.publisher, outcome: r.outcome, detail: r.detail };
-      if (r.disagreement === undefined) log.warn(fields, "publisher window not used");
+      if (r.disagreement === undefined) log.warn(fields, `publisher ${noun} not used`);
       else {
         const { field, bar: differingBar, values } = r.disagreement;
         log.warn({ ...fields, field, differingBar, values }, "publisher disagrees");
@@ -199,23 +246,23 @@ export class PublisherWindows {
 
     if (quorate) {
       const used = best.slice(0, k);
-      return { windows: used.map((v) => v.sw), names: used.map((v) => this.names[v.i]), reports };
+      return { signed: used.map((v) => v.sw), names: used.map((v) => this.names[v.i]), reports };
     }
     const pending = reports.filter((r) => r.outcome === "not_signed" || r.outcome === "unreachable").length;
     const answered = reports
       .map((r) => `${r.publisher}: ${r.outcome}${r.detail ? ` (${r.detail})` : ""}`)
       .join("; ");
     throw new QuorumError(
-      `${market} bar ${bar}: ${best.length} agreeing signed window(s) by registered publishers, the publisher ` +
+      `${market} bar ${bar}: ${best.length} agreeing signed ${noun}(s) by registered publishers, the publisher ` +
         `set needs ${k}: ${answered}`,
       best.length + pending >= k,
       reports,
     );
   }
 
-  /** GET one publisher's window; never throws. */
+  /** GET one publisher's document; never throws. */
   private async fetch(i: number, endTime: number): Promise<Answer> {
-    const url = this.windowUrl(i, endTime);
+    const url = this.urlOf(i, endTime);
     let response: Response;
     let text: string;
     try {
@@ -249,45 +296,122 @@ export class PublisherWindows {
     return { kind: "unreachable", detail: `HTTP ${response.status}${code}${said}` };
   }
 
-  /** The window of a 200 answer, or why it is not used. */
+  /** The document of a 200 answer, or why it is not used. */
   private async check(
     doc: unknown,
     i: number,
     endTime: number,
-  ): Promise<SignedWindow | { outcome: FetchOutcome; detail: string }> {
-    const { market, set } = this.o;
-    let sw: SignedWindow;
+  ): Promise<T | { outcome: FetchOutcome; detail: string }> {
+    let signed: T;
     try {
-      sw = await parseSignedWindow(doc, this.windowUrl(i, endTime));
+      signed = await this.kind.parse(doc, this.urlOf(i, endTime));
     } catch (err) {
       if (err instanceof SignatureError) return { outcome: "bad_signature", detail: err.message };
       if (err instanceof PublisherFileError) return { outcome: "invalid", detail: err.message };
       throw err;
     }
-    const w = sw.window;
-    const wrong =
-      sw.market !== market
-        ? `holds market ${JSON.stringify(sw.market)}, not ${JSON.stringify(market)}`
-        : w.endTime !== endTime
-          ? `ends at the bar opening ${isoFromMs(w.endTime)}, not ${isoFromMs(endTime)}`
-          : w.intervalMs !== this.o.intervalMs
-            ? `has bars of ${w.intervalMs} ms, the model reads bars of ${this.o.intervalMs} ms`
-            : w.bars.length !== this.o.bars
-              ? `holds ${w.bars.length} bars, the circuit reads ${this.o.bars}`
-              : undefined;
-    if (wrong !== undefined) return { outcome: "invalid", detail: `the window ${wrong}` };
-    if (!set.keys.some((key) => comparePublicKeys(key, sw.publicKey) === 0)) {
+    const wrong = this.kind.wrong(signed, endTime);
+    if (wrong !== undefined) return { outcome: "invalid", detail: wrong };
+    if (!this.o.set.keys.some((key) => comparePublicKeys(key, signed.publicKey) === 0)) {
       return {
         outcome: "unregistered",
-        detail: `signed by key (Ax ${sw.publicKey.Ax}), which is not in the market's publisher set`,
+        detail: `signed by key (Ax ${signed.publicKey.Ax}), which is not in the ${this.kind.noun === "window" ? "market" : "batch"}'s publisher set`,
       };
     }
-    return sw;
+    return signed;
+  }
+}
+
+/** Why a window is not the one of this bar (market, end, interval, length), or undefined. */
+function wrongWindow(
+  o: PublisherWindowsOptions,
+  market: string,
+  w: Window,
+  endTime: number,
+): string | undefined {
+  return market !== o.market
+    ? `holds market ${JSON.stringify(market)}, not ${JSON.stringify(o.market)}`
+    : w.endTime !== endTime
+      ? `ends at the bar opening ${isoFromMs(w.endTime)}, not ${isoFromMs(endTime)}`
+      : w.intervalMs !== o.intervalMs
+        ? `has bars of ${w.intervalMs} ms, the model reads bars of ${o.intervalMs} ms`
+        : w.bars.length !== o.bars
+          ? `holds ${w.bars.length} bars, the circuit reads ${o.bars}`
+          : undefined;
+}
+
+/** Fetches and checks the signed windows of a market's bars from its publishers (see the file header). */
+export class PublisherWindows extends PublisherQuorum<SignedWindow> {
+  constructor(o: PublisherWindowsOptions) {
+    super(o, {
+      noun: "window",
+      path: `/v1/windows/${encodeURIComponent(o.market)}`,
+      parse: parseSignedWindow,
+      wrong: (sw, endTime) => {
+        const why = wrongWindow(o, sw.market, sw.window, endTime);
+        return why === undefined ? undefined : `the window ${why}`;
+      },
+      disagreement: (a, b, names) => firstDisagreement([a, b], names),
+    });
+  }
+
+  /** The URL of the window ending at `endTime` (ms) at publisher `i`. */
+  windowUrl(i: number, endTime: number): string {
+    return this.urlOf(i, endTime);
+  }
+
+  /**
+   * k agreeing windows of the bar opening at `endTime` (ms), asked of every publisher at once.
+   * @throws QuorumError when fewer than k registered publishers gave identical candles.
+   */
+  async collect(endTime: number): Promise<Quorum> {
+    const q = await this.quorum(endTime);
+    return { windows: q.signed, names: q.names, reports: q.reports };
+  }
+}
+
+/** What a batch's signed batches must hold besides `PublisherWindowsOptions` (`market` is the batch's label). */
+export interface PublisherBatchesOptions extends PublisherWindowsOptions {
+  /** The batch's markets (labels), in any order: every signed batch must hold exactly these. */
+  markets: readonly string[];
+}
+
+/** Fetches and checks the signed batches of a batch's bar closes from its publishers (see the file header). */
+export class PublisherBatches extends PublisherQuorum<SignedBatch> {
+  constructor(o: PublisherBatchesOptions) {
+    const wanted = [...o.markets].sort();
+    super(o, {
+      noun: "batch",
+      path: `/v1/batches/${encodeURIComponent(o.market)}`,
+      parse: parseSignedBatch,
+      wrong: (sb, endTime) => {
+        const held = sb.markets.map((m) => m.market);
+        if (held.length !== wanted.length || [...held].sort().some((m, i) => m !== wanted[i])) {
+          return `the batch holds markets ${held.join(", ")}, not ${wanted.join(", ")}`;
+        }
+        for (const m of sb.markets) {
+          const why = wrongWindow({ ...o, market: m.market }, m.market, m.window, endTime);
+          if (why !== undefined) return `the window of ${m.market} ${why}`;
+        }
+        return undefined;
+      },
+      disagreement: (a, b, names) => firstBatchDisagreement([a, b], names),
+    });
+  }
+
+  /**
+   * k agreeing signed batches of the bar close whose windows' last bar opens at `endTime` (ms), asked of every
+   * publisher at once.
+   * @throws QuorumError when fewer than k registered publishers gave identical candles.
+   */
+  async collect(endTime: number): Promise<BatchQuorum> {
+    const q = await this.quorum(endTime);
+    return { batches: q.signed, names: q.names, reports: q.reports };
   }
 }
 
 /** A disagreement's log and report fields. */
-function disagreementDetail(d: WindowDisagreement): Pick<PublisherReport, "detail" | "disagreement"> {
+function disagreementDetail(d: Disagreement): Pick<PublisherReport, "detail" | "disagreement"> {
   return {
     detail: d.message,
     disagreement: {

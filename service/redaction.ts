@@ -14,6 +14,7 @@ import type { ServiceConfig } from "./config";
 export const SECRET_FIELDS: DenyList = {
   "chain.rpc": "url",
   "markets[].publishers.urls[]": "url",
+  "batches[].publishers.urls[]": "url",
   "auth.tokens[].sha256": "hash",
 };
 

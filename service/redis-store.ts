@@ -23,7 +23,7 @@
  * only if the server persists it (`appendonly yes`; `appendfsync always` to lose nothing on a power cut).
  */
 import { Redis } from "ioredis";
-import type { ProvedSignedUpdate } from "../prover/prove-signed-update";
+
 import {
   CLAIMS,
   INITIAL_STATUS,
@@ -40,6 +40,7 @@ import {
   type JobRecord,
   type JobSpec,
   type JobStore,
+  type ProvedJob,
   type SentTransaction,
 } from "./jobs";
 import { loadLuaScript } from "./lua-scripts";
@@ -121,7 +122,7 @@ function checkStatus(status: string): JobStatus {
   return status as JobStatus;
 }
 
-function toJson(value: ProvedSignedUpdate | SentTransaction | null): string | null {
+function toJson(value: ProvedJob | SentTransaction | null): string | null {
   return value === null ? null : JSON.stringify(value);
 }
 
@@ -168,7 +169,7 @@ function fromHash(hash: Record<string, string>, where: string): JobRecord {
     attempts: int("attempts"),
     notBefore: int("notBefore"),
     reason: hash.reason ?? null,
-    update: json<ProvedSignedUpdate>("proof"),
+    update: json<ProvedJob>("proof"),
     tx: json<SentTransaction>("tx"),
     block: hash.block === undefined ? null : int("block"),
     holder: hash.worker ?? null,

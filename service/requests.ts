@@ -1,6 +1,6 @@
 /**
- * What the service answers the HTTP API: proofs asked for a market's bar (idempotent: the same market and
- * bar give the same job; the bar must be one of the model's interval and closed by the chain's time before a
+ * What the service answers the HTTP API: proofs asked for a market's bar or a batch's bar close (idempotent:
+ * the same market or batch and bar give the same job; the bar must be one of the model's interval and closed by the chain's time before a
  * job is made; the job then asks the publishers for its signed windows), and a market's parameters on chain
  * with the latest proof made here. Refusals are `RequestRefusedError`s.
  */
@@ -8,7 +8,6 @@ import { ZkriskError } from "../core/errors";
 import { readMarketState, type OracleMarketState } from "./guards";
 import { jobIdOf, type JobRecord } from "./jobs";
 import { isoFromSeconds } from "../core/time";
-import type { MarketRuntime } from "./markets";
 import type { ServiceParts } from "./parts";
 import { RequestRefusedError } from "./request-errors";
 import { latestClosedBarTime } from "./scheduler";
@@ -24,7 +23,8 @@ export class ProofRequests {
   constructor(private readonly o: ProofRequestsOptions) {}
 
   /**
-   * Ask for the proof of a market's bar (idempotent: the same market and bar give the same job).
+   * Ask for the proof of a market's bar, or of a batch's bar close (idempotent: the same market or batch and
+   * bar give the same job).
    * @throws RequestRefusedError SHUTTING_DOWN, UNKNOWN_MARKET, NO_SUCH_BAR or BAR_NOT_CLOSED.
    */
   async request(
@@ -34,7 +34,8 @@ export class ProofRequests {
   ): Promise<{ job: JobRecord; created: boolean }> {
     const { store, log } = this.o;
     if (this.o.stopping()) throw new RequestRefusedError("SHUTTING_DOWN", "the service is shutting down");
-    const m = this.market(market);
+    const m = this.o.markets.get(market) ?? this.o.batches.get(market);
+    if (!m) throw unknown(market);
     const existing = await store.get(jobIdOf(market, dataTimestamp));
     if (!existing || (submit && !existing.submit)) {
       const interval = m.model.barIntervalMs / 1000;
@@ -61,10 +62,10 @@ export class ProofRequests {
   }
 
   /**
-   * A market's parameters on chain and its latest proof made here.
+   * A market's parameters on chain and its latest proof made here (for a market of a batch, the batch's).
    * @throws RequestRefusedError UNKNOWN_MARKET or CHAIN_UNREACHABLE.
    */
-  async marketView(market: string): Promise<{ state: OracleMarketState; latest: JobRecord | undefined }> {
+  async marketView(market: string): Promise<MarketView> {
     const { chain } = this.o;
     const m = this.market(market);
     let state: OracleMarketState;
@@ -80,12 +81,39 @@ export class ProofRequests {
       );
     }
     if (state.last) this.o.metrics.lastAccepted.set({ market }, state.last.dataTimestamp);
-    return { state, latest: await this.o.store.latest(market, ["proved", "submitting", "confirmed"]) };
+    const jobs = m.batch ?? market;
+    return {
+      market: m,
+      state,
+      latest: await this.o.store.latest(jobs, ["proved", "submitting", "confirmed"]),
+    };
   }
 
-  private market(market: string): MarketRuntime {
+  /** A market served here, alone or in a batch. */
+  private market(market: string): MarketView["market"] {
     const m = this.o.markets.get(market);
-    if (!m) throw new RequestRefusedError("UNKNOWN_MARKET", `market '${market}' is not served here`);
-    return m;
+    if (m) return { id: m.id, marketId: m.marketId, modelCommitment: m.modelCommitment };
+    for (const b of this.o.batches.values()) {
+      const member = b.markets.find((x) => x.id === market);
+      if (member) return { ...member, modelCommitment: b.modelCommitment, batch: b.id };
+    }
+    throw unknown(market);
   }
+}
+
+/** What `marketView` tells of a market. */
+export interface MarketView {
+  market: {
+    id: string;
+    marketId: bigint;
+    modelCommitment: bigint;
+    /** The batch that proves it, if any. */
+    batch?: string;
+  };
+  state: OracleMarketState;
+  latest: JobRecord | undefined;
+}
+
+function unknown(market: string): RequestRefusedError {
+  return new RequestRefusedError("UNKNOWN_MARKET", `market '${market}' is not served here`);
 }

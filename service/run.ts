@@ -119,20 +119,23 @@ export async function startService(
 }
 
 /**
- * The config as `--check` prints it (`redactedConfig`), each market's publisher set file read: its quorum,
- * number of keys and commitment (what the oracle must register for the market).
+ * The config as `--check` prints it (`redactedConfig`), each market's and batch's publisher set file read: its
+ * quorum, number of keys and commitment (what the oracle must register for the market, or every market of the
+ * batch).
  * @throws ConfigError naming the config file, the market's field and the set file.
  */
 export async function checkedConfig(cfg: ServiceConfig): Promise<Record<string, unknown>> {
   const shown = redactedConfig(cfg);
-  const markets = shown.markets as { publishers: Record<string, unknown> }[];
-  for (const [i, m] of cfg.markets.entries()) {
-    const set = await publisherSetOf(m, `${cfg.file}: markets[${i}].publishers.set`);
-    Object.assign(markets[i].publishers, {
-      quorum: set.quorum,
-      keys: set.keys.length,
-      commitment: (await publisherSetCommitment(set)).toString(),
-    });
+  for (const list of ["markets", "batches"] as const) {
+    const entries = shown[list] as { publishers: Record<string, unknown> }[];
+    for (const [i, m] of cfg[list].entries()) {
+      const set = await publisherSetOf(m, `${cfg.file}: ${list}[${i}].publishers.set`);
+      Object.assign(entries[i].publishers, {
+        quorum: set.quorum,
+        keys: set.keys.length,
+        commitment: (await publisherSetCommitment(set)).toString(),
+      });
+    }
   }
   return shown;
 }

@@ -1,9 +1,9 @@
 /**
- * The scheduler: on every pass (every `schedule.pollSeconds`), for each market, the latest bar closed by the
- * chain's clock (bars are aligned on their interval since the Unix epoch, as exchanges cut them) becomes a job
- * if it is newer than the last one scheduled, and is handed to the dispatcher; the job then asks the
- * market's publishers for the bar's signed windows. Only the process that leads (the dispatcher says which)
- * schedules.
+ * The scheduler: on every pass (every `schedule.pollSeconds`), for each market and each batch, the latest bar
+ * closed by the chain's clock (bars are aligned on their interval since the Unix epoch, as exchanges cut them)
+ * becomes a job if it is newer than the last one scheduled, and is handed to the dispatcher; the job then asks
+ * the market's publishers for the bar's signed windows (a batch's: for its signed batches). Only the process
+ * that leads (the dispatcher says which) schedules.
  */
 import { isoFromSeconds } from "../core/time";
 import type { ServiceParts } from "./parts";
@@ -17,7 +17,7 @@ export function latestClosedBarTime(nowSeconds: number, intervalMs: number): num
   return Math.floor(nowSeconds / interval) * interval - interval;
 }
 
-/** Schedules a job for every new closed bar of every market. */
+/** Schedules a job for every new closed bar of every market and batch. */
 export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
@@ -31,7 +31,7 @@ export class Scheduler {
     return this.tick();
   }
 
-  /** One scheduling pass over every market (never two at once). */
+  /** One scheduling pass over every market and batch (never two at once). */
   tick(): Promise<void> {
     if (this.stopped) return Promise.resolve();
     this.ticking ??= this.schedule().finally(() => (this.ticking = undefined));
@@ -55,7 +55,7 @@ export class Scheduler {
       log.warn({ err: (err as Error).message }, "scheduling skipped: chain unreachable");
       return;
     }
-    for (const m of this.o.markets.values()) {
+    for (const m of [...this.o.markets.values(), ...this.o.batches.values()]) {
       if (this.stopped) return;
       const ts = latestClosedBarTime(now, m.model.barIntervalMs);
       if (ts <= m.lastScheduled) continue;
@@ -64,8 +64,10 @@ export class Scheduler {
           { market: m.id, dataTimestamp: ts, submit: true },
           Date.now(),
         );
-        if (created)
-          log.info({ job: job.id, market: m.id, bar: isoFromSeconds(ts) }, "new closed bar: job queued");
+        if (created) {
+          const what = "windows" in m ? { market: m.id } : { batch: m.id };
+          log.info({ job: job.id, ...what, bar: isoFromSeconds(ts) }, "new closed bar: job queued");
+        }
         await dispatcher.notify(job);
         m.lastScheduled = ts;
       } catch (err) {

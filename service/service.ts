@@ -3,11 +3,13 @@
  * clock), it fetches the bar's signed windows from the market's publishers, needs k of them (k = the
  * publisher set's quorum) by distinct registered keys holding identical candles, computes the integer
  * engine's margins, checks that the oracle would accept them, proves the signed update in proving threads,
- * submits it (`submitSignedUpdate`) and confirms it on chain. Jobs live in a
+ * submits it (`submitSignedUpdate`) and confirms it on chain. A batch of markets (batches.ts) goes the same way
+ * with the publishers' signed batches, one proof and one `submitSignedBatch` for all its markets. Jobs live in a
  * persistent store, so a crash (even `kill -9`) loses none; the chain decides what was applied, and a proof
  * is never applied twice because the oracle accepts each market's data timestamps only in increasing order.
  *
- * This class wires the parts and runs their life: the chain (chain-view.ts), the markets (markets.ts), the
+ * This class wires the parts and runs their life: the chain (chain-view.ts), the markets (markets.ts) and
+ * batches (batches.ts), the
  * scheduler (scheduler.ts), the job runner (job-runner.ts), the dispatcher that hands jobs to the runner
  * (dispatcher.ts: local or Redis mode), and what the HTTP API asks (requests.ts; the API is api.ts).
  */
@@ -19,13 +21,13 @@ import { ChainView } from "./chain-view";
 import type { ServiceConfig } from "./config";
 import { loadSignerKey } from "./secrets";
 import type { Dispatcher } from "./dispatcher";
-import type { OracleMarketState } from "./guards";
 import { JobRunner, settledWithinGrace } from "./job-runner";
 import type { JobRecord, JobStore } from "./jobs";
 import { loadMarkets, type MarketRuntime } from "./markets";
+import { loadBatches, type BatchRuntime } from "./batches";
 import { ServiceMetrics } from "./metrics";
 import { RequestRefusedError } from "./request-errors";
-import { ProofRequests } from "./requests";
+import { ProofRequests, type MarketView } from "./requests";
 import { Scheduler } from "./scheduler";
 import { Submitter } from "./submitter";
 
@@ -46,6 +48,7 @@ export interface ServiceOptions {
 export class ProverService {
   readonly metrics: ServiceMetrics;
   readonly markets = new Map<string, MarketRuntime>();
+  readonly batches = new Map<string, BatchRuntime>();
   private chain: ChainView | undefined;
   private scheduler: Scheduler | undefined;
   private runner: JobRunner | undefined;
@@ -86,6 +89,9 @@ export class ProverService {
     for (const [id, market] of await loadMarkets(cfg, chain, store, this.metrics, log)) {
       this.markets.set(id, market);
     }
+    for (const [id, batch] of await loadBatches(cfg, chain, store, this.metrics, log)) {
+      this.batches.set(id, batch);
+    }
     const pool = new Piscina({
       filename: join(__dirname, "prove-thread.cjs"),
       name: "prove",
@@ -93,7 +99,15 @@ export class ProverService {
       maxThreads: cfg.concurrency,
       idleTimeout: Number.MAX_SAFE_INTEGER,
     });
-    const parts = { markets: this.markets, store, dispatcher, chain, metrics: this.metrics, log };
+    const parts = {
+      markets: this.markets,
+      batches: this.batches,
+      store,
+      dispatcher,
+      chain,
+      metrics: this.metrics,
+      log,
+    };
     this.runner = new JobRunner({
       ...parts,
       config: cfg,
@@ -134,7 +148,7 @@ export class ProverService {
    * A market's parameters on chain and its latest proof made here.
    * @throws RequestRefusedError (request-errors.ts).
    */
-  marketView(market: string): Promise<{ state: OracleMarketState; latest: JobRecord | undefined }> {
+  marketView(market: string): Promise<MarketView> {
     return this.started ? this.requests!.marketView(market) : this.notStarted(market);
   }
 

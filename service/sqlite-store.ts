@@ -12,7 +12,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import type { ProvedSignedUpdate } from "../prover/prove-signed-update";
+
 import {
   CLAIMS,
   claimRuleOf,
@@ -30,6 +30,7 @@ import {
   type JobRecord,
   type JobSpec,
   type JobStore,
+  type ProvedJob,
   type SentTransaction,
 } from "./jobs";
 import { pidAlive } from "../core/pid";
@@ -66,7 +67,7 @@ const SQL_DUE = CLAIMS.map((c) => `(status = '${c.from}'${c.onlyToSubmit ? " AND
 
 /**
  * Schema version 1. Times (`not_before`, `created_at`, `updated_at`) are ms since the Unix epoch,
- * `data_timestamp` is seconds. `proof` (the record's `update`) and `tx` hold JSON (`ProvedSignedUpdate`,
+ * `data_timestamp` is seconds. `proof` (the record's `update`) and `tx` hold JSON (`ProvedJob`,
  * `SentTransaction`) or NULL; `worker` holds the record's `holder` (`host:pid`).
  * The UNIQUE constraint's index on (market, data_timestamp) also serves `latest` and `maxDataTimestamp`.
  */
@@ -164,7 +165,7 @@ function fromRow(row: JobRow, file: string): JobRecord {
     attempts: row.attempts,
     notBefore: row.not_before,
     reason: row.reason,
-    update: fromJson<ProvedSignedUpdate>(row.proof, file, row.id, "proof"),
+    update: fromJson<ProvedJob>(row.proof, file, row.id, "proof"),
     tx: fromJson<SentTransaction>(row.tx, file, row.id, "tx"),
     block: row.block,
     holder: row.worker,
@@ -174,7 +175,7 @@ function fromRow(row: JobRow, file: string): JobRecord {
   };
 }
 
-function toJson(value: ProvedSignedUpdate | SentTransaction | null): string | null {
+function toJson(value: ProvedJob | SentTransaction | null): string | null {
   return value === null ? null : JSON.stringify(value);
 }
 

@@ -1,6 +1,7 @@
 /**
  * Sending proven signed updates to the oracle (`submitSignedUpdate`, with the arguments the chain client
- * builds: onchain/oracle.ts `signedUpdateArgs`) from one signing key: a dry run first (a refusal costs no gas and names
+ * builds: onchain/oracle.ts `signedUpdateArgs`), and proven signed batches (`submitSignedBatch`,
+ * `signedBatchArguments`), from one signing key: a dry run first (a refusal costs no gas and names
  * the oracle's error), a gas-price ceiling, locally tracked nonces, and transactions signed and recorded
  * before they are broadcast, so that after a crash the same transaction (same nonce, same hash) is looked up
  * or sent again rather than a second one made.
@@ -13,9 +14,8 @@ import {
   type Wallet,
 } from "ethers";
 import { ZkriskError } from "../core/errors";
-import { decodeRevert, OracleError, signedUpdateArgs } from "../onchain/oracle";
-import type { ProvedSignedUpdate } from "../prover/prove-signed-update";
-import type { SentTransaction } from "./jobs";
+import { decodeRevert, OracleError, signedBatchArguments, signedUpdateArgs } from "../onchain/oracle";
+import { isBatchProof, type ProvedJob, type SentTransaction } from "./jobs";
 
 /** A failure worth retrying later (node unreachable, gas price above the ceiling, ...). */
 export class TransientError extends ZkriskError {
@@ -97,13 +97,19 @@ export class Submitter {
    * Dry-run, price and sign the update's transaction (not yet sent). A refusal by the oracle is an
    * OracleError; a gas price above the ceiling or an unreachable node is a TransientError.
    */
-  sign(update: ProvedSignedUpdate): Promise<SentTransaction> {
+  sign(update: ProvedJob): Promise<SentTransaction> {
     return this.exclusive(async () => {
-      const args = signedUpdateArgs(BigInt(update.parameters.marketId), update.calldata);
+      const [method, args] = isBatchProof(update)
+        ? (["submitSignedBatch", signedBatchArguments(update)] as const)
+        : ([
+            "submitSignedUpdate",
+            signedUpdateArgs(BigInt(update.parameters.marketId), update.calldata),
+          ] as const);
+      const call = this.oracle.getFunction(method);
       let gas: bigint;
       try {
-        await this.oracle.submitSignedUpdate.staticCall(...args, { from: this.wallet.address });
-        gas = await this.oracle.submitSignedUpdate.estimateGas(...args, { from: this.wallet.address });
+        await call.staticCall(...args, { from: this.wallet.address });
+        gas = await call.estimateGas(...args, { from: this.wallet.address });
       } catch (err) {
         const refused = decodeRevert(err, this.oracle.interface);
         if (refused.reason !== "unknown") throw refused;
@@ -130,7 +136,7 @@ export class Submitter {
         chainId: network.chainId,
         nonce: this.nextNonce,
         to: await this.oracle.getAddress(),
-        data: this.oracle.interface.encodeFunctionData("submitSignedUpdate", args),
+        data: this.oracle.interface.encodeFunctionData(method, args),
         gasLimit: (gas * 6n) / 5n,
         maxFeePerGas: maxFee,
         maxPriorityFeePerGas: tip < maxFee ? tip : maxFee,

@@ -119,7 +119,14 @@ describe("deploy/schema/service.schema.json", () => {
   });
 
   it("states the defaults the service fills in", () => {
-    const filled = parse(minimal());
+    const batch = {
+      id: "majors",
+      markets: ["ETH-USDT", "SOL-USDT"],
+      model: REAL_MODEL,
+      artifacts: "artifacts",
+      publishers: { set: "publishers.json", urls: ["http://127.0.0.1:8090"] },
+    };
+    const filled = parse({ ...minimal(), batches: [batch] });
     const defaults = subschemas(ServiceConfigSchema).filter(([, s]) => s.default !== undefined);
     expect(defaults.map(([path]) => path)).toContain("queue.leaseSeconds");
     for (const [path, schema] of defaults) {
@@ -148,7 +155,7 @@ describe("redactedConfig: a deny-list", () => {
     const urlFields = subschemas(ServiceConfigSchema)
       .filter(([, s]) => s.format === "uri")
       .map(([path]) => path);
-    expect(urlFields).toEqual(["markets[].publishers.urls[]", "chain.rpc"]);
+    expect(urlFields).toEqual(["markets[].publishers.urls[]", "batches[].publishers.urls[]", "chain.rpc"]);
     for (const field of urlFields) expect(SECRET_FIELDS[field], field).toBe("url");
   });
 

@@ -123,6 +123,15 @@ describe("parseServiceConfig: valid documents", () => {
           },
         },
       ],
+      batches: [
+        {
+          id: "majors",
+          markets: ["ETH-USDT", "7"],
+          model: "models/m.json",
+          artifacts: "artifacts/a",
+          publishers: { set: "publishers/set.json", urls: ["http://127.0.0.1:8091"] },
+        },
+      ],
       chain: {
         rpc: "https://rpc.example:8545",
         oracle: ORACLE,
@@ -163,6 +172,22 @@ describe("parseServiceConfig: valid documents", () => {
             set: join(dir, "publishers/set.json"),
             urls: ["https://a.example/", "https://b.example/p?key=1"],
             timeoutMs: 5000,
+          },
+        },
+      ],
+      batches: [
+        {
+          id: "majors",
+          markets: [
+            { id: "ETH-USDT", marketId: marketIdOf("ETH-USDT") },
+            { id: "7", marketId: 7n },
+          ],
+          model: join(dir, "models/m.json"),
+          artifacts: join(dir, "artifacts/a"),
+          publishers: {
+            set: join(dir, "publishers/set.json"),
+            urls: ["http://127.0.0.1:8091"],
+            timeoutMs: 10_000,
           },
         },
       ],
@@ -207,6 +232,7 @@ describe("parseServiceConfig: valid documents", () => {
           },
         },
       ],
+      batches: [],
       chain: {
         rpc: "http://127.0.0.1:8545",
         oracle: ORACLE,
@@ -297,7 +323,7 @@ describe("parseServiceConfig: bad input, one message per class", () => {
     );
     expectConfigError(
       withEdit((d) => (d.concurency = 2)),
-      "service.json: concurency: unknown key (expected one of markets, chain, schedule, concurrency, listen, " +
+      "service.json: concurency: unknown key (expected one of markets, batches, chain, schedule, concurrency, listen, " +
         "auth, database, api, queue)",
     );
     expectConfigError(
@@ -406,7 +432,65 @@ describe("parseServiceConfig: bad input, one message per class", () => {
     );
     expectConfigError(
       withEdit((d) => (d.markets = [])),
-      "service.json: markets: expected at least one market",
+      "service.json: markets: expected at least one market (or one batch in `batches`)",
+    );
+  });
+
+  it("batches: labels, markets proved twice, sizes, and a config of batches only", () => {
+    const batch = (over: Record<string, unknown> = {}) => ({
+      id: "majors",
+      markets: ["ETH-USDT", "SOL-USDT"],
+      model: "models/m.json",
+      artifacts: "artifacts/a",
+      publishers: { set: "publishers/set.json", urls: ["http://127.0.0.1:8090"] },
+      ...over,
+    });
+    const only = parse(
+      withEdit((d) => (((d as Record<string, unknown>).markets = undefined), (d.batches = [batch()]))),
+    );
+    expect(only.markets).toEqual([]);
+    expect(only.batches.map((b) => b.markets.map((m) => m.id))).toEqual([["ETH-USDT", "SOL-USDT"]]);
+    expectConfigError(
+      withEdit((d) => (d.batches = [batch({ markets: ["ETH-USDT", "BTC-USDT"] })])),
+      'service.json: batches[0].markets[1]: duplicate market id "BTC-USDT": already markets[0].id',
+    );
+    expectConfigError(
+      withEdit((d) => (d.batches = [batch(), batch({ id: "alts", markets: ["ADA-USDT", "SOL-USDT"] })])),
+      'service.json: batches[1].markets[1]: duplicate market id "SOL-USDT": already batches[0].markets[1]',
+    );
+    expectConfigError(
+      withEdit((d) => (d.batches = [batch({ markets: ["ETH-USDT", "ETH-USDT"] })])),
+      'service.json: batches[0].markets[1]: duplicate market id "ETH-USDT": already batches[0].markets[0]',
+    );
+    expectConfigError(
+      withEdit((d) => (d.batches = [batch({ id: "BTC-USDT" })])),
+      'service.json: batches[0].id: "BTC-USDT" is already markets[0].id (jobs and metrics name both by it)',
+    );
+    expectConfigError(
+      withEdit((d) => (d.batches = [batch(), batch({ id: "majors", markets: ["A", "B"] })])),
+      'service.json: batches[1].id: "majors" is already batches[0].id (jobs and metrics name both by it)',
+    );
+    expectConfigError(
+      withEdit((d) => (d.batches = [batch(), batch({ id: "alts", markets: ["majors", "B"] })])),
+      'service.json: batches[1].markets[0]: "majors" is the label of batches[0].id, a batch',
+    );
+    expectConfigError(
+      withEdit((d) => (d.batches = [batch({ id: "no/slash" })])),
+      "service.json: batches[0].id: expected a batch label (a letter or digit, then letters, digits, '.', " +
+        `'_' or '-'; at most 31), got "no/slash"`,
+    );
+    expectConfigError(
+      withEdit((d) => (d.batches = [batch({ markets: ["ETH-USDT"] })])),
+      "service.json: batches[0].markets: expected at least 2 markets in a batch (one market is a `markets` entry)",
+    );
+    expectConfigError(
+      withEdit((d) => (d.batches = [batch({ artifacts: "artifacts/empty" })])),
+      `service.json: batches[0].artifacts: ${join(dir, "artifacts/empty")} has no artifacts.json (run the ` +
+        "trusted setup for this model first)",
+    );
+    expectConfigError(
+      withEdit((d) => (d.batches = [batch({ extra: 1 })])),
+      "service.json: batches[0].extra: unknown key (expected one of id, markets, model, artifacts, publishers)",
     );
   });
 

@@ -111,6 +111,7 @@ describe("zkrisk serve (command line)", () => {
     expect(Object.keys(printed)).toEqual([
       "file",
       "markets",
+      "batches",
       "chain",
       "schedule",
       "concurrency",

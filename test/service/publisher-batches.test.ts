@@ -1,0 +1,193 @@
+/**
+ * The prover service's quorum of signed batches (service/publisher-windows.ts, `PublisherBatches`), from small
+ * servers on 127.0.0.1 answering `GET /v1/batches/:batch?at=END` with batches signed here by real keys over the
+ * shipped BTC-USDT and ETH-USDT candles: publishers that agree; one whose ETH window has an edited candle (named
+ * with the market, bar and field while the agreeing quorum is still used); a batch of other markets, of another
+ * bar, signed by a key outside the set, or with a bad signature; and a publisher that has not signed the bar
+ * (retry later).
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildWindow, type Window } from "../../candles";
+import { loadCandles } from "../../candles/load-data";
+import { marketIdOf } from "../../candles/market-id";
+import { WINDOW_BARS } from "../../candles/window";
+import {
+  makePublisherSet,
+  publicKeyOf,
+  signBatch,
+  signedBatchJson,
+  type PublisherKey,
+  type PublisherSet,
+} from "../../publisher";
+import { PublisherBatches, QuorumError, type FetchOutcome } from "../../service/publisher-windows";
+import { memoryLog, privateKeyOf, TWO_HOURS } from "../helpers/publisher-serve";
+
+const ROOT = join(__dirname, "../..");
+const BATCH = "pair";
+const btc = loadCandles(join(ROOT, "models/data/btcusdt-2h.csv"));
+const eth = loadCandles(join(ROOT, "models/data/ethusdt-2h.csv"));
+/** The bar asked for: BTC's bar 20,000 and ETH's bar with the same open time. */
+const BTC_LAST = 20_000;
+const END = btc.candles[BTC_LAST].time;
+const ETH_LAST = eth.candles.findIndex((c) => c.time === END);
+
+let a: PublisherKey;
+let b: PublisherKey;
+let c: PublisherKey;
+let outsider: PublisherKey;
+/** {A, B, C}, quorum 2. */
+let set: PublisherSet;
+const servers: Server[] = [];
+/** The paths the servers were asked for. */
+const asked: string[] = [];
+
+const windows = (end = BTC_LAST) => [
+  { market: "BTC-USDT", window: buildWindow(btc, marketIdOf("BTC-USDT"), end, WINDOW_BARS) },
+  {
+    market: "ETH-USDT",
+    window: buildWindow(eth, marketIdOf("ETH-USDT"), ETH_LAST - (BTC_LAST - end), WINDOW_BARS),
+  },
+];
+
+/** ETH's window with the close of its last bar moved by one unit of 1e-8. */
+function editedEth(): { market: string; window: Window }[] {
+  const [btcWindow, ethWindow] = windows();
+  const bars = ethWindow.window.bars.map((bar, i) =>
+    i === WINDOW_BARS - 1 && bar !== null ? { ...bar, close: bar.close + 1n } : bar,
+  );
+  return [btcWindow, { market: "ETH-USDT", window: { ...ethWindow.window, bars } }];
+}
+
+async function key(n: number): Promise<PublisherKey> {
+  const privateKey = privateKeyOf(n);
+  return { privateKey, publicKey: await publicKeyOf(privateKey) };
+}
+
+/** A server on 127.0.0.1 answering every request with `status` and `body`. */
+async function serve(status: number, body: unknown): Promise<string> {
+  const server = createServer((req, res) => {
+    asked.push(req.url ?? "");
+    res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+  });
+  servers.push(server);
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** A server answering with `key`'s signed batch of `entries`. */
+async function publisher(k: PublisherKey, entries = windows()): Promise<string> {
+  return serve(200, signedBatchJson(await signBatch(k, entries)));
+}
+
+function batchesOf(urls: string[], s: PublisherSet = set) {
+  const { log, lines } = memoryLog();
+  const counted: [string, FetchOutcome][] = [];
+  const p = new PublisherBatches({
+    market: BATCH,
+    markets: ["ETH-USDT", "BTC-USDT"],
+    set: s,
+    urls,
+    timeoutMs: 2_000,
+    intervalMs: TWO_HOURS,
+    bars: WINDOW_BARS,
+    count: (publisher, outcome) => counted.push([publisher, outcome]),
+    log,
+  });
+  return { p, counted, logged: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
+
+async function noQuorum(p: Promise<unknown>): Promise<QuorumError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(QuorumError);
+  return err as QuorumError;
+}
+
+beforeAll(async () => {
+  expect(ETH_LAST).toBeGreaterThan(WINDOW_BARS);
+  [a, b, c, outsider] = [await key(51), await key(52), await key(53), await key(54)];
+  set = await makePublisherSet([a.publicKey, b.publicKey, c.publicKey], 2);
+});
+afterAll(() => {
+  for (const s of servers) s.close();
+});
+
+describe("PublisherBatches.collect", () => {
+  it("takes k agreeing signed batches by distinct registered keys, asking each publisher for the batch's bar", async () => {
+    const urls = [await publisher(a), await publisher(b)];
+    const { p, counted } = batchesOf(urls);
+    const q = await p.collect(END);
+    expect(q.batches).toHaveLength(2);
+    expect(q.batches.map((x) => x.publicKey)).toEqual([a.publicKey, b.publicKey]);
+    expect(q.batches[0].markets.map((m) => m.market)).toEqual(
+      ["BTC-USDT", "ETH-USDT"].sort((x, y) => (marketIdOf(x) < marketIdOf(y) ? -1 : 1)),
+    );
+    expect(q.names).toEqual(urls.map((u) => `${u}/`));
+    expect(counted.map(([, o]) => o)).toEqual(["ok", "ok"]);
+    expect(asked.slice(-2)).toEqual([`/v1/batches/${BATCH}?at=${END}`, `/v1/batches/${BATCH}?at=${END}`]);
+  });
+
+  it("names the market, bar and field of a publisher that disagrees, and proves from the quorum", async () => {
+    const urls = [await publisher(c, editedEth()), await publisher(a), await publisher(b)];
+    const { p, logged } = batchesOf(urls);
+    const q = await p.collect(END);
+    expect(q.names).toEqual([`${urls[1]}/`, `${urls[2]}/`]);
+    expect(q.reports[0].outcome).toBe("disagree");
+    const eth = q.batches[0].markets.findIndex((m) => m.market === "ETH-USDT");
+    expect(q.reports[0].disagreement?.field).toBe(`markets[${eth}].bars[84].close`);
+    expect(q.reports[0].detail).toContain(`${urls[0]}/ differs from ${urls[1]}/ at market ETH-USDT`);
+    expect(logged().find((l) => l.msg === "publisher disagrees")).toMatchObject({
+      market: BATCH,
+      publisher: `${urls[0]}/`,
+      field: `markets[${eth}].bars[84].close`,
+    });
+  });
+
+  it("ignores batches of other markets, of another bar, by keys outside the set, or with a bad signature", async () => {
+    const other = [
+      windows()[0],
+      {
+        market: "SOL-USDT",
+        window: { ...windows()[1].window, marketId: marketIdOf("SOL-USDT") },
+      },
+    ];
+    const wrongMarkets = await publisher(a, other);
+    const wrongBar = await publisher(b, windows(BTC_LAST - 1));
+    const unregistered = await publisher(outsider);
+    const forged = signedBatchJson(await signBatch(c, windows()));
+    (forged.signature as Record<string, string>).S = "12345";
+    const badSignature = await serve(200, forged);
+    const err = await noQuorum(
+      batchesOf([wrongMarkets, wrongBar, unregistered, badSignature]).p.collect(END),
+    );
+    expect(err.transient).toBe(false);
+    expect(err.reports.map((r) => r.outcome)).toEqual([
+      "invalid",
+      "invalid",
+      "unregistered",
+      "bad_signature",
+    ]);
+    expect(err.reports[0].detail).toMatch(
+      /^the batch holds markets (BTC-USDT, SOL-USDT|SOL-USDT, BTC-USDT), not /,
+    );
+    expect(err.reports[1].detail).toMatch(/^the window of (BTC|ETH)-USDT ends at the bar opening /);
+    expect(err.reports[2].detail).toContain("which is not in the batch's publisher set");
+    expect(err.message).toMatch(
+      new RegExp(
+        `^${BATCH} bar .*: 0 agreeing signed batch\\(s\\) by registered publishers, the publisher set needs 2`,
+      ),
+    );
+  });
+
+  it("is transient while publishers that have not signed the bar could still make up the quorum", async () => {
+    const notSigned = await serve(404, { error: "NOT_SIGNED", message: "pair: no batch ending there" });
+    const err = await noQuorum(batchesOf([await publisher(a), notSigned]).p.collect(END));
+    expect(err.transient).toBe(true);
+    expect(err.reports.map((r) => r.outcome)).toEqual(["ok", "not_signed"]);
+  });
+});
