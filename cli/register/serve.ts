@@ -11,10 +11,13 @@ export function registerServe(program: Command): void {
   program
     .command("serve")
     .description(
-      "run the prover service: prove and submit every new closed bar of each configured market, " +
-        "and answer the HTTP API (see README: Prover service)",
+      "run the prover service: prove and submit every new closed bar of each configured market (or batch " +
+        "of markets, one proof for all), and answer the HTTP API (see README: Prover service)",
     )
-    .requiredOption("--config <file>", "service config (JSON): markets, chain, schedule, listen, auth")
+    .requiredOption(
+      "--config <file>",
+      "service config (JSON): markets, batches, chain, schedule, listen, auth",
+    )
     .option("--check", "validate the config, print it without secrets, and exit")
     .option(
       "--queue <redis-url>",
