@@ -206,7 +206,13 @@ describe("publisher serve: HTTP API", () => {
     const doc = JSON.parse(r.text) as {
       paths: Record<string, Record<string, { parameters: { name: string; in: string }[] }>>;
     };
-    expect(Object.keys(doc.paths)).toEqual(["/v1/windows/{market}", "/health", "/metrics", "/openapi.json"]);
+    expect(Object.keys(doc.paths)).toEqual([
+      "/v1/windows/{market}",
+      "/v1/batches/{batch}",
+      "/health",
+      "/metrics",
+      "/openapi.json",
+    ]);
     expect(doc.paths["/v1/windows/{market}"].get.parameters.map((p) => `${p.in}:${p.name}`)).toEqual([
       "path:market",
       "query:at",
