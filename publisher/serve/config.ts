@@ -1,12 +1,13 @@
 /**
  * The publisher's config file (`zkrisk publisher serve --config publisher.json`): the keystore, the archive
- * directory, the poll interval, the HTTP listener, the markets to sign and the batches of them to sign. Validated here, once, at start:
- * unknown keys are errors (a misspelt optional field must not fall back to its default in silence), every
- * error names the file, the field and the value, relative paths are taken from the config file's directory.
+ * directory, the poll interval, the HTTP listener, the markets to sign and the batches of them to sign.
+ * Validated here, once, at start: unknown keys are errors (a misspelt optional field must not fall back to its
+ * default in silence), every error names the file, the field and the value, relative paths are taken from the
+ * config file's directory.
  * No secret is in the file: the keystore's password comes from ZKRISK_PUBLISHER_PASSWORD at start.
  *
  *   { "key": "publisher.key.json",                 keystore made by `zkrisk publisher keygen` (required)
- *     "archive": "archive",                        directory of the signed windows (required; created)
+ *     "archive": "archive",                        directory of the signed windows and batches (required; created)
  *     "pollSeconds": 10,                           seconds between reads of the sources (0.1 to 3600)
  *     "listen": { "host": "127.0.0.1", "port": 8090 },
  *     "markets": [ { "market": "BTC-USDT",         label (printable ASCII, at most 31 bytes, or a decimal id)
@@ -14,8 +15,10 @@
  *                    "source": { "klines": "https://api.binance.com/api/v3/klines?symbol=BTCUSDT&interval=2h" },
  *                    "backfillBars": 1 },         bars signed on a first start with an empty archive (1 to 10000)
  *                  { "market": "ETH-USDT", "intervalMs": 7200000, "source": { "csv": "eth.csv" } } ],
- *     "batches": [ { "batch": "majors",             label: [A-Za-z0-9][A-Za-z0-9._-]{0,30}, unique (optional key)
- *                    "markets": ["BTC-USDT", "ETH-USDT"] } ] }   2 to 8 distinct markets above, one intervalMs
+ *     "batches": [ { "batch": "majors",             label: [A-Za-z0-9][A-Za-z0-9._-]{0,30}, unique ignoring case
+ *                    "markets": ["BTC-USDT", "ETH-USDT"] } ] }
+ *                                                  2 to 8 distinct labels of `markets`, of one intervalMs, in any
+ *                                                  order; `batches` is optional (default none)
  *
  * `source` is one of `{csv}`, `{url, timeoutMs}`, `{klines}` (feeds/source-config.ts). A batch is signed at
  * every bar close where all its markets have a signed window (serve/batch-signer.ts); its label names its URL
