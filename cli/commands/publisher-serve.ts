@@ -53,6 +53,6 @@ export function formatPublisherServe(r: PublisherServeResult): string {
   }
   return (
     `publisher stopped (${r.signal}) after ${r.polls} polls: ${r.signed} windows signed, ` +
-    `${r.disagreements} source disagreements\n`
+    `${r.batches} batches signed, ${r.disagreements} source disagreements\n`
   );
 }

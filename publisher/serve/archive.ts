@@ -1,28 +1,34 @@
 /**
- * The publisher's archive: every window it signed, one signed-window file (publisher/signed-window.ts) per
- * market per bar, `ARCHIVE/<market>/<endTime ms>.json`. It is what the HTTP API serves and what a restart
- * reads to know which bars are signed.
+ * The publisher's archive: every window and batch it signed, one file per market (or batch) per bar,
+ *
+ *   ARCHIVE/<market>/<endTime ms>.json             a signed window file (publisher/signed-window.ts)
+ *   ARCHIVE/_batches/<batch>/<endTime ms>.json     a signed batch file (publisher/signed-batch.ts)
+ *
+ * `endTime` is the open time of the windows' last bar. It is what the HTTP API serves and what a restart
+ * reads to know which bars are signed. A market directory never starts with "_" (`marketDirectory`), so
+ * `_batches` cannot be a market's.
  *
  * Files are written once: durably and atomically (core/atomic-file.ts), and create-only (the temporary file
- * is hard-linked onto the final name, which fails when a file is there), so a bar's signed window can never
- * be replaced, not even by a second process on the same directory. Temporary files a crash left behind
- * (`*.tmp`) are ignored. A file is verified (digest and signature, `readSignedWindow`) when it is first read,
- * then kept in a small cache with its text.
+ * is hard-linked onto the final name, which fails when a file is there), so a bar's signed window or batch
+ * can never be replaced, not even by a second process on the same directory. Temporary files a crash left
+ * behind (`*.tmp`) are ignored. A file is verified (digests and signature, `readSignedWindow`,
+ * `readSignedBatch`) when it is first read, then kept in a small cache with its text.
  */
 import { mkdirSync, readdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../core/atomic-file";
 import { ZkriskError } from "../../core/errors";
+import { readSignedBatch, signedBatchJson, type SignedBatch } from "../signed-batch";
 import { readSignedWindow, signedWindowJson, type SignedWindow } from "../signed-window";
 
 /** A market label that can be a directory name as it is (no separators, no leading dot). */
 const SAFE_DIRECTORY = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-/** An archived window's file name: the last bar's open time in ms. */
-const WINDOW_FILE = /^(\d{1,15})\.json$/;
+/** An archived file's name: the last bar's open time in ms. */
+const ARCHIVED_FILE = /^(\d{1,15})\.json$/;
 
-/** Windows whose text and verified content are kept in memory. */
+/** Files whose text and verified content are kept in memory, per archive. */
 const CACHE_ENTRIES = 256;
 
 /**
@@ -34,91 +40,144 @@ export function marketDirectory(market: string, marketId: bigint): string {
 }
 
 /**
- * A write that would replace an archived window (another process signs into the same archive). Code
+ * The directory of the batches in the archive. It starts with "_", which a market directory never does.
+ */
+export const BATCHES_DIRECTORY = "_batches";
+
+/**
+ * A write that would replace an archived window or batch (another process signs into the same archive). Code
  * `ARCHIVE_CONFLICT`.
  */
 export class ArchiveConflictError extends ZkriskError {
-  constructor(readonly file: string) {
-    super("ARCHIVE_CONFLICT", `${file}: a window is already archived for this bar; it is never replaced`);
+  /** @param noun what the file holds, for the message ("window", "batch"). */
+  constructor(
+    readonly file: string,
+    noun = "window",
+  ) {
+    super("ARCHIVE_CONFLICT", `${file}: a ${noun} is already archived for this bar; it is never replaced`);
   }
 }
 
-/** An archived window: its file, its text as served, and its checked content. */
-export interface ArchivedWindow {
+/** An archived document: its file, its text as served, and its checked content. */
+export interface Archived<T> {
   file: string;
-  /** The file's text, the signed-window JSON. */
+  /** The file's text, the signed window's or signed batch's JSON. */
   text: string;
-  signed: SignedWindow;
+  signed: T;
 }
 
-/** The signed windows of the configured markets, on disk, with an index of their bars in memory. */
-export class WindowArchive {
-  /** Per market label: its directory and the open times (ms) of the last bars of its windows, ascending. */
-  private readonly index = new Map<string, { directory: string; times: number[]; set: Set<number> }>();
-  private readonly cache = new Map<string, ArchivedWindow>();
+/** An archived window. */
+export type ArchivedWindow = Archived<SignedWindow>;
 
-  private constructor(readonly dir: string) {}
+/** An archived batch. */
+export type ArchivedBatch = Archived<SignedBatch>;
+
+/** How an archive names, writes and reads its documents. */
+interface ArchiveFormat<T> {
+  /** What a file holds, for messages ("window", "batch"). */
+  noun: string;
+  /** Open time of the last bar of the document's windows, ms: the file's name. */
+  endTime(signed: T): number;
+  /** The file's text. */
+  text(signed: T): string;
+  /** Reads and checks a file. */
+  read(file: string): Promise<T>;
+}
+
+const WINDOW_FORMAT: ArchiveFormat<SignedWindow> = {
+  noun: "window",
+  endTime: (signed) => signed.window.endTime,
+  text: (signed) => JSON.stringify(signedWindowJson(signed), null, 2) + "\n",
+  read: readSignedWindow,
+};
+
+const BATCH_FORMAT: ArchiveFormat<SignedBatch> = {
+  noun: "batch",
+  // Every window of a batch ends at the same bar (the batch signer builds it so).
+  endTime: (signed) => signed.markets[0].window.endTime,
+  text: (signed) => JSON.stringify(signedBatchJson(signed), null, 2) + "\n",
+  read: readSignedBatch,
+};
+
+/**
+ * Signed documents of one kind on disk, one directory per name (a market or a batch label) and one
+ * create-only file per bar, with an index of their bars in memory.
+ */
+export class SignedArchive<T> {
+  /** Per name: its directory and the open times (ms) of the last bars of its documents, ascending. */
+  private readonly index = new Map<string, { directory: string; times: number[]; set: Set<number> }>();
+  private readonly cache = new Map<string, Archived<T>>();
 
   /**
-   * Opens (creating it if needed) the archive in `dir` for `markets` and lists the windows already there.
+   * Opens (creating them if needed) the directories of `names` and lists the files already there.
+   * @param dir the archive directory.
+   * @param names each name with its directory, relative to `dir`.
    */
-  static open(dir: string, markets: readonly { market: string; marketId: bigint }[]): WindowArchive {
-    const archive = new WindowArchive(dir);
-    for (const { market, marketId } of markets) {
-      const directory = join(dir, marketDirectory(market, marketId));
+  protected constructor(
+    readonly dir: string,
+    private readonly format: ArchiveFormat<T>,
+    names: readonly { name: string; directory: string }[],
+  ) {
+    for (const { name, directory: relative } of names) {
+      const directory = join(dir, relative);
       mkdirSync(directory, { recursive: true });
       const times = readdirSync(directory)
-        .map((name) => WINDOW_FILE.exec(name))
+        .map((file) => ARCHIVED_FILE.exec(file))
         .filter((m) => m !== null)
         .map((m) => Number(m[1]))
         .sort((a, b) => a - b);
-      archive.index.set(market, { directory, times, set: new Set(times) });
+      this.index.set(name, { directory, times, set: new Set(times) });
     }
-    return archive;
   }
 
-  private entry(market: string) {
-    const e = this.index.get(market);
+  private entry(name: string) {
+    const e = this.index.get(name);
     if (e === undefined)
-      throw new RangeError(`archive: market ${JSON.stringify(market)} is not archived here`);
+      throw new RangeError(`archive: ${this.format.noun}s of ${JSON.stringify(name)} are not archived here`);
     return e;
   }
 
-  /** The file of `market`'s window ending at the bar that opens at `endTime` (ms), archived or not. */
-  fileOf(market: string, endTime: number): string {
-    return join(this.entry(market).directory, `${endTime}.json`);
+  /** The file of `name`'s document ending at the bar that opens at `endTime` (ms), archived or not. */
+  fileOf(name: string, endTime: number): string {
+    return join(this.entry(name).directory, `${endTime}.json`);
   }
 
-  /** Whether `market` has a window ending at `endTime` (ms). */
-  has(market: string, endTime: number): boolean {
-    return this.entry(market).set.has(endTime);
+  /** Whether `name` has a document ending at `endTime` (ms). */
+  has(name: string, endTime: number): boolean {
+    return this.entry(name).set.has(endTime);
   }
 
-  /** Open time (ms) of the last bar of `market`'s newest window, or undefined when none is archived. */
-  latest(market: string): number | undefined {
-    const { times } = this.entry(market);
+  /** Open time (ms) of the last bar of `name`'s newest document, or undefined when none is archived. */
+  latest(name: string): number | undefined {
+    const { times } = this.entry(name);
     return times.length === 0 ? undefined : times[times.length - 1];
   }
 
-  /** Number of windows archived for `market`. */
-  count(market: string): number {
-    return this.entry(market).times.length;
+  /** Number of documents archived for `name`. */
+  count(name: string): number {
+    return this.entry(name).times.length;
   }
 
-  /** The first and last archived end times (ms) of `market`, or undefined when none. */
-  range(market: string): { first: number; last: number } | undefined {
-    const { times } = this.entry(market);
+  /** The first and last archived end times (ms) of `name`, or undefined when none. */
+  range(name: string): { first: number; last: number } | undefined {
+    const { times } = this.entry(name);
     return times.length === 0 ? undefined : { first: times[0], last: times[times.length - 1] };
   }
 
+  /** Every archived end time (ms) of `name`, ascending (a view: do not modify). */
+  times(name: string): readonly number[] {
+    return this.entry(name).times;
+  }
+
   /**
-   * `market`'s archived window ending at `endTime`, or undefined when there is none; checked (digest and
+   * `name`'s archived document ending at `endTime`, or undefined when there is none; checked (digests and
    * signature) the first time it is read.
-   * @throws PublisherFileError or SignatureError (publisher/signed-window.ts) for a file that does not check.
+   * @throws PublisherFileError or SignatureError (publisher/signed-window.ts, signed-batch.ts) for a file
+   *   that does not check.
    */
-  async read(market: string, endTime: number): Promise<ArchivedWindow | undefined> {
-    if (!this.has(market, endTime)) return undefined;
-    const file = this.fileOf(market, endTime);
+  async read(name: string, endTime: number): Promise<Archived<T> | undefined> {
+    if (!this.has(name, endTime)) return undefined;
+    const file = this.fileOf(name, endTime);
     const cached = this.cache.get(file);
     if (cached !== undefined) {
       // Most recently used last.
@@ -127,48 +186,78 @@ export class WindowArchive {
       return cached;
     }
     const text = await readFile(file, "utf8");
-    const signed = await readSignedWindow(file);
+    const signed = await this.format.read(file);
     const archived = { file, text, signed };
     this.remember(archived);
     return archived;
   }
 
   /**
-   * Archives a signed window of `market` (`signed.window.endTime` names the bar), durably and create-only.
+   * Archives a signed document of `name` (its windows' end time names the bar), durably and create-only.
    * @returns the file written.
-   * @throws ArchiveConflictError when a window is already archived for that bar.
+   * @throws ArchiveConflictError when a document is already archived for that bar.
    */
-  put(market: string, signed: SignedWindow): ArchivedWindow {
-    const endTime = signed.window.endTime;
-    const file = this.fileOf(market, endTime);
-    if (this.has(market, endTime)) throw new ArchiveConflictError(file);
-    const text = JSON.stringify(signedWindowJson(signed), null, 2) + "\n";
+  put(name: string, signed: T): Archived<T> {
+    const endTime = this.format.endTime(signed);
+    const file = this.fileOf(name, endTime);
+    if (this.has(name, endTime)) throw new ArchiveConflictError(file, this.format.noun);
+    const text = this.format.text(signed);
     try {
       writeFileAtomic(file, text, { replace: false });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      // Another process archived this bar meanwhile: its window is the one kept, and from now on compared.
-      this.add(market, endTime);
-      throw new ArchiveConflictError(file);
+      // Another process archived this bar meanwhile: its file is the one kept, and from now on compared.
+      this.add(name, endTime);
+      throw new ArchiveConflictError(file, this.format.noun);
     }
-    this.add(market, endTime);
+    this.add(name, endTime);
     const archived = { file, text, signed };
     this.remember(archived);
     return archived;
   }
 
-  /** Adds a bar to the index of `market`. */
-  private add(market: string, endTime: number): void {
-    const e = this.entry(market);
+  /** Adds a bar to the index of `name`. */
+  private add(name: string, endTime: number): void {
+    const e = this.entry(name);
     e.set.add(endTime);
-    // Windows are signed oldest first, so this is almost always an append.
+    // Documents are signed oldest first, so this is almost always an append.
     let i = e.times.length;
     while (i > 0 && e.times[i - 1] > endTime) i--;
     e.times.splice(i, 0, endTime);
   }
 
-  private remember(archived: ArchivedWindow): void {
+  private remember(archived: Archived<T>): void {
     this.cache.set(archived.file, archived);
     if (this.cache.size > CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value as string);
+  }
+}
+
+/** The signed windows of the configured markets, by market label: `ARCHIVE/<market directory>/`. */
+export class WindowArchive extends SignedArchive<SignedWindow> {
+  /**
+   * Opens (creating it if needed) the archive in `dir` for `markets` and lists the windows already there.
+   */
+  static open(dir: string, markets: readonly { market: string; marketId: bigint }[]): WindowArchive {
+    return new WindowArchive(
+      dir,
+      WINDOW_FORMAT,
+      markets.map(({ market, marketId }) => ({ name: market, directory: marketDirectory(market, marketId) })),
+    );
+  }
+}
+
+/** The signed batches of the configured batches, by batch label: `ARCHIVE/_batches/<batch>/`. */
+export class BatchArchive extends SignedArchive<SignedBatch> {
+  /**
+   * Opens (creating it if needed) the batch archive in `dir` (the archive directory, as for `WindowArchive`)
+   * for `batches` and lists the batches already there.
+   * @param batches labels that are safe directory names (config.ts `BATCH_LABEL`).
+   */
+  static open(dir: string, batches: readonly { batch: string }[]): BatchArchive {
+    return new BatchArchive(
+      dir,
+      BATCH_FORMAT,
+      batches.map(({ batch }) => ({ name: batch, directory: join(BATCHES_DIRECTORY, batch) })),
+    );
   }
 }

@@ -1,20 +1,28 @@
 /**
  * The publisher's config file (`zkrisk publisher serve --config publisher.json`): the keystore, the archive
- * directory, the poll interval, the HTTP listener and the markets to sign. Validated here, once, at start:
- * unknown keys are errors (a misspelt optional field must not fall back to its default in silence), every
- * error names the file, the field and the value, relative paths are taken from the config file's directory.
+ * directory, the poll interval, the HTTP listener, the markets to sign and the batches of them to sign.
+ * Validated here, once, at start: unknown keys are errors (a misspelt optional field must not fall back to its
+ * default in silence), every error names the file, the field and the value, relative paths are taken from the
+ * config file's directory.
  * No secret is in the file: the keystore's password comes from ZKRISK_PUBLISHER_PASSWORD at start.
  *
  *   { "key": "publisher.key.json",                 keystore made by `zkrisk publisher keygen` (required)
- *     "archive": "archive",                        directory of the signed windows (required; created)
+ *     "archive": "archive",                        directory of the signed windows and batches (required; created)
  *     "pollSeconds": 10,                           seconds between reads of the sources (0.1 to 3600)
  *     "listen": { "host": "127.0.0.1", "port": 8090 },
  *     "markets": [ { "market": "BTC-USDT",         label (printable ASCII, at most 31 bytes, or a decimal id)
  *                    "intervalMs": 7200000,        the bar interval the source must have, ms
  *                    "source": { "klines": "https://api.binance.com/api/v3/klines?symbol=BTCUSDT&interval=2h" },
- *                    "backfillBars": 1 } ] }       bars signed on a first start with an empty archive (1 to 10000)
+ *                    "backfillBars": 1 },         bars signed on a first start with an empty archive (1 to 10000)
+ *                  { "market": "ETH-USDT", "intervalMs": 7200000, "source": { "csv": "eth.csv" } } ],
+ *     "batches": [ { "batch": "majors",             label: [A-Za-z0-9][A-Za-z0-9._-]{0,30}, unique ignoring case
+ *                    "markets": ["BTC-USDT", "ETH-USDT"] } ] }
+ *                                                  2 to 8 distinct labels of `markets`, of one intervalMs, in any
+ *                                                  order; `batches` is optional (default none)
  *
- * `source` is one of `{csv}`, `{url, timeoutMs}`, `{klines}` (feeds/source-config.ts).
+ * `source` is one of `{csv}`, `{url, timeoutMs}`, `{klines}` (feeds/source-config.ts). A batch is signed at
+ * every bar close where all its markets have a signed window (serve/batch-signer.ts); its label names its URL
+ * (`/v1/batches/majors`) and its archive directory (`ARCHIVE/_batches/majors`).
  */
 import { statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -58,7 +66,23 @@ export interface PublisherConfig {
   /** Where the HTTP API listens; port 0 takes any free port. */
   listen: { host: string; port: number };
   markets: PublisherMarketConfig[];
+  /** The batches to sign (none when the file has no `batches`). */
+  batches: PublisherBatchConfig[];
 }
+
+/** A batch the publisher signs: the windows of several of its markets at each bar close, under one signature. */
+export interface PublisherBatchConfig {
+  /** The label (`BATCH_LABEL`); names the batch in the URL, the archive directory and the logs. */
+  batch: string;
+  /** The labels of its markets (`PublisherMarketConfig.market`), as written; all of one bar interval. */
+  markets: string[];
+}
+
+/** A batch label: a safe file name and URL path segment of at most 31 characters. */
+export const BATCH_LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,30}$/;
+
+/** Fewest and most markets in a configured batch (the signed batch circuit's sizes). */
+export const BATCH_MARKETS = { min: 2, max: 8 } as const;
 
 /** Defaults of the optional fields. */
 export const PUBLISHER_DEFAULTS = {
@@ -97,7 +121,7 @@ export function loadPublisherConfig(path: string): PublisherConfig {
  */
 export function parsePublisherConfig(value: unknown, file: string, baseDir: string): PublisherConfig {
   const r = new JsonReader(file, value, "", configError);
-  r.onlyKeys(["key", "archive", "pollSeconds", "listen", "markets"]);
+  r.onlyKeys(["key", "archive", "pollSeconds", "listen", "markets", "batches"]);
   const base = resolve(baseDir);
   const D = PUBLISHER_DEFAULTS;
 
@@ -106,6 +130,8 @@ export function parsePublisherConfig(value: unknown, file: string, baseDir: stri
   if (isFile(archive)) r.at("archive").error(`${archive} is a file, not a directory`);
   const listen = r.optional("listen")?.onlyKeys(["host", "port"]);
   const host = listen?.optional("host");
+  const markets = readMarkets(r.at("markets"), base);
+  const batches = r.optional("batches");
   return {
     file,
     key,
@@ -115,7 +141,8 @@ export function parsePublisherConfig(value: unknown, file: string, baseDir: stri
       host: host ? nonEmptyString(host) : D.host,
       port: listen ? optionalNumber(listen, "port", D.port, 0, 65535) : D.port,
     },
-    markets: readMarkets(r.at("markets"), base),
+    markets,
+    batches: batches === undefined ? [] : readBatches(batches, markets),
   };
 }
 
@@ -159,6 +186,64 @@ function readMarkets(r: JsonReader, base: string): PublisherMarketConfig[] {
   });
 }
 
+function readBatches(r: JsonReader, markets: readonly PublisherMarketConfig[]): PublisherBatchConfig[] {
+  const configured = new Map(markets.map((m, index) => [m.market, { market: m, index }]));
+  const labels = new Map<string, { batch: string; index: number }>();
+  return r.items().map((b, index) => {
+    b.onlyKeys(["batch", "markets"]);
+    const label = b.at("batch");
+    const batch = label.string();
+    if (!BATCH_LABEL.test(batch)) {
+      label.error(
+        `expected a label of 1 to 31 letters, digits, ".", "_" or "-", starting with a letter or digit, ` +
+          `got ${JSON.stringify(batch)}`,
+      );
+    }
+    // Archive directories must differ on case-insensitive file systems too.
+    const same = labels.get(batch.toLowerCase());
+    if (same !== undefined) {
+      const ignoringCase = same.batch === batch ? "" : ` (${JSON.stringify(same.batch)}; labels ignore case)`;
+      label.error(
+        `duplicate batch ${JSON.stringify(batch)}: already batches[${same.index}].batch${ignoringCase}`,
+      );
+    }
+    labels.set(batch.toLowerCase(), { batch, index });
+
+    const list = b.at("markets");
+    const items = list.items();
+    if (items.length < BATCH_MARKETS.min || items.length > BATCH_MARKETS.max) {
+      list.error(
+        `expected ${BATCH_MARKETS.min} to ${BATCH_MARKETS.max} markets, got ${items.length}` +
+          (items.length === 0 ? "" : ` (${JSON.stringify(list.raw())})`),
+      );
+    }
+    const seen = new Map<string, number>();
+    let first: { market: PublisherMarketConfig; index: number } | undefined;
+    const names = items.map((item, j) => {
+      const market = item.string();
+      const found =
+        configured.get(market) ??
+        item.error(
+          `${JSON.stringify(market)} is not one of this config's markets (${[...configured.keys()].join(", ")})`,
+        );
+      const twice = seen.get(market);
+      if (twice !== undefined)
+        item.error(`duplicate market ${JSON.stringify(market)}: already batches[${index}].markets[${twice}]`);
+      seen.set(market, j);
+      const reference = (first ??= found);
+      if (found.market.intervalMs !== reference.market.intervalMs) {
+        item.error(
+          `${JSON.stringify(market)} has bars of ${found.market.intervalMs} ms (markets[${found.index}].intervalMs), ` +
+            `but ${JSON.stringify(reference.market.market)} has bars of ${reference.market.intervalMs} ms ` +
+            `(a batch's markets share one bar interval)`,
+        );
+      }
+      return market;
+    });
+    return { batch, markets: names };
+  });
+}
+
 /** The market label as a field element; the label rules are `marketIdOf`'s. */
 function marketIdIn(r: JsonReader, market: string): bigint {
   if (market === "") r.error("expected a non-empty market label");
@@ -195,5 +280,6 @@ export function redactedPublisherConfig(cfg: PublisherConfig): Record<string, un
       source: redactedSourceConfig(m.source),
       backfillBars: m.backfillBars,
     })),
+    batches: cfg.batches.map((b) => ({ batch: b.batch, markets: [...b.markets] })),
   };
 }

@@ -7,8 +7,14 @@
  *                                          2024-06-30T22:00:00Z); without `at`, the newest one.
  *                                          400 BAD_REQUEST for a label that cannot be a market or a bad
  *                                          TIMESTAMP; 404 UNKNOWN_MARKET, 404 NOT_SIGNED.
- *   GET /health                            status, the public key, and per market the archived windows and
- *                                          the last poll ("degraded" while a source is unusable; still 200)
+ *   GET /v1/batches/:batch?at=TIMESTAMP    the signed batch file (JSON, publisher/signed-batch.ts) of the
+ *                                          configured `batch` whose windows' last bar opens at TIMESTAMP
+ *                                          (as above); without `at`, the newest one. 400 BAD_REQUEST for a
+ *                                          label that cannot be a batch or a bad TIMESTAMP; 404
+ *                                          UNKNOWN_BATCH, 404 NOT_SIGNED.
+ *   GET /health                            status, the public key, per market the archived windows and the
+ *                                          last poll ("degraded" while a source is unusable; still 200), and
+ *                                          per batch its markets and archived batches
  *   GET /metrics                           Prometheus text
  *   GET /openapi.json                      this API's OpenAPI document, built from the routes' own schemas
  */
@@ -19,16 +25,21 @@ import { createJsonApi, openApiDocument, replyWithError } from "../../core/json-
 import { isoFromMs } from "../../core/time";
 import { parseTimestamp } from "../../candles/load-data";
 import type { PublicKey } from "../eddsa";
-import type { WindowArchive } from "./archive";
+import type { BatchArchive, SignedArchive, WindowArchive } from "./archive";
+import { BATCH_LABEL, type PublisherBatchConfig } from "./config";
 import type { PublisherMetrics } from "./metrics";
 import type { MarketStatus } from "./signer";
 
 /** What the API reads. */
 export interface PublisherApiOptions {
   archive: WindowArchive;
+  /** The signed batches. */
+  batchArchive: BatchArchive;
   metrics: PublisherMetrics;
   /** The markets signed here, by label. */
   markets: readonly string[];
+  /** The batches signed here. */
+  batches: readonly PublisherBatchConfig[];
   /** The publisher's public key (shown by /health; the private key is never within reach of the API). */
   publicKey: PublicKey;
   /** A market's last poll and error. */
@@ -64,19 +75,50 @@ function parseAt(at: string): number {
   return ms;
 }
 
+/** Longest batch label in a URL (config.ts `BATCH_LABEL`: 31 characters); longer is refused by the schema. */
+const MAX_BATCH_LENGTH = 64;
+
+/**
+ * The 404 NOT_SIGNED for `name` (a market or a batch) with nothing archived at `at` (or nothing at all when
+ * `at` is undefined), saying which bars are held.
+ */
+function notSigned<T>(
+  archive: SignedArchive<T>,
+  name: string,
+  noun: string,
+  at: number | undefined,
+): ApiRefusal {
+  const range = archive.range(name);
+  const held =
+    range === undefined
+      ? "none is signed yet"
+      : `${archive.count(name)} are signed, from ${isoFromMs(range.first)} to ${isoFromMs(range.last)}`;
+  const which = at === undefined ? `no ${noun}` : `no ${noun} ending at the bar opening ${isoFromMs(at)}`;
+  return new ApiRefusal(404, "NOT_SIGNED", `${name}: ${which} is signed here (${held})`);
+}
+
+/** The schema of the `at` query string, shared by the windows and the batches. */
+const AT_QUERYSTRING = {
+  type: "object",
+  additionalProperties: false,
+  properties: { at: { type: "string", minLength: 1 } },
+} as const;
+
 /** Title and description of the API's OpenAPI document. */
 export const PUBLISHER_API_INFO = {
   title: "zkrisk publisher",
   description:
     "Signed candle windows (EdDSA-Poseidon over the window digest) from the publisher's archive, by market and " +
-    "bar; health and Prometheus metrics. Read-only.",
+    "bar; signed batches (one signature over the batch digest of several markets' windows), by batch and bar; " +
+    "health and Prometheus metrics. Read-only.",
 };
 
 /** Builds the API (not yet listening). */
 export async function buildPublisherApi(opts: PublisherApiOptions): Promise<FastifyInstance> {
-  const { archive, metrics } = opts;
+  const { archive, batchArchive, metrics } = opts;
   const app = createJsonApi({ log: opts.log });
   const markets = new Set(opts.markets);
+  const batches = new Set(opts.batches.map((b) => b.batch));
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof ApiRefusal)
@@ -97,11 +139,7 @@ export async function buildPublisherApi(opts: PublisherApiOptions): Promise<Fast
           type: "object",
           properties: { market: { type: "string", minLength: 1, maxLength: MAX_MARKET_LENGTH } },
         },
-        querystring: {
-          type: "object",
-          additionalProperties: false,
-          properties: { at: { type: "string", minLength: 1 } },
-        },
+        querystring: AT_QUERYSTRING,
       },
       onResponse: async (_req, reply) => {
         metrics.requests.inc({ status: String(reply.statusCode) });
@@ -129,15 +167,47 @@ export async function buildPublisherApi(opts: PublisherApiOptions): Promise<Fast
       const at = req.query.at === undefined ? undefined : parseAt(req.query.at);
       const endTime = at ?? archive.latest(market);
       const found = endTime === undefined ? undefined : await archive.read(market, endTime);
-      if (found === undefined) {
-        const range = archive.range(market);
-        const held =
-          range === undefined
-            ? "none is signed yet"
-            : `${archive.count(market)} are signed, from ${isoFromMs(range.first)} to ${isoFromMs(range.last)}`;
-        const which = at === undefined ? "no window" : `no window ending at the bar opening ${isoFromMs(at)}`;
-        throw new ApiRefusal(404, "NOT_SIGNED", `${market}: ${which} is signed here (${held})`);
+      if (found === undefined) throw notSigned(archive, market, "window", at);
+      return reply.type("application/json; charset=utf-8").send(found.text);
+    },
+  );
+
+  app.get<{ Params: { batch: string }; Querystring: { at?: string } }>(
+    "/v1/batches/:batch",
+    {
+      schema: {
+        params: {
+          type: "object",
+          properties: { batch: { type: "string", minLength: 1, maxLength: MAX_BATCH_LENGTH } },
+        },
+        querystring: AT_QUERYSTRING,
+      },
+      onResponse: async (_req, reply) => {
+        metrics.batchRequests.inc({ status: String(reply.statusCode) });
+      },
+    },
+    async (req, reply) => {
+      const { batch } = req.params;
+      if (!BATCH_LABEL.test(batch)) {
+        throw new ApiRefusal(
+          400,
+          "BAD_REQUEST",
+          `params/batch: ${JSON.stringify(batch)} is not a batch label (1 to 31 letters, digits, ".", "_" or ` +
+            `"-", starting with a letter or digit)`,
+        );
       }
+      if (!batches.has(batch)) {
+        const configured = batches.size === 0 ? "none is configured" : `batches: ${[...batches].join(", ")}`;
+        throw new ApiRefusal(
+          404,
+          "UNKNOWN_BATCH",
+          `batch ${JSON.stringify(batch)} is not signed here (${configured})`,
+        );
+      }
+      const at = req.query.at === undefined ? undefined : parseAt(req.query.at);
+      const endTime = at ?? batchArchive.latest(batch);
+      const found = endTime === undefined ? undefined : await batchArchive.read(batch, endTime);
+      if (found === undefined) throw notSigned(batchArchive, batch, "batch", at);
       return reply.type("application/json; charset=utf-8").send(found.text);
     },
   );
@@ -159,6 +229,16 @@ export async function buildPublisherApi(opts: PublisherApiOptions): Promise<Fast
       status: views.every((v) => v.lastError === null) ? "ok" : "degraded",
       publicKey: { Ax: opts.publicKey.Ax.toString(), Ay: opts.publicKey.Ay.toString() },
       markets: views,
+      batches: opts.batches.map((b) => {
+        const range = batchArchive.range(b.batch);
+        return {
+          batch: b.batch,
+          markets: b.markets,
+          batches: batchArchive.count(b.batch),
+          first: range === undefined ? null : isoFromMs(range.first),
+          latest: range === undefined ? null : isoFromMs(range.last),
+        };
+      }),
     };
   });
 

@@ -65,11 +65,37 @@ export class PublisherMetrics {
     labelNames: ["status"] as const,
     registers: [this.registry],
   });
+  /** Batches signed and archived, by batch label. */
+  readonly batchesSigned = new Counter({
+    name: "zkrisk_publisher_batches_signed_total",
+    help: "Batches signed and archived, by batch.",
+    labelNames: ["batch"] as const,
+    registers: [this.registry],
+  });
+  /** Open time of the last bar of the newest batch signed, per batch (seconds). */
+  readonly lastSignedBatch = new Gauge({
+    name: "zkrisk_publisher_last_signed_batch_bar_seconds",
+    help: "Open time of the last bar of the newest signed batch, seconds since the epoch, by batch.",
+    labelNames: ["batch"] as const,
+    registers: [this.registry],
+  });
+  /** Batch requests answered, by HTTP status. */
+  readonly batchRequests = new Counter({
+    name: "zkrisk_publisher_batch_requests_total",
+    help: "GET /v1/batches requests answered, by HTTP status.",
+    labelNames: ["status"] as const,
+    registers: [this.registry],
+  });
   /** Windows in the archive, per market. */
   readonly archived: Gauge<"market">;
+  /** Batches in the archive, per batch. */
+  readonly archivedBatches: Gauge<"batch">;
 
-  /** @param counts the number of archived windows per market, read at scrape time. */
-  constructor(counts: () => Record<string, number>) {
+  /**
+   * @param counts the number of archived windows per market, read at scrape time.
+   * @param batchCounts the number of archived batches per batch, read at scrape time (default: no batch).
+   */
+  constructor(counts: () => Record<string, number>, batchCounts: () => Record<string, number> = () => ({})) {
     // The process's own: CPU, resident memory, heap, event-loop lag, open handles (prom-client's defaults).
     collectDefaultMetrics({ register: this.registry });
     this.archived = new Gauge({
@@ -79,6 +105,15 @@ export class PublisherMetrics {
       registers: [this.registry],
       collect() {
         for (const [market, n] of Object.entries(counts())) this.set({ market }, n);
+      },
+    });
+    this.archivedBatches = new Gauge({
+      name: "zkrisk_publisher_archived_batches",
+      help: "Signed batches in the archive, by batch.",
+      labelNames: ["batch"] as const,
+      registers: [this.registry],
+      collect() {
+        for (const [batch, n] of Object.entries(batchCounts())) this.set({ batch }, n);
       },
     });
   }

@@ -1,7 +1,8 @@
 /**
  * `zkrisk publisher serve`: load the config, unlock the key (password from ZKRISK_PUBLISHER_PASSWORD), open the
  * archive and check it is this key's, serve the HTTP API, and poll the sources every `pollSeconds`, signing
- * each new window once; on SIGINT or SIGTERM, finish the window in hand, close the API and return.
+ * each new window once, then each batch whose markets' windows are all archived at a new bar close, once; on
+ * SIGINT or SIGTERM, finish the window or batch in hand, close the API and return.
  * Log lines are JSON (pino) on stderr; none holds the private key or the password.
  */
 import pino, { type Logger } from "pino";
@@ -10,7 +11,8 @@ import { candleSourceOf } from "../../feeds";
 import { ConfigError } from "../../core/errors";
 import { comparePublicKeys, type PublicKey } from "../eddsa";
 import { publisherPassword, readKeystore, unlockKeystore } from "../keystore";
-import { WindowArchive } from "./archive";
+import { BatchArchive, WindowArchive } from "./archive";
+import { BatchSigner, type SignedBatchBar } from "./batch-signer";
 import { loadPublisherConfig, redactedPublisherConfig, type PublisherConfig } from "./config";
 import { buildPublisherApi } from "./http";
 import { PublisherMetrics } from "./metrics";
@@ -32,8 +34,16 @@ export interface PublisherSummary {
   polls: number;
   /** Windows signed and archived. */
   signed: number;
+  /** Batches signed and archived. */
+  batches: number;
   /** Disagreements between a source and the archive, each counted once. */
   disagreements: number;
+}
+
+/** What one poll did: the windows (signer.ts) and then the batches (batch-signer.ts). */
+export interface PublisherPollReport extends PollReport {
+  /** Batches signed in this poll, oldest first per batch. */
+  batches: SignedBatchBar[];
 }
 
 /** A started publisher with its API listening. */
@@ -43,31 +53,39 @@ export interface RunningPublisher {
   url: string;
   publicKey: PublicKey;
   archive: WindowArchive;
+  /** The signed batches (`ARCHIVE/_batches/`). */
+  batchArchive: BatchArchive;
   metrics: PublisherMetrics;
   api: FastifyInstance;
-  /** Polls the sources now, after any poll under way (polls never overlap). */
-  poll(): Promise<PollReport>;
-  /** Stops polling (the window in hand is finished and archived), closes the API; idempotent. */
+  /** Polls the sources now and signs what is due, after any poll under way (polls never overlap). */
+  poll(): Promise<PublisherPollReport>;
+  /** Stops polling (the window or batch in hand is finished and archived), closes the API; idempotent. */
   stop(): Promise<PublisherSummary>;
 }
 
 /**
- * Checks that the archive holds this publisher's windows: the newest window of each market must carry this
- * key, the market's label and its bar interval (each is verified as it is read).
- * @throws ConfigError naming the config's `archive` or `intervalMs` and the file; PublisherFileError or
- *   SignatureError for an archived file that does not check.
+ * Checks that the archive holds this publisher's windows and batches: the newest window of each market must
+ * carry this key, the market's label and its bar interval, and the newest batch of each batch this key and
+ * the batch's markets (each is verified as it is read).
+ * @throws ConfigError naming the config's `archive`, `intervalMs` or batch `markets` and the file;
+ *   PublisherFileError or SignatureError for an archived file that does not check.
  */
-async function checkArchive(cfg: PublisherConfig, archive: WindowArchive, key: PublicKey): Promise<void> {
+async function checkArchive(
+  cfg: PublisherConfig,
+  archive: WindowArchive,
+  batchArchive: BatchArchive,
+  key: PublicKey,
+): Promise<void> {
+  const otherKey = (file: string, signer: PublicKey) =>
+    new ConfigError(
+      `${cfg.file}: archive: ${file} is signed by another key (Ax ${signer.Ax}); each publisher ` +
+        `key keeps its own archive: give this key (Ax ${key.Ax}) another archive directory`,
+    );
   for (const [i, m] of cfg.markets.entries()) {
     const newest = archive.latest(m.market);
     if (newest === undefined) continue;
     const { file, signed } = (await archive.read(m.market, newest))!;
-    if (comparePublicKeys(signed.publicKey, key) !== 0) {
-      throw new ConfigError(
-        `${cfg.file}: archive: ${file} is signed by another key (Ax ${signed.publicKey.Ax}); each publisher ` +
-          `key keeps its own archive: give this key (Ax ${key.Ax}) another archive directory`,
-      );
-    }
+    if (comparePublicKeys(signed.publicKey, key) !== 0) throw otherKey(file, signed.publicKey);
     if (signed.market !== m.market) {
       throw new ConfigError(
         `${cfg.file}: archive: ${file} holds market ${JSON.stringify(signed.market)}, not ${JSON.stringify(m.market)}`,
@@ -77,6 +95,20 @@ async function checkArchive(cfg: PublisherConfig, archive: WindowArchive, key: P
       throw new ConfigError(
         `${cfg.file}: markets[${i}].intervalMs: ${m.intervalMs}, but the archived windows of ${m.market} have ` +
           `bars of ${signed.window.intervalMs} ms (${file})`,
+      );
+    }
+  }
+  for (const [i, b] of cfg.batches.entries()) {
+    const newest = batchArchive.latest(b.batch);
+    if (newest === undefined) continue;
+    const { file, signed } = (await batchArchive.read(b.batch, newest))!;
+    if (comparePublicKeys(signed.publicKey, key) !== 0) throw otherKey(file, signed.publicKey);
+    const archived = signed.markets.map((m) => m.market).sort();
+    if (JSON.stringify(archived) !== JSON.stringify([...b.markets].sort())) {
+      throw new ConfigError(
+        `${cfg.file}: batches[${i}].markets: ${JSON.stringify(b.markets)}, but the archived batches of ` +
+          `${b.batch} hold ${JSON.stringify(archived)} (${file}); a batch label keeps its markets: give this ` +
+          `set of markets another label`,
       );
     }
   }
@@ -95,9 +127,11 @@ export async function startPublisher(
 ): Promise<RunningPublisher> {
   const key = await unlockKeystore(cfg.key, publisherPassword(options.env));
   const archive = WindowArchive.open(cfg.archive, cfg.markets);
-  await checkArchive(cfg, archive, key.publicKey);
-  const metrics = new PublisherMetrics(() =>
-    Object.fromEntries(cfg.markets.map((m) => [m.market, archive.count(m.market)])),
+  const batchArchive = BatchArchive.open(cfg.archive, cfg.batches);
+  await checkArchive(cfg, archive, batchArchive, key.publicKey);
+  const metrics = new PublisherMetrics(
+    () => Object.fromEntries(cfg.markets.map((m) => [m.market, archive.count(m.market)])),
+    () => Object.fromEntries(cfg.batches.map((b) => [b.batch, batchArchive.count(b.batch)])),
   );
   const markets = cfg.markets.map((m) => ({ ...m, reader: candleSourceOf(m.source) }));
   const signer = new WindowSigner({
@@ -109,10 +143,21 @@ export async function startPublisher(
     now: options.now,
     bars: options.bars,
   });
+  const batchSigner = new BatchSigner({
+    key,
+    windows: archive,
+    batches: batchArchive,
+    config: cfg.batches,
+    markets: cfg.markets,
+    metrics,
+    log,
+  });
   const api = await buildPublisherApi({
     archive,
+    batchArchive,
     metrics,
     markets: cfg.markets.map((m) => m.market),
+    batches: cfg.batches,
     publicKey: key.publicKey,
     status: (market) => signer.marketStatus(market),
     log,
@@ -122,14 +167,16 @@ export async function startPublisher(
   const url =
     typeof address === "object" && address ? `http://${cfg.listen.host}:${address.port}` : String(address);
 
-  const summary: PublisherSummary = { polls: 0, signed: 0, disagreements: 0 };
+  const summary: PublisherSummary = { polls: 0, signed: 0, batches: 0, disagreements: 0 };
   let stopping = false;
   let last: Promise<unknown> = Promise.resolve();
-  const poll = (): Promise<PollReport> => {
+  const poll = (): Promise<PublisherPollReport> => {
     const next = last.then(async () => {
-      const report = await signer.poll(() => stopping);
+      const windows = await signer.poll(() => stopping);
+      const report = { ...windows, batches: await batchSigner.sign(() => stopping) };
       summary.polls++;
       summary.signed += report.signed.length;
+      summary.batches += report.batches.length;
       summary.disagreements += report.disagreements.length;
       return report;
     });
@@ -159,6 +206,7 @@ export async function startPublisher(
       url,
       publicKey: { Ax: key.publicKey.Ax.toString(), Ay: key.publicKey.Ay.toString() },
       markets: cfg.markets.map((m) => m.market),
+      batches: cfg.batches.map((b) => b.batch),
       archive: cfg.archive,
     },
     "publisher ready",
@@ -170,12 +218,13 @@ export async function startPublisher(
     url,
     publicKey: key.publicKey,
     archive,
+    batchArchive,
     metrics,
     api,
     poll,
     stop: () =>
       (stopped ??= (async () => {
-        log.info("shutting down: finishing the window in hand");
+        log.info("shutting down: finishing the window or batch in hand");
         stopping = true;
         wake?.();
         await loop;

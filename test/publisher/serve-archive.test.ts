@@ -1,15 +1,28 @@
 /**
  * The publisher's archive: one create-only file per market per bar (a second write for a bar is refused, even
- * from another process), listed again on open, checked when read; market directories that are safe names.
+ * from another process), listed again on open, checked when read; market directories that are safe names;
+ * batches beside them under _batches/, equally create-only.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildWindow } from "../../candles";
 import { marketIdOf } from "../../candles/market-id";
 import { parseCandlesCsv } from "../../candles/load-data";
-import { PublisherFileError, signWindow, type PublisherKey, type SignedWindow } from "../../publisher";
-import { ArchiveConflictError, marketDirectory, WindowArchive } from "../../publisher/serve";
+import {
+  PublisherFileError,
+  signBatch,
+  signWindow,
+  type PublisherKey,
+  type SignedWindow,
+} from "../../publisher";
+import {
+  ArchiveConflictError,
+  BATCHES_DIRECTORY,
+  BatchArchive,
+  marketDirectory,
+  WindowArchive,
+} from "../../publisher/serve";
 import { barTime, csvText, tempDir, writeTestKeystore } from "../helpers/publisher-serve";
 
 const MARKET = "BTC-USDT";
@@ -85,5 +98,42 @@ describe("publisher archive", () => {
     expect(marketDirectory("BTC/USDT", marketIdOf("BTC/USDT"))).toBe(`market-${marketIdOf("BTC/USDT")}`);
     expect(marketDirectory("..", marketIdOf(".."))).toBe(`market-${marketIdOf("..")}`);
     expect(marketDirectory(".hidden", marketIdOf(".hidden"))).toBe(`market-${marketIdOf(".hidden")}`);
+    // The batches' directory can never be a market's.
+    expect(marketDirectory(BATCHES_DIRECTORY, marketIdOf(BATCHES_DIRECTORY))).toBe(
+      `market-${marketIdOf(BATCHES_DIRECTORY)}`,
+    );
+  });
+
+  it("writes each bar's batch once under _batches/<batch>/, refuses a second one, and lists them when reopened", async () => {
+    const dir = tempDir("archive-batches");
+    const series = parseCandlesCsv(csvText(0, 120), "btc.csv");
+    const batchAt = (i: number) =>
+      signBatch(
+        key,
+        ["ETH-USDT", MARKET].map((market) => ({
+          market,
+          window: buildWindow(series, marketIdOf(market), i, 20),
+        })),
+      );
+    const archive = BatchArchive.open(dir, [{ batch: "majors" }]);
+    expect(archive.latest("majors")).toBeUndefined();
+    const { file } = archive.put("majors", await batchAt(111));
+    expect(file).toBe(join(dir, "_batches", "majors", `${barTime(111)}.json`));
+    const text = readFileSync(file, "utf8");
+    // Windows and batches share the archive directory without meeting.
+    WindowArchive.open(dir, markets).put(MARKET, windows[1]);
+    expect(readdirSync(dir).sort()).toEqual([MARKET, "_batches"].sort());
+
+    const theirs = BatchArchive.open(dir, [{ batch: "majors" }]);
+    expect(theirs.range("majors")).toEqual({ first: barTime(111), last: barTime(111) });
+    const again = await batchAt(111);
+    expect(() => theirs.put("majors", again)).toThrow(new ArchiveConflictError(file, "batch"));
+    expect(() => theirs.put("majors", again)).toThrow(
+      `${file}: a batch is already archived for this bar; it is never replaced`,
+    );
+    expect(readFileSync(file, "utf8")).toBe(text);
+    const read = await theirs.read("majors", barTime(111));
+    expect(read?.text).toBe(text);
+    expect(read?.signed.markets.map((m) => m.market)).toEqual([MARKET, "ETH-USDT"]);
   });
 });

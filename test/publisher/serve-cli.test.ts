@@ -122,7 +122,7 @@ describe("zkrisk publisher serve (command line)", () => {
     ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe(
-      `zkrisk: ${typo}: pollSecs: unknown key (expected one of key, archive, pollSeconds, listen, markets)\n`,
+      `zkrisk: ${typo}: pollSecs: unknown key (expected one of key, archive, pollSeconds, listen, markets, batches)\n`,
     );
     expect(json.code).toBe(2);
     expect(JSON.parse(json.stderr)).toMatchObject({ error: "CONFIG_INVALID" });

@@ -35,6 +35,23 @@ function doc(edit: (d: Doc) => void = () => {}): Doc {
   return d;
 }
 
+/**
+ * A valid document with `batches`, over the markets `labels` (default: BTC-USDT, ETH-USDT and SOL/USDT of
+ * 2 h bars, and BTC-1H of 1 h bars).
+ */
+function withBatches(batches: unknown[], labels?: string[]): Doc {
+  return doc((d) => {
+    d.markets = (labels ?? ["BTC-USDT", "ETH-USDT", "SOL/USDT"]).map((market) => ({
+      market,
+      intervalMs: 7_200_000,
+      source: { csv: "feeds/btc.csv" },
+    }));
+    if (labels === undefined)
+      d.markets.push({ market: "BTC-1H", intervalMs: 3_600_000, source: { csv: "feeds/btc-1h.csv" } });
+    d.batches = batches;
+  });
+}
+
 /** The ConfigError message parsing `value` gives. */
 function refusal(value: unknown): string {
   try {
@@ -65,6 +82,7 @@ describe("publisher config", () => {
           backfillBars: 1,
         },
       ],
+      batches: [],
     });
   });
 
@@ -119,7 +137,7 @@ describe("publisher config", () => {
 
   it("refuses unknown keys at every level, listing the keys it knows", () => {
     expect(refusal(doc((d) => (d.pollSecs = 5)))).toBe(
-      "publisher.json: pollSecs: unknown key (expected one of key, archive, pollSeconds, listen, markets)",
+      "publisher.json: pollSecs: unknown key (expected one of key, archive, pollSeconds, listen, markets, batches)",
     );
     expect(refusal(doc((d) => (d.listen = { hots: "0.0.0.0" })))).toBe(
       "publisher.json: listen.hots: unknown key (expected one of host, port)",
@@ -129,6 +147,9 @@ describe("publisher config", () => {
     );
     expect(refusal(doc((d) => (d.markets[0].source = { csv: "a.csv", timeout: 5 })))).toBe(
       "publisher.json: markets[0].source.timeout: unknown key (expected one of csv, url, klines, timeoutMs)",
+    );
+    expect(refusal(doc((d) => (d.batches = [{ batch: "majors", markets: [], market: "x" }])))).toBe(
+      "publisher.json: batches[0].market: unknown key (expected one of batch, markets)",
     );
   });
 
@@ -190,6 +211,79 @@ describe("publisher config", () => {
     ];
     for (const [edit, message] of cases) expect(refusal(doc(edit))).toBe(`publisher.json: ${message}`);
     expect(refusal([])).toBe("publisher.json: (root): expected an object, got []");
+  });
+
+  it("reads the batches: label and markets as written, listed by --check", () => {
+    const cfg = parsePublisherConfig(
+      withBatches([{ batch: "majors.2h_v1", markets: ["SOL/USDT", "BTC-USDT"] }]),
+      "publisher.json",
+      dir,
+    );
+    expect(cfg.batches).toEqual([{ batch: "majors.2h_v1", markets: ["SOL/USDT", "BTC-USDT"] }]);
+    expect(redactedPublisherConfig(cfg).batches).toEqual([
+      { batch: "majors.2h_v1", markets: ["SOL/USDT", "BTC-USDT"] },
+    ]);
+    const eight = Array.from({ length: 8 }, (_, i) => `M${i}`);
+    const many = withBatches([{ batch: "all", markets: eight }], eight);
+    expect(parsePublisherConfig(many, "publisher.json", dir).batches[0].markets).toEqual(eight);
+    expect(parsePublisherConfig(withBatches([]), "publisher.json", dir).batches).toEqual([]);
+  });
+
+  it("refuses a bad batch, naming the file, the field and the value", () => {
+    const majors = (markets: unknown) => withBatches([{ batch: "majors", markets }]);
+    const cases: [unknown, string][] = [
+      [withBatches({ batch: "majors" } as unknown as unknown[]), "batches: expected an array, got object"],
+      [withBatches([{ markets: ["BTC-USDT", "ETH-USDT"] }]), "batches[0].batch: missing"],
+      [withBatches([{ batch: "majors" }]), "batches[0].markets: missing"],
+      [
+        withBatches([{ batch: 7, markets: ["BTC-USDT", "ETH-USDT"] }]),
+        "batches[0].batch: expected a string, got 7",
+      ],
+      ...["", "_batches", "maj/ors", ".majors", "m".repeat(32), "majörs"].map((label): [unknown, string] => [
+        withBatches([{ batch: label, markets: ["BTC-USDT", "ETH-USDT"] }]),
+        'batches[0].batch: expected a label of 1 to 31 letters, digits, ".", "_" or "-", starting with a ' +
+          `letter or digit, got ${JSON.stringify(label)}`,
+      ]),
+      [
+        withBatches([
+          { batch: "majors", markets: ["BTC-USDT", "ETH-USDT"] },
+          { batch: "majors", markets: ["BTC-USDT", "SOL/USDT"] },
+        ]),
+        'batches[1].batch: duplicate batch "majors": already batches[0].batch',
+      ],
+      [
+        withBatches([
+          { batch: "majors", markets: ["BTC-USDT", "ETH-USDT"] },
+          { batch: "Majors", markets: ["BTC-USDT", "SOL/USDT"] },
+        ]),
+        'batches[1].batch: duplicate batch "Majors": already batches[0].batch ("majors"; labels ignore case)',
+      ],
+      [majors("BTC-USDT"), "batches[0].markets: expected an array, got string"],
+      [majors([]), "batches[0].markets: expected 2 to 8 markets, got 0"],
+      [majors(["BTC-USDT"]), 'batches[0].markets: expected 2 to 8 markets, got 1 (["BTC-USDT"])'],
+      [
+        withBatches(
+          [{ batch: "all", markets: Array.from({ length: 9 }, (_, i) => `M${i}`) }],
+          Array.from({ length: 9 }, (_, i) => `M${i}`),
+        ),
+        'batches[0].markets: expected 2 to 8 markets, got 9 (["M0","M1","M2","M3","M4","M5","M6","M7","M8"])',
+      ],
+      [majors(["BTC-USDT", 5]), "batches[0].markets[1]: expected a string, got 5"],
+      [
+        majors(["BTC-USDT", "XRP-USDT"]),
+        'batches[0].markets[1]: "XRP-USDT" is not one of this config\'s markets (BTC-USDT, ETH-USDT, SOL/USDT, BTC-1H)',
+      ],
+      [
+        majors(["BTC-USDT", "ETH-USDT", "BTC-USDT"]),
+        'batches[0].markets[2]: duplicate market "BTC-USDT": already batches[0].markets[0]',
+      ],
+      [
+        majors(["BTC-USDT", "BTC-1H"]),
+        'batches[0].markets[1]: "BTC-1H" has bars of 3600000 ms (markets[3].intervalMs), but "BTC-USDT" has ' +
+          "bars of 7200000 ms (a batch's markets share one bar interval)",
+      ],
+    ];
+    for (const [value, message] of cases) expect(refusal(value)).toBe(`publisher.json: ${message}`);
   });
 
   it("names the file that cannot be read or is not JSON", () => {

@@ -127,6 +127,11 @@ describe("publisher serve: HTTP API", () => {
       message: 'market "SOL-USDT" is not signed here (markets: BTC-USDT, ETH-USDT)',
     });
     expect((await refused("/v2/windows/BTC-USDT", 404)).error).toBe("NOT_FOUND");
+    // No batch is configured here.
+    expect(await refused("/v1/batches/majors", 404)).toEqual({
+      error: "UNKNOWN_BATCH",
+      message: 'batch "majors" is not signed here (none is configured)',
+    });
   });
 
   it("answers 400 for a label that cannot be a market and for a bad timestamp, naming the parameter", async () => {
@@ -206,7 +211,13 @@ describe("publisher serve: HTTP API", () => {
     const doc = JSON.parse(r.text) as {
       paths: Record<string, Record<string, { parameters: { name: string; in: string }[] }>>;
     };
-    expect(Object.keys(doc.paths)).toEqual(["/v1/windows/{market}", "/health", "/metrics", "/openapi.json"]);
+    expect(Object.keys(doc.paths)).toEqual([
+      "/v1/windows/{market}",
+      "/v1/batches/{batch}",
+      "/health",
+      "/metrics",
+      "/openapi.json",
+    ]);
     expect(doc.paths["/v1/windows/{market}"].get.parameters.map((p) => `${p.in}:${p.name}`)).toEqual([
       "path:market",
       "query:at",

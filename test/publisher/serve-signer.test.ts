@@ -195,7 +195,7 @@ describe("publisher serve: signing", () => {
     );
 
     // Polling again changes nothing and reports nothing new.
-    expect(await publisher.poll()).toEqual({ signed: [], disagreements: [], errors: [] });
+    expect(await publisher.poll()).toEqual({ signed: [], disagreements: [], errors: [], batches: [] });
     expect(await metric()).toContain(`field="close"} 1`);
     expect(archivedTimes(archive)).toEqual([barTime(200), barTime(201)]);
     expect(files.map((f) => readFileSync(f, "utf8"))).toEqual(originals);

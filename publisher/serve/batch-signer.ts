@@ -1,0 +1,117 @@
+/**
+ * The publisher's batch signer: after each poll has signed the windows (signer.ts), it signs each configured
+ * batch (config.ts `batches`) once at every bar close where all the batch's markets have an archived window,
+ * one EdDSA signature over the batch digest of their windows (publisher/signed-batch.ts `signBatch`), and
+ * archives it (`ARCHIVE/_batches/<batch>/<endTime ms>.json`, archive.ts).
+ *
+ * Which bars: every end time E (the open time of the windows' last bar) at which each market of the batch
+ * has an archived window and the batch has none, after the batch's newest archived one, oldest first, so a
+ * restart after downtime signs the batches it missed. With no batch archived yet, the newest such end times,
+ * at most the smallest `backfillBars` of the batch's markets.
+ *
+ * Never twice, never differently: the batch holds exactly the archived windows, read back from the archive
+ * (digests and signatures checked), so each market's window in it is the one `GET /v1/windows/:market?at=E`
+ * serves; an end time with an archived batch is never signed again, and the archive never replaces a file.
+ */
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import type { Logger } from "pino";
+import { isoFromMs } from "../../core/time";
+import type { PublisherKey } from "../keystore";
+import { signBatch } from "../signed-batch";
+import type { BatchArchive, WindowArchive } from "./archive";
+import type { PublisherBatchConfig, PublisherMarketConfig } from "./config";
+import type { PublisherMetrics } from "./metrics";
+
+/** A batch signed during a poll. */
+export interface SignedBatchBar {
+  batch: string;
+  /** Open time of the last bar of the batch's windows, ms. */
+  endTime: number;
+  /** The batch digest signed. */
+  digest: bigint;
+  file: string;
+}
+
+/** Options of a batch signer. */
+export interface BatchSignerOptions {
+  key: PublisherKey;
+  /** The archived windows the batches are made of. */
+  windows: WindowArchive;
+  /** Where the batches are archived. */
+  batches: BatchArchive;
+  /** The batches to sign. */
+  config: readonly PublisherBatchConfig[];
+  /** The configured markets (for their `backfillBars`). */
+  markets: readonly PublisherMarketConfig[];
+  metrics: PublisherMetrics;
+  log: Logger;
+}
+
+/** Signs each configured batch once per bar close its markets' windows are archived at (see the header). */
+export class BatchSigner {
+  constructor(private readonly opts: BatchSignerOptions) {}
+
+  /**
+   * The end times (ms) at which `batch` is due to be signed now, oldest first (see the file header).
+   */
+  due(batch: PublisherBatchConfig): number[] {
+    const { windows, batches, markets } = this.opts;
+    const [fewest, ...others] = batch.markets
+      .map((market) => ({ market, times: windows.times(market) }))
+      .sort((a, b) => a.times.length - b.times.length);
+    const newest = batches.latest(batch.batch);
+    // After the newest archived batch, so none is archived at these end times.
+    const common = fewest.times.filter(
+      (t) => (newest === undefined || t > newest) && others.every((o) => windows.has(o.market, t)),
+    );
+    if (newest !== undefined) return common;
+    const backfill = Math.min(
+      ...markets.filter((m) => batch.markets.includes(m.market)).map((m) => m.backfillBars),
+    );
+    return common.slice(-backfill);
+  }
+
+  /**
+   * Signs and archives every batch that is due.
+   * @param stopping checked between batches: when it returns true, signing ends early (shutdown).
+   * @throws ArchiveConflictError when another process archived a batch meanwhile; PublisherFileError or
+   *   SignatureError for an archived window that does not check (the poll fails and is logged, as for windows).
+   */
+  async sign(stopping: () => boolean = () => false): Promise<SignedBatchBar[]> {
+    const signed: SignedBatchBar[] = [];
+    for (const batch of this.opts.config) {
+      for (const endTime of this.due(batch)) {
+        if (stopping()) return signed;
+        signed.push(await this.signAt(batch, endTime));
+        // Signing takes a fifth of a second of CPU: let the HTTP API answer between batches.
+        await yieldToEventLoop();
+      }
+    }
+    return signed;
+  }
+
+  /** Signs `batch` from its markets' archived windows ending at `endTime`, and archives it. */
+  private async signAt(batch: PublisherBatchConfig, endTime: number): Promise<SignedBatchBar> {
+    const { key, windows, batches, metrics, log } = this.opts;
+    const parts = [];
+    for (const market of batch.markets) {
+      const archived = (await windows.read(market, endTime))!;
+      parts.push({ market, window: archived.signed.window });
+    }
+    const signed = await signBatch(key, parts);
+    const { file } = batches.put(batch.batch, signed);
+    metrics.batchesSigned.inc({ batch: batch.batch });
+    metrics.lastSignedBatch.set({ batch: batch.batch }, endTime / 1000);
+    log.info(
+      {
+        batch: batch.batch,
+        bar: isoFromMs(endTime),
+        markets: signed.markets.map((m) => m.market),
+        digest: signed.digest.toString(),
+        file,
+      },
+      "signed batch",
+    );
+    return { batch: batch.batch, endTime, digest: signed.digest, file };
+  }
+}
