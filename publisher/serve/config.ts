@@ -17,7 +17,7 @@
  *                  { "market": "ETH-USDT", "intervalMs": 7200000, "source": { "csv": "eth.csv" } } ],
  *     "batches": [ { "batch": "majors",             label: [A-Za-z0-9][A-Za-z0-9._-]{0,30}, unique ignoring case
  *                    "markets": ["BTC-USDT", "ETH-USDT"] } ] }
- *                                                  2 to 8 distinct labels of `markets`, of one intervalMs, in any
+ *                                                  2 to 32 distinct labels of `markets`, of one intervalMs, in any
  *                                                  order; `batches` is optional (default none)
  *
  * `source` is one of `{csv}`, `{url, timeoutMs}`, `{klines}` (feeds/source-config.ts). A batch is signed at
@@ -27,6 +27,7 @@
 import { statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { INTERVAL_BITS } from "../../candles";
+import { MAX_BATCH_MARKETS } from "../../candles/batch-digest";
 import { marketIdOf } from "../../candles/market-id";
 import { readCandleSourceConfig, redactedSourceConfig, type CandleSourceConfig } from "../../feeds";
 import { ConfigError, ZkriskError } from "../../core/errors";
@@ -82,7 +83,7 @@ export interface PublisherBatchConfig {
 export const BATCH_LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,30}$/;
 
 /** Fewest and most markets in a configured batch (the signed batch circuit's sizes). */
-export const BATCH_MARKETS = { min: 2, max: 8 } as const;
+export const BATCH_MARKETS = { min: 2, max: MAX_BATCH_MARKETS } as const;
 
 /** Defaults of the optional fields. */
 export const PUBLISHER_DEFAULTS = {

@@ -259,14 +259,16 @@ describe("publisher config", () => {
         'batches[1].batch: duplicate batch "Majors": already batches[0].batch ("majors"; labels ignore case)',
       ],
       [majors("BTC-USDT"), "batches[0].markets: expected an array, got string"],
-      [majors([]), "batches[0].markets: expected 2 to 8 markets, got 0"],
-      [majors(["BTC-USDT"]), 'batches[0].markets: expected 2 to 8 markets, got 1 (["BTC-USDT"])'],
+      [majors([]), "batches[0].markets: expected 2 to 32 markets, got 0"],
+      [majors(["BTC-USDT"]), 'batches[0].markets: expected 2 to 32 markets, got 1 (["BTC-USDT"])'],
       [
         withBatches(
-          [{ batch: "all", markets: Array.from({ length: 9 }, (_, i) => `M${i}`) }],
-          Array.from({ length: 9 }, (_, i) => `M${i}`),
+          [{ batch: "all", markets: Array.from({ length: 33 }, (_, i) => `M${i}`) }],
+          Array.from({ length: 33 }, (_, i) => `M${i}`),
         ),
-        'batches[0].markets: expected 2 to 8 markets, got 9 (["M0","M1","M2","M3","M4","M5","M6","M7","M8"])',
+        `batches[0].markets: expected 2 to 32 markets, got 33 (${JSON.stringify(
+          Array.from({ length: 33 }, (_, i) => `M${i}`),
+        )})`,
       ],
       [majors(["BTC-USDT", 5]), "batches[0].markets[1]: expected a string, got 5"],
       [
