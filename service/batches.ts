@@ -16,19 +16,17 @@ import { modelCommitment } from "../circuits/commitments";
 import type { CircuitInfo } from "../circuits/compile-model";
 import type { WeightMode } from "../circuits/generate-circuit";
 import { WINDOW_BARS } from "../candles/window";
-import { ConfigError, ModelError, ZkriskError } from "../core/errors";
+import { ConfigError, ZkriskError } from "../core/errors";
 import { readJsonFile } from "../core/io";
 import { isoFromSeconds } from "../core/time";
-import { FEATURE_INTERVAL_MS } from "../features/window-features";
-import { checkWindowModel } from "../models/predict";
-import { loadQuantizedModel, type QuantizedModel } from "../models/quantized-model";
+import type { QuantizedModel } from "../models/quantized-model";
 import type { PublisherSet } from "../publisher";
 import { loadArtifacts } from "../setup/artifacts";
 import type { ChainView } from "./chain-view";
 import type { BatchConfig, BatchMarketConfig, ServiceConfig } from "./config";
 import { readMarketState } from "./guards";
 import type { JobStore } from "./jobs";
-import { checkOnChainSet, publisherSetOf } from "./markets";
+import { checkOnChainSet, quorumSetOf, windowModelOf } from "./markets";
 import type { ServiceMetrics } from "./metrics";
 import { PublisherBatches } from "./publisher-windows";
 
@@ -66,34 +64,10 @@ export async function loadBatches(
   const batches = new Map<string, BatchRuntime>();
   for (const [index, b] of cfg.batches.entries()) {
     const where = (field: string) => `${cfg.file}: batches[${index}].${field}`;
-    const model = loadQuantizedModel(b.model);
-    try {
-      checkWindowModel(model, b.model);
-    } catch (err) {
-      if (!(err instanceof ModelError)) throw err;
-      throw new ConfigError(`${where("model")}: batch ${b.id}: ${err.message}`);
-    }
-    if (model.barIntervalMs !== FEATURE_INTERVAL_MS) {
-      throw new ConfigError(
-        `${where("model")}: ${b.model} reads bars of ${model.barIntervalMs} ms; signed windows have bars of ` +
-          `${FEATURE_INTERVAL_MS} ms`,
-      );
-    }
+    const model = windowModelOf(b.model, where("model"), `batch ${b.id}`);
     loadArtifacts(b.artifacts, { modelPath: b.model }); // every file against its manifest, now, not mid-proof
     const circuit = batchCircuit(b, where("artifacts"));
-    const publishers = await publisherSetOf(b, where("publishers.set"));
-    if (circuit.quorum !== publishers.quorum) {
-      throw new ConfigError(
-        `${where("publishers.set")}: ${b.publishers.set} has quorum ${publishers.quorum}, but the circuit in ` +
-          `${b.artifacts} checks ${circuit.quorum} signature(s) (batch ${b.id})`,
-      );
-    }
-    if (b.publishers.urls.length < publishers.quorum) {
-      throw new ConfigError(
-        `${where("publishers.urls")}: ${b.publishers.urls.length} publisher(s), fewer than the quorum of ` +
-          `${publishers.quorum} in ${b.publishers.set} (batch ${b.id})`,
-      );
-    }
+    const publishers = await quorumSetOf(b, circuit.quorum, where, `batch ${b.id}`);
     const commitment = await modelCommitment(model);
     let onChain = 0;
     for (const [i, m] of b.markets.entries()) {

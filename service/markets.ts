@@ -76,35 +76,11 @@ export async function loadMarkets(
   const markets = new Map<string, MarketRuntime>();
   for (const [index, m] of cfg.markets.entries()) {
     const where = (field: string) => `${cfg.file}: markets[${index}].${field}`;
-    const model = loadQuantizedModel(m.model);
-    try {
-      checkWindowModel(model, m.model);
-    } catch (err) {
-      if (!(err instanceof ModelError)) throw err;
-      throw new ConfigError(`${where("model")}: market ${m.id}: ${err.message}`);
-    }
-    if (model.barIntervalMs !== FEATURE_INTERVAL_MS) {
-      throw new ConfigError(
-        `${where("model")}: ${m.model} reads bars of ${model.barIntervalMs} ms; signed windows have bars of ` +
-          `${FEATURE_INTERVAL_MS} ms`,
-      );
-    }
+    const model = windowModelOf(m.model, where("model"), `market ${m.id}`);
     // every file against its manifest, now, not mid-proof
     const adaptiveRule = loadArtifacts(m.artifacts, { modelPath: m.model }).manifest.adaptive?.rule;
     const circuit = signedCircuit(m, where("artifacts"));
-    const publishers = await publisherSetOf(m, where("publishers.set"));
-    if (circuit.quorum !== publishers.quorum) {
-      throw new ConfigError(
-        `${where("publishers.set")}: ${m.publishers.set} has quorum ${publishers.quorum}, but the circuit in ` +
-          `${m.artifacts} checks ${circuit.quorum} signature(s) (market ${m.id})`,
-      );
-    }
-    if (m.publishers.urls.length < publishers.quorum) {
-      throw new ConfigError(
-        `${where("publishers.urls")}: ${m.publishers.urls.length} publisher(s), fewer than the quorum of ` +
-          `${publishers.quorum} in ${m.publishers.set} (market ${m.id})`,
-      );
-    }
+    const publishers = await quorumSetOf(m, circuit.quorum, where, `market ${m.id}`);
     const commitment = await modelCommitment(model);
     await checkOnChainSet(chain, m, { model: commitment, publishers }, where("publishers.set"));
     await checkAdaptive(chain, m, adaptiveRule !== undefined, where("artifacts"));
@@ -189,6 +165,54 @@ function signedCircuit(m: MarketConfig, field: string): CircuitInfo & { mode: We
     );
   }
   return info as CircuitInfo & { mode: WeightMode; quorum: number };
+}
+
+/**
+ * The model file of a market or batch, loaded; it must read the signed windows' features and bars.
+ * @param field the config file and field, for messages; `who` names the market or batch (`market BTC-USDT`).
+ */
+export function windowModelOf(path: string, field: string, who: string): QuantizedModel {
+  const model = loadQuantizedModel(path);
+  try {
+    checkWindowModel(model, path);
+  } catch (err) {
+    if (!(err instanceof ModelError)) throw err;
+    throw new ConfigError(`${field}: ${who}: ${err.message}`);
+  }
+  if (model.barIntervalMs !== FEATURE_INTERVAL_MS) {
+    throw new ConfigError(
+      `${field}: ${path} reads bars of ${model.barIntervalMs} ms; signed windows have bars of ` +
+        `${FEATURE_INTERVAL_MS} ms`,
+    );
+  }
+  return model;
+}
+
+/**
+ * The publisher set file of a market or batch, read; its quorum must be the circuit's, and there must be at
+ * least that many publisher URLs.
+ * @param where the config file and a field of the entry, for messages; `who` names the market or batch.
+ */
+export async function quorumSetOf(
+  m: Pick<MarketConfig, "publishers" | "artifacts">,
+  circuitQuorum: number,
+  where: (field: string) => string,
+  who: string,
+): Promise<PublisherSet> {
+  const publishers = await publisherSetOf(m, where("publishers.set"));
+  if (circuitQuorum !== publishers.quorum) {
+    throw new ConfigError(
+      `${where("publishers.set")}: ${m.publishers.set} has quorum ${publishers.quorum}, but the circuit in ` +
+        `${m.artifacts} checks ${circuitQuorum} signature(s) (${who})`,
+    );
+  }
+  if (m.publishers.urls.length < publishers.quorum) {
+    throw new ConfigError(
+      `${where("publishers.urls")}: ${m.publishers.urls.length} publisher(s), fewer than the quorum of ` +
+        `${publishers.quorum} in ${m.publishers.set} (${who})`,
+    );
+  }
+  return publishers;
 }
 
 /**

@@ -5,6 +5,9 @@
  * updates on chain.
  */
 import { writeFileSync } from "node:fs";
+import pino, { type Logger } from "pino";
+import { expect } from "vitest";
+import { QuorumError } from "../../service/publisher-windows";
 import { join } from "node:path";
 import { marketIdOf } from "../../candles/market-id";
 import type { Provider } from "ethers";
@@ -195,4 +198,19 @@ export async function startSignedMarket(
       await Promise.all(publishers.map((p) => p.publisher.stop()));
     },
   };
+}
+
+/** A pino logger keeping its JSON lines in `into` (a service's log, read by the test). */
+export function memoryLogger(into: Record<string, unknown>[]): Logger {
+  return pino({ level: "info" }, { write: (l: string) => void into.push(JSON.parse(l)) });
+}
+
+/** The QuorumError a quorum's `collect` throws. */
+export async function noQuorum(p: Promise<unknown>): Promise<QuorumError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(QuorumError);
+  return err as QuorumError;
 }

@@ -18,7 +18,7 @@
 import { join } from "node:path";
 import { JsonRpcProvider, type Contract } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import pino, { type Logger } from "pino";
+import pino from "pino";
 import { unpackAdaptiveUpdate } from "../../circuits/statement";
 import { marketIdOf } from "../../candles/market-id";
 import { ConfigError } from "../../core/errors";
@@ -45,6 +45,7 @@ import {
   SERVICE_ENV,
   waitForJob,
   writeServiceConfig,
+  memoryLogger,
 } from "../helpers/service-env";
 
 const CALIBRATIONS = join(__dirname, "../..", "models/calibrations.json");
@@ -68,10 +69,6 @@ let setFile: string;
 let running: RunningService | undefined;
 const lines: Record<string, unknown>[] = [];
 
-/** A pino logger keeping its JSON lines in `into`. */
-function memoryLogger(into: Record<string, unknown>[]): Logger {
-  return pino({ level: "info" }, { write: (l: string) => void into.push(JSON.parse(l)) });
-}
 const logText = () => lines.map((l) => JSON.stringify(l)).join("\n");
 
 beforeAll(async () => {

@@ -13,7 +13,7 @@
  */
 import { join } from "node:path";
 import { JsonRpcProvider } from "ethers";
-import pino, { type Logger } from "pino";
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { marketIdOf } from "../../candles/market-id";
 import { modelCommitment as commitModel } from "../../circuits/commitments";
@@ -53,6 +53,7 @@ import {
   SERVICE_ENV,
   TOKEN_ENV,
   waitForJob,
+  memoryLogger,
 } from "../helpers/service-env";
 import { writeFileSync } from "node:fs";
 
@@ -71,9 +72,6 @@ let setFile: string;
 let running: RunningService | undefined;
 const lines: Record<string, unknown>[] = [];
 
-function memoryLogger(into: Record<string, unknown>[]): Logger {
-  return pino({ level: "info" }, { write: (l: string) => void into.push(JSON.parse(l)) });
-}
 const logText = () => lines.map((l) => JSON.stringify(l)).join("\n");
 
 /** Publisher `n` signing both markets' windows and their batch (its newest bar on the first poll). */

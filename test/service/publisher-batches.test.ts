@@ -22,8 +22,9 @@ import {
   type PublisherKey,
   type PublisherSet,
 } from "../../publisher";
-import { PublisherBatches, QuorumError, type FetchOutcome } from "../../service/publisher-windows";
+import { PublisherBatches, type FetchOutcome } from "../../service/publisher-windows";
 import { memoryLog, privateKeyOf, TWO_HOURS } from "../helpers/publisher-serve";
+import { noQuorum } from "../helpers/service-env";
 
 const ROOT = join(__dirname, "../..");
 const BATCH = "pair";
@@ -97,15 +98,6 @@ function batchesOf(urls: string[], s: PublisherSet = set) {
     log,
   });
   return { p, counted, logged: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
-}
-
-async function noQuorum(p: Promise<unknown>): Promise<QuorumError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(QuorumError);
-  return err as QuorumError;
 }
 
 beforeAll(async () => {

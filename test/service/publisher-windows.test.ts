@@ -15,11 +15,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makePublisherSet, type PublisherSet } from "../../publisher";
 import {
   PublisherWindows,
-  QuorumError,
   type FetchOutcome,
   type PublisherWindowsOptions,
 } from "../../service/publisher-windows";
 import { freePort } from "../helpers/hardhat-node";
+import { noQuorum } from "../helpers/service-env";
 import {
   BARS,
   barTime,
@@ -94,16 +94,6 @@ function windowsOf(urls: string[], set: PublisherSet, o: Partial<PublisherWindow
   });
   const logged = () => lines.map((l) => JSON.parse(l) as Record<string, unknown>);
   return { w, counted, logged };
-}
-
-/** The QuorumError `collect` throws. */
-async function noQuorum(p: Promise<unknown>): Promise<QuorumError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(QuorumError);
-  return err as QuorumError;
 }
 
 /** A server on 127.0.0.1 answering every request with `answer` (status, body), or never when undefined. */

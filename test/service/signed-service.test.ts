@@ -16,7 +16,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { JsonRpcProvider } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import pino, { type Logger } from "pino";
+import pino from "pino";
 import { digestSignal } from "../../circuits/statement";
 import { windowFeatures } from "../../features/window-features";
 import { inferInteger } from "../../models/integer-engine";
@@ -41,6 +41,7 @@ import {
   SERVICE_ENV,
   waitForJob,
   writeServiceConfig,
+  memoryLogger,
 } from "../helpers/service-env";
 
 let node: HardhatNode;
@@ -59,10 +60,6 @@ let setFile: string;
 let running: RunningService | undefined;
 const lines: Record<string, unknown>[] = [];
 
-/** A pino logger keeping its JSON lines in `into`. */
-function memoryLogger(into: Record<string, unknown>[]): Logger {
-  return pino({ level: "info" }, { write: (l: string) => void into.push(JSON.parse(l)) });
-}
 const logText = () => lines.map((l) => JSON.stringify(l)).join("\n");
 
 beforeAll(async () => {
