@@ -30,7 +30,7 @@ import {
 import { isoFromSeconds } from "../core/time";
 import type { ServiceParts } from "./parts";
 import type { BatchProveTask, ProveTask } from "./prove-task";
-import { QuorumError, type BatchQuorum, type Quorum } from "./publisher-windows";
+import { QuorumError } from "./publisher-windows";
 import type { ProvedSignedBatch } from "../prover/prove-signed-batch";
 import type { BatchRuntime } from "./batches";
 import { TransientError, type Submitter } from "./submitter";
@@ -53,6 +53,22 @@ function provedPriorText(update: ProvedJob): string {
  * prior and resent; a further such revert ends the job as `rejected`.
  */
 export const ADAPTIVE_RESENDS = 1;
+
+/**
+ * The bar's quorum of signed windows or batches, or why there is none: a shortfall that publishers yet to answer
+ * could still make up is a TransientError (retried with backoff), a final one skips the job.
+ */
+async function quorumOf<Q extends object>(
+  collect: () => Promise<Q>,
+): Promise<Q | { skip: string; kind: string }> {
+  try {
+    return await collect();
+  } catch (err) {
+    if (!(err instanceof QuorumError)) throw err;
+    if (err.transient) throw new TransientError(err.message);
+    return { skip: err.message, kind: "quorum" };
+  }
+}
 
 /** What the job runner works with. */
 export interface JobRunnerOptions extends ServiceParts {
@@ -187,14 +203,8 @@ export class JobRunner {
     log: Logger,
   ): Promise<{ update: ProvedJob } | { skip: string; kind: string }> {
     const { metrics, chain } = this.o;
-    let quorum: Quorum;
-    try {
-      quorum = await m.windows.collect(job.dataTimestamp * 1000);
-    } catch (err) {
-      if (!(err instanceof QuorumError)) throw err;
-      if (err.transient) throw new TransientError(err.message);
-      return { skip: err.message, kind: "quorum" };
-    }
+    const quorum = await quorumOf(() => m.windows.collect(job.dataTimestamp * 1000));
+    if ("skip" in quorum) return quorum;
     const window = quorum.windows[0].window;
     let plain: IntegerTrace;
     try {
@@ -285,14 +295,8 @@ export class JobRunner {
     log: Logger,
   ): Promise<{ update: ProvedJob } | { skip: string; kind: string }> {
     const { metrics, chain } = this.o;
-    let quorum: BatchQuorum;
-    try {
-      quorum = await b.batches.collect(job.dataTimestamp * 1000);
-    } catch (err) {
-      if (!(err instanceof QuorumError)) throw err;
-      if (err.transient) throw new TransientError(err.message);
-      return { skip: err.message, kind: "quorum" };
-    }
+    const quorum = await quorumOf(() => b.batches.collect(job.dataTimestamp * 1000));
+    if ("skip" in quorum) return quorum;
     const now = (await chain.now()) + 1;
     for (const { market, window } of quorum.batches[0].markets) {
       let trace: IntegerTrace;
