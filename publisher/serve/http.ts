@@ -97,6 +97,24 @@ function notSigned<T>(
   return new ApiRefusal(404, "NOT_SIGNED", `${name}: ${which} is signed here (${held})`);
 }
 
+/**
+ * The text of `name`'s archived document (a market's window or a batch's batch) whose windows' last bar opens at
+ * `at` (the query string's, unparsed), or of its newest one without `at`.
+ * @throws ApiRefusal 400 for an `at` that is not a time, 404 NOT_SIGNED when there is no such document.
+ */
+async function archivedText<T>(
+  archive: SignedArchive<T>,
+  name: string,
+  noun: string,
+  atText: string | undefined,
+): Promise<string> {
+  const at = atText === undefined ? undefined : parseAt(atText);
+  const endTime = at ?? archive.latest(name);
+  const found = endTime === undefined ? undefined : await archive.read(name, endTime);
+  if (found === undefined) throw notSigned(archive, name, noun, at);
+  return found.text;
+}
+
 /** The schema of the `at` query string, shared by the windows and the batches. */
 const AT_QUERYSTRING = {
   type: "object",
@@ -164,11 +182,9 @@ export async function buildPublisherApi(opts: PublisherApiOptions): Promise<Fast
           `market ${JSON.stringify(market)} is not signed here (markets: ${[...markets].join(", ")})`,
         );
       }
-      const at = req.query.at === undefined ? undefined : parseAt(req.query.at);
-      const endTime = at ?? archive.latest(market);
-      const found = endTime === undefined ? undefined : await archive.read(market, endTime);
-      if (found === undefined) throw notSigned(archive, market, "window", at);
-      return reply.type("application/json; charset=utf-8").send(found.text);
+      return reply
+        .type("application/json; charset=utf-8")
+        .send(await archivedText(archive, market, "window", req.query.at));
     },
   );
 
@@ -204,11 +220,9 @@ export async function buildPublisherApi(opts: PublisherApiOptions): Promise<Fast
           `batch ${JSON.stringify(batch)} is not signed here (${configured})`,
         );
       }
-      const at = req.query.at === undefined ? undefined : parseAt(req.query.at);
-      const endTime = at ?? batchArchive.latest(batch);
-      const found = endTime === undefined ? undefined : await batchArchive.read(batch, endTime);
-      if (found === undefined) throw notSigned(batchArchive, batch, "batch", at);
-      return reply.type("application/json; charset=utf-8").send(found.text);
+      return reply
+        .type("application/json; charset=utf-8")
+        .send(await archivedText(batchArchive, batch, "batch", req.query.at));
     },
   );
 
