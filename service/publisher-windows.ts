@@ -315,7 +315,9 @@ class PublisherQuorum<T extends { publicKey: PublicKey }> {
     if (!this.o.set.keys.some((key) => comparePublicKeys(key, signed.publicKey) === 0)) {
       return {
         outcome: "unregistered",
-        detail: `signed by key (Ax ${signed.publicKey.Ax}), which is not in the ${this.kind.noun === "window" ? "market" : "batch"}'s publisher set`,
+        detail:
+          `signed by key (Ax ${signed.publicKey.Ax}), which is not in the ` +
+          `${this.kind.noun === "window" ? "market" : "batch"}'s publisher set`,
       };
     }
     return signed;

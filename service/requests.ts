@@ -1,8 +1,9 @@
 /**
  * What the service answers the HTTP API: proofs asked for a market's bar or a batch's bar close (idempotent:
- * the same market or batch and bar give the same job; the bar must be one of the model's interval and closed by the chain's time before a
- * job is made; the job then asks the publishers for its signed windows), and a market's parameters on chain
- * with the latest proof made here. Refusals are `RequestRefusedError`s.
+ * the same market or batch and bar give the same job; the bar must be one of the model's interval and closed
+ * by the chain's time before a job is made; the job then asks the publishers for its signed windows or
+ * batches), and a market's parameters on chain with the latest proof made here. Refusals are
+ * `RequestRefusedError`s.
  */
 import { ZkriskError } from "../core/errors";
 import { readMarketState, type OracleMarketState } from "./guards";

@@ -1,4 +1,7 @@
-/** `zkrisk publisher serve`: the long-running signer of windows and batches, its archive, HTTP API, metrics and config. */
+/**
+ * `zkrisk publisher serve`: the long-running signer of windows and batches, its archive, HTTP API, metrics and
+ * config.
+ */
 export * from "./config";
 export * from "./archive";
 export * from "./metrics";
