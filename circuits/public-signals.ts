@@ -38,14 +38,15 @@ export const PUBLIC_OUTPUTS = 4;
  * The public signals of a signed batch proof of N markets (circuits/generate-signed-batch-circuit.ts), in
  * snarkjs's order (outputs, then public inputs, each in declaration order):
  *
- *   update[0..V-1]    the varying signals (V = batchVaryingCount(N); circuits/batch-statement.ts packs them)
- *   modelCommitment   Poseidon sponge over the model's parameters, scales and policy (output)
- *   publisherSet      commitment to the publisher set and its quorum that signed the batch (output)
- *   marketId[0..N-1]  the markets, ids strictly increasing (public inputs)
- *   domain            ties the proof to one chain and one oracle contract (public input)
+ *   update[0..V-1]           the varying signals (V = batchVaryingCount(N); circuits/batch-statement.ts packs them)
+ *   modelCommitment[0..N-1]  each market's model commitment, in the batch's order (outputs): markets of one
+ *                            batch share the weights but each has its own model file, so its own calibration
+ *   publisherSet             commitment to the publisher set and its quorum that signed the batch (output)
+ *   marketId[0..N-1]         the markets, ids strictly increasing (public inputs)
+ *   domain                   ties the proof to one chain and one oracle contract (public input)
  *
- * The last N + 3 are the batch's CONSTANT signals: the oracle stores their part of the verifier's check per
- * composition, and the verifier takes them in the order ids, model, set, domain (`batchConstantIndexes`).
+ * The last 2N + 2 are the batch's CONSTANT signals: the oracle stores their part of the verifier's check per
+ * composition, and the verifier takes them in the order ids, models, set, domain (`batchConstantIndexes`).
  * This is the one definition of the batch layout, read by the circuit generator, the batch prover, the
  * verifier generator, the oracle (contracts/PublicSignals.sol) and the audit.
  */
@@ -53,7 +54,7 @@ export const PUBLIC_OUTPUTS = 4;
 export function batchSignalNames(n: number): string[] {
   return [
     ...Array.from({ length: batchVaryingCount(n) }, (_, k) => `update[${k}]`),
-    "modelCommitment",
+    ...Array.from({ length: n }, (_, i) => `modelCommitment[${i}]`),
     "publisherSet",
     ...Array.from({ length: n }, (_, i) => `marketId[${i}]`),
     "domain",
@@ -66,6 +67,7 @@ export interface BatchSignalLayout {
   n: number;
   /** Varying signals: indexes 0 .. varying - 1. */
   varying: number;
+  /** Index of market i's model commitment: `modelCommitment + i`. */
   modelCommitment: number;
   publisherSet: number;
   /** Index of market i's id: `marketId + i`. */
@@ -82,22 +84,22 @@ export function batchSignalLayout(n: number): BatchSignalLayout {
     n,
     varying: v,
     modelCommitment: v,
-    publisherSet: v + 1,
-    marketId: v + 2,
-    domain: v + 2 + n,
-    count: v + 3 + n,
+    publisherSet: v + n,
+    marketId: v + n + 1,
+    domain: v + 2 * n + 1,
+    count: v + 2 * n + 2,
   };
 }
 
 /**
  * The public-signal indexes of a batch's constants in the order the verifier's `batchBase` takes them: the n
- * market ids, the model commitment, the publisher set, the domain.
+ * market ids, the n model commitments, the publisher set, the domain.
  */
 export function batchConstantIndexes(n: number): number[] {
   const l = batchSignalLayout(n);
   return [
     ...Array.from({ length: n }, (_, i) => l.marketId + i),
-    l.modelCommitment,
+    ...Array.from({ length: n }, (_, i) => l.modelCommitment + i),
     l.publisherSet,
     l.domain,
   ];
@@ -105,12 +107,12 @@ export function batchConstantIndexes(n: number): number[] {
 
 /**
  * The batch size of a circuit with `outputs` public outputs and `publicInputs` public inputs, or undefined when
- * they are not a signed batch's (V + 2 outputs, N + 1 inputs).
+ * they are not a signed batch's (V + N + 1 outputs, N + 1 inputs).
  */
 export function batchSizeOf(outputs: number, publicInputs: number): number | undefined {
   const n = publicInputs - 1;
   if (n < 1 || n > MAX_BATCH_MARKETS) return undefined;
-  return outputs === batchVaryingCount(n) + 2 ? n : undefined;
+  return outputs === batchVaryingCount(n) + n + 1 ? n : undefined;
 }
 
 /**
