@@ -88,10 +88,9 @@ export interface AuditOptions {
    */
   signedVkey?: VerificationKey;
   /**
-   * Verification keys of signed batch circuits, at most one per batch size (a key of V + N + 3 public signals is
+   * Verification keys of signed batch circuits, at most one per batch size (a key of V + 2N + 2 public signals is
    * the one of batches of N markets, `batchSizeOfKey`): a batch whose size has a key here has its proof verified
-   * again. As for signed
-   * updates, the verdict does not depend on it.
+   * again. As for signed updates, the verdict does not depend on it.
    */
   batchVkeys?: VerificationKey[];
   /**
@@ -438,7 +437,8 @@ async function checkAdaptiveCall(
 /** A `submitSignedBatch` call's arguments: the proof, the constants it passed, and the varying signals. */
 interface BatchCall extends ProofPoints {
   marketIds: bigint[];
-  modelCommitment: bigint;
+  /** Each market's model commitment, in the batch's order. */
+  modelCommitments: bigint[];
   publisherSet: bigint;
   update: bigint[];
 }
@@ -467,7 +467,7 @@ async function checkBatchCall(
     (args): BatchCall => ({
       ...proofPoints(args, 0),
       marketIds: (args[3] as readonly unknown[]).map(big),
-      modelCommitment: big(args[4]),
+      modelCommitments: (args[4] as readonly unknown[]).map(big),
       publisherSet: big(args[5]),
       update: (args[6] as readonly unknown[]).map(big),
     }),
@@ -478,11 +478,16 @@ async function checkBatchCall(
   }
   const n = call.marketIds.length;
   const layout = n >= 1 ? batchSignalLayout(n) : undefined;
-  if (layout === undefined || event.index >= n || call.update.length !== layout.varying) {
+  if (
+    layout === undefined ||
+    event.index >= n ||
+    call.update.length !== layout.varying ||
+    call.modelCommitments.length !== n
+  ) {
     return {
       flags: [
-        `the submitSignedBatch call proves ${n} market(s) with ${call.update.length} varying signal(s), the ` +
-          `event's index is ${event.index}`,
+        `the submitSignedBatch call proves ${n} market(s) with ${call.update.length} varying signal(s) and ` +
+          `${call.modelCommitments.length} model commitment(s), the event's index is ${event.index}`,
       ],
       gaps: [],
     };
@@ -495,7 +500,12 @@ async function checkBatchCall(
     ["batch digest bits", proven.digest, event.batchDigestBits, "the event's"],
     ["maintenance margin", proven.markets[event.index].mm, event.maintenanceMarginBps, "the event's"],
     ["initial margin", proven.markets[event.index].im, event.initialMarginBps, "the event's"],
-    ["model commitment", call.modelCommitment, config.modelCommitment, "the market's registered model"],
+    [
+      "model commitment",
+      call.modelCommitments[event.index],
+      config.modelCommitment,
+      "the market's registered model",
+    ],
     ["publisher set", call.publisherSet, config.publisherSet, "the market's publisher set in force"],
   ];
   for (const [what, value, want, whose] of expected) {
@@ -504,7 +514,13 @@ async function checkBatchCall(
   const vkey = ctx.batchVkeys.get(n);
   if (vkey !== undefined) {
     // The proof's public signals in the circuit's order, the domain this oracle's (the oracle passes its own).
-    const signals = [...call.update, call.modelCommitment, call.publisherSet, ...call.marketIds, ctx.domain];
+    const signals = [
+      ...call.update,
+      ...call.modelCommitments,
+      call.publisherSet,
+      ...call.marketIds,
+      ctx.domain,
+    ];
     flags.push(...(await checkProof(vkey, call, signals)));
   }
   return { flags, gaps: [] };
@@ -533,7 +549,7 @@ function checkOptions(opts: AuditOptions): Map<number, VerificationKey> {
     } catch {
       throw new UsageError(
         `batchVkeys[${i}]: the verification key takes ${vkey.nPublic} public signals, no signed batch's ` +
-          "(V + N + 3 for N markets, circuits/public-signals.ts)",
+          "(V + 2N + 2 for N markets, circuits/public-signals.ts)",
       );
     }
     if (batchVkeys.has(n)) throw new UsageError(`batchVkeys[${i}]: a second key for batches of ${n} markets`);

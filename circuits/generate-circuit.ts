@@ -13,7 +13,7 @@
  */
 import type { QuantizedModel } from "../models/quantized-model";
 import { architectureOf, checkFitsArchitecture, privateKPolicyArgs, type Architecture } from "./architecture";
-import { modelCommitment, modelCommitmentLayout } from "./commitments";
+import { modelCommitment, modelCommitmentLayout, type CommitmentLayout } from "./commitments";
 import { poseidonChain, SPONGE_CHUNK } from "../crypto/poseidon-sponge";
 import { marginPolicyArgs, marginPolicyParams } from "./policy-params";
 import { PUBLIC_SIGNALS } from "./public-signals";
@@ -109,8 +109,8 @@ export function emitInference(
   line("");
   line("    // The margin policy, exactly as integerPolicy() in models/integer-engine.ts.");
   if (calibration !== undefined) {
-    // The calibration is a signal of the caller (the adaptive state's, circuits/lib/adaptive.circom), within
-    // `architecture`'s policy widths (adaptivePolicyArchitecture); the committed one, if any, is not used here.
+    // The calibration is a signal of the caller, within `architecture`'s policy widths: the adaptive state's
+    // (circuits/lib/adaptive.circom; adaptivePolicyArchitecture), or a batch market's own committed one.
     line(`    component ${P}policy = MarginPolicyPrivateK(${privateKPolicyArgs(architecture)});`);
     line(`    ${P}policy.k <== ${calibration} * ${10000 + p.bufferBps};`);
   } else if (mode === "committed") {
@@ -125,14 +125,37 @@ export function emitInference(
   return { mm: `${P}policy.maintenanceMarginBps`, im: `${P}policy.initialMarginBps` };
 }
 
-/** Emit the private inputs of committed mode (weights, biases, calibration); nothing in constant mode. */
-export function emitWeightInputs(line: (s?: string) => void, model: QuantizedModel, mode: WeightMode): void {
+/**
+ * Emit the private inputs of committed mode (weights, biases, calibration); nothing in constant mode. With
+ * `calibrations`, the calibration is an array of that many (a batch's markets: one network, a calibration each).
+ */
+export function emitWeightInputs(
+  line: (s?: string) => void,
+  model: QuantizedModel,
+  mode: WeightMode,
+  calibrations?: number,
+): void {
   if (mode !== "committed") return;
   model.layers.forEach((l, k) => {
     line(`    signal input weights${k}[${l.weights.length}][${l.weights[0].length}];`);
     line(`    signal input biases${k}[${l.biases.length}];`);
   });
-  line("    signal input calibration;");
+  line(
+    calibrations === undefined
+      ? "    signal input calibration;"
+      : `    signal input calibration[${calibrations}];`,
+  );
+}
+
+/** The committed circuit's signal of each private position of the model-commitment layout. */
+function committedSignals(layout: CommitmentLayout, calibration: string): Map<number, string> {
+  const signalAt = new Map<number, string>();
+  layout.weightIndex.forEach((rows, k) =>
+    rows.forEach((row, j) => row.forEach((pos, i) => signalAt.set(pos, `weights${k}[${j}][${i}]`))),
+  );
+  layout.biasIndex.forEach((row, k) => row.forEach((pos, j) => signalAt.set(pos, `biases${k}[${j}]`)));
+  signalAt.set(layout.calibrationIndex, calibration);
+  return signalAt;
 }
 
 /**
@@ -150,12 +173,7 @@ export async function emitModelCommitment(
     return (await modelCommitment(model)).toString();
   }
   const layout = modelCommitmentLayout(model);
-  const signalAt = new Map<number, string>();
-  layout.weightIndex.forEach((rows, k) =>
-    rows.forEach((row, j) => row.forEach((pos, i) => signalAt.set(pos, `weights${k}[${j}][${i}]`))),
-  );
-  layout.biasIndex.forEach((row, k) => row.forEach((pos, j) => signalAt.set(pos, `biases${k}[${j}]`)));
-  signalAt.set(layout.calibrationIndex, "calibration");
+  const signalAt = committedSignals(layout, "calibration");
   // The leading whole chunks are architecture constants: absorb them here, at generation time.
   const constantChunks = Math.floor(layout.constantPrefix / SPONGE_CHUNK);
   const start = constantChunks * SPONGE_CHUNK;
@@ -169,6 +187,65 @@ export async function emitModelCommitment(
     .slice(start)
     .forEach((v, k) => line(`    modelHash.in[${k}] <== ${signalAt.get(start + k) ?? v.toString()};`));
   return "modelHash.out";
+}
+
+/**
+ * Emit one model commitment per market of a batch whose markets share the network (weights and biases) and
+ * each have their own calibration (`calibrations[m]`, a signal): market m's commitment is the sponge of
+ * circuits/commitments.ts over its own model file. The calibration is the layout's last value, so the chain is
+ * shared up to the last chunk and each market adds one Poseidon permutation over that chunk. Constant mode:
+ * the compiled-in model's commitment for every market. Returns the expressions, in market order.
+ */
+export async function emitModelCommitments(
+  line: (s?: string) => void,
+  model: QuantizedModel,
+  mode: WeightMode,
+  calibrations: readonly string[],
+): Promise<string[]> {
+  if (mode !== "committed") {
+    line("    // Model commitment of the compiled-in model (computed by the generator), every market's.");
+    const constant = (await modelCommitment(model)).toString();
+    return calibrations.map(() => constant);
+  }
+  const layout = modelCommitmentLayout(model);
+  const total = layout.values.length;
+  if (layout.calibrationIndex !== total - 1) {
+    throw new Error(
+      "the calibration must be the model commitment layout's last value (circuits/commitments.ts)",
+    );
+  }
+  const signalAt = committedSignals(layout, "");
+  const start = Math.floor(layout.constantPrefix / SPONGE_CHUNK) * SPONGE_CHUNK;
+  const lastStart = start + Math.floor((total - 1 - start) / SPONGE_CHUNK) * SPONGE_CHUNK;
+  const h0 = await poseidonChain(BigInt(total), layout.values.slice(0, start));
+  const value = (pos: number) => signalAt.get(pos) ?? layout.values[pos].toString();
+  line(
+    "    // Each market's model commitment: the Poseidon sponge of circuits/commitments.ts over the shared",
+  );
+  line(
+    "    // weights and biases and the market's calibration. The architecture constants' chunks are absorbed",
+  );
+  line(
+    "    // by the generator, the chain up to the last chunk is shared, and the last chunk (which ends with",
+  );
+  line("    // the calibration) is one permutation per market.");
+  let state = h0.toString();
+  if (lastStart > start) {
+    line(`    component modelHash = PoseidonChain(${lastStart - start}, ${h0});`);
+    for (let pos = start; pos < lastStart; pos++) line(`    modelHash.in[${pos - start}] <== ${value(pos)};`);
+    state = "modelHash.out";
+  }
+  const len = total - lastStart;
+  line(`    component modelHashLast[${calibrations.length}];`);
+  return calibrations.map((calibration, m) => {
+    line(`    modelHashLast[${m}] = Poseidon(${1 + len});`);
+    line(`    modelHashLast[${m}].inputs[0] <== ${state};`);
+    for (let pos = lastStart; pos < total; pos++) {
+      const v = pos === layout.calibrationIndex ? calibration : value(pos);
+      line(`    modelHashLast[${m}].inputs[${1 + pos - lastStart}] <== ${v};`);
+    }
+    return `modelHashLast[${m}].out`;
+  });
 }
 
 /**

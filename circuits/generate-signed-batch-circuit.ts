@@ -10,15 +10,19 @@
  *      for the whole batch);
  *   4. each market's features are what features/window-features.ts computes (WindowFeatures), and the
  *      model and the margin policy give its MM and IM (emitInference, as generate-circuit.ts);
+ *   5. each market's model commitment is its model's: with committed weights the markets share the network
+ *      (weights and biases, private) and each has its own private calibration, hashed into its own commitment
+ *      (emitModelCommitments), so markets registered with their own calibrations (`zkrisk market-model`) share
+ *      a batch; with constant weights every market's is the compiled-in model's;
  *
- * and it has V + N + 3 public signals (`batchSignalNames` in public-signals.ts, V = batchVaryingCount(N)):
+ * and it has V + 2N + 2 public signals (`batchSignalNames` in public-signals.ts, V = batchVaryingCount(N)):
  * the varying signals `update[V]` (circuits/batch-statement.ts: the data timestamp, the batch digest's low
- * 91 bits and every market's MM and IM, packed), the model commitment and the publisher-set commitment
+ * 91 bits and every market's MM and IM, packed), the N model commitments and the publisher-set commitment
  * (outputs), then the market ids and the domain (public inputs). The oracle holds the verifier's part for
- * the constants (ids, model, set, domain) per batch composition, and compares the model and publisher set with
- * each market's registered ones, so the statement of every market is the one `submitSignedUpdate` accepts:
- * its registered model on candles signed by a quorum of its registered publishers. The candles, keys and
- * signatures are private.
+ * the constants (ids, models, set, domain) per batch composition, and compares each market's model and the
+ * publisher set with its registered ones, so the statement of every market is the one `submitSignedUpdate`
+ * accepts: its registered model on candles signed by a quorum of its registered publishers. The candles, keys,
+ * signatures, weights and calibrations are private.
  *
  * The markets' order is the batch digest's (strictly increasing ids, which the oracle checks; the digest
  * binds the order the publishers signed). A window with another end cannot be in a batch: its digest
@@ -38,10 +42,15 @@
  *                                                            (N = 8: two permutations, ceil((2 + 2N) / 15))
  *   signatures (PublisherQuorum(K))                          924 + 4,233 K
  *   domain binding                                           1
+ *   model commitments (constants)               1            -1
  *
- * so N markets cost 15,916 N + 5,709 + the batch digest at K = 1: N = 1 21,938; N = 2 37,914; N = 4 69,830;
- * N = 8 133,935 (before the constant/varying split, with one packed signal per market and the ids range-checked
- * to 176 bits: 16,104 N + 5,158 + the batch digest, N = 8 134,888).
+ * so N markets cost 15,917 N + 5,708 + the batch digest at K = 1: N = 1 21,938; N = 2 37,915; N = 4 69,833;
+ * N = 8 133,942 (before the per-market model commitments, 15,916 N + 5,709 + the batch digest; before the
+ * constant/varying split, with one packed signal per market and the ids range-checked to 176 bits: 16,104 N +
+ * 5,158 + the batch digest, N = 8 134,888). With committed weights (the weights' products, the private policy
+ * and the model commitments' sponge instead of constants), measured: N = 1 24,889, N = 2 41,384; each market's
+ * own commitment is one Poseidon permutation over the sponge's last chunk (the calibration), the chain before it
+ * is shared.
  */
 import type { QuantizedModel } from "../models/quantized-model";
 import { BATCH_DIGEST_TAG, MAX_BATCH_MARKETS } from "../candles/batch-digest";
@@ -50,7 +59,7 @@ import { architectureOf, type Architecture } from "./architecture";
 import { BATCH_PACKING, batchMarketPosition, batchVaryingCount } from "./batch-statement";
 import {
   emitInference,
-  emitModelCommitment,
+  emitModelCommitments,
   emitWeightInputs,
   type GeneratedCircuit,
   type WeightMode,
@@ -120,7 +129,7 @@ export async function generateSignedBatchCircuit(
   );
   line("    // varying signals, then the model and publisher set), then the public inputs (the constants).");
   line(`    signal output update[${V}];`);
-  line("    signal output modelCommitment;");
+  line(`    signal output modelCommitment[${n}];`);
   line("    signal output publisherSet;");
   line(`    signal input marketId[${n}];`);
   line("    signal input domain;");
@@ -138,7 +147,8 @@ export async function generateSignedBatchCircuit(
     "    // The publisher set (publisher/publisher-set.ts) and the quorum's signatures of the batch digest.",
   );
   emitPublisherInputs(line, K);
-  emitWeightInputs(line, model, mode);
+  emitWeightInputs(line, model, mode, n);
+  const calibration = (m: number) => (mode === "committed" ? `calibration[${m}]` : undefined);
 
   line("");
   line(
@@ -197,6 +207,7 @@ export async function generateSignedBatchCircuit(
       architecture,
       (i) => `features[${m}].features[${i}]`,
       `m${m}_`,
+      calibration(m),
     );
     line(`    marginRange[${2 * m}] = RangeCheck(${P.marginBits});`);
     line(`    marginRange[${2 * m}].in <== ${margins.mm};`);
@@ -212,8 +223,13 @@ export async function generateSignedBatchCircuit(
   line("    // The varying signals (circuits/batch-statement.ts): parts below their bounds, no overlap.");
   terms.forEach((t, k) => line(`    update[${k}] <== ${t.join(" + ")};`));
   line("");
-  const commitment = await emitModelCommitment(line, model, mode);
-  line(`    modelCommitment <== ${commitment};`);
+  const commitments = await emitModelCommitments(
+    line,
+    model,
+    mode,
+    Array.from({ length: n }, (_, m) => calibration(m) ?? ""),
+  );
+  commitments.forEach((c, m) => line(`    modelCommitment[${m}] <== ${c};`));
   line("");
   line(
     "    // The domain is a public input no other constraint uses: a product binds it, so a proof cannot be",

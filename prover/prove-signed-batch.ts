@@ -5,6 +5,9 @@
  * Groth16Prover (groth16-prover.ts) loaded, as `SignedUpdateProver` (prove-signed-update.ts) does for one market.
  */
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { architectureFromJson, architectureMismatches, type Architecture } from "../circuits/architecture";
+import { CIRCUIT_INFO_FILE, readCircuitInfo } from "../circuits/compile-model";
 import { toField } from "../crypto/field";
 import type { WeightMode } from "../circuits/generate-circuit";
 import { batchSignalLayout, batchSignalNames } from "../circuits/public-signals";
@@ -19,14 +22,13 @@ import { signedBatchInput, type SignedBatchSource } from "./signed-batch-input";
 
 /** What `zkrisk prove --batch` writes: everything needed to verify, submit and audit one signed batch. */
 export interface ProvedSignedBatch {
-  format: "zkrisk-signed-batch-proof/2";
+  format: "zkrisk-signed-batch-proof/3";
   proof: Groth16Proof;
   /** Public signals, in the order of `batchSignalNames(N)` (circuits/public-signals.ts). */
   publicSignals: string[];
   calldata: VerifierCalldata;
   /** The batch digest the publishers signed (candles/batch-digest.ts); the proof carries its low 91 bits. */
   batchDigest: string;
-  modelCommitment: string;
   publisherSet: string;
   domain: string;
   /** Each market, in the batch's order (ids increasing). */
@@ -40,6 +42,8 @@ export interface ProvedSignedBatch {
     maintenanceMarginBps: number;
     initialMarginBps: number;
     windowDigest: string;
+    /** The commitment of the model the market was proved with (its registered model). */
+    modelCommitment: string;
   }[];
   /** Wall-clock proving time (witness + proof), ms; for display. */
   provingMs: number;
@@ -55,6 +59,8 @@ export class SignedBatchProver {
     readonly quorum: number,
     private readonly groth16: LazyGroth16Prover,
     readonly vkey: VerificationKey,
+    /** A committed-weights circuit's architecture (circuit.json), which every market's model must fit. */
+    private readonly architecture: Architecture | undefined,
   ) {}
 
   /**
@@ -73,10 +79,10 @@ export class SignedBatchProver {
     const { outputs, publicSignals } = artifacts.manifest.circuit;
     const n = circuit.batchSize;
     const layout = batchSignalLayout(n);
-    if (publicSignals !== layout.count || outputs !== layout.varying + 2) {
+    if (publicSignals !== layout.count || outputs !== layout.marketId) {
       throw new ProofError(
         `${dir}: the circuit has ${publicSignals} public signals (${outputs} outputs); a signed batch circuit ` +
-          `of ${n} markets has ${layout.count} (${layout.varying + 2} outputs, the market ids and the domain)`,
+          `of ${n} markets has ${layout.count} (${layout.marketId} outputs, the market ids and the domain)`,
       );
     }
     return new SignedBatchProver(
@@ -87,11 +93,25 @@ export class SignedBatchProver {
       circuit.quorum,
       new LazyGroth16Prover(files.wasm, files.zkey, { singleThread: options.singleThread }),
       JSON.parse(readFileSync(artifacts.paths.vkey, "utf8")) as VerificationKey,
+      circuit.mode === "committed"
+        ? architectureFromJson(readCircuitInfo(dir).architecture, join(dir, CIRCUIT_INFO_FILE))
+        : undefined,
     );
   }
 
-  /** Prove the batch of the quorum's signed batches (see signedBatchInput for the input errors). */
+  /**
+   * Prove the batch of the quorum's signed batches, each market with its own model from `src.models` or this
+   * prover's (see signedBatchInput for the input errors).
+   */
   async prove(src: SignedBatchSource): Promise<ProvedSignedBatch> {
+    for (const [label, model] of src.models ?? []) {
+      const misfit = this.architecture === undefined ? [] : architectureMismatches(model, this.architecture);
+      if (misfit.length > 0) {
+        throw new ProofError(
+          `${label}: its model does not fit the committed circuit of ${this.artifacts.dir}: ${misfit.join("; ")}`,
+        );
+      }
+    }
     const built = await signedBatchInput(this.model, this.mode, this.batchSize, src);
     const { proof, publicSignals, provingMs } = await proveChecked(
       { prover: this.groth16, vkey: this.vkey },
@@ -100,12 +120,11 @@ export class SignedBatchProver {
       built.publicSignals,
     );
     return {
-      format: "zkrisk-signed-batch-proof/2",
+      format: "zkrisk-signed-batch-proof/3",
       proof,
       publicSignals,
       calldata: toVerifierCalldata(proof, publicSignals),
       batchDigest: built.batchDigest.toString(),
-      modelCommitment: built.modelCommitment.toString(),
       publisherSet: built.publisherSetCommitment.toString(),
       domain: toField(src.domain).toString(),
       markets: built.markets.map((m) => ({
@@ -116,6 +135,7 @@ export class SignedBatchProver {
         maintenanceMarginBps: Number(m.trace.maintenanceMarginBps),
         initialMarginBps: Number(m.trace.initialMarginBps),
         windowDigest: m.windowDigest.toString(),
+        modelCommitment: m.modelCommitment.toString(),
       })),
       provingMs,
     };

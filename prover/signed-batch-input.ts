@@ -6,11 +6,15 @@
  * The batches must hold identical candles (otherwise the first differing market, bar and field are named),
  * be signed by k distinct keys of the publisher set (k = the set's quorum), hold exactly the circuit's N
  * markets, and every window must end at the same whole second and read the features' 85 bars of 2 h.
+ *
+ * Each market is proved with its own model file (`models`, e.g. its own calibration from `zkrisk market-model`)
+ * or the prover's. The circuit holds one network, so every market's model must be the prover's model but for
+ * its calibration; with constant weights the model is compiled in, so every market's must be exactly it.
  */
 import { WINDOW_RANGE_BARS } from "../candles/window";
 import { toField } from "../crypto/field";
 import type { WeightMode } from "../circuits/generate-circuit";
-import { modelCommitment } from "../circuits/commitments";
+import { modelCommitment, modelCommitmentLayout } from "../circuits/commitments";
 import { batchDigestSignal, packBatchUpdate } from "../circuits/batch-statement";
 import { FEATURE_INTERVAL_MS, windowFeatures } from "../features/window-features";
 import { WINDOW_BARS } from "../candles/window";
@@ -34,6 +38,11 @@ export interface SignedBatchSource {
   publishers: PublisherSet;
   /** The oracle's domain (prover/domain.ts), 0 for an offline proof. */
   domain: bigint;
+  /**
+   * Markets' own model files by label (a market's registered model, e.g. its calibration); the others are
+   * proved with the prover's model.
+   */
+  models?: ReadonlyMap<string, QuantizedModel>;
 }
 
 /** One market of a built batch: what the proof states for it. */
@@ -43,6 +52,8 @@ export interface SignedBatchMarket {
   /** Open time of the window's last bar, seconds (the batch's one end). */
   dataTimestamp: bigint;
   windowDigest: bigint;
+  /** The commitment of the model the market is proved with. */
+  modelCommitment: bigint;
   trace: IntegerTrace;
 }
 
@@ -50,14 +61,14 @@ export interface SignedBatchMarket {
 export interface SignedBatchInput {
   input: Record<string, SignalValue>;
   /**
-   * The V + N + 3 public signals (`batchSignalNames`): the varying signals, model, set, market ids, domain.
+   * The V + 2N + 2 public signals (`batchSignalNames`): the varying signals, each market's model, the set, the
+   * market ids, the domain.
    */
   publicSignals: bigint[];
   markets: SignedBatchMarket[];
   /** Open time of every window's last bar, seconds. */
   dataTimestamp: bigint;
   batchDigest: bigint;
-  modelCommitment: bigint;
   publisherSetCommitment: bigint;
 }
 
@@ -66,7 +77,9 @@ export interface SignedBatchInput {
  * @throws UsageError naming the batch at fault: batches that disagree (first market, bar and field), a key
  *   not in the set, one publisher twice, a count other than the quorum, a market count other than N, a
  *   window the features do not read or not on a whole second, windows with different ends;
- *   InsufficientDataError / BoundsError from the features (no update for that window).
+ *   InsufficientDataError / BoundsError from the features (no update for that window); a market's model that
+ *   is not `model` but for its calibration (any difference with constant weights), a model for a market the
+ *   batch does not hold.
  */
 export async function signedBatchInput(
   model: QuantizedModel,
@@ -104,6 +117,7 @@ export async function signedBatchInput(
       `${names[0]}: ${reference.markets.length} market(s); the circuit proves batches of ${batchSize}`,
     );
   }
+  const modelOf = await batchModels(model, mode, reference, src.models, names[0]);
   const markets: SignedBatchMarket[] = reference.markets.map((m, i) => {
     const w = m.window;
     const where = `${names[0]}: markets[${i}] (${m.market})`;
@@ -126,10 +140,10 @@ export async function signedBatchInput(
       marketId: w.marketId,
       dataTimestamp: BigInt(w.endTime / 1000),
       windowDigest: m.digest,
-      trace: inferInteger(model, windowFeatures(w)),
+      modelCommitment: modelOf[i].commitment,
+      trace: inferInteger(modelOf[i].model, windowFeatures(w)),
     };
   });
-  const commitment = await modelCommitment(model);
   const setCommitment = await publisherSetCommitment(publishers);
   const dataTimestamp = markets[0].dataTimestamp;
   const publicSignals = [
@@ -138,7 +152,7 @@ export async function signedBatchInput(
       digest: batchDigestSignal(reference.digest),
       markets: markets.map((m) => ({ mm: m.trace.maintenanceMarginBps, im: m.trace.initialMarginBps })),
     }),
-    commitment,
+    ...markets.map((m) => m.modelCommitment),
     setCommitment,
     ...markets.map((m) => m.marketId),
     toField(src.domain),
@@ -164,13 +178,75 @@ export async function signedBatchInput(
     signatureS: signers.map((x) => s(x.sb.signature.S)),
     ...weightInputs(model, mode),
   };
+  if (mode === "committed") input.calibration = modelOf.map((m) => s(BigInt(m.model.policy.calibrationNum)));
   return {
     input,
     publicSignals,
     markets,
     dataTimestamp,
     batchDigest: reference.digest,
-    modelCommitment: commitment,
     publisherSetCommitment: setCommitment,
   };
+}
+
+/**
+ * Each market's model and its commitment, in the batch's order: its own from `models`, or `model`. A market's
+ * own model must be `model` but for the calibration (the circuit holds one network; compared value by value in
+ * the model commitment's layout), and with constant weights exactly `model`.
+ */
+async function batchModels(
+  model: QuantizedModel,
+  mode: WeightMode,
+  batch: SignedBatch,
+  models: ReadonlyMap<string, QuantizedModel> | undefined,
+  name: string,
+): Promise<{ model: QuantizedModel; commitment: bigint }[]> {
+  const labels = batch.markets.map((m) => m.market);
+  for (const label of models?.keys() ?? []) {
+    if (!labels.includes(label)) {
+      throw new UsageError(
+        `a model is given for ${label}, which is not a market of ${name} (${labels.join(", ")})`,
+      );
+    }
+  }
+  const baseCommitment = await modelCommitment(model);
+  const out: { model: QuantizedModel; commitment: bigint }[] = [];
+  for (const label of labels) {
+    const own = models?.get(label);
+    if (own === undefined || own === model) {
+      out.push({ model, commitment: baseCommitment });
+      continue;
+    }
+    const commitment = await modelCommitment(own);
+    if (mode !== "committed" && commitment !== baseCommitment) {
+      throw new UsageError(
+        `${label}: its model (commitment ${commitment}) is not the circuit's compiled-in model ` +
+          `(${baseCommitment}); a constant-weights batch proves that model only: compile with ` +
+          "`--weights committed` to prove markets with their own calibrations",
+      );
+    }
+    const differs = networkDifference(model, own);
+    if (differs !== undefined) throw new UsageError(`${label}: ${differs}`);
+    out.push({ model: own, commitment });
+  }
+  return out;
+}
+
+/**
+ * Why `own` cannot share a batch circuit with `model` (the circuit holds one network): the first value of the
+ * model commitment's layout, other than the calibration, where they differ; undefined when they share it.
+ */
+export function networkDifference(model: QuantizedModel, own: QuantizedModel): string | undefined {
+  const base = modelCommitmentLayout(model);
+  const layout = modelCommitmentLayout(own);
+  const differs =
+    layout.values.length !== base.values.length
+      ? -1
+      : layout.values.findIndex((v, k) => k !== base.calibrationIndex && v !== base.values[k]);
+  if (layout.values.length === base.values.length && differs < 0) return undefined;
+  return (
+    "its model differs from the batch's model in more than the calibration " +
+    `(${differs < 0 ? "another shape" : `value ${differs} of the model commitment's layout`}); the markets of a ` +
+    "batch share one network, each with its own calibration"
+  );
 }

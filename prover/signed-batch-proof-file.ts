@@ -1,11 +1,12 @@
 /**
- * The signed batch proof file (`zkrisk-signed-batch-proof/2`, written by `zkrisk prove --batch`): reading it
+ * The signed batch proof file (`zkrisk-signed-batch-proof/3`, written by `zkrisk prove --batch`): reading it
  * strictly, and checking what it claims without the signed batches themselves. A proof file is input from
  * outside, so the reader names the file and the field of the first malformed value (PROOF_INVALID), refuses
  * unknown keys, and refuses a file whose stated markets, margins, bars or shared values are not what its proven
  * public signals carry (the batch digest: its low 91 bits, the part the proof carries); the calldata is rebuilt
- * from the proof, never taken from the file. Format 2: the constant/varying signals of circuits/public-signals.ts
- * (format 1's packed markets are gone with their circuits).
+ * from the proof, never taken from the file. Format 3: one model commitment per market (each market's own
+ * model file, so its own calibration), stated with the market; format 2's one shared model commitment is gone
+ * with its circuits, as format 1's packed markets were before it.
  */
 import { readJsonFile } from "../core/io";
 import { JsonReader } from "../core/validate";
@@ -22,7 +23,7 @@ import { parseSignedProofFile } from "./signed-proof-file";
 import { snarkjs, type VerificationKey } from "../setup/snarkjs";
 
 /** Format tag of a signed batch proof file. */
-export const SIGNED_BATCH_PROOF_FILE_FORMAT = "zkrisk-signed-batch-proof/2";
+export const SIGNED_BATCH_PROOF_FILE_FORMAT = "zkrisk-signed-batch-proof/3";
 
 /** The keys of a signed batch proof file: no other key is allowed. */
 const BATCH_PROOF_FILE_KEYS = [
@@ -31,7 +32,6 @@ const BATCH_PROOF_FILE_KEYS = [
   "publicSignals",
   "calldata",
   "batchDigest",
-  "modelCommitment",
   "publisherSet",
   "domain",
   "markets",
@@ -47,6 +47,7 @@ const MARKET_KEYS = [
   "maintenanceMarginBps",
   "initialMarginBps",
   "windowDigest",
+  "modelCommitment",
 ] as const;
 
 /** Whether a parsed JSON document says it is a signed batch proof file. */
@@ -73,13 +74,13 @@ export function parseSignedBatchProofFile(doc: unknown, file: string): ProvedSig
   // The shared values must be the proven constants; the batch digest's low bits the proven ones.
   const update = unpackBatchUpdate(n, publicSignals.slice(0, layout.varying).map(BigInt));
   const shared = Object.fromEntries(
-    (["modelCommitment", "publisherSet", "domain"] as const).map((name) => {
+    (["publisherSet", "domain"] as const).map((name) => {
       const stated = fieldString(r.at(name));
       const proven = publicSignals[layout[name]];
       if (stated !== proven) r.at(name).error(`states ${stated}, the proven signal ${name} is ${proven}`);
       return [name, stated];
     }),
-  ) as Record<"modelCommitment" | "publisherSet" | "domain", string>;
+  ) as Record<"publisherSet" | "domain", string>;
   const batchDigest = fieldString(r.at("batchDigest"));
   if (batchDigestSignal(BigInt(batchDigest)) !== update.digest) {
     r.at("batchDigest").error(`its low 91 bits are not the proven digest bits ${update.digest}`);
@@ -95,8 +96,15 @@ export function parseSignedBatchProofFile(doc: unknown, file: string): ProvedSig
       maintenanceMarginBps: m.at("maintenanceMarginBps").integer(0),
       initialMarginBps: m.at("initialMarginBps").integer(0),
       windowDigest: fieldString(m.at("windowDigest")),
+      modelCommitment: fieldString(m.at("modelCommitment")),
     };
     const expected: [keyof typeof stated, string, bigint, bigint][] = [
+      [
+        "modelCommitment",
+        `modelCommitment[${i}]`,
+        BigInt(publicSignals[layout.modelCommitment + i]),
+        BigInt(stated.modelCommitment),
+      ],
       ["marketId", `marketId[${i}]`, BigInt(publicSignals[layout.marketId + i]), BigInt(stated.marketId)],
       ["dataTimestamp", "update[0]", update.dataTimestamp, BigInt(stated.dataTimestamp)],
       ["maintenanceMarginBps", "update", update.markets[i].mm, BigInt(stated.maintenanceMarginBps)],
@@ -142,21 +150,27 @@ export function readAnySignedProofFile(path: string): SignedProofFile {
 
 /**
  * Everything a signed batch proof file claims that can be checked without its signed batches: the Groth16 proof
- * of its public signals, the model commitment of `model`, and each market's id against its label. (The margins
- * are bound to the signed windows by the proof; `zkrisk audit` recomputes them from the publishers' archives.)
- * Returns the problems, empty when all hold.
+ * of its public signals, each market's model commitment (its model in `models`, or `model`), and each market's id
+ * against its label. (The margins are bound to the signed windows by the proof; `zkrisk audit` recomputes them
+ * from the publishers' archives.) Returns the problems, empty when all hold.
  */
 export async function checkSignedBatchProofFile(
   batch: ProvedSignedBatch,
-  ctx: { vkey: VerificationKey; model: QuantizedModel },
+  ctx: { vkey: VerificationKey; model: QuantizedModel; models?: ReadonlyMap<string, QuantizedModel> },
 ): Promise<string[]> {
   const problems: string[] = [];
   if (!(await snarkjs.groth16.verify(ctx.vkey, batch.publicSignals, batch.proof))) {
     problems.push("the Groth16 proof does not verify with the verification key for its public signals");
   }
-  const model = (await modelCommitment(ctx.model)).toString();
-  if (model !== batch.modelCommitment) {
-    problems.push(`modelCommitment ${batch.modelCommitment} is not the model's ${model}`);
+  for (const [i, m] of batch.markets.entries()) {
+    const own = ctx.models?.get(m.market);
+    const model = (await modelCommitment(own ?? ctx.model)).toString();
+    if (model !== m.modelCommitment) {
+      problems.push(
+        `markets[${i}].modelCommitment ${m.modelCommitment} (${m.market}) is not the ` +
+          `${own === undefined ? "" : "market's own "}model's ${model}`,
+      );
+    }
   }
   batch.markets.forEach((m, i) => {
     let id: bigint | undefined;

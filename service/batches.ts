@@ -8,7 +8,9 @@
  * the window features, artifacts that are not a signed batch circuit of N markets with the set's quorum, fewer
  * publisher URLs than the quorum, a market whose publisher set, model or statement key on the oracle is not the
  * configured one (the same check as a market's: markets.ts), an adaptive market (a batch cannot carry its state),
- * and a model with no batch verifier of N markets on the oracle.
+ * a market's own model (`marketModels`) that is not the batch's network with another calibration or that a
+ * constant-weights circuit cannot prove, and a model with no batch verifier of N markets on the oracle, or
+ * another one than the other models' (the oracle takes one verifier for the whole batch).
  */
 import { join } from "node:path";
 import type { Logger } from "pino";
@@ -24,22 +26,30 @@ import type { PublisherSet } from "../publisher";
 import { loadArtifacts } from "../setup/artifacts";
 import type { ChainView } from "./chain-view";
 import type { BatchConfig, BatchMarketConfig, ServiceConfig } from "./config";
+import { networkDifference } from "../prover/signed-batch-input";
 import { readMarketState } from "./guards";
 import type { JobStore } from "./jobs";
 import { checkOnChainSet, quorumSetOf, windowModelOf } from "./markets";
 import type { ServiceMetrics } from "./metrics";
 import { PublisherBatches } from "./publisher-windows";
 
+/** A market of a batch, with the model it registered (the batch's, or its own from `marketModels`). */
+export interface BatchMember extends BatchMarketConfig {
+  modelPath: string;
+  model: QuantizedModel;
+  modelCommitment: bigint;
+}
+
 /** A batch the service proves, with its model, circuit and publishers loaded. */
 export interface BatchRuntime {
   /** The batch's label (its jobs' `market`, the publishers' batch). */
   id: string;
-  /** Its markets in the proof's order (ids increasing). */
-  markets: BatchMarketConfig[];
+  /** Its markets in the proof's order (ids increasing), each with its model. */
+  markets: BatchMember[];
+  /** The batch's model (the network, and the calibration of the markets without their own). */
   modelPath: string;
   artifactsDir: string;
   model: QuantizedModel;
-  modelCommitment: bigint;
   /** Weight mode of the signed batch circuit (its circuit.json). */
   mode: WeightMode;
   /** The publisher set every market of the batch registered (its set file). */
@@ -68,11 +78,26 @@ export async function loadBatches(
     loadArtifacts(b.artifacts, { modelPath: b.model }); // every file against its manifest, now, not mid-proof
     const circuit = batchCircuit(b, where("artifacts"));
     const publishers = await quorumSetOf(b, circuit.quorum, where, `batch ${b.id}`);
-    const commitment = await modelCommitment(model);
-    let onChain = 0;
+    const members: BatchMember[] = [];
     for (const [i, m] of b.markets.entries()) {
-      const market = { id: m.id, marketId: m.marketId, model: b.model, publishers: b.publishers };
+      const own = b.marketModels[m.id];
+      const modelPath = own ?? b.model;
+      const field = own === undefined ? "model" : `marketModels.${m.id}`;
+      const memberModel = own === undefined ? model : windowModelOf(own, where(field), `market ${m.id}`);
+      const commitment = await modelCommitment(memberModel);
+      if (own !== undefined) {
+        const differs = networkDifference(model, memberModel);
+        if (differs !== undefined) throw new ConfigError(`${where(field)}: ${own}: ${differs}`);
+        if (circuit.mode !== "committed" && commitment !== (await modelCommitment(model))) {
+          throw new ConfigError(
+            `${where(field)}: ${own} is not ${b.model}, and ${b.artifacts} is a constant-weights circuit, which ` +
+              "proves its compiled-in model only: compile the batch with `--weights committed`",
+          );
+        }
+      }
+      const market = { id: m.id, marketId: m.marketId, model: modelPath, publishers: b.publishers };
       await checkOnChainSet(chain, market, { model: commitment, publishers }, where("publishers.set"));
+      members.push({ ...m, modelPath, model: memberModel, modelCommitment: commitment });
       const [num] = (await chain.oracle.adaptiveState(m.marketId)) as [bigint, bigint, bigint];
       if (num !== 0n) {
         throw new ConfigError(
@@ -81,29 +106,23 @@ export async function loadBatches(
             "with artifacts compiled with `zkrisk compile --adaptive`",
         );
       }
+    }
+    await checkBatchVerifier(chain, b, members, where("artifacts"));
+    let onChain = 0;
+    for (const m of members) {
       const state = await readMarketState(chain.oracle, m.marketId);
       const last = state.last?.dataTimestamp ?? 0;
       if (last) metrics.lastAccepted.set({ market: m.id }, last);
       onChain = Math.max(onChain, last);
     }
-    const n = b.markets.length;
-    const verifier = (await chain.oracle.batchVerifier(commitment, n)) as string;
-    if (/^0x0{40}$/.test(verifier)) {
-      throw new ConfigError(
-        `${where("artifacts")}: the oracle at ${await chain.oracle.getAddress()} has no batch verifier of ${n} ` +
-          `markets for ${b.model} (commitment ${commitment}); governance registers the verifier of ` +
-          `${b.artifacts} with setBatchVerifier (batch ${b.id})`,
-      );
-    }
 
-    const sorted = [...b.markets].sort((x, y) => (x.marketId < y.marketId ? -1 : 1));
+    const sorted = members.sort((x, y) => (x.marketId < y.marketId ? -1 : 1));
     const runtime: BatchRuntime = {
       id: b.id,
       markets: sorted,
       modelPath: b.model,
       artifactsDir: b.artifacts,
       model,
-      modelCommitment: commitment,
       mode: circuit.mode,
       publishers,
       batches: new PublisherBatches({
@@ -134,6 +153,38 @@ export async function loadBatches(
     );
   }
   return batches;
+}
+
+/**
+ * Every market's model must have one and the same batch verifier of N markets on the oracle (which looks up the
+ * verifier of the first market's model and requires it of every other model of the batch).
+ */
+async function checkBatchVerifier(
+  chain: ChainView,
+  b: BatchConfig,
+  members: readonly BatchMember[],
+  field: string,
+): Promise<void> {
+  const n = members.length;
+  let first: { verifier: string; model: string } | undefined;
+  for (const m of members) {
+    const verifier = (await chain.oracle.batchVerifier(m.modelCommitment, n)) as string;
+    if (/^0x0{40}$/.test(verifier)) {
+      throw new ConfigError(
+        `${field}: the oracle at ${await chain.oracle.getAddress()} has no batch verifier of ${n} markets for ` +
+          `${m.modelPath} (commitment ${m.modelCommitment}, market ${m.id}); governance registers the verifier ` +
+          `of ${b.artifacts} with setBatchVerifier for it (batch ${b.id})`,
+      );
+    }
+    if (first === undefined) first = { verifier, model: m.modelPath };
+    else if (verifier.toLowerCase() !== first.verifier.toLowerCase()) {
+      throw new ConfigError(
+        `${field}: the oracle's batch verifier of ${n} markets for ${m.modelPath} (market ${m.id}) is ` +
+          `${verifier}, for ${first.model} it is ${first.verifier}; a batch is verified by one verifier, so ` +
+          `governance registers the same one for every model of batch ${b.id}`,
+      );
+    }
+  }
 }
 
 /** The artifacts' circuit.json, which must describe a signed batch circuit of the batch's size. */

@@ -137,7 +137,20 @@ const BatchSchema = Type.Object(
         },
       },
     ),
-    model: path("Quantised model file every market of the batch registered"),
+    model: path(
+      "Quantised model file the batch's markets registered (those without their own in `marketModels`)",
+    ),
+    marketModels: Type.Optional(
+      Type.Record(
+        Type.String({ minLength: 1 }),
+        path("The market's own registered model file (the batch's model with the market's calibration)"),
+        {
+          description:
+            "Markets of the batch with their own model file (e.g. `zkrisk market-model`), by label: the same " +
+            "network as `model` with the market's own calibration; needs a committed-weights batch circuit",
+        },
+      ),
+    ),
     artifacts: path(
       "Artifacts directory of the model's signed batch circuit for these markets (`zkrisk compile --batch N " +
         "--quorum K`, then `zkrisk setup`)",

@@ -40,9 +40,11 @@ export interface BatchMarketConfig {
 }
 
 /** Markets proved together: the schema's batch, paths absolute, each market with its field element. */
-export interface BatchConfig extends Omit<BatchDocument, "publishers" | "markets"> {
+export interface BatchConfig extends Omit<BatchDocument, "publishers" | "markets" | "marketModels"> {
   /** In config order. */
   markets: BatchMarketConfig[];
+  /** Markets' own model files (absolute paths) by label; the others registered `model`. */
+  marketModels: Record<string, string>;
   publishers: PublishersConfig;
 }
 
@@ -188,10 +190,17 @@ export function parseServiceConfig(value: unknown, file: string, baseDir: string
       fail(`${field}.id`, `${JSON.stringify(b.id)} is already ${taken} (jobs and metrics name both by it)`);
     }
     labels.set(b.id, `${field}.id`);
+    const marketModels: Record<string, string> = {};
+    for (const [label, file] of Object.entries(b.marketModels ?? {})) {
+      const at = `${field}.marketModels.${label}`;
+      if (!b.markets.includes(label)) fail(at, `${JSON.stringify(label)} is not a market of the batch`);
+      marketModels[label] = existing(at, file, "file");
+    }
     return {
       id: b.id,
       markets: b.markets.map((id, i) => ({ id, marketId: claim(id, `${field}.markets[${i}]`) })),
       model: existing(`${field}.model`, b.model, "file"),
+      marketModels,
       artifacts: artifactsOf(`${field}.artifacts`, b.artifacts),
       publishers: publishersOf(`${field}.publishers`, b.publishers),
     };

@@ -299,9 +299,13 @@ export class JobRunner {
     if ("skip" in quorum) return quorum;
     const now = (await chain.now()) + 1;
     for (const { market, window } of quorum.batches[0].markets) {
+      // The publishers' batch holds the configured markets (PublisherBatches checks it), each with its model.
+      const member = b.markets.find((m) => m.marketId === window.marketId);
+      if (member === undefined)
+        throw new Error(`${quorum.names[0]}: market ${market} is not in batch ${b.id}`);
       let trace: IntegerTrace;
       try {
-        trace = inferInteger(b.model, windowFeatures(window));
+        trace = inferInteger(member.model, windowFeatures(window));
       } catch (err) {
         // A window missing too many bars, or features outside their bounds: no batch for this bar.
         if (err instanceof InsufficientDataError || err instanceof BoundsError) {
@@ -313,7 +317,7 @@ export class JobRunner {
       const refusal = precheck(
         await readMarketState(chain.oracle, window.marketId),
         {
-          modelCommitment: b.modelCommitment,
+          modelCommitment: member.modelCommitment,
           dataTimestamp: job.dataTimestamp,
           maintenanceMarginBps: Number(trace.maintenanceMarginBps),
           initialMarginBps: Number(trace.initialMarginBps),
@@ -331,6 +335,9 @@ export class JobRunner {
     const task: BatchProveTask = {
       artifactsDir: b.artifactsDir,
       modelPath: b.modelPath,
+      marketModels: Object.fromEntries(
+        b.markets.filter((m) => m.modelPath !== b.modelPath).map((m) => [m.id, m.modelPath]),
+      ),
       mode: b.mode,
       batchSize: b.markets.length,
       quorum: b.publishers.quorum,

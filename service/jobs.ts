@@ -23,9 +23,9 @@ export class JobStoreError extends ZkriskError {
 /** What a job proves: a market's signed update, or a batch's signed batch. */
 export type ProvedJob = ProvedSignedUpdate | ProvedSignedBatch;
 
-/** Whether a job's proof is a signed batch's. */
+/** Whether a job's proof is a signed batch's (of any format: a job stored by an older version is one too). */
 export function isBatchProof(p: ProvedJob): p is ProvedSignedBatch {
-  return p.format === "zkrisk-signed-batch-proof/2";
+  return p.format.startsWith("zkrisk-signed-batch-proof/");
 }
 
 /** A signed transaction, recorded before it is broadcast so a restart can find or re-send it. */

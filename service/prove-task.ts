@@ -6,6 +6,7 @@
  * are plain data (windows, keys and signatures hold bigints, which structured clone carries across threads).
  */
 import type { WeightMode } from "../circuits/generate-circuit";
+import { loadQuantizedModel, type QuantizedModel } from "../models/quantized-model";
 import type { PublisherSet, SignedBatch, SignedWindow } from "../publisher";
 import { SignedBatchProver, type ProvedSignedBatch } from "../prover/prove-signed-batch";
 import {
@@ -63,6 +64,8 @@ export async function prove(task: ProveTask): Promise<ProvedSignedUpdate> {
 export interface BatchProveTask {
   artifactsDir: string;
   modelPath: string;
+  /** Markets proved with their own model file instead of `modelPath`: label -> path. */
+  marketModels: Record<string, string>;
   /** The signed batch circuit's weight mode, markets per proof and quorum (its circuit.json). */
   mode: WeightMode;
   batchSize: number;
@@ -78,6 +81,8 @@ export interface BatchProveTask {
 }
 
 const batchProvers = new Map<string, SignedBatchProver>();
+/** Markets' own model files, loaded once per thread (by path). */
+const marketModels = new Map<string, QuantizedModel>();
 
 /**
  * Prove one signed batch (witness, Groth16 proof, local verification, cross-check with the integer engine); the
@@ -94,10 +99,17 @@ export async function proveBatch(task: BatchProveTask): Promise<ProvedSignedBatc
     );
     batchProvers.set(key, p);
   }
+  const models = new Map<string, QuantizedModel>();
+  for (const [market, path] of Object.entries(task.marketModels)) {
+    let model = marketModels.get(path);
+    if (model === undefined) marketModels.set(path, (model = loadQuantizedModel(path)));
+    models.set(market, model);
+  }
   return p.prove({
     batches: task.batches,
     names: task.names,
     publishers: task.publishers,
     domain: BigInt(task.domain),
+    models,
   });
 }

@@ -96,7 +96,14 @@ export class ProofRequests {
     if (m) return { id: m.id, marketId: m.marketId, modelCommitment: m.modelCommitment };
     for (const b of this.o.batches.values()) {
       const member = b.markets.find((x) => x.id === market);
-      if (member) return { ...member, modelCommitment: b.modelCommitment, batch: b.id };
+      if (member) {
+        return {
+          id: member.id,
+          marketId: member.marketId,
+          modelCommitment: member.modelCommitment,
+          batch: b.id,
+        };
+      }
     }
     throw unknown(market);
   }

@@ -120,7 +120,7 @@ function loadAdaptiveRule(f: AuditFlags): AuditOptions["adaptive"] {
 }
 
 /**
- * The verification keys of `--batch-artifacts DIR ...` (manifest-checked), each a signed batch circuit's (V + N + 3
+ * The verification keys of `--batch-artifacts DIR ...` (manifest-checked), each a signed batch circuit's (V + 2N + 2
  * public signals), at most one per batch size N.
  */
 function loadBatchVkeys(dirs: readonly string[]): VerificationKey[] {
@@ -133,7 +133,7 @@ function loadBatchVkeys(dirs: readonly string[]): VerificationKey[] {
     } catch {
       throw new UsageError(
         `--batch-artifacts: ${dir} holds a circuit with ${vkey.nPublic} public signals, not a signed batch ` +
-          "circuit (V + N + 3 for N markets)",
+          "circuit (V + 2N + 2 for N markets)",
       );
     }
     const twin = sizes.get(n);

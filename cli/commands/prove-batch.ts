@@ -5,8 +5,9 @@
  * first differing market, bar and field are named (exit code 2).
  */
 import { UsageError } from "../../core/errors";
-import { writeJsonAtomic } from "../../core/io";
 import { marketIdOf } from "../../candles/market-id";
+import { readMarketModels } from "./market-models";
+import { writeJsonAtomic } from "../../core/io";
 import { SignedBatchProver, type ProvedSignedBatch } from "../../prover/prove-signed-batch";
 import { firstBatchDisagreement, makePublisherSet, readPublisherSet, readSignedBatch } from "../../publisher";
 import { readCircuitInfo } from "../../circuits/compile-model";
@@ -16,6 +17,8 @@ export interface ProveBatchFlags {
   model: string;
   artifacts: string;
   batch: string[];
+  /** Markets' own model files, as LABEL=FILE (`--market-model`). */
+  marketModel?: string[];
   publishers?: string;
   /** When given, the batch must hold exactly these markets (labels or ids, any order). */
   market?: string;
@@ -48,6 +51,7 @@ export async function runProveBatch(f: ProveBatchFlags, domain: bigint): Promise
       `--batch: ${f.artifacts} does not hold a signed batch circuit; compile one with \`zkrisk compile --batch N\``,
     );
   }
+  const models = readMarketModels(f.marketModel);
   const batches = [];
   for (const file of f.batch) batches.push(await readSignedBatch(file));
   // Before the artifacts are loaded: k publishers that disagree name the first market, bar and field.
@@ -83,7 +87,7 @@ export async function runProveBatch(f: ProveBatchFlags, domain: bigint): Promise
     { modelPath: f.model },
   );
   try {
-    const proved = await prover.prove({ batches, names: f.batch, publishers, domain });
+    const proved = await prover.prove({ batches, names: f.batch, publishers, domain, models });
     writeJsonAtomic(f.out, proved);
     return {
       signedBatches: batches.length,

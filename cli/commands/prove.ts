@@ -49,6 +49,8 @@ export interface ProveFlags {
   window?: string[];
   /** Signed batch files (one per publisher): prove a signed batch of N markets. */
   batch?: string[];
+  /** With --batch: markets' own model files, as LABEL=FILE. */
+  marketModel?: string[];
   /** Publisher set file of the market (with --window) or of every market of the batch (with --batch). */
   publishers?: string;
   json?: boolean;
@@ -77,6 +79,9 @@ export async function proveAction(f: ProveFlags): Promise<void> {
   if (f.window === undefined)
     throw new UsageError("give --window (a signed update) or --batch (a signed batch)");
   if (f.market === undefined) throw new UsageError("--market is required with --window");
+  if (f.marketModel !== undefined) {
+    throw new UsageError("--market-model is for --batch; a signed update's model is --model");
+  }
   output(
     await runProveSigned({ ...f, market: f.market, window: f.window }, domain),
     f.json,

@@ -3,12 +3,14 @@
  * verification key (the manifest is checked first); exit code 1 when it fails.
  */
 import { readFileSync } from "node:fs";
+import { UsageError } from "../../core/errors";
 import { loadArtifacts } from "../../setup/artifacts";
 import { checkSignedProofFile } from "../../prover/signed-proof-file";
 import { checkSignedBatchProofFile, readAnySignedProofFile } from "../../prover/signed-batch-proof-file";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import type { VerificationKey } from "../../setup/snarkjs";
 import { output } from "../options";
+import { readMarketModels } from "./market-models";
 
 /** The options of `zkrisk verify`, as commander gives them (cli/register/prove.ts), and its argument. */
 export interface VerifyFlags {
@@ -16,6 +18,8 @@ export interface VerifyFlags {
   proof: string;
   artifacts: string;
   model?: string;
+  /** A batch's markets' own model files, as LABEL=FILE (`--market-model`). */
+  marketModel?: string[];
   json?: boolean;
 }
 
@@ -34,10 +38,16 @@ export async function runVerify(f: VerifyFlags): Promise<VerifyResult> {
   const artifacts = loadArtifacts(f.artifacts, { modelPath: f.model });
   const vkey = JSON.parse(readFileSync(artifacts.paths.vkey, "utf8")) as VerificationKey;
   const model = loadQuantizedModel(artifacts.modelPath);
+  const models = readMarketModels(f.marketModel);
   const file = readAnySignedProofFile(f.proof);
+  if (models.size > 0 && !("batch" in file)) {
+    throw new UsageError(
+      `--market-model: ${f.proof} is a signed update's proof; give its model with --model`,
+    );
+  }
   const problems =
     "batch" in file
-      ? await checkSignedBatchProofFile(file.batch, { model, vkey })
+      ? await checkSignedBatchProofFile(file.batch, { model, vkey, models })
       : await checkSignedProofFile(file.update, { model, vkey, rule: artifacts.manifest.adaptive?.rule });
   return { proof: f.proof, ok: problems.length === 0, problems };
 }

@@ -38,6 +38,11 @@ export function registerProveCommands(program: Command): void {
         "`zkrisk compile --batch N`); the files must hold identical candles",
     )
     .option(
+      "--market-model <label=file...>",
+      "--batch with committed-weights artifacts: a market's own model file (its registered model, e.g. its " +
+        "calibration from `zkrisk market-model`), as LABEL=FILE, repeatable; the other markets use --model",
+    )
+    .option(
       "--publishers <file>",
       "the publisher set file of the market (--window) or of every market of the batch (--batch); default: " +
         "the files' keys, all of them needed",
@@ -87,6 +92,10 @@ export function registerProveCommands(program: Command): void {
       "--model <file>",
       "model file the proof was made with (default: the recorded one; committed-weights artifacts take any model " +
         "that fits their architecture)",
+    )
+    .option(
+      "--market-model <label=file...>",
+      "a batch's proof file: a market's own model file, as LABEL=FILE, repeatable; the other markets use --model",
     )
     .option("--json", "print {ok, problems} as one JSON object")
     .action(async (proof: string, f: Omit<VerifyFlags, "proof">) =>

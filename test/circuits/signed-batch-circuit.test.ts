@@ -1,10 +1,11 @@
 /**
- * The signed batch circuit (circuits/generate-signed-batch-circuit.ts) on real signed windows: its V + N + 3 public
+ * The signed batch circuit (circuits/generate-signed-batch-circuit.ts) on real signed windows: its V + 2N + 2 public
  * signals equal what the integer engine and the TypeScript hashes give, its constraint count is the sum of its
  * parts, and the forgeries an attacker would try on a batch have no witness: one market's window swapped for
  * another's, markets reordered, a candle, a market id or the end edited after signing, windows with different ends,
  * a signature over another batch digest, k - 1 signatures, one publisher's signature counted twice, a forged
- * varying output (margins, timestamp, digest bits). (Template-level forgeries are in templates-*.test.ts; the
+ * varying output (margins, timestamp, digest bits), and, with committed weights, a market's calibration or model
+ * commitment that is not its own. (Template-level forgeries are in templates-*.test.ts; the
  * verifier's refusal of another composition's constants and the oracle's of duplicated or unsorted ids, another
  * publisher set or model, and replays are in test/contracts/signed-batch*.test.ts.)
  */
@@ -24,6 +25,8 @@ import type { PublisherKey } from "../../publisher/keystore";
 import { makePublisherSet, type PublisherSet } from "../../publisher/publisher-set";
 import { signBatch, type SignedBatch } from "../../publisher/signed-batch";
 import { signedBatchInput, type SignedBatchInput } from "../../prover/signed-batch-input";
+import { modelCommitment } from "../../circuits/commitments";
+import { withCalibration } from "../../models/market-model";
 
 const ROOT = join(__dirname, "../..");
 const model = loadQuantizedModel(join(ROOT, "models/btc-usdt-2h.quantized.json"));
@@ -113,8 +116,9 @@ describe("signed batch circuit, N = 2, quorum 1, constant weights", () => {
 
   it("costs the sum of its parts (circuits/generate-signed-batch-circuit.ts)", () => {
     // 2 x (digest 8,226 + features 6,818 + model and policy 844 + MM and IM range checks 28) + timestamp range
-    // check 40 + digest bits 511 + batch digest 373 + signatures 5,157 + domain binding 1
-    expect(circuit.constraints).toBe(2 * PER_MARKET + PER_BATCH + BATCH_DIGEST_COST[2] + quorumCost(1) + 1);
+    // check 40 + digest bits 511 + batch digest 373 + signatures 5,157 + domain binding 1 + market 1's model
+    // commitment output (a constant, the compiled-in model's; market 0's costs nothing, as before)
+    expect(circuit.constraints).toBe(2 * PER_MARKET + PER_BATCH + BATCH_DIGEST_COST[2] + quorumCost(1) + 1 + 1);
   });
 
   it("outputs the packed margins, end and digest bits, the model and the set, and takes the ids and domain", async () => {
@@ -132,7 +136,13 @@ describe("signed batch circuit, N = 2, quorum 1, constant weights", () => {
       marketIdOf("BTC-USDT"),
       marketIdOf("ETH-USDT"),
     ]);
-    expect(honest.publicSignals[layout.modelCommitment]).toBe(honest.modelCommitment);
+    // Constant weights: the compiled-in model is every market's.
+    const commitment = await modelCommitment(model);
+    expect(honest.markets.map((m) => m.modelCommitment)).toEqual([commitment, commitment]);
+    expect(honest.publicSignals.slice(layout.modelCommitment, layout.modelCommitment + 2)).toEqual([
+      commitment,
+      commitment,
+    ]);
     expect(honest.publicSignals[layout.publisherSet]).toBe(honest.publisherSetCommitment);
     expect(honest.publicSignals[layout.domain]).toBe(DOMAIN);
   });
@@ -230,7 +240,8 @@ describe("signed batch circuit, N = 2, quorum 1, constant weights", () => {
       ["main.update[0]", at(P.marketsShift + P.marketBits + P.marginBits)], // market 1's IM
       ["main.dataTimestamp", 1n],
       ["main.digestBits.out", 1n],
-      ["main.modelCommitment", 1n],
+      ["main.modelCommitment[0]", 1n],
+      ["main.modelCommitment[1]", 1n],
       ["main.publisherSet", 1n],
     ];
     for (const [name, delta] of edits) {
@@ -300,26 +311,112 @@ describe("signed batch circuit, N = 1, quorum 2", () => {
   });
 });
 
-describe("signed batch circuit, N = 1, quorum 1, committed weights", () => {
+describe("signed batch circuit, N = 2, quorum 1, committed weights: a calibration per market", () => {
   let circuit: TestCircuit;
+  let publishers: PublisherSet;
+  let signed: SignedBatch;
   let honest: SignedBatchInput;
+  /** ETH-USDT's own model file: the shipped network with ETH's fitted calibration (models/calibrations.json). */
+  const eth = withCalibration(model, "ETH-USDT", 59567);
 
   beforeAll(async () => {
-    const generated = await generateSignedBatchCircuit(model, "committed", 1, 1);
-    circuit = await loadCircuit(generated.source, "signed_batch1_k1_committed");
+    const generated = await generateSignedBatchCircuit(model, "committed", 2, 1);
+    circuit = await loadCircuit(generated.source, "signed_batch2_k1_committed");
     const a = await publisher(1);
-    const publishers = await makePublisherSet([a.publicKey], 1);
-    const batches = [await signBatch(a, [windowOf("BTC-USDT", 3)])];
-    honest = await signedBatchInput(model, "committed", 1, { batches, publishers, domain: DOMAIN });
+    publishers = await makePublisherSet([a.publicKey], 1);
+    signed = await signBatch(a, [windowOf("BTC-USDT", 3), ethWindow(3)]);
+    const models = new Map([["ETH-USDT", eth]]);
+    honest = await signedBatchInput(model, "committed", 2, {
+      batches: [signed],
+      publishers,
+      domain: DOMAIN,
+      models,
+    });
   }, 900_000);
 
-  it("outputs the engine's update and the model commitment computed from the private weights", async () => {
+  it("outputs each market's engine margins with its own calibration and each market's model commitment", async () => {
     const w = await circuit.witness(honest.input as never);
-    expect(batchSignalNames(1).map((n) => circuit.read(w, `main.${n}`))).toEqual(honest.publicSignals);
-    // Another model's weights (one weight changed) commit to another model: the registered one is refused.
+    expect(batchSignalNames(2).map((n) => circuit.read(w, `main.${n}`))).toEqual(honest.publicSignals);
+    const layout = batchSignalLayout(2);
+    expect(honest.publicSignals.slice(layout.modelCommitment, layout.modelCommitment + 2)).toEqual([
+      await modelCommitment(model),
+      await modelCommitment(eth),
+    ]);
+    // ETH's margins are its own calibration's, not BTC's (ETH's scale is 22 % above BTC's).
+    const shared = await signedBatchInput(model, "committed", 2, {
+      batches: [signed],
+      publishers,
+      domain: DOMAIN,
+    });
+    expect(honest.markets[0].trace).toEqual(shared.markets[0].trace);
+    expect(honest.markets[1].trace.maintenanceMarginBps).toBeGreaterThan(
+      shared.markets[1].trace.maintenanceMarginBps,
+    );
+    expect(shared.publicSignals[layout.modelCommitment + 1]).toBe(await modelCommitment(model));
+  });
+
+  it("binds each market's calibration to its own commitment: swapped or edited, the registered ones change", async () => {
+    const calibration = honest.input.calibration as string[];
+    const read = async (input: Input) => {
+      const w = await circuit.witness(input as never);
+      return [0, 1].map((m) => circuit.read(w, `main.modelCommitment[${m}]`));
+    };
+    const proven = await read(honest.input);
+    // BTC's calibration given to ETH and ETH's to BTC: the proof would carry the other market's commitments.
+    expect(await read({ ...honest.input, calibration: [calibration[1], calibration[0]] })).toEqual([
+      proven[1],
+      proven[0],
+    ]);
+    // One market's calibration edited: only its commitment moves, to one no market registered.
+    const edited = await read({
+      ...honest.input,
+      calibration: [calibration[0], String(BigInt(calibration[1]) + 1n)],
+    });
+    expect(edited[0]).toBe(proven[0]);
+    expect(edited[1]).not.toBe(proven[1]);
+    expect(edited[1]).toBe(await modelCommitment(withCalibration(model, "ETH-USDT", 59568)));
+    // Another weight commits every market to another model.
     const weights = (honest.input.weights0 as string[][]).map((row) => [...row]);
     weights[0][0] = (BigInt(weights[0][0]) + 1n).toString();
-    const other = await circuit.witness({ ...honest.input, weights0: weights } as never);
-    expect(circuit.read(other, "main.modelCommitment")).not.toBe(honest.modelCommitment);
+    const other = await read({ ...honest.input, weights0: weights });
+    expect(other[0]).not.toBe(proven[0]);
+    expect(other[1]).not.toBe(proven[1]);
+  });
+
+  it("rejects an edited model commitment or margin (the witness violates constraints)", async () => {
+    const w = await circuit.witness(honest.input as never);
+    const P = BATCH_PACKING;
+    for (const [name, delta] of [
+      ["main.modelCommitment[0]", 1n],
+      ["main.modelCommitment[1]", 1n],
+      ["main.update[0]", 1n << BigInt(P.marketsShift + P.marketBits)], // ETH's MM
+    ] as const) {
+      const forged = circuit.edit(w, { [name]: circuit.read(w, name) + delta });
+      expect(circuit.violated(forged).length, `${name} + ${delta}`).toBeGreaterThan(0);
+    }
+  });
+
+  it("refuses a market model that differs in more than the calibration, or for a market outside the batch", async () => {
+    const src = (models: Map<string, typeof model>) => ({
+      batches: [signed],
+      publishers,
+      domain: DOMAIN,
+      models,
+    });
+    const layers = model.layers.map((l, k) =>
+      k === 0 ? { ...l, biases: l.biases.map((b, j) => (j === 0 ? b + 1n : b)) } : l,
+    );
+    const otherNetwork = { ...eth, layers };
+    await expect(
+      signedBatchInput(model, "committed", 2, src(new Map([["ETH-USDT", otherNetwork]]))),
+    ).rejects.toThrow(
+      /ETH-USDT: its model differs from the batch's model in more than the calibration \(value \d+/,
+    );
+    await expect(signedBatchInput(model, "committed", 2, src(new Map([["SOL-USDT", eth]])))).rejects.toThrow(
+      /a model is given for SOL-USDT, which is not a market of batch 0 \(BTC-USDT, ETH-USDT\)/,
+    );
+    await expect(signedBatchInput(model, "constant", 2, src(new Map([["ETH-USDT", eth]])))).rejects.toThrow(
+      /ETH-USDT: its model \(commitment \d+\) is not the circuit's compiled-in model/,
+    );
   });
 });
