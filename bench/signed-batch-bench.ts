@@ -16,6 +16,7 @@ import { marketIdOf } from "../candles/market-id";
 import { modelCommitment as commitModel } from "../circuits/commitments";
 import { compileSignedBatchModel } from "../circuits/compile-model";
 import { generateSignedBatchCircuit } from "../circuits/generate-signed-batch-circuit";
+import type { WeightMode } from "../circuits/generate-circuit";
 import { batchSignalNames } from "../circuits/public-signals";
 import { WINDOW_BARS } from "../candles/window";
 import { loadCandles } from "../candles/load-data";
@@ -70,21 +71,25 @@ export interface SignedBatchFigures {
   batch: ProvedSignedBatch;
 }
 
-/** Artifacts of the signed batch circuit for `n` markets (quorum 1, constant weights), cached by source. */
+/**
+ * Artifacts of the signed batch circuit for `n` markets (quorum 1 and constant weights unless given), cached by
+ * source. Committed weights: every market may have its own calibration (its own model file).
+ */
 export async function signedBatchArtifacts(
   modelPath: string,
   n: number,
   log: SetupLog = silentLog,
   quorum = 1,
+  mode: WeightMode = "constant",
 ): Promise<{ dir: string; reused: boolean; ms: number }> {
   const model = loadQuantizedModel(modelPath);
   return cachedArtifacts(
     { model: modelPath, log },
     {
-      source: (await generateSignedBatchCircuit(model, "constant", n, quorum)).source,
-      suffix: `signed-batch${n}-k${quorum}-constant`,
-      what: `the signed batch circuit (${n} markets, quorum ${quorum})`,
-      compile: (dir) => compileSignedBatchModel(modelPath, dir, "constant", n, quorum),
+      source: (await generateSignedBatchCircuit(model, mode, n, quorum)).source,
+      suffix: `signed-batch${n}-k${quorum}-${mode}`,
+      what: `the signed batch circuit (${n} markets, quorum ${quorum}, ${mode} weights)`,
+      compile: (dir) => compileSignedBatchModel(modelPath, dir, mode, n, quorum),
     },
   );
 }

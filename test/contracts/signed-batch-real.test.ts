@@ -386,7 +386,7 @@ describe("zkrisk publisher sign --batch and zkrisk prove --batch", () => {
       expect(proved.stderr).toBe("");
       expect(proved.code).toBe(0);
       const file = JSON.parse(readFileSync(out, "utf8")) as ProvedSignedBatch;
-      expect(file.format).toBe("zkrisk-signed-batch-proof/2");
+      expect(file.format).toBe("zkrisk-signed-batch-proof/3");
       expect(file.batchDigest).toBe(signed.digest);
       expect(await prover.verify(file.proof, file.publicSignals)).toBe(true);
       // By default the publisher set is the files' keys with a quorum of all of them: here the new key alone.

@@ -1,15 +1,17 @@
 /**
  * The prover service proving a batch, with real parts: two `zkrisk publisher serve` instances on 127.0.0.1 (A and
  * B, generated keys) signing BTC-USDT and ETH-USDT from the shipped candles and the batch of both at every bar
- * close, both markets registered with the publisher set {A, B} (quorum 1) on a `hardhat node`, the REAL signed
- * batch circuit (2 markets, k = 1, constant weights, development setup, cached), and the service in process
+ * close, both markets registered with the publisher set {A, B} (quorum 1) on a `hardhat node`, BTC-USDT with the
+ * shipped model and ETH-USDT with its own model file (its fitted calibration, `marketModels`), the REAL signed
+ * batch circuit (2 markets, k = 1, committed weights, development setup, cached), and the service in process
  * (SQLite store, proving threads).
  *
- * At start: a model with no batch verifier on the oracle is refused, naming the file and the batch. Then the
- * scheduled bar close: one proof from A's signed batch, one `submitSignedBatch`, and both markets' margins on
- * chain are the integer engine's on each market's window; the job shows each market's margins, each market's view
- * names the batch, and the metrics count an accepted update per market. The next bar close is proved and
- * accepted the same way.
+ * At start: a model with no batch verifier on the oracle is refused, naming the file, the market and the batch,
+ * and so are two models with different batch verifiers. Then the scheduled bar close: one proof from A's signed
+ * batch, one `submitSignedBatch`, and both markets' margins on chain are the integer engine's on each market's
+ * window with each market's own model; the job shows each market's margins, each market's view names the batch
+ * and shows its own model commitment, and the metrics count an accepted update per market. The next bar close is
+ * proved and accepted the same way.
  */
 import { join } from "node:path";
 import { JsonRpcProvider } from "ethers";
@@ -20,7 +22,10 @@ import { modelCommitment as commitModel } from "../../circuits/commitments";
 import { ConfigError } from "../../core/errors";
 import { windowFeatures } from "../../features/window-features";
 import { inferInteger } from "../../models/integer-engine";
-import { loadQuantizedModel } from "../../models/quantized-model";
+import { loadQuantizedModel, quantizedModelToJson, type QuantizedModel } from "../../models/quantized-model";
+import { loadMarketModel } from "../../models/market-model";
+import { writeJsonAtomic } from "../../core/io";
+import { silentLog } from "../../setup";
 import { rpcChain } from "../../onchain/chain";
 import {
   DEFAULT_LIMITS,
@@ -67,7 +72,10 @@ let feeds: Record<(typeof MARKETS)[number], CandleFeed>;
 let publishers: { publisher: RunningPublisher; url: string }[] = [];
 let artifacts: string;
 let oracle: string;
-let modelCommitment: bigint;
+/** Each market's registered model file, model and commitment (ETH-USDT: its own calibration). */
+const modelFile: Record<string, string> = { "BTC-USDT": MODEL };
+const models: Record<string, QuantizedModel> = {};
+const commitments: Record<string, bigint> = {};
 let setFile: string;
 let running: RunningService | undefined;
 const lines: Record<string, unknown>[] = [];
@@ -101,7 +109,17 @@ async function startBatchPublisher(n: number): Promise<{ publisher: RunningPubli
 
 beforeAll(async () => {
   dir = tempDir("batch-service");
-  [{ dir: artifacts }, node] = await Promise.all([signedBatchArtifacts(MODEL, 2), startHardhatNode()]);
+  [{ dir: artifacts }, node] = await Promise.all([
+    signedBatchArtifacts(MODEL, 2, silentLog, 1, "committed"),
+    startHardhatNode(),
+  ]);
+  modelFile["ETH-USDT"] = join(dir, "eth-usdt.quantized.json");
+  const eth = loadMarketModel(MODEL, join(__dirname, "../../models/calibrations.json"), "ETH-USDT");
+  writeJsonAtomic(modelFile["ETH-USDT"], quantizedModelToJson(eth.model));
+  for (const m of MARKETS) {
+    models[m] = loadQuantizedModel(modelFile[m]);
+    commitments[m] = await commitModel(models[m]);
+  }
   provider = new JsonRpcProvider(node.rpc, undefined, { cacheTimeout: -1 });
   feeds = {
     "BTC-USDT": new CandleFeed(join(dir, "btc.csv"), FEED_START, "btcusdt"),
@@ -116,8 +134,7 @@ beforeAll(async () => {
   writePublisherSet(setFile, set);
 
   // The oracle, both markets registered with the set (a market's set needs a signed-update verifier; batches
-  // never call it), and no batch verifier yet.
-  modelCommitment = await commitModel(loadQuantizedModel(MODEL));
+  // never call it), each with its own model, and no batch verifier yet.
   const chain = await rpcChain(node.rpc, DEV_KEYS[0]);
   try {
     const me = await chain.signer.getAddress();
@@ -127,7 +144,7 @@ beforeAll(async () => {
       await registerMarket(o, marketIdOf(market), {
         publishers: {
           verifier: single,
-          modelCommitment,
+          modelCommitment: commitments[market],
           publisherSet: await publisherSetCommitment(set),
           quorum: 1,
         },
@@ -161,6 +178,7 @@ function config(): ServiceConfig {
           id: BATCH,
           markets: ["ETH-USDT", "BTC-USDT"],
           model: MODEL,
+          marketModels: { "ETH-USDT": modelFile["ETH-USDT"] },
           artifacts,
           publishers: { set: setFile, urls: publishers.map((p) => p.url) },
         },
@@ -203,32 +221,45 @@ async function engineMargins(t: number): Promise<Record<string, [number, number]
     await fetch(`${publishers[0].url}/v1/batches/${BATCH}?at=${t * 1000}`)
   ).json()) as unknown;
   const batch = await parseSignedBatch(doc, "publisher A's batch");
-  const model = loadQuantizedModel(MODEL);
   const out: Record<string, [number, number]> = {};
   for (const m of batch.markets) {
-    const trace = inferInteger(model, windowFeatures(m.window));
+    const trace = inferInteger(models[m.market], windowFeatures(m.window));
     out[m.market] = [Number(trace.maintenanceMarginBps), Number(trace.initialMarginBps)];
   }
   return out;
 }
 
 describe("zkrisk serve proving a batch of markets", () => {
-  it("refuses to start while the oracle has no batch verifier of the model for two markets", async () => {
+  it("refuses to start until every market's model has the one batch verifier of two markets", async () => {
     const cfg = config();
-    const err = await startService(cfg, pino({ level: "silent" }), 0).then(
-      (r) => r.stop().then(() => undefined),
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).message).toBe(
+    const refusal = async () => {
+      const err = await startService(cfg, pino({ level: "silent" }), 0).then(
+        (r) => r.stop().then(() => undefined),
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ConfigError);
+      return (err as ConfigError).message;
+    };
+    const none = (m: string) =>
       `${cfg.file}: batches[0].artifacts: the oracle at ${oracle} has no batch verifier of 2 markets for ` +
-        `${MODEL} (commitment ${modelCommitment}); governance registers the verifier of ${artifacts} with ` +
-        "setBatchVerifier (batch pair)",
-    );
+      `${modelFile[m]} (commitment ${commitments[m]}, market ${m}); governance registers the verifier of ` +
+      `${artifacts} with setBatchVerifier for it (batch pair)`;
+    expect(await refusal()).toBe(none("ETH-USDT"));
     const chain = await rpcChain(node.rpc, DEV_KEYS[0]);
     try {
+      const o = oracleAt(oracle, chain.signer);
       const verifier = await (await deployVerifier(chain.signer, artifacts)).getAddress();
-      await setBatchVerifier(oracleAt(oracle, chain.signer), modelCommitment, 2, verifier);
+      await setBatchVerifier(o, commitments["ETH-USDT"], 2, verifier);
+      expect(await refusal()).toBe(none("BTC-USDT"));
+      // Another deployment of the same key is another verifier: the oracle takes one for the whole batch.
+      const other = await (await deployVerifier(chain.signer, artifacts)).getAddress();
+      await setBatchVerifier(o, commitments["BTC-USDT"], 2, other);
+      expect(await refusal()).toBe(
+        `${cfg.file}: batches[0].artifacts: the oracle's batch verifier of 2 markets for ${MODEL} (market ` +
+          `BTC-USDT) is ${other}, for ${modelFile["ETH-USDT"]} it is ${verifier}; a batch is verified by one ` +
+          "verifier, so governance registers the same one for every model of batch pair",
+      );
+      await setBatchVerifier(o, commitments["BTC-USDT"], 2, verifier);
     } finally {
       await chain.close();
     }
@@ -261,10 +292,12 @@ describe("zkrisk serve proving a batch of markets", () => {
     // Each market's view names the batch and shows its latest proof.
     const eth = (await (await fetch(`${running.url}/v1/markets/ETH-USDT`)).json()) as {
       batch: string;
+      modelCommitment: string;
       onChain: { parameters: { dataTimestamp: number } };
       latestProven: { id: string };
     };
     expect(eth.batch).toBe(BATCH);
+    expect(eth.modelCommitment).toBe(commitments["ETH-USDT"].toString());
     expect(eth.latestProven.id).toBe(job.id);
     const metrics = await (await fetch(`${running.url}/metrics`)).text();
     for (const m of MARKETS) expect(metrics).toContain(`zkrisk_updates_accepted_total{market="${m}"} 1`);

@@ -183,6 +183,7 @@ describe("parseServiceConfig: valid documents", () => {
             { id: "7", marketId: 7n },
           ],
           model: join(dir, "models/m.json"),
+          marketModels: {},
           artifacts: join(dir, "artifacts/a"),
           publishers: {
             set: join(dir, "publishers/set.json"),
@@ -490,7 +491,34 @@ describe("parseServiceConfig: bad input, one message per class", () => {
     );
     expectConfigError(
       withEdit((d) => (d.batches = [batch({ extra: 1 })])),
-      "service.json: batches[0].extra: unknown key (expected one of id, markets, model, artifacts, publishers)",
+      "service.json: batches[0].extra: unknown key (expected one of id, markets, model, marketModels, " +
+        "artifacts, publishers)",
+    );
+  });
+
+  it("batches: markets' own model files (marketModels), members only, files that exist", () => {
+    const batch = (marketModels: Record<string, unknown>) => ({
+      id: "majors",
+      markets: ["ETH-USDT", "SOL-USDT"],
+      model: "models/m.json",
+      marketModels,
+      artifacts: "artifacts/a",
+      publishers: { set: "publishers/set.json", urls: ["http://127.0.0.1:8090"] },
+    });
+    const cfg = parse(withEdit((d) => (d.batches = [batch({ "SOL-USDT": "models/m.json" })])));
+    expect(cfg.batches[0].marketModels).toEqual({ "SOL-USDT": join(dir, "models/m.json") });
+    expect(parse(withEdit((d) => (d.batches = [batch({})]))).batches[0].marketModels).toEqual({});
+    expectConfigError(
+      withEdit((d) => (d.batches = [batch({ "BTC-USDT": "models/m.json" })])),
+      'service.json: batches[0].marketModels.BTC-USDT: "BTC-USDT" is not a market of the batch',
+    );
+    expectConfigError(
+      withEdit((d) => (d.batches = [batch({ "ETH-USDT": "models/missing.json" })])),
+      `service.json: batches[0].marketModels.ETH-USDT: file ${join(dir, "models/missing.json")} does not exist`,
+    );
+    expectConfigError(
+      withEdit((d) => (d.batches = [batch({ "ETH-USDT": 3 })])),
+      "service.json: batches[0].marketModels.ETH-USDT: expected a string, got 3",
     );
   });
 
