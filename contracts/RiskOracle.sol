@@ -782,7 +782,8 @@ contract RiskOracle is IRiskOracle, AccessControl {
     /// @dev The (model, set) batch group of a further model of a batch of `n` markets whose verifier is `verifier`,
     ///      after checking that governance approved that verifier for the model (`setBatchVerifier(model, n,
     ///      verifier)`): a proof of the batch circuit binds each market's model, but only governance says the circuit
-    ///      computes that model's weights.
+    ///      computes that model's weights. `n` comes first because the caller reads it (`marketIds.length`) from its
+    ///      deepest stack slot, reachable only before the other arguments are pushed (no via-IR here).
     function _batchModel(
         uint256 n,
         uint256 model,
