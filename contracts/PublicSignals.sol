@@ -3,13 +3,14 @@ pragma solidity ^0.8.28;
 
 /// @title PublicSignals
 /// @notice Indexes and packing of the public signals of a zkrisk proof: a signed update (two signals) and a signed
-///         batch (V varying signals and n + 3 constants). This mirrors `circuits/public-signals.ts` and
+///         batch (V varying signals and 2n + 2 constants). This mirrors `circuits/public-signals.ts` and
 ///         `circuits/batch-statement.ts`, the one definition of the order and packing; the end-to-end tests submit
 ///         real proofs, so a mismatch here fails them.
 library PublicSignals {
-    // Signed batches (`submitSignedBatch`: one proof, one model, one publisher set, n markets). The constants (the n
-    // market ids, the model commitment, the publisher set, the domain) are passed to the verifier once per batch
-    // composition (`ISignedBatchVerifier.batchBase`); each batch passes V varying signals:
+    // Signed batches (`submitSignedBatch`: one proof, one publisher set, n markets, each with its own model
+    // commitment). The constants (the n market ids, the n model commitments, the publisher set, the domain, in that
+    // order: `batchConstantIndexes`) are passed to the verifier once per batch composition
+    // (`ISignedBatchVerifier.batchBase`); each batch passes V varying signals:
     //   update[0] = dataTimestamp + digestBits * 2^40 + sum_{i < min(n, 4)} (mm_i + im_i * 2^14) * 2^(131 + 28 i)
     //   update[k] = sum_{j < 9} (mm_m + im_m * 2^14) * 2^(28 j), m = 4 + 9 (k - 1) + j < n
     // (dataTimestamp < 2^40, the batch digest's low 91 bits, mm and im < 2^14, each range-checked by the batch

@@ -12,11 +12,13 @@ import {PublicSignals} from "./PublicSignals.sol";
 ///         proof that the market's registered model computed them from a candle window signed by a quorum of the
 ///         market's registered data publishers (`submitSignedUpdate`); the update is accepted only if the proof
 ///         verifies for the market's statement and the governance guards (bounds, rate of change, data age, update
-///         interval) hold. A signed batch (`submitSignedBatch`) carries one proof for several markets under one model
-///         and one publisher set, whose quorum signed all their windows at once; every market passes the same guards,
-///         and the batch is all or nothing. Governance (`GOVERNOR_ROLE`) registers markets with their publisher set,
-///         rotates the set or the model (`setPublisherSet`) and changes guards and guardian; a market's guardian can
-///         pause it. Nothing a submitter says is trusted beyond what the proof binds.
+///         interval) hold. A signed batch (`submitSignedBatch`) carries one proof for several markets under one
+///         publisher set, whose quorum signed all their windows at once, each market under its own model (one batch
+///         circuit, so one verifier, serves the models governance approved it for: same weights, per-market
+///         calibration); every market passes the same guards, and the batch is all or nothing. Governance
+///         (`GOVERNOR_ROLE`) registers markets with their publisher set, rotates the set or the model
+///         (`setPublisherSet`) and changes guards and guardian; a market's guardian can pause it. Nothing a submitter
+///         says is trusted beyond what the proof binds.
 /// @dev One market's configuration and state take eight storage slots (nine for an adaptive market), laid out so
 ///      that an update reads four (five for an adaptive market), each market of a batch two, and each writes one
 ///      (see `Market`). The update paths read slots 0 and 2 once each as words (`_word`) and hand the guards those
@@ -139,8 +141,9 @@ contract RiskOracle is IRiskOracle, AccessControl {
     ///      field of the slot it reads anyway, against the proven pair's id read once per batch.
     mapping(bytes32 pair => uint16 group) private _batchGroupOf;
     uint16 private _batchGroupCount;
-    /// @dev Batch bases, keyed by `keccak256(abi.encodePacked(verifier, n, marketIds, model, set, domain))`: stored by
-    ///      the first batch of each composition (`_batchBase`), read by the later ones.
+    /// @dev Batch bases, keyed by `keccak256(abi.encodePacked(verifier, n, marketIds, models, set, domain))` (the n
+    ///      market ids, then their n models: both have n words, so the packing is unambiguous): stored by the first
+    ///      batch of each composition (`_batchBase`), read by the later ones.
     mapping(bytes32 composition => BatchBase) private _batchBases;
 
     /// @notice Deploy with `governor` holding both the admin role and `GOVERNOR_ROLE`.
@@ -435,24 +438,24 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint256[2][2] calldata pB,
         uint256[2] calldata pC,
         uint256[] calldata marketIds,
-        uint256 modelCommitment,
+        uint256[] calldata modelCommitments,
         uint256 publisherSet,
         uint256[] calldata update
     ) external {
         uint256 n = marketIds.length;
         if (n == 0 || n > PublicSignals.BATCH_MAX_MARKETS) revert OracleInvalidBatchSize(n);
+        if (modelCommitments.length != n) revert OracleBatchModelCount(n, modelCommitments.length);
         if (update.length != _varyingCount(n)) revert OracleInvalidBatchSignalCount(n, update.length);
         for (uint256 k = 0; k < update.length; ++k) {
             if (update[k] >= SNARK_SCALAR_FIELD) revert OracleSignalNotInField(k, update[k]);
         }
-        address verifier = _batchVerifiers[modelCommitment][n];
-        if (verifier == address(0)) revert OracleNoBatchVerifier(modelCommitment, n);
-        // Every market's guards before the one proof check; nothing is written until all have passed (but the base).
-        _checkBatchMarkets(marketIds, modelCommitment, publisherSet, update);
-        (uint256 baseX, uint256 baseY) = _batchBase(verifier, marketIds, modelCommitment, publisherSet);
+        // Every market's guards (and every model's verifier) before the one proof check; nothing is written until
+        // all have passed (but the base).
+        address verifier = _checkBatchMarkets(marketIds, modelCommitments, publisherSet, update);
+        (uint256 baseX, uint256 baseY) = _batchBase(verifier, marketIds, modelCommitments, publisherSet);
         // Last: the pairing check costs most. A staticcall (view), so the verifier cannot re-enter.
         if (!ISignedBatchVerifier(verifier).verifyProof(pA, pB, pC, update, baseX, baseY)) {
-            revert OracleInvalidBatchProof(modelCommitment, n);
+            revert OracleInvalidBatchProof(verifier, n);
         }
         _writeBatch(marketIds, update);
     }
@@ -465,11 +468,12 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint256 digestBits = (head >> PublicSignals.BATCH_DIGEST_SHIFT) & _BATCH_DIGEST_MASK;
         for (uint256 i = 0; i < marketIds.length; ++i) {
             // Checked: within the bounds (at most 10000), so the narrowing is exact; i < n <= 32 fits uint8.
-            (uint256 mm, uint256 im) = _batchMargins(update, i);
+            uint256 margins = _batchMargins(update, i);
+            (uint16 mm, uint16 im) = (uint16(margins), uint16(margins >> 16));
             uint256 marketId = marketIds[i];
             Market storage m = _markets[marketId];
-            _setWord(m, 2, _withLast(_word(m, 2), uint16(mm), uint16(im), dataTimestamp, block.timestamp));
-            emit SignedBatchParametersUpdated(marketId, uint16(mm), uint16(im), dataTimestamp, digestBits, uint8(i));
+            _setWord(m, 2, _withLast(_word(m, 2), mm, im, dataTimestamp, block.timestamp));
+            emit SignedBatchParametersUpdated(marketId, mm, im, dataTimestamp, digestBits, uint8(i));
         }
     }
 
@@ -723,8 +727,9 @@ contract RiskOracle is IRiskOracle, AccessControl {
         }
     }
 
-    /// @dev Market `i`'s MM and IM from a batch's varying signals (`PublicSignals.sol`), each below 2^14.
-    function _batchMargins(uint256[] calldata update, uint256 i) private pure returns (uint256 mm, uint256 im) {
+    /// @dev Market `i`'s MM and IM from a batch's varying signals (`PublicSignals.sol`), each below 2^14, as one word
+    ///      (`margins` = mm + im * 2^16: one stack slot, where the batch loop has none to spare).
+    function _batchMargins(uint256[] calldata update, uint256 i) private pure returns (uint256 margins) {
         uint256 packed;
         // Unchecked: i < n <= 32, so the shifts are below 256 and the index is in the array (its length is checked).
         unchecked {
@@ -737,35 +742,66 @@ contract RiskOracle is IRiskOracle, AccessControl {
                     (PublicSignals.BATCH_MARKET_BITS * (j % PublicSignals.BATCH_SIGNAL_MARKETS));
             }
         }
-        mm = packed & _BATCH_MARGIN_MASK;
-        im = (packed >> PublicSignals.BATCH_MARGIN_BITS) & _BATCH_MARGIN_MASK;
+        margins =
+            (packed & _BATCH_MARGIN_MASK) |
+            (((packed >> PublicSignals.BATCH_MARGIN_BITS) & _BATCH_MARGIN_MASK) << 16);
     }
 
     /// @dev The guards of every market of a signed batch, in order: ids strictly increasing (so distinct markets, each
-    ///      checked against its own last state), then `_checkBatchMarket` with the batch's data timestamp and the
-    ///      market's margins. The proven pair's batch group is read once: 0 when no market was ever registered with
-    ///      the pair, and then no market's group matches.
+    ///      checked against its own last state), then `_checkBatchMarket` with the batch's data timestamp, the
+    ///      market's margins and its proven model's batch group. Returns the batch's verifier: the one registered for
+    ///      the first market's model and n, which every other model of the batch must have registered for n too
+    ///      (`_batchModel`). A model's verifier and (model, set) group are looked up only where it differs from the
+    ///      previous market's, so a batch of one model reads them once, as a batch of one model always did. A group
+    ///      is 0 when no market was ever registered with the pair, and then no market's group matches.
     function _checkBatchMarkets(
         uint256[] calldata marketIds,
-        uint256 provenModel,
+        uint256[] calldata provenModels,
         uint256 provenSet,
         uint256[] calldata update
-    ) private view {
+    ) private view returns (address verifier) {
+        uint256 provenModel = provenModels[0];
+        verifier = _batchVerifiers[provenModel][marketIds.length];
+        if (verifier == address(0)) revert OracleNoBatchVerifier(provenModel, marketIds.length);
         uint256 provenGroup = _batchGroupOf[keccak256(abi.encode(provenModel, provenSet))];
         uint256 provenTimestamp = update[0] & _BATCH_TIMESTAMP_MASK;
         uint256 previousMarketId = 0;
         for (uint256 i = 0; i < marketIds.length; ++i) {
             uint256 marketId = marketIds[i];
             if (i != 0 && marketId <= previousMarketId) revert OracleBatchNotSorted(i, previousMarketId, marketId);
-            (uint256 mm, uint256 im) = _batchMargins(update, i);
-            _checkBatchMarket(marketId, provenTimestamp, mm | (im << 16), provenModel, provenSet, provenGroup);
+            if (provenModels[i] != provenModel) {
+                provenModel = provenModels[i];
+                provenGroup = _batchModel(marketIds.length, provenModel, provenSet, verifier);
+            }
+            uint256 margins = _batchMargins(update, i);
+            _checkBatchMarket(marketId, provenTimestamp, margins, provenModel, provenSet, provenGroup);
             previousMarketId = marketId;
         }
     }
 
+    /// @dev The (model, set) batch group of a further model of a batch of `n` markets whose verifier is `verifier`,
+    ///      after checking that governance approved that verifier for the model (`setBatchVerifier(model, n,
+    ///      verifier)`): a proof of the batch circuit binds each market's model, but only governance says the circuit
+    ///      computes that model's weights. `n` comes first because the caller reads it (`marketIds.length`) from its
+    ///      deepest stack slot, reachable only before the other arguments are pushed (no via-IR here).
+    function _batchModel(
+        uint256 n,
+        uint256 model,
+        uint256 set,
+        address verifier
+    ) private view returns (uint256 group) {
+        address approved = _batchVerifiers[model][n];
+        if (approved != verifier) {
+            if (approved == address(0)) revert OracleNoBatchVerifier(model, n);
+            revert OracleBatchVerifierMismatch(model, n, verifier, approved);
+        }
+        return _batchGroupOf[keccak256(abi.encode(model, set))];
+    }
+
     /// @dev The guards of one market of a signed batch: market known, not paused, not adaptive, its registered model
-    ///      and publisher set the proof's (its batch group the proven pair's; slots 1 and 6 are read only to name
-    ///      which differs), then timing and margins (`margins` = mm + im * 2^16).
+    ///      and publisher set the ones the proof gives it (its batch group that of its proven model and the batch's
+    ///      set; slots 1 and 6 are read only to name which differs), then timing and margins (`margins` = mm + im *
+    ///      2^16).
     function _checkBatchMarket(
         uint256 marketId,
         uint256 provenTimestamp,
@@ -791,32 +827,62 @@ contract RiskOracle is IRiskOracle, AccessControl {
         _checkUpdate(head, live, marketId, provenTimestamp, uint16(margins), margins >> 16);
     }
 
-    /// @dev The batch base of (verifier, ids, model, set, this oracle's domain): stored, or asked of the verifier and
-    ///      stored (the first batch of a composition). Every constant is below p here: the ids are registered markets,
-    ///      the model has a batch verifier and the set passed every market's group check. A verifier that cannot give
-    ///      a base is refused (`OracleInvalidVerifier`).
+    /// @dev The batch base of (verifier, ids, models, set, this oracle's domain): stored, or asked of the verifier
+    ///      and stored (the first batch of a composition). Every constant is below p here: the ids are registered
+    ///      markets, each model has a batch verifier and the set passed every market's group check. A verifier that
+    ///      cannot give a base is refused (`OracleInvalidVerifier`).
     function _batchBase(
         address verifier,
         uint256[] calldata marketIds,
-        uint256 modelCommitment,
+        uint256[] calldata modelCommitments,
         uint256 publisherSet
     ) private returns (uint256 x, uint256 y) {
         uint256 n = marketIds.length;
         uint256 domainValue = domain();
         BatchBase storage base = _batchBases[
-            keccak256(abi.encodePacked(verifier, n, marketIds, modelCommitment, publisherSet, domainValue))
+            _compositionKey(verifier, marketIds, modelCommitments, publisherSet, domainValue)
         ];
         (x, y) = (base.x, base.y);
         if (x == 0 && y == 0) {
-            uint256[] memory constants = new uint256[](n + 3);
-            for (uint256 i = 0; i < n; ++i) constants[i] = marketIds[i];
-            (constants[n], constants[n + 1], constants[n + 2]) = (modelCommitment, publisherSet, domainValue);
+            // In the order the verifier takes them: ids, models, set, domain (`batchConstantIndexes`).
+            uint256[] memory constants = new uint256[](2 * n + 2);
+            for (uint256 i = 0; i < n; ++i) (constants[i], constants[n + i]) = (marketIds[i], modelCommitments[i]);
+            (constants[2 * n], constants[2 * n + 1]) = (publisherSet, domainValue);
             try ISignedBatchVerifier(verifier).batchBase(constants) returns (uint256 bx, uint256 by) {
                 (x, y) = (bx, by);
             } catch {
                 revert OracleInvalidVerifier(verifier);
             }
             (base.x, base.y) = (x, y);
+        }
+    }
+
+    /// @dev A batch composition's key in `_batchBases`: `keccak256(abi.encodePacked(verifier, n, marketIds,
+    ///      modelCommitments, publisherSet, domainValue))` (the address packed in 20 bytes, every other value in 32),
+    ///      built with two `calldatacopy`s: `abi.encodePacked` copies a calldata array word by word, about 45 gas a
+    ///      word more, and a batch hashes 2n of them (a test compared the two over the whole batch suite).
+    function _compositionKey(
+        address verifier,
+        uint256[] calldata marketIds,
+        uint256[] calldata modelCommitments,
+        uint256 publisherSet,
+        uint256 domainValue
+    ) private pure returns (bytes32 key) {
+        // Scratch memory past the free memory pointer, not allocated: nothing is read from it after the hash.
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            let n := marketIds.length
+            let words := shl(5, n)
+            let start := mload(0x40)
+            mstore(start, shl(96, verifier))
+            mstore(add(start, 20), n)
+            let ids := add(start, 52)
+            calldatacopy(ids, marketIds.offset, words)
+            calldatacopy(add(ids, words), modelCommitments.offset, words) // as many as ids: submitSignedBatch
+            let tail := add(ids, shl(1, words))
+            mstore(tail, publisherSet)
+            mstore(add(tail, 32), domainValue)
+            key := keccak256(start, sub(add(tail, 64), start))
         }
     }
 

@@ -70,7 +70,7 @@ export interface DeployVerifierOptions {
 
 /**
  * Whether an artifact directory holds a signed-update circuit: the public signals of `UPDATE_SIGNALS`, all outputs
- * (a batch has its varying signals, the model and the set as outputs and its market ids and domain as inputs).
+ * (a batch has its varying signals, the models and the set as outputs and its market ids and domain as inputs).
  */
 export function isSignedUpdateCircuit(manifest: ArtifactManifest): boolean {
   const c = manifest.circuit;
@@ -80,7 +80,7 @@ export function isSignedUpdateCircuit(manifest: ArtifactManifest): boolean {
 }
 
 /**
- * The batch size of an artifact directory's signed batch circuit (V + 2 outputs, then the n market ids and the
+ * The batch size of an artifact directory's signed batch circuit (V + n + 1 outputs, then the n market ids and the
  * domain as inputs: `batchSignalNames`), or undefined for any other circuit.
  */
 export function signedBatchSize(manifest: ArtifactManifest): number | undefined {
@@ -198,14 +198,27 @@ export async function setBatchVerifier(
   }
 }
 
+/** The arguments of `RiskOracle.submitSignedBatch`, field elements as decimal strings. */
+export type SignedBatchArguments = [
+  pA: VerifierCalldata["a"],
+  pB: VerifierCalldata["b"],
+  pC: VerifierCalldata["c"],
+  marketIds: string[],
+  /** Market i's model commitment at index i. */
+  modelCommitments: string[],
+  publisherSet: string,
+  /** The varying signals. */
+  update: string[],
+];
+
 /**
  * The arguments of `submitSignedBatch` for a proven batch: the proof, then from its public signals
- * (`batchSignalLayout`) the market ids, the model commitment, the publisher set and the varying signals. The domain
- * is the oracle's own and is not passed.
+ * (`batchSignalLayout`) the market ids, each market's model commitment (in the markets' order), the publisher set
+ * and the varying signals. The domain is the oracle's own and is not passed.
  */
 export function signedBatchArguments(
   batch: Pick<ProvedSignedBatch, "calldata" | "publicSignals" | "markets">,
-): [VerifierCalldata["a"], VerifierCalldata["b"], VerifierCalldata["c"], string[], string, string, string[]] {
+): SignedBatchArguments {
   const l = batchSignalLayout(batch.markets.length);
   const signals = batch.publicSignals;
   if (signals.length !== l.count) {
@@ -219,7 +232,7 @@ export function signedBatchArguments(
     c.b,
     c.c,
     signals.slice(l.marketId, l.marketId + l.n),
-    signals[l.modelCommitment],
+    signals.slice(l.modelCommitment, l.modelCommitment + l.n),
     signals[l.publisherSet],
     signals.slice(0, l.varying),
   ];

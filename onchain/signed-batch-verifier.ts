@@ -2,14 +2,15 @@
  * zkrisk's own Groth16 verifier for a signed batch circuit of N markets: Solidity generated from the circuit's
  * verification key (snarkjs's `verification_key.json`), implementing contracts/interfaces/ISignedBatchVerifier.sol.
  *
- * The batch's public signals (`batchSignalNames` in circuits/public-signals.ts) are V varying signals and N + 3
- * constants (the market ids, the model commitment, the publisher set, the domain). The constants' part of
- * X = IC_0 + sum s_j IC_j depends only on the key and the constants, so `batchBase(constants)` computes it, the
- * oracle stores it per batch composition, and `verifyProof` adds the V varying terms to it: V scalar
- * multiplications and additions per batch instead of V + N + 3. The Groth16 equation, the input checks and the
- * Solidity shared with the signed-update verifier are in groth16-verifier-source.ts: every coordinate below q and
- * every varying signal below r (`verifyProof` returns false), every constant below r and exactly N + 3 of them
- * (`batchBase` reverts), precompile refusals read as `false`.
+ * The batch's public signals (`batchSignalNames` in circuits/public-signals.ts) are V varying signals and 2N + 2
+ * constants (the N market ids, the N model commitments, the publisher set, the domain: `batchConstantIndexes`).
+ * The constants' part of X = IC_0 + sum s_j IC_j depends only on the key and the constants, so
+ * `batchBase(constants)` computes it, the oracle stores it per batch composition, and `verifyProof` adds the V
+ * varying terms to it: V scalar multiplications and additions per batch instead of V + 2N + 2. The Groth16
+ * equation, the input checks and the Solidity shared with the signed-update verifier are in
+ * groth16-verifier-source.ts: every coordinate below q and every varying signal below r (`verifyProof` returns
+ * false), every constant below r and exactly 2N + 2 of them (`batchBase` reverts), precompile refusals read as
+ * `false`.
  */
 import { MAX_BATCH_MARKETS } from "../candles/batch-digest";
 import { batchConstantIndexes, batchSignalLayout, batchSignalNames } from "../circuits/public-signals";
@@ -111,13 +112,13 @@ export function generateSignedBatchVerifier(vkey: VerificationKey, n: number): s
 }
 
 /**
- * The batch size of a verification key's circuit: its public-signal count is V + N + 3 for one N (V grows by one
- * per 9 markets, so counts are distinct).
+ * The batch size of a verification key's circuit: its public-signal count is V + 2N + 2 for one N (V does not fall
+ * as N grows, so the counts are distinct).
  * @throws VerifierKeyError when no batch size has that count
  */
 export function batchSizeOfKey(vkey: VerificationKey): number {
   for (let n = 1; n <= MAX_BATCH_MARKETS; n++) {
     if (batchSignalLayout(n).count === vkey.nPublic) return n;
   }
-  throw new VerifierKeyError(`nPublic: ${vkey.nPublic} public signals is no signed batch's (V + N + 3)`);
+  throw new VerifierKeyError(`nPublic: ${vkey.nPublic} public signals is no signed batch's (V + 2N + 2)`);
 }

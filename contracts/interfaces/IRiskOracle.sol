@@ -159,7 +159,7 @@ interface IRiskOracle {
 
     /// @notice Governance set (or, with the zero address, removed) the verifier of signed batches of `n` markets
     ///         for a model.
-    /// @param modelCommitment model the batch circuit computes
+    /// @param modelCommitment model the batch circuit computes for a market registered with it
     /// @param n number of markets one batch proof covers
     /// @param verifier the batch verifier; zero when removed
     event BatchVerifierSet(uint256 indexed modelCommitment, uint256 indexed n, address indexed verifier);
@@ -192,7 +192,7 @@ interface IRiskOracle {
     error OracleNoParameters(uint256 marketId);
     /// @notice Varying signal `index` of a batch is not below the scalar field modulus (an aliased value).
     error OracleSignalNotInField(uint256 index, uint256 value);
-    /// @notice The batch proof is for another model than the one registered for the market.
+    /// @notice The batch proof gives the market another model than the one registered for it.
     error OracleModelCommitmentMismatch(uint256 marketId, uint256 registered, uint256 proven);
     /// @notice The data is not newer than the last accepted update's (a replay, or data out of order).
     error OracleNotNewer(uint256 marketId, uint64 dataTimestamp, uint64 lastDataTimestamp);
@@ -217,14 +217,21 @@ interface IRiskOracle {
     /// @notice A batch of `n` markets carries `count` varying signals; it has 1 for n <= 4, 1 + ceil((n - 4) / 9)
     ///         above (`PublicSignals.sol`).
     error OracleInvalidBatchSignalCount(uint256 n, uint256 count);
-    /// @notice No batch verifier is registered for the model and batch size the proof claims.
+    /// @notice No batch verifier is registered for a model of the batch and the batch size.
     error OracleNoBatchVerifier(uint256 modelCommitment, uint256 n);
+    /// @notice A batch of `n` markets carries `count` model commitments; it has one per market.
+    error OracleBatchModelCount(uint256 n, uint256 count);
+    /// @notice A model of the batch has another batch verifier registered for `n` markets (`registered`) than the
+    ///         batch's, `verifier`, registered for its first market's model: governance did not approve the batch's
+    ///         circuit for that model.
+    error OracleBatchVerifierMismatch(uint256 modelCommitment, uint256 n, address verifier, address registered);
     /// @notice The market ids of a batch are not strictly increasing (so possibly not distinct) at `index`.
     error OracleBatchNotSorted(uint256 index, uint256 previousMarketId, uint256 marketId);
     /// @notice The batch was signed by another publisher set (or quorum) than the one registered for the market.
     error OracleBatchPublisherSetMismatch(uint256 marketId, uint256 registered, uint256 proven);
-    /// @notice The batch verifier rejected the proof (returned false, or the call failed).
-    error OracleInvalidBatchProof(uint256 modelCommitment, uint256 n);
+    /// @notice The batch's verifier (that of its models for `n` markets) rejected the proof (returned false, or the
+    ///         call failed).
+    error OracleInvalidBatchProof(address verifier, uint256 n);
     /// @notice `publisherSet` is zero or not a field element.
     error OracleInvalidPublisherSet(uint256 publisherSet);
     /// @notice A quorum of zero signatures.
@@ -264,12 +271,16 @@ interface IRiskOracle {
     /// @param guardian new guardian; zero for none
     function setGuardian(uint256 marketId, address guardian) external;
 
-    /// @notice Register, replace or remove the verifier of signed batches: one proof that the model committed to by
-    ///         `modelCommitment` computed the margins of `n` markets from windows a publisher quorum signed together.
-    ///         Governance only. A batch is accepted for a market only if that market's registered model commitment
-    ///         is `modelCommitment` and its registered publisher set is the batch's. The circuit's quorum is bound by
-    ///         the publisher-set commitment, so one entry serves the sets of that circuit's quorum.
-    /// @param modelCommitment model the batch circuit computes (nonzero, < p)
+    /// @notice Register, replace or remove the verifier of signed batches of `n` markets for a model: one proof that
+    ///         each market's model computed its margins from windows a publisher quorum signed together. The batch
+    ///         circuit proves one model commitment per market (same weights, each market's own calibration), so one
+    ///         verifier serves several models: setting it for `modelCommitment` approves it for batches containing
+    ///         markets of that model, and a batch is accepted only if every model it carries has this same verifier
+    ///         for n (`OracleNoBatchVerifier`, `OracleBatchVerifierMismatch`). Governance only. A batch is accepted
+    ///         for a market only if the model the proof gives it is its registered model commitment and its
+    ///         registered publisher set is the batch's. The circuit's quorum is bound by the publisher-set
+    ///         commitment, so one entry serves the sets of that circuit's quorum.
+    /// @param modelCommitment model the batch circuit computes for a market registered with it (nonzero, < p)
     /// @param n number of markets per proof, in [1, 32]
     /// @param verifier zkrisk's verifier of the signed batch circuit of n markets (`ISignedBatchVerifier`, its
     ///        `batchSize()` n, else `OracleInvalidVerifier`); the zero address removes the entry
@@ -340,30 +351,32 @@ interface IRiskOracle {
         uint256 update
     ) external;
 
-    /// @notice Submit one proof of the margins of n markets (one model, one publisher set): each market's margins are
-    ///         the registered model's output on its window of candles, and a quorum of the publishers signed all n
-    ///         windows together (one signature each over the batch digest), every window ending at one bar close.
-    ///         Anyone may submit; nothing but the proof and its public signals is taken from the submitter. All or
-    ///         nothing: if any check fails for any market, or the proof does not verify, the whole batch reverts and
-    ///         no market is updated.
-    /// @dev The proof's constants are `marketIds`, `modelCommitment`, `publisherSet` and the oracle's own domain; its
-    ///      varying signals `update` pack the data timestamp, the batch digest's low 91 bits and every market's MM
-    ///      and IM (`PublicSignals.sol`). Checks, in order: n in [1, 32]; the varying signal count for n; every
-    ///      varying signal < p (the constants are: a registered market id, a model with a batch verifier and a
-    ///      publisher set some market registered are all < p, and an unregistered one fails its check); a batch
-    ///      verifier registered for (model commitment, n); then for each market in order: ids strictly increasing,
-    ///      market known and not paused, its registered model commitment and publisher set the proof's, and the same
-    ///      timing and margin guards as `submitSignedUpdate`; then the proof is verified once, against the batch
-    ///      base of (verifier, ids, model, set, domain). The first batch of a composition asks the verifier for that
-    ///      base (`ISignedBatchVerifier.batchBase`) and stores it (a deterministic function of the verifier's key and
-    ///      the constants, so nothing is trusted and anyone may pay for it); later batches read it. Each market then
-    ///      emits `SignedBatchParametersUpdated` with the batch digest's low bits and its index. Replays fail "newer
-    ///      than", as for single updates.
+    /// @notice Submit one proof of the margins of n markets (one publisher set, each market under its own model, one
+    ///         batch circuit): each market's margins are its registered model's output on its window of candles, and
+    ///         a quorum of the publishers signed all n windows together (one signature each over the batch digest),
+    ///         every window ending at one bar close. Anyone may submit; nothing but the proof and its public signals
+    ///         is taken from the submitter. All or nothing: if any check fails for any market, or the proof does not
+    ///         verify, the whole batch reverts and no market is updated.
+    /// @dev The proof's constants are `marketIds`, `modelCommitments` (market i's at index i), `publisherSet` and
+    ///      the oracle's own domain; its varying signals `update` pack the data timestamp, the batch digest's low 91
+    ///      bits and every market's MM and IM (`PublicSignals.sol`). Checks, in order: n in [1, 32]; n model
+    ///      commitments; the varying signal count for n; every varying signal < p (the constants are: a registered
+    ///      market id, a model with a batch verifier and a publisher set some market registered are all < p, and an
+    ///      unregistered one fails its check); a batch verifier registered for (first market's model, n), the
+    ///      batch's; then for each market in order: ids strictly increasing, where its model differs from the
+    ///      previous market's the same verifier registered for (that model, n), market known and not paused, its
+    ///      registered model commitment the one the proof gives it and its registered publisher set the proof's,
+    ///      and the same timing and margin guards as `submitSignedUpdate`; then the proof is verified once, against
+    ///      the batch base of (verifier, ids, models, set, domain). The first batch of a composition asks the
+    ///      verifier for that base (`ISignedBatchVerifier.batchBase`) and stores it (a deterministic function of the
+    ///      verifier's key and the constants, so nothing is trusted and anyone may pay for it); later batches read
+    ///      it. Each market then emits `SignedBatchParametersUpdated` with the batch digest's low bits and its index.
+    ///      Replays fail "newer than", as for single updates.
     /// @param pA proof point A
     /// @param pB proof point B (coordinate pairs as (imaginary, real))
     /// @param pC proof point C
     /// @param marketIds the n markets, ids strictly increasing (the batch digest's order)
-    /// @param modelCommitment the model every market registered
+    /// @param modelCommitments each market's registered model, in the order of `marketIds`
     /// @param publisherSet the publisher-set commitment every market registered (binds the quorum)
     /// @param update the varying signals: 1 for n <= 4, 1 + ceil((n - 4) / 9) above
     function submitSignedBatch(
@@ -371,7 +384,7 @@ interface IRiskOracle {
         uint256[2][2] calldata pB,
         uint256[2] calldata pC,
         uint256[] calldata marketIds,
-        uint256 modelCommitment,
+        uint256[] calldata modelCommitments,
         uint256 publisherSet,
         uint256[] calldata update
     ) external;

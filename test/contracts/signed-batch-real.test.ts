@@ -283,23 +283,28 @@ describe("the batch base of a composition with real proofs", () => {
     "a real proof verifies against its own composition's base only, and not with an edited varying signal",
     async () => {
       const proved = await proveBatch([await signBatch(a, [windowOf("BTC-USDT"), windowOf("ETH-USDT")])]);
-      const [pA, pB, pC, , model, set, update] = signedBatchArguments(proved);
+      const [pA, pB, pC, , models, set, update] = signedBatchArguments(proved);
       const verifies = async (constants: bigint[], varying: readonly (string | bigint)[] = update) => {
         const [x, y] = (await batchVerifier.batchBase(constants)) as [bigint, bigint];
         return (await batchVerifier.verifyProof(pA, pB, pC, varying, x, y)) as boolean;
       };
-      const [M, S] = [BigInt(model), BigInt(set)];
-      expect(await verifies([BTC, ETH, M, S, domain])).toBe(true);
-      // The layout: the public signals are the varying ones, then model, set, the ids and the domain.
+      // Both markets are registered with one model file here, so both carry its commitment.
+      const [M, S] = [modelCommitment, BigInt(set)];
+      expect(models.map(BigInt)).toEqual([M, M]);
+      // The verifier's constants: ids, models, set, domain.
+      expect(await verifies([BTC, ETH, M, M, S, domain])).toBe(true);
+      // The layout: the public signals are the varying ones, then each market's model, the set, the ids and the
+      // domain.
       const l = batchSignalLayout(2);
-      expect(proved.publicSignals.map(BigInt)).toEqual([...update.map(BigInt), M, S, BTC, ETH, domain]);
+      expect(proved.publicSignals.map(BigInt)).toEqual([...update.map(BigInt), M, M, S, BTC, ETH, domain]);
       expect(l.count).toBe(proved.publicSignals.length);
       const cases: [string, bigint[]][] = [
-        ["another market id", [BTC, SOL, M, S, domain]],
-        ["the ids reordered", [ETH, BTC, M, S, domain]],
-        ["another model", [BTC, ETH, M + 1n, S, domain]],
-        ["another publisher set", [BTC, ETH, M, S + 1n, domain]],
-        ["another domain (another oracle or chain)", [BTC, ETH, M, S, domain + 1n]],
+        ["another market id", [BTC, SOL, M, M, S, domain]],
+        ["the ids reordered", [ETH, BTC, M, M, S, domain]],
+        ["another model for market 0", [BTC, ETH, M + 1n, M, S, domain]],
+        ["another model for market 1", [BTC, ETH, M, M + 1n, S, domain]],
+        ["another publisher set", [BTC, ETH, M, M, S + 1n, domain]],
+        ["another domain (another oracle or chain)", [BTC, ETH, M, M, S, domain + 1n]],
       ];
       for (const [what, constants] of cases) expect(await verifies(constants), what).toBe(false);
       const u = BigInt(update[0]);
@@ -312,12 +317,12 @@ describe("the batch base of a composition with real proofs", () => {
         ["the signal plus r", u + FIELD_MODULUS],
       ];
       for (const [what, edited] of edits) {
-        expect(await verifies([BTC, ETH, M, S, domain], [edited]), what).toBe(false);
+        expect(await verifies([BTC, ETH, M, M, S, domain], [edited]), what).toBe(false);
       }
       // The oracle: submitted as (BTC, SOL), every guard passes and the proof check refuses it.
       expect(await refusal(proved, AT, [BTC, SOL])).toEqual({
         name: "OracleInvalidBatchProof",
-        args: [modelCommitment, 2n],
+        args: [await batchVerifier.getAddress(), 2n],
       });
       await submit(proved, AT + 60);
     },

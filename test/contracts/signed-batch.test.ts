@@ -1,16 +1,18 @@
 /**
- * Signed batches of the risk oracle (`submitSignedBatch`, `setBatchVerifier`): one proof, one model, one
- * publisher set, n markets, all or nothing, on Hardhat's in-process network with real Groth16 proofs and
- * zkrisk's batch verifiers (onchain/signed-batch-verifier.ts) of STAND-IN circuits with the batch's public signals
+ * Signed batches of the risk oracle (`submitSignedBatch`, `setBatchVerifier`): one proof, one publisher set, n
+ * markets each under its own model (one batch verifier approved for every model of the batch), all or nothing,
+ * on Hardhat's in-process network with real Groth16 proofs and zkrisk's batch verifiers
+ * (onchain/signed-batch-verifier.ts) of STAND-IN circuits with the batch's public signals
  * (test/helpers/signed-batch-stand-in.ts, a test fixture, not sound), kept because they are cheap: they prove any
  * varying signals and constants, so every guard below is tested as the oracle's refusal of a proof its
- * verifier accepts, and the stored batch bases (one per composition) are tested against proofs of another. The REAL signed batch circuit on chain (real signed windows, the soundness attacks with real
- * proofs) is signed-batch-real.test.ts; the circuit-level forgeries are test/circuits/signed-batch-circuit.test.ts.
+ * verifier accepts, and the stored batch bases (one per composition) are tested against proofs of another. The
+ * REAL signed batch circuit on chain (real signed windows, the soundness attacks with real proofs) is
+ * signed-batch-real.test.ts; the circuit-level forgeries are test/circuits/signed-batch-circuit.test.ts.
  *
- * Markets: BTC-USDT < ETH-USDT < SOL-USDT by id, each registered with publisher set SET and model MODEL;
- * XRP-USDT never registered. Bars open at T, T + 2 h, ...; a batch is
- * submitted one minute after its bar closes. Every test starts from the same chain snapshot: oracle deployed,
- * markets registered, batch verifiers for n = 1, 2 and 3 set, no update yet.
+ * Markets: BTC-USDT < ETH-USDT < SOL-USDT by id, each registered with publisher set SET and model MODEL (tests of
+ * batches under several models rotate some to OTHER_MODEL or THIRD_MODEL); XRP-USDT never registered. Bars open
+ * at T, T + 2 h, ...; a batch is submitted one minute after its bar closes. Every test starts from the same chain
+ * snapshot: oracle deployed, markets registered, batch verifiers of MODEL for n = 1, 2 and 3 set, no update yet.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Contract, ContractFactory, ZeroAddress, type Signer, type TransactionReceipt } from "ethers";
@@ -55,6 +57,7 @@ const XRP = marketIdOf("XRP-USDT"); // never registered; sorts after the others
 /** Model and publisher-set commitments (any field elements: the stand-in does not check them). */
 const MODEL = 123_456_789n;
 const OTHER_MODEL = 987_654_321n;
+const THIRD_MODEL = 192_837_465n;
 const SET = 555_555n;
 const OTHER_SET = 666_666n;
 const DIGEST = 777_777n; // the batch digest's low bits
@@ -85,6 +88,10 @@ let signedVerifier = "";
 let snapshot: string | undefined;
 /** Gas of an accepted batch (first update of each market) by n. */
 const batchGas: Record<number, bigint> = {};
+/** Gas of accepted batches of 3 markets, one model or three: the first (computes the base) and a later one. */
+const gasOf3: Partial<
+  Record<"shared first" | "shared later" | "per-market first" | "per-market later", bigint>
+> = {};
 
 type Entry = BatchMargins & { marketId: bigint };
 
@@ -101,7 +108,10 @@ const three = (base = 100): Entry[] => [
   entry(SOL, base + 20, 2 * (base + 20)),
 ];
 
-/** A stand-in proof of `markets` (given order) at bar `t` with the constants of this oracle, `patch` applied. */
+/**
+ * A stand-in proof of `markets` (given order) at bar `t` with the constants of this oracle (MODEL for every market),
+ * `patch` applied.
+ */
 function proveBatch(
   markets: Entry[],
   t: number,
@@ -111,7 +121,7 @@ function proveBatch(
     markets,
     dataTimestamp: BigInt(t),
     digest: DIGEST,
-    modelCommitment: MODEL,
+    modelCommitments: markets.map(() => MODEL),
     publisherSet: SET,
     domain,
     ...patch,
@@ -121,7 +131,7 @@ function proveBatch(
 /** `submitSignedBatch`'s arguments other than the proof, as a proof's public signals give them. */
 interface BatchArgs {
   marketIds: readonly (bigint | string)[];
-  modelCommitment: bigint | string;
+  modelCommitments: readonly (bigint | string)[];
   publisherSet: bigint | string;
   update: readonly (bigint | string)[];
 }
@@ -132,7 +142,7 @@ function argsOf(p: BatchStandInProof): BatchArgs {
   const l = batchSignalLayout(signals.length === 0 ? 1 : nOf(signals.length));
   return {
     marketIds: signals.slice(l.marketId, l.marketId + l.n),
-    modelCommitment: signals[l.modelCommitment],
+    modelCommitments: signals.slice(l.modelCommitment, l.modelCommitment + l.n),
     publisherSet: signals[l.publisherSet],
     update: signals.slice(0, l.varying),
   };
@@ -154,7 +164,7 @@ function send(p: BatchStandInProof, opts: { args?: Partial<BatchArgs>; from?: Si
     c.b,
     c.c,
     a.marketIds,
-    a.modelCommitment,
+    a.modelCommitments,
     a.publisherSet,
     a.update,
   ) as Promise<{
@@ -201,6 +211,16 @@ async function register(marketId: bigint): Promise<void> {
   });
 }
 
+/** Rotate `marketId` to `model` (its own calibration), keeping SET: a batch must then give it `model`. */
+async function setModel(marketId: bigint, model: bigint): Promise<void> {
+  await setPublisherSet(oracle, marketId, {
+    verifier: signedVerifier,
+    modelCommitment: model,
+    publisherSet: SET,
+    quorum: 1,
+  });
+}
+
 async function setLimits(marketId: bigint, patch: Partial<MarketLimits>): Promise<void> {
   await (await oracle.setLimits(marketId, { ...DEFAULT_LIMITS, ...patch })).wait();
 }
@@ -233,6 +253,13 @@ afterAll(async () => {
     console.log(
       `submitSignedBatch gas with the stand-in verifiers (first update of each market; the real circuit's ` +
         `signals): ${figures.join("; ")}`,
+    );
+  }
+  const of3 = Object.entries(gasOf3).map(([what, g]) => `${what} ${g}`);
+  if (of3.length > 0) {
+    console.log(
+      `submitSignedBatch gas of 3 markets with the stand-in verifier, one model (shared) or three (per-market), ` +
+        `the composition's first batch and a later one: ${of3.join("; ")}`,
     );
   }
   await releaseCurves();
@@ -324,7 +351,7 @@ describe("submitSignedBatch: accepted batches", () => {
 
   it("a batch of 3, then a later batch within the rate limits (each against its own market's last values)", async () => {
     const receipt = await submitAt(await proveBatch(three(), T), timely(T));
-    batchGas[3] = receipt.gasUsed;
+    batchGas[3] = gasOf3["shared first"] = receipt.gasUsed;
     const events = receipt.logs.map((l) => oracle.interface.parseLog(l)!);
     expect(events.map((e) => [e.args.marketId, e.args.index])).toEqual([
       [BTC, 0n],
@@ -339,6 +366,7 @@ describe("submitSignedBatch: accepted batches", () => {
     const t2 = T + BAR_SECONDS;
     const next = [entry(BTC, 110, 220), entry(ETH, 110, 220), entry(SOL, 100, 200)];
     const later = await submitAt(await proveBatch(next, t2), timely(t2));
+    gasOf3["shared later"] = later.gasUsed;
     for (const e of next) {
       expect(await parametersOf(e.marketId)).toEqual([e.mm, e.im, BigInt(t2), BigInt(timely(t2))]);
     }
@@ -365,6 +393,43 @@ describe("submitSignedBatch: accepted batches", () => {
     expect(argsOf(p).update.length).toBe(2);
     await submitAt(p, timely(T));
     for (const e of entries) {
+      expect(await parametersOf(e.marketId)).toEqual([e.mm, e.im, BigInt(T), BigInt(timely(T))]);
+    }
+  });
+
+  it("markets under three models (one calibration each), the batch verifier set for each: every market stored", async () => {
+    await setModel(ETH, OTHER_MODEL);
+    await setModel(SOL, THIRD_MODEL);
+    for (const model of [OTHER_MODEL, THIRD_MODEL]) {
+      await (await oracle.setBatchVerifier(model, 3, verifiers[3])).wait();
+    }
+    const models = [MODEL, OTHER_MODEL, THIRD_MODEL];
+    const receipt = await submitAt(await proveBatch(three(), T, { modelCommitments: models }), timely(T));
+    gasOf3["per-market first"] = receipt.gasUsed;
+    const events = receipt.logs.map((l) => oracle.interface.parseLog(l)!);
+    expect(events.map((e) => [e.name, e.args.marketId, e.args.index])).toEqual([
+      ["SignedBatchParametersUpdated", BTC, 0n],
+      ["SignedBatchParametersUpdated", ETH, 1n],
+      ["SignedBatchParametersUpdated", SOL, 2n],
+    ]);
+    for (const e of three()) {
+      expect(await parametersOf(e.marketId)).toEqual([e.mm, e.im, BigInt(T), BigInt(timely(T))]);
+    }
+    // A later batch of the same composition reads its stored base.
+    const t2 = T + BAR_SECONDS;
+    const later = await submitAt(await proveBatch(three(110), t2, { modelCommitments: models }), timely(t2));
+    gasOf3["per-market later"] = later.gasUsed;
+    for (const e of three(110)) {
+      expect(await parametersOf(e.marketId)).toEqual([e.mm, e.im, BigInt(t2), BigInt(timely(t2))]);
+    }
+  });
+
+  it("a model shared by markets that are not adjacent (MODEL, OTHER_MODEL, MODEL): each checked against its own", async () => {
+    await setModel(ETH, OTHER_MODEL);
+    await (await oracle.setBatchVerifier(OTHER_MODEL, 3, verifiers[3])).wait();
+    const models = [MODEL, OTHER_MODEL, MODEL];
+    await submitAt(await proveBatch(three(), T, { modelCommitments: models }), timely(T));
+    for (const e of three()) {
       expect(await parametersOf(e.marketId)).toEqual([e.mm, e.im, BigInt(T), BigInt(timely(T))]);
     }
   });
@@ -425,17 +490,73 @@ describe("submitSignedBatch: batch-specific reverts", () => {
   });
 
   it("OracleNoBatchVerifier: another model, and a removed verifier", async () => {
-    expect(await revertAt(await proveBatch(three(), T, { modelCommitment: OTHER_MODEL }), timely(T))).toEqual(
-      {
-        name: "OracleNoBatchVerifier",
-        args: [OTHER_MODEL, 3n],
-      },
-    );
+    const others = [OTHER_MODEL, OTHER_MODEL, OTHER_MODEL];
+    expect(await revertAt(await proveBatch(three(), T, { modelCommitments: others }), timely(T))).toEqual({
+      name: "OracleNoBatchVerifier",
+      args: [OTHER_MODEL, 3n],
+    });
     await (await oracle.setBatchVerifier(MODEL, 3, ZeroAddress)).wait();
     expect(await revertAt(await proveBatch(three(), T), timely(T) + 60)).toEqual({
       name: "OracleNoBatchVerifier",
       args: [MODEL, 3n],
     });
+  });
+
+  it("OracleBatchModelCount: fewer or more model commitments than markets", async () => {
+    const p = await proveBatch(three(), T);
+    for (const [k, modelCommitments] of [[], [MODEL, MODEL], [MODEL, MODEL, MODEL, MODEL]].entries()) {
+      expect(await revertAt(p, timely(T) + 60 * k, { args: { modelCommitments } })).toEqual({
+        name: "OracleBatchModelCount",
+        args: [3n, BigInt(modelCommitments.length)],
+      });
+    }
+  });
+
+  it("OracleNoBatchVerifier: a further model of the batch without the batch's verifier for n", async () => {
+    // ETH under THIRD_MODEL, which has no batch verifier of 3 markets (one of 2 does not count).
+    await setModel(ETH, THIRD_MODEL);
+    await (await oracle.setBatchVerifier(THIRD_MODEL, 2, verifiers[2])).wait();
+    const models = [MODEL, THIRD_MODEL, MODEL];
+    expect(await revertAt(await proveBatch(three(), T, { modelCommitments: models }), timely(T))).toEqual({
+      name: "OracleNoBatchVerifier",
+      args: [THIRD_MODEL, 3n],
+    });
+    // Given one, then removed: refused again.
+    await (await oracle.setBatchVerifier(THIRD_MODEL, 3, verifiers[3])).wait();
+    await (await oracle.setBatchVerifier(THIRD_MODEL, 3, ZeroAddress)).wait();
+    expect(
+      await revertAt(await proveBatch(three(), T, { modelCommitments: models }), timely(T) + 60),
+    ).toEqual({
+      name: "OracleNoBatchVerifier",
+      args: [THIRD_MODEL, 3n],
+    });
+    await expectNoneUpdated();
+  });
+
+  it("OracleBatchVerifierMismatch: a further model whose batch verifier is another (not approved for this one)", async () => {
+    // Another deployment of the same key: it would verify the proof, but governance approved it for OTHER_MODEL
+    // only, and the batch's verifier (MODEL's, its first market's) is not approved for OTHER_MODEL.
+    const again = await (await deployVerifier(governor, dirs[3])).getAddress();
+    await setModel(ETH, OTHER_MODEL);
+    await (await oracle.setBatchVerifier(OTHER_MODEL, 3, again)).wait();
+    const p = await proveBatch(three(), T, { modelCommitments: [MODEL, OTHER_MODEL, MODEL] });
+    expect(await revertAt(p, timely(T))).toEqual({
+      name: "OracleBatchVerifierMismatch",
+      args: [OTHER_MODEL, 3n, verifiers[3], again],
+    });
+    // The first market's model decides the batch's verifier: BTC under OTHER_MODEL, ETH under MODEL.
+    await setModel(BTC, OTHER_MODEL);
+    await setModel(ETH, MODEL);
+    const q = await proveBatch(three(), T, { modelCommitments: [OTHER_MODEL, MODEL, MODEL] });
+    expect(await revertAt(q, timely(T) + 60)).toEqual({
+      name: "OracleBatchVerifierMismatch",
+      args: [MODEL, 3n, again, verifiers[3]],
+    });
+    await expectNoneUpdated();
+    // Once governance approves MODEL's verifier for OTHER_MODEL, the batch passes.
+    await (await oracle.setBatchVerifier(OTHER_MODEL, 3, verifiers[3])).wait();
+    await submitAt(q, timely(T) + 120);
+    expect((await parametersOf(BTC))[2]).toBe(BigInt(T));
   });
 
   it("OracleBatchNotSorted: ids out of order, and a market twice", async () => {
@@ -472,6 +593,30 @@ describe("submitSignedBatch: batch-specific reverts", () => {
       name: "OracleModelCommitmentMismatch",
       args: [ETH, OTHER_MODEL, MODEL],
     });
+    await expectNoneUpdated();
+  });
+
+  it("OracleModelCommitmentMismatch: the model the proof gives market i is not its registered one", async () => {
+    // BTC under MODEL, ETH under OTHER_MODEL, SOL under MODEL; every model has the batch verifier.
+    await setModel(ETH, OTHER_MODEL);
+    for (const model of [OTHER_MODEL, THIRD_MODEL]) {
+      await (await oracle.setBatchVerifier(model, 3, verifiers[3])).wait();
+    }
+    const cases: [models: bigint[], market: bigint, registered: bigint, proven: bigint][] = [
+      // SOL given ETH's model
+      [[MODEL, OTHER_MODEL, OTHER_MODEL], SOL, MODEL, OTHER_MODEL],
+      // BTC and ETH's models swapped: BTC, the first, is named
+      [[OTHER_MODEL, MODEL, MODEL], BTC, MODEL, OTHER_MODEL],
+      // SOL given a model no market is registered with (its pair has no batch group)
+      [[MODEL, OTHER_MODEL, THIRD_MODEL], SOL, MODEL, THIRD_MODEL],
+    ];
+    for (const [k, [models, market, registered, proven]] of cases.entries()) {
+      const p = await proveBatch(three(), T, { modelCommitments: models });
+      expect(await revertAt(p, timely(T) + 60 * k), `case ${k}`).toEqual({
+        name: "OracleModelCommitmentMismatch",
+        args: [market, registered, proven],
+      });
+    }
     await expectNoneUpdated();
   });
 
@@ -541,7 +686,7 @@ describe("submitSignedBatch: batch-specific reverts", () => {
       const update = [update0 ^ (1n << BigInt(bit))];
       expect(await revertAt(p, timely(T) + 30 * k, { args: { update } })).toEqual({
         name: "OracleInvalidBatchProof",
-        args: [MODEL, 3n],
+        args: [verifiers[3], 3n],
       });
     }
     const tampered: BatchStandInProof = {
@@ -550,7 +695,7 @@ describe("submitSignedBatch: batch-specific reverts", () => {
     };
     expect(await revertAt(tampered, timely(T) + 90)).toEqual({
       name: "OracleInvalidBatchProof",
-      args: [MODEL, 3n],
+      args: [verifiers[3], 3n],
     });
     await expectNoneUpdated();
   });
@@ -566,18 +711,18 @@ describe("submitSignedBatch: the stored batch base of each composition", () => {
     // Each passes every guard of the composition it is submitted as; only the proof check refuses it.
     expect(await revertAt(btcSol, timely(t2), { args: { marketIds: [BTC, ETH] } }), "stored base").toEqual({
       name: "OracleInvalidBatchProof",
-      args: [MODEL, 2n],
+      args: [verifiers[2], 2n],
     });
     expect(await revertAt(btcEth, timely(t2) + 60, { args: { marketIds: [BTC, SOL] } }), "new base").toEqual({
       name: "OracleInvalidBatchProof",
-      args: [MODEL, 2n],
+      args: [verifiers[2], 2n],
     });
     const otherDomain = await proveBatch([entry(BTC, 100, 200), entry(ETH, 100, 200)], t2, {
       domain: oracleDomain(1n, await oracle.getAddress()),
     });
     expect(await revertAt(otherDomain, timely(t2) + 120), "another oracle's domain").toEqual({
       name: "OracleInvalidBatchProof",
-      args: [MODEL, 2n],
+      args: [verifiers[2], 2n],
     });
     // The honest later batch passes against the stored base.
     await submitAt(btcEth, timely(t2) + 180);
@@ -589,37 +734,49 @@ describe("submitSignedBatch: the stored batch base of each composition", () => {
     const stand = {
       vkey: JSON.parse(readFileSync(join(dirs[2], "verification_key.json"), "utf8")) as VerificationKey,
     };
-    const p = await proveBatch([entry(BTC, 100, 200), entry(ETH, 100, 200)], T);
+    // Two models, so that swapping them is another composition. The constants: ids, models, set, domain.
+    const p = await proveBatch([entry(BTC, 100, 200), entry(ETH, 100, 200)], T, {
+      modelCommitments: [MODEL, OTHER_MODEL],
+    });
     const { update } = argsOf(p);
     const c = p.calldata;
     const verifies = async (constants: bigint[]) => {
       const [x, y] = (await verifier.batchBase(constants)) as [bigint, bigint];
       return (await verifier.verifyProof(c.a, c.b, c.c, update, x, y)) as boolean;
     };
-    expect(await verifies([BTC, ETH, MODEL, SET, domain])).toBe(true);
+    const own = [BTC, ETH, MODEL, OTHER_MODEL, SET, domain];
+    expect(await verifies(own)).toBe(true);
     for (const [what, constants] of [
-      ["reordered ids", [ETH, BTC, MODEL, SET, domain]],
-      ["another id", [BTC, SOL, MODEL, SET, domain]],
-      ["another model", [BTC, ETH, OTHER_MODEL, SET, domain]],
-      ["another set", [BTC, ETH, MODEL, OTHER_SET, domain]],
-      ["another domain", [BTC, ETH, MODEL, SET, domain + 1n]],
-      ["model and set swapped", [BTC, ETH, SET, MODEL, domain]],
+      ["reordered ids", [ETH, BTC, MODEL, OTHER_MODEL, SET, domain]],
+      ["another id", [BTC, SOL, MODEL, OTHER_MODEL, SET, domain]],
+      ["another model for market 0", [BTC, ETH, THIRD_MODEL, OTHER_MODEL, SET, domain]],
+      ["another model for market 1", [BTC, ETH, MODEL, MODEL, SET, domain]],
+      ["models swapped", [BTC, ETH, OTHER_MODEL, MODEL, SET, domain]],
+      ["ids and models swapped", [MODEL, OTHER_MODEL, BTC, ETH, SET, domain]],
+      ["another set", [BTC, ETH, MODEL, OTHER_MODEL, OTHER_SET, domain]],
+      ["another domain", [BTC, ETH, MODEL, OTHER_MODEL, SET, domain + 1n]],
+      ["model and set swapped", [BTC, ETH, MODEL, SET, OTHER_MODEL, domain]],
     ] as const) {
       expect(await verifies([...constants]), what).toBe(false);
     }
-    // batchBase's own refusals: a constant not below r, and another number of constants.
-    expect(await revertOf(verifier.batchBase([BTC, ETH, MODEL, SET, FIELD_MODULUS]), verifier)).toEqual({
+    // batchBase's own refusals: a constant not below r, and another number of constants (2n + 2 = 6).
+    expect(await revertOf(verifier.batchBase([...own.slice(0, 5), FIELD_MODULUS]), verifier)).toEqual({
       name: "VerifierScalarNotInField",
       args: [FIELD_MODULUS],
     });
-    expect(await revertOf(verifier.batchBase([BTC, MODEL, SET, domain]), verifier)).toEqual({
-      name: "VerifierConstantCount",
-      args: [4n, 5n],
-    });
+    for (const constants of [
+      [BTC, ETH, MODEL, SET, domain],
+      [...own, 1n],
+    ]) {
+      expect(await revertOf(verifier.batchBase(constants), verifier)).toEqual({
+        name: "VerifierConstantCount",
+        args: [BigInt(constants.length), 6n],
+      });
+    }
     expect(await verifier.batchSize()).toBe(2n);
     // verifyProof's own refusals (false, never a revert): another number of varying signals, a signal plus r, a
     // base coordinate not below q, a base off the curve.
-    const [x, y] = (await verifier.batchBase([BTC, ETH, MODEL, SET, domain])) as [bigint, bigint];
+    const [x, y] = (await verifier.batchBase(own)) as [bigint, bigint];
     const u = BigInt(update[0]);
     for (const [what, varying, bx, by] of [
       ["two varying signals", [u, 0n], x, y],
@@ -634,8 +791,8 @@ describe("submitSignedBatch: the stored batch base of each composition", () => {
   });
 
   it("another model or publisher set in the proof than the composition submitted: refused by the proof check", async () => {
-    // ETH and SOL move to (OTHER_MODEL, SET) and (MODEL, OTHER_SET)-free pairs so each submitted composition's
-    // guards pass: the proof's constants are another composition's, and only its base tells them apart.
+    // ETH and SOL move to (OTHER_MODEL, SET) and (MODEL, OTHER_SET) so each submitted composition's guards pass:
+    // the proof's constants are another composition's, and only its base tells them apart.
     await (await oracle.setBatchVerifier(OTHER_MODEL, 1, verifiers[1])).wait();
     const publishers = { verifier: signedVerifier, quorum: 1 };
     await setPublisherSet(oracle, ETH, { ...publishers, modelCommitment: OTHER_MODEL, publisherSet: SET });
@@ -643,27 +800,59 @@ describe("submitSignedBatch: the stored batch base of each composition", () => {
     // A proof for (BTC; MODEL, SET) submitted as (ETH; OTHER_MODEL, SET) and as (SOL; MODEL, OTHER_SET).
     const btc = await proveBatch([entry(BTC, 100, 200)], T);
     expect(
-      await revertAt(btc, timely(T), { args: { marketIds: [ETH], modelCommitment: OTHER_MODEL } }),
-    ).toEqual({ name: "OracleInvalidBatchProof", args: [OTHER_MODEL, 1n] });
+      await revertAt(btc, timely(T), { args: { marketIds: [ETH], modelCommitments: [OTHER_MODEL] } }),
+    ).toEqual({ name: "OracleInvalidBatchProof", args: [verifiers[1], 1n] });
     expect(
       await revertAt(btc, timely(T) + 60, { args: { marketIds: [SOL], publisherSet: OTHER_SET } }),
     ).toEqual({
       name: "OracleInvalidBatchProof",
-      args: [MODEL, 1n],
+      args: [verifiers[1], 1n],
     });
     // A proof for (BTC; OTHER_MODEL) submitted for BTC under MODEL (its own composition), and for ETH whose
     // composition it names but whose id it does not carry.
-    const otherModel = await proveBatch([entry(BTC, 100, 200)], T, { modelCommitment: OTHER_MODEL });
-    expect(await revertAt(otherModel, timely(T) + 120, { args: { modelCommitment: MODEL } })).toEqual({
+    const otherModel = await proveBatch([entry(BTC, 100, 200)], T, { modelCommitments: [OTHER_MODEL] });
+    expect(await revertAt(otherModel, timely(T) + 120, { args: { modelCommitments: [MODEL] } })).toEqual({
       name: "OracleInvalidBatchProof",
-      args: [MODEL, 1n],
+      args: [verifiers[1], 1n],
     });
     expect(await revertAt(otherModel, timely(T) + 180, { args: { marketIds: [ETH] } })).toEqual({
       name: "OracleInvalidBatchProof",
-      args: [OTHER_MODEL, 1n],
+      args: [verifiers[1], 1n],
     });
     await submitAt(btc, timely(T) + 240);
     expect((await parametersOf(BTC))[2]).toBe(BigInt(T));
+  });
+
+  it("the stored base is keyed by the models too: a proof for models (A, B) is refused as (A, A), and back", async () => {
+    // (BTC, ETH) under (MODEL, MODEL) accepted at bar T: that composition's base is stored.
+    const pair = (mm: number) => [entry(BTC, mm, 2 * mm), entry(ETH, mm, 2 * mm)];
+    await submitAt(await proveBatch(pair(100), T), timely(T));
+    // ETH to OTHER_MODEL: a proof for (MODEL, MODEL) submitted as (MODEL, OTHER_MODEL) passes every guard, and
+    // the new composition's base, computed from the submitted models, refuses it.
+    await setModel(ETH, OTHER_MODEL);
+    await (await oracle.setBatchVerifier(OTHER_MODEL, 2, verifiers[2])).wait();
+    const t2 = T + BAR_SECONDS;
+    const mixed = [MODEL, OTHER_MODEL];
+    const shared = await proveBatch(pair(100), t2);
+    expect(await revertAt(shared, timely(t2), { args: { modelCommitments: mixed } })).toEqual({
+      name: "OracleInvalidBatchProof",
+      args: [verifiers[2], 2n],
+    });
+    // The honest (MODEL, OTHER_MODEL) proof is accepted: its base is not the stored (MODEL, MODEL) one, which a key
+    // without the models would have served it.
+    await submitAt(await proveBatch(pair(100), t2, { modelCommitments: mixed }), timely(t2) + 60);
+    expect((await parametersOf(ETH))[2]).toBe(BigInt(t2));
+    // ETH back to MODEL: a proof for (MODEL, OTHER_MODEL) submitted as (MODEL, MODEL) meets the stored base of
+    // (MODEL, MODEL), and the honest one passes against it.
+    await setModel(ETH, MODEL);
+    const t3 = t2 + BAR_SECONDS;
+    const forMixed = await proveBatch(pair(100), t3, { modelCommitments: mixed });
+    expect(await revertAt(forMixed, timely(t3), { args: { modelCommitments: [MODEL, MODEL] } })).toEqual({
+      name: "OracleInvalidBatchProof",
+      args: [verifiers[2], 2n],
+    });
+    await submitAt(await proveBatch(pair(100), t3), timely(t3) + 60);
+    expect((await parametersOf(ETH))[2]).toBe(BigInt(t3));
   });
 
   it("a replaced verifier is a new composition: its base is computed from its own key", async () => {

@@ -402,7 +402,7 @@ function batchVerdict(c: Candidate): Promise<string> {
     markets: [{ mm: BigInt(c.maintenanceMarginBps), im: BigInt(c.initialMarginBps) }],
   });
   return verdict(
-    oracle.submitSignedBatch.staticCall(...ZERO_PROOF, [MARKET_ID], c.modelCommitment, PUBLISHERS, update),
+    oracle.submitSignedBatch.staticCall(...ZERO_PROOF, [MARKET_ID], [c.modelCommitment], PUBLISHERS, update),
   );
 }
 
