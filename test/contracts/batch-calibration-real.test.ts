@@ -45,7 +45,7 @@ import { silentLog } from "../../setup";
 import { signedBatchArtifacts } from "../../bench/signed-batch-bench";
 import { standInArtifacts } from "../helpers/signed-update-stand-in";
 import { zkrisk } from "../helpers/zkrisk-cli";
-import { BAR_SECONDS, MODEL, hre, rpc, setNextBlockTime } from "./fixture";
+import { BAR_SECONDS, MODEL, hre, mineAt, revertOf, rpc } from "./fixture";
 
 const ROOT = join(__dirname, "../..");
 const MARKETS = ["BTC-USDT", "ETH-USDT"] as const;
@@ -53,12 +53,12 @@ const series = {
   "BTC-USDT": loadCandles(join(ROOT, "models/data/btcusdt-2h.csv")),
   "ETH-USDT": loadCandles(join(ROOT, "models/data/ethusdt-2h.csv")),
 };
-/** The bar proved: the last one both markets' shipped data hold (they end together). */
-const LAST = series["BTC-USDT"].candles.length - 1;
-const T = series["BTC-USDT"].candles[LAST].time / 1000;
+/** The bar proved: each market's last (the shipped data of both end at the same bar). */
+const lastOf = (market: (typeof MARKETS)[number]) => series[market].candles.length - 1;
+const T = series["BTC-USDT"].candles[lastOf("BTC-USDT")].time / 1000;
 const windowOf = (market: (typeof MARKETS)[number]) => ({
   market,
-  window: buildWindow(series[market], marketIdOf(market), LAST, WINDOW_BARS),
+  window: buildWindow(series[market], marketIdOf(market), lastOf(market), WINDOW_BARS),
 });
 /** Each test proves one or two batches of about 41,400 constraints. */
 const PROOF_TIMEOUT = 1_200_000;
@@ -91,7 +91,7 @@ const proveArgs = (out: string, ...extra: string[]) => [
 ];
 
 beforeAll(async () => {
-  expect(series["ETH-USDT"].candles[LAST].time).toBe(T * 1000);
+  expect(series["ETH-USDT"].candles[lastOf("ETH-USDT")].time).toBe(T * 1000);
   const made = zkrisk("market-model", "--market", "ETH-USDT", "--out", ethModelFile);
   expect(made.stderr).toBe("");
   models["BTC-USDT"] = loadQuantizedModel(MODEL);
@@ -182,7 +182,7 @@ describe("one signed batch of markets with their own calibrations (committed wei
           `${commitments["BTC-USDT"]}`,
       ]);
 
-      await setNextBlockTime(T + BAR_SECONDS + 60);
+      await mineAt(T + BAR_SECONDS + 60);
       const receipt = await submitSignedBatch(oracle, file);
       console.log(
         `submitSignedBatch, two markets with their own models (committed weights, N = 2): ${receipt.gasUsed} gas`,
@@ -222,14 +222,20 @@ describe("one signed batch of markets with their own calibrations (committed wei
         `markets[1].modelCommitment ${commitments["BTC-USDT"]} (ETH-USDT) is not the market's own model's ` +
           `${commitments["ETH-USDT"]}`,
       ]);
-      await setNextBlockTime(T + BAR_SECONDS + 60);
+      await mineAt(T + BAR_SECONDS + 60);
       const err = (await submitSignedBatch(oracle, file).catch((e: unknown) => e)) as OracleError;
       expect(err.reason).toBe("OracleModelCommitmentMismatch");
       expect(err.message).toBe(
         `the oracle refused: OracleModelCommitmentMismatch(${marketIdOf("ETH-USDT")}, ` +
           `${commitments["ETH-USDT"]}, ${commitments["BTC-USDT"]})`,
       );
-      expect((await oracle.parameters(marketIdOf("ETH-USDT")))[0]).toBe(0n);
+      // Nothing was written, for either market (all or nothing).
+      for (const m of MARKETS) {
+        expect(await revertOf(oracle.parameters(marketIdOf(m)), oracle), m).toEqual({
+          name: "OracleNoParameters",
+          args: [marketIdOf(m)],
+        });
+      }
     },
     PROOF_TIMEOUT,
   );
