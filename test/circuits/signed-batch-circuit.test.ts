@@ -118,7 +118,9 @@ describe("signed batch circuit, N = 2, quorum 1, constant weights", () => {
     // 2 x (digest 8,226 + features 6,818 + model and policy 844 + MM and IM range checks 28) + timestamp range
     // check 40 + digest bits 511 + batch digest 373 + signatures 5,157 + domain binding 1 + market 1's model
     // commitment output (a constant, the compiled-in model's; market 0's costs nothing, as before)
-    expect(circuit.constraints).toBe(2 * PER_MARKET + PER_BATCH + BATCH_DIGEST_COST[2] + quorumCost(1) + 1 + 1);
+    expect(circuit.constraints).toBe(
+      2 * PER_MARKET + PER_BATCH + BATCH_DIGEST_COST[2] + quorumCost(1) + 1 + 1,
+    );
   });
 
   it("outputs the packed margins, end and digest bits, the model and the set, and takes the ids and domain", async () => {

@@ -36,7 +36,6 @@ import {
   submitSignedBatch,
   type OracleError,
 } from "../../onchain/oracle";
-import { oracleDomain } from "../../prover/domain";
 import { readSignedBatchProofFile } from "../../prover/signed-batch-proof-file";
 import { publicKeyOf } from "../../publisher/eddsa";
 import { makePublisherSet, publisherSetCommitment } from "../../publisher/publisher-set";
@@ -89,6 +88,10 @@ const proveArgs = (out: string, ...extra: string[]) => [
   "--json",
   ...extra,
 ];
+
+/** `zkrisk verify FILE --market-model ETH-USDT=... --json` on the committed batch artifacts. */
+const verifyWithEthModel = (file: string) =>
+  zkrisk("verify", file, "--artifacts", dir, "--market-model", `ETH-USDT=${ethModelFile}`, "--json");
 
 beforeAll(async () => {
   expect(series["ETH-USDT"].candles[lastOf("ETH-USDT")].time).toBe(T * 1000);
@@ -163,15 +166,7 @@ describe("one signed batch of markets with their own calibrations (committed wei
         engine("ETH-USDT", models["BTC-USDT"]).maintenanceMarginBps,
       );
 
-      const verified = zkrisk(
-        "verify",
-        out,
-        "--artifacts",
-        dir,
-        "--market-model",
-        `ETH-USDT=${ethModelFile}`,
-        "--json",
-      );
+      const verified = verifyWithEthModel(out);
       expect(verified.stderr).toBe("");
       expect(JSON.parse(verified.stdout)).toEqual({ ok: true, problems: [] });
       // Without ETH's model file, the verifier expects BTC's model for ETH and names the difference.
@@ -209,15 +204,7 @@ describe("one signed batch of markets with their own calibrations (committed wei
         commitments["BTC-USDT"].toString(),
         commitments["BTC-USDT"].toString(),
       ]);
-      const verified = zkrisk(
-        "verify",
-        out,
-        "--artifacts",
-        dir,
-        "--market-model",
-        `ETH-USDT=${ethModelFile}`,
-        "--json",
-      );
+      const verified = verifyWithEthModel(out);
       expect(JSON.parse(verified.stdout).problems).toEqual([
         `markets[1].modelCommitment ${commitments["BTC-USDT"]} (ETH-USDT) is not the market's own model's ` +
           `${commitments["ETH-USDT"]}`,
