@@ -42,8 +42,13 @@ export const BATCH_PACKING = {
   signalMarkets: 9,
 } as const;
 
-/** The number of varying signals of a batch of `n` markets: 1 for n <= 4, then one per 9 markets more. */
-export function batchVaryingCount(n: number): number {
+/**
+ * The number of varying signals of a batch of `n` markets: 1 for n <= 4, then one per 9 markets more; an adaptive
+ * batch's (every market adaptive) has one per market, each in the adaptive update's layout (`packAdaptiveUpdate`
+ * of statement.ts, whose digest part is the batch digest's low 91 bits).
+ */
+export function batchVaryingCount(n: number, adaptive = false): number {
+  if (adaptive) return n;
   const P = BATCH_PACKING;
   return 1 + Math.ceil(Math.max(0, n - P.firstSignalMarkets) / P.signalMarkets);
 }

@@ -47,13 +47,16 @@ export const PUBLIC_OUTPUTS = 4;
  *
  * The last 2N + 2 are the batch's CONSTANT signals: the oracle stores their part of the verifier's check per
  * composition, and the verifier takes them in the order ids, models, set, domain (`batchConstantIndexes`).
+ * An ADAPTIVE batch (every market adaptive, `submitAdaptiveBatch`) has the same constants and one varying signal
+ * per market, market i's adaptive update (`packAdaptiveUpdate` of statement.ts: its margins, the batch's data
+ * timestamp, its state before and after, and the batch digest's low 91 bits): 3N + 2 signals.
  * This is the one definition of the batch layout, read by the circuit generator, the batch prover, the
  * verifier generator, the oracle (contracts/PublicSignals.sol) and the audit.
  */
-/** The public signals of a batch of `n` markets, by the circuit's names. */
-export function batchSignalNames(n: number): string[] {
+/** The public signals of a batch of `n` markets (adaptive: every market adaptive), by the circuit's names. */
+export function batchSignalNames(n: number, adaptive = false): string[] {
   return [
-    ...Array.from({ length: batchVaryingCount(n) }, (_, k) => `update[${k}]`),
+    ...Array.from({ length: batchVaryingCount(n, adaptive) }, (_, k) => `update[${k}]`),
     ...Array.from({ length: n }, (_, i) => `modelCommitment[${i}]`),
     "publisherSet",
     ...Array.from({ length: n }, (_, i) => `marketId[${i}]`),
@@ -77,9 +80,9 @@ export interface BatchSignalLayout {
   count: number;
 }
 
-/** The layout of a batch of `n` markets. */
-export function batchSignalLayout(n: number): BatchSignalLayout {
-  const v = batchVaryingCount(n);
+/** The layout of a batch of `n` markets (adaptive: every market adaptive, one varying signal each). */
+export function batchSignalLayout(n: number, adaptive = false): BatchSignalLayout {
+  const v = batchVaryingCount(n, adaptive);
   return {
     n,
     varying: v,
@@ -95,8 +98,8 @@ export function batchSignalLayout(n: number): BatchSignalLayout {
  * The public-signal indexes of a batch's constants in the order the verifier's `batchBase` takes them: the n
  * market ids, the n model commitments, the publisher set, the domain.
  */
-export function batchConstantIndexes(n: number): number[] {
-  const l = batchSignalLayout(n);
+export function batchConstantIndexes(n: number, adaptive = false): number[] {
+  const l = batchSignalLayout(n, adaptive);
   return [
     ...Array.from({ length: n }, (_, i) => l.marketId + i),
     ...Array.from({ length: n }, (_, i) => l.modelCommitment + i),
@@ -107,12 +110,12 @@ export function batchConstantIndexes(n: number): number[] {
 
 /**
  * The batch size of a circuit with `outputs` public outputs and `publicInputs` public inputs, or undefined when
- * they are not a signed batch's (V + N + 1 outputs, N + 1 inputs).
+ * they are not a signed batch's (V + N + 1 outputs, N + 1 inputs; adaptive: V = N).
  */
-export function batchSizeOf(outputs: number, publicInputs: number): number | undefined {
+export function batchSizeOf(outputs: number, publicInputs: number, adaptive = false): number | undefined {
   const n = publicInputs - 1;
   if (n < 1 || n > MAX_BATCH_MARKETS) return undefined;
-  return outputs === batchVaryingCount(n) + n + 1 ? n : undefined;
+  return outputs === batchVaryingCount(n, adaptive) + n + 1 ? n : undefined;
 }
 
 /**
