@@ -120,7 +120,8 @@ export async function compileSignedUpdateModel(
 /**
  * Generate, write and compile the signed batch circuit (one quorum's signatures of a batch digest -> `n`
  * markets' window digests -> features -> model -> policy; circuits/generate-signed-batch-circuit.ts) for
- * publisher sets of quorum `quorum` into artifact directory `dir`.
+ * publisher sets of quorum `quorum` into artifact directory `dir`. With `adaptive`, an adaptive batch (every
+ * market proves one step of the rule) and circuit.json records the rule.
  */
 export async function compileSignedBatchModel(
   modelPath: string,
@@ -128,16 +129,24 @@ export async function compileSignedBatchModel(
   mode: WeightMode,
   n: number,
   quorum: number,
+  adaptive?: AdaptiveCircuitInfo,
 ): Promise<CircuitInfo> {
   const model = loadQuantizedModel(modelPath);
-  const generated = await generateSignedBatchCircuit(model, mode, n, quorum);
-  const tail = architectureEntry(model, mode);
+  const generated = await generateSignedBatchCircuit(
+    model,
+    mode,
+    n,
+    quorum,
+    undefined,
+    adaptive === undefined ? {} : { adaptive: adaptive.rule },
+  );
+  const tail = { ...architectureEntry(model, mode), ...(adaptive === undefined ? {} : { adaptive }) };
   return compileGenerated(
     modelPath,
     dir,
     generated,
     { mode, batchSize: n, quorum },
-    batchSignalNames(n),
+    batchSignalNames(n, adaptive !== undefined),
     tail,
   );
 }

@@ -266,7 +266,7 @@ export async function generateUpdateCircuit(
  * 2^outcomesBits) and that bar s lies inside the window with bars s+1..t in its range part.
  * @throws RangeError naming the width at fault
  */
-function checkAdaptiveFits(rule: AdaptiveRule): void {
+export function checkAdaptiveFits(rule: AdaptiveRule): void {
   const w = adaptiveStateWidths(rule);
   const A = ADAPTIVE_UPDATE_PACKING;
   if (w.numBits > A.numBits)

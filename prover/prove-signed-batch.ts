@@ -19,6 +19,12 @@ import { LazyGroth16Prover, type Groth16ProverOptions } from "./groth16-prover";
 import { readProvingFiles } from "./proving-files";
 import { releaseCurves, snarkjs, type Groth16Proof, type VerificationKey } from "../setup/snarkjs";
 import { signedBatchInput, type SignedBatchSource } from "./signed-batch-input";
+import type { AdaptiveRule } from "../models/adaptive";
+import {
+  checkedTransition,
+  type AdaptivePriorState,
+  type ProvedAdaptiveTransition,
+} from "./prove-signed-update";
 
 /** What `zkrisk prove --batch` writes: everything needed to verify, submit and audit one signed batch. */
 export interface ProvedSignedBatch {
@@ -44,6 +50,8 @@ export interface ProvedSignedBatch {
     windowDigest: string;
     /** The commitment of the model the market was proved with (its registered model). */
     modelCommitment: string;
+    /** An adaptive batch's market (artifacts with the adaptive rule): the transition it proves. */
+    adaptive?: ProvedAdaptiveTransition;
   }[];
   /** Wall-clock proving time (witness + proof), ms; for display. */
   provingMs: number;
@@ -61,6 +69,8 @@ export class SignedBatchProver {
     readonly vkey: VerificationKey,
     /** A committed-weights circuit's architecture (circuit.json), which every market's model must fit. */
     private readonly architecture: Architecture | undefined,
+    /** The adaptive rule every market of the batch proves (the manifest's), undefined for a plain batch. */
+    readonly rule: AdaptiveRule | undefined,
   ) {}
 
   /**
@@ -78,11 +88,13 @@ export class SignedBatchProver {
     const files = readProvingFiles(artifacts);
     const { outputs, publicSignals } = artifacts.manifest.circuit;
     const n = circuit.batchSize;
-    const layout = batchSignalLayout(n);
+    const rule = artifacts.manifest.adaptive?.rule;
+    const layout = batchSignalLayout(n, rule !== undefined);
     if (publicSignals !== layout.count || outputs !== layout.marketId) {
       throw new ProofError(
-        `${dir}: the circuit has ${publicSignals} public signals (${outputs} outputs); a signed batch circuit ` +
-          `of ${n} markets has ${layout.count} (${layout.marketId} outputs, the market ids and the domain)`,
+        `${dir}: the circuit has ${publicSignals} public signals (${outputs} outputs); a signed ` +
+          `${rule === undefined ? "" : "adaptive "}batch circuit of ${n} markets has ${layout.count} ` +
+          `(${layout.marketId} outputs, the market ids and the domain)`,
       );
     }
     return new SignedBatchProver(
@@ -96,14 +108,29 @@ export class SignedBatchProver {
       circuit.mode === "committed"
         ? architectureFromJson(readCircuitInfo(dir).architecture, join(dir, CIRCUIT_INFO_FILE))
         : undefined,
+      rule,
     );
   }
 
   /**
    * Prove the batch of the quorum's signed batches, each market with its own model from `src.models` or this
-   * prover's (see signedBatchInput for the input errors).
+   * prover's (see signedBatchInput for the input errors). With adaptive artifacts, `priors` holds every market's
+   * prior as the oracle will build it for this bar (`readAdaptivePrior`); required there and refused for a plain
+   * circuit (ProofError). Each market's proven transition and margins are checked against the integer engine.
    */
-  async prove(src: SignedBatchSource): Promise<ProvedSignedBatch> {
+  async prove(
+    src: Omit<SignedBatchSource, "adaptive">,
+    priors?: ReadonlyMap<string, AdaptivePriorState>,
+  ): Promise<ProvedSignedBatch> {
+    const rule = this.rule;
+    if ((rule === undefined) !== (priors === undefined)) {
+      throw new ProofError(
+        rule === undefined
+          ? `${this.artifacts.dir}: a plain signed batch circuit (no adaptive rule in its manifest) takes no priors`
+          : `${this.artifacts.dir}: an adaptive batch circuit needs every market's prior (num, outcomes, MM of ` +
+              "bar t - 12) as the oracle holds it",
+      );
+    }
     for (const [label, model] of src.models ?? []) {
       const misfit = this.architecture === undefined ? [] : architectureMismatches(model, this.architecture);
       if (misfit.length > 0) {
@@ -112,11 +139,15 @@ export class SignedBatchProver {
         );
       }
     }
-    const built = await signedBatchInput(this.model, this.mode, this.batchSize, src);
+    const adaptive = rule === undefined || priors === undefined ? undefined : { rule, priors };
+    const built = await signedBatchInput(this.model, this.mode, this.batchSize, {
+      ...src,
+      ...(adaptive && { adaptive }),
+    });
     const { proof, publicSignals, provingMs } = await proveChecked(
       { prover: this.groth16, vkey: this.vkey },
       built.input,
-      batchSignalNames(this.batchSize),
+      batchSignalNames(this.batchSize, adaptive !== undefined),
       built.publicSignals,
     );
     return {
@@ -127,7 +158,7 @@ export class SignedBatchProver {
       batchDigest: built.batchDigest.toString(),
       publisherSet: built.publisherSetCommitment.toString(),
       domain: toField(src.domain).toString(),
-      markets: built.markets.map((m) => ({
+      markets: built.markets.map((m, i) => ({
         market: m.market,
         marketId: m.marketId.toString(),
         bar: new Date(Number(m.dataTimestamp) * 1000).toISOString(),
@@ -136,6 +167,17 @@ export class SignedBatchProver {
         initialMarginBps: Number(m.trace.initialMarginBps),
         windowDigest: m.windowDigest.toString(),
         modelCommitment: m.modelCommitment.toString(),
+        ...(adaptive === undefined
+          ? {}
+          : {
+              adaptive: checkedTransition(
+                src.models?.get(m.market) ?? this.model,
+                { rule: adaptive.rule, ...(adaptive.priors.get(m.market) as AdaptivePriorState) },
+                src.batches[0].markets[i].window.bars,
+                m.trace,
+                BigInt(publicSignals[i]),
+              ),
+            }),
       })),
       provingMs,
     };

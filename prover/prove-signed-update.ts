@@ -179,7 +179,7 @@ export class SignedUpdateProver {
               adaptive,
               src.windows[0].window.bars,
               trace,
-              publicSignals,
+              BigInt(publicSignals[UPDATE_SIGNAL_INDEX.update]),
             ),
           }),
     };
@@ -198,18 +198,19 @@ export class SignedUpdateProver {
 }
 
 /**
- * The transition the proven packed signal carries, checked against the integer engine on the window's bars: the
- * prior is the one given, the new state is one step of the rule (`windowOutcome`, `adaptiveUpdate`), and the
- * margins are the policy's at the new state's calibrationNum. A difference is a ProofError (a bug, not a result).
+ * The transition a proven adaptive update `signal` carries (a signed update's, or one market's of an adaptive
+ * batch), checked against the integer engine on the window's bars: the prior is the one given, the new state is
+ * one step of the rule (`windowOutcome`, `adaptiveUpdate`), and the margins are the policy's at the new state's
+ * calibrationNum. A difference is a ProofError (a bug, not a result).
  */
-function checkedTransition(
+export function checkedTransition(
   model: QuantizedModel,
   prior: AdaptivePrior,
   bars: Parameters<typeof windowOutcome>[0],
   trace: { features: readonly bigint[] },
-  publicSignals: readonly string[],
+  signal: bigint,
 ): ProvedAdaptiveTransition {
-  const u = unpackAdaptiveUpdate(BigInt(publicSignals[UPDATE_SIGNAL_INDEX.update]));
+  const u = unpackAdaptiveUpdate(signal);
   // the margins: the model's network output on the features, the policy at the new state's calibration
   const y = inferInteger(model, trace.features).output;
   const {

@@ -10,12 +10,20 @@
  * Each market is proved with its own model file (`models`, e.g. its own calibration from `zkrisk market-model`)
  * or the prover's. The circuit holds one network, so every market's model must be the prover's model but for
  * its calibration; with constant weights the model is compiled in, so every market's must be exactly it.
+ *
+ * An ADAPTIVE batch (`adaptive`: the circuit's rule and every market's prior as the oracle holds it) steps each
+ * market's state by the outcome of its bar s in its own window, as a single adaptive update does
+ * (`adaptiveWindowUpdate`), and each market's varying signal is its adaptive update (`packAdaptiveUpdate`) with
+ * the batch digest's low 91 bits.
  */
 import { WINDOW_RANGE_BARS } from "../candles/window";
 import { toField } from "../crypto/field";
 import type { WeightMode } from "../circuits/generate-circuit";
 import { modelCommitment, modelCommitmentLayout } from "../circuits/commitments";
 import { batchDigestSignal, packBatchUpdate } from "../circuits/batch-statement";
+import { packAdaptiveUpdate } from "../circuits/statement";
+import { adaptiveWindowUpdate, type AdaptiveRule, type AdaptiveState } from "../models/adaptive";
+import type { AdaptiveTransition } from "./update-input";
 import { FEATURE_INTERVAL_MS, windowFeatures } from "../features/window-features";
 import { WINDOW_BARS } from "../candles/window";
 import { inferInteger, type IntegerTrace } from "../models/integer-engine";
@@ -43,6 +51,14 @@ export interface SignedBatchSource {
    * proved with the prover's model.
    */
   models?: ReadonlyMap<string, QuantizedModel>;
+  /** For an adaptive batch circuit: its rule and every market's prior (state and bar s's MM), by label. */
+  adaptive?: AdaptiveBatchPriors;
+}
+
+/** What an adaptive batch starts from: the circuit's rule and each market's prior as the oracle holds it. */
+export interface AdaptiveBatchPriors {
+  rule: AdaptiveRule;
+  priors: ReadonlyMap<string, { state: AdaptiveState; marginS: bigint }>;
 }
 
 /** One market of a built batch: what the proof states for it. */
@@ -55,6 +71,8 @@ export interface SignedBatchMarket {
   /** The commitment of the model the market is proved with. */
   modelCommitment: bigint;
   trace: IntegerTrace;
+  /** An adaptive batch's state transition of this market. */
+  adaptive?: AdaptiveTransition;
 }
 
 /** The circuit input and everything the proof will state. */
@@ -135,23 +153,66 @@ export async function signedBatchInput(
           "windows of a batch end at one bar close",
       );
     }
-    return {
+    const own = modelOf[i].model;
+    const plain = inferInteger(own, windowFeatures(w));
+    const market = {
       market: m.market,
       marketId: w.marketId,
       dataTimestamp: BigInt(w.endTime / 1000),
       windowDigest: m.digest,
       modelCommitment: modelOf[i].commitment,
-      trace: inferInteger(modelOf[i].model, windowFeatures(w)),
+      trace: plain,
+    };
+    if (src.adaptive === undefined) return market;
+    const prior = src.adaptive.priors.get(m.market);
+    if (prior === undefined) {
+      throw new UsageError(
+        `${where}: no adaptive prior for ${m.market} (an adaptive batch steps every market)`,
+      );
+    }
+    const step = adaptiveWindowUpdate(own.policy, plain.output, w.bars, prior, src.adaptive.rule);
+    return {
+      ...market,
+      // the network is the model's; the policy runs with the state's calibration
+      trace: { ...plain, ...step.margins },
+      adaptive: {
+        before: prior.state,
+        marginS: prior.marginS,
+        outcome: step.outcome,
+        after: step.after,
+        calibrationNum: step.calibrationNum,
+      },
     };
   });
+  for (const label of src.adaptive?.priors.keys() ?? []) {
+    if (!markets.some((m) => m.market === label)) {
+      throw new UsageError(`an adaptive prior is given for ${label}, which is not a market of ${names[0]}`);
+    }
+  }
   const setCommitment = await publisherSetCommitment(publishers);
   const dataTimestamp = markets[0].dataTimestamp;
+  const digestBits = batchDigestSignal(reference.digest);
+  const varying =
+    src.adaptive === undefined
+      ? packBatchUpdate({
+          dataTimestamp,
+          digest: digestBits,
+          markets: markets.map((m) => ({ mm: m.trace.maintenanceMarginBps, im: m.trace.initialMarginBps })),
+        })
+      : markets.map((m) => {
+          const t = m.adaptive as AdaptiveTransition;
+          return packAdaptiveUpdate({
+            mm: m.trace.maintenanceMarginBps,
+            im: m.trace.initialMarginBps,
+            dataTimestamp,
+            before: { num: t.before.num, outcomes: BigInt(t.before.outcomes) },
+            marginS: t.marginS,
+            after: { num: t.after.num, outcomes: BigInt(t.after.outcomes) },
+            digest: digestBits,
+          });
+        });
   const publicSignals = [
-    ...packBatchUpdate({
-      dataTimestamp,
-      digest: batchDigestSignal(reference.digest),
-      markets: markets.map((m) => ({ mm: m.trace.maintenanceMarginBps, im: m.trace.initialMarginBps })),
-    }),
+    ...varying,
     ...markets.map((m) => m.modelCommitment),
     setCommitment,
     ...markets.map((m) => m.marketId),
@@ -179,6 +240,12 @@ export async function signedBatchInput(
     ...weightInputs(model, mode),
   };
   if (mode === "committed") input.calibration = modelOf.map((m) => s(BigInt(m.model.policy.calibrationNum)));
+  if (src.adaptive !== undefined) {
+    const transitions = markets.map((m) => m.adaptive as AdaptiveTransition);
+    input.stateNum = transitions.map((t) => s(t.before.num));
+    input.stateOutcomes = transitions.map((t) => s(BigInt(t.before.outcomes)));
+    input.marginS = transitions.map((t) => s(t.marginS));
+  }
   return {
     input,
     publicSignals,
