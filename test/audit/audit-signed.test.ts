@@ -615,7 +615,7 @@ describe("unusable options", () => {
       /^logChunk: 0 is not a number of blocks >= 1$/,
     );
     await expect(audit(0, 0, { batchVkeys: [prover.vkey] })).rejects.toThrow(
-      /^batchVkeys\[0\]: the verification key takes 2 public signals, no signed batch's \(V \+ N \+ 3 for N markets/,
+      /^batchVkeys\[0\]: the verification key takes 2 public signals, no signed batch's \(V \+ 2N \+ 2 for N markets/,
     );
   });
 
