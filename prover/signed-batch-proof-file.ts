@@ -6,7 +6,9 @@
  * public signals carry (the batch digest: its low 91 bits, the part the proof carries); the calldata is rebuilt
  * from the proof, never taken from the file. Format 3: one model commitment per market (each market's own
  * model file, so its own calibration), stated with the market; format 2's one shared model commitment is gone
- * with its circuits, as format 1's packed markets were before it.
+ * with its circuits, as format 1's packed markets were before it. An adaptive batch's file (artifacts with the
+ * adaptive rule) gives every market `adaptive`, the transition its own varying signal carries (the signed
+ * update's `adaptive`); its varying signals are one adaptive update per market.
  */
 import { readJsonFile } from "../core/io";
 import { JsonReader } from "../core/validate";
@@ -19,7 +21,9 @@ import { toVerifierCalldata } from "./calldata";
 import { fieldString, fieldStrings, groth16ProofOf, ProofFileError, proofFileBar } from "./proof-file";
 import type { ProvedSignedBatch } from "./prove-signed-batch";
 import type { ProvedSignedUpdate } from "./prove-signed-update";
-import { parseSignedProofFile } from "./signed-proof-file";
+import { adaptiveTransitionOf, parseSignedProofFile } from "./signed-proof-file";
+import { unpackAdaptiveUpdate } from "../circuits/statement";
+import { adaptiveUpdate, type AdaptiveRule } from "../models/adaptive";
 import { snarkjs, type VerificationKey } from "../setup/snarkjs";
 
 /** Format tag of a signed batch proof file. */
@@ -48,6 +52,7 @@ const MARKET_KEYS = [
   "initialMarginBps",
   "windowDigest",
   "modelCommitment",
+  "adaptive",
 ] as const;
 
 /** Whether a parsed JSON document says it is a signed batch proof file. */
@@ -68,11 +73,22 @@ export function parseSignedBatchProofFile(doc: unknown, file: string): ProvedSig
   const marketReaders = r.at("markets").items();
   const n = marketReaders.length;
   if (n === 0) r.at("markets").error("a batch holds at least one market");
-  const layout = batchSignalLayout(n);
+  // An adaptive batch: every market has `adaptive` (its varying signal is its adaptive update), or none has.
+  const adaptiveMarkets = marketReaders.filter((m) => m.optional("adaptive") !== undefined).length;
+  if (adaptiveMarkets !== 0 && adaptiveMarkets !== n) {
+    r.at("markets").error(
+      `${adaptiveMarkets} of ${n} markets have \`adaptive\`: an adaptive batch gives it to all`,
+    );
+  }
+  const adaptive = adaptiveMarkets === n;
+  const layout = batchSignalLayout(n, adaptive);
   const publicSignals = fieldStrings(r.at("publicSignals"), layout.count);
   const proof = groth16ProofOf(r.at("proof"));
   // The shared values must be the proven constants; the batch digest's low bits the proven ones.
-  const update = unpackBatchUpdate(n, publicSignals.slice(0, layout.varying).map(BigInt));
+  const varying = publicSignals.slice(0, layout.varying).map(BigInt);
+  const update = adaptive
+    ? unpackAdaptiveBatch(varying, (reason) => r.at("publicSignals").error(reason))
+    : unpackBatchUpdate(n, varying);
   const shared = Object.fromEntries(
     (["publisherSet", "domain"] as const).map((name) => {
       const stated = fieldString(r.at(name));
@@ -98,6 +114,9 @@ export function parseSignedBatchProofFile(doc: unknown, file: string): ProvedSig
       windowDigest: fieldString(m.at("windowDigest")),
       modelCommitment: fieldString(m.at("modelCommitment")),
     };
+    const adaptiveReader = m.optional("adaptive");
+    const transition =
+      adaptiveReader === undefined ? undefined : adaptiveTransitionOf(adaptiveReader, varying[i]);
     const expected: [keyof typeof stated, string, bigint, bigint][] = [
       [
         "modelCommitment",
@@ -117,7 +136,7 @@ export function parseSignedBatchProofFile(doc: unknown, file: string): ProvedSig
     if (Date.parse(stated.bar) !== stated.dataTimestamp * 1000) {
       m.at("bar").error(`'${stated.bar}' is not the data timestamp ${stated.dataTimestamp}`);
     }
-    return stated;
+    return transition === undefined ? stated : { ...stated, adaptive: transition };
   });
   return {
     format: SIGNED_BATCH_PROOF_FILE_FORMAT,
@@ -129,6 +148,28 @@ export function parseSignedBatchProofFile(doc: unknown, file: string): ProvedSig
     ...shared,
     markets,
     provingMs: r.at("provingMs").number(),
+  };
+}
+
+/**
+ * An adaptive batch's varying signals as the plain batch's are read: each market's margins, and the batch's one
+ * data timestamp and digest bits (market 0's; the circuit gives every market the same ones, checked here too).
+ */
+function unpackAdaptiveBatch(
+  varying: readonly bigint[],
+  fail: (reason: string) => never,
+): ReturnType<typeof unpackBatchUpdate> {
+  const markets = varying.map(unpackAdaptiveUpdate);
+  const first = markets[0];
+  for (const [i, u] of markets.entries()) {
+    if (u.dataTimestamp !== first.dataTimestamp || u.digest !== first.digest) {
+      fail(`update[${i}] states another bar or batch digest than update[0]: one batch has one of each`);
+    }
+  }
+  return {
+    dataTimestamp: first.dataTimestamp,
+    digest: first.digest,
+    markets: markets.map((u) => ({ mm: u.mm, im: u.im })),
   };
 }
 
@@ -156,9 +197,35 @@ export function readAnySignedProofFile(path: string): SignedProofFile {
  */
 export async function checkSignedBatchProofFile(
   batch: ProvedSignedBatch,
-  ctx: { vkey: VerificationKey; model: QuantizedModel; models?: ReadonlyMap<string, QuantizedModel> },
+  ctx: {
+    vkey: VerificationKey;
+    model: QuantizedModel;
+    models?: ReadonlyMap<string, QuantizedModel>;
+    /** The artifacts' adaptive rule (their manifest's), undefined for a plain batch circuit. */
+    rule?: AdaptiveRule;
+  },
 ): Promise<string[]> {
   const problems: string[] = [];
+  const adaptive = batch.markets.every((m) => m.adaptive !== undefined);
+  if ((ctx.rule === undefined) === adaptive) {
+    problems.push(
+      ctx.rule === undefined
+        ? "the file is an adaptive batch, the artifacts' circuit has no adaptive rule"
+        : "the artifacts' circuit has the adaptive rule, the file is a plain batch (no adaptive transitions)",
+    );
+  }
+  for (const [i, m] of batch.markets.entries()) {
+    const a = m.adaptive;
+    if (ctx.rule === undefined || a === undefined) continue;
+    const outcome = a.outcome === "none" ? null : a.outcome === "breach";
+    const next = adaptiveUpdate({ num: BigInt(a.prior.num), outcomes: a.prior.outcomes }, outcome, ctx.rule);
+    if (next.num.toString() !== a.next.num || next.outcomes !== a.next.outcomes) {
+      problems.push(
+        `markets[${i}] (${m.market}): the new state num ${a.next.num}, outcomes ${a.next.outcomes} is not the ` +
+          `rule's step from the prior (num ${next.num}, outcomes ${next.outcomes}; outcome ${a.outcome})`,
+      );
+    }
+  }
   if (!(await snarkjs.groth16.verify(ctx.vkey, batch.publicSignals, batch.proof))) {
     problems.push("the Groth16 proof does not verify with the verification key for its public signals");
   }

@@ -111,7 +111,7 @@ export function parseSignedProofFile(doc: unknown, file: string): ProvedSignedUp
 }
 
 /** A file's `adaptive`, each field checked against the packed adaptive signal `signal` carries. */
-function adaptiveTransitionOf(a: JsonReader, signal: bigint): ProvedAdaptiveTransition {
+export function adaptiveTransitionOf(a: JsonReader, signal: bigint): ProvedAdaptiveTransition {
   a.onlyKeys(["prior", "next", "outcome", "calibrationNum"]);
   const p = a.at("prior").onlyKeys(["num", "outcomes", "marginS"]);
   const n = a.at("next").onlyKeys(["num", "outcomes"]);

@@ -53,11 +53,6 @@ function parseMode(value: string): WeightMode {
 /** The rule of `--adaptive`: the `adaptive` block of `--calibrations`, read by its loader (which checks it). */
 function adaptiveOf(f: CompileFlags): AdaptiveCircuitInfo | undefined {
   if (!f.adaptive) return undefined;
-  if (f.batch !== undefined) {
-    throw new UsageError(
-      "--adaptive: signed batches do not carry the adaptive state; compile without --batch",
-    );
-  }
   if (!existsSync(f.calibrations)) throw new UsageError(`--calibrations: ${f.calibrations}: file not found`);
   return {
     rule: loadCalibrations(f.calibrations).adaptive,
@@ -77,8 +72,9 @@ export async function runCompile(f: CompileFlags): Promise<CompileResult> {
           f.model,
           f.out,
           mode,
-          parseIntOption("--batch", f.batch, 1, 32),
+          parseIntOption("--batch", f.batch, adaptive === undefined ? 1 : 2, 32),
           quorum(),
+          adaptive,
         )
       : await compileSignedUpdateModel(f.model, f.out, mode, quorum(), adaptive);
   return { model: f.model, out: f.out, mode, circuit };
@@ -92,7 +88,8 @@ export function formatCompile(r: CompileResult): string {
       ? ""
       : info.batchSize === undefined
         ? `, signed update${info.adaptive === undefined ? "" : " with the adaptive rule"}, quorum ${info.quorum}`
-        : `, signed batch of ${info.batchSize} markets, quorum ${info.quorum}`;
+        : `, signed ${info.adaptive === undefined ? "" : "adaptive "}batch of ${info.batchSize} markets, ` +
+          `quorum ${info.quorum}`;
   return (
     `compiled ${r.model} (${r.mode} weights${kind}) into ${join(r.out, BUILD_SUBDIR)}\n` +
     `  constraints    ${info.constraints}\n` +

@@ -2,11 +2,18 @@
  * `zkrisk prove --batch FILE [--batch FILE ...]`: prove a signed batch of N markets from k publishers'
  * signed batch files (`zkrisk publisher sign --batch`) with a signed batch artifact directory
  * (`zkrisk compile --batch N`, then `zkrisk setup`). The files must hold identical candles; otherwise the
- * first differing market, bar and field are named (exit code 2).
+ * first differing market, bar and field are named (exit code 2). With adaptive batch artifacts
+ * (`zkrisk compile --batch N --adaptive`) every market also steps its adaptive state, from the prior the oracle
+ * will check, read for each market from `--oracle` on `--rpc` (`readAdaptivePrior`).
  */
 import { UsageError } from "../../core/errors";
 import { marketIdOf } from "../../candles/market-id";
 import { readMarketModels } from "./market-models";
+import type { AdaptivePriorState } from "../../prover/prove-signed-update";
+import type { SignedBatch } from "../../publisher/signed-batch";
+import { addressOption } from "../chain-options";
+import { readOnlyProvider } from "../../onchain/chain";
+import { oracleAt, readAdaptivePrior } from "../../onchain/oracle";
 import { writeJsonAtomic } from "../../core/io";
 import { SignedBatchProver, type ProvedSignedBatch } from "../../prover/prove-signed-batch";
 import { firstBatchDisagreement, makePublisherSet, readPublisherSet, readSignedBatch } from "../../publisher";
@@ -22,6 +29,9 @@ export interface ProveBatchFlags {
   publishers?: string;
   /** When given, the batch must hold exactly these markets (labels or ids, any order). */
   market?: string;
+  /** Adaptive batch artifacts: the oracle whose priors are read, on `rpc`. */
+  oracle?: string;
+  rpc?: string;
   out: string;
   json?: boolean;
 }
@@ -87,7 +97,8 @@ export async function runProveBatch(f: ProveBatchFlags, domain: bigint): Promise
     { modelPath: f.model },
   );
   try {
-    const proved = await prover.prove({ batches, names: f.batch, publishers, domain, models });
+    const priors = info.adaptive === undefined ? undefined : await batchPriors(f, batches[0]);
+    const proved = await prover.prove({ batches, names: f.batch, publishers, domain, models }, priors);
     writeJsonAtomic(f.out, proved);
     return {
       signedBatches: batches.length,
@@ -98,6 +109,38 @@ export async function runProveBatch(f: ProveBatchFlags, domain: bigint): Promise
     };
   } finally {
     await prover.close();
+  }
+}
+
+/**
+ * Every market's prior for an adaptive batch ending at the batch's bar, as the oracle at `--oracle` (on `--rpc`)
+ * will build it; no --oracle, or a market the oracle does not hold as adaptive, is a UsageError.
+ */
+async function batchPriors(f: ProveBatchFlags, batch: SignedBatch): Promise<Map<string, AdaptivePriorState>> {
+  if (f.oracle === undefined) {
+    throw new UsageError(
+      `--oracle: ${f.artifacts} holds an adaptive batch circuit, which proves every market from its prior: give ` +
+        "--oracle ADDR (with --rpc URL) to read them from the oracle",
+    );
+  }
+  const oracleAddress = addressOption("--oracle", f.oracle);
+  const provider = await readOnlyProvider(f.rpc ?? "http://127.0.0.1:8545");
+  try {
+    const oracle = oracleAt(oracleAddress, provider);
+    const priors = new Map<string, AdaptivePriorState>();
+    for (const { market, window } of batch.markets) {
+      const view = await readAdaptivePrior(oracle, window.marketId, BigInt(window.endTime / 1000));
+      if (view.num === 0n) {
+        throw new UsageError(
+          `--oracle: market '${market}' is not adaptive on ${oracleAddress} (its adaptive num is 0): an adaptive ` +
+            "batch proves adaptive markets only",
+        );
+      }
+      priors.set(market, { state: { num: view.num, outcomes: view.outcomes }, marginS: view.marginS });
+    }
+    return priors;
+  } finally {
+    provider.destroy();
   }
 }
 

@@ -72,7 +72,9 @@ export async function proveAction(f: ProveFlags): Promise<void> {
     if (f.window !== undefined) throw new UsageError("give --window or --batch, not both");
     if (f.snarkjs !== undefined) throw new UsageError("--snarkjs is not available with --batch yet");
     if (f.prior !== undefined)
-      throw new UsageError("--prior: signed batches do not carry the adaptive state");
+      throw new UsageError(
+        "--prior: an adaptive batch reads every market's prior from --oracle (with --rpc); --prior is for --window",
+      );
     output(await runProveBatch({ ...f, batch: f.batch }, domain), f.json, formatProveBatch, proveBatchJson);
     return;
   }

@@ -47,7 +47,12 @@ export async function runVerify(f: VerifyFlags): Promise<VerifyResult> {
   }
   const problems =
     "batch" in file
-      ? await checkSignedBatchProofFile(file.batch, { model, vkey, models })
+      ? await checkSignedBatchProofFile(file.batch, {
+          model,
+          vkey,
+          models,
+          rule: artifacts.manifest.adaptive?.rule,
+        })
       : await checkSignedProofFile(file.update, { model, vkey, rule: artifacts.manifest.adaptive?.rule });
   return { proof: f.proof, ok: problems.length === 0, problems };
 }

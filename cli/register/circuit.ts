@@ -40,7 +40,8 @@ export function registerCircuitCommands(program: Command): void {
     .option(
       "--adaptive",
       "the signed-update circuit with the adaptive calibration rule: each proof also steps the market's state " +
-        "held by the oracle (for markets made adaptive with setAdaptiveCalibration)",
+        "held by the oracle (for markets made adaptive with setAdaptiveCalibration); with --batch N (N >= 2), " +
+        "an adaptive batch: every market of it adaptive, each stepping its own state",
     )
     .option(
       "--calibrations <file>",
