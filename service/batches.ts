@@ -27,6 +27,8 @@ import { loadArtifacts } from "../setup/artifacts";
 import type { ChainView } from "./chain-view";
 import type { BatchConfig, BatchMarketConfig, ServiceConfig } from "./config";
 import { networkDifference } from "../prover/signed-batch-input";
+import type { AdaptiveRule } from "../models/adaptive";
+import { circuitInfoAdaptive } from "../setup/artifacts";
 import { readMarketState } from "./guards";
 import type { JobStore } from "./jobs";
 import { checkOnChainSet, quorumSetOf, windowModelOf } from "./markets";
@@ -58,6 +60,8 @@ export interface BatchRuntime {
   batches: PublisherBatches;
   /** Newest bar scheduled so far (seconds); bars at or before it are not scheduled again. */
   lastScheduled: number;
+  /** An adaptive batch's rule (its circuit.json's): every market steps its adaptive state. */
+  adaptiveRule?: AdaptiveRule;
 }
 
 /**
@@ -78,6 +82,7 @@ export async function loadBatches(
     loadArtifacts(b.artifacts, { modelPath: b.model }); // every file against its manifest, now, not mid-proof
     const circuit = batchCircuit(b, where("artifacts"));
     const publishers = await quorumSetOf(b, circuit.quorum, where, `batch ${b.id}`);
+    const rule = circuitInfoAdaptive(b.artifacts)?.rule;
     const members: BatchMember[] = [];
     for (const [i, m] of b.markets.entries()) {
       const own = b.marketModels[m.id];
@@ -99,15 +104,22 @@ export async function loadBatches(
       await checkOnChainSet(chain, market, { model: commitment, publishers }, where("publishers.set"));
       members.push({ ...m, modelPath, model: memberModel, modelCommitment: commitment });
       const [num] = (await chain.oracle.adaptiveState(m.marketId)) as [bigint, bigint, bigint];
-      if (num !== 0n) {
+      if (num !== 0n && rule === undefined) {
         throw new ConfigError(
-          `${where(`markets[${i}]`)}: market ${m.id} is adaptive on the oracle (num ${num}); a signed batch ` +
-            "cannot carry the adaptive state, so the oracle refuses it in a batch: make it a `markets` entry " +
-            "with artifacts compiled with `zkrisk compile --adaptive`",
+          `${where(`markets[${i}]`)}: market ${m.id} is adaptive on the oracle (num ${num}), and ${b.artifacts} ` +
+            "is a plain batch circuit, which the oracle refuses for it: compile the batch with " +
+            `\`zkrisk compile --batch ${b.markets.length} --adaptive\` (every market of it adaptive)`,
+        );
+      }
+      if (num === 0n && rule !== undefined) {
+        throw new ConfigError(
+          `${where(`markets[${i}]`)}: market ${m.id} is not adaptive on the oracle (num 0), and ${b.artifacts} ` +
+            "is an adaptive batch circuit (every market steps its adaptive state): governance makes it adaptive " +
+            "with setAdaptiveCalibration, or the batch uses a plain circuit",
         );
       }
     }
-    await checkBatchVerifier(chain, b, members, where("artifacts"));
+    await checkBatchVerifier(chain, b, members, where("artifacts"), rule !== undefined);
     let onChain = 0;
     for (const m of members) {
       const state = await readMarketState(chain.oracle, m.marketId);
@@ -138,6 +150,7 @@ export async function loadBatches(
       }),
       // A bar is sent for all markets at once: none may have one at or after it.
       lastScheduled: Math.max(onChain, await store.maxDataTimestamp(b.id)),
+      ...(rule !== undefined && { adaptiveRule: rule }),
     };
     batches.set(b.id, runtime);
     log.info(
@@ -164,22 +177,30 @@ async function checkBatchVerifier(
   b: BatchConfig,
   members: readonly BatchMember[],
   field: string,
+  adaptive: boolean,
 ): Promise<void> {
   const n = members.length;
+  const [kind, setter] = adaptive
+    ? ["adaptive batch", "setAdaptiveBatchVerifier"]
+    : ["batch", "setBatchVerifier"];
   let first: { verifier: string; model: string } | undefined;
   for (const m of members) {
-    const verifier = (await chain.oracle.batchVerifier(m.modelCommitment, n)) as string;
+    const verifier = (
+      adaptive
+        ? await chain.oracle.adaptiveBatchVerifier(m.modelCommitment, n)
+        : await chain.oracle.batchVerifier(m.modelCommitment, n)
+    ) as string;
     if (/^0x0{40}$/.test(verifier)) {
       throw new ConfigError(
-        `${field}: the oracle at ${await chain.oracle.getAddress()} has no batch verifier of ${n} markets for ` +
+        `${field}: the oracle at ${await chain.oracle.getAddress()} has no ${kind} verifier of ${n} markets for ` +
           `${m.modelPath} (commitment ${m.modelCommitment}, market ${m.id}); governance registers the verifier ` +
-          `of ${b.artifacts} with setBatchVerifier for it (batch ${b.id})`,
+          `of ${b.artifacts} with ${setter} for it (batch ${b.id})`,
       );
     }
     if (first === undefined) first = { verifier, model: m.modelPath };
     else if (verifier.toLowerCase() !== first.verifier.toLowerCase()) {
       throw new ConfigError(
-        `${field}: the oracle's batch verifier of ${n} markets for ${m.modelPath} (market ${m.id}) is ` +
+        `${field}: the oracle's ${kind} verifier of ${n} markets for ${m.modelPath} (market ${m.id}) is ` +
           `${verifier}, for ${first.model} it is ${first.verifier}; a batch is verified by one verifier, so ` +
           `governance registers the same one for every model of batch ${b.id}`,
       );

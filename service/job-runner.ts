@@ -41,10 +41,16 @@ function priorText(p: AdaptivePriorState): string {
   return `num ${p.state.num}, outcomes ${p.state.outcomes}, MM_s ${p.marginS}`;
 }
 
-/** The prior a proved adaptive update was proved from, as `priorText` writes it. */
+/**
+ * The prior a proved adaptive update was proved from, as `priorText` writes it; an adaptive batch's, each
+ * market's, named.
+ */
 function provedPriorText(update: ProvedJob): string {
-  const p = (update as ProvedSignedUpdate).adaptive!.prior;
-  return `num ${p.num}, outcomes ${p.outcomes}, MM_s ${p.marginS}`;
+  const text = (p: { num: string; outcomes: number; marginS: number }) =>
+    `num ${p.num}, outcomes ${p.outcomes}, MM_s ${p.marginS}`;
+  if (isBatchProof(update))
+    return update.markets.map((m) => `${m.market}: ${text(m.adaptive!.prior)}`).join("; ");
+  return text((update as ProvedSignedUpdate).adaptive!.prior);
 }
 
 /**
@@ -298,6 +304,7 @@ export class JobRunner {
     const quorum = await quorumOf(() => b.batches.collect(job.dataTimestamp * 1000));
     if ("skip" in quorum) return quorum;
     const now = (await chain.now()) + 1;
+    const priors = new Map<string, AdaptivePriorState>();
     for (const { market, window } of quorum.batches[0].markets) {
       // The publishers' batch holds the configured markets (PublisherBatches checks it), each with its model.
       const member = b.markets.find((m) => m.marketId === window.marketId);
@@ -312,6 +319,26 @@ export class JobRunner {
           return { skip: `${quorum.names[0]}: market ${market}: ${err.message}`, kind: "data" };
         }
         throw err;
+      }
+      if (b.adaptiveRule !== undefined) {
+        // An adaptive batch: each market from the prior the oracle reports now, its margins at the new state.
+        const view = await readAdaptivePrior(chain.oracle, member.marketId, BigInt(job.dataTimestamp));
+        if (view.num === 0n) {
+          return {
+            skip: `market ${market} of batch ${b.id} is no longer adaptive on the oracle (num 0)`,
+            kind: "config",
+          };
+        }
+        const prior = { state: { num: view.num, outcomes: view.outcomes }, marginS: view.marginS };
+        priors.set(market, prior);
+        const step = adaptiveWindowUpdate(
+          member.model.policy,
+          trace.output,
+          window.bars,
+          prior,
+          b.adaptiveRule,
+        );
+        trace = { ...trace, ...step.margins };
       }
       if (!job.submit) continue;
       const refusal = precheck(
@@ -331,13 +358,21 @@ export class JobRunner {
         };
       }
     }
-    log.info({ publishers: quorum.names, markets: b.markets.map((m) => m.id) }, "proving the batch");
+    log.info(
+      {
+        publishers: quorum.names,
+        markets: b.markets.map((m) => m.id),
+        ...(priors.size > 0 && { priors: [...priors].map(([m, p]) => `${m}: ${priorText(p)}`) }),
+      },
+      "proving the batch",
+    );
     const task: BatchProveTask = {
       artifactsDir: b.artifactsDir,
       modelPath: b.modelPath,
       marketModels: Object.fromEntries(
         b.markets.filter((m) => m.modelPath !== b.modelPath).map((m) => [m.id, m.modelPath]),
       ),
+      ...(b.adaptiveRule !== undefined && { priors: Object.fromEntries(priors) }),
       mode: b.mode,
       batchSize: b.markets.length,
       quorum: b.publishers.quorum,
@@ -377,11 +412,10 @@ export class JobRunner {
     try {
       return await submitter.sign(job.update!);
     } catch (err) {
-      const m = this.o.markets.get(job.market);
       const stale = err instanceof OracleError && err.reason === "OracleAdaptiveStateMismatch";
-      if (!stale || m?.adaptiveRule === undefined) throw err;
+      if (!stale || !this.isAdaptive(job)) throw err;
       log.warn({ reason: err.message }, "the adaptive prior moved since the proof; proving again once");
-      const made = await this.makeProof(job, m, log);
+      const made = await this.proveAgain(job, log);
       if ("skip" in made) throw new OracleError(err.reason, `${err.message}; proving again: ${made.skip}`);
       const event: JobEvent = {
         at: Date.now(),
@@ -407,11 +441,10 @@ export class JobRunner {
    */
   private async reproveAfterRevert(job: JobRecord, refused: string, log: Logger): Promise<JobRecord> {
     const { store } = this.o;
-    const m = this.o.markets.get(job.market);
     const current = (await store.get(job.id)) ?? job;
     const update = current.update;
-    if (m?.adaptiveRule === undefined || update === null || isBatchProof(update) || !update.adaptive)
-      throw new OracleError("reverted", refused);
+    const proved = update !== null && (isBatchProof(update) ? update.markets[0].adaptive : update.adaptive);
+    if (!this.isAdaptive(job) || !proved) throw new OracleError("reverted", refused);
     const done = current.history.filter((e) => e.event === "reproved-after-revert").length;
     if (done >= ADAPTIVE_RESENDS) {
       throw new OracleError(
@@ -424,7 +457,7 @@ export class JobRunner {
       { reason: refused, prior: stale, resend: done + 1, of: ADAPTIVE_RESENDS },
       "the transaction reverted for its adaptive prior (another update landed first); proving again",
     );
-    const made = await this.makeProof(current, m, log);
+    const made = await this.proveAgain(current, log);
     if ("skip" in made) throw new OracleError("reverted", `${refused}; proving again: ${made.skip}`);
     const event: JobEvent = {
       at: Date.now(),
@@ -441,6 +474,23 @@ export class JobRunner {
     );
     if (!again) throw new Error(`job ${job.id} left submitting while it was proved again`);
     return again;
+  }
+
+  /** Whether the job is an adaptive market's update or an adaptive batch's (its proof steps oracle state). */
+  private isAdaptive(job: JobRecord): boolean {
+    const m = this.o.markets.get(job.market);
+    if (m !== undefined) return m.adaptiveRule !== undefined;
+    return this.o.batches.get(job.market)?.adaptiveRule !== undefined;
+  }
+
+  /** Prove the job's bar again (an adaptive market or batch, from the oracle's prior now). */
+  private proveAgain(
+    job: JobRecord,
+    log: Logger,
+  ): Promise<{ update: ProvedJob } | { skip: string; kind: string }> {
+    const m = this.o.markets.get(job.market);
+    if (m !== undefined) return this.makeProof(job, m, log);
+    return this.makeBatchProof(job, this.o.batches.get(job.market)!, log);
   }
 
   private async submit(job: JobRecord, log: Logger): Promise<void> {

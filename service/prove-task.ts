@@ -66,6 +66,8 @@ export interface BatchProveTask {
   modelPath: string;
   /** Markets proved with their own model file instead of `modelPath`: label -> path. */
   marketModels: Record<string, string>;
+  /** An adaptive batch: every market's prior as the oracle reported it, by label. */
+  priors?: Record<string, AdaptivePriorState>;
   /** The signed batch circuit's weight mode, markets per proof and quorum (its circuit.json). */
   mode: WeightMode;
   batchSize: number;
@@ -105,11 +107,14 @@ export async function proveBatch(task: BatchProveTask): Promise<ProvedSignedBatc
     if (model === undefined) marketModels.set(path, (model = loadQuantizedModel(path)));
     models.set(market, model);
   }
-  return p.prove({
-    batches: task.batches,
-    names: task.names,
-    publishers: task.publishers,
-    domain: BigInt(task.domain),
-    models,
-  });
+  return p.prove(
+    {
+      batches: task.batches,
+      names: task.names,
+      publishers: task.publishers,
+      domain: BigInt(task.domain),
+      models,
+    },
+    task.priors === undefined ? undefined : new Map(Object.entries(task.priors)),
+  );
 }
