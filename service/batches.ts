@@ -1,16 +1,18 @@
 /**
  * The batches a service proves, loaded from its config (`batches`) and checked against the chain before anything
- * is scheduled. A batch is N plain markets proved together at each bar close: one signed batch circuit, one proof
+ * is scheduled. A batch is N markets proved together at each bar close: one signed batch circuit, one proof
  * from the quorum's signed batches (`GET BASE/v1/batches/:batch?at=END` at each publisher), one
- * `submitSignedBatch` transaction, which the oracle accepts for all N markets or none.
+ * `submitSignedBatch` transaction (`submitAdaptiveBatch` for an adaptive batch, every market stepping its adaptive
+ * state from the prior the oracle reports), which the oracle accepts for all N markets or none.
  *
  * At start the service refuses, naming the config file, the field and the market: a model that does not read
  * the window features, artifacts that are not a signed batch circuit of N markets with the set's quorum, fewer
  * publisher URLs than the quorum, a market whose publisher set, model or statement key on the oracle is not the
- * configured one (the same check as a market's: markets.ts), an adaptive market (a batch cannot carry its state),
+ * configured one (the same check as a market's: markets.ts), an adaptive market in a plain batch circuit or a
+ * plain market in an adaptive one,
  * a market's own model (`marketModels`) that is not the batch's network with another calibration or that a
- * constant-weights circuit cannot prove, and a model with no batch verifier of N markets on the oracle, or
- * another one than the other models' (the oracle takes one verifier for the whole batch).
+ * constant-weights circuit cannot prove, and a model with no (adaptive) batch verifier of N markets on the oracle,
+ * or another one than the other models' (the oracle takes one verifier for the whole batch).
  */
 import { join } from "node:path";
 import type { Logger } from "pino";
