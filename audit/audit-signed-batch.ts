@@ -17,6 +17,7 @@
  * with the event and the registered configuration in audit.ts.
  */
 import { batchDigestSignal } from "../circuits/batch-statement";
+import type { Window } from "../candles/window";
 import { isoFromMs, isoFromSeconds } from "../core/time";
 import { firstBatchDisagreement, type SignedBatch } from "../publisher/signed-batch";
 import type { PublisherSetConfig } from "../onchain/oracle";
@@ -36,6 +37,8 @@ export interface SignedBatchUpdateFacts extends UpdateFacts {
   batchDigestBits: bigint;
   /** The market's position in the batch (its proof's public signals and the signed batch's markets). */
   index: number;
+  /** One market of an adaptive batch: its margins are the policy's at this proven calibration. */
+  adaptive?: { calibrationNum: bigint };
 }
 
 /** What was found for one market of a signed batch: its batch digest's low bits, its index and the evidence. */
@@ -49,6 +52,8 @@ export interface SignedBatchUpdateAudit {
   flags: string[];
   gaps: string[];
   detail: SignedBatchDetail;
+  /** The market's window in a found batch with the event's digest bits (the adaptive replay reads it). */
+  window?: Window;
 }
 
 const hex = (v: bigint) => `0x${v.toString(16)}`;
@@ -104,5 +109,6 @@ export async function auditSignedBatchUpdate(
     flags: [...checkQuorum(config, setFile), ...audit.flags],
     gaps: audit.gaps,
     detail: { batchDigestBits: u.batchDigestBits, index: u.index, ...audit.evidence },
+    ...(audit.window && { window: audit.window }),
   };
 }

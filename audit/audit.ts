@@ -94,6 +94,11 @@ export interface AuditOptions {
    */
   batchVkeys?: VerificationKey[];
   /**
+   * Verification keys of ADAPTIVE batch circuits (3N + 2 public signals), at most one per batch size: an
+   * adaptive batch whose size has a key here has its proof verified again.
+   */
+  adaptiveBatchVkeys?: VerificationKey[];
+  /**
    * The adaptive rule adaptive markets run (the manifest of the adaptive circuit's artifacts, or a calibrations
    * file's `adaptive` block; `source` names it), and optionally that circuit's verification key, with which each
    * adaptive update's proof is verified again. Without a rule, adaptive updates are not replayed (unverifiable).
@@ -145,7 +150,7 @@ export interface AuditedUpdate {
   initialMarginBps: number;
   /**
    * How it was accepted: `submitSignedUpdate` (an adaptive market's: `adaptive`) or, one market of several,
-   * `submitSignedBatch`.
+   * `submitSignedBatch` (`batch`; an adaptive batch's, `submitAdaptiveBatch`, is a `batch` with `adaptive`).
    */
   kind: "signed" | "batch" | "adaptive";
   /** ok, flagged (some check failed: `reasons`) or unverifiable (none failed, some could not be made: `missing`). */
@@ -160,7 +165,7 @@ export interface AuditedUpdate {
   signed?: SignedUpdateDetail;
   /** For a batch market: its batch digest and index, the publisher set in force and the batches found. */
   batch?: SignedBatchDetail;
-  /** For an adaptive market's update: the transition it carries and the replay's verdict on it. */
+  /** For an adaptive market's update (alone or in a batch): the transition it carries and the replay's verdict. */
   adaptive?: AdaptiveUpdateDetail;
 }
 
@@ -235,6 +240,11 @@ interface AdaptiveEvent {
   update: bigint;
 }
 
+/** The fields of one AdaptiveBatchParametersUpdated event: the market, its packed update, its index. */
+interface AdaptiveBatchEvent extends AdaptiveEvent {
+  index: number;
+}
+
 /** The fields of one SignedBatchParametersUpdated event. */
 interface BatchEvent {
   marketId: bigint;
@@ -254,6 +264,8 @@ interface AuditContext {
   signedVkey?: VerificationKey;
   /** Batch verification keys by batch size. */
   batchVkeys: Map<number, VerificationKey>;
+  /** Adaptive batch verification keys by batch size. */
+  adaptiveBatchVkeys: Map<number, VerificationKey>;
 }
 
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
@@ -276,7 +288,7 @@ function proofPoints(args: readonly unknown[], at: number): ProofPoints {
 function findCall<T>(
   ctx: AuditContext,
   tx: TransactionResponse | null,
-  name: "submitSignedUpdate" | "submitSignedBatch",
+  name: "submitSignedUpdate" | "submitSignedBatch" | "submitAdaptiveBatch",
   decode: (args: readonly unknown[]) => T,
   isFor: (call: T) => boolean,
 ): T | string {
@@ -526,6 +538,85 @@ async function checkBatchCall(
   return { flags, gaps: [] };
 }
 
+/** A `submitAdaptiveBatch` call's arguments: the proof, the constants it passed, and one update per market. */
+interface AdaptiveBatchCall extends ProofPoints {
+  marketIds: bigint[];
+  modelCommitments: bigint[];
+  publisherSet: bigint;
+  update: bigint[];
+}
+
+/**
+ * An adaptive batch market's call: its update at the event's index is the event's, its market id there the
+ * event's market, its model and publisher set the market's registered ones; with an adaptive batch verification
+ * key of its size, its proof verifies for those signals and this oracle's domain. A call that cannot be found is
+ * a gap only when adaptive batch proofs were to be verified.
+ */
+async function checkAdaptiveBatchCall(
+  ctx: AuditContext,
+  tx: TransactionResponse | null,
+  event: AdaptiveBatchEvent,
+  config: PublisherSetConfig,
+): Promise<{ flags: string[]; gaps: string[] }> {
+  const call = findCall(
+    ctx,
+    tx,
+    "submitAdaptiveBatch",
+    (args): AdaptiveBatchCall => ({
+      ...proofPoints(args, 0),
+      marketIds: (args[3] as readonly unknown[]).map(big),
+      modelCommitments: (args[4] as readonly unknown[]).map(big),
+      publisherSet: big(args[5]),
+      update: (args[6] as readonly unknown[]).map(big),
+    }),
+    (c) => c.update[event.index] === event.update && c.marketIds[event.index] === event.marketId,
+  );
+  if (typeof call === "string") {
+    return {
+      flags: [],
+      gaps: ctx.adaptiveBatchVkeys.size === 0 ? [] : [`the proof was not verified: ${call}`],
+    };
+  }
+  const n = call.marketIds.length;
+  if (event.index >= n || call.update.length !== n || call.modelCommitments.length !== n) {
+    return {
+      flags: [
+        `the submitAdaptiveBatch call proves ${n} market(s) with ${call.update.length} update(s) and ` +
+          `${call.modelCommitments.length} model commitment(s), the event's index is ${event.index}`,
+      ],
+      gaps: [],
+    };
+  }
+  const flags: string[] = [];
+  const expected: [string, bigint, bigint, string][] = [
+    ["update", call.update[event.index], event.update, "the event's"],
+    ["market id", call.marketIds[event.index], event.marketId, "the event's market"],
+    [
+      "model commitment",
+      call.modelCommitments[event.index],
+      config.modelCommitment,
+      "the market's registered model",
+    ],
+    ["publisher set", call.publisherSet, config.publisherSet, "the market's publisher set in force"],
+  ];
+  for (const [what, value, want, whose] of expected) {
+    if (value !== want)
+      flags.push(`the adaptive batch proof's ${what} ${hex(value)} is not ${whose} ${hex(want)}`);
+  }
+  const vkey = ctx.adaptiveBatchVkeys.get(n);
+  if (vkey !== undefined) {
+    const signals = [
+      ...call.update,
+      ...call.modelCommitments,
+      call.publisherSet,
+      ...call.marketIds,
+      ctx.domain,
+    ];
+    flags.push(...(await checkProof(vkey, call, signals)));
+  }
+  return { flags, gaps: [] };
+}
+
 /** `map[key]`, loaded once. */
 async function cached<K, V>(map: Map<K, V>, key: K, load: () => Promise<V>): Promise<V> {
   if (!map.has(key)) map.set(key, await load());
@@ -533,7 +624,10 @@ async function cached<K, V>(map: Map<K, V>, key: K, load: () => Promise<V>): Pro
 }
 
 /** Refuse options that cannot give a meaningful audit; errors name the option and the value. */
-function checkOptions(opts: AuditOptions): Map<number, VerificationKey> {
+function checkOptions(opts: AuditOptions): {
+  batchVkeys: Map<number, VerificationKey>;
+  adaptiveBatchVkeys: Map<number, VerificationKey>;
+} {
   if (!isAddress(opts.oracle)) throw new UsageError(`oracle: '${opts.oracle}' is not an address`);
   if (opts.signedVkey !== undefined && opts.signedVkey.nPublic !== UPDATE_SIGNALS.length) {
     throw new UsageError(
@@ -555,6 +649,22 @@ function checkOptions(opts: AuditOptions): Map<number, VerificationKey> {
     if (batchVkeys.has(n)) throw new UsageError(`batchVkeys[${i}]: a second key for batches of ${n} markets`);
     batchVkeys.set(n, vkey);
   }
+  const adaptiveBatchVkeys = new Map<number, VerificationKey>();
+  for (const [i, vkey] of (opts.adaptiveBatchVkeys ?? []).entries()) {
+    let n: number;
+    try {
+      n = batchSizeOfKey(vkey, true);
+    } catch {
+      throw new UsageError(
+        `adaptiveBatchVkeys[${i}]: the verification key takes ${vkey.nPublic} public signals, no adaptive ` +
+          "batch's (3N + 2 for N markets, circuits/public-signals.ts)",
+      );
+    }
+    if (adaptiveBatchVkeys.has(n)) {
+      throw new UsageError(`adaptiveBatchVkeys[${i}]: a second key for adaptive batches of ${n} markets`);
+    }
+    adaptiveBatchVkeys.set(n, vkey);
+  }
   for (const [name, v] of [
     ["fromBlock", opts.fromBlock],
     ["toBlock", opts.toBlock],
@@ -569,7 +679,7 @@ function checkOptions(opts: AuditOptions): Map<number, VerificationKey> {
   ) {
     throw new UsageError(`logChunk: ${opts.logChunk} is not a number of blocks >= ${MIN_LOG_CHUNK}`);
   }
-  return batchVkeys;
+  return { batchVkeys, adaptiveBatchVkeys };
 }
 
 /**
@@ -579,7 +689,7 @@ function checkOptions(opts: AuditOptions): Map<number, VerificationKey> {
  * @returns the report, updates in chain order
  */
 export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
-  const batchVkeys = checkOptions(opts);
+  const { batchVkeys, adaptiveBatchVkeys } = checkOptions(opts);
   const { provider } = opts;
   const oracle = getAddress(opts.oracle);
   const chainId = (await provider.getNetwork()).chainId;
@@ -599,6 +709,7 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     domain: oracleDomain(chainId, oracle),
     signedVkey: opts.signedVkey,
     batchVkeys,
+    adaptiveBatchVkeys,
   };
   const model = opts.model && {
     model: opts.model,
@@ -611,15 +722,19 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     if (!e) throw new ZkriskError("ORACLE_ABI", `the oracle ABI has no ${name} event`);
     return e.topicHash;
   };
-  const [SIGNED, BATCH, SET_CHANGED, ADAPTIVE, ADAPTIVE_SET] = [
+  const [SIGNED, BATCH, SET_CHANGED, ADAPTIVE, ADAPTIVE_SET, ADAPTIVE_BATCH] = [
     "SignedParametersUpdated",
     "SignedBatchParametersUpdated",
     "PublisherSetChanged",
     "AdaptiveParametersUpdated",
     "AdaptiveCalibrationSet",
+    "AdaptiveBatchParametersUpdated",
   ].map(topic);
   const logs: Log[] = await getLogsChunked(provider, {
-    filter: { address: oracle, topics: [[SIGNED, BATCH, SET_CHANGED, ADAPTIVE, ADAPTIVE_SET]] },
+    filter: {
+      address: oracle,
+      topics: [[SIGNED, BATCH, SET_CHANGED, ADAPTIVE, ADAPTIVE_SET, ADAPTIVE_BATCH]],
+    },
     fromBlock,
     toBlock,
     chunk: opts.logChunk,
@@ -628,9 +743,9 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
   // The replay of an adaptive market starts at its AdaptiveCalibrationSet: with updates in range, the adaptive
   // events before the range are read too.
   const adaptiveHistory: Log[] =
-    fromBlock > 0 && logs.some((l) => l.topics[0] === ADAPTIVE)
+    fromBlock > 0 && logs.some((l) => l.topics[0] === ADAPTIVE || l.topics[0] === ADAPTIVE_BATCH)
       ? await getLogsChunked(provider, {
-          filter: { address: oracle, topics: [[ADAPTIVE, ADAPTIVE_SET]] },
+          filter: { address: oracle, topics: [[ADAPTIVE, ADAPTIVE_SET, ADAPTIVE_BATCH]] },
           fromBlock: 0,
           toBlock: fromBlock - 1,
           chunk: opts.logChunk,
@@ -699,6 +814,37 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
       const audit = await auditSignedUpdate(signedCtx, { ...ev, ...facts }, config);
       const call = await checkSignedCall(ctx, tx, ev, config);
       found = { ev, detail: { kind: "signed", signed: audit.detail }, checks: [call, audit] };
+    } else if (log.topics[0] === ADAPTIVE_BATCH) {
+      // One market of an adaptive batch: the batch checks (signed batches by the digest's bits, the market at
+      // its index, margins at the proven calibration) and the adaptive transition, replayed below.
+      const rule = needAdaptiveRule();
+      const event = toAdaptiveBatchEvent(iface, log);
+      const u = unpackAdaptiveUpdate(event.update);
+      const ev: BatchEvent = {
+        marketId: event.marketId,
+        maintenanceMarginBps: u.mm,
+        initialMarginBps: u.im,
+        dataTimestamp: u.dataTimestamp,
+        batchDigestBits: u.digest,
+        index: event.index,
+      };
+      const audit = await auditSignedBatchUpdate(
+        signedCtx,
+        { ...ev, ...facts, adaptive: { calibrationNum: stateToNum(u.after.num) } },
+        config,
+      );
+      const call = await checkAdaptiveBatchCall(ctx, tx, event, config);
+      found = {
+        ev,
+        detail: { kind: "batch", batch: audit.detail, adaptive: adaptiveDetailOf(u) },
+        checks: [call, audit],
+      };
+      adaptiveFound.set(log, {
+        at: updates.length,
+        flags: found.checks.flatMap((c) => c.flags),
+        gaps: found.checks.flatMap((c) => c.gaps),
+        ...(audit.window && { window: audit.window }),
+      });
     } else if (log.topics[0] === ADAPTIVE) {
       const rule = needAdaptiveRule();
       const event = toAdaptiveEvent(iface, log);
@@ -716,13 +862,11 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
         config,
       );
       const call = await checkAdaptiveCall(ctx, tx, event, config, rule?.vkey);
-      const adaptive: AdaptiveUpdateDetail = {
-        prior: { num: u.before.num, outcomes: Number(u.before.outcomes), marginS: Number(u.marginS) },
-        next: { num: u.after.num, outcomes: Number(u.after.outcomes) },
-        outcome: "unknown",
-        replay: "unverifiable",
+      found = {
+        ev,
+        detail: { kind: "adaptive", signed: audit.detail, adaptive: adaptiveDetailOf(u) },
+        checks: [call, audit],
       };
-      found = { ev, detail: { kind: "adaptive", signed: audit.detail, adaptive }, checks: [call, audit] };
       adaptiveFound.set(log, {
         at: updates.length,
         flags: found.checks.flatMap((c) => c.flags),
@@ -748,7 +892,7 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     await replayAdaptive(
       iface,
       [...adaptiveHistory, ...logs],
-      { ADAPTIVE, ADAPTIVE_SET },
+      { ADAPTIVE, ADAPTIVE_SET, ADAPTIVE_BATCH },
       adaptiveFound,
       updates,
       {
@@ -844,10 +988,26 @@ function toSignedEvent(iface: Interface, log: Log): SignedEvent {
   return { ...updateFields(a), windowDigest: BigInt(a.windowDigest) };
 }
 
-/** The fields of one AdaptiveParametersUpdated event. */
+/** The fields of one AdaptiveParametersUpdated event (or the market and update of an adaptive batch's). */
 function toAdaptiveEvent(iface: Interface, log: Log): AdaptiveEvent {
   const a = argsOf(iface, log);
   return { marketId: BigInt(a.marketId), update: BigInt(a.update) };
+}
+
+/** The fields of one AdaptiveBatchParametersUpdated event. */
+function toAdaptiveBatchEvent(iface: Interface, log: Log): AdaptiveBatchEvent {
+  const a = argsOf(iface, log);
+  return { marketId: BigInt(a.marketId), update: BigInt(a.update), index: Number(a.index) };
+}
+
+/** The transition an adaptive update carries, before the replay's verdict. */
+function adaptiveDetailOf(u: ReturnType<typeof unpackAdaptiveUpdate>): AdaptiveUpdateDetail {
+  return {
+    prior: { num: u.before.num, outcomes: Number(u.before.outcomes), marginS: Number(u.marginS) },
+    next: { num: u.after.num, outcomes: Number(u.after.outcomes) },
+    outcome: "unknown",
+    replay: "unverifiable",
+  };
 }
 
 /**
@@ -860,7 +1020,7 @@ function toAdaptiveEvent(iface: Interface, log: Log): AdaptiveEvent {
 async function replayAdaptive(
   iface: Interface,
   logs: readonly Log[],
-  topics: { ADAPTIVE: string; ADAPTIVE_SET: string },
+  topics: { ADAPTIVE: string; ADAPTIVE_SET: string; ADAPTIVE_BATCH: string },
   found: ReadonlyMap<Log, { at: number; flags: string[]; gaps: string[]; window?: Window }>,
   updates: AuditedUpdate[],
   ctx: {
@@ -878,7 +1038,9 @@ async function replayAdaptive(
     const list = epochs.get(marketId) ?? [{ initialNum: undefined, logs: [] }];
     epochs.set(marketId, list);
     if (log.topics[0] === topics.ADAPTIVE_SET) list.push({ initialNum: BigInt(a.num), logs: [] });
-    else if (log.topics[0] === topics.ADAPTIVE) list[list.length - 1].logs.push(log);
+    else if (log.topics[0] === topics.ADAPTIVE || log.topics[0] === topics.ADAPTIVE_BATCH) {
+      list[list.length - 1].logs.push(log);
+    }
   }
   const settle = (log: Log, flags: string[], gaps: string[], patch: Partial<AdaptiveUpdateDetail>) => {
     const f = found.get(log);

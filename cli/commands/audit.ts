@@ -121,28 +121,34 @@ function loadAdaptiveRule(f: AuditFlags): AuditOptions["adaptive"] {
 
 /**
  * The verification keys of `--batch-artifacts DIR ...` (manifest-checked), each a signed batch circuit's (V + 2N + 2
- * public signals), at most one per batch size N.
+ * public signals) or, when its manifest records the adaptive rule, an adaptive batch circuit's (3N + 2), at most
+ * one of each kind per batch size N.
  */
-function loadBatchVkeys(dirs: readonly string[]): VerificationKey[] {
-  const sizes = new Map<number, string>();
-  return dirs.map((dir) => {
-    const vkey = readVkeyFile(loadArtifacts(dir).paths.vkey, "--batch-artifacts");
+function loadBatchVkeys(dirs: readonly string[]): { plain: VerificationKey[]; adaptive: VerificationKey[] } {
+  const sizes = new Map<string, string>();
+  const out = { plain: [] as VerificationKey[], adaptive: [] as VerificationKey[] };
+  for (const dir of dirs) {
+    const artifacts = loadArtifacts(dir);
+    const adaptive = artifacts.manifest.adaptive !== undefined;
+    const kind = adaptive ? "adaptive batch" : "signed batch";
+    const vkey = readVkeyFile(artifacts.paths.vkey, "--batch-artifacts");
     let n: number;
     try {
-      n = batchSizeOfKey(vkey);
+      n = batchSizeOfKey(vkey, adaptive);
     } catch {
       throw new UsageError(
-        `--batch-artifacts: ${dir} holds a circuit with ${vkey.nPublic} public signals, not a signed batch ` +
-          "circuit (V + 2N + 2 for N markets)",
+        `--batch-artifacts: ${dir} holds a circuit with ${vkey.nPublic} public signals, not a ${kind} circuit ` +
+          `(${adaptive ? "3N + 2" : "V + 2N + 2"} for N markets)`,
       );
     }
-    const twin = sizes.get(n);
+    const twin = sizes.get(`${kind} ${n}`);
     if (twin !== undefined) {
-      throw new UsageError(`--batch-artifacts: ${dir} and ${twin} both prove batches of ${n} markets`);
+      throw new UsageError(`--batch-artifacts: ${dir} and ${twin} both prove ${kind}es of ${n} markets`);
     }
-    sizes.set(n, dir);
-    return vkey;
-  });
+    sizes.set(`${kind} ${n}`, dir);
+    (adaptive ? out.adaptive : out.plain).push(vkey);
+  }
+  return out;
 }
 
 /** The publisher set files of `--publishers`, each read and committed to. */
@@ -175,6 +181,7 @@ async function auditInputs(f: AuditFlags): Promise<Omit<AuditOptions, "provider"
     ...(f.publisher ?? []).map((url) => new PublisherArchiveSource(url)),
     ...directories,
   ];
+  const batchKeys = loadBatchVkeys(f.batchArtifacts ?? []);
   return {
     oracle: f.oracle,
     model,
@@ -186,7 +193,8 @@ async function auditInputs(f: AuditFlags): Promise<Omit<AuditOptions, "provider"
     windowSources,
     batchSources: directories,
     signedVkey: loadSignedVkey(f.signedArtifacts),
-    batchVkeys: loadBatchVkeys(f.batchArtifacts ?? []),
+    batchVkeys: batchKeys.plain,
+    adaptiveBatchVkeys: batchKeys.adaptive,
     adaptive: loadAdaptiveRule(f),
     publisherSets: await loadPublisherSets(f.publishers ?? []),
   };
@@ -228,7 +236,7 @@ export function formatAudit(r: AuditReport): string {
   const checked = ["public signals"];
   checked.push(r.checks.model ? `model ${r.checks.model.path}` : "no model (--model)");
   checked.push(r.checks.data ? `candles ${r.checks.data.candles}` : "no candles (--data)");
-  if (r.updates.some((u) => u.kind === "adaptive")) {
+  if (r.updates.some((u) => u.adaptive !== undefined)) {
     checked.push(
       r.checks.adaptiveRule === null
         ? "adaptive state not replayed (no rule)"
@@ -282,7 +290,7 @@ export function formatAudit(r: AuditReport): string {
           STATUS_LABEL[u.status],
           u.market,
           u.kind === "batch"
-            ? `batch[${u.batch?.index}]`
+            ? `batch[${u.batch?.index}]${u.adaptive === undefined ? "" : ` adaptive ${u.adaptive.outcome}`}`
             : u.kind === "adaptive"
               ? `adaptive ${u.adaptive?.outcome}`
               : "single",
