@@ -7,7 +7,8 @@
  */
 import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
-import { compileSignedUpdateModel } from "../circuits/compile-model";
+import { compileSignedBatchModel, compileSignedUpdateModel } from "../circuits/compile-model";
+import { generateSignedBatchCircuit } from "../circuits/generate-signed-batch-circuit";
 import type { WeightMode } from "../circuits/generate-circuit";
 import { generateUpdateCircuit } from "../circuits/generate-update-circuit";
 import { cacheDir } from "../core/package-root";
@@ -132,4 +133,33 @@ export async function adaptiveUpdateArtifacts(
     },
   );
   return { dir: r.dir, mode: "constant", quorum, reused: r.reused, setupMs: r.ms };
+}
+
+/**
+ * The ADAPTIVE signed batch circuit of `n` markets with the rule of `calibrationsPath`, constant weights, quorum
+ * 1, compiled as `zkrisk compile --batch N --adaptive --weights constant` does it (circuit.json and the manifest
+ * record the rule): a verified cache, else compiled and set up (development setup) now, in the demo's cache.
+ */
+export async function adaptiveBatchArtifacts(
+  modelPath: string,
+  calibrationsPath: string,
+  n: number,
+  log: SetupLog = silentLog,
+): Promise<{ dir: string; reused: boolean; ms: number }> {
+  const rule = loadCalibrations(calibrationsPath).adaptive;
+  const model = loadQuantizedModel(modelPath);
+  const { source } = await generateSignedBatchCircuit(model, "constant", n, 1, undefined, { adaptive: rule });
+  const adaptive = {
+    rule,
+    calibrations: { file: basename(calibrationsPath), sha256: sha256File(calibrationsPath) },
+  };
+  return cachedArtifacts(
+    { model: modelPath, log },
+    {
+      source,
+      suffix: `signed-batch${n}-adaptive-k1-constant`,
+      what: `the adaptive signed batch circuit (${n} markets, constant weights, quorum 1)`,
+      compile: (dir) => compileSignedBatchModel(modelPath, dir, "constant", n, 1, adaptive),
+    },
+  );
 }
