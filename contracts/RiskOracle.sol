@@ -137,9 +137,6 @@ contract RiskOracle is IRiskOracle, AccessControl {
 
     mapping(uint256 marketId => Market) private _markets;
     mapping(uint256 modelCommitment => mapping(uint256 n => address verifier)) private _batchVerifiers;
-    /// @dev Verifiers of adaptive batches (`setAdaptiveBatchVerifier`), apart from `_batchVerifiers`: the two
-    ///      circuits' varying signals mean different things, so neither path may reach the other's verifiers.
-    mapping(uint256 modelCommitment => mapping(uint256 n => address verifier)) private _adaptiveBatchVerifiers;
     /// @dev Batch groups: each (model commitment, publisher set) pair a market was ever registered with has one id,
     ///      from 1, given in the order of first use (`_batchGroup`), keyed by `keccak256(abi.encode(model, set))`. A
     ///      market stores its pair's id in slot 2, so a batch checks each market's model and publisher set with one
@@ -150,6 +147,10 @@ contract RiskOracle is IRiskOracle, AccessControl {
     ///      market ids, then their n models: both have n words, so the packing is unambiguous): stored by the first
     ///      batch of each composition (`_batchBase`), read by the later ones.
     mapping(bytes32 composition => BatchBase) private _batchBases;
+    /// @dev Verifiers of adaptive batches (`setAdaptiveBatchVerifier`), apart from `_batchVerifiers`: the two
+    ///      circuits' varying signals mean different things, so neither path may reach the other's verifiers. Last,
+    ///      so the slots before it keep their places.
+    mapping(uint256 modelCommitment => mapping(uint256 n => address verifier)) private _adaptiveBatchVerifiers;
 
     /// @notice Deploy with `governor` holding both the admin role and `GOVERNOR_ROLE`.
     /// @param governor governance account (e.g. a timelock)
