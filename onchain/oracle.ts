@@ -287,8 +287,14 @@ export async function setAdaptiveBatchVerifier(
   }
 }
 
-/** A proven adaptive batch: the proof, its public signals (`batchSignalNames(n, true)`) and its markets. */
-export type ProvedAdaptiveBatch = Pick<ProvedSignedBatch, "calldata" | "publicSignals" | "markets">;
+/** A proven adaptive batch as {@link submitAdaptiveBatch} reads it: the proof, its public signals and its markets. */
+export interface ProvedAdaptiveBatch {
+  calldata: VerifierCalldata;
+  /** Public signals, in the order of `batchSignalNames(n, true)` (circuits/public-signals.ts). */
+  publicSignals: readonly string[];
+  /** The batch's markets, in its order (ids increasing); only their number is read here. */
+  markets: readonly unknown[];
+}
 
 /**
  * The arguments of `submitAdaptiveBatch` for a proven adaptive batch: the proof, then from its public signals
