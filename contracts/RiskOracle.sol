@@ -592,7 +592,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
     }
 
     /// @dev One market of an adaptive batch: known, not paused, adaptive, its model and publisher set the proof's
-    ///      (`_checkBatchGroup`), then the checks of an adaptive single update on its own update (`_checkAdaptive`:
+    ///      (its batch group), then the checks of an adaptive single update on its own update (`_checkAdaptive`:
     ///      bar, guards, prior). Returns its next slot 8 and, when the update spills, slot 2 with it (else 0). The
     ///      proven pair comes first: it is used first, and `_checkAdaptive` reaches the market and its update only
     ///      from the top of the stack (no via-IR here).
@@ -609,7 +609,8 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint256 cfg = _word(m, 2);
         if (cfg & _S2_PAUSED != 0) revert OracleMarketPaused(marketId);
         if (cfg & _S2_ADAPTIVE == 0) revert OracleNotAdaptiveMarket(marketId);
-        _checkBatchGroup(m, marketId, cfg, provenModel, provenSet, provenGroup);
+        // As in `_checkBatchMarket`: the market's batch group is its proven pair's exactly when both are its own.
+        if (uint16(cfg >> _S2_BATCH_GROUP) != provenGroup) _revertBatchPair(m, marketId, provenModel, provenSet);
         uint256 state = m.adaptiveState;
         (uint256 lastBar, uint256 accepted) = _checkAdaptive(head, cfg, state, marketId, update);
         bool spill;
@@ -980,28 +981,25 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint256 live = _word(m, 2);
         if (live & _S2_PAUSED != 0) revert OracleMarketPaused(marketId);
         if (live & _S2_ADAPTIVE != 0) revert OracleAdaptiveMarket(marketId);
-        _checkBatchGroup(m, marketId, live, provenModel, provenSet, provenGroup);
+        // The groups are equal exactly when the market's pair is the proven one (one id per pair, and a market's id
+        // is its current pair's); otherwise at least one of the two differs.
+        if (uint16(live >> _S2_BATCH_GROUP) != provenGroup) _revertBatchPair(m, marketId, provenModel, provenSet);
         _checkUpdate(head, live, marketId, provenTimestamp, uint16(margins), margins >> 16);
     }
 
-    /// @dev A batch market's registered model and publisher set are the proof's: its batch group (in slot 2, `cfg`)
-    ///      is that of the proven pair. The groups are equal exactly when the market's pair is the proven one (one
-    ///      id per pair, and a market's id is its current pair's); otherwise at least one of the two differs, and
-    ///      slots 1 and 6 are read to name it.
-    function _checkBatchGroup(
+    /// @dev Revert for a batch market whose batch group is not its proven pair's, naming which of its registered
+    ///      model and publisher set differs (slots 1 and 6, read only here). Called only on that failure: the
+    ///      group comparison stays inline in the batch loops, where a call would cost about 30 gas a market.
+    function _revertBatchPair(
         Market storage m,
         uint256 marketId,
-        uint256 cfg,
         uint256 provenModel,
-        uint256 provenSet,
-        uint256 provenGroup
+        uint256 provenSet
     ) private view {
-        if (uint16(cfg >> _S2_BATCH_GROUP) != provenGroup) {
-            if (m.modelCommitment != provenModel) {
-                revert OracleModelCommitmentMismatch(marketId, m.modelCommitment, provenModel);
-            }
-            revert OracleBatchPublisherSetMismatch(marketId, m.publisherSet, provenSet);
+        if (m.modelCommitment != provenModel) {
+            revert OracleModelCommitmentMismatch(marketId, m.modelCommitment, provenModel);
         }
+        revert OracleBatchPublisherSetMismatch(marketId, m.publisherSet, provenSet);
     }
 
     /// @dev The batch base of (verifier, ids, models, set, this oracle's domain): stored, or asked of the verifier
