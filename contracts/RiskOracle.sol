@@ -22,9 +22,10 @@ import {PublicSignals} from "./PublicSignals.sol";
 ///         (`setPublisherSet`) and changes guards and guardian; a market's guardian can pause it. Nothing a submitter
 ///         says is trusted beyond what the proof binds.
 /// @dev One market's configuration and state take eight storage slots (nine for an adaptive market), laid out so
-///      that an update reads four (five for an adaptive market), each market of a batch two, and each writes one
-///      (see `Market`). The update paths read slots 0 and 2 once each as words (`_word`) and hand the guards those
-///      words, never the storage; the guards live in `_checkUpdate`, shared by all update paths.
+///      that an update reads four (five for an adaptive market), each market of a batch two (of an adaptive batch
+///      three), and each writes one (see `Market`). The update paths read slots 0 and 2 once each as words
+///      (`_word`) and hand the guards those words, never the storage; the guards live in `_checkUpdate`, shared by
+///      all update paths.
 contract RiskOracle is IRiskOracle, AccessControl {
     /// @notice Role that registers markets and changes their model, guards and guardian.
     bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
@@ -39,9 +40,10 @@ contract RiskOracle is IRiskOracle, AccessControl {
     /// @dev A market, flattened so the fields an update needs share slots. `verifier == 0` means "not registered";
     ///      `updatedAt == 0` means "no accepted update yet". An update reads slots 0, 2, 4, 5 and each market of a
     ///      batch slots 0 and 2 (slots 1 and 6 only to name a mismatch); both write slot 2. An adaptive market's
-    ///      update also reads slot 8 and writes slot 8 instead of slot 2: its last accepted update lives there with
-    ///      its state (`_HOT_*`), and slot 2's MM, IM, data timestamp and acceptance time hold it only while slot
-    ///      8's bar is 0 (`_adaptiveLive`). The `_S0_*` and `_S2_*` offsets below are the bit offsets of slots 0
+    ///      update, and each market of an adaptive batch, also reads slot 8 (the latter not slots 4 and 5) and
+    ///      writes slot 8 instead of slot 2: its last accepted update lives there with its state (`_HOT_*`), and
+    ///      slot 2's MM, IM, data timestamp and acceptance time hold it only while slot 8's bar is 0
+    ///      (`_adaptiveLive`). The `_S0_*` and `_S2_*` offsets below are the bit offsets of slots 0
     ///      and 2's fields in this packing.
     struct Market {
         // slot 0: read by every update. `verifier` is zkrisk's `ISignedUpdateVerifier` (two signals).
@@ -1004,8 +1006,8 @@ contract RiskOracle is IRiskOracle, AccessControl {
 
     /// @dev The batch base of (verifier, ids, models, set, this oracle's domain): stored, or asked of the verifier
     ///      and stored (the first batch of a composition). Every constant is below p here: the ids are registered
-    ///      markets, each model has a batch verifier and the set passed every market's group check. A verifier that
-    ///      cannot give a base is refused (`OracleInvalidVerifier`).
+    ///      markets, each model has a batch verifier (plain or adaptive) and the set passed every market's group
+    ///      check. A verifier that cannot give a base is refused (`OracleInvalidVerifier`).
     function _batchBase(
         address verifier,
         uint256[] calldata marketIds,
@@ -1053,7 +1055,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
             mstore(add(start, 20), n)
             let ids := add(start, 52)
             calldatacopy(ids, marketIds.offset, words)
-            calldatacopy(add(ids, words), modelCommitments.offset, words) // as many as ids: submitSignedBatch
+            calldatacopy(add(ids, words), modelCommitments.offset, words) // as many as ids: both batch paths check
             let tail := add(ids, shl(1, words))
             mstore(tail, publisherSet)
             mstore(add(tail, 32), domainValue)
