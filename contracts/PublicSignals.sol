@@ -3,9 +3,9 @@ pragma solidity ^0.8.28;
 
 /// @title PublicSignals
 /// @notice Indexes and packing of the public signals of a zkrisk proof: a signed update (two signals) and a signed
-///         batch (V varying signals and 2n + 2 constants). This mirrors `circuits/public-signals.ts` and
-///         `circuits/batch-statement.ts`, the one definition of the order and packing; the end-to-end tests submit
-///         real proofs, so a mismatch here fails them.
+///         batch, plain or adaptive (V varying signals and 2n + 2 constants). This mirrors
+///         `circuits/public-signals.ts` and `circuits/batch-statement.ts`, the one definition of the order and
+///         packing; the end-to-end tests submit real proofs, so a mismatch here fails them.
 library PublicSignals {
     // Signed batches (`submitSignedBatch`: one proof, one publisher set, n markets, each with its own model
     // commitment). The constants (the n market ids, the n model commitments, the publisher set, the domain, in that
@@ -15,6 +15,12 @@ library PublicSignals {
     //   update[k] = sum_{j < 9} (mm_m + im_m * 2^14) * 2^(28 j), m = 4 + 9 (k - 1) + j < n
     // (dataTimestamp < 2^40, the batch digest's low 91 bits, mm and im < 2^14, each range-checked by the batch
     // circuit), so V = 1 for n <= 4 and 1 + ceil((n - 4) / 9) above.
+    //
+    // Adaptive signed batches (`submitAdaptiveBatch`: every market adaptive, n in [2, 32]) have the same 2n + 2
+    // constants and V = n varying signals, update[i] market i's adaptive update in the layout of a single one
+    // (ADAPTIVE_* below: margins, data timestamp, prior, new state, digest bits), whose data timestamp is the
+    // batch's bar and whose digest bits are the batch digest's low 91 bits, the same for every market (the adaptive
+    // batch circuit binds both): `batchSignalNames(n, true)` in circuits/public-signals.ts.
 
     /// @notice Largest number of markets in one batch.
     uint256 internal constant BATCH_MAX_MARKETS = 32;

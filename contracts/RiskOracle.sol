@@ -15,14 +15,17 @@ import {PublicSignals} from "./PublicSignals.sol";
 ///         interval) hold. A signed batch (`submitSignedBatch`) carries one proof for several markets under one
 ///         publisher set, whose quorum signed all their windows at once, each market under its own model (one batch
 ///         circuit, so one verifier, serves the models governance approved it for: same weights, per-market
-///         calibration); every market passes the same guards, and the batch is all or nothing. Governance
+///         calibration); every market passes the same guards, and the batch is all or nothing. An adaptive signed
+///         batch (`submitAdaptiveBatch`) does the same for adaptive markets, each carrying its own adaptive update
+///         (state before and after), through verifiers of a registry of their own. Governance
 ///         (`GOVERNOR_ROLE`) registers markets with their publisher set, rotates the set or the model
 ///         (`setPublisherSet`) and changes guards and guardian; a market's guardian can pause it. Nothing a submitter
 ///         says is trusted beyond what the proof binds.
 /// @dev One market's configuration and state take eight storage slots (nine for an adaptive market), laid out so
-///      that an update reads four (five for an adaptive market), each market of a batch two, and each writes one
-///      (see `Market`). The update paths read slots 0 and 2 once each as words (`_word`) and hand the guards those
-///      words, never the storage; the guards live in `_checkUpdate`, shared by all update paths.
+///      that an update reads four (five for an adaptive market), each market of a batch two (of an adaptive batch
+///      three), and each writes one (see `Market`). The update paths read slots 0 and 2 once each as words
+///      (`_word`) and hand the guards those words, never the storage; the guards live in `_checkUpdate`, shared by
+///      all update paths.
 contract RiskOracle is IRiskOracle, AccessControl {
     /// @notice Role that registers markets and changes their model, guards and guardian.
     bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
@@ -37,9 +40,10 @@ contract RiskOracle is IRiskOracle, AccessControl {
     /// @dev A market, flattened so the fields an update needs share slots. `verifier == 0` means "not registered";
     ///      `updatedAt == 0` means "no accepted update yet". An update reads slots 0, 2, 4, 5 and each market of a
     ///      batch slots 0 and 2 (slots 1 and 6 only to name a mismatch); both write slot 2. An adaptive market's
-    ///      update also reads slot 8 and writes slot 8 instead of slot 2: its last accepted update lives there with
-    ///      its state (`_HOT_*`), and slot 2's MM, IM, data timestamp and acceptance time hold it only while slot
-    ///      8's bar is 0 (`_adaptiveLive`). The `_S0_*` and `_S2_*` offsets below are the bit offsets of slots 0
+    ///      update, and each market of an adaptive batch, also reads slot 8 (the latter not slots 4 and 5) and
+    ///      writes slot 8 instead of slot 2: its last accepted update lives there with its state (`_HOT_*`), and
+    ///      slot 2's MM, IM, data timestamp and acceptance time hold it only while slot 8's bar is 0
+    ///      (`_adaptiveLive`). The `_S0_*` and `_S2_*` offsets below are the bit offsets of slots 0
     ///      and 2's fields in this packing.
     struct Market {
         // slot 0: read by every update. `verifier` is zkrisk's `ISignedUpdateVerifier` (two signals).
@@ -145,6 +149,10 @@ contract RiskOracle is IRiskOracle, AccessControl {
     ///      market ids, then their n models: both have n words, so the packing is unambiguous): stored by the first
     ///      batch of each composition (`_batchBase`), read by the later ones.
     mapping(bytes32 composition => BatchBase) private _batchBases;
+    /// @dev Verifiers of adaptive batches (`setAdaptiveBatchVerifier`), apart from `_batchVerifiers`: the two
+    ///      circuits' varying signals mean different things, so neither path may reach the other's verifiers. Last,
+    ///      so the slots before it keep their places.
+    mapping(uint256 modelCommitment => mapping(uint256 n => address verifier)) private _adaptiveBatchVerifiers;
 
     /// @notice Deploy with `governor` holding both the admin role and `GOVERNOR_ROLE`.
     /// @param governor governance account (e.g. a timelock)
@@ -186,6 +194,27 @@ contract RiskOracle is IRiskOracle, AccessControl {
     /// @inheritdoc IRiskOracle
     function setBatchVerifier(uint256 modelCommitment, uint256 n, address verifier) external onlyRole(GOVERNOR_ROLE) {
         if (n == 0 || n > PublicSignals.BATCH_MAX_MARKETS) revert OracleInvalidBatchSize(n);
+        _checkBatchVerifier(modelCommitment, n, verifier);
+        _batchVerifiers[modelCommitment][n] = verifier;
+        emit BatchVerifierSet(modelCommitment, n, verifier);
+    }
+
+    /// @inheritdoc IRiskOracle
+    function setAdaptiveBatchVerifier(
+        uint256 modelCommitment,
+        uint256 n,
+        address verifier
+    ) external onlyRole(GOVERNOR_ROLE) {
+        // Not 1: there a plain batch verifier has as many varying signals as an adaptive one (IRiskOracle).
+        if (n < 2 || n > PublicSignals.BATCH_MAX_MARKETS) revert OracleInvalidBatchSize(n);
+        _checkBatchVerifier(modelCommitment, n, verifier);
+        _adaptiveBatchVerifiers[modelCommitment][n] = verifier;
+        emit AdaptiveBatchVerifierSet(modelCommitment, n, verifier);
+    }
+
+    /// @dev A batch verifier entry governance may set: a model commitment below p, and a verifier that is the zero
+    ///      address (removal) or a contract whose `batchSize()` is `n`.
+    function _checkBatchVerifier(uint256 modelCommitment, uint256 n, address verifier) private view {
         _checkModelCommitment(modelCommitment);
         if (verifier != address(0)) {
             if (verifier.code.length == 0) revert OracleInvalidVerifier(verifier);
@@ -195,8 +224,6 @@ contract RiskOracle is IRiskOracle, AccessControl {
                 revert OracleInvalidVerifier(verifier);
             }
         }
-        _batchVerifiers[modelCommitment][n] = verifier;
-        emit BatchVerifierSet(modelCommitment, n, verifier);
     }
 
     /// @inheritdoc IRiskOracle
@@ -477,6 +504,141 @@ contract RiskOracle is IRiskOracle, AccessControl {
         }
     }
 
+    /// @inheritdoc IRiskOracle
+    function submitAdaptiveBatch(
+        uint256[2] calldata pA,
+        uint256[2][2] calldata pB,
+        uint256[2] calldata pC,
+        uint256[] calldata marketIds,
+        uint256[] calldata modelCommitments,
+        uint256 publisherSet,
+        uint256[] calldata update
+    ) external {
+        // n in a block of its own: the proof check below needs every stack slot but one (no via-IR here).
+        {
+            uint256 n = marketIds.length;
+            if (n < 2 || n > PublicSignals.BATCH_MAX_MARKETS) revert OracleInvalidBatchSize(n);
+            if (modelCommitments.length != n) revert OracleBatchModelCount(n, modelCommitments.length);
+            if (update.length != n) revert OracleInvalidBatchSignalCount(n, update.length);
+            for (uint256 i = 0; i < n; ++i) {
+                // Below 2^253 (so below r, as the verifier needs), and then every part unpacks exactly.
+                if (update[i] >> PublicSignals.ADAPTIVE_UPDATE_BITS != 0) revert OracleMalformedUpdate(update[i]);
+            }
+        }
+        // Every market's checks before the one proof check; nothing is written until all have passed (but the
+        // base). Each market's next slot 8 (and slot 2 when it spills) is computed here, where its state is read.
+        (address verifier, uint256[] memory next) = _checkAdaptiveBatchMarkets(
+            marketIds,
+            modelCommitments,
+            publisherSet,
+            update
+        );
+        (uint256 baseX, uint256 baseY) = _batchBase(verifier, marketIds, modelCommitments, publisherSet);
+        // Last: the pairing check costs most. A staticcall (view), so the verifier cannot re-enter.
+        if (!ISignedBatchVerifier(verifier).verifyProof(pA, pB, pC, update, baseX, baseY)) {
+            revert OracleInvalidBatchProof(verifier, update.length);
+        }
+        _writeAdaptiveBatch(marketIds, update, next);
+    }
+
+    /// @dev `_checkBatchMarkets` for an adaptive batch: ids strictly increasing, the verifier of the first model in
+    ///      the adaptive registry and every further model's the same (`_adaptiveBatchModel`), then each market's
+    ///      `_checkAdaptiveBatchMarket` on its own update. Returns the batch's verifier and, per market i, its next
+    ///      slot 8 at `next[2 i]` and at `next[2 i + 1]` slot 2 with its update when the update spills there
+    ///      (`_nextAdaptiveState`), else 0 (slot 2 is never 0: its max data age is not). Interleaved, not in two
+    ///      halves: `marketIds.length` is too deep in the stack at the assignment (no via-IR here).
+    function _checkAdaptiveBatchMarkets(
+        uint256[] calldata marketIds,
+        uint256[] calldata provenModels,
+        uint256 provenSet,
+        uint256[] calldata update
+    ) private view returns (address verifier, uint256[] memory next) {
+        uint256 provenModel = provenModels[0];
+        verifier = _adaptiveBatchVerifiers[provenModel][marketIds.length];
+        if (verifier == address(0)) revert OracleNoAdaptiveBatchVerifier(provenModel, marketIds.length);
+        uint256 provenGroup = _batchGroupOf[keccak256(abi.encode(provenModel, provenSet))];
+        next = new uint256[](2 * marketIds.length);
+        uint256 previousMarketId = 0;
+        for (uint256 i = 0; i < marketIds.length; ++i) {
+            uint256 marketId = marketIds[i];
+            if (i != 0 && marketId <= previousMarketId) revert OracleBatchNotSorted(i, previousMarketId, marketId);
+            if (provenModels[i] != provenModel) {
+                provenModel = provenModels[i];
+                provenGroup = _adaptiveBatchModel(marketIds.length, provenModel, provenSet, verifier);
+            }
+            (next[2 * i], next[2 * i + 1]) = _checkAdaptiveBatchMarket(
+                provenModel,
+                provenSet,
+                provenGroup,
+                marketId,
+                update[i]
+            );
+            previousMarketId = marketId;
+        }
+    }
+
+    /// @dev `_batchModel` in the adaptive registry: governance approved the adaptive batch circuit of the batch's
+    ///      verifier for this model too (`setAdaptiveBatchVerifier(model, n, verifier)`).
+    function _adaptiveBatchModel(
+        uint256 n,
+        uint256 model,
+        uint256 set,
+        address verifier
+    ) private view returns (uint256 group) {
+        address approved = _adaptiveBatchVerifiers[model][n];
+        if (approved != verifier) {
+            if (approved == address(0)) revert OracleNoAdaptiveBatchVerifier(model, n);
+            revert OracleAdaptiveBatchVerifierMismatch(model, n, verifier, approved);
+        }
+        return _batchGroupOf[keccak256(abi.encode(model, set))];
+    }
+
+    /// @dev One market of an adaptive batch: known, not paused, adaptive, its model and publisher set the proof's
+    ///      (its batch group), then the checks of an adaptive single update on its own update (`_checkAdaptive`:
+    ///      bar, guards, prior). Returns its next slot 8 and, when the update spills, slot 2 with it (else 0). The
+    ///      proven pair comes first: it is used first, and `_checkAdaptive` reaches the market and its update only
+    ///      from the top of the stack (no via-IR here).
+    function _checkAdaptiveBatchMarket(
+        uint256 provenModel,
+        uint256 provenSet,
+        uint256 provenGroup,
+        uint256 marketId,
+        uint256 update
+    ) private view returns (uint256 next, uint256 spilled) {
+        Market storage m = _markets[marketId];
+        uint256 head = _word(m, 0);
+        if (uint160(head) == 0) revert OracleUnknownMarket(marketId);
+        uint256 cfg = _word(m, 2);
+        if (cfg & _S2_PAUSED != 0) revert OracleMarketPaused(marketId);
+        if (cfg & _S2_ADAPTIVE == 0) revert OracleNotAdaptiveMarket(marketId);
+        // As in `_checkBatchMarket`: the market's batch group is its proven pair's exactly when both are its own.
+        if (uint16(cfg >> _S2_BATCH_GROUP) != provenGroup) _revertBatchPair(m, marketId, provenModel, provenSet);
+        uint256 state = m.adaptiveState;
+        (uint256 lastBar, uint256 accepted) = _checkAdaptive(head, cfg, state, marketId, update);
+        bool spill;
+        (next, spill) = _nextAdaptiveState(state, lastBar, accepted, update);
+        if (spill) spilled = accepted;
+    }
+
+    /// @dev Store every market of an accepted adaptive batch as `_submitAdaptive` stores one (slot 8, and slot 2
+    ///      when the update spills: `next` from `_checkAdaptiveBatchMarkets`) and emit its
+    ///      `AdaptiveBatchParametersUpdated`.
+    function _writeAdaptiveBatch(
+        uint256[] calldata marketIds,
+        uint256[] calldata update,
+        uint256[] memory next
+    ) private {
+        for (uint256 i = 0; i < marketIds.length; ++i) {
+            uint256 marketId = marketIds[i];
+            Market storage m = _markets[marketId];
+            m.adaptiveState = next[2 * i];
+            uint256 spilled = next[2 * i + 1];
+            if (spilled != 0) _setWord(m, 2, spilled);
+            // Checked: i < n <= 32 fits uint8.
+            emit AdaptiveBatchParametersUpdated(marketId, update[i], uint8(i));
+        }
+    }
+
     // ------------------------------------------------------------------------------------------------ reads
 
     /// @inheritdoc IRiskOracle
@@ -530,6 +692,11 @@ contract RiskOracle is IRiskOracle, AccessControl {
     /// @inheritdoc IRiskOracle
     function batchVerifier(uint256 modelCommitment, uint256 n) external view returns (address verifier) {
         return _batchVerifiers[modelCommitment][n];
+    }
+
+    /// @inheritdoc IRiskOracle
+    function adaptiveBatchVerifier(uint256 modelCommitment, uint256 n) external view returns (address verifier) {
+        return _adaptiveBatchVerifiers[modelCommitment][n];
     }
 
     /// @inheritdoc IRiskOracle
@@ -818,19 +985,29 @@ contract RiskOracle is IRiskOracle, AccessControl {
         if (live & _S2_ADAPTIVE != 0) revert OracleAdaptiveMarket(marketId);
         // The groups are equal exactly when the market's pair is the proven one (one id per pair, and a market's id
         // is its current pair's); otherwise at least one of the two differs.
-        if (uint16(live >> _S2_BATCH_GROUP) != provenGroup) {
-            if (m.modelCommitment != provenModel) {
-                revert OracleModelCommitmentMismatch(marketId, m.modelCommitment, provenModel);
-            }
-            revert OracleBatchPublisherSetMismatch(marketId, m.publisherSet, provenSet);
-        }
+        if (uint16(live >> _S2_BATCH_GROUP) != provenGroup) _revertBatchPair(m, marketId, provenModel, provenSet);
         _checkUpdate(head, live, marketId, provenTimestamp, uint16(margins), margins >> 16);
+    }
+
+    /// @dev Revert for a batch market whose batch group is not its proven pair's, naming which of its registered
+    ///      model and publisher set differs (slots 1 and 6, read only here). Called only on that failure: the
+    ///      group comparison stays inline in the batch loops, where a call would cost about 30 gas a market.
+    function _revertBatchPair(
+        Market storage m,
+        uint256 marketId,
+        uint256 provenModel,
+        uint256 provenSet
+    ) private view {
+        if (m.modelCommitment != provenModel) {
+            revert OracleModelCommitmentMismatch(marketId, m.modelCommitment, provenModel);
+        }
+        revert OracleBatchPublisherSetMismatch(marketId, m.publisherSet, provenSet);
     }
 
     /// @dev The batch base of (verifier, ids, models, set, this oracle's domain): stored, or asked of the verifier
     ///      and stored (the first batch of a composition). Every constant is below p here: the ids are registered
-    ///      markets, each model has a batch verifier and the set passed every market's group check. A verifier that
-    ///      cannot give a base is refused (`OracleInvalidVerifier`).
+    ///      markets, each model has a batch verifier (plain or adaptive) and the set passed every market's group
+    ///      check. A verifier that cannot give a base is refused (`OracleInvalidVerifier`).
     function _batchBase(
         address verifier,
         uint256[] calldata marketIds,
@@ -878,7 +1055,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
             mstore(add(start, 20), n)
             let ids := add(start, 52)
             calldatacopy(ids, marketIds.offset, words)
-            calldatacopy(add(ids, words), modelCommitments.offset, words) // as many as ids: submitSignedBatch
+            calldatacopy(add(ids, words), modelCommitments.offset, words) // as many as ids: both batch paths check
             let tail := add(ids, shl(1, words))
             mstore(tail, publisherSet)
             mstore(add(tail, 32), domainValue)

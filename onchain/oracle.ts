@@ -80,19 +80,31 @@ export function isSignedUpdateCircuit(manifest: ArtifactManifest): boolean {
 }
 
 /**
+ * Whether an artifact directory's circuit proves the adaptive rule: its circuit.json records the rule, which setup
+ * copies into the manifest (`adaptive`). With a batch size (circuit.json's `batchSize` and `adaptive`, the shape
+ * of `batchSignalNames(n, true)`) it is an adaptive batch circuit.
+ */
+export function isAdaptiveCircuit(manifest: ArtifactManifest): boolean {
+  return manifest.adaptive !== undefined;
+}
+
+/**
  * The batch size of an artifact directory's signed batch circuit (V + n + 1 outputs, then the n market ids and the
- * domain as inputs: `batchSignalNames`), or undefined for any other circuit.
+ * domain as inputs: `batchSignalNames`; for an adaptive circuit, {@link isAdaptiveCircuit}, V = n), or undefined
+ * for any other circuit.
  */
 export function signedBatchSize(manifest: ArtifactManifest): number | undefined {
   const c = manifest.circuit;
-  const n = batchSizeOf(c.outputs, c.publicInputs);
-  return n !== undefined && c.publicSignals === batchSignalLayout(n).count ? n : undefined;
+  const adaptive = isAdaptiveCircuit(manifest);
+  const n = batchSizeOf(c.outputs, c.publicInputs, adaptive);
+  return n !== undefined && c.publicSignals === batchSignalLayout(n, adaptive).count ? n : undefined;
 }
 
 /**
  * The verifier of an artifact directory, compiled: for a signed-update circuit zkrisk's own
  * (signed-update-verifier.ts, generated from the directory's verification key, checked against the manifest), for
- * a signed batch circuit zkrisk's batch verifier (signed-batch-verifier.ts, likewise).
+ * a signed batch circuit zkrisk's batch verifier (signed-batch-verifier.ts, likewise), with one varying signal per
+ * market for an adaptive batch circuit (`submitAdaptiveBatch`; register it with {@link setAdaptiveBatchVerifier}).
  * @throws UsageError for any other circuit (the oracle takes no other proofs)
  */
 export function compileArtifactsVerifier(artifactsDir: string): CompiledContract {
@@ -102,8 +114,8 @@ export function compileArtifactsVerifier(artifactsDir: string): CompiledContract
     const c = manifest.circuit;
     throw new UsageError(
       `${join(artifactsDir, MANIFEST_FILE)}: the circuit has ${c.outputs} public outputs and ${c.publicInputs} ` +
-        "public inputs: neither a signed update (`zkrisk compile`) nor a signed batch (`zkrisk compile --batch N`), " +
-        "the only proofs the oracle takes",
+        `public inputs${isAdaptiveCircuit(manifest) ? " (with the adaptive rule)" : ""}: neither a signed update ` +
+        "(`zkrisk compile`) nor a signed batch (`zkrisk compile --batch N`), the only proofs the oracle takes",
     );
   }
   const vkeyPath = resolve(artifactsDir, manifest.files.vkey.path);
@@ -111,12 +123,15 @@ export function compileArtifactsVerifier(artifactsDir: string): CompiledContract
   const vkey = JSON.parse(readFileSync(vkeyPath, "utf8")) as VerificationKey;
   return batchSize === undefined
     ? compileGeneratedSource(generateSignedUpdateVerifier(vkey), SIGNED_UPDATE_VERIFIER_CONTRACT)
-    : compileGeneratedSource(generateSignedBatchVerifier(vkey, batchSize), SIGNED_BATCH_VERIFIER_CONTRACT);
+    : compileGeneratedSource(
+        generateSignedBatchVerifier(vkey, batchSize, isAdaptiveCircuit(manifest)),
+        SIGNED_BATCH_VERIFIER_CONTRACT,
+      );
 }
 
 /**
  * Deploy the verifier of an artifact directory (see {@link compileArtifactsVerifier}: zkrisk's own for a
- * signed-update circuit or a signed batch circuit). Refuses, with a `SETUP_INSECURE` error,
+ * signed-update circuit or a signed batch circuit, plain or adaptive). Refuses, with a `SETUP_INSECURE` error,
  * artifacts from an INSECURE setup (development ptau or direct development setup: one process could have known
  * the secrets, so anyone holding them could forge proofs) on any chain but a local one, unless
  * `allowInsecureSetup`.
@@ -247,6 +262,79 @@ export async function submitSignedBatch(
   try {
     await oracle.submitSignedBatch.staticCall(...args);
     return (await (await oracle.submitSignedBatch(...args)).wait()) as TransactionReceipt;
+  } catch (err) {
+    throw decodeRevert(err, oracle.interface);
+  }
+}
+
+/**
+ * Register the ADAPTIVE batch verifier of a model for batches of `n` (2 to 32) markets (governance): the registry
+ * `submitAdaptiveBatch` reads, apart from {@link setBatchVerifier}'s.
+ * @throws OracleError with the oracle's reason when it refuses (`OracleInvalidBatchSize` for n < 2)
+ */
+export async function setAdaptiveBatchVerifier(
+  oracle: Contract,
+  modelCommitment: bigint,
+  n: number,
+  verifier: string,
+): Promise<TransactionReceipt> {
+  try {
+    return (await (
+      await oracle.setAdaptiveBatchVerifier(modelCommitment, n, verifier)
+    ).wait()) as TransactionReceipt;
+  } catch (err) {
+    throw decodeRevert(err, oracle.interface);
+  }
+}
+
+/** A proven adaptive batch as {@link submitAdaptiveBatch} reads it: the proof, its public signals and its markets. */
+export interface ProvedAdaptiveBatch {
+  calldata: VerifierCalldata;
+  /** Public signals, in the order of `batchSignalNames(n, true)` (circuits/public-signals.ts). */
+  publicSignals: readonly string[];
+  /** The batch's markets, in its order (ids increasing); only their number is read here. */
+  markets: readonly unknown[];
+}
+
+/**
+ * The arguments of `submitAdaptiveBatch` for a proven adaptive batch: the proof, then from its public signals
+ * (`batchSignalLayout(n, true)`) the market ids, each market's model commitment, the publisher set and the n
+ * varying signals (market i's packed adaptive update at index i). The domain is the oracle's own and is not passed.
+ * @throws UsageError when the proof does not have an adaptive batch's 3n + 2 public signals
+ */
+export function adaptiveBatchArguments(batch: ProvedAdaptiveBatch): SignedBatchArguments {
+  const l = batchSignalLayout(batch.markets.length, true);
+  const signals = batch.publicSignals;
+  if (signals.length !== l.count) {
+    throw new UsageError(
+      `the adaptive batch proof has ${signals.length} public signals; an adaptive batch of ${l.n} market(s) has ` +
+        `${l.count}`,
+    );
+  }
+  const c = batch.calldata;
+  return [
+    c.a,
+    c.b,
+    c.c,
+    signals.slice(l.marketId, l.marketId + l.n),
+    signals.slice(l.modelCommitment, l.modelCommitment + l.n),
+    signals[l.publisherSet],
+    signals.slice(0, l.varying),
+  ];
+}
+
+/**
+ * Submit a proven adaptive batch (all markets or none; each market's prior is the one the oracle holds,
+ * {@link readAdaptivePrior}); a refusal is an OracleError with the oracle's reason.
+ */
+export async function submitAdaptiveBatch(
+  oracle: Contract,
+  batch: ProvedAdaptiveBatch,
+): Promise<TransactionReceipt> {
+  const args = adaptiveBatchArguments(batch);
+  try {
+    await oracle.submitAdaptiveBatch.staticCall(...args);
+    return (await (await oracle.submitAdaptiveBatch(...args)).wait()) as TransactionReceipt;
   } catch (err) {
     throw decodeRevert(err, oracle.interface);
   }
@@ -394,7 +482,8 @@ export interface AdaptivePriorView {
 
 /**
  * The prior of an adaptive market's update for the bar opening at `dataTimestamp` (s), as the oracle will build
- * it from its storage: the prover's input for `signedUpdateInput`'s `adaptive`.
+ * it from its storage: the prover's input for `signedUpdateInput`'s `adaptive`, and for each market of an adaptive
+ * batch at its bar (`submitAdaptiveBatch` checks every market's prior as `submitSignedUpdate` checks one).
  * @throws OracleError decoded from the revert (unknown market, a bar not after the last accepted one)
  */
 export async function readAdaptivePrior(

@@ -4,6 +4,8 @@
  *
  * The batch's public signals (`batchSignalNames` in circuits/public-signals.ts) are V varying signals and 2N + 2
  * constants (the N market ids, the N model commitments, the publisher set, the domain: `batchConstantIndexes`).
+ * An adaptive batch's (every market adaptive, `RiskOracle.submitAdaptiveBatch`) has the same constants and V = N,
+ * one adaptive update per market; its verifier is the same contract with that V (`adaptive`).
  * The constants' part of X = IC_0 + sum s_j IC_j depends only on the key and the constants, so
  * `batchBase(constants)` computes it, the oracle stores it per batch composition, and `verifyProof` adds the V
  * varying terms to it: V scalar multiplications and additions per batch instead of V + 2N + 2. The Groth16
@@ -32,13 +34,15 @@ export const SIGNED_BATCH_VERIFIER_CONTRACT = "SignedBatchVerifier";
 /**
  * The Solidity source of the signed batch verifier of `n` markets for `vkey` (contract
  * {@link SIGNED_BATCH_VERIFIER_CONTRACT}). Deterministic: the same key gives the same bytes.
+ * @param adaptive the key is an adaptive batch circuit's (one varying signal per market: `batchSignalLayout`)
  * @throws VerifierKeyError for a key that is not a Groth16 BN254 key of a batch of `n` markets with valid G1 points
  */
-export function generateSignedBatchVerifier(vkey: VerificationKey, n: number): string {
-  const layout = batchSignalLayout(n);
-  const names = batchSignalNames(n);
-  const k = verifierConstants(vkey, layout.count, `a signed batch of ${n} market(s) (${names.join(", ")})`);
-  const constants = batchConstantIndexes(n);
+export function generateSignedBatchVerifier(vkey: VerificationKey, n: number, adaptive = false): string {
+  const layout = batchSignalLayout(n, adaptive);
+  const names = batchSignalNames(n, adaptive);
+  const kind = adaptive ? "an adaptive signed batch" : "a signed batch";
+  const k = verifierConstants(vkey, layout.count, `${kind} of ${n} market(s) (${names.join(", ")})`);
+  const constants = batchConstantIndexes(n, adaptive);
   // IC_(j + 1) belongs to public signal j.
   const ic = names.map((name, j) => ({ j: j + 1, comment: `IC${j + 1}: public signal ${j}, ${name}` }));
   const lines = [
@@ -46,7 +50,7 @@ export function generateSignedBatchVerifier(vkey: VerificationKey, n: number): s
       'import {ISignedBatchVerifier} from "contracts/interfaces/ISignedBatchVerifier.sol";',
     ]),
     `/// @title ${SIGNED_BATCH_VERIFIER_CONTRACT}`,
-    `/// @notice Groth16 verifier (BN254) of one signed batch circuit of ${n} market(s), its verification key in the`,
+    `/// @notice Groth16 verifier (BN254) of one ${adaptive ? "adaptive " : ""}signed batch circuit of ${n} market(s), its verification key in the`,
     "///         constants below. A proof (A, B, C) of the varying signals u_k for the batch composition whose base is",
     "///         P = IC0 + sum of constant_j * IC_j is valid when",
     "///         e(A, B) * e(ALPHA, -BETA) * e(P + sum of u_k * IC_(k+1), -GAMMA) * e(C, -DELTA) = 1.",
@@ -113,12 +117,14 @@ export function generateSignedBatchVerifier(vkey: VerificationKey, n: number): s
 
 /**
  * The batch size of a verification key's circuit: its public-signal count is V + 2N + 2 for one N (V does not fall
- * as N grows, so the counts are distinct).
+ * as N grows, so the counts are distinct; adaptive: V = N, 3N + 2).
+ * @param adaptive the key is an adaptive batch circuit's
  * @throws VerifierKeyError when no batch size has that count
  */
-export function batchSizeOfKey(vkey: VerificationKey): number {
+export function batchSizeOfKey(vkey: VerificationKey, adaptive = false): number {
   for (let n = 1; n <= MAX_BATCH_MARKETS; n++) {
-    if (batchSignalLayout(n).count === vkey.nPublic) return n;
+    if (batchSignalLayout(n, adaptive).count === vkey.nPublic) return n;
   }
-  throw new VerifierKeyError(`nPublic: ${vkey.nPublic} public signals is no signed batch's (V + 2N + 2)`);
+  const shape = adaptive ? "an adaptive signed batch's (3N + 2)" : "a signed batch's (V + 2N + 2)";
+  throw new VerifierKeyError(`nPublic: ${vkey.nPublic} public signals is not ${shape}`);
 }

@@ -149,6 +149,17 @@ interface IRiskOracle {
     /// @param marketId market
     /// @param update the accepted packed update (`PublicSignals.ADAPTIVE_*`)
     event AdaptiveParametersUpdated(uint256 indexed marketId, uint256 update);
+    /// @notice One adaptive market of an adaptive signed batch was accepted (`submitAdaptiveBatch`): its packed
+    ///         update in the layout of `AdaptiveParametersUpdated`, but its digest bits are the low 91 bits of the
+    ///         BATCH digest the publishers signed (candles/batch-digest.ts; the same for every market of the batch),
+    ///         and its data timestamp the batch's one bar. An auditor finds the signed batch in the publishers'
+    ///         archives by those bits, checks its full digest against them, finds the market's window at `index`
+    ///         and recomputes the margins and the state's step. Only the market is indexed (as
+    ///         `SignedParametersUpdated`).
+    /// @param marketId market
+    /// @param update the accepted packed update (`PublicSignals.ADAPTIVE_*`), the batch's varying signal `index`
+    /// @param index the market's position in the batch (ids strictly increasing)
+    event AdaptiveBatchParametersUpdated(uint256 indexed marketId, uint256 update, uint8 index);
     // solhint-enable gas-indexed-events
 
     /// @notice Governance made a market adaptive with an initial state (num = calibrationNum * 2^8 of its registered
@@ -163,6 +174,13 @@ interface IRiskOracle {
     /// @param n number of markets one batch proof covers
     /// @param verifier the batch verifier; zero when removed
     event BatchVerifierSet(uint256 indexed modelCommitment, uint256 indexed n, address indexed verifier);
+
+    /// @notice Governance set (or, with the zero address, removed) the verifier of ADAPTIVE signed batches of `n`
+    ///         markets for a model (`setAdaptiveBatchVerifier`; a registry apart from `BatchVerifierSet`'s).
+    /// @param modelCommitment model the adaptive batch circuit computes for a market registered with it
+    /// @param n number of markets one batch proof covers (at least 2)
+    /// @param verifier the adaptive batch verifier; zero when removed
+    event AdaptiveBatchVerifierSet(uint256 indexed modelCommitment, uint256 indexed n, address indexed verifier);
 
     // ----------------------------------------------------------------------------------------------- errors
 
@@ -212,11 +230,25 @@ interface IRiskOracle {
     error OracleMarginDecreaseTooLarge(Margin margin, uint16 previousBps, uint16 newBps, uint16 maxDecreaseBps);
     /// @notice The verifier rejected the proof.
     error OracleInvalidProof(uint256 marketId);
-    /// @notice A batch size outside [1, 32] was given to `setBatchVerifier`, or a batch carries that many markets.
+    /// @notice A batch size outside [1, 32] was given to `setBatchVerifier`, or a batch carries that many markets;
+    ///         for adaptive batches (`setAdaptiveBatchVerifier`, `submitAdaptiveBatch`) outside [2, 32].
     error OracleInvalidBatchSize(uint256 n);
     /// @notice A batch of `n` markets carries `count` varying signals; it has 1 for n <= 4, 1 + ceil((n - 4) / 9)
-    ///         above (`PublicSignals.sol`).
+    ///         above (`PublicSignals.sol`), an adaptive batch n (one adaptive update per market).
     error OracleInvalidBatchSignalCount(uint256 n, uint256 count);
+    /// @notice No adaptive batch verifier is registered (`setAdaptiveBatchVerifier`) for a model of the adaptive
+    ///         batch and the batch size; a verifier of plain batches (`setBatchVerifier`) does not count.
+    error OracleNoAdaptiveBatchVerifier(uint256 modelCommitment, uint256 n);
+    /// @notice A model of the adaptive batch has another adaptive batch verifier registered for `n` markets
+    ///         (`registered`) than the batch's, `verifier`, registered for its first market's model.
+    error OracleAdaptiveBatchVerifierMismatch(
+        uint256 modelCommitment,
+        uint256 n,
+        address verifier,
+        address registered
+    );
+    /// @notice An adaptive batch carries a market that is not adaptive (plain markets go in `submitSignedBatch`).
+    error OracleNotAdaptiveMarket(uint256 marketId);
     /// @notice No batch verifier is registered for a model of the batch and the batch size.
     error OracleNoBatchVerifier(uint256 modelCommitment, uint256 n);
     /// @notice A batch of `n` markets carries `count` model commitments; it has one per market.
@@ -246,7 +278,8 @@ interface IRiskOracle {
     /// @notice An adaptive update does not start from the state the oracle holds: `expected` and `proven` pack
     ///         num, outcomes and bar s's accepted MM (0 for none) as `PublicSignals.ADAPTIVE_PRIOR_*`.
     error OracleAdaptiveStateMismatch(uint256 marketId, uint256 expected, uint256 proven);
-    /// @notice A signed batch carries an adaptive market (batches do not carry the adaptive state).
+    /// @notice A plain signed batch carries an adaptive market (its packing has no adaptive state: adaptive markets
+    ///         go in `submitAdaptiveBatch`).
     error OracleAdaptiveMarket(uint256 marketId);
     /// @notice An initial adaptive num that does not fit the state (27 bits).
     error OracleInvalidAdaptiveNum(uint256 num);
@@ -286,6 +319,22 @@ interface IRiskOracle {
     ///        `batchSize()` n, else `OracleInvalidVerifier`); the zero address removes the entry
     function setBatchVerifier(uint256 modelCommitment, uint256 n, address verifier) external;
 
+    /// @notice Register, replace or remove the verifier of ADAPTIVE signed batches of `n` markets for a model
+    ///         (`submitAdaptiveBatch`), as `setBatchVerifier` does for plain batches, in a registry of its own: one
+    ///         verifier serves the models governance sets it for, and an adaptive batch is accepted only if every
+    ///         model it carries has this same verifier for n (`OracleNoAdaptiveBatchVerifier`,
+    ///         `OracleAdaptiveBatchVerifierMismatch`). Governance only.
+    /// @dev Why n >= 2: a plain batch of 1 market and an adaptive batch of 1 both have one varying signal, with
+    ///      different meanings, so a verifier of either would accept the other's proof if governance set it in the
+    ///      wrong registry. From 2 markets on, a plain batch has fewer varying signals than markets (1 up to 4) and
+    ///      an adaptive batch one per market, so each verifier refuses the other path's signals by their count.
+    /// @param modelCommitment model the adaptive batch circuit computes for a market registered with it (nonzero,
+    ///        < p)
+    /// @param n number of markets per proof, in [2, 32] (`OracleInvalidBatchSize`)
+    /// @param verifier zkrisk's verifier of the adaptive batch circuit of n markets (`ISignedBatchVerifier`, its
+    ///        `batchSize()` n, else `OracleInvalidVerifier`); the zero address removes the entry
+    function setAdaptiveBatchVerifier(uint256 modelCommitment, uint256 n, address verifier) external;
+
     /// @notice Rotate the publisher set of a market, or its model or verifier, with the statement key its updates
     ///         must carry. Governance only. From then on proofs for the previous key are refused. Replay protection
     ///         and the rate-of-change guards carry over.
@@ -307,7 +356,8 @@ interface IRiskOracle {
     ///         auditor checks it). Resets the outcome count and the ring of accepted margins; the last accepted update
     ///         (margins, data timestamp, acceptance time) stays, so replay protection, the interval and the rate of
     ///         change carry over, as they do when the market becomes plain again.
-    /// @dev Emits `AdaptiveCalibrationSet`. Signed batches refuse adaptive markets (`OracleAdaptiveMarket`).
+    /// @dev Emits `AdaptiveCalibrationSet`. Plain signed batches refuse adaptive markets (`OracleAdaptiveMarket`);
+    ///      adaptive batches (`submitAdaptiveBatch`) take only adaptive ones (`OracleNotAdaptiveMarket`).
     /// @param marketId registered market
     /// @param num the initial num (calibrationNum * 2^8, below 2^27), 0 to make the market plain
     function setAdaptiveCalibration(uint256 marketId, uint32 num) external;
@@ -389,6 +439,45 @@ interface IRiskOracle {
         uint256[] calldata update
     ) external;
 
+    /// @notice Submit one proof of the updates of n ADAPTIVE markets at one bar close (one publisher set, each market
+    ///         under its own model, one adaptive batch circuit): each market's margins and state step are its
+    ///         registered model's and the adaptive rule's on its window of candles, starting from the state the
+    ///         oracle holds for it, and a quorum of the publishers signed all n windows together (one signature each
+    ///         over the batch digest). Anyone may submit. All or nothing, as `submitSignedBatch`.
+    /// @dev The proof's constants are those of a plain batch (`marketIds`, `modelCommitments`, `publisherSet`, the
+    ///      oracle's domain); its varying signals are one per market, `update[i]` market i's adaptive update in the
+    ///      layout of a single adaptive update (`PublicSignals.ADAPTIVE_*`), whose digest part is the batch
+    ///      digest's low 91 bits and whose data timestamp is the batch's bar (the circuit makes both the same for
+    ///      every market). Checks, in order: n in [2, 32] (`OracleInvalidBatchSize`); n model commitments
+    ///      (`OracleBatchModelCount`); n varying signals (`OracleInvalidBatchSignalCount`), each below 2^253
+    ///      (`OracleMalformedUpdate`, so below r); an adaptive batch verifier registered for (first market's model,
+    ///      n) (`setAdaptiveBatchVerifier`; `OracleNoAdaptiveBatchVerifier`), the batch's; then for each market in
+    ///      order: ids strictly increasing, where its model differs from the previous market's the same verifier
+    ///      registered for (that model, n) (`OracleAdaptiveBatchVerifierMismatch`), market known, not paused and
+    ///      adaptive (`OracleNotAdaptiveMarket`), its registered model and publisher set the proof's (as in
+    ///      `submitSignedBatch`), then the checks of an adaptive `submitSignedUpdate` on its own update: a bar's
+    ///      open time, the timing and margin guards against its last accepted update, its prior equal to the one
+    ///      built from its storage (`OracleAdaptiveStateMismatch` naming it); then the batch base of (verifier, ids,
+    ///      models, set, domain), stored per composition as for plain batches (keyed by the verifier, so apart from
+    ///      theirs); last, the proof (`OracleInvalidBatchProof`). Each market then stores its proven state and
+    ///      last update as an adaptive `submitSignedUpdate` would, and emits `AdaptiveBatchParametersUpdated`.
+    /// @param pA proof point A
+    /// @param pB proof point B (coordinate pairs as (imaginary, real))
+    /// @param pC proof point C
+    /// @param marketIds the n adaptive markets, ids strictly increasing (the batch digest's order)
+    /// @param modelCommitments each market's registered model, in the order of `marketIds`
+    /// @param publisherSet the publisher-set commitment every market registered (binds the quorum)
+    /// @param update the varying signals: market i's packed adaptive update at index i
+    function submitAdaptiveBatch(
+        uint256[2] calldata pA,
+        uint256[2][2] calldata pB,
+        uint256[2] calldata pC,
+        uint256[] calldata marketIds,
+        uint256[] calldata modelCommitments,
+        uint256 publisherSet,
+        uint256[] calldata update
+    ) external;
+
     // ------------------------------------------------------------------------------------------------ reads
 
     /// @notice The last accepted parameters of a market.
@@ -432,6 +521,13 @@ interface IRiskOracle {
     /// @param n markets per proof
     /// @return verifier the registered batch verifier, or the zero address
     function batchVerifier(uint256 modelCommitment, uint256 n) external view returns (address verifier);
+
+    /// @notice The verifier of adaptive signed batches of `n` markets for a model (`setAdaptiveBatchVerifier`); zero
+    ///         if none.
+    /// @param modelCommitment model commitment
+    /// @param n markets per proof
+    /// @return verifier the registered adaptive batch verifier, or the zero address
+    function adaptiveBatchVerifier(uint256 modelCommitment, uint256 n) external view returns (address verifier);
 
     /// @notice An adaptive market's state: num (calibrationNum * 2^8), the outcomes processed, and the ring of accepted
     ///         maintenance margins (entry b mod 12, at bits 14 (b mod 12), holds bar b's, 0 for none; b = open time /

@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { compileCircom } from "../../circuits/circom";
+import { CIRCUIT_INFO_FILE } from "../../circuits/compile-model";
 import { sha256Hex } from "../../core/io";
 import { devSetupCircuit, silentLog, type SetupLog } from "../../setup";
 import { loadArtifacts } from "../../setup/artifacts";
@@ -15,6 +16,8 @@ import { DEMO_CACHE } from "../../setup/cached-artifacts";
  * @param source the Circom source of the main circuit
  * @param name the stem of the artifact files (`{name}.wasm`, `.zkey`, ...)
  * @param suffix the cache directory's name after the source's hash, e.g. `signed-stand-in`
+ * @param circuitInfo facts to write as the directory's circuit.json before setup (e.g. the `adaptive` rule, which
+ *   setup then records in the manifest), part of the cache key; none by default
  * @returns the artifact directory (`{name}.wasm`, `.zkey`, `verification_key.json`, `artifacts.json`)
  */
 export async function sourceArtifacts(
@@ -22,8 +25,10 @@ export async function sourceArtifacts(
   name: string,
   suffix: string,
   log: SetupLog = silentLog,
+  circuitInfo?: object,
 ): Promise<string> {
-  const dir = join(DEMO_CACHE, `${sha256Hex(source).slice(0, 16)}-${suffix}`);
+  const key = circuitInfo === undefined ? source : `${source}\n${JSON.stringify(circuitInfo)}`;
+  const dir = join(DEMO_CACHE, `${sha256Hex(key).slice(0, 16)}-${suffix}`);
   const sourcePath = join(dir, `${name}.circom`);
   if (existsSync(join(dir, "artifacts.json"))) {
     try {
@@ -35,6 +40,8 @@ export async function sourceArtifacts(
   }
   mkdirSync(dir, { recursive: true });
   writeFileSync(sourcePath, source);
+  if (circuitInfo !== undefined)
+    writeFileSync(join(dir, CIRCUIT_INFO_FILE), JSON.stringify(circuitInfo, null, 2));
   const compiled = await compileCircom(sourcePath, join(dir, "build"));
   await devSetupCircuit({
     name,
