@@ -14,7 +14,13 @@ import {
   type Wallet,
 } from "ethers";
 import { ZkriskError } from "../core/errors";
-import { decodeRevert, OracleError, signedBatchArguments, signedUpdateArgs } from "../onchain/oracle";
+import {
+  decodeRevert,
+  OracleError,
+  adaptiveBatchArguments,
+  signedBatchArguments,
+  signedUpdateArgs,
+} from "../onchain/oracle";
 import { isBatchProof, type ProvedJob, type SentTransaction } from "./jobs";
 
 /** A failure worth retrying later (node unreachable, gas price above the ceiling, ...). */
@@ -100,7 +106,9 @@ export class Submitter {
   sign(update: ProvedJob): Promise<SentTransaction> {
     return this.exclusive(async () => {
       const [method, args] = isBatchProof(update)
-        ? (["submitSignedBatch", signedBatchArguments(update)] as const)
+        ? update.markets[0].adaptive === undefined
+          ? (["submitSignedBatch", signedBatchArguments(update)] as const)
+          : (["submitAdaptiveBatch", adaptiveBatchArguments(update)] as const)
         : ([
             "submitSignedUpdate",
             signedUpdateArgs(BigInt(update.parameters.marketId), update.calldata),

@@ -2,7 +2,13 @@
  * `zkrisk submit`: a signed update's proof file (`zkrisk prove --window`) sent with `submitSignedUpdate`, or a
  * signed batch's (`zkrisk prove --batch`) with `submitSignedBatch`, by the file's format.
  */
-import { OracleError, oracleAt, submitSignedBatch, submitSignedUpdate } from "../../onchain/oracle";
+import {
+  OracleError,
+  oracleAt,
+  submitAdaptiveBatch,
+  submitSignedBatch,
+  submitSignedUpdate,
+} from "../../onchain/oracle";
 import { ADAPTIVE_UPDATE_PACKING } from "../../circuits/statement";
 import { readAnySignedProofFile } from "../../prover/signed-batch-proof-file";
 import { output } from "../options";
@@ -62,9 +68,12 @@ export async function runSubmit(f: SubmitFlags): Promise<SubmitResult> {
   const file = readAnySignedProofFile(f.proof);
   const receipt = await withChain(f.rpc, f.key, (chain) => {
     const oracle = oracleAt(addressOption("--oracle", f.oracle), chain.signer);
-    return "batch" in file
-      ? submitSignedBatch(oracle, file.batch)
-      : submitSignedUpdate(oracle, BigInt(file.update.parameters.marketId), file.update.calldata);
+    if ("batch" in file) {
+      return file.batch.markets[0].adaptive === undefined
+        ? submitSignedBatch(oracle, file.batch)
+        : submitAdaptiveBatch(oracle, file.batch);
+    }
+    return submitSignedUpdate(oracle, BigInt(file.update.parameters.marketId), file.update.calldata);
   }).catch((err: unknown) => {
     throw explainRefusal(err);
   });
