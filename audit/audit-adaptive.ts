@@ -8,7 +8,9 @@
  * per bar as the oracle's ring does, and for each update, in order:
  *  1. its prior (num, outcomes, bar s = t - 12's MM, 0 for none) must be the replayed one: the oracle built it from
  *     its storage, so a difference means the events and the oracle disagree;
- *  2. with the signed window of (market, data timestamp), whose digest's low 91 bits must be the update's: the
+ *  2. with the signed window of (market, data timestamp), whose digest's low 91 bits must be the update's (for
+ *     a market of an adaptive batch, the bits are the batch digest's: the batch checks found the window in the
+ *     signed batch with those bits, at the market's index): the
  *     outcome of bar s in the window (`windowOutcome`) and one step of the rule (`adaptiveUpdate`) give the proven
  *     new state, and the model with the new state's calibrationNum gives the proven MM and IM.
  * The signatures and the publisher set of the window are the signed-update audit's checks (audit-signed.ts), not
@@ -33,6 +35,11 @@ export interface AdaptiveUpdateRecord {
   update: bigint;
   /** The signed window of (market, data timestamp) from the publishers' archives; undefined when not found. */
   window?: Window;
+  /**
+   * Its event is an adaptive batch's (`AdaptiveBatchParametersUpdated`): the update's digest bits are the batch
+   * digest's, which the batch checks matched, so the window's own digest is not compared with them.
+   */
+  inBatch?: boolean;
 }
 
 /** The verdict on one adaptive update. */
@@ -84,7 +91,7 @@ export async function auditAdaptiveUpdates(
           `the window ends at ${w.endTime / 1000}, the update's data timestamp is ${u.dataTimestamp}`,
         );
       }
-      if (adaptiveDigestSignal(await windowDigest(w)) !== u.digest) {
+      if (!r.inBatch && adaptiveDigestSignal(await windowDigest(w)) !== u.digest) {
         reasons.push("the window's digest is not the one the update carries");
       }
       const y = inferInteger(model, windowFeatures(w)).output;

@@ -1082,6 +1082,7 @@ async function replayAdaptive(
       const records: AdaptiveUpdateRecord[] = epoch.logs.map((log) => ({
         update: toAdaptiveEvent(iface, log).update,
         ...(found.get(log)?.window && { window: found.get(log)?.window }),
+        ...(log.topics[0] === topics.ADAPTIVE_BATCH && { inBatch: true }),
       }));
       // the margins need the model; without it the replay checks the states only
       const model = ctx.model;
