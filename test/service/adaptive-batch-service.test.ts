@@ -8,7 +8,10 @@
  * At start: a market that is not adaptive on the oracle is refused for an adaptive batch circuit, naming the
  * market and the compile command's counterpart, and so is an oracle without the adaptive batch verifier. Then two
  * consecutive bar closes: each one proof from the priors the oracle reports, one `submitAdaptiveBatch`, and each
- * market's state and margins on chain are the engine's step from its prior on its own window.
+ * market's state and margins on chain are the engine's step from its prior on its own window; at the second,
+ * governance resets ETH-USDT's state while the batch is being proved, and the service proves it again from the new
+ * prior before sending. Last, with the service stopped, the CLI: `zkrisk prove --batch` reads both priors from
+ * the oracle, `zkrisk verify` checks the file, and `zkrisk submit` sends it.
  */
 import { join } from "node:path";
 import { JsonRpcProvider } from "ethers";
@@ -23,6 +26,8 @@ import { loadQuantizedModel } from "../../models/quantized-model";
 import { adaptiveWindowUpdate, initialState, type AdaptiveState } from "../../models/adaptive";
 import { loadCalibrations } from "../../models/market-calibrations";
 import { adaptiveBatchArtifacts } from "../../setup/cached-artifacts";
+import { isoFromSeconds } from "../../core/time";
+import { zkrisk } from "../helpers/zkrisk-cli";
 import { rpcChain } from "../../onchain/chain";
 import {
   DEFAULT_LIMITS,
@@ -63,6 +68,8 @@ const BATCH = "adaptive-pair";
 const CALIBRATIONS = join(__dirname, "../../models/calibrations.json");
 const RULE = loadCalibrations(CALIBRATIONS).adaptive;
 const model = loadQuantizedModel(MODEL);
+/** ETH-USDT's state after governance resets it mid-proof: scale 0.5. */
+const RESET_NUM = 32768n << 8n;
 const MARKETS = ["BTC-USDT", "ETH-USDT"] as const;
 
 let node: HardhatNode;
@@ -292,8 +299,24 @@ describe("zkrisk serve proving an adaptive batch", () => {
         expect(feeds["ETH-USDT"].append()).toBe(bar);
         for (const p of publishers) await p.publisher.poll();
         await closeBar(provider, bar);
+        // governance resets ETH's state while the batch is being proved: the proof's prior goes stale
+        const iso = isoFromSeconds(bar);
+        for (let i = 0; i < 6000 && !lines.some((l) => l.msg === "proving the batch" && l.bar === iso); i++) {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        const chain = await rpcChain(node.rpc, DEV_KEYS[0]);
+        try {
+          await setAdaptiveCalibration(oracleAt(oracle, chain.signer), marketIdOf("ETH-USDT"), RESET_NUM);
+        } finally {
+          await chain.close();
+        }
+        states = { ...states, "ETH-USDT": { num: RESET_NUM, outcomes: 0 } };
       }
       const job = await waitForJob(running.url, jobIdOf(BATCH, bar), "confirmed", logText, 900_000);
+      if (t === 0) {
+        expect(job.history.map((e) => e.event)).toEqual(["reproved-before-send"]);
+        expect(job.history[0].message).toContain(`ETH-USDT: num ${RESET_NUM}, outcomes 0, MM_s 0)`);
+      }
       const engine = await engineStep(bar, states);
       const view = (await (await fetch(`${running.url}/v1/proofs/${job.id}`)).json()) as BatchJobView;
       for (const m of view.markets) {
@@ -315,5 +338,64 @@ describe("zkrisk serve proving an adaptive batch", () => {
     expect(lines.find((l) => l.msg === "proving the batch")).toMatchObject({
       priors: [expect.stringMatching(/^BTC-USDT: num \d+, outcomes 0, MM_s 0$/), expect.any(String)],
     });
+    await running.stop();
+    running = undefined;
   }, 1_800_000);
+
+  it("the CLI proves the next batch from the oracle's priors, verifies it and submits it", async () => {
+    const states = await statesOnChain();
+    const bar = feeds["BTC-USDT"].append();
+    expect(feeds["ETH-USDT"].append()).toBe(bar);
+    for (const p of publishers) await p.publisher.poll();
+    await closeBar(provider, bar);
+    const batchFile = join(dir, "cli-batch.json");
+    writeFileSync(
+      batchFile,
+      await (await fetch(`${publishers[0].url}/v1/batches/${BATCH}?at=${bar * 1000}`)).text(),
+    );
+    const out = join(dir, "cli-proof.json");
+    const ok = (r: { code: number | null; stdout: string; stderr: string }) => {
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      return r.stdout;
+    };
+    const chainId = (await provider.getNetwork()).chainId.toString();
+    const proved = JSON.parse(
+      ok(
+        zkrisk(
+          "prove",
+          "--artifacts",
+          artifacts,
+          "--batch",
+          batchFile,
+          "--publishers",
+          setFile,
+          "--oracle",
+          oracle,
+          "--chain-id",
+          chainId,
+          "--rpc",
+          node.rpc,
+          "--out",
+          out,
+          "--json",
+        ),
+      ),
+    ) as { markets: { market: string; adaptive: { prior: { num: string; outcomes: number } } }[] };
+    for (const m of proved.markets) {
+      expect(m.adaptive.prior, m.market).toMatchObject({
+        num: states[m.market].num.toString(),
+        outcomes: states[m.market].outcomes,
+      });
+    }
+    expect(JSON.parse(ok(zkrisk("verify", out, "--artifacts", artifacts, "--json")))).toEqual({
+      ok: true,
+      problems: [],
+    });
+    ok(zkrisk("submit", out, "--oracle", oracle, "--rpc", node.rpc, "--key", DEV_KEYS[0], "--json"));
+    const engine = await engineStep(bar, states);
+    expect(await onChain()).toEqual(Object.fromEntries(MARKETS.map((m) => [m, [...engine[m].margins, bar]])));
+    const after = await statesOnChain();
+    for (const m of MARKETS) expect(after[m], m).toEqual(engine[m].after);
+  }, 900_000);
 });
