@@ -446,13 +446,66 @@ async function checkAdaptiveCall(
   return { flags, gaps: [] };
 }
 
-/** A `submitSignedBatch` call's arguments: the proof, the constants it passed, and the varying signals. */
+/** A `submitSignedBatch` (or `submitAdaptiveBatch`: one update per market) call's arguments: proof, constants, varying signals. */
 interface BatchCall extends ProofPoints {
   marketIds: bigint[];
   /** Each market's model commitment, in the batch's order. */
   modelCommitments: bigint[];
   publisherSet: bigint;
   update: bigint[];
+}
+
+/** The arguments of a `submitSignedBatch` or `submitAdaptiveBatch` call (the same signature). */
+function batchCallOf(args: readonly unknown[]): BatchCall {
+  return {
+    ...proofPoints(args, 0),
+    marketIds: (args[3] as readonly unknown[]).map(big),
+    modelCommitments: (args[4] as readonly unknown[]).map(big),
+    publisherSet: big(args[5]),
+    update: (args[6] as readonly unknown[]).map(big),
+  };
+}
+
+/**
+ * The checks of a found batch call shared by both kinds: `rows` (what the kind's signals carry against the
+ * event) and the market's model and publisher set against the ones registered for it; with `vkey`, its proof
+ * verifies for its signals and this oracle's domain.
+ */
+async function batchCallFlags(
+  ctx: AuditContext,
+  call: BatchCall,
+  index: number,
+  config: PublisherSetConfig,
+  what: string,
+  rows: [string, bigint, bigint, string][],
+  vkey: VerificationKey | undefined,
+): Promise<string[]> {
+  const flags: string[] = [];
+  const expected: [string, bigint, bigint, string][] = [
+    ...rows,
+    [
+      "model commitment",
+      call.modelCommitments[index],
+      config.modelCommitment,
+      "the market's registered model",
+    ],
+    ["publisher set", call.publisherSet, config.publisherSet, "the market's publisher set in force"],
+  ];
+  for (const [name, value, want, whose] of expected) {
+    if (value !== want) flags.push(`the ${what} proof's ${name} ${hex(value)} is not ${whose} ${hex(want)}`);
+  }
+  if (vkey !== undefined) {
+    // The proof's public signals in the circuit's order, the domain this oracle's (the oracle passes its own).
+    const signals = [
+      ...call.update,
+      ...call.modelCommitments,
+      call.publisherSet,
+      ...call.marketIds,
+      ctx.domain,
+    ];
+    flags.push(...(await checkProof(vkey, call, signals)));
+  }
+  return flags;
 }
 
 /**
@@ -476,13 +529,7 @@ async function checkBatchCall(
     ctx,
     tx,
     "submitSignedBatch",
-    (args): BatchCall => ({
-      ...proofPoints(args, 0),
-      marketIds: (args[3] as readonly unknown[]).map(big),
-      modelCommitments: (args[4] as readonly unknown[]).map(big),
-      publisherSet: big(args[5]),
-      update: (args[6] as readonly unknown[]).map(big),
-    }),
+    batchCallOf,
     (c) => digestBitsOf(c.update) === event.batchDigestBits && c.marketIds[event.index] === event.marketId,
   );
   if (typeof call === "string") {
@@ -504,46 +551,24 @@ async function checkBatchCall(
       gaps: [],
     };
   }
-  const flags: string[] = [];
   const proven = unpackBatchUpdate(n, call.update);
-  const expected: [string, bigint, bigint, string][] = [
-    ["market id", call.marketIds[event.index], event.marketId, "the event's market"],
-    ["data timestamp", proven.dataTimestamp, event.dataTimestamp, "the event's"],
-    ["batch digest bits", proven.digest, event.batchDigestBits, "the event's"],
-    ["maintenance margin", proven.markets[event.index].mm, event.maintenanceMarginBps, "the event's"],
-    ["initial margin", proven.markets[event.index].im, event.initialMarginBps, "the event's"],
+  const i = event.index;
+  const flags = await batchCallFlags(
+    ctx,
+    call,
+    i,
+    config,
+    "batch",
     [
-      "model commitment",
-      call.modelCommitments[event.index],
-      config.modelCommitment,
-      "the market's registered model",
+      ["market id", call.marketIds[i], event.marketId, "the event's market"],
+      ["data timestamp", proven.dataTimestamp, event.dataTimestamp, "the event's"],
+      ["batch digest bits", proven.digest, event.batchDigestBits, "the event's"],
+      ["maintenance margin", proven.markets[i].mm, event.maintenanceMarginBps, "the event's"],
+      ["initial margin", proven.markets[i].im, event.initialMarginBps, "the event's"],
     ],
-    ["publisher set", call.publisherSet, config.publisherSet, "the market's publisher set in force"],
-  ];
-  for (const [what, value, want, whose] of expected) {
-    if (value !== want) flags.push(`the batch proof's ${what} ${hex(value)} is not ${whose} ${hex(want)}`);
-  }
-  const vkey = ctx.batchVkeys.get(n);
-  if (vkey !== undefined) {
-    // The proof's public signals in the circuit's order, the domain this oracle's (the oracle passes its own).
-    const signals = [
-      ...call.update,
-      ...call.modelCommitments,
-      call.publisherSet,
-      ...call.marketIds,
-      ctx.domain,
-    ];
-    flags.push(...(await checkProof(vkey, call, signals)));
-  }
+    ctx.batchVkeys.get(n),
+  );
   return { flags, gaps: [] };
-}
-
-/** A `submitAdaptiveBatch` call's arguments: the proof, the constants it passed, and one update per market. */
-interface AdaptiveBatchCall extends ProofPoints {
-  marketIds: bigint[];
-  modelCommitments: bigint[];
-  publisherSet: bigint;
-  update: bigint[];
 }
 
 /**
@@ -562,13 +587,7 @@ async function checkAdaptiveBatchCall(
     ctx,
     tx,
     "submitAdaptiveBatch",
-    (args): AdaptiveBatchCall => ({
-      ...proofPoints(args, 0),
-      marketIds: (args[3] as readonly unknown[]).map(big),
-      modelCommitments: (args[4] as readonly unknown[]).map(big),
-      publisherSet: big(args[5]),
-      update: (args[6] as readonly unknown[]).map(big),
-    }),
+    batchCallOf,
     (c) => c.update[event.index] === event.update && c.marketIds[event.index] === event.marketId,
   );
   if (typeof call === "string") {
@@ -587,33 +606,19 @@ async function checkAdaptiveBatchCall(
       gaps: [],
     };
   }
-  const flags: string[] = [];
-  const expected: [string, bigint, bigint, string][] = [
-    ["update", call.update[event.index], event.update, "the event's"],
-    ["market id", call.marketIds[event.index], event.marketId, "the event's market"],
+  const i = event.index;
+  const flags = await batchCallFlags(
+    ctx,
+    call,
+    i,
+    config,
+    "adaptive batch",
     [
-      "model commitment",
-      call.modelCommitments[event.index],
-      config.modelCommitment,
-      "the market's registered model",
+      ["update", call.update[i], event.update, "the event's"],
+      ["market id", call.marketIds[i], event.marketId, "the event's market"],
     ],
-    ["publisher set", call.publisherSet, config.publisherSet, "the market's publisher set in force"],
-  ];
-  for (const [what, value, want, whose] of expected) {
-    if (value !== want)
-      flags.push(`the adaptive batch proof's ${what} ${hex(value)} is not ${whose} ${hex(want)}`);
-  }
-  const vkey = ctx.adaptiveBatchVkeys.get(n);
-  if (vkey !== undefined) {
-    const signals = [
-      ...call.update,
-      ...call.modelCommitments,
-      call.publisherSet,
-      ...call.marketIds,
-      ctx.domain,
-    ];
-    flags.push(...(await checkProof(vkey, call, signals)));
-  }
+    ctx.adaptiveBatchVkeys.get(n),
+  );
   return { flags, gaps: [] };
 }
 
@@ -816,8 +821,9 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
       found = { ev, detail: { kind: "signed", signed: audit.detail }, checks: [call, audit] };
     } else if (log.topics[0] === ADAPTIVE_BATCH) {
       // One market of an adaptive batch: the batch checks (signed batches by the digest's bits, the market at
-      // its index, margins at the proven calibration) and the adaptive transition, replayed below.
-      const rule = needAdaptiveRule();
+      // its index, margins at the proven calibration) and the adaptive transition, replayed below (with the rule,
+      // loaded now if given as a function).
+      needAdaptiveRule();
       const event = toAdaptiveBatchEvent(iface, log);
       const u = unpackAdaptiveUpdate(event.update);
       const ev: BatchEvent = {

@@ -234,11 +234,18 @@ export type SignedBatchArguments = [
 export function signedBatchArguments(
   batch: Pick<ProvedSignedBatch, "calldata" | "publicSignals" | "markets">,
 ): SignedBatchArguments {
-  const l = batchSignalLayout(batch.markets.length);
+  return batchArguments(batch, false);
+}
+
+/** A plain or adaptive batch's arguments (the two functions take the same ones, from their own layouts). */
+function batchArguments(batch: ProvedAdaptiveBatch, adaptive: boolean): SignedBatchArguments {
+  const l = batchSignalLayout(batch.markets.length, adaptive);
   const signals = batch.publicSignals;
   if (signals.length !== l.count) {
+    const kind = adaptive ? "adaptive batch" : "batch";
     throw new UsageError(
-      `the batch proof has ${signals.length} public signals; a batch of ${l.n} market(s) has ${l.count}`,
+      `the ${kind} proof has ${signals.length} public signals; ${adaptive ? "an" : "a"} ${kind} of ${l.n} ` +
+        `market(s) has ${l.count}`,
     );
   }
   const c = batch.calldata;
@@ -258,10 +265,18 @@ export async function submitSignedBatch(
   oracle: Contract,
   batch: Pick<ProvedSignedBatch, "calldata" | "publicSignals" | "markets">,
 ): Promise<TransactionReceipt> {
-  const args = signedBatchArguments(batch);
+  return sendBatch(oracle, "submitSignedBatch", signedBatchArguments(batch));
+}
+
+/** A dry run of `method` with `args`, then the transaction; a refusal is an OracleError with the oracle's reason. */
+async function sendBatch(
+  oracle: Contract,
+  method: "submitSignedBatch" | "submitAdaptiveBatch",
+  args: SignedBatchArguments,
+): Promise<TransactionReceipt> {
   try {
-    await oracle.submitSignedBatch.staticCall(...args);
-    return (await (await oracle.submitSignedBatch(...args)).wait()) as TransactionReceipt;
+    await oracle.getFunction(method).staticCall(...args);
+    return (await (await oracle.getFunction(method)(...args)).wait()) as TransactionReceipt;
   } catch (err) {
     throw decodeRevert(err, oracle.interface);
   }
@@ -303,24 +318,7 @@ export interface ProvedAdaptiveBatch {
  * @throws UsageError when the proof does not have an adaptive batch's 3n + 2 public signals
  */
 export function adaptiveBatchArguments(batch: ProvedAdaptiveBatch): SignedBatchArguments {
-  const l = batchSignalLayout(batch.markets.length, true);
-  const signals = batch.publicSignals;
-  if (signals.length !== l.count) {
-    throw new UsageError(
-      `the adaptive batch proof has ${signals.length} public signals; an adaptive batch of ${l.n} market(s) has ` +
-        `${l.count}`,
-    );
-  }
-  const c = batch.calldata;
-  return [
-    c.a,
-    c.b,
-    c.c,
-    signals.slice(l.marketId, l.marketId + l.n),
-    signals.slice(l.modelCommitment, l.modelCommitment + l.n),
-    signals[l.publisherSet],
-    signals.slice(0, l.varying),
-  ];
+  return batchArguments(batch, true);
 }
 
 /**
@@ -331,13 +329,7 @@ export async function submitAdaptiveBatch(
   oracle: Contract,
   batch: ProvedAdaptiveBatch,
 ): Promise<TransactionReceipt> {
-  const args = adaptiveBatchArguments(batch);
-  try {
-    await oracle.submitAdaptiveBatch.staticCall(...args);
-    return (await (await oracle.submitAdaptiveBatch(...args)).wait()) as TransactionReceipt;
-  } catch (err) {
-    throw decodeRevert(err, oracle.interface);
-  }
+  return sendBatch(oracle, "submitAdaptiveBatch", adaptiveBatchArguments(batch));
 }
 
 /** A market's publisher set and the statement its signed updates prove, as `IRiskOracle.PublisherSetConfig`. */

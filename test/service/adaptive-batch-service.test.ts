@@ -13,56 +13,35 @@
  * prior before sending. Last, with the service stopped, the CLI: `zkrisk prove --batch` reads both priors from
  * the oracle, `zkrisk verify` checks the file, and `zkrisk submit` sends it.
  */
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { JsonRpcProvider } from "ethers";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { marketIdOf } from "../../candles/market-id";
 import { modelCommitment as commitModel } from "../../circuits/commitments";
 import { ConfigError } from "../../core/errors";
-import { windowFeatures } from "../../features/window-features";
-import { inferInteger } from "../../models/integer-engine";
-import { loadQuantizedModel } from "../../models/quantized-model";
-import { adaptiveWindowUpdate, initialState, type AdaptiveState } from "../../models/adaptive";
-import { loadCalibrations } from "../../models/market-calibrations";
-import { adaptiveBatchArtifacts } from "../../setup/cached-artifacts";
 import { isoFromSeconds } from "../../core/time";
-import { zkrisk } from "../helpers/zkrisk-cli";
+import { windowFeatures } from "../../features/window-features";
+import { adaptiveWindowUpdate, initialState, type AdaptiveState } from "../../models/adaptive";
+import { inferInteger } from "../../models/integer-engine";
+import { loadCalibrations } from "../../models/market-calibrations";
+import { loadQuantizedModel } from "../../models/quantized-model";
 import { rpcChain } from "../../onchain/chain";
 import {
-  DEFAULT_LIMITS,
-  deployOracle,
   deployVerifier,
   oracleAt,
-  registerMarket,
   setAdaptiveBatchVerifier,
   setAdaptiveCalibration,
 } from "../../onchain/oracle";
-import {
-  makePublisherSet,
-  parseSignedBatch,
-  publisherSetCommitment,
-  writePublisherSet,
-} from "../../publisher";
-import { parsePublisherConfig, startPublisher, type RunningPublisher } from "../../publisher/serve";
-import { loadServiceConfig, type ServiceConfig } from "../../service/config";
+import type { ServiceConfig } from "../../service/config";
 import { jobIdOf } from "../../service/jobs";
 import { startService, type RunningService } from "../../service/run";
+import { adaptiveBatchArtifacts } from "../../setup/cached-artifacts";
 import { MODEL } from "../helpers/artifacts";
-import { DEV_KEYS, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
-import { PASSWORD_ENV, tempDir, writeTestKeystore } from "../helpers/publisher-serve";
-import { standInArtifacts } from "../helpers/signed-update-stand-in";
-import {
-  CandleFeed,
-  closeBar,
-  FEED_START,
-  KEY_ENV,
-  SERVICE_ENV,
-  TOKEN_ENV,
-  waitForJob,
-  memoryLogger,
-} from "../helpers/service-env";
-import { writeFileSync } from "node:fs";
+import { startBatchStand, type BatchJobView, type BatchStand } from "../helpers/batch-service-env";
+import { DEV_KEYS } from "../helpers/hardhat-node";
+import { memoryLogger, waitForJob } from "../helpers/service-env";
+import { zkrisk } from "../helpers/zkrisk-cli";
 
 const BATCH = "adaptive-pair";
 const CALIBRATIONS = join(__dirname, "../../models/calibrations.json");
@@ -72,144 +51,31 @@ const model = loadQuantizedModel(MODEL);
 const RESET_NUM = 32768n << 8n;
 const MARKETS = ["BTC-USDT", "ETH-USDT"] as const;
 
-let node: HardhatNode;
-let provider: JsonRpcProvider;
-let dir: string;
-let feeds: Record<(typeof MARKETS)[number], CandleFeed>;
-let publishers: { publisher: RunningPublisher; url: string }[] = [];
+let stand: BatchStand;
 let artifacts: string;
-let oracle: string;
 let commitment: bigint;
-let setFile: string;
 let running: RunningService | undefined;
 const lines: Record<string, unknown>[] = [];
 
 const logText = () => lines.map((l) => JSON.stringify(l)).join("\n");
 
-/** Publisher `n` signing both markets' windows and their batch (its newest bar on the first poll). */
-async function startBatchPublisher(n: number): Promise<{ publisher: RunningPublisher; url: string }> {
-  await writeTestKeystore(join(dir, `publisher-${n}.key.json`), n);
-  const cfg = parsePublisherConfig(
-    {
-      key: `publisher-${n}.key.json`,
-      archive: `archive-${n}`,
-      pollSeconds: 3600,
-      listen: { host: "127.0.0.1", port: 0 },
-      markets: MARKETS.map((market) => ({
-        market,
-        intervalMs: 7_200_000,
-        source: { csv: feeds[market].path },
-        backfillBars: 1,
-      })),
-      batches: [{ batch: BATCH, markets: [...MARKETS] }],
-    },
-    join(dir, `publisher-${n}.json`),
-    dir,
-  );
-  const publisher = await startPublisher(cfg, pino({ level: "silent" }), { env: PASSWORD_ENV });
-  await publisher.poll();
-  return { publisher, url: publisher.url };
-}
-
 beforeAll(async () => {
-  dir = tempDir("batch-service");
-  [{ dir: artifacts }, node] = await Promise.all([
-    adaptiveBatchArtifacts(MODEL, CALIBRATIONS, 2),
-    startHardhatNode(),
-  ]);
   commitment = await commitModel(model);
-  provider = new JsonRpcProvider(node.rpc, undefined, { cacheTimeout: -1 });
-  feeds = {
-    "BTC-USDT": new CandleFeed(join(dir, "btc.csv"), FEED_START, "btcusdt"),
-    "ETH-USDT": new CandleFeed(join(dir, "eth.csv"), FEED_START, "ethusdt"),
-  };
-  publishers = [await startBatchPublisher(41), await startBatchPublisher(42)];
-  const keys = [];
-  for (const n of [41, 42])
-    keys.push((await writeTestKeystore(join(dir, `check-${n}.key.json`), n)).publicKey);
-  const set = await makePublisherSet(keys, 1);
-  setFile = join(dir, "publishers.json");
-  writePublisherSet(setFile, set);
-
-  // The oracle, both markets registered with the set (a market's set needs a signed-update verifier; batches
-  // never call it), not yet adaptive, and no adaptive batch verifier yet.
-  const chain = await rpcChain(node.rpc, DEV_KEYS[0]);
-  try {
-    const me = await chain.signer.getAddress();
-    const single = await (await deployVerifier(chain.signer, await standInArtifacts())).getAddress();
-    const o = await deployOracle(chain.signer, me);
-    for (const market of MARKETS) {
-      await registerMarket(o, marketIdOf(market), {
-        publishers: {
-          verifier: single,
-          modelCommitment: commitment,
-          publisherSet: await publisherSetCommitment(set),
-          quorum: 1,
-        },
-        guardian: me,
-        limits: { ...DEFAULT_LIMITS, minUpdateInterval: 0, maxDataAge: 30 * 86_400 },
-      });
-    }
-    oracle = await o.getAddress();
-  } finally {
-    await chain.close();
-  }
-  Object.assign(process.env, SERVICE_ENV);
+  // Both markets registered with the set and the shipped model, not yet adaptive, and no adaptive batch verifier.
+  [{ dir: artifacts }, stand] = await Promise.all([
+    adaptiveBatchArtifacts(MODEL, CALIBRATIONS, 2),
+    startBatchStand(BATCH, MARKETS, { "BTC-USDT": commitment, "ETH-USDT": commitment }),
+  ]);
 }, 1_200_000);
 
 afterAll(async () => {
   await running?.stop();
-  await Promise.all(publishers.map((p) => p.publisher.stop()));
-  provider?.destroy();
-  node?.stop();
+  await stand?.stop();
 });
 
 /** A service config of the batch alone, in a fresh directory. */
 function config(): ServiceConfig {
-  const d = tempDir("batch-service-config");
-  const path = join(d, "service.json");
-  writeFileSync(
-    path,
-    JSON.stringify({
-      batches: [
-        {
-          id: BATCH,
-          markets: ["ETH-USDT", "BTC-USDT"],
-          model: MODEL,
-          artifacts,
-          publishers: { set: setFile, urls: publishers.map((p) => p.url) },
-        },
-      ],
-      chain: { rpc: node.rpc, oracle, key: { env: KEY_ENV }, retryBaseMs: 200, maxAttempts: 3 },
-      schedule: { pollSeconds: 0.2 },
-      concurrency: 1,
-      listen: { host: "127.0.0.1", port: 0 },
-      auth: { tokens: [{ env: TOKEN_ENV }] },
-      database: join(d, "jobs.db"),
-      api: { rateLimitPerMinute: 100_000 },
-    }),
-  );
-  return loadServiceConfig(path);
-}
-
-/** What GET /v1/proofs/:id shows of a batch's job. */
-interface BatchJobView {
-  market: string;
-  parameters: unknown;
-  markets: { market: string; maintenanceMarginBps: number; initialMarginBps: number; windowDigest: string }[];
-  transaction: { hash: string; block: number };
-  provingMs: number;
-}
-
-/** Each market's margins on chain and the data timestamp of its last update. */
-async function onChain(): Promise<Record<string, [number, number, number]>> {
-  const o = oracleAt(oracle, provider);
-  const out: Record<string, [number, number, number]> = {};
-  for (const m of MARKETS) {
-    const [mm, im, t] = [...((await o.parameters(marketIdOf(m))) as bigint[])].map(Number);
-    out[m] = [mm, im, t];
-  }
-  return out;
+  return stand.config({ markets: ["ETH-USDT", "BTC-USDT"], model: MODEL, artifacts });
 }
 
 /**
@@ -220,10 +86,7 @@ async function engineStep(
   t: number,
   states: Record<string, AdaptiveState>,
 ): Promise<Record<string, { margins: [number, number]; after: AdaptiveState }>> {
-  const doc = (await (
-    await fetch(`${publishers[0].url}/v1/batches/${BATCH}?at=${t * 1000}`)
-  ).json()) as unknown;
-  const batch = await parseSignedBatch(doc, "publisher A's batch");
+  const batch = await stand.signedBatch(t);
   const out: Record<string, { margins: [number, number]; after: AdaptiveState }> = {};
   for (const m of batch.markets) {
     const y = inferInteger(model, windowFeatures(m.window)).output;
@@ -244,7 +107,7 @@ async function engineStep(
 
 /** Each market's adaptive state on chain. */
 async function statesOnChain(): Promise<Record<string, AdaptiveState>> {
-  const o = oracleAt(oracle, provider);
+  const o = oracleAt(stand.oracle, stand.provider);
   const out: Record<string, AdaptiveState> = {};
   for (const m of MARKETS) {
     const [num, outcomes] = (await o.adaptiveState(marketIdOf(m))) as bigint[];
@@ -269,14 +132,14 @@ describe("zkrisk serve proving an adaptive batch", () => {
         `${artifacts} is an adaptive batch circuit (every market steps its adaptive state): governance makes it ` +
         "adaptive with setAdaptiveCalibration, or the batch uses a plain circuit",
     );
-    const chain = await rpcChain(node.rpc, DEV_KEYS[0]);
+    const chain = await rpcChain(stand.node.rpc, DEV_KEYS[0]);
     try {
-      const o = oracleAt(oracle, chain.signer);
+      const o = oracleAt(stand.oracle, chain.signer);
       for (const m of MARKETS) {
         await setAdaptiveCalibration(o, marketIdOf(m), BigInt(model.policy.calibrationNum) << 8n);
       }
       expect(await refusal()).toBe(
-        `${cfg.file}: batches[0].artifacts: the oracle at ${oracle} has no adaptive batch verifier of 2 markets ` +
+        `${cfg.file}: batches[0].artifacts: the oracle at ${stand.oracle} has no adaptive batch verifier of 2 markets ` +
           `for ${MODEL} (commitment ${commitment}, market ETH-USDT); governance registers the verifier of ` +
           `${artifacts} with setAdaptiveBatchVerifier for it (batch ${BATCH})`,
       );
@@ -290,23 +153,24 @@ describe("zkrisk serve proving an adaptive batch", () => {
   it("proves two bar closes from the oracle's priors; each market's state and margins are the engine's", async () => {
     let states = await statesOnChain();
     expect(states["BTC-USDT"]).toEqual(initialState(model.policy.calibrationNum));
-    const t0 = feeds["BTC-USDT"].lastTimestamp;
+    const t0 = stand.feeds["BTC-USDT"].lastTimestamp;
     running = await startService(config(), memoryLogger(lines));
     for (const t of [t0, 0]) {
       let bar = t;
       if (bar === 0) {
-        bar = feeds["BTC-USDT"].append();
-        expect(feeds["ETH-USDT"].append()).toBe(bar);
-        for (const p of publishers) await p.publisher.poll();
-        await closeBar(provider, bar);
+        bar = await stand.nextBar();
         // governance resets ETH's state while the batch is being proved: the proof's prior goes stale
         const iso = isoFromSeconds(bar);
         for (let i = 0; i < 6000 && !lines.some((l) => l.msg === "proving the batch" && l.bar === iso); i++) {
           await new Promise((r) => setTimeout(r, 20));
         }
-        const chain = await rpcChain(node.rpc, DEV_KEYS[0]);
+        const chain = await rpcChain(stand.node.rpc, DEV_KEYS[0]);
         try {
-          await setAdaptiveCalibration(oracleAt(oracle, chain.signer), marketIdOf("ETH-USDT"), RESET_NUM);
+          await setAdaptiveCalibration(
+            oracleAt(stand.oracle, chain.signer),
+            marketIdOf("ETH-USDT"),
+            RESET_NUM,
+          );
         } finally {
           await chain.close();
         }
@@ -322,13 +186,15 @@ describe("zkrisk serve proving an adaptive batch", () => {
       for (const m of view.markets) {
         expect([m.maintenanceMarginBps, m.initialMarginBps], m.market).toEqual(engine[m.market].margins);
       }
-      expect(await onChain()).toEqual(
+      expect(await stand.onChain()).toEqual(
         Object.fromEntries(MARKETS.map((m) => [m, [...engine[m].margins, bar]])),
       );
       states = await statesOnChain();
       for (const m of MARKETS) expect(states[m], m).toEqual(engine[m].after);
-      const receipt = await provider.getTransactionReceipt(view.transaction.hash);
-      const events = receipt!.logs.map((l) => oracleAt(oracle, provider).interface.parseLog(l)!.name);
+      const receipt = await stand.provider.getTransactionReceipt(view.transaction.hash);
+      const events = receipt!.logs.map(
+        (l) => oracleAt(stand.oracle, stand.provider).interface.parseLog(l)!.name,
+      );
       expect(events).toEqual(["AdaptiveBatchParametersUpdated", "AdaptiveBatchParametersUpdated"]);
       console.log(
         `adaptive batch of 2 in the service: proof ${view.provingMs} ms, gas ${receipt!.gasUsed} ` +
@@ -344,22 +210,19 @@ describe("zkrisk serve proving an adaptive batch", () => {
 
   it("the CLI proves the next batch from the oracle's priors, verifies it and submits it", async () => {
     const states = await statesOnChain();
-    const bar = feeds["BTC-USDT"].append();
-    expect(feeds["ETH-USDT"].append()).toBe(bar);
-    for (const p of publishers) await p.publisher.poll();
-    await closeBar(provider, bar);
-    const batchFile = join(dir, "cli-batch.json");
+    const bar = await stand.nextBar();
+    const batchFile = join(stand.dir, "cli-batch.json");
     writeFileSync(
       batchFile,
-      await (await fetch(`${publishers[0].url}/v1/batches/${BATCH}?at=${bar * 1000}`)).text(),
+      await (await fetch(`${stand.publishers[0].url}/v1/batches/${BATCH}?at=${bar * 1000}`)).text(),
     );
-    const out = join(dir, "cli-proof.json");
+    const out = join(stand.dir, "cli-proof.json");
     const ok = (r: { code: number | null; stdout: string; stderr: string }) => {
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
       return r.stdout;
     };
-    const chainId = (await provider.getNetwork()).chainId.toString();
+    const chainId = (await stand.provider.getNetwork()).chainId.toString();
     const proved = JSON.parse(
       ok(
         zkrisk(
@@ -369,13 +232,13 @@ describe("zkrisk serve proving an adaptive batch", () => {
           "--batch",
           batchFile,
           "--publishers",
-          setFile,
+          stand.setFile,
           "--oracle",
-          oracle,
+          stand.oracle,
           "--chain-id",
           chainId,
           "--rpc",
-          node.rpc,
+          stand.node.rpc,
           "--out",
           out,
           "--json",
@@ -392,9 +255,23 @@ describe("zkrisk serve proving an adaptive batch", () => {
       ok: true,
       problems: [],
     });
-    ok(zkrisk("submit", out, "--oracle", oracle, "--rpc", node.rpc, "--key", DEV_KEYS[0], "--json"));
+    ok(
+      zkrisk(
+        "submit",
+        out,
+        "--oracle",
+        stand.oracle,
+        "--rpc",
+        stand.node.rpc,
+        "--key",
+        DEV_KEYS[0],
+        "--json",
+      ),
+    );
     const engine = await engineStep(bar, states);
-    expect(await onChain()).toEqual(Object.fromEntries(MARKETS.map((m) => [m, [...engine[m].margins, bar]])));
+    expect(await stand.onChain()).toEqual(
+      Object.fromEntries(MARKETS.map((m) => [m, [...engine[m].margins, bar]])),
+    );
     const after = await statesOnChain();
     for (const m of MARKETS) expect(after[m], m).toEqual(engine[m].after);
   }, 900_000);

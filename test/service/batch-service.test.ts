@@ -13,8 +13,9 @@
  * and shows its own model commitment, and the metrics count an accepted update per market. The next bar close is
  * proved and accepted the same way.
  */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { JsonRpcProvider } from "ethers";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { marketIdOf } from "../../candles/market-id";
@@ -27,200 +28,66 @@ import { loadMarketModel } from "../../models/market-model";
 import { writeJsonAtomic } from "../../core/io";
 import { silentLog } from "../../setup";
 import { rpcChain } from "../../onchain/chain";
-import {
-  DEFAULT_LIMITS,
-  deployOracle,
-  deployVerifier,
-  oracleAt,
-  registerMarket,
-  setBatchVerifier,
-} from "../../onchain/oracle";
-import {
-  makePublisherSet,
-  parseSignedBatch,
-  publisherSetCommitment,
-  writePublisherSet,
-} from "../../publisher";
-import { parsePublisherConfig, startPublisher, type RunningPublisher } from "../../publisher/serve";
-import { loadServiceConfig, type ServiceConfig } from "../../service/config";
+import { deployVerifier, oracleAt, setBatchVerifier } from "../../onchain/oracle";
+import type { ServiceConfig } from "../../service/config";
 import { jobIdOf } from "../../service/jobs";
 import { startService, type RunningService } from "../../service/run";
 import { signedBatchArtifacts } from "../../bench/signed-batch-bench";
 import { MODEL } from "../helpers/artifacts";
-import { DEV_KEYS, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
-import { PASSWORD_ENV, tempDir, writeTestKeystore } from "../helpers/publisher-serve";
-import { standInArtifacts } from "../helpers/signed-update-stand-in";
-import {
-  CandleFeed,
-  closeBar,
-  FEED_START,
-  KEY_ENV,
-  SERVICE_ENV,
-  TOKEN_ENV,
-  waitForJob,
-  memoryLogger,
-} from "../helpers/service-env";
-import { writeFileSync } from "node:fs";
+import { startBatchStand, type BatchJobView, type BatchStand } from "../helpers/batch-service-env";
+import { DEV_KEYS } from "../helpers/hardhat-node";
+import { waitForJob, memoryLogger } from "../helpers/service-env";
 
 const BATCH = "pair";
 const MARKETS = ["BTC-USDT", "ETH-USDT"] as const;
 
-let node: HardhatNode;
-let provider: JsonRpcProvider;
-let dir: string;
-let feeds: Record<(typeof MARKETS)[number], CandleFeed>;
-let publishers: { publisher: RunningPublisher; url: string }[] = [];
+let stand: BatchStand;
 let artifacts: string;
-let oracle: string;
 /** Each market's registered model file, model and commitment (ETH-USDT: its own calibration). */
 const modelFile: Record<string, string> = { "BTC-USDT": MODEL };
 const models: Record<string, QuantizedModel> = {};
 const commitments: Record<string, bigint> = {};
-let setFile: string;
 let running: RunningService | undefined;
 const lines: Record<string, unknown>[] = [];
 
 const logText = () => lines.map((l) => JSON.stringify(l)).join("\n");
 
-/** Publisher `n` signing both markets' windows and their batch (its newest bar on the first poll). */
-async function startBatchPublisher(n: number): Promise<{ publisher: RunningPublisher; url: string }> {
-  await writeTestKeystore(join(dir, `publisher-${n}.key.json`), n);
-  const cfg = parsePublisherConfig(
-    {
-      key: `publisher-${n}.key.json`,
-      archive: `archive-${n}`,
-      pollSeconds: 3600,
-      listen: { host: "127.0.0.1", port: 0 },
-      markets: MARKETS.map((market) => ({
-        market,
-        intervalMs: 7_200_000,
-        source: { csv: feeds[market].path },
-        backfillBars: 1,
-      })),
-      batches: [{ batch: BATCH, markets: [...MARKETS] }],
-    },
-    join(dir, `publisher-${n}.json`),
-    dir,
-  );
-  const publisher = await startPublisher(cfg, pino({ level: "silent" }), { env: PASSWORD_ENV });
-  await publisher.poll();
-  return { publisher, url: publisher.url };
-}
-
 beforeAll(async () => {
-  dir = tempDir("batch-service");
-  [{ dir: artifacts }, node] = await Promise.all([
-    signedBatchArtifacts(MODEL, 2, silentLog, 1, "committed"),
-    startHardhatNode(),
-  ]);
-  modelFile["ETH-USDT"] = join(dir, "eth-usdt.quantized.json");
+  modelFile["ETH-USDT"] = join(
+    mkdtempSync(join(tmpdir(), "zkrisk-batch-models-")),
+    "eth-usdt.quantized.json",
+  );
   const eth = loadMarketModel(MODEL, join(__dirname, "../../models/calibrations.json"), "ETH-USDT");
   writeJsonAtomic(modelFile["ETH-USDT"], quantizedModelToJson(eth.model));
   for (const m of MARKETS) {
     models[m] = loadQuantizedModel(modelFile[m]);
     commitments[m] = await commitModel(models[m]);
   }
-  provider = new JsonRpcProvider(node.rpc, undefined, { cacheTimeout: -1 });
-  feeds = {
-    "BTC-USDT": new CandleFeed(join(dir, "btc.csv"), FEED_START, "btcusdt"),
-    "ETH-USDT": new CandleFeed(join(dir, "eth.csv"), FEED_START, "ethusdt"),
-  };
-  publishers = [await startBatchPublisher(41), await startBatchPublisher(42)];
-  const keys = [];
-  for (const n of [41, 42])
-    keys.push((await writeTestKeystore(join(dir, `check-${n}.key.json`), n)).publicKey);
-  const set = await makePublisherSet(keys, 1);
-  setFile = join(dir, "publishers.json");
-  writePublisherSet(setFile, set);
-
-  // The oracle, both markets registered with the set (a market's set needs a signed-update verifier; batches
-  // never call it), each with its own model, and no batch verifier yet.
-  const chain = await rpcChain(node.rpc, DEV_KEYS[0]);
-  try {
-    const me = await chain.signer.getAddress();
-    const single = await (await deployVerifier(chain.signer, await standInArtifacts())).getAddress();
-    const o = await deployOracle(chain.signer, me);
-    for (const market of MARKETS) {
-      await registerMarket(o, marketIdOf(market), {
-        publishers: {
-          verifier: single,
-          modelCommitment: commitments[market],
-          publisherSet: await publisherSetCommitment(set),
-          quorum: 1,
-        },
-        guardian: me,
-        limits: { ...DEFAULT_LIMITS, minUpdateInterval: 0, maxDataAge: 30 * 86_400 },
-      });
-    }
-    oracle = await o.getAddress();
-  } finally {
-    await chain.close();
-  }
-  Object.assign(process.env, SERVICE_ENV);
+  // Both markets registered with the set, each with its own model, and no batch verifier yet.
+  [{ dir: artifacts }, stand] = await Promise.all([
+    signedBatchArtifacts(MODEL, 2, silentLog, 1, "committed"),
+    startBatchStand(BATCH, MARKETS, commitments),
+  ]);
 }, 1_200_000);
 
 afterAll(async () => {
   await running?.stop();
-  await Promise.all(publishers.map((p) => p.publisher.stop()));
-  provider?.destroy();
-  node?.stop();
+  await stand?.stop();
 });
 
 /** A service config of the batch alone, in a fresh directory. */
 function config(): ServiceConfig {
-  const d = tempDir("batch-service-config");
-  const path = join(d, "service.json");
-  writeFileSync(
-    path,
-    JSON.stringify({
-      batches: [
-        {
-          id: BATCH,
-          markets: ["ETH-USDT", "BTC-USDT"],
-          model: MODEL,
-          marketModels: { "ETH-USDT": modelFile["ETH-USDT"] },
-          artifacts,
-          publishers: { set: setFile, urls: publishers.map((p) => p.url) },
-        },
-      ],
-      chain: { rpc: node.rpc, oracle, key: { env: KEY_ENV }, retryBaseMs: 200, maxAttempts: 3 },
-      schedule: { pollSeconds: 0.2 },
-      concurrency: 1,
-      listen: { host: "127.0.0.1", port: 0 },
-      auth: { tokens: [{ env: TOKEN_ENV }] },
-      database: join(d, "jobs.db"),
-      api: { rateLimitPerMinute: 100_000 },
-    }),
-  );
-  return loadServiceConfig(path);
-}
-
-/** What GET /v1/proofs/:id shows of a batch's job. */
-interface BatchJobView {
-  market: string;
-  parameters: unknown;
-  markets: { market: string; maintenanceMarginBps: number; initialMarginBps: number; windowDigest: string }[];
-  transaction: { hash: string; block: number };
-  provingMs: number;
-}
-
-/** Each market's margins on chain and the data timestamp of its last update. */
-async function onChain(): Promise<Record<string, [number, number, number]>> {
-  const o = oracleAt(oracle, provider);
-  const out: Record<string, [number, number, number]> = {};
-  for (const m of MARKETS) {
-    const [mm, im, t] = [...((await o.parameters(marketIdOf(m))) as bigint[])].map(Number);
-    out[m] = [mm, im, t];
-  }
-  return out;
+  return stand.config({
+    markets: ["ETH-USDT", "BTC-USDT"],
+    model: MODEL,
+    marketModels: { "ETH-USDT": modelFile["ETH-USDT"] },
+    artifacts,
+  });
 }
 
 /** The engine's margins of each market from the batch publisher A serves for the bar opening at `t` (s). */
 async function engineMargins(t: number): Promise<Record<string, [number, number]>> {
-  const doc = (await (
-    await fetch(`${publishers[0].url}/v1/batches/${BATCH}?at=${t * 1000}`)
-  ).json()) as unknown;
-  const batch = await parseSignedBatch(doc, "publisher A's batch");
+  const batch = await stand.signedBatch(t);
   const out: Record<string, [number, number]> = {};
   for (const m of batch.markets) {
     const trace = inferInteger(models[m.market], windowFeatures(m.window));
@@ -241,13 +108,13 @@ describe("zkrisk serve proving a batch of markets", () => {
       return (err as ConfigError).message;
     };
     const none = (m: string) =>
-      `${cfg.file}: batches[0].artifacts: the oracle at ${oracle} has no batch verifier of 2 markets for ` +
+      `${cfg.file}: batches[0].artifacts: the oracle at ${stand.oracle} has no batch verifier of 2 markets for ` +
       `${modelFile[m]} (commitment ${commitments[m]}, market ${m}); governance registers the verifier of ` +
       `${artifacts} with setBatchVerifier for it (batch pair)`;
     expect(await refusal()).toBe(none("ETH-USDT"));
-    const chain = await rpcChain(node.rpc, DEV_KEYS[0]);
+    const chain = await rpcChain(stand.node.rpc, DEV_KEYS[0]);
     try {
-      const o = oracleAt(oracle, chain.signer);
+      const o = oracleAt(stand.oracle, chain.signer);
       const verifier = await (await deployVerifier(chain.signer, artifacts)).getAddress();
       await setBatchVerifier(o, commitments["ETH-USDT"], 2, verifier);
       expect(await refusal()).toBe(none("BTC-USDT"));
@@ -266,7 +133,7 @@ describe("zkrisk serve proving a batch of markets", () => {
   }, 300_000);
 
   it("proves the scheduled bar close for both markets in one proof and one transaction", async () => {
-    const t0 = feeds["BTC-USDT"].lastTimestamp;
+    const t0 = stand.feeds["BTC-USDT"].lastTimestamp;
     running = await startService(config(), memoryLogger(lines));
     const job = await waitForJob(running.url, jobIdOf(BATCH, t0), "confirmed", logText, 900_000);
     const view = (await (await fetch(`${running.url}/v1/proofs/${job.id}`)).json()) as BatchJobView;
@@ -279,13 +146,15 @@ describe("zkrisk serve proving a batch of markets", () => {
     for (const m of view.markets) {
       expect([m.maintenanceMarginBps, m.initialMarginBps], m.market).toEqual(engine[m.market]);
     }
-    expect(await onChain()).toEqual(Object.fromEntries(MARKETS.map((m) => [m, [...engine[m], t0]])));
+    expect(await stand.onChain()).toEqual(Object.fromEntries(MARKETS.map((m) => [m, [...engine[m], t0]])));
     // One transaction updated both markets.
-    const receipt = await provider.getTransactionReceipt(view.transaction.hash);
-    const events = receipt!.logs.map((l) => oracleAt(oracle, provider).interface.parseLog(l)!.name);
+    const receipt = await stand.provider.getTransactionReceipt(view.transaction.hash);
+    const events = receipt!.logs.map(
+      (l) => oracleAt(stand.oracle, stand.provider).interface.parseLog(l)!.name,
+    );
     expect(events).toEqual(["SignedBatchParametersUpdated", "SignedBatchParametersUpdated"]);
     expect(lines.find((l) => l.msg === "proving the batch")).toMatchObject({
-      publishers: [`${publishers[0].url}/`],
+      publishers: [`${stand.publishers[0].url}/`],
       markets: order,
     });
 
@@ -308,15 +177,12 @@ describe("zkrisk serve proving a batch of markets", () => {
   }, 1_200_000);
 
   it("proves the next bar close the same way", async () => {
-    const t1 = feeds["BTC-USDT"].append();
-    expect(feeds["ETH-USDT"].append()).toBe(t1);
-    for (const p of publishers) await p.publisher.poll();
-    await closeBar(provider, t1);
+    const t1 = await stand.nextBar();
     const job = await waitForJob(running!.url, jobIdOf(BATCH, t1), "confirmed", logText, 900_000);
     const engine = await engineMargins(t1);
-    expect(await onChain()).toEqual(Object.fromEntries(MARKETS.map((m) => [m, [...engine[m], t1]])));
+    expect(await stand.onChain()).toEqual(Object.fromEntries(MARKETS.map((m) => [m, [...engine[m], t1]])));
     const view = (await (await fetch(`${running!.url}/v1/proofs/${job.id}`)).json()) as BatchJobView;
-    const receipt = await provider.getTransactionReceipt(view.transaction.hash);
+    const receipt = await stand.provider.getTransactionReceipt(view.transaction.hash);
     console.log(
       `the next signed batch of 2 (the composition's base stored): proof ${view.provingMs} ms, gas ` +
         `${receipt!.gasUsed} (${receipt!.gasUsed / 2n} a market)`,
