@@ -59,7 +59,7 @@ export function registerProveCommands(program: Command): void {
     .option(
       "--oracle <address>",
       "oracle the proof is for (with --chain-id: computes the domain); with adaptive artifacts, the market's " +
-        "prior is read from it (--rpc) unless --prior is given",
+        "prior is read from it (--rpc) unless --prior is given, and with an adaptive batch every market's",
     )
     .option("--chain-id <n>", "chain id of --oracle")
     .option(
