@@ -130,15 +130,15 @@ function loadBatchVkeys(dirs: readonly string[]): { plain: VerificationKey[]; ad
   for (const dir of dirs) {
     const artifacts = loadArtifacts(dir);
     const adaptive = artifacts.manifest.adaptive !== undefined;
-    const kind = adaptive ? "adaptive batch" : "signed batch";
+    const kind = adaptive ? "adaptive batch" : "batch";
     const vkey = readVkeyFile(artifacts.paths.vkey, "--batch-artifacts");
     let n: number;
     try {
       n = batchSizeOfKey(vkey, adaptive);
     } catch {
       throw new UsageError(
-        `--batch-artifacts: ${dir} holds a circuit with ${vkey.nPublic} public signals, not a ${kind} circuit ` +
-          `(${adaptive ? "3N + 2" : "V + 2N + 2"} for N markets)`,
+        `--batch-artifacts: ${dir} holds a circuit with ${vkey.nPublic} public signals, not ` +
+          `${adaptive ? "an adaptive" : "a signed"} batch circuit (${adaptive ? "3N + 2" : "V + 2N + 2"} for N markets)`,
       );
     }
     const twin = sizes.get(`${kind} ${n}`);
