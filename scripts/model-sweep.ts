@@ -5,7 +5,10 @@
  * figures as one JSON line. Selection is on the validation figures only.
  *
  *   nice -n 10 npx tsx scripts/model-sweep.ts --hidden 6 --seed 20240630 [--lr 0.003] [--markets btc,eth,...]
+ *     [--train-markets btc]   # fit on these markets' splits (default: --markets), evaluate on --markets
  *   nice -n 10 npx tsx scripts/model-sweep.ts --shipped     # the shipped BTC-only network, per-market calibration
+ *   nice -n 10 npx tsx scripts/model-sweep.ts --members a.json,b.json   # the mean output of networks saved by --out
+ *   nice -n 10 npx tsx scripts/model-sweep.ts --shipped --weekend-beta 0.2   # outputs × (1 − 0.2 · weekend share)
  *
  * Datasets are cached (per market and data sha256) under .zkrisk-cache/datasets so a sweep computes the window
  * features once.
@@ -60,12 +63,33 @@ function concat(ds: Dataset[]): Dataset {
   };
 }
 
-function figures(model: FloatModel, num: number, ds: Dataset) {
-  const c = num / 2 ** model.calibration.shift;
+const TWO_HOURS_MS = 2 * 3600 * 1000;
+
+/**
+ * The share of the target's bars (the `horizon` bars after the bar opening at `openTime`) that open on a
+ * Saturday or Sunday, UTC: a calendar input the window's timestamp fixes, tried against the weekend lull.
+ */
+export function weekendShare(openTime: number, intervalMs = TWO_HOURS_MS, horizon = 12): number {
+  let weekend = 0;
+  for (let k = 1; k <= horizon; k++) {
+    const day = new Date(openTime + k * intervalMs).getUTCDay();
+    if (day === 0 || day === 6) weekend++;
+  }
+  return weekend / horizon;
+}
+
+/** Raw (uncalibrated) outputs of a row: the network's, or a mean of several, optionally weekend-scaled. */
+type Output = (x: readonly number[], openTime: number) => number;
+
+function figures(output: Output, num: number, ds: Dataset) {
+  const c = num / 2 ** DEFAULT_TRAIN_OPTIONS.calibrationShift;
   let breaches = 0;
   let mm = 0;
   ds.x.forEach((x, i) => {
-    const m = marginFromQuantile(c * networkOutput(model, x), model.policy).maintenanceMarginBps;
+    const m = marginFromQuantile(
+      c * output(x, ds.time[i]),
+      DEFAULT_TRAIN_OPTIONS.policy,
+    ).maintenanceMarginBps;
     if (ds.y[i] > m / 10000) breaches++;
     mm += m;
   });
@@ -74,7 +98,17 @@ function figures(model: FloatModel, num: number, ds: Dataset) {
     breachRate: breaches / ds.y.length,
     kupiecPEveryBar: kupiecPof(breaches, ds.y.length, 0.01),
     avgMm: mm / ds.y.length,
+    hindsightAvgMm: hindsightAvgMm(output, ds),
   };
+}
+
+/** Average MM at the one scale that breaches on at most 1 % of `ds` (chosen on it: sharpness, not a margin). */
+function hindsightAvgMm(output: Output, ds: Dataset): number {
+  const d = DEFAULT_TRAIN_OPTIONS;
+  const raw = ds.x.map((x, i) => output(x, ds.time[i]));
+  const c =
+    calibrateScale(raw, ds.y, d.policy, d.quantileLevel, d.calibrationShift) / 2 ** d.calibrationShift;
+  return raw.reduce((a, r) => a + marginFromQuantile(c * r, d.policy).maintenanceMarginBps, 0) / raw.length;
 }
 
 function arg(name: string): string | undefined {
@@ -88,7 +122,15 @@ async function main(): Promise<void> {
   const d = DEFAULT_TRAIN_OPTIONS;
   let model: FloatModel;
   let label: string;
-  if (process.argv.includes("--shipped")) {
+  let members: FloatModel[] = [];
+  if (arg("--members")) {
+    const files = (arg("--members") as string).split(",");
+    members = files
+      .map((f) => (f === "shipped" ? join(ROOT, "models/btc-usdt-2h.float.json") : f))
+      .map(loadSwept);
+    model = members[0];
+    label = `mean of ${files.length} networks (${files.join(", ")})`;
+  } else if (process.argv.includes("--shipped")) {
     model = loadFloatModel(join(ROOT, "models/btc-usdt-2h.float.json"));
     label = "shipped BTC-only network (6 hidden)";
   } else {
@@ -102,12 +144,14 @@ async function main(): Promise<void> {
     };
     tf.enableProdMode();
     await tf.setBackend("cpu");
+    const fitOn = (arg("--train-markets") ?? markets.join(",")).split(",");
+    for (const m of fitOn) splits[m] ??= marketSplits(m);
     const fit = await fitQuantileNetwork(
-      concat(markets.map((m) => splits[m].train)),
-      concat(markets.map((m) => splits[m].validation)),
+      concat(fitOn.map((m) => splits[m].train)),
+      concat(fitOn.map((m) => splits[m].validation)),
       options,
     );
-    label = `pooled ${markets.length} markets, hidden ${options.hidden.join("-")}, seed ${options.seed}, lr ${options.learningRate}, batch ${options.batchSize}, best epoch ${fit.bestEpoch}/${fit.epochsRun}`;
+    label = `${fitOn.length === 1 ? `${fitOn[0]} only` : `pooled ${fitOn.length} markets`}, hidden ${options.hidden.join("-")}, seed ${options.seed}, lr ${options.learningRate}, batch ${options.batchSize}, best epoch ${fit.bestEpoch}/${fit.epochsRun}`;
     model = {
       format: FLOAT_MODEL_FORMAT,
       features: WINDOW_FEATURES.map((f, i) => ({ ...f, mean: fit.means[i], std: fit.stds[i] })),
@@ -117,19 +161,40 @@ async function main(): Promise<void> {
     } as unknown as FloatModel;
     if (arg("--out")) writeFileSync(arg("--out") as string, JSON.stringify(model));
   }
+  if (members.length === 0) members = [model];
+  const beta = Number(arg("--weekend-beta") ?? 0);
+  if (beta !== 0) label += `, outputs × (1 − ${beta} · weekend share)`;
+  const output: Output = (x, t) =>
+    (members.reduce((a, net) => a + networkOutput(net, x), 0) / members.length) *
+    (1 - beta * weekendShare(t));
   const perMarket = markets.map((m) => {
     const s = splits[m];
-    const raw = s.validation.x.map((x) => networkOutput(model, x));
+    const raw = s.validation.x.map((x, i) => output(x, s.validation.time[i]));
     const num = calibrateScale(raw, s.validation.y, d.policy, d.quantileLevel, d.calibrationShift);
     return {
       market: m,
       calibrationNum: num,
-      validation: figures(model, num, s.validation),
-      test: figures(model, num, s.test),
+      validation: figures(output, num, s.validation),
+      test: figures(output, num, s.test),
     };
   });
-  const meanVal = perMarket.reduce((a, r) => a + r.validation.avgMm, 0) / markets.length;
-  process.stdout.write(JSON.stringify({ label, meanValidationAvgMm: meanVal, perMarket }) + "\n");
+  const mean = (f: (r: (typeof perMarket)[number]) => number) =>
+    perMarket.reduce((a, r) => a + f(r), 0) / markets.length;
+  process.stdout.write(
+    JSON.stringify({
+      label,
+      meanValidationAvgMm: mean((r) => r.validation.avgMm),
+      meanTestHindsightAvgMm: mean((r) => r.test.hindsightAvgMm),
+      perMarket,
+    }) + "\n",
+  );
 }
 
-void main();
+/** A network file: the shipped float model, or one this script wrote with --out. */
+function loadSwept(file: string): FloatModel {
+  const m = JSON.parse(readFileSync(file, "utf8")) as FloatModel;
+  if (!Array.isArray(m.layers) || !Array.isArray(m.features)) throw new Error(`${file}: not a network file`);
+  return m;
+}
+
+if (require.main === module) void main();
