@@ -77,6 +77,7 @@ const FAST_SUITES = [
   "test/setup/setup.test.ts",
   "test/setup/manifest-adaptive.test.ts",
   "test/scripts/adaptive-sweep.test.ts",
+  "test/scripts/model-sweep.test.ts",
   "test/bench/bench-setup.test.ts",
   "test/service/job-states.test.ts",
   "test/service/config.test.ts",
