@@ -797,6 +797,13 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
   const updates: AuditedUpdate[] = [];
   /** Adaptive updates in range, by log: the entry in `updates`, its checks so far and its window. */
   const adaptiveFound = new Map<Log, { at: number; flags: string[]; gaps: string[]; window?: Window }>();
+  const keepAdaptive = (log: Log, checks: { flags: string[]; gaps: string[] }[], window?: Window) =>
+    adaptiveFound.set(log, {
+      at: updates.length,
+      flags: checks.flatMap((c) => c.flags),
+      gaps: checks.flatMap((c) => c.gaps),
+      ...(window && { window }),
+    });
   for (const log of updateLogs) {
     const tx = await cached(txs, log.transactionHash, () => provider.getTransaction(log.transactionHash));
     const blockTimestamp = await cached(blockTimes, log.blockNumber, () => blockTime(log.blockNumber));
@@ -845,12 +852,7 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
         detail: { kind: "batch", batch: audit.detail, adaptive: adaptiveDetailOf(u) },
         checks: [call, audit],
       };
-      adaptiveFound.set(log, {
-        at: updates.length,
-        flags: found.checks.flatMap((c) => c.flags),
-        gaps: found.checks.flatMap((c) => c.gaps),
-        ...(audit.window && { window: audit.window }),
-      });
+      keepAdaptive(log, found.checks, audit.window);
     } else if (log.topics[0] === ADAPTIVE) {
       const rule = needAdaptiveRule();
       const event = toAdaptiveEvent(iface, log);
@@ -873,12 +875,7 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
         detail: { kind: "adaptive", signed: audit.detail, adaptive: adaptiveDetailOf(u) },
         checks: [call, audit],
       };
-      adaptiveFound.set(log, {
-        at: updates.length,
-        flags: found.checks.flatMap((c) => c.flags),
-        gaps: found.checks.flatMap((c) => c.gaps),
-        ...(audit.window && { window: audit.window }),
-      });
+      keepAdaptive(log, found.checks, audit.window);
     } else {
       const ev = toBatchEvent(iface, log);
       const audit = await auditSignedBatchUpdate(signedCtx, { ...ev, ...facts }, config);
