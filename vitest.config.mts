@@ -19,6 +19,7 @@ const FAST_SUITES = [
   "test/circuits/templates-fixed-point.test.ts",
   "test/circuits/templates-harness.test.ts",
   "test/circuits/templates-maximum.test.ts",
+  "test/circuits/templates-parameters.test.ts",
   "test/circuits/templates-policy.test.ts",
   "test/circuits/templates-presence.test.ts",
   "test/circuits/templates-range.test.ts",
