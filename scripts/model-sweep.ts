@@ -20,11 +20,12 @@ import { buildDataset, splitDataset, type Dataset } from "../models/dataset";
 import { FLOAT_MODEL_FORMAT, loadFloatModel, networkOutput, type FloatModel } from "../models/float-model";
 import { sha256File } from "../core/io";
 import { kupiecPof } from "../models/kupiec";
+import { matchedCoverageScale } from "../models/backtest";
 import { loadCandles } from "../candles/load-data";
 import { marginFromQuantile } from "../models/policy";
-import { adverseMoveTargets } from "../models/target";
+import { adverseMoveTargets, TARGET_HORIZON_BARS } from "../models/target";
 import { calibrateScale, DEFAULT_TRAIN_OPTIONS, fitQuantileNetwork } from "../models/train";
-import { seriesWindowFeatures, WINDOW_FEATURES } from "../features/window-features";
+import { FEATURE_INTERVAL_MS, seriesWindowFeatures, WINDOW_FEATURES } from "../features/window-features";
 
 const ROOT = join(__dirname, "..");
 export const SWEEP_MARKETS = ["btc", "eth", "sol", "xrp", "bnb", "ada", "link", "ltc"];
@@ -63,13 +64,15 @@ function concat(ds: Dataset[]): Dataset {
   };
 }
 
-const TWO_HOURS_MS = 2 * 3600 * 1000;
-
 /**
  * The share of the target's bars (the `horizon` bars after the bar opening at `openTime`) that open on a
  * Saturday or Sunday, UTC: a calendar input the window's timestamp fixes, tried against the weekend lull.
  */
-export function weekendShare(openTime: number, intervalMs = TWO_HOURS_MS, horizon = 12): number {
+export function weekendShare(
+  openTime: number,
+  intervalMs = FEATURE_INTERVAL_MS,
+  horizon = TARGET_HORIZON_BARS,
+): number {
   let weekend = 0;
   for (let k = 1; k <= horizon; k++) {
     const day = new Date(openTime + k * intervalMs).getUTCDay();
@@ -98,17 +101,20 @@ function figures(output: Output, num: number, ds: Dataset) {
     breachRate: breaches / ds.y.length,
     kupiecPEveryBar: kupiecPof(breaches, ds.y.length, 0.01),
     avgMm: mm / ds.y.length,
-    hindsightAvgMm: hindsightAvgMm(output, ds),
+    hindsightAvgMm: hindsightAvgMm(output, num, ds),
   };
 }
 
-/** Average MM at the one scale that breaches on at most 1 % of `ds` (chosen on it: sharpness, not a margin). */
-function hindsightAvgMm(output: Output, ds: Dataset): number {
+/**
+ * Average MM at the one constant that, scaling these margins, breaches on exactly 1 % of `ds`: the backtest's
+ * "MM at 1 % in hindsight" (`matchedCoverageScale`), chosen on `ds`, so sharpness, not a margin.
+ */
+function hindsightAvgMm(output: Output, num: number, ds: Dataset): number {
   const d = DEFAULT_TRAIN_OPTIONS;
-  const raw = ds.x.map((x, i) => output(x, ds.time[i]));
-  const c =
-    calibrateScale(raw, ds.y, d.policy, d.quantileLevel, d.calibrationShift) / 2 ** d.calibrationShift;
-  return raw.reduce((a, r) => a + marginFromQuantile(c * r, d.policy).maintenanceMarginBps, 0) / raw.length;
+  const c = num / 2 ** d.calibrationShift;
+  const mm = ds.x.map((x, i) => marginFromQuantile(c * output(x, ds.time[i]), d.policy).maintenanceMarginBps);
+  const ratios = mm.map((m, i) => ds.y[i] / (m / 10000));
+  return (matchedCoverageScale(ratios) * mm.reduce((a, m) => a + m, 0)) / mm.length;
 }
 
 function arg(name: string): string | undefined {
