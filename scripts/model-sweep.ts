@@ -9,6 +9,8 @@
  *   nice -n 10 npx tsx scripts/model-sweep.ts --shipped     # the shipped BTC-only network, per-market calibration
  *   nice -n 10 npx tsx scripts/model-sweep.ts --members a.json,b.json   # the mean output of networks saved by --out
  *   nice -n 10 npx tsx scripts/model-sweep.ts --shipped --weekend-beta 0.2   # outputs × (1 − 0.2 · weekend share)
+ *   nice -n 10 npx tsx scripts/model-sweep.ts --shipped --seasonal-alpha 1 [--seasonal-behind 0.5]
+ *     [--profile-markets btc]   # outputs × the weekly variance profile over the target's bars (and the last day's)
  *
  * Datasets are cached (per market and data sha256) under .zkrisk-cache/datasets so a sweep computes the window
  * features once.
@@ -22,6 +24,7 @@ import { sha256File } from "../core/io";
 import { kupiecPof } from "../models/kupiec";
 import { matchedCoverageScale } from "../models/backtest";
 import { loadCandles } from "../candles/load-data";
+import type { CandleSeries } from "../candles/types";
 import { marginFromQuantile } from "../models/policy";
 import { adverseMoveTargets, TARGET_HORIZON_BARS } from "../models/target";
 import { calibrateScale, DEFAULT_TRAIN_OPTIONS, fitQuantileNetwork } from "../models/train";
@@ -79,6 +82,72 @@ export function weekendShare(
     if (day === 0 || day === 6) weekend++;
   }
   return weekend / horizon;
+}
+
+/** Bars in a week: the seasonal profile's buckets. */
+export const WEEK_BARS = (7 * 86_400_000) / FEATURE_INTERVAL_MS;
+
+/** A bar's place in the week (0 = the bar opening Thursday 00:00 UTC, the epoch's weekday). */
+export function barOfWeek(openTime: number, intervalMs = FEATURE_INTERVAL_MS): number {
+  return Math.floor(openTime / intervalMs) % WEEK_BARS;
+}
+
+/**
+ * The weekly variance profile of `markets`' training splits: per bar of the week, the square of the mean absolute
+ * log return of a bar divided by the trailing week's mean absolute log return (so a market's level and its
+ * regimes cancel; absolute values, as squares are ruled by a few crashes), normalised to mean 1.
+ */
+export function seasonalProfile(seriesList: readonly CandleSeries[], trainEnd: number): number[] {
+  const sum = new Array<number>(WEEK_BARS).fill(0);
+  const count = new Array<number>(WEEK_BARS).fill(0);
+  for (const series of seriesList) {
+    const c = series.candles;
+    const sq: (number | null)[] = c.map((k, i) =>
+      i > 0 && k.time - c[i - 1].time === series.intervalMs
+        ? Math.abs(Math.log(k.close / c[i - 1].close))
+        : null,
+    );
+    for (let i = WEEK_BARS; i < c.length && c[i].time < trainEnd; i++) {
+      const r = sq[i];
+      if (r === null) continue;
+      let trail = 0;
+      let n = 0;
+      for (let j = i - WEEK_BARS; j < i; j++) {
+        const v = sq[j];
+        if (v !== null) {
+          trail += v;
+          n++;
+        }
+      }
+      if (n < WEEK_BARS * 0.9 || trail === 0) continue;
+      const h = barOfWeek(c[i].time, series.intervalMs);
+      sum[h] += r / (trail / n);
+      count[h]++;
+    }
+  }
+  const v = sum.map((s, h) => (s / count[h]) ** 2);
+  const mean = v.reduce((a, x) => a + x, 0) / v.length;
+  return v.map((x) => x / mean);
+}
+
+/**
+ * sqrt of the profile's mean variance over the target's bars (the `horizon` bars after `openTime`), and over the
+ * `horizon` bars up to and including it: how much the coming day's calendar should move, and how much the last
+ * day's calendar moved the day's realised volatility the features see.
+ */
+export function seasonalFactors(
+  profile: readonly number[],
+  openTime: number,
+  intervalMs = FEATURE_INTERVAL_MS,
+  horizon = TARGET_HORIZON_BARS,
+): { ahead: number; behind: number } {
+  let ahead = 0;
+  let behind = 0;
+  for (let k = 1; k <= horizon; k++) {
+    ahead += profile[barOfWeek(openTime + k * intervalMs, intervalMs)];
+    behind += profile[barOfWeek(openTime - (k - 1) * intervalMs, intervalMs)];
+  }
+  return { ahead: Math.sqrt(ahead / horizon), behind: Math.sqrt(behind / horizon) };
 }
 
 /** Raw (uncalibrated) outputs of a row: the network's, or a mean of several, optionally weekend-scaled. */
@@ -170,9 +239,26 @@ async function main(): Promise<void> {
   if (members.length === 0) members = [model];
   const beta = Number(arg("--weekend-beta") ?? 0);
   if (beta !== 0) label += `, outputs × (1 − ${beta} · weekend share)`;
+  const alpha = Number(arg("--seasonal-alpha") ?? 0);
+  const gamma = Number(arg("--seasonal-behind") ?? 0);
+  let seasonal = (_t: number): number => 1;
+  if (alpha !== 0 || gamma !== 0) {
+    const profile = seasonalProfile(
+      (arg("--profile-markets") ?? markets.join(","))
+        .split(",")
+        .map((m) => loadCandles(join(ROOT, `models/data/${m}usdt-2h.csv`))),
+      d.splits.validationFrom,
+    );
+    label += `, outputs × ahead^${alpha} × behind^-${gamma} (weekly variance profile of the training splits)`;
+    seasonal = (t) => {
+      const f = seasonalFactors(profile, t);
+      return f.ahead ** alpha / f.behind ** gamma;
+    };
+  }
   const output: Output = (x, t) =>
     (members.reduce((a, net) => a + networkOutput(net, x), 0) / members.length) *
-    (1 - beta * weekendShare(t));
+    (1 - beta * weekendShare(t)) *
+    seasonal(t);
   const perMarket = markets.map((m) => {
     const s = splits[m];
     const raw = s.validation.x.map((x, i) => output(x, s.validation.time[i]));
