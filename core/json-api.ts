@@ -54,7 +54,8 @@ export function createJsonApi(o: JsonApiOptions): FastifyInstance {
 
 /**
  * The answer to an error an API did not map itself: a failed schema validation is 400 `BAD_REQUEST` naming
- * where (`body/timestamp must be integer`; `validationMessage` may say it otherwise), another 4xx keeps its
+ * where (`body/timestamp must be integer`, `body: unknown key "bogus"`; `validationMessage` may say it
+ * otherwise), another 4xx keeps its
  * status and code, anything else is logged and answered 500 with the error's own code (a domain error's
  * stable code) or `INTERNAL`.
  */
@@ -66,7 +67,12 @@ export function replyWithError(
 ): FastifyReply {
   if (err.validation) {
     const where = err.validationContext ?? "request";
-    const message = validationMessage?.(err) ?? `${where}${err.message.replace(/^[a-z]+/, "")}`;
+    const extra = err.validation[0]?.params?.additionalProperty;
+    const message =
+      validationMessage?.(err) ??
+      (typeof extra === "string"
+        ? `${where}${err.validation[0].instancePath}: unknown key ${JSON.stringify(extra)}`
+        : `${where}${err.message.replace(/^[a-z]+/, "")}`);
     return reply.status(400).send({ error: "BAD_REQUEST", message });
   }
   if (err.statusCode && err.statusCode < 500) {

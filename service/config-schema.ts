@@ -103,7 +103,7 @@ const MarketSchema = Type.Object(
     }),
     model: path("Quantised model file"),
     artifacts: path(
-      "Artifacts directory of the model's signed-update circuit (`zkrisk compile --signed`, then `zkrisk setup`)",
+      "Artifacts directory of the model's signed-update circuit (`zkrisk compile --quorum K`, then `zkrisk setup`)",
     ),
     publishers: PublishersSchema,
   },
@@ -251,7 +251,8 @@ export const ServiceConfigSchema = Type.Object(
     ),
     batches: Type.Optional(
       Type.Array(BatchSchema, {
-        description: "The batches of markets proved together (plain markets only: no adaptive market)",
+        description:
+          "The batches of markets proved together (all plain, or all adaptive with an adaptive batch circuit)",
       }),
     ),
     chain: ChainSchema,

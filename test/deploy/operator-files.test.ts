@@ -108,7 +108,7 @@ async function exportedNames(): Promise<Set<string>> {
 describe("compose.yaml", () => {
   it("runs Redis append-only, and every long-running service has a health check", () => {
     expect(services.redis.command).toEqual(expect.arrayContaining(["--appendonly", "yes"]));
-    for (const name of ["redis", "chain", "publisher"]) {
+    for (const name of ["redis", "chain", "publisher", "prometheus"]) {
       expect(services[name].healthcheck?.test.length, name).toBeGreaterThan(1);
     }
     // The prover's is the image's own (Dockerfile HEALTHCHECK on /healthz).
