@@ -269,11 +269,18 @@ export function featureFloats(features: readonly bigint[]): number[] {
   return features.map((x) => Number(x) / Number(F));
 }
 
-/** The features of every bar of a series: `rows[t]` for bar t, or null with `reasons[t]` saying why. */
+/** Why a bar has no features, in three kinds (a report counts bars by kind). */
+export type MissingFeaturesKind = "window before the series" | "gaps in the window" | "outside the bounds";
+
+/**
+ * The features of every bar of a series: `rows[t]` for bar t, or null with `reasons[t]` saying why and
+ * `kinds[t]` which kind of reason it is.
+ */
 export interface WindowFeatureMatrix {
   names: string[];
   rows: (bigint[] | null)[];
   reasons: (string | null)[];
+  kinds: (MissingFeaturesKind | null)[];
 }
 
 /**
@@ -287,23 +294,27 @@ export function seriesWindowFeatures(series: CandleSeries, marketId = 0n): Windo
   const integers = integerCandlesOf(series);
   const rows: (bigint[] | null)[] = [];
   const reasons: (string | null)[] = [];
+  const kinds: (MissingFeaturesKind | null)[] = [];
   const first = series.candles.length > 0 ? series.candles[0].time : 0;
   for (let t = 0; t < series.candles.length; t++) {
     if (barTime(series.candles[t].time, series.intervalMs, WINDOW_BARS, 0) < first) {
       rows.push(null);
       reasons.push(`the window of ${WINDOW_BARS} bars starts before the series`);
+      kinds.push("window before the series");
       continue;
     }
     try {
       rows.push(windowFeatures(buildWindow(series, marketId, t, WINDOW_BARS, integers)));
       reasons.push(null);
+      kinds.push(null);
     } catch (e) {
       if (!(e instanceof InsufficientDataError || e instanceof BoundsError)) throw e;
       rows.push(null);
       reasons.push(e.message);
+      kinds.push(e instanceof BoundsError ? "outside the bounds" : "gaps in the window");
     }
   }
-  return { names: WINDOW_FEATURES.map((f) => f.name), rows, reasons };
+  return { names: WINDOW_FEATURES.map((f) => f.name), rows, reasons, kinds };
 }
 
 /**

@@ -7,8 +7,11 @@
 import type { MarginSeries } from "./backtest";
 import type { FullBacktestReport, PooledModelResult } from "./run-backtest";
 import type { CandleSeries } from "../candles/types";
-import { MIN_DAILY_SAMPLES, verdictCell } from "./coverage";
+import { DAILY_OFFSETS, MIN_DAILY_SAMPLES, verdictCell } from "./coverage";
 import { featureFloats, seriesWindowFeatures, WINDOW_FEATURES } from "../features/window-features";
+
+/** The spacing of the daily offsets: a day over DAILY_OFFSETS. */
+const DAILY_OFFSET_MS = 86_400_000 / DAILY_OFFSETS;
 
 /** The evaluated bars of one market, as the series file and the charts show them. */
 export interface MarketSeries {
@@ -60,9 +63,12 @@ export function collectSeries(
   return out;
 }
 
-/** The per-bar CSV: market, time, features, realised move and, per model, MM, IM and breach (0/1). */
+/**
+ * The per-bar CSV: market, time, features, realised move and, per model, MM, IM and breach (0/1). The columns
+ * are every model of any market, in order of first appearance; a market without a model leaves its cells empty.
+ */
 export function seriesCsv(markets: readonly MarketSeries[]): string {
-  const names = markets[0]?.models.map((m) => m.name) ?? [];
+  const names = [...new Set(markets.flatMap((s) => s.models.map((m) => m.name)))];
   const header = [
     "market",
     "time",
@@ -173,7 +179,12 @@ function modelTable(r: FullBacktestReport): string {
   );
 }
 
-function offsetsTable(r: FullBacktestReport): string {
+/**
+ * The daily offsets of a market's report, each labelled by the UTC open time of its bars: offset k holds the
+ * bars with floor(time / 2 h) mod 12 = k, which open at 2k h plus the grid's phase (`phaseMs`, the bars' open
+ * time modulo 2 h: 0 on the usual even-hour grid, 1 h on an odd-hour one).
+ */
+function offsetsTable(r: FullBacktestReport, phaseMs: number): string {
   const head = r.models.map((m) => `<th>${esc(m.name)}: breaches / Kupiec p / indep. p</th>`).join("");
   const rows = Array.from({ length: 12 }, (_, k) => {
     const cells = r.models
@@ -182,7 +193,8 @@ function offsetsTable(r: FullBacktestReport): string {
         return `<td>${o.breaches} of ${o.samples} / ${p3(o.kupiecP)} / ${p3(o.independenceP)}</td>`;
       })
       .join("");
-    return `<tr><td>${String(2 * k).padStart(2, "0")}:00</td>${cells}</tr>`;
+    const open = new Date(k * DAILY_OFFSET_MS + phaseMs).toISOString().slice(11, 16);
+    return `<tr><td>${open}</td>${cells}</tr>`;
   });
   return `<table class="offsets"><tr><th>daily sample (UTC open)</th>${head}</tr>${rows.join("")}</table>`;
 }
@@ -196,7 +208,7 @@ export function reportHtml(markets: readonly MarketSeries[], pooled?: PooledMode
       `<p>${r.period.from} .. ${r.period.to}, ${r.bars} bars with a full 24 h ahead; calibration ${r.calibration.num} / 2^${r.calibration.shift} (${esc(r.calibration.source)}).</p>` +
       marketChart(s) +
       modelTable(r) +
-      `<details><summary>each daily offset</summary>${offsetsTable(r)}</details></section>`
+      `<details><summary>each daily offset</summary>${offsetsTable(r, (s.time[0] ?? 0) % DAILY_OFFSET_MS)}</details></section>`
     );
   });
   const pooledHtml =

@@ -38,6 +38,8 @@ export interface MarginSeries {
   maintenanceMarginBps: (number | null)[];
   /** Initial margin per bar, bps of notional (non-null wherever the maintenance margin is). */
   initialMarginBps: (number | null)[];
+  /** Why a bar has no margin (where the maintenance margin is null), when the model says. */
+  missing?: (string | null)[];
 }
 
 /** Backtest outcome of one model over the evaluated bars. */

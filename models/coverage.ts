@@ -65,7 +65,7 @@ export function christoffersenLr(c: TransitionCounts): number {
   return Math.max(0, 2 * (l1 - l0));
 }
 
-/** Tests of one sequence of daily samples. */
+/** Tests of one sequence of daily samples (p-values NaN for a sequence without samples). */
 export interface SequenceTests {
   samples: number;
   breaches: number;
@@ -103,9 +103,10 @@ export function sequenceTests(
     samples: n,
     breaches,
     transitions,
-    kupiecP: n === 0 ? 1 : kupiecPof(breaches, n, p),
-    independenceP: chi2Sf1(lrInd),
-    conditionalP: chi2Sf2(lrPof + lrInd),
+    // No sample, no test: NaN (null in JSON, "n/a" in reports), and the summaries skip the offset.
+    kupiecP: n === 0 ? NaN : kupiecPof(breaches, n, p),
+    independenceP: n === 0 ? NaN : chi2Sf1(lrInd),
+    conditionalP: n === 0 ? NaN : chi2Sf2(lrPof + lrInd),
   };
 }
 

@@ -61,6 +61,27 @@ export function marketOfFile(file: string): string | undefined {
   return m === null ? undefined : `${m[1].toUpperCase()}-${m[2].toUpperCase()}`;
 }
 
+/** A label's letters and digits, upper-cased: `btc-usdt`, `BTCUSDT` and `BTC-USDT` are one market. */
+function letters(label: string): string {
+  return label.toUpperCase().replace(/[^A-Z0-9]/g, "");
+}
+
+/**
+ * The market of a candle file among `known` ones (those with a fitted calibration):
+ * - given `label` (`--market`), the known market it spells in any case or punctuation (`btcusdt` is BTC-USDT),
+ *   else the label as given;
+ * - else the known market whose letters begin the file's name (`btcusdt-2h-2025.csv`, `BTC_USDT.csv`; the
+ *   longest if several do), else `marketOfFile`'s, else the file's name.
+ */
+export function resolveMarket(file: string, label: string | undefined, known: readonly string[]): string {
+  if (label !== undefined) return known.find((k) => letters(k) === letters(label)) ?? label;
+  const name = letters(basename(file));
+  const match = known
+    .filter((k) => letters(k) !== "" && name.startsWith(letters(k)))
+    .sort((a, b) => letters(b).length - letters(a).length)[0];
+  return match ?? marketOfFile(file) ?? basename(file);
+}
+
 /** The quantised network output per bar of a series (null where there are no window features). */
 export function integerOutputs(model: QuantizedModel, series: CandleSeries): (bigint | null)[] {
   return seriesWindowFeatures(series).rows.map((x) => (x === null ? null : inferInteger(model, x).output));

@@ -13,7 +13,9 @@ import {
   featureFloats,
   seriesWindowFeatures,
   WINDOW_FEATURES,
+  type MissingFeaturesKind,
 } from "../features/window-features";
+import { WINDOW_BARS } from "../candles/window";
 import { loadFloatModel, predictMarginsFloat, FLOAT_MODEL_FORMAT, type FloatModel } from "./float-model";
 import { inferInteger, type IntegerTrace } from "./integer-engine";
 import { readJsonFile } from "../core/io";
@@ -125,12 +127,20 @@ export function inferBar(
   };
 }
 
+/** How a backtest names the bars a model has no features for, by kind. */
+export const MISSING_FEATURES_TEXT: Record<MissingFeaturesKind, string> = {
+  "window before the series": `the ${WINDOW_BARS}-bar feature window starts before the file`,
+  "gaps in the window": "too many missing bars in the feature window",
+  "outside the bounds": "a feature at or above the model's bound (no update can be proven there)",
+};
+
 /** Margins of a model on every bar that has window features (null elsewhere). */
 export function modelMarginSeries(m: AnyModel, series: CandleSeries, name: string): MarginSeries {
   checkInputsFit(m.model, series);
   const fm = seriesWindowFeatures(series);
   const mm: (number | null)[] = [];
   const im: (number | null)[] = [];
+  const missing = fm.kinds.map((k) => (k === null ? null : MISSING_FEATURES_TEXT[k]));
   for (const x of fm.rows) {
     if (x === null) {
       mm.push(null);
@@ -147,5 +157,5 @@ export function modelMarginSeries(m: AnyModel, series: CandleSeries, name: strin
     mm.push(Number(r.maintenanceMarginBps));
     im.push(Number(r.initialMarginBps));
   }
-  return { name, maintenanceMarginBps: mm, initialMarginBps: im };
+  return { name, maintenanceMarginBps: mm, initialMarginBps: im, missing };
 }

@@ -50,6 +50,7 @@ export interface FullBacktestReport extends BacktestReport {
   market?: string;
   /** The calibration the model ran with. */
   calibration: { num: number; shift: number; source: "model file" | "fitted" | "new-market rule" };
+  /** The bars the static and EWMA baselines were fitted on: the open times of the first and last, and how many. */
   baselineTraining: {
     from: string;
     to: string;
@@ -57,6 +58,19 @@ export interface FullBacktestReport extends BacktestReport {
     source: "model-training-period" | "file-before-period";
   };
   unavailable: UnavailableModel[];
+  /**
+   * Bars of the period with a full 24 h ahead that are not evaluated, because a model (the first without a
+   * margin there) has none, by reason: e.g. features outside the model's bounds, where no update can be proven.
+   */
+  notEvaluated: NotEvaluated[];
+}
+
+/** Bars left out of a backtest for one reason, and the open times of the first and last of them. */
+export interface NotEvaluated {
+  reason: string;
+  bars: number;
+  from: string;
+  to: string;
 }
 
 /** Options of a backtest beyond the period. */
@@ -73,23 +87,29 @@ export interface BacktestOptions {
   onSeries?: (series: CandleSeries, targets: (number | null)[], models: MarginSeries[]) => void;
 }
 
+/** The bars in [fromMs, toMs] whose target is observed by toMs: their number, and the first and last open time. */
 function countTargets(
   series: CandleSeries,
   targets: (number | null)[],
   fromMs: number,
   toMs: number,
-): number {
-  let n = 0;
+): { bars: number; first: number; last: number } {
+  let bars = 0;
+  let first = fromMs;
+  let last = toMs;
   series.candles.forEach((c, t) => {
     if (
       targets[t] !== null &&
       c.time >= fromMs &&
       c.time <= toMs &&
       targetObservedAt(c.time, series.intervalMs) <= toMs
-    )
-      n++;
+    ) {
+      if (bars === 0) first = c.time;
+      last = c.time;
+      bars++;
+    }
   });
-  return n;
+  return { bars, first, last };
 }
 
 /** Backtest a model and the baselines over [fromMs, toMs] of a candle series. */
@@ -139,6 +159,9 @@ export function runBacktest(
       name: `${modelName}-adaptive`,
       maintenanceMarginBps: run.maintenanceMarginBps,
       initialMarginBps: run.initialMarginBps,
+      missing: run.maintenanceMarginBps.map((mm) =>
+        mm === null ? "before the adaptive rule's first accepted update" : null,
+      ),
     });
   }
 
@@ -149,14 +172,18 @@ export function runBacktest(
     toMs: Date.parse(split.to) + (m.model.targetHorizonBars + 1) * series.intervalMs,
   };
   let source: FullBacktestReport["baselineTraining"]["source"] = "model-training-period";
-  let bars = countTargets(series, targets, train.fromMs, train.toMs);
-  if (bars < MIN_BASELINE_TRAIN_BARS) {
+  let counted = countTargets(series, targets, train.fromMs, train.toMs);
+  if (counted.bars < MIN_BASELINE_TRAIN_BARS) {
     const firstTime = series.candles[0].time;
     const end = (range.fromMs ?? firstTime) - series.intervalMs;
     train = { fromMs: firstTime, toMs: Math.max(firstTime, end) };
     source = "file-before-period";
-    bars = end > firstTime ? countTargets(series, targets, train.fromMs, train.toMs) : 0;
+    counted =
+      end > firstTime
+        ? countTargets(series, targets, train.fromMs, train.toMs)
+        : { bars: 0, first: train.fromMs, last: train.toMs };
   }
+  const bars = counted.bars;
   const fitted = bars >= MIN_BASELINE_TRAIN_BARS;
   const baselines = fitted
     ? baselineMargins(series, targets, m.model.policy, train)
@@ -177,9 +204,22 @@ export function runBacktest(
     (range.fromMs === undefined || series.candles[t].time >= range.fromMs) &&
     (range.toMs === undefined || series.candles[t].time <= range.toMs);
   const modelBars: number[] = [];
+  const skipped = new Map<string, NotEvaluated>();
   targets.forEach((y, t) => {
-    if (y !== null && inRange(t) && models.every((s) => s.maintenanceMarginBps[t] !== null))
+    if (y === null || !inRange(t)) return;
+    const without = models.find((s) => s.maintenanceMarginBps[t] === null);
+    if (without === undefined) {
       modelBars.push(t);
+      return;
+    }
+    const reason = `${without.name}: ${without.missing?.[t] ?? "no margin"}`;
+    const time = new Date(series.candles[t].time).toISOString();
+    const seen = skipped.get(reason);
+    if (seen === undefined) skipped.set(reason, { reason, bars: 1, from: time, to: time });
+    else {
+      seen.bars++;
+      seen.to = time;
+    }
   });
   for (const b of baselines) {
     if (unavailable.some((u) => u.name === b.name)) continue;
@@ -193,10 +233,19 @@ export function runBacktest(
     }
   }
   if (modelBars.length === 0) {
+    const iso = (ms: number) => new Date(ms).toISOString().slice(0, 16);
+    const c = series.candles;
+    const asked =
+      range.fromMs === undefined && range.toMs === undefined
+        ? ""
+        : `; the period asked is ${range.fromMs === undefined ? "its start" : iso(range.fromMs)} .. ${
+            range.toMs === undefined ? "its end" : iso(range.toMs)
+          }`;
+    const why = [...skipped.values()].map((n) => `; ${n.bars} bars left out: ${n.reason}`).join("");
     throw new InsufficientDataError(
       `${series.source}: no bar of the period has both a full 24 h ahead and the model's ${
         m.model.features.length
-      }-feature window`,
+      }-feature window (the file spans ${iso(c[0].time)} .. ${iso(c[c.length - 1].time)}${asked}${why})`,
     );
   }
   opts.onSeries?.(series, targets, models);
@@ -206,12 +255,13 @@ export function runBacktest(
     ...(opts.market === undefined ? {} : { market: opts.market }),
     calibration,
     baselineTraining: {
-      from: new Date(train.fromMs).toISOString(),
-      to: new Date(train.toMs).toISOString(),
+      from: new Date(counted.first).toISOString(),
+      to: new Date(counted.last).toISOString(),
       bars,
       source,
     },
     unavailable,
+    notEvaluated: [...skipped.values()],
   };
 }
 

@@ -3,13 +3,12 @@
  * largest shortfall of the model (with each market's calibration, optionally adaptive) and the baselines, on
  * one or several candle files; optionally the per-bar series (CSV) and a self-contained HTML report.
  */
-import { basename } from "node:path";
 import { writeFileAtomic } from "../../core/atomic-file";
 import { collectSeries, reportHtml, seriesCsv, type MarketSeries } from "../../models/backtest-output";
 import {
   calibrationFor,
   loadCalibrations,
-  marketOfFile,
+  resolveMarket,
   type Calibrations,
 } from "../../models/market-calibrations";
 import { UsageError } from "../../core/errors";
@@ -67,6 +66,13 @@ export function formatBacktestReport(r: FullBacktestReport): string {
     (r.baselineTraining.bars >= MIN_BASELINE_TRAIN_BARS
       ? `baselines fitted on ${r.baselineTraining.from.slice(0, 10)} .. ${r.baselineTraining.to.slice(0, 10)})\n`
       : `static and EWMA baselines not fitted: ${r.baselineTraining.bars} bars to fit on)\n`) +
+    r.notEvaluated
+      .map(
+        (n) =>
+          `  not evaluated: ${n.bars} bar${n.bars === 1 ? "" : "s"} with a full 24 h ahead, ` +
+          `${n.from.slice(0, 16)} .. ${n.to.slice(0, 16)} (${n.reason})\n`,
+      )
+      .join("") +
     table([
       [
         "model",
@@ -149,7 +155,11 @@ export async function runBacktestCommand(f: BacktestFlags): Promise<BacktestResu
       "--market: names the market of a single --data file; with several files each is named by its file",
     );
   }
+  if (f.market !== undefined && f.market.trim() === "") throw new UsageError("--market: empty market name");
   const missRate = parseFloatOption("--miss-rate", f.missRate, 0, 0.99);
+  if (missRate !== 0 && !f.adaptive) {
+    throw new UsageError(`--miss-rate ${f.missRate}: misses adaptive updates only, so it needs --adaptive`);
+  }
   const model = loadAnyModel(f.model);
   let calibrations: Calibrations | undefined;
   if (f.calibrations !== "none" && model.kind === "quantized") {
@@ -170,11 +180,23 @@ export async function runBacktestCommand(f: BacktestFlags): Promise<BacktestResu
     fromMs: f.from === undefined ? undefined : parseDateOption("--from", f.from),
     toMs: f.to === undefined ? undefined : parseDateOption("--to", f.to, true),
   };
+  if (range.fromMs !== undefined && range.toMs !== undefined && range.fromMs > range.toMs)
+    throw new UsageError(`--from ${f.from} is after --to ${f.to}`);
+  const known = calibrations?.markets.map((c) => c.market) ?? [];
+  const markets = f.data.map((file) => resolveMarket(file, f.market, known));
+  markets.forEach((market, i) => {
+    const j = markets.indexOf(market);
+    if (j !== i) {
+      throw new UsageError(
+        `--data: ${f.data[j]} and ${f.data[i]} are both market ${market}: pooled figures would count it twice`,
+      );
+    }
+  });
   // The per-bar margins of each market, kept only when a series file or a report is asked for.
   const collected: { market: string; args: Parameters<NonNullable<BacktestOptions["onSeries"]>> }[] = [];
-  const reports = f.data.map((file) => {
+  const reports = f.data.map((file, i) => {
     const series = loadCandles(file);
-    const market = f.market ?? marketOfFile(file) ?? basename(file);
+    const market = markets[i];
     return runBacktest(model, series, range, undefined, {
       market,
       calibration: calibrations === undefined ? undefined : calibrationFor(calibrations, market),

@@ -19,14 +19,17 @@ export function registerBacktest(program: Command): void {
     )
     .option("--model <file>", "model file (quantised: what would be deployed; or float)", DEFAULT_MODEL)
     .option("--data <files...>", "candles CSV files (any market, any period, any length)", [DEFAULT_DATA])
-    .option("--market <id>", "market of the (single) data file (default: from its name, e.g. ethusdt-2h.csv)")
+    .option(
+      "--market <id>",
+      "market of the (single) data file; btcusdt or BTC_USDT is the calibrated BTC-USDT (default: from its name, e.g. btcusdt-2h-2025.csv)",
+    )
     .option(
       "--calibrations <file>",
       "per-market calibrations of the quantised model ('none': the model file's own scale)",
       DEFAULT_CALIBRATIONS,
     )
     .option("--adaptive", "also run the adaptive calibration as it would run on chain")
-    .option("--miss-rate <x>", "fraction of bars without an accepted update (adaptive run)", "0")
+    .option("--miss-rate <x>", "fraction of bars without an accepted update (with --adaptive)", "0")
     .option("--from <date>", "first bar to evaluate (UTC date or timestamp)")
     .option("--to <date>", "last bar to evaluate (UTC timestamp, or a date: its whole day)")
     .option(

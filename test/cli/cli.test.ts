@@ -278,6 +278,72 @@ describe("zkrisk backtest: any length, several markets, series and report", () =
     expect(html).toContain(`<td>${markets[0].models[0].matchedAvgMaintenanceMarginBps.toFixed(1)}</td>`);
   }, 300_000);
 
+  it("names the market however the file is named, says which bars it left out and why, and refuses what cannot be meant", () => {
+    const dir = mkdtempSync(join(tmpdir(), "zkrisk-markets-"));
+    const [header, ...rows] = readFileSync(DATA, "utf8").trim().split("\n");
+    const recent = rows.filter((r) => r >= "2024-03-01");
+    // BTC's candles under a name of later data: still BTC-USDT, with BTC's fitted calibration.
+    const later = join(dir, "BTC_USDT-2h-2025.csv");
+    writeFileSync(later, [header, ...recent].join("\n") + "\n");
+    const r = json(["backtest", "--data", later]);
+    expect(r).toMatchObject({ market: "BTC-USDT", calibration: { source: "fitted" } });
+    expect(json(["backtest", "--data", later, "--market", "btcusdt"])).toMatchObject({
+      market: "BTC-USDT",
+      calibration: { source: "fitted" },
+    });
+    // The first 84 bars have no full feature window: counted, with the reason.
+    expect(r.notEvaluated).toEqual([
+      expect.objectContaining({ bars: 84, reason: expect.stringContaining("feature window starts before") }),
+    ]);
+    // A bar whose high is ten times its close: 12 bars see a range_1d beyond the model's bound.
+    const spiked = recent.map((row, i) => {
+      if (i !== 1000) return row;
+      const [ts, o, h, l, c, v] = row.split(",");
+      return [ts, o, String(Number(h) * 10), l, c, v].join(",");
+    });
+    const spike = join(dir, "btcusdt-spike.csv");
+    writeFileSync(spike, [header, ...spiked].join("\n") + "\n");
+    const s = json(["backtest", "--data", spike]);
+    const bound = (s.notEvaluated as { reason: string; bars: number }[]).find((n) =>
+      n.reason.includes("at or above the model's bound"),
+    );
+    expect(bound?.bars).toBe(12);
+    expect(s.bars).toBe((r.bars as number) - 12);
+    expect(zkrisk("backtest", "--data", spike).stdout).toMatch(/not evaluated: 12 bars .*model's bound/);
+
+    const refused = (args: string[], message: string) => {
+      const x = zkrisk("backtest", ...args);
+      expect(x.code, args.join(" ")).toBe(2);
+      expect(x.stderr).toContain(message);
+    };
+    refused(["--data", later, DATA], "are both market BTC-USDT");
+    refused(
+      ["--data", later, "--from", "2024-05-01", "--to", "2024-04-01"],
+      "--from 2024-05-01 is after --to",
+    );
+    refused(["--data", later, "--from", "2030-01-01"], "the file spans 2024-03-01T00:00 .. 2024-06-30T22:00");
+    refused(["--data", later, "--miss-rate", "0.1"], "needs --adaptive");
+    refused(["--data", later, "--market", " "], "--market: empty");
+  });
+
+  it("--series has a column for every model of any market, empty where a market has none", () => {
+    const dir = mkdtempSync(join(tmpdir(), "zkrisk-series-"));
+    const short = derivedCandles((ts) => ts >= "2024-05-01", 0);
+    const series = join(dir, "s.csv");
+    const r = json(["backtest", "--data", short, DATA, "--from", "2024-05-20", "--series", series]);
+    const markets = r.markets as { market: string; models: { name: string }[] }[];
+    expect(markets[0].models.map((m) => m.name)).toEqual(["zkrisk-quantized"]);
+    expect(markets[1].models.map((m) => m.name)).toContain("static-q99");
+    const lines = readFileSync(series, "utf8").trim().split("\n");
+    const header = lines[0].split(",");
+    const col = header.indexOf("static-q99_mm_bps");
+    expect(col).toBeGreaterThan(0);
+    const cells = (market: string) =>
+      lines.filter((l) => l.startsWith(market + ",")).map((l) => l.split(",")[col]);
+    expect(cells("derived.csv").every((c) => c === "")).toBe(true);
+    expect(cells("BTC-USDT").every((c) => Number(c) > 0)).toBe(true);
+  });
+
   it("refuses a calibrations file with an unknown key or of another model, naming it", () => {
     const dir = mkdtempSync(join(tmpdir(), "zkrisk-cal-"));
     const cal = JSON.parse(readFileSync(join(ROOT, "models/calibrations.json"), "utf8"));

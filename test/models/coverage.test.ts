@@ -90,6 +90,25 @@ describe("coverage tests on daily samples (hand-computed values)", () => {
     );
     expect(coverageValid(bad)).toBe(false);
   });
+
+  it("gives an offset without samples no p-value (not a pass), and leaves it out of the medians", () => {
+    // 10 days of the 00:00 .. 12:00 bars only: offsets 7 to 11 have no sample.
+    const times: number[] = [];
+    for (let i = 0; i < 10 * 12; i++) if (i % 12 < 7) times.push(T0 + i * H2);
+    const d = dailyCoverage(
+      times,
+      times.map((_, i) => i === 0),
+      H2,
+    );
+    for (const o of d.offsets.slice(7)) {
+      expect(o.samples).toBe(0);
+      expect([o.kupiecP, o.independenceP, o.conditionalP].every(Number.isNaN)).toBe(true);
+    }
+    expect(JSON.parse(JSON.stringify(d.offsets[7])).kupiecP).toBeNull();
+    // Offsets 1 .. 6 (no breach in 10 samples) and offset 0 (one): the median is a no-breach offset's.
+    expect(d.kupiec.median).toBeCloseTo(kupiecPof(0, 10, 0.01), 15);
+    expect(d.kupiec.worst).toBeCloseTo(kupiecPof(1, 10, 0.01), 15);
+  });
 });
 
 describe("the validity verdict's sample floor", () => {

@@ -10,6 +10,7 @@ import {
   fitNum,
   loadCalibrations,
   marketOfFile,
+  resolveMarket,
   mmWithNum,
   parseCalibrations,
 } from "../../models/market-calibrations";
@@ -120,5 +121,20 @@ describe("per-market calibrations", () => {
     expect(marketOfFile("models/data/ethusdt-2h.csv")).toBe("ETH-USDT");
     expect(marketOfFile("/x/LINKUSDT-2h.csv")).toBe("LINK-USDT");
     expect(marketOfFile("derived.csv")).toBeUndefined();
+  });
+
+  it("resolves a backtest's market to a calibrated one however the file or --market spells it", () => {
+    const known = ["BTC-USDT", "ETH-USDT", "LINK-USDT"];
+    for (const file of ["btcusdt-2h-2025.csv", "/d/BTC-USDT-2h.csv", "BTCUSDT_2h.csv", "btc_usdt.csv"])
+      expect(resolveMarket(file, undefined, known), file).toBe("BTC-USDT");
+    for (const label of ["btcusdt", "BTC_USDT", "btc-usdt", "BTC-USDT"])
+      expect(resolveMarket("x.csv", label, known), label).toBe("BTC-USDT");
+    // Not a calibrated market: the label as given, or marketOfFile's, or the file name.
+    expect(resolveMarket("x.csv", "DOGE/USDT", known)).toBe("DOGE/USDT");
+    expect(resolveMarket("/d/dogeusdt-2h.csv", undefined, known)).toBe("DOGE-USDT");
+    expect(resolveMarket("/d/derived.csv", undefined, known)).toBe("derived.csv");
+    // A name that only contains a known market's letters later on is not that market.
+    expect(resolveMarket("ethbtc-2h.csv", undefined, known)).toBe("ethbtc-2h.csv");
+    expect(resolveMarket("wbtcusdt-2h.csv", undefined, known)).toBe("WBTC-USDT");
   });
 });
