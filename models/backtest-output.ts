@@ -206,6 +206,12 @@ export function reportHtml(markets: readonly MarketSeries[], pooled?: PooledMode
     return (
       `<section id="market-${esc(s.market)}"><h2>${esc(s.market)}</h2>` +
       `<p>${r.period.from} .. ${r.period.to}, ${r.bars} bars with a full 24 h ahead; calibration ${r.calibration.num} / 2^${r.calibration.shift} (${esc(r.calibration.source)}).</p>` +
+      r.notEvaluated
+        .map(
+          (n) =>
+            `<p class="note">Not evaluated: ${n.bars} bars, ${n.from} .. ${n.to} (${esc(n.reason)}).</p>`,
+        )
+        .join("") +
       marketChart(s) +
       modelTable(r) +
       `<details><summary>each daily offset</summary>${offsetsTable(r, (s.time[0] ?? 0) % DAILY_OFFSET_MS)}</details></section>`

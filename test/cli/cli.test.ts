@@ -309,7 +309,11 @@ describe("zkrisk backtest: any length, several markets, series and report", () =
     );
     expect(bound?.bars).toBe(12);
     expect(s.bars).toBe((r.bars as number) - 12);
-    expect(zkrisk("backtest", "--data", spike).stdout).toMatch(/not evaluated: 12 bars .*model's bound/);
+    const report = join(dir, "spike.html");
+    expect(zkrisk("backtest", "--data", spike, "--report", report).stdout).toMatch(
+      /not evaluated: 12 bars .*model's bound/,
+    );
+    expect(readFileSync(report, "utf8")).toMatch(/Not evaluated: 12 bars, [^<]*model's bound/);
 
     const refused = (args: string[], message: string) => {
       const x = zkrisk("backtest", ...args);
