@@ -142,20 +142,37 @@ export function integerCandleViolation(c: IntegerCandle): string | undefined {
  *   scale or breaks its bound.
  */
 export function integerCandleOf(candle: Candle, source: string): IntegerCandle {
-  const at = `bar ${new Date(candle.time).toISOString()}`;
+  const r = convertCandle(candle);
+  if (typeof r === "string")
+    throw new DataError(source, undefined, `bar ${new Date(candle.time).toISOString()}: ${r}`);
+  return r;
+}
+
+/**
+ * Why a candle has no integer form (a value with more decimals than its scale, or beyond its bound), or
+ * undefined when it has one: what a loader checks on each row, to name the row's line.
+ */
+export function integerCandleProblem(
+  candle: Candle,
+  written?: Partial<Record<keyof Candle, string>>,
+): string | undefined {
+  const r = convertCandle(candle, written);
+  return typeof r === "string" ? r : undefined;
+}
+
+/** The integer candle, or what stops it (naming each value as `written`, when given). */
+function convertCandle(
+  candle: Candle,
+  written?: Partial<Record<keyof Candle, string>>,
+): IntegerCandle | string {
   const out: IntegerCandle = { ...missingCandle(candle.time), missing: false };
   for (const field of INTEGER_CANDLE_FIELDS) {
     const decimals = fieldDecimals(field);
     const v = toFixedPoint(candle[field], decimals);
-    if (v === undefined) {
-      throw new DataError(
-        source,
-        undefined,
-        `${at}: ${field} ${candle[field]} does not fit ${decimals} decimals`,
-      );
-    }
+    if (v === undefined)
+      return `${field} ${written?.[field] ?? candle[field]} does not fit ${decimals} decimals`;
     const violation = fieldBoundViolation(field, v, false);
-    if (violation !== undefined) throw new DataError(source, undefined, `${at}: ${violation}`);
+    if (violation !== undefined) return violation;
     out[field] = v;
   }
   return out;

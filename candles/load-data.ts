@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { DataError, InsufficientDataError } from "../core/errors";
+import { integerCandleProblem } from "./integer-candle";
 import type { Candle, CandleSeries, Gap } from "./types";
 
 /**
@@ -89,7 +90,7 @@ export interface CandleRow {
  * candle rules live. Prices must be > 0, volume >= 0, and `low <= min(open, close) <= max(open, close) <=
  * high`. Timestamps must be strictly increasing; the bar interval (ms) is the smallest spacing between
  * consecutive bars, every spacing must be a whole multiple of it, and larger spacings are reported as `gaps`.
- * Rows are checked as they are iterated, so a lazy iterable reports the first bad row of its source first.
+ * Every value must have an integer candle form (integer-candle.ts: decimals and bounds). Rows are checked as they are iterated, so a lazy iterable reports the first bad row of its source first.
  * @param source file name, URL or label used in error messages and stored on the series.
  * @throws DataError naming `source:line` (or `source: at:`) and the offending value; InsufficientDataError
  *   for fewer than 2 bars.
@@ -116,6 +117,9 @@ export function candleSeriesFrom(rows: Iterable<CandleRow>, source: string): Can
     if (low > close) throw rowError(source, at, `low ${written.low} > close ${written.close}`);
     if (high < open) throw rowError(source, at, `high ${written.high} < open ${written.open}`);
     if (high < close) throw rowError(source, at, `high ${written.high} < close ${written.close}`);
+    // The proofs read integer candles: a value they cannot hold exactly is this row's error, not a later one.
+    const problem = integerCandleProblem(candle, written);
+    if (problem !== undefined) throw rowError(source, at, problem);
 
     candles.push({ time: stamp.time, open, high, low, close, volume });
     stamps.push(stamp);

@@ -340,6 +340,20 @@ describe("parseCandlesCsv", () => {
     expectDataError(() => parseCandlesCsv(text, "x.csv"), "x.csv", 2, reason);
   });
 
+  it("rejects a value the integer candles cannot hold, on its own line", () => {
+    const text = candleCsv(
+      "2020-01-01 00:00:00,10,12,9,11,5",
+      "2020-01-01 02:00:00,11,13,10,12,5",
+      "2020-01-01 04:00:00,0.000000015,0.00000002,0.00000001,0.00000002,5",
+    );
+    expectDataError(
+      () => parseCandlesCsv(text, "x.csv"),
+      "x.csv",
+      4,
+      "open 0.000000015 does not fit 8 decimals",
+    );
+  });
+
   it("accepts open and close equal to the extremes", () => {
     const series = parseCandlesCsv(
       candleCsv("2020-01-01 00:00:00,9,12,9,12,5", "2020-01-01 02:00:00,12,12,9,9,5"),
