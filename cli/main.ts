@@ -112,13 +112,31 @@ export interface Failure {
 
 /**
  * What an error thrown by a command means for the user, or undefined for an unexpected one (a bug).
- * A ZkriskError is bad input (exit 2) or a failed job (exit 1) by its code; an ethers error is a failure,
- * reported by its short message, not the whole transaction it carries.
+ * A ZkriskError is bad input (exit 2) or a failed job (exit 1) by its code; a file-system error (ENOENT, ENOSPC,
+ * EACCES... on a path) is a failure naming the path; an ethers error is a failure, reported by its short message,
+ * not the whole transaction it carries.
  */
 export function failureOf(err: unknown): Failure | undefined {
   if (err instanceof ZkriskError) {
     const usage = USAGE_CODES.has(err.code) || err.code.startsWith("DATA_");
     return { code: err.code, message: err.message, exitCode: usage ? EXIT_USAGE : EXIT_FAILURE };
+  }
+  const system = err as { code?: unknown; syscall?: unknown; path?: unknown; message?: unknown };
+  if (
+    typeof system.code === "string" &&
+    /^E[A-Z]+$/.test(system.code) &&
+    typeof system.syscall === "string" &&
+    typeof system.path === "string"
+  ) {
+    // A file the command could not read or write (a full disk, a read-only or missing place): no stack, the path
+    // as the user gave it (not the temporary name an atomic write used).
+    const path = system.path.replace(/\.\d+\.[0-9a-f]{8}\.tmp$/, "");
+    const reason = String(system.message).split(",")[0];
+    return {
+      code: "FILE_ERROR",
+      message: `cannot ${system.syscall} ${path}: ${reason}`,
+      exitCode: EXIT_FAILURE,
+    };
   }
   const { shortMessage, code } = err as { shortMessage?: unknown; code?: unknown };
   if (typeof shortMessage === "string") {

@@ -47,9 +47,10 @@ export function parseIntListOption(option: string, value: string, min: number, m
 }
 
 /** The kind of the file system entry at `path`, or undefined when nothing is there. */
-function entryKind(path: string): "directory" | "file" | undefined {
+function entryKind(path: string): "directory" | "file" | "special" | undefined {
   try {
-    return statSync(path).isDirectory() ? "directory" : "file";
+    const st = statSync(path);
+    return st.isDirectory() ? "directory" : st.isFile() ? "file" : "special";
   } catch {
     return undefined;
   }
@@ -65,12 +66,15 @@ function checkParents(option: string, path: string): void {
 }
 
 /**
- * An output file option, checked before any work is done: not a directory, not under a file (missing
- * parent directories are fine: they are created). Returns the path.
+ * An output file option, checked before any work is done: not a directory or other non-regular file, not under
+ * a file (missing parent directories are fine: they are created). Returns the path.
  */
 export function outFileOption(option: string, path: string): string {
-  if (entryKind(path) === "directory")
-    throw new UsageError(`${option}: '${path}' is a directory, not a file`);
+  const kind = entryKind(path);
+  if (kind === "directory") throw new UsageError(`${option}: '${path}' is a directory, not a file`);
+  // The file is installed by renaming a finished copy onto the path, which would replace a device or a pipe.
+  if (kind === "special")
+    throw new UsageError(`${option}: '${path}' is not a regular file (a device, pipe or socket)`);
   checkParents(option, path);
   return path;
 }

@@ -103,6 +103,36 @@ export function writeFileAtomic(
   }
 }
 
+/**
+ * Write several files as one piece of output: every file is written and flushed under a temporary name first, and
+ * only when all are written are they renamed onto their paths. A failure while writing (a full disk, a path that
+ * cannot hold a file) leaves every path as it was; only a failing rename, after all the writing, could leave some
+ * files installed and not others.
+ */
+export function writeFilesAtomic(files: readonly { path: string; data: string | Uint8Array }[]): void {
+  const temps: string[] = [];
+  try {
+    for (const f of files) {
+      mkdirSync(dirname(f.path), { recursive: true });
+      const tmp = tempPathNextTo(f.path);
+      const fd = openSync(tmp, "wx", 0o666);
+      temps.push(tmp);
+      try {
+        writeFileSync(fd, f.data);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    files.forEach((f, i) => {
+      renameSync(temps[i], f.path);
+      syncDirectory(dirname(f.path));
+    });
+  } finally {
+    for (const tmp of temps) rmSync(tmp, { force: true });
+  }
+}
+
 /** Copy `from` to `to` durably and atomically (a copy next to `to`, fsync, rename, fsync of the directory). */
 export function copyFileAtomic(from: string, to: string): void {
   const tmp = tempPathNextTo(to);

@@ -6,7 +6,12 @@ import { ZkriskError } from "./errors";
 
 /** Write a JSON document durably and atomically (two-space indentation, trailing newline; see core/atomic-file.ts). */
 export function writeJsonAtomic(path: string, value: unknown): void {
-  writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n");
+  writeFileAtomic(path, jsonText(value));
+}
+
+/** A JSON file's text as the project writes it: two-space indents and a final newline. */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value, null, 2) + "\n";
 }
 
 /** sha256 of bytes, as lowercase hex. */

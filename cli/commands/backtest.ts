@@ -3,7 +3,7 @@
  * largest shortfall of the model (with each market's calibration, optionally adaptive) and the baselines, on
  * one or several candle files; optionally the per-bar series (CSV) and a self-contained HTML report.
  */
-import { writeFileAtomic } from "../../core/atomic-file";
+import { writeFilesAtomic } from "../../core/atomic-file";
 import { collectSeries, reportHtml, seriesCsv, type MarketSeries } from "../../models/backtest-output";
 import {
   calibrationFor,
@@ -212,8 +212,11 @@ export async function runBacktestCommand(f: BacktestFlags): Promise<BacktestResu
     collectSeries(c.market, ...c.args, reports[i]),
   );
   const pooled = reports.length > 1 ? poolReports(reports) : undefined;
-  if (f.series !== undefined) writeFileAtomic(f.series, seriesCsv(marketSeries));
-  if (f.report !== undefined) writeFileAtomic(f.report, reportHtml(marketSeries, pooled));
+  // Both files or neither: a report that cannot be written leaves no series behind.
+  writeFilesAtomic([
+    ...(f.series === undefined ? [] : [{ path: f.series, data: seriesCsv(marketSeries) }]),
+    ...(f.report === undefined ? [] : [{ path: f.report, data: reportHtml(marketSeries, pooled) }]),
+  ]);
   return { reports, pooled };
 }
 

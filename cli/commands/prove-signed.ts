@@ -7,7 +7,8 @@
  */
 import { join } from "node:path";
 import { UsageError } from "../../core/errors";
-import { writeJsonAtomic } from "../../core/io";
+import { jsonText } from "../../core/io";
+import { writeFilesAtomic } from "../../core/atomic-file";
 import { marketIdOf } from "../../candles/market-id";
 import {
   SignedUpdateProver,
@@ -168,11 +169,15 @@ export async function runProveSigned(f: ProveSignedFlags, domain: bigint): Promi
       { windows, names: f.window, publishers, domain },
       { market: f.market, ...(adaptive && { prior: adaptive.prior }) },
     );
-    writeJsonAtomic(f.out, update);
-    if (f.snarkjs !== undefined) {
-      const files = { ...snarkjsProofFiles(update), "verification_key.json": prover.vkey };
-      for (const [name, doc] of Object.entries(files)) writeJsonAtomic(join(f.snarkjs, name), doc);
-    }
+    // The proof file and snarkjs's files together, or none of them.
+    const snarkjsDir = f.snarkjs;
+    const extra =
+      snarkjsDir === undefined
+        ? []
+        : Object.entries({ ...snarkjsProofFiles(update), "verification_key.json": prover.vkey }).map(
+            ([name, doc]) => ({ path: join(snarkjsDir, name), data: jsonText(doc) }),
+          );
+    writeFilesAtomic([{ path: f.out, data: jsonText(update) }, ...extra]);
     return {
       market: f.market,
       signedWindows: windows.length,

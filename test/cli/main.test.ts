@@ -4,7 +4,8 @@
  * never asserted here).
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { describe, expect, it } from "vitest";
@@ -177,6 +178,39 @@ describe("errors under --json", () => {
       exitCode: EXIT_FAILURE,
     });
     expect(failureOf(new TypeError("bug"))).toBeUndefined();
+    // A file that cannot be written: the path the user gave, not the atomic write's temporary one.
+    const fsError = Object.assign(
+      new Error("ENOSPC: no space left on device, write '/data/r.html.123.0badcafe.tmp'"),
+      { code: "ENOSPC", syscall: "write", path: "/data/r.html.123.0badcafe.tmp" },
+    );
+    expect(failureOf(fsError)).toEqual({
+      code: "FILE_ERROR",
+      message: "cannot write /data/r.html: ENOSPC: no space left on device",
+      exitCode: EXIT_FAILURE,
+    });
+  });
+
+  it("leaves no output of a run whose second file cannot be written, and refuses a device as output", () => {
+    const dir = mkdtempSync(join(tmpdir(), "zkrisk-outputs-"));
+    const series = join(dir, "series.csv");
+    // /proc holds no new files: the report's open fails after the series is written (under a temporary name).
+    const r = zkrisk(
+      "backtest",
+      "--from",
+      "2024-06-01",
+      "--series",
+      series,
+      "--report",
+      "/proc/zkrisk-report.html",
+    );
+    expect(r.code).toBe(EXIT_FAILURE);
+    expect(r.stderr).toBe(
+      "zkrisk: cannot open /proc/zkrisk-report.html: ENOENT: no such file or directory\n",
+    );
+    expect(readdirSync(dir)).toEqual([]);
+    const device = zkrisk("backtest", "--from", "2024-06-01", "--report", "/dev/null");
+    expect(device.code).toBe(EXIT_USAGE);
+    expect(device.stderr).toContain("--report: '/dev/null' is not a regular file");
   });
 
   it("--json counts among the options only, not after --", () => {
