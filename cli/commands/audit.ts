@@ -83,8 +83,8 @@ function loadSignedVkey(dir: string | undefined): VerificationKey | undefined {
 
 /**
  * The adaptive rule of `--adaptive-artifacts DIR` (its manifest's, with its verification key; read now), or of
- * `--calibrations FILE` (default: the shipped calibrations file), read only when the audit meets an adaptive
- * update: a missing or invalid calibrations file is then an error naming it (exit code 2), and never otherwise.
+ * `--calibrations FILE` (read now: a missing or invalid file is an error naming it, exit code 2), or by default the
+ * shipped calibrations file, read only when the audit meets an adaptive update (then with the same errors).
  */
 function loadAdaptiveRule(f: AuditFlags): AuditOptions["adaptive"] {
   if (f.adaptiveArtifacts !== undefined) {
@@ -107,6 +107,12 @@ function loadAdaptiveRule(f: AuditFlags): AuditOptions["adaptive"] {
     };
   }
   const file = f.calibrations ?? DEFAULT_CALIBRATIONS;
+  // A file asked for by name is checked now, before any network access, whether or not an adaptive update comes.
+  if (f.calibrations !== undefined) {
+    if (!existsSync(file)) throw new UsageError(`--calibrations: ${file}: file not found`);
+    const rule = { rule: loadCalibrations(file).adaptive, source: file };
+    return () => rule;
+  }
   return () => {
     const what = f.calibrations === undefined ? "--calibrations (default)" : "--calibrations";
     if (!existsSync(file)) {
