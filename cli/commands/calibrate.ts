@@ -10,6 +10,7 @@ import {
   type Calibrations,
   type MarketCalibration,
 } from "../../models/market-calibrations";
+import { progressBar, type Progress } from "../progress";
 import { UsageError } from "../../core/errors";
 import { sha256File, writeJsonAtomic } from "../../core/io";
 import { loadCandles } from "../../candles/load-data";
@@ -36,25 +37,42 @@ export const ADAPTIVE_OUTCOMES_PER_SHIFT = 500;
 export const ADAPTIVE_UP_SHIFT = 16;
 
 /** The calibrations of a quantised model on the given market files. */
-export function buildCalibrations(modelFile: string, files: readonly string[]): Calibrations {
+export function buildCalibrations(
+  modelFile: string,
+  files: readonly string[],
+  progress: Progress = progressBar(false),
+): Calibrations {
   const model = loadQuantizedModel(modelFile);
   checkWindowModel(model, modelFile);
   const shift = model.policy.calibrationShift;
   const markets: MarketCalibration[] = [];
   const rows: string[] = [];
-  for (const file of files) {
+  // Every file's market first, so a bad or repeated name is refused before any fitting.
+  const named = files.map((file) => {
     const market = marketOfFile(file);
     if (market === undefined) {
       throw new UsageError(
         `--data: ${file}: cannot tell its market from the name (expected e.g. ethusdt-2h.csv)`,
       );
     }
+    return market;
+  });
+  named.forEach((market, i) => {
+    const j = named.indexOf(market);
+    if (j !== i) throw new UsageError(`--data: ${files[j]} and ${files[i]} are both market ${market}`);
+  });
+  progress.start(files.length, "calibrating");
+  for (const [i, file] of files.entries()) {
+    const market = named[i];
+    progress.update(i, market);
     const series = loadCandles(file);
     checkBarInterval(series, model.barIntervalMs);
     const c = fitMarketCalibration(model, market, series, { file: basename(file), sha256: sha256File(file) });
     if (c === undefined) rows.push(market);
     else markets.push(c);
   }
+  progress.update(files.length);
+  progress.stop();
   if (markets.length === 0) {
     throw new UsageError(
       `--data: no market has ${MIN_CALIBRATION_BARS} usable bars in the validation split (${rows.join(", ")})`,
@@ -97,7 +115,7 @@ export type CalibrateResult = { out: string } & Calibrations;
 /** Fit the calibrations of `--model` on the `--data` files and write them to `--out`. */
 export async function runCalibrate(f: CalibrateFlags): Promise<CalibrateResult> {
   outFileOption("--out", f.out);
-  const c = buildCalibrations(f.model, f.data);
+  const c = buildCalibrations(f.model, f.data, progressBar(f.json !== true));
   writeJsonAtomic(f.out, c);
   return { out: f.out, ...c };
 }

@@ -50,6 +50,13 @@ describe("per-market calibrations", () => {
     expect(JSON.parse(JSON.stringify(rebuilt))).toEqual(shipped);
   }, 300_000);
 
+  it("refuses two files of one market before fitting anything", () => {
+    const btc = join(__dirname, "../../models/data/btcusdt-2h.csv");
+    expect(() => buildCalibrations(MODEL, [btc, join(tmpdir(), "no-such-dir", "btcusdt-2h.csv")])).toThrow(
+      /--data: .*btcusdt-2h\.csv and .*no-such-dir\/btcusdt-2h\.csv are both market BTC-USDT/,
+    );
+  });
+
   it("rejects unknown keys, another model, bad numbers and duplicate markets, naming the field", () => {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- free-form edits of a JSON document
     type Doc = Record<string, any>;
