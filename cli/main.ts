@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command, CommanderError } from "commander";
-import { ZkriskError } from "../core/errors";
+import { UsageError, ZkriskError } from "../core/errors";
 import { lazyModule } from "./lazy";
 import { PROJECT_ROOT } from "./paths";
 import {
@@ -87,6 +87,26 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
   ]) {
     register(program);
   }
+  // `zkrisk help [command...]`: commander's own prints the top-level help for an unknown name; this one says so.
+  program.helpCommand(false);
+  program
+    .command("help")
+    .description("display help for a command (e.g. zkrisk help publisher sign)")
+    .argument("[command...]", "the command")
+    .action((names: string[]) => {
+      let target: Command = program;
+      for (const name of names) {
+        const sub = target.commands.find((c) => c.name() === name || c.aliases().includes(name));
+        if (sub === undefined) {
+          throw new UsageError(
+            `help: unknown command '${[...names.slice(0, names.indexOf(name)), name].join(" ")}' ` +
+              "(zkrisk --help lists the commands)",
+          );
+        }
+        target = sub;
+      }
+      target.outputHelp();
+    });
   const override = (c: Command): void => {
     c.exitOverride();
     if (options.json) c.configureOutput({ outputError: () => undefined, writeErr: () => undefined });

@@ -69,7 +69,8 @@ describe("zkrisk --version and --help", () => {
   });
 
   it("registers exactly the documented commands", () => {
-    expect(commandPaths(buildProgram()).sort()).toEqual([...COMMANDS].sort());
+    // and `help`, which stands in for commander's own (tested below)
+    expect(commandPaths(buildProgram()).sort()).toEqual([...COMMANDS, "help"].sort());
   });
 
   it("--help lists every command with its description", () => {
@@ -146,6 +147,18 @@ describe("errors under --json", () => {
     const e = jsonError(missing);
     expect(e.error).toBe("DATA_INVALID");
     expect(e.message).toContain("/nonexistent/candles.csv");
+  });
+
+  it("help names a command it does not know instead of printing the top-level help", () => {
+    const r = zkrisk("help", "publisher", "nope");
+    expect(r.code).toBe(EXIT_USAGE);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe(
+      "zkrisk: help: unknown command 'publisher nope' (zkrisk --help lists the commands)\n",
+    );
+    const ok = zkrisk("help", "publisher", "sign");
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^Usage: zkrisk publisher sign /);
   });
 
   it("without --json the same errors stay text", () => {
