@@ -54,7 +54,8 @@ export function registerProveCommands(program: Command): void {
     )
     .option(
       "--domain <n>",
-      "domain value binding the proof to one chain and oracle (or give --oracle and --chain-id)",
+      "domain value binding the proof to one chain and oracle (or give --oracle and --chain-id; default 0: no " +
+        "oracle, so no oracle accepts it: for verify only)",
     )
     .option(
       "--oracle <address>",
