@@ -406,7 +406,7 @@ export async function devSetupCircuit(
     await writeDirectZkey({
       r1csPath: paths.r1cs,
       zkeyPath: join(work, "dev.zkey"),
-      ptau: { power, secrets },
+      ptau: { path: join(work, "dev.ptau"), power, secrets },
       pool,
     });
     timings.zkeyMs = performance.now() - t0 - timings.ptauMs;

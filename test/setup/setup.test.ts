@@ -25,6 +25,7 @@ import {
   DEV_PTAU_FLAG,
   devPtau,
   finalize,
+  hashedHPoints,
   readCeremony,
   releaseCurves,
   requiredPower,
@@ -512,6 +513,15 @@ describe("direct development setup", () => {
     cpSync(direct.dir, dir, { recursive: true });
     flipByte(join(dir, "tiny.zkey"), 300);
     expectSetupError(() => loadArtifacts(dir), /tiny.zkey: zkey sha256 [0-9a-f]{64} does not match/);
+  });
+
+  it("hashes the H points `zkey new` hashes: n - 1 up to a domain of 2^14, n above", () => {
+    // zkey_new.js hashHPoints: chunks of min(n - 1, 2^14) points while i < n - 1.
+    expect(hashedHPoints(2)).toBe(1);
+    expect(hashedHPoints(8)).toBe(7);
+    expect(hashedHPoints(2 ** 14)).toBe(2 ** 14 - 1);
+    expect(hashedHPoints(2 ** 15)).toBe(2 ** 15);
+    expect(hashedHPoints(2 ** 18)).toBe(2 ** 18);
   });
 });
 
