@@ -75,8 +75,13 @@ function checkName(name: string): void {
   }
 }
 
+/** Whether `beaconHash` is a beacon hash snarkjs takes: 1 to 255 bytes of hex. */
+export function isBeaconHash(beaconHash: string): boolean {
+  return /^(?:[0-9a-fA-F]{2}){1,255}$/.test(beaconHash);
+}
+
 function checkBeacon(beaconHash: string, iterationsExp: number): void {
-  if (!/^(?:[0-9a-fA-F]{2}){1,255}$/.test(beaconHash)) {
+  if (!isBeaconHash(beaconHash)) {
     throw new SetupError(`beacon hash must be 1 to 255 bytes of hex, got "${beaconHash}"`);
   }
   if (
