@@ -2,7 +2,8 @@
  * The direct development setup of a circuit whose domain is above 2^14, the size of the real circuits (power 15),
  * then a ceremony contribution that snarkjs verifies against the setup's own ptau. Above 2^14 snarkjs's `zkey new`
  * hashes one more H point into the circuit hash, read past the end of a ptau of the circuit's power
- * (`hashedHPoints`): the tiny circuit of setup.test.ts (power 3) does not reach it. Slow suite: about 90 s on 2 cores.
+ * (`hashedHPoints`): the tiny circuit of setup.test.ts (power 3) does not reach it. Slow suite (a big setup): 50 to
+ * 65 s on 2 cores.
  */
 import { spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
