@@ -36,11 +36,15 @@ function leBigInt(bytes: Buffer): bigint {
   return v;
 }
 
-/** An open iden3 binary file: its section table and a reader for one section's body. */
+/** An open iden3 binary file: its section table and readers of its bytes. */
 interface BinFile {
   sections: Section[];
+  /** The only section of `type`; throws when there is none or more than one. */
+  only(type: number): Section;
   /** Body of the only section of `type`; throws when there is none or more than one. */
   section(type: number): Buffer;
+  /** `length` bytes at byte `position` of the file. */
+  bytes(position: number, length: number): Buffer;
 }
 
 /** Open `file`, check its magic, list its sections and hand them to `read`; the file is closed afterwards. */
@@ -66,13 +70,18 @@ function withBinFile<T>(file: string, magic: string, read: (bin: BinFile) => T):
       pos += 12 + size;
       if (pos > fileSize) throw new SetupError(`${file}: truncated file (section ${i} ends past the end)`);
     }
-    const section = (type: number): Buffer => {
+    const only = (type: number): Section => {
       const found = sections.filter((s) => s.type === type);
       if (found.length !== 1)
         throw new SetupError(`${file}: expected one section ${type}, found ${found.length}`);
-      return readAt(fd, file, found[0]!.offset, found[0]!.size);
+      return found[0]!;
     };
-    return read({ sections, section });
+    const section = (type: number): Buffer => {
+      const s = only(type);
+      return readAt(fd, file, s.offset, s.size);
+    };
+    const bytes = (position: number, length: number): Buffer => readAt(fd, file, position, length);
+    return read({ sections, only, section, bytes });
   } finally {
     closeSync(fd);
   }
@@ -297,4 +306,17 @@ export class BinFileWriter {
  */
 export function readBinSection(file: string, magic: string, type: number): Buffer {
   return withBinFile(file, magic, ({ section }) => section(type));
+}
+
+/**
+ * The `length` bytes that follow the body of the only section `type` of an iden3 binary file: the next section's
+ * header and the start of its body. snarkjs's `zkey new` reads there past a ptau's tauG1 section
+ * (setup/direct-zkey.ts, `hashedHPoints`).
+ * @param magic the file type expected (`r1cs`, `zkey`, `ptau`)
+ */
+export function readPastSection(file: string, magic: string, type: number, length: number): Buffer {
+  return withBinFile(file, magic, ({ only, bytes }) => {
+    const s = only(type);
+    return bytes(s.offset + s.size, length);
+  });
 }

@@ -6,8 +6,9 @@
  *
  * The file is what snarkjs's `zkey new` followed by one `zkey contribute` would write for the same secrets, section
  * for section (zkey_new.js, zkey_contribute.js): the same coefficient table, the same circuit hash (which hashes the
- * key before the contribution, so those points are computed too), one contribution with a valid proof of knowledge
- * of delta. So `snarkjs zkey verify` accepts it against the ptau made from the same tau, alpha and beta.
+ * key before the contribution, so those points are computed too, with `zkey new`'s quirks: {@link hashedHPoints}),
+ * one contribution with a valid proof of knowledge of delta. So `snarkjs zkey verify` accepts it against the ptau
+ * made from the same tau, alpha and beta.
  *
  * Notation (snarkjs's): for wire s, a_s / b_s / c_s = sum over the constraints j of the wire's coefficient in A / B / C
  * times L_j(tau), with L the Lagrange basis of the circuit's domain (size n = 2^power); snarkjs adds one constraint
@@ -17,7 +18,14 @@
  * `prepare phase2` left in the ptau for that domain), 10 the contributions.
  */
 import { createHash, type Hash } from "node:crypto";
-import { BinFileWriter, BN128_Q, BN128_R, readBinSection, readR1csHeader } from "../circuits/binfile";
+import {
+  BinFileWriter,
+  BN128_Q,
+  BN128_R,
+  readBinSection,
+  readPastSection,
+  readR1csHeader,
+} from "../circuits/binfile";
 import { SetupError } from "../core/errors";
 import { AFFINE_BYTES, FixedBaseMultiplier, type Products } from "./fixed-base";
 import type { PtauSecrets } from "./direct-ptau";
@@ -30,6 +38,11 @@ const R2 = (R_MONT * R_MONT) % BN128_R;
 
 /** What {@link writeDirectZkey} needs to know about the ptau the key belongs to. */
 export interface ZkeyPtau {
+  /**
+   * The ptau file, already written: for a circuit of its power and a domain above 2^14, `zkey new` hashes 64 bytes
+   * past its tauG1 section into the circuit hash ({@link hashedHPoints}).
+   */
+  path: string;
   /** Power of the ptau: for a circuit of the same power, H takes the truncated Lagrange values snarkjs does. */
   power: number;
   secrets: PtauSecrets;
@@ -126,6 +139,24 @@ function hScalars(tau: bigint, power: number, ptauPower: number, invDelta: bigin
   return values(tau, power + 1, { start: 1, count: 2 ** power, factor: invDelta, stride: 2 });
 }
 
+/** Points per chunk of `zkey new`'s hashHPoints (zkey_new.js). */
+const HASH_H_CHUNK = 1 << 14;
+
+/**
+ * How many points `(tau^n - 1) tau^i G1` (i = 0, 1, ...) snarkjs's `zkey new` hashes into the circuit hash for a
+ * domain of n, read from the ptau's tauG1 section as `tauG1[i + n] - tauG1[i]`. It announces n - 1 (the length it
+ * hashes first) but walks its chunks with `n = min(domainSize - 1, CHUNK_SIZE)`, so above 2^14 every chunk is full
+ * and it hashes n points. The last, i = n - 1, needs `tauG1[2n - 1]`: a point of a ptau of a larger power, but one
+ * past the 2n - 1 points of a ptau of the circuit's power, where it reads the next 64 bytes of the file instead
+ * (section 3's header and the start of its first G2 point). `zkey verify` recomputes the hash the same way, so a key
+ * must hash exactly these points to verify. This mirrors snarkjs's loop.
+ */
+export function hashedHPoints(n: number): number {
+  let count = 0;
+  for (let i = 0; i < n - 1; i += HASH_H_CHUNK) count += Math.min(n - 1, HASH_H_CHUNK);
+  return count;
+}
+
 /** Big-endian u32, as snarkjs hashes section lengths. */
 function u32be(n: number): Buffer {
   const b = Buffer.alloc(4);
@@ -140,6 +171,7 @@ interface FfCurve {
   G2: FfGroup & { fromRng(rng: unknown): unknown };
 }
 interface FfGroup {
+  sub(p: unknown, q: unknown): unknown;
   timesFr(p: unknown, s: unknown): unknown;
   toAffine(p: unknown): unknown;
   toRprLEM(out: Uint8Array, offset: number, p: unknown): void;
@@ -175,11 +207,15 @@ export async function writeDirectZkey(options: DirectZkeyOptions): Promise<Buffe
 
   // Every product is started at once; the threads take them in turn.
   const tauN1 = sub(pow(tau, BigInt(n)), 1n);
+  const hashed = hashedHPoints(n);
+  // The point past the ptau's tauG1 section is hashed from the file's bytes below.
+  const pastPtau = hashed === n && power === options.ptau.power;
   const hashH: bigint[] = [];
-  for (let i = 0, t = tauN1; i < n - 1; i++, t = mul(t, tau)) hashH.push(t);
+  for (let i = 0, t = tauN1; i < (pastPtau ? n - 1 : hashed); i++, t = mul(t, tau)) hashH.push(t);
   const s = randomScalar();
   const [fixed1, fixed2, ic, hHash, cInit, cFinal, aPts, b1Pts, b2Pts, hPts] = await Promise.all([
-    pool.multiplyMany("g1", [alpha, beta, delta, s, mul(s, delta)], true),
+    // alpha, beta, delta, the proof of knowledge's s and s delta, tau^(n-1) for hashHPast below.
+    pool.multiplyMany("g1", [alpha, beta, delta, s, mul(s, delta), pow(tau, BigInt(n - 1))], true),
     pool.multiplyMany("g2", [beta, delta], true),
     pool.multiplyMany("g1", k.slice(0, nPublic + 1), true),
     pool.multiplyMany("g1", hashH, true),
@@ -213,6 +249,14 @@ export async function writeDirectZkey(options: DirectZkeyOptions): Promise<Buffe
     curve.G2.toRprLEM(genLEM.g2, 0, c.G2.g);
   }
 
+  // hashHPoints's last point for a ptau of the circuit's power: the 64 bytes after tauG1 (as LEM) minus tau^(n-1) G1,
+  // with the same wasm subtraction.
+  const hashHPast = Buffer.alloc(pastPtau ? AFFINE_BYTES.g1 : 0);
+  if (pastPtau) {
+    const past = readPastSection(options.ptau.path, "ptau", 2, AFFINE_BYTES.g1);
+    curve.G1.toRprUncompressed(hashHPast, 0, curve.G1.sub(past, g1(fixed1, 5)));
+  }
+
   // The circuit hash: the key as `zkey new` leaves it (delta = 1), in zkey_new.js's order.
   const cs = createHash("blake2b512");
   cs.update(g1(fixed1, 0, "uncompressed"))
@@ -221,6 +265,7 @@ export async function writeDirectZkey(options: DirectZkeyOptions): Promise<Buffe
   cs.update(genU.g2).update(genU.g1).update(genU.g2);
   cs.update(u32be(nPublic + 1)).update(ic.uncompressed!);
   cs.update(u32be(n - 1)).update(hHash.uncompressed!);
+  cs.update(hashHPast);
   cs.update(u32be(priv.length)).update(cInit.uncompressed!);
   cs.update(u32be(nVars)).update(aPts.uncompressed!);
   cs.update(u32be(nVars)).update(b1Pts.uncompressed!);

@@ -75,8 +75,13 @@ function checkName(name: string): void {
   }
 }
 
+/** Whether `beaconHash` is a beacon hash snarkjs takes: 1 to 255 bytes of hex. */
+export function isBeaconHash(beaconHash: string): boolean {
+  return /^(?:[0-9a-fA-F]{2}){1,255}$/.test(beaconHash);
+}
+
 function checkBeacon(beaconHash: string, iterationsExp: number): void {
-  if (!/^(?:[0-9a-fA-F]{2}){1,255}$/.test(beaconHash)) {
+  if (!isBeaconHash(beaconHash)) {
     throw new SetupError(`beacon hash must be 1 to 255 bytes of hex, got "${beaconHash}"`);
   }
   if (
@@ -406,7 +411,7 @@ export async function devSetupCircuit(
     await writeDirectZkey({
       r1csPath: paths.r1cs,
       zkeyPath: join(work, "dev.zkey"),
-      ptau: { power, secrets },
+      ptau: { path: join(work, "dev.ptau"), power, secrets },
       pool,
     });
     timings.zkeyMs = performance.now() - t0 - timings.ptauMs;

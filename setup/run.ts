@@ -5,10 +5,19 @@
 import { BUILD_SUBDIR, CIRCUIT_NAME } from "../circuits/compile-model";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { loadArtifacts, MANIFEST_FILE, type CeremonyStep } from "./artifacts";
-import { SetupError } from "../core/errors";
+import { checkFileHash, loadArtifacts, MANIFEST_FILE, type CeremonyStep } from "./artifacts";
+import { readPtauHeader } from "../circuits/binfile";
+import { SetupError, UsageError } from "../core/errors";
 import type { SetupLog } from "./log";
-import { applyBeacon, contribute, devSetupCircuit, finalize, setupCircuit, type SetupResult } from "./phase2";
+import {
+  applyBeacon,
+  contribute,
+  devSetupCircuit,
+  finalize,
+  isBeaconHash,
+  setupCircuit,
+  type SetupResult,
+} from "./phase2";
 import { checkPtau, defaultPtauCacheDir, devPtau, isDevPtauFileName, requiredPowerForR1cs } from "./ptau";
 
 /** `--ptau` value that asks for a cached development ptau and snarkjs's own phase 2 (a ceremony rehearsal). */
@@ -45,7 +54,7 @@ export interface RunSetupOptions {
   name?: string;
   /** `--entropy`: extra entropy for the initial contribution (default: random). */
   entropy?: string;
-  /** `--beacon`: beacon hash, hex (default: random, for development). */
+  /** `--beacon`: beacon hash, hex, with `ptau` only (default: random, for development). */
   beaconHash?: string;
   /** `--beacon-iterations`: beacon hash iterations 2^n, 10..63 (default 10). */
   beaconIterationsExp?: number;
@@ -78,6 +87,39 @@ function requireFile(option: string, path: string): string {
   return path;
 }
 
+/** Refuse a `--beacon` that snarkjs would refuse, before any work. */
+function checkBeaconFlag(beaconHash: string | undefined): void {
+  if (beaconHash !== undefined && !isBeaconHash(beaconHash)) {
+    throw new UsageError(`--beacon: '${beaconHash}' is not a beacon hash (1 to 255 bytes of hex)`);
+  }
+}
+
+/**
+ * Refuse flags of `zkrisk setup` that cannot apply or are malformed, before any file is read: a `--beacon` without
+ * `--ptau` (the direct development setup has no beacon) or that is not hex. {@link runSetup} checks them first too.
+ */
+export function checkSetupFlags(options: Pick<RunSetupOptions, "ptau" | "beaconHash">): void {
+  if (options.ptau === undefined && options.beaconHash !== undefined) {
+    throw new UsageError(
+      `--beacon ${options.beaconHash}: the direct development setup (no --ptau) has no beacon; a beacon closes ` +
+        "snarkjs's phase 2 (--ptau FILE or --ptau dev)",
+    );
+  }
+  checkBeaconFlag(options.beaconHash);
+}
+
+/** Refuse a `--ptau` that cannot be read or is not a bn128 ptau prepared for phase 2 (its header only). */
+function checkPtauFlag(path: string): void {
+  let prepared: boolean;
+  try {
+    prepared = readPtauHeader(path).preparedPhase2;
+  } catch (err) {
+    throw new UsageError(`--ptau: ${(err as Error).message}`);
+  }
+  if (!prepared)
+    throw new UsageError(`--ptau: ${path}: ptau is not prepared for phase 2 (no Lagrange section)`);
+}
+
 /**
  * `zkrisk setup`: without `--ptau`, an INSECURE direct development setup ({@link devSetupCircuit}). With `--ptau`,
  * check the file for size (and optionally verify it), or take a cached development ptau for `--ptau dev`, then run
@@ -85,6 +127,7 @@ function requireFile(option: string, path: string): string {
  * @param log receives progress and the development-setup warnings
  */
 export async function runSetup(options: RunSetupOptions, log: SetupLog): Promise<RunSetupResult> {
+  checkSetupFlags(options);
   const r1cs = requireFile("--r1cs", options.r1cs);
   const wasm = requireFile("--wasm", options.wasm);
   const model = requireFile("--model", options.model);
@@ -176,9 +219,9 @@ export interface RunContributeResult extends SetupResult {
 }
 
 /**
- * `zkrisk ceremony contribute`: check the artifact directory against its manifest, add one contribution to its zkey
- * (and a beacon if asked), verify the result against the r1cs and ptau, and re-export the verification key, the
- * Solidity verifier and the manifest ({@link finalize}). The old verification key and verifier stop matching: the
+ * `zkrisk ceremony contribute`: check `--beacon` and `--ptau`, then the artifact directory and the ptau against its
+ * manifest, add one contribution to its zkey (and a beacon if asked), verify the result against the r1cs and ptau,
+ * and re-export the verification key, the Solidity verifier and the manifest ({@link finalize}). The old verification key and verifier stop matching: the
  * contribution changes delta.
  * @param log receives progress
  */
@@ -186,6 +229,8 @@ export async function runContribute(
   options: RunContributeOptions,
   log: SetupLog,
 ): Promise<RunContributeResult> {
+  checkBeaconFlag(options.beaconHash);
+  if (options.ptau !== undefined) checkPtauFlag(options.ptau);
   const loaded = loadArtifacts(options.dir, { modelPath: options.model });
   const { manifest } = loaded;
   let ptauPath = options.ptau;
@@ -201,6 +246,8 @@ export async function runContribute(
         : join(options.cacheDir ?? defaultPtauCacheDir(), manifest.ptau.file);
   }
   requireFile("--ptau", ptauPath);
+  // Refused before contributing; finalize checks it again.
+  checkFileHash(ptauPath, manifest.ptau.sha256, "ptau", join(loaded.dir, MANIFEST_FILE));
 
   const work = mkdtempSync(join(loaded.dir, ".contribute-"));
   try {

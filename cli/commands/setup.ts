@@ -7,7 +7,7 @@ import { BUILD_SUBDIR, CIRCUIT_NAME } from "../../circuits/compile-model";
 import { UsageError } from "../../core/errors";
 import { sha256File } from "../../core/io";
 import type { ArtifactManifest } from "../../setup/artifacts";
-import { runSetup as runGroth16Setup, type RunSetupResult } from "../../setup";
+import { checkSetupFlags, runSetup as runGroth16Setup, type RunSetupResult } from "../../setup";
 import { output, parseIntOption } from "../options";
 import { progressBar } from "../progress";
 import { stderrLog } from "../../setup/log";
@@ -47,6 +47,8 @@ export interface SetupResult {
  * bar and the setup log on stderr.
  */
 export async function runSetup(f: SetupFlags): Promise<SetupResult> {
+  checkSetupFlags({ ptau: f.ptau, beaconHash: f.beacon });
+  const beaconIterationsExp = parseIntOption("--beacon-iterations", f.beaconIterations, 10, 63);
   const info = readCircuitInfo(f.artifacts);
   if (sha256File(f.model) !== info.model.sha256) {
     throw new UsageError(
@@ -67,7 +69,7 @@ export async function runSetup(f: SetupFlags): Promise<SetupResult> {
       force: f.force,
       name: CIRCUIT_NAME,
       beaconHash: f.beacon,
-      beaconIterationsExp: parseIntOption("--beacon-iterations", f.beaconIterations, 10, 63),
+      beaconIterationsExp,
       onProgress: (p) => {
         if (!started) bar.start(p.steps, "development ptau");
         started = true;

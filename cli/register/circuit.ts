@@ -66,7 +66,10 @@ export function registerCircuitCommands(program: Command): void {
     )
     .option("--verify-ptau", "verify every contribution of --ptau (slow)")
     .option("--force", "replace the keys of a directory that was already set up")
-    .option("--beacon <hex>", "beacon hash closing phase 2 (default: random, for development)")
+    .option(
+      "--beacon <hex>",
+      "beacon hash closing snarkjs's phase 2, with --ptau only (default: random, for development)",
+    )
     .option("--beacon-iterations <n>", "beacon hash iterations 2^n (10..63)", "10")
     .option("--json", "print the result as one JSON object")
     .action(async (f: SetupFlags) => (await setup()).setupAction(f));

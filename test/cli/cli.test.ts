@@ -413,6 +413,31 @@ describe("bad input: exit code 2, the file and field or line, and nothing writte
     expect(existsSync(out)).toBe(false);
   });
 
+  it("refuses a malformed or inapplicable --beacon before reading the artifacts", () => {
+    const missing = join(dir, "never-compiled");
+    const contribute = zkrisk(
+      "ceremony",
+      "contribute",
+      "--artifacts",
+      missing,
+      "--name",
+      "alice",
+      "--beacon",
+      "zz",
+    );
+    expect(contribute.code).toBe(2);
+    expect(contribute.stderr).toContain("--beacon: 'zz' is not a beacon hash (1 to 255 bytes of hex)");
+
+    const direct = zkrisk("setup", "--artifacts", missing, "--beacon", "00ff");
+    expect(direct.code).toBe(2);
+    expect(direct.stderr).toContain("--beacon 00ff: the direct development setup (no --ptau) has no beacon");
+
+    const malformed = zkrisk("setup", "--artifacts", missing, "--ptau", "dev", "--beacon", "zz");
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).toContain("--beacon: 'zz' is not a beacon hash");
+    expect(existsSync(missing)).toBe(false);
+  });
+
   it("refuses --out onto a directory and compile --out onto a file", () => {
     const quantize = zkrisk("quantize", "--out", dir);
     expect(quantize.code).toBe(2);

@@ -14,6 +14,7 @@ import { createRequire } from "node:module";
 import { hostname, tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { UsageError } from "../../core/errors";
 import { sha256File } from "../../core/io";
 import { loadArtifacts, MANIFEST_FILE, readManifest } from "../../setup/artifacts";
 import { inProcessChain, rpcChain } from "../../onchain/chain";
@@ -25,6 +26,7 @@ import {
   DEV_PTAU_FLAG,
   devPtau,
   finalize,
+  hashedHPoints,
   readCeremony,
   releaseCurves,
   requiredPower,
@@ -394,6 +396,26 @@ describe("ceremony", () => {
       runContribute({ dir: join(tmp, "contributed"), name: "bob", ptau: other.path }, recordingLog()),
     ).rejects.toThrow(/ptau sha256 [0-9a-f]{64} does not match [0-9a-f]{64}/);
   });
+
+  it("refuses a malformed --beacon or an unreadable --ptau before contributing", async () => {
+    const dir = join(tmp, "contributed");
+    const before = sha256File(join(dir, "tiny.zkey"));
+    const refused = (options: { beaconHash?: string; ptau?: string }) =>
+      runContribute({ dir, name: "erin", ...options }, recordingLog());
+    await expect(refused({ beaconHash: "zz" })).rejects.toThrow(
+      new UsageError("--beacon: 'zz' is not a beacon hash (1 to 255 bytes of hex)"),
+    );
+    await expect(refused({ beaconHash: "abc" })).rejects.toThrow(/--beacon: 'abc' is not a beacon hash/);
+    const notPtau = join(tmp, "not-a.ptau");
+    writeFileSync(notPtau, "not a ptau file");
+    await expect(refused({ ptau: notPtau })).rejects.toThrow(/^--ptau: .*not-a\.ptau: not a \.ptau file/);
+    await expect(refused({ ptau: join(tmp, "missing.ptau") })).rejects.toThrow(
+      /^--ptau: .*missing\.ptau: cannot open/,
+    );
+    await expect(refused({ ptau: notPtau })).rejects.toBeInstanceOf(UsageError);
+    expect(sha256File(join(dir, "tiny.zkey"))).toBe(before);
+    expect(readdirSync(dir).filter((f) => f.startsWith(".contribute-"))).toEqual([]);
+  });
 });
 
 describe("direct development setup", () => {
@@ -512,6 +534,34 @@ describe("direct development setup", () => {
     cpSync(direct.dir, dir, { recursive: true });
     flipByte(join(dir, "tiny.zkey"), 300);
     expectSetupError(() => loadArtifacts(dir), /tiny.zkey: zkey sha256 [0-9a-f]{64} does not match/);
+  });
+
+  it("hashes the H points `zkey new` hashes: n - 1 up to a domain of 2^14, n above", () => {
+    // zkey_new.js hashHPoints: chunks of min(n - 1, 2^14) points while i < n - 1.
+    expect(hashedHPoints(2)).toBe(1);
+    expect(hashedHPoints(8)).toBe(7);
+    expect(hashedHPoints(2 ** 14)).toBe(2 ** 14 - 1);
+    expect(hashedHPoints(2 ** 15)).toBe(2 ** 15);
+    expect(hashedHPoints(2 ** 18)).toBe(2 ** 18);
+  });
+
+  it("refuses --beacon without --ptau, and a malformed one with --ptau dev, before any work", async () => {
+    const out = join(tmp, "never-set-up");
+    const devCache = join(tmp, "cache-never");
+    await expect(runSetup({ r1cs, wasm, model, out, beaconHash: "00ff" }, recordingLog())).rejects.toThrow(
+      new UsageError(
+        "--beacon 00ff: the direct development setup (no --ptau) has no beacon; a beacon closes snarkjs's " +
+          "phase 2 (--ptau FILE or --ptau dev)",
+      ),
+    );
+    await expect(
+      runSetup(
+        { r1cs, wasm, model, out, ptau: DEV_PTAU_FLAG, cacheDir: devCache, beaconHash: "zz" },
+        recordingLog(),
+      ),
+    ).rejects.toThrow(new UsageError("--beacon: 'zz' is not a beacon hash (1 to 255 bytes of hex)"));
+    expect(existsSync(out)).toBe(false);
+    expect(existsSync(devCache)).toBe(false);
   });
 });
 
