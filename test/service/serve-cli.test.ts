@@ -3,7 +3,7 @@
  * without secrets), and bad usage (exit code 2 with a message naming the option or the config field).
  */
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -201,8 +201,8 @@ describe("zkrisk serve (command line)", () => {
         expect(message).toContain(`service.json: markets[0].model: ${file}`);
         expect(message).toMatch(reason);
       }
-      // serve refused it before opening its job store: no database file left behind
-      expect(existsSync(join(path, "..", "zk.db"))).toBe(false);
+      // serve refused it before opening its job store: no database file (zkrisk.db) left behind
+      expect(readdirSync(join(path, ".."))).toEqual(["model.json", "publishers.json", "service.json"]);
     }
   });
 
@@ -230,5 +230,15 @@ describe("zkrisk serve (command line)", () => {
     const bad = zkrisk(["serve", "--config", configFile({ concurency: 2 }), "--check", "--json"]);
     expect(bad.code).toBe(2);
     expect(JSON.parse(bad.stderr)).toMatchObject({ error: "CONFIG_INVALID" });
+  });
+  it("a start that fails on the chain (no node at the RPC URL) exits and removes the SQLite file it created", () => {
+    const path = configFile({ listen: { host: "127.0.0.1", port: 0 } });
+    const doc = JSON.parse(readFileSync(path, "utf8")) as { chain: { rpc: string } };
+    doc.chain.rpc = "http://127.0.0.1:9";
+    writeFileSync(path, JSON.stringify(doc));
+    const r = zkrisk(["serve", "--config", path]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain("chain.rpc: cannot reach http://127.0.0.1:9");
+    expect(readdirSync(join(path, ".."))).toEqual(["publishers.json", "service.json"]);
   });
 });
