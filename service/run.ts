@@ -9,7 +9,7 @@ import type { FastifyInstance } from "fastify";
 import { buildApi } from "./api";
 import { loadServiceConfig, type ServiceConfig } from "./config";
 import { redactedConfig } from "./redaction";
-import { apiTokenHashes } from "./secrets";
+import { apiTokenHashes, loadSignerKey } from "./secrets";
 import type { JobStore } from "./jobs";
 import { LocalDispatcher, type Dispatcher } from "./dispatcher";
 import { loadMarketFiles } from "./markets";
@@ -149,13 +149,17 @@ export async function checkServiceFiles(
 
 /**
  * The config as `--check` prints it (`redactedConfig`), after every file the service loads at start was checked
- * (`checkServiceFiles`), with each market's and batch's publisher set: its quorum, number of keys and
+ * (`checkServiceFiles`) and the secrets it reads at start were read (API tokens given by variable, the
+ * submitting key: its variable, or its keystore decrypted), with each market's and batch's publisher set: its quorum, number of keys and
  * commitment (what the oracle must register for the market, or every market of the batch).
- * @throws ConfigError naming the config file, the field and the file at fault.
+ * @throws ConfigError naming the config file, the field and the file at fault, or the variable (never a value).
  */
 export async function checkedConfig(cfg: ServiceConfig): Promise<Record<string, unknown>> {
   const shown = redactedConfig(cfg);
   const sets = await checkServiceFiles(cfg);
+  // The secrets serve reads at start too (never shown): API tokens from their variables, the submitting key.
+  apiTokenHashes(cfg.auth);
+  await loadSignerKey(cfg.chain);
   for (const list of ["markets", "batches"] as const) {
     const entries = shown[list] as { publishers: Record<string, unknown> }[];
     for (const i of cfg[list].keys()) {

@@ -24,11 +24,11 @@ import { privateKeyOf } from "../helpers/publisher-serve";
 const BIN = join(__dirname, "../..", "bin/zkrisk.cjs");
 const SECRET = "0x" + "ab".repeat(32);
 
-function zkrisk(args: string[]) {
+function zkrisk(args: string[], env: NodeJS.ProcessEnv = { ZKRISK_SERVE_TEST_KEY: SECRET }) {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     encoding: "utf8",
     timeout: 60_000,
-    env: { ...process.env, ZKRISK_SERVE_TEST_KEY: SECRET },
+    env: { ...process.env, ...env },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -240,5 +240,12 @@ describe("zkrisk serve (command line)", () => {
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain("chain.rpc: cannot reach http://127.0.0.1:9");
     expect(readdirSync(join(path, ".."))).toEqual(["publishers.json", "service.json"]);
+  });
+  it("--check reads the secrets serve reads at start: an unset key variable is exit 2 naming it", () => {
+    const r = zkrisk(["serve", "--config", configFile(), "--check"], { ZKRISK_SERVE_TEST_KEY: "" });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain("chain.key.env");
+    expect(r.stderr).toContain("ZKRISK_SERVE_TEST_KEY");
+    expect(r.stdout).toBe("");
   });
 });
