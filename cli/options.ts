@@ -86,6 +86,14 @@ export function outDirOption(option: string, path: string): string {
   return path;
 }
 
+/** An input file option, checked before any work is done: it must name an existing regular file. */
+export function inFileOption(option: string, path: string): string {
+  const kind = entryKind(path);
+  if (kind === undefined) throw new UsageError(`${option}: ${path}: file not found`);
+  if (kind === "directory") throw new UsageError(`${option}: '${path}' is a directory, not a file`);
+  return path;
+}
+
 /** JSON with bigints as decimal strings. */
 export function toJson(value: unknown): string {
   return JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2);

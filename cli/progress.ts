@@ -22,3 +22,11 @@ export function progressBar(enabled: boolean): Progress {
     stop: () => bar.stop(),
   };
 }
+
+/**
+ * One line on stderr saying what long work (seconds, with nothing else to show) is under way, so a silent
+ * terminal does not look hung. Stdout is left alone, so `--json` output stays one document.
+ */
+export function progressLine(message: string): void {
+  process.stderr.write(`zkrisk: ${message}\n`);
+}

@@ -80,9 +80,18 @@ export async function inProcessChain(): Promise<Chain> {
   };
 }
 
+/**
+ * The `--rpc` URL, which must be http(s); checked before any work (`rpcChain` checks it again).
+ * @throws UsageError naming --rpc and the value.
+ */
+export function rpcUrlOption(url: string): string {
+  if (!/^https?:\/\//.test(url)) throw new UsageError(`--rpc: '${url}' is not an http(s) URL`);
+  return url;
+}
+
 /** A JSON-RPC node with a signing key. */
 export async function rpcChain(url: string, key: string): Promise<Chain> {
-  if (!/^https?:\/\//.test(url)) throw new UsageError(`--rpc: '${url}' is not an http(s) URL`);
+  rpcUrlOption(url);
   const provider = new JsonRpcProvider(url, undefined, { staticNetwork: false });
   let chainId: bigint;
   try {

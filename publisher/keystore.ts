@@ -15,7 +15,7 @@
  * Files are written atomically with mode 0600, and never over an existing file unless asked to.
  */
 import { createCipheriv, createDecipheriv, randomBytes, scrypt, type ScryptOptions } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { writeFileAtomic } from "../core/atomic-file";
 import { UsageError } from "../core/errors";
 import { readJsonFile } from "../core/io";
@@ -120,10 +120,14 @@ export function keystoreJson(ks: Keystore): Record<(typeof KEYS)[number], unknow
  * Writes a keystore to `path` atomically (a temporary file, mode 0600, renamed into place). Without `force`,
  * an existing file is never replaced, even one created meanwhile: the temporary file is hard-linked to
  * `path`, which fails if it exists.
- * @throws UsageError naming `option` and the path when the file exists and `force` is not set.
+ * @throws UsageError naming `option` and the path when the path is a directory, or the file exists and `force`
+ *   is not set.
  */
 export function writeKeystore(path: string, ks: Keystore, force: boolean, option = "--out"): void {
   const exists = () => new UsageError(`${option}: ${path} already exists (use --force to replace it)`);
+  if (existsSync(path) && statSync(path).isDirectory()) {
+    throw new UsageError(`${option}: ${path} is a directory, not a keystore file`);
+  }
   if (!force && existsSync(path)) throw exists();
   try {
     writeFileAtomic(path, JSON.stringify(keystoreJson(ks), null, 2) + "\n", { mode: 0o600, replace: force });
@@ -185,9 +189,15 @@ export interface PublisherKey {
  * Reads a keystore file and decrypts it with `password`.
  * @throws PublisherFileError (see `readKeystore`), or `file: (root): cannot decrypt ...` for a wrong
  *   password or an altered file, or when the key does not give the file's public key.
+ * @param onDerive called once the file has been read and checked, before the (slow, seconds) key derivation.
  */
-export async function unlockKeystore(path: string, password: string): Promise<PublisherKey> {
+export async function unlockKeystore(
+  path: string,
+  password: string,
+  onDerive?: () => void,
+): Promise<PublisherKey> {
   const ks = readKeystore(path);
+  onDerive?.(); // the file is well formed: the slow key derivation starts
   const decipher = createDecipheriv("aes-256-gcm", await deriveKey(password, ks.salt, ks.kdf), ks.iv);
   decipher.setAAD(associatedData(ks.publicKey));
   decipher.setAuthTag(ks.tag);

@@ -25,7 +25,6 @@ import { readJsonFile } from "../core/io";
 import { isoFromSeconds } from "../core/time";
 import type { QuantizedModel } from "../models/quantized-model";
 import type { PublisherSet } from "../publisher";
-import { loadArtifacts } from "../setup/artifacts";
 import type { ChainView } from "./chain-view";
 import type { BatchConfig, BatchMarketConfig, ServiceConfig } from "./config";
 import { networkDifference } from "../prover/signed-batch-input";
@@ -33,7 +32,7 @@ import type { AdaptiveRule } from "../models/adaptive";
 import { circuitInfoAdaptive } from "../setup/artifacts";
 import { readMarketState } from "./guards";
 import type { JobStore } from "./jobs";
-import { checkOnChainSet, quorumSetOf, windowModelOf } from "./markets";
+import { checkedArtifacts, checkOnChainSet, quorumSetOf, windowModelOf } from "./markets";
 import type { ServiceMetrics } from "./metrics";
 import { PublisherBatches } from "./publisher-windows";
 
@@ -80,31 +79,10 @@ export async function loadBatches(
   const batches = new Map<string, BatchRuntime>();
   for (const [index, b] of cfg.batches.entries()) {
     const where = (field: string) => `${cfg.file}: batches[${index}].${field}`;
-    const model = windowModelOf(b.model, where("model"), `batch ${b.id}`);
-    loadArtifacts(b.artifacts, { modelPath: b.model }); // every file against its manifest, now, not mid-proof
-    const circuit = batchCircuit(b, where("artifacts"));
-    const publishers = await quorumSetOf(b, circuit.quorum, where, `batch ${b.id}`);
-    const rule = circuitInfoAdaptive(b.artifacts)?.rule;
-    const members: BatchMember[] = [];
-    for (const [i, m] of b.markets.entries()) {
-      const own = b.marketModels[m.id];
-      const modelPath = own ?? b.model;
-      const field = own === undefined ? "model" : `marketModels.${m.id}`;
-      const memberModel = own === undefined ? model : windowModelOf(own, where(field), `market ${m.id}`);
-      const commitment = await modelCommitment(memberModel);
-      if (own !== undefined) {
-        const differs = networkDifference(model, memberModel);
-        if (differs !== undefined) throw new ConfigError(`${where(field)}: ${own}: ${differs}`);
-        if (circuit.mode !== "committed" && commitment !== (await modelCommitment(model))) {
-          throw new ConfigError(
-            `${where(field)}: ${own} is not ${b.model}, and ${b.artifacts} is a constant-weights circuit, which ` +
-              "proves its compiled-in model only: compile the batch with `--weights committed`",
-          );
-        }
-      }
-      const market = { id: m.id, marketId: m.marketId, model: modelPath, publishers: b.publishers };
-      await checkOnChainSet(chain, market, { model: commitment, publishers }, where("publishers.set"));
-      members.push({ ...m, modelPath, model: memberModel, modelCommitment: commitment });
+    const { model, circuit, publishers, rule, members } = await loadBatchFiles(cfg, index);
+    for (const [i, m] of members.entries()) {
+      const market = { id: m.id, marketId: m.marketId, model: m.modelPath, publishers: b.publishers };
+      await checkOnChainSet(chain, market, { model: m.modelCommitment, publishers }, where("publishers.set"));
       const [num] = (await chain.oracle.adaptiveState(m.marketId)) as [bigint, bigint, bigint];
       if (num !== 0n && rule === undefined) {
         throw new ConfigError(
@@ -168,6 +146,54 @@ export async function loadBatches(
     );
   }
   return batches;
+}
+
+/** A batch's files, read and checked against each other (not against the chain). */
+export interface BatchFiles {
+  model: QuantizedModel;
+  circuit: CircuitInfo & { mode: WeightMode; quorum: number };
+  publishers: PublisherSet;
+  /** The adaptive rule of an adaptive batch circuit (its circuit.json's). */
+  rule?: AdaptiveRule;
+  /** The batch's markets in config order, each with the model it registered. */
+  members: BatchMember[];
+}
+
+/**
+ * Everything of batch `index` that can be checked without the chain, as `serve` loads it at start (and
+ * `serve --check` checks it): the model file (a window model), the artifacts against their manifest, their
+ * circuit.json (a signed batch circuit of N markets), the publisher set file (its quorum the circuit's, enough
+ * URLs), and each market's own model (`marketModels`: the batch's network, provable by the circuit).
+ * @throws ConfigError `config file: batches[i].field: the file: reason`.
+ */
+export async function loadBatchFiles(cfg: ServiceConfig, index: number): Promise<BatchFiles> {
+  const b = cfg.batches[index];
+  const where = (field: string) => `${cfg.file}: batches[${index}].${field}`;
+  const model = windowModelOf(b.model, where("model"), `batch ${b.id}`);
+  checkedArtifacts(b.artifacts, b.model, where("artifacts"));
+  const circuit = batchCircuit(b, where("artifacts"));
+  const publishers = await quorumSetOf(b, circuit.quorum, where, `batch ${b.id}`);
+  const rule = circuitInfoAdaptive(b.artifacts)?.rule;
+  const members: BatchMember[] = [];
+  for (const m of b.markets) {
+    const own = b.marketModels[m.id];
+    const modelPath = own ?? b.model;
+    const field = own === undefined ? "model" : `marketModels.${m.id}`;
+    const memberModel = own === undefined ? model : windowModelOf(own, where(field), `market ${m.id}`);
+    const commitment = await modelCommitment(memberModel);
+    if (own !== undefined) {
+      const differs = networkDifference(model, memberModel);
+      if (differs !== undefined) throw new ConfigError(`${where(field)}: ${own}: ${differs}`);
+      if (circuit.mode !== "committed" && commitment !== (await modelCommitment(model))) {
+        throw new ConfigError(
+          `${where(field)}: ${own} is not ${b.model}, and ${b.artifacts} is a constant-weights circuit, which ` +
+            "proves its compiled-in model only: compile the batch with `--weights committed`",
+        );
+      }
+    }
+    members.push({ ...m, modelPath, model: memberModel, modelCommitment: commitment });
+  }
+  return { model, circuit, publishers, ...(rule !== undefined && { rule }), members };
 }
 
 /**

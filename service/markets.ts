@@ -25,7 +25,7 @@ import {
   readPublisherSet as readPublisherSetFile,
   type PublisherSet,
 } from "../publisher";
-import { loadArtifacts } from "../setup/artifacts";
+import { loadArtifacts, type LoadedArtifacts } from "../setup/artifacts";
 import { oracleStatementKey, readPublisherSet } from "../onchain/oracle";
 import type { AdaptiveRule } from "../models/adaptive";
 import type { ChainView } from "./chain-view";
@@ -76,11 +76,7 @@ export async function loadMarkets(
   const markets = new Map<string, MarketRuntime>();
   for (const [index, m] of cfg.markets.entries()) {
     const where = (field: string) => `${cfg.file}: markets[${index}].${field}`;
-    const model = windowModelOf(m.model, where("model"), `market ${m.id}`);
-    // every file against its manifest, now, not mid-proof
-    const adaptiveRule = loadArtifacts(m.artifacts, { modelPath: m.model }).manifest.adaptive?.rule;
-    const circuit = signedCircuit(m, where("artifacts"));
-    const publishers = await quorumSetOf(m, circuit.quorum, where, `market ${m.id}`);
+    const { model, adaptiveRule, circuit, publishers } = await loadMarketFiles(cfg, index);
     const commitment = await modelCommitment(model);
     await checkOnChainSet(chain, m, { model: commitment, publishers }, where("publishers.set"));
     await checkAdaptive(chain, m, adaptiveRule !== undefined, where("artifacts"));
@@ -126,6 +122,46 @@ export async function loadMarkets(
   return markets;
 }
 
+/** A market's files, read and checked against each other (not against the chain). */
+export interface MarketFiles {
+  model: QuantizedModel;
+  /** The artifacts' adaptive rule (their manifest's), if compiled with `--adaptive`. */
+  adaptiveRule?: AdaptiveRule;
+  circuit: CircuitInfo & { mode: WeightMode; quorum: number };
+  publishers: PublisherSet;
+}
+
+/**
+ * Everything of market `index` that can be checked without the chain, as `serve` loads it at start (and
+ * `serve --check` checks it): the model file (a window model), the artifacts against their manifest (every file
+ * hashed), their circuit.json (a signed-update circuit), the publisher set file (its quorum the circuit's, and
+ * enough URLs for it).
+ * @throws ConfigError `config file: markets[i].field: the file: reason`.
+ */
+export async function loadMarketFiles(cfg: ServiceConfig, index: number): Promise<MarketFiles> {
+  const m = cfg.markets[index];
+  const where = (field: string) => `${cfg.file}: markets[${index}].${field}`;
+  const model = windowModelOf(m.model, where("model"), `market ${m.id}`);
+  const adaptiveRule = checkedArtifacts(m.artifacts, m.model, where("artifacts")).manifest.adaptive?.rule;
+  const circuit = signedCircuit(m, where("artifacts"));
+  const publishers = await quorumSetOf(m, circuit.quorum, where, `market ${m.id}`);
+  return { model, ...(adaptiveRule && { adaptiveRule }), circuit, publishers };
+}
+
+/**
+ * The artifacts of a market or batch with every file checked against their manifest, now, not mid-proof.
+ * @param field the config file and field, for messages (`service.json: markets[0].artifacts`).
+ * @throws ConfigError `field: reason` (the artifacts' own message: the file and both hashes).
+ */
+export function checkedArtifacts(dir: string, modelPath: string, field: string): LoadedArtifacts {
+  try {
+    return loadArtifacts(dir, { modelPath });
+  } catch (err) {
+    if (err instanceof ZkriskError) throw new ConfigError(`${field}: ${err.message}`);
+    throw err;
+  }
+}
+
 /**
  * The artifacts must match the market's kind on the oracle: adaptive artifacts (`zkrisk compile --adaptive`) for a
  * market governance made adaptive (`setAdaptiveCalibration`), plain ones otherwise; the oracle would refuse every
@@ -169,10 +205,19 @@ function signedCircuit(m: MarketConfig, field: string): CircuitInfo & { mode: We
 
 /**
  * The model file of a market or batch, loaded; it must read the signed windows' features and bars.
+ * @throws ConfigError `field: ...` for a file that is not a quantised model (not JSON, an unknown key, ...) or not
+ *   a window model.
  * @param field the config file and field, for messages; `who` names the market or batch (`market BTC-USDT`).
  */
 export function windowModelOf(path: string, field: string, who: string): QuantizedModel {
-  const model = loadQuantizedModel(path);
+  let model: QuantizedModel;
+  try {
+    model = loadQuantizedModel(path);
+  } catch (err) {
+    // not JSON, an unknown key, a bad value: the file's own message, after the config field that names it
+    if (!(err instanceof ZkriskError)) throw err;
+    throw new ConfigError(`${field}: ${err.message}`);
+  }
   try {
     checkWindowModel(model, path);
   } catch (err) {

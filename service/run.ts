@@ -2,17 +2,19 @@
  * `zkrisk serve`: load the config, open the job store, start the service and its HTTP API, and shut down
  * gracefully on SIGTERM or SIGINT (stop taking work, finish or re-queue in-flight jobs, exit 0).
  */
+import { existsSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import pino, { type Logger } from "pino";
 import type { FastifyInstance } from "fastify";
 import { buildApi } from "./api";
 import { loadServiceConfig, type ServiceConfig } from "./config";
 import { redactedConfig } from "./redaction";
-import { apiTokenHashes } from "./secrets";
+import { apiTokenHashes, loadSignerKey } from "./secrets";
 import type { JobStore } from "./jobs";
 import { LocalDispatcher, type Dispatcher } from "./dispatcher";
-import { publisherSetOf } from "./markets";
-import { publisherSetCommitment } from "../publisher/publisher-set";
+import { loadMarketFiles } from "./markets";
+import { loadBatchFiles } from "./batches";
+import { publisherSetCommitment, type PublisherSet } from "../publisher/publisher-set";
 import { ProverService } from "./service";
 import { RedisDispatcher } from "./redis-queue";
 import { redactUrlPassword } from "../core/url";
@@ -55,6 +57,8 @@ export async function startService(
 ): Promise<RunningService> {
   const tokenHashes = apiTokenHashes(cfg.auth);
   const holder = `${hostname()}:${process.pid}`;
+  /** Whether this run made the SQLite file: a start that fails removes it again. */
+  let createdDatabase = false;
   let store: JobStore;
   let dispatcher: Dispatcher;
   if (queue) {
@@ -71,11 +75,13 @@ export async function startService(
     });
     log.info({ queue: redactUrlPassword(queue) }, "jobs shared over Redis");
   } else {
+    createdDatabase = !existsSync(cfg.database);
     const sqlite = SqliteJobStore.open(cfg.database);
     try {
       sqlite.claimService({ holder, host: hostname(), pid: process.pid }, Date.now(), OWNER_STALE_MS);
     } catch (err) {
       await sqlite.close();
+      if (createdDatabase) removeDatabase(cfg.database);
       throw err;
     }
     store = sqlite;
@@ -96,6 +102,7 @@ export async function startService(
   } catch (err) {
     await api?.close();
     await service.stop(0).catch(() => undefined);
+    if (createdDatabase) removeDatabase(cfg.database);
     throw err;
   }
   const address = api.server.address();
@@ -118,18 +125,45 @@ export async function startService(
   };
 }
 
+/** Remove a SQLite job database this run created (and its WAL files) after a failed start. */
+function removeDatabase(path: string): void {
+  for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(path + suffix, { force: true });
+}
+
 /**
- * The config as `--check` prints it (`redactedConfig`), each market's and batch's publisher set file read: its
- * quorum, number of keys and commitment (what the oracle must register for the market, or every market of the
- * batch).
- * @throws ConfigError naming the config file, the market's field and the set file.
+ * Load and check every file the service reads at start, short of the chain (markets.ts `loadMarketFiles`,
+ * batches.ts `loadBatchFiles`: models, artifacts against their manifests, circuit facts, publisher sets), in
+ * config order; `serve` does this before it opens its job store, `--check` before it prints the config.
+ * @returns each market's and batch's publisher set, in config order.
+ * @throws ConfigError naming the config file, the field (`markets[0].model`) and the file at fault.
+ */
+export async function checkServiceFiles(
+  cfg: ServiceConfig,
+): Promise<{ markets: PublisherSet[]; batches: PublisherSet[] }> {
+  const markets: PublisherSet[] = [];
+  for (const i of cfg.markets.keys()) markets.push((await loadMarketFiles(cfg, i)).publishers);
+  const batches: PublisherSet[] = [];
+  for (const i of cfg.batches.keys()) batches.push((await loadBatchFiles(cfg, i)).publishers);
+  return { markets, batches };
+}
+
+/**
+ * The config as `--check` prints it (`redactedConfig`), after every file the service loads at start was checked
+ * (`checkServiceFiles`) and the secrets it reads at start were read (API tokens given by variable, the
+ * submitting key: its variable, or its keystore decrypted), with each market's and batch's publisher set: its quorum, number of keys and
+ * commitment (what the oracle must register for the market, or every market of the batch).
+ * @throws ConfigError naming the config file, the field and the file at fault, or the variable (never a value).
  */
 export async function checkedConfig(cfg: ServiceConfig): Promise<Record<string, unknown>> {
   const shown = redactedConfig(cfg);
+  const sets = await checkServiceFiles(cfg);
+  // The secrets serve reads at start too (never shown): API tokens from their variables, the submitting key.
+  apiTokenHashes(cfg.auth);
+  await loadSignerKey(cfg.chain);
   for (const list of ["markets", "batches"] as const) {
     const entries = shown[list] as { publishers: Record<string, unknown> }[];
-    for (const [i, m] of cfg[list].entries()) {
-      const set = await publisherSetOf(m, `${cfg.file}: ${list}[${i}].publishers.set`);
+    for (const i of cfg[list].keys()) {
+      const set = sets[list][i];
       Object.assign(entries[i].publishers, {
         quorum: set.quorum,
         keys: set.keys.length,
@@ -147,6 +181,8 @@ export async function serve(opts: ServeOptions): Promise<void> {
     process.stdout.write(JSON.stringify(await checkedConfig(cfg), null, 2) + "\n");
     return;
   }
+  // Every file is checked before the store is opened or the port bound: a bad one leaves nothing behind.
+  await checkServiceFiles(cfg);
   const log = pino({ level: opts.logLevel ?? "info", base: { pid: process.pid } });
   log.info({ config: redactedConfig(cfg) }, "starting");
   const running = await startService(cfg, log, (opts.graceSeconds ?? 30) * 1000, opts.queue);

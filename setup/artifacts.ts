@@ -342,6 +342,11 @@ export interface LoadArtifactsOptions {
    * with a constant-weights circuit, only the recorded model.
    */
   modelPath?: string;
+  /**
+   * What to tell the user when the manifest's model file is missing and no `modelPath` was given (default: to
+   * pass the model's path, for commands with a `--model` option; a command without one says what else to do).
+   */
+  missingModelHint?: string;
 }
 
 /**
@@ -427,7 +432,8 @@ export function loadArtifacts(dir: string, options: LoadArtifactsOptions = {}): 
   if (!existsSync(modelPath)) {
     throw new SetupError(
       options.modelPath === undefined
-        ? `${modelPath}: model file listed in ${manifestFile} is missing (pass the model's path explicitly)`
+        ? `${modelPath}: model file listed in ${manifestFile} is missing ` +
+            `(${options.missingModelHint ?? "pass the model's path explicitly"})`
         : `${modelPath}: model file not found`,
     );
   }

@@ -9,7 +9,8 @@ import { loadCandles } from "../../candles/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { runBacktest, type FullBacktestReport } from "../../models/run-backtest";
 import { runDemo, type DemoResult } from "../../demo/demo";
-import { output, table } from "../options";
+import { rpcUrlOption, resolveKey } from "../../onchain/chain";
+import { outDirOption, output, table } from "../options";
 import { formatBacktestReport } from "./backtest";
 import { stderrLog } from "../../setup/log";
 import { isoFromSeconds } from "../../core/time";
@@ -37,12 +38,19 @@ export type DemoCommandResult = DemoResult & {
 
 /**
  * Run the main job (progress on stderr, none with --json), then backtest the model on its test split.
+ * `--weights`, `--rpc`, `--key` and `--artifacts` are checked before anything is written.
  * (Named for the command: `runDemo` is the main job, demo/demo.ts.)
  */
 export async function runDemoCommand(f: DemoFlags): Promise<DemoCommandResult> {
   if (f.weights !== "constant" && f.weights !== "committed") {
     throw new UsageError(`--weights: '${f.weights}' must be 'constant' or 'committed'`);
   }
+  // Every flag is checked before the demo writes anything (its publisher keystore, its artifacts).
+  if (f.rpc !== undefined) {
+    rpcUrlOption(f.rpc);
+    resolveKey(f.key ?? "env:ZKRISK_PRIVATE_KEY");
+  }
+  if (f.artifacts !== undefined) outDirOption("--artifacts", f.artifacts);
   const t0 = performance.now();
   const result = await runDemo({
     model: f.model,

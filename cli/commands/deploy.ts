@@ -32,7 +32,10 @@ export interface DeployResult {
  */
 export async function runDeploy(f: DeployFlags): Promise<DeployResult> {
   if (f.out !== undefined) outFileOption("--out", f.out);
-  loadArtifacts(f.artifacts);
+  // deploy has no --model: the manifest's model file is the only one it can check
+  loadArtifacts(f.artifacts, {
+    missingModelHint: "restore it there, or run `zkrisk setup` again for these artifacts",
+  });
   const result = await withChain(f.rpc, f.key, async (chain) => {
     const governor = f.governor ? addressOption("--governor", f.governor) : await chain.signer.getAddress();
     const verifier = await deployVerifier(chain.signer, f.artifacts, {

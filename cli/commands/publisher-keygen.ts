@@ -3,7 +3,9 @@
  * (publisher/keystore.ts), password from ZKRISK_PUBLISHER_PASSWORD; prints the public key, never the
  * private key.
  */
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+import { UsageError } from "../../core/errors";
 import {
   encryptKeystore,
   generatePrivateKey,
@@ -11,6 +13,8 @@ import {
   writeKeystore,
   type PublicKey,
 } from "../../publisher";
+import { outFileOption } from "../options";
+import { progressLine } from "../progress";
 
 /** The options of `zkrisk publisher keygen`, as commander gives them. */
 export interface PublisherKeygenFlags {
@@ -29,14 +33,19 @@ export interface PublisherKeygenResult {
 
 /**
  * Makes a key and writes its keystore.
- * @throws UsageError when ZKRISK_PUBLISHER_PASSWORD is unset or empty, or `--out` exists without `--force`.
+ * @throws UsageError when ZKRISK_PUBLISHER_PASSWORD is unset or empty, `--out` is a directory or lies under a
+ *   file, or `--out` exists without `--force`: all checked before the (slow) key derivation.
  */
 export async function runPublisherKeygen(
   f: PublisherKeygenFlags,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<PublisherKeygenResult> {
   const password = publisherPassword(env);
-  const keystore = resolve(f.out);
+  const keystore = resolve(outFileOption("--out", f.out));
+  if (!f.force && existsSync(keystore)) {
+    throw new UsageError(`--out: ${keystore} already exists (use --force to replace it)`);
+  }
+  progressLine("deriving the keystore's encryption key (scrypt, 10-20 s)");
   const ks = await encryptKeystore(generatePrivateKey(), password);
   writeKeystore(keystore, ks, Boolean(f.force));
   return { keystore, publicKey: ks.publicKey };

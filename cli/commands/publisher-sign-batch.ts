@@ -17,6 +17,7 @@ import {
   type PublicKey,
   type Signature,
 } from "../../publisher";
+import { progressLine } from "../progress";
 import { parseDateOption, parseIntOption } from "../options";
 import { barIndexAt } from "./infer";
 import { DEFAULT_WINDOW_BARS } from "./publisher-sign";
@@ -84,7 +85,9 @@ export async function runPublisherSignBatch(
     const series = loadCandles(e.data);
     return { market: e.market, window: buildWindow(series, marketIdOf(e.market), barIndexAt(series, at), n) };
   });
-  const key = await unlockKeystore(f.key, password);
+  const key = await unlockKeystore(f.key, password, () =>
+    progressLine(`unlocking ${f.key} (scrypt, 10-20 s)`),
+  );
   const signed = await signBatch(key, windows);
   const out = resolve(f.out);
   writeSignedBatch(out, signed);

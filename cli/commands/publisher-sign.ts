@@ -17,6 +17,7 @@ import {
   type Signature,
 } from "../../publisher";
 import { UsageError } from "../../core/errors";
+import { progressLine } from "../progress";
 import { parseDateOption, parseIntOption } from "../options";
 import { barIndexAt } from "./infer";
 
@@ -76,7 +77,9 @@ export async function runPublisherSign(
   const at = parseDateOption("--at", f.at);
   const series = loadCandles(f.data);
   const window = buildWindow(series, marketId, barIndexAt(series, at), n);
-  const key = await unlockKeystore(f.key, password);
+  const key = await unlockKeystore(f.key, password, () =>
+    progressLine(`unlocking ${f.key} (scrypt, 10-20 s)`),
+  );
   const signed = await signWindow(key, market, window);
   const out = resolve(f.out);
   writeSignedWindow(out, signed);

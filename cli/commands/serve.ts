@@ -11,6 +11,8 @@ export interface ServeFlags {
   queue?: string;
   logLevel: string;
   grace: string;
+  /** Print the result (the checked config) as one JSON object; errors as JSON on stderr. */
+  json?: boolean;
 }
 
 /** What `serve` ends with: the checked config (redacted), or a service that a signal stopped. */
@@ -41,7 +43,11 @@ export function formatServe(r: ServeResult): string {
   return r.checked ? JSON.stringify(r.config, null, 2) + "\n" : "";
 }
 
-/** `zkrisk serve`: run the prover service (or with --check, print its config without secrets). */
+/**
+ * `zkrisk serve`: run the prover service (or with --check, print its config without secrets). With --json, as
+ * `publisher serve`: the result as one JSON object (`{"checked": true, "config": ...}` for --check), errors as JSON;
+ * the logs are JSON lines on stderr either way.
+ */
 export async function serveAction(f: ServeFlags): Promise<void> {
-  output(await runServe(f), false, formatServe);
+  output(await runServe(f), f.json, formatServe);
 }

@@ -8,7 +8,7 @@ import { UsageError } from "../../core/errors";
 import { sha256File } from "../../core/io";
 import type { ArtifactManifest } from "../../setup/artifacts";
 import { checkSetupFlags, runSetup as runGroth16Setup, type RunSetupResult } from "../../setup";
-import { output, parseIntOption } from "../options";
+import { inFileOption, output, parseIntOption } from "../options";
 import { progressBar } from "../progress";
 import { stderrLog } from "../../setup/log";
 import { readCircuitInfo } from "../../circuits/compile-model";
@@ -47,6 +47,7 @@ export interface SetupResult {
  * bar and the setup log on stderr.
  */
 export async function runSetup(f: SetupFlags): Promise<SetupResult> {
+  inFileOption("--model", f.model);
   checkSetupFlags({ ptau: f.ptau, beaconHash: f.beacon });
   const beaconIterationsExp = parseIntOption("--beacon-iterations", f.beaconIterations, 10, 63);
   const info = readCircuitInfo(f.artifacts);

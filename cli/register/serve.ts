@@ -30,5 +30,9 @@ export function registerServe(program: Command): void {
       "on SIGTERM, time to let in-flight jobs finish before re-queueing them",
       "30",
     )
+    .option(
+      "--json",
+      "print the result (the checked config, or that the service stopped) as one JSON object; errors as JSON",
+    )
     .action(async (f: ServeFlags) => (await commands()).serveAction(f));
 }

@@ -1,6 +1,6 @@
 /** `zkrisk publisher keygen` and `sign` end to end, through `node bin/zkrisk.cjs`, on the shipped candles. */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -15,6 +15,8 @@ const DATA = join(ROOT, "models/data/btcusdt-2h.csv");
 const PASSWORD = "a publisher password";
 /** Each spawn loads the whole CLI (several seconds on a busy machine) and may derive a scrypt key. */
 const SPAWN_TIMEOUT = 180_000;
+/** What keygen says on stderr while it derives the key (stdout stays the result alone). */
+const KEYGEN_PROGRESS = "zkrisk: deriving the keystore's encryption key (scrypt, 10-20 s)\n";
 
 const dir = mkdtempSync(join(tmpdir(), "zkrisk-publisher-cli-"));
 
@@ -38,7 +40,7 @@ describe("zkrisk publisher keygen and sign", () => {
 
   beforeAll(() => {
     const r = zkrisk(["publisher", "keygen", "--out", key, "--json"]);
-    expect(r.stderr).toBe("");
+    expect(r.stderr).toBe(KEYGEN_PROGRESS);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout) as { keystore: string; publicKey: { Ax: string; Ay: string } };
     expect(out.keystore).toBe(key);
@@ -70,6 +72,30 @@ describe("zkrisk publisher keygen and sign", () => {
       expect(String(readKeystore(other).publicKey.Ax)).toBe(JSON.parse(forced.stdout).publicKey.Ax);
     },
     3 * SPAWN_TIMEOUT,
+  );
+
+  it(
+    "refuses a bad --out before deriving a key (no progress line): a directory, a path under a file, an existing file",
+    () => {
+      const sub = join(dir, "a-directory");
+      mkdirSync(sub, { recursive: true });
+      const file = join(dir, "a-file");
+      writeFileSync(file, "x");
+      for (const [args, message] of [
+        [["--out", sub], `--out: '${sub}' is a directory, not a file`],
+        [["--out", sub, "--force"], `--out: '${sub}' is a directory, not a file`],
+        [
+          ["--out", join(file, "x.json")],
+          `--out: '${join(file, "x.json")}' lies under '${file}', which is a file`,
+        ],
+        [["--out", key], `--out: ${key} already exists (use --force to replace it)`],
+      ] as const) {
+        const r = zkrisk(["publisher", "keygen", ...args]);
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toBe(`zkrisk: ${message}\n`);
+      }
+    },
+    4 * SPAWN_TIMEOUT,
   );
 
   it(
@@ -106,7 +132,7 @@ describe("zkrisk publisher keygen and sign", () => {
           "2024-06-30 22:00",
         ].concat(["--out", out, "--json"]),
       );
-      expect(r.stderr).toBe("");
+      expect(r.stderr).toBe(`zkrisk: unlocking ${key} (scrypt, 10-20 s)\n`);
       expect(r.code).toBe(0);
       const printed = JSON.parse(r.stdout) as Record<string, unknown>;
       expect(printed).toMatchObject({
@@ -147,7 +173,7 @@ describe("zkrisk publisher keygen and sign", () => {
         out,
       ];
       const r = zkrisk(["publisher", "sign", "--key", key, ...args]);
-      expect(r.stderr).toBe("");
+      expect(r.stderr).toBe(`zkrisk: unlocking ${key} (scrypt, 10-20 s)\n`);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain(
         "signed window of 20 bars (16 missing) of BTC-USDT, 120 min bars, ending at the bar opening 2018-02-09T10:00:00.000Z",
@@ -176,7 +202,8 @@ describe("zkrisk publisher keygen and sign", () => {
       const wrong = zkrisk(args("2024-06-30 22:00"), "not the password");
       expect(wrong.code).toBe(2);
       expect(wrong.stderr).toBe(
-        `zkrisk: ${key}: (root): cannot decrypt: wrong password, or the file was altered\n`,
+        `zkrisk: unlocking ${key} (scrypt, 10-20 s)\n` +
+          `zkrisk: ${key}: (root): cannot decrypt: wrong password, or the file was altered\n`,
       );
 
       const extra = join(dir, "keys/extra.json");
@@ -217,7 +244,7 @@ describe("zkrisk publisher keygen and sign", () => {
         out,
         "--json",
       ]);
-      expect(r.stderr).toBe("");
+      expect(r.stderr).toBe(`zkrisk: unlocking ${key} (scrypt, 10-20 s)\n`);
       expect(r.code).toBe(0);
       const batch = await readSignedBatch(out);
       expect(batch.markets.map((m) => m.market)).toEqual(["BTC-USDT", "SOL-USDT"]);

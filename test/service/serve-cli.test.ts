@@ -3,10 +3,14 @@
  * without secrets), and bad usage (exit code 2 with a message naming the option or the config field).
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { compileCircom } from "../../circuits/circom";
+import { devSetupCircuit } from "../../setup";
+import { loadArtifacts } from "../../setup/artifacts";
+import { DEMO_CACHE } from "../../setup/cached-artifacts";
 import {
   makePublisherSet,
   publicKeyOf,
@@ -20,27 +24,62 @@ import { privateKeyOf } from "../helpers/publisher-serve";
 const BIN = join(__dirname, "../..", "bin/zkrisk.cjs");
 const SECRET = "0x" + "ab".repeat(32);
 
-function zkrisk(args: string[]) {
+function zkrisk(args: string[], env: NodeJS.ProcessEnv = { ZKRISK_SERVE_TEST_KEY: SECRET }) {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     encoding: "utf8",
     timeout: 60_000,
-    env: { ...process.env, ZKRISK_SERVE_TEST_KEY: SECRET },
+    env: { ...process.env, ...env },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** A publisher set of two test keys, quorum 2. */
 let set: PublisherSet;
+/**
+ * Artifacts that pass every check `serve` makes before the chain: a one-constraint circuit (not the signed-update
+ * circuit: nothing is proved here) whose manifest records `model`, a copy of MODEL, and whose circuit.json says
+ * signed update, quorum 2. Built once (a few seconds) and cached under `.zkrisk-cache/demo`.
+ */
+let artifacts: string;
+let model: string;
 beforeAll(async () => {
   const keys = await Promise.all([51, 52].map((n) => publicKeyOf(privateKeyOf(n))));
   set = await makePublisherSet(keys, 2);
-});
+  artifacts = join(DEMO_CACHE, "serve-cli-stand-in");
+  model = join(artifacts, "model.json");
+  try {
+    loadArtifacts(artifacts, { modelPath: model });
+    return;
+  } catch {
+    // absent or stale: build it
+  }
+  mkdirSync(artifacts, { recursive: true });
+  copyFileSync(MODEL, model);
+  writeFileSync(join(artifacts, "circuit.json"), JSON.stringify({ quorum: 2, mode: "constant" }));
+  const source = join(artifacts, "square.circom");
+  writeFileSync(
+    source,
+    "pragma circom 2.1.0;\ntemplate Square() {\n  signal input x;\n  signal output y;\n  y <== x * x;\n}\n" +
+      "component main = Square();\n",
+  );
+  const compiled = await compileCircom(source, join(artifacts, "build"));
+  await devSetupCircuit({
+    name: "square",
+    r1csPath: compiled.r1csPath,
+    wasmPath: compiled.wasmPath,
+    modelPath: model,
+    outDir: artifacts,
+  });
+}, 120_000);
 
-function configFile(extra: Record<string, unknown> = {}): string {
+/**
+ * A service config in a new temporary directory; `extra` replaces top-level keys, `marketModel` (a file's text,
+ * written as `model.json` next to the config) replaces the market's model.
+ */
+function configFile(extra: Record<string, unknown> = {}, marketModel?: string): string {
   const dir = mkdtempSync(join(tmpdir(), "zkrisk-serve-cli-"));
-  mkdirSync(join(dir, "artifacts"));
-  writeFileSync(join(dir, "artifacts", "artifacts.json"), "{}");
   writePublisherSet(join(dir, "publishers.json"), set);
+  if (marketModel !== undefined) writeFileSync(join(dir, "model.json"), marketModel);
   const path = join(dir, "service.json");
   writeFileSync(
     path,
@@ -48,8 +87,8 @@ function configFile(extra: Record<string, unknown> = {}): string {
       markets: [
         {
           id: "BTC-USDT",
-          model: MODEL,
-          artifacts: "artifacts",
+          model: marketModel === undefined ? model : "model.json",
+          artifacts,
           publishers: {
             set: "publishers.json",
             urls: ["http://127.0.0.1:8090", "https://reader:publisher-secret@pub.example/?key=k-secret"],
@@ -86,7 +125,7 @@ describe("zkrisk serve (command line)", () => {
       chain: { rpc: string; key: unknown };
       concurrency: number;
     };
-    expect(printed.markets[0]).toMatchObject({ id: "BTC-USDT", artifacts: join(path, "..", "artifacts") });
+    expect(printed.markets[0]).toMatchObject({ id: "BTC-USDT", artifacts });
     expect(printed.markets[0].publishers).toEqual({
       set: join(path, "..", "publishers.json"),
       urls: ["http://127.0.0.1:8090/", "https://***:***@pub.example/?key=***"],
@@ -143,5 +182,70 @@ describe("zkrisk serve (command line)", () => {
     expect(set.stderr).toContain(
       `service.json: markets[0].publishers.set: ${join(path, "..", "publishers.json")}: keys: publisher set: no keys`,
     );
+  });
+  it("--check loads every model as serve does: not JSON, or an unknown key, is exit 2 naming markets[0].model", () => {
+    const withKey = JSON.stringify({ ...JSON.parse(readFileSync(MODEL, "utf8")), surprise: 1 });
+    for (const [text, reason] of [
+      ["{ not json", /not valid JSON|JSON/],
+      [withKey, /surprise/],
+    ] as const) {
+      const path = configFile({}, text);
+      const file = join(path, "..", "model.json");
+      for (const args of [["--check"], ["--check", "--json"], []]) {
+        const r = zkrisk(["serve", "--config", path, ...args]);
+        expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(2);
+        expect(r.stdout).toBe("");
+        const message = args.includes("--json")
+          ? (JSON.parse(r.stderr) as { error: string; message: string }).message
+          : r.stderr;
+        expect(message).toContain(`service.json: markets[0].model: ${file}`);
+        expect(message).toMatch(reason);
+      }
+      // serve refused it before opening its job store: no database file (zkrisk.db) left behind
+      expect(readdirSync(join(path, ".."))).toEqual(["model.json", "publishers.json", "service.json"]);
+    }
+  });
+
+  it("--check checks the artifacts against their manifest, naming markets[0].artifacts", () => {
+    const dir = mkdtempSync(join(tmpdir(), "zkrisk-serve-cli-artifacts-"));
+    writeFileSync(join(dir, "artifacts.json"), "{}");
+    writeFileSync(join(dir, "circuit.json"), JSON.stringify({ quorum: 2, mode: "constant" }));
+    const path = configFile();
+    const doc = JSON.parse(readFileSync(path, "utf8")) as { markets: { artifacts: string }[] };
+    doc.markets[0].artifacts = dir;
+    writeFileSync(path, JSON.stringify(doc));
+    const r = zkrisk(["serve", "--config", path, "--check"]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(
+      `service.json: markets[0].artifacts: ${join(dir, "artifacts.json")}: manifest version`,
+    );
+  });
+
+  it("--check --json prints one JSON object: checked, and the config", () => {
+    const r = zkrisk(["serve", "--config", configFile(), "--check", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const printed = JSON.parse(r.stdout) as { checked: boolean; config: { markets: { id: string }[] } };
+    expect(printed.checked).toBe(true);
+    expect(printed.config.markets[0].id).toBe("BTC-USDT");
+    const bad = zkrisk(["serve", "--config", configFile({ concurency: 2 }), "--check", "--json"]);
+    expect(bad.code).toBe(2);
+    expect(JSON.parse(bad.stderr)).toMatchObject({ error: "CONFIG_INVALID" });
+  });
+  it("a start that fails on the chain (no node at the RPC URL) exits and removes the SQLite file it created", () => {
+    const path = configFile({ listen: { host: "127.0.0.1", port: 0 } });
+    const doc = JSON.parse(readFileSync(path, "utf8")) as { chain: { rpc: string } };
+    doc.chain.rpc = "http://127.0.0.1:9";
+    writeFileSync(path, JSON.stringify(doc));
+    const r = zkrisk(["serve", "--config", path]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain("chain.rpc: cannot reach http://127.0.0.1:9");
+    expect(readdirSync(join(path, ".."))).toEqual(["publishers.json", "service.json"]);
+  });
+  it("--check reads the secrets serve reads at start: an unset key variable is exit 2 naming it", () => {
+    const r = zkrisk(["serve", "--config", configFile(), "--check"], { ZKRISK_SERVE_TEST_KEY: "" });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain("chain.key.env");
+    expect(r.stderr).toContain("ZKRISK_SERVE_TEST_KEY");
+    expect(r.stdout).toBe("");
   });
 });
