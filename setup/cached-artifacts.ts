@@ -43,15 +43,23 @@ export interface ArtifactRecipe {
 }
 
 /**
+ * The version of the direct development setup, part of the cache key: 2 since its zkeys of 2^15 and more hash
+ * the circuit as snarkjs does (before, a contribution on top of them failed to verify), so older cached
+ * artifacts are set up again rather than reused.
+ */
+const DIRECT_SETUP_VERSION = "direct-setup/2";
+
+/**
  * Artifacts of a circuit of the model: reuse a verified cache, else compile and set up (INSECURE direct
- * development setup). The cache is keyed by the generated circuit's source, so a change of model, mode,
- * quorum or generator never reuses stale keys.
+ * development setup). The cache is keyed by the generated circuit's source and the setup's version, so a change
+ * of model, mode, quorum, generator or setup never reuses stale keys.
  */
 export async function cachedArtifacts(
   opts: CachedArtifactOptions,
   recipe: ArtifactRecipe,
 ): Promise<{ dir: string; reused: boolean; ms: number }> {
-  const dir = opts.artifacts ?? join(DEMO_CACHE, `${sha256Hex(recipe.source).slice(0, 16)}-${recipe.suffix}`);
+  const key = sha256Hex(`${DIRECT_SETUP_VERSION}\n${recipe.source}`).slice(0, 16);
+  const dir = opts.artifacts ?? join(DEMO_CACHE, `${key}-${recipe.suffix}`);
   if (existsSync(join(dir, "artifacts.json"))) {
     try {
       loadArtifacts(dir, { modelPath: opts.model });
