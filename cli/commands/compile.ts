@@ -16,6 +16,7 @@ import { UsageError } from "../../core/errors";
 import { sha256File } from "../../core/io";
 import { loadCalibrations } from "../../models/market-calibrations";
 import { outDirOption, output, parseIntOption } from "../options";
+import { DEFAULT_CALIBRATIONS } from "../paths";
 
 /** The options of `zkrisk compile`, as commander gives them (cli/register/circuit.ts). */
 export interface CompileFlags {
@@ -28,8 +29,8 @@ export interface CompileFlags {
   quorum?: string;
   /** Compile the signed-update circuit with the adaptive calibration rule of `calibrations`. */
   adaptive?: boolean;
-  /** The calibrations file whose `adaptive` block is the rule (default: models/calibrations.json). */
-  calibrations: string;
+  /** The calibrations file whose `adaptive` block is the rule (only with --adaptive; default: models/calibrations.json). */
+  calibrations?: string;
   json?: boolean;
 }
 
@@ -52,11 +53,19 @@ function parseMode(value: string): WeightMode {
 
 /** The rule of `--adaptive`: the `adaptive` block of `--calibrations`, read by its loader (which checks it). */
 function adaptiveOf(f: CompileFlags): AdaptiveCircuitInfo | undefined {
-  if (!f.adaptive) return undefined;
-  if (!existsSync(f.calibrations)) throw new UsageError(`--calibrations: ${f.calibrations}: file not found`);
+  if (!f.adaptive) {
+    if (f.calibrations !== undefined) {
+      throw new UsageError(
+        `--calibrations: '${f.calibrations}' is the adaptive rule's file: give it with --adaptive, or leave it out`,
+      );
+    }
+    return undefined;
+  }
+  const file = f.calibrations ?? DEFAULT_CALIBRATIONS;
+  if (!existsSync(file)) throw new UsageError(`--calibrations: ${file}: file not found`);
   return {
-    rule: loadCalibrations(f.calibrations).adaptive,
-    calibrations: { file: basename(f.calibrations), sha256: sha256File(f.calibrations) },
+    rule: loadCalibrations(file).adaptive,
+    calibrations: { file: basename(file), sha256: sha256File(file) },
   };
 }
 
