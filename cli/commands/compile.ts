@@ -2,7 +2,7 @@
  * `zkrisk compile`: generate and compile (circom 2.2, --O2) the signed-update circuit of a quantised model, or
  * with `--batch N` the signed batch circuit of N markets.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import {
   BUILD_SUBDIR,
@@ -15,6 +15,8 @@ import type { WeightMode } from "../../circuits/generate-circuit";
 import { UsageError } from "../../core/errors";
 import { sha256File } from "../../core/io";
 import { loadCalibrations } from "../../models/market-calibrations";
+import { MANIFEST_FILE } from "../../setup/artifacts";
+import { stderrLog } from "../../setup/log";
 import { outDirOption, output, parseIntOption } from "../options";
 import { DEFAULT_CALIBRATIONS } from "../paths";
 
@@ -31,6 +33,8 @@ export interface CompileFlags {
   adaptive?: boolean;
   /** The calibrations file whose `adaptive` block is the rule (only with --adaptive; default: models/calibrations.json). */
   calibrations?: string;
+  /** Replace an --out directory that was already set up (its setup files are removed first). */
+  force?: boolean;
   json?: boolean;
 }
 
@@ -69,12 +73,49 @@ function adaptiveOf(f: CompileFlags): AdaptiveCircuitInfo | undefined {
   };
 }
 
+/**
+ * The files `zkrisk setup` adds to an artifact directory (manifest, zkey, verification key, verifier, ptau and
+ * its copies of the r1cs and wasm): what a new compile makes stale.
+ */
+function setupFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter(
+    (name) =>
+      name === MANIFEST_FILE || name === "verification_key.json" || /\.(zkey|ptau|sol|r1cs|wasm)$/.test(name),
+  );
+}
+
+/**
+ * An --out directory that holds a set-up circuit is refused (its keys would no longer match the new circuit);
+ * with --force its setup files are removed, so no stale zkey or manifest is left beside the new circuit.
+ */
+function clearSetup(f: CompileFlags): void {
+  const stale = setupFiles(f.out);
+  if (!stale.some((name) => name === MANIFEST_FILE || name.endsWith(".zkey"))) return;
+  if (!f.force) {
+    throw new UsageError(
+      `--out: ${f.out} already holds a set-up circuit (${stale.join(", ")}); compiling into it would leave keys ` +
+        "that no longer match the circuit. Choose another --out, or pass --force to remove the setup files.",
+    );
+  }
+  for (const name of stale) rmSync(join(f.out, name), { force: true });
+}
+
 /** Generate and compile the circuit into `--out`/build and write `--out`/circuit.json. */
 export async function runCompile(f: CompileFlags): Promise<CompileResult> {
   outDirOption("--out", f.out);
   const mode = parseMode(f.weights);
   const adaptive = adaptiveOf(f);
   const quorum = () => parseIntOption("--quorum", f.quorum ?? "1", 1, 8);
+  if (f.batch !== undefined) parseIntOption("--batch", f.batch, adaptive === undefined ? 1 : 2, 32);
+  quorum();
+  clearSetup(f);
+  const log = stderrLog(f.json === true);
+  const what = f.batch !== undefined ? `signed batch circuit of ${f.batch} markets` : "signed-update circuit";
+  log.info(
+    `compiling the ${what} of ${f.model} (${mode} weights) with circom into ${join(f.out, BUILD_SUBDIR)}...`,
+  );
+  const t0 = Date.now();
   const circuit =
     f.batch !== undefined
       ? await compileSignedBatchModel(
@@ -86,6 +127,7 @@ export async function runCompile(f: CompileFlags): Promise<CompileResult> {
           adaptive,
         )
       : await compileSignedUpdateModel(f.model, f.out, mode, quorum(), adaptive);
+  log.info(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return { model: f.model, out: f.out, mode, circuit };
 }
 
