@@ -6,6 +6,7 @@
  * sized from those budgets by interval analysis, so any fitting model proves without a new ceremony.
  */
 import { ModelError } from "../core/errors";
+import { JsonReader } from "../core/validate";
 import { signedBits, type Interval } from "../models/fixed-point";
 import type { QuantizedModel } from "../models/quantized-model";
 import { POLICY_KEYS } from "../models/policy";
@@ -224,20 +225,113 @@ export function architectureToJson(arch: Architecture): unknown {
   return JSON.parse(JSON.stringify(arch, (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
 }
 
-/** Read an architecture back from its JSON form. */
-export function architectureFromJson(doc: unknown, file: string): Architecture {
-  const a = doc as Architecture & {
-    features: { min: string }[];
-    policy: { mmRaw: Record<string, string>; imRaw: Record<string, string> };
-  };
-  if (a?.format !== "zkrisk-architecture/1") throw new ModelError(`${file}: not a zkrisk architecture`);
+/** The fields of an architecture's JSON form, per object (unknown keys are refused). */
+const ARCHITECTURE_KEYS = [
+  "format",
+  "barIntervalMs",
+  "targetHorizonBars",
+  "features",
+  "layers",
+  "policy",
+] as const;
+const FEATURE_KEYS = ["name", "scaleBits", "min", "rangeBits"] as const;
+const LAYER_KEYS = [
+  "inputs",
+  "outputs",
+  "inputScaleBits",
+  "weightScaleBits",
+  "shift",
+  "activation",
+  "weightBits",
+  "biasBits",
+  "accumulatorBits",
+] as const;
+const POLICY_NUMBER_KEYS = [
+  "calibrationShift",
+  "calibrationBits",
+  "bufferBps",
+  "mmMinBps",
+  "mmMaxBps",
+  "imRatioNum",
+  "imRatioShift",
+  "imMinBps",
+  "imMaxBps",
+  "outputScaleBits",
+  "mmShift",
+  "yBits",
+  "kBits",
+] as const;
+
+/** A bit width or shift: an integer in [0, 254] (a field element has 254 bits). */
+function bits(r: JsonReader): number {
+  return r.integer(0, 254);
+}
+
+function interval(r: JsonReader): Interval {
+  r.onlyKeys(["min", "max"]);
+  const iv = { min: r.at("min").bigint(), max: r.at("max").bigint() };
+  if (iv.min > iv.max) r.at("min").error(`must be <= max (${iv.max}), got ${iv.min}`);
+  return iv;
+}
+
+/**
+ * Read an architecture from its JSON form at `r` (the `architecture` field of a circuit.json), strictly:
+ * every field present with its type, no unknown key; errors name the file and the field path.
+ */
+export function parseArchitecture(r: JsonReader): Architecture {
+  r.onlyKeys(ARCHITECTURE_KEYS);
+  r.at("format").literal("zkrisk-architecture/1");
+  const features = r
+    .at("features")
+    .items()
+    .map((f) => {
+      f.onlyKeys(FEATURE_KEYS);
+      return {
+        name: f.at("name").string(),
+        scaleBits: bits(f.at("scaleBits")),
+        min: f.at("min").bigint(),
+        rangeBits: bits(f.at("rangeBits")),
+      };
+    });
+  if (features.length === 0) r.at("features").error("expected at least one feature");
+  const layers = r
+    .at("layers")
+    .items()
+    .map((l): ArchitectureLayer => {
+      l.onlyKeys(LAYER_KEYS);
+      return {
+        inputs: l.at("inputs").integer(1, 1 << 16),
+        outputs: l.at("outputs").integer(1, 1 << 16),
+        inputScaleBits: bits(l.at("inputScaleBits")),
+        weightScaleBits: bits(l.at("weightScaleBits")),
+        shift: bits(l.at("shift")),
+        activation: l.at("activation").literal("relu", "linear"),
+        weightBits: bits(l.at("weightBits")),
+        biasBits: bits(l.at("biasBits")),
+        accumulatorBits: bits(l.at("accumulatorBits")),
+      };
+    });
+  if (layers.length === 0) r.at("layers").error("expected at least one layer");
+  const p = r.at("policy");
+  p.onlyKeys([...POLICY_NUMBER_KEYS, "mmRaw", "imRaw"]);
+  const numbers = Object.fromEntries(POLICY_NUMBER_KEYS.map((k) => [k, p.at(k).integer()])) as Record<
+    (typeof POLICY_NUMBER_KEYS)[number],
+    number
+  >;
   return {
-    ...a,
-    features: a.features.map((f) => ({ ...f, min: BigInt(f.min) })),
-    policy: {
-      ...a.policy,
-      mmRaw: { min: BigInt(a.policy.mmRaw.min), max: BigInt(a.policy.mmRaw.max) },
-      imRaw: { min: BigInt(a.policy.imRaw.min), max: BigInt(a.policy.imRaw.max) },
-    },
+    format: "zkrisk-architecture/1",
+    barIntervalMs: r.at("barIntervalMs").integer(1),
+    targetHorizonBars: r.at("targetHorizonBars").integer(1),
+    features,
+    layers,
+    policy: { ...numbers, mmRaw: interval(p.at("mmRaw")), imRaw: interval(p.at("imRaw")) },
   };
+}
+
+/**
+ * Read an architecture back from its JSON form `doc`, the `architecture` field of circuit.json `file`;
+ * a malformed one is a ModelError naming the file and the field (`architecture.layers[0].shift`).
+ */
+export function architectureFromJson(doc: unknown, file: string): Architecture {
+  return parseArchitecture(new JsonReader(file, doc, "architecture"));
 }

@@ -55,6 +55,26 @@ export interface CircuitInfo extends R1csHeader {
   adaptive?: AdaptiveCircuitInfo;
 }
 
+/** The fields `zkrisk compile` writes into circuit.json (every variant); any other key is refused. */
+export const CIRCUIT_INFO_KEYS: readonly string[] = [
+  "mode",
+  "quorum",
+  "batchSize",
+  "model",
+  "modelCommitment",
+  "publicSignals",
+  "constraints",
+  "wires",
+  "outputs",
+  "publicInputs",
+  "privateInputs",
+  "r1cs",
+  "wasm",
+  "source",
+  "architecture",
+  "adaptive",
+];
+
 /**
  * Write a generated circuit into `dir`/build, compile it at --O2 and write circuit.json: `head` (mode, batch
  * size or quorum), the model file and commitment, the public signals, the r1cs sizes and the paths, then

@@ -5,9 +5,16 @@
  * `npm run bench` and the real-circuit tests share them; the same cache holds the demo's development publisher
  * key.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { compileSignedBatchModel, compileSignedUpdateModel } from "../circuits/compile-model";
+import {
+  BUILD_SUBDIR,
+  CIRCUIT_INFO_FILE,
+  CIRCUIT_NAME,
+  compileSignedBatchModel,
+  compileSignedUpdateModel,
+} from "../circuits/compile-model";
+import { UsageError } from "../core/errors";
 import { generateSignedBatchCircuit } from "../circuits/generate-signed-batch-circuit";
 import type { WeightMode } from "../circuits/generate-circuit";
 import { generateUpdateCircuit } from "../circuits/generate-update-circuit";
@@ -50,6 +57,27 @@ export interface ArtifactRecipe {
 const DIRECT_SETUP_VERSION = "direct-setup/2";
 
 /**
+ * A given artifact directory that already holds a compiled circuit must hold the one asked for (same generated
+ * source: model, weight mode, quorum); another circuit's keys would fail at proving time, and rebuilding would
+ * replace the user's keys, so it is refused (UsageError, exit 2) naming the directory and both circuits.
+ */
+function checkGivenCircuit(dir: string, recipe: ArtifactRecipe): void {
+  const source = join(dir, BUILD_SUBDIR, `${CIRCUIT_NAME}.circom`);
+  if (!existsSync(source) || readFileSync(source, "utf8") === recipe.source) return;
+  let held = "another circuit";
+  try {
+    const info = JSON.parse(readFileSync(join(dir, CIRCUIT_INFO_FILE), "utf8")) as Record<string, unknown>;
+    held = `a circuit of ${String(info.mode)} weights, quorum ${String(info.quorum)}`;
+  } catch {
+    // no readable circuit.json: say "another circuit"
+  }
+  throw new UsageError(
+    `--artifacts: ${dir} holds ${held}, not ${recipe.what} (another model, --weights or quorum): give the ` +
+      "directory of that circuit, or a new or empty directory to build it in",
+  );
+}
+
+/**
  * Artifacts of a circuit of the model: reuse a verified cache, else compile and set up (INSECURE direct
  * development setup). The cache is keyed by the generated circuit's source and the setup's version, so a change
  * of model, mode, quorum, generator or setup never reuses stale keys.
@@ -60,6 +88,7 @@ export async function cachedArtifacts(
 ): Promise<{ dir: string; reused: boolean; ms: number }> {
   const key = sha256Hex(`${DIRECT_SETUP_VERSION}\n${recipe.source}`).slice(0, 16);
   const dir = opts.artifacts ?? join(DEMO_CACHE, `${key}-${recipe.suffix}`);
+  if (opts.artifacts !== undefined) checkGivenCircuit(opts.artifacts, recipe);
   if (existsSync(join(dir, "artifacts.json"))) {
     try {
       loadArtifacts(dir, { modelPath: opts.model });

@@ -1,6 +1,8 @@
 /** `zkrisk bench-setup` (npm run bench:setup): the time of an INSECURE development trusted setup. */
 import type { WeightMode } from "../../circuits/generate-circuit";
+import { existsSync } from "node:fs";
 import { UsageError } from "../../core/errors";
+import { loadQuantizedModel } from "../../models/quantized-model";
 import { writeJsonAtomic } from "../../core/io";
 import { runSetupBench, type SetupBenchReport } from "../../bench/bench-setup";
 import { markdownTable, outFileOption, output, parseIntListOption } from "../options";
@@ -42,7 +44,7 @@ export function formatSetupBench(r: SetupBenchReport): string {
   );
 }
 
-/** Parse the flags and run the benchmark. */
+/** Parse the flags and check --model (before any ptau is timed), then run the benchmark. */
 export function runBenchSetup(f: BenchSetupFlags): Promise<SetupBenchReport> {
   const modes = f.modes === "" ? [] : f.modes.split(",");
   for (const m of modes) {
@@ -50,8 +52,14 @@ export function runBenchSetup(f: BenchSetupFlags): Promise<SetupBenchReport> {
       throw new UsageError(`--modes: '${m}' must be 'constant' or 'committed'`);
     }
   }
+  const powers = f.powers === "" ? [] : parseIntListOption("--powers", f.powers, 1, 22);
+  if (powers.length === 0 && modes.length === 0) {
+    throw new UsageError("nothing to measure: --powers '' and --modes '' leave no figure");
+  }
+  if (!existsSync(f.model)) throw new UsageError(`--model: ${f.model}: file not found`);
+  loadQuantizedModel(f.model);
   return runSetupBench({
-    powers: f.powers === "" ? [] : parseIntListOption("--powers", f.powers, 1, 22),
+    powers,
     modes: modes as WeightMode[],
     model: f.model,
     log: stderrLog(f.json === true),

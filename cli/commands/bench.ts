@@ -6,7 +6,10 @@
  * submitSignedBatch gas.
  */
 import type { WeightMode } from "../../circuits/generate-circuit";
+import { existsSync } from "node:fs";
 import { UsageError } from "../../core/errors";
+import { loadCalibrations } from "../../models/market-calibrations";
+import { DEFAULT_CALIBRATIONS } from "../paths";
 import { writeJsonAtomic } from "../../core/io";
 import { runBench, type BenchReport, type SignedBatchRow, type UpdateGasFigures } from "../../bench/bench";
 import {
@@ -30,8 +33,11 @@ export interface BenchFlags {
   out?: string;
   /** Signed-update circuits to time, `k<K>-<mode>` or `k<K>-adaptive` comma-separated, or "none". */
   signedCircuits: string;
-  /** The calibrations file whose `adaptive` block the `k<K>-adaptive` circuits have. */
-  calibrations: string;
+  /**
+   * The calibrations file whose `adaptive` block the `k<K>-adaptive` circuits have (only with such a circuit;
+   * default: models/calibrations.json).
+   */
+  calibrations?: string;
   /** `--no-update-gas` sets false: skip the submitSignedUpdate gas. */
   updateGas: boolean;
   /** Batch sizes of the signed batch figures, comma-separated, or "none". */
@@ -89,6 +95,28 @@ export function parseRuns(f: Pick<BenchFlags, "runs" | "coldRuns" | "quick">): {
 }
 
 /**
+ * `--calibrations`, checked before any work: read (its `adaptive` block checked) when a `k<K>-adaptive` circuit
+ * is asked (default models/calibrations.json), refused when none is (nothing would read it).
+ */
+export function calibrationsOf(
+  given: string | undefined,
+  circuits: readonly { adaptive?: boolean }[],
+): string | undefined {
+  if (!circuits.some((c) => c.adaptive)) {
+    if (given !== undefined) {
+      throw new UsageError(
+        `--calibrations: '${given}' is read only by k<K>-adaptive circuits, and --signed-circuits asks for none`,
+      );
+    }
+    return undefined;
+  }
+  const file = given ?? DEFAULT_CALIBRATIONS;
+  if (!existsSync(file)) throw new UsageError(`--calibrations: ${file}: file not found`);
+  loadCalibrations(file);
+  return file;
+}
+
+/**
  * Measure what the flags ask for (progress on stderr, none with --json) and write the report to --out.
  * (Named for the command: `runBench` is the measurement itself, bench/bench.ts.)
  */
@@ -102,12 +130,13 @@ export async function runBenchCommand(f: BenchFlags): Promise<BenchReport> {
       "nothing to measure: --signed-circuits none, --no-update-gas and --batch none leave no figure",
     );
   }
+  const calibrations = calibrationsOf(f.calibrations, circuits);
   const report = await runBench({
     model: f.model,
     data: f.data,
     market: f.market,
     circuits,
-    calibrations: f.calibrations,
+    ...(calibrations !== undefined && { calibrations }),
     updateGas: f.updateGas,
     batchSizes,
     warmRuns: runs.warm,

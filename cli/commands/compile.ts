@@ -2,10 +2,11 @@
  * `zkrisk compile`: generate and compile (circom 2.2, --O2) the signed-update circuit of a quantised model, or
  * with `--batch N` the signed batch circuit of N markets.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import {
   BUILD_SUBDIR,
+  CIRCUIT_NAME,
   compileSignedBatchModel,
   compileSignedUpdateModel,
   type AdaptiveCircuitInfo,
@@ -15,7 +16,10 @@ import type { WeightMode } from "../../circuits/generate-circuit";
 import { UsageError } from "../../core/errors";
 import { sha256File } from "../../core/io";
 import { loadCalibrations } from "../../models/market-calibrations";
+import { MANIFEST_FILE } from "../../setup/artifacts";
+import { stderrLog } from "../../setup/log";
 import { outDirOption, output, parseIntOption } from "../options";
+import { DEFAULT_CALIBRATIONS } from "../paths";
 
 /** The options of `zkrisk compile`, as commander gives them (cli/register/circuit.ts). */
 export interface CompileFlags {
@@ -28,8 +32,10 @@ export interface CompileFlags {
   quorum?: string;
   /** Compile the signed-update circuit with the adaptive calibration rule of `calibrations`. */
   adaptive?: boolean;
-  /** The calibrations file whose `adaptive` block is the rule (default: models/calibrations.json). */
-  calibrations: string;
+  /** The calibrations file whose `adaptive` block is the rule (only with --adaptive; default: models/calibrations.json). */
+  calibrations?: string;
+  /** Replace an --out directory that was already set up (its setup files are removed first). */
+  force?: boolean;
   json?: boolean;
 }
 
@@ -52,12 +58,51 @@ function parseMode(value: string): WeightMode {
 
 /** The rule of `--adaptive`: the `adaptive` block of `--calibrations`, read by its loader (which checks it). */
 function adaptiveOf(f: CompileFlags): AdaptiveCircuitInfo | undefined {
-  if (!f.adaptive) return undefined;
-  if (!existsSync(f.calibrations)) throw new UsageError(`--calibrations: ${f.calibrations}: file not found`);
+  if (!f.adaptive) {
+    if (f.calibrations !== undefined) {
+      throw new UsageError(
+        `--calibrations: '${f.calibrations}' is the adaptive rule's file: give it with --adaptive, or leave it out`,
+      );
+    }
+    return undefined;
+  }
+  const file = f.calibrations ?? DEFAULT_CALIBRATIONS;
+  if (!existsSync(file)) throw new UsageError(`--calibrations: ${file}: file not found`);
   return {
-    rule: loadCalibrations(f.calibrations).adaptive,
-    calibrations: { file: basename(f.calibrations), sha256: sha256File(f.calibrations) },
+    rule: loadCalibrations(file).adaptive,
+    calibrations: { file: basename(file), sha256: sha256File(file) },
   };
+}
+
+/**
+ * The files `zkrisk setup` adds to an artifact directory (manifest, zkey, verification key, verifier, ptau and
+ * its copies of the r1cs and wasm): what a new compile makes stale.
+ */
+function setupFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  // Only what `zkrisk setup` writes (setup/phase2.ts artifactPaths, the manifest and the ptau named after the
+  // circuit): a file of the user's own beside them is never removed.
+  const written = new Set([MANIFEST_FILE, "verification_key.json", "Groth16Verifier.sol"]);
+  return readdirSync(dir).filter(
+    (name) =>
+      written.has(name) || (name.startsWith(`${CIRCUIT_NAME}.`) && /\.(r1cs|wasm|zkey|ptau)$/.test(name)),
+  );
+}
+
+/**
+ * An --out directory that holds a set-up circuit is refused (its keys would no longer match the new circuit);
+ * with --force its setup files are removed, so no stale zkey or manifest is left beside the new circuit.
+ */
+function clearSetup(f: CompileFlags): void {
+  const stale = setupFiles(f.out);
+  if (!stale.some((name) => name === MANIFEST_FILE || name.endsWith(".zkey"))) return;
+  if (!f.force) {
+    throw new UsageError(
+      `--out: ${f.out} already holds a set-up circuit (${stale.join(", ")}); compiling into it would leave keys ` +
+        "that no longer match the circuit. Choose another --out, or pass --force to remove the setup files.",
+    );
+  }
+  for (const name of stale) rmSync(join(f.out, name), { force: true });
 }
 
 /** Generate and compile the circuit into `--out`/build and write `--out`/circuit.json. */
@@ -66,6 +111,15 @@ export async function runCompile(f: CompileFlags): Promise<CompileResult> {
   const mode = parseMode(f.weights);
   const adaptive = adaptiveOf(f);
   const quorum = () => parseIntOption("--quorum", f.quorum ?? "1", 1, 8);
+  if (f.batch !== undefined) parseIntOption("--batch", f.batch, adaptive === undefined ? 1 : 2, 32);
+  quorum();
+  clearSetup(f);
+  const log = stderrLog(f.json === true);
+  const what = f.batch !== undefined ? `signed batch circuit of ${f.batch} markets` : "signed-update circuit";
+  log.info(
+    `compiling the ${what} of ${f.model} (${mode} weights) with circom into ${join(f.out, BUILD_SUBDIR)}...`,
+  );
+  const t0 = Date.now();
   const circuit =
     f.batch !== undefined
       ? await compileSignedBatchModel(
@@ -77,6 +131,7 @@ export async function runCompile(f: CompileFlags): Promise<CompileResult> {
           adaptive,
         )
       : await compileSignedUpdateModel(f.model, f.out, mode, quorum(), adaptive);
+  log.info(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return { model: f.model, out: f.out, mode, circuit };
 }
 

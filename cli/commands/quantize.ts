@@ -14,7 +14,9 @@ import {
 } from "../../models/quantized-model";
 import { InsufficientDataError, UsageError } from "../../core/errors";
 import { readJsonFile } from "../../core/io";
-import { architectureFromJson, checkFitsArchitecture, type Architecture } from "../../circuits/architecture";
+import { checkFitsArchitecture, parseArchitecture, type Architecture } from "../../circuits/architecture";
+import { CIRCUIT_INFO_KEYS } from "../../circuits/compile-model";
+import { JsonReader } from "../../core/validate";
 import { checkBarInterval, checkWindowModel } from "../../models/predict";
 import { adverseMoveTargets } from "../../models/target";
 import { outFileOption, output, parseIntOption } from "../options";
@@ -93,11 +95,13 @@ export async function quantizeAction(f: QuantizeFlags): Promise<void> {
 
 /** The architecture recorded in a committed-weights circuit.json (`--architecture`). */
 export function readArchitecture(file: string): Architecture {
-  const doc = readJsonFile(file, "USAGE") as { architecture?: unknown };
-  if (doc.architecture === undefined) {
+  const r = new JsonReader(file, readJsonFile(file, "USAGE"));
+  r.onlyKeys(CIRCUIT_INFO_KEYS);
+  const arch = r.optional("architecture");
+  if (arch === undefined) {
     throw new UsageError(`--architecture: ${file} has no architecture (compile with --weights committed)`);
   }
-  return architectureFromJson(doc.architecture, file);
+  return parseArchitecture(arch);
 }
 
 /** The rows of the test split recorded in the model, recomputed from the data file. */

@@ -49,8 +49,8 @@ export function registerBench(program: Command): void {
     )
     .option(
       "--calibrations <file>",
-      "calibrations file whose adaptive block the k<K>-adaptive circuits have",
-      DEFAULT_CALIBRATIONS,
+      "calibrations file whose adaptive block the k<K>-adaptive circuits have (only with such a circuit; " +
+        `default ${DEFAULT_CALIBRATIONS})`,
     )
     .option("--no-update-gas", "skip the submitSignedUpdate gas (real circuit, k = 1, constant weights)")
     .option(

@@ -45,9 +45,9 @@ export function registerCircuitCommands(program: Command): void {
     )
     .option(
       "--calibrations <file>",
-      "calibrations file whose `adaptive` block is the rule (with --adaptive)",
-      DEFAULT_CALIBRATIONS,
+      `calibrations file whose \`adaptive\` block is the rule (only with --adaptive; default ${DEFAULT_CALIBRATIONS})`,
     )
+    .option("--force", "compile into a directory that was already set up, removing its stale setup files")
     .option("--json", "print the result as one JSON object")
     .action(async (f: CompileFlags) => (await compile()).compileAction(f));
 

@@ -1,11 +1,14 @@
 /** `zkrisk bench-setup`: the report's shape and its table, on sizes small enough for a test. */
 import { describe, expect, it } from "vitest";
 import { formatSetupBench, runBenchSetup } from "../../cli/commands/bench-setup";
+import { join } from "node:path";
 import { UsageError } from "../../core/errors";
+
+const MODEL = join(__dirname, "../..", "models/btc-usdt-2h.quantized.json");
 
 describe("bench-setup", () => {
   it("times a development ptau per power and reports its size", async () => {
-    const report = await runBenchSetup({ powers: "3,4", modes: "", model: "unused", json: true });
+    const report = await runBenchSetup({ powers: "3,4", modes: "", model: MODEL, json: true });
     expect(report.ptau.map((p) => p.power)).toEqual([3, 4]);
     // n = 2^power: 12n - 4 G1 points of 64 bytes (2n - 1 + n + n powers, 4n - 1 + 2n - 1 + 2n - 1 Lagrange values)
     // and 3n G2 points of 128 bytes (n powers, beta, 2n - 1 Lagrange values); file and section headers (12 + 11 * 12),
