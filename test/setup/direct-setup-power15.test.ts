@@ -5,10 +5,9 @@
  * (`hashedHPoints`): the tiny circuit of setup.test.ts (power 3) does not reach it. Slow suite (a big setup): 50 to
  * 65 s on 2 cores.
  */
-import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   releaseCurves,
@@ -18,9 +17,7 @@ import {
   type RunSetupResult,
   type SetupLog,
 } from "../../setup";
-
-const ROOT = join(__dirname, "../..");
-const CIRCOM2 = join(ROOT, "node_modules/.bin/circom2");
+import { compileCircomSource } from "../helpers/circom-source";
 
 /** Products in the chain: just above a domain of 2^14. */
 const LINKS = 16_400;
@@ -47,30 +44,13 @@ let direct: RunSetupResult;
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), "zkrisk-setup-power15-"));
-  const build = join(tmp, "build");
-  mkdirSync(build);
-  writeFileSync(join(tmp, "chain.circom"), CHAIN);
-  // circom2 runs in a WASI sandbox whose preopens are cwd and its parents: run it from "/" with relative paths.
-  const compiled = spawnSync(
-    process.execPath,
-    [
-      CIRCOM2,
-      relative("/", join(tmp, "chain.circom")),
-      "--r1cs",
-      "--wasm",
-      "--O2",
-      "-o",
-      relative("/", build),
-    ],
-    { cwd: "/", encoding: "utf8" },
-  );
-  expect(compiled.status, compiled.stderr + compiled.stdout).toBe(0);
+  const { r1cs, wasm } = compileCircomSource(tmp, "chain", CHAIN);
   const model = join(tmp, "chain.model.json");
   writeFileSync(model, JSON.stringify({ name: "chain test model" }));
   direct = await runSetup(
     {
-      r1cs: join(build, "chain.r1cs"),
-      wasm: join(build, "chain_js/chain.wasm"),
+      r1cs,
+      wasm,
       model,
       out: join(tmp, "direct"),
     },

@@ -12,7 +12,7 @@ import {
 } from "node:fs";
 import { createRequire } from "node:module";
 import { hostname, tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UsageError } from "../../core/errors";
 import { sha256File } from "../../core/io";
@@ -42,6 +42,7 @@ import {
   type SetupLog,
   type VerificationKey,
 } from "../../setup";
+import { compileCircomSource } from "../helpers/circom-source";
 
 // Hardhat loads hardhat.config.ts with Node's require: under vitest nothing handles .ts there (as in
 // test/contracts/fixture.ts).
@@ -49,7 +50,6 @@ const requireHere = createRequire(__filename);
 if (!requireHere.extensions[".ts"]) requireHere("ts-node").register({ transpileOnly: true });
 
 const ROOT = join(__dirname, "../..");
-const CIRCOM2 = join(ROOT, "node_modules/.bin/circom2");
 
 // Three multiplications: c = a*b, t = c*c, y = t*k. One private pair (a, b), one public input (k), one output (y).
 // cost: 3 constraints (one per product); requiredPower: 3 + 2 public signals + 1 = 6 rows -> 2^3.
@@ -134,26 +134,7 @@ const directLog = recordingLog();
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), "zkrisk-setup-"));
   cacheDir = join(tmp, "cache");
-  const build = join(tmp, "build");
-  mkdirSync(build);
-  writeFileSync(join(tmp, "tiny.circom"), TINY);
-  // circom2 runs in a WASI sandbox whose preopens are cwd and its parents: run it from "/" with relative paths.
-  const compiled = spawnSync(
-    process.execPath,
-    [
-      CIRCOM2,
-      relative("/", join(tmp, "tiny.circom")),
-      "--r1cs",
-      "--wasm",
-      "--O2",
-      "-o",
-      relative("/", build),
-    ],
-    { cwd: "/", encoding: "utf8" },
-  );
-  expect(compiled.status, compiled.stderr + compiled.stdout).toBe(0);
-  r1cs = join(build, "tiny.r1cs");
-  wasm = join(build, "tiny_js/tiny.wasm");
+  ({ r1cs, wasm } = compileCircomSource(tmp, "tiny", TINY));
   model = join(tmp, "tiny.model.json");
   writeFileSync(model, JSON.stringify({ name: "tiny test model", weights: [1, 2, 3] }));
 
