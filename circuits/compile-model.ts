@@ -7,7 +7,8 @@
 import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
 import { writeFileAtomic } from "../core/atomic-file";
-import { UsageError } from "../core/errors";
+import { UsageError, ZkriskError } from "../core/errors";
+import { JsonReader } from "../core/validate";
 import { readJsonFile, sha256File, writeJsonAtomic } from "../core/io";
 import type { AdaptiveRule } from "../models/adaptive";
 import { loadQuantizedModel, type QuantizedModel } from "../models/quantized-model";
@@ -178,5 +179,13 @@ export function readCircuitInfo(dir: string): CircuitInfo {
     throw new UsageError(
       `--artifacts: ${dir} has no circuit.json: run \`zkrisk compile --out ${dir}\` first`,
     );
-  return readJsonFile(file, "ARTIFACTS_INVALID") as CircuitInfo;
+  const doc = readJsonFile(file, "ARTIFACTS_INVALID");
+  // Every field `zkrisk compile` writes, no other (their contents are checked where they are used).
+  new JsonReader(
+    file,
+    doc,
+    "",
+    (f, field, reason) => new ZkriskError("ARTIFACTS_INVALID", `${f}: ${field}: ${reason}`),
+  ).onlyKeys(CIRCUIT_INFO_KEYS);
+  return doc as CircuitInfo;
 }

@@ -98,7 +98,12 @@ function checkBeaconFlag(beaconHash: string | undefined): void {
  * Refuse flags of `zkrisk setup` that cannot apply or are malformed, before any file is read: a `--beacon` without
  * `--ptau` (the direct development setup has no beacon) or that is not hex. {@link runSetup} checks them first too.
  */
-export function checkSetupFlags(options: Pick<RunSetupOptions, "ptau" | "beaconHash">): void {
+export function checkSetupFlags(options: Pick<RunSetupOptions, "ptau" | "beaconHash" | "verifyPtau">): void {
+  if (options.ptau === undefined && options.verifyPtau === true) {
+    throw new UsageError(
+      "--verify-ptau: verifies the contributions of a --ptau FILE; the direct development setup (no --ptau) reads none",
+    );
+  }
   if (options.ptau === undefined && options.beaconHash !== undefined) {
     throw new UsageError(
       `--beacon ${options.beaconHash}: the direct development setup (no --ptau) has no beacon; a beacon closes ` +

@@ -48,7 +48,7 @@ export interface SetupResult {
  */
 export async function runSetup(f: SetupFlags): Promise<SetupResult> {
   inFileOption("--model", f.model);
-  checkSetupFlags({ ptau: f.ptau, beaconHash: f.beacon });
+  checkSetupFlags({ ptau: f.ptau, beaconHash: f.beacon, verifyPtau: f.verifyPtau });
   const beaconIterationsExp = parseIntOption("--beacon-iterations", f.beaconIterations, 10, 63);
   const info = readCircuitInfo(f.artifacts);
   if (sha256File(f.model) !== info.model.sha256) {

@@ -1,8 +1,9 @@
 /**
  * `--architecture <circuit.json>` (quantize, market-model) is read strictly: an unknown key, a missing field or
- * a value of the wrong type exits 2 naming the file, the field path and the value, before any work is done.
+ * a value of the wrong type exits 2 naming the file, the field path and the value, before any work is done. So is
+ * an artifacts directory's circuit.json with a key `zkrisk compile` does not write.
  */
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -97,4 +98,14 @@ describe("--architecture <circuit.json> is read strictly", () => {
       }
     });
   }
+
+  it("an artifacts directory's circuit.json with an unknown key is refused by setup, naming the key", () => {
+    const artifacts = join(dir, "artifacts");
+    mkdirSync(artifacts, { recursive: true });
+    writeFileSync(join(artifacts, "circuit.json"), JSON.stringify({ ...circuitJson(), constraint: 1 }));
+    const r = zkrisk("setup", "--artifacts", artifacts);
+    expect(r.stderr).toMatch(/circuit\.json: constraint: unknown key \(expected one of mode, /);
+    expect(r.code).toBe(2);
+    expect(existsSync(join(artifacts, "artifacts.json"))).toBe(false);
+  });
 });

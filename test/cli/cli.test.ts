@@ -432,6 +432,10 @@ describe("bad input: exit code 2, the file and field or line, and nothing writte
     expect(direct.code).toBe(2);
     expect(direct.stderr).toContain("--beacon 00ff: the direct development setup (no --ptau) has no beacon");
 
+    const verifyNothing = zkrisk("setup", "--artifacts", missing, "--verify-ptau");
+    expect(verifyNothing.code).toBe(2);
+    expect(verifyNothing.stderr).toContain("--verify-ptau: verifies the contributions of a --ptau FILE");
+
     const malformed = zkrisk("setup", "--artifacts", missing, "--ptau", "dev", "--beacon", "zz");
     expect(malformed.code).toBe(2);
     expect(malformed.stderr).toContain("--beacon: 'zz' is not a beacon hash");
