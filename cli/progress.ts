@@ -25,8 +25,8 @@ export function progressBar(enabled: boolean): Progress {
 
 /**
  * One line on stderr saying what long work (seconds, with nothing else to show) is under way, so a silent
- * terminal does not look hung. Stdout is left alone, so `--json` output stays one document.
+ * terminal does not look hung; none with `--json` (`json`), as every command's progress.
  */
-export function progressLine(message: string): void {
-  process.stderr.write(`zkrisk: ${message}\n`);
+export function progressLine(message: string, json = false): void {
+  if (!json) process.stderr.write(`zkrisk: ${message}\n`);
 }

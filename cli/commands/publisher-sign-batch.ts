@@ -86,7 +86,7 @@ export async function runPublisherSignBatch(
     return { market: e.market, window: buildWindow(series, marketIdOf(e.market), barIndexAt(series, at), n) };
   });
   const key = await unlockKeystore(f.key, password, () =>
-    progressLine(`unlocking ${f.key} (scrypt, 10-20 s)`),
+    progressLine(`unlocking ${f.key} (scrypt, 10-20 s)`, f.json),
   );
   const signed = await signBatch(key, windows);
   const out = resolve(f.out);

@@ -78,7 +78,7 @@ export async function runPublisherSign(
   const series = loadCandles(f.data);
   const window = buildWindow(series, marketId, barIndexAt(series, at), n);
   const key = await unlockKeystore(f.key, password, () =>
-    progressLine(`unlocking ${f.key} (scrypt, 10-20 s)`),
+    progressLine(`unlocking ${f.key} (scrypt, 10-20 s)`, f.json),
   );
   const signed = await signWindow(key, market, window);
   const out = resolve(f.out);
