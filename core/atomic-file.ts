@@ -55,6 +55,17 @@ export function syncDirectory(dir: string): void {
   }
 }
 
+/** Create the new file `tmp` (never an existing one) with `data`, flushed to disk. */
+function writeFlushed(tmp: string, data: string | Uint8Array, mode: number): void {
+  const fd = openSync(tmp, "wx", mode);
+  try {
+    writeFileSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Flush a finished file's bytes to disk. */
 function syncFile(path: string): void {
   const fd = openSync(path, "r+");
@@ -88,13 +99,7 @@ export function writeFileAtomic(
   mkdirSync(dirname(path), { recursive: true });
   const tmp = tempPathNextTo(path);
   try {
-    const fd = openSync(tmp, "wx", options.mode ?? 0o666);
-    try {
-      writeFileSync(fd, data);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    writeFlushed(tmp, data, options.mode ?? 0o666);
     if (options.replace === false) linkSync(tmp, path);
     else renameSync(tmp, path);
     syncDirectory(dirname(path));
@@ -115,14 +120,8 @@ export function writeFilesAtomic(files: readonly { path: string; data: string | 
     for (const f of files) {
       mkdirSync(dirname(f.path), { recursive: true });
       const tmp = tempPathNextTo(f.path);
-      const fd = openSync(tmp, "wx", 0o666);
       temps.push(tmp);
-      try {
-        writeFileSync(fd, f.data);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
+      writeFlushed(tmp, f.data, 0o666);
     }
     files.forEach((f, i) => {
       renameSync(temps[i], f.path);
