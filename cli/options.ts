@@ -94,6 +94,25 @@ export function inFileOption(option: string, path: string): string {
   return path;
 }
 
+/**
+ * Refuses two `--data` files of one market (`markets[i]` is the market of `files[i]`), naming both files;
+ * `why` says what a repeat would spoil.
+ */
+export function refuseRepeatedMarkets(
+  files: readonly string[],
+  markets: readonly string[],
+  why?: string,
+): void {
+  markets.forEach((market, i) => {
+    const j = markets.indexOf(market);
+    if (j !== i) {
+      throw new UsageError(
+        `--data: ${files[j]} and ${files[i]} are both market ${market}${why === undefined ? "" : `: ${why}`}`,
+      );
+    }
+  });
+}
+
 /** JSON with bigints as decimal strings. */
 export function toJson(value: unknown): string {
   return JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2);

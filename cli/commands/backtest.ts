@@ -25,7 +25,14 @@ import {
 } from "../../models/run-backtest";
 import { DEFAULT_CALIBRATIONS } from "../paths";
 import { VERDICT_NOTE, verdictCell } from "../../models/coverage";
-import { outFileOption, output, parseDateOption, parseFloatOption, table } from "../options";
+import {
+  outFileOption,
+  output,
+  parseDateOption,
+  parseFloatOption,
+  refuseRepeatedMarkets,
+  table,
+} from "../options";
 
 /** The options of `zkrisk backtest`, as commander gives them (cli/register/backtest.ts). */
 export interface BacktestFlags {
@@ -184,14 +191,7 @@ export async function runBacktestCommand(f: BacktestFlags): Promise<BacktestResu
     throw new UsageError(`--from ${f.from} is after --to ${f.to}`);
   const known = calibrations?.markets.map((c) => c.market) ?? [];
   const markets = f.data.map((file) => resolveMarket(file, f.market, known));
-  markets.forEach((market, i) => {
-    const j = markets.indexOf(market);
-    if (j !== i) {
-      throw new UsageError(
-        `--data: ${f.data[j]} and ${f.data[i]} are both market ${market}: pooled figures would count it twice`,
-      );
-    }
-  });
+  refuseRepeatedMarkets(f.data, markets, "pooled figures would count it twice");
   // The per-bar margins of each market, kept only when a series file or a report is asked for.
   const collected: { market: string; args: Parameters<NonNullable<BacktestOptions["onSeries"]>> }[] = [];
   const reports = f.data.map((file, i) => {

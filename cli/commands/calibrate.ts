@@ -16,7 +16,7 @@ import { sha256File, writeJsonAtomic } from "../../core/io";
 import { loadCandles } from "../../candles/load-data";
 import { checkBarInterval, checkWindowModel } from "../../models/predict";
 import { loadQuantizedModel } from "../../models/quantized-model";
-import { outFileOption, output, table } from "../options";
+import { outFileOption, output, refuseRepeatedMarkets, table } from "../options";
 
 /** The options of `zkrisk calibrate`, as commander gives them (cli/register/calibrate.ts). */
 export interface CalibrateFlags {
@@ -57,10 +57,7 @@ export function buildCalibrations(
     }
     return market;
   });
-  named.forEach((market, i) => {
-    const j = named.indexOf(market);
-    if (j !== i) throw new UsageError(`--data: ${files[j]} and ${files[i]} are both market ${market}`);
-  });
+  refuseRepeatedMarkets(files, named);
   progress.start(files.length, "calibrating");
   for (const [i, file] of files.entries()) {
     const market = named[i];
