@@ -4,7 +4,7 @@
  * external resource) with, per market, a chart of the margins against the realised 24 h move (breaches marked,
  * one marker per breached bar of the charted model) and the coverage tests.
  */
-import type { MarginSeries } from "./backtest";
+import { goalSummary, goalVerdicts, type GoalVerdict, type MarginSeries } from "./backtest";
 import type { FullBacktestReport, PooledModelResult } from "./run-backtest";
 import type { CandleSeries } from "../candles/types";
 import { DAILY_OFFSETS, MIN_DAILY_SAMPLES, verdictCell } from "./coverage";
@@ -199,6 +199,11 @@ function offsetsTable(r: FullBacktestReport, phaseMs: number): string {
   return `<table class="offsets"><tr><th>daily sample (UTC open)</th>${head}</tr>${rows.join("")}</table>`;
 }
 
+/** The goal line of a market or of the pool, as a paragraph (none without a model to judge). */
+function goalParagraph(goal: readonly GoalVerdict[]): string {
+  return goal.length === 0 ? "" : `<p class="goal">${esc(goalSummary(goal))}.</p>`;
+}
+
 /** The self-contained report page. */
 export function reportHtml(markets: readonly MarketSeries[], pooled?: PooledModelResult[]): string {
   const sections = markets.map((s) => {
@@ -214,6 +219,7 @@ export function reportHtml(markets: readonly MarketSeries[], pooled?: PooledMode
         .join("") +
       marketChart(s) +
       modelTable(r) +
+      goalParagraph(r.goal) +
       `<details><summary>each daily offset</summary>${offsetsTable(r, (s.time[0] ?? 0) % DAILY_OFFSET_MS)}</details></section>`
     );
   });
@@ -231,7 +237,7 @@ export function reportHtml(markets: readonly MarketSeries[], pooled?: PooledMode
               `<td>${m.maxShortfallBps.toFixed(0)}</td><td>${verdictCell(m.coverage)}</td></tr>`,
           )
           .join("") +
-        `</table></section>`;
+        `</table>${goalParagraph(goalVerdicts(pooled))}</section>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>zkrisk backtest</title>
 <style>body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse;font-size:13px;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}th{background:#f4f4f4}td:first-child{text-align:left}</style>

@@ -30,6 +30,9 @@ import { isoFromMsOr } from "../core/time";
 /** Breach probability a 99 % margin promises per bar (fraction). */
 export const BACKTEST_BREACH_PROBABILITY = 0.01;
 
+/** The baselines' names in every report: a fixed quantile, an EWMA volatility scale and a rolling quantile. */
+export const BASELINE_NAMES: readonly string[] = ["static-q99", "ewma-0.94", "rolling-90d-q99"];
+
 /** Margins of one model, per bar, aligned with `series.candles`; null where the model has no estimate. */
 export interface MarginSeries {
   /** Model name, as printed in the report. */
@@ -300,12 +303,12 @@ export function baselineMargins(
 
   return [
     marginsOf(
-      "static-q99",
+      BASELINE_NAMES[0],
       candles.map(() => staticQ),
       policy,
     ),
     marginsOf(
-      "ewma-0.94",
+      BASELINE_NAMES[1],
       sigmas.map((s) => (s === null ? null : k * s)),
       policy,
     ),
@@ -320,8 +323,56 @@ export function rollingBaselineMargins(
   policy: MarginPolicy,
 ): MarginSeries {
   return marginsOf(
-    "rolling-90d-q99",
+    BASELINE_NAMES[2],
     rollingHistoricalQuantile(series, targets, NINETY_DAYS_MS, 0.99),
     policy,
+  );
+}
+
+/** What the goal reads of a model's result: a market's (`BacktestModelResult`) or a pool's. */
+export type GoalInput = Pick<BacktestModelResult, "name" | "coverage" | "avgMaintenanceMarginBps">;
+
+/**
+ * Issue 12's goal for one model on one market or pool: its coverage is valid by the daily tests, and its
+ * average MM is below that of every other model in `others` whose own coverage is valid by the same tests.
+ */
+export interface GoalVerdict {
+  model: string;
+  met: boolean;
+  /** The model's own coverage verdict: the goal needs "valid". */
+  coverage: CoverageVerdict;
+  /** The valid models of `others` whose average MM is at or below the model's (why the goal is not met). */
+  lowerValid: { name: string; avgMaintenanceMarginBps: number }[];
+}
+
+/** The goal for `model` against `others` (the baselines of the same bars). */
+export function goalVerdict(model: GoalInput, others: readonly GoalInput[]): GoalVerdict {
+  const lowerValid = others
+    .filter((o) => o.coverage === "valid" && o.avgMaintenanceMarginBps <= model.avgMaintenanceMarginBps)
+    .map((o) => ({ name: o.name, avgMaintenanceMarginBps: o.avgMaintenanceMarginBps }));
+  return {
+    model: model.name,
+    met: model.coverage === "valid" && lowerValid.length === 0,
+    coverage: model.coverage,
+    lowerValid,
+  };
+}
+
+/** The goal for each model of a report that is not a baseline, against the report's baselines. */
+export function goalVerdicts(models: readonly GoalInput[]): GoalVerdict[] {
+  const baselines = models.filter((m) => BASELINE_NAMES.includes(m.name));
+  return models.filter((m) => !BASELINE_NAMES.includes(m.name)).map((m) => goalVerdict(m, baselines));
+}
+
+/** One line: each model's goal verdict, and why where it is not met (empty without a model to judge). */
+export function goalSummary(goal: readonly GoalVerdict[]): string {
+  if (goal.length === 0) return "";
+  const why = (g: GoalVerdict) => [
+    ...(g.coverage === "valid" ? [] : [`coverage ${g.coverage}`]),
+    ...g.lowerValid.map((b) => `${b.name} ${b.avgMaintenanceMarginBps.toFixed(1)} bps`),
+  ];
+  return (
+    "goal (valid, and avg MM below every valid baseline): " +
+    goal.map((g) => `${g.model} ${g.met ? "met" : `not met (${why(g).join(", ")})`}`).join("; ")
   );
 }

@@ -9,9 +9,11 @@
 import {
   baselineMargins,
   evaluateBacktest,
+  goalVerdicts,
   rollingBaselineMargins,
   type BacktestModelResult,
   type BacktestReport,
+  type GoalVerdict,
   type MarginSeries,
 } from "./backtest";
 import { acceptancePattern, runAdaptive, type AdaptiveRule } from "./adaptive";
@@ -63,6 +65,8 @@ export interface FullBacktestReport extends BacktestReport {
    * margin there) has none, by reason: e.g. features outside the model's bounds, where no update can be proven.
    */
   notEvaluated: NotEvaluated[];
+  /** Issue 12's goal for each model that is not a baseline: valid, and below every valid baseline. */
+  goal: GoalVerdict[];
 }
 
 /** Bars left out of a backtest for one reason, and the open times of the first and last of them. */
@@ -262,6 +266,7 @@ export function runBacktest(
     },
     unavailable,
     notEvaluated: [...skipped.values()],
+    goal: goalVerdicts(report.models),
   };
 }
 

@@ -27,7 +27,7 @@ import {
   type AdaptiveRule,
   type ScaleRule,
 } from "../models/adaptive";
-import { evaluateBacktest, type BacktestModelResult } from "../models/backtest";
+import { evaluateBacktest, goalVerdict, type BacktestModelResult } from "../models/backtest";
 import { fitNum, integerOutputs, loadCalibrations } from "../models/market-calibrations";
 import { sha256File } from "../core/io";
 import { loadCandles } from "../candles/load-data";
@@ -291,10 +291,10 @@ function sweepRow(markets: Market[], rule: SweepRule, periods: Periods, model: Q
     const pooled = poolReports(reports)[0];
     const goal = results.filter(
       (r, i) =>
-        r.coverageValid &&
-        markets[i].baselines[p]
-          .filter((b) => b.name !== FIXED && b.coverageValid)
-          .every((b) => r.avgMaintenanceMarginBps < b.avgMaintenanceMarginBps),
+        goalVerdict(
+          r,
+          markets[i].baselines[p].filter((b) => b.name !== FIXED),
+        ).met,
     ).length;
     return {
       valid: results.filter((r) => r.coverageValid).length,

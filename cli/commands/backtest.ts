@@ -15,6 +15,7 @@ import { UsageError } from "../../core/errors";
 import { sha256File } from "../../core/io";
 import { loadCandles } from "../../candles/load-data";
 import { loadAnyModel } from "../../models/predict";
+import { goalSummary, goalVerdicts, type GoalVerdict } from "../../models/backtest";
 import {
   MIN_BASELINE_TRAIN_BARS,
   poolReports,
@@ -62,6 +63,8 @@ export interface BacktestResult {
   reports: FullBacktestReport[];
   /** The figures pooled over the markets; only with several `--data` files. */
   pooled?: PooledModelResult[];
+  /** The goal on the pooled figures; with `pooled` only. */
+  pooledGoal?: GoalVerdict[];
 }
 
 /** Text rendering of one market's backtest report (also the demo's). */
@@ -111,13 +114,14 @@ export function formatBacktestReport(r: FullBacktestReport): string {
     ]) +
     "\n" +
     r.unavailable.map((u) => `  ${u.name}: ${u.reason}\n`).join("") +
+    `${goalSummary(r.goal)}\n` +
     VERDICT_NOTE +
     "\n" +
     MATCHED_NOTE
   );
 }
 
-function formatPooled(p: PooledModelResult[]): string {
+function formatPooled(p: PooledModelResult[], goal: readonly GoalVerdict[]): string {
   return (
     "pooled:\n" +
     table([
@@ -146,7 +150,8 @@ function formatPooled(p: PooledModelResult[]): string {
         verdictCell(m.coverage),
       ]),
     ]) +
-    "\n"
+    "\n" +
+    (goal.length === 0 ? "" : `${goalSummary(goal)}\n`)
   );
 }
 
@@ -212,22 +217,28 @@ export async function runBacktestCommand(f: BacktestFlags): Promise<BacktestResu
     collectSeries(c.market, ...c.args, reports[i]),
   );
   const pooled = reports.length > 1 ? poolReports(reports) : undefined;
+  const pooledGoal = pooled === undefined ? undefined : goalVerdicts(pooled);
   // Both files or neither: a report that cannot be written leaves no series behind.
   writeFilesAtomic([
     ...(f.series === undefined ? [] : [{ path: f.series, data: seriesCsv(marketSeries) }]),
     ...(f.report === undefined ? [] : [{ path: f.report, data: reportHtml(marketSeries, pooled) }]),
   ]);
-  return { reports, pooled };
+  return { reports, pooled, pooledGoal };
 }
 
 /** The text output of `zkrisk backtest`: each market's report, then the pooled figures. */
 export function formatBacktest(r: BacktestResult): string {
-  return r.reports.map(formatBacktestReport).join("\n") + (r.pooled ? "\n" + formatPooled(r.pooled) : "");
+  return (
+    r.reports.map(formatBacktestReport).join("\n") +
+    (r.pooled ? "\n" + formatPooled(r.pooled, r.pooledGoal ?? []) : "")
+  );
 }
 
 /** The `--json` document of `zkrisk backtest`: the report of a single file, else `{markets, pooled}`. */
 export function backtestJson(r: BacktestResult): unknown {
-  return r.reports.length === 1 ? r.reports[0] : { markets: r.reports, pooled: r.pooled };
+  return r.reports.length === 1
+    ? r.reports[0]
+    : { markets: r.reports, pooled: r.pooled, pooledGoal: r.pooledGoal };
 }
 
 /** `zkrisk backtest`: the report of the model and the baselines. */

@@ -6,6 +6,7 @@ import { fixedPointText, PRICE_DECIMALS, toFixedPoint } from "../../candles/inte
 import { loadCandles } from "../../candles/load-data";
 import { inferBar } from "../../models/predict";
 import { loadQuantizedModel } from "../../models/quantized-model";
+import { BASELINE_NAMES, goalSummary, type GoalInput, type GoalVerdict } from "../../models/backtest";
 import { zkrisk } from "../helpers/zkrisk-cli";
 import { FIELD_MODULUS } from "../../crypto/field";
 
@@ -274,6 +275,21 @@ describe("zkrisk backtest: any length, several markets, series and report", () =
         expect(markers.length).toBe(model.breaches);
       }
     }
+    // The goal: each zkrisk model of a market against that market's valid baselines, also on the page.
+    const goals = r.markets as { goal: { model: string; met: boolean }[] }[];
+    markets.forEach((m, i) => {
+      const baselines = (m.models as unknown as GoalInput[]).filter((x) => BASELINE_NAMES.includes(x.name));
+      const judged = (m.models as unknown as GoalInput[]).filter((x) => !BASELINE_NAMES.includes(x.name));
+      expect(goals[i].goal.map((g) => g.model)).toEqual(["zkrisk-quantized", "zkrisk-quantized-adaptive"]);
+      judged.forEach((x, j) => {
+        const below = baselines.every(
+          (b) => b.coverage !== "valid" || x.avgMaintenanceMarginBps < b.avgMaintenanceMarginBps,
+        );
+        expect(goals[i].goal[j].met).toBe(x.coverage === "valid" && below);
+      });
+      expect(html).toContain(`<p class="goal">${goalSummary(goals[i].goal as GoalVerdict[])}.</p>`);
+    });
+    expect((r.pooledGoal as unknown[]).length).toBe(2);
     expect(html).toContain("Pooled over 2 markets");
     expect(html).toContain(`<td>${markets[0].models[0].matchedAvgMaintenanceMarginBps.toFixed(1)}</td>`);
   }, 300_000);

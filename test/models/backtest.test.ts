@@ -8,9 +8,14 @@ import {
   staticQuantile,
 } from "../../models/baselines";
 import {
+  BASELINE_NAMES,
   baselineMargins,
   evaluateBacktest,
+  goalSummary,
+  goalVerdict,
+  goalVerdicts,
   matchedCoverageScale,
+  type GoalInput,
   type MarginSeries,
 } from "../../models/backtest";
 import { InsufficientDataError } from "../../core/errors";
@@ -504,6 +509,66 @@ describe("baselineMargins", () => {
     );
     expect(() => baselineMargins(series, targets, DEFAULT_POLICY, { fromMs: t, toMs: t - 1 })).toThrow(
       RangeError,
+    );
+  });
+});
+
+describe("the goal: valid, and an average MM below every valid baseline", () => {
+  const row = (name: string, avg: number, coverage: GoalInput["coverage"] = "valid"): GoalInput => ({
+    name,
+    avgMaintenanceMarginBps: avg,
+    coverage,
+  });
+  const [staticQ, ewma, rolling] = BASELINE_NAMES;
+
+  it("is met below every valid baseline, whatever the invalid ones charge", () => {
+    const v = goalVerdict(row("m", 1100), [
+      row(staticQ, 900, "not valid"),
+      row(ewma, 1200),
+      row(rolling, 1100.5),
+    ]);
+    expect(v).toEqual({ model: "m", met: true, coverage: "valid", lowerValid: [] });
+  });
+
+  it("is not met at or above a valid baseline (equal is not below), naming each", () => {
+    const v = goalVerdict(row("m", 1100), [
+      row(staticQ, 1100),
+      row(ewma, 1050),
+      row(rolling, 1000, "too short"),
+    ]);
+    expect(v.met).toBe(false);
+    expect(v.lowerValid).toEqual([
+      { name: staticQ, avgMaintenanceMarginBps: 1100 },
+      { name: ewma, avgMaintenanceMarginBps: 1050 },
+    ]);
+  });
+
+  it("is not met by a model whose own coverage is not valid or too short, however cheap", () => {
+    for (const coverage of ["not valid", "too short"] as const) {
+      const v = goalVerdict(row("m", 10, coverage), [row(ewma, 2000)]);
+      expect(v).toEqual({ model: "m", met: false, coverage, lowerValid: [] });
+    }
+  });
+
+  it("judges every model of a report that is not a baseline, against the baselines only", () => {
+    const verdicts = goalVerdicts([
+      row("zkrisk-quantized", 1000),
+      row("zkrisk-quantized-adaptive", 1200),
+      row(staticQ, 2000),
+      row(ewma, 1100),
+      row(rolling, 1300, "not valid"),
+    ]);
+    expect(verdicts.map((g) => [g.model, g.met])).toEqual([
+      ["zkrisk-quantized", true],
+      ["zkrisk-quantized-adaptive", false],
+    ]);
+    expect(goalSummary(verdicts)).toBe(
+      "goal (valid, and avg MM below every valid baseline): zkrisk-quantized met; " +
+        "zkrisk-quantized-adaptive not met (ewma-0.94 1100.0 bps)",
+    );
+    expect(goalSummary(goalVerdicts([row(ewma, 1)]))).toBe("");
+    expect(goalSummary([goalVerdict(row("m", 5, "too short"), [row(ewma, 4)])])).toBe(
+      "goal (valid, and avg MM below every valid baseline): m not met (coverage too short, ewma-0.94 4.0 bps)",
     );
   });
 });
