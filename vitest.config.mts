@@ -16,6 +16,7 @@ const FAST_SUITES = [
   "test/circuits/templates-division.test.ts",
   "test/circuits/statement.test.ts",
   "test/circuits/templates-field-bits.test.ts",
+  "test/circuits/generator-parameters.test.ts",
   "test/circuits/templates-fixed-point.test.ts",
   "test/circuits/templates-harness.test.ts",
   "test/circuits/templates-maximum.test.ts",

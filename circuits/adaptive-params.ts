@@ -6,11 +6,16 @@
 import { STATE_EXTRA_BITS, type AdaptiveRule } from "../models/adaptive";
 import { TARGET_HORIZON_BARS } from "../models/target";
 import type { Architecture } from "./architecture";
+import { ADAPTIVE_UPDATE_PACKING } from "./statement";
 
 /** Bits of a signed price (candles/integer-candle.ts: prices below 2^64). */
 export const ADAPTIVE_PRICE_BITS = 64;
-/** Bits of a maintenance margin in bps (at most 10000 < 2^14; 0 means "no accepted update"). */
-export const ADAPTIVE_MM_BITS = 14;
+/**
+ * Bits of a maintenance margin in bps (at most 10000 < 2^14; 0 means "no accepted update"): the width the template
+ * range-checks bar s's margin to is the width the adaptive update packs it in (statement.ts), so the packing stays
+ * injective.
+ */
+export const ADAPTIVE_MM_BITS = ADAPTIVE_UPDATE_PACKING.marginSBits;
 
 /** The widths of a rule's state: num in [numMin, numMax] (numBits), outcomes in [0, cap] (outcomeBits). */
 export interface AdaptiveStateWidths {

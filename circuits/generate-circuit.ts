@@ -73,7 +73,11 @@ export function emitInference(
     line("");
     line(
       `    // Layer ${k}: ${l.weights[0].length} -> ${l.weights.length}, weights at 2^${l.weightScaleBits}, ` +
-        (last ? "linear, no rescale." : `floor(acc / 2^${l.shift}) then ReLU.`),
+        (!last
+          ? `floor(acc / 2^${l.shift}) then ReLU.`
+          : l.shift === 0
+            ? "linear, no rescale."
+            : `linear, floor(acc / 2^${l.shift}).`),
     );
     if (mode === "committed") {
       line(`    signal ${P}products${k}[${l.weights.length}][${l.weights[0].length}];`);
@@ -92,7 +96,16 @@ export function emitInference(
           );
     if (last) {
       line(`    signal ${P}y;`);
-      line(`    ${P}y <== ${acc(0)};`);
+      if (l.shift === 0) {
+        line(`    ${P}y <== ${acc(0)};`);
+      } else {
+        // The output layer's floor rescale (the integer engine's floorShift): y = floor(acc / 2^shift), from
+        // one decomposition of the accumulator (which also range-checks it).
+        const bits = mode === "committed" ? architecture.layers[k].accumulatorBits : l.accumulators[0].bits;
+        line(`    component ${P}yShift = FloorShift(${bits}, ${l.shift});`);
+        line(`    ${P}yShift.in <== ${acc(0)};`);
+        line(`    ${P}y <== ${P}yShift.out;`);
+      }
       inputs = [`${P}y`];
       return;
     }

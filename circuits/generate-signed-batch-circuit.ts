@@ -226,15 +226,19 @@ export async function generateSignedBatchCircuit(
     );
   } else {
     line(
-      `    // Each market's adaptive update (statement.ts ADAPTIVE_UPDATE_PACKING): dataTimestamp < 2^${P.timestampBits}`,
+      `    // Each market's adaptive update (statement.ts ADAPTIVE_UPDATE_PACKING): dataTimestamp < 2^${UPDATE_PACKING.timestampBits}`,
     );
     line(
-      `    // (range-checked), the batch digest's low ${P.digestBits} bits, MM and IM below 2^16 by the policy's clamps.`,
+      `    // (range-checked), the batch digest's low ${ADAPTIVE_UPDATE_PACKING.digestBits} bits, MM and IM below 2^16 by the policy's clamps.`,
     );
   }
-  line(`    component timestampRange = RangeCheck(${P.timestampBits});`);
+  // The widths of the layout the two parts are packed into: an adaptive batch packs them into each market's
+  // adaptive update (ADAPTIVE_UPDATE_PACKING), whose room for them is its own, not the plain batch's.
+  const timestampBits = adaptive === undefined ? P.timestampBits : UPDATE_PACKING.timestampBits;
+  const digestBitCount = adaptive === undefined ? P.digestBits : ADAPTIVE_UPDATE_PACKING.digestBits;
+  line(`    component timestampRange = RangeCheck(${timestampBits});`);
   line("    timestampRange.in <== dataTimestamp;");
-  line(`    component digestBits = FieldLowBits(${P.digestBits});`);
+  line(`    component digestBits = FieldLowBits(${digestBitCount});`);
   line("    digestBits.in <== batchHash.out;");
   if (adaptive === undefined) line(`    component marginRange[${2 * n}];`);
   line(`    component features[${n}];`);

@@ -9,6 +9,7 @@ import { WINDOW_DIGEST_TAG } from "../candles/digest";
 import { WINDOW_RANGE_BARS } from "../candles/window";
 import { FEATURE_INTERVAL_MS } from "../features/window-features";
 import { WINDOW_BARS } from "../candles/window";
+import { checkWindowModel } from "../models/predict";
 import type { QuantizedModel } from "../models/quantized-model";
 import { PUBLISHER_SET_MAX_KEYS } from "../publisher/publisher-set";
 import { checkFitsArchitecture, type Architecture } from "./architecture";
@@ -23,8 +24,9 @@ type Line = (s?: string) => void;
 
 /**
  * Check what a signed circuit is generated for: a quorum in [1, PUBLISHER_SET_MAX_KEYS], a model of the eight
- * window features, and (committed weights) a model that fits the architecture.
- * @throws RangeError naming the parameter at fault
+ * window features (in their order, at their scale, on their bars: `checkWindowModel`), and (committed weights) a
+ * model that fits the architecture.
+ * @throws RangeError for a quorum outside its range; ModelError naming the model's difference
  */
 export function checkSignedCircuitParameters(
   model: QuantizedModel,
@@ -35,9 +37,9 @@ export function checkSignedCircuitParameters(
   if (!Number.isInteger(quorum) || quorum < 1 || quorum > PUBLISHER_SET_MAX_KEYS) {
     throw new RangeError(`quorum ${quorum} is not an integer in [1, ${PUBLISHER_SET_MAX_KEYS}]`);
   }
-  if (model.features.length !== 8) {
-    throw new RangeError(`the window features are 8, the model reads ${model.features.length}`);
-  }
+  // The circuit feeds WindowFeatures' outputs to the model by position, at scale 2^32: the model must read
+  // exactly those (its commitment names them), else the proof computes another function than the one committed.
+  checkWindowModel(model, "the model of a signed circuit");
   if (mode === "committed") checkFitsArchitecture(model, architecture);
 }
 

@@ -15,6 +15,7 @@ import { loadQuantizedModel } from "../../models/quantized-model";
 import { adverseMoveTargets } from "../../models/target";
 import { circuitInput } from "../../prover/circuit-input";
 import { FIELD_MODULUS } from "../../crypto/field";
+import { shiftedOutputModel } from "../helpers/models";
 
 const ROOT = join(__dirname, "../..");
 const model = loadQuantizedModel(join(ROOT, "models/btc-usdt-2h.quantized.json"));
@@ -119,6 +120,35 @@ describe.each(["constant", "committed"] as const)("generated circuit, %s weights
     expect(circuit.violated(forgedCommitment).length).toBeGreaterThan(0);
   });
 });
+
+describe.each(["constant", "committed"] as const)(
+  "generated circuit of a model whose output layer rescales (shift 3), %s weights",
+  (mode) => {
+    // The model loader accepts an output layer with a floor shift and the integer engine applies it; the
+    // circuit must too (y = floor(acc / 2^shift)), or it proves margins the engine does not give.
+    const shifted = shiftedOutputModel(3);
+    let circuit: TestCircuit;
+
+    beforeAll(async () => {
+      circuit = await loadCircuit((await generateCircuit(shifted, mode)).source, `zkrisk_shift3_${mode}`);
+    }, 300_000);
+
+    it("equals the integer engine (which gives the shipped model's margins) on seeded random vectors", async () => {
+      const rnd = bigRandom(mode === "constant" ? 21 : 22);
+      const vectors = [shifted.features.map((f) => f.min), shifted.features.map((f) => f.max)];
+      for (let k = 0; k < 40; k++) vectors.push(shifted.features.map((f) => rnd.between(f.min, f.max)));
+      for (const [k, x] of vectors.entries()) {
+        const engine = inferInteger(shifted, x);
+        expect(engine.maintenanceMarginBps).toBe(inferInteger(model, x).maintenanceMarginBps);
+        const w = await circuit.witness(circuitInput(shifted, mode, x, ctx) as never);
+        expect(circuit.read(w, "main.maintenanceMarginBps"), `vector ${k}`).toBe(engine.maintenanceMarginBps);
+        expect(circuit.read(w, "main.initialMarginBps"), `vector ${k}`).toBe(engine.initialMarginBps);
+        expect(circuit.read(w, "main.modelCommitment")).toBe(await modelCommitment(shifted));
+        expect(circuit.violated(w)).toEqual([]);
+      }
+    }, 300_000);
+  },
+);
 
 describe("constraint budget", () => {
   it("pins the constant-mode count of the shipped model", async () => {

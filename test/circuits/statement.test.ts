@@ -7,6 +7,8 @@
 import { describe, expect, it } from "vitest";
 import { FIELD_MODULUS } from "../../crypto/field";
 import { digestSignal as reexported } from "../../circuits/public-signals";
+import { ADAPTIVE_MM_BITS } from "../../circuits/adaptive-params";
+import { BATCH_PACKING } from "../../circuits/batch-statement";
 import {
   ADAPTIVE_UPDATE_PACKING,
   adaptiveDigestSignal,
@@ -104,6 +106,16 @@ describe("the adaptive packed update (ADAPTIVE_UPDATE_PACKING)", () => {
     };
     expect(unpackAdaptiveUpdate(packAdaptiveUpdate(u))).toEqual(u);
     expect(u.digest).toBe((FIELD_MODULUS - 1n) & max(91));
+  });
+
+  it("has room for every width the circuits range-check its parts to (injective only then)", () => {
+    // bar s's margin: AdaptiveCalibration's RangeCheck(MM_BITS)
+    expect(ADAPTIVE_MM_BITS).toBe(A.marginSBits);
+    // an adaptive batch packs the batch's timestamp and digest bits into every market's adaptive update, and the
+    // prover, the oracle and the audit read that digest part with batchDigestSignal (BATCH_PACKING's width)
+    expect(BATCH_PACKING.digestBits).toBe(A.digestBits);
+    expect(BATCH_PACKING.timestampBits).toBe(UPDATE_PACKING.timestampBits);
+    expect(A.numShift).toBe(UPDATE_PACKING.timestampShift + UPDATE_PACKING.timestampBits);
   });
 
   it("refuses a part wider than its bits", () => {

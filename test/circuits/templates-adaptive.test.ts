@@ -12,13 +12,14 @@ import {
   bitEdits,
   bitsOf,
   loadCircuit,
+  readSymbols,
   runForgery,
   signalRange,
   witnessFailure,
   type Forgery,
   type TestCircuit,
 } from "../helpers/circuits";
-import { expectNoWitness } from "../helpers/circuits/expect";
+import { expectForgeryRejected, expectNoWitness } from "../helpers/circuits/expect";
 import { WINDOW_BARS } from "../../candles/window";
 import {
   adaptiveUpdate,
@@ -300,6 +301,76 @@ describe("AdaptiveCalibration (shipped rule)", () => {
         edits: () => ({ "main.a.hasOutcome.z.inv": 0n, "main.a.hasOutcome.z.out": 1n }),
         rejectedBy: ["main.mmS", "main.a.hasOutcome.z.out"],
       });
+    });
+
+    // What a forger gains most from: hiding a breach (the scale goes down instead of up). A breached bar at
+    // stage 1: the move of 25 against a threshold of 10.
+    const breached = inputOf({
+      state: { num: 49021n << 8n, outcomes: 600 },
+      mmS: 1000n,
+      bars: flatBars(25_00000000n, true),
+    });
+
+    it("rejects a breach hidden on a breached bar, the covered step taken instead (the comparison's decomposition)", async () => {
+      // breach = 0, and every signal downstream of it taken from the honest witness of a covered bar with the
+      // same state and margin (c, the step, the clamp, the new state and its calibrationNum): the forgery is
+      // consistent everywhere except the one decomposition that pins the sign bit to the window's move
+      const covered = inputOf({
+        state: { num: 49021n << 8n, outcomes: 600 },
+        mmS: 1000n,
+        bars: flatBars(5_00000000n, true),
+      });
+      const wc = await o1.witness(covered);
+      const upstream = ["largest", "exceeds", "threshold", "present", "allPresent", "hasOutcome"];
+      const downstream = [...readSymbols(o1.symPath).index]
+        .filter(([name, wire]) => wire > 0 && name.startsWith("main.a."))
+        .map(([name]) => name)
+        .filter((name) => !upstream.some((u) => name.startsWith(`main.a.${u}`)));
+      const outputs = OUTPUTS.map((o) => `main.${o}`);
+      const edits = Object.fromEntries([...downstream, ...outputs].map((n) => [n, o1.read(wc, n)]));
+      expect(edits["main.breach"]).toBe(0n);
+      expect(edits["main.newNum"]).toBeLessThan(breached.num);
+      await expectForgeryRejected(o1, o2, {
+        name: "breach = 0 on a breached bar, covered step",
+        from: breached,
+        edits: () => edits,
+        rejectedBy: [...signalRange("main.a.exceeds.bits", 0, 79), "main.a.exceeds.rc.in", "main.breach"],
+      });
+    });
+
+    it("rejects 'no outcome' from a present bar of s..t claimed missing (IsZero of its close: in * out = 0)", async () => {
+      // the bar's flag, and everything after it, taken from the honest witness of the same window with that bar
+      // missing (the chain of presence products, processed = 0, the state kept and its calibrationNum): only
+      // the IsZero constraint that ties the flag to the bar's (present) close is left to refuse it
+      for (const [k, close] of [
+        [0, "main.closeS"],
+        [5, "main.close[4]"],
+        [H, `main.close[${H - 1}]`],
+      ] as const) {
+        const bars = flatBars(25_00000000n, true);
+        bars[k] = { close: 0n, high: 0n, low: 0n, missing: true };
+        const wm = await o1.witness(
+          inputOf({ state: { num: breached.num, outcomes: 600 }, mmS: 1000n, bars }),
+        );
+        const spliced = [`main.a.present[${k}].`, "main.a.allPresent", "main.a.ceil.", "main.a.newNum"];
+        const names = [...readSymbols(o1.symPath).index]
+          .filter(([name, wire]) => wire > 0 && spliced.some((prefix) => name.startsWith(prefix)))
+          .map(([name]) => name);
+        const edits = Object.fromEntries(
+          [...names, ...OUTPUTS.filter((o) => o !== "breach").map((o) => `main.${o}`)].map((n) => [
+            n,
+            o1.read(wm, n),
+          ]),
+        );
+        expect(edits["main.processed"]).toBe(0n);
+        expect(edits["main.newNum"]).toBe(breached.num);
+        await expectForgeryRejected(o1, o2, {
+          name: `processed = 0 with bar s + ${k} present`,
+          from: breached,
+          edits: () => edits,
+          rejectedBy: [close, `main.a.present[${k}].z.out`],
+        });
+      }
     });
   });
 });

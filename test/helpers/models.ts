@@ -2,7 +2,12 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { analyseIntervals } from "../../models/intervals";
-import { loadQuantizedModel, quantizedModelToJson, type QuantizedModel } from "../../models/quantized-model";
+import {
+  loadQuantizedModel,
+  parseQuantizedModel,
+  quantizedModelToJson,
+  type QuantizedModel,
+} from "../../models/quantized-model";
 import { MODEL } from "./artifacts";
 
 /**
@@ -29,4 +34,37 @@ export function writeOtherModel(dir: string): string {
   const file = join(dir, "other.quantized.json");
   writeFileSync(file, JSON.stringify(quantizedModelToJson(other), null, 2));
   return file;
+}
+
+/**
+ * The shipped quantised model with an output layer that rescales: its weights and bias times 2^shift,
+ * weightScaleBits + shift and a floor shift of `shift` (intervals re-derived), read back through the model
+ * loader. The integer engine gives it the shipped model's margins exactly (floor(2^s acc / 2^s) = acc).
+ */
+export function shiftedOutputModel(shift: number): QuantizedModel {
+  const m = loadQuantizedModel(MODEL);
+  const s = BigInt(shift);
+  const last = m.layers.length - 1;
+  const layers = m.layers.map((l, k) =>
+    k === last
+      ? {
+          ...l,
+          weightScaleBits: l.weightScaleBits + shift,
+          shift,
+          weights: l.weights.map((row) => row.map((w) => w << s)),
+          biases: l.biases.map((b) => b << s),
+        }
+      : l,
+  );
+  const derived = analyseIntervals(
+    m.features.map((f) => ({ min: f.min, max: f.max })),
+    layers,
+    m.policy,
+  );
+  const shifted: QuantizedModel = {
+    ...m,
+    layers: layers.map((l, k) => ({ ...l, ...derived.layers[k] })),
+    policy: { ...m.policy, intervals: derived.policy },
+  };
+  return parseQuantizedModel(quantizedModelToJson(shifted), `shifted-output-${shift}.quantized.json`);
 }
