@@ -123,7 +123,7 @@ export async function generateSignedBatchCircuit(
     );
   }
   checkSignedCircuitParameters(model, mode, quorum, architecture);
-  if (adaptive !== undefined) checkAdaptiveFits(adaptive);
+  if (adaptive !== undefined) checkAdaptiveFits(adaptive, model);
   const BARS = WINDOW_BARS;
   const R = WINDOW_RANGE_BARS;
   const K = quorum;

@@ -50,7 +50,7 @@ import {
 } from "./generate-circuit";
 import { UPDATE_SIGNALS } from "./public-signals";
 import { ADAPTIVE_UPDATE_PACKING, STATEMENT_TAG, UPDATE_PACKING } from "./statement";
-import type { AdaptiveRule } from "../models/adaptive";
+import { checkAdaptiveHorizon, type AdaptiveRule } from "../models/adaptive";
 import { TARGET_HORIZON_BARS } from "../models/target";
 import { adaptivePolicyArchitecture, adaptiveStateWidths, emitAdaptiveCalibration } from "./adaptive-params";
 import { modelCommitment } from "./commitments";
@@ -98,7 +98,7 @@ export async function generateUpdateCircuit(
 ): Promise<GeneratedUpdateCircuit> {
   checkSignedCircuitParameters(model, mode, quorum, architecture);
   const { adaptive } = options;
-  if (adaptive !== undefined) checkAdaptiveFits(adaptive);
+  if (adaptive !== undefined) checkAdaptiveFits(adaptive, model);
   const N = WINDOW_BARS;
   const R = WINDOW_RANGE_BARS;
   const K = quorum;
@@ -266,7 +266,8 @@ export async function generateUpdateCircuit(
  * 2^outcomesBits) and that bar s lies inside the window with bars s+1..t in its range part.
  * @throws RangeError naming the width at fault
  */
-export function checkAdaptiveFits(rule: AdaptiveRule): void {
+export function checkAdaptiveFits(rule: AdaptiveRule, model: { targetHorizonBars: number }): void {
+  checkAdaptiveHorizon(model);
   const w = adaptiveStateWidths(rule);
   const A = ADAPTIVE_UPDATE_PACKING;
   if (w.numBits > A.numBits)

@@ -31,10 +31,24 @@
  * candles s..t lie inside it), the margin MM_s accepted 12 bars earlier, and the two state integers.
  */
 import type { CandleSeries } from "../candles/types";
+import { ModelError } from "../core/errors";
 import { integerCandleOf } from "../candles/integer-candle";
 import { integerPolicy } from "./integer-engine";
 import type { QuantizedPolicy } from "./quantized-model";
 import { TARGET_HORIZON_BARS } from "./target";
+
+/**
+ * The rule checks each accepted margin against the move of the TARGET_HORIZON_BARS bars after it, so it runs
+ * only on a model whose margins are for that horizon (a ModelError naming both horizons otherwise).
+ */
+export function checkAdaptiveHorizon(model: { targetHorizonBars: number }): void {
+  if (model.targetHorizonBars !== TARGET_HORIZON_BARS) {
+    throw new ModelError(
+      `the adaptive rule checks each margin against the move of the next ${TARGET_HORIZON_BARS} bars; ` +
+        `this model's margins are for ${model.targetHorizonBars} bars (targetHorizonBars)`,
+    );
+  }
+}
 
 /** Extra bits of resolution of the adaptive state over calibrationNum. */
 export const STATE_EXTRA_BITS = 8;

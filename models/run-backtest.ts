@@ -16,7 +16,7 @@ import {
   type GoalVerdict,
   type MarginSeries,
 } from "./backtest";
-import { acceptancePattern, runAdaptive, type AdaptiveRule } from "./adaptive";
+import { acceptancePattern, checkAdaptiveHorizon, runAdaptive, type AdaptiveRule } from "./adaptive";
 import { integerOutputs } from "./market-calibrations";
 import {
   chi2Sf1,
@@ -150,6 +150,7 @@ export function runBacktest(
   if (opts.adaptive !== undefined) {
     if (model.kind !== "quantized")
       throw new ModelError("the adaptive calibration runs on a quantised model only");
+    checkAdaptiveHorizon(model.model);
     const run = runAdaptive(
       series,
       integerOutputs(model.model, series),

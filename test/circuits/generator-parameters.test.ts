@@ -10,6 +10,8 @@ import { generateUpdateCircuit } from "../../circuits/generate-update-circuit";
 import { ModelError } from "../../core/errors";
 import { loadQuantizedModel, type QuantizedModel } from "../../models/quantized-model";
 import { MODEL } from "../helpers/artifacts";
+import { loadCalibrations } from "../../models/market-calibrations";
+import { DEFAULT_CALIBRATIONS } from "../../cli/paths";
 
 const model = loadQuantizedModel(MODEL);
 
@@ -39,6 +41,19 @@ describe("signed circuit generators", () => {
       await expect(generate(rescaled)).rejects.toThrow(/at scale 2\^33, the window features are at 2\^32/);
       await expect(generate(hourly)).rejects.toThrow(/barIntervalMs is 3600000/);
       await expect(generate({ ...model, features: model.features.slice(0, 7) })).rejects.toThrow(ModelError);
+    });
+
+    it(`${name}: with the adaptive rule, refuses a model whose margins are for another horizon than 12 bars`, async () => {
+      const rule = loadCalibrations(DEFAULT_CALIBRATIONS).adaptive;
+      const gen = (m: QuantizedModel) =>
+        name === "signed update"
+          ? generateUpdateCircuit(m, "constant", 1, undefined, { adaptive: rule })
+          : generateSignedBatchCircuit(m, "constant", 2, 1, undefined, { adaptive: rule });
+      await expect(gen({ ...model, targetHorizonBars: 24 })).rejects.toThrow(
+        /the next 12 bars; this model's margins are for 24 bars/,
+      );
+      // The same model without the rule: the horizon is only committed to, not read.
+      expect((await generate({ ...model, targetHorizonBars: 24 })).source).toContain("component features");
     });
 
     it(`${name}: refuses a quorum outside [1, 8], and generates for the shipped model`, async () => {

@@ -192,6 +192,18 @@ describe("the backtest's adaptive figures", () => {
     expect(got.avgMaintenanceMarginBps).toBe(mine.avgMaintenanceMarginBps);
     expect(got.daily).toEqual(mine.daily);
     expect(report(RULE).avgMaintenanceMarginBps).not.toBe(got.avgMaintenanceMarginBps);
+    // The rule checks margins against the 12-bar move: a model of another horizon is refused, naming both.
+    expect(() =>
+      runBacktest(
+        { kind: "quantized", model: { ...quantized, targetHorizonBars: 24 } },
+        series,
+        { fromMs },
+        "q",
+        {
+          adaptive: { rule: shipped, missRate: 0 },
+        },
+      ),
+    ).toThrow(/the next 12 bars; this model's margins are for 24 bars/);
   }, 120_000);
 });
 
