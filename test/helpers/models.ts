@@ -30,3 +30,27 @@ export function writeOtherModel(dir: string): string {
   writeFileSync(file, JSON.stringify(quantizedModelToJson(other), null, 2));
   return file;
 }
+
+/**
+ * The shipped quantised model with its output layer's bias doubled (intervals re-derived so the file loads),
+ * written to `dir/biased.quantized.json`: a valid model whose margins differ from the shipped one's (about 2.5
+ * times on the last bars of the shipped candles), for tests where another model must give other margins.
+ */
+export function writeBiasedModel(dir: string): string {
+  const m = loadQuantizedModel(MODEL);
+  const last = m.layers.length - 1;
+  const layers = m.layers.map((l, k) => (k === last ? { ...l, biases: l.biases.map((b) => 2n * b) } : l));
+  const derived = analyseIntervals(
+    m.features.map((f) => ({ min: f.min, max: f.max })),
+    layers,
+    m.policy,
+  );
+  const biased: QuantizedModel = {
+    ...m,
+    layers: layers.map((l, k) => ({ ...l, ...derived.layers[k] })),
+    policy: { ...m.policy, intervals: derived.policy },
+  };
+  const file = join(dir, "biased.quantized.json");
+  writeFileSync(file, JSON.stringify(quantizedModelToJson(biased), null, 2));
+  return file;
+}
