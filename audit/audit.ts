@@ -63,6 +63,11 @@ export interface AuditOptions {
   provider: Provider;
   /** Address of the RiskOracle. */
   oracle: string;
+  /**
+   * The chain the oracle lives on: a provider on another chain is refused (UsageError) before anything is read,
+   * since a contract may have the same address on several chains. Unchecked when absent.
+   */
+  chainId?: bigint;
   /** The quantised model in force: with it the margins are recomputed from the signed candles. */
   model?: QuantizedModel;
   /** Where `model` was read from, for messages. */
@@ -698,6 +703,9 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
   const { provider } = opts;
   const oracle = getAddress(opts.oracle);
   const chainId = (await provider.getNetwork()).chainId;
+  if (opts.chainId !== undefined && opts.chainId !== chainId) {
+    throw new UsageError(`chainId: the node serves chain ${chainId}, not chain ${opts.chainId}`);
+  }
   if ((await provider.getCode(oracle)) === "0x") {
     throw new UsageError(`oracle: no contract at ${oracle} on chain ${chainId}`);
   }

@@ -43,6 +43,8 @@ import { inferInteger } from "../../models/integer-engine";
 import { loadCalibrations } from "../../models/market-calibrations";
 import { loadQuantizedModel, type QuantizedModel } from "../../models/quantized-model";
 import { auditOracle, type AuditOptions, type AuditReport } from "../../audit/audit";
+import { runAudit } from "../../cli/commands/audit";
+import { UsageError } from "../../core/errors";
 import type { AuditPublisherSet } from "../../audit/audit-signed";
 import { inProcessChain, readOnlyProvider, type Chain } from "../../onchain/chain";
 import {
@@ -327,6 +329,29 @@ describe("adaptive markets", () => {
     const later = updateOf(await audit({ fromBlock: blocks.get(`${ETH}@${L - 1}`) }), ETH, L - 1);
     expect(later.status).toBe("flagged");
     expect(later.reasons).toContain(expected);
+  });
+});
+
+describe("another chain", () => {
+  it("--chain-id: a node serving another chain is refused before anything is read", async () => {
+    const ok = await audit({ chainId: chain.chainId, windowSources: [], publisherSets: [] });
+    expect(ok.chainId).toBe(chain.chainId);
+    await expect(audit({ chainId: chain.chainId + 1n })).rejects.toThrow(
+      new UsageError(`chainId: the node serves chain ${chain.chainId}, not chain ${chain.chainId + 1n}`),
+    );
+    const flags = { rpc: rpcServer.url, oracle: String(oracle.target), toBlock: String(first) };
+    for (const [chainId, message] of [
+      [
+        String(chain.chainId + 1n),
+        `chainId: the node serves chain ${chain.chainId}, not chain ${chain.chainId + 1n}`,
+      ],
+      ["0x1", "--chain-id: '0x1' is not a positive integer"],
+      ["0", "--chain-id: '0' is not a positive integer"],
+    ]) {
+      const err = await runAudit({ ...flags, chainId }).catch((e: unknown) => e);
+      expect(err, chainId).toBeInstanceOf(UsageError);
+      expect((err as Error).message).toBe(message);
+    }
   });
 });
 
