@@ -108,6 +108,9 @@ export async function startCappedRpc(
       res.end(err.message);
     });
   });
+  // Node's clients keep sockets alive across providers; a server closing an idle one after its default 5 s races
+  // with a client reusing it (ECONNRESET on a loaded machine): idle sockets stay open until close().
+  server.keepAliveTimeout = 600_000;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   const state: CappedRpc = {
