@@ -76,26 +76,32 @@ export async function startCappedRpc(
   refusal: RangeRefusal = INFURA_REFUSAL,
   rewrite: LogRewrite = {},
 ): Promise<CappedRpc> {
-  const forward = async (request: RpcRequest): Promise<unknown> => {
-    const getLogs = request.method === "eth_getLogs";
-    if (getLogs) {
-      if (blocksOf(request.params) > maxBlocks) {
-        state.refused++;
-        return { jsonrpc: "2.0", id: request.id, error: refusal };
-      }
-      state.answered++;
-      if (rewrite.params) request = { ...request, params: rewrite.params(request.params ?? []) };
-    }
+  const post = async (request: RpcRequest): Promise<unknown> => {
     const res = await fetch(upstream, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify(request),
     });
-    const answer = (await res.json()) as { result?: unknown };
-    if (getLogs && rewrite.logs && Array.isArray(answer.result)) {
-      return { ...answer, result: rewrite.logs(answer.result) };
+    return res.json();
+  };
+  /** An eth_getLogs request forwarded with `rewrite.params`, its logs answered through `rewrite.logs`. */
+  const rewritten = async (request: RpcRequest): Promise<unknown> => {
+    const params = rewrite.params ? rewrite.params(request.params ?? []) : request.params;
+    const answer = (await post({ ...request, params })) as { result?: unknown };
+    return rewrite.logs && Array.isArray(answer.result)
+      ? { ...answer, result: rewrite.logs(answer.result) }
+      : answer;
+  };
+  const forward = async (request: RpcRequest): Promise<unknown> => {
+    if (request.method === "eth_getLogs") {
+      if (blocksOf(request.params) > maxBlocks) {
+        state.refused++;
+        return { jsonrpc: "2.0", id: request.id, error: refusal };
+      }
+      state.answered++;
+      if (rewrite.params !== undefined || rewrite.logs !== undefined) return rewritten(request);
     }
-    return answer;
+    return post(request);
   };
   const server = createServer((req, res) => {
     void (async () => {
@@ -108,9 +114,6 @@ export async function startCappedRpc(
       res.end(err.message);
     });
   });
-  // Node's clients keep sockets alive across providers; a server closing an idle one after its default 5 s races
-  // with a client reusing it (ECONNRESET on a loaded machine): idle sockets stay open until close().
-  server.keepAliveTimeout = 600_000;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   const state: CappedRpc = {
