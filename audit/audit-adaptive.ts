@@ -25,6 +25,7 @@ import { adaptiveWindowUpdate, type AdaptiveRule } from "../models/adaptive";
 import { inferInteger } from "../models/integer-engine";
 import type { QuantizedModel } from "../models/quantized-model";
 import { TARGET_HORIZON_BARS } from "../models/target";
+import { ZkriskError } from "../core/errors";
 
 /** Length of a bar of the signed-update circuit (s): adaptive updates are keyed by bar. */
 const BAR_SECONDS = 7200n;
@@ -51,6 +52,32 @@ export interface AdaptiveUpdateAudit {
   reasons: string[];
   /** The outcome of bar s the window gives (null: no outcome), when the window was found. */
   outcome?: boolean | null;
+}
+
+/**
+ * One step of the rule and the margins from a signed window and the update's prior, or why the window gives none
+ * (too few bars for the features or the outcome, a last bar missing, features outside the model's bounds): a
+ * window the checks found may still be one no honest circuit could prove from, and that is a finding, not a crash.
+ */
+function replayStep(
+  model: QuantizedModel,
+  rule: AdaptiveRule,
+  w: Window,
+  u: ReturnType<typeof unpackAdaptiveUpdate>,
+): ReturnType<typeof adaptiveWindowUpdate> | string {
+  try {
+    const y = inferInteger(model, windowFeatures(w)).output;
+    return adaptiveWindowUpdate(
+      model.policy,
+      y,
+      w.bars,
+      { state: { num: u.before.num, outcomes: Number(u.before.outcomes) }, marginS: u.marginS },
+      rule,
+    );
+  } catch (err) {
+    if (!(err instanceof ZkriskError || err instanceof RangeError)) throw err;
+    return err.message;
+  }
 }
 
 /**
@@ -94,27 +121,24 @@ export async function auditAdaptiveUpdates(
       if (!r.inBatch && adaptiveDigestSignal(await windowDigest(w)) !== u.digest) {
         reasons.push("the window's digest is not the one the update carries");
       }
-      const y = inferInteger(model, windowFeatures(w)).output;
-      const step = adaptiveWindowUpdate(
-        model.policy,
-        y,
-        w.bars,
-        { state: { num: u.before.num, outcomes: Number(u.before.outcomes) }, marginS: u.marginS },
-        rule,
-      );
-      outcome = step.outcome;
-      const { after, margins: p } = step;
-      if (after.num !== u.after.num || BigInt(after.outcomes) !== u.after.outcomes) {
-        reasons.push(
-          `the proven state (num ${u.after.num}, outcomes ${u.after.outcomes}) is not the rule's step from the prior ` +
-            `(num ${after.num}, outcomes ${after.outcomes}; outcome ${outcome === null ? "none" : outcome ? "breach" : "covered"})`,
-        );
-      }
-      if (p.maintenanceMarginBps !== u.mm || p.initialMarginBps !== u.im) {
-        reasons.push(
-          `margins MM ${u.mm} IM ${u.im} are not the engine's MM ${p.maintenanceMarginBps} IM ${p.initialMarginBps} ` +
-            `at calibrationNum ${step.calibrationNum}`,
-        );
+      const step = replayStep(model, rule, w, u);
+      if (typeof step === "string") {
+        reasons.push(`the signed window gives no step: ${step}`);
+      } else {
+        outcome = step.outcome;
+        const { after, margins: p } = step;
+        if (after.num !== u.after.num || BigInt(after.outcomes) !== u.after.outcomes) {
+          reasons.push(
+            `the proven state (num ${u.after.num}, outcomes ${u.after.outcomes}) is not the rule's step from the prior ` +
+              `(num ${after.num}, outcomes ${after.outcomes}; outcome ${outcome === null ? "none" : outcome ? "breach" : "covered"})`,
+          );
+        }
+        if (p.maintenanceMarginBps !== u.mm || p.initialMarginBps !== u.im) {
+          reasons.push(
+            `margins MM ${u.mm} IM ${u.im} are not the engine's MM ${p.maintenanceMarginBps} IM ${p.initialMarginBps} ` +
+              `at calibrationNum ${step.calibrationNum}`,
+          );
+        }
       }
       out.push({
         dataTimestamp: u.dataTimestamp,

@@ -66,6 +66,13 @@ function batchKind(u: SignedBatchUpdateFacts): SignedKind<SignedBatch> {
     digestName: "batch digest's low 91 bits",
     eventDigest: hex(u.batchDigestBits),
     matches: (sb) => batchDigestSignal(sb.digest) === u.batchDigestBits,
+    otherBar: (sb) => {
+      const endMs = Number(u.dataTimestamp) * 1000;
+      if (sb.markets.some((m) => m.window.marketId === u.marketId && m.window.endTime === endMs))
+        return undefined;
+      const [m] = sb.markets;
+      return `a signed batch of ${sb.markets.map((x) => x.market).join(", ")} ending at ${m === undefined ? "no bar" : isoFromMs(m.window.endTime)}`;
+    },
     showDigest: (sb) => hex(batchDigestSignal(sb.digest)),
     disagreement: (a, b, names) => firstBatchDisagreement([a, b], names)?.message,
     windowOf: (sb) => {

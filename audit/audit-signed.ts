@@ -144,10 +144,14 @@ export interface SignedEvidence {
   setFile: string | null;
   /** Distinct keys of the set whose signature of the digest was found. */
   signatures: number;
-  /** Each window (or batch) looked at: where, and what it was. */
+  /**
+   * Each window (or batch) looked at: where, and what it was (`other bar`: a document that checks but holds no
+   * window of the update's market ending at its bar, e.g. a publisher serving another window than the one asked
+   * for; not evidence about the update unless it has the update's digest, which is flagged).
+   */
   windows: {
     source: string;
-    result: "signed" | "unregistered key" | "other digest" | "invalid" | "absent";
+    result: "signed" | "unregistered key" | "other digest" | "other bar" | "invalid" | "absent";
   }[];
 }
 
@@ -279,15 +283,26 @@ export interface SignedKind<T extends SignedDocument> {
   matches(doc: T): boolean;
   /** A document's digest as compared, for messages. */
   showDigest(doc: T): string;
+  /**
+   * What a document is for when it holds no window of the update's market ending at the update's bar (`a window
+   * of ETH-USDT ending at ...`), else undefined. Its digest binds its markets and bars, so one with the update's
+   * digest shows the update was proven from another market's or bar's candles.
+   */
+  otherBar(doc: T): string | undefined;
   /** Where `other` first differs from `matching` (documents named by their sources), if it does. */
   disagreement(matching: T, other: T, names: [string, string]): string | undefined;
   /** The window of the update's market in a matching document, or the flag when it does not hold it. */
   windowOf(doc: T): Window | string;
 }
 
-/** Checks 2 and 3: every document found for the bar, sorted into signatures that count and faults. */
+/**
+ * Checks 2 and 3: every document found for the bar, sorted into signatures that count and faults. A document for
+ * another market or bar is no evidence about the update (`absent`, naming it), unless it has the update's digest:
+ * then the update was proven from other candles than its market's at its bar (flagged).
+ */
 function sortDocuments<T extends SignedDocument>(
   kind: SignedKind<T>,
+  u: UpdateFacts,
   lookups: readonly DocumentLookup<T>[],
   setFile: AuditPublisherSet | undefined,
 ): {
@@ -310,6 +325,18 @@ function sortDocuments<T extends SignedDocument>(
     } else if (l.kind === "invalid") {
       flags.push(`a ${kind.what} for this bar does not check: ${l.reason}`);
       windows.push({ source: l.source, result: "invalid" });
+    } else if (kind.otherBar(l.doc) !== undefined) {
+      const what = kind.otherBar(l.doc) as string;
+      const update = `${u.market} at ${isoFromSeconds(u.dataTimestamp)}`;
+      if (kind.matches(l.doc)) {
+        flags.push(
+          `${l.source}: the ${kind.what} with the update's ${kind.digestName} ${kind.eventDigest} is ${what}, ` +
+            `the update is for ${update}: it was proven from another market's or bar's candles`,
+        );
+      } else {
+        absent.push(`${l.source}: serves ${what} for this bar (${update})`);
+      }
+      windows.push({ source: l.source, result: "other bar" });
     } else if (!kind.matches(l.doc)) {
       others.push({ doc: l.doc, source: l.source });
       windows.push({ source: l.source, result: "other digest" });
@@ -424,7 +451,7 @@ export function auditSignedDocuments<T extends SignedDocument>(
         `signatures were not checked against its keys`,
     );
   }
-  const found = sortDocuments(kind, lookups, setFile);
+  const found = sortDocuments(kind, u, lookups, setFile);
   const flags = [...found.flags];
   const absent = found.absent.length > 0 ? ` (${found.absent.join("; ")})` : "";
   if (lookups.length === 0) {
@@ -485,6 +512,10 @@ function windowKind(u: SignedUpdateFacts): SignedKind<SignedWindow> {
     digestName: `digest (low ${bits} bits)`,
     eventDigest: hex(u.windowDigest),
     matches: (sw) => digestMatches(sw.digest, u.windowDigest, adaptive),
+    otherBar: (sw) =>
+      sw.window.marketId === u.marketId && sw.window.endTime === Number(u.dataTimestamp) * 1000
+        ? undefined
+        : `a window of ${sw.market} ending at ${isoFromMs(sw.window.endTime)}`,
     showDigest: (sw) => `${hex(sw.digest)} (low ${bits} bits ${hex(low(sw.digest))})`,
     disagreement: (a, b, names) => firstDisagreement([a, b], names)?.message,
     windowOf: (sw) => sw.window,

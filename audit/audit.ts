@@ -63,6 +63,11 @@ export interface AuditOptions {
   provider: Provider;
   /** Address of the RiskOracle. */
   oracle: string;
+  /**
+   * The chain the oracle lives on: a provider on another chain is refused (UsageError) before anything is read,
+   * since a contract may have the same address on several chains. Unchecked when absent.
+   */
+  chainId?: bigint;
   /** The quantised model in force: with it the margins are recomputed from the signed candles. */
   model?: QuantizedModel;
   /** Where `model` was read from, for messages. */
@@ -698,6 +703,9 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
   const { provider } = opts;
   const oracle = getAddress(opts.oracle);
   const chainId = (await provider.getNetwork()).chainId;
+  if (opts.chainId !== undefined && opts.chainId !== chainId) {
+    throw new UsageError(`chainId: the node serves chain ${chainId}, not chain ${opts.chainId}`);
+  }
   if ((await provider.getCode(oracle)) === "0x") {
     throw new UsageError(`oracle: no contract at ${oracle} on chain ${chainId}`);
   }
@@ -746,16 +754,18 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     onProgress: opts.onLogProgress,
   });
   // The replay of an adaptive market starts at its AdaptiveCalibrationSet: with updates in range, the adaptive
-  // events before the range are read too.
-  const adaptiveHistory: Log[] =
+  // events before the range are read too, and the set changes (the model in force at the replay's first update,
+  // whose calibrationNum the initial num must be).
+  const history: Log[] =
     fromBlock > 0 && logs.some((l) => l.topics[0] === ADAPTIVE || l.topics[0] === ADAPTIVE_BATCH)
       ? await getLogsChunked(provider, {
-          filter: { address: oracle, topics: [[ADAPTIVE, ADAPTIVE_SET, ADAPTIVE_BATCH]] },
+          filter: { address: oracle, topics: [[ADAPTIVE, ADAPTIVE_SET, ADAPTIVE_BATCH, SET_CHANGED]] },
           fromBlock: 0,
           toBlock: fromBlock - 1,
           chunk: opts.logChunk,
         })
       : [];
+  const adaptiveHistory = history.filter((l) => l.topics[0] !== SET_CHANGED);
   const txs = new Map<string, TransactionResponse | null>();
   const blockTimes = new Map<number, number>();
   const blockTime = async (n: number): Promise<number> => {
@@ -764,9 +774,9 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     return block.timestamp;
   };
 
-  // The publisher set in force at each update, from the set changes in range (else the oracle's at toBlock).
+  // The publisher set in force at each update, from the set changes read (else the oracle's at toBlock).
   const changes = new Map<bigint, PublisherSetChange[]>();
-  for (const log of logs.filter((l) => l.topics[0] === SET_CHANGED)) {
+  for (const log of [...history, ...logs].filter((l) => l.topics[0] === SET_CHANGED)) {
     const change = toSetChange(iface, log);
     changes.set(change.marketId, [...(changes.get(change.marketId) ?? []), change]);
   }
@@ -901,7 +911,7 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
       {
         rule: adaptiveRule?.rule,
         model: opts.model,
-        modelCommitmentOf: (log) => inForce.get(log)?.modelCommitment,
+        modelCommitmentOf: async (log) => (await configOf(log, marketOf(iface, log))).modelCommitment,
         commitment: model?.commitment,
       },
     );
@@ -1029,7 +1039,8 @@ async function replayAdaptive(
   ctx: {
     rule?: AdaptiveRule;
     model?: QuantizedModel;
-    modelCommitmentOf: (log: Log) => bigint | undefined;
+    /** The model commitment in force at an update (in range or before it). */
+    modelCommitmentOf: (log: Log) => Promise<bigint>;
     commitment?: bigint;
   },
 ): Promise<void> {
@@ -1068,13 +1079,15 @@ async function replayAdaptive(
         continue;
       }
       const initialNum = epoch.initialNum;
-      // the registered model's calibration is the initial state (the model commitment binds it)
+      // the registered model's calibration is the initial state (the model commitment binds it); a wrong one is
+      // flagged at the epoch's first update in range (its first update may be before the range)
       const first = epoch.logs[0];
+      const firstInRange = epoch.logs.findIndex((log) => found.has(log));
       const initialFlags: string[] = [];
       if (
         ctx.model !== undefined &&
         ctx.commitment !== undefined &&
-        ctx.modelCommitmentOf(first) === ctx.commitment &&
+        (await ctx.modelCommitmentOf(first)) === ctx.commitment &&
         initialNum !== BigInt(ctx.model.policy.calibrationNum) << 8n
       ) {
         initialFlags.push(
@@ -1082,17 +1095,25 @@ async function replayAdaptive(
             `${ctx.model.policy.calibrationNum} gives ${BigInt(ctx.model.policy.calibrationNum) << 8n}`,
         );
       }
-      const records: AdaptiveUpdateRecord[] = epoch.logs.map((log) => ({
-        update: toAdaptiveEvent(iface, log).update,
-        ...(found.get(log)?.window && { window: found.get(log)?.window }),
-        ...(log.topics[0] === topics.ADAPTIVE_BATCH && { inBatch: true }),
-      }));
+      // An update's window is replayed with the model only when that model is the one in force for it (else its
+      // margins and step would be another model's: the window checks already name the gap); its prior is checked
+      // either way.
+      const records: AdaptiveUpdateRecord[] = [];
+      for (const log of epoch.logs) {
+        const window = found.get(log)?.window;
+        const modelFits = window !== undefined && (await ctx.modelCommitmentOf(log)) === ctx.commitment;
+        records.push({
+          update: toAdaptiveEvent(iface, log).update,
+          ...(modelFits && { window }),
+          ...(log.topics[0] === topics.ADAPTIVE_BATCH && { inBatch: true }),
+        });
+      }
       // the margins need the model; without it the replay checks the states only
       const model = ctx.model;
       const results =
         model === undefined ? undefined : await auditAdaptiveUpdates(model, ctx.rule, initialNum, records);
       epoch.logs.forEach((log, i) => {
-        const flags = i === 0 ? [...initialFlags] : [];
+        const flags = i === firstInRange ? [...initialFlags] : [];
         if (results === undefined) {
           settle(log, flags, ["no model (--model): the adaptive state was not replayed"], {});
           return;

@@ -106,9 +106,42 @@ function nodeMessage(err: unknown): string {
 }
 
 /**
- * The logs of `filter` in `[fromBlock, toBlock]`, in chain order, read in chunks (see the module comment).
- * Throws a {@link LogRangeError} when the node refuses a single block, and a ZkriskError `RPC_FAILED` naming the
- * range for any other refusal.
+ * The logs a node answered, checked against the query: each of an address the filter asks for (a node that
+ * ignores the filter gives other contracts' events, which would be read as the asked one's: refused) and in the
+ * range; then in chain order (block, log index) with each log once, whatever order and repetition the node (or a
+ * provider that pages its answers) gave them in.
+ * @throws ZkriskError `RPC_FAILED` naming the log and what was asked
+ */
+export function checkedLogs(logs: readonly Log[], query: ChunkedLogQuery): Log[] {
+  const wanted = query.filter.address;
+  const asked =
+    wanted === undefined || wanted === null ? [] : (Array.isArray(wanted) ? wanted : [wanted]).map(String);
+  const addresses = asked.length === 0 ? undefined : new Set(asked.map((a) => a.toLowerCase()));
+  const seen = new Map<string, Log>();
+  for (const log of logs) {
+    const where = `block ${log.blockNumber}, log ${log.index}, tx ${log.transactionHash}`;
+    if (addresses !== undefined && !addresses.has(log.address.toLowerCase())) {
+      throw new ZkriskError(
+        "RPC_FAILED",
+        `the node returned a log of ${log.address} for a query of ${asked.join(", ")} (${where}): ` +
+          "it does not filter events by address",
+      );
+    }
+    if (log.blockNumber < query.fromBlock || log.blockNumber > query.toBlock) {
+      throw new ZkriskError(
+        "RPC_FAILED",
+        `the node returned a log of block ${log.blockNumber} for blocks ${query.fromBlock}..${query.toBlock} (${where})`,
+      );
+    }
+    seen.set(`${log.blockNumber}:${log.index}`, log);
+  }
+  return [...seen.values()].sort((x, y) => x.blockNumber - y.blockNumber || x.index - y.index);
+}
+
+/**
+ * The logs of `filter` in `[fromBlock, toBlock]`, in chain order and each once ({@link checkedLogs}), read in
+ * chunks (see the module comment). Throws a {@link LogRangeError} when the node refuses a single block, and a
+ * ZkriskError `RPC_FAILED` naming the range for any other refusal, or naming a log the query did not ask for.
  */
 export async function getLogsChunked(provider: Provider, query: ChunkedLogQuery): Promise<Log[]> {
   const { filter, fromBlock, toBlock, onProgress } = query;
@@ -141,5 +174,5 @@ export async function getLogsChunked(provider: Provider, query: ChunkedLogQuery)
     start = end + 1;
     onProgress?.({ doneBlocks: start - fromBlock, totalBlocks, logs: logs.length, chunk });
   }
-  return logs;
+  return checkedLogs(logs, query);
 }

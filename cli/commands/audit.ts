@@ -24,10 +24,19 @@ import { publisherSetCommitment, readPublisherSet } from "../../publisher";
 import { PublisherArchiveSource, WindowDirectory, type WindowSource } from "../../publisher/window-sources";
 import type { AuditPublisherSet } from "../../audit/audit-signed";
 
+/**
+ * The exit code of an audit with an update that is not OK (FAIL or UNVERIFIABLE; the report is printed). It is
+ * also the CLI's code of a failure of the work (an RPC error: no report, the error on stderr); bad usage or
+ * input is 2. The help text of `zkrisk audit` (cli/register/audit.ts) states them.
+ */
+export const EXIT_FINDING = 1;
+
 /** The options of `zkrisk audit`, as commander gives them. */
 export interface AuditFlags {
   rpc: string;
   oracle: string;
+  /** Chain id the oracle lives on (`--chain-id`): a --rpc on another chain is refused. */
+  chainId?: string;
   /** Artifact directory of the signed-update circuit (`--signed-artifacts`): its proofs are verified again. */
   signedArtifacts?: string;
   /** Artifact directory of the adaptive signed-update circuit (`--adaptive-artifacts`): rule and proofs. */
@@ -170,6 +179,9 @@ async function loadPublisherSets(files: readonly string[]): Promise<AuditPublish
 /** Everything but the connection, validated before any network access (the calibrations file: when needed). */
 async function auditInputs(f: AuditFlags): Promise<Omit<AuditOptions, "provider">> {
   if (!isAddress(f.oracle)) throw new UsageError(`--oracle: '${f.oracle}' is not an address`);
+  if (f.chainId !== undefined && !/^[1-9]\d*$/.test(f.chainId)) {
+    throw new UsageError(`--chain-id: '${f.chainId}' is not a positive integer`);
+  }
   const block = (option: string, v?: string) =>
     v === undefined ? undefined : parseIntOption(option, v, 0, Number.MAX_SAFE_INTEGER);
   const fromBlock = block("--from-block", f.fromBlock);
@@ -190,6 +202,7 @@ async function auditInputs(f: AuditFlags): Promise<Omit<AuditOptions, "provider"
   const batchKeys = loadBatchVkeys(f.batchArtifacts ?? []);
   return {
     oracle: f.oracle,
+    ...(f.chainId !== undefined && { chainId: BigInt(f.chainId) }),
     model,
     modelPath: f.model,
     series: f.data === undefined ? undefined : loadCandles(f.data),
@@ -333,7 +346,7 @@ export function formatAudit(r: AuditReport): string {
  * Run the audit of `zkrisk audit` and print it. Bad options throw a UsageError (or the DataError, ModelError,
  * PublisherFileError or SetupError of a file) before any network access; an unreachable --rpc is a UsageError too,
  * and so is a missing calibrations file (an invalid one a ModelError), read only at the first adaptive update.
- * @returns the exit code: 0 when every update passes, 1 when any is flagged or unverifiable
+ * @returns the exit code: 0 when every update passes, {@link EXIT_FINDING} when any is flagged or unverifiable
  */
 export async function runAudit(f: AuditFlags): Promise<number> {
   const inputs = await auditInputs(f);
@@ -343,7 +356,7 @@ export async function runAudit(f: AuditFlags): Promise<number> {
     const report = await auditOracle({ ...inputs, provider, onLogProgress: progress.onLogProgress });
     progress.stop();
     output(report, f.json, formatAudit);
-    return report.failed > 0 ? 1 : 0;
+    return report.failed > 0 ? EXIT_FINDING : 0;
   } finally {
     progress.stop();
     provider.destroy();

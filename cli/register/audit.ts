@@ -23,6 +23,11 @@ export function registerAudit(program: Command): void {
     .requiredOption("--rpc <url>", "JSON-RPC endpoint of the chain (http or https)")
     .requiredOption("--oracle <address>", "address of the RiskOracle")
     .option(
+      "--chain-id <n>",
+      "chain id the oracle lives on: a --rpc serving another chain is refused (a contract may have the same " +
+        "address on several chains; default: not checked)",
+    )
+    .option(
       "--signed-artifacts <dir>",
       "artifact directory of the signed-update circuit, to verify signed updates' proofs again (optional: their " +
         "margins are recomputed from the signed windows either way)",
@@ -73,6 +78,14 @@ export function registerAudit(program: Command): void {
       "blocks per eth_getLogs query; halved while the node refuses a range as too large (default 5000)",
     )
     .option("--json", "print the report as one JSON object (bigints as strings)")
+    .addHelpText(
+      "after",
+      "\nExit codes:\n" +
+        "  0  every update in the range is OK (or there is none)\n" +
+        "  1  some update is FAIL or UNVERIFIABLE (the report says which and why; --json: status, reasons,\n" +
+        "     missing), or the audit could not run (the node failed: no report, the error on stderr)\n" +
+        "  2  bad usage or input: an option, a file, an --rpc that cannot be reached or serves another chain",
+    )
     .action(async (f: AuditFlags) => {
       const code = await (await commands()).runAudit(f);
       if (code !== 0) process.exitCode = code;

@@ -112,4 +112,22 @@ describe("auditAdaptiveUpdates", () => {
     const audit = await auditAdaptiveUpdates(model, RULE, INITIAL, run);
     expect(audit.map((a) => a.status)).toEqual(run.map((_, i) => (i === 20 ? "unverifiable" : "ok")));
   }, 120_000);
+
+  it("a window that gives no features or no outcome (too few bars): flagged at that update, and the replay goes on", async () => {
+    const records = await honestRun(first, last, missed);
+    const k = records.length - 3;
+    const w = records[k].window as Window;
+    for (const bars of [WINDOW_BARS - 1, 5]) {
+      // its digest is not the update's either (flagged too): the point is a finding, not a crash
+      const short: Window = { ...w, bars: w.bars.slice(-bars) };
+      const run = records.map((r, i) => (i === k ? { ...r, window: short } : r));
+      const audit = await auditAdaptiveUpdates(model, RULE, INITIAL, run);
+      expect(audit.map((a) => a.status)).toEqual(run.map((_, i) => (i === k ? "flagged" : "ok")));
+      expect(audit[k].reasons.join("; ")).toMatch(
+        new RegExp(
+          `the signed window gives no step: (window features: ${bars} bars|windowOutcome: ${bars} bars)`,
+        ),
+      );
+    }
+  }, 120_000);
 });

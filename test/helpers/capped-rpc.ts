@@ -1,7 +1,8 @@
 /**
  * A JSON-RPC proxy on 127.0.0.1 that forwards every request to a real node (a Hardhat JSON-RPC server) and
  * refuses `eth_getLogs` over more than `maxBlocks` blocks with the error a public provider gives, as Infura,
- * Alchemy and the like cap the range of one query. Single and batched requests alike.
+ * Alchemy and the like cap the range of one query. Single and batched requests alike. Optionally it rewrites
+ * the `eth_getLogs` it forwards and the logs it answers (`LogRewrite`), as a node that answers in its own way.
  */
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -25,6 +26,12 @@ export const ALCHEMY_REFUSAL: RangeRefusal = {
     "Log response size exceeded. You can make eth_getLogs requests with up to a 2K block range and no " +
     "limit on the response size, or you can request any block range with a cap of 10K logs in the response.",
 };
+
+/** How the proxy rewrites `eth_getLogs`: the params it forwards, the logs it answers. */
+export interface LogRewrite {
+  params?: (params: unknown[]) => unknown[];
+  logs?: (logs: unknown[]) => unknown[];
+}
 
 /** A running capped proxy. */
 export interface CappedRpc {
@@ -59,12 +66,32 @@ function blocksOf(params: unknown[] | undefined): number {
   return Number.isNaN(n) ? Infinity : n;
 }
 
-/** Start a proxy to `upstream` refusing eth_getLogs over more than `maxBlocks` blocks with `refusal`. */
+/**
+ * Start a proxy to `upstream` refusing eth_getLogs over more than `maxBlocks` blocks with `refusal`, and
+ * rewriting the others with `rewrite`.
+ */
 export async function startCappedRpc(
   upstream: string,
   maxBlocks: number,
   refusal: RangeRefusal = INFURA_REFUSAL,
+  rewrite: LogRewrite = {},
 ): Promise<CappedRpc> {
+  const post = async (request: RpcRequest): Promise<unknown> => {
+    const res = await fetch(upstream, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(request),
+    });
+    return res.json();
+  };
+  /** An eth_getLogs request forwarded with `rewrite.params`, its logs answered through `rewrite.logs`. */
+  const rewritten = async (request: RpcRequest): Promise<unknown> => {
+    const params = rewrite.params ? rewrite.params(request.params ?? []) : request.params;
+    const answer = (await post({ ...request, params })) as { result?: unknown };
+    return rewrite.logs && Array.isArray(answer.result)
+      ? { ...answer, result: rewrite.logs(answer.result) }
+      : answer;
+  };
   const forward = async (request: RpcRequest): Promise<unknown> => {
     if (request.method === "eth_getLogs") {
       if (blocksOf(request.params) > maxBlocks) {
@@ -72,13 +99,9 @@ export async function startCappedRpc(
         return { jsonrpc: "2.0", id: request.id, error: refusal };
       }
       state.answered++;
+      if (rewrite.params !== undefined || rewrite.logs !== undefined) return rewritten(request);
     }
-    const res = await fetch(upstream, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(request),
-    });
-    return res.json();
+    return post(request);
   };
   const server = createServer((req, res) => {
     void (async () => {

@@ -12,15 +12,31 @@ import { LogRangeError, getLogsChunked, isRangeRefusal, type LogProgress } from 
 const rpcError = (code: number, message: string) =>
   makeError("could not coalesce error", "UNKNOWN_ERROR", { error: { code, message }, payload: {} as never });
 
-/** A provider with one log per block (its block number as `index`), refusing ranges over `cap` blocks. */
-function cappedProvider(cap: number, refusal = rpcError(-32005, "query returned more than 10000 results")) {
+/** A log of `address` at (block, index). */
+const logAt = (address: string, blockNumber: number, index = 0) =>
+  ({
+    address,
+    blockNumber,
+    index,
+    transactionHash: `0x${blockNumber.toString(16).padStart(64, "0")}`,
+  }) as Log;
+
+/**
+ * A provider with one log per block of the filter's address, refusing ranges over `cap` blocks; `answer` rewrites
+ * what it answers (another order, other logs).
+ */
+function cappedProvider(
+  cap: number,
+  refusal = rpcError(-32005, "query returned more than 10000 results"),
+  answer = (logs: Log[]) => logs,
+) {
   const queries: [number, number][] = [];
   const provider = {
     getLogs: async (f: Filter): Promise<Log[]> => {
       const [from, to] = [Number(f.fromBlock), Number(f.toBlock)];
       queries.push([from, to]);
       if (to - from + 1 > cap) throw refusal;
-      return Array.from({ length: to - from + 1 }, (_, i) => ({ blockNumber: from + i }) as Log);
+      return answer(Array.from({ length: to - from + 1 }, (_, i) => logAt(String(f.address), from + i)));
     },
   } as unknown as Provider;
   return { provider, queries };
@@ -89,5 +105,39 @@ describe("getLogsChunked", () => {
     await expect(
       getLogsChunked(cappedProvider(1).provider, { filter, fromBlock: 0, toBlock: 1, chunk: 0 }),
     ).rejects.toThrow(/^logChunk: 0 is not a number of blocks >= 1$/);
+  });
+});
+
+describe("the logs a node answers (checkedLogs)", () => {
+  const filter = { address: "0x0000000000000000000000000000000000000001" };
+  const read = (answer: (logs: Log[]) => Log[]) =>
+    getLogsChunked(cappedProvider(100, undefined, answer).provider, { filter, fromBlock: 10, toBlock: 19 });
+
+  it("are returned in chain order and each once, whatever order and repetition the node gives", async () => {
+    const honest = await read((logs) => logs);
+    const twice = (logs: Log[]) => [...logs, logAt(filter.address, 12, 1), ...logs].reverse();
+    const blocks = (await read(twice)).map((l) => [l.blockNumber, l.index]);
+    expect(blocks).toEqual(
+      [...honest.map((l) => [l.blockNumber, l.index]), [12, 1]].sort((a, b) => a[0] - b[0] || a[1] - b[1]),
+    );
+  });
+
+  it("refuses a log of another address or outside the range, naming it", async () => {
+    const other = "0x0000000000000000000000000000000000000002";
+    const foreign = await read((logs) => [...logs, logAt(other, 15, 3)]).catch((e: unknown) => e);
+    expect(foreign).toBeInstanceOf(ZkriskError);
+    expect(foreign).toMatchObject({
+      code: "RPC_FAILED",
+      message:
+        `the node returned a log of ${other} for a query of ${filter.address} (block 15, log 3, tx ` +
+        `0x${"f".padStart(64, "0")}): it does not filter events by address`,
+    });
+    const outside = await read((logs) => [...logs, logAt(filter.address, 25)]).catch((e: unknown) => e);
+    expect(outside).toMatchObject({
+      code: "RPC_FAILED",
+      message: expect.stringMatching(
+        /^the node returned a log of block 25 for blocks 10\.\.19 \(block 25, log 0/,
+      ),
+    });
   });
 });
