@@ -9,6 +9,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Contract, Signer } from "ethers";
+import { marketIdOf } from "../../candles/market-id";
 import { poseidonSponge } from "../../crypto/poseidon-sponge";
 import {
   packAdaptivePrior,
@@ -25,7 +26,12 @@ import {
   setAdaptiveCalibration,
 } from "../../onchain/oracle";
 import { releaseCurves } from "../../setup";
-import { proveStandIn, standInArtifacts, type StandInProof } from "../helpers/signed-update-stand-in";
+import {
+  adaptiveStandInArtifacts,
+  proveStandIn,
+  standInArtifacts,
+  type StandInProof,
+} from "../helpers/signed-update-stand-in";
 import {
   BAR_SECONDS,
   DEFAULT_LIMITS,
@@ -48,32 +54,35 @@ const timely = (t: number) => {
   return lastBlock;
 };
 
+/** The adaptive stand-in's artifacts (its verifier has the adaptive layout), and the plain stand-in's. */
 let dir: string;
+let plainDir: string;
 let oracle: Contract;
 let governor: Signer;
 let stranger: Signer;
 let verifierAddress: string;
+let plainVerifierAddress: string;
 let domain: bigint;
 let MODEL: bigint;
 let SET: bigint;
 let snapshot: string | undefined;
 
-const parts = (): StatementParts => ({
-  marketId: MARKET_ID,
+const parts = (marketId = MARKET_ID): StatementParts => ({
+  marketId,
   modelCommitment: MODEL,
   publisherSet: SET,
   domain,
 });
 
-/** The stand-in proof of an adaptive update (its packed update, whatever it states). */
-async function proveAdaptive(u: AdaptiveUpdateValues): Promise<StandInProof> {
+/** The stand-in proof of an adaptive update (its packed update, whatever it states) for the adaptive verifier. */
+async function proveAdaptive(u: AdaptiveUpdateValues, marketId = MARKET_ID): Promise<StandInProof> {
   const packed = packAdaptiveUpdate(u);
   return proveStandIn(dir, {
     mm: u.mm,
     im: u.im,
     dataTimestamp: u.dataTimestamp,
     digest: packed >> 72n,
-    statement: parts(),
+    statement: parts(marketId),
   });
 }
 
@@ -118,12 +127,17 @@ async function prior(t: number) {
 }
 
 beforeAll(async () => {
-  dir = await standInArtifacts();
+  dir = await adaptiveStandInArtifacts();
+  plainDir = await standInArtifacts();
   await hre.run("compile", { quiet: true });
   [governor, stranger] = await hre.ethers.getSigners();
-  const compiled = compileArtifactsVerifier(dir);
-  const factory = new hre.ethers.ContractFactory(compiled.abi as never, compiled.bytecode, governor);
-  verifierAddress = await (await (await factory.deploy()).waitForDeployment()).getAddress();
+  const deploy = async (d: string) => {
+    const compiled = compileArtifactsVerifier(d);
+    const factory = new hre.ethers.ContractFactory(compiled.abi as never, compiled.bytecode, governor);
+    return (await (await factory.deploy()).waitForDeployment()).getAddress();
+  };
+  verifierAddress = await deploy(dir);
+  plainVerifierAddress = await deploy(plainDir);
   oracle = await deployRiskOracle(governor);
   domain = oracleDomain((await hre.ethers.provider.getNetwork()).chainId, await oracle.getAddress());
   MODEL = await poseidonSponge([1n, 2n, 3n]);
@@ -392,5 +406,53 @@ describe("an adaptive market's last update (guards, views, switches)", () => {
     expect(
       (await revertOf(oracle.submitSignedUpdate(MARKET_ID, c.a, c.b, c.c, c.input[0]), oracle)).name,
     ).toBe("OracleNotNewer");
+  });
+});
+
+/**
+ * A market takes an update only where its mode (plain or adaptive, `setAdaptiveCalibration`) and its verifier's
+ * layout (`adaptiveLayout()`, read by `setPublisherSet`) agree. Otherwise a plain market whose verifier is the
+ * adaptive circuit's (between `registerMarket` and `setAdaptiveCalibration` of `zkrisk register-market --adaptive`,
+ * or after `zkrisk set-adaptive --off` until the verifier is rotated) would take an adaptive proof through the
+ * plain path, which never compares its prior: any num the circuit's clamp allows, so margins at a calibration the
+ * oracle never held.
+ */
+describe("a market's mode and its verifier's layout", () => {
+  const ETH = marketIdOf("ETH-USDT");
+  /** The adaptive rule's smallest num (models/calibrations.json minNum * 2^8): a prior the oracle never held. */
+  const FORGED = { num: 16384n << 8n, outcomes: 0n, marginS: 0n };
+
+  async function registerEth(verifier: string) {
+    await registerMarket(oracle, ETH, {
+      publishers: { verifier, modelCommitment: MODEL, publisherSet: SET, quorum: 1 },
+      guardian: await governor.getAddress(),
+      limits: { ...DEFAULT_LIMITS, minUpdateInterval: 0 },
+    });
+  }
+
+  async function revertEth(p: StandInProof, t: number) {
+    await setNextBlockTime(timely(t));
+    const c = p.calldata;
+    return revertOf(oracle.submitSignedUpdate(ETH, c.a, c.b, c.c, c.input[0]), oracle);
+  }
+
+  it("a plain market with the adaptive verifier refuses an adaptive proof with a forged prior, until made adaptive", async () => {
+    await registerEth(verifierAddress);
+    // the forged proof's update is below 2^252 (its digest bits are small), so the plain path would unpack it
+    const forged = await proveAdaptive(values(bar(0), 800n, FORGED), ETH);
+    expect(BigInt(forged.calldata.input[0]) >> 252n).toBe(0n);
+    expect(await revertEth(forged, bar(0))).toEqual({
+      name: "OracleAdaptiveLayoutMismatch",
+      args: [ETH, false, true],
+    });
+    await expect(oracle.parameters(ETH)).rejects.toThrow();
+    // made adaptive, the same proof is refused for its prior, and the one from the stored prior is accepted
+    await setAdaptiveCalibration(oracle, ETH, NUM);
+    expect((await revertEth(forged, bar(0))).name).toBe("OracleAdaptiveStateMismatch");
+    const honest = { num: NUM, outcomes: 0n, marginS: 0n };
+    await setNextBlockTime(timely(bar(0)));
+    const c = (await proveAdaptive(values(bar(0), 800n, honest), ETH)).calldata;
+    await (await oracle.submitSignedUpdate(ETH, c.a, c.b, c.c, c.input[0])).wait();
+    expect((await oracle.parameters(ETH)).slice(0, 3)).toEqual([800n, 1600n, BigInt(bar(0))]);
   });
 });
