@@ -283,6 +283,10 @@ interface IRiskOracle {
     error OracleAdaptiveMarket(uint256 marketId);
     /// @notice An initial adaptive num that does not fit the state (27 bits).
     error OracleInvalidAdaptiveNum(uint256 num);
+    /// @notice A signed update of a market whose mode (adaptive or plain, `setAdaptiveCalibration`) is not its
+    ///         verifier's layout (`ISignedUpdateVerifier.adaptiveLayout`, `setPublisherSet`): governance has switched
+    ///         one and not yet the other. Updates resume once both agree.
+    error OracleAdaptiveLayoutMismatch(uint256 marketId, bool marketAdaptive, bool verifierAdaptive);
     /// @notice 65,535 (model commitment, publisher set) pairs are registered already: a new pair has no batch group.
     error OracleTooManyBatchGroups();
 

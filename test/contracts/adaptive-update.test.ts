@@ -19,11 +19,13 @@ import {
   type StatementParts,
 } from "../../circuits/statement";
 import { oracleDomain } from "../../prover/domain";
+import { compileGeneratedSource } from "../../onchain/solc";
 import {
   compileArtifactsVerifier,
   readAdaptivePrior,
   registerMarket,
   setAdaptiveCalibration,
+  setPublisherSet,
 } from "../../onchain/oracle";
 import { releaseCurves } from "../../setup";
 import {
@@ -393,8 +395,9 @@ describe("an adaptive market's last update (guards, views, switches)", () => {
     await setAdaptiveCalibration(oracle, MARKET_ID, 0n);
     expect(await oracle.parameters(MARKET_ID)).toEqual(last);
     expect(await oracle.adaptiveState(MARKET_ID)).toEqual([0n, 0n, 0n]);
-    // a plain update is checked against the same last update
-    const plain = await proveStandIn(dir, {
+    // a plain update: refused while the market's verifier is still the adaptive one, then, with the plain verifier,
+    // checked against the same last update
+    const plain = await proveStandIn(plainDir, {
       mm: 805n,
       im: 1610n,
       dataTimestamp: BigInt(bar(0)),
@@ -403,6 +406,16 @@ describe("an adaptive market's last update (guards, views, switches)", () => {
     });
     await setNextBlockTime(at + 2 * BAR_SECONDS);
     const c = plain.calldata;
+    expect(await revertOf(oracle.submitSignedUpdate(MARKET_ID, c.a, c.b, c.c, c.input[0]), oracle)).toEqual({
+      name: "OracleAdaptiveLayoutMismatch",
+      args: [MARKET_ID, false, true],
+    });
+    await setPublisherSet(oracle, MARKET_ID, {
+      verifier: plainVerifierAddress,
+      modelCommitment: MODEL,
+      publisherSet: SET,
+      quorum: 1,
+    });
     expect(
       (await revertOf(oracle.submitSignedUpdate(MARKET_ID, c.a, c.b, c.c, c.input[0]), oracle)).name,
     ).toBe("OracleNotNewer");
@@ -430,8 +443,15 @@ describe("a market's mode and its verifier's layout", () => {
     });
   }
 
-  async function revertEth(p: StandInProof, t: number) {
+  /** `timely(t)`, after the latest block too: a refused update mines none, and governance's calls mine theirs. */
+  async function after(t: number) {
+    const latest = (await hre.ethers.provider.getBlock("latest"))?.timestamp ?? 0;
+    lastBlock = Math.max(lastBlock, latest);
     await setNextBlockTime(timely(t));
+  }
+
+  async function revertEth(p: StandInProof, t: number) {
+    await after(t);
     const c = p.calldata;
     return revertOf(oracle.submitSignedUpdate(ETH, c.a, c.b, c.c, c.input[0]), oracle);
   }
@@ -450,9 +470,86 @@ describe("a market's mode and its verifier's layout", () => {
     await setAdaptiveCalibration(oracle, ETH, NUM);
     expect((await revertEth(forged, bar(0))).name).toBe("OracleAdaptiveStateMismatch");
     const honest = { num: NUM, outcomes: 0n, marginS: 0n };
-    await setNextBlockTime(timely(bar(0)));
+    await after(bar(0));
     const c = (await proveAdaptive(values(bar(0), 800n, honest), ETH)).calldata;
     await (await oracle.submitSignedUpdate(ETH, c.a, c.b, c.c, c.input[0])).wait();
     expect((await oracle.parameters(ETH)).slice(0, 3)).toEqual([800n, 1600n, BigInt(bar(0))]);
+  });
+
+  it("an adaptive market with the plain verifier refuses every update, until the adaptive verifier is set", async () => {
+    await registerEth(plainVerifierAddress);
+    await setAdaptiveCalibration(oracle, ETH, NUM);
+    const honest = { num: NUM, outcomes: 0n, marginS: 0n };
+    const plainProof = async (u: AdaptiveUpdateValues) =>
+      proveStandIn(plainDir, {
+        mm: u.mm,
+        im: u.im,
+        dataTimestamp: u.dataTimestamp,
+        digest: packAdaptiveUpdate(u) >> 72n,
+        statement: parts(ETH),
+      });
+    expect(await revertEth(await plainProof(values(bar(0), 800n, honest)), bar(0))).toEqual({
+      name: "OracleAdaptiveLayoutMismatch",
+      args: [ETH, true, false],
+    });
+    await setPublisherSet(oracle, ETH, {
+      verifier: verifierAddress,
+      modelCommitment: MODEL,
+      publisherSet: SET,
+      quorum: 1,
+    });
+    await after(bar(0));
+    const c = (await proveAdaptive(values(bar(0), 800n, honest), ETH)).calldata;
+    await (await oracle.submitSignedUpdate(ETH, c.a, c.b, c.c, c.input[0])).wait();
+    expect((await oracle.parameters(ETH))[0]).toBe(800n);
+  });
+
+  it("every order of the switches: only a market and verifier that agree take an update", async () => {
+    // register-market --adaptive's order (verifier, then mode), then set-adaptive --off's (mode, then verifier)
+    await registerEth(verifierAddress);
+    expect(await oracle.adaptiveState(ETH)).toEqual([0n, 0n, 0n]);
+    await setAdaptiveCalibration(oracle, ETH, NUM);
+    // a rotation to another adaptive verifier keeps the market adaptive
+    await setPublisherSet(oracle, ETH, {
+      verifier: verifierAddress,
+      modelCommitment: MODEL,
+      publisherSet: SET,
+      quorum: 1,
+    });
+    const forged = await proveAdaptive(values(bar(0), 800n, FORGED), ETH);
+    expect((await revertEth(forged, bar(0))).name).toBe("OracleAdaptiveStateMismatch");
+    await setAdaptiveCalibration(oracle, ETH, 0n);
+    expect(await revertEth(forged, bar(0))).toEqual({
+      name: "OracleAdaptiveLayoutMismatch",
+      args: [ETH, false, true],
+    });
+  });
+
+  it("a verifier without adaptiveLayout() is refused at registration and rotation (OracleInvalidVerifier)", async () => {
+    // a statement base (as a verifier generated before adaptiveLayout() gives one), but no layout to read
+    const compiled = compileGeneratedSource(
+      `// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+contract NoLayoutVerifier {
+    function statementBase(uint256) external pure returns (uint256 x, uint256 y) {
+        return (1, 2);
+    }
+}
+`,
+      "NoLayoutVerifier",
+    );
+    const factory = new hre.ethers.ContractFactory(compiled.abi as never, compiled.bytecode, governor);
+    const noLayout = await (await (await factory.deploy()).waitForDeployment()).getAddress();
+    const publishers = {
+      verifier: noLayout,
+      modelCommitment: MODEL,
+      publisherSet: SET,
+      quorum: 1,
+      statementKey: 1n,
+    };
+    const refusal = { name: "OracleInvalidVerifier", args: [noLayout] };
+    const registration = { publishers, guardian: await governor.getAddress(), limits: DEFAULT_LIMITS };
+    expect(await revertOf(oracle.registerMarket(ETH, registration), oracle)).toEqual(refusal);
+    expect(await revertOf(oracle.setPublisherSet(MARKET_ID, publishers), oracle)).toEqual(refusal);
   });
 });
