@@ -345,7 +345,9 @@ interface IRiskOracle {
     /// @dev The oracle cannot check that `statementKey` hashes the other fields (that needs Poseidon): governance
     ///      computes it (onchain/oracle.ts `setPublisherSet`), and `PublisherSetChanged` lets anyone check it.
     ///      The oracle stores the key's statement base (`ISignedUpdateVerifier.statementBase`), which every update's
-    ///      proof is checked against; a verifier that cannot give one is refused (`OracleInvalidVerifier`). It also
+    ///      proof is checked against; a verifier that cannot give one is refused (`OracleInvalidVerifier`), as is one
+    ///      without `adaptiveLayout()`, whose answer the oracle keeps: signed updates are taken only where it agrees
+    ///      with the market's mode (`setAdaptiveCalibration`, `OracleAdaptiveLayoutMismatch`). It also
     ///      gives the (model commitment, publisher set) pair a batch group on its first use, the id signed batches
     ///      compare; after 65,535 distinct pairs a new one is refused (`OracleTooManyBatchGroups`).
     /// @param marketId registered market
@@ -357,7 +359,8 @@ interface IRiskOracle {
     ///         updates must then come from the signed-update circuit with the adaptive rule (its verifier, registered
     ///         with `setPublisherSet`), which proves the state's step from the one the oracle holds; the model
     ///         commitment keeps the model file's own calibration, and `num` must be that calibrationNum * 2^8 (an
-    ///         auditor checks it). Resets the outcome count and the ring of accepted margins; the last accepted update
+    ///         auditor checks it). Until the market's mode and its verifier's `adaptiveLayout()` agree, its signed
+    ///         updates revert `OracleAdaptiveLayoutMismatch`, so governance may switch either first. Resets the outcome count and the ring of accepted margins; the last accepted update
     ///         (margins, data timestamp, acceptance time) stays, so replay protection, the interval and the rate of
     ///         change carry over, as they do when the market becomes plain again.
     /// @dev Emits `AdaptiveCalibrationSet`. Plain signed batches refuse adaptive markets (`OracleAdaptiveMarket`);
@@ -381,7 +384,8 @@ interface IRiskOracle {
     ///         signed by a quorum of its registered publishers, gives these margins. Anyone may submit; nothing but
     ///         the proof and its packed update is taken from the submitter: the proof's other public signal, the
     ///         statement key, is the market's, through the statement base the oracle stored (`setPublisherSet`).
-    /// @dev Checks, in order: market known and not paused; packed update below 2^252; then the guards
+    /// @dev Checks, in order: market known and not paused; its mode (plain or adaptive) its verifier's layout
+    ///      (`OracleAdaptiveLayoutMismatch`); packed update below 2^252; then the guards
     ///      shared with the other paths: data timestamp (from the packed signal, the open time of the window's last
     ///      bar) newer than the last accepted one, not in the future, not older than the maximum data age; minimum
     ///      interval; bounds, IM >= MM and rate of change; last, the proof verifies for the update and the market's
