@@ -331,12 +331,15 @@ contract RiskOracle is IRiskOracle, AccessControl {
         if (uint160(head) == 0) revert OracleUnknownMarket(marketId);
         uint256 live = _word(m, 2);
         if (live & _S2_PAUSED != 0) revert OracleMarketPaused(marketId);
-        uint256 adaptiveFlags = live & _S2_ADAPTIVE_FLAGS;
-        if (adaptiveFlags != 0) {
+        if (live & _S2_ADAPTIVE_FLAGS != 0) {
             // Both flags, or the proof's layout is not the market's: a plain market must not read an adaptive proof
             // (its prior would never be compared), nor an adaptive market a plain one.
-            if (adaptiveFlags != _S2_ADAPTIVE_FLAGS) {
-                revert OracleAdaptiveLayoutMismatch(marketId, adaptiveFlags == _S2_ADAPTIVE, adaptiveFlags != _S2_ADAPTIVE);
+            if (live & _S2_ADAPTIVE_FLAGS != _S2_ADAPTIVE_FLAGS) {
+                revert OracleAdaptiveLayoutMismatch(
+                    marketId,
+                    live & _S2_ADAPTIVE != 0,
+                    live & _S2_ADAPTIVE_VERIFIER != 0
+                );
             }
             return _submitAdaptive(m, marketId, head, live, pA, pB, pC, update);
         }

@@ -360,9 +360,10 @@ interface IRiskOracle {
     ///         with `setPublisherSet`), which proves the state's step from the one the oracle holds; the model
     ///         commitment keeps the model file's own calibration, and `num` must be that calibrationNum * 2^8 (an
     ///         auditor checks it). Until the market's mode and its verifier's `adaptiveLayout()` agree, its signed
-    ///         updates revert `OracleAdaptiveLayoutMismatch`, so governance may switch either first. Resets the outcome count and the ring of accepted margins; the last accepted update
-    ///         (margins, data timestamp, acceptance time) stays, so replay protection, the interval and the rate of
-    ///         change carry over, as they do when the market becomes plain again.
+    ///         updates revert `OracleAdaptiveLayoutMismatch`, so governance may switch either first. Resets the
+    ///         outcome count and the ring of accepted margins; the last accepted update (margins, data timestamp,
+    ///         acceptance time) stays, so replay protection, the interval and the rate of change carry over, as they
+    ///         do when the market becomes plain again.
     /// @dev Emits `AdaptiveCalibrationSet`. Plain signed batches refuse adaptive markets (`OracleAdaptiveMarket`);
     ///      adaptive batches (`submitAdaptiveBatch`) take only adaptive ones (`OracleNotAdaptiveMarket`).
     /// @param marketId registered market
