@@ -378,6 +378,41 @@ describe("an adaptive market's last update (guards, views, switches)", () => {
     await check(25, bar(25) + BAR_SECONDS, 830n);
   });
 
+  it("a late update (slot 2), then a reset, then a gap of more than 12 bars: every guard and prior from storage", async () => {
+    await limits({ maxDataAge: 3 * LATE, minUpdateInterval: 600, maxIncreaseBps: 100 });
+    // bar 0 accepted 2^17 s after it opened: its last update lives in slot 2, the ring still has its margin
+    const late = bar(0) + LATE;
+    await submitAtTime(values(bar(0), 800n, await priorAt(bar(0))), late);
+    const last = [800n, 1600n, BigInt(bar(0)), BigInt(late)];
+    expect(await oracle.parameters(MARKET_ID)).toEqual(last);
+    // governance resets the state in between: the last update stays, the ring and outcomes are cleared
+    await setAdaptiveCalibration(oracle, MARKET_ID, NUM + 256n);
+    expect(await oracle.parameters(MARKET_ID)).toEqual(last);
+    expect(await oracle.adaptiveState(MARKET_ID)).toEqual([NUM + 256n, 0n, 0n]);
+    // bar 12's prior no longer sees bar 0's margin (cleared by the reset), and the guards still read the late update
+    const reset = { num: NUM + 256n, outcomes: 0n, marginS: 0n };
+    expect(await priorAt(bar(12))).toEqual(reset);
+    expect((await revertAtTime(values(bar(12), 800n, reset), late + 599)).name).toBe("OracleUpdateTooSoon");
+    expect(await revertAtTime(values(bar(12), 800n, { ...reset, marginS: 800n }), late + 600)).toEqual({
+      name: "OracleAdaptiveStateMismatch",
+      args: [MARKET_ID, packAdaptivePrior(reset, 0n), packAdaptivePrior(reset, 800n)],
+    });
+    expect((await revertAtTime(values(bar(12), 851n, reset), late + 601)).name).toBe(
+      "OracleMarginIncreaseTooLarge",
+    );
+    // 19 bars after the late one: accepted, in the state slot again, the ring holding its margin only
+    await submitAtTime(values(bar(19), 840n, reset), bar(19) + BAR_SECONDS);
+    expect(await oracle.parameters(MARKET_ID)).toEqual([
+      840n,
+      1680n,
+      BigInt(bar(19)),
+      BigInt(bar(19) + BAR_SECONDS),
+    ]);
+    const [, , ring] = (await oracle.adaptiveState(MARKET_ID)) as bigint[];
+    expect(ring).toBe(840n << BigInt(14 * (19 % 12)));
+    expect((await priorAt(bar(31))).marginS).toBe(840n);
+  });
+
   it("carries the last update over a reset of the state and back to a plain market", async () => {
     const at = bar(0) + BAR_SECONDS + 60;
     await submitAtTime(values(bar(0), 800n, await priorAt(bar(0))), at);
