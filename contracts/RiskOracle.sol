@@ -162,6 +162,10 @@ contract RiskOracle is IRiskOracle, AccessControl {
     ///      circuits' varying signals mean different things, so neither path may reach the other's verifiers. Last,
     ///      so the slots before it keep their places.
     mapping(uint256 modelCommitment => mapping(uint256 n => address verifier)) private _adaptiveBatchVerifiers;
+    /// @dev The market each statement key was first registered for (`_writePublisherSet`): a key hashes its market id,
+    ///      so no other market may hold it (its proofs would verify against that market's base). After the other
+    ///      mappings, so their slots keep their places.
+    mapping(uint256 statementKey => uint256 marketId) private _statementKeyMarkets;
 
     /// @notice Deploy with `governor` holding both the admin role and `GOVERNOR_ROLE`.
     /// @param governor governance account (e.g. a timelock)
@@ -250,6 +254,13 @@ contract RiskOracle is IRiskOracle, AccessControl {
         if (config.quorum == 0) revert OracleInvalidQuorum(config.quorum);
         if (config.statementKey == 0 || config.statementKey >= SNARK_SCALAR_FIELD) {
             revert OracleInvalidStatementKey(config.statementKey);
+        }
+        // The oracle cannot check that the key hashes this market's id, but it can refuse another market's key.
+        uint256 keyMarket = _statementKeyMarkets[config.statementKey];
+        if (keyMarket == 0) {
+            _statementKeyMarkets[config.statementKey] = marketId;
+        } else if (keyMarket != marketId) {
+            revert OracleStatementKeyInUse(config.statementKey, keyMarket);
         }
         // The statement's part of every proof check of this market, from the verifier that will check them.
         try config.verifier.statementBase(config.statementKey) returns (uint256 x, uint256 y) {

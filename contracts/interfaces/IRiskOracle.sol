@@ -270,6 +270,9 @@ interface IRiskOracle {
     error OracleInvalidQuorum(uint8 quorum);
     /// @notice `statementKey` is zero or not a field element.
     error OracleInvalidStatementKey(uint256 statementKey);
+    /// @notice The statement key is registered for another market already: a key hashes its market's id, so a second
+    ///         market holding it would take the first market's proofs.
+    error OracleStatementKeyInUse(uint256 statementKey, uint256 marketId);
     /// @notice The packed update signal has bits at or above bit 252, so it packs no (MM, IM, data timestamp,
     ///         digest).
     error OracleMalformedUpdate(uint256 packed);
@@ -343,8 +346,9 @@ interface IRiskOracle {
     ///         must carry. Governance only. From then on proofs for the previous key are refused. Replay protection
     ///         and the rate-of-change guards carry over.
     /// @dev The oracle cannot check that `statementKey` hashes the other fields (that needs Poseidon): governance
-    ///      computes it (onchain/oracle.ts `setPublisherSet`), and `PublisherSetChanged` lets anyone check it.
-    ///      The oracle stores the key's statement base (`ISignedUpdateVerifier.statementBase`), which every update's
+    ///      computes it (onchain/oracle.ts `setPublisherSet`), and `PublisherSetChanged` lets anyone check it. A key
+    ///      registered for another market before is refused (`OracleStatementKeyInUse`): it would take that market's
+    ///      proofs. The oracle stores the key's statement base (`ISignedUpdateVerifier.statementBase`), which every update's
     ///      proof is checked against; a verifier that cannot give one is refused (`OracleInvalidVerifier`), as is one
     ///      without `adaptiveLayout()`, whose answer the oracle keeps: signed updates are taken only where it agrees
     ///      with the market's mode (`setAdaptiveCalibration`, `OracleAdaptiveLayoutMismatch`). It also
