@@ -348,10 +348,10 @@ interface IRiskOracle {
     /// @dev The oracle cannot check that `statementKey` hashes the other fields (that needs Poseidon): governance
     ///      computes it (onchain/oracle.ts `setPublisherSet`), and `PublisherSetChanged` lets anyone check it. A key
     ///      registered for another market before is refused (`OracleStatementKeyInUse`): it would take that market's
-    ///      proofs. The oracle stores the key's statement base (`ISignedUpdateVerifier.statementBase`), which every update's
-    ///      proof is checked against; a verifier that cannot give one is refused (`OracleInvalidVerifier`), as is one
-    ///      without `adaptiveLayout()`, whose answer the oracle keeps: signed updates are taken only where it agrees
-    ///      with the market's mode (`setAdaptiveCalibration`, `OracleAdaptiveLayoutMismatch`). It also
+    ///      proofs. The oracle stores the key's statement base (`ISignedUpdateVerifier.statementBase`), which every
+    ///      update's proof is checked against; a verifier that cannot give one is refused (`OracleInvalidVerifier`),
+    ///      as is one without `adaptiveLayout()`, whose answer the oracle keeps: signed updates are taken only where
+    ///      it agrees with the market's mode (`setAdaptiveCalibration`, `OracleAdaptiveLayoutMismatch`). It also
     ///      gives the (model commitment, publisher set) pair a batch group on its first use, the id signed batches
     ///      compare; after 65,535 distinct pairs a new one is refused (`OracleTooManyBatchGroups`).
     /// @param marketId registered market
