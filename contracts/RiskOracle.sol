@@ -64,7 +64,10 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint64 dataTimestamp;
         uint64 updatedAt;
         bool paused;
-        bool adaptive;
+        // bit 0 (`_ADAPTIVE_MARKET`): the market is adaptive (`setAdaptiveCalibration`); bit 1
+        // (`_ADAPTIVE_VERIFIER`): its verifier's `adaptiveLayout()` (`setPublisherSet`). A signed update is taken
+        // only where both bits agree.
+        uint8 adaptiveFlags;
         // the batch group of the market's (model commitment, publisher set): `_batchGroupOf`
         uint16 batchGroup;
         // slot 3: read only by governance, pause and unpause (21 bytes)
@@ -101,7 +104,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
     uint256 private constant _S0_MAX_INCREASE = 224;
     uint256 private constant _S0_MAX_DECREASE = 240;
     /// @dev Bit offsets of slot 2's fields (`Market`): min update interval at bit 0, max data age, MM, IM, data
-    ///      timestamp, acceptance time, then the two flags (a bool is a byte; true is 1).
+    ///      timestamp, acceptance time, then paused (a bool is a byte; true is 1) and the adaptive flags' byte.
     uint256 private constant _S2_MAX_DATA_AGE = 32;
     uint256 private constant _S2_MM = 64;
     uint256 private constant _S2_IM = 80;
@@ -109,6 +112,12 @@ contract RiskOracle is IRiskOracle, AccessControl {
     uint256 private constant _S2_UPDATED_AT = 160;
     uint256 private constant _S2_PAUSED = 1 << 224;
     uint256 private constant _S2_ADAPTIVE = 1 << 232;
+    uint256 private constant _S2_ADAPTIVE_VERIFIER = 1 << 233;
+    /// @dev Both adaptive flags: a market takes signed updates when slot 2 has both or neither.
+    uint256 private constant _S2_ADAPTIVE_FLAGS = _S2_ADAPTIVE | _S2_ADAPTIVE_VERIFIER;
+    /// @dev `Market.adaptiveFlags`' bits: the market is adaptive; its verifier has the adaptive layout.
+    uint8 private constant _ADAPTIVE_MARKET = 1;
+    uint8 private constant _ADAPTIVE_VERIFIER = 2;
     uint256 private constant _S2_BATCH_GROUP = 240;
     /// @dev Slot 2's last accepted update (MM, IM, data timestamp, acceptance time: bits 64 to 223).
     uint256 private constant _S2_LAST_MASK = ((1 << 224) - 1) ^ ((1 << 64) - 1);
@@ -153,6 +162,10 @@ contract RiskOracle is IRiskOracle, AccessControl {
     ///      circuits' varying signals mean different things, so neither path may reach the other's verifiers. Last,
     ///      so the slots before it keep their places.
     mapping(uint256 modelCommitment => mapping(uint256 n => address verifier)) private _adaptiveBatchVerifiers;
+    /// @dev The market each statement key was first registered for (`_writePublisherSet`): a key hashes its market id,
+    ///      so no other market may hold it (its proofs would verify against that market's base). After the other
+    ///      mappings, so their slots keep their places.
+    mapping(uint256 statementKey => uint256 marketId) private _statementKeyMarkets;
 
     /// @notice Deploy with `governor` holding both the admin role and `GOVERNOR_ROLE`.
     /// @param governor governance account (e.g. a timelock)
@@ -242,6 +255,13 @@ contract RiskOracle is IRiskOracle, AccessControl {
         if (config.statementKey == 0 || config.statementKey >= SNARK_SCALAR_FIELD) {
             revert OracleInvalidStatementKey(config.statementKey);
         }
+        // The oracle cannot check that the key hashes this market's id, but it can refuse another market's key.
+        uint256 keyMarket = _statementKeyMarkets[config.statementKey];
+        if (keyMarket == 0) {
+            _statementKeyMarkets[config.statementKey] = marketId;
+        } else if (keyMarket != marketId) {
+            revert OracleStatementKeyInUse(config.statementKey, keyMarket);
+        }
         // The statement's part of every proof check of this market, from the verifier that will check them.
         try config.verifier.statementBase(config.statementKey) returns (uint256 x, uint256 y) {
             m.statementBaseX = x;
@@ -249,6 +269,14 @@ contract RiskOracle is IRiskOracle, AccessControl {
         } catch {
             revert OracleInvalidVerifier(address(config.verifier));
         }
+        // The layout of the verifier's updates, which a signed update's path must match (`submitSignedUpdate`).
+        uint8 flags = m.adaptiveFlags & _ADAPTIVE_MARKET;
+        try config.verifier.adaptiveLayout() returns (bool adaptive) {
+            if (adaptive) flags |= _ADAPTIVE_VERIFIER;
+        } catch {
+            revert OracleInvalidVerifier(address(config.verifier));
+        }
+        m.adaptiveFlags = flags;
         emit PublisherSetChanged(marketId, _publisherSetOf(m), config);
         m.batchGroup = _batchGroup(config.modelCommitment, config.publisherSet);
         m.verifier = address(config.verifier);
@@ -274,8 +302,11 @@ contract RiskOracle is IRiskOracle, AccessControl {
         Market storage m = _market(marketId);
         if (num > _NUM_MASK) revert OracleInvalidAdaptiveNum(num);
         // An adaptive market's last update moves to slot 2 before its state is reset: the guards carry over.
-        if (m.adaptive) _setWord(m, 2, _adaptiveLive(_word(m, 2), m.adaptiveState));
-        m.adaptive = num != 0;
+        uint8 flags = m.adaptiveFlags;
+        if (flags & _ADAPTIVE_MARKET != 0) _setWord(m, 2, _adaptiveLive(_word(m, 2), m.adaptiveState));
+        flags &= ~_ADAPTIVE_MARKET;
+        if (num != 0) flags |= _ADAPTIVE_MARKET;
+        m.adaptiveFlags = flags;
         m.adaptiveState = uint256(num) << _HOT_NUM_SHIFT;
         emit AdaptiveCalibrationSet(marketId, num);
     }
@@ -311,7 +342,18 @@ contract RiskOracle is IRiskOracle, AccessControl {
         if (uint160(head) == 0) revert OracleUnknownMarket(marketId);
         uint256 live = _word(m, 2);
         if (live & _S2_PAUSED != 0) revert OracleMarketPaused(marketId);
-        if (live & _S2_ADAPTIVE != 0) return _submitAdaptive(m, marketId, head, live, pA, pB, pC, update);
+        if (live & _S2_ADAPTIVE_FLAGS != 0) {
+            // Both flags, or the proof's layout is not the market's: a plain market must not read an adaptive proof
+            // (its prior would never be compared), nor an adaptive market a plain one.
+            if (live & _S2_ADAPTIVE_FLAGS != _S2_ADAPTIVE_FLAGS) {
+                revert OracleAdaptiveLayoutMismatch(
+                    marketId,
+                    live & _S2_ADAPTIVE != 0,
+                    live & _S2_ADAPTIVE_VERIFIER != 0
+                );
+            }
+            return _submitAdaptive(m, marketId, head, live, pA, pB, pC, update);
+        }
         // Below 2^252 (so below r), and then the unpacking is exact: timestamp < 2^40, digest bits < 2^180.
         if (update >> PublicSignals.UPDATE_BITS != 0) revert OracleMalformedUpdate(update);
         (uint64 dataTimestamp, uint16 mm, uint16 im) = _checkUpdate(

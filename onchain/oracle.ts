@@ -102,7 +102,8 @@ export function signedBatchSize(manifest: ArtifactManifest): number | undefined 
 
 /**
  * The verifier of an artifact directory, compiled: for a signed-update circuit zkrisk's own
- * (signed-update-verifier.ts, generated from the directory's verification key, checked against the manifest), for
+ * (signed-update-verifier.ts, generated from the directory's verification key, checked against the manifest, its
+ * `adaptiveLayout()` true for a circuit with the adaptive rule, {@link isAdaptiveCircuit}), for
  * a signed batch circuit zkrisk's batch verifier (signed-batch-verifier.ts, likewise), with one varying signal per
  * market for an adaptive batch circuit (`submitAdaptiveBatch`; register it with {@link setAdaptiveBatchVerifier}).
  * @throws UsageError for any other circuit (the oracle takes no other proofs)
@@ -122,7 +123,10 @@ export function compileArtifactsVerifier(artifactsDir: string): CompiledContract
   checkFileHash(vkeyPath, manifest.files.vkey.sha256, "vkey", join(artifactsDir, MANIFEST_FILE));
   const vkey = JSON.parse(readFileSync(vkeyPath, "utf8")) as VerificationKey;
   return batchSize === undefined
-    ? compileGeneratedSource(generateSignedUpdateVerifier(vkey), SIGNED_UPDATE_VERIFIER_CONTRACT)
+    ? compileGeneratedSource(
+        generateSignedUpdateVerifier(vkey, isAdaptiveCircuit(manifest)),
+        SIGNED_UPDATE_VERIFIER_CONTRACT,
+      )
     : compileGeneratedSource(
         generateSignedBatchVerifier(vkey, batchSize, isAdaptiveCircuit(manifest)),
         SIGNED_BATCH_VERIFIER_CONTRACT,

@@ -29,10 +29,13 @@ export const SIGNED_UPDATE_VERIFIER_CONTRACT = "SignedUpdateVerifier";
 
 /**
  * The Solidity source of the signed-update verifier for `vkey` (contract {@link SIGNED_UPDATE_VERIFIER_CONTRACT},
- * implementing contracts/interfaces/ISignedUpdateVerifier.sol). Deterministic: the same key gives the same bytes.
+ * implementing contracts/interfaces/ISignedUpdateVerifier.sol). Deterministic: the same key and flag give the same
+ * bytes. `adaptive`: the circuit proves the adaptive rule (its manifest records it, `isAdaptiveCircuit`), so its
+ * `adaptiveLayout()` is true and the oracle takes its proofs for adaptive markets only. (`adaptiveLayout`'s selector,
+ * 0xaf99042a, sorts after `verifyProof`'s, 0xa007a060, so the dispatch of `verifyProof` costs what it did.)
  * @throws VerifierKeyError for a key that is not a Groth16 BN254 key of two public signals with valid G1 points
  */
-export function generateSignedUpdateVerifier(vkey: VerificationKey): string {
+export function generateSignedUpdateVerifier(vkey: VerificationKey, adaptive = false): string {
   const k = verifierConstants(vkey, UPDATE_SIGNALS.length, `a signed update (${UPDATE_SIGNALS.join(", ")})`);
   const lines = [
     ...verifierHeader("onchain/signed-update-verifier.ts", vkey, [
@@ -53,6 +56,11 @@ export function generateSignedUpdateVerifier(vkey: VerificationKey): string {
       { j: 1, comment: "IC1" },
       { j: 2, comment: "IC2" },
     ]),
+    "",
+    "    /// @inheritdoc ISignedUpdateVerifier",
+    "    function adaptiveLayout() external pure returns (bool adaptive) {",
+    `        return ${adaptive};`,
+    "    }",
     "",
     "    /// @inheritdoc ISignedUpdateVerifier",
     "    function statementBase(uint256 statementKey) external view returns (uint256 x, uint256 y) {",

@@ -90,7 +90,11 @@ export function registerChainCommands(program: Command): void {
       "the market's model file (its commitment must be the market's): num = its calibrationNum * 2^8, outcomes 0; " +
         "its updates then need artifacts of `zkrisk compile --adaptive`",
     )
-    .option("--off", "make the market plain again (num 0): its updates then need plain artifacts")
+    .option(
+      "--off",
+      "make the market plain again (num 0): its updates then need plain artifacts, and the oracle refuses them " +
+        "(OracleAdaptiveLayoutMismatch) until the market's verifier is rotated to theirs",
+    )
     .option("--rpc <url>", "JSON-RPC node", DEFAULT_RPC)
     .option("--key <key>", KEY_HELP, "env:ZKRISK_PRIVATE_KEY")
     .option("--json", "print the result as one JSON object")

@@ -270,6 +270,9 @@ interface IRiskOracle {
     error OracleInvalidQuorum(uint8 quorum);
     /// @notice `statementKey` is zero or not a field element.
     error OracleInvalidStatementKey(uint256 statementKey);
+    /// @notice The statement key is registered for another market already: a key hashes its market's id, so a second
+    ///         market holding it would take the first market's proofs.
+    error OracleStatementKeyInUse(uint256 statementKey, uint256 marketId);
     /// @notice The packed update signal has bits at or above bit 252, so it packs no (MM, IM, data timestamp,
     ///         digest).
     error OracleMalformedUpdate(uint256 packed);
@@ -283,6 +286,10 @@ interface IRiskOracle {
     error OracleAdaptiveMarket(uint256 marketId);
     /// @notice An initial adaptive num that does not fit the state (27 bits).
     error OracleInvalidAdaptiveNum(uint256 num);
+    /// @notice A signed update of a market whose mode (adaptive or plain, `setAdaptiveCalibration`) is not its
+    ///         verifier's layout (`ISignedUpdateVerifier.adaptiveLayout`, `setPublisherSet`): governance has switched
+    ///         one and not yet the other. Updates resume once both agree.
+    error OracleAdaptiveLayoutMismatch(uint256 marketId, bool marketAdaptive, bool verifierAdaptive);
     /// @notice 65,535 (model commitment, publisher set) pairs are registered already: a new pair has no batch group.
     error OracleTooManyBatchGroups();
 
@@ -339,9 +346,12 @@ interface IRiskOracle {
     ///         must carry. Governance only. From then on proofs for the previous key are refused. Replay protection
     ///         and the rate-of-change guards carry over.
     /// @dev The oracle cannot check that `statementKey` hashes the other fields (that needs Poseidon): governance
-    ///      computes it (onchain/oracle.ts `setPublisherSet`), and `PublisherSetChanged` lets anyone check it.
-    ///      The oracle stores the key's statement base (`ISignedUpdateVerifier.statementBase`), which every update's
-    ///      proof is checked against; a verifier that cannot give one is refused (`OracleInvalidVerifier`). It also
+    ///      computes it (onchain/oracle.ts `setPublisherSet`), and `PublisherSetChanged` lets anyone check it. A key
+    ///      registered for another market before is refused (`OracleStatementKeyInUse`): it would take that market's
+    ///      proofs. The oracle stores the key's statement base (`ISignedUpdateVerifier.statementBase`), which every
+    ///      update's proof is checked against; a verifier that cannot give one is refused (`OracleInvalidVerifier`),
+    ///      as is one without `adaptiveLayout()`, whose answer the oracle keeps: signed updates are taken only where
+    ///      it agrees with the market's mode (`setAdaptiveCalibration`, `OracleAdaptiveLayoutMismatch`). It also
     ///      gives the (model commitment, publisher set) pair a batch group on its first use, the id signed batches
     ///      compare; after 65,535 distinct pairs a new one is refused (`OracleTooManyBatchGroups`).
     /// @param marketId registered market
@@ -353,9 +363,11 @@ interface IRiskOracle {
     ///         updates must then come from the signed-update circuit with the adaptive rule (its verifier, registered
     ///         with `setPublisherSet`), which proves the state's step from the one the oracle holds; the model
     ///         commitment keeps the model file's own calibration, and `num` must be that calibrationNum * 2^8 (an
-    ///         auditor checks it). Resets the outcome count and the ring of accepted margins; the last accepted update
-    ///         (margins, data timestamp, acceptance time) stays, so replay protection, the interval and the rate of
-    ///         change carry over, as they do when the market becomes plain again.
+    ///         auditor checks it). Until the market's mode and its verifier's `adaptiveLayout()` agree, its signed
+    ///         updates revert `OracleAdaptiveLayoutMismatch`, so governance may switch either first. Resets the
+    ///         outcome count and the ring of accepted margins; the last accepted update (margins, data timestamp,
+    ///         acceptance time) stays, so replay protection, the interval and the rate of change carry over, as they
+    ///         do when the market becomes plain again.
     /// @dev Emits `AdaptiveCalibrationSet`. Plain signed batches refuse adaptive markets (`OracleAdaptiveMarket`);
     ///      adaptive batches (`submitAdaptiveBatch`) take only adaptive ones (`OracleNotAdaptiveMarket`).
     /// @param marketId registered market
@@ -377,7 +389,8 @@ interface IRiskOracle {
     ///         signed by a quorum of its registered publishers, gives these margins. Anyone may submit; nothing but
     ///         the proof and its packed update is taken from the submitter: the proof's other public signal, the
     ///         statement key, is the market's, through the statement base the oracle stored (`setPublisherSet`).
-    /// @dev Checks, in order: market known and not paused; packed update below 2^252; then the guards
+    /// @dev Checks, in order: market known and not paused; its mode (plain or adaptive) its verifier's layout
+    ///      (`OracleAdaptiveLayoutMismatch`); packed update below 2^252; then the guards
     ///      shared with the other paths: data timestamp (from the packed signal, the open time of the window's last
     ///      bar) newer than the last accepted one, not in the future, not older than the maximum data age; minimum
     ///      interval; bounds, IM >= MM and rate of change; last, the proof verifies for the update and the market's

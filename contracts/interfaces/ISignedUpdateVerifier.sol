@@ -17,6 +17,14 @@ interface ISignedUpdateVerifier {
     /// @notice A precompile call failed where its inputs are valid points (out of gas).
     error VerifierPrecompileFailed();
 
+    /// @notice Whether the circuit is the signed-update circuit with the adaptive rule, whose packed update has the
+    ///         adaptive layout (`PublicSignals.ADAPTIVE_*`: the prior and the new state above the margins), or the
+    ///         plain one. The oracle reads it when governance sets the verifier and accepts a market's updates only
+    ///         where it agrees with the market's mode (`setAdaptiveCalibration`): through a plain market, an adaptive
+    ///         proof's prior would never be compared with the state the oracle holds.
+    /// @return adaptive true for the adaptive layout
+    function adaptiveLayout() external pure returns (bool adaptive);
+
     /// @notice The statement base of a statement key: `IC0 + statementKey * IC2`, a G1 point.
     /// @param statementKey the market's statement key (circuits/statement.ts), < r
     /// @return x the base point's x coordinate

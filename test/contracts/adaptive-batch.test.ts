@@ -55,7 +55,7 @@ import { releaseCurves, type VerificationKey } from "../../setup";
 import { readManifest } from "../../setup/artifacts";
 import { adaptiveBatchStandInArtifacts, proveAdaptiveBatchStandIn } from "../helpers/adaptive-batch-stand-in";
 import { batchStandInArtifacts, type BatchStandInProof } from "../helpers/signed-batch-stand-in";
-import { proveStandIn, standInArtifacts } from "../helpers/signed-update-stand-in";
+import { adaptiveStandInArtifacts, proveStandIn } from "../helpers/signed-update-stand-in";
 import {
   BAR_SECONDS,
   DEFAULT_LIMITS,
@@ -310,7 +310,7 @@ beforeAll(async () => {
     verifiers[n] = await (await deployVerifier(governor, dirs[n])).getAddress();
     plainVerifiers[n] = await (await deployVerifier(governor, await batchStandInArtifacts(n))).getAddress();
   }
-  updateDir = await standInArtifacts();
+  updateDir = await adaptiveStandInArtifacts();
   signedVerifier = await (await deployVerifier(governor, updateDir)).getAddress();
   oracle = await deployRiskOracle(governor);
   single = await deployRiskOracle(governor);

@@ -9,6 +9,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Contract, Signer } from "ethers";
+import { marketIdOf } from "../../candles/market-id";
 import { poseidonSponge } from "../../crypto/poseidon-sponge";
 import {
   packAdaptivePrior,
@@ -18,14 +19,21 @@ import {
   type StatementParts,
 } from "../../circuits/statement";
 import { oracleDomain } from "../../prover/domain";
+import { compileGeneratedSource } from "../../onchain/solc";
 import {
   compileArtifactsVerifier,
   readAdaptivePrior,
   registerMarket,
   setAdaptiveCalibration,
+  setPublisherSet,
 } from "../../onchain/oracle";
 import { releaseCurves } from "../../setup";
-import { proveStandIn, standInArtifacts, type StandInProof } from "../helpers/signed-update-stand-in";
+import {
+  adaptiveStandInArtifacts,
+  proveStandIn,
+  standInArtifacts,
+  type StandInProof,
+} from "../helpers/signed-update-stand-in";
 import {
   BAR_SECONDS,
   DEFAULT_LIMITS,
@@ -48,32 +56,35 @@ const timely = (t: number) => {
   return lastBlock;
 };
 
+/** The adaptive stand-in's artifacts (its verifier has the adaptive layout), and the plain stand-in's. */
 let dir: string;
+let plainDir: string;
 let oracle: Contract;
 let governor: Signer;
 let stranger: Signer;
 let verifierAddress: string;
+let plainVerifierAddress: string;
 let domain: bigint;
 let MODEL: bigint;
 let SET: bigint;
 let snapshot: string | undefined;
 
-const parts = (): StatementParts => ({
-  marketId: MARKET_ID,
+const parts = (marketId = MARKET_ID): StatementParts => ({
+  marketId,
   modelCommitment: MODEL,
   publisherSet: SET,
   domain,
 });
 
-/** The stand-in proof of an adaptive update (its packed update, whatever it states). */
-async function proveAdaptive(u: AdaptiveUpdateValues): Promise<StandInProof> {
+/** The stand-in proof of an adaptive update (its packed update, whatever it states) for the adaptive verifier. */
+async function proveAdaptive(u: AdaptiveUpdateValues, marketId = MARKET_ID): Promise<StandInProof> {
   const packed = packAdaptiveUpdate(u);
   return proveStandIn(dir, {
     mm: u.mm,
     im: u.im,
     dataTimestamp: u.dataTimestamp,
     digest: packed >> 72n,
-    statement: parts(),
+    statement: parts(marketId),
   });
 }
 
@@ -118,12 +129,17 @@ async function prior(t: number) {
 }
 
 beforeAll(async () => {
-  dir = await standInArtifacts();
+  dir = await adaptiveStandInArtifacts();
+  plainDir = await standInArtifacts();
   await hre.run("compile", { quiet: true });
   [governor, stranger] = await hre.ethers.getSigners();
-  const compiled = compileArtifactsVerifier(dir);
-  const factory = new hre.ethers.ContractFactory(compiled.abi as never, compiled.bytecode, governor);
-  verifierAddress = await (await (await factory.deploy()).waitForDeployment()).getAddress();
+  const deploy = async (d: string) => {
+    const compiled = compileArtifactsVerifier(d);
+    const factory = new hre.ethers.ContractFactory(compiled.abi as never, compiled.bytecode, governor);
+    return (await (await factory.deploy()).waitForDeployment()).getAddress();
+  };
+  verifierAddress = await deploy(dir);
+  plainVerifierAddress = await deploy(plainDir);
   oracle = await deployRiskOracle(governor);
   domain = oracleDomain((await hre.ethers.provider.getNetwork()).chainId, await oracle.getAddress());
   MODEL = await poseidonSponge([1n, 2n, 3n]);
@@ -362,6 +378,41 @@ describe("an adaptive market's last update (guards, views, switches)", () => {
     await check(25, bar(25) + BAR_SECONDS, 830n);
   });
 
+  it("a late update (slot 2), then a reset, then a gap of more than 12 bars: every guard and prior from storage", async () => {
+    await limits({ maxDataAge: 3 * LATE, minUpdateInterval: 600, maxIncreaseBps: 100 });
+    // bar 0 accepted 2^17 s after it opened: its last update lives in slot 2, the ring still has its margin
+    const late = bar(0) + LATE;
+    await submitAtTime(values(bar(0), 800n, await priorAt(bar(0))), late);
+    const last = [800n, 1600n, BigInt(bar(0)), BigInt(late)];
+    expect(await oracle.parameters(MARKET_ID)).toEqual(last);
+    // governance resets the state in between: the last update stays, the ring and outcomes are cleared
+    await setAdaptiveCalibration(oracle, MARKET_ID, NUM + 256n);
+    expect(await oracle.parameters(MARKET_ID)).toEqual(last);
+    expect(await oracle.adaptiveState(MARKET_ID)).toEqual([NUM + 256n, 0n, 0n]);
+    // bar 12's prior no longer sees bar 0's margin (cleared by the reset), and the guards still read the late update
+    const reset = { num: NUM + 256n, outcomes: 0n, marginS: 0n };
+    expect(await priorAt(bar(12))).toEqual(reset);
+    expect((await revertAtTime(values(bar(12), 800n, reset), late + 599)).name).toBe("OracleUpdateTooSoon");
+    expect(await revertAtTime(values(bar(12), 800n, { ...reset, marginS: 800n }), late + 600)).toEqual({
+      name: "OracleAdaptiveStateMismatch",
+      args: [MARKET_ID, packAdaptivePrior(reset, 0n), packAdaptivePrior(reset, 800n)],
+    });
+    expect((await revertAtTime(values(bar(12), 851n, reset), late + 601)).name).toBe(
+      "OracleMarginIncreaseTooLarge",
+    );
+    // 19 bars after the late one: accepted, in the state slot again, the ring holding its margin only
+    await submitAtTime(values(bar(19), 840n, reset), bar(19) + BAR_SECONDS);
+    expect(await oracle.parameters(MARKET_ID)).toEqual([
+      840n,
+      1680n,
+      BigInt(bar(19)),
+      BigInt(bar(19) + BAR_SECONDS),
+    ]);
+    const [, , ring] = (await oracle.adaptiveState(MARKET_ID)) as bigint[];
+    expect(ring).toBe(840n << BigInt(14 * (19 % 12)));
+    expect((await priorAt(bar(31))).marginS).toBe(840n);
+  });
+
   it("carries the last update over a reset of the state and back to a plain market", async () => {
     const at = bar(0) + BAR_SECONDS + 60;
     await submitAtTime(values(bar(0), 800n, await priorAt(bar(0))), at);
@@ -379,8 +430,9 @@ describe("an adaptive market's last update (guards, views, switches)", () => {
     await setAdaptiveCalibration(oracle, MARKET_ID, 0n);
     expect(await oracle.parameters(MARKET_ID)).toEqual(last);
     expect(await oracle.adaptiveState(MARKET_ID)).toEqual([0n, 0n, 0n]);
-    // a plain update is checked against the same last update
-    const plain = await proveStandIn(dir, {
+    // a plain update: refused while the market's verifier is still the adaptive one, then, with the plain verifier,
+    // checked against the same last update
+    const plain = await proveStandIn(plainDir, {
       mm: 805n,
       im: 1610n,
       dataTimestamp: BigInt(bar(0)),
@@ -389,8 +441,150 @@ describe("an adaptive market's last update (guards, views, switches)", () => {
     });
     await setNextBlockTime(at + 2 * BAR_SECONDS);
     const c = plain.calldata;
+    expect(await revertOf(oracle.submitSignedUpdate(MARKET_ID, c.a, c.b, c.c, c.input[0]), oracle)).toEqual({
+      name: "OracleAdaptiveLayoutMismatch",
+      args: [MARKET_ID, false, true],
+    });
+    await setPublisherSet(oracle, MARKET_ID, {
+      verifier: plainVerifierAddress,
+      modelCommitment: MODEL,
+      publisherSet: SET,
+      quorum: 1,
+    });
     expect(
       (await revertOf(oracle.submitSignedUpdate(MARKET_ID, c.a, c.b, c.c, c.input[0]), oracle)).name,
     ).toBe("OracleNotNewer");
+  });
+});
+
+/**
+ * A market takes an update only where its mode (plain or adaptive, `setAdaptiveCalibration`) and its verifier's
+ * layout (`adaptiveLayout()`, read by `setPublisherSet`) agree. Otherwise a plain market whose verifier is the
+ * adaptive circuit's (between `registerMarket` and `setAdaptiveCalibration` of `zkrisk register-market --adaptive`,
+ * or after `zkrisk set-adaptive --off` until the verifier is rotated) would take an adaptive proof through the
+ * plain path, which never compares its prior: any num the circuit's clamp allows, so margins at a calibration the
+ * oracle never held.
+ */
+describe("a market's mode and its verifier's layout", () => {
+  const ETH = marketIdOf("ETH-USDT");
+  /** The adaptive rule's smallest num (models/calibrations.json minNum * 2^8): a prior the oracle never held. */
+  const FORGED = { num: 16384n << 8n, outcomes: 0n, marginS: 0n };
+
+  async function registerEth(verifier: string) {
+    await registerMarket(oracle, ETH, {
+      publishers: { verifier, modelCommitment: MODEL, publisherSet: SET, quorum: 1 },
+      guardian: await governor.getAddress(),
+      limits: { ...DEFAULT_LIMITS, minUpdateInterval: 0 },
+    });
+  }
+
+  /** `timely(t)`, after the latest block too: a refused update mines none, and governance's calls mine theirs. */
+  async function after(t: number) {
+    const latest = (await hre.ethers.provider.getBlock("latest"))?.timestamp ?? 0;
+    lastBlock = Math.max(lastBlock, latest);
+    await setNextBlockTime(timely(t));
+  }
+
+  async function revertEth(p: StandInProof, t: number) {
+    await after(t);
+    const c = p.calldata;
+    return revertOf(oracle.submitSignedUpdate(ETH, c.a, c.b, c.c, c.input[0]), oracle);
+  }
+
+  it("a plain market with the adaptive verifier refuses an adaptive proof with a forged prior, until made adaptive", async () => {
+    await registerEth(verifierAddress);
+    // the forged proof's update is below 2^252 (its digest bits are small), so the plain path would unpack it
+    const forged = await proveAdaptive(values(bar(0), 800n, FORGED), ETH);
+    expect(BigInt(forged.calldata.input[0]) >> 252n).toBe(0n);
+    expect(await revertEth(forged, bar(0))).toEqual({
+      name: "OracleAdaptiveLayoutMismatch",
+      args: [ETH, false, true],
+    });
+    await expect(oracle.parameters(ETH)).rejects.toThrow();
+    // made adaptive, the same proof is refused for its prior, and the one from the stored prior is accepted
+    await setAdaptiveCalibration(oracle, ETH, NUM);
+    expect((await revertEth(forged, bar(0))).name).toBe("OracleAdaptiveStateMismatch");
+    const honest = { num: NUM, outcomes: 0n, marginS: 0n };
+    await after(bar(0));
+    const c = (await proveAdaptive(values(bar(0), 800n, honest), ETH)).calldata;
+    await (await oracle.submitSignedUpdate(ETH, c.a, c.b, c.c, c.input[0])).wait();
+    expect((await oracle.parameters(ETH)).slice(0, 3)).toEqual([800n, 1600n, BigInt(bar(0))]);
+  });
+
+  it("an adaptive market with the plain verifier refuses every update, until the adaptive verifier is set", async () => {
+    await registerEth(plainVerifierAddress);
+    await setAdaptiveCalibration(oracle, ETH, NUM);
+    const honest = { num: NUM, outcomes: 0n, marginS: 0n };
+    const plainProof = async (u: AdaptiveUpdateValues) =>
+      proveStandIn(plainDir, {
+        mm: u.mm,
+        im: u.im,
+        dataTimestamp: u.dataTimestamp,
+        digest: packAdaptiveUpdate(u) >> 72n,
+        statement: parts(ETH),
+      });
+    expect(await revertEth(await plainProof(values(bar(0), 800n, honest)), bar(0))).toEqual({
+      name: "OracleAdaptiveLayoutMismatch",
+      args: [ETH, true, false],
+    });
+    await setPublisherSet(oracle, ETH, {
+      verifier: verifierAddress,
+      modelCommitment: MODEL,
+      publisherSet: SET,
+      quorum: 1,
+    });
+    await after(bar(0));
+    const c = (await proveAdaptive(values(bar(0), 800n, honest), ETH)).calldata;
+    await (await oracle.submitSignedUpdate(ETH, c.a, c.b, c.c, c.input[0])).wait();
+    expect((await oracle.parameters(ETH))[0]).toBe(800n);
+  });
+
+  it("every order of the switches: only a market and verifier that agree take an update", async () => {
+    // register-market --adaptive's order (verifier, then mode), then set-adaptive --off's (mode, then verifier)
+    await registerEth(verifierAddress);
+    expect(await oracle.adaptiveState(ETH)).toEqual([0n, 0n, 0n]);
+    await setAdaptiveCalibration(oracle, ETH, NUM);
+    // a rotation to another adaptive verifier keeps the market adaptive
+    await setPublisherSet(oracle, ETH, {
+      verifier: verifierAddress,
+      modelCommitment: MODEL,
+      publisherSet: SET,
+      quorum: 1,
+    });
+    const forged = await proveAdaptive(values(bar(0), 800n, FORGED), ETH);
+    expect((await revertEth(forged, bar(0))).name).toBe("OracleAdaptiveStateMismatch");
+    await setAdaptiveCalibration(oracle, ETH, 0n);
+    expect(await revertEth(forged, bar(0))).toEqual({
+      name: "OracleAdaptiveLayoutMismatch",
+      args: [ETH, false, true],
+    });
+  });
+
+  it("a verifier without adaptiveLayout() is refused at registration and rotation (OracleInvalidVerifier)", async () => {
+    // a statement base (as a verifier generated before adaptiveLayout() gives one), but no layout to read
+    const compiled = compileGeneratedSource(
+      `// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+contract NoLayoutVerifier {
+    function statementBase(uint256) external pure returns (uint256 x, uint256 y) {
+        return (1, 2);
+    }
+}
+`,
+      "NoLayoutVerifier",
+    );
+    const factory = new hre.ethers.ContractFactory(compiled.abi as never, compiled.bytecode, governor);
+    const noLayout = await (await (await factory.deploy()).waitForDeployment()).getAddress();
+    const publishers = {
+      verifier: noLayout,
+      modelCommitment: MODEL,
+      publisherSet: SET,
+      quorum: 1,
+      statementKey: 1n,
+    };
+    const refusal = { name: "OracleInvalidVerifier", args: [noLayout] };
+    const registration = { publishers, guardian: await governor.getAddress(), limits: DEFAULT_LIMITS };
+    expect(await revertOf(oracle.registerMarket(ETH, registration), oracle)).toEqual(refusal);
+    expect(await revertOf(oracle.setPublisherSet(MARKET_ID, publishers), oracle)).toEqual(refusal);
   });
 });

@@ -239,6 +239,26 @@ describe("registerMarket", () => {
     );
   });
 
+  it("OracleStatementKeyInUse: another market's statement key, which would take that market's proofs", async () => {
+    // a raw registration that copied BTC-USDT's key (the client computes each market's own): BTC-USDT's proofs, of
+    // BTC-USDT's candles, would verify against ETH-USDT's stored base and set ETH-USDT's margins
+    const copied = await rawConfig({ statementKey: btcPublishers.statementKey });
+    expect(await revertOf(oracle.registerMarket(ETH_USDT, copied), oracle)).toEqual({
+      name: "OracleStatementKeyInUse",
+      args: [btcPublishers.statementKey, MARKET_ID],
+    });
+    await (await oracle.registerMarket(ETH_USDT, await rawConfig())).wait();
+    expect(await revertOf(oracle.setPublisherSet(ETH_USDT, copied.publishers), oracle)).toEqual({
+      name: "OracleStatementKeyInUse",
+      args: [btcPublishers.statementKey, MARKET_ID],
+    });
+    // a market takes its own key again after a rotation away from it
+    const own = (await rawConfig()).publishers;
+    await (await oracle.setPublisherSet(ETH_USDT, { ...own, statementKey: own.statementKey + 1n })).wait();
+    await (await oracle.setPublisherSet(ETH_USDT, own)).wait();
+    expect((await readPublisherSet(oracle, ETH_USDT)).statementKey).toBe(own.statementKey);
+  });
+
   describe("refuses a bad market or config, storing nothing", () => {
     /** `call` reverts with `expected`, and ETH-USDT is still unknown. */
     async function expectRefused(call: Promise<unknown>, expected: { name: string; args: unknown[] }) {

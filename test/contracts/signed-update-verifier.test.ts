@@ -23,7 +23,12 @@ import {
 } from "../../onchain/signed-update-verifier";
 import { compileVerifier } from "../../onchain/solc";
 import { releaseCurves, snarkjs, type VerificationKey } from "../../setup";
-import { proveStandIn, standInArtifacts, type StandInProof } from "../helpers/signed-update-stand-in";
+import {
+  adaptiveStandInArtifacts,
+  proveStandIn,
+  standInArtifacts,
+  type StandInProof,
+} from "../helpers/signed-update-stand-in";
 import { hre, revertOf } from "./fixture";
 
 let dir: string;
@@ -105,6 +110,20 @@ describe("generateSignedUpdateVerifier", () => {
     // beta is stored negated: same x, y -> q - y.
     expect(source).toContain(`NEG_BETA_X_RE = ${vkey.vk_beta_2[0][0]};`);
     expect(source).toContain(`NEG_BETA_Y_RE = ${(Q - BigInt(vkey.vk_beta_2[1][0])) % Q};`);
+  });
+
+  it("says whether the circuit has the adaptive layout: adaptiveLayout() from the flag, as deployVerifier sets it", async () => {
+    expect(generateSignedUpdateVerifier(vkey)).toContain("return false;");
+    expect(generateSignedUpdateVerifier(vkey, true)).toContain("return true;");
+    expect(await ours.adaptiveLayout()).toBe(false);
+    const [deployer] = await hre.ethers.getSigners();
+    const compiled = compileArtifactsVerifier(await adaptiveStandInArtifacts());
+    const factory = new hre.ethers.ContractFactory(compiled.abi as never, compiled.bytecode, deployer);
+    const adaptive = (await (await factory.deploy()).waitForDeployment()) as unknown as Contract;
+    expect(await adaptive.adaptiveLayout()).toBe(true);
+    // its selector sorts after verifyProof's, so solc's dispatch reaches verifyProof as before it existed
+    const selector = (f: string) => ours.interface.getFunction(f)?.selector ?? "";
+    expect(selector("adaptiveLayout") > selector("verifyProof")).toBe(true);
   });
 
   it("refuses a key that is not a two-signal Groth16 BN254 key, naming the field", () => {

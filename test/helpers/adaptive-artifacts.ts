@@ -6,6 +6,7 @@
  * --adaptive` makes it, with circuit.json and the rule in its manifest.
  */
 import { sourceArtifacts } from "./source-artifacts";
+import { sha256Hex } from "../../core/io";
 import type { QuantizedModel } from "../../models/quantized-model";
 import { adaptiveUpdateArtifacts } from "../../setup/cached-artifacts";
 import { generateUpdateCircuit } from "../../circuits/generate-update-circuit";
@@ -15,14 +16,21 @@ import { silentLog, type SetupLog } from "../../setup";
 /** Name of the adaptive circuit (the stem of its artifact files). */
 export const ADAPTIVE_NAME = "signed_update_adaptive";
 
-/** The artifact directory (`{ADAPTIVE_NAME}.wasm`, `.zkey`, `verification_key.json`, `artifacts.json`). */
+/**
+ * The artifact directory (`{ADAPTIVE_NAME}.wasm`, `.zkey`, `verification_key.json`, `artifacts.json`). Its
+ * circuit.json records the rule, as `zkrisk compile --adaptive` does (the "calibrations file" named there is the
+ * rule itself, hashed), so the manifest does and `deployVerifier` deploys the verifier of the adaptive layout.
+ */
 export async function adaptiveArtifacts(
   model: QuantizedModel,
   rule: AdaptiveRule,
   log: SetupLog = silentLog,
 ): Promise<string> {
   const { source } = await generateUpdateCircuit(model, "constant", 1, undefined, { adaptive: rule });
-  return sourceArtifacts(source, ADAPTIVE_NAME, "signed-adaptive-k1-constant", log);
+  const circuitInfo = {
+    adaptive: { rule, calibrations: { file: "test rule", sha256: sha256Hex(JSON.stringify(rule)) } },
+  };
+  return sourceArtifacts(source, ADAPTIVE_NAME, "signed-adaptive-k1-constant", log, circuitInfo);
 }
 
 /**

@@ -22,6 +22,8 @@ import {
   type StatementParts,
   type UpdateValues,
 } from "../../circuits/statement";
+import { sha256File } from "../../core/io";
+import { loadCalibrations } from "../../models/market-calibrations";
 import { toVerifierCalldata, type VerifierCalldata } from "../../prover/calldata";
 import { silentLog, snarkjs, type Groth16Proof, type SetupLog } from "../../setup";
 
@@ -86,6 +88,26 @@ component main = SignedUpdateStandIn();
  */
 export async function standInArtifacts(log: SetupLog = silentLog): Promise<string> {
   return sourceArtifacts(standInSource(), STAND_IN_NAME, "signed-stand-in", log);
+}
+
+/** The calibrations file whose adaptive rule the adaptive stand-in's circuit.json records (not proven by it). */
+const CALIBRATIONS = join(__dirname, "../../models/calibrations.json");
+
+/**
+ * The same stand-in as {@link standInArtifacts}, with a circuit.json that records the adaptive rule (as `zkrisk
+ * compile --adaptive` writes it for the real circuit), so `deployVerifier` deploys the verifier of the ADAPTIVE
+ * layout for it (`adaptiveLayout()` true), as it will for the real adaptive circuit. The circuit is the same: it
+ * proves any packed update, adaptive or not.
+ * @returns the artifact directory (its manifest records the adaptive rule)
+ */
+export async function adaptiveStandInArtifacts(log: SetupLog = silentLog): Promise<string> {
+  const circuitInfo = {
+    adaptive: {
+      rule: loadCalibrations(CALIBRATIONS).adaptive,
+      calibrations: { file: "calibrations.json", sha256: sha256File(CALIBRATIONS) },
+    },
+  };
+  return sourceArtifacts(standInSource(), STAND_IN_NAME, "signed-adaptive-stand-in", log, circuitInfo);
 }
 
 /** What the stand-in proves: an update (with its digest bits, `digest`) and the parts of a statement key. */
