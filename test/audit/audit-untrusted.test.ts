@@ -68,7 +68,7 @@ import {
 import { PublisherArchiveSource, WindowDirectory } from "../../publisher/window-sources";
 import { privateKeyOf } from "../helpers/publisher-serve";
 import { registerSignedMarket } from "../helpers/register-market";
-import { proveStandIn, standInArtifacts } from "../helpers/signed-update-stand-in";
+import { adaptiveStandInArtifacts, proveStandIn, standInArtifacts } from "../helpers/signed-update-stand-in";
 import { writeBiasedModel } from "../helpers/models";
 import { serveInProcessNetwork, type InProcessRpc } from "../helpers/rpc-server";
 import { startCappedRpc } from "../helpers/capped-rpc";
@@ -84,8 +84,11 @@ let tmp: string;
 let chain: Chain;
 let oracle: Contract;
 let domain: bigint;
+/** The stand-in's artifacts and verifier: plain layout (BTC-USDT) and adaptive layout (the adaptive markets). */
 let standIn: string;
 let verifier: string;
+let adaptiveStandIn: string;
+let adaptiveVerifier: string;
 let model: QuantizedModel;
 let other: QuantizedModel;
 let otherPath: string;
@@ -120,7 +123,7 @@ function marginsOf(m: QuantizedModel, w: Window): { mm: bigint; im: bigint } {
 async function submit(market: string, modelC: bigint, index: number, update: bigint): Promise<number> {
   const P = UPDATE_PACKING;
   const part = (shift: number, bits: number) => (update >> BigInt(shift)) & ((1n << BigInt(bits)) - 1n);
-  const proof = await proveStandIn(standIn, {
+  const proof = await proveStandIn(market === BTC ? standIn : adaptiveStandIn, {
     mm: part(0, P.imShift),
     im: part(P.imShift, P.timestampShift - P.imShift),
     dataTimestamp: part(P.timestampShift, P.digestShift - P.timestampShift),
@@ -208,16 +211,26 @@ beforeAll(async () => {
   setFile = { file: join(tmp, "set.json"), set, commitment: await publisherSetCommitment(set) };
 
   standIn = await standInArtifacts();
+  adaptiveStandIn = await adaptiveStandInArtifacts();
   chain = await inProcessChain();
   const me = await chain.signer.getAddress();
   oracle = await deployOracle(chain.signer, me);
   domain = oracleDomain(chain.chainId, String(oracle.target));
   verifier = String((await deployVerifier(chain.signer, standIn)).target);
+  adaptiveVerifier = String((await deployVerifier(chain.signer, adaptiveStandIn)).target);
   const [shipped, otherC] = [await modelCommitment(model), await modelCommitment(other)];
   first = (await chain.provider.getBlock("latest"))!.number + 1;
   await registerSignedMarket(oracle, marketIdOf(BTC), { verifier, modelCommitment: shipped, set });
-  await registerSignedMarket(oracle, marketIdOf(SOL), { verifier, modelCommitment: otherC, set });
-  await registerSignedMarket(oracle, marketIdOf(ETH), { verifier, modelCommitment: shipped, set });
+  await registerSignedMarket(oracle, marketIdOf(SOL), {
+    verifier: adaptiveVerifier,
+    modelCommitment: otherC,
+    set,
+  });
+  await registerSignedMarket(oracle, marketIdOf(ETH), {
+    verifier: adaptiveVerifier,
+    modelCommitment: shipped,
+    set,
+  });
   await setAdaptiveCalibration(oracle, marketIdOf(SOL), BigInt(other.policy.calibrationNum) << 8n);
   // governance's initial num is not the registered model's calibrationNum * 2^8
   const wrongNum = (BigInt(model.policy.calibrationNum) << 8n) + 256n;
