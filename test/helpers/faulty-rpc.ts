@@ -1,0 +1,99 @@
+/**
+ * A JSON-RPC proxy on 127.0.0.1 in front of a real node (a `hardhat node`) that can misbehave as a node
+ * behind a public RPC endpoint does: go down (every request answered HTTP 502, as a load balancer with no
+ * backend answers), right after it forwarded a transaction if asked; and answer `null` for the receipts of the
+ * transactions sent through it (a load-balanced backend that has not seen the block yet). Single and batched
+ * requests alike.
+ */
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Transaction } from "ethers";
+
+interface RpcRequest {
+  jsonrpc: "2.0";
+  id: unknown;
+  method: string;
+  params?: unknown[];
+}
+
+/** A running proxy; flip its fields to change how it behaves. */
+export interface FaultyRpc {
+  url: string;
+  /** Every request is answered HTTP 502 while true. */
+  down: boolean;
+  /** Set `down` once a transaction has been forwarded (and the node's answer passed on). */
+  downAfterSend: boolean;
+  /** Answer `null` for the receipt of every transaction sent through the proxy while true. */
+  hideSentReceipts: boolean;
+  /** Hashes of the transactions forwarded so far, in order (a transaction sent again appears again). */
+  sent: string[];
+  close(): Promise<void>;
+}
+
+const readBody = (req: IncomingMessage): Promise<string> =>
+  new Promise((resolve, reject) => {
+    let body = "";
+    req.setEncoding("utf8");
+    req.on("data", (chunk: string) => (body += chunk));
+    req.on("end", () => resolve(body));
+    req.on("error", reject);
+  });
+
+/** Start a proxy to `upstream` (behaving until told otherwise). */
+export async function startFaultyRpc(upstream: string): Promise<FaultyRpc> {
+  const post = async (request: RpcRequest): Promise<unknown> => {
+    const res = await fetch(upstream, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(request),
+    });
+    return res.json();
+  };
+  const forward = async (request: RpcRequest, seen: { send: boolean }): Promise<unknown> => {
+    if (request.method === "eth_getTransactionReceipt" && state.hideSentReceipts) {
+      const hash = String(request.params?.[0]).toLowerCase();
+      if (state.sent.includes(hash)) return { jsonrpc: "2.0", id: request.id, result: null };
+    }
+    const answer = await post(request);
+    if (request.method === "eth_sendRawTransaction") {
+      state.sent.push(Transaction.from(String(request.params?.[0])).hash!.toLowerCase());
+      seen.send = true;
+    }
+    return answer;
+  };
+  const server = createServer((req, res) => {
+    void (async () => {
+      const body = JSON.parse(await readBody(req)) as RpcRequest | RpcRequest[];
+      if (state.down) {
+        res.writeHead(502, { "content-type": "text/plain" });
+        res.end("bad gateway");
+        return;
+      }
+      const seen = { send: false };
+      const answer = Array.isArray(body)
+        ? await Promise.all(body.map((r) => forward(r, seen)))
+        : await forward(body, seen);
+      if (seen.send && state.downAfterSend) state.down = true;
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(answer));
+    })().catch((err: Error) => {
+      res.writeHead(500);
+      res.end(err.message);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  const state: FaultyRpc = {
+    url: `http://127.0.0.1:${port}`,
+    down: false,
+    downAfterSend: false,
+    hideSentReceipts: false,
+    sent: [],
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((err) => (err ? reject(err) : resolve()));
+      }),
+  };
+  return state;
+}

@@ -1,0 +1,125 @@
+/**
+ * The prover service against a node that misbehaves as public RPC endpoints do, in process against a
+ * `hardhat node` on 127.0.0.1 behind a faulty JSON-RPC proxy (test/helpers/faulty-rpc.ts), with a
+ * `zkrisk publisher serve` instance on 127.0.0.1 and the real signed-update circuit (k = 1, cached):
+ * - a transaction that landed but whose receipt the node does not serve yet is taken for dropped; the dry run of
+ *   the next one is refused with `OracleNotNewer`, and the service sees that the oracle holds this very update
+ *   (this bar, this proof's margins): the job is confirmed, not rejected, and no second transaction is sent;
+ * - the node goes down right after a transaction was sent: the job keeps settling that transaction (with its
+ *   backoff) past `chain.maxAttempts` instead of failing while it may land, and is confirmed once the node
+ *   answers again.
+ */
+import { JsonRpcProvider } from "ethers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadServiceConfig } from "../../service/config";
+import { jobIdOf, type JobRecord } from "../../service/jobs";
+import { isFinal } from "../../service/job-states";
+import { startService, type RunningService } from "../../service/run";
+import { startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
+import { tempDir } from "../helpers/publisher-serve";
+import { startFaultyRpc, type FaultyRpc } from "../helpers/faulty-rpc";
+import {
+  acceptedTimestamps,
+  MARKET,
+  memoryLogger,
+  SERVICE_ENV,
+  startSignedMarket,
+  writeServiceConfig,
+  type SignedMarket,
+} from "../helpers/service-env";
+
+describe("prover service: a node that misbehaves", { timeout: 600_000 }, () => {
+  let node: HardhatNode;
+  let provider: JsonRpcProvider;
+  let rpc: FaultyRpc;
+  let market: SignedMarket;
+  let running: RunningService;
+  const lines: Record<string, unknown>[] = [];
+
+  beforeAll(async () => {
+    node = await startHardhatNode();
+    provider = new JsonRpcProvider(node.rpc, undefined, { cacheTimeout: -1 });
+    rpc = await startFaultyRpc(node.rpc);
+    const dir = tempDir("chain-faults");
+    market = await startSignedMarket(dir, node.rpc, { publishers: 1, quorum: 1 });
+    Object.assign(process.env, SERVICE_ENV);
+    const cfg = loadServiceConfig(
+      writeServiceConfig(dir, {
+        rpc: rpc.url,
+        oracle: market.oracle,
+        artifacts: market.artifacts,
+        publishers: { set: market.setFile, urls: market.urls },
+        concurrency: 1,
+        maxAttempts: 2,
+      }),
+    );
+    // The first bar's transaction lands, but its receipt is not served (a backend behind the others).
+    rpc.hideSentReceipts = true;
+    running = await startService(cfg, memoryLogger(lines));
+  }, 900_000);
+
+  afterAll(async () => {
+    await running?.stop();
+    await market?.stop();
+    await rpc?.close();
+    provider?.destroy();
+    node?.stop();
+  });
+
+  /** Poll the store until the job of bar `ts` satisfies `done`. */
+  async function waitJob(ts: number, done: (job: JobRecord) => boolean, what: string): Promise<JobRecord> {
+    const id = jobIdOf(MARKET, ts);
+    const t0 = Date.now();
+    for (;;) {
+      const job = await running.service.store.get(id);
+      if (job && done(job)) return job;
+      if (Date.now() - t0 > 300_000) {
+        const log = lines.map((l) => JSON.stringify(l)).join("\n");
+        throw new Error(`job ${id} not ${what}: ${JSON.stringify(job)}\n${log}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  it("confirms a job whose transaction landed though it was taken for dropped, sending no other", async () => {
+    const t0 = market.feed.lastTimestamp;
+    const job = await waitJob(t0, (j) => isFinal(j), "final");
+    expect({ status: job.status, reason: job.reason }).toMatchObject({
+      status: "confirmed",
+      reason: expect.stringMatching(
+        /^already applied on chain: the oracle's last update of BTC-USDT is this bar's \(2024-05-31T22:00:00Z\), with this proof's margins \(MM \d+ bps, IM \d+ bps\), accepted at /,
+      ),
+    });
+    expect(new Set(rpc.sent).size).toBe(1);
+    expect(await acceptedTimestamps(provider, market.oracle)).toEqual([t0]);
+    const metrics = await running.service.metrics.registry.metrics();
+    expect(metrics).toMatch(/zkrisk_updates_accepted_total\{market="BTC-USDT"\} 1\n/);
+    expect(metrics).toMatch(
+      new RegExp(`zkrisk_last_accepted_data_timestamp_seconds\\{market="BTC-USDT"\\} ${t0}\\n`),
+    );
+    rpc.hideSentReceipts = false;
+  });
+
+  it("keeps settling a sent transaction while the node is down, past maxAttempts, and confirms it", async () => {
+    const before = new Set(rpc.sent).size;
+    rpc.downAfterSend = true;
+    const t1 = await market.nextBar(provider);
+    // The node went down right after taking the transaction; maxAttempts is 2.
+    const waiting = await waitJob(t1, (j) => isFinal(j) || (j.tx !== null && j.attempts >= 3), "retried");
+    expect(waiting.status).not.toBe("failed");
+    const sent = [...new Set(rpc.sent)][before];
+    expect(waiting.tx?.hash).toBe(sent);
+    rpc.downAfterSend = false;
+    rpc.down = false;
+    const job = await waitJob(t1, (j) => isFinal(j), "final");
+    expect({ status: job.status, reason: job.reason, hash: job.tx?.hash }).toEqual({
+      status: "confirmed",
+      reason: null,
+      hash: sent,
+    });
+    expect(job.block).toBeGreaterThan(0);
+    // The same transaction, sent again while settling it: no other one.
+    expect(new Set(rpc.sent).size).toBe(before + 1);
+    expect(await acceptedTimestamps(provider, market.oracle)).toEqual([market.feed.lastTimestamp - 7200, t1]);
+  });
+});
