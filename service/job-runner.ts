@@ -27,7 +27,7 @@ import {
   type ProvedJob,
   type SentTransaction,
 } from "./jobs";
-import { isoFromSeconds } from "../core/time";
+import { isoFromSeconds, isoFromSecondsCompact } from "../core/time";
 import type { ServiceParts } from "./parts";
 import type { BatchProveTask, ProveTask } from "./prove-task";
 import { QuorumError } from "./publisher-windows";
@@ -154,8 +154,9 @@ export class JobRunner {
       bar: isoFromSeconds(claimed.dataTimestamp),
     });
     try {
-      if (claimed.attempts >= config.chain.maxAttempts) {
-        // Only crashes get a job here with its attempts spent (a failed step ends it in `fail`).
+      if (claimed.attempts >= config.chain.maxAttempts && claimed.tx === null) {
+        // Only crashes get a job here with its attempts spent (a failed step ends it in `fail`); a job with a
+        // sent transaction is settled against the chain, however many attempts that takes (see `fail`).
         const reason = `gave up after ${claimed.attempts} attempts, the last ones cut short by the process stopping`;
         log.error({ reason }, "job failed");
         await transition(store, claimed.id, "failed", { reason }, Date.now());
@@ -497,7 +498,16 @@ export class JobRunner {
     const { store, submitter, metrics, settleTimeoutMs } = this.o;
     let tx = job.tx;
     if (!tx) {
-      tx = await this.signOrReprove(job, log);
+      try {
+        tx = await this.signOrReprove(job, log);
+      } catch (err) {
+        if (!(err instanceof OracleError && err.reason === "OracleNotNewer")) throw err;
+        // This update may be the one the oracle holds: this job's transaction landed though it was taken for
+        // dropped (a node that did not serve its receipt yet), or it was sent twice.
+        const applied = await this.appliedOnChain(job);
+        if (applied === undefined) throw err;
+        return this.confirmApplied(job, applied, log);
+      }
       // Recorded before it is sent: after a crash the same transaction is looked up, never a second one made.
       await store.update(job.id, { tx }, Date.now(), ["submitting"]);
       log.info({ tx: tx.hash, nonce: tx.nonce }, "transaction signed");
@@ -523,6 +533,10 @@ export class JobRunner {
       }
       case "reverted": {
         const refused = `transaction ${tx.hash} reverted in block ${s.block}: ${s.reason}`;
+        if (s.error === "OracleNotNewer") {
+          const applied = await this.appliedOnChain(job);
+          if (applied !== undefined) return this.confirmApplied(job, `${refused}; ${applied}`, log);
+        }
         if (s.error !== "OracleAdaptiveStateMismatch") throw new OracleError("reverted", refused);
         return this.submit(await this.reproveAfterRevert(job, refused, log), log);
       }
@@ -535,6 +549,52 @@ export class JobRunner {
         // Still in the node's pool: waiting for it is not a failed attempt (the same transaction is settled later).
         throw new TransientError(`transaction ${tx.hash} not mined within ${settleTimeoutMs} ms`, false);
     }
+  }
+
+  /**
+   * Whether the oracle already holds the job's update: for each market it proves, the last accepted update is of
+   * this bar, with this proof's margins. Returns it in words (for the job's reason), or undefined.
+   */
+  private async appliedOnChain(job: JobRecord): Promise<string | undefined> {
+    const update = job.update!;
+    const proved = isBatchProof(update)
+      ? update.markets.map((m) => ({ ...m, marketId: BigInt(m.marketId) }))
+      : [{ ...update.parameters, market: job.market, marketId: BigInt(update.parameters.marketId) }];
+    const held: string[] = [];
+    for (const p of proved) {
+      const { last } = await readMarketState(this.o.chain.oracle, p.marketId);
+      if (
+        last === null ||
+        last.dataTimestamp !== job.dataTimestamp ||
+        last.maintenanceMarginBps !== p.maintenanceMarginBps ||
+        last.initialMarginBps !== p.initialMarginBps
+      ) {
+        return undefined;
+      }
+      held.push(
+        `the oracle's last update of ${p.market} is this bar's (${isoFromSecondsCompact(job.dataTimestamp)}), ` +
+          `with this proof's margins (MM ${p.maintenanceMarginBps} bps, IM ${p.initialMarginBps} bps), ` +
+          `accepted at ${isoFromSecondsCompact(last.updatedAt)}`,
+      );
+    }
+    return `already applied on chain: ${held.join("; ")}`;
+  }
+
+  /**
+   * End a job whose update the oracle already holds (`appliedOnChain`) as `confirmed`, with no transaction of its
+   * own (the one that landed is not known here) and the reason saying so.
+   */
+  private async confirmApplied(job: JobRecord, reason: string, log: Logger): Promise<void> {
+    const { store, metrics } = this.o;
+    await transition(store, job.id, "confirmed", { tx: null, block: null, reason }, Date.now(), [
+      "submitting",
+    ]);
+    const proved = job.update!;
+    for (const market of isBatchProof(proved) ? proved.markets.map((m) => m.market) : [job.market]) {
+      metrics.accepted.inc({ market });
+      metrics.lastAccepted.set({ market }, job.dataTimestamp);
+    }
+    log.info({ reason }, "update already applied on chain");
   }
 
   /** Record a failed step: refusals and bad data end the job; other failures retry with backoff. */
@@ -559,13 +619,20 @@ export class JobRunner {
     if (job.status === "submitting" || job.status === "proved") {
       metrics.submitFailures.inc({ market: job.market, reason: "transient" });
     }
-    if (err instanceof ProofError || attempts >= config.chain.maxAttempts) {
+    // A sent transaction may land (or have landed) whatever happened since: the job is not given up while it is
+    // recorded, but settled once the node answers (with the capped backoff); a transaction found dropped is
+    // cleared first (`submit`), and the attempts count again from there.
+    const settling = job.tx !== null;
+    if (err instanceof ProofError || (attempts >= config.chain.maxAttempts && !settling)) {
       log.error({ reason: message, attempts }, "job failed");
       await transition(store, id, "failed", { reason: message, attempts }, now);
       return;
     }
     const delay = retryDelayMs(config.chain.retryBaseMs, Math.max(1, attempts));
-    log.warn({ reason: message, attempts, retryInMs: delay }, "step failed; will retry");
+    log.warn(
+      { reason: message, attempts, retryInMs: delay, ...(settling && { tx: job.tx!.hash }) },
+      settling ? "settling the sent transaction failed; will retry" : "step failed; will retry",
+    );
     // Set back from where it failed: a proof is made again, a proved update submitted again.
     const retry = await transition(
       store,
