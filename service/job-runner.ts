@@ -136,7 +136,8 @@ export class JobRunner {
       const job = await store.get(id);
       const rule = SET_BACKS.find((s) => s.from === job?.status);
       if (job && rule && !(rule.unlessSent && job.tx)) {
-        await transition(store, id, rule.to, {}, Date.now(), [rule.from]);
+        // Due again from now: a new due time, so that a shared queue takes it as a new delivery (redis-queue.ts).
+        await transition(store, id, rule.to, { notBefore: Date.now() }, Date.now(), [rule.from]);
       }
       // Back in the queue, or (a sent transaction) to be settled at the next start.
       const after = await store.get(id);

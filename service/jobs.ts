@@ -134,6 +134,12 @@ export interface JobStore {
    */
   claimNext(holder: string, now: number): Promise<JobRecord | undefined>;
   /**
+   * The jobs waiting to be claimed by the claim rules (queued; proved and to be submitted), whatever their
+   * `notBefore`, in claim order, at most `limit`; nothing is claimed. Redis mode hands them to its queue again,
+   * so that a job recorded but never handed over (a process killed in between) is not left behind.
+   */
+  due(limit: number): Promise<JobRecord[]>;
+  /**
    * After a crash, by the set-back rules (`SET_BACKS` in job-states.ts): `proving` jobs go back to `queued`
    * and `submitting` jobs with no transaction go back to `proved`, each with one more attempt (the one the crash cut short, so a job that brings its process down
    * every time is not retried forever). Returns the `submitting` jobs that have a transaction: the caller

@@ -33,6 +33,9 @@ export interface RedisDispatcherOptions {
   lockMs?: number;
 }
 
+/** Most due jobs handed to the queue by one look at the store (the rest at the next). */
+const SWEEP_LIMIT = 1_000;
+
 const RENEW_LEASE = loadLuaScript("renew-lease-1.lua");
 const RELEASE_LEASE = loadLuaScript("release-lease-1.lua");
 
@@ -46,6 +49,7 @@ export class RedisDispatcher implements Dispatcher {
   private bullWorker: Worker | undefined;
   private leader = false;
   private leaseTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
   private readonly leaseKey: string;
   private readonly leaseMs: number;
 
@@ -66,7 +70,7 @@ export class RedisDispatcher implements Dispatcher {
     this.bullWorker = new Worker(
       QUEUE_NAME,
       async (delivery: BullJob<{ id: string }>) => {
-        const job = await this.claim(delivery.data.id);
+        const job = await this.claim(delivery.data.id, delivery.stalledCounter > 0);
         if (!job) return;
         if (job.status === "submitting" && job.tx) {
           this.o.log.info({ job: job.id, tx: job.tx.hash }, "settling a transaction sent before a restart");
@@ -88,15 +92,37 @@ export class RedisDispatcher implements Dispatcher {
       },
     );
     this.bullWorker.on("error", (err) => this.o.log.warn({ err: err.message }, "queue worker error"));
+    // Jobs recorded but never handed to the queue (a process killed in between) or set back by a stop.
+    await this.handOverDue();
+    this.sweepTimer = setInterval(() => {
+      if (this.leader) void this.handOverDue();
+    }, this.o.lockMs ?? 30_000);
   }
 
-  /** Claim a delivered job's record for this process, or undefined if it is final or elsewhere. */
-  private async claim(id: string): Promise<JobRecord | undefined> {
+  /**
+   * Hand every job due in the store to the queue (`notify`: a job already there is not added twice), so that no
+   * due job waits for a delivery that never comes. Run at start and, by the leader, every `lockMs`.
+   */
+  private async handOverDue(): Promise<void> {
+    try {
+      for (const job of await this.o.store.due(SWEEP_LIMIT)) await this.notify(job);
+    } catch (err) {
+      this.o.log.warn({ err: (err as Error).message }, "handing due jobs to the queue failed");
+    }
+  }
+
+  /**
+   * Claim a delivered job's record for this process, or undefined if it is final or elsewhere. A job in flight
+   * is claimed again only by a delivery BullMQ made again because its worker stopped answering (`redelivered`):
+   * any other delivery of it (e.g. one made before it was claimed) finds it taken.
+   */
+  private async claim(id: string, redelivered: boolean): Promise<JobRecord | undefined> {
     const job = await this.o.store.get(id);
     if (!job) return undefined;
     // A job delivered again while in flight (its holder died) is claimed again by the rule that claimed it.
     const rule = CLAIMS.find(
-      (c) => (c.from === job.status || c.to === job.status) && (!c.onlyToSubmit || job.submit),
+      (c) =>
+        (c.from === job.status || (redelivered && c.to === job.status)) && (!c.onlyToSubmit || job.submit),
     );
     if (!rule) return undefined;
     // The attempt the dead holder had made counts, unless it had sent a transaction (that one is settled).
@@ -114,11 +140,15 @@ export class RedisDispatcher implements Dispatcher {
 
   async notify(job: JobRecord): Promise<void> {
     if (!isDue(job)) return;
-    // One delivery per (job, due time): asking twice for the same job at once adds it once.
+    // One delivery per (job, status, due time): asking twice for the same job at once adds it once, while a job
+    // due again in another status (a proved proof-only job asked for with submit) gets a new delivery.
     await this.queue.add(
       "job",
       { id: job.id },
-      { jobId: `${job.id}-${job.notBefore}`, delay: Math.max(0, job.notBefore - Date.now()) },
+      {
+        jobId: `${job.id}-${job.status}-${job.notBefore}`,
+        delay: Math.max(0, job.notBefore - Date.now()),
+      },
     );
   }
 
@@ -156,6 +186,7 @@ export class RedisDispatcher implements Dispatcher {
 
   async stop(): Promise<void> {
     clearInterval(this.leaseTimer);
+    clearInterval(this.sweepTimer);
     await this.bullWorker?.close();
     if (this.leader)
       await this.connection

@@ -27,6 +27,7 @@ import { Redis } from "ioredis";
 import {
   CLAIMS,
   INITIAL_STATUS,
+  isDue,
   JOB_STATUSES,
   SET_BACKS,
   SUBMIT_UPGRADE_FROM,
@@ -363,6 +364,17 @@ export class RedisJobStore implements JobStore {
       if (flat !== null) return this.decode(id, flat);
       // Taken by another process (or no longer due) between the look and the claim: look again.
     }
+  }
+
+  async due(limit: number): Promise<JobRecord[]> {
+    const members = await this.client.zrangebyscore(this.dueKey(), "-inf", "+inf", "LIMIT", 0, limit);
+    const jobs: JobRecord[] = [];
+    for (const member of members) {
+      const job = await this.get(member.slice(ORDER_ID_AT));
+      // claimed or set back meanwhile: what is due now is found at the next look
+      if (job !== undefined && isDue(job)) jobs.push(job);
+    }
+    return jobs;
   }
 
   async recoverInFlight(now: number): Promise<JobRecord[]> {

@@ -197,6 +197,7 @@ export class SqliteJobStore implements JobStore {
   private readonly insert;
   private readonly upgradeSubmit;
   private readonly selectDue;
+  private readonly selectAllDue;
   private readonly setClaimed;
   private readonly setBacks;
   private readonly selectSent;
@@ -230,6 +231,12 @@ export class SqliteJobStore implements JobStore {
        WHERE not_before <= @now AND (${SQL_DUE})
        ORDER BY not_before, data_timestamp, created_at, id
        LIMIT 1`,
+    );
+    this.selectAllDue = db.prepare<{ limit: number }, JobRow>(
+      `SELECT * FROM jobs
+       WHERE ${SQL_DUE}
+       ORDER BY not_before, data_timestamp, created_at, id
+       LIMIT @limit`,
     );
     this.setClaimed = db.prepare<{ id: string; status: JobStatus; holder: string; now: number }, JobRow>(
       "UPDATE jobs SET status = @status, worker = @holder, updated_at = @now WHERE id = @id RETURNING *",
@@ -365,6 +372,10 @@ export class SqliteJobStore implements JobStore {
 
   async claimNext(holder: string, now: number): Promise<JobRecord | undefined> {
     return this.claimTx.immediate(holder, now);
+  }
+
+  async due(limit: number): Promise<JobRecord[]> {
+    return this.selectAllDue.all({ limit }).map((row) => fromRow(row, this.path));
   }
 
   async recoverInFlight(now: number): Promise<JobRecord[]> {

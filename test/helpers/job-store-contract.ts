@@ -397,6 +397,25 @@ export function describeJobStoreContract(name: string, factory: JobStoreContract
         expect(await store.get(proofOnly.job.id)).toMatchObject({ status: "proved", holder: null });
       });
 
+      it("lists the due jobs, whatever their notBefore, in claim order, claiming none", async () => {
+        const store = await open();
+        const queued = await store.enqueue({ market: BTC, dataTimestamp: bar(0), submit: false }, 1_000);
+        const toSubmit = await store.enqueue({ market: BTC, dataTimestamp: bar(1), submit: true }, 2_000);
+        const proofOnly = await store.enqueue({ market: BTC, dataTimestamp: bar(2), submit: false }, 1_500);
+        const retried = await store.enqueue({ market: ETH, dataTimestamp: bar(0), submit: false }, 500);
+        const claimed = await store.enqueue({ market: ETH, dataTimestamp: bar(1), submit: false }, 100);
+        await store.update(toSubmit.job.id, { status: "proved", update: proofAt(bar(1)) }, 2_000);
+        await store.update(proofOnly.job.id, { status: "proved", update: proofAt(bar(2)) }, 2_000);
+        await store.update(retried.job.id, { attempts: 1, notBefore: 10_000 }, 3_000);
+        expect((await store.claimNext("w", 100))?.id).toBe(claimed.job.id);
+
+        const ids = async (limit: number) => (await store.due(limit)).map((j) => j.id);
+        expect(await ids(10)).toEqual([queued.job.id, toSubmit.job.id, retried.job.id]);
+        expect(await ids(2)).toEqual([queued.job.id, toSubmit.job.id]);
+        expect(await store.get(queued.job.id)).toMatchObject({ status: "queued", holder: null });
+        expect(await store.get(toSubmit.job.id)).toMatchObject({ status: "proved", holder: null });
+      });
+
       it("never gives one job to two connections claiming in turn", async () => {
         const [a, b] = [await open(), await open()];
         for (let i = 0; i < 50; i++)
