@@ -99,6 +99,8 @@ export function settledWithinGrace(p: Promise<unknown> | undefined): Promise<unk
 /** Runs claimed jobs: prove, submit, confirm; records every step and failure. */
 export class JobRunner {
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** Set when a stop's grace has ended: what fails from then on was cut short, and is set back by `stop`. */
+  private cutShort = false;
 
   constructor(private readonly o: JobRunnerOptions) {}
 
@@ -128,6 +130,7 @@ export class JobRunner {
       new Promise<boolean>((done) => (timer = setTimeout(() => done(true), graceMs))),
     ]);
     clearTimeout(timer);
+    this.cutShort = timedOut;
     await pool.destroy();
     if (!timedOut) return { finished: pending.length, requeued: 0 };
     await settledWithinGrace(all);
@@ -170,6 +173,11 @@ export class JobRunner {
       }
       if (job?.status === "submitting") await this.submit(job, log);
     } catch (err) {
+      if (this.cutShort) {
+        // Cut short by a stop (its proof cancelled): `stop` sets it back, as it was; no attempt is spent.
+        log.info({ reason: (err as Error).message }, "run cut short by the stop");
+        return;
+      }
       await this.fail(claimed.id, err, log);
     }
   }
@@ -274,7 +282,7 @@ export class JobRunner {
     try {
       update = (await this.o.pool.run(task)) as ProvedSignedUpdate;
     } catch (err) {
-      metrics.proofs.inc({ market: m.id, outcome: "failed" });
+      if (!this.cutShort) metrics.proofs.inc({ market: m.id, outcome: "failed" });
       throw err;
     }
     const seconds = (performance.now() - t0) / 1000;
@@ -388,7 +396,7 @@ export class JobRunner {
     try {
       update = (await this.o.pool.run(task, { name: "proveBatch" })) as ProvedSignedBatch;
     } catch (err) {
-      metrics.proofs.inc({ market: b.id, outcome: "failed" });
+      if (!this.cutShort) metrics.proofs.inc({ market: b.id, outcome: "failed" });
       throw err;
     }
     const seconds = (performance.now() - t0) / 1000;

@@ -68,7 +68,8 @@ describe("prover service: stopped mid-proof with no grace", { timeout: 600_000 }
     await running.stop();
     running = undefined;
     expect(lines.find((l) => l.msg === "stopped")).toMatchObject({ finished: 0, requeued: 1 });
-    expect(await metrics.registry.metrics()).not.toMatch(/zkrisk_proofs_total\{[^}]*outcome="failed"\}/);
+    const proofs = (await metrics.proofs.get()).values;
+    expect(proofs.filter((v) => v.labels.outcome === "failed")).toEqual([]);
     const store = SqliteJobStore.open(cfg.database);
     let job: JobRecord | undefined;
     try {
