@@ -184,4 +184,18 @@ describe("dashboard and alerts", () => {
     const grafana = read("deploy/grafana/alerting.yaml");
     for (const name of metricNames(grafana)) expect(exported, name).toContain(name);
   });
+
+  it("every API route an alert's text sends the operator to is a route of the prover or the publisher", () => {
+    const routes = ["deploy/openapi/prover-service.json", "deploy/openapi/publisher.json"].flatMap((f) =>
+      Object.keys((JSON.parse(read(f)) as { paths: Record<string, unknown> }).paths),
+    );
+    // `/v1/markets/{{ $labels.market }}` names the route `/v1/markets/{id}`
+    const asRoute = (path: string) => path.replace(/\{\{[^}]*\}\}/g, "{}").replace(/\{[A-Za-z]+\}/g, "{}");
+    const known = new Set([...routes.map(asRoute), "/health", "/healthz", "/readyz", "/metrics"]);
+    for (const file of ["deploy/prometheus/alerts.yml", "deploy/grafana/alerting.yaml"]) {
+      const mentioned =
+        read(file).match(/\/v1(?:\/(?:[\w-]+|\{\{[^}]*\}\}|\{\w+\}))+|\/(?:health|healthz|readyz)\b/g) ?? [];
+      for (const path of mentioned) expect(known, `${file}: ${path}`).toContain(asRoute(path));
+    }
+  });
 });
