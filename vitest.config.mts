@@ -90,6 +90,7 @@ const FAST_SUITES = [
   "test/service/publisher-batches.test.ts",
   "test/service/serve-cli.test.ts",
   "test/service/sqlite-store.test.ts",
+  "test/service/requests.test.ts",
 ];
 
 const missing = FAST_SUITES.filter((file) => !existsSync(join(__dirname, file)));

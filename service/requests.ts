@@ -36,7 +36,15 @@ export class ProofRequests {
     const { store, log } = this.o;
     if (this.o.stopping()) throw new RequestRefusedError("SHUTTING_DOWN", "the service is shutting down");
     const m = this.o.markets.get(market) ?? this.o.batches.get(market);
-    if (!m) throw unknown(market);
+    if (!m) {
+      const batch = [...this.o.batches.values()].find((b) => b.markets.some((x) => x.id === market));
+      if (batch === undefined) throw unknown(market);
+      throw new RequestRefusedError(
+        "UNKNOWN_MARKET",
+        `market '${market}' is proved here in batch '${batch.id}', with the batch's other markets: ` +
+          `ask for the batch's proof (market '${batch.id}')`,
+      );
+    }
     const existing = await store.get(jobIdOf(market, dataTimestamp));
     if (!existing || (submit && !existing.submit)) {
       const interval = m.model.barIntervalMs / 1000;
