@@ -518,12 +518,26 @@ export class JobRunner {
         return this.confirmApplied(job, applied, log);
       }
       // Recorded before it is sent: after a crash the same transaction is looked up, never a second one made.
-      await store.update(job.id, { tx }, Date.now(), ["submitting"]);
+      // One that is not recorded is never sent, and its nonce is handed out again.
+      const signed = tx;
+      const recorded = await store
+        .update(job.id, { tx: signed }, Date.now(), ["submitting"])
+        .catch(async (err: unknown) => {
+          await submitter.unsent(signed);
+          throw err;
+        });
+      if (recorded === undefined) {
+        await submitter.unsent(signed);
+        throw new Error(`job ${job.id} left submitting before its transaction was recorded; not sent`);
+      }
       log.info({ tx: tx.hash, nonce: tx.nonce }, "transaction signed");
     }
     if (!(await submitter.broadcast(tx))) {
       await transition(store, job.id, "proved", { tx: null }, Date.now(), ["submitting"]);
-      throw new TransientError(`transaction ${tx.hash} was dropped (nonce ${tx.nonce} taken); signing again`);
+      throw new TransientError(
+        `transaction ${tx.hash} cannot be mined with nonce ${tx.nonce} (taken by another transaction, or ` +
+          "beyond the account's next one); signing again",
+      );
     }
     log.info({ tx: tx.hash }, "submitted");
     const s = await submitter.settle(tx, settleTimeoutMs);

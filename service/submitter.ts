@@ -75,6 +75,16 @@ function nonceTaken(err: unknown): boolean {
   );
 }
 
+/**
+ * Whether an error from a node says the nonce is beyond the account's next one (a transaction before it was never
+ * sent): it cannot be mined until that gap is filled (a node with automine refuses it outright, another may keep
+ * it queued).
+ */
+function nonceTooHigh(err: unknown): boolean {
+  const m = String((err as Error)?.message ?? err).toLowerCase();
+  return m.includes("nonce too high");
+}
+
 /** Submits proven updates to one oracle with one key. */
 export class Submitter {
   private nextNonce: number | undefined;
@@ -156,8 +166,19 @@ export class Submitter {
   }
 
   /**
+   * A signed transaction that will not be sent (it could not be recorded): its nonce, if it was the last handed
+   * out, is read from the node again at the next signing, so that no later transaction waits behind it.
+   */
+  unsent(tx: SentTransaction): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.nextNonce !== undefined && tx.nonce < this.nextNonce) this.nextNonce = undefined;
+    });
+  }
+
+  /**
    * Send a signed transaction (again, after a crash: a node that already has it is fine). Returns false when
-   * its nonce was taken by another transaction, so it can never be mined.
+   * it cannot be mined with its nonce: taken by another transaction, or beyond the account's next one (a
+   * transaction before it was never sent); it is then to be signed again.
    */
   async broadcast(tx: SentTransaction): Promise<boolean> {
     try {
@@ -165,6 +186,10 @@ export class Submitter {
       return true;
     } catch (err) {
       if (alreadyKnown(err)) return true;
+      if (nonceTooHigh(err)) {
+        this.nextNonce = undefined;
+        return false;
+      }
       if (nonceTaken(err)) {
         // Mined already (then it has a receipt) or replaced: the caller settles it by its receipt.
         this.nextNonce = undefined;

@@ -3,7 +3,7 @@
  * 127.0.0.1, with real proofs of the signed-update circuit (k = 1, cached artifacts; windows of the shipped
  * candles signed by a test key): the gas-price ceiling, a refusal found by the dry run (no transaction sent,
  * no nonce used), confirmation, sending the same signed transaction again, a transaction whose nonce another
- * one took (dropped), and one not yet mined (pending).
+ * one took (dropped), one not yet mined (pending), and the nonce of one never sent handed out again.
  */
 import { Contract, JsonRpcProvider, Wallet } from "ethers";
 import { mkdtempSync } from "node:fs";
@@ -142,5 +142,18 @@ describe("Submitter", () => {
     }
     expect((await tracked.sign(updates[3])).nonce).toBe(first.nonce + 1);
     expect((await shared.sign(updates[3])).nonce).toBe(first.nonce + 2);
+  });
+
+  it("hands the nonce of a transaction never sent out again; one beyond the account's next is refused", async () => {
+    const s = submitter();
+    const unsent = await s.sign(updates[3]);
+    await s.unsent(unsent);
+    const next = await s.sign(updates[3]);
+    expect(next.nonce).toBe(unsent.nonce);
+    // Signed after `next`, which is never sent: it waits behind a nonce no transaction holds.
+    const behind = await s.sign(updates[3]);
+    expect(behind.nonce).toBe(next.nonce + 1);
+    expect(await s.broadcast(behind)).toBe(false);
+    expect((await s.sign(updates[3])).nonce).toBe(next.nonce);
   });
 });
