@@ -7,7 +7,8 @@
  *   (this bar, this proof's margins): the job is confirmed, not rejected, and no second transaction is sent;
  * - the node goes down right after a transaction was sent: the job keeps settling that transaction (with its
  *   backoff) past `chain.maxAttempts` instead of failing while it may land, and is confirmed once the node
- *   answers again.
+ *   answers again;
+ * - a gas price above the ceiling: the job waits (no attempt spent, no submission failure counted), then submits.
  */
 import { JsonRpcProvider } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -121,5 +122,28 @@ describe("prover service: a node that misbehaves", { timeout: 600_000 }, () => {
     // The same transaction, sent again while settling it: no other one.
     expect(new Set(rpc.sent).size).toBe(before + 1);
     expect(await acceptedTimestamps(provider, market.oracle)).toEqual([market.feed.lastTimestamp - 7200, t1]);
+  });
+
+  it("waits out a gas price above the ceiling without counting submission failures, then submits", async () => {
+    const failures = async () =>
+      (await running.service.metrics.submitFailures.get()).values.reduce((n, v) => n + v.value, 0);
+    const before = await failures();
+    // The block that closes the bar has a base fee of 1000 gwei (the ceiling is 100 gwei).
+    await provider.send("hardhat_setNextBlockBaseFeePerGas", ["0x" + (1000n * 10n ** 9n).toString(16)]);
+    const t2 = await market.nextBar(provider);
+    const waits = () =>
+      lines.filter((l) => /^gas price [\d.]+ gwei is above the ceiling/.test(String(l.reason)));
+    const t0 = Date.now();
+    while (waits().length < 2) {
+      if (Date.now() - t0 > 300_000) throw new Error(lines.map((l) => JSON.stringify(l)).join("\n"));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const waiting = await waitJob(t2, () => true, "read");
+    expect({ status: waiting.status, attempts: waiting.attempts }).toEqual({ status: "proved", attempts: 0 });
+    // Nothing was submitted, so nothing failed to be.
+    expect(await failures()).toBe(before);
+    await provider.send("hardhat_setNextBlockBaseFeePerGas", ["0x3b9aca00"]);
+    await provider.send("evm_mine", []);
+    expect((await waitJob(t2, (j) => isFinal(j), "final")).status).toBe("confirmed");
   });
 });
