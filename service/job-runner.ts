@@ -639,7 +639,8 @@ export class JobRunner {
     }
     const counts = !(err instanceof TransientError) || err.countsAsAttempt;
     const attempts = job.attempts + (counts ? 1 : 0);
-    if (job.status === "submitting" || job.status === "proved") {
+    // A wait (a gas price above the ceiling, a transaction not mined yet) is no failed submission.
+    if (counts && (job.status === "submitting" || job.status === "proved")) {
       metrics.submitFailures.inc({ market: job.market, reason: "transient" });
     }
     // A sent transaction may land (or have landed) whatever happened since: the job is not given up while it is
