@@ -2,8 +2,8 @@
  * A JSON-RPC proxy on 127.0.0.1 in front of a real node (a `hardhat node`) that can misbehave as a node
  * behind a public RPC endpoint does: go down (every request answered HTTP 502, as a load balancer with no
  * backend answers), right after it forwarded a transaction if asked; and answer `null` for the receipts of the
- * transactions sent through it (a load-balanced backend that has not seen the block yet). Single and batched
- * requests alike.
+ * transactions sent through it, or an error for its calls (a load-balanced backend that has not seen the block
+ * yet). Single and batched requests alike.
  */
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -25,6 +25,11 @@ export interface FaultyRpc {
   downAfterSend: boolean;
   /** Answer `null` for the receipt of every transaction sent through the proxy while true. */
   hideSentReceipts: boolean;
+  /**
+   * Answer every `eth_call` with the error a load-balanced backend behind the others gives for a block it has not
+   * seen (`header not found`) while true.
+   */
+  failCalls: boolean;
   /** Hashes of the transactions forwarded so far, in order (a transaction sent again appears again). */
   sent: string[];
   close(): Promise<void>;
@@ -53,6 +58,9 @@ export async function startFaultyRpc(upstream: string): Promise<FaultyRpc> {
     if (request.method === "eth_getTransactionReceipt" && state.hideSentReceipts) {
       const hash = String(request.params?.[0]).toLowerCase();
       if (state.sent.includes(hash)) return { jsonrpc: "2.0", id: request.id, result: null };
+    }
+    if (request.method === "eth_call" && state.failCalls) {
+      return { jsonrpc: "2.0", id: request.id, error: { code: -32000, message: "header not found" } };
     }
     const answer = await post(request);
     if (request.method === "eth_sendRawTransaction") {
@@ -88,6 +96,7 @@ export async function startFaultyRpc(upstream: string): Promise<FaultyRpc> {
     down: false,
     downAfterSend: false,
     hideSentReceipts: false,
+    failCalls: false,
     sent: [],
     close: () =>
       new Promise<void>((resolve, reject) => {

@@ -8,6 +8,7 @@
  * - the node goes down right after a transaction was sent: the job keeps settling that transaction (with its
  *   backoff) past `chain.maxAttempts` instead of failing while it may land, and is confirmed once the node
  *   answers again;
+ * - `GET /v1/markets/:id` while the node fails its calls: 503 CHAIN_UNREACHABLE, not 500 ORACLE_REJECTED;
  * - a gas price above the ceiling: the job waits (no attempt spent, no submission failure counted), then submits.
  */
 import { JsonRpcProvider } from "ethers";
@@ -122,6 +123,23 @@ describe("prover service: a node that misbehaves", { timeout: 600_000 }, () => {
     // The same transaction, sent again while settling it: no other one.
     expect(new Set(rpc.sent).size).toBe(before + 1);
     expect(await acceptedTimestamps(provider, market.oracle)).toEqual([market.feed.lastTimestamp - 7200, t1]);
+  });
+
+  it("answers a market view whose reads the node failed with 503 CHAIN_UNREACHABLE, not an oracle refusal", async () => {
+    rpc.failCalls = true;
+    try {
+      const r = await fetch(`${running.url}/v1/markets/${MARKET}`);
+      expect(r.status).toBe(503);
+      expect(await r.json()).toEqual({
+        error: "CHAIN_UNREACHABLE",
+        message: expect.stringMatching(
+          /^the node did not answer: reading marketConfig of market BTC-USDT.*header not found/,
+        ),
+      });
+    } finally {
+      rpc.failCalls = false;
+    }
+    expect((await fetch(`${running.url}/v1/markets/${MARKET}`)).status).toBe(200);
   });
 
   it("waits out a gas price above the ceiling without counting submission failures, then submits", async () => {
