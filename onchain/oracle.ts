@@ -187,7 +187,7 @@ export function oracleAt(address: string, runner: Signer | import("ethers").Prov
 export function decodeRevert(err: unknown, iface: Interface): OracleError {
   const e = err as {
     data?: string;
-    info?: { error?: { data?: string } };
+    info?: { error?: { data?: string; message?: string } };
     error?: { data?: string };
     shortMessage?: string;
     message?: string;
@@ -200,7 +200,11 @@ export function decodeRevert(err: unknown, iface: Interface): OracleError {
       return new OracleError(parsed.name, `the oracle refused: ${parsed.name}(${args})`);
     }
   }
-  return new OracleError("unknown", `transaction failed: ${e.shortMessage ?? e.message ?? String(err)}`);
+  // the node's own words (e.g. "header not found"), which ethers' short message leaves out
+  const said = e.info?.error?.message;
+  const short = e.shortMessage ?? e.message ?? String(err);
+  const node = typeof said === "string" && !short.includes(said) ? ` (the node said: ${said})` : "";
+  return new OracleError("unknown", `transaction failed: ${short}${node}`);
 }
 
 /** Register the signed batch verifier of a model for batches of `n` markets (governance). */

@@ -6,6 +6,7 @@
  * `RequestRefusedError`s.
  */
 import { ZkriskError } from "../core/errors";
+import { OracleError } from "../onchain/oracle";
 import { readMarketState, type OracleMarketState } from "./guards";
 import { jobIdOf, type JobRecord } from "./jobs";
 import { isoFromSeconds } from "../core/time";
@@ -82,7 +83,9 @@ export class ProofRequests {
       state = await readMarketState(chain.oracle, m.marketId);
       chain.reachable = true;
     } catch (err) {
-      if (err instanceof ZkriskError) throw err;
+      // A read the node failed (no revert of the oracle's to decode) is the chain unreachable, not a refusal.
+      const failedRead = err instanceof OracleError && err.reason === "unknown";
+      if (err instanceof ZkriskError && !failedRead) throw err;
       chain.reachable = false;
       throw new RequestRefusedError(
         "CHAIN_UNREACHABLE",
