@@ -4,7 +4,8 @@
  * instance in this process signs each new bar (the real signed-update circuit, k = 1). One holds the scheduler lease;
  * both prove. Every new bar gets exactly one accepted update; requested proofs are spread over both workers;
  * a worker killed (SIGKILL) mid-proof has its job finished by the other; when the leader is killed the other
- * takes the lease over and the next bar still lands, once.
+ * takes the lease over and the next bar still lands, once. Both report the market's last accepted data, whichever
+ * of them submitted it.
  */
 import { JsonRpcProvider } from "ethers";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -80,6 +81,14 @@ describeRedis("zkrisk serve --queue redis://: two workers, one scheduler", () =>
     const t1 = await market.nextBar(provider);
     await waitStatus(urls[1], jobIdOf(MARKET, t1), "confirmed");
     expect(await accepted()).toEqual([t0, t1]);
+    // Each process reports the market's last accepted data, whichever of them submitted it (a process that
+    // kept the value it read at start would fire the data-age alert for a market that is up to date).
+    for (const url of urls) {
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics, url).toContain(
+        `zkrisk_last_accepted_data_timestamp_seconds{market="${MARKET}"} ${t1}\n`,
+      );
+    }
 
     // Requested proofs, asked of one process, are proved by both.
     const bars = Array.from({ length: 6 }, (_, i) => t0 - (i + 1) * 7200);
