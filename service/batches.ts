@@ -104,7 +104,7 @@ export async function loadBatches(
     for (const m of members) {
       const state = await readMarketState(chain.oracle, m.marketId);
       const last = state.last?.dataTimestamp ?? 0;
-      if (last) metrics.lastAccepted.set({ market: m.id }, last);
+      if (last) metrics.sawAccepted(m.id, last);
       onChain = Math.max(onChain, last);
     }
 

@@ -549,7 +549,7 @@ export class JobRunner {
         const markets = isBatchProof(proved) ? proved.markets.map((m) => m.market) : [job.market];
         for (const market of markets) {
           metrics.accepted.inc({ market });
-          metrics.lastAccepted.set({ market }, job.dataTimestamp);
+          metrics.sawAccepted(market, job.dataTimestamp);
         }
         log.info({ tx: tx.hash, block: s.block }, "update accepted on chain");
         return;
@@ -615,7 +615,7 @@ export class JobRunner {
     const proved = job.update!;
     for (const market of isBatchProof(proved) ? proved.markets.map((m) => m.market) : [job.market]) {
       metrics.accepted.inc({ market });
-      metrics.lastAccepted.set({ market }, job.dataTimestamp);
+      metrics.sawAccepted(market, job.dataTimestamp);
     }
     log.info({ reason }, "update already applied on chain");
   }

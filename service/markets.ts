@@ -105,7 +105,7 @@ export async function loadMarkets(
     };
     const state = await readMarketState(chain.oracle, runtime.marketId);
     const onChain = state.last?.dataTimestamp ?? 0;
-    if (onChain) metrics.lastAccepted.set({ market: m.id }, onChain);
+    if (onChain) metrics.sawAccepted(m.id, onChain);
     runtime.lastScheduled = Math.max(onChain, await store.maxDataTimestamp(m.id));
     markets.set(m.id, runtime);
     log.info(

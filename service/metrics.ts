@@ -55,13 +55,14 @@ export class ServiceMetrics {
     labelNames: ["market", "publisher", "outcome"] as const,
     registers: [this.registry],
   });
-  /** The oracle's data timestamp per market, as last seen (seconds). */
-  readonly lastAccepted = new Gauge({
-    name: "zkrisk_last_accepted_data_timestamp_seconds",
-    help: "Data timestamp of the market's last update accepted on chain, seconds since the epoch.",
-    labelNames: ["market"] as const,
-    registers: [this.registry],
-  });
+  /**
+   * The oracle's data timestamp per market (seconds): the newest of what this process saw on chain
+   * (`sawAccepted`) and, at scrape time, of the confirmed jobs in the store (`acceptedFrom`), which in Redis mode
+   * holds those the other processes confirmed.
+   */
+  readonly lastAccepted: Gauge<"market">;
+  private readonly seenAccepted = new Map<string, number>();
+  private acceptedInStore: (() => Promise<Map<string, number>>) | undefined;
   /** Jobs waiting to be proved or in flight (queued, proving, submitting). */
   readonly queueDepth: Gauge;
   /** Jobs by status. */
@@ -82,6 +83,20 @@ export class ServiceMetrics {
         this.set(c.queued + c.proving + c.submitting);
       },
     });
+    const seen = this.seenAccepted;
+    const inStore = () => this.acceptedInStore?.() ?? Promise.resolve(new Map<string, number>());
+    this.lastAccepted = new Gauge({
+      name: "zkrisk_last_accepted_data_timestamp_seconds",
+      help: "Data timestamp of the market's last update accepted on chain, seconds since the epoch.",
+      labelNames: ["market"] as const,
+      registers: [this.registry],
+      async collect() {
+        for (const [market, ts] of await inStore()) {
+          if (ts > (seen.get(market) ?? 0)) seen.set(market, ts);
+        }
+        for (const [market, ts] of seen) this.set({ market }, ts);
+      },
+    });
     this.jobs = new Gauge({
       name: "zkrisk_jobs",
       help: "Jobs by status.",
@@ -92,5 +107,16 @@ export class ServiceMetrics {
         for (const s of JOB_STATUSES) this.set({ status: s }, c[s]);
       },
     });
+  }
+
+  /** A market's data timestamp (s) seen accepted on chain; an older one than already seen changes nothing. */
+  sawAccepted(market: string, dataTimestamp: number): void {
+    if (dataTimestamp > (this.seenAccepted.get(market) ?? 0)) this.seenAccepted.set(market, dataTimestamp);
+    this.lastAccepted.set({ market }, this.seenAccepted.get(market)!);
+  }
+
+  /** Where the confirmed jobs' data timestamps per market are read at scrape time (the service's store). */
+  acceptedFrom(read: () => Promise<Map<string, number>>): void {
+    this.acceptedInStore = read;
   }
 }

@@ -92,7 +92,7 @@ export class ProofRequests {
         `the node did not answer: ${(err as Error).message}`,
       );
     }
-    if (state.last) this.o.metrics.lastAccepted.set({ market }, state.last.dataTimestamp);
+    if (state.last) this.o.metrics.sawAccepted(market, state.last.dataTimestamp);
     const jobs = m.batch ?? market;
     return {
       market: m,

@@ -92,6 +92,8 @@ export class ProverService {
     for (const [id, batch] of await loadBatches(cfg, chain, store, this.metrics, log)) {
       this.batches.set(id, batch);
     }
+    // Updates confirmed by any process sharing the store count as this one's (Redis mode).
+    this.metrics.acceptedFrom(() => this.confirmedInStore());
     const pool = new Piscina({
       filename: join(__dirname, "prove-thread.cjs"),
       name: "prove",
@@ -167,6 +169,20 @@ export class ProverService {
     this.chain?.destroy();
     await this.store.close();
     return result;
+  }
+
+  /** Each market's newest data timestamp (s) among the confirmed jobs in the store (a batch's for its markets). */
+  private async confirmedInStore(): Promise<Map<string, number>> {
+    const latest = new Map<string, number>();
+    for (const id of this.markets.keys()) {
+      const job = await this.store.latest(id, ["confirmed"]);
+      if (job) latest.set(id, job.dataTimestamp);
+    }
+    for (const b of this.batches.values()) {
+      const job = await this.store.latest(b.id, ["confirmed"]);
+      if (job) for (const m of b.markets) latest.set(m.id, job.dataTimestamp);
+    }
+    return latest;
   }
 
   /** Before the markets are loaded, no market is served (as the API says while `/readyz` answers 503). */
