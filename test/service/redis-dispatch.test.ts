@@ -5,11 +5,13 @@
  * never handed to the queue:
  * - a job recorded but not handed to the queue (a process killed between the two) is delivered at the next start;
  * - a proved proof-only job asked for again with `submit` is delivered to be submitted (its first delivery, now
- *   completed, bears the same due time).
+ *   completed, bears the same due time);
+ * - a job whose sent transaction a stop (with no grace) left unsettled is handed back to the queue, and settled by
+ *   the next start.
  */
 import { JsonRpcProvider } from "ethers";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { loadServiceConfig } from "../../service/config";
+import { loadServiceConfig, type ServiceConfig } from "../../service/config";
 import { jobIdOf, type JobRecord } from "../../service/jobs";
 import { isFinal } from "../../service/job-states";
 import { RedisJobStore } from "../../service/redis-store";
@@ -35,6 +37,7 @@ describeRedis("zkrisk serve --queue: every due job is delivered", () => {
   let market: SignedMarket;
   let running: RunningService;
   let orphan: number;
+  let cfg: ServiceConfig;
   const lines: Record<string, unknown>[] = [];
 
   beforeAll(async () => {
@@ -48,7 +51,7 @@ describeRedis("zkrisk serve --queue: every due job is delivered", () => {
     await store.enqueue({ market: MARKET, dataTimestamp: orphan, submit: false }, Date.now());
     await store.close();
     Object.assign(process.env, SERVICE_ENV);
-    const cfg = loadServiceConfig(
+    cfg = loadServiceConfig(
       writeServiceConfig(dir, {
         rpc: node.rpc,
         oracle: market.oracle,
@@ -58,7 +61,7 @@ describeRedis("zkrisk serve --queue: every due job is delivered", () => {
         queue: { lockSeconds: 3, leaseSeconds: 3 },
       }),
     );
-    running = await startService(cfg, memoryLogger(lines), 30_000, redis.url);
+    running = await startService(cfg, memoryLogger(lines), 0, redis.url);
   }, 900_000);
 
   afterAll(async () => {
@@ -109,5 +112,29 @@ describeRedis("zkrisk serve --queue: every due job is delivered", () => {
       status: "rejected",
       reason: expect.stringMatching(/^the oracle refused: OracleNotNewer\(/),
     });
+  }, 300_000);
+
+  it("hands back a job whose sent transaction a stop left unsettled, and the next start settles it", async () => {
+    await provider.send("evm_setAutomine", [false]);
+    try {
+      const t1 = await market.nextBar(provider);
+      const sent = await waitJob(t1, (j) => j.tx !== null, "sent");
+      await running.stop(); // no grace: the transaction is still in the node's pool
+      const store = await RedisJobStore.open(redis.url, { prefix: REDIS_PREFIX });
+      try {
+        expect(await store.get(sent.id)).toMatchObject({ status: "proved", tx: sent.tx });
+      } finally {
+        await store.close();
+      }
+      running = await startService(cfg, memoryLogger(lines), 0, redis.url);
+      await provider.send("evm_mine", []);
+      const job = await waitJob(t1, (j) => isFinal(j), "final");
+      expect({ status: job.status, hash: job.tx?.hash }).toEqual({
+        status: "confirmed",
+        hash: sent.tx!.hash,
+      });
+    } finally {
+      await provider.send("evm_setAutomine", [true]);
+    }
   }, 300_000);
 });
