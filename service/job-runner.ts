@@ -116,8 +116,8 @@ export class JobRunner {
 
   /**
    * Let the runs in flight finish for up to `graceMs`; after that, cut proofs short, give the runs a few
-   * seconds to settle, and set back what is still in flight (a sent transaction stays recorded and is
-   * settled at the next start). Closes the proving threads. Returns how many runs finished and how many
+   * seconds to settle, and set back what is still in flight (a sent transaction stays recorded, and the job is
+   * due to settle it). Closes the proving threads. Returns how many runs finished and how many
    * jobs went back to the queue.
    */
   async stop(graceMs: number): Promise<{ finished: number; requeued: number }> {
@@ -138,11 +138,13 @@ export class JobRunner {
     for (const id of pending) {
       const job = await store.get(id);
       const rule = SET_BACKS.find((s) => s.from === job?.status);
-      if (job && rule && !(rule.unlessSent && job.tx)) {
-        // Due again from now: a new due time, so that a shared queue takes it as a new delivery (redis-queue.ts).
+      if (job && rule) {
+        // Due again from now: a new due time, so that a shared queue takes it as a new delivery (redis-queue.ts). A
+        // sent transaction stays recorded, to be settled by whichever process takes the job (its delivery in a
+        // shared queue is done: left in flight, the job would wait for ever).
         await transition(store, id, rule.to, { notBefore: Date.now() }, Date.now(), [rule.from]);
       }
-      // Back in the queue, or (a sent transaction) to be settled at the next start.
+      // Back in the queue (a sent transaction to be settled).
       const after = await store.get(id);
       if (after && !isFinal(after)) requeued++;
     }

@@ -156,7 +156,7 @@ export class ProverService {
 
   /**
    * Stop taking work, let in-flight jobs finish for up to `graceMs`, then put what is left back in the queue
-   * (a sent transaction stays recorded and is settled at the next start) and release everything.
+   * (a sent transaction stays recorded, and its job is due to settle it) and release everything.
    */
   async stop(graceMs = 30_000): Promise<{ finished: number; requeued: number }> {
     this.stopping = true;
