@@ -18,6 +18,7 @@ import { signedUpdateArtifacts } from "../../setup/cached-artifacts";
 import { MODEL } from "./artifacts";
 import { DEV_KEYS } from "./hardhat-node";
 import { startTestPublisher, type TestPublisher } from "./publisher-serve";
+import type { JobRecord, JobStore } from "../../service/jobs";
 
 export {
   BAR_SECONDS,
@@ -124,6 +125,29 @@ export async function waitForJob(
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`job ${id} not ${status}: ${JSON.stringify(last)}\nservice log:\n${logs()}`);
+}
+
+/**
+ * Poll the job store until job `id` satisfies `done`; the error names `what` it was waited for, the job as last
+ * read and `logs()` (the service's log).
+ */
+export async function waitForStoredJob(
+  store: Pick<JobStore, "get">,
+  id: string,
+  done: (job: JobRecord) => boolean,
+  what: string,
+  logs: () => string,
+  timeoutMs: number,
+  pollMs: number,
+): Promise<JobRecord> {
+  const t0 = Date.now();
+  for (;;) {
+    const job = await store.get(id);
+    if (job && done(job)) return job;
+    if (Date.now() - t0 > timeoutMs)
+      throw new Error(`job ${id} not ${what}: ${JSON.stringify(job)}\n${logs()}`);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
 }
 
 /** A market with its publishers, its publisher set on chain and the signed-update artifacts. */

@@ -26,6 +26,7 @@ import {
   memoryLogger,
   SERVICE_ENV,
   startSignedMarket,
+  waitForStoredJob,
   writeServiceConfig,
   type SignedMarket,
 } from "../helpers/service-env";
@@ -69,19 +70,16 @@ describe("prover service: a node that misbehaves", { timeout: 600_000 }, () => {
   });
 
   /** Poll the store until the job of bar `ts` satisfies `done`. */
-  async function waitJob(ts: number, done: (job: JobRecord) => boolean, what: string): Promise<JobRecord> {
-    const id = jobIdOf(MARKET, ts);
-    const t0 = Date.now();
-    for (;;) {
-      const job = await running.service.store.get(id);
-      if (job && done(job)) return job;
-      if (Date.now() - t0 > 300_000) {
-        const log = lines.map((l) => JSON.stringify(l)).join("\n");
-        throw new Error(`job ${id} not ${what}: ${JSON.stringify(job)}\n${log}`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  const waitJob = (ts: number, done: (job: JobRecord) => boolean, what: string): Promise<JobRecord> =>
+    waitForStoredJob(
+      running.service.store,
+      jobIdOf(MARKET, ts),
+      done,
+      what,
+      () => lines.map((l) => JSON.stringify(l)).join("\n"),
+      300_000,
+      50,
+    );
 
   it("confirms a job whose transaction landed though it was taken for dropped, sending no other", async () => {
     const t0 = market.feed.lastTimestamp;

@@ -26,6 +26,7 @@ import {
   SERVICE_ENV,
   startSignedMarket,
   TOKEN,
+  waitForStoredJob,
   writeServiceConfig,
   type SignedMarket,
 } from "../helpers/service-env";
@@ -72,19 +73,17 @@ describeRedis("zkrisk serve --queue: every due job is delivered", () => {
     await redis?.stop();
   });
 
-  async function waitJob(ts: number, done: (job: JobRecord) => boolean, what: string): Promise<JobRecord> {
-    const id = jobIdOf(MARKET, ts);
-    const t0 = Date.now();
-    for (;;) {
-      const job = await running.service.store.get(id);
-      if (job && done(job)) return job;
-      if (Date.now() - t0 > 90_000) {
-        const log = lines.map((l) => JSON.stringify(l)).join("\n");
-        throw new Error(`job ${id} not ${what}: ${JSON.stringify(job)}\n${log}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  /** Poll the store until the job of bar `ts` satisfies `done`. */
+  const waitJob = (ts: number, done: (job: JobRecord) => boolean, what: string): Promise<JobRecord> =>
+    waitForStoredJob(
+      running.service.store,
+      jobIdOf(MARKET, ts),
+      done,
+      what,
+      () => lines.map((l) => JSON.stringify(l)).join("\n"),
+      90_000,
+      100,
+    );
 
   const post = (body: unknown) =>
     fetch(`${running.url}/v1/proofs`, {
