@@ -1128,7 +1128,9 @@ contract RiskOracle is IRiskOracle, AccessControl {
         }
     }
 
-    /// @dev Bounds, IM >= MM, then the rate of change from the previous update (none for the first update).
+    /// @dev Bounds, IM >= MM, then the rate of change from the previous update (none for the first update), each
+    ///      previous margin taken inside the market's bounds now: after `setLimits` moves a bound past it, the
+    ///      next update is measured from that bound, so no pair of bounds and rate limits freezes the market.
     function _checkMargins(
         uint256 head,
         uint256 live,
@@ -1149,23 +1151,31 @@ contract RiskOracle is IRiskOracle, AccessControl {
         im = uint16(provenIm);
         if (uint64(live >> _S2_UPDATED_AT) != 0) {
             (uint16 up, uint16 down) = (uint16(head >> _S0_MAX_INCREASE), uint16(head >> _S0_MAX_DECREASE));
-            _checkChange(Margin.Maintenance, uint16(live >> _S2_MM), mm, up, down);
-            _checkChange(Margin.Initial, uint16(live >> _S2_IM), im, up, down);
+            _checkChange(Margin.Maintenance, uint16(live >> _S2_MM), mm, up, down, minMm, maxMm);
+            _checkChange(Margin.Initial, uint16(live >> _S2_IM), im, up, down, minIm, maxIm);
         }
     }
 
+    /// @dev The change from `previous` moved into [lo, hi] (the bounds in force, which hold `next`) to `next`. Tested
+    ///      against `previous` itself first, so an update within the limits pays nothing for the bounds: a rise past
+    ///      the limit from a `previous` below `lo` may still be within it from `lo` (one above `hi` cannot be a rise),
+    ///      and a fall past it from a `previous` above `hi` may be within it from `hi`.
     function _checkChange(
         Margin margin,
         uint16 previous,
         uint16 next,
         uint16 maxIncrease,
-        uint16 maxDecrease
+        uint16 maxDecrease,
+        uint16 lo,
+        uint16 hi
     ) private pure {
         if (next > previous && next - previous > maxIncrease) {
-            revert OracleMarginIncreaseTooLarge(margin, previous, next, maxIncrease);
+            if (previous < lo) previous = lo;
+            if (next - previous > maxIncrease) revert OracleMarginIncreaseTooLarge(margin, previous, next, maxIncrease);
         }
         if (next < previous && previous - next > maxDecrease) {
-            revert OracleMarginDecreaseTooLarge(margin, previous, next, maxDecrease);
+            if (previous > hi) previous = hi;
+            if (previous - next > maxDecrease) revert OracleMarginDecreaseTooLarge(margin, previous, next, maxDecrease);
         }
     }
 }

@@ -235,9 +235,16 @@ export function precheck(state: OracleMarketState, c: Candidate, blockTime: numb
   }
 
   if (last !== null) {
+    // Each change is measured from the last margin taken inside the bounds in force, as the oracle does (bounds
+    // moved past it by governance never freeze a market).
+    const within = (v: number, lo: number, hi: number): number => Math.min(Math.max(v, lo), hi);
     const changes = [
-      ["maintenance", last.maintenanceMarginBps, mm],
-      ["initial", last.initialMarginBps, im],
+      [
+        "maintenance",
+        within(last.maintenanceMarginBps, limits.minMaintenanceMarginBps, limits.maxMaintenanceMarginBps),
+        mm,
+      ],
+      ["initial", within(last.initialMarginBps, limits.minInitialMarginBps, limits.maxInitialMarginBps), im],
     ] as const;
     for (const [name, previous, next] of changes) {
       if (next - previous > limits.maxIncreaseBps) {

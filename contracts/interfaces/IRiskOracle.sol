@@ -23,8 +23,10 @@ interface IRiskOracle {
     /// @param maxMaintenanceMarginBps highest accepted maintenance margin (bps, at most 10000)
     /// @param minInitialMarginBps lowest accepted initial margin (bps)
     /// @param maxInitialMarginBps highest accepted initial margin (bps, at most 10000)
-    /// @param maxIncreaseBps largest rise of either margin from one accepted update to the next (bps)
-    /// @param maxDecreaseBps largest fall of either margin from one accepted update to the next (bps)
+    /// @param maxIncreaseBps largest rise of either margin from one accepted update to the next (bps); the previous
+    ///        margin is taken inside the bounds in force, so after bounds move past it the next update starts
+    ///        from the nearer bound (a change of bounds never freezes a market)
+    /// @param maxDecreaseBps largest fall of either margin from one accepted update to the next (bps), the same way
     /// @param minUpdateInterval shortest time between two accepted updates, by block time (s)
     /// @param maxDataAge oldest data an update may carry: block time minus data timestamp (s, > 0)
     struct MarketLimits {
@@ -224,9 +226,10 @@ interface IRiskOracle {
     error OracleMarginOutOfBounds(Margin margin, uint256 valueBps, uint16 minBps, uint16 maxBps);
     /// @notice The initial margin is below the maintenance margin.
     error OracleInitialBelowMaintenance(uint256 initialMarginBps, uint256 maintenanceMarginBps);
-    /// @notice A margin rises by more than the market allows in one update.
+    /// @notice A margin rises by more than the market allows in one update. `previousBps` is the last accepted
+    ///         margin taken inside the market's bounds (`MarketLimits`), the value the change is measured from.
     error OracleMarginIncreaseTooLarge(Margin margin, uint16 previousBps, uint16 newBps, uint16 maxIncreaseBps);
-    /// @notice A margin falls by more than the market allows in one update.
+    /// @notice A margin falls by more than the market allows in one update (`previousBps` as above).
     error OracleMarginDecreaseTooLarge(Margin margin, uint16 previousBps, uint16 newBps, uint16 maxDecreaseBps);
     /// @notice The verifier rejected the proof.
     error OracleInvalidProof(uint256 marketId);

@@ -650,6 +650,38 @@ describe("submitSignedUpdate guards", () => {
     await submitAt(await prove(T_C, 2450, 3650), timely(T_C));
     expect([...(await oracle.parameters(MARKET_ID))].slice(0, 3)).toEqual([2450n, 3650n, BigInt(T_C)]);
   });
+
+  it("bounds moved past the last margins: the change is measured from the nearer bound, so the market never freezes", async () => {
+    await (await oracle.setLimits(MARKET_ID, limitsWith({ maxIncreaseBps: 100, maxDecreaseBps: 50 }))).wait();
+    await submitAt(await prove(T_A, 2400, 3600), timely(T_A));
+    // Governance raises the MM floor to 3000 and the IM floor to 4000: from 2400 / 3600 no update could reach them.
+    const raised = {
+      minMaintenanceMarginBps: 3000,
+      minInitialMarginBps: 4000,
+      maxIncreaseBps: 100,
+      maxDecreaseBps: 50,
+    };
+    await (await oracle.setLimits(MARKET_ID, limitsWith(raised))).wait();
+    expect(await revertAt(timely(T_B), await prove(T_B, 3101, 4000))).toEqual({
+      name: "OracleMarginIncreaseTooLarge",
+      args: [MAINTENANCE, 3000n, 3101n, 100n],
+    });
+    await submitAt(await prove(T_B, 3100, 4100), timely(T_B) + 1);
+    // Then it lowers the caps to 2000 / 3000, below the margins just accepted.
+    const lowered = {
+      maxMaintenanceMarginBps: 2000,
+      maxInitialMarginBps: 3000,
+      maxIncreaseBps: 100,
+      maxDecreaseBps: 50,
+    };
+    await (await oracle.setLimits(MARKET_ID, limitsWith(lowered))).wait();
+    expect(await revertAt(timely(T_C), await prove(T_C, 1950, 2949))).toEqual({
+      name: "OracleMarginDecreaseTooLarge",
+      args: [INITIAL, 3000n, 2949n, 50n],
+    });
+    await submitAt(await prove(T_C, 1950, 2950), timely(T_C) + 1);
+    expect([...(await oracle.parameters(MARKET_ID))].slice(0, 3)).toEqual([1950n, 2950n, BigInt(T_C)]);
+  });
 });
 
 describe("submitSignedUpdate refuses replays of an applied update: OracleNotNewer", () => {

@@ -234,6 +234,21 @@ describe("precheck", () => {
     );
   });
 
+  it("a change is measured from the last margin moved inside the bounds in force, as the oracle does", () => {
+    const raised = withLimits({ minMaintenanceMarginBps: 2000, minInitialMarginBps: 2500 });
+    expect(check({ maintenanceMarginBps: 2300, initialMarginBps: 2800 }, NEXT_TIME, raised)).toBeUndefined();
+    expect(
+      precheck(raised, { ...NEXT, maintenanceMarginBps: 2301, initialMarginBps: 2800 }, NEXT_TIME)?.reason,
+    ).toBe(
+      "maintenance margin would rise from 2000 to 2301 bps (+301); the oracle allows at most +300 bps per update",
+    );
+    const lowered = withLimits({ maxMaintenanceMarginBps: 700, maxInitialMarginBps: 1200 });
+    expect(check({ maintenanceMarginBps: 500, initialMarginBps: 1000 }, NEXT_TIME, lowered)).toBeUndefined();
+    expect(check({ maintenanceMarginBps: 499, initialMarginBps: 1000 }, NEXT_TIME, lowered)).toBe(
+      "OracleMarginDecreaseTooLarge",
+    );
+  });
+
   it("a first update has no change limits", () => {
     expect(check({ maintenanceMarginBps: 5000, initialMarginBps: 10000 }, NEXT_TIME, FIRST)).toBeUndefined();
     expect(check({ maintenanceMarginBps: 50, initialMarginBps: 100 }, NEXT_TIME, FIRST)).toBeUndefined();
@@ -563,6 +578,9 @@ describe("precheck agrees with RiskOracle's signed update and batch paths", () =
   const pause = async () => {
     await (await oracle.pauseMarket(MARKET_ID)).wait();
   };
+  const setBounds = async (bounds: Partial<MarketLimits>) => {
+    await (await oracle.setLimits(MARKET_ID, { ...LIMITS, ...bounds })).wait();
+  };
 
   const scenarios: Scenario[] = [
     // First update
@@ -774,6 +792,45 @@ describe("precheck agrees with RiskOracle's signed update and batch paths", () =
       candidate: { dataTimestamp: T_B },
       change: [0, -LIMITS.maxDecreaseBps],
       expected: undefined,
+    },
+    // Governance moved the bounds past A's margins: each change is measured from the nearer bound, not from A.
+    {
+      name: "bounds raised past A's margins: MM and IM at the new minimums + maxIncrease",
+      from: "afterA",
+      setup: () => setBounds({ minMaintenanceMarginBps: 2000, minInitialMarginBps: 2500 }),
+      time: timely(T_B),
+      candidate: {
+        dataTimestamp: T_B,
+        ...margins(2000 + LIMITS.maxIncreaseBps, 2500 + LIMITS.maxIncreaseBps),
+      },
+      expected: undefined,
+    },
+    {
+      name: "bounds raised past A's margins: MM at the new minimum + maxIncrease + 1",
+      from: "afterA",
+      setup: () => setBounds({ minMaintenanceMarginBps: 2000, minInitialMarginBps: 2500 }),
+      time: timely(T_B),
+      candidate: { dataTimestamp: T_B, ...margins(2000 + LIMITS.maxIncreaseBps + 1, 2500) },
+      expected: "OracleMarginIncreaseTooLarge",
+    },
+    {
+      name: "bounds lowered past A's margins: MM and IM at the new maximums - maxDecrease",
+      from: "afterA",
+      setup: () => setBounds({ maxMaintenanceMarginBps: 700, maxInitialMarginBps: 1200 }),
+      time: timely(T_B),
+      candidate: {
+        dataTimestamp: T_B,
+        ...margins(700 - LIMITS.maxDecreaseBps, 1200 - LIMITS.maxDecreaseBps),
+      },
+      expected: undefined,
+    },
+    {
+      name: "bounds lowered past A's margins: IM at the new maximum - maxDecrease - 1",
+      from: "afterA",
+      setup: () => setBounds({ maxMaintenanceMarginBps: 700, maxInitialMarginBps: 1200 }),
+      time: timely(T_B),
+      candidate: { dataTimestamp: T_B, ...margins(700, 1200 - LIMITS.maxDecreaseBps - 1) },
+      expected: "OracleMarginDecreaseTooLarge",
     },
     {
       name: "MM falls too much and IM rises too much: MM's fall first",
