@@ -277,6 +277,9 @@ contract RiskOracle is IRiskOracle, AccessControl {
             revert OracleInvalidVerifier(address(config.verifier));
         }
         m.adaptiveFlags = flags;
+        if (flags == _ADAPTIVE_MARKET | _ADAPTIVE_VERIFIER) {
+            _checkAdaptiveNum(config.verifier, marketId, (m.adaptiveState >> _HOT_NUM_SHIFT) & _NUM_MASK);
+        }
         emit PublisherSetChanged(marketId, _publisherSetOf(m), config);
         m.batchGroup = _batchGroup(config.modelCommitment, config.publisherSet);
         m.verifier = address(config.verifier);
@@ -284,6 +287,16 @@ contract RiskOracle is IRiskOracle, AccessControl {
         m.publisherSet = config.publisherSet;
         m.quorum = config.quorum;
         m.statementKey = config.statementKey;
+    }
+
+    /// @dev Refuse an adaptive market's num outside its adaptive verifier's clamp: the circuit has no witness for a
+    ///      prior there, so the market could never be updated (until governance set it again).
+    function _checkAdaptiveNum(ISignedUpdateVerifier verifier, uint256 marketId, uint256 num) private view {
+        try verifier.adaptiveNumBounds() returns (uint256 minNum, uint256 maxNum) {
+            if (num < minNum || num > maxNum) revert OracleAdaptiveNumOutOfRange(marketId, num, minNum, maxNum);
+        } catch {
+            revert OracleInvalidVerifier(address(verifier));
+        }
     }
 
     /// @dev The batch group of a (model commitment, publisher set) pair, a new one for a pair not seen before.
@@ -301,6 +314,9 @@ contract RiskOracle is IRiskOracle, AccessControl {
     function setAdaptiveCalibration(uint256 marketId, uint32 num) external onlyRole(GOVERNOR_ROLE) {
         Market storage m = _market(marketId);
         if (num > _NUM_MASK) revert OracleInvalidAdaptiveNum(num);
+        if (num != 0 && m.adaptiveFlags & _ADAPTIVE_VERIFIER != 0) {
+            _checkAdaptiveNum(ISignedUpdateVerifier(m.verifier), marketId, num);
+        }
         // An adaptive market's last update moves to slot 2 before its state is reset: the guards carry over.
         uint8 flags = m.adaptiveFlags;
         if (flags & _ADAPTIVE_MARKET != 0) _setWord(m, 2, _adaptiveLive(_word(m, 2), m.adaptiveState));

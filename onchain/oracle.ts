@@ -32,7 +32,12 @@ import { compileGeneratedSource, type CompiledContract } from "./solc";
 import { checkFileHash, MANIFEST_FILE, readManifest, type ArtifactManifest } from "../setup/artifacts";
 import type { VerificationKey } from "../setup/snarkjs";
 import { generateSignedBatchVerifier, SIGNED_BATCH_VERIFIER_CONTRACT } from "./signed-batch-verifier";
-import { generateSignedUpdateVerifier, SIGNED_UPDATE_VERIFIER_CONTRACT } from "./signed-update-verifier";
+import {
+  generateSignedUpdateVerifier,
+  SIGNED_UPDATE_VERIFIER_CONTRACT,
+  type AdaptiveNumBounds,
+} from "./signed-update-verifier";
+import { STATE_EXTRA_BITS } from "../models/adaptive";
 import type { MarketLimits } from "./limits";
 
 export { DEFAULT_LIMITS, type MarketLimits } from "./limits";
@@ -89,6 +94,17 @@ export function isAdaptiveCircuit(manifest: ArtifactManifest): boolean {
 }
 
 /**
+ * The clamp of the state's num that an adaptive circuit proves (its rule's minNum and maxNum, times
+ * 2^STATE_EXTRA_BITS as num holds them), or undefined for a plain circuit.
+ */
+export function adaptiveNumBounds(manifest: ArtifactManifest): AdaptiveNumBounds | undefined {
+  const rule = manifest.adaptive?.rule;
+  if (rule === undefined) return undefined;
+  const extra = BigInt(STATE_EXTRA_BITS);
+  return { minNum: BigInt(rule.minNum) << extra, maxNum: BigInt(rule.maxNum) << extra };
+}
+
+/**
  * The batch size of an artifact directory's signed batch circuit (V + n + 1 outputs, then the n market ids and the
  * domain as inputs: `batchSignalNames`; for an adaptive circuit, {@link isAdaptiveCircuit}, V = n), or undefined
  * for any other circuit.
@@ -124,7 +140,7 @@ export function compileArtifactsVerifier(artifactsDir: string): CompiledContract
   const vkey = JSON.parse(readFileSync(vkeyPath, "utf8")) as VerificationKey;
   return batchSize === undefined
     ? compileGeneratedSource(
-        generateSignedUpdateVerifier(vkey, isAdaptiveCircuit(manifest)),
+        generateSignedUpdateVerifier(vkey, adaptiveNumBounds(manifest)),
         SIGNED_UPDATE_VERIFIER_CONTRACT,
       )
     : compileGeneratedSource(

@@ -11,6 +11,7 @@
  * the statement key too (`statementBase` reverts), precompile refusals read as `false`.
  */
 import { UPDATE_SIGNALS } from "../circuits/public-signals";
+import { ADAPTIVE_UPDATE_PACKING } from "../circuits/statement";
 import type { VerificationKey } from "../setup/snarkjs";
 import {
   MUL_ADD_FUNCTION,
@@ -27,16 +28,27 @@ export { BASE_FIELD_MODULUS, VerifierKeyError } from "./groth16-verifier-source"
 /** The generated contract's name. */
 export const SIGNED_UPDATE_VERIFIER_CONTRACT = "SignedUpdateVerifier";
 
+/** The clamp of the adaptive rule's state num (calibrationNum * 2^8) that an adaptive circuit proves. */
+export interface AdaptiveNumBounds {
+  minNum: bigint;
+  maxNum: bigint;
+}
+
 /**
  * The Solidity source of the signed-update verifier for `vkey` (contract {@link SIGNED_UPDATE_VERIFIER_CONTRACT},
- * implementing contracts/interfaces/ISignedUpdateVerifier.sol). Deterministic: the same key and flag give the same
- * bytes. `adaptive`: the circuit proves the adaptive rule (its manifest records it, `isAdaptiveCircuit`), so its
- * `adaptiveLayout()` is true and the oracle takes its proofs for adaptive markets only. (`adaptiveLayout`'s selector,
- * 0xaf99042a, sorts after `verifyProof`'s, 0xa007a060, so the dispatch of `verifyProof` costs what it did.)
+ * implementing contracts/interfaces/ISignedUpdateVerifier.sol). Deterministic: the same key and bounds give the
+ * same bytes. `adaptive`: the circuit proves the adaptive rule (its manifest records it, `isAdaptiveCircuit`) with
+ * this clamp of the state's num, so its `adaptiveLayout()` is true (the oracle takes its proofs for adaptive markets
+ * only) and `adaptiveNumBounds()` gives the clamp (the oracle holds no num outside it); a plain verifier answers
+ * false and (0, 0). (Their selectors, 0xaf99042a and 0xa3f3249f, sort after `verifyProof`'s, 0xa007a060, so the
+ * dispatch of `verifyProof` costs what it did.)
  * @throws VerifierKeyError for a key that is not a Groth16 BN254 key of two public signals with valid G1 points
+ * @throws RangeError for bounds that are not 1 <= minNum <= maxNum < 2^27 (the oracle's num width)
  */
-export function generateSignedUpdateVerifier(vkey: VerificationKey, adaptive = false): string {
+export function generateSignedUpdateVerifier(vkey: VerificationKey, adaptive?: AdaptiveNumBounds): string {
   const k = verifierConstants(vkey, UPDATE_SIGNALS.length, `a signed update (${UPDATE_SIGNALS.join(", ")})`);
+  if (adaptive !== undefined) checkNumBounds(adaptive);
+  const [minNum, maxNum] = adaptive === undefined ? [0n, 0n] : [adaptive.minNum, adaptive.maxNum];
   const lines = [
     ...verifierHeader("onchain/signed-update-verifier.ts", vkey, [
       'import {ISignedUpdateVerifier} from "contracts/interfaces/ISignedUpdateVerifier.sol";',
@@ -59,7 +71,12 @@ export function generateSignedUpdateVerifier(vkey: VerificationKey, adaptive = f
     "",
     "    /// @inheritdoc ISignedUpdateVerifier",
     "    function adaptiveLayout() external pure returns (bool adaptive) {",
-    `        return ${adaptive};`,
+    `        return ${adaptive !== undefined};`,
+    "    }",
+    "",
+    "    /// @inheritdoc ISignedUpdateVerifier",
+    "    function adaptiveNumBounds() external pure returns (uint256 minNum, uint256 maxNum) {",
+    `        return (${minNum}, ${maxNum});`,
     "    }",
     "",
     "    /// @inheritdoc ISignedUpdateVerifier",
@@ -94,4 +111,16 @@ export function generateSignedUpdateVerifier(vkey: VerificationKey, adaptive = f
     "",
   ];
   return lines.join("\n");
+}
+
+/** The state's num width in the packed update and the oracle's storage. */
+const NUM_BITS = ADAPTIVE_UPDATE_PACKING.numBits;
+
+function checkNumBounds(b: AdaptiveNumBounds): void {
+  const { minNum, maxNum } = b;
+  if (!(1n <= minNum && minNum <= maxNum && maxNum < 1n << BigInt(NUM_BITS))) {
+    throw new RangeError(
+      `adaptive num bounds [${minNum}, ${maxNum}]: need 1 <= minNum <= maxNum < 2^${NUM_BITS}`,
+    );
+  }
 }

@@ -289,6 +289,9 @@ interface IRiskOracle {
     error OracleAdaptiveMarket(uint256 marketId);
     /// @notice An initial adaptive num that does not fit the state (27 bits).
     error OracleInvalidAdaptiveNum(uint256 num);
+    /// @notice An adaptive market's num outside the clamp its adaptive verifier proves
+    ///         (`ISignedUpdateVerifier.adaptiveNumBounds`): no update could be proved from it.
+    error OracleAdaptiveNumOutOfRange(uint256 marketId, uint256 num, uint256 minNum, uint256 maxNum);
     /// @notice A signed update of a market whose mode (adaptive or plain, `setAdaptiveCalibration`) is not its
     ///         verifier's layout (`ISignedUpdateVerifier.adaptiveLayout`, `setPublisherSet`): governance has switched
     ///         one and not yet the other. Updates resume once both agree.
@@ -354,7 +357,9 @@ interface IRiskOracle {
     ///      proofs. The oracle stores the key's statement base (`ISignedUpdateVerifier.statementBase`), which every
     ///      update's proof is checked against; a verifier that cannot give one is refused (`OracleInvalidVerifier`),
     ///      as is one without `adaptiveLayout()`, whose answer the oracle keeps: signed updates are taken only where
-    ///      it agrees with the market's mode (`setAdaptiveCalibration`, `OracleAdaptiveLayoutMismatch`). It also
+    ///      it agrees with the market's mode (`setAdaptiveCalibration`, `OracleAdaptiveLayoutMismatch`). An adaptive
+    ///      market's num must lie in an adaptive verifier's clamp (`adaptiveNumBounds`, `OracleAdaptiveNumOutOfRange`).
+    ///      It also
     ///      gives the (model commitment, publisher set) pair a batch group on its first use, the id signed batches
     ///      compare; after 65,535 distinct pairs a new one is refused (`OracleTooManyBatchGroups`).
     /// @param marketId registered market
@@ -367,7 +372,10 @@ interface IRiskOracle {
     ///         with `setPublisherSet`), which proves the state's step from the one the oracle holds; the model
     ///         commitment keeps the model file's own calibration, and `num` must be that calibrationNum * 2^8 (an
     ///         auditor checks it). Until the market's mode and its verifier's `adaptiveLayout()` agree, its signed
-    ///         updates revert `OracleAdaptiveLayoutMismatch`, so governance may switch either first. Resets the
+    ///         updates revert `OracleAdaptiveLayoutMismatch`, so governance may switch either first. Where the
+    ///         market's verifier is adaptive already, `num` must lie in its clamp (`adaptiveNumBounds`, else
+    ///         `OracleAdaptiveNumOutOfRange`: no update could be proved from it); a later `setPublisherSet` to an
+    ///         adaptive verifier checks the num held the same way. Resets the
     ///         outcome count and the ring of accepted margins; the last accepted update (margins, data timestamp,
     ///         acceptance time) stays, so replay protection, the interval and the rate of change carry over, as they
     ///         do when the market becomes plain again.

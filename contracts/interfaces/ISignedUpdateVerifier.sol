@@ -25,6 +25,13 @@ interface ISignedUpdateVerifier {
     /// @return adaptive true for the adaptive layout
     function adaptiveLayout() external pure returns (bool adaptive);
 
+    /// @notice The clamp of the adaptive rule's state that the circuit proves: a prior num outside [minNum, maxNum]
+    ///         has no witness, so the oracle refuses to hold one for a market this verifier checks
+    ///         (`setAdaptiveCalibration`, `setPublisherSet`: `OracleAdaptiveNumOutOfRange`). (0, 0) for a plain circuit.
+    /// @return minNum the smallest num (calibrationNum * 2^8) the circuit takes
+    /// @return maxNum the largest
+    function adaptiveNumBounds() external pure returns (uint256 minNum, uint256 maxNum);
+
     /// @notice The statement base of a statement key: `IC0 + statementKey * IC2`, a G1 point.
     /// @param statementKey the market's statement key (circuits/statement.ts), < r
     /// @return x the base point's x coordinate

@@ -165,11 +165,11 @@ afterAll(async () => {
 describe("setAdaptiveCalibration", () => {
   it("sets the initial state (no outcomes, empty ring) and emits AdaptiveCalibrationSet; num 0 makes the market plain", async () => {
     expect(await oracle.adaptiveState(MARKET_ID)).toEqual([NUM, 0n, 0n]);
-    const receipt = await setAdaptiveCalibration(oracle, MARKET_ID, 1234n);
+    const receipt = await setAdaptiveCalibration(oracle, MARKET_ID, NUM + 1234n);
     const log = receipt.logs
       .map((l) => oracle.interface.parseLog(l))
       .find((e) => e?.name === "AdaptiveCalibrationSet");
-    expect(log?.args.toArray()).toEqual([MARKET_ID, 1234n]);
+    expect(log?.args.toArray()).toEqual([MARKET_ID, NUM + 1234n]);
     await setAdaptiveCalibration(oracle, MARKET_ID, 0n);
     expect(await oracle.adaptiveState(MARKET_ID)).toEqual([0n, 0n, 0n]);
   });
@@ -187,6 +187,52 @@ describe("setAdaptiveCalibration", () => {
       name: "OracleUnknownMarket",
       args: [99n],
     });
+  });
+});
+
+describe("the num an adaptive market holds lies in its adaptive verifier's clamp", () => {
+  /** The adaptive stand-in's clamp: models/calibrations.json's minNum and maxNum (scales 0.25 and 4) * 2^8. */
+  const MIN = 16384n << 8n;
+  const MAX = 262144n << 8n;
+  const outOfRange = (num: bigint) => ({
+    name: "OracleAdaptiveNumOutOfRange",
+    args: [MARKET_ID, num, MIN, MAX],
+  });
+  const rotateTo = (verifier: string) =>
+    setPublisherSet(oracle, MARKET_ID, { verifier, modelCommitment: MODEL, publisherSet: SET, quorum: 1 });
+
+  it("setAdaptiveCalibration takes the clamp's ends and refuses one past either, naming the clamp", async () => {
+    const bounds = new hre.ethers.Contract(
+      verifierAddress,
+      ["function adaptiveNumBounds() view returns (uint256, uint256)"],
+      governor,
+    );
+    expect([...(await bounds.adaptiveNumBounds())]).toEqual([MIN, MAX]);
+    // a num forgetting the 2^8 of the state (the model's calibrationNum itself) is the likely slip
+    for (const num of [MIN - 1n, MAX + 1n, 49021n]) {
+      expect(await revertOf(oracle.setAdaptiveCalibration(MARKET_ID, num), oracle)).toEqual(outOfRange(num));
+    }
+    expect(await oracle.adaptiveState(MARKET_ID)).toEqual([NUM, 0n, 0n]);
+    for (const num of [MIN, MAX]) {
+      await setAdaptiveCalibration(oracle, MARKET_ID, num);
+      expect((await oracle.adaptiveState(MARKET_ID))[0]).toBe(num);
+    }
+  });
+
+  it("with a plain verifier the num is not checked, but a rotation to an adaptive verifier is, until governance sets a num inside", async () => {
+    await rotateTo(plainVerifierAddress);
+    await setAdaptiveCalibration(oracle, MARKET_ID, 49021n);
+    await expect(rotateTo(verifierAddress)).rejects.toMatchObject({
+      reason: "OracleAdaptiveNumOutOfRange",
+      message: `the oracle refused: OracleAdaptiveNumOutOfRange(${MARKET_ID}, 49021, ${MIN}, ${MAX})`,
+    });
+    await setAdaptiveCalibration(oracle, MARKET_ID, NUM);
+    await rotateTo(verifierAddress);
+    expect(await oracle.adaptiveState(MARKET_ID)).toEqual([NUM, 0n, 0n]);
+    // a plain market is not checked on rotation (it holds no num)
+    await setAdaptiveCalibration(oracle, MARKET_ID, 0n);
+    await rotateTo(plainVerifierAddress);
+    await rotateTo(verifierAddress);
   });
 });
 

@@ -22,7 +22,7 @@ import {
   VerifierKeyError,
 } from "../../onchain/signed-update-verifier";
 import { compileVerifier } from "../../onchain/solc";
-import { releaseCurves, snarkjs, type VerificationKey } from "../../setup";
+import { readManifest, releaseCurves, snarkjs, type VerificationKey } from "../../setup";
 import {
   adaptiveStandInArtifacts,
   proveStandIn,
@@ -112,18 +112,46 @@ describe("generateSignedUpdateVerifier", () => {
     expect(source).toContain(`NEG_BETA_Y_RE = ${(Q - BigInt(vkey.vk_beta_2[1][0])) % Q};`);
   });
 
-  it("says whether the circuit has the adaptive layout: adaptiveLayout() from the flag, as deployVerifier sets it", async () => {
+  it("says whether the circuit has the adaptive layout and its num clamp: adaptiveLayout() and adaptiveNumBounds() from the manifest's rule, as deployVerifier sets them", async () => {
     expect(generateSignedUpdateVerifier(vkey)).toContain("return false;");
-    expect(generateSignedUpdateVerifier(vkey, true)).toContain("return true;");
+    expect(generateSignedUpdateVerifier(vkey)).toContain("return (0, 0);");
+    const bounds = { minNum: 4_194_304n, maxNum: 67_108_864n };
+    expect(generateSignedUpdateVerifier(vkey, bounds)).toContain("return true;");
+    expect(generateSignedUpdateVerifier(vkey, bounds)).toContain("return (4194304, 67108864);");
     expect(await ours.adaptiveLayout()).toBe(false);
+    expect([...(await ours.adaptiveNumBounds())]).toEqual([0n, 0n]);
     const [deployer] = await hre.ethers.getSigners();
-    const compiled = compileArtifactsVerifier(await adaptiveStandInArtifacts());
+    const dir = await adaptiveStandInArtifacts();
+    const compiled = compileArtifactsVerifier(dir);
     const factory = new hre.ethers.ContractFactory(compiled.abi as never, compiled.bytecode, deployer);
     const adaptive = (await (await factory.deploy()).waitForDeployment()) as unknown as Contract;
     expect(await adaptive.adaptiveLayout()).toBe(true);
-    // its selector sorts after verifyProof's, so solc's dispatch reaches verifyProof as before it existed
+    // the calibrations file's rule (scales 0.25 to 4 at 2^16), at num's 2^8 more
+    const rule = readManifest(dir).adaptive!.rule;
+    expect([...(await adaptive.adaptiveNumBounds())]).toEqual([
+      BigInt(rule.minNum) << 8n,
+      BigInt(rule.maxNum) << 8n,
+    ]);
+    expect([rule.minNum, rule.maxNum]).toEqual([2 ** 14, 2 ** 18]);
+    // their selectors sort after verifyProof's, so solc's dispatch reaches verifyProof as before they existed
     const selector = (f: string) => ours.interface.getFunction(f)?.selector ?? "";
     expect(selector("adaptiveLayout") > selector("verifyProof")).toBe(true);
+    expect(selector("adaptiveNumBounds") > selector("verifyProof")).toBe(true);
+  });
+
+  it("refuses num bounds the oracle's state cannot hold", () => {
+    for (const [minNum, maxNum] of [
+      [0n, 10n],
+      [11n, 10n],
+      [1n, 1n << 27n],
+    ]) {
+      expect(() => generateSignedUpdateVerifier(vkey, { minNum, maxNum })).toThrow(
+        `adaptive num bounds [${minNum}, ${maxNum}]: need 1 <= minNum <= maxNum < 2^27`,
+      );
+    }
+    expect(generateSignedUpdateVerifier(vkey, { minNum: 1n, maxNum: (1n << 27n) - 1n })).toContain(
+      "return (1, 134217727);",
+    );
   });
 
   it("refuses a key that is not a two-signal Groth16 BN254 key, naming the field", () => {
