@@ -29,6 +29,14 @@ import {
 /** Exit codes: 1 for a failure of the work itself, 2 for bad usage or bad input. */
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
+/**
+ * `zkrisk audit`'s exit code when it could not run to a report (a node that fails mid-way): its 1 means findings,
+ * so that a monitor tells a flagged update from an unreachable node.
+ */
+export const EXIT_AUDIT_NOT_RUN = 3;
+
+/** Commands whose failures exit with a code of their own instead of {@link EXIT_FAILURE}. */
+const FAILURE_EXIT_CODES: Readonly<Record<string, number>> = { audit: EXIT_AUDIT_NOT_RUN };
 
 /** Error codes that mean the input (arguments, files) was bad rather than the work failing. */
 const USAGE_CODES = new Set([
@@ -182,10 +190,12 @@ function writeJsonError(code: string, message: string): void {
 export async function main(argv: string[]): Promise<void> {
   const json = wantsJson(argv);
   let acted = false;
+  let command: string | undefined;
   try {
     const program = buildProgram({ json });
-    program.hook("preAction", () => {
+    program.hook("preAction", (_program, action) => {
       acted = true;
+      command = action.name();
     });
     await program.parseAsync(argv);
   } catch (err) {
@@ -203,7 +213,8 @@ export async function main(argv: string[]): Promise<void> {
       message: err instanceof Error ? err.message : String(err),
       exitCode: EXIT_FAILURE,
     };
-    process.exitCode = exitCode;
+    const own = command === undefined ? undefined : FAILURE_EXIT_CODES[command];
+    process.exitCode = exitCode === EXIT_FAILURE && own !== undefined ? own : exitCode;
     if (json) writeJsonError(code, message);
     else process.stderr.write(`zkrisk: ${message}\n`);
   } finally {

@@ -83,8 +83,9 @@ export function registerAudit(program: Command): void {
       "\nExit codes:\n" +
         "  0  every update in the range is OK (or there is none)\n" +
         "  1  some update is FAIL or UNVERIFIABLE (the report says which and why; --json: status, reasons,\n" +
-        "     missing), or the audit could not run (the node failed: no report, the error on stderr)\n" +
-        "  2  bad usage or input: an option, a file, an --rpc that cannot be reached or serves another chain",
+        "     missing)\n" +
+        "  2  bad usage or input: an option, a file, an --rpc that cannot be reached or serves another chain\n" +
+        "  3  the audit could not run to a report (the node failed mid-way: the error on stderr, no report)",
     )
     .action(async (f: AuditFlags) => {
       const code = await (await commands()).runAudit(f);

@@ -50,6 +50,8 @@ import { PublisherArchiveSource, WindowDirectory } from "../../publisher/window-
 import { signedUpdateArtifacts } from "../../setup/cached-artifacts";
 import { runAudit, type AuditFlags } from "../../cli/commands/audit";
 import { registerAudit } from "../../cli/register/audit";
+import { EXIT_AUDIT_NOT_RUN } from "../../cli/main";
+import { zkriskAsync } from "../helpers/zkrisk-cli";
 import { ALCHEMY_REFUSAL, startCappedRpc } from "../helpers/capped-rpc";
 import { registerSignedMarket } from "../helpers/register-market";
 import { memoryLog, PASSWORD_ENV, writeTestKeystore } from "../helpers/publisher-serve";
@@ -598,6 +600,20 @@ describe("reading the events in chunks of blocks", () => {
         `the node refuses the events of block ${from} even one block at a time: ` +
           "query returned more than 10000 results. Try with this block range [0x1, 0x2].",
       );
+      // `zkrisk audit` exits 3 for a run that could not finish (1 is for findings), the error on stderr
+      const args = [
+        "--rpc",
+        capped.url,
+        "--oracle",
+        String(oracle.target),
+        "--from-block",
+        String(from),
+        "--json",
+      ];
+      const run = await zkriskAsync("audit", ...args);
+      expect(run.code).toBe(EXIT_AUDIT_NOT_RUN);
+      expect(run.stdout).toBe("");
+      expect(JSON.parse(run.stderr)).toEqual({ error: "RPC_LOG_RANGE", message: err.message });
     } finally {
       provider.destroy();
       await capped.close();

@@ -1,5 +1,5 @@
 /** Running the `zkrisk` binary as a user does: a child process in a temporary directory, output captured. */
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -21,4 +21,22 @@ export function zkrisk(...args: string[]): ZkriskRun {
     timeout: 120_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * {@link zkrisk} without blocking this process, for a run that talks to a server this process serves (a proxy in
+ * front of the test chain).
+ */
+export function zkriskAsync(...args: string[]): Promise<ZkriskRun> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [ZKRISK_BIN, ...args],
+      { cwd: tmpdir(), encoding: "utf8", timeout: 120_000 },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === "number" ? err.code : null;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
 }
