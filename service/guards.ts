@@ -237,27 +237,33 @@ export function precheck(state: OracleMarketState, c: Candidate, blockTime: numb
   if (last !== null) {
     // Each change is measured from the last margin taken inside the bounds in force, as the oracle does (bounds
     // moved past it by governance never freeze a market).
-    const within = (v: number, lo: number, hi: number): number => Math.min(Math.max(v, lo), hi);
     const changes = [
       [
         "maintenance",
-        within(last.maintenanceMarginBps, limits.minMaintenanceMarginBps, limits.maxMaintenanceMarginBps),
+        last.maintenanceMarginBps,
         mm,
+        limits.minMaintenanceMarginBps,
+        limits.maxMaintenanceMarginBps,
       ],
-      ["initial", within(last.initialMarginBps, limits.minInitialMarginBps, limits.maxInitialMarginBps), im],
+      ["initial", last.initialMarginBps, im, limits.minInitialMarginBps, limits.maxInitialMarginBps],
     ] as const;
-    for (const [name, previous, next] of changes) {
+    for (const [name, accepted, next, min, max] of changes) {
+      const previous = Math.min(Math.max(accepted, min), max);
+      const from =
+        previous === accepted
+          ? `${previous}`
+          : `${previous} (the last accepted ${accepted} bps, taken inside the bounds [${min}, ${max}])`;
       if (next - previous > limits.maxIncreaseBps) {
         return refuse(
           "OracleMarginIncreaseTooLarge",
-          `${name} margin would rise from ${previous} to ${next} bps (+${next - previous}); the oracle allows ` +
+          `${name} margin would rise from ${from} to ${next} bps (+${next - previous}); the oracle allows ` +
             `at most +${limits.maxIncreaseBps} bps per update`,
         );
       }
       if (previous - next > limits.maxDecreaseBps) {
         return refuse(
           "OracleMarginDecreaseTooLarge",
-          `${name} margin would fall from ${previous} to ${next} bps (-${previous - next}); the oracle allows ` +
+          `${name} margin would fall from ${from} to ${next} bps (-${previous - next}); the oracle allows ` +
             `at most -${limits.maxDecreaseBps} bps per update`,
         );
       }

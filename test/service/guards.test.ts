@@ -240,7 +240,8 @@ describe("precheck", () => {
     expect(
       precheck(raised, { ...NEXT, maintenanceMarginBps: 2301, initialMarginBps: 2800 }, NEXT_TIME)?.reason,
     ).toBe(
-      "maintenance margin would rise from 2000 to 2301 bps (+301); the oracle allows at most +300 bps per update",
+      "maintenance margin would rise from 2000 (the last accepted 1000 bps, taken inside the bounds [2000, 5000]) to " +
+        "2301 bps (+301); the oracle allows at most +300 bps per update",
     );
     const lowered = withLimits({ maxMaintenanceMarginBps: 700, maxInitialMarginBps: 1200 });
     expect(check({ maintenanceMarginBps: 500, initialMarginBps: 1000 }, NEXT_TIME, lowered)).toBeUndefined();
