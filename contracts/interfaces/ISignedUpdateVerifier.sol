@@ -27,7 +27,8 @@ interface ISignedUpdateVerifier {
 
     /// @notice The clamp of the adaptive rule's state that the circuit proves: a prior num outside [minNum, maxNum]
     ///         has no witness, so the oracle refuses to hold one for a market this verifier checks
-    ///         (`setAdaptiveCalibration`, `setPublisherSet`: `OracleAdaptiveNumOutOfRange`). (0, 0) for a plain circuit.
+    ///         (`setAdaptiveCalibration`, `setPublisherSet`: `OracleAdaptiveNumOutOfRange`). (0, 0) for a plain
+    ///         circuit.
     /// @return minNum the smallest num (calibrationNum * 2^8) the circuit takes
     /// @return maxNum the largest
     function adaptiveNumBounds() external pure returns (uint256 minNum, uint256 maxNum);
