@@ -3,8 +3,9 @@
  * publishers, or a batch's signed batches, prove the signed update or batch in a proving thread, then, if
  * asked, submit and confirm), records each step in the store along the transitions of job-states.ts, and
  * classifies failures: refusals and bad data end the job, other failures are retried with backoff until the
- * attempts are spent. On stop it lets the runs in flight finish within a grace, then cuts proofs short and
- * sets back what was left in flight.
+ * attempts are spent. A sent transaction left pending is replaced with higher fees (`replaceIfDue`), and one the
+ * node refuses as invalid is signed again once (`clearRefused`). On stop it lets the runs in flight finish within
+ * a grace, then cuts proofs short and sets back what was left in flight.
  */
 import type { Piscina } from "piscina";
 import type { Logger } from "pino";
@@ -802,8 +803,9 @@ export class JobRunner {
       });
     }
     // A sent transaction may land (or have landed) whatever happened since: the job is not given up while it is
-    // recorded, but settled once the node answers (with the capped backoff); a transaction found dropped is
-    // cleared first (`submit`), and the attempts count again from there.
+    // recorded, but settled once the node answers (with the capped backoff); a transaction found dropped, or refused
+    // by the node as invalid with none of the job's mined, is cleared first (`submit`), and the attempts count again
+    // from there. An account short of funds keeps its transaction: it is retried until an operator tops it up.
     const settling = job.tx !== null;
     if (err instanceof ProofError || (attempts >= config.chain.maxAttempts && !settling)) {
       log.error({ reason: message, attempts }, "job failed");
