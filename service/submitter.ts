@@ -143,17 +143,18 @@ export type BroadcastRefusal =
   | "other";
 
 /**
- * The node's own message in an error of ethers v6 (`UNKNOWN_ERROR` keeps the JSON-RPC error in `error`, a
- * coalesced one such as `INSUFFICIENT_FUNDS` in `info.error`), with ethers' message after it.
+ * The node's own message in an error of ethers v6: `UNKNOWN_ERROR` keeps the JSON-RPC error in `error`, a coalesced
+ * one such as `INSUFFICIENT_FUNDS` in `info.error`.
  */
+function innerMessage(err: unknown): string | undefined {
+  const e = err as { error?: { message?: unknown }; info?: { error?: { message?: unknown } } };
+  const inner = e?.error?.message ?? e?.info?.error?.message;
+  return typeof inner === "string" ? inner : undefined;
+}
+
+/** The node's message (if any) and ethers' message of an error, lower case, for matching. */
 function nodeMessage(err: unknown): string {
-  const e = err as {
-    error?: { message?: unknown };
-    info?: { error?: { message?: unknown } };
-    message?: unknown;
-  };
-  const inner = e?.error?.message ?? e?.info?.error?.message ?? "";
-  return `${String(inner)} ${String(e?.message ?? err)}`.toLowerCase();
+  return `${innerMessage(err) ?? ""} ${String((err as Error)?.message ?? err)}`.toLowerCase();
 }
 
 /**
@@ -209,13 +210,7 @@ export function classifyBroadcastError(err: unknown): BroadcastRefusal {
 
 /** The node's message of an error, for logs and reasons (ethers' own message when it has none). */
 function nodeWords(err: unknown): string {
-  const e = err as {
-    error?: { message?: unknown };
-    info?: { error?: { message?: unknown } };
-    message?: unknown;
-  };
-  const inner = e?.error?.message ?? e?.info?.error?.message;
-  return typeof inner === "string" ? inner : String(e?.message ?? err);
+  return innerMessage(err) ?? String((err as Error)?.message ?? err);
 }
 
 /** The hashes of a job's transactions of one nonce: the newest first, then those it replaced. */
