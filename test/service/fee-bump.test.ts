@@ -19,6 +19,7 @@
 import { JsonRpcProvider, Transaction, Wallet } from "ethers";
 import { hostname } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { jobView } from "../../service/api";
 import { loadServiceConfig, type ServiceConfig } from "../../service/config";
 import { LocalDispatcher } from "../../service/dispatcher";
 import { jobIdOf, type JobRecord } from "../../service/jobs";
@@ -186,7 +187,13 @@ describe("prover service: pending transactions replaced, refused transactions", 
       hash: original.hash,
       block: receipt!.blockNumber,
     });
-    expect(done.tx!.others!.map((o) => o.hash)).toContain(replacement.hash);
+    // The API shows the one mined, and the other of its nonce.
+    expect(jobView(done).transaction).toEqual({
+      hash: original.hash,
+      nonce: original.nonce,
+      block: receipt!.blockNumber,
+      others: [replacement.hash],
+    });
     expect(await acceptedTimestamps(provider, market.oracle)).toEqual([market.feed.lastTimestamp - 7200, t1]);
   });
 
