@@ -91,6 +91,7 @@ const FAST_SUITES = [
   "test/service/serve-cli.test.ts",
   "test/service/sqlite-store.test.ts",
   "test/service/requests.test.ts",
+  "test/service/broadcast-errors.test.ts",
 ];
 
 const missing = FAST_SUITES.filter((file) => !existsSync(join(__dirname, file)));

@@ -81,7 +81,16 @@ export function jobView(job: JobRecord) {
     calldata: p?.calldata ?? null,
     features: single?.features ?? null,
     provingMs: p ? Math.round(p.provingMs) : null,
-    transaction: job.tx ? { hash: job.tx.hash, nonce: job.tx.nonce, block: job.block } : null,
+    // `hash`: the newest transaction, or the one mined once the job is settled; `others`: the job's other
+    // transactions of that nonce (replaced with higher fees, or not mined)
+    transaction: job.tx
+      ? {
+          hash: job.tx.hash,
+          nonce: job.tx.nonce,
+          block: job.block,
+          others: (job.tx.others ?? []).map((o) => o.hash),
+        }
+      : null,
     // steps worth an operator's eye, oldest first (e.g. a proof made again because the adaptive prior moved)
     history: job.history.map((e) => ({
       at: new Date(e.at).toISOString(),

@@ -23,6 +23,7 @@ export const SERVICE_DEFAULTS = {
   confirmations: 1,
   maxAttempts: 5,
   retryBaseMs: 2_000,
+  replaceAfterSeconds: 180,
   pollSeconds: 30,
   concurrency: 1,
   host: "127.0.0.1",
@@ -216,6 +217,13 @@ const ChainSchema = Type.Object(
       MAX_RETRY_DELAY_MS,
       D.retryBaseMs,
       "First retry delay, ms; it doubles with every failed attempt, up to 10 minutes",
+    ),
+    replaceAfterSeconds: integer(
+      1,
+      86_400,
+      D.replaceAfterSeconds,
+      "Seconds a sent transaction may stay pending before it is replaced by one of the same nonce with both " +
+        "fees 12.5 % higher (at least the node's current fees, never above gasPriceCeilingGwei)",
     ),
   },
   { ...closed, description: "The chain updates are submitted to, and how" },

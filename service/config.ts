@@ -244,6 +244,7 @@ export function parseServiceConfig(value: unknown, file: string, baseDir: string
       confirmations: c.confirmations ?? D.confirmations,
       maxAttempts: c.maxAttempts ?? D.maxAttempts,
       retryBaseMs: c.retryBaseMs ?? D.retryBaseMs,
+      replaceAfterSeconds: c.replaceAfterSeconds ?? D.replaceAfterSeconds,
     },
     schedule: { pollSeconds: doc.schedule?.pollSeconds ?? D.pollSeconds },
     concurrency: doc.concurrency ?? D.concurrency,

@@ -3,8 +3,9 @@
  * publishers, or a batch's signed batches, prove the signed update or batch in a proving thread, then, if
  * asked, submit and confirm), records each step in the store along the transitions of job-states.ts, and
  * classifies failures: refusals and bad data end the job, other failures are retried with backoff until the
- * attempts are spent. On stop it lets the runs in flight finish within a grace, then cuts proofs short and
- * sets back what was left in flight.
+ * attempts are spent. A sent transaction left pending is replaced with higher fees (`replaceIfDue`), and one the
+ * node refuses as invalid is signed again once (`clearRefused`). On stop it lets the runs in flight finish within
+ * a grace, then cuts proofs short and sets back what was left in flight.
  */
 import type { Piscina } from "piscina";
 import type { Logger } from "pino";
@@ -33,7 +34,7 @@ import type { BatchProveTask, ProveTask } from "./prove-task";
 import { QuorumError } from "./publisher-windows";
 import type { ProvedSignedBatch } from "../prover/prove-signed-batch";
 import type { BatchRuntime } from "./batches";
-import { TransientError, type Submitter } from "./submitter";
+import { formatGwei, NodeRefusalError, TransientError, type Submitter } from "./submitter";
 import type { MarketRuntime } from "./markets";
 
 /** An adaptive prior for the log: `num N, outcomes O, MM_s M`. */
@@ -59,6 +60,12 @@ function provedPriorText(update: ProvedJob): string {
  * prior and resent; a further such revert ends the job as `rejected`.
  */
 export const ADAPTIVE_RESENDS = 1;
+
+/**
+ * How many times a job whose transaction the node refused as invalid (none of its transactions mined) is signed
+ * again; a further such refusal ends the job as `failed`.
+ */
+export const NODE_REFUSAL_RESIGNS = 1;
 
 /**
  * The bar's quorum of signed windows or batches, or why there is none: a shortfall that publishers yet to answer
@@ -534,7 +541,7 @@ export class JobRunner {
       }
       log.info({ tx: tx.hash, nonce: tx.nonce }, "transaction signed");
     }
-    if (!(await submitter.broadcast(tx))) {
+    if (!(await this.send(job, tx, log))) {
       await transition(store, job.id, "proved", { tx: null }, Date.now(), ["submitting"]);
       throw new TransientError(
         `transaction ${tx.hash} cannot be mined with nonce ${tx.nonce} (taken by another transaction, or ` +
@@ -542,10 +549,26 @@ export class JobRunner {
       );
     }
     log.info({ tx: tx.hash }, "submitted");
-    const s = await submitter.settle(tx, settleTimeoutMs);
+    let s = await submitter.settle(tx, settleTimeoutMs);
+    let notReplaced = "";
+    if (s.status === "pending") {
+      const replaced = await this.replaceIfDue(job, tx, log);
+      if (typeof replaced === "string") notReplaced = `; ${replaced}`;
+      else if (replaced !== undefined) {
+        tx = replaced;
+        s = await submitter.settle(tx, settleTimeoutMs);
+      }
+    }
     switch (s.status) {
       case "confirmed": {
-        await transition(store, job.id, "confirmed", { block: s.block, reason: null }, Date.now());
+        const landed = this.landed(tx, s.hash);
+        await transition(
+          store,
+          job.id,
+          "confirmed",
+          { block: s.block, reason: null, ...(landed !== tx && { tx: landed }) },
+          Date.now(),
+        );
         // each market of a batch was updated on chain
         const proved = job.update!;
         const markets = isBatchProof(proved) ? proved.markets.map((m) => m.market) : [job.market];
@@ -553,11 +576,16 @@ export class JobRunner {
           metrics.accepted.inc({ market });
           metrics.sawAccepted(market, job.dataTimestamp);
         }
-        log.info({ tx: tx.hash, block: s.block }, "update accepted on chain");
+        log.info(
+          { tx: s.hash, block: s.block, ...(landed !== tx && { newest: tx.hash }) },
+          "update accepted on chain",
+        );
         return;
       }
       case "reverted": {
-        const refused = `transaction ${tx.hash} reverted in block ${s.block}: ${s.reason}`;
+        const landed = this.landed(tx, s.hash);
+        if (landed !== tx) await store.update(job.id, { tx: landed }, Date.now(), ["submitting"]);
+        const refused = `transaction ${s.hash} reverted in block ${s.block}: ${s.reason}`;
         if (s.error === "OracleNotNewer") {
           const applied = await this.appliedOnChain(job);
           if (applied !== undefined) return this.confirmApplied(job, `${refused}; ${applied}`, log);
@@ -565,15 +593,140 @@ export class JobRunner {
         if (s.error !== "OracleAdaptiveStateMismatch") throw new OracleError("reverted", refused);
         return this.submit(await this.reproveAfterRevert(job, refused, log), log);
       }
-      case "dropped":
+      case "dropped": {
+        const n = (tx.others ?? []).length;
+        const what =
+          n > 0 ? `transaction ${tx.hash} and the ${n} it replaced were` : `transaction ${tx.hash} was`;
         await transition(store, job.id, "proved", { tx: null }, Date.now(), ["submitting"]);
-        throw new TransientError(
-          `transaction ${tx.hash} was dropped (nonce ${tx.nonce} taken); signing again`,
-        );
+        throw new TransientError(`${what} dropped (nonce ${tx.nonce} taken); signing again`);
+      }
       case "pending":
         // Still in the node's pool: waiting for it is not a failed attempt (the same transaction is settled later).
-        throw new TransientError(`transaction ${tx.hash} not mined within ${settleTimeoutMs} ms`, false);
+        throw new TransientError(
+          `transaction ${tx.hash} not mined within ${settleTimeoutMs} ms${notReplaced}`,
+          false,
+        );
     }
+  }
+
+  /**
+   * Broadcast the job's newest transaction (`Submitter.broadcast`). A refusal as invalid ends here when none of the
+   * job's transactions of that nonce was mined and none can still be (it replaced none): the transaction is
+   * cleared to be signed again, or, after `NODE_REFUSAL_RESIGNS` such refusals, the job fails. Otherwise (one may
+   * be mined, or was) the job settles them by their receipts.
+   * @returns whether the transactions are to be settled (false: the nonce cannot be used, sign again)
+   */
+  private async send(job: JobRecord, tx: SentTransaction, log: Logger): Promise<boolean> {
+    const { submitter } = this.o;
+    try {
+      return await submitter.broadcast(tx);
+    } catch (err) {
+      if (!(err instanceof NodeRefusalError)) throw err;
+      const earlier = (tx.others ?? []).length;
+      if (earlier === 0 && (await submitter.neverMined(tx))) return this.clearRefused(job, tx, err, log);
+      log.warn(
+        { tx: tx.hash, nonce: tx.nonce, earlier, reason: err.message },
+        "the node refused the transaction; settling the job's transactions of its nonce by their receipts",
+      );
+      return true;
+    }
+  }
+
+  /**
+   * A transaction the node refused as invalid, none of the job's mined: clear it (the job back to `proved`, an
+   * entry in its history) and sign again, or fail the job once it was signed again `NODE_REFUSAL_RESIGNS` times.
+   */
+  private async clearRefused(
+    job: JobRecord,
+    tx: SentTransaction,
+    err: NodeRefusalError,
+    log: Logger,
+  ): Promise<never> {
+    const { store, metrics } = this.o;
+    const history = (await store.get(job.id))?.history ?? job.history;
+    const done = history.filter((e) => e.event === "refused-by-node").length;
+    const why = `${err.message}; none of the job's transactions was mined (no receipt, nonce ${tx.nonce} unused)`;
+    if (done >= NODE_REFUSAL_RESIGNS) {
+      const reason = `${why}; already signed again ${done} time(s) after such a refusal: giving up`;
+      metrics.submitFailures.inc({ market: job.market, reason: "node_refused" });
+      log.error({ tx: tx.hash, reason }, "job failed");
+      await transition(store, job.id, "failed", { reason, tx: null }, Date.now(), ["submitting"]);
+      throw new Error(reason); // the job has ended: `fail` leaves a final job as it is
+    }
+    const event: JobEvent = {
+      at: Date.now(),
+      event: "refused-by-node",
+      message: `${why}: cleared, signing again`,
+    };
+    log.warn({ tx: tx.hash, reason: event.message }, "transaction refused by the node; signing again");
+    await transition(store, job.id, "proved", { tx: null, history: [...history, event] }, event.at, [
+      "submitting",
+    ]);
+    throw new TransientError(`${why}: cleared, signing again`);
+  }
+
+  /**
+   * When the job's newest transaction has been pending for `chain.replaceAfterSeconds`, replace it
+   * (`Submitter.replace`: same nonce, both fees raised), record the replacement (with the replaced one in its
+   * `others` and an entry in the job's history, one write) and only then send it.
+   * @returns the replacement, recorded and sent; why there is none, when the ceiling leaves no room for one;
+   *   undefined when it is not due
+   */
+  private async replaceIfDue(
+    job: JobRecord,
+    tx: SentTransaction,
+    log: Logger,
+  ): Promise<SentTransaction | string | undefined> {
+    const { store, submitter, config, metrics } = this.o;
+    // A record written before fee bumping has no `signedAt`: it has waited long enough.
+    const waited = Date.now() - (tx.signedAt ?? 0);
+    if (waited < config.chain.replaceAfterSeconds * 1000) return undefined;
+    const r = await submitter.replace(tx);
+    if ("ceiling" in r) {
+      log.warn({ tx: tx.hash, nonce: tx.nonce, reason: r.ceiling }, "pending transaction not replaced");
+      return `not replaced: ${r.ceiling}`;
+    }
+    const fees = (f: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }) =>
+      `max fee ${formatGwei(f.maxFeePerGas)} gwei, tip ${formatGwei(f.maxPriorityFeePerGas)} gwei`;
+    const event: JobEvent = {
+      at: Date.now(),
+      event: "replaced",
+      message:
+        `transaction ${tx.hash} (${fees(r.from)}) pending for ${Math.round(waited / 1000)} s: replaced by ` +
+        `${r.tx.hash} (${fees(r.to)}), nonce ${tx.nonce}`,
+    };
+    const history = [...((await store.get(job.id))?.history ?? job.history), event];
+    const recorded = await store.update(job.id, { tx: r.tx, history }, event.at, ["submitting"]);
+    if (recorded === undefined) {
+      throw new Error(
+        `job ${job.id} left submitting before its replacement transaction was recorded; not sent`,
+      );
+    }
+    metrics.replaced.inc({ market: job.market });
+    log.info(
+      {
+        tx: r.tx.hash,
+        replaces: tx.hash,
+        nonce: tx.nonce,
+        maxFeeGwei: [formatGwei(r.from.maxFeePerGas), formatGwei(r.to.maxFeePerGas)],
+        tipGwei: [formatGwei(r.from.maxPriorityFeePerGas), formatGwei(r.to.maxPriorityFeePerGas)],
+      },
+      "pending transaction replaced with higher fees",
+    );
+    if (await this.send(job, r.tx, log)) log.info({ tx: r.tx.hash }, "submitted");
+    return r.tx;
+  }
+
+  /**
+   * The job's transaction `hash` (the newest, `tx`, or one it replaced) as the one recorded once it is mined: with
+   * the others of its nonce in `others`. `tx` itself when it is the newest.
+   */
+  private landed(tx: SentTransaction, hash: string): SentTransaction {
+    if (hash.toLowerCase() === tx.hash.toLowerCase()) return tx;
+    const all = [...(tx.others ?? []), { hash: tx.hash, raw: tx.raw }];
+    const mined = all.find((t) => t.hash.toLowerCase() === hash.toLowerCase());
+    if (mined === undefined) return tx;
+    return { hash: mined.hash, raw: mined.raw, nonce: tx.nonce, others: all.filter((t) => t !== mined) };
   }
 
   /**
@@ -642,12 +795,17 @@ export class JobRunner {
     const counts = !(err instanceof TransientError) || err.countsAsAttempt;
     const attempts = job.attempts + (counts ? 1 : 0);
     // A wait (a gas price above the ceiling, a transaction not mined yet) is no failed submission.
+    const funds = err instanceof TransientError && err.metricReason === "insufficient_funds";
     if (counts && (job.status === "submitting" || job.status === "proved")) {
-      metrics.submitFailures.inc({ market: job.market, reason: "transient" });
+      metrics.submitFailures.inc({
+        market: job.market,
+        reason: err instanceof TransientError ? err.metricReason : "transient",
+      });
     }
     // A sent transaction may land (or have landed) whatever happened since: the job is not given up while it is
-    // recorded, but settled once the node answers (with the capped backoff); a transaction found dropped is
-    // cleared first (`submit`), and the attempts count again from there.
+    // recorded, but settled once the node answers (with the capped backoff); a transaction found dropped, or refused
+    // by the node as invalid with none of the job's mined, is cleared first (`submit`), and the attempts count again
+    // from there. An account short of funds keeps its transaction: it is retried until an operator tops it up.
     const settling = job.tx !== null;
     if (err instanceof ProofError || (attempts >= config.chain.maxAttempts && !settling)) {
       log.error({ reason: message, attempts }, "job failed");
@@ -655,9 +813,13 @@ export class JobRunner {
       return;
     }
     const delay = retryDelayMs(config.chain.retryBaseMs, Math.max(1, attempts));
-    log.warn(
+    log[funds ? "error" : "warn"](
       { reason: message, attempts, retryInMs: delay, ...(settling && { tx: job.tx!.hash }) },
-      settling ? "settling the sent transaction failed; will retry" : "step failed; will retry",
+      funds
+        ? "the submitting account needs funds; will retry"
+        : settling
+          ? "settling the sent transaction failed; will retry"
+          : "step failed; will retry",
     );
     // Set back from where it failed: a proof is made again, a proved update submitted again.
     const retry = await transition(

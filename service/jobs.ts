@@ -28,12 +28,24 @@ export function isBatchProof(p: ProvedJob): p is ProvedSignedBatch {
   return p.format.startsWith("zkrisk-signed-batch-proof/");
 }
 
-/** A signed transaction, recorded before it is broadcast so a restart can find or re-send it. */
+/**
+ * A signed transaction, recorded before it is broadcast so a restart can find or re-send it. Stored as JSON in
+ * both stores; the optional fields are absent in records written before fee bumping, which read as a transaction
+ * with no others, signed at an unknown time.
+ */
 export interface SentTransaction {
   hash: string;
   /** The signed transaction (hex), re-broadcast as is after a crash: same nonce, same hash. */
   raw: string;
   nonce: number;
+  /** When it was signed (and then recorded), ms since the Unix epoch. */
+  signedAt?: number;
+  /**
+   * The job's other transactions of this nonce, oldest first: while it waits, the ones it replaced with higher fees
+   * (each recorded before it was sent); once one of them is mined and the job settled, this is the one mined and
+   * these the others. Any of them may be the one mined, so all are settled by their receipts. Absent: none.
+   */
+  others?: { hash: string; raw: string }[];
 }
 
 /** What an entry of a job's history records (a stable code). */
@@ -41,7 +53,11 @@ export type JobEventKind =
   /** An adaptive update's dry run was refused for its prior (it moved since the proof): proved again. */
   | "reproved-before-send"
   /** An adaptive update's transaction reverted for its prior (another update landed first): proved again and resent. */
-  | "reproved-after-revert";
+  | "reproved-after-revert"
+  /** A transaction still pending after `chain.replaceAfterSeconds` was replaced by one with higher fees. */
+  | "replaced"
+  /** The node refused the transaction as invalid and none of the job's was mined: cleared, to be signed again. */
+  | "refused-by-node";
 
 /** One entry of a job's history: a step an operator should see besides the job's status and reason. */
 export interface JobEvent {

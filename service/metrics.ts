@@ -23,11 +23,22 @@ export class ServiceMetrics {
     buckets: [0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32],
     registers: [this.registry],
   });
-  /** Submissions that did not land, by market and reason (the oracle's error, or a transport failure). */
+  /**
+   * Submissions that did not land, by market and reason: the oracle's error, `transient` (a transport failure),
+   * `insufficient_funds` (the account cannot pay: alert `ZkriskProverOutOfFunds`) or `node_refused` (refused as
+   * invalid again after signing again).
+   */
   readonly submitFailures = new Counter({
     name: "zkrisk_submit_failures_total",
     help: "Submissions that failed or were refused, by market and reason.",
     labelNames: ["market", "reason"] as const,
+    registers: [this.registry],
+  });
+  /** Pending transactions replaced by one of the same nonce with higher fees. */
+  readonly replaced = new Counter({
+    name: "zkrisk_transactions_replaced_total",
+    help: "Pending transactions replaced by one of the same nonce with higher fees, by market.",
+    labelNames: ["market"] as const,
     registers: [this.registry],
   });
   /** Updates accepted on chain. */

@@ -4,7 +4,9 @@
  * `signedBatchArguments`), from one signing key: a dry run first (a refusal costs no gas and names
  * the oracle's error), a gas-price ceiling, locally tracked nonces, and transactions signed and recorded
  * before they are broadcast, so that after a crash the same transaction (same nonce, same hash) is looked up
- * or sent again rather than a second one made.
+ * or sent again rather than a second one made. A transaction left pending is replaced by one of the same nonce
+ * with higher fees (`replace`), and settled by whichever of them is mined; a node's refusal of a transaction is
+ * classified (`classifyBroadcastError`) into what waiting can and cannot change.
  */
 import {
   Transaction,
@@ -29,17 +31,38 @@ export class TransientError extends ZkriskError {
     message: string,
     /** Whether the retry counts as an attempt (a gas-price wait does not). */
     readonly countsAsAttempt = true,
+    /**
+     * The `reason` label of `zkrisk_submit_failures_total` when it is counted: `insufficient_funds` for an account
+     * that cannot pay (an operator must top it up), `transient` otherwise.
+     */
+    readonly metricReason: "transient" | "insufficient_funds" = "transient",
   ) {
     super("TRANSIENT", message);
   }
 }
 
-/** How a broadcast transaction ended. */
+/**
+ * A node refused a transaction for a reason waiting cannot change (it is malformed or invalid for this chain: a bad
+ * chain id or signature, too little gas, more gas than a block or a transaction may use, a tip above its fee cap,
+ * ...). The transaction will never be mined; the caller makes sure no other transaction of the job was, then signs
+ * again or gives up.
+ */
+export class NodeRefusalError extends ZkriskError {
+  constructor(
+    message: string,
+    /** The refused transaction. */
+    readonly tx: SentTransaction,
+  ) {
+    super("NODE_REFUSED", message);
+  }
+}
+
+/** How a broadcast transaction ended. `hash`: which of the job's transactions of that nonce was mined. */
 export type Settlement =
-  | { status: "confirmed"; block: number; receipt: TransactionReceipt }
+  | { status: "confirmed"; block: number; hash: string; receipt: TransactionReceipt }
   /** `error`: the oracle's custom error (e.g. `OracleAdaptiveStateMismatch`) or "unknown"; `reason` in words. */
-  | { status: "reverted"; block: number; error: string; reason: string }
-  /** Not mined, and its nonce is taken by another transaction: it never will be. */
+  | { status: "reverted"; block: number; hash: string; error: string; reason: string }
+  /** None of them mined, and their nonce is taken by another transaction: none ever will be. */
   | { status: "dropped" }
   /** Not mined yet (within the wait). */
   | { status: "pending" };
@@ -60,29 +83,139 @@ export interface SubmitterOptions {
 
 const GWEI = 1_000_000_000n;
 
-/** Whether an error from a node says the transaction is already known (sent before, not yet mined). */
-function alreadyKnown(err: unknown): boolean {
-  const m = String((err as Error)?.message ?? err).toLowerCase();
-  return m.includes("already known") || m.includes("known transaction") || m.includes("already imported");
+/** The fee fields of an EIP-1559 transaction, wei per gas. */
+export interface Fees {
+  maxFeePerGas: bigint;
+  maxPriorityFeePerGas: bigint;
 }
 
-/** Whether an error from a node says the nonce was used (by this or another transaction). */
-function nonceTaken(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  const m = String(e?.message ?? err).toLowerCase();
-  return (
-    e?.code === "NONCE_EXPIRED" || m.includes("nonce too low") || m.includes("nonce has already been used")
-  );
+/** A replacement's raise of both fees over the transaction it replaces, per mille (12.5 %). */
+export const FEE_BUMP_PERMILLE = 125n;
+
+/**
+ * The raise of both fees a node requires to take a transaction in place of another of the same nonce, percent:
+ * geth's txpool `PriceBump` default, Hardhat's too; both also need each fee strictly higher.
+ */
+export const NODE_MIN_BUMP_PERCENT = 10n;
+
+/** `x` raised by `num / den`, rounded up, and by at least 1 wei. */
+function raised(x: bigint, num: bigint, den: bigint): bigint {
+  const r = (x * (den + num) + den - 1n) / den;
+  return r > x ? r : x + 1n;
 }
 
 /**
- * Whether an error from a node says the nonce is beyond the account's next one (a transaction before it was never
- * sent): it cannot be mined until that gap is filled (a node with automine refuses it outright, another may keep
- * it queued).
+ * The fees of a replacement of a transaction with fees `old`: each raised by `FEE_BUMP_PERMILLE` and at least the
+ * node's `current` fees, the max fee capped at `ceilingWei` and the tip at the max fee. Undefined when the cap
+ * leaves either fee below the raise of `NODE_MIN_BUMP_PERCENT` a node requires (no replacement it would take).
  */
-function nonceTooHigh(err: unknown): boolean {
-  const m = String((err as Error)?.message ?? err).toLowerCase();
-  return m.includes("nonce too high");
+export function bumpedFees(old: Fees, current: Fees, ceilingWei: bigint): Fees | undefined {
+  const max = (a: bigint, b: bigint) => (a > b ? a : b);
+  const min = (a: bigint, b: bigint) => (a < b ? a : b);
+  const maxFeePerGas = min(
+    max(raised(old.maxFeePerGas, FEE_BUMP_PERMILLE, 1000n), current.maxFeePerGas),
+    ceilingWei,
+  );
+  const maxPriorityFeePerGas = min(
+    max(raised(old.maxPriorityFeePerGas, FEE_BUMP_PERMILLE, 1000n), current.maxPriorityFeePerGas),
+    maxFeePerGas,
+  );
+  if (maxFeePerGas < raised(old.maxFeePerGas, NODE_MIN_BUMP_PERCENT, 100n)) return undefined;
+  if (maxPriorityFeePerGas < raised(old.maxPriorityFeePerGas, NODE_MIN_BUMP_PERCENT, 100n)) return undefined;
+  return { maxFeePerGas, maxPriorityFeePerGas };
+}
+
+/** What a node's refusal of a raw transaction means for the service (`classifyBroadcastError`). */
+export type BroadcastRefusal =
+  /** The node has it already (sent before, not yet mined): it counts as sent. */
+  | "already-known"
+  /** Its nonce was used, by this transaction (then it has a receipt) or by another one. */
+  | "nonce-taken"
+  /** Its nonce is beyond the account's next one (a transaction before it was never sent). */
+  | "nonce-too-high"
+  /** The node holds another transaction of this nonce that pays as much or nearly (an earlier one of the job's). */
+  | "replacement-underpriced"
+  /** The account cannot pay for it: not lasting, an operator can top it up. */
+  | "insufficient-funds"
+  /** Malformed or invalid for this chain: waiting cannot change it (`NodeRefusalError`). */
+  | "invalid"
+  /** Anything else (the node unreachable, a fee below the next block's base fee, ...): worth retrying. */
+  | "other";
+
+/**
+ * The node's own message in an error of ethers v6: `UNKNOWN_ERROR` keeps the JSON-RPC error in `error`, a coalesced
+ * one such as `INSUFFICIENT_FUNDS` in `info.error`.
+ */
+function innerMessage(err: unknown): string | undefined {
+  const e = err as { error?: { message?: unknown }; info?: { error?: { message?: unknown } } };
+  const inner = e?.error?.message ?? e?.info?.error?.message;
+  return typeof inner === "string" ? inner : undefined;
+}
+
+/** The node's message (if any) and ethers' message of an error, lower case, for matching. */
+function nodeMessage(err: unknown): string {
+  return `${innerMessage(err) ?? ""} ${String((err as Error)?.message ?? err)}`.toLowerCase();
+}
+
+/**
+ * Node messages of a refusal waiting cannot change, lower case: geth's txpool and transaction validation
+ * (`ErrInvalidSender`, `ErrIntrinsicGas`, `ErrGasLimit`, `ErrTipAboveFeeCap`, `ErrOversizedData`,
+ * `ErrTxTypeNotSupported`, `ErrNegativeValue`, fee caps beyond 256 bits, a chain id of another chain, a transaction
+ * that is not EIP-155 replay-protected, one that does not decode), and Hardhat's (EDR's) words for the same.
+ */
+const LASTING_REFUSALS: readonly RegExp[] = [
+  /invalid sender/,
+  /invalid signature/,
+  /invalid chain ?id/,
+  /chain ?id mismatch/,
+  /incorrect chain ?id/,
+  /only replay-protected/,
+  /intrinsic gas too low/,
+  /requires at least \d+ gas/,
+  /exceeds block gas limit/,
+  /exceeds transaction gas cap/,
+  /gas limit too high/,
+  /max priority fee per gas higher than max fee per gas/,
+  /tip above fee cap/,
+  /maxpriorityfeepergas.*(higher|greater) than.*maxfeepergas/,
+  /fee cap (very high|higher than 2\^256)/,
+  /tip (very high|higher than 2\^256)/,
+  /oversized data/,
+  /transaction type not supported/,
+  /negative value/,
+  /rlp: /,
+  /typed transaction too short/,
+];
+
+/** What a node's refusal of a raw transaction (an error of `broadcastTransaction`, ethers v6) means. */
+export function classifyBroadcastError(err: unknown): BroadcastRefusal {
+  const code = (err as { code?: string })?.code;
+  const m = nodeMessage(err);
+  if (m.includes("already known") || m.includes("known transaction") || m.includes("already imported")) {
+    return "already-known";
+  }
+  if (code === "NONCE_EXPIRED" || m.includes("nonce too low") || m.includes("nonce has already been used")) {
+    return "nonce-taken";
+  }
+  if (m.includes("nonce too high")) return "nonce-too-high";
+  if (code === "REPLACEMENT_UNDERPRICED" || /replacement (transaction underpriced|fee too low)/.test(m)) {
+    return "replacement-underpriced";
+  }
+  if (code === "INSUFFICIENT_FUNDS" || m.includes("insufficient funds") || m.includes("enough funds")) {
+    return "insufficient-funds";
+  }
+  if (LASTING_REFUSALS.some((r) => r.test(m))) return "invalid";
+  return "other";
+}
+
+/** The node's message of an error, for logs and reasons (ethers' own message when it has none). */
+function nodeWords(err: unknown): string {
+  return innerMessage(err) ?? String((err as Error)?.message ?? err);
+}
+
+/** The hashes of a job's transactions of one nonce: the newest first, then those it replaced. */
+export function hashesOf(tx: SentTransaction): string[] {
+  return [tx.hash, ...(tx.others ?? []).map((o) => o.hash).reverse()];
 }
 
 /** Submits proven updates to one oracle with one key. */
@@ -161,7 +294,56 @@ export class Submitter {
       };
       const raw = await this.wallet.signTransaction(request);
       this.nextNonce += 1;
-      return { hash: Transaction.from(raw).hash!, raw, nonce: request.nonce };
+      return { hash: Transaction.from(raw).hash!, raw, nonce: request.nonce, signedAt: Date.now() };
+    });
+  }
+
+  /**
+   * Sign a replacement of a sent transaction that is still pending: the same nonce, call and gas limit, both fees
+   * raised (`bumpedFees`: 12.5 % and at least the node's current fees, never above the ceiling). Not sent. The
+   * replaced transactions are kept in `others`, since any of them may still be the one mined.
+   * @returns the replacement with its fees and the replaced one's, or `ceiling` in words when the ceiling leaves no
+   *   room for a raise a node would take (then the transaction is only waited for)
+   */
+  replace(tx: SentTransaction): Promise<{ tx: SentTransaction; from: Fees; to: Fees } | { ceiling: string }> {
+    return this.exclusive(async () => {
+      const old = Transaction.from(tx.raw);
+      const from = {
+        maxFeePerGas: old.maxFeePerGas ?? 0n,
+        maxPriorityFeePerGas: old.maxPriorityFeePerGas ?? 0n,
+      };
+      const fee = await this.rpc(() => this.provider.getFeeData());
+      const current = {
+        maxFeePerGas: fee.maxFeePerGas ?? fee.gasPrice ?? 0n,
+        maxPriorityFeePerGas: fee.maxPriorityFeePerGas ?? 0n,
+      };
+      const to = bumpedFees(from, current, this.options.gasPriceCeilingWei);
+      if (to === undefined) {
+        return {
+          ceiling:
+            `a replacement needs fees at least ${NODE_MIN_BUMP_PERCENT} % above its max fee ` +
+            `${formatGwei(from.maxFeePerGas)} gwei and tip ${formatGwei(from.maxPriorityFeePerGas)} gwei, ` +
+            `above the ceiling of ${formatGwei(this.options.gasPriceCeilingWei)} gwei; waiting`,
+        };
+      }
+      const raw = await this.wallet.signTransaction({
+        type: 2,
+        chainId: old.chainId,
+        nonce: old.nonce,
+        to: old.to,
+        data: old.data,
+        value: old.value,
+        gasLimit: old.gasLimit,
+        ...to,
+      });
+      const replacement: SentTransaction = {
+        hash: Transaction.from(raw).hash!,
+        raw,
+        nonce: tx.nonce,
+        signedAt: Date.now(),
+        others: [...(tx.others ?? []), { hash: tx.hash, raw: tx.raw }],
+      };
+      return { tx: replacement, from, to };
     });
   }
 
@@ -177,42 +359,83 @@ export class Submitter {
 
   /**
    * Send a signed transaction (again, after a crash: a node that already has it is fine). Returns false when
-   * it cannot be mined with its nonce: taken by another transaction, or beyond the account's next one (a
-   * transaction before it was never sent); it is then to be signed again.
+   * it cannot be mined with its nonce: taken by another transaction (none of the job's transactions of that nonce
+   * has a receipt), or beyond the account's next one (a transaction before it was never sent); it is then to be
+   * signed again. A node that holds an earlier transaction of the job with this nonce and refuses this one as too
+   * cheap a replacement counts as sent (the transactions are settled by their receipts). A refusal waiting cannot
+   * change is a NodeRefusalError; an account short of funds, and any other failure, a TransientError.
    */
   async broadcast(tx: SentTransaction): Promise<boolean> {
     try {
       await this.provider.broadcastTransaction(tx.raw);
       return true;
     } catch (err) {
-      if (alreadyKnown(err)) return true;
-      if (nonceTooHigh(err)) {
-        this.nextNonce = undefined;
-        return false;
-      }
-      if (nonceTaken(err)) {
-        // Mined already (then it has a receipt) or replaced: the caller settles it by its receipt.
-        this.nextNonce = undefined;
-        return (await this.provider.getTransactionReceipt(tx.hash)) !== null;
-      }
+      const refusal = classifyBroadcastError(err);
       this.nextNonce = undefined; // the node's count is the truth after a failed send
-      throw new TransientError(`broadcast failed: ${(err as Error).message}`);
+      switch (refusal) {
+        case "already-known":
+        case "replacement-underpriced":
+          return true;
+        case "nonce-too-high":
+          return false;
+        case "nonce-taken":
+          // Mined already (then one of them has a receipt) or replaced: the caller settles it by its receipt.
+          return (await this.receiptOf(tx)) !== null;
+        case "insufficient-funds":
+          throw new TransientError(
+            `account ${this.wallet.address} lacks the funds for transaction ${tx.hash} (nonce ${tx.nonce}); ` +
+              `top it up: ${nodeWords(err)}`,
+            true,
+            "insufficient_funds",
+          );
+        case "invalid":
+          throw new NodeRefusalError(
+            `the node refused transaction ${tx.hash} (nonce ${tx.nonce}) as invalid: ${nodeWords(err)}`,
+            tx,
+          );
+        case "other":
+          throw new TransientError(`broadcast failed: ${(err as Error).message}`);
+      }
     }
   }
 
-  /** Wait up to `timeoutMs` for the transaction's receipt and confirmations (polling the node). */
+  /** The receipt of whichever of the job's transactions of `tx`'s nonce was mined, or null. */
+  private async receiptOf(tx: SentTransaction): Promise<TransactionReceipt | null> {
+    for (const hash of hashesOf(tx)) {
+      const receipt = await this.rpc(() => this.provider.getTransactionReceipt(hash));
+      if (receipt !== null) return receipt;
+    }
+    return null;
+  }
+
+  /**
+   * Whether it is certain that none of the job's transactions of `tx`'s nonce was mined: none has a receipt and the
+   * account's mined transactions do not reach the nonce. (It says nothing of whether one may still be.)
+   */
+  async neverMined(tx: SentTransaction): Promise<boolean> {
+    if ((await this.receiptOf(tx)) !== null) return false;
+    const mined = await this.rpc(() => this.provider.getTransactionCount(this.wallet.address, "latest"));
+    return mined <= tx.nonce && (await this.receiptOf(tx)) === null;
+  }
+
+  /**
+   * Wait up to `timeoutMs` for the receipt and confirmations of the transaction or any it replaced (same nonce:
+   * whichever was mined), polling the node.
+   */
   async settle(tx: SentTransaction, timeoutMs: number, pollMs = 500): Promise<Settlement> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const receipt = await this.rpc(() => this.provider.getTransactionReceipt(tx.hash));
+      const receipt = await this.receiptOf(tx);
       if (receipt !== null) {
         const head = await this.rpc(() => this.provider.getBlockNumber());
         if (head - receipt.blockNumber + 1 >= this.options.confirmations) {
-          if (receipt.status === 1) return { status: "confirmed", block: receipt.blockNumber, receipt };
+          const hash = receipt.hash;
+          if (receipt.status === 1) return { status: "confirmed", block: receipt.blockNumber, hash, receipt };
           const refused = await this.revertReason(tx, receipt);
           return {
             status: "reverted",
             block: receipt.blockNumber,
+            hash,
             error: refused.reason,
             reason: refused.message,
           };
@@ -220,9 +443,8 @@ export class Submitter {
       } else {
         const mined = await this.rpc(() => this.provider.getTransactionCount(this.wallet.address, "latest"));
         if (mined > tx.nonce) {
-          // The nonce is used: by this transaction (its receipt appears next poll) or by another one.
-          const again = await this.rpc(() => this.provider.getTransactionReceipt(tx.hash));
-          if (again === null) return { status: "dropped" };
+          // The nonce is used: by one of these transactions (its receipt appears next poll) or by another one.
+          if ((await this.receiptOf(tx)) === null) return { status: "dropped" };
           continue;
         }
       }

@@ -3,7 +3,8 @@
  * behind a public RPC endpoint does: go down (every request answered HTTP 502, as a load balancer with no
  * backend answers), right after it forwarded a transaction if asked; and answer `null` for the receipts of the
  * transactions sent through it, or an error for its calls (a load-balanced backend that has not seen the block
- * yet). Single and batched requests alike.
+ * yet); or refuse every transaction it has not forwarded before with a node's error, without forwarding it. Single
+ * and batched requests alike.
  */
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -30,6 +31,12 @@ export interface FaultyRpc {
    * seen (`header not found`) while true.
    */
   failCalls: boolean;
+  /**
+   * While set, every `eth_sendRawTransaction` of a transaction not forwarded before is answered with this JSON-RPC
+   * error message (code -32000), as a node refusing it says, and not forwarded (e.g. geth's "intrinsic gas too
+   * low", or a backend's "connection reset"); one forwarded before is forwarded again (the node has it).
+   */
+  sendError: string | undefined;
   /** Hashes of the transactions forwarded so far, in order (a transaction sent again appears again). */
   sent: string[];
   close(): Promise<void>;
@@ -58,6 +65,13 @@ export async function startFaultyRpc(upstream: string): Promise<FaultyRpc> {
     if (request.method === "eth_getTransactionReceipt" && state.hideSentReceipts) {
       const hash = String(request.params?.[0]).toLowerCase();
       if (state.sent.includes(hash)) return { jsonrpc: "2.0", id: request.id, result: null };
+    }
+    if (
+      request.method === "eth_sendRawTransaction" &&
+      state.sendError !== undefined &&
+      !state.sent.includes(Transaction.from(String(request.params?.[0])).hash!.toLowerCase())
+    ) {
+      return { jsonrpc: "2.0", id: request.id, error: { code: -32000, message: state.sendError } };
     }
     if (request.method === "eth_call" && state.failCalls) {
       return { jsonrpc: "2.0", id: request.id, error: { code: -32000, message: "header not found" } };
@@ -97,6 +111,7 @@ export async function startFaultyRpc(upstream: string): Promise<FaultyRpc> {
     downAfterSend: false,
     hideSentReceipts: false,
     failCalls: false,
+    sendError: undefined,
     sent: [],
     close: () =>
       new Promise<void>((resolve, reject) => {

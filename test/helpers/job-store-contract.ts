@@ -249,6 +249,23 @@ export function describeJobStoreContract(name: string, factory: JobStoreContract
         expect(await store.get("0".repeat(20))).toBeUndefined(); // not created by the update
       });
 
+      it("keeps a transaction's signing time and the transactions of its nonce it replaced; one without them reads as written", async () => {
+        const store = await open();
+        const { job } = await store.enqueue({ market: BTC, dataTimestamp: bar(0), submit: true }, 10_000);
+        // A transaction as recorded before fee bumping: no `signedAt`, no `others`.
+        const before = signedTx(5);
+        expect((await store.update(job.id, { tx: before }, 11_000))?.tx).toEqual(before);
+        expect((await store.get(job.id))?.tx).toEqual(before);
+        const replacement = {
+          ...signedTx(5),
+          hash: "0x" + "b".repeat(64),
+          signedAt: 12_000,
+          others: [{ hash: before.hash, raw: before.raw }],
+        };
+        await store.update(job.id, { tx: replacement }, 12_000);
+        expect((await store.get(job.id))?.tx).toEqual(replacement);
+      });
+
       it("with expect, changes the job only from one of the expected statuses", async () => {
         const store = await open();
         const { job } = await store.enqueue({ market: BTC, dataTimestamp: bar(0), submit: false }, 10_000);

@@ -48,6 +48,8 @@ export function writeServiceConfig(
     concurrency?: number;
     pollSeconds?: number;
     maxAttempts?: number;
+    /** Further `chain` settings (e.g. `replaceAfterSeconds`, `gasPriceCeilingGwei`). */
+    chain?: Record<string, unknown>;
     /** Redis mode's lock and lease, seconds. */
     queue?: { lockSeconds: number; leaseSeconds: number };
   },
@@ -71,6 +73,7 @@ export function writeServiceConfig(
           key: { env: KEY_ENV },
           retryBaseMs: 200,
           ...(o.maxAttempts ? { maxAttempts: o.maxAttempts } : {}),
+          ...o.chain,
         },
         schedule: { pollSeconds: o.pollSeconds ?? 0.2 },
         concurrency: o.concurrency ?? 2,

@@ -140,6 +140,7 @@ describe("parseServiceConfig: valid documents", () => {
         confirmations: 3,
         maxAttempts: 7,
         retryBaseMs: 500,
+        replaceAfterSeconds: 60,
       },
       schedule: { pollSeconds: 0.5 },
       concurrency: 4,
@@ -201,6 +202,7 @@ describe("parseServiceConfig: valid documents", () => {
         confirmations: 3,
         maxAttempts: 7,
         retryBaseMs: 500,
+        replaceAfterSeconds: 60,
       },
       schedule: { pollSeconds: 0.5 },
       concurrency: 4,
@@ -243,6 +245,7 @@ describe("parseServiceConfig: valid documents", () => {
         confirmations: 1,
         maxAttempts: 5,
         retryBaseMs: 2000,
+        replaceAfterSeconds: 180,
       },
       schedule: { pollSeconds: 30 },
       concurrency: 1,
@@ -320,7 +323,7 @@ describe("parseServiceConfig: bad input, one message per class", () => {
         delete d.chain.rpc;
       }),
       "service.json: chain.rcp: unknown key (expected one of rpc, oracle, key, gasPriceCeilingGwei, " +
-        "confirmations, maxAttempts, retryBaseMs)",
+        "confirmations, maxAttempts, retryBaseMs, replaceAfterSeconds)",
     );
     expectConfigError(
       withEdit((d) => (d.concurency = 2)),
@@ -598,6 +601,10 @@ describe("parseServiceConfig: bad input, one message per class", () => {
       [(d) => (d.chain.confirmations = 65), "chain.confirmations: expected an integer in [1, 64], got 65"],
       [(d) => (d.chain.maxAttempts = 0), "chain.maxAttempts: expected an integer in [1, 100], got 0"],
       [(d) => (d.chain.retryBaseMs = 9), "chain.retryBaseMs: expected an integer in [10, 600000], got 9"],
+      [
+        (d) => (d.chain.replaceAfterSeconds = 0),
+        "chain.replaceAfterSeconds: expected an integer in [1, 86400], got 0",
+      ],
       [
         (d) => (d.markets[0].publishers = { set: "publishers/set.json", urls: ["http://x/"], timeoutMs: 99 }),
         "markets[0].publishers.timeoutMs: expected an integer in [100, 120000], got 99",

@@ -3,9 +3,12 @@
  * 127.0.0.1, with real proofs of the signed-update circuit (k = 1, cached artifacts; windows of the shipped
  * candles signed by a test key): the gas-price ceiling, a refusal found by the dry run (no transaction sent,
  * no nonce used), confirmation, sending the same signed transaction again, a transaction whose nonce another
- * one took (dropped), one not yet mined (pending), and the nonce of one never sent handed out again.
+ * one took (dropped), one not yet mined (pending), and the nonce of one never sent handed out again; a
+ * replacement of a pending transaction (same nonce, higher fees, none past the ceiling) and settling by the
+ * original when it is the one mined; a transaction the node refuses as invalid (signed for another chain), and one
+ * the account cannot pay for.
  */
-import { Contract, JsonRpcProvider, Wallet } from "ethers";
+import { Contract, JsonRpcProvider, Transaction, Wallet } from "ethers";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,7 +20,7 @@ import { loadCandles } from "../../candles/load-data";
 import { oracleDomain } from "../../prover/domain";
 import { oracleInterface, OracleError } from "../../onchain/oracle";
 import { SignedUpdateProver, type ProvedSignedUpdate } from "../../prover/prove-signed-update";
-import { Submitter, TransientError } from "../../service/submitter";
+import { NodeRefusalError, Submitter, TransientError } from "../../service/submitter";
 import { makePublisherSet, publicKeyOf, signWindow } from "../../publisher";
 import { signedUpdateArtifacts } from "../../setup/cached-artifacts";
 import { MODEL } from "../helpers/artifacts";
@@ -155,5 +158,82 @@ describe("Submitter", () => {
     expect(behind.nonce).toBe(next.nonce + 1);
     expect(await s.broadcast(behind)).toBe(false);
     expect((await s.sign(updates[3])).nonce).toBe(next.nonce);
+  });
+
+  it("signs no replacement the ceiling leaves no room for", async () => {
+    const tx = await submitter().sign(updates[3]);
+    const atCeiling = submitter(Transaction.from(tx.raw).maxFeePerGas!);
+    const r = await atCeiling.replace(tx);
+    expect(r).toEqual({
+      ceiling: expect.stringMatching(
+        /^a replacement needs fees at least 10 % above its max fee [\d.]+ gwei and tip [\d.]+ gwei, above the ceiling of [\d.]+ gwei; waiting$/,
+      ),
+    });
+  });
+
+  it("takes a transaction the node refuses as invalid for a NodeRefusalError, and one it cannot pay for as a wait for funds", async () => {
+    const s = submitter();
+    const tx = await s.sign(updates[3]);
+    // The same transaction signed for another chain.
+    const t = Transaction.from(tx.raw);
+    const raw = await wallet.signTransaction({
+      type: 2,
+      chainId: 5n,
+      nonce: t.nonce,
+      to: t.to,
+      data: t.data,
+      gasLimit: t.gasLimit,
+      maxFeePerGas: t.maxFeePerGas,
+      maxPriorityFeePerGas: t.maxPriorityFeePerGas,
+    });
+    const other = { hash: Transaction.from(raw).hash!, raw, nonce: tx.nonce };
+    const refused = await s.broadcast(other).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(NodeRefusalError);
+    expect((refused as Error).message).toBe(
+      `the node refused transaction ${other.hash} (nonce ${tx.nonce}) as invalid: Trying to send a raw ` +
+        "transaction with an invalid chainId. The expected chainId is 31337",
+    );
+    expect(await s.neverMined(other)).toBe(true);
+
+    const balance = await provider.getBalance(wallet.address);
+    await provider.send("hardhat_setBalance", [wallet.address, "0x0"]);
+    try {
+      const poor = await s.broadcast(tx).catch((e: unknown) => e);
+      expect(poor).toBeInstanceOf(TransientError);
+      expect(poor).toMatchObject({ countsAsAttempt: true, metricReason: "insufficient_funds" });
+      expect((poor as Error).message).toMatch(
+        new RegExp(
+          `^account ${wallet.address} lacks the funds for transaction ${tx.hash} \\(nonce ${tx.nonce}\\); top it up: ` +
+            "Sender doesn't have enough funds to send tx",
+        ),
+      );
+    } finally {
+      await provider.send("hardhat_setBalance", [wallet.address, "0x" + balance.toString(16)]);
+    }
+    await s.unsent(tx); // never sent: updates[3] stays for the next test
+  });
+
+  it("replaces a pending transaction (same nonce, fees 12.5 % higher) and settles by whichever one is mined", async () => {
+    const s = submitter();
+    const tx = await s.sign(updates[3]);
+    await provider.send("evm_setAutomine", [false]);
+    try {
+      expect(await s.broadcast(tx)).toBe(true);
+      const r = await s.replace(tx);
+      if ("ceiling" in r) throw new Error(r.ceiling);
+      expect(r.tx).toMatchObject({ nonce: tx.nonce, others: [{ hash: tx.hash, raw: tx.raw }] });
+      expect(r.tx.hash).not.toBe(tx.hash);
+      expect(r.to.maxFeePerGas).toBeGreaterThanOrEqual((r.from.maxFeePerGas * 1125n) / 1000n);
+      expect(r.to.maxPriorityFeePerGas).toBeGreaterThanOrEqual((r.from.maxPriorityFeePerGas * 1125n) / 1000n);
+      expect(Transaction.from(r.tx.raw).data).toBe(Transaction.from(tx.raw).data);
+      // The replacement is not sent: the original is the one mined, and settles the replacement's record.
+      await provider.send("evm_mine", []);
+      expect(await s.settle(r.tx, 30_000, 50)).toMatchObject({ status: "confirmed", hash: tx.hash });
+      // Sent now, its nonce is used by the original, which has a receipt: settled, not to be signed again.
+      expect(await s.broadcast(r.tx)).toBe(true);
+      expect(await s.neverMined(r.tx)).toBe(false);
+    } finally {
+      await provider.send("evm_setAutomine", [true]);
+    }
   });
 });
