@@ -120,6 +120,7 @@ describe("parseServiceConfig: valid documents", () => {
             set: join(dir, "publishers/set.json"),
             urls: ["https://a.example/", "https://b.example/p?key=1"],
             timeoutMs: 5000,
+            waitSeconds: 900,
           },
         },
       ],
@@ -161,6 +162,7 @@ describe("parseServiceConfig: valid documents", () => {
             set: join(dir, "publishers/set.json"),
             urls: ["http://127.0.0.1:8090"],
             timeoutMs: 10_000,
+            waitSeconds: 3600,
           },
         },
         {
@@ -172,6 +174,7 @@ describe("parseServiceConfig: valid documents", () => {
             set: join(dir, "publishers/set.json"),
             urls: ["https://a.example/", "https://b.example/p?key=1"],
             timeoutMs: 5000,
+            waitSeconds: 900,
           },
         },
       ],
@@ -189,6 +192,7 @@ describe("parseServiceConfig: valid documents", () => {
             set: join(dir, "publishers/set.json"),
             urls: ["http://127.0.0.1:8091"],
             timeoutMs: 10_000,
+            waitSeconds: 3600,
           },
         },
       ],
@@ -230,6 +234,7 @@ describe("parseServiceConfig: valid documents", () => {
             set: join(dir, "publishers/set.json"),
             urls: ["http://127.0.0.1:8090"],
             timeoutMs: 10_000,
+            waitSeconds: 3600,
           },
         },
       ],
@@ -254,7 +259,7 @@ describe("parseServiceConfig: valid documents", () => {
     });
   });
 
-  it("defaults the publishers' timeout to 10 s and empty optional objects to their defaults", () => {
+  it("defaults the publishers' timeout to 10 s, their wait to half a bar and empty optional objects to their defaults", () => {
     const cfg = parse(
       withEdit((d) => {
         d.schedule = {};
@@ -263,6 +268,8 @@ describe("parseServiceConfig: valid documents", () => {
       }),
     );
     expect(cfg.markets[0].publishers.timeoutMs).toBe(10_000);
+    // Half the 2 h bars of signed windows: the wait ends before the next bar closes.
+    expect(cfg.markets[0].publishers.waitSeconds).toBe(3600);
     expect(cfg.schedule).toEqual({ pollSeconds: 30 });
     expect(cfg.listen).toEqual({ host: "127.0.0.1", port: 9090 });
     expect(cfg.api).toEqual({ bodyLimitBytes: 4096, rateLimitPerMinute: 600 });
@@ -333,7 +340,7 @@ describe("parseServiceConfig: bad input, one message per class", () => {
     );
     expectConfigError(
       withEdit((d) => (d.markets[0].publishers = { set: "publishers/set.json", urls: [], timeout: 5 })),
-      "service.json: markets[0].publishers.timeout: unknown key (expected one of set, urls, timeoutMs)",
+      "service.json: markets[0].publishers.timeout: unknown key (expected one of set, urls, timeoutMs, waitSeconds)",
     );
     expectConfigError(
       withEdit((d) => (d.markets[0].candles = { csv: "a.csv" })),
@@ -603,6 +610,20 @@ describe("parseServiceConfig: bad input, one message per class", () => {
         "markets[0].publishers.timeoutMs: expected an integer in [100, 120000], got 99",
       ],
       [
+        (d) =>
+          (d.markets[0].publishers = { set: "publishers/set.json", urls: ["http://x/"], waitSeconds: -1 }),
+        "markets[0].publishers.waitSeconds: expected an integer in [0, 86400], got -1",
+      ],
+      [
+        (d) =>
+          (d.markets[0].publishers = {
+            set: "publishers/set.json",
+            urls: ["http://x/"],
+            waitSeconds: 86_401,
+          }),
+        "markets[0].publishers.waitSeconds: expected an integer in [0, 86400], got 86401",
+      ],
+      [
         (d) => (d.api = { bodyLimitBytes: 63 }),
         "api.bodyLimitBytes: expected an integer in [64, 1048576], got 63",
       ],
@@ -798,6 +819,7 @@ describe("redactedConfig", () => {
       set: join(dir, "publishers/set.json"),
       urls: ["http://***:***@127.0.0.1:9000/?token=***"],
       timeoutMs: 10_000,
+      waitSeconds: 3600,
     });
     expect(shown.markets[0].marketId).toBe(marketIdOf("BTC-USDT").toString());
     expect(shown.auth.tokens).toEqual([
