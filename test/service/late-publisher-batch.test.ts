@@ -51,10 +51,7 @@ beforeAll(async () => {
   } finally {
     await chain.close();
   }
-  const cfg = stand.config(
-    { markets: [...MARKETS], model: MODEL, artifacts },
-    { waitSeconds: WAIT_SECONDS },
-  );
+  const cfg = stand.config({ markets: [...MARKETS], model: MODEL, artifacts }, { waitSeconds: WAIT_SECONDS });
   expect(cfg.chain.maxAttempts).toBe(MAX_ATTEMPTS);
   running = await startService(cfg, memoryLogger(lines));
 }, 1_200_000);
@@ -71,7 +68,8 @@ const waitsOf = (id: string) => lines.filter((l) => l.msg === "waiting for publi
 async function waitForWaits(id: string, n: number): Promise<void> {
   const t0 = Date.now();
   while (waitsOf(id).length < n) {
-    if (Date.now() - t0 > 120_000) throw new Error(`job ${id} waited ${waitsOf(id).length} times\n${logText()}`);
+    if (Date.now() - t0 > 120_000)
+      throw new Error(`job ${id} waited ${waitsOf(id).length} times\n${logText()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -126,7 +124,8 @@ describe("zkrisk serve proving a batch with late publishers", () => {
           "registered publishers, the publisher set needs 1: ",
       ),
     );
-    for (const p of stand.publishers) expect(job.reason).toContain(`${p.url}/: not_signed (HTTP 404 NOT_SIGNED`);
+    for (const p of stand.publishers)
+      expect(job.reason).toContain(`${p.url}/: not_signed (HTTP 404 NOT_SIGNED`);
     for (const [m, [, , t]] of Object.entries(await stand.onChain())) expect(t, m).toBe(t2 - BAR_SECONDS);
     expect(await metric(`zkrisk_updates_skipped_total{market="${BATCH}",reason="quorum_deadline"}`)).toBe(1);
     expect(await metric(`zkrisk_jobs{status="failed"}`)).toBe(0);

@@ -72,7 +72,8 @@ const waitsOf = (id: string) => lines.filter((l) => l.msg === "waiting for publi
 async function waitForWaits(id: string, n: number): Promise<void> {
   const t0 = Date.now();
   while (waitsOf(id).length < n) {
-    if (Date.now() - t0 > 120_000) throw new Error(`job ${id} waited ${waitsOf(id).length} times\n${logText()}`);
+    if (Date.now() - t0 > 120_000)
+      throw new Error(`job ${id} waited ${waitsOf(id).length} times\n${logText()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -107,7 +108,9 @@ describe("zkrisk serve with a late publisher", () => {
     };
     const deadline = new Date((t1 + BAR_SECONDS + WAIT_SECONDS) * 1000).toISOString();
     expect(waiting).toMatchObject({ status: "queued", attempts: 0 });
-    expect(waiting.reason.startsWith(`waiting for publishers until ${deadline} (`), waiting.reason).toBe(true);
+    expect(waiting.reason.startsWith(`waiting for publishers until ${deadline} (`), waiting.reason).toBe(
+      true,
+    );
     expect(waiting.reason).toContain(`${market.urls[1]}/: not_signed (HTTP 404 NOT_SIGNED`);
     expect(waitsOf(id)[0]).toMatchObject({ waitingFor: [`${market.urls[1]}/`], deadline });
 
@@ -150,7 +153,10 @@ describe("zkrisk serve with a late publisher", () => {
         `NOT_SIGNED: ${MARKET}: no window ending at the bar opening ${bar} is signed here (2 are signed, from ` +
         `${new Date((t2 - 2 * BAR_SECONDS) * 1000).toISOString()} to ${new Date((t2 - BAR_SECONDS) * 1000).toISOString()}))`,
     );
-    expect(await acceptedTimestamps(provider, market.oracle)).toEqual([t2 - 2 * BAR_SECONDS, t2 - BAR_SECONDS]);
+    expect(await acceptedTimestamps(provider, market.oracle)).toEqual([
+      t2 - 2 * BAR_SECONDS,
+      t2 - BAR_SECONDS,
+    ]);
     expect(await metric(`zkrisk_updates_skipped_total{market="${MARKET}",reason="quorum_deadline"}`)).toBe(1);
     expect(await metric(`zkrisk_jobs{status="failed"}`)).toBe(0);
     expect(lines.filter((l) => l.msg === "step failed; will retry" || l.msg === "job failed")).toEqual([]);
