@@ -6,7 +6,12 @@ import { encryptKeystoreJson, Wallet } from "ethers";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { ConfigError, loadServiceConfig, parseServiceConfig, type ServiceConfig } from "../../service/config";
 import { redactedConfig } from "../../service/redaction";
-import { MAX_RETRY_DELAY_MS, retryDelayMs } from "../../service/retry";
+import {
+  MAX_PUBLISHER_POLL_MS,
+  MAX_RETRY_DELAY_MS,
+  publisherPollDelayMs,
+  retryDelayMs,
+} from "../../service/retry";
 import { apiTokenHashes, loadSignerKey } from "../../service/secrets";
 import { marketIdOf } from "../../candles/market-id";
 import { loadMarkets } from "../../service/markets";
@@ -675,6 +680,21 @@ describe("retryDelayMs", () => {
     expect(retryDelayMs(2000, 9)).toBe(512_000);
     expect(retryDelayMs(2000, 10)).toBe(MAX_RETRY_DELAY_MS);
     expect(retryDelayMs(600_000, 100)).toBe(MAX_RETRY_DELAY_MS);
+  });
+});
+
+describe("publisherPollDelayMs", () => {
+  it("waits a quarter of the time since the bar's close, at least retryBaseMs, at most 30 s", () => {
+    // Seconds waited since the close -> ms until the publishers are asked again (retryBaseMs 2000).
+    expect([0, 1, 8, 10, 60, 119, 120, 3600].map((s) => publisherPollDelayMs(2000, s))).toEqual([
+      2000, 2000, 2000, 2500, 15_000, 29_750, 30_000, 30_000,
+    ]);
+    expect(MAX_PUBLISHER_POLL_MS).toBe(30_000);
+    // A bar asked for long after its close, or a chain clock behind the bar's close.
+    expect(publisherPollDelayMs(200, 86_400)).toBe(MAX_PUBLISHER_POLL_MS);
+    expect(publisherPollDelayMs(200, -5)).toBe(200);
+    // A retryBaseMs above the cap is capped too.
+    expect(publisherPollDelayMs(600_000, 0)).toBe(MAX_PUBLISHER_POLL_MS);
   });
 });
 
