@@ -285,7 +285,7 @@ export class JobRunner {
    * The bar's quorum of signed windows, the guards' precheck (when the job submits), and the proof in a proving
    * thread. An adaptive market's proof starts from the prior the oracle reports now (`readAdaptivePrior`), and
    * its precheck uses the margins at the state that prior steps to. Returns why there is no update instead, for
-   * bad data or a refusal foreseen.
+   * bad data or a refusal foreseen, or the shortfall of a quorum that late publishers could still make up.
    */
   private async makeProof(job: JobRecord, m: MarketRuntime, log: Logger): Promise<Made> {
     const { metrics, chain } = this.o;
@@ -373,7 +373,8 @@ export class JobRunner {
    * A batch's proof: the bar close's quorum of signed batches, every market's margins from the integer engine and
    * the guards' precheck of each (when the job submits: the oracle takes all markets or none, so one refusal
    * skips the batch, naming the market), then the proof in a proving thread. Returns why there is no update
-   * instead, for bad data or a refusal foreseen.
+   * instead, for bad data or a refusal foreseen, or the shortfall of a quorum that late publishers could still
+   * make up.
    */
   private async makeBatchProof(job: JobRecord, b: BatchRuntime, log: Logger): Promise<Made> {
     const { metrics, chain } = this.o;
