@@ -8,6 +8,10 @@
  * still proved and accepted on chain, no attempt of the job is spent, and the metrics count the waits, no failure
  * and no skip. B does not sign the next bar: the job waits until the chain's clock reaches the bar's close plus
  * waitSeconds, then is skipped with the reason naming each publisher and its answer, and nothing is sent.
+ *
+ * Then, with a service whose wait (20,000 s) outlasts a bar, and B restarted on an empty archive (it signs the
+ * newest bar only, never the older one): the older bar waits while the newer bar closes, is proved and accepted;
+ * the older bar's job then stops waiting, skipped with `OracleNotNewer`, no attempt spent.
  */
 import { JsonRpcProvider } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,7 +19,7 @@ import { loadServiceConfig } from "../../service/config";
 import { jobIdOf } from "../../service/jobs";
 import { startService, type RunningService } from "../../service/run";
 import { startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
-import { tempDir } from "../helpers/publisher-serve";
+import { startTestPublisher, tempDir, type TestPublisher } from "../helpers/publisher-serve";
 import {
   acceptedTimestamps,
   BAR_SECONDS,
@@ -38,6 +42,8 @@ let node: HardhatNode;
 let provider: JsonRpcProvider;
 let market: SignedMarket;
 let running: RunningService | undefined;
+/** B restarted on an empty archive (the last test). */
+let restarted: TestPublisher | undefined;
 const lines: Record<string, unknown>[] = [];
 
 const logText = () => lines.map((l) => JSON.stringify(l)).join("\n");
@@ -61,17 +67,19 @@ beforeAll(async () => {
 afterAll(async () => {
   await running?.stop();
   await market?.stop();
+  await restarted?.publisher.stop();
   provider?.destroy();
   node?.stop();
 });
 
-/** The log lines of job `id` waiting for publishers. */
-const waitsOf = (id: string) => lines.filter((l) => l.msg === "waiting for publishers" && l.job === id);
+/** The log lines of job `id` waiting for publishers (from line `from` of the log on). */
+const waitsOf = (id: string, from = 0) =>
+  lines.slice(from).filter((l) => l.msg === "waiting for publishers" && l.job === id);
 
-/** Wait until job `id` has waited for publishers at least `n` times. */
-async function waitForWaits(id: string, n: number): Promise<void> {
+/** Wait until job `id` has waited for publishers at least `n` times (from line `from` of the log on). */
+async function waitForWaits(id: string, n: number, from = 0): Promise<void> {
   const t0 = Date.now();
-  while (waitsOf(id).length < n) {
+  while (waitsOf(id, from).length < n) {
     if (Date.now() - t0 > 120_000)
       throw new Error(`job ${id} waited ${waitsOf(id).length} times\n${logText()}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -161,4 +169,49 @@ describe("zkrisk serve with a late publisher", () => {
     expect(await metric(`zkrisk_jobs{status="failed"}`)).toBe(0);
     expect(lines.filter((l) => l.msg === "step failed; will retry" || l.msg === "job failed")).toEqual([]);
   }, 600_000);
+
+  it("stops waiting for an older bar once a newer bar's update is accepted (OracleNotNewer)", async () => {
+    // The bar of the previous test (t2) was signed by A only; B is restarted on an empty archive, after the next
+    // bar (t3) reached the feed, so it signs t3 and never t2.
+    await running!.stop();
+    await market.stopPublisher(1);
+    const t2 = market.feed.lastTimestamp;
+    const t3 = market.feed.append();
+    await market.publishers[0].publisher.poll();
+    restarted = await startTestPublisher(tempDir("late-publisher-b"), 2, market.feed.path);
+    const urls = [market.urls[0], restarted.url];
+    // A new store and a wait longer than a bar: the scheduler takes t2 (the latest bar closed by the chain's clock).
+    const from = lines.length;
+    running = await startService(
+      loadServiceConfig(
+        writeServiceConfig(tempDir("late-publisher-long"), {
+          rpc: node.rpc,
+          oracle: market.oracle,
+          artifacts: market.artifacts,
+          publishers: { set: market.setFile, urls, waitSeconds: 20_000 },
+          maxAttempts: MAX_ATTEMPTS,
+        }),
+      ),
+      memoryLogger(lines),
+    );
+    const older = jobIdOf(MARKET, t2);
+    // Its bar closed 600 s ago by the chain's clock: it asks again every 30 s (the cap), so one wait is enough here.
+    await waitForWaits(older, 1, from);
+
+    await closeBar(provider, t3);
+    await waitForJob(running.url, jobIdOf(MARKET, t3), "confirmed", logText, 600_000);
+    const job = await waitForJob(running.url, older, "skipped", logText, 120_000);
+    expect(job).toMatchObject({ attempts: 0, transaction: null });
+    expect(job.reason).toMatch(
+      /^the oracle would refuse it: data of \S+ is not newer than the last accepted update's data of \S+; no longer waiting for publishers: BTC-USDT bar /,
+    );
+    expect(job.reason).toContain(`${urls[0]}/: ok; ${urls[1]}/: not_signed (HTTP 404 NOT_SIGNED`);
+    expect(await acceptedTimestamps(provider, market.oracle)).toEqual([
+      t2 - 2 * BAR_SECONDS,
+      t2 - BAR_SECONDS,
+      t3,
+    ]);
+    expect(await metric(`zkrisk_updates_skipped_total{market="${MARKET}",reason="OracleNotNewer"}`)).toBe(1);
+    expect(await metric(`zkrisk_jobs{status="failed"}`)).toBe(0);
+  }, 900_000);
 });
