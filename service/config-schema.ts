@@ -13,12 +13,18 @@ import { jsonSchemaFile } from "../core/json-schema";
 import { SOURCE_TIMEOUT_RANGE } from "../feeds/source-config";
 import { PUBLISHER_SET_MAX_KEYS } from "../publisher/publisher-set";
 import { MAX_BATCH_MARKETS } from "../candles/batch-digest";
+import { FEATURE_INTERVAL_MS } from "../features/window-features";
 import { MAX_RETRY_DELAY_MS } from "./retry";
 
 /** Defaults of the optional fields (the schema's `default`s). */
 export const SERVICE_DEFAULTS = {
   /** The same default as an HTTP candle source's (feeds/source-config.ts). */
   publisherTimeoutMs: 10_000,
+  /**
+   * Half the bar interval of signed windows (2 h bars: 1 h), so that a bar's wait for its publishers ends before
+   * the next bar closes and its job is scheduled.
+   */
+  publisherWaitSeconds: FEATURE_INTERVAL_MS / 2 / 1000,
   gasPriceCeilingGwei: 100,
   confirmations: 1,
   maxAttempts: 5,
@@ -34,6 +40,9 @@ export const SERVICE_DEFAULTS = {
   lockSeconds: 30,
   leaseSeconds: 10,
 } as const;
+
+/** Longest `publishers.waitSeconds`: one day. */
+export const MAX_PUBLISHER_WAIT_SECONDS = 86_400;
 
 const D = SERVICE_DEFAULTS;
 const closed = { additionalProperties: false } as const;
@@ -88,6 +97,14 @@ const PublishersSchema = Type.Object(
       SOURCE_TIMEOUT_RANGE.max,
       D.publisherTimeoutMs,
       "Limit on one request to a publisher (connect, headers and body), ms",
+    ),
+    waitSeconds: integer(
+      0,
+      MAX_PUBLISHER_WAIT_SECONDS,
+      D.publisherWaitSeconds,
+      "Deadline of a bar's quorum, seconds after the bar's close by the chain's clock: until then, publishers " +
+        "that have not signed the bar or did not answer, and could still make up the quorum, are asked again " +
+        "(no attempt spent); after it the bar is skipped",
     ),
   },
   { ...closed, description: "Where the market's signed windows come from" },

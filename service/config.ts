@@ -168,6 +168,7 @@ export function parseServiceConfig(value: unknown, file: string, baseDir: string
       set: existing(`${field}.set`, p.set, "file"),
       urls: p.urls,
       timeoutMs: p.timeoutMs ?? D.publisherTimeoutMs,
+      waitSeconds: p.waitSeconds ?? D.publisherWaitSeconds,
     };
   };
 

@@ -176,31 +176,8 @@ export function precheck(state: OracleMarketState, c: Candidate, blockTime: numb
     );
   }
 
-  const lastDataTimestamp = last?.dataTimestamp ?? 0;
-  if (c.dataTimestamp <= lastDataTimestamp) {
-    return refuse(
-      "OracleNotNewer",
-      last === null
-        ? `data of ${isoFromSecondsCompact(c.dataTimestamp)} is not after the epoch; the oracle needs a positive data timestamp`
-        : `data of ${isoFromSecondsCompact(c.dataTimestamp)} is not newer than the last accepted update's data of ` +
-            `${isoFromSecondsCompact(last.dataTimestamp)}`,
-    );
-  }
-  if (c.dataTimestamp > blockTime) {
-    return refuse(
-      "OracleFutureData",
-      `data of ${isoFromSecondsCompact(c.dataTimestamp)} is ${duration(c.dataTimestamp - blockTime)} ahead of block time ` +
-        `${isoFromSecondsCompact(blockTime)}; the oracle refuses data from the future`,
-    );
-  }
-  const age = blockTime - c.dataTimestamp;
-  if (age > limits.maxDataAge) {
-    return refuse(
-      "OracleStaleData",
-      `data of ${isoFromSecondsCompact(c.dataTimestamp)} is ${duration(age)} old at block time ${isoFromSecondsCompact(blockTime)}; the oracle ` +
-        `accepts at most ${duration(limits.maxDataAge)}`,
-    );
-  }
+  const timing = dataTimeRefusal(state, c.dataTimestamp, blockTime);
+  if (timing) return timing;
   if (last !== null) {
     const earliest = last.updatedAt + limits.minUpdateInterval;
     if (blockTime < earliest) {
@@ -268,6 +245,46 @@ export function precheck(state: OracleMarketState, c: Candidate, blockTime: numb
         );
       }
     }
+  }
+  return undefined;
+}
+
+/**
+ * Whether the oracle would refuse data of `dataTimestamp` (s) for a market in `state` for its time alone, whatever
+ * the margins: not newer than the last accepted update's (`OracleNotNewer`), from the future (`OracleFutureData`), or
+ * older than the maximum data age at `blockTime` (`OracleStaleData`); `precheck`'s checks of the data timestamp, in
+ * the contract's order. A bar refused as not newer or stale is refused for good (a later block only ages it).
+ */
+export function dataTimeRefusal(
+  state: OracleMarketState,
+  dataTimestamp: number,
+  blockTime: number,
+): Refusal | undefined {
+  const { limits, last } = state;
+  const lastDataTimestamp = last?.dataTimestamp ?? 0;
+  if (dataTimestamp <= lastDataTimestamp) {
+    return refuse(
+      "OracleNotNewer",
+      last === null
+        ? `data of ${isoFromSecondsCompact(dataTimestamp)} is not after the epoch; the oracle needs a positive data timestamp`
+        : `data of ${isoFromSecondsCompact(dataTimestamp)} is not newer than the last accepted update's data of ` +
+            `${isoFromSecondsCompact(last.dataTimestamp)}`,
+    );
+  }
+  if (dataTimestamp > blockTime) {
+    return refuse(
+      "OracleFutureData",
+      `data of ${isoFromSecondsCompact(dataTimestamp)} is ${duration(dataTimestamp - blockTime)} ahead of block time ` +
+        `${isoFromSecondsCompact(blockTime)}; the oracle refuses data from the future`,
+    );
+  }
+  const age = blockTime - dataTimestamp;
+  if (age > limits.maxDataAge) {
+    return refuse(
+      "OracleStaleData",
+      `data of ${isoFromSecondsCompact(dataTimestamp)} is ${duration(age)} old at block time ${isoFromSecondsCompact(blockTime)}; the oracle ` +
+        `accepts at most ${duration(limits.maxDataAge)}`,
+    );
   }
   return undefined;
 }

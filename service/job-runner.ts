@@ -3,9 +3,11 @@
  * publishers, or a batch's signed batches, prove the signed update or batch in a proving thread, then, if
  * asked, submit and confirm), records each step in the store along the transitions of job-states.ts, and
  * classifies failures: refusals and bad data end the job, other failures are retried with backoff until the
- * attempts are spent. A sent transaction left pending is replaced with higher fees (`replaceIfDue`), and one the
- * node refuses as invalid is signed again once (`clearRefused`). On stop it lets the runs in flight finish within
- * a grace, then cuts proofs short and sets back what was left in flight.
+ * attempts are spent. A bar whose quorum late publishers could still make up is no failure: the job waits for
+ * them, spending no attempt, until its deadline (`waitForPublishers`). A sent transaction left pending is replaced
+ * with higher fees (`replaceIfDue`), and one the node refuses as invalid is signed again once (`clearRefused`). On
+ * stop it lets the runs in flight finish within a grace, then cuts proofs short and sets back what was left in
+ * flight.
  */
 import type { Piscina } from "piscina";
 import type { Logger } from "pino";
@@ -17,8 +19,8 @@ import { OracleError, readAdaptivePrior, type AdaptivePriorView } from "../oncha
 import type { AdaptivePriorState, ProvedSignedUpdate } from "../prover/prove-signed-update";
 import { ProofError } from "../prover/checked-proof";
 import type { ServiceConfig } from "./config";
-import { retryDelayMs } from "./retry";
-import { precheck, readMarketState } from "./guards";
+import { publisherPollDelayMs, retryDelayMs } from "./retry";
+import { dataTimeRefusal, precheck, readMarketState } from "./guards";
 import { isFinal, SET_BACKS, setBackOf } from "./job-states";
 import {
   isBatchProof,
@@ -68,17 +70,23 @@ export const ADAPTIVE_RESENDS = 1;
 export const NODE_REFUSAL_RESIGNS = 1;
 
 /**
+ * What making a proof came to: the proved update, why there is none (the job is skipped), or a quorum that late
+ * publishers could still make up (the job waits for them).
+ */
+type Made = { update: ProvedJob } | { skip: string; kind: string } | { wait: QuorumError };
+
+/**
  * The bar's quorum of signed windows or batches, or why there is none: a shortfall that publishers yet to answer
- * could still make up is a TransientError (retried with backoff), a final one skips the job.
+ * could still make up is a wait (`waitForPublishers`), a final one skips the job.
  */
 async function quorumOf<Q extends object>(
   collect: () => Promise<Q>,
-): Promise<Q | { skip: string; kind: string }> {
+): Promise<Q | { skip: string; kind: string } | { wait: QuorumError }> {
   try {
     return await collect();
   } catch (err) {
     if (!(err instanceof QuorumError)) throw err;
-    if (err.transient) throw new TransientError(err.message);
+    if (err.transient) return { wait: err };
     return { skip: err.message, kind: "quorum" };
   }
 }
@@ -191,6 +199,70 @@ export class JobRunner {
     }
   }
 
+  /**
+   * A bar's quorum short of k while publishers that have not signed the bar or did not answer could still make it
+   * up (`short`): the job goes back to the queue to ask them again, with no attempt spent and no failure counted,
+   * after `publisherPollDelayMs` (a quarter of the time waited since the bar's close, from `chain.retryBaseMs` up to
+   * 30 s). It waits until its deadline, `publishers.waitSeconds` after the bar's close by the chain's clock; then it
+   * is skipped (`quorum_deadline`) with every publisher's last answer. A job that submits is skipped sooner when the
+   * oracle would refuse the bar for its time whatever its margins: a newer update was accepted (a newer bar's job
+   * got its quorum first: `OracleNotNewer`), or the data is older than the market's maximum age (`OracleStaleData`).
+   */
+  private async waitForPublishers(job: JobRecord, short: QuorumError, log: Logger): Promise<undefined> {
+    const { chain, config, metrics, store } = this.o;
+    const m = this.o.markets.get(job.market);
+    const b = this.o.batches.get(job.market);
+    const entry = [...config.markets, ...config.batches].find((e) => e.id === job.market)!;
+    const waitSeconds = entry.publishers.waitSeconds;
+    const close = job.dataTimestamp + (m ?? b)!.model.barIntervalMs / 1000;
+    const deadline = close + waitSeconds;
+    const now = await chain.now();
+    const bound = `publishers.waitSeconds ${waitSeconds} after the bar's close at ${isoFromSeconds(close)}`;
+    if (job.submit) {
+      const members = m ? [{ id: m.id, marketId: m.marketId }] : b!.markets;
+      for (const member of members) {
+        const state = await readMarketState(chain.oracle, member.marketId);
+        const refusal = dataTimeRefusal(state, job.dataTimestamp, now + 1);
+        if (refusal === undefined || refusal.error === "OracleFutureData") continue;
+        const refused = m
+          ? `the oracle would refuse it: ${refusal.reason}`
+          : `the oracle would refuse the batch: market ${member.id}: ${refusal.reason}`;
+        return this.skip(
+          job,
+          `${refused}; no longer waiting for publishers: ${short.message}`,
+          refusal.error,
+          log,
+        );
+      }
+    }
+    if (now >= deadline) {
+      const reason =
+        `no quorum by the deadline ${isoFromSeconds(deadline)} (${bound}; chain time ${isoFromSeconds(now)}): ` +
+        short.message;
+      return this.skip(job, reason, "quorum_deadline", log);
+    }
+    const delay = publisherPollDelayMs(config.chain.retryBaseMs, now - close);
+    const waitingFor = short.reports
+      .filter((r) => r.outcome === "not_signed" || r.outcome === "unreachable")
+      .map((r) => r.publisher);
+    metrics.publisherWaits.inc({ market: job.market });
+    log.info({ waitingFor, deadline: isoFromSeconds(deadline), retryInMs: delay }, "waiting for publishers");
+    const at = Date.now();
+    const back = await transition(
+      store,
+      job.id,
+      "queued",
+      {
+        reason: `waiting for publishers until ${isoFromSeconds(deadline)} (${bound}): ${short.message}`,
+        notBefore: at + delay,
+      },
+      at,
+      ["proving"],
+    );
+    if (back) await this.o.dispatcher.notify(back);
+    return undefined;
+  }
+
   private async skip(job: JobRecord, reason: string, kind: string, log: Logger): Promise<undefined> {
     this.o.metrics.skipped.inc({ market: job.market, reason: kind });
     log.warn({ reason }, "update skipped");
@@ -205,6 +277,7 @@ export class JobRunner {
       return this.skip(job, `market or batch ${job.market} is not in this service's config`, "config", log);
     }
     const made = m ? await this.makeProof(job, m, log) : await this.makeBatchProof(job, b!, log);
+    if ("wait" in made) return this.waitForPublishers(job, made.wait, log);
     if ("skip" in made) return this.skip(job, made.skip, made.kind, log);
     return transition(
       this.o.store,
@@ -220,16 +293,12 @@ export class JobRunner {
    * The bar's quorum of signed windows, the guards' precheck (when the job submits), and the proof in a proving
    * thread. An adaptive market's proof starts from the prior the oracle reports now (`readAdaptivePrior`), and
    * its precheck uses the margins at the state that prior steps to. Returns why there is no update instead, for
-   * bad data or a refusal foreseen.
+   * bad data or a refusal foreseen, or the shortfall of a quorum that late publishers could still make up.
    */
-  private async makeProof(
-    job: JobRecord,
-    m: MarketRuntime,
-    log: Logger,
-  ): Promise<{ update: ProvedJob } | { skip: string; kind: string }> {
+  private async makeProof(job: JobRecord, m: MarketRuntime, log: Logger): Promise<Made> {
     const { metrics, chain } = this.o;
     const quorum = await quorumOf(() => m.windows.collect(job.dataTimestamp * 1000));
-    if ("skip" in quorum) return quorum;
+    if ("skip" in quorum || "wait" in quorum) return quorum;
     const window = quorum.windows[0].window;
     let plain: IntegerTrace;
     try {
@@ -312,16 +381,13 @@ export class JobRunner {
    * A batch's proof: the bar close's quorum of signed batches, every market's margins from the integer engine and
    * the guards' precheck of each (when the job submits: the oracle takes all markets or none, so one refusal
    * skips the batch, naming the market), then the proof in a proving thread. Returns why there is no update
-   * instead, for bad data or a refusal foreseen.
+   * instead, for bad data or a refusal foreseen, or the shortfall of a quorum that late publishers could still
+   * make up.
    */
-  private async makeBatchProof(
-    job: JobRecord,
-    b: BatchRuntime,
-    log: Logger,
-  ): Promise<{ update: ProvedJob } | { skip: string; kind: string }> {
+  private async makeBatchProof(job: JobRecord, b: BatchRuntime, log: Logger): Promise<Made> {
     const { metrics, chain } = this.o;
     const quorum = await quorumOf(() => b.batches.collect(job.dataTimestamp * 1000));
-    if ("skip" in quorum) return quorum;
+    if ("skip" in quorum || "wait" in quorum) return quorum;
     const now = (await chain.now()) + 1;
     const priors = new Map<string, AdaptivePriorState>();
     for (const { market, window } of quorum.batches[0].markets) {
@@ -502,14 +568,21 @@ export class JobRunner {
     return this.o.batches.get(job.market)?.adaptiveRule !== undefined;
   }
 
-  /** Prove the job's bar again (an adaptive market or batch, from the oracle's prior now). */
-  private proveAgain(
+  /**
+   * Prove the job's bar again (an adaptive market or batch, from the oracle's prior now). Its quorum was there for
+   * the first proof: a publisher missing now is a failed step, retried as any (a TransientError), not a wait.
+   */
+  private async proveAgain(
     job: JobRecord,
     log: Logger,
   ): Promise<{ update: ProvedJob } | { skip: string; kind: string }> {
     const m = this.o.markets.get(job.market);
-    if (m !== undefined) return this.makeProof(job, m, log);
-    return this.makeBatchProof(job, this.o.batches.get(job.market)!, log);
+    const made =
+      m !== undefined
+        ? await this.makeProof(job, m, log)
+        : await this.makeBatchProof(job, this.o.batches.get(job.market)!, log);
+    if ("wait" in made) throw new TransientError(made.wait.message);
+    return made;
   }
 
   private async submit(job: JobRecord, log: Logger): Promise<void> {

@@ -9,7 +9,8 @@
  *   ...    -> skipped                                             (bad data, or the oracle would refuse it)
  *   ...    -> rejected                                            (the oracle refused the transaction)
  *   ...    -> failed                                              (retries exhausted)
- *   proving -> queued, submitting -> proved                       (set back: a retry, a crash, a stop)
+ *   proving -> queued, submitting -> proved                       (set back: a retry, a crash, a stop; and
+ *                                                                  proving -> queued: a wait for late publishers)
  *
  * `proving` and `submitting` are in flight: a job is in them only while a process (its holder) works on it.
  */

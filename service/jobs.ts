@@ -83,7 +83,10 @@ export interface JobRecord {
   attempts: number;
   /** A retried job waits until this time. */
   notBefore: number;
-  /** Why the job was skipped, rejected or failed, or the last transient error of a retried one. */
+  /**
+   * Why the job was skipped, rejected or failed, the last transient error of a retried one, or, while it waits for
+   * late publishers, until when and what each publisher answered.
+   */
   reason: string | null;
   /**
    * The proved update (proof, public signals, calldata, parameters, features), or a batch's proved batch (proof,

@@ -52,8 +52,8 @@ export class ServiceMetrics {
   readonly skipped = new Counter({
     name: "zkrisk_updates_skipped_total",
     help:
-      "Updates skipped before proving (no quorum of agreeing publishers, bad data, or the oracle would refuse), " +
-      "by market and reason.",
+      "Updates skipped before proving (no quorum of agreeing publishers, none by the deadline, bad data, or the " +
+      "oracle would refuse), by market and reason.",
     labelNames: ["market", "reason"] as const,
     registers: [this.registry],
   });
@@ -64,6 +64,18 @@ export class ServiceMetrics {
       "Signed windows asked of the publishers, by market, publisher and outcome (ok, disagree, bad_signature, " +
       "unregistered, invalid, not_signed, unreachable).",
     labelNames: ["market", "publisher", "outcome"] as const,
+    registers: [this.registry],
+  });
+  /**
+   * Waits for late publishers (publisher-windows.ts): a bar's job found fewer than k agreeing while publishers that
+   * had not signed the bar or did not answer could still make up k, and asks again later; no failed attempt.
+   */
+  readonly publisherWaits = new Counter({
+    name: "zkrisk_publisher_waits_total",
+    help:
+      "Times a bar's job found no quorum yet and waited for publishers that had not signed the bar or did not " +
+      "answer (not a failed attempt), by market (a batch's jobs by the batch's id).",
+    labelNames: ["market"] as const,
     registers: [this.registry],
   });
   /**

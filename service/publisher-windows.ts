@@ -12,9 +12,9 @@
  * (`firstDisagreement`, as `zkrisk prove --window` does; for a batch also the market). Windows signed by keys
  * outside the set, with a bad signature or otherwise malformed are ignored. When fewer than k agree, `collect`
  * throws a `QuorumError` saying what each publisher answered; it is `transient` when the publishers that did
- * not answer (down, or not signed the bar yet) could still make up the quorum, so the job is retried with
- * backoff (a failed fetch is retried as the service retries any step: `chain.retryBaseMs`, `chain.maxAttempts`),
- * and final otherwise.
+ * not answer (down, or not signed the bar yet) could still make up the quorum, so the job waits for them and asks
+ * again, spending no attempt, until the bar's deadline (`publishers.waitSeconds`; job-runner.ts,
+ * `waitForPublishers`), and final otherwise.
  */
 import type { Logger } from "pino";
 import { isoFromMs } from "../core/time";
@@ -99,7 +99,7 @@ export interface BatchQuorum {
 export class QuorumError extends ZkriskError {
   constructor(
     message: string,
-    /** Whether publishers that did not answer could still make up the quorum (retry later). */
+    /** Whether publishers that did not answer could still make up the quorum (ask again later). */
     readonly transient: boolean,
     readonly reports: PublisherReport[],
   ) {

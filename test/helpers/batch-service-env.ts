@@ -49,14 +49,20 @@ export interface BatchStand {
   setFile: string;
   /** The oracle's address. */
   oracle: string;
-  /** A service config of the batch alone (`batch`: the entry's fields but the label and publishers). */
-  config(batch: Record<string, unknown>): ServiceConfig;
+  /**
+   * A service config of the batch alone (`batch`: the entry's fields but the label and publishers; `publishers`:
+   * fields of its `publishers` besides the set and the URLs).
+   */
+  config(batch: Record<string, unknown>, publishers?: Record<string, unknown>): ServiceConfig;
   /** Each market's margins on chain and the data timestamp of its last update. */
   onChain(): Promise<Record<string, [number, number, number]>>;
   /** The batch publisher 41 serves for the bar opening at `t` (s). */
   signedBatch(t: number): Promise<SignedBatch>;
-  /** Append the next bar to every market's candles, have it signed, and close it on chain; returns its open (s). */
-  nextBar(): Promise<number>;
+  /**
+   * Append the next bar to every market's candles, have it signed by the publishers `signers` (indexes; default
+   * all), and close it on chain; returns its open (s).
+   */
+  nextBar(signers?: readonly number[]): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -139,14 +145,18 @@ export async function startBatchStand(
     publishers,
     setFile,
     oracle,
-    config(batch) {
+    config(batch, extra = {}) {
       const d = tempDir("batch-service-config");
       const path = join(d, "service.json");
       writeFileSync(
         path,
         JSON.stringify({
           batches: [
-            { id: label, ...batch, publishers: { set: setFile, urls: publishers.map((p) => p.url) } },
+            {
+              id: label,
+              ...batch,
+              publishers: { set: setFile, urls: publishers.map((p) => p.url), ...extra },
+            },
           ],
           chain: { rpc: node.rpc, oracle, key: { env: KEY_ENV }, retryBaseMs: 200, maxAttempts: 3 },
           schedule: { pollSeconds: 0.2 },
@@ -172,10 +182,10 @@ export async function startBatchStand(
       const response = await fetch(`${publishers[0].url}/v1/batches/${label}?at=${t * 1000}`);
       return parseSignedBatch((await response.json()) as unknown, "publisher 41's batch");
     },
-    async nextBar() {
+    async nextBar(signers = publishers.map((_, i) => i)) {
       const [first, ...rest] = markets.map((m) => feeds[m].append());
       for (const t of rest) if (t !== first) throw new Error(`the markets' feeds moved to ${first} and ${t}`);
-      for (const p of publishers) await p.publisher.poll();
+      for (const i of signers) await publishers[i].publisher.poll();
       await closeBar(provider, first);
       return first;
     },

@@ -42,8 +42,8 @@ export function writeServiceConfig(
     oracle: string;
     /** A signed-update artifact directory. */
     artifacts: string;
-    /** The market's publisher set file and its publishers' base URLs. */
-    publishers: { set: string; urls: string[]; timeoutMs?: number };
+    /** The market's publisher set file, its publishers' base URLs, and optionally their timeout and wait. */
+    publishers: { set: string; urls: string[]; timeoutMs?: number; waitSeconds?: number };
     port?: number;
     concurrency?: number;
     pollSeconds?: number;

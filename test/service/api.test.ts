@@ -261,13 +261,18 @@ describe("prover service HTTP API", { timeout: 600_000 }, () => {
     expect(job.parameters).toMatchObject({ windowDigest: signed.digest.toString() });
   });
 
-  it("a bar no publisher signed: the job is retried, then fails with the publisher's answer", async () => {
+  it("a bar no publisher signed, past its deadline: the job is skipped at once with the publisher's answer", async () => {
     const ts = Date.UTC(2024, 0, 1) / 1000;
     const r = await post({ market: MARKET, timestamp: ts });
     expect(r.status).toBe(202);
     const job = await waitFinal(((await r.json()) as Job).id);
-    expect(job).toMatchObject({ status: "failed", attempts: 5, proof: null });
-    expect(job.reason).toBe(
+    expect(job).toMatchObject({ status: "skipped", attempts: 0, proof: null });
+    // The chain's clock is months past the bar's close + publishers.waitSeconds (default 1 h): no wait.
+    const deadline = job.reason!.split("): ")[0];
+    expect(deadline).toMatch(
+      /^no quorum by the deadline 2024-01-01T03:00:00\.000Z \(publishers\.waitSeconds 3600 after the bar's close at 2024-01-01T02:00:00\.000Z; chain time 2024-0[56]-\d\dT\d\d:\d\d:\d\d\.000Z$/,
+    );
+    expect(job.reason!.slice(deadline.length + 3)).toBe(
       `BTC-USDT bar 2024-01-01T00:00:00.000Z: 0 agreeing signed window(s) by registered publishers, the ` +
         `publisher set needs 1: ${market.urls[0]}/: not_signed (HTTP 404 NOT_SIGNED: BTC-USDT: no window ending ` +
         `at the bar opening 2024-01-01T00:00:00.000Z is signed here (32 are signed, from ` +

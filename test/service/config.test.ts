@@ -6,7 +6,12 @@ import { encryptKeystoreJson, Wallet } from "ethers";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { ConfigError, loadServiceConfig, parseServiceConfig, type ServiceConfig } from "../../service/config";
 import { redactedConfig } from "../../service/redaction";
-import { MAX_RETRY_DELAY_MS, retryDelayMs } from "../../service/retry";
+import {
+  MAX_PUBLISHER_POLL_MS,
+  MAX_RETRY_DELAY_MS,
+  publisherPollDelayMs,
+  retryDelayMs,
+} from "../../service/retry";
 import { apiTokenHashes, loadSignerKey } from "../../service/secrets";
 import { marketIdOf } from "../../candles/market-id";
 import { loadMarkets } from "../../service/markets";
@@ -120,6 +125,7 @@ describe("parseServiceConfig: valid documents", () => {
             set: join(dir, "publishers/set.json"),
             urls: ["https://a.example/", "https://b.example/p?key=1"],
             timeoutMs: 5000,
+            waitSeconds: 900,
           },
         },
       ],
@@ -162,6 +168,7 @@ describe("parseServiceConfig: valid documents", () => {
             set: join(dir, "publishers/set.json"),
             urls: ["http://127.0.0.1:8090"],
             timeoutMs: 10_000,
+            waitSeconds: 3600,
           },
         },
         {
@@ -173,6 +180,7 @@ describe("parseServiceConfig: valid documents", () => {
             set: join(dir, "publishers/set.json"),
             urls: ["https://a.example/", "https://b.example/p?key=1"],
             timeoutMs: 5000,
+            waitSeconds: 900,
           },
         },
       ],
@@ -190,6 +198,7 @@ describe("parseServiceConfig: valid documents", () => {
             set: join(dir, "publishers/set.json"),
             urls: ["http://127.0.0.1:8091"],
             timeoutMs: 10_000,
+            waitSeconds: 3600,
           },
         },
       ],
@@ -232,6 +241,7 @@ describe("parseServiceConfig: valid documents", () => {
             set: join(dir, "publishers/set.json"),
             urls: ["http://127.0.0.1:8090"],
             timeoutMs: 10_000,
+            waitSeconds: 3600,
           },
         },
       ],
@@ -257,7 +267,7 @@ describe("parseServiceConfig: valid documents", () => {
     });
   });
 
-  it("defaults the publishers' timeout to 10 s and empty optional objects to their defaults", () => {
+  it("defaults the publishers' timeout to 10 s, their wait to half a bar and empty optional objects to their defaults", () => {
     const cfg = parse(
       withEdit((d) => {
         d.schedule = {};
@@ -266,6 +276,8 @@ describe("parseServiceConfig: valid documents", () => {
       }),
     );
     expect(cfg.markets[0].publishers.timeoutMs).toBe(10_000);
+    // Half the 2 h bars of signed windows: the wait ends before the next bar closes.
+    expect(cfg.markets[0].publishers.waitSeconds).toBe(3600);
     expect(cfg.schedule).toEqual({ pollSeconds: 30 });
     expect(cfg.listen).toEqual({ host: "127.0.0.1", port: 9090 });
     expect(cfg.api).toEqual({ bodyLimitBytes: 4096, rateLimitPerMinute: 600 });
@@ -336,7 +348,7 @@ describe("parseServiceConfig: bad input, one message per class", () => {
     );
     expectConfigError(
       withEdit((d) => (d.markets[0].publishers = { set: "publishers/set.json", urls: [], timeout: 5 })),
-      "service.json: markets[0].publishers.timeout: unknown key (expected one of set, urls, timeoutMs)",
+      "service.json: markets[0].publishers.timeout: unknown key (expected one of set, urls, timeoutMs, waitSeconds)",
     );
     expectConfigError(
       withEdit((d) => (d.markets[0].candles = { csv: "a.csv" })),
@@ -610,6 +622,20 @@ describe("parseServiceConfig: bad input, one message per class", () => {
         "markets[0].publishers.timeoutMs: expected an integer in [100, 120000], got 99",
       ],
       [
+        (d) =>
+          (d.markets[0].publishers = { set: "publishers/set.json", urls: ["http://x/"], waitSeconds: -1 }),
+        "markets[0].publishers.waitSeconds: expected an integer in [0, 86400], got -1",
+      ],
+      [
+        (d) =>
+          (d.markets[0].publishers = {
+            set: "publishers/set.json",
+            urls: ["http://x/"],
+            waitSeconds: 86_401,
+          }),
+        "markets[0].publishers.waitSeconds: expected an integer in [0, 86400], got 86401",
+      ],
+      [
         (d) => (d.api = { bodyLimitBytes: 63 }),
         "api.bodyLimitBytes: expected an integer in [64, 1048576], got 63",
       ],
@@ -661,6 +687,21 @@ describe("retryDelayMs", () => {
     expect(retryDelayMs(2000, 9)).toBe(512_000);
     expect(retryDelayMs(2000, 10)).toBe(MAX_RETRY_DELAY_MS);
     expect(retryDelayMs(600_000, 100)).toBe(MAX_RETRY_DELAY_MS);
+  });
+});
+
+describe("publisherPollDelayMs", () => {
+  it("waits a quarter of the time since the bar's close, at least retryBaseMs, at most 30 s", () => {
+    // Seconds waited since the close -> ms until the publishers are asked again (retryBaseMs 2000).
+    expect([0, 1, 8, 10, 60, 119, 120, 3600].map((s) => publisherPollDelayMs(2000, s))).toEqual([
+      2000, 2000, 2000, 2500, 15_000, 29_750, 30_000, 30_000,
+    ]);
+    expect(MAX_PUBLISHER_POLL_MS).toBe(30_000);
+    // A bar asked for long after its close, or a chain clock behind the bar's close.
+    expect(publisherPollDelayMs(200, 86_400)).toBe(MAX_PUBLISHER_POLL_MS);
+    expect(publisherPollDelayMs(200, -5)).toBe(200);
+    // A retryBaseMs above the cap is capped too.
+    expect(publisherPollDelayMs(600_000, 0)).toBe(MAX_PUBLISHER_POLL_MS);
   });
 });
 
@@ -805,6 +846,7 @@ describe("redactedConfig", () => {
       set: join(dir, "publishers/set.json"),
       urls: ["http://***:***@127.0.0.1:9000/?token=***"],
       timeoutMs: 10_000,
+      waitSeconds: 3600,
     });
     expect(shown.markets[0].marketId).toBe(marketIdOf("BTC-USDT").toString());
     expect(shown.auth.tokens).toEqual([

@@ -130,6 +130,7 @@ describe("zkrisk serve (command line)", () => {
       set: join(path, "..", "publishers.json"),
       urls: ["http://127.0.0.1:8090/", "https://***:***@pub.example/?key=***"],
       timeoutMs: 10_000,
+      waitSeconds: 3600,
       quorum: 2,
       keys: 2,
       commitment: (await publisherSetCommitment(set)).toString(),

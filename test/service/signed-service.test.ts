@@ -9,8 +9,9 @@
  * are refused, naming the file and the market. Then the scheduled bar: C's disagreement logged with its URL,
  * the first differing bar and field, D's window ignored as unregistered, and the quorum {A, B} proved and
  * accepted on chain with the engine's margins and A's window digest; per-publisher outcomes in the metrics.
- * Then B goes down: with A alone agreeing (C disagrees, D does not count) there is no quorum, the job is
- * retried and then fails with the reason, and nothing is submitted.
+ * Then B goes down: with A alone agreeing (C disagrees, D does not count) there is no quorum yet, the job waits
+ * for B (it could still make up the quorum) without spending an attempt, and at the deadline (the bar's close +
+ * `publishers.waitSeconds`, by the chain's clock) is skipped with the reason; nothing is submitted.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -58,6 +59,8 @@ let artifacts: string;
 let oracle: string;
 let setFile: string;
 let running: RunningService | undefined;
+/** `publishers.waitSeconds` of the configs. */
+const WAIT_SECONDS = 600;
 const lines: Record<string, unknown>[] = [];
 
 const logText = () => lines.map((l) => JSON.stringify(l)).join("\n");
@@ -99,14 +102,17 @@ afterAll(async () => {
   node?.stop();
 });
 
-/** A service config in a fresh directory: publishers C, A, D, B (in that order), two attempts per job. */
+/**
+ * A service config in a fresh directory: publishers C, A, D, B (in that order), two attempts per job, a wait for
+ * publishers of WAIT_SECONDS.
+ */
 function config(o: { set?: string; artifacts?: string } = {}) {
   return loadServiceConfig(
     writeServiceConfig(tempDir("signed-service-config"), {
       rpc: node.rpc,
       oracle,
       artifacts: o.artifacts ?? artifacts,
-      publishers: { set: o.set ?? setFile, urls: [c.url, a.url, d.url, b.url] },
+      publishers: { set: o.set ?? setFile, urls: [c.url, a.url, d.url, b.url], waitSeconds: WAIT_SECONDS },
       maxAttempts: 2,
     }),
   );
@@ -222,7 +228,7 @@ describe("zkrisk serve on signed windows", () => {
     );
   }, 900_000);
 
-  it("with a publisher down and fewer than k agreeing: retried, then failed with the reason, nothing sent", async () => {
+  it("with a publisher down and fewer than k agreeing: waits for it, then skipped at the deadline with the reason, nothing sent", async () => {
     await b.publisher.stop();
     const t1 = feed.append();
     writeFileSync(
@@ -231,11 +237,17 @@ describe("zkrisk serve on signed windows", () => {
     );
     for (const p of [a, c, d]) await p.publisher.poll();
     await closeBar(provider, t1);
-    const job = await waitForJob(running!.url, jobIdOf(MARKET, t1), "failed", logText, 300_000);
+    const id = jobIdOf(MARKET, t1);
+    const waits = () => lines.filter((l) => l.msg === "waiting for publishers" && l.job === id).length;
+    // More waits than the job's two attempts, none of them spent.
+    while (waits() < 3) await new Promise((r) => setTimeout(r, 50));
+    await provider.send("evm_mine", [t1 + 7200 + WAIT_SECONDS]);
+    const job = await waitForJob(running!.url, id, "skipped", logText, 300_000);
+    expect(job).toMatchObject({ attempts: 0 });
     expect(job.reason).toMatch(
       new RegExp(
-        `^BTC-USDT bar ${new Date(t1 * 1000).toISOString().replace(/\./g, "\\.")}: 1 agreeing signed ` +
-          `window\\(s\\) by registered publishers, the publisher set needs 2: `,
+        `^no quorum by the deadline .*\\): BTC-USDT bar ${new Date(t1 * 1000).toISOString().replace(/\./g, "\\.")}: ` +
+          `1 agreeing signed window\\(s\\) by registered publishers, the publisher set needs 2: `,
       ),
     );
     // C's edited bar is now the window's next-to-last (bar 83).
@@ -246,11 +258,12 @@ describe("zkrisk serve on signed windows", () => {
     expect(job.transaction).toBeNull();
     expect(await acceptedTimestamps(provider, oracle)).toEqual([feed.lastTimestamp - 7200]);
     const metrics = await (await fetch(`${running!.url}/metrics`)).text();
-    expect(metrics).toMatch(
-      new RegExp(
-        `zkrisk_publisher_fetches_total\\{market="BTC-USDT",publisher="${b.url}/",outcome="unreachable"\\} 2`,
-      ),
+    // Asked at every wait, and once more at the deadline.
+    expect(metrics).toContain(
+      `zkrisk_publisher_fetches_total{market="BTC-USDT",publisher="${b.url}/",outcome="unreachable"} ${waits() + 1}`,
     );
+    expect(metrics).toContain(`zkrisk_publisher_waits_total{market="BTC-USDT"} ${waits()}`);
+    expect(metrics).toContain('zkrisk_updates_skipped_total{market="BTC-USDT",reason="quorum_deadline"} 1');
   }, 600_000);
 });
 
