@@ -10,7 +10,7 @@ import { expect } from "vitest";
 import { QuorumError } from "../../service/publisher-windows";
 import { join } from "node:path";
 import { marketIdOf } from "../../candles/market-id";
-import type { Provider } from "ethers";
+import { Transaction, type Provider, type Wallet } from "ethers";
 import { oracleAt } from "../../onchain/oracle";
 import { makePublisherSet, writePublisherSet, type PublisherSet } from "../../publisher";
 import { CandleFeed, closeBar, deployMarket, FEED_START, MARKET } from "../../onchain/local-market";
@@ -240,4 +240,34 @@ export async function noQuorum(p: Promise<unknown>): Promise<QuorumError> {
   );
   expect(err).toBeInstanceOf(QuorumError);
   return err as QuorumError;
+}
+
+/** The value of one series on a running service's `/metrics` (0 when the series is absent). */
+export async function metricValue(serviceUrl: string, series: string): Promise<number> {
+  const text = await (await fetch(`${serviceUrl}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line === undefined ? 0 : Number(line.slice(series.length + 1));
+}
+
+/**
+ * The transaction `raw` (its nonce, call, gas and fees) signed by `wallet` for chain `chainId` instead: one a node
+ * of another chain refuses as invalid.
+ */
+export async function signedForChain(
+  wallet: Pick<Wallet, "signTransaction">,
+  raw: string,
+  chainId: bigint,
+): Promise<{ hash: string; raw: string }> {
+  const t = Transaction.from(raw);
+  const signed = await wallet.signTransaction({
+    type: 2,
+    chainId,
+    nonce: t.nonce,
+    to: t.to,
+    data: t.data,
+    gasLimit: t.gasLimit,
+    maxFeePerGas: t.maxFeePerGas,
+    maxPriorityFeePerGas: t.maxPriorityFeePerGas,
+  });
+  return { hash: Transaction.from(signed).hash!, raw: signed };
 }

@@ -34,6 +34,7 @@ import {
   MARKET,
   memoryLogger,
   SERVICE_ENV,
+  signedForChain,
   startSignedMarket,
   waitForStoredJob,
   writeServiceConfig,
@@ -236,19 +237,9 @@ describe("prover service: pending transactions replaced, refused transactions", 
       const update = s.update.bind(s);
       s.update = async (id, patch, now, expect) => {
         if (!patch.tx || swapped !== undefined) return update(id, patch, now, expect);
-        const t = Transaction.from(patch.tx.raw);
-        const raw = await prover.signTransaction({
-          type: 2,
-          chainId: 5n,
-          nonce: t.nonce,
-          to: t.to,
-          data: t.data,
-          gasLimit: t.gasLimit,
-          maxFeePerGas: t.maxFeePerGas,
-          maxPriorityFeePerGas: t.maxPriorityFeePerGas,
-        });
-        swapped = Transaction.from(raw).hash!;
-        await update(id, { ...patch, tx: { ...patch.tx, hash: swapped, raw } }, now, expect);
+        const other = await signedForChain(prover, patch.tx.raw, 5n);
+        swapped = other.hash;
+        await update(id, { ...patch, tx: { ...patch.tx, ...other } }, now, expect);
         throw new Error("SQLITE_IOERR: disk I/O error");
       };
     });

@@ -22,7 +22,7 @@ import { signedBatchArtifacts } from "../../bench/signed-batch-bench";
 import { MODEL } from "../helpers/artifacts";
 import { startBatchStand, type BatchStand } from "../helpers/batch-service-env";
 import { DEV_KEYS } from "../helpers/hardhat-node";
-import { BAR_SECONDS, memoryLogger, waitForJob } from "../helpers/service-env";
+import { BAR_SECONDS, memoryLogger, metricValue, waitForJob } from "../helpers/service-env";
 
 const BATCH = "pair";
 const MARKETS = ["BTC-USDT", "ETH-USDT"] as const;
@@ -74,12 +74,8 @@ async function waitForWaits(id: string, n: number): Promise<void> {
   }
 }
 
-/** The value of a metric line (0 when the series is absent). */
-async function metric(series: string): Promise<number> {
-  const text = await (await fetch(`${running!.url}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
-  return line === undefined ? 0 : Number(line.slice(series.length + 1));
-}
+/** The value of a metric line of the running service (0 when the series is absent). */
+const metric = (series: string): Promise<number> => metricValue(running!.url, series);
 
 describe("zkrisk serve proving a batch with late publishers", () => {
   it("proves a bar close that a publisher signs after more than maxAttempts retries' worth of waiting", async () => {

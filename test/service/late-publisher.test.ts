@@ -26,11 +26,12 @@ import {
   closeBar,
   MARKET,
   memoryLogger,
+  metricValue,
   SERVICE_ENV,
+  type SignedMarket,
   startSignedMarket,
   waitForJob,
   writeServiceConfig,
-  type SignedMarket,
 } from "../helpers/service-env";
 
 /** `chain.maxAttempts` of the service. */
@@ -86,12 +87,8 @@ async function waitForWaits(id: string, n: number, from = 0): Promise<void> {
   }
 }
 
-/** The value of a metric line (0 when the series is absent). */
-async function metric(series: string): Promise<number> {
-  const text = await (await fetch(`${running!.url}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
-  return line === undefined ? 0 : Number(line.slice(series.length + 1));
-}
+/** The value of a metric line of the running service (0 when the series is absent). */
+const metric = (series: string): Promise<number> => metricValue(running!.url, series);
 
 /** Append the next bar, have only the publishers `signers` (indexes) sign it, and close it on chain. */
 async function nextBar(signers: number[]): Promise<number> {

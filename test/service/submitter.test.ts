@@ -26,7 +26,7 @@ import { signedUpdateArtifacts } from "../../setup/cached-artifacts";
 import { MODEL } from "../helpers/artifacts";
 import { DEV_KEYS, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
 import { privateKeyOf } from "../helpers/publisher-serve";
-import { CandleFeed, deployMarket, FEED_START, MARKET } from "../helpers/service-env";
+import { CandleFeed, deployMarket, FEED_START, MARKET, signedForChain } from "../helpers/service-env";
 
 describe("Submitter", () => {
   let node: HardhatNode;
@@ -175,18 +175,7 @@ describe("Submitter", () => {
     const s = submitter();
     const tx = await s.sign(updates[3]);
     // The same transaction signed for another chain.
-    const t = Transaction.from(tx.raw);
-    const raw = await wallet.signTransaction({
-      type: 2,
-      chainId: 5n,
-      nonce: t.nonce,
-      to: t.to,
-      data: t.data,
-      gasLimit: t.gasLimit,
-      maxFeePerGas: t.maxFeePerGas,
-      maxPriorityFeePerGas: t.maxPriorityFeePerGas,
-    });
-    const other = { hash: Transaction.from(raw).hash!, raw, nonce: tx.nonce };
+    const other = { ...(await signedForChain(wallet, tx.raw, 5n)), nonce: tx.nonce };
     const refused = await s.broadcast(other).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(NodeRefusalError);
     expect((refused as Error).message).toBe(
