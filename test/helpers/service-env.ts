@@ -154,6 +154,22 @@ export async function waitForStoredJob(
 }
 
 /** A market with its publishers, its publisher set on chain and the signed-update artifacts. */
+/**
+ * The parts of a service config that name a signed market from {@link startSignedMarket}: its oracle, its artifacts
+ * and its publishers (set file and URLs), for {@link writeServiceConfig}.
+ */
+export function marketServiceParts(market: Pick<SignedMarket, "oracle" | "artifacts" | "setFile" | "urls">): {
+  oracle: string;
+  artifacts: string;
+  publishers: { set: string; urls: string[] };
+} {
+  return {
+    oracle: market.oracle,
+    artifacts: market.artifacts,
+    publishers: { set: market.setFile, urls: market.urls },
+  };
+}
+
 export interface SignedMarket {
   /** The candle file all publishers read. */
   feed: CandleFeed;

@@ -25,11 +25,12 @@ import { startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
 import { tempDir } from "../helpers/publisher-serve";
 import {
   MARKET,
+  marketServiceParts,
   SERVICE_ENV,
+  type SignedMarket,
   startSignedMarket,
   TOKEN,
   writeServiceConfig,
-  type SignedMarket,
 } from "../helpers/service-env";
 
 const HOUR = 3600;
@@ -64,9 +65,7 @@ describe("prover service HTTP API", { timeout: 600_000 }, () => {
     const cfg = loadServiceConfig(
       writeServiceConfig(dir, {
         rpc: node.rpc,
-        oracle: market.oracle,
-        artifacts: market.artifacts,
-        publishers: { set: market.setFile, urls: market.urls },
+        ...marketServiceParts(market),
       }),
     );
     running = await startService(cfg, pino({ level: "silent" }));

@@ -23,12 +23,13 @@ import { startFaultyRpc, type FaultyRpc } from "../helpers/faulty-rpc";
 import {
   acceptedTimestamps,
   MARKET,
+  marketServiceParts,
   memoryLogger,
   SERVICE_ENV,
+  type SignedMarket,
   startSignedMarket,
   waitForStoredJob,
   writeServiceConfig,
-  type SignedMarket,
 } from "../helpers/service-env";
 
 describe("prover service: a node that misbehaves", { timeout: 600_000 }, () => {
@@ -49,9 +50,7 @@ describe("prover service: a node that misbehaves", { timeout: 600_000 }, () => {
     const cfg = loadServiceConfig(
       writeServiceConfig(dir, {
         rpc: rpc.url,
-        oracle: market.oracle,
-        artifacts: market.artifacts,
-        publishers: { set: market.setFile, urls: market.urls },
+        ...marketServiceParts(market),
         concurrency: 1,
         maxAttempts: 2,
       }),

@@ -32,13 +32,14 @@ import { tempDir } from "../helpers/publisher-serve";
 import {
   acceptedTimestamps,
   MARKET,
+  marketServiceParts,
   memoryLogger,
   SERVICE_ENV,
   signedForChain,
+  type SignedMarket,
   startSignedMarket,
   waitForStoredJob,
   writeServiceConfig,
-  type SignedMarket,
 } from "../helpers/service-env";
 
 const GWEI = 10n ** 9n;
@@ -69,9 +70,7 @@ describe("prover service: pending transactions replaced, refused transactions", 
     cfg = loadServiceConfig(
       writeServiceConfig(dir, {
         rpc: rpc.url,
-        oracle: market.oracle,
-        artifacts: market.artifacts,
-        publishers: { set: market.setFile, urls: market.urls },
+        ...marketServiceParts(market),
         concurrency: 1,
         chain: { replaceAfterSeconds: 3 },
       }),

@@ -22,13 +22,14 @@ import { describeRedis, startRedis, type RedisServer } from "../helpers/redis-se
 import {
   BAR_SECONDS,
   MARKET,
+  marketServiceParts,
   memoryLogger,
   SERVICE_ENV,
+  type SignedMarket,
   startSignedMarket,
   TOKEN,
   waitForStoredJob,
   writeServiceConfig,
-  type SignedMarket,
 } from "../helpers/service-env";
 
 describeRedis("zkrisk serve --queue: every due job is delivered", () => {
@@ -55,9 +56,7 @@ describeRedis("zkrisk serve --queue: every due job is delivered", () => {
     cfg = loadServiceConfig(
       writeServiceConfig(dir, {
         rpc: node.rpc,
-        oracle: market.oracle,
-        artifacts: market.artifacts,
-        publishers: { set: market.setFile, urls: market.urls },
+        ...marketServiceParts(market),
         concurrency: 1,
         queue: { lockSeconds: 3, leaseSeconds: 3 },
       }),

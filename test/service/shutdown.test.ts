@@ -16,11 +16,12 @@ import { tempDir } from "../helpers/publisher-serve";
 import {
   acceptedTimestamps,
   MARKET,
+  marketServiceParts,
   memoryLogger,
   SERVICE_ENV,
+  type SignedMarket,
   startSignedMarket,
   writeServiceConfig,
-  type SignedMarket,
 } from "../helpers/service-env";
 
 describe("prover service: stopped mid-proof with no grace", { timeout: 600_000 }, () => {
@@ -40,9 +41,7 @@ describe("prover service: stopped mid-proof with no grace", { timeout: 600_000 }
     cfg = loadServiceConfig(
       writeServiceConfig(dir, {
         rpc: node.rpc,
-        oracle: market.oracle,
-        artifacts: market.artifacts,
-        publishers: { set: market.setFile, urls: market.urls },
+        ...marketServiceParts(market),
         concurrency: 1,
         maxAttempts: 1,
       }),

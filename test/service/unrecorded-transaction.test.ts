@@ -19,11 +19,12 @@ import { tempDir } from "../helpers/publisher-serve";
 import {
   acceptedTimestamps,
   MARKET,
+  marketServiceParts,
   memoryLogger,
   SERVICE_ENV,
+  type SignedMarket,
   startSignedMarket,
   writeServiceConfig,
-  type SignedMarket,
 } from "../helpers/service-env";
 
 describe("prover service: a signed transaction the store failed to record", { timeout: 600_000 }, () => {
@@ -51,9 +52,7 @@ describe("prover service: a signed transaction the store failed to record", { ti
     const cfg = loadServiceConfig(
       writeServiceConfig(tempDir("unrecorded-service"), {
         rpc: node.rpc,
-        oracle: market.oracle,
-        artifacts: market.artifacts,
-        publishers: { set: market.setFile, urls: market.urls },
+        ...marketServiceParts(market),
         concurrency: 1,
       }),
     );
