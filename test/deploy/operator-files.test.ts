@@ -5,7 +5,7 @@
  * dashboard and the alert rules query is one the service or the publisher exports. The image itself is built
  * and run by tools/build-image-offline.sh (root, minutes), not in a test (README, Operating).
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
@@ -183,6 +183,20 @@ describe("dashboard and alerts", () => {
     expect(stale?.expr).toMatch(/time\(\) - zkrisk_last_accepted_data_timestamp_seconds > /);
     const grafana = read("deploy/grafana/alerting.yaml");
     for (const name of metricNames(grafana)) expect(exported, name).toContain(name);
+  });
+
+  it("every reason an alert matches is one the service or the publisher reports", () => {
+    const sources = ["service", "publisher/serve"]
+      .flatMap((dir) =>
+        readdirSync(join(ROOT, dir))
+          .filter((f) => f.endsWith(".ts"))
+          .map((f) => read(`${dir}/${f}`)),
+      )
+      .join("\n");
+    const rules = read("deploy/prometheus/alerts.yml") + read("deploy/grafana/alerting.yaml");
+    const reasons = [...rules.matchAll(/\breason="([^"]+)"/g)].map((m) => m[1]);
+    expect(reasons).toContain("quorum_deadline");
+    for (const reason of reasons) expect(sources, reason).toContain(`"${reason}"`);
   });
 
   it("every API route an alert's text sends the operator to is a route of the prover or the publisher", () => {
