@@ -4,8 +4,7 @@
  * Alchemy and the like cap the range of one query. Single and batched requests alike. Optionally it rewrites
  * the `eth_getLogs` it forwards and the logs it answers (`LogRewrite`), as a node that answers in its own way.
  */
-import { createServer, type IncomingMessage } from "node:http";
-import type { AddressInfo } from "node:net";
+import { startRpcProxy, type Post, type RpcRequest } from "./rpc-proxy";
 
 /** The JSON-RPC error a capped provider answers with. */
 export interface RangeRefusal {
@@ -42,22 +41,6 @@ export interface CappedRpc {
   close(): Promise<void>;
 }
 
-interface RpcRequest {
-  jsonrpc: "2.0";
-  id: unknown;
-  method: string;
-  params?: unknown[];
-}
-
-const readBody = (req: IncomingMessage): Promise<string> =>
-  new Promise((resolve, reject) => {
-    let body = "";
-    req.setEncoding("utf8");
-    req.on("data", (chunk: string) => (body += chunk));
-    req.on("end", () => resolve(body));
-    req.on("error", reject);
-  });
-
 /** Blocks of an eth_getLogs filter with hex block numbers; Infinity for a tag ("latest") or a block hash. */
 function blocksOf(params: unknown[] | undefined): number {
   const filter = (params?.[0] ?? {}) as { fromBlock?: unknown; toBlock?: unknown };
@@ -76,55 +59,30 @@ export async function startCappedRpc(
   refusal: RangeRefusal = INFURA_REFUSAL,
   rewrite: LogRewrite = {},
 ): Promise<CappedRpc> {
-  const post = async (request: RpcRequest): Promise<unknown> => {
-    const res = await fetch(upstream, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(request),
-    });
-    return res.json();
-  };
   /** An eth_getLogs request forwarded with `rewrite.params`, its logs answered through `rewrite.logs`. */
-  const rewritten = async (request: RpcRequest): Promise<unknown> => {
+  const rewritten = async (request: RpcRequest, post: Post): Promise<unknown> => {
     const params = rewrite.params ? rewrite.params(request.params ?? []) : request.params;
     const answer = (await post({ ...request, params })) as { result?: unknown };
     return rewrite.logs && Array.isArray(answer.result)
       ? { ...answer, result: rewrite.logs(answer.result) }
       : answer;
   };
-  const forward = async (request: RpcRequest): Promise<unknown> => {
+  const forward = async (request: RpcRequest, post: Post): Promise<unknown> => {
     if (request.method === "eth_getLogs") {
       if (blocksOf(request.params) > maxBlocks) {
         state.refused++;
         return { jsonrpc: "2.0", id: request.id, error: refusal };
       }
       state.answered++;
-      if (rewrite.params !== undefined || rewrite.logs !== undefined) return rewritten(request);
+      if (rewrite.params !== undefined || rewrite.logs !== undefined) return rewritten(request, post);
     }
     return post(request);
   };
-  const server = createServer((req, res) => {
-    void (async () => {
-      const body = JSON.parse(await readBody(req)) as RpcRequest | RpcRequest[];
-      const answer = Array.isArray(body) ? await Promise.all(body.map(forward)) : await forward(body);
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify(answer));
-    })().catch((err: Error) => {
-      res.writeHead(500);
-      res.end(err.message);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  const state: CappedRpc = {
-    url: `http://127.0.0.1:${port}`,
-    refused: 0,
-    answered: 0,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((err) => (err ? reject(err) : resolve()));
-      }),
-  };
+  const proxy = await startRpcProxy(upstream, async (body, post) => ({
+    json: Array.isArray(body)
+      ? await Promise.all(body.map((r) => forward(r, post)))
+      : await forward(body, post),
+  }));
+  const state: CappedRpc = { url: proxy.url, refused: 0, answered: 0, close: () => proxy.close() };
   return state;
 }

@@ -6,16 +6,8 @@
  * yet); or refuse every transaction it has not forwarded before with a node's error, without forwarding it. Single
  * and batched requests alike.
  */
-import { createServer, type IncomingMessage } from "node:http";
-import type { AddressInfo } from "node:net";
 import { Transaction } from "ethers";
-
-interface RpcRequest {
-  jsonrpc: "2.0";
-  id: unknown;
-  method: string;
-  params?: unknown[];
-}
+import { startRpcProxy, type Post, type RpcRequest } from "./rpc-proxy";
 
 /** A running proxy; flip its fields to change how it behaves. */
 export interface FaultyRpc {
@@ -42,26 +34,9 @@ export interface FaultyRpc {
   close(): Promise<void>;
 }
 
-const readBody = (req: IncomingMessage): Promise<string> =>
-  new Promise((resolve, reject) => {
-    let body = "";
-    req.setEncoding("utf8");
-    req.on("data", (chunk: string) => (body += chunk));
-    req.on("end", () => resolve(body));
-    req.on("error", reject);
-  });
-
 /** Start a proxy to `upstream` (behaving until told otherwise). */
 export async function startFaultyRpc(upstream: string): Promise<FaultyRpc> {
-  const post = async (request: RpcRequest): Promise<unknown> => {
-    const res = await fetch(upstream, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(request),
-    });
-    return res.json();
-  };
-  const forward = async (request: RpcRequest, seen: { send: boolean }): Promise<unknown> => {
+  const forward = async (request: RpcRequest, post: Post, seen: { send: boolean }): Promise<unknown> => {
     if (request.method === "eth_getTransactionReceipt" && state.hideSentReceipts) {
       const hash = String(request.params?.[0]).toLowerCase();
       if (state.sent.includes(hash)) return { jsonrpc: "2.0", id: request.id, result: null };
@@ -83,41 +58,24 @@ export async function startFaultyRpc(upstream: string): Promise<FaultyRpc> {
     }
     return answer;
   };
-  const server = createServer((req, res) => {
-    void (async () => {
-      const body = JSON.parse(await readBody(req)) as RpcRequest | RpcRequest[];
-      if (state.down) {
-        res.writeHead(502, { "content-type": "text/plain" });
-        res.end("bad gateway");
-        return;
-      }
-      const seen = { send: false };
-      const answer = Array.isArray(body)
-        ? await Promise.all(body.map((r) => forward(r, seen)))
-        : await forward(body, seen);
-      if (seen.send && state.downAfterSend) state.down = true;
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify(answer));
-    })().catch((err: Error) => {
-      res.writeHead(500);
-      res.end(err.message);
-    });
+  const proxy = await startRpcProxy(upstream, async (body, post) => {
+    if (state.down) return "bad gateway";
+    const seen = { send: false };
+    const json = Array.isArray(body)
+      ? await Promise.all(body.map((r) => forward(r, post, seen)))
+      : await forward(body, post, seen);
+    if (seen.send && state.downAfterSend) state.down = true;
+    return { json };
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
   const state: FaultyRpc = {
-    url: `http://127.0.0.1:${port}`,
+    url: proxy.url,
     down: false,
     downAfterSend: false,
     hideSentReceipts: false,
     failCalls: false,
     sendError: undefined,
     sent: [],
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((err) => (err ? reject(err) : resolve()));
-      }),
+    close: () => proxy.close(),
   };
   return state;
 }
