@@ -219,17 +219,17 @@ export async function generateUpdateCircuit(
   line("    statementHash.in[4] <== domain;");
   line("    statement <== statementHash.out;");
   line("");
-  line(
-    "    // The packed update (circuits/statement.ts): MM and IM are below 2^16 by the policy's clamps, the",
-  );
-  line(
-    "    // timestamp below 2^40 (range-checked above), the digest bits below 2^180: 252 bits, no overlap.",
-  );
   const P = UPDATE_PACKING;
   const margins72 =
     `${margins.mm} + ${margins.im} * ${1n << BigInt(P.imShift)} + ` +
     `dataTimestamp * ${1n << BigInt(P.timestampShift)}`;
+  line(
+    "    // MM and IM are below 2^16 by the policy's clamps, the timestamp below 2^40 (range-checked above).",
+  );
   if (adaptive === undefined) {
+    line(
+      "    // The packed update (circuits/statement.ts): the digest bits below 2^180: 252 bits, no overlap.",
+    );
     line(`    update <== ${margins72} + digestBits.out * ${1n << BigInt(P.digestShift)};`);
   } else {
     const A = ADAPTIVE_UPDATE_PACKING;
