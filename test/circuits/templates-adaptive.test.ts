@@ -2,8 +2,9 @@
  * circuits/lib/adaptive.circom: AdaptiveCalibration with the shipped rule (models/calibrations.json) against
  * models/adaptive.ts (`windowOutcome`, `adaptiveUpdate`, `stateToNum`): every annealing stage and its
  * boundaries, the clamp at both ends, breach and covered bars at the exact threshold, "no outcome" (no accepted
- * margin, a missing bar), real BTC windows, the constraint-count pin, out-of-range states without a witness,
- * and forged witnesses (breach, step quotient, stage, maximum, presence) that the constraints reject.
+ * margin, a missing bar), prices at the publisher's extremes, real BTC windows, the constraint-count pin,
+ * out-of-range states without a witness, and forged witnesses (breach, step quotient, stage, maximum, presence)
+ * that the constraints reject.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildWindow, integerCandlesOf, type WindowBar } from "../../candles";
@@ -179,6 +180,37 @@ describe("AdaptiveCalibration (shipped rule)", () => {
       expect(out.newOutcomes).toBe(700n);
       expect(out.calibrationNum).toBe(60000n);
     }
+  });
+
+  it("has the engine's witness at the publisher's price extremes (1 and 2^64 - 1), for every margin and clamp end", async () => {
+    // the largest and smallest prices a signed bar may hold: a move near 2^64 must neither overflow the maximum
+    // nor the breach comparison, and a missing bar next to such bars must still give "no outcome"
+    const top = (1n << 64n) - 1n;
+    const bar = (close: bigint, low: bigint, high: bigint) => ({ close, low, high, missing: false });
+    const gap = { close: 0n, high: 0n, low: 0n, missing: true };
+    const later = (b: Case["bars"][number]) => Array.from({ length: H }, () => b);
+    const shapes: Case["bars"][] = [
+      [bar(top, top, top), ...later(bar(1n, 1n, top))],
+      [bar(1n, 1n, 1n), ...later(bar(top, top, top))],
+      [gap, ...later(bar(top, 1n, top))],
+      [bar(top, top, top), ...later(bar(1n, 1n, top)).map((b, i) => (i === 5 ? gap : b))],
+    ];
+    let n = 0;
+    for (const bars of shapes) {
+      for (const mmS of [0n, 1n, 5000n, 10000n, (1n << 14n) - 1n]) {
+        for (const [num, outcomes] of [
+          [W.numMin, 0],
+          [W.numMin, 1500],
+          [W.numMax, 0],
+          [W.numMax, 1500],
+        ] as const) {
+          const c: Case = { state: { num, outcomes }, mmS, bars };
+          expect(await run(o2, c), `mmS ${mmS} num ${num} outcomes ${outcomes}`).toEqual(expected(c));
+          n++;
+        }
+      }
+    }
+    expect(n).toBe(80);
   });
 
   it("agrees with the engine on real BTC windows, at margins around each bar's realised move", async () => {
