@@ -712,8 +712,13 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
   const iface = oracleInterface();
   const fromBlock = opts.fromBlock ?? 0;
   // The latest block itself, not getBlockNumber(): ethers answers that from a cache refreshed by polling.
-  const toBlock = opts.toBlock ?? (await provider.getBlock("latest"))?.number;
-  if (toBlock === undefined) throw new ZkriskError("RPC_FAILED", "the node does not return its latest block");
+  const head = (await provider.getBlock("latest"))?.number;
+  if (head === undefined) throw new ZkriskError("RPC_FAILED", "the node does not return its latest block");
+  // A range past the head would be reported as audited while its blocks do not exist yet.
+  if (opts.toBlock !== undefined && opts.toBlock > head) {
+    throw new UsageError(`toBlock: ${opts.toBlock} is beyond the chain's latest block, ${head}`);
+  }
+  const toBlock = opts.toBlock ?? head;
   if (fromBlock > toBlock) throw new UsageError(`fromBlock: ${fromBlock} is after toBlock ${toBlock}`);
   const modelPath = opts.modelPath ?? "the model";
   const ctx: AuditContext = {

@@ -1,15 +1,43 @@
 /**
- * What `zkrisk deploy`, `zkrisk register-market` and `zkrisk submit` share (not a command): an address option
- * checked, and a signer on a JSON-RPC node, closed after the work.
+ * What `zkrisk deploy`, `zkrisk register-market`, `zkrisk set-adaptive` and `zkrisk submit` share (not a command):
+ * address options checked, and a signer on a JSON-RPC node, closed after the work.
  */
-import { isAddress } from "ethers";
+import { isAddress, type Contract, type Provider } from "ethers";
 import { UsageError } from "../core/errors";
 import { rpcChain, type Chain } from "../onchain/chain";
+import { oracleAt } from "../onchain/oracle";
 
 /** The address `value` of `option`, or a UsageError naming both. */
 export function addressOption(option: string, value: string): string {
   if (!isAddress(value)) throw new UsageError(`${option}: '${value}' is not an address`);
   return value;
+}
+
+/**
+ * The address `value` of `option`, which must hold a contract on the chain: a transaction to an account without
+ * code succeeds and does nothing, so a mistyped address would otherwise be reported as done.
+ */
+export async function contractOption(
+  chain: Pick<Chain, "provider" | "label">,
+  option: string,
+  value: string,
+): Promise<string> {
+  const address = addressOption(option, value);
+  if ((await chain.provider.getCode(address)) === "0x") {
+    const { chainId } = await chain.provider.getNetwork();
+    throw new UsageError(`${option}: no contract at ${address} on chain ${chainId} (${chain.label})`);
+  }
+  return address;
+}
+
+/** The RiskOracle at `--oracle`, connected to the chain's signer; refused when no contract is there. */
+export async function oracleOption(chain: Chain, value: string): Promise<Contract> {
+  return oracleAt(await contractOption(chain, "--oracle", value), chain.signer);
+}
+
+/** The RiskOracle at `--oracle` for reading on `provider` (at `url`); refused when no contract is there. */
+export async function readOracleOption(provider: Provider, url: string, value: string): Promise<Contract> {
+  return oracleAt(await contractOption({ provider, label: url }, "--oracle", value), provider);
 }
 
 /** Run `work` with a signer of `key` on the node at `rpc`; the connection is closed afterwards. */

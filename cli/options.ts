@@ -1,6 +1,6 @@
 /** Parsing and printing helpers shared by the commands. */
-import { statSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { mkdtempSync, rmdirSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { UsageError } from "../core/errors";
 import { parseTimestamp } from "../candles/load-data";
 
@@ -56,18 +56,41 @@ function entryKind(path: string): "directory" | "file" | "special" | undefined {
   }
 }
 
-/** Refuse a path whose nearest existing ancestor is a file (writing under it would fail with ENOTDIR). */
-function checkParents(option: string, path: string): void {
-  for (let dir = dirname(resolve(path)); ; dir = dirname(dir)) {
+/**
+ * Refuse a path that cannot be written: its nearest existing ancestor is a file (writing under it would fail with
+ * ENOTDIR), or a directory where nothing can be created (read-only, no permission, or a pseudo file system such as
+ * /proc, where a recursive mkdir never returns). The check creates and removes an empty directory there: only
+ * trying tells, as permission bits do not bind root and say nothing of read-only mounts.
+ */
+function checkParents(option: string, path: string, from = dirname(resolve(path))): void {
+  for (let dir = from; ; dir = dirname(dir)) {
     const kind = entryKind(dir);
     if (kind === "file") throw new UsageError(`${option}: '${path}' lies under '${dir}', which is a file`);
-    if (kind === "directory" || dirname(dir) === dir) return;
+    if (kind === "directory") {
+      checkWritable(option, path, dir);
+      return;
+    }
+    if (dirname(dir) === dir) return;
   }
+}
+
+/** Refuse `path` when nothing can be created in the existing directory `dir`, naming both and the reason. */
+function checkWritable(option: string, path: string, dir: string): void {
+  let probe: string;
+  try {
+    probe = mkdtempSync(join(dir, ".zkrisk-write-check-"));
+  } catch (err) {
+    const code = (err as Error).message.split(",")[0];
+    const where = dir === resolve(path) ? `'${path}'` : `'${path}': its directory '${dir}'`;
+    throw new UsageError(`${option}: cannot write to ${where} (${code})`);
+  }
+  rmdirSync(probe);
 }
 
 /**
  * An output file option, checked before any work is done: not a directory or other non-regular file, not under
- * a file (missing parent directories are fine: they are created). Returns the path.
+ * a file, in a directory that can be written (missing parent directories are fine: they are created). Returns the
+ * path.
  */
 export function outFileOption(option: string, path: string): string {
   const kind = entryKind(path);
@@ -79,10 +102,13 @@ export function outFileOption(option: string, path: string): string {
   return path;
 }
 
-/** An output directory option, checked before any work is done: not a file, not under a file. */
+/** An output directory option, checked before any work is done: not a file, not under a file, writable. */
 export function outDirOption(option: string, path: string): string {
-  if (entryKind(path) === "file") throw new UsageError(`${option}: '${path}' is a file, not a directory`);
-  checkParents(option, path);
+  const kind = entryKind(path);
+  if (kind === "file") throw new UsageError(`${option}: '${path}' is a file, not a directory`);
+  if (kind === "special")
+    throw new UsageError(`${option}: '${path}' is not a directory (a device, pipe or socket)`);
+  checkParents(option, path, resolve(path));
   return path;
 }
 

@@ -92,6 +92,8 @@ export function rpcUrlOption(url: string): string {
 /** A JSON-RPC node with a signing key. */
 export async function rpcChain(url: string, key: string): Promise<Chain> {
   rpcUrlOption(url);
+  // The key is checked before the node is contacted: a bad --key is the user's to fix whatever the node says.
+  const wallet = new Wallet(resolveKey(key));
   const provider = new JsonRpcProvider(url, undefined, { staticNetwork: false });
   let chainId: bigint;
   try {
@@ -101,7 +103,7 @@ export async function rpcChain(url: string, key: string): Promise<Chain> {
     throw new UsageError(`--rpc: cannot reach ${url}: ${(err as Error).message}`);
   }
   // Nonces are tracked locally: asking the node between back-to-back transactions can return a stale count.
-  const signer = new NonceManager(new Wallet(resolveKey(key), provider));
+  const signer = new NonceManager(wallet.connect(provider));
   return {
     provider,
     signer,

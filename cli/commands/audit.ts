@@ -342,6 +342,24 @@ export function formatAudit(r: AuditReport): string {
   return lines.join("\n") + "\n";
 }
 
+/** The flags of `auditOracle`'s options, whose names its usage errors start with. */
+const OPTION_FLAGS: Record<string, string> = {
+  oracle: "--oracle",
+  chainId: "--chain-id",
+  fromBlock: "--from-block",
+  toBlock: "--to-block",
+  logChunk: "--log-chunk",
+};
+
+/** A usage error of `auditOracle` named by the flag the user gave (`toBlock: ...` becomes `--to-block: ...`). */
+function asOptionError(err: unknown): unknown {
+  if (!(err instanceof UsageError)) return err;
+  const m = /^(\w+): /.exec(err.message);
+  const flag = m === null ? undefined : OPTION_FLAGS[m[1]];
+  if (flag === undefined) return err;
+  return new UsageError(flag + err.message.slice(m![1].length).replace(/\b(from|to)Block\b/g, "--$1-block"));
+}
+
 /**
  * Run the audit of `zkrisk audit` and print it. Bad options throw a UsageError (or the DataError, ModelError,
  * PublisherFileError or SetupError of a file) before any network access; an unreachable --rpc is a UsageError too,
@@ -353,7 +371,11 @@ export async function runAudit(f: AuditFlags): Promise<number> {
   const provider = await readOnlyProvider(f.rpc);
   const progress = logProgressBar(f.json === true);
   try {
-    const report = await auditOracle({ ...inputs, provider, onLogProgress: progress.onLogProgress });
+    const report = await auditOracle({ ...inputs, provider, onLogProgress: progress.onLogProgress }).catch(
+      (err: unknown) => {
+        throw asOptionError(err);
+      },
+    );
     progress.stop();
     output(report, f.json, formatAudit);
     return report.failed > 0 ? EXIT_FINDING : 0;

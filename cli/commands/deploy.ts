@@ -1,4 +1,5 @@
 /** `zkrisk deploy`: an artifact directory's generated verifier and a RiskOracle, on a JSON-RPC node. */
+import { ZkriskError } from "../../core/errors";
 import { writeJsonAtomic } from "../../core/io";
 import { deployOracle, deployVerifier } from "../../onchain/oracle";
 import { loadArtifacts } from "../../setup/artifacts";
@@ -49,7 +50,18 @@ export async function runDeploy(f: DeployFlags): Promise<DeployResult> {
       governor,
     };
   });
-  if (f.out) writeJsonAtomic(f.out, result);
+  if (f.out) {
+    try {
+      writeJsonAtomic(f.out, result);
+    } catch (err) {
+      // The contracts exist now: an --out that fails after the check must not lose their addresses.
+      throw new ZkriskError(
+        "FILE_ERROR",
+        `--out: cannot write ${f.out}: ${(err as Error).message}; deployed anyway: ` +
+          formatDeploy(result).trim().replace(/\s+/g, " "),
+      );
+    }
+  }
   return result;
 }
 

@@ -11,9 +11,9 @@ import { marketIdOf } from "../../candles/market-id";
 import { readMarketModels } from "./market-models";
 import type { AdaptivePriorState } from "../../prover/prove-signed-update";
 import type { SignedBatch } from "../../publisher/signed-batch";
-import { addressOption } from "../chain-options";
+import { addressOption, readOracleOption } from "../chain-options";
 import { readOnlyProvider } from "../../onchain/chain";
-import { oracleAt, readAdaptivePrior } from "../../onchain/oracle";
+import { readAdaptivePrior } from "../../onchain/oracle";
 import { writeJsonAtomic } from "../../core/io";
 import { SignedBatchProver, type ProvedSignedBatch } from "../../prover/prove-signed-batch";
 import { firstBatchDisagreement, makePublisherSet, readPublisherSet, readSignedBatch } from "../../publisher";
@@ -124,9 +124,10 @@ async function batchPriors(f: ProveBatchFlags, batch: SignedBatch): Promise<Map<
     );
   }
   const oracleAddress = addressOption("--oracle", f.oracle);
-  const provider = await readOnlyProvider(f.rpc ?? "http://127.0.0.1:8545");
+  const url = f.rpc ?? "http://127.0.0.1:8545";
+  const provider = await readOnlyProvider(url);
   try {
-    const oracle = oracleAt(oracleAddress, provider);
+    const oracle = await readOracleOption(provider, url, oracleAddress);
     const priors = new Map<string, AdaptivePriorState>();
     for (const { market, window } of batch.markets) {
       const view = await readAdaptivePrior(oracle, window.marketId, BigInt(window.endTime / 1000));

@@ -1,6 +1,6 @@
 /**
  * `zkrisk prove --window FILE [--window FILE ...]`: prove a signed update from k publishers' signed windows
- * with a signed-update artifact directory (`zkrisk compile --signed`, then `zkrisk setup`); with `--snarkjs DIR`,
+ * with a signed-update artifact directory (`zkrisk compile`, then `zkrisk setup`); with `--snarkjs DIR`,
  * also the proof, its public signals and the verification key as snarkjs's own files. With adaptive artifacts
  * (`zkrisk compile --adaptive`) the update also steps the market's adaptive state, from the prior the oracle will
  * check: read from `--oracle` on `--rpc` (`readAdaptivePrior`), or given as `--prior num,outcomes,mmS`.
@@ -19,9 +19,9 @@ import { snarkjsProofFiles } from "../../prover/proof-file";
 import { makePublisherSet, readPublisherSet, readSignedWindow } from "../../publisher";
 import { readCircuitInfo } from "../../circuits/compile-model";
 import { ADAPTIVE_UPDATE_PACKING } from "../../circuits/statement";
-import { addressOption } from "../chain-options";
+import { addressOption, readOracleOption } from "../chain-options";
 import { readOnlyProvider } from "../../onchain/chain";
-import { oracleAt, readAdaptivePrior } from "../../onchain/oracle";
+import { readAdaptivePrior } from "../../onchain/oracle";
 
 /** The options `zkrisk prove` takes for a signed update. */
 export interface ProveSignedFlags {
@@ -98,9 +98,14 @@ async function priorOf(
     );
   }
   const oracleAddress = addressOption("--oracle", f.oracle);
-  const provider = await readOnlyProvider(f.rpc ?? "http://127.0.0.1:8545");
+  const url = f.rpc ?? "http://127.0.0.1:8545";
+  const provider = await readOnlyProvider(url);
   try {
-    const view = await readAdaptivePrior(oracleAt(oracleAddress, provider), marketId, dataTimestamp);
+    const view = await readAdaptivePrior(
+      await readOracleOption(provider, url, oracleAddress),
+      marketId,
+      dataTimestamp,
+    );
     if (view.num === 0n) {
       throw new UsageError(
         `--oracle: market '${f.market}' is not adaptive on ${oracleAddress} (its adaptive num is 0): prove it ` +
@@ -126,7 +131,7 @@ export async function runProveSigned(f: ProveSignedFlags, domain: bigint): Promi
   if (info.quorum === undefined || info.batchSize !== undefined) {
     throw new UsageError(
       `--window: ${f.artifacts} holds ${info.batchSize === undefined ? "a circuit that takes features" : "a signed batch circuit (prove it with --batch)"}; ` +
-        "compile one with `zkrisk compile --signed`",
+        "compile one with `zkrisk compile --out DIR` (without --batch), then `zkrisk setup`",
     );
   }
   const windows = [];

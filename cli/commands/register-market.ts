@@ -7,11 +7,11 @@ import { UsageError } from "../../core/errors";
 import { modelCommitment } from "../../circuits/commitments";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { marketIdOf } from "../../candles/market-id";
-import { oracleAt, registerMarket, setAdaptiveCalibration, type MarketLimits } from "../../onchain/oracle";
+import { registerMarket, setAdaptiveCalibration, type MarketLimits } from "../../onchain/oracle";
 import { initialState } from "../../models/adaptive";
 import { publisherSetCommitment, readPublisherSet } from "../../publisher";
 import { output, parseIntOption } from "../options";
-import { addressOption, withChain } from "../chain-options";
+import { addressOption, contractOption, oracleOption, withChain } from "../chain-options";
 
 /** The guard options of `zkrisk register-market` (bps and seconds, as given). */
 export interface LimitFlags {
@@ -100,11 +100,14 @@ export async function runRegisterMarket(f: RegisterMarketFlags): Promise<Registe
   const marketId = marketIdOf(f.market);
   const set = await readPublisherSet(f.publishers);
   const publisherSet = await publisherSetCommitment(set);
+  addressOption("--oracle", f.oracle);
+  addressOption("--verifier", f.verifier);
+  if (f.guardian) addressOption("--guardian", f.guardian);
   const { receipt, publishers, adaptive } = await withChain(f.rpc, f.key, async (chain) => {
-    const oracle = oracleAt(addressOption("--oracle", f.oracle), chain.signer);
+    const oracle = await oracleOption(chain, f.oracle);
     const registered = await registerMarket(oracle, marketId, {
       publishers: {
-        verifier: addressOption("--verifier", f.verifier),
+        verifier: await contractOption(chain, "--verifier", f.verifier),
         modelCommitment: commitment,
         publisherSet,
         quorum: set.quorum,

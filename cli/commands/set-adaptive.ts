@@ -10,9 +10,9 @@ import { modelCommitment } from "../../circuits/commitments";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { marketIdOf } from "../../candles/market-id";
 import { initialState } from "../../models/adaptive";
-import { oracleAt, readAdaptiveState, readPublisherSet, setAdaptiveCalibration } from "../../onchain/oracle";
+import { readAdaptiveState, readPublisherSet, setAdaptiveCalibration } from "../../onchain/oracle";
 import { output } from "../options";
-import { addressOption, withChain } from "../chain-options";
+import { addressOption, oracleOption, withChain } from "../chain-options";
 
 /** The options of `zkrisk set-adaptive`, as commander gives them (cli/register/chain.ts). */
 export interface SetAdaptiveFlags {
@@ -74,13 +74,13 @@ export async function runSetAdaptive(f: SetAdaptiveFlags): Promise<SetAdaptiveRe
       "give exactly one of --model (make the market adaptive from the model's calibration) or --off (plain)",
     );
   }
-  const oracleAddress = addressOption("--oracle", f.oracle);
+  addressOption("--oracle", f.oracle);
   const marketId = marketIdOf(f.market);
   const model = f.model === undefined ? undefined : loadQuantizedModel(f.model);
   const commitment = model === undefined ? undefined : await modelCommitment(model);
   const num = model === undefined ? 0n : initialState(model.policy.calibrationNum).num;
   return withChain(f.rpc, f.key, async (chain) => {
-    const oracle = oracleAt(oracleAddress, chain.signer);
+    const oracle = await oracleOption(chain, f.oracle);
     if (commitment !== undefined) {
       const registered = (await readPublisherSet(oracle, marketId)).modelCommitment;
       if (registered !== commitment) {

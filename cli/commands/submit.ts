@@ -4,7 +4,6 @@
  */
 import {
   OracleError,
-  oracleAt,
   submitAdaptiveBatch,
   submitSignedBatch,
   submitSignedUpdate,
@@ -12,7 +11,7 @@ import {
 import { ADAPTIVE_UPDATE_PACKING } from "../../circuits/statement";
 import { readAnySignedProofFile } from "../../prover/signed-batch-proof-file";
 import { output } from "../options";
-import { addressOption, withChain } from "../chain-options";
+import { addressOption, oracleOption, withChain } from "../chain-options";
 
 /** The options of `zkrisk submit`, as commander gives them (cli/register/chain.ts), and its argument. */
 export interface SubmitFlags {
@@ -66,8 +65,9 @@ function explainRefusal(err: unknown): unknown {
 /** Submit the proof file to the oracle; it is read strictly before anything is sent. A refusal throws. */
 export async function runSubmit(f: SubmitFlags): Promise<SubmitResult> {
   const file = readAnySignedProofFile(f.proof);
-  const receipt = await withChain(f.rpc, f.key, (chain) => {
-    const oracle = oracleAt(addressOption("--oracle", f.oracle), chain.signer);
+  addressOption("--oracle", f.oracle);
+  const receipt = await withChain(f.rpc, f.key, async (chain) => {
+    const oracle = await oracleOption(chain, f.oracle);
     if ("batch" in file) {
       return file.batch.markets[0].adaptive === undefined
         ? submitSignedBatch(oracle, file.batch)

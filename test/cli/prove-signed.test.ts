@@ -9,6 +9,7 @@ import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Wallet } from "ethers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FIELD_MODULUS } from "../../crypto/field";
 import { unpackUpdate } from "../../circuits/statement";
@@ -450,6 +451,13 @@ describe("zkrisk prove --window", () => {
         ) as { gasUsed: string };
         expect(Number(accepted.gasUsed)).toBeGreaterThan(200_000);
         expect(Number(accepted.gasUsed)).toBeLessThan(240_000);
+        // An account with no code would take the transaction and do nothing: refused before sending.
+        const nowhere = new Wallet(DEV_KEYS[1]).address;
+        const lost = zkrisk("submit", proof, "--oracle", nowhere, ...key);
+        expect(lost.code).toBe(2);
+        expect(lost.stderr).toBe(
+          `zkrisk: --oracle: no contract at ${nowhere} on chain 31337 (${node.rpc})\n`,
+        );
         const replay = zkrisk("submit", proof, "--oracle", deployed.oracle, ...key);
         expect(replay.code).toBe(2);
         expect(replay.stderr).toContain("the oracle refused: OracleNotNewer(");

@@ -2,7 +2,7 @@
  * Flags that would be ignored or fail late are refused before any work (compile, ptau timing): exit 2 and a
  * message naming the flag and the value.
  */
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -50,5 +50,66 @@ describe("refused before any work", () => {
     const nothing = zkrisk("bench-setup", "--powers", "", "--modes", "");
     expect(nothing.stderr).toMatch(/nothing to measure/);
     expect(nothing.code).toBe(2);
+  });
+
+  it("an output path where nothing can be created (/proc): exit 2 naming the option, before the work", () => {
+    // /proc refuses new entries even to root, which permission bits would not; a recursive mkdir there never returns.
+    for (const [args, option] of [
+      [["quantize", "--out", "/proc/zkrisk-q.json"], "--out"],
+      [["backtest", "--series", "/proc/zkrisk-s.csv"], "--series"],
+      [["backtest", "--report", "/proc/zkrisk/r.html"], "--report"],
+      [
+        ["deploy", "--artifacts", MISSING, "--out", "/proc/zkrisk/d.json", "--rpc", "http://127.0.0.1:9"],
+        "--out",
+      ],
+      [["compile", "--out", "/proc/zkrisk-c"], "--out"],
+      [
+        [
+          "prove",
+          "--artifacts",
+          MISSING,
+          "--market",
+          "BTC-USDT",
+          "--window",
+          MISSING,
+          "--out",
+          join(dir, "p.json"),
+        ].concat(["--snarkjs", "/proc/zkrisk-sn"]),
+        "--snarkjs",
+      ],
+    ] as const) {
+      const r = zkrisk(...args);
+      expect(r.stderr, args.join(" ")).toMatch(
+        new RegExp(`^zkrisk: ${option}: cannot write to '/proc/.*\\(E[A-Z]+: `),
+      );
+      expect(r.code).toBe(2);
+    }
+  });
+
+  it("an output path under a writable directory is accepted, and the check leaves nothing there", () => {
+    const parent = join(dir, "writable");
+    mkdirSync(parent);
+    const r = zkrisk("deploy", "--artifacts", MISSING, "--out", join(parent, "d.json"));
+    expect(r.stderr).toMatch(/zkrisk-no-such-file\.json.*no artifact manifest/);
+    expect(readdirSync(parent)).toEqual([]);
+  });
+
+  it("a chain command's --key before the node is contacted (an unreachable --rpc is not the first error)", () => {
+    const r = zkrisk(
+      "set-adaptive",
+      "--off",
+      "--market",
+      "BTC-USDT",
+      "--oracle",
+      "0x0000000000000000000000000000000000000001",
+      "--rpc",
+      "http://127.0.0.1:9",
+      "--key",
+      "0x12",
+    );
+    expect(r.stderr).toBe(
+      "zkrisk: --key: expected a 0x-prefixed 32-byte hex private key (or env:NAME); value not shown\n",
+    );
+    expect(r.code).toBe(2);
   });
 });

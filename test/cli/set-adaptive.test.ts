@@ -5,19 +5,20 @@
  * plain again, each read back from the oracle and from its `AdaptiveCalibrationSet` event. Bad options, and a
  * model file the market does not accept (another weight, so another commitment), exit with code 2 before anything
  * is sent; so do the oracle's refusals (an unknown market, a sender without the governor role: ORACLE_REJECTED),
- * naming its error.
+ * naming its error. The chain commands also refuse, before sending anything, an --oracle or --verifier that holds
+ * no contract (a transaction to it would succeed and do nothing), and `audit` a --to-block past the chain's head.
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { JsonRpcProvider, type Contract } from "ethers";
+import { JsonRpcProvider, Wallet, type Contract } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { marketIdOf } from "../../candles/market-id";
 import { modelCommitment } from "../../circuits/commitments";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { deployMarket, MARKET } from "../../onchain/local-market";
 import { oracleAt } from "../../onchain/oracle";
-import { makePublisherSet, publicKeyOf } from "../../publisher";
+import { makePublisherSet, publicKeyOf, writePublisherSet } from "../../publisher";
 import { signedUpdateArtifacts } from "../../setup/cached-artifacts";
 import { DEV_KEYS, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
 import { writeOtherModel } from "../helpers/models";
@@ -70,6 +71,7 @@ beforeAll(async () => {
   node = started;
   const key = new Uint8Array(32).fill(7);
   const set = await makePublisherSet([await publicKeyOf(key)], 1);
+  writePublisherSet(join(dir, "set.json"), set);
   oracleAddress = (await deployMarket(node.rpc, artifacts.dir, set, MODEL)).oracle;
   provider = new JsonRpcProvider(node.rpc, undefined, { cacheTimeout: -1 });
   oracle = oracleAt(oracleAddress, provider);
@@ -187,5 +189,61 @@ describe("zkrisk set-adaptive", () => {
     expect(stranger.code, stranger.stderr).toBe(2);
     expect(stranger.stderr).toContain("AccessControlUnauthorizedAccount");
     expect((await setEvents()).length).toBe(events);
+  }, 120_000);
+});
+
+describe("chain commands: an address with no contract, a block past the head", () => {
+  /** An account with no code on the node: a transaction to it succeeds and does nothing. */
+  const EMPTY = new Wallet(DEV_KEYS[1]).address;
+  const SENDER = new Wallet(DEV_KEYS[0]).address;
+  const noContract = (option: string) =>
+    new RegExp(
+      `^zkrisk: ${option}: no contract at ${EMPTY} on chain 31337 \\(http://127\\.0\\.0\\.1:\\d+\\)\\n$`,
+    );
+  const registerMarket = (oracle: string, verifier: string): ZkriskRun =>
+    zkrisk(
+      "register-market",
+      "--oracle",
+      oracle,
+      "--market",
+      "ETH-USDT",
+      "--verifier",
+      verifier,
+      "--model",
+      MODEL,
+      "--publishers",
+      join(dir, "set.json"),
+      "--rpc",
+      node.rpc,
+      "--key",
+      DEV_KEYS[0],
+    );
+
+  it("set-adaptive and register-market exit 2 naming --oracle or --verifier, sending nothing", async () => {
+    const nonce = await provider.getTransactionCount(SENDER);
+    const verifier = (await oracle.publisherSet(MARKET_ID)).verifier as string;
+    for (const [r, option] of [
+      [setAdaptive("--off", "--oracle", EMPTY), "--oracle"],
+      [registerMarket(EMPTY, verifier), "--oracle"],
+      [registerMarket(oracleAddress, EMPTY), "--verifier"],
+    ] as const) {
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(noContract(option));
+    }
+    expect(await provider.getTransactionCount(SENDER)).toBe(nonce);
+  }, 120_000);
+
+  it("audit --to-block past the chain's latest block exits 2 naming it; at the head it audits", async () => {
+    const head = await provider.getBlockNumber();
+    const audit = (to: number) =>
+      zkrisk("audit", "--oracle", oracleAddress, "--rpc", node.rpc, "--to-block", `${to}`);
+    const past = audit(head + 100);
+    expect(past.code).toBe(2);
+    expect(past.stderr).toBe(
+      `zkrisk: --to-block: ${head + 100} is beyond the chain's latest block, ${head}\n`,
+    );
+    const atHead = audit(head);
+    expect(atHead.stderr).toBe("");
+    expect(atHead.stdout).toContain(`blocks 0..${head}`);
   }, 120_000);
 });
