@@ -1,6 +1,7 @@
 /**
- * `zkrisk deploy`, `zkrisk register-market`, `zkrisk set-adaptive`, `zkrisk submit`: their flags and descriptions;
- * cli/commands/deploy.ts, register-market.ts, set-adaptive.ts and submit.ts do the work.
+ * `zkrisk deploy`, `zkrisk register-market`, `zkrisk set-adaptive`, `zkrisk set-batch-verifier`, `zkrisk submit`:
+ * their flags and descriptions; cli/commands/deploy.ts, register-market.ts, set-adaptive.ts, set-batch-verifier.ts
+ * and submit.ts do the work.
  */
 import type { Command } from "commander";
 import { join } from "node:path";
@@ -9,6 +10,7 @@ import { lazyModule } from "../lazy";
 import type { DeployFlags } from "../commands/deploy";
 import type { RegisterMarketFlags } from "../commands/register-market";
 import type { SetAdaptiveFlags } from "../commands/set-adaptive";
+import type { SetBatchVerifierFlags } from "../commands/set-batch-verifier";
 import type { SubmitFlags } from "../commands/submit";
 
 const deploy = lazyModule<typeof import("../commands/deploy")>(join(__dirname, "../commands/deploy.ts"));
@@ -18,13 +20,22 @@ const registerMarket = lazyModule<typeof import("../commands/register-market")>(
 const setAdaptive = lazyModule<typeof import("../commands/set-adaptive")>(
   join(__dirname, "../commands/set-adaptive.ts"),
 );
+const setBatchVerifier = lazyModule<typeof import("../commands/set-batch-verifier")>(
+  join(__dirname, "../commands/set-batch-verifier.ts"),
+);
 const submit = lazyModule<typeof import("../commands/submit")>(join(__dirname, "../commands/submit.ts"));
 
 /** The JSON-RPC node of the chain options when `--rpc` is not given. */
 export const DEFAULT_RPC = "http://127.0.0.1:8545";
-const KEY_HELP = "signing key: 0x-hex or env:NAME (default env:ZKRISK_PRIVATE_KEY); never printed";
+const KEY_HELP = "signing key: 0x-hex or env:NAME; never printed";
 
-/** Register `zkrisk deploy`, `zkrisk register-market`, `zkrisk set-adaptive` and `zkrisk submit`. */
+/** Collect a repeatable option as given. */
+const repeat = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/**
+ * Register `zkrisk deploy`, `zkrisk register-market`, `zkrisk set-adaptive`, `zkrisk set-batch-verifier` and
+ * `zkrisk submit`.
+ */
 export function registerChainCommands(program: Command): void {
   program
     .command("deploy")
@@ -99,6 +110,29 @@ export function registerChainCommands(program: Command): void {
     .option("--key <key>", KEY_HELP, "env:ZKRISK_PRIVATE_KEY")
     .option("--json", "print the result as one JSON object")
     .action(async (f: SetAdaptiveFlags) => (await setAdaptive()).setAdaptiveAction(f));
+
+  program
+    .command("set-batch-verifier")
+    .description(
+      "approve a signed batch circuit's verifier for batches holding markets of the given models (governance's " +
+        "setBatchVerifier, or setAdaptiveBatchVerifier for an adaptive batch circuit), deploying it first",
+    )
+    .requiredOption("--oracle <address>", "RiskOracle address")
+    .requiredOption(
+      "--artifacts <dir>",
+      "artifact directory of a signed batch circuit (`zkrisk compile --batch N [--adaptive]`, then `zkrisk setup`)",
+    )
+    .option("--model <file>", "a model whose markets the batches may hold (repeatable)", repeat)
+    .option("--commitment <n>", "a model commitment instead of a file (repeatable)", repeat)
+    .option("--verifier <address>", "the artifacts' verifier, already deployed (default: deploy it)")
+    .option(
+      "--allow-insecure-setup",
+      "deploy artifacts of an INSECURE development setup on a chain other than the local 31337 (test networks only)",
+    )
+    .option("--rpc <url>", "JSON-RPC node", DEFAULT_RPC)
+    .option("--key <key>", KEY_HELP, "env:ZKRISK_PRIVATE_KEY")
+    .option("--json", "print the result as one JSON object")
+    .action(async (f: SetBatchVerifierFlags) => (await setBatchVerifier()).setBatchVerifierAction(f));
 
   program
     .command("submit")

@@ -34,6 +34,7 @@ const COMMANDS = [
   "deploy",
   "register-market",
   "set-adaptive",
+  "set-batch-verifier",
   "submit",
   "audit",
   "bench",
@@ -215,10 +216,11 @@ describe("errors under --json", () => {
     });
   });
 
-  it("leaves no output of a run whose second file cannot be written, and refuses a device as output", () => {
+  it("refuses, before the run, a second output file that cannot be written, leaving no output; and a device", () => {
     const dir = mkdtempSync(join(tmpdir(), "zkrisk-outputs-"));
     const series = join(dir, "series.csv");
-    // /proc holds no new files: the report's open fails after the series is written (under a temporary name).
+    // /proc holds no new files: refused when the options are read, not after the backtest (test/core/atomic-file
+    // shows that a write failing half-way leaves none of the files).
     const r = zkrisk(
       "backtest",
       "--from",
@@ -228,9 +230,10 @@ describe("errors under --json", () => {
       "--report",
       "/proc/zkrisk-report.html",
     );
-    expect(r.code).toBe(EXIT_FAILURE);
+    expect(r.code).toBe(EXIT_USAGE);
     expect(r.stderr).toBe(
-      "zkrisk: cannot open /proc/zkrisk-report.html: ENOENT: no such file or directory\n",
+      "zkrisk: --report: cannot write to '/proc/zkrisk-report.html': its directory '/proc' (ENOENT: no such file " +
+        "or directory)\n",
     );
     expect(readdirSync(dir)).toEqual([]);
     const device = zkrisk("backtest", "--from", "2024-06-01", "--report", "/dev/null");

@@ -9,6 +9,7 @@ import {
   syncDirectory,
   tempPathNextTo,
   writeFileAtomic,
+  writeFilesAtomic,
   writeFileVia,
 } from "../../core/atomic-file";
 
@@ -51,6 +52,26 @@ describe("core/atomic-file", () => {
     mkdirSync(path);
     expect(() => writeFileAtomic(path, "data")).toThrow();
     expect(readdirSync(dir)).toEqual(["taken"]);
+  });
+
+  it("writes several files as one output: a second file that cannot be written leaves none of them", () => {
+    const first = join(dir, "series.csv");
+    writeFileAtomic(first, "old");
+    // /proc holds no new files: the second write fails after the first file is written under its temporary name.
+    expect(() =>
+      writeFilesAtomic([
+        { path: first, data: "new" },
+        { path: "/proc/zkrisk-atomic-report.html", data: "<html>" },
+      ]),
+    ).toThrow(expect.objectContaining({ code: "ENOENT" }));
+    expect(readdirSync(dir)).toEqual(["series.csv"]);
+    expect(readFileSync(first, "utf8")).toBe("old");
+    writeFilesAtomic([
+      { path: first, data: "new" },
+      { path: join(dir, "report.html"), data: "<html>" },
+    ]);
+    expect(readdirSync(dir).sort()).toEqual(["report.html", "series.csv"]);
+    expect(readFileSync(first, "utf8")).toBe("new");
   });
 
   it("installs what a writer produced, and removes its partial file when the writer fails", async () => {
