@@ -7,19 +7,31 @@ import { UsageError } from "../core/errors";
 
 /**
  * A market id from its label: a decimal number is taken as is; otherwise the label (printable ASCII,
- * at most 31 bytes, e.g. "BTC-USDT") is packed big-endian into one field element.
+ * at most 31 bytes, e.g. "BTC-USDT") is packed big-endian into one field element. An empty label, one with
+ * spaces around it, and 0 are refused: each would name a market by accident (the empty label is id 0, and
+ * " BTC-USDT" is not BTC-USDT's id).
+ * @throws UsageError `--market: ` and {@link marketLabelProblem}'s sentence
  */
 export function marketIdOf(label: string): bigint {
+  const problem = marketLabelProblem(label);
+  if (problem !== undefined) throw new UsageError(`--market: ${problem}`);
+  return /^\d+$/.test(label) ? BigInt(label) : packAscii(label);
+}
+
+/** What is wrong with a market label, as a sentence naming it, or undefined when it names a market. */
+export function marketLabelProblem(label: string): string | undefined {
+  if (label.trim() === "") return `'${label}' is empty: name the market, e.g. BTC-USDT`;
+  if (label.trim() !== label)
+    return `'${label}' has spaces around it, which would make it another market's id`;
   if (/^\d+$/.test(label)) {
     const v = BigInt(label);
-    if (v !== toField(v)) throw new UsageError(`--market: ${label} is not below the field modulus`);
-    return v;
+    if (v === 0n) return "0 is no market's id (market ids are above 0)";
+    if (v !== toField(v)) return `${label} is not below the field modulus`;
+    return undefined;
   }
-  try {
-    return packAscii(label);
-  } catch {
-    throw new UsageError(`--market: '${label}' must be a number or printable ASCII of at most 31 bytes`);
-  }
+  if (!/^[\x20-\x7e]{1,31}$/.test(label))
+    return `'${label}' must be a number or printable ASCII of at most 31 bytes`;
+  return undefined;
 }
 
 /**

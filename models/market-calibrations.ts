@@ -62,7 +62,7 @@ export function marketOfFile(file: string): string | undefined {
 }
 
 /** A label's letters and digits, upper-cased: `btc-usdt`, `BTCUSDT` and `BTC-USDT` are one market. */
-function letters(label: string): string {
+export function letters(label: string): string {
   return label.toUpperCase().replace(/[^A-Z0-9]/g, "");
 }
 

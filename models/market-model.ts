@@ -9,7 +9,7 @@
  */
 import { sha256File } from "../core/io";
 import { ModelError } from "../core/errors";
-import { calibrationFor, loadCalibrations, type Calibrations } from "./market-calibrations";
+import { calibrationFor, letters, loadCalibrations, type Calibrations } from "./market-calibrations";
 import { analyseIntervals } from "./intervals";
 import { loadQuantizedModel, type QuantizedModel } from "./quantized-model";
 
@@ -45,7 +45,7 @@ export function withCalibration(model: QuantizedModel, market: string, num: numb
 
 /**
  * The model of `market` under calibrations `c`: its own fitted scale, or the new-market rule's when the
- * file has none for it (a label that differs from a calibrated one only in case is refused). `c` must belong
+ * file has none for it (a label that differs from a calibrated one only in case or punctuation is refused). `c` must belong
  * to `model` (same calibration shift; the file's model hash is checked by {@link loadMarketModel}).
  */
 export function marketModel(model: QuantizedModel, c: Calibrations, market: string): MarketModel {
@@ -54,8 +54,8 @@ export function marketModel(model: QuantizedModel, c: Calibrations, market: stri
       `the calibrations' calibrationShift ${c.calibrationShift} is not the model's ${model.policy.calibrationShift}`,
     );
   }
-  // A label spelt with another case would otherwise fall silently to the new-market rule.
-  const near = c.markets.find((m) => m.market !== market && m.market.toUpperCase() === market.toUpperCase());
+  // A label spelt with another case or punctuation (btcusdt) would otherwise fall silently to the new-market rule.
+  const near = c.markets.find((m) => m.market !== market && letters(m.market) === letters(market));
   if (near !== undefined) {
     throw new ModelError(`market '${market}' has no calibration; did you mean '${near.market}'?`);
   }

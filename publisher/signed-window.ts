@@ -34,7 +34,7 @@ import {
 import { readJsonFile, writeJsonAtomic } from "../core/io";
 import { JsonReader } from "../core/validate";
 // The market id has one owner (candles/market-id.ts), shared with the proof.
-import { marketIdOf } from "../candles/market-id";
+import { marketIdOf, marketLabelProblem } from "../candles/market-id";
 import { assertSignature, signDigest, type PublicKey, type Signature } from "./eddsa";
 import { PublisherFileError } from "./errors";
 import type { PublisherKey } from "./keystore";
@@ -191,11 +191,8 @@ export function readWindowJson(
 
 /** The field element of a market label (the prover's `marketIdOf`), or an error naming the field. */
 function marketIdIn(field: JsonReader, market: string): bigint {
-  try {
-    return marketIdOf(market);
-  } catch {
-    return field.error(`'${market}' must be a number below p or printable ASCII of at most 31 bytes`);
-  }
+  const problem = marketLabelProblem(market);
+  return problem === undefined ? marketIdOf(market) : field.error(problem);
 }
 
 /** Where two signed windows first differ. */

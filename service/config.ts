@@ -10,7 +10,7 @@ import { getAddress, isAddress, parseUnits } from "ethers";
 import { ConfigError, ZkriskError } from "../core/errors";
 import { readJsonFile } from "../core/io";
 import { isKind } from "../core/validate";
-import { marketIdOf } from "../candles/market-id";
+import { marketIdOf, marketLabelProblem } from "../candles/market-id";
 import { compileSchemaCheck } from "../core/json-schema";
 import { redactUrl } from "../core/url";
 import { SERVICE_DEFAULTS, ServiceConfigSchema, type ServiceConfigDocument } from "./config-schema";
@@ -269,13 +269,6 @@ export function parseServiceConfig(value: unknown, file: string, baseDir: string
 
 /** The market label as a field element; the label rules are `marketIdOf`'s. */
 function marketIdFrom(id: string, field: string, fail: (field: string, reason: string) => never): bigint {
-  try {
-    return marketIdOf(id);
-  } catch {
-    return fail(
-      field,
-      "expected printable ASCII of at most 31 bytes or a decimal number below the field modulus, " +
-        `got ${JSON.stringify(id)}`,
-    );
-  }
+  const problem = marketLabelProblem(id);
+  return problem === undefined ? marketIdOf(id) : fail(field, problem);
 }

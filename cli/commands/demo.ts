@@ -10,6 +10,7 @@ import { loadQuantizedModel } from "../../models/quantized-model";
 import { runBacktest, type FullBacktestReport } from "../../models/run-backtest";
 import { runDemo, type DemoResult } from "../../demo/demo";
 import { rpcUrlOption, resolveKey } from "../../onchain/chain";
+import { marketIdOf } from "../../candles/market-id";
 import { outDirOption, output, table } from "../options";
 import { formatBacktestReport } from "./backtest";
 import { stderrLog } from "../../setup/log";
@@ -51,6 +52,7 @@ export async function runDemoCommand(f: DemoFlags): Promise<DemoCommandResult> {
     resolveKey(f.key ?? "env:ZKRISK_PRIVATE_KEY");
   }
   if (f.artifacts !== undefined) outDirOption("--artifacts", f.artifacts);
+  marketIdOf(f.market); // a label the oracle can key, or a UsageError naming it
   const t0 = performance.now();
   const result = await runDemo({
     model: f.model,

@@ -1,5 +1,6 @@
 /** `zkrisk train`: fit the float model on a candle file and write it. */
 import { loadCandles } from "../../candles/load-data";
+import { marketIdOf } from "../../candles/market-id";
 import { sha256File, writeJsonAtomic } from "../../core/io";
 import type { FloatModel } from "../../models/float-model";
 import { DEFAULT_TRAIN_OPTIONS, trainModel } from "../../models/train";
@@ -36,6 +37,7 @@ export type TrainResult = { out: string } & Pick<FloatModel, "calibration" | "tr
 /** Fit the float model on `--data` (progress bar on stderr, none with --json) and write it to `--out`. */
 export async function runTrain(f: TrainFlags): Promise<TrainResult> {
   outFileOption("--out", f.out);
+  marketIdOf(f.market); // the label the model records: one the oracle can key, or a UsageError naming it
   const d = DEFAULT_TRAIN_OPTIONS;
   const series = loadCandles(f.data);
   const epochs = parseIntOption("--epochs", f.epochs, 1, 100000);

@@ -28,7 +28,7 @@ import { statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { INTERVAL_BITS } from "../../candles";
 import { MAX_BATCH_MARKETS } from "../../candles/batch-digest";
-import { marketIdOf } from "../../candles/market-id";
+import { marketIdOf, marketLabelProblem } from "../../candles/market-id";
 import { readCandleSourceConfig, redactedSourceConfig, type CandleSourceConfig } from "../../feeds";
 import { ConfigError, ZkriskError } from "../../core/errors";
 import { readJsonFile } from "../../core/io";
@@ -247,15 +247,8 @@ function readBatches(r: JsonReader, markets: readonly PublisherMarketConfig[]): 
 
 /** The market label as a field element; the label rules are `marketIdOf`'s. */
 function marketIdIn(r: JsonReader, market: string): bigint {
-  if (market === "") r.error("expected a non-empty market label");
-  try {
-    return marketIdOf(market);
-  } catch {
-    return r.error(
-      `expected printable ASCII of at most 31 bytes or a decimal number below the field modulus, ` +
-        `got ${JSON.stringify(market)}`,
-    );
-  }
+  const problem = marketLabelProblem(market);
+  return problem === undefined ? marketIdOf(market) : r.error(problem);
 }
 
 function isFile(path: string): boolean {

@@ -14,3 +14,22 @@ describe("marketLabel", () => {
     expect(marketLabel(toField(-1n))).toBe(toField(-1n).toString());
   });
 });
+
+describe("marketIdOf", () => {
+  it("packs a label, takes a number as is, and refuses labels that would name a market by accident", () => {
+    expect(marketIdOf("BTC-USDT")).toBe(0x4254432d55534454n);
+    expect(marketIdOf("7")).toBe(7n);
+    for (const [label, message] of [
+      ["", "--market: '' is empty"],
+      ["   ", "--market: '   ' is empty"],
+      [" BTC-USDT", "--market: ' BTC-USDT' has spaces around it"],
+      ["BTC-USDT\t", "has spaces around it"],
+      ["0", "--market: 0 is no market's id"],
+      ["BTC-USDT-PERPETUAL-SWAP-CONTRACT", "printable ASCII of at most 31 bytes"],
+      ["BTC\u00e9", "printable ASCII of at most 31 bytes"],
+      [toField(-1n).toString().replace(/\d$/, "9") + "9", "is not below the field modulus"],
+    ] as const) {
+      expect(() => marketIdOf(label), JSON.stringify(label)).toThrow(message);
+    }
+  });
+});

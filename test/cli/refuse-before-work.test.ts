@@ -112,4 +112,18 @@ describe("refused before any work", () => {
     );
     expect(r.code).toBe(2);
   });
+
+  it("a --market label that would name a market by accident (empty, spaces around it, 0): train, demo", () => {
+    const out = join(dir, "float.json");
+    for (const [args, message] of [
+      [["train", "--market", "", "--out", out], "--market: '' is empty"],
+      [["train", "--market", "BTC-USDT ", "--out", out], "--market: 'BTC-USDT ' has spaces around it"],
+      [["demo", "--market", "0"], "--market: 0 is no market's id"],
+    ] as const) {
+      const r = zkrisk(...args);
+      expect(r.stderr).toContain(message);
+      expect(r.code).toBe(2);
+    }
+    expect(existsSync(out)).toBe(false);
+  });
 });

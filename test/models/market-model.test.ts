@@ -102,10 +102,12 @@ describe("a market's model file", () => {
     ]);
   });
 
-  it("refuses a label that differs from a calibrated one only in case, and another calibration shift", () => {
-    expect(() => marketModel(base, calibrations, "eth-usdt")).toThrow(
-      "market 'eth-usdt' has no calibration; did you mean 'ETH-USDT'?",
-    );
+  it("refuses a label that differs from a calibrated one only in case or punctuation, and another shift", () => {
+    for (const label of ["eth-usdt", "ETHUSDT", "eth_usdt"]) {
+      expect(() => marketModel(base, calibrations, label)).toThrow(
+        `market '${label}' has no calibration; did you mean 'ETH-USDT'?`,
+      );
+    }
     expect(() => marketModel(base, { ...calibrations, calibrationShift: 15 }, "ETH-USDT")).toThrow(
       "the calibrations' calibrationShift 15 is not the model's 16",
     );
@@ -169,6 +171,8 @@ describe("zkrisk market-model", () => {
       ],
       [["--market", "ETH-USDT", "--model", ETH_DATA], ETH_DATA],
       [["--market", "x".repeat(40)], "--market: 'xxxx"],
+      [["--market", ""], "--market: '' is empty"],
+      [["--market", "ETHUSDT"], "did you mean 'ETH-USDT'?"],
     ];
     for (const [args, message] of cases) {
       const r = zkrisk("market-model", ...args, "--out", out);

@@ -188,11 +188,15 @@ describe("publisher config", () => {
         (d) => (d.markets[0].source = { klines: "k.json", timeoutMs: 500 }),
         'markets[0].source.timeoutMs: only applies to a "url" source or a "klines" URL',
       ],
-      [(d) => (d.markets[0].market = ""), "markets[0].market: expected a non-empty market label"],
+      [(d) => (d.markets[0].market = ""), "markets[0].market: '' is empty: name the market, e.g. BTC-USDT"],
+      [
+        (d) => (d.markets[0].market = " BTC-USDT"),
+        "markets[0].market: ' BTC-USDT' has spaces around it, which would make it another market's id",
+      ],
       [
         (d) => (d.markets[0].market = "BTC-USDT-PERPETUAL-ON-SOME-EXCHANGE"),
-        "markets[0].market: expected printable ASCII of at most 31 bytes or a decimal number below the field " +
-          'modulus, got "BTC-USDT-PERPETUAL-ON-SOME-EXCHANGE"',
+        "markets[0].market: 'BTC-USDT-PERPETUAL-ON-SOME-EXCHANGE' must be a number or printable ASCII of at " +
+          "most 31 bytes",
       ],
       [
         (d) => d.markets.push({ ...d.markets[0], source: { csv: "b.csv" } }),

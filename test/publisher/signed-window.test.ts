@@ -92,7 +92,7 @@ describe("signed window files", () => {
       [(d) => delete (d.publicKey as Record<string, unknown>).Ay, "publicKey.Ay: missing"],
       [
         (d) => (d.market = "BTC\u00e9USDT"),
-        "market: 'BTC\u00e9USDT' must be a number below p or printable ASCII",
+        "market: 'BTC\u00e9USDT' must be a number or printable ASCII of at most 31 bytes",
       ],
       [(d) => (d.bars = []), "bars: 0 bars, expected 1 to 4096"],
       [(d) => (d.bars[1].time = 0), "bars[1].time: 0 is not the bar's position time"],
