@@ -95,26 +95,8 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
   ]) {
     register(program);
   }
-  // `zkrisk help [command...]`: commander's own prints the top-level help for an unknown name; this one says so.
-  program.helpCommand(false);
-  program
-    .command("help")
-    .description("display help for a command (e.g. zkrisk help publisher sign)")
-    .argument("[command...]", "the command")
-    .action((names: string[]) => {
-      let target: Command = program;
-      for (const name of names) {
-        const sub = target.commands.find((c) => c.name() === name || c.aliases().includes(name));
-        if (sub === undefined) {
-          throw new UsageError(
-            `help: unknown command '${[...names.slice(0, names.indexOf(name)), name].join(" ")}' ` +
-              "(zkrisk --help lists the commands)",
-          );
-        }
-        target = sub;
-      }
-      target.outputHelp();
-    });
+  addHelpCommand(program, program);
+  for (const group of program.commands.filter((c) => c.commands.length > 0)) addHelpCommand(group, program);
   const override = (c: Command): void => {
     c.exitOverride();
     if (options.json) c.configureOutput({ outputError: () => undefined, writeErr: () => undefined });
@@ -122,6 +104,71 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
   };
   override(program);
   return program;
+}
+
+/** `zkrisk` and its subcommands' names, e.g. `zkrisk publisher sign`. */
+function commandPath(c: Command): string {
+  const names: string[] = [];
+  for (let at: Command | null = c; at !== null; at = at.parent) names.unshift(at.name());
+  return names.join(" ");
+}
+
+/**
+ * A command's help as one JSON document: its path, description, usage, arguments, options (flags, description,
+ * default, whether required) and subcommands.
+ */
+export function helpJson(c: Command): unknown {
+  return {
+    command: commandPath(c),
+    description: c.description(),
+    usage: `${commandPath(c)} ${c.usage()}`,
+    arguments: c.registeredArguments.map((a) => ({
+      name: a.name(),
+      description: a.description,
+      required: a.required,
+      variadic: a.variadic,
+    })),
+    options: c.options.map((o) => ({
+      flags: o.flags,
+      description: o.description,
+      ...(o.defaultValue !== undefined && { default: o.defaultValue }),
+      required: o.mandatory,
+    })),
+    commands: c.commands.map((sub) => ({ name: sub.name(), description: sub.description() })),
+  };
+}
+
+/**
+ * `help [command...] [--json]` under `group` (the program, or a command group such as `publisher`): commander's
+ * own prints the group's help for an unknown name, without saying so; this one refuses it (exit 2), and with
+ * `--json` prints the help as one JSON document ({@link helpJson}).
+ */
+function addHelpCommand(group: Command, program: Command): void {
+  group.helpCommand(false);
+  group
+    .command("help")
+    .description(
+      `display help for a command (e.g. ${group === program ? "zkrisk help publisher sign" : `zkrisk ${group.name()} help ${group.commands[0]?.name() ?? ""}`.trim()})`,
+    )
+    .argument("[command...]", "the command")
+    .option("--json", "print the help as one JSON object")
+    .action((names: string[], f: { json?: boolean }) => {
+      let target: Command = group;
+      for (const [i, name] of names.entries()) {
+        const sub = target.commands.find(
+          (c) => (c.name() === name || c.aliases().includes(name)) && c.name() !== "help",
+        );
+        if (sub === undefined) {
+          throw new UsageError(
+            `help: unknown command '${[...commandPath(group).split(" ").slice(1), ...names.slice(0, i + 1)].join(" ")}' ` +
+              `(zkrisk ${group === program ? "" : `${group.name()} `}--help lists the commands)`,
+          );
+        }
+        target = sub;
+      }
+      if (f.json) process.stdout.write(JSON.stringify(helpJson(target), null, 2) + "\n");
+      else target.outputHelp();
+    });
 }
 
 /** Whether the arguments ask for JSON output: `--json` among them (before a `--`). */

@@ -139,6 +139,29 @@ export function refuseRepeatedMarkets(
   });
 }
 
+/**
+ * Refuses two files of `option` that carry one publisher key (`keys[i]` is the key of `files[i]`), naming both:
+ * one publisher counted twice would make a quorum of one, and the publisher set would hold a duplicate key.
+ * `what` says what the files hold, e.g. "is signed by".
+ */
+export function refuseRepeatedKeys(
+  option: string,
+  files: readonly string[],
+  keys: readonly { Ax: bigint; Ay: bigint }[],
+  what: string,
+): void {
+  keys.forEach((key, i) => {
+    const j = keys.findIndex((k) => k.Ax === key.Ax && k.Ay === key.Ay);
+    if (j === i) return;
+    const same = resolve(files[i]) === resolve(files[j]);
+    throw new UsageError(
+      same
+        ? `${option}: ${files[i]} is given twice`
+        : `${option}: ${files[i]} ${what} the same publisher key as ${files[j]}: each publisher counts once`,
+    );
+  });
+}
+
 /** JSON with bigints as decimal strings. */
 export function toJson(value: unknown): string {
   return JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2);

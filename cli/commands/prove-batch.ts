@@ -12,6 +12,7 @@ import { readMarketModels } from "./market-models";
 import type { AdaptivePriorState } from "../../prover/prove-signed-update";
 import type { SignedBatch } from "../../publisher/signed-batch";
 import { addressOption, readOracleOption } from "../chain-options";
+import { refuseRepeatedKeys } from "../options";
 import { readOnlyProvider } from "../../onchain/chain";
 import { readAdaptivePrior } from "../../onchain/oracle";
 import { writeJsonAtomic } from "../../core/io";
@@ -64,6 +65,12 @@ export async function runProveBatch(f: ProveBatchFlags, domain: bigint): Promise
   const models = readMarketModels(f.marketModel);
   const batches = [];
   for (const file of f.batch) batches.push(await readSignedBatch(file));
+  refuseRepeatedKeys(
+    "--batch",
+    f.batch,
+    batches.map((b) => b.publicKey),
+    "is signed by",
+  );
   // Before the artifacts are loaded: k publishers that disagree name the first market, bar and field.
   const disagreement = firstBatchDisagreement(batches, f.batch);
   if (disagreement !== undefined) throw new UsageError(`--batch: ${disagreement.message}`);

@@ -20,6 +20,7 @@ import { makePublisherSet, readPublisherSet, readSignedWindow } from "../../publ
 import { readCircuitInfo } from "../../circuits/compile-model";
 import { ADAPTIVE_UPDATE_PACKING } from "../../circuits/statement";
 import { addressOption, readOracleOption } from "../chain-options";
+import { refuseRepeatedKeys } from "../options";
 import { readOnlyProvider } from "../../onchain/chain";
 import { readAdaptivePrior } from "../../onchain/oracle";
 
@@ -136,6 +137,12 @@ export async function runProveSigned(f: ProveSignedFlags, domain: bigint): Promi
   }
   const windows = [];
   for (const file of f.window) windows.push(await readSignedWindow(file));
+  refuseRepeatedKeys(
+    "--window",
+    f.window,
+    windows.map((w) => w.publicKey),
+    "is signed by",
+  );
   const marketId = marketIdOf(f.market);
   windows.forEach((w, i) => {
     if (w.window.marketId !== marketId) {

@@ -12,7 +12,7 @@ import {
   writePublisherSet,
   type PublicKey,
 } from "../../publisher";
-import { outFileOption, parseIntOption } from "../options";
+import { outFileOption, parseIntOption, refuseRepeatedKeys } from "../options";
 
 /** The options of `zkrisk publisher set`, as commander gives them. */
 export interface PublisherSetFlags {
@@ -37,10 +37,9 @@ export async function runPublisherSet(f: PublisherSetFlags): Promise<PublisherSe
   outFileOption("--out", f.out);
   if (f.keystore.length === 0) throw new UsageError("--keystore: give at least one publisher keystore");
   const quorum = parseIntOption("--quorum", f.quorum, 1, f.keystore.length);
-  const set = await makePublisherSet(
-    f.keystore.map((file) => readKeystore(file).publicKey),
-    quorum,
-  );
+  const keys = f.keystore.map((file) => readKeystore(file).publicKey);
+  refuseRepeatedKeys("--keystore", f.keystore, keys, "holds");
+  const set = await makePublisherSet(keys, quorum);
   const file = resolve(f.out);
   writePublisherSet(file, set);
   return { file, quorum, keys: set.keys, commitment: await publisherSetCommitment(set) };

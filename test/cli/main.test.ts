@@ -70,8 +70,9 @@ describe("zkrisk --version and --help", () => {
   });
 
   it("registers exactly the documented commands", () => {
-    // and `help`, which stands in for commander's own (tested below)
-    expect(commandPaths(buildProgram()).sort()).toEqual([...COMMANDS, "help"].sort());
+    // and `help` in the program and in each group, which stands in for commander's own (tested below)
+    const helps = ["help", ...[...GROUPS].map((g) => `${g} help`)];
+    expect(commandPaths(buildProgram()).sort()).toEqual([...COMMANDS, ...helps].sort());
   });
 
   it("--help lists every command with its description", () => {
@@ -172,6 +173,37 @@ describe("errors under --json", () => {
     const ok = zkrisk("help", "publisher", "sign");
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/^Usage: zkrisk publisher sign /);
+    // A group's own help command: the same refusal, and the same help.
+    const inGroup = zkrisk("publisher", "help", "nope");
+    expect([inGroup.code, inGroup.stdout, inGroup.stderr]).toEqual([
+      EXIT_USAGE,
+      "",
+      "zkrisk: help: unknown command 'publisher nope' (zkrisk publisher --help lists the commands)\n",
+    ]);
+    expect(zkrisk("publisher", "help", "sign").stdout).toBe(ok.stdout);
+  });
+
+  it("help --json prints a command's help as one JSON document", () => {
+    const top = JSON.parse(zkrisk("help", "--json").stdout);
+    expect(top.command).toBe("zkrisk");
+    expect(top.commands.map((c: { name: string }) => c.name).sort()).toEqual(
+      [...COMMANDS.filter((c) => !c.includes(" ")), "help"].sort(),
+    );
+    const r = zkrisk("help", "publisher", "set", "--json");
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ command: "zkrisk publisher set", usage: "zkrisk publisher set [options]" });
+    expect(doc.options).toContainEqual({
+      flags: "--quorum <k>",
+      description: expect.any(String),
+      required: true,
+    });
+    const unknown = zkrisk("help", "nope", "--json");
+    expect(unknown.code).toBe(EXIT_USAGE);
+    expect(JSON.parse(unknown.stderr)).toEqual({
+      error: "USAGE",
+      message: "help: unknown command 'nope' (zkrisk --help lists the commands)",
+    });
   });
 
   it("without --json the same errors stay text", () => {

@@ -242,7 +242,8 @@ describe("zkrisk prove --window", () => {
   );
 
   it(
-    "refuses, with exit code 2 and nothing written: windows that disagree, too few, one publisher twice, a key outside the set",
+    "refuses, with exit code 2 and nothing written: windows that disagree, too few, one publisher twice (windows " +
+      "and a set's keystores), a key outside the set",
     () => {
       const prove = (out: string, ...windows: string[]) =>
         zkrisk(
@@ -261,13 +262,41 @@ describe("zkrisk prove --window", () => {
       const cases: [string[], RegExp][] = [
         [["a.window.json", "c.window.json"], /differs from .*a\.window\.json at endTime/],
         [["a.window.json"], /needs 2 signed window\(s\) \(its quorum\), got 1/],
-        [["a.window.json", "a.window.json"], /signed by the same publisher/],
+        [["a.window.json", "a.window.json"], /^zkrisk: --window: .*a\.window\.json is given twice\n$/],
+        [
+          ["a.window.json", "a-copy.window.json"],
+          /^zkrisk: --window: .*a-copy\.window\.json is signed by the same publisher key as .*a\.window\.json: each/,
+        ],
       ];
+      cpSync(at("a.window.json"), at("a-copy.window.json"));
       for (const [windows, message] of cases) {
         const r = prove("refused.json", ...windows);
         expect(r.code, r.stderr).toBe(2);
         expect(r.stderr).toMatch(message);
         expect(existsSync(at("refused.json"))).toBe(false);
+      }
+      // The same key twice in a publisher set: named by its files, not by the key's coordinates.
+      cpSync(at("a.key"), at("a-copy.key"));
+      for (const [keys, message] of [
+        [["a.key", "a.key"], /^zkrisk: --keystore: .*a\.key is given twice\n$/],
+        [
+          ["a.key", "a-copy.key"],
+          /^zkrisk: --keystore: .*a-copy\.key holds the same publisher key as .*a\.key: /,
+        ],
+      ] as const) {
+        const r = zkrisk(
+          "publisher",
+          "set",
+          "--keystore",
+          ...keys.map(at),
+          "--quorum",
+          "1",
+          "--out",
+          at("dup.json"),
+        );
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toMatch(message);
+        expect(existsSync(at("dup.json"))).toBe(false);
       }
       ok(zkrisk("publisher", "keygen", "--out", at("d.key")));
       ok(
