@@ -1,12 +1,14 @@
 /**
  * `zkrisk publisher serve --config publisher.json [--check] [--log-level info] [--json]`: the long-running
  * signer (publisher/serve/): signs each new window of every configured market once, archives it, and serves
- * the signed windows over HTTP until SIGINT or SIGTERM. `--check` validates the config and prints it without
- * secrets, with the keystore's public key, and exits.
+ * the signed windows over HTTP until SIGINT or SIGTERM. `--check` checks what a start would (the config, the
+ * keystore unlocked with the password, the file sources read) and prints the config without secrets, with the
+ * keystore's public key, and exits.
  */
 import { UsageError } from "../../core/errors";
 import type { PublicKey } from "../../publisher";
 import { checkPublisher, servePublisher, type PublisherRun } from "../../publisher/serve";
+import { progressLine } from "../progress";
 
 /** The options of `zkrisk publisher serve`, as commander gives them. */
 export interface PublisherServeFlags {
@@ -39,7 +41,12 @@ export async function runPublisherServe(
   if (!(LOG_LEVELS as readonly string[]).includes(f.logLevel)) {
     throw new UsageError(`--log-level: '${f.logLevel}' is not one of ${LOG_LEVELS.join(", ")}`);
   }
-  if (f.check) return { checked: true, ...checkPublisher(f.config) };
+  if (f.check) {
+    const check = await checkPublisher(f.config, env, () =>
+      progressLine("checking: unlocking the publisher keystore (scrypt, 10-20 s)", f.json),
+    );
+    return { checked: true, ...check };
+  }
   return { checked: false, ...(await servePublisher({ config: f.config, logLevel: f.logLevel, env })) };
 }
 

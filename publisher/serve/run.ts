@@ -10,7 +10,7 @@ import type { FastifyInstance } from "fastify";
 import { candleSourceOf } from "../../feeds";
 import { ConfigError } from "../../core/errors";
 import { comparePublicKeys, type PublicKey } from "../eddsa";
-import { publisherPassword, readKeystore, unlockKeystore } from "../keystore";
+import { publisherPassword, unlockKeystore } from "../keystore";
 import { BatchArchive, WindowArchive } from "./archive";
 import { BatchSigner, type SignedBatchBar } from "./batch-signer";
 import { loadPublisherConfig, redactedPublisherConfig, type PublisherConfig } from "./config";
@@ -243,12 +243,29 @@ export interface PublisherCheck {
 }
 
 /**
- * Validates the config and reads the keystore's public key (no password needed).
- * @throws ConfigError; PublisherFileError for a malformed keystore.
+ * Checks what `servePublisher` would check at start, without listening or signing: the config, the keystore
+ * unlocked with ZKRISK_PUBLISHER_PASSWORD (a wrong password fails here, not at start), and every file source
+ * (`csv`, a `klines` file) read as a poll reads it. URL sources are not contacted: a source that is down at
+ * start is retried every poll anyway.
+ * @throws ConfigError naming the config file and the source's field; UsageError when the password is unset;
+ *   PublisherFileError for the keystore or a wrong password.
  */
-export function checkPublisher(configPath: string): PublisherCheck {
+export async function checkPublisher(
+  configPath: string,
+  env: NodeJS.ProcessEnv = process.env,
+  onDerive?: () => void,
+): Promise<PublisherCheck> {
   const cfg = loadPublisherConfig(configPath);
-  return { config: redactedPublisherConfig(cfg), publicKey: readKeystore(cfg.key).publicKey };
+  for (const [i, m] of cfg.markets.entries()) {
+    if (m.source.kind !== "csv" && m.source.kind !== "klines-file") continue;
+    try {
+      await candleSourceOf(m.source).read();
+    } catch (err) {
+      throw new ConfigError(`${configPath}: markets[${i}].source: ${(err as Error).message}`);
+    }
+  }
+  const key = await unlockKeystore(cfg.key, publisherPassword(env), onDerive);
+  return { config: redactedPublisherConfig(cfg), publicKey: key.publicKey };
 }
 
 /** Options of `servePublisher`. */

@@ -92,8 +92,9 @@ describe("zkrisk publisher serve (command line)", () => {
   });
 
   it("--check validates the config and prints it with the public key, without the password", async () => {
-    const r = await run(["publisher", "serve", "--config", config, "--check", "--json"]);
+    const r = await run(["publisher", "serve", "--config", config, "--check", "--json"], PASSWORD_ENV);
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain(PASSWORD);
     const printed = JSON.parse(r.stdout) as {
       checked: boolean;
       config: { archive: string; markets: { market: string }[] };
@@ -103,6 +104,41 @@ describe("zkrisk publisher serve (command line)", () => {
     expect(printed.config.archive).toBe(join(dir, "archive"));
     expect(printed.config.markets[0].market).toBe("BTC-USDT");
     expect(printed.publicKey).toEqual({ Ax: key.publicKey.Ax.toString(), Ay: key.publicKey.Ay.toString() });
+  });
+
+  it("--check fails as a start would: a wrong or unset password, a missing or malformed CSV source", async () => {
+    const missing = writeJson(dir, "missing-csv.json", {
+      key: "publisher.key.json",
+      archive: "archive",
+      markets: [{ market: "BTC-USDT", intervalMs: TWO_HOURS, source: { csv: "nowhere.csv" } }],
+    });
+    writeFileSync(
+      join(dir, "junk.csv"),
+      "timestamp,open,high,low,close,volume\n2024-01-01 00:00:00,1,x,1,1,1\n",
+    );
+    const junk = writeJson(dir, "junk-csv.json", {
+      key: "publisher.key.json",
+      archive: "archive",
+      markets: [{ market: "BTC-USDT", intervalMs: TWO_HOURS, source: { csv: "junk.csv" } }],
+    });
+    const check = (file: string, env: Record<string, string>) =>
+      run(["publisher", "serve", "--config", file, "--check"], env);
+    const [wrong, unset, noFile, badFile] = await Promise.all([
+      check(config, { ZKRISK_PUBLISHER_PASSWORD: "nope" }),
+      check(config, {}),
+      check(missing, PASSWORD_ENV),
+      check(junk, PASSWORD_ENV),
+    ]);
+    for (const r of [wrong, unset, noFile, badFile]) {
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stdout).toBe("");
+    }
+    expect(wrong.stderr).toContain("cannot decrypt: wrong password, or the file was altered");
+    expect(unset.stderr).toContain("ZKRISK_PUBLISHER_PASSWORD is not set");
+    expect(noFile.stderr).toMatch(
+      new RegExp(`^zkrisk: ${missing}: markets\\[0\\]\\.source: .*nowhere\\.csv`),
+    );
+    expect(badFile.stderr).toMatch(new RegExp(`^zkrisk: ${junk}: markets\\[0\\]\\.source: .*junk\\.csv`));
   });
 
   it("refuses bad input with exit code 2 and a message naming the field, option or variable", async () => {
