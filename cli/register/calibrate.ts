@@ -27,7 +27,10 @@ export function registerCalibrate(program: Command): void {
     )
     .option("--model <file>", "quantised model file", DEFAULT_MODEL)
     .option("--data <files...>", "candles CSV files named <market>usdt-2h.csv", CALIBRATION_MARKETS)
-    .option("--out <file>", "calibrations file to write", DEFAULT_CALIBRATIONS)
+    .requiredOption(
+      "--out <file>",
+      "calibrations file to write (the shipped one, models/calibrations.json, is rewritten by `npm run train`)",
+    )
     .option("--json", "print the calibrations as one JSON object")
     .action(async (f: CalibrateFlags) => (await commands()).calibrateAction(f));
 

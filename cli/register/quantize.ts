@@ -1,7 +1,7 @@
 /** `zkrisk quantize`: its flags and description; cli/commands/quantize.ts does the work. */
 import type { Command } from "commander";
 import { join } from "node:path";
-import { DEFAULT_DATA, DEFAULT_FLOAT_MODEL, DEFAULT_MODEL } from "../paths";
+import { DEFAULT_DATA, DEFAULT_FLOAT_MODEL } from "../paths";
 import { lazyModule } from "../lazy";
 import type { QuantizeFlags } from "../commands/quantize";
 
@@ -18,7 +18,10 @@ export function registerQuantize(program: Command): void {
     )
     .option("--model <file>", "float model file", DEFAULT_FLOAT_MODEL)
     .option("--data <file>", "candles CSV the model was trained on (for the test-split report)", DEFAULT_DATA)
-    .option("--out <file>", "quantised model file to write (name it *.quantized.json)", DEFAULT_MODEL)
+    .requiredOption(
+      "--out <file>",
+      "quantised model file to write (name it *.quantized.json; the shipped one is rewritten by `npm run train`)",
+    )
     .option("--weight-bits <n>", "each layer's largest |weight| is scaled to about 2^n", "32")
     .option("--activation-bits <n>", "hidden activations are integers at scale 2^n", "32")
     .option(

@@ -1,7 +1,7 @@
 /** `zkrisk train`: its flags and description; cli/commands/train.ts does the work. */
 import type { Command } from "commander";
 import { join } from "node:path";
-import { DEFAULT_DATA, DEFAULT_FLOAT_MODEL } from "../paths";
+import { DEFAULT_DATA } from "../paths";
 import { DEFAULT_TRAIN_OPTIONS } from "../../models/train-options";
 import { lazyModule } from "../lazy";
 import type { TrainFlags } from "../commands/train";
@@ -15,7 +15,10 @@ export function registerTrain(program: Command): void {
     .command("train")
     .description("train the float risk model (pinball loss at tau 0.99, early stopping, calibration)")
     .option("--data <file>", "candles CSV (timestamp,open,high,low,close,volume)", DEFAULT_DATA)
-    .option("--out <file>", "float model file to write", DEFAULT_FLOAT_MODEL)
+    .requiredOption(
+      "--out <file>",
+      "float model file to write (the shipped one, models/btc-usdt-2h.float.json, is rewritten by `npm run train`)",
+    )
     .option("--seed <n>", "seed of initialisation and batch order", String(d.seed))
     .option("--epochs <n>", "maximum epochs (early stopping may end sooner)", String(d.epochs))
     .option("--hidden <widths>", "hidden layer widths, comma-separated", d.hidden.join(","))
