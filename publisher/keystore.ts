@@ -58,12 +58,36 @@ const SIZES = { salt: 32, iv: 12, ciphertext: PRIVATE_KEY_BYTES, tag: 16 } as co
 
 /**
  * The keystore password from `ZKRISK_PUBLISHER_PASSWORD`.
- * @throws UsageError when the variable is unset or empty.
+ * @throws UsageError when the variable is unset or empty (each said as such).
  */
 export function publisherPassword(env: NodeJS.ProcessEnv = process.env): string {
   const password = env[PASSWORD_ENV];
-  if (password === undefined || password === "") {
+  if (password === undefined) {
     throw new UsageError(`${PASSWORD_ENV} is not set: it must hold the publisher keystore's password`);
+  }
+  if (password === "") {
+    throw new UsageError(`${PASSWORD_ENV} is set but empty: it must hold the publisher keystore's password`);
+  }
+  return password;
+}
+
+/** The fewest characters of a new keystore's password (`zkrisk publisher keygen`). */
+export const MIN_NEW_PASSWORD_LENGTH = 12;
+
+/**
+ * The password of a new keystore, from `ZKRISK_PUBLISHER_PASSWORD`: at least {@link MIN_NEW_PASSWORD_LENGTH}
+ * characters, as the keystore is all that stands between a copied file and forged market data. Existing keystores
+ * are opened with any password ({@link publisherPassword}).
+ * @throws UsageError when the variable is unset, empty or too short (its length said, never the value).
+ */
+export function newPublisherPassword(env: NodeJS.ProcessEnv = process.env): string {
+  const password = publisherPassword(env);
+  const length = [...password].length;
+  if (length < MIN_NEW_PASSWORD_LENGTH) {
+    throw new UsageError(
+      `${PASSWORD_ENV}: a new keystore's password needs at least ${MIN_NEW_PASSWORD_LENGTH} characters, this one ` +
+        `has ${length} (value not shown)`,
+    );
   }
   return password;
 }

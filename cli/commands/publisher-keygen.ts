@@ -9,7 +9,7 @@ import { UsageError } from "../../core/errors";
 import {
   encryptKeystore,
   generatePrivateKey,
-  publisherPassword,
+  newPublisherPassword,
   writeKeystore,
   type PublicKey,
 } from "../../publisher";
@@ -40,7 +40,7 @@ export async function runPublisherKeygen(
   f: PublisherKeygenFlags,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<PublisherKeygenResult> {
-  const password = publisherPassword(env);
+  const password = newPublisherPassword(env);
   const keystore = resolve(outFileOption("--out", f.out));
   if (!f.force && existsSync(keystore)) {
     throw new UsageError(`--out: ${keystore} already exists (use --force to replace it)`);

@@ -101,15 +101,24 @@ describe("zkrisk publisher keygen and sign", () => {
   );
 
   it(
-    "exits 2 when ZKRISK_PUBLISHER_PASSWORD is unset or empty, writing nothing",
+    "exits 2 when ZKRISK_PUBLISHER_PASSWORD is unset, empty or too short for a new keystore, writing nothing",
     () => {
-      for (const password of [null, ""]) {
-        const out = join(dir, `keys/none-${password === null ? "unset" : "empty"}.json`);
+      for (const [password, message] of [
+        [null, "ZKRISK_PUBLISHER_PASSWORD is not set: it must hold the publisher keystore's password"],
+        ["", "ZKRISK_PUBLISHER_PASSWORD is set but empty: it must hold the publisher keystore's password"],
+        [
+          "short",
+          "ZKRISK_PUBLISHER_PASSWORD: a new keystore's password needs at least 12 characters, this one has 5 " +
+            "(value not shown)",
+        ],
+      ] as const) {
+        const out = join(
+          dir,
+          `keys/none-${password === null ? "unset" : password === "" ? "empty" : "short"}.json`,
+        );
         const r = zkrisk(["publisher", "keygen", "--out", out], password);
         expect(r.code).toBe(2);
-        expect(r.stderr).toBe(
-          "zkrisk: ZKRISK_PUBLISHER_PASSWORD is not set: it must hold the publisher keystore's password\n",
-        );
+        expect(r.stderr).toBe(`zkrisk: ${message}\n`);
         expect(existsSync(out)).toBe(false);
       }
     },

@@ -8,6 +8,7 @@ import {
   encryptKeystore,
   PublisherFileError,
   publicKeyOf,
+  newPublisherPassword,
   publisherPassword,
   readKeystore,
   unlockKeystore,
@@ -116,12 +117,31 @@ describe("publisher keystore", () => {
 
   it("reads the password from ZKRISK_PUBLISHER_PASSWORD, refusing it unset or empty", () => {
     expect(publisherPassword({ ZKRISK_PUBLISHER_PASSWORD: "pw" })).toBe("pw");
-    for (const env of [{}, { ZKRISK_PUBLISHER_PASSWORD: "" }]) {
-      expect(() => publisherPassword(env)).toThrow(
+    expect(() => publisherPassword({})).toThrow(
+      new UsageError("ZKRISK_PUBLISHER_PASSWORD is not set: it must hold the publisher keystore's password"),
+    );
+    expect(() => publisherPassword({ ZKRISK_PUBLISHER_PASSWORD: "" })).toThrow(
+      new UsageError(
+        "ZKRISK_PUBLISHER_PASSWORD is set but empty: it must hold the publisher keystore's password",
+      ),
+    );
+  });
+
+  it("a new keystore's password has at least 12 characters, counted as characters, never shown", () => {
+    expect(newPublisherPassword({ ZKRISK_PUBLISHER_PASSWORD: "twelve chars" })).toBe("twelve chars");
+    expect(newPublisherPassword({ ZKRISK_PUBLISHER_PASSWORD: "\u{1F511}".repeat(12) })).toHaveLength(24);
+    for (const [password, length] of [
+      ["eleven char", 11],
+      ["\u{1F511}".repeat(11), 11],
+      ["x", 1],
+    ] as const) {
+      expect(() => newPublisherPassword({ ZKRISK_PUBLISHER_PASSWORD: password })).toThrow(
         new UsageError(
-          "ZKRISK_PUBLISHER_PASSWORD is not set: it must hold the publisher keystore's password",
+          "ZKRISK_PUBLISHER_PASSWORD: a new keystore's password needs at least 12 characters, this one has " +
+            `${length} (value not shown)`,
         ),
       );
     }
+    expect(() => newPublisherPassword({})).toThrow("is not set");
   });
 });
