@@ -171,6 +171,22 @@ function addHelpCommand(group: Command, program: Command): void {
     });
 }
 
+/**
+ * The first option of `action` that takes one value and appears more than once in `argv` (before a `--`), or
+ * undefined. Commander keeps the last value silently, so `--out a --out b` would write b. Options that collect
+ * (variadic `<file...>`, or with a parser that appends) may repeat; so may flags without a value.
+ */
+export function repeatedOption(action: Command, argv: readonly string[]): string | undefined {
+  const args = argv.slice(2);
+  const end = args.indexOf("--");
+  const given = (end === -1 ? args : args.slice(0, end)).map((a) => a.split("=")[0]);
+  for (const o of action.options) {
+    const single = (o.required || o.optional) && !o.variadic && o.parseArg === undefined;
+    if (single && o.long !== undefined && given.filter((a) => a === o.long).length > 1) return o.long;
+  }
+  return undefined;
+}
+
 /** Whether the arguments ask for JSON output: `--json` among them (before a `--`). */
 export function wantsJson(argv: readonly string[]): boolean {
   const args = argv.slice(2);
@@ -243,6 +259,12 @@ export async function main(argv: string[]): Promise<void> {
     program.hook("preAction", (_program, action) => {
       acted = true;
       command = action.name();
+      const repeated = repeatedOption(action, argv);
+      if (repeated !== undefined) {
+        throw new UsageError(
+          `${repeated}: given more than once; give it once (only repeatable options repeat)`,
+        );
+      }
     });
     await program.parseAsync(argv);
   } catch (err) {

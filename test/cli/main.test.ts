@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { describe, expect, it } from "vitest";
-import { EXIT_FAILURE, EXIT_USAGE, buildProgram, failureOf, wantsJson } from "../../cli/main";
+import { EXIT_FAILURE, EXIT_USAGE, buildProgram, failureOf, repeatedOption, wantsJson } from "../../cli/main";
 import { DataError, UsageError, ZkriskError } from "../../core/errors";
 import { zkrisk } from "../helpers/zkrisk-cli";
 
@@ -271,6 +271,32 @@ describe("errors under --json", () => {
     const device = zkrisk("backtest", "--from", "2024-06-01", "--report", "/dev/null");
     expect(device.code).toBe(EXIT_USAGE);
     expect(device.stderr).toContain("--report: '/dev/null' is not a regular file");
+  });
+
+  it("refuses an option of one value given twice (commander kept the last), not a repeatable one", () => {
+    const program = buildProgram();
+    const find = (path: string) =>
+      path.split(" ").reduce((c: Command, name) => c.commands.find((s) => s.name() === name)!, program);
+    const argv = (...args: string[]) => ["node", "zkrisk", ...args];
+    const backtest = find("backtest");
+    expect(repeatedOption(backtest, argv("backtest", "--from", "2024-01-01", "--from=2024-02-01"))).toBe(
+      "--from",
+    );
+    expect(repeatedOption(backtest, argv("backtest", "--data", "a.csv", "--data", "b.csv"))).toBeUndefined();
+    expect(repeatedOption(backtest, argv("backtest", "--json", "--json"))).toBeUndefined();
+    expect(repeatedOption(backtest, argv("backtest", "--from", "x", "--", "--from"))).toBeUndefined();
+    const sign = find("publisher sign");
+    expect(
+      repeatedOption(sign, argv("publisher", "sign", "--batch", "A=a", "--batch", "B=b")),
+    ).toBeUndefined();
+    expect(
+      repeatedOption(find("set-batch-verifier"), argv("x", "--model", "a", "--model", "b")),
+    ).toBeUndefined();
+    const r = zkrisk("quantize", "--out", "/tmp/a.json", "--out", "/tmp/b.json");
+    expect([r.code, r.stderr]).toEqual([
+      EXIT_USAGE,
+      "zkrisk: --out: given more than once; give it once (only repeatable options repeat)\n",
+    ]);
   });
 
   it("--json counts among the options only, not after --", () => {

@@ -36,20 +36,19 @@ let provider: JsonRpcProvider;
 let oracle: Contract;
 let oracleAddress: string;
 
-/** `zkrisk set-adaptive --oracle ORACLE --market BTC-USDT --rpc NODE --key GOVERNOR ...extra`. */
-const setAdaptive = (...extra: string[]): ZkriskRun =>
-  zkrisk(
-    "set-adaptive",
-    "--oracle",
-    oracleAddress,
-    "--market",
-    MARKET,
-    "--rpc",
-    node.rpc,
-    "--key",
-    DEV_KEYS[0],
-    ...extra,
-  );
+/**
+ * `zkrisk set-adaptive --oracle ORACLE --market BTC-USDT --rpc NODE --key GOVERNOR ...extra`, each of those four
+ * left out when `extra` gives it (an option given twice is refused).
+ */
+const setAdaptive = (...extra: string[]): ZkriskRun => {
+  const defaults = [
+    ["--oracle", oracleAddress],
+    ["--market", MARKET],
+    ["--rpc", node.rpc],
+    ["--key", DEV_KEYS[0]],
+  ];
+  return zkrisk("set-adaptive", ...defaults.filter(([option]) => !extra.includes(option)).flat(), ...extra);
+};
 
 /** The market's num and outcomes as the oracle reports them. */
 async function state(): Promise<[bigint, bigint]> {

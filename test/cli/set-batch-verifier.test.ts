@@ -35,9 +35,17 @@ let batchDir: string;
 let updateDir: string;
 let adaptiveDir: string;
 
-/** `zkrisk set-batch-verifier --oracle ORACLE --rpc NODE --key GOVERNOR ...args`. */
+/** `zkrisk set-batch-verifier --oracle ORACLE --rpc NODE --key GOVERNOR ...args`, but the key `args` gives. */
 const setBatchVerifier = (...args: string[]): ZkriskRun =>
-  zkrisk("set-batch-verifier", "--oracle", oracleAddress, "--rpc", node.rpc, "--key", DEV_KEYS[0], ...args);
+  zkrisk(
+    "set-batch-verifier",
+    "--oracle",
+    oracleAddress,
+    "--rpc",
+    node.rpc,
+    ...(args.includes("--key") ? [] : ["--key", DEV_KEYS[0]]),
+    ...args,
+  );
 
 beforeAll(async () => {
   const [batch, update, adaptive, started] = await Promise.all([
