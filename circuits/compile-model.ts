@@ -4,7 +4,7 @@
  *   DIR/build/zkrisk.sym, and DIR/circuit.json (mode, model hash and commitment, sizes, public signals).
  * `zkrisk setup` then turns DIR into a proving artifact directory.
  */
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { writeFileAtomic } from "../core/atomic-file";
 import { UsageError, ZkriskError } from "../core/errors";
@@ -172,9 +172,19 @@ export async function compileSignedBatchModel(
   );
 }
 
+/** An `--artifacts` that exists and is not a directory (a file given by mistake), refused as such. */
+export function refuseNonDirectory(dir: string): void {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) {
+    throw new UsageError(
+      `--artifacts: '${dir}' is a file, not an artifact directory (\`zkrisk compile --out DIR\`)`,
+    );
+  }
+}
+
 /** circuit.json of an artifact directory made by `zkrisk compile`. */
 export function readCircuitInfo(dir: string): CircuitInfo {
   const file = join(dir, CIRCUIT_INFO_FILE);
+  refuseNonDirectory(dir);
   if (!existsSync(file))
     throw new UsageError(
       `--artifacts: ${dir} has no circuit.json: run \`zkrisk compile --out ${dir}\` first`,

@@ -13,6 +13,7 @@ import {
   type MarginPolicy,
 } from "./policy";
 import { JsonReader } from "../core/validate";
+import { marketLabelProblem } from "../candles/market-id";
 
 /** Version 2: the features are the integer window features (features/window-features.ts), no funding. */
 export const FLOAT_MODEL_FORMAT = "zkrisk-float-model/2";
@@ -123,6 +124,17 @@ export const MODEL_FILE_KEYS = [
   "training",
 ] as const;
 
+/**
+ * Check the fields the float and quantised model files share that a typo could make absurd without failing
+ * elsewhere: the market label (one the oracle can key) and the quantile level, in (0, 1).
+ */
+export function readModelHeader(r: JsonReader): void {
+  const problem = marketLabelProblem(r.at("market").string());
+  if (problem !== undefined) r.at("market").error(problem);
+  const q = r.at("quantileLevel").number();
+  if (!(q > 0 && q < 1)) r.at("quantileLevel").error(`${q} is not a quantile level in (0, 1), e.g. 0.99`);
+}
+
 /** Check the keys of a model file's `training` record (shared by the float and quantised files). */
 export function readTrainingInfo(r: JsonReader): void {
   r.onlyKeys(["data", "splits", "seed", "epochs", "bestEpoch", "batchSize", "learningRate", "patience"]);
@@ -143,6 +155,7 @@ export function loadFloatModel(path: string): FloatModel {
   r.at("calibration").onlyKeys(["num", "shift", "method"]);
   r.at("policy").onlyKeys(POLICY_KEYS);
   readTrainingInfo(r.at("training"));
+  readModelHeader(r);
   const features = r.at("features").items();
   for (const f of features) {
     f.onlyKeys(["name", "description", "lo", "hi", "mean", "std"]);

@@ -3,7 +3,7 @@
  * every accumulator, from which the circuit generator sizes its range checks. All integers are decimal
  * strings in the file and bigint in memory.
  */
-import { MODEL_FILE_KEYS, readTrainingInfo, type TrainingInfo } from "./float-model";
+import { MODEL_FILE_KEYS, readModelHeader, readTrainingInfo, type TrainingInfo } from "./float-model";
 import { ModelError } from "../core/errors";
 import { readJsonFile } from "../core/io";
 import { POLICY_KEYS, validatePolicy, type MarginPolicy } from "./policy";
@@ -147,6 +147,7 @@ export function parseQuantizedModel(doc: unknown, file: string): QuantizedModel 
       "maxAbsDiffMaintenanceMarginExactBps",
     ]);
   readTrainingInfo(r.at("training"));
+  readModelHeader(r);
   const features: QuantizedFeature[] = r
     .at("features")
     .items()

@@ -5,7 +5,12 @@
 import { existsSync, statSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { architectureFromJson, architectureMismatches } from "../circuits/architecture";
-import { CIRCUIT_INFO_FILE, type AdaptiveCircuitInfo, type CircuitInfo } from "../circuits/compile-model";
+import {
+  CIRCUIT_INFO_FILE,
+  refuseNonDirectory,
+  type AdaptiveCircuitInfo,
+  type CircuitInfo,
+} from "../circuits/compile-model";
 import { readJsonFile, sha256File, writeJsonAtomic } from "../core/io";
 import { JsonReader } from "../core/validate";
 import { parseAdaptiveRule } from "../models/market-calibrations";
@@ -300,6 +305,7 @@ export function parseManifest(value: unknown, file: string): ArtifactManifest {
  */
 export function readManifest(dir: string): ArtifactManifest {
   const file = join(dir, MANIFEST_FILE);
+  refuseNonDirectory(dir);
   if (!existsSync(file)) {
     throw new SetupError(
       `${file}: no artifact manifest; run \`zkrisk setup\` to create the artifact directory`,

@@ -126,4 +126,20 @@ describe("refused before any work", () => {
     }
     expect(existsSync(out)).toBe(false);
   });
+
+  it("an --artifacts that is a file: named as such, not 'no circuit.json' or 'no artifact manifest' under it", () => {
+    const file = join(dir, "candles.csv");
+    writeFileSync(file, "");
+    for (const args of [
+      ["setup", "--artifacts", file],
+      ["verify", file, "--artifacts", file],
+      ["deploy", "--artifacts", file],
+    ]) {
+      const r = zkrisk(...args);
+      expect(r.stderr, args[0]).toBe(
+        `zkrisk: --artifacts: '${file}' is a file, not an artifact directory (\`zkrisk compile --out DIR\`)\n`,
+      );
+      expect(r.code).toBe(2);
+    }
+  });
 });

@@ -38,6 +38,20 @@ describe("loading a quantised model re-derives what the circuit will trust", () 
     expect(() => loadQuantizedModel(QUANT)).not.toThrow();
   });
 
+  it("refuses a quantile level outside (0, 1) and a market label that names no market, naming the field", () => {
+    for (const [edit, message] of [
+      [{ quantileLevel: -1 }, "x.json: quantileLevel: -1 is not a quantile level in (0, 1), e.g. 0.99"],
+      [{ quantileLevel: 1 }, "x.json: quantileLevel: 1 is not a quantile level in (0, 1)"],
+      [{ quantileLevel: 0 }, "x.json: quantileLevel: 0 is not a quantile level in (0, 1)"],
+      [{ market: "" }, "x.json: market: '' is empty"],
+      [{ market: " BTC-USDT" }, "x.json: market: ' BTC-USDT' has spaces around it"],
+    ] as const) {
+      const e = thrown(() => parseQuantizedModel({ ...doc(), ...edit }, "x.json"));
+      expect(e, JSON.stringify(edit)).toBeInstanceOf(ModelError);
+      expect((e as Error).message).toContain(message);
+    }
+  });
+
   it("refuses an accumulator interval narrower than the interval analysis gives", () => {
     const d = doc();
     const a = d.layers[0].accumulators[3];
