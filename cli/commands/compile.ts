@@ -16,9 +16,10 @@ import type { WeightMode } from "../../circuits/generate-circuit";
 import { UsageError } from "../../core/errors";
 import { sha256File } from "../../core/io";
 import { loadCalibrations } from "../../models/market-calibrations";
+import { loadQuantizedModel } from "../../models/quantized-model";
 import { MANIFEST_FILE } from "../../setup/artifacts";
 import { stderrLog } from "../../setup/log";
-import { outDirOption, output, parseIntOption } from "../options";
+import { inFileOption, outDirOption, output, parseIntOption } from "../options";
 import { DEFAULT_CALIBRATIONS } from "../paths";
 
 /** The options of `zkrisk compile`, as commander gives them (cli/register/circuit.ts). */
@@ -113,6 +114,8 @@ export async function runCompile(f: CompileFlags): Promise<CompileResult> {
   const quorum = () => parseIntOption("--quorum", f.quorum ?? "1", 1, 8);
   if (f.batch !== undefined) parseIntOption("--batch", f.batch, adaptive === undefined ? 1 : 2, 32);
   quorum();
+  // The model is read before anything is removed or said to be compiling: a bad one is the first error.
+  loadQuantizedModel(inFileOption("--model", f.model));
   clearSetup(f);
   const log = stderrLog(f.json === true);
   const what = f.batch !== undefined ? `signed batch circuit of ${f.batch} markets` : "signed-update circuit";

@@ -12,7 +12,7 @@ import { readMarketModels } from "./market-models";
 import type { AdaptivePriorState } from "../../prover/prove-signed-update";
 import type { SignedBatch } from "../../publisher/signed-batch";
 import { addressOption, readOracleOption } from "../chain-options";
-import { refuseRepeatedKeys } from "../options";
+import { inFileOption, refuseRepeatedKeys } from "../options";
 import { readOnlyProvider } from "../../onchain/chain";
 import { readAdaptivePrior } from "../../onchain/oracle";
 import { writeJsonAtomic } from "../../core/io";
@@ -64,7 +64,7 @@ export async function runProveBatch(f: ProveBatchFlags, domain: bigint): Promise
   }
   const models = readMarketModels(f.marketModel);
   const batches = [];
-  for (const file of f.batch) batches.push(await readSignedBatch(file));
+  for (const file of f.batch) batches.push(await readSignedBatch(inFileOption("--batch", file)));
   refuseRepeatedKeys(
     "--batch",
     f.batch,

@@ -20,7 +20,7 @@ import { makePublisherSet, readPublisherSet, readSignedWindow } from "../../publ
 import { readCircuitInfo } from "../../circuits/compile-model";
 import { ADAPTIVE_UPDATE_PACKING } from "../../circuits/statement";
 import { addressOption, readOracleOption } from "../chain-options";
-import { refuseRepeatedKeys } from "../options";
+import { inFileOption, refuseRepeatedKeys } from "../options";
 import { readOnlyProvider } from "../../onchain/chain";
 import { readAdaptivePrior } from "../../onchain/oracle";
 
@@ -136,7 +136,7 @@ export async function runProveSigned(f: ProveSignedFlags, domain: bigint): Promi
     );
   }
   const windows = [];
-  for (const file of f.window) windows.push(await readSignedWindow(file));
+  for (const file of f.window) windows.push(await readSignedWindow(inFileOption("--window", file)));
   refuseRepeatedKeys(
     "--window",
     f.window,

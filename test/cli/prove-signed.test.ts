@@ -264,6 +264,10 @@ describe("zkrisk prove --window", () => {
         [["a.window.json"], /needs 2 signed window\(s\) \(its quorum\), got 1/],
         [["a.window.json", "a.window.json"], /^zkrisk: --window: .*a\.window\.json is given twice\n$/],
         [
+          ["a.window.json", "nowhere.window.json"],
+          /^zkrisk: --window: .*nowhere\.window\.json: file not found\n$/,
+        ],
+        [
           ["a.window.json", "a-copy.window.json"],
           /^zkrisk: --window: .*a-copy\.window\.json is signed by the same publisher key as .*a\.window\.json: each/,
         ],

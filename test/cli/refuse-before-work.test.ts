@@ -21,6 +21,12 @@ describe("refused before any work", () => {
     expect(existsSync(join(out, "circuit.json"))).toBe(false);
   });
 
+  it("compile --model that is missing: the only line on stderr, before any 'compiling' progress", () => {
+    const r = zkrisk("compile", "--out", join(dir, "never-compiled"), "--model", MISSING);
+    expect(r.stderr).toBe(`zkrisk: --model: ${MISSING}: file not found\n`);
+    expect(r.code).toBe(2);
+  });
+
   it("bench --calibrations: a missing file, or with no adaptive circuit to read it", () => {
     const missing = zkrisk("bench", "--signed-circuits", "k1-adaptive", "--calibrations", MISSING);
     expect(missing.stderr).toMatch(/--calibrations: .*zkrisk-no-such-file\.json: file not found/);
