@@ -56,15 +56,13 @@ export interface SignedBatchUpdateAudit {
   window?: Window;
 }
 
-const hex = (v: bigint) => `0x${v.toString(16)}`;
-
 /** How signed batches are compared with a batch market's update: by their batch digest's low 91 bits. */
 function batchKind(u: SignedBatchUpdateFacts): SignedKind<SignedBatch> {
   return {
     what: "signed batch",
     sourceOptions: "--windows DIR",
     digestName: "batch digest's low 91 bits",
-    eventDigest: hex(u.batchDigestBits),
+    eventDigest: String(u.batchDigestBits),
     matches: (sb) => batchDigestSignal(sb.digest) === u.batchDigestBits,
     otherBar: (sb) => {
       const endMs = Number(u.dataTimestamp) * 1000;
@@ -73,7 +71,7 @@ function batchKind(u: SignedBatchUpdateFacts): SignedKind<SignedBatch> {
       const [m] = sb.markets;
       return `a signed batch of ${sb.markets.map((x) => x.market).join(", ")} ending at ${m === undefined ? "no bar" : isoFromMs(m.window.endTime)}`;
     },
-    showDigest: (sb) => hex(batchDigestSignal(sb.digest)),
+    showDigest: (sb) => String(batchDigestSignal(sb.digest)),
     disagreement: (a, b, names) => firstBatchDisagreement([a, b], names)?.message,
     windowOf: (sb) => {
       const m = sb.markets[u.index];

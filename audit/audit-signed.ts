@@ -169,8 +169,6 @@ export interface SignedUpdateAudit {
   window?: Window;
 }
 
-const hex = (v: bigint) => `0x${v.toString(16)}`;
-
 /** Check 1: the registered statement key and quorum. */
 async function checkConfig(
   ctx: SignedAuditContext,
@@ -187,9 +185,9 @@ async function checkConfig(
   });
   if (recomputed !== config.statementKey) {
     flags.push(
-      `the registered statement key ${hex(config.statementKey)} is not the key of this market, its model ` +
-        `${hex(config.modelCommitment)}, its publisher set ${hex(config.publisherSet)} and this oracle ` +
-        `(${hex(recomputed)})`,
+      `the registered statement key ${String(config.statementKey)} is not the key of this market, its model ` +
+        `${String(config.modelCommitment)}, its publisher set ${String(config.publisherSet)} and this oracle ` +
+        `(${String(recomputed)})`,
     );
   }
   return [...flags, ...checkQuorum(config, setFile)];
@@ -199,7 +197,7 @@ async function checkConfig(
 export function checkQuorum(config: PublisherSetConfig, setFile: AuditPublisherSet | undefined): string[] {
   if (setFile === undefined || setFile.set.quorum === config.quorum) return [];
   return [
-    `the oracle registered quorum ${config.quorum} with publisher set ${hex(config.publisherSet)}, which ` +
+    `the oracle registered quorum ${config.quorum} with publisher set ${String(config.publisherSet)}, which ` +
       `commits to quorum ${setFile.set.quorum} (${setFile.file})`,
   ];
 }
@@ -348,7 +346,7 @@ function sortDocuments<T extends SignedDocument>(
           : setFile.set.keys.findIndex((k) => comparePublicKeys(k, l.doc.publicKey) === 0);
       if (setFile !== undefined && index < 0) {
         flags.push(
-          `${l.source}: signed by a key that is not in the publisher set in force (Ax ${hex(l.doc.publicKey.Ax)})`,
+          `${l.source}: signed by a key that is not in the publisher set in force (Ax ${String(l.doc.publicKey.Ax)})`,
         );
         windows.push({ source: l.source, result: "unregistered key" });
       } else {
@@ -400,8 +398,8 @@ function checkMargins(ctx: SignedAuditContext, u: UpdateFacts, config: Publisher
     gaps.push("no model (--model): the margins were not recomputed");
   } else if (ctx.model.commitment !== config.modelCommitment) {
     gaps.push(
-      `the model in force commits to ${hex(config.modelCommitment)}, ${ctx.model.path} to ` +
-        `${hex(ctx.model.commitment)}: the margins were not recomputed (give the model in force with --model)`,
+      `the model in force commits to ${String(config.modelCommitment)}, ${ctx.model.path} to ` +
+        `${String(ctx.model.commitment)}: the margins were not recomputed (give the model in force with --model)`,
     );
   } else {
     try {
@@ -447,7 +445,7 @@ export function auditSignedDocuments<T extends SignedDocument>(
   const gaps: string[] = [];
   if (setFile === undefined) {
     gaps.push(
-      `no --publishers file commits to the publisher set in force ${hex(config.publisherSet)}: the ` +
+      `no --publishers file commits to the publisher set in force ${String(config.publisherSet)}: the ` +
         `signatures were not checked against its keys`,
     );
   }
@@ -510,13 +508,13 @@ function windowKind(u: SignedUpdateFacts): SignedKind<SignedWindow> {
     what: "window",
     sourceOptions: "--publisher URL or --windows DIR",
     digestName: `digest (low ${bits} bits)`,
-    eventDigest: hex(u.windowDigest),
+    eventDigest: String(u.windowDigest),
     matches: (sw) => digestMatches(sw.digest, u.windowDigest, adaptive),
     otherBar: (sw) =>
       sw.window.marketId === u.marketId && sw.window.endTime === Number(u.dataTimestamp) * 1000
         ? undefined
         : `a window of ${sw.market} ending at ${isoFromMs(sw.window.endTime)}`,
-    showDigest: (sw) => `${hex(sw.digest)} (low ${bits} bits ${hex(low(sw.digest))})`,
+    showDigest: (sw) => `${String(sw.digest)} (low ${bits} bits ${String(low(sw.digest))})`,
     disagreement: (a, b, names) => firstDisagreement([a, b], names)?.message,
     windowOf: (sw) => sw.window,
   };

@@ -273,7 +273,6 @@ interface AuditContext {
   adaptiveBatchVkeys: Map<number, VerificationKey>;
 }
 
-const hex = (v: bigint): string => `0x${v.toString(16)}`;
 const big = (v: unknown) => BigInt(v as bigint);
 
 /** The proof points of decoded call arguments `args[at..at+2]` (pA, pB, pC). */
@@ -497,7 +496,8 @@ async function batchCallFlags(
     ["publisher set", call.publisherSet, config.publisherSet, "the market's publisher set in force"],
   ];
   for (const [name, value, want, whose] of expected) {
-    if (value !== want) flags.push(`the ${what} proof's ${name} ${hex(value)} is not ${whose} ${hex(want)}`);
+    if (value !== want)
+      flags.push(`the ${what} proof's ${name} ${String(value)} is not ${whose} ${String(want)}`);
   }
   if (vkey !== undefined) {
     // The proof's public signals in the circuit's order, the domain this oracle's (the oracle passes its own).
@@ -1183,9 +1183,9 @@ function checkSetFiles(files: readonly AuditPublisherSet[], inForce: readonly Pu
     if (twin !== undefined) throw new UsageError(`--publishers: ${f.file} and ${twin} hold the same set`);
     seen.set(f.commitment, f.file);
     if (!used.has(f.commitment)) {
-      const sets = [...used].map(hex);
+      const sets = [...used].map(String);
       throw new UsageError(
-        `--publishers: ${f.file} commits to ${hex(f.commitment)}, the publisher set in force for none of the ` +
+        `--publishers: ${f.file} commits to ${String(f.commitment)}, the publisher set in force for none of the ` +
           `audited signed updates (${sets.length === 0 ? "there are none" : `sets in force: ${sets.join(", ")}`})`,
       );
     }
