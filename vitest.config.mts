@@ -28,6 +28,7 @@ const FAST_SUITES = [
   "test/circuits/templates-window-features.test.ts",
   "test/cli/cli.test.ts",
   "test/cli/main.test.ts",
+  "test/cli/progress.test.ts",
   "test/cli/refuse-before-work.test.ts",
   "test/cli/refuse-early.test.ts",
   "test/contracts/domain.test.ts",
