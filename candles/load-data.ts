@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { DataError, InsufficientDataError } from "../core/errors";
+import { readFailure } from "../core/io";
 import { integerCandleProblem } from "./integer-candle";
 import type { Candle, CandleSeries, Gap } from "./types";
 
@@ -151,7 +152,7 @@ function* candleCsvRows(text: string, source: string): Generator<CandleRow> {
 
 /**
  * Reads and parses a candle CSV file (see `parseCandlesCsv`).
- * @throws DataError(path, undefined, "cannot read file: ...") when the file cannot be read.
+ * @throws DataError(path, undefined, `readFailure`'s reason: "file not found"...) when the file cannot be read.
  */
 export function loadCandles(path: string): CandleSeries {
   return parseCandlesCsv(readText(path), path);
@@ -183,8 +184,7 @@ function readText(path: string): string {
   try {
     return readFileSync(path, "utf8");
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new DataError(path, undefined, `cannot read file: ${reason}`);
+    throw new DataError(path, undefined, readFailure(error));
   }
 }
 

@@ -4,6 +4,17 @@ import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "./atomic-file";
 import { ZkriskError } from "./errors";
 
+/**
+ * Why a file could not be read, in words: `file not found`, `is a directory, not a file`, or `cannot read file:`
+ * and the system's message (permission denied...).
+ */
+export function readFailure(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return "file not found";
+  if (code === "EISDIR") return "is a directory, not a file";
+  return `cannot read file: ${err instanceof Error ? err.message : String(err)}`;
+}
+
 /** Write a JSON document durably and atomically (two-space indentation, trailing newline; see core/atomic-file.ts). */
 export function writeJsonAtomic(path: string, value: unknown): void {
   writeFileAtomic(path, jsonText(value));
@@ -30,7 +41,7 @@ export function readJsonFile(path: string, code = "FILE_INVALID"): unknown {
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
-    throw new ZkriskError(code, `${path}: cannot read file: ${(err as Error).message}`);
+    throw new ZkriskError(code, `${path}: ${readFailure(err)}`);
   }
   try {
     return JSON.parse(text);

@@ -7,6 +7,7 @@
  */
 import { open, type FileHandle } from "node:fs/promises";
 import { DataError } from "../core/errors";
+import { readFailure } from "../core/io";
 import { candleSeriesFrom, parseCandlesCsv, parseTimestamp, type CandleRow } from "../candles/load-data";
 import type { CandleSeries } from "../candles/types";
 import { JsonReader, type JsonErrorFactory } from "../core/validate";
@@ -63,7 +64,7 @@ export class ChangedFileReader<T> {
 
   /**
    * The parsed content as it is now.
-   * @throws DataError `path: cannot read file: ...`; whatever `parse` throws.
+   * @throws DataError `path: ` and `readFailure`'s reason (file not found...); whatever `parse` throws.
    */
   async read(): Promise<T> {
     let file: FileHandle | undefined;
@@ -78,7 +79,7 @@ export class ChangedFileReader<T> {
       }
       bytes = await readPrefix(file, size);
     } catch (err) {
-      throw new DataError(this.path, undefined, `cannot read file: ${(err as Error).message}`);
+      throw new DataError(this.path, undefined, readFailure(err));
     } finally {
       await file?.close();
     }

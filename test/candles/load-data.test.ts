@@ -481,7 +481,8 @@ describe("loadCandles", () => {
     const error = thrown(() => loadCandles(missing));
     expect(error).toBeInstanceOf(DataError);
     expect((error as DataError).line).toBeUndefined();
-    expect((error as DataError).message.startsWith(`${missing}: cannot read file: `)).toBe(true);
-    expect((error as DataError).message).toContain("ENOENT");
+    expect((error as DataError).message).toBe(`${missing}: file not found`);
+    const dir = path.join(ROOT, "models/data");
+    expect((thrown(() => loadCandles(dir)) as DataError).message).toBe(`${dir}: is a directory, not a file`);
   });
 });

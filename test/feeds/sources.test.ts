@@ -111,7 +111,7 @@ describe("CsvCandleSource", () => {
     const path = join(dir, "none.csv");
     const error = await rejection(new CsvCandleSource(path).read());
     expect(error).toBeInstanceOf(DataError);
-    expect(error.message).toMatch(new RegExp(`^${path}: cannot read file: ENOENT`));
+    expect(error.message).toMatch(new RegExp(`^${path}: file not found`));
   });
 
   it("refuses a header that is still being written, and a file with a header only", async () => {

@@ -664,7 +664,7 @@ describe("loadServiceConfig", () => {
   it("names the file when it is missing, not JSON, or invalid", () => {
     const missing = join(dir, "none.json");
     expect(thrown(() => loadServiceConfig(missing)).message).toMatch(
-      new RegExp(`^${missing}: cannot read file: ENOENT`),
+      new RegExp(`^${missing}: file not found`),
     );
     const broken = join(dir, "broken.json");
     writeFileSync(broken, "{ markets: [] }");
