@@ -162,6 +162,26 @@ export function refuseRepeatedKeys(
   });
 }
 
+/**
+ * The signed files of `option` (windows, batches), each read with `read` after checking it exists; one publisher's
+ * key in two of them is refused naming both ({@link refuseRepeatedKeys}).
+ */
+export async function readSignedFiles<T extends { publicKey: { Ax: bigint; Ay: bigint } }>(
+  option: string,
+  files: readonly string[],
+  read: (file: string) => Promise<T>,
+): Promise<T[]> {
+  const docs: T[] = [];
+  for (const file of files) docs.push(await read(inFileOption(option, file)));
+  refuseRepeatedKeys(
+    option,
+    files,
+    docs.map((d) => d.publicKey),
+    "is signed by",
+  );
+  return docs;
+}
+
 /** JSON with bigints as decimal strings. */
 export function toJson(value: unknown): string {
   return JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2);

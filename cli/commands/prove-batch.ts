@@ -12,7 +12,7 @@ import { readMarketModels } from "./market-models";
 import type { AdaptivePriorState } from "../../prover/prove-signed-update";
 import type { SignedBatch } from "../../publisher/signed-batch";
 import { addressOption, readOracleOption } from "../chain-options";
-import { inFileOption, refuseRepeatedKeys } from "../options";
+import { readSignedFiles } from "../options";
 import { readOnlyProvider } from "../../onchain/chain";
 import { readAdaptivePrior } from "../../onchain/oracle";
 import { writeJsonAtomic } from "../../core/io";
@@ -63,14 +63,7 @@ export async function runProveBatch(f: ProveBatchFlags, domain: bigint): Promise
     );
   }
   const models = readMarketModels(f.marketModel);
-  const batches = [];
-  for (const file of f.batch) batches.push(await readSignedBatch(inFileOption("--batch", file)));
-  refuseRepeatedKeys(
-    "--batch",
-    f.batch,
-    batches.map((b) => b.publicKey),
-    "is signed by",
-  );
+  const batches = await readSignedFiles("--batch", f.batch, readSignedBatch);
   // Before the artifacts are loaded: k publishers that disagree name the first market, bar and field.
   const disagreement = firstBatchDisagreement(batches, f.batch);
   if (disagreement !== undefined) throw new UsageError(`--batch: ${disagreement.message}`);

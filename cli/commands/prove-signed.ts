@@ -20,7 +20,7 @@ import { makePublisherSet, readPublisherSet, readSignedWindow } from "../../publ
 import { readCircuitInfo } from "../../circuits/compile-model";
 import { ADAPTIVE_UPDATE_PACKING } from "../../circuits/statement";
 import { addressOption, readOracleOption } from "../chain-options";
-import { inFileOption, refuseRepeatedKeys } from "../options";
+import { readSignedFiles } from "../options";
 import { readOnlyProvider } from "../../onchain/chain";
 import { readAdaptivePrior } from "../../onchain/oracle";
 
@@ -135,14 +135,7 @@ export async function runProveSigned(f: ProveSignedFlags, domain: bigint): Promi
         "compile one with `zkrisk compile --out DIR` (without --batch), then `zkrisk setup`",
     );
   }
-  const windows = [];
-  for (const file of f.window) windows.push(await readSignedWindow(inFileOption("--window", file)));
-  refuseRepeatedKeys(
-    "--window",
-    f.window,
-    windows.map((w) => w.publicKey),
-    "is signed by",
-  );
+  const windows = await readSignedFiles("--window", f.window, readSignedWindow);
   const marketId = marketIdOf(f.market);
   windows.forEach((w, i) => {
     if (w.window.marketId !== marketId) {
