@@ -11,8 +11,10 @@ export class ServiceProcess {
   readonly exited: Promise<number | null>;
   private readonly child: ChildProcess;
 
+  /** `extraArgs` may give its own `--grace` (default 60 s): an option given twice is refused. */
   constructor(config: string, extraArgs: string[] = []) {
-    this.child = spawn(process.execPath, [BIN, "serve", "--config", config, "--grace", "60", ...extraArgs], {
+    const grace = extraArgs.includes("--grace") ? [] : ["--grace", "60"];
+    this.child = spawn(process.execPath, [BIN, "serve", "--config", config, ...grace, ...extraArgs], {
       env: { ...process.env, ...SERVICE_ENV },
       stdio: ["ignore", "pipe", "pipe"],
     });
