@@ -29,12 +29,17 @@ export class JsonReader {
   ) {}
 
   private fail(reason: string): never {
-    throw this.makeError(this.file, this.path || "(root)", reason);
+    throw this.makeError(this.file, this.field, reason);
   }
 
   private child(key: string | number, value: unknown): JsonReader {
     const p = typeof key === "number" ? `${this.path}[${key}]` : this.path ? `${this.path}.${key}` : key;
     return new JsonReader(this.file, value, p, this.makeError);
+  }
+
+  /** The path of this field (`markets[1].candles`), `(root)` for the document itself. */
+  get field(): string {
+    return this.path || "(root)";
   }
 
   /** The child reader at `key` (object field or array index). */

@@ -7,6 +7,7 @@ import { ZkriskError } from "../core/errors";
 import type { JsonReader } from "../core/validate";
 import { FIELD_MODULUS } from "../crypto/field";
 import type { Groth16Proof } from "../setup/snarkjs";
+import { toVerifierCalldata, type VerifierCalldata } from "./calldata";
 
 /** A malformed proof file; the message reads `file: field: reason`. */
 export class ProofFileError extends ZkriskError {
@@ -60,6 +61,70 @@ export function groth16ProofOf(r: JsonReader): Groth16Proof {
     protocol: r.at("protocol").literal("groth16"),
     curve: r.at("curve").literal("bn128"),
   };
+}
+
+/**
+ * What a proof file states that its proof contradicts (a margin, a time, a digest, a statement or a calldata that
+ * are not what the proven public signals carry). By default the reader refuses the file at the first one
+ * (PROOF_INVALID, exit code 2: `zkrisk submit` sends nothing); `zkrisk verify` collects them instead, since a
+ * well-formed file whose claims do not hold is its verdict FAIL (exit code 1), not a usage error.
+ */
+export class Contradictions {
+  /** Each contradiction found so far, as `field: reason`. */
+  readonly found: string[] = [];
+
+  constructor(private readonly collect = false) {}
+
+  /** Report that field `r` states what the proof contradicts: refuse the file, or note it. */
+  report(r: JsonReader, reason: string): void {
+    if (!this.collect) r.error(reason);
+    this.found.push(`${r.field}: ${reason}`);
+  }
+}
+
+/**
+ * A proof file's `calldata`: the verifier call's arguments (a, b, c, input), checked for their shape and then
+ * against the call rebuilt from the proof and its public signals, which is what is returned and sent: the file's
+ * own calldata is never trusted, and one that differs is a contradiction naming the first entry that differs.
+ */
+export function verifierCalldataOf(
+  r: JsonReader,
+  proof: Groth16Proof,
+  publicSignals: readonly string[],
+  contradictions: Contradictions,
+): VerifierCalldata {
+  r.onlyKeys(["a", "b", "c", "input"]);
+  const rebuilt = toVerifierCalldata(proof, publicSignals);
+  // Each entry's reader, the value the file states there, and the one the rebuilt call has.
+  const entries: [JsonReader, string, string][] = [
+    ...r
+      .at("a")
+      .items(2)
+      .map((e, i): [JsonReader, string, string] => [e, fieldString(e), rebuilt.a[i]]),
+    ...r
+      .at("b")
+      .items(2)
+      .flatMap((row, i) =>
+        row.items(2).map((e, j): [JsonReader, string, string] => [e, fieldString(e), rebuilt.b[i][j]]),
+      ),
+    ...r
+      .at("c")
+      .items(2)
+      .map((e, i): [JsonReader, string, string] => [e, fieldString(e), rebuilt.c[i]]),
+    ...r
+      .at("input")
+      .items(publicSignals.length)
+      .map((e, i): [JsonReader, string, string] => [e, fieldString(e), rebuilt.input[i]]),
+  ];
+  const differs = entries.find(([, stated, wanted]) => stated !== wanted);
+  if (differs !== undefined) {
+    const [at, stated, wanted] = differs;
+    contradictions.report(
+      at,
+      `states ${stated}, the verifier call of the proof and its public signals has ${wanted}`,
+    );
+  }
+  return rebuilt;
 }
 
 /**

@@ -17,11 +17,18 @@ import { batchDigestSignal, unpackBatchUpdate } from "../circuits/batch-statemen
 import { modelCommitment } from "../circuits/commitments";
 import { batchSignalLayout } from "../circuits/public-signals";
 import { marketIdOf } from "../candles/market-id";
-import { toVerifierCalldata } from "./calldata";
-import { fieldString, fieldStrings, groth16ProofOf, ProofFileError, proofFileBar } from "./proof-file";
+import {
+  Contradictions,
+  fieldString,
+  fieldStrings,
+  groth16ProofOf,
+  ProofFileError,
+  proofFileBar,
+  verifierCalldataOf,
+} from "./proof-file";
 import type { ProvedSignedBatch } from "./prove-signed-batch";
 import type { ProvedSignedUpdate } from "./prove-signed-update";
-import { adaptiveTransitionOf, parseSignedProofFile } from "./signed-proof-file";
+import { adaptiveTransitionOf, parseSignedProofFile, SIGNED_PROOF_FILE_FORMAT } from "./signed-proof-file";
 import { unpackAdaptiveUpdate } from "../circuits/statement";
 import { adaptiveUpdate, type AdaptiveRule } from "../models/adaptive";
 import { snarkjs, type VerificationKey } from "../setup/snarkjs";
@@ -55,21 +62,18 @@ const MARKET_KEYS = [
   "adaptive",
 ] as const;
 
-/** Whether a parsed JSON document says it is a signed batch proof file. */
-export function isSignedBatchProofDocument(doc: unknown): boolean {
-  return (
-    typeof doc === "object" &&
-    doc !== null &&
-    (doc as { format?: unknown }).format === SIGNED_BATCH_PROOF_FILE_FORMAT
-  );
-}
-
-/** Parse and check a signed batch proof file's document (as read from `file`). */
-export function parseSignedBatchProofFile(doc: unknown, file: string): ProvedSignedBatch {
+/**
+ * Parse and check a signed batch proof file's document (as read from `file`). What it states that its proof
+ * contradicts refuses it, or with a collecting `contradictions` is noted there (`zkrisk verify`).
+ */
+export function parseSignedBatchProofFile(
+  doc: unknown,
+  file: string,
+  contradictions = new Contradictions(),
+): ProvedSignedBatch {
   const r = new JsonReader(file, doc, "", (f, field, reason) => new ProofFileError(f, field, reason));
   r.onlyKeys(BATCH_PROOF_FILE_KEYS);
   r.at("format").literal(SIGNED_BATCH_PROOF_FILE_FORMAT);
-  r.at("calldata").onlyKeys(["a", "b", "c", "input"]);
   const marketReaders = r.at("markets").items();
   const n = marketReaders.length;
   if (n === 0) r.at("markets").error("a batch holds at least one market");
@@ -84,6 +88,7 @@ export function parseSignedBatchProofFile(doc: unknown, file: string): ProvedSig
   const layout = batchSignalLayout(n, adaptive);
   const publicSignals = fieldStrings(r.at("publicSignals"), layout.count);
   const proof = groth16ProofOf(r.at("proof"));
+  const calldata = verifierCalldataOf(r.at("calldata"), proof, publicSignals, contradictions);
   // The shared values must be the proven constants; the batch digest's low bits the proven ones.
   const varying = publicSignals.slice(0, layout.varying).map(BigInt);
   const update = adaptive
@@ -93,13 +98,17 @@ export function parseSignedBatchProofFile(doc: unknown, file: string): ProvedSig
     (["publisherSet", "domain"] as const).map((name) => {
       const stated = fieldString(r.at(name));
       const proven = publicSignals[layout[name]];
-      if (stated !== proven) r.at(name).error(`states ${stated}, the proven signal ${name} is ${proven}`);
+      if (stated !== proven)
+        contradictions.report(r.at(name), `states ${stated}, the proven signal ${name} is ${proven}`);
       return [name, stated];
     }),
   ) as Record<"publisherSet" | "domain", string>;
   const batchDigest = fieldString(r.at("batchDigest"));
   if (batchDigestSignal(BigInt(batchDigest)) !== update.digest) {
-    r.at("batchDigest").error(`its low 91 bits are not the proven digest bits ${update.digest}`);
+    contradictions.report(
+      r.at("batchDigest"),
+      `states ${batchDigest}, whose low 91 bits are not the proven digest bits ${update.digest}`,
+    );
   }
   // Each market's stated values must be what the proven signals carry.
   const markets = marketReaders.map((m, i) => {
@@ -116,7 +125,9 @@ export function parseSignedBatchProofFile(doc: unknown, file: string): ProvedSig
     };
     const adaptiveReader = m.optional("adaptive");
     const transition =
-      adaptiveReader === undefined ? undefined : adaptiveTransitionOf(adaptiveReader, varying[i]);
+      adaptiveReader === undefined
+        ? undefined
+        : adaptiveTransitionOf(adaptiveReader, varying[i], contradictions);
     const expected: [keyof typeof stated, string, bigint, bigint][] = [
       [
         "modelCommitment",
@@ -131,10 +142,10 @@ export function parseSignedBatchProofFile(doc: unknown, file: string): ProvedSig
     ];
     for (const [name, signal, proven, value] of expected) {
       if (proven !== value)
-        m.at(name).error(`states ${value}, the proven signal ${signal} carries ${proven}`);
+        contradictions.report(m.at(name), `states ${value}, the proven signal ${signal} carries ${proven}`);
     }
     if (Date.parse(stated.bar) !== stated.dataTimestamp * 1000) {
-      m.at("bar").error(`'${stated.bar}' is not the data timestamp ${stated.dataTimestamp}`);
+      contradictions.report(m.at("bar"), `'${stated.bar}' is not the data timestamp ${stated.dataTimestamp}`);
     }
     return transition === undefined ? stated : { ...stated, adaptive: transition };
   });
@@ -143,7 +154,7 @@ export function parseSignedBatchProofFile(doc: unknown, file: string): ProvedSig
     proof,
     publicSignals,
     // Rebuilt from the proof and the signals: the file's own calldata is not trusted.
-    calldata: toVerifierCalldata(proof, publicSignals),
+    calldata,
     batchDigest,
     ...shared,
     markets,
@@ -181,12 +192,29 @@ export function readSignedBatchProofFile(path: string): ProvedSignedBatch {
 /** A proof file of either kind, read once and parsed strictly by its `format`. */
 export type SignedProofFile = { batch: ProvedSignedBatch } | { update: ProvedSignedUpdate };
 
-/** Read a signed update's or a signed batch's proof file, by its format (PROOF_INVALID naming file and field). */
-export function readAnySignedProofFile(path: string): SignedProofFile {
+/**
+ * Read a signed update's or a signed batch's proof file, by its format (PROOF_INVALID naming file and field; a
+ * document of no proof format, such as a signed window, is named as such). What the file states that its proof
+ * contradicts refuses it, or with a collecting `contradictions` is noted there.
+ */
+export function readAnySignedProofFile(path: string, contradictions = new Contradictions()): SignedProofFile {
   const doc = readJsonFile(path, "PROOF_INVALID");
-  return isSignedBatchProofDocument(doc)
-    ? { batch: parseSignedBatchProofFile(doc, path) }
-    : { update: parseSignedProofFile(doc, path) };
+  const format =
+    typeof doc === "object" && doc !== null && !Array.isArray(doc)
+      ? (doc as { format?: unknown }).format
+      : undefined;
+  if (format === SIGNED_BATCH_PROOF_FILE_FORMAT) {
+    return { batch: parseSignedBatchProofFile(doc, path, contradictions) };
+  }
+  if (format === SIGNED_PROOF_FILE_FORMAT) return { update: parseSignedProofFile(doc, path, contradictions) };
+  const formats = `a signed update's proof file has format '${SIGNED_PROOF_FILE_FORMAT}', a signed batch's '${SIGNED_BATCH_PROOF_FILE_FORMAT}' (\`zkrisk prove\` writes them)`;
+  throw new ProofFileError(
+    path,
+    "format",
+    format === undefined
+      ? `missing: this is not a proof file; ${formats}`
+      : `${JSON.stringify(format)} is not a proof file's format; ${formats}`,
+  );
 }
 
 /**

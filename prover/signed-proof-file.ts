@@ -16,23 +16,31 @@ import { modelCommitment } from "../circuits/commitments";
 import { statementKey } from "../circuits/statement";
 import { inferInteger, integerPolicy } from "../models/integer-engine";
 import type { QuantizedModel } from "../models/quantized-model";
-import { toVerifierCalldata } from "./calldata";
 import { snarkjs, type VerificationKey } from "../setup/snarkjs";
 import {
+  Contradictions,
   fieldString,
   fieldStrings,
   groth16ProofOf,
   PROOF_FILE_KEYS,
   proofFileBar,
   ProofFileError,
+  verifierCalldataOf,
 } from "./proof-file";
 import type { ProvedAdaptiveTransition, ProvedSignedUpdate } from "./prove-signed-update";
 
 /** Format tag of a signed-update proof file. */
 export const SIGNED_PROOF_FILE_FORMAT = "zkrisk-signed-proof/1";
 
-/** Parse and check a signed-update proof file's document (as read from `file`). */
-export function parseSignedProofFile(doc: unknown, file: string): ProvedSignedUpdate {
+/**
+ * Parse and check a signed-update proof file's document (as read from `file`). What it states that its proof
+ * contradicts refuses it, or with a collecting `contradictions` is noted there (`zkrisk verify`).
+ */
+export function parseSignedProofFile(
+  doc: unknown,
+  file: string,
+  contradictions = new Contradictions(),
+): ProvedSignedUpdate {
   const r = new JsonReader(file, doc, "", (f, field, reason) => new ProofFileError(f, field, reason));
   r.onlyKeys([...PROOF_FILE_KEYS, "adaptive"]);
   r.at("format").literal(SIGNED_PROOF_FILE_FORMAT);
@@ -50,9 +58,9 @@ export function parseSignedProofFile(doc: unknown, file: string): ProvedSignedUp
       "publisherSet",
       "domain",
     ]);
-  r.at("calldata").onlyKeys(["a", "b", "c", "input"]);
   const publicSignals = fieldStrings(r.at("publicSignals"), UPDATE_SIGNALS.length);
   const parsedProof = groth16ProofOf(r.at("proof"));
+  const calldata = verifierCalldataOf(r.at("calldata"), parsedProof, publicSignals, contradictions);
   const parameters = {
     maintenanceMarginBps: params.at("maintenanceMarginBps").integer(0),
     initialMarginBps: params.at("initialMarginBps").integer(0),
@@ -67,7 +75,8 @@ export function parseSignedProofFile(doc: unknown, file: string): ProvedSignedUp
   // The stated parameters must be what the proven signals carry (an adaptive update packs them otherwise).
   const signal = BigInt(publicSignals[UPDATE_SIGNAL_INDEX.update]);
   const adaptiveReader = r.optional("adaptive");
-  const adaptive = adaptiveReader === undefined ? undefined : adaptiveTransitionOf(adaptiveReader, signal);
+  const adaptive =
+    adaptiveReader === undefined ? undefined : adaptiveTransitionOf(adaptiveReader, signal, contradictions);
   const packed = adaptive === undefined ? unpackUpdate(signal) : unpackAdaptiveUpdate(signal);
   const digestOf = adaptive === undefined ? digestSignal : adaptiveDigestSignal;
   const expected: [string, bigint, bigint][] = [
@@ -78,12 +87,13 @@ export function parseSignedProofFile(doc: unknown, file: string): ProvedSignedUp
   ];
   for (const [name, proven, stated] of expected) {
     if (proven !== stated)
-      params.at(name).error(`states ${stated}, the proven update signal carries ${proven}`);
+      contradictions.report(params.at(name), `states ${stated}, the proven update signal carries ${proven}`);
   }
   if (publicSignals[UPDATE_SIGNAL_INDEX.statement] !== parameters.statement) {
-    params
-      .at("statement")
-      .error(`is not the proven statement signal ${publicSignals[UPDATE_SIGNAL_INDEX.statement]}`);
+    contradictions.report(
+      params.at("statement"),
+      `states ${parameters.statement}, the proven statement signal is ${publicSignals[UPDATE_SIGNAL_INDEX.statement]}`,
+    );
   }
   return {
     format: SIGNED_PROOF_FILE_FORMAT,
@@ -92,7 +102,7 @@ export function parseSignedProofFile(doc: unknown, file: string): ProvedSignedUp
     proof: parsedProof,
     publicSignals,
     // Rebuilt from the proof and the signals: the file's own calldata is not trusted.
-    calldata: toVerifierCalldata(parsedProof, publicSignals),
+    calldata,
     parameters,
     features: r
       .at("features")
@@ -111,7 +121,11 @@ export function parseSignedProofFile(doc: unknown, file: string): ProvedSignedUp
 }
 
 /** A file's `adaptive`, each field checked against the packed adaptive signal `signal` carries. */
-export function adaptiveTransitionOf(a: JsonReader, signal: bigint): ProvedAdaptiveTransition {
+export function adaptiveTransitionOf(
+  a: JsonReader,
+  signal: bigint,
+  contradictions: Contradictions,
+): ProvedAdaptiveTransition {
   a.onlyKeys(["prior", "next", "outcome", "calibrationNum"]);
   const p = a.at("prior").onlyKeys(["num", "outcomes", "marginS"]);
   const n = a.at("next").onlyKeys(["num", "outcomes"]);
@@ -124,11 +138,13 @@ export function adaptiveTransitionOf(a: JsonReader, signal: bigint): ProvedAdapt
     [n.at("outcomes"), BigInt(n.at("outcomes").integer(0)), u.after.outcomes],
   ];
   for (const [field, value, proven] of stated) {
-    if (value !== proven) field.error(`states ${value}, the proven update signal carries ${proven}`);
+    if (value !== proven)
+      contradictions.report(field, `states ${value}, the proven update signal carries ${proven}`);
   }
   const calibrationNum = a.at("calibrationNum").integer(0);
   if (BigInt(calibrationNum) !== stateToNum(u.after.num)) {
-    a.at("calibrationNum").error(
+    contradictions.report(
+      a.at("calibrationNum"),
       `states ${calibrationNum}, the proven new num gives ${stateToNum(u.after.num)}`,
     );
   }

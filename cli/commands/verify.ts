@@ -1,12 +1,20 @@
 /**
  * `zkrisk verify`: check a signed update's or a signed batch's proof file offline against an artifact directory's
- * verification key (the manifest is checked first); exit code 1 when it fails.
+ * verification key (the manifest is checked first); exit code 1 when it fails, among others when the file states
+ * what its proof contradicts. A malformed file, or artifacts of another kind of circuit than the file's (an update
+ * against a batch circuit, a plain update against an adaptive one), is a usage error (exit code 2).
  */
 import { readFileSync } from "node:fs";
 import { UsageError } from "../../core/errors";
 import { loadArtifacts } from "../../setup/artifacts";
 import { checkSignedProofFile } from "../../prover/signed-proof-file";
-import { checkSignedBatchProofFile, readAnySignedProofFile } from "../../prover/signed-batch-proof-file";
+import {
+  checkSignedBatchProofFile,
+  readAnySignedProofFile,
+  type SignedProofFile,
+} from "../../prover/signed-batch-proof-file";
+import { Contradictions } from "../../prover/proof-file";
+import { readCircuitInfo, type CircuitInfo } from "../../circuits/compile-model";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import type { VerificationKey } from "../../setup/snarkjs";
 import { output } from "../options";
@@ -39,13 +47,15 @@ export async function runVerify(f: VerifyFlags): Promise<VerifyResult> {
   const vkey = JSON.parse(readFileSync(artifacts.paths.vkey, "utf8")) as VerificationKey;
   const model = loadQuantizedModel(artifacts.modelPath);
   const models = readMarketModels(f.marketModel);
-  const file = readAnySignedProofFile(f.proof);
+  const contradictions = new Contradictions(true);
+  const file = readAnySignedProofFile(f.proof, contradictions);
+  refuseOtherCircuit(f, file, readCircuitInfo(f.artifacts));
   if (models.size > 0 && !("batch" in file)) {
     throw new UsageError(
       `--market-model: ${f.proof} is a signed update's proof; give its model with --model`,
     );
   }
-  const problems =
+  const checked =
     "batch" in file
       ? await checkSignedBatchProofFile(file.batch, {
           model,
@@ -54,7 +64,43 @@ export async function runVerify(f: VerifyFlags): Promise<VerifyResult> {
           rule: artifacts.manifest.adaptive?.rule,
         })
       : await checkSignedProofFile(file.update, { model, vkey, rule: artifacts.manifest.adaptive?.rule });
+  const problems = [...contradictions.found, ...checked];
   return { proof: f.proof, ok: problems.length === 0, problems };
+}
+
+/** What a circuit is, in words, for the refusal of a proof file of another kind. */
+function circuitKind(info: CircuitInfo): string {
+  const a = info.adaptive === undefined ? "a" : "an adaptive";
+  if (info.quorum === undefined) return "a circuit that takes features (not signed data)";
+  return info.batchSize === undefined
+    ? `${a} signed-update circuit`
+    : `${a} signed batch circuit of ${info.batchSize} markets`;
+}
+
+/**
+ * Refuse artifacts whose circuit cannot have proved the file: a batch's file against an update circuit or one of
+ * another batch size, an update's against a batch circuit, an adaptive one's against a plain one and back. Its
+ * proof would just fail, as if the file were forged; the user gave the wrong directory.
+ */
+function refuseOtherCircuit(f: VerifyFlags, file: SignedProofFile, info: CircuitInfo): void {
+  const fileKind =
+    "batch" in file
+      ? `${file.batch.markets.some((m) => m.adaptive !== undefined) ? "an adaptive" : "a"} signed batch of ` +
+        `${file.batch.markets.length} markets`
+      : `${file.update.adaptive === undefined ? "a" : "an adaptive"} signed update`;
+  const fits =
+    info.quorum !== undefined &&
+    ("batch" in file
+      ? info.batchSize === file.batch.markets.length &&
+        (info.adaptive !== undefined) === file.batch.markets.some((m) => m.adaptive !== undefined)
+      : info.batchSize === undefined &&
+        (info.adaptive !== undefined) === (file.update.adaptive !== undefined));
+  if (!fits) {
+    throw new UsageError(
+      `--artifacts: ${f.artifacts} holds ${circuitKind(info)}; ${f.proof} is the proof of ${fileKind}: ` +
+        "give the artifacts it was proved with",
+    );
+  }
 }
 
 /** The `--json` document of `zkrisk verify`: `{ok, problems}`. */

@@ -353,11 +353,27 @@ describe("zkrisk compile --adaptive, prove, submit and audit of an adaptive mark
       }
       console.log(`adaptive update gas (receipts): ${gas.join(", ")}`);
 
-      // an adaptive proof file against plain artifacts: not their kind of update
+      // an adaptive proof file against plain artifacts: the wrong directory, a usage error
       const wrongKind = zkrisk("verify", at("proof0.json"), "--artifacts", plainArtifacts);
-      expect(wrongKind.code).toBe(1);
-      expect(wrongKind.stdout).toContain(
-        "the file is an adaptive market's update, the artifacts' circuit has no adaptive rule",
+      expect(wrongKind.code).toBe(2);
+      expect(wrongKind.stderr).toBe(
+        `zkrisk: --artifacts: ${plainArtifacts} holds a signed-update circuit; ${at("proof0.json")} is the proof ` +
+          "of an adaptive signed update: give the artifacts it was proved with\n",
+      );
+      // a new state the proof contradicts: FAIL (exit 1), naming the field
+      const proof0 = JSON.parse(readFileSync(at("proof0.json"), "utf8")) as ProvedSignedUpdate;
+      const next = proof0.adaptive!.next;
+      writeFileSync(
+        at("next-edited.json"),
+        JSON.stringify({
+          ...proof0,
+          adaptive: { ...proof0.adaptive, next: { ...next, num: `${next.num}1` } },
+        }),
+      );
+      const nextEdited = zkrisk("verify", at("next-edited.json"), "--artifacts", at("art"));
+      expect(nextEdited.code, nextEdited.stderr).toBe(1);
+      expect(nextEdited.stdout).toContain(
+        `  adaptive.next.num: states ${next.num}1, the proven update signal carries ${next.num}\n`,
       );
 
       // a window with other candles than the ones proven (bar 0's file edited): the audit flags it

@@ -155,7 +155,8 @@ describe("zkrisk prove --window", () => {
   );
 
   it(
-    "verify checks a signed proof file: OK, then FAIL for an edited proof point and an edited domain",
+    "verify checks a signed proof file: OK, then FAIL for an edited proof point, domain, margin, time or " +
+      "calldata; a window is not a proof file",
     () => {
       const good = zkrisk("verify", at("proof.json"), "--artifacts", at("art"), "--json");
       expect(JSON.parse(ok(good))).toEqual({ ok: true, problems: [] });
@@ -179,6 +180,42 @@ describe("zkrisk prove --window", () => {
       expect(badDomain.code).toBe(1);
       expect(badDomain.stdout).toMatch(
         /^FAIL .*edited-domain\.json\n {2}statement \d+ is not the key of the stated/,
+      );
+      // A margin, a time or a calldata the proof contradicts: FAIL (exit 1) naming the field, not a usage error.
+      const p = written.parameters;
+      const claims: [string, Record<string, unknown>, string][] = [
+        [
+          "claimed-mm.json",
+          { parameters: { ...p, maintenanceMarginBps: p.maintenanceMarginBps + 1 } },
+          `parameters.maintenanceMarginBps: states ${p.maintenanceMarginBps + 1}, the proven update signal ` +
+            `carries ${p.maintenanceMarginBps}`,
+        ],
+        [
+          "claimed-time.json",
+          { parameters: { ...p, dataTimestamp: p.dataTimestamp + 7200 } },
+          `parameters.dataTimestamp: states ${p.dataTimestamp + 7200}, the proven update signal carries ` +
+            `${p.dataTimestamp}`,
+        ],
+        [
+          "claimed-calldata.json",
+          { calldata: { ...written.calldata, input: [...written.calldata.input].reverse() } },
+          `calldata.input[0]: states ${written.publicSignals[1]}, the verifier call of the proof and its public ` +
+            `signals has ${written.publicSignals[0]}`,
+        ],
+      ];
+      for (const [name, edit, problem] of claims) {
+        writeFileSync(at(name), JSON.stringify({ ...written, ...edit }));
+        const r = zkrisk("verify", at(name), "--artifacts", at("art"), "--json");
+        expect(r.code, `${name}: ${r.stderr}`).toBe(1);
+        expect((JSON.parse(r.stdout) as { problems: string[] }).problems).toContain(problem);
+      }
+      // A signed window given as the proof is named as not a proof file.
+      const window = zkrisk("verify", at("a.window.json"), "--artifacts", at("art"));
+      expect(window.code).toBe(2);
+      expect(window.stderr).toBe(
+        `zkrisk: ${at("a.window.json")}: format: missing: this is not a proof file; a signed update's proof file ` +
+          "has format 'zkrisk-signed-proof/1', a signed batch's 'zkrisk-signed-batch-proof/3' (`zkrisk prove` " +
+          "writes them)\n",
       );
     },
     TIMEOUT,

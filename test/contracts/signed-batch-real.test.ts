@@ -417,10 +417,15 @@ describe("zkrisk publisher sign --batch and zkrisk prove --batch", () => {
       });
       const failed = verify(point);
       expect(failed.code).toBe(1);
+      // the file's calldata is the original proof's, so it no longer matches the edited point either
       expect(JSON.parse(failed.stdout).problems).toEqual([
+        expect.stringMatching(
+          /^calldata\.a\[0\]: states \d+, the verifier call of the proof and its public signals/,
+        ),
         "the Groth16 proof does not verify with the verification key for its public signals",
       ]);
-      const refusals: [string, (doc: ProvedSignedBatch) => void, string][] = [
+      // What the file states and its proof contradicts fails (exit 1), each contradiction named.
+      const contradicted: [string, (doc: ProvedSignedBatch) => void, string][] = [
         [
           "margin.json",
           (doc) => (doc.markets[1].maintenanceMarginBps += 1),
@@ -429,17 +434,33 @@ describe("zkrisk publisher sign --batch and zkrisk prove --batch", () => {
         [
           "digest.json",
           (doc) => (doc.batchDigest = "1"),
-          "batchDigest: its low 91 bits are not the proven digest bits",
+          "batchDigest: states 1, whose low 91 bits are not the proven digest bits",
         ],
-        ["extra.json", (doc) => Object.assign(doc, { extra: 1 }), "extra"],
-        ["bar.json", (doc) => (doc.markets[0].bar = "2020-01-01T00:00:00.000Z"), "markets[0].bar:"],
+        ["bar.json", (doc) => (doc.markets[0].bar = "2020-01-01T00:00:00.000Z"), "markets[0].bar: "],
+        [
+          "calldata.json",
+          (doc) => (doc.calldata.input[0] = "1"),
+          "calldata.input[0]: states 1, the verifier call of the proof and its public signals has",
+        ],
       ];
-      for (const [name, edit, message] of refusals) {
+      for (const [name, edit, message] of contradicted) {
+        const r = verify(edited(name, edit));
+        expect(r.code, `${name}: ${r.stderr}`).toBe(1);
+        const problems = (JSON.parse(r.stdout) as { problems: string[] }).problems;
+        expect(
+          problems.some((p) => p.startsWith(message)),
+          problems.join("\n"),
+        ).toBe(true);
+      }
+      // A malformed file is refused (exit 2), naming the file and the field.
+      for (const [name, edit, message] of [
+        ["extra.json", (doc: ProvedSignedBatch) => Object.assign(doc, { extra: 1 }), "extra: unknown key"],
+        ["short.json", (doc: ProvedSignedBatch) => doc.calldata.input.pop(), "calldata.input: expected"],
+      ] as const) {
         const path = edited(name, edit);
         const r = verify(path);
         expect(r.code, `${name}: ${r.stderr}`).toBe(2);
-        expect(r.stderr).toContain(`${path}: `);
-        expect(r.stderr).toContain(message);
+        expect(r.stderr).toContain(`${path}: ${message}`);
       }
 
       // A second publisher's file whose ETH-USDT close of the last bar differs.
