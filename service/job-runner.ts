@@ -501,7 +501,11 @@ export class JobRunner {
       if (!stale || !this.isAdaptive(job)) throw err;
       log.warn({ reason: err.message }, "the adaptive prior moved since the proof; proving again once");
       const made = await this.proveAgain(job, log);
-      if ("skip" in made) throw new OracleError(err.reason, `${err.message}; proving again: ${made.skip}`);
+      if ("skip" in made) {
+        // A newer bar's update moved the state: the oracle now refuses this bar whatever its prior.
+        const reason = made.kind === "OracleNotNewer" ? made.kind : err.reason;
+        throw new OracleError(reason, `${err.message}; proving again: ${made.skip}`);
+      }
       const event: JobEvent = {
         at: Date.now(),
         event: "reproved-before-send",
@@ -596,8 +600,15 @@ export class JobRunner {
         // This update may be the one the oracle holds: this job's transaction landed though it was taken for
         // dropped (a node that did not serve its receipt yet), or it was sent twice.
         const applied = await this.appliedOnChain(job);
-        if (applied === undefined) throw err;
-        return this.confirmApplied(job, applied, log);
+        if (applied !== undefined) return this.confirmApplied(job, applied, log);
+        // Otherwise an update of a newer bar (or another of this bar) was accepted since the precheck, e.g. a
+        // newer bar's job that got its quorum first: nothing was sent, and the bar is skipped as the precheck
+        // would skip it now.
+        const reason =
+          "the dry run was refused, nothing sent (an update of this bar or a newer one was accepted since the " +
+          `precheck): ${err.message}`;
+        await this.skip(job, reason, err.reason, log);
+        return;
       }
       // Recorded before it is sent: after a crash the same transaction is looked up, never a second one made.
       // One that is not recorded is never sent, and its nonce is handed out again.

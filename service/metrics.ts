@@ -48,12 +48,12 @@ export class ServiceMetrics {
     labelNames: ["market"] as const,
     registers: [this.registry],
   });
-  /** Updates not attempted, by market and reason class. */
+  /** Updates not sent, by market and reason class. */
   readonly skipped = new Counter({
     name: "zkrisk_updates_skipped_total",
     help:
-      "Updates skipped before proving (no quorum of agreeing publishers, none by the deadline, bad data, or the " +
-      "oracle would refuse), by market and reason.",
+      "Updates skipped, with no transaction sent (no quorum of agreeing publishers, none by the deadline, bad " +
+      "data, or the oracle would refuse), by market and reason.",
     labelNames: ["market", "reason"] as const,
     registers: [this.registry],
   });

@@ -2,8 +2,8 @@
  * A JSON-RPC proxy on 127.0.0.1 in front of a real node (a `hardhat node`) that can misbehave as a node
  * behind a public RPC endpoint does: go down (every request answered HTTP 502, as a load balancer with no
  * backend answers), right after it forwarded a transaction if asked; and answer `null` for the receipts of the
- * transactions sent through it, or an error for its calls (a load-balanced backend that has not seen the block
- * yet); or refuse every transaction it has not forwarded before with a node's error, without forwarding it. Single
+ * transactions sent through it, or an error for its calls, or for those of one function (a load-balanced backend
+ * that has not seen the block yet); or refuse every transaction it has not forwarded before with a node's error, without forwarding it. Single
  * and batched requests alike.
  */
 import { Transaction } from "ethers";
@@ -23,6 +23,12 @@ export interface FaultyRpc {
    * seen (`header not found`) while true.
    */
   failCalls: boolean;
+  /**
+   * While set (a function's 4-byte selector, 0x-hex), every `eth_call` and `eth_estimateGas` whose data starts with
+   * it is answered with that same error, and not forwarded: a submitter's dry run of that function fails as on such
+   * a backend, while its reads go through.
+   */
+  failCallsTo: string | undefined;
   /**
    * While set, every `eth_sendRawTransaction` of a transaction not forwarded before is answered with this JSON-RPC
    * error message (code -32000), as a node refusing it says, and not forwarded (e.g. geth's "intrinsic gas too
@@ -48,7 +54,16 @@ export async function startFaultyRpc(upstream: string): Promise<FaultyRpc> {
     ) {
       return { jsonrpc: "2.0", id: request.id, error: { code: -32000, message: state.sendError } };
     }
-    if (request.method === "eth_call" && state.failCalls) {
+    const callData = (request.params?.[0] as { data?: unknown; input?: unknown } | undefined) ?? {};
+    const selector = String(callData.data ?? callData.input ?? "")
+      .slice(0, 10)
+      .toLowerCase();
+    if (
+      (request.method === "eth_call" && state.failCalls) ||
+      ((request.method === "eth_call" || request.method === "eth_estimateGas") &&
+        state.failCallsTo !== undefined &&
+        selector === state.failCallsTo.toLowerCase())
+    ) {
       return { jsonrpc: "2.0", id: request.id, error: { code: -32000, message: "header not found" } };
     }
     const answer = await post(request);
@@ -73,6 +88,7 @@ export async function startFaultyRpc(upstream: string): Promise<FaultyRpc> {
     downAfterSend: false,
     hideSentReceipts: false,
     failCalls: false,
+    failCallsTo: undefined,
     sendError: undefined,
     sent: [],
     close: () => proxy.close(),
