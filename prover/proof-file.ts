@@ -96,25 +96,16 @@ export function verifierCalldataOf(
   r.onlyKeys(["a", "b", "c", "input"]);
   const rebuilt = toVerifierCalldata(proof, publicSignals);
   // Each entry's reader, the value the file states there, and the one the rebuilt call has.
-  const entries: [JsonReader, string, string][] = [
-    ...r
-      .at("a")
-      .items(2)
-      .map((e, i): [JsonReader, string, string] => [e, fieldString(e), rebuilt.a[i]]),
+  const row = (at: JsonReader, wanted: readonly string[]): [JsonReader, string, string][] =>
+    at.items(wanted.length).map((e, i) => [e, fieldString(e), wanted[i]]);
+  const entries = [
+    ...row(r.at("a"), rebuilt.a),
     ...r
       .at("b")
       .items(2)
-      .flatMap((row, i) =>
-        row.items(2).map((e, j): [JsonReader, string, string] => [e, fieldString(e), rebuilt.b[i][j]]),
-      ),
-    ...r
-      .at("c")
-      .items(2)
-      .map((e, i): [JsonReader, string, string] => [e, fieldString(e), rebuilt.c[i]]),
-    ...r
-      .at("input")
-      .items(publicSignals.length)
-      .map((e, i): [JsonReader, string, string] => [e, fieldString(e), rebuilt.input[i]]),
+      .flatMap((b, i) => row(b, rebuilt.b[i])),
+    ...row(r.at("c"), rebuilt.c),
+    ...row(r.at("input"), rebuilt.input),
   ];
   const differs = entries.find(([, stated, wanted]) => stated !== wanted);
   if (differs !== undefined) {

@@ -83,19 +83,14 @@ function circuitKind(info: CircuitInfo): string {
  * proof would just fail, as if the file were forged; the user gave the wrong directory.
  */
 function refuseOtherCircuit(f: VerifyFlags, file: SignedProofFile, info: CircuitInfo): void {
-  const fileKind =
+  const markets = "batch" in file ? file.batch.markets.length : undefined;
+  const adaptive =
     "batch" in file
-      ? `${file.batch.markets.some((m) => m.adaptive !== undefined) ? "an adaptive" : "a"} signed batch of ` +
-        `${file.batch.markets.length} markets`
-      : `${file.update.adaptive === undefined ? "a" : "an adaptive"} signed update`;
-  const fits =
-    info.quorum !== undefined &&
-    ("batch" in file
-      ? info.batchSize === file.batch.markets.length &&
-        (info.adaptive !== undefined) === file.batch.markets.some((m) => m.adaptive !== undefined)
-      : info.batchSize === undefined &&
-        (info.adaptive !== undefined) === (file.update.adaptive !== undefined));
-  if (!fits) {
+      ? file.batch.markets.some((m) => m.adaptive !== undefined)
+      : file.update.adaptive !== undefined;
+  const a = adaptive ? "an adaptive" : "a";
+  const fileKind = markets === undefined ? `${a} signed update` : `${a} signed batch of ${markets} markets`;
+  if (info.quorum === undefined || info.batchSize !== markets || (info.adaptive !== undefined) !== adaptive) {
     throw new UsageError(
       `--artifacts: ${f.artifacts} holds ${circuitKind(info)}; ${f.proof} is the proof of ${fileKind}: ` +
         "give the artifacts it was proved with",
