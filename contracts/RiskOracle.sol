@@ -70,9 +70,12 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint8 adaptiveFlags;
         // the batch group of the market's (model commitment, publisher set): `_batchGroupOf`
         uint16 batchGroup;
-        // slot 3: read only by governance, pause and unpause (21 bytes)
+        // slot 3: read by governance, pause and unpause, and by a single-market update only on a chain other than
+        // the one the oracle was deployed on (29 bytes)
         address guardian;
         uint8 quorum;
+        // the chain id the statement key was registered on (`_verifySigned`)
+        uint64 statementChainId;
         // slots 4, 5: read by every single-market update. The statement base IC0 + statementKey * IC2 of the verifier's
         // key (`ISignedUpdateVerifier.statementBase`): the statement's part of every proof check, computed once.
         uint256 statementBaseX;
@@ -166,6 +169,11 @@ contract RiskOracle is IRiskOracle, AccessControl {
     ///      so no other market may hold it (its proofs would verify against that market's base). After the other
     ///      mappings, so their slots keep their places.
     mapping(uint256 statementKey => uint256 marketId) private _statementKeyMarkets;
+
+    /// @dev The chain id at deployment. A statement key hashes the domain, and with it the chain id of its
+    ///      registration; on another chain (a fork after a split) a market takes single-market updates only once its
+    ///      key is registered there again (`_verifySigned`). On this chain the check costs no storage read.
+    uint256 private immutable _deploymentChainId = block.chainid;
 
     /// @notice Deploy with `governor` holding both the admin role and `GOVERNOR_ROLE`.
     /// @param governor governance account (e.g. a timelock)
@@ -287,6 +295,8 @@ contract RiskOracle is IRiskOracle, AccessControl {
         m.publisherSet = config.publisherSet;
         m.quorum = config.quorum;
         m.statementKey = config.statementKey;
+        // Chain ids are below 2^63 (EIP-2294), so the cast keeps them.
+        m.statementChainId = uint64(block.chainid);
     }
 
     /// @dev Refuse an adaptive market's num outside its adaptive verifier's clamp: the circuit has no witness for a
@@ -501,7 +511,9 @@ contract RiskOracle is IRiskOracle, AccessControl {
     }
 
     /// @dev The proof of a signed update against the market's statement base, or revert. A staticcall (view), so the
-    ///      verifier cannot re-enter.
+    ///      verifier cannot re-enter. Off the deployment chain, the statement key must have been registered on this
+    ///      chain: a key registered before a chain split binds the original chain's domain, so the proofs it verifies
+    ///      are the original chain's, which must not move the fork's margins.
     function _verifySigned(
         Market storage m,
         uint256 head,
@@ -511,6 +523,9 @@ contract RiskOracle is IRiskOracle, AccessControl {
         uint256[2] calldata pC,
         uint256 update
     ) private view {
+        if (block.chainid != _deploymentChainId && block.chainid != m.statementChainId) {
+            revert OracleStatementOfAnotherChain(marketId, m.statementChainId, block.chainid);
+        }
         ISignedUpdateVerifier verifier = ISignedUpdateVerifier(address(uint160(head)));
         if (!verifier.verifyProof(pA, pB, pC, update, m.statementBaseX, m.statementBaseY)) {
             revert OracleInvalidProof(marketId);

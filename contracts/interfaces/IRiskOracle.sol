@@ -233,6 +233,11 @@ interface IRiskOracle {
     error OracleMarginDecreaseTooLarge(Margin margin, uint16 previousBps, uint16 newBps, uint16 maxDecreaseBps);
     /// @notice The verifier rejected the proof.
     error OracleInvalidProof(uint256 marketId);
+    /// @notice A single-market update on a chain other than the oracle's deployment chain, for a market whose statement
+    ///         key was registered on chain `statementChainId` (before a chain split): that key binds the other
+    ///         chain's domain, so its proofs are that chain's. Governance registers the key for this chain again
+    ///         (`setPublisherSet`) to take this chain's proofs.
+    error OracleStatementOfAnotherChain(uint256 marketId, uint64 statementChainId, uint256 chainId);
     /// @notice A batch size outside [1, 32] was given to `setBatchVerifier`, or a batch carries that many markets;
     ///         for adaptive batches (`setAdaptiveBatchVerifier`, `submitAdaptiveBatch`) outside [2, 32].
     error OracleInvalidBatchSize(uint256 n);

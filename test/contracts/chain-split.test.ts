@@ -1,0 +1,197 @@
+/**
+ * A chain split: the oracle deployed on one chain (a `hardhat node` with chain id 1337, the original chain) and
+ * the same state on a fork of it with another chain id (Hardhat's in-process network forked from that node at its
+ * head: chain id 31337, the oracle's code and storage as they were). A statement key registered before the split
+ * hashes the original chain's domain, so the proofs it verifies are the original chain's; on the fork the oracle
+ * refuses single-market updates of such a market (`OracleStatementOfAnotherChain`) until governance registers the
+ * key there again (`setPublisherSet`), after which the fork's own proofs are accepted and the original chain's are
+ * not. The original chain goes on as before. Proofs are of the stand-in circuit (test/helpers/signed-update-stand-in.ts),
+ * whose statement key is the real circuit's. (A batch's domain is read at each batch, `RiskOracle._batchBase`, so
+ * batches need no re-registration: signed-batch.test.ts refuses another domain's batch.)
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Contract, ContractFactory, JsonRpcProvider, Wallet, type Signer } from "ethers";
+import { poseidonSponge } from "../../crypto/poseidon-sponge";
+import { statementKey, type StatementParts } from "../../circuits/statement";
+import {
+  compileArtifactsVerifier,
+  OracleError,
+  readPublisherSet,
+  registerMarket,
+  setPublisherSet,
+  submitSignedUpdate,
+} from "../../onchain/oracle";
+import { oracleDomain } from "../../prover/domain";
+import { digestSignal } from "../../circuits/public-signals";
+import { releaseCurves } from "../../setup";
+import { proveStandIn, standInArtifacts, type StandInProof } from "../helpers/signed-update-stand-in";
+import { DEV_KEYS, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
+import { BAR_SECONDS, DEFAULT_LIMITS, MARKET_ID, hre, revertOf, rpc, utc } from "./fixture";
+
+const ORIGINAL_CHAIN = 1337n;
+const FORK_CHAIN = 31337n;
+const T_A = utc(2024, 6, 20, 10);
+const T_B = T_A + BAR_SECONDS;
+const T_C = T_B + BAR_SECONDS;
+/** Block time of a timely submission of the bar opening at `t`: one minute after its close. */
+const timely = (t: number) => t + BAR_SECONDS + 60;
+
+let dir: string;
+let node: HardhatNode;
+/** The original chain: its provider, governor and the oracle there. */
+let original: JsonRpcProvider;
+let originalOracle: Contract;
+/** The fork: the same oracle address on the in-process network. */
+let forkOracle: Contract;
+let forkGovernor: Signer;
+let verifierAddress: string;
+let MODEL: bigint;
+let SET: bigint;
+
+/** BTC-USDT's statement with MODEL and SET for the domain of `chainId` and the oracle's address. */
+const partsOn = (chainId: bigint): StatementParts => ({
+  marketId: MARKET_ID,
+  modelCommitment: MODEL,
+  publisherSet: SET,
+  domain: oracleDomain(chainId, String(originalOracle.target)),
+});
+
+/** A stand-in proof of (mm, im) on the bar opening at `t` for the domain of `chainId`. */
+async function prove(t: number, mm: number, im: number, chainId: bigint): Promise<StandInProof> {
+  return proveStandIn(dir, {
+    mm: BigInt(mm),
+    im: BigInt(im),
+    dataTimestamp: BigInt(t),
+    digest: digestSignal(await poseidonSponge([BigInt(t), 7n])),
+    statement: partsOn(chainId),
+  });
+}
+
+/** Send `p` to `oracle` in a block at `time` of the chain `send` reaches. */
+async function submitAt(
+  oracle: Contract,
+  send: (method: string, params: unknown[]) => Promise<unknown>,
+  p: StandInProof,
+  time: number,
+): Promise<unknown> {
+  await send("evm_setNextBlockTimestamp", [time]);
+  const c = p.calldata;
+  const tx = (await oracle.submitSignedUpdate(MARKET_ID, c.a, c.b, c.c, c.input[0])) as {
+    wait(): Promise<unknown>;
+  };
+  return tx.wait();
+}
+
+const onOriginal = (method: string, params: unknown[]) => original.send(method, params);
+const onFork = (method: string, params: unknown[]) => rpc(method, params);
+const marginsOf = async (oracle: Contract) => [...(await oracle.parameters(MARKET_ID))].slice(0, 3);
+
+beforeAll(async () => {
+  dir = await standInArtifacts();
+  await hre.run("compile", { quiet: true });
+  MODEL = await poseidonSponge([1n, 2n, 3n]);
+  SET = await poseidonSponge([4n, 5n, 6n]);
+  // The original chain: verifier, oracle, BTC-USDT registered (its key from the client: 1337's domain), T_A accepted.
+  node = await startHardhatNode(Number(ORIGINAL_CHAIN));
+  original = new JsonRpcProvider(node.rpc, undefined, { staticNetwork: true, cacheTimeout: -1 });
+  const governor = new Wallet(DEV_KEYS[0], original);
+  const compiled = compileArtifactsVerifier(dir);
+  const verifier = await (
+    await new ContractFactory(compiled.abi as never, compiled.bytecode, governor).deploy()
+  ).waitForDeployment();
+  verifierAddress = await verifier.getAddress();
+  const artifact = await hre.artifacts.readArtifact("RiskOracle");
+  const factory = new ContractFactory(artifact.abi, artifact.bytecode, governor);
+  originalOracle = (await (
+    await factory.deploy(governor.address)
+  ).waitForDeployment()) as unknown as Contract;
+  await registerMarket(originalOracle, MARKET_ID, {
+    publishers: { verifier: verifierAddress, modelCommitment: MODEL, publisherSet: SET, quorum: 2 },
+    guardian: governor.address,
+    limits: DEFAULT_LIMITS,
+  });
+  await submitAt(originalOracle, onOriginal, await prove(T_A, 2400, 3600, ORIGINAL_CHAIN), timely(T_A));
+  // The split: the in-process network forks the original chain at its head, under chain id 31337.
+  await rpc("hardhat_reset", [{ forking: { jsonRpcUrl: node.rpc } }]);
+  // A first block of the fork's own: calls then run on it (Hardhat runs none at the fork's block of chain 1337,
+  // whose hardfork history it does not know).
+  await rpc("evm_mine", [timely(T_A) + 1]);
+  [forkGovernor] = await hre.ethers.getSigners();
+  expect(await forkGovernor!.getAddress()).toBe(governor.address);
+  forkOracle = new Contract(String(originalOracle.target), artifact.abi, forkGovernor);
+}, 600_000);
+
+afterAll(async () => {
+  await rpc("hardhat_reset", []).catch(() => undefined);
+  node?.stop();
+  await releaseCurves();
+});
+
+describe("a chain split", () => {
+  it("the fork has the oracle's state and another domain; the registered key is still the original chain's", async () => {
+    expect((await hre.ethers.provider.getNetwork()).chainId).toBe(FORK_CHAIN);
+    expect((await original.getNetwork()).chainId).toBe(ORIGINAL_CHAIN);
+    expect(await marginsOf(forkOracle)).toEqual([2400n, 3600n, BigInt(T_A)]);
+    expect(await forkOracle.domain()).toBe(partsOn(FORK_CHAIN).domain);
+    expect(await originalOracle.domain()).toBe(partsOn(ORIGINAL_CHAIN).domain);
+    expect(partsOn(FORK_CHAIN).domain).not.toBe(partsOn(ORIGINAL_CHAIN).domain);
+    const registered = await readPublisherSet(forkOracle, MARKET_ID);
+    expect(registered).toEqual(await readPublisherSet(originalOracle, MARKET_ID));
+  });
+
+  it("on the fork, the original chain's proof is refused before its proof check, naming both chains", async () => {
+    const originals = await prove(T_B, 2500, 3750, ORIGINAL_CHAIN);
+    await rpc("evm_setNextBlockTimestamp", [timely(T_B)]);
+    const c = originals.calldata;
+    expect(
+      await revertOf(forkOracle.submitSignedUpdate(MARKET_ID, c.a, c.b, c.c, c.input[0]), forkOracle),
+    ).toEqual({
+      name: "OracleStatementOfAnotherChain",
+      args: [MARKET_ID, ORIGINAL_CHAIN, FORK_CHAIN],
+    });
+    await rpc("evm_mine", [timely(T_B)]);
+    // Through the client: the proof's key is the registered one, so the oracle's reason is the chain's.
+    await expect(submitSignedUpdate(forkOracle, MARKET_ID, originals.calldata)).rejects.toThrow(OracleError);
+    await expect(submitSignedUpdate(forkOracle, MARKET_ID, originals.calldata)).rejects.toMatchObject({
+      reason: "OracleStatementOfAnotherChain",
+    });
+    // The fork's own proof is refused too while the key is the original chain's (its statement is not the key's).
+    const forks = await prove(T_B, 2500, 3750, FORK_CHAIN);
+    await expect(submitSignedUpdate(forkOracle, MARKET_ID, forks.calldata)).rejects.toMatchObject({
+      reason: "StatementMismatch",
+    });
+    expect(await marginsOf(forkOracle)).toEqual([2400n, 3600n, BigInt(T_A)]);
+    // On the original chain the same proof of T_B is accepted: the check costs its deployment chain nothing.
+    await submitAt(originalOracle, onOriginal, originals, timely(T_B));
+    expect(await marginsOf(originalOracle)).toEqual([2500n, 3750n, BigInt(T_B)]);
+  });
+
+  it("once governance registers the key on the fork, the fork's proofs are accepted and the original's are not", async () => {
+    const { config } = await setPublisherSet(forkOracle, MARKET_ID, {
+      verifier: verifierAddress,
+      modelCommitment: MODEL,
+      publisherSet: SET,
+      quorum: 2,
+    });
+    expect(config.statementKey).toBe(await statementKey(partsOn(FORK_CHAIN)));
+    expect(await readPublisherSet(forkOracle, MARKET_ID)).toEqual(config);
+    expect((await readPublisherSet(originalOracle, MARKET_ID)).statementKey).toBe(
+      await statementKey(partsOn(ORIGINAL_CHAIN)),
+    );
+    const originals = await prove(T_C, 2600, 3900, ORIGINAL_CHAIN);
+    await rpc("evm_setNextBlockTimestamp", [timely(T_C)]);
+    const c = originals.calldata;
+    expect(
+      await revertOf(forkOracle.submitSignedUpdate(MARKET_ID, c.a, c.b, c.c, c.input[0]), forkOracle),
+    ).toEqual({
+      name: "OracleInvalidProof",
+      args: [MARKET_ID],
+    });
+    // Replay protection carried over the split and the new key: the fork's last accepted bar is still T_A.
+    await submitAt(forkOracle, onFork, await prove(T_B, 2450, 3675, FORK_CHAIN), timely(T_C) + 1);
+    expect(await marginsOf(forkOracle)).toEqual([2450n, 3675n, BigInt(T_B)]);
+    // The original chain takes its own proof of T_C as before, and its state is its own.
+    await submitAt(originalOracle, onOriginal, originals, timely(T_C));
+    expect(await marginsOf(originalOracle)).toEqual([2600n, 3900n, BigInt(T_C)]);
+  });
+});
