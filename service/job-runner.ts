@@ -293,11 +293,13 @@ export class JobRunner {
    * The bar's quorum of signed windows, the guards' precheck (when the job submits), and the proof in a proving
    * thread. An adaptive market's proof starts from the prior the oracle reports now (`readAdaptivePrior`), and
    * its precheck uses the margins at the state that prior steps to. Returns why there is no update instead, for
-   * bad data or a refusal foreseen, or the shortfall of a quorum that late publishers could still make up.
+   * bad data or a refusal foreseen, or the shortfall of a quorum that late publishers could still make up. `again`
+   * (a proof made again): the bar's quorum this process found before, when it holds one (`collectAgain`).
    */
-  private async makeProof(job: JobRecord, m: MarketRuntime, log: Logger): Promise<Made> {
+  private async makeProof(job: JobRecord, m: MarketRuntime, log: Logger, again = false): Promise<Made> {
     const { metrics, chain } = this.o;
-    const quorum = await quorumOf(() => m.windows.collect(job.dataTimestamp * 1000));
+    const end = job.dataTimestamp * 1000;
+    const quorum = await quorumOf(() => (again ? m.windows.collectAgain(end) : m.windows.collect(end)));
     if ("skip" in quorum || "wait" in quorum) return quorum;
     const window = quorum.windows[0].window;
     let plain: IntegerTrace;
@@ -382,11 +384,12 @@ export class JobRunner {
    * the guards' precheck of each (when the job submits: the oracle takes all markets or none, so one refusal
    * skips the batch, naming the market), then the proof in a proving thread. Returns why there is no update
    * instead, for bad data or a refusal foreseen, or the shortfall of a quorum that late publishers could still
-   * make up.
+   * make up. `again` as for `makeProof`.
    */
-  private async makeBatchProof(job: JobRecord, b: BatchRuntime, log: Logger): Promise<Made> {
+  private async makeBatchProof(job: JobRecord, b: BatchRuntime, log: Logger, again = false): Promise<Made> {
     const { metrics, chain } = this.o;
-    const quorum = await quorumOf(() => b.batches.collect(job.dataTimestamp * 1000));
+    const end = job.dataTimestamp * 1000;
+    const quorum = await quorumOf(() => (again ? b.batches.collectAgain(end) : b.batches.collect(end)));
     if ("skip" in quorum || "wait" in quorum) return quorum;
     const now = (await chain.now()) + 1;
     const priors = new Map<string, AdaptivePriorState>();
@@ -573,8 +576,10 @@ export class JobRunner {
   }
 
   /**
-   * Prove the job's bar again (an adaptive market or batch, from the oracle's prior now). Its quorum was there for
-   * the first proof: a publisher missing now is a failed step, retried as any (a TransientError), not a wait.
+   * Prove the job's bar again (an adaptive market or batch, from the oracle's prior now), from the signed windows
+   * of its first proof, which this process holds: no publisher is asked. Only a process that did not find them
+   * (restarted since the first proof) asks the publishers; then a publisher missing is a failed step, retried as
+   * any (a TransientError), not a wait: the quorum was there for the first proof.
    */
   private async proveAgain(
     job: JobRecord,
@@ -583,8 +588,8 @@ export class JobRunner {
     const m = this.o.markets.get(job.market);
     const made =
       m !== undefined
-        ? await this.makeProof(job, m, log)
-        : await this.makeBatchProof(job, this.o.batches.get(job.market)!, log);
+        ? await this.makeProof(job, m, log, true)
+        : await this.makeBatchProof(job, this.o.batches.get(job.market)!, log, true);
     if ("wait" in made) throw new TransientError(made.wait.message);
     return made;
   }

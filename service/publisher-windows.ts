@@ -14,7 +14,8 @@
  * throws a `QuorumError` saying what each publisher answered; it is `transient` when the publishers that did
  * not answer (down, or not signed the bar yet) could still make up the quorum, so the job waits for them and asks
  * again, spending no attempt, until the bar's deadline (`publishers.waitSeconds`; job-runner.ts,
- * `waitForPublishers`), and final otherwise.
+ * `waitForPublishers`), and final otherwise. The quorums of the last bars found are held, so a proof made again for
+ * its bar while it is submitted (an adaptive prior that moved) asks no publisher (`collectAgain`).
  */
 import type { Logger } from "pino";
 import { isoFromMs } from "../core/time";
@@ -126,6 +127,19 @@ export interface PublisherWindowsOptions {
   log: Logger;
 }
 
+/** A bar's quorum: the k agreeing signed documents, their publishers' names, and what every publisher answered. */
+interface Found<T> {
+  signed: T[];
+  names: string[];
+  reports: PublisherReport[];
+}
+
+/**
+ * Bars whose quorum a market's (or batch's) publisher client holds for proofs made again: a job is proved again only
+ * while it is submitted, and the jobs a service has in flight are its newest bars.
+ */
+const HELD_BARS = 16;
+
 /** What one request gave. */
 type Answer =
   { kind: "document"; doc: unknown } | { kind: "not_signed" | "unreachable" | "invalid"; detail: string };
@@ -154,6 +168,11 @@ interface SignedKind<T extends { publicKey: PublicKey }> {
 class PublisherQuorum<T extends { publicKey: PublicKey }> {
   /** The publishers' URLs as shown in logs, metrics and job reasons. */
   readonly names: readonly string[];
+  /**
+   * The quorums of the last bars found (`HELD_BARS`, by the bar's `endTime`), in the order found: what a proof
+   * made again for its bar takes (`held`), signed data that a later answer cannot make less valid.
+   */
+  private readonly found = new Map<number, Found<T>>();
 
   constructor(
     protected readonly o: PublisherWindowsOptions,
@@ -169,12 +188,21 @@ class PublisherQuorum<T extends { publicKey: PublicKey }> {
   }
 
   /**
+   * The quorum this process last found for the bar opening at `endTime` (ms), else one asked of the publishers
+   * (`quorum`). For a proof made again for a bar it proved (an adaptive update's prior moved): its signed
+   * documents are as valid as when they were checked, and a publisher that went down since is not needed.
+   * @throws QuorumError as `quorum`, when none is held
+   */
+  protected held(endTime: number): Promise<Found<T>> {
+    const found = this.found.get(endTime);
+    return found === undefined ? this.quorum(endTime) : Promise.resolve(found);
+  }
+
+  /**
    * k agreeing documents of the bar opening at `endTime` (ms), asked of every publisher at once.
    * @throws QuorumError when fewer than k registered publishers gave identical candles.
    */
-  protected async quorum(
-    endTime: number,
-  ): Promise<{ signed: T[]; names: string[]; reports: PublisherReport[] }> {
+  protected async quorum(endTime: number): Promise<Found<T>> {
     const { set, market, log } = this.o;
     const { noun } = this.kind;
     const k = set.quorum;
@@ -246,7 +274,11 @@ class PublisherQuorum<T extends { publicKey: PublicKey }> {
 
     if (quorate) {
       const used = best.slice(0, k);
-      return { signed: used.map((v) => v.sw), names: used.map((v) => this.names[v.i]), reports };
+      const found = { signed: used.map((v) => v.sw), names: used.map((v) => this.names[v.i]), reports };
+      this.found.delete(endTime);
+      this.found.set(endTime, found);
+      if (this.found.size > HELD_BARS) this.found.delete(this.found.keys().next().value!);
+      return found;
     }
     const pending = reports.filter((r) => r.outcome === "not_signed" || r.outcome === "unreachable").length;
     const answered = reports
@@ -370,6 +402,12 @@ export class PublisherWindows extends PublisherQuorum<SignedWindow> {
     const q = await this.quorum(endTime);
     return { windows: q.signed, names: q.names, reports: q.reports };
   }
+
+  /** The quorum last found for the bar (the publishers are not asked again), else as `collect`. */
+  async collectAgain(endTime: number): Promise<Quorum> {
+    const q = await this.held(endTime);
+    return { windows: q.signed, names: q.names, reports: q.reports };
+  }
 }
 
 /** What a batch's signed batches must hold besides `PublisherWindowsOptions` (`market` is the batch's label). */
@@ -408,6 +446,12 @@ export class PublisherBatches extends PublisherQuorum<SignedBatch> {
    */
   async collect(endTime: number): Promise<BatchQuorum> {
     const q = await this.quorum(endTime);
+    return { batches: q.signed, names: q.names, reports: q.reports };
+  }
+
+  /** The quorum last found for the bar close (the publishers are not asked again), else as `collect`. */
+  async collectAgain(endTime: number): Promise<BatchQuorum> {
+    const q = await this.held(endTime);
     return { batches: q.signed, names: q.names, reports: q.reports };
   }
 }

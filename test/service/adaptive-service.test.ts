@@ -7,7 +7,8 @@
  * Plain artifacts for the adaptive market are refused at start. The scheduled bar is proved from the prior the
  * oracle reports and accepted, storing the integer engine's state. Then, while the next bar is being proved,
  * governance resets the state (another num): the proof's prior is stale, the dry run is refused with
- * `OracleAdaptiveStateMismatch`, and the service proves the bar once more from the new prior, which is accepted.
+ * `OracleAdaptiveStateMismatch`, and the service proves the bar once more from the new prior, which is accepted;
+ * it takes the signed window it found for the first proof (the publisher is asked once a bar).
  *
  * Then the same after the transaction is sent: with automine off the service's transaction waits in the pool,
  * governance's state change lands first in the same block (a higher tip), the transaction reverts with
@@ -46,6 +47,7 @@ import {
   waitForJob,
   writeServiceConfig,
   memoryLogger,
+  metricValue,
 } from "../helpers/service-env";
 
 const CALIBRATIONS = join(__dirname, "../..", "models/calibrations.json");
@@ -211,6 +213,9 @@ describe("zkrisk serve on an adaptive market", () => {
     expect(second.after).toEqual({ num: RESET_NUM, outcomes: 0n });
     const [num, outcomes] = (await oracle.adaptiveState(marketIdOf(MARKET))) as bigint[];
     expect([num, outcomes]).toEqual([RESET_NUM, 0n]);
+    // The proof made again took the bar's signed window found for the first one: the publisher was asked once a bar.
+    const fetched = `zkrisk_publisher_fetches_total{market="${MARKET}",publisher="${publisher.url}/",outcome="ok"}`;
+    expect(await metricValue(running.url, fetched)).toBe(2);
   }, 900_000);
   it("proves again and resends once when its sent transaction reverts because another update landed first", async () => {
     expect(ADAPTIVE_RESENDS).toBe(1);
