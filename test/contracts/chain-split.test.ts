@@ -5,29 +5,46 @@
  * hashes the original chain's domain, so the proofs it verifies are the original chain's; on the fork the oracle
  * refuses single-market updates of such a market (`OracleStatementOfAnotherChain`) until governance registers the
  * key there again (`setPublisherSet`), after which the fork's own proofs are accepted and the original chain's are
- * not. The original chain goes on as before. Proofs are of the stand-in circuit (test/helpers/signed-update-stand-in.ts),
+ * not. The original chain goes on as before. An adaptive market (ETH-USDT, the adaptive stand-in's verifier) is
+ * refused and taken back the same way. Proofs are of the stand-in circuit (test/helpers/signed-update-stand-in.ts),
  * whose statement key is the real circuit's. (A batch's domain is read at each batch, `RiskOracle._batchBase`, so
  * batches need no re-registration: signed-batch.test.ts refuses another domain's batch.)
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Contract, ContractFactory, JsonRpcProvider, Wallet, type Signer } from "ethers";
 import { poseidonSponge } from "../../crypto/poseidon-sponge";
-import { statementKey, type StatementParts } from "../../circuits/statement";
+import {
+  packAdaptiveUpdate,
+  statementKey,
+  type AdaptiveUpdateValues,
+  type StatementParts,
+} from "../../circuits/statement";
+import { marketIdOf } from "../../candles/market-id";
 import {
   compileArtifactsVerifier,
   OracleError,
+  readAdaptivePrior,
   readPublisherSet,
   registerMarket,
+  setAdaptiveCalibration,
   setPublisherSet,
   submitSignedUpdate,
 } from "../../onchain/oracle";
 import { oracleDomain } from "../../prover/domain";
 import { digestSignal } from "../../circuits/public-signals";
 import { releaseCurves } from "../../setup";
-import { proveStandIn, standInArtifacts, type StandInProof } from "../helpers/signed-update-stand-in";
+import {
+  adaptiveStandInArtifacts,
+  proveStandIn,
+  standInArtifacts,
+  type StandInProof,
+} from "../helpers/signed-update-stand-in";
 import { DEV_KEYS, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
 import { BAR_SECONDS, DEFAULT_LIMITS, MARKET_ID, hre, revertOf, rpc, utc } from "./fixture";
 
+/** An adaptive market beside BTC-USDT (plain), with the adaptive stand-in's verifier, and its initial num. */
+const ETH_USDT = marketIdOf("ETH-USDT");
+const NUM = 49021n << 8n;
 const ORIGINAL_CHAIN = 1337n;
 const FORK_CHAIN = 31337n;
 const T_A = utc(2024, 6, 20, 10);
@@ -37,6 +54,7 @@ const T_C = T_B + BAR_SECONDS;
 const timely = (t: number) => t + BAR_SECONDS + 60;
 
 let dir: string;
+let adaptiveDir: string;
 let node: HardhatNode;
 /** The original chain: its provider, governor and the oracle there. */
 let original: JsonRpcProvider;
@@ -45,12 +63,13 @@ let originalOracle: Contract;
 let forkOracle: Contract;
 let forkGovernor: Signer;
 let verifierAddress: string;
+let adaptiveVerifierAddress: string;
 let MODEL: bigint;
 let SET: bigint;
 
-/** BTC-USDT's statement with MODEL and SET for the domain of `chainId` and the oracle's address. */
-const partsOn = (chainId: bigint): StatementParts => ({
-  marketId: MARKET_ID,
+/** A market's statement (BTC-USDT's by default) with MODEL and SET for the domain of `chainId` and the oracle. */
+const partsOn = (chainId: bigint, marketId = MARKET_ID): StatementParts => ({
+  marketId,
   modelCommitment: MODEL,
   publisherSet: SET,
   domain: oracleDomain(chainId, String(originalOracle.target)),
@@ -67,16 +86,42 @@ async function prove(t: number, mm: number, im: number, chainId: bigint): Promis
   });
 }
 
+/** The stand-in proof of ETH-USDT's adaptive update on bar `t` at margins (mm, 2 mm) from `prior` (no outcome). */
+async function proveAdaptive(
+  t: number,
+  mm: bigint,
+  prior: { num: bigint; outcomes: bigint },
+  chainId: bigint,
+): Promise<StandInProof> {
+  const u: AdaptiveUpdateValues = {
+    mm,
+    im: 2n * mm,
+    dataTimestamp: BigInt(t),
+    before: prior,
+    marginS: 0n,
+    after: prior,
+    digest: BigInt(t) * 7n,
+  };
+  return proveStandIn(adaptiveDir, {
+    mm: u.mm,
+    im: u.im,
+    dataTimestamp: u.dataTimestamp,
+    digest: packAdaptiveUpdate(u) >> 72n,
+    statement: partsOn(chainId, ETH_USDT),
+  });
+}
+
 /** Send `p` to `oracle` in a block at `time` of the chain `send` reaches. */
 async function submitAt(
   oracle: Contract,
   send: (method: string, params: unknown[]) => Promise<unknown>,
   p: StandInProof,
   time: number,
+  marketId = MARKET_ID,
 ): Promise<unknown> {
   await send("evm_setNextBlockTimestamp", [time]);
   const c = p.calldata;
-  const tx = (await oracle.submitSignedUpdate(MARKET_ID, c.a, c.b, c.c, c.input[0])) as {
+  const tx = (await oracle.submitSignedUpdate(marketId, c.a, c.b, c.c, c.input[0])) as {
     wait(): Promise<unknown>;
   };
   return tx.wait();
@@ -84,10 +129,11 @@ async function submitAt(
 
 const onOriginal = (method: string, params: unknown[]) => original.send(method, params);
 const onFork = (method: string, params: unknown[]) => rpc(method, params);
-const marginsOf = async (oracle: Contract) => [...(await oracle.parameters(MARKET_ID))].slice(0, 3);
+const marginsOf = async (oracle: Contract, marketId = MARKET_ID) =>
+  [...(await oracle.parameters(marketId))].slice(0, 3);
 
 beforeAll(async () => {
-  dir = await standInArtifacts();
+  [dir, adaptiveDir] = [await standInArtifacts(), await adaptiveStandInArtifacts()];
   await hre.run("compile", { quiet: true });
   MODEL = await poseidonSponge([1n, 2n, 3n]);
   SET = await poseidonSponge([4n, 5n, 6n]);
@@ -95,11 +141,13 @@ beforeAll(async () => {
   node = await startHardhatNode(Number(ORIGINAL_CHAIN));
   original = new JsonRpcProvider(node.rpc, undefined, { staticNetwork: true, cacheTimeout: -1 });
   const governor = new Wallet(DEV_KEYS[0], original);
-  const compiled = compileArtifactsVerifier(dir);
-  const verifier = await (
-    await new ContractFactory(compiled.abi as never, compiled.bytecode, governor).deploy()
-  ).waitForDeployment();
-  verifierAddress = await verifier.getAddress();
+  const deployVerifier = async (artifacts: string) => {
+    const compiled = compileArtifactsVerifier(artifacts);
+    const factory = new ContractFactory(compiled.abi as never, compiled.bytecode, governor);
+    return (await (await factory.deploy()).waitForDeployment()).getAddress();
+  };
+  verifierAddress = await deployVerifier(dir);
+  adaptiveVerifierAddress = await deployVerifier(adaptiveDir);
   const artifact = await hre.artifacts.readArtifact("RiskOracle");
   const factory = new ContractFactory(artifact.abi, artifact.bytecode, governor);
   originalOracle = (await (
@@ -110,12 +158,21 @@ beforeAll(async () => {
     guardian: governor.address,
     limits: DEFAULT_LIMITS,
   });
+  await registerMarket(originalOracle, ETH_USDT, {
+    publishers: { verifier: adaptiveVerifierAddress, modelCommitment: MODEL, publisherSet: SET, quorum: 2 },
+    guardian: governor.address,
+    limits: DEFAULT_LIMITS,
+  });
+  await setAdaptiveCalibration(originalOracle, ETH_USDT, NUM);
   await submitAt(originalOracle, onOriginal, await prove(T_A, 2400, 3600, ORIGINAL_CHAIN), timely(T_A));
+  const initial = { num: NUM, outcomes: 0n };
+  const eth = await proveAdaptive(T_A, 1000n, initial, ORIGINAL_CHAIN);
+  await submitAt(originalOracle, onOriginal, eth, timely(T_A) + 1, ETH_USDT);
   // The split: the in-process network forks the original chain at its head, under chain id 31337.
   await rpc("hardhat_reset", [{ forking: { jsonRpcUrl: node.rpc } }]);
   // A first block of the fork's own: calls then run on it (Hardhat runs none at the fork's block of chain 1337,
   // whose hardfork history it does not know).
-  await rpc("evm_mine", [timely(T_A) + 1]);
+  await rpc("evm_mine", [timely(T_A) + 2]);
   [forkGovernor] = await hre.ethers.getSigners();
   expect(await forkGovernor!.getAddress()).toBe(governor.address);
   forkOracle = new Contract(String(originalOracle.target), artifact.abi, forkGovernor);
@@ -193,5 +250,39 @@ describe("a chain split", () => {
     // The original chain takes its own proof of T_C as before, and its state is its own.
     await submitAt(originalOracle, onOriginal, originals, timely(T_C));
     expect(await marginsOf(originalOracle)).toEqual([2600n, 3900n, BigInt(T_C)]);
+  });
+
+  it("an adaptive market alike: its prior checked, then refused for the chain; accepted once its key is the fork's", async () => {
+    expect(await marginsOf(forkOracle, ETH_USDT)).toEqual([1000n, 2000n, BigInt(T_A)]);
+    const latest = async () => (await hre.ethers.provider.getBlock("latest"))!.timestamp;
+    await rpc("evm_mine", [(await latest()) + 1]);
+    const p = await readAdaptivePrior(forkOracle, ETH_USDT, BigInt(T_C));
+    const prior = { num: p.num, outcomes: BigInt(p.outcomes) };
+    expect([prior, p.marginS]).toEqual([{ num: NUM, outcomes: 0n }, 0n]);
+    // A stale prior is named as ever: the prior's check comes first.
+    const stale = (await proveAdaptive(T_C, 1100n, { ...prior, num: NUM + 1n }, ORIGINAL_CHAIN)).calldata;
+    const refusal = await revertOf(
+      forkOracle.submitSignedUpdate(ETH_USDT, stale.a, stale.b, stale.c, stale.input[0]),
+      forkOracle,
+    );
+    expect(refusal.name).toBe("OracleAdaptiveStateMismatch");
+    const originals = await proveAdaptive(T_C, 1100n, prior, ORIGINAL_CHAIN);
+    const c = originals.calldata;
+    const send = () => forkOracle.submitSignedUpdate(ETH_USDT, c.a, c.b, c.c, c.input[0]);
+    expect(await revertOf(send(), forkOracle)).toEqual({
+      name: "OracleStatementOfAnotherChain",
+      args: [ETH_USDT, ORIGINAL_CHAIN, FORK_CHAIN],
+    });
+    await setPublisherSet(forkOracle, ETH_USDT, {
+      verifier: adaptiveVerifierAddress,
+      modelCommitment: MODEL,
+      publisherSet: SET,
+      quorum: 2,
+    });
+    expect(await revertOf(send(), forkOracle)).toEqual({ name: "OracleInvalidProof", args: [ETH_USDT] });
+    const forks = await proveAdaptive(T_C, 1100n, prior, FORK_CHAIN);
+    await submitAt(forkOracle, onFork, forks, (await latest()) + 1, ETH_USDT);
+    expect(await marginsOf(forkOracle, ETH_USDT)).toEqual([1100n, 2200n, BigInt(T_C)]);
+    expect(await marginsOf(originalOracle, ETH_USDT)).toEqual([1000n, 2000n, BigInt(T_A)]);
   });
 });
