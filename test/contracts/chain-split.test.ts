@@ -127,6 +127,12 @@ async function submitAt(
   return tx.wait();
 }
 
+/** The custom error with which the fork's oracle refuses `p` for `marketId`. */
+function refusedOnFork(p: StandInProof, marketId = MARKET_ID) {
+  const c = p.calldata;
+  return revertOf(forkOracle.submitSignedUpdate(marketId, c.a, c.b, c.c, c.input[0]), forkOracle);
+}
+
 const onOriginal = (method: string, params: unknown[]) => original.send(method, params);
 const onFork = (method: string, params: unknown[]) => rpc(method, params);
 const marginsOf = async (oracle: Contract, marketId = MARKET_ID) =>
@@ -199,10 +205,7 @@ describe("a chain split", () => {
   it("on the fork, the original chain's proof is refused before its proof check, naming both chains", async () => {
     const originals = await prove(T_B, 2500, 3750, ORIGINAL_CHAIN);
     await rpc("evm_setNextBlockTimestamp", [timely(T_B)]);
-    const c = originals.calldata;
-    expect(
-      await revertOf(forkOracle.submitSignedUpdate(MARKET_ID, c.a, c.b, c.c, c.input[0]), forkOracle),
-    ).toEqual({
+    expect(await refusedOnFork(originals)).toEqual({
       name: "OracleStatementOfAnotherChain",
       args: [MARKET_ID, ORIGINAL_CHAIN, FORK_CHAIN],
     });
@@ -218,7 +221,7 @@ describe("a chain split", () => {
       reason: "StatementMismatch",
     });
     expect(await marginsOf(forkOracle)).toEqual([2400n, 3600n, BigInt(T_A)]);
-    // On the original chain the same proof of T_B is accepted: the check costs its deployment chain nothing.
+    // On the original chain, its deployment chain, the same proof of T_B is accepted.
     await submitAt(originalOracle, onOriginal, originals, timely(T_B));
     expect(await marginsOf(originalOracle)).toEqual([2500n, 3750n, BigInt(T_B)]);
   });
@@ -237,13 +240,7 @@ describe("a chain split", () => {
     );
     const originals = await prove(T_C, 2600, 3900, ORIGINAL_CHAIN);
     await rpc("evm_setNextBlockTimestamp", [timely(T_C)]);
-    const c = originals.calldata;
-    expect(
-      await revertOf(forkOracle.submitSignedUpdate(MARKET_ID, c.a, c.b, c.c, c.input[0]), forkOracle),
-    ).toEqual({
-      name: "OracleInvalidProof",
-      args: [MARKET_ID],
-    });
+    expect(await refusedOnFork(originals)).toEqual({ name: "OracleInvalidProof", args: [MARKET_ID] });
     // Replay protection carried over the split and the new key: the fork's last accepted bar is still T_A.
     await submitAt(forkOracle, onFork, await prove(T_B, 2450, 3675, FORK_CHAIN), timely(T_C) + 1);
     expect(await marginsOf(forkOracle)).toEqual([2450n, 3675n, BigInt(T_B)]);
@@ -260,16 +257,10 @@ describe("a chain split", () => {
     const prior = { num: p.num, outcomes: BigInt(p.outcomes) };
     expect([prior, p.marginS]).toEqual([{ num: NUM, outcomes: 0n }, 0n]);
     // A stale prior is named as ever: the prior's check comes first.
-    const stale = (await proveAdaptive(T_C, 1100n, { ...prior, num: NUM + 1n }, ORIGINAL_CHAIN)).calldata;
-    const refusal = await revertOf(
-      forkOracle.submitSignedUpdate(ETH_USDT, stale.a, stale.b, stale.c, stale.input[0]),
-      forkOracle,
-    );
-    expect(refusal.name).toBe("OracleAdaptiveStateMismatch");
+    const stale = await proveAdaptive(T_C, 1100n, { ...prior, num: NUM + 1n }, ORIGINAL_CHAIN);
+    expect((await refusedOnFork(stale, ETH_USDT)).name).toBe("OracleAdaptiveStateMismatch");
     const originals = await proveAdaptive(T_C, 1100n, prior, ORIGINAL_CHAIN);
-    const c = originals.calldata;
-    const send = () => forkOracle.submitSignedUpdate(ETH_USDT, c.a, c.b, c.c, c.input[0]);
-    expect(await revertOf(send(), forkOracle)).toEqual({
+    expect(await refusedOnFork(originals, ETH_USDT)).toEqual({
       name: "OracleStatementOfAnotherChain",
       args: [ETH_USDT, ORIGINAL_CHAIN, FORK_CHAIN],
     });
@@ -279,7 +270,10 @@ describe("a chain split", () => {
       publisherSet: SET,
       quorum: 2,
     });
-    expect(await revertOf(send(), forkOracle)).toEqual({ name: "OracleInvalidProof", args: [ETH_USDT] });
+    expect(await refusedOnFork(originals, ETH_USDT)).toEqual({
+      name: "OracleInvalidProof",
+      args: [ETH_USDT],
+    });
     const forks = await proveAdaptive(T_C, 1100n, prior, FORK_CHAIN);
     await submitAt(forkOracle, onFork, forks, (await latest()) + 1, ETH_USDT);
     expect(await marginsOf(forkOracle, ETH_USDT)).toEqual([1100n, 2200n, BigInt(T_C)]);
