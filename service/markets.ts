@@ -315,9 +315,12 @@ export async function checkOnChainSet(
     publisherSet: commitment,
   });
   if (registered.statementKey !== key) {
+    const { chainId } = await chain.provider.getNetwork();
     throw new ConfigError(
       `${field}: market ${m.id}: the oracle at ${oracle} registers statement key ${registered.statementKey}, ` +
-        `the configured model, ${file} and the oracle's domain give ${key}`,
+        `the configured model, ${file} and the oracle's domain on chain ${chainId} give ${key}: a key made for ` +
+        "another domain (e.g. registered before a chain split) takes no proof made here; governance registers " +
+        "the market's publisher set again on this chain (setPublisherSet)",
     );
   }
 }

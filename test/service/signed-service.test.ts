@@ -5,8 +5,9 @@
  * {A, B, C} and quorum 2 on a `hardhat node`, the REAL signed-update circuit (k = 2, constant weights,
  * development setup, cached), and the service in process (SQLite store, proving threads).
  *
- * At start: a configured publisher set other than the one on chain, and artifacts checking another quorum,
- * are refused, naming the file and the market. Then the scheduled bar: C's disagreement logged with its URL,
+ * At start: a configured publisher set other than the one on chain, a statement key registered for another
+ * domain (as on a fork of the chain it was registered on), and artifacts checking another quorum, are refused,
+ * naming the file and the market. Then the scheduled bar: C's disagreement logged with its URL,
  * the first differing bar and field, D's window ignored as unregistered, and the quorum {A, B} proved and
  * accepted on chain with the engine's margins and A's window digest; per-publisher outcomes in the metrics.
  * Then B goes down: with A alone agreeing (C disagrees, D does not count) there is no quorum yet, the job waits
@@ -18,19 +19,22 @@ import { join } from "node:path";
 import { JsonRpcProvider } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pino from "pino";
-import { digestSignal } from "../../circuits/statement";
+import { digestSignal, statementKey } from "../../circuits/statement";
 import { windowFeatures } from "../../features/window-features";
 import { inferInteger } from "../../models/integer-engine";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { ConfigError } from "../../core/errors";
-import { oracleAt, signedUpdatesOf } from "../../onchain/oracle";
+import { oracleAt, readPublisherSet, setPublisherSet, signedUpdatesOf } from "../../onchain/oracle";
+import { rpcChain } from "../../onchain/chain";
+import { marketIdOf } from "../../candles/market-id";
+import { oracleDomain } from "../../prover/domain";
 import { loadServiceConfig } from "../../service/config";
 import { jobIdOf } from "../../service/jobs";
 import { startService, type RunningService } from "../../service/run";
 import { makePublisherSet, readSignedWindow, writePublisherSet } from "../../publisher";
 import { signedUpdateArtifacts } from "../../setup/cached-artifacts";
 import { MODEL } from "../helpers/artifacts";
-import { startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
+import { DEV_KEYS, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
 import { startTestPublisher, tempDir, type TestPublisher } from "../helpers/publisher-serve";
 import {
   acceptedTimestamps,
@@ -129,7 +133,7 @@ async function refusal(cfg: ReturnType<typeof config>): Promise<ConfigError> {
 }
 
 describe("zkrisk serve on signed windows", () => {
-  it("refuses to start when the oracle registers another publisher set, or the circuit checks another quorum", async () => {
+  it("refuses to start when the oracle registers another publisher set or another domain's key, or the circuit checks another quorum", async () => {
     // {A, B, D}: D is not in the registered set.
     const other = join(dir, "other-publishers.json");
     writePublisherSet(
@@ -148,6 +152,31 @@ describe("zkrisk serve on signed windows", () => {
           `\\d+ with quorum 2$`,
       ),
     );
+    // The registered key of another domain, as on a fork of the chain the key was registered on.
+    const governance = await rpcChain(node.rpc, DEV_KEYS[0]);
+    try {
+      const o = oracleAt(oracle, governance.signer);
+      const id = marketIdOf(MARKET);
+      const registered = await readPublisherSet(o, id);
+      const { chainId } = await provider.getNetwork();
+      const otherKey = await statementKey({
+        marketId: id,
+        modelCommitment: registered.modelCommitment,
+        publisherSet: registered.publisherSet,
+        domain: oracleDomain(chainId + 1n, oracle),
+      });
+      await (await o.setPublisherSet(id, { ...registered, statementKey: otherKey })).wait();
+      expect((await refusal(config())).message).toContain(
+        `markets[0].publishers.set: market BTC-USDT: the oracle at ${oracle} registers statement key ${otherKey}, ` +
+          `the configured model, ${setFile} and the oracle's domain on chain ${chainId} give ` +
+          `${registered.statementKey}: a key made for another domain (e.g. registered before a chain split)`,
+      );
+      // Registered again through the client, for this chain: the key is the service's again.
+      const { config: again } = await setPublisherSet(o, id, registered);
+      expect(again.statementKey).toBe(registered.statementKey);
+    } finally {
+      await governance.close();
+    }
     const k1 = (await signedUpdateArtifacts(MODEL, "constant", 1)).dir;
     const wrongQuorum = await refusal(config({ artifacts: k1 }));
     expect(wrongQuorum.message).toContain(
