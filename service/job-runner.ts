@@ -294,12 +294,11 @@ export class JobRunner {
    * thread. An adaptive market's proof starts from the prior the oracle reports now (`readAdaptivePrior`), and
    * its precheck uses the margins at the state that prior steps to. Returns why there is no update instead, for
    * bad data or a refusal foreseen, or the shortfall of a quorum that late publishers could still make up. `again`
-   * (a proof made again): the bar's quorum this process found before, when it holds one (`collectAgain`).
+   * (a proof made again): the bar's quorum this process found before, when it holds one (`collect`).
    */
   private async makeProof(job: JobRecord, m: MarketRuntime, log: Logger, again = false): Promise<Made> {
     const { metrics, chain } = this.o;
-    const end = job.dataTimestamp * 1000;
-    const quorum = await quorumOf(() => (again ? m.windows.collectAgain(end) : m.windows.collect(end)));
+    const quorum = await quorumOf(() => m.windows.collect(job.dataTimestamp * 1000, again));
     if ("skip" in quorum || "wait" in quorum) return quorum;
     const window = quorum.windows[0].window;
     let plain: IntegerTrace;
@@ -388,8 +387,7 @@ export class JobRunner {
    */
   private async makeBatchProof(job: JobRecord, b: BatchRuntime, log: Logger, again = false): Promise<Made> {
     const { metrics, chain } = this.o;
-    const end = job.dataTimestamp * 1000;
-    const quorum = await quorumOf(() => (again ? b.batches.collectAgain(end) : b.batches.collect(end)));
+    const quorum = await quorumOf(() => b.batches.collect(job.dataTimestamp * 1000, again));
     if ("skip" in quorum || "wait" in quorum) return quorum;
     const now = (await chain.now()) + 1;
     const priors = new Map<string, AdaptivePriorState>();

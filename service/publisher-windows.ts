@@ -15,7 +15,7 @@
  * not answer (down, or not signed the bar yet) could still make up the quorum, so the job waits for them and asks
  * again, spending no attempt, until the bar's deadline (`publishers.waitSeconds`; job-runner.ts,
  * `waitForPublishers`), and final otherwise. The quorums of the last bars found are held, so a proof made again for
- * its bar while it is submitted (an adaptive prior that moved) asks no publisher (`collectAgain`).
+ * its bar while it is submitted (an adaptive prior that moved) asks no publisher (`collect`'s `again`).
  */
 import type { Logger } from "pino";
 import { isoFromMs } from "../core/time";
@@ -170,7 +170,7 @@ class PublisherQuorum<T extends { publicKey: PublicKey }> {
   readonly names: readonly string[];
   /**
    * The quorums of the last bars found (`HELD_BARS`, by the bar's `endTime`), in the order found: what a proof
-   * made again for its bar takes (`held`), signed data that a later answer cannot make less valid.
+   * made again for its bar takes (`quorumOf`), signed data that a later answer cannot make less valid.
    */
   private readonly found = new Map<number, Found<T>>();
 
@@ -188,13 +188,13 @@ class PublisherQuorum<T extends { publicKey: PublicKey }> {
   }
 
   /**
-   * The quorum this process last found for the bar opening at `endTime` (ms), else one asked of the publishers
-   * (`quorum`). For a proof made again for a bar it proved (an adaptive update's prior moved): its signed
+   * The bar's quorum (`quorum`); with `again`, the one this process last found for the bar when it holds one, no
+   * publisher asked. For a proof made again for a bar it proved (an adaptive update's prior moved): its signed
    * documents are as valid as when they were checked, and a publisher that went down since is not needed.
-   * @throws QuorumError as `quorum`, when none is held
+   * @throws QuorumError as `quorum`
    */
-  protected held(endTime: number): Promise<Found<T>> {
-    const found = this.found.get(endTime);
+  protected quorumOf(endTime: number, again: boolean): Promise<Found<T>> {
+    const found = again ? this.found.get(endTime) : undefined;
     return found === undefined ? this.quorum(endTime) : Promise.resolve(found);
   }
 
@@ -395,17 +395,12 @@ export class PublisherWindows extends PublisherQuorum<SignedWindow> {
   }
 
   /**
-   * k agreeing windows of the bar opening at `endTime` (ms), asked of every publisher at once.
+   * k agreeing windows of the bar opening at `endTime` (ms), asked of every publisher at once; with `again` (a
+   * proof made again), the ones this process last found for the bar, when it holds them (`quorumOf`).
    * @throws QuorumError when fewer than k registered publishers gave identical candles.
    */
-  async collect(endTime: number): Promise<Quorum> {
-    const q = await this.quorum(endTime);
-    return { windows: q.signed, names: q.names, reports: q.reports };
-  }
-
-  /** The quorum last found for the bar (the publishers are not asked again), else as `collect`. */
-  async collectAgain(endTime: number): Promise<Quorum> {
-    const q = await this.held(endTime);
+  async collect(endTime: number, again = false): Promise<Quorum> {
+    const q = await this.quorumOf(endTime, again);
     return { windows: q.signed, names: q.names, reports: q.reports };
   }
 }
@@ -441,17 +436,11 @@ export class PublisherBatches extends PublisherQuorum<SignedBatch> {
 
   /**
    * k agreeing signed batches of the bar close whose windows' last bar opens at `endTime` (ms), asked of every
-   * publisher at once.
+   * publisher at once; `again` as for `PublisherWindows.collect`.
    * @throws QuorumError when fewer than k registered publishers gave identical candles.
    */
-  async collect(endTime: number): Promise<BatchQuorum> {
-    const q = await this.quorum(endTime);
-    return { batches: q.signed, names: q.names, reports: q.reports };
-  }
-
-  /** The quorum last found for the bar close (the publishers are not asked again), else as `collect`. */
-  async collectAgain(endTime: number): Promise<BatchQuorum> {
-    const q = await this.held(endTime);
+  async collect(endTime: number, again = false): Promise<BatchQuorum> {
+    const q = await this.quorumOf(endTime, again);
     return { batches: q.signed, names: q.names, reports: q.reports };
   }
 }

@@ -219,7 +219,7 @@ describe("PublisherWindows.collect", () => {
     expect(notYet.reports[0].detail).toMatch(/^HTTP 404 NOT_SIGNED: BTC-USDT: no window ending at the bar/);
   });
 
-  it("collectAgain takes the bar's quorum found before, asking no publisher; collect and other bars still ask", async () => {
+  it("collect(again) takes the bar's quorum found before, asking no publisher; collect and other bars still ask", async () => {
     const real = await windowJson();
     let up = true;
     const url = await serve(() =>
@@ -227,20 +227,20 @@ describe("PublisherWindows.collect", () => {
     );
     const set = await makePublisherSet([a.key.publicKey], 1);
     const { w, counted } = windowsOf([url], set);
-    // Nothing found yet: collectAgain asks, as collect does.
-    const first = await w.collectAgain(END);
+    // Nothing found yet: collect(again) asks, as collect does.
+    const first = await w.collect(END, true);
     expect(String(first.windows[0].digest)).toBe(real.digest);
     up = false;
-    expect(await w.collectAgain(END)).toEqual(first);
+    expect(await w.collect(END, true)).toEqual(first);
     expect(counted).toEqual([[`${url}/`, "ok"]]);
-    // collect always asks, and a failure to find a quorum does not drop the one held.
+    // Without again, collect always asks, and a failure to find a quorum does not drop the one held.
     expect((await noQuorum(w.collect(END))).reports[0]).toMatchObject({
       outcome: "unreachable",
       detail: "HTTP 503 DOWN",
     });
-    expect(await w.collectAgain(END)).toEqual(first);
+    expect(await w.collect(END, true)).toEqual(first);
     // Another bar's quorum was never found: asked, and the publisher is down.
-    const err = await noQuorum(w.collectAgain(END - TWO_HOURS));
+    const err = await noQuorum(w.collect(END - TWO_HOURS, true));
     expect(err.transient).toBe(true);
     expect(counted.map(([, o]) => o)).toEqual(["ok", "unreachable", "unreachable"]);
   });
