@@ -150,6 +150,12 @@ export interface AuditedUpdate {
   logIndex: number;
   /** Account that sent the transaction ("" when the node does not return it). */
   submitter: string;
+  /**
+   * The chain the transaction was signed for (EIP-155; the node's chain when the node does not return it or it
+   * names none): the domain its proof and statement key are checked with. On a fork after a chain split, the
+   * updates from before the split carry the original chain's id.
+   */
+  chainId: bigint;
   /** Margins the oracle accepted (bps of notional). */
   maintenanceMarginBps: number;
   initialMarginBps: number;
@@ -823,12 +829,19 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     const tx = await cached(txs, log.transactionHash, () => provider.getTransaction(log.transactionHash));
     const blockTimestamp = await cached(blockTimes, log.blockNumber, () => blockTime(log.blockNumber));
     const config = inForce.get(log) as PublisherSetConfig;
+    // The oracle checked the update with the domain of the chain it ran on, the one its transaction was signed
+    // for: on a fork, the original chain's before the split (its keys and batch domain), the fork's after it.
+    const txChain = tx === null || tx.chainId === 0n ? chainId : tx.chainId;
+    const domain = txChain === chainId ? ctx.domain : oracleDomain(txChain, oracle);
+    const callCtx = { ...ctx, domain };
+    const docCtx = { ...signedCtx, domain };
     const at = {
       block: log.blockNumber,
       blockTimestamp,
       txHash: log.transactionHash,
       logIndex: log.index,
       submitter: tx === null ? "" : getAddress(tx.from),
+      chainId: txChain,
     };
     const facts = { market: marketLabel(marketOf(iface, log)), blockTimestamp };
     let found: {
@@ -838,8 +851,8 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     };
     if (log.topics[0] === SIGNED) {
       const ev = toSignedEvent(iface, log);
-      const audit = await auditSignedUpdate(signedCtx, { ...ev, ...facts }, config);
-      const call = await checkSignedCall(ctx, tx, ev, config);
+      const audit = await auditSignedUpdate(docCtx, { ...ev, ...facts }, config);
+      const call = await checkSignedCall(callCtx, tx, ev, config);
       found = { ev, detail: { kind: "signed", signed: audit.detail }, checks: [call, audit] };
     } else if (log.topics[0] === ADAPTIVE_BATCH) {
       // One market of an adaptive batch: the batch checks (signed batches by the digest's bits, the market at
@@ -857,11 +870,11 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
         index: event.index,
       };
       const audit = await auditSignedBatchUpdate(
-        signedCtx,
+        docCtx,
         { ...ev, ...facts, adaptive: { calibrationNum: stateToNum(u.after.num) } },
         config,
       );
-      const call = await checkAdaptiveBatchCall(ctx, tx, event, config);
+      const call = await checkAdaptiveBatchCall(callCtx, tx, event, config);
       found = {
         ev,
         detail: { kind: "batch", batch: audit.detail, adaptive: adaptiveDetailOf(u) },
@@ -880,11 +893,11 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
         windowDigest: u.digest,
       };
       const audit = await auditSignedUpdate(
-        signedCtx,
+        docCtx,
         { ...ev, ...facts, adaptive: { calibrationNum: stateToNum(u.after.num) } },
         config,
       );
-      const call = await checkAdaptiveCall(ctx, tx, event, config, rule?.vkey);
+      const call = await checkAdaptiveCall(callCtx, tx, event, config, rule?.vkey);
       found = {
         ev,
         detail: { kind: "adaptive", signed: audit.detail, adaptive: adaptiveDetailOf(u) },
@@ -893,8 +906,8 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
       keepAdaptive(log, found.checks, audit.window);
     } else {
       const ev = toBatchEvent(iface, log);
-      const audit = await auditSignedBatchUpdate(signedCtx, { ...ev, ...facts }, config);
-      const call = await checkBatchCall(ctx, tx, ev, config);
+      const audit = await auditSignedBatchUpdate(docCtx, { ...ev, ...facts }, config);
+      const call = await checkBatchCall(callCtx, tx, ev, config);
       found = { ev, detail: { kind: "batch", batch: audit.detail }, checks: [call, audit] };
     }
     updates.push(

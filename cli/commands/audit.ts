@@ -322,6 +322,14 @@ export function formatAudit(r: AuditReport): string {
         ]),
       ]),
     );
+    // Updates from before a chain split, in the fork's history: their transactions were signed for the original chain.
+    for (const other of new Set(r.updates.map((u) => u.chainId).filter((c) => c !== r.chainId))) {
+      const n = r.updates.filter((u) => u.chainId === other).length;
+      lines.push(
+        "",
+        `${n} of these updates were accepted on chain ${other} before a chain split: checked with its domain`,
+      );
+    }
     for (const u of r.updates.filter((x) => !x.ok)) {
       lines.push(
         "",

@@ -8,8 +8,12 @@
  * not. The original chain goes on as before. An adaptive market (ETH-USDT, the adaptive stand-in's verifier) is
  * refused and taken back the same way. Proofs are of the stand-in circuit (test/helpers/signed-update-stand-in.ts),
  * whose statement key is the real circuit's. (A batch's domain is read at each batch, `RiskOracle._batchBase`, so
- * batches need no re-registration: signed-batch.test.ts refuses another domain's batch.)
+ * batches need no re-registration: signed-batch.test.ts refuses another domain's batch.) `zkrisk audit` on the fork
+ * checks each update with the domain of the chain its transaction was signed for, so the updates from before the
+ * split pass there as they do on the original chain.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Contract, ContractFactory, JsonRpcProvider, Wallet, type Signer } from "ethers";
 import { poseidonSponge } from "../../crypto/poseidon-sponge";
@@ -31,6 +35,8 @@ import {
   submitSignedUpdate,
 } from "../../onchain/oracle";
 import { oracleDomain } from "../../prover/domain";
+import { auditOracle } from "../../audit/audit";
+import { formatAudit } from "../../cli/commands/audit";
 import { digestSignal } from "../../circuits/public-signals";
 import { releaseCurves } from "../../setup";
 import {
@@ -278,5 +284,43 @@ describe("a chain split", () => {
     await submitAt(forkOracle, onFork, forks, (await latest()) + 1, ETH_USDT);
     expect(await marginsOf(forkOracle, ETH_USDT)).toEqual([1100n, 2200n, BigInt(T_C)]);
     expect(await marginsOf(originalOracle, ETH_USDT)).toEqual([1000n, 2000n, BigInt(T_A)]);
+  });
+
+  it("an audit on the fork checks the updates from before the split with the original chain's domain", async () => {
+    const signedVkey = JSON.parse(readFileSync(join(dir, "verification_key.json"), "utf8")) as never;
+    const r = await auditOracle({
+      provider: hre.ethers.provider,
+      oracle: String(forkOracle.target),
+      signedVkey,
+    });
+    expect(r.chainId).toBe(FORK_CHAIN);
+    const seen = r.updates.map((u) => [u.market, u.dataTimestamp, u.chainId]);
+    expect(seen).toEqual([
+      ["BTC-USDT", T_A, ORIGINAL_CHAIN],
+      ["ETH-USDT", T_A, ORIGINAL_CHAIN],
+      ["BTC-USDT", T_B, FORK_CHAIN],
+      ["ETH-USDT", T_C, FORK_CHAIN],
+    ]);
+    // Each key was registered for the domain of the chain the update ran on, and each BTC proof verifies again
+    // for its key; nothing is flagged (the windows, not served here, stay unchecked).
+    for (const u of r.updates)
+      expect([u.market, u.dataTimestamp, u.reasons]).toEqual([u.market, u.dataTimestamp, []]);
+    expect(r.flagged).toBe(0);
+    expect(formatAudit(r)).toContain(
+      "\n2 of these updates were accepted on chain 1337 before a chain split: checked with its domain\n",
+    );
+    // The same audit on the original chain: its updates, all of its own chain.
+    const there = await auditOracle({
+      provider: original,
+      oracle: String(originalOracle.target),
+      signedVkey,
+    });
+    expect(there.updates.map((u) => [u.market, u.dataTimestamp, u.chainId, u.reasons])).toEqual([
+      ["BTC-USDT", T_A, ORIGINAL_CHAIN, []],
+      ["ETH-USDT", T_A, ORIGINAL_CHAIN, []],
+      ["BTC-USDT", T_B, ORIGINAL_CHAIN, []],
+      ["BTC-USDT", T_C, ORIGINAL_CHAIN, []],
+    ]);
+    expect(formatAudit(there)).not.toContain("chain split");
   });
 });
