@@ -263,11 +263,22 @@ export async function generateUpdateCircuit(
 
 /**
  * Check that the state of `rule` fits the adaptive packing (num below 2^numBits, outcomes below
- * 2^outcomesBits) and that bar s lies inside the window with bars s+1..t in its range part.
- * @throws RangeError naming the width at fault
+ * 2^outcomesBits), that bar s lies inside the window with bars s+1..t in its range part, and that the policy's MM
+ * floor is at least 1 bps: the rule reads an accepted MM of 0 as "no update accepted for bar s" (no outcome), so a
+ * margin of 0 could never count as breached.
+ * @throws RangeError naming the width or the constant at fault
  */
-export function checkAdaptiveFits(rule: AdaptiveRule, model: { targetHorizonBars: number }): void {
+export function checkAdaptiveFits(
+  rule: AdaptiveRule,
+  model: { targetHorizonBars: number; policy: { mmMinBps: number } },
+): void {
   checkAdaptiveHorizon(model);
+  if (model.policy.mmMinBps < 1) {
+    throw new RangeError(
+      `the adaptive rule reads an accepted MM of 0 as "no update for that bar": policy.mmMinBps must be at ` +
+        `least 1, this model's is ${model.policy.mmMinBps}`,
+    );
+  }
   const w = adaptiveStateWidths(rule);
   const A = ADAPTIVE_UPDATE_PACKING;
   if (w.numBits > A.numBits)

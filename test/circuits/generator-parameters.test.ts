@@ -43,7 +43,7 @@ describe("signed circuit generators", () => {
       await expect(generate({ ...model, features: model.features.slice(0, 7) })).rejects.toThrow(ModelError);
     });
 
-    it(`${name}: with the adaptive rule, refuses a model whose margins are for another horizon than 12 bars`, async () => {
+    it(`${name}: with the adaptive rule, refuses a model whose margins are for another horizon than 12 bars or may be 0`, async () => {
       const rule = loadCalibrations(DEFAULT_CALIBRATIONS).adaptive;
       const gen = (m: QuantizedModel) =>
         name === "signed update"
@@ -51,6 +51,10 @@ describe("signed circuit generators", () => {
           : generateSignedBatchCircuit(m, "constant", 2, 1, undefined, { adaptive: rule });
       await expect(gen({ ...model, targetHorizonBars: 24 })).rejects.toThrow(
         /the next 12 bars; this model's margins are for 24 bars/,
+      );
+      // An MM floor of 0: a margin of 0 would read as "no update for that bar", never as breached.
+      await expect(gen({ ...model, policy: { ...model.policy, mmMinBps: 0 } })).rejects.toThrow(
+        /policy.mmMinBps must be at least 1, this model's is 0/,
       );
       // The same model without the rule: the horizon is only committed to, not read.
       expect((await generate({ ...model, targetHorizonBars: 24 })).source).toContain("component features");
