@@ -41,6 +41,7 @@ const FAST_SUITES = [
   "test/core/time.test.ts",
   "test/core/json-api.test.ts",
   "test/core/json-schema.test.ts",
+  "test/core/validate.test.ts",
   "test/helpers/redis-server.test.ts",
   "test/layout.test.ts",
   "test/models/adaptive.test.ts",

@@ -12,7 +12,7 @@
  *  3. k distinct keys of the set in force signed that digest;
  *  4. the batch's market at the event's index is this market's window ending at the event's bar, and its
  *     features, the integer engine and the policy give the event's MM and IM;
- *  5. with an independent candle file, the signed candles are the file's.
+ *  5. with an independent candle file of the market, the signed candles are the file's.
  * Checks 2 to 5 are the signed update's (`auditSignedDocuments`); the batch call's public signals are compared
  * with the event and the registered configuration in audit.ts.
  */

@@ -13,7 +13,8 @@
  *     registered set);
  *  4. the integer features of the signed candles (features/window-features.ts), the integer engine and the policy
  *     (models/) give the event's MM and IM, and the update was accepted after the window's last bar closed;
- *  5. with an independent candle file, the signed candles are the file's, bar by bar and field by field.
+ *  5. with an independent candle file of the update's market, the signed candles are the file's, bar by bar and
+ *     field by field (another market's updates are not compared with it).
  * Each update ends ok, flagged (evidence that something is wrong: the reasons) or unverifiable (evidence missing:
  * no window found, no set file for the set in force, no model file).
  *
@@ -107,8 +108,11 @@ export interface SignedAuditContext {
   sets: ReadonlyMap<bigint, AuditPublisherSet>;
   /** The model the margins are recomputed with, its path and commitment. */
   model?: { model: QuantizedModel; path: string; commitment: bigint };
-  /** An independent candle file and its integer candles by open time (ms). */
-  data?: { series: CandleSeries; byTime: Map<number, IntegerCandle> };
+  /**
+   * An independent candle file, its integer candles by open time (ms) and the market it holds (its id): only that
+   * market's updates are compared with it.
+   */
+  data?: { series: CandleSeries; byTime: Map<number, IntegerCandle>; marketId: bigint };
 }
 
 /** The integer candles of an independent candle file, by open time (for `SignedAuditContext.data`). */
@@ -202,10 +206,13 @@ export function checkQuorum(config: PublisherSetConfig, setFile: AuditPublisherS
   ];
 }
 
-/** Check 5: the signed candles against an independent candle file, bar by bar and field by field. */
+/**
+ * Check 5: the signed candles against an independent candle file, bar by bar and field by field (the caller checks
+ * that the file is of the window's market).
+ */
 export function compareWithCandles(
   w: Window,
-  data: NonNullable<SignedAuditContext["data"]>,
+  data: Pick<NonNullable<SignedAuditContext["data"]>, "series" | "byTime">,
 ): { flags: string[]; gaps: string[] } {
   const { series, byTime } = data;
   const first = series.candles[0]?.time ?? Infinity;
@@ -475,7 +482,8 @@ export function auditSignedDocuments<T extends SignedDocument>(
       const margins = checkMargins(ctx, u, config, w);
       flags.push(...margins.flags);
       gaps.push(...margins.gaps);
-      if (ctx.data !== undefined) {
+      // a candle file holds one market's candles: other markets' updates are not compared with it
+      if (ctx.data !== undefined && ctx.data.marketId === u.marketId) {
         const data = compareWithCandles(w, ctx.data);
         flags.push(...data.flags);
         gaps.push(...data.gaps);

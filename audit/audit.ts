@@ -5,10 +5,10 @@
  * and the market's index in it. Neither carries the candles: they are fetched from the publishers' archives and
  * window directories and audited against the publisher set in force at the update's block (`PublisherSetChanged`
  * history; audit-signed.ts for single updates, audit-signed-batch.ts for batch markets): digest, k distinct
- * signatures of the set, features, integer engine and policy, and with an independent candle file the signed
- * candles. Here, the call behind each event is decoded and its public signals compared with the event and the
- * market's registered configuration (statement key; for a batch its digest, model, publisher set and this
- * oracle's domain), and its proof verified again when the circuit's verification key is given.
+ * signatures of the set, features, integer engine and policy, and with an independent candle file of a market
+ * that market's signed candles. Here, the call behind each event is decoded and its public signals compared with
+ * the event and the market's registered configuration (statement key; for a batch its digest, model, publisher set
+ * and this oracle's domain), and its proof verified again when the circuit's verification key is given.
  *
  * An adaptive market's update (`AdaptiveParametersUpdated`, whose one word is the packed update) gets the same
  * window, signature and call checks, with its margins at the proven state's calibration; then the market's
@@ -28,7 +28,7 @@ import {
   type Provider,
   type TransactionResponse,
 } from "ethers";
-import { marketLabel } from "../candles/market-id";
+import { marketIdOf, marketLabel, marketLabelProblem } from "../candles/market-id";
 import { BATCH_PACKING, unpackBatchUpdate } from "../circuits/batch-statement";
 import { modelCommitment } from "../circuits/commitments";
 import { batchSignalLayout, UPDATE_SIGNALS } from "../circuits/public-signals";
@@ -72,8 +72,13 @@ export interface AuditOptions {
   model?: QuantizedModel;
   /** Where `model` was read from, for messages. */
   modelPath?: string;
-  /** An independent candle file the signed candles are compared with, bar by bar and field by field. */
-  series?: CandleSeries;
+  /**
+   * An independent candle file of one market (`market`, its label, e.g. "ETH-USDT"): the signed candles of that
+   * market's updates are compared with it, bar by bar and field by field. Other markets' updates are not compared
+   * with it, as without a file (a file holds one market's candles: compared with another market's, every bar
+   * would differ).
+   */
+  data?: { series: CandleSeries; market: string };
   /** First block to search for events (default 0). */
   fromBlock?: number;
   /** Last block to search for events (default: the latest block). */
@@ -204,8 +209,8 @@ export interface AuditReport {
   checks: {
     /** Path (or label) of the model, and its commitment; null when no model was given. */
     model: { path: string; commitment: bigint } | null;
-    /** Source of the independent candles; null when none were given. */
-    data: { candles: string } | null;
+    /** Source of the independent candles and their market; null when none were given. */
+    data: { candles: string; market: string } | null;
     /** Whether signed updates' proofs were verified again (a signed-update verification key was given). */
     signedProof: boolean;
     /** The adaptive rule adaptive updates were replayed with (its source), null when none was given or loaded. */
@@ -645,6 +650,10 @@ function checkOptions(opts: AuditOptions): {
   adaptiveBatchVkeys: Map<number, VerificationKey>;
 } {
   if (!isAddress(opts.oracle)) throw new UsageError(`oracle: '${opts.oracle}' is not an address`);
+  if (opts.data !== undefined) {
+    const problem = marketLabelProblem(opts.data.market);
+    if (problem !== undefined) throw new UsageError(`data.market: ${problem}`);
+  }
   if (opts.signedVkey !== undefined && opts.signedVkey.nPublic !== UPDATE_SIGNALS.length) {
     throw new UsageError(
       `signedVkey: the verification key takes ${opts.signedVkey.nPublic} public signals, signed updates have ` +
@@ -807,7 +816,11 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     batchSources: opts.batchSources ?? [],
     sets: new Map((opts.publisherSets ?? []).map((s) => [s.commitment, s])),
     model,
-    data: opts.series && { series: opts.series, byTime: candlesByTime(opts.series) },
+    data: opts.data && {
+      series: opts.data.series,
+      byTime: candlesByTime(opts.data.series),
+      marketId: marketIdOf(opts.data.market),
+    },
   };
 
   // the adaptive rule, loaded at the first adaptive update when given as a function
@@ -929,6 +942,7 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
       {
         rule: adaptiveRule?.rule,
         model: opts.model,
+        modelPath,
         modelCommitmentOf: async (log) => (await configOf(log, marketOf(iface, log))).modelCommitment,
         commitment: model?.commitment,
       },
@@ -943,7 +957,7 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     toBlock,
     checks: {
       model: model ? { path: modelPath, commitment: model.commitment } : null,
-      data: opts.series ? { candles: opts.series.source } : null,
+      data: opts.data ? { candles: opts.data.series.source, market: opts.data.market } : null,
       signedProof: opts.signedVkey !== undefined,
       adaptiveRule: adaptiveRule?.source ?? null,
       adaptiveProof: adaptiveRule?.vkey !== undefined,
@@ -1046,7 +1060,8 @@ function adaptiveDetailOf(u: ReturnType<typeof unpackAdaptiveUpdate>): AdaptiveU
  * `AdaptiveParametersUpdated` events in chain order (`logs`, history before the range first), and fold each
  * verdict into the update's entry of `updates` (those in range, `found`). A market made adaptive again starts a
  * new replay; the initial num must be the registered model's calibrationNum * 2^8 (checked when the model in force
- * was given). Without a rule, or without the market's AdaptiveCalibrationSet, the replay is a gap.
+ * at the epoch's first update was given, else a gap at the epoch's first update in range). Without a rule, or
+ * without the market's AdaptiveCalibrationSet, the replay is a gap.
  */
 async function replayAdaptive(
   iface: Interface,
@@ -1057,6 +1072,8 @@ async function replayAdaptive(
   ctx: {
     rule?: AdaptiveRule;
     model?: QuantizedModel;
+    /** Where `model` was read from, for messages. */
+    modelPath: string;
     /** The model commitment in force at an update (in range or before it). */
     modelCommitmentOf: (log: Log) => Promise<bigint>;
     commitment?: bigint;
@@ -1098,20 +1115,28 @@ async function replayAdaptive(
       }
       const initialNum = epoch.initialNum;
       // the registered model's calibration is the initial state (the model commitment binds it); a wrong one is
-      // flagged at the epoch's first update in range (its first update may be before the range)
+      // flagged at the epoch's first update in range (its first update may be before the range), and without the
+      // model in force at the epoch's first update it is a gap there
       const first = epoch.logs[0];
       const firstInRange = epoch.logs.findIndex((log) => found.has(log));
       const initialFlags: string[] = [];
-      if (
-        ctx.model !== undefined &&
-        ctx.commitment !== undefined &&
-        (await ctx.modelCommitmentOf(first)) === ctx.commitment &&
-        initialNum !== BigInt(ctx.model.policy.calibrationNum) << 8n
-      ) {
-        initialFlags.push(
-          `governance set the initial num ${initialNum}, the registered model's calibrationNum ` +
-            `${ctx.model.policy.calibrationNum} gives ${BigInt(ctx.model.policy.calibrationNum) << 8n}`,
-        );
+      const initialGaps: string[] = [];
+      // (without a model the whole replay is a gap, below)
+      if (ctx.model !== undefined) {
+        const registered = await ctx.modelCommitmentOf(first);
+        const calibrated = BigInt(ctx.model.policy.calibrationNum) << 8n;
+        if (registered !== ctx.commitment) {
+          initialGaps.push(
+            `the model in force at the first update from governance's initial num ${initialNum} (block ` +
+              `${first.blockNumber}) commits to ${registered}, ${ctx.modelPath} to ${ctx.commitment}: the ` +
+              "initial num was not checked against its calibrationNum (give that model with --model)",
+          );
+        } else if (initialNum !== calibrated) {
+          initialFlags.push(
+            `governance set the initial num ${initialNum}, the registered model's calibrationNum ` +
+              `${ctx.model.policy.calibrationNum} gives ${calibrated}`,
+          );
+        }
       }
       // An update's window is replayed with the model only when that model is the one in force for it (else its
       // margins and step would be another model's: the window checks already name the gap); its prior is checked
@@ -1132,8 +1157,9 @@ async function replayAdaptive(
         model === undefined ? undefined : await auditAdaptiveUpdates(model, ctx.rule, initialNum, records);
       epoch.logs.forEach((log, i) => {
         const flags = i === firstInRange ? [...initialFlags] : [];
+        const gaps = i === firstInRange ? [...initialGaps] : [];
         if (results === undefined) {
-          settle(log, flags, ["no model (--model): the adaptive state was not replayed"], {});
+          settle(log, flags, [...gaps, "no model (--model): the adaptive state was not replayed"], {});
           return;
         }
         const r = results[i];
@@ -1147,7 +1173,8 @@ async function replayAdaptive(
                 : "covered";
         if (r.status === "flagged") flags.push(...r.reasons.map((x) => `adaptive replay: ${x}`));
         // a missing window is already a gap of the window checks
-        settle(log, flags, [], { outcome, replay: flags.length > 0 ? "flagged" : r.status });
+        const replay = flags.length > 0 ? "flagged" : gaps.length > 0 ? "unverifiable" : r.status;
+        settle(log, flags, gaps, { outcome, replay });
       });
     }
   }

@@ -16,6 +16,36 @@ export type JsonErrorFactory = (file: string, field: string, reason: string) => 
 
 const modelError: JsonErrorFactory = (file, field, reason) => new ModelError(`${file}: ${field}: ${reason}`);
 
+/** The most characters of a value an error message shows ({@link preview}). */
+export const PREVIEW_CHARS = 80;
+
+/**
+ * A value as an error message shows it: its JSON, cut to {@link PREVIEW_CHARS} characters (`…` marks the cut), or,
+ * when JSON.stringify cannot write it (nested too deep for the stack, a bigint), its kind (`an array`). Never throws
+ * and costs at most a walk of the value: a hostile document (a publisher's answer, a window file) gets its bad
+ * field named, not a RangeError, and a megabyte string does not end up in the message.
+ */
+export function preview(value: unknown): string {
+  let text: string | undefined;
+  try {
+    // a long string is cut before it is escaped, so its preview costs no copy of it
+    text = JSON.stringify(typeof value === "string" ? value.slice(0, PREVIEW_CHARS) : value);
+  } catch {
+    text = undefined;
+  }
+  if (text === undefined) {
+    text = Array.isArray(value)
+      ? "an array"
+      : value === null
+        ? "null"
+        : typeof value === "object"
+          ? "an object"
+          : String(value);
+  }
+  const long = text.length > PREVIEW_CHARS || (typeof value === "string" && value.length > PREVIEW_CHARS);
+  return long ? `${text.slice(0, PREVIEW_CHARS - 1)}…` : text;
+}
+
 /**
  * A reader that walks a parsed JSON document and reports the first bad field as `file: field: reason`,
  * by default as a ModelError (pass `makeError` to raise another error family).
@@ -77,7 +107,7 @@ export class JsonReader {
 
   object(): Json {
     if (typeof this.value !== "object" || this.value === null || Array.isArray(this.value)) {
-      this.fail(`expected an object, got ${JSON.stringify(this.value)}`);
+      this.fail(`expected an object, got ${preview(this.value)}`);
     }
     return this.value as Json;
   }
@@ -97,7 +127,7 @@ export class JsonReader {
 
   number(): number {
     if (typeof this.value !== "number" || !Number.isFinite(this.value)) {
-      this.fail(`expected a finite number, got ${JSON.stringify(this.value)}`);
+      this.fail(`expected a finite number, got ${preview(this.value)}`);
     }
     return this.value as number;
   }
@@ -110,27 +140,25 @@ export class JsonReader {
   }
 
   string(): string {
-    if (typeof this.value !== "string") this.fail(`expected a string, got ${JSON.stringify(this.value)}`);
+    if (typeof this.value !== "string") this.fail(`expected a string, got ${preview(this.value)}`);
     return this.value as string;
   }
 
   /** A bigint written as a decimal string (JSON numbers cannot hold them exactly). */
   bigint(): bigint {
     const s = this.string();
-    if (!/^-?\d+$/.test(s)) this.fail(`expected a decimal integer string, got ${JSON.stringify(s)}`);
+    if (!/^-?\d+$/.test(s)) this.fail(`expected a decimal integer string, got ${preview(s)}`);
     return BigInt(s);
   }
 
   literal<T extends string>(...allowed: T[]): T {
     const s = this.string();
-    if (!allowed.includes(s as T))
-      this.fail(`expected one of ${allowed.join(", ")}, got ${JSON.stringify(s)}`);
+    if (!allowed.includes(s as T)) this.fail(`expected one of ${allowed.join(", ")}, got ${preview(s)}`);
     return s as T;
   }
 
   boolean(): boolean {
-    if (typeof this.value !== "boolean")
-      this.fail(`expected true or false, got ${JSON.stringify(this.value)}`);
+    if (typeof this.value !== "boolean") this.fail(`expected true or false, got ${preview(this.value)}`);
     return this.value as boolean;
   }
 
@@ -185,7 +213,7 @@ export function isHttpUrl(text: string): boolean {
 /** A string field holding an http(s) URL. */
 export function httpUrl(r: JsonReader): string {
   const text = r.string();
-  if (!isHttpUrl(text)) r.error(`expected an http(s) URL, got ${JSON.stringify(text)}`);
+  if (!isHttpUrl(text)) r.error(`expected an http(s) URL, got ${preview(text)}`);
   return text;
 }
 

@@ -10,6 +10,9 @@
  *   found    a document that checks (it may still be for other candles than an update's: the caller compares digests);
  *   invalid  a document for that market and bar that does not check (edited candles, a broken signature): evidence;
  *   absent   nothing for that bar there, or the source cannot be reached: missing evidence, not evidence.
+ * A publisher's answer is read up to {@link PUBLISHER_MAX_ANSWER_BYTES}: one that fails mid-body (a reset, the
+ * timeout) is a publisher that cannot be reached, and one that is longer is no document that could be checked (it is
+ * not read: a broken or hostile server, not a signed window that fails its checks), so both are `absent`.
  */
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -53,8 +56,18 @@ export interface BatchSource {
   lookupBatches(market: string, marketId: bigint, endTimeMs: number): Promise<BatchLookup[]>;
 }
 
-/** Time allowed for one publisher request, ms. */
+/** Time allowed for one publisher request, ms (the answer's body included). */
 export const PUBLISHER_TIMEOUT_MS = 15_000;
+
+/**
+ * The most bytes of a publisher's answer read, after decompression: a signed window is tens of KB (a signed batch of
+ * 8 markets some hundreds), so 4 MiB is ample; the rest of a longer answer is cancelled, never downloaded, so an
+ * endless body or a gzip bomb costs the auditor no more memory than this.
+ */
+export const PUBLISHER_MAX_ANSWER_BYTES = 4 * 1024 * 1024;
+
+/** The most characters of a publisher's error answer (its `message`, or its text) a reason quotes. */
+const ANSWER_CHARS = 200;
 
 /**
  * The outcome of a document that claims to be a signed window or batch: found (`found` makes the lookup of what
@@ -121,7 +134,18 @@ export class PublisherArchiveSource implements WindowSource {
     } catch (err) {
       return [{ source: name, kind: "absent", reason: `${name}: unreachable: ${(err as Error).message}` }];
     }
-    const text = await response.text().catch(() => "");
+    const body = await readAnswer(response, PUBLISHER_MAX_ANSWER_BYTES);
+    if (body.kind === "failed") {
+      // cut off mid-body: no more evidence than a publisher that cannot be reached
+      return [{ source: name, kind: "absent", reason: `${name}: unreachable: ${body.reason}` }];
+    }
+    if (body.kind === "over") {
+      const reason =
+        `${name}: HTTP ${response.status}: an answer of more than ${PUBLISHER_MAX_ANSWER_BYTES} bytes, not ` +
+        "read (a signed window is tens of KB)";
+      return [{ source: name, kind: "absent", reason }];
+    }
+    const { text } = body;
     if (response.status === 404) {
       return [{ source: name, kind: "absent", reason: `${name}: not signed there (${answer(text)})` }];
     }
@@ -138,15 +162,48 @@ export class PublisherArchiveSource implements WindowSource {
   }
 }
 
-/** The message of a publisher's error answer, or its first characters. */
+/**
+ * The body of `response` as text, read as a stream up to `maxBytes` (decompressed): `over` when it is longer (the
+ * rest cancelled), `failed` with the error when the connection fails or the time runs out mid-body.
+ */
+async function readAnswer(
+  response: Response,
+  maxBytes: number,
+): Promise<{ kind: "read"; text: string } | { kind: "over" } | { kind: "failed"; reason: string }> {
+  if (response.body === null) return { kind: "read", text: "" };
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      size += chunk.value.byteLength;
+      if (size > maxBytes) {
+        await reader.cancel().catch(() => undefined);
+        return { kind: "over" };
+      }
+      chunks.push(chunk.value);
+    }
+  } catch (err) {
+    return { kind: "failed", reason: `the answer was cut off: ${(err as Error).message}` };
+  }
+  // as response.text() decodes: UTF-8, a byte order mark dropped
+  return { kind: "read", text: new TextDecoder().decode(Buffer.concat(chunks)) };
+}
+
+/**
+ * The message of a publisher's error answer, or its text: its first {@link ANSWER_CHARS} characters on one line
+ * (a publisher's words go into the report, and must not add lines to it).
+ */
 function answer(text: string): string {
+  let shown = text;
   try {
     const doc = JSON.parse(text) as { message?: unknown };
-    if (typeof doc.message === "string") return doc.message;
+    if (typeof doc.message === "string") shown = doc.message;
   } catch {
     // not JSON: show the text
   }
-  return text.slice(0, 200) || "empty answer";
+  const line = shown.replace(/\p{Cc}+/gu, " ");
+  return line.length > ANSWER_CHARS ? `${line.slice(0, ANSWER_CHARS)}…` : line || "empty answer";
 }
 
 /** The `*.json` files under `dir`, recursively, sorted. */

@@ -2,6 +2,8 @@
  * `zkrisk audit`: re-check every update a RiskOracle accepted, from a read-only JSON-RPC endpoint: signed updates
  * from the publishers' archives (`--publisher URL`) and window files (`--windows DIR`), the markets of signed
  * batches from batch files (`--windows DIR`), against the publisher set files given (`--publishers SET.json`).
+ * An independent candle file (`--data`) is of the market its name gives (`ethusdt-2h.csv`: ETH-USDT), and only
+ * that market's signed candles are compared with it.
  */
 import { existsSync } from "node:fs";
 import { isAddress } from "ethers";
@@ -9,7 +11,7 @@ import { UsageError } from "../../core/errors";
 import { readJsonFile } from "../../core/io";
 import { loadCandles } from "../../candles/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
-import { loadCalibrations } from "../../models/market-calibrations";
+import { loadCalibrations, marketOfFile } from "../../models/market-calibrations";
 import { DEFAULT_CALIBRATIONS } from "../paths";
 import { loadArtifacts } from "../../setup/artifacts";
 import { UPDATE_SIGNALS } from "../../circuits/public-signals";
@@ -46,6 +48,7 @@ export interface AuditFlags {
   /** Artifact directories of signed batch circuits, one per batch size (`--batch-artifacts`, repeatable). */
   batchArtifacts?: string[];
   model?: string;
+  /** Independent candles CSV of one market, named for it (`--data ethusdt-2h.csv`: ETH-USDT). */
   data?: string;
   fromBlock?: string;
   toBlock?: string;
@@ -166,6 +169,22 @@ function loadBatchVkeys(dirs: readonly string[]): { plain: VerificationKey[]; ad
   return out;
 }
 
+/**
+ * The candle file of `--data` and its market, which its name gives as `zkrisk calibrate` reads it
+ * (`ethusdt-2h.csv`: ETH-USDT): a name that gives none is refused rather than guessed, since the file is compared
+ * with that market's updates only.
+ */
+function loadData(file: string | undefined): AuditOptions["data"] {
+  if (file === undefined) return undefined;
+  const market = marketOfFile(file);
+  if (market === undefined) {
+    throw new UsageError(
+      `--data: ${file}: cannot tell its market from the name (expected e.g. ethusdt-2h.csv)`,
+    );
+  }
+  return { series: loadCandles(file), market };
+}
+
 /** The publisher set files of `--publishers`, each read and committed to. */
 async function loadPublisherSets(files: readonly string[]): Promise<AuditPublisherSet[]> {
   const out: AuditPublisherSet[] = [];
@@ -205,7 +224,7 @@ async function auditInputs(f: AuditFlags): Promise<Omit<AuditOptions, "provider"
     ...(f.chainId !== undefined && { chainId: BigInt(f.chainId) }),
     model,
     modelPath: f.model,
-    series: f.data === undefined ? undefined : loadCandles(f.data),
+    data: loadData(f.data),
     fromBlock,
     toBlock,
     logChunk,
@@ -254,7 +273,9 @@ const STATUS_LABEL: Record<AuditStatus, string> = { ok: "OK", flagged: "FAIL", u
 export function formatAudit(r: AuditReport): string {
   const checked = ["public signals"];
   checked.push(r.checks.model ? `model ${r.checks.model.path}` : "no model (--model)");
-  checked.push(r.checks.data ? `candles ${r.checks.data.candles}` : "no candles (--data)");
+  checked.push(
+    r.checks.data ? `${r.checks.data.market} candles ${r.checks.data.candles}` : "no candles (--data)",
+  );
   if (r.updates.some((u) => u.adaptive !== undefined)) {
     checked.push(
       r.checks.adaptiveRule === null

@@ -51,7 +51,8 @@ export function registerAudit(program: Command): void {
     .option("--model <file>", "quantised model in force, to recompute the margins from the signed candles")
     .option(
       "--data <file>",
-      "independent candles CSV to compare the signed candles with (the first differing bar and field is named)",
+      "independent candles CSV of one market, named for it (e.g. ethusdt-2h.csv: ETH-USDT): that market's signed " +
+        "candles are compared with it (the first differing bar and field is named)",
     )
     .option(
       "--publisher <url>",

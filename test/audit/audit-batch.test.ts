@@ -11,6 +11,7 @@
  *   outsider   the batch signed by C, not in the set                                -> flagged
  *   none       no directory holds the batch, or no directory is given               -> unverifiable
  *   --data     an independent candle file with one close changed                    -> flagged, naming bar and field
+ *              (only its market's update: the other market's is not compared with it)
  * Publisher keys are test keys from fixed seeds.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -387,15 +388,29 @@ describe("zkrisk audit of signed batches (real circuit)", () => {
     const file = join(tmp, "close-edited.csv");
     writeFileSync(file, [header, ...out].join("\n") + "\n");
 
-    const honest = await audit({ batchSources: from("honest"), series });
+    const data = (market: string) => ({ series: loadCandles(file), market });
+    const honest = await audit({ batchSources: from("honest"), data: { series, market: "BTC-USDT" } });
     expect(honest.updates.map((u) => u.status)).toEqual(["ok", "ok"]);
-    const r = await audit({ batchSources: from("honest"), series: loadCandles(file) });
-    for (const u of r.updates) {
-      expect(u.status).toBe("flagged");
+    // Both markets' windows are made of the same candles here; only the file's market is compared with it.
+    for (const [market, other] of [
+      ["BTC-USDT", "ETH-USDT"],
+      ["ETH-USDT", "BTC-USDT"],
+    ]) {
+      const r = await audit({ batchSources: from("honest"), data: data(market) });
+      const u = r.updates.find((x) => x.market === market)!;
+      expect(u.status, market).toBe("flagged");
       expect(u.reasons).toEqual([
         `the signed candles are not ${file}'s: bar ${iso} close: signed ` +
           `${fixedPointText(bar.close, PRICE_DECIMALS)}, ${file} ${fixedPointText(raised, PRICE_DECIMALS)}`,
       ]);
+      expect(
+        r.updates.find((x) => x.market === other),
+        other,
+      ).toMatchObject({
+        status: "ok",
+        reasons: [],
+        missing: [],
+      });
     }
   });
 

@@ -1,15 +1,21 @@
 /**
  * The pieces of the signed-update audit that need no chain (audit/audit-signed.ts,
  * publisher/window-sources.ts): the digest comparison, the publisher set in force from PublisherSetChanged history,
- * the comparison of signed candles with an independent candle file, and window directories of signed window and
- * batch files (real signed files, real keys). The audit itself, with the real circuits and a real publisher, is in
- * audit-signed.test.ts and audit-batch.test.ts.
+ * the comparison of signed candles with an independent candle file (of the update's market only), window
+ * directories of signed window and batch files (real signed files, real keys), and hostile sources: a publisher on
+ * 127.0.0.1 that answers too deep, too long, endless or cut off, and a window file nested too deep. The audit
+ * itself, with the real circuits and a real publisher, is in audit-signed.test.ts and audit-batch.test.ts.
  */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { Readable, pipeline } from "node:stream";
+import { createGzip } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { windowDigest } from "../../candles";
+import { marketIdOf } from "../../candles/market-id";
 import type { CandleSeries } from "../../candles/types";
 import {
   auditSignedUpdate,
@@ -31,8 +37,12 @@ import {
   writeSignedBatch,
   writeSignedWindow,
 } from "../../publisher";
-import { statementKey } from "../../circuits/statement";
-import { PublisherArchiveSource, WindowDirectory } from "../../publisher/window-sources";
+import { digestSignal, statementKey } from "../../circuits/statement";
+import {
+  PUBLISHER_MAX_ANSWER_BYTES,
+  PublisherArchiveSource,
+  WindowDirectory,
+} from "../../publisher/window-sources";
 import { SMALL_WINDOW } from "../helpers/windows";
 
 const config = (n: number): PublisherSetConfig => ({
@@ -292,5 +302,166 @@ describe("auditSignedUpdate: the registered configuration (check 1)", () => {
     const noFile = await auditSignedUpdate({ ...ctx, sets: new Map() }, u, good);
     expect(noFile.flags).toEqual([]);
     expect(noFile.gaps[0]).toMatch(/^no --publishers file commits to the publisher set in force \d+:/);
+  });
+});
+
+describe("the independent candle file is of one market", () => {
+  it("only the updates of its market are compared with it: another market's are not, and get no gap for it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "zkrisk-data-market-"));
+    const privateKey = new Uint8Array(32).fill(1);
+    const signed = await signWindow(
+      { privateKey, publicKey: await publicKeyOf(privateKey) },
+      "BTC-USDT",
+      SMALL_WINDOW,
+    );
+    writeSignedWindow(join(dir, "w.json"), signed);
+    const closeUp = candles((c) => {
+      if (c.time === SMALL_WINDOW.bars[0].time) c.close = 4315.33;
+    });
+    const ctx = (market: string) => ({
+      domain: 5n,
+      sources: [WindowDirectory.open(dir)],
+      sets: new Map(),
+      data: { ...closeUp, marketId: marketIdOf(market) },
+    });
+    const u = {
+      marketId: SMALL_WINDOW.marketId,
+      market: "BTC-USDT",
+      maintenanceMarginBps: 100n,
+      initialMarginBps: 200n,
+      dataTimestamp: BigInt(SMALL_WINDOW.endTime / 1000),
+      windowDigest: digestSignal(signed.digest),
+      blockTimestamp: SMALL_WINDOW.endTime / 1000 + 7200,
+    };
+    const about = (r: { flags: string[]; gaps: string[] }) =>
+      [...r.flags, ...r.gaps].filter((x) => x.includes("exchange.csv"));
+    const same = await auditSignedUpdate(ctx("BTC-USDT"), u, config(1));
+    expect(about(same)).toEqual([
+      `the signed candles are not exchange.csv's: bar ${new Date(SMALL_WINDOW.bars[0].time).toISOString()} ` +
+        "close: signed 4315.32, exchange.csv 4315.33",
+    ]);
+    expect(about(await auditSignedUpdate(ctx("ETH-USDT"), u, config(1)))).toEqual([]);
+  });
+});
+
+describe("hostile sources", () => {
+  const DEPTH = 200_000;
+  /** 400 KB of JSON that parses, nested too deep for JSON.stringify. */
+  const deep = "[".repeat(DEPTH) + "]".repeat(DEPTH);
+  const at = SMALL_WINDOW.endTime;
+  let server: Server;
+  let url: string;
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const market = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname.split("/").at(-1) ?? "");
+      const json = { "content-type": "application/json" };
+      if (market === "DEEP") {
+        res.writeHead(200, json);
+        res.end(`{"version":2,"market":${deep}}`);
+      } else if (market === "STALL" || market === "RESET") {
+        // headers and the start of a body, then nothing (a dropped connection), or a reset
+        res.writeHead(200, json);
+        res.write('{"version":2,');
+        if (market === "RESET") setTimeout(() => res.socket?.destroy(), 50);
+      } else if (market === "ENDLESS" || market === "ENDLESS-404") {
+        // an endless body of spaces, sent gzipped (a gzip bomb without end): only a reader that stops gets out
+        res.writeHead(market === "ENDLESS" ? 200 : 404, { ...json, "content-encoding": "gzip" });
+        const spaces = Buffer.alloc(64 * 1024, 0x20);
+        const endless = Readable.from(
+          (function* () {
+            for (;;) yield spaces;
+          })(),
+        );
+        pipeline(endless, createGzip(), res, () => undefined);
+      } else {
+        const message = `${"x".repeat(10_000)}\nOK BTC-USDT forged report line`;
+        res.writeHead(404, json);
+        res.end(JSON.stringify({ error: "NOT_FOUND", message }));
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  const lookup = (market: string, timeoutMs = 30_000) =>
+    new PublisherArchiveSource(url, "--publisher", timeoutMs).lookup(market, SMALL_WINDOW.marketId, at);
+
+  it("an answer nested too deep to write in a message: a window that does not check, naming the field", async () => {
+    const source = `${url}/v1/windows/DEEP?at=${at}`;
+    const reason = `${source}: market: expected a string, got an array`;
+    expect(await lookup("DEEP")).toEqual([{ source, kind: "invalid", reason }]);
+    // and the audit of an update goes on to its verdict
+    const ctx = { domain: 5n, sources: [new PublisherArchiveSource(url)], sets: new Map() };
+    const u = {
+      marketId: SMALL_WINDOW.marketId,
+      market: "DEEP",
+      maintenanceMarginBps: 100n,
+      initialMarginBps: 200n,
+      dataTimestamp: BigInt(at / 1000),
+      windowDigest: 1n,
+      blockTimestamp: at / 1000 + 7200,
+    };
+    const audit = await auditSignedUpdate(ctx, u, config(9));
+    expect(audit.flags).toContain(`a window for this bar does not check: ${reason}`);
+  });
+
+  it("a window file nested too deep: a window that does not check, naming the file and the field", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "zkrisk-deep-window-"));
+    const file = join(dir, "deep.json");
+    writeFileSync(
+      file,
+      `{"version":2,"market":"BTC-USDT","endTime":${at},"intervalMs":7200000,"bars":[${deep}]}`,
+    );
+    const [l] = await WindowDirectory.open(dir).lookup("BTC-USDT", SMALL_WINDOW.marketId, at);
+    expect(l).toEqual({
+      source: file,
+      kind: "invalid",
+      reason: `${file}: bars[0]: expected an object, got an array`,
+    });
+  });
+
+  it("an answer cut off mid-body (the timeout, a reset): absent, as a publisher that cannot be reached", async () => {
+    for (const [market, timeoutMs] of [
+      ["STALL", 1_000],
+      ["RESET", 30_000],
+    ] as const) {
+      const [l] = await lookup(market, timeoutMs);
+      expect(l.kind, market).toBe("absent");
+      expect(l.kind === "absent" && l.reason, market).toMatch(
+        new RegExp(`^${url}/v1/windows/${market}\\?at=${at}: unreachable: the answer was cut off: `),
+      );
+    }
+  });
+
+  it("an answer longer than PUBLISHER_MAX_ANSWER_BYTES (decompressed): not read past it, absent", async () => {
+    expect(PUBLISHER_MAX_ANSWER_BYTES).toBe(4 * 1024 * 1024);
+    // the body never ends: a reader that buffered it all would end only at the timeout (30 s), as unreachable
+    for (const [market, status] of [
+      ["ENDLESS", 200],
+      ["ENDLESS-404", 404],
+    ] as const) {
+      const [l] = await lookup(market);
+      expect(l).toEqual({
+        source: `${url}/v1/windows/${market}?at=${at}`,
+        kind: "absent",
+        reason:
+          `${url}/v1/windows/${market}?at=${at}: HTTP ${status}: an answer of more than 4194304 bytes, not read ` +
+          "(a signed window is tens of KB)",
+      });
+    }
+  });
+
+  it("a long error message: its first 200 characters, on one line", async () => {
+    const [l] = await lookup("BTC-USDT");
+    expect(l).toEqual({
+      source: `${url}/v1/windows/BTC-USDT?at=${at}`,
+      kind: "absent",
+      reason: `${url}/v1/windows/BTC-USDT?at=${at}: not signed there (${"x".repeat(200)}…)`,
+    });
   });
 });

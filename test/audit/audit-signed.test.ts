@@ -395,13 +395,11 @@ describe("zkrisk audit of signed updates (real circuit, real publisher archive)"
     const file = join(tmp, "close-edited.csv");
     writeFileSync(file, [header, ...out].join("\n") + "\n");
 
-    const honest = await audit(1, 1, { windowSources: [served()], publisherSets: [sets.a!], series });
+    const sources = { windowSources: [served()], publisherSets: [sets.a!] };
+    const honest = await audit(1, 1, { ...sources, data: { series, market: MARKET } });
     expect(honest.updates[0].status).toBe("ok");
-    const r = await audit(1, 1, {
-      windowSources: [served()],
-      publisherSets: [sets.a!],
-      series: loadCandles(file),
-    });
+    expect(honest.checks.data).toEqual({ candles: DATA, market: MARKET });
+    const r = await audit(1, 1, { ...sources, data: { series: loadCandles(file), market: MARKET } });
     const u = r.updates[0];
     expect(u.status).toBe("flagged");
     expect(u.reasons).toEqual([
@@ -409,6 +407,12 @@ describe("zkrisk audit of signed updates (real circuit, real publisher archive)"
         `${fixedPointText(bar.close, PRICE_DECIMALS)}, ${file} ` +
         `${fixedPointText(bar.close + 10n ** BigInt(PRICE_DECIMALS - 2), PRICE_DECIMALS)}`,
     ]);
+    // a file of another market is not compared with this market's candles: no flag, and no gap
+    const other = await audit(1, 1, { ...sources, data: { series: loadCandles(file), market: "ETH-USDT" } });
+    expect(other.updates[0]).toMatchObject({ status: "ok", reasons: [], missing: [] });
+    await expect(audit(1, 1, { data: { series, market: " BTC-USDT" } })).rejects.toThrow(
+      /^data\.market: ' BTC-USDT' has spaces around it/,
+    );
   });
 
   it("after a key rotation: each update against the set in force at its block; a set file in force for none refused", async () => {
@@ -507,6 +511,15 @@ describe("zkrisk audit of signed updates (real circuit, real publisher archive)"
     });
     expect(one.code, one.stdout).toBe(0);
     expect(JSON.parse(one.stdout).checks.adaptiveRule).toBeNull();
+    // --data: the market its name gives (btcusdt-2h.csv), named in what was checked
+    const data = await run({
+      fromBlock: String(blocks[1]),
+      toBlock: String(blocks[1]),
+      publishers: [files.a],
+      data: DATA,
+    });
+    expect(data.code, data.stdout).toBe(0);
+    expect(data.stdout.split("\n")[1]).toContain(`, ${MARKET} candles ${DATA}, `);
 
     // a calibrations file given by name is read before the audit starts, even with no adaptive market in the
     // range: a missing or invalid one is an error naming it
@@ -663,5 +676,10 @@ describe("unusable options", () => {
       ),
     );
     await usage({ windows: [join(tmp, "set-a.json")] }, /^--windows: '.*set-a\.json' is not a directory$/);
+    // the file is compared with its market's updates only: a name that gives no market is refused, not guessed
+    await usage(
+      { data: join(tmp, "close-edited.csv") },
+      /^--data: .*close-edited\.csv: cannot tell its market from the name \(expected e\.g\. ethusdt-2h\.csv\)$/,
+    );
   });
 });
