@@ -4,7 +4,10 @@
  * runs one BullMQ worker). BullMQ gives each delivery to one worker at a time and delivers again the jobs of
  * a worker that died (its lock expires); the record's status then moves by the claim rules of
  * job-states.ts, compare-and-set, so a job is carried on from where it stood (a sent transaction is settled,
- * not sent twice). One process at a time schedules new bars: the holder of a Redis lease
+ * not sent twice). A delivery is made for one due time of its job (`notBefore`); once the job is set back and
+ * handed over again, the earlier delivery is stale and claims nothing. A delivery whose claim or run fails is
+ * tried again, and one that fails for good is removed, so that handing the job over again makes a new one.
+ * One process at a time schedules new bars: the holder of a Redis lease
  * (`{prefix}:leader`), renewed while it lives and taken over by another process when it lapses.
  */
 import { Queue, Worker, type Job as BullJob } from "bullmq";
@@ -35,6 +38,19 @@ export interface RedisDispatcherOptions {
 
 /** Most due jobs handed to the queue by one look at the store (the rest at the next). */
 const SWEEP_LIMIT = 1_000;
+
+/** Times a delivery is tried (its claim failed, or its run ended with the job still in flight), `lockMs` apart. */
+const DELIVERY_ATTEMPTS = 1_000;
+
+/** A job's delivery, one per (job, status, due time): `<id>-<status>-<notBefore>`. */
+function deliveryIdOf(job: JobRecord): string {
+  return `${job.id}-${job.status}-${job.notBefore}`;
+}
+
+/** The due time (`notBefore`, ms) a delivery was made for: the last part of its id. */
+function dueTimeOf(deliveryId: string): number {
+  return Number(deliveryId.slice(deliveryId.lastIndexOf("-") + 1));
+}
 
 const RENEW_LEASE = loadLuaScript("renew-lease-1.lua");
 const RELEASE_LEASE = loadLuaScript("release-lease-1.lua");
@@ -70,12 +86,15 @@ export class RedisDispatcher implements Dispatcher {
     this.bullWorker = new Worker(
       QUEUE_NAME,
       async (delivery: BullJob<{ id: string }>) => {
-        const job = await this.claim(delivery.data.id, delivery.stalledCounter > 0);
+        // Made again: its worker died (its lock expired), or its claim or run failed (a retry, `lockMs` later).
+        const again = delivery.stalledCounter > 0 || delivery.attemptsMade > 0;
+        const job = await this.claim(delivery.data.id, dueTimeOf(delivery.id!), again);
         if (!job) return;
         if (job.status === "submitting" && job.tx) {
           this.o.log.info({ job: job.id, tx: job.tx.hash }, "settling a transaction sent before a restart");
         }
         await run(job);
+        await this.checkLeftFlight(job);
       },
       {
         connection: this.workerConnection,
@@ -87,7 +106,8 @@ export class RedisDispatcher implements Dispatcher {
         // A job whose worker dies is delivered again each time (the chain and the record make that safe).
         maxStalledCount: 1_000,
         removeOnComplete: { count: 1_000 },
-        removeOnFail: { count: 1_000 },
+        // A delivery that failed for good is removed: kept, its id would turn away the job's next hand-over.
+        removeOnFail: { count: 0 },
         name: this.o.holder,
       },
     );
@@ -112,13 +132,16 @@ export class RedisDispatcher implements Dispatcher {
   }
 
   /**
-   * Claim a delivered job's record for this process, or undefined if it is final or elsewhere. A job in flight
-   * is claimed again only by a delivery BullMQ made again because its worker stopped answering (`redelivered`):
+   * Claim a delivered job's record for this process, or undefined if it is final, elsewhere, or due at another
+   * time than `dueTime`, the one the delivery was made for. A job in flight is claimed again only by a delivery
+   * BullMQ made again (`redelivered`: its worker stopped answering, or its run ended with the job in flight):
    * any other delivery of it (e.g. one made before it was claimed) finds it taken.
    */
-  private async claim(id: string, redelivered: boolean): Promise<JobRecord | undefined> {
+  private async claim(id: string, dueTime: number, redelivered: boolean): Promise<JobRecord | undefined> {
     const job = await this.o.store.get(id);
-    if (!job) return undefined;
+    // A delivery made for another due time is stale: the job was set back since (a retry, a wait for publishers,
+    // a stop) with a new due time and handed over again, maybe claimed through that delivery by a live process.
+    if (!job || job.notBefore !== dueTime) return undefined;
     // A job delivered again while in flight (its holder died) is claimed again by the rule that claimed it.
     const rule = CLAIMS.find(
       (c) =>
@@ -138,6 +161,28 @@ export class RedisDispatcher implements Dispatcher {
     );
   }
 
+  /**
+   * Throw when a run ended with its job still in flight, held here at the due time it was claimed for: the store
+   * failed while recording the run's end ("job bookkeeping failed" in job-runner.ts), or a stop cut the run short
+   * (the stop sets the job back, making this delivery stale). BullMQ then makes this delivery again after
+   * `lockMs`, which claims the job as if this process had died: no job stays in flight with no delivery.
+   */
+  private async checkLeftFlight(claimed: JobRecord): Promise<void> {
+    const job = await this.o.store.get(claimed.id);
+    if (
+      job &&
+      SET_BACKS.some((s) => s.from === job.status) &&
+      job.holder === this.o.holder &&
+      job.notBefore === claimed.notBefore
+    ) {
+      this.o.log.warn(
+        { job: job.id, status: job.status },
+        "run ended with its job in flight: delivered again",
+      );
+      throw new Error(`job ${job.id} is still ${job.status} after its run`);
+    }
+  }
+
   async notify(job: JobRecord): Promise<void> {
     if (!isDue(job)) return;
     // One delivery per (job, status, due time): asking twice for the same job at once adds it once, while a job
@@ -146,8 +191,10 @@ export class RedisDispatcher implements Dispatcher {
       "job",
       { id: job.id },
       {
-        jobId: `${job.id}-${job.status}-${job.notBefore}`,
+        jobId: deliveryIdOf(job),
         delay: Math.max(0, job.notBefore - Date.now()),
+        attempts: DELIVERY_ATTEMPTS,
+        backoff: { type: "fixed", delay: this.o.lockMs ?? 30_000 },
       },
     );
   }
