@@ -5,9 +5,9 @@
  * classifies failures: refusals and bad data end the job, other failures are retried with backoff until the
  * attempts are spent. A bar whose quorum late publishers could still make up is no failure: the job waits for
  * them, spending no attempt, until its deadline (`waitForPublishers`). A sent transaction left pending is replaced
- * with higher fees (`replaceIfDue`), and one the node refuses as invalid is signed again once (`clearRefused`). On
- * stop it lets the runs in flight finish within a grace, then cuts proofs short and sets back what was left in
- * flight.
+ * with higher fees (`replaceIfDue`), and one the node refuses as invalid is signed again once (`clearRefused`); a
+ * transaction cleared to be signed again starts the count of attempts again (`clearToSignAgain`). On stop it lets
+ * the runs in flight finish within a grace, then cuts proofs short and sets back what was left in flight.
  */
 import type { Piscina } from "piscina";
 import type { Logger } from "pino";
@@ -26,6 +26,7 @@ import {
   isBatchProof,
   transition,
   type JobEvent,
+  type JobFieldPatch,
   type JobRecord,
   type ProvedJob,
   type SentTransaction,
@@ -116,6 +117,11 @@ export class JobRunner {
   private readonly inFlight = new Map<string, Promise<void>>();
   /** Set when a stop's grace has ended: what fails from then on was cut short, and is set back by `stop`. */
   private cutShort = false;
+  /**
+   * Per job in flight, the hash (lower case) of its recorded transaction that this run found mined and reverted: it
+   * is settled, so it no longer keeps the job from `chain.maxAttempts` (`fail`).
+   */
+  private readonly reverted = new Map<string, string>();
 
   constructor(private readonly o: JobRunnerOptions) {}
 
@@ -196,6 +202,8 @@ export class JobRunner {
         return;
       }
       await this.fail(claimed.id, err, log);
+    } finally {
+      this.reverted.delete(claimed.id);
     }
   }
 
@@ -219,18 +227,12 @@ export class JobRunner {
     const now = await chain.now();
     const bound = `publishers.waitSeconds ${waitSeconds} after the bar's close at ${isoFromSeconds(close)}`;
     if (job.submit) {
-      const members = m ? [{ id: m.id, marketId: m.marketId }] : b!.markets;
-      for (const member of members) {
-        const state = await readMarketState(chain.oracle, member.marketId);
-        const refusal = dataTimeRefusal(state, job.dataTimestamp, now + 1);
-        if (refusal === undefined || refusal.error === "OracleFutureData") continue;
-        const refused = m
-          ? `the oracle would refuse it: ${refusal.reason}`
-          : `the oracle would refuse the batch: market ${member.id}: ${refusal.reason}`;
+      const refused = await this.refusedForTime(job, now);
+      if (refused !== undefined) {
         return this.skip(
           job,
-          `${refused}; no longer waiting for publishers: ${short.message}`,
-          refusal.error,
+          `${refused.skip}; no longer waiting for publishers: ${short.message}`,
+          refused.kind,
           log,
         );
       }
@@ -260,6 +262,30 @@ export class JobRunner {
       ["proving"],
     );
     if (back) await this.o.dispatcher.notify(back);
+    return undefined;
+  }
+
+  /**
+   * Why the oracle would refuse the job's bar for its time alone, whatever its margins, at chain time `now` (s):
+   * `dataTimeRefusal` for its market, or for each market of its batch (named); undefined when it would not (data from
+   * the future is only early).
+   */
+  private async refusedForTime(
+    job: JobRecord,
+    now: number,
+  ): Promise<{ skip: string; kind: string } | undefined> {
+    const { chain } = this.o;
+    const m = this.o.markets.get(job.market);
+    const members = m ? [{ id: m.id, marketId: m.marketId }] : this.o.batches.get(job.market)!.markets;
+    for (const member of members) {
+      const state = await readMarketState(chain.oracle, member.marketId);
+      const refusal = dataTimeRefusal(state, job.dataTimestamp, now + 1);
+      if (refusal === undefined || refusal.error === "OracleFutureData") continue;
+      const skip = m
+        ? `the oracle would refuse it: ${refusal.reason}`
+        : `the oracle would refuse the batch: market ${member.id}: ${refusal.reason}`;
+      return { skip, kind: refusal.error };
+    }
     return undefined;
   }
 
@@ -501,7 +527,7 @@ export class JobRunner {
       const stale = err instanceof OracleError && err.reason === "OracleAdaptiveStateMismatch";
       if (!stale || !this.isAdaptive(job)) throw err;
       log.warn({ reason: err.message }, "the adaptive prior moved since the proof; proving again once");
-      const made = await this.proveAgain(job, log);
+      const made = await this.proveAgain(job, err.message, log);
       if ("skip" in made) {
         // A newer bar's update moved the state: the oracle now refuses this bar whatever its prior.
         const reason = made.kind === "OracleNotNewer" ? made.kind : err.reason;
@@ -547,7 +573,7 @@ export class JobRunner {
       { reason: refused, prior: stale, resend: done + 1, of: ADAPTIVE_RESENDS },
       "the transaction reverted for its adaptive prior (another update landed first); proving again",
     );
-    const made = await this.proveAgain(current, log);
+    const made = await this.proveAgain(current, refused, log);
     if ("skip" in made) throw new OracleError("reverted", `${refused}; proving again: ${made.skip}`);
     const event: JobEvent = {
       at: Date.now(),
@@ -556,9 +582,11 @@ export class JobRunner {
         `${refused}; the proof's prior (${stale}) is stale: proved again from the oracle's prior ` +
         `(${provedPriorText(made.update)}) and resent (${done + 1} of ${ADAPTIVE_RESENDS})`,
     };
+    // The new proof is to be signed: as for any transaction cleared to be signed again (`clearToSignAgain`), the
+    // attempts spent settling the reverted one are not its signing's, and the count starts again.
     const again = await store.update(
       job.id,
-      { update: made.update, tx: null, history: [...current.history, event] },
+      { update: made.update, tx: null, attempts: 0, history: [...current.history, event] },
       event.at,
       ["submitting"],
     );
@@ -577,18 +605,23 @@ export class JobRunner {
    * Prove the job's bar again (an adaptive market or batch, from the oracle's prior now), from the signed windows
    * of its first proof, which this process holds: no publisher is asked. Only a process that did not find them
    * (restarted since the first proof) asks the publishers; then a publisher missing is a failed step, retried as
-   * any (a TransientError), not a wait: the quorum was there for the first proof.
+   * any (a TransientError, `why` it is proved again and the shortfall), not a wait: the quorum was there for the
+   * first proof. A bar the oracle now refuses for its time (`refusedForTime`: a newer update accepted, or data too
+   * old) is skipped first, before any publisher is asked: no answer could make it acceptable again.
    */
   private async proveAgain(
     job: JobRecord,
+    why: string,
     log: Logger,
   ): Promise<{ update: ProvedJob } | { skip: string; kind: string }> {
+    const refused = await this.refusedForTime(job, await this.o.chain.now());
+    if (refused !== undefined) return refused;
     const m = this.o.markets.get(job.market);
     const made =
       m !== undefined
         ? await this.makeProof(job, m, log, true)
         : await this.makeBatchProof(job, this.o.batches.get(job.market)!, log, true);
-    if ("wait" in made) throw new TransientError(made.wait.message);
+    if ("wait" in made) throw new TransientError(`${why}; proving again: ${made.wait.message}`);
     return made;
   }
 
@@ -629,8 +662,8 @@ export class JobRunner {
       log.info({ tx: tx.hash, nonce: tx.nonce }, "transaction signed");
     }
     if (!(await this.send(job, tx, log))) {
-      await transition(store, job.id, "proved", { tx: null }, Date.now(), ["submitting"]);
-      throw new TransientError(
+      return this.clearToSignAgain(
+        job,
         `transaction ${tx.hash} cannot be mined with nonce ${tx.nonce} (taken by another transaction, or ` +
           "beyond the account's next one); signing again",
       );
@@ -638,7 +671,8 @@ export class JobRunner {
     log.info({ tx: tx.hash }, "submitted");
     let s = await submitter.settle(tx, settleTimeoutMs);
     let notReplaced = "";
-    if (s.status === "pending") {
+    // A transaction with a receipt is mined, only short of its confirmations: it is waited for, never replaced.
+    if (s.status === "pending" && s.block === undefined) {
       const replaced = await this.replaceIfDue(job, tx, log);
       if (typeof replaced === "string") notReplaced = `; ${replaced}`;
       else if (replaced !== undefined) {
@@ -678,19 +712,25 @@ export class JobRunner {
           if (applied !== undefined) return this.confirmApplied(job, `${refused}; ${applied}`, log);
         }
         if (s.error !== "OracleAdaptiveStateMismatch") throw new OracleError("reverted", refused);
+        // Mined, it is settled: a failure to prove the bar again spends an attempt, up to `chain.maxAttempts`
+        // (`fail`), instead of keeping the job settling it (sending it again, asking the publishers again) for ever.
+        this.reverted.set(job.id, s.hash.toLowerCase());
         return this.submit(await this.reproveAfterRevert(job, refused, log), log);
       }
       case "dropped": {
         const n = (tx.others ?? []).length;
         const what =
           n > 0 ? `transaction ${tx.hash} and the ${n} it replaced were` : `transaction ${tx.hash} was`;
-        await transition(store, job.id, "proved", { tx: null }, Date.now(), ["submitting"]);
-        throw new TransientError(`${what} dropped (nonce ${tx.nonce} taken); signing again`);
+        return this.clearToSignAgain(job, `${what} dropped (nonce ${tx.nonce} taken); signing again`);
       }
       case "pending":
-        // Still in the node's pool: waiting for it is not a failed attempt (the same transaction is settled later).
+        // Still in the node's pool, or mined and short of its confirmations: waiting for it is not a failed attempt
+        // (the same transaction is settled later).
         throw new TransientError(
-          `transaction ${tx.hash} not mined within ${settleTimeoutMs} ms${notReplaced}`,
+          s.block === undefined
+            ? `transaction ${tx.hash} not mined within ${settleTimeoutMs} ms${notReplaced}`
+            : `transaction ${s.hash} mined in block ${s.block}, waiting for ${this.o.config.chain.confirmations} ` +
+                `confirmations (not reached within ${settleTimeoutMs} ms)`,
           false,
         );
     }
@@ -746,10 +786,26 @@ export class JobRunner {
       message: `${why}: cleared, signing again`,
     };
     log.warn({ tx: tx.hash, reason: event.message }, "transaction refused by the node; signing again");
-    await transition(store, job.id, "proved", { tx: null, history: [...history, event] }, event.at, [
+    return this.clearToSignAgain(job, event.message, { history: [...history, event] });
+  }
+
+  /**
+   * Clear the job's transaction (back to `proved`, `patch` written with it) so that it is signed again, and throw
+   * `message`: the transaction was found dropped, cannot be mined with its nonce, or was refused by the node. The
+   * attempts spent settling it (past `chain.maxAttempts` while the account lacked funds or the node was down:
+   * `fail`) were not spent signing, so the count starts again and the clearing spends none: a job cleared to be
+   * signed again is signed again. Counted in `zkrisk_submit_failures_total` (`transient`) as before. Clearings need
+   * no bound of their own: a drop, or a nonce taken, is another of the key's transactions mined at that nonce; a
+   * nonce too high makes the next signing take the node's count; a refusal as invalid is signed again
+   * `NODE_REFUSAL_RESIGNS` times at most (`clearRefused`).
+   */
+  private async clearToSignAgain(job: JobRecord, message: string, patch: JobFieldPatch = {}): Promise<never> {
+    const { store, metrics } = this.o;
+    await transition(store, job.id, "proved", { ...patch, tx: null, attempts: 0 }, Date.now(), [
       "submitting",
     ]);
-    throw new TransientError(`${why}: cleared, signing again`);
+    metrics.submitFailures.inc({ market: job.market, reason: "transient" });
+    throw new TransientError(message, false);
   }
 
   /**
@@ -891,9 +947,10 @@ export class JobRunner {
     }
     // A sent transaction may land (or have landed) whatever happened since: the job is not given up while it is
     // recorded, but settled once the node answers (with the capped backoff); a transaction found dropped, or refused
-    // by the node as invalid with none of the job's mined, is cleared first (`submit`), and the attempts count again
-    // from there. An account short of funds keeps its transaction: it is retried until an operator tops it up.
-    const settling = job.tx !== null;
+    // by the node as invalid with none of the job's mined, is cleared first (`clearToSignAgain`), and the attempts
+    // count again from 0. An account short of funds keeps its transaction: it is retried until an operator tops it
+    // up. One found mined and reverted (`reverted`) is settled: what fails after it spends attempts as any step.
+    const settling = job.tx !== null && this.reverted.get(id) !== job.tx.hash.toLowerCase();
     if (err instanceof ProofError || (attempts >= config.chain.maxAttempts && !settling)) {
       log.error({ reason: message, attempts }, "job failed");
       await transition(store, id, "failed", { reason: message, attempts }, now);

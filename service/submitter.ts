@@ -64,8 +64,11 @@ export type Settlement =
   | { status: "reverted"; block: number; hash: string; error: string; reason: string }
   /** None of them mined, and their nonce is taken by another transaction: none ever will be. */
   | { status: "dropped" }
-  /** Not mined yet (within the wait). */
-  | { status: "pending" };
+  /**
+   * Not mined yet (within the wait); or, with `block` and `hash`, mined (that one of them, in that block) but not yet
+   * `confirmations` blocks deep: its nonce is used, so it is waited for, never replaced.
+   */
+  | { status: "pending"; block?: number; hash?: string };
 
 /** Options of a submitter. */
 export interface SubmitterOptions {
@@ -448,7 +451,11 @@ export class Submitter {
           continue;
         }
       }
-      if (Date.now() >= deadline) return { status: "pending" };
+      if (Date.now() >= deadline) {
+        return receipt === null
+          ? { status: "pending" }
+          : { status: "pending", block: receipt.blockNumber, hash: receipt.hash };
+      }
       await new Promise((r) => setTimeout(r, pollMs));
     }
   }
