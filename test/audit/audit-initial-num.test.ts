@@ -18,15 +18,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Contract } from "ethers";
 import { buildWindow, type Window } from "../../candles";
-import { windowDigest } from "../../candles/digest";
 import { marketIdOf } from "../../candles/market-id";
 import { WINDOW_BARS } from "../../candles/window";
 import { loadCandles } from "../../candles/load-data";
 import { modelCommitment } from "../../circuits/commitments";
-import { adaptiveDigestSignal, packAdaptiveUpdate, UPDATE_PACKING } from "../../circuits/statement";
-import { windowFeatures } from "../../features/window-features";
-import { adaptiveWindowUpdate, type AdaptiveRule } from "../../models/adaptive";
-import { inferInteger } from "../../models/integer-engine";
+import { UPDATE_PACKING } from "../../circuits/statement";
+import type { AdaptiveRule } from "../../models/adaptive";
 import { loadCalibrations } from "../../models/market-calibrations";
 import { loadQuantizedModel, type QuantizedModel } from "../../models/quantized-model";
 import { auditOracle } from "../../audit/audit";
@@ -35,7 +32,6 @@ import { inProcessChain, type Chain } from "../../onchain/chain";
 import {
   deployOracle,
   deployVerifier,
-  readAdaptivePrior,
   setAdaptiveCalibration,
   setPublisherSet,
   submitSignedUpdate,
@@ -54,6 +50,7 @@ import { privateKeyOf } from "../helpers/publisher-serve";
 import { registerSignedMarket } from "../helpers/register-market";
 import { adaptiveStandInArtifacts, proveStandIn } from "../helpers/signed-update-stand-in";
 import { writeBiasedModel } from "../helpers/models";
+import { honestAdaptiveUpdate } from "../helpers/honest-adaptive-update";
 import { DATA, MODEL } from "../contracts/fixture";
 
 const series = loadCandles(DATA);
@@ -108,27 +105,9 @@ async function submit(modelC: bigint, index: number, update: bigint): Promise<nu
   return (await submitSignedUpdate(oracle, marketIdOf(ETH), proof.calldata)).blockNumber;
 }
 
-async function adaptiveUpdateAt(m: QuantizedModel, index: number): Promise<bigint> {
-  const w = windowOf(index);
-  const prior = await readAdaptivePrior(oracle, marketIdOf(ETH), BigInt(openS(index)));
-  const y = inferInteger(m, windowFeatures(w)).output;
-  const step = adaptiveWindowUpdate(
-    m.policy,
-    y,
-    w.bars,
-    { state: { num: prior.num, outcomes: prior.outcomes }, marginS: prior.marginS },
-    RULE,
-  );
-  return packAdaptiveUpdate({
-    mm: step.margins.maintenanceMarginBps,
-    im: step.margins.initialMarginBps,
-    dataTimestamp: BigInt(openS(index)),
-    before: { num: prior.num, outcomes: BigInt(prior.outcomes) },
-    marginS: prior.marginS,
-    after: { num: step.after.num, outcomes: BigInt(step.after.outcomes) },
-    digest: adaptiveDigestSignal(await windowDigest(w)),
-  });
-}
+/** The honest adaptive update of ETH-USDT (model `m`) at bar `index`, from the prior the oracle reports. */
+const adaptiveUpdateAt = (m: QuantizedModel, index: number): Promise<bigint> =>
+  honestAdaptiveUpdate(oracle, marketIdOf(ETH), m, windowOf(index), RULE);
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), "zkrisk-audit-initial-num-"));

@@ -31,14 +31,9 @@ import { marketIdOf } from "../../candles/market-id";
 import { WINDOW_BARS } from "../../candles/window";
 import { loadCandles } from "../../candles/load-data";
 import { modelCommitment } from "../../circuits/commitments";
-import {
-  adaptiveDigestSignal,
-  digestSignal,
-  packAdaptiveUpdate,
-  UPDATE_PACKING,
-} from "../../circuits/statement";
+import { digestSignal, UPDATE_PACKING } from "../../circuits/statement";
 import { windowFeatures } from "../../features/window-features";
-import { adaptiveWindowUpdate, type AdaptiveRule } from "../../models/adaptive";
+import type { AdaptiveRule } from "../../models/adaptive";
 import { inferInteger } from "../../models/integer-engine";
 import { loadCalibrations } from "../../models/market-calibrations";
 import { loadQuantizedModel, type QuantizedModel } from "../../models/quantized-model";
@@ -50,7 +45,6 @@ import { inProcessChain, readOnlyProvider, type Chain } from "../../onchain/chai
 import {
   deployOracle,
   deployVerifier,
-  readAdaptivePrior,
   setAdaptiveCalibration,
   submitSignedUpdate,
 } from "../../onchain/oracle";
@@ -72,6 +66,7 @@ import { adaptiveStandInArtifacts, proveStandIn, standInArtifacts } from "../hel
 import { writeBiasedModel } from "../helpers/models";
 import { serveInProcessNetwork, type InProcessRpc } from "../helpers/rpc-server";
 import { startCappedRpc } from "../helpers/capped-rpc";
+import { honestAdaptiveUpdate } from "../helpers/honest-adaptive-update";
 import { DATA, MODEL } from "../contracts/fixture";
 
 const series = loadCandles(DATA);
@@ -155,27 +150,8 @@ const plainUpdate = (mm: bigint, im: bigint, index: number, digestBits: bigint):
 };
 
 /** The honest adaptive update of `market` (model `m`) at bar `index`, from the prior the oracle reports. */
-async function adaptiveUpdateAt(market: string, m: QuantizedModel, index: number): Promise<bigint> {
-  const w = windowOf(market, index);
-  const prior = await readAdaptivePrior(oracle, marketIdOf(market), BigInt(openS(index)));
-  const y = inferInteger(m, windowFeatures(w)).output;
-  const step = adaptiveWindowUpdate(
-    m.policy,
-    y,
-    w.bars,
-    { state: { num: prior.num, outcomes: prior.outcomes }, marginS: prior.marginS },
-    RULE,
-  );
-  return packAdaptiveUpdate({
-    mm: step.margins.maintenanceMarginBps,
-    im: step.margins.initialMarginBps,
-    dataTimestamp: BigInt(openS(index)),
-    before: { num: prior.num, outcomes: BigInt(prior.outcomes) },
-    marginS: prior.marginS,
-    after: { num: step.after.num, outcomes: BigInt(step.after.outcomes) },
-    digest: adaptiveDigestSignal(await windowDigest(w)),
-  });
-}
+const adaptiveUpdateAt = (market: string, m: QuantizedModel, index: number): Promise<bigint> =>
+  honestAdaptiveUpdate(oracle, marketIdOf(market), m, windowOf(market, index), RULE);
 
 /** The audit of every block of the scenario (or from `fromBlock`), with the publisher and the window directory. */
 function audit(opts: Partial<AuditOptions> = {}): Promise<AuditReport> {
