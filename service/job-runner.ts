@@ -37,7 +37,7 @@ import type { BatchProveTask, ProveTask } from "./prove-task";
 import { QuorumError } from "./publisher-windows";
 import type { ProvedSignedBatch } from "../prover/prove-signed-batch";
 import type { BatchRuntime } from "./batches";
-import { formatGwei, NodeRefusalError, TransientError, type Submitter } from "./submitter";
+import { formatGwei, hashesOf, NodeRefusalError, TransientError, type Submitter } from "./submitter";
 import type { MarketRuntime } from "./markets";
 
 /** An adaptive prior for the log: `num N, outcomes O, MM_s M`. */
@@ -950,7 +950,9 @@ export class JobRunner {
     // by the node as invalid with none of the job's mined, is cleared first (`clearToSignAgain`), and the attempts
     // count again from 0. An account short of funds keeps its transaction: it is retried until an operator tops it
     // up. One found mined and reverted (`reverted`) is settled: what fails after it spends attempts as any step.
-    const settling = job.tx !== null && this.reverted.get(id) !== job.tx.hash.toLowerCase();
+    // (the one mined may be a transaction the newest replaced)
+    const reverted = this.reverted.get(id);
+    const settling = job.tx !== null && !hashesOf(job.tx).some((h) => h.toLowerCase() === reverted);
     if (err instanceof ProofError || (attempts >= config.chain.maxAttempts && !settling)) {
       log.error({ reason: message, attempts }, "job failed");
       await transition(store, id, "failed", { reason: message, attempts }, now);
