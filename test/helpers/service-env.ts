@@ -19,6 +19,10 @@ import { MODEL } from "./artifacts";
 import { DEV_KEYS } from "./hardhat-node";
 import { startTestPublisher, type TestPublisher } from "./publisher-serve";
 import type { JobRecord, JobStore } from "../../service/jobs";
+import { hostname } from "node:os";
+import { LocalDispatcher } from "../../service/dispatcher";
+import { ProverService } from "../../service/service";
+import type { ServiceConfig } from "../../service/config";
 
 export {
   BAR_SECONDS,
@@ -246,6 +250,24 @@ export async function startSignedMarket(
 /** A pino logger keeping its JSON lines in `into` (a service's log, read by the test). */
 export function memoryLogger(into: Record<string, unknown>[]): Logger {
   return pino({ level: "info" }, { write: (l: string) => void into.push(JSON.parse(l)) });
+}
+
+/**
+ * A prover service in this process on `store` (a local dispatcher, one job at a time, this process as holder),
+ * started, its log kept in `lines`, waiting `settleTimeoutMs` for a receipt in each attempt.
+ */
+export async function startLocalService(
+  config: ServiceConfig,
+  store: JobStore,
+  lines: Record<string, unknown>[],
+  settleTimeoutMs: number,
+): Promise<ProverService> {
+  const log = memoryLogger(lines);
+  const holder = `${hostname()}:${process.pid}`;
+  const dispatcher = new LocalDispatcher({ store, holder, concurrency: 1, log });
+  const service = new ProverService({ config, store, dispatcher, holder, log, settleTimeoutMs });
+  await service.start();
+  return service;
 }
 
 /** The QuorumError a quorum's `collect` throws. */

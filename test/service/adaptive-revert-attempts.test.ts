@@ -15,7 +15,6 @@
  * ceiling, then is confirmed, instead of failing at once).
  */
 import { join } from "node:path";
-import { hostname } from "node:os";
 import { JsonRpcProvider, type Contract } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { marketIdOf } from "../../candles/market-id";
@@ -23,7 +22,6 @@ import { loadQuantizedModel } from "../../models/quantized-model";
 import { rpcChain, type Chain } from "../../onchain/chain";
 import { DEFAULT_LIMITS, oracleAt, setAdaptiveCalibration } from "../../onchain/oracle";
 import { loadServiceConfig, type ServiceConfig } from "../../service/config";
-import { LocalDispatcher } from "../../service/dispatcher";
 import { jobIdOf, type JobRecord } from "../../service/jobs";
 import { isFinal } from "../../service/job-states";
 import { ProverService } from "../../service/service";
@@ -40,10 +38,10 @@ import {
   deployMarket,
   FEED_START,
   MARKET,
-  memoryLogger,
   SERVICE_ENV,
   waitForStoredJob,
   writeServiceConfig,
+  startLocalService,
 } from "../helpers/service-env";
 
 const CALIBRATIONS = join(__dirname, "../..", "models/calibrations.json");
@@ -117,11 +115,7 @@ describe("prover service: an adaptive transaction reverted for its prior, settle
   /** Start a service process on the config's database: it holds no signed window of any bar yet. */
   async function start(): Promise<void> {
     store = SqliteJobStore.open(cfg.database);
-    const log = memoryLogger(lines);
-    const holder = `${hostname()}:${process.pid}`;
-    const dispatcher = new LocalDispatcher({ store, holder, concurrency: 1, log });
-    service = new ProverService({ config: cfg, store, dispatcher, holder, log, settleTimeoutMs: 1_000 });
-    await service.start();
+    service = await startLocalService(cfg, store, lines, 1_000);
   }
 
   /** Stop it with no grace: a job settling its transaction goes back to `proved`, its transaction kept. */

@@ -17,11 +17,9 @@
  *   in `zkrisk_submit_failures_total{reason="insufficient_funds"}`; topped up, the transaction lands.
  */
 import { JsonRpcProvider, Transaction, Wallet } from "ethers";
-import { hostname } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobView } from "../../service/api";
 import { loadServiceConfig, type ServiceConfig } from "../../service/config";
-import { LocalDispatcher } from "../../service/dispatcher";
 import { jobIdOf, type JobRecord } from "../../service/jobs";
 import { isFinal } from "../../service/job-states";
 import { ProverService } from "../../service/service";
@@ -33,13 +31,13 @@ import {
   acceptedTimestamps,
   MARKET,
   marketServiceParts,
-  memoryLogger,
   SERVICE_ENV,
   signedForChain,
   type SignedMarket,
   startSignedMarket,
   waitForStoredJob,
   writeServiceConfig,
+  startLocalService,
 } from "../helpers/service-env";
 
 const GWEI = 10n ** 9n;
@@ -89,11 +87,7 @@ describe("prover service: pending transactions replaced, refused transactions", 
   async function start(wrap?: (s: SqliteJobStore) => void): Promise<void> {
     store = SqliteJobStore.open(cfg.database);
     wrap?.(store);
-    const log = memoryLogger(lines);
-    const holder = `${hostname()}:${process.pid}`;
-    const dispatcher = new LocalDispatcher({ store, holder, concurrency: 1, log });
-    service = new ProverService({ config: cfg, store, dispatcher, holder, log, settleTimeoutMs: 1_000 });
-    await service.start();
+    service = await startLocalService(cfg, store, lines, 1_000);
   }
 
   /** Stop it with no grace: a job settling its transactions goes back to `proved`, its transactions kept. */

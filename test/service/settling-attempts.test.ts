@@ -13,11 +13,9 @@
  *   waited for, never replaced (no `replaced` history entry, no second transaction sent).
  */
 import { JsonRpcProvider, Transaction, Wallet } from "ethers";
-import { hostname } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isoFromSeconds } from "../../core/time";
 import { loadServiceConfig, type ServiceConfig } from "../../service/config";
-import { LocalDispatcher } from "../../service/dispatcher";
 import { jobIdOf, type JobRecord } from "../../service/jobs";
 import { isFinal } from "../../service/job-states";
 import { ProverService } from "../../service/service";
@@ -29,12 +27,12 @@ import {
   acceptedTimestamps,
   MARKET,
   marketServiceParts,
-  memoryLogger,
   SERVICE_ENV,
   type SignedMarket,
   startSignedMarket,
   waitForStoredJob,
   writeServiceConfig,
+  startLocalService,
 } from "../helpers/service-env";
 
 const hex = (n: bigint) => "0x" + n.toString(16);
@@ -81,11 +79,7 @@ describe("prover service: attempts spent while settling a transaction", { timeou
   /** Start the service on `cfg`'s database, waiting `settleTimeoutMs` for a receipt in each attempt. */
   async function start(cfg: ServiceConfig, settleTimeoutMs: number): Promise<void> {
     store = SqliteJobStore.open(cfg.database);
-    const log = memoryLogger(lines);
-    const holder = `${hostname()}:${process.pid}`;
-    const dispatcher = new LocalDispatcher({ store, holder, concurrency: 1, log });
-    service = new ProverService({ config: cfg, store, dispatcher, holder, log, settleTimeoutMs });
-    await service.start();
+    service = await startLocalService(cfg, store, lines, settleTimeoutMs);
   }
 
   async function stop(): Promise<void> {

@@ -6,10 +6,8 @@
  * transaction would wait behind a nonce no transaction holds, pending for ever.
  */
 import { JsonRpcProvider, Wallet } from "ethers";
-import { hostname } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadServiceConfig } from "../../service/config";
-import { LocalDispatcher } from "../../service/dispatcher";
 import { jobIdOf, type JobRecord } from "../../service/jobs";
 import { isFinal } from "../../service/job-states";
 import { ProverService } from "../../service/service";
@@ -20,11 +18,11 @@ import {
   acceptedTimestamps,
   MARKET,
   marketServiceParts,
-  memoryLogger,
   SERVICE_ENV,
   type SignedMarket,
   startSignedMarket,
   writeServiceConfig,
+  startLocalService,
 } from "../helpers/service-env";
 
 describe("prover service: a signed transaction the store failed to record", { timeout: 600_000 }, () => {
@@ -64,12 +62,8 @@ describe("prover service: a signed transaction the store failed to record", { ti
       if (patch.tx && failed++ === 0) throw new Error("SQLITE_FULL: database or disk is full");
       return update(id, patch, now, expect);
     };
-    const log = memoryLogger(lines);
-    const holder = `${hostname()}:${process.pid}`;
-    const dispatcher = new LocalDispatcher({ store, holder, concurrency: 1, log });
-    service = new ProverService({ config: cfg, store, dispatcher, holder, log, settleTimeoutMs: 5_000 });
     const nonce = await provider.getTransactionCount(new Wallet(DEV_KEYS[1]).address, "pending");
-    await service.start();
+    service = await startLocalService(cfg, store, lines, 5_000);
 
     const t0 = market.feed.lastTimestamp;
     const t1 = Date.now();
