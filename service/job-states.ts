@@ -101,6 +101,18 @@ export const SET_BACKS: readonly SetBackRule[] = [
  */
 export const SUBMIT_UPGRADE_FROM: readonly JobStatus[] = ["queued", "proving", "proved"];
 
+/**
+ * Of those, the statuses in which a job is due only when it is to be submitted (`proved`). Asked for with submit
+ * there, a job becomes due again after its work was done: it gets a new due time, later than its last, so that a
+ * delivery made for the last one (Redis mode: one whose worker died after proving, made again) is stale and cannot
+ * claim the job a live process now submits.
+ */
+export const DUE_AGAIN_BY_SUBMIT: readonly JobStatus[] = SUBMIT_UPGRADE_FROM.filter(
+  (status) =>
+    CLAIMS.some((c) => c.from === status && c.onlyToSubmit) &&
+    !CLAIMS.some((c) => c.from === status && !c.onlyToSubmit),
+);
+
 /** The claim rule that takes a job in `status`, if any. */
 export function claimRuleOf(job: { status: JobStatus; submit: boolean }): ClaimRule | undefined {
   return CLAIMS.find((c) => c.from === job.status && (!c.onlyToSubmit || job.submit));

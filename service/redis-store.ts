@@ -31,6 +31,7 @@ import {
   JOB_STATUSES,
   SET_BACKS,
   SUBMIT_UPGRADE_FROM,
+  DUE_AGAIN_BY_SUBMIT,
   type JobStatus,
 } from "./job-states";
 import {
@@ -191,6 +192,7 @@ const MACHINE = JSON.stringify({
   claims: CLAIMS,
   setBacks: SET_BACKS,
   submitUpgradeFrom: SUBMIT_UPGRADE_FROM,
+  dueAgainBySubmit: DUE_AGAIN_BY_SUBMIT,
 });
 
 /** Number of keys of one job: its hash, the due set, the market's set, and two per status. */

@@ -20,6 +20,7 @@ import {
   JOB_STATUSES,
   SET_BACKS,
   SUBMIT_UPGRADE_FROM,
+  DUE_AGAIN_BY_SUBMIT,
   type JobStatus,
 } from "./job-states";
 import {
@@ -222,7 +223,9 @@ export class SqliteJobStore implements JobStore {
        ON CONFLICT DO NOTHING`,
     );
     this.upgradeSubmit = db.prepare<{ id: string; now: number }, JobRow>(
-      `UPDATE jobs SET submit = 1, updated_at = @now
+      `UPDATE jobs SET submit = 1, updated_at = @now,
+         not_before = CASE WHEN status IN (${sqlList(DUE_AGAIN_BY_SUBMIT)})
+                           THEN MAX(not_before + 1, @now) ELSE not_before END
        WHERE id = @id AND submit = 0 AND status IN (${sqlList(SUBMIT_UPGRADE_FROM)})
        RETURNING *`,
     );

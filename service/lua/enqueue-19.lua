@@ -1,5 +1,6 @@
 -- Create a job unless it exists; an existing proof-only job asked for with submit becomes a submitting one,
--- in the statuses where it can still reach proved (machine.submitUpgradeFrom).
+-- in the statuses where it can still reach proved (machine.submitUpgradeFrom); one due again by it
+-- (machine.dueAgainBySubmit) gets a due time later than its last.
 -- KEYS[1..19]: the keys of the job (see includes/job-index.lua).
 -- ARGV[1]: the state machine (JSON); ARGV[2]: market; ARGV[3]: id; ARGV[4]: data timestamp (s);
 -- ARGV[5]: submit ("0"/"1"); ARGV[6]: now (ms); ARGV[7]: the job's order (its member of the due set).
@@ -21,6 +22,13 @@ if stored[1] ~= market or stored[2] ~= ts then
 end
 local j = indexed()
 if submit == '1' and j.submit == '0' and contains(machine.submitUpgradeFrom, j.status) then
-  change(j, { 'submit', '1', 'updatedAt', now })
+  local fields = { 'submit', '1', 'updatedAt', now }
+  if contains(machine.dueAgainBySubmit, j.status) then
+    -- Due again: a new due time, later than the last (a delivery made for that one is stale).
+    local due = math.max(tonumber(j.notBefore) + 1, tonumber(now))
+    table.insert(fields, 'notBefore')
+    table.insert(fields, string.format('%d', due))
+  end
+  change(j, fields)
 end
 return { 0, redis.call('HGETALL', JOB) }

@@ -174,8 +174,16 @@ export function describeJobStoreContract(name: string, factory: JobStoreContract
           status: "proved",
           submit: true,
           update: proofAt(bar(0)),
+          // Due again, at a new time: a delivery made for the last one is stale.
+          notBefore: 20_000,
           updatedAt: 20_000,
         });
+        // Asked for again at once after a wait set its due time ahead: still later than the last.
+        const later = await store.enqueue({ market: BTC, dataTimestamp: bar(1), submit: false }, 10_000);
+        await store.update(later.job.id, { status: "proved", notBefore: 30_000 }, 15_000);
+        const soon = await store.enqueue({ market: BTC, dataTimestamp: bar(1), submit: true }, 20_000);
+        expect(soon.job).toMatchObject({ status: "proved", submit: true, notBefore: 30_001 });
+        await store.update(later.job.id, { status: "skipped" }, 20_000);
 
         expect(await store.claimNext("w", 50_000)).toMatchObject({
           id: job.id,
@@ -197,6 +205,8 @@ export function describeJobStoreContract(name: string, factory: JobStoreContract
         const b = await store.enqueue({ market: BTC, dataTimestamp: bar(1), submit: true }, 20_000);
         expect(a.job).toMatchObject({ status: "queued", submit: true, updatedAt: 20_000 });
         expect(b.job).toMatchObject({ status: "proving", submit: true, holder: "w", updatedAt: 20_000 });
+        // Their due times stay: they were not done.
+        expect([a.job.notBefore, b.job.notBefore]).toEqual([10_000, 10_000]);
         expect(await store.get(queued.job.id)).toEqual(a.job);
       });
 

@@ -4,7 +4,8 @@
  * - a delivery whose claim failed (the store did not answer) is made again, and its job runs;
  * - a stale delivery, made for a due time the job has left (its worker claimed it, set it back with a new due
  *   time, handed it over again and died before BullMQ recorded the delivery done), claims nothing when BullMQ
- *   makes it again: not the job a live worker now proves, not a job still waiting for its new due time;
+ *   makes it again: not the job a live worker now proves, not a job still waiting for its new due time, not a
+ *   proof-only job its dead worker proved that a live one now submits (asked for again with submit);
  * - a run that ended with its job still in flight (the store failed while recording its end) has its delivery
  *   made again, which claims the job and carries it on.
  */
@@ -184,6 +185,45 @@ describeRedis("RedisDispatcher: a stale delivery made again", () => {
     const job = (await store.due(10))[0];
     expect(job).toMatchObject({ status: "queued", attempts: 0, reason: "waiting for publishers" });
     expect(job.notBefore).toBeGreaterThan(Date.now());
+  });
+
+  it("does not claim a proof-only job asked for with submit after its prover died", async () => {
+    const { prefix, store } = await setUp();
+    const p1 = dispatcher(prefix, store, "p1:1");
+    const { job } = await store.enqueue({ ...BAR, submit: false }, Date.now());
+    await p1.notify(job);
+    // P1 takes the delivery D1 by hand, proves the job (proof only: done) and dies before BullMQ records D1 done.
+    const connection = new Redis(server.url, { maxRetriesPerRequest: null });
+    const worker = new Worker(QUEUE_NAME, null, {
+      connection,
+      prefix: `${prefix}:bull`,
+      lockDuration: LOCK_MS,
+    });
+    const d1 = await worker.getNextJob("p1-token");
+    expect(d1?.data).toEqual({ id: job.id });
+    expect(
+      await transition(store, job.id, "proving", { holder: "p1:1" }, Date.now(), ["queued"]),
+    ).toBeTruthy();
+    expect(await transition(store, job.id, "proved", {}, Date.now(), ["proving"])).toBeTruthy();
+    await worker.close(true);
+    connection.disconnect();
+    // Asked for again with submit, the job is due again and handed over (D2).
+    const asked = await store.enqueue(BAR, Date.now());
+    expect(asked.job).toMatchObject({ status: "proved", submit: true });
+    await p1.notify(asked.job);
+    // P2 submits through D2 until D1 was made again and turned away (or claimed the job a second time).
+    const runs: JobRecord[] = [];
+    let staleDone = false;
+    await dispatcher(prefix, store, "p2:2", 2).start(async (claimed) => {
+      runs.push(claimed);
+      await until(() => staleDone || runs.length > 1, "the stale delivery to be made again");
+      await transition(store, claimed.id, "confirmed", {}, Date.now(), ["submitting"]);
+    });
+    await until(async () => runs.length > 1 || (staleDone = await completed(prefix, d1!.id!)), "D1 done");
+    await until(async () => (await store.get(job.id))?.status === "confirmed", "the submission");
+    expect(runs.map((r) => ({ status: r.status, holder: r.holder, attempts: r.attempts }))).toEqual([
+      { status: "submitting", holder: "p2:2", attempts: 0 },
+    ]);
   });
 });
 
