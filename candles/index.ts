@@ -7,4 +7,5 @@ export * from "./window";
 export * from "./digest";
 export * from "./batch-digest";
 export * from "./types";
+export * from "./market-id";
 export * from "./load-data";

@@ -6,4 +6,6 @@ export * from "./commitments";
 export * from "./public-signals";
 export * from "./statement";
 export * from "./compile-model";
+export { CircomError } from "./circom";
+export type { WeightMode } from "./generate-circuit";
 export * from "./binfile";

@@ -3,6 +3,7 @@
  * Keys are never printed; `--key` takes hex or `env:NAME` (read from the environment).
  */
 import { BrowserProvider, JsonRpcProvider, NonceManager, Wallet, type Provider, type Signer } from "ethers";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "../core/package-root";
 import { UsageError } from "../core/errors";
@@ -56,10 +57,34 @@ async function send(provider: RpcSender, t: number): Promise<boolean> {
   }
 }
 
+/**
+ * Hardhat's CLI script and the repository's config, for a local chain. Both exist only in a clone of the repository:
+ * Hardhat is a development dependency and hardhat.config.ts is not in the package.
+ * @throws UsageError saying so, and that a node's `--rpc` URL does without them
+ */
+export function localHardhat(): { cli: string; config: string } {
+  const config = join(PACKAGE_ROOT, "hardhat.config.ts");
+  let cli: string | undefined;
+  try {
+    cli = require.resolve("hardhat/internal/cli/cli.js", { paths: [PACKAGE_ROOT] });
+  } catch {
+    cli = undefined;
+  }
+  if (cli === undefined || !existsSync(config)) {
+    throw new UsageError(
+      `a local Hardhat network runs only in a clone of the zkrisk repository (it needs ` +
+        `${cli === undefined ? "the hardhat package, a development dependency" : config}); ` +
+        `give the --rpc URL of a node instead`,
+    );
+  }
+  return { cli, config };
+}
+
 /** The in-process Hardhat network (Hardhat 2, config hardhat.config.ts) with its first account. */
 export async function inProcessChain(): Promise<Chain> {
   // Hardhat finds its config through HARDHAT_CONFIG when it is loaded from outside its CLI.
-  process.env.HARDHAT_CONFIG ??= join(PACKAGE_ROOT, "hardhat.config.ts");
+  const { config } = localHardhat();
+  process.env.HARDHAT_CONFIG ??= config;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const hre = require("hardhat") as {
     network: { provider: { request(a: { method: string; params?: unknown[] }): Promise<unknown> } };

@@ -5,8 +5,8 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
-import { join } from "node:path";
 import { PACKAGE_ROOT } from "../core/package-root";
+import { localHardhat } from "./chain";
 
 const ROOT = PACKAGE_ROOT;
 
@@ -39,23 +39,13 @@ export interface HardhatNode {
  * @param chainId chain id of the node (default Hardhat's 31337), e.g. to act as a non-local chain
  */
 export async function startHardhatNode(chainId?: number): Promise<HardhatNode> {
+  const { cli } = localHardhat();
   const port = await freePort();
-  const node = spawn(
-    process.execPath,
-    [
-      join(ROOT, "node_modules/hardhat/internal/cli/cli.js"),
-      "node",
-      "--hostname",
-      "127.0.0.1",
-      "--port",
-      String(port),
-    ],
-    {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: chainId === undefined ? process.env : { ...process.env, ZKRISK_HARDHAT_CHAIN_ID: String(chainId) },
-    },
-  );
+  const node = spawn(process.execPath, [cli, "node", "--hostname", "127.0.0.1", "--port", String(port)], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: chainId === undefined ? process.env : { ...process.env, ZKRISK_HARDHAT_CHAIN_ID: String(chainId) },
+  });
   await new Promise<void>((done, fail) => {
     let out = "";
     const timer = setTimeout(() => fail(new Error(`hardhat node did not start:\n${out}`)), 120_000);

@@ -5,4 +5,14 @@
 export * from "./oracle";
 export * from "./chain";
 export * from "./get-logs";
-export * from "./contract-files";
+export {
+  SHIPPED_CONTRACTS,
+  type ShippedContract,
+  CONTRACT_BUILD_DIR,
+  type ContractFile,
+  contractSourceHash,
+  readContractFile,
+  shippedContract,
+} from "./contract-files";
+export { SolidityError, type CompiledContract } from "./solc";
+export { VerifierKeyError } from "./groth16-verifier-source";

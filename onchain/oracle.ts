@@ -478,7 +478,10 @@ export function publisherSetConfigOf(v: unknown): PublisherSetConfig {
 }
 
 /** A market's publisher set and statement as the oracle holds them. */
-export async function readPublisherSet(oracle: Contract, marketId: bigint): Promise<PublisherSetConfig> {
+export async function readRegisteredPublisherSet(
+  oracle: Contract,
+  marketId: bigint,
+): Promise<PublisherSetConfig> {
   try {
     return publisherSetConfigOf(await oracle.publisherSet(marketId));
   } catch (err) {
@@ -589,7 +592,7 @@ export async function submitSignedUpdate(
 ): Promise<TransactionReceipt> {
   const args = signedUpdateArgs(marketId, calldata);
   const proven = BigInt(calldata.input[UPDATE_SIGNAL_INDEX.statement]);
-  const registered = (await readPublisherSet(oracle, marketId)).statementKey;
+  const registered = (await readRegisteredPublisherSet(oracle, marketId)).statementKey;
   if (proven !== registered) {
     throw new OracleError(
       "StatementMismatch",

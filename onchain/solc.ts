@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { PACKAGE_ROOT, cacheDir } from "../core/package-root";
-import { ZkriskError } from "../core/errors";
+import { UsageError, ZkriskError } from "../core/errors";
 import { writeFileAtomic } from "../core/atomic-file";
 import { readJsonFile, writeJsonAtomic } from "../core/io";
 
@@ -39,8 +39,25 @@ interface SolcOutput {
   contracts?: Record<string, Record<string, { abi: unknown[]; evm: { bytecode: { object: string } } }>>;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const solc = (): { compile(input: string, callbacks?: object): string; version(): string } => require("solc");
+/**
+ * solc-js, a development dependency: an installed zkrisk reads the oracle's shipped ABI and bytecode, and needs it
+ * only to compile a generated verifier.
+ * @throws UsageError saying how to install it, when it is missing
+ */
+function solc(): { compile(input: string, callbacks?: object): string; version(): string } {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require("solc");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw err;
+    const range = (readJsonFile(join(ROOT, "package.json")) as { devDependencies: Record<string, string> })
+      .devDependencies.solc;
+    throw new UsageError(
+      `compiling Solidity (a generated verifier, to deploy it) needs solc-js, a development dependency of zkrisk: ` +
+        `install it with \`npm install solc@${range}\``,
+    );
+  }
+}
 
 /** Resolve an import: project-relative sources first, then node_modules (OpenZeppelin). */
 function findImport(path: string): { contents: string } | { error: string } {

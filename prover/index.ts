@@ -4,6 +4,12 @@
  */
 export * from "./update-input";
 export * from "./prove-signed-update";
-export * from "./proof-file";
+export * from "./prove-signed-batch";
+export { ProofError } from "./checked-proof";
+export { ArtifactsError } from "./proving-files";
+export { Groth16ProverError, type Groth16ProverOptions } from "./groth16-prover";
+export { ProofFileError, groth16ProofOf, verifierCalldataOf, snarkjsProofFiles } from "./proof-file";
+export * from "./signed-proof-file";
+export * from "./signed-batch-proof-file";
 export * from "./calldata";
 export * from "./domain";

@@ -4,4 +4,12 @@ export * from "./config-schema";
 export * from "./redaction";
 export * from "./retry";
 export * from "./secrets";
-export * from "./run";
+export {
+  type ServeOptions,
+  type RunningService,
+  OWNER_STALE_MS,
+  REDIS_PREFIX,
+  startService,
+  checkServiceFiles,
+  checkedConfig,
+} from "./run";

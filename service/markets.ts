@@ -2,9 +2,9 @@
  * The markets a service proves for, loaded from its config and checked against the chain before anything is
  * scheduled: each market's model (against its artifacts' manifest), its signed-update circuit (the artifacts'
  * circuit.json: a circuit compiled with `--signed` whose quorum is the set's), its publisher set file, and the
- * publisher set the oracle registered for it (`readPublisherSet`: the set's commitment, the quorum, the model and
- * the statement key must all be the configured ones, or the service refuses to start, naming the file and the
- * market). Then the newest bar already scheduled (the later of the oracle's last accepted update and the
+ * publisher set the oracle registered for it (`readRegisteredPublisherSet`: the set's commitment, the quorum, the
+ * model and the statement key must all be the configured ones, or the service refuses to start, naming the file and
+ * the market). Then the newest bar already scheduled (the later of the oracle's last accepted update and the
  * store's newest job).
  */
 import { join } from "node:path";
@@ -26,7 +26,7 @@ import {
   type PublisherSet,
 } from "../publisher";
 import { loadArtifacts, type LoadedArtifacts } from "../setup/artifacts";
-import { oracleStatementKey, readPublisherSet } from "../onchain/oracle";
+import { oracleStatementKey, readRegisteredPublisherSet } from "../onchain/oracle";
 import type { AdaptiveRule } from "../models/adaptive";
 import type { ChainView } from "./chain-view";
 import type { MarketConfig, ServiceConfig } from "./config";
@@ -287,7 +287,7 @@ export async function checkOnChainSet(
   ours: { model: bigint; publishers: PublisherSet },
   field: string,
 ): Promise<void> {
-  const registered = await readPublisherSet(chain.oracle, m.marketId);
+  const registered = await readRegisteredPublisherSet(chain.oracle, m.marketId);
   const oracle = await chain.oracle.getAddress();
   const file = m.publishers.set;
   if (registered.publisherSet === 0n) {

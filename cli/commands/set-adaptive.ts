@@ -10,7 +10,7 @@ import { modelCommitment } from "../../circuits/commitments";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { marketIdOf } from "../../candles/market-id";
 import { initialState } from "../../models/adaptive";
-import { readAdaptiveState, readPublisherSet, setAdaptiveCalibration } from "../../onchain/oracle";
+import { readAdaptiveState, readRegisteredPublisherSet, setAdaptiveCalibration } from "../../onchain/oracle";
 import { output } from "../options";
 import { addressOption, oracleOption, withChain } from "../chain-options";
 
@@ -82,7 +82,7 @@ export async function runSetAdaptive(f: SetAdaptiveFlags): Promise<SetAdaptiveRe
   return withChain(f.rpc, f.key, async (chain) => {
     const oracle = await oracleOption(chain, f.oracle);
     if (commitment !== undefined) {
-      const registered = (await readPublisherSet(oracle, marketId)).modelCommitment;
+      const registered = (await readRegisteredPublisherSet(oracle, marketId)).modelCommitment;
       if (registered !== commitment) {
         throw new UsageError(
           `--model: ${f.model} commits to ${commitment}, but market ${f.market} accepts model commitment ` +

@@ -28,7 +28,7 @@ import {
   compileArtifactsVerifier,
   OracleError,
   readAdaptivePrior,
-  readPublisherSet,
+  readRegisteredPublisherSet,
   registerMarket,
   setAdaptiveCalibration,
   setPublisherSet,
@@ -204,8 +204,8 @@ describe("a chain split", () => {
     expect(await forkOracle.domain()).toBe(partsOn(FORK_CHAIN).domain);
     expect(await originalOracle.domain()).toBe(partsOn(ORIGINAL_CHAIN).domain);
     expect(partsOn(FORK_CHAIN).domain).not.toBe(partsOn(ORIGINAL_CHAIN).domain);
-    const registered = await readPublisherSet(forkOracle, MARKET_ID);
-    expect(registered).toEqual(await readPublisherSet(originalOracle, MARKET_ID));
+    const registered = await readRegisteredPublisherSet(forkOracle, MARKET_ID);
+    expect(registered).toEqual(await readRegisteredPublisherSet(originalOracle, MARKET_ID));
   });
 
   it("on the fork, the original chain's proof is refused before its proof check, naming both chains", async () => {
@@ -240,8 +240,8 @@ describe("a chain split", () => {
       quorum: 2,
     });
     expect(config.statementKey).toBe(await statementKey(partsOn(FORK_CHAIN)));
-    expect(await readPublisherSet(forkOracle, MARKET_ID)).toEqual(config);
-    expect((await readPublisherSet(originalOracle, MARKET_ID)).statementKey).toBe(
+    expect(await readRegisteredPublisherSet(forkOracle, MARKET_ID)).toEqual(config);
+    expect((await readRegisteredPublisherSet(originalOracle, MARKET_ID)).statementKey).toBe(
       await statementKey(partsOn(ORIGINAL_CHAIN)),
     );
     const originals = await prove(T_C, 2600, 3900, ORIGINAL_CHAIN);

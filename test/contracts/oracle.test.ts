@@ -21,7 +21,7 @@ import { oracleDomain } from "../../prover/domain";
 import {
   deployVerifier,
   OracleError,
-  readPublisherSet,
+  readRegisteredPublisherSet,
   registerMarket,
   type MarketRegistration,
   type PublisherSetConfig,
@@ -220,7 +220,7 @@ describe("registerMarket", () => {
       guardian: guardianAddress,
       limits: decodedLimits(limits),
     });
-    expect(await readPublisherSet(oracle, ETH_USDT)).toEqual(publishers);
+    expect(await readRegisteredPublisherSet(oracle, ETH_USDT)).toEqual(publishers);
     expect(await oracle.isPaused(ETH_USDT)).toBe(false);
     expect(await oracle.isFresh(ETH_USDT, 2n ** 63n)).toBe(false);
     expect(await revertOf(oracle.parameters(ETH_USDT), oracle)).toEqual({
@@ -228,13 +228,13 @@ describe("registerMarket", () => {
       args: [ETH_USDT],
     });
     // Registering one market leaves the other as it was.
-    expect(await readPublisherSet(oracle, MARKET_ID)).toEqual(btcPublishers);
+    expect(await readRegisteredPublisherSet(oracle, MARKET_ID)).toEqual(btcPublishers);
   });
 
   it("takes the raw config the client builds (statement key included) and a zero guardian", async () => {
     await (await oracle.registerMarket(ETH_USDT, await rawConfig())).wait();
     expect((await oracle.marketConfig(ETH_USDT)).guardian).toBe(ZeroAddress);
-    expect((await readPublisherSet(oracle, ETH_USDT)).statementKey).toBe(
+    expect((await readRegisteredPublisherSet(oracle, ETH_USDT)).statementKey).toBe(
       (await rawConfig()).publishers.statementKey,
     );
   });
@@ -256,7 +256,7 @@ describe("registerMarket", () => {
     const own = (await rawConfig()).publishers;
     await (await oracle.setPublisherSet(ETH_USDT, { ...own, statementKey: own.statementKey + 1n })).wait();
     await (await oracle.setPublisherSet(ETH_USDT, own)).wait();
-    expect((await readPublisherSet(oracle, ETH_USDT)).statementKey).toBe(own.statementKey);
+    expect((await readRegisteredPublisherSet(oracle, ETH_USDT)).statementKey).toBe(own.statementKey);
   });
 
   describe("refuses a bad market or config, storing nothing", () => {
@@ -292,7 +292,7 @@ describe("registerMarket", () => {
       await expect(registerMarket(oracle, MARKET_ID, other)).rejects.toMatchObject({
         reason: "OracleMarketExists",
       });
-      expect(await readPublisherSet(oracle, MARKET_ID)).toEqual(btcPublishers);
+      expect(await readRegisteredPublisherSet(oracle, MARKET_ID)).toEqual(btcPublishers);
     });
 
     it("OracleInvalidVerifier: an account without code", async () => {

@@ -25,7 +25,7 @@ import { oracleDomain } from "../../prover/domain";
 import {
   compileArtifactsVerifier,
   OracleError,
-  readPublisherSet,
+  readRegisteredPublisherSet,
   registerMarket,
   setPublisherSet,
   signedUpdatesOf,
@@ -231,7 +231,7 @@ describe("registerMarket and setPublisherSet", () => {
       quorum: 2,
       statementKey: await statementKey(parts()),
     });
-    expect(await readPublisherSet(oracle, MARKET_ID)).toEqual(btcConfig);
+    expect(await readRegisteredPublisherSet(oracle, MARKET_ID)).toEqual(btcConfig);
     const logs = btcReceipt.logs.map((l) => oracle.interface.parseLog(l));
     expect(logs.map((l) => l?.name)).toEqual(["MarketRegistered", "PublisherSetChanged"]);
     const event = logs[1]!.args;
@@ -271,7 +271,7 @@ describe("registerMarket and setPublisherSet", () => {
     expect(event.previous.toObject()).toEqual({ ...btcConfig, quorum: 2n });
     expect(event.config.toObject()).toEqual({ ...config, quorum: 3n });
     expect(config.statementKey).toBe(await statementKey(parts({ publisherSet: SET_2 })));
-    expect(await readPublisherSet(oracle, MARKET_ID)).toEqual(config);
+    expect(await readRegisteredPublisherSet(oracle, MARKET_ID)).toEqual(config);
   });
 
   describe("refuses a bad configuration", () => {
@@ -338,7 +338,7 @@ describe("registerMarket and setPublisherSet", () => {
         await expect(call).rejects.toThrow(UsageError);
         await expect(setPublisherSet(oracle, MARKET_ID, { ...base, ...patch })).rejects.toThrow(message);
       }
-      expect(await readPublisherSet(oracle, MARKET_ID)).toEqual(btcConfig);
+      expect(await readRegisteredPublisherSet(oracle, MARKET_ID)).toEqual(btcConfig);
     });
   });
 });

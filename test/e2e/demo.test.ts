@@ -18,7 +18,7 @@ import { WINDOW_BARS } from "../../candles/window";
 import { loadCandles } from "../../candles/load-data";
 import { inferBar } from "../../models/predict";
 import { loadQuantizedModel } from "../../models/quantized-model";
-import { oracleAt, readPublisherSet, signedUpdatesOf } from "../../onchain/oracle";
+import { oracleAt, readRegisteredPublisherSet, signedUpdatesOf } from "../../onchain/oracle";
 import { DEV_PUBLISHER_KEYSTORE, DEV_PUBLISHER_LABEL } from "../../publisher/dev-key";
 import { DEV_KEYS, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
 
@@ -145,7 +145,7 @@ describe("against a hardhat node on 127.0.0.1", () => {
     const provider = new JsonRpcProvider(rpc);
     try {
       const oracle = oracleAt(d.contracts.oracle, provider);
-      const registered = await readPublisherSet(oracle, marketIdOf("BTC-USDT"));
+      const registered = await readRegisteredPublisherSet(oracle, marketIdOf("BTC-USDT"));
       expect(registered.publisherSet.toString()).toBe(d.publisherSet.commitment);
       expect(registered.quorum).toBe(1);
       expect(registered.verifier).toBe(d.contracts.verifier);

@@ -136,6 +136,34 @@ describe("the packed package, installed into a new project", () => {
     expect(ok(run(join(installed, ".bin/zkrisk"), ["publisher", "--help"], project))).toContain("keygen");
   });
 
+  it("says a local chain needs the repository instead of failing on a missing module", () => {
+    const demo = run(join(project, "node_modules/.bin/zkrisk"), ["demo"], project);
+    expect(demo.status, demo.stderr).toBe(2);
+    expect(demo.stderr).toContain("a local Hardhat network runs only in a clone of the zkrisk repository");
+    expect(demo.stderr).toContain("--rpc");
+    expect(demo.stderr).not.toContain("Cannot find module");
+  });
+
+  it("exports what its API returns and takes, and not the repository's tools", () => {
+    const script =
+      "const has = async (entry, names) => { const m = await import(entry); return names.map((n) => n in m); };" +
+      "console.log(JSON.stringify({" +
+      "prover: await has('zkrisk/prover', ['SignedBatchProver', 'readSignedProofFile', 'readSignedBatchProofFile', " +
+      "'readAnySignedProofFile', 'ProofError', 'ArtifactsError']), " +
+      "root: await has('zkrisk', ['marketIdOf', 'marketLabel', 'readPublisherSet']), " +
+      "onchain: await has('zkrisk/onchain', ['readRegisteredPublisherSet', 'SolidityError', 'VerifierKeyError']), " +
+      "circuits: await has('zkrisk/circuits', ['CircomError']), " +
+      "tools: [...(await has('zkrisk/onchain', ['writeContractFiles', 'readPublisherSet'])), " +
+      "...(await has('zkrisk/service', ['serve'])), ...(await has('zkrisk/prover', ['fieldString']))] }));";
+    const found = JSON.parse(
+      ok(run(process.execPath, ["--input-type=module", "-e", script], project)),
+    ) as Record<string, boolean[]>;
+    for (const entry of ["prover", "root", "onchain", "circuits"]) {
+      expect(found[entry], entry).toEqual(found[entry].map(() => true));
+    }
+    expect(found.tools).toEqual([false, false, false, false]);
+  });
+
   it("every entry point loads from plain ESM, and the oracle ABI comes from the shipped files", () => {
     const script =
       "const entries = ['zkrisk', 'zkrisk/core', 'zkrisk/crypto', 'zkrisk/candles', 'zkrisk/publisher', 'zkrisk/features', " +
@@ -176,10 +204,11 @@ describe("the packed package, installed into a new project", () => {
     ok(run(process.execPath, [TSC, "-p", "tsconfig.json"], project));
     const out = JSON.parse(
       ok(run(process.execPath, ["out/consumer.js", at("window.json"), at("set.json"), artifacts], project)),
-    ) as { features: string[]; mm: number; verified: boolean };
+    ) as { features: string[]; mm: number; verified: boolean; refused: boolean };
     const signed = await readSignedWindow(at("window.json"));
     expect(out.features).toEqual(windowFeatures(signed.window).map(String));
     expect(out.verified).toBe(true);
+    expect(out.refused).toBe(true);
     const wrong = run(process.execPath, [TSC, "-p", "tsconfig.wrong.json"], project);
     expect(wrong.status).not.toBe(0);
     expect(wrong.stdout).toMatch(/wrong-types\.ts.*Type 'bigint\[\]' is not assignable to type 'string'/);

@@ -24,7 +24,7 @@ import { windowFeatures } from "../../features/window-features";
 import { inferInteger } from "../../models/integer-engine";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { ConfigError } from "../../core/errors";
-import { oracleAt, readPublisherSet, setPublisherSet, signedUpdatesOf } from "../../onchain/oracle";
+import { oracleAt, readRegisteredPublisherSet, setPublisherSet, signedUpdatesOf } from "../../onchain/oracle";
 import { rpcChain } from "../../onchain/chain";
 import { marketIdOf } from "../../candles/market-id";
 import { oracleDomain } from "../../prover/domain";
@@ -157,7 +157,7 @@ describe("zkrisk serve on signed windows", () => {
     try {
       const o = oracleAt(oracle, governance.signer);
       const id = marketIdOf(MARKET);
-      const registered = await readPublisherSet(o, id);
+      const registered = await readRegisteredPublisherSet(o, id);
       const { chainId } = await provider.getNetwork();
       const otherKey = await statementKey({
         marketId: id,
