@@ -183,7 +183,11 @@ export async function serve(opts: ServeOptions): Promise<void> {
   }
   // Every file is checked before the store is opened or the port bound: a bad one leaves nothing behind.
   await checkServiceFiles(cfg);
-  const log = pino({ level: opts.logLevel ?? "info", base: { pid: process.pid } });
+  // Logs are JSON lines on stderr, as for `publisher serve`: stdout carries only what a command prints.
+  const log = pino(
+    { level: opts.logLevel ?? "info", base: { pid: process.pid } },
+    pino.destination({ dest: 2, sync: true }),
+  );
   log.info({ config: redactedConfig(cfg) }, "starting");
   const running = await startService(cfg, log, (opts.graceSeconds ?? 30) * 1000, opts.queue);
   await new Promise<void>((done) => {

@@ -1,4 +1,4 @@
-/** A `zkrisk serve` process started by a test, with the JSON log lines it printed. */
+/** A `zkrisk serve` process started by a test, with the JSON log lines it printed (on stderr). */
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { SERVICE_ENV } from "./service-env";
@@ -19,7 +19,7 @@ export class ServiceProcess {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let buffer = "";
-    this.child.stdout!.on("data", (d: Buffer) => {
+    this.child.stderr!.on("data", (d: Buffer) => {
       buffer += d.toString();
       let nl: number;
       while ((nl = buffer.indexOf("\n")) >= 0) {
@@ -32,11 +32,12 @@ export class ServiceProcess {
         }
       }
     });
-    let err = "";
-    this.child.stderr!.on("data", (d) => (err += d));
+    // Nothing goes to stdout while it serves.
+    let out = "";
+    this.child.stdout!.on("data", (d) => (out += d));
     this.exited = new Promise((done) => this.child.on("exit", (code) => done(code)));
     void this.exited.then(() => {
-      if (err) this.lines.push({ msg: `stderr: ${err}` });
+      if (out) this.lines.push({ msg: `stdout: ${out}` });
     });
   }
 
