@@ -171,8 +171,16 @@ function convertCandle(
     const v = toFixedPoint(candle[field], decimals);
     if (v === undefined)
       return `${field} ${written?.[field] ?? candle[field]} does not fit ${decimals} decimals`;
-    const violation = fieldBoundViolation(field, v, false);
-    if (violation !== undefined) return violation;
+    if (fieldBoundViolation(field, v, false) !== undefined) {
+      // Named as written, with its bound in the same units.
+      const bits = fieldBits(field);
+      const min = fixedPointText(field === "volume" ? 0n : 1n, decimals);
+      const max = fixedPointText((1n << BigInt(bits)) - 1n, decimals);
+      return (
+        `${field} ${written?.[field] ?? candle[field]} is outside [${min}, ${max}] ` +
+        `(${decimals} decimals in ${bits} bits)`
+      );
+    }
     out[field] = v;
   }
   return out;

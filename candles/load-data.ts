@@ -64,7 +64,7 @@ export function parseTimestamp(text: string): number | undefined {
 
 /**
  * Parses candle CSV text: a header naming the columns `timestamp, open, high, low, close, volume` (any order,
- * case-insensitive, extra columns ignored), then one bar per line; blank lines are ignored, CRLF is accepted.
+ * case-insensitive; any other column is an error, as an unknown key is), then one bar per line; blank lines are ignored, CRLF is accepted.
  * Every cell must be a plain decimal number (timestamps as in `parseTimestamp`); the bars must then pass
  * the checks of `candleSeriesFrom`.
  * @param source file name (or label) used in error messages and stored on the series.
@@ -220,11 +220,21 @@ function* csvRows(
   if (positions === undefined) throw new DataError(source, undefined, "file is empty (no header row)");
 }
 
-/** Positions of `columns` in the header row; a missing or repeated column is an error at the header line. */
+/**
+ * Positions of `columns` in the header row; a missing, repeated or unknown column is an error at the header line.
+ */
 function findColumns(header: string[], columns: readonly string[], source: string, line: number): number[] {
   // trim() also drops a UTF-8 byte-order mark in front of the first name.
   const names = header.map((name) => name.trim());
   const lower = names.map((name) => name.toLowerCase());
+  const unknown = names.find((_, i) => !columns.includes(lower[i]));
+  if (unknown !== undefined) {
+    throw new DataError(
+      source,
+      line,
+      `unknown column ${JSON.stringify(unknown)} (the columns are ${columns.join(", ")}, in any order)`,
+    );
+  }
   return columns.map((column) => {
     const position = lower.indexOf(column);
     if (position < 0) {

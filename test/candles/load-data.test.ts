@@ -209,14 +209,22 @@ describe("parseCandlesCsv", () => {
     expect(crlf.gaps).toHaveLength(1);
   });
 
-  it("finds columns by trimmed, case-insensitive name in any order and ignores extra columns", () => {
+  it("finds columns by trimmed, case-insensitive name in any order, and refuses any other column", () => {
     const series = parseCandlesCsv(
       [
-        " Close ,VOLUME,trades,Timestamp,low,High,open",
-        "11,5,99,2020-01-01 00:00:00,9,12,10",
-        "12,6,98,2020-01-01 01:00:00,10,13,11",
+        " Close ,VOLUME,Timestamp,low,High,open",
+        "11,5,2020-01-01 00:00:00,9,12,10",
+        "12,6,2020-01-01 01:00:00,10,13,11",
       ].join("\n"),
       "x.csv",
+    );
+    expect(() =>
+      parseCandlesCsv(
+        ["close,volume,trades,timestamp,low,high,open", "11,5,99,2020-01-01 00:00:00,9,12,10"].join("\n"),
+        "x.csv",
+      ),
+    ).toThrow(
+      'x.csv:1: unknown column "trades" (the columns are timestamp, open, high, low, close, volume, in any order)',
     );
     expect(series.candles[0]).toEqual({
       time: Date.UTC(2020, 0, 1),
@@ -351,6 +359,12 @@ describe("parseCandlesCsv", () => {
       "x.csv",
       4,
       "open 0.000000015 does not fit 8 decimals",
+    );
+    expectDataError(
+      () => parseCandlesCsv(candleCsv("2020-01-01 00:00:00,10,1e30,9,11,5"), "x.csv"),
+      "x.csv",
+      2,
+      "high 1e30 is outside [0.00000001, 184467440737.09551615] (8 decimals in 64 bits)",
     );
   });
 
