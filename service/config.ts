@@ -1,13 +1,15 @@
 /**
  * The prover service's config file (`zkrisk serve --config FILE`), loaded once when the service starts: checked
  * against its schema (config-schema.ts: unknown keys are errors, every message names the file, the field and
- * the bad value), then against what a schema cannot say (paths that exist, the oracle's EIP-55 checksum, market
- * ids as field elements, duplicates), relative paths resolved against the file's directory, defaults filled in.
+ * the bad value), then against what a schema cannot say (paths that exist, a job database that can be written, the
+ * oracle's EIP-55 checksum, market ids as field elements, duplicates), relative paths resolved against the file's
+ * directory, defaults filled in.
  * Secrets are read on demand by secrets.ts; redaction.ts shows the config without them.
  */
 import { dirname, join, resolve } from "node:path";
 import { getAddress, isAddress, parseUnits } from "ethers";
-import { ConfigError, ZkriskError } from "../core/errors";
+import { outFileOption } from "../cli/options";
+import { ConfigError, UsageError, ZkriskError } from "../core/errors";
 import { readJsonFile } from "../core/io";
 import { isKind } from "../core/validate";
 import { marketIdOf, marketLabelProblem } from "../candles/market-id";
@@ -96,7 +98,8 @@ export interface ServiceConfig {
 }
 
 /**
- * Reads and validates a service config file; relative paths in it are taken from the file's directory.
+ * Reads and validates a service config file; relative paths in it are taken from the file's directory. Beyond
+ * `parseServiceConfig`, the job database must be a file the service can create or open (`checkDatabase`).
  * @throws ConfigError naming the file, the field and the bad value.
  */
 export function loadServiceConfig(path: string): ServiceConfig {
@@ -106,7 +109,25 @@ export function loadServiceConfig(path: string): ServiceConfig {
   } catch (err) {
     throw err instanceof ZkriskError ? new ConfigError(err.message) : err;
   }
-  return parseServiceConfig(doc, path, dirname(resolve(path)));
+  const cfg = parseServiceConfig(doc, path, dirname(resolve(path)));
+  checkDatabase(cfg);
+  return cfg;
+}
+
+/**
+ * Refuses a job database the service could not open at start: a directory or other non-regular file, a path under
+ * a file, or one in a directory where nothing can be created (read-only, no permission, a pseudo file system such
+ * as /proc). Only trying tells: an empty directory is created and removed in the nearest existing directory on the
+ * path (cli/options.ts `outFileOption`, as for the commands' outputs), so nothing is left behind and an existing
+ * database is not opened. Checked in Redis mode (`--queue`, which does not open it) too: one config serves both.
+ * @throws ConfigError `file: database: reason`, naming the path.
+ */
+function checkDatabase(cfg: ServiceConfig): void {
+  try {
+    outFileOption(`${cfg.file}: database`, cfg.database);
+  } catch (err) {
+    throw err instanceof UsageError ? new ConfigError(err.message) : err;
+  }
 }
 
 const checkSchema = compileSchemaCheck(ServiceConfigSchema);

@@ -16,9 +16,10 @@
  */
 import { mkdirSync, readdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { writeFileAtomic } from "../../core/atomic-file";
 import { ZkriskError } from "../../core/errors";
+import { isKind } from "../../core/validate";
 import { readSignedBatch, signedBatchJson, type SignedBatch } from "../signed-batch";
 import { readSignedWindow, signedWindowJson, type SignedWindow } from "../signed-window";
 
@@ -37,6 +38,33 @@ const CACHE_ENTRIES = 256;
  */
 export function marketDirectory(market: string, marketId: bigint): string {
   return SAFE_DIRECTORY.test(market) ? market : `market-${marketId}`;
+}
+
+/**
+ * Creates `dir` and its missing parents, trying each level once: Node's `mkdirSync(dir, { recursive: true })`
+ * retries for ever, at full CPU, where a parent exists but creating the directory in it fails with ENOENT (a
+ * pseudo file system such as /proc), so an archive there would hang the publisher without a word.
+ * @throws the file-system error (`code`, `syscall`, `path`) of the first level that cannot be created; ENOTDIR
+ *   when a level is a file.
+ */
+function makeDirectory(dir: string, parentMade = false): void {
+  try {
+    mkdirSync(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") {
+      if (isKind(dir, "directory")) return;
+      throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${dir}'`), {
+        code: "ENOTDIR",
+        syscall: "mkdir",
+        path: dir,
+      });
+    }
+    const parent = dirname(dir);
+    if (code !== "ENOENT" || parentMade || parent === dir) throw err;
+    makeDirectory(parent);
+    makeDirectory(dir, true);
+  }
 }
 
 /**
@@ -120,7 +148,7 @@ export class SignedArchive<T> {
   ) {
     for (const { name, directory: relative } of names) {
       const directory = join(dir, relative);
-      mkdirSync(directory, { recursive: true });
+      makeDirectory(directory);
       const times = readdirSync(directory)
         .map((file) => ARCHIVED_FILE.exec(file))
         .filter((m) => m !== null)
@@ -193,9 +221,11 @@ export class SignedArchive<T> {
   }
 
   /**
-   * Archives a signed document of `name` (its windows' end time names the bar), durably and create-only.
+   * Archives a signed document of `name` (its windows' end time names the bar), durably and create-only. The
+   * directory is made again if it went away; a write that fails leaves the bar unarchived, to be signed again.
    * @returns the file written.
-   * @throws ArchiveConflictError when a document is already archived for that bar.
+   * @throws ArchiveConflictError when a document is already archived for that bar; the file-system error when
+   *   the file cannot be written (a full disk, a directory that became read-only or a file).
    */
   put(name: string, signed: T): Archived<T> {
     const endTime = this.format.endTime(signed);
@@ -203,9 +233,12 @@ export class SignedArchive<T> {
     if (this.has(name, endTime)) throw new ArchiveConflictError(file, this.format.noun);
     const text = this.format.text(signed);
     try {
+      makeDirectory(this.entry(name).directory);
       writeFileAtomic(file, text, { replace: false });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      // EEXIST is a conflict only when the file is there now (the create-only link failed), not when a file
+      // stands where a directory should be.
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST" || !isKind(file, "file")) throw err;
       // Another process archived this bar meanwhile: its file is the one kept, and from now on compared.
       this.add(name, endTime);
       throw new ArchiveConflictError(file, this.format.noun);

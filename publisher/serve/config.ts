@@ -23,14 +23,18 @@
  * `source` is one of `{csv}`, `{url, timeoutMs}`, `{klines}` (feeds/source-config.ts). A batch is signed at
  * every bar close where all its markets have a signed window (serve/batch-signer.ts); its label names its URL
  * (`/v1/batches/majors`) and its archive directory (`ARCHIVE/_batches/majors`).
+ *
+ * `loadPublisherConfig` also checks that the archive can be written (a create-and-remove probe), so a config that
+ * passes `--check` does not fail at start on its archive.
  */
 import { statSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { INTERVAL_BITS } from "../../candles";
 import { MAX_BATCH_MARKETS } from "../../candles/batch-digest";
 import { marketIdOf, marketLabelProblem } from "../../candles/market-id";
 import { readCandleSourceConfig, redactedSourceConfig, type CandleSourceConfig } from "../../feeds";
-import { ConfigError, ZkriskError } from "../../core/errors";
+import { outDirOption } from "../../cli/options";
+import { ConfigError, UsageError, ZkriskError } from "../../core/errors";
 import { readJsonFile } from "../../core/io";
 import {
   existingPath,
@@ -39,7 +43,7 @@ import {
   optionalNumber,
   type JsonErrorFactory,
 } from "../../core/validate";
-import { marketDirectory } from "./archive";
+import { BATCHES_DIRECTORY, marketDirectory } from "./archive";
 
 /** One market the publisher signs. */
 export interface PublisherMarketConfig {
@@ -101,7 +105,8 @@ const configError: JsonErrorFactory = (file, field, reason) =>
   new ConfigError(`${file}: ${field}: ${reason}`);
 
 /**
- * Reads and validates a publisher config file; relative paths in it are taken from the file's directory.
+ * Reads and validates a publisher config file; relative paths in it are taken from the file's directory. Beyond
+ * `parsePublisherConfig`, the archive must be a directory the publisher can write (`checkArchiveWritable`).
  * @throws ConfigError `file: field: reason`, naming the bad value.
  */
 export function loadPublisherConfig(path: string): PublisherConfig {
@@ -111,7 +116,30 @@ export function loadPublisherConfig(path: string): PublisherConfig {
   } catch (err) {
     throw err instanceof ZkriskError ? new ConfigError(err.message) : err;
   }
-  return parsePublisherConfig(doc, path, dirname(resolve(path)));
+  const cfg = parsePublisherConfig(doc, path, dirname(resolve(path)));
+  checkArchiveWritable(cfg);
+  return cfg;
+}
+
+/**
+ * Refuses an archive the publisher could not write: under a file, or where nothing can be created (read-only, no
+ * permission, a pseudo file system such as /proc), and the same for each market's and batch's directory in it.
+ * Only trying tells: an empty directory is created and removed in the nearest existing directory on each path
+ * (cli/options.ts `outDirOption`, as for the commands' outputs), so nothing is left behind.
+ * @throws ConfigError `file: archive: reason`, naming the path.
+ */
+function checkArchiveWritable(cfg: PublisherConfig): void {
+  const field = `${cfg.file}: archive`;
+  const directories = [
+    cfg.archive,
+    ...cfg.markets.map((m) => join(cfg.archive, marketDirectory(m.market, m.marketId))),
+    ...cfg.batches.map((b) => join(cfg.archive, BATCHES_DIRECTORY, b.batch)),
+  ];
+  try {
+    for (const directory of directories) outDirOption(field, directory);
+  } catch (err) {
+    throw err instanceof UsageError ? new ConfigError(err.message) : err;
+  }
 }
 
 /**

@@ -115,10 +115,29 @@ async function checkArchive(
 }
 
 /**
+ * Opens (creating their directories) the archives of the config's markets and batches.
+ * @throws ConfigError naming the config's `archive` when a directory cannot be created or listed (the archive
+ *   became unwritable after the config was loaded, or the config was not loaded by `loadPublisherConfig`).
+ */
+function openArchives(cfg: PublisherConfig): { archive: WindowArchive; batchArchive: BatchArchive } {
+  try {
+    return {
+      archive: WindowArchive.open(cfg.archive, cfg.markets),
+      batchArchive: BatchArchive.open(cfg.archive, cfg.batches),
+    };
+  } catch (err) {
+    const { code, message } = err as NodeJS.ErrnoException;
+    if (typeof code !== "string" || !/^E[A-Z]+$/.test(code)) throw err;
+    throw new ConfigError(`${cfg.file}: archive: cannot open ${cfg.archive}: ${message}`);
+  }
+}
+
+/**
  * Starts a publisher from a loaded config: unlocks the key, opens and checks the archive, listens, and polls
  * at once and then every `pollSeconds`.
  * @throws UsageError when ZKRISK_PUBLISHER_PASSWORD is unset; PublisherFileError for the keystore (or a wrong
- *   password); ConfigError for an archive that is not this publisher's (see `checkArchive`).
+ *   password); ConfigError for an archive that cannot be opened (`openArchives`) or is not this publisher's
+ *   (see `checkArchive`).
  */
 export async function startPublisher(
   cfg: PublisherConfig,
@@ -126,8 +145,7 @@ export async function startPublisher(
   options: StartPublisherOptions = {},
 ): Promise<RunningPublisher> {
   const key = await unlockKeystore(cfg.key, publisherPassword(options.env));
-  const archive = WindowArchive.open(cfg.archive, cfg.markets);
-  const batchArchive = BatchArchive.open(cfg.archive, cfg.batches);
+  const { archive, batchArchive } = openArchives(cfg);
   await checkArchive(cfg, archive, batchArchive, key.publicKey);
   const metrics = new PublisherMetrics(
     () => Object.fromEntries(cfg.markets.map((m) => [m.market, archive.count(m.market)])),

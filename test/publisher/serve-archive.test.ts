@@ -1,9 +1,11 @@
 /**
  * The publisher's archive: one create-only file per market per bar (a second write for a bar is refused, even
  * from another process), listed again on open, checked when read; market directories that are safe names;
- * batches beside them under _batches/, equally create-only.
+ * batches beside them under _batches/, equally create-only. A directory that cannot be made or written is an
+ * error, never a hang, and a failed write leaves its bar to be signed again.
  */
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildWindow } from "../../candles";
@@ -16,14 +18,26 @@ import {
   type PublisherKey,
   type SignedWindow,
 } from "../../publisher";
+import { ConfigError } from "../../core/errors";
 import {
   ArchiveConflictError,
   BATCHES_DIRECTORY,
   BatchArchive,
   marketDirectory,
+  parsePublisherConfig,
+  startPublisher,
   WindowArchive,
 } from "../../publisher/serve";
-import { barTime, csvText, tempDir, writeTestKeystore } from "../helpers/publisher-serve";
+import {
+  barTime,
+  csvText,
+  memoryLog,
+  PASSWORD_ENV,
+  tempDir,
+  writeTestKeystore,
+} from "../helpers/publisher-serve";
+
+const ROOT = join(__dirname, "../..");
 
 const MARKET = "BTC-USDT";
 const markets = [{ market: MARKET, marketId: marketIdOf(MARKET) }];
@@ -135,5 +149,67 @@ describe("publisher archive", () => {
     const read = await theirs.read("majors", barTime(111));
     expect(read?.text).toBe(text);
     expect(read?.signed.markets.map((m) => m.market)).toEqual([MARKET, "ETH-USDT"]);
+  });
+
+  it("a write that fails (its directory became a file) is an error, not a conflict, and the bar stays unsigned", () => {
+    const dir = tempDir("archive-unwritable");
+    const archive = WindowArchive.open(dir, markets);
+    // A directory made read-only would do for a user other than root; a file where it was stops root too.
+    renameSync(join(dir, MARKET), join(dir, "away"));
+    writeFileSync(join(dir, MARKET), "");
+    expect(() => archive.put(MARKET, windows[0])).toThrow(
+      expect.objectContaining({ code: "ENOTDIR", path: join(dir, MARKET) }),
+    );
+    expect(archive.has(MARKET, barTime(110))).toBe(false);
+    // Writable again (here, the directory gone: it is made again): the same bar is archived.
+    rmSync(join(dir, MARKET));
+    const { file } = archive.put(MARKET, windows[0]);
+    expect(file).toBe(join(dir, MARKET, `${barTime(110)}.json`));
+    expect(archive.has(MARKET, barTime(110))).toBe(true);
+  });
+
+  // Node's mkdirSync(..., { recursive: true }) loops for ever there, in the main thread: a child process, killed
+  // if it hangs.
+  it.skipIf(!existsSync("/proc/self"))(
+    "an archive on a pseudo file system (/proc) is an error at once, not a hang at full CPU",
+    () => {
+      const script =
+        `const { WindowArchive } = require("./publisher/serve/archive");` +
+        `try { WindowArchive.open("/proc/zkrisk-archive", [{ market: "BTC-USDT", marketId: 1n }]); }` +
+        `catch (err) { process.stdout.write(JSON.stringify({ code: err.code, path: err.path })); }`;
+      const r = spawnSync(process.execPath, ["-r", "tsx/cjs", "-e", script], {
+        cwd: ROOT,
+        encoding: "utf8",
+        timeout: 20_000,
+      });
+      expect(r.signal, "killed: WindowArchive.open did not return").toBeNull();
+      expect(r.status, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual({ code: "ENOENT", path: "/proc/zkrisk-archive" });
+    },
+  );
+
+  it("a start whose archive cannot be made fails with a ConfigError naming `archive`", async () => {
+    const dir = tempDir("archive-start");
+    await writeTestKeystore(join(dir, "k.json"), 4);
+    writeFileSync(join(dir, "btc.csv"), csvText(0, 120));
+    writeFileSync(join(dir, "a-file"), "");
+    // parsePublisherConfig does not probe the archive (loadPublisherConfig does): as if it changed since.
+    const cfg = parsePublisherConfig(
+      {
+        key: "k.json",
+        archive: "a-file/archive",
+        listen: { host: "127.0.0.1", port: 0 },
+        markets: [{ market: MARKET, intervalMs: 7_200_000, source: { csv: "btc.csv" } }],
+      },
+      "publisher.json",
+      dir,
+    );
+    const error = await startPublisher(cfg, memoryLog().log, { env: PASSWORD_ENV }).catch(
+      (err: unknown) => err,
+    );
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toContain(
+      `publisher.json: archive: cannot open ${join(dir, "a-file/archive")}: ENOTDIR: not a directory, mkdir`,
+    );
   });
 });

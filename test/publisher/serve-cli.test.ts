@@ -1,10 +1,12 @@
 /**
  * `zkrisk publisher serve` as users run it: `--help`, `--check`, bad usage (exit code 2 naming the option,
  * the config field or the variable), and a real run of the binary: it signs, answers over HTTP, stops on
- * SIGTERM with exit code 0, and neither its logs nor its output hold the private key or the password.
+ * SIGTERM with exit code 0, and neither its logs nor its output hold the private key or the password. An archive
+ * that cannot be written is refused by `--check`; one that stops being writable while it runs is an error logged
+ * at each poll, never a busy loop, and its bars are signed once it is writable again.
  */
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { PublisherKey } from "../../publisher";
@@ -207,5 +209,147 @@ describe("zkrisk publisher serve (command line)", () => {
     const everything = [r.stdout, r.stderr, ...answers].join("\n");
     for (const form of privateKeyForms(key.privateKey)) expect(everything).not.toContain(form);
     expect(everything).not.toContain(PASSWORD);
+  });
+});
+
+/** A JSON log line of the publisher. */
+interface LogLine {
+  level: number;
+  time: number;
+  msg: string;
+  err?: string;
+}
+
+/** The JSON log lines in `stderr` whose message is `msg`. */
+function logLines(stderr: string, msg: string): LogLine[] {
+  return stderr
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as LogLine)
+    .filter((l) => l.msg === msg);
+}
+
+describe("zkrisk publisher serve: an archive that cannot be written", () => {
+  it("--check and serve refuse it with exit code 2 naming `archive`, and --check leaves nothing behind", async () => {
+    const work = tempDir("publisher-cli-archive");
+    writeFileSync(join(work, "a-file"), "");
+    mkdirSync(join(work, "taken"));
+    writeFileSync(join(work, "taken", "BTC-USDT"), "");
+    const configWith = (name: string, archive: string) =>
+      writeJson(work, name, {
+        key: join(dir, "publisher.key.json"),
+        archive,
+        markets: [{ market: "BTC-USDT", intervalMs: TWO_HOURS, source: { csv: join(dir, "btc.csv") } }],
+      });
+    const cases: [string, string, string][] = [
+      [
+        configWith("under-file.json", "a-file/archive"),
+        "--check",
+        `archive: '${join(work, "a-file/archive")}' lies under '${join(work, "a-file")}', which is a file`,
+      ],
+      [
+        configWith("market-file.json", "taken"),
+        "--check",
+        `archive: '${join(work, "taken", "BTC-USDT")}' is a file, not a directory`,
+      ],
+    ];
+    if (existsSync("/proc/self")) {
+      // Before: --check passed, and serve logged "starting", then spun at full CPU, never ready.
+      const proc = configWith("proc.json", "/proc/arch");
+      const reason = "archive: cannot write to '/proc/arch': its directory '/proc' (ENOENT";
+      cases.push([proc, "--check", reason], [proc, "--log-level=info", reason]);
+    }
+    const runs = await Promise.all(
+      cases.map(([file, flag]) => run(["publisher", "serve", "--config", file, flag], PASSWORD_ENV)),
+    );
+    runs.forEach((r, i) => {
+      const [file, flag, reason] = cases[i];
+      expect(r.code, `${file} ${flag}: ${r.stderr}`).toBe(2);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toContain(`zkrisk: ${file}: ${reason}`);
+    });
+    // The probes were removed again; nothing was created for the archives.
+    expect(readdirSync(work).sort()).toEqual(
+      ["a-file", "market-file.json", "taken", "under-file.json"]
+        .concat(existsSync("/proc/self") ? ["proc.json"] : [])
+        .sort(),
+    );
+    expect(readdirSync(join(work, "taken"))).toEqual(["BTC-USDT"]);
+    // A writable archive that does not exist yet passes, and is not created by --check.
+    const fresh = configWith("fresh.json", "new/archive");
+    const ok = await run(["publisher", "serve", "--config", fresh, "--check"], PASSWORD_ENV);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(existsSync(join(work, "new"))).toBe(false);
+  });
+
+  it("while running: a failed write is logged as an error at each poll (not a busy loop), then signed when writable", async () => {
+    const work = tempDir("publisher-cli-unwritable");
+    const csv = join(work, "btc.csv");
+    writeFileSync(csv, csvText(0, 200));
+    const file = writeJson(work, "publisher.json", {
+      key: join(dir, "publisher.key.json"),
+      archive: "archive",
+      pollSeconds: 0.2,
+      listen: { port: 0 },
+      markets: [{ market: "BTC-USDT", intervalMs: TWO_HOURS, source: { csv: "btc.csv" } }],
+    });
+    const market = join(work, "archive", "BTC-USDT");
+    const child = spawn(process.execPath, [ZKRISK_BIN, "publisher", "serve", "--config", file, "--json"], {
+      env: envOf(PASSWORD_ENV),
+      cwd: work,
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((done) => child.on("exit", (code) => done(code)));
+    let check: (() => void) | undefined;
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+      check?.();
+    });
+    /** Resolves when `holds(stderr)`; fails naming `what` after 30 s or when the process exits first. */
+    const until = (what: string, holds: (stderr: string) => boolean) =>
+      new Promise<void>((done, fail) => {
+        const timer = setTimeout(() => fail(new Error(`timed out waiting for ${what}:\n${stderr}`)), 30_000);
+        check = () => {
+          if (!holds(stderr)) return;
+          clearTimeout(timer);
+          check = undefined;
+          done();
+        };
+        void exited.then((code) => fail(new Error(`exited (${code}) waiting for ${what}:\n${stderr}`)));
+        check();
+      });
+    const signed = (n: number) => (text: string) => logLines(text, "signed window").length >= n;
+    const failed = (n: number) => (text: string) =>
+      logLines(text, "poll failed; trying again at the next poll").length >= n;
+    try {
+      await until("the first window", signed(1));
+      // The market's directory becomes unwritable (a file where it was: chmod does not stop root), and a new
+      // bar closes.
+      renameSync(market, `${market}.away`);
+      writeFileSync(market, "");
+      writeFileSync(`${csv}.tmp`, csvText(0, 201));
+      renameSync(`${csv}.tmp`, csv);
+      await until("three failed polls", failed(3));
+      const failures = logLines(stderr, "poll failed; trying again at the next poll");
+      for (const line of failures) {
+        expect(line.level).toBe(50);
+        expect(line.err).toBe(`ENOTDIR: not a directory, mkdir '${market}'`);
+      }
+      // One poll every pollSeconds (0.2 s), not a loop: consecutive failures are at least ~0.2 s apart.
+      for (let i = 1; i < failures.length; i++) {
+        expect(failures[i].time - failures[i - 1].time).toBeGreaterThanOrEqual(150);
+      }
+      // Writable again: the bar that failed is signed.
+      rmSync(market);
+      renameSync(`${market}.away`, market);
+      await until("the second window", signed(2));
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await exited, stderr).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ checked: false, signal: "SIGTERM", signed: 2 });
+    expect(readdirSync(market).sort()).toEqual([`${barTime(199)}.json`, `${barTime(200)}.json`]);
   });
 });

@@ -1,9 +1,19 @@
 /**
  * `zkrisk serve` as users call it, short of running: `--help`, `--check` (the config validated and printed
- * without secrets), and bad usage (exit code 2 with a message naming the option or the config field).
+ * without secrets), and bad usage (exit code 2 with a message naming the option or the config field), a job
+ * database that could not be opened included.
  */
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -248,5 +258,53 @@ describe("zkrisk serve (command line)", () => {
     expect(r.stderr).toContain("chain.key.env");
     expect(r.stderr).toContain("ZKRISK_SERVE_TEST_KEY");
     expect(r.stdout).toBe("");
+  });
+
+  it("refuses a job database it could not open (a directory, under a file, on /proc) with exit code 2 naming `database`", () => {
+    const path = configFile();
+    const dir = join(path, "..");
+    mkdirSync(join(dir, "jobs"));
+    const cases: [string, string, string[]][] = [
+      [join(dir, "jobs"), `database: '${join(dir, "jobs")}' is a directory, not a file`, ["--check"]],
+      [
+        join(dir, "publishers.json", "jobs.db"),
+        `database: '${join(dir, "publishers.json", "jobs.db")}' lies under '${join(dir, "publishers.json")}', which is a file`,
+        ["--check"],
+      ],
+    ];
+    // Before: --check passed, and serve failed "cannot open the job store" (or hung in a recursive mkdir).
+    if (existsSync("/proc/self")) {
+      const reason = "database: cannot write to '/proc/zkrisk/jobs.db': its directory '/proc' (ENOENT";
+      cases.push(["/proc/zkrisk/jobs.db", reason, ["--check"]], ["/proc/zkrisk/jobs.db", reason, []]);
+    }
+    for (const [database, reason, args] of cases) {
+      const doc = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
+      writeFileSync(path, JSON.stringify({ ...doc, database, listen: { host: "127.0.0.1", port: 0 } }));
+      const r = zkrisk(["serve", "--config", path, ...args]);
+      expect(r.code, `${database} ${args.join(" ")}: ${r.stderr}`).toBe(2);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toContain(`zkrisk: ${path}: ${reason}`);
+    }
+    // The write probes were removed again.
+    expect(readdirSync(dir).sort()).toEqual(["jobs", "publishers.json", "service.json"]);
+    expect(readdirSync(join(dir, "jobs"))).toEqual([]);
+  });
+
+  it("--check accepts an existing database without touching it, and a new one in a directory still to be made", () => {
+    const path = configFile({ database: "existing.db" });
+    const dir = join(path, "..");
+    const db = join(dir, "existing.db");
+    writeFileSync(db, "not opened by --check");
+    const before = statSync(db).mtimeMs;
+    const existing = zkrisk(["serve", "--config", path, "--check"]);
+    expect(existing.code, existing.stderr).toBe(0);
+    expect((JSON.parse(existing.stdout) as { database: string }).database).toBe(db);
+    expect(readFileSync(db, "utf8")).toBe("not opened by --check");
+    expect(statSync(db).mtimeMs).toBe(before);
+    const later = configFile({ database: "data/jobs/zkrisk.db" });
+    const fresh = zkrisk(["serve", "--config", later, "--check"]);
+    expect(fresh.code, fresh.stderr).toBe(0);
+    expect(readdirSync(join(later, "..")).sort()).toEqual(["publishers.json", "service.json"]);
+    expect(readdirSync(dir).sort()).toEqual(["existing.db", "publishers.json", "service.json"]);
   });
 });
