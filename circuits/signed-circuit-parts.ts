@@ -9,6 +9,7 @@ import { WINDOW_DIGEST_TAG } from "../candles/digest";
 import { WINDOW_RANGE_BARS } from "../candles/window";
 import { FEATURE_INTERVAL_MS } from "../features/window-features";
 import { WINDOW_BARS } from "../candles/window";
+import { modelFileOf } from "../models/float-model";
 import { checkWindowModel } from "../models/predict";
 import type { QuantizedModel } from "../models/quantized-model";
 import { PUBLISHER_SET_MAX_KEYS } from "../publisher/publisher-set";
@@ -26,7 +27,8 @@ type Line = (s?: string) => void;
  * Check what a signed circuit is generated for: a quorum in [1, PUBLISHER_SET_MAX_KEYS], a model of the eight
  * window features (in their order, at their scale, on their bars: `checkWindowModel`), and (committed weights) a
  * model that fits the architecture.
- * @throws RangeError for a quorum outside its range; ModelError naming the model's difference
+ * @throws RangeError for a quorum outside its range; ModelError naming the model's file (when it was loaded from one)
+ *   and its difference
  */
 export function checkSignedCircuitParameters(
   model: QuantizedModel,
@@ -39,7 +41,7 @@ export function checkSignedCircuitParameters(
   }
   // The circuit feeds WindowFeatures' outputs to the model by position, at scale 2^32: the model must read
   // exactly those (its commitment names them), else the proof computes another function than the one committed.
-  checkWindowModel(model, "the model of a signed circuit");
+  checkWindowModel(model, modelFileOf(model) ?? "the model of a signed circuit");
   if (mode === "committed") checkFitsArchitecture(model, architecture);
 }
 

@@ -12,7 +12,7 @@ import {
   type MarginParameters,
   type MarginPolicy,
 } from "./policy";
-import { JsonReader } from "../core/validate";
+import { JsonReader, preview } from "../core/validate";
 import { marketLabelProblem } from "../candles/market-id";
 
 /** Version 2: the features are the integer window features (features/window-features.ts), no funding. */
@@ -124,6 +124,23 @@ export const MODEL_FILE_KEYS = [
   "training",
 ] as const;
 
+/** The file each model object was read from (see {@link recordModelFile}); copies and models built in memory have none. */
+const modelFiles = new WeakMap<object, string>();
+
+/**
+ * Record that `model` was read from `file` (the model loaders call this), so that a check made later, far from
+ * the loader (`checkWindowModel` on `infer`, `backtest`, `compile`), can name the file. Returns `model`.
+ */
+export function recordModelFile<T extends object>(model: T, file: string): T {
+  modelFiles.set(model, file);
+  return model;
+}
+
+/** The file `model` was read from, or undefined for a model built in memory or a copy (`{ ...model }`). */
+export function modelFileOf(model: object): string | undefined {
+  return modelFiles.get(model);
+}
+
 /**
  * Check the fields the float and quantised model files share that a typo could make absurd without failing
  * elsewhere: the market label (one the oracle can key) and the quantile level, in (0, 1).
@@ -135,12 +152,74 @@ export function readModelHeader(r: JsonReader): void {
   if (!(q > 0 && q < 1)) r.at("quantileLevel").error(`${q} is not a quantile level in (0, 1), e.g. 0.99`);
 }
 
-/** Check the keys of a model file's `training` record (shared by the float and quantised files). */
+/**
+ * A time field as `train` writes it (`isoFromMs`: ISO 8601 UTC with milliseconds, 2024-01-01T00:00:00.000Z),
+ * as ms since the epoch; any other text, or a date that does not exist (2023-13-45), is an error naming the field.
+ */
+function readIsoTime(r: JsonReader): number {
+  const text = r.raw();
+  const ok = typeof text === "string" && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(text);
+  const ms = ok ? Date.parse(text) : NaN;
+  // the round trip refuses a date that does not exist (2023-02-30), which Date.parse would roll over
+  if (!Number.isFinite(ms) || new Date(ms).toISOString() !== text) {
+    r.error(`expected an ISO 8601 UTC time like 2024-01-01T00:00:00.000Z, got ${preview(text)}`);
+  }
+  return ms;
+}
+
+/** The value of `r`'s field `key` as an error message shows it. */
+function shown(r: JsonReader, key: string): string {
+  return preview(r.at(key).raw());
+}
+
+/** A `{ from, to, rows }` record: two times with from <= to, and a row count; `from` and `to` in ms. */
+function readDateRange(r: JsonReader, keys: readonly string[]): { from: number; to: number } {
+  r.onlyKeys(keys);
+  r.at("rows").integer(0);
+  const from = readIsoTime(r.at("from"));
+  const to = readIsoTime(r.at("to"));
+  if (from > to) r.at("from").error(`${shown(r, "from")} is after to ${shown(r, "to")}`);
+  return { from, to };
+}
+
+/**
+ * Check a model file's `training` record (shared by the float and quantised files): its keys, the counts
+ * (non-negative integers), and the dates `quantize`, `calibrate` and `backtest` select rows by: ISO 8601 times,
+ * each range from <= to, the splits in time order without overlap (train, then validation, then test, as
+ * `train` cuts them) and inside the data file's range.
+ */
 export function readTrainingInfo(r: JsonReader): void {
   r.onlyKeys(["data", "splits", "seed", "epochs", "bestEpoch", "batchSize", "learningRate", "patience"]);
-  r.at("data").onlyKeys(["file", "sha256", "rows", "from", "to"]);
+  const data = r.at("data");
+  const range = readDateRange(data, ["file", "sha256", "rows", "from", "to"]);
+  data.at("file").string();
+  data.at("sha256").string();
   const splits = r.at("splits").onlyKeys(["train", "validation", "test"]);
-  for (const s of ["train", "validation", "test"]) splits.at(s).onlyKeys(["from", "to", "rows"]);
+  let previous: JsonReader | undefined;
+  let previousTo = -Infinity;
+  for (const name of ["train", "validation", "test"]) {
+    const split = splits.at(name);
+    const s = readDateRange(split, ["from", "to", "rows"]);
+    if (s.from < range.from || s.to > range.to) {
+      split.error(
+        `${shown(split, "from")} .. ${shown(split, "to")} is outside the data file's ` +
+          `${shown(data, "from")} .. ${shown(data, "to")} (training.data)`,
+      );
+    }
+    if (previous !== undefined && s.from <= previousTo) {
+      split
+        .at("from")
+        .error(`${shown(split, "from")} is not after ${previous.field}.to ${shown(previous, "to")}`);
+    }
+    previous = split;
+    previousTo = s.to;
+  }
+  r.at("seed").integer(0);
+  const epochs = r.at("epochs").integer(0);
+  r.at("bestEpoch").integer(0, epochs);
+  r.at("batchSize").integer(1);
+  if (!(r.at("learningRate").number() > 0)) r.at("learningRate").error("must be positive");
+  r.at("patience").integer(0);
 }
 
 /** Load and check a float model file. */
@@ -188,5 +267,5 @@ export function loadFloatModel(path: string): FloatModel {
   r.at("targetHorizonBars").integer(1);
   const model = r.object() as unknown as FloatModel;
   validatePolicy(model.policy, path);
-  return model;
+  return recordModelFile(model, path);
 }

@@ -16,7 +16,13 @@ import {
   type MissingFeaturesKind,
 } from "../features/window-features";
 import { WINDOW_BARS } from "../candles/window";
-import { loadFloatModel, predictMarginsFloat, FLOAT_MODEL_FORMAT, type FloatModel } from "./float-model";
+import {
+  loadFloatModel,
+  modelFileOf,
+  predictMarginsFloat,
+  FLOAT_MODEL_FORMAT,
+  type FloatModel,
+} from "./float-model";
 import { inferInteger, type IntegerTrace } from "./integer-engine";
 import { readJsonFile } from "../core/io";
 import { parseQuantizedModel, QUANTIZED_MODEL_FORMAT, type QuantizedModel } from "./quantized-model";
@@ -44,10 +50,11 @@ type WindowModelShape = {
 /**
  * Check that a model reads the window features: WINDOW_FEATURES in their order, on FEATURE_INTERVAL_MS bars,
  * and (quantised) at scale 2^FEATURE_SCALE_BITS, the scale the integer features come at.
- * @param label the model's file (or name), for messages.
+ * @param label the model's file (or name), for messages; by default the file the model was loaded from
+ *   (`modelFileOf`), or "the model" for one built in memory.
  * @throws ModelError naming the first difference.
  */
-export function checkWindowModel(model: WindowModelShape, label = "the model"): void {
+export function checkWindowModel(model: WindowModelShape, label = modelFileOf(model) ?? "the model"): void {
   const names = model.features.map((f) => f.name);
   const expected = WINDOW_FEATURES.map((f) => f.name);
   if (names.join(",") !== expected.join(",")) {
@@ -69,8 +76,8 @@ export function checkWindowModel(model: WindowModelShape, label = "the model"): 
 }
 
 /**
- * Check that a candle series fits the model: the model reads the window features (`checkWindowModel`) and
- * the series has the model's bar interval.
+ * Check that a candle series fits the model: the model reads the window features (`checkWindowModel`, naming
+ * the model's file when it was loaded from one) and the series has the model's bar interval.
  * @throws ModelError for a model that does not read the window features; DataError naming the series for
  *   another bar interval.
  */

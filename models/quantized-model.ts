@@ -3,7 +3,13 @@
  * every accumulator, from which the circuit generator sizes its range checks. All integers are decimal
  * strings in the file and bigint in memory.
  */
-import { MODEL_FILE_KEYS, readModelHeader, readTrainingInfo, type TrainingInfo } from "./float-model";
+import {
+  MODEL_FILE_KEYS,
+  readModelHeader,
+  readTrainingInfo,
+  recordModelFile,
+  type TrainingInfo,
+} from "./float-model";
 import { ModelError } from "../core/errors";
 import { readJsonFile } from "../core/io";
 import { POLICY_KEYS, validatePolicy, type MarginPolicy } from "./policy";
@@ -285,7 +291,7 @@ export function parseQuantizedModel(doc: unknown, file: string): QuantizedModel 
   r.at("targetHorizonBars").integer(1);
   r.at("source").at("sha256").string();
   const base = r.object() as unknown as QuantizedModel;
-  return { ...base, features, layers, policy };
+  return recordModelFile({ ...base, features, layers, policy }, file);
 }
 
 /** Load and check a quantised model file. */

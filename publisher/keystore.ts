@@ -41,6 +41,12 @@ export const DEFAULT_SCRYPT: ScryptParams = { N: 2 ** 17, r: 8, p: 1 };
 /** The largest cost a keystore may ask for: N <= 2^20, r <= 32, p <= 16, memory 128·N·r <= 1 GiB. */
 const MAX_SCRYPT_MEMORY = 2 ** 30;
 
+/**
+ * The smallest N a keystore may declare: 2^10 (about a millisecond per guess at r = 8, already weak; the
+ * default is 2^17). Below it a keystore protects its key with next to no work.
+ */
+export const MIN_SCRYPT_N = 2 ** 10;
+
 /** A parsed, validated keystore file. */
 export interface Keystore {
   version: typeof KEYSTORE_VERSION;
@@ -92,8 +98,17 @@ export function newPublisherPassword(env: NodeJS.ProcessEnv = process.env): stri
   return password;
 }
 
+/**
+ * The bytes scrypt allocates for `kdf`, as OpenSSL counts them against `maxmem`: V, 128·r·(N + 2), and B,
+ * 128·r·p.
+ */
+export function scryptMemory(kdf: ScryptParams): number {
+  return 128 * kdf.r * (kdf.N + 2) + 128 * kdf.r * kdf.p;
+}
+
+/** scrypt(password, salt), 32 bytes, with `maxmem` twice what the cost needs (Node's default, 32 MiB, is too small). */
 function deriveKey(password: string, salt: Buffer, kdf: ScryptParams): Promise<Buffer> {
-  const options: ScryptOptions = { ...kdf, maxmem: 2 * 128 * kdf.N * kdf.r };
+  const options: ScryptOptions = { N: kdf.N, r: kdf.r, p: kdf.p, maxmem: 2 * scryptMemory(kdf) };
   return new Promise((resolve, reject) =>
     scrypt(password, salt, 32, options, (err, key) => (err === null ? resolve(key) : reject(err))),
   );
@@ -177,7 +192,7 @@ export function readKeystore(path: string): Keystore {
   const kdfDoc = doc.at("kdf").onlyKeys(["name", "N", "r", "p"]);
   kdfDoc.at("name").literal("scrypt");
   const kdf = {
-    N: kdfDoc.at("N").integer(2, 2 ** 20),
+    N: kdfDoc.at("N").integer(MIN_SCRYPT_N, 2 ** 20),
     r: kdfDoc.at("r").integer(1, 32),
     p: kdfDoc.at("p").integer(1, 16),
   };
@@ -222,7 +237,19 @@ export async function unlockKeystore(
 ): Promise<PublisherKey> {
   const ks = readKeystore(path);
   onDerive?.(); // the file is well formed: the slow key derivation starts
-  const decipher = createDecipheriv("aes-256-gcm", await deriveKey(password, ks.salt, ks.kdf), ks.iv);
+  let key: Buffer;
+  try {
+    key = await deriveKey(password, ks.salt, ks.kdf);
+  } catch (err) {
+    // readKeystore bounds the cost, so this is the platform refusing it (memory); say which field asks for it
+    const { N, r, p } = ks.kdf;
+    throw new PublisherFileError(
+      path,
+      "kdf.N",
+      `scrypt cannot run with N = ${N}, r = ${r}, p = ${p}: ${(err as Error).message}`,
+    );
+  }
+  const decipher = createDecipheriv("aes-256-gcm", key, ks.iv);
   decipher.setAAD(associatedData(ks.publicKey));
   decipher.setAuthTag(ks.tag);
   let privateKey: Uint8Array;

@@ -8,7 +8,12 @@
 import { readJsonFile, writeJsonAtomic } from "../core/io";
 import { JsonReader } from "../core/validate";
 import { PublisherFileError, PublisherSetError } from "./errors";
-import { makePublisherSet, publisherSetCommitment, type PublisherSet } from "./publisher-set";
+import {
+  makePublisherSet,
+  PUBLISHER_SET_MAX_KEYS,
+  publisherSetCommitment,
+  type PublisherSet,
+} from "./publisher-set";
 
 /** Version of the file format above. */
 export const PUBLISHER_SET_FILE_VERSION = 1;
@@ -49,6 +54,14 @@ export async function readPublisherSet(file: string): Promise<PublisherSet> {
       k.onlyKeys(["Ax", "Ay"]);
       return { Ax: k.at("Ax").bigint(), Ay: k.at("Ay").bigint() };
     });
+  // A quorum above n is the quorum's fault (the set's own check would blame the keys); no keys, or more
+  // than a set holds, stays the keys' fault.
+  const n = keys.length;
+  if (n >= 1 && n <= PUBLISHER_SET_MAX_KEYS && quorum > n) {
+    doc
+      .at("quorum")
+      .error(`${quorum} is more than the set's ${n} key${n === 1 ? "" : "s"} (a quorum is in [1, ${n}])`);
+  }
   try {
     return await makePublisherSet(keys, quorum);
   } catch (e) {

@@ -12,7 +12,7 @@ import {
   type CircuitInfo,
 } from "../circuits/compile-model";
 import { readJsonFile, sha256File, writeJsonAtomic } from "../core/io";
-import { JsonReader } from "../core/validate";
+import { JsonReader, nonEmptyString, preview } from "../core/validate";
 import { parseAdaptiveRule } from "../models/market-calibrations";
 import { loadQuantizedModel } from "../models/quantized-model";
 import { SetupError } from "../core/errors";
@@ -190,112 +190,122 @@ export function writeManifest(dir: string, spec: ManifestSpec): ArtifactManifest
   return manifest;
 }
 
-type Json = Record<string, unknown>;
-
-function field<T>(obj: Json, key: string, where: string, check: (v: unknown) => v is T, what: string): T {
-  const v = obj[key];
-  if (!check(v)) throw new SetupError(`${where}.${key}: expected ${what}, got ${JSON.stringify(v)}`);
-  return v;
-}
-const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
-const isStr = (v: unknown): v is string => typeof v === "string" && v.length > 0;
-const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
-const isBool = (v: unknown): v is boolean => typeof v === "boolean";
 const isHex = (v: unknown): v is string => typeof v === "string" && /^[0-9a-f]+$/.test(v);
 const isSha = (v: unknown): v is string => isHex(v) && v.length === 64;
 
-function parseHashed(v: unknown, where: string): HashedFile {
-  if (!isObj(v)) throw new SetupError(`${where}: expected an object`);
-  return {
-    path: field(v, "path", where, isStr, "a path"),
-    sha256: field(v, "sha256", where, isSha, "a sha256 hex string"),
-    bytes: field(v, "bytes", where, isCount, "a byte count"),
-  };
+/** The keys of each object of a manifest: every other key is refused (a misspelt field must not pass unnoticed). */
+const MANIFEST_KEYS = ["version", "circuit", "setup", "ptau", "ceremony", "files", "model", "adaptive"];
+const CIRCUIT_KEYS = [
+  "name",
+  "constraints",
+  "publicSignals",
+  "outputs",
+  "publicInputs",
+  "privateInputs",
+  "wires",
+  "curve",
+];
+const CONTRIBUTION_KEYS = ["kind", "name", "hash"];
+const BEACON_KEYS = [...CONTRIBUTION_KEYS, "beaconHash", "iterationsExp"];
+
+/** A non-negative integer (a count, a size, a power). */
+const count = (r: JsonReader): number => r.integer(0);
+
+/** Lowercase hex digits, at least one. */
+function hex(r: JsonReader): string {
+  const v = r.string();
+  if (!isHex(v)) r.error(`expected lowercase hex digits, got ${preview(v)}`);
+  return v;
+}
+
+/** A sha256, 64 lowercase hex digits. */
+function sha(r: JsonReader): string {
+  const v = r.string();
+  if (!isSha(v)) r.error(`expected a sha256 (64 lowercase hex digits), got ${preview(v)}`);
+  return v;
+}
+
+function parseHashed(r: JsonReader): HashedFile {
+  r.onlyKeys(["path", "sha256", "bytes"]);
+  return { path: nonEmptyString(r.at("path")), sha256: sha(r.at("sha256")), bytes: count(r.at("bytes")) };
+}
+
+function parseStep(r: JsonReader): CeremonyStep {
+  const kind = r.at("kind").literal("contribution", "beacon");
+  r.onlyKeys(kind === "beacon" ? BEACON_KEYS : CONTRIBUTION_KEYS);
+  const step: CeremonyStep = { kind, hash: hex(r.at("hash")) };
+  const name = r.optional("name");
+  if (name !== undefined) step.name = nonEmptyString(name);
+  if (kind === "beacon") {
+    step.beaconHash = hex(r.at("beaconHash"));
+    step.iterationsExp = count(r.at("iterationsExp"));
+  }
+  return step;
 }
 
 /**
- * Parse and validate a manifest document; errors name the file and the field.
+ * Parse and validate a manifest document; errors name the file and the field. Every object is closed: a key
+ * {@link writeManifest} does not write (at any level) is refused.
  * @param value parsed JSON
  * @param file where it came from (for messages)
  */
 export function parseManifest(value: unknown, file: string): ArtifactManifest {
-  if (!isObj(value)) throw new SetupError(`${file}: manifest must be a JSON object`);
-  if (value.version !== MANIFEST_VERSION) {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new SetupError(`${file}: manifest must be a JSON object`);
+  }
+  const version = (value as Record<string, unknown>).version;
+  if (version !== MANIFEST_VERSION) {
     throw new SetupError(
-      `${file}: manifest version ${JSON.stringify(value.version)}, expected ${MANIFEST_VERSION}`,
+      `${file}: manifest version ${JSON.stringify(version)}, expected ${MANIFEST_VERSION}`,
     );
   }
-  const c = field(value, "circuit", file, isObj, "an object");
-  const cw = `${file}: circuit`;
+  const r = new JsonReader(file, value, "", setupError).onlyKeys(MANIFEST_KEYS);
+  const c = r.at("circuit").onlyKeys(CIRCUIT_KEYS);
   const circuit: CircuitSummary = {
-    name: field(c, "name", cw, isStr, "a name"),
-    constraints: field(c, "constraints", cw, isCount, "a count"),
-    publicSignals: field(c, "publicSignals", cw, isCount, "a count"),
-    outputs: field(c, "outputs", cw, isCount, "a count"),
-    publicInputs: field(c, "publicInputs", cw, isCount, "a count"),
-    privateInputs: field(c, "privateInputs", cw, isCount, "a count"),
-    wires: field(c, "wires", cw, isCount, "a count"),
-    curve: field(c, "curve", cw, (v): v is "bn128" => v === "bn128", '"bn128"'),
+    name: nonEmptyString(c.at("name")),
+    constraints: count(c.at("constraints")),
+    publicSignals: count(c.at("publicSignals")),
+    outputs: count(c.at("outputs")),
+    publicInputs: count(c.at("publicInputs")),
+    privateInputs: count(c.at("privateInputs")),
+    wires: count(c.at("wires")),
+    curve: c.at("curve").literal("bn128"),
   };
-  const st = field(value, "setup", file, isObj, "an object");
+  const st = r.at("setup").onlyKeys(["method", "insecure"]);
   const setup: SetupSummary = {
-    method: field(
-      st,
-      "method",
-      `${file}: setup`,
-      (v): v is SetupSummary["method"] => v === "ceremony" || v === "direct",
-      '"ceremony" or "direct"',
-    ),
-    insecure: field(st, "insecure", `${file}: setup`, isBool, "a boolean"),
+    method: st.at("method").literal("ceremony", "direct"),
+    insecure: st.at("insecure").boolean(),
   };
-  const p = field(value, "ptau", file, isObj, "an object");
-  const pw = `${file}: ptau`;
+  const p = r.at("ptau").onlyKeys(["file", "power", "sha256", "dev"]);
   const ptau: PtauSummary = {
-    file: field(p, "file", pw, isStr, "a file name"),
-    power: field(p, "power", pw, isCount, "a power"),
-    sha256: field(p, "sha256", pw, isSha, "a sha256 hex string"),
-    dev: field(p, "dev", pw, isBool, "a boolean"),
+    file: nonEmptyString(p.at("file")),
+    power: count(p.at("power")),
+    sha256: sha(p.at("sha256")),
+    dev: p.at("dev").boolean(),
   };
-  const cer = field(value, "ceremony", file, isObj, "an object");
-  const circuitHash = field(cer, "circuitHash", `${file}: ceremony`, isHex, "hex");
-  const rawSteps = field(cer, "steps", `${file}: ceremony`, Array.isArray, "an array") as unknown[];
-  const steps = rawSteps.map((s, i): CeremonyStep => {
-    const w = `${file}: ceremony.steps[${i}]`;
-    if (!isObj(s)) throw new SetupError(`${w}: expected an object`);
-    const kind = field(
-      s,
-      "kind",
-      w,
-      (v): v is CeremonyStep["kind"] => v === "contribution" || v === "beacon",
-      "a kind",
-    );
-    const step: CeremonyStep = { kind, hash: field(s, "hash", w, isHex, "hex") };
-    if (s.name !== undefined) step.name = field(s, "name", w, isStr, "a name");
-    if (kind === "beacon") {
-      step.beaconHash = field(s, "beaconHash", w, isHex, "hex");
-      step.iterationsExp = field(s, "iterationsExp", w, isCount, "a count");
-    }
-    return step;
-  });
-  const f = field(value, "files", file, isObj, "an object");
-  const files = Object.fromEntries(
-    ARTIFACT_KINDS.map((k) => [k, parseHashed(f[k], `${file}: files.${k}`)]),
-  ) as Record<ArtifactKind, HashedFile>;
-  const m = field(value, "model", file, isObj, "an object");
-  const model = {
-    path: field(m, "path", `${file}: model`, isStr, "a path"),
-    sha256: field(m, "sha256", `${file}: model`, isSha, "a sha256 hex string"),
+  const cer = r.at("ceremony").onlyKeys(["circuitHash", "steps"]);
+  const ceremony: CeremonySummary = {
+    circuitHash: hex(cer.at("circuitHash")),
+    steps: cer.at("steps").items().map(parseStep),
   };
+  const f = r.at("files").onlyKeys(ARTIFACT_KINDS);
+  const files = Object.fromEntries(ARTIFACT_KINDS.map((k) => [k, parseHashed(f.at(k))])) as Record<
+    ArtifactKind,
+    HashedFile
+  >;
+  const m = r.at("model").onlyKeys(["path", "sha256"]);
+  const model = { path: nonEmptyString(m.at("path")), sha256: sha(m.at("sha256")) };
   const manifest: ArtifactManifest = {
     version: MANIFEST_VERSION,
     circuit,
     setup,
     ptau,
-    ceremony: { circuitHash, steps },
+    ceremony,
     files,
     model,
   };
-  if (value.adaptive !== undefined) manifest.adaptive = parseAdaptiveEntry(value.adaptive, file);
+  const adaptive = r.optional("adaptive");
+  if (adaptive !== undefined) manifest.adaptive = parseAdaptiveEntry(adaptive.raw(), file);
   return manifest;
 }
 

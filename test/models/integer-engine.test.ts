@@ -39,10 +39,19 @@ function thrown(run: () => unknown): Error {
   throw new Error("expected an error, none was thrown");
 }
 
-const SPLIT = { from: "2024-01-01T00:00:00.000Z", to: "2024-02-01T00:00:00.000Z", rows: 10 };
+/** Three splits in time order inside the data's range, as `train` writes them (the model loader checks). */
+const split = (from: string, to: string) => ({
+  from: `${from}T00:00:00.000Z`,
+  to: `${to}T00:00:00.000Z`,
+  rows: 10,
+});
 const TRAINING: TrainingInfo = {
-  data: { file: "hand.csv", sha256: "0".repeat(64), rows: 30, from: SPLIT.from, to: SPLIT.to },
-  splits: { train: SPLIT, validation: SPLIT, test: SPLIT },
+  data: { ...split("2024-01-01", "2024-03-31"), file: "hand.csv", sha256: "0".repeat(64), rows: 30 },
+  splits: {
+    train: split("2024-01-01", "2024-01-31"),
+    validation: split("2024-02-01", "2024-02-29"),
+    test: split("2024-03-01", "2024-03-31"),
+  },
   seed: 1,
   epochs: 1,
   bestEpoch: 1,
@@ -144,8 +153,8 @@ const HAND: QuantizedModel = {
     activationScaleBits: 1,
     report: {
       split: "test",
-      from: SPLIT.from,
-      to: SPLIT.to,
+      from: TRAINING.splits.test.from,
+      to: TRAINING.splits.test.to,
       bars: 10,
       maxAbsDiffMaintenanceMarginBps: 0,
       meanAbsDiffMaintenanceMarginBps: 0,

@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
@@ -11,7 +12,15 @@ import { DataError, ModelError } from "../../core/errors";
 import { floorToFixed, toFixed } from "../../models/fixed-point";
 import { inferInteger } from "../../models/integer-engine";
 import { loadCandles } from "../../candles/load-data";
-import { checkInputsFit, checkWindowModel, inferBar } from "../../models/predict";
+import { architectureOf } from "../../circuits/architecture";
+import { checkSignedCircuitParameters } from "../../circuits/signed-circuit-parts";
+import {
+  checkInputsFit,
+  checkWindowModel,
+  inferBar,
+  loadAnyModel,
+  modelMarginSeries,
+} from "../../models/predict";
 import { loadQuantizedModel, parseQuantizedModel } from "../../models/quantized-model";
 
 const ROOT = join(__dirname, "../..");
@@ -130,6 +139,40 @@ describe("the window features and the quantised model", () => {
     );
     const hourly = { ...series, intervalMs: 3_600_000 };
     expect(() => checkInputsFit(model, hourly)).toThrow(DataError);
+  });
+
+  it("a model read from a file is refused under the file's name, by infer, backtest and compile alike", () => {
+    const dir = mkdtempSync(join(tmpdir(), "zkrisk-window-model-"));
+    const series = loadCandles(join(ROOT, "models/data/btcusdt-2h.csv"));
+    const reason = "barIntervalMs is 3600000, the window features are defined on 7200000 ms bars";
+    const hourlyFile = (source: string, name: string) => {
+      const file = join(dir, name);
+      writeFileSync(
+        file,
+        JSON.stringify({ ...JSON.parse(readFileSync(source, "utf8")), barIntervalMs: 3_600_000 }),
+      );
+      return file;
+    };
+    const quantized = hourlyFile(QUANT, "hourly.quantized.json");
+    const float = hourlyFile(join(ROOT, "models/btc-usdt-2h.float.json"), "hourly.float.json");
+    const loaded = loadQuantizedModel(quantized);
+    // infer
+    expect(() => inferBar(loaded, series)).toThrow(new ModelError(`${quantized}: ${reason}`));
+    // backtest (either kind of model)
+    for (const file of [quantized, float]) {
+      expect(() => modelMarginSeries(loadAnyModel(file), series, "m")).toThrow(
+        new ModelError(`${file}: ${reason}`),
+      );
+    }
+    // compile (the signed circuits' generators)
+    expect(() => checkSignedCircuitParameters(loaded, "constant", 1, architectureOf(loaded))).toThrow(
+      new ModelError(`${quantized}: ${reason}`),
+    );
+    // a model built in memory, or a copy, has no file: said as such
+    expect(() => inferBar({ ...loaded }, series)).toThrow(new ModelError(`the model: ${reason}`));
+    expect(() => checkSignedCircuitParameters({ ...loaded }, "constant", 1, architectureOf(loaded))).toThrow(
+      new ModelError(`the model of a signed circuit: ${reason}`),
+    );
   });
 
   it("inferBar runs the engine on the integer window features of the bar, and shows their float twins", () => {

@@ -1,4 +1,5 @@
 /** The publisher keystore: round trip, wrong password, altered or malformed files, no silent overwrite. */
+import { scryptSync } from "node:crypto";
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,11 +7,13 @@ import { describe, expect, it } from "vitest";
 import { UsageError } from "../../core/errors";
 import {
   encryptKeystore,
+  MIN_SCRYPT_N,
   PublisherFileError,
   publicKeyOf,
   newPublisherPassword,
   publisherPassword,
   readKeystore,
+  scryptMemory,
   unlockKeystore,
   writeKeystore,
 } from "../../publisher";
@@ -89,7 +92,10 @@ describe("publisher keystore", () => {
       [(d) => (d.iv = "00"), "iv: expected 12 bytes as lowercase hex"],
       [(d) => (d.cipher = "aes-128-cbc"), "cipher: expected one of aes-256-gcm"],
       [(d) => ((d.kdf as Record<string, unknown>).N = 3000), "kdf.N: 3000 is not a power of 2"],
-      [(d) => ((d.kdf as Record<string, unknown>).N = 2 ** 21), "kdf.N: expected an integer in [2, 1048576]"],
+      [
+        (d) => ((d.kdf as Record<string, unknown>).N = 2 ** 21),
+        "kdf.N: expected an integer in [1024, 1048576]",
+      ],
       [(d) => ((d.publicKey as Record<string, unknown>).Ax = 12), "publicKey.Ax: expected a string"],
       [(d) => delete d.tag, "tag: missing"],
     ];
@@ -100,6 +106,42 @@ describe("publisher keystore", () => {
     const notJson = join(tempDir(), "k.json");
     writeFileSync(notJson, "{");
     expect(() => readKeystore(notJson)).toThrow(`${notJson}: not valid JSON`);
+  });
+
+  it("refuses a kdf.N below 2^10 when read, so unlocking names the field instead of crashing in scrypt", async () => {
+    const file = await written();
+    for (const N of [2, 4, 512]) {
+      const tiny = edited(file, (d) => ((d.kdf as Record<string, unknown>).N = N));
+      const message = `${tiny}: kdf.N: expected an integer in [${MIN_SCRYPT_N}, 1048576], got ${N}`;
+      expect(() => readKeystore(tiny)).toThrow(message);
+      // Before: a RangeError from scrypt (maxmem too small for a tiny N), exit code 1 and a stack trace.
+      const error = await unlockKeystore(tiny, "correct horse").catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PublisherFileError);
+      expect((error as Error).message).toBe(message);
+    }
+  });
+
+  it("derives the key at every cost it accepts: the smallest N with the largest r and p unlocks", async () => {
+    const cost = { N: MIN_SCRYPT_N, r: 32, p: 16 };
+    const file = join(tempDir(), "k.json");
+    writeKeystore(file, await encryptKeystore(PRIVATE, "correct horse", cost), false);
+    expect(readKeystore(file).kdf).toEqual({ name: "scrypt", ...cost });
+    expect((await unlockKeystore(file, "correct horse")).publicKey).toEqual(await publicKeyOf(PRIVATE));
+  });
+
+  it("counts scrypt's memory as OpenSSL does, so maxmem is never too small (even for N = 2, where 2·128·N·r was)", () => {
+    for (const cost of [
+      { N: 2, r: 8, p: 1 },
+      { N: 2, r: 1, p: 16 },
+      { N: 16, r: 4, p: 8 },
+      { N: MIN_SCRYPT_N, r: 1, p: 16 },
+    ]) {
+      const need = scryptMemory(cost);
+      expect(scryptSync("pw", "salt", 32, { ...cost, maxmem: need })).toHaveLength(32);
+      expect(() => scryptSync("pw", "salt", 32, { ...cost, maxmem: need - 1 }), JSON.stringify(cost)).toThrow(
+        /memory limit exceeded/,
+      );
+    }
   });
 
   it("never replaces an existing file without force", async () => {

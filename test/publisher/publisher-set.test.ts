@@ -1,15 +1,21 @@
 /** Publisher sets: canonical order, refusals, and a commitment that binds the quorum and every key. */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { poseidonSponge } from "../../crypto/poseidon-sponge";
 import {
   makePublisherSet,
   PUBLISHER_SET_MAX_KEYS,
   PUBLISHER_SET_TAG,
+  PublisherFileError,
   publicKeyOf,
   publisherSetCommitment,
   publisherSetInputs,
   publisherSetSlots,
   PublisherSetError,
+  publisherSetJson,
+  readPublisherSet,
   type PublicKey,
 } from "../../publisher";
 
@@ -97,5 +103,29 @@ describe("publisher sets", () => {
     expect(() => publisherSetInputs({ ...set, keys: [...set.keys].reverse() })).toThrow(PublisherSetError);
     expect(() => publisherSetInputs({ ...set, quorum: 3 })).toThrow(PublisherSetError);
     expect(() => publisherSetSlots({ quorum: 1, keys: [...nine].sort(byAx) })).toThrow(PublisherSetError);
+  });
+
+  it("a set file names the field at fault: quorum for a quorum above n, keys for no keys or too many", async () => {
+    const [a, b] = await keys(1, 2);
+    const dir = mkdtempSync(join(tmpdir(), "zkrisk-publisher-set-"));
+    const file = join(dir, "publishers.json");
+    const write = (quorum: number, ks: PublicKey[]) =>
+      writeFileSync(file, JSON.stringify({ ...publisherSetJson({ quorum: 1, keys: ks }), quorum }));
+    write(5, [a, b]);
+    await expect(readPublisherSet(file)).rejects.toThrow(
+      new PublisherFileError(file, "quorum", "5 is more than the set's 2 keys (a quorum is in [1, 2])"),
+    );
+    write(2, [a]);
+    await expect(readPublisherSet(file)).rejects.toThrow(`${file}: quorum: 2 is more than the set's 1 key (`);
+    write(0, [a, b]);
+    await expect(readPublisherSet(file)).rejects.toThrow(`${file}: quorum: expected an integer in [1, `);
+    write(1, []);
+    await expect(readPublisherSet(file)).rejects.toThrow(`${file}: keys: publisher set: no keys`);
+    write(9, await keys(1, 2, 3, 4, 5, 6, 7, 8, 9));
+    await expect(readPublisherSet(file)).rejects.toThrow(
+      `${file}: keys: publisher set: 9 keys, more than the 8`,
+    );
+    write(2, [a, b]);
+    expect((await readPublisherSet(file)).quorum).toBe(2);
   });
 });
