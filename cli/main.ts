@@ -95,8 +95,11 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
   ]) {
     register(program);
   }
-  addHelpCommand(program, program);
-  for (const group of program.commands.filter((c) => c.commands.length > 0)) addHelpCommand(group, program);
+  const groups = [program, ...program.commands.filter((c) => c.commands.length > 0)];
+  for (const group of groups) {
+    addHelpCommand(group, program);
+    refuseHelpOfUnknownCommand(group);
+  }
   const override = (c: Command): void => {
     c.exitOverride();
     if (options.json) c.configureOutput({ outputError: () => undefined, writeErr: () => undefined });
@@ -139,6 +142,22 @@ export function helpJson(c: Command): unknown {
 }
 
 /**
+ * `zkrisk nosuch --help` (or `zkrisk publisher nosuch --help`): commander prints the group's help for a name it does
+ * not know when --help follows, and exits 0; this refuses the name as `zkrisk nosuch` does (unknown command, exit 2).
+ * The group's operands come first in its `args`, and its only options (`--help`, `--version`) take no value, so
+ * its first argument that is not an option is the command asked for.
+ */
+function refuseHelpOfUnknownCommand(group: Command): void {
+  group.on("beforeHelp", () => {
+    const name = group.args.find((a) => !a.startsWith("-"));
+    if (name !== undefined && !group.commands.some((c) => c.name() === name || c.aliases().includes(name))) {
+      // commander's own message for `zkrisk nosuch`
+      group.error(`error: unknown command '${name}'`, { code: "commander.unknownCommand" });
+    }
+  });
+}
+
+/**
  * `help [command...] [--json]` under `group` (the program, or a command group such as `publisher`): commander's
  * own prints the group's help for an unknown name, without saying so; this one refuses it (exit 2), and with
  * `--json` prints the help as one JSON document ({@link helpJson}).
@@ -155,9 +174,8 @@ function addHelpCommand(group: Command, program: Command): void {
     .action((names: string[], f: { json?: boolean }) => {
       let target: Command = group;
       for (const [i, name] of names.entries()) {
-        const sub = target.commands.find(
-          (c) => (c.name() === name || c.aliases().includes(name)) && c.name() !== "help",
-        );
+        // `help help` is the help of `help` itself
+        const sub = target.commands.find((c) => c.name() === name || c.aliases().includes(name));
         if (sub === undefined) {
           throw new UsageError(
             `help: unknown command '${[...commandPath(group).split(" ").slice(1), ...names.slice(0, i + 1)].join(" ")}' ` +

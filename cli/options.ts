@@ -1,6 +1,6 @@
 /** Parsing and printing helpers shared by the commands. */
-import { mkdtempSync, rmdirSync, statSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { mkdtempSync, readdirSync, realpathSync, rmdirSync, statSync, type Dirent } from "node:fs";
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { UsageError } from "../core/errors";
 import { parseTimestamp } from "../candles/load-data";
 
@@ -118,6 +118,152 @@ export function inFileOption(option: string, path: string): string {
   if (kind === undefined) throw new UsageError(`${option}: ${path}: file not found`);
   if (kind === "directory") throw new UsageError(`${option}: '${path}' is a directory, not a file`);
   return path;
+}
+
+/** A file (or directory) named on the command line, and the option that names it. */
+export interface FileOption {
+  option: string;
+  path: string;
+}
+
+/**
+ * A path a command writes: a file, or with `entries` a directory the command writes entries into; `entries(rel)`
+ * says whether it writes (replaces, removes) the entry at `rel`, a path relative to the directory with `/` between
+ * names (e.g. `verification_key.json`, `build/main.r1cs`).
+ */
+export interface OutputOption extends FileOption {
+  entries?: (rel: string) => boolean;
+}
+
+/** The {@link FileOption}s of an option's value or values: none when it is not given. */
+export function fileOptions(option: string, paths: string | readonly string[] | undefined): FileOption[] {
+  if (paths === undefined) return [];
+  return (typeof paths === "string" ? [paths] : paths).map((path) => ({ option, path }));
+}
+
+/** The FILE of a `LABEL=FILE` value (`--batch MARKET=CANDLES.csv`, `--market-model LABEL=FILE`), if it has one. */
+export function labelledFile(value: string): string | undefined {
+  const at = value.indexOf("=");
+  const file = value.slice(at + 1).trim();
+  return at > 0 && file !== "" ? file : undefined;
+}
+
+/**
+ * The absolute real path of `path`, which may not exist yet: symbolic links resolved in the part that exists (the
+ * real path of the file, or of its nearest existing directory followed by the missing names).
+ */
+function canonicalPath(path: string): string {
+  const missing: string[] = [];
+  for (let at = resolve(path); ; at = dirname(at)) {
+    try {
+      return join(realpathSync(at), ...missing.reverse());
+    } catch {
+      if (dirname(at) === at) return resolve(path);
+      missing.push(basename(at));
+    }
+  }
+}
+
+/** One file a command reads or writes, as it is compared: its real path and, when it exists, its device and inode. */
+interface ComparedFile {
+  /** How the file is named in a message, e.g. `--key K.json` or `A/artifacts.json of --artifacts A`. */
+  named: string;
+  real: string;
+  inode?: string;
+}
+
+function compared(named: string, path: string): ComparedFile {
+  let inode: string | undefined;
+  try {
+    const st = statSync(path);
+    inode = `${st.dev}:${st.ino}`;
+  } catch {
+    // not there (yet): compared by its path alone
+  }
+  return { named, real: canonicalPath(path), inode };
+}
+
+/** Whether two files are one: the same real path (a symbolic link to the other included), or one inode (a hard link). */
+function sameFile(a: ComparedFile, b: ComparedFile): boolean {
+  return a.real === b.real || (a.inode !== undefined && a.inode === b.inode);
+}
+
+/** Entries of an input directory compared at most: an artifact directory holds a few dozen. */
+const MAX_DIRECTORY_ENTRIES = 10_000;
+
+/**
+ * The files of an input: the file itself, or the regular files under a directory (e.g. an artifact directory's
+ * manifest, keys and build output), depth first, without following links to directories; an unreadable
+ * subdirectory is skipped, and a directory of more than {@link MAX_DIRECTORY_ENTRIES} entries is read that far.
+ */
+function inputFiles(input: FileOption): ComparedFile[] {
+  if (entryKind(input.path) !== "directory") return [compared(`${input.option} ${input.path}`, input.path)];
+  const files: ComparedFile[] = [];
+  let seen = 0;
+  const walk = (dir: string): void => {
+    let names: Dirent[];
+    try {
+      names = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const d of names) {
+      if (++seen > MAX_DIRECTORY_ENTRIES) return;
+      const path = join(dir, d.name);
+      if (d.isDirectory()) walk(path);
+      else if (entryKind(path) === "file")
+        files.push(compared(`${path} of ${input.option} ${input.path}`, path));
+    }
+  };
+  walk(input.path);
+  return files;
+}
+
+/**
+ * Refuses, before any work, an output that is the same file as one of the command's inputs or as another of its
+ * outputs: written, it would replace an input (a keystore, the candles, a model, an artifact manifest) or the other
+ * output. Files are compared by real path (a symbolic link to an input is the input) and, when they exist, by device
+ * and inode (a hard link). A directory among `reads` stands for every file under it; an output with `entries`, for
+ * the entries it writes in its directory. The message names both options and the file.
+ * @throws UsageError e.g. `--out: K.json would overwrite --key K.json (the same file), which this command reads:
+ *   choose another --out`
+ */
+export function refuseOverwrites(files: {
+  reads: readonly FileOption[];
+  writes: readonly OutputOption[];
+}): void {
+  const inputs = files.reads.flatMap(inputFiles);
+  const outputs: ComparedFile[] = [];
+  /** `path` of the output `option` is `target`; `choose` suggests another `option` (not for a directory's entry). */
+  const refuse = (option: string, path: string, target: ComparedFile, choose: boolean): never => {
+    const read = inputs.includes(target);
+    throw new UsageError(
+      `${option}: ${path} would overwrite ${target.named} (the same file)` +
+        (!read
+          ? ": give each output its own path"
+          : choose
+            ? `, which this command reads: choose another ${option}`
+            : ", which this command reads"),
+    );
+  };
+  for (const w of files.writes) {
+    if (w.entries !== undefined) continue;
+    const out = compared(`${w.option} ${w.path}`, w.path);
+    const target = inputs.find((i) => sameFile(i, out)) ?? outputs.find((o) => sameFile(o, out));
+    if (target !== undefined) refuse(w.option, w.path, target, true);
+    outputs.push(out);
+  }
+  for (const w of files.writes) {
+    const entries = w.entries;
+    if (entries === undefined) continue;
+    const dir = canonicalPath(w.path);
+    for (const f of [...inputs, ...outputs]) {
+      const rel = relative(dir, f.real);
+      if (rel === "" || rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)) continue;
+      const entry = rel.split(sep).join("/");
+      if (entries(entry)) refuse(w.option, join(w.path, entry), f, false);
+    }
+  }
 }
 
 /**

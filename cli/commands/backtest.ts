@@ -27,10 +27,12 @@ import {
 import { DEFAULT_CALIBRATIONS } from "../paths";
 import { VERDICT_NOTE, verdictCell } from "../../models/coverage";
 import {
+  fileOptions,
   outFileOption,
   output,
   parseDateOption,
   parseFloatOption,
+  refuseOverwrites,
   refuseRepeatedMarkets,
   table,
 } from "../options";
@@ -162,6 +164,14 @@ function formatPooled(p: PooledModelResult[], goal: readonly GoalVerdict[]): str
 export async function runBacktestCommand(f: BacktestFlags): Promise<BacktestResult> {
   if (f.series !== undefined) outFileOption("--series", f.series);
   if (f.report !== undefined) outFileOption("--report", f.report);
+  refuseOverwrites({
+    reads: [
+      ...fileOptions("--model", f.model),
+      ...fileOptions("--data", f.data),
+      ...fileOptions("--calibrations", f.calibrations === "none" ? undefined : f.calibrations),
+    ],
+    writes: [...fileOptions("--series", f.series), ...fileOptions("--report", f.report)],
+  });
   if (f.market !== undefined && f.data.length !== 1) {
     throw new UsageError(
       "--market: names the market of a single --data file; with several files each is named by its file",

@@ -2,7 +2,15 @@
 import { UsageError } from "../../core/errors";
 import { writeJsonAtomic } from "../../core/io";
 import { runServiceBench, type ServiceBenchReport } from "../../bench/service-bench";
-import { markdownTable, outFileOption, output, parseIntListOption, parseIntOption } from "../options";
+import {
+  fileOptions,
+  markdownTable,
+  outFileOption,
+  output,
+  parseIntListOption,
+  parseIntOption,
+  refuseOverwrites,
+} from "../options";
 import { stderrLog } from "../../setup/log";
 
 /** The options of `zkrisk bench-service`, as commander gives them (cli/register/bench-service.ts). */
@@ -51,6 +59,7 @@ export function formatBenchService(r: ServiceBenchReport): string {
 /** Measure the prover service under load (progress on stderr, none with --json); write the report to --out. */
 export async function runBenchService(f: BenchServiceFlags): Promise<ServiceBenchReport> {
   if (f.out !== undefined) outFileOption("--out", f.out);
+  refuseOverwrites({ reads: fileOptions("--model", f.model), writes: fileOptions("--out", f.out) });
   const requests = parseIntOption("--requests", f.requests, 1, 100_000);
   // The publisher signs these bars at its start (one window each).
   const bars = parseIntOption("--bars", f.bars, 1, 1_000);

@@ -5,7 +5,14 @@ import { UsageError } from "../../core/errors";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { writeJsonAtomic } from "../../core/io";
 import { runSetupBench, type SetupBenchReport } from "../../bench/bench-setup";
-import { markdownTable, outFileOption, output, parseIntListOption } from "../options";
+import {
+  fileOptions,
+  markdownTable,
+  outFileOption,
+  output,
+  parseIntListOption,
+  refuseOverwrites,
+} from "../options";
 import { stderrLog } from "../../setup/log";
 
 /** Typed flags of the command. */
@@ -69,6 +76,7 @@ export function runBenchSetup(f: BenchSetupFlags): Promise<SetupBenchReport> {
 /** `zkrisk bench-setup`: run the benchmark and print or write its report. */
 export async function benchSetupAction(f: BenchSetupFlags): Promise<void> {
   if (f.out !== undefined) outFileOption("--out", f.out);
+  refuseOverwrites({ reads: fileOptions("--model", f.model), writes: fileOptions("--out", f.out) });
   const report = await runBenchSetup(f);
   if (f.out) writeJsonAtomic(f.out, report);
   output(report, f.json, formatSetupBench);

@@ -18,7 +18,14 @@ import {
   type SignedProvingBench,
 } from "../../bench/signed-update-bench";
 import { ALL_MODES, DEFAULT_COLD_RUNS, DEFAULT_WARM_RUNS } from "../register/bench";
-import { markdownTable, outFileOption, output, parseIntOption } from "../options";
+import {
+  fileOptions,
+  markdownTable,
+  outFileOption,
+  output,
+  parseIntOption,
+  refuseOverwrites,
+} from "../options";
 import { stderrLog } from "../../setup/log";
 
 /** Flags of `zkrisk bench`, as commander hands them over. */
@@ -131,6 +138,14 @@ export async function runBenchCommand(f: BenchFlags): Promise<BenchReport> {
     );
   }
   const calibrations = calibrationsOf(f.calibrations, circuits);
+  refuseOverwrites({
+    reads: [
+      ...fileOptions("--model", f.model),
+      ...fileOptions("--data", f.data),
+      ...fileOptions("--calibrations", calibrations),
+    ],
+    writes: fileOptions("--out", f.out),
+  });
   const report = await runBench({
     model: f.model,
     data: f.data,

@@ -16,7 +16,14 @@ import { sha256File, writeJsonAtomic } from "../../core/io";
 import { loadCandles } from "../../candles/load-data";
 import { checkBarInterval, checkWindowModel } from "../../models/predict";
 import { loadQuantizedModel } from "../../models/quantized-model";
-import { outFileOption, output, refuseRepeatedMarkets, table } from "../options";
+import {
+  fileOptions,
+  outFileOption,
+  output,
+  refuseOverwrites,
+  refuseRepeatedMarkets,
+  table,
+} from "../options";
 
 /** The options of `zkrisk calibrate`, as commander gives them (cli/register/calibrate.ts). */
 export interface CalibrateFlags {
@@ -112,6 +119,10 @@ export type CalibrateResult = { out: string } & Calibrations;
 /** Fit the calibrations of `--model` on the `--data` files and write them to `--out`. */
 export async function runCalibrate(f: CalibrateFlags): Promise<CalibrateResult> {
   outFileOption("--out", f.out);
+  refuseOverwrites({
+    reads: [...fileOptions("--model", f.model), ...fileOptions("--data", f.data)],
+    writes: fileOptions("--out", f.out),
+  });
   const c = buildCalibrations(f.model, f.data, progressBar(f.json !== true));
   writeJsonAtomic(f.out, c);
   return { out: f.out, ...c };

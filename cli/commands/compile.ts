@@ -6,6 +6,7 @@ import { existsSync, readdirSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import {
   BUILD_SUBDIR,
+  CIRCUIT_INFO_FILE,
   CIRCUIT_NAME,
   compileSignedBatchModel,
   compileSignedUpdateModel,
@@ -19,7 +20,14 @@ import { loadCalibrations } from "../../models/market-calibrations";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { MANIFEST_FILE } from "../../setup/artifacts";
 import { stderrLog } from "../../setup/log";
-import { inFileOption, outDirOption, output, parseIntOption } from "../options";
+import {
+  fileOptions,
+  inFileOption,
+  outDirOption,
+  output,
+  parseIntOption,
+  refuseOverwrites,
+} from "../options";
 import { DEFAULT_CALIBRATIONS } from "../paths";
 
 /** The options of `zkrisk compile`, as commander gives them (cli/register/circuit.ts). */
@@ -76,18 +84,37 @@ function adaptiveOf(f: CompileFlags): AdaptiveCircuitInfo | undefined {
 }
 
 /**
- * The files `zkrisk setup` adds to an artifact directory (manifest, zkey, verification key, verifier, ptau and
+ * Whether `zkrisk setup` writes the entry `name` of an artifact directory (setup/phase2.ts artifactPaths, the
+ * manifest and the ptau named after the circuit): the files a new compile makes stale. A file of the user's own
+ * beside them is not one.
+ */
+export function isSetupFile(name: string): boolean {
+  return (
+    [MANIFEST_FILE, "verification_key.json", "Groth16Verifier.sol"].includes(name) ||
+    (name.startsWith(`${CIRCUIT_NAME}.`) && /\.(r1cs|wasm|zkey|ptau)$/.test(name))
+  );
+}
+
+/**
+ * Whether `zkrisk compile` writes the entry `entry` (`/`-separated) of its --out directory: circuit.json and the
+ * build directory (generated source, compiler output), and with `force` the setup files it removes.
+ */
+export function compileWrites(entry: string, force: boolean): boolean {
+  return (
+    entry === CIRCUIT_INFO_FILE ||
+    entry === BUILD_SUBDIR ||
+    entry.startsWith(`${BUILD_SUBDIR}/`) ||
+    (force && isSetupFile(entry))
+  );
+}
+
+/**
+ * The files `zkrisk setup` added to an artifact directory (manifest, zkey, verification key, verifier, ptau and
  * its copies of the r1cs and wasm): what a new compile makes stale.
  */
 function setupFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  // Only what `zkrisk setup` writes (setup/phase2.ts artifactPaths, the manifest and the ptau named after the
-  // circuit): a file of the user's own beside them is never removed.
-  const written = new Set([MANIFEST_FILE, "verification_key.json", "Groth16Verifier.sol"]);
-  return readdirSync(dir).filter(
-    (name) =>
-      written.has(name) || (name.startsWith(`${CIRCUIT_NAME}.`) && /\.(r1cs|wasm|zkey|ptau)$/.test(name)),
-  );
+  return readdirSync(dir).filter(isSetupFile);
 }
 
 /**
@@ -109,6 +136,13 @@ function clearSetup(f: CompileFlags): void {
 /** Generate and compile the circuit into `--out`/build and write `--out`/circuit.json. */
 export async function runCompile(f: CompileFlags): Promise<CompileResult> {
   outDirOption("--out", f.out);
+  refuseOverwrites({
+    reads: [
+      ...fileOptions("--model", f.model),
+      ...fileOptions("--calibrations", f.adaptive ? (f.calibrations ?? DEFAULT_CALIBRATIONS) : undefined),
+    ],
+    writes: [{ option: "--out", path: f.out, entries: (e) => compileWrites(e, f.force === true) }],
+  });
   const mode = parseMode(f.weights);
   const adaptive = adaptiveOf(f);
   const quorum = () => parseIntOption("--quorum", f.quorum ?? "1", 1, 8);

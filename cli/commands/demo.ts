@@ -11,7 +11,8 @@ import { runBacktest, type FullBacktestReport } from "../../models/run-backtest"
 import { runDemo, type DemoResult } from "../../demo/demo";
 import { rpcUrlOption, resolveKey } from "../../onchain/chain";
 import { marketIdOf } from "../../candles/market-id";
-import { outDirOption, output, table } from "../options";
+import { fileOptions, outDirOption, output, refuseOverwrites, table } from "../options";
+import { compileWrites } from "./compile";
 import { formatBacktestReport } from "./backtest";
 import { stderrLog } from "../../setup/log";
 import { isoFromSeconds } from "../../core/time";
@@ -52,6 +53,14 @@ export async function runDemoCommand(f: DemoFlags): Promise<DemoCommandResult> {
     resolveKey(f.key ?? "env:ZKRISK_PRIVATE_KEY");
   }
   if (f.artifacts !== undefined) outDirOption("--artifacts", f.artifacts);
+  // the demo compiles and sets up its circuit into --artifacts when they are not there yet
+  refuseOverwrites({
+    reads: [...fileOptions("--model", f.model), ...fileOptions("--data", f.data)],
+    writes: fileOptions("--artifacts", f.artifacts).map((a) => ({
+      ...a,
+      entries: (e) => compileWrites(e, true),
+    })),
+  });
   marketIdOf(f.market); // a label the oracle can key, or a UsageError naming it
   const t0 = performance.now();
   const result = await runDemo({

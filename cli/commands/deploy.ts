@@ -1,9 +1,16 @@
 /** `zkrisk deploy`: an artifact directory's generated verifier and a RiskOracle, on a JSON-RPC node. */
-import { ZkriskError } from "../../core/errors";
+import { getAddress, ZeroAddress } from "ethers";
+import { UsageError, ZkriskError } from "../../core/errors";
 import { writeJsonAtomic } from "../../core/io";
-import { deployOracle, deployVerifier } from "../../onchain/oracle";
+import {
+  decodeRevert,
+  deployOracle,
+  deployVerifier,
+  oracleInterface,
+  OracleError,
+} from "../../onchain/oracle";
 import { loadArtifacts } from "../../setup/artifacts";
-import { outFileOption, output } from "../options";
+import { fileOptions, outFileOption, output, refuseOverwrites } from "../options";
 import { addressOption, withChain } from "../chain-options";
 
 /** The options of `zkrisk deploy`, as commander gives them (cli/register/chain.ts). */
@@ -28,27 +35,68 @@ export interface DeployResult {
 }
 
 /**
+ * `--governor`: an address, not the zero address (no account could govern the oracle: its constructor reverts with
+ * `OracleInvalidGovernor`, after the verifier's deployment has been paid for).
+ */
+export function governorOption(value: string): string {
+  const governor = addressOption("--governor", value);
+  if (getAddress(governor) === ZeroAddress) {
+    throw new UsageError(
+      `--governor: ${value} is the zero address, which no account controls: the oracle could never be governed ` +
+        "(its constructor refuses it with OracleInvalidGovernor)",
+    );
+  }
+  return governor;
+}
+
+/**
+ * The error of a step that failed after the verifier was deployed on chain `chainId` at `verifier`: a revert of the
+ * oracle's deployment decoded with the oracle's ABI (its custom error and arguments, as `submit` reports them), any
+ * other failure by its short message; either way the message says where the verifier is, so it is not lost.
+ */
+export function afterVerifierFailure(err: unknown, verifier: string, chainId: bigint): ZkriskError {
+  const where = `; the verifier was already deployed, at ${verifier} on chain ${chainId}`;
+  const decoded = decodeRevert(err, oracleInterface());
+  if (decoded.reason !== "unknown") {
+    return new OracleError(decoded.reason, `deploying the RiskOracle failed: ${decoded.message}${where}`);
+  }
+  const { code, shortMessage, message } = err as {
+    code?: unknown;
+    shortMessage?: unknown;
+    message?: unknown;
+  };
+  const said =
+    typeof shortMessage === "string" ? shortMessage : typeof message === "string" ? message : String(err);
+  return new ZkriskError(
+    err instanceof ZkriskError ? err.code : typeof code === "string" ? code : "CHAIN_ERROR",
+    `deploying the RiskOracle failed: ${said}${where}`,
+  );
+}
+
+/**
  * Deploy the verifier of `--artifacts` (checked against its manifest first) and a RiskOracle governed by
- * `--governor` (default: the deployer); with `--out`, write the addresses there.
+ * `--governor` (default: the deployer); with `--out`, write the addresses there. The options are checked before
+ * any connection: an `--out` that is a file of the artifact directory (its manifest, keys) is refused.
  */
 export async function runDeploy(f: DeployFlags): Promise<DeployResult> {
+  const given = f.governor === undefined ? undefined : governorOption(f.governor);
   if (f.out !== undefined) outFileOption("--out", f.out);
+  refuseOverwrites({ reads: fileOptions("--artifacts", f.artifacts), writes: fileOptions("--out", f.out) });
   // deploy has no --model: the manifest's model file is the only one it can check
   loadArtifacts(f.artifacts, {
     missingModelHint: "restore it there, or run `zkrisk setup` again for these artifacts",
   });
   const result = await withChain(f.rpc, f.key, async (chain) => {
-    const governor = f.governor ? addressOption("--governor", f.governor) : await chain.signer.getAddress();
-    const verifier = await deployVerifier(chain.signer, f.artifacts, {
-      allowInsecureSetup: f.allowInsecureSetup,
-    });
-    const oracle = await deployOracle(chain.signer, governor);
-    return {
-      chainId: chain.chainId.toString(),
-      verifier: await verifier.getAddress(),
-      oracle: await oracle.getAddress(),
-      governor,
-    };
+    const governor = given ?? (await chain.signer.getAddress());
+    const verifier = await (
+      await deployVerifier(chain.signer, f.artifacts, { allowInsecureSetup: f.allowInsecureSetup })
+    ).getAddress();
+    try {
+      const oracle = await deployOracle(chain.signer, governor);
+      return { chainId: chain.chainId.toString(), verifier, oracle: await oracle.getAddress(), governor };
+    } catch (err) {
+      throw afterVerifierFailure(err, verifier, chain.chainId);
+    }
   });
   if (f.out) {
     try {

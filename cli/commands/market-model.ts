@@ -9,7 +9,7 @@ import { marketIdOf } from "../../candles/market-id";
 import { sha256File, writeJsonAtomic } from "../../core/io";
 import { loadMarketModel, type CalibrationSource } from "../../models/market-model";
 import { loadQuantizedModel, quantizedModelToJson } from "../../models/quantized-model";
-import { outFileOption, output } from "../options";
+import { fileOptions, outFileOption, output, refuseOverwrites } from "../options";
 import { readArchitecture } from "./quantize";
 
 /** The options of `zkrisk market-model`, as commander gives them (cli/register/calibrate.ts). */
@@ -42,6 +42,14 @@ export interface MarketModelResult {
 /** Build, check and write the market's model; nothing is written when a check fails. */
 export async function runMarketModel(f: MarketModelFlags): Promise<MarketModelResult> {
   outFileOption("--out", f.out);
+  refuseOverwrites({
+    reads: [
+      ...fileOptions("--model", f.model),
+      ...fileOptions("--calibrations", f.calibrations),
+      ...fileOptions("--architecture", f.architecture),
+    ],
+    writes: fileOptions("--out", f.out),
+  });
   marketIdOf(f.market); // a label the oracle can key, or a UsageError naming it
   const built = loadMarketModel(f.model, f.calibrations, f.market);
   const arch =

@@ -24,6 +24,9 @@ import { readSignedFiles } from "../options";
 import { readOnlyProvider } from "../../onchain/chain";
 import { readAdaptivePrior } from "../../onchain/oracle";
 
+/** The files `--snarkjs DIR` gets: the proof and its public signals as snarkjs writes them, and the verification key. */
+export const SNARKJS_FILES: readonly string[] = ["proof.json", "public.json", "verification_key.json"];
+
 /** The options `zkrisk prove` takes for a signed update. */
 export interface ProveSignedFlags {
   model: string;

@@ -2,13 +2,12 @@
  * `zkrisk prove`: a proven update from signed candles, one market's windows (`--window`, cli/commands/prove-signed.ts)
  * or a batch of markets (`--batch`, cli/commands/prove-batch.ts). The options they share are checked here.
  */
-import { resolve } from "node:path";
 import { UsageError } from "../../core/errors";
 import { oracleDomain } from "../../prover/domain";
 import { FIELD_MODULUS } from "../../crypto/field";
-import { outDirOption, outFileOption, output } from "../options";
+import { fileOptions, labelledFile, outDirOption, outFileOption, output, refuseOverwrites } from "../options";
 import { formatProveBatch, proveBatchJson, runProveBatch } from "./prove-batch";
-import { formatProveSigned, proveSignedJson, runProveSigned } from "./prove-signed";
+import { formatProveSigned, proveSignedJson, runProveSigned, SNARKJS_FILES } from "./prove-signed";
 
 /** The domain from --domain, or from --oracle and --chain-id (0 when none is given: no oracle yet). */
 function domainOf(f: { domain?: string; oracle?: string; chainId?: string }): bigint {
@@ -62,11 +61,27 @@ export interface ProveFlags {
  */
 export async function proveAction(f: ProveFlags): Promise<void> {
   outFileOption("--out", f.out);
-  if (f.snarkjs !== undefined) {
-    outDirOption("--snarkjs", f.snarkjs);
-    if (resolve(f.snarkjs, "proof.json") === resolve(f.out))
-      throw new UsageError(`--snarkjs: ${f.snarkjs}/proof.json would overwrite --out ${f.out}`);
-  }
+  if (f.snarkjs !== undefined) outDirOption("--snarkjs", f.snarkjs);
+  refuseOverwrites({
+    reads: [
+      ...fileOptions("--model", f.model),
+      ...fileOptions("--artifacts", f.artifacts),
+      ...fileOptions("--window", f.window),
+      ...fileOptions("--batch", f.batch),
+      ...fileOptions(
+        "--market-model",
+        f.marketModel?.flatMap((spec) => labelledFile(spec) ?? []),
+      ),
+      ...fileOptions("--publishers", f.publishers),
+    ],
+    writes: [
+      ...fileOptions("--out", f.out),
+      ...fileOptions("--snarkjs", f.snarkjs).map((dir) => ({
+        ...dir,
+        entries: (e: string) => SNARKJS_FILES.includes(e),
+      })),
+    ],
+  });
   const domain = domainOf(f);
   if (f.batch !== undefined) {
     if (f.window !== undefined) throw new UsageError("give --window or --batch, not both");

@@ -12,7 +12,7 @@ import {
   writePublisherSet,
   type PublicKey,
 } from "../../publisher";
-import { outFileOption, parseIntOption, refuseRepeatedKeys } from "../options";
+import { fileOptions, outFileOption, parseIntOption, refuseOverwrites, refuseRepeatedKeys } from "../options";
 
 /** The options of `zkrisk publisher set`, as commander gives them. */
 export interface PublisherSetFlags {
@@ -35,6 +35,7 @@ export interface PublisherSetResult {
 /** Reads the keystores' public keys and writes the set file. */
 export async function runPublisherSet(f: PublisherSetFlags): Promise<PublisherSetResult> {
   outFileOption("--out", f.out);
+  refuseOverwrites({ reads: fileOptions("--keystore", f.keystore), writes: fileOptions("--out", f.out) });
   if (f.keystore.length === 0) throw new UsageError("--keystore: give at least one publisher keystore");
   const quorum = parseIntOption("--quorum", f.quorum, 1, f.keystore.length);
   const keys = f.keystore.map((file) => readKeystore(file).publicKey);

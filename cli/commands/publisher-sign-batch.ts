@@ -18,7 +18,7 @@ import {
   type Signature,
 } from "../../publisher";
 import { progressLine } from "../progress";
-import { parseDateOption, parseIntOption } from "../options";
+import { fileOptions, outFileOption, parseDateOption, parseIntOption, refuseOverwrites } from "../options";
 import { barIndexAt } from "./infer";
 import { DEFAULT_WINDOW_BARS } from "./publisher-sign";
 
@@ -71,6 +71,17 @@ export async function runPublisherSignBatch(
     throw new UsageError(`--batch: ${f.batch.length} markets, expected 1 to ${MAX_BATCH_MARKETS}`);
   }
   const entries = f.batch.map(parseBatchEntry);
+  outFileOption("--out", f.out);
+  refuseOverwrites({
+    reads: [
+      ...fileOptions("--key", f.key),
+      ...fileOptions(
+        "--batch",
+        entries.map((e) => e.data),
+      ),
+    ],
+    writes: fileOptions("--out", f.out),
+  });
   const ids = new Map<bigint, string>();
   for (const e of entries) {
     const id = marketIdOf(e.market);

@@ -18,7 +18,7 @@ import {
 } from "../../publisher";
 import { UsageError } from "../../core/errors";
 import { progressLine } from "../progress";
-import { parseDateOption, parseIntOption } from "../options";
+import { fileOptions, outFileOption, parseDateOption, parseIntOption, refuseOverwrites } from "../options";
 import { barIndexAt } from "./infer";
 
 /** Bars in a window by default: the window the features of its last bar read (WINDOW_BARS, 85). */
@@ -71,6 +71,11 @@ export async function runPublisherSign(
   const password = publisherPassword(env);
   if (f.market === undefined) throw new UsageError("--market is required (or --batch MARKET=CANDLES.csv)");
   if (f.data === undefined) throw new UsageError("--data is required (or --batch MARKET=CANDLES.csv)");
+  outFileOption("--out", f.out);
+  refuseOverwrites({
+    reads: [...fileOptions("--key", f.key), ...fileOptions("--data", f.data)],
+    writes: fileOptions("--out", f.out),
+  });
   const market = f.market;
   const marketId = marketIdOf(market);
   const n = f.bars === undefined ? DEFAULT_WINDOW_BARS : parseIntOption("--bars", f.bars, 1, MAX_WINDOW_BARS);

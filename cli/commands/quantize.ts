@@ -19,7 +19,7 @@ import { CIRCUIT_INFO_KEYS } from "../../circuits/compile-model";
 import { JsonReader } from "../../core/validate";
 import { checkBarInterval, checkWindowModel } from "../../models/predict";
 import { adverseMoveTargets } from "../../models/target";
-import { outFileOption, output, parseIntOption } from "../options";
+import { fileOptions, outFileOption, output, parseIntOption, refuseOverwrites } from "../options";
 
 /** The options of `zkrisk quantize`, as commander gives them (cli/register/quantize.ts). */
 export interface QuantizeFlags {
@@ -47,6 +47,14 @@ export interface QuantizeResult {
 /** Quantise `--model` (checked to fit `--architecture` when given), report on the test split, write `--out`. */
 export async function runQuantize(f: QuantizeFlags): Promise<QuantizeResult> {
   outFileOption("--out", f.out);
+  refuseOverwrites({
+    reads: [
+      ...fileOptions("--model", f.model),
+      ...fileOptions("--data", f.data),
+      ...fileOptions("--architecture", f.architecture),
+    ],
+    writes: fileOptions("--out", f.out),
+  });
   const arch = f.architecture === undefined ? undefined : readArchitecture(f.architecture);
   const floatModel = loadFloatModel(f.model);
   checkWindowModel(floatModel, f.model);

@@ -7,8 +7,14 @@ import { BUILD_SUBDIR, CIRCUIT_NAME } from "../../circuits/compile-model";
 import { UsageError } from "../../core/errors";
 import { sha256File } from "../../core/io";
 import type { ArtifactManifest } from "../../setup/artifacts";
-import { checkSetupFlags, runSetup as runGroth16Setup, type RunSetupResult } from "../../setup";
-import { inFileOption, output, parseIntOption } from "../options";
+import {
+  checkSetupFlags,
+  DEV_PTAU_FLAG,
+  runSetup as runGroth16Setup,
+  type RunSetupResult,
+} from "../../setup";
+import { fileOptions, inFileOption, output, parseIntOption, refuseOverwrites } from "../options";
+import { isSetupFile } from "./compile";
 import { progressBar } from "../progress";
 import { stderrLog } from "../../setup/log";
 import { readCircuitInfo } from "../../circuits/compile-model";
@@ -48,6 +54,20 @@ export interface SetupResult {
  */
 export async function runSetup(f: SetupFlags): Promise<SetupResult> {
   inFileOption("--model", f.model);
+  refuseOverwrites({
+    reads: [
+      ...fileOptions("--model", f.model),
+      ...fileOptions("--ptau", f.ptau === DEV_PTAU_FLAG ? undefined : f.ptau),
+    ],
+    // the ptau of a direct setup (no --ptau) is written into the directory; a --ptau file is only read
+    writes: [
+      {
+        option: "--artifacts",
+        path: f.artifacts,
+        entries: (e) => isSetupFile(e) && (f.ptau === undefined || !e.endsWith(".ptau")),
+      },
+    ],
+  });
   checkSetupFlags({ ptau: f.ptau, beaconHash: f.beacon, verifyPtau: f.verifyPtau });
   const beaconIterationsExp = parseIntOption("--beacon-iterations", f.beaconIterations, 10, 63);
   const info = readCircuitInfo(f.artifacts);

@@ -8,8 +8,10 @@ import {
   parseDateOption,
   parseFloatOption,
   parseIntListOption,
+  fileOptions,
   outFileOption,
   output,
+  refuseOverwrites,
   parseIntOption,
   table,
 } from "../options";
@@ -37,6 +39,7 @@ export type TrainResult = { out: string } & Pick<FloatModel, "calibration" | "tr
 /** Fit the float model on `--data` (progress bar on stderr, none with --json) and write it to `--out`. */
 export async function runTrain(f: TrainFlags): Promise<TrainResult> {
   outFileOption("--out", f.out);
+  refuseOverwrites({ reads: fileOptions("--data", f.data), writes: fileOptions("--out", f.out) });
   marketIdOf(f.market); // the label the model records: one the oracle can key, or a UsageError naming it
   const d = DEFAULT_TRAIN_OPTIONS;
   const series = loadCandles(f.data);

@@ -43,7 +43,10 @@ export function registerChainCommands(program: Command): void {
     .requiredOption("--artifacts <dir>", "artifact directory made by `zkrisk setup`")
     .option("--rpc <url>", "JSON-RPC node", DEFAULT_RPC)
     .option("--key <key>", KEY_HELP, "env:ZKRISK_PRIVATE_KEY")
-    .option("--governor <address>", "governance account of the oracle (default: the deployer)")
+    .option(
+      "--governor <address>",
+      "governance account of the oracle, not the zero address (default: the deployer)",
+    )
     .option(
       "--allow-insecure-setup",
       "deploy artifacts of an INSECURE development setup on a chain other than the local 31337 (test networks only)",

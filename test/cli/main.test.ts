@@ -183,6 +183,45 @@ describe("errors under --json", () => {
     expect(zkrisk("publisher", "help", "sign").stdout).toBe(ok.stdout);
   });
 
+  it("--help after an unknown command refuses it as the command alone is refused (exit 2, no help)", () => {
+    for (const group of [[], ["publisher"], ["ceremony"]]) {
+      const alone = zkrisk(...group, "nosuch");
+      expect(alone.code, group.join(" ")).toBe(EXIT_USAGE);
+      expect(alone.stderr).toBe("error: unknown command 'nosuch'\n(run with --help for usage)\n");
+      for (const help of [
+        ["nosuch", "--help"],
+        ["nosuch", "-h"],
+        ["--help", "nosuch"],
+      ]) {
+        const r = zkrisk(...group, ...help);
+        expect([r.code, r.stdout, r.stderr], [...group, ...help].join(" ")).toEqual([
+          alone.code,
+          "",
+          alone.stderr,
+        ]);
+      }
+    }
+    const json = zkrisk("publisher", "nosuch", "--help", "--json");
+    expect([json.code, json.stdout, JSON.parse(json.stderr)]).toEqual([
+      EXIT_USAGE,
+      "",
+      { error: "USAGE", message: "unknown command 'nosuch'" },
+    ]);
+    // a known command's --help is still its help
+    expect(zkrisk("publisher", "sign", "--help").stdout).toMatch(/^Usage: zkrisk publisher sign /);
+  });
+
+  it("help help prints the help of help, as help lists it (also a group's)", () => {
+    const r = zkrisk("help", "help");
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    expect(r.stdout).toMatch(/^Usage: zkrisk help \[options\] \[command\.\.\.\]\n/);
+    expect(r.stdout).toBe(zkrisk("help", "--help").stdout);
+    const inGroup = zkrisk("publisher", "help", "help");
+    expect(inGroup.code).toBe(0);
+    expect(inGroup.stdout).toMatch(/^Usage: zkrisk publisher help /);
+    expect(JSON.parse(zkrisk("help", "help", "--json").stdout)).toMatchObject({ command: "zkrisk help" });
+  });
+
   it("help --json prints a command's help as one JSON document", () => {
     const top = JSON.parse(zkrisk("help", "--json").stdout);
     expect(top.command).toBe("zkrisk");
