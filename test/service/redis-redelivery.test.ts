@@ -110,6 +110,31 @@ describeRedis("RedisDispatcher: a delivery whose claim failed", () => {
 
 describeRedis("RedisDispatcher: a stale delivery made again", () => {
   /**
+   * Process P1's worker takes the next delivery by hand (nothing renews its lock): D1, of `job`. Returns D1 and
+   * P1's death (the worker closed at once, the delivery left active with its lock to lapse).
+   */
+  async function takenByHand(
+    prefix: string,
+    job: JobRecord,
+  ): Promise<{ d1: string; die: () => Promise<void> }> {
+    const connection = new Redis(server.url, { maxRetriesPerRequest: null });
+    const worker = new Worker(QUEUE_NAME, null, {
+      connection,
+      prefix: `${prefix}:bull`,
+      lockDuration: LOCK_MS,
+    });
+    const d1 = await worker.getNextJob("p1-token");
+    expect(d1?.data).toEqual({ id: job.id });
+    return {
+      d1: d1!.id!,
+      die: async () => {
+        await worker.close(true);
+        connection.disconnect();
+      },
+    };
+  }
+
+  /**
    * Process P1 takes the job's delivery D1 and claims the job, sets it back to `queued` due in `waitMs` (a wait for
    * late publishers) and hands it over again (D2), then dies before BullMQ records D1 done: D1 stays active, its
    * lock left to lapse. Returns D1's id.
@@ -118,15 +143,7 @@ describeRedis("RedisDispatcher: a stale delivery made again", () => {
     const p1 = dispatcher(prefix, store, "p1:1");
     const { job } = await store.enqueue(BAR, Date.now());
     await p1.notify(job);
-    const connection = new Redis(server.url, { maxRetriesPerRequest: null });
-    // A worker that fetches by hand: nothing renews the lock of what it takes.
-    const worker = new Worker(QUEUE_NAME, null, {
-      connection,
-      prefix: `${prefix}:bull`,
-      lockDuration: LOCK_MS,
-    });
-    const d1 = await worker.getNextJob("p1-token");
-    expect(d1?.data).toEqual({ id: job.id });
+    const { d1, die } = await takenByHand(prefix, job);
     const claimed = await transition(store, job.id, "proving", { holder: "p1:1" }, Date.now(), ["queued"]);
     const back = await transition(
       store,
@@ -139,9 +156,8 @@ describeRedis("RedisDispatcher: a stale delivery made again", () => {
     expect(claimed && back).toBeTruthy();
     await p1.notify(back!);
     // P1 dies: nothing of it answers again.
-    await worker.close(true);
-    connection.disconnect();
-    return d1!.id!;
+    await die();
+    return d1;
   }
 
   /** Whether BullMQ recorded delivery `id` done (its claim turned it away). */
@@ -193,20 +209,12 @@ describeRedis("RedisDispatcher: a stale delivery made again", () => {
     const { job } = await store.enqueue({ ...BAR, submit: false }, Date.now());
     await p1.notify(job);
     // P1 takes the delivery D1 by hand, proves the job (proof only: done) and dies before BullMQ records D1 done.
-    const connection = new Redis(server.url, { maxRetriesPerRequest: null });
-    const worker = new Worker(QUEUE_NAME, null, {
-      connection,
-      prefix: `${prefix}:bull`,
-      lockDuration: LOCK_MS,
-    });
-    const d1 = await worker.getNextJob("p1-token");
-    expect(d1?.data).toEqual({ id: job.id });
+    const { d1, die } = await takenByHand(prefix, job);
     expect(
       await transition(store, job.id, "proving", { holder: "p1:1" }, Date.now(), ["queued"]),
     ).toBeTruthy();
     expect(await transition(store, job.id, "proved", {}, Date.now(), ["proving"])).toBeTruthy();
-    await worker.close(true);
-    connection.disconnect();
+    await die();
     // Asked for again with submit, the job is due again and handed over (D2).
     const asked = await store.enqueue(BAR, Date.now());
     expect(asked.job).toMatchObject({ status: "proved", submit: true });
@@ -219,7 +227,7 @@ describeRedis("RedisDispatcher: a stale delivery made again", () => {
       await until(() => staleDone || runs.length > 1, "the stale delivery to be made again");
       await transition(store, claimed.id, "confirmed", {}, Date.now(), ["submitting"]);
     });
-    await until(async () => runs.length > 1 || (staleDone = await completed(prefix, d1!.id!)), "D1 done");
+    await until(async () => runs.length > 1 || (staleDone = await completed(prefix, d1)), "D1 done");
     await until(async () => (await store.get(job.id))?.status === "confirmed", "the submission");
     expect(runs.map((r) => ({ status: r.status, holder: r.holder, attempts: r.attempts }))).toEqual([
       { status: "submitting", holder: "p2:2", attempts: 0 },

@@ -15,33 +15,13 @@ import {
   writeManifest,
   type ArtifactManifest,
 } from "../../setup/artifacts";
+import { MANIFEST_SHA as SHA, manifestDocument } from "../helpers/manifest-document";
 
 const RULE = loadCalibrations(join(__dirname, "../..", "models/calibrations.json")).adaptive;
-const SHA = "ab".repeat(32);
 const ADAPTIVE = { rule: RULE, calibrations: { file: "calibrations.json", sha256: SHA } };
 
 /** A well-formed manifest document (a plain circuit's). */
-function plainManifest(): Record<string, unknown> {
-  const file = { path: "x", sha256: SHA, bytes: 1 };
-  return {
-    version: 2,
-    circuit: {
-      name: "zkrisk",
-      constraints: 1,
-      publicSignals: 2,
-      outputs: 2,
-      publicInputs: 0,
-      privateInputs: 1,
-      wires: 4,
-      curve: "bn128",
-    },
-    setup: { method: "direct", insecure: true },
-    ptau: { file: "p.ptau", power: 10, sha256: SHA, dev: true },
-    ceremony: { circuitHash: "00", steps: [] },
-    files: { r1cs: file, wasm: file, zkey: file, vkey: file, verifier: file },
-    model: { path: "m.json", sha256: SHA },
-  };
-}
+const plainManifest = (): Record<string, unknown> => manifestDocument();
 
 const parse = (doc: Record<string, unknown>) =>
   parseManifest(JSON.parse(JSON.stringify(doc)), "artifacts.json");

@@ -11,9 +11,8 @@ import { describe, expect, it } from "vitest";
 import { SetupError } from "../../core/errors";
 import { loadCalibrations } from "../../models/market-calibrations";
 import { parseManifest, readManifest, writeManifest, type ArtifactManifest } from "../../setup/artifacts";
+import { MANIFEST_SHA as SHA, manifestDocument } from "../helpers/manifest-document";
 
-const SHA = "ab".repeat(32);
-const FILE = { path: "x", sha256: SHA, bytes: 1 };
 const CONTRIBUTION = { kind: "contribution", name: "zkrisk setup", hash: "cd".repeat(64) };
 const BEACON = {
   kind: "beacon",
@@ -27,26 +26,7 @@ const BEACON = {
 const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
 /** A well-formed manifest document, with a two-step ceremony (a fresh copy: no object shared). */
-function manifest(): Record<string, unknown> {
-  return copy({
-    version: 2,
-    circuit: {
-      name: "zkrisk",
-      constraints: 1,
-      publicSignals: 2,
-      outputs: 2,
-      publicInputs: 0,
-      privateInputs: 1,
-      wires: 4,
-      curve: "bn128",
-    },
-    setup: { method: "ceremony", insecure: true },
-    ptau: { file: "p.ptau", power: 10, sha256: SHA, dev: true },
-    ceremony: { circuitHash: "00", steps: [CONTRIBUTION, BEACON] },
-    files: { r1cs: FILE, wasm: FILE, zkey: FILE, vkey: FILE, verifier: FILE },
-    model: { path: "m.json", sha256: SHA },
-  });
-}
+const manifest = (): Record<string, unknown> => manifestDocument("ceremony", [CONTRIBUTION, BEACON]);
 
 /** A manifest with the field at `path` set to `value` (deleted when `value` is undefined). */
 function edited(path: (string | number)[], value: unknown): Record<string, unknown> {
