@@ -33,7 +33,7 @@ import { INTERVAL_BITS } from "../../candles";
 import { MAX_BATCH_MARKETS } from "../../candles/batch-digest";
 import { marketIdOf, marketLabelProblem } from "../../candles/market-id";
 import { readCandleSourceConfig, redactedSourceConfig, type CandleSourceConfig } from "../../feeds";
-import { outDirOption } from "../../cli/options";
+import { outDirOption } from "../../core/paths";
 import { ConfigError, UsageError, ZkriskError } from "../../core/errors";
 import { readJsonFile } from "../../core/io";
 import {
@@ -125,7 +125,7 @@ export function loadPublisherConfig(path: string): PublisherConfig {
  * Refuses an archive the publisher could not write: under a file, or where nothing can be created (read-only, no
  * permission, a pseudo file system such as /proc), and the same for each market's and batch's directory in it.
  * Only trying tells: an empty directory is created and removed in the nearest existing directory on each path
- * (cli/options.ts `outDirOption`, as for the commands' outputs), so nothing is left behind.
+ * (core/paths.ts `outDirOption`, as for the commands' outputs), so nothing is left behind.
  * @throws ConfigError `file: archive: reason`, naming the path.
  */
 function checkArchiveWritable(cfg: PublisherConfig): void {
