@@ -99,6 +99,8 @@ const FAST_SUITES = [
   "test/service/sqlite-store.test.ts",
   "test/service/requests.test.ts",
   "test/service/broadcast-errors.test.ts",
+  "test/service/secret-redaction.test.ts",
+  "test/service/api-market-ids.test.ts",
 ];
 
 const missing = FAST_SUITES.filter((file) => !existsSync(join(__dirname, file)));

@@ -18,6 +18,7 @@ import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Logger } from "pino";
 import { createJsonApi, openApiDocument, replyWithError } from "../core/json-api";
+import { MAX_MARKET_ID_LENGTH } from "./config-schema";
 import { isBatchProof, type JobRecord } from "./jobs";
 import { RequestRefusedError, type RequestRefusal } from "./request-errors";
 import type { ProverService } from "./service";
@@ -159,7 +160,7 @@ export async function buildApi(service: ProverService, opts: ApiOptions): Promis
           required: ["market", "timestamp"],
           additionalProperties: false,
           properties: {
-            market: { type: "string", minLength: 1, maxLength: 31 },
+            market: { type: "string", minLength: 1, maxLength: MAX_MARKET_ID_LENGTH },
             timestamp: { type: "integer", minimum: 0 },
             submit: { type: "boolean" },
           },

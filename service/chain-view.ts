@@ -2,14 +2,32 @@
  * The service's view of the chain: the node, the oracle contract, the domain its proofs are bound to, and
  * the chain's time. Time is the chain's: a bar is closed, and data is fresh or stale, as the oracle will
  * judge it, by the latest block's timestamp. Whether the node answered at the last look is kept for the
- * readiness probe.
+ * readiness probe. The node's URL may hold a password or an API key, and ethers quotes it in its errors: every
+ * error of the connection is redacted where it arises (`RedactingProvider`), and messages show the URL redacted.
  */
-import { Contract, JsonRpcProvider } from "ethers";
+import { Contract, JsonRpcProvider, type JsonRpcPayload, type JsonRpcResult } from "ethers";
 import { ZkriskError } from "../core/errors";
+import { redactUrl } from "../core/url";
 import { oracleDomain } from "../prover/domain";
 import { oracleInterface } from "../onchain/oracle";
 import type { ServiceConfig } from "./config";
+import { redactError, redactedErrorMessage } from "./redaction";
 import { TransientError } from "./submitter";
+
+/**
+ * A JSON-RPC provider whose transport errors (an HTTP status other than 2xx, a timeout) carry no credential of its
+ * URL: ethers puts the URL it was given, password and API key included, in their message and `info.requestUrl`.
+ * Everything the service does on chain (reads, the submitter's wallet) goes through `_send`.
+ */
+class RedactingProvider extends JsonRpcProvider {
+  override async _send(payload: JsonRpcPayload | JsonRpcPayload[]): Promise<JsonRpcResult[]> {
+    try {
+      return await super._send(payload);
+    } catch (err) {
+      throw redactError(err);
+    }
+  }
+}
 
 /** A connection to the node and the oracle of a service config. */
 export class ChainView {
@@ -29,7 +47,7 @@ export class ChainView {
    *   at the oracle's address.
    */
   static async connect(chain: ServiceConfig["chain"]): Promise<ChainView> {
-    const provider = new JsonRpcProvider(chain.rpc, undefined, { staticNetwork: false, cacheTimeout: -1 });
+    const provider = new RedactingProvider(chain.rpc, undefined, { staticNetwork: false, cacheTimeout: -1 });
     try {
       let chainId: bigint;
       try {
@@ -37,14 +55,14 @@ export class ChainView {
       } catch (err) {
         throw new ZkriskError(
           "CHAIN_UNREACHABLE",
-          `chain.rpc: cannot reach ${chain.rpc}: ${(err as Error).message}`,
+          `chain.rpc: cannot reach ${redactUrl(chain.rpc)}: ${redactedErrorMessage(err)}`,
         );
       }
       const oracle = new Contract(chain.oracle, oracleInterface(), provider);
       if ((await provider.getCode(chain.oracle)) === "0x") {
         throw new ZkriskError(
           "CONFIG_INVALID",
-          `chain.oracle: no contract at ${chain.oracle} on ${chain.rpc}`,
+          `chain.oracle: no contract at ${chain.oracle} on ${redactUrl(chain.rpc)}`,
         );
       }
       return new ChainView(provider, oracle, oracleDomain(chainId, chain.oracle));
@@ -65,7 +83,7 @@ export class ChainView {
       return block!.timestamp;
     } catch (err) {
       this.reachable = false;
-      throw new TransientError(`the node did not answer: ${(err as Error).message}`);
+      throw new TransientError(`the node did not answer: ${redactedErrorMessage(err)}`);
     }
   }
 

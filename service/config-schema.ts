@@ -41,6 +41,12 @@ export const SERVICE_DEFAULTS = {
   leaseSeconds: 10,
 } as const;
 
+/**
+ * Longest market id, characters: a label is at most 31 bytes of ASCII, a decimal id below the field modulus at most
+ * 77 digits (78 with a leading zero, as the publishers' API takes). The API takes every id up to this length.
+ */
+export const MAX_MARKET_ID_LENGTH = 78;
+
 /** Longest `publishers.waitSeconds`: one day. */
 export const MAX_PUBLISHER_WAIT_SECONDS = 86_400;
 
@@ -83,15 +89,20 @@ function httpUrl(description: string) {
 const PublishersSchema = Type.Object(
   {
     set: path("Publisher set file: the publishers' keys and the quorum k"),
-    urls: Type.Array(httpUrl("Base URL of a `zkrisk publisher serve` instance"), {
-      minItems: 1,
-      maxItems: PUBLISHER_SET_MAX_KEYS,
-      description: "The publishers asked for every bar, distinct",
-      errorMessage: {
-        minItems: "expected at least one publisher URL",
-        maxItems: "{count} publishers, more than a publisher set holds ({limit})",
+    urls: Type.Array(
+      httpUrl(
+        "Base URL of a `zkrisk publisher serve` instance, without user or password (its path and query are kept)",
+      ),
+      {
+        minItems: 1,
+        maxItems: PUBLISHER_SET_MAX_KEYS,
+        description: "The publishers asked for every bar, distinct",
+        errorMessage: {
+          minItems: "expected at least one publisher URL",
+          maxItems: "{count} publishers, more than a publisher set holds ({limit})",
+        },
       },
-    }),
+    ),
     timeoutMs: integer(
       SOURCE_TIMEOUT_RANGE.min,
       SOURCE_TIMEOUT_RANGE.max,
@@ -114,6 +125,7 @@ const MarketSchema = Type.Object(
   {
     id: Type.String({
       minLength: 1,
+      maxLength: MAX_MARKET_ID_LENGTH,
       description:
         "Market label (e.g. BTC-USDT): printable ASCII of at most 31 bytes, or a decimal number below the " +
         "field modulus; names the market in jobs, logs and the API, and as a field element in the proof",
@@ -143,6 +155,7 @@ const BatchSchema = Type.Object(
     markets: Type.Array(
       Type.String({
         minLength: 1,
+        maxLength: MAX_MARKET_ID_LENGTH,
         description: "Market label, as in `markets[].id`; the batch proves it instead of a market entry",
       }),
       {

@@ -8,7 +8,7 @@
  */
 import { dirname, join, resolve } from "node:path";
 import { getAddress, isAddress, parseUnits } from "ethers";
-import { outFileOption } from "../cli/options";
+import { outFileOption } from "../core/paths";
 import { ConfigError, UsageError, ZkriskError } from "../core/errors";
 import { readJsonFile } from "../core/io";
 import { isKind } from "../core/validate";
@@ -118,7 +118,7 @@ export function loadServiceConfig(path: string): ServiceConfig {
  * Refuses a job database the service could not open at start: a directory or other non-regular file, a path under
  * a file, or one in a directory where nothing can be created (read-only, no permission, a pseudo file system such
  * as /proc). Only trying tells: an empty directory is created and removed in the nearest existing directory on the
- * path (cli/options.ts `outFileOption`, as for the commands' outputs), so nothing is left behind and an existing
+ * path (core/paths.ts `outFileOption`, as for the commands' outputs), so nothing is left behind and an existing
  * database is not opened. Checked in Redis mode (`--queue`, which does not open it) too: one config serves both.
  * @throws ConfigError `file: database: reason`, naming the path.
  */
@@ -178,6 +178,17 @@ export function parseServiceConfig(value: unknown, file: string, baseDir: string
   const publishersOf = (field: string, p: MarketDocument["publishers"]): PublishersConfig => {
     const urls = new Map<string, number>();
     p.urls.forEach((url, i) => {
+      // fetch refuses a URL with credentials, and a publisher's windows are public: no user or password.
+      const parsed = URL.canParse(url)
+        ? new URL(url)
+        : fail(`${field}.urls[${i}]`, `expected an http(s) URL, got ${redactUrl(url)}`);
+      if (parsed.username !== "" || parsed.password !== "") {
+        fail(
+          `${field}.urls[${i}]`,
+          `${redactUrl(url)} holds a user name or password: publishers are asked without credentials (a key ` +
+            `in the query string is kept)`,
+        );
+      }
       const key = url.replace(/\/+$/, "");
       const earlier = urls.get(key);
       if (earlier !== undefined) {

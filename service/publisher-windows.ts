@@ -19,7 +19,7 @@
  */
 import type { Logger } from "pino";
 import { isoFromMs } from "../core/time";
-import { redactUrl } from "../core/url";
+import { redactUrl, redactUrlsIn } from "../core/url";
 import { ZkriskError } from "../core/errors";
 import {
   comparePublicKeys,
@@ -153,7 +153,10 @@ interface SignedKind<T extends { publicKey: PublicKey }> {
   noun: "window" | "batch";
   /** The route under a publisher's base URL, before `?at=` (`/v1/windows/BTC-USDT`). */
   path: string;
-  /** The document read and verified (digest and signature). @throws SignatureError, PublisherFileError */
+  /**
+   * The document read and verified (digest and signature); `url` (redacted) names it in messages.
+   * @throws SignatureError, PublisherFileError
+   */
   parse(doc: unknown, url: string): Promise<T>;
   /** Why a verified document is not one of this bar, or undefined. */
   wrong(signed: T, endTime: number): string | undefined;
@@ -181,10 +184,16 @@ class PublisherQuorum<T extends { publicKey: PublicKey }> {
     this.names = o.urls.map((u) => redactUrl(u));
   }
 
-  /** The URL of the document ending at `endTime` (ms) at publisher `i`. */
+  /**
+   * The URL of the document ending at `endTime` (ms) at publisher `i`: the route joined onto the base URL's path,
+   * `at` added to its query (`http://host/feed/?key=K` gives `http://host/feed/v1/windows/BTC-USDT?key=K&at=...`).
+   */
   protected urlOf(i: number, endTime: number): string {
-    const base = this.o.urls[i].replace(/\/+$/, "");
-    return `${base}${this.kind.path}?at=${endTime}`;
+    const url = new URL(this.o.urls[i]);
+    url.pathname = url.pathname.replace(/\/+$/, "") + this.kind.path;
+    url.search = `${url.search === "" ? "?" : `${url.search}&`}at=${endTime}`;
+    url.hash = "";
+    return url.toString();
   }
 
   /**
@@ -262,6 +271,8 @@ class PublisherQuorum<T extends { publicKey: PublicKey }> {
     }
 
     for (const r of reports) {
+      // A detail may quote a URL with its query's key (fetch's errors, a document's label): shown redacted.
+      if (r.detail !== undefined) r.detail = redactUrlsIn(r.detail);
       this.o.count?.(r.publisher, r.outcome);
       if (r.outcome === "ok") continue;
       const fields = { market, bar, publisher: r.publisher, outcome: r.outcome, detail: r.detail };
@@ -336,7 +347,7 @@ class PublisherQuorum<T extends { publicKey: PublicKey }> {
   ): Promise<T | { outcome: FetchOutcome; detail: string }> {
     let signed: T;
     try {
-      signed = await this.kind.parse(doc, this.urlOf(i, endTime));
+      signed = await this.kind.parse(doc, redactUrl(this.urlOf(i, endTime)));
     } catch (err) {
       if (err instanceof SignatureError) return { outcome: "bad_signature", detail: err.message };
       if (err instanceof PublisherFileError) return { outcome: "invalid", detail: err.message };

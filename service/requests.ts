@@ -11,6 +11,7 @@ import { readMarketState, type OracleMarketState } from "./guards";
 import { jobIdOf, type JobRecord } from "./jobs";
 import { isoFromSeconds } from "../core/time";
 import type { ServiceParts } from "./parts";
+import { redactedErrorMessage } from "./redaction";
 import { RequestRefusedError } from "./request-errors";
 import { latestClosedBarTime } from "./scheduler";
 
@@ -89,7 +90,7 @@ export class ProofRequests {
       chain.reachable = false;
       throw new RequestRefusedError(
         "CHAIN_UNREACHABLE",
-        `the node did not answer: ${(err as Error).message}`,
+        `the node did not answer: ${redactedErrorMessage(err)}`,
       );
     }
     if (state.last) this.o.metrics.sawAccepted(market, state.last.dataTimestamp);

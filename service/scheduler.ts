@@ -7,6 +7,7 @@
  */
 import { isoFromSeconds } from "../core/time";
 import type { ServiceParts } from "./parts";
+import { redactedErrorMessage } from "./redaction";
 
 /**
  * Open time (s) of the newest bar of `intervalMs` that has closed at `nowSeconds` (its open time + the
@@ -52,7 +53,7 @@ export class Scheduler {
     try {
       now = await this.o.chain.now();
     } catch (err) {
-      log.warn({ err: (err as Error).message }, "scheduling skipped: chain unreachable");
+      log.warn({ err: redactedErrorMessage(err) }, "scheduling skipped: chain unreachable");
       return;
     }
     for (const m of [...this.o.markets.values(), ...this.o.batches.values()]) {
@@ -73,7 +74,7 @@ export class Scheduler {
       } catch (err) {
         // The store or the queue did not answer: the bar is scheduled again at the next pass.
         log.error(
-          { market: m.id, bar: isoFromSeconds(ts), err: (err as Error).message },
+          { market: m.id, bar: isoFromSeconds(ts), err: redactedErrorMessage(err) },
           "scheduling failed",
         );
       }

@@ -30,6 +30,7 @@ import { RequestRefusedError } from "./request-errors";
 import { ProofRequests, type MarketView } from "./requests";
 import { Scheduler } from "./scheduler";
 import { Submitter } from "./submitter";
+import { redactUrl } from "../core/url";
 
 /** Options of a service instance. */
 export interface ServiceOptions {
@@ -130,7 +131,8 @@ export class ProverService {
   readiness(): { ready: boolean; reason?: string } {
     if (!this.started) return { ready: false, reason: "starting" };
     if (this.stopping) return { ready: false, reason: "shutting down" };
-    if (!this.chain!.reachable) return { ready: false, reason: `chain ${this.config.chain.rpc} unreachable` };
+    if (!this.chain!.reachable)
+      return { ready: false, reason: `chain ${redactUrl(this.config.chain.rpc)} unreachable` };
     return { ready: true };
   }
 

@@ -228,6 +228,12 @@ describe("parseServiceConfig: valid documents", () => {
     });
   });
 
+  it("takes market ids up to 78 characters (the API takes them all): a decimal id of 77 digits and a leading zero", () => {
+    const longest = "0" + "1".repeat(77);
+    const cfg = parse(withEdit((d) => (d.markets[0].id = longest)));
+    expect(cfg.markets[0].marketId).toBe(BigInt(longest));
+  });
+
   it("fills in every default of a minimal config and checksums the oracle address", () => {
     expect(parse(minimal())).toEqual({
       file: "service.json",
@@ -390,6 +396,44 @@ describe("parseServiceConfig: bad input, one message per class", () => {
     );
   });
 
+  it("publishers: no user name or password in a URL (fetch refuses them), shown masked", () => {
+    const refusal = (field: string, url: string) =>
+      `service.json: ${field}: ${url} holds a user name or password: publishers are asked without credentials ` +
+      "(a key in the query string is kept)";
+    expectConfigError(
+      withEdit(
+        (d) =>
+          (d.markets[0].publishers = {
+            set: "publishers/set.json",
+            urls: ["http://127.0.0.1:8090/", "http://reader:pubS3cretPW@127.0.0.1:8091/?key=PUBKEY99"],
+          }),
+      ),
+      refusal("markets[0].publishers.urls[1]", "http://***:***@127.0.0.1:8091/?key=***"),
+    );
+    expectConfigError(
+      withEdit((d) => {
+        d.batches = [
+          {
+            id: "majors",
+            markets: ["ETH-USDT", "SOL-USDT"],
+            model: "models/m.json",
+            artifacts: "artifacts/a",
+            publishers: { set: "publishers/set.json", urls: ["https://reader@pub.example/"] },
+          },
+        ];
+      }),
+      refusal("batches[0].publishers.urls[0]", "https://***@pub.example/"),
+    );
+    // A key in the query string is taken.
+    const cfg = parse(
+      withEdit(
+        (d) =>
+          (d.markets[0].publishers = { set: "publishers/set.json", urls: ["https://pub.example/?key=K"] }),
+      ),
+    );
+    expect(cfg.markets[0].publishers.urls).toEqual(["https://pub.example/?key=K"]);
+  });
+
   it("bad URLs", () => {
     expectConfigError(
       withEdit((d) => (d.chain.rpc = "127.0.0.1:8545")),
@@ -443,6 +487,12 @@ describe("parseServiceConfig: bad input, one message per class", () => {
     expectConfigError(
       withEdit((d) => (d.markets[0].id = "")),
       "service.json: markets[0].id: expected a non-empty market id",
+    );
+    // Longer than any market id the API takes (MAX_MARKET_ID_LENGTH): only leading zeros make one so long.
+    const tooLong = "0".repeat(39) + "1".repeat(40);
+    expectConfigError(
+      withEdit((d) => (d.markets[0].id = tooLong)),
+      `service.json: markets[0].id: expected at most 78 characters, got "${tooLong}"`,
     );
     expectConfigError(
       withEdit((d) => (d.markets = [])),
@@ -819,7 +869,7 @@ describe("redactedConfig", () => {
         d.chain.rpc = "https://user:rpc-password@rpc.example/v1?apikey=rpc-api-key";
         d.markets[0].publishers = {
           set: "publishers/set.json",
-          urls: ["http://user:publisher-password@127.0.0.1:9000/?token=feed-token"],
+          urls: ["http://127.0.0.1:9000/feed/publisher-path-key-0123/?token=feed-token"],
         };
         d.auth.tokens.push({ sha256: TOKEN_HASH });
       }),
@@ -829,7 +879,7 @@ describe("redactedConfig", () => {
       "rpc-password",
       "rpc-api-key",
       "feed-token",
-      "publisher-password",
+      "publisher-path-key-0123",
       "2e2e2e",
       "the-api-token-value",
       TOKEN_HASH,
@@ -842,7 +892,7 @@ describe("redactedConfig", () => {
     expect(shown.chain.gasPriceCeilingWei).toBe("100000000000");
     expect(shown.markets[0].publishers).toEqual({
       set: join(dir, "publishers/set.json"),
-      urls: ["http://***:***@127.0.0.1:9000/?token=***"],
+      urls: ["http://127.0.0.1:9000/feed/***/?token=***"],
       timeoutMs: 10_000,
       waitSeconds: 3600,
     });

@@ -284,6 +284,50 @@ describe("PublisherWindows.collect", () => {
     expect(err.reports[3].detail).toMatch(/^not valid JSON/);
   });
 
+  it("asks on the base URL's path and keeps its query (a key), showing the key masked", async () => {
+    const real = await windowJson();
+    const asked: string[] = [];
+    const server = createServer((req, res) => {
+      asked.push(req.url!);
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(real));
+    });
+    servers.push(server);
+    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const set = await makePublisherSet([a.key.publicKey], 1);
+    const { w, logged } = windowsOf([`${base}/feed/?key=PUBKEY99`], set);
+    const q = await w.collect(END);
+    expect(asked).toEqual([`/feed/v1/windows/${MARKET}?key=PUBKEY99&at=${END}`]);
+    expect(q.names).toEqual([`${base}/feed/?key=***`]);
+    expect(logged()).toEqual([]);
+  });
+
+  it("shows no password or query key of a publisher URL in reports, logs or the error", async () => {
+    const pass = "pubS3cretPW";
+    const key = "PUBKEY99";
+    // fetch refuses a URL with credentials, quoting it; a document's messages name its URL.
+    const withCredentials = `http://reader:${pass}@127.0.0.1:${await freePort()}/`;
+    const malformed = `${await serve(() => ({ status: 200, body: "{}" }))}/?key=${key}`;
+    const { w, counted, logged } = windowsOf([withCredentials, malformed, a.url], setABC);
+    const err = await noQuorum(w.collect(END));
+    expect(err.reports.map((r) => r.outcome)).toEqual(["unreachable", "invalid", "ok"]);
+    expect(err.reports[0].detail).toMatch(
+      /^request failed: .*credentials: http:\/\/\*\*\*:\*\*\*@127\.0\.0\.1:\d+\/v1\/windows\/BTC-USDT\?at=\*\*\*$/,
+    );
+    expect(err.reports[1].detail).toMatch(/\/v1\/windows\/BTC-USDT\?key=\*\*\*&at=\*\*\*/);
+    const lines = logged();
+    expect(lines.map((l) => l.msg)).toEqual(["publisher window not used", "publisher window not used"]);
+    for (const text of [
+      err.message,
+      JSON.stringify(err.reports),
+      JSON.stringify(counted),
+      JSON.stringify(lines),
+    ]) {
+      expect(text).not.toContain(pass);
+      expect(text).not.toContain(key);
+    }
+  });
+
   it("counts one publisher key once, even at two URLs", async () => {
     const copy = await windowJson();
     const twin = await serve(() => ({ status: 200, body: JSON.stringify(copy) }));

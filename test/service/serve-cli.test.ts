@@ -101,7 +101,7 @@ function configFile(extra: Record<string, unknown> = {}, marketModel?: string): 
           artifacts,
           publishers: {
             set: "publishers.json",
-            urls: ["http://127.0.0.1:8090", "https://reader:publisher-secret@pub.example/?key=k-secret"],
+            urls: ["http://127.0.0.1:8090", "https://pub.example/publisher-secret-0123/?key=k-secret"],
           },
         },
       ],
@@ -138,7 +138,7 @@ describe("zkrisk serve (command line)", () => {
     expect(printed.markets[0]).toMatchObject({ id: "BTC-USDT", artifacts });
     expect(printed.markets[0].publishers).toEqual({
       set: join(path, "..", "publishers.json"),
-      urls: ["http://127.0.0.1:8090/", "https://***:***@pub.example/?key=***"],
+      urls: ["http://127.0.0.1:8090/", "https://pub.example/***/?key=***"],
       timeoutMs: 10_000,
       waitSeconds: 3600,
       quorum: 2,
@@ -251,6 +251,30 @@ describe("zkrisk serve (command line)", () => {
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain("chain.rpc: cannot reach http://127.0.0.1:9");
     expect(readdirSync(join(path, ".."))).toEqual(["publishers.json", "service.json"]);
+  });
+  it("a start that fails on the chain names the RPC URL without its password or API key", () => {
+    const path = configFile({ listen: { host: "127.0.0.1", port: 0 } });
+    const doc = JSON.parse(readFileSync(path, "utf8")) as { chain: { rpc: string } };
+    doc.chain.rpc = "http://rpcuser:rpcS3cretPW@127.0.0.1:9/?apikey=RPCAPIKEY77";
+    writeFileSync(path, JSON.stringify(doc));
+    const r = zkrisk(["serve", "--config", path]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain("chain.rpc: cannot reach http://***:***@127.0.0.1:9/?apikey=***: ");
+    for (const secret of ["rpcS3cretPW", "RPCAPIKEY77"]) expect(r.stdout + r.stderr).not.toContain(secret);
+  });
+  it("refuses a publisher URL with a password: exit 2 naming the file, the field and the URL masked", () => {
+    const path = configFile();
+    const doc = JSON.parse(readFileSync(path, "utf8")) as { markets: { publishers: { urls: string[] } }[] };
+    doc.markets[0].publishers.urls[1] = "http://reader:pubS3cretPW@127.0.0.1:8091/";
+    writeFileSync(path, JSON.stringify(doc));
+    for (const args of [["--check"], []]) {
+      const r = zkrisk(["serve", "--config", path, ...args]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(
+        `${path}: markets[0].publishers.urls[1]: http://***:***@127.0.0.1:8091/ holds a user name or password`,
+      );
+      expect(r.stdout + r.stderr).not.toContain("pubS3cretPW");
+    }
   });
   it("--check reads the secrets serve reads at start: an unset key variable is exit 2 naming it", () => {
     const r = zkrisk(["serve", "--config", configFile(), "--check"], { ZKRISK_SERVE_TEST_KEY: "" });
