@@ -11,26 +11,37 @@
  * Files are written once: durably and atomically (core/atomic-file.ts), and create-only (the temporary file
  * is hard-linked onto the final name, which fails when a file is there), so a bar's signed window or batch
  * can never be replaced, not even by a second process on the same directory. Temporary files a crash left
- * behind (`*.tmp`) are ignored. A file is verified (digests and signature, `readSignedWindow`,
- * `readSignedBatch`) when it is first read, then kept in a small cache with its text.
+ * behind (`*.tmp`) are ignored.
+ *
+ * Each file is checked once: a file this archive wrote is trusted as written; any other is verified (every
+ * field, the digests and the signature: `parseSignedWindow`, `parseSignedBatch`, about 35 ms of CPU for a
+ * window, nearly all of it the Poseidon digest) the first time it is read, and the sha256 of the text that
+ * checked is remembered. Every later read reads the file again and compares its sha256 (about 0.05 ms) with
+ * the remembered one: the same text is served without verifying it again, a text that changed on disk is
+ * verified again as if it were new (and refused if it does not check). A file that did not check is
+ * remembered as such too, so asking for it again costs no verification either. Concurrent first reads of one
+ * file share one verification, and verifications run one at a time, so a read of a checked file (the newest
+ * window a prover asks for) waits for one at most, not for all of them. Memory: one sha256 per archived file (texts are not kept), so a client
+ * asking for many distinct old bars costs a file read each, never a verification each.
  */
 import { mkdirSync, readdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { dirname, join } from "node:path";
 import { writeFileAtomic } from "../../core/atomic-file";
 import { ZkriskError } from "../../core/errors";
-import { isKind } from "../../core/validate";
-import { readSignedBatch, signedBatchJson, type SignedBatch } from "../signed-batch";
-import { readSignedWindow, signedWindowJson, type SignedWindow } from "../signed-window";
+import { sha256Hex } from "../../core/io";
+import { isKind, JsonReader } from "../../core/validate";
+import type { PublicKey, Signature } from "../eddsa";
+import { PublisherFileError } from "../errors";
+import { parseSignedBatch, signedBatchJson, type BatchMarket, type SignedBatch } from "../signed-batch";
+import { parseSignedWindow, readWindowJson, signedWindowJson, type SignedWindow } from "../signed-window";
 
 /** A market label that can be a directory name as it is (no separators, no leading dot). */
 const SAFE_DIRECTORY = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** An archived file's name: the last bar's open time in ms. */
 const ARCHIVED_FILE = /^(\d{1,15})\.json$/;
-
-/** Files whose text and verified content are kept in memory, per archive. */
-const CACHE_ENTRIES = 256;
 
 /**
  * The directory of a market in the archive: the label when it is a safe file name (`BTC-USDT`), else
@@ -91,7 +102,8 @@ export interface Archived<T> {
   file: string;
   /** The file's text, the signed window's or signed batch's JSON. */
   text: string;
-  signed: T;
+  /** The document (of a text already checked, read from the text when first asked for). */
+  readonly signed: T;
 }
 
 /** An archived window. */
@@ -108,15 +120,40 @@ interface ArchiveFormat<T> {
   endTime(signed: T): number;
   /** The file's text. */
   text(signed: T): string;
-  /** Reads and checks a file. */
-  read(file: string): Promise<T>;
+  /** Checks a parsed file: every field, the digests and the signature. */
+  verify(value: unknown, file: string): Promise<T>;
+  /**
+   * The document of a parsed file whose text was verified before: its fields read as `verify` reads them, but
+   * neither the digests recomputed nor the signature verified.
+   */
+  trusted(value: unknown, file: string): T;
+}
+
+/** A reader of `value` whose errors are PublisherFileError, as the signed-file readers raise them. */
+function fileReader(value: unknown, file: string): JsonReader {
+  return new JsonReader(file, value, "", (f, field, reason) => new PublisherFileError(f, field, reason));
+}
+
+/** The digest, public key and signature fields every signed file ends with. */
+function signatureFields(doc: JsonReader): { digest: bigint; publicKey: PublicKey; signature: Signature } {
+  const pk = doc.at("publicKey");
+  const sig = doc.at("signature");
+  return {
+    digest: doc.at("digest").bigint(),
+    publicKey: { Ax: pk.at("Ax").bigint(), Ay: pk.at("Ay").bigint() },
+    signature: { R8x: sig.at("R8x").bigint(), R8y: sig.at("R8y").bigint(), S: sig.at("S").bigint() },
+  };
 }
 
 const WINDOW_FORMAT: ArchiveFormat<SignedWindow> = {
   noun: "window",
   endTime: (signed) => signed.window.endTime,
   text: (signed) => JSON.stringify(signedWindowJson(signed), null, 2) + "\n",
-  read: readSignedWindow,
+  verify: parseSignedWindow,
+  trusted(value, file) {
+    const doc = fileReader(value, file);
+    return { ...readWindowJson(file, doc), ...signatureFields(doc) };
+  },
 };
 
 const BATCH_FORMAT: ArchiveFormat<SignedBatch> = {
@@ -124,8 +161,25 @@ const BATCH_FORMAT: ArchiveFormat<SignedBatch> = {
   // Every window of a batch ends at the same bar (the batch signer builds it so).
   endTime: (signed) => signed.markets[0].window.endTime,
   text: (signed) => JSON.stringify(signedBatchJson(signed), null, 2) + "\n",
-  read: readSignedBatch,
+  verify: parseSignedBatch,
+  trusted(value, file) {
+    const doc = fileReader(value, file);
+    const markets = doc
+      .at("markets")
+      .items()
+      .map((item, i): BatchMarket => ({
+        ...readWindowJson(file, item, `markets[${i}].`),
+        digest: item.at("digest").bigint(),
+      }));
+    return { markets, ...signatureFields(doc) };
+  },
 };
+
+/** What is known of an archived file's text: its sha256, and why it did not check when it did not. */
+interface CheckedText {
+  sha256: string;
+  error?: ZkriskError;
+}
 
 /**
  * Signed documents of one kind on disk, one directory per name (a market or a batch label) and one
@@ -134,7 +188,13 @@ const BATCH_FORMAT: ArchiveFormat<SignedBatch> = {
 export class SignedArchive<T> {
   /** Per name: its directory and the open times (ms) of the last bars of its documents, ascending. */
   private readonly index = new Map<string, { directory: string; times: number[]; set: Set<number> }>();
-  private readonly cache = new Map<string, Archived<T>>();
+  /** Per file: the text that was checked (written here, or verified when first read). */
+  private readonly checked = new Map<string, CheckedText>();
+  /** Verifications under way, by file and sha256, so that concurrent first reads share one. */
+  private readonly verifying = new Map<string, Promise<T>>();
+  /** The last verification queued: they run one at a time (see `verify`). */
+  private queue: Promise<unknown> = Promise.resolve();
+  private verified = 0;
 
   /**
    * Opens (creating them if needed) the directories of `names` and lists the files already there.
@@ -198,26 +258,89 @@ export class SignedArchive<T> {
   }
 
   /**
-   * `name`'s archived document ending at `endTime`, or undefined when there is none; checked (digests and
-   * signature) the first time it is read.
+   * Files verified (digests and signature) by this archive since it was opened: each file once, and again only
+   * when its text changed on disk (see the file header).
+   */
+  get verifications(): number {
+    return this.verified;
+  }
+
+  /**
+   * `name`'s archived document ending at `endTime`, or undefined when there is none. Its text is read from the
+   * file each time; it is verified (digests and signature) only when this text was not checked before (see the
+   * file header).
    * @throws PublisherFileError or SignatureError (publisher/signed-window.ts, signed-batch.ts) for a file
-   *   that does not check.
+   *   that does not check (again at every read, without verifying it again, until its text changes).
    */
   async read(name: string, endTime: number): Promise<Archived<T> | undefined> {
     if (!this.has(name, endTime)) return undefined;
     const file = this.fileOf(name, endTime);
-    const cached = this.cache.get(file);
-    if (cached !== undefined) {
-      // Most recently used last.
-      this.cache.delete(file);
-      this.cache.set(file, cached);
-      return cached;
-    }
     const text = await readFile(file, "utf8");
-    const signed = await this.format.read(file);
-    const archived = { file, text, signed };
-    this.remember(archived);
-    return archived;
+    const sha256 = sha256Hex(text);
+    const known = this.checked.get(file);
+    if (known?.sha256 === sha256) {
+      if (known.error !== undefined) throw known.error;
+      return this.trustedDocument(file, text);
+    }
+    const key = `${sha256} ${file}`;
+    let verifying = this.verifying.get(key);
+    if (verifying === undefined) {
+      verifying = this.verify(file, text, sha256);
+      this.verifying.set(key, verifying);
+      void verifying.then(
+        () => this.verifying.delete(key),
+        () => this.verifying.delete(key),
+      );
+    }
+    return { file, text, signed: await verifying };
+  }
+
+  /**
+   * Verifies the text of `file` after the verifications queued before it, one at a time and each after a turn
+   * of the event loop: many first reads at once (clients asking for many old bars after a start) then cost
+   * one verification's delay to a read of a checked file (the newest window a prover asks for), not all of
+   * them.
+   */
+  private verify(file: string, text: string, sha256: string): Promise<T> {
+    const run = this.queue.then(async () => {
+      await yieldToEventLoop();
+      return this.check(file, text, sha256);
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Checks the text of `file` and remembers that it checked, or why it did not. */
+  private async check(file: string, text: string, sha256: string): Promise<T> {
+    this.verified++;
+    try {
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (err) {
+        throw new ZkriskError("FILE_INVALID", `${file}: not valid JSON: ${(err as Error).message}`);
+      }
+      const signed = await this.format.verify(value, file);
+      this.checked.set(file, { sha256 });
+      return signed;
+    } catch (err) {
+      // A text that does not check never will; anything else (out of memory) is tried again next time.
+      if (err instanceof ZkriskError) this.checked.set(file, { sha256, error: err });
+      throw err;
+    }
+  }
+
+  /** The archived document of a text already checked; its content is read when first asked for. */
+  private trustedDocument(file: string, text: string): Archived<T> {
+    const format = this.format;
+    let signed: T | undefined;
+    return {
+      file,
+      text,
+      get signed(): T {
+        return (signed ??= format.trusted(JSON.parse(text), file));
+      },
+    };
   }
 
   /**
@@ -244,9 +367,9 @@ export class SignedArchive<T> {
       throw new ArchiveConflictError(file, this.format.noun);
     }
     this.add(name, endTime);
-    const archived = { file, text, signed };
-    this.remember(archived);
-    return archived;
+    // Written here from what was just signed: checked, as long as the file keeps this text.
+    this.checked.set(file, { sha256: sha256Hex(text) });
+    return { file, text, signed };
   }
 
   /** Adds a bar to the index of `name`. */
@@ -257,11 +380,6 @@ export class SignedArchive<T> {
     let i = e.times.length;
     while (i > 0 && e.times[i - 1] > endTime) i--;
     e.times.splice(i, 0, endTime);
-  }
-
-  private remember(archived: Archived<T>): void {
-    this.cache.set(archived.file, archived);
-    if (this.cache.size > CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value as string);
   }
 }
 

@@ -12,6 +12,9 @@
  * Never twice, never differently: the batch holds exactly the archived windows, read back from the archive
  * (digests and signatures checked), so each market's window in it is the one `GET /v1/windows/:market?at=E`
  * serves; an end time with an archived batch is never signed again, and the archive never replaces a file.
+ * So a batch never signs a value for a bar that differs from what a window signed: while a market's signing
+ * is held (its source contradicts a signed bar, signer.ts), that market has no window at the held bars, and no
+ * batch holding it is due there; a restart reads the same archive, so it holds the same batches.
  */
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Logger } from "pino";

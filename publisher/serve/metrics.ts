@@ -44,6 +44,24 @@ export class PublisherMetrics {
     labelNames: ["market"] as const,
     registers: [this.registry],
   });
+  /** 1 while a market's signing is held (a window due would sign another value for a signed bar), else 0. */
+  readonly held = new Gauge({
+    name: "zkrisk_publisher_signing_held",
+    help:
+      "1 while a market's signing is held because the source now gives another value for a bar already " +
+      "signed (the windows holding it are not signed), else 0, by market.",
+    labelNames: ["market"] as const,
+    registers: [this.registry],
+  });
+  /** Windows not signed because they would sign another value for a signed bar, each counted once. */
+  readonly windowsHeld = new Counter({
+    name: "zkrisk_publisher_windows_held_total",
+    help:
+      "Windows held (not signed) because the source gives another value for a bar an archived window signed, " +
+      "by market; each window counted once.",
+    labelNames: ["market"] as const,
+    registers: [this.registry],
+  });
   /** Reads of a source that failed (unreachable, malformed, wrong bar interval), by market. */
   readonly sourceErrors = new Counter({
     name: "zkrisk_publisher_source_errors_total",

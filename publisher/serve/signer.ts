@@ -10,12 +10,31 @@
  * Never twice, never differently: a bar with an archived window is never signed again. Instead the window the
  * source gives now for it (the newest archived bar, on every poll) is compared with the archived one; when
  * they differ, the archived window stays what is served and the disagreement is logged once and counted,
- * naming the bar and the field (`firstDisagreement`). The private key is used for signing only: it is never
- * logged, and errors never carry it.
+ * naming the bar and the field (`firstDisagreement`).
+ *
+ * Never a second value for a bar: windows overlap (the window ending at the next bar holds all but the oldest
+ * bar of the one before), so a window built from a source that changed a signed bar would sign a second value
+ * for that bar under the same key, which an auditor comparing the windows would take for equivocation.
+ * Before a window is signed, every bar it shares with the newest archived window (which holds every signed bar
+ * a later window can reach) is compared with it: the missing flag, the close and the volume, and the high and
+ * the low where both windows sign them (`signedBarConflict`). A window that differs on one is not signed: the
+ * market's signing is held. While a window is held, each poll logs the hold at error level, naming the bar,
+ * the field and both values; `zkrisk_publisher_signing_held{market}` is 1, each held window is counted once in
+ * `zkrisk_publisher_windows_held_total{market}`, and /health shows the market's `lastError` (status
+ * `degraded`). The source is not corrected from the archive: a window is signed only when the source gives it
+ * and it agrees with every bar already signed, so no signature ever states a value the source disputes.
+ * The hold ends when the source gives the signed values again (the held windows are then signed, oldest
+ * first), or by itself once the disputed bar is older than the window of a closed bar (at most WINDOW_BARS - 1
+ * bars after the newest archived window; the held windows before it are then never signed), or when an
+ * operator intervenes (corrects the source, or starts another key on a new archive). The archive is the
+ * memory: a restart compares with the same newest archived window, so it holds the same windows. Batches
+ * (batch-signer.ts) are made of archived windows only, so a held market holds its batches too.
+ *
+ * The private key is used for signing only: it is never logged, and errors never carry it.
  */
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Logger } from "pino";
-import { buildWindow, type Window } from "../../candles";
+import { buildWindow, windowBarFields, type Window, type WindowBarField } from "../../candles";
 import { isoFromMs } from "../../core/time";
 import { redactUrl } from "../../core/url";
 import { latestClosedBar, type CandleSource } from "../../feeds";
@@ -24,7 +43,7 @@ import type { CandleSeries } from "../../candles/types";
 import { isHttpUrl } from "../../core/validate";
 import type { PublisherKey } from "../keystore";
 import { firstDisagreement, signWindow } from "../signed-window";
-import type { WindowArchive } from "./archive";
+import type { ArchivedWindow, WindowArchive } from "./archive";
 import type { PublisherMarketConfig } from "./config";
 import { WINDOW_BARS } from "../../candles/window";
 import type { PublisherMetrics } from "./metrics";
@@ -59,6 +78,31 @@ export interface SourceDisagreement {
   message: string;
 }
 
+/** The first bar a window shares with an archived window whose signed value differs (`signedBarConflict`). */
+export interface BarConflict {
+  /** The bar's open time, ms. */
+  time: number;
+  /** The differing field of the bar: `missing`, `close`, `volume`, `high` or `low`. */
+  field: "missing" | WindowBarField;
+  /** The value signed in the archived window, and the value the new window holds, as in the files. */
+  archived: string;
+  source: string;
+}
+
+/** A market whose signing is held: windows not signed because they would sign another value for a bar. */
+export interface SigningHold {
+  market: string;
+  /** End times (ms) of the first and the last window held in the poll, and how many were held. */
+  windows: { first: number; last: number; count: number };
+  /** The archived window the source contradicts: its file and its end time (ms). */
+  archivedFile: string;
+  archivedEndTime: number;
+  /** The first window held's first differing bar. */
+  conflict: BarConflict;
+  /** One line naming the bar, the field, both values and the windows held. */
+  message: string;
+}
+
 /** What one poll did. */
 export interface PollReport {
   signed: SignedBar[];
@@ -66,14 +110,20 @@ export interface PollReport {
   disagreements: SourceDisagreement[];
   /** Markets whose source could not be used, with the reason. */
   errors: { market: string; message: string }[];
+  /** Markets whose signing is held in this poll (reported at every poll while it lasts). */
+  held: SigningHold[];
 }
 
 /** A market's state as /health shows it. */
 export interface MarketStatus {
   /** When its source was last read, ms (undefined before the first poll). */
   lastPollAt?: number;
-  /** Why the last read could not be used, or undefined when it could. */
+  /**
+   * Why the last read could not be used, or why signing is held (`held.message`), or undefined when neither.
+   */
   lastError?: string;
+  /** The hold of the last poll that had windows due, or undefined when it signed them (see the file header). */
+  held?: SigningHold;
 }
 
 /** Options of a signer. */
@@ -92,6 +142,36 @@ export interface SignerOptions {
 /** The bar field a disagreement is counted under: `bars[83].close` -> `close`, `endTime` -> `endTime`. */
 function fieldLabel(field: string): string {
   return field.replace(/^bars\[\d+\]\./, "");
+}
+
+/**
+ * The first bar `window` shares (by open time) with the archived window `archived` whose signed value differs:
+ * the missing flag, then the close and the volume, then the high and the low where both windows sign them (the
+ * range part of each). Undefined when every shared bar agrees. Both windows have the market's bar interval.
+ */
+export function signedBarConflict(archived: Window, window: Window): BarConflict | undefined {
+  const n = archived.bars.length;
+  const indexOf = new Map(archived.bars.map((bar, i) => [bar.time, i]));
+  for (const [j, bar] of window.bars.entries()) {
+    const i = indexOf.get(bar.time);
+    if (i === undefined) continue;
+    const old = archived.bars[i];
+    const signedInNew = windowBarFields(window.bars.length, j);
+    const shared = windowBarFields(n, i).filter((f) => signedInNew.includes(f));
+    for (const field of ["missing", ...shared] as const) {
+      if (old[field] !== bar[field]) {
+        return { time: bar.time, field, archived: String(old[field]), source: String(bar[field]) };
+      }
+    }
+  }
+  return undefined;
+}
+
+/** A window held in a poll: its end time (ms), its first conflict, and the archived window it contradicts. */
+interface HeldWindow {
+  endTime: number;
+  conflict: BarConflict;
+  against: ArchivedWindow;
 }
 
 /** Index of the first candle opening at or after `time`. */
@@ -120,12 +200,14 @@ export class WindowSigner {
     for (const m of opts.markets) {
       this.status.set(m.market, {});
       this.reported.set(m.market, new Set());
+      opts.metrics.held.set({ market: m.market }, 0);
     }
   }
 
-  /** Each market's last poll and error. */
+  /** Each market's last poll and error, or its hold (as `lastError` too, so /health shows it `degraded`). */
   marketStatus(market: string): MarketStatus {
-    return { ...this.status.get(market) };
+    const status = { ...this.status.get(market) };
+    return { ...status, lastError: status.lastError ?? status.held?.message };
   }
 
   /**
@@ -133,7 +215,7 @@ export class WindowSigner {
    * @param stopping checked between windows: when it returns true the poll ends early (shutdown).
    */
   async poll(stopping: () => boolean = () => false): Promise<PollReport> {
-    const report: PollReport = { signed: [], disagreements: [], errors: [] };
+    const report: PollReport = { signed: [], disagreements: [], errors: [], held: [] };
     for (const m of this.opts.markets) {
       if (stopping()) break;
       await this.pollMarket(m, report, stopping);
@@ -190,6 +272,9 @@ export class WindowSigner {
     const closed = latestClosedBar(series, this.now());
     if (closed === undefined) return;
     const newest = archive.latest(m.market);
+    // The newest archived window: every signed bar a window ending after it can hold is one of its bars.
+    let anchor = newest === undefined ? undefined : await archive.read(m.market, newest);
+    const held: HeldWindow[] = [];
     let from: number;
     if (newest === undefined) {
       from = Math.max(0, closed - m.backfillBars + 1);
@@ -225,9 +310,17 @@ export class WindowSigner {
         }
         continue;
       }
+      if (anchor !== undefined) {
+        const conflict = signedBarConflict(anchor.signed.window, window);
+        if (conflict !== undefined) {
+          held.push({ endTime, conflict, against: anchor });
+          continue;
+        }
+      }
       const timer = metrics.signingSeconds.startTimer();
       const signed = await signWindow(this.opts.key, m.market, window);
-      const { file } = archive.put(m.market, signed);
+      anchor = archive.put(m.market, signed);
+      const { file } = anchor;
       timer();
       metrics.signed.inc({ market: m.market });
       metrics.lastSigned.set({ market: m.market }, endTime / 1000);
@@ -238,6 +331,80 @@ export class WindowSigner {
       );
       // Signing takes a fifth of a second of CPU: let the HTTP API answer between windows.
       await yieldToEventLoop();
+    }
+    // A poll cut short (shutdown) has not seen every window due: it neither holds nor resumes.
+    if (anchor !== undefined && !stopping()) this.holdOrResume(m, held, anchor, report);
+  }
+
+  /**
+   * Records the windows of `m` held in this poll (none: the hold, if any, ends): the status /health shows, the
+   * metrics, one error line per poll while held, and the poll's report.
+   */
+  private holdOrResume(
+    m: SignerMarket,
+    held: readonly HeldWindow[],
+    anchor: ArchivedWindow,
+    report: PollReport,
+  ): void {
+    const { log, metrics } = this.opts;
+    const status = this.status.get(m.market)!;
+    if (held.length === 0) {
+      if (status.held !== undefined) {
+        metrics.held.set({ market: m.market }, 0);
+        log.info({ market: m.market }, "signing resumed: no window due contradicts a signed bar");
+      }
+      status.held = undefined;
+      return;
+    }
+    for (const h of held) {
+      if (this.firstTime(m.market, `held:${h.endTime}`)) metrics.windowsHeld.inc({ market: m.market });
+    }
+    const { conflict, against } = held[0];
+    const archivedEndTime = against.signed.window.endTime;
+    const [first, last] = [held[0].endTime, held[held.length - 1].endTime];
+    // A window signed after the last one held (the disputed bar has left the window): the hold is over, and
+    // the windows held are never signed (only bars after the newest archived one are).
+    const passed = anchor.signed.window.endTime > last;
+    const which =
+      held.length === 1
+        ? `the window ending ${isoFromMs(first)} is`
+        : `${held.length} windows, ending ${isoFromMs(first)} to ${isoFromMs(last)}, are`;
+    const until = passed
+      ? `, nor ever will be: the bar has left the window since (signed up to ${isoFromMs(anchor.signed.window.endTime)})`
+      : " until the source agrees again or the bar leaves the window";
+    const hold: SigningHold = {
+      market: m.market,
+      windows: { first, last, count: held.length },
+      archivedFile: against.file,
+      archivedEndTime,
+      conflict,
+      message:
+        `signing held: the source now gives bar ${isoFromMs(conflict.time)} ${conflict.field} ` +
+        `${conflict.source}, but the window ending ${isoFromMs(archivedEndTime)} signed ${conflict.archived}; ` +
+        `${which} not signed${until}`,
+    };
+    report.held.push(hold);
+    log.error(
+      {
+        market: m.market,
+        bar: isoFromMs(conflict.time),
+        field: conflict.field,
+        archived: conflict.archived,
+        source: conflict.source,
+        archivedWindow: against.file,
+        heldWindows: held.length,
+        firstHeld: isoFromMs(first),
+        lastHeld: isoFromMs(last),
+      },
+      hold.message,
+    );
+    if (passed) {
+      log.info({ market: m.market }, "signing resumed: no window due contradicts a signed bar");
+      metrics.held.set({ market: m.market }, 0);
+      status.held = undefined;
+    } else {
+      metrics.held.set({ market: m.market }, 1);
+      status.held = hold;
     }
   }
 

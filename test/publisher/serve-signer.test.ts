@@ -1,7 +1,7 @@
 /**
  * `zkrisk publisher serve`, signing: each new closed bar's window signed once and archived; a restart that
  * never signs a different window for an archived bar (the source edited after the restart: the archive and
- * the served window stay, the disagreement is reported with its bar and field); Binance klines over HTTP;
+ * the served window stay, the disagreement is reported with its bar and field, the next window is held); Binance klines over HTTP;
  * two publishers over one source (same digest, different signatures); an archive of another key refused.
  * Real candles, real files, real HTTP on 127.0.0.1, real keys.
  */
@@ -195,7 +195,13 @@ describe("publisher serve: signing", () => {
     );
 
     // Polling again changes nothing and reports nothing new.
-    expect(await publisher.poll()).toEqual({ signed: [], disagreements: [], errors: [], batches: [] });
+    expect(await publisher.poll()).toEqual({
+      signed: [],
+      disagreements: [],
+      errors: [],
+      held: [],
+      batches: [],
+    });
     expect(await metric()).toContain(`field="close"} 1`);
     expect(archivedTimes(archive)).toEqual([barTime(200), barTime(201)]);
     expect(files.map((f) => readFileSync(f, "utf8"))).toEqual(originals);
@@ -205,9 +211,14 @@ describe("publisher serve: signing", () => {
       expect(served.status).toBe(200);
       expect(await served.text()).toBe(originals[j]);
     }
-    // A later bar is signed from the source as it now is.
+    // A later bar's window holds bar 200 too: signing it would sign a second close for bar 200, so it is held
+    // (serve-hold.test.ts follows a hold through).
     appendFileSync(csv, BARS[202] + "\n");
-    expect((await publisher.poll()).signed.map((s) => s.endTime)).toEqual([barTime(202)]);
+    const later = await publisher.poll();
+    expect(later.signed).toEqual([]);
+    expect(later.held.map((h) => [h.windows, h.conflict.time, h.conflict.field])).toEqual([
+      [{ first: barTime(202), last: barTime(202), count: 1 }, barTime(200), "close"],
+    ]);
   });
 
   it("after a restart, reports the newest archived bar changed in the source and does not sign it again", async () => {
