@@ -1,12 +1,21 @@
 /**
  * `zkrisk serve`: load the config, open the job store, start the service and its HTTP API, and shut down
- * gracefully on SIGTERM or SIGINT (stop taking work, finish or re-queue in-flight jobs, exit 0).
+ * gracefully on SIGTERM or SIGINT (stop taking work, finish or re-queue in-flight jobs, exit 0). The API
+ * treats connections as core/json-api.ts says (`HTTP_LIMITS`); on shutdown its connections are closed within
+ * the grace, whatever the clients do.
  */
 import { existsSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import pino, { type Logger } from "pino";
 import type { FastifyInstance } from "fastify";
 import { buildApi } from "./api";
+import {
+  checkListenAddress,
+  HTTP_LIMITS,
+  listenJsonApi,
+  setHttpLimits,
+  type HttpLimits,
+} from "../core/json-api";
 import { loadServiceConfig, type ServiceConfig } from "./config";
 import { redactedConfig } from "./redaction";
 import { apiTokenHashes, loadSignerKey } from "./secrets";
@@ -48,12 +57,19 @@ export const OWNER_STALE_MS = 60_000;
 /** Redis key prefix of the shared store and queue. */
 export const REDIS_PREFIX = "zkrisk";
 
-/** Start a service from a loaded config (used by the CLI and by tests); `queue` selects Redis mode. */
+/**
+ * Start a service from a loaded config (used by the CLI and by tests); `queue` selects Redis mode,
+ * `limits` replace `HTTP_LIMITS` for the API (tests pass small ones). On stop, the requests the API is
+ * answering get at most `graceMs` (and `HTTP_LIMITS.closeDrainMs`), in-flight jobs `graceMs`.
+ * @throws ConfigError naming `listen.host` or `listen.port` when the API cannot listen there (the store is
+ *   closed again, and a SQLite file this start made removed, as for any failed start).
+ */
 export async function startService(
   cfg: ServiceConfig,
   log: Logger,
   graceMs = 30_000,
   queue?: string,
+  limits: Partial<HttpLimits> = {},
 ): Promise<RunningService> {
   const tokenHashes = apiTokenHashes(cfg.auth);
   const holder = `${hostname()}:${process.pid}`;
@@ -89,6 +105,7 @@ export async function startService(
   }
   const service = new ProverService({ config: cfg, store, dispatcher, holder, log });
   let api: FastifyInstance | undefined;
+  let url: string;
   try {
     api = await buildApi(service, {
       tokenHashes,
@@ -96,8 +113,10 @@ export async function startService(
       rateLimitPerMinute: cfg.api.rateLimitPerMinute,
       log,
     });
+    // HTTP connections never extend the grace of in-flight jobs.
+    setHttpLimits(api, { closeDrainMs: Math.min(graceMs, HTTP_LIMITS.closeDrainMs), ...limits });
     // The API answers (health, readiness 503) while the service loads and settles.
-    await api.listen({ host: cfg.listen.host, port: cfg.listen.port });
+    url = await listenJsonApi(api, cfg);
     await service.start();
   } catch (err) {
     await api?.close();
@@ -105,9 +124,6 @@ export async function startService(
     if (createdDatabase) removeDatabase(cfg.database);
     throw err;
   }
-  const address = api.server.address();
-  const url =
-    typeof address === "object" && address ? `http://${cfg.listen.host}:${address.port}` : String(address);
   log.info({ url, holder: service.holder, markets: [...service.markets.keys()] }, "service ready");
   let stopping: Promise<void> | undefined;
   return {
@@ -117,6 +133,7 @@ export async function startService(
     stop: () =>
       (stopping ??= (async () => {
         log.info("shutting down: no new work; finishing in-flight jobs");
+        // Bounded: the requests being answered get the drain set above; idle and slow clients are closed.
         const closing = api!.close();
         const r = await service.stop(graceMs);
         await closing;
@@ -148,14 +165,17 @@ export async function checkServiceFiles(
 }
 
 /**
- * The config as `--check` prints it (`redactedConfig`), after every file the service loads at start was checked
- * (`checkServiceFiles`) and the secrets it reads at start were read (API tokens given by variable, the
+ * The config as `--check` prints it (`redactedConfig`), after `listen.host` was found to be an address of this
+ * machine (not that the port is free: a running service may hold it), every file the service loads at start
+ * was checked (`checkServiceFiles`) and the secrets it reads at start were read (API tokens given by variable, the
  * submitting key: its variable, or its keystore decrypted), with each market's and batch's publisher set: its quorum, number of keys and
  * commitment (what the oracle must register for the market, or every market of the batch).
- * @throws ConfigError naming the config file, the field and the file at fault, or the variable (never a value).
+ * @throws ConfigError naming the config file, the field and the file at fault, or the variable (never a value),
+ *   or `listen.host` and its value.
  */
 export async function checkedConfig(cfg: ServiceConfig): Promise<Record<string, unknown>> {
   const shown = redactedConfig(cfg);
+  await checkListenAddress(cfg, { port: false });
   const sets = await checkServiceFiles(cfg);
   // The secrets serve reads at start too (never shown): API tokens from their variables, the submitting key.
   apiTokenHashes(cfg.auth);

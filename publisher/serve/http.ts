@@ -21,7 +21,13 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { marketIdOf } from "../../candles/market-id";
-import { createJsonApi, openApiDocument, replyWithError } from "../../core/json-api";
+import {
+  createJsonApi,
+  openApiDocument,
+  preview,
+  replyWithError,
+  type HttpLimits,
+} from "../../core/json-api";
 import { isoFromMs } from "../../core/time";
 import { parseTimestamp } from "../../candles/load-data";
 import type { PublicKey } from "../eddsa";
@@ -45,6 +51,8 @@ export interface PublisherApiOptions {
   /** A market's last poll and error. */
   status(market: string): MarketStatus;
   log: Logger;
+  /** Connection limits other than `HTTP_LIMITS` (core/json-api.ts); tests pass small ones. */
+  limits?: Partial<HttpLimits>;
 }
 
 /** An answer other than 200: its status, code and message. */
@@ -68,7 +76,7 @@ function parseAt(at: string): number {
     throw new ApiRefusal(
       400,
       "BAD_REQUEST",
-      `querystring/at: ${JSON.stringify(at)} is not a time: expected ms since the Unix epoch (11 to 14 ` +
+      `querystring/at: ${preview(at)} is not a time: expected ms since the Unix epoch (11 to 14 ` +
         `digits) or ISO 8601 (2024-06-30T22:00:00Z)`,
     );
   }
@@ -134,7 +142,7 @@ export const PUBLISHER_API_INFO = {
 /** Builds the API (not yet listening). */
 export async function buildPublisherApi(opts: PublisherApiOptions): Promise<FastifyInstance> {
   const { archive, batchArchive, metrics } = opts;
-  const app = createJsonApi({ log: opts.log });
+  const app = createJsonApi({ log: opts.log, limits: opts.limits });
   const markets = new Set(opts.markets);
   const batches = new Set(opts.batches.map((b) => b.batch));
 

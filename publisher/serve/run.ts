@@ -2,13 +2,18 @@
  * `zkrisk publisher serve`: load the config, unlock the key (password from ZKRISK_PUBLISHER_PASSWORD), open the
  * archive and check it is this key's, serve the HTTP API, and poll the sources every `pollSeconds`, signing
  * each new window once, then each batch whose markets' windows are all archived at a new bar close, once; on
- * SIGINT or SIGTERM, finish the window or batch in hand, close the API and return.
+ * SIGINT or SIGTERM, finish the window or batch in hand, close the API and return. Connections are treated
+ * as core/json-api.ts says (`HTTP_LIMITS`): a flood of them, or slow clients, can neither use up the open
+ * files the signing needs nor hold up the shutdown.
  * Log lines are JSON (pino) on stderr; none holds the private key or the password.
  */
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import pino, { type Logger } from "pino";
 import type { FastifyInstance } from "fastify";
 import { candleSourceOf } from "../../feeds";
 import { ConfigError } from "../../core/errors";
+import { checkListenAddress, listenJsonApi, type HttpLimits } from "../../core/json-api";
 import { comparePublicKeys, type PublicKey } from "../eddsa";
 import { publisherPassword, unlockKeystore } from "../keystore";
 import { BatchArchive, WindowArchive } from "./archive";
@@ -26,6 +31,8 @@ export interface StartPublisherOptions {
   now?: () => number;
   /** Bars per signed window (default WINDOW_BARS). */
   bars?: number;
+  /** The API's connection limits other than `HTTP_LIMITS` (core/json-api.ts); tests pass small ones. */
+  limits?: Partial<HttpLimits>;
 }
 
 /** What a publisher did while it ran. */
@@ -132,21 +139,33 @@ function openArchives(cfg: PublisherConfig): { archive: WindowArchive; batchArch
   }
 }
 
+/** Whether the directory `dir` holds a file at any depth (not only directories). */
+function holdsFiles(dir: string): boolean {
+  return readdirSync(dir, { withFileTypes: true }).some(
+    (entry) => !entry.isDirectory() || holdsFiles(join(dir, entry.name)),
+  );
+}
+
 /**
- * Starts a publisher from a loaded config: unlocks the key, opens and checks the archive, listens, and polls
- * at once and then every `pollSeconds`.
- * @throws UsageError when ZKRISK_PUBLISHER_PASSWORD is unset; PublisherFileError for the keystore (or a wrong
- *   password); ConfigError for an archive that cannot be opened (`openArchives`) or is not this publisher's
- *   (see `checkArchive`).
+ * Starts a publisher from a loaded config: checks it can listen where the config says, unlocks the key, opens
+ * and checks the archive, listens, and polls at once and then every `pollSeconds`. A start that fails after
+ * opening the archive removes the archive directory again if it made it and nothing was written there.
+ * @throws ConfigError naming `listen.host` or `listen.port` when it cannot listen there (before the key is
+ *   unlocked); UsageError when ZKRISK_PUBLISHER_PASSWORD is unset; PublisherFileError for the keystore (or a
+ *   wrong password); ConfigError for an archive that cannot be opened (`openArchives`) or is not this
+ *   publisher's (see `checkArchive`).
  */
 export async function startPublisher(
   cfg: PublisherConfig,
   log: Logger,
   options: StartPublisherOptions = {},
 ): Promise<RunningPublisher> {
+  // A bad host or a port in use fails here, before the key is unlocked or the archive created; listening
+  // below can still fail (another process may take the port meanwhile), and undoes the archive then.
+  await checkListenAddress(cfg, { port: true });
   const key = await unlockKeystore(cfg.key, publisherPassword(options.env));
+  const createdArchive = !existsSync(cfg.archive);
   const { archive, batchArchive } = openArchives(cfg);
-  await checkArchive(cfg, archive, batchArchive, key.publicKey);
   const metrics = new PublisherMetrics(
     () => Object.fromEntries(cfg.markets.map((m) => [m.market, archive.count(m.market)])),
     () => Object.fromEntries(cfg.batches.map((b) => [b.batch, batchArchive.count(b.batch)])),
@@ -179,11 +198,19 @@ export async function startPublisher(
     publicKey: key.publicKey,
     status: (market) => signer.marketStatus(market),
     log,
+    limits: options.limits,
   });
-  await api.listen({ host: cfg.listen.host, port: cfg.listen.port });
-  const address = api.server.address();
-  const url =
-    typeof address === "object" && address ? `http://${cfg.listen.host}:${address.port}` : String(address);
+  let url: string;
+  try {
+    await checkArchive(cfg, archive, batchArchive, key.publicKey);
+    url = await listenJsonApi(api, cfg);
+  } catch (err) {
+    await api.close();
+    if (createdArchive && existsSync(cfg.archive) && !holdsFiles(cfg.archive)) {
+      rmSync(cfg.archive, { recursive: true, force: true });
+    }
+    throw err;
+  }
 
   const summary: PublisherSummary = { polls: 0, signed: 0, batches: 0, disagreements: 0 };
   let stopping = false;
@@ -247,6 +274,7 @@ export async function startPublisher(
         wake?.();
         await loop;
         await last;
+        // Bounded: requests being answered get HTTP_LIMITS.closeDrainMs; idle and slow clients are closed.
         await api.close();
         log.info(summary, "stopped");
         return { ...summary };
@@ -261,12 +289,13 @@ export interface PublisherCheck {
 }
 
 /**
- * Checks what `servePublisher` would check at start, without listening or signing: the config, the keystore
- * unlocked with ZKRISK_PUBLISHER_PASSWORD (a wrong password fails here, not at start), and every file source
- * (`csv`, a `klines` file) read as a poll reads it. URL sources are not contacted: a source that is down at
+ * Checks what `servePublisher` would check at start, without listening or signing: the config, that
+ * `listen.host` is an address of this machine (not that the port is free: a running publisher may hold it),
+ * the keystore unlocked with ZKRISK_PUBLISHER_PASSWORD (a wrong password fails here, not at start), and every
+ * file source (`csv`, a `klines` file) read as a poll reads it. URL sources are not contacted: a source that is down at
  * start is retried every poll anyway.
- * @throws ConfigError naming the config file and the source's field; UsageError when the password is unset;
- *   PublisherFileError for the keystore or a wrong password.
+ * @throws ConfigError naming the config file and the source's field or `listen.host`; UsageError when the
+ *   password is unset; PublisherFileError for the keystore or a wrong password.
  */
 export async function checkPublisher(
   configPath: string,
@@ -274,6 +303,7 @@ export async function checkPublisher(
   onDerive?: () => void,
 ): Promise<PublisherCheck> {
   const cfg = loadPublisherConfig(configPath);
+  await checkListenAddress(cfg, { port: false });
   for (const [i, m] of cfg.markets.entries()) {
     if (m.source.kind !== "csv" && m.source.kind !== "klines-file") continue;
     try {

@@ -3,10 +3,12 @@
  * the config field or the variable), and a real run of the binary: it signs, answers over HTTP, stops on
  * SIGTERM with exit code 0, and neither its logs nor its output hold the private key or the password. An archive
  * that cannot be written is refused by `--check`; one that stops being writable while it runs is an error logged
- * at each poll, never a busy loop, and its bars are signed once it is writable again.
+ * at each poll, never a busy loop, and its bars are signed once it is writable again. A client sending its headers
+ * slowly does not hold up SIGTERM; a `listen.host` or `listen.port` it cannot listen on is exit code 2 naming it.
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { connect, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { PublisherKey } from "../../publisher";
@@ -212,6 +214,82 @@ describe("zkrisk publisher serve (command line)", () => {
   });
 });
 
+describe("zkrisk publisher serve: listening", () => {
+  it("SIGTERM with a client sending its headers slowly: exits 0 at once, closing the client", async () => {
+    let client: Socket | undefined;
+    let dribble: NodeJS.Timeout | undefined;
+    let clientClosed: Promise<void> | undefined;
+    try {
+      const r = await run(
+        ["publisher", "serve", "--config", config, "--json"],
+        PASSWORD_ENV,
+        (stderr) => stderr.includes('"msg":"publisher ready"'),
+        async (stderr) => {
+          const port = Number(/"url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(stderr)![1]);
+          const socket = connect(port, "127.0.0.1");
+          client = socket;
+          socket.on("error", () => undefined);
+          clientClosed = new Promise((done) => socket.once("close", () => done()));
+          await new Promise((done) => socket.once("connect", done));
+          // One more header line every 0.2 s, as a slow client does (the reviewer's every 10 s).
+          socket.write("GET /health HTTP/1.1\r\nHost: x\r\n");
+          dribble = setInterval(() => socket.write("X-Slow: 1\r\n"), 200);
+          await new Promise((done) => setTimeout(done, 500));
+        },
+      );
+      // Before: it exited only once the client stopped (here: killed by run's 60 s limit).
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.signal).toBeNull();
+      await clientClosed;
+    } finally {
+      clearInterval(dribble);
+      client?.destroy();
+    }
+  });
+
+  it("a host that is not one, or a port in use: exit code 2 naming listen.host or listen.port, nothing made", async () => {
+    const work = tempDir("publisher-cli-listen");
+    const taken = createServer().listen(0, "127.0.0.1");
+    await new Promise((done) => taken.once("listening", done));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const configWith = (name: string, listen: Record<string, unknown>) =>
+        writeJson(work, name, {
+          key: join(dir, "publisher.key.json"),
+          archive: "archive",
+          listen,
+          markets: [{ market: "BTC-USDT", intervalMs: TWO_HOURS, source: { csv: join(dir, "btc.csv") } }],
+        });
+      const badHost = configWith("bad-host.json", { host: "not a host", port: 0 });
+      const inUse = configWith("in-use.json", { host: "127.0.0.1", port });
+      const [host, check, used] = await Promise.all([
+        run(["publisher", "serve", "--config", badHost], PASSWORD_ENV),
+        run(["publisher", "serve", "--config", badHost, "--check"], PASSWORD_ENV),
+        run(["publisher", "serve", "--config", inUse], PASSWORD_ENV),
+      ]);
+      // Before: exit code 1 and a stack trace (getaddrinfo ENOTFOUND, listen EADDRINUSE), --check passed.
+      for (const r of [host, check]) {
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toContain(
+          `zkrisk: ${badHost}: listen.host: "not a host" does not resolve to an address (ENOTFOUND)`,
+        );
+      }
+      expect(used.code, used.stderr).toBe(2);
+      expect(used.stderr).toContain(
+        `zkrisk: ${inUse}: listen.port: ${port} is in use on 127.0.0.1 (EADDRINUSE)`,
+      );
+      for (const r of [host, check, used]) {
+        expect(r.stdout).toBe("");
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+      }
+      // The archive was not made.
+      expect(readdirSync(work).sort()).toEqual(["bad-host.json", "in-use.json"]);
+    } finally {
+      taken.close();
+    }
+  });
+});
+
 /** A JSON log line of the publisher. */
 interface LogLine {
   level: number;
@@ -335,7 +413,10 @@ describe("zkrisk publisher serve: an archive that cannot be written", () => {
       const failures = logLines(stderr, "poll failed; trying again at the next poll");
       for (const line of failures) {
         expect(line.level).toBe(50);
-        expect(line.err).toBe(`ENOTDIR: not a directory, mkdir '${market}'`);
+        // Reading the newest signed window (to compare the new one with it) or making the directory, whichever
+        // comes first, fails on the file.
+        expect(line.err).toMatch(/^ENOTDIR: not a directory, (mkdir|open) '/);
+        expect(line.err).toContain(`'${market}`);
       }
       // One poll every pollSeconds (0.2 s), not a loop: consecutive failures are at least ~0.2 s apart.
       for (let i = 1; i < failures.length; i++) {

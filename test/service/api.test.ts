@@ -179,11 +179,13 @@ describe("prover service HTTP API", { timeout: 600_000 }, () => {
       "BAD_REQUEST",
       /milliseconds/,
     );
+    await expectError(await post(undefined, TOKEN, "{not json"), 400, "BAD_REQUEST", /^body: not valid JSON/);
+    // A key that could set a prototype is named as such (before: "not valid JSON").
     await expectError(
-      await post(undefined, TOKEN, "{not json"),
+      await post(undefined, TOKEN, '{"market": "BTC-USDT", "timestamp": 1, "__proto__": {}}'),
       400,
-      "FST_ERR_CTP_INVALID_JSON_BODY",
-      /JSON/i,
+      "BAD_REQUEST",
+      /^body: key "__proto__" is not accepted/,
     );
     await expectError(
       await post({ market: MARKET, timestamp: 1, pad: "x".repeat(5000) }),

@@ -1,9 +1,9 @@
 /**
  * `zkrisk serve` as users call it, short of running: `--help`, `--check` (the config validated and printed
  * without secrets), and bad usage (exit code 2 with a message naming the option or the config field), a job
- * database that could not be opened included.
+ * database that could not be opened included, and a `listen.host` or `listen.port` it cannot listen on.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import {
   copyFileSync,
   existsSync,
@@ -14,6 +14,7 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -274,6 +275,53 @@ describe("zkrisk serve (command line)", () => {
         `${path}: markets[0].publishers.urls[1]: http://***:***@127.0.0.1:8091/ holds a user name or password`,
       );
       expect(r.stdout + r.stderr).not.toContain("pubS3cretPW");
+    }
+  });
+  it("a host that is not one, or a port in use: exit code 2 naming listen.host or listen.port, the store removed", async () => {
+    const taken = createServer().listen(0, "127.0.0.1");
+    await new Promise((done) => taken.once("listening", done));
+    const port = (taken.address() as { port: number }).port;
+    /** `zkrisk ARGS` run asynchronously (this process must keep answering: it holds the port). */
+    const run = (args: string[]) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
+        const child = spawn(process.execPath, [BIN, ...args], {
+          env: { ...process.env, ZKRISK_SERVE_TEST_KEY: SECRET },
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        child.on("close", (code) => done({ code, stdout, stderr }));
+      });
+    try {
+      const badHost = configFile({ listen: { host: "not a host", port: 0 } });
+      const inUse = configFile({ listen: { host: "127.0.0.1", port } });
+      const [check, host, used] = await Promise.all([
+        run(["serve", "--config", badHost, "--check"]),
+        run(["serve", "--config", badHost]),
+        run(["serve", "--config", inUse]),
+      ]);
+      // Before: --check passed; serve exited 1 with a stack trace (getaddrinfo ENOTFOUND, listen EADDRINUSE).
+      for (const r of [check, host]) {
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toContain(
+          `zkrisk: ${badHost}: listen.host: "not a host" does not resolve to an address (ENOTFOUND)`,
+        );
+      }
+      expect(used.code, used.stderr).toBe(2);
+      expect(used.stderr).toContain(
+        `zkrisk: ${inUse}: listen.port: ${port} is in use on 127.0.0.1 (EADDRINUSE)`,
+      );
+      for (const r of [check, host, used]) {
+        expect(r.stdout).toBe("");
+        expect(r.stderr.split("\n").filter((l) => /^\s+at /.test(l))).toEqual([]);
+      }
+      // The job store was closed and its new SQLite file removed, as for any start that fails.
+      for (const path of [badHost, inUse]) {
+        expect(readdirSync(join(path, ".."))).toEqual(["publishers.json", "service.json"]);
+      }
+    } finally {
+      taken.close();
     }
   });
   it("--check reads the secrets serve reads at start: an unset key variable is exit 2 naming it", () => {
