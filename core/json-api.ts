@@ -50,14 +50,16 @@ export interface HttpLimits {
  * The limits of both APIs: at most 1,000 open connections (well below the open files a Node.js process may
  * have: Node.js raises its soft limit to the hard one, commonly 65,536 or more; so a flood of connections
  * cannot stop the publisher reading its sources or writing its archive), 10 s to send the headers, 30 s to
- * send a request, 5 s of keep-alive, and on close 5 s for the requests being answered. Not configurable: a
- * constant, as each server's config has no place for it yet.
+ * send a request, 72 s of keep-alive (fastify's default: well beyond what HTTP clients keep an idle connection,
+ * so a client never reuses one the server is closing; Node.js's 5 s raced undici's 4 s, reset mid-request), and on
+ * close 5 s for the requests being answered. Not configurable: a constant, as each server's config has no place
+ * for it yet.
  */
 export const HTTP_LIMITS: Readonly<HttpLimits> = {
   maxConnections: 1_000,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
-  keepAliveTimeoutMs: 5_000,
+  keepAliveTimeoutMs: 72_000,
   timeoutCheckMs: 1_000,
   closeDrainMs: 5_000,
 };
