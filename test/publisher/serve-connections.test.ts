@@ -6,7 +6,7 @@
  * decode, a path parameter too long) answer the documented `{ error, message }` with a bounded preview.
  */
 import { existsSync, writeFileSync } from "node:fs";
-import { connect, createServer, type Server, type Socket } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../../core/errors";
@@ -27,6 +27,7 @@ import {
   writeJson,
   writeTestKeystore,
 } from "../helpers/publisher-serve";
+import { rawClient, within } from "../helpers/raw-http";
 
 /** Limits whose timeouts never fire in these tests: only the fix can close a slow client. */
 const LIMITS: Partial<HttpLimits> = {
@@ -78,30 +79,10 @@ async function start(archive: string, limits: Partial<HttpLimits>, csv?: string)
   return publisher;
 }
 
-/** A raw connection to the publisher at `url`, what it received, and when it closed. */
-async function rawClient(
-  url: string,
-): Promise<{ socket: Socket; text: () => string; closed: Promise<void> }> {
-  const { port } = new URL(url);
-  const socket = connect(Number(port), "127.0.0.1");
-  sockets.push(socket);
-  let text = "";
-  socket.on("data", (d: Buffer) => (text += d.toString()));
-  socket.on("error", () => undefined);
-  const closed = new Promise<void>((done) => socket.once("close", () => done()));
-  await new Promise((done) => socket.once("connect", done));
-  return { socket, text: () => text, closed };
-}
-
-/** `p`, or "pending" if it has not settled within `ms` (a hang fails fast, and says so). */
-function within<T>(p: Promise<T>, ms: number): Promise<T | "pending"> {
-  return Promise.race([p, new Promise<"pending">((done) => setTimeout(() => done("pending"), ms).unref())]);
-}
-
 describe("publisher serve: connections", () => {
   it("stops at once with a client sending its headers slowly, and closes it", async () => {
     const publisher = await start("archive-slow", LIMITS);
-    const slow = await rawClient(publisher.url);
+    const slow = await rawClient(Number(new URL(publisher.url).port), sockets);
     slow.socket.write("GET /health HTTP/1.1\r\nHost: x\r\n");
     const dribble = setInterval(() => slow.socket.write("X-Slow: 1\r\n"), 100);
     try {
@@ -120,8 +101,10 @@ describe("publisher serve: connections", () => {
     writeFileSync(csv, csvText(0, 200));
     const publisher = await start("archive-cap", { ...LIMITS, maxConnections: 3 }, csv);
     await publisher.poll();
-    const held = await Promise.all([1, 2, 3].map(() => rawClient(publisher.url)));
-    const over = await rawClient(publisher.url);
+    const held = await Promise.all(
+      [1, 2, 3].map(() => rawClient(Number(new URL(publisher.url).port), sockets)),
+    );
+    const over = await rawClient(Number(new URL(publisher.url).port), sockets);
     over.socket.write("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
     // Before: no cap, so connections piled up until the process ran out of open files (EMFILE).
     expect(await within(over.closed, 3_000)).toBeUndefined();
@@ -134,7 +117,7 @@ describe("publisher serve: connections", () => {
     await held[0].closed;
     // (The server sees the close a moment after the client: until then, a new connection is still refused.)
     for (let i = 0; ; i++) {
-      const client = await rawClient(publisher.url);
+      const client = await rawClient(Number(new URL(publisher.url).port), sockets);
       client.socket.write("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
       await client.closed;
       if (client.text() !== "") {

@@ -5,7 +5,7 @@
  * documented `{ error, message }`, and a client sending its headers slowly does not hold up `stop()` past the
  * grace.
  */
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadServiceConfig } from "../../service/config";
@@ -20,6 +20,7 @@ import {
   TOKEN,
   writeServiceConfig,
 } from "../helpers/service-env";
+import { rawClient, within } from "../helpers/raw-http";
 
 /** The grace of in-flight jobs on stop, ms: the API's connections must not extend it. */
 const GRACE_MS = 2_000;
@@ -54,21 +55,9 @@ describe("prover service HTTP API: connections", { timeout: 120_000 }, () => {
     node?.stop();
   });
 
-  /** A raw connection to the service, what it received, and when it closed. */
-  async function rawClient(): Promise<{ socket: Socket; text: () => string; closed: Promise<void> }> {
-    const socket = connect(port, "127.0.0.1");
-    sockets.push(socket);
-    let text = "";
-    socket.on("data", (d: Buffer) => (text += d.toString()));
-    socket.on("error", () => undefined);
-    const closed = new Promise<void>((done) => socket.once("close", () => done()));
-    await new Promise((done) => socket.once("connect", done));
-    return { socket, text: () => text, closed };
-  }
-
   /** `request` on a connection of its own (closed after the answer); "" when the connection was refused. */
   async function exchange(request: string): Promise<string> {
-    const client = await rawClient();
+    const client = await rawClient(port, sockets);
     client.socket.write(request);
     await client.closed;
     return client.text();
@@ -84,14 +73,9 @@ describe("prover service HTTP API: connections", { timeout: 120_000 }, () => {
     throw new Error(`no answer to ${request.split("\r\n")[0]}`);
   }
 
-  /** `p`, or "pending" if it has not settled within `ms` (a hang fails fast, and says so). */
-  function within<T>(p: Promise<T>, ms: number): Promise<T | "pending"> {
-    return Promise.race([p, new Promise<"pending">((done) => setTimeout(() => done("pending"), ms).unref())]);
-  }
-
   it("closes connections over the cap at once, and answers once below it", async () => {
-    const held = await Promise.all([1, 2, 3].map(() => rawClient()));
-    const over = await rawClient();
+    const held = await Promise.all([1, 2, 3].map(() => rawClient(port, sockets)));
+    const over = await rawClient(port, sockets);
     over.socket.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
     // Before: no cap.
     expect(await within(over.closed, 3_000)).toBeUndefined();
@@ -131,7 +115,7 @@ describe("prover service HTTP API: connections", { timeout: 120_000 }, () => {
   });
 
   it("stops within the grace with a client sending its headers slowly, and closes it", async () => {
-    const slow = await rawClient();
+    const slow = await rawClient(port, sockets);
     slow.socket.write("GET /healthz HTTP/1.1\r\nHost: x\r\n");
     const dribble = setInterval(() => slow.socket.write("X-Slow: 1\r\n"), 100);
     try {
