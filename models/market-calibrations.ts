@@ -13,7 +13,8 @@
  */
 import { basename } from "node:path";
 import { buildDataset, type Dataset } from "./dataset";
-import { ModelError } from "../core/errors";
+import { ModelError, UsageError } from "../core/errors";
+import { inFileOption } from "../core/paths";
 import { inferInteger, integerPolicy } from "./integer-engine";
 import { readJsonFile } from "../core/io";
 import type { QuantizedModel, QuantizedPolicy } from "./quantized-model";
@@ -59,6 +60,21 @@ export interface Calibrations {
 export function marketOfFile(file: string): string | undefined {
   const m = /^([a-z0-9]+?)(usdt|usdc|usd)-\d+h\.csv$/i.exec(basename(file));
   return m === null ? undefined : `${m[1].toUpperCase()}-${m[2].toUpperCase()}`;
+}
+
+/**
+ * The market of the candle file given to `option` (as `marketOfFile` names it), refusing a path that is not a
+ * file or whose name gives no market: such a file is refused rather than its market guessed.
+ */
+export function marketOfDataFile(option: string, file: string): string {
+  inFileOption(option, file);
+  const market = marketOfFile(file);
+  if (market === undefined) {
+    throw new UsageError(
+      `${option}: ${file}: cannot tell its market from the name (expected e.g. ethusdt-2h.csv)`,
+    );
+  }
+  return market;
 }
 
 /** A label's letters and digits, upper-cased: `btc-usdt`, `BTCUSDT` and `BTC-USDT` are one market. */

@@ -11,7 +11,7 @@ import { UsageError } from "../../core/errors";
 import { readJsonFile } from "../../core/io";
 import { loadCandles } from "../../candles/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
-import { loadCalibrations, marketOfFile } from "../../models/market-calibrations";
+import { loadCalibrations, marketOfDataFile } from "../../models/market-calibrations";
 import { DEFAULT_CALIBRATIONS } from "../paths";
 import { loadArtifacts } from "../../setup/artifacts";
 import { UPDATE_SIGNALS } from "../../circuits/public-signals";
@@ -176,12 +176,7 @@ function loadBatchVkeys(dirs: readonly string[]): { plain: VerificationKey[]; ad
  */
 function loadData(file: string | undefined): AuditOptions["data"] {
   if (file === undefined) return undefined;
-  const market = marketOfFile(file);
-  if (market === undefined) {
-    throw new UsageError(
-      `--data: ${file}: cannot tell its market from the name (expected e.g. ethusdt-2h.csv)`,
-    );
-  }
+  const market = marketOfDataFile("--data", file);
   return { series: loadCandles(file), market };
 }
 

@@ -4,7 +4,7 @@ import { balancedUpNum } from "../../models/adaptive";
 import {
   CALIBRATIONS_FORMAT,
   fitMarketCalibration,
-  marketOfFile,
+  marketOfDataFile,
   MIN_CALIBRATION_BARS,
   parseCalibrations,
   type Calibrations,
@@ -55,15 +55,7 @@ export function buildCalibrations(
   const markets: MarketCalibration[] = [];
   const rows: string[] = [];
   // Every file's market first, so a bad or repeated name is refused before any fitting.
-  const named = files.map((file) => {
-    const market = marketOfFile(file);
-    if (market === undefined) {
-      throw new UsageError(
-        `--data: ${file}: cannot tell its market from the name (expected e.g. ethusdt-2h.csv)`,
-      );
-    }
-    return market;
-  });
+  const named = files.map((file) => marketOfDataFile("--data", file));
   refuseRepeatedMarkets(files, named);
   progress.start(files.length, "calibrating");
   for (const [i, file] of files.entries()) {

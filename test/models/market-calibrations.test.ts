@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -9,6 +9,7 @@ import {
   calibrationFor,
   fitNum,
   loadCalibrations,
+  marketOfDataFile,
   marketOfFile,
   resolveMarket,
   mmWithNum,
@@ -52,8 +53,11 @@ describe("per-market calibrations", () => {
 
   it("refuses two files of one market before fitting anything", () => {
     const btc = join(__dirname, "../../models/data/btcusdt-2h.csv");
-    expect(() => buildCalibrations(MODEL, [btc, join(tmpdir(), "no-such-dir", "btcusdt-2h.csv")])).toThrow(
-      /--data: .*btcusdt-2h\.csv and .*no-such-dir\/btcusdt-2h\.csv are both market BTC-USDT/,
+    // An empty file: refused by its name before it is read.
+    const copy = join(mkdtempSync(join(tmpdir(), "zkrisk-data-")), "BTCUSDT-2h.csv");
+    writeFileSync(copy, "");
+    expect(() => buildCalibrations(MODEL, [btc, copy])).toThrow(
+      /--data: .*btcusdt-2h\.csv and .*zkrisk-data-.*\/BTCUSDT-2h\.csv are both market BTC-USDT/,
     );
   });
 
@@ -128,6 +132,22 @@ describe("per-market calibrations", () => {
     expect(marketOfFile("models/data/ethusdt-2h.csv")).toBe("ETH-USDT");
     expect(marketOfFile("/x/LINKUSDT-2h.csv")).toBe("LINK-USDT");
     expect(marketOfFile("derived.csv")).toBeUndefined();
+  });
+
+  it("refuses a --data path that is a directory, missing, or names no market, saying which", () => {
+    const dir = mkdtempSync(join(tmpdir(), "zkrisk-data-"));
+    const folder = join(dir, "ethusdt-2h.csv");
+    mkdirSync(folder);
+    expect(() => marketOfDataFile("--data", folder)).toThrow(
+      `--data: '${folder}' is a directory, not a file`,
+    );
+    expect(() => marketOfDataFile("--data", join(dir, "btcusdt-2h.csv"))).toThrow("file not found");
+    const derived = join(dir, "derived.csv");
+    writeFileSync(derived, "");
+    expect(() => marketOfDataFile("--data", derived)).toThrow("cannot tell its market from the name");
+    const eth = join(dir, "ETHUSDT-2h.csv");
+    writeFileSync(eth, "");
+    expect(marketOfDataFile("--data", eth)).toBe("ETH-USDT");
   });
 
   it("resolves a backtest's market to a calibrated one however the file or --market spells it", () => {
