@@ -1,6 +1,6 @@
 /**
  * Shared core: URLs made safe to log. The one owner of URL redaction, used by the service's config printout, its
- * messages, logs and job reasons, and by the Redis job store's messages.
+ * messages, logs and job reasons, and by the Redis job store's messages and start-up log.
  *
  * What is masked (`redactUrl`): the user name and the password, every query value (`?apikey=`), the fragment, and
  * every path segment of `KEY_SEGMENT_LENGTH` characters or more, which is where hosted nodes put their keys
@@ -53,21 +53,6 @@ export function redactUrlsIn(text: string): string {
     const tail = TRAILING_PUNCTUATION.exec(found)?.[0] ?? "";
     return redactUrl(found.slice(0, found.length - tail.length)) + tail;
   });
-}
-
-/**
- * `url` without its password (the user name stays), e.g. `rediss://user@example.org:6380/1`, for messages and logs.
- * Returns `url` unchanged when it has no password or does not parse, so it is safe on untrusted input.
- */
-export function redactUrlPassword(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password === "") return url;
-    parsed.password = "";
-    return parsed.toString();
-  } catch {
-    return url;
-  }
 }
 
 function decoded(segment: string): string {

@@ -46,7 +46,7 @@ import {
   type SentTransaction,
 } from "./jobs";
 import { loadLuaScript } from "./lua-scripts";
-import { redactUrlPassword } from "../core/url";
+import { redactUrl } from "../core/url";
 
 /** Version of the key layout, kept in `{prefix}:schema`; a prefix holding another version is refused. */
 export const REDIS_SCHEMA_VERSION = 1;
@@ -224,14 +224,14 @@ export class RedisJobStore implements JobStore {
   private readonly where: string;
 
   private constructor(
-    /** The server URL as given (it may hold a password: log `redactUrlPassword(url)`). */
+    /** The server URL as given (it may hold a password: log `redactUrl(url)`). */
     readonly url: string,
     /** The connection; reuse `client.options` (or `client.duplicate()`) to open others to the same server. */
     readonly client: Redis,
     /** First component of every key. */
     readonly prefix: string,
   ) {
-    this.where = redactUrlPassword(url);
+    this.where = redactUrl(url);
     for (const [command, script] of Object.entries(SCRIPTS)) {
       client.defineCommand(command, { numberOfKeys: script.numberOfKeys, lua: script.lua });
     }
@@ -245,7 +245,7 @@ export class RedisJobStore implements JobStore {
    */
   static async open(url: string, opts: RedisStoreOptions = {}): Promise<RedisJobStore> {
     const prefix = opts.prefix ?? "zkrisk";
-    const where = redactUrlPassword(url);
+    const where = redactUrl(url);
     let protocol: string;
     try {
       protocol = new URL(url).protocol;

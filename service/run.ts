@@ -26,7 +26,7 @@ import { loadBatchFiles } from "./batches";
 import { publisherSetCommitment, type PublisherSet } from "../publisher/publisher-set";
 import { ProverService } from "./service";
 import { RedisDispatcher } from "./redis-queue";
-import { redactUrlPassword } from "../core/url";
+import { redactUrl } from "../core/url";
 import { RedisJobStore } from "./redis-store";
 import { SqliteJobStore } from "./sqlite-store";
 
@@ -89,7 +89,7 @@ export async function startService(
       leaseMs: cfg.queue.leaseSeconds * 1000,
       log,
     });
-    log.info({ queue: redactUrlPassword(queue) }, "jobs shared over Redis");
+    log.info({ queue: redactUrl(queue) }, "jobs shared over Redis");
   } else {
     createdDatabase = !existsSync(cfg.database);
     const sqlite = SqliteJobStore.open(cfg.database);

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
 import { JOB_STATUSES, type JobStatus } from "../../service/job-states";
 import { jobIdOf } from "../../service/jobs";
-import { redactUrlPassword as redactRedisUrl } from "../../core/url";
+import { redactUrl } from "../../core/url";
 import { REDIS_SCHEMA_VERSION, RedisJobStore } from "../../service/redis-store";
 import { JobStoreError } from "../../service/jobs";
 import { freePort } from "../helpers/hardhat-node";
@@ -126,14 +126,14 @@ describeRedis("RedisJobStore.open", () => {
     expect(defaulted.prefix).toBe("zkrisk");
   });
 
-  it("fails with the URL, without its password, when no server answers", async () => {
+  it("fails with the URL, its password and query values masked, when no server answers", async () => {
     const port = await freePort(); // nothing listens there
-    const url = `redis://:hunter2@127.0.0.1:${port}/3`;
+    const url = `redis://:hunter2@127.0.0.1:${port}/3?password=hunter2`;
     const error = await RedisJobStore.open(url).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(JobStoreError);
     expect((error as JobStoreError).code).toBe("JOB_STORE");
     expect((error as JobStoreError).message).toBe(
-      `redis://127.0.0.1:${port}/3: cannot connect to Redis: connect ECONNREFUSED 127.0.0.1:${port}`,
+      `redis://:***@127.0.0.1:${port}/3?password=***: cannot connect to Redis: connect ECONNREFUSED 127.0.0.1:${port}`,
     );
     expect((error as JobStoreError).message).not.toContain("hunter2");
 
@@ -151,8 +151,10 @@ describeRedis("RedisJobStore.open", () => {
     await expect(RedisJobStore.open(server.url, { prefix: "" })).rejects.toThrow(
       "Redis key prefix must not be empty",
     );
-    expect(redactRedisUrl("rediss://user:pw@example.org:6380/1")).toBe("rediss://user@example.org:6380/1");
-    expect(redactRedisUrl("redis://example.org")).toBe("redis://example.org");
+    expect(redactUrl("rediss://user:pw@example.org:6380/1?password=pw")).toBe(
+      "rediss://***:***@example.org:6380/1?password=***",
+    );
+    expect(redactUrl("redis://example.org")).toBe("redis://example.org");
   });
 
   it("refuses a prefix of a newer layout version, or one that is not a job store", async () => {
