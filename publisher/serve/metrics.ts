@@ -108,12 +108,11 @@ export class PublisherMetrics {
   readonly archived: Gauge<"market">;
   /** Batches in the archive, per batch. */
   readonly archivedBatches: Gauge<"batch">;
+  /** Archive files verified (digests and signature) since the start, by kind. */
+  readonly verified: Counter<"kind">;
 
-  /**
-   * @param counts the number of archived windows per market, read at scrape time.
-   * @param batchCounts the number of archived batches per batch, read at scrape time (default: no batch).
-   */
-  constructor(counts: () => Record<string, number>, batchCounts: () => Record<string, number> = () => ({})) {
+  /** @param archive what the archive holds and has verified, read at scrape time. */
+  constructor(archive: ArchiveCounts) {
     // The process's own: CPU, resident memory, heap, event-loop lag, open handles (prom-client's defaults).
     collectDefaultMetrics({ register: this.registry });
     this.archived = new Gauge({
@@ -122,7 +121,7 @@ export class PublisherMetrics {
       labelNames: ["market"] as const,
       registers: [this.registry],
       collect() {
-        for (const [market, n] of Object.entries(counts())) this.set({ market }, n);
+        for (const [market, n] of Object.entries(archive.windows())) this.set({ market }, n);
       },
     });
     this.archivedBatches = new Gauge({
@@ -131,8 +130,31 @@ export class PublisherMetrics {
       labelNames: ["batch"] as const,
       registers: [this.registry],
       collect() {
-        for (const [batch, n] of Object.entries(batchCounts())) this.set({ batch }, n);
+        for (const [batch, n] of Object.entries(archive.batches())) this.set({ batch }, n);
+      },
+    });
+    this.verified = new Counter({
+      name: "zkrisk_publisher_archive_verifications_total",
+      help:
+        "Archive files verified (digests and signature) since the start, by kind (window, batch): each file " +
+        "once, and again only when its text changed on disk.",
+      labelNames: ["kind"] as const,
+      registers: [this.registry],
+      collect() {
+        // The archives count; the counter shows their counts as they are at the scrape.
+        this.reset();
+        for (const [kind, n] of Object.entries(archive.verifications())) this.inc({ kind }, n);
       },
     });
   }
+}
+
+/** What the metrics read from the archive at each scrape. */
+export interface ArchiveCounts {
+  /** Archived windows per market. */
+  windows(): Record<string, number>;
+  /** Archived batches per batch. */
+  batches(): Record<string, number>;
+  /** Files verified since the start, per kind (`window`, `batch`). */
+  verifications(): Record<string, number>;
 }

@@ -166,10 +166,11 @@ export async function startPublisher(
   const key = await unlockKeystore(cfg.key, publisherPassword(options.env));
   const createdArchive = !existsSync(cfg.archive);
   const { archive, batchArchive } = openArchives(cfg);
-  const metrics = new PublisherMetrics(
-    () => Object.fromEntries(cfg.markets.map((m) => [m.market, archive.count(m.market)])),
-    () => Object.fromEntries(cfg.batches.map((b) => [b.batch, batchArchive.count(b.batch)])),
-  );
+  const metrics = new PublisherMetrics({
+    windows: () => Object.fromEntries(cfg.markets.map((m) => [m.market, archive.count(m.market)])),
+    batches: () => Object.fromEntries(cfg.batches.map((b) => [b.batch, batchArchive.count(b.batch)])),
+    verifications: () => ({ window: archive.verifications, batch: batchArchive.verifications }),
+  });
   const markets = cfg.markets.map((m) => ({ ...m, reader: candleSourceOf(m.source) }));
   const signer = new WindowSigner({
     key,

@@ -92,7 +92,7 @@ async function exportedNames(): Promise<Set<string>> {
     new ServiceMetrics(
       async () => Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>,
     ).registry,
-    new PublisherMetrics(() => ({})).registry,
+    new PublisherMetrics({ windows: () => ({}), batches: () => ({}), verifications: () => ({}) }).registry,
   ];
   const names = new Set<string>();
   for (const registry of registries) {

@@ -239,6 +239,13 @@ describe("publisher serve: signing", () => {
     expect(
       await publisher.metrics.registry.getSingleMetricAsString("zkrisk_publisher_source_disagreements_total"),
     ).toContain(`field="high"} 1`);
+    // The file the first run wrote was verified once on the restart (digests, signature), however often read.
+    const verifications = () =>
+      publisher.metrics.registry.getSingleMetricAsString("zkrisk_publisher_archive_verifications_total");
+    expect((await verifications()).split("\n").slice(2)).toEqual([
+      'zkrisk_publisher_archive_verifications_total{kind="window"} 1',
+      'zkrisk_publisher_archive_verifications_total{kind="batch"} 0',
+    ]);
     expect(readFileSync(join(archive, MARKET, `${barTime(199)}.json`), "utf8")).toBe(original);
     expect(archivedTimes(archive)).toEqual([barTime(199)]);
   });
