@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IRiskOracle} from "../interfaces/IRiskOracle.sol";
 
 /// @title PerpMarginCheck
@@ -17,7 +18,9 @@ contract PerpMarginCheck {
     IRiskOracle public immutable oracle;
     /// @notice Market whose parameters apply.
     uint256 public immutable marketId;
-    /// @notice Oldest data accepted: block time minus the parameters' data timestamp (s).
+    /// @notice Oldest data accepted: block time minus the parameters' data timestamp (s), which is the open time of
+    ///         the window's last bar, so this must exceed the bar interval. A paused market's parameters still
+    ///         apply until they are this old (`IRiskOracle.parameters`).
     uint64 public immutable maxParameterAge;
 
     /// @notice Check margins of `marketId_` against `oracle_`, accepting data at most `maxParameterAge_` old.
@@ -31,23 +34,32 @@ contract PerpMarginCheck {
     }
 
     /// @notice Whether `collateral` covers the initial margin of a position of `notional`:
-    ///         collateral >= notional * IM / 10000, compared exactly (no rounding).
+    ///         collateral >= notional * IM / 10000, compared exactly (no rounding), for every uint256 input.
     /// @param notional position notional
     /// @param collateral collateral posted, same unit as `notional`
     /// @return ok whether the position may be opened
     function canOpen(uint256 notional, uint256 collateral) external view returns (bool ok) {
         (, uint16 im) = _freshParameters();
-        return collateral * BPS >= notional * im;
+        return collateral >= _required(notional, im);
     }
 
     /// @notice Whether a position of `notional` with `collateral` is below maintenance:
-    ///         collateral < notional * MM / 10000, compared exactly (no rounding).
+    ///         collateral < notional * MM / 10000, compared exactly (no rounding), for every uint256 input.
     /// @param notional position notional
     /// @param collateral collateral, same unit as `notional`
     /// @return liquidatable whether the position may be liquidated
     function isLiquidatable(uint256 notional, uint256 collateral) external view returns (bool liquidatable) {
         (uint16 mm, ) = _freshParameters();
-        return collateral * BPS < notional * mm;
+        return collateral < _required(notional, mm);
+    }
+
+    /// @dev ceil(notional * marginBps / 10000), the least collateral that covers the margin: for an integer c,
+    ///      c * 10000 >= notional * marginBps iff c >= this, and c * 10000 < notional * marginBps iff c < this.
+    ///      Computed in 512 bits (`Math.mulDiv`), so it never overflows: with marginBps <= 10000, which the oracle's
+    ///      bounds guarantee, it is at most `notional`. (`collateral * 10000` and `notional * marginBps` overflow,
+    ///      and a liquidation check that reverts for a large position is worse than none.)
+    function _required(uint256 notional, uint16 marginBps) private pure returns (uint256) {
+        return Math.mulDiv(notional, marginBps, BPS, Math.Rounding.Ceil);
     }
 
     /// @dev The oracle's margins, or revert if their data is older than `maxParameterAge`. The oracle itself reverts

@@ -308,7 +308,8 @@ interface IRiskOracle {
 
     /// @notice Register a market with its publisher set, model and statement (checked as `setPublisherSet` checks
     ///         them), guardian and guards. Governance only. Emits `MarketRegistered`, then `PublisherSetChanged`.
-    /// @param marketId market identifier as the circuit takes it (e.g. "BTC-USDT" packed as ASCII); nonzero, < p
+    /// @param marketId market identifier as the circuit takes it (e.g. "BTC-USDT" packed as ASCII, big-endian:
+    ///        `uint256(uint64(bytes8("BTC-USDT")))`); nonzero, < p
     /// @param config publisher set (with verifier, model commitment and statement key), guardian and guards
     function registerMarket(uint256 marketId, MarketConfig calldata config) external;
 
@@ -510,12 +511,35 @@ interface IRiskOracle {
     // ------------------------------------------------------------------------------------------------ reads
 
     /// @notice The last accepted parameters of a market.
-    /// @dev Reverts for an unknown market and for a market without an accepted update; check freshness too.
-    /// @param marketId registered market
+    /// @dev Reverts for an unknown market (`OracleUnknownMarket`) and for a market without an accepted update
+    ///      (`OracleNoParameters`); `isFresh` tells both apart from usable parameters without reverting. Check
+    ///      freshness too: nothing here ages. For consumers:
+    ///      - Values: 0 <= MM <= IM <= 10000, inside the market's bounds in force when the update was accepted. A
+    ///        later `setLimits` does not re-check them, so they may lie outside `marketConfig`'s bounds until the
+    ///        next update; and MM or IM is 0 where governance set a lower bound of 0. Floor them if that matters.
+    ///      - Time: `dataTimestamp` is the OPEN time of the window's last bar, so the data runs to one bar
+    ///        interval later (not stored on chain: 7200 s for 2-hour bars); it is above 0 and strictly increases
+    ///        from one update to the next. Measure staleness from it, as `isFresh` does.
+    ///      - Changes: only an accepted update changes these values, and each emits exactly one of
+    ///        `SignedParametersUpdated`, `SignedBatchParametersUpdated`, `AdaptiveParametersUpdated` or
+    ///        `AdaptiveBatchParametersUpdated` (the adaptive ones pack MM, IM and the data timestamp in the low 72
+    ///        bits of `update`, as `PublicSignals.PACKED_*`); `updatedAt` is that transaction's block time. No
+    ///        governance call changes them: `setLimits`, `setPublisherSet` (the values computed under the previous
+    ///        model and publisher set stay until the next update), `setAdaptiveCalibration` and `pauseMarket`
+    ///        keep them as they are.
+    ///      - Pause: a paused market's parameters still read here and age out; call `isPaused` to treat a paused
+    ///        market differently. A market id names one market for the oracle's lifetime: there is no removal or
+    ///        re-registration (`OracleMarketExists`); governance retires a market by pausing it.
+    ///      - Many markets: there is no batch read; call once per market, or `isFresh` first to skip unknown,
+    ///        unset and stale ones without a revert. A first read in a transaction costs about 8,300 gas from a
+    ///        contract (the cold call and two cold slots), 10,900 for an adaptive market (a third slot).
+    /// @param marketId registered market: for a label, its ASCII bytes as a big-endian integer (e.g.
+    ///        `uint256(uint64(bytes8("BTC-USDT")))`, not `uint256(bytes32("BTC-USDT"))`; `marketIdOf` in
+    ///        candles/market-id.ts)
     /// @return maintenanceMarginBps maintenance margin (bps)
     /// @return initialMarginBps initial margin (bps)
     /// @return dataTimestamp open time of the last bar the update used (s)
-    /// @return updatedAt block time the update was accepted (s)
+    /// @return updatedAt block time the update was accepted (s), never 0
     function parameters(
         uint256 marketId
     )
@@ -523,8 +547,12 @@ interface IRiskOracle {
         view
         returns (uint16 maintenanceMarginBps, uint16 initialMarginBps, uint64 dataTimestamp, uint64 updatedAt);
 
-    /// @notice Whether the market has accepted parameters whose data is at most `maxAge` seconds old.
-    /// @param marketId market (an unknown one is not fresh)
+    /// @notice Whether the market has accepted parameters whose data is at most `maxAge` seconds old:
+    ///         `block.timestamp <= dataTimestamp + maxAge`, so fresh at exactly `maxAge`. Never reverts.
+    /// @dev The age is measured from the open time of the window's last bar (`parameters`), so a maxAge below the
+    ///      bar interval has passed by the time the bar closes. A paused market's parameters are fresh by this test
+    ///      (`isPaused`).
+    /// @param marketId market (an unknown one, or one without an accepted update, is not fresh)
     /// @param maxAge largest acceptable block time minus data timestamp (s)
     /// @return fresh whether the parameters may be used
     function isFresh(uint256 marketId, uint64 maxAge) external view returns (bool fresh);
