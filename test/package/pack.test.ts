@@ -164,7 +164,7 @@ describe("the packed package, installed into a new project", () => {
     expect(found.tools).toEqual([false, false, false, false]);
   });
 
-  it("every entry point loads from plain ESM, and the oracle ABI comes from the shipped files", () => {
+  it("every entry point loads from plain ESM, and the oracle ABI comes from the shipped files, also imported as JSON", () => {
     const script =
       "const entries = ['zkrisk', 'zkrisk/core', 'zkrisk/crypto', 'zkrisk/candles', 'zkrisk/publisher', 'zkrisk/features', " +
       "'zkrisk/feeds', 'zkrisk/models', 'zkrisk/circuits', 'zkrisk/setup', 'zkrisk/prover', 'zkrisk/onchain', " +
@@ -172,13 +172,17 @@ describe("the packed package, installed into a new project", () => {
       "const counts = {}; for (const e of entries) counts[e] = Object.keys(await import(e)).length;" +
       "const { oracleInterface } = await import('zkrisk/onchain');" +
       "counts.event = oracleInterface().getEvent('SignedParametersUpdated').format();" +
+      "const shipped = await import('zkrisk/contracts/abi/RiskOracle.json', { with: { type: 'json' } });" +
+      "counts.shippedAbi = shipped.default.abi.length === oracleInterface().fragments.length;" +
       "console.log(JSON.stringify(counts));";
     const counts = JSON.parse(
       ok(run(process.execPath, ["--input-type=module", "-e", script], project)),
-    ) as Record<string, number | string>;
-    for (const [entry, n] of Object.entries(counts))
-      if (entry !== "event") expect(n, entry).toBeGreaterThan(2);
-    expect(counts.event).toBe("SignedParametersUpdated(uint256,uint16,uint16,uint64,uint256)");
+    ) as Record<string, number | string | boolean>;
+    const { event, shippedAbi, ...entries } = counts;
+    for (const [entry, n] of Object.entries(entries)) expect(n, entry).toBeGreaterThan(2);
+    expect(event).toBe("SignedParametersUpdated(uint256,uint16,uint16,uint64,uint256)");
+    // The ABI files are in the package's exports too (for tools that read them as JSON).
+    expect(shippedAbi).toBe(true);
   });
 
   it("plain ESM: computes the features, proves the update with the real circuit and verifies it", async () => {
