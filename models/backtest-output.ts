@@ -4,8 +4,8 @@
  * external resource) with, per market, a chart of the margins against the realised 24 h move (breaches marked,
  * one marker per breached bar of the charted model) and the coverage tests.
  */
-import { goalSummary, goalVerdicts, type GoalVerdict, type MarginSeries } from "./backtest";
-import type { FullBacktestReport, PooledModelResult } from "./run-backtest";
+import { goalSummary, type GoalVerdict, type MarginSeries } from "./backtest";
+import { inSampleWords, type FullBacktestReport, type PooledModelResult } from "./run-backtest";
 import type { CandleSeries } from "../candles/types";
 import { DAILY_OFFSETS, MIN_DAILY_SAMPLES, verdictCell } from "./coverage";
 import { featureFloats, seriesWindowFeatures, WINDOW_FEATURES } from "../features/window-features";
@@ -123,7 +123,13 @@ function thin(v: readonly number[]): [number, number][] {
 export function marketChart(s: MarketSeries, chartedModels = 2): string {
   const n = s.time.length;
   const charted = s.models.slice(0, chartedModels);
-  const top = Math.max(1, ...s.moveBps, ...charted.flatMap((m) => m.mm)) * 1.05;
+  // A loop, not Math.max(...values): spreading ~125,000 arguments overflows the stack (a 10-year file of 2 h
+  // bars with two charted models).
+  let peak = 1;
+  for (const values of [s.moveBps, ...charted.map((m) => m.mm)]) {
+    for (const v of values) if (v > peak) peak = v;
+  }
+  const top = peak * 1.05;
   const x = (i: number) => PAD + ((W - 2 * PAD) * i) / Math.max(1, n - 1);
   const y = (v: number) => H - PAD + (-(H - 2 * PAD) * Math.min(v, top)) / top;
   const path = (v: readonly number[]) =>
@@ -204,8 +210,17 @@ function goalParagraph(goal: readonly GoalVerdict[]): string {
   return goal.length === 0 ? "" : `<p class="goal">${esc(goalSummary(goal))}.</p>`;
 }
 
-/** The self-contained report page. */
-export function reportHtml(markets: readonly MarketSeries[], pooled?: PooledModelResult[]): string {
+/**
+ * The self-contained report page.
+ * @param markets each market's evaluated bars and report.
+ * @param pool with several markets: the pooled figures and their goal (`pooledGoalVerdicts`, which compares
+ *   each model only with the baselines pooled over the same markets).
+ */
+export function reportHtml(
+  markets: readonly MarketSeries[],
+  pool?: { models: readonly PooledModelResult[]; goal: readonly GoalVerdict[] },
+): string {
+  const pooled = pool?.models;
   const sections = markets.map((s) => {
     const r = s.report;
     return (
@@ -216,6 +231,9 @@ export function reportHtml(markets: readonly MarketSeries[], pooled?: PooledMode
           (n) =>
             `<p class="note">Not evaluated: ${n.bars} bars, ${n.from} .. ${n.to} (${esc(n.reason)}).</p>`,
         )
+        .join("") +
+      r.inSample
+        .map((i) => `<p class="note">In sample: ${i.from} .. ${i.to} (${esc(inSampleWords(i))}).</p>`)
         .join("") +
       marketChart(s) +
       modelTable(r) +
@@ -237,7 +255,7 @@ export function reportHtml(markets: readonly MarketSeries[], pooled?: PooledMode
               `<td>${m.maxShortfallBps.toFixed(0)}</td><td>${verdictCell(m.coverage)}</td></tr>`,
           )
           .join("") +
-        `</table>${goalParagraph(goalVerdicts(pooled))}</section>`;
+        `</table>${goalParagraph(pool?.goal ?? [])}</section>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>zkrisk backtest</title>
 <style>body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse;font-size:13px;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}th{background:#f4f4f4}td:first-child{text-align:left}</style>

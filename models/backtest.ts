@@ -335,6 +335,8 @@ export type GoalInput = Pick<BacktestModelResult, "name" | "coverage" | "avgMain
 /**
  * Issue 12's goal for one model on one market or pool: its coverage is valid by the daily tests, and its
  * average MM is below that of every other model in `others` whose own coverage is valid by the same tests.
+ * `others` are the baselines evaluated on the same bars; without any, the goal is not met (being below no
+ * baseline at all shows nothing).
  */
 export interface GoalVerdict {
   model: string;
@@ -345,14 +347,17 @@ export interface GoalVerdict {
   lowerValid: { name: string; avgMaintenanceMarginBps: number }[];
 }
 
-/** The goal for `model` against `others` (the baselines of the same bars). */
+/**
+ * The goal for `model` against `others` (the baselines evaluated on the same bars). Without any baseline the
+ * goal is not met: a model compared with nothing is not "below every valid baseline".
+ */
 export function goalVerdict(model: GoalInput, others: readonly GoalInput[]): GoalVerdict {
   const lowerValid = others
     .filter((o) => o.coverage === "valid" && o.avgMaintenanceMarginBps <= model.avgMaintenanceMarginBps)
     .map((o) => ({ name: o.name, avgMaintenanceMarginBps: o.avgMaintenanceMarginBps }));
   return {
     model: model.name,
-    met: model.coverage === "valid" && lowerValid.length === 0,
+    met: model.coverage === "valid" && others.length > 0 && lowerValid.length === 0,
     coverage: model.coverage,
     lowerValid,
   };
@@ -367,10 +372,14 @@ export function goalVerdicts(models: readonly GoalInput[]): GoalVerdict[] {
 /** One line: each model's goal verdict, and why where it is not met (empty without a model to judge). */
 export function goalSummary(goal: readonly GoalVerdict[]): string {
   if (goal.length === 0) return "";
-  const why = (g: GoalVerdict) => [
-    ...(g.coverage === "valid" ? [] : [`coverage ${g.coverage}`]),
-    ...g.lowerValid.map((b) => `${b.name} ${b.avgMaintenanceMarginBps.toFixed(1)} bps`),
-  ];
+  const why = (g: GoalVerdict) => {
+    const reasons = [
+      ...(g.coverage === "valid" ? [] : [`coverage ${g.coverage}`]),
+      ...g.lowerValid.map((b) => `${b.name} ${b.avgMaintenanceMarginBps.toFixed(1)} bps`),
+    ];
+    // Valid and below every baseline, yet not met: there was no baseline on the same bars to be below.
+    return reasons.length === 0 ? ["no baseline evaluated on the same bars"] : reasons;
+  };
   return (
     "goal (valid, and avg MM below every valid baseline): " +
     goal.map((g) => `${g.model} ${g.met ? "met" : `not met (${why(g).join(", ")})`}`).join("; ")

@@ -194,15 +194,20 @@ export function fitMarketCalibration(
   };
 }
 
-/** The calibration of `market`: its own, or the new-market rule's. */
-export function calibrationFor(
-  c: Calibrations,
-  market: string | undefined,
-): { num: number; source: "fitted" | "new-market rule" } {
+/** The calibration of `market`: its own (with the bars it was fitted on), or the new-market rule's. */
+export function calibrationFor(c: Calibrations, market: string | undefined): MarketScale {
   const own = c.markets.find((m) => m.market === market);
   return own === undefined
     ? { num: c.newMarketNum, source: "new-market rule" }
-    : { num: own.num, source: "fitted" };
+    : { num: own.num, source: "fitted", fittedOn: { from: own.validation.from, to: own.validation.to } };
+}
+
+/** A market's calibration scale as a backtest runs it, and the bars it was fitted on (its validation split). */
+export interface MarketScale {
+  num: number;
+  source: "fitted" | "new-market rule";
+  /** Open times (ISO 8601) of the first and last bar the scale was fitted on; for `fitted` only. */
+  fittedOn?: { from: string; to: string };
 }
 
 function fraction(r: JsonReader): number {

@@ -2,13 +2,16 @@
  * The backtest as the CLI runs it: the model (as given: quantised = what would be deployed) with its market's
  * calibration (calibrations.ts), optionally the adaptive calibration simulated as on chain (adaptive.ts), and
  * the three baselines, on any candle file of any length. The model needs only its 85-bar feature window.
- * Baselines are fitted on the model's training period when the file covers it, otherwise on the part of the
- * file before the evaluated period; a baseline that cannot be fitted there, or has no estimate on some
- * evaluated bar, is reported as unavailable (with the reason) instead of refusing the run.
+ * Baselines are fitted on the model's training period when the file covers it and it ends before the
+ * evaluated period (its last target observed by the period's start), otherwise on the part of the file before
+ * the evaluated period: never on the evaluated bars' future. A baseline that cannot be fitted there, or has no
+ * estimate on some evaluated bar, is reported as unavailable (with the reason) instead of refusing the run.
  */
 import {
+  BASELINE_NAMES,
   baselineMargins,
   evaluateBacktest,
+  goalVerdict,
   goalVerdicts,
   rollingBaselineMargins,
   type BacktestModelResult,
@@ -17,7 +20,7 @@ import {
   type MarginSeries,
 } from "./backtest";
 import { acceptancePattern, checkAdaptiveHorizon, runAdaptive, type AdaptiveRule } from "./adaptive";
-import { integerOutputs } from "./market-calibrations";
+import { integerOutputs, marketOfFile, type MarketScale } from "./market-calibrations";
 import {
   chi2Sf1,
   chi2Sf2,
@@ -50,8 +53,13 @@ export interface UnavailableModel {
 export interface FullBacktestReport extends BacktestReport {
   /** The market label, when known. */
   market?: string;
-  /** The calibration the model ran with. */
-  calibration: { num: number; shift: number; source: "model file" | "fitted" | "new-market rule" };
+  /** The calibration the model ran with, and for a market's own the bars it was fitted on. */
+  calibration: {
+    num: number;
+    shift: number;
+    source: "model file" | "fitted" | "new-market rule";
+    fittedOn?: { from: string; to: string };
+  };
   /** The bars the static and EWMA baselines were fitted on: the open times of the first and last, and how many. */
   baselineTraining: {
     from: string;
@@ -67,6 +75,61 @@ export interface FullBacktestReport extends BacktestReport {
   notEvaluated: NotEvaluated[];
   /** Issue 12's goal for each model that is not a baseline: valid, and below every valid baseline. */
   goal: GoalVerdict[];
+  /**
+   * Evaluated bars the model was fitted on, so judged in sample: its network's training or validation split
+   * (when the market is the one it was trained on) and the bars its calibration was fitted on. Empty when the
+   * whole period is out of sample.
+   */
+  inSample: InSample[];
+}
+
+/** Evaluated bars that a fit of the model used: which fit, and the open times of the first and last such bar. */
+export interface InSample {
+  fit: "network training" | "network validation" | "calibration";
+  from: string;
+  to: string;
+}
+
+/** What an in-sample stretch means, in words for the text and HTML reports. */
+export function inSampleWords(i: InSample): string {
+  switch (i.fit) {
+    case "network training":
+      return "the network was trained on these bars";
+    case "network validation":
+      return "the network's epoch was chosen on these bars (early stopping)";
+    case "calibration":
+      return "the calibration was fitted on these bars";
+  }
+}
+
+/**
+ * The evaluated period's overlaps with what the model was fitted on (`FullBacktestReport.inSample`).
+ * @param period the open times (ISO 8601) of the first and last evaluated bar.
+ * @param market the file's market, when known: the network's own splits count only on its training market.
+ */
+export function inSamplePeriods(
+  m: AnyModel,
+  period: { from: string; to: string },
+  market: string | undefined,
+  calibration: FullBacktestReport["calibration"],
+): InSample[] {
+  const out: InSample[] = [];
+  const overlap = (fit: InSample["fit"], range: { from: string; to: string }) => {
+    const from = Math.max(Date.parse(period.from), Date.parse(range.from));
+    const to = Math.min(Date.parse(period.to), Date.parse(range.to));
+    if (from <= to) out.push({ fit, from: new Date(from).toISOString(), to: new Date(to).toISOString() });
+  };
+  const { splits, data } = m.model.training;
+  const ownMarket = market !== undefined && marketOfFile(data.file) === market;
+  if (ownMarket) {
+    overlap("network training", splits.train);
+    overlap("network validation", splits.validation);
+  }
+  // The model file's own scale was fitted on its validation split of its training market; a market's own scale
+  // on that market's validation split (calibrations.json).
+  if (calibration.fittedOn !== undefined) overlap("calibration", calibration.fittedOn);
+  else if (calibration.source === "model file" && ownMarket) overlap("calibration", splits.validation);
+  return out;
 }
 
 /** Bars left out of a backtest for one reason, and the open times of the first and last of them. */
@@ -81,7 +144,7 @@ export interface NotEvaluated {
 export interface BacktestOptions {
   market?: string;
   /** The market's calibration (else the model file's own). */
-  calibration?: { num: number; source: "fitted" | "new-market rule" };
+  calibration?: MarketScale;
   /**
    * Also run the adaptive calibration, deployed at the start of the period (range.fromMs, else the first bar)
    * with the market's calibration as its state, missing updates at `missRate`.
@@ -144,6 +207,7 @@ export function runBacktest(
       num: opts.calibration.num,
       shift: m.model.policy.calibrationShift,
       source: opts.calibration.source,
+      ...(opts.calibration.fittedOn === undefined ? {} : { fittedOn: opts.calibration.fittedOn }),
     };
   }
   const models: MarginSeries[] = [modelMarginSeries(model, series, modelName)];
@@ -170,17 +234,22 @@ export function runBacktest(
     });
   }
 
-  // Baselines: fitted on the model's training period if the file covers it, else before the period.
+  // Baselines: fitted on the model's training period if the file covers it and its last target is observed
+  // by the start of the backtest period, else on the file before the period. Never on targets observed after
+  // the period starts: a static or EWMA fit on them would margin a bar with its own future.
   const split = m.model.training.splits.train;
+  const firstTime = series.candles[0].time;
+  const periodStart = range.fromMs ?? firstTime;
   let train = {
     fromMs: Date.parse(split.from),
     toMs: Date.parse(split.to) + (m.model.targetHorizonBars + 1) * series.intervalMs,
   };
+  const trainingBeforePeriod = train.toMs <= periodStart;
   let source: FullBacktestReport["baselineTraining"]["source"] = "model-training-period";
   let counted = countTargets(series, targets, train.fromMs, train.toMs);
-  if (counted.bars < MIN_BASELINE_TRAIN_BARS) {
-    const firstTime = series.candles[0].time;
-    const end = (range.fromMs ?? firstTime) - series.intervalMs;
+  const trainingCovered = counted.bars >= MIN_BASELINE_TRAIN_BARS;
+  if (!trainingCovered || !trainingBeforePeriod) {
+    const end = periodStart - series.intervalMs;
     train = { fromMs: firstTime, toMs: Math.max(firstTime, end) };
     source = "file-before-period";
     counted =
@@ -198,8 +267,12 @@ export function runBacktest(
       unavailable.push({
         name,
         reason:
-          `needs ${MIN_BASELINE_TRAIN_BARS} fully observed bars to fit on: the file does not cover the model's ` +
-          `training period (${split.from} to ${split.to}) and has ${bars} before the backtest period`,
+          `needs ${MIN_BASELINE_TRAIN_BARS} fully observed bars to fit on: ` +
+          (trainingCovered
+            ? `the model's training period (${split.from} to ${split.to}) does not end before the backtest ` +
+              `period (its targets are observed after the period starts)`
+            : `the file does not cover the model's training period (${split.from} to ${split.to})`) +
+          ` and the file has ${bars} before the backtest period`,
       });
     }
   }
@@ -268,6 +341,7 @@ export function runBacktest(
     unavailable,
     notEvaluated: [...skipped.values()],
     goal: goalVerdicts(report.models),
+    inSample: inSamplePeriods(m, report.period, opts.market, calibration),
   };
 }
 
@@ -347,4 +421,32 @@ export function poolReports(reports: readonly BacktestReport[]): PooledModelResu
       coverage: coverageVerdict(daily),
     };
   });
+}
+
+/**
+ * Issue 12's goal on the pooled figures: each model that is not a baseline against the baselines pooled over
+ * the same markets as it, so on the same bars. A baseline unavailable on some of the model's markets is pooled
+ * over other bars (`markets` tells how many): comparing its average MM with the model's would compare other
+ * markets, so it is left out; with no baseline left, the goal is not met (`goalVerdict`).
+ * @param reports the markets' reports, as pooled by `poolReports`.
+ * @param pooled `poolReports(reports)`.
+ */
+export function pooledGoalVerdicts(
+  reports: readonly BacktestReport[],
+  pooled: readonly PooledModelResult[],
+): GoalVerdict[] {
+  const marketsOf = (name: string) =>
+    reports
+      .map((r, i) => (r.models.some((m) => m.name === name) ? i : -1))
+      .filter((i) => i >= 0)
+      .join(",");
+  const baselines = pooled.filter((p) => BASELINE_NAMES.includes(p.name));
+  return pooled
+    .filter((p) => !BASELINE_NAMES.includes(p.name))
+    .map((p) =>
+      goalVerdict(
+        p,
+        baselines.filter((b) => marketsOf(b.name) === marketsOf(p.name)),
+      ),
+    );
 }

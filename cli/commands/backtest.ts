@@ -15,10 +15,12 @@ import { UsageError } from "../../core/errors";
 import { sha256File } from "../../core/io";
 import { loadCandles } from "../../candles/load-data";
 import { loadAnyModel } from "../../models/predict";
-import { goalSummary, goalVerdicts, type GoalVerdict } from "../../models/backtest";
+import { goalSummary, type GoalVerdict } from "../../models/backtest";
 import {
   MIN_BASELINE_TRAIN_BARS,
+  inSampleWords,
   poolReports,
+  pooledGoalVerdicts,
   runBacktest,
   type BacktestOptions,
   type FullBacktestReport,
@@ -65,7 +67,7 @@ export interface BacktestResult {
   reports: FullBacktestReport[];
   /** The figures pooled over the markets; only with several `--data` files. */
   pooled?: PooledModelResult[];
-  /** The goal on the pooled figures; with `pooled` only. */
+  /** The goal on the pooled figures, against the baselines pooled over the same markets; with `pooled` only. */
   pooledGoal?: GoalVerdict[];
 }
 
@@ -84,6 +86,9 @@ export function formatBacktestReport(r: FullBacktestReport): string {
           `  not evaluated: ${n.bars} bar${n.bars === 1 ? "" : "s"} with a full 24 h ahead, ` +
           `${n.from.slice(0, 16)} .. ${n.to.slice(0, 16)} (${n.reason})\n`,
       )
+      .join("") +
+    r.inSample
+      .map((i) => `  in sample: ${i.from.slice(0, 16)} .. ${i.to.slice(0, 16)} (${inSampleWords(i)})\n`)
       .join("") +
     table([
       [
@@ -227,11 +232,18 @@ export async function runBacktestCommand(f: BacktestFlags): Promise<BacktestResu
     collectSeries(c.market, ...c.args, reports[i]),
   );
   const pooled = reports.length > 1 ? poolReports(reports) : undefined;
-  const pooledGoal = pooled === undefined ? undefined : goalVerdicts(pooled);
+  const pooledGoal = pooled === undefined ? undefined : pooledGoalVerdicts(reports, pooled);
   // Both files or neither: a report that cannot be written leaves no series behind.
   writeFilesAtomic([
     ...(f.series === undefined ? [] : [{ path: f.series, data: seriesCsv(marketSeries) }]),
-    ...(f.report === undefined ? [] : [{ path: f.report, data: reportHtml(marketSeries, pooled) }]),
+    ...(f.report === undefined
+      ? []
+      : [
+          {
+            path: f.report,
+            data: reportHtml(marketSeries, pooled && { models: pooled, goal: pooledGoal ?? [] }),
+          },
+        ]),
   ]);
   return { reports, pooled, pooledGoal };
 }

@@ -15,6 +15,7 @@ import {
   goalVerdict,
   goalVerdicts,
   matchedCoverageScale,
+  type BacktestReport,
   type GoalInput,
   type MarginSeries,
 } from "../../models/backtest";
@@ -25,6 +26,12 @@ import { barLogReturns } from "../../models/returns";
 import { quantile } from "../../models/stats";
 import { adverseMoveTargets, targetObservedAt } from "../../models/target";
 import type { Candle, CandleSeries, Gap } from "../../candles/types";
+import { loadCandles } from "../../candles/load-data";
+import { marketChart, type MarketSeries } from "../../models/backtest-output";
+import { loadQuantizedModel } from "../../models/quantized-model";
+import { calibrationFor, loadCalibrations } from "../../models/market-calibrations";
+import { pooledGoalVerdicts, runBacktest, type PooledModelResult } from "../../models/run-backtest";
+import { join } from "node:path";
 
 const H = 2 * 60 * 60 * 1000; // one 2 h bar, ms
 const T0 = Date.UTC(2024, 0, 1); // 2024-01-01T00:00:00.000Z
@@ -570,5 +577,149 @@ describe("the goal: valid, and an average MM below every valid baseline", () => 
     expect(goalSummary([goalVerdict(row("m", 5, "too short"), [row(ewma, 4)])])).toBe(
       "goal (valid, and avg MM below every valid baseline): m not met (coverage too short, ewma-0.94 4.0 bps)",
     );
+  });
+});
+
+describe("the goal needs a baseline on the same bars", () => {
+  const row = (name: string, avg: number, coverage: GoalInput["coverage"] = "valid"): GoalInput => ({
+    name,
+    avgMaintenanceMarginBps: avg,
+    coverage,
+  });
+  const [staticQ, ewma, rolling] = BASELINE_NAMES;
+
+  it("is not met against no baseline at all, and says why", () => {
+    const v = goalVerdict(row("m", 1100), []);
+    expect(v).toEqual({ model: "m", met: false, coverage: "valid", lowerValid: [] });
+    expect(goalSummary([v])).toBe(
+      "goal (valid, and avg MM below every valid baseline): m not met (no baseline evaluated on the same bars)",
+    );
+    // A report whose baselines were all unavailable (a few months of data).
+    expect(goalVerdicts([row("zkrisk-quantized", 1000)]).map((g) => g.met)).toEqual([false]);
+    // Baselines evaluated but none valid: the comparison was made, and the goal is met.
+    expect(goalVerdict(row("m", 1100), [row(staticQ, 900, "not valid")]).met).toBe(true);
+  });
+
+  /** Reports that evaluated the given models (only their names matter to the pooled goal). */
+  const reports = (...markets: string[][]): BacktestReport[] =>
+    markets.map((names) => ({ models: names.map((name) => ({ name })) }) as unknown as BacktestReport);
+  const pooledRow = (name: string, markets: number, avg: number): PooledModelResult =>
+    ({ name, markets, avgMaintenanceMarginBps: avg, coverage: "valid" }) as PooledModelResult;
+
+  it("pooled: compares a model only with the baselines pooled over the same markets", () => {
+    // Market 1 (cheap) has every baseline; market 2 (dear) has none: each baseline's pool is market 1 alone,
+    // so its lower average MM says nothing about the model's pool of both markets.
+    const rs = reports(["zk", staticQ, ewma, rolling], ["zk"]);
+    const pooled = [pooledRow("zk", 2, 1500), pooledRow(ewma, 1, 1100), pooledRow(rolling, 1, 1000)];
+    expect(pooledGoalVerdicts(rs, pooled)).toEqual([
+      { model: "zk", met: false, coverage: "valid", lowerValid: [] },
+    ]);
+    // The same baselines on both markets: compared, and the lower valid ones named.
+    const both = reports(["zk", ewma, rolling], ["zk", ewma, rolling]);
+    const pooled2 = [pooledRow("zk", 2, 1500), pooledRow(ewma, 2, 1600), pooledRow(rolling, 2, 1400)];
+    expect(pooledGoalVerdicts(both, pooled2)).toEqual([
+      {
+        model: "zk",
+        met: false,
+        coverage: "valid",
+        lowerValid: [{ name: rolling, avgMaintenanceMarginBps: 1400 }],
+      },
+    ]);
+    // Only the baseline on the model's markets counts: rolling (market 1 only) is left out, EWMA (both) is above.
+    const mixed = reports(["zk", ewma, rolling], ["zk", ewma]);
+    const pooled3 = [pooledRow("zk", 2, 1500), pooledRow(ewma, 2, 1600), pooledRow(rolling, 1, 900)];
+    expect(pooledGoalVerdicts(mixed, pooled3)[0]).toMatchObject({ met: true, lowerValid: [] });
+  });
+});
+
+describe("static and EWMA baselines never see the evaluated bars' future", () => {
+  const model = loadQuantizedModel(join(__dirname, "../../models/btc-usdt-2h.quantized.json"));
+  const full = loadCandles(join(__dirname, "../../models/data/btcusdt-2h.csv"));
+  // 2020-06 .. 2022-02: covers the end of the model's training period (2017-08-24 .. 2021-12-30 22:00).
+  const lo = Date.UTC(2020, 5, 1);
+  const hi = Date.UTC(2022, 2, 1);
+  const series: CandleSeries = {
+    ...full,
+    candles: full.candles.filter((c) => c.time >= lo && c.time < hi),
+    gaps: [],
+  };
+  const targets = adverseMoveTargets(series);
+  const run = (fromMs: number) =>
+    runBacktest({ kind: "quantized", model }, series, { fromMs, toMs: Date.UTC(2022, 0, 31) });
+
+  it("inside the training period: fitted on the file before the period, on targets known by its start", () => {
+    const fromMs = Date.UTC(2021, 5, 1);
+    const r = run(fromMs);
+    expect(r.baselineTraining.source).toBe("file-before-period");
+    expect(targetObservedAt(Date.parse(r.baselineTraining.to), H)).toBeLessThanOrEqual(fromMs);
+    // The static margin is the q99 of exactly those targets.
+    const known = targets.filter(
+      (y, t): y is number => y !== null && targetObservedAt(series.candles[t].time, H) <= fromMs - H,
+    );
+    expect(r.baselineTraining.bars).toBe(known.length);
+    const staticMm = marginFromQuantile(quantile(known, 0.99), model.policy).maintenanceMarginBps;
+    expect(r.models.find((m) => m.name === "static-q99")?.avgMaintenanceMarginBps).toBe(staticMm);
+  }, 60_000);
+
+  it("uses the training period once its last target is observed by the period's start, not a bar before", () => {
+    // The last training bar (2021-12-30 22:00) has its 24 h observed at 2022-01-01 00:00.
+    expect(run(Date.UTC(2022, 0, 1)).baselineTraining).toMatchObject({
+      source: "model-training-period",
+      to: "2021-12-30T22:00:00.000Z",
+    });
+    const early = run(Date.UTC(2021, 11, 31, 22));
+    expect(early.baselineTraining.source).toBe("file-before-period");
+    expect(early.unavailable).toEqual([]);
+  }, 60_000);
+
+  it("names the evaluated bars the model was fitted on: its network's splits on its own market, and its calibration", () => {
+    const calibrations = loadCalibrations(join(__dirname, "../../models/calibrations.json"));
+    const range = { fromMs: Date.UTC(2021, 5, 1), toMs: Date.UTC(2022, 0, 31) };
+    const asMarket = (market: string | undefined) =>
+      runBacktest({ kind: "quantized", model }, series, range, undefined, {
+        market,
+        calibration: calibrationFor(calibrations, market),
+      }).inSample;
+    expect(asMarket("BTC-USDT")).toEqual([
+      { fit: "network training", from: "2021-06-01T00:00:00.000Z", to: "2021-12-30T22:00:00.000Z" },
+      { fit: "network validation", from: "2022-01-01T00:00:00.000Z", to: "2022-01-31T00:00:00.000Z" },
+      { fit: "calibration", from: "2022-01-01T00:00:00.000Z", to: "2022-01-31T00:00:00.000Z" },
+    ]);
+    // Another market's file: the network never saw it, its own calibration was fitted on its 2022.
+    expect(asMarket("ETH-USDT")).toEqual([
+      { fit: "calibration", from: "2022-01-01T00:00:00.000Z", to: "2022-01-31T00:00:00.000Z" },
+    ]);
+    // A market without a calibration runs on the new-market rule, fitted on no bar.
+    expect(asMarket("DOGE-USDT")).toEqual([]);
+    // Without a market, the model file's own scale: its splits cannot be told to be this market's.
+    expect(runBacktest({ kind: "quantized", model }, series, range).inSample).toEqual([]);
+    // From the test split on: out of sample.
+    expect(
+      runBacktest({ kind: "quantized", model }, full, { fromMs: Date.UTC(2023, 0, 1) }, undefined, {
+        market: "BTC-USDT",
+        calibration: calibrationFor(calibrations, "BTC-USDT"),
+      }).inSample,
+    ).toEqual([]);
+  }, 60_000);
+});
+
+describe("the report's chart on any history length", () => {
+  it("charts a series of 50,000 bars (about 11 years of 2 h bars) without overflowing the stack", () => {
+    const n = 50_000;
+    const time = Array.from({ length: n }, (_, i) => T0 + i * H);
+    const moveBps = time.map((_, i) => 100 + (i % 997));
+    const mm = (base: number) => time.map((_, i) => base + (i % 13));
+    const models = [1000, 1050].map((base) => {
+      const m = mm(base);
+      return { name: `m${base}`, mm: m, im: m, breach: m.map((v, i) => moveBps[i] > v) };
+    });
+    const s = { market: "LONG", report: {}, time, features: [], moveBps, models } as unknown as MarketSeries;
+    const svg = marketChart(s);
+    // The axis top is 5 % above the largest value charted: MM 1062 (1050 + 12), the moves reach 1096.
+    expect(svg).toContain("(top 1151)");
+    for (const m of models) {
+      const markers = svg.match(new RegExp(`class="breach" data-model="${m.name}"`, "g")) ?? [];
+      expect(markers.length).toBe(m.breach.filter(Boolean).length);
+    }
   });
 });

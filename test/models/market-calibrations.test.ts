@@ -42,7 +42,11 @@ describe("per-market calibrations", () => {
     // A new market gets the largest fitted scale, not BTC's.
     expect(c.newMarketNum).toBe(Math.max(...c.markets.map((m) => m.num)));
     expect(calibrationFor(c, "DOGE-USDT")).toEqual({ num: c.newMarketNum, source: "new-market rule" });
-    expect(calibrationFor(c, "ETH-USDT")).toEqual({ num: c.markets[1].num, source: "fitted" });
+    expect(calibrationFor(c, "ETH-USDT")).toEqual({
+      num: c.markets[1].num,
+      source: "fitted",
+      fittedOn: { from: "2022-01-01T00:00:00.000Z", to: "2022-12-30T22:00:00.000Z" },
+    });
     for (const m of c.markets) expect(m.validationBreachRate).toBeLessThanOrEqual(0.01);
   });
 
