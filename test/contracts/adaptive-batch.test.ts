@@ -15,7 +15,7 @@
  * XRP-USDT never registered (sorts after them). Adaptive batch verifiers of MODEL for n = 2 and 3 are set. Every test
  * starts from the same chain snapshot.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   AbiCoder,
   keccak256,
@@ -66,6 +66,7 @@ import {
   setNextBlockTime,
   utc,
   type MarketLimits,
+  fromSnapshotEachTest,
 } from "./fixture";
 
 const BTC = marketIdOf("BTC-USDT");
@@ -103,7 +104,6 @@ const verifiers: Record<number, string> = {};
 const plainVerifiers: Record<number, string> = {};
 let updateDir: string;
 let signedVerifier = "";
-let snapshot: string | undefined;
 /** Gas from receipts: the batch, and the same markets' single adaptive updates in the same block. */
 const gasLog: { what: string; batch: bigint; singles: bigint[] }[] = [];
 
@@ -330,10 +330,7 @@ beforeAll(async () => {
   for (const n of [2, 3]) await setAdaptiveBatchVerifier(oracle, MODEL, n, verifiers[n]);
 }, 600_000);
 
-beforeEach(async () => {
-  if (snapshot !== undefined) await rpc("evm_revert", [snapshot]);
-  snapshot = await rpc<string>("evm_snapshot");
-});
+fromSnapshotEachTest();
 
 afterAll(async () => {
   for (const { what, batch, singles } of gasLog) {

@@ -7,6 +7,7 @@
  */
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { beforeEach } from "vitest";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { BaseContract, Contract, Interface, Signer } from "ethers";
 import { marketIdOf } from "../../candles/market-id";
@@ -63,6 +64,18 @@ export async function deployRiskOracle(governor: Signer): Promise<Contract> {
   ])) as unknown as Contract;
   await c.waitForDeployment();
   return c;
+}
+
+/**
+ * Start every test of the calling file from the chain as the file's `beforeAll` left it: a snapshot taken before
+ * the first test is reverted to before each later one (and taken again, since a revert spends it).
+ */
+export function fromSnapshotEachTest(): void {
+  let snapshot: string | undefined;
+  beforeEach(async () => {
+    if (snapshot !== undefined) await rpc("evm_revert", [snapshot]);
+    snapshot = await rpc<string>("evm_snapshot");
+  });
 }
 
 /** Make the next block's timestamp `time` (s). */

@@ -13,7 +13,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeBytes32String, type Contract, type Signer, type TransactionReceipt } from "ethers";
 import { marketIdOf } from "../../candles/market-id";
 import { packAdaptiveUpdate, type AdaptiveUpdateValues } from "../../circuits/statement";
@@ -41,9 +41,9 @@ import {
   hre,
   mineAt,
   revertOf,
-  rpc,
   setNextBlockTime,
   utc,
+  fromSnapshotEachTest,
 } from "./fixture";
 
 const ETH = marketIdOf("ETH-USDT");
@@ -119,8 +119,6 @@ let governor: Signer;
 let guardian: Signer;
 let plainVerifier: string;
 let domain: bigint;
-let snapshot: string | undefined;
-
 /** A stand-in proof of margins (mm, im) on the bar opening at `t`, for BTC-USDT. */
 function prove(t: number, mm: bigint, im: bigint): Promise<StandInProof> {
   return proveStandIn(dir, {
@@ -194,10 +192,7 @@ beforeAll(async () => {
   reader = (await (await factory.deploy(oracleAddress)).waitForDeployment()) as unknown as Contract;
 }, 600_000);
 
-beforeEach(async () => {
-  if (snapshot !== undefined) await rpc("evm_revert", [snapshot]);
-  snapshot = await rpc<string>("evm_snapshot");
-});
+fromSnapshotEachTest();
 
 afterAll(async () => {
   await releaseCurves();

@@ -11,7 +11,7 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Contract, Signer } from "ethers";
 import { buildWindow } from "../../candles";
 import { marketIdOf } from "../../candles/market-id";
@@ -42,7 +42,7 @@ import { makePublisherSet, publisherSetCommitment, type PublisherSet } from "../
 import { signWindow } from "../../publisher/signed-window";
 import { signedUpdateArtifacts } from "../../setup/cached-artifacts";
 import { zkrisk } from "../helpers/zkrisk-cli";
-import { DEFAULT_LIMITS, MODEL, hre, revertOf, rpc, setNextBlockTime } from "./fixture";
+import { DEFAULT_LIMITS, MODEL, hre, revertOf, rpc, setNextBlockTime, fromSnapshotEachTest } from "./fixture";
 
 const ROOT = join(__dirname, "../..");
 const CALIBRATIONS = join(ROOT, "models/calibrations.json");
@@ -78,8 +78,6 @@ let setA: PublisherSet;
 let btcProof: ProvedSignedUpdate;
 let ethProof: ProvedSignedUpdate;
 let ethByBtcModel: ProvedSignedUpdate;
-let snapshot: string | undefined;
-
 /** The signed window of `market`'s proved bar. */
 async function signedWindow(market: string) {
   const window = buildWindow(series[market], marketIdOf(market), barOf(market), WINDOW_BARS);
@@ -173,10 +171,7 @@ beforeAll(async () => {
   ethByBtcModel = await prove(provers[BTC], ETH);
 }, 1_800_000);
 
-beforeEach(async () => {
-  if (snapshot !== undefined) await rpc("evm_revert", [snapshot]);
-  snapshot = await rpc<string>("evm_snapshot");
-});
+fromSnapshotEachTest();
 
 afterAll(async () => {
   await provers[BTC]?.close();

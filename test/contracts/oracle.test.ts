@@ -39,10 +39,10 @@ import {
   hre,
   mineAt,
   revertOf,
-  rpc,
   setNextBlockTime,
   utc,
   type MarketLimits,
+  fromSnapshotEachTest,
 } from "./fixture";
 
 const MAINTENANCE = 0n;
@@ -70,8 +70,6 @@ let chainId: bigint;
 let domain: bigint;
 /** BTC-USDT's publisher set as the client registered it on `oracle`. */
 let btcPublishers: PublisherSetConfig;
-let snapshot: string | undefined;
-
 const as = (signer: Signer, c: Contract = oracle) => c.connect(signer) as Contract;
 const limitsWith = (patch: Partial<MarketLimits>): MarketLimits => ({ ...DEFAULT_LIMITS, ...patch });
 /** Limits as ethers decodes them (every field a bigint). */
@@ -147,10 +145,7 @@ beforeAll(async () => {
   await registerMarket(otherOracle, MARKET_ID, await registration());
 }, 600_000);
 
-beforeEach(async () => {
-  if (snapshot !== undefined) await rpc("evm_revert", [snapshot]);
-  snapshot = await rpc<string>("evm_snapshot");
-});
+fromSnapshotEachTest();
 
 afterAll(async () => {
   await releaseCurves();

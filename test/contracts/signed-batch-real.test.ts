@@ -14,7 +14,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Contract, type Signer, type TransactionReceipt } from "ethers";
 import { BATCH_PACKING, batchDigestSignal } from "../../circuits/batch-statement";
 import { batchSignalLayout } from "../../circuits/public-signals";
@@ -47,7 +47,7 @@ import { makePublisherSet, publisherSetCommitment, type PublisherSet } from "../
 import { signBatch, writeSignedBatch, type SignedBatch } from "../../publisher/signed-batch";
 import { signedBatchArtifacts } from "../../bench/signed-batch-bench";
 import { standInArtifacts } from "../helpers/signed-update-stand-in";
-import { BAR_SECONDS, DATA, MODEL, hre, revertOf, rpc, setNextBlockTime } from "./fixture";
+import { BAR_SECONDS, DATA, MODEL, hre, revertOf, setNextBlockTime, fromSnapshotEachTest } from "./fixture";
 
 const BIN = join(__dirname, "../..", "bin/zkrisk.cjs");
 const series = loadCandles(DATA);
@@ -73,8 +73,6 @@ let a: PublisherKey;
 let b: PublisherKey;
 /** The registered set: a and b, quorum 1. */
 let publishers: PublisherSet;
-let snapshot: string | undefined;
-
 async function publisher(byte: number): Promise<PublisherKey> {
   const privateKey = new Uint8Array(32).fill(byte);
   return { privateKey, publicKey: await publicKeyOf(privateKey) };
@@ -153,10 +151,7 @@ beforeAll(async () => {
   await setBatchVerifier(oracle, modelCommitment, 2, verifier);
 }, 1_800_000);
 
-beforeEach(async () => {
-  if (snapshot !== undefined) await rpc("evm_revert", [snapshot]);
-  snapshot = await rpc<string>("evm_snapshot");
-});
+fromSnapshotEachTest();
 
 afterAll(async () => {
   await prover?.close();

@@ -46,6 +46,7 @@ import {
   setNextBlockTime,
   utc,
   type MarketLimits,
+  fromSnapshotEachTest,
 } from "./fixture";
 
 const MAINTENANCE = 0n;
@@ -85,7 +86,6 @@ const dirs: Record<number, string> = {};
 const verifiers: Record<number, string> = {};
 /** A deployed signed-update verifier (of the single-update stand-in), for the markets' publisher sets. */
 let signedVerifier = "";
-let snapshot: string | undefined;
 /** Gas of an accepted batch (first update of each market) by n. */
 const batchGas: Record<number, bigint> = {};
 /** Gas of accepted batches of 3 markets, one model or three: the first (computes the base) and a later one. */
@@ -242,10 +242,7 @@ beforeAll(async () => {
   for (const n of [1, 2, 3]) await (await oracle.setBatchVerifier(MODEL, n, verifiers[n])).wait();
 }, 600_000);
 
-beforeEach(async () => {
-  if (snapshot !== undefined) await rpc("evm_revert", [snapshot]);
-  snapshot = await rpc<string>("evm_snapshot");
-});
+fromSnapshotEachTest();
 
 afterAll(async () => {
   const figures = Object.entries(batchGas).map(([n, g]) => `n=${n}: ${g} total, ${g / BigInt(n)} per market`);

@@ -14,7 +14,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Contract, Signer, TransactionReceipt } from "ethers";
 import { buildWindow } from "../../candles";
 import { marketIdOf } from "../../candles/market-id";
@@ -54,6 +54,7 @@ import {
   revertOf,
   rpc,
   setNextBlockTime,
+  fromSnapshotEachTest,
 } from "./fixture";
 
 const ETH_USDT = marketIdOf("ETH-USDT");
@@ -88,8 +89,6 @@ let proofAbyA: ProvedSignedUpdate;
 let proofAbyB: ProvedSignedUpdate;
 let proofBbyA: ProvedSignedUpdate;
 let proofBbyC: ProvedSignedUpdate;
-let snapshot: string | undefined;
-
 /** A publisher key from a fixed seed byte (tests only). */
 async function publisher(byte: number): Promise<PublisherKey> {
   const privateKey = new Uint8Array(32).fill(byte);
@@ -203,10 +202,7 @@ beforeAll(async () => {
   proofBbyC = await prove(BAR_B, c, setC);
 }, 1_800_000);
 
-beforeEach(async () => {
-  if (snapshot !== undefined) await rpc("evm_revert", [snapshot]);
-  snapshot = await rpc<string>("evm_snapshot");
-});
+fromSnapshotEachTest();
 
 afterAll(async () => {
   await prover?.close();

@@ -12,7 +12,7 @@
  * publisher set SET_1 (statement keys from the TypeScript client), BTC-USDT also on a second oracle.
  */
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ZeroAddress, type Contract, type Signer, type TransactionReceipt } from "ethers";
 import { FIELD_MODULUS } from "../../crypto/field";
 import { poseidonSponge } from "../../crypto/poseidon-sponge";
@@ -53,6 +53,7 @@ import {
   setNextBlockTime,
   utc,
   type MarketLimits,
+  fromSnapshotEachTest,
 } from "./fixture";
 
 const ETH_USDT = marketIdOf("ETH-USDT");
@@ -83,8 +84,6 @@ let SET_2: bigint;
 /** BTC-USDT's publisher set as registered by the client in `beforeAll`, and that call's receipt. */
 let btcConfig: PublisherSetConfig;
 let btcReceipt: TransactionReceipt;
-let snapshot: string | undefined;
-
 /** BTC-USDT's statement on this oracle with SET_1; `patch` changes a part. */
 const parts = (patch: Partial<StatementParts> = {}): StatementParts => ({
   marketId: MARKET_ID,
@@ -213,10 +212,7 @@ beforeAll(async () => {
   await register(otherOracle, MARKET_ID);
 }, 600_000);
 
-beforeEach(async () => {
-  if (snapshot !== undefined) await rpc("evm_revert", [snapshot]);
-  snapshot = await rpc<string>("evm_snapshot");
-});
+fromSnapshotEachTest();
 
 afterAll(async () => {
   await releaseCurves();
