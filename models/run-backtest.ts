@@ -96,7 +96,7 @@ export function inSampleWords(i: InSample): string {
     case "network training":
       return "the network was trained on these bars";
     case "network validation":
-      return "the network's epoch was chosen on these bars (early stopping)";
+      return "early stopping chose the network's epoch on these bars";
     case "calibration":
       return "the calibration was fitted on these bars";
   }
