@@ -21,7 +21,7 @@ import { windowDigest } from "../candles/digest";
 import type { Window } from "../candles/window";
 import { adaptiveDigestSignal, unpackAdaptiveUpdate } from "../circuits/statement";
 import { windowFeatures } from "../features/window-features";
-import { adaptiveWindowUpdate, type AdaptiveRule } from "../models/adaptive";
+import { adaptiveWindowUpdate, integerBreach, windowOutcome, type AdaptiveRule } from "../models/adaptive";
 import { inferInteger } from "../models/integer-engine";
 import type { QuantizedModel } from "../models/quantized-model";
 import { TARGET_HORIZON_BARS } from "../models/target";
@@ -152,4 +152,108 @@ export async function auditAdaptiveUpdates(
     accepted.set(bar, u.mm);
   }
   return out;
+}
+
+/**
+ * An accepted bar s whose outcome the rule never counted: bar s + 12, the one update that would have counted it,
+ * was not accepted, and a later one was. A submitter alone on a market can drop breaches so, by abstaining at
+ * bar s + 12 whenever bar s breached (README, "A known weakness"); honest missed bars lose outcomes too, about 1 %
+ * of them breaches.
+ */
+export interface LostOutcome {
+  /** Open time (s) of bar s. */
+  dataTimestamp: bigint;
+  /** Bar s's accepted maintenance margin (bps). */
+  marginS: bigint;
+  /** Data timestamp (s) of the accepted update after the gap: the first that could no longer count it. */
+  next: bigint;
+  /**
+   * Bar s's outcome: by the independent candles where they hold bars s..s+12 (breach or covered); else a breach
+   * where the signed closes of the next accepted window alone move beyond MM_s (the highs and lows of those bars
+   * are not signed there, and they can only widen the move); else unknown.
+   */
+  outcome: "breach" | "covered" | "unknown";
+  /** What told the outcome. */
+  by: "candles" | "signed closes" | null;
+}
+
+/** What a lost outcome needs of a bar: as integer candles give it. */
+type OutcomeBar = { close: bigint; high: bigint; low: bigint; missing: boolean };
+
+/**
+ * The outcomes lost between an adaptive market's accepted updates (`LostOutcome`), in the order of `records`
+ * (one epoch: the updates since governance last set the market's num).
+ * @param candleAt the independent candle of the market opening at a time (ms), if the caller has one.
+ */
+export function lostOutcomes(
+  records: readonly AdaptiveUpdateRecord[],
+  candleAt: (timeMs: number) => OutcomeBar | undefined = () => undefined,
+): LostOutcome[] {
+  const h = BigInt(TARGET_HORIZON_BARS);
+  const accepted = new Map<bigint, bigint>();
+  const out: LostOutcome[] = [];
+  let previous: bigint | undefined;
+  for (const r of records) {
+    const u = unpackAdaptiveUpdate(r.update);
+    const bar = u.dataTimestamp / BAR_SECONDS;
+    if (previous !== undefined) {
+      for (let skipped = previous + 1n; skipped < bar; skipped++) {
+        const marginS = accepted.get(skipped - h);
+        if (marginS === undefined || marginS === 0n) continue;
+        out.push({
+          dataTimestamp: (skipped - h) * BAR_SECONDS,
+          marginS,
+          next: u.dataTimestamp,
+          ...lostOutcome(skipped, marginS, r, candleAt),
+        });
+      }
+    }
+    accepted.set(bar, u.mm);
+    previous = bar;
+  }
+  return out;
+}
+
+/** The outcome of bar `t - 12` (see `LostOutcome.outcome`), `record` the next accepted update after bar `t`. */
+function lostOutcome(
+  t: bigint,
+  marginS: bigint,
+  record: AdaptiveUpdateRecord,
+  candleAt: (timeMs: number) => OutcomeBar | undefined,
+): Pick<LostOutcome, "outcome" | "by"> {
+  const h = TARGET_HORIZON_BARS;
+  const times = Array.from({ length: h + 1 }, (_, i) => Number((t - BigInt(h - i)) * BAR_SECONDS) * 1000);
+  const candles = times.map(candleAt);
+  if (candles.every((c): c is OutcomeBar => c !== undefined)) {
+    const outcome = windowOutcome(candles, marginS);
+    if (outcome !== null) return { outcome: outcome ? "breach" : "covered", by: "candles" };
+  }
+  const w = record.window;
+  if (w !== undefined) {
+    const at = (time: number) => w.bars[w.bars.length - 1 - (w.endTime - time) / w.intervalMs];
+    const bars = times.map(at);
+    if (bars.every((b) => b !== undefined && !b.missing && b.close !== 0n)) {
+      const closes = bars.map((b) => b!.close);
+      if (integerBreach(closes[0], closes.slice(1), closes.slice(1), marginS)) {
+        return { outcome: "breach", by: "signed closes" };
+      }
+    }
+  }
+  return { outcome: "unknown", by: null };
+}
+
+/**
+ * The chance that honest missed bars lose at least `breaches` breaches among `lost` outcomes, each a breach with
+ * the rule's target probability of 1 %: P(X >= breaches), X ~ Binomial(lost, 0.01). A small value says the lost
+ * outcomes are breaches far more often than chance (the bars after breaches were left out).
+ */
+export function lostBreachesP(lost: number, breaches: number): number {
+  const q = 0.01;
+  let term = Math.pow(1 - q, lost); // P(X = 0)
+  let tail = 0;
+  for (let k = 0; k <= lost; k++) {
+    if (k >= breaches) tail += term;
+    term *= ((lost - k) / (k + 1)) * (q / (1 - q));
+  }
+  return Math.min(1, tail);
 }

@@ -36,7 +36,14 @@ import { batchSizeOfKey } from "../onchain/signed-batch-verifier";
 import { packUpdate, unpackAdaptiveUpdate, unpackUpdate } from "../circuits/statement";
 import { stateToNum, type AdaptiveRule } from "../models/adaptive";
 import type { Window } from "../candles/window";
-import { auditAdaptiveUpdates, type AdaptiveUpdateRecord } from "./audit-adaptive";
+import type { IntegerCandle } from "../candles/integer-candle";
+import {
+  auditAdaptiveUpdates,
+  lostBreachesP,
+  lostOutcomes,
+  type AdaptiveUpdateRecord,
+  type LostOutcome,
+} from "./audit-adaptive";
 import { isoFromSeconds } from "../core/time";
 import { UsageError, ZkriskError } from "../core/errors";
 import type { QuantizedModel } from "../models/quantized-model";
@@ -232,7 +239,38 @@ export interface AuditReport {
   failed: number;
   flagged: number;
   unverifiable: number;
+  /**
+   * Per adaptive market with updates in range: the outcomes lost to bars that were not accepted, decided by the
+   * updates in range (audit-adaptive.ts `lostOutcomes`), and whether their breaches are beyond chance.
+   */
+  lostOutcomes: LostOutcomeReport[];
+  /** Whether a market's lost outcomes are breaches far beyond chance (`LostOutcomeReport.suspicious`). */
+  suspicious: boolean;
 }
+
+/** An adaptive market's lost outcomes (`AuditReport.lostOutcomes`). */
+export interface LostOutcomeReport {
+  marketId: bigint;
+  market: string;
+  lost: LostOutcome[];
+  /** How many were breaches, covered, or of unknown outcome (the breaches a lower bound without --data). */
+  breaches: number;
+  covered: number;
+  unknown: number;
+  /**
+   * The chance that honest missed bars lose at least this many breaches (each lost outcome a breach with
+   * probability 1 %, the rule's target): `lostBreachesP`.
+   */
+  p: number;
+  /** p below `SUSPICIOUS_LOST_BREACHES_P`: the bars left out are the ones that would have counted breaches. */
+  suspicious: boolean;
+}
+
+/**
+ * Below this chance, the breaches among an adaptive market's lost outcomes are taken for bars left out on purpose
+ * (a submitter dropping breaches): the audit reports the market as suspicious and exits with a finding.
+ */
+export const SUSPICIOUS_LOST_BREACHES_P = 0.001;
 
 /** The Groth16 proof points of a call, as the verifier contract takes them. */
 interface ProofPoints {
@@ -932,8 +970,9 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     );
   }
 
+  let lostReports: LostOutcomeReport[] = [];
   if (adaptiveFound.size > 0) {
-    await replayAdaptive(
+    lostReports = await replayAdaptive(
       iface,
       [...adaptiveHistory, ...logs],
       { ADAPTIVE, ADAPTIVE_SET, ADAPTIVE_BATCH },
@@ -945,6 +984,10 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
         modelPath,
         modelCommitmentOf: async (log) => (await configOf(log, marketOf(iface, log))).modelCommitment,
         commitment: model?.commitment,
+        candlesOf: (marketId) =>
+          signedCtx.data !== undefined && signedCtx.data.marketId === marketId
+            ? signedCtx.data.byTime
+            : undefined,
       },
     );
   }
@@ -971,6 +1014,8 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     failed: updates.length - count("ok"),
     flagged: count("flagged"),
     unverifiable: count("unverifiable"),
+    lostOutcomes: lostReports,
+    suspicious: lostReports.some((r) => r.suspicious),
   };
 }
 
@@ -1077,8 +1122,11 @@ async function replayAdaptive(
     /** The model commitment in force at an update (in range or before it). */
     modelCommitmentOf: (log: Log) => Promise<bigint>;
     commitment?: bigint;
+    /** The independent candles of a market, by open time (ms), when `--data` holds that market's. */
+    candlesOf: (marketId: bigint) => ReadonlyMap<number, IntegerCandle> | undefined;
   },
-): Promise<void> {
+): Promise<LostOutcomeReport[]> {
+  const lostReports: LostOutcomeReport[] = [];
   /** Per market, the epochs since each AdaptiveCalibrationSet: initial num and the updates in order. */
   const epochs = new Map<bigint, { initialNum: bigint | undefined; logs: Log[] }[]>();
   for (const log of logs) {
@@ -1102,7 +1150,10 @@ async function replayAdaptive(
       [...f.gaps, ...gaps],
     );
   };
-  for (const list of epochs.values()) {
+  for (const [marketId, list] of epochs) {
+    const lostInRange = lostOutcomesInRange(iface, list, found, ctx.candlesOf(marketId));
+    if (lostInRange !== undefined)
+      lostReports.push({ marketId, market: marketLabel(marketId), ...lostInRange });
     for (const epoch of list) {
       if (epoch.logs.length === 0) continue;
       if (ctx.rule === undefined || epoch.initialNum === undefined) {
@@ -1178,6 +1229,43 @@ async function replayAdaptive(
       });
     }
   }
+  return lostReports;
+}
+
+/**
+ * A market's lost outcomes (over its epochs: a new initial num starts the count again) decided by an update in
+ * range, with their counts and chance; undefined when the market has no update in range.
+ */
+function lostOutcomesInRange(
+  iface: Interface,
+  epochs: readonly { logs: Log[] }[],
+  found: ReadonlyMap<Log, { window?: Window }>,
+  candles: ReadonlyMap<number, IntegerCandle> | undefined,
+): Omit<LostOutcomeReport, "marketId" | "market"> | undefined {
+  const inRange = epochs.flatMap((e) => e.logs).filter((log) => found.has(log));
+  if (inRange.length === 0) return undefined;
+  const decided = new Set(
+    inRange.map((log) => unpackAdaptiveUpdate(toAdaptiveEvent(iface, log).update).dataTimestamp),
+  );
+  const lost = epochs
+    .flatMap((e) =>
+      lostOutcomes(
+        e.logs.map((log) => ({ update: toAdaptiveEvent(iface, log).update, window: found.get(log)?.window })),
+        (time) => candles?.get(time),
+      ),
+    )
+    .filter((l) => decided.has(l.next));
+  const count = (o: LostOutcome["outcome"]) => lost.filter((l) => l.outcome === o).length;
+  const breaches = count("breach");
+  const p = lostBreachesP(lost.length, breaches);
+  return {
+    lost,
+    breaches,
+    covered: count("covered"),
+    unknown: count("unknown"),
+    p,
+    suspicious: p < SUSPICIOUS_LOST_BREACHES_P,
+  };
 }
 
 /** The fields of one SignedBatchParametersUpdated event. */

@@ -27,7 +27,8 @@ import { PublisherArchiveSource, WindowDirectory, type WindowSource } from "../.
 import type { AuditPublisherSet } from "../../audit/audit-signed";
 
 /**
- * The exit code of an audit with an update that is not OK (FAIL or UNVERIFIABLE; the report is printed). It is
+ * The exit code of an audit with an update that is not OK (FAIL or UNVERIFIABLE), or with an adaptive market whose
+ * lost outcomes are SUSPICIOUS (the report is printed). It is
  * also the CLI's code of a failure of the work (an RPC error: no report, the error on stderr); bad usage or
  * input is 2. The help text of `zkrisk audit` (cli/register/audit.ts) states them.
  */
@@ -356,6 +357,22 @@ export function formatAudit(r: AuditReport): string {
     }
     lines.push("");
   }
+  for (const m of r.lostOutcomes.filter((x) => x.lost.length > 0)) {
+    lines.push(
+      `${m.suspicious ? "SUSPICIOUS " : ""}${m.market} (adaptive): ${m.lost.length} outcome` +
+        `${m.lost.length === 1 ? "" : "s"} lost to bars not accepted: ${m.breaches} breach` +
+        `${m.breaches === 1 ? "" : "es"}, ${m.covered} covered, ${m.unknown} unknown (without --data, only the ` +
+        `signed closes tell, and only breaches); P(at least ${m.breaches} of ${m.lost.length} by chance at 1 %) = ` +
+        `${m.p.toPrecision(2)}` +
+        (m.suspicious ? ": the bars left out are the ones that would have counted breaches" : ""),
+      ...m.lost.map(
+        (l) =>
+          `  - bar ${shortDate(Number(l.dataTimestamp) * 1000)} (MM ${l.marginS}): ${l.outcome}` +
+          `${l.by === null ? "" : ` by the ${l.by}`}, lost before the update of ${shortDate(Number(l.next) * 1000)}`,
+      ),
+      "",
+    );
+  }
   const unverifiable = r.unverifiable > 0 ? `, ${r.unverifiable} UNVERIFIABLE` : "";
   lines.push(
     r.updates.length === 0
@@ -388,7 +405,8 @@ function asOptionError(err: unknown): unknown {
  * Run the audit of `zkrisk audit` and print it. Bad options throw a UsageError (or the DataError, ModelError,
  * PublisherFileError or SetupError of a file) before any network access; an unreachable --rpc is a UsageError too,
  * and so is a missing calibrations file (an invalid one a ModelError), read only at the first adaptive update.
- * @returns the exit code: 0 when every update passes, {@link EXIT_FINDING} when any is flagged or unverifiable
+ * @returns the exit code: 0 when every update passes, {@link EXIT_FINDING} when any is flagged or unverifiable,
+ *   or an adaptive market's lost outcomes are breaches beyond chance
  */
 export async function runAudit(f: AuditFlags): Promise<number> {
   const inputs = await auditInputs(f);
@@ -402,7 +420,7 @@ export async function runAudit(f: AuditFlags): Promise<number> {
     );
     progress.stop();
     output(report, f.json, formatAudit);
-    return report.failed > 0 ? EXIT_FINDING : 0;
+    return report.failed > 0 || report.suspicious ? EXIT_FINDING : 0;
   } finally {
     progress.stop();
     provider.destroy();

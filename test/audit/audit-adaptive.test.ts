@@ -17,7 +17,12 @@ import { loadCalibrations } from "../../models/market-calibrations";
 import { inferInteger, integerPolicy } from "../../models/integer-engine";
 import { loadCandles } from "../../candles/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
-import { auditAdaptiveUpdates, type AdaptiveUpdateRecord } from "../../audit/audit-adaptive";
+import {
+  auditAdaptiveUpdates,
+  lostBreachesP,
+  lostOutcomes,
+  type AdaptiveUpdateRecord,
+} from "../../audit/audit-adaptive";
 
 const ROOT = join(__dirname, "../..");
 const model = loadQuantizedModel(join(ROOT, "models/btc-usdt-2h.quantized.json"));
@@ -26,8 +31,16 @@ const series = loadCandles(join(ROOT, "models/data/btcusdt-2h.csv"));
 const ints = integerCandlesOf(series);
 const INITIAL = BigInt(RULE.minNum) << 8n;
 
-/** The honest packed updates of bars first..last (one missed), as the oracle would have accepted them. */
-async function honestRun(first: number, last: number, missed: number): Promise<AdaptiveUpdateRecord[]> {
+/**
+ * The honest packed updates of bars first..last (one missed), as the oracle would have accepted them; `drop` leaves
+ * out more bars, given the outcome each would count (a submitter choosing which bars to submit).
+ */
+async function honestRun(
+  first: number,
+  last: number,
+  missed: number,
+  drop: (outcome: boolean | null) => boolean = () => false,
+): Promise<AdaptiveUpdateRecord[]> {
   let state: AdaptiveState = { num: INITIAL, outcomes: 0 };
   const mmAt = new Map<number, bigint>();
   const out: AdaptiveUpdateRecord[] = [];
@@ -35,7 +48,9 @@ async function honestRun(first: number, last: number, missed: number): Promise<A
     if (t === missed) continue;
     const window = buildWindow(series, marketIdOf("BTC-USDT"), t, WINDOW_BARS, ints);
     const marginS = mmAt.get(t - 12) ?? 0n;
-    const after = adaptiveUpdate(state, windowOutcome(window.bars, marginS), RULE);
+    const outcome = windowOutcome(window.bars, marginS);
+    if (drop(outcome)) continue;
+    const after = adaptiveUpdate(state, outcome, RULE);
     const y = inferInteger(model, windowFeatures(window)).output;
     const p = integerPolicy({ ...model.policy, calibrationNum: Number(stateToNum(after.num)) }, y);
     const update = packAdaptiveUpdate({
@@ -130,4 +145,60 @@ describe("auditAdaptiveUpdates", () => {
       );
     }
   }, 120_000);
+});
+
+describe("lostOutcomes", () => {
+  const last = series.candles.length - 1;
+  const first = last - 59;
+  const timeOf = (t: number) => BigInt(series.candles[t].time / 1000);
+  const candleAt = (timeMs: number) => ints.find((c) => c.time === timeMs);
+
+  it("names the outcome a missed bar lost, by the candles, and none where no bar was missed", async () => {
+    expect(lostOutcomes(await honestRun(first, last, -1))).toEqual([]);
+    // Bar first + 30 missed: bar first + 18's outcome is never counted.
+    const missed = first + 30;
+    const records = await honestRun(first, last, missed);
+    const s = unpackAdaptiveUpdate(
+      records.find((r) => unpackAdaptiveUpdate(r.update).dataTimestamp === timeOf(missed - 12))!.update,
+    );
+    const expected = windowOutcome(
+      buildWindow(series, marketIdOf("BTC-USDT"), missed, WINDOW_BARS, ints).bars,
+      s.mm,
+    );
+    expect(lostOutcomes(records, candleAt)).toEqual([
+      {
+        dataTimestamp: timeOf(missed - 12),
+        marginS: s.mm,
+        next: timeOf(missed + 1),
+        outcome: expected ? "breach" : "covered",
+        by: "candles",
+      },
+    ]);
+    // Without candles: a breach only where the signed closes show it, else unknown.
+    const [byCloses] = lostOutcomes(records);
+    expect(byCloses.by === "signed closes" ? byCloses.outcome : "unknown").toBe(byCloses.outcome);
+    if (!expected) expect(byCloses).toMatchObject({ outcome: "unknown", by: null });
+  }, 120_000);
+
+  it("shows a submitter that leaves out the bars counting breaches: every lost outcome a breach, far beyond chance", async () => {
+    // 20 days from the scale's floor (0.25): breaches enough to drop.
+    const dropping = await honestRun(last - 239, last, -1, (outcome) => outcome === true);
+    // Its replay passes: every update is a valid step from the state the oracle held.
+    const audit = await auditAdaptiveUpdates(model, RULE, INITIAL, dropping);
+    expect(audit.every((a) => a.status === "ok")).toBe(true);
+    expect(audit.some((a) => a.outcome === true)).toBe(false);
+    const lost = lostOutcomes(dropping, candleAt);
+    expect(lost.length).toBeGreaterThan(3);
+    expect(lost.every((l) => l.outcome === "breach" && l.by === "candles")).toBe(true);
+    expect(lostBreachesP(lost.length, lost.length)).toBeLessThan(1e-6);
+    // The signed closes of the next accepted windows alone show some of them.
+    expect(lostOutcomes(dropping).filter((l) => l.outcome === "breach").length).toBeGreaterThan(0);
+  }, 120_000);
+
+  it("lostBreachesP is the binomial tail at 1 %", () => {
+    expect(lostBreachesP(10, 0)).toBe(1);
+    expect(lostBreachesP(10, 1)).toBeCloseTo(1 - 0.99 ** 10, 12);
+    expect(lostBreachesP(100, 5)).toBeCloseTo(0.0034323, 6);
+    expect(lostBreachesP(3, 4)).toBe(0);
+  });
 });

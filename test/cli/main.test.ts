@@ -95,7 +95,7 @@ describe("zkrisk --version and --help", () => {
     }
   });
 
-  it("audit --help states its exit codes: 0 all OK, 1 a finding, 2 bad input, 3 a run that could not finish", () => {
+  it("audit --help states its exit codes: 0 all OK, 1 a finding (or a suspicious market), 2 bad input, 3 a run that could not finish", () => {
     const r = zkrisk("audit", "--help");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("--chain-id <n>");
@@ -103,8 +103,9 @@ describe("zkrisk --version and --help", () => {
     expect(codes[0]).toBe("Exit codes:");
     expect(codes[1]).toMatch(/^ {2}0 {2}every update in the range is OK/);
     expect(codes[2]).toMatch(/^ {2}1 {2}some update is FAIL or UNVERIFIABLE/);
-    expect(codes[4]).toMatch(/^ {2}2 {2}bad usage or input/);
-    expect(codes[5]).toMatch(/^ {2}3 {2}the audit could not run to a report/);
+    expect(codes[3]).toMatch(/or an adaptive market is SUSPICIOUS/);
+    expect(codes[5]).toMatch(/^ {2}2 {2}bad usage or input/);
+    expect(codes[6]).toMatch(/^ {2}3 {2}the audit could not run to a report/);
   });
 
   it("registering the commands loads no heavy module (commander and the registrations only)", () => {
