@@ -12,16 +12,27 @@ import { candleSeriesFrom, parseCandlesCsv, parseTimestamp, type CandleRow } fro
 import type { CandleSeries } from "../candles/types";
 import { JsonReader, type JsonErrorFactory } from "../core/validate";
 
+/** What a reader needs from a source beyond its newest bars. */
+export interface SourceNeed {
+  /**
+   * The oldest bar open time (ms) the reader needs. A source that serves its newest bars a page at a time
+   * (Binance klines over HTTP) fetches older pages until it reaches this bar; the others hold all their bars
+   * and ignore it.
+   */
+  fromMs?: number;
+}
+
 /** Where a market's candles come from. */
 export interface CandleSource {
   /** The file or URL, for logs. */
   readonly label: string;
   /**
    * The candles as they are now.
+   * @param need how far back the reader needs bars (see `SourceNeed`).
    * @throws DataError naming the source (and line or element) when the data cannot be read or is malformed;
    *   InsufficientDataError when it holds fewer than 2 bars.
    */
-  read(): Promise<CandleSeries>;
+  read(need?: SourceNeed): Promise<CandleSeries>;
 }
 
 /**
@@ -140,11 +151,36 @@ function completeLines(bytes: Buffer, path: string): string {
   return text;
 }
 
+/** An HTTP answer other than 200 from a source: its status, and how long it asks not to be asked again. */
+export class SourceHttpError extends DataError {
+  constructor(
+    url: string,
+    readonly status: number,
+    statusText: string,
+    /** The answer's `Retry-After`, ms (undefined when it has none that parses). */
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(url, undefined, `HTTP ${status}${statusText ? ` ${statusText}` : ""}`);
+  }
+}
+
+/**
+ * A `Retry-After` header's wait, ms: delay-seconds, or an HTTP date (from `nowMs`); undefined when absent or
+ * malformed.
+ */
+export function retryAfterMs(header: string | null, nowMs: number): number | undefined {
+  if (header === null) return undefined;
+  const text = header.trim();
+  if (/^\d{1,9}$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+}
+
 /**
  * `GET url` answered with status 200 and JSON, parsed.
  * @param timeoutMs limit on the whole request (connect, headers and body), ms.
- * @throws DataError naming the URL: an HTTP status other than 200, no answer within `timeoutMs`, a failed
- *   request, or a body that is not JSON.
+ * @throws SourceHttpError (a DataError) naming the URL for an HTTP status other than 200; DataError naming the
+ *   URL: no answer within `timeoutMs`, a failed request, or a body that is not JSON.
  */
 export async function fetchJson(url: string, timeoutMs: number): Promise<unknown> {
   const fail = (reason: string) => new DataError(url, undefined, reason);
@@ -156,7 +192,8 @@ export async function fetchJson(url: string, timeoutMs: number): Promise<unknown
     });
     if (response.status !== 200) {
       await response.body?.cancel();
-      throw fail(`HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`);
+      const wait = retryAfterMs(response.headers.get("retry-after"), Date.now());
+      throw new SourceHttpError(url, response.status, response.statusText, wait);
     }
     text = await response.text();
   } catch (err) {
@@ -180,6 +217,64 @@ export function parseJson(text: string, source: string): unknown {
   }
 }
 
+/** HTTP statuses that say "too many requests": 429, and 418, Binance's ban of a client that went on asking. */
+const RATE_LIMITED = new Set([429, 418]);
+
+/** How long a source is left alone after a 429 or 418 without a `Retry-After`, ms. */
+export const DEFAULT_RATE_LIMIT_BACKOFF_MS = 60_000;
+
+/** The longest wait a `Retry-After` is obeyed for, ms (Binance bans for up to 3 days). */
+export const MAX_RATE_LIMIT_BACKOFF_MS = 3 * 24 * 3_600_000;
+
+/**
+ * The back-off of an HTTP source told it asks too often: after a 429 or a 418 (Binance answers 429 with a
+ * `Retry-After`, and bans with 418, for minutes up to days, a client that keeps asking), no request is made
+ * before the time the server gave (`Retry-After`, else {@link DEFAULT_RATE_LIMIT_BACKOFF_MS}); each read meanwhile
+ * fails at once, naming the status and the time.
+ */
+export class RateLimitBackoff {
+  private until: { ms: number; reason: string } | undefined;
+
+  constructor(
+    readonly url: string,
+    /** The clock, ms (tests move it). */
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** @throws DataError naming the URL while a back-off is under way. */
+  check(): void {
+    if (this.until === undefined) return;
+    if (this.now() >= this.until.ms) {
+      this.until = undefined;
+      return;
+    }
+    throw new DataError(
+      this.url,
+      undefined,
+      `${this.until.reason}: not asked again before ${new Date(this.until.ms).toISOString()}`,
+    );
+  }
+
+  /** Runs `request`, starting a back-off when it fails with a 429 or a 418 (and passing the error on). */
+  async run<T>(request: () => Promise<T>): Promise<T> {
+    this.check();
+    try {
+      return await request();
+    } catch (err) {
+      if (err instanceof SourceHttpError && RATE_LIMITED.has(err.status)) {
+        const wait = Math.min(err.retryAfterMs ?? DEFAULT_RATE_LIMIT_BACKOFF_MS, MAX_RATE_LIMIT_BACKOFF_MS);
+        this.until = { ms: this.now() + wait, reason: err.reason };
+        throw new DataError(
+          err.file,
+          undefined,
+          `${err.reason}: rate limited, not asked again before ${new Date(this.until.ms).toISOString()}`,
+        );
+      }
+      throw err;
+    }
+  }
+}
+
 /** Raises a reader's errors as DataErrors: `source: field: reason`. */
 export const dataError: JsonErrorFactory = (file, field, reason) =>
   new DataError(file, undefined, `${field}: ${reason}`);
@@ -192,21 +287,28 @@ const NUMBER_FIELDS = ["open", "high", "low", "close", "volume"] as const;
  * (other fields of that object are ignored), each `{ "time", "open", "high", "low", "close", "volume" }`.
  * `time` is the bar's open time, in ms since the Unix epoch or as a UTC timestamp
  * (`2024-06-01T10:00:00Z`, the CSV loader's format); the others are JSON numbers. Extra fields of a candle
- * are ignored, as extra CSV columns are.
+ * are ignored, as extra CSV columns are. A 429 or 418 answer makes it wait as the server asks before asking again
+ * (`RateLimitBackoff`).
  */
 export class HttpCandleSource implements CandleSource {
+  private readonly backoff: RateLimitBackoff;
+
   constructor(
     readonly url: string,
     /** Limit on the whole request (connect, headers and body), ms. */
     readonly timeoutMs: number,
-  ) {}
+    /** The clock of the rate-limit back-off (`RateLimitBackoff`), ms. */
+    now: () => number = Date.now,
+  ) {
+    this.backoff = new RateLimitBackoff(url, now);
+  }
 
   get label(): string {
     return this.url;
   }
 
   async read(): Promise<CandleSeries> {
-    const doc = await fetchJson(this.url, this.timeoutMs);
+    const doc = await this.backoff.run(() => fetchJson(this.url, this.timeoutMs));
     return candleSeriesFrom(jsonCandleRows(doc, this.url), this.url);
   }
 }

@@ -218,6 +218,31 @@ export function readKeystore(path: string): Keystore {
   };
 }
 
+/**
+ * The public key of a keystore, or of a public key file: `{ "publicKey": { "Ax": "<decimal>", "Ay": "<decimal>" } }`,
+ * with or without the `"keystore"` path beside it, which is exactly what `zkrisk publisher keygen --json` prints. A
+ * publisher hands this to whoever writes a market's publisher set file, not its keystore: a keystore is the private
+ * key, encrypted, and a copy of it lets anyone guess the password offline. No password is needed for either.
+ * @throws PublisherFileError `file: field: reason`: for a keystore (a document with `version`, `kdf` or
+ *   `ciphertext`) as `readKeystore`; for a public key file, a key other than `publicKey` and `keystore`, or a
+ *   coordinate that is not a decimal integer.
+ */
+export function readPublicKeyFile(path: string): PublicKey {
+  const value = readJsonFile(path);
+  const isObject = typeof value === "object" && value !== null && !Array.isArray(value);
+  if (isObject && ["version", "kdf", "ciphertext"].some((key) => key in value))
+    return readKeystore(path).publicKey;
+  const doc = new JsonReader(
+    path,
+    value,
+    "",
+    (file, field, reason) => new PublisherFileError(file, field, reason),
+  );
+  doc.onlyKeys(["publicKey", "keystore"]);
+  const pk = doc.at("publicKey").onlyKeys(["Ax", "Ay"]);
+  return { Ax: pk.at("Ax").bigint(), Ay: pk.at("Ay").bigint() };
+}
+
 /** An unlocked keystore: the private key (keep it in memory only) and its public key. */
 export interface PublisherKey {
   privateKey: Uint8Array;

@@ -45,7 +45,7 @@ export async function runPublisherKeygen(
   if (!f.force && existsSync(keystore)) {
     throw new UsageError(`--out: ${keystore} already exists (use --force to replace it)`);
   }
-  progressLine("deriving the keystore's encryption key (scrypt, 10-20 s)", f.json);
+  progressLine("deriving the keystore's encryption key (scrypt, a few seconds)", f.json);
   const ks = await encryptKeystore(generatePrivateKey(), password);
   writeKeystore(keystore, ks, Boolean(f.force));
   return { keystore, publicKey: ks.publicKey };

@@ -43,7 +43,7 @@ export async function runPublisherServe(
   }
   if (f.check) {
     const check = await checkPublisher(f.config, env, () =>
-      progressLine("checking: unlocking the publisher keystore (scrypt, 10-20 s)", f.json),
+      progressLine("checking: unlocking the publisher keystore (scrypt, a few seconds)", f.json),
     );
     return { checked: true, ...check };
   }

@@ -1,14 +1,16 @@
 /**
  * `zkrisk publisher set --keystore FILE [--keystore FILE ...] --quorum K --out publishers.json [--json]`: a
- * market's publisher set file (publisher/publisher-set-file.ts) from the publishers' keystores (only their
- * public keys are read: no password), and its commitment, the value governance registers.
+ * market's publisher set file (publisher/publisher-set-file.ts) from the publishers' public keys, and its
+ * commitment, the value governance registers. Each FILE is a publisher's public key file (what
+ * `zkrisk publisher keygen --json` prints), or its keystore, of which only the public key is read (no password);
+ * a publisher should hand out the former (`readPublicKeyFile`).
  */
 import { resolve } from "node:path";
 import { UsageError } from "../../core/errors";
 import {
   makePublisherSet,
   publisherSetCommitment,
-  readKeystore,
+  readPublicKeyFile,
   writePublisherSet,
   type PublicKey,
 } from "../../publisher";
@@ -32,13 +34,13 @@ export interface PublisherSetResult {
   commitment: bigint;
 }
 
-/** Reads the keystores' public keys and writes the set file. */
+/** Reads the publishers' public keys (public key files or keystores) and writes the set file. */
 export async function runPublisherSet(f: PublisherSetFlags): Promise<PublisherSetResult> {
   outFileOption("--out", f.out);
   refuseOverwrites({ reads: fileOptions("--keystore", f.keystore), writes: fileOptions("--out", f.out) });
   if (f.keystore.length === 0) throw new UsageError("--keystore: give at least one publisher keystore");
   const quorum = parseIntOption("--quorum", f.quorum, 1, f.keystore.length);
-  const keys = f.keystore.map((file) => readKeystore(file).publicKey);
+  const keys = f.keystore.map((file) => readPublicKeyFile(file));
   refuseRepeatedKeys("--keystore", f.keystore, keys, "holds");
   const set = await makePublisherSet(keys, quorum);
   const file = resolve(f.out);

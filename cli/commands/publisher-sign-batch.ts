@@ -20,7 +20,7 @@ import {
 import { progressLine } from "../progress";
 import { fileOptions, outFileOption, parseDateOption, parseIntOption, refuseOverwrites } from "../options";
 import { barIndexAt } from "./infer";
-import { DEFAULT_WINDOW_BARS } from "./publisher-sign";
+import { assertBarClosed, DEFAULT_WINDOW_BARS } from "./publisher-sign";
 
 /** The options of `zkrisk publisher sign --batch`. */
 export interface PublisherSignBatchFlags {
@@ -59,12 +59,15 @@ function parseBatchEntry(value: string): { market: string; data: string } {
 /**
  * Builds every market's window, signs the batch and writes it. Options and candle files are checked before
  * the keystore is unlocked.
- * @throws UsageError for a bad option, a market twice, an unset password or an --at that a file has no bar
- *   at; DataError or InsufficientDataError for the candles; PublisherFileError for the keystore.
+ * @param now the clock that says whether the bar at --at has closed, ms.
+ * @throws UsageError for a bad option, a market twice, an unset password, an --at that a file has no bar
+ *   at or whose bar has not closed (`assertBarClosed`); DataError or InsufficientDataError for the candles;
+ *   PublisherFileError for the keystore.
  */
 export async function runPublisherSignBatch(
   f: PublisherSignBatchFlags,
   env: NodeJS.ProcessEnv = process.env,
+  now: () => number = Date.now,
 ): Promise<PublisherSignBatchResult> {
   const password = publisherPassword(env);
   if (f.batch.length < 1 || f.batch.length > MAX_BATCH_MARKETS) {
@@ -96,8 +99,9 @@ export async function runPublisherSignBatch(
     const series = loadCandles(e.data);
     return { market: e.market, window: buildWindow(series, marketIdOf(e.market), barIndexAt(series, at), n) };
   });
+  for (const { window } of windows) assertBarClosed(window.endTime, window.intervalMs, now());
   const key = await unlockKeystore(f.key, password, () =>
-    progressLine(`unlocking ${f.key} (scrypt, 10-20 s)`, f.json),
+    progressLine(`unlocking ${f.key} (scrypt, a few seconds)`, f.json),
   );
   const signed = await signBatch(key, windows);
   const out = resolve(f.out);

@@ -41,6 +41,21 @@ export interface PublisherSignFlags {
   json?: boolean;
 }
 
+/**
+ * Refuses a window whose last bar has not closed by `nowMs`: a bar still forming changes afterwards, and one key
+ * must never sign two values for one bar (an auditor comparing windows takes that for equivocation).
+ * @param at open time of the window's last bar, ms; `intervalMs` the bar interval, ms.
+ * @throws UsageError naming --at, the bar's close and the time now.
+ */
+export function assertBarClosed(at: number, intervalMs: number, nowMs: number): void {
+  if (at + intervalMs <= nowMs) return;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  throw new UsageError(
+    `--at: the bar opening ${iso(at)} closes at ${iso(at + intervalMs)}, after now (${iso(nowMs)}): a bar still ` +
+      `forming is never signed`,
+  );
+}
+
 /** What `sign` wrote. */
 export interface PublisherSignResult {
   /** Absolute path of the signed window file. */
@@ -61,12 +76,15 @@ export interface PublisherSignResult {
 /**
  * Builds, signs and writes the window. Options and the candle file are checked before the keystore is
  * unlocked.
- * @throws UsageError for a bad option, an unset password or an --at with no bar; DataError or
- *   InsufficientDataError for the candles; PublisherFileError for the keystore (or a wrong password).
+ * @param now the clock that says whether the bar at --at has closed, ms.
+ * @throws UsageError for a bad option, an unset password, an --at with no bar or whose bar has not closed
+ *   (`assertBarClosed`); DataError or InsufficientDataError for the candles; PublisherFileError for the keystore
+ *   (or a wrong password).
  */
 export async function runPublisherSign(
   f: PublisherSignFlags,
   env: NodeJS.ProcessEnv = process.env,
+  now: () => number = Date.now,
 ): Promise<PublisherSignResult> {
   const password = publisherPassword(env);
   if (f.market === undefined) throw new UsageError("--market is required (or --batch MARKET=CANDLES.csv)");
@@ -82,8 +100,9 @@ export async function runPublisherSign(
   const at = parseDateOption("--at", f.at);
   const series = loadCandles(f.data);
   const window = buildWindow(series, marketId, barIndexAt(series, at), n);
+  assertBarClosed(window.endTime, window.intervalMs, now());
   const key = await unlockKeystore(f.key, password, () =>
-    progressLine(`unlocking ${f.key} (scrypt, 10-20 s)`, f.json),
+    progressLine(`unlocking ${f.key} (scrypt, a few seconds)`, f.json),
   );
   const signed = await signWindow(key, market, window);
   const out = resolve(f.out);

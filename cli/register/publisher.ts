@@ -55,9 +55,13 @@ export function registerPublisher(program: Command): void {
   publisher
     .command("set")
     .description(
-      "write a market's publisher set file from the publishers' keystores (public keys only) and print its commitment",
+      "write a market's publisher set file from the publishers' keystores or public key files (public keys only) " +
+        "and print its commitment",
     )
-    .requiredOption("--keystore <file...>", "publisher keystore(s) made by `zkrisk publisher keygen`")
+    .requiredOption(
+      "--keystore <file...>",
+      "publisher keystore(s) made by `zkrisk publisher keygen`, or public key file(s) (`publisher keygen --json`)",
+    )
     .requiredOption("--quorum <k>", "signatures an update needs, 1 to the number of keys")
     .requiredOption("--out <file>", "publisher set file to write (JSON)")
     .option("--json", "print the result as one JSON object (bigints as strings)")
@@ -65,12 +69,20 @@ export function registerPublisher(program: Command): void {
   publisher
     .command("serve")
     .description(
-      "run the publisher: sign each new window of every configured market once (password from " +
-        "ZKRISK_PUBLISHER_PASSWORD), archive it, and serve GET /v1/windows/:market?at=, /health and /metrics " +
-        "until SIGINT or SIGTERM (see README: zkrisk publisher serve)",
+      "run the publisher: sign each new window of every configured market, and each configured batch of " +
+        "markets, once (password from ZKRISK_PUBLISHER_PASSWORD), archive it, and serve GET " +
+        "/v1/windows/:market?at=, /v1/batches/:batch?at=, /health and /metrics until SIGINT or SIGTERM (see " +
+        "README: Publisher service)",
     )
-    .requiredOption("--config <file>", "publisher config (JSON): key, archive, listen, pollSeconds, markets")
-    .option("--check", "validate the config, print it (and the public key) without secrets, and exit")
+    .requiredOption(
+      "--config <file>",
+      "publisher config (JSON): key, archive, listen, pollSeconds, markets, batches",
+    )
+    .option(
+      "--check",
+      "validate the config, the keystore, the sources and the archive as a start would, print the config (and the " +
+        "public key) without secrets, and exit",
+    )
     .option(
       "--log-level <level>",
       "log level of the JSON lines on stderr: fatal, error, warn, info, debug, trace",

@@ -52,7 +52,17 @@ export interface BatchSignerOptions {
 
 /** Signs each configured batch once per bar close its markets' windows are archived at (see the header). */
 export class BatchSigner {
-  constructor(private readonly opts: BatchSignerOptions) {}
+  /** Per batch: why its last signing failed, or undefined when it did not. */
+  private readonly failures = new Map<string, string>();
+
+  constructor(private readonly opts: BatchSignerOptions) {
+    for (const b of opts.config) opts.metrics.batchFailures.inc({ batch: b.batch }, 0);
+  }
+
+  /** Why `batch`'s last signing failed (/health shows it, status `degraded`), or undefined when it did not. */
+  lastError(batch: string): string | undefined {
+    return this.failures.get(batch);
+  }
 
   /**
    * The end times (ms) at which `batch` is due to be signed now, oldest first (see the file header).
@@ -75,19 +85,34 @@ export class BatchSigner {
   }
 
   /**
-   * Signs and archives every batch that is due.
+   * Signs and archives every batch that is due. A batch whose signing fails (another process archived it
+   * meanwhile: ArchiveConflictError; it cannot be archived: a full disk, a read-only directory; an archived window
+   * that does not check) is logged as an error, counted and shown by /health until a later signing of it
+   * succeeds, and the other batches are signed all the same.
    * @param stopping checked between batches: when it returns true, signing ends early (shutdown).
-   * @throws ArchiveConflictError when another process archived a batch meanwhile; PublisherFileError or
-   *   SignatureError for an archived window that does not check (the poll fails and is logged, as for windows).
    */
   async sign(stopping: () => boolean = () => false): Promise<SignedBatchBar[]> {
     const signed: SignedBatchBar[] = [];
     for (const batch of this.opts.config) {
-      for (const endTime of this.due(batch)) {
-        if (stopping()) return signed;
-        signed.push(await this.signAt(batch, endTime));
-        // Signing takes a fifth of a second of CPU: let the HTTP API answer between batches.
-        await yieldToEventLoop();
+      try {
+        for (const endTime of this.due(batch)) {
+          if (stopping()) return signed;
+          signed.push(await this.signAt(batch, endTime));
+          // Signing takes a fifth of a second of CPU: let the HTTP API answer between batches.
+          await yieldToEventLoop();
+        }
+      } catch (err) {
+        const message = (err as Error).message;
+        this.failures.set(batch.batch, message);
+        this.opts.metrics.batchFailures.inc({ batch: batch.batch });
+        this.opts.log.error(
+          { batch: batch.batch, err: message },
+          "batch signing failed; trying again at the next poll",
+        );
+        continue;
+      }
+      if (this.failures.delete(batch.batch)) {
+        this.opts.log.info({ batch: batch.batch }, "batch signing succeeded again");
       }
     }
     return signed;

@@ -12,9 +12,11 @@
  *                                          (as above); without `at`, the newest one. 400 BAD_REQUEST for a
  *                                          label that cannot be a batch or a bad TIMESTAMP; 404
  *                                          UNKNOWN_BATCH, 404 NOT_SIGNED.
- *   GET /health                            status, the public key, per market the archived windows and the
- *                                          last poll ("degraded" while a source is unusable; still 200), and
- *                                          per batch its markets and archived batches
+ *   GET /health                            status, the public key, per market the archived windows, the
+ *                                          last poll and the last error, and per batch its markets, archived
+ *                                          batches and last error ("degraded" while any has an error: a
+ *                                          source unusable, signing held, a window or batch that could not
+ *                                          be archived; still 200)
  *   GET /metrics                           Prometheus text
  *   GET /openapi.json                      this API's OpenAPI document, built from the routes' own schemas
  */
@@ -50,6 +52,8 @@ export interface PublisherApiOptions {
   publicKey: PublicKey;
   /** A market's last poll and error. */
   status(market: string): MarketStatus;
+  /** Why a batch's last signing failed, or undefined (default: never). */
+  batchError?(batch: string): string | undefined;
   log: Logger;
   /** Connection limits other than `HTTP_LIMITS` (core/json-api.ts); tests pass small ones. */
   limits?: Partial<HttpLimits>;
@@ -247,20 +251,23 @@ export async function buildPublisherApi(opts: PublisherApiOptions): Promise<Fast
         lastError: s.lastError ?? null,
       };
     });
+    const batchViews = opts.batches.map((b) => {
+      const range = batchArchive.range(b.batch);
+      return {
+        batch: b.batch,
+        markets: b.markets,
+        batches: batchArchive.count(b.batch),
+        first: range === undefined ? null : isoFromMs(range.first),
+        latest: range === undefined ? null : isoFromMs(range.last),
+        lastError: opts.batchError?.(b.batch) ?? null,
+      };
+    });
+    const healthy = [...views, ...batchViews].every((v) => v.lastError === null);
     return {
-      status: views.every((v) => v.lastError === null) ? "ok" : "degraded",
+      status: healthy ? "ok" : "degraded",
       publicKey: { Ax: opts.publicKey.Ax.toString(), Ay: opts.publicKey.Ay.toString() },
       markets: views,
-      batches: opts.batches.map((b) => {
-        const range = batchArchive.range(b.batch);
-        return {
-          batch: b.batch,
-          markets: b.markets,
-          batches: batchArchive.count(b.batch),
-          first: range === undefined ? null : isoFromMs(range.first),
-          latest: range === undefined ? null : isoFromMs(range.last),
-        };
-      }),
+      batches: batchViews,
     };
   });
 

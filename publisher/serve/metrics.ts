@@ -7,6 +7,20 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
 /** The publisher's metrics. */
 export class PublisherMetrics {
   readonly registry = new Registry();
+  /** Polls of a market that failed past its source (a window not archived, an archived window unreadable). */
+  readonly pollFailures = new Counter({
+    name: "zkrisk_publisher_poll_failures_total",
+    help: "Polls of a market that failed after reading its source (the archive could not be written or read), by market.",
+    labelNames: ["market"] as const,
+    registers: [this.registry],
+  });
+  /** Batch signings that failed (the batch could not be archived, an archived window unreadable). */
+  readonly batchFailures = new Counter({
+    name: "zkrisk_publisher_batch_failures_total",
+    help: "Batch signings that failed (the archive could not be written or read), by batch.",
+    labelNames: ["batch"] as const,
+    registers: [this.registry],
+  });
   /** Windows signed and archived, by market. */
   readonly signed = new Counter({
     name: "zkrisk_publisher_windows_signed_total",

@@ -16,7 +16,9 @@ import { ConfigError } from "../../core/errors";
 import { checkListenAddress, listenJsonApi, type HttpLimits } from "../../core/json-api";
 import { comparePublicKeys, type PublicKey } from "../eddsa";
 import { publisherPassword, unlockKeystore } from "../keystore";
-import { BatchArchive, WindowArchive } from "./archive";
+import { readSignedBatch, type SignedBatch } from "../signed-batch";
+import { readSignedWindow, type SignedWindow } from "../signed-window";
+import { BATCHES_DIRECTORY, BatchArchive, marketDirectory, WindowArchive } from "./archive";
 import { BatchSigner, type SignedBatchBar } from "./batch-signer";
 import { loadPublisherConfig, redactedPublisherConfig, type PublisherConfig } from "./config";
 import { buildPublisherApi } from "./http";
@@ -70,6 +72,57 @@ export interface RunningPublisher {
   stop(): Promise<PublisherSummary>;
 }
 
+/** The newest archived document of a market or a batch, verified, or undefined when none is archived. */
+interface NewestArchived {
+  window(market: string): Promise<{ file: string; signed: SignedWindow } | undefined>;
+  batch(batch: string): Promise<{ file: string; signed: SignedBatch } | undefined>;
+}
+
+/** The newest archived documents of open archives. */
+function newestOf(archive: WindowArchive, batchArchive: BatchArchive): NewestArchived {
+  return {
+    async window(market) {
+      const newest = archive.latest(market);
+      return newest === undefined ? undefined : archive.read(market, newest);
+    },
+    async batch(batch) {
+      const newest = batchArchive.latest(batch);
+      return newest === undefined ? undefined : batchArchive.read(batch, newest);
+    },
+  };
+}
+
+/** The open time (ms) named by the newest `<endTime ms>.json` in `dir`, or undefined (none, or no directory). */
+function newestFileIn(dir: string): string | undefined {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+  const times = names
+    .map((name) => /^(\d{1,15})\.json$/.exec(name))
+    .filter((m) => m !== null)
+    .map((m) => Number(m[1]));
+  return times.length === 0 ? undefined : join(dir, `${Math.max(...times)}.json`);
+}
+
+/** The newest archived documents read from the archive's files, creating nothing (for `--check`). */
+function newestOnDisk(cfg: PublisherConfig): NewestArchived {
+  const byMarket = new Map(cfg.markets.map((m) => [m.market, marketDirectory(m.market, m.marketId)]));
+  return {
+    async window(market) {
+      const file = newestFileIn(join(cfg.archive, byMarket.get(market)!));
+      return file === undefined ? undefined : { file, signed: await readSignedWindow(file) };
+    },
+    async batch(batch) {
+      const file = newestFileIn(join(cfg.archive, BATCHES_DIRECTORY, batch));
+      return file === undefined ? undefined : { file, signed: await readSignedBatch(file) };
+    },
+  };
+}
+
 /**
  * Checks that the archive holds this publisher's windows and batches: the newest window of each market must
  * carry this key, the market's label and its bar interval, and the newest batch of each batch this key and
@@ -77,21 +130,16 @@ export interface RunningPublisher {
  * @throws ConfigError naming the config's `archive`, `intervalMs` or batch `markets` and the file;
  *   PublisherFileError or SignatureError for an archived file that does not check.
  */
-async function checkArchive(
-  cfg: PublisherConfig,
-  archive: WindowArchive,
-  batchArchive: BatchArchive,
-  key: PublicKey,
-): Promise<void> {
+async function checkArchive(cfg: PublisherConfig, archived: NewestArchived, key: PublicKey): Promise<void> {
   const otherKey = (file: string, signer: PublicKey) =>
     new ConfigError(
       `${cfg.file}: archive: ${file} is signed by another key (Ax ${signer.Ax}); each publisher ` +
         `key keeps its own archive: give this key (Ax ${key.Ax}) another archive directory`,
     );
   for (const [i, m] of cfg.markets.entries()) {
-    const newest = archive.latest(m.market);
+    const newest = await archived.window(m.market);
     if (newest === undefined) continue;
-    const { file, signed } = (await archive.read(m.market, newest))!;
+    const { file, signed } = newest;
     if (comparePublicKeys(signed.publicKey, key) !== 0) throw otherKey(file, signed.publicKey);
     if (signed.market !== m.market) {
       throw new ConfigError(
@@ -106,15 +154,15 @@ async function checkArchive(
     }
   }
   for (const [i, b] of cfg.batches.entries()) {
-    const newest = batchArchive.latest(b.batch);
+    const newest = await archived.batch(b.batch);
     if (newest === undefined) continue;
-    const { file, signed } = (await batchArchive.read(b.batch, newest))!;
+    const { file, signed } = newest;
     if (comparePublicKeys(signed.publicKey, key) !== 0) throw otherKey(file, signed.publicKey);
-    const archived = signed.markets.map((m) => m.market).sort();
-    if (JSON.stringify(archived) !== JSON.stringify([...b.markets].sort())) {
+    const held = signed.markets.map((m) => m.market).sort();
+    if (JSON.stringify(held) !== JSON.stringify([...b.markets].sort())) {
       throw new ConfigError(
         `${cfg.file}: batches[${i}].markets: ${JSON.stringify(b.markets)}, but the archived batches of ` +
-          `${b.batch} hold ${JSON.stringify(archived)} (${file}); a batch label keeps its markets: give this ` +
+          `${b.batch} hold ${JSON.stringify(held)} (${file}); a batch label keeps its markets: give this ` +
           `set of markets another label`,
       );
     }
@@ -198,12 +246,13 @@ export async function startPublisher(
     batches: cfg.batches,
     publicKey: key.publicKey,
     status: (market) => signer.marketStatus(market),
+    batchError: (batch) => batchSigner.lastError(batch),
     log,
     limits: options.limits,
   });
   let url: string;
   try {
-    await checkArchive(cfg, archive, batchArchive, key.publicKey);
+    await checkArchive(cfg, newestOf(archive, batchArchive), key.publicKey);
     url = await listenJsonApi(api, cfg);
   } catch (err) {
     await api.close();
@@ -292,11 +341,14 @@ export interface PublisherCheck {
 /**
  * Checks what `servePublisher` would check at start, without listening or signing: the config, that
  * `listen.host` is an address of this machine (not that the port is free: a running publisher may hold it),
- * the keystore unlocked with ZKRISK_PUBLISHER_PASSWORD (a wrong password fails here, not at start), and every
- * file source (`csv`, a `klines` file) read as a poll reads it. URL sources are not contacted: a source that is down at
- * start is retried every poll anyway.
- * @throws ConfigError naming the config file and the source's field or `listen.host`; UsageError when the
- *   password is unset; PublisherFileError for the keystore or a wrong password.
+ * the keystore unlocked with ZKRISK_PUBLISHER_PASSWORD (a wrong password fails here, not at start), every
+ * file source (`csv`, a `klines` file) read as a poll reads it, and the archive's newest window of each market and
+ * batch of each batch as a start checks them (this key's, this market's and interval, these markets: so a new key
+ * pointed at the old key's archive fails here, not at start), read without creating anything. URL sources are not
+ * contacted: a source that is down at start is retried every poll anyway.
+ * @throws ConfigError naming the config file and the source's field, `listen.host`, or the archive's file (see
+ *   `checkArchive`); UsageError when the password is unset; PublisherFileError for the keystore or a wrong
+ *   password, or an archived file that does not check.
  */
 export async function checkPublisher(
   configPath: string,
@@ -314,6 +366,7 @@ export async function checkPublisher(
     }
   }
   const key = await unlockKeystore(cfg.key, publisherPassword(env), onDerive);
+  await checkArchive(cfg, newestOnDisk(cfg), key.publicKey);
   return { config: redactedPublisherConfig(cfg), publicKey: key.publicKey };
 }
 

@@ -119,9 +119,15 @@ export interface MarketStatus {
   /** When its source was last read, ms (undefined before the first poll). */
   lastPollAt?: number;
   /**
-   * Why the last read could not be used, or why signing is held (`held.message`), or undefined when neither.
+   * Why the last read could not be used, or why the last poll failed past the source (`failure`), or why signing
+   * is held (`held.message`), or undefined when none of them.
    */
   lastError?: string;
+  /**
+   * Why the last poll of the market failed after reading its source (a window that could not be archived: a full
+   * disk, a directory that became read-only; an archived window that does not check), or undefined when it did not.
+   */
+  failure?: string;
   /** The hold of the last poll that had windows due, or undefined when it signed them (see the file header). */
   held?: SigningHold;
 }
@@ -201,24 +207,41 @@ export class WindowSigner {
       this.status.set(m.market, {});
       this.reported.set(m.market, new Set());
       opts.metrics.held.set({ market: m.market }, 0);
+      opts.metrics.pollFailures.inc({ market: m.market }, 0);
     }
   }
 
-  /** Each market's last poll and error, or its hold (as `lastError` too, so /health shows it `degraded`). */
+  /**
+   * Each market's last poll and error, its failure or its hold (as `lastError` too, so /health shows it
+   * `degraded`).
+   */
   marketStatus(market: string): MarketStatus {
     const status = { ...this.status.get(market) };
-    return { ...status, lastError: status.lastError ?? status.held?.message };
+    return { ...status, lastError: status.lastError ?? status.failure ?? status.held?.message };
   }
 
   /**
-   * Reads every market's source once and signs its new windows.
+   * Reads every market's source once and signs its new windows. A market whose poll fails (its archive cannot be
+   * written or read) is logged, counted and shown by /health, and the other markets are polled all the same.
    * @param stopping checked between windows: when it returns true the poll ends early (shutdown).
    */
   async poll(stopping: () => boolean = () => false): Promise<PollReport> {
     const report: PollReport = { signed: [], disagreements: [], errors: [], held: [] };
     for (const m of this.opts.markets) {
       if (stopping()) break;
-      await this.pollMarket(m, report, stopping);
+      const status = this.status.get(m.market)!;
+      try {
+        await this.pollMarket(m, report, stopping);
+      } catch (err) {
+        const message = this.shown(m, (err as Error).message);
+        status.failure = message;
+        this.opts.metrics.pollFailures.inc({ market: m.market });
+        report.errors.push({ market: m.market, message });
+        this.opts.log.error({ market: m.market, err: message }, "poll failed; trying again at the next poll");
+        continue;
+      }
+      if (status.failure !== undefined) this.opts.log.info({ market: m.market }, "poll succeeded again");
+      status.failure = undefined;
     }
     return report;
   }
@@ -252,9 +275,16 @@ export class WindowSigner {
     const { archive, log, metrics } = this.opts;
     const status = this.status.get(m.market)!;
     status.lastPollAt = this.now();
+    const newest = archive.latest(m.market);
+    // The bars the windows due need: from the newest archived window's first bar on (it is compared with the
+    // source), or on a first start, the backfill's windows.
+    const fromMs =
+      newest === undefined
+        ? this.now() - (m.backfillBars + this.bars) * m.intervalMs
+        : newest - (this.bars - 1) * m.intervalMs;
     let series: CandleSeries;
     try {
-      series = await m.reader.read();
+      series = await m.reader.read({ fromMs });
     } catch (err) {
       if (!(err instanceof ZkriskError)) throw err;
       return this.sourceProblem(m, report, err.message);
@@ -271,7 +301,6 @@ export class WindowSigner {
 
     const closed = latestClosedBar(series, this.now());
     if (closed === undefined) return;
-    const newest = archive.latest(m.market);
     // The newest archived window: every signed bar a window ending after it can hold is one of its bars.
     let anchor = newest === undefined ? undefined : await archive.read(m.market, newest);
     const held: HeldWindow[] = [];

@@ -3,16 +3,18 @@
  * every refusal named by source, element and field, and the source config that selects it.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   candleSourceOf,
+  HttpCandleSource,
   KlinesFileSource,
   KlinesHttpSource,
   klinesSeries,
+  latestClosedBar,
   readCandleSourceConfig,
   redactedSourceConfig,
   type CandleSourceKey,
@@ -71,18 +73,19 @@ function dataErrorOf(run: () => unknown): string {
 
 describe("Binance klines", () => {
   it("give the CSV loader's series for the same bars (gaps included), from a file and over HTTP", async () => {
-    // Bars 200 to 300 of the real file hold its first gap (two bars before 2017-09-06 22:00).
+    // Bars 200 to 300 of the real file hold its first gap (two bars before 2017-09-06 22:00); bar 300 is the last
+    // kline, the bar still forming, which is left out.
     const expected = csvSeries(200, 300);
     expect(expected.gaps).toHaveLength(1);
     const file = join(dir, "klines.json");
-    writeFileSync(file, JSON.stringify(klinesOf(200, 300)));
+    writeFileSync(file, JSON.stringify(klinesOf(200, 301)));
     const fromFile = await new KlinesFileSource(file).read();
     expect(fromFile.candles).toEqual(expected.candles);
     expect(fromFile.gaps).toEqual(expected.gaps.map((g) => ({ ...g })));
     expect(fromFile.intervalMs).toBe(TWO_HOURS);
     expect(fromFile.source).toBe(file);
 
-    routes["/api/v3/klines?symbol=BTCUSDT&interval=2h"] = klinesOf(200, 300);
+    routes["/api/v3/klines?symbol=BTCUSDT&interval=2h"] = klinesOf(200, 301);
     const url = `${base}/api/v3/klines?symbol=BTCUSDT&interval=2h`;
     const fromHttp = await new KlinesHttpSource(url, 5_000).read();
     expect(fromHttp.candles).toEqual(expected.candles);
@@ -135,6 +138,208 @@ describe("Binance klines", () => {
     await expect(new KlinesHttpSource(`${base}/missing`, 5_000).read()).rejects.toThrow(
       `${base}/missing: HTTP 404`,
     );
+  });
+});
+
+/**
+ * A server answering like Binance's GET /api/v3/klines over `klines` (oldest first, the last one still forming):
+ * the newest `limit` (default 500, at most 1000) klines, or those opening at or before `endTime`. `answer` may
+ * replace an answer (by the request's URL); every request's URL is kept in `requests`.
+ */
+async function binanceLike(
+  klines: unknown[][],
+  answer?: (url: URL) => ((res: ServerResponse) => void) | undefined,
+) {
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://x");
+    requests.push(`${url.pathname}${url.search}`);
+    const special = answer?.(url);
+    if (special !== undefined) return special(res);
+    const limit = Math.min(Number(url.searchParams.get("limit") ?? 500), 1000);
+    const endTime = url.searchParams.get("endTime");
+    const upTo = endTime === null ? klines : klines.filter((k) => (k[0] as number) <= Number(endTime));
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify(upTo.slice(-limit)));
+  });
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    requests,
+    url: (query: string) => `${base}/api/v3/klines?${query}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((done) => server.close(done));
+    },
+  };
+}
+
+describe("Binance klines: the bar still forming", () => {
+  it("is the last kline, left out whatever the local clock says (a clock ahead of the exchange's)", async () => {
+    // Binance serves the bar forming as the last kline: here bar 99, with its open as every price so far.
+    const klines = klinesOf(0, 100);
+    const forming = klines[99];
+    klines[99] = [forming[0], forming[1], forming[1], forming[1], forming[1], "0.5", ...forming.slice(6)];
+    const server = await binanceLike(klines);
+    const file = join(dir, "forming.json");
+    writeFileSync(file, JSON.stringify(klines));
+    try {
+      for (const source of [
+        new KlinesHttpSource(server.url("symbol=BTCUSDT&interval=2h"), 5_000),
+        new KlinesFileSource(file),
+      ]) {
+        const series = await source.read();
+        expect(series.candles).toEqual(csvSeries(0, 99).candles);
+        // A local clock past bar 99's close (ahead of the exchange's, which still forms it) finds bar 98 the newest
+        // closed bar. Before, bar 99's partial candle was taken for closed and signed.
+        expect(latestClosedBar(series, (forming[6] as number) + 5_000)).toBe(98);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("Binance klines over HTTP: older pages", () => {
+  // Bars 0 to 1500 of the real file, bar 1499 still forming.
+  const klines = klinesOf(0, 1500);
+  const time = (i: number) => klines[i][0] as number;
+
+  it("are fetched with endTime (limit 1000) until the bar the reader needs, and not when it has it", async () => {
+    const server = await binanceLike(klines);
+    try {
+      const url = server.url("symbol=BTCUSDT&interval=2h&limit=200");
+      const source = new KlinesHttpSource(url, 5_000);
+      // The answer alone: bars 1300 to 1498.
+      expect((await source.read()).candles).toEqual(csvSeries(1300, 1499).candles);
+      expect((await source.read({ fromMs: time(1350) })).candles).toEqual(csvSeries(1300, 1499).candles);
+      expect(server.requests).toHaveLength(2);
+      // A restart after a downtime that needs bar 600: one older page (bars 300 to 1299) reaches it.
+      server.requests.length = 0;
+      const series = await source.read({ fromMs: time(600) });
+      expect(series.candles).toEqual(csvSeries(300, 1499).candles);
+      expect(series.gaps).toEqual(csvSeries(300, 1499).gaps.map((g) => ({ ...g, source: url })));
+      expect(series.source).toBe(url);
+      expect(server.requests).toEqual([
+        "/api/v3/klines?symbol=BTCUSDT&interval=2h&limit=200",
+        `/api/v3/klines?symbol=BTCUSDT&interval=2h&limit=1000&endTime=${time(1300) - 1}`,
+      ]);
+      // Before the first bar Binance has: pages until an empty one.
+      server.requests.length = 0;
+      expect((await source.read({ fromMs: time(0) - 100 * TWO_HOURS })).candles).toEqual(
+        csvSeries(0, 1499).candles,
+      );
+      expect(server.requests.slice(1)).toEqual(
+        [1300, 300, 0].map(
+          (i) => `/api/v3/klines?symbol=BTCUSDT&interval=2h&limit=1000&endTime=${time(i) - 1}`,
+        ),
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("that fail, or do not precede the newest answer, name the configured URL and the page's endTime", async () => {
+    const server = await binanceLike(klines, (url) =>
+      url.searchParams.has("endTime")
+        ? (res) => {
+            res.writeHead(502, "Bad Gateway");
+            res.end();
+          }
+        : undefined,
+    );
+    try {
+      const url = server.url("symbol=BTCUSDT&interval=2h&limit=200");
+      await expect(new KlinesHttpSource(url, 5_000).read({ fromMs: time(600) })).rejects.toThrow(
+        `${url}: older klines (endTime ${time(1300) - 1}, ${new Date(time(1300) - 1).toISOString()}): HTTP 502 Bad Gateway`,
+      );
+    } finally {
+      await server.close();
+    }
+
+    // A server that ignores endTime answers the newest bars again.
+    const ignoring = await binanceLike(klines, (url) =>
+      url.searchParams.has("endTime")
+        ? (res) => {
+            res.writeHead(200, { "content-type": "application/json" });
+            res.end(JSON.stringify(klines.slice(-1000)));
+          }
+        : undefined,
+    );
+    try {
+      const url = ignoring.url("symbol=BTCUSDT&interval=2h&limit=200");
+      await expect(new KlinesHttpSource(url, 5_000).read({ fromMs: time(600) })).rejects.toThrow(
+        `${url}: older klines (endTime ${time(1300) - 1}, ${new Date(time(1300) - 1).toISOString()}): the answer ` +
+          `ends with a bar opening at ${time(1499)}, not before ${time(1300)} (is endTime honoured?)`,
+      );
+      expect(ignoring.requests).toHaveLength(2);
+    } finally {
+      await ignoring.close();
+    }
+  });
+});
+
+describe("Binance klines over HTTP: rate limits", () => {
+  it("after a 429 or 418, nothing is asked before the Retry-After (else 60 s) has passed", async () => {
+    let status = 429;
+    let retryAfter: string | undefined = "120";
+    const server = await binanceLike(klinesOf(0, 100), () =>
+      status === 200
+        ? undefined
+        : (res) => {
+            res.writeHead(status, retryAfter === undefined ? {} : { "retry-after": retryAfter });
+            res.end('{"code":-1003,"msg":"Too many requests"}');
+          },
+    );
+    try {
+      let now = Date.parse("2024-06-30T22:00:00Z");
+      const url = server.url("symbol=BTCUSDT&interval=2h");
+      const source = new KlinesHttpSource(url, 5_000, () => now);
+      await expect(source.read()).rejects.toThrow(
+        `${url}: HTTP 429 Too Many Requests: rate limited, not asked again before 2024-06-30T22:02:00.000Z`,
+      );
+      expect(server.requests).toHaveLength(1);
+      // Before, every poll asked again, and Binance answers a client that goes on asking with a ban (418).
+      now += 119_000;
+      await expect(source.read()).rejects.toThrow(
+        `${url}: HTTP 429 Too Many Requests: not asked again before 2024-06-30T22:02:00.000Z`,
+      );
+      expect(server.requests).toHaveLength(1);
+      now += 1_000;
+      status = 418;
+      retryAfter = undefined;
+      await expect(source.read()).rejects.toThrow(
+        `${url}: HTTP 418 I'm a Teapot: rate limited, not asked again before 2024-06-30T22:03:00.000Z`,
+      );
+      expect(server.requests).toHaveLength(2);
+      now += 60_000;
+      status = 200;
+      expect((await source.read()).candles).toHaveLength(99);
+      expect(server.requests).toHaveLength(3);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("the JSON candle source backs off the same way", async () => {
+    const server = await binanceLike([], () => (res) => {
+      res.writeHead(429, { "retry-after": "30" });
+      res.end();
+    });
+    try {
+      const now = Date.parse("2024-06-30T22:00:00Z");
+      const url = server.url("candles");
+      const source = new HttpCandleSource(url, 5_000, () => now);
+      await expect(source.read()).rejects.toThrow(
+        `${url}: HTTP 429 Too Many Requests: rate limited, not asked`,
+      );
+      await expect(source.read()).rejects.toThrow(
+        `${url}: HTTP 429 Too Many Requests: not asked again before`,
+      );
+      expect(server.requests).toHaveLength(1);
+    } finally {
+      await server.close();
+    }
   });
 });
 

@@ -167,7 +167,7 @@ describe("publisher serve: HTTP API of batches", () => {
     });
   });
 
-  it("lists each batch in /health with its markets and archived batches", async () => {
+  it("lists each batch in /health with its markets, archived batches and last error", async () => {
     const r = await get("/health");
     expect(r.status).toBe(200);
     const health = JSON.parse(r.text) as { status: string; batches: unknown[] };
@@ -179,8 +179,16 @@ describe("publisher serve: HTTP API of batches", () => {
         batches: 3,
         first: iso(197),
         latest: iso(199),
+        lastError: null,
       },
-      { batch: "with-sol", markets: ["SOL-USDT", "BTC-USDT"], batches: 0, first: null, latest: null },
+      {
+        batch: "with-sol",
+        markets: ["SOL-USDT", "BTC-USDT"],
+        batches: 0,
+        first: null,
+        latest: null,
+        lastError: null,
+      },
     ]);
   });
 
