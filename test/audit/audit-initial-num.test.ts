@@ -22,7 +22,6 @@ import { marketIdOf } from "../../candles/market-id";
 import { WINDOW_BARS } from "../../candles/window";
 import { loadCandles } from "../../candles/load-data";
 import { modelCommitment } from "../../circuits/commitments";
-import { UPDATE_PACKING } from "../../circuits/statement";
 import type { AdaptiveRule } from "../../models/adaptive";
 import { loadCalibrations } from "../../models/market-calibrations";
 import { loadQuantizedModel, type QuantizedModel } from "../../models/quantized-model";
@@ -48,7 +47,11 @@ import {
 import { WindowDirectory } from "../../publisher/window-sources";
 import { privateKeyOf } from "../helpers/publisher-serve";
 import { registerSignedMarket } from "../helpers/register-market";
-import { adaptiveStandInArtifacts, proveStandIn } from "../helpers/signed-update-stand-in";
+import {
+  adaptiveStandInArtifacts,
+  packedStandInStatement,
+  proveStandIn,
+} from "../helpers/signed-update-stand-in";
 import { writeBiasedModel } from "../helpers/models";
 import { honestAdaptiveUpdate } from "../helpers/honest-adaptive-update";
 import { DATA, MODEL } from "../contracts/fixture";
@@ -85,20 +88,15 @@ let clock = 0;
 const windowOf = (index: number): Window => buildWindow(series, marketIdOf(ETH), index, WINDOW_BARS);
 
 async function submit(modelC: bigint, index: number, update: bigint): Promise<number> {
-  const P = UPDATE_PACKING;
-  const part = (shift: number, bits: number) => (update >> BigInt(shift)) & ((1n << BigInt(bits)) - 1n);
-  const proof = await proveStandIn(adaptiveStandIn, {
-    mm: part(0, P.imShift),
-    im: part(P.imShift, P.timestampShift - P.imShift),
-    dataTimestamp: part(P.timestampShift, P.digestShift - P.timestampShift),
-    digest: update >> BigInt(P.digestShift),
-    statement: {
+  const proof = await proveStandIn(
+    adaptiveStandIn,
+    packedStandInStatement(update, {
       marketId: marketIdOf(ETH),
       modelCommitment: modelC,
       publisherSet: setFile.commitment,
       domain,
-    },
-  });
+    }),
+  );
   clock = Math.max(clock + 2, openS(index) + series.intervalMs / 1000 + 60);
   await chain.mineAt(clock - 1);
   await chain.setNextBlockTime(clock);

@@ -20,7 +20,7 @@ import { marketIdOf } from "../../candles/market-id";
 import { WINDOW_BARS } from "../../candles/window";
 import { loadCandles } from "../../candles/load-data";
 import { modelCommitment } from "../../circuits/commitments";
-import { UPDATE_PACKING, unpackAdaptiveUpdate } from "../../circuits/statement";
+import { unpackAdaptiveUpdate } from "../../circuits/statement";
 import { loadCalibrations } from "../../models/market-calibrations";
 import { loadQuantizedModel, type QuantizedModel } from "../../models/quantized-model";
 import { auditOracle, type AuditReport } from "../../audit/audit";
@@ -45,7 +45,11 @@ import {
 import { WindowDirectory } from "../../publisher/window-sources";
 import { privateKeyOf } from "../helpers/publisher-serve";
 import { registerSignedMarket } from "../helpers/register-market";
-import { adaptiveStandInArtifacts, proveStandIn } from "../helpers/signed-update-stand-in";
+import {
+  adaptiveStandInArtifacts,
+  packedStandInStatement,
+  proveStandIn,
+} from "../helpers/signed-update-stand-in";
 import { honestAdaptiveUpdate } from "../helpers/honest-adaptive-update";
 import { DATA, MODEL } from "../contracts/fixture";
 
@@ -113,20 +117,15 @@ async function run(
       left.push(index);
       continue;
     }
-    const P = UPDATE_PACKING;
-    const part = (shift: number, bits: number) => (update >> BigInt(shift)) & ((1n << BigInt(bits)) - 1n);
-    const proof = await proveStandIn(adaptiveStandIn, {
-      mm: part(0, P.imShift),
-      im: part(P.imShift, P.timestampShift - P.imShift),
-      dataTimestamp: part(P.timestampShift, P.digestShift - P.timestampShift),
-      digest: update >> BigInt(P.digestShift),
-      statement: {
+    const proof = await proveStandIn(
+      adaptiveStandIn,
+      packedStandInStatement(update, {
         marketId: marketIdOf(ETH),
         modelCommitment: commitment,
         publisherSet: setFile.commitment,
         domain,
-      },
-    });
+      }),
+    );
     clock = Math.max(clock + 2, series.candles[index].time / 1000 + series.intervalMs / 1000 + 60);
     await chain.mineAt(clock - 1);
     await chain.setNextBlockTime(clock);

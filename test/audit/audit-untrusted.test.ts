@@ -62,7 +62,12 @@ import {
 import { PublisherArchiveSource, WindowDirectory } from "../../publisher/window-sources";
 import { privateKeyOf } from "../helpers/publisher-serve";
 import { registerSignedMarket } from "../helpers/register-market";
-import { adaptiveStandInArtifacts, proveStandIn, standInArtifacts } from "../helpers/signed-update-stand-in";
+import {
+  adaptiveStandInArtifacts,
+  packedStandInStatement,
+  proveStandIn,
+  standInArtifacts,
+} from "../helpers/signed-update-stand-in";
 import { writeBiasedModel } from "../helpers/models";
 import { serveInProcessNetwork, type InProcessRpc } from "../helpers/rpc-server";
 import { startCappedRpc } from "../helpers/capped-rpc";
@@ -116,20 +121,15 @@ function marginsOf(m: QuantizedModel, w: Window): { mm: bigint; im: bigint } {
 
 /** Submit `update` (any packed signal below 2^253) for `market` with a stand-in proof, timely for bar `index`. */
 async function submit(market: string, modelC: bigint, index: number, update: bigint): Promise<number> {
-  const P = UPDATE_PACKING;
-  const part = (shift: number, bits: number) => (update >> BigInt(shift)) & ((1n << BigInt(bits)) - 1n);
-  const proof = await proveStandIn(market === BTC ? standIn : adaptiveStandIn, {
-    mm: part(0, P.imShift),
-    im: part(P.imShift, P.timestampShift - P.imShift),
-    dataTimestamp: part(P.timestampShift, P.digestShift - P.timestampShift),
-    digest: update >> BigInt(P.digestShift),
-    statement: {
+  const proof = await proveStandIn(
+    market === BTC ? standIn : adaptiveStandIn,
+    packedStandInStatement(update, {
       marketId: marketIdOf(market),
       modelCommitment: modelC,
       publisherSet: setFile.commitment,
       domain,
-    },
-  });
+    }),
+  );
   clock = Math.max(clock + 2, openS(index) + series.intervalMs / 1000 + 60);
   await chain.mineAt(clock - 1);
   await chain.setNextBlockTime(clock);

@@ -115,6 +115,22 @@ export interface StandInStatement extends UpdateValues {
   statement: StatementParts;
 }
 
+/**
+ * The stand-in statement whose update signal is `update` as packed (`UPDATE_PACKING`: MM, IM, data timestamp, and
+ * everything above as the "digest"), so a stand-in proof carries any packed signal below 2^253, an adaptive one too.
+ */
+export function packedStandInStatement(update: bigint, statement: StatementParts): StandInStatement {
+  const P = UPDATE_PACKING;
+  const part = (shift: number, bits: number) => (update >> BigInt(shift)) & ((1n << BigInt(bits)) - 1n);
+  return {
+    mm: part(0, P.imShift),
+    im: part(P.imShift, P.timestampShift - P.imShift),
+    dataTimestamp: part(P.timestampShift, P.digestShift - P.timestampShift),
+    digest: update >> BigInt(P.digestShift),
+    statement,
+  };
+}
+
 /** A stand-in proof: snarkjs's proof and signals, and the verifier's (and `submitSignedUpdate`'s) arguments. */
 export interface StandInProof {
   proof: Groth16Proof;
