@@ -39,6 +39,7 @@ import { kupiecPof } from "./kupiec";
 import { modelMarginSeries, type AnyModel } from "./predict";
 import { adverseMoveTargets, targetObservedAt } from "./target";
 import type { CandleSeries } from "../candles/types";
+import { WINDOW_BARS } from "../candles/window";
 
 /** Least number of fully observed targets the static and EWMA baseline fits need. */
 export const MIN_BASELINE_TRAIN_BARS = 1000;
@@ -321,9 +322,8 @@ export function runBacktest(
           }`;
     const why = [...skipped.values()].map((n) => `; ${n.bars} bars left out: ${n.reason}`).join("");
     throw new InsufficientDataError(
-      `${series.source}: no bar of the period has both a full 24 h ahead and the model's ${
-        m.model.features.length
-      }-feature window (the file spans ${iso(c[0].time)} .. ${iso(c[c.length - 1].time)}${asked}${why})`,
+      `${series.source}: no bar of the period has both a full 24 h ahead and the model's ${WINDOW_BARS}-bar ` +
+        `feature window (the file spans ${iso(c[0].time)} .. ${iso(c[c.length - 1].time)}${asked}${why})`,
     );
   }
   opts.onSeries?.(series, targets, models);

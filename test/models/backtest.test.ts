@@ -672,6 +672,13 @@ describe("static and EWMA baselines never see the evaluated bars' future", () =>
     expect(early.unavailable).toEqual([]);
   }, 60_000);
 
+  it("a file shorter than the feature window: refused naming the 85-bar window and the file's span", () => {
+    const short: CandleSeries = { ...series, candles: series.candles.slice(0, 90), gaps: [] };
+    expect(() => runBacktest({ kind: "quantized", model }, short, {})).toThrow(
+      /no bar of the period has both a full 24 h ahead and the model's 85-bar feature window \(the file spans /,
+    );
+  });
+
   it("names the evaluated bars the model was fitted on: its network's splits on its own market, and its calibration", () => {
     const calibrations = loadCalibrations(join(__dirname, "../../models/calibrations.json"));
     const range = { fromMs: Date.UTC(2021, 5, 1), toMs: Date.UTC(2022, 0, 31) };
