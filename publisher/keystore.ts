@@ -15,7 +15,7 @@
  * Files are written atomically with mode 0600, and never over an existing file unless asked to.
  */
 import { createCipheriv, createDecipheriv, randomBytes, scrypt, type ScryptOptions } from "node:crypto";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { writeFileAtomic } from "../core/atomic-file";
 import { UsageError } from "../core/errors";
 import { readJsonFile } from "../core/io";
@@ -62,17 +62,48 @@ export interface Keystore {
 const KEYS = ["version", "publicKey", "kdf", "cipher", "salt", "iv", "ciphertext", "tag"] as const;
 const SIZES = { salt: 32, iv: 12, ciphertext: PRIVATE_KEY_BYTES, tag: 16 } as const;
 
+/** The file holding the keystore password instead (a Docker or Kubernetes secret mounted as a file). */
+export const PASSWORD_FILE_ENV = `${PASSWORD_ENV}_FILE`;
+
 /**
- * The keystore password from `ZKRISK_PUBLISHER_PASSWORD`.
- * @throws UsageError when the variable is unset or empty (each said as such).
+ * The keystore password from `ZKRISK_PUBLISHER_PASSWORD`, or from the file `ZKRISK_PUBLISHER_PASSWORD_FILE` names
+ * (its text, one trailing line break taken off), so that the password need not sit in the environment.
+ * @throws UsageError when neither is set, both are, the password is empty, or the file cannot be read (named,
+ *   its contents never shown).
  */
 export function publisherPassword(env: NodeJS.ProcessEnv = process.env): string {
   const password = env[PASSWORD_ENV];
+  const file = env[PASSWORD_FILE_ENV];
+  if (password !== undefined && file !== undefined) {
+    throw new UsageError(`${PASSWORD_ENV} and ${PASSWORD_FILE_ENV} are both set: set one`);
+  }
+  if (file !== undefined) return passwordFromFile(file);
   if (password === undefined) {
-    throw new UsageError(`${PASSWORD_ENV} is not set: it must hold the publisher keystore's password`);
+    throw new UsageError(
+      `${PASSWORD_ENV} is not set: it must hold the publisher keystore's password (or ${PASSWORD_FILE_ENV} ` +
+        "name a file holding it)",
+    );
   }
   if (password === "") {
     throw new UsageError(`${PASSWORD_ENV} is set but empty: it must hold the publisher keystore's password`);
+  }
+  return password;
+}
+
+function passwordFromFile(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new UsageError(
+      `${PASSWORD_FILE_ENV}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? "error"}`,
+    );
+  }
+  const password = text.replace(/\r?\n$/, "");
+  if (password === "") {
+    throw new UsageError(
+      `${PASSWORD_FILE_ENV}: ${file} is empty: it must hold the publisher keystore's password`,
+    );
   }
   return password;
 }
@@ -81,7 +112,7 @@ export function publisherPassword(env: NodeJS.ProcessEnv = process.env): string 
 export const MIN_NEW_PASSWORD_LENGTH = 12;
 
 /**
- * The password of a new keystore, from `ZKRISK_PUBLISHER_PASSWORD`: at least {@link MIN_NEW_PASSWORD_LENGTH}
+ * The password of a new keystore, as {@link publisherPassword} reads it: at least {@link MIN_NEW_PASSWORD_LENGTH}
  * characters, as the keystore is all that stands between a copied file and forged market data. Existing keystores
  * are opened with any password ({@link publisherPassword}).
  * @throws UsageError when the variable is unset, empty or too short (its length said, never the value).
@@ -91,7 +122,7 @@ export function newPublisherPassword(env: NodeJS.ProcessEnv = process.env): stri
   const length = [...password].length;
   if (length < MIN_NEW_PASSWORD_LENGTH) {
     throw new UsageError(
-      `${PASSWORD_ENV}: a new keystore's password needs at least ${MIN_NEW_PASSWORD_LENGTH} characters, this one ` +
+      `${env[PASSWORD_FILE_ENV] === undefined ? PASSWORD_ENV : PASSWORD_FILE_ENV}: a new keystore's password needs at least ${MIN_NEW_PASSWORD_LENGTH} characters, this one ` +
         `has ${length} (value not shown)`,
     );
   }

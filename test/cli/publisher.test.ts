@@ -104,7 +104,11 @@ describe("zkrisk publisher keygen and sign", () => {
     "exits 2 when ZKRISK_PUBLISHER_PASSWORD is unset, empty or too short for a new keystore, writing nothing",
     () => {
       for (const [password, message] of [
-        [null, "ZKRISK_PUBLISHER_PASSWORD is not set: it must hold the publisher keystore's password"],
+        [
+          null,
+          "ZKRISK_PUBLISHER_PASSWORD is not set: it must hold the publisher keystore's password (or " +
+            "ZKRISK_PUBLISHER_PASSWORD_FILE name a file holding it)",
+        ],
         ["", "ZKRISK_PUBLISHER_PASSWORD is set but empty: it must hold the publisher keystore's password"],
         [
           "short",

@@ -160,12 +160,47 @@ describe("publisher keystore", () => {
   it("reads the password from ZKRISK_PUBLISHER_PASSWORD, refusing it unset or empty", () => {
     expect(publisherPassword({ ZKRISK_PUBLISHER_PASSWORD: "pw" })).toBe("pw");
     expect(() => publisherPassword({})).toThrow(
-      new UsageError("ZKRISK_PUBLISHER_PASSWORD is not set: it must hold the publisher keystore's password"),
+      new UsageError(
+        "ZKRISK_PUBLISHER_PASSWORD is not set: it must hold the publisher keystore's password (or " +
+          "ZKRISK_PUBLISHER_PASSWORD_FILE name a file holding it)",
+      ),
     );
     expect(() => publisherPassword({ ZKRISK_PUBLISHER_PASSWORD: "" })).toThrow(
       new UsageError(
         "ZKRISK_PUBLISHER_PASSWORD is set but empty: it must hold the publisher keystore's password",
       ),
+    );
+  });
+
+  it("reads the password from the file ZKRISK_PUBLISHER_PASSWORD_FILE names, one trailing line break off", () => {
+    const dir = mkdtempSync(join(tmpdir(), "zkrisk-password-"));
+    const file = join(dir, "password");
+    for (const [text, password] of [
+      ["correct horse battery\n", "correct horse battery"],
+      ["correct horse battery\r\n", "correct horse battery"],
+      ["ends with a space \n\n", "ends with a space \n"],
+    ]) {
+      writeFileSync(file, text);
+      expect(publisherPassword({ ZKRISK_PUBLISHER_PASSWORD_FILE: file })).toBe(password);
+    }
+    expect(() =>
+      publisherPassword({ ZKRISK_PUBLISHER_PASSWORD: "pw", ZKRISK_PUBLISHER_PASSWORD_FILE: file }),
+    ).toThrow(
+      new UsageError("ZKRISK_PUBLISHER_PASSWORD and ZKRISK_PUBLISHER_PASSWORD_FILE are both set: set one"),
+    );
+    const missing = join(dir, "none");
+    expect(() => publisherPassword({ ZKRISK_PUBLISHER_PASSWORD_FILE: missing })).toThrow(
+      new UsageError(`ZKRISK_PUBLISHER_PASSWORD_FILE: cannot read ${missing}: ENOENT`),
+    );
+    writeFileSync(file, "\n");
+    expect(() => publisherPassword({ ZKRISK_PUBLISHER_PASSWORD_FILE: file })).toThrow(
+      new UsageError(
+        `ZKRISK_PUBLISHER_PASSWORD_FILE: ${file} is empty: it must hold the publisher keystore's password`,
+      ),
+    );
+    writeFileSync(file, "short\n");
+    expect(() => newPublisherPassword({ ZKRISK_PUBLISHER_PASSWORD_FILE: file })).toThrow(
+      "ZKRISK_PUBLISHER_PASSWORD_FILE: a new keystore's password needs at least 12 characters, this one has 5",
     );
   });
 
