@@ -9,6 +9,7 @@ import {
   ContractFactory,
   getAddress,
   Interface,
+  type ContractRunner,
   type Provider,
   type Signer,
   type TransactionReceipt,
@@ -475,6 +476,16 @@ export function publisherSetConfigOf(v: unknown): PublisherSetConfig {
     quorum: Number(c.quorum),
     statementKey: BigInt(c.statementKey),
   };
+}
+
+/**
+ * Whether the signed-update verifier at `address` proves adaptive updates (its `adaptiveLayout()`): the oracle
+ * takes a market's updates only where this agrees with the market's mode, so a plain market with an adaptive
+ * verifier, or an adaptive one with a plain verifier, takes no update at all.
+ */
+export async function verifierIsAdaptive(runner: ContractRunner, address: string): Promise<boolean> {
+  const verifier = new Contract(address, ["function adaptiveLayout() view returns (bool)"], runner);
+  return (await verifier.adaptiveLayout()) as boolean;
 }
 
 /** A market's publisher set and statement as the oracle holds them. */

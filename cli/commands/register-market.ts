@@ -7,7 +7,14 @@ import { UsageError } from "../../core/errors";
 import { modelCommitment } from "../../circuits/commitments";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { marketIdOf } from "../../candles/market-id";
-import { registerMarket, setAdaptiveCalibration, type MarketLimits } from "../../onchain/oracle";
+import {
+  registerMarket,
+  setAdaptiveCalibration,
+  verifierIsAdaptive,
+  type MarketLimits,
+} from "../../onchain/oracle";
+import { letters } from "../../models/market-calibrations";
+import type { ContractRunner } from "ethers";
 import { initialState } from "../../models/adaptive";
 import { publisherSetCommitment, readPublisherSet } from "../../publisher";
 import { output, parseIntOption } from "../options";
@@ -94,6 +101,13 @@ export async function runRegisterMarket(f: RegisterMarketFlags): Promise<Registe
     );
   }
   const model = f.model === undefined ? undefined : loadQuantizedModel(f.model);
+  // Another market's model file would register that market's calibration (e.g. BTC's scale) for this one.
+  if (model !== undefined && letters(model.market) !== letters(f.market)) {
+    throw new UsageError(
+      `--model: ${f.model} is the model file of ${model.market}, not of ${f.market}: write ${f.market}'s own ` +
+        `with \`zkrisk market-model --market ${f.market}\` (its fitted calibration, or the new-market rule's)`,
+    );
+  }
   const commitment = model ? await modelCommitment(model) : BigInt(f.commitment!);
   const initialNum = f.adaptive && model ? initialState(model.policy.calibrationNum).num : undefined;
   const limits = limitsOf(f);
@@ -105,9 +119,11 @@ export async function runRegisterMarket(f: RegisterMarketFlags): Promise<Registe
   if (f.guardian) addressOption("--guardian", f.guardian);
   const { receipt, publishers, adaptive } = await withChain(f.rpc, f.key, async (chain) => {
     const oracle = await oracleOption(chain, f.oracle);
+    const verifier = await contractOption(chain, "--verifier", f.verifier);
+    await checkVerifierLayout(chain.signer, verifier, f.adaptive === true);
     const registered = await registerMarket(oracle, marketId, {
       publishers: {
-        verifier: await contractOption(chain, "--verifier", f.verifier),
+        verifier,
         modelCommitment: commitment,
         publisherSet,
         quorum: set.quorum,
@@ -131,6 +147,26 @@ export async function runRegisterMarket(f: RegisterMarketFlags): Promise<Registe
     txHash: receipt.hash,
     ...(adaptive && { adaptive }),
   };
+}
+
+/**
+ * Refuse a verifier whose layout is not the market's mode: the oracle would register it, and then take no update
+ * of the market (`OracleAdaptiveLayoutMismatch` at every submission).
+ */
+async function checkVerifierLayout(
+  runner: ContractRunner,
+  verifier: string,
+  adaptive: boolean,
+): Promise<void> {
+  const proves = await verifierIsAdaptive(runner, verifier).catch(() => undefined);
+  if (proves === undefined || proves === adaptive) return;
+  throw new UsageError(
+    adaptive
+      ? `--adaptive: the verifier ${verifier} proves plain updates (its adaptiveLayout() is false), so the market ` +
+          "would take no update: give the verifier of a `zkrisk compile --adaptive` directory, or leave out --adaptive"
+      : `--verifier: ${verifier} proves adaptive updates (its adaptiveLayout() is true), so a plain market would ` +
+          "take no update: add --adaptive (with --model), or give the verifier of a directory compiled without --adaptive",
+  );
 }
 
 /** The `--json` document of `zkrisk register-market`: what the oracle recorded (not the options as given). */

@@ -10,7 +10,12 @@ import { modelCommitment } from "../../circuits/commitments";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { marketIdOf } from "../../candles/market-id";
 import { initialState } from "../../models/adaptive";
-import { readAdaptiveState, readRegisteredPublisherSet, setAdaptiveCalibration } from "../../onchain/oracle";
+import {
+  readAdaptiveState,
+  readRegisteredPublisherSet,
+  setAdaptiveCalibration,
+  verifierIsAdaptive,
+} from "../../onchain/oracle";
 import { output } from "../options";
 import { addressOption, oracleOption, withChain } from "../chain-options";
 
@@ -54,6 +59,11 @@ export interface SetAdaptiveResult {
   /** The state the oracle reports after the call. */
   after: AdaptiveStateView;
   txHash: string;
+  /**
+   * When the market's mode now disagrees with its verifier's layout (`adaptiveLayout()`): the oracle takes no update
+   * of the market until governance gives it a verifier of the other kind.
+   */
+  warning?: string;
 }
 
 /** The market's adaptive state as the oracle reports it, num in decimal. */
@@ -81,8 +91,12 @@ export async function runSetAdaptive(f: SetAdaptiveFlags): Promise<SetAdaptiveRe
   const num = model === undefined ? 0n : initialState(model.policy.calibrationNum).num;
   return withChain(f.rpc, f.key, async (chain) => {
     const oracle = await oracleOption(chain, f.oracle);
+    const registeredSet = await readRegisteredPublisherSet(oracle, marketId);
+    const verifierAdaptive = await verifierIsAdaptive(chain.signer, registeredSet.verifier).catch(
+      () => undefined,
+    );
     if (commitment !== undefined) {
-      const registered = (await readRegisteredPublisherSet(oracle, marketId)).modelCommitment;
+      const registered = registeredSet.modelCommitment;
       if (registered !== commitment) {
         throw new UsageError(
           `--model: ${f.model} commits to ${commitment}, but market ${f.market} accepts model commitment ` +
@@ -109,6 +123,13 @@ export async function runSetAdaptive(f: SetAdaptiveFlags): Promise<SetAdaptiveRe
       before,
       after: await stateOf(oracle, marketId),
       txHash: receipt.hash,
+      ...(verifierAdaptive !== undefined &&
+        verifierAdaptive !== (num !== 0n) && {
+          warning:
+            `the market's verifier ${registeredSet.verifier} proves ${verifierAdaptive ? "adaptive" : "plain"} ` +
+            `updates, so the ${num !== 0n ? "adaptive" : "plain"} market takes no update until its verifier is ` +
+            `one of a directory compiled ${num !== 0n ? "with" : "without"} --adaptive (setPublisherSet)`,
+        }),
     };
   });
 }
@@ -121,7 +142,10 @@ export function formatSetAdaptive(r: SetAdaptiveResult): string {
     ? `made adaptive from num ${r.num} (calibrationNum ${r.model?.calibrationNum} of ${r.model?.file}), ` +
       "outcomes reset to 0"
     : "made plain (num 0)";
-  return `${r.market} (id ${r.marketId}) on ${r.oracle}: ${now}; ${was}; tx ${r.txHash}\n`;
+  return (
+    `${r.market} (id ${r.marketId}) on ${r.oracle}: ${now}; ${was}; tx ${r.txHash}\n` +
+    (r.warning === undefined ? "" : `WARNING: ${r.warning}\n`)
+  );
 }
 
 /** `zkrisk set-adaptive`: set the calibration, then print what the oracle reports. */

@@ -109,6 +109,10 @@ describe("zkrisk set-adaptive", () => {
       before: { num: "0", outcomes: 0 },
       after: { num: INITIAL_NUM.toString(), outcomes: 0 },
     });
+    // Its verifier proves plain updates: said, since the adaptive market now takes no update.
+    expect(made.warning).toMatch(
+      /^the market's verifier 0x[0-9a-fA-F]{40} proves plain updates, so the adaptive market takes no update/,
+    );
     expect((await provider.getTransactionReceipt(made.txHash))!.status).toBe(1);
     expect(await state()).toEqual([INITIAL_NUM, 0n]);
 
@@ -199,13 +203,14 @@ describe("chain commands: an address with no contract, a block past the head", (
     new RegExp(
       `^zkrisk: ${option}: no contract at ${EMPTY} on chain 31337 \\(http://127\\.0\\.0\\.1:\\d+\\)\\n$`,
     );
-  const registerMarket = (oracle: string, verifier: string): ZkriskRun =>
+  const registerMarket = (oracle: string, verifier: string, ...extra: string[]): ZkriskRun =>
     zkrisk(
       "register-market",
+      ...extra,
       "--oracle",
       oracle,
       "--market",
-      "ETH-USDT",
+      extra.includes("--market") ? extra[extra.indexOf("--market") + 1] : MARKET,
       "--verifier",
       verifier,
       "--model",
@@ -229,6 +234,40 @@ describe("chain commands: an address with no contract, a block past the head", (
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(noContract(option));
     }
+    expect(await provider.getTransactionCount(SENDER)).toBe(nonce);
+  }, 120_000);
+
+  it("register-market refuses another market's model file and a verifier of the other layout, sending nothing", async () => {
+    const nonce = await provider.getTransactionCount(SENDER);
+    const verifier = (await oracle.publisherSet(MARKET_ID)).verifier as string;
+    const other = zkrisk(
+      "register-market",
+      "--oracle",
+      oracleAddress,
+      "--market",
+      "ETH-USDT",
+      "--verifier",
+      verifier,
+      "--model",
+      MODEL,
+      "--publishers",
+      join(dir, "set.json"),
+      "--rpc",
+      node.rpc,
+      "--key",
+      DEV_KEYS[0],
+    );
+    expect(other.code, other.stderr).toBe(2);
+    expect(other.stderr).toContain(
+      `--model: ${MODEL} is the model file of BTC-USDT, not of ETH-USDT: write ETH-USDT's own with ` +
+        "`zkrisk market-model --market ETH-USDT`",
+    );
+    // The market's verifier proves plain updates: an adaptive registration would take no update.
+    const adaptive = registerMarket(oracleAddress, verifier, "--adaptive");
+    expect(adaptive.code, adaptive.stderr).toBe(2);
+    expect(adaptive.stderr).toContain(
+      `--adaptive: the verifier ${verifier} proves plain updates (its adaptiveLayout() is false)`,
+    );
     expect(await provider.getTransactionCount(SENDER)).toBe(nonce);
   }, 120_000);
 
