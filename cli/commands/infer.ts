@@ -4,6 +4,7 @@ import { loadCandles } from "../../candles/load-data";
 import { inferBar, type BarInference } from "../../models/predict";
 import { loadQuantizedModel, type QuantizedModel } from "../../models/quantized-model";
 import type { CandleSeries } from "../../candles/types";
+import { letters, marketOfFile } from "../../models/market-calibrations";
 import { output, parseDateOption, table } from "../options";
 
 /** The options of `zkrisk infer`, as commander gives them (cli/register/infer.ts). */
@@ -37,6 +38,8 @@ export function barIndexAt(series: CandleSeries, ms: number, option = "--at"): n
 export interface InferResult {
   model: QuantizedModel;
   inference: BarInference;
+  /** The candle file's market as its name gives it (`ethusdt-2h.csv`: ETH-USDT), when it does. */
+  dataMarket?: string;
 }
 
 /** Load the model and the candles and run the integer engine on the bar `--at` (default: the latest). */
@@ -45,13 +48,35 @@ export async function runInfer(f: InferFlags): Promise<InferResult> {
   const series = loadCandles(f.data);
   const index =
     f.at === undefined ? series.candles.length - 1 : barIndexAt(series, parseDateOption("--at", f.at));
-  return { model, inference: inferBar(model, series, index) };
+  const dataMarket = marketOfFile(f.data);
+  return {
+    model,
+    inference: inferBar(model, series, index),
+    ...(dataMarket !== undefined && { dataMarket }),
+  };
+}
+
+/**
+ * A note when the candles are of another market than the model file's: the margins are then the model file's
+ * calibration applied to them, not that market's.
+ */
+function otherMarketNote(model: QuantizedModel, dataMarket: string | undefined): string | undefined {
+  if (dataMarket === undefined || letters(dataMarket) === letters(model.market)) return undefined;
+  return (
+    `the candles are ${dataMarket}'s, the model file ${model.market}'s: these margins use ${model.market}'s ` +
+    `calibration; ${dataMarket}'s own model file (its fitted calibration, or the new-market rule's) comes from ` +
+    `\`zkrisk market-model --market ${dataMarket}\``
+  );
 }
 
 /** The text output of `zkrisk infer`: the bar, its features (value and integer) and the margins. */
-export function formatInfer({ model, inference: r }: InferResult): string {
+export function formatInfer({ model, inference: r, dataMarket }: InferResult): string {
+  const note = otherMarketNote(model, dataMarket);
+  const scale = model.policy.calibrationNum / 2 ** model.policy.calibrationShift;
   return (
-    `${model.market} bar ${new Date(r.time).toISOString()}\n` +
+    `${dataMarket ?? model.market} bar ${new Date(r.time).toISOString()} (model of ${model.market}, calibration ` +
+    `${model.policy.calibrationNum}/2^${model.policy.calibrationShift} = ${scale.toFixed(4)})\n` +
+    (note === undefined ? "" : `note: ${note}\n`) +
     table([
       ["feature", "value", `integer (scale 2^${model.features[0]?.scaleBits})`],
       ...model.features.map((f, i) => [f.name, r.features[i].toPrecision(6), r.featuresInt[i].toString()]),
@@ -61,9 +86,13 @@ export function formatInfer({ model, inference: r }: InferResult): string {
 }
 
 /** The `--json` document of `zkrisk infer`: the bar, its features (value and integer) and the margins. */
-export function inferJson({ model, inference: r }: InferResult) {
+export function inferJson({ model, inference: r, dataMarket }: InferResult) {
+  const note = otherMarketNote(model, dataMarket);
   return {
     market: model.market,
+    ...(dataMarket !== undefined && { dataMarket }),
+    calibrationNum: model.policy.calibrationNum,
+    ...(note !== undefined && { note }),
     bar: new Date(r.time).toISOString(),
     features: model.features.map((f, i) => ({
       name: f.name,

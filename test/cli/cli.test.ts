@@ -112,6 +112,22 @@ describe("zkrisk CLI", () => {
     expect(features.map((f) => BigInt(f.quantized))).toEqual(direct.featuresInt);
   });
 
+  it("infer names the candles' market and the model's calibration, and says when the model file is another market's", () => {
+    const own = json(["infer"]);
+    expect(own).toMatchObject({ market: "BTC-USDT", dataMarket: "BTC-USDT", calibrationNum: 49021 });
+    expect(own.note).toBeUndefined();
+    const eth = join(__dirname, "../../models/data/ethusdt-2h.csv");
+    const other = json(["infer", "--data", eth]);
+    expect(other).toMatchObject({ market: "BTC-USDT", dataMarket: "ETH-USDT", calibrationNum: 49021 });
+    expect(other.note).toContain("these margins use BTC-USDT's calibration");
+    const text = zkrisk("infer", "--data", eth);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(
+      /^ETH-USDT bar \S+ \(model of BTC-USDT, calibration 49021\/2\^16 = 0\.7480\)\nnote: /,
+    );
+    expect(text.stdout).toContain("`zkrisk market-model --market ETH-USDT`");
+  });
+
   it("trains, quantises and backtests a model of its own on the window features", () => {
     const dir = mkdtempSync(join(tmpdir(), "zkrisk-cli-"));
     const floatPath = join(dir, "f.json");
