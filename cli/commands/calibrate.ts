@@ -70,8 +70,11 @@ export function buildCalibrations(
   progress.update(files.length);
   progress.stop();
   if (markets.length === 0) {
+    const v = model.training.splits.validation;
     throw new UsageError(
-      `--data: no market has ${MIN_CALIBRATION_BARS} usable bars in the validation split (${rows.join(", ")})`,
+      `--data: no market has ${MIN_CALIBRATION_BARS} usable bars in the model's validation split ` +
+        `(${v.from.slice(0, 10)} .. ${v.to.slice(0, 10)}): ${rows.join(", ")}. A market without them runs on the ` +
+        "new-market rule of a calibrations file fitted on markets that have them (e.g. the shipped one)",
     );
   }
   const newMarketNum = Math.max(...markets.map((m) => m.num));
@@ -105,8 +108,11 @@ export function buildCalibrations(
   return parseCalibrations(JSON.parse(JSON.stringify(doc)), "(calibrations being written)");
 }
 
-/** What `zkrisk calibrate` wrote: the file (`out`) and its calibrations (also the `--json` document). */
-export type CalibrateResult = { out: string } & Calibrations;
+/**
+ * What `zkrisk calibrate` wrote: the file (`out`) and its calibrations (also the `--json` document), and the
+ * markets of `--data` that were not fitted (too few validation bars: they run on the file's new-market rule).
+ */
+export type CalibrateResult = { out: string; notFitted: string[] } & Calibrations;
 
 /** Fit the calibrations of `--model` on the `--data` files and write them to `--out`. */
 export async function runCalibrate(f: CalibrateFlags): Promise<CalibrateResult> {
@@ -117,7 +123,9 @@ export async function runCalibrate(f: CalibrateFlags): Promise<CalibrateResult> 
   });
   const c = buildCalibrations(f.model, f.data, progressBar(f.json !== true));
   writeJsonAtomic(f.out, c);
-  return { out: f.out, ...c };
+  const fitted = new Set(c.markets.map((m) => m.market));
+  const notFitted = f.data.map((file) => marketOfDataFile("--data", file)).filter((m) => !fitted.has(m));
+  return { out: f.out, notFitted, ...c };
 }
 
 /** The text output of `zkrisk calibrate`: the file written and each market's scale and validation figures. */
@@ -133,8 +141,14 @@ export function formatCalibrate(c: CalibrateResult): string {
         `${(m.validationBreachRate * 100).toFixed(2)} %`,
         m.validationAvgMaintenanceMarginBps.toFixed(1),
       ]),
+      ...c.notFitted.map((m) => [`${m} (not fitted)`, "new-market rule", "too few", "", ""]),
       ["(new market)", (c.newMarketNum / 2 ** c.calibrationShift).toFixed(4), "", "", ""],
     ]) +
+    `\nthe new-market scale is the largest fitted here, of ${c.markets.map((m) => m.market).join(", ")}` +
+    (c.markets.length === 1 ? `: ${c.markets[0].market}'s own scale` : "") +
+    (c.notFitted.length > 0
+      ? `; not fitted (fewer than ${c.minValidationBars} usable validation bars): ${c.notFitted.join(", ")}`
+      : "") +
     "\n"
   );
 }

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildCalibrations } from "../../cli/commands/calibrate";
+import { buildCalibrations, formatCalibrate, runCalibrate } from "../../cli/commands/calibrate";
 import { CALIBRATION_MARKETS } from "../../cli/register/calibrate";
 import {
   CALIBRATIONS_FORMAT,
@@ -137,6 +137,29 @@ describe("per-market calibrations", () => {
     expect(marketOfFile("/x/LINKUSDT-2h.csv")).toBe("LINK-USDT");
     expect(marketOfFile("derived.csv")).toBeUndefined();
   });
+
+  it("calibrate says which markets it could not fit and what the new-market scale is the largest of", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "zkrisk-calibrate-"));
+    // SOL's first months, relabelled: a market listed too late for the 2022 validation split.
+    const sol = readFileSync(join(__dirname, "../../models/data/solusdt-2h.csv"), "utf8").split("\n");
+    const pepe = join(dir, "pepeusdt-2h.csv");
+    writeFileSync(pepe, sol.slice(0, 1500).join("\n") + "\n");
+    const btc = join(__dirname, "../../models/data/btcusdt-2h.csv");
+    const r = await runCalibrate({ model: MODEL, data: [btc, pepe], out: join(dir, "c.json"), json: true });
+    expect(r.notFitted).toEqual(["PEPE-USDT"]);
+    expect(r.markets.map((m) => m.market)).toEqual(["BTC-USDT"]);
+    const text = formatCalibrate(r);
+    expect(text).toMatch(/PEPE-USDT \(not fitted\) +new-market rule/);
+    expect(text).toContain(
+      "the new-market scale is the largest fitted here, of BTC-USDT: BTC-USDT's own scale; not fitted (fewer " +
+        "than 2160 usable validation bars): PEPE-USDT",
+    );
+    await expect(
+      runCalibrate({ model: MODEL, data: [pepe], out: join(dir, "c2.json"), json: true }),
+    ).rejects.toThrow(
+      "--data: no market has 2160 usable bars in the model's validation split (2022-01-01 .. 2022-12-30): PEPE-USDT",
+    );
+  }, 120_000);
 
   it("refuses a --data path that is a directory, missing, or names no market, saying which", () => {
     const dir = mkdtempSync(join(tmpdir(), "zkrisk-data-"));
