@@ -225,11 +225,11 @@ export function reportHtml(
     const r = s.report;
     return (
       `<section id="market-${esc(s.market)}"><h2>${esc(s.market)}</h2>` +
-      `<p>${r.period.from} .. ${r.period.to}, ${r.bars} bars with a full 24 h ahead; calibration ${r.calibration.num} / 2^${r.calibration.shift} (${esc(r.calibration.source)}).</p>` +
+      `<p>${r.period.from} .. ${r.period.to}, ${r.bars} bar${r.bars === 1 ? "" : "s"} with a full 24 h ahead; calibration ${r.calibration.num} / 2^${r.calibration.shift} (${esc(r.calibration.source)}).</p>` +
       r.notEvaluated
         .map(
           (n) =>
-            `<p class="note">Not evaluated: ${n.bars} bars, ${n.from} .. ${n.to} (${esc(n.reason)}).</p>`,
+            `<p class="note">Not evaluated: ${n.bars} bar${n.bars === 1 ? "" : "s"}, ${n.from} .. ${n.to} (${esc(n.reason)}).</p>`,
         )
         .join("") +
       r.inSample

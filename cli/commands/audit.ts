@@ -361,8 +361,11 @@ export function formatAudit(r: AuditReport): string {
     lines.push(
       `${m.suspicious ? "SUSPICIOUS " : ""}${m.market} (adaptive): ${m.lost.length} outcome` +
         `${m.lost.length === 1 ? "" : "s"} lost to bars not accepted: ${m.breaches} breach` +
-        `${m.breaches === 1 ? "" : "es"}, ${m.covered} covered, ${m.unknown} unknown (without --data, only the ` +
-        `signed closes tell, and only breaches); P(at least ${m.breaches} of ${m.lost.length} by chance at 1 %) = ` +
+        `${m.breaches === 1 ? "" : "es"}, ${m.covered} covered, ${m.unknown} unknown` +
+        (r.checks.data?.market === m.market
+          ? ""
+          : ` (without --data of ${m.market}, only the signed closes tell, and only breaches)`) +
+        `; P(at least ${m.breaches} of ${m.lost.length} by chance at 1 %) = ` +
         `${m.p.toPrecision(2)}` +
         (m.suspicious ? ": the bars left out are the ones that would have counted breaches" : ""),
       ...m.lost.map(

@@ -75,7 +75,7 @@ export interface BacktestResult {
 export function formatBacktestReport(r: FullBacktestReport): string {
   return (
     (r.market === undefined ? "" : `${r.market}: `) +
-    `period ${r.period.from} .. ${r.period.to}, ${r.bars} bars with a full 24 h ahead ` +
+    `period ${r.period.from} .. ${r.period.to}, ${r.bars} bar${r.bars === 1 ? "" : "s"} with a full 24 h ahead ` +
     `(calibration ${r.calibration.num}/2^${r.calibration.shift}, ${r.calibration.source}; ` +
     (r.baselineTraining.bars >= MIN_BASELINE_TRAIN_BARS
       ? `baselines fitted on ${r.baselineTraining.from.slice(0, 10)} .. ${r.baselineTraining.to.slice(0, 10)})\n`

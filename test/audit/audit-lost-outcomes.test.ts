@@ -198,10 +198,14 @@ describe("audit: outcomes lost to bars not accepted", () => {
     expect(report.suspicious).toBe(true);
     expect(formatAudit(report)).toContain(
       `SUSPICIOUS ETH-USDT (adaptive): ${dropping.left.length} outcomes lost to bars not accepted: ` +
-        `${dropping.left.length} breaches, 0 covered, 0 unknown`,
+        `${dropping.left.length} breaches, 0 covered, 0 unknown; P(at least`,
     );
     // Without the candles: the breaches the signed closes of the next accepted windows show, the rest unknown.
-    const closes = (await audit(dropping, false)).lostOutcomes[0];
+    const withoutData = await audit(dropping, false);
+    expect(formatAudit(withoutData)).toContain(
+      "unknown (without --data of ETH-USDT, only the signed closes tell, and only breaches)",
+    );
+    const closes = withoutData.lostOutcomes[0];
     expect(closes.breaches + closes.unknown).toBe(dropping.left.length);
     expect(closes.lost.filter((l) => l.outcome === "breach").every((l) => l.by === "signed closes")).toBe(
       true,
