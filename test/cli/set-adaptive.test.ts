@@ -209,8 +209,7 @@ describe("chain commands: an address with no contract, a block past the head", (
       ...extra,
       "--oracle",
       oracle,
-      "--market",
-      extra.includes("--market") ? extra[extra.indexOf("--market") + 1] : MARKET,
+      ...(extra.includes("--market") ? [] : ["--market", MARKET]),
       "--verifier",
       verifier,
       "--model",
@@ -240,23 +239,7 @@ describe("chain commands: an address with no contract, a block past the head", (
   it("register-market refuses another market's model file and a verifier of the other layout, sending nothing", async () => {
     const nonce = await provider.getTransactionCount(SENDER);
     const verifier = (await oracle.publisherSet(MARKET_ID)).verifier as string;
-    const other = zkrisk(
-      "register-market",
-      "--oracle",
-      oracleAddress,
-      "--market",
-      "ETH-USDT",
-      "--verifier",
-      verifier,
-      "--model",
-      MODEL,
-      "--publishers",
-      join(dir, "set.json"),
-      "--rpc",
-      node.rpc,
-      "--key",
-      DEV_KEYS[0],
-    );
+    const other = registerMarket(oracleAddress, verifier, "--market", "ETH-USDT");
     expect(other.code, other.stderr).toBe(2);
     expect(other.stderr).toContain(
       `--model: ${MODEL} is the model file of BTC-USDT, not of ETH-USDT: write ETH-USDT's own with ` +
