@@ -389,12 +389,25 @@ static inline void fp2_set_one(fp2 *x) {
 
 #include "napi-min.h"
 
-/* Bases copied into native memory once: a G1 or G2 group, n affine points. */
+/*
+ * Bases copied into native memory once: a G1 or G2 group, n affine points. They are counted: one count for
+ * their JavaScript handle and one for each multi-exponentiation running on them, so a worker thread torn down
+ * while one runs (its handle finalised before the work ends) does not free the points under it.
+ */
 typedef struct {
   int group; /* 1 or 2 */
   size_t n;
   void *points;
+  int counts; /* atomic */
 } prepared_bases;
+
+static void bases_retain(prepared_bases *b) { __atomic_add_fetch(&b->counts, 1, __ATOMIC_RELAXED); }
+
+static void bases_release(prepared_bases *b) {
+  if (__atomic_sub_fetch(&b->counts, 1, __ATOMIC_ACQ_REL) != 0) return;
+  free(b->points);
+  free(b);
+}
 
 typedef struct {
   prepared_bases *bases;
@@ -404,16 +417,13 @@ typedef struct {
   uint8_t result[6 * 32];
   napi_async_work work;
   napi_deferred deferred;
-  napi_ref bases_ref;
   int failed;
 } msm_job;
 
 static void bases_finalize(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
-  prepared_bases *b = (prepared_bases *)data;
-  free(b->points);
-  free(b);
+  bases_release((prepared_bases *)data);
 }
 
 static napi_value throw_error(napi_env env, const char *message) {
@@ -449,6 +459,7 @@ static napi_value prepare(napi_env env, napi_callback_info info, int group) {
   if (!b) return throw_error(env, "prepare: out of memory");
   b->group = group;
   b->n = length / size;
+  b->counts = 1;
   b->points = malloc(length ? length : 1);
   if (!b->points) {
     free(b);
@@ -484,24 +495,36 @@ static void msm_execute(napi_env env, void *data) {
   }
 }
 
+/*
+ * Settle a job's promise with `size` bytes of `result`, or reject it. Every N-API call is checked: when the
+ * worker thread that queued the job is being torn down, calls into its JavaScript fail (the environment can no
+ * longer run it), and the job is then only freed, its promise left for the engine to discard.
+ */
+static void settle(napi_env env, napi_deferred deferred, int ok, const void *result, size_t size,
+                   const char *failure) {
+  napi_value value, buffer;
+  void *out = NULL;
+  if (ok) {
+    if (napi_create_arraybuffer(env, size, &out, &buffer) != napi_ok || out == NULL) return;
+    memcpy(out, result, size);
+    if (napi_create_typedarray(env, napi_uint8_array, size, buffer, 0, &value) != napi_ok) return;
+    napi_resolve_deferred(env, deferred, value);
+  } else {
+    napi_value message;
+    if (napi_create_string_utf8(env, failure, NAPI_AUTO_LENGTH, &message) != napi_ok ||
+        napi_create_error(env, NULL, message, &value) != napi_ok)
+      return;
+    napi_reject_deferred(env, deferred, value);
+  }
+}
+
 static void msm_complete(napi_env env, napi_status status, void *data) {
   msm_job *job = (msm_job *)data;
   size_t size = job->bases->group == 1 ? sizeof(g1_jacobian) : sizeof(g2_jacobian);
-  if (status != napi_ok || job->failed) {
-    napi_value message, error;
-    napi_create_string_utf8(env, "native msm failed (out of memory or threads)", NAPI_AUTO_LENGTH, &message);
-    napi_create_error(env, NULL, message, &error);
-    napi_reject_deferred(env, job->deferred, error);
-  } else {
-    napi_value buffer, array;
-    void *out;
-    napi_create_arraybuffer(env, size, &out, &buffer);
-    memcpy(out, job->result, size);
-    napi_create_typedarray(env, napi_uint8_array, size, buffer, 0, &array);
-    napi_resolve_deferred(env, job->deferred, array);
-  }
-  napi_delete_reference(env, job->bases_ref);
+  settle(env, job->deferred, status == napi_ok && !job->failed, job->result, size,
+         "native msm failed (out of memory or threads)");
   napi_delete_async_work(env, job->work);
+  bases_release(job->bases);
   free(job->scalars);
   free(job);
 }
@@ -523,19 +546,8 @@ static void quotient_execute(napi_env env, void *data) {
 
 static void quotient_complete(napi_env env, napi_status status, void *data) {
   quotient_job *job = (quotient_job *)data;
-  if (status != napi_ok || job->failed) {
-    napi_value message, error;
-    napi_create_string_utf8(env, "native quotient failed (out of memory)", NAPI_AUTO_LENGTH, &message);
-    napi_create_error(env, NULL, message, &error);
-    napi_reject_deferred(env, job->deferred, error);
-  } else {
-    napi_value buffer, array;
-    void *out;
-    napi_create_arraybuffer(env, job->n * 32, &out, &buffer);
-    memcpy(out, job->out, job->n * 32);
-    napi_create_typedarray(env, napi_uint8_array, job->n * 32, buffer, 0, &array);
-    napi_resolve_deferred(env, job->deferred, array);
-  }
+  settle(env, job->deferred, status == napi_ok && !job->failed, job->out, job->n * 32,
+         "native quotient failed (out of memory)");
   napi_delete_async_work(env, job->work);
   free(job->abc);
   free(job->out);
@@ -572,10 +584,16 @@ static napi_value quotient_js(napi_env env, napi_callback_info info) {
   memcpy(job->w, w, 32);
   memcpy(job->g, g, 32);
   napi_value promise, name;
-  napi_create_promise(env, &job->deferred, &promise);
-  napi_create_string_utf8(env, "zkrisk-quotient", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, quotient_execute, quotient_complete, job, &job->work) != napi_ok ||
-      napi_queue_async_work(env, job->work) != napi_ok) {
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "zkrisk-quotient", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, quotient_execute, quotient_complete, job, &job->work) != napi_ok) {
+    free(job->abc);
+    free(job->out);
+    free(job);
+    return throw_error(env, "quotient: could not queue the work");
+  }
+  if (napi_queue_async_work(env, job->work) != napi_ok) {
+    napi_delete_async_work(env, job->work);
     free(job->abc);
     free(job->out);
     free(job);
@@ -614,12 +632,17 @@ static napi_value msm(napi_env env, napi_callback_info info) {
   }
   memcpy(job->scalars, scalars, length);
   napi_value promise, name;
-  napi_create_reference(env, argv[0], 1, &job->bases_ref);
-  napi_create_promise(env, &job->deferred, &promise);
-  napi_create_string_utf8(env, "zkrisk-msm", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, msm_execute, msm_complete, job, &job->work) != napi_ok ||
-      napi_queue_async_work(env, job->work) != napi_ok) {
-    napi_delete_reference(env, job->bases_ref);
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "zkrisk-msm", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, msm_execute, msm_complete, job, &job->work) != napi_ok) {
+    free(job->scalars);
+    free(job);
+    return throw_error(env, "msm: could not queue the work");
+  }
+  bases_retain(bases);
+  if (napi_queue_async_work(env, job->work) != napi_ok) {
+    bases_release(bases);
+    napi_delete_async_work(env, job->work);
     free(job->scalars);
     free(job);
     return throw_error(env, "msm: could not queue the work");

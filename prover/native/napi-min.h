@@ -49,8 +49,6 @@ napi_status napi_create_external(napi_env env, void *data, napi_finalize finaliz
                                  napi_value *result);
 napi_status napi_get_value_external(napi_env env, napi_value value, void **result);
 napi_status napi_get_value_uint32(napi_env env, napi_value value, uint32_t *result);
-napi_status napi_create_reference(napi_env env, napi_value value, uint32_t initial_refcount, napi_ref *result);
-napi_status napi_delete_reference(napi_env env, napi_ref ref);
 napi_status napi_create_promise(napi_env env, napi_deferred *deferred, napi_value *promise);
 napi_status napi_resolve_deferred(napi_env env, napi_deferred deferred, napi_value resolution);
 napi_status napi_reject_deferred(napi_env env, napi_deferred deferred, napi_value rejection);

@@ -5,8 +5,10 @@
  * (two equal points in one bucket: the doubling), a base next to its negation with the same scalar (the
  * bucket's sum is infinity), and fewer scalars than bases (the C multi-exponentiation). And the H scalars
  * (quotient: inverse FFT, coset shift, FFT, A B - C) against ffjavascript's Fr functions. Skipped, with the
- * reason, only when the addon is not built (tools/build-native.mjs); CI builds it.
+ * reason, only when the addon is not built (tools/build-native.mjs); CI builds it. And a worker thread torn down
+ * while its multi-exponentiation or quotient runs (a proof cancelled at the service's grace): the process lives on.
  */
+import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nativeMsm } from "../../prover/native-msm";
@@ -182,6 +184,48 @@ describe.skipIf(!status.loaded)(`native multi-exponentiation${why}`, () => {
       expect(Buffer.from(got).equals(Buffer.from(expected))).toBe(true);
     },
   );
+
+  it("lives on when a worker thread is terminated while its work runs", () => {
+    // In a child process: what this guards against is a segmentation fault, which would end the test runner.
+    // Each thread loops one kind of work on 2^16 random bytes (the arithmetic does not need valid points) and
+    // is terminated at a random point of it; before the completions checked their N-API calls, the first
+    // termination crashed the process.
+    const script = `
+      const { Worker } = require("node:worker_threads");
+      const thread = (kind) => \`
+        const { parentPort } = require("node:worker_threads");
+        const { randomFillSync } = require("node:crypto");
+        const addon = require(\${JSON.stringify(${JSON.stringify(status.loaded ? status.path : "")})});
+        const n = 1 << 16;
+        const random = (bytes) => {
+          const out = new Uint8Array(bytes);
+          for (let i = 0; i < bytes; i += 65536) randomFillSync(out.subarray(i, i + 65536));
+          for (let i = 31; i < bytes; i += 32) out[i] &= 0x0f;
+          return out;
+        };
+        const work = "\${kind}" === "msm"
+          ? ((bases, scalars) => () => addon.msm(bases, scalars, 2))(addon.prepareG1(random(n * 64)), random(n * 32))
+          : ((abc, w, g) => () => addon.quotient(abc, w, g))(random(3 * n * 32), random(32), random(32));
+        parentPort.postMessage("started");
+        (async () => { for (;;) await work(); })();
+      \`;
+      (async () => {
+        for (let k = 0; k < 6; k++) {
+          const worker = new Worker(thread(k % 2 ? "quotient" : "msm"), { eval: true });
+          await new Promise((resolve) => worker.once("message", resolve));
+          await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 150));
+          await worker.terminate();
+        }
+        process.stdout.write("lived");
+      })();
+    `;
+    const run = spawnSync(process.execPath, ["-e", script], { encoding: "utf8" });
+    expect({ status: run.status, signal: run.signal, stdout: run.stdout }).toEqual({
+      status: 0,
+      signal: null,
+      stdout: "lived",
+    });
+  });
 
   it("refuses scalars that do not fit the bases", () => {
     const handle = addon!.prepareG1(new Uint8Array(64));

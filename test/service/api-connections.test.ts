@@ -37,10 +37,6 @@ describe("prover service HTTP API: connections", { timeout: 120_000 }, () => {
     const dir = tempDir("api-connections");
     market = await startSignedMarket(dir, node.rpc, { publishers: 1, quorum: 1 });
     Object.assign(process.env, SERVICE_ENV);
-    // Known fault, not fixed yet: a stop past the grace ends the proving threads, and one ended inside the native
-    // multi-exponentiation can abort the whole process (about 1 run in 3 of this file with the addon). Proving
-    // here runs in WebAssembly until that is fixed; the README's Left list names it.
-    process.env.ZKRISK_NATIVE = "0";
     const cfg = loadServiceConfig(writeServiceConfig(dir, { rpc: node.rpc, ...marketServiceParts(market) }));
     // Timeouts that never fire here: only the fix closes a slow client.
     running = await startService(cfg, pino({ level: "silent" }), GRACE_MS, undefined, {
