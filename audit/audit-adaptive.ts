@@ -36,6 +36,8 @@ export interface AdaptiveUpdateRecord {
   update: bigint;
   /** The signed window of (market, data timestamp) from the publishers' archives; undefined when not found. */
   window?: Window;
+  /** The model in force at this update, when it differs from the one `auditAdaptiveUpdates` is given. */
+  model?: QuantizedModel;
   /**
    * Its event is an adaptive batch's (`AdaptiveBatchParametersUpdated`): the update's digest bits are the batch
    * digest's, which the batch checks matched, so the window's own digest is not compared with them.
@@ -85,7 +87,7 @@ function replayStep(
  * re-check each one (see the module's header).
  */
 export async function auditAdaptiveUpdates(
-  model: QuantizedModel,
+  model: QuantizedModel | undefined,
   rule: AdaptiveRule,
   initialNum: bigint,
   records: readonly AdaptiveUpdateRecord[],
@@ -105,10 +107,12 @@ export async function auditAdaptiveUpdates(
       );
     }
     let outcome: boolean | null | undefined;
-    if (r.window === undefined) {
+    const inForce = r.model ?? model;
+    if (r.window === undefined || inForce === undefined) {
+      const gap = r.window === undefined ? "no signed window found" : "the model in force was not given";
       out.push(
         reasons.length === 0
-          ? { dataTimestamp: u.dataTimestamp, status: "unverifiable", reasons: ["no signed window found"] }
+          ? { dataTimestamp: u.dataTimestamp, status: "unverifiable", reasons: [gap] }
           : { dataTimestamp: u.dataTimestamp, status: "flagged", reasons },
       );
     } else {
@@ -121,7 +125,7 @@ export async function auditAdaptiveUpdates(
       if (!r.inBatch && adaptiveDigestSignal(await windowDigest(w)) !== u.digest) {
         reasons.push("the window's digest is not the one the update carries");
       }
-      const step = replayStep(model, rule, w, u);
+      const step = replayStep(inForce, rule, w, u);
       if (typeof step === "string") {
         reasons.push(`the signed window gives no step: ${step}`);
       } else {

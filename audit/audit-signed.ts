@@ -56,6 +56,23 @@ export function digestMatches(windowDigest: bigint, eventDigest: bigint, adaptiv
   return (adaptive ? adaptiveDigestSignal(windowDigest) : digestSignal(windowDigest)) === eventDigest;
 }
 
+/** A model given to the audit (`--model`), with its path (for messages) and commitment. */
+export interface AuditModel {
+  model: QuantizedModel;
+  path: string;
+  commitment: bigint;
+}
+
+/** The model of `models` that commits to `commitment`, if any. */
+export function modelInForce(models: readonly AuditModel[], commitment: bigint): AuditModel | undefined {
+  return models.find((m) => m.commitment === commitment);
+}
+
+/** The models given, for a message: "FILE (commitment C)", joined. */
+export function describeModels(models: readonly AuditModel[]): string {
+  return models.map((m) => `${m.path} (commitment ${String(m.commitment)})`).join(", ");
+}
+
 /** A publisher set file given to the audit, with the commitment governance would register for it. */
 export interface AuditPublisherSet {
   file: string;
@@ -106,8 +123,11 @@ export interface SignedAuditContext {
   batchSources?: readonly BatchSource[];
   /** The set files given, by commitment. */
   sets: ReadonlyMap<bigint, AuditPublisherSet>;
-  /** The model the margins are recomputed with, its path and commitment. */
-  model?: { model: QuantizedModel; path: string; commitment: bigint };
+  /**
+   * The models the margins are recomputed with, each with its path and commitment: an update's is the one that
+   * commits to its market's registered model (none given: no margins recomputed).
+   */
+  models?: readonly AuditModel[];
   /**
    * An independent candle file, its integer candles by open time (ms) and the market it holds (its id): only that
    * market's updates are compared with it.
@@ -401,22 +421,24 @@ function checkMargins(ctx: SignedAuditContext, u: UpdateFacts, config: Publisher
     flags.push(`the signed window gives no features: ${err.message}`);
     return { flags, gaps };
   }
-  if (ctx.model === undefined) {
+  const models = ctx.models ?? [];
+  const inForce = modelInForce(models, config.modelCommitment);
+  if (models.length === 0) {
     gaps.push("no model (--model): the margins were not recomputed");
-  } else if (ctx.model.commitment !== config.modelCommitment) {
+  } else if (inForce === undefined) {
     gaps.push(
-      `the model in force commits to ${String(config.modelCommitment)}, ${ctx.model.path} to ` +
-        `${String(ctx.model.commitment)}: the margins were not recomputed (give the model in force with --model)`,
+      `the model in force commits to ${String(config.modelCommitment)}, none of the models given does ` +
+        `(${describeModels(models)}): the margins were not recomputed (give the model in force with --model)`,
     );
   } else {
     try {
-      const plain = inferInteger(ctx.model.model, features);
+      const plain = inferInteger(inForce.model, features);
       // an adaptive update's margins: the policy at the proven state's calibration
       const trace =
         u.adaptive === undefined
           ? plain
           : integerPolicy(
-              { ...ctx.model.model.policy, calibrationNum: Number(u.adaptive.calibrationNum) },
+              { ...inForce.model.policy, calibrationNum: Number(u.adaptive.calibrationNum) },
               plain.output,
             );
       if (

@@ -54,7 +54,10 @@ import { snarkjs, type Groth16Proof, type VerificationKey } from "../setup/snark
 import {
   auditSignedUpdate,
   candlesByTime,
+  describeModels,
+  modelInForce,
   setInForce,
+  type AuditModel,
   type AuditPublisherSet,
   type PublisherSetChange,
   type SignedAuditContext,
@@ -79,6 +82,12 @@ export interface AuditOptions {
   model?: QuantizedModel;
   /** Where `model` was read from, for messages. */
   modelPath?: string;
+  /**
+   * More models, each with where it was read from (after `model`, if given): each update is recomputed with the
+   * one that commits to its market's registered model, so one audit covers markets registered with their own
+   * model files.
+   */
+  models?: readonly { model: QuantizedModel; path: string }[];
   /**
    * An independent candle file of one market (`market`, its label, e.g. "ETH-USDT"): the signed candles of that
    * market's updates are compared with it, bar by bar and field by field. Other markets' updates are not compared
@@ -214,8 +223,8 @@ export interface AuditReport {
   toBlock: number;
   /** What each update was checked against besides the signed data and the call's public signals. */
   checks: {
-    /** Path (or label) of the model, and its commitment; null when no model was given. */
-    model: { path: string; commitment: bigint } | null;
+    /** Path (or label) of each model given, and its commitment (empty: no margins recomputed). */
+    models: { path: string; commitment: bigint }[];
     /** Source of the independent candles and their market; null when none were given. */
     data: { candles: string; market: string } | null;
     /** Whether signed updates' proofs were verified again (a signed-update verification key was given). */
@@ -773,7 +782,6 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
   }
   const toBlock = opts.toBlock ?? head;
   if (fromBlock > toBlock) throw new UsageError(`fromBlock: ${fromBlock} is after toBlock ${toBlock}`);
-  const modelPath = opts.modelPath ?? "the model";
   const ctx: AuditContext = {
     iface,
     oracle,
@@ -782,11 +790,16 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     batchVkeys,
     adaptiveBatchVkeys,
   };
-  const model = opts.model && {
-    model: opts.model,
-    path: modelPath,
-    commitment: await modelCommitment(opts.model),
-  };
+  const modelsGiven = [
+    ...(opts.model === undefined ? [] : [{ model: opts.model, path: opts.modelPath ?? "the model" }]),
+    ...(opts.models ?? []),
+  ];
+  const models: AuditModel[] = [];
+  for (const m of modelsGiven) {
+    const commitment = await modelCommitment(m.model);
+    // the same model given twice is looked up once
+    if (modelInForce(models, commitment) === undefined) models.push({ ...m, commitment });
+  }
 
   const topic = (name: string) => {
     const e = iface.getEvent(name);
@@ -853,7 +866,7 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     sources: opts.windowSources ?? [],
     batchSources: opts.batchSources ?? [],
     sets: new Map((opts.publisherSets ?? []).map((s) => [s.commitment, s])),
-    model,
+    models,
     data: opts.data && {
       series: opts.data.series,
       byTime: candlesByTime(opts.data.series),
@@ -980,10 +993,8 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
       updates,
       {
         rule: adaptiveRule?.rule,
-        model: opts.model,
-        modelPath,
+        models,
         modelCommitmentOf: async (log) => (await configOf(log, marketOf(iface, log))).modelCommitment,
-        commitment: model?.commitment,
         candlesOf: (marketId) =>
           signedCtx.data !== undefined && signedCtx.data.marketId === marketId
             ? signedCtx.data.byTime
@@ -999,7 +1010,7 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     fromBlock,
     toBlock,
     checks: {
-      model: model ? { path: modelPath, commitment: model.commitment } : null,
+      models: models.map((m) => ({ path: m.path, commitment: m.commitment })),
       data: opts.data ? { candles: opts.data.series.source, market: opts.data.market } : null,
       signedProof: opts.signedVkey !== undefined,
       adaptiveRule: adaptiveRule?.source ?? null,
@@ -1116,12 +1127,10 @@ async function replayAdaptive(
   updates: AuditedUpdate[],
   ctx: {
     rule?: AdaptiveRule;
-    model?: QuantizedModel;
-    /** Where `model` was read from, for messages. */
-    modelPath: string;
+    /** The models given (an epoch is replayed with the one in force at its first update). */
+    models: readonly AuditModel[];
     /** The model commitment in force at an update (in range or before it). */
     modelCommitmentOf: (log: Log) => Promise<bigint>;
-    commitment?: bigint;
     /** The independent candles of a market, by open time (ms), when `--data` holds that market's. */
     candlesOf: (marketId: bigint) => ReadonlyMap<number, IntegerCandle> | undefined;
   },
@@ -1173,39 +1182,42 @@ async function replayAdaptive(
       const initialFlags: string[] = [];
       const initialGaps: string[] = [];
       // (without a model the whole replay is a gap, below)
-      if (ctx.model !== undefined) {
-        const registered = await ctx.modelCommitmentOf(first);
-        const calibrated = BigInt(ctx.model.policy.calibrationNum) << 8n;
-        if (registered !== ctx.commitment) {
+      const registered = await ctx.modelCommitmentOf(first);
+      const inForce = modelInForce(ctx.models, registered);
+      if (ctx.models.length > 0) {
+        if (inForce === undefined) {
           initialGaps.push(
             `the model in force at the first update from governance's initial num ${initialNum} (block ` +
-              `${first.blockNumber}) commits to ${registered}, ${ctx.modelPath} to ${ctx.commitment}: the ` +
-              "initial num was not checked against its calibrationNum (give that model with --model)",
+              `${first.blockNumber}) commits to ${registered}, none of the models given does ` +
+              `(${describeModels(ctx.models)}): the initial num was not checked against its calibrationNum ` +
+              "(give that model with --model)",
           );
-        } else if (initialNum !== calibrated) {
+        } else if (initialNum !== BigInt(inForce.model.policy.calibrationNum) << 8n) {
           initialFlags.push(
             `governance set the initial num ${initialNum}, the registered model's calibrationNum ` +
-              `${ctx.model.policy.calibrationNum} gives ${calibrated}`,
+              `${inForce.model.policy.calibrationNum} gives ${BigInt(inForce.model.policy.calibrationNum) << 8n}`,
           );
         }
       }
-      // An update's window is replayed with the model only when that model is the one in force for it (else its
-      // margins and step would be another model's: the window checks already name the gap); its prior is checked
-      // either way.
+      // An update's window is replayed with the model in force for it, when that one was given (else its margins
+      // and step would be another model's: the window checks already name the gap); its prior is checked either
+      // way.
       const records: AdaptiveUpdateRecord[] = [];
       for (const log of epoch.logs) {
         const window = found.get(log)?.window;
-        const modelFits = window !== undefined && (await ctx.modelCommitmentOf(log)) === ctx.commitment;
+        const model = modelInForce(ctx.models, await ctx.modelCommitmentOf(log));
         records.push({
           update: toAdaptiveEvent(iface, log).update,
-          ...(modelFits && { window }),
+          ...(window !== undefined && model !== undefined && { window, model: model.model }),
           ...(log.topics[0] === topics.ADAPTIVE_BATCH && { inBatch: true }),
         });
       }
-      // the margins need the model; without it the replay checks the states only
-      const model = ctx.model;
+      // the margins need the model in force (only the records whose model was given carry their window); without
+      // any model the replay is a gap, and with others only the states are checked
       const results =
-        model === undefined ? undefined : await auditAdaptiveUpdates(model, ctx.rule, initialNum, records);
+        ctx.models.length === 0
+          ? undefined
+          : await auditAdaptiveUpdates(undefined, ctx.rule, initialNum, records);
       epoch.logs.forEach((log, i) => {
         const flags = i === firstInRange ? [...initialFlags] : [];
         const gaps = i === firstInRange ? [...initialGaps] : [];

@@ -128,17 +128,12 @@ export class PublisherArchiveSource implements WindowSource {
     url.pathname = `${url.pathname.replace(/\/+$/, "")}/v1/windows/${encodeURIComponent(market)}`;
     url.search = `?at=${endTimeMs}`;
     const name = url.toString();
-    let response: Response;
-    try {
-      response = await fetch(url, { signal: AbortSignal.timeout(this.timeoutMs) });
-    } catch (err) {
-      return [{ source: name, kind: "absent", reason: `${name}: unreachable: ${(err as Error).message}` }];
+    const fetched = await fetchAnswer(url, this.timeoutMs);
+    if (fetched.kind === "failed") {
+      // refused, reset or cut off mid-body: no more evidence than a publisher that cannot be reached
+      return [{ source: name, kind: "absent", reason: `${name}: unreachable: ${fetched.reason}` }];
     }
-    const body = await readAnswer(response, PUBLISHER_MAX_ANSWER_BYTES);
-    if (body.kind === "failed") {
-      // cut off mid-body: no more evidence than a publisher that cannot be reached
-      return [{ source: name, kind: "absent", reason: `${name}: unreachable: ${body.reason}` }];
-    }
+    const { response, body } = fetched;
     if (body.kind === "over") {
       const reason =
         `${name}: HTTP ${response.status}: an answer of more than ${PUBLISHER_MAX_ANSWER_BYTES} bytes, not ` +
@@ -166,6 +161,43 @@ export class PublisherArchiveSource implements WindowSource {
  * The body of `response` as text, read as a stream up to `maxBytes` (decompressed): `over` when it is longer (the
  * rest cancelled), `failed` with the error when the connection fails or the time runs out mid-body.
  */
+/**
+ * Pauses (ms) before the second and third attempt of a request that failed below HTTP (a connection refused or
+ * reset, an answer cut off), which is often a moment's: a kept-alive connection the server closed as it was reused,
+ * a publisher restarting. A request that ran into its timeout is not tried again (it would triple the wait).
+ */
+const RETRY_PAUSES_MS = [100, 500];
+
+/** GET `url` and read its answer, tried again after a failure below HTTP (`RETRY_PAUSES_MS`). */
+async function fetchAnswer(
+  url: URL,
+  timeoutMs: number,
+): Promise<
+  | {
+      kind: "answered";
+      response: Response;
+      body: Exclude<Awaited<ReturnType<typeof readAnswer>>, { kind: "failed" }>;
+    }
+  | { kind: "failed"; reason: string }
+> {
+  for (let attempt = 0; ; attempt++) {
+    const signal = AbortSignal.timeout(timeoutMs);
+    let reason: string;
+    try {
+      const response = await fetch(url, { signal });
+      const body = await readAnswer(response, PUBLISHER_MAX_ANSWER_BYTES);
+      if (body.kind !== "failed") return { kind: "answered", response, body };
+      reason = body.reason;
+    } catch (err) {
+      reason = (err as Error).message;
+    }
+    if (signal.aborted || attempt >= RETRY_PAUSES_MS.length) {
+      return { kind: "failed", reason: attempt === 0 ? reason : `${reason} (${attempt + 1} attempts)` };
+    }
+    await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSES_MS[attempt]));
+  }
+}
+
 async function readAnswer(
   response: Response,
   maxBytes: number,

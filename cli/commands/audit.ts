@@ -48,7 +48,8 @@ export interface AuditFlags {
   calibrations?: string;
   /** Artifact directories of signed batch circuits, one per batch size (`--batch-artifacts`, repeatable). */
   batchArtifacts?: string[];
-  model?: string;
+  /** Quantised model files (`--model`, repeatable): an update is recomputed with the one its market registered. */
+  model?: string[];
   /** Independent candles CSV of one market, named for it (`--data ethusdt-2h.csv`: ETH-USDT). */
   data?: string;
   fromBlock?: string;
@@ -208,7 +209,7 @@ async function auditInputs(f: AuditFlags): Promise<Omit<AuditOptions, "provider"
   if (fromBlock !== undefined && toBlock !== undefined && fromBlock > toBlock) {
     throw new UsageError(`--from-block: ${fromBlock} is after --to-block ${toBlock}`);
   }
-  const model = f.model === undefined ? undefined : loadQuantizedModel(f.model);
+  const models = (f.model ?? []).map((path) => ({ model: loadQuantizedModel(path), path }));
   const directories = (f.windows ?? []).map((dir) => WindowDirectory.open(dir));
   const windowSources: WindowSource[] = [
     ...(f.publisher ?? []).map((url) => new PublisherArchiveSource(url)),
@@ -218,8 +219,7 @@ async function auditInputs(f: AuditFlags): Promise<Omit<AuditOptions, "provider"
   return {
     oracle: f.oracle,
     ...(f.chainId !== undefined && { chainId: BigInt(f.chainId) }),
-    model,
-    modelPath: f.model,
+    models,
     data: loadData(f.data),
     fromBlock,
     toBlock,
@@ -268,7 +268,11 @@ const STATUS_LABEL: Record<AuditStatus, string> = { ok: "OK", flagged: "FAIL", u
  */
 export function formatAudit(r: AuditReport): string {
   const checked = ["public signals"];
-  checked.push(r.checks.model ? `model ${r.checks.model.path}` : "no model (--model)");
+  checked.push(
+    r.checks.models.length > 0
+      ? `model${r.checks.models.length > 1 ? "s" : ""} ${r.checks.models.map((m) => m.path).join(", ")}`
+      : "no model (--model)",
+  );
   checked.push(
     r.checks.data ? `${r.checks.data.market} candles ${r.checks.data.candles}` : "no candles (--data)",
   );

@@ -48,7 +48,13 @@ export function registerAudit(program: Command): void {
       "calibrations file whose `adaptive` block is the rule adaptive markets run (without --adaptive-artifacts; " +
         "default: the shipped models/calibrations.json)",
     )
-    .option("--model <file>", "quantised model in force, to recompute the margins from the signed candles")
+    .option(
+      "--model <file>",
+      "quantised model file, to recompute the margins from the signed candles (repeatable: each update is " +
+        "recomputed with the model that commits to its market's registered model, e.g. the shipped model and " +
+        "the market model files of markets registered with their own)",
+      repeat,
+    )
     .option(
       "--data <file>",
       "independent candles CSV of one market, named for it (e.g. ethusdt-2h.csv: ETH-USDT): that market's signed " +

@@ -425,7 +425,7 @@ describe("zkrisk audit of signed batches (real circuit)", () => {
         const flags: AuditFlags = {
           rpc: rpcUrl,
           oracle: String(oracle.target),
-          model: MODEL,
+          model: [MODEL],
           windows: [dirs.honest],
           publishers: [setFile.file],
           batchArtifacts: [artifactsDir],

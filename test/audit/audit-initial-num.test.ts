@@ -176,8 +176,8 @@ const wrong = () =>
 /** The gap when the initial num cannot be checked with the other model. */
 const notChecked = () =>
   `the model in force at the first update from governance's initial num ${wrongNum} (block ${epochFirst}) ` +
-  `commits to ${shippedC}, ${otherPath} to ${otherC}: the initial num was not checked against its ` +
-  "calibrationNum (give that model with --model)";
+  `commits to ${shippedC}, none of the models given does (${otherPath} (commitment ${otherC})): the initial ` +
+  "num was not checked against its calibrationNum (give that model with --model)";
 
 it("the two models have the same calibrationNum: only the registered commitment tells which one to check with", () => {
   expect(other.policy.calibrationNum).toBe(model.policy.calibrationNum);

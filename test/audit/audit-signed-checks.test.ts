@@ -249,7 +249,7 @@ describe("window sources", () => {
     const [l] = await down.lookup("BTC-USDT", SMALL_WINDOW.marketId, SMALL_WINDOW.endTime);
     expect(l.kind).toBe("absent");
     expect(l.source).toBe(`http://127.0.0.1:1/v1/windows/BTC-USDT?at=${SMALL_WINDOW.endTime}`);
-    expect(l.kind === "absent" && l.reason).toMatch(/unreachable/);
+    expect(l.kind === "absent" && l.reason).toMatch(/unreachable: .* \(3 attempts\)$/);
   });
 });
 
@@ -351,12 +351,19 @@ describe("hostile sources", () => {
   const at = SMALL_WINDOW.endTime;
   let server: Server;
   let url: string;
+  /** Requests for the market FLAKY so far: the first two are reset before any answer. */
+  let flaky = 0;
 
   beforeAll(async () => {
     server = createServer((req, res) => {
       const market = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname.split("/").at(-1) ?? "");
       const json = { "content-type": "application/json" };
-      if (market === "DEEP") {
+      if (market === "FLAKY" && ++flaky <= 2) {
+        req.socket.destroy();
+      } else if (market === "FLAKY") {
+        res.writeHead(404, json);
+        res.end(JSON.stringify({ error: "NOT_FOUND", message: "no window of FLAKY" }));
+      } else if (market === "DEEP") {
         res.writeHead(200, json);
         res.end(`{"version":2,"market":${deep}}`);
       } else if (market === "STALL" || market === "RESET") {
@@ -435,7 +442,19 @@ describe("hostile sources", () => {
       expect(l.kind === "absent" && l.reason, market).toMatch(
         new RegExp(`^${url}/v1/windows/${market}\\?at=${at}: unreachable: the answer was cut off: `),
       );
+      // a reset is tried twice more; a timeout is not tried again
+      expect(l.kind === "absent" && l.reason.endsWith("(3 attempts)"), market).toBe(market === "RESET");
     }
+  });
+
+  it("a connection reset before any answer is tried again: the third attempt's answer counts", async () => {
+    const [l] = await lookup("FLAKY");
+    expect(flaky).toBe(3);
+    expect(l).toEqual({
+      source: `${url}/v1/windows/FLAKY?at=${at}`,
+      kind: "absent",
+      reason: `${url}/v1/windows/FLAKY?at=${at}: not signed there (no window of FLAKY)`,
+    });
   });
 
   it("an answer longer than PUBLISHER_MAX_ANSWER_BYTES (decompressed): not read past it, absent", async () => {

@@ -461,7 +461,7 @@ describe("zkrisk audit of signed updates (real circuit, real publisher archive)"
         const flags = {
           rpc: rpcUrl,
           oracle: String(oracle.target),
-          model: MODEL,
+          model: [MODEL],
           publisher: [publisher.url],
           windows: [windowsDir],
           publishers: [files.a, files.c],

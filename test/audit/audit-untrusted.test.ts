@@ -303,8 +303,30 @@ describe("adaptive markets", () => {
     for (const u of wrong) {
       expect(u.reasons).toEqual([]);
       expect(u.status).toBe("unverifiable");
-      expect(u.missing.join("\n")).toMatch(/the model in force commits to \d+, .* to \d+/);
+      expect(u.missing.join("\n")).toMatch(
+        /the model in force commits to \d+, none of the models given does \(/,
+      );
     }
+  });
+
+  it("several models (--model, repeatable): each market's updates are recomputed with the model it registered", async () => {
+    const one = await audit();
+    const both = await audit({ models: [{ model: other, path: otherPath }] });
+    expect(both.checks.models.map((m) => m.path)).toEqual([MODEL, otherPath]);
+    // SOL's updates, unverifiable with the shipped model alone, are OK; every other update keeps its verdict
+    const verdict = (u: AuditReport["updates"][number]) => [
+      u.market,
+      u.dataTimestamp,
+      u.status,
+      ...u.reasons,
+    ];
+    expect(both.updates.filter((u) => u.market === SOL).map((u) => u.status)).toEqual(["ok", "ok"]);
+    expect(both.updates.filter((u) => u.market !== SOL).map(verdict)).toEqual(
+      one.updates.filter((u) => u.market !== SOL).map(verdict),
+    );
+    // the same model given twice is one model
+    const twice = await audit({ models: [{ model, path: "again" }] });
+    expect(twice.checks.models.map((m) => m.path)).toEqual([MODEL]);
   });
 
   it("governance's initial num off the registered model's: FAIL over the whole range, and from a later block too", async () => {
