@@ -1,7 +1,7 @@
 /**
- * `zkrisk deploy`, `zkrisk register-market`, `zkrisk set-adaptive`, `zkrisk set-batch-verifier`, `zkrisk submit`:
- * their flags and descriptions; cli/commands/deploy.ts, register-market.ts, set-adaptive.ts, set-batch-verifier.ts
- * and submit.ts do the work.
+ * `zkrisk deploy`, `zkrisk register-market`, `zkrisk set-publisher-set`, `zkrisk set-adaptive`,
+ * `zkrisk set-batch-verifier`, `zkrisk submit`: their flags and descriptions; cli/commands/deploy.ts,
+ * register-market.ts, set-publisher-set.ts, set-adaptive.ts, set-batch-verifier.ts and submit.ts do the work.
  */
 import type { Command } from "commander";
 import { join } from "node:path";
@@ -10,12 +10,16 @@ import { lazyModule } from "../lazy";
 import type { DeployFlags } from "../commands/deploy";
 import type { RegisterMarketFlags } from "../commands/register-market";
 import type { SetAdaptiveFlags } from "../commands/set-adaptive";
+import type { SetPublisherSetFlags } from "../commands/set-publisher-set";
 import type { SetBatchVerifierFlags } from "../commands/set-batch-verifier";
 import type { SubmitFlags } from "../commands/submit";
 
 const deploy = lazyModule<typeof import("../commands/deploy")>(join(__dirname, "../commands/deploy.ts"));
 const registerMarket = lazyModule<typeof import("../commands/register-market")>(
   join(__dirname, "../commands/register-market.ts"),
+);
+const setPublisherSet = lazyModule<typeof import("../commands/set-publisher-set")>(
+  join(__dirname, "../commands/set-publisher-set.ts"),
 );
 const setAdaptive = lazyModule<typeof import("../commands/set-adaptive")>(
   join(__dirname, "../commands/set-adaptive.ts"),
@@ -33,8 +37,8 @@ const KEY_HELP = "signing key: 0x-hex or env:NAME; never printed";
 const repeat = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /**
- * Register `zkrisk deploy`, `zkrisk register-market`, `zkrisk set-adaptive`, `zkrisk set-batch-verifier` and
- * `zkrisk submit`.
+ * Register `zkrisk deploy`, `zkrisk register-market`, `zkrisk set-publisher-set`, `zkrisk set-adaptive`,
+ * `zkrisk set-batch-verifier` and `zkrisk submit`.
  */
 export function registerChainCommands(program: Command): void {
   program
@@ -90,6 +94,30 @@ export function registerChainCommands(program: Command): void {
     .option("--key <key>", KEY_HELP, "env:ZKRISK_PRIVATE_KEY")
     .option("--json", "print the result as one JSON object")
     .action(async (f: RegisterMarketFlags) => (await registerMarket()).registerMarketAction(f));
+
+  program
+    .command("set-publisher-set")
+    .description(
+      "rotate a registered market's publisher set (a new or revoked key, another quorum), model or signed-update " +
+        "verifier (governance's setPublisherSet); what is not given stays as registered, and proofs for the " +
+        "previous statement key are refused from then on",
+    )
+    .requiredOption("--oracle <address>", "RiskOracle address")
+    .requiredOption("--market <id>", "market label (e.g. BTC-USDT) or number")
+    .option("--publishers <file>", "the new publisher set file (`zkrisk publisher set`): its keys and quorum")
+    .option(
+      "--model <file>",
+      "the market's new model file (`zkrisk market-model`), whose commitment it accepts",
+    )
+    .option("--commitment <n>", "the new model commitment (instead of --model)")
+    .option(
+      "--verifier <address>",
+      "the new signed-update verifier (deployed), of the market's layout: plain, or adaptive for an adaptive market",
+    )
+    .option("--rpc <url>", "JSON-RPC node", DEFAULT_RPC)
+    .option("--key <key>", KEY_HELP, "env:ZKRISK_PRIVATE_KEY")
+    .option("--json", "print the result as one JSON object")
+    .action(async (f: SetPublisherSetFlags) => (await setPublisherSet()).setPublisherSetAction(f));
 
   program
     .command("set-adaptive")

@@ -33,6 +33,7 @@ const COMMANDS = [
   "verify",
   "deploy",
   "register-market",
+  "set-publisher-set",
   "set-adaptive",
   "set-batch-verifier",
   "submit",

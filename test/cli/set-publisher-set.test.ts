@@ -1,0 +1,221 @@
+/**
+ * `zkrisk set-publisher-set` as governance runs it (`node bin/zkrisk.cjs`, test/helpers/zkrisk-cli.ts) against a
+ * `hardhat node` with BTC-USDT registered as a plain market (the real signed-update verifier, cached artifacts):
+ * rotating the publisher set (a second key, quorum 2), then the model, each read back from the oracle and from its
+ * `PublisherSetChanged` event, what is not given kept as registered. Refused with exit code 2 and nothing sent: no
+ * option, both --model and --commitment, another market's model file, a call that changes nothing, a verifier of
+ * the other layout (the adaptive circuit's for the plain market); the oracle's refusals name its error. An
+ * adaptive market given a new model (and the adaptive verifier) is warned that it keeps its state.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { JsonRpcProvider, Wallet, type Contract } from "ethers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { marketIdOf } from "../../candles/market-id";
+import { modelCommitment } from "../../circuits/commitments";
+import { loadQuantizedModel } from "../../models/quantized-model";
+import { deployMarket, MARKET } from "../../onchain/local-market";
+import { deployVerifier, oracleAt, publisherSetConfigOf } from "../../onchain/oracle";
+import { rpcChain } from "../../onchain/chain";
+import {
+  makePublisherSet,
+  publicKeyOf,
+  publisherSetCommitment,
+  readPublisherSet,
+  writePublisherSet,
+} from "../../publisher";
+import { signedUpdateArtifacts } from "../../setup/cached-artifacts";
+import { compiledAdaptiveArtifacts } from "../helpers/adaptive-artifacts";
+import { DEV_KEYS, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
+import { writeOtherModel } from "../helpers/models";
+import { zkrisk, type ZkriskRun } from "../helpers/zkrisk-cli";
+
+const ROOT = join(__dirname, "../..");
+const MODEL = join(ROOT, "models/btc-usdt-2h.quantized.json");
+const CALIBRATIONS = join(ROOT, "models/calibrations.json");
+const MARKET_ID = marketIdOf(MARKET);
+const SENDER = new Wallet(DEV_KEYS[0]).address;
+
+const dir = mkdtempSync(join(tmpdir(), "zkrisk-set-publisher-set-"));
+let node: HardhatNode;
+let provider: JsonRpcProvider;
+let oracle: Contract;
+let oracleAddress: string;
+let adaptiveVerifier: string;
+
+/** `zkrisk set-publisher-set --oracle ORACLE --market BTC-USDT --rpc NODE --key GOVERNOR ...extra` (those four left
+ * out when `extra` gives them). */
+const rotate = (...extra: string[]): ZkriskRun => {
+  const defaults = [
+    ["--oracle", oracleAddress],
+    ["--market", MARKET],
+    ["--rpc", node.rpc],
+    ["--key", DEV_KEYS[0]],
+  ];
+  return zkrisk(
+    "set-publisher-set",
+    ...defaults.filter(([option]) => !extra.includes(option)).flat(),
+    ...extra,
+  );
+};
+
+/** The market's publisher set configuration as the oracle holds it. */
+const registered = async () => publisherSetConfigOf(await oracle.publisherSet(MARKET_ID));
+
+/** The new configurations of the PublisherSetChanged events so far. */
+async function changes(): Promise<bigint[]> {
+  const logs = await oracle.queryFilter(oracle.filters.PublisherSetChanged());
+  return logs.map((l) => publisherSetConfigOf(oracle.interface.parseLog(l)!.args[2]).statementKey);
+}
+
+beforeAll(async () => {
+  const [artifacts, adaptive, started] = await Promise.all([
+    signedUpdateArtifacts(MODEL, "constant", 1),
+    compiledAdaptiveArtifacts(MODEL, CALIBRATIONS),
+    startHardhatNode(),
+  ]);
+  node = started;
+  const set = await makePublisherSet([await publicKeyOf(new Uint8Array(32).fill(7))], 1);
+  writePublisherSet(join(dir, "set.json"), set);
+  const two = await makePublisherSet(
+    [await publicKeyOf(new Uint8Array(32).fill(7)), await publicKeyOf(new Uint8Array(32).fill(8))],
+    2,
+  );
+  writePublisherSet(join(dir, "set2.json"), two);
+  oracleAddress = (await deployMarket(node.rpc, artifacts.dir, set, MODEL)).oracle;
+  const chain = await rpcChain(node.rpc, DEV_KEYS[0]);
+  try {
+    adaptiveVerifier = await (await deployVerifier(chain.signer, adaptive)).getAddress();
+  } finally {
+    await chain.close();
+  }
+  provider = new JsonRpcProvider(node.rpc, undefined, { cacheTimeout: -1 });
+  oracle = oracleAt(oracleAddress, provider);
+}, 900_000);
+
+afterAll(() => {
+  provider?.destroy();
+  node?.stop();
+});
+
+describe("zkrisk set-publisher-set", () => {
+  it("--help names the options and exits 0", () => {
+    const r = zkrisk("set-publisher-set", "--help");
+    expect(r.code).toBe(0);
+    for (const flag of [
+      "--oracle",
+      "--market",
+      "--publishers",
+      "--model",
+      "--commitment",
+      "--verifier",
+      "--json",
+    ]) {
+      expect(r.stdout).toContain(flag);
+    }
+    expect(r.stdout).toContain("setPublisherSet");
+  });
+
+  it("rotates the publisher set, then the model, keeping what is not given (--json and text)", async () => {
+    const before = await registered();
+    const set2 = await readPublisherSet(join(dir, "set2.json"));
+    const r = rotate("--publishers", join(dir, "set2.json"), "--json");
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    const after = await registered();
+    expect(out).toMatchObject({
+      market: MARKET,
+      marketId: MARKET_ID.toString(),
+      changed: ["publishers"],
+      before: { statementKey: before.statementKey.toString(), quorum: 1 },
+      after: {
+        verifier: before.verifier,
+        modelCommitment: before.modelCommitment.toString(),
+        publisherSet: (await publisherSetCommitment(set2)).toString(),
+        quorum: 2,
+        statementKey: after.statementKey.toString(),
+      },
+    });
+    expect(out.warning).toBeUndefined();
+    expect(after.statementKey).not.toBe(before.statementKey);
+    expect(after.quorum).toBe(2);
+    expect((await provider.getTransactionReceipt(out.txHash))!.status).toBe(1);
+
+    const other = writeOtherModel(dir);
+    const text = rotate("--model", other);
+    expect(text.code, text.stderr).toBe(0);
+    const now = await registered();
+    expect(now.modelCommitment).toBe(await modelCommitment(loadQuantizedModel(other)));
+    expect(now.publisherSet).toBe(after.publisherSet);
+    expect(text.stdout).toMatch(
+      new RegExp(`^${MARKET} \\(id ${MARKET_ID}\\) on ${oracleAddress}: rotated model; tx 0x[0-9a-f]{64}\\n`),
+    );
+    expect(text.stdout).toContain(`  model commitment: ${after.modelCommitment} -> ${now.modelCommitment}\n`);
+    expect(text.stdout).toContain(`  quorum: 2\n`);
+    expect((await changes()).slice(-2)).toEqual([after.statementKey, now.statementKey]);
+  }, 120_000);
+
+  it("refuses bad options, another market's model, a call that changes nothing and a verifier of the other layout, sending nothing", async () => {
+    const nonce = await provider.getTransactionCount(SENDER);
+    const eth = join(dir, "eth.quantized.json");
+    writeFileSync(eth, readFileSync(MODEL, "utf8").replace('"market": "BTC-USDT"', '"market": "ETH-USDT"'));
+    const current = await registered();
+    const cases: [string[], string][] = [
+      [[], "give what to rotate: --publishers SET.json, --model FILE (or --commitment N), --verifier ADDR"],
+      [["--model", MODEL, "--commitment", "5"], "give at most one of --model or --commitment"],
+      [["--commitment", "0x12"], "--commitment: '0x12' is not a positive decimal integer"],
+      [["--model", join(dir, "missing.json")], join(dir, "missing.json")],
+      [["--model", eth], `--model: ${eth} is the model file of ETH-USDT, not of ${MARKET}`],
+      [["--commitment", current.modelCommitment.toString()], "nothing to rotate, nothing sent"],
+      [
+        ["--verifier", adaptiveVerifier],
+        `--verifier: ${adaptiveVerifier} proves adaptive updates (its adaptiveLayout() is true), but ${MARKET} is ` +
+          "plain, so it would take no update",
+      ],
+      [["--verifier", SENDER], `--verifier: no contract at ${SENDER}`],
+    ];
+    expect(readFileSync(eth, "utf8")).toContain('"market": "ETH-USDT"');
+    for (const [extra, message] of cases) {
+      const r = rotate(...extra);
+      expect(r.code, `${extra.join(" ")}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain(message);
+    }
+    expect(await provider.getTransactionCount(SENDER)).toBe(nonce);
+  }, 120_000);
+
+  it("exits 2 with the oracle's error for an unknown market and a sender without the governor role", async () => {
+    const events = (await changes()).length;
+    const unknown = rotate("--market", "ETH-USDT", "--publishers", join(dir, "set.json"));
+    expect(unknown.code, unknown.stderr).toBe(2);
+    expect(unknown.stderr).toContain("OracleUnknownMarket");
+    const stranger = rotate("--publishers", join(dir, "set.json"), "--key", DEV_KEYS[1]);
+    expect(stranger.code, stranger.stderr).toBe(2);
+    expect(stranger.stderr).toContain("AccessControlUnauthorizedAccount");
+    expect((await changes()).length).toBe(events);
+  }, 120_000);
+
+  it("an adaptive market takes the adaptive verifier, and a new model with a warning that it keeps its state", async () => {
+    const made = zkrisk(
+      "set-adaptive",
+      "--oracle",
+      oracleAddress,
+      "--market",
+      MARKET,
+      "--model",
+      join(dir, "other.quantized.json"),
+      "--rpc",
+      node.rpc,
+      "--key",
+      DEV_KEYS[0],
+    );
+    expect(made.code, made.stderr).toBe(0);
+    const r = rotate("--verifier", adaptiveVerifier, "--model", MODEL, "--json");
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.changed).toEqual(["verifier", "model"]);
+    expect(out.after.verifier).toBe(adaptiveVerifier);
+    expect(out.warning).toMatch(/^BTC-USDT is adaptive and keeps its state .* `zkrisk set-adaptive --model`/);
+    expect((await registered()).verifier).toBe(adaptiveVerifier);
+  }, 120_000);
+});
