@@ -9,6 +9,8 @@ import { resolve } from "node:path";
 import { UsageError } from "../../core/errors";
 import {
   makePublisherSet,
+  PublisherFileError,
+  publicKeyViolation,
   publisherSetCommitment,
   readPublicKeyFile,
   writePublisherSet,
@@ -41,6 +43,11 @@ export async function runPublisherSet(f: PublisherSetFlags): Promise<PublisherSe
   if (f.keystore.length === 0) throw new UsageError("--keystore: give at least one publisher keystore");
   const quorum = parseIntOption("--quorum", f.quorum, 1, f.keystore.length);
   const keys = f.keystore.map((file) => readPublicKeyFile(file));
+  // A key that is not a valid point is named by its file (the set would name its position among the options).
+  for (const [i, key] of keys.entries()) {
+    const violation = await publicKeyViolation(key);
+    if (violation !== undefined) throw new PublisherFileError(f.keystore[i], "publicKey", violation);
+  }
   refuseRepeatedKeys("--keystore", f.keystore, keys, "holds");
   const set = await makePublisherSet(keys, quorum);
   const file = resolve(f.out);

@@ -387,6 +387,6 @@ describe("zkrisk publisher set from public key files", () => {
     const offCurve = writeJson(work, "off-curve.json", { publicKey: { Ax: "1", Ay: "2" } });
     await expect(
       runPublisherSet({ keystore: [files[0], offCurve], quorum: "1", out: join(work, "bad.json") }),
-    ).rejects.toThrow("publisher set: keys[1]: not a point of BabyJubJub");
+    ).rejects.toThrow(new PublisherFileError(offCurve, "publicKey", "not a point of BabyJubJub"));
   });
 });
