@@ -36,7 +36,7 @@ export interface AdaptiveUpdateRecord {
   update: bigint;
   /** The signed window of (market, data timestamp) from the publishers' archives; undefined when not found. */
   window?: Window;
-  /** The model in force at this update, when it differs from the one `auditAdaptiveUpdates` is given. */
+  /** The model in force at this update, to replay its window with (instead of the one `auditAdaptiveUpdates` is given). */
   model?: QuantizedModel;
   /**
    * Its event is an adaptive batch's (`AdaptiveBatchParametersUpdated`): the update's digest bits are the batch

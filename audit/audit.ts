@@ -1127,7 +1127,10 @@ async function replayAdaptive(
   updates: AuditedUpdate[],
   ctx: {
     rule?: AdaptiveRule;
-    /** The models given (an epoch is replayed with the one in force at its first update). */
+    /**
+     * The models given: each update is replayed with the one in force for it, and an epoch's initial num checked
+     * against the one in force at its first update.
+     */
     models: readonly AuditModel[];
     /** The model commitment in force at an update (in range or before it). */
     modelCommitmentOf: (log: Log) => Promise<bigint>;
@@ -1182,9 +1185,9 @@ async function replayAdaptive(
       const initialFlags: string[] = [];
       const initialGaps: string[] = [];
       // (without a model the whole replay is a gap, below)
-      const registered = await ctx.modelCommitmentOf(first);
-      const inForce = modelInForce(ctx.models, registered);
       if (ctx.models.length > 0) {
+        const registered = await ctx.modelCommitmentOf(first);
+        const inForce = modelInForce(ctx.models, registered);
         if (inForce === undefined) {
           initialGaps.push(
             `the model in force at the first update from governance's initial num ${initialNum} (block ` +
@@ -1205,7 +1208,10 @@ async function replayAdaptive(
       const records: AdaptiveUpdateRecord[] = [];
       for (const log of epoch.logs) {
         const window = found.get(log)?.window;
-        const model = modelInForce(ctx.models, await ctx.modelCommitmentOf(log));
+        const model =
+          window === undefined || ctx.models.length === 0
+            ? undefined
+            : modelInForce(ctx.models, await ctx.modelCommitmentOf(log));
         records.push({
           update: toAdaptiveEvent(iface, log).update,
           ...(window !== undefined && model !== undefined && { window, model: model.model }),

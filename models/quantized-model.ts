@@ -87,6 +87,16 @@ export interface QuantizationReport {
   maxAbsDiffMaintenanceMarginExactBps: number;
 }
 
+/**
+ * Where a market model file's calibration came from (`zkrisk market-model` writes it): the market's scale fitted
+ * on its own history, or the new-market rule's, and the calibrations file that gave it. Information for whoever
+ * reads the file; the model commitment binds the calibration itself (policy.calibrationNum), not this.
+ */
+export interface ModelCalibrationInfo {
+  source: "fitted" | "new-market rule";
+  calibrations: { file: string; sha256: string };
+}
+
 /** The quantised model file. */
 export interface QuantizedModel {
   format: typeof QUANTIZED_MODEL_FORMAT;
@@ -105,6 +115,8 @@ export interface QuantizedModel {
     report: QuantizationReport;
   };
   training: TrainingInfo;
+  /** A market model file's calibration provenance (absent from the base model `zkrisk quantize` writes). */
+  calibration?: ModelCalibrationInfo;
 }
 
 /** Serialise with bigints as decimal strings. */
@@ -136,8 +148,18 @@ export function parseQuantizedModel(doc: unknown, file: string): QuantizedModel 
     throw new ModelError(`${file}: format is not ${QUANTIZED_MODEL_FORMAT} (is this a float model?)`);
   }
   // A misspelt key (policy.bufferBsp) must not pass unnoticed: every object of the file is closed.
-  r.onlyKeys([...MODEL_FILE_KEYS, "source", "quantization"]);
+  r.onlyKeys([...MODEL_FILE_KEYS, "source", "quantization", "calibration"]);
   r.at("source").onlyKeys(["file", "sha256"]);
+  const calibration = r.optional("calibration");
+  if (calibration !== undefined) {
+    calibration.onlyKeys(["source", "calibrations"]);
+    calibration.at("source").literal("fitted", "new-market rule");
+    const from = calibration.at("calibrations").onlyKeys(["file", "sha256"]);
+    from.at("file").string();
+    if (!/^[0-9a-f]{64}$/.test(from.at("sha256").string())) {
+      from.at("sha256").error("expected 64 lowercase hex digits");
+    }
+  }
   r.at("quantization")
     .onlyKeys(["featureScaleBits", "weightPrecisionBits", "activationScaleBits", "report"])
     .at("report")

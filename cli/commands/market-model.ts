@@ -3,6 +3,7 @@
  * market's calibration from the calibrations file (its fitted scale, or the new-market rule's), checked to fit
  * the committed-weights circuit, so one committed circuit and one setup prove every market's model.
  */
+import { basename } from "node:path";
 import { architectureOf, checkFitsArchitecture } from "../../circuits/architecture";
 import { modelCommitment } from "../../circuits/commitments";
 import { marketIdOf } from "../../candles/market-id";
@@ -52,16 +53,21 @@ export async function runMarketModel(f: MarketModelFlags): Promise<MarketModelRe
   });
   marketIdOf(f.market); // a label the oracle can key, or a UsageError naming it
   const built = loadMarketModel(f.model, f.calibrations, f.market);
-  const arch =
-    f.architecture === undefined
-      ? architectureOf(loadQuantizedModel(f.model))
-      : readArchitecture(f.architecture);
+  const base = loadQuantizedModel(f.model);
+  const arch = f.architecture === undefined ? architectureOf(base) : readArchitecture(f.architecture);
   checkFitsArchitecture(
     built.model,
     arch,
     `the model of ${f.market} (calibrationNum ${built.calibrationNum} from ${f.calibrations})`,
   );
-  writeJsonAtomic(f.out, quantizedModelToJson(built.model));
+  // The file says where its calibration came from (the commitment binds the scale, not this), unless it is the
+  // base model itself (BTC's own file is the shipped model byte for byte, which constant-weights artifacts take).
+  const own = built.market === base.market && built.calibrationNum === base.policy.calibrationNum;
+  const calibration = {
+    source: built.source,
+    calibrations: { file: basename(f.calibrations), sha256: sha256File(f.calibrations) },
+  };
+  writeJsonAtomic(f.out, quantizedModelToJson(own ? built.model : { ...built.model, calibration }));
   return {
     out: f.out,
     market: built.market,

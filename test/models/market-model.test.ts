@@ -134,7 +134,11 @@ describe("zkrisk market-model", () => {
       return JSON.parse(r.stdout) as Record<string, unknown>;
     });
     const eth = loadQuantizedModel(join(dir, "a.json"));
-    expect(eth).toEqual(marketModel(base, calibrations, "ETH-USDT").model);
+    const built = marketModel(base, calibrations, "ETH-USDT").model;
+    // the file says where its calibration came from; the commitment binds the scale, not that
+    const from = { file: "calibrations.json", sha256: sha256File(CALIBRATIONS) };
+    expect(eth).toEqual({ ...built, calibration: { source: "fitted", calibrations: from } });
+    expect(await modelCommitment(eth)).toBe(await modelCommitment(built));
     expect(readFileSync(join(dir, "a.json"), "utf8")).toBe(readFileSync(join(dir, "b.json"), "utf8"));
     expect(runs[0]).toEqual({
       out: join(dir, "a.json"),
@@ -151,6 +155,29 @@ describe("zkrisk market-model", () => {
     expect(text.stdout).toContain(
       `NEW-USDT, calibration ${calibrations.newMarketNum} / 2^16 = 1.0826 (the new-market rule: no fitted scale)`,
     );
+    // BTC's own file is the base model itself: byte for byte, with no record
+    expect(zkrisk("market-model", "--market", "BTC-USDT", "--out", join(dir, "btc.json")).code).toBe(0);
+    expect(readFileSync(join(dir, "btc.json"), "utf8")).toBe(readFileSync(MODEL, "utf8"));
+    expect(loadQuantizedModel(join(dir, "new.json")).calibration).toEqual({
+      source: "new-market rule",
+      calibrations: from,
+    });
+    // the record is closed and checked as the rest of the file
+    const doc = JSON.parse(readFileSync(join(dir, "new.json"), "utf8"));
+    for (const [edit, message] of [
+      [
+        { source: "guessed", calibrations: from },
+        /calibration\.source: expected one of fitted, new-market rule/,
+      ],
+      [
+        { source: "fitted", calibrations: { ...from, sha256: "x" } },
+        /calibration\.calibrations\.sha256: expected 64/,
+      ],
+      [{ source: "fitted", calibrations: from, by: "me" }, /calibration\.by: unknown key/],
+    ] as const) {
+      writeFileSync(join(dir, "edited.json"), JSON.stringify({ ...doc, calibration: edit }));
+      expect(() => loadQuantizedModel(join(dir, "edited.json"))).toThrow(message);
+    }
   });
 
   it("refuses bad input with exit code 2, naming the file or option, and writes nothing", () => {
