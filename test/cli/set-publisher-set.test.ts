@@ -100,23 +100,6 @@ afterAll(() => {
 });
 
 describe("zkrisk set-publisher-set", () => {
-  it("--help names the options and exits 0", () => {
-    const r = zkrisk("set-publisher-set", "--help");
-    expect(r.code).toBe(0);
-    for (const flag of [
-      "--oracle",
-      "--market",
-      "--publishers",
-      "--model",
-      "--commitment",
-      "--verifier",
-      "--json",
-    ]) {
-      expect(r.stdout).toContain(flag);
-    }
-    expect(r.stdout).toContain("setPublisherSet");
-  });
-
   it("rotates the publisher set, then the model, keeping what is not given (--json and text)", async () => {
     const before = await registered();
     const set2 = await readPublisherSet(join(dir, "set2.json"));
