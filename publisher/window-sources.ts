@@ -158,10 +158,6 @@ export class PublisherArchiveSource implements WindowSource {
 }
 
 /**
- * The body of `response` as text, read as a stream up to `maxBytes` (decompressed): `over` when it is longer (the
- * rest cancelled), `failed` with the error when the connection fails or the time runs out mid-body.
- */
-/**
  * Pauses (ms) before the second and third attempt of a request that failed below HTTP (a connection refused or
  * reset, an answer cut off), which is often a moment's: a kept-alive connection the server closed as it was reused,
  * a publisher restarting. A request that ran into its timeout is not tried again (it would triple the wait).
@@ -198,6 +194,10 @@ async function fetchAnswer(
   }
 }
 
+/**
+ * The body of `response` as text, read as a stream up to `maxBytes` (decompressed): `over` when it is longer (the
+ * rest cancelled), `failed` with the error when the connection fails or the time runs out mid-body.
+ */
 async function readAnswer(
   response: Response,
   maxBytes: number,

@@ -62,7 +62,10 @@ export async function runMarketModel(f: MarketModelFlags): Promise<MarketModelRe
   );
   // The file says where its calibration came from (the commitment binds the scale, not this), unless it is the
   // base model itself (BTC's own file is the shipped model byte for byte, which constant-weights artifacts take).
-  const own = built.market === base.market && built.calibrationNum === base.policy.calibrationNum;
+  const own =
+    base.calibration === undefined &&
+    built.market === base.market &&
+    built.calibrationNum === base.policy.calibrationNum;
   const calibration = {
     source: built.source,
     calibrations: { file: basename(f.calibrations), sha256: sha256File(f.calibrations) },

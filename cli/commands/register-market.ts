@@ -13,7 +13,6 @@ import {
   verifierIsAdaptive,
   type MarketLimits,
 } from "../../onchain/oracle";
-import { letters } from "../../models/market-calibrations";
 import type { ContractRunner } from "ethers";
 import { initialState } from "../../models/adaptive";
 import { publisherSetCommitment, readPublisherSet } from "../../publisher";
@@ -102,7 +101,7 @@ export async function runRegisterMarket(f: RegisterMarketFlags): Promise<Registe
   }
   const model = f.model === undefined ? undefined : loadQuantizedModel(f.model);
   // Another market's model file would register that market's calibration (e.g. BTC's scale) for this one.
-  if (model !== undefined && letters(model.market) !== letters(f.market)) {
+  if (model !== undefined && marketIdOf(model.market) !== marketIdOf(f.market)) {
     throw new UsageError(
       `--model: ${f.model} is the model file of ${model.market}, not of ${f.market}: write ${f.market}'s own ` +
         `with \`zkrisk market-model --market ${f.market}\` (its fitted calibration, or the new-market rule's)`,

@@ -2,7 +2,8 @@
  * `zkrisk set-publisher-set`: governance's `setPublisherSet` for a registered market, the one way to rotate its
  * publisher set (a new key, a revoked key, another quorum), its model or its signed-update verifier. What is not
  * given stays as registered (read from the oracle first). From the call on, proofs for the previous statement key
- * are refused.
+ * are refused. Given the registered parts again after a chain split, it registers their key for this chain's
+ * domain (the statement key hashes the chain id), which the fork's oracle needs before it takes an update.
  *
  * Checked before anything is sent, since the oracle would take each of these and then refuse every update of
  * the market (or accept margins of another market's calibration): a model file of another market, a verifier whose
@@ -12,9 +13,9 @@ import type { Contract } from "ethers";
 import { UsageError } from "../../core/errors";
 import { modelCommitment } from "../../circuits/commitments";
 import { loadQuantizedModel } from "../../models/quantized-model";
-import { letters } from "../../models/market-calibrations";
 import { marketIdOf } from "../../candles/market-id";
 import {
+  oracleStatementKey,
   readAdaptiveState,
   readRegisteredPublisherSet,
   setPublisherSet,
@@ -62,7 +63,10 @@ export interface SetPublisherSetResult {
   /** The configuration before the call, and the one the oracle reports after it. */
   before: PublisherSetView;
   after: PublisherSetView;
-  /** What changed: "verifier", "model", "publishers" (the set or its quorum), in that order. */
+  /**
+   * What changed: "verifier", "model", "publishers" (the set or its quorum), "statement key" (the registered one
+   * was not this chain's key of the registered parts: after a chain split), in that order.
+   */
   changed: string[];
   txHash: string;
   /**
@@ -104,7 +108,7 @@ export async function runSetPublisherSet(f: SetPublisherSetFlags): Promise<SetPu
   const marketId = marketIdOf(f.market);
   const model = f.model === undefined ? undefined : loadQuantizedModel(f.model);
   // Another market's model file would register that market's calibration (e.g. BTC's scale) for this one.
-  if (model !== undefined && letters(model.market) !== letters(f.market)) {
+  if (model !== undefined && marketIdOf(model.market) !== marketId) {
     throw new UsageError(
       `--model: ${f.model} is the model file of ${model.market}, not of ${f.market}: write ${f.market}'s own ` +
         `with \`zkrisk market-model --market ${f.market}\` (its fitted calibration, or the new-market rule's)`,
@@ -130,14 +134,19 @@ export async function runSetPublisherSet(f: SetPublisherSetFlags): Promise<SetPu
       publisherSet: setCommitment ?? before.publisherSet,
       quorum: set?.quorum ?? before.quorum,
     };
+    // A key registered for another domain (before a chain split, on the original chain) is registered again for
+    // this chain's, even with nothing else changed: the README's way out of a split.
+    const keyHere = await oracleStatementKey(oracle, marketId, before);
     const changed = [
       ...(next.verifier.toLowerCase() !== before.verifier.toLowerCase() ? ["verifier"] : []),
       ...(next.modelCommitment !== before.modelCommitment ? ["model"] : []),
       ...(next.publisherSet !== before.publisherSet || next.quorum !== before.quorum ? ["publishers"] : []),
+      ...(keyHere !== before.statementKey ? ["statement key"] : []),
     ];
     if (changed.length === 0) {
       throw new UsageError(
-        `market ${f.market} already has this verifier, model and publisher set: nothing to rotate, nothing sent`,
+        `market ${f.market} already has this verifier, model and publisher set, and its statement key is this ` +
+          "chain's: nothing to rotate, nothing sent",
       );
     }
     const adaptive = await isAdaptive(oracle, marketId);

@@ -502,20 +502,22 @@ static void msm_execute(napi_env env, void *data) {
  */
 static void settle(napi_env env, napi_deferred deferred, int ok, const void *result, size_t size,
                    const char *failure) {
-  napi_value value, buffer;
+  napi_value value, buffer, message;
   void *out = NULL;
   if (ok) {
-    if (napi_create_arraybuffer(env, size, &out, &buffer) != napi_ok || out == NULL) return;
-    memcpy(out, result, size);
-    if (napi_create_typedarray(env, napi_uint8_array, size, buffer, 0, &value) != napi_ok) return;
-    napi_resolve_deferred(env, deferred, value);
-  } else {
-    napi_value message;
-    if (napi_create_string_utf8(env, failure, NAPI_AUTO_LENGTH, &message) != napi_ok ||
-        napi_create_error(env, NULL, message, &value) != napi_ok)
-      return;
-    napi_reject_deferred(env, deferred, value);
+    if (napi_create_arraybuffer(env, size, &out, &buffer) == napi_ok && out != NULL) {
+      memcpy(out, result, size);
+      if (napi_create_typedarray(env, napi_uint8_array, size, buffer, 0, &value) == napi_ok &&
+          napi_resolve_deferred(env, deferred, value) == napi_ok)
+        return;
+    }
+    /* the result could not be handed over: the promise is rejected instead, if JavaScript can still run */
+    failure = "native result could not be returned (out of memory?)";
   }
+  if (napi_create_string_utf8(env, failure, NAPI_AUTO_LENGTH, &message) != napi_ok ||
+      napi_create_error(env, NULL, message, &value) != napi_ok)
+    return;
+  napi_reject_deferred(env, deferred, value);
 }
 
 static void msm_complete(napi_env env, napi_status status, void *data) {
@@ -584,20 +586,25 @@ static napi_value quotient_js(napi_env env, napi_callback_info info) {
   memcpy(job->w, w, 32);
   memcpy(job->g, g, 32);
   napi_value promise, name;
-  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "zkrisk-quotient", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+  if (napi_create_string_utf8(env, "zkrisk-quotient", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_create_async_work(env, NULL, name, quotient_execute, quotient_complete, job, &job->work) != napi_ok) {
     free(job->abc);
     free(job->out);
     free(job);
     return throw_error(env, "quotient: could not queue the work");
   }
-  if (napi_queue_async_work(env, job->work) != napi_ok) {
+  napi_deferred deferred;
+  int created = napi_create_promise(env, &deferred, &promise) == napi_ok;
+  job->deferred = deferred;
+  if (!created || napi_queue_async_work(env, job->work) != napi_ok) {
     napi_delete_async_work(env, job->work);
     free(job->abc);
     free(job->out);
     free(job);
-    return throw_error(env, "quotient: could not queue the work");
+    if (!created) return throw_error(env, "quotient: could not queue the work");
+    /* the promise exists: it is returned rejected (a promise thrown away rejected would go unhandled) */
+    settle(env, deferred, 0, NULL, 0, "quotient: could not queue the work");
+    return promise;
   }
   return promise;
 }
@@ -632,20 +639,25 @@ static napi_value msm(napi_env env, napi_callback_info info) {
   }
   memcpy(job->scalars, scalars, length);
   napi_value promise, name;
-  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "zkrisk-msm", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+  if (napi_create_string_utf8(env, "zkrisk-msm", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_create_async_work(env, NULL, name, msm_execute, msm_complete, job, &job->work) != napi_ok) {
     free(job->scalars);
     free(job);
     return throw_error(env, "msm: could not queue the work");
   }
+  napi_deferred deferred;
+  int created = napi_create_promise(env, &deferred, &promise) == napi_ok;
+  job->deferred = deferred;
   bases_retain(bases);
-  if (napi_queue_async_work(env, job->work) != napi_ok) {
+  if (!created || napi_queue_async_work(env, job->work) != napi_ok) {
     bases_release(bases);
     napi_delete_async_work(env, job->work);
     free(job->scalars);
     free(job);
-    return throw_error(env, "msm: could not queue the work");
+    if (!created) return throw_error(env, "msm: could not queue the work");
+    /* the promise exists: it is returned rejected (a promise thrown away rejected would go unhandled) */
+    settle(env, deferred, 0, NULL, 0, "msm: could not queue the work");
+    return promise;
   }
   return promise;
 }

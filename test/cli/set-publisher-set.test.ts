@@ -18,6 +18,8 @@ import { loadQuantizedModel } from "../../models/quantized-model";
 import { deployMarket, MARKET } from "../../onchain/local-market";
 import { deployVerifier, oracleAt, publisherSetConfigOf } from "../../onchain/oracle";
 import { rpcChain } from "../../onchain/chain";
+import { statementKey } from "../../circuits/statement";
+import { oracleDomain } from "../../prover/domain";
 import {
   makePublisherSet,
   publicKeyOf,
@@ -43,6 +45,8 @@ let provider: JsonRpcProvider;
 let oracle: Contract;
 let oracleAddress: string;
 let adaptiveVerifier: string;
+/** The shipped model with one weight changed: another commitment, BTC-USDT's. */
+let otherModel: string;
 
 /** `zkrisk set-publisher-set --oracle ORACLE --market BTC-USDT --rpc NODE --key GOVERNOR ...extra` (those four left
  * out when `extra` gives them). */
@@ -76,6 +80,7 @@ beforeAll(async () => {
     startHardhatNode(),
   ]);
   node = started;
+  otherModel = writeOtherModel(dir);
   const set = await makePublisherSet([await publicKeyOf(new Uint8Array(32).fill(7))], 1);
   writePublisherSet(join(dir, "set.json"), set);
   const two = await makePublisherSet(
@@ -125,7 +130,7 @@ describe("zkrisk set-publisher-set", () => {
     expect(after.quorum).toBe(2);
     expect((await provider.getTransactionReceipt(out.txHash))!.status).toBe(1);
 
-    const other = writeOtherModel(dir);
+    const other = otherModel;
     const text = rotate("--model", other);
     expect(text.code, text.stderr).toBe(0);
     const now = await registered();
@@ -169,6 +174,9 @@ describe("zkrisk set-publisher-set", () => {
 
   it("exits 2 with the oracle's error for an unknown market and a sender without the governor role", async () => {
     const events = (await changes()).length;
+    const nonces = await Promise.all(
+      DEV_KEYS.slice(0, 2).map((k) => provider.getTransactionCount(new Wallet(k).address)),
+    );
     const unknown = rotate("--market", "ETH-USDT", "--publishers", join(dir, "set.json"));
     expect(unknown.code, unknown.stderr).toBe(2);
     expect(unknown.stderr).toContain("OracleUnknownMarket");
@@ -176,6 +184,10 @@ describe("zkrisk set-publisher-set", () => {
     expect(stranger.code, stranger.stderr).toBe(2);
     expect(stranger.stderr).toContain("AccessControlUnauthorizedAccount");
     expect((await changes()).length).toBe(events);
+    // nothing sent: a sent and reverted transaction emits no event, but takes its sender's nonce
+    expect(
+      await Promise.all(DEV_KEYS.slice(0, 2).map((k) => provider.getTransactionCount(new Wallet(k).address))),
+    ).toEqual(nonces);
   }, 120_000);
 
   it("an adaptive market takes the adaptive verifier, and a new model with a warning that it keeps its state", async () => {
@@ -186,19 +198,53 @@ describe("zkrisk set-publisher-set", () => {
       "--market",
       MARKET,
       "--model",
-      join(dir, "other.quantized.json"),
+      otherModel,
       "--rpc",
       node.rpc,
       "--key",
       DEV_KEYS[0],
     );
     expect(made.code, made.stderr).toBe(0);
-    const r = rotate("--verifier", adaptiveVerifier, "--model", MODEL, "--json");
+    // --market as the number: the model file of BTC-USDT is its own
+    const r = rotate(
+      "--market",
+      MARKET_ID.toString(),
+      "--verifier",
+      adaptiveVerifier,
+      "--model",
+      MODEL,
+      "--json",
+    );
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.changed).toEqual(["verifier", "model"]);
     expect(out.after.verifier).toBe(adaptiveVerifier);
-    expect(out.warning).toMatch(/^BTC-USDT is adaptive and keeps its state .* `zkrisk set-adaptive --model`/);
+    expect(out.warning).toMatch(
+      new RegExp(`^${MARKET_ID} is adaptive and keeps its state .* \`zkrisk set-adaptive --model\``),
+    );
     expect((await registered()).verifier).toBe(adaptiveVerifier);
+  }, 120_000);
+
+  it("a statement key registered for another chain's domain (a chain split) is registered again for this chain's", async () => {
+    const now = await registered();
+    // the key of the same parts for chain 1: what the original chain registered before a split
+    const elsewhere = await statementKey({
+      marketId: MARKET_ID,
+      modelCommitment: now.modelCommitment,
+      publisherSet: now.publisherSet,
+      domain: oracleDomain(1n, oracleAddress),
+    });
+    const governor = oracleAt(oracleAddress, new Wallet(DEV_KEYS[0], provider));
+    await (await governor.setPublisherSet(MARKET_ID, { ...now, statementKey: elsewhere })).wait();
+    const r = rotate("--publishers", join(dir, "set2.json"), "--json");
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.changed).toEqual(["statement key"]);
+    expect(out.before.statementKey).toBe(elsewhere.toString());
+    expect(out.after.statementKey).toBe(now.statementKey.toString());
+    // and now there is nothing to rotate
+    const again = rotate("--publishers", join(dir, "set2.json"));
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain("its statement key is this chain's: nothing to rotate, nothing sent");
   }, 120_000);
 });
