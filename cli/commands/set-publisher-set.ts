@@ -9,7 +9,7 @@
  * the market (or accept margins of another market's calibration): a model file of another market, a verifier whose
  * layout (`adaptiveLayout()`) is not the market's mode, and a call that changes nothing.
  */
-import type { Contract } from "ethers";
+import type { ContractRunner } from "ethers";
 import { UsageError } from "../../core/errors";
 import { modelCommitment } from "../../circuits/commitments";
 import { loadQuantizedModel } from "../../models/quantized-model";
@@ -149,7 +149,7 @@ export async function runSetPublisherSet(f: SetPublisherSetFlags): Promise<SetPu
           "chain's: nothing to rotate, nothing sent",
       );
     }
-    const adaptive = await isAdaptive(oracle, marketId);
+    const adaptive = (await readAdaptiveState(oracle, marketId)).num !== 0n; // num 0: a plain market
     if (verifier !== undefined) await checkLayout(chain.signer, verifier, adaptive, f.market);
     const { receipt } = await setPublisherSet(oracle, marketId, next);
     const after = await readRegisteredPublisherSet(oracle, marketId);
@@ -172,18 +172,13 @@ export async function runSetPublisherSet(f: SetPublisherSetFlags): Promise<SetPu
   });
 }
 
-/** Whether the market is adaptive (its num is not 0). */
-async function isAdaptive(oracle: Contract, marketId: bigint): Promise<boolean> {
-  return (await readAdaptiveState(oracle, marketId)).num !== 0n;
-}
-
 /**
  * Refuse a verifier whose layout is not the market's mode: the oracle would register it, and then take no update
  * of the market (`OracleAdaptiveLayoutMismatch` at every submission). A verifier without `adaptiveLayout()` is left
  * to the oracle.
  */
 async function checkLayout(
-  runner: import("ethers").ContractRunner,
+  runner: ContractRunner,
   verifier: string,
   adaptive: boolean,
   market: string,
