@@ -4,24 +4,33 @@
  * transition and its margins from the signed window it names.
  *
  * The replay starts from the initial num governance registered (`AdaptiveCalibrationSet`; it must be the registered
- * model file's calibrationNum * 2^8, which the caller checks against the model commitment), holds the accepted MM
- * per bar as the oracle's ring does, and for each update, in order:
- *  1. its prior (num, outcomes, bar s = t - 12's MM, 0 for none) must be the replayed one: the oracle built it from
+ * model file's calibrationNum * 2^8, which the caller checks against the model commitment), holds the accepted
+ * margins whose outcomes are still pending as the oracle's ring does (`PendingOutcomes`, models/adaptive.ts), and
+ * for each update, in order:
+ *  1. its prior (num, outcomes, and the outcome it processes: MM_s of bar s = t - 12 - lag, the oldest pending bar
+ *     in t - 23 .. t - 12, and lag; MM_s 0 and lag 0 for none) must be the replayed one: the oracle built it from
  *     its storage, so a difference means the events and the oracle disagree;
- *  2. with the signed window of (market, data timestamp), whose digest's low 91 bits must be the update's (for
+ *  2. with the signed window of (market, data timestamp), whose digest's low 87 bits must be the update's (for
  *     a market of an adaptive batch, the bits are the batch digest's: the batch checks found the window in the
  *     signed batch with those bits, at the market's index): the
- *     outcome of bar s in the window (`windowOutcome`) and one step of the rule (`adaptiveUpdate`) give the proven
- *     new state, and the model with the new state's calibrationNum gives the proven MM and IM.
+ *     outcome of bar s in the window (`windowOutcome` at the proven lag) and one step of the rule
+ *     (`adaptiveUpdate`) give the proven new state, and the model with the new state's calibrationNum gives the
+ *     proven MM and IM.
  * The signatures and the publisher set of the window are the signed-update audit's checks (audit-signed.ts), not
  * repeated here. An update without its window is unverifiable; the replay goes on from the state the oracle
  * stored, so one missing window does not hide the checks of the next updates.
  */
 import { windowDigest } from "../candles/digest";
-import type { Window } from "../candles/window";
+import { inRangePart, type Window } from "../candles/window";
 import { adaptiveDigestSignal, unpackAdaptiveUpdate } from "../circuits/statement";
 import { windowFeatures } from "../features/window-features";
-import { adaptiveWindowUpdate, integerBreach, windowOutcome, type AdaptiveRule } from "../models/adaptive";
+import {
+  adaptiveWindowUpdate,
+  integerBreach,
+  PendingOutcomes,
+  windowOutcome,
+  type AdaptiveRule,
+} from "../models/adaptive";
 import { inferInteger } from "../models/integer-engine";
 import type { QuantizedModel } from "../models/quantized-model";
 import { TARGET_HORIZON_BARS } from "../models/target";
@@ -52,7 +61,7 @@ export interface AdaptiveUpdateAudit {
   status: "ok" | "flagged" | "unverifiable";
   /** Why it is flagged or unverifiable (empty when ok). */
   reasons: string[];
-  /** The outcome of bar s the window gives (null: no outcome), when the window was found. */
+  /** The outcome of bar s = t - 12 - lag the window gives (null: no outcome), when the window was found. */
   outcome?: boolean | null;
 }
 
@@ -73,7 +82,11 @@ function replayStep(
       model.policy,
       y,
       w.bars,
-      { state: { num: u.before.num, outcomes: Number(u.before.outcomes) }, marginS: u.marginS },
+      {
+        state: { num: u.before.num, outcomes: Number(u.before.outcomes) },
+        marginS: u.marginS,
+        lag: Number(u.lag),
+      },
       rule,
     );
   } catch (err) {
@@ -93,17 +106,23 @@ export async function auditAdaptiveUpdates(
   records: readonly AdaptiveUpdateRecord[],
 ): Promise<AdaptiveUpdateAudit[]> {
   let state = { num: initialNum, outcomes: 0n };
-  const accepted = new Map<bigint, bigint>();
+  const pending = new PendingOutcomes();
   const out: AdaptiveUpdateAudit[] = [];
   for (const r of records) {
     const u = unpackAdaptiveUpdate(r.update);
-    const bar = u.dataTimestamp / BAR_SECONDS;
-    const marginS = accepted.get(bar - BigInt(TARGET_HORIZON_BARS)) ?? 0n;
+    const bar = Number(u.dataTimestamp / BAR_SECONDS);
+    const replayed = pending.prior(bar);
     const reasons: string[] = [];
-    if (u.before.num !== state.num || u.before.outcomes !== state.outcomes || u.marginS !== marginS) {
+    if (
+      u.before.num !== state.num ||
+      u.before.outcomes !== state.outcomes ||
+      u.marginS !== replayed.marginS ||
+      u.lag !== BigInt(replayed.lag)
+    ) {
       reasons.push(
-        `prior (num ${u.before.num}, outcomes ${u.before.outcomes}, MM_s ${u.marginS}) is not the replayed oracle ` +
-          `state (num ${state.num}, outcomes ${state.outcomes}, MM_s ${marginS})`,
+        `prior (num ${u.before.num}, outcomes ${u.before.outcomes}, MM_s ${u.marginS}, lag ${u.lag}) is not the ` +
+          `replayed oracle state (num ${state.num}, outcomes ${state.outcomes}, MM_s ${replayed.marginS}, lag ` +
+          `${replayed.lag})`,
       );
     }
     let outcome: boolean | null | undefined;
@@ -151,105 +170,157 @@ export async function auditAdaptiveUpdates(
         outcome,
       });
     }
-    // the oracle stored the proven state and this bar's MM, whatever the verdict
+    // the oracle stored the proven state and this bar's MM (and no longer holds bar s pending), whatever the verdict
     state = u.after;
-    accepted.set(bar, u.mm);
+    pending.accept(bar, u.mm);
   }
   return out;
 }
 
 /**
- * An accepted bar s whose outcome the rule never counted: bar s + 12, the one update that would have counted it,
- * was not accepted, and a later one was. A submitter alone on a market can drop breaches so, by abstaining at
- * bar s + 12 whenever bar s breached (README, "A known weakness"); honest missed bars lose outcomes too, about 1 %
- * of them breaches.
+ * An accepted bar s whose outcome the rule never counted. Each accepted update processes the oldest pending outcome
+ * (`PendingOutcomes`), so a bar left out, by accident or on purpose, only delays an outcome (it is processed later,
+ * with lag > 0). An outcome is lost when
+ *  - it is `dropped`: still pending when an update for a bar t > s + 23 is accepted (fewer accepted updates than
+ *    pending outcomes over a day: no update for at least 12 bars in a row after bar s + 11, or as many missed);
+ *  - or a `missing bar`: the update that processed it (`next`, at `lag`) has a bar of s..s+12 missing from its
+ *    signed window, so it counted no outcome.
+ * A submitter alone on a market can still drop a breach so, by not submitting for a day after it (README, "A known
+ * weakness"); an honest one loses an outcome only to a day without accepted updates, or to a bar the publishers
+ * lack, and only about 1 % of those outcomes are breaches.
  */
 export interface LostOutcome {
   /** Open time (s) of bar s. */
   dataTimestamp: bigint;
   /** Bar s's accepted maintenance margin (bps). */
   marginS: bigint;
-  /** Data timestamp (s) of the accepted update after the gap: the first that could no longer count it. */
+  /** Data timestamp (s) of the accepted update that lost it: the one that dropped it, or that processed it. */
   next: bigint;
+  /** How it was lost (see `LostOutcome`). */
+  cause: "dropped" | "missing bar";
+  /** The lag at which `next` processed it (`missing bar`); null for a dropped outcome. */
+  lag: number | null;
+  /** Open time (s) of the first bar of s..s+12 missing from `next`'s signed window (`missing bar`), else null. */
+  missingBar: bigint | null;
   /**
-   * Bar s's outcome: by the independent candles where they hold bars s..s+12 (breach or covered); else a breach
-   * where the signed closes of the next accepted window alone move beyond MM_s (the highs and lows of those bars
-   * are not signed there, and they can only widen the move); else unknown.
+   * Bar s's outcome: by the independent candles where they hold bars s..s+12 (breach or covered); else by an
+   * accepted signed window (the one of `next` first) that holds bars s..s+12 with the highs and lows of s+1..s+12
+   * in its range part (its last 24 bars: the window of bar s + 24, the first update after a day's silence, does);
+   * else a breach where the signed closes of an accepted window alone move beyond MM_s (the highs and lows can
+   * only widen the move); else unknown.
    */
   outcome: "breach" | "covered" | "unknown";
   /** What told the outcome. */
-  by: "candles" | "signed closes" | null;
+  by: "candles" | "signed window" | "signed closes" | null;
 }
 
 /** What a lost outcome needs of a bar: as integer candles give it. */
 type OutcomeBar = { close: bigint; high: bigint; low: bigint; missing: boolean };
 
 /**
- * The outcomes lost between an adaptive market's accepted updates (`LostOutcome`), in the order of `records`
- * (one epoch: the updates since governance last set the market's num).
+ * The outcomes lost among an adaptive market's accepted updates (`LostOutcome`), in the order of `records`
+ * (one epoch: the updates since governance last set the market's num, which cleared every pending outcome), as the
+ * oracle's ring of pending outcomes gives them (`PendingOutcomes`).
  * @param candleAt the independent candle of the market opening at a time (ms), if the caller has one.
  */
 export function lostOutcomes(
   records: readonly AdaptiveUpdateRecord[],
   candleAt: (timeMs: number) => OutcomeBar | undefined = () => undefined,
 ): LostOutcome[] {
-  const h = BigInt(TARGET_HORIZON_BARS);
-  const accepted = new Map<bigint, bigint>();
+  const h = TARGET_HORIZON_BARS;
+  const pending = new PendingOutcomes();
   const out: LostOutcome[] = [];
-  let previous: bigint | undefined;
+  /** The signed windows seen so far, latest first (where the signed closes of a lost outcome are looked up). */
+  const windows: Window[] = [];
   for (const r of records) {
     const u = unpackAdaptiveUpdate(r.update);
-    const bar = u.dataTimestamp / BAR_SECONDS;
-    if (previous !== undefined) {
-      for (let skipped = previous + 1n; skipped < bar; skipped++) {
-        const marginS = accepted.get(skipped - h);
-        if (marginS === undefined || marginS === 0n) continue;
-        out.push({
-          dataTimestamp: (skipped - h) * BAR_SECONDS,
-          marginS,
-          next: u.dataTimestamp,
-          ...lostOutcome(skipped, marginS, r, candleAt),
-        });
-      }
+    const bar = Number(u.dataTimestamp / BAR_SECONDS);
+    if (r.window !== undefined) windows.unshift(r.window);
+    const lost = (
+      s: number,
+      marginS: bigint,
+      cause: LostOutcome["cause"],
+      lag: number | null,
+      missing: number | null,
+    ) =>
+      out.push({
+        dataTimestamp: BigInt(s) * BAR_SECONDS,
+        marginS,
+        next: u.dataTimestamp,
+        cause,
+        lag,
+        missingBar: missing === null ? null : BigInt(missing) * BAR_SECONDS,
+        ...lostOutcome(s, marginS, windows, candleAt),
+      });
+    // the outcome this update processes, lost when its window lacks a bar of s..s+12
+    const { marginS, lag } = pending.prior(bar);
+    if (marginS !== 0n && r.window !== undefined) {
+      const s = bar - h - lag;
+      const missing = missingBarOf(r.window, s);
+      if (missing !== null) lost(s, marginS, "missing bar", lag, missing);
     }
-    accepted.set(bar, u.mm);
-    previous = bar;
+    for (const dropped of pending.accept(bar, u.mm))
+      lost(dropped.bar, dropped.marginS, "dropped", null, null);
   }
   return out;
 }
 
-/** The outcome of bar `t - 12` (see `LostOutcome.outcome`), `record` the next accepted update after bar `t`. */
+/** The window's bar at an open time (ms), undefined outside it. */
+function barAt(w: Window, timeMs: number): Window["bars"][number] | undefined {
+  const i = w.bars.length - 1 - (w.endTime - timeMs) / w.intervalMs;
+  return Number.isInteger(i) && i >= 0 ? w.bars[i] : undefined;
+}
+
+/** The first bar (bar number) of s..s+12 missing from a window (missing, or outside it), null when none is. */
+function missingBarOf(w: Window, s: number): number | null {
+  for (let b = s; b <= s + TARGET_HORIZON_BARS; b++) {
+    const bar = barAt(w, b * Number(BAR_SECONDS) * 1000);
+    if (bar === undefined || bar.missing || bar.close === 0n) return b;
+  }
+  return null;
+}
+
+/** The outcome of bar `s` (a bar number; see `LostOutcome.outcome`), from the candles, else the signed windows. */
 function lostOutcome(
-  t: bigint,
+  s: number,
   marginS: bigint,
-  record: AdaptiveUpdateRecord,
+  windows: readonly Window[],
   candleAt: (timeMs: number) => OutcomeBar | undefined,
 ): Pick<LostOutcome, "outcome" | "by"> {
   const h = TARGET_HORIZON_BARS;
-  const times = Array.from({ length: h + 1 }, (_, i) => Number((t - BigInt(h - i)) * BAR_SECONDS) * 1000);
+  const times = Array.from({ length: h + 1 }, (_, i) => (s + i) * Number(BAR_SECONDS) * 1000);
   const candles = times.map(candleAt);
   if (candles.every((c): c is OutcomeBar => c !== undefined)) {
     const outcome = windowOutcome(candles, marginS);
     if (outcome !== null) return { outcome: outcome ? "breach" : "covered", by: "candles" };
   }
-  const w = record.window;
-  if (w !== undefined) {
-    const at = (time: number) => w.bars[w.bars.length - 1 - (w.endTime - time) / w.intervalMs];
-    const bars = times.map(at);
-    if (bars.every((b) => b !== undefined && !b.missing && b.close !== 0n)) {
-      const closes = bars.map((b) => b!.close);
-      if (integerBreach(closes[0], closes.slice(1), closes.slice(1), marginS)) {
-        return { outcome: "breach", by: "signed closes" };
-      }
+  // the signed windows holding bars s..s+12: one whose range part holds the highs and lows of s+1..s+12 tells
+  // the outcome, else the closes tell a breach they show alone
+  const holding = windows.flatMap((w) => {
+    const bars = times.map((time) => barAt(w, time));
+    return bars.every((b) => b !== undefined && !b.missing && b.close !== 0n)
+      ? [{ w, bars: bars as Window["bars"] }]
+      : [];
+  });
+  const ranged = holding.find(({ w }) =>
+    inRangePart(w.bars.length, w.bars.length - 1 - (w.endTime - times[1]) / w.intervalMs),
+  );
+  if (ranged !== undefined) {
+    return { outcome: windowOutcome(ranged.bars, marginS) ? "breach" : "covered", by: "signed window" };
+  }
+  if (holding.length > 0) {
+    const closes = holding[0].bars.map((b) => b.close);
+    if (integerBreach(closes[0], closes.slice(1), closes.slice(1), marginS)) {
+      return { outcome: "breach", by: "signed closes" };
     }
   }
   return { outcome: "unknown", by: null };
 }
 
 /**
- * The chance that honest missed bars lose at least `breaches` breaches among `lost` outcomes, each a breach with
+ * The chance that honest gaps lose at least `breaches` breaches among `lost` outcomes, each a breach with
  * the rule's target probability of 1 %: P(X >= breaches), X ~ Binomial(lost, 0.01). A small value says the lost
- * outcomes are breaches far more often than chance (the bars after breaches were left out).
+ * outcomes are breaches far more often than chance (the submitter held its updates back after breaches).
  */
 export function lostBreachesP(lost: number, breaches: number): number {
   const q = 0.01;

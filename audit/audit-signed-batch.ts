@@ -1,7 +1,8 @@
 /**
  * Auditing the markets of signed batches: re-checking a `SignedBatchParametersUpdated` event (market, MM, IM, data
- * timestamp, the batch digest's low 91 bits, index) from the signed batches that hold the market's window, since
- * only those bits of the batch digest are on chain (the proof checked the signatures over the full digest).
+ * timestamp, the batch digest's low 91 bits, index; an adaptive batch's market: its low 87 bits) from the signed
+ * batches that hold the market's window, since only those bits of the batch digest are on chain (the proof checked
+ * the signatures over the full digest).
  *
  * Against the publisher set in force at its block (as for a signed update, audit-signed.ts):
  *  1. the registered quorum is the one the set file commits to;
@@ -16,7 +17,8 @@
  * Checks 2 to 5 are the signed update's (`auditSignedDocuments`); the batch call's public signals are compared
  * with the event and the registered configuration in audit.ts.
  */
-import { batchDigestSignal } from "../circuits/batch-statement";
+import { BATCH_PACKING, batchDigestSignal } from "../circuits/batch-statement";
+import { ADAPTIVE_UPDATE_PACKING, adaptiveDigestSignal } from "../circuits/statement";
 import type { Window } from "../candles/window";
 import { isoFromMs, isoFromSeconds } from "../core/time";
 import { firstBatchDisagreement, type SignedBatch } from "../publisher/signed-batch";
@@ -33,7 +35,10 @@ import {
 
 /** One market of a signed batch as its event gives it. */
 export interface SignedBatchUpdateFacts extends UpdateFacts {
-  /** The low 91 bits of the batch digest the publishers signed (candles/batch-digest.ts, `batchDigestSignal`). */
+  /**
+   * The low 91 bits of the batch digest the publishers signed (candles/batch-digest.ts, `batchDigestSignal`); of
+   * an adaptive batch's market, the low 87 bits its packed update carries (`adaptiveDigestSignal`).
+   */
   batchDigestBits: bigint;
   /** The market's position in the batch (its proof's public signals and the signed batch's markets). */
   index: number;
@@ -56,14 +61,20 @@ export interface SignedBatchUpdateAudit {
   window?: Window;
 }
 
-/** How signed batches are compared with a batch market's update: by their batch digest's low 91 bits. */
+/**
+ * How signed batches are compared with a batch market's update: by their batch digest's low 91 bits (a market of
+ * an adaptive batch: the low 87 bits its packed update carries, `ADAPTIVE_UPDATE_PACKING.digestBits`).
+ */
 function batchKind(u: SignedBatchUpdateFacts): SignedKind<SignedBatch> {
+  const adaptive = u.adaptive !== undefined;
+  const bits = adaptive ? ADAPTIVE_UPDATE_PACKING.digestBits : BATCH_PACKING.digestBits;
+  const low = adaptive ? adaptiveDigestSignal : batchDigestSignal;
   return {
     what: "signed batch",
     sourceOptions: "--windows DIR",
-    digestName: "batch digest's low 91 bits",
+    digestName: `batch digest's low ${bits} bits`,
     eventDigest: String(u.batchDigestBits),
-    matches: (sb) => batchDigestSignal(sb.digest) === u.batchDigestBits,
+    matches: (sb) => low(sb.digest) === u.batchDigestBits,
     otherBar: (sb) => {
       const endMs = Number(u.dataTimestamp) * 1000;
       if (sb.markets.some((m) => m.window.marketId === u.marketId && m.window.endTime === endMs))
@@ -71,7 +82,7 @@ function batchKind(u: SignedBatchUpdateFacts): SignedKind<SignedBatch> {
       const [m] = sb.markets;
       return `a signed batch of ${sb.markets.map((x) => x.market).join(", ")} ending at ${m === undefined ? "no bar" : isoFromMs(m.window.endTime)}`;
     },
-    showDigest: (sb) => String(batchDigestSignal(sb.digest)),
+    showDigest: (sb) => String(low(sb.digest)),
     disagreement: (a, b, names) => firstBatchDisagreement([a, b], names)?.message,
     windowOf: (sb) => {
       const m = sb.markets[u.index];

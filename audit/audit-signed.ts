@@ -28,7 +28,13 @@ import {
   type IntegerCandle,
   type Window,
 } from "../candles";
-import { adaptiveDigestSignal, digestSignal, statementKey } from "../circuits/statement";
+import {
+  ADAPTIVE_UPDATE_PACKING,
+  adaptiveDigestSignal,
+  digestSignal,
+  statementKey,
+  UPDATE_PACKING,
+} from "../circuits/statement";
 import { isoFromMs, isoFromSeconds } from "../core/time";
 import { windowFeatures } from "../features/window-features";
 import { fixedPointText } from "../candles/integer-candle";
@@ -50,7 +56,7 @@ import type { PublisherSetConfig } from "../onchain/oracle";
  * Whether a window's digest (candles/digest.ts, recomputed from its bars) is the digest a signed-update event
  * carries. Every comparison of a window with an event goes through here, so a change of what the event carries
  * (a signed update's event carries the digest's low 180 bits, `digestSignal`; an adaptive update's packed signal
- * its low 91 bits, `adaptiveDigestSignal`) is a change of this one function.
+ * its low 87 bits, `adaptiveDigestSignal`) is a change of this one function.
  */
 export function digestMatches(windowDigest: bigint, eventDigest: bigint, adaptive = false): boolean {
   return (adaptive ? adaptiveDigestSignal(windowDigest) : digestSignal(windowDigest)) === eventDigest;
@@ -153,7 +159,7 @@ export interface SignedUpdateFacts {
   /** Time of the block that accepted it, s. */
   blockTimestamp: number;
   /**
-   * An adaptive market's update (`AdaptiveParametersUpdated`): `windowDigest` is the digest's low 91 bits, and
+   * An adaptive market's update (`AdaptiveParametersUpdated`): `windowDigest` is the digest's low 87 bits, and
    * the margins are the policy's at the proven state's calibrationNum instead of the model file's.
    */
   adaptive?: { calibrationNum: bigint };
@@ -528,11 +534,11 @@ export function auditSignedDocuments<T extends SignedDocument>(
 
 /**
  * How signed windows are compared with a signed update: by the low 180 bits of their digest (an adaptive
- * update's: the low 91 bits).
+ * update's: the low 87 bits, `ADAPTIVE_UPDATE_PACKING.digestBits`).
  */
 function windowKind(u: SignedUpdateFacts): SignedKind<SignedWindow> {
   const adaptive = u.adaptive !== undefined;
-  const bits = adaptive ? 91 : 180;
+  const bits = adaptive ? ADAPTIVE_UPDATE_PACKING.digestBits : UPDATE_PACKING.digestBits;
   const low = adaptive ? adaptiveDigestSignal : digestSignal;
   return {
     what: "window",

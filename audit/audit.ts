@@ -203,8 +203,11 @@ export interface AuditedUpdate {
 
 /** An adaptive update's packed transition (`unpackAdaptiveUpdate`) and what the replay found. */
 export interface AdaptiveUpdateDetail {
-  /** The prior the oracle built: state (num at calibrationNum * 2^8, outcomes) and bar s = t - 12's MM (bps). */
-  prior: { num: bigint; outcomes: number; marginS: number };
+  /**
+   * The prior the oracle built: state (num at calibrationNum * 2^8, outcomes), and the outcome the update processes:
+   * bar s = t - 12 - lag's MM (bps; 0 when no outcome was pending) and lag.
+   */
+  prior: { num: bigint; outcomes: number; marginS: number; lag: number };
   /** The proven state the oracle stored. */
   next: { num: bigint; outcomes: number };
   /** Bar s's outcome in the signed window (unknown when the window was not found or not replayed). */
@@ -249,8 +252,9 @@ export interface AuditReport {
   flagged: number;
   unverifiable: number;
   /**
-   * Per adaptive market with updates in range: the outcomes lost to bars that were not accepted, decided by the
-   * updates in range (audit-adaptive.ts `lostOutcomes`), and whether their breaches are beyond chance.
+   * Per adaptive market with updates in range: the outcomes no update counted (dropped after a day without enough
+   * accepted updates, or processed with a bar missing from the signed window), lost at an update in range
+   * (audit-adaptive.ts `lostOutcomes`), and whether their breaches are beyond chance.
    */
   lostOutcomes: LostOutcomeReport[];
   /** Whether a market's lost outcomes are breaches far beyond chance (`LostOutcomeReport.suspicious`). */
@@ -267,17 +271,18 @@ export interface LostOutcomeReport {
   covered: number;
   unknown: number;
   /**
-   * The chance that honest missed bars lose at least this many breaches (each lost outcome a breach with
-   * probability 1 %, the rule's target): `lostBreachesP`.
+   * The chance that honest gaps lose at least this many breaches (each lost outcome a breach with probability
+   * 1 %, the rule's target): `lostBreachesP`.
    */
   p: number;
-  /** p below `SUSPICIOUS_LOST_BREACHES_P`: the bars left out are the ones that would have counted breaches. */
+  /** p below `SUSPICIOUS_LOST_BREACHES_P`: the updates were held back after breaches until these were dropped. */
   suspicious: boolean;
 }
 
 /**
- * Below this chance, the breaches among an adaptive market's lost outcomes are taken for bars left out on purpose
- * (a submitter dropping breaches): the audit reports the market as suspicious and exits with a finding.
+ * Below this chance, the breaches among an adaptive market's lost outcomes are taken for updates held back on
+ * purpose (a submitter silent for a day after each breach, to drop it): the audit reports the market as suspicious
+ * and exits with a finding.
  */
 export const SUSPICIOUS_LOST_BREACHES_P = 0.001;
 
@@ -314,7 +319,7 @@ interface BatchEvent {
   maintenanceMarginBps: bigint;
   initialMarginBps: bigint;
   dataTimestamp: bigint;
-  /** The batch digest's low 91 bits (`batchDigestSignal`). */
+  /** The batch digest's low 91 bits (`batchDigestSignal`; an adaptive batch's market: the low 87 its update carries). */
   batchDigestBits: bigint;
   index: number;
 }
@@ -1104,7 +1109,12 @@ function toAdaptiveBatchEvent(iface: Interface, log: Log): AdaptiveBatchEvent {
 /** The transition an adaptive update carries, before the replay's verdict. */
 function adaptiveDetailOf(u: ReturnType<typeof unpackAdaptiveUpdate>): AdaptiveUpdateDetail {
   return {
-    prior: { num: u.before.num, outcomes: Number(u.before.outcomes), marginS: Number(u.marginS) },
+    prior: {
+      num: u.before.num,
+      outcomes: Number(u.before.outcomes),
+      marginS: Number(u.marginS),
+      lag: Number(u.lag),
+    },
     next: { num: u.after.num, outcomes: Number(u.after.outcomes) },
     outcome: "unknown",
     replay: "unverifiable",
@@ -1251,8 +1261,9 @@ async function replayAdaptive(
 }
 
 /**
- * A market's lost outcomes (over its epochs: a new initial num starts the count again) decided by an update in
- * range, with their counts and chance; undefined when the market has no update in range.
+ * A market's lost outcomes (over its epochs: a new initial num clears the pending outcomes, so each epoch's are
+ * replayed on their own) lost at an update in range, with their counts and chance; undefined when the market has
+ * no update in range.
  */
 function lostOutcomesInRange(
   iface: Interface,

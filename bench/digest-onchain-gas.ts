@@ -5,6 +5,11 @@
  *
  *   npx tsx bench/digest-onchain-gas.ts     # prints the figures as JSON (about 10 s)
  *
+ * The window is layout v3's (candles/digest.ts): 218 signed values (the close and volume of 85 bars, the high and
+ * low of the last 24), 223 digest inputs with the header, 14 Poseidon(16) and one Poseidon(14); measured: calldata
+ * 48,832 to 111,616 gas, the digest about 11.5 million (layout v2's 194 values and 199 inputs: 43,456 to 99,328
+ * and about 10.3 million).
+ *
  * Poseidon on chain: circomlibjs's generated EVM contracts (hand-scheduled assembly, the cheapest widely used
  * implementation) are deployed on the in-process Hardhat network and measured for 1 to 6 inputs (its generator
  * fails beyond 6: the state no longer fits the EVM's 16 reachable stack slots). The digest's full chunks need 16
@@ -16,8 +21,7 @@ import { Contract, ContractFactory } from "ethers";
 import { poseidon } from "../crypto/poseidon";
 import { SPONGE_CHUNK } from "../crypto/poseidon-sponge";
 import { WINDOW_HEADER_LENGTH } from "../candles/digest";
-import { WINDOW_RANGE_BARS } from "../candles/window";
-import { WINDOW_BARS } from "../candles/window";
+import { WINDOW_BARS, WINDOW_RANGE_BARS } from "../candles/window";
 import { inProcessChain } from "../onchain/chain";
 import { calldataGas } from "./signed-update-gas";
 
@@ -30,7 +34,7 @@ const MEASURED_MAX_INPUTS = 6;
 
 /** The figures. */
 export interface DigestOnChainGas {
-  /** Values a window signs: closes and volumes of every bar, highs and lows of the last WINDOW_RANGE_BARS. */
+  /** Values a window signs: closes and volumes of every bar, highs and lows of the last WINDOW_RANGE_BARS (24). */
   signedValues: number;
   /** Elements the digest absorbs (header + signed values). */
   digestInputs: number;

@@ -168,10 +168,11 @@ export const ADAPTIVE_PROVING_METHOD =
   "k<K>-adaptive: the signed-update circuit with the adaptive rule of --calibrations (its `adaptive` block), " +
   "constant weights, compiled as `zkrisk compile --adaptive` does (setup/cached-artifacts.ts " +
   "adaptiveUpdateArtifacts, cached under .zkrisk-cache/demo/<sha256[0:16]>-signed-adaptive-k<K>-constant-compiled); " +
-  "every proof (cold: `zkrisk prove --prior num,outcomes,mmS`) starts from the prior an oracle holds after " +
+  "every proof (cold: `zkrisk prove --prior num,outcomes,mmS,lag`) starts from the prior an oracle holds after " +
   "setAdaptiveCalibration with the model's calibration (num = calibrationNum * 2^8, outcomes 0) and bar s = t - 12 " +
   "accepted at the integer engine's MM of the window ending at s (0, no outcome, when that window has no " +
-  "features), so the proof also carries bar s's outcome; the other figures are taken as for the plain circuits";
+  "features), its only pending outcome (lag 0), so the proof also carries bar s's outcome; the circuit's cost does " +
+  "not depend on the lag; the other figures are taken as for the plain circuits";
 
 interface WtnsApi {
   wtns: {
@@ -224,7 +225,7 @@ function coldProve(args: {
   const argv = [ZKRISK_BIN, "prove", "--artifacts", args.dir, "--model", args.model, "--market", args.market];
   for (const w of args.windows) argv.push("--window", w);
   const p = args.prior;
-  if (p) argv.push("--prior", `${p.state.num},${p.state.outcomes},${p.marginS}`);
+  if (p) argv.push("--prior", `${p.state.num},${p.state.outcomes},${p.marginS},${p.lag}`);
   argv.push("--publishers", args.set, "--out", args.out, "--json");
   return new Promise((done, fail) => {
     const t0 = performance.now();
@@ -303,7 +304,7 @@ async function prepareCircuit(
 /**
  * The prior of `window`'s adaptive update as an oracle holds it right after governance made the market adaptive
  * with the model's calibration and accepted bar s = t - 12 at the integer engine's MM: the initial state and that
- * MM (0, no outcome, when the window ending at s has no features).
+ * MM, its only pending outcome, at lag 0 (MM 0, no outcome, when the window ending at s has no features).
  */
 function benchPrior(model: QuantizedModel, series: CandleSeries, window: Window): AdaptivePriorState {
   const sTime = window.endTime - TARGET_HORIZON_BARS * series.intervalMs;
@@ -317,7 +318,7 @@ function benchPrior(model: QuantizedModel, series: CandleSeries, window: Window)
       // no features for bar s's window: no margin, so no outcome
     }
   }
-  return { state: initialState(model.policy.calibrationNum), marginS };
+  return { state: initialState(model.policy.calibrationNum), marginS, lag: 0 };
 }
 
 /** The circuit's size, from its r1cs header, and its artifacts' sizes, from the manifest. */

@@ -85,7 +85,8 @@ export const ADAPTIVE_UPDATE_GAS_METHOD =
   "--calibrations (quorum 1, constant weights, compiled as `zkrisk compile --adaptive` does), the market made " +
   "adaptive right after registerMarket by setAdaptiveCalibration(market, calibrationNum * 2^8) of the model; each " +
   "update proved from the prior the oracle reports for its bar (readAdaptivePrior: the first from the initial " +
-  "state, the later from the state the first stored; bar s = t - 12 had no accepted update, so no outcome) and " +
+  "state, the later from the state the first stored; no outcome pending in bars t - 23 .. t - 12, so none " +
+  "processed, lag 0) and " +
   "sent with submitSignedUpdate, which the oracle accepts as AdaptiveParametersUpdated (one packed signal, the " +
   "same calldata size); the same split into verifier call, pairing and rest";
 
@@ -218,7 +219,7 @@ export async function measureSignedUpdateGas(opts: SignedUpdateGasOptions): Prom
       let prior;
       if (opts.adaptive) {
         const view = await readAdaptivePrior(oracle, marketId, BigInt(series.candles[index].time / 1000));
-        prior = { state: { num: view.num, outcomes: view.outcomes }, marginS: view.marginS };
+        prior = { state: { num: view.num, outcomes: view.outcomes }, marginS: view.marginS, lag: view.lag };
       }
       const proof = await prover.prove(
         { windows: [await signWindow(key, market, window)], publishers, domain },

@@ -9,12 +9,16 @@
  *   [1] N                  number of markets                        (1 <= N <= MAX_BATCH_MARKETS)
  *   then for each market i = 0 .. N-1, market ids strictly increasing, 2 elements:
  *   [2 + 2i]  marketId     the market id field element (candles/market-id.ts)
- *   [3 + 2i]  windowDigest the digest of market i's window (digest.ts, layout v2)
+ *   [3 + 2i]  windowDigest the digest of market i's window (digest.ts, layout v3)
  *
  * The window digest already absorbs its market id, interval and end; the pair repeats the id so that the
  * order (strictly increasing ids, hence distinct markets) is visible without opening the windows. A
  * circuit recomputes the batch digest with `PoseidonSponge(2 + 2N)` over the same list, from window
  * digests it recomputes from the candles.
+ *
+ * The batch digest absorbs no candle value itself, only window digests: a change of the window layout (version 2
+ * to 3: the highs and lows of 24 bars) changes every window digest, hence every batch digest, and not this
+ * layout.
  */
 import { FIELD_MODULUS, packAscii } from "../crypto/field";
 import { poseidonSponge } from "../crypto/poseidon-sponge";

@@ -6,11 +6,12 @@
  * (flag set, fields 0), never dropped. So a bar's open time is implied by its position and the window's
  * header, and the digest (digest.ts) signs the header and position, not each time.
  *
- * A window holds only what the features read, because every signed value costs the circuit a share of a
+ * A window holds only what a proof reads, because every signed value costs the circuit a share of a
  * Poseidon permutation: the close and the volume of every bar, and the high and the low of the last
- * `WINDOW_RANGE_BARS` bars (the range part). Opens are never part of a window, and bars before the range
- * part carry high = low = 0. A missing bar has every field 0; a present bar has close >= 1, so "missing"
- * is the same fact as "close = 0", which is how a circuit reads it.
+ * `WINDOW_RANGE_BARS` bars (the range part: the features' range_1d and the adaptive rule's outcomes read
+ * them). Opens are never part of a window, and bars before the range part carry high = low = 0. A missing
+ * bar has every field 0; a present bar has close >= 1, so "missing" is the same fact as "close = 0", which
+ * is how a circuit reads it. The layout of the signed values is the digest's (digest.ts, version 3).
  *
  * Bounds a circuit can range-check: 0 < intervalMs < 2^`INTERVAL_BITS` ms, 0 <= endTime < 2^`TIME_BITS`
  * ms, 1 <= N <= `MAX_WINDOW_BARS`. The last bar must be present (a window ends at a bar that exists).
@@ -37,8 +38,16 @@ export const TIME_BITS = 48;
 export const WINDOW_BARS = 85;
 /** The most bars a window may hold. */
 export const MAX_WINDOW_BARS = 4096;
-/** The last bars of a window whose high and low are part of it (one day of 2-hour bars). */
-export const WINDOW_RANGE_BARS = 12;
+/**
+ * The last bars of a window whose high and low are part of it (the range part, bars t - 23 .. t; two days
+ * of 2-hour bars). Why 24: the adaptive rule (models/adaptive.ts `windowOutcome`) processes at bar t the
+ * outcome of a pending bar s = t - TARGET_HORIZON_BARS - lag, lag in [0, MAX_OUTCOME_LAG] (models/target.ts:
+ * 12 and 11), and an outcome compares close_s with the highs and lows of bars s+1 .. s+12, so the most
+ * lagged one (s = t - 23) reads the highs and lows of bars t - 22 .. t: 23 bars, within the last 24. With a
+ * range part of 12 (layout version 2) a lagged outcome read low = 0 for bars before t - 11 and always
+ * breached. The features read fewer (FEATURE_RANGE_BARS, features/window-features.ts: the last 12).
+ */
+export const WINDOW_RANGE_BARS = 24;
 
 /**
  * One bar of a window: an integer candle without its open. `high` and `low` are 0n outside the range

@@ -4,7 +4,8 @@
  * holds. One place turns an `AdaptiveRule` into circuit constants; the generator and the template tests use it.
  */
 import { STATE_EXTRA_BITS, type AdaptiveRule } from "../models/adaptive";
-import { TARGET_HORIZON_BARS } from "../models/target";
+import { MAX_OUTCOME_LAG, TARGET_HORIZON_BARS } from "../models/target";
+import { WINDOW_BARS, WINDOW_RANGE_BARS } from "../candles/window";
 import type { Architecture } from "./architecture";
 import { ADAPTIVE_UPDATE_PACKING } from "./statement";
 
@@ -73,8 +74,16 @@ export function adaptiveStateWidths(rule: AdaptiveRule): AdaptiveStateWidths {
 }
 
 /**
+ * Bars of a window the `AdaptiveCalibration` template reads: the closes of the last
+ * TARGET_HORIZON_BARS + MAX_OUTCOME_LAG + 1 (bars t - 23 .. t, every bar s = t - 12 - lag and its 12 bars after
+ * it), and the highs and lows of all of them but the first (bar t - 23 is only ever a bar s).
+ */
+export const ADAPTIVE_BARS = TARGET_HORIZON_BARS + MAX_OUTCOME_LAG + 1;
+
+/**
  * Write the component `name` = AdaptiveCalibration(...) of `rule` (and the var array of its up numerators,
- * `${name}Up`), at `indent`.
+ * `${name}Up`), at `indent`. Its inputs: num, outcomes, mmS, lag, close[ADAPTIVE_BARS], high[ADAPTIVE_BARS - 1],
+ * low[ADAPTIVE_BARS - 1].
  */
 export function emitAdaptiveCalibration(
   line: (s?: string) => void,
@@ -86,6 +95,7 @@ export function emitAdaptiveCalibration(
   line(`${indent}var ${name}Up[${rule.upNums.length}] = [${rule.upNums.join(", ")}];`);
   const args = [
     TARGET_HORIZON_BARS,
+    MAX_OUTCOME_LAG,
     ADAPTIVE_PRICE_BITS,
     ADAPTIVE_MM_BITS,
     rule.upNums.length,
@@ -98,6 +108,40 @@ export function emitAdaptiveCalibration(
     STATE_EXTRA_BITS,
   ];
   line(`${indent}component ${name} = AdaptiveCalibration(${args.join(", ")});`);
+}
+
+/**
+ * Write the wiring of the window's last ADAPTIVE_BARS bars into the component `name` (emitAdaptiveCalibration):
+ * its closes from `close${of}[WINDOW_BARS]`, and the highs and lows of its last ADAPTIVE_BARS - 1 bars from the
+ * range part `high${of}[WINDOW_RANGE_BARS]`, `low${of}[...]`. A bar before the range part has no signed high
+ * or low: the window holds 0 for both (candles/window.ts), and so does the template's input, as
+ * models/adaptive.ts `windowOutcome` reads the same window. With layout v3's range part of 24 bars there is no
+ * such bar (the template's 23 highs are its last 23; `checkAdaptiveFits` refuses a shorter range part), so the
+ * zero branch below writes nothing. `of` indexes a batch's market (`[m]`), "" else.
+ */
+export function emitAdaptiveBars(line: (s?: string) => void, name: string, of = "", indent = "    "): void {
+  const N = WINDOW_BARS;
+  const R = WINDOW_RANGE_BARS;
+  const ranged = ADAPTIVE_BARS - 1;
+  // the first of the template's highs (bars t - 22 .. t) inside the window's range part (bars t - R + 1 .. t)
+  const first = Math.max(0, ranged - R);
+  line(`${indent}for (var i = 0; i < ${ADAPTIVE_BARS}; i++) {`);
+  line(`${indent}    ${name}.close[i] <== close${of}[${N - ADAPTIVE_BARS} + i];`);
+  line(`${indent}}`);
+  if (first > 0) {
+    line(
+      `${indent}// bars t - ${ranged - 1} .. t - ${R}: before the range part, no signed high or low (0 in the window)`,
+    );
+    line(`${indent}for (var i = 0; i < ${first}; i++) {`);
+    line(`${indent}    ${name}.high[i] <== 0;`);
+    line(`${indent}    ${name}.low[i] <== 0;`);
+    line(`${indent}}`);
+  }
+  const at = ranged >= R ? `i - ${ranged - R}` : `i + ${R - ranged}`;
+  line(`${indent}for (var i = ${first}; i < ${ranged}; i++) {`);
+  line(`${indent}    ${name}.high[i] <== high${of}[${at}];`);
+  line(`${indent}    ${name}.low[i] <== low${of}[${at}];`);
+  line(`${indent}}`);
 }
 
 /**

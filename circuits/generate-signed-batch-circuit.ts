@@ -2,13 +2,14 @@
  * The signed batch circuit: one proof for N markets whose windows at one bar close k publishers signed
  * together (one signature each over the batch digest, candles/batch-digest.ts). It proves that
  *
- *   1. each market's window hashes to its window digest (candles/digest.ts, layout v2), as in the
+ *   1. each market's window hashes to its window digest (candles/digest.ts, layout v3), as in the
  *      signed-update circuit (generate-update-circuit.ts), every window ending at the batch's one
  *      `dataTimestamp` (absorbed in milliseconds, times 1000);
  *   2. the N (marketId, windowDigest) pairs hash to the batch digest (candles/batch-digest.ts, layout v1);
  *   3. K distinct publishers of a committed publisher set signed the batch digest (PublisherQuorum(K), once
  *      for the whole batch);
- *   4. each market's features are what features/window-features.ts computes (WindowFeatures), and the
+ *   4. each market's features are what features/window-features.ts computes (WindowFeatures, on the highs
+ *      and lows of the last 12 of its 24 signed), and the
  *      model and the margin policy give its MM and IM (emitInference, as generate-circuit.ts);
  *   5. each market's model commitment is its model's: with committed weights the markets share the network
  *      (weights and biases, private) and each has its own private calibration, hashed into its own commitment
@@ -32,7 +33,7 @@
  * test/circuits/signed-batch-circuit.test.ts):
  *
  *   part                                   per market    per batch
- *   window digest (PoseidonSponge(199))         8,226
+ *   window digest (PoseidonSponge(223))         9,051
  *   features (WindowFeatures)                   6,818
  *   model and policy                              844
  *   MM and IM range checks (2 x 14 bits)           28
@@ -44,13 +45,19 @@
  *   domain binding                                           1
  *   model commitments (constants)               1            -1
  *
- * so N markets cost 15,917 N + 5,708 + the batch digest at K = 1: N = 1 21,938; N = 2 37,915; N = 4 69,833;
- * N = 8 133,942 (before the per-market model commitments, 15,916 N + 5,709 + the batch digest; before the
- * constant/varying split, with one packed signal per market and the ids range-checked to 176 bits: 16,104 N +
- * 5,158 + the batch digest, N = 8 134,888). With committed weights (the weights' products, the private policy
- * and the model commitments' sponge instead of constants), measured: N = 1 24,889, N = 2 41,384; each market's
- * own commitment is one Poseidon permutation over the sponge's last chunk (the calibration), the chain before it
- * is shared.
+ * so N markets cost 16,742 N + 5,708 + the batch digest at K = 1: N = 1 22,763; N = 2 39,565 (both measured);
+ * N = 4 73,133; N = 8 140,542. The window digest is layout v3's (223 elements, the highs and lows of 24 bars;
+ * generate-update-circuit.ts gives its cost); with layout v2's 199 elements (8,226) a market cost 15,917: N = 1
+ * 21,938, N = 2 37,915, N = 8 133,942 (before the per-market model commitments, 15,916 N + 5,709 + the batch
+ * digest; before the constant/varying split, with one packed signal per market and the ids range-checked to 176
+ * bits: 16,104 N + 5,158 + the batch digest, N = 8 134,888). With committed weights (the weights' products, the
+ * private policy and the model commitments' sponge instead of constants), measured: N = 1 25,714, N = 2 43,034
+ * (24,889 and 41,384 with layout v2: 825 more per market); each market's own commitment is one Poseidon
+ * permutation over the sponge's last chunk (the calibration), the chain before it is shared. An adaptive batch
+ * adds each market's AdaptiveCalibration (2,298) and private-calibration policy (164) and drops its MM and IM
+ * range checks (28: the policy's clamps bound them in the adaptive packing): 16,742 + 2,434 = 19,176 per market,
+ * N = 2 44,433 (measured; 42,519 with v2, whose 12-bar range part left 132 of the selection's products reading
+ * constant zeros).
  */
 import type { QuantizedModel } from "../models/quantized-model";
 import { BATCH_DIGEST_TAG, MAX_BATCH_MARKETS } from "../candles/batch-digest";
@@ -58,8 +65,13 @@ import { WINDOW_BARS, WINDOW_RANGE_BARS } from "../candles/window";
 import { architectureOf, type Architecture } from "./architecture";
 import { BATCH_PACKING, batchMarketPosition, batchVaryingCount } from "./batch-statement";
 import type { AdaptiveRule } from "../models/adaptive";
-import { TARGET_HORIZON_BARS } from "../models/target";
-import { adaptivePolicyArchitecture, emitAdaptiveCalibration } from "./adaptive-params";
+import { MAX_OUTCOME_LAG, TARGET_HORIZON_BARS } from "../models/target";
+import {
+  ADAPTIVE_BARS,
+  adaptivePolicyArchitecture,
+  emitAdaptiveBars,
+  emitAdaptiveCalibration,
+} from "./adaptive-params";
 import { ADAPTIVE_UPDATE_PACKING, UPDATE_PACKING } from "./statement";
 import { checkAdaptiveFits } from "./generate-update-circuit";
 import {
@@ -72,6 +84,7 @@ import {
 import {
   checkSignedCircuitParameters,
   emitPublisherInputs,
+  emitFeatureInputs,
   emitQuorum,
   emitWindowDigest,
   WINDOW_DIGEST_LENGTH,
@@ -91,11 +104,11 @@ export interface GeneratedSignedBatchCircuit extends GeneratedCircuit {
 /** Options of the signed batch circuit. */
 export interface BatchCircuitOptions {
   /**
-   * An ADAPTIVE batch (every market adaptive): each market's state (num, outcomes) and bar s's accepted MM are
-   * private inputs, stepped by the outcome of its bar s = t - 12 in its own signed window as the signed-update
-   * circuit does (circuits/lib/adaptive.circom), its margins use its new state's calibrationNum, and its varying
-   * signal is its adaptive update (`packAdaptiveUpdate` of statement.ts) with the batch's data timestamp and the
-   * batch digest's low 91 bits. Its model commitment still hashes its model file's calibration (committed
+   * An ADAPTIVE batch (every market adaptive): each market's state (num, outcomes), its pending outcome's bar s's
+   * accepted MM and lag are private inputs, stepped by the outcome of its bar s = t - 12 - lag in its own signed
+   * window as the signed-update circuit does (circuits/lib/adaptive.circom), its margins use its new state's
+   * calibrationNum, and its varying signal is its adaptive update (`packAdaptiveUpdate` of statement.ts) with the
+   * batch's data timestamp and the batch digest's low 87 bits. Its model commitment still hashes its model file's calibration (committed
    * mode), the market's initial state.
    */
   adaptive?: AdaptiveRule;
@@ -181,17 +194,20 @@ export async function generateSignedBatchCircuit(
   const calibration = (m: number) => (mode === "committed" ? `calibration[${m}]` : undefined);
   if (adaptive !== undefined) {
     line(
-      "    // Each market's adaptive state before the update and its bar s's accepted MM (0: none), as the oracle",
+      "    // Each market's adaptive state before the update, the accepted MM of its pending outcome's bar s (0:",
     );
-    line("    // holds them.");
+    line(
+      `    // none) and its lag (s = t - ${TARGET_HORIZON_BARS} - lag, lag in [0, ${MAX_OUTCOME_LAG}]), as the oracle holds them.`,
+    );
     line(`    signal input stateNum[${n}];`);
     line(`    signal input stateOutcomes[${n}];`);
     line(`    signal input marginS[${n}];`);
+    line(`    signal input lag[${n}];`);
   }
 
   line("");
   line(
-    `    // 1. Each market's window digest (candles/digest.ts, layout v2): ${WINDOW_DIGEST_LENGTH} elements.`,
+    `    // 1. Each market's window digest (candles/digest.ts, layout v3): ${WINDOW_DIGEST_LENGTH} elements.`,
   );
   line(`    component windowDigest[${n}];`);
   line(`    for (var m = 0; m < ${n}; m++) {`);
@@ -229,7 +245,10 @@ export async function generateSignedBatchCircuit(
       `    // Each market's adaptive update (statement.ts ADAPTIVE_UPDATE_PACKING): dataTimestamp < 2^${UPDATE_PACKING.timestampBits}`,
     );
     line(
-      `    // (range-checked), the batch digest's low ${ADAPTIVE_UPDATE_PACKING.digestBits} bits, MM and IM below 2^16 by the policy's clamps.`,
+      `    // (range-checked), the batch digest's low ${ADAPTIVE_UPDATE_PACKING.digestBits} bits, MM and IM below 2^16 by the policy's clamps,`,
+    );
+    line(
+      "    // the prior and the new state range-checked by AdaptiveCalibration (lag <= 11 by its one-hot).",
     );
   }
   // The widths of the layout the two parts are packed into: an adaptive batch packs them into each market's
@@ -251,28 +270,21 @@ export async function generateSignedBatchCircuit(
     line("");
     line(`    // 4. Market ${m}: its features (features/window-features.ts), the model and the policy.`);
     line(`    features[${m}] = WindowFeatures();`);
-    line(`    features[${m}].close <== close[${m}];`);
-    line(`    features[${m}].volume <== volume[${m}];`);
-    line(`    features[${m}].high <== high[${m}];`);
-    line(`    features[${m}].low <== low[${m}];`);
+    emitFeatureInputs(line, { target: `features[${m}]`, of: `[${m}]`, indent: "    " });
     if (adaptive !== undefined) {
       const H = TARGET_HORIZON_BARS;
       line(
-        `    // Its adaptive calibration: the outcome of its bar s = t - ${H} (close[${m}][${BARS - 1 - H}]) over`,
+        `    // Its adaptive calibration: the outcome of its bar s = t - ${H} - lag (close[${m}][${BARS - 1 - H} - lag])`,
       );
       line(
-        "    // bars s+1..t (its last closes and its range part), one annealed step, and its calibrationNum.",
+        `    // over bars s+1..s+${H} (its last ${ADAPTIVE_BARS} bars), one annealed step, and its calibrationNum.`,
       );
       emitAdaptiveCalibration(line, adaptive, `adaptive${m}`);
       line(`    adaptive${m}.num <== stateNum[${m}];`);
       line(`    adaptive${m}.outcomes <== stateOutcomes[${m}];`);
       line(`    adaptive${m}.mmS <== marginS[${m}];`);
-      line(`    adaptive${m}.closeS <== close[${m}][${BARS - 1 - H}];`);
-      line(`    for (var i = 0; i < ${H}; i++) {`);
-      line(`        adaptive${m}.close[i] <== close[${m}][${BARS - H} + i];`);
-      line(`        adaptive${m}.high[i] <== high[${m}][i];`);
-      line(`        adaptive${m}.low[i] <== low[${m}][i];`);
-      line("    }");
+      line(`    adaptive${m}.lag <== lag[${m}];`);
+      emitAdaptiveBars(line, `adaptive${m}`, `[${m}]`);
     }
     const margins = emitInference(
       line,
@@ -294,6 +306,7 @@ export async function generateSignedBatchCircuit(
         `stateNum[${m}] * ${at(A.numShift)}`,
         `stateOutcomes[${m}] * ${at(A.outcomesShift)}`,
         `marginS[${m}] * ${at(A.marginSShift)}`,
+        `lag[${m}] * ${at(A.lagShift)}`,
         `adaptive${m}.newNum * ${at(A.newNumShift)}`,
         `adaptive${m}.newOutcomes * ${at(A.newOutcomesShift)}`,
         `digestBits.out * ${at(A.digestShift)}`,

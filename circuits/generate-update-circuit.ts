@@ -1,10 +1,11 @@
 /**
  * The signed-update circuit: one proof from publishers' signatures to margins. It proves that
  *
- *   1. the window (the closes and volumes of 85 bars, the highs and lows of the last 12, its market and its
- *      end) hashes to the window digest (candles/digest.ts, layout v2);
+ *   1. the window (the closes and volumes of 85 bars, the highs and lows of the last 24, its market and its
+ *      end) hashes to the window digest (candles/digest.ts, layout v3);
  *   2. K distinct publishers of a committed publisher set signed that digest (PublisherQuorum);
- *   3. the features of the window are what features/window-features.ts computes (WindowFeatures);
+ *   3. the features of the window are what features/window-features.ts computes (WindowFeatures, on the
+ *      closes, the volumes and the highs and lows of the last 12 bars);
  *   4. the model and the margin policy give MM and IM from those features (as generate-circuit.ts);
  *
  * and it outputs the two public signals of `UPDATE_SIGNALS` (public-signals.ts): the packed update (MM, IM,
@@ -26,20 +27,25 @@
  * Cost at --O2 with the shipped model (measured; pinned in test/circuits/signed-update-circuit.test.ts):
  *
  *   part                                   K = 1, constant   K = 1, committed   each further signature
- *   window digest (PoseidonSponge(199))              8,226              8,226
+ *   window digest (PoseidonSponge(223))              9,051              9,051
  *   digest's low 180 bits (FieldLowBits(180))          511                511
  *   signatures (PublisherQuorum(K))                  5,157              5,157                   +4,233
  *   features (WindowFeatures)                        6,818              6,818
  *   model and policy                                   844              3,796
  *   statement key (PoseidonSponge(5))                  345                348
  *   timestamp range check                               40                 40
- *   total                                           21,941             24,896
+ *   total                                           22,766             25,721
  *
- * The digest's 14 permutations are 37 % of it: every signed value costs about 41 constraints.
+ * The digest's 15 permutations are 40 % of it: every signed value costs about 41 constraints. Its 223 elements
+ * (layout v3: 5 + 2 x 85 + 2 x 24) are 14 Poseidon(16) of 609 and one Poseidon(14) of 537, less 12: the first
+ * permutation's constant inputs (the length, the tag, the interval, N) have their first S-box (3 constraints
+ * each) computed at compile time. Layout v2's 199 elements (highs and lows of 12 bars) cost 8,226, one
+ * Poseidon(16) less and a Poseidon(5) for the Poseidon(14), and the whole circuit 21,941 (constant) and 24,896
+ * (committed). The features read 12 of the 24 highs and lows and the adaptive rule (option `adaptive`) 23: wires,
+ * no constraint.
  */
 import type { QuantizedModel } from "../models/quantized-model";
-import { WINDOW_RANGE_BARS } from "../candles/window";
-import { WINDOW_BARS } from "../candles/window";
+import { WINDOW_BARS, WINDOW_RANGE_BARS } from "../candles/window";
 import { architectureOf, type Architecture } from "./architecture";
 import {
   emitInference,
@@ -51,12 +57,19 @@ import {
 import { UPDATE_SIGNALS } from "./public-signals";
 import { ADAPTIVE_UPDATE_PACKING, STATEMENT_TAG, UPDATE_PACKING } from "./statement";
 import { checkAdaptiveHorizon, type AdaptiveRule } from "../models/adaptive";
-import { TARGET_HORIZON_BARS } from "../models/target";
-import { adaptivePolicyArchitecture, adaptiveStateWidths, emitAdaptiveCalibration } from "./adaptive-params";
+import { MAX_OUTCOME_LAG, TARGET_HORIZON_BARS } from "../models/target";
+import {
+  ADAPTIVE_BARS,
+  adaptivePolicyArchitecture,
+  adaptiveStateWidths,
+  emitAdaptiveBars,
+  emitAdaptiveCalibration,
+} from "./adaptive-params";
 import { modelCommitment } from "./commitments";
 import {
   checkSignedCircuitParameters,
   emitPublisherInputs,
+  emitFeatureInputs,
   emitQuorum,
   emitWindowDigest,
   WINDOW_DIGEST_LENGTH,
@@ -75,9 +88,9 @@ export interface GeneratedUpdateCircuit extends GeneratedCircuit {
 /** Options of the signed-update circuit. */
 export interface UpdateCircuitOptions {
   /**
-   * Prove the adaptive calibration (issue 12, part 3): the state (num, outcomes) and bar s's accepted MM are
-   * private inputs that the packed update states (`ADAPTIVE_UPDATE_PACKING`, the oracle compares them with
-   * its storage), the circuit steps the state by the outcome of bar s = t - 12 in the signed window
+   * Prove the adaptive calibration (issue 12, part 3): the state (num, outcomes), bar s's accepted MM and its
+   * lag are private inputs that the packed update states (`ADAPTIVE_UPDATE_PACKING`, the oracle compares them
+   * with its storage), the circuit steps the state by the outcome of bar s = t - 12 - lag in the signed window
    * (circuits/lib/adaptive.circom), the margins use the new state's calibrationNum, and the update states
    * the new state. The model commitment still hashes the model file's own calibration (committed mode),
    * which is the market's initial state: the oracle registers num = calibrationNum * 2^8.
@@ -146,11 +159,15 @@ export async function generateUpdateCircuit(
   emitWeightInputs(line, model, mode);
   if (adaptive !== undefined) {
     line(
-      "    // The adaptive state before the update and bar s's accepted MM (0: none), as the oracle holds them.",
+      "    // The adaptive state before the update, the accepted MM of the pending outcome's bar s (0: none) and",
+    );
+    line(
+      `    // its lag (s = t - ${TARGET_HORIZON_BARS} - lag, lag in [0, ${MAX_OUTCOME_LAG}]), as the oracle holds them.`,
     );
     line("    signal input stateNum;");
     line("    signal input stateOutcomes;");
     line("    signal input marginS;");
+    line("    signal input lag;");
   }
 
   line("");
@@ -158,7 +175,7 @@ export async function generateUpdateCircuit(
   line(`    component timestampRange = RangeCheck(${UPDATE_PACKING.timestampBits});`);
   line("    timestampRange.in <== dataTimestamp;");
   line("");
-  line(`    // 1. The window digest (candles/digest.ts, layout v2): ${WINDOW_DIGEST_LENGTH} elements.`);
+  line(`    // 1. The window digest (candles/digest.ts, layout v3): ${WINDOW_DIGEST_LENGTH} elements.`);
   emitWindowDigest(line, { target: "digest", of: "", indent: "    ", declare: true });
   line("");
   const digestBitCount =
@@ -172,29 +189,24 @@ export async function generateUpdateCircuit(
   line("");
   line("    // 3. The features of the window (features/window-features.ts).");
   line("    component features = WindowFeatures();");
-  line("    features.close <== close;");
-  line("    features.volume <== volume;");
-  line("    features.high <== high;");
-  line("    features.low <== low;");
+  emitFeatureInputs(line, { target: "features", of: "", indent: "    " });
   let calibration: string | undefined;
   let policyArchitecture = architecture;
   if (adaptive !== undefined) {
     const H = TARGET_HORIZON_BARS;
     line("");
     line(
-      `    // 3b. The adaptive calibration: the outcome of bar s = t - ${H} (close[${N - 1 - H}]) over bars s+1..t`,
+      `    // 3b. The adaptive calibration: the outcome of bar s = t - ${H} - lag (close[${N - 1 - H} - lag]) over bars`,
     );
-    line("    // (the last closes and the range part), one annealed step, and this update's calibrationNum.");
+    line(
+      `    // s+1..s+${H}, read from the window's last ${ADAPTIVE_BARS} bars, one annealed step, and this update's calibrationNum.`,
+    );
     emitAdaptiveCalibration(line, adaptive, "adaptive");
     line("    adaptive.num <== stateNum;");
     line("    adaptive.outcomes <== stateOutcomes;");
     line("    adaptive.mmS <== marginS;");
-    line(`    adaptive.closeS <== close[${N - 1 - H}];`);
-    line(`    for (var i = 0; i < ${H}; i++) {`);
-    line(`        adaptive.close[i] <== close[${N - H} + i];`);
-    line("        adaptive.high[i] <== high[i];");
-    line("        adaptive.low[i] <== low[i];");
-    line("    }");
+    line("    adaptive.lag <== lag;");
+    emitAdaptiveBars(line, "adaptive");
     calibration = "adaptive.calibrationNum";
     policyArchitecture = adaptivePolicyArchitecture(architecture, adaptive);
   }
@@ -238,14 +250,15 @@ export async function generateUpdateCircuit(
       "    // The adaptive layout (statement.ts ADAPTIVE_UPDATE_PACKING): the state before (range-checked by",
     );
     line(
-      "    // AdaptiveCalibration: num < 2^27, outcomes <= its cap < 2^11, marginS < 2^14), the state after (num",
+      "    // AdaptiveCalibration: num < 2^27, outcomes <= its cap < 2^11, marginS < 2^14, lag <= 11 < 2^4 by its",
     );
     line(
-      "    // in the clamp or unchanged, outcomes <= the cap), the digest's low bits: 253 bits, no overlap.",
+      "    // one-hot), the state after (num in the clamp or unchanged, outcomes <= the cap), the digest's low",
     );
+    line(`    // ${A.digestBits} bits: ${A.bits} bits, no overlap.`);
     line(
       `    update <== ${margins72} + stateNum * ${at(A.numShift)} + stateOutcomes * ${at(A.outcomesShift)} + ` +
-        `marginS * ${at(A.marginSShift)} + adaptive.newNum * ${at(A.newNumShift)} + ` +
+        `marginS * ${at(A.marginSShift)} + lag * ${at(A.lagShift)} + adaptive.newNum * ${at(A.newNumShift)} + ` +
         `adaptive.newOutcomes * ${at(A.newOutcomesShift)} + digestBits.out * ${at(A.digestShift)};`,
     );
   }
@@ -263,9 +276,10 @@ export async function generateUpdateCircuit(
 
 /**
  * Check that the state of `rule` fits the adaptive packing (num below 2^numBits, outcomes below
- * 2^outcomesBits), that bar s lies inside the window with bars s+1..t in its range part, and that the policy's MM
- * floor is at least 1 bps: the rule reads an accepted MM of 0 as "no update accepted for bar s" (no outcome), so a
- * margin of 0 could never count as breached.
+ * 2^outcomesBits, the largest lag below 2^lagBits), that every bar s = t - 12 - lag and its 12 bars after it lie
+ * inside the window with the highs and lows of those 12 bars signed (its range part, candles/window.ts), and that
+ * the policy's MM floor is at least 1 bps: the rule reads an accepted MM of 0 as "no
+ * pending outcome", so a margin of 0 could never count as breached.
  * @throws RangeError naming the width or the constant at fault
  */
 export function checkAdaptiveFits(
@@ -286,9 +300,15 @@ export function checkAdaptiveFits(
   if (w.outcomeBits > A.outcomesBits) {
     throw new RangeError(`adaptive outcomes need ${w.outcomeBits} bits, the packing has ${A.outcomesBits}`);
   }
-  if (WINDOW_RANGE_BARS !== TARGET_HORIZON_BARS || WINDOW_BARS <= TARGET_HORIZON_BARS) {
+  if (MAX_OUTCOME_LAG >= 2 ** A.lagBits) {
+    throw new RangeError(`adaptive lags up to ${MAX_OUTCOME_LAG}, the packing has ${A.lagBits} bits`);
+  }
+  // Every lagged outcome's highs and lows must be signed: a bar before the range part holds high = low = 0,
+  // which reads as a move of close_s (a breach at any margin), as layout v2's 12-bar range part did.
+  if (WINDOW_RANGE_BARS < ADAPTIVE_BARS - 1 || WINDOW_BARS < ADAPTIVE_BARS) {
     throw new RangeError(
-      `the adaptive rule reads bars t-${TARGET_HORIZON_BARS}..t: the window's range part has ${WINDOW_RANGE_BARS} bars`,
+      `the adaptive rule reads the closes of bars t-${ADAPTIVE_BARS - 1}..t and the highs and lows of ` +
+        `t-${ADAPTIVE_BARS - 2}..t: the window has ${WINDOW_BARS} bars, its range part ${WINDOW_RANGE_BARS}`,
     );
   }
 }

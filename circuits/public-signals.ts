@@ -49,7 +49,8 @@ export const PUBLIC_OUTPUTS = 4;
  * composition, and the verifier takes them in the order ids, models, set, domain (`batchConstantIndexes`).
  * An ADAPTIVE batch (every market adaptive, `submitAdaptiveBatch`) has the same constants and one varying signal
  * per market, market i's adaptive update (`packAdaptiveUpdate` of statement.ts: its margins, the batch's data
- * timestamp, its state before and after, and the batch digest's low 91 bits): 3N + 2 signals.
+ * timestamp, its state before (with its pending outcome's margin and lag) and after, and the batch digest's low 87
+ * bits): 3N + 2 signals.
  * This is the one definition of the batch layout, read by the circuit generator, the batch prover, the
  * verifier generator, the oracle (contracts/PublicSignals.sol) and the audit.
  */

@@ -1,14 +1,13 @@
 /**
  * The parts the signed-update circuit (generate-update-circuit.ts) and the signed batch circuit
  * (generate-signed-batch-circuit.ts) write alike: the checks of their parameters, the publisher set's and the
- * signatures' inputs, the digest of one window (candles/digest.ts, layout v2) and the quorum of signatures over a
- * digest (circuits/lib/publisher-quorum.circom). Each emitter writes Circom lines through `line`, as the model's
- * emitters in generate-circuit.ts do.
+ * signatures' inputs, the digest of one window (candles/digest.ts, layout v3), the wiring of a window into the
+ * features and the quorum of signatures over a digest (circuits/lib/publisher-quorum.circom). Each emitter writes
+ * Circom lines through `line`, as the model's emitters in generate-circuit.ts do.
  */
 import { WINDOW_DIGEST_TAG } from "../candles/digest";
-import { WINDOW_RANGE_BARS } from "../candles/window";
-import { FEATURE_INTERVAL_MS } from "../features/window-features";
-import { WINDOW_BARS } from "../candles/window";
+import { WINDOW_BARS, WINDOW_RANGE_BARS } from "../candles/window";
+import { FEATURE_INTERVAL_MS, FEATURE_RANGE_BARS } from "../features/window-features";
 import { modelFileOf } from "../models/float-model";
 import { checkWindowModel } from "../models/predict";
 import type { QuantizedModel } from "../models/quantized-model";
@@ -16,8 +15,10 @@ import { PUBLISHER_SET_MAX_KEYS } from "../publisher/publisher-set";
 import { checkFitsArchitecture, type Architecture } from "./architecture";
 import type { WeightMode } from "./generate-circuit";
 
-/** Field elements the digest absorbs for a feature window: header, (close, volume) per bar, (high, low) of the
- * range part. */
+/**
+ * Field elements the digest absorbs for a feature window: header, (close, volume) per bar, (high, low) of the
+ * range part: 5 + 2 x 85 + 2 x 24 = 223 (layout v3; 199 in v2, whose range part was 12 bars).
+ */
 export const WINDOW_DIGEST_LENGTH = 5 + 2 * WINDOW_BARS + 2 * WINDOW_RANGE_BARS;
 
 /** Writes one line of Circom. */
@@ -97,5 +98,30 @@ export function emitWindowDigest(
   line(`${indent}for (var j = 0; j < ${R}; j++) {`);
   line(`${indent}    ${target}.in[${5 + 2 * N} + 2 * j] <== high${of}[j];`);
   line(`${indent}    ${target}.in[${6 + 2 * N} + 2 * j] <== low${of}[j];`);
+  line(`${indent}}`);
+}
+
+/**
+ * The window's signals into the WindowFeatures component `target` (circuits/lib/window-features.circom): every
+ * close and volume, and the highs and lows of the last FEATURE_RANGE_BARS bars, which are the last entries of
+ * the range part `high${of}[WINDOW_RANGE_BARS]` (range_1d reads 12 bars; the digest signs 24, the adaptive rule
+ * reads the rest). `of` indexes a batch's market ("[m]"), "" for the single update's.
+ */
+export function emitFeatureInputs(line: Line, o: { target: string; of: string; indent: string }): void {
+  const { target, of, indent } = o;
+  const from = WINDOW_RANGE_BARS - FEATURE_RANGE_BARS;
+  if (from < 0) {
+    throw new RangeError(
+      `range_1d reads ${FEATURE_RANGE_BARS} highs and lows, the window signs ${WINDOW_RANGE_BARS}`,
+    );
+  }
+  line(`${indent}${target}.close <== close${of};`);
+  line(`${indent}${target}.volume <== volume${of};`);
+  line(
+    `${indent}// the last ${FEATURE_RANGE_BARS} of the ${WINDOW_RANGE_BARS} signed highs and lows (bars t - ${FEATURE_RANGE_BARS - 1} .. t)`,
+  );
+  line(`${indent}for (var k = 0; k < ${FEATURE_RANGE_BARS}; k++) {`);
+  line(`${indent}    ${target}.high[k] <== high${of}[${from} + k];`);
+  line(`${indent}    ${target}.low[k] <== low${of}[${from} + k];`);
   line(`${indent}}`);
 }

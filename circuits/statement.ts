@@ -29,6 +29,7 @@
  */
 import { FIELD_MODULUS, packAscii } from "../crypto/field";
 import { poseidonSponge } from "../crypto/poseidon-sponge";
+import { MAX_OUTCOME_LAG } from "../models/target";
 
 /** The domain tag of statement keys, version 1. */
 export const STATEMENT_TAG = packAscii("zkrisk.statement.v1");
@@ -149,16 +150,16 @@ export function unpackUpdate(packed: bigint): UpdateValues {
  * Bit positions of the packed update of an ADAPTIVE market's signed update (the circuit generated with an
  * adaptive rule, models/adaptive.ts; circuits/lib/adaptive.circom). The low 72 bits are `packMargins`' as
  * above; then the state the oracle holds before the update (num, outcomes, and bar s's accepted MM, 0 for
- * none: bits 72..123, which the oracle builds from its storage and compares), the state after it (bits
- * 124..161, which the oracle stores), and the window digest's low `digestBits` bits: 253 bits in all, below
+ * none, and its lag: bits 72..127, which the oracle builds from its storage and compares), the state after it
+ * (bits 128..165, which the oracle stores), and the window digest's low `digestBits` bits: 253 bits in all, below
  * r > 2^253, so the packing is injective (the circuit range-checks every part).
  *
- * Why 91 digest bits: the signatures are over the full digest in the circuit, as for the 180 bits of a plain
+ * Why 87 digest bits: the signatures are over the full digest in the circuit, as for the 180 bits of a plain
  * update, so the public bits only locate the signed window in the publishers' archives, and the audit then
  * recomputes the margins and the state transition from that window and refuses any difference. Two windows
- * with the same low 91 bits cost about 2^45.5 Poseidon calls to find, and only a quorum of publishers, who
+ * with the same low 87 bits cost about 2^43.5 Poseidon calls to find, and only a quorum of publishers, who
  * could sign both windows anyway, could use them; a window whose margins and state equal the proven ones
- * changes nothing the oracle holds. The 89 bits given up carry the state, which keeps the update at two
+ * changes nothing the oracle holds. The 93 bits given up carry the state, which keeps the update at two
  * public signals (a third costs about 6,150 gas in the verifier).
  * contracts/PublicSignals.sol mirrors these numbers.
  */
@@ -169,10 +170,12 @@ export const ADAPTIVE_UPDATE_PACKING = {
   outcomesBits: 11,
   marginSShift: 110,
   marginSBits: 14,
-  newNumShift: 124,
-  newOutcomesShift: 151,
-  digestShift: 162,
-  digestBits: 91,
+  lagShift: 124,
+  lagBits: 4,
+  newNumShift: 128,
+  newOutcomesShift: 155,
+  digestShift: 166,
+  digestBits: 87,
   bits: 253,
 } as const;
 
@@ -188,33 +191,42 @@ export interface PackedAdaptiveState {
 export interface AdaptiveUpdateValues extends PackedMargins {
   /** The state before the update (from the oracle's storage). */
   before: PackedAdaptiveState;
-  /** Bar s = t - 12's accepted MM in bps, 0 when bar s had no accepted update (from the oracle's storage). */
+  /**
+   * The accepted MM in bps of bar s = t - 12 - lag, the oldest accepted bar whose outcome is pending, 0 when none
+   * is (from the oracle's storage).
+   */
   marginS: bigint;
+  /** Bars of bar s beyond t - 12, in [0, MAX_OUTCOME_LAG] (0 when marginS is 0; from the oracle's storage). */
+  lag: bigint;
   /** The state after the update (proven; the oracle stores it). */
   after: PackedAdaptiveState;
-  /** The window digest's low 91 bits (`adaptiveDigestSignal`). */
+  /** The window digest's low 87 bits (`adaptiveDigestSignal`). */
   digest: bigint;
 }
 
-/** The low 91 bits of a window digest, the part an adaptive update carries (`ADAPTIVE_UPDATE_PACKING`). */
+/** The low 87 bits of a window digest, the part an adaptive update carries (`ADAPTIVE_UPDATE_PACKING`). */
 export function adaptiveDigestSignal(fullDigest: bigint): bigint {
   return digestSignal(fullDigest) & ((1n << BigInt(ADAPTIVE_UPDATE_PACKING.digestBits)) - 1n);
 }
 
 /**
- * The bits 72..123 of an adaptive update: the state before it and bar s's margin, which the oracle builds from
- * its storage (`(update >> 72) & (2^52 - 1)` must equal this).
- * @throws RangeError for a part that does not fit its bits
+ * The bits 72..127 of an adaptive update: the state before it, bar s's margin and bar s's lag, which the oracle
+ * builds from its storage (`(update >> 72) & (2^56 - 1)` must equal this).
+ * @throws RangeError for a part that does not fit its bits, or a lag above MAX_OUTCOME_LAG
  */
-export function packAdaptivePrior(before: PackedAdaptiveState, marginS: bigint): bigint {
+export function packAdaptivePrior(before: PackedAdaptiveState, marginS: bigint, lag: bigint): bigint {
   const P = ADAPTIVE_UPDATE_PACKING;
   fits("num", before.num, P.numBits);
   fits("outcomes", before.outcomes, P.outcomesBits);
   fits("marginS", marginS, P.marginSBits);
+  if (lag < 0n || lag > BigInt(MAX_OUTCOME_LAG)) {
+    throw new RangeError(`lag ${lag} is not in [0, ${MAX_OUTCOME_LAG}]`);
+  }
   return (
     before.num +
     (before.outcomes << BigInt(P.outcomesShift - P.numShift)) +
-    (marginS << BigInt(P.marginSShift - P.numShift))
+    (marginS << BigInt(P.marginSShift - P.numShift)) +
+    (lag << BigInt(P.lagShift - P.numShift))
   );
 }
 
@@ -229,7 +241,7 @@ export function packAdaptiveUpdate(u: AdaptiveUpdateValues): bigint {
   fits("digest signal", u.digest, P.digestBits);
   return (
     packMargins(u) +
-    (packAdaptivePrior(u.before, u.marginS) << BigInt(P.numShift)) +
+    (packAdaptivePrior(u.before, u.marginS, u.lag) << BigInt(P.numShift)) +
     (u.after.num << BigInt(P.newNumShift)) +
     (u.after.outcomes << BigInt(P.newOutcomesShift)) +
     (u.digest << BigInt(P.digestShift))
@@ -244,6 +256,7 @@ export function unpackAdaptiveUpdate(packed: bigint): AdaptiveUpdateValues {
     ...unpackMargins(packed),
     before: { num: at(P.numShift, P.numBits), outcomes: at(P.outcomesShift, P.outcomesBits) },
     marginS: at(P.marginSShift, P.marginSBits),
+    lag: at(P.lagShift, P.lagBits),
     after: { num: at(P.newNumShift, P.numBits), outcomes: at(P.newOutcomesShift, P.outcomesBits) },
     digest: packed >> BigInt(P.digestShift),
   };

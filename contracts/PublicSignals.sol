@@ -19,7 +19,7 @@ library PublicSignals {
     // Adaptive signed batches (`submitAdaptiveBatch`: every market adaptive, n in [2, 32]) have the same 2n + 2
     // constants and V = n varying signals, update[i] market i's adaptive update in the layout of a single one
     // (ADAPTIVE_* below: margins, data timestamp, prior, new state, digest bits), whose data timestamp is the
-    // batch's bar and whose digest bits are the batch digest's low 91 bits, the same for every market (the adaptive
+    // batch's bar and whose digest bits are the batch digest's low 87 bits, the same for every market (the adaptive
     // batch circuit binds both): `batchSignalNames(n, true)` in circuits/public-signals.ts.
 
     /// @notice Largest number of markets in one batch.
@@ -67,29 +67,35 @@ library PublicSignals {
     uint256 internal constant UPDATE_BITS = 252;
 
     // Adaptive markets' signed updates (`setAdaptiveCalibration`): the same two signals, but the update packs, above
-    // the 72 bits of margins and data timestamp, the state the oracle holds before the update (num, outcomes, and
-    // bar s = t - 12's accepted MM, 0 for none: ADAPTIVE_PRIOR_BITS bits at ADAPTIVE_PRIOR_SHIFT, which the oracle
-    // builds from its storage and compares), the proven state after it, and the window digest's low 91 bits
-    // (`ADAPTIVE_UPDATE_PACKING` in circuits/statement.ts): below 2^ADAPTIVE_UPDATE_BITS < r.
+    // the 72 bits of margins and data timestamp, the state the oracle holds before the update (num, outcomes, the
+    // accepted MM of the outcome's bar s = t - 12 - lag, the oldest accepted bar whose outcome is still pending, 0
+    // for none, and lag: ADAPTIVE_PRIOR_BITS bits at ADAPTIVE_PRIOR_SHIFT, which the oracle builds from its storage
+    // and compares), the proven state after it, and the window digest's low 87 bits (`ADAPTIVE_UPDATE_PACKING` in
+    // circuits/statement.ts): below 2^ADAPTIVE_UPDATE_BITS < r.
 
-    /// @notice Bits of a well-formed adaptive update: 72 + 27 + 11 + 14 + 27 + 11 + 91.
+    /// @notice Bits of a well-formed adaptive update: 72 + 27 + 11 + 14 + 4 + 27 + 11 + 87.
     uint256 internal constant ADAPTIVE_UPDATE_BITS = 253;
-    /// @notice Bit offset of the prior (num, outcomes, bar s's MM) in an adaptive update.
+    /// @notice Bit offset of the prior (num, outcomes, bar s's MM, lag) in an adaptive update.
     uint256 internal constant ADAPTIVE_PRIOR_SHIFT = 72;
-    /// @notice Bits of the prior: num (27), outcomes (11), bar s's MM (14), in that order from bit 0.
-    uint256 internal constant ADAPTIVE_PRIOR_BITS = 52;
+    /// @notice Bits of the prior: num (27), outcomes (11), bar s's MM (14), lag (4), in that order from bit 0.
+    uint256 internal constant ADAPTIVE_PRIOR_BITS = 56;
     /// @notice Bit offset of the new num in an adaptive update (the new outcomes follow it).
-    uint256 internal constant ADAPTIVE_NEW_NUM_SHIFT = 124;
-    /// @notice Bit offset of the window digest's low 91 bits in an adaptive update.
-    uint256 internal constant ADAPTIVE_DIGEST_SHIFT = 162;
+    uint256 internal constant ADAPTIVE_NEW_NUM_SHIFT = 128;
+    /// @notice Bit offset of the window digest's low 87 bits in an adaptive update.
+    uint256 internal constant ADAPTIVE_DIGEST_SHIFT = 166;
     /// @notice Bits of the state's num (calibrationNum * 2^8).
     uint256 internal constant ADAPTIVE_NUM_BITS = 27;
     /// @notice Bits of the state's outcome count.
     uint256 internal constant ADAPTIVE_OUTCOMES_BITS = 11;
-    /// @notice Bits of a maintenance margin in the ring of accepted margins (at most 10000 bps).
+    /// @notice Bits of bar s's maintenance margin in the prior (at most 10000 bps).
     uint256 internal constant ADAPTIVE_MARGIN_BITS = 14;
-    /// @notice Bars from the outcome's bar s to the update's bar t (the target horizon): the ring's length.
+    /// @notice Bars from the outcome's bar s to the end of its move (the target horizon).
     uint256 internal constant ADAPTIVE_HORIZON_BARS = 12;
+    /// @notice Largest lag of a processed outcome: bar s = t - 12 - lag, lag <= 11 (the signed window holds it).
+    uint256 internal constant ADAPTIVE_MAX_LAG = 11;
+    /// @notice Bars of the oracle's ring of pending margins (`RiskOracle`): the last accepted bar and the 23 before
+    ///         it, so every bar an update for bar t may process (t - 23 .. t - 12) and every later one.
+    uint256 internal constant ADAPTIVE_RING_BARS = 24;
     /// @notice Length of a bar of the signed-update circuit (s); adaptive updates' data timestamps are multiples.
     uint256 internal constant ADAPTIVE_BAR_SECONDS = 7200;
 }

@@ -21,9 +21,10 @@ import {PublicSignals} from "./PublicSignals.sol";
 ///         (`GOVERNOR_ROLE`) registers markets with their publisher set, rotates the set or the model
 ///         (`setPublisherSet`) and changes guards and guardian; a market's guardian can pause it. Nothing a submitter
 ///         says is trusted beyond what the proof binds.
-/// @dev One market's configuration and state take eight storage slots (nine for an adaptive market), laid out so
+/// @dev One market's configuration and state take eight storage slots (ten for an adaptive market), laid out so
 ///      that an update reads four (five for an adaptive market), each market of a batch two (of an adaptive batch
-///      three), and each writes one (see `Market`). The update paths read slots 0 and 2 once each as words
+///      three), and each writes one (see `Market`); an adaptive market's update also reads and writes slot 9 while
+///      an outcome waits past its bar s + 12. The update paths read slots 0 and 2 once each as words
 ///      (`_word`) and hand the guards those words, never the storage; the guards live in `_checkUpdate`, shared by
 ///      all update paths.
 contract RiskOracle is IRiskOracle, AccessControl {
@@ -43,8 +44,10 @@ contract RiskOracle is IRiskOracle, AccessControl {
     ///      update, and each market of an adaptive batch, also reads slot 8 (the latter not slots 4 and 5) and
     ///      writes slot 8 instead of slot 2: its last accepted update lives there with its state (`_HOT_*`), and
     ///      slot 2's MM, IM, data timestamp and acceptance time hold it only while slot 8's bar is 0
-    ///      (`_adaptiveLive`). The `_S0_*` and `_S2_*` offsets below are the bit offsets of slots 0
-    ///      and 2's fields in this packing.
+    ///      (`_adaptiveLive`). Slot 9 holds the older half of its ring of pending margins; an update reads it only
+    ///      while slot 8 says it holds one (`_HOT_OLDER`), and writes it only when its pending margins change and
+    ///      some remain (emptied, only slot 8's flag is cleared). The `_S0_*` and
+    ///      `_S2_*` offsets below are the bit offsets of slots 0 and 2's fields in this packing.
     struct Market {
         // slot 0: read by every update. `verifier` is zkrisk's `ISignedUpdateVerifier` (two signals).
         address verifier;
@@ -85,11 +88,16 @@ contract RiskOracle is IRiskOracle, AccessControl {
         // slot 7: read only by governance and views
         uint256 statementKey;
         // slot 8: an adaptive market's state and last accepted update, read and written by its updates (`_HOT_*`
-        // below): the ring of the maintenance margins accepted for the last 12 bars (entry b mod 12 holds bar b's,
-        // 0 for a bar without an accepted update; b = data timestamp / 7200) and the last IM, as 13 digits in base
-        // 10001, then num (27 bits), outcomes (11 bits), the last accepted bar (28 bits) and the acceptance time
-        // after the bar's open time (17 bits).
+        // below): the ring of pending margins' positions 0 to 11 (position p holds the maintenance margin accepted
+        // for the bar p bars before the last accepted one while its outcome is pending, else 0; a bar is a data
+        // timestamp / 7200) and the last IM, as 13 digits in base 10001, then num (27 bits), outcomes (11 bits), the
+        // last accepted bar (27 bits), the acceptance time after the bar's open time (17 bits) and whether slot 9
+        // holds a pending margin (1 bit).
         uint256 adaptiveState;
+        // slot 9: the ring's positions 12 to 23 as 12 digits in base 10001, and `_OLDER_IN_USE`. Read by an adaptive
+        // update only while it holds a pending margin (after an outcome stayed pending past its bar s + 12, which
+        // got no accepted update), and written only when its pending margins change and some remain.
+        uint256 adaptiveOlder;
     }
 
     /// @dev A batch composition's base point, `IC0 + sum of constant_j * IC_j` of its verifier's key
@@ -125,10 +133,20 @@ contract RiskOracle is IRiskOracle, AccessControl {
     /// @dev Slot 2's last accepted update (MM, IM, data timestamp, acceptance time: bits 64 to 223).
     uint256 private constant _S2_LAST_MASK = ((1 << 224) - 1) ^ ((1 << 64) - 1);
 
-    /// @dev An adaptive market's slot 8 (`Market.adaptiveState`), 256 bits: bits 0-172 hold 13 digits in base
-    ///      10001 (a margin is at most 10000 bps), digit i < 12 the ring's entry i, digit 12 the last accepted IM;
-    ///      then num, outcomes, the last accepted bar (0: the last accepted update is slot 2's) and the acceptance
-    ///      time minus the bar's open time. 10001^13 < 2^173, and a data timestamp below 2^40 is a bar below 2^28.
+    /// @dev An adaptive market's pending margins (models/adaptive.ts `PendingOutcomes`) are a ring of 24 positions
+    ///      by age: position p holds the maintenance margin accepted for bar lastBar - p (lastBar: the last accepted
+    ///      bar) while its outcome is pending, else 0. An update for bar t = lastBar + gap processes the oldest
+    ///      pending bar s of t - 23 .. t - 12, positions 12 - gap .. 23 - gap, clears it, moves every entry gap
+    ///      positions on, which drops the ones past position 23 (bars before t - 23), and puts bar t's margin at
+    ///      position 0 (`_ringStep`): no entry is ever cleared by bar number. Positions 0 to 11 are slot 8's digits:
+    ///      every pending margin of a market updated at every bar (bars t - 12 .. t - 1 at the update for t), and
+    ///      position 0 is the last accepted MM. Positions 12 to 23 are slot 9's, in use only while an outcome waits
+    ///      past its bar s + 12 (a lag above 0).
+    ///      Slot 8 (`Market.adaptiveState`), 256 bits: bits 0-172 hold 13 digits in base 10001 (a margin is at most
+    ///      10000 bps), digit i < 12 the ring's position i, digit 12 the last accepted IM; then num, outcomes, the
+    ///      last accepted bar (0: the last accepted update is slot 2's), the acceptance time minus the bar's open
+    ///      time, and at bit 255 whether slot 9 holds a pending margin. 10001^13 < 2^173; a bar at or above 2^27 (a
+    ///      data timestamp after the year 32,600) is not held in slot 8 but in slot 2, as a late update is.
     ///      Literals, not expressions: a constant's expression is evaluated at each use.
     uint256 private constant _RADIX = 10_001;
     /// @dev 10001^12, the IM digit's weight.
@@ -137,11 +155,16 @@ contract RiskOracle is IRiskOracle, AccessControl {
     uint256 private constant _HOT_NUM_SHIFT = 173;
     uint256 private constant _HOT_OUTCOMES_SHIFT = 200;
     uint256 private constant _HOT_BAR_SHIFT = 211;
-    uint256 private constant _HOT_BAR_MASK = (1 << 28) - 1;
-    uint256 private constant _HOT_DELAY_SHIFT = 239;
+    uint256 private constant _HOT_BAR_MASK = (1 << 27) - 1;
+    uint256 private constant _HOT_DELAY_SHIFT = 238;
     /// @dev Largest acceptance delay (block time minus data timestamp, s) slot 8 holds: 2^17 - 1, 36.4 hours. An
     ///      update accepted later stores its last update in slot 2 (one more slot written, `_nextAdaptiveState`).
     uint256 private constant _HOT_MAX_DELAY = (1 << 17) - 1;
+    /// @dev Slot 8's bit 255: slot 9's digits are not all 0.
+    uint256 private constant _HOT_OLDER = 1 << 255;
+    /// @dev Slot 9's bit 255, set by `setAdaptiveCalibration` and kept by every write: the slot is never 0 for an
+    ///      adaptive market, so an update that fills it pays a change (2,900 gas), not a new slot (20,000).
+    uint256 private constant _OLDER_IN_USE = 1 << 255;
     uint256 private constant _NUM_MASK = (1 << PublicSignals.ADAPTIVE_NUM_BITS) - 1;
     /// @dev Masks of a batch's data timestamp, digest bits and margins (`PublicSignals.sol`).
     uint256 private constant _BATCH_TIMESTAMP_MASK = (1 << PublicSignals.BATCH_TIMESTAMP_BITS) - 1;
@@ -333,7 +356,9 @@ contract RiskOracle is IRiskOracle, AccessControl {
         flags &= ~_ADAPTIVE_MARKET;
         if (num != 0) flags |= _ADAPTIVE_MARKET;
         m.adaptiveFlags = flags;
+        // No outcome pending: both halves of the ring empty.
         m.adaptiveState = uint256(num) << _HOT_NUM_SHIFT;
+        m.adaptiveOlder = num != 0 ? _OLDER_IN_USE : 0;
         emit AdaptiveCalibrationSet(marketId, num);
     }
 
@@ -398,8 +423,9 @@ contract RiskOracle is IRiskOracle, AccessControl {
 
     /// @dev `submitSignedUpdate` for an adaptive market: well formed (below 2^253, so below r, and every part
     ///      unpacks exactly), a bar's open time, the guards of every update against the last accepted update
-    ///      (`_adaptiveLive`), then its prior (num, outcomes, bar s's MM) equal to the one built from storage
-    ///      (`_checkAdaptive`), the proof, and the new state with the update in slot 8 (`_nextAdaptiveState`).
+    ///      (`_adaptiveLive`), then its prior (num, outcomes, the oldest pending bar s's MM and its lag) equal to the
+    ///      one built from storage (`_checkAdaptive`, `_checkPrior`), the proof, and the new state with the update
+    ///      in slot 8 (`_nextAdaptiveState`), slot 9 where the ring's older half changed.
     function _submitAdaptive(
         Market storage m,
         uint256 marketId,
@@ -412,24 +438,33 @@ contract RiskOracle is IRiskOracle, AccessControl {
     ) private {
         if (update >> PublicSignals.ADAPTIVE_UPDATE_BITS != 0) revert OracleMalformedUpdate(update);
         uint256 state = m.adaptiveState;
-        (uint256 lastBar, uint256 accepted) = _checkAdaptive(head, cfg, state, marketId, update);
+        (uint256 accepted, uint256 gap) = _checkAdaptive(head, cfg, state, marketId, update);
+        // Slot 9 read only where slot 8 says it holds a pending margin (`_olderOf`, inline: a call costs 40 gas).
+        (uint256 ring, uint256 olderWord) = _checkPrior(
+            state,
+            state & _HOT_OLDER == 0 ? 0 : m.adaptiveOlder & _HOT_DIGITS_MASK,
+            gap,
+            marketId,
+            update
+        );
         _verifySigned(m, head, marketId, pA, pB, pC, update);
-        (uint256 next, bool spill) = _nextAdaptiveState(state, lastBar, accepted, update);
+        (uint256 next, bool spill) = _nextAdaptiveState(ring, accepted, update);
         m.adaptiveState = next;
+        if (olderWord != 0) m.adaptiveOlder = olderWord;
         if (spill) _setWord(m, 2, accepted);
         emit AdaptiveParametersUpdated(marketId, update);
     }
 
-    /// @dev The checks of a well-formed adaptive update before its proof: a bar's open time, the guards of every
-    ///      update, then its prior equal to the one built from storage. Returns the last accepted bar and slot 2
-    ///      (`cfg`) with the update as its last one.
+    /// @dev The checks of a well-formed adaptive update before its prior's: a bar's open time and the guards of
+    ///      every update. Returns slot 2 (`cfg`) with the update as its last one, and the bars from the last
+    ///      accepted update's to the update's (>= 1).
     function _checkAdaptive(
         uint256 head,
         uint256 cfg,
         uint256 state,
         uint256 marketId,
         uint256 update
-    ) private view returns (uint256 lastBar, uint256 accepted) {
+    ) private view returns (uint256 accepted, uint256 gap) {
         uint256 provenTimestamp = (update >> PublicSignals.PACKED_DATA_TIMESTAMP_SHIFT) & type(uint40).max;
         if (provenTimestamp % PublicSignals.ADAPTIVE_BAR_SECONDS != 0) revert OracleUnalignedBar(provenTimestamp);
         uint256 live = _adaptiveLive(cfg, state);
@@ -441,73 +476,133 @@ contract RiskOracle is IRiskOracle, AccessControl {
             update & type(uint16).max,
             (update >> PublicSignals.PACKED_INITIAL_MARGIN_SHIFT) & type(uint16).max
         );
-        lastBar = uint64(live >> _S2_DATA_TIMESTAMP) / PublicSignals.ADAPTIVE_BAR_SECONDS;
-        // bar > lastBar: the timestamp is newer than the last one and a multiple of the bar
-        uint256 prior = _adaptivePrior(state, dataTimestamp / PublicSignals.ADAPTIVE_BAR_SECONDS, lastBar);
-        uint256 proven = (update >> PublicSignals.ADAPTIVE_PRIOR_SHIFT) &
-            ((1 << PublicSignals.ADAPTIVE_PRIOR_BITS) - 1);
-        if (proven != prior) revert OracleAdaptiveStateMismatch(marketId, prior, proven);
+        // Unchecked: the timestamp is newer than the last one and a multiple of the bar, so its bar is later.
+        unchecked {
+            gap =
+                dataTimestamp /
+                PublicSignals.ADAPTIVE_BAR_SECONDS -
+                uint64(live >> _S2_DATA_TIMESTAMP) /
+                PublicSignals.ADAPTIVE_BAR_SECONDS;
+        }
         accepted = _withLast(cfg, mm, im, dataTimestamp, block.timestamp);
     }
 
-    /// @dev Slot 8 after an accepted adaptive update (`accepted`, slot 2 with it as the last update) after
-    ///      `lastBar`: the ring with the bars skipped since the last accepted one cleared (all of them after 12 or
-    ///      more) and the new bar's MM set, the new IM, the proven num and outcomes, the bar and the acceptance
-    ///      delay. `spill` when the delay does not fit (over 36.4 hours): slot 8's bar is then 0 and the caller
-    ///      writes `accepted` to slot 2.
-    function _nextAdaptiveState(
+    /// @dev An adaptive update's prior, `gap` bars after the last accepted one, equal to the one built from storage
+    ///      (slot 8 `state`, slot 9's digits `older`), else revert; then the ring after the update (`_ringStep`, the
+    ///      update's MM at position 0). Returns slot 8's ring digits with `_HOT_OLDER`, and slot 9's next word where
+    ///      it holds a pending margin and differs from `older` (0: not to be written, as when the older half empties:
+    ///      `_HOT_OLDER` then says so and slot 9 is not read; a written word has `_OLDER_IN_USE`).
+    function _checkPrior(
         uint256 state,
-        uint256 lastBar,
+        uint256 older,
+        uint256 gap,
+        uint256 marketId,
+        uint256 update
+    ) private pure returns (uint256 ring, uint256 olderWord) {
+        (uint256 marginS, uint256 lag, uint256 recent, uint256 nextOlder) = _ringStep(
+            (state & _HOT_DIGITS_MASK) % _HOT_IM_WEIGHT,
+            older,
+            gap,
+            update & type(uint16).max
+        );
+        uint256 expected = _adaptivePrior(state, marginS, lag);
+        uint256 proven = (update >> PublicSignals.ADAPTIVE_PRIOR_SHIFT) &
+            ((1 << PublicSignals.ADAPTIVE_PRIOR_BITS) - 1);
+        if (proven != expected) revert OracleAdaptiveStateMismatch(marketId, expected, proven);
+        ring = nextOlder != 0 ? recent | _HOT_OLDER : recent;
+        if (nextOlder != 0 && nextOlder != older) olderWord = nextOlder | _OLDER_IN_USE;
+    }
+
+    /// @dev Slot 8 after an accepted adaptive update (`accepted`, slot 2 with it as the last update): the ring's
+    ///      recent half and slot 9's flag (`ring`, from `_checkPrior`), the new IM, the proven num and outcomes, the
+    ///      bar and the acceptance delay. `spill` when the delay does not fit (over 36.4 hours) or the bar does not
+    ///      (2^27 or more): slot 8's bar is then 0 and the caller writes `accepted` to slot 2.
+    function _nextAdaptiveState(
+        uint256 ring,
         uint256 accepted,
         uint256 update
     ) private view returns (uint256 next, bool spill) {
-        // Unchecked: bar > lastBar (newer data), every digit <= 10000, and the data is not in the future.
+        // Unchecked: the ring's digits are below 10001^12, the IM at most 10000, and the data is not in the future.
         unchecked {
             uint256 dataTimestamp = uint64(accepted >> _S2_DATA_TIMESTAMP);
             uint256 bar = dataTimestamp / PublicSignals.ADAPTIVE_BAR_SECONDS;
-            uint256 ring = (state & _HOT_DIGITS_MASK) % _HOT_IM_WEIGHT;
-            uint256 gap = bar - lastBar;
-            if (gap >= PublicSignals.ADAPTIVE_HORIZON_BARS) {
-                ring = 0;
-            } else if (gap > 1) {
-                ring = _clearRing(ring, (lastBar + 1) % PublicSignals.ADAPTIVE_HORIZON_BARS, gap - 1);
-            }
-            uint256 weight = _weight(bar % PublicSignals.ADAPTIVE_HORIZON_BARS);
-            ring = ring - ((ring / weight) % _RADIX) * weight + uint256(uint16(accepted >> _S2_MM)) * weight;
             uint256 proven = update >> PublicSignals.ADAPTIVE_NEW_NUM_SHIFT;
             next =
                 (ring + uint256(uint16(accepted >> _S2_IM)) * _HOT_IM_WEIGHT) |
                 ((proven & _NUM_MASK) << _HOT_NUM_SHIFT) |
                 (((proven >> PublicSignals.ADAPTIVE_NUM_BITS) & _OUTCOMES_MASK) << _HOT_OUTCOMES_SHIFT);
             uint256 delay = block.timestamp - dataTimestamp; // <= maxDataAge: _checkTiming
-            spill = delay > _HOT_MAX_DELAY;
+            spill = delay > _HOT_MAX_DELAY || bar > _HOT_BAR_MASK;
             if (!spill) next |= (bar << _HOT_BAR_SHIFT) | (delay << _HOT_DELAY_SHIFT);
         }
     }
 
-    /// @dev The ring with `count` (1 to 10) consecutive entries cleared from entry `from`, wrapping after entry 11.
-    function _clearRing(uint256 ring, uint256 from, uint256 count) private pure returns (uint256) {
+    /// @dev The ring step of an adaptive update for bar t, `gap` (>= 1) bars after the last accepted bar (`recent`:
+    ///      the ring's positions 0 to 11 from slot 8, `older`: 12 to 23 from slot 9, each as 12 digits). The outcome
+    ///      it processes is the oldest pending margin of bars t - 23 .. t - 12, the positions 12 - gap .. 23 - gap:
+    ///      returns that margin and its lag, t - 12 - s = its position + gap - 12 (0 to 11), or (0, 0) when none is
+    ///      pending there. And the ring after the update: that entry cleared, every entry moved `gap` positions on
+    ///      (those past position 23, bars before t - 23, dropped: their outcomes are lost) and `mm` at position 0.
+    function _ringStep(
+        uint256 recent,
+        uint256 older,
+        uint256 gap,
+        uint256 mm
+    ) private pure returns (uint256 marginS, uint256 lag, uint256 nextRecent, uint256 nextOlder) {
+        // Unchecked: every exponent is below 13 (`**` is then the EXP opcode, not a checked loop), each digit is at
+        // most 10000, a cleared digit is taken out of the number it was read from, and the digits moved keep both
+        // halves below 10001^12.
         unchecked {
-            uint256 end = from + count;
-            if (end <= PublicSignals.ADAPTIVE_HORIZON_BARS) return _clearDigits(ring, from, count);
-            ring = _clearDigits(ring, from, PublicSignals.ADAPTIVE_HORIZON_BARS - from);
-            return _clearDigits(ring, 0, end - PublicSignals.ADAPTIVE_HORIZON_BARS);
+            uint256 weight;
+            if (gap < PublicSignals.ADAPTIVE_HORIZON_BARS) {
+                uint256 split = _RADIX ** (PublicSignals.ADAPTIVE_HORIZON_BARS - gap);
+                // positions 12 .. 23 - gap: slot 9's digits 0 .. 11 - gap (those above are before t - 23)
+                uint256 oldest = older % split;
+                // positions 12 - gap .. 11: slot 8's top gap digits, which move to slot 9
+                uint256 moving = recent / split;
+                if (oldest != 0) {
+                    (marginS, weight, lag) = _topDigit(oldest);
+                    oldest -= marginS * weight;
+                    lag += gap; // position 12 + index
+                } else if (moving != 0) {
+                    (marginS, weight, lag) = _topDigit(moving); // position 12 - gap + index: lag index
+                    moving -= marginS * weight;
+                }
+                uint256 up = _RADIX ** gap;
+                nextOlder = oldest * up + moving;
+                nextRecent = (recent % split) * up + mm;
+            } else {
+                if (gap < PublicSignals.ADAPTIVE_RING_BARS) {
+                    // positions 0 .. 23 - gap, all in slot 8 (slot 9's are all before t - 23): to slot 9
+                    uint256 moving = recent % _RADIX ** (PublicSignals.ADAPTIVE_RING_BARS - gap);
+                    if (moving != 0) {
+                        (marginS, weight, lag) = _topDigit(moving);
+                        moving -= marginS * weight;
+                        lag += gap - PublicSignals.ADAPTIVE_HORIZON_BARS; // position index
+                    }
+                    nextOlder = moving * _RADIX ** (gap - PublicSignals.ADAPTIVE_HORIZON_BARS);
+                }
+                nextRecent = mm;
+            }
         }
     }
 
-    /// @dev 10001^k for k <= 13 (below 2^173), with the EXP opcode (checked `**` runs a loop).
-    function _weight(uint256 k) private pure returns (uint256) {
+    /// @dev The most significant nonzero base-10001 digit of `x` (0 < x < 10001^12), its weight and its index.
+    function _topDigit(uint256 x) private pure returns (uint256 digit, uint256 weight, uint256 index) {
+        // Unchecked: weight * 10001 <= 10001^12 < 2^160.
         unchecked {
-            return _RADIX ** k;
+            weight = 1;
+            while (weight * _RADIX <= x) {
+                weight *= _RADIX;
+                ++index;
+            }
+            digit = x / weight;
         }
     }
 
-    /// @dev `value` with its base-10001 digits `from` to `from + count - 1` set to 0.
-    function _clearDigits(uint256 value, uint256 from, uint256 count) private pure returns (uint256) {
-        unchecked {
-            uint256 weight = _weight(from);
-            return value - ((value / weight) % _weight(count)) * weight;
-        }
+    /// @dev Slot 9's digits where slot 8 (`state`) says they hold a pending margin, else 0 without reading it.
+    function _olderOf(Market storage m, uint256 state) private view returns (uint256) {
+        return state & _HOT_OLDER == 0 ? 0 : m.adaptiveOlder & _HOT_DIGITS_MASK;
     }
 
     /// @dev The proof of a signed update against the market's statement base, or revert. A staticcall (view), so the
@@ -617,9 +712,10 @@ contract RiskOracle is IRiskOracle, AccessControl {
     /// @dev `_checkBatchMarkets` for an adaptive batch: ids strictly increasing, the verifier of the first model in
     ///      the adaptive registry and every further model's the same (`_adaptiveBatchModel`), then each market's
     ///      `_checkAdaptiveBatchMarket` on its own update. Returns the batch's verifier and, per market i, its next
-    ///      slot 8 at `next[2 i]` and at `next[2 i + 1]` slot 2 with its update when the update spills there
-    ///      (`_nextAdaptiveState`), else 0 (slot 2 is never 0: its max data age is not). Interleaved, not in two
-    ///      halves: `marketIds.length` is too deep in the stack at the assignment (no via-IR here).
+    ///      slot 8 at `next[3 i]`, its next slot 9 at `next[3 i + 1]` where it changes, else 0 (a written slot 9
+    ///      has `_OLDER_IN_USE`), and at `next[3 i + 2]` slot 2 with its update when the update spills there
+    ///      (`_nextAdaptiveState`), else 0 (slot 2 is never 0: its max data age is not). Interleaved, not in
+    ///      thirds: `marketIds.length` is too deep in the stack at the assignment (no via-IR here).
     function _checkAdaptiveBatchMarkets(
         uint256[] calldata marketIds,
         uint256[] calldata provenModels,
@@ -630,7 +726,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
         verifier = _adaptiveBatchVerifiers[provenModel][marketIds.length];
         if (verifier == address(0)) revert OracleNoAdaptiveBatchVerifier(provenModel, marketIds.length);
         uint256 provenGroup = _batchGroupOf[keccak256(abi.encode(provenModel, provenSet))];
-        next = new uint256[](2 * marketIds.length);
+        next = new uint256[](3 * marketIds.length);
         uint256 previousMarketId = 0;
         for (uint256 i = 0; i < marketIds.length; ++i) {
             uint256 marketId = marketIds[i];
@@ -639,7 +735,7 @@ contract RiskOracle is IRiskOracle, AccessControl {
                 provenModel = provenModels[i];
                 provenGroup = _adaptiveBatchModel(marketIds.length, provenModel, provenSet, verifier);
             }
-            (next[2 * i], next[2 * i + 1]) = _checkAdaptiveBatchMarket(
+            (next[3 * i], next[3 * i + 1], next[3 * i + 2]) = _checkAdaptiveBatchMarket(
                 provenModel,
                 provenSet,
                 provenGroup,
@@ -668,16 +764,16 @@ contract RiskOracle is IRiskOracle, AccessControl {
 
     /// @dev One market of an adaptive batch: known, not paused, adaptive, its model and publisher set the proof's
     ///      (its batch group), then the checks of an adaptive single update on its own update (`_checkAdaptive`:
-    ///      bar, guards, prior). Returns its next slot 8 and, when the update spills, slot 2 with it (else 0). The
-    ///      proven pair comes first: it is used first, and `_checkAdaptive` reaches the market and its update only
-    ///      from the top of the stack (no via-IR here).
+    ///      bar, guards; `_checkPrior`: prior). Returns its next slot 8, its next slot 9 where it changes (else 0)
+    ///      and, when the update spills, slot 2 with it (else 0). The proven pair comes first: it is used first, and
+    ///      `_checkAdaptive` reaches the market and its update only from the top of the stack (no via-IR here).
     function _checkAdaptiveBatchMarket(
         uint256 provenModel,
         uint256 provenSet,
         uint256 provenGroup,
         uint256 marketId,
         uint256 update
-    ) private view returns (uint256 next, uint256 spilled) {
+    ) private view returns (uint256 next, uint256 olderWord, uint256 spilled) {
         Market storage m = _markets[marketId];
         uint256 head = _word(m, 0);
         if (uint160(head) == 0) revert OracleUnknownMarket(marketId);
@@ -687,14 +783,23 @@ contract RiskOracle is IRiskOracle, AccessControl {
         // As in `_checkBatchMarket`: the market's batch group is its proven pair's exactly when both are its own.
         if (uint16(cfg >> _S2_BATCH_GROUP) != provenGroup) _revertBatchPair(m, marketId, provenModel, provenSet);
         uint256 state = m.adaptiveState;
-        (uint256 lastBar, uint256 accepted) = _checkAdaptive(head, cfg, state, marketId, update);
+        (uint256 accepted, uint256 gap) = _checkAdaptive(head, cfg, state, marketId, update);
+        uint256 ring;
+        // Slot 9 read only where slot 8 says it holds a pending margin (`_olderOf`, inline as in `_submitAdaptive`).
+        (ring, olderWord) = _checkPrior(
+            state,
+            state & _HOT_OLDER == 0 ? 0 : m.adaptiveOlder & _HOT_DIGITS_MASK,
+            gap,
+            marketId,
+            update
+        );
         bool spill;
-        (next, spill) = _nextAdaptiveState(state, lastBar, accepted, update);
+        (next, spill) = _nextAdaptiveState(ring, accepted, update);
         if (spill) spilled = accepted;
     }
 
-    /// @dev Store every market of an accepted adaptive batch as `_submitAdaptive` stores one (slot 8, and slot 2
-    ///      when the update spills: `next` from `_checkAdaptiveBatchMarkets`) and emit its
+    /// @dev Store every market of an accepted adaptive batch as `_submitAdaptive` stores one (slot 8, slot 9 where it
+    ///      changes, and slot 2 when the update spills: `next` from `_checkAdaptiveBatchMarkets`) and emit its
     ///      `AdaptiveBatchParametersUpdated`.
     function _writeAdaptiveBatch(
         uint256[] calldata marketIds,
@@ -704,8 +809,10 @@ contract RiskOracle is IRiskOracle, AccessControl {
         for (uint256 i = 0; i < marketIds.length; ++i) {
             uint256 marketId = marketIds[i];
             Market storage m = _markets[marketId];
-            m.adaptiveState = next[2 * i];
-            uint256 spilled = next[2 * i + 1];
+            m.adaptiveState = next[3 * i];
+            uint256 olderWord = next[3 * i + 1];
+            if (olderWord != 0) m.adaptiveOlder = olderWord;
+            uint256 spilled = next[3 * i + 2];
             if (spilled != 0) _setWord(m, 2, spilled);
             // Checked: i < n <= 32 fits uint8.
             emit AdaptiveBatchParametersUpdated(marketId, update[i], uint8(i));
@@ -773,15 +880,26 @@ contract RiskOracle is IRiskOracle, AccessControl {
     }
 
     /// @inheritdoc IRiskOracle
-    function adaptiveState(uint256 marketId) external view returns (uint32 num, uint16 outcomes, uint256 ring) {
-        uint256 state = _market(marketId).adaptiveState;
+    function adaptiveState(
+        uint256 marketId
+    ) external view returns (uint32 num, uint16 outcomes, uint16[24] memory ring) {
+        Market storage m = _market(marketId);
+        uint256 state = m.adaptiveState;
         num = uint32((state >> _HOT_NUM_SHIFT) & _NUM_MASK);
         outcomes = uint16((state >> _HOT_OUTCOMES_SHIFT) & _OUTCOMES_MASK);
-        // the ring's base-10001 digits as the 14-bit entries this view has always returned
-        uint256 digits = state & _HOT_DIGITS_MASK;
-        for (uint256 i = 0; i < PublicSignals.ADAPTIVE_HORIZON_BARS; ++i) {
-            ring |= (digits % _RADIX) << (i * PublicSignals.ADAPTIVE_MARGIN_BITS);
-            digits /= _RADIX;
+        // position p holds bar lastBar - p's margin: entry (lastBar - p) mod 24 of the view
+        uint256 lastBar = uint64(_lastOf(m) >> _S2_DATA_TIMESTAMP) / PublicSignals.ADAPTIVE_BAR_SECONDS;
+        uint256 recent = (state & _HOT_DIGITS_MASK) % _HOT_IM_WEIGHT;
+        uint256 older = _olderOf(m, state);
+        for (uint256 p = 0; p < PublicSignals.ADAPTIVE_HORIZON_BARS; ++p) {
+            ring[(lastBar + PublicSignals.ADAPTIVE_RING_BARS - p) % PublicSignals.ADAPTIVE_RING_BARS] = uint16(
+                recent % _RADIX
+            );
+            ring[(lastBar + PublicSignals.ADAPTIVE_HORIZON_BARS - p) % PublicSignals.ADAPTIVE_RING_BARS] = uint16(
+                older % _RADIX
+            );
+            recent /= _RADIX;
+            older /= _RADIX;
         }
     }
 
@@ -789,16 +907,24 @@ contract RiskOracle is IRiskOracle, AccessControl {
     function adaptivePrior(
         uint256 marketId,
         uint64 dataTimestamp
-    ) external view returns (uint32 num, uint16 outcomes, uint16 marginS) {
+    ) external view returns (uint32 num, uint16 outcomes, uint16 marginS, uint8 lag) {
         Market storage m = _market(marketId);
         uint64 last = uint64(_lastOf(m) >> _S2_DATA_TIMESTAMP);
         uint256 bar = dataTimestamp / PublicSignals.ADAPTIVE_BAR_SECONDS;
         uint256 lastBar = last / PublicSignals.ADAPTIVE_BAR_SECONDS;
         if (bar <= lastBar) revert OracleNotNewer(marketId, dataTimestamp, last);
-        uint256 prior = _adaptivePrior(m.adaptiveState, bar, lastBar);
-        num = uint32(prior & _NUM_MASK);
-        outcomes = uint16((prior >> PublicSignals.ADAPTIVE_NUM_BITS) & _OUTCOMES_MASK);
-        marginS = uint16(prior >> (PublicSignals.ADAPTIVE_NUM_BITS + PublicSignals.ADAPTIVE_OUTCOMES_BITS));
+        uint256 state = m.adaptiveState;
+        // the ring step a submit for this bar takes (its MM does not change the outcome it processes)
+        (uint256 margin, uint256 pendingLag, , ) = _ringStep(
+            (state & _HOT_DIGITS_MASK) % _HOT_IM_WEIGHT,
+            _olderOf(m, state),
+            bar - lastBar,
+            0
+        );
+        num = uint32((state >> _HOT_NUM_SHIFT) & _NUM_MASK);
+        outcomes = uint16((state >> _HOT_OUTCOMES_SHIFT) & _OUTCOMES_MASK);
+        // Both fit: a margin is at most 10000, a lag at most 11.
+        (marginS, lag) = (uint16(margin), uint8(pendingLag));
     }
 
     /// @inheritdoc IRiskOracle
@@ -900,24 +1026,24 @@ contract RiskOracle is IRiskOracle, AccessControl {
             (uint256(uint64(updatedAt)) << _S2_UPDATED_AT);
     }
 
-    /// @dev Slot 2 of an adaptive market (`cfg`) with its last accepted update from slot 8 (`state`): bar b's MM is
-    ///      the ring's entry b mod 12, the IM digit 12, the data timestamp b * 7200 and the acceptance time that plus
-    ///      the stored delay. Slot 8's bar 0 (no adaptive update since `setAdaptiveCalibration`, or one accepted too
-    ///      late for slot 8): slot 2 holds it already.
+    /// @dev Slot 2 of an adaptive market (`cfg`) with its last accepted update from slot 8 (`state`): its MM is the
+    ///      ring's position 0, its IM digit 12, the data timestamp bar * 7200 and the acceptance time that plus the
+    ///      stored delay. Slot 8's bar 0 (no adaptive update since `setAdaptiveCalibration`, or one accepted too late
+    ///      for slot 8): slot 2 holds it already.
     function _adaptiveLive(uint256 cfg, uint256 state) private pure returns (uint256) {
         uint256 bar = (state >> _HOT_BAR_SHIFT) & _HOT_BAR_MASK;
         if (bar == 0) return cfg;
         uint256 digits = state & _HOT_DIGITS_MASK;
-        // Unchecked: bar < 2^28 and the delay < 2^17, so the times stay below 2^41.
+        // Unchecked: bar < 2^27 and the delay < 2^17, so the times stay below 2^40.
         unchecked {
             uint256 dataTimestamp = bar * PublicSignals.ADAPTIVE_BAR_SECONDS;
             return
                 _withLast(
                     cfg,
-                    uint16((digits / _weight(bar % PublicSignals.ADAPTIVE_HORIZON_BARS)) % _RADIX),
+                    uint16(digits % _RADIX),
                     uint16(digits / _HOT_IM_WEIGHT),
                     uint64(dataTimestamp),
-                    dataTimestamp + (state >> _HOT_DELAY_SHIFT)
+                    dataTimestamp + ((state >> _HOT_DELAY_SHIFT) & _HOT_MAX_DELAY)
                 );
         }
     }
@@ -928,22 +1054,17 @@ contract RiskOracle is IRiskOracle, AccessControl {
         if (live & _S2_ADAPTIVE != 0) live = _adaptiveLive(live, m.adaptiveState);
     }
 
-    /// @dev The prior of an adaptive update for `bar` after `lastBar` (< bar), packed as the proof carries it: num,
-    ///      outcomes, and bar s = bar - 12's accepted MM. The ring's entry for bar mod 12 is bar s's when s >= lastBar
-    ///      - 11 (no later bar has written it: the bars after lastBar were cleared at the next update); older, bar s
-    ///      is before the ring's window and had no accepted update the ring remembers: 0.
-    function _adaptivePrior(uint256 state, uint256 bar, uint256 lastBar) private pure returns (uint256 prior) {
-        uint256 marginS;
-        // Unchecked: every caller has bar > lastBar.
-        unchecked {
-            if (bar - lastBar <= PublicSignals.ADAPTIVE_HORIZON_BARS) {
-                marginS = ((state & _HOT_DIGITS_MASK) / _weight(bar % PublicSignals.ADAPTIVE_HORIZON_BARS)) % _RADIX;
-            }
-        }
-        prior =
+    /// @dev The prior of an adaptive update packed as the proof carries it (`PublicSignals.ADAPTIVE_PRIOR_*`): slot
+    ///      8's num and outcomes, and the outcome it processes, bar s's margin and lag (`_ringStep`).
+    function _adaptivePrior(uint256 state, uint256 marginS, uint256 lag) private pure returns (uint256) {
+        return
             ((state >> _HOT_NUM_SHIFT) & _NUM_MASK) |
             (((state >> _HOT_OUTCOMES_SHIFT) & _OUTCOMES_MASK) << PublicSignals.ADAPTIVE_NUM_BITS) |
-            (marginS << (PublicSignals.ADAPTIVE_NUM_BITS + PublicSignals.ADAPTIVE_OUTCOMES_BITS));
+            (marginS << (PublicSignals.ADAPTIVE_NUM_BITS + PublicSignals.ADAPTIVE_OUTCOMES_BITS)) |
+            (lag <<
+                (PublicSignals.ADAPTIVE_NUM_BITS +
+                    PublicSignals.ADAPTIVE_OUTCOMES_BITS +
+                    PublicSignals.ADAPTIVE_MARGIN_BITS));
     }
 
     /// @dev A market's publisher set and statement as `publisherSet` returns them.

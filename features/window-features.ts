@@ -8,7 +8,8 @@
  * numbers, and a maximum over a few sampled closes. Each value is an integer at scale 2^FEATURE_SCALE_BITS.
  *
  * Notation, for the WINDOW_BARS = 85 bars i = 0 .. 84 of a window (bar 84 is the last, t):
- *   c_i, v_i             close and volume; h_i, l_i high and low (range part: i >= 73)
+ *   c_i, v_i             close and volume; h_i, l_i high and low (read for i >= 73, the last
+ *                        FEATURE_RANGE_BARS = 12; the window signs them from bar 61 on, its 24-bar range part)
  *   p_i = [c_i > 0]      the bar is present (a missing bar has every field 0)
  *   ok_i = p_i p_{i-1}   return i (i = 1 .. 84) exists: both of its bars are present
  *   e_i = ok_i (c_i - c_{i-1})^2
@@ -41,7 +42,6 @@ import {
   WINDOW_BARS,
   buildWindow,
   integerCandlesOf,
-  WINDOW_RANGE_BARS,
   windowViolation,
   type Window,
 } from "../candles/window";
@@ -61,6 +61,15 @@ export const HALF_WEEK_RETURNS = 42;
 export const DRAWDOWN_STRIDE = 4;
 /** Least returns each window must hold: three quarters of 12, 42 and 84 (rounded up). */
 export const MIN_RETURNS = { day: 9, halfWeek: 32, week: 63 } as const;
+/**
+ * Bars whose high and low range_1d reads: the last 12 of the window (one day, bars 73 .. 84). It is the
+ * feature's own span, not the window's range part (`WINDOW_RANGE_BARS` = 24, candles/window.ts, which the
+ * adaptive rule's lagged outcomes need): the features, the model trained on them and its quantisation are the
+ * same whatever the window signs beyond these bars (it must sign these: FEATURE_RANGE_BARS <= WINDOW_RANGE_BARS,
+ * test/features/window-features.test.ts). The circuit's WindowFeatures takes exactly these highs and
+ * lows (circuits/lib/window-features.circom, `high[12]`), the last FEATURE_RANGE_BARS of the range part.
+ */
+export const FEATURE_RANGE_BARS = DAY_RETURNS;
 
 /** A feature's identity and the bounds [lo, hi) the quantised model declares for it (in its own units). */
 export interface FeatureDefinition {
@@ -131,7 +140,7 @@ export interface WindowSums {
   days: { sum: bigint; count: number }[];
   /** e_84: the last squared change. */
   lastSquare: bigint;
-  /** R and m of the range part. */
+  /** R and m of the range feature's bars (the last FEATURE_RANGE_BARS). */
   range: { sum: bigint; count: number };
   /** V and m7 of bars 1 .. 84, and v_84. */
   volume: { sum: bigint; count: number; last: bigint };
@@ -176,7 +185,7 @@ export function windowSums(w: Window): WindowSums {
     return { sum, count };
   };
   const range = { sum: 0n, count: 0 };
-  for (let i = WINDOW_BARS - WINDOW_RANGE_BARS; i <= last; i++) {
+  for (let i = WINDOW_BARS - FEATURE_RANGE_BARS; i <= last; i++) {
     if (bars[i].missing) continue;
     const hl = bars[i].high - bars[i].low;
     range.sum += hl * hl;

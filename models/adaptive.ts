@@ -6,11 +6,12 @@
  * has processed since deployment (capped once the step has annealed). The margin uses
  * calibrationNum = ceil(num / 2^STATE_EXTRA_BITS), the same dyadic form as the model's own calibration.
  *
- * At an accepted update for bar t, the realised 24 h move of bar s = t - 12 bars (fully inside the 85-bar
- * signed window of bar t) is compared with bar s's accepted maintenance margin, in integers on the signed
+ * At an accepted update for bar t, the realised 24 h move of one earlier accepted bar s, the oldest whose outcome
+ * is still pending, s = t - 12 - lag with lag in [0, 11] (`PendingOutcomes`; the move lies inside the 85-bar
+ * signed window of bar t), is compared with bar s's accepted maintenance margin, in integers on the signed
  * candles:
  *
- *   breach_s  <=>  10000 * max(close_s - min low_{s+1..t}, max high_{s+1..t} - close_s) > MM_s * close_s
+ *   breach_s  <=>  10000 * max(close_s - min low_{s+1..s+12}, max high_{s+1..s+12} - close_s) > MM_s * close_s
  *   k = min(downShift - downShiftStart, floor(outcomes / outcomesPerShift))     (the annealing stage)
  *   breach:  num <- num + floor(num * upNums[k] / 2^upShift)                   (scale up, ~ +u_k)
  *   covered: num <- num - floor(num / 2^(downShiftStart + k))                 (scale down, ~ -d_k)
@@ -25,17 +26,20 @@
  * same coverage. The rule then keeps tracking at that step through later regime changes.
  *
  * Bars without an accepted update: the oracle keeps the last accepted margin in force (what the backtest
- * evaluates on such a bar) and the state does not move. An outcome is processed only when both bar s and bar
- * t = s + 12 have accepted updates: an outcome whose later update is missing is lost, never back-filled. So
- * the backtest simulates exactly what the chain would see. The rule uses only the signed window of bar t (the
- * candles s..t lie inside it), the margin MM_s accepted 12 bars earlier, and the two state integers.
+ * evaluates on such a bar) and the state does not move. Each accepted update processes one pending outcome, the
+ * oldest; an outcome whose bar s + 12 got no update is processed by a later one (with lag > 0), so a submitter
+ * cannot drop a breach by skipping the bar that would count it. An outcome is lost only when it is still pending
+ * 24 bars after its bar (fewer accepted updates than pending outcomes over that span), or when a bar of s..s+12
+ * is missing from the signed candles. So the backtest simulates exactly what the chain would see. The rule uses
+ * only the signed window of bar t (the candles s..s+12 lie inside it), the margin MM_s and lag the oracle's ring
+ * gives, and the two state integers.
  */
 import type { CandleSeries } from "../candles/types";
 import { ModelError } from "../core/errors";
 import { integerCandleOf } from "../candles/integer-candle";
 import { integerPolicy } from "./integer-engine";
 import type { QuantizedPolicy } from "./quantized-model";
-import { TARGET_HORIZON_BARS } from "./target";
+import { MAX_OUTCOME_LAG, TARGET_HORIZON_BARS } from "./target";
 
 /**
  * The rule checks each accepted margin against the move of the TARGET_HORIZON_BARS bars after it, so it runs
@@ -135,22 +139,29 @@ export function integerBreach(
 }
 
 /**
- * The outcome of bar s = t - TARGET_HORIZON_BARS as an update for bar t sees it in its signed window: null
- * ("no outcome") when bar s had no accepted update (`mmS` 0) or a bar of s..t is missing from the window,
+ * The outcome of bar s = t - TARGET_HORIZON_BARS - lag as an update for bar t sees it in its signed window:
+ * null ("no outcome") when there is no pending outcome (`mmS` 0) or a bar of s..s+12 is missing from the window,
  * else whether bar s's move breached `mmS` (`integerBreach` on the window's close of s and the highs and lows
- * of s+1..t, its range part). This is what the signed-update circuit proves (circuits/lib/adaptive.circom)
- * and what `runScaleRule` computes from a series: "exactly 12 bars back" there is "no bar of s..t missing"
- * here.
- * @param bars the window's bars, oldest first; the last TARGET_HORIZON_BARS + 1 are s..t
+ * of s+1..s+12, its range part). This is what the signed-update circuit proves (circuits/lib/adaptive.circom)
+ * and what `runScaleRule` computes from a series: "bars s..s+12 all in the series" there is "no bar of s..s+12
+ * missing" here.
+ * @param bars the window's bars, oldest first, the last one bar t
  * @param mmS bar s's accepted maintenance margin in bps, 0 for none
+ * @param lag bars of s beyond t - 12, in [0, MAX_OUTCOME_LAG] (`PendingOutcomes.prior`)
  */
 export function windowOutcome(
   bars: readonly { close: bigint; high: bigint; low: bigint; missing: boolean }[],
   mmS: bigint,
+  lag = 0,
 ): boolean | null {
   const h = TARGET_HORIZON_BARS;
-  if (bars.length < h + 1) throw new RangeError(`windowOutcome: ${bars.length} bars, need ${h + 1}`);
-  const tail = bars.slice(bars.length - h - 1);
+  if (!(Number.isInteger(lag) && lag >= 0 && lag <= MAX_OUTCOME_LAG)) {
+    throw new RangeError(`windowOutcome: lag ${lag} is not in [0, ${MAX_OUTCOME_LAG}]`);
+  }
+  if (bars.length < h + 1 + lag) {
+    throw new RangeError(`windowOutcome: ${bars.length} bars, need ${h + 1 + lag}`);
+  }
+  const tail = bars.slice(bars.length - h - 1 - lag, bars.length - lag);
   if (mmS === 0n || tail.some((b) => b.missing || b.close === 0n)) return null;
   const later = tail.slice(1);
   return integerBreach(
@@ -159,6 +170,55 @@ export function windowOutcome(
     later.map((b) => b.high),
     mmS,
   );
+}
+
+/** The outcome an update for a bar processes: bar s = t - 12 - lag's accepted MM (0: none pending) and lag. */
+export interface PendingPrior {
+  marginS: bigint;
+  lag: number;
+}
+
+/**
+ * The accepted margins whose outcomes are still pending, exactly as the oracle keeps them (its ring of the
+ * margins accepted for the last ADAPTIVE_RING_BARS = 24 bars, contracts/RiskOracle.sol): an accepted update for
+ * bar t adds bar t's MM; it processes the OLDEST pending bar s with t - 23 <= s <= t - 12 (`prior`), which is
+ * then no longer pending whether or not its outcome could be computed (a bar of s..s+12 missing); a pending bar
+ * older than t - 23 when bar t is accepted is lost (its move no longer lies in a window the circuit selects
+ * from). So an outcome whose bar t = s + 12 was skipped, by accident or on purpose, is processed by a later
+ * update, and is lost only when fewer than one accepted update per pending outcome arrives over 24 bars.
+ * Bars are bar numbers (a data timestamp / the bar's length), increasing from update to update.
+ */
+export class PendingOutcomes {
+  private readonly pending = new Map<number, bigint>();
+
+  /** What an update for bar `t` processes (`marginS` 0 and lag 0 when no outcome is pending in range). */
+  prior(t: number): PendingPrior {
+    const h = TARGET_HORIZON_BARS;
+    for (let s = t - h - MAX_OUTCOME_LAG; s <= t - h; s++) {
+      const mm = this.pending.get(s);
+      if (mm !== undefined) return { marginS: mm, lag: t - h - s };
+    }
+    return { marginS: 0n, lag: 0 };
+  }
+
+  /**
+   * Accept an update for bar `t` (newer than every earlier one) with maintenance margin `mm`: the outcome
+   * `prior(t)` names is processed, bars older than t - 23 are dropped. Returns the dropped bars with their
+   * margins (lost outcomes), oldest first.
+   */
+  accept(t: number, mm: bigint): { bar: number; marginS: bigint }[] {
+    const chosen = this.prior(t);
+    if (chosen.marginS !== 0n) this.pending.delete(t - TARGET_HORIZON_BARS - chosen.lag);
+    const lost: { bar: number; marginS: bigint }[] = [];
+    for (const [bar, marginS] of this.pending) {
+      if (bar < t - TARGET_HORIZON_BARS - MAX_OUTCOME_LAG) {
+        lost.push({ bar, marginS });
+        this.pending.delete(bar);
+      }
+    }
+    if (mm !== 0n) this.pending.set(t, mm);
+    return lost.sort((a, b) => a.bar - b.bar);
+  }
 }
 
 /**
@@ -184,7 +244,7 @@ export function adaptiveWindowUpdate(
   policy: QuantizedPolicy,
   y: bigint,
   bars: Parameters<typeof windowOutcome>[0],
-  prior: { state: AdaptiveState; marginS: bigint },
+  prior: { state: AdaptiveState } & PendingPrior,
   rule: AdaptiveRule,
 ): {
   outcome: boolean | null;
@@ -192,7 +252,7 @@ export function adaptiveWindowUpdate(
   calibrationNum: bigint;
   margins: ReturnType<typeof integerPolicy>;
 } {
-  const outcome = windowOutcome(bars, prior.marginS);
+  const outcome = windowOutcome(bars, prior.marginS, prior.lag);
   const after = adaptiveUpdate(prior.state, outcome, rule);
   const calibrationNum = stateToNum(after.num);
   return {
@@ -278,7 +338,11 @@ export function runScaleRule<S>(
   const n = candles.length;
   const h = TARGET_HORIZON_BARS;
   const ints = candles.map((c) => integerCandleOf(c, series.source));
-  const acceptedMm: (bigint | null)[] = new Array(n).fill(null);
+  // bar number (open time / interval, as the oracle's data timestamp / 7200) -> index in the series
+  const barOf = (i: number) => Math.round(candles[i].time / intervalMs);
+  const indexOfBar = new Map<number, number>();
+  for (let i = 0; i < n; i++) indexOfBar.set(barOf(i), i);
+  const pending = new PendingOutcomes();
   const out: ScaleRuleRun<S> = {
     maintenanceMarginBps: new Array(n).fill(null),
     initialMarginBps: new Array(n).fill(null),
@@ -291,20 +355,25 @@ export function runScaleRule<S>(
   for (let t = 0; t < n; t++) {
     const y = outputs[t];
     if (y !== null && candles[t].time >= startMs && accepted(t)) {
-      // The bar 24 h earlier, if it is in the series, exactly 12 bars back, and had an accepted margin.
-      const s = t - h;
-      if (s >= 0 && candles[t].time - candles[s].time === h * intervalMs && acceptedMm[s] !== null) {
-        const lows: bigint[] = [];
-        const highs: bigint[] = [];
-        for (let k = s + 1; k <= t; k++) {
-          lows.push(ints[k].low);
-          highs.push(ints[k].high);
+      // The oldest pending outcome (bar s = t - 12 - lag), processed when bars s..s+12 are all in the series.
+      const bar = barOf(t);
+      const { marginS, lag } = pending.prior(bar);
+      if (marginS !== 0n) {
+        const s = indexOfBar.get(bar - h - lag);
+        const end = indexOfBar.get(bar - lag);
+        if (s !== undefined && end === s + h) {
+          const lows: bigint[] = [];
+          const highs: bigint[] = [];
+          for (let k = s + 1; k <= end; k++) {
+            lows.push(ints[k].low);
+            highs.push(ints[k].high);
+          }
+          state = rule.step(state, integerBreach(ints[s].close, lows, highs, marginS));
+          out.outcomes++;
         }
-        state = rule.step(state, integerBreach(ints[s].close, lows, highs, acceptedMm[s] as bigint));
-        out.outcomes++;
       }
       const p = integerPolicy({ ...policy, calibrationNum: Number(rule.calibrationNum(state)) }, y);
-      acceptedMm[t] = p.maintenanceMarginBps;
+      pending.accept(bar, p.maintenanceMarginBps);
       inForce = { mm: Number(p.maintenanceMarginBps), im: Number(p.initialMarginBps) };
       out.state[t] = state;
       out.updates++;

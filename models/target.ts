@@ -10,6 +10,13 @@ import type { CandleSeries } from "../candles/types";
 /** Bars in the target horizon: 12 two-hour bars = 24 h. */
 export const TARGET_HORIZON_BARS = 12;
 
+/**
+ * Largest lag of an outcome the adaptive rule processes: an update for bar t processes bar s = t - 12 - lag with
+ * lag in [0, MAX_OUTCOME_LAG] (models/adaptive.ts `PendingOutcomes`), so bars t - 23 .. t, inside every signed
+ * window, hold its move.
+ */
+export const MAX_OUTCOME_LAG = 11;
+
 /** Target per bar (fraction of close_t), or null where the next `horizon` bars are not all present. */
 export function adverseMoveTargets(series: CandleSeries, horizon = TARGET_HORIZON_BARS): (number | null)[] {
   const { candles, intervalMs } = series;

@@ -506,8 +506,13 @@ export interface AdaptivePriorView {
   num: bigint;
   /** Outcomes processed. */
   outcomes: number;
-  /** Bar s = t - 12's accepted maintenance margin (bps), 0 when it has none. */
+  /**
+   * The accepted maintenance margin (bps) of bar s = t - 12 - lag, the oldest accepted bar whose outcome is still
+   * pending in the oracle's ring, 0 when none is (models/adaptive.ts `PendingOutcomes`).
+   */
   marginS: bigint;
+  /** Bars of bar s beyond t - 12, in [0, 11] (0 when marginS is 0). */
+  lag: number;
 }
 
 /**
@@ -522,12 +527,13 @@ export async function readAdaptivePrior(
   dataTimestamp: bigint,
 ): Promise<AdaptivePriorView> {
   try {
-    const [num, outcomes, marginS] = (await oracle.adaptivePrior(marketId, dataTimestamp)) as [
+    const [num, outcomes, marginS, lag] = (await oracle.adaptivePrior(marketId, dataTimestamp)) as [
+      bigint,
       bigint,
       bigint,
       bigint,
     ];
-    return { num, outcomes: Number(outcomes), marginS };
+    return { num, outcomes: Number(outcomes), marginS, lag: Number(lag) };
   } catch (err) {
     throw decodeRevert(err, oracle.interface);
   }

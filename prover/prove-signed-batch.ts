@@ -33,7 +33,10 @@ export interface ProvedSignedBatch {
   /** Public signals, in the order of `batchSignalNames(N)` (circuits/public-signals.ts). */
   publicSignals: string[];
   calldata: VerifierCalldata;
-  /** The batch digest the publishers signed (candles/batch-digest.ts); the proof carries its low 91 bits. */
+  /**
+   * The batch digest the publishers signed (candles/batch-digest.ts); the proof carries its low 91 bits (an
+   * adaptive batch: its low 87, in every market's update).
+   */
   batchDigest: string;
   publisherSet: string;
   domain: string;
@@ -127,8 +130,8 @@ export class SignedBatchProver {
       throw new ProofError(
         rule === undefined
           ? `${this.artifacts.dir}: a plain signed batch circuit (no adaptive rule in its manifest) takes no priors`
-          : `${this.artifacts.dir}: an adaptive batch circuit needs every market's prior (num, outcomes, MM of ` +
-              "bar t - 12) as the oracle holds it",
+          : `${this.artifacts.dir}: an adaptive batch circuit needs every market's prior (num, outcomes, MM and ` +
+              "lag of its pending bar s = t - 12 - lag) as the oracle holds it",
       );
     }
     for (const [label, model] of src.models ?? []) {

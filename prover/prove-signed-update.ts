@@ -26,16 +26,22 @@ import { readProvingFiles } from "./proving-files";
 import { releaseCurves, snarkjs, type Groth16Proof, type VerificationKey } from "../setup/snarkjs";
 import { signedUpdateInput, type AdaptivePrior, type SignedUpdateSource } from "./update-input";
 
-/** The prior of an adaptive update as the oracle holds it (`readAdaptivePrior`): the state and bar s's MM. */
+/**
+ * The prior of an adaptive update as the oracle holds it (`readAdaptivePrior`): the state, and bar s's MM and lag
+ * (s = t - 12 - lag, the oldest pending outcome).
+ */
 export type AdaptivePriorState = Omit<AdaptivePrior, "rule">;
 
 /** An adaptive update's state transition as its packed signal carries it (decimal strings for the state). */
 export interface ProvedAdaptiveTransition {
-  /** The state before the update and bar s = t - 12's accepted MM (bps, 0: none), as the oracle will check them. */
-  prior: { num: string; outcomes: number; marginS: number };
+  /**
+   * The state before the update, bar s = t - 12 - lag's accepted MM (bps, 0: no pending outcome) and lag (0..11),
+   * as the oracle will check them.
+   */
+  prior: { num: string; outcomes: number; marginS: number; lag: number };
   /** The proven state the oracle stores. */
   next: { num: string; outcomes: number };
-  /** Bar s's outcome in the window: a breach, covered, or none (no margin at s, or a bar of s..t missing). */
+  /** Bar s's outcome in the window: a breach, covered, or none (no margin at s, or a bar of s..s+12 missing). */
   outcome: "breach" | "covered" | "none";
   /** The calibrationNum of this update's margins (`stateToNum(next.num)`). */
   calibrationNum: number;
@@ -134,8 +140,8 @@ export class SignedUpdateProver {
     }
     if (rule !== undefined && meta.prior === undefined) {
       throw new ProofError(
-        `${this.artifacts.dir}: a circuit with the adaptive rule needs the market's prior (num, outcomes, MM of ` +
-          "bar t - 12) as the oracle holds it",
+        `${this.artifacts.dir}: a circuit with the adaptive rule needs the market's prior (num, outcomes, MM and ` +
+          "lag of its pending bar s = t - 12 - lag) as the oracle holds it",
       );
     }
     const adaptive = rule === undefined || meta.prior === undefined ? undefined : { rule, ...meta.prior };
@@ -226,6 +232,7 @@ export function checkedTransition(
     );
   }
   if (u.marginS !== prior.marginS) problems.push(`MM_s ${u.marginS}, given ${prior.marginS}`);
+  if (u.lag !== BigInt(prior.lag)) problems.push(`lag ${u.lag}, given ${prior.lag}`);
   if (u.after.num !== next.num || u.after.outcomes !== BigInt(next.outcomes)) {
     problems.push(
       `new state ${u.after.num}/${u.after.outcomes}, the rule gives ${next.num}/${next.outcomes}`,
@@ -243,7 +250,12 @@ export function checkedTransition(
     );
   }
   return {
-    prior: { num: u.before.num.toString(), outcomes: Number(u.before.outcomes), marginS: Number(u.marginS) },
+    prior: {
+      num: u.before.num.toString(),
+      outcomes: Number(u.before.outcomes),
+      marginS: Number(u.marginS),
+      lag: Number(u.lag),
+    },
     next: { num: u.after.num.toString(), outcomes: Number(u.after.outcomes) },
     outcome: outcome === null ? "none" : outcome ? "breach" : "covered",
     calibrationNum: Number(calibrationNum),

@@ -14,15 +14,20 @@
  * An ADAPTIVE batch (`adaptive`: the circuit's rule and every market's prior as the oracle holds it) steps each
  * market's state by the outcome of its bar s in its own window, as a single adaptive update does
  * (`adaptiveWindowUpdate`), and each market's varying signal is its adaptive update (`packAdaptiveUpdate`) with
- * the batch digest's low 91 bits.
+ * the batch digest's low 87 bits.
  */
 import { WINDOW_RANGE_BARS } from "../candles/window";
 import { toField } from "../crypto/field";
 import type { WeightMode } from "../circuits/generate-circuit";
 import { modelCommitment, modelCommitmentLayout } from "../circuits/commitments";
 import { batchDigestSignal, packBatchUpdate } from "../circuits/batch-statement";
-import { packAdaptiveUpdate } from "../circuits/statement";
-import { adaptiveWindowUpdate, type AdaptiveRule, type AdaptiveState } from "../models/adaptive";
+import { adaptiveDigestSignal, packAdaptiveUpdate } from "../circuits/statement";
+import {
+  adaptiveWindowUpdate,
+  type AdaptiveRule,
+  type AdaptiveState,
+  type PendingPrior,
+} from "../models/adaptive";
 import type { AdaptiveTransition } from "./update-input";
 import { FEATURE_INTERVAL_MS, windowFeatures } from "../features/window-features";
 import { WINDOW_BARS } from "../candles/window";
@@ -51,14 +56,14 @@ export interface SignedBatchSource {
    * proved with the prover's model.
    */
   models?: ReadonlyMap<string, QuantizedModel>;
-  /** For an adaptive batch circuit: its rule and every market's prior (state and bar s's MM), by label. */
+  /** For an adaptive batch circuit: its rule and every market's prior (state, bar s's MM and lag), by label. */
   adaptive?: AdaptiveBatchPriors;
 }
 
 /** What an adaptive batch starts from: the circuit's rule and each market's prior as the oracle holds it. */
 export interface AdaptiveBatchPriors {
   rule: AdaptiveRule;
-  priors: ReadonlyMap<string, { state: AdaptiveState; marginS: bigint }>;
+  priors: ReadonlyMap<string, { state: AdaptiveState } & PendingPrior>;
 }
 
 /** One market of a built batch: what the proof states for it. */
@@ -178,6 +183,7 @@ export async function signedBatchInput(
       adaptive: {
         before: prior.state,
         marginS: prior.marginS,
+        lag: prior.lag,
         outcome: step.outcome,
         after: step.after,
         calibrationNum: step.calibrationNum,
@@ -191,7 +197,10 @@ export async function signedBatchInput(
   }
   const setCommitment = await publisherSetCommitment(publishers);
   const dataTimestamp = markets[0].dataTimestamp;
-  const digestBits = batchDigestSignal(reference.digest);
+  // the batch digest's low bits: BATCH_PACKING's 91 in a plain batch, ADAPTIVE_UPDATE_PACKING's 87 in each
+  // market's adaptive update
+  const digestBits =
+    src.adaptive === undefined ? batchDigestSignal(reference.digest) : adaptiveDigestSignal(reference.digest);
   const varying =
     src.adaptive === undefined
       ? packBatchUpdate({
@@ -207,6 +216,7 @@ export async function signedBatchInput(
             dataTimestamp,
             before: { num: t.before.num, outcomes: BigInt(t.before.outcomes) },
             marginS: t.marginS,
+            lag: BigInt(t.lag),
             after: { num: t.after.num, outcomes: BigInt(t.after.outcomes) },
             digest: digestBits,
           });
@@ -228,6 +238,7 @@ export async function signedBatchInput(
     dataTimestamp: s(dataTimestamp),
     close: windows.map((w) => w.bars.map((b) => s(b.close))),
     volume: windows.map((w) => w.bars.map((b) => s(b.volume))),
+    // each window's range part (layout v3: the last WINDOW_RANGE_BARS = 24 bars), as the digest signs it
     high: windows.map((w) => w.bars.slice(w.bars.length - WINDOW_RANGE_BARS).map((b) => s(b.high))),
     low: windows.map((w) => w.bars.slice(w.bars.length - WINDOW_RANGE_BARS).map((b) => s(b.low))),
     publisherCount: s(slots.n),
@@ -245,6 +256,7 @@ export async function signedBatchInput(
     input.stateNum = transitions.map((t) => s(t.before.num));
     input.stateOutcomes = transitions.map((t) => s(BigInt(t.before.outcomes)));
     input.marginS = transitions.map((t) => s(t.marginS));
+    input.lag = transitions.map((t) => s(BigInt(t.lag)));
   }
   return {
     input,

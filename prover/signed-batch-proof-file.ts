@@ -3,7 +3,7 @@
  * strictly, and checking what it claims without the signed batches themselves. A proof file is input from
  * outside, so the reader names the file and the field of the first malformed value (PROOF_INVALID), refuses
  * unknown keys, and refuses a file whose stated markets, margins, bars or shared values are not what its proven
- * public signals carry (the batch digest: its low 91 bits, the part the proof carries); the calldata is rebuilt
+ * public signals carry (the batch digest: its low 91 bits, an adaptive batch's low 87, the part the proof carries); the calldata is rebuilt
  * from the proof, never taken from the file. Format 3: one model commitment per market (each market's own
  * model file, so its own calibration), stated with the market; format 2's one shared model commitment is gone
  * with its circuits, as format 1's packed markets were before it. An adaptive batch's file (artifacts with the
@@ -13,7 +13,7 @@
 import { readJsonFile } from "../core/io";
 import { JsonReader } from "../core/validate";
 import type { QuantizedModel } from "../models/quantized-model";
-import { batchDigestSignal, unpackBatchUpdate } from "../circuits/batch-statement";
+import { BATCH_PACKING, batchDigestSignal, unpackBatchUpdate } from "../circuits/batch-statement";
 import { modelCommitment } from "../circuits/commitments";
 import { batchSignalLayout } from "../circuits/public-signals";
 import { marketIdOf } from "../candles/market-id";
@@ -29,7 +29,7 @@ import {
 import type { ProvedSignedBatch } from "./prove-signed-batch";
 import type { ProvedSignedUpdate } from "./prove-signed-update";
 import { adaptiveTransitionOf, parseSignedProofFile, SIGNED_PROOF_FILE_FORMAT } from "./signed-proof-file";
-import { unpackAdaptiveUpdate } from "../circuits/statement";
+import { ADAPTIVE_UPDATE_PACKING, adaptiveDigestSignal, unpackAdaptiveUpdate } from "../circuits/statement";
 import { adaptiveUpdate, type AdaptiveRule } from "../models/adaptive";
 import { snarkjs, type VerificationKey } from "../setup/snarkjs";
 
@@ -104,10 +104,14 @@ export function parseSignedBatchProofFile(
     }),
   ) as Record<"publisherSet" | "domain", string>;
   const batchDigest = fieldString(r.at("batchDigest"));
-  if (batchDigestSignal(BigInt(batchDigest)) !== update.digest) {
+  // an adaptive batch carries the digest's low bits in each market's adaptive update (ADAPTIVE_UPDATE_PACKING)
+  const [digestBits, digestOf] = adaptive
+    ? [ADAPTIVE_UPDATE_PACKING.digestBits, adaptiveDigestSignal]
+    : [BATCH_PACKING.digestBits, batchDigestSignal];
+  if (digestOf(BigInt(batchDigest)) !== update.digest) {
     contradictions.report(
       r.at("batchDigest"),
-      `states ${batchDigest}, whose low 91 bits are not the proven digest bits ${update.digest}`,
+      `states ${batchDigest}, whose low ${digestBits} bits are not the proven digest bits ${update.digest}`,
     );
   }
   // Each market's stated values must be what the proven signals carry.

@@ -11,6 +11,7 @@ import { JsonReader } from "../core/validate";
 import { UPDATE_SIGNALS, UPDATE_SIGNAL_INDEX, digestSignal } from "../circuits/public-signals";
 import { adaptiveDigestSignal, unpackAdaptiveUpdate, unpackUpdate } from "../circuits/statement";
 import { adaptiveUpdate, stateToNum, type AdaptiveRule } from "../models/adaptive";
+import { MAX_OUTCOME_LAG } from "../models/target";
 import { marketIdOf } from "../candles/market-id";
 import { modelCommitment } from "../circuits/commitments";
 import { statementKey } from "../circuits/statement";
@@ -127,13 +128,14 @@ export function adaptiveTransitionOf(
   contradictions: Contradictions,
 ): ProvedAdaptiveTransition {
   a.onlyKeys(["prior", "next", "outcome", "calibrationNum"]);
-  const p = a.at("prior").onlyKeys(["num", "outcomes", "marginS"]);
+  const p = a.at("prior").onlyKeys(["num", "outcomes", "marginS", "lag"]);
   const n = a.at("next").onlyKeys(["num", "outcomes"]);
   const u = unpackAdaptiveUpdate(signal);
   const stated: [JsonReader, bigint, bigint][] = [
     [p.at("num"), p.at("num").bigint(), u.before.num],
     [p.at("outcomes"), BigInt(p.at("outcomes").integer(0)), u.before.outcomes],
     [p.at("marginS"), BigInt(p.at("marginS").integer(0)), u.marginS],
+    [p.at("lag"), BigInt(p.at("lag").integer(0, MAX_OUTCOME_LAG)), u.lag],
     [n.at("num"), n.at("num").bigint(), u.after.num],
     [n.at("outcomes"), BigInt(n.at("outcomes").integer(0)), u.after.outcomes],
   ];
@@ -149,7 +151,12 @@ export function adaptiveTransitionOf(
     );
   }
   return {
-    prior: { num: u.before.num.toString(), outcomes: Number(u.before.outcomes), marginS: Number(u.marginS) },
+    prior: {
+      num: u.before.num.toString(),
+      outcomes: Number(u.before.outcomes),
+      marginS: Number(u.marginS),
+      lag: Number(u.lag),
+    },
     next: { num: u.after.num.toString(), outcomes: Number(u.after.outcomes) },
     outcome: a.at("outcome").literal("breach", "covered", "none"),
     calibrationNum,

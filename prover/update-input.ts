@@ -19,7 +19,12 @@ import {
 } from "../circuits/statement";
 import { FEATURE_INTERVAL_MS, windowFeatures } from "../features/window-features";
 import { WINDOW_BARS } from "../candles/window";
-import { adaptiveWindowUpdate, type AdaptiveRule, type AdaptiveState } from "../models/adaptive";
+import {
+  adaptiveWindowUpdate,
+  type AdaptiveRule,
+  type AdaptiveState,
+  type PendingPrior,
+} from "../models/adaptive";
 import { inferInteger, type IntegerTrace } from "../models/integer-engine";
 import type { QuantizedModel } from "../models/quantized-model";
 import { comparePublicKeys } from "../publisher/eddsa";
@@ -40,24 +45,28 @@ export interface SignedUpdateSource {
   publishers: PublisherSet;
   /** The oracle's domain (prover/domain.ts), 0 for an offline proof. */
   domain: bigint;
-  /** For a circuit with an adaptive rule: the market's state and bar s's margin as the oracle holds them. */
+  /** For a circuit with an adaptive rule: the market's state, bar s's margin and lag as the oracle holds them. */
   adaptive?: AdaptivePrior;
 }
 
-/** What an adaptive update starts from: the oracle's view before it (`IRiskOracle.adaptiveState`). */
-export interface AdaptivePrior {
+/**
+ * What an adaptive update starts from: the oracle's view before it (`IRiskOracle.adaptivePrior`): the state, and
+ * the pending outcome it processes (`marginS`, bar s = t - 12 - `lag`'s accepted MM, 0 for none).
+ */
+export interface AdaptivePrior extends PendingPrior {
   rule: AdaptiveRule;
   /** The state before the update. */
   state: AdaptiveState;
-  /** Bar s = t - 12's accepted MM in bps, 0 when bar s had no accepted update. */
-  marginS: bigint;
 }
 
 /** The adaptive part of an update: what it starts from, the outcome of bar s, and the state it proves. */
 export interface AdaptiveTransition {
   before: AdaptiveState;
+  /** Bar s's accepted MM in bps, 0 when no outcome is pending. */
   marginS: bigint;
-  /** null: no outcome (no margin at s, or a bar of s..t missing); else whether bar s breached marginS. */
+  /** Bars of bar s before t - 12 (s = t - 12 - lag), in [0, 11]. */
+  lag: number;
+  /** null: no outcome (no margin at s, or a bar of s..s+12 missing); else whether bar s breached marginS. */
   outcome: boolean | null;
   after: AdaptiveState;
   /** The calibrationNum of this update's margins (`stateToNum(after.num)`). */
@@ -131,11 +140,12 @@ export async function signedUpdateInput(
   let transition: AdaptiveTransition | undefined;
   let trace = plain;
   if (src.adaptive !== undefined) {
-    const { rule, state, marginS } = src.adaptive;
-    const step = adaptiveWindowUpdate(model.policy, plain.output, window.bars, { state, marginS }, rule);
+    const { rule, state, marginS, lag } = src.adaptive;
+    const step = adaptiveWindowUpdate(model.policy, plain.output, window.bars, { state, marginS, lag }, rule);
     transition = {
       before: state,
       marginS,
+      lag,
       outcome: step.outcome,
       after: step.after,
       calibrationNum: step.calibrationNum,
@@ -160,12 +170,15 @@ export async function signedUpdateInput(
           ...margins,
           before: { num: transition.before.num, outcomes: BigInt(transition.before.outcomes) },
           marginS: transition.marginS,
+          lag: BigInt(transition.lag),
           after: { num: transition.after.num, outcomes: BigInt(transition.after.outcomes) },
           digest: adaptiveDigestSignal(digest),
         });
 
   const s = (v: bigint) => toField(v).toString();
   const n = window.bars.length;
+  // The range part (layout v3): the highs and lows of the last WINDOW_RANGE_BARS = 24 bars, all of them in the
+  // digest; the circuit reads the last 12 for the features and the last 23 for the adaptive outcome.
   const rangePart = window.bars.slice(n - WINDOW_RANGE_BARS);
   const slots = publisherSetSlots(publishers);
   const input: Record<string, SignalValue> = {
@@ -190,6 +203,7 @@ export async function signedUpdateInput(
           stateNum: s(transition.before.num),
           stateOutcomes: s(BigInt(transition.before.outcomes)),
           marginS: s(transition.marginS),
+          lag: s(BigInt(transition.lag)),
         }),
   };
   return {

@@ -19,6 +19,22 @@ export class PublisherFileError extends ZkriskError {
 }
 
 /**
+ * A signed file (window or batch) of a version this reader does not read, e.g. a version 2 window (digest layout
+ * v2); its field is `version` and its reason says which versions and what changed. Code `FILE_INVALID`, as every
+ * bad file; a subclass so that an auditor can tell "not readable here" from "does not check"
+ * (window-sources.ts).
+ */
+export class UnsupportedVersionError extends PublisherFileError {
+  constructor(
+    file: string,
+    readonly version: number,
+    reason: string,
+  ) {
+    super(file, "version", reason);
+  }
+}
+
+/**
  * A signature does not verify against its public key and digest, or a public key is not a valid
  * BabyJubJub point. Code `DATA_SIGNATURE_INVALID` (signed data that cannot be trusted: CLI exit code 2).
  */

@@ -4,11 +4,11 @@
  * `zkrisk publisher sign --batch` writes. A batch of N markets needs the quorum's k signatures, not k per
  * market: the signed batch circuit (circuits/generate-signed-batch-circuit.ts) proves all N from them.
  *
- * File (JSON, version 1; every field required, unknown keys refused; integers that may exceed 2^53 are
+ * File (JSON, version 2; every field required, unknown keys refused; integers that may exceed 2^53 are
  * decimal strings). Each market holds its window exactly as a signed window file does (signed-window.ts:
- * `market`, `intervalMs`, `endTime`, `bars`), and its window digest:
+ * `market`, `intervalMs`, `endTime`, `bars`, digest layout v3), and its window digest:
  *
- *   { "version": 1,
+ *   { "version": 2,
  *     "markets": [ { "market": "BTC-USDT", "intervalMs": 7200000, "endTime": <ms>, "bars": [...],
  *                    "digest": "<window digest>" },
  *                  ... ],                          1 to 32 markets, ids strictly increasing
@@ -19,17 +19,26 @@
  * Reading checks every field, recomputes every window digest and the batch digest, refuses markets out of
  * order or twice, and verifies the signature, so a batch that reads is one the key's holder signed.
  * Whether the key belongs to each market's publisher set is the caller's question.
+ *
+ * Version 1 files held windows of digest layout v2 (the highs and lows of 12 bars): they are refused with a
+ * message naming the file and the version (the batch digest's own layout, candles/batch-digest.ts, is unchanged;
+ * its window digests are not).
  */
 import { batchDigest, batchViolation, windowDigest, type Window } from "../candles";
 import { readJsonFile, writeJsonAtomic } from "../core/io";
 import { JsonReader } from "../core/validate";
 import { assertSignature, signDigest, type PublicKey, type Signature } from "./eddsa";
-import { PublisherFileError } from "./errors";
+import { PublisherFileError, UnsupportedVersionError } from "./errors";
 import type { PublisherKey } from "./keystore";
-import { comparableWindowFields, readWindowJson, windowJson } from "./signed-window";
+import {
+  comparableWindowFields,
+  readWindowJson,
+  unsupportedVersionReason,
+  windowJson,
+} from "./signed-window";
 
 /** Version of the signed batch file format above. */
-export const SIGNED_BATCH_VERSION = 1;
+export const SIGNED_BATCH_VERSION = 2;
 
 /** One market of a signed batch: its label, its window and the window's digest. */
 export interface BatchMarket {
@@ -113,8 +122,10 @@ export async function parseSignedBatch(value: unknown, file: string): Promise<Si
   });
   doc.onlyKeys(ROOT_KEYS);
   const version = doc.at("version").integer();
-  if (version !== SIGNED_BATCH_VERSION)
-    doc.at("version").error(`unsupported version ${version} (expected ${SIGNED_BATCH_VERSION})`);
+  if (version !== SIGNED_BATCH_VERSION) {
+    const format = { what: "signed batch", current: SIGNED_BATCH_VERSION, layoutV2: 1 };
+    throw new UnsupportedVersionError(file, version, unsupportedVersionReason(version, format));
+  }
   const markets: BatchMarket[] = [];
   for (const [i, item] of doc.at("markets").items().entries()) {
     item.onlyKeys(MARKET_KEYS);

@@ -2,11 +2,11 @@
  * Signed windows: a window (candles/window.ts), its digest (candles/digest.ts) and one publisher's
  * EdDSA-Poseidon signature of that digest, as the file `zkrisk publisher sign` writes.
  *
- * File (JSON, version 2; every field required, unknown keys refused; integers that may exceed 2^53 are
- * decimal strings). It holds exactly what is signed (candles/window.ts): no opens, and high and low only in
- * the range part (the last WINDOW_RANGE_BARS bars):
+ * File (JSON, version 3; every field required, unknown keys refused; integers that may exceed 2^53 are
+ * decimal strings). It holds exactly what is signed (candles/window.ts, digest layout v3): no opens, and high
+ * and low only in the range part (the last WINDOW_RANGE_BARS = 24 bars):
  *
- *   { "version": 2,
+ *   { "version": 3,
  *     "market": "BTC-USDT",             the label; its field element is the prover's `marketIdOf(market)`
  *     "intervalMs": 7200000,            bar interval, ms
  *     "endTime": 1719784800000,         open time of the last bar, ms
@@ -21,6 +21,11 @@
  * Reading checks every field, recomputes the digest from the bars and verifies the signature, so a window
  * that reads is one the key's holder signed. Whether that key belongs to the market's publisher set is the
  * caller's question.
+ *
+ * Version 2 files (digest layout v2: high and low of the last 12 bars only, tag "zkrisk.window.v2") are refused
+ * with a message naming the file and the version: their digest is not the one a proof recomputes, and their
+ * 12-bar range part lacks the highs and lows the adaptive rule's lagged outcomes read. A publisher signs the bar
+ * again with this version (a new archive directory for `zkrisk publisher serve`).
  */
 import {
   windowBarFields,
@@ -36,11 +41,31 @@ import { JsonReader } from "../core/validate";
 // The market id has one owner (candles/market-id.ts), shared with the proof.
 import { marketIdOf, marketLabelProblem } from "../candles/market-id";
 import { assertSignature, signDigest, type PublicKey, type Signature } from "./eddsa";
-import { PublisherFileError } from "./errors";
+import { PublisherFileError, UnsupportedVersionError } from "./errors";
 import type { PublisherKey } from "./keystore";
 
 /** Version of the signed-window file format above. */
-export const SIGNED_WINDOW_VERSION = 2;
+export const SIGNED_WINDOW_VERSION = 3;
+
+/**
+ * Why a signed file of version `version` is not read: `format` names it and gives the version read (`current`)
+ * and the last one whose windows are of digest layout v2 (`layoutV2`), which is refused with what changed and
+ * what to do. Shared with signed-batch.ts.
+ */
+export function unsupportedVersionReason(
+  version: number,
+  format: { what: string; current: number; layoutV2: number },
+): string {
+  const { what, current, layoutV2 } = format;
+  if (version === layoutV2) {
+    return (
+      `${what} version ${version} is no longer read (expected ${current}): its windows sign the highs and lows ` +
+      `of their last 12 bars only (digest layout v2), version ${current} those of the last 24 (layout v3, which ` +
+      "the adaptive rule's lagged outcomes read); sign the bar again"
+    );
+  }
+  return `unsupported version ${version} (expected ${current})`;
+}
 
 /** A window with its digest and one publisher's signature of it. */
 export interface SignedWindow {
@@ -120,7 +145,8 @@ export async function readSignedWindow(file: string): Promise<SignedWindow> {
 /**
  * Checks a parsed signed window document (e.g. a publisher's HTTP answer) as `readSignedWindow` checks a file.
  * @param file names the document in messages (a file or a URL).
- * @throws PublisherFileError `file: field: reason`; SignatureError when the signature does not verify.
+ * @throws PublisherFileError `file: field: reason` (UnsupportedVersionError for another file version); SignatureError
+ *   when the signature does not verify.
  */
 export async function parseSignedWindow(value: unknown, file: string): Promise<SignedWindow> {
   const doc = new JsonReader(file, value, "", (f, field, reason) => {
@@ -128,8 +154,10 @@ export async function parseSignedWindow(value: unknown, file: string): Promise<S
   });
   doc.onlyKeys(ROOT_KEYS);
   const version = doc.at("version").integer();
-  if (version !== SIGNED_WINDOW_VERSION)
-    doc.at("version").error(`unsupported version ${version} (expected ${SIGNED_WINDOW_VERSION})`);
+  if (version !== SIGNED_WINDOW_VERSION) {
+    const format = { what: "signed window", current: SIGNED_WINDOW_VERSION, layoutV2: 2 };
+    throw new UnsupportedVersionError(file, version, unsupportedVersionReason(version, format));
+  }
   const { market, window } = readWindowJson(file, doc);
 
   const pk = doc.at("publicKey").onlyKeys(["Ax", "Ay"]);

@@ -9,7 +9,9 @@
  * `parseSignedBatch`: fields, digests of the bars, signature), and each lookup says which of three things it is:
  *   found    a document that checks (it may still be for other candles than an update's: the caller compares digests);
  *   invalid  a document for that market and bar that does not check (edited candles, a broken signature): evidence;
- *   absent   nothing for that bar there, or the source cannot be reached: missing evidence, not evidence.
+ *   absent   nothing for that bar there, the source cannot be reached, or a document of a file version this reader
+ *            does not read (a version 2 window, of digest layout v2, signed before layout v3): missing evidence,
+ *            not evidence.
  * A publisher's answer is read up to {@link PUBLISHER_MAX_ANSWER_BYTES}: one that fails mid-body (a reset, the
  * timeout) is a publisher that cannot be reached, and one that is longer is no document that could be checked (it is
  * not read: a broken or hostile server, not a signed window that fails its checks), so both are `absent`.
@@ -20,7 +22,7 @@ import { marketIdOf } from "../candles/market-id";
 import { isoFromMs } from "../core/time";
 import { UsageError, ZkriskError } from "../core/errors";
 import { readJsonFile } from "../core/io";
-import { PublisherFileError } from "./errors";
+import { PublisherFileError, UnsupportedVersionError } from "./errors";
 import { parseSignedBatch, type SignedBatch } from "./signed-batch";
 import { parseSignedWindow, type SignedWindow } from "./signed-window";
 
@@ -71,7 +73,8 @@ const ANSWER_CHARS = 200;
 
 /**
  * The outcome of a document that claims to be a signed window or batch: found (`found` makes the lookup of what
- * `parse` read), or invalid with the reason.
+ * `parse` read), invalid with the reason, or absent when its version is one this reader does not read (its
+ * digest cannot be recomputed here, so it is neither a document that checks nor one that fails to).
  */
 async function checkedAs<T, L>(
   parse: (value: unknown, name: string) => Promise<T>,
@@ -83,6 +86,9 @@ async function checkedAs<T, L>(
     return found(name, await parse(value, name));
   } catch (err) {
     if (!(err instanceof ZkriskError)) throw err;
+    if (err instanceof UnsupportedVersionError) {
+      return { source: name, kind: "absent", reason: err.message };
+    }
     return { source: name, kind: "invalid", reason: err.message };
   }
 }

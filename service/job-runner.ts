@@ -40,9 +40,17 @@ import type { BatchRuntime } from "./batches";
 import { formatGwei, hashesOf, NodeRefusalError, TransientError, type Submitter } from "./submitter";
 import type { MarketRuntime } from "./markets";
 
-/** An adaptive prior for the log: `num N, outcomes O, MM_s M`. */
+/**
+ * An adaptive prior for the log: `num N, outcomes O, MM_s M, lag L` (MM_s: the accepted MM of the outcome's bar
+ * s = t - 12 - L, 0 when no outcome is pending).
+ */
 function priorText(p: AdaptivePriorState): string {
-  return `num ${p.state.num}, outcomes ${p.state.outcomes}, MM_s ${p.marginS}`;
+  return `num ${p.state.num}, outcomes ${p.state.outcomes}, MM_s ${p.marginS}, lag ${p.lag}`;
+}
+
+/** The prior the oracle reports (`readAdaptivePrior`) as a proof starts from it. */
+function priorOf(view: AdaptivePriorView): AdaptivePriorState {
+  return { state: { num: view.num, outcomes: view.outcomes }, marginS: view.marginS, lag: view.lag };
 }
 
 /**
@@ -50,8 +58,9 @@ function priorText(p: AdaptivePriorState): string {
  * market's, named.
  */
 function provedPriorText(update: ProvedJob): string {
-  const text = (p: { num: string; outcomes: number; marginS: number }) =>
-    `num ${p.num}, outcomes ${p.outcomes}, MM_s ${p.marginS}`;
+  // (a proof file written before outcomes could lag carries no lag)
+  const text = (p: { num: string; outcomes: number; marginS: number; lag?: number }) =>
+    `num ${p.num}, outcomes ${p.outcomes}, MM_s ${p.marginS}${p.lag === undefined ? "" : `, lag ${p.lag}`}`;
   if (isBatchProof(update))
     return update.markets.map((m) => `${m.market}: ${text(m.adaptive!.prior)}`).join("; ");
   return text((update as ProvedSignedUpdate).adaptive!.prior);
@@ -353,7 +362,7 @@ export class JobRunner {
         // governance made the market plain since the service started: its artifacts no longer fit
         return { skip: `market ${m.id} is no longer adaptive on the oracle (num 0)`, kind: "config" };
       }
-      prior = { state: { num: view.num, outcomes: view.outcomes }, marginS: view.marginS };
+      prior = priorOf(view);
       trace = adaptiveWindowUpdate(m.model.policy, plain.output, window.bars, prior, m.adaptiveRule).margins;
     }
     if (job.submit) {
@@ -441,7 +450,7 @@ export class JobRunner {
             kind: "config",
           };
         }
-        const prior = { state: { num: view.num, outcomes: view.outcomes }, marginS: view.marginS };
+        const prior = priorOf(view);
         priors.set(market, prior);
         const step = adaptiveWindowUpdate(
           member.model.policy,

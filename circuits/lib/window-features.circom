@@ -6,10 +6,12 @@ pragma circom 2.1.0;
 // refuses it: a coverage rule, or a feature at or above its declared bound.
 //
 // What the circuit takes from the publisher. The inputs are the signed window (candles/window.ts,
-// digest.ts v2): it is well formed when closes and highs/lows are below 2^64 and volumes below 2^80, a
-// missing bar has every field 0 and a present one a close >= 1, low <= close <= high, and the last bar
-// is present. These per-bar bounds are NOT re-checked here: a range check of every signed value costs
-// about 13,800 constraints (85 x (64 + 80) + 24 x 64), more than the features themselves, and the
+// digest.ts v3), of which range_1d reads the highs and lows of the last 12 bars (FEATURE_RANGE_BARS,
+// features/window-features.ts; the window signs 24, the caller passes the last 12): it is well formed
+// when closes and highs/lows are below 2^64 and volumes below 2^80, a missing bar has every field 0 and
+// a present one a close >= 1, low <= close <= high, and the last bar is present. These per-bar bounds
+// are NOT re-checked here: a range check of every value read costs about 13,800 constraints
+// (85 x (64 + 80) + 24 x 64, the 24 being 12 highs and 12 lows), more than the features themselves, and the
 // publishers sign only well-formed windows (windowViolation refuses the rest before the digest). What
 // the circuit does guarantee for ANY input: every hint is pinned, so the features are a function of the
 // signed values (the prover picks nothing), and on every well-formed window that function is the
@@ -115,12 +117,13 @@ template RelativeRms(COUNT_MAX, ROOT_BITS) {
 ///         No witness when the engine refuses the window: bar 83 or 84 missing, n(W1) < 9,
 ///         n(W35) < 32, n(W7) < 63, a day B_j without a return, or a feature at or above its bound.
 /// @input close[85], volume[85] c_i and v_i of bars 0 .. 84 (0 for a missing bar)
-/// @input high[12], low[12] h_i and l_i of the range part, bars 73 .. 84 (high[k] is bar 73 + k)
+/// @input high[12], low[12] h_i and l_i of bars 73 .. 84 (high[k] is bar 73 + k): the last 12 of the
+///        window's 24-bar range part (FEATURE_RANGE_BARS; the signed circuits wire high[12 + k] here)
 /// @output features[8] the features (volume[0] is signed but no feature reads it)
 // cost (--O2; measured, pinned in test/circuits/templates-window-features.test.ts):
 //   presence and returns    BarReturns                                             417
 //   coverage                n(W1) - 9, n(W35) - 32, n(W7) - 63: RangeCheck(2, 4, 5)  11
-//   sums                    D = C^2 (1), range part (h - l)^2 (12); S, n linear       13
+//   sums                    D = C^2 (1), bars 73..84 (h - l)^2 (12); S, n linear      13
 //   rv_1d                   RelativeRms(12, 33): 1 + 33 + 2 (33 + 1 + 132) + 2      368
 //   rv_3d5                  RelativeRms(42, 33): 1 + 33 + 2 (33 + 1 + 134) + 2      372
 //   rv_7d                   RelativeRms(84, 33): 1 + 33 + 2 (33 + 1 + 135) + 2      374
@@ -153,7 +156,7 @@ template RelativeRms(COUNT_MAX, ROOT_BITS) {
 template WindowFeatures() {
     var BARS = 85;
     var LAST = BARS - 1;
-    var RANGE_BARS = 12;
+    var RANGE_BARS = 12; // FEATURE_RANGE_BARS (features/window-features.ts)
     var DAY = 12;
     var HALF_WEEK = 42;
     var WEEK = 84;
@@ -243,7 +246,7 @@ template WindowFeatures() {
     rv7.count <== n7;
     rv7.dd <== dd;
 
-    // range_1d: R = sum (h_i - l_i)^2 over the range part, m = present bars there
+    // range_1d: R = sum (h_i - l_i)^2 over bars 73 .. 84, m = present bars there
     signal hl[RANGE_BARS];
     var rangeSum = 0;
     var m = 0;

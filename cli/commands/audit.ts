@@ -16,7 +16,13 @@ import { DEFAULT_CALIBRATIONS } from "../paths";
 import { loadArtifacts } from "../../setup/artifacts";
 import { UPDATE_SIGNALS } from "../../circuits/public-signals";
 import { batchSizeOfKey } from "../../onchain/signed-batch-verifier";
-import { auditOracle, type AuditOptions, type AuditReport, type AuditStatus } from "../../audit/audit";
+import {
+  auditOracle,
+  type AdaptiveUpdateDetail,
+  type AuditOptions,
+  type AuditReport,
+  type AuditStatus,
+} from "../../audit/audit";
 import { readOnlyProvider } from "../../onchain/chain";
 import { DEFAULT_LOG_CHUNK, MIN_LOG_CHUNK, type LogProgress } from "../../onchain/get-logs";
 import { releaseCurves, type VerificationKey } from "../../setup/snarkjs";
@@ -25,6 +31,7 @@ import { progressBar } from "../progress";
 import { publisherSetCommitment, readPublisherSet } from "../../publisher";
 import { PublisherArchiveSource, WindowDirectory, type WindowSource } from "../../publisher/window-sources";
 import type { AuditPublisherSet } from "../../audit/audit-signed";
+import type { LostOutcome } from "../../audit/audit-adaptive";
 
 /**
  * The exit code of an audit with an update that is not OK (FAIL or UNVERIFIABLE), or with an adaptive market whose
@@ -330,9 +337,9 @@ export function formatAudit(r: AuditReport): string {
           STATUS_LABEL[u.status],
           u.market,
           u.kind === "batch"
-            ? `batch[${u.batch?.index}]${u.adaptive === undefined ? "" : ` adaptive ${u.adaptive.outcome}`}`
+            ? `batch[${u.batch?.index}]${u.adaptive === undefined ? "" : ` ${adaptiveKind(u.adaptive)}`}`
             : u.kind === "adaptive"
-              ? `adaptive ${u.adaptive?.outcome}`
+              ? adaptiveKind(u.adaptive!)
               : "single",
           shortDate(u.dataTimestamp * 1000),
           String(u.block),
@@ -364,19 +371,16 @@ export function formatAudit(r: AuditReport): string {
   for (const m of r.lostOutcomes.filter((x) => x.lost.length > 0)) {
     lines.push(
       `${m.suspicious ? "SUSPICIOUS " : ""}${m.market} (adaptive): ${m.lost.length} outcome` +
-        `${m.lost.length === 1 ? "" : "s"} lost to bars not accepted: ${m.breaches} breach` +
+        `${m.lost.length === 1 ? "" : "s"} no update counted: ${m.breaches} breach` +
         `${m.breaches === 1 ? "" : "es"}, ${m.covered} covered, ${m.unknown} unknown` +
         (r.checks.data?.market === m.market
           ? ""
-          : ` (without --data of ${m.market}, only the signed closes tell, and only breaches)`) +
+          : ` (without --data of ${m.market}, the signed windows tell where they hold the bars' highs and lows, ` +
+            "else the signed closes, and only breaches)") +
         `; P(at least ${m.breaches} of ${m.lost.length} by chance at 1 %) = ` +
         `${m.p.toPrecision(2)}` +
-        (m.suspicious ? ": the bars left out are the ones that would have counted breaches" : ""),
-      ...m.lost.map(
-        (l) =>
-          `  - bar ${shortDate(Number(l.dataTimestamp) * 1000)} (MM ${l.marginS}): ${l.outcome}` +
-          `${l.by === null ? "" : ` by the ${l.by}`}, lost before the update of ${shortDate(Number(l.next) * 1000)}`,
-      ),
+        (m.suspicious ? ": the updates were held back after breaches until these were dropped" : ""),
+      ...m.lost.map((l) => `  - ${lostOutcomeText(l)}`),
       "",
     );
   }
@@ -388,6 +392,22 @@ export function formatAudit(r: AuditReport): string {
           unverifiable,
   );
   return lines.join("\n") + "\n";
+}
+
+/** The kind column of an adaptive update: its outcome, and the lag of a late one (`adaptive breach, lag 1`). */
+function adaptiveKind(a: AdaptiveUpdateDetail): string {
+  return `adaptive ${a.outcome}${a.prior.lag > 0 ? `, lag ${a.prior.lag}` : ""}`;
+}
+
+/** One lost outcome of an adaptive market: its bar, margin and outcome, and how it was lost. */
+function lostOutcomeText(l: LostOutcome): string {
+  const at = (seconds: bigint) => shortDate(Number(seconds) * 1000);
+  const how =
+    l.cause === "dropped"
+      ? `dropped by the update of ${at(l.next)} (still pending 24 bars on)`
+      : `processed at lag ${l.lag} by the update of ${at(l.next)}, whose signed window lacks bar ` +
+        `${l.missingBar === null ? "?" : at(l.missingBar)}`;
+  return `bar ${at(l.dataTimestamp)} (MM ${l.marginS}): ${l.outcome}${l.by === null ? "" : ` by the ${l.by}`}, ${how}`;
 }
 
 /** The flags of `auditOracle`'s options, whose names its usage errors start with. */

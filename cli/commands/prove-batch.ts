@@ -137,7 +137,11 @@ async function batchPriors(f: ProveBatchFlags, batch: SignedBatch): Promise<Map<
             "batch proves adaptive markets only",
         );
       }
-      priors.set(market, { state: { num: view.num, outcomes: view.outcomes }, marginS: view.marginS });
+      priors.set(market, {
+        state: { num: view.num, outcomes: view.outcomes },
+        marginS: view.marginS,
+        lag: view.lag,
+      });
     }
     return priors;
   } finally {

@@ -3,7 +3,7 @@
  * with a signed-update artifact directory (`zkrisk compile`, then `zkrisk setup`); with `--snarkjs DIR`,
  * also the proof, its public signals and the verification key as snarkjs's own files. With adaptive artifacts
  * (`zkrisk compile --adaptive`) the update also steps the market's adaptive state, from the prior the oracle will
- * check: read from `--oracle` on `--rpc` (`readAdaptivePrior`), or given as `--prior num,outcomes,mmS`.
+ * check: read from `--oracle` on `--rpc` (`readAdaptivePrior`), or given as `--prior num,outcomes,mmS[,lag]`.
  */
 import { join } from "node:path";
 import { UsageError } from "../../core/errors";
@@ -19,6 +19,8 @@ import { snarkjsProofFiles } from "../../prover/proof-file";
 import { makePublisherSet, readPublisherSet, readSignedWindow } from "../../publisher";
 import { readCircuitInfo } from "../../circuits/compile-model";
 import { ADAPTIVE_UPDATE_PACKING } from "../../circuits/statement";
+import { MAX_OUTCOME_LAG, TARGET_HORIZON_BARS } from "../../models/target";
+import { FEATURE_INTERVAL_MS } from "../../features/window-features";
 import { addressOption, readOracleOption } from "../chain-options";
 import { readSignedFiles } from "../options";
 import { readOnlyProvider } from "../../onchain/chain";
@@ -40,7 +42,7 @@ export interface ProveSignedFlags {
   /** Adaptive artifacts: the oracle whose prior is read (unless `prior` is given), on `rpc`. */
   oracle?: string;
   rpc?: string;
-  /** Adaptive artifacts: `num,outcomes,mmS`. */
+  /** Adaptive artifacts: `num,outcomes,mmS[,lag]` (lag 0 when absent). */
   prior?: string;
   json?: boolean;
 }
@@ -62,27 +64,37 @@ export interface ProveSignedResult {
   adaptive?: ProvedSignedUpdate["adaptive"] & { priorFrom: "--prior" | "oracle" };
 }
 
-/** `--prior num,outcomes,mmS`: three decimal integers, each within the bits the packed update gives it. */
+/**
+ * `--prior num,outcomes,mmS[,lag]`: three or four decimal integers, num, outcomes and mmS each within the bits the
+ * packed update gives it, lag (the pending outcome's bar s = t - 12 - lag; 0 when absent) in [0, MAX_OUTCOME_LAG].
+ */
 export function parsePriorOption(value: string): AdaptivePriorState {
   const P = ADAPTIVE_UPDATE_PACKING;
   const parts = value.split(",").map((x) => x.trim());
   const bad = (why: string) =>
-    new UsageError(`--prior: '${value}' ${why} (expected num,outcomes,mmS, e.g. 12549120,0,0)`);
-  if (parts.length !== 3) throw bad(`has ${parts.length} part(s)`);
-  const fields: [string, number][] = [
-    ["num", P.numBits],
-    ["outcomes", P.outcomesBits],
-    ["mmS", P.marginSBits],
+    new UsageError(`--prior: '${value}' ${why} (expected num,outcomes,mmS[,lag], e.g. 12549120,0,0)`);
+  if (parts.length !== 3 && parts.length !== 4) throw bad(`has ${parts.length} part(s)`);
+  const fields: [string, bigint][] = [
+    ["num", 1n << BigInt(P.numBits)],
+    ["outcomes", 1n << BigInt(P.outcomesBits)],
+    ["mmS", 1n << BigInt(P.marginSBits)],
+    ["lag", BigInt(MAX_OUTCOME_LAG) + 1n],
   ];
-  const [num, outcomes, marginS] = parts.map((part, i) => {
-    const [name, bits] = fields[i];
+  const [num, outcomes, marginS, lag = 0n] = parts.map((part, i) => {
+    const [name, end] = fields[i];
     if (!/^\d+$/.test(part)) throw bad(`has ${name} '${part}', not a non-negative integer`);
     const v = BigInt(part);
-    if (v >= 1n << BigInt(bits)) throw bad(`has ${name} ${part}, which does not fit its ${bits} bits`);
+    if (v >= end) {
+      throw bad(
+        name === "lag"
+          ? `has lag ${part}, not in [0, ${MAX_OUTCOME_LAG}] (bar s = t - 12 - lag is among bars t - 23 .. t - 12)`
+          : `has ${name} ${part}, which does not fit its ${end.toString(2).length - 1} bits`,
+      );
+    }
     return v;
   });
   if (num === 0n) throw bad("has num 0, a plain market's (an adaptive market's num is at least 1)");
-  return { state: { num, outcomes: Number(outcomes) }, marginS };
+  return { state: { num, outcomes: Number(outcomes) }, marginS, lag: Number(lag) };
 }
 
 /**
@@ -98,7 +110,7 @@ async function priorOf(
   if (f.oracle === undefined) {
     throw new UsageError(
       `--prior: ${f.artifacts} holds a circuit with the adaptive rule, which proves from the market's prior: give ` +
-        "--oracle ADDR (with --rpc URL) to read it from the oracle, or --prior num,outcomes,mmS",
+        "--oracle ADDR (with --rpc URL) to read it from the oracle, or --prior num,outcomes,mmS[,lag]",
     );
   }
   const oracleAddress = addressOption("--oracle", f.oracle);
@@ -117,7 +129,7 @@ async function priorOf(
       );
     }
     return {
-      prior: { state: { num: view.num, outcomes: view.outcomes }, marginS: view.marginS },
+      prior: { state: { num: view.num, outcomes: view.outcomes }, marginS: view.marginS, lag: view.lag },
       from: "oracle",
     };
   } finally {
@@ -220,8 +232,19 @@ export function formatProveSigned(r: ProveSignedResult): string {
     (r.adaptive === undefined
       ? ""
       : `  adaptive: prior (${r.adaptive.priorFrom}) num ${r.adaptive.prior.num}, outcomes ` +
-        `${r.adaptive.prior.outcomes}, MM of bar t-12 ${r.adaptive.prior.marginS} bps; outcome ` +
+        `${r.adaptive.prior.outcomes}, ${outcomeBar(r.bar, r.adaptive.prior)}; outcome ` +
         `${r.adaptive.outcome}; new num ${r.adaptive.next.num}, outcomes ${r.adaptive.next.outcomes}; ` +
         `calibrationNum ${r.adaptive.calibrationNum}\n`)
   );
+}
+
+/**
+ * The pending outcome an adaptive update processes, for the text output: `MM of bar t-15 (2024-06-28T22:00Z, lag
+ * 3) 812 bps`, or `no pending outcome (MM 0)`. `bar` is bar t's open time (ISO 8601).
+ */
+export function outcomeBar(bar: string, prior: { marginS: number; lag: number }): string {
+  if (prior.marginS === 0) return "no pending outcome (MM 0)";
+  const back = TARGET_HORIZON_BARS + prior.lag;
+  const open = new Date(Date.parse(bar) - back * FEATURE_INTERVAL_MS).toISOString().replace(":00.000Z", "Z");
+  return `MM of bar t-${back} (${open}, lag ${prior.lag}) ${prior.marginS} bps`;
 }

@@ -40,7 +40,7 @@ export interface ProveFlags {
   chainId?: string;
   /** JSON-RPC node of --oracle: adaptive artifacts read the market's prior there (unless --prior is given). */
   rpc?: string;
-  /** Adaptive artifacts: the prior `num,outcomes,mmS` (instead of reading it from --oracle). */
+  /** Adaptive artifacts: the prior `num,outcomes,mmS[,lag]` (instead of reading it from --oracle). */
   prior?: string;
   out: string;
   snarkjs?: string;

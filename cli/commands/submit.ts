@@ -31,14 +31,14 @@ export interface SubmitResult {
   gasUsed: string;
 }
 
-/** A packed adaptive prior (`packAdaptivePrior`) as `num N, outcomes O, MM_s M`. */
+/** A packed adaptive prior (`packAdaptivePrior`) as `num N, outcomes O, MM_s M, lag L`. */
 function describePrior(packed: bigint): string {
   const P = ADAPTIVE_UPDATE_PACKING;
   const at = (shift: number, bits: number) =>
     (packed >> BigInt(shift - P.numShift)) & ((1n << BigInt(bits)) - 1n);
   return (
     `num ${at(P.numShift, P.numBits)}, outcomes ${at(P.outcomesShift, P.outcomesBits)}, ` +
-    `MM_s ${at(P.marginSShift, P.marginSBits)}`
+    `MM_s ${at(P.marginSShift, P.marginSBits)}, lag ${at(P.lagShift, P.lagBits)}`
   );
 }
 

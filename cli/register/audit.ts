@@ -18,7 +18,8 @@ export function registerAudit(program: Command): void {
         "(--publisher, --windows) and the markets of signed batches from batch files (--windows), against the " +
         "publisher sets in force (--publishers): digest, signatures, the call's public signals, features, " +
         "margins with --model and, with --data, the signed candles against independent ones; adaptive markets' " +
-        "state replayed with the adaptive rule, and the outcomes lost to bars not accepted counted",
+        "state replayed with the adaptive rule, and the outcomes no update counted (dropped after a day " +
+        "without updates, or with a bar missing from the signed window)",
     )
     .requiredOption("--rpc <url>", "JSON-RPC endpoint of the chain (http or https)")
     .requiredOption("--oracle <address>", "address of the RiskOracle")
@@ -90,8 +91,8 @@ export function registerAudit(program: Command): void {
       "\nExit codes:\n" +
         "  0  every update in the range is OK (or there is none)\n" +
         "  1  some update is FAIL or UNVERIFIABLE (the report says which and why; --json: status, reasons,\n" +
-        "     missing), or an adaptive market is SUSPICIOUS: the outcomes lost to bars not accepted are\n" +
-        "     breaches far beyond chance (--json: lostOutcomes, suspicious)\n" +
+        "     missing), or an adaptive market is SUSPICIOUS: the outcomes no update counted are breaches\n" +
+        "     far beyond chance (--json: lostOutcomes, suspicious)\n" +
         "  2  bad usage or input: an option, a file, an --rpc that cannot be reached or serves another chain\n" +
         "  3  the audit could not run to a report (the node failed mid-way: the error on stderr, no report)",
     )

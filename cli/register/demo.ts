@@ -21,7 +21,7 @@ export function registerDemo(program: Command): void {
     .option("--market <id>", "market label", "BTC-USDT")
     .option(
       "--weights <mode>",
-      "weight mode of the signed-update circuit: constant (21,941 constraints) or committed",
+      "weight mode of the signed-update circuit: constant (22,766 constraints) or committed",
       "constant",
     )
     .option("--rpc <url>", "JSON-RPC node (e.g. `npx hardhat node`); default: the in-process Hardhat network")

@@ -69,9 +69,10 @@ export function registerProveCommands(program: Command): void {
       DEFAULT_RPC,
     )
     .option(
-      "--prior <num,outcomes,mmS>",
+      "--prior <num,outcomes,mmS[,lag]>",
       "adaptive artifacts (`zkrisk compile --adaptive`): the market's state (num at calibrationNum * 2^8, " +
-        "outcomes) and bar t - 12's accepted MM in bps (0: none), as the oracle's adaptivePrior reports them",
+        "outcomes), the accepted MM in bps of its oldest pending bar s = t - 12 - lag (0: none) and lag (0 to 11, " +
+        "default 0), as the oracle's adaptivePrior reports them",
     )
     .requiredOption("--out <file>", "proof file to write")
     .option(

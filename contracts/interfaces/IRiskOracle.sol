@@ -145,14 +145,15 @@ interface IRiskOracle {
         uint8 index
     );
     /// @notice A signed update of an adaptive market was accepted (instead of `SignedParametersUpdated`): its packed
-    ///         update holds the margins, the data timestamp, the state before and after and the window digest's low
-    ///         91 bits (`unpackAdaptiveUpdate` in circuits/statement.ts). One word, so the event costs what
+    ///         update holds the margins, the data timestamp, the state before (with the outcome it processed, bar
+    ///         s's MM and lag) and after, and the window digest's low 87 bits (`unpackAdaptiveUpdate` in
+    ///         circuits/statement.ts). One word, so the event costs what
     ///         `SignedParametersUpdated` does.
     /// @param marketId market
     /// @param update the accepted packed update (`PublicSignals.ADAPTIVE_*`)
     event AdaptiveParametersUpdated(uint256 indexed marketId, uint256 update);
     /// @notice One adaptive market of an adaptive signed batch was accepted (`submitAdaptiveBatch`): its packed
-    ///         update in the layout of `AdaptiveParametersUpdated`, but its digest bits are the low 91 bits of the
+    ///         update in the layout of `AdaptiveParametersUpdated`, but its digest bits are the low 87 bits of the
     ///         BATCH digest the publishers signed (candles/batch-digest.ts; the same for every market of the batch),
     ///         and its data timestamp the batch's one bar. An auditor finds the signed batch in the publishers'
     ///         archives by those bits, checks its full digest against them, finds the market's window at `index`
@@ -287,7 +288,9 @@ interface IRiskOracle {
     /// @notice An adaptive update's data timestamp is not the open time of a bar (a multiple of 7200 s).
     error OracleUnalignedBar(uint256 dataTimestamp);
     /// @notice An adaptive update does not start from the state the oracle holds: `expected` and `proven` pack
-    ///         num, outcomes and bar s's accepted MM (0 for none) as `PublicSignals.ADAPTIVE_PRIOR_*`.
+    ///         num, outcomes, the accepted MM of the bar s whose outcome it processes (the oldest pending one of
+    ///         t - 23 .. t - 12, 0 for none) and its lag t - 12 - s (0 for none) as `PublicSignals.ADAPTIVE_PRIOR_*`
+    ///         (`adaptivePrior`).
     error OracleAdaptiveStateMismatch(uint256 marketId, uint256 expected, uint256 proven);
     /// @notice A plain signed batch carries an adaptive market (its packing has no adaptive state: adaptive markets
     ///         go in `submitAdaptiveBatch`).
@@ -381,10 +384,10 @@ interface IRiskOracle {
     ///         updates revert `OracleAdaptiveLayoutMismatch`, so governance may switch either first. Where the
     ///         market's verifier is adaptive already, `num` must lie in its clamp (`adaptiveNumBounds`, else
     ///         `OracleAdaptiveNumOutOfRange`: no update could be proved from it); a later `setPublisherSet` to an
-    ///         adaptive verifier checks the num held the same way. Resets the
-    ///         outcome count and the ring of accepted margins; the last accepted update (margins, data timestamp,
-    ///         acceptance time) stays, so replay protection, the interval and the rate of change carry over, as they
-    ///         do when the market becomes plain again.
+    ///         adaptive verifier checks the num held the same way. Resets the outcome count and drops every pending
+    ///         outcome (`adaptiveState`'s ring); the last accepted update (margins, data timestamp, acceptance time)
+    ///         stays, so replay protection, the interval and the rate of change carry over, as they do when the
+    ///         market becomes plain again.
     /// @dev Emits `AdaptiveCalibrationSet`. Plain signed batches refuse adaptive markets (`OracleAdaptiveMarket`);
     ///      adaptive batches (`submitAdaptiveBatch`) take only adaptive ones (`OracleNotAdaptiveMarket`).
     /// @param marketId registered market
@@ -415,8 +418,10 @@ interface IRiskOracle {
     ///      Replays and re-randomised proofs of an applied update fail "newer than". For an adaptive market
     ///      (`setAdaptiveCalibration`) the update has the adaptive layout (`PublicSignals.ADAPTIVE_*`, below
     ///      2^253): its data timestamp must be a bar's open time (`OracleUnalignedBar`) and its prior the one the
-    ///      oracle builds from storage (`OracleAdaptiveStateMismatch`, checked before the proof); the proven new
-    ///      state is stored and `AdaptiveParametersUpdated` emitted instead of `SignedParametersUpdated`.
+    ///      oracle builds from storage (`OracleAdaptiveStateMismatch`, checked before the proof: the state and the
+    ///      oldest pending outcome of bars t - 23 .. t - 12 with its lag, `adaptivePrior`); the proven new state is
+    ///      stored, that outcome is no longer pending, those before t - 23 are dropped, bar t's becomes pending, and
+    ///      `AdaptiveParametersUpdated` is emitted instead of `SignedParametersUpdated`.
     /// @param marketId registered market with a publisher set
     /// @param pA proof point A
     /// @param pB proof point B (coordinate pairs as (imaginary, real))
@@ -477,7 +482,7 @@ interface IRiskOracle {
     /// @dev The proof's constants are those of a plain batch (`marketIds`, `modelCommitments`, `publisherSet`, the
     ///      oracle's domain); its varying signals are one per market, `update[i]` market i's adaptive update in the
     ///      layout of a single adaptive update (`PublicSignals.ADAPTIVE_*`), whose digest part is the batch
-    ///      digest's low 91 bits and whose data timestamp is the batch's bar (the circuit makes both the same for
+    ///      digest's low 87 bits and whose data timestamp is the batch's bar (the circuit makes both the same for
     ///      every market). Checks, in order: n in [2, 32] (`OracleInvalidBatchSize`); n model commitments
     ///      (`OracleBatchModelCount`); n varying signals (`OracleInvalidBatchSignalCount`), each below 2^253
     ///      (`OracleMalformedUpdate`, so below r); an adaptive batch verifier registered for (first market's model,
@@ -586,26 +591,32 @@ interface IRiskOracle {
     /// @return verifier the registered adaptive batch verifier, or the zero address
     function adaptiveBatchVerifier(uint256 modelCommitment, uint256 n) external view returns (address verifier);
 
-    /// @notice An adaptive market's state: num (calibrationNum * 2^8), the outcomes processed, and the ring of accepted
-    ///         maintenance margins (entry b mod 12, at bits 14 (b mod 12), holds bar b's, 0 for none; b = open time /
-    ///         7200).
+    /// @notice An adaptive market's state: num (calibrationNum * 2^8), the outcomes processed, and its pending
+    ///         outcomes: the maintenance margins accepted for the 24 bars up to the last accepted one whose outcomes
+    ///         have been neither processed nor dropped (models/adaptive.ts `PendingOutcomes`).
     /// @param marketId registered market
     /// @return num 0 when the market is not adaptive
     /// @return outcomes outcomes processed since `setAdaptiveCalibration`
-    /// @return ring the 12 entries of 14 bits
-    function adaptiveState(uint256 marketId) external view returns (uint32 num, uint16 outcomes, uint256 ring);
+    /// @return ring entry b mod 24 holds bar b's accepted MM (bps) while its outcome is pending, for the bars b from
+    ///         the last accepted one back 23 bars (b = data timestamp / 7200); 0 for a bar without an accepted update
+    ///         or whose outcome was processed or dropped
+    function adaptiveState(
+        uint256 marketId
+    ) external view returns (uint32 num, uint16 outcomes, uint16[24] memory ring);
 
-    /// @notice What an adaptive update for the bar opening at `dataTimestamp` must start from, as the oracle will build
-    ///         it: the state now and bar s = t - 12's accepted MM (0 when it has none). The prover's input.
+    /// @notice What an adaptive update for the bar t opening at `dataTimestamp` must start from, as the oracle will
+    ///         build it: the state now and the outcome it processes, the oldest pending bar s of t - 23 .. t - 12
+    ///         (`adaptiveState`'s ring). The prover's input.
     /// @param marketId registered adaptive market
     /// @param dataTimestamp the update's data timestamp (a bar's open time, after the last accepted one)
     /// @return num the state's num
     /// @return outcomes the state's outcome count
-    /// @return marginS bar s's accepted maintenance margin (bps), 0 for none
+    /// @return marginS bar s's accepted maintenance margin (bps), 0 when no outcome is pending there
+    /// @return lag t - 12 - s, in [0, 11] (0 when marginS is 0)
     function adaptivePrior(
         uint256 marketId,
         uint64 dataTimestamp
-    ) external view returns (uint32 num, uint16 outcomes, uint16 marginS);
+    ) external view returns (uint32 num, uint16 outcomes, uint16 marginS, uint8 lag);
 
     /// @notice The domain every proof for this oracle must carry:
     ///         `uint256(keccak256(abi.encode(block.chainid, address(this)))) % SNARK_SCALAR_FIELD`.

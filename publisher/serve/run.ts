@@ -16,8 +16,9 @@ import { ConfigError } from "../../core/errors";
 import { checkListenAddress, listenJsonApi, type HttpLimits } from "../../core/json-api";
 import { comparePublicKeys, type PublicKey } from "../eddsa";
 import { publisherPassword, unlockKeystore } from "../keystore";
-import { readSignedBatch, type SignedBatch } from "../signed-batch";
-import { readSignedWindow, type SignedWindow } from "../signed-window";
+import { UnsupportedVersionError } from "../errors";
+import { readSignedBatch, SIGNED_BATCH_VERSION, type SignedBatch } from "../signed-batch";
+import { readSignedWindow, SIGNED_WINDOW_VERSION, type SignedWindow } from "../signed-window";
 import { BATCHES_DIRECTORY, BatchArchive, marketDirectory, WindowArchive } from "./archive";
 import { BatchSigner, type SignedBatchBar } from "./batch-signer";
 import { loadPublisherConfig, redactedPublisherConfig, type PublisherConfig } from "./config";
@@ -127,8 +128,9 @@ function newestOnDisk(cfg: PublisherConfig): NewestArchived {
  * Checks that the archive holds this publisher's windows and batches: the newest window of each market must
  * carry this key, the market's label and its bar interval, and the newest batch of each batch this key and
  * the batch's markets (each is verified as it is read).
- * @throws ConfigError naming the config's `archive`, `intervalMs` or batch `markets` and the file;
- *   PublisherFileError or SignatureError for an archived file that does not check.
+ * @throws ConfigError naming the config's `archive`, `intervalMs` or batch `markets` and the file (an archive of
+ *   an older file version: naming the file and its version); PublisherFileError or SignatureError for an
+ *   archived file that does not check.
  */
 async function checkArchive(cfg: PublisherConfig, archived: NewestArchived, key: PublicKey): Promise<void> {
   const otherKey = (file: string, signer: PublicKey) =>
@@ -136,8 +138,22 @@ async function checkArchive(cfg: PublisherConfig, archived: NewestArchived, key:
       `${cfg.file}: archive: ${file} is signed by another key (Ax ${signer.Ax}); each publisher ` +
         `key keeps its own archive: give this key (Ax ${key.Ax}) another archive directory`,
     );
+  // An archive of an older file version (windows of digest layout v2) is refused as a whole: its newest window
+  // cannot anchor the signer's comparisons (signer.ts) and its files are no longer served.
+  const current = async <T>(read: Promise<T>): Promise<T> => {
+    try {
+      return await read;
+    } catch (err) {
+      if (!(err instanceof UnsupportedVersionError)) throw err;
+      throw new ConfigError(
+        `${cfg.file}: archive: ${err.file}: ${err.reason}. This publisher signs version ` +
+          `${SIGNED_WINDOW_VERSION} windows (version ${SIGNED_BATCH_VERSION} batches): give it another archive ` +
+          "directory",
+      );
+    }
+  };
   for (const [i, m] of cfg.markets.entries()) {
-    const newest = await archived.window(m.market);
+    const newest = await current(archived.window(m.market));
     if (newest === undefined) continue;
     const { file, signed } = newest;
     if (comparePublicKeys(signed.publicKey, key) !== 0) throw otherKey(file, signed.publicKey);
@@ -154,7 +170,7 @@ async function checkArchive(cfg: PublisherConfig, archived: NewestArchived, key:
     }
   }
   for (const [i, b] of cfg.batches.entries()) {
-    const newest = await archived.batch(b.batch);
+    const newest = await current(archived.batch(b.batch));
     if (newest === undefined) continue;
     const { file, signed } = newest;
     if (comparePublicKeys(signed.publicKey, key) !== 0) throw otherKey(file, signed.publicKey);

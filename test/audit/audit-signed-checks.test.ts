@@ -365,11 +365,11 @@ describe("hostile sources", () => {
         res.end(JSON.stringify({ error: "NOT_FOUND", message: "no window of FLAKY" }));
       } else if (market === "DEEP") {
         res.writeHead(200, json);
-        res.end(`{"version":2,"market":${deep}}`);
+        res.end(`{"version":3,"market":${deep}}`);
       } else if (market === "STALL" || market === "RESET") {
         // headers and the start of a body, then nothing (a dropped connection), or a reset
         res.writeHead(200, json);
-        res.write('{"version":2,');
+        res.write('{"version":3,');
         if (market === "RESET") setTimeout(() => res.socket?.destroy(), 50);
       } else if (market === "ENDLESS" || market === "ENDLESS-404") {
         // an endless body of spaces, sent gzipped (a gzip bomb without end): only a reader that stops gets out
@@ -422,7 +422,7 @@ describe("hostile sources", () => {
     const file = join(dir, "deep.json");
     writeFileSync(
       file,
-      `{"version":2,"market":"BTC-USDT","endTime":${at},"intervalMs":7200000,"bars":[${deep}]}`,
+      `{"version":3,"market":"BTC-USDT","endTime":${at},"intervalMs":7200000,"bars":[${deep}]}`,
     );
     const [l] = await WindowDirectory.open(dir).lookup("BTC-USDT", SMALL_WINDOW.marketId, at);
     expect(l).toEqual({

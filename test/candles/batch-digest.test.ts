@@ -14,11 +14,17 @@ import { SMALL_WINDOW } from "../helpers/windows";
 
 const BTC = 0x4254432d55534454n; // "BTC-USDT"
 const ETH = 0x4554482d55534454n; // "ETH-USDT"
-/** The window digest of SMALL_WINDOW under ETH-USDT (SMALL_WINDOW's is pinned in digest.test.ts). */
-const ETH_WINDOW_DIGEST = 5206389418485374697230772406086870903818101449572274736313833670556883430017n;
-/** Computed once from the layout below and written here: any change to the batch digest's layout breaks it. */
+/**
+ * The window digest of SMALL_WINDOW under ETH-USDT, window layout v3 (SMALL_WINDOW's is pinned in digest.test.ts;
+ * both computed from the documented layouts with circomlibjs's Poseidon, as digest.test.ts does).
+ */
+const ETH_WINDOW_DIGEST = 3506497093897337361196426074165957757304492772038819014352070574715091729880n;
+/**
+ * Computed once from the layout below (over window digests of layout v3) and written here: any change to the
+ * batch digest's layout, or to the window digests', breaks it.
+ */
 const TWO_MARKET_BATCH_DIGEST =
-  21559448792130092595750810627375854549413383295523485304424966753340282540060n;
+  14370807183629431524734055167200368543842263067368474764962480570652042794165n;
 
 async function twoMarkets() {
   return [

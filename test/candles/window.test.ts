@@ -11,8 +11,10 @@ import {
   toFixedPoint,
   VOLUME_BITS,
   windowViolation,
+  WINDOW_BARS,
   WINDOW_RANGE_BARS,
 } from "../../candles";
+import { MAX_OUTCOME_LAG, TARGET_HORIZON_BARS } from "../../models/target";
 import { DataError, InsufficientDataError } from "../../core/errors";
 import { loadCandles, parseCandlesCsv } from "../../candles/load-data";
 
@@ -164,6 +166,39 @@ describe("windows", () => {
     expect(windowViolation({ ...w, bars: ranged })).toEqual({
       field: "bars[0].high",
       reason: `high of a bar before the range part must be 0, got ${w.bars[0].close}`,
+    });
+  });
+
+  it("signs the highs and lows of the last 24 bars (layout v3): every bar an adaptive outcome reads", () => {
+    // The adaptive rule at bar t reads bar s = t - 12 - lag (lag <= 11) and the highs and lows of s+1..s+12, so
+    // of bars t-22..t at most: the range part is bars t-23..t, as in the candle file.
+    expect(WINDOW_RANGE_BARS).toBe(24);
+    expect(WINDOW_RANGE_BARS).toBeGreaterThanOrEqual(TARGET_HORIZON_BARS + MAX_OUTCOME_LAG);
+    const real = loadCandles(join(__dirname, "../../models/data/btcusdt-2h.csv"));
+    const last = real.candles.length - 1;
+    const w = buildWindow(real, 1n, last, WINDOW_BARS);
+    const rangeStart = WINDOW_BARS - 24;
+    w.bars.forEach((b, i) => {
+      const c = real.candles[last - (WINDOW_BARS - 1 - i)];
+      expect(b.time).toBe(c.time);
+      if (i >= rangeStart) {
+        expect([b.high, b.low], `bar ${i}`).toEqual([toFixedPoint(c.high, 8), toFixedPoint(c.low, 8)]);
+      } else {
+        expect([b.high, b.low], `bar ${i}`).toEqual([0n, 0n]);
+      }
+    });
+    // the first bar of the range part may carry its high and low, the bar before it may not
+    const at = (i: number, high: bigint) => ({
+      ...w,
+      bars: w.bars.map((b, j) => (j === i ? { ...b, high } : b)),
+    });
+    expect(windowViolation(at(rangeStart, w.bars[rangeStart].high))).toBeUndefined();
+    expect(windowViolation(at(rangeStart - 1, w.bars[rangeStart - 1].close))?.field).toBe(
+      `bars[${rangeStart - 1}].high`,
+    );
+    expect(windowViolation(at(rangeStart, 0n))).toEqual({
+      field: `bars[${rangeStart}].high`,
+      reason: expect.stringMatching(/^high 0 is outside/),
     });
   });
 });

@@ -2,7 +2,8 @@
  * What the signed circuits' generators refuse before writing any Circom (circuits/signed-circuit-parts.ts
  * `checkSignedCircuitParameters`): a model that does not read the window features as WindowFeatures gives them
  * (by position, at scale 2^32, on 2-hour bars), whose commitment would then name another function than the one
- * the circuit computes, and a quorum outside [1, 8]. No compile: these are quick.
+ * the circuit computes, and a quorum outside [1, 8]; and how they wire the window's range part (layout v3) into
+ * the digest, the features and the adaptive rule. No compile: these are quick.
  */
 import { describe, expect, it } from "vitest";
 import { generateSignedBatchCircuit } from "../../circuits/generate-signed-batch-circuit";
@@ -12,6 +13,8 @@ import { loadQuantizedModel, type QuantizedModel } from "../../models/quantized-
 import { MODEL } from "../helpers/artifacts";
 import { loadCalibrations } from "../../models/market-calibrations";
 import { DEFAULT_CALIBRATIONS } from "../../cli/paths";
+import { ADAPTIVE_BARS } from "../../circuits/adaptive-params";
+import { WINDOW_RANGE_BARS } from "../../candles/window";
 
 const model = loadQuantizedModel(MODEL);
 
@@ -58,6 +61,32 @@ describe("signed circuit generators", () => {
       );
       // The same model without the rule: the horizon is only committed to, not read.
       expect((await generate({ ...model, targetHorizonBars: 24 })).source).toContain("component features");
+    });
+
+    it(`${name}: wires the window's 24 highs and lows into the digest, the last 12 into the features, the last 23 into the adaptive rule`, async () => {
+      const rule = loadCalibrations(DEFAULT_CALIBRATIONS).adaptive;
+      const single = name === "signed update";
+      const source = single
+        ? (await generateUpdateCircuit(model, "constant", 1, undefined, { adaptive: rule })).source
+        : (await generateSignedBatchCircuit(model, "constant", 2, 1, undefined, { adaptive: rule })).source;
+      expect(WINDOW_RANGE_BARS).toBe(24);
+      expect(ADAPTIVE_BARS - 1).toBeLessThanOrEqual(WINDOW_RANGE_BARS);
+      expect(source).toContain(single ? "signal input high[24];" : "signal input high[2][24];");
+      // the digest: 223 elements, the 24 highs and lows after the header and the 85 closes and volumes
+      expect(source).toContain("PoseidonSponge(223)");
+      expect(source).toMatch(
+        /for \(var j = 0; j < 24; j\+\+\) \{\s+\S+\.in\[175 \+ 2 \* j\] <== high(\[m\])?\[j\];/,
+      );
+      // the features: the last 12 of the 24 (bars 73 .. 84); the adaptive rule: bars t - 22 .. t, entries 1 .. 23
+      for (const m of single ? [""] : ["[0]", "[1]"]) {
+        expect(source).toContain(`features${m}.high[k] <== high${m}[12 + k];`);
+        expect(source).toContain(`features${m}.low[k] <== low${m}[12 + k];`);
+        const adaptive = single ? "adaptive" : `adaptive${m.slice(1, 2)}`;
+        expect(source).toContain(`${adaptive}.high[i] <== high${m}[i + 1];`);
+        expect(source).toContain(`${adaptive}.low[i] <== low${m}[i + 1];`);
+      }
+      // no high or low of the adaptive rule wired to a constant 0 (layout v2's 12-bar range part did)
+      expect(source).not.toMatch(/\.(high|low)\[i\] <== 0;/);
     });
 
     it(`${name}: refuses a quorum outside [1, 8], and generates for the shipped model`, async () => {

@@ -10,7 +10,7 @@
  * - PublisherSignature (circuits/lib/publisher-quorum.circom): a registered key of small order would let anyone
  *   "sign" (8A is the identity, so S B8 = R8 + h 8A holds for R8 = S B8). The circuit refuses all eight such keys
  *   by circomlib's not-identity test on x(4A), with enabled tied to 1; pinned here with the forged signature.
- * - The signed-update circuit's constraint system: every input wire is constrained, and the only wires that occur
+ * - The signed-update circuit's constraint system, plain and adaptive: every input wire is constrained, and the only wires that occur
  *   in a single constraint non-linearly (the shape of a free hint) are IsZero inverses, which are free only where
  *   they multiply 0; the only wires in no constraint at all are the EdDSA equality checks' IsZero inverses, which
  *   is what `enabled` being the constant 1 looks like in the r1cs.
@@ -43,7 +43,7 @@ import { FEATURE_INTERVAL_MS } from "../../features/window-features";
 import { loadCalibrations } from "../../models/market-calibrations";
 import { integerPolicy } from "../../models/integer-engine";
 import { loadQuantizedModel } from "../../models/quantized-model";
-import { TARGET_HORIZON_BARS } from "../../models/target";
+import { MAX_OUTCOME_LAG, TARGET_HORIZON_BARS } from "../../models/target";
 import {
   addPoints,
   BASE8,
@@ -323,44 +323,53 @@ describe("PublisherSignature: keys of small order", () => {
 // ------------------------------------------------------------------------------------ constraint system
 
 describe("signed-update circuit (quorum 1, constant weights): no free wire", () => {
-  it("constrains every input wire; the wires used once non-linearly, or never, are IsZero inverses", async () => {
-    const generated = await generateUpdateCircuit(model, "constant", 1);
-    const c = await loadCircuit(generated.source, "signed_update_k1_constant");
-    const r1cs = readR1cs(c.r1csPath);
-    const { wireNames } = readSymbols(c.symPath);
-    const uses = new Array<number>(r1cs.nWires).fill(0);
-    const nonLinear = new Array<boolean>(r1cs.nWires).fill(false);
-    for (const { a, b, c: lc } of r1cs.constraints) {
-      const seen = new Set<number>();
-      for (const [w] of a) {
-        seen.add(w);
-        if (b.length > 0) nonLinear[w] = true;
+  // the plain circuit, and the adaptive one (whose one-hot of the lag is a hint, pinned in
+  // templates-adaptive.test.ts; its e_j each occur in their booleanity and the selection's products)
+  it.each([
+    ["plain", "signed_update_k1_constant", {}],
+    ["adaptive", "signed_update_k1_constant_adaptive", { adaptive: RULE }],
+  ] as const)(
+    "%s: constrains every input wire; the wires used once non-linearly, or never, are IsZero inverses",
+    async (_kind, name, options) => {
+      const generated = await generateUpdateCircuit(model, "constant", 1, undefined, options);
+      const c = await loadCircuit(generated.source, name);
+      const r1cs = readR1cs(c.r1csPath);
+      const { wireNames } = readSymbols(c.symPath);
+      const uses = new Array<number>(r1cs.nWires).fill(0);
+      const nonLinear = new Array<boolean>(r1cs.nWires).fill(false);
+      for (const { a, b, c: lc } of r1cs.constraints) {
+        const seen = new Set<number>();
+        for (const [w] of a) {
+          seen.add(w);
+          if (b.length > 0) nonLinear[w] = true;
+        }
+        for (const [w] of b) {
+          seen.add(w);
+          if (a.length > 0) nonLinear[w] = true;
+        }
+        for (const [w] of lc) seen.add(w);
+        for (const w of seen) uses[w]++;
       }
-      for (const [w] of b) {
-        seen.add(w);
-        if (a.length > 0) nonLinear[w] = true;
+      expect(r1cs.nPubOut).toBe(UPDATE_SIGNALS.length);
+      const inputs = r1cs.nPubOut + r1cs.nPubIn + r1cs.nPrvIn;
+      const unused: string[] = [];
+      const freeShaped: string[] = [];
+      for (let w = 1; w < r1cs.nWires; w++) {
+        const name = wireNames.get(w)?.[0] ?? `wire${w}`;
+        if (uses[w] === 0) unused.push(name);
+        else if (w > inputs && uses[w] === 1 && nonLinear[w] && !/\.inv$/.test(name)) freeShaped.push(name);
       }
-      for (const [w] of lc) seen.add(w);
-      for (const w of seen) uses[w]++;
-    }
-    expect(r1cs.nPubOut).toBe(UPDATE_SIGNALS.length);
-    const inputs = r1cs.nPubOut + r1cs.nPubIn + r1cs.nPrvIn;
-    const unused: string[] = [];
-    const freeShaped: string[] = [];
-    for (let w = 1; w < r1cs.nWires; w++) {
-      const name = wireNames.get(w)?.[0] ?? `wire${w}`;
-      if (uses[w] === 0) unused.push(name);
-      else if (w > inputs && uses[w] === 1 && nonLinear[w] && !/\.inv$/.test(name)) freeShaped.push(name);
-    }
-    // The two wires in no constraint are the inverses of ForceEqualIfEnabled's IsZero in the EdDSA verifier:
-    // enabled is the constant 1, so the optimiser fixes isz.out = 1 and in[1] - in[0] = 0, and the inverse is then
-    // multiplied by 0 (harmless). Were enabled a wire, they would be constrained.
-    expect(unused.sort()).toEqual([
-      "main.publishers.signature[0].verify.eqCheckX.isz.inv",
-      "main.publishers.signature[0].verify.eqCheckY.isz.inv",
-    ]);
-    expect(freeShaped).toEqual([]);
-  });
+      // The two wires in no constraint are the inverses of ForceEqualIfEnabled's IsZero in the EdDSA verifier:
+      // enabled is the constant 1, so the optimiser fixes isz.out = 1 and in[1] - in[0] = 0, and the inverse is then
+      // multiplied by 0 (harmless). Were enabled a wire, they would be constrained.
+      expect(unused.sort()).toEqual([
+        "main.publishers.signature[0].verify.eqCheckX.isz.inv",
+        "main.publishers.signature[0].verify.eqCheckY.isz.inv",
+      ]);
+      expect(freeShaped).toEqual([]);
+    },
+    600_000,
+  );
 });
 
 // ------------------------------------------------------------------------------------ PublicSignals.sol
@@ -394,13 +403,15 @@ describe("contracts/PublicSignals.sol mirrors the TypeScript layouts", () => {
     UPDATE_BITS: U.bits,
     ADAPTIVE_UPDATE_BITS: A.bits,
     ADAPTIVE_PRIOR_SHIFT: A.numShift,
-    ADAPTIVE_PRIOR_BITS: A.numBits + A.outcomesBits + A.marginSBits,
+    ADAPTIVE_PRIOR_BITS: A.numBits + A.outcomesBits + A.marginSBits + A.lagBits,
     ADAPTIVE_NEW_NUM_SHIFT: A.newNumShift,
     ADAPTIVE_DIGEST_SHIFT: A.digestShift,
     ADAPTIVE_NUM_BITS: A.numBits,
     ADAPTIVE_OUTCOMES_BITS: A.outcomesBits,
     ADAPTIVE_MARGIN_BITS: A.marginSBits,
     ADAPTIVE_HORIZON_BARS: TARGET_HORIZON_BARS,
+    ADAPTIVE_MAX_LAG: MAX_OUTCOME_LAG,
+    ADAPTIVE_RING_BARS: TARGET_HORIZON_BARS + MAX_OUTCOME_LAG + 1,
     ADAPTIVE_BAR_SECONDS: FEATURE_INTERVAL_MS / 1000,
   };
 
@@ -411,11 +422,12 @@ describe("contracts/PublicSignals.sol mirrors the TypeScript layouts", () => {
   });
 
   it("reads the adaptive parts where the circuit writes them: the prior, then new num and new outcomes adjacent", () => {
-    // The oracle reads the prior as one 52-bit field at ADAPTIVE_PRIOR_SHIFT (num, outcomes, MM_s from bit 0) and
-    // the new outcomes at ADAPTIVE_NEW_NUM_SHIFT + ADAPTIVE_NUM_BITS (RiskOracle `_nextAdaptiveState`).
+    // The oracle reads the prior as one 56-bit field at ADAPTIVE_PRIOR_SHIFT (num, outcomes, MM_s, lag from bit 0)
+    // and the new outcomes at ADAPTIVE_NEW_NUM_SHIFT + ADAPTIVE_NUM_BITS (RiskOracle `_nextAdaptiveState`).
     expect(A.outcomesShift).toBe(A.numShift + A.numBits);
     expect(A.marginSShift).toBe(A.outcomesShift + A.outcomesBits);
-    expect(A.newNumShift).toBe(A.marginSShift + A.marginSBits);
+    expect(A.lagShift).toBe(A.marginSShift + A.marginSBits);
+    expect(A.newNumShift).toBe(A.lagShift + A.lagBits);
     expect(A.newOutcomesShift).toBe(A.newNumShift + A.numBits);
     expect(A.digestShift).toBe(A.newOutcomesShift + A.outcomesBits);
     expect(A.digestShift + A.digestBits).toBe(A.bits);

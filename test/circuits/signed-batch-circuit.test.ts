@@ -17,7 +17,7 @@ import { BATCH_PACKING, unpackBatchUpdate } from "../../circuits/batch-statement
 import { generateSignedBatchCircuit } from "../../circuits/generate-signed-batch-circuit";
 import { batchSignalLayout, batchSignalNames } from "../../circuits/public-signals";
 import { loadCircuit, witnessFailure, type TestCircuit } from "../helpers/circuits";
-import { WINDOW_BARS } from "../../candles/window";
+import { WINDOW_BARS, WINDOW_RANGE_BARS } from "../../candles/window";
 import { loadCandles } from "../../candles/load-data";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { publicKeyOf, signDigest } from "../../publisher/eddsa";
@@ -60,8 +60,11 @@ const ethWindow = (back = 0) => ({
 type Input = Record<string, unknown>;
 type Rows = string[][];
 
-/** Window digest (per market), features, model and policy, MM and IM range checks: measured, see the generator. */
-const PER_MARKET = 8226 + 6818 + 844 + 2 * 14;
+/**
+ * Window digest (per market; layout v3, 223 elements: signed-update-circuit.test.ts derives its 9,051, 8,226 with
+ * layout v2's 199), features, model and policy, MM and IM range checks: measured, see the generator.
+ */
+const PER_MARKET = 9051 + 6818 + 844 + 2 * 14;
 /** The data timestamp's range check (40) and the batch digest's low 91 bits (FieldLowBits(91): 2 x 254 + 3). */
 const PER_BATCH = 40 + 511;
 /** PublisherQuorum(K): 924 + 4,233 K (templates-publisher-quorum.test.ts). */
@@ -106,8 +109,8 @@ describe("signed batch circuit, N = 2, quorum 1, constant weights", () => {
       dataTimestamp: end.toString(),
       close: rows((w) => w.bars.map((b) => b.close)),
       volume: rows((w) => w.bars.map((b) => b.volume)),
-      high: rows((w) => w.bars.slice(-12).map((b) => b.high)),
-      low: rows((w) => w.bars.slice(-12).map((b) => b.low)),
+      high: rows((w) => w.bars.slice(-WINDOW_RANGE_BARS).map((b) => b.high)),
+      low: rows((w) => w.bars.slice(-WINDOW_RANGE_BARS).map((b) => b.low)),
       signatureR8x: [batch.signature.R8x.toString()],
       signatureR8y: [batch.signature.R8y.toString()],
       signatureS: [batch.signature.S.toString()],
@@ -115,12 +118,13 @@ describe("signed batch circuit, N = 2, quorum 1, constant weights", () => {
   };
 
   it("costs the sum of its parts (circuits/generate-signed-batch-circuit.ts)", () => {
-    // 2 x (digest 8,226 + features 6,818 + model and policy 844 + MM and IM range checks 28) + timestamp range
+    // 2 x (digest 9,051 + features 6,818 + model and policy 844 + MM and IM range checks 28) + timestamp range
     // check 40 + digest bits 511 + batch digest 373 + signatures 5,157 + domain binding 1 + market 1's model
     // commitment output (a constant, the compiled-in model's; market 0's costs nothing, as before)
     expect(circuit.constraints).toBe(
       2 * PER_MARKET + PER_BATCH + BATCH_DIGEST_COST[2] + quorumCost(1) + 1 + 1,
     );
+    expect(circuit.constraints).toBe(39565); // 37,915 with layout v2: 2 x 825 more for the 24-bar range part
   });
 
   it("outputs the packed margins, end and digest bits, the model and the set, and takes the ids and domain", async () => {
@@ -168,8 +172,11 @@ describe("signed batch circuit, N = 2, quorum 1, constant weights", () => {
       ["close", 0, 0],
       ["close", 1, WINDOW_BARS - 1],
       ["volume", 1, 40],
+      ["high", 0, 0], // bar 61: signed, read by no feature
       ["high", 0, 11],
+      ["high", 1, 23],
       ["low", 1, 0],
+      ["low", 0, 12], // bar 73: the first range_1d reads
     ] as const) {
       const rows = (honest.input[field] as Rows).map((r) => [...r]);
       rows[m][i] = (BigInt(rows[m][i]) + 1n).toString();

@@ -65,11 +65,18 @@ describe("signed-update circuit, quorum 1, constant weights", () => {
   };
 
   it("costs the sum of its parts (circuits/generate-update-circuit.ts)", () => {
-    // digest 8,226 + its low 180 bits 511 + signatures 924 + 4,233 K + features 6,818 + model and policy 844
-    // + statement 345 + timestamp 40. The digest bits, FieldLowBits(180), are 2 * 180 + 2 * 74 + 3 = 511
-    // (templates-field-bits.test.ts); folding them into the update adds a term to a linear constraint, so the
-    // change from three public signals to two costs exactly those 511 (21,430 before).
-    expect(circuit.constraints).toBe(8226 + 511 + (924 + 4233) + 6818 + 844 + 345 + 40);
+    // digest 9,051 + its low 180 bits 511 + signatures 924 + 4,233 K + features 6,818 + model and policy 844
+    // + statement 345 + timestamp 40. The digest (layout v3) absorbs 223 elements, 5 + 2 * 85 + 2 * 24: 14
+    // Poseidon(16) of 609 (templates-commitment.test.ts) and a Poseidon(14) of 537 (measured), less 3 for each of
+    // its 4 constant inputs of the first permutation (the length, tag, interval and N: their first S-box folds);
+    // layout v2's 199 elements (highs and lows of 12 bars) cost 8,226, the circuit 21,941. The features take 12
+    // of the 24 highs and lows by wires, no constraint. The digest bits, FieldLowBits(180), are 2 * 180 + 2 * 74
+    // + 3 = 511 (templates-field-bits.test.ts); folding them into the update adds a term to a linear constraint,
+    // so the change from three public signals to two costs exactly those 511 (21,430 before, with layout v2).
+    const digest = 14 * 609 + 537 - 4 * 3;
+    expect(digest).toBe(9051);
+    expect(circuit.constraints).toBe(digest + 511 + (924 + 4233) + 6818 + 844 + 345 + 40);
+    expect(circuit.constraints).toBe(22766);
   });
 
   it("outputs the update, digest and statement the engine and the hashes give", async () => {
@@ -112,13 +119,20 @@ describe("signed-update circuit, quorum 1, constant weights", () => {
   });
 
   it("has no witness for candles edited after signing, in any part of the window", async () => {
+    // high[0] .. high[11] are bars 61 .. 72, which no feature reads (the adaptive rule's outcomes do): the digest
+    // binds them all the same
     const edits: [string, number][] = [
       ["close", 0],
       ["close", WINDOW_BARS - 1],
       ["volume", 40],
-      ["high", 11],
+      ["high", 0],
+      ["low", 11],
+      ["high", 12],
+      ["high", 23],
       ["low", 0],
+      ["low", 23],
     ];
+    expect(honest.input.high).toHaveLength(24);
     for (const [field, i] of edits) {
       const values = [...(honest.input[field] as string[])];
       values[i] = (BigInt(values[i]) + 1n).toString();

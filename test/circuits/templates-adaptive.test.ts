@@ -1,17 +1,19 @@
 /**
  * circuits/lib/adaptive.circom: AdaptiveCalibration with the shipped rule (models/calibrations.json) against
  * models/adaptive.ts (`windowOutcome`, `adaptiveUpdate`, `stateToNum`): every annealing stage and its
- * boundaries, the clamp at both ends, breach and covered bars at the exact threshold, "no outcome" (no accepted
- * margin, a missing bar), prices at the publisher's extremes, real BTC windows, the constraint-count pin,
- * out-of-range states without a witness, and forged witnesses (breach, step quotient, stage, maximum, presence)
- * that the constraints reject.
+ * boundaries, the clamp at both ends, breach and covered bars at the exact threshold, every lag (bar
+ * s = t - 12 - lag of the last 24 bars), "no outcome" (no pending margin, a missing bar inside the selected 13
+ * bars; one outside them changes nothing), prices at the publisher's extremes, real BTC bars, the
+ * constraint-count pin, out-of-range states and lags without a witness, and forged witnesses (breach, step
+ * quotient, stage, maximum, presence, the lag's one-hot) that the constraints reject.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildWindow, integerCandlesOf, type WindowBar } from "../../candles";
-import { emitAdaptiveCalibration, adaptiveStateWidths } from "../../circuits/adaptive-params";
+import { ADAPTIVE_BARS, emitAdaptiveCalibration, adaptiveStateWidths } from "../../circuits/adaptive-params";
 import {
   bitEdits,
   bitsOf,
+  FIELD_MODULUS,
   loadCircuit,
   readSymbols,
   runForgery,
@@ -31,11 +33,15 @@ import {
 } from "../../models/adaptive";
 import { loadCalibrations } from "../../models/market-calibrations";
 import { loadCandles } from "../../candles/load-data";
-import { TARGET_HORIZON_BARS as H } from "../../models/target";
+import { MAX_OUTCOME_LAG, TARGET_HORIZON_BARS as H } from "../../models/target";
 
 const RULE: AdaptiveRule = loadCalibrations("models/calibrations.json").adaptive;
 const W = adaptiveStateWidths(RULE);
-const INPUTS = ["num", "outcomes", "mmS", "closeS", "close", "high", "low"] as const;
+const INPUTS = ["num", "outcomes", "mmS", "lag", "close", "high", "low"] as const;
+const LAGS = MAX_OUTCOME_LAG + 1;
+/** The template reads bars t - 23 .. t (BARS of them): bar s = t - 12 - lag is bars[S0 - lag]. */
+const BARS = ADAPTIVE_BARS;
+const S0 = BARS - 1 - H;
 const OUTPUTS = ["processed", "breach", "newNum", "newOutcomes", "calibrationNum"] as const;
 
 /** A wrapper around AdaptiveCalibration of the shipped rule, component `a`. */
@@ -46,7 +52,9 @@ function adaptiveSource(): string {
   line('include "adaptive.circom";');
   line("template Wrap() {");
   for (const s of INPUTS.slice(0, 4)) line(`    signal input ${s};`);
-  for (const s of INPUTS.slice(4)) line(`    signal input ${s}[${H}];`);
+  line(`    signal input close[${BARS}];`);
+  line(`    signal input high[${BARS - 1}];`);
+  line(`    signal input low[${BARS - 1}];`);
   emitAdaptiveCalibration(line, RULE, "a");
   for (const s of INPUTS) line(`    a.${s} <== ${s};`);
   for (const s of OUTPUTS) {
@@ -58,10 +66,12 @@ function adaptiveSource(): string {
   return out.join("\n") + "\n";
 }
 
-/** The last H + 1 bars s..t of a window as the template's inputs. */
+/** The last 24 bars t - 23 .. t of a window and the prior (bar s = t - 12 - lag) as the template's inputs. */
 interface Case {
   state: AdaptiveState;
   mmS: bigint;
+  /** 0 when absent. */
+  lag?: number;
   bars: Pick<WindowBar, "close" | "high" | "low" | "missing">[];
 }
 
@@ -69,15 +79,15 @@ const inputOf = (c: Case) => ({
   num: c.state.num,
   outcomes: BigInt(c.state.outcomes),
   mmS: c.mmS,
-  closeS: c.bars[0].close,
-  close: c.bars.slice(1).map((b) => b.close),
+  lag: BigInt(c.lag ?? 0),
+  close: c.bars.map((b) => b.close),
   high: c.bars.slice(1).map((b) => b.high),
   low: c.bars.slice(1).map((b) => b.low),
 });
 
 /** What the integer engine says the template outputs. */
 function expected(c: Case): Record<string, bigint> {
-  const outcome = windowOutcome(c.bars, c.mmS);
+  const outcome = windowOutcome(c.bars, c.mmS, c.lag ?? 0);
   const next = adaptiveUpdate(c.state, outcome, RULE);
   return {
     processed: outcome === null ? 0n : 1n,
@@ -99,12 +109,18 @@ async function run(circuit: TestCircuit, c: Case): Promise<Record<string, bigint
   return out;
 }
 
-/** H + 1 present bars: close_s = 100 (at 8 decimals), later bars within [lo, hi] with the move `move`. */
-function flatBars(move: bigint, down: boolean): Case["bars"] {
-  const base = 100_00000000n;
-  const bars = Array.from({ length: H + 1 }, () => ({ close: base, high: base, low: base, missing: false }));
-  if (down) bars[7] = { ...bars[7], low: base - move };
-  else bars[4] = { ...bars[4], high: base + move };
+const BASE = 100_00000000n;
+const MISSING = { close: 0n, high: 0n, low: 0n, missing: true };
+
+/**
+ * 24 present bars at 100 (8 decimals), the move `move` down at bar s + 7 or up at bar s + 4 for bar
+ * s = t - 12 - lag (bars[S0 - lag]).
+ */
+function flatBars(move: bigint, down: boolean, lag = 0): Case["bars"] {
+  const bars = Array.from({ length: BARS }, () => ({ close: BASE, high: BASE, low: BASE, missing: false }));
+  const s = S0 - lag;
+  if (down) bars[s + 7] = { ...bars[s + 7], low: BASE - move };
+  else bars[s + 4] = { ...bars[s + 4], high: BASE + move };
   return bars;
 }
 
@@ -119,12 +135,14 @@ describe("AdaptiveCalibration (shipped rule)", () => {
     ]);
   });
 
-  it("pins the --O2 cost: 1,962 (Maximum(24, 65) 1,583, the breach sign 81, the state's checks and step)", () => {
-    // Maximum(2H, 65) 24 * 65 + 23 = 1,583; SignedRangeCheck(80) + mmS * closeS = 81; Presence of mmS and 13
-    // closes + 13 products = 41; range checks 14 + 2 * 26 + 2 * 11 = 88; stage flags 3 * 12 = 36; c, num * c,
-    // FloorShiftToRange(16, 0, 24), breach * step = 43; ClampRange 2 * (29 + 1) = 60; newNum, newOutcomes 2;
-    // CeilShiftToRange(8, 0, 20) = 28 (circuits/lib/adaptive.circom's header)
-    expect(o2.constraints).toBe(1583 + 81 + 41 + 88 + 36 + 43 + 60 + 2 + 28);
+  it("pins the --O2 cost: 2,298 (the lag's one-hot and selection 312, Maximum(24, 65) 1,583, the state's step)", () => {
+    // one-hot of the lag 12 booleanities (its two sums are linear); selection 12 * (2 * 12 + 1) = 300 products;
+    // Maximum(2H, 65) 24 * 65 + 23 = 1,583; SignedRangeCheck(80) + mmS * closeS = 81; Presence of mmS and 24
+    // closes (2 each) + 12 selected missing counts + IsZero 2 + processed 1 = 65; range checks 14 + 2 * 26 +
+    // 2 * 11 = 88; stage flags 3 * 12 = 36; c, num * c, FloorShiftToRange(16, 0, 24), breach * step = 43;
+    // ClampRange 2 * (29 + 1) = 60; newNum, newOutcomes 2; CeilShiftToRange(8, 0, 20) = 28
+    // (circuits/lib/adaptive.circom's header; before the lag it was 1,962)
+    expect(o2.constraints).toBe(12 + 300 + 1583 + 81 + 65 + 88 + 36 + 43 + 60 + 2 + 28);
   });
 
   it("agrees with the engine at every stage boundary, breach and covered, with the clamp at both ends", async () => {
@@ -137,10 +155,17 @@ describe("AdaptiveCalibration (shipped rule)", () => {
       for (const num of nums) {
         for (const move of moves) {
           for (const down of [false, true]) {
-            const c: Case = { state: { num, outcomes }, mmS: threshold, bars: flatBars(move, down) };
-            expect(await run(o2, c), `num ${num} outcomes ${outcomes} move ${move} down ${down}`).toEqual(
-              expected(c),
-            );
+            const lag = n % LAGS; // every lag, in turn
+            const c: Case = {
+              state: { num, outcomes },
+              mmS: threshold,
+              lag,
+              bars: flatBars(move, down, lag),
+            };
+            expect(
+              await run(o2, c),
+              `num ${num} outcomes ${outcomes} move ${move} down ${down} lag ${lag}`,
+            ).toEqual(expected(c));
             n++;
           }
         }
@@ -151,30 +176,83 @@ describe("AdaptiveCalibration (shipped rule)", () => {
 
   it("breaches exactly when 10000 * move > mmS * close_s (equality is covered)", async () => {
     const state = { num: 49021n << 8n, outcomes: 10 };
-    for (const [move, breach] of [
-      [10_00000000n, 0n],
-      [10_00000001n, 1n],
-    ] as const) {
-      const out = await run(o2, { state, mmS: 1000n, bars: flatBars(move, true) });
-      expect(out.breach).toBe(breach);
-      expect(out.processed).toBe(1n);
+    for (let lag = 0; lag < LAGS; lag++) {
+      for (const [move, breach] of [
+        [10_00000000n, 0n],
+        [10_00000001n, 1n],
+      ] as const) {
+        const out = await run(o2, { state, mmS: 1000n, lag, bars: flatBars(move, true, lag) });
+        expect(out.breach, `lag ${lag} move ${move}`).toBe(breach);
+        expect(out.processed).toBe(1n);
+      }
     }
   });
 
-  it("keeps the state for 'no outcome': no accepted margin at s (mmS 0), or a missing bar in s..t", async () => {
+  it("reads the move of bar s = t - 12 - lag only: a move outside its 12 bars after s is not its breach", async () => {
+    // a move of 25 (threshold 10) at one bar b of t - 22 .. t: lag's outcome breaches exactly when b is in
+    // s + 1 .. s + 12, i.e. b - 12 <= s < b; the engine (windowOutcome with the lag) agrees at every pair
+    const state = { num: 49021n << 8n, outcomes: 600 };
+    let breaches = 0;
+    for (let b = 1; b < BARS; b++) {
+      for (const down of [false, true]) {
+        const bars = Array.from({ length: BARS }, () => ({
+          close: BASE,
+          high: BASE,
+          low: BASE,
+          missing: false,
+        }));
+        bars[b] = down ? { ...bars[b], low: BASE - 25_00000000n } : { ...bars[b], high: BASE + 25_00000000n };
+        for (let lag = 0; lag < LAGS; lag++) {
+          const c: Case = { state, mmS: 1000n, lag, bars };
+          const s = S0 - lag;
+          const out = await run(o2, c);
+          expect(out, `bar ${b} lag ${lag}`).toEqual(expected(c));
+          expect(out.breach, `bar ${b} lag ${lag}`).toBe(s < b && b <= s + H ? 1n : 0n);
+          if (out.breach === 1n) breaches++;
+        }
+      }
+    }
+    expect(breaches).toBe(2 * LAGS * H);
+  });
+
+  it("counts a breach at lag > 0 that the update's own bar t - 12 (lag 0) would not see", async () => {
+    // the catch-up case: bar t - 15 (bars[8]) fell 25; an update whose pending outcome is bar t - 17 (lag 5)
+    // counts it, as the engine's windowOutcome does, while bar t - 12's outcome (lag 0) is covered
+    const bars = Array.from({ length: BARS }, () => ({ close: BASE, high: BASE, low: BASE, missing: false }));
+    bars[8] = { ...bars[8], low: BASE - 25_00000000n };
+    const state = { num: 49021n << 8n, outcomes: 600 };
+    const late: Case = { state, mmS: 1000n, lag: 5, bars };
+    const onTime: Case = { state, mmS: 1000n, lag: 0, bars };
+    expect(windowOutcome(bars, 1000n, 5)).toBe(true);
+    expect(windowOutcome(bars, 1000n, 0)).toBe(false);
+    const outLate = await run(o2, late);
+    expect(outLate).toEqual(expected(late));
+    expect(outLate.breach).toBe(1n);
+    expect(outLate.newNum).toBeGreaterThan(state.num);
+    const outOnTime = await run(o2, onTime);
+    expect(outOnTime).toEqual(expected(onTime));
+    expect(outOnTime.breach).toBe(0n);
+    expect(outOnTime.newNum).toBeLessThan(state.num);
+  });
+
+  it("keeps the state for 'no outcome': no pending margin (mmS 0), or a missing bar in s..s+12", async () => {
     const state = { num: 60000n << 8n, outcomes: 700 };
-    for (const [mmS, missing] of [
-      [0n, -1],
-      [1000n, 0],
-      [1000n, 5],
-      [1000n, H],
-      [0n, 3],
+    for (const [mmS, lag, missing] of [
+      [0n, 0, -1],
+      [1000n, 0, 0], // bar s
+      [1000n, 0, 5],
+      [1000n, 0, H], // bar s + 12 = t
+      [0n, 0, 3],
+      [1000n, 11, 0], // bar s = t - 23
+      [1000n, 11, H], // bar s + 12 = t - 11
+      [1000n, 4, 7],
+      [0n, 7, -1],
     ] as const) {
-      const bars = flatBars(25_00000000n, true);
-      if (missing >= 0) bars[missing] = { close: 0n, high: 0n, low: 0n, missing: true };
-      const c: Case = { state, mmS, bars };
+      const bars = flatBars(25_00000000n, true, lag);
+      if (missing >= 0) bars[S0 - lag + missing] = MISSING;
+      const c: Case = { state, mmS, lag, bars };
       const out = await run(o2, c);
-      expect(out, `mmS ${mmS} missing ${missing}`).toEqual(expected(c));
+      expect(out, `mmS ${mmS} lag ${lag} missing s + ${missing}`).toEqual(expected(c));
       expect(out.processed).toBe(0n);
       expect(out.newNum).toBe(state.num);
       expect(out.newOutcomes).toBe(700n);
@@ -182,49 +260,88 @@ describe("AdaptiveCalibration (shipped rule)", () => {
     }
   });
 
+  it("processes the outcome when the missing bars lie outside s..s+12 (before s or after s + 12)", async () => {
+    const state = { num: 60000n << 8n, outcomes: 700 };
+    for (const [lag, missing] of [
+      [0, [0, 5, S0 - 1]], // bars t - 23, t - 18, t - 13: before s = t - 12
+      [11, [H + 1, BARS - 1]], // bars t - 10 and t: after s + 12 = t - 11
+      [5, [S0 - 6, S0 - 5 + H + 1]], // the bars just outside s = t - 17 .. t - 5
+    ] as const) {
+      const bars = flatBars(25_00000000n, true, lag);
+      for (const b of missing) bars[b] = MISSING;
+      const c: Case = { state, mmS: 1000n, lag, bars };
+      const out = await run(o2, c);
+      expect(out, `lag ${lag} missing ${missing.join(", ")}`).toEqual(expected(c));
+      expect(out.processed).toBe(1n);
+      expect(out.breach).toBe(1n);
+      expect(out.newOutcomes).toBe(701n);
+    }
+  });
+
   it("has the engine's witness at the publisher's price extremes (1 and 2^64 - 1), for every margin and clamp end", async () => {
     // the largest and smallest prices a signed bar may hold: a move near 2^64 must neither overflow the maximum
-    // nor the breach comparison, and a missing bar next to such bars must still give "no outcome"
+    // nor the breach comparison, and a missing bar next to such bars must still give "no outcome"; the 13 bars
+    // s..s+12 at lag 0 and at lag 11, the other 11 bars extreme too (they are multiplied by 0, never compared)
     const top = (1n << 64n) - 1n;
     const bar = (close: bigint, low: bigint, high: bigint) => ({ close, low, high, missing: false });
-    const gap = { close: 0n, high: 0n, low: 0n, missing: true };
     const later = (b: Case["bars"][number]) => Array.from({ length: H }, () => b);
+    const others = Array.from({ length: MAX_OUTCOME_LAG }, (_, i) =>
+      i % 2 ? bar(top, 1n, top) : bar(1n, 1n, 1n),
+    );
     const shapes: Case["bars"][] = [
       [bar(top, top, top), ...later(bar(1n, 1n, top))],
       [bar(1n, 1n, 1n), ...later(bar(top, top, top))],
-      [gap, ...later(bar(top, 1n, top))],
-      [bar(top, top, top), ...later(bar(1n, 1n, top)).map((b, i) => (i === 5 ? gap : b))],
+      [MISSING, ...later(bar(top, 1n, top))],
+      [bar(top, top, top), ...later(bar(1n, 1n, top)).map((b, i) => (i === 5 ? MISSING : b))],
     ];
     let n = 0;
-    for (const bars of shapes) {
-      for (const mmS of [0n, 1n, 5000n, 10000n, (1n << 14n) - 1n]) {
-        for (const [num, outcomes] of [
-          [W.numMin, 0],
-          [W.numMin, 1500],
-          [W.numMax, 0],
-          [W.numMax, 1500],
-        ] as const) {
-          const c: Case = { state: { num, outcomes }, mmS, bars };
-          expect(await run(o2, c), `mmS ${mmS} num ${num} outcomes ${outcomes}`).toEqual(expected(c));
-          n++;
+    for (const shape of shapes) {
+      const placed: [number, Case["bars"]][] = [
+        [0, [...others, ...shape]],
+        [MAX_OUTCOME_LAG, [...shape, ...others]],
+      ];
+      for (const [lag, bars] of placed) {
+        for (const mmS of [0n, 1n, 5000n, 10000n, (1n << 14n) - 1n]) {
+          for (const [num, outcomes] of [
+            [W.numMin, 0],
+            [W.numMin, 1500],
+            [W.numMax, 0],
+            [W.numMax, 1500],
+          ] as const) {
+            const c: Case = { state: { num, outcomes }, mmS, lag, bars };
+            expect(await run(o2, c), `lag ${lag} mmS ${mmS} num ${num} outcomes ${outcomes}`).toEqual(
+              expected(c),
+            );
+            n++;
+          }
         }
       }
     }
-    expect(n).toBe(80);
+    expect(n).toBe(160);
   });
 
-  it("agrees with the engine on real BTC windows, at margins around each bar's realised move", async () => {
+  it("agrees with the engine on real BTC bars, at every lag and margins around each bar's realised move", async () => {
+    // the last 24 bars of the signed window ending at bar `end`, gaps as missing bars: the window (layout v3)
+    // signs every one's high and low, the candle file's (before v3 they stopped 12 bars back)
     const series = loadCandles("models/data/btcusdt-2h.csv");
     const ints = integerCandlesOf(series);
+    const byTime = new Map(ints.map((c, i) => [series.candles[i].time, c]));
     let breaches = 0;
     let covered = 0;
     for (let k = 0; k < 30; k++) {
       const end = 1000 + k * 677;
+      const lag = k % LAGS;
       const win = buildWindow(series, 1n, end, WINDOW_BARS, ints);
-      const bars = win.bars.slice(win.bars.length - H - 1);
-      const close = bars[0].close;
+      const bars = win.bars.slice(win.bars.length - BARS);
+      for (const b of bars) {
+        const c = byTime.get(b.time);
+        if (c !== undefined) expect([b.high, b.low], `bar ${b.time}`).toEqual([c.high, c.low]);
+        else expect(b.missing).toBe(true);
+      }
+      const tail = bars.slice(S0 - lag, S0 - lag + H + 1);
+      const close = tail[0].close;
       let move = 0n;
-      for (const b of bars.slice(1)) {
+      for (const b of tail.slice(1)) {
         move = [move, close - b.low, b.high - close].reduce((a, v) => (v > a ? v : a));
       }
       // the smallest margin that covers the move, and its neighbours
@@ -234,16 +351,41 @@ describe("AdaptiveCalibration (shipped rule)", () => {
         const c: Case = {
           state: { num: BigInt(40000 + 997 * k) << 8n, outcomes: (k * 61) % 1501 },
           mmS,
+          lag,
           bars,
         };
         const want = expected(c);
-        expect(await run(o2, c), `bar ${end} mmS ${mmS}`).toEqual(want);
+        expect(await run(o2, c), `bar ${end} lag ${lag} mmS ${mmS}`).toEqual(want);
         if (want.breach === 1n) breaches++;
         else covered++;
       }
     }
     expect(breaches).toBeGreaterThan(20);
     expect(covered).toBeGreaterThan(20);
+  });
+
+  it("reads the real highs and lows of a lagged outcome from a signed window: covered at 9999 bps at every lag", async () => {
+    // The last bar of the file's signed window: every outcome of lag 0 .. 11 moved far less than 99.99 %, so a
+    // margin of 9999 bps covers it. With layout v2 (highs and lows of the last 12 bars only) bars t-22..t-12
+    // held 0 and every lag >= 1 read a low of 0: a move of close_s, a breach at any margin below 10000.
+    const series = loadCandles("models/data/btcusdt-2h.csv");
+    const end = series.candles.length - 1;
+    const win = buildWindow(series, 1n, end, WINDOW_BARS);
+    const bars = win.bars.slice(win.bars.length - BARS);
+    expect(bars.every((b) => !b.missing && b.low > 0n)).toBe(true);
+    const v2 = bars.map((b, i) => (i < BARS - H ? { ...b, high: 0n, low: 0n } : b));
+    const state = { num: 49021n << 8n, outcomes: 600 };
+    for (let lag = 0; lag < LAGS; lag++) {
+      const c: Case = { state, mmS: 9999n, lag, bars };
+      const out = await run(o2, c);
+      expect(out, `lag ${lag}`).toEqual(expected(c));
+      expect([out.processed, out.breach], `lag ${lag}`).toEqual([1n, 0n]);
+      // the v2 window's zeros: the same outcome breaches from lag 1 on (lag 0 reads bars t-11..t only)
+      const old: Case = { ...c, bars: v2 };
+      const outOld = await run(o2, old);
+      expect(outOld, `v2 lag ${lag}`).toEqual(expected(old));
+      expect(outOld.breach, `v2 lag ${lag}`).toBe(lag === 0 ? 0n : 1n);
+    }
   });
 
   it("has no witness for a state outside its range (num outside [min, max], outcomes above the cap, mmS >= 2^14)", async () => {
@@ -259,6 +401,14 @@ describe("AdaptiveCalibration (shipped rule)", () => {
       await expectNoWitness(o2, { ...base, ...edit }, "RangeCheck");
     }
     expect(await witnessFailure(o2, base)).toBeUndefined();
+  });
+
+  it("has no witness for a lag outside [0, 11] (12, 15, 16, -1, p / 2: the one-hot's sum is 0)", async () => {
+    const base = inputOf({ state: { num: W.numMin, outcomes: 0 }, mmS: 1000n, bars: flatBars(1n, true) });
+    for (const lag of [12n, 15n, 16n, -1n, FIELD_MODULUS >> 1n]) {
+      await expectNoWitness(o2, { ...base, lag }, "AdaptiveCalibration");
+    }
+    expect(await witnessFailure(o2, { ...base, lag: 11n })).toBeUndefined();
   });
 
   describe("forged witnesses (the outputs edited, the constraint that pins each hint rejects them)", () => {
@@ -353,7 +503,10 @@ describe("AdaptiveCalibration (shipped rule)", () => {
         bars: flatBars(5_00000000n, true),
       });
       const wc = await o1.witness(covered);
-      const upstream = ["largest", "exceeds", "threshold", "present", "allPresent", "hasOutcome"];
+      const upstream = [
+        ...["e[", "closePart", "highPart", "lowPart", "missingPart"],
+        ...["largest", "exceeds", "threshold", "present", "allPresent", "hasOutcome"],
+      ];
       const downstream = [...readSymbols(o1.symPath).index]
         .filter(([name, wire]) => wire > 0 && name.startsWith("main.a."))
         .map(([name]) => name)
@@ -370,21 +523,31 @@ describe("AdaptiveCalibration (shipped rule)", () => {
       });
     });
 
-    it("rejects 'no outcome' from a present bar of s..t claimed missing (IsZero of its close: in * out = 0)", async () => {
+    it("rejects 'no outcome' from a present bar of s..s+12 claimed missing (IsZero of its close: in * out = 0)", async () => {
       // the bar's flag, and everything after it, taken from the honest witness of the same window with that bar
-      // missing (the chain of presence products, processed = 0, the state kept and its calibrationNum): only
-      // the IsZero constraint that ties the flag to the bar's (present) close is left to refuse it
-      for (const [k, close] of [
-        [0, "main.closeS"],
-        [5, "main.close[4]"],
-        [H, `main.close[${H - 1}]`],
+      // missing (the selected count of missing bars, processed = 0, the state kept and its calibrationNum):
+      // only the IsZero constraint that ties the flag to the bar's (present) close is left to refuse it
+      for (const [lag, k] of [
+        [0, 0],
+        [0, 5],
+        [0, H],
+        [9, 0],
+        [9, H],
       ] as const) {
-        const bars = flatBars(25_00000000n, true);
-        bars[k] = { close: 0n, high: 0n, low: 0n, missing: true };
-        const wm = await o1.witness(
-          inputOf({ state: { num: breached.num, outcomes: 600 }, mmS: 1000n, bars }),
-        );
-        const spliced = [`main.a.present[${k}].`, "main.a.allPresent", "main.a.ceil.", "main.a.newNum"];
+        const b = S0 - lag + k;
+        const at = (bars: Case["bars"]) =>
+          inputOf({ state: { num: breached.num, outcomes: 600 }, mmS: 1000n, lag, bars });
+        const honest = at(flatBars(25_00000000n, true, lag));
+        const bars = flatBars(25_00000000n, true, lag);
+        bars[b] = MISSING;
+        const wm = await o1.witness(at(bars));
+        const spliced = [
+          `main.a.present[${b}].`,
+          "main.a.missingPart",
+          "main.a.allPresent.",
+          "main.a.ceil.",
+          "main.a.newNum",
+        ];
         const names = [...readSymbols(o1.symPath).index]
           .filter(([name, wire]) => wire > 0 && spliced.some((prefix) => name.startsWith(prefix)))
           .map(([name]) => name);
@@ -397,12 +560,49 @@ describe("AdaptiveCalibration (shipped rule)", () => {
         expect(edits["main.processed"]).toBe(0n);
         expect(edits["main.newNum"]).toBe(breached.num);
         await expectForgeryRejected(o1, o2, {
-          name: `processed = 0 with bar s + ${k} present`,
-          from: breached,
+          name: `processed = 0 with bar s + ${k} present, lag ${lag}`,
+          from: honest,
           edits: () => edits,
-          rejectedBy: [close, `main.a.present[${k}].z.out`],
+          rejectedBy: [`main.close[${b}]`, `main.a.present[${b}].z.out`],
         });
       }
+    });
+
+    it("rejects another bar's outcome under the stated lag (sum_j j e_j = lag)", async () => {
+      // bar t fell 25: the outcome of bar s = t - 12 (lag 0) breaches, that of t - 13 (lag 1) does not see
+      // bar t. The forger states lag 0 (the oracle's) but selects bar t - 13: the honest witness of lag 1
+      // with only the input lag set back to 0, so the one-hot, the selection and everything after it are
+      // consistent, and only the constraint tying the one-hot to lag refuses it
+      const bars = flatBars(0n, true);
+      bars[BARS - 1] = { ...bars[BARS - 1], low: BASE - 25_00000000n };
+      const at = (lag: number) =>
+        inputOf({ state: { num: 49021n << 8n, outcomes: 600 }, mmS: 1000n, lag, bars });
+      const w0 = await o1.witness(at(0));
+      expect(o1.read(w0, "main.breach")).toBe(1n);
+      const w1 = await o1.witness(at(1));
+      expect(o1.read(w1, "main.breach")).toBe(0n);
+      await expectForgeryRejected(o1, o2, {
+        name: "lag 0 stated, bar t - 13 selected",
+        from: at(1),
+        edits: () => ({ "main.lag": 0n }),
+        rejectedBy: ["main.lag", ...signalRange("main.a.e", 1, LAGS)],
+      });
+    });
+
+    it("rejects a selection that is not one-hot (the booleanity of e_j)", async () => {
+      // e_1 = 2, e_2 = -1 keeps sum e = 1 and sum j e = 0 = lag: it would select 2 close[10] - close[9] as
+      // close_s (and the same mix of highs and lows); the sums hold, and e_1's booleanity is among the
+      // violated constraints (with e_2's and the products that read e)
+      await expectRefused(o1, o2, {
+        name: "e = (0, 2, -1, 0, ...)",
+        from,
+        edits: () => ({
+          "main.a.e[0]": 0n,
+          "main.a.e[1]": 2n,
+          "main.a.e[2]": FIELD_MODULUS - 1n,
+        }),
+        rejectedBy: ["main.a.e[1]"],
+      });
     });
   });
 });

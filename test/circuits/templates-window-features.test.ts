@@ -11,7 +11,12 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { bigRandom, loadCircuit, witnessFailure, type TestCircuit } from "../helpers/circuits";
 import { buildWindow, integerCandlesOf, WINDOW_RANGE_BARS, type Window, type WindowBar } from "../../candles";
-import { WINDOW_FEATURES, windowFeatures, windowSums } from "../../features/window-features";
+import {
+  FEATURE_RANGE_BARS,
+  WINDOW_FEATURES,
+  windowFeatures,
+  windowSums,
+} from "../../features/window-features";
 import { WINDOW_BARS } from "../../candles/window";
 import { loadCandles } from "../../candles/load-data";
 import { BoundsError, InsufficientDataError } from "../../core/errors";
@@ -22,18 +27,24 @@ const SERIES = loadCandles(join(ROOT, "models/data/btcusdt-2h.csv"));
 const INTEGERS = integerCandlesOf(SERIES);
 const MARKET = 0x4254432d55534454n; // "BTC-USDT"
 const N = WINDOW_BARS;
+/** The window's range part starts here (bar 61: the window signs the highs and lows of its last 24 bars). */
 const RANGE_START = N - WINDOW_RANGE_BARS;
+/** range_1d reads the highs and lows from here (bar 73: the last FEATURE_RANGE_BARS = 12), the template's input. */
+const FEATURE_START = N - FEATURE_RANGE_BARS;
 const F = 1n << 32n;
 
 const windowAt = (index: number): Window => buildWindow(SERIES, MARKET, index, N, INTEGERS);
 
-/** The circuit's input for a window: closes and volumes of the 85 bars, highs and lows of the last 12. */
+/**
+ * The circuit's input for a window: closes and volumes of the 85 bars, highs and lows of the last 12 (of the 24
+ * the window signs; the signed circuits wire the same, signed-circuit-parts.ts `emitFeatureInputs`).
+ */
 function inputOf(w: Window): Record<string, bigint[]> {
   return {
     close: w.bars.map((b) => b.close),
     volume: w.bars.map((b) => b.volume),
-    high: w.bars.slice(RANGE_START).map((b) => b.high),
-    low: w.bars.slice(RANGE_START).map((b) => b.low),
+    high: w.bars.slice(FEATURE_START).map((b) => b.high),
+    low: w.bars.slice(FEATURE_START).map((b) => b.low),
   };
 }
 
@@ -300,6 +311,19 @@ describe("WindowFeatures()", () => {
       ).toEqual(Array(8).fill(0n));
     });
 
+    it("the highs and lows of bars 61 .. 72 are signed but read by no feature (range_1d reads 73 .. 84)", async () => {
+      expect([RANGE_START, FEATURE_START]).toEqual([61, 73]);
+      const wide = (from: number, to: number) =>
+        mapBars(BASE, (i, b) => (i >= from && i <= to ? { high: b.high * 2n, low: 1n } : {}));
+      expect(await expectAgree(wide(RANGE_START, FEATURE_START - 1), "bars 61 .. 72 widened")).toEqual(
+        engine(BASE),
+      );
+      // bar 73 widened: range_1d moves, in both
+      const moved = await expectAgree(wide(FEATURE_START, FEATURE_START), "bar 73 widened");
+      if (moved instanceof Error) throw moved;
+      expect(moved[3]).toBeGreaterThan((engine(BASE) as bigint[])[3]);
+    });
+
     it("volume[0] is signed but read by no feature (V sums bars 1 .. 84)", async () => {
       const w = mapBars(BASE, (i, b) => (i === 0 ? { volume: b.volume * 1000n + 1n } : {}));
       expect(await expectAgree(w, "volume[0] changed")).toEqual(engine(BASE));
@@ -353,7 +377,7 @@ describe("WindowFeatures()", () => {
     it("rv_1d over 2 (closes of 4C at bars 73, 75, ..., 81, else C) is refused by rv1", async () => {
       // 10 changes of 3C in 12 returns: rv_1d = sqrt(90 / 12) = 2.7; rv_3d5 = 1.5, range_1d = 1.9
       const w = mapBars(flat, (i) =>
-        i >= RANGE_START && i <= 81 && i % 2 === 1 ? { close: 4n * C, high: 4n * C } : {},
+        i >= FEATURE_START && i <= 81 && i % 2 === 1 ? { close: 4n * C, high: 4n * C } : {},
       );
       expect(engine(w)).toBeInstanceOf(BoundsError);
       expect(await circuit(w)).toEqual({ refusedBy: "rv1" });

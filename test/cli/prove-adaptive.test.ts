@@ -2,10 +2,11 @@
  * An adaptive market through the CLI as an operator runs it (`node bin/zkrisk.cjs`, test/helpers/zkrisk-cli.ts):
  * `compile --adaptive` (the rule of models/calibrations.json recorded in circuit.json and, by `setup`, in
  * artifacts.json), `setup`, then on a `hardhat node`: `deploy`, `register-market --adaptive` (the market made
- * adaptive with the model's calibration, `setAdaptiveCalibration`), and three real bars proved from the prior the oracle
- * reports (`prove --oracle`), submitted and audited: two consecutive bars and the bar 12 after the first, whose
- * outcome is the first bar's. A proof from a wrong `--prior` is refused by the oracle and `submit` says the prior is
- * stale; bad or missing priors exit with code 2 before any proving.
+ * adaptive with the model's calibration, `setAdaptiveCalibration`), and four real bars proved from the prior the
+ * oracle reports (`prove --oracle`), submitted and audited: two consecutive bars A and A + 1, the bar A + 12, whose
+ * outcome is bar A's (lag 0), and, A + 13 skipped, the bar A + 14, which catches up bar A + 1's pending outcome
+ * (lag 1). A proof from a wrong `--prior` is refused by the oracle and `submit` says the prior is stale; bad or
+ * missing priors (a lag outside [0, 11] among them) exit with code 2 before any proving.
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,7 +14,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCalibrations } from "../../models/market-calibrations";
 import { loadQuantizedModel } from "../../models/quantized-model";
-import { adaptiveUpdate, stateToNum, windowOutcome } from "../../models/adaptive";
+import { adaptiveUpdate, PendingOutcomes, stateToNum, windowOutcome } from "../../models/adaptive";
 import { rpcChain, type Chain } from "../../onchain/chain";
 import { oracleAt } from "../../onchain/oracle";
 import { marketIdOf } from "../../candles/market-id";
@@ -28,8 +29,11 @@ const DATA = join(ROOT, "models/data/btcusdt-2h.csv");
 const MODEL = join(ROOT, "models/btc-usdt-2h.quantized.json");
 const RULE = loadCalibrations(join(ROOT, "models/calibrations.json")).adaptive;
 const MARKET = "BTC-USDT";
-/** Two consecutive bars, and the bar 12 after the first (its outcome is bar A's). */
-const BARS = ["2024-06-29 04:00", "2024-06-29 06:00", "2024-06-30 04:00"];
+/**
+ * Two consecutive bars A and A + 1, the bar A + 12 (its outcome is bar A's, lag 0) and, A + 13 skipped, A + 14
+ * (its outcome is bar A + 1's, caught up at lag 1).
+ */
+const BARS = ["2024-06-29 04:00", "2024-06-29 06:00", "2024-06-30 04:00", "2024-06-30 08:00"];
 const INITIAL_NUM = BigInt(loadQuantizedModel(MODEL).policy.calibrationNum) << 8n;
 
 const dir = mkdtempSync(join(tmpdir(), "zkrisk-prove-adaptive-"));
@@ -169,7 +173,7 @@ describe("zkrisk compile --adaptive, prove, submit and audit of an adaptive mark
     const missing = offline();
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("adaptive rule");
-    expect(missing.stderr).toContain("--prior num,outcomes,mmS");
+    expect(missing.stderr).toContain("--prior num,outcomes,mmS[,lag]");
     const zero = "0x0000000000000000000000000000000000000001";
     const noModel = zkrisk(
       "register-market",
@@ -208,9 +212,13 @@ describe("zkrisk compile --adaptive, prove, submit and audit of an adaptive mark
     expect(plain.stderr).toContain(`--prior: ${plainArtifacts} holds a circuit without the adaptive rule`);
     for (const [value, says] of [
       ["12549376,0", "has 2 part(s)"],
+      ["12549376,0,0,0,0", "has 5 part(s)"],
       ["12549376,x,0", "outcomes 'x'"],
       ["12549376,0,16384", "mmS 16384, which does not fit its 14 bits"],
       ["0,0,0", "num 0"],
+      ["12549376,0,900,12", "has lag 12, not in [0, 11]"],
+      ["12549376,0,900,-1", "has lag '-1', not a non-negative integer"],
+      ["12549376,0,900,1.5", "has lag '1.5', not a non-negative integer"],
     ]) {
       const r = offline("--prior", value);
       expect(r.code, value).toBe(2);
@@ -220,11 +228,11 @@ describe("zkrisk compile --adaptive, prove, submit and audit of an adaptive mark
   });
 
   it(
-    "proves three bars from the oracle's prior, the oracle accepts them, a wrong --prior is refused, and " +
-      "audit verifies every update",
+    "proves four bars from the oracle's prior (one outcome caught up late), the oracle accepts them, a wrong " +
+      "--prior is refused, and audit verifies every update",
     async () => {
       let state = { num: INITIAL_NUM, outcomes: 0 };
-      const accepted: number[] = [];
+      const pending = new PendingOutcomes();
       const blocks: number[] = [];
       const gas: string[] = [];
       for (let i = 0; i < BARS.length; i++) {
@@ -235,14 +243,22 @@ describe("zkrisk compile --adaptive, prove, submit and audit of an adaptive mark
           adaptive: NonNullable<ProvedSignedUpdate["adaptive"]> & { priorFrom: string };
           provingMs: number;
         };
-        // the integer engine's transition from the engine's own state
+        // the integer engine's transition from the engine's own state and pending outcomes
         const window = (await readSignedWindow(windowFile(i))).window;
-        const marginS = i === 2 ? BigInt(accepted[0]) : 0n;
-        const outcome = windowOutcome(window.bars, marginS);
+        const { marginS, lag } = pending.prior(barOpen(i) / 7200);
+        expect([marginS > 0n, lag], BARS[i]).toEqual(
+          [
+            [false, 0],
+            [false, 0],
+            [true, 0],
+            [true, 1],
+          ][i],
+        );
+        const outcome = windowOutcome(window.bars, marginS, lag);
         const next = adaptiveUpdate(state, outcome, RULE);
         expect(proved.adaptive).toMatchObject({
           priorFrom: "oracle",
-          prior: { num: state.num.toString(), outcomes: state.outcomes, marginS: Number(marginS) },
+          prior: { num: state.num.toString(), outcomes: state.outcomes, marginS: Number(marginS), lag },
           next: { num: next.num.toString(), outcomes: next.outcomes },
           outcome: outcome === null ? "none" : outcome ? "breach" : "covered",
           calibrationNum: Number(stateToNum(next.num)),
@@ -259,22 +275,41 @@ describe("zkrisk compile --adaptive, prove, submit and audit of an adaptive mark
           expect(refused.stderr).toContain("stale or wrong");
           expect(refused.stderr).toContain("prove the bar again");
         }
+        if (i === 3) {
+          // the late outcome from a --prior that names the right margin but lag 0 (bar t - 12, A + 2, which was
+          // never pending): the oracle refuses it, and the message names both lags
+          const wrong = at("wrong-lag.json");
+          const text = ok(prove(i, wrong, "--prior", `${state.num},${state.outcomes},${marginS},0`));
+          expect(text).toContain(`MM of bar t-12 (`);
+          const refused = zkrisk("submit", wrong, "--oracle", deployed.oracle, ...key);
+          expect(refused.code).toBe(2);
+          expect(refused.stderr).toContain("OracleAdaptiveStateMismatch");
+          expect(refused.stderr).toContain(`MM_s ${marginS}, lag 1; the proof's: num`);
+          expect(refused.stderr).toContain(`MM_s ${marginS}, lag 0)`);
+          // the text output names the outcome's bar: t - 13, bar A + 1's open time
+          const again = ok(prove(i, at("text.json")));
+          expect(again).toContain(`MM of bar t-13 (2024-06-29T06:00Z, lag 1) ${marginS} bps`);
+        }
         const sent = JSON.parse(ok(zkrisk("submit", out, "--oracle", deployed.oracle, ...key, "--json"))) as {
           block: number;
           gasUsed: string;
         };
         blocks.push(sent.block);
         gas.push(sent.gasUsed);
-        accepted.push(proved.parameters.maintenanceMarginBps);
+        expect(pending.accept(barOpen(i) / 7200, BigInt(proved.parameters.maintenanceMarginBps))).toEqual([]);
         state = next;
         console.log(
-          `adaptive bar ${BARS[i]}: outcome ${proved.adaptive.outcome}, MM ${proved.parameters.maintenanceMarginBps} ` +
-            `bps, proved in ${proved.provingMs.toFixed(0)} ms`,
+          `adaptive bar ${BARS[i]}: outcome ${proved.adaptive.outcome} (lag ${lag}), MM ` +
+            `${proved.parameters.maintenanceMarginBps} bps, proved in ${proved.provingMs.toFixed(0)} ms`,
         );
       }
-      // the third bar's outcome is the first bar's, 12 bars later: not "none"
+      // the third bar's outcome is the first bar's, 12 bars later, the fourth's the second's, 13 bars later: not
+      // "none"
       const third = JSON.parse(readFileSync(at("proof2.json"), "utf8")) as ProvedSignedUpdate;
       expect(third.adaptive?.outcome).not.toBe("none");
+      const fourth = JSON.parse(readFileSync(at("proof3.json"), "utf8")) as ProvedSignedUpdate;
+      expect(fourth.adaptive?.outcome).not.toBe("none");
+      expect(fourth.adaptive?.prior.lag).toBe(1);
 
       const audit = (...extra: string[]) =>
         zkrisk(
@@ -302,9 +337,10 @@ describe("zkrisk compile --adaptive, prove, submit and audit of an adaptive mark
         BARS.map(() => ["adaptive", "ok", [], []]),
       );
       expect(report.updates[2].adaptive).toMatchObject({ replay: "ok", outcome: third.adaptive?.outcome });
+      expect(report.updates[3].adaptive).toMatchObject({ replay: "ok", outcome: fourth.adaptive?.outcome });
       const text = ok(audit());
       expect(text).toContain("adaptive state replayed with the rule of");
-      expect(text).toContain("3 updates audited: 3 OK, 0 FAIL");
+      expect(text).toContain("4 updates audited: 4 OK, 0 FAIL");
 
       // from the last update's block only: the replay reads the market's history before it; the rule from the
       // calibrations file (proofs then not verified again)
@@ -323,7 +359,7 @@ describe("zkrisk compile --adaptive, prove, submit and audit of an adaptive mark
         "--calibrations",
         join(ROOT, "models/calibrations.json"),
         "--from-block",
-        String(blocks[2]),
+        String(blocks[3]),
       );
       expect(last.stdout).toContain("adaptive proofs not re-verified (--adaptive-artifacts)");
       expect(last.stdout).toContain("1 update audited: 1 OK, 0 FAIL");

@@ -4,7 +4,8 @@
  * bar closes (one missed) from the priors the oracle reports (`readAdaptivePrior`), and submitted with
  * `submitAdaptiveBatch`. After every batch each market's state, margins and ring are exactly what its own single
  * adaptive updates would leave (the engine's `adaptiveWindowUpdate` over the same bars); outcomes occur once bar
- * t - 12 was accepted. A proof made from a prior that moved (another market's state swapped in, a stale state) is
+ * t - 12 was accepted, at lag 0 (the missed bar is the 4th, so no outcome waits past its bar s + 12; the lagged
+ * path is test/contracts/adaptive-update-real.test.ts's and, with a stand-in verifier, adaptive-pending's). A proof made from a prior that moved (another market's state swapped in, a stale state) is
  * refused (`OracleAdaptiveStateMismatch`, naming the market), and a plain batch proof of adaptive markets is refused.
  * Then `auditOracle` audits every update from the signed batch files: the batch checks at each market's proven
  * calibration and the adaptive replay, all ok.
@@ -100,7 +101,7 @@ async function priorsAt(back: number): Promise<Map<string, AdaptivePriorState>> 
   const priors = new Map<string, AdaptivePriorState>();
   for (const m of MARKETS) {
     const p = await readAdaptivePrior(oracle, marketIdOf(m), BigInt(openOf(back)));
-    priors.set(m, { state: { num: p.num, outcomes: p.outcomes }, marginS: p.marginS });
+    priors.set(m, { state: { num: p.num, outcomes: p.outcomes }, marginS: p.marginS, lag: p.lag });
   }
   return priors;
 }
@@ -168,9 +169,11 @@ describe("adaptive markets in a real signed batch (N = 2, k = 1, constant weight
       if (back === MISSED) continue;
       const priors = await priorsAt(back);
       for (const m of MARKETS) {
-        // the oracle's prior is the engine's: the state so far and bar s's margin (0 after the missed bar)
+        // the oracle's prior is the engine's: the state so far and bar t - 12's margin at lag 0 (0 after the
+        // missed bar)
         expect(priors.get(m)!.state, `${m} ${back}`).toEqual(state[m]);
         expect(priors.get(m)!.marginS, `${m} ${back}`).toBe(accepted.get(`${m} ${back + 12}`) ?? 0n);
+        expect(priors.get(m)!.lag, `${m} ${back}`).toBe(0);
       }
       const proof = await prover.prove({ batches: [await signedAt(back)], publishers: set, domain }, priors);
       if (back === 7) {

@@ -8,8 +8,9 @@
  *
  * The reference: a second oracle (`single`) with the same markets takes the same updates one by one through
  * `submitSignedUpdate`, in the same block as the batch, and every market's state afterwards (`adaptiveState`,
- * `adaptivePrior`, `parameters`, and the raw slots 2 and 8) must be exactly the same on both: over missed bars,
- * outcomes of the ring, a late update that spills to slot 2 and a gap of 12 bars or more.
+ * `adaptivePrior`, `parameters`, and the raw slots 2, 8 and 9) must be exactly the same on both: over missed bars,
+ * outcomes processed on time and late (lag, models/adaptive.ts `PendingOutcomes`), a late update that spills to
+ * slot 2, a gap that drops pending outcomes, and an outcome pending past its bar s + 12 (slot 9).
  *
  * Markets: BTC-USDT < ETH-USDT < SOL-USDT by id, each registered with MODEL and SET and made adaptive with NUM;
  * XRP-USDT never registered (sorts after them). Adaptive batch verifiers of MODEL for n = 2 and 3 are set. Every test
@@ -28,6 +29,7 @@ import {
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { marketIdOf } from "../../candles/market-id";
+import { PendingOutcomes } from "../../models/adaptive";
 import { batchSignalLayout } from "../../circuits/public-signals";
 import {
   packAdaptivePrior,
@@ -79,7 +81,7 @@ const MODEL = 123_456_789n;
 const OTHER_MODEL = 987_654_321n;
 const SET = 555_555n;
 const OTHER_SET = 666_666n;
-/** The batch digest's low 91 bits, every market's digest part in a batch. */
+/** The batch digest's low 87 bits, every market's digest part in a batch. */
 const DIGEST = 777_777n;
 const NUM = 49021n << 8n;
 /** A limit on the data's age that lets an update be accepted later than slot 8 holds (2^17 - 1 s). */
@@ -114,18 +116,16 @@ interface Entry {
 }
 
 /** The prior of a market's update at bar `t` on `o`, as the proof carries it. */
-async function priorOf(o: Contract, marketId: bigint, t: number) {
+async function priorOf(o: Contract, marketId: bigint, t: number): Promise<Prior> {
   const p = await readAdaptivePrior(o, marketId, BigInt(t));
-  return { num: p.num, outcomes: BigInt(p.outcomes), marginS: p.marginS };
+  return { num: p.num, outcomes: BigInt(p.outcomes), marginS: p.marginS, lag: BigInt(p.lag) };
 }
 
+/** A prior: the state, the oldest pending bar s's margin and its lag (as the packed update carries them). */
+type Prior = { num: bigint; outcomes: bigint; marginS: bigint; lag: bigint };
+
 /** An update at bar `t` with margins (mm, 2 mm) from `prior`, num moved by `step` when an outcome is processed. */
-function values(
-  t: number,
-  mm: bigint,
-  prior: { num: bigint; outcomes: bigint; marginS: bigint },
-  step = -5n,
-): AdaptiveUpdateValues {
+function values(t: number, mm: bigint, prior: Prior, step = -5n): AdaptiveUpdateValues {
   const processed = prior.marginS !== 0n;
   return {
     mm,
@@ -133,6 +133,7 @@ function values(
     dataTimestamp: BigInt(t),
     before: { num: prior.num, outcomes: prior.outcomes },
     marginS: prior.marginS,
+    lag: prior.lag,
     after: {
       num: processed ? prior.num + step : prior.num,
       outcomes: processed ? prior.outcomes + 1n : prior.outcomes,
@@ -206,7 +207,7 @@ async function revertAt(p: BatchStandInProof, time: number, patch: Partial<Batch
   return revertOf(send(p, patch), oracle);
 }
 
-/** Every market's state on `o`: its views and raw slots 2 and 8. */
+/** Every market's state on `o`: its views and raw slots 2, 8 and 9. */
 async function stateOf(o: Contract, marketId: bigint, nextBar: number) {
   const base = BigInt(keccak256(AbiCoder.defaultAbiCoder().encode(["uint256", "uint256"], [marketId, 1n])));
   const slot = (k: bigint) => hre.ethers.provider.getStorage(o.target as string, base + k);
@@ -216,11 +217,14 @@ async function stateOf(o: Contract, marketId: bigint, nextBar: number) {
   );
   return {
     parameters,
-    adaptiveState: [...(await o.adaptiveState(marketId))],
+    adaptiveState: await o
+      .adaptiveState(marketId)
+      .then(([num, outcomes, ring]: [bigint, bigint, bigint[]]) => [num, outcomes, [...ring]]),
     prior: await priorOf(o, marketId, nextBar),
     priorIn12: await priorOf(o, marketId, nextBar + 12 * BAR_SECONDS),
     slot2: await slot(2n),
     slot8: await slot(8n),
+    slot9: await slot(9n),
   };
 }
 
@@ -415,7 +419,7 @@ describe("setAdaptiveBatchVerifier (governance)", () => {
 });
 
 describe("submitAdaptiveBatch: accepted batches leave exactly the state of the same single updates", () => {
-  it("batches of 3 and 2 over missed bars, the ring's outcomes, a late update in slot 2 and a gap of 12 bars", async () => {
+  it("batches of 3 and 2 over missed bars, outcomes on time and late, a late update in slot 2, gaps, slot 9", async () => {
     for (const o of [oracle, single]) for (const id of IDS) await setLimits(o, id, { maxDataAge: LONG_AGE });
     // the raw slots compared are the markets' (`_markets` after AccessControl's roles: slot 1)
     const base = BigInt(keccak256(AbiCoder.defaultAbiCoder().encode(["uint256", "uint256"], [BTC, 1n])));
@@ -431,19 +435,42 @@ describe("submitAdaptiveBatch: accepted batches leave exactly the state of the s
       [7, [BTC, ETH]],
       [9, ALL],
       [12, ALL], // s = 0: every market's bar-0 margin is an outcome
-      [13, ALL], // s = 1: SOL had none
+      [13, ALL], // s = 1: SOL had none (nor any other bar of 1 - 11 .. 1 pending): no outcome
       [14, ALL, bar(14) + 2 ** 17 + 5], // accepted 2^17 + 5 s after the bar opened: slot 2 holds it
-      [33, ALL], // 19 bars later: the ring is cleared
+      [33, ALL], // 19 bars later: bar 12 at lag 9, bars before 10 dropped
       [34, [BTC, ETH]],
+      [45, [BTC, SOL]], // ETH skips bar 45, its bar 33's s + 12
+      [46, ALL], // ETH: bar 33 at lag 1, bar 34 moves to slot 9
+      [47, ALL], // ETH: bar 34 at lag 1, read from slot 9
     ];
     const gasSteps: Record<number, string> = {
       0: "n = 3, first batch (the composition's base computed; each market's first update)",
       2: "n = 3, later batch",
       1: "n = 2, first batch (the composition's base computed)",
       7: "n = 2, later batch",
+      47: "n = 3, later batch, one market's outcome pending past its bar s + 12 (slot 9)",
     };
+    const references = new Map(IDS.map((id) => [id, new PendingOutcomes()]));
+    let lateAt = 0n;
+    let ethSlot9 = 0n;
+    const slotOf = (marketId: bigint, k: bigint) =>
+      BigInt(keccak256(AbiCoder.defaultAbiCoder().encode(["uint256", "uint256"], [marketId, 1n]))) + k;
+    const lags: Record<string, bigint[]> = { BTC: [], ETH: [], SOL: [] };
+    const names = new Map([
+      [BTC, "BTC"],
+      [ETH, "ETH"],
+      [SOL, "SOL"],
+    ]);
     for (const [k, ids, time] of steps) {
       const { batch, receipts } = await batchAndSingles(ids, k, time ?? timely(bar(k)), 700);
+      // every market's prior is the reference's (bars as numbers: k's differences are the bars')
+      for (const e of batch) {
+        const reference = references.get(e.marketId)!;
+        const u = e.update;
+        expect({ marginS: u.marginS, lag: Number(u.lag) }, `bar ${k}`).toEqual(reference.prior(k));
+        reference.accept(k, u.mm);
+        if (u.marginS !== 0n) lags[names.get(e.marketId)!].push(u.lag);
+      }
       const [batchReceipt, ...singleReceipts] = receipts;
       if (gasSteps[k] !== undefined) {
         gasLog.push({
@@ -467,15 +494,20 @@ describe("submitAdaptiveBatch: accepted batches leave exactly the state of the s
         batch.map((e) => ["AdaptiveParametersUpdated", e.marketId, packAdaptiveUpdate(e.update)]),
       );
       await expectSameState(bar(k + 1), `after bar ${k}`);
+      if (k === 14) lateAt = ((await oracle.parameters(BTC)) as bigint[])[3];
+      if (k === 46)
+        ethSlot9 = BigInt(await hre.ethers.provider.getStorage(await oracle.getAddress(), slotOf(ETH, 9n)));
     }
-    // what the steps covered: outcomes processed (bar 12 for all, 13 for BTC and ETH, 14 for all but BTC: its bar
-    // 2 yes, so all three), the late update's acceptance time, the ring cleared after the gap
-    const [, outcomes] = (await oracle.adaptiveState(SOL)) as bigint[];
-    expect(outcomes).toBe(2n);
-    const [, , , updatedAt] = (await oracle.parameters(BTC)) as bigint[];
-    expect(updatedAt).toBe(BigInt(timely(bar(34))));
-    const [, , ring] = (await oracle.adaptiveState(SOL)) as bigint[];
-    expect(ring).toBe(BigInt(700 + 20 + 3 * 33) << BigInt(14 * (33 % 12)));
+    // what the steps covered: each market's outcomes and their lags (bar 12 processed at lag 9 by bar 33, whose
+    // window is 10 .. 21; ETH's bars 33 and 34 one bar late after its skipped bar 45)
+    expect(lags).toEqual({
+      BTC: [0n, 0n, 0n, 9n, 9n, 0n, 0n],
+      ETH: [0n, 0n, 0n, 9n, 9n, 1n, 1n],
+      SOL: [0n, 0n, 9n, 0n],
+    });
+    expect(lateAt).toBe(BigInt(bar(14) + 2 ** 17 + 5));
+    // after bar 46, ETH's bar 34 (MM 700 + 10 + 3 * 34) was in slot 9's digit 0 (position 12)
+    expect(ethSlot9 & ((1n << 173n) - 1n)).toBe(812n);
   });
 
   it("through the client (submitAdaptiveBatch): accepted from anyone; a refusal is an OracleError naming the reason", async () => {
@@ -606,8 +638,8 @@ describe("submitAdaptiveBatch: reverts", () => {
       name: "OracleAdaptiveStateMismatch",
       args: [
         ETH,
-        packAdaptivePrior(honest.before, honest.marginS),
-        packAdaptivePrior(forged.before, forged.marginS),
+        packAdaptivePrior(honest.before, honest.marginS, honest.lag),
+        packAdaptivePrior(forged.before, forged.marginS, forged.lag),
       ],
     });
     expect(await statesNow()).toEqual(before);
@@ -635,7 +667,7 @@ describe("submitAdaptiveBatch: reverts", () => {
       args: [ETH],
     });
     await (await oracle.unpauseMarket(ETH)).wait();
-    const xrp = { marketId: XRP, update: values(T, 800n, { num: NUM, outcomes: 0n, marginS: 0n }) };
+    const xrp = { marketId: XRP, update: values(T, 800n, { num: NUM, outcomes: 0n, marginS: 0n, lag: 0n }) };
     expect(await revertAt(await prove([batch[0], xrp]), timely(T) + 60)).toEqual({
       name: "OracleUnknownMarket",
       args: [XRP],

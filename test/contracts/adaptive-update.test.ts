@@ -3,13 +3,16 @@
  * `adaptivePrior`, `adaptiveState`) on Hardhat's in-process network with real Groth16 proofs of the two-signal
  * STAND-IN circuit (test/helpers/signed-update-stand-in.ts, not sound on purpose: it proves any packed update), so
  * every check the ORACLE makes is tested as the refusal of a proof its verifier accepts: the prior (num, outcomes,
- * bar s's margin) must be the one built from storage, the ring of accepted margins over bars with and without
- * updates, bar alignment, the 253-bit bound, governance and the batch path's refusal. The real adaptive circuit
- * end to end (its proofs, a forged state with a real proof, gas) is adaptive-update-real.test.ts.
+ * the oldest pending bar s's margin and its lag) must be the one built from storage, the ring of pending margins
+ * over bars with and without updates (models/adaptive.ts `PendingOutcomes`), bar alignment, the 253-bit bound,
+ * governance and the batch path's refusal. adaptive-pending.test.ts drives the ring through long runs against the
+ * reference; the real adaptive circuit end to end (its proofs, a forged state with a real proof, gas) is
+ * adaptive-update-real.test.ts.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Contract, Signer } from "ethers";
 import { marketIdOf } from "../../candles/market-id";
+import { PendingOutcomes } from "../../models/adaptive";
 import { poseidonSponge } from "../../crypto/poseidon-sponge";
 import {
   packAdaptivePrior,
@@ -49,6 +52,23 @@ import {
 const NUM = 49021n << 8n;
 const T0 = utc(2024, 6, 20, 0);
 const bar = (k: number) => T0 + k * BAR_SECONDS;
+/** The ring of `adaptiveState` with no pending margin. */
+const EMPTY = Array.from({ length: 24 }, () => 0n);
+/** A prior: the state, bar s's margin and its lag (as the packed update carries them). */
+type Prior = { num: bigint; outcomes: bigint; marginS: bigint; lag: bigint };
+
+/** `adaptiveState` as [num, outcomes, ring] with the ring as a plain array. */
+async function stateOf(marketId = MARKET_ID): Promise<[bigint, bigint, bigint[]]> {
+  const [num, outcomes, ring] = (await oracle.adaptiveState(marketId)) as [bigint, bigint, bigint[]];
+  return [num, outcomes, [...ring]];
+}
+
+/** The ring with `margins` (bar open time -> MM) at their entries (bar mod 24), 0 elsewhere. */
+function ringOf(margins: [t: number, mm: bigint][]): bigint[] {
+  const ring = [...EMPTY];
+  for (const [t, mm] of margins) ring[(t / BAR_SECONDS) % 24] = mm;
+  return ring;
+}
 /** Block time of a submission for the bar opening at `t`: a minute after its close, after the last block. */
 let lastBlock = 0;
 const timely = (t: number) => {
@@ -89,12 +109,7 @@ async function proveAdaptive(u: AdaptiveUpdateValues, marketId = MARKET_ID): Pro
 }
 
 /** An update for bar `t` with margins (mm, 2 mm), starting from `prior`, moving num by `step`. */
-function values(
-  t: number,
-  mm: bigint,
-  prior: { num: bigint; outcomes: bigint; marginS: bigint },
-  step = -5n,
-): AdaptiveUpdateValues {
+function values(t: number, mm: bigint, prior: Prior, step = -5n): AdaptiveUpdateValues {
   const processed = prior.marginS !== 0n;
   return {
     mm,
@@ -102,6 +117,7 @@ function values(
     dataTimestamp: BigInt(t),
     before: { num: prior.num, outcomes: prior.outcomes },
     marginS: prior.marginS,
+    lag: prior.lag,
     after: {
       num: processed ? prior.num + step : prior.num,
       outcomes: processed ? prior.outcomes + 1n : prior.outcomes,
@@ -122,10 +138,10 @@ async function revertAt(p: StandInProof, t: number, update?: bigint) {
   return revertOf(oracle.submitSignedUpdate(MARKET_ID, c.a, c.b, c.c, update ?? c.input[0]), oracle);
 }
 
-async function prior(t: number) {
+async function prior(t: number): Promise<Prior> {
   await rpc("evm_mine", [timely(t)]);
   const p = await readAdaptivePrior(oracle, MARKET_ID, BigInt(t));
-  return { num: p.num, outcomes: BigInt(p.outcomes), marginS: p.marginS };
+  return { num: p.num, outcomes: BigInt(p.outcomes), marginS: p.marginS, lag: BigInt(p.lag) };
 }
 
 beforeAll(async () => {
@@ -164,14 +180,14 @@ afterAll(async () => {
 
 describe("setAdaptiveCalibration", () => {
   it("sets the initial state (no outcomes, empty ring) and emits AdaptiveCalibrationSet; num 0 makes the market plain", async () => {
-    expect(await oracle.adaptiveState(MARKET_ID)).toEqual([NUM, 0n, 0n]);
+    expect(await stateOf()).toEqual([NUM, 0n, EMPTY]);
     const receipt = await setAdaptiveCalibration(oracle, MARKET_ID, NUM + 1234n);
     const log = receipt.logs
       .map((l) => oracle.interface.parseLog(l))
       .find((e) => e?.name === "AdaptiveCalibrationSet");
     expect(log?.args.toArray()).toEqual([MARKET_ID, NUM + 1234n]);
     await setAdaptiveCalibration(oracle, MARKET_ID, 0n);
-    expect(await oracle.adaptiveState(MARKET_ID)).toEqual([0n, 0n, 0n]);
+    expect(await stateOf()).toEqual([0n, 0n, EMPTY]);
   });
 
   it("is governance's, takes a num below 2^27 and a registered market", async () => {
@@ -212,7 +228,7 @@ describe("the num an adaptive market holds lies in its adaptive verifier's clamp
     for (const num of [MIN - 1n, MAX + 1n, 49021n]) {
       expect(await revertOf(oracle.setAdaptiveCalibration(MARKET_ID, num), oracle)).toEqual(outOfRange(num));
     }
-    expect(await oracle.adaptiveState(MARKET_ID)).toEqual([NUM, 0n, 0n]);
+    expect(await stateOf()).toEqual([NUM, 0n, EMPTY]);
     for (const num of [MIN, MAX]) {
       await setAdaptiveCalibration(oracle, MARKET_ID, num);
       expect((await oracle.adaptiveState(MARKET_ID))[0]).toBe(num);
@@ -228,7 +244,7 @@ describe("the num an adaptive market holds lies in its adaptive verifier's clamp
     });
     await setAdaptiveCalibration(oracle, MARKET_ID, NUM);
     await rotateTo(verifierAddress);
-    expect(await oracle.adaptiveState(MARKET_ID)).toEqual([NUM, 0n, 0n]);
+    expect(await stateOf()).toEqual([NUM, 0n, EMPTY]);
     // a plain market is not checked on rotation (it holds no num)
     await setAdaptiveCalibration(oracle, MARKET_ID, 0n);
     await rotateTo(plainVerifierAddress);
@@ -239,7 +255,7 @@ describe("the num an adaptive market holds lies in its adaptive verifier's clamp
 describe("submitSignedUpdate of an adaptive market (stand-in proofs)", () => {
   it("accepts the update that starts from the stored prior, stores the proven state and emits the packed update", async () => {
     const first = await prior(bar(0));
-    expect(first).toEqual({ num: NUM, outcomes: 0n, marginS: 0n });
+    expect(first).toEqual({ num: NUM, outcomes: 0n, marginS: 0n, lag: 0n });
     const u = values(bar(0), 800n, first);
     const receipt = await submit(await proveAdaptive(u), bar(0));
     const log = receipt.logs
@@ -248,14 +264,12 @@ describe("submitSignedUpdate of an adaptive market (stand-in proofs)", () => {
     expect(unpackAdaptiveUpdate(log.args.update as bigint)).toEqual(u);
     const [mm, im, ts] = (await oracle.parameters(MARKET_ID)) as bigint[];
     expect([mm, im, ts]).toEqual([800n, 1600n, BigInt(bar(0))]);
-    // bar 0's margin is in the ring at entry 0 mod 12; num and outcomes as proven (no outcome: unchanged)
-    const [num, outcomes, ring] = (await oracle.adaptiveState(MARKET_ID)) as bigint[];
-    expect([num, outcomes]).toEqual([NUM, 0n]);
-    expect(ring & 0x3fffn).toBe(800n);
+    // bar 0's margin is pending, at the ring's entry bar mod 24; num and outcomes as proven (no outcome: unchanged)
+    expect(await stateOf()).toEqual([NUM, 0n, ringOf([[bar(0), 800n]])]);
   });
 
-  it("refuses a forged prior: another num, another outcome count, 'no outcome' for a bar with one, a margin for one without", async () => {
-    // bars 0..12 accepted: bar 12's update sees bar 0's margin
+  it("refuses a forged prior: another num, another outcome count, 'no outcome' for a bar with one, another margin or lag", async () => {
+    // bars 0..11 accepted: bar 12's update processes bar 0's margin (lag 0)
     let state = { num: NUM, outcomes: 0n };
     for (let k = 0; k < 12; k++) {
       const p = await prior(bar(k));
@@ -264,13 +278,14 @@ describe("submitSignedUpdate of an adaptive market (stand-in proofs)", () => {
       state = u.after;
     }
     const honest = await prior(bar(12));
-    expect(honest).toEqual({ ...state, marginS: 700n });
-    const expected = packAdaptivePrior(state, 700n);
+    expect(honest).toEqual({ ...state, marginS: 700n, lag: 0n });
+    const expected = packAdaptivePrior(state, 700n, 0n);
     for (const [name, forged] of [
       ["num - 1", { ...honest, num: honest.num - 1n }],
       ["outcomes + 1", { ...honest, outcomes: honest.outcomes + 1n }],
       ["no outcome", { ...honest, marginS: 0n }],
       ["another margin", { ...honest, marginS: 5000n }],
+      ["another lag", { ...honest, lag: 1n }],
     ] as const) {
       const p = await proveAdaptive(values(bar(12), 900n, forged));
       expect(await revertAt(p, bar(12)), name).toEqual({
@@ -278,34 +293,49 @@ describe("submitSignedUpdate of an adaptive market (stand-in proofs)", () => {
         args: [
           MARKET_ID,
           expected,
-          packAdaptivePrior({ num: forged.num, outcomes: forged.outcomes }, forged.marginS),
+          packAdaptivePrior({ num: forged.num, outcomes: forged.outcomes }, forged.marginS, forged.lag),
         ],
       });
     }
-    // and a margin for a bar without an accepted update: bar 13 skipped, bar 25's s = 13 had none
+    // bar 12 accepted, 13 .. 24 skipped: bar 25 processes the oldest pending bar of 2 .. 13 (25 - 23 .. 25 - 12),
+    // bar 2 at lag 11, and drops bar 1 (lost). "No outcome", bar 13's (none) and the dropped bar 1's margin (lag 12
+    // packs no update) are refused.
     await submit(await proveAdaptive(values(bar(12), 900n, honest)), bar(12));
     const at25 = await prior(bar(25));
-    expect(at25.marginS).toBe(0n);
-    const claimed = await proveAdaptive(values(bar(25), 900n, { ...at25, marginS: 713n }));
-    expect((await revertAt(claimed, bar(25))).name).toBe("OracleAdaptiveStateMismatch");
+    expect([at25.marginS, at25.lag]).toEqual([702n, 11n]);
+    for (const forged of [
+      { ...at25, marginS: 0n, lag: 0n },
+      { ...at25, marginS: 713n, lag: 0n },
+      { ...at25, marginS: 701n, lag: 11n },
+    ]) {
+      const claimed = await proveAdaptive(values(bar(25), 900n, forged));
+      expect((await revertAt(claimed, bar(25))).name).toBe("OracleAdaptiveStateMismatch");
+    }
+    await submit(await proveAdaptive(values(bar(25), 900n, at25)), bar(25));
+    // bars 0 and 2 processed, bar 1 dropped; 3 .. 12 and 25 pending
+    const pending = Array.from({ length: 9 }, (_, i) => [bar(3 + i), 703n + BigInt(i)] as [number, bigint]);
+    const [, outcomes, ring] = await stateOf();
+    expect(outcomes).toBe(2n);
+    expect(ring).toEqual(ringOf([...pending, [bar(12), 900n], [bar(25), 900n]]));
   });
 
-  it("keeps the ring by bar: skipped bars read as 'no outcome', a gap of 12 bars or more clears it", async () => {
-    // updates at bars 0, 1, 2, 4, 5, 9 (3, 6, 7, 8 missed); then 13 .. 17 and 30
-    const margins = new Map<number, bigint>();
-    for (const k of [0, 1, 2, 4, 5, 9, 13, 14, 15, 16, 17, 30]) {
+  it("processes the oldest pending outcome: skipped bars catch up with a lag, a gap of 24 bars or more drops all", async () => {
+    // updates at bars 0, 1, 2, 4, 5, 9 (3, 6, 7, 8 missed); then 13 .. 17, 30 and 60, against the reference
+    const reference = new PendingOutcomes();
+    const lags: bigint[] = [];
+    for (const k of [0, 1, 2, 4, 5, 9, 13, 14, 15, 16, 17, 30, 60]) {
       const p = await prior(bar(k));
-      // the oracle's marginS: bar k - 12's accepted margin when it had one, else 0
-      expect(p.marginS, `bar ${k}`).toBe(margins.get(k - 12) ?? 0n);
+      expect({ marginS: p.marginS, lag: Number(p.lag) }, `bar ${k}`).toEqual(reference.prior(k));
       const mm = 600n + BigInt(k);
       await submit(await proveAdaptive(values(bar(k), mm, p)), bar(k));
-      margins.set(k, mm);
+      if (p.marginS !== 0n) lags.push(p.lag);
+      const lost = reference.accept(k, mm).map((l) => l.bar);
+      expect(lost, `bar ${k}`).toEqual(k === 60 ? [13, 14, 15, 16, 17, 30] : []);
     }
-    // after the gap 17 -> 30 the ring holds bar 30's margin only
-    const [, outcomes, ring] = (await oracle.adaptiveState(MARKET_ID)) as bigint[];
-    expect(ring).toBe(630n << BigInt(14 * (30 % 12)));
-    // outcomes processed: bars 13 (s = 1), 14 (2), 16 (4), 17 (5)
-    expect(outcomes).toBe(4n);
+    // 13 processes bar 0 one bar late (its s + 12 = 12 got no update), 14 bar 1, 15 bar 2; 16 and 17 bars 4 and 5
+    // on time; 30 bar 9 at lag 9; 60 none of the pending bars 13 .. 30 (all before 60 - 23): they are dropped
+    expect(lags).toEqual([1n, 1n, 1n, 0n, 0n, 9n]);
+    expect(await stateOf()).toEqual([NUM - 30n, 6n, ringOf([[bar(60), 660n]])]);
   });
 
   it("refuses an unaligned bar, a malformed update and a bar not after the last one", async () => {
@@ -361,9 +391,9 @@ describe("an adaptive market's last update (guards, views, switches)", () => {
     return revertOf(oracle.submitSignedUpdate(MARKET_ID, c.a, c.b, c.c, c.input[0]), oracle);
   }
 
-  const priorAt = async (t: number) => {
+  const priorAt = async (t: number): Promise<Prior> => {
     const p = await readAdaptivePrior(oracle, MARKET_ID, BigInt(t));
-    return { num: p.num, outcomes: BigInt(p.outcomes), marginS: p.marginS };
+    return { num: p.num, outcomes: BigInt(p.outcomes), marginS: p.marginS, lag: BigInt(p.lag) };
   };
 
   it("refuses an update sooner than the minimum interval after the last acceptance, by block time", async () => {
@@ -415,10 +445,17 @@ describe("an adaptive market's last update (guards, views, switches)", () => {
       await submitAtTime(values(bar(k), mm, await priorAt(bar(k))), at);
       await check(k, at, mm);
     }
-    // the ring kept every bar's margin, wherever the update itself was stored, and the next prior reads it
-    const [, , ring] = (await oracle.adaptiveState(MARKET_ID)) as bigint[];
-    expect([0, 1, 2].map((k) => (ring >> BigInt(14 * k)) & 0x3fffn)).toEqual([800n, 810n, 820n]);
-    expect((await priorAt(bar(13))).marginS).toBe(810n);
+    // the ring kept every bar's margin, wherever the update itself was stored, and the next prior reads it: bar 13
+    // processes bar 0 (its bar 12 had no update) at lag 1
+    const [, , ring] = await stateOf();
+    expect(ring).toEqual(
+      ringOf([
+        [bar(0), 800n],
+        [bar(1), 810n],
+        [bar(2), 820n],
+      ]),
+    );
+    expect(await priorAt(bar(13))).toMatchObject({ marginS: 800n, lag: 1n });
     // back in the state slot after a late one
     await submitAtTime(values(bar(25), 830n, await priorAt(bar(25))), bar(25) + BAR_SECONDS);
     await check(25, bar(25) + BAR_SECONDS, 830n);
@@ -434,14 +471,14 @@ describe("an adaptive market's last update (guards, views, switches)", () => {
     // governance resets the state in between: the last update stays, the ring and outcomes are cleared
     await setAdaptiveCalibration(oracle, MARKET_ID, NUM + 256n);
     expect(await oracle.parameters(MARKET_ID)).toEqual(last);
-    expect(await oracle.adaptiveState(MARKET_ID)).toEqual([NUM + 256n, 0n, 0n]);
+    expect(await stateOf()).toEqual([NUM + 256n, 0n, EMPTY]);
     // bar 12's prior no longer sees bar 0's margin (cleared by the reset), and the guards still read the late update
-    const reset = { num: NUM + 256n, outcomes: 0n, marginS: 0n };
+    const reset = { num: NUM + 256n, outcomes: 0n, marginS: 0n, lag: 0n };
     expect(await priorAt(bar(12))).toEqual(reset);
     expect((await revertAtTime(values(bar(12), 800n, reset), late + 599)).name).toBe("OracleUpdateTooSoon");
     expect(await revertAtTime(values(bar(12), 800n, { ...reset, marginS: 800n }), late + 600)).toEqual({
       name: "OracleAdaptiveStateMismatch",
-      args: [MARKET_ID, packAdaptivePrior(reset, 0n), packAdaptivePrior(reset, 800n)],
+      args: [MARKET_ID, packAdaptivePrior(reset, 0n, 0n), packAdaptivePrior(reset, 800n, 0n)],
     });
     expect((await revertAtTime(values(bar(12), 851n, reset), late + 601)).name).toBe(
       "OracleMarginIncreaseTooLarge",
@@ -454,9 +491,8 @@ describe("an adaptive market's last update (guards, views, switches)", () => {
       BigInt(bar(19)),
       BigInt(bar(19) + BAR_SECONDS),
     ]);
-    const [, , ring] = (await oracle.adaptiveState(MARKET_ID)) as bigint[];
-    expect(ring).toBe(840n << BigInt(14 * (19 % 12)));
-    expect((await priorAt(bar(31))).marginS).toBe(840n);
+    expect((await stateOf())[2]).toEqual(ringOf([[bar(19), 840n]]));
+    expect(await priorAt(bar(31))).toMatchObject({ marginS: 840n, lag: 0n });
   });
 
   it("carries the last update over a reset of the state and back to a plain market", async () => {
@@ -465,17 +501,17 @@ describe("an adaptive market's last update (guards, views, switches)", () => {
     const last = [800n, 1600n, BigInt(bar(0)), BigInt(at)];
     await setAdaptiveCalibration(oracle, MARKET_ID, NUM + 256n);
     expect(await oracle.parameters(MARKET_ID)).toEqual(last);
-    expect(await oracle.adaptiveState(MARKET_ID)).toEqual([NUM + 256n, 0n, 0n]);
+    expect(await stateOf()).toEqual([NUM + 256n, 0n, EMPTY]);
     // replay protection and the rate of change carry over
     await limits({ maxIncreaseBps: 10 });
-    const reset = { num: NUM + 256n, outcomes: 0n, marginS: 0n };
+    const reset = { num: NUM + 256n, outcomes: 0n, marginS: 0n, lag: 0n };
     expect((await revertAtTime(values(bar(0), 800n, reset), at + 100)).name).toBe("OracleNotNewer");
     expect((await revertAtTime(values(bar(1), 900n, reset), at + BAR_SECONDS)).name).toBe(
       "OracleMarginIncreaseTooLarge",
     );
     await setAdaptiveCalibration(oracle, MARKET_ID, 0n);
     expect(await oracle.parameters(MARKET_ID)).toEqual(last);
-    expect(await oracle.adaptiveState(MARKET_ID)).toEqual([0n, 0n, 0n]);
+    expect(await stateOf()).toEqual([0n, 0n, EMPTY]);
     // a plain update: refused while the market's verifier is still the adaptive one, then, with the plain verifier,
     // checked against the same last update
     const plain = await proveStandIn(plainDir, {
@@ -514,7 +550,7 @@ describe("an adaptive market's last update (guards, views, switches)", () => {
 describe("a market's mode and its verifier's layout", () => {
   const ETH = marketIdOf("ETH-USDT");
   /** The adaptive rule's smallest num (models/calibrations.json minNum * 2^8): a prior the oracle never held. */
-  const FORGED = { num: 16384n << 8n, outcomes: 0n, marginS: 0n };
+  const FORGED = { num: 16384n << 8n, outcomes: 0n, marginS: 0n, lag: 0n };
 
   async function registerEth(verifier: string) {
     await registerMarket(oracle, ETH, {
@@ -550,7 +586,7 @@ describe("a market's mode and its verifier's layout", () => {
     // made adaptive, the same proof is refused for its prior, and the one from the stored prior is accepted
     await setAdaptiveCalibration(oracle, ETH, NUM);
     expect((await revertEth(forged, bar(0))).name).toBe("OracleAdaptiveStateMismatch");
-    const honest = { num: NUM, outcomes: 0n, marginS: 0n };
+    const honest = { num: NUM, outcomes: 0n, marginS: 0n, lag: 0n };
     await after(bar(0));
     const c = (await proveAdaptive(values(bar(0), 800n, honest), ETH)).calldata;
     await (await oracle.submitSignedUpdate(ETH, c.a, c.b, c.c, c.input[0])).wait();
@@ -560,7 +596,7 @@ describe("a market's mode and its verifier's layout", () => {
   it("an adaptive market with the plain verifier refuses every update, until the adaptive verifier is set", async () => {
     await registerEth(plainVerifierAddress);
     await setAdaptiveCalibration(oracle, ETH, NUM);
-    const honest = { num: NUM, outcomes: 0n, marginS: 0n };
+    const honest = { num: NUM, outcomes: 0n, marginS: 0n, lag: 0n };
     const plainProof = async (u: AdaptiveUpdateValues) =>
       proveStandIn(plainDir, {
         mm: u.mm,
@@ -588,7 +624,7 @@ describe("a market's mode and its verifier's layout", () => {
   it("every order of the switches: only a market and verifier that agree take an update", async () => {
     // register-market --adaptive's order (verifier, then mode), then set-adaptive --off's (mode, then verifier)
     await registerEth(verifierAddress);
-    expect(await oracle.adaptiveState(ETH)).toEqual([0n, 0n, 0n]);
+    expect(await stateOf(ETH)).toEqual([0n, 0n, EMPTY]);
     await setAdaptiveCalibration(oracle, ETH, NUM);
     // a rotation to another adaptive verifier keeps the market adaptive
     await setPublisherSet(oracle, ETH, {

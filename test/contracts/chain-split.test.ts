@@ -105,6 +105,7 @@ async function proveAdaptive(
     dataTimestamp: BigInt(t),
     before: prior,
     marginS: 0n,
+    lag: 0n,
     after: prior,
     digest: BigInt(t) * 7n,
   };
@@ -261,7 +262,7 @@ describe("a chain split", () => {
     await rpc("evm_mine", [(await latest()) + 1]);
     const p = await readAdaptivePrior(forkOracle, ETH_USDT, BigInt(T_C));
     const prior = { num: p.num, outcomes: BigInt(p.outcomes) };
-    expect([prior, p.marginS]).toEqual([{ num: NUM, outcomes: 0n }, 0n]);
+    expect([prior, p.marginS, p.lag]).toEqual([{ num: NUM, outcomes: 0n }, 0n, 0]);
     // A stale prior is named as ever: the prior's check comes first.
     const stale = await proveAdaptive(T_C, 1100n, { ...prior, num: NUM + 1n }, ORIGINAL_CHAIN);
     expect((await refusedOnFork(stale, ETH_USDT)).name).toBe("OracleAdaptiveStateMismatch");

@@ -328,6 +328,7 @@ describe("IRiskOracle.parameters and isFresh, as a consumer reads them", () => {
       dataTimestamp: BigInt(T_A),
       before: { num: NUM, outcomes: 0n },
       marginS: 0n,
+      lag: 0n,
       after: { num: NUM, outcomes: 0n },
       digest: 99n,
     };
@@ -385,6 +386,7 @@ describe("a third party's contract compiled against IRiskOracle.sol", () => {
       dataTimestamp: BigInt(T_C + MAX_AGE),
       before: { num: NUM, outcomes: 0n },
       marginS: 0n,
+      lag: 0n,
       after: { num: NUM, outcomes: 0n },
       digest: 1n,
     };

@@ -9,13 +9,14 @@ import { marketIdOf } from "../../candles/market-id";
 import {
   DRAWDOWN_STRIDE,
   FEATURE_INTERVAL_MS,
+  FEATURE_RANGE_BARS,
   featureFloats,
   isqrt,
   seriesWindowFeatures,
   WINDOW_FEATURES,
   windowFeatures,
 } from "../../features/window-features";
-import { WINDOW_BARS } from "../../candles/window";
+import { integerCandlesOf, WINDOW_BARS, WINDOW_RANGE_BARS } from "../../candles/window";
 import { BoundsError, InsufficientDataError } from "../../core/errors";
 import { loadCandles } from "../../candles/load-data";
 
@@ -29,7 +30,7 @@ function windowOf(closes: number[], volumes: number[] = closes.map(() => 1), ran
     const time = END - (N - 1 - i) * FEATURE_INTERVAL_MS;
     if (c === 0) return { time, missing: true, high: 0n, low: 0n, close: 0n, volume: 0n };
     const close = BigInt(Math.round(c * 1e8));
-    const ranged = i >= N - 12;
+    const ranged = i >= N - WINDOW_RANGE_BARS;
     const half = BigInt(Math.round(c * rangeWidth * 0.5e8));
     return {
       time,
@@ -148,6 +149,40 @@ describe("window features", () => {
     const high = Array.from({ length: N }, (_, i) => (i % 2 === 0 ? 1 : 2.9));
     const x = featureFloats(windowFeatures(windowOf(high)));
     expect(x[2]).toBeCloseTo(1.9, 9);
+  });
+
+  it("range_1d reads the highs and lows of the last FEATURE_RANGE_BARS = 12 bars, not the window's 24", () => {
+    expect(FEATURE_RANGE_BARS).toBe(12);
+    expect(WINDOW_RANGE_BARS).toBe(24);
+    expect(FEATURE_RANGE_BARS).toBeLessThanOrEqual(WINDOW_RANGE_BARS);
+    const w = windowOf(path());
+    const base = windowFeatures(w);
+    // bars 61 .. 72: signed (the adaptive rule's lagged outcomes read them), read by no feature
+    const wide = (from: number, to: number) => ({
+      ...w,
+      bars: w.bars.map((b, i) => (i >= from && i <= to ? { ...b, high: b.high * 3n, low: 1n } : b)),
+    });
+    expect(windowFeatures(wide(N - WINDOW_RANGE_BARS, N - FEATURE_RANGE_BARS - 1))).toEqual(base);
+    // bar 73, the first the feature reads: range_1d moves, and only it
+    const moved = windowFeatures(wide(N - FEATURE_RANGE_BARS, N - FEATURE_RANGE_BARS));
+    expect(moved[3]).toBeGreaterThan(base[3]);
+    expect(moved.filter((_, k) => k !== 3)).toEqual(base.filter((_, k) => k !== 3));
+  });
+
+  it("range_1d of a real window is the engine's formula over the candle file's last 12 highs and lows", () => {
+    const series = loadCandles(join(__dirname, "../../models/data/btcusdt-2h.csv"));
+    const ints = integerCandlesOf(series);
+    const F2 = 1n << 64n;
+    for (const t of [84, 10_000, series.candles.length - 1]) {
+      const last12 = ints.slice(t - 11, t + 1);
+      // no gap in the last day: the candle file's last 12 rows are the window's last 12 bars
+      expect(series.candles[t].time - series.candles[t - 11].time).toBe(11 * FEATURE_INTERVAL_MS);
+      const C = ints[t].close;
+      const R = last12.reduce((a, c) => a + (c.high - c.low) ** 2n, 0n);
+      const want = isqrt((R * F2) / (12n * C * C));
+      const w = buildWindow(series, marketIdOf("BTC-USDT"), t, N, ints);
+      expect(windowFeatures(w)[3], `bar ${t}`).toBe(want);
+    }
   });
 
   it("refuses a window of another length or interval", () => {

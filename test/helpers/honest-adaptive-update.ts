@@ -1,7 +1,8 @@
 /**
  * The packed signal an honest adaptive update carries (circuits/statement.ts `packAdaptiveUpdate`): the model's
- * step from the prior the oracle reports for the window's bar, computed by the engine as the real circuit would,
- * for tests that submit it through a stand-in verifier.
+ * step from the prior the oracle reports for the window's bar (its state and the oldest pending outcome, bar s's
+ * margin and lag), computed by the engine as the real circuit would, for tests that submit it through a stand-in
+ * verifier.
  */
 import type { Contract } from "ethers";
 import type { Window } from "../../candles";
@@ -28,7 +29,7 @@ export async function honestAdaptiveUpdate(
     m.policy,
     y,
     w.bars,
-    { state: { num: prior.num, outcomes: prior.outcomes }, marginS: prior.marginS },
+    { state: { num: prior.num, outcomes: prior.outcomes }, marginS: prior.marginS, lag: prior.lag },
     rule,
   );
   return packAdaptiveUpdate({
@@ -37,6 +38,7 @@ export async function honestAdaptiveUpdate(
     dataTimestamp: bar,
     before: { num: prior.num, outcomes: BigInt(prior.outcomes) },
     marginS: prior.marginS,
+    lag: BigInt(prior.lag),
     after: { num: step.after.num, outcomes: BigInt(step.after.outcomes) },
     digest: adaptiveDigestSignal(await windowDigest(w)),
   });

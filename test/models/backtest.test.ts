@@ -730,3 +730,34 @@ describe("the report's chart on any history length", () => {
     }
   });
 });
+
+describe("the adaptive rows of the README's test-split table (ETH-USDT, 2023-01-01 on)", () => {
+  const quantized = loadQuantizedModel(join(__dirname, "../../models/btc-usdt-2h.quantized.json"));
+  const calibrations = loadCalibrations(join(__dirname, "../../models/calibrations.json"));
+  const series = loadCandles(join(__dirname, "../../models/data/ethusdt-2h.csv"));
+  const adaptiveRow = (missRate: number) => {
+    const report = runBacktest(
+      { kind: "quantized", model: quantized },
+      series,
+      { fromMs: Date.UTC(2023, 0, 1) },
+      "q",
+      {
+        market: "ETH-USDT",
+        calibration: calibrationFor(calibrations, "ETH-USDT"),
+        adaptive: { rule: calibrations.adaptive, missRate },
+      },
+    );
+    return { bars: report.bars, ...report.models.find((m) => m.name === "q-adaptive")! };
+  };
+
+  it("every update accepted: the figures of the rule before catch-up (it differs only at missed updates)", () => {
+    const row = adaptiveRow(0);
+    expect([row.bars, row.breaches, row.avgMaintenanceMarginBps.toFixed(1)]).toEqual([6538, 72, "1314.3"]);
+  }, 120_000);
+
+  it("10 % of updates missed: their outcomes processed late (90 breaches at 1248.8 bps before catch-up)", () => {
+    const row = adaptiveRow(0.1);
+    expect([row.bars, row.breaches, row.avgMaintenanceMarginBps.toFixed(1)]).toEqual([6538, 88, "1253.7"]);
+    expect(row.coverage).toBe("valid");
+  }, 120_000);
+});

@@ -1,10 +1,11 @@
 /**
  * `SignedUpdateProver` on the REAL signed-update circuit with the adaptive rule, compiled as `zkrisk compile
  * --adaptive` does (test/helpers/adaptive-artifacts.ts `compiledAdaptiveArtifacts`, cached development setup):
- * real BTC bars proved from priors with and without an outcome, the transition and margins equal to the integer
- * engine's (`windowOutcome`, `adaptiveUpdate`, the policy at the new calibrationNum), the proof file round trip,
- * and the refusals: no prior for adaptive artifacts, a prior for plain ones, a circuit.json whose rule is not the
- * manifest's.
+ * real BTC bars proved from priors with and without an outcome, on time (lag 0) and late (lag > 0: a breach the
+ * same margin at lag 0 does not have), the transition and margins equal to the integer engine's (`windowOutcome`
+ * with the lag, `adaptiveUpdate`, the policy at the new calibrationNum), the proof file round trip (a stated lag
+ * the signal does not carry refused), and the refusals: no prior for adaptive artifacts, a prior for plain ones, a
+ * circuit.json whose rule is not the manifest's.
  */
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -65,24 +66,35 @@ describe("SignedUpdateProver with adaptive artifacts", () => {
   });
 
   it("proves from a prior; the transition and margins are the integer engine's, and the file round-trips", async () => {
-    // low scale (the clamp's floor) and a small MM_s: bar s's move breaches; a higher MM_s: covered; 0: none
-    for (const [num, outcomes, marginS] of [
-      [BigInt(RULE.minNum) << 8n, 0, 100n],
-      [BigInt(model.policy.calibrationNum) << 8n, 700, 5000n],
-      [BigInt(model.policy.calibrationNum) << 8n, 1500, 0n],
+    // low scale (the clamp's floor) and a small MM_s: bar s's move breaches; a higher MM_s: covered; 0: none;
+    // the smallest MM_s covering bar t - 12 (251 bps) for bar t - 15 caught up late (lag 3), which moved 2.67 %
+    // (its real highs and lows, signed in the window's 24-bar range part): a breach, where lag 0 is covered
+    const late = 3;
+    const cover = 251n;
+    expect(windowOutcome(signed.window.bars, cover, 0)).toBe(false);
+    expect(windowOutcome(signed.window.bars, cover - 1n, 0)).toBe(true);
+    expect(windowOutcome(signed.window.bars, cover, late)).toBe(true);
+    expect(windowOutcome(signed.window.bars, 267n, late)).toBe(false);
+    let breaches = 0;
+    for (const [num, outcomes, marginS, lag] of [
+      [BigInt(RULE.minNum) << 8n, 0, 100n, 0],
+      [BigInt(model.policy.calibrationNum) << 8n, 700, cover, 0],
+      [BigInt(model.policy.calibrationNum) << 8n, 700, cover, late],
+      [BigInt(model.policy.calibrationNum) << 8n, 1500, 0n, 0],
     ] as const) {
       const state = { num, outcomes };
       const proved = await prover.prove(
         { windows: [signed], publishers, domain: 5n },
-        { market: "BTC-USDT", prior: { state, marginS } },
+        { market: "BTC-USDT", prior: { state, marginS, lag } },
       );
-      const outcome = windowOutcome(signed.window.bars, marginS);
+      const outcome = windowOutcome(signed.window.bars, marginS, lag);
+      if (outcome === true) breaches++;
       const next = adaptiveUpdate(state, outcome, RULE);
       const calibrationNum = stateToNum(next.num);
       const y = inferInteger(model, windowFeatures(signed.window)).output;
       const policy = integerPolicy({ ...model.policy, calibrationNum: Number(calibrationNum) }, y);
       expect(proved.adaptive).toEqual({
-        prior: { num: num.toString(), outcomes, marginS: Number(marginS) },
+        prior: { num: num.toString(), outcomes, marginS: Number(marginS), lag },
         next: { num: next.num.toString(), outcomes: next.outcomes },
         outcome: outcome === null ? "none" : outcome ? "breach" : "covered",
         calibrationNum: Number(calibrationNum),
@@ -96,8 +108,26 @@ describe("SignedUpdateProver with adaptive artifacts", () => {
       expect(await checkSignedProofFile(file, { model, vkey: prover.vkey })).toContain(
         "the file is an adaptive market's update, the artifacts' circuit has no adaptive rule",
       );
+      // a file stating another lag than its signal carries: refused, naming the field
+      const edited = JSON.parse(JSON.stringify(proved)) as typeof proved;
+      edited.adaptive!.prior.lag = (lag + 1) % 12;
+      expect(() => parseSignedProofFile(edited, "proof.json")).toThrow(
+        `adaptive.prior.lag: states ${(lag + 1) % 12}, the proven update signal carries ${lag}`,
+      );
+      edited.adaptive!.prior.lag = 12;
+      expect(() => parseSignedProofFile(edited, "proof.json")).toThrow(/adaptive\.prior\.lag/);
     }
+    expect(breaches).toBe(2);
   }, 600_000);
+
+  it("refuses a prior whose proof the circuit cannot give: a lag of 12 (no witness)", async () => {
+    await expect(
+      prover.prove(
+        { windows: [signed], publishers, domain: 5n },
+        { market: "BTC-USDT", prior: { state: { num: 1n << 22n, outcomes: 0 }, marginS: 900n, lag: 12 } },
+      ),
+    ).rejects.toThrow(/lag 12 is not in \[0, 11\]/);
+  });
 
   it("refuses to prove without a prior", async () => {
     await expect(
@@ -113,7 +143,7 @@ describe("SignedUpdateProver with adaptive artifacts", () => {
       await expect(
         p.prove(
           { windows: [signed], publishers, domain: 5n },
-          { market: "BTC-USDT", prior: { state: { num: 1n << 22n, outcomes: 0 }, marginS: 0n } },
+          { market: "BTC-USDT", prior: { state: { num: 1n << 22n, outcomes: 0 }, marginS: 0n, lag: 0 } },
         ),
       ).rejects.toThrow(/takes no prior/);
     } finally {

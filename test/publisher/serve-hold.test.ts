@@ -9,7 +9,7 @@
 import { appendFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { PRICE_DECIMALS, toFixedPoint, windowBarFields, type Window } from "../../candles";
+import { PRICE_DECIMALS, toFixedPoint, windowBarFields, WINDOW_RANGE_BARS, type Window } from "../../candles";
 import { readSignedBatch, readSignedWindow } from "../../publisher";
 import {
   parsePublisherConfig,
@@ -31,7 +31,10 @@ import {
 
 const BTC = "BTC-USDT";
 const ETH = "ETH-USDT";
-/** Bars per window here: short windows sign fast; the range part (high, low) is still the last 12 bars. */
+/**
+ * Bars per window here: short windows sign fast; the range part (high, low) is the last min(N, 24) bars, so every
+ * bar here (the conflicts between range parts of different lengths are signedBarConflict's test below).
+ */
 const N = 20;
 
 let dir: string;
@@ -319,16 +322,17 @@ describe("publisher serve: a source that changes a signed bar holds the market's
       endTime,
       bars,
     });
-    // Bars 0..13 of 14 (range part: bars 2..13), then the window ending at 14.
+    // Bars 0..25 of 26 (range part, the last WINDOW_RANGE_BARS = 24: bars 2..25), then the window ending at 26.
+    const n = WINDOW_RANGE_BARS + 2;
     const archived = window(
-      13,
-      Array.from({ length: 14 }, (_, t) => (t < 2 ? bar(t, 5n) : bar(t, 5n, 6n, 4n))),
+      n - 1,
+      Array.from({ length: n }, (_, t) => (t < 2 ? bar(t, 5n) : bar(t, 5n, 6n, 4n))),
     );
     const next = (edit: (bars: ReturnType<typeof bar>[]) => void) => {
-      const bars = Array.from({ length: 14 }, (_, k) => (k < 2 ? bar(k + 1, 5n) : bar(k + 1, 5n, 6n, 4n)));
+      const bars = Array.from({ length: n }, (_, k) => (k < 2 ? bar(k + 1, 5n) : bar(k + 1, 5n, 6n, 4n)));
       // Bar 2, in the archived window's range part, is outside the new window's: its high and low are not signed.
       edit(bars);
-      return window(14, bars);
+      return window(n, bars);
     };
     expect(
       signedBarConflict(
@@ -336,11 +340,11 @@ describe("publisher serve: a source that changes a signed bar holds the market's
         next(() => undefined),
       ),
     ).toBeUndefined();
-    // A value of a bar only the new window holds (14) is no conflict; one of a shared bar is.
+    // A value of a bar only the new window holds (26) is no conflict; one of a shared bar is.
     expect(
       signedBarConflict(
         archived,
-        next((b) => (b[13] = bar(14, 9n, 9n, 9n))),
+        next((b) => (b[n - 1] = bar(n, 9n, 9n, 9n))),
       ),
     ).toBeUndefined();
     expect(
@@ -357,12 +361,19 @@ describe("publisher serve: a source that changes a signed bar holds the market's
     expect(
       signedBarConflict(
         archived,
-        next((b) => (b[12] = bar(13, 5n, 8n, 4n))),
+        next((b) => (b[n - 2] = bar(n - 1, 5n, 8n, 4n))),
       ),
     ).toMatchObject({
-      time: 13,
+      time: n - 1,
       field: "high",
     });
+    // the oldest bars of the new window's range part are in the archived window's too: their lows compared
+    expect(
+      signedBarConflict(
+        archived,
+        next((b) => (b[2] = bar(3, 5n, 6n, 3n))),
+      ),
+    ).toMatchObject({ time: 3, field: "low", archived: "4", source: "3" });
     expect(
       signedBarConflict(
         archived,

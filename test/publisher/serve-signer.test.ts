@@ -348,6 +348,37 @@ describe("publisher serve: signing", () => {
       `publisher.json: markets[0].intervalMs: 3600000, but the archived windows of ${MARKET} have bars of 7200000 ms (${file})`,
     );
   });
+
+  it("refuses to start on an archive of version 2 windows (digest layout v2), naming the file and the version", async () => {
+    const csv = join(fresh(), "btc.csv");
+    writeFileSync(csv, csvText(0, 200));
+    const archive = join(fresh(), "archive");
+    const first = await start({ source: { csv }, archive });
+    await first.publisher.stop();
+    // the newest archived window as the publisher of layout v2 wrote it: version 2, high and low in 12 bars
+    const file = join(archive, MARKET, `${barTime(199)}.json`);
+    const doc = JSON.parse(readFileSync(file, "utf8")) as {
+      version: number;
+      bars: Record<string, unknown>[];
+    };
+    doc.version = 2;
+    for (const bar of doc.bars.slice(WINDOW_BARS - 24, WINDOW_BARS - 12)) {
+      delete bar.high;
+      delete bar.low;
+    }
+    writeFileSync(file, JSON.stringify(doc));
+    await expect(start({ source: { csv }, archive })).rejects.toThrow(
+      new ConfigError(
+        `publisher.json: archive: ${file}: signed window version 2 is no longer read (expected 3): its windows ` +
+          "sign the highs and lows of their last 12 bars only (digest layout v2), version 3 those of the last 24 " +
+          "(layout v3, which the adaptive rule's lagged outcomes read); sign the bar again. This publisher signs " +
+          "version 3 windows (version 2 batches): give it another archive directory",
+      ),
+    );
+    // a new archive directory starts
+    const { publisher } = await start({ source: { csv }, archive: join(fresh(), "archive") });
+    expect((await publisher.poll()).signed).toEqual([]);
+  });
 });
 
 afterAll(async () => {

@@ -13,6 +13,7 @@ import {
   signBatch,
   signDigest,
   signedBatchJson,
+  SIGNED_BATCH_VERSION,
   writeSignedBatch,
   type PublisherKey,
   type SignedBatch,
@@ -68,6 +69,7 @@ describe("signed batch files", () => {
     writeSignedBatch(file, signed);
     const doc = JSON.parse(readFileSync(file, "utf8")) as Doc;
     expect(Object.keys(doc)).toEqual(["version", "markets", "digest", "publicKey", "signature"]);
+    expect([doc.version, SIGNED_BATCH_VERSION]).toEqual([2, 2]);
     expect(Object.keys(doc.markets[0])).toEqual(["market", "intervalMs", "endTime", "bars", "digest"]);
     expect(await readSignedBatch(file)).toEqual(signed);
   });
@@ -89,7 +91,12 @@ describe("signed batch files", () => {
       (d) => (d.markets[0].bars[0].open = "1"),
       /: markets\[0\]\.bars\[0\]\.open: unknown key/,
     ],
-    ["another version", (d) => (d.version = 2), /: version: unsupported version 2 \(expected 1\)/],
+    ["another version", (d) => (d.version = 3), /: version: unsupported version 3 \(expected 2\)/],
+    [
+      "version 1 (windows of digest layout v2)",
+      (d) => (d.version = 1),
+      /\/b\d+\.json: version: signed batch version 1 is no longer read \(expected 2\): its windows sign the highs and lows of their last 12 bars only \(digest layout v2\), version 2 those of the last 24 \(layout v3/,
+    ],
     ["no markets", (d) => (d.markets = []), /: markets: 0 markets, expected 1 to 32/],
     [
       "markets out of order",

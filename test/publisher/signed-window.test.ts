@@ -3,10 +3,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { windowDigest, type Window } from "../../candles";
+import { windowDigest, type Window, type WindowBar } from "../../candles";
 import {
   firstDisagreement,
+  parseSignedWindow,
   PublisherFileError,
+  SIGNED_WINDOW_VERSION,
   publicKeyOf,
   readSignedWindow,
   SignatureError,
@@ -17,7 +19,7 @@ import {
   type PublisherKey,
   type SignedWindow,
 } from "../../publisher";
-import { SMALL_WINDOW } from "../helpers/windows";
+import { END, HOUR, missingBar, SMALL_WINDOW } from "../helpers/windows";
 
 type Doc = Record<string, unknown> & { bars: Record<string, unknown>[] };
 
@@ -37,6 +39,25 @@ function fileOf(sw: SignedWindow, edit: (doc: Doc) => void = () => {}): string {
   writeFileSync(file, JSON.stringify(doc));
   return file;
 }
+
+/** A 30-bar window (bar 3 missing): its range part is bars 6 .. 29. */
+const WINDOW_30: Window = {
+  ...SMALL_WINDOW,
+  bars: Array.from({ length: 30 }, (_, i): WindowBar => {
+    const time = END - (29 - i) * 2 * HOUR;
+    if (i === 3) return missingBar(time);
+    const close = 42_000_00000000n + BigInt(i) * 1_000n;
+    const ranged = i >= 30 - 24;
+    return {
+      time,
+      missing: false,
+      close,
+      volume: BigInt(i),
+      high: ranged ? close + 5n : 0n,
+      low: ranged ? close - 5n : 0n,
+    };
+  }),
+};
 
 describe("signed window files", () => {
   let signed: SignedWindow;
@@ -77,7 +98,8 @@ describe("signed window files", () => {
       [(d) => (d.comment = "hi"), "comment: unknown key (expected one of version, market,"],
       [(d) => (d.bars[1].note = 1), "bars[1].note: unknown key"],
       [(d) => ((d.signature as Record<string, unknown>).A = "1"), "signature.A: unknown key"],
-      [(d) => (d.version = 1), "version: unsupported version 1 (expected 2)"],
+      [(d) => (d.version = 1), "version: unsupported version 1 (expected 3)"],
+      [(d) => (d.version = 4), "version: unsupported version 4 (expected 3)"],
       [(d) => (d.intervalMs = "7200000"), 'intervalMs: expected a finite number, got "7200000"'],
       [(d) => (d.endTime = 1.5), "endTime: expected an integer"],
       [(d) => (d.bars[0].open = "426148000000"), "bars[0].open: unknown key"],
@@ -139,6 +161,47 @@ describe("signed window files", () => {
         `${forged}: signature: the signature does not verify for public key`,
       );
     }
+  });
+
+  it("writes version 3: a 30-bar window holds high and low in its last 24 bars only", async () => {
+    const sw = await signWindow(await publisher(1), "BTC-USDT", WINDOW_30);
+    const doc = JSON.parse(JSON.stringify(signedWindowJson(sw))) as Doc;
+    expect(doc.version).toBe(3);
+    expect(SIGNED_WINDOW_VERSION).toBe(3);
+    const ranged = doc.bars.map((b) => "high" in b && "low" in b);
+    expect(ranged).toEqual(WINDOW_30.bars.map((b, i) => i >= 30 - 24));
+    expect(Object.keys(doc.bars[5])).toEqual(["time", "missing", "close", "volume"]);
+    expect(Object.keys(doc.bars[6])).toEqual(["time", "missing", "close", "volume", "high", "low"]);
+    expect(await readSignedWindow(fileOf(sw))).toEqual(sw);
+    // a bar of the range part written as layout v2 wrote it (no high, no low): refused, naming the bar
+    const file = fileOf(sw, (d) => {
+      delete d.bars[6].high;
+      delete d.bars[6].low;
+    });
+    await expect(readSignedWindow(file)).rejects.toThrow(`${file}: bars[6].high: missing`);
+  });
+
+  it("refuses a version 2 file (layout v2: highs and lows of 12 bars), naming the file and the version", async () => {
+    // as version 2 wrote it: high and low in the last 12 bars only, under its own tag
+    const sw = await signWindow(await publisher(1), "BTC-USDT", WINDOW_30);
+    const file = fileOf(sw, (d) => {
+      d.version = 2;
+      for (const b of d.bars.slice(6, 18)) {
+        delete b.high;
+        delete b.low;
+      }
+    });
+    const message =
+      `${file}: version: signed window version 2 is no longer read (expected 3): its windows sign the highs ` +
+      "and lows of their last 12 bars only (digest layout v2), version 3 those of the last 24 (layout v3, which " +
+      "the adaptive rule's lagged outcomes read); sign the bar again";
+    await expect(readSignedWindow(file)).rejects.toThrow(PublisherFileError);
+    await expect(readSignedWindow(file)).rejects.toThrow(message);
+    // the same refusal for a document read from elsewhere (a publisher's answer)
+    const doc = JSON.parse(readFileSync(file, "utf8")) as unknown;
+    await expect(parseSignedWindow(doc, "http://publisher/v1/windows/BTC-USDT")).rejects.toThrow(
+      "http://publisher/v1/windows/BTC-USDT: version: signed window version 2 is no longer read (expected 3)",
+    );
   });
 
   it("refuses another key's signature and S at or above the subgroup order", async () => {

@@ -94,7 +94,7 @@ async function engineStep(
       model.policy,
       y,
       m.window.bars,
-      { state: states[m.market], marginS: 0n },
+      { state: states[m.market], marginS: 0n, lag: 0 },
       RULE,
     );
     out[m.market] = {
@@ -179,7 +179,7 @@ describe("zkrisk serve proving an adaptive batch", () => {
       const job = await waitForJob(running.url, jobIdOf(BATCH, bar), "confirmed", logText, 900_000);
       if (t === 0) {
         expect(job.history.map((e) => e.event)).toEqual(["reproved-before-send"]);
-        expect(job.history[0].message).toContain(`ETH-USDT: num ${RESET_NUM}, outcomes 0, MM_s 0)`);
+        expect(job.history[0].message).toContain(`ETH-USDT: num ${RESET_NUM}, outcomes 0, MM_s 0, lag 0)`);
       }
       const engine = await engineStep(bar, states);
       const view = (await (await fetch(`${running.url}/v1/proofs/${job.id}`)).json()) as BatchJobView;
@@ -202,7 +202,7 @@ describe("zkrisk serve proving an adaptive batch", () => {
       );
     }
     expect(lines.find((l) => l.msg === "proving the batch")).toMatchObject({
-      priors: [expect.stringMatching(/^BTC-USDT: num \d+, outcomes 0, MM_s 0$/), expect.any(String)],
+      priors: [expect.stringMatching(/^BTC-USDT: num \d+, outcomes 0, MM_s 0, lag 0$/), expect.any(String)],
     });
     await running.stop();
     running = undefined;

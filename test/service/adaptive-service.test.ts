@@ -182,6 +182,11 @@ describe("zkrisk serve on an adaptive market", () => {
     // the first update: no margin 12 bars back, so no outcome and the state unchanged
     expect(first.before).toEqual({ num: INITIAL_NUM, outcomes: 0n });
     expect(first.marginS).toBe(0n);
+    expect(first.lag).toBe(0n);
+    // the proof's prior, as the log gives it: the state, MM_s and lag the oracle reported
+    expect(lines.find((l) => l.msg === "proving" && l.bar === isoFromSeconds(t0))?.prior).toBe(
+      `num ${INITIAL_NUM}, outcomes 0, MM_s 0, lag 0`,
+    );
     expect(first.after).toEqual({ num: INITIAL_NUM, outcomes: 0n });
     const [num0, outcomes0] = (await oracle.adaptiveState(marketIdOf(MARKET))) as bigint[];
     expect([num0, outcomes0]).toEqual([INITIAL_NUM, 0n]);
@@ -198,8 +203,8 @@ describe("zkrisk serve on an adaptive market", () => {
     const job = await waitForJob(running.url, jobIdOf(MARKET, t1), "confirmed", logText, 600_000);
     expect(job.history.map((e) => e.event)).toEqual(["reproved-before-send"]);
     expect(job.history[0].message).toContain(
-      `the proof's prior (num ${INITIAL_NUM}, outcomes 0, MM_s 0) is stale: proved again from the oracle's ` +
-        `prior (num ${RESET_NUM}, outcomes 0, MM_s 0)`,
+      `the proof's prior (num ${INITIAL_NUM}, outcomes 0, MM_s 0, lag 0) is stale: proved again from the ` +
+        `oracle's prior (num ${RESET_NUM}, outcomes 0, MM_s 0, lag 0)`,
     );
     expect(
       lines.filter((l) => l.msg === "the adaptive prior moved since the proof; proving again once"),
@@ -239,8 +244,8 @@ describe("zkrisk serve on an adaptive market", () => {
     );
     expect(job.history[0].message).toContain("OracleAdaptiveStateMismatch");
     expect(job.history[0].message).toContain(
-      `the proof's prior (num ${RESET_NUM}, outcomes 0, MM_s 0) is stale: proved again from the oracle's prior ` +
-        `(num ${RACE_NUMS[0]}, outcomes 0, MM_s 0) and resent (1 of 1)`,
+      `the proof's prior (num ${RESET_NUM}, outcomes 0, MM_s 0, lag 0) is stale: proved again from the oracle's ` +
+        `prior (num ${RACE_NUMS[0]}, outcomes 0, MM_s 0, lag 0) and resent (1 of 1)`,
     );
     // the reverted transaction carried the first proof (from the stale prior); the accepted one the second
     const sent = oracle.interface.parseTransaction((await provider.getTransaction(order[1]))!)!
