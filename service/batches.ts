@@ -83,7 +83,7 @@ export async function loadBatches(
     for (const [i, m] of members.entries()) {
       const market = { id: m.id, marketId: m.marketId, model: m.modelPath, publishers: b.publishers };
       await checkOnChainSet(chain, market, { model: m.modelCommitment, publishers }, where("publishers.set"));
-      const [num] = (await chain.oracle.adaptiveState(m.marketId)) as [bigint, bigint, bigint];
+      const [num] = (await chain.oracle.adaptiveState(m.marketId)) as [bigint, bigint, bigint[]];
       if (num !== 0n && rule === undefined) {
         throw new ConfigError(
           `${where(`markets[${i}]`)}: market ${m.id} is adaptive on the oracle (num ${num}), and ${b.artifacts} ` +

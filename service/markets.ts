@@ -173,7 +173,7 @@ async function checkAdaptive(
   adaptive: boolean,
   field: string,
 ): Promise<void> {
-  const [num] = (await chain.oracle.adaptiveState(m.marketId)) as [bigint, bigint, bigint];
+  const [num] = (await chain.oracle.adaptiveState(m.marketId)) as [bigint, bigint, bigint[]];
   if ((num !== 0n) === adaptive) return;
   throw new ConfigError(
     adaptive
