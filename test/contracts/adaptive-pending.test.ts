@@ -28,6 +28,7 @@ import {
   type PackedAdaptiveState,
 } from "../../circuits/statement";
 import { PendingOutcomes, type PendingPrior } from "../../models/adaptive";
+import { seededRandom } from "../../models/stats";
 import { compileGeneratedSource } from "../../onchain/solc";
 import { calldataGas } from "../../bench/signed-update-gas";
 import {
@@ -143,17 +144,8 @@ async function nextBlockFor(bar: number): Promise<void> {
 /** Whether the outcome of bar `s` is a breach in these tests (a fixed pseudo-random third of the bars). */
 const breached = (s: number) => (Math.imul(s, 0x9e3779b1) >>> 0) % 3 === 0;
 
-/** A tiny seeded PRNG (mulberry32): the run is the same every time. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded PRNG: the run is the same every time. */
+const prng = seededRandom;
 
 /** One market as the reference sees it: the pending outcomes, the state, and every pending bar's margin. */
 class Reference {

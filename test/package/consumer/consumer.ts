@@ -23,7 +23,7 @@ async function main(windowFile: string, setFile: string, artifacts: string): Pro
         { windows: [signed], publishers, domain: 0n },
         {
           market: "BTC-USDT",
-          prior: { state: { num: 1n << 24n, outcomes: 0 }, marginS: 0n },
+          prior: { state: { num: 1n << 24n, outcomes: 0 }, marginS: 0n, lag: 0 },
         },
       )
       .then(() => false)
