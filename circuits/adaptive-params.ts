@@ -112,35 +112,18 @@ export function emitAdaptiveCalibration(
 
 /**
  * Write the wiring of the window's last ADAPTIVE_BARS bars into the component `name` (emitAdaptiveCalibration):
- * its closes from `close${of}[WINDOW_BARS]`, and the highs and lows of its last ADAPTIVE_BARS - 1 bars from the
- * range part `high${of}[WINDOW_RANGE_BARS]`, `low${of}[...]`. A bar before the range part has no signed high
- * or low: the window holds 0 for both (candles/window.ts), and so does the template's input, as
- * models/adaptive.ts `windowOutcome` reads the same window. With layout v3's range part of 24 bars there is no
- * such bar (the template's 23 highs are its last 23; `checkAdaptiveFits` refuses a shorter range part), so the
- * zero branch below writes nothing. `of` indexes a batch's market (`[m]`), "" else.
+ * its closes from `close${of}[WINDOW_BARS]`, and the highs and lows of its last ADAPTIVE_BARS - 1 bars (t - 22 ..
+ * t) from the end of the range part `high${of}[WINDOW_RANGE_BARS]`, `low${of}[...]`, which holds them
+ * (`checkAdaptiveFits` refuses a shorter range part). `of` indexes a batch's market (`[m]`), "" else.
  */
 export function emitAdaptiveBars(line: (s?: string) => void, name: string, of = "", indent = "    "): void {
-  const N = WINDOW_BARS;
-  const R = WINDOW_RANGE_BARS;
   const ranged = ADAPTIVE_BARS - 1;
-  // the first of the template's highs (bars t - 22 .. t) inside the window's range part (bars t - R + 1 .. t)
-  const first = Math.max(0, ranged - R);
   line(`${indent}for (var i = 0; i < ${ADAPTIVE_BARS}; i++) {`);
-  line(`${indent}    ${name}.close[i] <== close${of}[${N - ADAPTIVE_BARS} + i];`);
+  line(`${indent}    ${name}.close[i] <== close${of}[${WINDOW_BARS - ADAPTIVE_BARS} + i];`);
   line(`${indent}}`);
-  if (first > 0) {
-    line(
-      `${indent}// bars t - ${ranged - 1} .. t - ${R}: before the range part, no signed high or low (0 in the window)`,
-    );
-    line(`${indent}for (var i = 0; i < ${first}; i++) {`);
-    line(`${indent}    ${name}.high[i] <== 0;`);
-    line(`${indent}    ${name}.low[i] <== 0;`);
-    line(`${indent}}`);
-  }
-  const at = ranged >= R ? `i - ${ranged - R}` : `i + ${R - ranged}`;
-  line(`${indent}for (var i = ${first}; i < ${ranged}; i++) {`);
-  line(`${indent}    ${name}.high[i] <== high${of}[${at}];`);
-  line(`${indent}    ${name}.low[i] <== low${of}[${at}];`);
+  line(`${indent}for (var i = 0; i < ${ranged}; i++) {`);
+  line(`${indent}    ${name}.high[i] <== high${of}[i + ${WINDOW_RANGE_BARS - ranged}];`);
+  line(`${indent}    ${name}.low[i] <== low${of}[i + ${WINDOW_RANGE_BARS - ranged}];`);
   line(`${indent}}`);
 }
 

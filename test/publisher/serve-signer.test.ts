@@ -331,13 +331,18 @@ describe("publisher serve: signing", () => {
     expect(health.status).toBe("degraded");
   });
 
-  it("refuses to start on an archive signed by another key, or with another bar interval", async () => {
+  /** A CSV of 200 bars and an archive a first publisher signed from it; `file` its newest window. */
+  async function signedArchive(): Promise<{ csv: string; archive: string; file: string }> {
     const csv = join(fresh(), "btc.csv");
     writeFileSync(csv, csvText(0, 200));
     const archive = join(fresh(), "archive");
     const first = await start({ source: { csv }, archive });
     await first.publisher.stop();
-    const file = join(archive, MARKET, `${barTime(199)}.json`);
+    return { csv, archive, file: join(archive, MARKET, `${barTime(199)}.json`) };
+  }
+
+  it("refuses to start on an archive signed by another key, or with another bar interval", async () => {
+    const { csv, archive, file } = await signedArchive();
     await expect(start({ source: { csv }, archive, key: join(dir, "b.key.json") })).rejects.toThrow(
       new ConfigError(
         `publisher.json: archive: ${file} is signed by another key (Ax ${keyA.publicKey.Ax}); each publisher key ` +
@@ -350,13 +355,8 @@ describe("publisher serve: signing", () => {
   });
 
   it("refuses to start on an archive of version 2 windows (digest layout v2), naming the file and the version", async () => {
-    const csv = join(fresh(), "btc.csv");
-    writeFileSync(csv, csvText(0, 200));
-    const archive = join(fresh(), "archive");
-    const first = await start({ source: { csv }, archive });
-    await first.publisher.stop();
+    const { csv, archive, file } = await signedArchive();
     // the newest archived window as the publisher of layout v2 wrote it: version 2, high and low in 12 bars
-    const file = join(archive, MARKET, `${barTime(199)}.json`);
     const doc = JSON.parse(readFileSync(file, "utf8")) as {
       version: number;
       bars: Record<string, unknown>[];
