@@ -22,6 +22,7 @@ import {
   registerProveCommands,
   registerPublisher,
   registerQuantize,
+  registerRead,
   registerServe,
   registerTrain,
 } from "./register";
@@ -86,6 +87,7 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
     registerCircuitCommands,
     registerProveCommands,
     registerChainCommands,
+    registerRead,
     registerAudit,
     registerBench,
     registerBenchService,

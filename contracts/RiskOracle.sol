@@ -843,6 +843,31 @@ contract RiskOracle is IRiskOracle, AccessControl {
     }
 
     /// @inheritdoc IRiskOracle
+    function readings(
+        uint256[] calldata marketIds,
+        uint64 maxAge
+    ) external view returns (Reading[] memory values) {
+        values = new Reading[](marketIds.length);
+        for (uint256 i = 0; i < marketIds.length; ++i) {
+            uint256 live = _lastOf(_markets[marketIds[i]]);
+            Reading memory r = values[i];
+            // A registered market's maximum data age is above 0 (`_checkLimits`), so slot 2 alone tells an unknown id.
+            if (uint32(live >> _S2_MAX_DATA_AGE) == 0) continue; // r.status: UnknownMarket
+            r.updatedAt = uint64(live >> _S2_UPDATED_AT);
+            if (r.updatedAt == 0) {
+                r.status = ReadingStatus.NoParameters;
+                continue;
+            }
+            r.maintenanceMarginBps = uint16(live >> _S2_MM);
+            r.initialMarginBps = uint16(live >> _S2_IM);
+            r.dataTimestamp = uint64(live >> _S2_DATA_TIMESTAMP);
+            if (live & _S2_PAUSED != 0) r.status = ReadingStatus.Paused;
+            else if (block.timestamp > uint256(r.dataTimestamp) + maxAge) r.status = ReadingStatus.Stale;
+            else r.status = ReadingStatus.Fresh;
+        }
+    }
+
+    /// @inheritdoc IRiskOracle
     function marketConfig(uint256 marketId) external view returns (MarketConfig memory config) {
         Market storage m = _market(marketId);
         config.publishers = _publisherSetOf(m);

@@ -540,19 +540,66 @@ export async function readAdaptivePrior(
 }
 
 /**
- * An adaptive market's num and outcomes as the oracle holds them (`IRiskOracle.adaptiveState`; num 0: plain).
+ * An adaptive market's num and outcomes as the oracle holds them (`IRiskOracle.adaptiveState`; num 0: plain), at
+ * the latest block or `at.blockTag`.
  * @throws OracleError decoded from the revert (an unknown market)
  */
 export async function readAdaptiveState(
   oracle: Contract,
   marketId: bigint,
+  at: { blockTag?: number } = {},
 ): Promise<{ num: bigint; outcomes: number }> {
   try {
-    const [num, outcomes] = (await oracle.adaptiveState(marketId)) as [bigint, bigint];
+    const [num, outcomes] = (await oracle.adaptiveState(marketId, at)) as [bigint, bigint];
     return { num, outcomes: Number(outcomes) };
   } catch (err) {
     throw decodeRevert(err, oracle.interface);
   }
+}
+
+/** What `IRiskOracle.readings` says of a market, by `ReadingStatus`'s order. */
+export const READING_STATUSES = ["unknown market", "no parameters", "paused", "stale", "fresh"] as const;
+export type ReadingStatus = (typeof READING_STATUSES)[number];
+
+/** One market's last accepted parameters and their status (`IRiskOracle.Reading`). */
+export interface MarketReading {
+  marketId: bigint;
+  /** Only "fresh" parameters are current; "paused" and "stale" ones are the last accepted values. */
+  status: ReadingStatus;
+  /** bps; 0 for an unknown market or one without parameters, as the other three values. */
+  maintenanceMarginBps: number;
+  initialMarginBps: number;
+  /** Open time (s) of the last bar the update used. */
+  dataTimestamp: bigint;
+  /** Block time (s) the update was accepted. */
+  updatedAt: bigint;
+}
+
+/**
+ * Many markets' last accepted parameters in one call, each with its status (`IRiskOracle.readings`, which never
+ * reverts): fresh when neither paused nor older than `maxAge` seconds, as `isFresh`; at the latest block or
+ * `at.blockTag`.
+ */
+export async function readMarkets(
+  oracle: Contract,
+  marketIds: readonly bigint[],
+  maxAge: bigint,
+  at: { blockTag?: number } = {},
+): Promise<MarketReading[]> {
+  const values = (await oracle.readings(marketIds, maxAge, at)) as [bigint, bigint, bigint, bigint, bigint][];
+  return values.map(([mm, im, dataTimestamp, updatedAt, status], i) => {
+    const name = READING_STATUSES[Number(status)];
+    if (name === undefined)
+      throw new Error(`readings: market ${marketIds[i]} has status ${status}, unknown here`);
+    return {
+      marketId: marketIds[i],
+      status: name,
+      maintenanceMarginBps: Number(mm),
+      initialMarginBps: Number(im),
+      dataTimestamp,
+      updatedAt,
+    };
+  });
 }
 
 /**

@@ -15,5 +15,6 @@ export { registerInfer } from "./infer";
 export { registerProveCommands } from "./prove";
 export { registerPublisher } from "./publisher";
 export { registerQuantize } from "./quantize";
+export { registerRead } from "./read";
 export { registerServe } from "./serve";
 export { registerTrain } from "./train";

@@ -37,6 +37,7 @@ const COMMANDS = [
   "set-adaptive",
   "set-batch-verifier",
   "submit",
+  "read",
   "audit",
   "bench",
   "bench-service",

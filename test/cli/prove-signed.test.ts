@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { Wallet } from "ethers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FIELD_MODULUS } from "../../crypto/field";
+import { marketIdOf } from "../../candles/market-id";
 import { unpackUpdate } from "../../circuits/statement";
 import { UPDATE_SIGNALS } from "../../circuits/public-signals";
 import { releaseCurves, snarkjs, type VerificationKey } from "../../setup/snarkjs";
@@ -521,6 +522,62 @@ describe("zkrisk prove --window", () => {
         ) as { gasUsed: string };
         expect(Number(accepted.gasUsed)).toBeGreaterThan(200_000);
         expect(Number(accepted.gasUsed)).toBeLessThan(240_000);
+        // What a protocol now reads: the proven margins, fresh; a market never registered, unknown.
+        const read = JSON.parse(
+          ok(
+            zkrisk(
+              "read",
+              "--oracle",
+              deployed.oracle,
+              "--market",
+              "BTC-USDT",
+              "--market",
+              "ETH-USDT",
+              "--rpc",
+              node.rpc,
+              "--json",
+            ),
+          ),
+        ) as { maxAgeSeconds: number; markets: Record<string, unknown>[] };
+        expect(read.maxAgeSeconds).toBe(21_600);
+        const bar = written.parameters.dataTimestamp;
+        expect(read.markets).toEqual([
+          {
+            market: "BTC-USDT",
+            marketId: marketIdOf("BTC-USDT").toString(),
+            status: "fresh",
+            maintenanceMarginBps: written.parameters.maintenanceMarginBps,
+            initialMarginBps: written.parameters.initialMarginBps,
+            dataTime: new Date(Number(bar) * 1000).toISOString(),
+            updatedTime: expect.stringMatching(/^2024-07-01T00:0\d:\d\d\.000Z$/),
+            ageSeconds: expect.any(Number),
+          },
+          { market: "ETH-USDT", marketId: marketIdOf("ETH-USDT").toString(), status: "unknown market" },
+        ]);
+        const text = ok(
+          zkrisk("read", "--oracle", deployed.oracle, "--market", "BTC-USDT", "--rpc", node.rpc),
+        );
+        expect(text).toMatch(
+          new RegExp(`^BTC-USDT +fresh +${written.parameters.maintenanceMarginBps} +`, "m"),
+        );
+        // Past the protocol's maximum age, the same margins read as stale.
+        const staleRead = JSON.parse(
+          ok(
+            zkrisk(
+              "read",
+              "--oracle",
+              deployed.oracle,
+              "--market",
+              "BTC-USDT",
+              "--max-age",
+              "60",
+              "--rpc",
+              node.rpc,
+              "--json",
+            ),
+          ),
+        ) as { markets: { status: string }[] };
+        expect(staleRead.markets[0].status).toBe("stale");
         // An account with no code would take the transaction and do nothing: refused before sending.
         const nowhere = new Wallet(DEV_KEYS[1]).address;
         const lost = zkrisk("submit", proof, "--oracle", nowhere, ...key);

@@ -2,8 +2,9 @@
  * The oracle as a perp protocol reads it, on Hardhat's in-process network: the example consumer at its edges (every
  * uint256 size, the exact staleness boundary, margins of 0 and 10000), and what `IRiskOracle.parameters` and
  * `isFresh` promise a consumer in their NatSpec (values, times, which calls change them and with which event, a
- * paused or rotated market, market ids, the gas of a read), including from a third party's contract compiled
- * against the interface alone. Updates are real Groth16 proofs of the two-signal STAND-IN circuits
+ * paused or rotated market, market ids, the gas of a read), and `readings`, which reads many markets in one
+ * call that never reverts, each with its status, including from a third party's contract compiled against the
+ * interface alone. Updates are real Groth16 proofs of the two-signal STAND-IN circuits
  * (test/helpers/signed-update-stand-in.ts, not sound: they prove any margins), checked by zkrisk's verifiers.
  *
  * Markets: BTC-USDT plain (lower bounds 0, no minimum interval), ETH-USDT adaptive, SOL-USDT registered and never
@@ -72,8 +73,8 @@ const timely = (t: number) => t + BAR_SECONDS + 60;
 
 /**
  * A third party's consumer, compiled against `IRiskOracle.sol` alone: the market id as the NatSpec writes it, a
- * read of many markets that `isFresh` guards (no revert for an unknown, unset or stale one), and the gas of one
- * `parameters` call from a contract.
+ * read of many markets that `isFresh` guards (no revert for an unknown, unset or stale one), the same by `readings`,
+ * and the gas of one `parameters` call and of one `readings` call from a contract.
  */
 const INTEGRATOR_SOURCE = `// SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
@@ -107,6 +108,20 @@ contract IntegratorReader {
         _oracle.parameters(marketId);
         used = before - gasleft();
     }
+
+    function freshReadings(uint256[] calldata ids, uint64 maxAge) external view returns (uint16[] memory mm) {
+        IRiskOracle.Reading[] memory r = _oracle.readings(ids, maxAge);
+        mm = new uint16[](r.length);
+        for (uint256 i = 0; i < r.length; ++i) {
+            if (r[i].status == IRiskOracle.ReadingStatus.Fresh) mm[i] = r[i].maintenanceMarginBps;
+        }
+    }
+
+    function readingsGas(uint256[] calldata ids, uint64 maxAge) external view returns (uint256 used) {
+        uint256 before = gasleft();
+        _oracle.readings(ids, maxAge);
+        used = before - gasleft();
+    }
 }
 `;
 
@@ -127,6 +142,27 @@ function prove(t: number, mm: bigint, im: bigint): Promise<StandInProof> {
     dataTimestamp: BigInt(t),
     digest: BigInt(t) * 7n,
     statement: { marketId: BTC, modelCommitment: MODEL, publisherSet: SET, domain },
+  });
+}
+
+/** A stand-in proof of an adaptive update of ETH-USDT (margins (mm, im) on the bar opening at `t`, no outcome). */
+function proveAdaptive(t: number, mm: bigint, im: bigint, digest: bigint): Promise<StandInProof> {
+  const u: AdaptiveUpdateValues = {
+    mm,
+    im,
+    dataTimestamp: BigInt(t),
+    before: { num: NUM, outcomes: 0n },
+    marginS: 0n,
+    lag: 0n,
+    after: { num: NUM, outcomes: 0n },
+    digest,
+  };
+  return proveStandIn(adaptiveDir, {
+    mm,
+    im,
+    dataTimestamp: u.dataTimestamp,
+    digest: packAdaptiveUpdate(u) >> 72n,
+    statement: { marketId: ETH, modelCommitment: MODEL, publisherSet: SET, domain },
   });
 }
 
@@ -322,25 +358,7 @@ describe("IRiskOracle.parameters and isFresh, as a consumer reads them", () => {
   });
 
   it("an adaptive market: its event's low 72 bits are what parameters reads; setAdaptiveCalibration keeps them", async () => {
-    const u: AdaptiveUpdateValues = {
-      mm: 1200n,
-      im: 2400n,
-      dataTimestamp: BigInt(T_A),
-      before: { num: NUM, outcomes: 0n },
-      marginS: 0n,
-      lag: 0n,
-      after: { num: NUM, outcomes: 0n },
-      digest: 99n,
-    };
-    const packed = packAdaptiveUpdate(u);
-    const p = await proveStandIn(adaptiveDir, {
-      mm: u.mm,
-      im: u.im,
-      dataTimestamp: u.dataTimestamp,
-      digest: packed >> 72n,
-      statement: { marketId: ETH, modelCommitment: MODEL, publisherSet: SET, domain },
-    });
-    const receipt = await submitAt(p, timely(T_A), ETH);
+    const receipt = await submitAt(await proveAdaptive(T_A, 1200n, 2400n, 99n), timely(T_A), ETH);
     expect(updateEvents(receipt)).toEqual(["AdaptiveParametersUpdated"]);
     const update = oracle.interface.parseLog(receipt.logs[0])!.args.update as bigint;
     const unpacked = [update & 0xffffn, (update >> 16n) & 0xffffn, (update >> 32n) & ((1n << 40n) - 1n)];
@@ -380,26 +398,89 @@ describe("a third party's contract compiled against IRiskOracle.sol", () => {
     const plain = (await reader.parametersGas(BTC)) as bigint;
     expect(plain).toBeGreaterThan(8_000n); // 8,282 measured
     expect(plain).toBeLessThan(8_600n);
-    const u: AdaptiveUpdateValues = {
-      mm: 1200n,
-      im: 2400n,
-      dataTimestamp: BigInt(T_C + MAX_AGE),
-      before: { num: NUM, outcomes: 0n },
-      marginS: 0n,
-      lag: 0n,
-      after: { num: NUM, outcomes: 0n },
-      digest: 1n,
-    };
-    const p = await proveStandIn(adaptiveDir, {
-      mm: u.mm,
-      im: u.im,
-      dataTimestamp: u.dataTimestamp,
-      digest: packAdaptiveUpdate(u) >> 72n,
-      statement: { marketId: ETH, modelCommitment: MODEL, publisherSet: SET, domain },
-    });
-    await submitAt(p, T_C + MAX_AGE + 60, ETH);
+    await submitAt(await proveAdaptive(T_C + MAX_AGE, 1200n, 2400n, 1n), T_C + MAX_AGE + 60, ETH);
     const adaptive = (await reader.parametersGas(ETH)) as bigint;
     expect(adaptive - plain).toBeGreaterThan(2_100n);
     expect(adaptive).toBeLessThan(11_200n); // 10,854 measured
+  });
+});
+
+/** `readings`' statuses, numbered as `IRiskOracle.ReadingStatus`. */
+const UNKNOWN_MARKET = 0n;
+const NO_PARAMETERS = 1n;
+const PAUSED = 2n;
+const STALE = 3n;
+const FRESH = 4n;
+
+/** `readings(ids, maxAge)` as plain [mm, im, dataTimestamp, updatedAt, status] arrays. */
+async function readingsOf(ids: bigint[], maxAge: number | bigint): Promise<bigint[][]> {
+  const values = (await oracle.readings(ids, maxAge)) as Iterable<bigint>[];
+  return values.map((r) => [...r]);
+}
+
+describe("IRiskOracle.readings: many markets in one call, each with its status", () => {
+  const unknown = marketIdOf("DOGE-USDT");
+  const none = (status: bigint) => [0n, 0n, 0n, 0n, status];
+
+  it("unknown, unset, fresh, stale (past maxAge, as isFresh) and paused markets, in the order asked; never reverts", async () => {
+    const ids = [BTC, ETH, SOL, unknown, 0n, BTC];
+    expect(await readingsOf(ids, MAX_AGE)).toEqual(
+      [NO_PARAMETERS, NO_PARAMETERS, NO_PARAMETERS, UNKNOWN_MARKET, UNKNOWN_MARKET, NO_PARAMETERS].map(none),
+    );
+    expect(await readingsOf([], MAX_AGE)).toEqual([]);
+    await submitAt(await prove(T_A, 2400n, 3600n), timely(T_A));
+    const btc = [...((await oracle.parameters(BTC)) as Iterable<bigint>)];
+    expect(btc).toEqual([2400n, 3600n, BigInt(T_A), BigInt(timely(T_A))]);
+    expect(await readingsOf(ids, MAX_AGE)).toEqual([
+      [...btc, FRESH],
+      none(NO_PARAMETERS),
+      none(NO_PARAMETERS),
+      none(UNKNOWN_MARKET),
+      none(UNKNOWN_MARKET),
+      [...btc, FRESH],
+    ]);
+    // The boundary is isFresh's: fresh at exactly maxAge, stale one second later (values kept).
+    await mineAt(T_A + MAX_AGE);
+    expect(await oracle.isFresh(BTC, MAX_AGE)).toBe(true);
+    expect(await readingsOf([BTC], MAX_AGE)).toEqual([[...btc, FRESH]]);
+    await mineAt(T_A + MAX_AGE + 1);
+    expect(await oracle.isFresh(BTC, MAX_AGE)).toBe(false);
+    expect(await readingsOf([BTC], MAX_AGE)).toEqual([[...btc, STALE]]);
+    expect(await readingsOf([BTC], (1n << 64n) - 1n)).toEqual([[...btc, FRESH]]); // no overflow
+    // A pause says Paused whatever the age (isFresh does not see it); an unset market stays NoParameters.
+    for (const id of [BTC, SOL]) await (await oracle.pauseMarket(id)).wait();
+    expect(await oracle.isFresh(BTC, (1n << 64n) - 1n)).toBe(true);
+    expect(await readingsOf([BTC, SOL], (1n << 64n) - 1n)).toEqual([[...btc, PAUSED], none(NO_PARAMETERS)]);
+    await (await oracle.unpauseMarket(BTC)).wait();
+    expect(await readingsOf([BTC], MAX_AGE)).toEqual([[...btc, STALE]]);
+  });
+
+  it("an adaptive market reads as parameters does; from a contract a further market costs about 3,700 gas (6,500 adaptive)", async () => {
+    await submitAt(await prove(T_A, 2400n, 3600n), timely(T_A));
+    await submitAt(await proveAdaptive(T_A, 1200n, 2400n, 5n), timely(T_A) + 1, ETH);
+    const eth = [...((await oracle.parameters(ETH)) as Iterable<bigint>)];
+    expect(eth).toEqual([1200n, 2400n, BigInt(T_A), BigInt(timely(T_A) + 1)]);
+    const ids = [BTC, ETH, SOL, unknown];
+    expect(await readingsOf([ETH], MAX_AGE)).toEqual([[...eth, FRESH]]);
+    // The third party's contract keeps the fresh margins only.
+    expect(await reader.freshReadings(ids, MAX_AGE)).toEqual([2400n, 1200n, 0n, 0n]);
+    await mineAt(T_A + MAX_AGE + 1);
+    expect(await reader.freshReadings(ids, MAX_AGE)).toEqual([0n, 0n, 0n, 0n]);
+    // One call: the cold call once, then a cold slot a market (slot 2; slot 8 too for the adaptive one).
+    const gas = async (of: bigint[]) => (await reader.readingsGas(of, MAX_AGE)) as bigint;
+    const one = await gas([BTC]);
+    const [plain, adaptive, four] = [
+      (await gas([BTC, SOL])) - one,
+      (await gas([BTC, ETH])) - one,
+      await gas(ids),
+    ];
+    console.log(
+      `readings gas: BTC ${one}, a further plain market ${plain}, adaptive ${adaptive}; four ${four}`,
+    );
+    expect(one).toBeLessThan(9_000n); // 8,498 measured
+    expect(plain).toBeLessThan(4_000n); // 3,697 measured: a parameters call costs 8,282
+    expect(adaptive).toBeLessThan(6_800n); // 6,471 measured: a parameters call costs about 10,650
+    expect(adaptive - plain).toBeGreaterThan(2_100n); // slot 8's cold read
+    expect(four).toBeLessThan(one + 2n * plain + adaptive + 200n); // 22,280 measured (memory grows a little)
   });
 });
