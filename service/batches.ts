@@ -129,7 +129,7 @@ export async function loadBatches(
         log,
       }),
       // A bar is sent for all markets at once: none may have one at or after it.
-      lastScheduled: Math.max(onChain, await store.maxDataTimestamp(b.id)),
+      lastScheduled: Math.max(onChain, await store.maxSubmitTimestamp(b.id)),
       ...(rule !== undefined && { adaptiveRule: rule }),
     };
     batches.set(b.id, runtime);

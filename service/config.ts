@@ -189,7 +189,8 @@ export function parseServiceConfig(value: unknown, file: string, baseDir: string
             `in the query string is kept)`,
         );
       }
-      const key = url.replace(/\/+$/, "");
+      // One publisher under two spellings (case of scheme or host, a default port, a trailing slash) is one.
+      const key = parsed.href.replace(/\/+$/, "");
       const earlier = urls.get(key);
       if (earlier !== undefined) {
         fail(`${field}.urls[${i}]`, `duplicate publisher ${redactUrl(url)}: already urls[${earlier}]`);

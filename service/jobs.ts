@@ -167,8 +167,12 @@ export interface JobStore {
   recoverInFlight(now: number): Promise<JobRecord[]>;
   /** The job with the greatest data timestamp of a market among `statuses`. */
   latest(market: string, statuses: readonly JobStatus[]): Promise<JobRecord | undefined>;
-  /** The greatest data timestamp of any job of a market (seconds), or 0. */
-  maxDataTimestamp(market: string): Promise<number>;
+  /**
+   * The greatest data timestamp of a market's jobs that submit (seconds), or 0. Proof-only jobs (`submit`
+   * false, made through the API) do not count: the scheduler resumes after this bar at a restart, and a bar whose
+   * only job is proof-only must still be scheduled (its enqueue upgrades the job to submit).
+   */
+  maxSubmitTimestamp(market: string): Promise<number>;
   /** Number of jobs per status. */
   counts(): Promise<Record<JobStatus, number>>;
   close(): Promise<void>;

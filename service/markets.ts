@@ -106,7 +106,7 @@ export async function loadMarkets(
     const state = await readMarketState(chain.oracle, runtime.marketId);
     const onChain = state.last?.dataTimestamp ?? 0;
     if (onChain) metrics.sawAccepted(m.id, onChain);
-    runtime.lastScheduled = Math.max(onChain, await store.maxDataTimestamp(m.id));
+    runtime.lastScheduled = Math.max(onChain, await store.maxSubmitTimestamp(m.id));
     markets.set(m.id, runtime);
     log.info(
       {

@@ -423,9 +423,21 @@ export class RedisJobStore implements JobStore {
     }
   }
 
-  async maxDataTimestamp(market: string): Promise<number> {
-    const top = await this.client.zrevrange(this.marketKey(market), 0, 0, "WITHSCORES");
-    return top.length === 0 ? 0 : Number(top[1]);
+  async maxSubmitTimestamp(market: string): Promise<number> {
+    // Newest first, a page at a time: proof-only jobs are few, so the first page nearly always has the answer.
+    const page = 16;
+    for (let from = 0; ; from += page) {
+      const top = await this.client.zrevrange(this.marketKey(market), from, from + page - 1, "WITHSCORES");
+      if (top.length === 0) return 0;
+      const multi = this.client.multi();
+      for (let i = 0; i < top.length; i += 2) multi.hget(this.jobKey(top[i]), "submit");
+      const replies = (await multi.exec()) ?? [];
+      for (let i = 0; i < top.length; i += 2) {
+        const [err, submit] = replies[i / 2] ?? [new Error("no reply"), null];
+        if (err) throw new JobStoreError(`${this.where}: cannot read job ${top[i]}: ${err.message}`, err);
+        if (submit === "1") return Number(top[i + 1]);
+      }
+    }
   }
 
   async counts(): Promise<Record<JobStatus, number>> {

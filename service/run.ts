@@ -94,7 +94,17 @@ export async function startService(
     createdDatabase = !existsSync(cfg.database);
     const sqlite = SqliteJobStore.open(cfg.database);
     try {
-      sqlite.claimService({ holder, host: hostname(), pid: process.pid }, Date.now(), OWNER_STALE_MS);
+      sqlite.claimService({ holder, host: hostname(), pid: process.pid }, Date.now(), OWNER_STALE_MS, (p) =>
+        p.lost
+          ? log.error(
+              { database: cfg.database },
+              "another zkrisk serve holds the database now (this one's heartbeat went stale): stop one of them",
+            )
+          : log.warn(
+              { database: cfg.database, err: p.error?.message },
+              "database heartbeat failed; retrying",
+            ),
+      );
     } catch (err) {
       await sqlite.close();
       if (createdDatabase) removeDatabase(cfg.database);

@@ -70,7 +70,7 @@ const SQL_DUE = CLAIMS.map((c) => `(status = '${c.from}'${c.onlyToSubmit ? " AND
  * Schema version 1. Times (`not_before`, `created_at`, `updated_at`) are ms since the Unix epoch,
  * `data_timestamp` is seconds. `proof` (the record's `update`) and `tx` hold JSON (`ProvedJob`,
  * `SentTransaction`) or NULL; `worker` holds the record's `holder` (`host:pid`).
- * The UNIQUE constraint's index on (market, data_timestamp) also serves `latest` and `maxDataTimestamp`.
+ * The UNIQUE constraint's index on (market, data_timestamp) also serves `latest` and `maxSubmitTimestamp`.
  */
 const SCHEMA_V1 = `
 CREATE TABLE jobs (
@@ -264,7 +264,9 @@ export class SqliteJobStore implements JobStore {
        LIMIT 1`,
     );
     this.selectMaxTimestamp = db
-      .prepare<[string], number>("SELECT coalesce(max(data_timestamp), 0) FROM jobs WHERE market = ?")
+      .prepare<[string], number>(
+        "SELECT coalesce(max(data_timestamp), 0) FROM jobs WHERE market = ? AND submit = 1",
+      )
       .pluck();
     this.selectCounts = db.prepare<[], { status: JobStatus; n: number }>(
       "SELECT status, count(*) AS n FROM jobs GROUP BY status",
@@ -390,7 +392,7 @@ export class SqliteJobStore implements JobStore {
     return row === undefined ? undefined : fromRow(row, this.path);
   }
 
-  async maxDataTimestamp(market: string): Promise<number> {
+  async maxSubmitTimestamp(market: string): Promise<number> {
     return this.selectMaxTimestamp.get(market) ?? 0;
   }
 
@@ -416,10 +418,17 @@ export class SqliteJobStore implements JobStore {
    * share jobs over Redis). Refused while another holder lives: on this host, a process that still exists;
    * on another host (a shared file system), one whose heartbeat is newer than `staleMs`. A holder killed
    * with `kill -9` is replaced at once by its restart. The claim's heartbeat is renewed every `staleMs / 6`
-   * until `close`, which gives the claim up.
+   * until `close`, which gives the claim up. A renewal that fails (the file locked past `BUSY_TIMEOUT_MS`, a
+   * full disk) or finds the claim taken by another holder is told to `onProblem` and tried again at the next
+   * beat: a timer's error would otherwise end the process without its graceful stop.
    * @throws JobStoreError naming the holder.
    */
-  claimService(me: { holder: string; host: string; pid: number }, now: number, staleMs: number): void {
+  claimService(
+    me: { holder: string; host: string; pid: number },
+    now: number,
+    staleMs: number,
+    onProblem: (problem: HeartbeatProblem) => void = () => undefined,
+  ): void {
     this.db.exec(OWNER_TABLE);
     this.db
       .transaction(() => {
@@ -442,7 +451,14 @@ export class SqliteJobStore implements JobStore {
           .run({ ...me, now });
       })
       .immediate();
-    const timer = setInterval(() => this.heartbeat(me.holder, Date.now()), Math.max(10, staleMs / 6));
+    const beat = (): void => {
+      try {
+        if (!this.heartbeat(me.holder, Date.now())) onProblem({ lost: true });
+      } catch (err) {
+        onProblem({ lost: false, error: err as Error });
+      }
+    };
+    const timer = setInterval(beat, Math.max(10, staleMs / 6));
     timer.unref();
     this.owner = { holder: me.holder, timer };
   }
@@ -459,6 +475,14 @@ export class SqliteJobStore implements JobStore {
   releaseService(holder: string): void {
     this.db.prepare("DELETE FROM service_owner WHERE id = 1 AND worker = ?").run(holder);
   }
+}
+
+/** A heartbeat of `claimService` that did not renew the claim: it failed (`error`), or another holder has it. */
+export interface HeartbeatProblem {
+  /** Another process holds the file now (after this one's heartbeat went stale). */
+  lost: boolean;
+  /** Why the renewal failed, when it did. */
+  error?: Error;
 }
 
 /**

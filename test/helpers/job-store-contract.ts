@@ -592,9 +592,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
     });
 
     describe("queries", () => {
-      it("latest, maxDataTimestamp and counts", async () => {
+      it("latest, maxSubmitTimestamp and counts", async () => {
         const store = await open();
-        expect(await store.maxDataTimestamp(BTC)).toBe(0);
+        expect(await store.maxSubmitTimestamp(BTC)).toBe(0);
         expect(await store.latest(BTC, ["confirmed"])).toBeUndefined();
 
         const ids: string[] = [];
@@ -613,9 +613,16 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
         expect(await store.latest(BTC, ["confirmed"])).toEqual(await store.get(ids[1]));
         expect(await store.latest(BTC, [])).toBeUndefined();
         expect(await store.latest("SOL-USDT", ["queued"])).toBeUndefined();
-        expect(await store.maxDataTimestamp(BTC)).toBe(bar(3));
-        expect(await store.maxDataTimestamp(ETH)).toBe(bar(20));
+        expect(await store.maxSubmitTimestamp(BTC)).toBe(bar(3));
+        expect(await store.maxSubmitTimestamp(ETH)).toBe(bar(20));
         expect(await store.counts()).toEqual({ ...noCounts(), queued: 2, confirmed: 2, rejected: 1 });
+        // A newer proof-only job (the API's) does not count, until its bar is scheduled (the upgrade).
+        const proofOnly = await store.enqueue({ market: BTC, dataTimestamp: bar(4), submit: false }, 1_000);
+        expect(await store.maxSubmitTimestamp(BTC)).toBe(bar(3));
+        await store.enqueue({ market: BTC, dataTimestamp: bar(4), submit: true }, 1_000);
+        expect(await store.get(proofOnly.job.id)).toMatchObject({ submit: true });
+        expect(await store.maxSubmitTimestamp(BTC)).toBe(bar(4));
+        await store.update(proofOnly.job.id, { status: "failed" }, 1_000);
 
         // A job leaving a status leaves its latest too.
         await store.update(ids[1], { status: "failed" }, 3_000);

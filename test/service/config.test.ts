@@ -390,6 +390,15 @@ describe("parseServiceConfig: bad input, one message per class", () => {
       publishers({ urls: ["http://a:1/", "http://b:2", "http://a:1"] }),
       "service.json: markets[0].publishers.urls[2]: duplicate publisher http://a:1/: already urls[0]",
     );
+    // One publisher under two spellings: the scheme's and host's case, the default port.
+    expectConfigError(
+      publishers({ urls: ["http://pub-a:8090", "HTTP://Pub-A:8090/"] }),
+      "service.json: markets[0].publishers.urls[1]: duplicate publisher http://pub-a:8090/: already urls[0]",
+    );
+    expectConfigError(
+      publishers({ urls: ["https://pub-a/v1", "https://pub-a:443/v1/"] }),
+      "service.json: markets[0].publishers.urls[1]: duplicate publisher https://pub-a/v1/: already urls[0]",
+    );
     expectConfigError(
       publishers({ urls: ["http://a:1/", 7] }),
       "service.json: markets[0].publishers.urls[1]: expected a string, got 7",

@@ -206,7 +206,7 @@ describeRedis("RedisJobStore.claimNext", () => {
     const store = await open();
     // Same notBefore for all: only the tie-breakers order them.
     const stamps = [1_000_000_000, -7_200, 999_999_999, 0, -1, 86_400, Number.MAX_SAFE_INTEGER];
-    for (const ts of stamps) await store.enqueue({ market: BTC, dataTimestamp: ts, submit: false }, 5);
+    for (const ts of stamps) await store.enqueue({ market: BTC, dataTimestamp: ts, submit: true }, 5);
     const sameBar = [99, 100, 7];
     for (const [i, created] of sameBar.entries()) {
       const { job } = await store.enqueue({ market: `M${i}`, dataTimestamp: 42, submit: false }, created);
@@ -229,7 +229,7 @@ describeRedis("RedisJobStore.claimNext", () => {
       "BTC-USDT@1000000000",
       `BTC-USDT@${Number.MAX_SAFE_INTEGER}`,
     ]);
-    expect(await store.maxDataTimestamp(BTC)).toBe(Number.MAX_SAFE_INTEGER);
+    expect(await store.maxSubmitTimestamp(BTC)).toBe(Number.MAX_SAFE_INTEGER);
   });
 
   it("never gives one job to two connections claiming at once", async () => {
@@ -270,7 +270,7 @@ describeRedis("RedisJobStore persistence", () => {
     expect(await other.counts()).toEqual(noCounts());
     expect(await other.get(job.id)).toBeUndefined();
     expect(await other.claimNext("w", 10_000)).toBeUndefined();
-    expect(await other.maxDataTimestamp(BTC)).toBe(0);
+    expect(await other.maxSubmitTimestamp(BTC)).toBe(0);
     expect(await store.counts()).toEqual({ ...noCounts(), queued: 2 });
 
     const closing = await open();

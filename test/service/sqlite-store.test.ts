@@ -11,7 +11,7 @@ import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type JobStatus } from "../../service/job-states";
 import { jobIdOf, JobStoreError } from "../../service/jobs";
-import { SCHEMA_VERSION, SqliteJobStore } from "../../service/sqlite-store";
+import { SCHEMA_VERSION, SqliteJobStore, type HeartbeatProblem } from "../../service/sqlite-store";
 import { bar, describeJobStoreContract, noCounts, proofAt, signedTx } from "../helpers/job-store-contract";
 
 const ROOT = join(__dirname, "../..");
@@ -238,6 +238,27 @@ describe("SqliteJobStore.claimService (one service per file)", () => {
     expect(b.heartbeat("vm:2", 2_000)).toBe(true);
     await Promise.all([a.close(), b.close()]);
   });
+
+  it("a heartbeat that fails (the file locked past the busy timeout) or finds the claim taken is reported, not thrown", async () => {
+    const a = SqliteJobStore.open(join(dir, "jobs.db"));
+    const problems: HeartbeatProblem[] = [];
+    // Beats every 100 ms; the first blocks for BUSY_TIMEOUT_MS while another connection holds the write lock.
+    a.claimService({ holder: "vm:1", host, pid: process.pid }, Date.now(), 600, (p) => problems.push(p));
+    const locker = new Database(join(dir, "jobs.db"));
+    locker.exec("BEGIN IMMEDIATE");
+    await new Promise((done) => setTimeout(done, 150));
+    locker.exec("COMMIT");
+    expect(problems.length).toBeGreaterThan(0);
+    expect(problems[0]).toMatchObject({ lost: false, error: { code: "SQLITE_BUSY" } });
+    // Another holder took the file over: told as lost at the next beat, and the timer goes on.
+    locker.prepare("UPDATE service_owner SET worker = 'elsewhere:1'").run();
+    locker.close();
+    problems.length = 0;
+    await new Promise((done) => setTimeout(done, 250));
+    expect(problems.length).toBeGreaterThan(0);
+    expect(problems.every((p) => p.lost && p.error === undefined)).toBe(true);
+    await a.close();
+  }, 30_000);
 
   it("judges a holder on another host by its heartbeat", async () => {
     const a = SqliteJobStore.open(join(dir, "jobs.db"));
