@@ -19,7 +19,7 @@ import {
   type GoalVerdict,
   type MarginSeries,
 } from "./backtest";
-import { acceptancePattern, checkAdaptiveHorizon, runAdaptive, type AdaptiveRule } from "./adaptive";
+import { acceptancePattern, runAdaptive, type AdaptiveRule } from "./adaptive";
 import { integerOutputs, marketOfFile, type MarketScale } from "./market-calibrations";
 import {
   chi2Sf1,
@@ -37,7 +37,7 @@ import {
 import { InsufficientDataError, ModelError } from "../core/errors";
 import { kupiecPof } from "./kupiec";
 import { modelMarginSeries, type AnyModel } from "./predict";
-import { adverseMoveTargets, targetObservedAt } from "./target";
+import { adverseMoveTargets, TARGET_HORIZON_BARS, targetObservedAt } from "./target";
 import type { CandleSeries } from "../candles/types";
 import { WINDOW_BARS } from "../candles/window";
 
@@ -180,6 +180,21 @@ function countTargets(
   return { bars, first, last };
 }
 
+/**
+ * The backtest judges margins for the move of the next TARGET_HORIZON_BARS bars: its samples a day apart, the
+ * baselines' fits and the rolling window all take a target as known that many bars on. A ModelError naming both
+ * horizons for a model of another one.
+ */
+export function checkBacktestHorizon(model: { targetHorizonBars: number }): void {
+  if (model.targetHorizonBars !== TARGET_HORIZON_BARS) {
+    throw new ModelError(
+      `the backtest judges margins for the move of the next ${TARGET_HORIZON_BARS} bars (non-overlapping ` +
+        `daily samples, baselines fitted on moves known by then); this model's margins are for ` +
+        `${model.targetHorizonBars} bars (targetHorizonBars)`,
+    );
+  }
+}
+
 /** Backtest a model and the baselines over [fromMs, toMs] of a candle series. */
 export function runBacktest(
   m: AnyModel,
@@ -188,6 +203,7 @@ export function runBacktest(
   modelName = m.kind === "quantized" ? "zkrisk-quantized" : "zkrisk-float",
   opts: BacktestOptions = {},
 ): FullBacktestReport {
+  checkBacktestHorizon(m.model);
   const targets = adverseMoveTargets(series, m.model.targetHorizonBars);
   const unavailable: UnavailableModel[] = [];
 
@@ -215,7 +231,6 @@ export function runBacktest(
   if (opts.adaptive !== undefined) {
     if (model.kind !== "quantized")
       throw new ModelError("the adaptive calibration runs on a quantised model only");
-    checkAdaptiveHorizon(model.model);
     const run = runAdaptive(
       series,
       integerOutputs(model.model, series),

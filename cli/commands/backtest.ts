@@ -21,6 +21,7 @@ import {
   inSampleWords,
   poolReports,
   pooledGoalVerdicts,
+  checkBacktestHorizon,
   runBacktest,
   type BacktestOptions,
   type FullBacktestReport,
@@ -188,6 +189,11 @@ export async function runBacktestCommand(f: BacktestFlags): Promise<BacktestResu
     throw new UsageError(`--miss-rate ${f.missRate}: misses adaptive updates only, so it needs --adaptive`);
   }
   const model = loadAnyModel(f.model);
+  try {
+    checkBacktestHorizon(model.model);
+  } catch (err) {
+    throw new UsageError(`--model: ${f.model}: ${(err as Error).message}`);
+  }
   let calibrations: Calibrations | undefined;
   if (f.calibrations !== "none" && model.kind === "quantized") {
     // The shipped calibrations belong to the shipped model: another model without --calibrations runs on its

@@ -188,6 +188,17 @@ describe("zkrisk CLI", () => {
     const unknown = zkrisk("backtest", "--nope");
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("unknown option '--nope'");
+
+    // Margins for 48 h: daily samples would overlap and the baselines would see moves not yet known.
+    const h24 = join(dir, "h24.quantized.json");
+    writeFileSync(h24, JSON.stringify({ ...JSON.parse(readFileSync(MODEL, "utf8")), targetHorizonBars: 24 }));
+    const horizon = zkrisk("backtest", "--model", h24, "--from", "2024-01-01");
+    expect(horizon.code).toBe(2);
+    expect(horizon.stderr).toBe(
+      `zkrisk: --model: ${h24}: the backtest judges margins for the move of the next 12 bars (non-overlapping ` +
+        "daily samples, baselines fitted on moves known by then); this model's margins are for 24 bars " +
+        "(targetHorizonBars)\n",
+    );
   });
 });
 

@@ -274,7 +274,8 @@ describe("the backtest's adaptive figures", () => {
     expect(got.avgMaintenanceMarginBps).toBe(mine.avgMaintenanceMarginBps);
     expect(got.daily).toEqual(mine.daily);
     expect(report(RULE).avgMaintenanceMarginBps).not.toBe(got.avgMaintenanceMarginBps);
-    // The rule checks margins against the 12-bar move: a model of another horizon is refused, naming both.
+    // The backtest (and the rule) judge margins against the 12-bar move: a model of another horizon is refused,
+    // naming both, with or without the rule.
     expect(() =>
       runBacktest(
         { kind: "quantized", model: { ...quantized, targetHorizonBars: 24 } },
@@ -285,7 +286,10 @@ describe("the backtest's adaptive figures", () => {
           adaptive: { rule: shipped, missRate: 0 },
         },
       ),
-    ).toThrow(/the next 12 bars; this model's margins are for 24 bars/);
+    ).toThrow(/the next 12 bars \(non-overlapping daily samples.*\); this model's margins are for 24 bars/);
+    expect(() =>
+      runBacktest({ kind: "quantized", model: { ...quantized, targetHorizonBars: 24 } }, series, { fromMs }),
+    ).toThrow(/this model's margins are for 24 bars \(targetHorizonBars\)/);
   }, 120_000);
 });
 
