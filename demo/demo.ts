@@ -27,6 +27,7 @@ import {
   signedUpdatesOf,
   submitSignedUpdate,
 } from "../onchain/oracle";
+import { requireSolc } from "../onchain/solc";
 import { SignedUpdateProver } from "../prover/prove-signed-update";
 import { DEMO_CACHE, signedProvingArtifacts } from "../setup/cached-artifacts";
 import type { SetupLog } from "../setup";
@@ -116,16 +117,19 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const series = loadCandles(opts.data);
   const model = loadQuantizedModel(opts.model);
   const marketId = marketIdOf(opts.market);
-  const dev = await devPublisherKey(opts.publisherKeyDir ?? DEMO_CACHE, (m) => opts.log.warn(m));
-  const window = buildWindow(series, marketId, series.candles.length - 1, WINDOW_BARS);
-  const signed = await signWindow(dev.key, opts.market, window);
-  const publishers = await makePublisherSet([dev.key.publicKey], DEMO_QUORUM);
-  const setCommitment = await publisherSetCommitment(publishers);
+  // The in-process chain needs Hardhat and both need solc-js to deploy the generated verifier: refused before any
+  // work or file (an installed zkrisk has neither; the demo runs in a clone).
   const chain: Chain = opts.rpc
     ? await rpcChain(opts.rpc, opts.key ?? "env:ZKRISK_PRIVATE_KEY")
     : await inProcessChain();
   let opened: SignedUpdateProver | undefined;
   try {
+    requireSolc();
+    const dev = await devPublisherKey(opts.publisherKeyDir ?? DEMO_CACHE, (m) => opts.log.warn(m));
+    const window = buildWindow(series, marketId, series.candles.length - 1, WINDOW_BARS);
+    const signed = await signWindow(dev.key, opts.market, window);
+    const publishers = await makePublisherSet([dev.key.publicKey], DEMO_QUORUM);
+    const setCommitment = await publisherSetCommitment(publishers);
     // Refused before anything is compiled or deployed.
     if (chain.chainId !== LOCAL_CHAIN_ID && !opts.allowInsecureSetup) {
       throw new ZkriskError(

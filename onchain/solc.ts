@@ -59,6 +59,14 @@ function solc(): { compile(input: string, callbacks?: object): string; version()
   }
 }
 
+/**
+ * Refuse early, before any work, when solc-js is missing (`solc`'s UsageError): for a command that will compile a
+ * generated verifier.
+ */
+export function requireSolc(): void {
+  solc();
+}
+
 /** Resolve an import: project-relative sources first, then node_modules (OpenZeppelin). */
 function findImport(path: string): { contents: string } | { error: string } {
   for (const base of [ROOT, NODE_MODULES]) {

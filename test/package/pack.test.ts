@@ -15,6 +15,7 @@ import { windowFeatures } from "../../features/window-features";
 import { inferInteger } from "../../models/integer-engine";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { readSignedWindow } from "../../publisher";
+import { DEV_PUBLISHER_KEYSTORE } from "../../publisher/dev-key";
 import { signedUpdateArtifacts } from "../../setup/cached-artifacts";
 
 const ROOT = join(__dirname, "../..");
@@ -132,6 +133,9 @@ describe("the packed package, installed into a new project", () => {
     const installed = join(project, "node_modules");
     expect(existsSync(join(installed, "zkrisk/dist/cli/main.js"))).toBe(true);
     expect(existsSync(join(installed, "solc"))).toBe(false);
+    // tsx runs the sources in a clone only (bin/zkrisk.cjs, service/prove-thread.cjs): a development dependency.
+    expect(existsSync(join(installed, "tsx"))).toBe(false);
+    expect(existsSync(join(installed, "esbuild"))).toBe(false);
     expect(ok(run(join(installed, ".bin/zkrisk"), ["--version"], project)).trim()).toBe(VERSION);
     expect(ok(run(join(installed, ".bin/zkrisk"), ["publisher", "--help"], project))).toContain("keygen");
   });
@@ -142,6 +146,10 @@ describe("the packed package, installed into a new project", () => {
     expect(demo.stderr).toContain("a local Hardhat network runs only in a clone of the zkrisk repository");
     expect(demo.stderr).toContain("--rpc");
     expect(demo.stderr).not.toContain("Cannot find module");
+    // Refused before any work: no development key written into the installed package's cache.
+    expect(existsSync(join(project, "node_modules/zkrisk/.zkrisk-cache/demo", DEV_PUBLISHER_KEYSTORE))).toBe(
+      false,
+    );
   });
 
   it("exports what its API returns and takes, and not the repository's tools", () => {
