@@ -228,6 +228,32 @@ export interface Groth16ProverOptions {
    * when the addon loaded, else wasm. The proof is the same function of the witness and r, s either way.
    */
   msm?: "native" | "wasm" | "auto";
+  /**
+   * The file the wasm was read from (in its artifact directory), named when the circuit refuses the input's
+   * shape (see {@link Groth16Prover.witness}); default "the circuit's wasm".
+   */
+  wasmFile?: string;
+}
+
+/**
+ * circom's witness calculator (circom_runtime) refusing an input by its shape, not its values: a signal the circuit
+ * does not have, an array of another length, a signal missing.
+ */
+const INPUT_SHAPE_ERROR =
+  /Too many values for input signal|Not enough values for input signal|Not all inputs have been set|Signal \S+ not found|is not an input of the circuit/;
+
+/**
+ * The error for an input the circuit does not take, by its shape: the circuit was compiled for another input
+ * layout (by an older zkrisk, whose windows had fewer private inputs, or for another weight mode or quorum).
+ * Code ARTIFACTS_INVALID (exit code 2), naming the wasm and circom's own words.
+ */
+export function inputLayoutError(wasmFile: string | undefined, circomMessage: string): ZkriskError {
+  return new ZkriskError(
+    "ARTIFACTS_INVALID",
+    `${wasmFile ?? "the circuit's wasm"}: the circuit does not take this input (${circomMessage.trim()}): it ` +
+      "was compiled for another input layout (e.g. by an older zkrisk); recompile its artifact directory with " +
+      "`zkrisk compile` and set it up again with `zkrisk setup`",
+  );
 }
 
 /** The five multi-exponentiations' bases in the native addon's memory, converted once when the prover opens. */
@@ -284,6 +310,8 @@ export class Groth16Prover {
     private readonly key: ProvingKey,
     private readonly calculator: WitnessCalculator,
     private readonly native: NativeKey | undefined,
+    /** Where the wasm was read from, for errors ({@link Groth16ProverOptions.wasmFile}). */
+    private readonly wasmFile: string | undefined,
   ) {}
 
   /** Whose multi-exponentiations this prover runs (see {@link Groth16ProverOptions.msm}). */
@@ -311,15 +339,26 @@ export class Groth16Prover {
       key,
       await WitnessCalculatorBuilder(wasm),
       nativeKey(key, options),
+      options.wasmFile,
     );
   }
 
-  /** The witness of `input` (signals by name, as circom's generator takes them): nVars elements, 32 bytes LE. */
+  /**
+   * The witness of `input` (signals by name, as circom's generator takes them): nVars elements, 32 bytes LE.
+   * An input the circuit does not take by its shape (a signal it does not have, an array of another length, a
+   * signal missing: the circuit was compiled for another input layout) is an ARTIFACTS_INVALID ZkriskError naming
+   * the wasm ({@link inputLayoutError}); a constraint that fails on the input's values is circom's error as is.
+   */
   async witness(input: Record<string, unknown>): Promise<Uint8Array> {
-    const wtns = readSections(
-      await this.calculator.calculateWTNSBin(ffjavascript.utils.unstringifyBigInts(input)),
-      "wtns",
-    );
+    let bin: Uint8Array;
+    try {
+      bin = await this.calculator.calculateWTNSBin(ffjavascript.utils.unstringifyBigInts(input));
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (INPUT_SHAPE_ERROR.test(message)) throw inputLayoutError(this.wasmFile, message);
+      throw err;
+    }
+    const wtns = readSections(bin, "wtns");
     const header = section(wtns, 1, "witness header");
     const n8 = u32(header, 0);
     const nWitness = u32(header, 4 + n8);

@@ -7,7 +7,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { architectureFromJson, architectureMismatches, type Architecture } from "../circuits/architecture";
-import { CIRCUIT_INFO_FILE, readCircuitInfo } from "../circuits/compile-model";
+import { marketIdOf, marketLabel, marketLabelProblem } from "../candles/market-id";
+import { CIRCUIT_INFO_FILE } from "../circuits/compile-model";
 import { toField } from "../crypto/field";
 import type { WeightMode } from "../circuits/generate-circuit";
 import { batchSignalLayout, batchSignalNames } from "../circuits/public-signals";
@@ -21,6 +22,7 @@ import { releaseCurves, snarkjs, type Groth16Proof, type VerificationKey } from 
 import { signedBatchInput, type SignedBatchSource } from "./signed-batch-input";
 import type { AdaptiveRule } from "../models/adaptive";
 import {
+  checkCircuitFacts,
   checkedTransition,
   type AdaptivePriorState,
   type ProvedAdaptiveTransition,
@@ -87,8 +89,6 @@ export class SignedBatchProver {
     options: { modelPath?: string } & Groth16ProverOptions = {},
   ): SignedBatchProver {
     const artifacts = loadArtifacts(dir, options);
-    const model = loadQuantizedModel(artifacts.modelPath);
-    const files = readProvingFiles(artifacts);
     const { outputs, publicSignals } = artifacts.manifest.circuit;
     const n = circuit.batchSize;
     const rule = artifacts.manifest.adaptive?.rule;
@@ -100,16 +100,22 @@ export class SignedBatchProver {
           `(${layout.marketId} outputs, the market ids and the domain)`,
       );
     }
+    const info = checkCircuitFacts(dir, circuit);
+    const model = loadQuantizedModel(artifacts.modelPath);
+    const files = readProvingFiles(artifacts);
     return new SignedBatchProver(
       artifacts,
       model,
       circuit.mode,
       n,
       circuit.quorum,
-      new LazyGroth16Prover(files.wasm, files.zkey, { singleThread: options.singleThread }),
+      new LazyGroth16Prover(files.wasm, files.zkey, {
+        singleThread: options.singleThread,
+        wasmFile: artifacts.paths.wasm,
+      }),
       JSON.parse(readFileSync(artifacts.paths.vkey, "utf8")) as VerificationKey,
       circuit.mode === "committed"
-        ? architectureFromJson(readCircuitInfo(dir).architecture, join(dir, CIRCUIT_INFO_FILE))
+        ? architectureFromJson(info.architecture, join(dir, CIRCUIT_INFO_FILE))
         : undefined,
       rule,
     );
@@ -119,12 +125,15 @@ export class SignedBatchProver {
    * Prove the batch of the quorum's signed batches, each market with its own model from `src.models` or this
    * prover's (see signedBatchInput for the input errors). With adaptive artifacts, `priors` holds every market's
    * prior as the oracle will build it for this bar (`readAdaptivePrior`); required there and refused for a plain
-   * circuit (ProofError). Each market's proven transition and margins are checked against the integer engine.
+   * circuit (ProofError). Each market's label (the one the proof file states) must name its window's market (its
+   * id is the window's), else a ProofError before any proving. Each market's proven transition and margins are
+   * checked against the integer engine.
    */
   async prove(
     src: Omit<SignedBatchSource, "adaptive">,
     priors?: ReadonlyMap<string, AdaptivePriorState>,
   ): Promise<ProvedSignedBatch> {
+    checkBatchMarkets(src);
     const rule = this.rule;
     if ((rule === undefined) !== (priors === undefined)) {
       throw new ProofError(
@@ -196,4 +205,26 @@ export class SignedBatchProver {
     await this.groth16.close();
     await releaseCurves();
   }
+}
+
+/**
+ * Refuse a market whose label (the one the proof file states for it) does not name its window's market, in any of
+ * the batches: a ProofError naming the batch, the label and both ids, before any proving. (A signed batch file
+ * read with `readSignedBatch` cannot hold one; a batch built in memory can.)
+ */
+function checkBatchMarkets(src: Pick<SignedBatchSource, "batches" | "names">): void {
+  src.batches.forEach((batch, b) => {
+    batch.markets.forEach(({ market, window }, i) => {
+      const where = `${src.names?.[b] ?? `batch ${b}`}: markets[${i}]`;
+      const problem = marketLabelProblem(market);
+      if (problem !== undefined) throw new ProofError(`${where}: market ${problem}`);
+      const marketId = marketIdOf(market);
+      if (marketId !== window.marketId) {
+        throw new ProofError(
+          `${where}: labelled '${market}' (id ${marketId}), but its window is of market '${marketLabel(window.marketId)}' (id ${window.marketId}): ` +
+            "the proof would state one market with the other's id",
+        );
+      }
+    });
+  });
 }

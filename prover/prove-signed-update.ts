@@ -9,7 +9,10 @@
  * adaptive market's update: the caller passes the prior the oracle will build (`readAdaptivePrior`), and the proof
  * also carries one step of the rule from it (models/adaptive.ts).
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { marketIdOf, marketLabelProblem } from "../candles/market-id";
+import { CIRCUIT_INFO_FILE, readCircuitInfo, type CircuitInfo } from "../circuits/compile-model";
 import type { WeightMode } from "../circuits/generate-circuit";
 import { UPDATE_SIGNAL_INDEX, UPDATE_SIGNALS } from "../circuits/public-signals";
 import { unpackAdaptiveUpdate } from "../circuits/statement";
@@ -102,8 +105,6 @@ export class SignedUpdateProver {
     options: { modelPath?: string } & Groth16ProverOptions = {},
   ): SignedUpdateProver {
     const artifacts = loadArtifacts(dir, options);
-    const model = loadQuantizedModel(artifacts.modelPath);
-    const files = readProvingFiles(artifacts);
     const { outputs, publicSignals } = artifacts.manifest.circuit;
     if (outputs !== UPDATE_SIGNALS.length || publicSignals !== UPDATE_SIGNALS.length) {
       throw new ProofError(
@@ -111,19 +112,27 @@ export class SignedUpdateProver {
           `circuit has ${UPDATE_SIGNALS.length} outputs and no public input`,
       );
     }
+    checkCircuitFacts(dir, { mode: circuit.mode, quorum: circuit.quorum, batchSize: undefined });
+    const model = loadQuantizedModel(artifacts.modelPath);
+    const files = readProvingFiles(artifacts);
     return new SignedUpdateProver(
       artifacts,
       model,
       circuit.mode,
       circuit.quorum,
-      new LazyGroth16Prover(files.wasm, files.zkey, { singleThread: options.singleThread }),
+      new LazyGroth16Prover(files.wasm, files.zkey, {
+        singleThread: options.singleThread,
+        wasmFile: artifacts.paths.wasm,
+      }),
       JSON.parse(readFileSync(artifacts.paths.vkey, "utf8")) as VerificationKey,
       artifacts.manifest.adaptive?.rule,
     );
   }
 
   /**
-   * Prove the update of the quorum's signed windows (see signedUpdateInput for the input errors). With adaptive
+   * Prove the update of the quorum's signed windows (see signedUpdateInput for the input errors); `meta.market`,
+   * the label the proof file states, must name the windows' market (its id is theirs), else a ProofError before
+   * any proving. With adaptive
    * artifacts, `meta.prior` is the prior the oracle will build for this bar (`readAdaptivePrior`); it is required
    * there and refused for a plain circuit (ProofError). The returned transition and margins are checked against
    * the integer engine (`windowOutcome`, `adaptiveUpdate`, the policy at the new state's calibrationNum).
@@ -132,6 +141,7 @@ export class SignedUpdateProver {
     src: Omit<SignedUpdateSource, "adaptive">,
     meta: { market: string; prior?: AdaptivePriorState },
   ): Promise<ProvedSignedUpdate> {
+    checkWindowsMarket(meta.market, src);
     const rule = this.rule;
     if (rule === undefined && meta.prior !== undefined) {
       throw new ProofError(
@@ -201,6 +211,60 @@ export class SignedUpdateProver {
     await this.groth16.close();
     await releaseCurves();
   }
+}
+
+/**
+ * Refuse circuit facts given to a prover's `open` that are not the ones its directory's circuit.json records (as
+ * `zkrisk compile` wrote them): a weight mode or quorum (or batch size; undefined: the circuit has none) other than
+ * the circuit's would fail deep inside the witness calculator, or worse, be reported as the prover's. A ProofError
+ * naming the directory, the value given and circuit.json's; a directory without circuit.json is refused too.
+ * @returns the directory's circuit.json
+ */
+export function checkCircuitFacts(
+  dir: string,
+  given: Pick<CircuitInfo, "mode" | "quorum" | "batchSize">,
+): CircuitInfo {
+  const file = join(dir, CIRCUIT_INFO_FILE);
+  if (!existsSync(file)) {
+    throw new ProofError(
+      `${dir}: no ${CIRCUIT_INFO_FILE}, so its weight mode and quorum cannot be checked: compile the directory ` +
+        "with `zkrisk compile --out DIR`, then `zkrisk setup`",
+    );
+  }
+  const info = readCircuitInfo(dir);
+  const facts: [keyof typeof given, string][] = [
+    ["mode", "weight mode"],
+    ["quorum", "quorum"],
+    ["batchSize", "batch size (markets per proof)"],
+  ];
+  for (const [key, what] of facts) {
+    if (given[key] === info[key]) continue;
+    const said = (v: unknown) => (v === undefined ? "none" : String(v));
+    throw new ProofError(
+      `${dir}: ${what} ${said(given[key])} given, but its ${CIRCUIT_INFO_FILE} records ${said(info[key])}, ` +
+        "which the circuit was compiled for (give the directory's own values, `readCircuitInfo(dir)`, or " +
+        "compile a circuit for these)",
+    );
+  }
+  return info;
+}
+
+/**
+ * Refuse a market label (the one a signed-update proof file states) that does not name the market of every signed
+ * window: a ProofError naming both, with their ids, before any proving.
+ */
+function checkWindowsMarket(market: string, src: Pick<SignedUpdateSource, "windows" | "names">): void {
+  const problem = marketLabelProblem(market);
+  if (problem !== undefined) throw new ProofError(`market: ${problem}`);
+  const marketId = marketIdOf(market);
+  src.windows.forEach((w, i) => {
+    if (w.window.marketId !== marketId) {
+      throw new ProofError(
+        `${src.names?.[i] ?? `window ${i}`}: signed for market '${w.market}' (id ${w.window.marketId}), not ` +
+          `the market given, '${market}' (id ${marketId}): the proof would state one market with the other's id`,
+      );
+    }
+  });
 }
 
 /**

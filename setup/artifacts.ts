@@ -336,11 +336,18 @@ export function checkFileHash(file: string, expected: string, what: string, mani
   }
 }
 
-/** A verified artifact directory: the manifest and the absolute path of every file it names. */
-export interface LoadedArtifacts {
+/**
+ * A verified artifact directory without its model (`loadArtifacts(dir, { model: "not needed" })`): the manifest and
+ * the absolute path of every circuit file it names, each checked against the manifest's sha256.
+ */
+export interface CheckedArtifacts {
   dir: string;
   manifest: ArtifactManifest;
   paths: Record<ArtifactKind, string>;
+}
+
+/** A verified artifact directory: the manifest, the absolute path of every file it names, and the model checked. */
+export interface LoadedArtifacts extends CheckedArtifacts {
   /** Absolute path of the model file that was checked. */
   modelPath: string;
   /**
@@ -363,6 +370,12 @@ export interface LoadArtifactsOptions {
    * pass the model's path, for commands with a `--model` option; a command without one says what else to do).
    */
   missingModelHint?: string;
+  /**
+   * `not needed`: skip the model file (a command that only verifies proofs or deploys the verifier reads the
+   * verification key and the manifest, not the model, which a copied or moved directory may not have beside it at
+   * its recorded relative path). Every circuit file is still checked against the manifest. Default `needed`.
+   */
+  model?: "needed" | "not needed";
 }
 
 /**
@@ -430,10 +443,19 @@ function checkAdaptiveRecord(root: string, manifest: ArtifactManifest, manifestF
  * Solidity verifier, model). Throws a {@link SetupError} naming the file and both hashes for the first mismatch.
  * A model file other than the recorded one is accepted only for a committed-weights circuit whose architecture
  * it fits (see {@link LoadArtifactsOptions.modelPath}).
+ * With `model: "not needed"` the model file is not looked at (see {@link LoadArtifactsOptions.model}).
  * Hashing reads every file in full (the zkey dominates: tens of MB for a circuit of 2^15 constraints).
  * @param dir artifact directory
  */
-export function loadArtifacts(dir: string, options: LoadArtifactsOptions = {}): LoadedArtifacts {
+export function loadArtifacts(dir: string, options: { model: "not needed" }): CheckedArtifacts;
+export function loadArtifacts(
+  dir: string,
+  options?: LoadArtifactsOptions & { model?: "needed" },
+): LoadedArtifacts;
+export function loadArtifacts(
+  dir: string,
+  options: LoadArtifactsOptions = {},
+): CheckedArtifacts | LoadedArtifacts {
   const root = resolve(dir);
   const manifest = readManifest(root);
   const manifestFile = join(root, MANIFEST_FILE);
@@ -444,6 +466,7 @@ export function loadArtifacts(dir: string, options: LoadArtifactsOptions = {}): 
   >;
   for (const k of ARTIFACT_KINDS) checkFileHash(paths[k], manifest.files[k].sha256, k, manifestFile);
   checkAdaptiveRecord(root, manifest, manifestFile);
+  if (options.model === "not needed") return { dir: root, manifest, paths };
   const modelPath = resolve(options.modelPath ?? at(manifest.model.path));
   if (!existsSync(modelPath)) {
     throw new SetupError(

@@ -91,7 +91,7 @@ function readVkeyFile(path: string, option: string): VerificationKey {
 /** The verification key of `--signed-artifacts DIR` (manifest-checked), which must take the signed update's public signals. */
 function loadSignedVkey(dir: string | undefined): VerificationKey | undefined {
   if (dir === undefined) return undefined;
-  const artifacts = loadArtifacts(dir);
+  const artifacts = loadArtifacts(dir, { model: "not needed" });
   const vkey = readVkeyFile(artifacts.paths.vkey, "--signed-artifacts");
   if (vkey.nPublic !== UPDATE_SIGNALS.length) {
     throw new UsageError(
@@ -114,7 +114,7 @@ function loadAdaptiveRule(f: AuditFlags): AuditOptions["adaptive"] {
         "give --adaptive-artifacts or --calibrations, not both (the artifacts record the rule)",
       );
     }
-    const artifacts = loadArtifacts(f.adaptiveArtifacts);
+    const artifacts = loadArtifacts(f.adaptiveArtifacts, { model: "not needed" });
     if (artifacts.manifest.adaptive === undefined) {
       throw new UsageError(
         `--adaptive-artifacts: ${f.adaptiveArtifacts} holds a circuit without the adaptive rule (compile it with ` +
@@ -155,7 +155,7 @@ function loadBatchVkeys(dirs: readonly string[]): { plain: VerificationKey[]; ad
   const sizes = new Map<string, string>();
   const out = { plain: [] as VerificationKey[], adaptive: [] as VerificationKey[] };
   for (const dir of dirs) {
-    const artifacts = loadArtifacts(dir);
+    const artifacts = loadArtifacts(dir, { model: "not needed" });
     const adaptive = artifacts.manifest.adaptive !== undefined;
     const kind = adaptive ? "adaptive batch" : "batch";
     const vkey = readVkeyFile(artifacts.paths.vkey, "--batch-artifacts");

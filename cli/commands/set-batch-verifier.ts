@@ -86,7 +86,7 @@ async function modelsOf(f: SetBatchVerifierFlags): Promise<{ file?: string; comm
  * verifier of another batch size) are OracleErrors naming its error.
  */
 export async function runSetBatchVerifier(f: SetBatchVerifierFlags): Promise<SetBatchVerifierResult> {
-  const { manifest } = loadArtifacts(f.artifacts);
+  const { manifest } = loadArtifacts(f.artifacts, { model: "not needed" });
   const batchSize = signedBatchSize(manifest);
   if (batchSize === undefined) {
     throw new UsageError(
