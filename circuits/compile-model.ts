@@ -8,12 +8,16 @@ import { existsSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { writeFileAtomic } from "../core/atomic-file";
 import { UsageError, ZkriskError } from "../core/errors";
-import { JsonReader } from "../core/validate";
+import { JsonReader, nonEmptyString, preview } from "../core/validate";
+import { FIELD_MODULUS } from "../crypto/field";
+import { MAX_BATCH_MARKETS } from "../candles/batch-digest";
 import { readJsonFile, sha256File, writeJsonAtomic } from "../core/io";
 import type { AdaptiveRule } from "../models/adaptive";
+import { readSha256 } from "../models/float-model";
+import { parseAdaptiveRule } from "../models/market-calibrations";
 import { loadQuantizedModel, type QuantizedModel } from "../models/quantized-model";
 import { readR1csHeader, type R1csHeader } from "./binfile";
-import { architectureOf, architectureToJson } from "./architecture";
+import { architectureOf, architectureToJson, parseArchitecture } from "./architecture";
 import { compileCircom } from "./circom";
 import type { WeightMode } from "./generate-circuit";
 import { generateSignedBatchCircuit } from "./generate-signed-batch-circuit";
@@ -190,12 +194,70 @@ export function readCircuitInfo(dir: string): CircuitInfo {
       `--artifacts: ${dir} has no circuit.json: run \`zkrisk compile --out ${dir}\` first`,
     );
   const doc = readJsonFile(file, "ARTIFACTS_INVALID");
-  // Every field `zkrisk compile` writes, no other (their contents are checked where they are used).
-  new JsonReader(
-    file,
-    doc,
-    "",
-    (f, field, reason) => new ZkriskError("ARTIFACTS_INVALID", `${f}: ${field}: ${reason}`),
-  ).onlyKeys(CIRCUIT_INFO_KEYS);
+  parseCircuitInfo(
+    new JsonReader(
+      file,
+      doc,
+      "",
+      (f, field, reason) => new ZkriskError("ARTIFACTS_INVALID", `${f}: ${field}: ${reason}`),
+    ),
+  );
   return doc as CircuitInfo;
+}
+
+/**
+ * Check a circuit.json document as {@link compileGenerated} writes it: every field `zkrisk compile` writes and no
+ * other, each of its type and in its range: `mode` a {@link WeightMode}; `quorum` (signed circuits) and `batchSize`
+ * (signed batch circuits, which have a quorum too, at most MAX_BATCH_MARKETS) positive integers; `model` a file
+ * name and its sha256; `modelCommitment` a field element in decimal; the r1cs sizes non-negative integers, with
+ * one name in `publicSignals` per public signal (outputs + public inputs); the file paths non-empty; `architecture`
+ * (committed weights only, and there required) as `parseArchitecture` reads it; `adaptive` a rule and the
+ * calibrations file it came from. Errors name the file, the field and the value, through `r`'s error family.
+ */
+function parseCircuitInfo(r: JsonReader): void {
+  r.onlyKeys(CIRCUIT_INFO_KEYS);
+  const mode = r.at("mode").literal<WeightMode>("committed", "constant");
+  const quorum = r.optional("quorum")?.integer(1);
+  const batchSize = r.optional("batchSize");
+  if (batchSize !== undefined) {
+    batchSize.integer(1, MAX_BATCH_MARKETS);
+    if (quorum === undefined)
+      batchSize.error("a signed batch circuit records its quorum too, and there is none");
+  }
+  const model = r.at("model").onlyKeys(["file", "sha256"]);
+  nonEmptyString(model.at("file"));
+  readSha256(model.at("sha256"));
+  const commitment = r.at("modelCommitment");
+  if (!/^\d+$/.test(commitment.string()) || BigInt(commitment.string()) >= FIELD_MODULUS) {
+    commitment.error(`expected a field element in decimal, got ${preview(commitment.raw())}`);
+  }
+  const sizes = Object.fromEntries(
+    (["constraints", "wires", "outputs", "publicInputs", "privateInputs"] as const).map((k) => [
+      k,
+      r.at(k).integer(0),
+    ]),
+  );
+  const signals = r.at("publicSignals").items();
+  signals.forEach(nonEmptyString);
+  if (signals.length !== sizes.outputs + sizes.publicInputs) {
+    r.at("publicSignals").error(
+      `${signals.length} names, but the circuit has ${sizes.outputs} outputs and ${sizes.publicInputs} public ` +
+        "inputs (one name per public signal)",
+    );
+  }
+  for (const key of ["r1cs", "wasm", "source"]) nonEmptyString(r.at(key));
+  const architecture = r.optional("architecture");
+  if (mode === "committed") parseArchitecture(r.at("architecture"));
+  else if (architecture !== undefined)
+    architecture.error("only a committed-weights circuit has an architecture");
+  const adaptive = r.optional("adaptive");
+  if (adaptive !== undefined) {
+    if (quorum === undefined)
+      adaptive.error("only a signed circuit (with a quorum) proves the adaptive rule");
+    adaptive.onlyKeys(["rule", "calibrations"]);
+    parseAdaptiveRule(adaptive.at("rule"), 2 ** 32);
+    const from = adaptive.at("calibrations").onlyKeys(["file", "sha256"]);
+    nonEmptyString(from.at("file"));
+    readSha256(from.at("sha256"));
+  }
 }

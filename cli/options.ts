@@ -34,10 +34,14 @@ export function parseIntOption(option: string, value: string, min: number, max: 
   return n;
 }
 
-/** A number option within [min, max]. */
+/**
+ * A number option within [min, max], written as a plain decimal number with an optional exponent (`0.01`, `.5`,
+ * `-2`, `3e-4`); what Number() would also take (`0x10`, `0b1`, `Infinity`, an empty string) is refused.
+ */
 export function parseFloatOption(option: string, value: string, min: number, max: number): number {
   const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n) || n < min || n > max) {
+  const decimal = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(value.trim());
+  if (!decimal || !Number.isFinite(n) || n < min || n > max) {
     throw new UsageError(`${option}: '${value}' is not a number in [${min}, ${max}]`);
   }
   return n;

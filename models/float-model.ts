@@ -153,10 +153,20 @@ export function readModelHeader(r: JsonReader): void {
 }
 
 /**
+ * A sha256 field as `train` and `quantize` write it (`sha256File`: 64 lowercase hex digits); anything else is an
+ * error naming the field and the value.
+ */
+export function readSha256(r: JsonReader): string {
+  const v = r.string();
+  if (!/^[0-9a-f]{64}$/.test(v)) r.error(`expected 64 lowercase hex digits (a sha256), got ${preview(v)}`);
+  return v;
+}
+
+/**
  * A time field as `train` writes it (`isoFromMs`: ISO 8601 UTC with milliseconds, 2024-01-01T00:00:00.000Z),
  * as ms since the epoch; any other text, or a date that does not exist (2023-13-45), is an error naming the field.
  */
-function readIsoTime(r: JsonReader): number {
+export function readIsoTime(r: JsonReader): number {
   const text = r.raw();
   const ok = typeof text === "string" && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(text);
   const ms = ok ? Date.parse(text) : NaN;
@@ -193,7 +203,7 @@ export function readTrainingInfo(r: JsonReader): void {
   const data = r.at("data");
   const range = readDateRange(data, ["file", "sha256", "rows", "from", "to"]);
   data.at("file").string();
-  data.at("sha256").string();
+  readSha256(data.at("sha256"));
   const splits = r.at("splits").onlyKeys(["train", "validation", "test"]);
   let previous: JsonReader | undefined;
   let previousTo = -Infinity;
@@ -222,16 +232,70 @@ export function readTrainingInfo(r: JsonReader): void {
   r.at("patience").integer(0);
 }
 
+/** The figures `train` writes for each split (`evaluateSplit`), and the range each must lie in. */
+const SPLIT_METRICS: readonly [keyof SplitMetrics, "fraction" | "non-negative"][] = [
+  ["pinballLoss", "non-negative"],
+  ["breachRate", "fraction"],
+  ["kupiecP", "fraction"],
+  ["avgMaintenanceMarginBps", "non-negative"],
+  ["avgInitialMarginBps", "non-negative"],
+];
+
+/**
+ * Check a float model's `metrics` report as `train` writes it: one record per split (train, validation, test)
+ * with every figure of {@link SplitMetrics} and no other key, rates and p-values in [0, 1], losses and margins
+ * non-negative, and each split's row count the one `training.splits` records.
+ */
+function readMetrics(r: JsonReader, splits: JsonReader): void {
+  r.onlyKeys(["train", "validation", "test"]);
+  for (const name of ["train", "validation", "test"]) {
+    const m = r.at(name).onlyKeys(["rows", ...SPLIT_METRICS.map(([key]) => key)]);
+    const rows = m.at("rows").integer(0);
+    const recorded = splits.at(name).at("rows").raw();
+    if (rows !== recorded)
+      m.at("rows").error(`${rows} is not training.splits.${name}.rows ${preview(recorded)}`);
+    for (const [key, range] of SPLIT_METRICS) {
+      const v = m.at(key).number();
+      if (range === "fraction" ? !(v >= 0 && v <= 1) : !(v >= 0)) {
+        m.at(key).error(`expected a ${range === "fraction" ? "number in [0, 1]" : "number >= 0"}, got ${v}`);
+      }
+    }
+  }
+}
+
+/**
+ * Check a float model's `architecture` record against its layers, as `train` writes it: `inputs` the number of
+ * features, `hidden` the width of each layer but the last (which has one output), relu hidden layers and a
+ * linear output.
+ */
+function readArchitectureRecord(r: JsonReader, inputs: number, hidden: readonly number[]): void {
+  r.onlyKeys(["inputs", "hidden", "activation", "output"]);
+  const n = r.at("inputs").integer(1);
+  if (n !== inputs) r.at("inputs").error(`${n} is not the number of features, ${inputs}`);
+  const declared = r
+    .at("hidden")
+    .items()
+    .map((h) => h.integer(1));
+  if (declared.length !== hidden.length || declared.some((h, i) => h !== hidden[i])) {
+    r.at("hidden").error(
+      `${preview(declared)} is not the widths of the hidden layers (every layer but the last), ${preview(hidden)}`,
+    );
+  }
+  r.at("activation").literal("relu");
+  r.at("output").literal("linear");
+}
+
 /** Load and check a float model file. */
 export function loadFloatModel(path: string): FloatModel {
   const r = new JsonReader(path, readJsonFile(path, "MODEL_INVALID"));
   if (r.at("format").string() !== FLOAT_MODEL_FORMAT) {
     throw new ModelError(`${path}: format is not ${FLOAT_MODEL_FORMAT} (is this a quantised model?)`);
   }
-  // A misspelt key (policy.bufferBsp) must not pass unnoticed: every object but the metrics report is closed.
+  // A misspelt key (policy.bufferBsp) must not pass unnoticed: every object of the file is closed.
   r.onlyKeys([...MODEL_FILE_KEYS, "architecture", "calibration", "metrics"]);
   r.at("architecture").onlyKeys(["inputs", "hidden", "activation", "output"]);
   r.at("calibration").onlyKeys(["num", "shift", "method"]);
+  r.at("metrics").onlyKeys(["train", "validation", "test"]);
   r.at("policy").onlyKeys(POLICY_KEYS);
   readTrainingInfo(r.at("training"));
   readModelHeader(r);
@@ -245,6 +309,7 @@ export function loadFloatModel(path: string): FloatModel {
     if (f.at("std").number() <= 0) f.at("std").error("must be positive");
   }
   let width = features.length;
+  const widths: number[] = [];
   const layers = r.at("layers").items();
   if (layers.length < 1) r.at("layers").error("needs at least one layer");
   layers.forEach((layer, l) => {
@@ -259,10 +324,14 @@ export function loadFloatModel(path: string): FloatModel {
       .at("activation")
       .literal(...(l === layers.length - 1 ? (["linear"] as const) : (["relu"] as const)));
     width = rows.length;
+    widths.push(width);
   });
   if (width !== 1) r.at("layers").error(`the last layer must have one output, has ${width}`);
+  readArchitectureRecord(r.at("architecture"), features.length, widths.slice(0, -1));
   r.at("calibration").at("num").integer(1);
   r.at("calibration").at("shift").integer(0, 62);
+  r.at("calibration").at("method").string();
+  readMetrics(r.at("metrics"), r.at("training").at("splits"));
   r.at("barIntervalMs").integer(1);
   r.at("targetHorizonBars").integer(1);
   const model = r.object() as unknown as FloatModel;

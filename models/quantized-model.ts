@@ -5,7 +5,9 @@
  */
 import {
   MODEL_FILE_KEYS,
+  readIsoTime,
   readModelHeader,
+  readSha256,
   readTrainingInfo,
   recordModelFile,
   type TrainingInfo,
@@ -15,7 +17,7 @@ import { readJsonFile } from "../core/io";
 import { POLICY_KEYS, validatePolicy, type MarginPolicy } from "./policy";
 import { signedBits, type Interval } from "./fixed-point";
 import { analyseIntervals } from "./intervals";
-import { JsonReader } from "../core/validate";
+import { JsonReader, nonEmptyString, preview } from "../core/validate";
 
 /** Version 2: the features are the integer window features (features/window-features.ts), no funding. */
 export const QUANTIZED_MODEL_FORMAT = "zkrisk-quantized-model/2";
@@ -141,6 +143,49 @@ function show(iv: Interval): string {
   return `[${iv.min}, ${iv.max}]`;
 }
 
+/** The fields of `quantization.report`, as `quantizationReport` writes them. */
+const REPORT_KEYS = [
+  "split",
+  "from",
+  "to",
+  "bars",
+  "maxAbsDiffMaintenanceMarginBps",
+  "meanAbsDiffMaintenanceMarginBps",
+  "maxAbsDiffInitialMarginBps",
+  "meanAbsDiffInitialMarginBps",
+  "maxAbsDiffMaintenanceMarginExactBps",
+] as const;
+
+/**
+ * Check `quantization` as `quantize` writes it: the bit choices (integers; each feature's scaleBits is
+ * featureScaleBits, checked with the features) and the report of the float-vs-integer agreement on the test
+ * split: `split` "test", `from` <= `to` ISO 8601 times inside `training.splits.test`, `bars` a count, and the
+ * differences (bps) non-negative numbers.
+ * @param test the reader at `training.splits.test` (already checked)
+ */
+function readQuantization(q: JsonReader, test: JsonReader): void {
+  q.at("featureScaleBits").integer(0, 64);
+  q.at("weightPrecisionBits").integer(0, 128);
+  q.at("activationScaleBits").integer(0, 128);
+  const report = q.at("report");
+  report.at("split").literal("test");
+  const from = readIsoTime(report.at("from"));
+  const to = readIsoTime(report.at("to"));
+  const shown = (r: JsonReader, key: string) => preview(r.at(key).raw());
+  if (from > to) report.at("from").error(`${shown(report, "from")} is after to ${shown(report, "to")}`);
+  if (from < readIsoTime(test.at("from")) || to > readIsoTime(test.at("to"))) {
+    report.error(
+      `${shown(report, "from")} .. ${shown(report, "to")} is outside the test split ` +
+        `${shown(test, "from")} .. ${shown(test, "to")} (training.splits.test)`,
+    );
+  }
+  report.at("bars").integer(0);
+  for (const key of REPORT_KEYS.slice(4)) {
+    const v = report.at(key).number();
+    if (!(v >= 0)) report.at(key).error(`expected a number >= 0 (bps), got ${v}`);
+  }
+}
+
 /** Parse and check a quantised model document (as read from `file`). */
 export function parseQuantizedModel(doc: unknown, file: string): QuantizedModel {
   const r = new JsonReader(file, doc);
@@ -149,32 +194,23 @@ export function parseQuantizedModel(doc: unknown, file: string): QuantizedModel 
   }
   // A misspelt key (policy.bufferBsp) must not pass unnoticed: every object of the file is closed.
   r.onlyKeys([...MODEL_FILE_KEYS, "source", "quantization", "calibration"]);
-  r.at("source").onlyKeys(["file", "sha256"]);
+  const source = r.at("source").onlyKeys(["file", "sha256"]);
+  nonEmptyString(source.at("file"));
+  readSha256(source.at("sha256"));
   const calibration = r.optional("calibration");
   if (calibration !== undefined) {
     calibration.onlyKeys(["source", "calibrations"]);
     calibration.at("source").literal("fitted", "new-market rule");
     const from = calibration.at("calibrations").onlyKeys(["file", "sha256"]);
-    from.at("file").string();
-    if (!/^[0-9a-f]{64}$/.test(from.at("sha256").string())) {
-      from.at("sha256").error("expected 64 lowercase hex digits");
-    }
+    nonEmptyString(from.at("file"));
+    readSha256(from.at("sha256"));
   }
-  r.at("quantization")
-    .onlyKeys(["featureScaleBits", "weightPrecisionBits", "activationScaleBits", "report"])
-    .at("report")
-    .onlyKeys([
-      "split",
-      "from",
-      "to",
-      "bars",
-      "maxAbsDiffMaintenanceMarginBps",
-      "meanAbsDiffMaintenanceMarginBps",
-      "maxAbsDiffInitialMarginBps",
-      "meanAbsDiffInitialMarginBps",
-      "maxAbsDiffMaintenanceMarginExactBps",
-    ]);
+  const quantization = r
+    .at("quantization")
+    .onlyKeys(["featureScaleBits", "weightPrecisionBits", "activationScaleBits", "report"]);
+  quantization.at("report").onlyKeys(REPORT_KEYS);
   readTrainingInfo(r.at("training"));
+  readQuantization(quantization, r.at("training").at("splits").at("test"));
   readModelHeader(r);
   const features: QuantizedFeature[] = r
     .at("features")
@@ -270,6 +306,10 @@ export function parseQuantizedModel(doc: unknown, file: string): QuantizedModel 
     if (f.scaleBits !== scale)
       r.at("features").at(i).at("scaleBits").error(`must equal the other features' ${scale}`);
   });
+  const featureScaleBits = r.at("quantization").at("featureScaleBits");
+  if (features.length > 0 && featureScaleBits.raw() !== scale) {
+    featureScaleBits.error(`${preview(featureScaleBits.raw())} is not the features' scaleBits ${scale}`);
+  }
   layers.forEach((l, k) => {
     if (l.inputScaleBits !== scale) {
       layerReaders[k].at("inputScaleBits").error(`must equal the previous stage's output scale ${scale}`);
@@ -311,7 +351,6 @@ export function parseQuantizedModel(doc: unknown, file: string): QuantizedModel 
   }
   r.at("barIntervalMs").integer(1);
   r.at("targetHorizonBars").integer(1);
-  r.at("source").at("sha256").string();
   const base = r.object() as unknown as QuantizedModel;
   return recordModelFile({ ...base, features, layers, policy }, file);
 }

@@ -16,6 +16,7 @@ import { marketIdOf, marketLabelProblem } from "../candles/market-id";
 import { compileSchemaCheck } from "../core/json-schema";
 import { redactUrl } from "../core/url";
 import { SERVICE_DEFAULTS, ServiceConfigSchema, type ServiceConfigDocument } from "./config-schema";
+import { recordConfigFile } from "./secrets";
 
 // The config error family has one owner (core/errors.ts); re-exported for the service's callers.
 export { ConfigError };
@@ -256,14 +257,17 @@ export function parseServiceConfig(value: unknown, file: string, baseDir: string
   const gasPriceCeilingWei = parseUnits(gasPriceCeilingGwei.toFixed(9), "gwei");
   if (gasPriceCeilingWei === 0n) fail("chain.gasPriceCeilingGwei", "must be at least 1 wei (1e-9 gwei)");
   if (!isAddress(c.oracle)) fail("chain.oracle", `mixed-case address ${c.oracle} fails its EIP-55 checksum`);
-  const key: KeySource =
+  // The secrets are read later (secrets.ts): their errors name this file through recordConfigFile.
+  const key: KeySource = recordConfigFile<KeySource>(
     "env" in c.key
       ? { kind: "env", name: c.key.env }
       : {
           kind: "keystore",
           path: existing("chain.key.keystore", c.key.keystore, "file"),
           passwordEnv: c.key.passwordEnv,
-        };
+        },
+    file,
+  );
 
   return {
     file,
@@ -285,7 +289,9 @@ export function parseServiceConfig(value: unknown, file: string, baseDir: string
     listen: { host: doc.listen?.host ?? D.host, port: doc.listen?.port ?? D.port },
     auth: {
       tokens: doc.auth.tokens.map((t): TokenSource =>
-        "env" in t ? { kind: "env", name: t.env } : { kind: "sha256", sha256: t.sha256.toLowerCase() },
+        "env" in t
+          ? recordConfigFile({ kind: "env", name: t.env }, file)
+          : { kind: "sha256", sha256: t.sha256.toLowerCase() },
       ),
     },
     database: resolve(base, doc.database ?? D.database),

@@ -25,8 +25,10 @@ function domainOf(f: { domain?: string; oracle?: string; chainId?: string }): bi
   if ((f.oracle === undefined) !== (f.chainId === undefined))
     throw new UsageError("--oracle and --chain-id go together");
   if (f.oracle === undefined) return 0n;
-  if (!/^\d+$/.test(f.chainId!)) throw new UsageError(`--chain-id: '${f.chainId}' is not a positive integer`);
-  return oracleDomain(BigInt(f.chainId!), f.oracle);
+  // No chain has id 0 (EIP-155): a proof for it would be refused by every oracle, as `audit` refuses it.
+  if (!/^[1-9]\d*$/.test(f.chainId!))
+    throw new UsageError(`--chain-id: '${f.chainId}' is not a positive integer`);
+  return oracleDomain(BigInt(f.chainId!), f.oracle, { chainId: "--chain-id", oracle: "--oracle" });
 }
 
 /** The options of `zkrisk prove`, as commander gives them (cli/register/prove.ts). */

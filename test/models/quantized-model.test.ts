@@ -22,6 +22,7 @@ import {
   modelMarginSeries,
 } from "../../models/predict";
 import { loadQuantizedModel, parseQuantizedModel } from "../../models/quantized-model";
+import { zkrisk } from "../helpers/zkrisk-cli";
 
 const ROOT = join(__dirname, "../..");
 const QUANT = join(ROOT, "models/btc-usdt-2h.quantized.json");
@@ -184,4 +185,103 @@ describe("the window features and the quantised model", () => {
     expect(r.features).toEqual(featureFloats(r.featuresInt));
     expect(r.trace).toEqual(inferInteger(model, r.featuresInt));
   });
+});
+
+describe("loading a quantised model checks its metadata as `quantize` writes it", () => {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  type Meta = Record<string, any>;
+  const meta = (): Meta => JSON.parse(readFileSync(QUANT, "utf8"));
+  const cases: [string, (d: Meta) => void, string][] = [
+    [
+      "source.sha256 not a sha256",
+      (d) => (d.source.sha256 = "zz"),
+      'source.sha256: expected 64 lowercase hex digits (a sha256), got "zz"',
+    ],
+    ["source.file not a string", (d) => (d.source.file = 5), "source.file: expected a string, got 5"],
+    ["source.file empty", (d) => (d.source.file = ""), "source.file: expected a non-empty string"],
+    [
+      "quantization.featureScaleBits not a number",
+      (d) => (d.quantization.featureScaleBits = "x"),
+      'quantization.featureScaleBits: expected a finite number, got "x"',
+    ],
+    [
+      "quantization.featureScaleBits other than the features' scale",
+      (d) => (d.quantization.featureScaleBits = 31),
+      "quantization.featureScaleBits: 31 is not the features' scaleBits 32",
+    ],
+    [
+      "quantization.weightPrecisionBits negative",
+      (d) => (d.quantization.weightPrecisionBits = -1),
+      "quantization.weightPrecisionBits: expected an integer in [0, 128], got -1",
+    ],
+    [
+      "quantization.activationScaleBits fractional",
+      (d) => (d.quantization.activationScaleBits = 1.5),
+      "quantization.activationScaleBits: expected an integer in [0, 128], got 1.5",
+    ],
+    [
+      "quantization.report.from an object",
+      (d) => (d.quantization.report.from = { a: 1 }),
+      'quantization.report.from: expected an ISO 8601 UTC time like 2024-01-01T00:00:00.000Z, got {"a":1}',
+    ],
+    [
+      "quantization.report.from after to",
+      (d) => (d.quantization.report.from = "2024-06-30T00:00:00.000Z"),
+      'quantization.report.from: "2024-06-30T00:00:00.000Z" is after to "2024-06-29T22:00:00.000Z"',
+    ],
+    [
+      "quantization.report outside the test split",
+      (d) => (d.quantization.report.from = "2022-12-31T22:00:00.000Z"),
+      'quantization.report: "2022-12-31T22:00:00.000Z" .. "2024-06-29T22:00:00.000Z" is outside the test split',
+    ],
+    [
+      "quantization.report.bars negative",
+      (d) => (d.quantization.report.bars = -5),
+      "quantization.report.bars: expected an integer in [0, ",
+    ],
+    [
+      "quantization.report.split not test",
+      (d) => (d.quantization.report.split = "validation"),
+      'quantization.report.split: expected one of test, got "validation"',
+    ],
+    [
+      "quantization.report difference negative",
+      (d) => (d.quantization.report.maxAbsDiffInitialMarginBps = -1),
+      "quantization.report.maxAbsDiffInitialMarginBps: expected a number >= 0 (bps), got -1",
+    ],
+    [
+      "quantization.report difference a string",
+      (d) => (d.quantization.report.meanAbsDiffMaintenanceMarginBps = "0"),
+      'quantization.report.meanAbsDiffMaintenanceMarginBps: expected a finite number, got "0"',
+    ],
+    [
+      "calibration.calibrations.file not a string",
+      (d) => (d.calibration = { source: "fitted", calibrations: { file: 1, sha256: "0".repeat(64) } }),
+      "calibration.calibrations.file: expected a string, got 1",
+    ],
+  ];
+
+  it.each(cases)("refuses %s, naming the file, the field and the value", (_what, edit, message) => {
+    const d = meta();
+    edit(d);
+    const e = thrown(() => parseQuantizedModel(d, "q.json"));
+    expect(e).toBeInstanceOf(ModelError);
+    expect((e as Error).message).toContain(`q.json: ${message}`);
+  });
+
+  it("zkrisk infer refuses such a file with exit code 2 naming the field", () => {
+    const dir = mkdtempSync(join(tmpdir(), "zkrisk-quantized-meta-"));
+    for (const [field, edit] of [
+      ["source.sha256", (d: Meta) => (d.source.sha256 = "zz")],
+      ["quantization.report.bars", (d: Meta) => (d.quantization.report.bars = -5)],
+    ] as const) {
+      const d = meta();
+      edit(d);
+      const file = join(dir, `${field}.json`);
+      writeFileSync(file, JSON.stringify(d));
+      const r = zkrisk("infer", "--model", file);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`zkrisk: ${file}: ${field}: `);
+    }
+  }, 120_000);
 });

@@ -817,7 +817,8 @@ describe("loadSignerKey", () => {
       vi.stubEnv("ZKRISK_TEST_KEYSTORE_PASSWORD", "wrong password");
       const error = await rejection(loadSignerKey(source()));
       expect(error.message).toBe(
-        `${keystore}: cannot decrypt keystore with the password in ZKRISK_TEST_KEYSTORE_PASSWORD: incorrect password`,
+        `chain.key.keystore: ${keystore}: cannot decrypt keystore with the password in ` +
+          "ZKRISK_TEST_KEYSTORE_PASSWORD: incorrect password",
       );
       expect(error.message).not.toContain("wrong password");
     });
@@ -832,10 +833,35 @@ describe("loadSignerKey", () => {
       const error = await rejection(loadSignerKey({ key: { ...source().key, path: notKeystore } }));
       expect(error.message).toMatch(
         new RegExp(
-          `^${notKeystore}: cannot decrypt keystore with the password in ZKRISK_TEST_KEYSTORE_PASSWORD: `,
+          `^chain\\.key\\.keystore: ${notKeystore}: cannot decrypt keystore with the password in ZKRISK_TEST_KEYSTORE_PASSWORD: `,
         ),
       );
     });
+  });
+
+  it("names the config file of a parsed config, the field and the variable (issue: serve --check)", async () => {
+    vi.stubEnv("NOPE_UNSET", undefined);
+    const cfg = parse(withEdit((d) => (d.chain.key = { env: "NOPE_UNSET" })));
+    expect((await rejection(loadSignerKey(cfg.chain))).message).toBe(
+      "service.json: chain.key.env: environment variable NOPE_UNSET is empty or unset",
+    );
+    vi.stubEnv("NOPE_UNSET", "0x12");
+    expect((await rejection(loadSignerKey(cfg.chain))).message).toBe(
+      "service.json: chain.key.env: NOPE_UNSET is not a 0x-prefixed 32-byte hex private key (value not shown)",
+    );
+    const keystore = parse(
+      withEdit((d) => (d.chain.key = { keystore: "keys/k.json", passwordEnv: "NOPE_PASSWORD" })),
+    );
+    vi.stubEnv("NOPE_PASSWORD", undefined);
+    expect((await rejection(loadSignerKey(keystore.chain))).message).toBe(
+      "service.json: chain.key.passwordEnv: environment variable NOPE_PASSWORD is empty or unset",
+    );
+    vi.stubEnv("NOPE_PASSWORD", "a password");
+    expect((await rejection(loadSignerKey(keystore.chain))).message).toMatch(
+      new RegExp(
+        `^service\\.json: chain\\.key\\.keystore: ${join(dir, "keys/k.json")}: cannot decrypt keystore `,
+      ),
+    );
   });
 });
 
@@ -858,14 +884,28 @@ describe("apiTokenHashes", () => {
   it("refuses an unset or short token, naming the variable only", () => {
     vi.stubEnv("ZKRISK_TEST_API_TOKEN", undefined);
     expect(thrown(() => apiTokenHashes(auth)).message).toBe(
-      "auth.tokens: environment variable ZKRISK_TEST_API_TOKEN is empty or unset",
+      "auth.tokens[0].env: environment variable ZKRISK_TEST_API_TOKEN is empty or unset",
     );
     vi.stubEnv("ZKRISK_TEST_API_TOKEN", "short-token-15c");
     const error = thrown(() => apiTokenHashes(auth));
     expect(error.message).toBe(
-      "auth.tokens: the token in ZKRISK_TEST_API_TOKEN is shorter than 16 characters",
+      "auth.tokens[0].env: the token in ZKRISK_TEST_API_TOKEN is shorter than 16 characters",
     );
     expect(error.message).not.toContain("short-token-15c");
+  });
+
+  it("names the config file of a parsed config and the token's index (issue: serve --check)", () => {
+    const cfg = parse(
+      withEdit((d) => (d.auth.tokens = [{ sha256: TOKEN_HASH }, { env: "ZKRISK_TEST_API_TOKEN" }])),
+    );
+    vi.stubEnv("ZKRISK_TEST_API_TOKEN", undefined);
+    expect(thrown(() => apiTokenHashes(cfg.auth)).message).toBe(
+      "service.json: auth.tokens[1].env: environment variable ZKRISK_TEST_API_TOKEN is empty or unset",
+    );
+    vi.stubEnv("ZKRISK_TEST_API_TOKEN", "short-token-15c");
+    expect(thrown(() => apiTokenHashes(cfg.auth)).message).toBe(
+      "service.json: auth.tokens[1].env: the token in ZKRISK_TEST_API_TOKEN is shorter than 16 characters",
+    );
   });
 });
 
