@@ -200,6 +200,16 @@ export function nonEmptyString(r: JsonReader): string {
   return s;
 }
 
+/**
+ * A sha256 field as zkrisk writes one (`sha256File`: 64 lowercase hex digits); anything else is an error naming
+ * the field and the value.
+ */
+export function readSha256(r: JsonReader): string {
+  const v = r.string();
+  if (!/^[0-9a-f]{64}$/.test(v)) r.error(`expected 64 lowercase hex digits (a sha256), got ${preview(v)}`);
+  return v;
+}
+
 /** Whether `text` parses as an http: or https: URL. */
 export function isHttpUrl(text: string): boolean {
   try {

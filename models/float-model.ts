@@ -12,7 +12,7 @@ import {
   type MarginParameters,
   type MarginPolicy,
 } from "./policy";
-import { JsonReader, preview } from "../core/validate";
+import { JsonReader, preview, readSha256 } from "../core/validate";
 import { marketLabelProblem } from "../candles/market-id";
 
 /** Version 2: the features are the integer window features (features/window-features.ts), no funding. */
@@ -153,16 +153,6 @@ export function readModelHeader(r: JsonReader): void {
 }
 
 /**
- * A sha256 field as `train` and `quantize` write it (`sha256File`: 64 lowercase hex digits); anything else is an
- * error naming the field and the value.
- */
-export function readSha256(r: JsonReader): string {
-  const v = r.string();
-  if (!/^[0-9a-f]{64}$/.test(v)) r.error(`expected 64 lowercase hex digits (a sha256), got ${preview(v)}`);
-  return v;
-}
-
-/**
  * A time field as `train` writes it (`isoFromMs`: ISO 8601 UTC with milliseconds, 2024-01-01T00:00:00.000Z),
  * as ms since the epoch; any other text, or a date that does not exist (2023-13-45), is an error naming the field.
  */
@@ -247,7 +237,6 @@ const SPLIT_METRICS: readonly [keyof SplitMetrics, "fraction" | "non-negative"][
  * non-negative, and each split's row count the one `training.splits` records.
  */
 function readMetrics(r: JsonReader, splits: JsonReader): void {
-  r.onlyKeys(["train", "validation", "test"]);
   for (const name of ["train", "validation", "test"]) {
     const m = r.at(name).onlyKeys(["rows", ...SPLIT_METRICS.map(([key]) => key)]);
     const rows = m.at("rows").integer(0);
@@ -269,7 +258,6 @@ function readMetrics(r: JsonReader, splits: JsonReader): void {
  * linear output.
  */
 function readArchitectureRecord(r: JsonReader, inputs: number, hidden: readonly number[]): void {
-  r.onlyKeys(["inputs", "hidden", "activation", "output"]);
   const n = r.at("inputs").integer(1);
   if (n !== inputs) r.at("inputs").error(`${n} is not the number of features, ${inputs}`);
   const declared = r

@@ -21,7 +21,7 @@ import type { QuantizedModel, QuantizedPolicy } from "./quantized-model";
 import { adverseMoveTargets } from "./target";
 import type { CandleSeries } from "../candles/types";
 import type { AdaptiveRule } from "./adaptive";
-import { JsonReader } from "../core/validate";
+import { JsonReader, readSha256 } from "../core/validate";
 import { seriesWindowFeatures } from "../features/window-features";
 import { isoFromMs } from "../core/time";
 
@@ -277,8 +277,7 @@ export function parseCalibrations(doc: unknown, file: string, modelSha256?: stri
     "markets",
   ]);
   const m = r.at("model").onlyKeys(["file", "sha256"]);
-  const model = { file: m.at("file").string(), sha256: m.at("sha256").string() };
-  if (!/^[0-9a-f]{64}$/.test(model.sha256)) m.at("sha256").error("expected 64 lowercase hex digits");
+  const model = { file: m.at("file").string(), sha256: readSha256(m.at("sha256")) };
   if (modelSha256 !== undefined && model.sha256 !== modelSha256) {
     m.at("sha256").error(`the calibrations belong to another model (${model.file}), not this one`);
   }

@@ -7,7 +7,6 @@ import {
   MODEL_FILE_KEYS,
   readIsoTime,
   readModelHeader,
-  readSha256,
   readTrainingInfo,
   recordModelFile,
   type TrainingInfo,
@@ -17,7 +16,7 @@ import { readJsonFile } from "../core/io";
 import { POLICY_KEYS, validatePolicy, type MarginPolicy } from "./policy";
 import { signedBits, type Interval } from "./fixed-point";
 import { analyseIntervals } from "./intervals";
-import { JsonReader, nonEmptyString, preview } from "../core/validate";
+import { JsonReader, nonEmptyString, preview, readSha256 } from "../core/validate";
 
 /** Version 2: the features are the integer window features (features/window-features.ts), no funding. */
 export const QUANTIZED_MODEL_FORMAT = "zkrisk-quantized-model/2";
