@@ -304,6 +304,18 @@ export interface ScaleRuleRun<S> {
 export type AdaptiveRun = ScaleRuleRun<AdaptiveState>;
 
 /**
+ * The calibration scale in force at each bar of a run: that of the last accepted update (calibrationNum /
+ * 2^shift), null before the first.
+ */
+export function scaleInForce(states: readonly (AdaptiveState | null)[], shift: number): (number | null)[] {
+  let last: number | null = null;
+  return states.map((state) => {
+    if (state !== null) last = Number(stateToNum(state.num)) / 2 ** shift;
+    return last;
+  });
+}
+
+/**
  * Run the shipped rule over a series.
  * @param outputs the network output y (integer, scale 2^outputScaleBits) per bar, null where the model has no
  *   features (no update can be proven there).

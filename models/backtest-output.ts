@@ -23,7 +23,11 @@ export interface MarketSeries {
   features: number[][];
   /** Realised 24 h adverse move, bps of notional. */
   moveBps: number[];
-  models: { name: string; mm: number[]; im: number[]; breach: boolean[] }[];
+  /**
+   * Per model: MM, IM, breach and, for a zkrisk model, the calibration scale of each bar's margin (the adaptive
+   * rule's moves).
+   */
+  models: { name: string; mm: number[]; im: number[]; breach: boolean[]; scale?: number[] }[];
 }
 
 /** Collect the evaluated bars (those of the report's period where every evaluated model has a margin). */
@@ -43,7 +47,13 @@ export function collectSeries(
     time: [],
     features: [],
     moveBps: [],
-    models: models.map((m) => ({ name: m.name, mm: [], im: [], breach: [] })),
+    models: models.map((m) => ({
+      name: m.name,
+      mm: [],
+      im: [],
+      breach: [],
+      ...(m.scale === undefined ? {} : { scale: [] }),
+    })),
   };
   series.candles.forEach((c, t) => {
     const y = targets[t];
@@ -58,23 +68,35 @@ export function collectSeries(
       out.models[i].mm.push(mm);
       out.models[i].im.push(m.initialMarginBps[t] as number);
       out.models[i].breach.push(y > mm / 10000);
+      if (m.scale !== undefined) out.models[i].scale?.push(m.scale[t] as number);
     });
   });
   return out;
 }
 
 /**
- * The per-bar CSV: market, time, features, realised move and, per model, MM, IM and breach (0/1). The columns
- * are every model of any market, in order of first appearance; a market without a model leaves its cells empty.
+ * The per-bar CSV: market, the calibration's source (the market's `fitted` scale, the `new-market rule` or the
+ * `model file`'s own), time, features, realised move and, per model, MM, IM, breach (0/1) and, for a zkrisk
+ * model, the calibration scale of the bar's margin. The columns are every model of any market, in order of first
+ * appearance; a market without a model (or a model without a scale there) leaves its cells empty.
  */
 export function seriesCsv(markets: readonly MarketSeries[]): string {
   const names = [...new Set(markets.flatMap((s) => s.models.map((m) => m.name)))];
+  const scaled = new Set(
+    markets.flatMap((s) => s.models.filter((m) => m.scale !== undefined).map((m) => m.name)),
+  );
   const header = [
     "market",
+    "calibration_source",
     "time",
     ...WINDOW_FEATURES.map((f) => f.name),
     "realised_move_bps",
-    ...names.flatMap((n) => [`${n}_mm_bps`, `${n}_im_bps`, `${n}_breach`]),
+    ...names.flatMap((n) => [
+      `${n}_mm_bps`,
+      `${n}_im_bps`,
+      `${n}_breach`,
+      ...(scaled.has(n) ? [`${n}_scale`] : []),
+    ]),
   ];
   const lines = [header.join(",")];
   for (const s of markets) {
@@ -83,12 +105,17 @@ export function seriesCsv(markets: readonly MarketSeries[]): string {
       lines.push(
         [
           s.market,
+          s.report.calibration.source,
           new Date(time).toISOString(),
           ...s.features[i].map((v) => String(v)),
           s.moveBps[i].toFixed(2),
-          ...cols.flatMap((m) =>
-            m === undefined ? ["", "", ""] : [String(m.mm[i]), String(m.im[i]), m.breach[i] ? "1" : "0"],
-          ),
+          ...names.flatMap((n, k) => {
+            const m = cols[k];
+            const cells =
+              m === undefined ? ["", "", ""] : [String(m.mm[i]), String(m.im[i]), m.breach[i] ? "1" : "0"];
+            if (scaled.has(n)) cells.push(m?.scale === undefined ? "" : String(m.scale[i]));
+            return cells;
+          }),
         ].join(","),
       );
     });

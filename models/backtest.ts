@@ -43,6 +43,11 @@ export interface MarginSeries {
   initialMarginBps: (number | null)[];
   /** Why a bar has no margin (where the maintenance margin is null), when the model says. */
   missing?: (string | null)[];
+  /**
+   * The calibration scale (calibrationNum / 2^calibrationShift) each bar's margin was computed with, for a
+   * zkrisk model (the adaptive rule's moves bar by bar); null where the maintenance margin is.
+   */
+  scale?: (number | null)[];
 }
 
 /** Backtest outcome of one model over the evaluated bars. */

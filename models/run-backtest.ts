@@ -19,7 +19,7 @@ import {
   type GoalVerdict,
   type MarginSeries,
 } from "./backtest";
-import { acceptancePattern, runAdaptive, type AdaptiveRule } from "./adaptive";
+import { acceptancePattern, runAdaptive, scaleInForce, type AdaptiveRule } from "./adaptive";
 import { integerOutputs, marketOfFile, type MarketScale } from "./market-calibrations";
 import {
   chi2Sf1,
@@ -227,7 +227,11 @@ export function runBacktest(
       ...(opts.calibration.fittedOn === undefined ? {} : { fittedOn: opts.calibration.fittedOn }),
     };
   }
-  const models: MarginSeries[] = [modelMarginSeries(model, series, modelName)];
+  const fixed = modelMarginSeries(model, series, modelName);
+  const fixedScale = calibration.num / 2 ** calibration.shift;
+  const models: MarginSeries[] = [
+    { ...fixed, scale: fixed.maintenanceMarginBps.map((mm) => (mm === null ? null : fixedScale)) },
+  ];
   if (opts.adaptive !== undefined) {
     if (model.kind !== "quantized")
       throw new ModelError("the adaptive calibration runs on a quantised model only");
@@ -247,6 +251,7 @@ export function runBacktest(
       missing: run.maintenanceMarginBps.map((mm) =>
         mm === null ? "before the adaptive rule's first accepted update" : null,
       ),
+      scale: scaleInForce(run.state, calibration.shift),
     });
   }
 

@@ -248,7 +248,7 @@ describe("zkrisk backtest: any length, several markets, series and report", () =
     const markets = r.markets as {
       market: string;
       bars: number;
-      calibration: { source: string };
+      calibration: { source: string; num: number; shift: number };
       models: {
         name: string;
         breaches: number;
@@ -281,13 +281,23 @@ describe("zkrisk backtest: any length, several markets, series and report", () =
 
     const rows = readFileSync(series, "utf8").trim().split("\n");
     const header = rows[0].split(",");
-    expect(header.slice(0, 3)).toEqual(["market", "time", "rv_1d"]);
+    expect(header.slice(0, 4)).toEqual(["market", "calibration_source", "time", "rv_1d"]);
     expect(rows.length - 1).toBe(markets[0].bars + markets[1].bars);
     const breachCol = header.indexOf("zkrisk-quantized_breach");
+    const scaleCol = header.indexOf("zkrisk-quantized_scale");
+    const adaptiveScaleCol = header.indexOf("zkrisk-quantized-adaptive_scale");
+    for (const b of BASELINE_NAMES) expect(header.indexOf(`${b}_scale`)).toBe(-1);
     for (const m of markets) {
       const mine = rows.slice(1).filter((l) => l.startsWith(m.market + ","));
       expect(mine.length).toBe(m.bars);
       expect(mine.filter((l) => l.split(",")[breachCol] === "1").length).toBe(m.models[0].breaches);
+      expect(new Set(mine.map((l) => l.split(",")[1]))).toEqual(new Set([m.calibration.source]));
+      // The fixed scale is the market's calibration on every bar; the adaptive rule's starts there and moves.
+      const fixed = new Set(mine.map((l) => Number(l.split(",")[scaleCol])));
+      expect([...fixed]).toEqual([m.calibration.num / 2 ** m.calibration.shift]);
+      const adaptive = mine.map((l) => Number(l.split(",")[adaptiveScaleCol]));
+      expect(new Set(adaptive).size).toBeGreaterThan(10);
+      expect(Math.abs(adaptive[0] / (m.calibration.num / 2 ** m.calibration.shift) - 1)).toBeLessThan(0.15);
     }
 
     const html = readFileSync(report, "utf8");
