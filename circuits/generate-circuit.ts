@@ -12,6 +12,7 @@
  * Both give the same outputs for the same model and features.
  */
 import type { QuantizedModel } from "../models/quantized-model";
+import { ModelError } from "../core/errors";
 import { architectureOf, checkFitsArchitecture, privateKPolicyArgs, type Architecture } from "./architecture";
 import { modelCommitment, modelCommitmentLayout, type CommitmentLayout } from "./commitments";
 import { poseidonChain, SPONGE_CHUNK } from "../crypto/poseidon-sponge";
@@ -70,6 +71,14 @@ export function emitInference(
   let inputs = model.features.map((_, i) => feature(i));
   model.layers.forEach((l, k) => {
     const last = k === model.layers.length - 1;
+    // The circuit puts a ReLU after every hidden layer and none after the last, whatever a layer declares; the
+    // loader allows only that, and a model built in code must not reach here claiming otherwise.
+    if (l.activation !== (last ? "linear" : "relu")) {
+      throw new ModelError(
+        `layer ${k}'s activation is ${JSON.stringify(l.activation)}; the circuit gives ` +
+          (last ? "the output layer none (linear)" : "every hidden layer a ReLU"),
+      );
+    }
     line("");
     line(
       `    // Layer ${k}: ${l.weights[0].length} -> ${l.weights.length}, weights at 2^${l.weightScaleBits}, ` +

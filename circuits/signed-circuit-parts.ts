@@ -26,8 +26,10 @@ type Line = (s?: string) => void;
 
 /**
  * Check what a signed circuit is generated for: a quorum in [1, PUBLISHER_SET_MAX_KEYS], a model of the eight
- * window features (in their order, at their scale, on their bars: `checkWindowModel`), and (committed weights) a
- * model that fits the architecture.
+ * window features (in their order, at their scale, on their bars: `checkWindowModel`), and a model that fits the
+ * architecture: committed weights take their widths from it, and a circuit whose calibration is a signal (the
+ * adaptive rule's, in either mode) takes its policy's clamps and ratios from it, so an architecture of another
+ * policy would prove other margins under this model's commitment.
  * @throws RangeError for a quorum outside its range; ModelError naming the model's file (when it was loaded from one)
  *   and its difference
  */
@@ -43,7 +45,7 @@ export function checkSignedCircuitParameters(
   // The circuit feeds WindowFeatures' outputs to the model by position, at scale 2^32: the model must read
   // exactly those (its commitment names them), else the proof computes another function than the one committed.
   checkWindowModel(model, modelFileOf(model) ?? "the model of a signed circuit");
-  if (mode === "committed") checkFitsArchitecture(model, architecture);
+  checkFitsArchitecture(model, architecture);
 }
 
 /** The inputs of the publisher set (its keys, padded to the maximum) and of the quorum's K signatures. */

@@ -110,14 +110,14 @@ template MarginPolicy(
 ///         one committed-weights circuit serves every model of an architecture (whose calibrations
 ///         differ). y and k are range-checked here, which is what the no-wrap argument needs.
 /// @param Y_BITS signed width enforced on y (SignedRangeCheck)
-/// @param K_BITS width enforced on k: 1 <= k < 2^K_BITS (RangeCheck of k - 1)
+/// @param K_BITS width enforced on k: 1 <= k <= 2^K_BITS (RangeCheck of k - 1)
 /// @param MM_SHIFT, MM_RAW_MIN, MM_RAW_BITS, MM_MIN, MM_MAX, IM_NUM, IM_SHIFT, IM_RAW_MIN, IM_RAW_BITS,
 ///        IM_MIN, IM_MAX as for MarginPolicy (the raw intervals from the architecture's budget analysis)
 /// @input y the network output; k the policy multiplier (bound by the model commitment)
 /// @output as MarginPolicy
 // cost: Y_BITS (y range) + K_BITS (k range) + 1 (y * k) + MarginFromNumerator(MM_SHIFT, ...).
-// sound: y in [-2^(Y_BITS-1), 2^(Y_BITS-1)) and k in [1, 2^K_BITS) are pinned to small integers, so the
-//        field product y k equals the integer product, |y k| < 2^(Y_BITS - 1 + K_BITS) <= 2^250
+// sound: y in [-2^(Y_BITS-1), 2^(Y_BITS-1)) and k in [1, 2^K_BITS] are pinned to small integers, so the
+//        field product y k equals the integer product, |y k| <= 2^(Y_BITS - 1 + K_BITS) <= 2^250
 //        (asserted); from there the argument of MarginPolicy applies unchanged.
 template MarginPolicyPrivateK(
     Y_BITS, K_BITS, MM_SHIFT, MM_RAW_MIN, MM_RAW_BITS, MM_MIN, MM_MAX,

@@ -15,6 +15,7 @@ import { loadCalibrations } from "../../models/market-calibrations";
 import { DEFAULT_CALIBRATIONS } from "../../cli/paths";
 import { ADAPTIVE_BARS } from "../../circuits/adaptive-params";
 import { WINDOW_RANGE_BARS } from "../../candles/window";
+import { architectureOf } from "../../circuits/architecture";
 
 const model = loadQuantizedModel(MODEL);
 
@@ -87,6 +88,34 @@ describe("signed circuit generators", () => {
       }
       // no high or low of the adaptive rule wired to a constant 0 (layout v2's 12-bar range part did)
       expect(source).not.toMatch(/\.(high|low)\[i\] <== 0;/);
+    });
+
+    it(`${name}: refuses an architecture of another policy in either weight mode (the adaptive rule's policy is built from it)`, async () => {
+      const rule = loadCalibrations(DEFAULT_CALIBRATIONS).adaptive;
+      const own = architectureOf(model);
+      const other = { ...own, policy: { ...own.policy, mmMaxBps: 10000, imRatioNum: 1, imRatioShift: 0 } };
+      for (const mode of ["constant", "committed"] as const) {
+        const gen = () =>
+          name === "signed update"
+            ? generateUpdateCircuit(model, mode, 1, other, { adaptive: rule })
+            : generateSignedBatchCircuit(model, mode, 2, 1, other, { adaptive: rule });
+        await expect(gen()).rejects.toThrow(ModelError);
+        await expect(gen()).rejects.toThrow(/policy\.mmMaxBps/);
+      }
+    });
+
+    it(`${name}: refuses a model whose layers declare other activations than the circuit applies`, async () => {
+      const last = model.layers.length - 1;
+      const withActivation = (k: number, activation: "relu" | "linear"): QuantizedModel => ({
+        ...model,
+        layers: model.layers.map((l, i) => (i === k ? { ...l, activation } : l)),
+      });
+      await expect(generate(withActivation(last, "relu"))).rejects.toThrow(
+        `layer ${last}'s activation is "relu"; the circuit gives the output layer none (linear)`,
+      );
+      await expect(generate(withActivation(0, "linear"))).rejects.toThrow(
+        `layer 0's activation is "linear"; the circuit gives every hidden layer a ReLU`,
+      );
     });
 
     it(`${name}: refuses a quorum outside [1, 8], and generates for the shipped model`, async () => {
