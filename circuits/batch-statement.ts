@@ -45,7 +45,7 @@ export const BATCH_PACKING = {
 /**
  * The number of varying signals of a batch of `n` markets: 1 for n <= 4, then one per 9 markets more; an adaptive
  * batch's (every market adaptive) has one per market, each in the adaptive update's layout (`packAdaptiveUpdate`
- * of statement.ts, whose digest part is the batch digest's low 91 bits).
+ * of statement.ts, whose digest part is the batch digest's low 87 bits).
  */
 export function batchVaryingCount(n: number, adaptive = false): number {
   if (adaptive) return n;

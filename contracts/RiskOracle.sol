@@ -262,11 +262,8 @@ contract RiskOracle is IRiskOracle, AccessControl {
         _checkModelCommitment(modelCommitment);
         if (verifier != address(0)) {
             if (verifier.code.length == 0) revert OracleInvalidVerifier(verifier);
-            try ISignedBatchVerifier(verifier).batchSize() returns (uint256 size) {
-                if (size != n) revert OracleInvalidVerifier(verifier);
-            } catch {
-                revert OracleInvalidVerifier(verifier);
-            }
+            bytes memory size = _verifierView(verifier, abi.encodeCall(ISignedBatchVerifier.batchSize, ()), 1);
+            if (abi.decode(size, (uint256)) != n) revert OracleInvalidVerifier(verifier);
         }
     }
 
@@ -279,6 +276,11 @@ contract RiskOracle is IRiskOracle, AccessControl {
     ///      change from the previous one (all zero at registration).
     function _writePublisherSet(Market storage m, uint256 marketId, PublisherSetConfig calldata config) private {
         _checkModel(address(config.verifier), config.modelCommitment);
+        // An adaptive market's state (num, outcomes, pending margins) was earned under its model: another model
+        // starts from its own num, after the market was made plain (`setAdaptiveCalibration`). None at registration.
+        if (m.adaptiveFlags & _ADAPTIVE_MARKET != 0 && config.modelCommitment != m.modelCommitment) {
+            revert OracleAdaptiveModelChange(marketId, m.modelCommitment, config.modelCommitment);
+        }
         if (config.publisherSet == 0 || config.publisherSet >= SNARK_SCALAR_FIELD) {
             revert OracleInvalidPublisherSet(config.publisherSet);
         }
@@ -293,27 +295,28 @@ contract RiskOracle is IRiskOracle, AccessControl {
         } else if (keyMarket != marketId) {
             revert OracleStatementKeyInUse(config.statementKey, keyMarket);
         }
+        address verifier = address(config.verifier);
         // The statement's part of every proof check of this market, from the verifier that will check them.
-        try config.verifier.statementBase(config.statementKey) returns (uint256 x, uint256 y) {
-            m.statementBaseX = x;
-            m.statementBaseY = y;
-        } catch {
-            revert OracleInvalidVerifier(address(config.verifier));
-        }
-        // The layout of the verifier's updates, which a signed update's path must match (`submitSignedUpdate`).
+        (m.statementBaseX, m.statementBaseY) = abi.decode(
+            _verifierView(verifier, abi.encodeCall(ISignedUpdateVerifier.statementBase, (config.statementKey)), 2),
+            (uint256, uint256)
+        );
+        // The layout of the verifier's updates, which a signed update's path must match (`submitSignedUpdate`): a
+        // bool, so 0 or 1.
         uint8 flags = m.adaptiveFlags & _ADAPTIVE_MARKET;
-        try config.verifier.adaptiveLayout() returns (bool adaptive) {
-            if (adaptive) flags |= _ADAPTIVE_VERIFIER;
-        } catch {
-            revert OracleInvalidVerifier(address(config.verifier));
-        }
+        uint256 layout = abi.decode(
+            _verifierView(verifier, abi.encodeCall(ISignedUpdateVerifier.adaptiveLayout, ()), 1),
+            (uint256)
+        );
+        if (layout > 1) revert OracleInvalidVerifier(verifier);
+        if (layout == 1) flags |= _ADAPTIVE_VERIFIER;
         m.adaptiveFlags = flags;
         if (flags == _ADAPTIVE_MARKET | _ADAPTIVE_VERIFIER) {
             _checkAdaptiveNum(config.verifier, marketId, (m.adaptiveState >> _HOT_NUM_SHIFT) & _NUM_MASK);
         }
         emit PublisherSetChanged(marketId, _publisherSetOf(m), config);
         m.batchGroup = _batchGroup(config.modelCommitment, config.publisherSet);
-        m.verifier = address(config.verifier);
+        m.verifier = verifier;
         m.modelCommitment = config.modelCommitment;
         m.publisherSet = config.publisherSet;
         m.quorum = config.quorum;
@@ -325,11 +328,25 @@ contract RiskOracle is IRiskOracle, AccessControl {
     /// @dev Refuse an adaptive market's num outside its adaptive verifier's clamp: the circuit has no witness for a
     ///      prior there, so the market could never be updated (until governance set it again).
     function _checkAdaptiveNum(ISignedUpdateVerifier verifier, uint256 marketId, uint256 num) private view {
-        try verifier.adaptiveNumBounds() returns (uint256 minNum, uint256 maxNum) {
-            if (num < minNum || num > maxNum) revert OracleAdaptiveNumOutOfRange(marketId, num, minNum, maxNum);
-        } catch {
-            revert OracleInvalidVerifier(address(verifier));
-        }
+        (uint256 minNum, uint256 maxNum) = abi.decode(
+            _verifierView(address(verifier), abi.encodeCall(ISignedUpdateVerifier.adaptiveNumBounds, ()), 2),
+            (uint256, uint256)
+        );
+        if (num < minNum || num > maxNum) revert OracleAdaptiveNumOutOfRange(marketId, num, minNum, maxNum);
+    }
+
+    /// @dev A verifier's answer to a view call governance's checks make (`data`: selector and arguments), at least
+    ///      `words` 32-byte words, else `OracleInvalidVerifier`: a call that fails, and an answer too short to decode,
+    ///      which `try ... returns` would not catch (its decoding reverts in the caller, without reason data).
+    function _verifierView(
+        address verifier,
+        bytes memory data,
+        uint256 words
+    ) private view returns (bytes memory answer) {
+        bool ok;
+        // solhint-disable-next-line avoid-low-level-calls
+        (ok, answer) = verifier.staticcall(data);
+        if (!ok || answer.length < 32 * words) revert OracleInvalidVerifier(verifier);
     }
 
     /// @dev The batch group of a (model commitment, publisher set) pair, a new one for a pair not seen before.
@@ -990,6 +1007,9 @@ contract RiskOracle is IRiskOracle, AccessControl {
         if (minMm > maxMm || maxMm > BPS) revert OracleInvalidBounds(Margin.Maintenance, minMm, maxMm);
         (uint16 minIm, uint16 maxIm) = (limits.minInitialMarginBps, limits.maxInitialMarginBps);
         if (minIm > maxIm || maxIm > BPS) revert OracleInvalidBounds(Margin.Initial, minIm, maxIm);
+        // Every update needs IM >= MM: some (MM, IM) meets all bounds, (minMm, max(minIm, minMm)), exactly when
+        // maxIm >= minMm.
+        if (maxIm < minMm) revert OracleInitialBoundBelowMaintenance(maxIm, minMm);
         if (limits.maxDataAge == 0) revert OracleInvalidMaxDataAge();
     }
 

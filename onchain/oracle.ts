@@ -39,9 +39,9 @@ import {
   type AdaptiveNumBounds,
 } from "./signed-update-verifier";
 import { STATE_EXTRA_BITS } from "../models/adaptive";
-import type { MarketLimits } from "./limits";
+import { checkLimits, type MarketLimits } from "./limits";
 
-export { DEFAULT_LIMITS, type MarketLimits } from "./limits";
+export { checkLimits, DEFAULT_LIMITS, LIMIT_FIELDS, type LimitNames, type MarketLimits } from "./limits";
 
 /** An update the oracle refused, or a transaction that failed; `reason` is the decoded custom error. */
 export class OracleError extends ZkriskError {
@@ -443,7 +443,8 @@ export interface MarketRegistration {
 /**
  * Register a market with its publisher set, model and statement key (computed as {@link setPublisherSet} does),
  * guardian and guards (governance). Returns the receipt and the publisher set registered.
- * @throws UsageError for a quorum or commitment out of range (see {@link setPublisherSet})
+ * @throws UsageError for a quorum or commitment out of range (see {@link setPublisherSet}) and for guards the oracle
+ *   would refuse ({@link checkLimits}: bounds that no margin, or no IM >= MM, can meet; a maximum data age of 0)
  * @throws OracleError with the oracle's reason when it refuses
  */
 export async function registerMarket(
@@ -451,6 +452,7 @@ export async function registerMarket(
   marketId: bigint,
   registration: MarketRegistration,
 ): Promise<{ receipt: TransactionReceipt; publishers: PublisherSetConfig }> {
+  checkLimits(registration.limits);
   const publishers = await withStatementKey(oracle, marketId, registration.publishers);
   try {
     const tx = await oracle.registerMarket(marketId, { ...registration, publishers });

@@ -8,9 +8,11 @@ import { modelCommitment } from "../../circuits/commitments";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { marketIdOf } from "../../candles/market-id";
 import {
+  checkLimits,
   registerMarket,
   setAdaptiveCalibration,
   verifierIsAdaptive,
+  type LimitNames,
   type MarketLimits,
 } from "../../onchain/oracle";
 import type { ContractRunner } from "ethers";
@@ -70,8 +72,24 @@ export interface RegisterMarketResult {
   adaptive?: { num: string; txHash: string };
 }
 
+/** The option that sets each guard, for the messages of {@link checkLimits}. */
+const LIMIT_OPTIONS: LimitNames = {
+  minMaintenanceMarginBps: "--min-mm",
+  maxMaintenanceMarginBps: "--max-mm",
+  minInitialMarginBps: "--min-im",
+  maxInitialMarginBps: "--max-im",
+  maxIncreaseBps: "--max-increase",
+  maxDecreaseBps: "--max-decrease",
+  minUpdateInterval: "--min-interval",
+  maxDataAge: "--max-age",
+};
+
+/**
+ * The guards from their options, each in its range, and together as the oracle checks them (bounds some margin
+ * pair with IM >= MM can meet): refused naming the options, before anything is sent.
+ */
 function limitsOf(f: LimitFlags): MarketLimits {
-  return {
+  const limits = {
     minMaintenanceMarginBps: parseIntOption("--min-mm", f.minMm, 0, 10000),
     maxMaintenanceMarginBps: parseIntOption("--max-mm", f.maxMm, 0, 10000),
     minInitialMarginBps: parseIntOption("--min-im", f.minIm, 0, 10000),
@@ -81,6 +99,8 @@ function limitsOf(f: LimitFlags): MarketLimits {
     minUpdateInterval: parseIntOption("--min-interval", f.minInterval, 0, 2 ** 32 - 1),
     maxDataAge: parseIntOption("--max-age", f.maxAge, 1, 2 ** 32 - 1),
   };
+  checkLimits(limits, LIMIT_OPTIONS);
+  return limits;
 }
 
 /**

@@ -7,7 +7,10 @@
  *
  * Checked before anything is sent, since the oracle would take each of these and then refuse every update of
  * the market (or accept margins of another market's calibration): a model file of another market, a verifier whose
- * layout (`adaptiveLayout()`) is not the market's mode, and a call that changes nothing.
+ * layout (`adaptiveLayout()`) is not the market's mode where the registered one's is, and a call that changes
+ * nothing. The oracle refuses another model for an adaptive market (`OracleAdaptiveModelChange`: its state was
+ * earned under the registered model); the refusal names the way: `zkrisk set-adaptive --off`, this rotation, then
+ * `zkrisk set-adaptive --model` with the new model file.
  */
 import type { ContractRunner } from "ethers";
 import { UsageError } from "../../core/errors";
@@ -15,6 +18,7 @@ import { modelCommitment } from "../../circuits/commitments";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { marketIdOf } from "../../candles/market-id";
 import {
+  OracleError,
   oracleStatementKey,
   readAdaptiveState,
   readRegisteredPublisherSet,
@@ -70,8 +74,9 @@ export interface SetPublisherSetResult {
   changed: string[];
   txHash: string;
   /**
-   * An adaptive market given another model keeps its state (num and outcomes, the old model's calibration moved
-   * by its outcomes): said, with the way to restart it from the new model's calibration.
+   * When the market's mode and its new verifier's layout disagree (a plain market, between `zkrisk set-adaptive
+   * --off` and `--model` of a model change, given an adaptive verifier): the oracle takes no update of the market
+   * until they agree, and this says how.
    */
   warning?: string;
 }
@@ -89,7 +94,8 @@ const view = (c: PublisherSetConfig): PublisherSetView => ({
  * read, and the new configuration against the market's mode before anything is sent.
  * @throws UsageError for bad or missing options, a model file of another market, a verifier of the other layout
  *   and a call that changes nothing; OracleError when the oracle refuses (an unknown market, a sender without the
- *   governor role, an adaptive num outside the new verifier's clamp); all exit with code 2 in zkrisk
+ *   governor role, an adaptive num outside the new verifier's clamp, another model for an adaptive market, with the
+ *   steps that change it); all exit with code 2 in zkrisk
  */
 export async function runSetPublisherSet(f: SetPublisherSetFlags): Promise<SetPublisherSetResult> {
   if (f.model !== undefined && f.commitment !== undefined) {
@@ -150,8 +156,14 @@ export async function runSetPublisherSet(f: SetPublisherSetFlags): Promise<SetPu
       );
     }
     const adaptive = (await readAdaptiveState(oracle, marketId)).num !== 0n; // num 0: a plain market
-    if (verifier !== undefined) await checkLayout(chain.signer, verifier, adaptive, f.market);
-    const { receipt } = await setPublisherSet(oracle, marketId, next);
+    // The layout of the verifier the market will have: a mismatch with its mode is refused or warned of.
+    const proves =
+      verifier === undefined
+        ? await verifierIsAdaptive(chain.signer, before.verifier).catch(() => undefined)
+        : await checkLayout(chain.signer, verifier, before.verifier, adaptive, f);
+    const { receipt } = await setPublisherSet(oracle, marketId, next).catch((err: unknown) => {
+      throw explainRefusal(err, f);
+    });
     const after = await readRegisteredPublisherSet(oracle, marketId);
     return {
       market: f.market,
@@ -161,33 +173,65 @@ export async function runSetPublisherSet(f: SetPublisherSetFlags): Promise<SetPu
       after: view(after),
       changed,
       txHash: receipt.hash,
-      ...(adaptive &&
-        changed.includes("model") && {
+      ...(proves !== undefined &&
+        proves !== adaptive && {
           warning:
-            `${f.market} is adaptive and keeps its state (the previous model's calibration, moved by its ` +
-            "outcomes); to start from the new model's calibration, run `zkrisk set-adaptive --model` with the " +
-            "new model file",
+            `${f.market} is ${adaptive ? "adaptive" : "plain"} and its verifier proves ` +
+            `${proves ? "adaptive" : "plain"} updates, so it takes no update until both agree: ` +
+            (proves
+              ? "make it adaptive from its model file (`zkrisk set-adaptive --model`), or give it a plain verifier"
+              : "give it the verifier of a `zkrisk compile --adaptive` directory, or make it plain " +
+                "(`zkrisk set-adaptive --off`)"),
         }),
     };
   });
 }
 
 /**
- * Refuse a verifier whose layout is not the market's mode: the oracle would register it, and then take no update
- * of the market (`OracleAdaptiveLayoutMismatch` at every submission). A verifier without `adaptiveLayout()` is left
- * to the oracle.
+ * The oracle's refusal of another model for an adaptive market (`OracleAdaptiveModelChange(market, registered,
+ * new)`) with the steps that change it; any other error as it is.
+ */
+function explainRefusal(err: unknown, f: SetPublisherSetFlags): unknown {
+  if (!(err instanceof OracleError) || err.reason !== "OracleAdaptiveModelChange") return err;
+  const rotation = [
+    ...(f.publishers === undefined ? [] : ["--publishers", f.publishers]),
+    ...(f.model === undefined ? [] : ["--model", f.model]),
+    ...(f.commitment === undefined ? [] : ["--commitment", f.commitment]),
+    ...(f.verifier === undefined ? [] : ["--verifier", f.verifier]),
+  ].join(" ");
+  return new OracleError(
+    err.reason,
+    `${err.message}: ${f.market} is adaptive, and its state (num, outcomes, pending margins) was earned under ` +
+      "its registered model, so the oracle does not carry it over to another. To change the model, make the " +
+      `market plain (\`zkrisk set-adaptive --market ${f.market} --off\`; its adaptive updates are refused until ` +
+      `the last step), rotate (\`zkrisk set-publisher-set --market ${f.market} ${rotation}\`), then make it ` +
+      `adaptive again from the new model's calibration (\`zkrisk set-adaptive --market ${f.market} --model ` +
+      "NEW_MODEL_FILE`), each with --oracle, --rpc and --key",
+  );
+}
+
+/**
+ * Refuse a verifier whose layout is not the market's mode where the registered one's is: the oracle would register
+ * it, and then take no update of the market (`OracleAdaptiveLayoutMismatch` at every submission). A market whose
+ * registered verifier disagrees already (after `zkrisk set-adaptive --off` of a model change, or `--model` before
+ * its adaptive verifier) takes no update either way, and may be given a verifier of either layout on the way to
+ * agreeing. A verifier without `adaptiveLayout()` is left to the oracle.
+ * @returns the new verifier's layout (true: adaptive), undefined where it has none to read
  */
 async function checkLayout(
   runner: ContractRunner,
   verifier: string,
+  registered: string,
   adaptive: boolean,
-  market: string,
-): Promise<void> {
+  f: SetPublisherSetFlags,
+): Promise<boolean | undefined> {
   const proves = await verifierIsAdaptive(runner, verifier).catch(() => undefined);
-  if (proves === undefined || proves === adaptive) return;
+  if (proves === undefined || proves === adaptive) return proves;
+  const registeredProves = await verifierIsAdaptive(runner, registered).catch(() => undefined);
+  if (registeredProves === proves) return proves;
   throw new UsageError(
     `--verifier: ${verifier} proves ${proves ? "adaptive" : "plain"} updates (its adaptiveLayout() is ${proves}), ` +
-      `but ${market} is ${adaptive ? "adaptive" : "plain"}, so it would take no update: give the verifier of a ` +
+      `but ${f.market} is ${adaptive ? "adaptive" : "plain"}, so it would take no update: give the verifier of a ` +
       `directory compiled ${adaptive ? "with" : "without"} --adaptive` +
       (adaptive ? "" : ", or make the market adaptive first (`zkrisk set-adaptive --model`)"),
   );

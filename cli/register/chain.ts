@@ -85,7 +85,11 @@ export function registerChainCommands(program: Command): void {
     .option("--min-mm <bps>", "lowest maintenance margin", String(DEFAULT_LIMITS.minMaintenanceMarginBps))
     .option("--max-mm <bps>", "highest maintenance margin", String(DEFAULT_LIMITS.maxMaintenanceMarginBps))
     .option("--min-im <bps>", "lowest initial margin", String(DEFAULT_LIMITS.minInitialMarginBps))
-    .option("--max-im <bps>", "highest initial margin", String(DEFAULT_LIMITS.maxInitialMarginBps))
+    .option(
+      "--max-im <bps>",
+      "highest initial margin (at least --min-mm: an update needs IM >= MM)",
+      String(DEFAULT_LIMITS.maxInitialMarginBps),
+    )
     .option("--max-increase <bps>", "largest rise per update", String(DEFAULT_LIMITS.maxIncreaseBps))
     .option("--max-decrease <bps>", "largest fall per update", String(DEFAULT_LIMITS.maxDecreaseBps))
     .option("--min-interval <s>", "shortest time between updates", String(DEFAULT_LIMITS.minUpdateInterval))
@@ -107,7 +111,9 @@ export function registerChainCommands(program: Command): void {
     .option("--publishers <file>", "the new publisher set file (`zkrisk publisher set`): its keys and quorum")
     .option(
       "--model <file>",
-      "the market's new model file (`zkrisk market-model`), whose commitment it accepts",
+      "the market's new model file (`zkrisk market-model`), whose commitment it accepts; an adaptive market's " +
+        "only between `zkrisk set-adaptive --off` and `set-adaptive --model` with the new file (its state is the " +
+        "old model's)",
     )
     .option("--commitment <n>", "the new model commitment (instead of --model)")
     .option(

@@ -228,6 +228,9 @@ interface IRiskOracle {
     error OracleInvalidModelCommitment(uint256 modelCommitment);
     /// @notice Bounds with `minBps > maxBps` or `maxBps > 10000`.
     error OracleInvalidBounds(Margin margin, uint16 minBps, uint16 maxBps);
+    /// @notice Bounds no update can meet: the highest initial margin is below the lowest maintenance margin, and
+    ///         every update needs IM >= MM.
+    error OracleInitialBoundBelowMaintenance(uint16 maxInitialMarginBps, uint16 minMaintenanceMarginBps);
     /// @notice A maximum data age of zero would refuse every update.
     error OracleInvalidMaxDataAge();
     /// @notice `account` is neither the market's guardian nor governance.
@@ -309,8 +312,9 @@ interface IRiskOracle {
     /// @notice The statement key is registered for another market already: a key hashes its market's id, so a second
     ///         market holding it would take the first market's proofs.
     error OracleStatementKeyInUse(uint256 statementKey, uint256 marketId);
-    /// @notice The packed update signal has bits at or above bit 252, so it packs no (MM, IM, data timestamp,
-    ///         digest).
+    /// @notice The packed update signal has bits at or above bit 252 (bit 253 for an adaptive market's update, and
+    ///         for each update of an adaptive batch), so it packs no (MM, IM, data timestamp, digest), nor for an
+    ///         adaptive update its state.
     error OracleMalformedUpdate(uint256 packed);
     /// @notice An adaptive update's data timestamp is not the open time of a bar (a multiple of 7200 s).
     error OracleUnalignedBar(uint256 dataTimestamp);
@@ -331,6 +335,10 @@ interface IRiskOracle {
     ///         verifier's layout (`ISignedUpdateVerifier.adaptiveLayout`, `setPublisherSet`): governance has switched
     ///         one and not yet the other. Updates resume once both agree.
     error OracleAdaptiveLayoutMismatch(uint256 marketId, bool marketAdaptive, bool verifierAdaptive);
+    /// @notice A rotation (`setPublisherSet`) would give an adaptive market another model than its `registered` one,
+    ///         while its state (num, outcomes, pending margins) was earned under that model. Make the market plain
+    ///         first (`setAdaptiveCalibration(marketId, 0)`), rotate, then set the new model's initial num.
+    error OracleAdaptiveModelChange(uint256 marketId, uint256 registered, uint256 modelCommitment);
     /// @notice 65,535 (model commitment, publisher set) pairs are registered already: a new pair has no batch group.
     error OracleTooManyBatchGroups();
 
@@ -344,6 +352,9 @@ interface IRiskOracle {
     function registerMarket(uint256 marketId, MarketConfig calldata config) external;
 
     /// @notice Change the guards of a market. Governance only.
+    /// @dev Checked as at registration: each margin's bounds min <= max <= 10000 (`OracleInvalidBounds`), the highest
+    ///      initial margin at least the lowest maintenance margin (`OracleInitialBoundBelowMaintenance`: else no
+    ///      update could meet IM >= MM), and a maximum data age above 0 (`OracleInvalidMaxDataAge`).
     /// @param marketId registered market
     /// @param limits new guards
     function setLimits(uint256 marketId, MarketLimits calldata limits) external;
@@ -394,8 +405,12 @@ interface IRiskOracle {
     ///      update's proof is checked against; a verifier that cannot give one is refused (`OracleInvalidVerifier`),
     ///      as is one without `adaptiveLayout()`, whose answer the oracle keeps: signed updates are taken only where
     ///      it agrees with the market's mode (`setAdaptiveCalibration`, `OracleAdaptiveLayoutMismatch`). An adaptive
-    ///      market's num must lie in an adaptive verifier's clamp (`adaptiveNumBounds`, `OracleAdaptiveNumOutOfRange`).
-    ///      It also
+    ///      market's num must lie in an adaptive verifier's clamp (`adaptiveNumBounds`, `OracleAdaptiveNumOutOfRange`),
+    ///      and its model cannot change (`OracleAdaptiveModelChange`): its state was earned under the registered
+    ///      model. A new publisher set or verifier with the same model is taken. To change an adaptive market's
+    ///      model, governance makes it plain (`setAdaptiveCalibration(marketId, 0)`; with its adaptive verifier it
+    ///      then takes no update, `OracleAdaptiveLayoutMismatch`), rotates, and makes it adaptive again from the new
+    ///      model's num. It also
     ///      gives the (model commitment, publisher set) pair a batch group on its first use, the id signed batches
     ///      compare; after 65,535 distinct pairs a new one is refused (`OracleTooManyBatchGroups`).
     /// @param marketId registered market
@@ -427,6 +442,8 @@ interface IRiskOracle {
     function pauseMarket(uint256 marketId) external;
 
     /// @notice Accept updates for a paused market again. The market's guardian or governance.
+    /// @dev Whoever paused it: the guardian may unpause a market governance paused (to retire a market, governance
+    ///      also sets its guardian to zero).
     /// @param marketId registered, paused market
     function unpauseMarket(uint256 marketId) external;
 
@@ -561,7 +578,8 @@ interface IRiskOracle {
     ///        keep them as they are.
     ///      - Pause: a paused market's parameters still read here and age out; call `isPaused` to treat a paused
     ///        market differently. A market id names one market for the oracle's lifetime: there is no removal or
-    ///        re-registration (`OracleMarketExists`); governance retires a market by pausing it.
+    ///        re-registration (`OracleMarketExists`); governance retires a market by pausing it and removing its
+    ///        guardian (`setGuardian(marketId, 0)`), who could otherwise unpause it.
     ///      - Many markets: `readings` reads them in one call and never reverts. One `parameters` read in a
     ///        transaction costs about 8,300 gas from a contract (the cold call and two cold slots), 10,900 for an
     ///        adaptive market (a third slot); `isFresh` first skips unknown, unset and stale ones without a revert.

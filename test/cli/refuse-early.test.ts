@@ -1,6 +1,7 @@
 /**
  * Commands refuse bad flags before any work or any write: `demo` (--rpc, --artifacts) writes no development
- * keystore, `setup` names a missing --model (exit 2, not a raw ENOENT). Each case spawns the CLI and fails fast.
+ * keystore, `setup` names a missing --model (exit 2, not a raw ENOENT), `register-market` names guards no update
+ * could meet before it reads the publisher set or the chain. Each case spawns the CLI and fails fast.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
@@ -67,5 +68,41 @@ describe("zkrisk setup: a missing --model", () => {
       expect(r.stderr).toBe(`zkrisk: --model: ${missing}: file not found\n`);
     },
     SPAWN_TIMEOUT,
+  );
+});
+
+describe("zkrisk register-market: guards the oracle would refuse", () => {
+  it(
+    "exits 2 naming the options (--max-im below --min-mm, a min above its max) before the publisher set or the chain",
+    () => {
+      const address = "0x000000000000000000000000000000000000dEaD";
+      const missing = join(dir, "no-such-set.json");
+      const base = [
+        "register-market",
+        ...["--oracle", address, "--market", "BTC-USDT", "--verifier", address],
+        ...["--publishers", missing, "--commitment", "5", "--rpc", "http://127.0.0.1:9"],
+      ];
+      const cases: [string[], string][] = [
+        [
+          ["--min-mm", "3000", "--max-im", "2000"],
+          "zkrisk: --max-im 2000 is below --min-mm 3000: every update needs an initial margin at least its " +
+            "maintenance margin, so none could pass these bounds\n",
+        ],
+        [
+          ["--min-mm", "600", "--max-mm", "500"],
+          "zkrisk: --min-mm 600 is above --max-mm 500: no margin lies within the bounds\n",
+        ],
+        [
+          ["--min-im", "5000", "--max-im", "4000"],
+          "zkrisk: --min-im 5000 is above --max-im 4000: no margin lies within the bounds\n",
+        ],
+      ];
+      for (const [extra, message] of cases) {
+        const r = zkrisk([...base, ...extra], join(dir, "cache-limits"));
+        expect(r.code, `${extra.join(" ")}: ${r.stderr}`).toBe(2);
+        expect(r.stderr).toBe(message);
+      }
+    },
+    4 * SPAWN_TIMEOUT,
   );
 });

@@ -5,7 +5,9 @@
  * `PublisherSetChanged` event, what is not given kept as registered. Refused with exit code 2 and nothing sent: no
  * option, both --model and --commitment, another market's model file, a call that changes nothing, a verifier of
  * the other layout (the adaptive circuit's for the plain market); the oracle's refusals name its error. An
- * adaptive market given a new model (and the adaptive verifier) is warned that it keeps its state.
+ * adaptive market given a new model is refused by the oracle (OracleAdaptiveModelChange), and the message names the
+ * way, which then works: `set-adaptive --off`, the rotation (the adaptive verifier allowed on the way, with a
+ * warning), `set-adaptive --model` with the new model file.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -190,40 +192,67 @@ describe("zkrisk set-publisher-set", () => {
     ).toEqual(nonces);
   }, 120_000);
 
-  it("an adaptive market takes the adaptive verifier, and a new model with a warning that it keeps its state", async () => {
-    const made = zkrisk(
-      "set-adaptive",
-      "--oracle",
-      oracleAddress,
-      "--market",
-      MARKET,
-      "--model",
-      otherModel,
-      "--rpc",
-      node.rpc,
-      "--key",
-      DEV_KEYS[0],
-    );
+  it("an adaptive market takes the adaptive verifier but not a new model, whose refusal names the way, which works", async () => {
+    const setAdaptive = (...extra: string[]) =>
+      zkrisk(
+        "set-adaptive",
+        "--oracle",
+        oracleAddress,
+        "--market",
+        MARKET,
+        "--rpc",
+        node.rpc,
+        "--key",
+        DEV_KEYS[0],
+        ...extra,
+      );
+    const made = setAdaptive("--model", otherModel);
     expect(made.code, made.stderr).toBe(0);
-    // --market as the number: the model file of BTC-USDT is its own
-    const r = rotate(
-      "--market",
-      MARKET_ID.toString(),
-      "--verifier",
-      adaptiveVerifier,
-      "--model",
-      MODEL,
-      "--json",
+    const otherC = await modelCommitment(loadQuantizedModel(otherModel));
+    const shippedC = await modelCommitment(loadQuantizedModel(MODEL));
+    // another model: refused by the oracle, nothing sent, the message naming the three steps
+    const nonce = await provider.getTransactionCount(SENDER);
+    const refused = rotate("--verifier", adaptiveVerifier, "--model", MODEL);
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain(
+      `the oracle refused: OracleAdaptiveModelChange(${MARKET_ID}, ${otherC}, ${shippedC}): ${MARKET} is adaptive`,
     );
+    expect(refused.stderr).toContain(`\`zkrisk set-adaptive --market ${MARKET} --off\``);
+    expect(refused.stderr).toContain(
+      `\`zkrisk set-publisher-set --market ${MARKET} --model ${MODEL} --verifier ${adaptiveVerifier}\``,
+    );
+    expect(refused.stderr).toContain(`\`zkrisk set-adaptive --market ${MARKET} --model NEW_MODEL_FILE\``);
+    expect(await provider.getTransactionCount(SENDER)).toBe(nonce);
+    expect((await registered()).modelCommitment).toBe(otherC);
+    // the same model with the adaptive verifier (--market as the number): taken, no warning (both adaptive)
+    const r = rotate("--market", MARKET_ID.toString(), "--verifier", adaptiveVerifier, "--json");
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out.changed).toEqual(["verifier", "model"]);
+    expect(out.changed).toEqual(["verifier"]);
     expect(out.after.verifier).toBe(adaptiveVerifier);
-    expect(out.warning).toMatch(
-      new RegExp(`^${MARKET_ID} is adaptive and keeps its state .* \`zkrisk set-adaptive --model\``),
+    expect(out.warning).toBeUndefined();
+    // the way the refusal named: plain, the rotation (giving the adaptive verifier again is taken on the way, with
+    // a warning that the market takes no update until made adaptive), adaptive from the new model
+    const off = setAdaptive("--off");
+    expect(off.code, off.stderr).toBe(0);
+    const rotated = rotate("--model", MODEL, "--verifier", adaptiveVerifier, "--json");
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const step = JSON.parse(rotated.stdout);
+    expect(step.changed).toEqual(["model"]);
+    expect(step.warning).toBe(
+      `${MARKET} is plain and its verifier proves adaptive updates, so it takes no update until both agree: make ` +
+        "it adaptive from its model file (`zkrisk set-adaptive --model`), or give it a plain verifier",
     );
-    expect((await registered()).verifier).toBe(adaptiveVerifier);
-  }, 120_000);
+    const on = setAdaptive("--model", MODEL, "--json");
+    expect(on.code, on.stderr).toBe(0);
+    expect(JSON.parse(on.stdout)).toMatchObject({
+      adaptive: true,
+      num: (BigInt(loadQuantizedModel(MODEL).policy.calibrationNum) << 8n).toString(),
+    });
+    expect(JSON.parse(on.stdout).warning).toBeUndefined();
+    const now = await registered();
+    expect([now.verifier, now.modelCommitment]).toEqual([adaptiveVerifier, shippedC]);
+  }, 180_000);
 
   it("a statement key registered for another chain's domain (a chain split) is registered again for this chain's", async () => {
     const now = await registered();

@@ -292,13 +292,20 @@ async function setLimits(o: Contract, marketId: bigint, patch: Partial<MarketLim
   await (await o.setLimits(marketId, { ...DEFAULT_LIMITS, minUpdateInterval: 0, ...patch })).wait();
 }
 
+/**
+ * Give an adaptive market another model as governance must (the oracle refuses the rotation while it is adaptive,
+ * OracleAdaptiveModelChange): plain, rotated, adaptive again from NUM, its state restarted (no outcome, no margin
+ * pending). Only `oracle`'s market: `single`, the reference, then holds another state for it.
+ */
 async function setModel(marketId: bigint, model: bigint): Promise<void> {
+  await setAdaptiveCalibration(oracle, marketId, 0n);
   await setPublisherSet(oracle, marketId, {
     verifier: signedVerifier,
     modelCommitment: model,
     publisherSet: SET,
     quorum: 1,
   });
+  await setAdaptiveCalibration(oracle, marketId, NUM);
 }
 
 /** The markets' states (views) on the batch oracle. */

@@ -5,7 +5,8 @@
  * every check the ORACLE makes is tested as the refusal of a proof its verifier accepts: the prior (num, outcomes,
  * the oldest pending bar s's margin and its lag) must be the one built from storage, the ring of pending margins
  * over bars with and without updates (models/adaptive.ts `PendingOutcomes`), bar alignment, the 253-bit bound,
- * governance and the batch path's refusal. adaptive-pending.test.ts drives the ring through long runs against the
+ * governance (a model change only through plain, verifiers whose answers do not decode) and the batch path's
+ * refusal. adaptive-pending.test.ts drives the ring through long runs against the
  * reference; the real adaptive circuit end to end (its proofs, a forged state with a real proof, gas) is
  * adaptive-update-real.test.ts.
  */
@@ -96,15 +97,22 @@ const parts = (marketId = MARKET_ID): StatementParts => ({
   domain,
 });
 
-/** The stand-in proof of an adaptive update (its packed update, whatever it states) for the adaptive verifier. */
-async function proveAdaptive(u: AdaptiveUpdateValues, marketId = MARKET_ID): Promise<StandInProof> {
+/**
+ * The stand-in proof of an adaptive update (its packed update, whatever it states) for the adaptive verifier, for
+ * the market's statement with MODEL and SET unless `statement` says otherwise.
+ */
+async function proveAdaptive(
+  u: AdaptiveUpdateValues,
+  marketId = MARKET_ID,
+  statement: Partial<StatementParts> = {},
+): Promise<StandInProof> {
   const packed = packAdaptiveUpdate(u);
   return proveStandIn(dir, {
     mm: u.mm,
     im: u.im,
     dataTimestamp: u.dataTimestamp,
     digest: packed >> 72n,
-    statement: parts(marketId),
+    statement: { ...parts(marketId), ...statement },
   });
 }
 
@@ -249,6 +257,116 @@ describe("the num an adaptive market holds lies in its adaptive verifier's clamp
     await setAdaptiveCalibration(oracle, MARKET_ID, 0n);
     await rotateTo(plainVerifierAddress);
     await rotateTo(verifierAddress);
+  });
+});
+
+/**
+ * An adaptive market's state (num, outcomes, pending margins) was earned under its registered model, so a rotation
+ * to another model is refused while the market is adaptive (OracleAdaptiveModelChange); one that keeps the model
+ * (another publisher set, another verifier) keeps the state. The way to another model: plain
+ * (`setAdaptiveCalibration(market, 0)`, its adaptive verifier then takes no update), the rotation, adaptive again
+ * from the new model's num.
+ */
+describe("the model of an adaptive market", () => {
+  let other: bigint;
+  let otherSet: bigint;
+  const publishers = (
+    patch: { verifier?: string; modelCommitment?: bigint; publisherSet?: bigint } = {},
+  ) => ({
+    verifier: verifierAddress,
+    modelCommitment: MODEL,
+    publisherSet: SET,
+    quorum: 1,
+    ...patch,
+  });
+
+  beforeAll(async () => {
+    other = await poseidonSponge([7n, 8n, 9n]);
+    otherSet = await poseidonSponge([10n, 11n, 12n]);
+  });
+
+  /** Block times after the latest block: governance's calls mine blocks of their own. */
+  async function afterGovernance(): Promise<void> {
+    lastBlock = Math.max(lastBlock, (await hre.ethers.provider.getBlock("latest"))!.timestamp);
+  }
+
+  /** Accept bars 0 .. k - 1 with the market's statement (MODEL, SET): margins pending, outcomes from bar 12 on. */
+  async function acceptBars(k: number): Promise<void> {
+    for (let i = 0; i < k; i++) {
+      await submit(await proveAdaptive(values(bar(i), 700n + BigInt(i), await prior(bar(i)))), bar(i));
+    }
+  }
+
+  it("refuses another model while the market is adaptive, naming both, with or without a new set or verifier", async () => {
+    await acceptBars(13);
+    const state = await stateOf();
+    expect(state[1]).toBe(1n); // bar 12 processed bar 0's outcome
+    const refusal = {
+      reason: "OracleAdaptiveModelChange",
+      message: `the oracle refused: OracleAdaptiveModelChange(${MARKET_ID}, ${MODEL}, ${other})`,
+    };
+    await expect(
+      setPublisherSet(oracle, MARKET_ID, publishers({ modelCommitment: other })),
+    ).rejects.toMatchObject(refusal);
+    await expect(
+      setPublisherSet(
+        oracle,
+        MARKET_ID,
+        publishers({ modelCommitment: other, publisherSet: otherSet, verifier: plainVerifierAddress }),
+      ),
+    ).rejects.toMatchObject(refusal);
+    expect(await stateOf()).toEqual(state);
+    expect((await oracle.publisherSet(MARKET_ID)).modelCommitment).toBe(MODEL);
+  });
+
+  it("takes a rotation that keeps the model (another publisher set and verifier): the state carries over", async () => {
+    await acceptBars(13);
+    const state = await stateOf();
+    const again = compileArtifactsVerifier(dir);
+    const factory = new hre.ethers.ContractFactory(again.abi as never, again.bytecode, governor);
+    const second = await (await (await factory.deploy()).waitForDeployment()).getAddress();
+    await setPublisherSet(oracle, MARKET_ID, publishers({ verifier: second, publisherSet: otherSet }));
+    expect(await stateOf()).toEqual(state);
+    await afterGovernance();
+    // the next update, proven for the new set, starts from the state held (bar 13 processes bar 1)
+    const p = await prior(bar(13));
+    expect(p).toMatchObject({ num: state[0], outcomes: 1n, marginS: 701n, lag: 0n });
+    await submit(
+      await proveAdaptive(values(bar(13), 900n, p), MARKET_ID, { publisherSet: otherSet }),
+      bar(13),
+    );
+    expect((await stateOf())[1]).toBe(2n);
+  });
+
+  it("changes it by the documented way: plain, the rotation, adaptive again from the new model's num", async () => {
+    await acceptBars(13);
+    const last = [...(await oracle.parameters(MARKET_ID))];
+    const stale = await proveAdaptive(values(bar(13), 900n, await prior(bar(13))));
+    // 1. plain: the adaptive verifier's proofs are refused until the market is adaptive again
+    await setAdaptiveCalibration(oracle, MARKET_ID, 0n);
+    await afterGovernance();
+    expect(await revertAt(stale, bar(13))).toEqual({
+      name: "OracleAdaptiveLayoutMismatch",
+      args: [MARKET_ID, false, true],
+    });
+    // 2. the rotation to the new model (the same adaptive verifier)
+    await setPublisherSet(oracle, MARKET_ID, publishers({ modelCommitment: other }));
+    expect((await oracle.publisherSet(MARKET_ID)).modelCommitment).toBe(other);
+    // 3. adaptive from the new model's num: a fresh state, the last update kept
+    const NEW_NUM = 50_000n << 8n;
+    await setAdaptiveCalibration(oracle, MARKET_ID, NEW_NUM);
+    expect(await stateOf()).toEqual([NEW_NUM, 0n, EMPTY]);
+    expect([...(await oracle.parameters(MARKET_ID))]).toEqual(last);
+    await afterGovernance();
+    const fresh = await prior(bar(13));
+    expect(fresh).toEqual({ num: NEW_NUM, outcomes: 0n, marginS: 0n, lag: 0n });
+    // a proof under the old model is refused, one under the new model accepted
+    const oldModel = await proveAdaptive(values(bar(13), 900n, fresh));
+    expect(await revertAt(oldModel, bar(13))).toEqual({ name: "OracleInvalidProof", args: [MARKET_ID] });
+    const u = values(bar(13), 900n, fresh);
+    await submit(await proveAdaptive(u, MARKET_ID, { modelCommitment: other }), bar(13));
+    expect((await oracle.parameters(MARKET_ID)).slice(0, 3)).toEqual([900n, 1800n, BigInt(bar(13))]);
+    expect(await stateOf()).toEqual([NEW_NUM, 0n, ringOf([[bar(13), 900n]])]);
   });
 });
 
@@ -668,5 +786,84 @@ contract NoLayoutVerifier {
     const registration = { publishers, guardian: await governor.getAddress(), limits: DEFAULT_LIMITS };
     expect(await revertOf(oracle.registerMarket(ETH, registration), oracle)).toEqual(refusal);
     expect(await revertOf(oracle.setPublisherSet(MARKET_ID, publishers), oracle)).toEqual(refusal);
+  });
+
+  it("a verifier whose answers do not decode is refused with OracleInvalidVerifier, not a revert without reason", async () => {
+    // Each answers a call that succeeds with data a `try ... returns` would fail to decode in the oracle itself.
+    const compiled = (name: string) =>
+      compileGeneratedSource(
+        `// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+contract ShortBase {
+    function statementBase(uint256) external pure returns (uint256) {
+        return 1;
+    }
+}
+contract LayoutTwo {
+    function statementBase(uint256) external pure returns (uint256, uint256) {
+        return (1, 2);
+    }
+    function adaptiveLayout() external pure returns (uint256) {
+        return 2;
+    }
+}
+contract ShortBounds {
+    function statementBase(uint256) external pure returns (uint256, uint256) {
+        return (1, 2);
+    }
+    function adaptiveLayout() external pure returns (bool) {
+        return true;
+    }
+    function adaptiveNumBounds() external pure returns (uint256) {
+        return 1;
+    }
+}
+contract NoBatchSize {
+    function batchSize() external pure {}
+}
+`,
+        name,
+      );
+    const deploy = async (name: string) => {
+      const c = compiled(name);
+      const factory = new hre.ethers.ContractFactory(c.abi as never, c.bytecode, governor);
+      return (await (await factory.deploy()).waitForDeployment()).getAddress();
+    };
+    const guardian = await governor.getAddress();
+    const registration = (verifier: string) => ({
+      publishers: { verifier, modelCommitment: MODEL, publisherSet: SET, quorum: 1, statementKey: 1n },
+      guardian,
+      limits: DEFAULT_LIMITS,
+    });
+    for (const name of ["ShortBase", "LayoutTwo"]) {
+      const verifier = await deploy(name);
+      const refusal = { name: "OracleInvalidVerifier", args: [verifier] };
+      expect(await revertOf(oracle.registerMarket(ETH, registration(verifier)), oracle), name).toEqual(
+        refusal,
+      );
+      expect(
+        await revertOf(oracle.setPublisherSet(MARKET_ID, registration(verifier).publishers), oracle),
+        name,
+      ).toEqual(refusal);
+    }
+    // the clamp is read where the market is adaptive: at setAdaptiveCalibration and at a rotation
+    const shortBounds = await deploy("ShortBounds");
+    await (await oracle.registerMarket(ETH, registration(shortBounds))).wait();
+    expect(await revertOf(oracle.setAdaptiveCalibration(ETH, NUM), oracle)).toEqual({
+      name: "OracleInvalidVerifier",
+      args: [shortBounds],
+    });
+    const keyOfBtc = { ...registration(shortBounds).publishers, statementKey: 2n };
+    expect(await revertOf(oracle.setPublisherSet(MARKET_ID, keyOfBtc), oracle)).toEqual({
+      name: "OracleInvalidVerifier",
+      args: [shortBounds],
+    });
+    const noBatchSize = await deploy("NoBatchSize");
+    for (const method of ["setBatchVerifier", "setAdaptiveBatchVerifier"]) {
+      expect(await revertOf(oracle.getFunction(method)(MODEL, 2, noBatchSize), oracle), method).toEqual({
+        name: "OracleInvalidVerifier",
+        args: [noBatchSize],
+      });
+    }
   });
 });

@@ -333,6 +333,43 @@ describe("registerMarket", () => {
       );
     });
 
+    it("OracleInitialBoundBelowMaintenance: a highest IM below the lowest MM, which no update could meet", async () => {
+      // min MM 3000, max IM 2000: every update would need IM >= MM >= 3000 > 2000
+      const limits = limitsWith({ minMaintenanceMarginBps: 3000, maxInitialMarginBps: 2000 });
+      await expectRefused(oracle.registerMarket(ETH_USDT, await rawConfig({}, { limits })), {
+        name: "OracleInitialBoundBelowMaintenance",
+        args: [2000n, 3000n],
+      });
+      // at equality one pair meets them: MM = IM = 3000
+      const edge = limitsWith({ minMaintenanceMarginBps: 3000, maxInitialMarginBps: 3000 });
+      await (await oracle.registerMarket(ETH_USDT, await rawConfig({}, { limits: edge }))).wait();
+      expect((await oracle.marketConfig(ETH_USDT)).limits.toObject()).toEqual(decodedLimits(edge));
+    });
+
+    it("the client refuses the guards the oracle would refuse before sending, naming the fields", async () => {
+      const publishers = { verifier: verifierAddress, modelCommitment: MODEL, publisherSet: SET, quorum: 1 };
+      for (const [patch, message] of [
+        [
+          { minMaintenanceMarginBps: 3000, maxInitialMarginBps: 2000 },
+          "maxInitialMarginBps 2000 is below minMaintenanceMarginBps 3000",
+        ],
+        [
+          { minMaintenanceMarginBps: 600, maxMaintenanceMarginBps: 500 },
+          "minMaintenanceMarginBps 600 is above maxMaintenanceMarginBps 500",
+        ],
+        [{ maxInitialMarginBps: 10001 }, "maxInitialMarginBps: 10001 bps is above 10000"],
+        [{ maxDataAge: 0 }, "maxDataAge: 0 s would refuse every update"],
+        [{ maxIncreaseBps: 1.5 }, "maxIncreaseBps: 1.5 is not an integer in [0, 65535]"],
+      ] as const) {
+        const bad = await registration({ publishers, limits: limitsWith(patch) });
+        await expect(registerMarket(oracle, ETH_USDT, bad)).rejects.toMatchObject({
+          code: "USAGE",
+          message: expect.stringContaining(message),
+        });
+      }
+      expect((await revertOf(oracle.marketConfig(ETH_USDT), oracle)).name).toBe("OracleUnknownMarket");
+    });
+
     it("accepts bounds at their edges: min = max = 10000, and min = 0", async () => {
       const limits = limitsWith({
         minMaintenanceMarginBps: 10000,
@@ -379,6 +416,10 @@ describe("RiskOracle: governance of a registered market", () => {
         { name: "OracleInvalidBounds", args: [MAINTENANCE, 600n, 500n] },
       ],
       [{ maxDataAge: 0 }, { name: "OracleInvalidMaxDataAge", args: [] }],
+      [
+        { minMaintenanceMarginBps: 3000, maxInitialMarginBps: 2000 },
+        { name: "OracleInitialBoundBelowMaintenance", args: [2000n, 3000n] },
+      ],
     ] as const) {
       expect(await revertOf(oracle.setLimits(MARKET_ID, limitsWith(patch)), oracle)).toEqual(expected);
     }
