@@ -115,7 +115,12 @@ export async function runServiceBench(o: ServiceBenchOptions): Promise<ServiceBe
           listen: { host: "127.0.0.1", port: 0 },
           auth: { tokens: [{ env: "ZKRISK_BENCH_TOKEN" }] },
           database: join(dir, "jobs.db"),
-          api: { rateLimitPerMinute: 1_000_000 },
+          // the load asks for many bars at once, some older than the default week
+          api: {
+            rateLimitPerMinute: 1_000_000,
+            maxPendingJobsPerMarket: 10_000,
+            maxBarAgeSeconds: 365 * 86_400,
+          },
         }),
       );
       const running = await startService(loadServiceConfig(config), pino({ level: "silent" }));

@@ -3,7 +3,8 @@
  * and the publisher's (publisher/serve/http.ts). One owner for what they do alike: requests logged at debug
  * level only (a busy API would drown the logs), schemas validated without coercion, one error shape,
  * `{ "error": CODE, "message": "..." }`, for unknown routes, validation failures, malformed URLs, requests
- * and bodies, other 4xx and 500s (quoting at most a short preview of what the client sent), how connections are
+ * and bodies and other 4xx (quoting at most a short preview of what the client sent), and 500s (a code and
+ * "internal error" only, the error itself logged in full: `replyWithError`), how connections are
  * treated (`HttpLimits`: a cap on open connections, timeouts for slow clients, and a close that waits for the
  * requests being answered but not for idle or slow clients), and listening (`listenJsonApi`: a bad
  * `listen.host` or a port in use is a ConfigError naming it). Each API maps its own domain errors first, then
@@ -75,6 +76,9 @@ export interface JsonApiOptions {
 
 /** Longest path parameter the router takes, characters (a longer one is answered 400 `BAD_REQUEST`). */
 const MAX_PARAM_LENGTH = 100;
+
+/** The message of every 500: what went wrong is in the server's log, not in the answer (`replyWithError`). */
+export const INTERNAL_ERROR_MESSAGE = "internal error";
 
 /** Longest part of client input an error message quotes, characters. */
 const PREVIEW_LENGTH = 64;
@@ -193,7 +197,7 @@ function frameworkRefusal(
       return { status: 400, error: "BAD_REQUEST", message: "body: its length is not the Content-Length" };
   }
   const status = err.statusCode !== undefined && err.statusCode < 500 ? err.statusCode : 500;
-  if (status === 500) return { status, error: "INTERNAL", message: "internal error" };
+  if (status === 500) return { status, error: "INTERNAL", message: INTERNAL_ERROR_MESSAGE };
   // The name of the status as a code (405 METHOD_NOT_ALLOWED); fastify's message is cut, not echoed whole.
   const error = (STATUS_CODES[status] ?? "Bad Request").toUpperCase().replace(/[^A-Z0-9]+/g, "_");
   return {
@@ -226,8 +230,10 @@ function answerClientError(err: Error & { code?: string }, socket: Socket): void
   socket.destroy();
 }
 
-/** What `createJsonApi` keeps per API: its limits and the responses under way. */
+/** What `createJsonApi` keeps per API: its log, its limits and the responses under way. */
 interface ConnectionState {
+  /** The server's logger (at its own level, not the request log's): where a 500's error is logged in full. */
+  log: Logger;
   limits: HttpLimits;
   answering: Set<ServerResponse>;
   /** Called when the last response under way ends. */
@@ -266,7 +272,11 @@ export function createJsonApi(o: JsonApiOptions): FastifyInstance {
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
 
-  const state: ConnectionState = { limits: { ...HTTP_LIMITS }, answering: new Set() };
+  const state: ConnectionState = {
+    log: o.log.child({ component: "http" }),
+    limits: { ...HTTP_LIMITS },
+    answering: new Set(),
+  };
   CONNECTIONS.set(app, state);
   setHttpLimits(app, o.limits ?? {});
   app.server.on("request", (_req, res: ServerResponse) => {
@@ -415,8 +425,12 @@ export async function listenJsonApi(app: FastifyInstance, cfg: ListenConfig): Pr
  * The answer to an error an API did not map itself: a failed schema validation is 400 `BAD_REQUEST` naming
  * where (`body/timestamp must be integer`, `body: unknown key "bogus"`; `validationMessage` may say it
  * otherwise), a refusal of fastify's own (`FST_ERR_*`: a body that is not JSON, too large, of another media
- * type) gets a stable code and a bounded message, another 4xx keeps its status and code, anything else is
- * logged and answered 500 with the error's own code (a domain error's stable code) or `INTERNAL`.
+ * type) gets a stable code and a bounded message, another 4xx keeps its status, code and message, anything else
+ * is answered 500 with the error's own code (a domain error's stable code, a system error's such as `EACCES`) or
+ * `INTERNAL`, and the message `INTERNAL_ERROR_MESSAGE` only: the error's own message may name paths on this
+ * machine (an archived file, the job database) and reasons from inside, which are the operator's to read, not
+ * every client's. The error is logged in full (message, code, stack) through the server's logger (at error
+ * level, whatever the request log's level), with the request's method and path.
  */
 export function replyWithError(
   err: FastifyError,
@@ -443,9 +457,13 @@ export function replyWithError(
   if (err.statusCode && err.statusCode < 500) {
     return reply.status(err.statusCode).send({ error: err.code ?? "BAD_REQUEST", message: err.message });
   }
-  req.log.error({ err: err.message }, "request failed");
   const code = typeof err.code === "string" && /^[A-Z][A-Z0-9_]*$/.test(err.code) ? err.code : "INTERNAL";
-  return reply.status(500).send({ error: code, message: err.message });
+  const log = CONNECTIONS.get(req.server)?.log ?? req.log;
+  log.error(
+    { err, status: 500, error: code, method: req.method, url: cutPath(req.raw.url ?? "") },
+    "request failed",
+  );
+  return reply.status(500).send({ error: code, message: INTERNAL_ERROR_MESSAGE });
 }
 
 /** A route as registered on an API: what its OpenAPI document describes. */

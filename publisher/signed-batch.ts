@@ -17,14 +17,16 @@
  *     "signature": { "R8x": "<decimal>", "R8y": "<decimal>", "S": "<decimal>" } }
  *
  * Reading checks every field, recomputes every window digest and the batch digest, refuses markets out of
- * order or twice, and verifies the signature, so a batch that reads is one the key's holder signed.
+ * order or twice, and verifies the signature, so a batch that reads is one the key's holder signed. Every check that
+ * costs no hashing comes first (at most 32 markets, every field, the order), so a malformed document is refused
+ * before any digest is computed.
  * Whether the key belongs to each market's publisher set is the caller's question.
  *
  * Version 1 files held windows of digest layout v2 (the highs and lows of 12 bars): they are refused with a
  * message naming the file and the version (the batch digest's own layout, candles/batch-digest.ts, is unchanged;
  * its window digests are not).
  */
-import { batchDigest, batchViolation, windowDigest, type Window } from "../candles";
+import { batchDigest, batchViolation, windowDigest, MAX_BATCH_MARKETS, type Window } from "../candles";
 import { readJsonFile, writeJsonAtomic } from "../core/io";
 import { JsonReader } from "../core/validate";
 import { assertSignature, signDigest, type PublicKey, type Signature } from "./eddsa";
@@ -126,26 +128,34 @@ export async function parseSignedBatch(value: unknown, file: string): Promise<Si
     const format = { what: "signed batch", current: SIGNED_BATCH_VERSION, layoutV2: 1 };
     throw new UnsupportedVersionError(file, version, unsupportedVersionReason(version, format));
   }
-  const markets: BatchMarket[] = [];
-  for (const [i, item] of doc.at("markets").items().entries()) {
-    item.onlyKeys(MARKET_KEYS);
-    const { market, window } = readWindowJson(file, item, `markets[${i}].`);
-    const digest = item.at("digest").bigint();
-    const computed = await windowDigest(window);
-    if (digest !== computed) item.at("digest").error(`${digest} is not the digest of the bars (${computed})`);
-    markets.push({ market, window, digest });
+  // Every field that costs no hashing is read first, and the number of markets bounded, so that a malformed document
+  // (thousands of markets, a broken key) is refused before any window digest is computed.
+  const count = doc.at("markets").array().length;
+  if (count < 1 || count > MAX_BATCH_MARKETS) {
+    doc.at("markets").error(`${count} markets, expected 1 to ${MAX_BATCH_MARKETS}`);
   }
-  const entries = markets.map((m) => ({ marketId: m.window.marketId, windowDigest: m.digest }));
-  const violation = batchViolation(entries);
-  if (violation !== undefined) throw new PublisherFileError(file, violation.field, violation.reason);
   const pk = doc.at("publicKey").onlyKeys(["Ax", "Ay"]);
   const sig = doc.at("signature").onlyKeys(["R8x", "R8y", "S"]);
-  const signed: SignedBatch = {
-    markets,
-    digest: doc.at("digest").bigint(),
-    publicKey: { Ax: pk.at("Ax").bigint(), Ay: pk.at("Ay").bigint() },
-    signature: { R8x: sig.at("R8x").bigint(), R8y: sig.at("R8y").bigint(), S: sig.at("S").bigint() },
-  };
+  const signedDigest = doc.at("digest").bigint();
+  const publicKey = { Ax: pk.at("Ax").bigint(), Ay: pk.at("Ay").bigint() };
+  const signature = { R8x: sig.at("R8x").bigint(), R8y: sig.at("R8y").bigint(), S: sig.at("S").bigint() };
+  const items = doc.at("markets").items();
+  const read = items.map((item, i) => {
+    item.onlyKeys(MARKET_KEYS);
+    return { ...readWindowJson(file, item, `markets[${i}].`), digest: item.at("digest").bigint() };
+  });
+  // the order of the markets, with the window digests as stated (each is then checked against its bars)
+  const entries = read.map((m) => ({ marketId: m.window.marketId, windowDigest: m.digest }));
+  const violation = batchViolation(entries);
+  if (violation !== undefined) throw new PublisherFileError(file, violation.field, violation.reason);
+  const markets: BatchMarket[] = [];
+  for (const [i, { market, window, digest }] of read.entries()) {
+    const computed = await windowDigest(window);
+    if (digest !== computed)
+      items[i].at("digest").error(`${digest} is not the digest of the bars (${computed})`);
+    markets.push({ market, window, digest });
+  }
+  const signed: SignedBatch = { markets, digest: signedDigest, publicKey, signature };
   const digest = await batchDigest(entries);
   if (digest !== signed.digest)
     doc.at("digest").error(`${signed.digest} is not the batch digest of the markets (${digest})`);

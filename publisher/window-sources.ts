@@ -20,6 +20,7 @@ import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { marketIdOf } from "../candles/market-id";
 import { isoFromMs } from "../core/time";
+import { quoted, readCappedBody, type CappedBody } from "../core/http-body";
 import { UsageError, ZkriskError } from "../core/errors";
 import { readJsonFile } from "../core/io";
 import { PublisherFileError, UnsupportedVersionError } from "./errors";
@@ -67,9 +68,6 @@ export const PUBLISHER_TIMEOUT_MS = 15_000;
  * endless body or a gzip bomb costs the auditor no more memory than this.
  */
 export const PUBLISHER_MAX_ANSWER_BYTES = 4 * 1024 * 1024;
-
-/** The most characters of a publisher's error answer (its `message`, or its text) a reason quotes. */
-const ANSWER_CHARS = 200;
 
 /**
  * The outcome of a document that claims to be a signed window or batch: found (`found` makes the lookup of what
@@ -178,7 +176,7 @@ async function fetchAnswer(
   | {
       kind: "answered";
       response: Response;
-      body: Exclude<Awaited<ReturnType<typeof readAnswer>>, { kind: "failed" }>;
+      body: Exclude<CappedBody, { kind: "failed" }>;
     }
   | { kind: "failed"; reason: string }
 > {
@@ -187,7 +185,7 @@ async function fetchAnswer(
     let reason: string;
     try {
       const response = await fetch(url, { signal });
-      const body = await readAnswer(response, PUBLISHER_MAX_ANSWER_BYTES);
+      const body = await readCappedBody(response, PUBLISHER_MAX_ANSWER_BYTES);
       if (body.kind !== "failed") return { kind: "answered", response, body };
       reason = body.reason;
     } catch (err) {
@@ -201,36 +199,8 @@ async function fetchAnswer(
 }
 
 /**
- * The body of `response` as text, read as a stream up to `maxBytes` (decompressed): `over` when it is longer (the
- * rest cancelled), `failed` with the error when the connection fails or the time runs out mid-body.
- */
-async function readAnswer(
-  response: Response,
-  maxBytes: number,
-): Promise<{ kind: "read"; text: string } | { kind: "over" } | { kind: "failed"; reason: string }> {
-  if (response.body === null) return { kind: "read", text: "" };
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-      size += chunk.value.byteLength;
-      if (size > maxBytes) {
-        await reader.cancel().catch(() => undefined);
-        return { kind: "over" };
-      }
-      chunks.push(chunk.value);
-    }
-  } catch (err) {
-    return { kind: "failed", reason: `the answer was cut off: ${(err as Error).message}` };
-  }
-  // as response.text() decodes: UTF-8, a byte order mark dropped
-  return { kind: "read", text: new TextDecoder().decode(Buffer.concat(chunks)) };
-}
-
-/**
- * The message of a publisher's error answer, or its text: its first {@link ANSWER_CHARS} characters on one line
- * (a publisher's words go into the report, and must not add lines to it).
+ * The message of a publisher's error answer, or its text, as `quoted` shows it (core/http-body.ts): its first 200
+ * characters on one line (a publisher's words go into the report, and must not add lines to it).
  */
 function answer(text: string): string {
   let shown = text;
@@ -240,8 +210,7 @@ function answer(text: string): string {
   } catch {
     // not JSON: show the text
   }
-  const line = shown.replace(/\p{Cc}+/gu, " ");
-  return line.length > ANSWER_CHARS ? `${line.slice(0, ANSWER_CHARS)}…` : line || "empty answer";
+  return quoted(shown) || "empty answer";
 }
 
 /** The `*.json` files under `dir`, recursively, sorted. */

@@ -3,7 +3,9 @@
  * tokens on every write. Every error answers `{ "error": CODE, "message": "..." }` naming what was wrong.
  *
  *   POST /v1/proofs        {market, timestamp[, submit]} -> the job (idempotent on market and timestamp);
- *                          `market` may name a batch of the config (its job proves all its markets)
+ *                          `market` may name a batch of the config (its job proves all its markets); 400
+ *                          BAR_TOO_OLD for a bar older than a proof of it is of use, 429 TOO_MANY_JOBS while
+ *                          the market has `api.maxPendingJobsPerMarket` requested jobs unfinished
  *   GET  /v1/proofs/:id    status, proof, public signals, calldata, parameters (a batch's: each market's
  *                          margins in `markets`), transaction, history
  *   GET  /v1/markets/:id   parameters on chain and the latest proof made here (for a market of a batch, the
@@ -55,6 +57,8 @@ const REFUSAL_STATUS: Record<RequestRefusal, number> = {
   UNKNOWN_MARKET: 404,
   NO_SUCH_BAR: 422,
   BAR_NOT_CLOSED: 422,
+  BAR_TOO_OLD: 400,
+  TOO_MANY_JOBS: 429,
   CHAIN_UNREACHABLE: 503,
 };
 
@@ -165,7 +169,7 @@ export async function buildApi(service: ProverService, opts: ApiOptions): Promis
             submit: { type: "boolean" },
           },
         },
-        response: { 400: errorBody, 401: errorBody, 404: errorBody, 422: errorBody },
+        response: { 400: errorBody, 401: errorBody, 404: errorBody, 422: errorBody, 429: errorBody },
       },
     },
     async (req, reply) => {

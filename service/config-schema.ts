@@ -37,6 +37,13 @@ export const SERVICE_DEFAULTS = {
   database: "zkrisk.db",
   bodyLimitBytes: 4096,
   rateLimitPerMinute: 600,
+  /**
+   * Unfinished API jobs per market (or batch): a proof takes tens of seconds, so 16 keep a client's batch of
+   * requests within minutes of work while one client cannot queue hours of it.
+   */
+  maxPendingJobsPerMarket: 16,
+  /** Oldest bar a proof-only request may ask for: 7 days, past any oracle's usual `maxDataAge` (6 h by default). */
+  maxBarAgeSeconds: 7 * 86_400,
   lockSeconds: 30,
   leaseSeconds: 10,
 } as const;
@@ -46,6 +53,9 @@ export const SERVICE_DEFAULTS = {
  * 77 digits (78 with a leading zero, as the publishers' API takes). The API takes every id up to this length.
  */
 export const MAX_MARKET_ID_LENGTH = 78;
+
+/** Largest `api.maxBarAgeSeconds`: ten years (365-day years). */
+export const MAX_BAR_AGE_SECONDS = 10 * 365 * 86_400;
 
 /** Longest `publishers.waitSeconds`: one day. */
 export const MAX_PUBLISHER_WAIT_SECONDS = 86_400;
@@ -340,6 +350,22 @@ export const ServiceConfigSchema = Type.Object(
             1_000_000,
             D.rateLimitPerMinute,
             "Requests per minute from one client address",
+          ),
+          maxPendingJobsPerMarket: integer(
+            1,
+            10_000,
+            D.maxPendingJobsPerMarket,
+            "Jobs of one market (or batch) created through POST /v1/proofs and not finished (queued, proving, or " +
+              "proved and still to submit) at once; one more is answered 429 TOO_MANY_JOBS until one finishes. " +
+              "Counted by each service process since it started",
+          ),
+          maxBarAgeSeconds: integer(
+            86_400,
+            MAX_BAR_AGE_SECONDS,
+            D.maxBarAgeSeconds,
+            "Oldest bar a proof-only request (`submit` false) may ask for, seconds before the chain's time; an " +
+              "older one is answered 400 BAR_TOO_OLD. A request to submit is bounded by the market's maxDataAge on " +
+              "the oracle instead (each market's of a batch), which refuses older data",
           ),
         },
         closed,

@@ -298,6 +298,8 @@ export function parseServiceConfig(value: unknown, file: string, baseDir: string
     api: {
       bodyLimitBytes: doc.api?.bodyLimitBytes ?? D.bodyLimitBytes,
       rateLimitPerMinute: doc.api?.rateLimitPerMinute ?? D.rateLimitPerMinute,
+      maxPendingJobsPerMarket: doc.api?.maxPendingJobsPerMarket ?? D.maxPendingJobsPerMarket,
+      maxBarAgeSeconds: doc.api?.maxBarAgeSeconds ?? D.maxBarAgeSeconds,
     },
     queue: {
       lockSeconds: doc.queue?.lockSeconds ?? D.lockSeconds,

@@ -1,8 +1,9 @@
 /**
  * The signed windows of one bar from a market's publishers, and the quorum among them: for each scheduled
  * bar the service asks every configured publisher (`GET BASE/v1/windows/:market?at=END`, publisher/serve/
- * http.ts) for its signed window, checks each (digest and signature, market, end, interval, length, key in
- * the market's publisher set), and needs k windows, by k distinct registered keys, holding identical candles.
+ * http.ts) for its signed window, checks each (market, end, interval, length and key in the market's publisher set
+ * first, from the document as read, then digest and signature), and needs k windows, by k distinct registered keys,
+ * holding identical candles.
  * A batch's signed batches (`GET BASE/v1/batches/:batch?at=END`: one signature over the windows of all its
  * markets at one bar close) are collected the same way (`PublisherBatches`): each must hold exactly the
  * batch's markets, each window ending at the bar.
@@ -16,11 +17,20 @@
  * again, spending no attempt, until the bar's deadline (`publishers.waitSeconds`; job-runner.ts,
  * `waitForPublishers`), and final otherwise. The quorums of the last bars found are held, so a proof made again for
  * its bar while it is submitted (an adaptive prior that moved) asks no publisher (`collect`'s `again`).
+ *
+ * One faulty publisher must not cost the service more than an honest one: a redirect is refused (a publisher is asked
+ * at its configured URL only), an answer is read up to {@link SIGNED_ANSWER_MAX_BYTES} (after decompression), and a
+ * document is checked against the bar (`precheck`: market, end, interval, number of bars; for a batch its markets) and
+ * its key against the set before any Poseidon digest is computed, so an answer costs at most the digests of a valid
+ * one. What a publisher wrote that a report quotes (an error's `message`, a field name, a value) is one line, cut
+ * short (an error's `message` to 200 characters).
  */
 import type { Logger } from "pino";
 import { isoFromMs } from "../core/time";
 import { redactUrl, redactUrlsIn } from "../core/url";
 import { ZkriskError } from "../core/errors";
+import { quoted, readCappedBody } from "../core/http-body";
+import { preview } from "../core/validate";
 import {
   comparePublicKeys,
   firstBatchDisagreement,
@@ -35,7 +45,6 @@ import {
   type SignedWindow,
   type WindowDisagreement,
 } from "../publisher";
-import type { Window } from "../candles";
 
 /** What one publisher's answer for one bar came to. */
 export type FetchOutcome =
@@ -140,6 +149,20 @@ interface Found<T> {
  */
 const HELD_BARS = 16;
 
+/**
+ * The most bytes of a publisher's answer read, after decompression: a signed batch of 32 markets (the most a batch
+ * holds) of 85-bar windows is about 480 KB as a publisher serves it (indented, real candles), 550 KB with every value
+ * at its bound (test/service/publisher-batches.test.ts), a signed window 10 to 20 KB. The rest of a longer answer is
+ * cancelled, never downloaded, so an endless body or a gzip bomb costs no more memory than this.
+ */
+export const SIGNED_ANSWER_MAX_BYTES = 1024 * 1024;
+
+/** The most characters of one report's `detail` (it quotes what a publisher wrote: a field name, a value). */
+const DETAIL_CHARS = 2_000;
+
+/** The most characters of a publisher's error code (`{"error": CODE}`) a detail quotes. */
+const ERROR_CODE_CHARS = 64;
+
 /** What one request gave. */
 type Answer =
   { kind: "document"; doc: unknown } | { kind: "not_signed" | "unreachable" | "invalid"; detail: string };
@@ -154,12 +177,16 @@ interface SignedKind<T extends { publicKey: PublicKey }> {
   /** The route under a publisher's base URL, before `?at=` (`/v1/windows/BTC-USDT`). */
   path: string;
   /**
+   * Why a document, as parsed from JSON and not yet checked, is not one of the bar opening at `endTime` (ms), or
+   * undefined: cheap, no digest. A field of another type than a signed document's is left to `parse`, which refuses it
+   * before any digest, so a document that `parse` accepts was checked here in full.
+   */
+  precheck(doc: unknown, endTime: number): string | undefined;
+  /**
    * The document read and verified (digest and signature); `url` (redacted) names it in messages.
    * @throws SignatureError, PublisherFileError
    */
   parse(doc: unknown, url: string): Promise<T>;
-  /** Why a verified document is not one of this bar, or undefined. */
-  wrong(signed: T, endTime: number): string | undefined;
   /** Where `b` first differs from `a` (undefined when they hold identical candles). */
   disagreement(a: T, b: T, names: [string, string]): Disagreement | undefined;
 }
@@ -271,8 +298,9 @@ class PublisherQuorum<T extends { publicKey: PublicKey }> {
     }
 
     for (const r of reports) {
-      // A detail may quote a URL with its query's key (fetch's errors, a document's label): shown redacted.
-      if (r.detail !== undefined) r.detail = redactUrlsIn(r.detail);
+      // A detail may quote a URL with its query's key (fetch's errors, a document's label): shown redacted. It may
+      // quote what a publisher wrote (a field name, a value), so it is one line, cut short.
+      if (r.detail !== undefined) r.detail = redactUrlsIn(quoted(r.detail, DETAIL_CHARS));
       this.o.count?.(r.publisher, r.outcome);
       if (r.outcome === "ok") continue;
       const fields = { market, bar, publisher: r.publisher, outcome: r.outcome, detail: r.detail };
@@ -306,36 +334,48 @@ class PublisherQuorum<T extends { publicKey: PublicKey }> {
   /** GET one publisher's document; never throws. */
   private async fetch(i: number, endTime: number): Promise<Answer> {
     const url = this.urlOf(i, endTime);
+    const { timeoutMs } = this.o;
+    const signal = AbortSignal.timeout(timeoutMs);
+    const timedOut: Answer = { kind: "unreachable", detail: `no complete answer within ${timeoutMs} ms` };
     let response: Response;
-    let text: string;
     try {
-      response = await fetch(url, {
-        headers: { accept: "application/json" },
-        signal: AbortSignal.timeout(this.o.timeoutMs),
-      });
-      text = await response.text();
+      // A redirect is refused (`unexpected redirect`): a publisher is asked at its configured URL only.
+      response = await fetch(url, { headers: { accept: "application/json" }, redirect: "error", signal });
     } catch (err) {
-      if ((err as Error).name === "TimeoutError") {
-        return { kind: "unreachable", detail: `no complete answer within ${this.o.timeoutMs} ms` };
-      }
+      if ((err as Error).name === "TimeoutError") return timedOut;
       const cause = (err as { cause?: unknown }).cause;
       const why = cause instanceof Error ? cause.message : (err as Error).message;
       return { kind: "unreachable", detail: `request failed: ${why}` };
     }
+    const body = await readCappedBody(response, SIGNED_ANSWER_MAX_BYTES);
+    if (body.kind === "failed") {
+      return signal.aborted ? timedOut : { kind: "unreachable", detail: `request failed: ${body.reason}` };
+    }
+    if (body.kind === "over") {
+      // A 200 that long is no signed document (it will not become one); another status is counted as unreachable.
+      return {
+        kind: response.status === 200 ? "invalid" : "unreachable",
+        detail:
+          `HTTP ${response.status}: ${redactUrl(url)} answered more than ${SIGNED_ANSWER_MAX_BYTES} bytes (the ` +
+          `most read of a publisher's answer), not read`,
+      };
+    }
     let doc: unknown;
     try {
-      doc = JSON.parse(text);
+      doc = JSON.parse(body.text);
     } catch (err) {
       if (response.status !== 200) return { kind: "unreachable", detail: `HTTP ${response.status}` };
-      return { kind: "invalid", detail: `not valid JSON: ${(err as Error).message}` };
+      return { kind: "invalid", detail: `not valid JSON: ${quoted((err as Error).message)}` };
     }
     if (response.status === 200) return { kind: "document", doc };
-    const body = doc as { error?: unknown; message?: unknown } | null;
-    const said = typeof body?.message === "string" ? `: ${body.message}` : "";
-    if (response.status === 404 && body?.error === "NOT_SIGNED") {
+    const error = field(doc, "error");
+    const message = field(doc, "message");
+    // the publisher's own words, one line each, cut short: they go into job reasons and logs
+    const said = typeof message === "string" ? `: ${quoted(message)}` : "";
+    if (response.status === 404 && error === "NOT_SIGNED") {
       return { kind: "not_signed", detail: `HTTP 404 NOT_SIGNED${said}` };
     }
-    const code = typeof body?.error === "string" ? ` ${body.error}` : "";
+    const code = typeof error === "string" ? ` ${quoted(error, ERROR_CODE_CHARS)}` : "";
     return { kind: "unreachable", detail: `HTTP ${response.status}${code}${said}` };
   }
 
@@ -345,6 +385,11 @@ class PublisherQuorum<T extends { publicKey: PublicKey }> {
     i: number,
     endTime: number,
   ): Promise<T | { outcome: FetchOutcome; detail: string }> {
+    // Before any digest: the bar, then the key as the document states it.
+    const wrong = this.kind.precheck(doc, endTime);
+    if (wrong !== undefined) return { outcome: "invalid", detail: wrong };
+    const stated = statedKey(doc);
+    if (stated !== undefined && !this.registered(stated)) return this.unregistered(stated);
     let signed: T;
     try {
       signed = await this.kind.parse(doc, redactUrl(this.urlOf(i, endTime)));
@@ -353,36 +398,76 @@ class PublisherQuorum<T extends { publicKey: PublicKey }> {
       if (err instanceof PublisherFileError) return { outcome: "invalid", detail: err.message };
       throw err;
     }
-    const wrong = this.kind.wrong(signed, endTime);
-    if (wrong !== undefined) return { outcome: "invalid", detail: wrong };
-    if (!this.o.set.keys.some((key) => comparePublicKeys(key, signed.publicKey) === 0)) {
-      return {
-        outcome: "unregistered",
-        detail:
-          `signed by key (Ax ${signed.publicKey.Ax}), which is not in the ` +
-          `${this.kind.noun === "window" ? "market" : "batch"}'s publisher set`,
-      };
-    }
+    // a key written otherwise than `statedKey` reads (leading zeros...), checked once parsed
+    if (!this.registered(signed.publicKey)) return this.unregistered(signed.publicKey);
     return signed;
+  }
+
+  /** Whether `key` is in the publisher set. */
+  private registered(key: PublicKey): boolean {
+    return this.o.set.keys.some((k) => comparePublicKeys(k, key) === 0);
+  }
+
+  /** The outcome of a document signed by `key`, outside the publisher set. */
+  private unregistered(key: PublicKey): { outcome: FetchOutcome; detail: string } {
+    return {
+      outcome: "unregistered",
+      detail:
+        `signed by key (Ax ${key.Ax}), which is not in the ` +
+        `${this.kind.noun === "window" ? "market" : "batch"}'s publisher set`,
+    };
   }
 }
 
-/** Why a window is not the one of this bar (market, end, interval, length), or undefined. */
+/** `value[key]` when `value` is a JSON object that has it, else undefined (any other value: no throw). */
+function field(value: unknown, key: string): unknown {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && Object.hasOwn(value, key)
+    ? (value as Record<string, unknown>)[key]
+    : undefined;
+}
+
+/** A field element as a document writes it: a decimal string of at most 78 digits (p has 77). */
+const KEY_DECIMAL = /^\d{1,78}$/;
+
+/** The public key a document states (`publicKey.Ax`, `Ay`, decimal strings), or undefined when it states none so. */
+function statedKey(doc: unknown): PublicKey | undefined {
+  const pk = field(doc, "publicKey");
+  const [Ax, Ay] = [field(pk, "Ax"), field(pk, "Ay")];
+  if (typeof Ax !== "string" || typeof Ay !== "string" || !KEY_DECIMAL.test(Ax) || !KEY_DECIMAL.test(Ay)) {
+    return undefined;
+  }
+  return { Ax: BigInt(Ax), Ay: BigInt(Ay) };
+}
+
+/** `ms` since the epoch as ISO 8601, or as a number when no Date holds it (a document's value, not yet checked). */
+function isoOrMs(ms: number): string {
+  return Number.isInteger(ms) && Math.abs(ms) <= 8.64e15 ? isoFromMs(ms) : `${ms} ms`;
+}
+
+/**
+ * Why a window document (a signed window, or a market of a signed batch), as parsed from JSON and not yet checked, is
+ * not the window of `market` ending at the bar opening at `endTime` (ms) with the interval and length the service
+ * reads, or undefined. Fields of another type than a window's are left to the parser.
+ */
 function wrongWindow(
   o: PublisherWindowsOptions,
   market: string,
-  w: Window,
+  doc: unknown,
   endTime: number,
 ): string | undefined {
-  return market !== o.market
-    ? `holds market ${JSON.stringify(market)}, not ${JSON.stringify(o.market)}`
-    : w.endTime !== endTime
-      ? `ends at the bar opening ${isoFromMs(w.endTime)}, not ${isoFromMs(endTime)}`
-      : w.intervalMs !== o.intervalMs
-        ? `has bars of ${w.intervalMs} ms, the model reads bars of ${o.intervalMs} ms`
-        : w.bars.length !== o.bars
-          ? `holds ${w.bars.length} bars, the circuit reads ${o.bars}`
-          : undefined;
+  const [stated, end, interval, bars] = ["market", "endTime", "intervalMs", "bars"].map((k) => field(doc, k));
+  if (typeof stated === "string" && stated !== market) {
+    return `holds market ${preview(stated)}, not ${JSON.stringify(market)}`;
+  }
+  if (typeof end === "number" && end !== endTime) {
+    return `ends at the bar opening ${isoOrMs(end)}, not ${isoFromMs(endTime)}`;
+  }
+  if (typeof interval === "number" && interval !== o.intervalMs) {
+    return `has bars of ${interval} ms, the model reads bars of ${o.intervalMs} ms`;
+  }
+  if (Array.isArray(bars) && bars.length !== o.bars)
+    return `holds ${bars.length} bars, the circuit reads ${o.bars}`;
+  return undefined;
 }
 
 /** Fetches and checks the signed windows of a market's bars from its publishers (see the file header). */
@@ -391,11 +476,11 @@ export class PublisherWindows extends PublisherQuorum<SignedWindow> {
     super(o, {
       noun: "window",
       path: `/v1/windows/${encodeURIComponent(o.market)}`,
-      parse: parseSignedWindow,
-      wrong: (sw, endTime) => {
-        const why = wrongWindow(o, sw.market, sw.window, endTime);
+      precheck: (doc, endTime) => {
+        const why = wrongWindow(o, o.market, doc, endTime);
         return why === undefined ? undefined : `the window ${why}`;
       },
+      parse: parseSignedWindow,
       disagreement: (a, b, names) => firstDisagreement([a, b], names),
     });
   }
@@ -429,18 +514,27 @@ export class PublisherBatches extends PublisherQuorum<SignedBatch> {
     super(o, {
       noun: "batch",
       path: `/v1/batches/${encodeURIComponent(o.market)}`,
-      parse: parseSignedBatch,
-      wrong: (sb, endTime) => {
-        const held = sb.markets.map((m) => m.market);
-        if (held.length !== wanted.length || [...held].sort().some((m, i) => m !== wanted[i])) {
-          return `the batch holds markets ${held.join(", ")}, not ${wanted.join(", ")}`;
+      precheck: (doc, endTime) => {
+        const markets = field(doc, "markets");
+        if (!Array.isArray(markets)) return undefined;
+        if (markets.length !== wanted.length) {
+          return `the batch holds ${markets.length} markets, not the batch's ${wanted.length} (${wanted.join(", ")})`;
         }
-        for (const m of sb.markets) {
-          const why = wrongWindow({ ...o, market: m.market }, m.market, m.window, endTime);
-          if (why !== undefined) return `the window of ${m.market} ${why}`;
+        const seen = new Set<string>();
+        for (const m of markets) {
+          const label = field(m, "market");
+          if (typeof label !== "string") continue;
+          if (!wanted.includes(label)) {
+            return `the batch holds market ${preview(label)}, not one of the batch's (${wanted.join(", ")})`;
+          }
+          if (seen.has(label)) return `the batch holds market ${label} twice`;
+          seen.add(label);
+          const why = wrongWindow(o, label, m, endTime);
+          if (why !== undefined) return `the window of ${label} ${why}`;
         }
         return undefined;
       },
+      parse: parseSignedBatch,
       disagreement: (a, b, names) => firstBatchDisagreement([a, b], names),
     });
   }

@@ -14,6 +14,13 @@ export type RequestRefusal =
   | "NO_SUCH_BAR"
   /** The bar asked for has not closed yet (by the chain's time). */
   | "BAR_NOT_CLOSED"
+  /**
+   * The bar asked for is older than a proof of it can be of use: for a job that submits, the oracle's maximum
+   * data age for the market; for a proof-only job, `api.maxBarAgeSeconds`.
+   */
+  | "BAR_TOO_OLD"
+  /** The market (or batch) has `api.maxPendingJobsPerMarket` jobs asked for through the API not finished. */
+  | "TOO_MANY_JOBS"
   /** The node did not answer. */
   | "CHAIN_UNREACHABLE";
 

@@ -1,15 +1,27 @@
 /**
  * What the service answers the HTTP API: proofs asked for a market's bar or a batch's bar close (idempotent:
- * the same market or batch and bar give the same job; the bar must be one of the model's interval and closed
- * by the chain's time before a job is made; the job then asks the publishers for its signed windows or
- * batches), and a market's parameters on chain with the latest proof made here. Refusals are
- * `RequestRefusedError`s.
+ * the same market or batch and bar give the same job; the bar must be one of the model's interval, closed by the
+ * chain's time and recent enough for its proof to be of use before a job is made; the job then asks the
+ * publishers for its signed windows or batches), and a market's parameters on chain with the latest proof made
+ * here. Refusals are `RequestRefusedError`s.
+ *
+ * A token holder cannot queue unbounded work: a bar is refused when older than its proof can be of use (a job
+ * that submits: older than the market's `maxDataAge` on the oracle, which would refuse it; a proof-only job: older
+ * than `api.maxBarAgeSeconds`), and a market (or batch) takes at most `api.maxPendingJobsPerMarket` new jobs
+ * through the API that have not finished. Those are counted by this process, since it started: the jobs it
+ * created for API requests, each until the store shows it finished (`isFinal`). In Redis mode each process counts
+ * its own, so the service takes at most that many per market per process; the scheduler's jobs (one per bar
+ * close) are not counted.
  */
 import { ZkriskError } from "../core/errors";
 import { OracleError } from "../onchain/oracle";
 import { readMarketState, type OracleMarketState } from "./guards";
 import { jobIdOf, type JobRecord } from "./jobs";
+import { isFinal } from "./job-states";
 import { isoFromSeconds } from "../core/time";
+import type { BatchRuntime } from "./batches";
+import type { ServiceConfig } from "./config";
+import type { MarketRuntime } from "./markets";
 import type { ServiceParts } from "./parts";
 import { redactedErrorMessage } from "./redaction";
 import { RequestRefusedError } from "./request-errors";
@@ -17,18 +29,33 @@ import { latestClosedBarTime } from "./scheduler";
 
 /** What the request handler works with. */
 export interface ProofRequestsOptions extends ServiceParts {
+  /** The API's bounds on requested work (config `api`). */
+  api: Pick<ServiceConfig["api"], "maxPendingJobsPerMarket" | "maxBarAgeSeconds">;
   /** Whether the service is stopping (it then takes no new work). */
   stopping: () => boolean;
 }
 
+/** The oldest a requested bar may be, seconds, and what sets it (for messages). */
+interface AgeBound {
+  seconds: number;
+  what: string;
+}
+
 /** Proof requests and market views for the HTTP API. */
 export class ProofRequests {
+  /**
+   * Per market or batch label: the jobs this process created for API requests that may not have finished yet
+   * (pruned when the cap is reached; see the file header).
+   */
+  private readonly pending = new Map<string, Set<string>>();
+
   constructor(private readonly o: ProofRequestsOptions) {}
 
   /**
    * Ask for the proof of a market's bar, or of a batch's bar close (idempotent: the same market or batch and
    * bar give the same job).
-   * @throws RequestRefusedError SHUTTING_DOWN, UNKNOWN_MARKET, NO_SUCH_BAR or BAR_NOT_CLOSED.
+   * @throws RequestRefusedError SHUTTING_DOWN, UNKNOWN_MARKET, NO_SUCH_BAR, BAR_NOT_CLOSED, BAR_TOO_OLD or
+   *   TOO_MANY_JOBS.
    */
   async request(
     market: string,
@@ -47,7 +74,8 @@ export class ProofRequests {
           `ask for the batch's proof (market '${batch.id}')`,
       );
     }
-    const existing = await store.get(jobIdOf(market, dataTimestamp));
+    const id = jobIdOf(market, dataTimestamp);
+    const existing = await store.get(id);
     if (!existing || (submit && !existing.submit)) {
       const interval = m.model.barIntervalMs / 1000;
       if (dataTimestamp % interval !== 0) {
@@ -64,12 +92,84 @@ export class ProofRequests {
           `timestamp: the bar at ${isoFromSeconds(dataTimestamp)} has not closed`,
         );
       }
+      const bound = submit ? await this.dataAgeBound(m) : this.proofAgeBound();
+      if (now - dataTimestamp > bound.seconds) throw tooOld(market, m, dataTimestamp, now, bound);
     }
-    const r = await store.enqueue({ market, dataTimestamp, submit }, Date.now());
+    // A new job counts against the market's cap until it finishes; asking again for a job (or upgrading it to
+    // submit) does not.
+    const admitted = existing ? undefined : await this.admit(market, id);
+    let r: { job: JobRecord; created: boolean };
+    try {
+      r = await store.enqueue({ market, dataTimestamp, submit }, Date.now());
+    } catch (err) {
+      admitted?.release();
+      throw err;
+    }
     if (r.created)
       log.info({ job: r.job.id, market, bar: isoFromSeconds(dataTimestamp), submit }, "job requested");
     if (r.created || (submit && !existing?.submit)) await this.o.dispatcher.notify(r.job);
     return r;
+  }
+
+  /** The bound of a proof-only request: `api.maxBarAgeSeconds`. */
+  private proofAgeBound(): AgeBound {
+    return { seconds: this.o.api.maxBarAgeSeconds, what: "a proof-only request (api.maxBarAgeSeconds)" };
+  }
+
+  /**
+   * The bound of a request to submit: the oracle's `maxDataAge` for the market, or the smallest of a batch's
+   * markets' (the oracle takes the batch for all of them or none). When the oracle cannot be read, the bound of a
+   * proof-only request: the job would wait for the chain anyway.
+   */
+  private async dataAgeBound(m: MarketRuntime | BatchRuntime): Promise<AgeBound> {
+    const members = "markets" in m ? m.markets : [{ id: m.id, marketId: m.marketId }];
+    let bound: AgeBound | undefined;
+    for (const member of members) {
+      let maxDataAge: number;
+      try {
+        maxDataAge = (await readMarketState(this.o.chain.oracle, member.marketId)).limits.maxDataAge;
+      } catch (err) {
+        this.o.log.warn(
+          { market: member.id, err: redactedErrorMessage(err) },
+          "the oracle's maxDataAge could not be read: a request to submit is bounded by api.maxBarAgeSeconds",
+        );
+        return this.proofAgeBound();
+      }
+      if (bound === undefined || maxDataAge < bound.seconds) {
+        bound = { seconds: maxDataAge, what: `the oracle (maxDataAge of market ${member.id})` };
+      }
+    }
+    return bound!;
+  }
+
+  /**
+   * Counts the job `id` against `market`'s cap of unfinished API jobs, first forgetting those the store shows
+   * finished when the cap is reached. Checking and counting happen in one turn of the event loop, so concurrent
+   * requests cannot pass the cap together.
+   * @returns how to take the job back out (its enqueue failed).
+   * @throws RequestRefusedError TOO_MANY_JOBS when the market has `api.maxPendingJobsPerMarket` unfinished.
+   */
+  private async admit(market: string, id: string): Promise<{ release(): void }> {
+    let ids = this.pending.get(market);
+    if (ids === undefined) this.pending.set(market, (ids = new Set()));
+    const cap = this.o.api.maxPendingJobsPerMarket;
+    if (!ids.has(id) && ids.size >= cap) {
+      const jobs = await Promise.all(
+        [...ids].map(async (known) => [known, await this.o.store.get(known)] as const),
+      );
+      // A job not in the store yet is one another request is making (or failed to make: it takes it back).
+      for (const [known, job] of jobs) if (job !== undefined && isFinal(job)) ids.delete(known);
+    }
+    if (ids.has(id)) return { release: () => undefined };
+    if (ids.size >= cap) {
+      throw new RequestRefusedError(
+        "TOO_MANY_JOBS",
+        `market '${market}' has ${ids.size} jobs asked for through the API that have not finished, the most it ` +
+          `takes at once (api.maxPendingJobsPerMarket ${cap}): ask again once one has (GET /v1/proofs/:id)`,
+      );
+    }
+    ids.add(id);
+    return { release: () => ids.delete(id) };
   }
 
   /**
@@ -132,6 +232,31 @@ export interface MarketView {
   };
   state: OracleMarketState;
   latest: JobRecord | undefined;
+}
+
+/**
+ * The refusal of bar `dataTimestamp` (s) of `market` (runtime `m`), `now - dataTimestamp` seconds old at chain time
+ * `now`, older than `bound`: naming the field, the bound and the bars it takes.
+ */
+function tooOld(
+  market: string,
+  m: MarketRuntime | BatchRuntime,
+  dataTimestamp: number,
+  now: number,
+  bound: AgeBound,
+): RequestRefusedError {
+  const interval = m.model.barIntervalMs / 1000;
+  const oldest = Math.ceil((now - bound.seconds) / interval) * interval;
+  const newest = latestClosedBarTime(now, m.model.barIntervalMs);
+  const range =
+    oldest <= newest
+      ? `bars of ${market} from ${isoFromSeconds(oldest)} to ${isoFromSeconds(newest)} (the newest closed one)`
+      : `no closed bar of ${market}`;
+  return new RequestRefusedError(
+    "BAR_TOO_OLD",
+    `timestamp: ${dataTimestamp} (${isoFromSeconds(dataTimestamp)}) is ${now - dataTimestamp} s old by the ` +
+      `chain's clock; ${bound.what} takes bars at most ${bound.seconds} s old: ${range}`,
+  );
 }
 
 function unknown(market: string): RequestRefusedError {

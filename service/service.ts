@@ -120,7 +120,7 @@ export class ProverService {
       settleTimeoutMs: this.opts.settleTimeoutMs ?? 120_000,
     });
     this.scheduler = new Scheduler(parts);
-    this.requests = new ProofRequests({ ...parts, stopping: () => this.stopping });
+    this.requests = new ProofRequests({ ...parts, api: cfg.api, stopping: () => this.stopping });
 
     await dispatcher.start(this.runner.run);
     this.started = true;

@@ -94,7 +94,7 @@ const MAX_BATCH_LENGTH = 64;
  * The 404 NOT_SIGNED for `name` (a market or a batch) with nothing archived at `at` (or nothing at all when
  * `at` is undefined), saying which bars are held.
  */
-function notSigned<T>(
+function notSigned<T extends { publicKey: PublicKey }>(
   archive: SignedArchive<T>,
   name: string,
   noun: string,
@@ -114,7 +114,7 @@ function notSigned<T>(
  * `at` (the query string's, unparsed), or of its newest one without `at`.
  * @throws ApiRefusal 400 for an `at` that is not a time, 404 NOT_SIGNED when there is no such document.
  */
-async function archivedText<T>(
+async function archivedText<T extends { publicKey: PublicKey }>(
   archive: SignedArchive<T>,
   name: string,
   noun: string,

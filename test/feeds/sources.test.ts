@@ -1,9 +1,15 @@
-/** Candle feeds: the CSV file and JSON-over-HTTP sources, shared reads, and which bar has closed. */
+/**
+ * Candle feeds: the CSV file and JSON-over-HTTP sources (an answer read up to SOURCE_MAX_ANSWER_BYTES, a redirect
+ * refused), shared reads, and which bar has closed.
+ */
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGzip } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DataError, InsufficientDataError } from "../../core/errors";
 import { parseCandlesCsv } from "../../candles/load-data";
@@ -14,6 +20,7 @@ import {
   HttpCandleSource,
   latestClosedBar,
   sharedSource,
+  SOURCE_MAX_ANSWER_BYTES,
   type CandleSource,
 } from "../../feeds";
 
@@ -174,7 +181,25 @@ describe("HttpCandleSource", () => {
     "/shape": (res) => json(res, 42),
     "/no-candles": (res) => json(res, { data: [] }),
     "/hang": () => undefined,
+    "/redirect": (res) => {
+      res.writeHead(302, { location: "/array" });
+      res.end();
+    },
+    // an endless body of spaces, sent gzipped (a gzip bomb without end)
+    "/endless": (res) => {
+      hungUp.push(new Promise((done) => res.on("close", done)));
+      res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" });
+      const spaces = Buffer.alloc(64 * 1024, 0x20);
+      const body = Readable.from(
+        (function* () {
+          for (;;) yield spaces;
+        })(),
+      );
+      pipeline(body, createGzip(), res).catch(() => undefined);
+    },
   };
+  /** Resolved when the client closed the connection of an `/endless` answer. */
+  const hungUp: Promise<void>[] = [];
   let server: Server;
   let base: string;
 
@@ -245,6 +270,23 @@ describe("HttpCandleSource", () => {
     const error = await rejection(new HttpCandleSource(url, 5000).read());
     expect(error).toBeInstanceOf(DataError);
     expect(error.message).toMatch(new RegExp(`^${url}: request failed: .*ECONNREFUSED`));
+  });
+
+  it("refuses a redirect: a source is read at its configured URL", async () => {
+    // /redirect leads to /array, which reads
+    await expectDataError("/redirect", "request failed: unexpected redirect");
+  });
+
+  it("does not read an answer past SOURCE_MAX_ANSWER_BYTES (decompressed)", async () => {
+    expect(SOURCE_MAX_ANSWER_BYTES).toBe(16 * 1024 * 1024);
+    // a reader that buffered the endless answer would end only at the timeout
+    await expectDataError(
+      "/endless",
+      `an answer of more than ${SOURCE_MAX_ANSWER_BYTES} bytes (the most read of a source's answer), not read`,
+      5_000,
+    );
+    // not read to its end: the connection was closed
+    await Promise.all(hungUp);
   });
 });
 

@@ -17,7 +17,7 @@ import {
   type PublisherKey,
   type SignedWindow,
 } from "../../publisher";
-import { BatchArchive, WindowArchive } from "../../publisher/serve";
+import { ArchiveMismatchError, BatchArchive, WindowArchive } from "../../publisher/serve";
 import { barTime, csvText, tempDir, writeTestKeystore } from "../helpers/publisher-serve";
 
 /** Calls of the functions that verify a signed window or batch (digests and signature). */
@@ -54,6 +54,8 @@ vi.mock("../../publisher/signed-batch", async (importOriginal) => {
 
 const MARKET = "BTC-USDT";
 const markets = [{ market: MARKET, marketId: marketIdOf(MARKET) }];
+/** The batch of the archive's batch tests, of BTC-USDT and ETH-USDT. */
+const MAJORS = [{ batch: "majors", markets: [MARKET, "ETH-USDT"] }];
 const series = parseCandlesCsv(csvText(0, 120), "btc.csv");
 let key: PublisherKey;
 /** Windows of 20 bars ending at bars 110, 111 and 112. */
@@ -72,14 +74,14 @@ beforeEach(() => {
 /** An archive in a fresh directory holding `windows`, written by another archive object (as before a restart). */
 function archiveOfWindows(): { dir: string; files: string[] } {
   const dir = tempDir("archive-checks");
-  const writer = WindowArchive.open(dir, markets);
+  const writer = WindowArchive.open(dir, markets, key.publicKey);
   return { dir, files: windows.map((w) => writer.put(MARKET, w).file) };
 }
 
 describe("publisher archive: each file checked once", () => {
   it("does not verify what it wrote; verifies another file once, also when many read it at once, then serves it as checked", async () => {
     const dir = tempDir("archive-checks-own");
-    const writer = WindowArchive.open(dir, markets);
+    const writer = WindowArchive.open(dir, markets, key.publicKey);
     const { file } = writer.put(MARKET, windows[0]);
     for (let k = 0; k < 3; k++) expect((await writer.read(MARKET, barTime(110)))?.signed).toEqual(windows[0]);
     expect(verified.count).toBe(0);
@@ -87,7 +89,7 @@ describe("publisher archive: each file checked once", () => {
     // Reopened (a restart): 20 clients ask for the same bar at once: one verification.
     const reopened = archiveOfWindows();
     const files = reopened.files;
-    const archive = WindowArchive.open(reopened.dir, markets);
+    const archive = WindowArchive.open(reopened.dir, markets, key.publicKey);
     const texts = await Promise.all(
       Array.from({ length: 20 }, async () => (await archive.read(MARKET, barTime(110)))!.text),
     );
@@ -108,7 +110,7 @@ describe("publisher archive: each file checked once", () => {
 
   it("verifies a file again when its text changed on disk: refused if it does not check (without verifying it at every read), served if it does", async () => {
     const { dir, files } = archiveOfWindows();
-    const archive = WindowArchive.open(dir, markets);
+    const archive = WindowArchive.open(dir, markets, key.publicKey);
     const original = readFileSync(files[0], "utf8");
     await archive.read(MARKET, barTime(110));
     expect(verified.count).toBe(1);
@@ -139,17 +141,22 @@ describe("publisher archive: each file checked once", () => {
   });
 
   it("costs one verification per file however many distinct bars clients cycle through (more than a cache of 256 would hold)", async () => {
-    // 260 files of a one-bar window (cheap to verify), copied to 260 bars.
+    // 260 files: a one-bar window (cheap to verify) at its bar, and copies of it named for 259 later bars, which
+    // do not check (a file holds its own bar's window): each is verified once, served or refused from then on.
     const dir = tempDir("archive-checks-many");
     const oneBar = await signWindow(key, MARKET, buildWindow(series, marketIdOf(MARKET), 110, 1));
-    const { file } = WindowArchive.open(dir, markets).put(MARKET, oneBar);
-    const times = Array.from({ length: 260 }, (_, k) => barTime(110) + (k + 1) * 7_200_000);
-    for (const t of times) copyFileSync(file, join(dir, MARKET, `${t}.json`));
-    const archive = WindowArchive.open(dir, markets);
+    const { file } = WindowArchive.open(dir, markets, key.publicKey).put(MARKET, oneBar);
+    const copies = Array.from({ length: 259 }, (_, k) => barTime(110) + (k + 1) * 7_200_000);
+    for (const t of copies) copyFileSync(file, join(dir, MARKET, `${t}.json`));
+    const archive = WindowArchive.open(dir, markets, key.publicKey);
     for (let round = 0; round < 2; round++) {
-      for (const t of times) expect((await archive.read(MARKET, t))?.signed.digest).toBe(oneBar.digest);
+      expect((await archive.read(MARKET, barTime(110)))?.signed.digest).toBe(oneBar.digest);
+      for (const t of copies) {
+        const error = await archive.read(MARKET, t).catch((err: unknown) => err);
+        expect(error).toBeInstanceOf(ArchiveMismatchError);
+      }
     }
-    expect(verified.count).toBe(times.length);
+    expect(verified.count).toBe(260);
   });
 
   it("checks an archived batch once too", async () => {
@@ -161,8 +168,8 @@ describe("publisher archive: each file checked once", () => {
         window: buildWindow(series, marketIdOf(market), 111, 2),
       })),
     );
-    const { file } = BatchArchive.open(dir, [{ batch: "majors" }]).put("majors", batch);
-    const archive = BatchArchive.open(dir, [{ batch: "majors" }]);
+    const { file } = BatchArchive.open(dir, MAJORS, key.publicKey).put("majors", batch);
+    const archive = BatchArchive.open(dir, MAJORS, key.publicKey);
     const reads = await Promise.all([1, 2, 3].map(() => archive.read("majors", barTime(111))));
     reads.push(await archive.read("majors", barTime(111)));
     expect(verified.count).toBe(1);

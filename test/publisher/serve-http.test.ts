@@ -1,12 +1,22 @@
 /**
  * `zkrisk publisher serve`, HTTP (real sockets on 127.0.0.1): GET /v1/windows/:market with and without `at`
  * (the body is a signed window file the publisher module reads and verifies), 404 for what is not signed, 400
- * for a bad market or timestamp, /health and /metrics.
+ * for a bad market or timestamp, 500 with no detail (the reason logged) for an archived file that is not this
+ * key's record of the bar asked for, /health and /metrics.
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readSignedWindow, type PublisherKey } from "../../publisher";
+import { buildWindow, WINDOW_BARS } from "../../candles";
+import { parseCandlesCsv } from "../../candles/load-data";
+import { marketIdOf } from "../../candles/market-id";
+import {
+  publicKeyOf,
+  readSignedWindow,
+  signedWindowJson,
+  signWindow,
+  type PublisherKey,
+} from "../../publisher";
 import { parsePublisherConfig, startPublisher, type RunningPublisher } from "../../publisher/serve";
 import {
   barTime,
@@ -14,6 +24,7 @@ import {
   memoryLog,
   PASSWORD_ENV,
   privateKeyForms,
+  privateKeyOf,
   tempDir,
   TWO_HOURS,
   writeTestKeystore,
@@ -22,6 +33,8 @@ import {
 let dir: string;
 let key: PublisherKey;
 let publisher: RunningPublisher;
+/** The publisher's log lines. */
+let logged: string[];
 /** Every body the API answered, to check that none holds the key. */
 const bodies: string[] = [];
 
@@ -45,7 +58,9 @@ beforeAll(async () => {
     "publisher.json",
     dir,
   );
-  publisher = await startPublisher(cfg, memoryLog().log, { env: PASSWORD_ENV });
+  const { log, lines } = memoryLog();
+  logged = lines;
+  publisher = await startPublisher(cfg, log, { env: PASSWORD_ENV });
   await publisher.poll();
 });
 afterAll(async () => {
@@ -226,6 +241,41 @@ describe("publisher serve: HTTP API", () => {
     await expect(JSON.stringify(doc, null, 2) + "\n").toMatchFileSnapshot(
       "../../deploy/openapi/publisher.json",
     );
+  });
+
+  it("answers 500 with its code and no detail for an archived file that is not this key's record of the bar, and logs why", async () => {
+    // The archived window of bar 197, replaced on disk by another key's window of that bar, then by this key's
+    // window of bar 198.
+    const file = join(dir, "archive", "BTC-USDT", `${barTime(197)}.json`);
+    const original = readFileSync(file, "utf8");
+    const series = parseCandlesCsv(csvText(0, 200), "btc.csv");
+    const otherKey = { privateKey: privateKeyOf(7), publicKey: await publicKeyOf(privateKeyOf(7)) };
+    const theirs = await signWindow(
+      otherKey,
+      "BTC-USDT",
+      buildWindow(series, marketIdOf("BTC-USDT"), 197, WINDOW_BARS),
+    );
+    const path = `/v1/windows/BTC-USDT?at=${barTime(197)}`;
+    const errors = () =>
+      logged
+        .map((line) => JSON.parse(line) as { msg: string; url?: string; err?: { message: string } })
+        .filter((l) => l.msg === "request failed" && l.url === path)
+        .map((l) => l.err?.message);
+    try {
+      writeFileSync(file, JSON.stringify(signedWindowJson(theirs), null, 2) + "\n");
+      expect(await refused(path, 500)).toEqual({ error: "FILE_INVALID", message: "internal error" });
+      writeFileSync(file, readFileSync(join(dir, "archive", "BTC-USDT", `${barTime(198)}.json`)));
+      expect(await refused(path, 500)).toEqual({ error: "FILE_INVALID", message: "internal error" });
+      expect(errors()).toEqual([
+        `${file}: publicKey: signed by another key (Ax ${otherKey.publicKey.Ax}), not this publisher's ` +
+          `(Ax ${key.publicKey.Ax}): the archive holds only what this key signed`,
+        expect.stringMatching(new RegExp(`^${file}: endTime: ${barTime(198)} \\(`)),
+      ]);
+    } finally {
+      writeFileSync(file, original);
+    }
+    // The archived window again: served.
+    expect((await get(path)).text).toBe(original);
   });
 
   it("never answers with the private key", () => {

@@ -1,4 +1,7 @@
-/** Signed batch files: round trip, every refusal named by file and field, and disagreement reports. */
+/**
+ * Signed batch files: round trip, every refusal named by file and field (those that cost no hashing before any digest
+ * is computed), and disagreement reports.
+ */
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -98,6 +101,26 @@ describe("signed batch files", () => {
       /\/b\d+\.json: version: signed batch version 1 is no longer read \(expected 2\): its windows sign the highs and lows of their last 12 bars only \(digest layout v2\), version 2 those of the last 24 \(layout v3/,
     ],
     ["no markets", (d) => (d.markets = []), /: markets: 0 markets, expected 1 to 32/],
+    // Refused before any window digest is computed: a reader that hashed the windows first would report the first
+    // market's digest, which its bars do not give.
+    [
+      "33 markets (before any digest)",
+      (d) => (d.markets = Array.from({ length: 33 }, (_, i) => ({ ...d.markets[i % 2], digest: "1" }))),
+      /: markets: 33 markets, expected 1 to 32$/,
+    ],
+    [
+      "a malformed public key (before any digest)",
+      (d) => {
+        d.markets[0].digest = "1";
+        d.publicKey = { Ax: "0x1", Ay: "2" };
+      },
+      /: publicKey\.Ax: expected a decimal integer string, got "0x1"$/,
+    ],
+    [
+      "markets out of order (before any digest)",
+      (d) => (d.markets = [{ ...d.markets[1], digest: "1" }, d.markets[0]]),
+      /: markets\[1\]\.market: market id .* is not above the previous market's/,
+    ],
     [
       "markets out of order",
       (d) => (d.markets = [d.markets[1], d.markets[0]]),

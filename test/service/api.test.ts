@@ -263,21 +263,29 @@ describe("prover service HTTP API", { timeout: 600_000 }, () => {
   });
 
   it("a bar no publisher signed, past its deadline: the job is skipped at once with the publisher's answer", async () => {
-    const ts = Date.UTC(2024, 0, 1) / 1000;
+    // Older than the 32 bars the publisher signed, and within the 7 days a proof-only request may reach back.
+    const ts = Date.UTC(2024, 4, 29) / 1000;
     const r = await post({ market: MARKET, timestamp: ts });
     expect(r.status).toBe(202);
     const job = await waitFinal(((await r.json()) as Job).id);
     expect(job).toMatchObject({ status: "skipped", attempts: 0, proof: null });
-    // The chain's clock is months past the bar's close + publishers.waitSeconds (default 1 h): no wait.
+    // The chain's clock is days past the bar's close + publishers.waitSeconds (default 1 h): no wait.
     const deadline = job.reason!.split("): ")[0];
     expect(deadline).toMatch(
-      /^no quorum by the deadline 2024-01-01T03:00:00\.000Z \(publishers\.waitSeconds 3600 after the bar's close at 2024-01-01T02:00:00\.000Z; chain time 2024-0[56]-\d\dT\d\d:\d\d:\d\d\.000Z$/,
+      /^no quorum by the deadline 2024-05-29T03:00:00\.000Z \(publishers\.waitSeconds 3600 after the bar's close at 2024-05-29T02:00:00\.000Z; chain time 2024-0[56]-\d\dT\d\d:\d\d:\d\d\.000Z$/,
     );
     expect(job.reason!.slice(deadline.length + 3)).toBe(
-      `BTC-USDT bar 2024-01-01T00:00:00.000Z: 0 agreeing signed window(s) by registered publishers, the ` +
+      `BTC-USDT bar 2024-05-29T00:00:00.000Z: 0 agreeing signed window(s) by registered publishers, the ` +
         `publisher set needs 1: ${market.urls[0]}/: not_signed (HTTP 404 NOT_SIGNED: BTC-USDT: no window ending ` +
-        `at the bar opening 2024-01-01T00:00:00.000Z is signed here (32 are signed, from ` +
+        `at the bar opening 2024-05-29T00:00:00.000Z is signed here (32 are signed, from ` +
         `2024-05-29T08:00:00.000Z to 2024-05-31T22:00:00.000Z))`,
+    );
+    // A bar older than 7 days (api.maxBarAgeSeconds) makes no job.
+    await expectError(
+      await post({ market: MARKET, timestamp: Date.UTC(2024, 0, 1) / 1000 }),
+      400,
+      "BAR_TOO_OLD",
+      /^timestamp: 1704067200 \(2024-01-01T00:00:00.000Z\) is \d+ s old by the chain's clock; a proof-only request \(api\.maxBarAgeSeconds\) takes bars at most 604800 s old: bars of BTC-USDT from 2024-05-2/,
     );
   });
 
@@ -310,12 +318,19 @@ describe("prover service HTTP API", { timeout: 600_000 }, () => {
   it("skips an update the oracle would refuse, before proving it, and says why", async () => {
     await waitFinal(jobIdOf(MARKET, lastTimestamp()));
     // The oracle already has the last bar: an older one is not newer.
-    const ts = lastTimestamp() - 2 * 2 * HOUR;
+    const ts = lastTimestamp() - 2 * HOUR;
     const r = await post({ market: MARKET, timestamp: ts, submit: true });
     const job = await waitFinal(((await r.json()) as Job).id);
     expect(job.status).toBe("skipped");
-    expect(job.reason).toMatch(/^the oracle would refuse it: .*2024-05-31T18:00:00.*not newer/i);
+    expect(job.reason).toMatch(/^the oracle would refuse it: .*2024-05-31T20:00:00.*not newer/i);
     expect(job.proof).toBeNull();
+    // Older than the market's maxDataAge (30 days here), which the oracle refuses too: no job at all.
+    await expectError(
+      await post({ market: MARKET, timestamp: Date.UTC(2024, 3, 1) / 1000, submit: true }),
+      400,
+      "BAR_TOO_OLD",
+      /; the oracle \(maxDataAge of market BTC-USDT\) takes bars at most 2592000 s old: bars of BTC-USDT from /,
+    );
   });
 
   it("gives up on a job whose attempts were all cut short by crashes", async () => {

@@ -163,12 +163,22 @@ describe("redactedConfig: a deny-list", () => {
     const cfg = parse({
       ...minimal(),
       queue: { lockSeconds: 5, leaseSeconds: 3 },
-      api: { bodyLimitBytes: 100, rateLimitPerMinute: 7 },
+      api: {
+        bodyLimitBytes: 100,
+        rateLimitPerMinute: 7,
+        maxPendingJobsPerMarket: 3,
+        maxBarAgeSeconds: 90_000,
+      },
     });
     const shown = redactedConfig(cfg);
     expect(Object.keys(shown)).toEqual(Object.keys(cfg));
     expect(shown.queue).toEqual({ lockSeconds: 5, leaseSeconds: 3 });
-    expect(shown.api).toEqual({ bodyLimitBytes: 100, rateLimitPerMinute: 7 });
+    expect(shown.api).toEqual({
+      bodyLimitBytes: 100,
+      rateLimitPerMinute: 7,
+      maxPendingJobsPerMarket: 3,
+      maxBarAgeSeconds: 90_000,
+    });
     expect(shown.database).toBe(join(dir, "zkrisk.db"));
     // A field the config gains later is shown without a change to the redaction.
     const extended = { ...cfg, future: { setting: 1n } } as ServiceConfig;

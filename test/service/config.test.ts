@@ -153,7 +153,12 @@ describe("parseServiceConfig: valid documents", () => {
       listen: { host: "0.0.0.0", port: 0 },
       auth: { tokens: [{ env: "ZKRISK_API_TOKEN" }, { sha256: TOKEN_HASH.toUpperCase() }] },
       database: "state/jobs.db",
-      api: { bodyLimitBytes: 64, rateLimitPerMinute: 1_000_000 },
+      api: {
+        bodyLimitBytes: 64,
+        rateLimitPerMinute: 1_000_000,
+        maxPendingJobsPerMarket: 2,
+        maxBarAgeSeconds: 86_400,
+      },
       queue: { lockSeconds: 5, leaseSeconds: 3 },
     };
     expect(parse(doc)).toEqual({
@@ -223,7 +228,12 @@ describe("parseServiceConfig: valid documents", () => {
         ],
       },
       database: join(dir, "state/jobs.db"),
-      api: { bodyLimitBytes: 64, rateLimitPerMinute: 1_000_000 },
+      api: {
+        bodyLimitBytes: 64,
+        rateLimitPerMinute: 1_000_000,
+        maxPendingJobsPerMarket: 2,
+        maxBarAgeSeconds: 86_400,
+      },
       queue: { lockSeconds: 5, leaseSeconds: 3 },
     });
   });
@@ -268,7 +278,13 @@ describe("parseServiceConfig: valid documents", () => {
       listen: { host: "127.0.0.1", port: 8080 },
       auth: { tokens: [{ kind: "env", name: "ZKRISK_API_TOKEN" }] },
       database: join(dir, "zkrisk.db"),
-      api: { bodyLimitBytes: 4096, rateLimitPerMinute: 600 },
+      // At most 16 unfinished API jobs per market; proof-only requests for bars up to 7 days old.
+      api: {
+        bodyLimitBytes: 4096,
+        rateLimitPerMinute: 600,
+        maxPendingJobsPerMarket: 16,
+        maxBarAgeSeconds: 604_800,
+      },
       queue: { lockSeconds: 30, leaseSeconds: 10 },
     });
   });
@@ -286,7 +302,12 @@ describe("parseServiceConfig: valid documents", () => {
     expect(cfg.markets[0].publishers.waitSeconds).toBe(3600);
     expect(cfg.schedule).toEqual({ pollSeconds: 30 });
     expect(cfg.listen).toEqual({ host: "127.0.0.1", port: 9090 });
-    expect(cfg.api).toEqual({ bodyLimitBytes: 4096, rateLimitPerMinute: 600 });
+    expect(cfg.api).toEqual({
+      bodyLimitBytes: 4096,
+      rateLimitPerMinute: 600,
+      maxPendingJobsPerMarket: 16,
+      maxBarAgeSeconds: 604_800,
+    });
   });
 });
 
@@ -363,6 +384,11 @@ describe("parseServiceConfig: bad input, one message per class", () => {
     expectConfigError(
       withEdit((d) => (d.auth.tokens = [{ env: "T", sha: "x" }])),
       "service.json: auth.tokens[0].sha: unknown key (expected one of env, sha256)",
+    );
+    expectConfigError(
+      withEdit((d) => (d.api = { maxPendingJobs: 4 })),
+      "service.json: api.maxPendingJobs: unknown key (expected one of bodyLimitBytes, rateLimitPerMinute, " +
+        "maxPendingJobsPerMarket, maxBarAgeSeconds)",
     );
   });
 
@@ -699,6 +725,14 @@ describe("parseServiceConfig: bad input, one message per class", () => {
       [
         (d) => (d.api = { rateLimitPerMinute: 1_000_001 }),
         "api.rateLimitPerMinute: expected an integer in [1, 1000000], got 1000001",
+      ],
+      [
+        (d) => (d.api = { maxPendingJobsPerMarket: 0 }),
+        "api.maxPendingJobsPerMarket: expected an integer in [1, 10000], got 0",
+      ],
+      [
+        (d) => (d.api = { maxBarAgeSeconds: 3600 }),
+        "api.maxBarAgeSeconds: expected an integer in [86400, 315360000], got 3600",
       ],
       [(d) => (d.queue = { lockSeconds: 0 }), "queue.lockSeconds: expected an integer in [1, 600], got 0"],
       [

@@ -4,7 +4,9 @@
  * shipped BTC-USDT and ETH-USDT candles: publishers that agree; one whose ETH window has an edited candle (named
  * with the market, bar and field while the agreeing quorum is still used); a batch of other markets, of another
  * bar, signed by a key outside the set, or with a bad signature; and a publisher that has not signed the bar
- * (retry later).
+ * (retry later). A faulty publisher costs no more than an honest one: a batch of 33 markets, a market twice, a window
+ * of another length or a key outside the set is refused before any digest is computed, and an answer longer than
+ * SIGNED_ANSWER_MAX_BYTES (which a batch of 32 markets at every value's bound is well under) is not read.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -14,6 +16,8 @@ import { buildWindow, type Window } from "../../candles";
 import { loadCandles } from "../../candles/load-data";
 import { marketIdOf } from "../../candles/market-id";
 import { WINDOW_BARS } from "../../candles/window";
+import { jsonText } from "../../core/io";
+import { FIELD_MODULUS } from "../../crypto/field";
 import {
   makePublisherSet,
   publicKeyOf,
@@ -22,7 +26,11 @@ import {
   type PublisherKey,
   type PublisherSet,
 } from "../../publisher";
-import { PublisherBatches, type FetchOutcome } from "../../service/publisher-windows";
+import {
+  PublisherBatches,
+  SIGNED_ANSWER_MAX_BYTES,
+  type FetchOutcome,
+} from "../../service/publisher-windows";
 import { memoryLog, privateKeyOf, TWO_HOURS } from "../helpers/publisher-serve";
 import { noQuorum } from "../helpers/service-env";
 
@@ -164,8 +172,8 @@ describe("PublisherBatches.collect", () => {
       "unregistered",
       "bad_signature",
     ]);
-    expect(err.reports[0].detail).toMatch(
-      /^the batch holds markets (BTC-USDT, SOL-USDT|SOL-USDT, BTC-USDT), not /,
+    expect(err.reports[0].detail).toBe(
+      `the batch holds market "SOL-USDT", not one of the batch's (BTC-USDT, ETH-USDT)`,
     );
     expect(err.reports[1].detail).toMatch(/^the window of (BTC|ETH)-USDT ends at the bar opening /);
     expect(err.reports[2].detail).toContain("which is not in the batch's publisher set");
@@ -181,5 +189,83 @@ describe("PublisherBatches.collect", () => {
     const err = await noQuorum(batchesOf([await publisher(a), notSigned]).p.collect(END));
     expect(err.transient).toBe(true);
     expect(err.reports.map((r) => r.outcome)).toEqual(["ok", "not_signed"]);
+  });
+
+  it("refuses 33 markets, a market twice, a window of another length or a key outside the set before any digest", async () => {
+    const signed = signedBatchJson(await signBatch(a, windows())) as Record<string, unknown> & {
+      markets: Record<string, unknown>[];
+    };
+    // Every window digest below is one the bars do not give: a service that computed the digests first would report
+    // that (`markets[0].digest: 1 is not the digest of the bars`), so each reason shows it was refused before.
+    const undigested: Record<string, unknown>[] = signed.markets.map((m) => ({ ...m, digest: "1" }));
+    const [first, second] = undigested;
+    const byOutsider = signedBatchJson(await signBatch(outsider, windows()));
+    const docs = [
+      { ...signed, markets: Array.from({ length: 33 }, (_, i) => undigested[i % 2]) },
+      { ...signed, markets: [first, first] },
+      { ...signed, markets: [first, { ...second, bars: (second.bars as unknown[]).slice(1) }] },
+      { ...byOutsider, markets: undigested },
+    ];
+    const urls = await Promise.all(docs.map((doc) => serve(200, doc)));
+    const err = await noQuorum(batchesOf(urls).p.collect(END));
+    expect(err.reports.map((r) => [r.outcome, r.detail])).toEqual([
+      ["invalid", "the batch holds 33 markets, not the batch's 2 (BTC-USDT, ETH-USDT)"],
+      ["invalid", `the batch holds market ${String(first.market)} twice`],
+      [
+        "invalid",
+        `the window of ${String(second.market)} holds ${WINDOW_BARS - 1} bars, the circuit reads ${WINDOW_BARS}`,
+      ],
+      [
+        "unregistered",
+        `signed by key (Ax ${outsider.publicKey.Ax}), which is not in the batch's publisher set`,
+      ],
+    ]);
+  });
+
+  it("does not read an answer longer than SIGNED_ANSWER_MAX_BYTES, which a batch of 32 markets is well under", async () => {
+    // A batch of 32 markets (the most) of WINDOW_BARS bars, every value at its bound, as a publisher serves it
+    // (indented): what the cap must hold with margin.
+    const p = FIELD_MODULUS - 1n;
+    const window = (marketId: bigint) => ({
+      marketId,
+      intervalMs: 2 ** 32 - 1,
+      endTime: 2 ** 47,
+      bars: Array.from({ length: WINDOW_BARS }, (_, i) => ({
+        time: 2 ** 47 - i,
+        missing: false,
+        close: 2n ** 64n - 1n,
+        volume: 2n ** 80n - 1n,
+        high: 2n ** 64n - 1n,
+        low: 2n ** 64n - 1n,
+      })),
+    });
+    const markets = Array.from({ length: 32 }, (_, i) => ({
+      market: String(p - BigInt(i)),
+      window: window(p - BigInt(i)),
+      digest: p,
+    }));
+    const largest = jsonText(
+      signedBatchJson({
+        markets,
+        digest: p,
+        publicKey: { Ax: p, Ay: p },
+        signature: { R8x: p, R8y: p, S: p },
+      }),
+    );
+    expect(largest.length).toBeGreaterThan(500_000);
+    expect(largest.length).toBeLessThan(SIGNED_ANSWER_MAX_BYTES * 0.6);
+
+    const signed = signedBatchJson(await signBatch(a, windows()));
+    const over = await serve(200, { ...signed, padding: " ".repeat(SIGNED_ANSWER_MAX_BYTES) });
+    const err = await noQuorum(batchesOf([over]).p.collect(END));
+    expect(err.reports).toEqual([
+      {
+        publisher: `${over}/`,
+        outcome: "invalid",
+        detail:
+          `HTTP 200: ${over}/v1/batches/${BATCH}?at=*** answered more than ${SIGNED_ANSWER_MAX_BYTES} bytes (the most ` +
+          "read of a publisher's answer), not read",
+      },
+    ]);
   });
 });

@@ -5,16 +5,22 @@
  * bar and field while the agreeing quorum is still used; fewer than k agreeing (final, with the reason); a
  * window signed by a key outside the set; a publisher down, one that has not signed the bar, one that never
  * answers (retry later); and, from a small server on 127.0.0.1 replaying a real window, a bad signature,
- * candles edited after signing, and a window of another bar.
+ * candles edited after signing, and a window of another bar. A faulty publisher costs no more than an honest one: an
+ * endless (gzipped) answer is cut at SIGNED_ANSWER_MAX_BYTES, a redirect refused, a window of another length, market,
+ * end or interval or by a key outside the set refused before its digest is computed, and a long error message cut.
  */
 import { writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGzip } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makePublisherSet, type PublisherSet } from "../../publisher";
 import {
   PublisherWindows,
+  SIGNED_ANSWER_MAX_BYTES,
   type FetchOutcome,
   type PublisherWindowsOptions,
 } from "../../service/publisher-windows";
@@ -98,11 +104,16 @@ function windowsOf(urls: string[], set: PublisherSet, o: Partial<PublisherWindow
 
 /** A server on 127.0.0.1 answering every request with `answer` (status, body), or never when undefined. */
 async function serve(answer: (() => { status: number; body: string }) | undefined): Promise<string> {
-  const server = createServer((_req, res) => {
+  return listen((_req, res) => {
     if (!answer) return; // never answers
     const { status, body } = answer();
     res.writeHead(status, { "content-type": "application/json" }).end(body);
   });
+}
+
+/** A server on 127.0.0.1 running `handler`; its base URL. */
+async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
+  const server = createServer(handler);
   servers.push(server);
   await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -337,5 +348,117 @@ describe("PublisherWindows.collect", () => {
       outcome: "invalid",
       detail: `signed by the same key as ${a.url}/ (one window per publisher key)`,
     });
+  });
+
+  it("cuts an answer longer than SIGNED_ANSWER_MAX_BYTES (decompressed), naming the URL and the cap", async () => {
+    expect(SIGNED_ANSWER_MAX_BYTES).toBe(1024 * 1024);
+    // An endless body of spaces, sent gzipped (a gzip bomb without end): a reader that buffered it all would end
+    // only at the timeout, as unreachable. Each server notes when the service hung up on it.
+    const hungUp: Promise<void>[] = [];
+    const endless = (status: number) =>
+      listen((_req, res) => {
+        hungUp.push(new Promise((done) => res.on("close", done)));
+        res.writeHead(status, { "content-type": "application/json", "content-encoding": "gzip" });
+        const spaces = Buffer.alloc(64 * 1024, 0x20);
+        const body = Readable.from(
+          (function* () {
+            for (;;) yield spaces;
+          })(),
+        );
+        pipeline(body, createGzip(), res).catch(() => undefined);
+      });
+    const [ok, down] = [await endless(200), await endless(503)];
+    const { w } = windowsOf([ok, down, a.url], setABC, { timeoutMs: 5_000 });
+    const err = await noQuorum(w.collect(END));
+    const answered = (base: string, status: number) =>
+      `HTTP ${status}: ${base}/v1/windows/${MARKET}?at=*** answered more than 1048576 bytes (the most read of a ` +
+      "publisher's answer), not read";
+    expect(err.reports.slice(0, 2)).toEqual([
+      { publisher: `${ok}/`, outcome: "invalid", detail: answered(ok, 200) },
+      { publisher: `${down}/`, outcome: "unreachable", detail: answered(down, 503) },
+    ]);
+    // not read to its end: the service closed both connections
+    await Promise.all(hungUp);
+  });
+
+  it("refuses a redirect: a publisher is asked at its configured URL only", async () => {
+    // to a real publisher's window, which would make the quorum
+    const redirecting = await listen((req, res) => {
+      res.writeHead(302, { location: `${a.url}${req.url}` }).end();
+    });
+    const set = await makePublisherSet([a.key.publicKey], 1);
+    const err = await noQuorum(windowsOf([redirecting], set).w.collect(END));
+    expect(err.reports).toEqual([
+      { publisher: `${redirecting}/`, outcome: "unreachable", detail: "request failed: unexpected redirect" },
+    ]);
+  });
+
+  it("refuses a window of another length, market, end or interval, or by a key outside the set, before its digest", async () => {
+    const real = await windowJson();
+    // Every document below states a digest its bars do not give: a service that computed the digest first would
+    // report that (`digest: 1 is not the digest of the bars`), so each reason shows it was refused before.
+    const undigested = { ...real, digest: "1" };
+    // 4,096 bars (the most a window may hold, a well-formed one): 4,011 missing bars, then the real 85
+    const missing = (i: number) => ({
+      time: END - (4095 - i) * TWO_HOURS,
+      missing: true,
+      close: "0",
+      volume: "0",
+    });
+    const longBars = [
+      ...Array.from({ length: 4096 - 85 }, (_, i) => missing(i)),
+      ...(real.bars as unknown[]),
+    ];
+    const byD = (await (await fetch(`${d.url}/v1/windows/${MARKET}?at=${END}`)).json()) as Record<
+      string,
+      unknown
+    >;
+    const docs = [
+      { ...undigested, bars: longBars },
+      { ...undigested, market: "ETH-USDT" },
+      { ...(await windowJson(barTime(LAST - 1))), digest: "1" },
+      { ...undigested, intervalMs: TWO_HOURS / 2 },
+      { ...undigested, market: "x".repeat(100_000) },
+      { ...byD, digest: "1" },
+    ];
+    const urls = await Promise.all(
+      docs.map((doc) => serve(() => ({ status: 200, body: JSON.stringify(doc) }))),
+    );
+    const err = await noQuorum(windowsOf(urls, setABC).w.collect(END));
+    const iso = (ms: number) => new Date(ms).toISOString();
+    expect(err.reports.map((r) => [r.outcome, r.detail])).toEqual([
+      ["invalid", "the window holds 4096 bars, the circuit reads 85"],
+      ["invalid", 'the window holds market "ETH-USDT", not "BTC-USDT"'],
+      ["invalid", `the window ends at the bar opening ${iso(barTime(LAST - 1))}, not ${iso(END)}`],
+      ["invalid", `the window has bars of ${TWO_HOURS / 2} ms, the model reads bars of ${TWO_HOURS} ms`],
+      // the label quoted cut short
+      ["invalid", `the window holds market "${"x".repeat(78)}…, not "BTC-USDT"`],
+      [
+        "unregistered",
+        `signed by key (Ax ${d.key.publicKey.Ax}), which is not in the market's publisher set`,
+      ],
+    ]);
+  });
+
+  it("quotes a publisher's error message and code on one line, cut short", async () => {
+    const message = `${"x".repeat(10_000)}\nBTC-USDT: ok (a forged report line)`;
+    const down = await serve(() => ({ status: 503, body: JSON.stringify({ error: "DOWN", message }) }));
+    const notSigned = await serve(() => ({
+      status: 404,
+      body: JSON.stringify({ error: "NOT_SIGNED", message: "not\r\nsigned\u0000\u2028yet" }),
+    }));
+    const longCode = await serve(() => ({
+      status: 500,
+      body: JSON.stringify({ error: "E".repeat(10_000), message: "m" }),
+    }));
+    const { w, logged } = windowsOf([down, notSigned, longCode, a.url], setABC);
+    const err = await noQuorum(w.collect(END));
+    expect(err.reports.map((r) => r.detail)).toEqual([
+      `HTTP 503 DOWN: ${"x".repeat(200)}…`,
+      "HTTP 404 NOT_SIGNED: not signed yet",
+      `HTTP 500 ${"E".repeat(64)}…: m`,
+      undefined,
+    ]);
+    for (const text of [err.message, JSON.stringify(logged())]) expect(text).not.toContain("forged");
   });
 });
