@@ -4,8 +4,8 @@
  *
  *   POST /v1/proofs        {market, timestamp[, submit]} -> the job (idempotent on market and timestamp);
  *                          `market` may name a batch of the config (its job proves all its markets); 400
- *                          BAR_TOO_OLD for a bar older than a proof of it is of use, 429 TOO_MANY_JOBS while
- *                          the market has `api.maxPendingJobsPerMarket` requested jobs unfinished
+ *                          BAR_TOO_OLD for a bar older than a proof of it is of use, 429 TOO_MANY_JOBS for a
+ *                          new job while the market has `api.maxPendingJobsPerMarket` jobs still to be proved
  *   GET  /v1/proofs/:id    status, proof, public signals, calldata, parameters (a batch's: each market's
  *                          margins in `markets`), transaction, history
  *   GET  /v1/markets/:id   parameters on chain and the latest proof made here (for a market of a batch, the

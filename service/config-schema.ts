@@ -355,9 +355,9 @@ export const ServiceConfigSchema = Type.Object(
             1,
             10_000,
             D.maxPendingJobsPerMarket,
-            "Jobs of one market (or batch) created through POST /v1/proofs and not finished (queued, proving, or " +
-              "proved and still to submit) at once; one more is answered 429 TOO_MANY_JOBS until one finishes. " +
-              "Counted by each service process since it started",
+            "Jobs of one market (or batch) waiting to be proved or being proved (queued or proving, whoever asked " +
+              "for them, counted in the job store over every process) at which POST /v1/proofs makes no new one: " +
+              "it is answered 429 TOO_MANY_JOBS until one is proved",
           ),
           maxBarAgeSeconds: integer(
             86_400,

@@ -128,6 +128,12 @@ export function setBackOf(status: JobStatus): JobStatus {
   return SET_BACKS.find((s) => s.from === status)?.to ?? status;
 }
 
+/**
+ * The statuses of a job whose proof is still to be made: waiting for a prover or being proved. They are the work
+ * a market has in hand; `enqueue` with a cap (jobs.ts) counts them.
+ */
+export const PENDING_STATUSES: readonly JobStatus[] = ["queued", "proving"];
+
 /** Whether a job never changes again. `proved` is final only for proof-only jobs. */
 export function isFinal(job: { status: JobStatus; submit: boolean }): boolean {
   return TRANSITIONS[job.status].length === 0 || (job.status === "proved" && !job.submit);

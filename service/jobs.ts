@@ -116,6 +116,23 @@ export type JobPatch = Partial<
 /** Fields a transition may change besides the status. */
 export type JobFieldPatch = Omit<JobPatch, "status">;
 
+/**
+ * `enqueue` with a cap refused to create a job: its market (or batch) already has `pending` jobs whose proof is
+ * still to be made (`PENDING_STATUSES`), counted in the store, so over every process that shares it.
+ */
+export class PendingCapError extends ZkriskError {
+  constructor(
+    readonly market: string,
+    readonly pending: number,
+    readonly cap: number,
+  ) {
+    super(
+      "PENDING_CAP",
+      `market '${market}' has ${pending} jobs waiting to be proved or being proved, the most a new job is made at (${cap})`,
+    );
+  }
+}
+
 /** What to enqueue. */
 export interface JobSpec {
   market: string;
@@ -132,8 +149,13 @@ export interface JobStore {
    * Create the job for (market, dataTimestamp) unless it exists. An existing proof-only job asked for again
    * with `submit` becomes a submitting one (a proof already made is reused). Returns the job and whether it
    * was created.
+   *
+   * With `maxPending`, a job that does not exist yet is created only while its market has fewer than that many jobs
+   * waiting to be proved or being proved (`PENDING_STATUSES`), all counted and the job created in one atomic step,
+   * whichever process asks; otherwise `PendingCapError`, and nothing is written. A job that exists is answered (and
+   * upgraded) whatever the count.
    */
-  enqueue(spec: JobSpec, now: number): Promise<{ job: JobRecord; created: boolean }>;
+  enqueue(spec: JobSpec, now: number, maxPending?: number): Promise<{ job: JobRecord; created: boolean }>;
   get(id: string): Promise<JobRecord | undefined>;
   /**
    * Write fields of a job as given, without consulting the state machine. With `expect`, only if its status

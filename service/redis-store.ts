@@ -29,6 +29,7 @@ import {
   INITIAL_STATUS,
   isDue,
   JOB_STATUSES,
+  PENDING_STATUSES,
   SET_BACKS,
   SUBMIT_UPGRADE_FROM,
   DUE_AGAIN_BY_SUBMIT,
@@ -37,6 +38,7 @@ import {
 import {
   jobIdOf,
   JobStoreError,
+  PendingCapError,
   type JobEvent,
   type JobPatch,
   type JobRecord,
@@ -193,6 +195,7 @@ const MACHINE = JSON.stringify({
   setBacks: SET_BACKS,
   submitUpgradeFrom: SUBMIT_UPGRADE_FROM,
   dueAgainBySubmit: DUE_AGAIN_BY_SUBMIT,
+  pending: PENDING_STATUSES,
 });
 
 /** Number of keys of one job: its hash, the due set, the market's set, and two per status. */
@@ -294,9 +297,14 @@ export class RedisJobStore implements JobStore {
     }
   }
 
-  async enqueue(spec: JobSpec, now: number): Promise<{ job: JobRecord; created: boolean }> {
+  async enqueue(
+    spec: JobSpec,
+    now: number,
+    maxPending?: number,
+  ): Promise<{ job: JobRecord; created: boolean }> {
     const dataTimestamp = checkInteger("dataTimestamp", spec.dataTimestamp);
     checkInteger("now", now);
+    if (maxPending !== undefined) checkInteger("maxPending", maxPending);
     const id = jobIdOf(spec.market, dataTimestamp);
     const [created, flat] = await this.scripts.zkriskEnqueue(
       ...this.jobKeys(id, spec.market),
@@ -307,7 +315,9 @@ export class RedisJobStore implements JobStore {
       spec.submit ? "1" : "0",
       String(now),
       orderOf(dataTimestamp, now, id),
+      maxPending === undefined ? "" : String(maxPending),
     );
+    if (created === -2) throw new PendingCapError(spec.market, Number(flat[0]), maxPending!);
     if (created === -1) {
       // Only an 80-bit id collision gets here.
       throw new JobStoreError(

@@ -7,17 +7,16 @@
  *
  * A token holder cannot queue unbounded work: a bar is refused when older than its proof can be of use (a job
  * that submits: older than the market's `maxDataAge` on the oracle, which would refuse it; a proof-only job: older
- * than `api.maxBarAgeSeconds`), and a market (or batch) takes at most `api.maxPendingJobsPerMarket` new jobs
- * through the API that have not finished. Those are counted by this process, since it started: the jobs it
- * created for API requests, each until the store shows it finished (`isFinal`). In Redis mode each process counts
- * its own, so the service takes at most that many per market per process; the scheduler's jobs (one per bar
- * close) are not counted.
+ * than `api.maxBarAgeSeconds`), and no new job is made for a market (or batch) that already has
+ * `api.maxPendingJobsPerMarket` jobs waiting to be proved or being proved. Those are counted in the job store, by
+ * the same atomic step that makes the job (`JobStore.enqueue` with a cap): whoever asked for them (the API or the
+ * scheduler), and over every process that shares the store (Redis mode), so the bound holds for the whole service
+ * and across restarts. The scheduler's own jobs (one per bar close) are never refused.
  */
 import { ZkriskError } from "../core/errors";
 import { OracleError } from "../onchain/oracle";
 import { readMarketState, type OracleMarketState } from "./guards";
-import { jobIdOf, type JobRecord } from "./jobs";
-import { isFinal } from "./job-states";
+import { jobIdOf, PendingCapError, type JobRecord } from "./jobs";
 import { isoFromSeconds } from "../core/time";
 import type { BatchRuntime } from "./batches";
 import type { ServiceConfig } from "./config";
@@ -43,12 +42,6 @@ interface AgeBound {
 
 /** Proof requests and market views for the HTTP API. */
 export class ProofRequests {
-  /**
-   * Per market or batch label: the jobs this process created for API requests that may not have finished yet
-   * (pruned when the cap is reached; see the file header).
-   */
-  private readonly pending = new Map<string, Set<string>>();
-
   constructor(private readonly o: ProofRequestsOptions) {}
 
   /**
@@ -95,15 +88,19 @@ export class ProofRequests {
       const bound = submit ? await this.dataAgeBound(m) : this.proofAgeBound();
       if (now - dataTimestamp > bound.seconds) throw tooOld(market, m, dataTimestamp, now, bound);
     }
-    // A new job counts against the market's cap until it finishes; asking again for a job (or upgrading it to
-    // submit) does not.
-    const admitted = existing ? undefined : await this.admit(market, id);
+    // A new job is made only under the market's cap; asking again for a job (or upgrading it to submit) is not
+    // bounded by it.
+    const cap = this.o.api.maxPendingJobsPerMarket;
     let r: { job: JobRecord; created: boolean };
     try {
-      r = await store.enqueue({ market, dataTimestamp, submit }, Date.now());
+      r = await store.enqueue({ market, dataTimestamp, submit }, Date.now(), cap);
     } catch (err) {
-      admitted?.release();
-      throw err;
+      if (!(err instanceof PendingCapError)) throw err;
+      throw new RequestRefusedError(
+        "TOO_MANY_JOBS",
+        `market '${market}' has ${err.pending} jobs waiting to be proved or being proved, the most at which it ` +
+          `takes a new one (api.maxPendingJobsPerMarket ${cap}): ask again once one is proved (GET /v1/proofs/:id)`,
+      );
     }
     if (r.created)
       log.info({ job: r.job.id, market, bar: isoFromSeconds(dataTimestamp), submit }, "job requested");
@@ -140,36 +137,6 @@ export class ProofRequests {
       }
     }
     return bound!;
-  }
-
-  /**
-   * Counts the job `id` against `market`'s cap of unfinished API jobs, first forgetting those the store shows
-   * finished when the cap is reached. Checking and counting happen in one turn of the event loop, so concurrent
-   * requests cannot pass the cap together.
-   * @returns how to take the job back out (its enqueue failed).
-   * @throws RequestRefusedError TOO_MANY_JOBS when the market has `api.maxPendingJobsPerMarket` unfinished.
-   */
-  private async admit(market: string, id: string): Promise<{ release(): void }> {
-    let ids = this.pending.get(market);
-    if (ids === undefined) this.pending.set(market, (ids = new Set()));
-    const cap = this.o.api.maxPendingJobsPerMarket;
-    if (!ids.has(id) && ids.size >= cap) {
-      const jobs = await Promise.all(
-        [...ids].map(async (known) => [known, await this.o.store.get(known)] as const),
-      );
-      // A job not in the store yet is one another request is making (or failed to make: it takes it back).
-      for (const [known, job] of jobs) if (job !== undefined && isFinal(job)) ids.delete(known);
-    }
-    if (ids.has(id)) return { release: () => undefined };
-    if (ids.size >= cap) {
-      throw new RequestRefusedError(
-        "TOO_MANY_JOBS",
-        `market '${market}' has ${ids.size} jobs asked for through the API that have not finished, the most it ` +
-          `takes at once (api.maxPendingJobsPerMarket ${cap}): ask again once one has (GET /v1/proofs/:id)`,
-      );
-    }
-    ids.add(id);
-    return { release: () => ids.delete(id) };
   }
 
   /**

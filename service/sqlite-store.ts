@@ -18,6 +18,7 @@ import {
   claimRuleOf,
   INITIAL_STATUS,
   JOB_STATUSES,
+  PENDING_STATUSES,
   SET_BACKS,
   SUBMIT_UPGRADE_FROM,
   DUE_AGAIN_BY_SUBMIT,
@@ -26,6 +27,7 @@ import {
 import {
   jobIdOf,
   JobStoreError,
+  PendingCapError,
   type JobEvent,
   type JobPatch,
   type JobRecord,
@@ -205,6 +207,7 @@ export class SqliteJobStore implements JobStore {
   private readonly selectLatest;
   private readonly selectMaxTimestamp;
   private readonly selectCounts;
+  private readonly selectPending;
   private readonly enqueueTx;
   private readonly claimTx;
   private readonly recoverTx;
@@ -272,35 +275,49 @@ export class SqliteJobStore implements JobStore {
       "SELECT status, count(*) AS n FROM jobs GROUP BY status",
     );
 
-    this.enqueueTx = db.transaction((spec: JobSpec, now: number): { job: JobRecord; created: boolean } => {
-      const id = jobIdOf(spec.market, spec.dataTimestamp);
-      const fresh: JobRecord = {
-        id,
-        market: spec.market,
-        dataTimestamp: spec.dataTimestamp,
-        submit: spec.submit,
-        status: INITIAL_STATUS,
-        attempts: 0,
-        notBefore: now,
-        reason: null,
-        update: null,
-        tx: null,
-        block: null,
-        holder: null,
-        history: [],
-        createdAt: now,
-        updatedAt: now,
-      };
-      if (this.insert.run(toRow(fresh)).changes === 1) return { job: fresh, created: true };
-      const row = (spec.submit ? this.upgradeSubmit.get({ id, now }) : undefined) ?? this.selectById.get(id);
-      if (row === undefined || row.market !== spec.market || row.data_timestamp !== spec.dataTimestamp) {
-        // Only an 80-bit id collision gets here.
-        throw new JobStoreError(
-          `${this.path}: job id ${id} of ${spec.market}@${spec.dataTimestamp} is held by another job`,
-        );
-      }
-      return { job: fromRow(row, this.path), created: false };
-    });
+    // Few rows are pending: the index on (status, not_before) finds them.
+    this.selectPending = db
+      .prepare<[string], number>(
+        `SELECT count(*) FROM jobs WHERE status IN (${sqlList(PENDING_STATUSES)}) AND market = ?`,
+      )
+      .pluck();
+
+    this.enqueueTx = db.transaction(
+      (spec: JobSpec, now: number, maxPending?: number): { job: JobRecord; created: boolean } => {
+        const id = jobIdOf(spec.market, spec.dataTimestamp);
+        if (maxPending !== undefined && this.selectById.get(id) === undefined) {
+          const pending = this.selectPending.get(spec.market)!;
+          if (pending >= maxPending) throw new PendingCapError(spec.market, pending, maxPending);
+        }
+        const fresh: JobRecord = {
+          id,
+          market: spec.market,
+          dataTimestamp: spec.dataTimestamp,
+          submit: spec.submit,
+          status: INITIAL_STATUS,
+          attempts: 0,
+          notBefore: now,
+          reason: null,
+          update: null,
+          tx: null,
+          block: null,
+          holder: null,
+          history: [],
+          createdAt: now,
+          updatedAt: now,
+        };
+        if (this.insert.run(toRow(fresh)).changes === 1) return { job: fresh, created: true };
+        const row =
+          (spec.submit ? this.upgradeSubmit.get({ id, now }) : undefined) ?? this.selectById.get(id);
+        if (row === undefined || row.market !== spec.market || row.data_timestamp !== spec.dataTimestamp) {
+          // Only an 80-bit id collision gets here.
+          throw new JobStoreError(
+            `${this.path}: job id ${id} of ${spec.market}@${spec.dataTimestamp} is held by another job`,
+          );
+        }
+        return { job: fromRow(row, this.path), created: false };
+      },
+    );
 
     this.claimTx = db.transaction((holder: string, now: number): JobRecord | undefined => {
       const due = this.selectDue.get({ now });
@@ -337,8 +354,12 @@ export class SqliteJobStore implements JobStore {
     }
   }
 
-  async enqueue(spec: JobSpec, now: number): Promise<{ job: JobRecord; created: boolean }> {
-    return this.enqueueTx.immediate(spec, now);
+  async enqueue(
+    spec: JobSpec,
+    now: number,
+    maxPending?: number,
+  ): Promise<{ job: JobRecord; created: boolean }> {
+    return this.enqueueTx.immediate(spec, now, maxPending);
   }
 
   async get(id: string): Promise<JobRecord | undefined> {

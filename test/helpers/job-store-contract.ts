@@ -13,7 +13,13 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ProvedSignedUpdate } from "../../prover/prove-signed-update";
 import { canTransition, JOB_STATUSES, type JobStatus } from "../../service/job-states";
-import { jobIdOf, transition, type JobStore, type SentTransaction } from "../../service/jobs";
+import {
+  jobIdOf,
+  PendingCapError,
+  transition,
+  type JobStore,
+  type SentTransaction,
+} from "../../service/jobs";
 import { FIELD_MODULUS } from "../../crypto/field";
 
 const ROOT = join(__dirname, "../..");
@@ -208,6 +214,35 @@ export function describeJobStoreContract(name: string, factory: JobStoreContract
         // Their due times stay: they were not done.
         expect([a.job.notBefore, b.job.notBefore]).toEqual([10_000, 10_000]);
         expect(await store.get(queued.job.id)).toEqual(a.job);
+      });
+
+      it("with a cap, makes no new job while the market has that many queued or proving, over every connection", async () => {
+        const store = await open();
+        const other = await open();
+        const spec = (i: number, market = BTC) => ({ market, dataTimestamp: bar(i), submit: false });
+        expect((await store.enqueue(spec(0), 10_000, 2)).created).toBe(true);
+        const proving = await other.enqueue({ ...spec(1), submit: true }, 10_000, 2);
+        await store.update(proving.job.id, { status: "proving", holder: "w" }, 11_000);
+        for (const s of [store, other]) {
+          const err = await s.enqueue(spec(2), 12_000, 2).catch((e: unknown) => e);
+          expect(err).toBeInstanceOf(PendingCapError);
+          expect(err).toMatchObject({ code: "PENDING_CAP", market: BTC, pending: 2, cap: 2 });
+        }
+        expect(await store.get(jobIdOf(BTC, bar(2)))).toBeUndefined();
+        // A job that exists is answered and upgraded whatever the count; no cap, or another market, makes one.
+        const upgraded = await other.enqueue({ ...spec(0), submit: true }, 13_000, 1);
+        expect(upgraded).toMatchObject({ created: false, job: { status: "queued", submit: true } });
+        expect((await other.enqueue(spec(2, ETH), 13_000, 2)).created).toBe(true);
+        expect((await store.enqueue(spec(3), 13_000)).created).toBe(true);
+        expect((await store.enqueue(spec(4), 13_000, 4)).created).toBe(true);
+        await expect(other.enqueue(spec(5), 13_000, 4)).rejects.toMatchObject({ pending: 4, cap: 4 });
+        // Proved (to submit or not) or ended: no longer pending.
+        await store.update(proving.job.id, { status: "proved" }, 14_000);
+        expect((await other.enqueue(spec(5), 14_000, 4)).created).toBe(true);
+        await store.update(jobIdOf(BTC, bar(0)), { status: "skipped" }, 15_000);
+        expect((await other.enqueue(spec(6), 15_000, 4)).created).toBe(true);
+        await expect(store.enqueue(spec(7), 15_000, 4)).rejects.toMatchObject({ pending: 4 });
+        expect(await store.counts()).toEqual({ ...noCounts(), queued: 5, proved: 1, skipped: 1 });
       });
 
       it("leaves skipped, rejected and failed jobs unchanged", async () => {

@@ -7,8 +7,9 @@
  * market, the smallest of a batch's; proof only: api.maxBarAgeSeconds) is refused 400 BAR_TOO_OLD naming the field
  * and the bars taken; when the node fails the oracle's reads (every eth_call answered "header not found", as a
  * load-balanced backend behind the others answers), a request to submit is bounded by api.maxBarAgeSeconds; a market
- * takes at most api.maxPendingJobsPerMarket unfinished API jobs (429 TOO_MANY_JOBS), also when asked at once. The
- * HTTP statuses by `app.inject` on the API of a stand-in service that hands each request to these `ProofRequests`.
+ * gets no new job while it has api.maxPendingJobsPerMarket jobs to prove (429 TOO_MANY_JOBS), also when asked at
+ * once, counted in the store whichever process or the scheduler made them. The HTTP statuses by `app.inject` on the
+ * API of a stand-in service that hands each request to these `ProofRequests`.
  *
  * In the slow suite (it starts Hardhat). The refusals made before the store or the chain is read are
  * test/service/requests.test.ts.
@@ -252,7 +253,7 @@ describe("proof requests: bounds on the work a token holder can queue", () => {
     });
   });
 
-  it("takes at most api.maxPendingJobsPerMarket unfinished API jobs per market, also asked at once; one more when one finishes", async () => {
+  it("makes no new job while a market has api.maxPendingJobsPerMarket to prove, also asked at once; one more once one is proved", async () => {
     const { requests, store } = await bounded({ maxPendingJobsPerMarket: 3 });
     const bars = Array.from({ length: 5 }, (_, k) => NEWEST - k * 2 * HOUR);
     const answers = await Promise.allSettled(bars.map((t) => requests.request("BTC-USDT", t, false)));
@@ -263,8 +264,8 @@ describe("proof requests: bounds on the work a token holder can queue", () => {
     expect(refusals.map((e) => [e.code, e.message])).toEqual(
       Array(2).fill([
         "TOO_MANY_JOBS",
-        "market 'BTC-USDT' has 3 jobs asked for through the API that have not finished, the most it takes at " +
-          "once (api.maxPendingJobsPerMarket 3): ask again once one has (GET /v1/proofs/:id)",
+        "market 'BTC-USDT' has 3 jobs waiting to be proved or being proved, the most at which it takes a new one " +
+          "(api.maxPendingJobsPerMarket 3): ask again once one is proved (GET /v1/proofs/:id)",
       ]),
     );
     expect(await store.counts()).toEqual({ ...noCounts(), queued: 3 });
@@ -279,21 +280,48 @@ describe("proof requests: bounds on the work a token holder can queue", () => {
     expect((await requests.request("BTC-USDT", toSubmit.dataTimestamp, true)).created).toBe(false);
     expect((await requests.request("majors", NEWEST, false)).created).toBe(true);
     expect((await refused(requests.request("BTC-USDT", left[0], false))).code).toBe("TOO_MANY_JOBS");
-    // The job runner claims every due job, and proves two of the market's.
+    // The job runner claims every due job (queued -> proving: still to be proved).
     expect((await claimAll(store)).map((job) => job.id).sort()).toEqual(
       [...taken.map((job) => job.id), jobIdOf("majors", NEWEST)].sort(),
     );
+    expect((await refused(requests.request("BTC-USDT", left[0], false))).code).toBe("TOO_MANY_JOBS");
     const moveTo = async (job: JobRecord, to: JobStatus, patch: JobFieldPatch = {}) =>
       expect(await transition(store, job.id, to, patch, Date.now())).toMatchObject({ status: to });
+    // Proved (still to submit or not) or failed: no longer pending.
     await moveTo(proofOnly, "proved");
-    await moveTo(toSubmit, "proved");
-    // Proof-only and proved, failed: finished. In flight or proved and still to submit: not.
     expect((await requests.request("BTC-USDT", left[0], false)).created).toBe(true);
-    expect((await refused(requests.request("BTC-USDT", NEWEST - 10 * 2 * HOUR, false))).code).toBe(
+    const older = NEWEST - 10 * 2 * HOUR;
+    expect((await refused(requests.request("BTC-USDT", older, false))).code).toBe("TOO_MANY_JOBS");
+    await moveTo(toSubmit, "proved");
+    expect((await requests.request("BTC-USDT", older, false)).created).toBe(true);
+    expect((await refused(requests.request("BTC-USDT", older - 2 * HOUR, false))).code).toBe("TOO_MANY_JOBS");
+    await moveTo(inFlight, "failed", { reason: "retries exhausted" });
+    expect((await requests.request("BTC-USDT", older - 2 * HOUR, false)).created).toBe(true);
+  });
+
+  it("counts the market's jobs in the store: the scheduler's, and those another process made through its own connection", async () => {
+    const { requests, store } = await bounded({ maxPendingJobsPerMarket: 2 });
+    // Another service process on the same store, with its own connection and request handler.
+    const other = await bounded({ maxPendingJobsPerMarket: 2 });
+    // The scheduler enqueues with no cap: its job is never refused, and counts.
+    expect(
+      (await store.enqueue({ market: "BTC-USDT", dataTimestamp: NEWEST, submit: true }, Date.now())).created,
+    ).toBe(true);
+    expect((await other.requests.request("BTC-USDT", NEWEST - 2 * HOUR, false)).created).toBe(true);
+    for (const r of [requests, other.requests]) {
+      expect(await refused(r.request("BTC-USDT", NEWEST - 4 * HOUR, false))).toMatchObject({
+        code: "TOO_MANY_JOBS",
+        message: expect.stringMatching(/^market 'BTC-USDT' has 2 jobs waiting to be proved or being proved/),
+      });
+    }
+    // Each process answers the jobs that exist, whoever made them.
+    expect((await requests.request("BTC-USDT", NEWEST - 2 * HOUR, true)).job).toMatchObject({ submit: true });
+    expect(await store.counts()).toEqual({ ...noCounts(), queued: 2 });
+    // The count is the store's, not a process's: after a restart (a new connection and handler) it holds.
+    const restarted = await bounded({ maxPendingJobsPerMarket: 2 });
+    expect((await refused(restarted.requests.request("BTC-USDT", NEWEST - 4 * HOUR, false))).code).toBe(
       "TOO_MANY_JOBS",
     );
-    await moveTo(inFlight, "failed", { reason: "retries exhausted" });
-    expect((await requests.request("BTC-USDT", NEWEST - 10 * 2 * HOUR, false)).created).toBe(true);
   });
 
   it("answers BAR_TOO_OLD with 400 and TOO_MANY_JOBS with 429, with their messages", async () => {
@@ -326,9 +354,7 @@ describe("proof requests: bounds on the work a token holder can queue", () => {
       expect(busy.statusCode).toBe(429);
       expect(busy.json()).toEqual({
         error: "TOO_MANY_JOBS",
-        message: expect.stringMatching(
-          /^market 'BTC-USDT' has 1 jobs asked for through the API that have not/,
-        ),
+        message: expect.stringMatching(/^market 'BTC-USDT' has 1 jobs waiting to be proved or being proved/),
       });
     } finally {
       await app.close();

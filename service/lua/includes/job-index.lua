@@ -9,8 +9,8 @@
 --   KEYS[3 + i]          the set of the i-th status           P:status:{status}
 --   KEYS[3 + n + i]      the market's latest set of it        P:latest:{status}:{market}
 -- ARGV[1]: the state machine of job-states.ts as JSON: { statuses, initial, claims: [{ from, to,
---   onlyToSubmit }], setBacks: [{ from, to, unlessSent }], submitUpgradeFrom, dueAgainBySubmit }. Statuses in KEYS
---   order.
+--   onlyToSubmit }], setBacks: [{ from, to, unlessSent }], submitUpgradeFrom, dueAgainBySubmit, pending }. Statuses
+--   in KEYS order.
 -- ARGV[2]: the job's market (its keys were built for it; a job's market never changes).
 local machine = cjson.decode(ARGV[1])
 local JOB, DUE, MARKET = KEYS[1], KEYS[2], KEYS[3]
