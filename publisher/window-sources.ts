@@ -14,7 +14,9 @@
  *            not evidence.
  * A publisher's answer is read up to {@link PUBLISHER_MAX_ANSWER_BYTES}: one that fails mid-body (a reset, the
  * timeout) is a publisher that cannot be reached, and one that is longer is no document that could be checked (it is
- * not read: a broken or hostile server, not a signed window that fails its checks), so both are `absent`.
+ * not read: a broken or hostile server, not a signed window that fails its checks), so both are `absent`. A redirect
+ * is not followed (a publisher is read at the URL the auditor gave, as the prover service reads it): `absent`, naming
+ * where it pointed.
  */
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -145,6 +147,11 @@ export class PublisherArchiveSource implements WindowSource {
       return [{ source: name, kind: "absent", reason }];
     }
     const { text } = body;
+    if (response.status >= 300 && response.status < 400) {
+      const to = quoted(response.headers.get("location") ?? "nowhere");
+      const reason = `${name}: HTTP ${response.status}: a redirect to ${to}, not followed (give the publisher's own URL)`;
+      return [{ source: name, kind: "absent", reason }];
+    }
     if (response.status === 404) {
       return [{ source: name, kind: "absent", reason: `${name}: not signed there (${answer(text)})` }];
     }
@@ -184,7 +191,8 @@ async function fetchAnswer(
     const signal = AbortSignal.timeout(timeoutMs);
     let reason: string;
     try {
-      const response = await fetch(url, { signal });
+      // `manual`: a redirect is answered as it is (its status and Location), not followed
+      const response = await fetch(url, { signal, redirect: "manual" });
       const body = await readCappedBody(response, PUBLISHER_MAX_ANSWER_BYTES);
       if (body.kind !== "failed") return { kind: "answered", response, body };
       reason = body.reason;

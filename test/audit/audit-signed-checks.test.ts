@@ -353,6 +353,8 @@ describe("hostile sources", () => {
   let url: string;
   /** Requests for the market FLAKY so far: the first two are reset before any answer. */
   let flaky = 0;
+  /** Requests for the market TARGET, where REDIRECT points. */
+  let redirected = 0;
 
   beforeAll(async () => {
     server = createServer((req, res) => {
@@ -363,6 +365,13 @@ describe("hostile sources", () => {
       } else if (market === "FLAKY") {
         res.writeHead(404, json);
         res.end(JSON.stringify({ error: "NOT_FOUND", message: "no window of FLAKY" }));
+      } else if (market === "REDIRECT") {
+        res.writeHead(302, { location: `/v1/windows/TARGET?at=${at}` });
+        res.end();
+      } else if (market === "TARGET") {
+        redirected++;
+        res.writeHead(404, json);
+        res.end(JSON.stringify({ error: "NOT_FOUND", message: "no window of TARGET" }));
       } else if (market === "DEEP") {
         res.writeHead(200, json);
         res.end(`{"version":3,"market":${deep}}`);
@@ -473,6 +482,18 @@ describe("hostile sources", () => {
           "(a signed window is tens of KB)",
       });
     }
+  });
+
+  it("a redirect is not followed: absent, naming where it pointed", async () => {
+    const [l] = await lookup("REDIRECT");
+    expect(l).toEqual({
+      source: `${url}/v1/windows/REDIRECT?at=${at}`,
+      kind: "absent",
+      reason:
+        `${url}/v1/windows/REDIRECT?at=${at}: HTTP 302: a redirect to /v1/windows/TARGET?at=${at}, not ` +
+        "followed (give the publisher's own URL)",
+    });
+    expect(redirected).toBe(0);
   });
 
   it("a long error message: its first 200 characters, on one line", async () => {
