@@ -2,7 +2,7 @@
  * Minimal structural checks for JSON documents (model files, the service and publisher configs, HTTP
  * payloads), with messages that name the file and the field, and the field readers the config files share.
  */
-import { statSync } from "node:fs";
+import { statSync, type Stats } from "node:fs";
 import { resolve } from "node:path";
 import { ModelError } from "./errors";
 
@@ -237,9 +237,27 @@ export function isKind(path: string, kind: "file" | "directory"): boolean {
   }
 }
 
+/**
+ * What is wrong with `path` as a `kind` that must exist, in words, or undefined when it is one: `file P does not
+ * exist`, `P is a directory, not a file`, `P is a file, not a directory` (or `P is not a file` for anything else).
+ */
+export function pathKindProblem(path: string, kind: "file" | "directory"): string | undefined {
+  let s: Stats;
+  try {
+    s = statSync(path);
+  } catch {
+    return `${kind} ${path} does not exist`;
+  }
+  if (kind === "file" ? s.isFile() : s.isDirectory()) return undefined;
+  if (s.isDirectory()) return `${path} is a directory, not a file`;
+  if (s.isFile()) return `${path} is a file, not a directory`;
+  return `${path} is not a ${kind}`;
+}
+
 /** A path field resolved against `base`, naming a file or directory that exists. */
 export function existingPath(r: JsonReader, base: string, kind: "file" | "directory"): string {
   const path = resolve(base, nonEmptyString(r));
-  if (!isKind(path, kind)) r.error(`${kind} ${path} does not exist`);
+  const problem = pathKindProblem(path, kind);
+  if (problem !== undefined) r.error(problem);
   return path;
 }

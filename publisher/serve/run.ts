@@ -11,6 +11,7 @@ import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import pino, { type Logger } from "pino";
 import type { FastifyInstance } from "fastify";
+import type { CandleSeries } from "../../candles/types";
 import { candleSourceOf } from "../../feeds";
 import { ConfigError } from "../../core/errors";
 import { checkListenAddress, listenJsonApi, type HttpLimits } from "../../core/json-api";
@@ -337,7 +338,7 @@ export interface PublisherCheck {
  * Checks what `servePublisher` would check at start, without listening or signing: the config, that
  * `listen.host` is an address of this machine (not that the port is free: a running publisher may hold it),
  * the keystore unlocked with ZKRISK_PUBLISHER_PASSWORD (a wrong password fails here, not at start), every
- * file source (`csv`, a `klines` file) read as a poll reads it, and the archive as a start checks it
+ * file source (`csv`, a `klines` file) read as a poll reads it, its bars of the market's `intervalMs`, and the archive as a start checks it
  * (`checkArchive`: the newest window of each market and batch of each batch verified, every file this key's
  * record of the bar its name says; so a new key pointed at the old key's archive fails here, not at start),
  * read without creating anything. URL sources are not contacted: a source that is down at start is retried
@@ -355,10 +356,18 @@ export async function checkPublisher(
   await checkListenAddress(cfg, { port: false });
   for (const [i, m] of cfg.markets.entries()) {
     if (m.source.kind !== "csv" && m.source.kind !== "klines-file") continue;
+    let series: CandleSeries;
     try {
-      await candleSourceOf(m.source).read();
+      series = await candleSourceOf(m.source).read();
     } catch (err) {
       throw new ConfigError(`${configPath}: markets[${i}].source: ${(err as Error).message}`);
+    }
+    // as a poll would find (serve/signer.ts): bars of another interval are never signed
+    if (series.intervalMs !== m.intervalMs) {
+      throw new ConfigError(
+        `${configPath}: markets[${i}].intervalMs: ${m.intervalMs}, but the source's bars are ${series.intervalMs} ` +
+          `ms apart (${series.source})`,
+      );
     }
   }
   const key = await unlockKeystore(cfg.key, publisherPassword(env), onDerive);

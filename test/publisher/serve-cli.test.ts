@@ -110,7 +110,7 @@ describe("zkrisk publisher serve (command line)", () => {
     expect(printed.publicKey).toEqual({ Ax: key.publicKey.Ax.toString(), Ay: key.publicKey.Ay.toString() });
   });
 
-  it("--check fails as a start would: a wrong or unset password, a missing or malformed CSV source", async () => {
+  it("--check fails as a start would: a wrong or unset password, a missing or malformed CSV source, bars of another interval, a key that is a directory", async () => {
     const missing = writeJson(dir, "missing-csv.json", {
       key: "publisher.key.json",
       archive: "archive",
@@ -125,15 +125,28 @@ describe("zkrisk publisher serve (command line)", () => {
       archive: "archive",
       markets: [{ market: "BTC-USDT", intervalMs: TWO_HOURS, source: { csv: "junk.csv" } }],
     });
+    // The source's bars are 2 h apart: an hourly market would never be signed (every poll refuses them).
+    const hourly = writeJson(dir, "hourly.json", {
+      key: "publisher.key.json",
+      archive: "archive",
+      markets: [{ market: "BTC-USDT", intervalMs: TWO_HOURS / 2, source: { csv: "btc.csv" } }],
+    });
+    const keyDir = writeJson(dir, "key-dir.json", {
+      key: ".",
+      archive: "archive",
+      markets: [{ market: "BTC-USDT", intervalMs: TWO_HOURS, source: { csv: "btc.csv" } }],
+    });
     const check = (file: string, env: Record<string, string>) =>
       run(["publisher", "serve", "--config", file, "--check"], env);
-    const [wrong, unset, noFile, badFile] = await Promise.all([
+    const [wrong, unset, noFile, badFile, otherInterval, dirKey] = await Promise.all([
       check(config, { ZKRISK_PUBLISHER_PASSWORD: "nope" }),
       check(config, {}),
       check(missing, PASSWORD_ENV),
       check(junk, PASSWORD_ENV),
+      check(hourly, PASSWORD_ENV),
+      check(keyDir, PASSWORD_ENV),
     ]);
-    for (const r of [wrong, unset, noFile, badFile]) {
+    for (const r of [wrong, unset, noFile, badFile, otherInterval, dirKey]) {
       expect(r.code, r.stderr).toBe(2);
       expect(r.stdout).toBe("");
     }
@@ -143,6 +156,11 @@ describe("zkrisk publisher serve (command line)", () => {
       new RegExp(`^zkrisk: ${missing}: markets\\[0\\]\\.source: .*nowhere\\.csv`),
     );
     expect(badFile.stderr).toMatch(new RegExp(`^zkrisk: ${junk}: markets\\[0\\]\\.source: .*junk\\.csv`));
+    expect(otherInterval.stderr).toBe(
+      `zkrisk: ${hourly}: markets[0].intervalMs: ${TWO_HOURS / 2}, but the source's bars are ${TWO_HOURS} ms ` +
+        `apart (${join(dir, "btc.csv")})\n`,
+    );
+    expect(dirKey.stderr).toBe(`zkrisk: ${keyDir}: key: ${dir} is a directory, not a file\n`);
   });
 
   it("refuses bad input with exit code 2 and a message naming the field, option or variable", async () => {
