@@ -66,6 +66,7 @@ import {
 import { auditSignedBatchUpdate, type SignedBatchDetail } from "./audit-signed-batch";
 import { MIN_LOG_CHUNK, getLogsChunked, type LogProgress } from "../onchain/get-logs";
 import { oracleInterface, publisherSetConfigOf, type PublisherSetConfig } from "../onchain/oracle";
+import { checkRiskOracle } from "../onchain/oracle-identity";
 
 /** What {@link auditOracle} audits, and against what. */
 export interface AuditOptions {
@@ -776,6 +777,9 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
   if ((await provider.getCode(oracle)) === "0x") {
     throw new UsageError(`oracle: no contract at ${oracle} on chain ${chainId}`);
   }
+  // Another contract (the verifier's address given by mistake) has no events of the oracle: an audit of it would
+  // find no update and pass.
+  await checkRiskOracle(provider, oracle, "oracle");
   const iface = oracleInterface();
   const fromBlock = opts.fromBlock ?? 0;
   // The latest block itself, not getBlockNumber(): ethers answers that from a cache refreshed by polling.

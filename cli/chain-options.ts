@@ -6,6 +6,7 @@ import { isAddress, type Contract, type Provider } from "ethers";
 import { UsageError } from "../core/errors";
 import { rpcChain, type Chain } from "../onchain/chain";
 import { oracleAt } from "../onchain/oracle";
+import { checkRiskOracle } from "../onchain/oracle-identity";
 
 /** The address `value` of `option`, or a UsageError naming both. */
 export function addressOption(option: string, value: string): string {
@@ -30,14 +31,21 @@ export async function contractOption(
   return address;
 }
 
-/** The RiskOracle at `--oracle`, connected to the chain's signer; refused when no contract is there. */
+/**
+ * The RiskOracle at `--oracle`, connected to the chain's signer; refused when no contract is there, or when the
+ * contract there is not a RiskOracle (`checkRiskOracle`: the verifier's address given by mistake).
+ */
 export async function oracleOption(chain: Chain, value: string): Promise<Contract> {
-  return oracleAt(await contractOption(chain, "--oracle", value), chain.signer);
+  const address = await contractOption(chain, "--oracle", value);
+  await checkRiskOracle(chain.provider, address, "--oracle");
+  return oracleAt(address, chain.signer);
 }
 
-/** The RiskOracle at `--oracle` for reading on `provider` (at `url`); refused when no contract is there. */
+/** The RiskOracle at `--oracle` for reading on `provider` (at `url`), refused as by {@link oracleOption}. */
 export async function readOracleOption(provider: Provider, url: string, value: string): Promise<Contract> {
-  return oracleAt(await contractOption({ provider, label: url }, "--oracle", value), provider);
+  const address = await contractOption({ provider, label: url }, "--oracle", value);
+  await checkRiskOracle(provider, address, "--oracle");
+  return oracleAt(address, provider);
 }
 
 /** Run `work` with a signer of `key` on the node at `rpc`; the connection is closed afterwards. */

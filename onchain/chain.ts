@@ -2,11 +2,21 @@
  * A connection to a chain: the in-process Hardhat network by default, or a JSON-RPC node with a key.
  * Keys are never printed; `--key` takes hex or `env:NAME` (read from the environment).
  */
-import { BrowserProvider, JsonRpcProvider, NonceManager, Wallet, type Provider, type Signer } from "ethers";
+import {
+  BrowserProvider,
+  JsonRpcProvider,
+  NonceManager,
+  Wallet,
+  type Provider,
+  type Signer,
+  type TransactionRequest,
+  type TransactionResponse,
+} from "ethers";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "../core/package-root";
 import { UsageError } from "../core/errors";
+import { insufficientFundsError, isInsufficientFunds } from "./insufficient-funds";
 
 /** An open chain connection. */
 export interface Chain {
@@ -114,7 +124,28 @@ export function rpcUrlOption(url: string): string {
   return url;
 }
 
-/** A JSON-RPC node with a signing key. */
+/**
+ * The signer of `--key` on a node: nonces are tracked locally (NonceManager: asking the node between back-to-back
+ * transactions can return a stale count), and a transaction the node refuses because the account cannot pay for
+ * it is a UsageError naming `--key`, the account and its balance ({@link insufficientFundsError}), whichever
+ * command sent it.
+ */
+class KeySigner extends NonceManager {
+  override connect(provider: Provider | null): KeySigner {
+    return new KeySigner(this.signer.connect(provider));
+  }
+
+  override async sendTransaction(tx: TransactionRequest): Promise<TransactionResponse> {
+    try {
+      return await super.sendTransaction(tx);
+    } catch (err) {
+      if (this.provider === null || !isInsufficientFunds(err)) throw err;
+      throw await insufficientFundsError(this.provider, await this.getAddress(), err, "--key");
+    }
+  }
+}
+
+/** A JSON-RPC node with a signing key ({@link KeySigner}: an account that cannot pay is named). */
 export async function rpcChain(url: string, key: string): Promise<Chain> {
   rpcUrlOption(url);
   // The key is checked before the node is contacted: a bad --key is the user's to fix whatever the node says.
@@ -127,8 +158,7 @@ export async function rpcChain(url: string, key: string): Promise<Chain> {
     provider.destroy();
     throw new UsageError(`--rpc: cannot reach ${url}: ${(err as Error).message}`);
   }
-  // Nonces are tracked locally: asking the node between back-to-back transactions can return a stale count.
-  const signer = new NonceManager(wallet.connect(provider));
+  const signer = new KeySigner(wallet.connect(provider));
   return {
     provider,
     signer,

@@ -1,9 +1,12 @@
 /**
- * The on-chain client: deploying and driving the oracle (markets, publisher sets, proven updates), reading its
- * events in chunks, and the contracts' shipped ABIs and bytecode.
+ * The on-chain client: deploying and driving the oracle (markets, publisher sets, proven updates), checking that an
+ * address is one, reading its events in chunks, a signer that names an account too poor to pay, and the contracts'
+ * shipped ABIs and bytecode.
  */
 export * from "./oracle";
+export { checkRiskOracle } from "./oracle-identity";
 export * from "./chain";
+export { insufficientFundsError, isInsufficientFunds } from "./insufficient-funds";
 export * from "./get-logs";
 export {
   SHIPPED_CONTRACTS,

@@ -224,6 +224,15 @@ export function decodeRevert(err: unknown, iface: Interface): OracleError {
   return new OracleError("unknown", `transaction failed: ${short}${node}`);
 }
 
+/**
+ * What a failed call or transaction of this module throws: a zkrisk error raised underneath as it is (the CLI
+ * signer's refusal of a key whose account cannot pay, a UsageError), any other failure decoded by
+ * {@link decodeRevert}.
+ */
+function callFailure(err: unknown, iface: Interface): ZkriskError {
+  return err instanceof ZkriskError ? err : decodeRevert(err, iface);
+}
+
 /** Register the signed batch verifier of a model for batches of `n` markets (governance). */
 export async function setBatchVerifier(
   oracle: Contract,
@@ -234,7 +243,7 @@ export async function setBatchVerifier(
   try {
     return (await (await oracle.setBatchVerifier(modelCommitment, n, verifier)).wait()) as TransactionReceipt;
   } catch (err) {
-    throw decodeRevert(err, oracle.interface);
+    throw callFailure(err, oracle.interface);
   }
 }
 
@@ -303,7 +312,7 @@ async function sendBatch(
     await oracle.getFunction(method).staticCall(...args);
     return (await (await oracle.getFunction(method)(...args)).wait()) as TransactionReceipt;
   } catch (err) {
-    throw decodeRevert(err, oracle.interface);
+    throw callFailure(err, oracle.interface);
   }
 }
 
@@ -323,7 +332,7 @@ export async function setAdaptiveBatchVerifier(
       await oracle.setAdaptiveBatchVerifier(modelCommitment, n, verifier)
     ).wait()) as TransactionReceipt;
   } catch (err) {
-    throw decodeRevert(err, oracle.interface);
+    throw callFailure(err, oracle.interface);
   }
 }
 
@@ -427,7 +436,7 @@ export async function setPublisherSet(
     const receipt = (await (await oracle.setPublisherSet(marketId, full)).wait()) as TransactionReceipt;
     return { receipt, config: full };
   } catch (err) {
-    throw decodeRevert(err, oracle.interface);
+    throw callFailure(err, oracle.interface);
   }
 }
 
@@ -458,7 +467,7 @@ export async function registerMarket(
     const tx = await oracle.registerMarket(marketId, { ...registration, publishers });
     return { receipt: (await tx.wait()) as TransactionReceipt, publishers };
   } catch (err) {
-    throw decodeRevert(err, oracle.interface);
+    throw callFailure(err, oracle.interface);
   }
 }
 
@@ -498,7 +507,7 @@ export async function readRegisteredPublisherSet(
   try {
     return publisherSetConfigOf(await oracle.publisherSet(marketId));
   } catch (err) {
-    throw decodeRevert(err, oracle.interface);
+    throw callFailure(err, oracle.interface);
   }
 }
 
@@ -537,7 +546,7 @@ export async function readAdaptivePrior(
     ];
     return { num, outcomes: Number(outcomes), marginS, lag: Number(lag) };
   } catch (err) {
-    throw decodeRevert(err, oracle.interface);
+    throw callFailure(err, oracle.interface);
   }
 }
 
@@ -555,7 +564,7 @@ export async function readAdaptiveState(
     const [num, outcomes] = (await oracle.adaptiveState(marketId, at)) as [bigint, bigint];
     return { num, outcomes: Number(outcomes) };
   } catch (err) {
-    throw decodeRevert(err, oracle.interface);
+    throw callFailure(err, oracle.interface);
   }
 }
 
@@ -617,7 +626,7 @@ export async function setAdaptiveCalibration(
   try {
     return (await (await oracle.setAdaptiveCalibration(marketId, num)).wait()) as TransactionReceipt;
   } catch (err) {
-    throw decodeRevert(err, oracle.interface);
+    throw callFailure(err, oracle.interface);
   }
 }
 
@@ -670,7 +679,7 @@ export async function submitSignedUpdate(
     await oracle.submitSignedUpdate.staticCall(...args);
     return (await (await oracle.submitSignedUpdate(...args)).wait()) as TransactionReceipt;
   } catch (err) {
-    throw decodeRevert(err, oracle.interface);
+    throw callFailure(err, oracle.interface);
   }
 }
 

@@ -6,10 +6,11 @@
  * error of the connection is redacted where it arises (`RedactingProvider`), and messages show the URL redacted.
  */
 import { Contract, JsonRpcProvider, type JsonRpcPayload, type JsonRpcResult } from "ethers";
-import { ZkriskError } from "../core/errors";
+import { UsageError, ZkriskError } from "../core/errors";
 import { redactUrl } from "../core/url";
 import { oracleDomain } from "../prover/domain";
 import { oracleInterface } from "../onchain/oracle";
+import { checkRiskOracle } from "../onchain/oracle-identity";
 import type { ServiceConfig } from "./config";
 import { redactError, redactedErrorMessage } from "./redaction";
 import { TransientError } from "./submitter";
@@ -44,7 +45,7 @@ export class ChainView {
   /**
    * Connect to `chain.rpc` and find the oracle at `chain.oracle`.
    * @throws ZkriskError CHAIN_UNREACHABLE when the node does not answer, CONFIG_INVALID when no contract is
-   *   at the oracle's address.
+   *   at the oracle's address or the contract there is not a RiskOracle (`checkRiskOracle`).
    */
   static async connect(chain: ServiceConfig["chain"]): Promise<ChainView> {
     const provider = new RedactingProvider(chain.rpc, undefined, { staticNetwork: false, cacheTimeout: -1 });
@@ -65,6 +66,12 @@ export class ChainView {
           `chain.oracle: no contract at ${chain.oracle} on ${redactUrl(chain.rpc)}`,
         );
       }
+      // Another contract (the verifier's address given by mistake) would fail every read and every submission. A
+      // node that fails the call says nothing of the address: the service starts, and reads again when it answers.
+      await checkRiskOracle(provider, chain.oracle, "chain.oracle").catch((err: unknown) => {
+        if (err instanceof UsageError) throw new ZkriskError("CONFIG_INVALID", err.message);
+        if (!(err instanceof ZkriskError && err.code === "RPC_FAILED")) throw err;
+      });
       return new ChainView(provider, oracle, oracleDomain(chainId, chain.oracle));
     } catch (err) {
       provider.destroy();

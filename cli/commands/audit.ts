@@ -431,6 +431,7 @@ function asOptionError(err: unknown): unknown {
 /**
  * Run the audit of `zkrisk audit` and print it. Bad options throw a UsageError (or the DataError, ModelError,
  * PublisherFileError or SetupError of a file) before any network access; an unreachable --rpc is a UsageError too,
+ * as is an --oracle without code or that is not a RiskOracle (checkRiskOracle: no audit of another contract passes),
  * and so is a missing calibrations file (an invalid one a ModelError), read only at the first adaptive update.
  * @returns the exit code: 0 when every update passes, {@link EXIT_FINDING} when any is flagged or unverifiable,
  *   or an adaptive market's lost outcomes are breaches beyond chance

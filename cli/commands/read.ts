@@ -78,7 +78,8 @@ async function adaptiveOf(
 
 /**
  * Read the markets at the chain's latest block. The options are checked before the node is asked.
- * @throws UsageError for bad options, a repeated market, an unreachable node or no oracle at `--oracle` (exit 2)
+ * @throws UsageError for bad options, a repeated market, an unreachable node, or no contract or a contract that is
+ *   not a RiskOracle at `--oracle` (exit 2)
  */
 export async function runRead(f: ReadFlags): Promise<ReadResult> {
   addressOption("--oracle", f.oracle);

@@ -24,6 +24,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { marketIdOf } from "../../candles/market-id";
 import { WINDOW_BARS } from "../../candles/window";
 import { modelCommitment } from "../../circuits/commitments";
+import { ZkriskError } from "../../core/errors";
 import { isoFromSeconds } from "../../core/time";
 import { loadQuantizedModel, type QuantizedModel } from "../../models/quantized-model";
 import { inProcessChain, type Chain } from "../../onchain/chain";
@@ -76,6 +77,8 @@ let node: InProcessRpc;
 /** The same node behind a proxy that fails every eth_call: the oracle cannot be read, the chain's clock can. */
 let failingCalls: FaultyRpc;
 let oracle: string;
+/** The verifier the oracle registered: a contract, not a RiskOracle. */
+let verifier: string;
 /** The signed-update stand-in's artifacts, whose verifier the oracle registered for every market. */
 let artifacts: string;
 /** The shipped model (2 h bars), registered for every market with `publishers`. */
@@ -86,7 +89,7 @@ let publishers: PublisherSet;
 beforeAll(async () => {
   chain = await inProcessChain();
   artifacts = await standInArtifacts();
-  const verifier = await (await deployVerifier(chain.signer, artifacts)).getAddress();
+  verifier = await (await deployVerifier(chain.signer, artifacts)).getAddress();
   const contract = await deployOracle(chain.signer, await chain.signer.getAddress());
   model = loadQuantizedModel(MODEL);
   commitment = await modelCommitment(model);
@@ -240,6 +243,21 @@ describe("proof requests: bounds on the work a token holder can queue", () => {
       /; the oracle \(maxDataAge of market ETH-USDT\) takes bars at most 10800 s old: bars of majors from /,
     );
     expect((await requests.request("majors", NOW - 2 * HOUR, true)).created).toBe(true);
+  });
+
+  it("the service does not start on a chain.oracle that is not a RiskOracle; a node that fails its calls is no reason", async () => {
+    const err = await ChainView.connect({ ...chainConfig(node.url), oracle: verifier }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ZkriskError);
+    expect(err).toMatchObject({
+      code: "CONFIG_INVALID",
+      message: expect.stringMatching(
+        new RegExp(`^chain\\.oracle: ${verifier} is not a RiskOracle \\(the contract there reverts readings`),
+      ),
+    });
+    // through a node that fails every eth_call: started, the reads fail later as the chain unreachable
+    (await ChainView.connect(chainConfig(failingCalls.url))).destroy();
   });
 
   it("bounds a request to submit by api.maxBarAgeSeconds when the oracle cannot be read", async () => {
