@@ -32,6 +32,7 @@ const FAST_SUITES = [
   "test/cli/main.test.ts",
   "test/cli/options.test.ts",
   "test/cli/output-paths.test.ts",
+  "test/cli/path-errors.test.ts",
   "test/cli/progress.test.ts",
   "test/cli/prove-domain-validation.test.ts",
   "test/cli/publisher-sign-help-validation.test.ts",

@@ -56,7 +56,10 @@ function withBinFile<T>(file: string, magic: string, read: (bin: BinFile) => T):
     throw new SetupError(`${file}: cannot open: ${(err as Error).message}`);
   }
   try {
-    const fileSize = fstatSync(fd).size;
+    const stat = fstatSync(fd);
+    // A directory opens for reading; its first read would fail with a bare EISDIR.
+    if (stat.isDirectory()) throw new SetupError(`${file}: is a directory, not a file`);
+    const fileSize = stat.size;
     const head = readAt(fd, file, 0, 12);
     const found = head.subarray(0, 4).toString("latin1");
     if (found !== magic) throw new SetupError(`${file}: not a .${magic} file (magic "${found}")`);

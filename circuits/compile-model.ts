@@ -192,7 +192,14 @@ export function readCircuitInfo(dir: string): CircuitInfo {
     throw new UsageError(
       `--artifacts: ${dir} has no circuit.json: run \`zkrisk compile --out ${dir}\` first`,
     );
-  const doc = readJsonFile(file, "ARTIFACTS_INVALID");
+  return checkCircuitInfo(readJsonFile(file, "ARTIFACTS_INVALID"), file);
+}
+
+/**
+ * A parsed circuit.json document `doc` from `file` (an artifact directory's, or one given as `--architecture`),
+ * checked as {@link parseCircuitInfo} does; errors (code `ARTIFACTS_INVALID`) name the file, the field and the value.
+ */
+export function checkCircuitInfo(doc: unknown, file: string): CircuitInfo {
   parseCircuitInfo(
     new JsonReader(
       file,

@@ -11,7 +11,7 @@ import { getAddress, isAddress, parseUnits } from "ethers";
 import { outFileOption } from "../core/paths";
 import { ConfigError, UsageError, ZkriskError } from "../core/errors";
 import { readJsonFile } from "../core/io";
-import { isKind } from "../core/validate";
+import { isKind, pathKindProblem } from "../core/validate";
 import { marketIdOf, marketLabelProblem } from "../candles/market-id";
 import { compileSchemaCheck } from "../core/json-schema";
 import { redactUrl } from "../core/url";
@@ -149,10 +149,14 @@ export function parseServiceConfig(value: unknown, file: string, baseDir: string
   const base = resolve(baseDir);
   const D = SERVICE_DEFAULTS;
 
-  /** `path` resolved against the config's directory; it must name an existing file or directory. */
+  /**
+   * `path` resolved against the config's directory; it must name an existing file or directory (a directory
+   * where a file is expected, or the reverse, is named as such).
+   */
   const existing = (field: string, path: string, kind: "file" | "directory"): string => {
     const absolute = resolve(base, path);
-    if (!isKind(absolute, kind)) fail(field, `${kind} ${absolute} does not exist`);
+    const problem = pathKindProblem(absolute, kind);
+    if (problem !== undefined) fail(field, problem);
     return absolute;
   };
 

@@ -12,6 +12,7 @@ import {
   type CircuitInfo,
 } from "../circuits/compile-model";
 import { readJsonFile, sha256File, writeJsonAtomic } from "../core/io";
+import { entryKind, inFileOption } from "../core/paths";
 import { JsonReader, nonEmptyString, preview } from "../core/validate";
 import { parseAdaptiveRule } from "../models/market-calibrations";
 import { loadQuantizedModel } from "../models/quantized-model";
@@ -362,7 +363,8 @@ export interface LoadArtifactsOptions {
   /**
    * Model file to prove with (default: the path recorded in the manifest). With a committed-weights circuit,
    * any quantised model that fits its architecture (e.g. a market's own calibration, `zkrisk market-model`);
-   * with a constant-weights circuit, only the recorded model.
+   * with a constant-weights circuit, only the recorded model. It is the command's `--model`: a missing file or a
+   * directory is refused naming that option (UsageError).
    */
   modelPath?: string;
   /**
@@ -467,13 +469,16 @@ export function loadArtifacts(
   for (const k of ARTIFACT_KINDS) checkFileHash(paths[k], manifest.files[k].sha256, k, manifestFile);
   checkAdaptiveRecord(root, manifest, manifestFile);
   if (options.model === "not needed") return { dir: root, manifest, paths };
+  // A model given by path is the command's --model: a missing file or a directory is refused as that option.
+  if (options.modelPath !== undefined) inFileOption("--model", options.modelPath);
   const modelPath = resolve(options.modelPath ?? at(manifest.model.path));
-  if (!existsSync(modelPath)) {
+  const kind = entryKind(modelPath);
+  if (options.modelPath === undefined && kind !== "file") {
     throw new SetupError(
-      options.modelPath === undefined
-        ? `${modelPath}: model file listed in ${manifestFile} is missing ` +
-            `(${options.missingModelHint ?? "pass the model's path explicitly"})`
-        : `${modelPath}: model file not found`,
+      `${modelPath}: model file listed in ${manifestFile} ` +
+        (kind === undefined
+          ? `is missing (${options.missingModelHint ?? "pass the model's path explicitly"})`
+          : "is not a regular file"),
     );
   }
   if (sha256File(modelPath) === manifest.model.sha256) {

@@ -8,6 +8,7 @@ import { basename, join, resolve } from "node:path";
 import { checkFileHash, loadArtifacts, MANIFEST_FILE, type CeremonyStep } from "./artifacts";
 import { readPtauHeader } from "../circuits/binfile";
 import { SetupError, UsageError } from "../core/errors";
+import { inFileOption } from "../core/paths";
 import type { SetupLog } from "./log";
 import {
   applyBeacon,
@@ -82,11 +83,6 @@ export interface RunSetupResult extends SetupResult {
   timings: { ptauMs: number; phase2Ms: number };
 }
 
-function requireFile(option: string, path: string): string {
-  if (!existsSync(path)) throw new SetupError(`${option} ${path}: file not found`);
-  return path;
-}
-
 /** Refuse a `--beacon` that snarkjs would refuse, before any work. */
 function checkBeaconFlag(beaconHash: string | undefined): void {
   if (beaconHash !== undefined && !isBeaconHash(beaconHash)) {
@@ -115,6 +111,7 @@ export function checkSetupFlags(options: Pick<RunSetupOptions, "ptau" | "beaconH
 
 /** Refuse a `--ptau` that cannot be read or is not a bn128 ptau prepared for phase 2 (its header only). */
 function checkPtauFlag(path: string): void {
+  inFileOption("--ptau", path);
   let prepared: boolean;
   try {
     prepared = readPtauHeader(path).preparedPhase2;
@@ -133,9 +130,10 @@ function checkPtauFlag(path: string): void {
  */
 export async function runSetup(options: RunSetupOptions, log: SetupLog): Promise<RunSetupResult> {
   checkSetupFlags(options);
-  const r1cs = requireFile("--r1cs", options.r1cs);
-  const wasm = requireFile("--wasm", options.wasm);
-  const model = requireFile("--model", options.model);
+  const r1cs = inFileOption("--r1cs", options.r1cs);
+  const wasm = inFileOption("--wasm", options.wasm);
+  const model = inFileOption("--model", options.model);
+  if (options.ptau !== undefined && options.ptau !== DEV_PTAU_FLAG) inFileOption("--ptau", options.ptau);
   const power = requiredPowerForR1cs(r1cs);
   const name = options.name ?? basename(r1cs).replace(/\.r1cs$/, "");
   const manifest = join(options.out, MANIFEST_FILE);
@@ -166,7 +164,7 @@ export async function runSetup(options: RunSetupOptions, log: SetupLog): Promise
   }
   let ptau: RunSetupResult["ptau"];
   if (options.ptau !== DEV_PTAU_FLAG) {
-    const info = await checkPtau(requireFile("--ptau", options.ptau), power, {
+    const info = await checkPtau(options.ptau, power, {
       verify: options.verifyPtau,
       log,
     });
@@ -249,8 +247,12 @@ export async function runContribute(
       manifest.setup.method === "direct"
         ? join(loaded.dir, manifest.ptau.file)
         : join(options.cacheDir ?? defaultPtauCacheDir(), manifest.ptau.file);
+    if (!existsSync(ptauPath)) {
+      throw new SetupError(
+        `${ptauPath}: the ptau ${loaded.dir} was set up with is missing: give it with --ptau`,
+      );
+    }
   }
-  requireFile("--ptau", ptauPath);
   // Refused before contributing; finalize checks it again.
   checkFileHash(ptauPath, manifest.ptau.sha256, "ptau", join(loaded.dir, MANIFEST_FILE));
 
@@ -291,14 +293,31 @@ export async function runContribute(
 }
 
 /**
+ * The compiled circuit `zkrisk compile --out DIR` writes under DIR/build, that a setup reads: its r1cs and its
+ * witness generator (wasm). A directory without them (a compile that never finished, or only a copied circuit.json)
+ * is refused naming `--artifacts`, the file and the command that writes it (UsageError).
+ */
+export function compiledCircuitFiles(dir: string): { r1cs: string; wasm: string } {
+  const files = {
+    r1cs: `${BUILD_SUBDIR}/${CIRCUIT_NAME}.r1cs`,
+    wasm: `${BUILD_SUBDIR}/${CIRCUIT_NAME}_js/${CIRCUIT_NAME}.wasm`,
+  };
+  for (const file of Object.values(files)) {
+    if (!existsSync(join(dir, file))) {
+      throw new UsageError(`--artifacts: ${dir} has no ${file}: run \`zkrisk compile --out ${dir}\``);
+    }
+  }
+  return { r1cs: join(dir, files.r1cs), wasm: join(dir, files.wasm) };
+}
+
+/**
  * Direct development setup of an artifact directory made by `compileSignedUpdateModel`/`compileSignedBatchModel` (circom's output in
  * DIR/build), into DIR itself, replacing any keys there. What the demo, the bench and the tests use.
  */
 export function setupCompiledDir(dir: string, model: string, log: SetupLog): Promise<RunSetupResult> {
   return runSetup(
     {
-      r1cs: join(dir, BUILD_SUBDIR, `${CIRCUIT_NAME}.r1cs`),
-      wasm: join(dir, BUILD_SUBDIR, `${CIRCUIT_NAME}_js`, `${CIRCUIT_NAME}.wasm`),
+      ...compiledCircuitFiles(dir),
       model,
       out: dir,
       name: CIRCUIT_NAME,

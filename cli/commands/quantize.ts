@@ -14,12 +14,18 @@ import {
 } from "../../models/quantized-model";
 import { InsufficientDataError, UsageError } from "../../core/errors";
 import { readJsonFile } from "../../core/io";
-import { checkFitsArchitecture, parseArchitecture, type Architecture } from "../../circuits/architecture";
-import { CIRCUIT_INFO_KEYS } from "../../circuits/compile-model";
-import { JsonReader } from "../../core/validate";
+import { architectureFromJson, checkFitsArchitecture, type Architecture } from "../../circuits/architecture";
+import { checkCircuitInfo } from "../../circuits/compile-model";
 import { checkBarInterval, checkWindowModel } from "../../models/predict";
 import { adverseMoveTargets } from "../../models/target";
-import { fileOptions, outFileOption, output, parseIntOption, refuseOverwrites } from "../options";
+import {
+  fileOptions,
+  inFileOption,
+  outFileOption,
+  output,
+  parseIntOption,
+  refuseOverwrites,
+} from "../options";
 
 /** The options of `zkrisk quantize`, as commander gives them (cli/register/quantize.ts). */
 export interface QuantizeFlags {
@@ -101,15 +107,17 @@ export async function quantizeAction(f: QuantizeFlags): Promise<void> {
   output(await runQuantize(f), f.json, formatQuantize);
 }
 
-/** The architecture recorded in a committed-weights circuit.json (`--architecture`). */
+/**
+ * The architecture recorded in a committed-weights circuit.json (`--architecture`), the whole file checked as
+ * `setup` checks an artifact directory's (`checkCircuitInfo`); a file with no architecture (a constant-weights
+ * circuit's, the likely mistake) is named as such first.
+ */
 export function readArchitecture(file: string): Architecture {
-  const r = new JsonReader(file, readJsonFile(file, "USAGE"));
-  r.onlyKeys(CIRCUIT_INFO_KEYS);
-  const arch = r.optional("architecture");
-  if (arch === undefined) {
+  const doc = readJsonFile(inFileOption("--architecture", file), "USAGE");
+  if (typeof doc === "object" && doc !== null && !("architecture" in doc)) {
     throw new UsageError(`--architecture: ${file} has no architecture (compile with --weights committed)`);
   }
-  return parseArchitecture(arch);
+  return architectureFromJson(checkCircuitInfo(doc, file).architecture, file);
 }
 
 /** The rows of the test split recorded in the model, recomputed from the data file. */

@@ -2,13 +2,13 @@
  * `zkrisk setup`: the Groth16 trusted setup of a compiled circuit (a fast INSECURE development setup, or phase 2 on
  * a public ceremony's ptau), the verifier export and the manifest.
  */
-import { join } from "node:path";
-import { BUILD_SUBDIR, CIRCUIT_NAME } from "../../circuits/compile-model";
+import { CIRCUIT_NAME } from "../../circuits/compile-model";
 import { UsageError } from "../../core/errors";
 import { sha256File } from "../../core/io";
 import type { ArtifactManifest } from "../../setup/artifacts";
 import {
   checkSetupFlags,
+  compiledCircuitFiles,
   DEV_PTAU_FLAG,
   runSetup as runGroth16Setup,
   type RunSetupResult,
@@ -71,18 +71,17 @@ export async function runSetup(f: SetupFlags): Promise<SetupResult> {
   checkSetupFlags({ ptau: f.ptau, beaconHash: f.beacon, verifyPtau: f.verifyPtau });
   const beaconIterationsExp = parseIntOption("--beacon-iterations", f.beaconIterations, 10, 63);
   const info = readCircuitInfo(f.artifacts);
+  const compiled = compiledCircuitFiles(f.artifacts);
   if (sha256File(f.model) !== info.model.sha256) {
     throw new UsageError(
       `--model: ${f.model} is not the model the circuit in ${f.artifacts} was compiled from (${info.model.file})`,
     );
   }
-  const build = join(f.artifacts, BUILD_SUBDIR);
   const bar = progressBar(!f.json);
   let started = false;
   const result = await runGroth16Setup(
     {
-      r1cs: join(build, `${CIRCUIT_NAME}.r1cs`),
-      wasm: join(build, `${CIRCUIT_NAME}_js`, `${CIRCUIT_NAME}.wasm`),
+      ...compiled,
       model: f.model,
       out: f.artifacts,
       ptau: f.ptau,

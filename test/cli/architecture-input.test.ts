@@ -1,6 +1,7 @@
 /**
- * `--architecture <circuit.json>` (quantize, market-model) is read strictly: an unknown key, a missing field or
- * a value of the wrong type exits 2 naming the file, the field path and the value, before any work is done. So is
+ * `--architecture <circuit.json>` (quantize, market-model) is read strictly, by the check `setup` makes of an
+ * artifacts directory's circuit.json: an unknown key, a missing field or a value of the wrong type, in the
+ * architecture or outside it, exits 2 naming the file, the field path and the value, before any work is done. So is
  * an artifacts directory's circuit.json with a key `zkrisk compile` does not write.
  */
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
@@ -14,12 +15,15 @@ import { zkrisk } from "../helpers/zkrisk-cli";
 const ROOT = join(__dirname, "../..");
 const MODEL = join(ROOT, "models/btc-usdt-2h.quantized.json");
 
-/** A committed-weights circuit.json as `zkrisk compile` writes it (sizes made up: only the keys matter). */
+/**
+ * A committed-weights circuit.json as `zkrisk compile` writes it (sizes and hashes made up, each of its type: the
+ * whole file is checked, as setup checks an artifact directory's).
+ */
 function circuitJson(): Record<string, unknown> {
   return {
     mode: "committed",
     quorum: 1,
-    model: { file: "btc-usdt-2h.quantized.json", sha256: "00" },
+    model: { file: "btc-usdt-2h.quantized.json", sha256: "00".repeat(32) },
     modelCommitment: "1",
     publicSignals: ["a"],
     constraints: 1,
@@ -64,6 +68,14 @@ const CASES: [string, (d: Doc) => void, RegExp][] = [
     (d) => (d.architecture.layers[0].shift = "x"),
     /circuit\.json: architecture\.layers\[0\]\.shift: expected a finite number, got "x"/,
   ],
+  // Fields outside the architecture are checked too, as setup checks them.
+  [
+    "a quorum that is not a number",
+    (d) => (d.quorum = "x"),
+    /circuit\.json: quorum: expected a finite number, got "x"/,
+  ],
+  ["a model sha256 that is not one", (d) => (d.model.sha256 = "00"), /circuit\.json: model\.sha256: /],
+  ["a missing modelCommitment", (d) => delete d.modelCommitment, /circuit\.json: modelCommitment: missing/],
 ];
 
 describe("--architecture <circuit.json> is read strictly", () => {

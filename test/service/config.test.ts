@@ -620,14 +620,18 @@ describe("parseServiceConfig: bad input, one message per class", () => {
     );
   });
 
-  it("missing model, artifacts directory and keystore", () => {
+  it("missing (or of the wrong kind) model, artifacts directory and keystore", () => {
     expectConfigError(
       withEdit((d) => (d.markets[0].model = "models/missing.json")),
       `service.json: markets[0].model: file ${join(dir, "models/missing.json")} does not exist`,
     );
     expectConfigError(
       withEdit((d) => (d.markets[0].model = "models")),
-      `service.json: markets[0].model: file ${join(dir, "models")} does not exist`,
+      `service.json: markets[0].model: ${join(dir, "models")} is a directory, not a file`,
+    );
+    expectConfigError(
+      withEdit((d) => (d.markets[0].artifacts = "models/m.json")),
+      `service.json: markets[0].artifacts: ${join(dir, "models/m.json")} is a file, not a directory`,
     );
     expectConfigError(
       withEdit((d) => (d.markets[0].artifacts = "artifacts/none")),
@@ -762,7 +766,7 @@ describe("loadServiceConfig", () => {
     const broken = join(dir, "broken.json");
     writeFileSync(broken, "{ markets: [] }");
     expect(thrown(() => loadServiceConfig(broken)).message).toMatch(
-      new RegExp(`^${broken}: not valid JSON: `),
+      new RegExp(`^${broken}:1:3: not valid JSON: Expected property name or '}'$`),
     );
     const bad = join(dir, "bad.json");
     writeFileSync(bad, JSON.stringify(withEdit((d) => (d.concurrency = 0))));

@@ -43,6 +43,7 @@ import {
   type VerificationKey,
 } from "../../setup";
 import { compileCircomSource } from "../helpers/circom-source";
+import { readPtauHeader } from "../../circuits/binfile";
 
 // Hardhat loads hardhat.config.ts with Node's require: under vitest nothing handles .ts there (as in
 // test/contracts/fixture.ts).
@@ -247,6 +248,13 @@ describe("ptau", () => {
     await expect(checkPtau(raw, 3)).rejects.toThrow(/raw.ptau: ptau is not prepared for phase 2/);
   });
 
+  it("refuses a directory given as a ptau, naming it (no bare EISDIR)", async () => {
+    const reason = new SetupError(`${tmp}: is a directory, not a file`);
+    expect(() => readPtauHeader(tmp)).toThrow(reason);
+    await expect(checkPtau(tmp, 3)).rejects.toThrow(reason);
+    await expect(checkPtau(tmp, 3)).rejects.toBeInstanceOf(SetupError);
+  });
+
   it("verifies a ptau's contributions only when asked", async () => {
     // A ptau from snarkjs's own ceremony steps verifies ...
     const curve = await snarkjs.curves.getCurveFromName("bn128");
@@ -378,10 +386,10 @@ describe("ceremony", () => {
     ).rejects.toThrow(/ptau sha256 [0-9a-f]{64} does not match [0-9a-f]{64}/);
   });
 
-  it("refuses a malformed --beacon or an unreadable --ptau before contributing", async () => {
+  it("refuses a malformed --beacon, an unreadable --ptau or a directory for a file before contributing", async () => {
     const dir = join(tmp, "contributed");
     const before = sha256File(join(dir, "tiny.zkey"));
-    const refused = (options: { beaconHash?: string; ptau?: string }) =>
+    const refused = (options: { beaconHash?: string; ptau?: string; model?: string }) =>
       runContribute({ dir, name: "erin", ...options }, recordingLog());
     await expect(refused({ beaconHash: "zz" })).rejects.toThrow(
       new UsageError("--beacon: 'zz' is not a beacon hash (1 to 255 bytes of hex)"),
@@ -391,7 +399,13 @@ describe("ceremony", () => {
     writeFileSync(notPtau, "not a ptau file");
     await expect(refused({ ptau: notPtau })).rejects.toThrow(/^--ptau: .*not-a\.ptau: not a \.ptau file/);
     await expect(refused({ ptau: join(tmp, "missing.ptau") })).rejects.toThrow(
-      /^--ptau: .*missing\.ptau: cannot open/,
+      new UsageError(`--ptau: ${join(tmp, "missing.ptau")}: file not found`),
+    );
+    await expect(refused({ ptau: tmp })).rejects.toThrow(
+      new UsageError(`--ptau: '${tmp}' is a directory, not a file`),
+    );
+    await expect(refused({ model: tmp })).rejects.toThrow(
+      new UsageError(`--model: '${tmp}' is a directory, not a file`),
     );
     await expect(refused({ ptau: notPtau })).rejects.toBeInstanceOf(UsageError);
     expect(sha256File(join(dir, "tiny.zkey"))).toBe(before);
@@ -496,6 +510,16 @@ describe("direct development setup", () => {
     );
   });
 
+  it("refuses a contribution when its ptau is gone, saying to give it with --ptau", async () => {
+    const dir = join(tmp, "direct-no-ptau");
+    cpSync(direct.dir, dir, { recursive: true });
+    const ptauPath = join(dir, direct.manifest.ptau.file);
+    rmSync(ptauPath);
+    await expect(runContribute({ dir, name: "dave" }, recordingLog())).rejects.toThrow(
+      new SetupError(`${ptauPath}: the ptau ${dir} was set up with is missing: give it with --ptau`),
+    );
+  });
+
   it("refuses to replace the keys of a directory already set up, unless forced", async () => {
     const dir = join(tmp, "direct-again");
     cpSync(direct.dir, dir, { recursive: true });
@@ -524,6 +548,14 @@ describe("direct development setup", () => {
     expect(hashedHPoints(2 ** 14)).toBe(2 ** 14 - 1);
     expect(hashedHPoints(2 ** 15)).toBe(2 ** 15);
     expect(hashedHPoints(2 ** 18)).toBe(2 ** 18);
+  });
+
+  it("refuses a --ptau that is a directory before any work", async () => {
+    const out = join(tmp, "never-set-up");
+    await expect(runSetup({ r1cs, wasm, model, out, ptau: tmp }, recordingLog())).rejects.toThrow(
+      new UsageError(`--ptau: '${tmp}' is a directory, not a file`),
+    );
+    expect(existsSync(out)).toBe(false);
   });
 
   it("refuses --beacon without --ptau, and a malformed one with --ptau dev, before any work", async () => {
@@ -619,6 +651,27 @@ describe("loadArtifacts", () => {
       new RegExp(
         `tampered.model.json: model sha256 [0-9a-f]{64} does not match ${setup.manifest.model.sha256}`,
       ),
+    );
+  });
+
+  it("refuses a --model that is a directory or missing, naming the option", () => {
+    expect(() => loadArtifacts(setup.dir, { modelPath: tmp })).toThrow(
+      new UsageError(`--model: '${tmp}' is a directory, not a file`),
+    );
+    const missing = join(tmp, "no-such.model.json");
+    expect(() => loadArtifacts(setup.dir, { modelPath: missing })).toThrow(
+      new UsageError(`--model: ${missing}: file not found`),
+    );
+  });
+
+  it("refuses a recorded model path where a directory stands, naming the manifest", () => {
+    const copy = join(tmp, "recorded-model-directory", "artifacts");
+    cpSync(setup.dir, copy, { recursive: true });
+    // The manifest records the model relative to the artifact directory (../tiny.model.json): a directory there.
+    mkdirSync(join(copy, setup.manifest.model.path), { recursive: true });
+    expectSetupError(
+      () => loadArtifacts(copy),
+      /model file listed in .*artifacts\.json is not a regular file/,
     );
   });
 
