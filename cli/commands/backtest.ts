@@ -14,6 +14,7 @@ import {
 import { UsageError } from "../../core/errors";
 import { sha256File } from "../../core/io";
 import { loadCandles } from "../../candles/load-data";
+import { marketLabelProblem } from "../../candles/market-id";
 import { loadAnyModel } from "../../models/predict";
 import { goalSummary, type GoalVerdict } from "../../models/backtest";
 import {
@@ -183,7 +184,9 @@ export async function runBacktestCommand(f: BacktestFlags): Promise<BacktestResu
       "--market: names the market of a single --data file; with several files each is named by its file",
     );
   }
-  if (f.market !== undefined && f.market.trim() === "") throw new UsageError("--market: empty market name");
+  // the label every other command takes for the market (its on-chain id is made from it)
+  const labelProblem = f.market === undefined ? undefined : marketLabelProblem(f.market);
+  if (labelProblem !== undefined) throw new UsageError(`--market: ${labelProblem}`);
   const missRate = parseFloatOption("--miss-rate", f.missRate, 0, 0.99);
   if (missRate !== 0 && !f.adaptive) {
     throw new UsageError(`--miss-rate ${f.missRate}: misses adaptive updates only, so it needs --adaptive`);

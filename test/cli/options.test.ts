@@ -70,4 +70,16 @@ describe("number options on the command line", () => {
     expect(train.code, train.stderr).toBe(2);
     expect(train.stderr).toBe("zkrisk: --learning-rate: '0b1' is not a number in [0.000001, 1]\n");
   }, 120_000);
+
+  it("zkrisk backtest --market takes a market label as every command does (exit 2 naming it)", () => {
+    for (const [label, problem] of [
+      ["é", "'é' must be a number or printable ASCII of at most 31 bytes"],
+      [" BTC-USDT", "' BTC-USDT' has spaces around it, which would make it another market's id"],
+      ["", "'' is empty: name the market, e.g. BTC-USDT"],
+    ]) {
+      const r = zkrisk("backtest", "--market", label);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toBe(`zkrisk: --market: ${problem}\n`);
+    }
+  }, 120_000);
 });
