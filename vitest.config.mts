@@ -50,6 +50,7 @@ const FAST_SUITES = [
   "test/core/json-api-connections.test.ts",
   "test/core/json-schema.test.ts",
   "test/core/validate.test.ts",
+  "test/core/json-text.test.ts",
   "test/helpers/redis-server.test.ts",
   "test/layout.test.ts",
   "test/models/adaptive.test.ts",

@@ -13,5 +13,6 @@ export * from "./redact";
 export * from "./package-root";
 export * from "./errors";
 export * from "./io";
+export * from "./json-text";
 export * from "./validate";
 export * from "./pid";

@@ -1,8 +1,12 @@
-/** File helpers: atomic JSON writes (through core/atomic-file.ts), hashes, JSON reading with errors that name the file. */
+/**
+ * File helpers: atomic JSON writes (through core/atomic-file.ts), hashes, JSON reading with errors that name the file
+ * (and the line and column: core/json-text.ts).
+ */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "./atomic-file";
 import { ZkriskError } from "./errors";
+import { parseJsonText } from "./json-text";
 
 /**
  * Why a file could not be read, in words: `file not found`, `is a directory, not a file`, or `cannot read file:`
@@ -35,7 +39,12 @@ export function sha256File(path: string): string {
   return sha256Hex(readFileSync(path));
 }
 
-/** Read and parse a JSON file; errors name the file. */
+/**
+ * Read and parse a JSON file (`parseJsonText`: a key held twice in one object is refused).
+ * @param code the error's code, the family of the document (`CONFIG_INVALID` for a config...).
+ * @throws ZkriskError `path: file not found` (`readFailure`); JsonTextError `path:line:column: not valid JSON: ...`
+ *   or `path:line:column: duplicate key 'k' (first at line L)`.
+ */
 export function readJsonFile(path: string, code = "FILE_INVALID"): unknown {
   let text: string;
   try {
@@ -43,9 +52,5 @@ export function readJsonFile(path: string, code = "FILE_INVALID"): unknown {
   } catch (err) {
     throw new ZkriskError(code, `${path}: ${readFailure(err)}`);
   }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new ZkriskError(code, `${path}: not valid JSON: ${(err as Error).message}`);
-  }
+  return parseJsonText(text, path, code);
 }

@@ -8,6 +8,7 @@
 import { open, type FileHandle } from "node:fs/promises";
 import { DataError } from "../core/errors";
 import { readFailure } from "../core/io";
+import { JsonTextError, parseJsonText } from "../core/json-text";
 import { readCappedBody } from "../core/http-body";
 import { candleSeriesFrom, parseCandlesCsv, parseTimestamp, type CandleRow } from "../candles/load-data";
 import type { CandleSeries } from "../candles/types";
@@ -190,7 +191,7 @@ export const SOURCE_MAX_ANSWER_BYTES = 16 * 1024 * 1024;
  * @param timeoutMs limit on the whole request (connect, headers and body), ms.
  * @throws SourceHttpError (a DataError) naming the URL for an HTTP status other than 200; DataError naming the
  *   URL: no answer within `timeoutMs`, a failed request (a redirect among them), a longer answer, or a body that is
- *   not JSON.
+ *   not JSON or holds a key twice in one object (`parseJson`).
  */
 export async function fetchJson(url: string, timeoutMs: number): Promise<unknown> {
   const fail = (reason: string) => new DataError(url, undefined, reason);
@@ -220,14 +221,17 @@ export async function fetchJson(url: string, timeoutMs: number): Promise<unknown
 }
 
 /**
- * JSON text parsed.
- * @throws DataError `source: not valid JSON: ...`.
+ * JSON text parsed (`parseJsonText`: a key held twice in one object is refused).
+ * @throws DataError `source:line:column: not valid JSON: ...` or `source:line:column: duplicate key 'k' (first at
+ *   line L)` (for a URL: `url: line L, column C: ...`).
  */
 export function parseJson(text: string, source: string): unknown {
   try {
-    return JSON.parse(text);
+    return parseJsonText(text, source);
   } catch (err) {
-    throw new DataError(source, undefined, `not valid JSON: ${(err as Error).message}`);
+    if (!(err instanceof JsonTextError)) throw err;
+    // the place (`file:line:column`, `url: line L, column C`) stands for the file: a DataError's line is a CSV's
+    throw new DataError(err.place, undefined, err.reason);
   }
 }
 

@@ -25,6 +25,7 @@ import { isoFromMs } from "../core/time";
 import { quoted, readCappedBody, type CappedBody } from "../core/http-body";
 import { UsageError, ZkriskError } from "../core/errors";
 import { readJsonFile } from "../core/io";
+import { JsonTextError, parseJsonText } from "../core/json-text";
 import { PublisherFileError, UnsupportedVersionError } from "./errors";
 import { parseSignedBatch, type SignedBatch } from "./signed-batch";
 import { parseSignedWindow, type SignedWindow } from "./signed-window";
@@ -160,9 +161,11 @@ export class PublisherArchiveSource implements WindowSource {
     }
     let doc: unknown;
     try {
-      doc = JSON.parse(text);
+      doc = parseJsonText(text, name);
     } catch (err) {
-      return [{ source: name, kind: "invalid", reason: `${name}: not JSON: ${(err as Error).message}` }];
+      // `name: line L, column C: not valid JSON: ...` or `... duplicate key 'k' (first at line L)`, on one line
+      if (err instanceof JsonTextError) return [{ source: name, kind: "invalid", reason: err.message }];
+      throw err;
     }
     return [await checked(doc, name)];
   }

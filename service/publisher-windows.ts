@@ -31,6 +31,7 @@ import { redactUrl, redactUrlsIn } from "../core/url";
 import { ZkriskError } from "../core/errors";
 import { quoted, readCappedBody } from "../core/http-body";
 import { preview } from "../core/validate";
+import { JsonTextError, parseJsonText } from "../core/json-text";
 import {
   comparePublicKeys,
   firstBatchDisagreement,
@@ -362,10 +363,13 @@ class PublisherQuorum<T extends { publicKey: PublicKey }> {
     }
     let doc: unknown;
     try {
-      doc = JSON.parse(body.text);
+      // a document named by its URL, as `check` names it
+      doc = parseJsonText(body.text, redactUrl(url));
     } catch (err) {
+      if (!(err instanceof JsonTextError)) throw err;
       if (response.status !== 200) return { kind: "unreachable", detail: `HTTP ${response.status}` };
-      return { kind: "invalid", detail: `not valid JSON: ${quoted((err as Error).message)}` };
+      // `url: line L, column C: not valid JSON: ...` or `... duplicate key 'k' (first at line L)`
+      return { kind: "invalid", detail: err.message };
     }
     if (response.status === 200) return { kind: "document", doc };
     const error = field(doc, "error");

@@ -40,6 +40,7 @@ import { dirname, join } from "node:path";
 import { writeFileAtomic } from "../../core/atomic-file";
 import { ZkriskError } from "../../core/errors";
 import { sha256Hex } from "../../core/io";
+import { parseJsonText } from "../../core/json-text";
 import { isoFromMs } from "../../core/time";
 import { isKind, JsonReader } from "../../core/validate";
 import { comparePublicKeys, type PublicKey, type Signature } from "../eddsa";
@@ -336,15 +337,6 @@ function listTimes(directory: string, create: boolean): string[] {
   }
 }
 
-/** The JSON value of an archived file's text. @throws ZkriskError FILE_INVALID naming the file. */
-function parseJson(file: string, text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new ZkriskError("FILE_INVALID", `${file}: not valid JSON: ${(err as Error).message}`);
-  }
-}
-
 /** What is known of an archived file's text: its sha256, and why it did not check when it did not. */
 interface CheckedText {
   sha256: string;
@@ -450,9 +442,10 @@ export class SignedArchive<T extends { publicKey: PublicKey }> {
    * `name`'s archived document ending at `endTime`, or undefined when there is none. Its text is read from the
    * file each time; it is verified (digests and signature, and that it is this key's document of that bar) only
    * when this text was not checked before (see the file header).
-   * @throws PublisherFileError or SignatureError (publisher/signed-window.ts, signed-batch.ts) for a file
-   *   that does not check, ArchiveMismatchError for one that is not this archive's record of that bar (again at
-   *   every read, without verifying it again, until its text changes).
+   * @throws JsonTextError for a file that is not JSON or holds a key twice (core/json-text.ts), PublisherFileError
+   *   or SignatureError (publisher/signed-window.ts, signed-batch.ts) for a file that does not check,
+   *   ArchiveMismatchError for one that is not this archive's record of that bar (again at every read, without
+   *   verifying it again, until its text changes).
    */
   async read(name: string, endTime: number): Promise<Archived<T> | undefined> {
     if (!this.has(name, endTime)) return undefined;
@@ -499,7 +492,7 @@ export class SignedArchive<T extends { publicKey: PublicKey }> {
   private async check(name: string, endTime: number, file: string, text: string, sha256: string): Promise<T> {
     this.verified++;
     try {
-      const signed = await this.format.verify(parseJson(file, text), file);
+      const signed = await this.format.verify(parseJsonText(text, file), file);
       this.assertBelongs(name, endTime, file, signed);
       this.checked.set(file, { sha256 });
       return signed;
@@ -542,15 +535,15 @@ export class SignedArchive<T extends { publicKey: PublicKey }> {
    * served): about 0.4 ms a window file, so a start reads a year of one 2-hour market's windows (4,380) in
    * about 2 s.
    * @returns the number of files read.
-   * @throws ArchiveMismatchError for the first file that is not; PublisherFileError (UnsupportedVersionError for
-   *   another file version) for a file whose fields do not read; the file-system error of a file that cannot
-   *   be read.
+   * @throws ArchiveMismatchError for the first file that is not; JsonTextError for a file that is not JSON or
+   *   holds a key twice; PublisherFileError (UnsupportedVersionError for another file version) for a file whose
+   *   fields do not read; the file-system error of a file that cannot be read.
    */
   async scan(name: string): Promise<number> {
     const { times } = this.entry(name);
     for (const endTime of [...times]) {
       const file = this.fileOf(name, endTime);
-      const value = parseJson(file, await readFile(file, "utf8"));
+      const value = parseJsonText(await readFile(file, "utf8"), file);
       const version = fileReader(value, file).at("version").integer();
       if (version !== this.format.version.current) {
         throw new UnsupportedVersionError(

@@ -368,7 +368,10 @@ describe("zkrisk compile --adaptive, prove, submit and audit of an adaptive mark
       // an adaptive market in range needs the rule: a missing or invalid calibrations file is an error naming it
       writeFileSync(at("calibrations-invalid.json"), "{ not json");
       for (const [file, message] of [
-        [at("calibrations-invalid.json"), `${at("calibrations-invalid.json")}: not valid JSON`],
+        [
+          at("calibrations-invalid.json"),
+          `${at("calibrations-invalid.json")}:1:3: not valid JSON: Expected property name or '}'`,
+        ],
         [at("no-calibrations.json"), `--calibrations: ${at("no-calibrations.json")}: file not found`],
       ]) {
         const bad = zkrisk(

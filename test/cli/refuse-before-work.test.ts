@@ -45,7 +45,7 @@ describe("refused before any work", () => {
     writeFileSync(unknownKey, JSON.stringify({ format: "zkrisk-quantized/1", extra: 1 }));
     for (const [model, message] of [
       [MISSING, /--model: .*zkrisk-no-such-file\.json: file not found/],
-      [notJson, /not-json\.json: not valid JSON/],
+      [notJson, /not-json\.json:1:2: not valid JSON: Expected property name or '}'\n/],
       [unknownKey, /unknown-key\.json: /],
     ] as const) {
       const r = zkrisk("bench-setup", "--model", model);

@@ -134,7 +134,9 @@ describe("Binance klines", () => {
   it("name the file of a file that is not JSON, and the URL of an HTTP error", async () => {
     const file = join(dir, "broken.json");
     writeFileSync(file, "[[1, ");
-    await expect(new KlinesFileSource(file).read()).rejects.toThrow(new RegExp(`^${file}: not valid JSON: `));
+    await expect(new KlinesFileSource(file).read()).rejects.toThrow(
+      new RegExp(`^${file}:1:6: not valid JSON: Unexpected end of JSON input$`),
+    );
     await expect(new KlinesHttpSource(`${base}/missing`, 5_000).read()).rejects.toThrow(
       `${base}/missing: HTTP 404`,
     );

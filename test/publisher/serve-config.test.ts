@@ -157,7 +157,7 @@ describe("publisher config", () => {
     const cases: [(d: Doc) => void, string][] = [
       [(d) => delete d.archive, "archive: missing"],
       [(d) => (d.key = "nokey.json"), `key: file ${join(dir, "nokey.json")} does not exist`],
-      [(d) => (d.key = "keys"), `key: file ${join(dir, "keys")} does not exist`],
+      [(d) => (d.key = "keys"), `key: ${join(dir, "keys")} is a directory, not a file`],
       [(d) => (d.archive = "a-file"), `archive: ${join(dir, "a-file")} is a file, not a directory`],
       [(d) => (d.archive = ""), "archive: expected a non-empty string"],
       [(d) => (d.pollSeconds = 0), "pollSeconds: expected a number in [0.1, 3600], got 0"],
@@ -295,7 +295,9 @@ describe("publisher config", () => {
   it("names the file that cannot be read or is not JSON", () => {
     const broken = join(dir, "broken.json");
     writeFileSync(broken, '{"key": ');
-    expect(() => loadPublisherConfig(broken)).toThrow(new RegExp(`^${broken}: not valid JSON: `));
+    expect(() => loadPublisherConfig(broken)).toThrow(
+      new RegExp(`^${broken}:1:9: not valid JSON: Unexpected end of JSON input$`),
+    );
     expect(() => loadPublisherConfig(join(dir, "none.json"))).toThrow(ConfigError);
     const good = join(dir, "publisher.json");
     writeFileSync(good, JSON.stringify(doc()));

@@ -292,7 +292,9 @@ describe("PublisherWindows.collect", () => {
       `the window ends at the bar opening ${new Date(barTime(LAST - 1)).toISOString()}, not ` +
         `${new Date(END).toISOString()}`,
     );
-    expect(err.reports[3].detail).toMatch(/^not valid JSON/);
+    expect(err.reports[3].detail).toBe(
+      `${notJson}/v1/windows/BTC-USDT?at=***: line 1, column 1: not valid JSON: Unexpected token '<'`,
+    );
   });
 
   it("asks on the base URL's path and keeps its query (a key), showing the key masked", async () => {
