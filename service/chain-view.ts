@@ -67,10 +67,10 @@ export class ChainView {
         );
       }
       // Another contract (the verifier's address given by mistake) would fail every read and every submission. A
-      // node that fails the call says nothing of the address: the service starts, and reads again when it answers.
+      // node that fails the call (or answers it with no data) says nothing of the address: the service starts, and
+      // its reads of the oracle meet the node's state as they always do.
       await checkRiskOracle(provider, chain.oracle, "chain.oracle").catch((err: unknown) => {
         if (err instanceof UsageError) throw new ZkriskError("CONFIG_INVALID", err.message);
-        if (!(err instanceof ZkriskError && err.code === "RPC_FAILED")) throw err;
       });
       return new ChainView(provider, oracle, oracleDomain(chainId, chain.oracle));
     } catch (err) {

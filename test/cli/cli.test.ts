@@ -380,7 +380,7 @@ describe("zkrisk backtest: any length, several markets, series and report", () =
     );
     refused(["--data", later, "--from", "2030-01-01"], "the file spans 2024-03-01T00:00 .. 2024-06-30T22:00");
     refused(["--data", later, "--miss-rate", "0.1"], "needs --adaptive");
-    refused(["--data", later, "--market", " "], "--market: empty");
+    refused(["--data", later, "--market", " "], "--market: ' ' is empty: name the market, e.g. BTC-USDT");
   });
 
   it("--series has a column for every model of any market, empty where a market has none", () => {
