@@ -324,7 +324,21 @@ describe("publisher serve --check on a key rotation", () => {
       configDoc({ archive: "archive", markets: [{ ...markets[0], intervalMs: 3_600_000 }] }),
     );
     await expect(checkPublisher(hourly, PASSWORD_ENV)).rejects.toThrow(
-      `${hourly}: markets[0].intervalMs: 3600000, but the archived windows of BTC-USDT have bars of 7200000 ms (${file})`,
+      `${hourly}: markets[0].intervalMs: 3600000, but the source's bars are 7200000 ms apart (${csv})`,
+    );
+    // A URL source is not read by --check: the archived windows tell the interval
+    const hourlyUrl = writeJson(
+      work,
+      "hourly-url.json",
+      configDoc({
+        archive: "archive",
+        markets: [
+          { market: "BTC-USDT", intervalMs: 3_600_000, source: { url: "http://127.0.0.1:1/candles" } },
+        ],
+      }),
+    );
+    await expect(checkPublisher(hourlyUrl, PASSWORD_ENV)).rejects.toThrow(
+      `${hourlyUrl}: markets[0].intervalMs: 3600000, but the archived windows of BTC-USDT have bars of 7200000 ms (${file})`,
     );
     // The new key with its own archive directory passes, and --check makes nothing there.
     const fresh = writeJson(
@@ -334,7 +348,15 @@ describe("publisher serve --check on a key rotation", () => {
     );
     expect((await checkPublisher(fresh, PASSWORD_ENV)).publicKey).toEqual(newKey);
     expect(readdirSync(work).sort()).toEqual(
-      ["archive", "b.key.json", "btc.csv", "fresh.json", "hourly.json", "rotated.json"].sort(),
+      [
+        "archive",
+        "b.key.json",
+        "btc.csv",
+        "fresh.json",
+        "hourly.json",
+        "hourly-url.json",
+        "rotated.json",
+      ].sort(),
     );
   });
 });
