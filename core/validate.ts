@@ -2,9 +2,9 @@
  * Minimal structural checks for JSON documents (model files, the service and publisher configs, HTTP
  * payloads), with messages that name the file and the field, and the field readers the config files share.
  */
-import { statSync, type Stats } from "node:fs";
 import { resolve } from "node:path";
 import { ModelError } from "./errors";
+import { entryKind } from "./paths";
 
 type Json = Record<string, unknown>;
 
@@ -229,12 +229,7 @@ export function httpUrl(r: JsonReader): string {
 
 /** Whether a file (or a directory) exists at `path`. */
 export function isKind(path: string, kind: "file" | "directory"): boolean {
-  try {
-    const s = statSync(path);
-    return kind === "file" ? s.isFile() : s.isDirectory();
-  } catch {
-    return false;
-  }
+  return entryKind(path) === kind;
 }
 
 /**
@@ -242,16 +237,10 @@ export function isKind(path: string, kind: "file" | "directory"): boolean {
  * exist`, `P is a directory, not a file`, `P is a file, not a directory` (or `P is not a file` for anything else).
  */
 export function pathKindProblem(path: string, kind: "file" | "directory"): string | undefined {
-  let s: Stats;
-  try {
-    s = statSync(path);
-  } catch {
-    return `${kind} ${path} does not exist`;
-  }
-  if (kind === "file" ? s.isFile() : s.isDirectory()) return undefined;
-  if (s.isDirectory()) return `${path} is a directory, not a file`;
-  if (s.isFile()) return `${path} is a file, not a directory`;
-  return `${path} is not a ${kind}`;
+  const found = entryKind(path);
+  if (found === undefined) return `${kind} ${path} does not exist`;
+  if (found === kind) return undefined;
+  return found === "special" ? `${path} is not a ${kind}` : `${path} is a ${found}, not a ${kind}`;
 }
 
 /** A path field resolved against `base`, naming a file or directory that exists. */

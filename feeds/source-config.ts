@@ -1,5 +1,6 @@
 /**
- * A candle source as a config file describes it (the publisher's `markets[].source`), and the source it gives. One JSON object with exactly one of these keys:
+ * A candle source as a config file describes it (the publisher's `markets[].source`), and the source it gives.
+ * One JSON object with exactly one of these keys:
  *
  *   { "csv": FILE }                                 a candle CSV file another process appends to
  *   { "url": URL, "timeoutMs": N }                  JSON candles over HTTP (sources.ts, HttpCandleSource)

@@ -19,7 +19,10 @@ export type RequestRefusal =
    * data age for the market; for a proof-only job, `api.maxBarAgeSeconds`.
    */
   | "BAR_TOO_OLD"
-  /** A new job, while the market (or batch) has `api.maxPendingJobsPerMarket` jobs waiting to be proved or being proved. */
+  /**
+   * A new job, while the market (or batch) has `api.maxPendingJobsPerMarket` jobs waiting to be proved or being
+   * proved.
+   */
   | "TOO_MANY_JOBS"
   /** The node did not answer. */
   | "CHAIN_UNREACHABLE";

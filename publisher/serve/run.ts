@@ -338,11 +338,11 @@ export interface PublisherCheck {
  * Checks what `servePublisher` would check at start, without listening or signing: the config, that
  * `listen.host` is an address of this machine (not that the port is free: a running publisher may hold it),
  * the keystore unlocked with ZKRISK_PUBLISHER_PASSWORD (a wrong password fails here, not at start), every
- * file source (`csv`, a `klines` file) read as a poll reads it, its bars of the market's `intervalMs`, and the archive as a start checks it
- * (`checkArchive`: the newest window of each market and batch of each batch verified, every file this key's
- * record of the bar its name says; so a new key pointed at the old key's archive fails here, not at start),
- * read without creating anything. URL sources are not contacted: a source that is down at start is retried
- * every poll anyway.
+ * file source (`csv`, a `klines` file) read as a poll reads it, its bars of the market's `intervalMs`, and the
+ * archive as a start checks it (`checkArchive`: the newest window of each market and batch of each batch verified,
+ * every file this key's record of the bar its name says; so a new key pointed at the old key's archive fails here,
+ * not at start), read without creating anything. URL sources are not contacted: a source that is down at start is
+ * retried every poll anyway.
  * @throws ConfigError naming the config file and the source's field, `listen.host`, or the archive's file (see
  *   `checkArchive`); UsageError when the password is unset; PublisherFileError for the keystore or a wrong
  *   password, or an archived file that does not check.
