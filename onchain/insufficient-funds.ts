@@ -7,11 +7,12 @@
 import { formatEther, isError, Transaction, type Provider } from "ethers";
 import { UsageError } from "../core/errors";
 
-/** The node's words for the refusal: geth's and most nodes', then Hardhat's. */
-const REFUSAL = /insufficient funds|doesn't have enough funds/i;
+/** The node's words for the refusal: geth's and most nodes' ("insufficient funds"), Hardhat's ("enough funds"). */
+const REFUSAL = /insufficient funds|enough funds/i;
 
 /** The node's JSON-RPC error and request, where ethers keeps them on the errors it throws. */
 interface NodeFailure {
+  message?: unknown;
   transaction?: unknown;
   error?: { message?: unknown };
   payload?: { method?: unknown; params?: unknown[] };
@@ -21,13 +22,14 @@ interface NodeFailure {
 /**
  * Whether `err` is a node's refusal of a transaction whose sender cannot pay for it: ethers' INSUFFICIENT_FUNDS, or
  * the node's words for it in its error (`error`, `info.error`: Hardhat's "Sender doesn't have enough funds", which
- * ethers leaves as UNKNOWN_ERROR). A revert is never one, whatever its reason says.
+ * ethers leaves as UNKNOWN_ERROR) or in the error's own message. A revert is never one, whatever its reason says.
+ * The one rule for it: the CLI's signer (chain.ts) and the prover service's broadcasts (service/submitter.ts).
  */
 export function isInsufficientFunds(err: unknown): boolean {
   if (isError(err, "INSUFFICIENT_FUNDS")) return true;
   if (isError(err, "CALL_EXCEPTION")) return false;
-  const e = err as NodeFailure;
-  return [e.error?.message, e.info?.error?.message].some(
+  const e = err as NodeFailure | undefined;
+  return [e?.error?.message, e?.info?.error?.message, e?.message].some(
     (said) => typeof said === "string" && REFUSAL.test(said),
   );
 }

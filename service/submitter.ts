@@ -23,6 +23,7 @@ import {
   signedBatchArguments,
   signedUpdateArgs,
 } from "../onchain/oracle";
+import { isInsufficientFunds } from "../onchain/insufficient-funds";
 import { isBatchProof, type ProvedJob, type SentTransaction } from "./jobs";
 
 /** A failure worth retrying later (node unreachable, gas price above the ceiling, ...). */
@@ -204,9 +205,7 @@ export function classifyBroadcastError(err: unknown): BroadcastRefusal {
   if (code === "REPLACEMENT_UNDERPRICED" || /replacement (transaction underpriced|fee too low)/.test(m)) {
     return "replacement-underpriced";
   }
-  if (code === "INSUFFICIENT_FUNDS" || m.includes("insufficient funds") || m.includes("enough funds")) {
-    return "insufficient-funds";
-  }
+  if (isInsufficientFunds(err)) return "insufficient-funds";
   if (LASTING_REFUSALS.some((r) => r.test(m))) return "invalid";
   return "other";
 }
