@@ -29,6 +29,11 @@ export const CIRCUIT_NAME = "zkrisk";
 export const CIRCUIT_INFO_FILE = "circuit.json";
 /** Where circom's output goes inside an artifact directory. */
 export const BUILD_SUBDIR = "build";
+/** circom's output a setup reads, relative to the artifact directory (as circuit.json records them). */
+export const COMPILED_FILES = {
+  r1cs: `${BUILD_SUBDIR}/${CIRCUIT_NAME}.r1cs`,
+  wasm: `${BUILD_SUBDIR}/${CIRCUIT_NAME}_js/${CIRCUIT_NAME}.wasm`,
+} as const;
 
 /**
  * The adaptive calibration rule a signed-update circuit proves (issue 12 part 3), as circuit.json and the
@@ -102,8 +107,7 @@ async function compileGenerated(
     modelCommitment: generated.modelCommitment.toString(),
     publicSignals,
     ...readR1csHeader(compiled.r1csPath),
-    r1cs: `${BUILD_SUBDIR}/${CIRCUIT_NAME}.r1cs`,
-    wasm: `${BUILD_SUBDIR}/${CIRCUIT_NAME}_js/${CIRCUIT_NAME}.wasm`,
+    ...COMPILED_FILES,
     source: `${BUILD_SUBDIR}/${CIRCUIT_NAME}.circom`,
     ...tail,
   };

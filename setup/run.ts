@@ -2,7 +2,7 @@
  * Entry points for the command line: `zkrisk setup` ({@link runSetup}) and `zkrisk ceremony contribute`
  * ({@link runContribute}). They resolve the ptau, run the setup and return what a command prints.
  */
-import { BUILD_SUBDIR, CIRCUIT_NAME } from "../circuits/compile-model";
+import { CIRCUIT_NAME, COMPILED_FILES } from "../circuits/compile-model";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { checkFileHash, loadArtifacts, MANIFEST_FILE, type CeremonyStep } from "./artifacts";
@@ -298,16 +298,12 @@ export async function runContribute(
  * is refused naming `--artifacts`, the file and the command that writes it (UsageError).
  */
 export function compiledCircuitFiles(dir: string): { r1cs: string; wasm: string } {
-  const files = {
-    r1cs: `${BUILD_SUBDIR}/${CIRCUIT_NAME}.r1cs`,
-    wasm: `${BUILD_SUBDIR}/${CIRCUIT_NAME}_js/${CIRCUIT_NAME}.wasm`,
-  };
-  for (const file of Object.values(files)) {
+  for (const file of Object.values(COMPILED_FILES)) {
     if (!existsSync(join(dir, file))) {
       throw new UsageError(`--artifacts: ${dir} has no ${file}: run \`zkrisk compile --out ${dir}\``);
     }
   }
-  return { r1cs: join(dir, files.r1cs), wasm: join(dir, files.wasm) };
+  return { r1cs: join(dir, COMPILED_FILES.r1cs), wasm: join(dir, COMPILED_FILES.wasm) };
 }
 
 /**
