@@ -185,7 +185,7 @@ export async function auditAdaptiveUpdates(
  *    pending outcomes over a day: no update for at least 12 bars in a row after bar s + 11, or as many missed);
  *  - or a `missing bar`: the update that processed it (`next`, at `lag`) has a bar of s..s+12 missing from its
  *    signed window, so it counted no outcome.
- * A submitter alone on a market can still drop a breach so, by not submitting for a day after it (README,
+ * A submitter alone on a market can still drop a breach so, by not submitting for a day after it (docs/model-results.md,
  * "Skipped bars are caught up"); an honest one loses an outcome only to a day without accepted updates, or to a
  * bar the publishers lack, and only about 1 % of those outcomes are breaches.
  */

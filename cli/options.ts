@@ -305,7 +305,7 @@ export function table(rows: string[][]): string {
     .join("\n");
 }
 
-/** Markdown table with padded columns (pastes into the README as is). */
+/** Markdown table with padded columns (pastes into the docs as is). */
 export function markdownTable(rows: string[][]): string {
   const widths = rows[0].map((_, c) => Math.max(3, ...rows.map((r) => r[c].length)));
   const line = (r: string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c])).join(" | ")} |`;

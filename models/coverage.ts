@@ -201,7 +201,7 @@ export const MIN_DAILY_SAMPLES = minDailySamples();
  * but the samples are fewer than MIN_DAILY_SAMPLES, else "valid". */
 export type CoverageVerdict = "valid" | "not valid" | "too short";
 
-/** The validity rule of the README and of issue 12. */
+/** The validity rule of docs/model-results.md and of issue 12. */
 export function coverageVerdict(d: CoverageSummary, minSamples = MIN_DAILY_SAMPLES): CoverageVerdict {
   const passes =
     d.kupiec.median >= VALIDITY_P &&

@@ -8,7 +8,7 @@
  * - the QAP evaluation (A·w and B·w on the domain, and their product) is one call of `qap_buildABC`, which the
  *   curve's own wasm (wasmcurves) exports, instead of snarkjs's JavaScript loop over every coefficient: the same
  *   `frm_mul` and `frm_add` on the same bytes, 70 to 110 ms instead of 1.2 to 1.3 s for the 317,522 coefficients
- *   of the signed-update circuit (measured, README "Proving levers");
+ *   of the signed-update circuit (measured, docs/benchmarks.md, "Proving levers");
  * - the four multi-exponentiations of the witness (A, B1, B2, C) do not wait for the QAP and its six FFTs, so
  *   the curve's workers always have work queued; the H multi-exponentiation follows the FFTs, as it must.
  * - when the native addon is built (prover/native-msm.ts, `Groth16ProverOptions.msm`), the five
@@ -219,7 +219,7 @@ export interface Groth16ProverOptions {
    * Build a curve of its own that runs in this thread (ffjavascript's `singleThread`) instead of sharing
    * snarkjs's curve with one worker thread per core. Default false: the workers split the multi-exponentiations
    * over the cores for about the same CPU time; only under heavy load from other processes did one thread do
-   * better (README, "Proving levers").
+   * better (docs/benchmarks.md, "Proving levers").
    */
   singleThread?: boolean;
   /**

@@ -1,9 +1,9 @@
 /**
- * The rule sweep behind the README's adaptive-calibration selection table (issue 12, part 3): every candidate
+ * The rule sweep behind the adaptive-calibration selection table of docs/model-results.md (issue 12, part 3): every candidate
  * rule is run as the integer on-chain simulation (models/adaptive.ts, runScaleRule: integer outputs of the
  * shipped quantised network, integer breach test on the candles, integer state), deployed on each market's
  * 2022 validation split with the scale fitted on 2021 (the last training year, out of sample), and on the
- * 2023-24 test split with the market's shipped scale (models/calibrations.json). It prints the README's table
+ * 2023-24 test split with the market's shipped scale (models/calibrations.json). It prints the table of docs/model-results.md
  * as Markdown: per rule, the markets valid on 2022 and whether the pool of the eight is valid (with its breach
  * rate), the mean 2022 average MM, and, for transparency only, the test figures (markets valid, markets where
  * the goal is met, mean average MM). The pick is the lowest mean 2022 average MM among the rules valid on all
@@ -121,7 +121,7 @@ export function runAcceleratedRule(
   };
 }
 
-/** The sixteen candidate rules, in the README's order (the shipped rule is the fifth). */
+/** The sixteen candidate rules, in the documented table's order (the shipped rule is the fifth). */
 export function sweepRules(shipped: AdaptiveRule): SweepRule[] {
   const fam = (label: string, start: number, end: number, every: number) =>
     asSweep(label, annealedRule(familyRule(shipped, start, end, every)));
@@ -331,7 +331,7 @@ export function pickRule(rows: SweepRow[], markets: number): SweepRow[] {
   return rows.map((r) => ({ ...r, picked: r === best }));
 }
 
-/** The table as Markdown (the README's columns; the pick in bold). */
+/** The table as Markdown (the documented table's columns; the pick in bold). */
 export function formatSweep(rows: SweepRow[], markets: number): string {
   const cells = rows.map((r) => {
     const v = r.validation;

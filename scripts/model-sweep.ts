@@ -1,5 +1,5 @@
 /**
- * The multi-market configuration sweep behind the README's model-selection table (issue 12): fit the network on
+ * The multi-market configuration sweep behind the model-selection table of docs/model-results.md (issue 12): fit the network on
  * the pooled training splits of several markets (each market split by time as the shipped model, purged at the
  * boundaries), calibrate it on each market's own validation split, and print the per-market validation and test
  * figures as one JSON line. Selection is on the validation figures only.

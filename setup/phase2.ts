@@ -373,7 +373,7 @@ export function devSetupPtauFileName(name: string, power: number): string {
  * one contribution, drop the secrets, export the verification key and the Solidity verifier, and write the manifest
  * (`setup.method` "direct", `setup.insecure` true). The ptau stays in the artifact directory, so `snarkjs zkey verify`
  * and later contributions (`zkrisk ceremony contribute`) can check the zkey against it.
- * Measured here (2 cores): about 5 s at power 11; see the README for powers 15 and 16.
+ * Measured here (2 cores): about 5 s at power 11; see docs/benchmarks.md for powers 15 and 16.
  */
 export async function devSetupCircuit(
   options: DevSetupCircuitOptions,

@@ -32,6 +32,7 @@ const DATA_PATH = [
 /** Top-level folders that are not source folders on the data path. */
 const OTHER_FOLDERS = [
   "test",
+  "docs",
   "tools",
   "contracts",
   "deploy",

@@ -34,7 +34,7 @@ export interface CalibrateFlags {
 }
 
 /**
- * Adaptive rule (models/adaptive.ts), chosen on validation (README): down 2^-10 (0.098 %) per covered outcome
+ * Adaptive rule (models/adaptive.ts), chosen on validation (docs/model-results.md): down 2^-10 (0.098 %) per covered outcome
  * for the first 500 outcomes after deployment, then 2^-11, 2^-12 and from 1,500 outcomes on 2^-13 (0.012 %);
  * each stage's up step balances 99 down steps (+10.2 %, +5.0 %, +2.4 %, +1.2 % per breach).
  */

@@ -141,7 +141,7 @@ export async function runSetPublisherSet(f: SetPublisherSetFlags): Promise<SetPu
       quorum: set?.quorum ?? before.quorum,
     };
     // A key registered for another domain (before a chain split, on the original chain) is registered again for
-    // this chain's, even with nothing else changed: the README's way out of a split.
+    // this chain's, even with nothing else changed: the way out of a split (contracts/README.md, Chain splits).
     const keyHere = await oracleStatementKey(oracle, marketId, before);
     const changed = [
       ...(next.verifier.toLowerCase() !== before.verifier.toLowerCase() ? ["verifier"] : []),

@@ -78,7 +78,7 @@ export function registerPublisher(program: Command): void {
       "run the publisher: sign each new window of every configured market, and each configured batch of " +
         "markets, once (password from ZKRISK_PUBLISHER_PASSWORD), archive it, and serve GET " +
         "/v1/windows/:market?at=, /v1/batches/:batch?at=, /health and /metrics until SIGINT or SIGTERM (see " +
-        "README: Publisher service)",
+        "docs/publisher-service.md)",
     )
     .requiredOption(
       "--config <file>",

@@ -12,7 +12,7 @@ export function registerServe(program: Command): void {
     .command("serve")
     .description(
       "run the prover service: prove and submit every new closed bar of each configured market (or batch " +
-        "of markets, one proof for all), and answer the HTTP API (see README: Prover service)",
+        "of markets, one proof for all), and answer the HTTP API (see docs/prover-service.md)",
     )
     .requiredOption(
       "--config <file>",

@@ -1,7 +1,7 @@
 /**
  * The outcomes of an adaptive market that no update counted. Each accepted update processes the oldest pending
  * outcome (models/adaptive.ts `PendingOutcomes`), so a bar left out only delays an outcome; a submitter alone on a
- * market can still drop a breach by submitting nothing for a day after it (README, "Skipped bars are caught up"), and the
+ * market can still drop a breach by submitting nothing for a day after it (docs/model-results.md, "Skipped bars are caught up"), and the
  * audit counts those. On Hardhat's in-process network with the adaptive signed-update STAND-IN verifier
  * (test/helpers/signed-update-stand-in.ts), real signatures and the shipped candles: ETH-USDT deployed at the
  * rule's floor (the shipped model with calibrationNum 0.25, so breaches are frequent), its bars submitted by

@@ -1,6 +1,6 @@
 /**
  * The CLI's shell: `--version`, `--help` listing every command, errors as JSON under `--json` with the same
- * exit codes, and registration that loads no heavy module (so `--help` is instant; timings are in the README,
+ * exit codes, and registration that loads no heavy module (so `--help` is instant; timings are in docs/cli.md,
  * never asserted here).
  */
 import { spawnSync } from "node:child_process";

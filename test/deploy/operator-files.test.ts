@@ -3,7 +3,7 @@
  * compose services run zkrisk commands that exist with flags they take, on config files that the real
  * validators accept, on the ports those configs listen on; Prometheus scrapes those ports; every metric the
  * dashboard and the alert rules query is one the service or the publisher exports. The image itself is built
- * and run by tools/build-image-offline.sh (root, minutes), not in a test (README, Operating).
+ * and run by tools/build-image-offline.sh (root, minutes), not in a test (docs/operating.md).
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

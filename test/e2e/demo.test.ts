@@ -100,7 +100,7 @@ describe("npm run demo (in-process Hardhat network)", () => {
     const first = json<Demo>(["demo", "--artifacts", artifacts]);
     await checkDemo(first);
     expect(first.circuit.reusedArtifacts).toBe(false);
-    // The signed-update circuit at K = 1 (per-part counts: README and the circuit tests), within the issue's
+    // The signed-update circuit at K = 1 (per-part counts: docs/how-it-works.md and the circuit tests), within the issue's
     // budget of 30,000; what the demo reports is what was compiled.
     const compiled = JSON.parse(readFileSync(join(artifacts, "circuit.json"), "utf8")) as {
       constraints: number;

@@ -731,7 +731,7 @@ describe("the report's chart on any history length", () => {
   });
 });
 
-describe("the adaptive rows of the README's test-split table (ETH-USDT, 2023-01-01 on)", () => {
+describe("the adaptive rows of the test-split table in docs/model-results.md (ETH-USDT, 2023-01-01 on)", () => {
   const quantized = loadQuantizedModel(join(__dirname, "../../models/btc-usdt-2h.quantized.json"));
   const calibrations = loadCalibrations(join(__dirname, "../../models/calibrations.json"));
   const series = loadCandles(join(__dirname, "../../models/data/ethusdt-2h.csv"));

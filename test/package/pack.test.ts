@@ -122,6 +122,8 @@ describe("the packed package, installed into a new project", () => {
       "circuits/lib/window-features.circom",
       "models/btc-usdt-2h.quantized.json",
       "bin/zkrisk.cjs",
+      "README.md",
+      "docs/cli.md",
     ]) {
       expect(paths, p).toContain(p);
     }

@@ -1,8 +1,8 @@
 /**
  * The adaptive-rule sweep (scripts/adaptive-sweep.ts): its candidate rules are the integer rules described in
- * the README (the shipped one among them, identical to the calibrations file's), the two rules outside the
+ * docs/model-results.md (the shipped one among them, identical to the calibrations file's), the two rules outside the
  * shipped family step as documented, and the pick and the printed table follow the selection criterion. The
- * sweep itself (eight markets, sixteen rules) is run by hand; see the README.
+ * sweep itself (eight markets, sixteen rules) is run by hand; see docs/model-results.md.
  */
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -124,7 +124,7 @@ describe("adaptive sweep selection and table", () => {
     expect(pickRule([row("a", 7, true, 1)], 8).some((r) => r.picked)).toBe(false);
   });
 
-  it("prints the README's columns, the pick in bold", () => {
+  it("prints the documented table's columns, the pick in bold", () => {
     const text = formatSweep(pickRule([row("slow", 8, true, 1900.4), row("fast", 8, false, 1800)], 8), 8);
     const lines = text.trimEnd().split("\n");
     expect(lines).toHaveLength(4);

@@ -1,8 +1,8 @@
 /**
  * The model sweep's calendar inputs (scripts/model-sweep.ts): `weekendShare`, the share of a target's 12 bars
  * that open on a UTC Saturday or Sunday, and the weekly variance profile (`seasonalProfile`,
- * `seasonalFactors`). The sweep itself (training on eight markets) is run by hand; see the
- * README.
+ * `seasonalFactors`). The sweep itself (training on eight markets) is run by hand; see
+ * docs/model-results.md.
  */
 import { describe, expect, it } from "vitest";
 import type { Candle, CandleSeries } from "../../candles/types";
