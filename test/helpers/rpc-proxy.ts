@@ -63,6 +63,10 @@ export async function startRpcProxy(
       res.end(err.message);
     });
   });
+  // Clients (ethers through Node's keep-alive agent, fetch) reuse idle sockets. A server that closes one after
+  // Node's default 5 s races with that reuse on a loaded machine, and the request fails with ECONNRESET; so idle
+  // sockets stay open until close(), which ends them.
+  server.keepAliveTimeout = 600_000;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
