@@ -46,6 +46,8 @@ export const SERVICE_DEFAULTS = {
   maxBarAgeSeconds: 7 * 86_400,
   lockSeconds: 30,
   leaseSeconds: 10,
+  /** Key prefix of the Redis job store and queue: the one every release before `queue.prefix` used. */
+  queuePrefix: "zkrisk",
 } as const;
 
 /**
@@ -385,6 +387,23 @@ export const ServiceConfigSchema = Type.Object(
             600,
             D.leaseSeconds,
             "Another process takes the scheduler over this long after its holder stops renewing it, seconds",
+          ),
+          prefix: Type.Optional(
+            Type.String({
+              // No ':' (the separator of the keys under it): no prefix's keys lie under another prefix.
+              pattern: "^(?:[A-Za-z0-9_.-]{1,64}|\\{[A-Za-z0-9_.-]{1,64}\\})$",
+              default: D.queuePrefix,
+              description:
+                "First component of every Redis key of the job store and queue: the processes of one deployment " +
+                "(one chain, oracle and set of markets) share it, and each deployment on one Redis database needs " +
+                "its own (a process refuses to start on a prefix that holds another deployment's jobs). Letters, " +
+                "digits, '_', '.' and '-', at most 64; in braces (`{zkrisk}`) for a Redis Cluster, so that every " +
+                "key of the store hashes to one slot",
+              errorMessage: {
+                pattern:
+                  "expected at most 64 letters, digits, '_', '.' or '-' (in braces for a Redis Cluster), got {value}",
+              },
+            }),
           ),
         },
         { ...closed, description: "Redis mode (`zkrisk serve --queue`) only" },

@@ -308,6 +308,7 @@ export function parseServiceConfig(value: unknown, file: string, baseDir: string
     queue: {
       lockSeconds: doc.queue?.lockSeconds ?? D.lockSeconds,
       leaseSeconds: doc.queue?.leaseSeconds ?? D.leaseSeconds,
+      prefix: doc.queue?.prefix ?? D.queuePrefix,
     },
   };
 }

@@ -17,6 +17,7 @@ import type { Dispatcher, RunJob } from "./dispatcher";
 import { CLAIMS, isDue, SET_BACKS } from "./job-states";
 import { transition, type JobRecord, type JobStore } from "./jobs";
 import { loadLuaScript } from "./lua-scripts";
+import { RedisErrorLog } from "./redis-store";
 
 /** Name of the BullMQ queue (under the store's prefix). */
 export const QUEUE_NAME = "proofs";
@@ -26,7 +27,10 @@ export interface RedisDispatcherOptions {
   url: string;
   prefix: string;
   store: JobStore;
-  /** This process (`host:pid`): the holder of the jobs it claims and of the lease; its BullMQ worker's name. */
+  /**
+   * This start of this process (`host:pid:start-id`): the holder of the jobs it claims and of the lease; its BullMQ
+   * worker's name.
+   */
   holder: string;
   concurrency: number;
   log: Logger;
@@ -34,6 +38,8 @@ export interface RedisDispatcherOptions {
   leaseMs?: number;
   /** A delivered job's lock, ms: a process silent this long is taken as dead and its job delivered again. */
   lockMs?: number;
+  /** Least time between two logged Redis errors, ms (default `REDIS_ERROR_LOG_INTERVAL_MS`). */
+  errorLogIntervalMs?: number;
 }
 
 /** Most due jobs handed to the queue by one look at the store (the rest at the next). */
@@ -68,12 +74,16 @@ export class RedisDispatcher implements Dispatcher {
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly leaseKey: string;
   private readonly leaseMs: number;
+  private readonly errors: RedisErrorLog;
 
   constructor(private readonly o: RedisDispatcherOptions) {
     // BullMQ's blocking commands need a connection that never gives up on a request.
     this.connection = new Redis(o.url, { maxRetriesPerRequest: null });
-    this.connection.on("error", (err) => o.log.warn({ err: err.message }, "redis connection error"));
+    // Every connection and every BullMQ object (each passes its connections' errors on) logs through one limit.
+    this.errors = new RedisErrorLog(o.log, o.errorLogIntervalMs);
+    this.errors.watch(this.connection, "queue");
     this.queue = new Queue(QUEUE_NAME, { connection: this.connection, prefix: `${o.prefix}:bull` });
+    this.errors.watch(this.queue, "queue", false);
     this.leaseKey = `${o.prefix}:leader`;
     this.leaseMs = o.leaseMs ?? 10_000;
   }
@@ -83,6 +93,7 @@ export class RedisDispatcher implements Dispatcher {
     this.leaseTimer = setInterval(() => void this.holdLease(), Math.max(100, Math.floor(this.leaseMs / 3)));
     // BullMQ leaves connections it was given open: both are closed in `stop`.
     this.workerConnection = this.connection.duplicate({ maxRetriesPerRequest: null });
+    this.errors.watch(this.workerConnection, "worker");
     this.bullWorker = new Worker(
       QUEUE_NAME,
       async (delivery: BullJob<{ id: string }>) => {
@@ -111,7 +122,7 @@ export class RedisDispatcher implements Dispatcher {
         name: this.o.holder,
       },
     );
-    this.bullWorker.on("error", (err) => this.o.log.warn({ err: err.message }, "queue worker error"));
+    this.errors.watch(this.bullWorker, "worker", false);
     // Jobs recorded but never handed to the queue (a process killed in between) or set back by a stop.
     await this.handOverDue();
     this.sweepTimer = setInterval(() => {

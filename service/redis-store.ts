@@ -3,6 +3,8 @@
  *
  * Layout, under a prefix `P` (default "zkrisk"), one store per prefix:
  *   P:schema                      layout version (`REDIS_SCHEMA_VERSION`); another version is refused
+ *   P:deployment                  the deployment whose jobs the store holds (`DeploymentIdentity`, JSON): set
+ *                                 by the first process to start on it; a process of another one is refused
  *   P:job:{id}                    hash: every `JobRecord` field (numbers in decimal, `submit` "0"/"1",
  *                                 `update` in field `proof` and `tx` as JSON, `holder` in field `worker`;
  *                                 a null field is absent), plus `order` (below)
@@ -23,6 +25,7 @@
  * only if the server persists it (`appendonly yes`; `appendfsync always` to lose nothing on a power cut).
  */
 import { Redis } from "ioredis";
+import type { Logger } from "pino";
 
 import {
   CLAIMS,
@@ -60,6 +63,130 @@ export const CONNECT_TIMEOUT_MS = 5_000;
 export interface RedisStoreOptions {
   /** First component of every key; stores with different prefixes share nothing. Default "zkrisk". */
   prefix?: string;
+  /**
+   * Where the connection's errors go once it is open (`RedisErrorLog`: at a bounded rate); without one they are
+   * dropped, and surface as the failing calls' errors.
+   */
+  log?: Logger;
+}
+
+/** Least time between two logged errors of one `RedisErrorLog`, ms: an outage costs a line per 30 s. */
+export const REDIS_ERROR_LOG_INTERVAL_MS = 30_000;
+
+/** What `RedisErrorLog.watch` listens to: an ioredis client, or a BullMQ queue or worker (errors only). */
+interface ErrorEmitter {
+  on(event: "error", listener: (err: Error) => void): unknown;
+  on(event: "ready", listener: () => void): unknown;
+}
+
+/**
+ * The errors of a process's Redis connections, logged at a bounded rate. ioredis emits an error at every failed
+ * reconnection attempt (several a second while the server is down), and prints a connection's errors to stderr,
+ * as plain text, when it has no listener: every connection gets this one for its whole life. The first error is
+ * logged at once; later ones at most once per `intervalMs`, with the number left unlogged since; a connection that
+ * is ready again after errors says so once.
+ */
+export class RedisErrorLog {
+  private lastLogged = -Infinity;
+  private unlogged = 0;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly intervalMs = REDIS_ERROR_LOG_INTERVAL_MS,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * Log `emitter`'s errors from now on, as those of `connection` (e.g. "store", "queue"); with `ready`, also the
+   * connection's return after errors (an ioredis client: BullMQ's queues and workers emit no "ready").
+   */
+  watch(emitter: ErrorEmitter, connection: string, ready = true): void {
+    let failing = false;
+    emitter.on("error", (err: Error) => {
+      failing = true;
+      this.error(connection, err);
+    });
+    if (!ready) return;
+    emitter.on("ready", () => {
+      if (!failing) return;
+      failing = false;
+      this.log.info({ connection }, "redis connection ready again");
+    });
+  }
+
+  private error(connection: string, err: Error): void {
+    const now = this.now();
+    if (now - this.lastLogged < this.intervalMs) {
+      this.unlogged++;
+      return;
+    }
+    this.log.warn(
+      { connection, err: err.message, unlogged: this.unlogged },
+      `redis connection error (at most one line per ${Math.round(this.intervalMs / 1000)} s)`,
+    );
+    this.lastLogged = now;
+    this.unlogged = 0;
+  }
+}
+
+/**
+ * What the processes sharing a job store must agree on, recorded in the store by the first to start: the jobs
+ * are bound to it. A job is a market's bar (its id is the hash of both), proved with the market's model for one
+ * chain and oracle (the proof's domain): a process of another chain, oracle, market set or model would take jobs
+ * proved for the others, or leave its own to processes that cannot run them. What only shapes one process
+ * (concurrency, listen address, API limits, publisher URLs, RPC URL, gas and retry settings, lock and lease) may
+ * differ.
+ */
+export interface DeploymentIdentity {
+  /** Chain id, decimal. */
+  chainId: string;
+  /** Oracle address, EIP-55. */
+  oracle: string;
+  /** Each single market's model commitment (decimal), by label. */
+  markets: Record<string, string>;
+  /** Each batch's markets with their model commitments (decimal), by label. */
+  batches: Record<string, Record<string, string>>;
+}
+
+/** The identity as stored: JSON with keys in order, so that equal identities are equal strings. */
+function canonicalJson(identity: DeploymentIdentity): string {
+  const sorted = (record: Record<string, string>) =>
+    Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return JSON.stringify({
+    chainId: identity.chainId,
+    oracle: identity.oracle,
+    markets: sorted(identity.markets),
+    batches: Object.fromEntries(
+      Object.entries(identity.batches)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([id, markets]) => [id, sorted(markets)]),
+    ),
+  });
+}
+
+/**
+ * How `stored` (the store's) and `mine` (this process's) differ, one phrase each naming both values; empty when
+ * they agree.
+ */
+export function deploymentDifferences(stored: DeploymentIdentity, mine: DeploymentIdentity): string[] {
+  const out: string[] = [];
+  if (stored.chainId !== mine.chainId)
+    out.push(`chain id ${stored.chainId} in the store, ${mine.chainId} here`);
+  if (stored.oracle !== mine.oracle) out.push(`oracle ${stored.oracle} in the store, ${mine.oracle} here`);
+  const compare = (what: string, a: Record<string, string>, b: Record<string, string>) => {
+    for (const id of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      if (!(id in b)) out.push(`${what} ${id} only in the store`);
+      else if (!(id in a)) out.push(`${what} ${id} only here`);
+      else if (a[id] !== b[id]) out.push(`${what} ${id}: model ${a[id]} in the store, ${b[id]} here`);
+    }
+  };
+  compare("market", stored.markets, mine.markets);
+  for (const id of new Set([...Object.keys(stored.batches), ...Object.keys(mine.batches)])) {
+    if (!(id in mine.batches)) out.push(`batch ${id} only in the store`);
+    else if (!(id in stored.batches)) out.push(`batch ${id} only here`);
+    else compare(`batch ${id} market`, stored.batches[id], mine.batches[id]);
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -207,6 +334,7 @@ const SCRIPTS = {
   zkriskClaim: loadLuaScript(`claim-${JOB_KEY_COUNT}.lua`),
   zkriskRecover: loadLuaScript(`recover-${JOB_KEY_COUNT}.lua`),
   zkriskSchema: loadLuaScript("schema-1.lua"),
+  zkriskDeployment: loadLuaScript("deployment-1.lua"),
 };
 
 /** The scripts, as `defineCommand` adds them to the client (keys first, then ARGV). */
@@ -216,6 +344,7 @@ interface ScriptCommands {
   zkriskClaim(...keysAndArgs: string[]): Promise<string[] | null>;
   zkriskRecover(...keysAndArgs: string[]): Promise<[number, string[]] | null>;
   zkriskSchema(key: string, version: string): Promise<string>;
+  zkriskDeployment(key: string, identity: string): Promise<string>;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -273,6 +402,9 @@ export class RedisJobStore implements JobStore {
       throw new JobStoreError(`${where}: cannot connect to Redis: ${reason.message}`, reason);
     } finally {
       client.off("error", onError);
+      // From now on for good: without a listener, ioredis prints every reconnection's error to stderr.
+      if (opts.log) new RedisErrorLog(opts.log).watch(client, "store");
+      else client.on("error", () => undefined);
     }
 
     try {
@@ -294,6 +426,26 @@ export class RedisJobStore implements JobStore {
         `${where}: cannot open the job store ${prefix}: ${(err as Error).message}`,
         err,
       );
+    }
+  }
+
+  /**
+   * Record `identity` as the deployment whose jobs this store holds, unless one is recorded already.
+   * @returns the identity the store held before, when it is another (see `deploymentDifferences`); undefined when
+   *   the store now holds `identity`.
+   * @throws JobStoreError when the recorded one cannot be read.
+   */
+  async recordDeployment(identity: DeploymentIdentity): Promise<DeploymentIdentity | undefined> {
+    const mine = canonicalJson(identity);
+    const key = `${this.prefix}:deployment`;
+    const stored = await this.scripts.zkriskDeployment(key, mine);
+    if (stored === mine) return undefined;
+    try {
+      const other = JSON.parse(stored) as DeploymentIdentity;
+      // Recorded by a process whose identity lists them in another order (or by hand): the same deployment.
+      return canonicalJson(other) === mine ? undefined : other;
+    } catch (err) {
+      throw new JobStoreError(`${this.where}: ${key} holds ${JSON.stringify(stored)}: not a deployment`, err);
     }
   }
 

@@ -36,7 +36,6 @@ import {
   type ProvedJob,
   type SentTransaction,
 } from "./jobs";
-import { pidAlive } from "../core/pid";
 
 /** Schema version written to `PRAGMA user_version`; a file with a greater one is refused. */
 export const SCHEMA_VERSION = 2;
@@ -71,7 +70,7 @@ const SQL_DUE = CLAIMS.map((c) => `(status = '${c.from}'${c.onlyToSubmit ? " AND
 /**
  * Schema version 1. Times (`not_before`, `created_at`, `updated_at`) are ms since the Unix epoch,
  * `data_timestamp` is seconds. `proof` (the record's `update`) and `tx` hold JSON (`ProvedJob`,
- * `SentTransaction`) or NULL; `worker` holds the record's `holder` (`host:pid`).
+ * `SentTransaction`) or NULL; `worker` holds the record's `holder` (`host:pid:start-id`).
  * The UNIQUE constraint's index on (market, data_timestamp) also serves `latest` and `maxSubmitTimestamp`.
  */
 const SCHEMA_V1 = `
@@ -427,22 +426,35 @@ export class SqliteJobStore implements JobStore {
     if (this.owner) {
       clearInterval(this.owner.timer);
       this.releaseService(this.owner.holder);
+      // Last: the claim is gone before another start may take the lock.
+      this.owner.lock.close();
       this.owner = undefined;
     }
     this.db.close();
   }
 
-  private owner: { holder: string; timer: NodeJS.Timeout } | undefined;
+  private owner: { holder: string; timer: NodeJS.Timeout; lock: Database.Database } | undefined;
 
   /**
    * Record `me` as the one service process using this file (the embedded store serves one service; several
-   * share jobs over Redis). Refused while another holder lives: on this host, a process that still exists;
-   * on another host (a shared file system), one whose heartbeat is newer than `staleMs`. A holder killed
-   * with `kill -9` is replaced at once by its restart. The claim's heartbeat is renewed every `staleMs / 6`
-   * until `close`, which gives the claim up. A renewal that fails (the file locked past `BUSY_TIMEOUT_MS`, a
-   * full disk) or finds the claim taken by another holder is told to `onProblem` and tried again at the next
-   * beat: a timer's error would otherwise end the process without its graceful stop.
-   * @throws JobStoreError naming the holder.
+   * share jobs over Redis), and hold the file's owner lock (`ownerLockPath`) until `close`.
+   *
+   * Whether the current holder lives is the lock's to say, not its name, pid or heartbeat: the lock is an
+   * exclusive SQLite (fcntl) lock the holder's process keeps, which the kernel releases when that process ends
+   * however it ends (`kill -9`, OOM kill, a container stopped), in whatever PID namespace or container it ran.
+   * WAL mode already requires every process on the file to run under one kernel (SQLite's WAL does not work over
+   * a network file system), so every process that may use the file sees the lock. Hence: a held lock is a live
+   * holder, refused whatever its heartbeat (a stalled process is still running); a free lock is a dead holder,
+   * taken over at once (a restart after `kill -9` does not wait). A claim written by a zkrisk that took no lock
+   * (a holder without a start id, `host:pid`) is honoured until its heartbeat is older than `staleMs`.
+   *
+   * The heartbeat is renewed every `staleMs / 6` until `close`, which gives the claim up. A renewal that fails
+   * (the file locked past `BUSY_TIMEOUT_MS`, a full disk) is told to `onProblem` and tried again at the next
+   * beat (a timer's error would otherwise end the process without its graceful stop); one that finds the claim
+   * taken by another holder is told once, as `lost`, and the beats stop: the claim does not come back.
+   * @param me.holder this start's holder (`host:pid:start-id`, unique to the start); `host` and `pid` name it
+   *   in messages.
+   * @throws JobStoreError naming the live holder (`host:pid`) and its heartbeat's age.
    */
   claimService(
     me: { holder: string; host: string; pid: number },
@@ -451,37 +463,55 @@ export class SqliteJobStore implements JobStore {
     onProblem: (problem: HeartbeatProblem) => void = () => undefined,
   ): void {
     this.db.exec(OWNER_TABLE);
-    this.db
-      .transaction(() => {
-        const current = this.db.prepare<[], OwnerRow>("SELECT * FROM service_owner WHERE id = 1").get();
-        if (current && current.worker !== me.holder) {
-          const alive = current.host === me.host ? pidAlive(current.pid) : now - current.heartbeat < staleMs;
-          if (alive) {
-            throw new JobStoreError(
-              `${this.path}: already used by zkrisk serve ${current.worker} (heartbeat ` +
-                `${Math.round((now - current.heartbeat) / 1000)} s ago); the embedded store serves one process: ` +
-                "give each its own database, or share jobs with --queue redis://...",
-            );
+    const current = () => this.db.prepare<[], OwnerRow>("SELECT * FROM service_owner WHERE id = 1").get();
+    const refuse = (row: OwnerRow | undefined): never => {
+      const who =
+        row === undefined
+          ? "another zkrisk serve (starting)"
+          : `zkrisk serve ${row.host}:${row.pid} (heartbeat ${Math.round((now - row.heartbeat) / 1000)} s ago)`;
+      throw new JobStoreError(
+        `${this.path}: already used by ${who}; the embedded store serves one process: give each its own ` +
+          "database, or share jobs with --queue redis://...",
+      );
+    };
+    const lock = takeOwnerLock(ownerLockPath(this.path));
+    if (lock === undefined) return refuse(current());
+    try {
+      this.db
+        .transaction(() => {
+          const row = current();
+          if (
+            row &&
+            row.worker !== me.holder &&
+            isLegacyHolder(row.worker) &&
+            now - row.heartbeat < staleMs
+          ) {
+            refuse(row);
           }
-        }
-        this.db
-          .prepare(
-            `INSERT INTO service_owner (id, worker, host, pid, heartbeat) VALUES (1, @holder, @host, @pid, @now)
-           ON CONFLICT (id) DO UPDATE SET worker = @holder, host = @host, pid = @pid, heartbeat = @now`,
-          )
-          .run({ ...me, now });
-      })
-      .immediate();
+          this.db
+            .prepare(
+              `INSERT INTO service_owner (id, worker, host, pid, heartbeat) VALUES (1, @holder, @host, @pid, @now)
+             ON CONFLICT (id) DO UPDATE SET worker = @holder, host = @host, pid = @pid, heartbeat = @now`,
+            )
+            .run({ ...me, now });
+        })
+        .immediate();
+    } catch (err) {
+      lock.close();
+      throw err;
+    }
     const beat = (): void => {
       try {
-        if (!this.heartbeat(me.holder, Date.now())) onProblem({ lost: true });
+        if (this.heartbeat(me.holder, Date.now())) return;
+        clearInterval(timer);
+        onProblem({ lost: true });
       } catch (err) {
         onProblem({ lost: false, error: err as Error });
       }
     };
     const timer = setInterval(beat, Math.max(10, staleMs / 6));
     timer.unref();
-    this.owner = { holder: me.holder, timer };
+    this.owner = { holder: me.holder, timer, lock };
   }
 
   /** Renew the heartbeat of `holder`'s claim; false if another process holds the file now. */
@@ -498,16 +528,48 @@ export class SqliteJobStore implements JobStore {
   }
 }
 
+/** The owner lock file of the database at `path`: empty, kept beside it as its `-wal` and `-shm` are. */
+export function ownerLockPath(path: string): string {
+  return `${path}-owner`;
+}
+
+/**
+ * Take the exclusive lock of the owner lock file without waiting: the open connection holding it, or undefined
+ * when another live process holds it.
+ * @throws JobStoreError when the file cannot be opened or locked for another reason.
+ */
+function takeOwnerLock(path: string): Database.Database | undefined {
+  let lock: Database.Database | undefined;
+  try {
+    lock = new Database(path, { timeout: 0 });
+    // Never committed: the lock lasts as long as the connection, that is the process at most.
+    lock.exec("BEGIN EXCLUSIVE");
+    return lock;
+  } catch (err) {
+    lock?.close();
+    if ((err as { code?: unknown }).code === "SQLITE_BUSY") return undefined;
+    throw new JobStoreError(
+      `${path}: cannot take the job store's owner lock: ${(err as Error).message}`,
+      err,
+    );
+  }
+}
+
+/** Whether a claim's holder is `host:pid` alone: written by a zkrisk that judged holders by pid and took no lock. */
+function isLegacyHolder(worker: string): boolean {
+  return /^[^:]*:\d+$/.test(worker);
+}
+
 /** A heartbeat of `claimService` that did not renew the claim: it failed (`error`), or another holder has it. */
 export interface HeartbeatProblem {
-  /** Another process holds the file now (after this one's heartbeat went stale). */
+  /** Another process holds the file now; told once, after which the claim is no longer renewed. */
   lost: boolean;
   /** Why the renewal failed, when it did. */
   error?: Error;
 }
 
 /**
- * The service process holding the file (one row; `worker` is its `host:pid`, the holder); outside the
+ * The service process holding the file (one row; `worker` is its holder, `host:pid:start-id`); outside the
  * versioned schema, created on first claim.
  */
 const OWNER_TABLE = `CREATE TABLE IF NOT EXISTS service_owner (

@@ -172,7 +172,7 @@ describe("redactedConfig: a deny-list", () => {
     });
     const shown = redactedConfig(cfg);
     expect(Object.keys(shown)).toEqual(Object.keys(cfg));
-    expect(shown.queue).toEqual({ lockSeconds: 5, leaseSeconds: 3 });
+    expect(shown.queue).toEqual({ lockSeconds: 5, leaseSeconds: 3, prefix: "zkrisk" });
     expect(shown.api).toEqual({
       bodyLimitBytes: 100,
       rateLimitPerMinute: 7,

@@ -234,7 +234,7 @@ describe("parseServiceConfig: valid documents", () => {
         maxPendingJobsPerMarket: 2,
         maxBarAgeSeconds: 86_400,
       },
-      queue: { lockSeconds: 5, leaseSeconds: 3 },
+      queue: { lockSeconds: 5, leaseSeconds: 3, prefix: "zkrisk" },
     });
   });
 
@@ -285,7 +285,7 @@ describe("parseServiceConfig: valid documents", () => {
         maxPendingJobsPerMarket: 16,
         maxBarAgeSeconds: 604_800,
       },
-      queue: { lockSeconds: 30, leaseSeconds: 10 },
+      queue: { lockSeconds: 30, leaseSeconds: 10, prefix: "zkrisk" },
     });
   });
 

@@ -172,7 +172,7 @@ describe("zkrisk serve (command line)", () => {
       "api",
       "queue",
     ]);
-    expect(printed.queue).toEqual({ lockSeconds: 5, leaseSeconds: 10 });
+    expect(printed.queue).toEqual({ lockSeconds: 5, leaseSeconds: 10, prefix: "zkrisk" });
   });
 
   it("refuses a bad config or bad options with exit code 2 and a message naming them", () => {

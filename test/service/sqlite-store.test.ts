@@ -210,17 +210,16 @@ const stamps = ${JSON.stringify(Array.from({ length: 20 }, (_, i) => bar(i)))};
 
 describe("SqliteJobStore.claimService (one service per file)", () => {
   const host = hostname();
-  const deadPid = (): number => {
-    const child = spawnSync(process.execPath, ["-e", "0"]);
-    return child.pid!;
-  };
 
   it("refuses a second live service on the same host, naming the holder", async () => {
     const a = SqliteJobStore.open(join(dir, "jobs.db"));
     const b = SqliteJobStore.open(join(dir, "jobs.db"));
     a.claimService({ holder: "vm:1", host, pid: process.pid }, 1_000, 60_000);
+    // Named by its host and pid (its holder's start id tells starts apart, not people).
     expect(() => b.claimService({ holder: "vm:2", host, pid: process.pid }, 2_000, 60_000)).toThrow(
-      /jobs\.db: already used by zkrisk serve vm:1 \(heartbeat 1 s ago\).*--queue redis:\/\//,
+      new RegExp(
+        `jobs\\.db: already used by zkrisk serve ${host}:${process.pid} \\(heartbeat 1 s ago\\).*--queue redis://`,
+      ),
     );
     // A clean stop gives the file up.
     await a.close();
@@ -228,15 +227,28 @@ describe("SqliteJobStore.claimService (one service per file)", () => {
     await b.close();
   });
 
-  it("takes over from a holder that died (kill -9) on this host at once", async () => {
-    const a = SqliteJobStore.open(join(dir, "jobs.db"));
-    const b = SqliteJobStore.open(join(dir, "jobs.db"));
-    a.claimService({ holder: "vm:dead", host, pid: deadPid() }, 1_000, 60_000);
-    b.claimService({ holder: "vm:2", host, pid: process.pid }, 1_500, 60_000);
-    // The dead holder's store, were it still to write, no longer holds the file.
-    expect(a.heartbeat("vm:dead", 2_000)).toBe(false);
-    expect(b.heartbeat("vm:2", 2_000)).toBe(true);
-    await Promise.all([a.close(), b.close()]);
+  it("takes over from a holder that died (kill -9) at once, its heartbeat fresh", async () => {
+    const path = join(dir, "jobs.db");
+    // The holder is another process (the owner lock is the kernel's, per process), killed once it holds the file.
+    const child = spawnSync(
+      process.execPath,
+      [
+        "-r",
+        "tsx/cjs",
+        "-e",
+        `const { SqliteJobStore } = require(${JSON.stringify(STORE_MODULE)});
+         SqliteJobStore.open(${JSON.stringify(path)})
+           .claimService({ holder: "vm:7:dead", host: "vm", pid: 7 }, Date.now(), 60_000);
+         process.kill(process.pid, "SIGKILL");`,
+      ],
+      { cwd: ROOT, encoding: "utf8", timeout: 60_000 },
+    );
+    expect(child.stderr).toBe("");
+    expect(child.signal).toBe("SIGKILL");
+    const b = SqliteJobStore.open(path);
+    b.claimService({ holder: "vm:2:b", host, pid: process.pid }, Date.now(), 60_000);
+    expect(b.heartbeat("vm:2:b", Date.now())).toBe(true);
+    await b.close();
   });
 
   it("a heartbeat that fails (the file locked past the busy timeout) or finds the claim taken is reported, not thrown", async () => {
@@ -260,14 +272,20 @@ describe("SqliteJobStore.claimService (one service per file)", () => {
     await a.close();
   }, 30_000);
 
-  it("judges a holder on another host by its heartbeat", async () => {
+  it("judges a claim written by a zkrisk without the owner lock (holder host:pid) by its heartbeat", async () => {
     const a = SqliteJobStore.open(join(dir, "jobs.db"));
+    a.claimService({ holder: "vm:0:a", host, pid: process.pid }, 1_000, 60_000);
+    await a.close();
+    const legacy = new Database(join(dir, "jobs.db"));
+    legacy
+      .prepare("INSERT INTO service_owner (id, worker, host, pid, heartbeat) VALUES (1, ?, ?, ?, ?)")
+      .run("elsewhere:1", "elsewhere", 1, 10_000);
+    legacy.close();
     const b = SqliteJobStore.open(join(dir, "jobs.db"));
-    a.claimService({ holder: "elsewhere:1", host: "elsewhere", pid: 1 }, 10_000, 60_000);
-    expect(() => b.claimService({ holder: "vm:2", host, pid: process.pid }, 69_999, 60_000)).toThrow(
-      /already used by zkrisk serve elsewhere:1/,
+    expect(() => b.claimService({ holder: "vm:2:b", host, pid: process.pid }, 69_999, 60_000)).toThrow(
+      /already used by zkrisk serve elsewhere:1 \(heartbeat 60 s ago\)/,
     );
-    b.claimService({ holder: "vm:2", host, pid: process.pid }, 70_000, 60_000);
-    await Promise.all([a.close(), b.close()]);
+    b.claimService({ holder: "vm:2:b", host, pid: process.pid }, 70_000, 60_000);
+    await b.close();
   });
 });
