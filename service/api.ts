@@ -11,8 +11,11 @@
  *   GET  /v1/markets/:id   parameters on chain and the latest proof made here (for a market of a batch, the
  *                          batch's)
  *   GET  /healthz          the process answers
- *   GET  /readyz           the service takes work (503 while starting, draining, or with the chain unreachable)
- *   GET  /metrics          Prometheus text
+ *   GET  /readyz           the service takes work (503 while starting, draining, with the chain unreachable
+ *                          or on another chain than at start, or with the job store not answering a read
+ *                          within 2 s; the reason in `reason`)
+ *   GET  /metrics          Prometheus text (a job store that fails leaves its gauges' last values, and
+ *                          `zkrisk_store_up` 0, rather than failing the page)
  *   GET  /openapi.json     this API's OpenAPI document, built from the routes' own schemas
  */
 import rateLimit from "@fastify/rate-limit";
@@ -220,7 +223,7 @@ export async function buildApi(service: ProverService, opts: ApiOptions): Promis
   const unlimited = { config: { rateLimit: false } } as const;
   app.get("/healthz", unlimited, async () => ({ status: "ok" }));
   app.get("/readyz", unlimited, async (_req, reply) => {
-    const r = service.readiness();
+    const r = await service.readiness();
     return reply
       .status(r.ready ? 200 : 503)
       .send(r.ready ? { status: "ready" } : { status: "not ready", reason: r.reason });

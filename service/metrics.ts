@@ -5,6 +5,25 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import { JOB_STATUSES, type JobStatus } from "./job-states";
 
+/**
+ * How long a scrape or a readiness probe waits for the job store, ms. A Redis that does not answer fails a
+ * call only after ioredis's retries (about 10 s), longer than a scrape's timeout: a scrape waiting that long
+ * would lose every metric, the process's and the chain's included.
+ */
+export const STORE_READ_TIMEOUT_MS = 2_000;
+
+/**
+ * `promise`, or an Error saying that `what` did not answer once `ms` have passed (what the promise does after
+ * that is ignored).
+ */
+export function withinMs<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 /** The service's metrics. */
 export class ServiceMetrics {
   readonly registry = new Registry();
@@ -31,6 +50,17 @@ export class ServiceMetrics {
   readonly submitFailures = new Counter({
     name: "zkrisk_submit_failures_total",
     help: "Submissions that failed or were refused, by market and reason.",
+    labelNames: ["market", "reason"] as const,
+    registers: [this.registry],
+  });
+  /**
+   * Waits on the chain, no attempt spent (job-runner.ts): the gas price above the ceiling (`gas_price`), the
+   * node not answering (`node_unreachable`), or an earlier transaction of the market not settled yet
+   * (`earlier_transaction`). Counted at each look.
+   */
+  readonly submitWaits = new Counter({
+    name: "zkrisk_submit_waits_total",
+    help: "Times a job waited on the chain instead of spending an attempt, by market and reason.",
     labelNames: ["market", "reason"] as const,
     registers: [this.registry],
   });
@@ -90,33 +120,67 @@ export class ServiceMetrics {
   readonly queueDepth: Gauge;
   /** Jobs by status. */
   readonly jobs: Gauge<"status">;
+  /**
+   * 1 when the last read of the job store (a scrape's, a readiness probe's) answered within
+   * `STORE_READ_TIMEOUT_MS`, else 0: alert `ZkriskJobStoreDown`.
+   */
+  readonly storeUp: Gauge;
+  private readonly storeTimeoutMs: number;
 
-  constructor(counts: () => Promise<Record<JobStatus, number>>) {
+  /**
+   * `counts` reads the job store at scrape time. `storeTimeoutMs` (default `STORE_READ_TIMEOUT_MS`) bounds
+   * every read of the store made here; tests pass a shorter one.
+   */
+  constructor(
+    counts: () => Promise<Record<JobStatus, number>>,
+    { storeTimeoutMs = STORE_READ_TIMEOUT_MS }: { storeTimeoutMs?: number } = {},
+  ) {
+    this.storeTimeoutMs = storeTimeoutMs;
     // The process's own: CPU, resident memory, heap, event-loop lag, open handles (prom-client's defaults).
     collectDefaultMetrics({ register: this.registry });
-    let latest: Promise<Record<JobStatus, number>> | undefined;
-    // Both gauges are read at scrape time from one count of the store.
-    const read = () => (latest ??= counts().finally(() => setTimeout(() => (latest = undefined), 0)));
+    const seen = this.seenAccepted;
+    let lastCounts: Record<JobStatus, number> | undefined;
+    const inStore = () => this.acceptedInStore?.() ?? Promise.resolve(new Map<string, number>());
+    // The store gauges are read at scrape time from one read of the store, which never fails the scrape: a
+    // store that fails or does not answer in time leaves the last values it gave (and `zkrisk_store_up` 0). A
+    // scrape calls every gauge's collect at once, before that read can settle, so they all share it and the
+    // next scrape reads anew.
+    let scrape: Promise<void> | undefined;
+    const readStore = () =>
+      (scrape ??= (async () => {
+        const [c, accepted] = await Promise.allSettled([this.bounded(counts), this.bounded(inStore)]);
+        if (c.status === "fulfilled") lastCounts = c.value;
+        if (accepted.status === "fulfilled") {
+          for (const [market, ts] of accepted.value) {
+            if (ts > (seen.get(market) ?? 0)) seen.set(market, ts);
+          }
+        }
+        this.storeUp.set(c.status === "fulfilled" && accepted.status === "fulfilled" ? 1 : 0);
+      })().finally(() => (scrape = undefined)));
+    this.storeUp = new Gauge({
+      name: "zkrisk_store_up",
+      help: `Whether the last read of the job store answered within ${storeTimeoutMs} ms (1) or not (0).`,
+      registers: [this.registry],
+      // Set by the reads of the scrape under way, so it says whether the values shown are current.
+      collect: () => readStore(),
+    });
+    this.storeUp.set(1);
     this.queueDepth = new Gauge({
       name: "zkrisk_queue_depth",
       help: "Jobs waiting to be proved or in flight: queued, proving, submitting.",
       registers: [this.registry],
       async collect() {
-        const c = await read();
-        this.set(c.queued + c.proving + c.submitting);
+        await readStore();
+        if (lastCounts) this.set(lastCounts.queued + lastCounts.proving + lastCounts.submitting);
       },
     });
-    const seen = this.seenAccepted;
-    const inStore = () => this.acceptedInStore?.() ?? Promise.resolve(new Map<string, number>());
     this.lastAccepted = new Gauge({
       name: "zkrisk_last_accepted_data_timestamp_seconds",
       help: "Data timestamp of the market's last update accepted on chain, seconds since the epoch.",
       labelNames: ["market"] as const,
       registers: [this.registry],
       async collect() {
-        for (const [market, ts] of await inStore()) {
-          if (ts > (seen.get(market) ?? 0)) seen.set(market, ts);
-        }
+        await readStore();
         for (const [market, ts] of seen) this.set({ market }, ts);
       },
     });
@@ -126,10 +190,31 @@ export class ServiceMetrics {
       labelNames: ["status"] as const,
       registers: [this.registry],
       async collect() {
-        const c = await read();
-        for (const s of JOB_STATUSES) this.set({ status: s }, c[s]);
+        await readStore();
+        if (lastCounts) for (const s of JOB_STATUSES) this.set({ status: s }, lastCounts[s]);
       },
     });
+  }
+
+  /**
+   * Run `read` of the job store within the store timeout, and record in `zkrisk_store_up` whether it
+   * answered.
+   * @throws what `read` threw, or an Error when it did not answer in time
+   */
+  async storeRead<T>(read: () => Promise<T>): Promise<T> {
+    try {
+      const value = await this.bounded(read);
+      this.storeUp.set(1);
+      return value;
+    } catch (err) {
+      this.storeUp.set(0);
+      throw err;
+    }
+  }
+
+  /** `read` within the store timeout (a synchronous throw of it as a rejection). */
+  private bounded<T>(read: () => Promise<T>): Promise<T> {
+    return withinMs(Promise.resolve().then(read), this.storeTimeoutMs, "the job store");
   }
 
   /** A market's data timestamp (s) seen accepted on chain; an older one than already seen changes nothing. */

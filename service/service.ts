@@ -31,6 +31,17 @@ import { ProofRequests, type MarketView } from "./requests";
 import { Scheduler } from "./scheduler";
 import { Submitter } from "./submitter";
 import { redactUrl } from "../core/url";
+import { redactedErrorMessage } from "./redaction";
+
+/** The job id the readiness probe reads: none has it (ids are 20 hex digits), so the read is the cheapest. */
+const STORE_PROBE_JOB_ID = "readiness-probe";
+
+/** Wait for `p` (if any), for `ms` at most. */
+async function waitAtMost(p: Promise<unknown> | undefined, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise((done) => (timer = setTimeout(done, ms)))]);
+  clearTimeout(timer);
+}
 
 /** Options of a service instance. */
 export interface ServiceOptions {
@@ -56,6 +67,8 @@ export class ProverService {
   private requests: ProofRequests | undefined;
   private stopping = false;
   private started = false;
+  /** The readiness probe's read of the store under way: what is wrong with the store, or nothing. */
+  private storeProbe: Promise<string | undefined> | undefined;
 
   constructor(private readonly opts: ServiceOptions) {
     this.metrics = new ServiceMetrics(() => opts.store.counts());
@@ -127,13 +140,27 @@ export class ProverService {
     await this.scheduler.start(cfg.schedule.pollSeconds * 1000);
   }
 
-  /** Whether the service takes work: started, not stopping, chain reachable at the last look. */
-  readiness(): { ready: boolean; reason?: string } {
+  /**
+   * Whether the service takes work: started, not stopping, the chain reachable at the last look and on the
+   * chain the service started on, and the job store answering a read now (within `STORE_READ_TIMEOUT_MS`).
+   */
+  async readiness(): Promise<{ ready: boolean; reason?: string }> {
     if (!this.started) return { ready: false, reason: "starting" };
     if (this.stopping) return { ready: false, reason: "shutting down" };
-    if (!this.chain!.reachable)
+    const chain = this.chain!;
+    if (chain.wrongChain !== undefined) return { ready: false, reason: chain.wrongChain };
+    if (!chain.reachable)
       return { ready: false, reason: `chain ${redactUrl(this.config.chain.rpc)} unreachable` };
-    return { ready: true };
+    // Probes that arrive while one read is under way share it.
+    this.storeProbe ??= this.metrics
+      .storeRead(() => this.store.get(STORE_PROBE_JOB_ID))
+      .then(
+        () => undefined,
+        (err: unknown) => `job store unreadable: ${redactedErrorMessage(err)}`,
+      )
+      .finally(() => (this.storeProbe = undefined));
+    const storeProblem = await this.storeProbe;
+    return storeProblem === undefined ? { ready: true } : { ready: false, reason: storeProblem };
   }
 
   /**
@@ -157,16 +184,24 @@ export class ProverService {
   }
 
   /**
-   * Stop taking work, let in-flight jobs finish for up to `graceMs`, then put what is left back in the queue
-   * (a sent transaction stays recorded, and its job is due to settle it) and release everything.
+   * Stop taking work, let the scheduling pass under way and the in-flight jobs finish for up to `graceMs` in
+   * all, then put what is left back in the queue (a sent transaction stays recorded, and its job is due to
+   * settle it) and release everything.
    */
   async stop(graceMs = 30_000): Promise<{ finished: number; requeued: number }> {
+    const deadline = Date.now() + graceMs;
     this.stopping = true;
     this.opts.dispatcher.pause();
-    await this.scheduler?.stop();
+    // A scheduling pass may be waiting on a node or a store that does not answer: it gets the grace, no more.
+    // Once stopped it takes up no other market, and a bar it was still writing when the store closed is
+    // scheduled again at the next start.
+    await waitAtMost(this.scheduler?.stop(), graceMs);
     // A shared queue stops delivering first (and waits, within the grace, for the jobs it delivered).
     const dispatcherStopped = this.opts.dispatcher.stop();
-    const result = (await this.runner?.stop(graceMs)) ?? { finished: 0, requeued: 0 };
+    const result = (await this.runner?.stop(Math.max(0, deadline - Date.now()))) ?? {
+      finished: 0,
+      requeued: 0,
+    };
     await settledWithinGrace(dispatcherStopped);
     this.chain?.destroy();
     await this.store.close();

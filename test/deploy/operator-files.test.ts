@@ -86,6 +86,14 @@ function metricNames(expr: string): string[] {
   return [...expr.matchAll(/\b((?:zkrisk|process|nodejs)_[a-z0-9_]+)/g)].map((m) => m[1]);
 }
 
+/**
+ * The scrape jobs whose `up` series (Prometheus' own, one per target: 1 when its scrape succeeded) an
+ * expression reads, from `up{job="a"}` or `up{job=~"a|b"}`.
+ */
+function upJobs(expr: string): string[] {
+  return [...expr.matchAll(/\bup\{job=~?"([^"]+)"\}/g)].flatMap((m) => m[1].split("|"));
+}
+
 /** Every series name the service and the publisher export, histograms with their _bucket/_sum/_count. */
 async function exportedNames(): Promise<Set<string>> {
   const registries = [
@@ -175,10 +183,28 @@ describe("dashboard and alerts", () => {
     const rules = (
       load(read("deploy/prometheus/alerts.yml")) as { groups: { rules: { alert: string; expr: string }[] }[] }
     ).groups.flatMap((g) => g.rules);
+    const scrapeJobs = (
+      load(read("deploy/prometheus/prometheus.yml")) as { scrape_configs: { job_name: string }[] }
+    ).scrape_configs.map((s) => s.job_name);
     for (const rule of rules) {
-      expect(metricNames(rule.expr).length, rule.alert).toBeGreaterThan(0);
+      expect(metricNames(rule.expr).length + upJobs(rule.expr).length, rule.alert).toBeGreaterThan(0);
       for (const name of metricNames(rule.expr)) expect(exported, `${rule.alert}: ${name}`).toContain(name);
+      for (const job of upJobs(rule.expr)) expect(scrapeJobs, `${rule.alert}: up of ${job}`).toContain(job);
     }
+    // A target that is down or gone, and a prover whose job store does not answer, each fire an alert of
+    // their own: the others cannot fire without the metrics.
+    const exprs = rules.map((r) => r.expr.replace(/\s+/g, " "));
+    for (const job of scrapeJobs) {
+      expect(
+        exprs.some((e) => upJobs(e).includes(job) && / == 0$/.test(e)),
+        `${job} down`,
+      ).toBe(true);
+      expect(
+        exprs.some((e) => e.includes(`absent(up{job="${job}"})`)),
+        `${job} absent`,
+      ).toBe(true);
+    }
+    expect(exprs).toContain("zkrisk_store_up == 0");
     const stale = rules.find((r) => r.alert === "ZkriskMarketDataStale");
     expect(stale?.expr).toMatch(/time\(\) - zkrisk_last_accepted_data_timestamp_seconds > /);
     const grafana = read("deploy/grafana/alerting.yaml");
