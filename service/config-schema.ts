@@ -31,6 +31,11 @@ export const SERVICE_DEFAULTS = {
   retryBaseMs: 2_000,
   replaceAfterSeconds: 180,
   pollSeconds: 30,
+  /**
+   * Days an ended job stays in the job store: longer than any bar the API takes (`maxBarAgeSeconds`, 7 days), so a
+   * request for a bar it may still prove finds its job; about 50 MB of Redis memory for 8 markets.
+   */
+  keepJobsDays: 90,
   concurrency: 1,
   host: "127.0.0.1",
   port: 8080,
@@ -316,6 +321,13 @@ export const ServiceConfigSchema = Type.Object(
               default: D.pollSeconds,
               description: "Seconds between two looks at the chain's clock for newly closed bars",
             }),
+          ),
+          keepJobsDays: integer(
+            1,
+            36_500,
+            D.keepJobsDays,
+            "Days a job that has ended (confirmed, skipped, rejected, failed, or a proof-only job proved) stays in " +
+              "the job store after its last change; older ones are deleted every hour",
           ),
         },
         closed,

@@ -288,7 +288,10 @@ export function parseServiceConfig(value: unknown, file: string, baseDir: string
       retryBaseMs: c.retryBaseMs ?? D.retryBaseMs,
       replaceAfterSeconds: c.replaceAfterSeconds ?? D.replaceAfterSeconds,
     },
-    schedule: { pollSeconds: doc.schedule?.pollSeconds ?? D.pollSeconds },
+    schedule: {
+      pollSeconds: doc.schedule?.pollSeconds ?? D.pollSeconds,
+      keepJobsDays: doc.schedule?.keepJobsDays ?? D.keepJobsDays,
+    },
     concurrency: doc.concurrency ?? D.concurrency,
     listen: { host: doc.listen?.host ?? D.host, port: doc.listen?.port ?? D.port },
     auth: {

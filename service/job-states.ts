@@ -134,6 +134,12 @@ export function setBackOf(status: JobStatus): JobStatus {
  */
 export const PENDING_STATUSES: readonly JobStatus[] = ["queued", "proving"];
 
+/** The statuses in which every job has ended: none moves on from them. */
+export const ENDED_STATUSES: readonly JobStatus[] = JOB_STATUSES.filter((s) => TRANSITIONS[s].length === 0);
+
+/** The statuses in which a proof-only job (`submit` false) has ended, besides `ENDED_STATUSES`. */
+export const ENDED_PROOF_ONLY_STATUSES: readonly JobStatus[] = ["proved"];
+
 /** Whether a job never changes again. `proved` is final only for proof-only jobs. */
 export function isFinal(job: { status: JobStatus; submit: boolean }): boolean {
   return TRANSITIONS[job.status].length === 0 || (job.status === "proved" && !job.submit);

@@ -197,6 +197,12 @@ export interface JobStore {
   maxSubmitTimestamp(market: string): Promise<number>;
   /** Number of jobs per status. */
   counts(): Promise<Record<JobStatus, number>>;
+  /**
+   * Delete the jobs that have ended (`isFinal`: confirmed, skipped, rejected, failed, and proved proof-only ones)
+   * and were last changed before `before` (ms since the Unix epoch); returns how many. A job that may still move is
+   * kept whatever its age, and a job changed meanwhile is kept (the test and the deletion are one atomic step).
+   */
+  prune(before: number): Promise<number>;
   close(): Promise<void>;
 }
 

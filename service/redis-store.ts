@@ -36,6 +36,8 @@ import {
   SET_BACKS,
   SUBMIT_UPGRADE_FROM,
   DUE_AGAIN_BY_SUBMIT,
+  ENDED_PROOF_ONLY_STATUSES,
+  ENDED_STATUSES,
   type JobStatus,
 } from "./job-states";
 import {
@@ -325,6 +327,9 @@ const MACHINE = JSON.stringify({
   pending: PENDING_STATUSES,
 });
 
+/** Members of a status set read per step of `prune`. */
+const PRUNE_PAGE = 500;
+
 /** Number of keys of one job: its hash, the due set, the market's set, and two per status. */
 const JOB_KEY_COUNT = 3 + 2 * JOB_STATUSES.length;
 
@@ -333,6 +338,7 @@ const SCRIPTS = {
   zkriskUpdate: loadLuaScript(`update-${JOB_KEY_COUNT}.lua`),
   zkriskClaim: loadLuaScript(`claim-${JOB_KEY_COUNT}.lua`),
   zkriskRecover: loadLuaScript(`recover-${JOB_KEY_COUNT}.lua`),
+  zkriskPrune: loadLuaScript(`prune-${JOB_KEY_COUNT}.lua`),
   zkriskSchema: loadLuaScript("schema-1.lua"),
   zkriskDeployment: loadLuaScript("deployment-1.lua"),
 };
@@ -343,6 +349,7 @@ interface ScriptCommands {
   zkriskUpdate(...keysAndArgs: string[]): Promise<string[] | null>;
   zkriskClaim(...keysAndArgs: string[]): Promise<string[] | null>;
   zkriskRecover(...keysAndArgs: string[]): Promise<[number, string[]] | null>;
+  zkriskPrune(...keysAndArgs: string[]): Promise<number>;
   zkriskSchema(key: string, version: string): Promise<string>;
   zkriskDeployment(key: string, identity: string): Promise<string>;
 }
@@ -613,6 +620,41 @@ export class RedisJobStore implements JobStore {
       counts[status] = Number(n);
     });
     return counts;
+  }
+
+  async prune(before: number): Promise<number> {
+    checkInteger("before", before);
+    const ended = JSON.stringify(ENDED_STATUSES);
+    const endedProofOnly = JSON.stringify(ENDED_PROOF_ONLY_STATUSES);
+    let removed = 0;
+    for (const status of [...ENDED_STATUSES, ...ENDED_PROOF_ONLY_STATUSES]) {
+      // A page of a status set at a time; jobs deleted meanwhile do not disturb the scan (SSCAN returns every member
+      // present from its start to its end).
+      let cursor = "0";
+      do {
+        const [next, ids] = await this.client.sscan(this.statusKey(status), cursor, "COUNT", PRUNE_PAGE);
+        cursor = next;
+        const multi = this.client.multi();
+        for (const id of ids) multi.hmget(this.jobKey(id), "market", "updatedAt");
+        const replies = (await multi.exec()) ?? [];
+        for (const [i, id] of ids.entries()) {
+          const [err, fields] = replies[i] ?? [new Error("no reply"), null];
+          if (err) throw new JobStoreError(`${this.where}: cannot read job ${id}: ${err.message}`, err);
+          const [market, updatedAt] = fields as [string | null, string | null];
+          // Only a candidate: the script tests again, atomically, with the job's own fields.
+          if (market === null || updatedAt === null || Number(updatedAt) >= before) continue;
+          removed += await this.scripts.zkriskPrune(
+            ...this.jobKeys(id, market),
+            MACHINE,
+            market,
+            String(before),
+            ended,
+            endedProofOnly,
+          );
+        }
+      } while (cursor !== "0");
+    }
+    return removed;
   }
 
   /** Quit the connection (after its pending commands). Closing twice is harmless. */

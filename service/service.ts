@@ -36,6 +36,9 @@ import { redactedErrorMessage } from "./redaction";
 /** The job id the readiness probe reads: none has it (ids are 20 hex digits), so the read is the cheapest. */
 const STORE_PROBE_JOB_ID = "readiness-probe";
 
+/** How often the job store is rid of the jobs that ended more than `schedule.keepJobsDays` ago, ms: hourly. */
+export const PRUNE_INTERVAL_MS = 3_600_000;
+
 /** Wait for `p` (if any), for `ms` at most. */
 async function waitAtMost(p: Promise<unknown> | undefined, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -49,7 +52,7 @@ export interface ServiceOptions {
   store: JobStore;
   /** How jobs reach this process: `LocalDispatcher` (embedded) or `RedisDispatcher` (shared queue). */
   dispatcher: Dispatcher;
-  /** This process (`host:pid`), recorded as the holder of the jobs it claims. */
+  /** This start of this process (`host:pid:start-id`), recorded as the holder of the jobs it claims. */
   holder: string;
   log: Logger;
   /** How long to wait for a transaction's receipt before retrying (ms). */
@@ -69,6 +72,8 @@ export class ProverService {
   private started = false;
   /** The readiness probe's read of the store under way: what is wrong with the store, or nothing. */
   private storeProbe: Promise<string | undefined> | undefined;
+  private pruneTimer: NodeJS.Timeout | undefined;
+  private pruning: Promise<void> | undefined;
 
   constructor(private readonly opts: ServiceOptions) {
     this.metrics = new ServiceMetrics(() => opts.store.counts());
@@ -82,7 +87,7 @@ export class ProverService {
     return this.opts.store;
   }
 
-  /** This process (`host:pid`). */
+  /** This start of this process (`host:pid:start-id`). */
   get holder(): string {
     return this.opts.holder;
   }
@@ -138,6 +143,31 @@ export class ProverService {
     await dispatcher.start(this.runner.run);
     this.started = true;
     await this.scheduler.start(cfg.schedule.pollSeconds * 1000);
+    // Every process prunes (a job's test and deletion are one atomic step, so processes sharing a store agree).
+    void this.prune();
+    this.pruneTimer = setInterval(() => void this.prune(), PRUNE_INTERVAL_MS);
+    this.pruneTimer.unref();
+  }
+
+  /**
+   * Delete the jobs that ended more than `schedule.keepJobsDays` ago, so that a store does not grow for as long as
+   * the service runs (a job is a few kB; 8 markets make about 35,000 a year). The chain, not the store, is the
+   * record of what was accepted, and the scheduler resumes from the newest bar either way. A failure is logged
+   * and the next hour tries again.
+   */
+  prune(now = Date.now()): Promise<void> {
+    const before = now - this.config.schedule.keepJobsDays * 86_400_000;
+    this.pruning ??= this.store
+      .prune(before)
+      .then(
+        (removed) => {
+          if (removed > 0)
+            this.opts.log.info({ removed, before: new Date(before).toISOString() }, "old jobs pruned");
+        },
+        (err: unknown) => this.opts.log.warn({ err: redactedErrorMessage(err) }, "pruning old jobs failed"),
+      )
+      .finally(() => (this.pruning = undefined));
+    return this.pruning;
   }
 
   /**
@@ -191,6 +221,7 @@ export class ProverService {
   async stop(graceMs = 30_000): Promise<{ finished: number; requeued: number }> {
     const deadline = Date.now() + graceMs;
     this.stopping = true;
+    clearInterval(this.pruneTimer);
     this.opts.dispatcher.pause();
     // A scheduling pass may be waiting on a node or a store that does not answer: it gets the grace, no more.
     // Once stopped it takes up no other market, and a bar it was still writing when the store closed is
@@ -203,6 +234,7 @@ export class ProverService {
       requeued: 0,
     };
     await settledWithinGrace(dispatcherStopped);
+    await waitAtMost(this.pruning, Math.max(0, deadline - Date.now()));
     this.chain?.destroy();
     await this.store.close();
     return result;

@@ -22,6 +22,8 @@ import {
   SET_BACKS,
   SUBMIT_UPGRADE_FROM,
   DUE_AGAIN_BY_SUBMIT,
+  ENDED_PROOF_ONLY_STATUSES,
+  ENDED_STATUSES,
   type JobStatus,
 } from "./job-states";
 import {
@@ -206,6 +208,7 @@ export class SqliteJobStore implements JobStore {
   private readonly selectLatest;
   private readonly selectMaxTimestamp;
   private readonly selectCounts;
+  private readonly deleteEnded;
   private readonly selectPending;
   private readonly enqueueTx;
   private readonly claimTx;
@@ -272,6 +275,11 @@ export class SqliteJobStore implements JobStore {
       .pluck();
     this.selectCounts = db.prepare<[], { status: JobStatus; n: number }>(
       "SELECT status, count(*) AS n FROM jobs GROUP BY status",
+    );
+    // One statement: a job that moved since the cutoff has a newer updated_at and stays.
+    this.deleteEnded = db.prepare<[{ before: number }]>(
+      `DELETE FROM jobs WHERE updated_at < @before AND (status IN (${sqlList(ENDED_STATUSES)}) OR ` +
+        `(submit = 0 AND status IN (${sqlList(ENDED_PROOF_ONLY_STATUSES)})))`,
     );
 
     // Few rows are pending: the index on (status, not_before) finds them.
@@ -420,6 +428,12 @@ export class SqliteJobStore implements JobStore {
     const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
     for (const { status, n } of this.selectCounts.all()) counts[status] = n;
     return counts;
+  }
+
+  async prune(before: number): Promise<number> {
+    if (!Number.isSafeInteger(before))
+      throw new JobStoreError(`prune: before must be an integer (ms), not ${before}`);
+    return this.deleteEnded.run({ before }).changes;
   }
 
   async close(): Promise<void> {

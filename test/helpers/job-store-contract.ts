@@ -665,6 +665,69 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
       });
     });
 
+    describe("prune", () => {
+      it("deletes the ended jobs last changed before the cutoff, and nothing that may still move", async () => {
+        const store = await open();
+        const other = await open();
+        // One job of every status, changed at 10_000 (old) and one more of each ended one at 30_000 (recent).
+        const at = async (i: number, status: JobStatus, submit: boolean, now: number, market = BTC) => {
+          const { job } = await store.enqueue({ market, dataTimestamp: bar(i), submit }, 1_000);
+          return (await store.update(job.id, { status }, now))!;
+        };
+        const old: Record<string, string> = {};
+        for (const [i, status] of JOB_STATUSES.entries())
+          old[status] = (await at(i, status, true, 10_000)).id;
+        const oldProofOnly = (await at(10, "proved", false, 10_000)).id;
+        const oldEth = (await at(11, "confirmed", true, 10_000, ETH)).id;
+        const recent = [
+          (await at(20, "confirmed", true, 30_000)).id,
+          (await at(21, "failed", true, 30_000)).id,
+          (await at(22, "proved", false, 30_000)).id,
+        ];
+
+        // The cutoff is exclusive: a job changed at it stays. Another connection sees the same store.
+        expect(await other.prune(10_000)).toBe(0);
+        expect(await other.prune(20_000)).toBe(6);
+        for (const status of ["confirmed", "skipped", "rejected", "failed"]) {
+          expect(await store.get(old[status]), status).toBeUndefined();
+        }
+        expect(await store.get(oldProofOnly)).toBeUndefined();
+        expect(await store.get(oldEth)).toBeUndefined();
+        // Still moving, whatever their age: queued, proving, submitting, and proved to be submitted.
+        for (const status of ["queued", "proving", "proved", "submitting"]) {
+          expect(await store.get(old[status]), status).toMatchObject({ status, submit: true });
+        }
+        for (const id of recent) expect(await store.get(id)).toBeDefined();
+        expect(await store.counts()).toEqual({
+          ...noCounts(),
+          queued: 1,
+          proving: 1,
+          proved: 2,
+          submitting: 1,
+          confirmed: 1,
+          failed: 1,
+        });
+        // The queries forget them: the newest confirmed BTC job is the recent one, ETH has none.
+        expect((await store.latest(BTC, ["confirmed"]))?.id).toBe(recent[0]);
+        expect(await store.latest(ETH, ["confirmed"])).toBeUndefined();
+        expect(await store.maxSubmitTimestamp(ETH)).toBe(0);
+        // A pruned bar asked for again is a new job.
+        const again = await store.enqueue({ market: BTC, dataTimestamp: bar(4), submit: true }, 40_000);
+        expect(again).toMatchObject({ created: true, job: { status: "queued" } });
+        expect(await store.prune(20_000)).toBe(0);
+      });
+
+      it("keeps a job that moved after the cutoff was taken", async () => {
+        const store = await open();
+        const { job } = await store.enqueue({ market: BTC, dataTimestamp: bar(0), submit: true }, 1_000);
+        await store.update(job.id, { status: "proved" }, 5_000);
+        await store.update(job.id, { status: "confirmed" }, 25_000);
+        expect(await store.prune(20_000)).toBe(0);
+        expect(await store.get(job.id)).toMatchObject({ status: "confirmed" });
+        await expect(store.prune(1.5)).rejects.toThrow(/before/);
+      });
+    });
+
     describe("persistence", () => {
       it("keeps every job across close and reopen", async () => {
         const store = await open();

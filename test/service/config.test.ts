@@ -148,7 +148,7 @@ describe("parseServiceConfig: valid documents", () => {
         retryBaseMs: 500,
         replaceAfterSeconds: 60,
       },
-      schedule: { pollSeconds: 0.5 },
+      schedule: { pollSeconds: 0.5, keepJobsDays: 30 },
       concurrency: 4,
       listen: { host: "0.0.0.0", port: 0 },
       auth: { tokens: [{ env: "ZKRISK_API_TOKEN" }, { sha256: TOKEN_HASH.toUpperCase() }] },
@@ -218,7 +218,7 @@ describe("parseServiceConfig: valid documents", () => {
         retryBaseMs: 500,
         replaceAfterSeconds: 60,
       },
-      schedule: { pollSeconds: 0.5 },
+      schedule: { pollSeconds: 0.5, keepJobsDays: 30 },
       concurrency: 4,
       listen: { host: "0.0.0.0", port: 0 },
       auth: {
@@ -273,7 +273,7 @@ describe("parseServiceConfig: valid documents", () => {
         retryBaseMs: 2000,
         replaceAfterSeconds: 180,
       },
-      schedule: { pollSeconds: 30 },
+      schedule: { pollSeconds: 30, keepJobsDays: 90 },
       concurrency: 1,
       listen: { host: "127.0.0.1", port: 8080 },
       auth: { tokens: [{ kind: "env", name: "ZKRISK_API_TOKEN" }] },
@@ -300,7 +300,7 @@ describe("parseServiceConfig: valid documents", () => {
     expect(cfg.markets[0].publishers.timeoutMs).toBe(10_000);
     // Half the 2 h bars of signed windows: the wait ends before the next bar closes.
     expect(cfg.markets[0].publishers.waitSeconds).toBe(3600);
-    expect(cfg.schedule).toEqual({ pollSeconds: 30 });
+    expect(cfg.schedule).toEqual({ pollSeconds: 30, keepJobsDays: 90 });
     expect(cfg.listen).toEqual({ host: "127.0.0.1", port: 9090 });
     expect(cfg.api).toEqual({
       bodyLimitBytes: 4096,
@@ -371,7 +371,7 @@ describe("parseServiceConfig: bad input, one message per class", () => {
     );
     expectConfigError(
       withEdit((d) => (d.schedule = { pollSecond: 5 })),
-      "service.json: schedule.pollSecond: unknown key (expected one of pollSeconds)",
+      "service.json: schedule.pollSecond: unknown key (expected one of pollSeconds, keepJobsDays)",
     );
     expectConfigError(
       withEdit((d) => (d.markets[0].publishers = { set: "publishers/set.json", urls: [], timeout: 5 })),
@@ -688,6 +688,14 @@ describe("parseServiceConfig: bad input, one message per class", () => {
       [
         (d) => (d.schedule = { pollSeconds: 3601 }),
         "schedule.pollSeconds: expected a number in [0.1, 3600], got 3601",
+      ],
+      [
+        (d) => (d.schedule = { keepJobsDays: 0 }),
+        "schedule.keepJobsDays: expected an integer in [1, 36500], got 0",
+      ],
+      [
+        (d) => (d.schedule = { keepJobsDays: 1.5 }),
+        "schedule.keepJobsDays: expected an integer in [1, 36500], got 1.5",
       ],
       [
         (d) => (d.chain.gasPriceCeilingGwei = 0),
