@@ -110,6 +110,10 @@ const FAST_SUITES = [
   "test/service/broadcast-errors.test.ts",
   "test/service/secret-redaction.test.ts",
   "test/service/api-market-ids.test.ts",
+  "test/service/sqlite-claim.test.ts",
+  "test/service/store-faults.test.ts",
+  "test/service/chain-view-node.test.ts",
+  "test/service/prune.test.ts",
 ];
 
 const missing = FAST_SUITES.filter((file) => !existsSync(join(__dirname, file)));
