@@ -114,6 +114,9 @@ const FAST_SUITES = [
   "test/service/store-faults.test.ts",
   "test/service/chain-view-node.test.ts",
   "test/service/prune.test.ts",
+  "test/service/chain-waits.test.ts",
+  "test/service/one-transaction-per-market.test.ts",
+  "test/service/underpriced-rebroadcast.test.ts",
 ];
 
 const missing = FAST_SUITES.filter((file) => !existsSync(join(__dirname, file)));

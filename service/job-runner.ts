@@ -4,10 +4,13 @@
  * asked, submit and confirm), records each step in the store along the transitions of job-states.ts, and
  * classifies failures: refusals and bad data end the job, other failures are retried with backoff until the
  * attempts are spent. A bar whose quorum late publishers could still make up is no failure: the job waits for
- * them, spending no attempt, until its deadline (`waitForPublishers`). A sent transaction left pending is replaced
- * with higher fees (`replaceIfDue`), and one the node refuses as invalid is signed again once (`clearRefused`); a
- * transaction cleared to be signed again starts the count of attempts again (`clearToSignAgain`). On stop it lets
- * the runs in flight finish within a grace, then cuts proofs short and sets back what was left in flight.
+ * them, spending no attempt, until its deadline (`waitForPublishers`). Nor is a wait on the chain (a node that does
+ * not answer, a gas price above the ceiling, an earlier transaction of the market not settled: `waitOnChain`), and
+ * a market has one unsettled transaction at a time, its newest bar's (`supersededOrWaiting`). A sent transaction
+ * left pending, or lost by the node and refused as underpriced, is replaced with higher fees (`replaceIfDue`), and
+ * one the node refuses as invalid is signed again once (`clearRefused`); a transaction cleared to be signed again
+ * starts the count of attempts again (`clearToSignAgain`). On stop it lets the runs in flight finish within a
+ * grace, then cuts proofs short and sets back what was left in flight.
  */
 import type { Piscina } from "piscina";
 import type { Logger } from "pino";
@@ -19,11 +22,12 @@ import { OracleError, readAdaptivePrior, type AdaptivePriorView } from "../oncha
 import type { AdaptivePriorState, ProvedSignedUpdate } from "../prover/prove-signed-update";
 import { ProofError } from "../prover/checked-proof";
 import type { ServiceConfig } from "./config";
-import { publisherPollDelayMs, retryDelayMs } from "./retry";
+import { CHAIN_WAIT_LOG_EVERY_MS, chainWaitDelayMs, publisherPollDelayMs, retryDelayMs } from "./retry";
 import { dataTimeRefusal, precheck, readMarketState } from "./guards";
 import { isFinal, SET_BACKS, setBackOf } from "./job-states";
 import {
   isBatchProof,
+  jobIdOf,
   transition,
   type JobEvent,
   type JobFieldPatch,
@@ -37,7 +41,16 @@ import type { BatchProveTask, ProveTask } from "./prove-task";
 import { QuorumError } from "./publisher-windows";
 import type { ProvedSignedBatch } from "../prover/prove-signed-batch";
 import type { BatchRuntime } from "./batches";
-import { formatGwei, hashesOf, NodeRefusalError, TransientError, type Submitter } from "./submitter";
+import {
+  formatGwei,
+  hashesOf,
+  NodeRefusalError,
+  TransientError,
+  UnderpricedError,
+  waitReasonOf,
+  type Submitter,
+  type WaitReason,
+} from "./submitter";
 import type { MarketRuntime } from "./markets";
 
 /**
@@ -78,6 +91,37 @@ export const ADAPTIVE_RESENDS = 1;
  * again; a further such refusal ends the job as `failed`.
  */
 export const NODE_REFUSAL_RESIGNS = 1;
+
+/**
+ * How far back, in bars, a job about to sign looks for an earlier bar's job of its market whose transaction is not
+ * settled (`unsettledBefore`): 4 days of 2-hour bars. A transaction older than that still blocks the key's later
+ * ones by its nonce, but is no longer looked for; the job then signs as it would with none.
+ */
+export const EARLIER_BARS_LOOKED_AT = 48;
+
+/** What a job waiting on the chain waits for, in words: the end of its reason, and its log lines. */
+const WAITING_FOR: Record<WaitReason, string> = {
+  gas_price: "waiting for a gas price under the ceiling",
+  node_unreachable: "waiting for the node to answer",
+  earlier_transaction: "waiting for the market's earlier transaction to settle",
+};
+
+/**
+ * The reason of a job waiting on the chain: the step's `message`, then what it waits for and since when (`since`,
+ * ms). The wait's start is kept in the job's record, so that whichever process looks next (Redis mode), or this one
+ * after a restart, backs off by the whole time waited (`waitIn`).
+ */
+export function waitingReason(message: string, what: WaitReason, since: number): string {
+  return `${message} (${WAITING_FOR[what]} since ${new Date(since).toISOString()})`;
+}
+
+/** What a job's reason (`waitingReason`) says it waits for on the chain, and since when (ms); or undefined. */
+export function waitIn(reason: string | null): { what: WaitReason; since: number } | undefined {
+  const m = / \((waiting for [^()]*) since (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)\)$/.exec(reason ?? "");
+  if (m === null) return undefined;
+  const what = (Object.keys(WAITING_FOR) as WaitReason[]).find((w) => WAITING_FOR[w] === m[1]);
+  return what === undefined ? undefined : { what, since: Date.parse(m[2]) };
+}
 
 /**
  * What making a proof came to: the proved update, why there is none (the job is skipped), or a quorum that late
@@ -204,6 +248,7 @@ export class JobRunner {
         job = await transition(store, job.id, "submitting", {}, Date.now(), ["proved"]);
       }
       if (job?.status === "submitting") await this.submit(job, log);
+      this.waitOver(claimed, waitIn(claimed.reason), log);
     } catch (err) {
       if (this.cutShort) {
         // Cut short by a stop (its proof cancelled): `stop` sets it back, as it was; no attempt is spent.
@@ -638,9 +683,18 @@ export class JobRunner {
     const { store, submitter, metrics, settleTimeoutMs } = this.o;
     let tx = job.tx;
     if (!tx) {
+      if (await this.supersededOrWaiting(job, log)) return;
       try {
         tx = await this.signOrReprove(job, log);
       } catch (err) {
+        if (err instanceof OracleError && err.reason === "OracleStaleData") {
+          // A proof that waited (for the node, the gas price, an earlier transaction) past the oracle's maximum age:
+          // nothing was sent, and the bar is skipped as the precheck would skip it now.
+          const reason =
+            "the dry run was refused, nothing sent (the bar grew too old while it waited): " + err.message;
+          await this.skip(job, reason, err.reason, log);
+          return;
+        }
         if (!(err instanceof OracleError && err.reason === "OracleNotNewer")) throw err;
         // This update may be the one the oracle holds: this job's transaction landed though it was taken for
         // dropped (a node that did not serve its receipt yet), or it was sent twice.
@@ -670,15 +724,19 @@ export class JobRunner {
       }
       log.info({ tx: tx.hash, nonce: tx.nonce }, "transaction signed");
     }
-    if (!(await this.send(job, tx, log))) {
+    const sent = await this.send(job, tx, log);
+    if (sent === false) {
       return this.clearToSignAgain(
         job,
         `transaction ${tx.hash} cannot be mined with nonce ${tx.nonce} (taken by another transaction, or ` +
           "beyond the account's next one); signing again",
       );
     }
-    log.info({ tx: tx.hash }, "submitted");
-    let s = await submitter.settle(tx, settleTimeoutMs);
+    if (sent === true) log.info({ tx: tx.hash }, "submitted");
+    // Refused as underpriced, it is not in the node's pool, and waiting for its receipt is waiting for nothing: it
+    // is looked at once (one of the job's transactions of its nonce may be mined), then replaced when due.
+    let underpriced = sent === "underpriced";
+    let s = await submitter.settle(tx, underpriced ? 0 : settleTimeoutMs);
     let notReplaced = "";
     // A transaction with a receipt is mined, only short of its confirmations: it is waited for, never replaced.
     if (s.status === "pending" && s.block === undefined) {
@@ -686,6 +744,7 @@ export class JobRunner {
       if (typeof replaced === "string") notReplaced = `; ${replaced}`;
       else if (replaced !== undefined) {
         tx = replaced;
+        underpriced = false;
         s = await submitter.settle(tx, settleTimeoutMs);
       }
     }
@@ -733,6 +792,17 @@ export class JobRunner {
         return this.clearToSignAgain(job, `${what} dropped (nonce ${tx.nonce} taken); signing again`);
       }
       case "pending":
+        if (underpriced && s.block === undefined) {
+          // Fees rose above the transaction's, and it is too young to be replaced, or the ceiling leaves no room
+          // for a replacement: a wait for fees (`waitOnChain`), sent again and replaced when due at each look.
+          throw new TransientError(
+            `the node refused transaction ${tx.hash} as underpriced and does not hold it; it is replaced once ` +
+              `${this.o.config.chain.replaceAfterSeconds} s old${notReplaced}`,
+            false,
+            "transient",
+            "gas_price",
+          );
+        }
         // Still in the node's pool, or mined and short of its confirmations: waiting for it is not a failed attempt
         // (the same transaction is settled later).
         throw new TransientError(
@@ -749,14 +819,20 @@ export class JobRunner {
    * Broadcast the job's newest transaction (`Submitter.broadcast`). A refusal as invalid ends here when none of the
    * job's transactions of that nonce was mined and none can still be (it replaced none): the transaction is
    * cleared to be signed again, or, after `NODE_REFUSAL_RESIGNS` such refusals, the job fails. Otherwise (one may
-   * be mined, or was) the job settles them by their receipts.
-   * @returns whether the transactions are to be settled (false: the nonce cannot be used, sign again)
+   * be mined, or was) the job settles them by their receipts. A refusal as underpriced (the node lost it while
+   * fees rose) is no failure: the job settles and replaces it (`submit`).
+   * @returns whether the transactions are to be settled (false: the nonce cannot be used, sign again), or
+   *   "underpriced" when the node refused it as too cheap
    */
-  private async send(job: JobRecord, tx: SentTransaction, log: Logger): Promise<boolean> {
+  private async send(job: JobRecord, tx: SentTransaction, log: Logger): Promise<boolean | "underpriced"> {
     const { submitter } = this.o;
     try {
       return await submitter.broadcast(tx);
     } catch (err) {
+      if (err instanceof UnderpricedError) {
+        log.info({ tx: tx.hash, nonce: tx.nonce, reason: err.message }, "the node refused the transaction");
+        return "underpriced";
+      }
       if (!(err instanceof NodeRefusalError)) throw err;
       const earlier = (tx.others ?? []).length;
       if (earlier === 0 && (await submitter.neverMined(tx))) return this.clearRefused(job, tx, err, log);
@@ -865,7 +941,7 @@ export class JobRunner {
       },
       "pending transaction replaced with higher fees",
     );
-    if (await this.send(job, r.tx, log)) log.info({ tx: r.tx.hash }, "submitted");
+    if ((await this.send(job, r.tx, log)) === true) log.info({ tx: r.tx.hash }, "submitted");
     return r.tx;
   }
 
@@ -927,6 +1003,106 @@ export class JobRunner {
     log.info({ reason }, "update already applied on chain");
   }
 
+  /**
+   * Before a job signs: at most one unsettled transaction per market (a batch's label, whose markets are in no
+   * other job: config.ts) from this service, by the store, so over every process that shares it. A job whose
+   * market has the update of a newer bar proved or accepted (a job that submits) is skipped as superseded, its
+   * proof unsent: of a backlog (after a gas spike, a node down), only the newest bar is sent, instead of each
+   * paying for a transaction that the one mined before it makes revert. A job whose market has an earlier bar's
+   * transaction sent and not settled waits for it (no attempt spent): signed now, its transaction would be mined
+   * after that one, and revert if that one lands.
+   * @returns whether the job was skipped
+   * @throws TransientError (a wait for `earlier_transaction`) while the earlier transaction is not settled
+   */
+  private async supersededOrWaiting(job: JobRecord, log: Logger): Promise<boolean> {
+    const newest = await this.o.store.latest(job.market, ["proved", "submitting", "confirmed"]);
+    if (newest !== undefined && newest.submit && newest.dataTimestamp > job.dataTimestamp) {
+      const state = newest.status === "confirmed" ? "was accepted on chain" : "is proved, to be sent instead";
+      const reason =
+        `superseded: the update of the newer bar ${isoFromSeconds(newest.dataTimestamp)} of ${job.market} ` +
+        `(job ${newest.id}) ${state}; nothing sent for this bar`;
+      await this.skip(job, reason, "superseded", log);
+      return true;
+    }
+    const earlier = await this.unsettledBefore(job);
+    if (earlier === undefined) return false;
+    throw new TransientError(
+      `transaction ${earlier.tx!.hash} of the earlier bar ${isoFromSeconds(earlier.dataTimestamp)} of ` +
+        `${job.market} (job ${earlier.id}) is not settled; no other is signed for the market until it is`,
+      false,
+      "transient",
+      "earlier_transaction",
+    );
+  }
+
+  /**
+   * The job of an earlier bar of the job's market, among the last `EARLIER_BARS_LOOKED_AT` bars after the newest
+   * confirmed one in the store (an older bar can no longer be accepted), that has a transaction sent and not
+   * settled (not final); undefined when there is none. Read from the store: another process may hold it.
+   */
+  private async unsettledBefore(job: JobRecord): Promise<JobRecord | undefined> {
+    const { store } = this.o;
+    const runtime = this.o.markets.get(job.market) ?? this.o.batches.get(job.market);
+    if (runtime === undefined) return undefined;
+    const interval = runtime.model.barIntervalMs / 1000;
+    const confirmed = (await store.latest(job.market, ["confirmed"]))?.dataTimestamp ?? 0;
+    const ids: string[] = [];
+    for (let k = 1; k <= EARLIER_BARS_LOOKED_AT; k++) {
+      const ts = job.dataTimestamp - k * interval;
+      if (ts <= confirmed) break;
+      ids.push(jobIdOf(job.market, ts));
+    }
+    const earlier = await Promise.all(ids.map((id) => store.get(id)));
+    return earlier.find((j) => j !== undefined && j.tx !== null && !isFinal(j));
+  }
+
+  /**
+   * A step that waits on the chain (`what`: a gas price above the ceiling, a node that does not answer, an earlier
+   * transaction of the market not settled) is no failed attempt: the job goes back to the queue, its proof and any
+   * sent transaction kept, and looks again after `chainWaitDelayMs` (a quarter of the time waited since the wait
+   * began, `since`, from `chain.retryBaseMs` up to 60 s), for as long as the wait lasts; then the step goes on as
+   * usual (a bar grown too old for the oracle is skipped, a sent transaction settled). Counted at each look in
+   * `zkrisk_submit_waits_total`; logged when the wait begins and about every `CHAIN_WAIT_LOG_EVERY_MS` while it
+   * lasts, not at each look; its end is logged by `waitOver`.
+   */
+  private async waitOnChain(
+    job: JobRecord,
+    what: WaitReason,
+    message: string,
+    since: number | undefined,
+    log: Logger,
+  ): Promise<void> {
+    const { store, config, metrics } = this.o;
+    const now = Date.now();
+    const waited = since === undefined ? 0 : now - since;
+    const delay = chainWaitDelayMs(config.chain.retryBaseMs, waited);
+    metrics.submitWaits.inc({ market: job.market, reason: what });
+    const fields = { reason: message, retryInMs: delay, ...(job.tx !== null && { tx: job.tx.hash }) };
+    if (since === undefined) {
+      log.warn(fields, `${WAITING_FOR[what]} (no attempt spent)`);
+    } else if (
+      Math.floor(waited / CHAIN_WAIT_LOG_EVERY_MS) < Math.floor((waited + delay) / CHAIN_WAIT_LOG_EVERY_MS)
+    ) {
+      // Once per period, at the look whose next one falls in the next period (looks are a minute apart at most).
+      log.warn({ ...fields, waitedSeconds: Math.round(waited / 1000) }, `still ${WAITING_FOR[what]}`);
+    }
+    const back = await transition(
+      store,
+      job.id,
+      setBackOf(job.status),
+      { reason: waitingReason(message, what, since ?? now), notBefore: now + delay },
+      now,
+    );
+    if (back) await this.o.dispatcher.notify(back);
+  }
+
+  /** Log the end of a job's wait on the chain (`waitIn` its reason when it was claimed), if it was waiting. */
+  private waitOver(job: JobRecord, wait: { what: WaitReason; since: number } | undefined, log: Logger): void {
+    if (wait === undefined) return;
+    const waitedSeconds = Math.round((Date.now() - wait.since) / 1000);
+    log.info({ waitedSeconds }, `no longer ${WAITING_FOR[wait.what]}`);
+  }
+
   /** Record a failed step: refusals and bad data end the job; other failures retry with backoff. */
   private async fail(id: string, err: unknown, log: Logger): Promise<void> {
     const { store, config, metrics } = this.o;
@@ -934,6 +1110,12 @@ export class JobRunner {
     if (!job || isFinal(job)) return;
     const message = (err as Error).message ?? String(err);
     const now = Date.now();
+    const what = waitReasonOf(err);
+    const before = waitIn(job.reason);
+    if (before !== undefined && before.what !== what) this.waitOver(job, before, log);
+    if (what !== undefined) {
+      return this.waitOnChain(job, what, message, before?.what === what ? before.since : undefined, log);
+    }
     if (err instanceof OracleError && err.reason !== "unknown") {
       metrics.submitFailures.inc({ market: job.market, reason: err.reason });
       log.error({ reason: message }, "update refused by the oracle");

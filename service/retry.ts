@@ -1,7 +1,9 @@
 /**
  * The service's retry policy: how long a job waits between two failed attempts (the number of attempts and
  * the first delay are settings of the config file: `chain.maxAttempts`, `chain.retryBaseMs`), and how often a
- * job waiting for late publishers asks them again (no attempt spent; until `publishers.waitSeconds`).
+ * job waiting for late publishers asks them again (no attempt spent; until `publishers.waitSeconds`), or waiting on
+ * the chain looks again (no attempt spent; until the node answers, the gas price falls under the ceiling, or the
+ * market's earlier transaction is settled).
  */
 
 /** Longest wait between two attempts of a job, ms (10 minutes); also the largest `chain.retryBaseMs`. */
@@ -30,3 +32,19 @@ export const MAX_PUBLISHER_POLL_MS = 30_000;
 export function publisherPollDelayMs(retryBaseMs: number, waitedSeconds: number): number {
   return Math.min(Math.max(retryBaseMs, Math.round((waitedSeconds * 1000) / 4)), MAX_PUBLISHER_POLL_MS);
 }
+
+/** Longest wait between two looks while a job waits on the chain (the node, the gas price), ms (60 s). */
+export const MAX_CHAIN_WAIT_MS = 60_000;
+
+/**
+ * How long a job waiting on the chain (a node that does not answer, a gas price above the ceiling, an earlier
+ * transaction of its market not settled yet) waits before it looks again, ms: a quarter of the time it has waited
+ * so far (`waitedMs`), at least `retryBaseMs` and at most `MAX_CHAIN_WAIT_MS`. The first looks come soon, so that
+ * a short outage costs seconds; a long one is looked at once a minute.
+ */
+export function chainWaitDelayMs(retryBaseMs: number, waitedMs: number): number {
+  return Math.min(Math.max(retryBaseMs, Math.round(waitedMs / 4)), MAX_CHAIN_WAIT_MS);
+}
+
+/** How often a job's wait on the chain is logged again while it lasts, ms (5 minutes). */
+export const CHAIN_WAIT_LOG_EVERY_MS = 300_000;

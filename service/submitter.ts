@@ -26,6 +26,12 @@ import {
 import { isInsufficientFunds } from "../onchain/insufficient-funds";
 import { isBatchProof, type ProvedJob, type SentTransaction } from "./jobs";
 
+/**
+ * What a job waits on the chain for, spending no attempt (the `reason` label of `zkrisk_submit_waits_total`): a gas
+ * price under the ceiling, a node that answers, or the settling of an earlier transaction of its market.
+ */
+export type WaitReason = "gas_price" | "node_unreachable" | "earlier_transaction";
+
 /** A failure worth retrying later (node unreachable, gas price above the ceiling, ...). */
 export class TransientError extends ZkriskError {
   constructor(
@@ -37,8 +43,25 @@ export class TransientError extends ZkriskError {
      * that cannot pay (an operator must top it up), `transient` otherwise.
      */
     readonly metricReason: "transient" | "insufficient_funds" = "transient",
+    /** Set when the retry is a wait on the chain (no attempt spent, whatever `countsAsAttempt` says). */
+    readonly wait?: WaitReason,
   ) {
     super("TRANSIENT", message);
+  }
+}
+
+/**
+ * The node refused a transaction as too cheap for its pool or the next block (its fees below the base fee, or the
+ * pool's minimum tip): it does not hold it, most likely lost it (a restart, an eviction) while fees rose. Waiting
+ * for fees to fall may help; a replacement at the current fees does (`JobRunner` replaces it when it is due).
+ */
+export class UnderpricedError extends TransientError {
+  constructor(
+    message: string,
+    /** The refused transaction. */
+    readonly tx: SentTransaction,
+  ) {
+    super(message, false);
   }
 }
 
@@ -139,11 +162,13 @@ export type BroadcastRefusal =
   | "nonce-too-high"
   /** The node holds another transaction of this nonce that pays as much or nearly (an earlier one of the job's). */
   | "replacement-underpriced"
+  /** Its fees are below what the node takes now (the next block's base fee, the pool's minimum tip). */
+  | "underpriced"
   /** The account cannot pay for it: not lasting, an operator can top it up. */
   | "insufficient-funds"
   /** Malformed or invalid for this chain: waiting cannot change it (`NodeRefusalError`). */
   | "invalid"
-  /** Anything else (the node unreachable, a fee below the next block's base fee, ...): worth retrying. */
+  /** Anything else (the node unreachable, ...): worth retrying. */
   | "other";
 
 /**
@@ -191,6 +216,19 @@ const LASTING_REFUSALS: readonly RegExp[] = [
   /typed transaction too short/,
 ];
 
+/**
+ * Node messages of a transaction too cheap to be taken now, lower case: geth's txpool (`ErrUnderpriced`) and state
+ * checks (`ErrFeeCapTooLow`), Erigon's and Nethermind's words for the same, and Hardhat's (EDR's) "too low for the
+ * next block". Checked after a replacement's refusal, which says "replacement transaction underpriced".
+ */
+const UNDERPRICED_REFUSALS: readonly RegExp[] = [
+  /transaction underpriced/,
+  /max fee per gas less than block base fee/,
+  /fee cap less than block base fee/,
+  /is too low for the next block/,
+  /feetoolow/,
+];
+
 /** What a node's refusal of a raw transaction (an error of `broadcastTransaction`, ethers v6) means. */
 export function classifyBroadcastError(err: unknown): BroadcastRefusal {
   const code = (err as { code?: string })?.code;
@@ -207,7 +245,51 @@ export function classifyBroadcastError(err: unknown): BroadcastRefusal {
   }
   if (isInsufficientFunds(err)) return "insufficient-funds";
   if (LASTING_REFUSALS.some((r) => r.test(m))) return "invalid";
+  if (UNDERPRICED_REFUSALS.some((r) => r.test(m))) return "underpriced";
   return "other";
+}
+
+/**
+ * Words of a failure to reach the node at all, lower case: connections refused, reset or timed out, names that do
+ * not resolve, an HTTP answer of a gateway or server with no node behind it (5xx), a rate limit (429) or a request
+ * timeout (408), and ethers' `TIMEOUT` and `NETWORK_ERROR`. Another HTTP status (401: a key refused) and a node's
+ * JSON-RPC error are answers: they count as failed attempts.
+ */
+const UNREACHABLE: readonly RegExp[] = [
+  /\b(econnrefused|econnreset|etimedout|enotfound|eai_again|ehostunreach|enetunreach|econnaborted|epipe)\b/,
+  /fetch failed/,
+  /socket hang up/,
+  /server response (5\d\d|408|429)\b/,
+  /\bcode=(timeout|network_error)\b/,
+];
+
+/**
+ * Whether `err` says that the node could not be reached or did not answer (not that it answered with an error): an
+ * error of the node's transport (ethers, fetch), one of the service's wrapping it (a `TransientError` marked so, or
+ * saying "the node did not answer", as the chain view's clock does; an `OracleError` of a read that failed), and no
+ * other: a publisher that could not be reached is no wait for the node, though its words are the same.
+ */
+export function isNodeUnreachable(err: unknown): boolean {
+  const words = (m: string) => UNREACHABLE.some((r) => r.test(m.toLowerCase()));
+  if (err instanceof TransientError) {
+    return (
+      err.wait === "node_unreachable" ||
+      (err.message.startsWith("the node did not answer: ") && words(err.message))
+    );
+  }
+  if (err instanceof OracleError) return err.reason === "unknown" && words(err.message);
+  if (err instanceof ZkriskError) return false;
+  const code = (err as { code?: unknown })?.code;
+  return code === "TIMEOUT" || code === "NETWORK_ERROR" || words(nodeMessage(err));
+}
+
+/**
+ * What a failed step waits for on the chain, or undefined when it is a failure (an attempt): a `TransientError`
+ * marked with its wait, or an error that says the node was not reached (`isNodeUnreachable`).
+ */
+export function waitReasonOf(err: unknown): WaitReason | undefined {
+  if (err instanceof TransientError && err.wait !== undefined) return err.wait;
+  return isNodeUnreachable(err) ? "node_unreachable" : undefined;
 }
 
 /** The node's message of an error, for logs and reasons (ethers' own message when it has none). */
@@ -264,6 +346,7 @@ export class Submitter {
         await call.staticCall(...args, { from: this.wallet.address });
         gas = await call.estimateGas(...args, { from: this.wallet.address });
       } catch (err) {
+        if (isNodeUnreachable(err)) throw unanswered(err);
         const refused = decodeRevert(err, this.oracle.interface);
         if (refused.reason !== "unknown") throw refused;
         throw new TransientError(`dry run failed: ${refused.message}`);
@@ -276,6 +359,8 @@ export class Submitter {
           `gas price ${formatGwei(maxFee)} gwei is above the ceiling of ` +
             `${formatGwei(this.options.gasPriceCeilingWei)} gwei; waiting`,
           false,
+          "transient",
+          "gas_price",
         );
       }
       const network = await this.rpc(() => this.provider.getNetwork());
@@ -365,7 +450,9 @@ export class Submitter {
    * has a receipt), or beyond the account's next one (a transaction before it was never sent); it is then to be
    * signed again. A node that holds an earlier transaction of the job with this nonce and refuses this one as too
    * cheap a replacement counts as sent (the transactions are settled by their receipts). A refusal waiting cannot
-   * change is a NodeRefusalError; an account short of funds, and any other failure, a TransientError.
+   * change is a NodeRefusalError; one as too cheap for the node's fees now an UnderpricedError (to be replaced); an
+   * account short of funds, and any other failure, a TransientError (marked as a wait for the node when it was not
+   * reached).
    */
   async broadcast(tx: SentTransaction): Promise<boolean> {
     try {
@@ -395,7 +482,13 @@ export class Submitter {
             `the node refused transaction ${tx.hash} (nonce ${tx.nonce}) as invalid: ${nodeWords(err)}`,
             tx,
           );
+        case "underpriced":
+          throw new UnderpricedError(
+            `the node refused transaction ${tx.hash} (nonce ${tx.nonce}) as underpriced: ${nodeWords(err)}`,
+            tx,
+          );
         case "other":
+          if (isNodeUnreachable(err)) throw unanswered(err);
           throw new TransientError(`broadcast failed: ${(err as Error).message}`);
       }
     }
@@ -479,9 +572,20 @@ export class Submitter {
     try {
       return await fn();
     } catch (err) {
+      if (isNodeUnreachable(err)) throw unanswered(err);
       throw new TransientError(`the node did not answer: ${(err as Error).message}`);
     }
   }
+}
+
+/** A node that was not reached (`isNodeUnreachable`): a wait for it, no attempt spent. */
+function unanswered(err: unknown): TransientError {
+  return new TransientError(
+    `the node did not answer: ${(err as Error)?.message ?? String(err)}`,
+    false,
+    "transient",
+    "node_unreachable",
+  );
 }
 
 /** wei as gwei with up to 3 decimals. */

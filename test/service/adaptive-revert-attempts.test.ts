@@ -10,9 +10,9 @@
  * - the publisher is down: proving again fails, and each failure spends an attempt (the reverted transaction is
  *   settled: it keeps the job from `maxAttempts` no longer), so the job ends `failed` after `maxAttempts`, instead
  *   of sending the mined transaction again and asking the publisher for ever.
- * And a job that spent its attempts settling its transaction while the node was down, which then finds it reverted
- * and proves again: the new proof is signed with a new count of attempts (it waits out a gas price above the
- * ceiling, then is confirmed, instead of failing at once).
+ * And a job that settled its transaction while the node was down (a wait for the node, no attempt spent), which
+ * then finds it reverted and proves again: the new proof is signed with a count of attempts of 0 (it waits out a gas
+ * price above the ceiling, then is confirmed).
  */
 import { join } from "node:path";
 import { JsonRpcProvider, type Contract } from "ethers";
@@ -189,15 +189,19 @@ describe("prover service: an adaptive transaction reverted for its prior, settle
     }
   }, 900_000);
 
-  it("signs the new proof with a new count of attempts after settling the reverted transaction past maxAttempts", async () => {
+  it("signs the new proof after settling the reverted transaction while the node was down", async () => {
     if (service === undefined) await start();
     await provider.send("evm_setAutomine", [false]);
     try {
       const t = await nextBar();
       const { hash } = (await waitJob(t, sent, "sent")).tx!;
-      // The node goes down: the job keeps settling its transaction, past maxAttempts (2).
+      // The node goes down: the job keeps settling its transaction, waiting for the node (no attempt spent).
       rpc.down = true;
-      await waitJob(t, (j) => isFinal(j) || j.attempts >= 3, "settled past maxAttempts");
+      await waitJob(
+        t,
+        (j) => isFinal(j) || / \(waiting for the node to answer since /.test(j.reason ?? ""),
+        "waiting",
+      );
       await oracle.setAdaptiveCalibration(id, RACE_NUMS[1], FIRST);
       await provider.send("evm_mine", []);
       expect((await provider.getTransactionReceipt(hash))?.status).toBe(0);

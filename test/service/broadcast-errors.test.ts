@@ -105,7 +105,7 @@ describe("classifyBroadcastError", () => {
     ).toBe("replacement-underpriced");
   });
 
-  it("a fee below the next block's base fee, and transport failures, are worth waiting for", () => {
+  it("a fee below the next block's base fee, or the pool's minimum, is underpriced (to be replaced)", () => {
     for (const err of [
       unknownError(
         -32000,
@@ -113,6 +113,13 @@ describe("classifyBroadcastError", () => {
       ),
       unknownError(-32000, "max fee per gas less than block base fee"),
       unknownError(-32000, "transaction underpriced"),
+    ]) {
+      expect(classifyBroadcastError(err), err.message).toBe("underpriced");
+    }
+  });
+
+  it("transport failures are worth waiting for", () => {
+    for (const err of [
       new Error("fetch failed"),
       makeError("server response 502 Bad Gateway", "SERVER_ERROR"),
     ]) {

@@ -104,12 +104,12 @@ describeRedis("zkrisk serve --queue: every due job is delivered", () => {
     expect((await waitJob(ts, (j) => isFinal(j), "proved")).status).toBe("proved");
     const again = await post({ market: MARKET, timestamp: ts, submit: true });
     expect(again.status).toBe(200);
-    // Delivered and submitted: the oracle, which holds the newer bar t0, refuses its dry run; nothing is sent.
+    // Delivered and submitted: the market's newer bar t0 was accepted, so this one is superseded; nothing is sent.
     const job = await waitJob(ts, (j) => isFinal(j), "final");
     expect({ status: job.status, reason: job.reason, tx: job.tx }).toEqual({
       status: "skipped",
       reason: expect.stringMatching(
-        /^the dry run was refused, nothing sent .*: the oracle refused: OracleNotNewer\(/,
+        /^superseded: the update of the newer bar .* was accepted on chain; nothing sent/,
       ),
       tx: null,
     });

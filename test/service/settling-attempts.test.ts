@@ -3,12 +3,12 @@
  * `chain.maxAttempts` 2) against a `hardhat node` on 127.0.0.1 behind a JSON-RPC proxy
  * (test/helpers/faulty-rpc.ts), with a `zkrisk publisher serve` instance on 127.0.0.1 and the real signed-update
  * circuit (k = 1, cached):
- * - a job that spent its attempts settling its transaction while the node was down, whose transaction is then found
- *   dropped (another transaction of the key took its nonce, in the node's pool and then in a block), signs again
- *   and is confirmed, instead of failing with the reason "...; signing again";
- * - an account with no funds: two jobs' transactions get the same nonce (the node's count, read again after the
- *   first one's refused send), both retried past `maxAttempts`; topped up, one lands, and the other's transaction,
- *   cleared, is signed again (or the older bar is skipped): the newer bar's update is on chain, no job failed;
+ * - a job that settled its transaction while the node was down (a wait for the node, no attempt spent), whose
+ *   transaction is then found dropped (another transaction of the key took its nonce, in the node's pool and then in
+ *   a block), signs again and is confirmed, instead of failing with the reason "...; signing again";
+ * - an account with no funds: the first job's transaction is retried past `maxAttempts`, and the next bar's job of
+ *   the market signs none while it is not settled (one unsettled transaction per market), instead of a second one of
+ *   the same nonce; topped up, the first lands, then the second is signed and lands: no job failed;
  * - a transaction mined but short of `chain.confirmations` (2) for longer than `chain.replaceAfterSeconds` (1) is
  *   waited for, never replaced (no `replaced` history entry, no second transaction sent).
  */
@@ -95,24 +95,29 @@ describe("prover service: attempts spent while settling a transaction", { timeou
   const logged = (ts: number, msg: string) =>
     lines.filter((l) => l.msg === msg && l.bar === isoFromSeconds(ts));
   /** Poll until `done`; the error names `what` and carries the service's log. */
-  async function until(done: () => boolean, what: string): Promise<void> {
+  async function until(done: () => boolean | Promise<boolean>, what: string): Promise<void> {
     const t0 = Date.now();
-    while (!done()) {
+    while (!(await done())) {
       if (Date.now() - t0 > 300_000) throw new Error(`not ${what}:\n${logs()}`);
       await new Promise((r) => setTimeout(r, 10));
     }
   }
 
-  it("signs again, past maxAttempts, when the transaction it settled while the node was down is dropped", async () => {
+  it("signs again when the transaction it settled while the node was down is dropped", async () => {
     await provider.send("evm_setAutomine", [false]);
     try {
       // Settled for up to 5 s at each attempt: the test mines while the job's transaction is being settled.
       await start(config("settling-attempts-dropped"), 5_000);
       const t0 = market.feed.lastTimestamp;
       const first = (await waitJob(t0, sent, "sent")).tx!;
-      // The node goes down with the transaction in its pool: the job keeps settling it, past maxAttempts (2).
+      // The node goes down with the transaction in its pool: the job keeps settling it, waiting for the node (more
+      // looks than maxAttempts, 2, and none an attempt).
       rpc.down = true;
-      await waitJob(t0, (j) => isFinal(j) || (j.tx !== null && j.attempts >= 3), "settled past maxAttempts");
+      const nodeWaits = async () =>
+        (await service!.metrics.submitWaits.get()).values.find((v) => v.labels.reason === "node_unreachable")
+          ?.value ?? 0;
+      await until(async () => (await nodeWaits()) >= 3, "waited for the node");
+      expect(await waitJob(t0, () => true, "read")).toMatchObject({ attempts: 0, tx: { hash: first.hash } });
       // Another transaction of the key, with higher fees, takes the job's place in the pool.
       const signed = Transaction.from(first.raw);
       await prover.connect(provider).sendTransaction({
@@ -159,33 +164,27 @@ describe("prover service: attempts spent while settling a transaction", { timeou
     }
   });
 
-  it("signs again the job whose nonce another job's transaction took after a period without funds", async () => {
+  it("signs no second transaction for the market while the first waits for funds; both land once topped up", async () => {
     const balance = await provider.getBalance(prover.address);
     await provider.send("hardhat_setBalance", [prover.address, "0x0"]);
     const t1 = await market.nextBar(provider);
     const a = await waitJob(t1, (j) => isFinal(j) || (j.tx !== null && j.attempts >= 2), "short of funds");
     const t2 = await market.nextBar(provider);
-    const b = await waitJob(t2, (j) => isFinal(j) || (j.tx !== null && j.attempts >= 2), "short of funds");
-    expect([isFinal(a), isFinal(b)]).toEqual([false, false]);
-    // The node's count after a refused send: the second job's transaction has the first one's nonce.
-    expect(b.tx!.nonce).toBe(a.tx!.nonce);
+    const b = await waitJob(
+      t2,
+      (j) =>
+        isFinal(j) || / \(waiting for the market's earlier transaction to settle since /.test(j.reason ?? ""),
+      "waiting for the first",
+    );
+    expect([isFinal(a), isFinal(b), b.tx, b.attempts]).toEqual([false, false, null, 0]);
+    expect(b.reason).toMatch(new RegExp(`^transaction ${a.tx!.hash} of the earlier bar `));
     await provider.send("hardhat_setBalance", [prover.address, hex(balance)]);
 
     const [doneA, doneB] = [await waitJob(t1, isFinal, "final"), await waitJob(t2, isFinal, "final")];
-    // Whichever landed first, the other one's transaction was cleared and the job signed again: the older bar is
-    // then confirmed, or skipped as overtaken (nothing sent); the newer bar's update is on chain.
+    expect({ status: doneA.status, hash: doneA.tx?.hash }).toEqual({ status: "confirmed", hash: a.tx!.hash });
     expect({ status: doneB.status, reason: doneB.reason }).toEqual({ status: "confirmed", reason: null });
-    expect(["confirmed", "skipped"]).toContain(doneA.status);
-    if (doneA.status === "skipped") expect(doneA.reason).toMatch(/OracleNotNewer/);
-    const cleared = lines.filter(
-      (l) =>
-        (l.bar === isoFromSeconds(t1) || l.bar === isoFromSeconds(t2)) &&
-        / cannot be mined with nonce \d+ .*; signing again$| was dropped \(nonce \d+ taken\); signing again$/.test(
-          String(l.reason),
-        ),
-    );
-    expect(cleared.length).toBeGreaterThan(0);
-    expect((await acceptedTimestamps(provider, market.oracle)).at(-1)).toBe(t2);
+    expect(doneB.tx!.nonce).toBe(a.tx!.nonce + 1);
+    expect((await acceptedTimestamps(provider, market.oracle)).slice(-2)).toEqual([t1, t2]);
   });
 
   it("waits for the confirmations of a mined transaction and never replaces it", async () => {

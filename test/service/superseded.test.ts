@@ -3,10 +3,10 @@
  * (127.0.0.1), each with its own store and key, the real signed-update circuit (k = 1, cached) and one
  * `zkrisk publisher serve` instance. Prover A's dry runs of `submitSignedUpdate` fail on its node (a
  * load-balanced backend behind the others, test/helpers/faulty-rpc.ts) while its reads go through, so its proof of
- * bar t1 waits to be sent; meanwhile bar t2 closes and prover B gets it accepted. When A's node answers again, the
- * oracle refuses t1 (`OracleNotNewer`): A sent nothing for it, so the job is `skipped` as the precheck would skip it
- * now, not `rejected` as a refused transaction is; and A's own proof of t2, the update the oracle holds, is
- * confirmed as already applied, with no transaction of its own.
+ * bar t1 waits to be sent; meanwhile bar t2 closes, A proves it too, and prover B gets it accepted. A's proof of t1
+ * is superseded by its proof of t2 (one unsettled transaction per market, the newest bar's): the job is `skipped`
+ * with nothing sent, not `rejected` as a refused transaction is; and A's own proof of t2, the update the oracle
+ * holds, is confirmed as already applied, with no transaction of its own.
  */
 import { JsonRpcProvider } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -95,7 +95,7 @@ describe(
       const overtaken = await waitJob(a, t1, (j) => isFinal(j), "final on A");
       expect({ status: overtaken.status, tx: overtaken.tx }).toEqual({ status: "skipped", tx: null });
       expect(overtaken.reason).toMatch(
-        /^the dry run was refused, nothing sent \(an update of this bar or a newer one was accepted since the precheck\): the oracle refused: OracleNotNewer\(/,
+        /^superseded: the update of the newer bar .* of BTC-USDT \(job \w+\) (is proved, to be sent instead|was accepted on chain); nothing sent for this bar$/,
       );
       const same = await waitJob(a, t2, (j) => isFinal(j), "final on A");
       expect({ status: same.status, tx: same.tx }).toEqual({ status: "confirmed", tx: null });
@@ -105,9 +105,7 @@ describe(
       expect(rpc.sent).toEqual([]);
       expect(await acceptedTimestamps(provider, market.oracle)).toEqual([t2]);
       const metrics = await a.service.metrics.registry.metrics();
-      expect(metrics).toMatch(
-        /zkrisk_updates_skipped_total\{market="BTC-USDT",reason="OracleNotNewer"\} 1\n/,
-      );
+      expect(metrics).toMatch(/zkrisk_updates_skipped_total\{market="BTC-USDT",reason="superseded"\} 1\n/);
       expect(metrics).not.toMatch(/zkrisk_submit_failures_total\{[^}]*reason="OracleNotNewer"/);
     });
   },
