@@ -17,14 +17,10 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Contract, JsonRpcProvider, makeError, Network, Wallet } from "ethers";
-import type { Piscina } from "piscina";
 import pino from "pino";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { UPDATE_SIGNALS } from "../../circuits/public-signals";
 import { OracleError, oracleInterface } from "../../onchain/oracle";
-import type { ChainView } from "../../service/chain-view";
-import type { ServiceConfig } from "../../service/config";
-import type { Dispatcher } from "../../service/dispatcher";
 import { JobRunner, waitIn, waitingReason } from "../../service/job-runner";
 import type { JobRecord, ProvedJob, SentTransaction } from "../../service/jobs";
 import { ServiceMetrics } from "../../service/metrics";
@@ -38,6 +34,7 @@ import {
   type Settlement,
 } from "../../service/submitter";
 import { DEV_KEYS } from "../helpers/hardhat-node";
+import { bareJobRunner } from "../helpers/bare-job-runner";
 
 const HOLDER = "test:1";
 const BAR = 1_717_192_800; // 2024-05-31T22:00:00Z
@@ -76,25 +73,13 @@ describe("job runner: waits on the chain", () => {
       replace: async () => ({ ceiling: "no room" }),
       neverMined: async () => false,
     } as unknown as Submitter;
-    const dispatcher = { notify: async () => undefined } as unknown as Dispatcher;
-    const config = {
-      chain: { maxAttempts: MAX_ATTEMPTS, retryBaseMs: BASE_MS, replaceAfterSeconds: 180, confirmations: 1 },
-      markets: [],
-      batches: [],
-    } as unknown as ServiceConfig;
-    runner = new JobRunner({
-      markets: new Map(),
-      batches: new Map(),
+    runner = bareJobRunner({
       store,
-      dispatcher,
-      chain: {} as ChainView,
-      metrics,
-      log,
-      config,
       submitter,
-      pool: { destroy: async () => undefined } as unknown as Piscina,
+      metrics,
       holder: HOLDER,
-      settleTimeoutMs: 10,
+      log,
+      chain: { maxAttempts: MAX_ATTEMPTS, retryBaseMs: BASE_MS },
     });
   });
 

@@ -11,19 +11,15 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Piscina } from "piscina";
-import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { BatchRuntime } from "../../service/batches";
-import type { ChainView } from "../../service/chain-view";
-import type { ServiceConfig } from "../../service/config";
-import type { Dispatcher } from "../../service/dispatcher";
 import { JobRunner } from "../../service/job-runner";
 import type { JobRecord, ProvedJob, SentTransaction } from "../../service/jobs";
 import type { MarketRuntime } from "../../service/markets";
 import { ServiceMetrics } from "../../service/metrics";
 import { SqliteJobStore } from "../../service/sqlite-store";
 import type { Settlement, Submitter } from "../../service/submitter";
+import { bareJobRunner } from "../helpers/bare-job-runner";
 
 const HOLDER = "test:1";
 const INTERVAL = 7_200;
@@ -60,23 +56,13 @@ describe("job runner: one unsettled transaction per market", () => {
       neverMined: async () => false,
     } as unknown as Submitter;
     const model = { barIntervalMs: INTERVAL * 1000 };
-    runner = new JobRunner({
+    runner = bareJobRunner({
+      store,
+      submitter,
+      metrics,
+      holder: HOLDER,
       markets: new Map([["BTC-USDT", { id: "BTC-USDT", model } as unknown as MarketRuntime]]),
       batches: new Map([["PAIR", { id: "PAIR", model } as unknown as BatchRuntime]]),
-      store,
-      dispatcher: { notify: async () => undefined } as unknown as Dispatcher,
-      chain: {} as ChainView,
-      metrics,
-      log: pino({ level: "silent" }),
-      config: {
-        chain: { maxAttempts: 5, retryBaseMs: 1_000, replaceAfterSeconds: 180, confirmations: 1 },
-        markets: [],
-        batches: [],
-      } as unknown as ServiceConfig,
-      submitter,
-      pool: { destroy: async () => undefined } as unknown as Piscina,
-      holder: HOLDER,
-      settleTimeoutMs: 10,
     });
   });
 

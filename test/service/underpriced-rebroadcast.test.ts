@@ -11,19 +11,15 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Contract, makeError, Transaction, Wallet, type JsonRpcProvider } from "ethers";
-import type { Piscina } from "piscina";
-import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { oracleInterface } from "../../onchain/oracle";
-import type { ChainView } from "../../service/chain-view";
-import type { ServiceConfig } from "../../service/config";
-import type { Dispatcher } from "../../service/dispatcher";
 import { JobRunner } from "../../service/job-runner";
 import type { JobRecord, ProvedJob, SentTransaction } from "../../service/jobs";
 import { ServiceMetrics } from "../../service/metrics";
 import { SqliteJobStore } from "../../service/sqlite-store";
 import { Submitter } from "../../service/submitter";
 import { DEV_KEYS } from "../helpers/hardhat-node";
+import { bareJobRunner } from "../helpers/bare-job-runner";
 
 const HOLDER = "test:1";
 const GWEI = 10n ** 9n;
@@ -71,24 +67,7 @@ describe("job runner: a sent transaction refused as underpriced when sent again"
       gasPriceCeilingWei: 100n * GWEI,
       confirmations: 1,
     });
-    runner = new JobRunner({
-      markets: new Map(),
-      batches: new Map(),
-      store,
-      dispatcher: { notify: async () => undefined } as unknown as Dispatcher,
-      chain: {} as ChainView,
-      metrics,
-      log: pino({ level: "silent" }),
-      config: {
-        chain: { maxAttempts: 5, retryBaseMs: 1_000, replaceAfterSeconds: 180, confirmations: 1 },
-        markets: [],
-        batches: [],
-      } as unknown as ServiceConfig,
-      submitter,
-      pool: { destroy: async () => undefined } as unknown as Piscina,
-      holder: HOLDER,
-      settleTimeoutMs: 10,
-    });
+    runner = bareJobRunner({ store, submitter, metrics, holder: HOLDER });
   });
 
   afterEach(async () => {
