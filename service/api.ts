@@ -79,7 +79,7 @@ export function jobView(job: JobRecord) {
     status: job.status,
     reason: job.reason,
     attempts: job.attempts,
-    // The process holding it (`host:pid`); the field keeps its published name.
+    // The process holding it (`host:pid:start-id`); the field keeps its published name.
     worker: job.holder,
     parameters: single?.parameters ?? null,
     // a batch's job: each market's margins, in the proof's order

@@ -34,7 +34,7 @@ export interface Dispatcher {
 /** Options of the local dispatcher. */
 export interface LocalDispatcherOptions {
   store: JobStore;
-  /** This process (`host:pid`), recorded as the holder of the jobs it claims. */
+  /** This start of this process (`host:pid:start-id`), recorded as the holder of the jobs it claims. */
   holder: string;
   /** Jobs run at once. */
   concurrency: number;

@@ -151,7 +151,7 @@ export interface JobRunnerOptions extends ServiceParts {
   submitter: Submitter;
   /** The proving threads (piscina), running prove-task.ts. */
   pool: Piscina;
-  /** This process (`host:pid`), recorded on the jobs it proves. */
+  /** This start of this process (`host:pid:start-id`), recorded on the jobs it proves. */
   holder: string;
   /** How long to wait for a transaction's receipt before retrying, ms. */
   settleTimeoutMs: number;

@@ -97,7 +97,7 @@ export interface JobRecord {
   tx: SentTransaction | null;
   /** Block of the accepted update, once confirmed. */
   block: number | null;
-  /** The service process that last claimed it (`host:pid`). */
+  /** The service process that last claimed it (`host:pid:start-id`). */
   holder: string | null;
   /** Steps worth an operator's eye, oldest first (e.g. a proof made again because the adaptive prior moved). */
   history: JobEvent[];
@@ -169,7 +169,7 @@ export interface JobStore {
     expect?: readonly JobStatus[],
   ): Promise<JobRecord | undefined>;
   /**
-   * Take the next due job for `holder` (`host:pid`) by the claim rules (`CLAIMS` in job-states.ts): the
+   * Take the next due job for `holder` (`host:pid:start-id`) by the claim rules (`CLAIMS` in job-states.ts): the
    * oldest queued job (-> proving), or the oldest proved job that is to be submitted (-> submitting), whose
    * `notBefore` has passed.
    */
