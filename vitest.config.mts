@@ -43,6 +43,7 @@ const FAST_SUITES = [
   "test/onchain/get-logs.test.ts",
   "test/onchain/contract-files.test.ts",
   "test/onchain/solc.test.ts",
+  "test/onchain/rpc-request.test.ts",
   "test/audit/audit-signed-checks.test.ts",
   "test/core/atomic-file.test.ts",
   "test/core/time.test.ts",

@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { PACKAGE_ROOT } from "../core/package-root";
 import { UsageError } from "../core/errors";
 import { insufficientFundsError, isInsufficientFunds } from "./insufficient-funds";
+import { rpcRequest } from "./rpc-request";
 
 /** An open chain connection. */
 export interface Chain {
@@ -150,7 +151,7 @@ export async function rpcChain(url: string, key: string): Promise<Chain> {
   rpcUrlOption(url);
   // The key is checked before the node is contacted: a bad --key is the user's to fix whatever the node says.
   const wallet = new Wallet(resolveKey(key));
-  const provider = new JsonRpcProvider(url, undefined, { staticNetwork: false });
+  const provider = new JsonRpcProvider(rpcRequest(url), undefined, { staticNetwork: false });
   let chainId: bigint;
   try {
     chainId = (await provider.getNetwork()).chainId;
@@ -174,7 +175,7 @@ export async function rpcChain(url: string, key: string): Promise<Chain> {
 /** A read-only JSON-RPC provider (audits need no key). */
 export async function readOnlyProvider(url: string): Promise<JsonRpcProvider> {
   if (!/^https?:\/\//.test(url)) throw new UsageError(`--rpc: '${url}' is not an http(s) URL`);
-  const provider = new JsonRpcProvider(url);
+  const provider = new JsonRpcProvider(rpcRequest(url));
   try {
     await provider.getNetwork();
   } catch (err) {

@@ -6,12 +6,13 @@
  * API key, and ethers quotes it in its errors: every error of the connection is redacted where it arises
  * (`RedactingProvider`), and messages show the URL redacted.
  */
-import { Contract, FetchRequest, JsonRpcProvider, type JsonRpcPayload, type JsonRpcResult } from "ethers";
+import { Contract, JsonRpcProvider, type JsonRpcPayload, type JsonRpcResult } from "ethers";
 import { UsageError, ZkriskError } from "../core/errors";
 import { redactUrl } from "../core/url";
 import { oracleDomain } from "../prover/domain";
 import { oracleInterface } from "../onchain/oracle";
 import { checkRiskOracle } from "../onchain/oracle-identity";
+import { rpcRequest } from "../onchain/rpc-request";
 import type { ServiceConfig } from "./config";
 import { redactError, redactedErrorMessage } from "./redaction";
 import { TransientError } from "./submitter";
@@ -128,9 +129,11 @@ export class ChainView {
     chain: ServiceConfig["chain"],
     { requestTimeoutMs = RPC_REQUEST_TIMEOUT_MS }: { requestTimeoutMs?: number } = {},
   ): Promise<ChainView> {
-    const request = new FetchRequest(chain.rpc);
-    request.timeout = requestTimeoutMs;
-    const provider = new RedactingProvider(request, undefined, { staticNetwork: true, cacheTimeout: -1 });
+    const provider = new RedactingProvider(
+      rpcRequest(chain.rpc, { timeoutMs: requestTimeoutMs }),
+      undefined,
+      { staticNetwork: true, cacheTimeout: -1 },
+    );
     try {
       let chainId: bigint;
       try {

@@ -36,6 +36,7 @@ import { RedisDispatcher } from "./redis-queue";
 import { redactUrl } from "../core/url";
 import { deploymentDifferences, RedisJobStore, type DeploymentIdentity } from "./redis-store";
 import { SqliteJobStore } from "./sqlite-store";
+import { rpcRequest } from "../onchain/rpc-request";
 
 /** Options of `zkrisk serve`. */
 export interface ServeOptions {
@@ -323,7 +324,10 @@ export async function deploymentIdentity(cfg: ServiceConfig): Promise<Deployment
  * @throws ZkriskError CHAIN_UNREACHABLE, naming the URL redacted.
  */
 async function chainIdOf(chain: ServiceConfig["chain"]): Promise<bigint> {
-  const provider = new JsonRpcProvider(chain.rpc, undefined, { staticNetwork: false, cacheTimeout: -1 });
+  const provider = new JsonRpcProvider(rpcRequest(chain.rpc), undefined, {
+    staticNetwork: false,
+    cacheTimeout: -1,
+  });
   try {
     return (await provider.getNetwork()).chainId;
   } catch (err) {

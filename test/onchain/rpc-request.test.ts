@@ -1,0 +1,192 @@
+/**
+ * The JSON-RPC transport (onchain/rpc-request.ts) against a raw HTTP server on 127.0.0.1 that does what a node
+ * behind a keep-alive timeout does: reset a kept-alive connection as the next request arrives on it, or never
+ * answer. Each fault is first shown to break ethers' own transport, so these tests fail without the fix.
+ */
+import { createServer, type Server, type Socket } from "node:net";
+import { FetchRequest } from "ethers";
+import { afterEach, describe, expect, it } from "vitest";
+import { readOnlyProvider } from "../../onchain/chain";
+import { rpcRequest } from "../../onchain/rpc-request";
+
+interface Call {
+  method: string;
+  id: unknown;
+}
+
+/** What the fake node does with the n-th request (0-based) of a connection. */
+type Behaviour = "answer" | "reset-reused" | "silent";
+
+interface FakeNode {
+  url: string;
+  /** Connections accepted so far. */
+  connections: number;
+  /** The JSON-RPC methods of every request received, in order (a batch's joined by "+"). */
+  received: string[];
+  /** The server side of every connection, with whether it has closed. */
+  sockets: { socket: Socket; closed: boolean }[];
+  server: Server;
+}
+
+const nodes: FakeNode[] = [];
+afterEach(async () => {
+  for (const node of nodes.splice(0)) {
+    for (const { socket } of node.sockets) socket.destroy();
+    await new Promise((done) => node.server.close(done));
+  }
+});
+
+/** Answers every JSON-RPC call as a node of chain 31337 at block 1 would (a transaction's hash for a send). */
+function answer(call: Call): unknown {
+  const result =
+    call.method === "eth_chainId"
+      ? "0x7a69"
+      : call.method === "eth_sendRawTransaction"
+        ? "0x" + "11".repeat(32)
+        : "0x1";
+  return { jsonrpc: "2.0", id: call.id, result };
+}
+
+async function fakeNode(behaviour: Behaviour): Promise<FakeNode> {
+  const node: Omit<FakeNode, "url"> = { connections: 0, received: [], sockets: [], server: createServer() };
+  node.server.on("connection", (socket) => {
+    node.connections++;
+    const entry = { socket, closed: false };
+    node.sockets.push(entry);
+    socket.on("close", () => (entry.closed = true));
+    socket.on("error", () => undefined);
+    let buffered = Buffer.alloc(0);
+    let served = 0;
+    socket.on("data", (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      for (;;) {
+        const end = buffered.indexOf("\r\n\r\n");
+        if (end < 0) return;
+        const head = buffered.subarray(0, end).toString();
+        const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+        if (buffered.length < end + 4 + length) return;
+        const body = JSON.parse(buffered.subarray(end + 4, end + 4 + length).toString()) as Call | Call[];
+        buffered = buffered.subarray(end + 4 + length);
+        const calls = Array.isArray(body) ? body : [body];
+        node.received.push(calls.map((c) => c.method).join("+"));
+        const nth = served++;
+        if (behaviour === "silent") return;
+        if (behaviour === "reset-reused" && nth > 0) {
+          // The node closed the idle connection just as this request arrived: a reset, nothing answered.
+          socket.resetAndDestroy();
+          return;
+        }
+        const text = JSON.stringify(Array.isArray(body) ? calls.map(answer) : answer(body));
+        socket.write(
+          `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\n\r\n` +
+            text,
+        );
+      }
+    });
+  });
+  await new Promise<void>((done) => node.server.listen(0, "127.0.0.1", done));
+  const { port } = node.server.address() as { port: number };
+  const running = Object.assign(node, { url: `http://127.0.0.1:${port}/` });
+  nodes.push(running);
+  return running;
+}
+
+/** One JSON-RPC call through `request` (a copy of it), its result. */
+async function call(request: FetchRequest, method: string, params: unknown[] = []): Promise<unknown> {
+  const req = request.clone();
+  req.setHeader("content-type", "application/json");
+  req.body = { jsonrpc: "2.0", id: 1, method, params };
+  const resp = await req.send();
+  resp.assertOk();
+  return (resp.bodyJson as { result: unknown }).result;
+}
+
+describe("a kept-alive connection the node resets", () => {
+  it("breaks ethers' own transport on the second request (the fault is real)", async () => {
+    const node = await fakeNode("reset-reused");
+    const request = new FetchRequest(node.url);
+    expect(await call(request, "eth_blockNumber")).toBe("0x1");
+    await expect(call(request, "eth_blockNumber")).rejects.toMatchObject({ code: "ECONNRESET" });
+    expect(node.connections).toBe(1);
+  });
+
+  it("is met by sending the request again, once, on a new connection", async () => {
+    const node = await fakeNode("reset-reused");
+    const request = rpcRequest(node.url);
+    expect(await call(request, "eth_blockNumber")).toBe("0x1");
+    expect(await call(request, "eth_chainId")).toBe("0x7a69");
+    expect(node.received).toEqual(["eth_blockNumber", "eth_chainId", "eth_chainId"]);
+    expect(node.connections).toBe(2);
+  });
+
+  it("is not retried again when the new connection is reset too: the reset is the error", async () => {
+    const node = await fakeNode("reset-reused");
+    const request = rpcRequest(node.url);
+    await call(request, "eth_blockNumber");
+    // The second connection answers its first request (the repeat), then resets on the third; and so on.
+    expect(await call(request, "eth_blockNumber")).toBe("0x1");
+    expect(await call(request, "eth_blockNumber")).toBe("0x1");
+    expect(node.connections).toBe(3);
+    expect(node.received).toHaveLength(5);
+  });
+
+  it("never sends a transaction twice: its reset is the caller's to judge", async () => {
+    const node = await fakeNode("reset-reused");
+    const request = rpcRequest(node.url);
+    await call(request, "eth_chainId");
+    await expect(call(request, "eth_sendRawTransaction", ["0x02"])).rejects.toMatchObject({
+      code: "ECONNRESET",
+    });
+    expect(node.received).toEqual(["eth_chainId", "eth_sendRawTransaction"]);
+  });
+
+  it("lets the CLI's read-only provider read twice from such a node", async () => {
+    const node = await fakeNode("reset-reused");
+    const provider = await readOnlyProvider(node.url);
+    try {
+      expect(await provider.getBlockNumber()).toBe(1);
+      expect(await provider.getBlockNumber()).toBe(1);
+    } finally {
+      provider.destroy();
+    }
+    expect(node.connections).toBeGreaterThan(1);
+  });
+});
+
+describe("a node that never answers", () => {
+  /** Resolves once the server side of the node's first connection has closed. */
+  async function closedSoon(node: FakeNode): Promise<boolean> {
+    for (let i = 0; i < 100 && !node.sockets[0].closed; i++) await new Promise((r) => setTimeout(r, 20));
+    return node.sockets[0].closed;
+  }
+
+  it("keeps ethers' own transport's connection open after its timeout (the fault is real)", async () => {
+    const node = await fakeNode("silent");
+    const request = new FetchRequest(node.url);
+    request.timeout = 100;
+    await expect(call(request, "eth_blockNumber")).rejects.toMatchObject({ code: "TIMEOUT" });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(node.sockets[0].closed).toBe(false);
+    node.sockets[0].socket.destroy();
+  });
+
+  it("has its connection closed at the timeout, the error being ethers' TIMEOUT", async () => {
+    const node = await fakeNode("silent");
+    await expect(call(rpcRequest(node.url, { timeoutMs: 100 }), "eth_blockNumber")).rejects.toMatchObject({
+      code: "TIMEOUT",
+    });
+    expect(await closedSoon(node)).toBe(true);
+    expect(node.received).toEqual(["eth_blockNumber"]);
+  });
+
+  it("has its connection closed when the request is cancelled", async () => {
+    const node = await fakeNode("silent");
+    const req = rpcRequest(node.url);
+    req.body = { jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] };
+    const pending = req.send();
+    for (let i = 0; i < 100 && node.received.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    req.cancel();
+    await expect(pending).rejects.toMatchObject({ code: "CANCELLED" });
+    expect(await closedSoon(node)).toBe(true);
+  });
+});
