@@ -126,6 +126,7 @@ if (missing.length > 0)
 
 export default defineConfig({
   test: {
+    globalSetup: ["test/helpers/temp-root.ts"],
     testTimeout: 60_000,
     hookTimeout: 600_000,
     allowOnly: false,
