@@ -5,9 +5,9 @@
  * - **A reused socket reset by the node.** Node keeps sockets alive between requests, and a node (or the proxy in
  *   front of it) closes idle ones after a few seconds. A request written to a socket the other end is closing at
  *   that moment fails with ECONNRESET before the node ever reads it. Node's documentation names the case
- *   (`request.reusedSocket`) and its remedy: send it again on a new connection. This transport does so once, for
- *   every method but the ones that send a transaction (their errors are for the caller to judge: the transaction
- *   may have reached the pool).
+ *   (`request.reusedSocket`) and its remedy: send it again on another connection. This transport does so (up to
+ *   three times, once per idle connection the node closed), for every method but the ones that send a
+ *   transaction (their errors are for the caller to judge: the transaction may have reached the pool).
  * - **A request that times out stays open.** ethers rejects at its timeout but leaves the request, and with it the
  *   socket, open until the node closes it (its abort signal is given to Node under the wrong option name). Here a
  *   timeout or a cancellation destroys the request, so the socket closes at once. The timeout bounds the whole
@@ -45,20 +45,23 @@ function sendsTransaction(body: Uint8Array | null): boolean {
   }
 }
 
+/**
+ * How many times a request reset on a kept-alive connection is sent again: each time on another connection (the
+ * reset one is closed), so more than once only when several idle connections were all closed by the node.
+ */
+const MAX_REPEATS = 3;
+
 /** An ethers transport (`FetchRequest.getUrlFunc`) for Node: see the module's comment. */
 export async function nodeGetUrl(req: FetchRequest, signal?: FetchCancelSignal): Promise<GetUrlResponse> {
   const mayRepeat = !sendsTransaction(req.body);
   const deadline = Date.now() + req.timeout;
-  try {
-    return await once(req, signal, deadline);
-  } catch (err) {
-    if (!(err instanceof ResetBeforeAnswer)) throw err;
-    if (!mayRepeat) throw err.cause;
-  }
-  try {
-    return await once(req, signal, deadline);
-  } catch (err) {
-    throw err instanceof ResetBeforeAnswer ? err.cause : err;
+  for (let repeats = 0; ; repeats++) {
+    try {
+      return await once(req, signal, deadline);
+    } catch (err) {
+      if (!(err instanceof ResetBeforeAnswer)) throw err;
+      if (!mayRepeat || repeats === MAX_REPEATS) throw err.cause;
+    }
   }
 }
 
@@ -78,6 +81,13 @@ function once(
   if (protocol !== "http" && protocol !== "https") {
     return Promise.reject(
       makeError(`unsupported protocol ${protocol}`, "UNSUPPORTED_OPERATION", { operation: "request" }),
+    );
+  }
+  if (protocol === "http" && req.credentials !== null && !req.allowInsecureAuthentication) {
+    return Promise.reject(
+      makeError("insecure authorized connections unsupported", "UNSUPPORTED_OPERATION", {
+        operation: "request",
+      }),
     );
   }
   if (signal?.cancelled) return Promise.reject(makeError("request cancelled before sending", "CANCELLED"));

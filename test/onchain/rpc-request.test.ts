@@ -14,11 +14,16 @@ interface Call {
   id: unknown;
 }
 
-/** What the fake node does with the n-th request (0-based) of a connection. */
-type Behaviour = "answer" | "reset-reused" | "silent";
+/**
+ * What the fake node does with a request: answer it, reset the connection unless it is the connection's first
+ * request (an idle kept-alive connection closed as the request came), reset it whatever it is, or never answer.
+ */
+type Behaviour = "answer" | "reset-reused" | "reset-all" | "silent";
 
 interface FakeNode {
   url: string;
+  /** What it does with the next requests; may be changed at any time. */
+  behaviour: Behaviour;
   /** Connections accepted so far. */
   connections: number;
   /** The JSON-RPC methods of every request received, in order (a batch's joined by "+"). */
@@ -48,7 +53,13 @@ function answer(call: Call): unknown {
 }
 
 async function fakeNode(behaviour: Behaviour): Promise<FakeNode> {
-  const node: Omit<FakeNode, "url"> = { connections: 0, received: [], sockets: [], server: createServer() };
+  const node: Omit<FakeNode, "url"> = {
+    behaviour,
+    connections: 0,
+    received: [],
+    sockets: [],
+    server: createServer(),
+  };
   node.server.on("connection", (socket) => {
     node.connections++;
     const entry = { socket, closed: false };
@@ -70,8 +81,8 @@ async function fakeNode(behaviour: Behaviour): Promise<FakeNode> {
         const calls = Array.isArray(body) ? body : [body];
         node.received.push(calls.map((c) => c.method).join("+"));
         const nth = served++;
-        if (behaviour === "silent") return;
-        if (behaviour === "reset-reused" && nth > 0) {
+        if (node.behaviour === "silent") return;
+        if (node.behaviour === "reset-all" || (node.behaviour === "reset-reused" && nth > 0)) {
           // The node closed the idle connection just as this request arrived: a reset, nothing answered.
           socket.resetAndDestroy();
           return;
@@ -119,15 +130,33 @@ describe("a kept-alive connection the node resets", () => {
     expect(node.connections).toBe(2);
   });
 
-  it("is not retried again when the new connection is reset too: the reset is the error", async () => {
+  it("meets the reset again on each later kept-alive connection", async () => {
     const node = await fakeNode("reset-reused");
     const request = rpcRequest(node.url);
     await call(request, "eth_blockNumber");
-    // The second connection answers its first request (the repeat), then resets on the third; and so on.
+    // The second connection answers its first request (the repeat), then resets on the next; and so on.
     expect(await call(request, "eth_blockNumber")).toBe("0x1");
     expect(await call(request, "eth_blockNumber")).toBe("0x1");
     expect(node.connections).toBe(3);
     expect(node.received).toHaveLength(5);
+  });
+
+  it("is not repeated when the connection was a new one: the reset is the error", async () => {
+    const node = await fakeNode("reset-all");
+    await expect(call(rpcRequest(node.url), "eth_blockNumber")).rejects.toMatchObject({ code: "ECONNRESET" });
+    expect(node.received).toEqual(["eth_blockNumber"]);
+  });
+
+  it("gives up after three repeats when every idle connection was closed, the reset being the error", async () => {
+    const node = await fakeNode("answer");
+    const request = rpcRequest(node.url);
+    // Five requests at once leave five idle kept-alive connections.
+    await Promise.all([1, 2, 3, 4, 5].map(() => call(request, "eth_chainId")));
+    expect(node.connections).toBe(5);
+    node.behaviour = "reset-all";
+    await expect(call(request, "eth_blockNumber")).rejects.toMatchObject({ code: "ECONNRESET" });
+    expect(node.received.filter((m) => m === "eth_blockNumber")).toHaveLength(4);
+    expect(node.connections).toBe(5);
   });
 
   it("never sends a transaction twice: its reset is the caller's to judge", async () => {
