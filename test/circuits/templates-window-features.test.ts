@@ -1,7 +1,8 @@
 /**
  * circuits/lib/window-features.circom: WindowFeatures() against the integer engine
  * (features/window-features.ts `windowFeatures`) on real windows of models/data/btcusdt-2h.csv built by
- * candles' buildWindow (random ones, ones with missing bars, every window around a real gap), and on
+ * candles' buildWindow (random ones, ones with missing bars, every window around a real gap), on windows of the
+ * other seven markets' files (random ones and each market's extremes), and on
  * crafted windows for each coverage rule (both sides of each threshold), a flat price, zero volume, and
  * features at their bounds. Where the engine refuses a window, the circuit must have no witness, and
  * the refusal must come from the check that stands for the engine's reason.
@@ -10,7 +11,14 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { bigRandom, loadCircuit, witnessFailure, type TestCircuit } from "../helpers/circuits";
-import { buildWindow, integerCandlesOf, WINDOW_RANGE_BARS, type Window, type WindowBar } from "../../candles";
+import {
+  buildWindow,
+  integerCandlesOf,
+  marketIdOf,
+  WINDOW_RANGE_BARS,
+  type Window,
+  type WindowBar,
+} from "../../candles";
 import {
   FEATURE_RANGE_BARS,
   WINDOW_FEATURES,
@@ -184,6 +192,39 @@ describe("WindowFeatures()", () => {
       if (k < 3) expect(c.violated(await c.witness(inputOf(windowAt(index))))).toEqual([]);
     }
     expect(accepted).toBeGreaterThanOrEqual(38);
+  });
+
+  it("equals the engine on the other seven markets' files: seeded windows and each market's extremes", async () => {
+    // Other price scales (ADA's closes near 2^21 units, BTC's near 2^43) and volumes (XRP's bars near 2^58): the
+    // windows ending at each market's smallest close, largest volume and largest bar return, and 4 random ones.
+    const rnd = bigRandom(7);
+    let accepted = 0;
+    for (const label of ["ETH", "SOL", "XRP", "BNB", "ADA", "LINK", "LTC"]) {
+      const series = loadCandles(join(ROOT, `models/data/${label.toLowerCase()}usdt-2h.csv`));
+      const integers = integerCandlesOf(series);
+      const last = series.candles.length - 1;
+      const extreme = (score: (i: number) => number): number => {
+        let best = N;
+        for (let i = N; i <= last; i++) if (score(i) > score(best)) best = i;
+        return best;
+      };
+      const ends = [
+        extreme((i) => -series.candles[i].close),
+        extreme((i) => series.candles[i].volume),
+        extreme((i) => Math.abs(Math.log(series.candles[i].close / series.candles[i - 1].close))),
+        ...[0, 1, 2, 3].map(() => Number(rnd.between(BigInt(N), BigInt(last)))),
+      ];
+      const market = marketIdOf(`${label}-USDT`);
+      for (const end of ends) {
+        // The window ending at the extreme bar, and the one 6 bars later (the bar inside the last day).
+        for (const at of [end, Math.min(end + 6, last)]) {
+          const w = buildWindow(series, market, at, N, integers);
+          const want = await expectAgree(w, `${label}-USDT, the window ending at bar ${at}`);
+          if (!(want instanceof Error)) accepted++;
+        }
+      }
+    }
+    expect(accepted).toBeGreaterThanOrEqual(90);
   });
 
   it("equals the engine on real windows with missing bars inside (every gap of 1 to 5 bars)", async () => {
