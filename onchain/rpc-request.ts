@@ -72,6 +72,10 @@ class ResetBeforeAnswer extends Error {
   }
 }
 
+/**
+ * One try of `req`: its answer, or its failure (a reset of a reused connection before any answer as
+ * {@link ResetBeforeAnswer}); the request is destroyed on every failure, at `deadline` (ms) and at cancellation.
+ */
 function once(
   req: FetchRequest,
   signal: FetchCancelSignal | undefined,
@@ -98,6 +102,10 @@ function once(
     });
     let settled = false;
     let answered = false;
+    const timer = setTimeout(
+      () => settle(makeError("request timeout", "TIMEOUT")),
+      Math.max(0, deadline - Date.now()),
+    );
     const settle = (fail?: Error, response?: GetUrlResponse) => {
       if (settled) return;
       settled = true;
@@ -110,10 +118,6 @@ function once(
         resolve(response!);
       }
     };
-    const timer = setTimeout(
-      () => settle(makeError("request timeout", "TIMEOUT")),
-      Math.max(0, deadline - Date.now()),
-    );
     signal?.addListener(() => settle(makeError("request cancelled", "CANCELLED")));
     request.on("error", (err: NodeJS.ErrnoException) => {
       const reset = err.code === "ECONNRESET" && request.reusedSocket && !answered;
