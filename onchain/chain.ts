@@ -16,6 +16,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "../core/package-root";
 import { UsageError } from "../core/errors";
+import { redactUrl } from "../core/url";
 import { insufficientFundsError, isInsufficientFunds } from "./insufficient-funds";
 import { rpcRequest } from "./rpc-request";
 
@@ -146,12 +147,35 @@ class KeySigner extends NonceManager {
   }
 }
 
+/** How long a command waits out a node's passing failures (HTTP 429, 502-504, timeouts, dropped connections), ms. */
+export const COMMAND_RETRY_MS = 120_000;
+/** Bound of each request of a command, ms. */
+export const COMMAND_REQUEST_TIMEOUT_MS = 60_000;
+
+/**
+ * The node's transport for a command (onchain/rpc-request.ts): each request bounded by
+ * `COMMAND_REQUEST_TIMEOUT_MS`, reads asked again through passing failures for `COMMAND_RETRY_MS` once the node has
+ * answered (a long audit does not die of one 502), each pause said on stderr. The chain id is asked once
+ * (`staticNetwork`), not before every request: a node moved to another chain refuses the transactions signed for
+ * this one.
+ */
+function commandRequest(url: string) {
+  return rpcRequest(url, {
+    timeoutMs: COMMAND_REQUEST_TIMEOUT_MS,
+    retryForMs: COMMAND_RETRY_MS,
+    onRetry: ({ attempt, delayMs, reason }) =>
+      process.stderr.write(
+        `zkrisk: ${redactUrl(url)} failed (${reason}); asking again in ${(delayMs / 1000).toFixed(1)} s (try ${attempt})\n`,
+      ),
+  });
+}
+
 /** A JSON-RPC node with a signing key ({@link KeySigner}: an account that cannot pay is named). */
 export async function rpcChain(url: string, key: string): Promise<Chain> {
   rpcUrlOption(url);
   // The key is checked before the node is contacted: a bad --key is the user's to fix whatever the node says.
   const wallet = new Wallet(resolveKey(key));
-  const provider = new JsonRpcProvider(rpcRequest(url), undefined, { staticNetwork: false });
+  const provider = new JsonRpcProvider(commandRequest(url), undefined, { staticNetwork: true });
   let chainId: bigint;
   try {
     chainId = (await provider.getNetwork()).chainId;
@@ -175,7 +199,7 @@ export async function rpcChain(url: string, key: string): Promise<Chain> {
 /** A read-only JSON-RPC provider (audits need no key). */
 export async function readOnlyProvider(url: string): Promise<JsonRpcProvider> {
   if (!/^https?:\/\//.test(url)) throw new UsageError(`--rpc: '${url}' is not an http(s) URL`);
-  const provider = new JsonRpcProvider(rpcRequest(url));
+  const provider = new JsonRpcProvider(commandRequest(url), undefined, { staticNetwork: true });
   try {
     await provider.getNetwork();
   } catch (err) {

@@ -1,6 +1,6 @@
 /**
  * How zkrisk talks HTTP to a JSON-RPC node: an ethers `FetchRequest` whose transport fixes two faults of ethers'
- * own in Node (6.17).
+ * own in Node (6.17), and can wait out a node's passing failures.
  *
  * - **A reused socket reset by the node.** Node keeps sockets alive between requests, and a node (or the proxy in
  *   front of it) closes idle ones after a few seconds. A request written to a socket the other end is closing at
@@ -10,26 +10,140 @@
  *   transaction (their errors are for the caller to judge: the transaction may have reached the pool).
  * - **A request that times out stays open.** ethers rejects at its timeout but leaves the request, and with it the
  *   socket, open until the node closes it (its abort signal is given to Node under the wrong option name). Here a
- *   timeout or a cancellation destroys the request, so the socket closes at once. The timeout bounds the whole
- *   request, from sending to the last byte of the answer.
+ *   timeout or a cancellation destroys the request, so the socket closes at once. The timeout bounds each try,
+ *   from sending to the last byte of the answer.
+ * - **Passing failures** (`retryForMs`). A node that has answered once and then fails a read in a way that
+ *   passes (HTTP 408, 429, 502, 503 or 504, a timeout, a refused, reset or unreachable connection) is asked again
+ *   after a pause: the `Retry-After` it gives (seconds or a date; at most a minute), else 0.5 s doubling to 15 s,
+ *   for as long as `retryForMs` allows since the first failure. ethers' own throttle is off: it reads
+ *   `Retry-After: 1` as 1 ms and spends its 12 tries in about 80 ms. A node never reached fails at once (a wrong
+ *   URL is not waited for), and a transaction is never sent twice.
  */
 import http from "node:http";
 import https from "node:https";
+import { setTimeout as sleep } from "node:timers/promises";
 import { gunzipSync } from "node:zlib";
 import { FetchRequest, makeError, type FetchCancelSignal, type GetUrlResponse } from "ethers";
 
 /** JSON-RPC methods whose request is never sent again by this transport. */
 const SENDING_METHODS: ReadonlySet<string> = new Set(["eth_sendRawTransaction", "eth_sendTransaction"]);
 
+/** A read asked again after a passing failure: which try comes next, after what pause, and why. */
+export interface RpcRetry {
+  attempt: number;
+  delayMs: number;
+  reason: string;
+}
+
+export interface RpcRequestOptions {
+  /** Bound of each try, ms (default ethers' 300 s). */
+  timeoutMs?: number;
+  /** How long a read is asked again after passing failures, from the first of them, ms (default 0: never). */
+  retryForMs?: number;
+  /** Told before each pause (e.g. to say on stderr why a command waits). */
+  onRetry?: (retry: RpcRetry) => void;
+}
+
+/** HTTP statuses of a node, or the gateway in front of it, that pass: a read is asked again. */
+const PASSING_STATUSES: ReadonlySet<number> = new Set([408, 429, 502, 503, 504]);
+
+/** Error codes of a connection that failed in a way that may pass. */
+const PASSING_CODES: ReadonlySet<string> = new Set([
+  "TIMEOUT",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ECONNABORTED",
+]);
+
+/** The first pause after a passing failure, and the longest pause without a `Retry-After`, ms. */
+const FIRST_PAUSE_MS = 500;
+const LONGEST_PAUSE_MS = 15_000;
+/** The longest `Retry-After` honoured, ms: a longer one is waited for this long. */
+const LONGEST_RETRY_AFTER_MS = 60_000;
+
 /**
- * A request for the node at `url` that goes through {@link nodeGetUrl}; `timeoutMs` (when given) replaces ethers'
- * default of 300 s.
+ * A request for the node at `url` that goes through this module's transport ({@link nodeGetUrl} with the
+ * options' retries); see the module's comment.
  */
-export function rpcRequest(url: string, { timeoutMs }: { timeoutMs?: number } = {}): FetchRequest {
+export function rpcRequest(url: string, options: RpcRequestOptions = {}): FetchRequest {
   const request = new FetchRequest(url);
-  if (timeoutMs !== undefined) request.timeout = timeoutMs;
-  request.getUrlFunc = nodeGetUrl;
+  if (options.timeoutMs !== undefined) request.timeout = options.timeoutMs;
+  // The transport retries (when asked to); ethers' throttle would only spend its tries at once.
+  request.retryFunc = async () => false;
+  const retryForMs = options.retryForMs ?? 0;
+  if (retryForMs <= 0) {
+    request.getUrlFunc = nodeGetUrl;
+    return request;
+  }
+  // Shared by every request of the provider: passing failures are waited for once the node has answered.
+  const node = { answered: false };
+  request.getUrlFunc = (req, signal) => getWithRetries(req, signal, node, retryForMs, options.onRetry);
   return request;
+}
+
+/** Why `outcome` (an answer or a failure of one try) may pass, or undefined when it is final. */
+function passingReason(outcome: GetUrlResponse | Error): string | undefined {
+  if (!(outcome instanceof Error)) {
+    return PASSING_STATUSES.has(outcome.statusCode)
+      ? `HTTP ${outcome.statusCode}${outcome.statusMessage === "" ? "" : ` ${outcome.statusMessage}`}`
+      : undefined;
+  }
+  const { code, shortMessage } = outcome as { code?: unknown; shortMessage?: unknown };
+  if (typeof code !== "string" || !PASSING_CODES.has(code)) return undefined;
+  return `${code}: ${typeof shortMessage === "string" ? shortMessage : outcome.message}`;
+}
+
+/** The pause a node asks for (`Retry-After`: seconds or an HTTP date), ms, at most a minute; else undefined. */
+export function retryAfterMs(
+  headers: Readonly<Record<string, string>>,
+  now: number = Date.now(),
+): number | undefined {
+  const value = headers["retry-after"]?.trim();
+  if (value === undefined || value === "") return undefined;
+  const ms = /^\d+$/.test(value) ? Number(value) * 1000 : Date.parse(value) - now;
+  if (!Number.isFinite(ms)) return undefined;
+  return Math.min(Math.max(ms, 0), LONGEST_RETRY_AFTER_MS);
+}
+
+async function getWithRetries(
+  req: FetchRequest,
+  signal: FetchCancelSignal | undefined,
+  node: { answered: boolean },
+  retryForMs: number,
+  onRetry: ((retry: RpcRetry) => void) | undefined,
+): Promise<GetUrlResponse> {
+  const mayRepeat = !sendsTransaction(req.body);
+  let firstFailure: number | undefined;
+  for (let attempt = 1; ; attempt++) {
+    let outcome: GetUrlResponse | Error;
+    try {
+      outcome = await nodeGetUrl(req, signal);
+    } catch (err) {
+      outcome = err instanceof Error ? err : new Error(String(err));
+    }
+    const reason = node.answered && mayRepeat ? passingReason(outcome) : undefined;
+    if (!(outcome instanceof Error) && outcome.statusCode < 500 && outcome.statusCode !== 429)
+      node.answered = true;
+    if (reason === undefined) {
+      if (outcome instanceof Error) throw outcome;
+      return outcome;
+    }
+    const now = Date.now();
+    firstFailure ??= now;
+    const asked = outcome instanceof Error ? undefined : retryAfterMs(outcome.headers, now);
+    const delayMs = asked ?? Math.min(FIRST_PAUSE_MS * 2 ** (attempt - 1), LONGEST_PAUSE_MS);
+    if (now + delayMs - firstFailure > retryForMs || signal?.cancelled) {
+      if (outcome instanceof Error) throw outcome;
+      return outcome;
+    }
+    onRetry?.({ attempt: attempt + 1, delayMs, reason });
+    await sleep(delayMs);
+  }
 }
 
 /** Whether the JSON-RPC body (one call or a batch) sends a transaction. */

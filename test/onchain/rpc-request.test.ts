@@ -7,7 +7,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { FetchRequest } from "ethers";
 import { afterEach, describe, expect, it } from "vitest";
 import { readOnlyProvider } from "../../onchain/chain";
-import { rpcRequest } from "../../onchain/rpc-request";
+import { retryAfterMs, rpcRequest, type RpcRetry } from "../../onchain/rpc-request";
 
 interface Call {
   method: string;
@@ -24,6 +24,11 @@ interface FakeNode {
   url: string;
   /** What it does with the next requests; may be changed at any time. */
   behaviour: Behaviour;
+  /**
+   * Failures planned for the next requests, before `behaviour`: each an HTTP status (with its `Retry-After`, if
+   * any) answered to one request; or `until` a time (ms), answered to every request until then.
+   */
+  failures: { status: number; retryAfter?: string; until?: number }[];
   /** Connections accepted so far. */
   connections: number;
   /** The JSON-RPC methods of every request received, in order (a batch's joined by "+"). */
@@ -41,20 +46,26 @@ afterEach(async () => {
   }
 });
 
-/** Answers every JSON-RPC call as a node of chain 31337 at block 1 would (a transaction's hash for a send). */
+/**
+ * Answers every JSON-RPC call as a node of chain 31337 at block 1 would (a transaction's hash for a send, no
+ * transaction for a hash asked).
+ */
 function answer(call: Call): unknown {
   const result =
     call.method === "eth_chainId"
       ? "0x7a69"
       : call.method === "eth_sendRawTransaction"
         ? "0x" + "11".repeat(32)
-        : "0x1";
+        : call.method === "eth_getTransactionByHash"
+          ? null
+          : "0x1";
   return { jsonrpc: "2.0", id: call.id, result };
 }
 
 async function fakeNode(behaviour: Behaviour): Promise<FakeNode> {
   const node: Omit<FakeNode, "url"> = {
     behaviour,
+    failures: [],
     connections: 0,
     received: [],
     sockets: [],
@@ -81,6 +92,14 @@ async function fakeNode(behaviour: Behaviour): Promise<FakeNode> {
         const calls = Array.isArray(body) ? body : [body];
         node.received.push(calls.map((c) => c.method).join("+"));
         const nth = served++;
+        while (node.failures[0]?.until !== undefined && Date.now() >= node.failures[0].until)
+          node.failures.shift();
+        const failure = node.failures[0]?.until !== undefined ? node.failures[0] : node.failures.shift();
+        if (failure !== undefined) {
+          const retryAfter = failure.retryAfter === undefined ? "" : `retry-after: ${failure.retryAfter}\r\n`;
+          socket.write(`HTTP/1.1 ${failure.status} Failing\r\n${retryAfter}content-length: 0\r\n\r\n`);
+          continue;
+        }
         if (node.behaviour === "silent") return;
         if (node.behaviour === "reset-all" || (node.behaviour === "reset-reused" && nth > 0)) {
           // The node closed the idle connection just as this request arrived: a reset, nothing answered.
@@ -169,12 +188,20 @@ describe("a kept-alive connection the node resets", () => {
     expect(node.received).toEqual(["eth_chainId", "eth_sendRawTransaction"]);
   });
 
-  it("lets the CLI's read-only provider read twice from such a node", async () => {
+  it("lets the CLI's read-only provider read from such a node, asking the chain id only at start", async () => {
     const node = await fakeNode("reset-reused");
     const provider = await readOnlyProvider(node.url);
+    const chainIds = () => node.received.filter((m) => m.includes("eth_chainId")).length;
     try {
       expect(await provider.getBlockNumber()).toBe(1);
-      expect(await provider.getBlockNumber()).toBe(1);
+      const atStart = chainIds();
+      for (let i = 0; i < 3; i++) {
+        // Past ethers' 250 ms cache of identical requests, which would hide the asking.
+        await new Promise((r) => setTimeout(r, 300));
+        expect(await provider.getTransaction("0x" + "22".repeat(32))).toBeNull();
+      }
+      // Before, ethers asked eth_chainId before every call: twice the requests a provider bills and rate-limits.
+      expect(chainIds()).toBe(atStart);
     } finally {
       provider.destroy();
     }
@@ -217,5 +244,103 @@ describe("a node that never answers", () => {
     req.cancel();
     await expect(pending).rejects.toMatchObject({ code: "CANCELLED" });
     expect(await closedSoon(node)).toBe(true);
+  });
+});
+
+describe("a node's passing failures (retryForMs)", () => {
+  /** A request that retries for `retryForMs`, and the retries it was told of. */
+  function retrying(url: string, retryForMs: number): { request: FetchRequest; retries: RpcRetry[] } {
+    const retries: RpcRetry[] = [];
+    return { request: rpcRequest(url, { retryForMs, onRetry: (r) => retries.push(r) }), retries };
+  }
+
+  it("waits out HTTP 503 and 502 of a node that has answered before", async () => {
+    const node = await fakeNode("answer");
+    const { request, retries } = retrying(node.url, 60_000);
+    await call(request, "eth_chainId");
+    node.failures.push({ status: 503, retryAfter: "0" }, { status: 502, retryAfter: "0" });
+    expect(await call(request, "eth_blockNumber")).toBe("0x1");
+    expect(node.received).toEqual(["eth_chainId", "eth_blockNumber", "eth_blockNumber", "eth_blockNumber"]);
+    expect(retries.map((r) => [r.attempt, r.delayMs, r.reason])).toEqual([
+      [2, 0, "HTTP 503 Failing"],
+      [3, 0, "HTTP 502 Failing"],
+    ]);
+  });
+
+  it("honours a 429's Retry-After in seconds, which ethers' own throttle reads as milliseconds", async () => {
+    const node = await fakeNode("answer");
+    // ethers' own: 12 tries at about 1 ms apart, all within the second the node asked for, then it gives up.
+    const own = new FetchRequest(node.url);
+    await call(own, "eth_chainId");
+    node.failures.push({ status: 429, retryAfter: "1", until: Date.now() + 1000 });
+    await expect(call(own, "eth_blockNumber")).rejects.toThrow(/exceeded maximum retry limit/);
+    expect(node.received.filter((m) => m === "eth_blockNumber")).toHaveLength(12);
+
+    node.failures.splice(0);
+    node.received.splice(0);
+    const { request, retries } = retrying(node.url, 60_000);
+    await call(request, "eth_chainId");
+    node.failures.push({ status: 429, retryAfter: "1", until: Date.now() + 1000 });
+    expect(await call(request, "eth_blockNumber")).toBe("0x1");
+    expect(retries).toEqual([{ attempt: 2, delayMs: 1000, reason: "HTTP 429 Failing" }]);
+    expect(node.received.filter((m) => m === "eth_blockNumber")).toHaveLength(2);
+  });
+
+  it("without Retry-After pauses 0.5 s, then twice as long, and gives up past retryForMs with the node's answer", async () => {
+    const node = await fakeNode("answer");
+    const { request, retries } = retrying(node.url, 1200);
+    await call(request, "eth_chainId");
+    node.failures.push({ status: 503, until: Date.now() + 60_000 });
+    // Tries at 0 and 0.5 s; the next pause (1 s) would end past 1.2 s after the first failure.
+    await expect(call(request, "eth_blockNumber")).rejects.toThrow(/server response 503/);
+    expect(retries.map((r) => r.delayMs)).toEqual([500]);
+    expect(node.received.filter((m) => m === "eth_blockNumber")).toHaveLength(2);
+  });
+
+  it("tries again after a try that timed out, on a new connection, until retryForMs", async () => {
+    const node = await fakeNode("answer");
+    const retries: RpcRetry[] = [];
+    const request = rpcRequest(node.url, {
+      timeoutMs: 100,
+      retryForMs: 700,
+      onRetry: (r) => retries.push(r),
+    });
+    await call(request, "eth_chainId");
+    node.behaviour = "silent";
+    await expect(call(request, "eth_blockNumber")).rejects.toMatchObject({ code: "TIMEOUT" });
+    expect(retries.map((r) => [r.delayMs, r.reason])).toEqual([[500, "TIMEOUT: request timeout"]]);
+    expect(node.received.filter((m) => m === "eth_blockNumber")).toHaveLength(2);
+    expect(node.connections).toBe(2);
+  });
+
+  it("does not wait for a node never reached: a wrong URL fails at once", async () => {
+    const node = await fakeNode("answer");
+    const url = node.url;
+    await new Promise((done) => node.server.close(done));
+    nodes.splice(nodes.indexOf(node), 1);
+    const { request, retries } = retrying(url, 60_000);
+    await expect(call(request, "eth_chainId")).rejects.toMatchObject({ code: "ECONNREFUSED" });
+    expect(retries).toEqual([]);
+  });
+
+  it("never sends a transaction twice, whatever the node answered", async () => {
+    const node = await fakeNode("answer");
+    const { request, retries } = retrying(node.url, 60_000);
+    await call(request, "eth_chainId");
+    node.failures.push({ status: 503, retryAfter: "0" });
+    await expect(call(request, "eth_sendRawTransaction", ["0x02"])).rejects.toThrow(/server response 503/);
+    expect(retries).toEqual([]);
+    expect(node.received).toEqual(["eth_chainId", "eth_sendRawTransaction"]);
+  });
+
+  it("reads Retry-After as seconds or an HTTP date, at most a minute", () => {
+    const now = Date.parse("2026-12-07T04:00:00Z");
+    expect(retryAfterMs({ "retry-after": "1" }, now)).toBe(1000);
+    expect(retryAfterMs({ "retry-after": "0" }, now)).toBe(0);
+    expect(retryAfterMs({ "retry-after": "3600" }, now)).toBe(60_000);
+    expect(retryAfterMs({ "retry-after": "Mon, 07 Dec 2026 04:00:05 GMT" }, now)).toBe(5000);
+    expect(retryAfterMs({ "retry-after": "Mon, 07 Dec 2026 03:59:00 GMT" }, now)).toBe(0);
+    expect(retryAfterMs({ "retry-after": "soon" }, now)).toBeUndefined();
+    expect(retryAfterMs({}, now)).toBeUndefined();
   });
 });
