@@ -292,9 +292,11 @@ export function shortDate(ms: number): string {
     .replace(/:00\.000Z$/, "");
 }
 
-/** Left-aligned text table. */
+/** Left-aligned text table (of any length: the widths are found in a loop, not spread into Math.max). */
 export function table(rows: string[][]): string {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  const widths = rows[0].map(() => 0);
+  for (const r of rows)
+    for (const [c, cell] of r.entries()) widths[c] = Math.max(widths[c] ?? 0, cell.length);
   return rows
     .map((r) =>
       r

@@ -4,8 +4,13 @@
  * Public JSON-RPC providers refuse a query over too many blocks (commonly 10,000, some 1,000 or fewer) or with
  * too many results. {@link getLogsChunked} asks for `[fromBlock, toBlock]` in consecutive chunks of at most
  * `chunk` blocks; when the node refuses a chunk as too large, it halves the chunk and asks again for that part,
- * keeping the smaller size for the rest, until a single block is refused: then it fails naming the range.
+ * until a single block is refused: then it fails naming the range. After {@link GROW_AFTER} chunks in a row
+ * answered at a halved size it tries twice the size again (up to the first), so a dense stretch of the chain does
+ * not slow the rest of the range. A node that says it is rate-limiting (providers use -32005, the code of a range
+ * refusal, for that too) is not taken for a range refusal: the same chunk is asked again after a pause (1 s
+ * doubling to 30 s), for up to {@link RATE_LIMIT_WAIT_MS} of consecutive refusals.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Filter, Log, Provider } from "ethers";
 import { UsageError, ZkriskError } from "../core/errors";
 
@@ -49,6 +54,9 @@ export interface ChunkedLogQuery {
   chunk?: number;
   /** Called after each chunk read. */
   onProgress?: (progress: LogProgress) => void;
+  /** The first pause after a rate-limit refusal, and how long to wait in all, ms (tests give less). */
+  rateLimitPauseMs?: number;
+  rateLimitWaitMs?: number;
 }
 
 /**
@@ -66,6 +74,29 @@ const RANGE_MESSAGES = [
   /limited to (a |the )?[\d,]+/i,
   /exceeds? (the )?max(imum)? (block )?range/i,
 ];
+
+/**
+ * Patterns of the messages with which nodes and providers say they are rate-limiting (Infura answers -32005
+ * "request rate limited"; others "too many requests", "exceeded its compute units per second capacity").
+ */
+const RATE_LIMIT_MESSAGES = [
+  /rate[- ]?limit/i,
+  /too many requests/i,
+  /throttl/i,
+  /compute units/i,
+  /capacity exceeded|exceeded .*capacity/i,
+  /requests? per second/i,
+];
+
+/** Chunks answered in a row at a halved size before twice the size is tried again. */
+export const GROW_AFTER = 10;
+
+/** How long a node that says it is rate-limiting is waited for, from its first such refusal in a row, ms. */
+export const RATE_LIMIT_WAIT_MS = 120_000;
+
+/** The first pause after a rate-limit refusal, and the longest, ms. */
+const FIRST_RATE_LIMIT_PAUSE_MS = 1000;
+const LONGEST_RATE_LIMIT_PAUSE_MS = 30_000;
 
 /** JSON-RPC error code "limit exceeded" (EIP-1474), which providers give for a capped range whatever the text. */
 const LIMIT_EXCEEDED = -32005;
@@ -90,10 +121,18 @@ function errorParts(err: unknown): { code?: unknown; message?: unknown }[] {
  * code -32005, or a message naming the range (with any code, e.g. -32600 or -32602).
  */
 export function isRangeRefusal(err: unknown): boolean {
+  if (isRateLimit(err)) return false;
   return errorParts(err).some(
     (p) =>
       p.code === LIMIT_EXCEEDED ||
       (typeof p.message === "string" && RANGE_MESSAGES.some((re) => re.test(p.message as string))),
+  );
+}
+
+/** Whether `err` is a node saying it is rate-limiting (any code: -32005 included), not refusing a range. */
+export function isRateLimit(err: unknown): boolean {
+  return errorParts(err).some(
+    (p) => typeof p.message === "string" && RATE_LIMIT_MESSAGES.some((re) => re.test(p.message as string)),
   );
 }
 
@@ -150,15 +189,36 @@ export async function getLogsChunked(provider: Provider, query: ChunkedLogQuery)
     throw new UsageError(`logChunk: ${chunk} is not a number of blocks >= ${MIN_LOG_CHUNK}`);
   }
   const totalBlocks = toBlock - fromBlock + 1;
+  const firstChunk = chunk;
+  const firstPause = query.rateLimitPauseMs ?? FIRST_RATE_LIMIT_PAUSE_MS;
   const logs: Log[] = [];
+  let answeredInRow = 0;
+  let rateLimited: { since: number; pauses: number } | undefined;
   for (let start = fromBlock; start <= toBlock;) {
     const end = Math.min(start + chunk - 1, toBlock);
     try {
-      logs.push(...(await provider.getLogs({ ...filter, fromBlock: start, toBlock: end })));
+      // One by one: spreading a dense chunk's thousands of logs into push() would overflow the stack.
+      for (const log of await provider.getLogs({ ...filter, fromBlock: start, toBlock: end })) logs.push(log);
+      rateLimited = undefined;
     } catch (err) {
+      if (isRateLimit(err)) {
+        rateLimited ??= { since: Date.now(), pauses: 0 };
+        const pause = Math.min(firstPause * 2 ** rateLimited.pauses++, LONGEST_RATE_LIMIT_PAUSE_MS);
+        if (Date.now() + pause - rateLimited.since <= (query.rateLimitWaitMs ?? RATE_LIMIT_WAIT_MS)) {
+          await sleep(pause);
+          continue;
+        }
+        const range = start === end ? `block ${start}` : `blocks ${start}..${end}`;
+        const waited = Math.round((Date.now() - rateLimited.since) / 1000);
+        throw new ZkriskError(
+          "RPC_FAILED",
+          `the node kept refusing the events of ${range} as rate-limited for ${waited} s: ${nodeMessage(err)}`,
+        );
+      }
       const refused = isRangeRefusal(err);
       if (refused && end > start) {
         chunk = Math.max(MIN_LOG_CHUNK, Math.floor((end - start + 1) / 2));
+        answeredInRow = 0;
         continue;
       }
       const range = start === end ? `block ${start}` : `blocks ${start}..${end}`;
@@ -173,6 +233,10 @@ export async function getLogsChunked(provider: Provider, query: ChunkedLogQuery)
     }
     start = end + 1;
     onProgress?.({ doneBlocks: start - fromBlock, totalBlocks, logs: logs.length, chunk });
+    if (chunk < firstChunk && ++answeredInRow >= GROW_AFTER) {
+      chunk = Math.min(firstChunk, chunk * 2);
+      answeredInRow = 0;
+    }
   }
   return checkedLogs(logs, query);
 }

@@ -6,7 +6,14 @@
 import { describe, expect, it } from "vitest";
 import { makeError, type Filter, type Log, type Provider } from "ethers";
 import { ZkriskError } from "../../core/errors";
-import { LogRangeError, getLogsChunked, isRangeRefusal, type LogProgress } from "../../onchain/get-logs";
+import {
+  GROW_AFTER,
+  LogRangeError,
+  getLogsChunked,
+  isRangeRefusal,
+  isRateLimit,
+  type LogProgress,
+} from "../../onchain/get-logs";
 
 /** The error ethers' JsonRpcProvider throws for a JSON-RPC error it does not recognise. */
 const rpcError = (code: number, message: string) =>
@@ -56,6 +63,16 @@ describe("isRangeRefusal", () => {
       expect(isRangeRefusal(rpcError(code, message)), message).toBe(true);
     }
     expect(isRangeRefusal(rpcError(-32000, "header not found"))).toBe(false);
+    // A rate limit is no range refusal, whatever its code: Infura gives -32005 for both.
+    for (const message of [
+      "request rate limited",
+      "Too Many Requests",
+      "Your app has exceeded its compute units per second capacity",
+    ]) {
+      expect(isRangeRefusal(rpcError(-32005, message)), message).toBe(false);
+      expect(isRateLimit(rpcError(-32005, message)), message).toBe(true);
+    }
+    expect(isRateLimit(rpcError(-32005, "limit exceeded"))).toBe(false);
     expect(isRangeRefusal(new Error("connect ECONNREFUSED 127.0.0.1:8545"))).toBe(false);
   });
 });
@@ -81,6 +98,88 @@ describe("getLogsChunked", () => {
     ]);
     expect(queries.slice(3).every(([a, b]) => b - a + 1 === 2 || b === 29)).toBe(true);
     expect(progress.at(-1)).toEqual({ doneBlocks: 20, totalBlocks: 20, logs: 20, chunk: 2 });
+  });
+
+  it("asks the same chunk again after a rate limit (-32005 too), without shrinking it", async () => {
+    const { provider: capped, queries } = cappedProvider(8);
+    let limits = 3;
+    const provider = {
+      getLogs: async (f: Filter) => {
+        if (Number(f.fromBlock) === 18 && limits-- > 0) throw rpcError(-32005, "request rate limited");
+        return capped.getLogs(f);
+      },
+    } as unknown as Provider;
+    const progress: LogProgress[] = [];
+    const logs = await getLogsChunked(provider, {
+      filter,
+      fromBlock: 10,
+      toBlock: 41,
+      chunk: 8,
+      rateLimitPauseMs: 1,
+      onProgress: (p) => progress.push(p),
+    });
+    expect(logs).toHaveLength(32);
+    expect(queries).toEqual([
+      [10, 17],
+      [18, 25],
+      [26, 33],
+      [34, 41],
+    ]);
+    expect(progress.every((p) => p.chunk === 8)).toBe(true);
+  });
+
+  it("fails naming the range when the node keeps rate-limiting past the wait allowed", async () => {
+    const provider = {
+      getLogs: async () => {
+        throw rpcError(-32005, "request rate limited");
+      },
+    } as unknown as Provider;
+    const err = await getLogsChunked(provider, {
+      filter,
+      fromBlock: 0,
+      toBlock: 99,
+      chunk: 50,
+      rateLimitPauseMs: 1,
+      rateLimitWaitMs: 30,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ZkriskError);
+    expect((err as ZkriskError).code).toBe("RPC_FAILED");
+    expect((err as Error).message).toMatch(
+      /^the node kept refusing the events of blocks 0\.\.49 as rate-limited for \d+ s: request rate limited$/,
+    );
+  });
+
+  it(`grows a halved chunk back after ${GROW_AFTER} answered in a row, up to the first size`, async () => {
+    // Dense below block 40 (at most 2 blocks a query), sparse above (100).
+    const queries: [number, number][] = [];
+    const provider = {
+      getLogs: async (f: Filter) => {
+        const [from, to] = [Number(f.fromBlock), Number(f.toBlock)];
+        queries.push([from, to]);
+        if (to - from + 1 > (from < 40 ? 2 : 100)) throw rpcError(-32005, "limit exceeded");
+        return Array.from({ length: to - from + 1 }, (_, i) => logAt(filter.address, from + i));
+      },
+    } as unknown as Provider;
+    const progress: LogProgress[] = [];
+    const logs = await getLogsChunked(provider, {
+      filter,
+      fromBlock: 0,
+      toBlock: 399,
+      chunk: 8,
+      onProgress: (p) => progress.push(p),
+    });
+    expect(logs).toHaveLength(400);
+    expect(progress.at(-1)?.chunk).toBe(8);
+    // Without growing back, the 360 sparse blocks alone would take 180 queries of 2.
+    expect(queries.length).toBeLessThan(90);
+  });
+
+  it("reads a chunk of 150,000 logs (one block's) without overflowing the stack", async () => {
+    const provider = {
+      getLogs: async () => Array.from({ length: 150_000 }, (_, i) => logAt(filter.address, 7, i)),
+    } as unknown as Provider;
+    const logs = await getLogsChunked(provider, { filter, fromBlock: 7, toBlock: 7 });
+    expect(logs).toHaveLength(150_000);
   });
 
   it("fails naming the block when a single block is refused, and names the range of any other refusal", async () => {
