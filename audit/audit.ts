@@ -107,6 +107,8 @@ export interface AuditOptions {
   logChunk?: number;
   /** Called after each chunk of events read. */
   onLogProgress?: (progress: LogProgress) => void;
+  /** Called after each update checked, with how many are checked and how many there are. */
+  onUpdateProgress?: (checked: number, total: number) => void;
   /**
    * Verification key of the signed-update circuit (two public signals): with it, each signed update's proof is
    * verified again off chain. Without it the proof is not re-verified (its public signals are still compared with
@@ -990,6 +992,7 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
         found.checks.flatMap((c) => c.gaps),
       ),
     );
+    opts.onUpdateProgress?.(updates.length, updateLogs.length);
   }
 
   let lostReports: LostOutcomeReport[] = [];

@@ -242,25 +242,39 @@ async function auditInputs(f: AuditFlags): Promise<Omit<AuditOptions, "provider"
 }
 
 /**
- * A progress bar on stderr for the events of a range longer than one chunk (none in --json mode or off a
- * terminal), started on the first chunk read.
+ * Progress on stderr (none in --json mode; lines every 10 s off a terminal): the events of a range longer than one
+ * chunk, started on the first chunk read; then the updates checked, when there are more than a few.
  */
-function logProgressBar(json: boolean): { onLogProgress: (p: LogProgress) => void; stop: () => void } {
+function auditProgress(json: boolean): {
+  onLogProgress: (p: LogProgress) => void;
+  onUpdateProgress: (checked: number, total: number) => void;
+  stop: () => void;
+} {
   const bar = progressBar(!json);
-  let started = false;
+  let started: "events" | "updates" | undefined;
+  const stop = () => {
+    if (started !== undefined) bar.stop();
+    started = undefined;
+  };
   return {
     onLogProgress: (p) => {
-      if (!started) {
+      if (started === undefined) {
         if (p.doneBlocks >= p.totalBlocks) return;
         bar.start(p.totalBlocks, "events (blocks)");
-        started = true;
+        started = "events";
       }
       bar.update(p.doneBlocks, `${p.logs} events, ${p.chunk} blocks per query`);
     },
-    stop: () => {
-      if (started) bar.stop();
-      started = false;
+    onUpdateProgress: (checked, total) => {
+      if (started !== "updates") {
+        stop();
+        if (total <= 10) return;
+        bar.start(total, "updates checked");
+        started = "updates";
+      }
+      bar.update(checked);
     },
+    stop,
   };
 }
 
@@ -439,13 +453,16 @@ function asOptionError(err: unknown): unknown {
 export async function runAudit(f: AuditFlags): Promise<number> {
   const inputs = await auditInputs(f);
   const provider = await readOnlyProvider(f.rpc);
-  const progress = logProgressBar(f.json === true);
+  const progress = auditProgress(f.json === true);
   try {
-    const report = await auditOracle({ ...inputs, provider, onLogProgress: progress.onLogProgress }).catch(
-      (err: unknown) => {
-        throw asOptionError(err);
-      },
-    );
+    const report = await auditOracle({
+      ...inputs,
+      provider,
+      onLogProgress: progress.onLogProgress,
+      onUpdateProgress: progress.onUpdateProgress,
+    }).catch((err: unknown) => {
+      throw asOptionError(err);
+    });
     progress.stop();
     output(report, f.json, formatAudit);
     return report.failed > 0 || report.suspicious ? EXIT_FINDING : 0;

@@ -541,18 +541,22 @@ describe("zkrisk audit of signed updates (real circuit, real publisher archive)"
 describe("reading the events in chunks of blocks", () => {
   const sources = () => [served(), WindowDirectory.open(windowsDir)];
 
-  it("gives the same report with chunks of 1 and 2 blocks as in one query, with progress after each chunk", async () => {
+  it("gives the same report with chunks of 1 and 2 blocks as in one query, with progress after each chunk and update", async () => {
     const whole = await audit(0, 4, { windowSources: sources(), publisherSets: [sets.a!, sets.c!] });
     expect(whole.updates).toHaveLength(5);
     for (const logChunk of [1, 2]) {
       const progress: LogProgress[] = [];
+      const checked: [number, number][] = [];
       const r = await audit(0, 4, {
         windowSources: sources(),
         publisherSets: [sets.a!, sets.c!],
         logChunk,
         onLogProgress: (p) => progress.push(p),
+        onUpdateProgress: (done, total) => checked.push([done, total]),
       });
       expect(r, `logChunk ${logChunk}`).toEqual(whole);
+      // One report per update checked, in order.
+      expect(checked).toEqual([1, 2, 3, 4, 5].map((done) => [done, 5]));
       const total = blocks[4] - blocks[0] + 1;
       expect(progress).toHaveLength(Math.ceil(total / logChunk));
       // Five updates and the rotation's PublisherSetChanged.
