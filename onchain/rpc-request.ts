@@ -24,6 +24,7 @@ import https from "node:https";
 import { setTimeout as sleep } from "node:timers/promises";
 import { gunzipSync } from "node:zlib";
 import { FetchRequest, makeError, type FetchCancelSignal, type GetUrlResponse } from "ethers";
+import { retryAfterMs } from "../core/retry-after";
 
 /** JSON-RPC methods whose request is never sent again by this transport. */
 const SENDING_METHODS: ReadonlySet<string> = new Set(["eth_sendRawTransaction", "eth_sendTransaction"]);
@@ -98,18 +99,6 @@ function passingReason(outcome: GetUrlResponse | Error): string | undefined {
   return `${code}: ${typeof shortMessage === "string" ? shortMessage : outcome.message}`;
 }
 
-/** The pause a node asks for (`Retry-After`: seconds or an HTTP date), ms, at most a minute; else undefined. */
-export function retryAfterMs(
-  headers: Readonly<Record<string, string>>,
-  now: number = Date.now(),
-): number | undefined {
-  const value = headers["retry-after"]?.trim();
-  if (value === undefined || value === "") return undefined;
-  const ms = /^\d+$/.test(value) ? Number(value) * 1000 : Date.parse(value) - now;
-  if (!Number.isFinite(ms)) return undefined;
-  return Math.min(Math.max(ms, 0), LONGEST_RETRY_AFTER_MS);
-}
-
 async function getWithRetries(
   req: FetchRequest,
   signal: FetchCancelSignal | undefined,
@@ -135,7 +124,10 @@ async function getWithRetries(
     }
     const now = Date.now();
     firstFailure ??= now;
-    const asked = outcome instanceof Error ? undefined : retryAfterMs(outcome.headers, now);
+    const asked =
+      outcome instanceof Error
+        ? undefined
+        : retryAfterMs(outcome.headers["retry-after"], LONGEST_RETRY_AFTER_MS, now);
     const delayMs = asked ?? Math.min(FIRST_PAUSE_MS * 2 ** (attempt - 1), LONGEST_PAUSE_MS);
     if (now + delayMs - firstFailure > retryForMs || signal?.cancelled) {
       if (outcome instanceof Error) throw outcome;

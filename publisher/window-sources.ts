@@ -23,6 +23,7 @@ import { join } from "node:path";
 import { marketIdOf } from "../candles/market-id";
 import { isoFromMs } from "../core/time";
 import { quoted, readCappedBody, type CappedBody } from "../core/http-body";
+import { retryAfterMs } from "../core/retry-after";
 import { UsageError, ZkriskError } from "../core/errors";
 import { readJsonFile } from "../core/io";
 import { JsonTextError, parseJsonText } from "../core/json-text";
@@ -178,7 +179,18 @@ export class PublisherArchiveSource implements WindowSource {
  */
 const RETRY_PAUSES_MS = [100, 500];
 
-/** GET `url` and read its answer, tried again after a failure below HTTP (`RETRY_PAUSES_MS`). */
+/**
+ * How many times a publisher answering HTTP 429 or 503 (busy, or restarting behind a proxy) is asked again, and the
+ * longest pause before each: its `Retry-After`, else 1 s then 2 s. Before, such an answer made the window absent
+ * at once, and the update UNVERIFIABLE, for a publisher that would have answered a second later.
+ */
+const BUSY_RETRIES = 2;
+const LONGEST_BUSY_PAUSE_MS = 10_000;
+
+/**
+ * GET `url` and read its answer, tried again after a failure below HTTP (`RETRY_PAUSES_MS`) and after an HTTP 429
+ * or 503 (`BUSY_RETRIES`).
+ */
 async function fetchAnswer(
   url: URL,
   timeoutMs: number,
@@ -190,13 +202,20 @@ async function fetchAnswer(
     }
   | { kind: "failed"; reason: string }
 > {
-  for (let attempt = 0; ; attempt++) {
+  let busy = 0;
+  for (let attempt = 0; ;) {
     const signal = AbortSignal.timeout(timeoutMs);
     let reason: string;
     try {
       // `manual`: a redirect is answered as it is (its status and Location), not followed
       const response = await fetch(url, { signal, redirect: "manual" });
       const body = await readCappedBody(response, PUBLISHER_MAX_ANSWER_BYTES);
+      if ((response.status === 429 || response.status === 503) && busy < BUSY_RETRIES) {
+        const asked = retryAfterMs(response.headers.get("retry-after"), LONGEST_BUSY_PAUSE_MS);
+        await new Promise((resolve) => setTimeout(resolve, asked ?? 1000 * 2 ** busy));
+        busy++;
+        continue;
+      }
       if (body.kind !== "failed") return { kind: "answered", response, body };
       reason = body.reason;
     } catch (err) {
@@ -206,6 +225,7 @@ async function fetchAnswer(
       return { kind: "failed", reason: attempt === 0 ? reason : `${reason} (${attempt + 1} attempts)` };
     }
     await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSES_MS[attempt]));
+    attempt++;
   }
 }
 

@@ -353,6 +353,9 @@ describe("hostile sources", () => {
   let url: string;
   /** Requests for the market FLAKY so far: the first two are reset before any answer. */
   let flaky = 0;
+  /** Requests for BUSY (429, then 503, then an answer) and ALWAYS-BUSY (429 each time) so far. */
+  let busy = 0;
+  let alwaysBusy = 0;
   /** Requests for the market TARGET, where REDIRECT points. */
   let redirected = 0;
 
@@ -360,7 +363,17 @@ describe("hostile sources", () => {
     server = createServer((req, res) => {
       const market = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname.split("/").at(-1) ?? "");
       const json = { "content-type": "application/json" };
-      if (market === "FLAKY" && ++flaky <= 2) {
+      if (market === "BUSY" && ++busy <= 2) {
+        res.writeHead(busy === 1 ? 429 : 503, { ...json, "retry-after": "0" });
+        res.end(JSON.stringify({ error: "BUSY", message: "try again" }));
+      } else if (market === "BUSY") {
+        res.writeHead(404, json);
+        res.end(JSON.stringify({ error: "NOT_FOUND", message: "no window of BUSY" }));
+      } else if (market === "ALWAYS-BUSY") {
+        alwaysBusy++;
+        res.writeHead(429, { ...json, "retry-after": "0" });
+        res.end(JSON.stringify({ error: "RATE_LIMITED", message: "too many requests" }));
+      } else if (market === "FLAKY" && ++flaky <= 2) {
         req.socket.destroy();
       } else if (market === "FLAKY") {
         res.writeHead(404, json);
@@ -463,6 +476,23 @@ describe("hostile sources", () => {
       source: `${url}/v1/windows/FLAKY?at=${at}`,
       kind: "absent",
       reason: `${url}/v1/windows/FLAKY?at=${at}: not signed there (no window of FLAKY)`,
+    });
+  });
+
+  it("a publisher answering 429 or 503 is asked again after its Retry-After, twice at most", async () => {
+    const [l] = await lookup("BUSY");
+    expect(busy).toBe(3);
+    expect(l).toEqual({
+      source: `${url}/v1/windows/BUSY?at=${at}`,
+      kind: "absent",
+      reason: `${url}/v1/windows/BUSY?at=${at}: not signed there (no window of BUSY)`,
+    });
+    const [still] = await lookup("ALWAYS-BUSY");
+    expect(alwaysBusy).toBe(3);
+    expect(still).toEqual({
+      source: `${url}/v1/windows/ALWAYS-BUSY?at=${at}`,
+      kind: "absent",
+      reason: `${url}/v1/windows/ALWAYS-BUSY?at=${at}: HTTP 429 (too many requests)`,
     });
   });
 

@@ -7,7 +7,8 @@ import { createServer, type Server, type Socket } from "node:net";
 import { FetchRequest } from "ethers";
 import { afterEach, describe, expect, it } from "vitest";
 import { readOnlyProvider } from "../../onchain/chain";
-import { retryAfterMs, rpcRequest, type RpcRetry } from "../../onchain/rpc-request";
+import { rpcRequest, type RpcRetry } from "../../onchain/rpc-request";
+import { retryAfterMs } from "../../core/retry-after";
 
 interface Call {
   method: string;
@@ -333,14 +334,14 @@ describe("a node's passing failures (retryForMs)", () => {
     expect(node.received).toEqual(["eth_chainId", "eth_sendRawTransaction"]);
   });
 
-  it("reads Retry-After as seconds or an HTTP date, at most a minute", () => {
+  it("reads Retry-After as seconds or an HTTP date, at most the cap", () => {
     const now = Date.parse("2026-12-07T04:00:00Z");
-    expect(retryAfterMs({ "retry-after": "1" }, now)).toBe(1000);
-    expect(retryAfterMs({ "retry-after": "0" }, now)).toBe(0);
-    expect(retryAfterMs({ "retry-after": "3600" }, now)).toBe(60_000);
-    expect(retryAfterMs({ "retry-after": "Mon, 07 Dec 2026 04:00:05 GMT" }, now)).toBe(5000);
-    expect(retryAfterMs({ "retry-after": "Mon, 07 Dec 2026 03:59:00 GMT" }, now)).toBe(0);
-    expect(retryAfterMs({ "retry-after": "soon" }, now)).toBeUndefined();
-    expect(retryAfterMs({}, now)).toBeUndefined();
+    expect(retryAfterMs("1", 60_000, now)).toBe(1000);
+    expect(retryAfterMs("0", 60_000, now)).toBe(0);
+    expect(retryAfterMs("3600", 60_000, now)).toBe(60_000);
+    expect(retryAfterMs("Mon, 07 Dec 2026 04:00:05 GMT", 60_000, now)).toBe(5000);
+    expect(retryAfterMs("Mon, 07 Dec 2026 03:59:00 GMT", 60_000, now)).toBe(0);
+    expect(retryAfterMs("soon", 60_000, now)).toBeUndefined();
+    expect(retryAfterMs(undefined, 60_000, now)).toBeUndefined();
   });
 });
