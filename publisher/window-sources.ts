@@ -67,6 +67,15 @@ export interface BatchSource {
 export const PUBLISHER_TIMEOUT_MS = 15_000;
 
 /**
+ * Lookups in a row that found a publisher unreachable (timed out, refused, reset) before it is taken as down: then
+ * it is asked again only once every {@link PUBLISHER_PROBE_MS}, and the lookups between are absent at once. An
+ * audit of a year with a publisher down for a month would otherwise wait its timeout at every update (15 s each:
+ * 36 hours for 8,760 updates).
+ */
+export const PUBLISHER_DOWN_AFTER = 3;
+export const PUBLISHER_PROBE_MS = 30_000;
+
+/**
  * The most bytes of a publisher's answer read, after decompression: a signed window is tens of KB (a signed batch of
  * 8 markets some hundreds), so 4 MiB is ample; the rest of a longer answer is cancelled, never downloaded, so an
  * endless body or a gzip bomb costs the auditor no more memory than this.
@@ -107,6 +116,9 @@ const checkedBatch = (value: unknown, name: string): Promise<BatchLookup> =>
 export class PublisherArchiveSource implements WindowSource {
   readonly name: string;
   private readonly base: URL;
+  /** Lookups in a row that found the publisher unreachable; since when it is taken as down, and last asked. */
+  private unreachableInRow = 0;
+  private down: { since: number; askedAt: number } | undefined;
 
   /**
    * @param url the publisher's base URL (http or https), e.g. `http://127.0.0.1:8645`.
@@ -117,6 +129,7 @@ export class PublisherArchiveSource implements WindowSource {
     url: string,
     option = "--publisher",
     private readonly timeoutMs = PUBLISHER_TIMEOUT_MS,
+    private readonly probeEveryMs = PUBLISHER_PROBE_MS,
   ) {
     let parsed: URL | undefined;
     try {
@@ -136,11 +149,22 @@ export class PublisherArchiveSource implements WindowSource {
     url.pathname = `${url.pathname.replace(/\/+$/, "")}/v1/windows/${encodeURIComponent(market)}`;
     url.search = `?at=${endTimeMs}`;
     const name = url.toString();
+    if (this.down !== undefined && Date.now() - this.down.askedAt < this.probeEveryMs) {
+      const reason =
+        `${name}: unreachable: not asked, down since ${isoFromMs(this.down.since)} (${this.unreachableInRow} ` +
+        `lookups in a row failed; asked again every ${this.probeEveryMs / 1000} s)`;
+      return [{ source: name, kind: "absent", reason }];
+    }
+    if (this.down !== undefined) this.down.askedAt = Date.now();
     const fetched = await fetchAnswer(url, this.timeoutMs);
     if (fetched.kind === "failed") {
+      if (++this.unreachableInRow >= PUBLISHER_DOWN_AFTER)
+        this.down ??= { since: Date.now(), askedAt: Date.now() };
       // refused, reset or cut off mid-body: no more evidence than a publisher that cannot be reached
       return [{ source: name, kind: "absent", reason: `${name}: unreachable: ${fetched.reason}` }];
     }
+    this.unreachableInRow = 0;
+    this.down = undefined;
     const { response, body } = fetched;
     if (body.kind === "over") {
       const reason =

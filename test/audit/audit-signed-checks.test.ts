@@ -40,6 +40,7 @@ import {
 import { digestSignal, statementKey } from "../../circuits/statement";
 import {
   PUBLISHER_MAX_ANSWER_BYTES,
+  PUBLISHER_DOWN_AFTER,
   PublisherArchiveSource,
   WindowDirectory,
 } from "../../publisher/window-sources";
@@ -250,6 +251,44 @@ describe("window sources", () => {
     expect(l.kind).toBe("absent");
     expect(l.source).toBe(`http://127.0.0.1:1/v1/windows/BTC-USDT?at=${SMALL_WINDOW.endTime}`);
     expect(l.kind === "absent" && l.reason).toMatch(/unreachable: .* \(3 attempts\)$/);
+  });
+
+  it(`a publisher unreachable ${PUBLISHER_DOWN_AFTER} lookups in a row is asked again only once a probe interval, until it answers`, async () => {
+    let alive = false;
+    let requests = 0;
+    const server = createServer((req, res) => {
+      requests++;
+      if (!alive) {
+        req.socket.destroy();
+        return;
+      }
+      res.writeHead(404, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: "NOT_FOUND", message: "no window" }));
+    });
+    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const source = new PublisherArchiveSource(base, "--publisher", 2_000, 200);
+      const reasonOf = async () => {
+        const [l] = await source.lookup("BTC-USDT", SMALL_WINDOW.marketId, SMALL_WINDOW.endTime);
+        return l.kind === "absent" ? l.reason : l.kind;
+      };
+      for (let i = 0; i < PUBLISHER_DOWN_AFTER; i++) expect(await reasonOf()).toMatch(/\(3 attempts\)$/);
+      expect(requests).toBe(3 * PUBLISHER_DOWN_AFTER);
+      // Down: absent at once, nothing asked.
+      expect(await reasonOf()).toMatch(
+        /unreachable: not asked, down since \S+ \(3 lookups in a row failed; asked again every 0\.2 s\)$/,
+      );
+      expect(requests).toBe(3 * PUBLISHER_DOWN_AFTER);
+      // Back, and asked again once the probe interval has passed.
+      alive = true;
+      await new Promise((r) => setTimeout(r, 250));
+      expect(await reasonOf()).toMatch(/not signed there \(no window\)$/);
+      expect(await reasonOf()).toMatch(/not signed there \(no window\)$/);
+      expect(requests).toBe(3 * PUBLISHER_DOWN_AFTER + 2);
+    } finally {
+      await new Promise((done) => server.close(done));
+    }
   });
 });
 
