@@ -8,7 +8,7 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable, pipeline } from "node:stream";
@@ -183,6 +183,23 @@ describe("window sources", () => {
     const other = await source.lookup("BTC-USDT", SMALL_WINDOW.marketId, SMALL_WINDOW.endTime - 7_200_000);
     expect(other).toEqual([
       { source: root, kind: "absent", reason: expect.stringContaining("no window ending") },
+    ]);
+  });
+
+  it("a directory keeps paths, not documents: a window is read when asked for, and one removed since is absent", async () => {
+    const root = join(dir, "archive-reread");
+    mkdirSync(root);
+    const signed = await signWindow(await key(1), "BTC-USDT", SMALL_WINDOW);
+    const file = join(root, "w.json");
+    writeSignedWindow(file, signed);
+    const source = WindowDirectory.open(root);
+    // Rewritten after indexing (another key's signature of the same bar): what is read at lookup counts.
+    writeSignedWindow(file, await signWindow(await key(2), "BTC-USDT", SMALL_WINDOW));
+    const [again] = await source.lookup("BTC-USDT", SMALL_WINDOW.marketId, SMALL_WINDOW.endTime);
+    expect(again.kind === "found" && again.window.signature).not.toEqual(signed.signature);
+    rmSync(file);
+    expect(await source.lookup("BTC-USDT", SMALL_WINDOW.marketId, SMALL_WINDOW.endTime)).toEqual([
+      { source: file, kind: "absent", reason: expect.stringMatching(/w\.json: not read again: /) },
     ]);
   });
 
