@@ -99,6 +99,10 @@ function passingReason(outcome: GetUrlResponse | Error): string | undefined {
   return `${code}: ${typeof shortMessage === "string" ? shortMessage : outcome.message}`;
 }
 
+/**
+ * `req` through {@link nodeGetUrl}, asked again after a passing failure (see the module's comment) while `node`
+ * has answered before, the request is no transaction, and `retryForMs` since the first failure allows the pause.
+ */
 async function getWithRetries(
   req: FetchRequest,
   signal: FetchCancelSignal | undefined,
