@@ -249,27 +249,33 @@ export const MAX_RATE_LIMIT_BACKOFF_MS = 3 * 24 * 3_600_000;
  * `Retry-After`, and bans with 418, for minutes up to days, a client that keeps asking), no request is made
  * before the time the server gave (`Retry-After`, else {@link DEFAULT_RATE_LIMIT_BACKOFF_MS}); each read meanwhile
  * fails at once, naming the status and the time.
+ *
+ * The wait is measured on a monotonic clock (`performance.now()`), not the wall clock: a wall clock stepped back
+ * (NTP, an operator) during a 60 s back-off would otherwise stretch it by the step (6 h back: 6 h without a read),
+ * and one stepped forward would cut it short. The wall clock only says when the wait ends, in the message.
  */
 export class RateLimitBackoff {
-  private until: { ms: number; reason: string } | undefined;
+  private until: { elapsedMs: number; shownMs: number; reason: string } | undefined;
 
   constructor(
     readonly url: string,
-    /** The clock, ms (tests move it). */
+    /** The wall clock the end of a wait is shown in, ms. */
     private readonly now: () => number = Date.now,
+    /** The monotonic clock waits are measured on, ms (default `performance.now()`). */
+    private readonly elapsed: () => number = () => performance.now(),
   ) {}
 
   /** @throws DataError naming the URL while a back-off is under way. */
   check(): void {
     if (this.until === undefined) return;
-    if (this.now() >= this.until.ms) {
+    if (this.elapsed() >= this.until.elapsedMs) {
       this.until = undefined;
       return;
     }
     throw new DataError(
       this.url,
       undefined,
-      `${this.until.reason}: not asked again before ${new Date(this.until.ms).toISOString()}`,
+      `${this.until.reason}: not asked again before ${new Date(this.until.shownMs).toISOString()}`,
     );
   }
 
@@ -281,11 +287,11 @@ export class RateLimitBackoff {
     } catch (err) {
       if (err instanceof SourceHttpError && RATE_LIMITED.has(err.status)) {
         const wait = Math.min(err.retryAfterMs ?? DEFAULT_RATE_LIMIT_BACKOFF_MS, MAX_RATE_LIMIT_BACKOFF_MS);
-        this.until = { ms: this.now() + wait, reason: err.reason };
+        this.until = { elapsedMs: this.elapsed() + wait, shownMs: this.now() + wait, reason: err.reason };
         throw new DataError(
           err.file,
           undefined,
-          `${err.reason}: rate limited, not asked again before ${new Date(this.until.ms).toISOString()}`,
+          `${err.reason}: rate limited, not asked again before ${new Date(this.until.shownMs).toISOString()}`,
         );
       }
       throw err;
@@ -315,7 +321,7 @@ export class HttpCandleSource implements CandleSource {
     readonly url: string,
     /** Limit on the whole request (connect, headers and body), ms. */
     readonly timeoutMs: number,
-    /** The clock of the rate-limit back-off (`RateLimitBackoff`), ms. */
+    /** The wall clock of the rate-limit back-off (`RateLimitBackoff`: its messages; waits are monotonic), ms. */
     now: () => number = Date.now,
   ) {
     this.backoff = new RateLimitBackoff(url, now);

@@ -7,7 +7,7 @@ import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   candleSourceOf,
   HttpCandleSource,
@@ -282,7 +282,18 @@ describe("Binance klines over HTTP: older pages", () => {
 });
 
 describe("Binance klines over HTTP: rate limits", () => {
+  // Waits are measured on performance.now() (monotonic); only it is faked, timers and sockets stay real.
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+  /** Moves the wall clock `now` (shown in messages) and the monotonic clock by `ms`. */
+  const pass = (clock: { now: number }, ms: number) => {
+    clock.now += ms;
+    vi.advanceTimersByTime(ms);
+  };
+
   it("after a 429 or 418, nothing is asked before the Retry-After (else 60 s) has passed", async () => {
+    vi.useFakeTimers({ toFake: ["performance"] });
     let status = 429;
     let retryAfter: string | undefined = "120";
     const server = await binanceLike(klinesOf(0, 100), () =>
@@ -294,30 +305,59 @@ describe("Binance klines over HTTP: rate limits", () => {
           },
     );
     try {
-      let now = Date.parse("2024-06-30T22:00:00Z");
+      const clock = { now: Date.parse("2024-06-30T22:00:00Z") };
       const url = server.url("symbol=BTCUSDT&interval=2h");
-      const source = new KlinesHttpSource(url, 5_000, () => now);
+      const source = new KlinesHttpSource(url, 5_000, () => clock.now);
       await expect(source.read()).rejects.toThrow(
         `${url}: HTTP 429 Too Many Requests: rate limited, not asked again before 2024-06-30T22:02:00.000Z`,
       );
       expect(server.requests).toHaveLength(1);
       // Before, every poll asked again, and Binance answers a client that goes on asking with a ban (418).
-      now += 119_000;
+      pass(clock, 119_000);
       await expect(source.read()).rejects.toThrow(
         `${url}: HTTP 429 Too Many Requests: not asked again before 2024-06-30T22:02:00.000Z`,
       );
       expect(server.requests).toHaveLength(1);
-      now += 1_000;
+      pass(clock, 1_000);
       status = 418;
       retryAfter = undefined;
       await expect(source.read()).rejects.toThrow(
         `${url}: HTTP 418 I'm a Teapot: rate limited, not asked again before 2024-06-30T22:03:00.000Z`,
       );
       expect(server.requests).toHaveLength(2);
-      now += 60_000;
+      pass(clock, 60_000);
       status = 200;
       expect((await source.read()).candles).toHaveLength(99);
       expect(server.requests).toHaveLength(3);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("a wall clock stepped back during a back-off does not stretch it: the wait is monotonic", async () => {
+    vi.useFakeTimers({ toFake: ["performance"] });
+    let status = 429;
+    const server = await binanceLike(klinesOf(0, 100), () =>
+      status === 200
+        ? undefined
+        : (res) => {
+            res.writeHead(status, { "retry-after": "60" });
+            res.end();
+          },
+    );
+    try {
+      const clock = { now: Date.parse("2024-06-30T22:00:00Z") };
+      const url = server.url("symbol=BTCUSDT&interval=2h");
+      const source = new KlinesHttpSource(url, 5_000, () => clock.now);
+      await expect(source.read()).rejects.toThrow("rate limited, not asked again before 2024-06-30T22:01:00");
+      status = 200;
+      // NTP steps the wall clock back 6 hours; 60 s pass. Before, the source was not asked again for 6 hours.
+      clock.now -= 6 * 3_600_000;
+      pass(clock, 59_000);
+      await expect(source.read()).rejects.toThrow("not asked again before");
+      pass(clock, 1_000);
+      expect((await source.read()).candles).toHaveLength(99);
+      expect(server.requests).toHaveLength(2);
     } finally {
       await server.close();
     }
