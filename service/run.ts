@@ -29,6 +29,7 @@ import { LocalDispatcher, type Dispatcher } from "./dispatcher";
 import { loadMarketFiles, windowModelOf } from "./markets";
 import { modelCommitment } from "../circuits/commitments";
 import { ZkriskError } from "../core/errors";
+import { LogDestination } from "../core/log-destination";
 import { loadBatchFiles } from "./batches";
 import { publisherSetCommitment, type PublisherSet } from "../publisher/publisher-set";
 import { ProverService } from "./service";
@@ -263,11 +264,9 @@ export async function serve(opts: ServeOptions): Promise<void> {
   }
   // Every file is checked before the store is opened or the port bound: a bad one leaves nothing behind.
   await checkServiceFiles(cfg);
-  // Logs are JSON lines on stderr, as for `publisher serve`: stdout carries only what a command prints.
-  const log = pino(
-    { level: opts.logLevel ?? "info", base: { pid: process.pid } },
-    pino.destination({ dest: 2, sync: true }),
-  );
+  // Logs are JSON lines on stderr, as for `publisher serve`: stdout carries only what a command prints. A line that
+  // cannot be written (stderr on a full disk) is dropped, never thrown from the log call (core/log-destination.ts).
+  const log = pino({ level: opts.logLevel ?? "info", base: { pid: process.pid } }, new LogDestination());
   log.info({ config: redactedConfig(cfg) }, "starting");
   const running = await startService(cfg, log, (opts.graceSeconds ?? 30) * 1000, opts.queue);
   const failure = await new Promise<Error | undefined>((done) => {

@@ -54,9 +54,16 @@ export interface BatchSignerOptions {
 export class BatchSigner {
   /** Per batch: why its last signing failed, or undefined when it did not. */
   private readonly failures = new Map<string, string>();
+  /** Per batch failing: how many signings in a row have failed. */
+  private readonly failedSignings = new Map<string, number>();
 
   constructor(private readonly opts: BatchSignerOptions) {
-    for (const b of opts.config) opts.metrics.batchFailures.inc({ batch: b.batch }, 0);
+    for (const b of opts.config) {
+      opts.metrics.batchFailures.inc({ batch: b.batch }, 0);
+      // From the archive at start, so a batch that is signed no more after a restart has a sample to alert on.
+      const newest = opts.batches.latest(b.batch);
+      if (newest !== undefined) opts.metrics.lastSignedBatch.set({ batch: b.batch }, newest / 1000);
+    }
   }
 
   /** Why `batch`'s last signing failed (/health shows it, status `degraded`), or undefined when it did not. */
@@ -88,7 +95,8 @@ export class BatchSigner {
    * Signs and archives every batch that is due. A batch whose signing fails (another process archived it
    * meanwhile: ArchiveConflictError; it cannot be archived: a full disk, a read-only directory; an archived window
    * that does not check) is logged as an error, counted and shown by /health until a later signing of it
-   * succeeds, and the other batches are signed all the same.
+   * succeeds (logged at error level once per message, the repeats at debug), and the other batches are signed all
+   * the same.
    * @param stopping checked between batches: when it returns true, signing ends early (shutdown).
    */
   async sign(stopping: () => boolean = () => false): Promise<SignedBatchBar[]> {
@@ -103,17 +111,25 @@ export class BatchSigner {
         }
       } catch (err) {
         const message = (err as Error).message;
+        const fields = { batch: batch.batch, err: message };
+        // Logged at error level once per message (a full disk fails every poll alike), the repeats at debug.
+        if (this.failures.get(batch.batch) === message) {
+          this.opts.log.debug(fields, "batch signing failed as before; trying again at the next poll");
+        } else {
+          this.opts.log.error(fields, "batch signing failed; trying again at the next poll");
+        }
         this.failures.set(batch.batch, message);
+        this.failedSignings.set(batch.batch, (this.failedSignings.get(batch.batch) ?? 0) + 1);
         this.opts.metrics.batchFailures.inc({ batch: batch.batch });
-        this.opts.log.error(
-          { batch: batch.batch, err: message },
-          "batch signing failed; trying again at the next poll",
-        );
         continue;
       }
       if (this.failures.delete(batch.batch)) {
-        this.opts.log.info({ batch: batch.batch }, "batch signing succeeded again");
+        this.opts.log.info(
+          { batch: batch.batch, failedSignings: this.failedSignings.get(batch.batch) },
+          "batch signing succeeded again",
+        );
       }
+      this.failedSignings.delete(batch.batch);
     }
     return signed;
   }

@@ -124,6 +124,8 @@ export class PublisherMetrics {
   readonly archivedBatches: Gauge<"batch">;
   /** Archive files verified (digests and signature) since the start, by kind. */
   readonly verified: Counter<"kind">;
+  /** Log lines dropped because they could not be written (stderr on a full disk). */
+  readonly logLinesDropped: Counter;
 
   /** @param archive what the archive holds and has verified, read at scrape time. */
   constructor(archive: ArchiveCounts) {
@@ -160,6 +162,17 @@ export class PublisherMetrics {
         for (const [kind, n] of Object.entries(archive.verifications())) this.inc({ kind }, n);
       },
     });
+    this.logLinesDropped = new Counter({
+      name: "zkrisk_publisher_log_lines_dropped_total",
+      help:
+        "Log lines dropped because they could not be written (stderr on a full disk): the publisher signs on " +
+        "without them.",
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(archive.logLinesDropped?.() ?? 0);
+      },
+    });
   }
 }
 
@@ -171,4 +184,6 @@ export interface ArchiveCounts {
   batches(): Record<string, number>;
   /** Files verified since the start, per kind (`window`, `batch`). */
   verifications(): Record<string, number>;
+  /** Log lines dropped since the start (default none). */
+  logLinesDropped?(): number;
 }

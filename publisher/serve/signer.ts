@@ -30,6 +30,18 @@
  * memory: a restart compares with the same newest archived window, so it holds the same windows. Batches
  * (batch-signer.ts) are made of archived windows only, so a held market holds its batches too.
  *
+ * A hole is waited for: a window is not signed while a bar after the newest archived window's last bar (with an
+ * empty archive, after the first bar due) is missing from the source's answer, as long as the source may still
+ * give it: until MISSING_BAR_GRACE_BARS bar intervals after the close of the first bar the source has after the
+ * hole (`missingBarWait`). An answer that lacks one closed bar N but has N + 1 (a page of an exchange's API
+ * assembled mid-update) would otherwise sign the window of N + 1 with N marked missing, never sign the window of
+ * N, and hold every later window once the source gives N again (a second value for a signed bar). Waiting, the
+ * windows of N and N + 1 are signed normally once N comes, at the next poll. A bar still missing when the grace
+ * period is over is one the exchange never produced (a maintenance halt): the windows after it are signed with
+ * it missing (logged once), so a real gap delays signing by the grace period and never stops it. Each hole
+ * waited for is logged once, and the poll's report lists it (`waiting`). The grace period is a function of the
+ * clock and the bar's time only, so a restart waits for the same bars and no longer.
+ *
  * The private key is used for signing only: it is never logged, and errors never carry it.
  */
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
@@ -103,6 +115,54 @@ export interface SigningHold {
   message: string;
 }
 
+/**
+ * Bar intervals a bar missing from the source's answer, between bars it has, is waited for after the close of the
+ * first bar the source has after it: with 2-hour bars, a bar N missing while N + 1 has closed is waited for until
+ * 2 hours after N + 1 closed (N + 3 intervals), at every poll meanwhile; after that the windows holding it are
+ * signed with it missing. One interval: many polls for the source to fill a hole it has, never more than one
+ * bar's delay for a gap the exchange really has, and well inside the `ZkriskPublisherBehind` alert's three bars.
+ */
+export const MISSING_BAR_GRACE_BARS = 1;
+
+/**
+ * Closed bars a market may be behind the clock before /health calls it `degraded` and a warning is logged: at least
+ * this many bars have closed (by the signer's clock) after the newest archived window's last bar. Three, as the
+ * `ZkriskPublisherBehind` alert (deploy/prometheus/alerts.yml, three 2-hour bars): more than a bar's wait for a
+ * missing bar (MISSING_BAR_GRACE_BARS) and a poll's delay, and what a prover waiting for the quorum notices.
+ */
+export const BEHIND_BARS = 3;
+
+/** Windows of a market not signed in a poll because the source's answer lacks bars it may still give. */
+export interface MissingBarWait {
+  market: string;
+  /** Open times (ms) of the bars missing, oldest first. */
+  bars: number[];
+  /** End time (ms) of the first window waiting (the first bar the source has after them). */
+  endTime: number;
+  /** When the wait ends (ms by the signer's clock): the windows are then signed with the bars missing. */
+  until: number;
+}
+
+/**
+ * The wait for the bars missing before the window ending at bar `index` of `series`: the bars after `after` (ms)
+ * and before it that the series lacks, and when the grace period for them ends (MISSING_BAR_GRACE_BARS intervals
+ * after the bar at `index` closed); undefined when none is missing.
+ */
+export function missingBarWait(
+  market: string,
+  series: CandleSeries,
+  index: number,
+  after: number,
+): MissingBarWait | undefined {
+  const { candles, intervalMs } = series;
+  const endTime = candles[index].time;
+  const previous = Math.max(after, index > 0 ? candles[index - 1].time : after);
+  if (endTime - previous <= intervalMs) return undefined;
+  const bars: number[] = [];
+  for (let t = previous + intervalMs; t < endTime; t += intervalMs) bars.push(t);
+  return { market, bars, endTime, until: endTime + (1 + MISSING_BAR_GRACE_BARS) * intervalMs };
+}
+
 /** What one poll did. */
 export interface PollReport {
   signed: SignedBar[];
@@ -112,6 +172,8 @@ export interface PollReport {
   errors: { market: string; message: string }[];
   /** Markets whose signing is held in this poll (reported at every poll while it lasts). */
   held: SigningHold[];
+  /** Markets whose next window waits for a bar missing from the source's answer (`missingBarWait`). */
+  waiting: MissingBarWait[];
 }
 
 /** A market's state as /health shows it. */
@@ -130,6 +192,11 @@ export interface MarketStatus {
   failure?: string;
   /** The hold of the last poll that had windows due, or undefined when it signed them (see the file header). */
   held?: SigningHold;
+  /**
+   * Why the market is behind the clock (BEHIND_BARS closed bars or more without a signed window, at the last poll),
+   * or undefined when it is not.
+   */
+  behind?: string;
 }
 
 /** Options of a signer. */
@@ -199,6 +266,8 @@ export class WindowSigner {
   private readonly status = new Map<string, MarketStatus>();
   /** Per market: what was already logged (problems, skipped bars, disagreements), so each is logged once. */
   private readonly reported = new Map<string, Set<string>>();
+  /** Per market failing its polls: how many polls in a row have failed. */
+  private readonly failedPolls = new Map<string, number>();
 
   constructor(private readonly opts: SignerOptions) {
     this.now = opts.now ?? Date.now;
@@ -208,6 +277,9 @@ export class WindowSigner {
       this.reported.set(m.market, new Set());
       opts.metrics.held.set({ market: m.market }, 0);
       opts.metrics.pollFailures.inc({ market: m.market }, 0);
+      // From the archive at start, so the ZkriskPublisherBehind alert sees a market that signs nothing after it.
+      const newest = opts.archive.latest(m.market);
+      if (newest !== undefined) opts.metrics.lastSigned.set({ market: m.market }, newest / 1000);
     }
   }
 
@@ -217,7 +289,10 @@ export class WindowSigner {
    */
   marketStatus(market: string): MarketStatus {
     const status = { ...this.status.get(market) };
-    return { ...status, lastError: status.lastError ?? status.failure ?? status.held?.message };
+    return {
+      ...status,
+      lastError: status.lastError ?? status.failure ?? status.held?.message ?? status.behind,
+    };
   }
 
   /**
@@ -226,24 +301,73 @@ export class WindowSigner {
    * @param stopping checked between windows: when it returns true the poll ends early (shutdown).
    */
   async poll(stopping: () => boolean = () => false): Promise<PollReport> {
-    const report: PollReport = { signed: [], disagreements: [], errors: [], held: [] };
+    const { log } = this.opts;
+    const report: PollReport = { signed: [], disagreements: [], errors: [], held: [], waiting: [] };
     for (const m of this.opts.markets) {
       if (stopping()) break;
       const status = this.status.get(m.market)!;
       try {
         await this.pollMarket(m, report, stopping);
       } catch (err) {
+        this.checkBehind(m);
         const message = this.shown(m, (err as Error).message);
+        const fields = { market: m.market, err: message };
+        // Logged at error level once per message (a full disk fails every poll alike), the repeats at debug.
+        if (status.failure === message)
+          log.debug(fields, "poll failed as before; trying again at the next poll");
+        else log.error(fields, "poll failed; trying again at the next poll");
         status.failure = message;
+        this.failedPolls.set(m.market, (this.failedPolls.get(m.market) ?? 0) + 1);
         this.opts.metrics.pollFailures.inc({ market: m.market });
         report.errors.push({ market: m.market, message });
-        this.opts.log.error({ market: m.market, err: message }, "poll failed; trying again at the next poll");
         continue;
       }
-      if (status.failure !== undefined) this.opts.log.info({ market: m.market }, "poll succeeded again");
+      if (status.failure !== undefined) {
+        log.info({ market: m.market, failedPolls: this.failedPolls.get(m.market) }, "poll succeeded again");
+      }
+      this.failedPolls.delete(m.market);
       status.failure = undefined;
+      this.checkBehind(m);
     }
     return report;
+  }
+
+  /**
+   * Records whether `m` is behind the clock: BEHIND_BARS closed bars or more after its newest archived window's last
+   * bar (a source answering with old bars, a hold, a hole waited for, an archive that cannot be written). /health
+   * shows it (`degraded`) while it lasts; it is logged at warn level when it starts, and at info when it ends.
+   */
+  private checkBehind(m: SignerMarket): void {
+    const status = this.status.get(m.market)!;
+    const newest = this.opts.archive.latest(m.market);
+    // Bars closed after the newest archived one: the bar opening at newest + k intervals has closed for k < this.
+    const closedSince = newest === undefined ? 0 : Math.floor((this.now() - newest) / m.intervalMs) - 1;
+    if (newest === undefined || closedSince < BEHIND_BARS) {
+      if (status.behind !== undefined) {
+        this.opts.log.info({ market: m.market }, "signing caught up with the clock");
+      }
+      status.behind = undefined;
+      return;
+    }
+    const newestClosed = newest + closedSince * m.intervalMs;
+    const hours = (this.now() - newest - m.intervalMs) / 3_600_000;
+    const message =
+      `${m.market} is ${closedSince} bars behind: the newest signed window ends at the bar opening ` +
+      `${isoFromMs(newest)} (closed ${hours.toFixed(1)} h ago), but by the clock bars up to the one opening ` +
+      `${isoFromMs(newestClosed)} have closed; the source gives no newer usable bars, or their windows are held`;
+    if (status.behind === undefined) {
+      this.opts.log.warn(
+        {
+          market: m.market,
+          bar: isoFromMs(newest),
+          newestClosed: isoFromMs(newestClosed),
+          bars: closedSince,
+          reason: message,
+        },
+        "signing is behind the clock",
+      );
+    }
+    status.behind = message;
   }
 
   /** `text` with the source's URL shown redacted (a query may hold an API key). */
@@ -317,6 +441,8 @@ export class WindowSigner {
         );
       }
     }
+    // Bars after this one missing from the answer are waited for (see the file header).
+    const signedThrough = newest ?? series.candles[from]?.time;
     for (let i = from; i <= closed && !stopping(); i++) {
       const endTime = series.candles[i].time;
       if (archive.has(m.market, endTime)) {
@@ -324,6 +450,8 @@ export class WindowSigner {
         if (d !== undefined) report.disagreements.push(d);
         continue;
       }
+      const wait = missingBarWait(m.market, series, i, signedThrough);
+      if (wait !== undefined && this.waitFor(m, wait, report)) break;
       let window: Window;
       try {
         window = buildWindow(series, m.marketId, i, this.bars);
@@ -363,6 +491,34 @@ export class WindowSigner {
     }
     // A poll cut short (shutdown) has not seen every window due: it neither holds nor resumes.
     if (anchor !== undefined && !stopping()) this.holdOrResume(m, held, anchor, report);
+  }
+
+  /**
+   * Whether the window `wait.endTime` waits for the bars the source's answer lacks (in the report, logged once per
+   * hole), or, the grace period over, is signed with them missing (logged once).
+   */
+  private waitFor(m: SignerMarket, wait: MissingBarWait, report: PollReport): boolean {
+    const { log } = this.opts;
+    const fields = {
+      market: m.market,
+      missing: wait.bars.map(isoFromMs),
+      window: isoFromMs(wait.endTime),
+      until: isoFromMs(wait.until),
+    };
+    if (this.now() < wait.until) {
+      report.waiting.push(wait);
+      if (this.firstTime(m.market, `wait:${wait.bars[0]}`)) {
+        log.info(fields, "the source's answer lacks closed bars it has newer bars after: waiting for them");
+      }
+      return true;
+    }
+    if (this.firstTime(m.market, `gap:${wait.bars[0]}`)) {
+      log.warn(
+        fields,
+        "the source has not given closed bars by the end of their grace period: signed as missing",
+      );
+    }
+    return false;
   }
 
   /**

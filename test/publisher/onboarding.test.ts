@@ -44,6 +44,7 @@ import {
   writeJson,
   writeTestKeystore,
 } from "../helpers/publisher-serve";
+import { csvClock } from "./csv-clock";
 
 let dir: string;
 const running: RunningPublisher[] = [];
@@ -210,6 +211,7 @@ describe("publisher serve: an archive directory that stops being writable", () =
     const market = (name: string) => ({ market: name, intervalMs: TWO_HOURS, source: { csv } });
     const { publisher, lines } = await start(
       configDoc({ archive, markets: [market("AAA-USDT"), market("BBB-USDT")] }),
+      csvClock(csv),
     );
     expect(archived(join(archive, "BBB-USDT"))).toEqual([barTime(199)]);
 
@@ -237,6 +239,17 @@ describe("publisher serve: an archive directory that stops being writable", () =
     );
     expect(metric).toContain('zkrisk_publisher_poll_failures_total{market="AAA-USDT"} 1');
     expect(metric).toContain('zkrisk_publisher_poll_failures_total{market="BBB-USDT"} 0');
+    // The next polls fail alike: counted, logged at debug level, not at error level again (before: every poll).
+    await publisher.poll();
+    await publisher.poll();
+    expect(logged(lines, "poll failed; trying again at the next poll")).toHaveLength(1);
+    expect(logged(lines, "poll failed as before; trying again at the next poll")).toMatchObject([
+      { level: 20, market: "AAA-USDT" },
+      { level: 20, market: "AAA-USDT" },
+    ]);
+    expect(
+      await publisher.metrics.registry.getSingleMetricAsString("zkrisk_publisher_poll_failures_total"),
+    ).toContain('zkrisk_publisher_poll_failures_total{market="AAA-USDT"} 3');
 
     // Writable again: the bar is signed, /health is ok.
     rmSync(aaa);
@@ -248,7 +261,9 @@ describe("publisher serve: an archive directory that stops being writable", () =
       status: "ok",
       markets: [{ lastError: null }, { lastError: null }],
     });
-    expect(logged(lines, "poll succeeded again")).toHaveLength(1);
+    expect(logged(lines, "poll succeeded again")).toMatchObject([
+      { level: 30, market: "AAA-USDT", failedPolls: 3 },
+    ]);
   });
 
   it("for one batch: its markets are still signed, and /health and the metrics name the batch", async () => {
@@ -266,6 +281,7 @@ describe("publisher serve: an archive directory that stops being writable", () =
           { batch: "bc", markets: ["BBB-USDT", "CCC-USDT"] },
         ],
       }),
+      csvClock(csv),
     );
     const ab = join(archive, "_batches", "ab");
     renameSync(ab, `${ab}.away`);
@@ -288,10 +304,18 @@ describe("publisher serve: an archive directory that stops being writable", () =
     expect(
       await publisher.metrics.registry.getSingleMetricAsString("zkrisk_publisher_batch_failures_total"),
     ).toContain('zkrisk_publisher_batch_failures_total{batch="ab"} 1');
+    await publisher.poll();
+    expect(logged(lines, "batch signing failed; trying again at the next poll")).toHaveLength(1);
+    expect(logged(lines, "batch signing failed as before; trying again at the next poll")).toMatchObject([
+      { level: 20, batch: "ab" },
+    ]);
     rmSync(ab);
     renameSync(`${ab}.away`, ab);
     expect((await publisher.poll()).batches.map((b) => [b.batch, b.endTime])).toEqual([["ab", barTime(200)]]);
     expect((await health(publisher)).status).toBe("ok");
+    expect(logged(lines, "batch signing succeeded again")).toMatchObject([
+      { batch: "ab", failedSignings: 2 },
+    ]);
   });
 });
 

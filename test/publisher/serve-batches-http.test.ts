@@ -18,6 +18,7 @@ import {
   TWO_HOURS,
   writeTestKeystore,
 } from "../helpers/publisher-serve";
+import { csvClock } from "./csv-clock";
 
 let dir: string;
 let key: PublisherKey;
@@ -49,7 +50,10 @@ beforeAll(async () => {
     "publisher.json",
     dir,
   );
-  publisher = await startPublisher(cfg, memoryLog().log, { env: PASSWORD_ENV });
+  publisher = await startPublisher(cfg, memoryLog().log, {
+    env: PASSWORD_ENV,
+    now: csvClock(join(dir, "btc.csv")),
+  });
   await publisher.poll();
 });
 afterAll(async () => {

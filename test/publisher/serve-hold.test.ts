@@ -28,6 +28,7 @@ import {
   TWO_HOURS,
   writeTestKeystore,
 } from "../helpers/publisher-serve";
+import { csvClock } from "./csv-clock";
 
 const BTC = "BTC-USDT";
 const ETH = "ETH-USDT";
@@ -55,8 +56,11 @@ let count = 0;
 /** A fresh directory for one publisher's files. */
 const fresh = () => tempDir(`publisher-hold-${++count}`);
 
-/** Starts a publisher over `markets` (CSV `<market>.csv` in `work`), polling only when asked. */
-async function start(work: string, markets: string[], batches: unknown[] = []) {
+/**
+ * Starts a publisher over `markets` (CSV `<market>.csv` in `work`), polling only when asked, with the clock `now`
+ * (default: one minute past the close of the first market's newest bar, `csvClock`).
+ */
+async function start(work: string, markets: string[], batches: unknown[] = [], now?: () => number) {
   const cfg = parsePublisherConfig(
     {
       key: join(dir, "k.key.json"),
@@ -75,11 +79,17 @@ async function start(work: string, markets: string[], batches: unknown[] = []) {
     work,
   );
   const { log, lines } = memoryLog();
-  const publisher = await startPublisher(cfg, log, { env: PASSWORD_ENV, bars: N });
+  const clock = now ?? csvClock(join(work, `${markets[0]}.csv`));
+  const publisher = await startPublisher(cfg, log, { env: PASSWORD_ENV, bars: N, now: clock });
   running.push(publisher);
   // The first poll runs at start; this one queues behind it.
   await publisher.poll();
   return { publisher, lines };
+}
+
+/** CSV text of bars 0 to `to` (exclusive) without the bars in `left`. */
+function csvWithout(to: number, ...left: number[]): string {
+  return [HEADER, ...BARS.slice(0, to).filter((_, i) => !left.includes(i))].join("\n") + "\n";
 }
 
 /** The CSV line of bar `i` with its close set to its low (a value the bar can have: low <= close). */
@@ -144,6 +154,7 @@ function loggedAt(lines: string[], level: number, prefix: string): Record<string
     .filter((l) => l.level === level && String(l.msg).startsWith(prefix));
 }
 const ERROR = 50;
+const WARN = 40;
 const INFO = 30;
 
 /** A metric's sample line for `market`, e.g. `zkrisk_publisher_signing_held{market="BTC-USDT"} 1`. */
@@ -380,5 +391,74 @@ describe("publisher serve: a source that changes a signed bar holds the market's
         next((b) => (b[6] = { ...bar(7, 0n), missing: true })),
       ),
     ).toMatchObject({ time: 7, field: "missing", archived: "false", source: "true" });
+  });
+});
+
+describe("publisher serve: a closed bar missing from one answer of the source is waited for", () => {
+  it("signs neither it nor the next window while the source may still give it, then both, and their batches", async () => {
+    const work = fresh();
+    for (const market of [BTC, ETH]) writeFileSync(join(work, `${market}.csv`), csvText(0, 200));
+    let now = barTime(199) + TWO_HOURS + 60_000;
+    const majors = [{ batch: "majors", markets: [BTC, ETH] }];
+    const { publisher, lines } = await start(work, [BTC, ETH], majors, () => now);
+    expect(archivedTimes(work, BTC)).toEqual([197, 198, 199].map(barTime));
+
+    // Bars 200 and 201 close; one answer of BTC's source lacks bar 200 but has 201.
+    writeFileSync(join(work, `${BTC}.csv`), csvWithout(202, 200));
+    writeFileSync(join(work, `${ETH}.csv`), csvText(0, 202));
+    now = barTime(201) + TWO_HOURS + 60_000;
+    const holed = await publisher.poll();
+    // Before, the window ending at 201 was signed with bar 200 missing, the one ending at 200 never, and every
+    // later window held once the source gave bar 200 again.
+    expect(holed.signed.map((s) => [s.market, s.endTime])).toEqual([
+      [ETH, barTime(200)],
+      [ETH, barTime(201)],
+    ]);
+    expect(holed.waiting).toEqual([
+      { market: BTC, bars: [barTime(200)], endTime: barTime(201), until: barTime(201) + 2 * TWO_HOURS },
+    ]);
+    expect(holed.batches).toEqual([]);
+    expect(loggedAt(lines, INFO, "the source's answer lacks closed bars")).toHaveLength(1);
+
+    // The source has bar 200 again: both windows are signed, then both batches, and nothing is held.
+    writeFileSync(join(work, `${BTC}.csv`), csvText(0, 202));
+    const whole = await publisher.poll();
+    expect(whole.signed.map((s) => [s.market, s.endTime])).toEqual([
+      [BTC, barTime(200)],
+      [BTC, barTime(201)],
+    ]);
+    expect(whole.batches.map((b) => b.endTime)).toEqual([barTime(200), barTime(201)]);
+    expect(whole).toMatchObject({ held: [], waiting: [] });
+    expect(await equivocations(work, [BTC, ETH], ["majors"])).toEqual([]);
+    const window201 = await readSignedWindow(join(work, "archive", BTC, `${barTime(201)}.json`));
+    expect(window201.window.bars.at(-2)).toMatchObject({ time: barTime(200), missing: false });
+  });
+
+  it("signs the windows after a bar the source never gives once its grace period is over, logging it once", async () => {
+    const work = fresh();
+    const csv = join(work, `${BTC}.csv`);
+    writeFileSync(csv, csvText(0, 200));
+    let now = barTime(199) + TWO_HOURS + 60_000;
+    const { publisher, lines } = await start(work, [BTC], [], () => now);
+
+    writeFileSync(csv, csvWithout(202, 200));
+    now = barTime(201) + TWO_HOURS + 60_000;
+    expect((await publisher.poll()).signed).toEqual([]);
+    now = barTime(201) + 2 * TWO_HOURS - 1;
+    expect((await publisher.poll()).waiting).toHaveLength(1);
+    // One interval after bar 201 closed: bar 200 is one the exchange never produced.
+    now = barTime(201) + 2 * TWO_HOURS;
+    const given = await publisher.poll();
+    expect(given).toMatchObject({ signed: [{ endTime: barTime(201) }], waiting: [], held: [] });
+    const signed = await readSignedWindow(join(work, "archive", BTC, `${barTime(201)}.json`));
+    expect(signed.window.bars.at(-2)).toMatchObject({ time: barTime(200), missing: true });
+    appendFileSync(csv, BARS[202] + "\n");
+    now = barTime(202) + TWO_HOURS;
+    expect((await publisher.poll()).signed.map((s) => s.endTime)).toEqual([barTime(202)]);
+    expect(loggedAt(lines, WARN, "the source has not given closed bars")).toEqual([
+      expect.objectContaining({ market: BTC, missing: [new Date(barTime(200)).toISOString()] }),
+    ]);
+    expect(loggedAt(lines, INFO, "the source's answer lacks closed bars")).toHaveLength(1);
+    expect(await equivocations(work, [BTC])).toEqual([]);
   });
 });

@@ -29,6 +29,7 @@ import {
   TWO_HOURS,
   writeTestKeystore,
 } from "../helpers/publisher-serve";
+import { csvClock } from "./csv-clock";
 
 let dir: string;
 let key: PublisherKey;
@@ -60,7 +61,7 @@ beforeAll(async () => {
   );
   const { log, lines } = memoryLog();
   logged = lines;
-  publisher = await startPublisher(cfg, log, { env: PASSWORD_ENV });
+  publisher = await startPublisher(cfg, log, { env: PASSWORD_ENV, now: csvClock(join(dir, "btc.csv")) });
   await publisher.poll();
 });
 afterAll(async () => {

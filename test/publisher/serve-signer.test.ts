@@ -200,6 +200,7 @@ describe("publisher serve: signing", () => {
       disagreements: [],
       errors: [],
       held: [],
+      waiting: [],
       batches: [],
     });
     expect(await metric()).toContain(`field="close"} 1`);
