@@ -124,3 +124,15 @@ export async function startTestPublisher(
   await publisher.poll();
   return { publisher, key, url: publisher.url };
 }
+
+/**
+ * A clock keeping pace with a 2-hour candle CSV file `csv`: one minute past the close of its newest bar, read at
+ * each call, ms. A publisher over a file the test appends to then has every bar closed and is never behind the
+ * clock (signer.ts `BEHIND_BARS`), whatever the bars' years.
+ */
+export function csvClock(csv: string): () => number {
+  return () => {
+    const newest = readFileSync(csv, "utf8").trimEnd().split("\n").at(-1)!;
+    return Date.parse(`${newest.split(",")[0].replace(" ", "T")}Z`) + TWO_HOURS + 60_000;
+  };
+}

@@ -35,6 +35,7 @@ import {
 } from "../../publisher/serve";
 import {
   barTime,
+  csvClock,
   csvText,
   klinesOf,
   memoryLog,
@@ -44,7 +45,6 @@ import {
   writeJson,
   writeTestKeystore,
 } from "../helpers/publisher-serve";
-import { csvClock } from "./csv-clock";
 
 let dir: string;
 const running: RunningPublisher[] = [];

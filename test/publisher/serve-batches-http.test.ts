@@ -11,6 +11,7 @@ import { parseSignedBatch, type PublisherKey } from "../../publisher";
 import { parsePublisherConfig, startPublisher, type RunningPublisher } from "../../publisher/serve";
 import {
   barTime,
+  csvClock,
   csvText,
   memoryLog,
   PASSWORD_ENV,
@@ -18,7 +19,6 @@ import {
   TWO_HOURS,
   writeTestKeystore,
 } from "../helpers/publisher-serve";
-import { csvClock } from "./csv-clock";
 
 let dir: string;
 let key: PublisherKey;

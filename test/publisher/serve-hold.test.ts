@@ -20,6 +20,7 @@ import {
 import {
   BARS,
   barTime,
+  csvClock,
   csvText,
   HEADER,
   memoryLog,
@@ -28,7 +29,6 @@ import {
   TWO_HOURS,
   writeTestKeystore,
 } from "../helpers/publisher-serve";
-import { csvClock } from "./csv-clock";
 
 const BTC = "BTC-USDT";
 const ETH = "ETH-USDT";

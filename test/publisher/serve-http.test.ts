@@ -20,6 +20,7 @@ import {
 import { parsePublisherConfig, startPublisher, type RunningPublisher } from "../../publisher/serve";
 import {
   barTime,
+  csvClock,
   csvText,
   memoryLog,
   PASSWORD_ENV,
@@ -29,7 +30,6 @@ import {
   TWO_HOURS,
   writeTestKeystore,
 } from "../helpers/publisher-serve";
-import { csvClock } from "./csv-clock";
 
 let dir: string;
 let key: PublisherKey;
