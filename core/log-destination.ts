@@ -19,6 +19,8 @@ export type WriteBytes = (bytes: Buffer, offset: number) => number;
 
 /** A pino destination that never throws: a line it cannot write is dropped and counted (see the file header). */
 export class LogDestination {
+  /** Lines dropped by every destination of this process (it has one stderr), for its metrics. */
+  static droppedInProcess = 0;
   /** Lines dropped (not written, or not wholly) since it was made. */
   dropped = 0;
   private readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
@@ -40,6 +42,7 @@ export class LogDestination {
           continue;
         }
         this.dropped++;
+        LogDestination.droppedInProcess++;
         return;
       }
     }

@@ -3,6 +3,7 @@
  * services in one process (tests) never share counters.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { LogDestination } from "../core/log-destination";
 import { JOB_STATUSES, type JobStatus } from "./job-states";
 
 /**
@@ -125,6 +126,8 @@ export class ServiceMetrics {
    * `STORE_READ_TIMEOUT_MS`, else 0: alert `ZkriskJobStoreDown`.
    */
   readonly storeUp: Gauge;
+  /** Log lines dropped because they could not be written (stderr on a full disk: core/log-destination.ts). */
+  readonly logLinesDropped: Counter;
   private readonly storeTimeoutMs: number;
 
   /**
@@ -157,6 +160,15 @@ export class ServiceMetrics {
         }
         this.storeUp.set(c.status === "fulfilled" && accepted.status === "fulfilled" ? 1 : 0);
       })().finally(() => (scrape = undefined)));
+    this.logLinesDropped = new Counter({
+      name: "zkrisk_log_lines_dropped_total",
+      help: "Log lines dropped because they could not be written (stderr on a full disk): the service proves on without them.",
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(LogDestination.droppedInProcess);
+      },
+    });
     this.storeUp = new Gauge({
       name: "zkrisk_store_up",
       help: `Whether the last read of the job store answered within ${storeTimeoutMs} ms (1) or not (0).`,

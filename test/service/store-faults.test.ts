@@ -15,6 +15,7 @@ import type { Dispatcher } from "../../service/dispatcher";
 import { JOB_STATUSES, type JobStatus } from "../../service/job-states";
 import type { JobStore } from "../../service/jobs";
 import { ServiceMetrics, STORE_READ_TIMEOUT_MS } from "../../service/metrics";
+import { LogDestination } from "../../core/log-destination";
 import { Scheduler } from "../../service/scheduler";
 import { ProverService } from "../../service/service";
 
@@ -44,6 +45,18 @@ describe("ServiceMetrics with a job store that fails or does not answer", () => 
     );
     return { state, metrics };
   }
+
+  it("counts the log lines this process dropped (stderr on a full disk) in zkrisk_log_lines_dropped_total", async () => {
+    const { metrics } = metricsOver();
+    const before = sample(await metrics.registry.metrics(), "zkrisk_log_lines_dropped_total") ?? -1;
+    expect(before).toBe(LogDestination.droppedInProcess);
+    const full = new LogDestination(() => {
+      throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+    });
+    full.write('{"msg":"proved"}\n');
+    full.write('{"msg":"submitted"}\n');
+    expect(sample(await metrics.registry.metrics(), "zkrisk_log_lines_dropped_total")).toBe(before + 2);
+  });
 
   it("waits for the store 2 s by default", async () => {
     expect(STORE_READ_TIMEOUT_MS).toBe(2_000);
