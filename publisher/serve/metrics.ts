@@ -3,6 +3,7 @@
  * one registry per publisher instance, so two publishers in one process (tests) never share counters.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { LogDestination } from "../../core/log-destination";
 
 /** The publisher's metrics. */
 export class PublisherMetrics {
@@ -170,7 +171,7 @@ export class PublisherMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        this.inc(archive.logLinesDropped?.() ?? 0);
+        this.inc(LogDestination.droppedInProcess);
       },
     });
   }
@@ -184,6 +185,4 @@ export interface ArchiveCounts {
   batches(): Record<string, number>;
   /** Files verified since the start, per kind (`window`, `batch`). */
   verifications(): Record<string, number>;
-  /** Log lines dropped since the start (default none). */
-  logLinesDropped?(): number;
 }

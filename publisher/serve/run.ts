@@ -38,8 +38,6 @@ export interface StartPublisherOptions {
   bars?: number;
   /** The API's connection limits other than `HTTP_LIMITS` (core/json-api.ts); tests pass small ones. */
   limits?: Partial<HttpLimits>;
-  /** Log lines dropped so far because they could not be written (`LogDestination.dropped`; default none). */
-  logLinesDropped?: () => number;
 }
 
 /** What a publisher did while it ran. */
@@ -217,7 +215,6 @@ export async function startPublisher(
     windows: () => Object.fromEntries(cfg.markets.map((m) => [m.market, archive.count(m.market)])),
     batches: () => Object.fromEntries(cfg.batches.map((b) => [b.batch, batchArchive.count(b.batch)])),
     verifications: () => ({ window: archive.verifications, batch: batchArchive.verifications }),
-    logLinesDropped: options.logLinesDropped ?? (() => 0),
   });
   const markets = cfg.markets.map((m) => ({ ...m, reader: candleSourceOf(m.source) }));
   const signer = new WindowSigner({
@@ -407,13 +404,9 @@ export interface PublisherRun extends PublisherSummary {
  */
 export async function servePublisher(opts: ServePublisherOptions): Promise<PublisherRun> {
   const cfg = loadPublisherConfig(opts.config);
-  const destination = new LogDestination();
-  const log = pino({ level: opts.logLevel ?? "info", base: { pid: process.pid } }, destination);
+  const log = pino({ level: opts.logLevel ?? "info", base: { pid: process.pid } }, new LogDestination());
   log.info({ config: redactedPublisherConfig(cfg) }, "starting");
-  const running = await startPublisher(cfg, log, {
-    env: opts.env,
-    logLinesDropped: () => destination.dropped,
-  });
+  const running = await startPublisher(cfg, log, { env: opts.env });
   const signal = await new Promise<NodeJS.Signals>((done) => {
     const onSignal = (received: NodeJS.Signals) => {
       process.off("SIGTERM", onSignal);
