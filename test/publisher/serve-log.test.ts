@@ -6,7 +6,6 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync, openSync, closeSync, readdirSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import pino from "pino";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -19,6 +18,7 @@ import {
   writeJson,
   writeTestKeystore,
 } from "../helpers/publisher-serve";
+import { freePort } from "../helpers/hardhat-node";
 import { ZKRISK_BIN } from "../helpers/zkrisk-cli";
 
 /** An error as `fs.writeSync` throws it. */
@@ -51,18 +51,6 @@ describe("LogDestination", () => {
     expect(destination.dropped).toBe(0);
   });
 });
-
-/** A port free on 127.0.0.1 now. */
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
 
 describe("zkrisk publisher serve with stderr on a full device", () => {
   let dir: string;
