@@ -27,6 +27,26 @@ export function invertField(a: bigint): bigint {
   return toField(t0);
 }
 
+/**
+ * Inverses of many values in [0, p) with one inversion (Montgomery's trick: prefix products, then back).
+ * Throws a RangeError, as invertField() does, if one of them is 0.
+ */
+export function invertFieldAll(values: readonly bigint[]): bigint[] {
+  const prefix: bigint[] = [];
+  let acc = 1n;
+  for (const v of values) {
+    prefix.push(acc);
+    acc = (acc * v) % FIELD_MODULUS;
+  }
+  let inv = invertField(acc);
+  const out: bigint[] = new Array<bigint>(values.length);
+  for (let i = values.length - 1; i >= 0; i--) {
+    out[i] = (inv * prefix[i]) % FIELD_MODULUS;
+    inv = (inv * values[i]) % FIELD_MODULUS;
+  }
+  return out;
+}
+
 /** Pack an ASCII string of at most 31 bytes into one field element (big-endian bytes). */
 export function packAscii(s: string): bigint {
   if (!/^[\x20-\x7e]{0,31}$/.test(s))
