@@ -8,7 +8,7 @@
  * sums are kept in projective coordinates (X : Y : Z), x = X/Z, y = Y/Z, so a scalar multiplication makes one
  * inversion, not one per step. test/publisher/babyjubjub.test.ts checks it against circomlibjs's `babyJub`.
  */
-import { FIELD_MODULUS as P, invertField } from "../crypto/field";
+import { FIELD_MODULUS as P, invertField, invertFieldAll } from "../crypto/field";
 
 /** The curve's a coefficient. */
 export const CURVE_A = 168700n;
@@ -115,6 +115,61 @@ export function mulPoint(p: CurvePoint, k: bigint): CurvePoint {
   checkPoint(p, "mulPoint: p");
   if (k < 0n) throw new RangeError(`mulPoint: scalar ${k} is negative`);
   return affine(multiply(projective(p), k));
+}
+
+/** Bits of the scalar per row of a multiples table. */
+const TABLE_WINDOW_BITS = 4;
+const TABLE_ROW = 1 << TABLE_WINDOW_BITS;
+
+/**
+ * A point's multiples for fixed-base multiplication: row i holds j·16^i·p for j = 0..15, affine. k·p is then
+ * the sum of one entry a row, Σ row_i[digit_i(k)] with digit_i the i-th 4 bits of k: no doublings and one
+ * addition per 4 bits, about a sixth of double-and-add's work. Building a table costs about three
+ * double-and-add multiplications, so it pays for a point multiplied many times (BASE8 in every signature
+ * check, a publisher's key over its windows).
+ */
+export interface MultiplesTable {
+  /** The largest scalar bit length the table multiplies by. */
+  readonly bits: number;
+  readonly rows: readonly (readonly CurvePoint[])[];
+}
+
+/** The multiples table of a curve point for scalars of up to `bits` bits. Throws if p is not a curve point. */
+export function multiplesTable(p: CurvePoint, bits: number): MultiplesTable {
+  checkPoint(p, "multiplesTable: p");
+  if (!Number.isInteger(bits) || bits < 1)
+    throw new RangeError(`multiplesTable: bits ${bits} is not a positive integer`);
+  const rowCount = Math.ceil(bits / TABLE_WINDOW_BITS);
+  const entries: Projective[] = [];
+  let base = projective(p);
+  for (let i = 0; i < rowCount; i++) {
+    let acc: Projective = { X: 0n, Y: 1n, Z: 1n };
+    for (let j = 0; j < TABLE_ROW; j++) {
+      entries.push(acc);
+      acc = add(acc, base);
+    }
+    base = acc; // 16 times the row's base
+  }
+  const zInverses = invertFieldAll(entries.map((e) => e.Z));
+  const points = entries.map((e, k) => ({ x: (e.X * zInverses[k]) % P, y: (e.Y * zInverses[k]) % P }));
+  const rows = Array.from({ length: rowCount }, (_, i) => points.slice(i * TABLE_ROW, (i + 1) * TABLE_ROW));
+  return { bits: rowCount * TABLE_WINDOW_BITS, rows };
+}
+
+/**
+ * k·p from p's multiples table, for 0 ≤ k < 2^table.bits: the same point as mulPoint(p, k). Throws a
+ * RangeError for a k out of that range.
+ */
+export function mulWithTable(table: MultiplesTable, k: bigint): CurvePoint {
+  if (k < 0n || k >> BigInt(table.bits) !== 0n)
+    throw new RangeError(`mulWithTable: scalar ${k} is outside [0, 2^${table.bits})`);
+  let acc: Projective = { X: 0n, Y: 1n, Z: 1n };
+  const mask = BigInt(TABLE_ROW - 1);
+  for (let i = 0; k >> BigInt(i * TABLE_WINDOW_BITS) !== 0n; i++) {
+    const digit = Number((k >> BigInt(i * TABLE_WINDOW_BITS)) & mask);
+    if (digit !== 0) acc = add(acc, projective(table.rows[i][digit]));
+  }
+  return affine(acc);
 }
 
 /** Whether p is a curve point of the prime-order subgroup: l·p is the identity (the identity itself is). */

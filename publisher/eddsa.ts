@@ -20,9 +20,12 @@ import {
   isInSubgroup,
   isOnCurve,
   mulPoint,
+  multiplesTable,
+  mulWithTable,
   pointsEqual,
   SUBGROUP_ORDER,
   type CurvePoint,
+  type MultiplesTable,
 } from "./babyjubjub";
 import { SignatureError } from "./errors";
 
@@ -114,17 +117,51 @@ export function verifySignature(key: PublicKey, digest: bigint, sig: Signature):
   return Promise.resolve(signatureHolds(key, digest, sig));
 }
 
+/** What verification keeps of a public key it has seen: its violation, and from its second use a table. */
+interface KeyFacts {
+  violation: string | undefined;
+  uses: number;
+  table?: MultiplesTable;
+}
+
+/** Keys remembered at most; the least recently used is forgotten first. A publisher set has a few. */
+const KEY_CACHE_SIZE = 64;
+const keyCache = new Map<string, KeyFacts>();
+
+/** Bits of 8·h, h a field element: the scalars a key is multiplied by. */
+const KEY_SCALAR_BITS = 257;
+
+/** The remembered facts of `key`, its table built on its second use (so one check of one key builds none). */
+function factsOf(key: PublicKey): KeyFacts {
+  const id = `${key.Ax},${key.Ay}`;
+  let facts = keyCache.get(id);
+  if (facts) keyCache.delete(id);
+  else facts = { violation: keyViolation(key), uses: 0 };
+  keyCache.set(id, facts);
+  if (keyCache.size > KEY_CACHE_SIZE) keyCache.delete(keyCache.keys().next().value!);
+  facts.uses++;
+  if (facts.uses === 2 && facts.violation === undefined)
+    facts.table = multiplesTable({ x: key.Ax, y: key.Ay }, KEY_SCALAR_BITS);
+  return facts;
+}
+
+let base8Table: MultiplesTable | undefined;
+
 function signatureHolds(key: PublicKey, digest: bigint, sig: Signature): boolean {
   if (sig.S < 0n || sig.S >= SUBGROUP_ORDER) return false;
   if (!isField(digest) || !isField(sig.R8x) || !isField(sig.R8y)) return false;
-  if (keyViolation(key) !== undefined) return false;
+  const facts = factsOf(key);
+  if (facts.violation !== undefined) return false;
   const r8: CurvePoint = { x: sig.R8x, y: sig.R8y };
   if (!isOnCurve(r8)) return false;
   // h is the full Poseidon output (the circuit's Num2Bits_strict), multiplied as an integer, not mod l.
   const h = poseidon([sig.R8x, sig.R8y, key.Ax, key.Ay, digest]);
-  const left = mulPoint(BASE8, sig.S);
-  const right = addPoints(r8, mulPoint({ x: key.Ax, y: key.Ay }, 8n * h));
-  return pointsEqual(left, right);
+  base8Table ??= multiplesTable(BASE8, SUBGROUP_ORDER.toString(2).length);
+  const left = mulWithTable(base8Table, sig.S);
+  const keyTimesH = facts.table
+    ? mulWithTable(facts.table, 8n * h)
+    : mulPoint({ x: key.Ax, y: key.Ay }, 8n * h);
+  return pointsEqual(left, addPoints(r8, keyTimesH));
 }
 
 /**

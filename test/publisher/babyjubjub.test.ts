@@ -1,7 +1,7 @@
 /**
  * publisher/babyjubjub.ts against circomlibjs's `babyJub` (a test-only reference here): the curve's constants,
  * and the sum, scalar multiple, on-curve and subgroup checks on seeded random points, on points of small
- * order and on pairs that are not curve points.
+ * order and on pairs that are not curve points; multiplication from a multiples table against mulPoint.
  */
 import { createRequire } from "node:module";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +16,8 @@ import {
   isInSubgroup,
   isOnCurve,
   mulPoint,
+  multiplesTable,
+  mulWithTable,
   pointsEqual,
   SUBGROUP_ORDER,
   type CurvePoint,
@@ -125,6 +127,39 @@ describe("BabyJubJub arithmetic", () => {
     // Coordinates outside [0, p) are refused, though congruent to a curve point's.
     expect(isOnCurve({ ...BASE8, x: BASE8.x + P })).toBe(false);
     expect(isInSubgroup({ ...BASE8, y: BASE8.y - P })).toBe(false);
+  });
+
+  it("multiplies from a multiples table as mulPoint does, on Base8 and random points, over the table's range", () => {
+    const points = [BASE8, ...randomPoints(4)];
+    for (const [i, p] of points.entries()) {
+      const bits = i === 0 ? 251 : 257;
+      const table = multiplesTable(p, bits);
+      expect(table.bits).toBe(Math.ceil(bits / 4) * 4);
+      const top = (1n << BigInt(table.bits)) - 1n;
+      const scalars = [
+        0n,
+        1n,
+        15n,
+        16n,
+        17n,
+        SUBGROUP_ORDER - 1n,
+        SUBGROUP_ORDER,
+        top,
+        rnd.bits(bits),
+        rnd.bits(64),
+      ];
+      for (const k of scalars) expect(mulWithTable(table, k), `point ${i}, k ${k}`).toEqual(mulPoint(p, k));
+    }
+  });
+
+  it("refuses a table of what is not a curve point or of no bits, and scalars outside its range", () => {
+    expect(() => multiplesTable({ x: 1n, y: 1n }, 8)).toThrow(/^multiplesTable: p: \(1, 1\) is not a point/);
+    expect(() => multiplesTable(BASE8, 0)).toThrow(/^multiplesTable: bits 0 is not a positive integer$/);
+    const table = multiplesTable(BASE8, 6);
+    expect(table.bits).toBe(8);
+    expect(mulWithTable(table, 255n)).toEqual(mulPoint(BASE8, 255n));
+    expect(() => mulWithTable(table, 256n)).toThrow(/^mulWithTable: scalar 256 is outside \[0, 2\^8\)$/);
+    expect(() => mulWithTable(table, -1n)).toThrow(/^mulWithTable: scalar -1 is outside/);
   });
 
   it("refuses to add or multiply what is not a curve point, and negative scalars", () => {
