@@ -44,6 +44,7 @@ const FAST_SUITES = [
   "test/onchain/contract-files.test.ts",
   "test/onchain/solc.test.ts",
   "test/onchain/rpc-request.test.ts",
+  "test/bench/signed-data-bench.test.ts",
   "test/docs/links.test.ts",
   "test/audit/audit-signed-checks.test.ts",
   "test/core/atomic-file.test.ts",

@@ -8,7 +8,9 @@
  * - the gas of `submitSignedUpdate`, first and later update, each split into the verifier call (and of it the
  *   pairing) and the rest (signed-update-gas.ts), and the same for an adaptive market when an adaptive circuit
  *   (`k<K>-adaptive`) is among the circuits;
- * - signed batches of N markets: constraints, proving, and the gas of `submitSignedBatch` (signed-batch-bench.ts).
+ * - signed batches of N markets: constraints, proving, and the gas of `submitSignedBatch` (signed-batch-bench.ts);
+ * - the CPU of checking signed data: a window's digest, a signature, a signed window file read, as the audit, the
+ *   publisher's archive and the prover service do for every window (signed-data-bench.ts).
  *
  * The report records how each figure was taken (`method`, one entry per figure present). Artifacts are compiled
  * and set up once (development setup) and cached like the demo's; setup time never enters a proving figure.
@@ -19,6 +21,7 @@ import { sha256File } from "../core/io";
 import type { SetupLog } from "../setup/log";
 import { releaseCurves } from "../setup/snarkjs";
 import { BenchError, machine, roundMs, type BenchMachine } from "./bench-common";
+import { measureSignedDataChecks, SIGNED_DATA_METHOD, type SignedDataChecks } from "./signed-data-bench";
 import { measureSignedBatches, SIGNED_BATCH_METHOD, type SignedBatchFigures } from "./signed-batch-bench";
 import {
   ADAPTIVE_PROVING_METHOD,
@@ -53,6 +56,8 @@ export interface BenchOptions {
   updateGas: boolean;
   /** Batch sizes N of the signed batch figures (may be empty). */
   batchSizes: number[];
+  /** Measure the CPU of checking signed data (windows of `market` from `data`). */
+  checks: boolean;
   /** Warm proofs per circuit; also the witness runs (>= 1). */
   warmRuns: number;
   /** Fresh `zkrisk prove` processes per circuit (>= 1). */
@@ -70,7 +75,7 @@ export type UpdateGasFigures = Omit<SignedUpdateGas, "method">;
 /**
  * How the figures of a report were taken, one entry per figure present: `inputs`, `artifacts`, `circuit`,
  * `witness`, `provingCold`, `provingWarm` and `statistics` for each entry of `circuits`, and `adaptive` when one is
- * adaptive; `updateGas`, `adaptiveUpdateGas` and `batches` for those sections.
+ * adaptive; `updateGas`, `adaptiveUpdateGas`, `batches` and `checks` for those sections.
  */
 export type BenchMethod = Record<string, string>;
 
@@ -91,6 +96,8 @@ export interface BenchReport {
   adaptiveUpdateGas?: UpdateGasFigures;
   /** The signed batches, by size in the order asked. */
   batches: SignedBatchRow[];
+  /** The CPU of checking signed data; absent when not asked. */
+  checks?: SignedDataChecks;
   method: BenchMethod;
   /** Wall clock of the whole run, setup included, ms. */
   totalMs: number;
@@ -153,9 +160,24 @@ async function benchBatches(opts: BenchOptions): Promise<SignedBatchRow[]> {
   }));
 }
 
+/** Signed windows checked per round of the signed-data figures. */
+export const CHECKED_WINDOWS = 10;
+
+/** The CPU of checking signed data, when asked: CHECKED_WINDOWS windows a round, a round per warm run. */
+async function benchChecks(opts: BenchOptions): Promise<SignedDataChecks | undefined> {
+  if (!opts.checks) return undefined;
+  opts.log.info(`signed data: checking ${CHECKED_WINDOWS} windows, ${opts.warmRuns} round(s)`);
+  return measureSignedDataChecks({
+    data: opts.data,
+    market: opts.market,
+    windows: CHECKED_WINDOWS,
+    rounds: opts.warmRuns,
+  });
+}
+
 /** The method of each figure of a report, for the sections it has. */
 function benchMethod(
-  r: Pick<BenchReport, "circuits" | "updateGas" | "adaptiveUpdateGas" | "batches">,
+  r: Pick<BenchReport, "circuits" | "updateGas" | "adaptiveUpdateGas" | "batches" | "checks">,
 ): BenchMethod {
   return {
     ...(r.circuits.length > 0 ? SIGNED_PROVING_METHOD : {}),
@@ -163,13 +185,16 @@ function benchMethod(
     ...(r.updateGas ? { updateGas: SIGNED_UPDATE_GAS_METHOD } : {}),
     ...(r.adaptiveUpdateGas ? { adaptiveUpdateGas: ADAPTIVE_UPDATE_GAS_METHOD } : {}),
     ...(r.batches.length > 0 ? { batches: SIGNED_BATCH_METHOD } : {}),
+    ...(r.checks ? { checks: SIGNED_DATA_METHOD } : {}),
   };
 }
 
 /** Run the measurements asked, one after another, and return the report. */
 export async function runBench(opts: BenchOptions): Promise<BenchReport> {
-  if (opts.circuits.length === 0 && !opts.updateGas && opts.batchSizes.length === 0) {
-    throw new BenchError("nothing to measure: no signed-update circuit, no update gas and no batch size");
+  if (opts.circuits.length === 0 && !opts.updateGas && opts.batchSizes.length === 0 && !opts.checks) {
+    throw new BenchError(
+      "nothing to measure: no signed-update circuit, no update gas, no batch size and no signed-data checks",
+    );
   }
   if (!(opts.warmRuns >= 1 && opts.coldRuns >= 1)) throw new BenchError("runs must be at least 1");
   const t0 = performance.now();
@@ -179,6 +204,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     const updateGas = await benchUpdateGas(opts);
     const adaptiveUpdateGas = await benchAdaptiveUpdateGas(opts);
     const batches = await benchBatches(opts);
+    const checks = await benchChecks(opts);
     return {
       machine: machine(),
       date,
@@ -189,7 +215,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       ...(updateGas ? { updateGas } : {}),
       ...(adaptiveUpdateGas ? { adaptiveUpdateGas } : {}),
       batches,
-      method: benchMethod({ circuits, updateGas, adaptiveUpdateGas, batches }),
+      ...(checks ? { checks } : {}),
+      method: benchMethod({ circuits, updateGas, adaptiveUpdateGas, batches, checks }),
       totalMs: roundMs(performance.now() - t0),
     };
   } finally {

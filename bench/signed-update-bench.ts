@@ -185,13 +185,13 @@ interface WtnsApi {
 }
 
 /** A benchmark publisher key from a fixed seed byte. */
-async function seededKey(byte: number): Promise<PublisherKey> {
+export async function seededKey(byte: number): Promise<PublisherKey> {
   const privateKey = new Uint8Array(32).fill(byte);
   return { privateKey, publicKey: await publicKeyOf(privateKey) };
 }
 
 /** The windows ending at the latest `count` bars that have features, newest first. */
-function latestWindows(series: CandleSeries, marketId: bigint, count: number): Window[] {
+export function latestWindows(series: CandleSeries, marketId: bigint, count: number): Window[] {
   const out: Window[] = [];
   for (let i = series.candles.length - 1; i >= 0 && out.length < count; i--) {
     try {

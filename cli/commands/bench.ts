@@ -2,8 +2,8 @@
  * `zkrisk bench` (npm run bench): what the chain path costs, for the shipped model (bench/bench.ts): the
  * signed-update circuit's size, witness and proving times (cold and warm) for each quorum and weight mode (and the
  * adaptive circuit, `k<K>-adaptive`, when asked), the gas of submitSignedUpdate split into the verifier call and the
- * rest (for an adaptive market too, with an adaptive circuit), and signed batches' constraints, proving time and
- * submitSignedBatch gas.
+ * rest (for an adaptive market too, with an adaptive circuit), signed batches' constraints, proving time and
+ * submitSignedBatch gas, and the CPU of checking signed data (digest, signature, signed window file).
  */
 import type { WeightMode } from "../../circuits/generate-circuit";
 import { existsSync } from "node:fs";
@@ -12,6 +12,7 @@ import { loadCalibrations } from "../../models/market-calibrations";
 import { DEFAULT_CALIBRATIONS } from "../paths";
 import { writeJsonAtomic } from "../../core/io";
 import { runBench, type BenchReport, type SignedBatchRow, type UpdateGasFigures } from "../../bench/bench";
+import type { SignedDataChecks } from "../../bench/signed-data-bench";
 import {
   circuitName,
   type SignedCircuitSpec,
@@ -49,6 +50,8 @@ export interface BenchFlags {
   updateGas: boolean;
   /** Batch sizes of the signed batch figures, comma-separated, or "none". */
   batch: string;
+  /** `--no-checks` sets false: skip the CPU of checking signed data. */
+  checks: boolean;
 }
 
 /**
@@ -132,9 +135,9 @@ export async function runBenchCommand(f: BenchFlags): Promise<BenchReport> {
   const runs = parseRuns(f);
   const circuits = parseSignedCircuits(f.signedCircuits);
   const batchSizes = parseBatchSizes(f.batch);
-  if (circuits.length === 0 && !f.updateGas && batchSizes.length === 0) {
+  if (circuits.length === 0 && !f.updateGas && batchSizes.length === 0 && !f.checks) {
     throw new UsageError(
-      "nothing to measure: --signed-circuits none, --no-update-gas and --batch none leave no figure",
+      "nothing to measure: --signed-circuits none, --no-update-gas, --batch none and --no-checks leave no figure",
     );
   }
   const calibrations = calibrationsOf(f.calibrations, circuits);
@@ -154,6 +157,7 @@ export async function runBenchCommand(f: BenchFlags): Promise<BenchReport> {
     ...(calibrations !== undefined && { calibrations }),
     updateGas: f.updateGas,
     batchSizes,
+    checks: f.checks,
     warmRuns: runs.warm,
     coldRuns: runs.cold,
     log: stderrLog(Boolean(f.json)),
@@ -272,6 +276,25 @@ export function formatBatch(rows: readonly SignedBatchRow[]): string {
   );
 }
 
+/** Text table of the CPU of checking signed data, per item. */
+export function formatChecks(c: SignedDataChecks | undefined): string {
+  if (!c) return "";
+  const row = (label: string, t: SignedDataChecks["poseidon16"]) => [label, ms(t.medianMs), ms(t.p90Ms)];
+  return (
+    `\nChecking signed data (CPU per item; ${c.windows} real signed windows of ${c.bars} bars, ` +
+    `${c.poseidon16.runs} round(s)):\n\n` +
+    markdownTable([
+      ["check", "median", "p90"],
+      row("Poseidon of 16 inputs", c.poseidon16),
+      row("window digest", c.windowDigest),
+      row("signature, key new to the process", c.signatureNewKey),
+      row("signature, key seen before", c.signatureKnownKey),
+      row("signed window file read (fields, digest, signature)", c.signedWindowRead),
+    ]) +
+    "\n"
+  );
+}
+
 /** The report as text: a header naming the model and the machine, then a table per section measured. */
 export function formatBench(r: BenchReport): string {
   const mc = r.machine;
@@ -286,7 +309,9 @@ export function formatBench(r: BenchReport): string {
       "Adaptive market's signed updates (k = 1, constant weights, adaptive rule)",
     ) +
     formatBatch(r.batches) +
-    "\nGas on the in-process Hardhat network. Median: middle value; p90: nearest rank. " +
+    formatChecks(r.checks) +
+    (r.updateGas || r.batches.length > 0 ? "\nGas on the in-process Hardhat network." : "") +
+    "\nMedian: middle value; p90: nearest rank. " +
     `Total ${(r.totalMs / 1000).toFixed(1)} s. How each figure is taken: \`zkrisk bench --json\` (method).\n`
   );
 }

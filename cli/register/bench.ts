@@ -26,8 +26,8 @@ export function registerBench(program: Command): void {
     .description(
       "benchmark the signed path: the signed-update circuit's constraints, witness and proving (cold process " +
         "and warm prover) for each quorum and weight mode, the gas of submitSignedUpdate (verifier call, " +
-        "pairing and rest), and signed batches' constraints, proving and submitSignedBatch gas; artifacts " +
-        "cached as for the demo",
+        "pairing and rest), signed batches' constraints, proving and submitSignedBatch gas, and the CPU of " +
+        "checking signed data; artifacts cached as for the demo",
     )
     .option("--model <file>", "quantised model file", DEFAULT_MODEL)
     .option("--data <file>", "candles CSV (the windows ending at its latest bars are proven)", DEFAULT_DATA)
@@ -57,6 +57,10 @@ export function registerBench(program: Command): void {
       "--batch <sizes>",
       "signed batch sizes N (constraints, proving time, submitSignedBatch gas per market), or none",
       DEFAULT_BATCH_SIZES,
+    )
+    .option(
+      "--no-checks",
+      "skip the CPU of checking signed data (Poseidon, window digest, signature, signed window file read)",
     )
     .action(async (f: BenchFlags) => (await commands()).benchAction(f));
 }

@@ -2,8 +2,8 @@
  * `zkrisk bench`: three quick runs through the command (one run of each kind, artifacts from the demo's cache),
  * checked for their JSON shape and internal consistency: the signed-update circuit k = 1 with constant weights
  * and the signed-update gas, the adaptive circuit k1-adaptive with the gas of an adaptive market's updates, then
- * a signed batch of two markets alone. Timings are only checked to be positive
- * and ordered where they must be; never against a limit.
+ * a signed batch of two markets alone (without the signed-data checks the other two measure). Timings are only
+ * checked to be positive and ordered where they must be; never against a limit.
  */
 import { createRequire } from "node:module";
 import { mkdtempSync, readFileSync } from "node:fs";
@@ -20,6 +20,7 @@ import { releaseCurves } from "../../setup/snarkjs";
 import {
   formatBatch,
   formatBench,
+  formatChecks,
   formatCircuits,
   formatUpdateGas,
   parseBatchSizes,
@@ -30,7 +31,8 @@ import {
 } from "../../cli/commands/bench";
 import { registerBench, DEFAULT_COLD_RUNS, DEFAULT_WARM_RUNS } from "../../cli/register/bench";
 import { summarize, type Timing } from "../../bench/bench-common";
-import type { BenchReport } from "../../bench/bench";
+import { CHECKED_WINDOWS, type BenchReport } from "../../bench/bench";
+import { SIGNED_DATA_METHOD } from "../../bench/signed-data-bench";
 import { signedBatchArtifacts } from "../../bench/signed-batch-bench";
 import { ADAPTIVE_PROVING_METHOD, SIGNED_PROVING_METHOD } from "../../bench/signed-update-bench";
 import { ADAPTIVE_UPDATE_GAS_METHOD } from "../../bench/signed-update-gas";
@@ -85,7 +87,14 @@ beforeAll(async () => {
   report = await benchJson(["--signed-circuits", "k1-constant", "--batch", "none", "--out", out]);
   written = JSON.parse(readFileSync(out, "utf8")) as BenchReport;
   adaptive = await benchJson(["--signed-circuits", "k1-adaptive", "--batch", "none"]);
-  batchOnly = await benchJson(["--signed-circuits", "none", "--no-update-gas", "--batch", "2"]);
+  batchOnly = await benchJson([
+    "--signed-circuits",
+    "none",
+    "--no-update-gas",
+    "--batch",
+    "2",
+    "--no-checks",
+  ]);
 });
 
 afterAll(() => releaseCurves());
@@ -105,6 +114,7 @@ describe("zkrisk bench --quick --signed-circuits k1-constant --batch none --json
     expect(Object.keys(report).sort()).toEqual(
       [
         "batches",
+        "checks",
         "circuits",
         "date",
         "machine",
@@ -141,6 +151,7 @@ describe("zkrisk bench --quick --signed-circuits k1-constant --batch none --json
         "provingLevers",
         "statistics",
         "updateGas",
+        "checks",
       ].sort(),
     );
     for (const text of Object.values(report.method)) expect(text).toMatch(/\w{3}/);
@@ -159,6 +170,31 @@ describe("zkrisk bench --quick --signed-circuits k1-constant --batch none --json
     }
     expect(report.method.updateGas).toMatch(/submitSignedUpdate/);
     expect(report.updateGas).not.toHaveProperty("method");
+    expect(report.method.checks).toBe(SIGNED_DATA_METHOD);
+  });
+
+  it("measures the CPU of checking signed data: each check of real 85-bar windows, one round", () => {
+    const c = report.checks!;
+    expect(Object.keys(c).sort()).toEqual(
+      [
+        "windows",
+        "bars",
+        "poseidon16",
+        "windowDigest",
+        "signatureNewKey",
+        "signatureKnownKey",
+        "signedWindowRead",
+      ].sort(),
+    );
+    expect([c.windows, c.bars]).toEqual([CHECKED_WINDOWS, 85]);
+    for (const t of [
+      c.poseidon16,
+      c.windowDigest,
+      c.signatureNewKey,
+      c.signatureKnownKey,
+      c.signedWindowRead,
+    ])
+      checkTiming(t, 1);
   });
 
   it("reports the signed-update circuit k = 1, constant weights, as its r1cs header and manifest give it", () => {
@@ -221,8 +257,13 @@ describe("zkrisk bench --quick --signed-circuits k1-constant --batch none --json
     expect(text).toContain(report.updateGas!.later.verifier.toLocaleString("en-US"));
     expect(text).not.toContain("Signed batches");
     expect(text).not.toMatch(/submitUpdate\b/);
+    expect(text).toContain(
+      "Checking signed data (CPU per item; 10 real signed windows of 85 bars, 1 round(s))",
+    );
+    expect(text).toContain("| signed window file read (fields, digest, signature) |");
     expect(formatCircuits([], report.runs)).toBe("");
     expect(formatUpdateGas(undefined)).toBe("");
+    expect(formatChecks(undefined)).toBe("");
   });
 });
 
@@ -296,10 +337,11 @@ describe("zkrisk bench --quick --signed-circuits k1-adaptive --batch none --json
   });
 });
 
-describe("zkrisk bench --quick --signed-circuits none --no-update-gas --batch 2 --json", () => {
-  it("measures the batch alone: no circuit, no update gas, the batch's method only", () => {
+describe("zkrisk bench --quick --signed-circuits none --no-update-gas --batch 2 --no-checks --json", () => {
+  it("measures the batch alone: no circuit, no update gas, no checks, the batch's method only", () => {
     expect(batchOnly.circuits).toEqual([]);
     expect(batchOnly).not.toHaveProperty("updateGas");
+    expect(batchOnly).not.toHaveProperty("checks");
     expect(Object.keys(batchOnly.method)).toEqual(["batches"]);
     expect(batchOnly.method.batches).toMatch(/submitSignedBatch/);
   });
@@ -331,6 +373,7 @@ describe("zkrisk bench --quick --signed-circuits none --no-update-gas --batch 2 
     expect(text).toContain("Signed batches");
     expect(text).toContain(`| ${b.gasLater.toLocaleString("en-US")} `);
     expect(text).not.toContain("Signed-update circuit");
+    expect(text).not.toContain("Checking signed data");
     expect(formatBatch([])).toBe("");
   });
 });
@@ -355,6 +398,7 @@ describe("zkrisk bench options", () => {
       "--no-update-gas",
       "--batch",
       "--calibrations",
+      "--no-checks",
     ]) {
       expect(help).toContain(flag);
     }
@@ -384,10 +428,11 @@ describe("zkrisk bench options", () => {
       calibrations: CALIBRATIONS,
       updateGas: false,
       batch: "none",
+      checks: false,
     };
     await expect(runBenchCommand(flags)).rejects.toThrow(
       new UsageError(
-        "nothing to measure: --signed-circuits none, --no-update-gas and --batch none leave no figure",
+        "nothing to measure: --signed-circuits none, --no-update-gas, --batch none and --no-checks leave no figure",
       ),
     );
     await expect(runBenchCommand({ ...flags, batch: "0" })).rejects.toThrow(/--batch: '0'/);
@@ -431,6 +476,7 @@ describe("zkrisk bench options", () => {
         calibrations: missing,
         updateGas: false,
         batch: "none",
+        checks: false,
         quick: true,
       }),
     ).rejects.toThrow(missing);

@@ -1,0 +1,120 @@
+/**
+ * What checking signed data costs in CPU: the work `zkrisk audit`, the publisher's archive and the prover
+ * service repeat for every window they read. Real BTC windows of WINDOW_BARS bars ending at the latest bars of
+ * --data, signed by seeded benchmark keys; each figure is CPU time (process.cpuUsage, user + system) per item
+ * over all the windows, one sample per round, summarised over the rounds:
+ *
+ * - `poseidon16`: one Poseidon of 16 inputs, a chunk of the window digest's sponge;
+ * - `windowDigest`: a window's digest (candles/digest.ts);
+ * - `signatureNewKey`: a signature verified with a key not seen before in the process (the key's curve and
+ *   subgroup checks, double-and-add);
+ * - `signatureKnownKey`: a signature verified with a key seen before (its checks remembered, its multiples table
+ *   built);
+ * - `signedWindowRead`: a signed window's JSON document read as `zkrisk audit` and the archive read it (every
+ *   field, the digest, the signature with a known key).
+ */
+import { loadCandles } from "../candles/load-data";
+import { marketIdOf } from "../candles/market-id";
+import { windowDigest, windowDigestInputs } from "../candles/digest";
+import { poseidon } from "../crypto/poseidon";
+import { publicKeyOf, verifySignature } from "../publisher/eddsa";
+import type { PublisherKey } from "../publisher/keystore";
+import {
+  parseSignedWindow,
+  signedWindowJson,
+  signWindow,
+  type SignedWindow,
+} from "../publisher/signed-window";
+import { BenchError, summarize, type Timing } from "./bench-common";
+import { latestWindows, seededKey } from "./signed-update-bench";
+
+/** Options of {@link measureSignedDataChecks}. */
+export interface SignedDataCheckOptions {
+  /** Candles CSV the windows come from. */
+  data: string;
+  /** Market label of the windows. */
+  market: string;
+  /** Windows checked per round (>= 1). */
+  windows: number;
+  /** Rounds, one sample each (>= 1). */
+  rounds: number;
+}
+
+/** CPU per item of each check, ms. */
+export interface SignedDataChecks {
+  windows: number;
+  bars: number;
+  poseidon16: Timing;
+  windowDigest: Timing;
+  signatureNewKey: Timing;
+  signatureKnownKey: Timing;
+  signedWindowRead: Timing;
+}
+
+/** How the figures are taken (the report's `method.checks`). */
+export const SIGNED_DATA_METHOD =
+  "CPU time (process.cpuUsage, user + system) per item over the windows of WINDOW_BARS bars ending at the " +
+  "latest bars of --data, signed by seeded benchmark keys, one sample per round (rounds: --runs): poseidon16, " +
+  "one Poseidon of 16 inputs (the digest's first chunk); windowDigest; signatureNewKey, with a key new to the " +
+  "process (a fresh one per window); signatureKnownKey, with one key already seen; signedWindowRead, " +
+  "parseSignedWindow of the window's JSON document (fields, digest, signature with a known key)";
+
+/** Benchmark key number n: a private key of its own, unlike the known key's and every other number's. */
+async function numberedKey(n: number): Promise<PublisherKey> {
+  const privateKey = new Uint8Array(32).fill(0xa5);
+  new DataView(privateKey.buffer).setUint32(0, n);
+  return { privateKey, publicKey: await publicKeyOf(privateKey) };
+}
+
+/** CPU ms per item of `run` over `items`. */
+async function cpuPerItem<T>(items: readonly T[], run: (item: T) => unknown): Promise<number> {
+  const start = process.cpuUsage();
+  for (const item of items) await run(item);
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000 / items.length;
+}
+
+/** Measure the checks (see the module's comment). */
+export async function measureSignedDataChecks(opts: SignedDataCheckOptions): Promise<SignedDataChecks> {
+  if (!(opts.windows >= 1 && opts.rounds >= 1)) throw new BenchError("windows and rounds must be at least 1");
+  const windows = latestWindows(loadCandles(opts.data), marketIdOf(opts.market), opts.windows);
+  const known = await seededKey(0x51);
+  const signed = await Promise.all(windows.map((w) => signWindow(known, opts.market, w)));
+  const documents = signed.map((sw) => JSON.parse(JSON.stringify(signedWindowJson(sw))) as unknown);
+  // Every round verifies with keys new to the process: one per window and round, numbered.
+  const newKeySigned: SignedWindow[][] = [];
+  for (let r = 0; r < opts.rounds; r++) {
+    const round: SignedWindow[] = [];
+    for (const [i, w] of windows.entries())
+      round.push(await signWindow(await numberedKey(r * opts.windows + i), opts.market, w));
+    newKeySigned.push(round);
+  }
+  const verify = (sw: SignedWindow) => verifySignature(sw.publicKey, sw.digest, sw.signature);
+  const firstChunks = windows.map((w) => windowDigestInputs(w).slice(0, 16));
+  // Warm-up, outside every sample: the Poseidon parameters, the known key's table, the JIT.
+  await Promise.all(signed.map(async (sw) => verify(sw)));
+  await parseSignedWindow(documents[0], "benchmark window");
+  const samples: Record<"poseidon16" | "windowDigest" | "newKey" | "knownKey" | "read", number[]> = {
+    poseidon16: [],
+    windowDigest: [],
+    newKey: [],
+    knownKey: [],
+    read: [],
+  };
+  for (let r = 0; r < opts.rounds; r++) {
+    samples.poseidon16.push(await cpuPerItem(firstChunks, poseidon));
+    samples.windowDigest.push(await cpuPerItem(windows, windowDigest));
+    samples.newKey.push(await cpuPerItem(newKeySigned[r], verify));
+    samples.knownKey.push(await cpuPerItem(signed, verify));
+    samples.read.push(await cpuPerItem(documents, (d) => parseSignedWindow(d, "benchmark window")));
+  }
+  return {
+    windows: windows.length,
+    bars: windows[0].bars.length,
+    poseidon16: summarize(samples.poseidon16),
+    windowDigest: summarize(samples.windowDigest),
+    signatureNewKey: summarize(samples.newKey),
+    signatureKnownKey: summarize(samples.knownKey),
+    signedWindowRead: summarize(samples.read),
+  };
+}
