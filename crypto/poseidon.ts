@@ -4,10 +4,11 @@
  *
  * The round constants and MDS matrices are regenerated from their definition, the Grain LFSR of the
  * Poseidon paper's reference script (`generate_parameters_grain.sage 1 0 254 t 8 R_P p`), which is how
- * circomlib's own constants were made; test/crypto/poseidon.test.ts checks them against circomlibjs's
- * table and the hash against circomlib's circuit. Each width's parameters are built on first use (20 to 60 ms)
- * and cached. The permutation runs with sparse partial rounds (`optimise`), the same function as the textbook
- * one: Poseidon(16) costs about 1 ms here against 5 ms unoptimised (circomlibjs's wasm: 0.6 ms).
+ * circomlib's own constants were made; test/crypto/poseidon.test.ts checks the hash against circomlibjs and
+ * against circomlib's circuit for every width. Each width's parameters are built on first use (about 20 ms, 65
+ * for 16 inputs) and cached. The permutation runs with sparse partial rounds (`optimise`), the same function as the textbook
+ * one: Poseidon(16) costs about 1.5 ms of CPU here against 3.3 to 5.2 unoptimised (circomlibjs's wasm: 0.6 ms;
+ * docs/benchmarks.md, Checking signed data).
  */
 import { FIELD_MODULUS as P, invertField, invertFieldAll, toField } from "./field";
 
