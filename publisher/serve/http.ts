@@ -1,6 +1,9 @@
 /**
  * The publisher's HTTP API (fastify), read-only. Every error answers `{ "error": CODE, "message": "..." }`
- * naming what was wrong.
+ * naming what was wrong. It listens before the start's archive check (run.ts) and answers meanwhile: while the
+ * publisher is starting, a window or batch request that passed its checks below answers 503 STARTING with
+ * `Retry-After` (`STARTING_RETRY_AFTER_SECONDS`) and how far the check is, and /health 503 "starting";
+ * /metrics and /openapi.json answer as always.
  *
  *   GET /v1/windows/:market?at=TIMESTAMP   the signed window file (JSON) of `market` whose last bar opens at
  *                                          TIMESTAMP (ms since the Unix epoch, or ISO 8601 such as
@@ -16,7 +19,8 @@
  *                                          last poll and the last error, and per batch its markets, archived
  *                                          batches and last error ("degraded" while any has an error: a
  *                                          source unusable, signing held, a window or batch that could not
- *                                          be archived; still 200)
+ *                                          be archived; still 200). While starting: 503, status "starting"
+ *                                          and `archive: { filesRead, filesTotal }`, the check's progress
  *   GET /metrics                           Prometheus text
  *   GET /openapi.json                      this API's OpenAPI document, built from the routes' own schemas
  */
@@ -38,6 +42,20 @@ import { BATCH_LABEL, type PublisherBatchConfig } from "./config";
 import type { PublisherMetrics } from "./metrics";
 import type { MarketStatus } from "./signer";
 
+/** How far the start's archive check is (run.ts `checkArchive`), as /health shows it while starting. */
+export interface ArchiveCheckProgress {
+  /** Archived files read and found to be this key's record of their bar so far. */
+  filesRead: number;
+  /** Archived files the check reads: every window and batch file archived when the publisher started. */
+  filesTotal: number;
+}
+
+/**
+ * The `Retry-After` of a 503 STARTING, seconds. A prover asks again after it (publisher/window-sources.ts asks
+ * twice, waiting at most 10 s each time), so a publisher that finishes its check within seconds costs it nothing.
+ */
+export const STARTING_RETRY_AFTER_SECONDS = 5;
+
 /** What the API reads. */
 export interface PublisherApiOptions {
   archive: WindowArchive;
@@ -54,20 +72,37 @@ export interface PublisherApiOptions {
   status(market: string): MarketStatus;
   /** Why a batch's last signing failed, or undefined (default: never). */
   batchError?(batch: string): string | undefined;
+  /**
+   * While the publisher is starting (its archive being checked): how far the check is; undefined once it
+   * passed (default: never starting).
+   */
+  starting?(): ArchiveCheckProgress | undefined;
   log: Logger;
   /** Connection limits other than `HTTP_LIMITS` (core/json-api.ts); tests pass small ones. */
   limits?: Partial<HttpLimits>;
 }
 
-/** An answer other than 200: its status, code and message. */
+/** An answer other than 200: its status, code and message, and when to ask again (seconds), if it says. */
 class ApiRefusal extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
+}
+
+/** The 503 STARTING of a window or batch request while the archive is checked (`progress`). */
+function startingRefusal(progress: ArchiveCheckProgress): ApiRefusal {
+  return new ApiRefusal(
+    503,
+    "STARTING",
+    `the publisher is starting: it checks its archive before serving it (${progress.filesRead} of ` +
+      `${progress.filesTotal} files read); ask again in ${STARTING_RETRY_AFTER_SECONDS} s`,
+    STARTING_RETRY_AFTER_SECONDS,
+  );
 }
 
 /** Longest market label in a URL: 31 bytes of ASCII, or a decimal id below the field modulus (77 digits). */
@@ -151,8 +186,10 @@ export async function buildPublisherApi(opts: PublisherApiOptions): Promise<Fast
   const batches = new Set(opts.batches.map((b) => b.batch));
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    if (err instanceof ApiRefusal)
+    if (err instanceof ApiRefusal) {
+      if (err.retryAfterSeconds !== undefined) reply.header("retry-after", String(err.retryAfterSeconds));
       return reply.status(err.status).send({ error: err.code, message: err.message });
+    }
     return replyWithError(err, req, reply, (e) => {
       const extra = e.validation?.[0]?.params?.additionalProperty;
       return typeof extra === "string"
@@ -194,6 +231,8 @@ export async function buildPublisherApi(opts: PublisherApiOptions): Promise<Fast
           `market ${JSON.stringify(market)} is not signed here (markets: ${[...markets].join(", ")})`,
         );
       }
+      const progress = opts.starting?.();
+      if (progress !== undefined) throw startingRefusal(progress);
       return reply
         .type("application/json; charset=utf-8")
         .send(await archivedText(archive, market, "window", req.query.at));
@@ -232,13 +271,15 @@ export async function buildPublisherApi(opts: PublisherApiOptions): Promise<Fast
           `batch ${JSON.stringify(batch)} is not signed here (${configured})`,
         );
       }
+      const progress = opts.starting?.();
+      if (progress !== undefined) throw startingRefusal(progress);
       return reply
         .type("application/json; charset=utf-8")
         .send(await archivedText(batchArchive, batch, "batch", req.query.at));
     },
   );
 
-  app.get("/health", async () => {
+  app.get("/health", async (_req, reply) => {
     const views = opts.markets.map((market) => {
       const range = archive.range(market);
       const s = opts.status(market);
@@ -262,13 +303,16 @@ export async function buildPublisherApi(opts: PublisherApiOptions): Promise<Fast
         lastError: opts.batchError?.(b.batch) ?? null,
       };
     });
+    const publicKey = { Ax: opts.publicKey.Ax.toString(), Ay: opts.publicKey.Ay.toString() };
+    const progress = opts.starting?.();
+    if (progress !== undefined) {
+      // 503, so a readiness check waits for the check to pass; a liveness check must take it as alive.
+      return reply
+        .status(503)
+        .send({ status: "starting", publicKey, archive: progress, markets: views, batches: batchViews });
+    }
     const healthy = [...views, ...batchViews].every((v) => v.lastError === null);
-    return {
-      status: healthy ? "ok" : "degraded",
-      publicKey: { Ax: opts.publicKey.Ax.toString(), Ay: opts.publicKey.Ay.toString() },
-      markets: views,
-      batches: batchViews,
-    };
+    return { status: healthy ? "ok" : "degraded", publicKey, markets: views, batches: batchViews };
   });
 
   app.get("/metrics", async (_req, reply) => {

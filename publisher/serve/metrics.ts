@@ -119,6 +119,17 @@ export class PublisherMetrics {
     labelNames: ["status"] as const,
     registers: [this.registry],
   });
+  /**
+   * 1 from the moment the API listens until the start's archive check is over (the windows, the batches and
+   * /health answer 503 meanwhile), then 0.
+   */
+  readonly starting = new Gauge({
+    name: "zkrisk_publisher_starting",
+    help:
+      "1 while the publisher checks its archive at start (window, batch and /health requests answer 503, " +
+      "nothing is signed), 0 once the check passed.",
+    registers: [this.registry],
+  });
   /** Windows in the archive, per market. */
   readonly archived: Gauge<"market">;
   /** Batches in the archive, per batch. */

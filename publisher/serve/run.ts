@@ -1,10 +1,13 @@
 /**
  * `zkrisk publisher serve`: load the config, unlock the key (password from ZKRISK_PUBLISHER_PASSWORD), open the
- * archive and check it is this key's, serve the HTTP API, and poll the sources every `pollSeconds`, signing
- * each new window once, then each batch whose markets' windows are all archived at a new bar close, once; on
- * SIGINT or SIGTERM, finish the window or batch in hand, close the API and return. Connections are treated
- * as core/json-api.ts says (`HTTP_LIMITS`): a flood of them, or slow clients, can neither use up the open
- * files the signing needs nor hold up the shutdown.
+ * archive, serve the HTTP API, then check that the archive is this key's (every file read: 62 s warm, 107 s
+ * cold for a year of 8 markets and 2 batches, docs/publisher-service.md), the API answering meanwhile that the
+ * publisher is starting (503 for /health, the windows and the batches, with the check's progress), then poll
+ * the sources every `pollSeconds`, signing each new window once, then each batch whose markets' windows are all
+ * archived at a new bar close, once. On SIGINT or SIGTERM, finish the window or batch in hand (or end the
+ * archive check), close the API and return. Connections are treated as core/json-api.ts says (`HTTP_LIMITS`):
+ * a flood of them, or slow clients, can neither use up the open files the signing needs nor hold up the
+ * shutdown.
  * Log lines are JSON (pino) on stderr; none holds the private key or the password.
  */
 import { existsSync, readdirSync, rmSync } from "node:fs";
@@ -21,10 +24,10 @@ import { publisherPassword, unlockKeystore } from "../keystore";
 import { UnsupportedVersionError } from "../errors";
 import { SIGNED_BATCH_VERSION } from "../signed-batch";
 import { SIGNED_WINDOW_VERSION } from "../signed-window";
-import { ArchiveMismatchError, BatchArchive, WindowArchive } from "./archive";
+import { ArchiveMismatchError, BatchArchive, WindowArchive, type ScanOptions } from "./archive";
 import { BatchSigner, type SignedBatchBar } from "./batch-signer";
 import { loadPublisherConfig, redactedPublisherConfig, type PublisherConfig } from "./config";
-import { buildPublisherApi } from "./http";
+import { buildPublisherApi, type ArchiveCheckProgress } from "./http";
 import { PublisherMetrics } from "./metrics";
 import { WindowSigner, type PollReport } from "./signer";
 
@@ -38,6 +41,14 @@ export interface StartPublisherOptions {
   bars?: number;
   /** The API's connection limits other than `HTTP_LIMITS` (core/json-api.ts); tests pass small ones. */
   limits?: Partial<HttpLimits>;
+  /** Called once the API listens, before the archive is checked (the API answers "starting" until then). */
+  onListening?(listening: { url: string; publicKey: PublicKey }): void;
+  /**
+   * Stops the start: once aborted, the archive check ends before its next file, the API is closed, and
+   * `startPublisher` throws the signal's reason (`servePublisher`: SIGINT or SIGTERM during the check). A stop
+   * asked for before the API listens takes effect when the check begins.
+   */
+  signal?: AbortSignal;
 }
 
 /** What a publisher did while it ran. */
@@ -94,14 +105,17 @@ interface Archives {
  * must look at before the publisher vouches for it again; a skipped file would stay in place, one warning in the
  * log of a start that otherwise looks healthy. The message names the config field or the file, the mismatch and
  * what to do.
+ * @param o.onFile called after each file `scan` read (the progress /health shows while starting).
+ * @param o.signal ends the check before the next file once aborted.
  * @throws ConfigError naming the config's `archive`, `intervalMs` or batch `markets` and the file (an archive of
  *   an older file version: naming the file and its version); PublisherFileError or SignatureError for an
- *   archived file that does not check.
+ *   archived file that does not check; `o.signal`'s reason once it is aborted.
  * @returns the number of window and batch files read.
  */
 async function checkArchive(
   cfg: PublisherConfig,
   { archive, batchArchive }: Archives,
+  o: ScanOptions = {},
 ): Promise<{ windows: number; batches: number }> {
   const key = archive.publicKey;
   // An archive of an older file version (windows of digest layout v2) is refused as a whole: its newest window
@@ -145,8 +159,9 @@ async function checkArchive(
           )
         : foreign(err);
     const newest = archive.latest(m.market);
+    o.signal?.throwIfAborted();
     if (newest !== undefined) await current(archive.read(m.market, newest), refuse);
-    counts.windows += await current(archive.scan(m.market), refuse);
+    counts.windows += await current(archive.scan(m.market, o), refuse);
   }
   for (const [i, b] of cfg.batches.entries()) {
     const refuse = (err: ArchiveMismatchError) =>
@@ -158,8 +173,9 @@ async function checkArchive(
           )
         : foreign(err);
     const newest = batchArchive.latest(b.batch);
+    o.signal?.throwIfAborted();
     if (newest !== undefined) await current(batchArchive.read(b.batch, newest), refuse);
-    counts.batches += await current(batchArchive.scan(b.batch), refuse);
+    counts.batches += await current(batchArchive.scan(b.batch, o), refuse);
   }
   return counts;
 }
@@ -192,12 +208,16 @@ function holdsFiles(dir: string): boolean {
 
 /**
  * Starts a publisher from a loaded config: checks it can listen where the config says, unlocks the key, opens
- * and checks the archive, listens, and polls at once and then every `pollSeconds`. A start that fails after
- * opening the archive removes the archive directory again if it made it and nothing was written there.
+ * the archive, listens, checks the archive, and polls at once and then every `pollSeconds`; it returns once
+ * the check passed. While the archive is checked (every file read: `checkArchive`, a minute or two for a year
+ * of 8 markets and 2 batches) the API answers, "starting": /health and the window and batch routes 503 with the
+ * check's progress (http.ts), `zkrisk_publisher_starting` 1; nothing is signed. A start that fails or is stopped
+ * (`options.signal`) after opening the archive closes the API, so nothing is left listening, and removes the
+ * archive directory again if it made it and nothing was written there.
  * @throws ConfigError naming `listen.host` or `listen.port` when it cannot listen there (before the key is
  *   unlocked); UsageError when ZKRISK_PUBLISHER_PASSWORD is unset; PublisherFileError for the keystore (or a
  *   wrong password); ConfigError for an archive that cannot be opened (`openArchives`) or is not this
- *   publisher's (see `checkArchive`).
+ *   publisher's (see `checkArchive`); `options.signal`'s reason when it was aborted before the check passed.
  */
 export async function startPublisher(
   cfg: PublisherConfig,
@@ -235,6 +255,14 @@ export async function startPublisher(
     metrics,
     log,
   });
+  // The archive check's progress, shown while `checking`.
+  const progress: ArchiveCheckProgress = {
+    filesRead: 0,
+    filesTotal:
+      cfg.markets.reduce((n, m) => n + archive.count(m.market), 0) +
+      cfg.batches.reduce((n, b) => n + batchArchive.count(b.batch), 0),
+  };
+  let checking = true;
   const api = await buildPublisherApi({
     archive,
     batchArchive,
@@ -244,21 +272,38 @@ export async function startPublisher(
     publicKey: key.publicKey,
     status: (market) => signer.marketStatus(market),
     batchError: (batch) => batchSigner.lastError(batch),
+    starting: () => (checking ? { ...progress } : undefined),
     log,
     limits: options.limits,
   });
+  metrics.starting.set(1);
   let url: string;
   try {
-    const checked = await checkArchive(cfg, archives);
-    log.info(checked, "archive checked: every file is this key's record of its bar");
+    // Listening first: the check grows with the archive, and meanwhile an operator, a monitor or a prover is
+    // answered "starting" (with the progress) rather than refused a connection, as by a publisher that is down.
     url = await listenJsonApi(api, cfg);
+    options.onListening?.({ url, publicKey: key.publicKey });
+    log.info(
+      { url, files: progress.filesTotal },
+      "listening; checking the archive (/health, windows and batches answer 503 until it passed)",
+    );
+    const checked = await checkArchive(cfg, archives, {
+      signal: options.signal,
+      onFile: () => {
+        progress.filesRead++;
+      },
+    });
+    log.info(checked, "archive checked: every file is this key's record of its bar");
   } catch (err) {
+    // Nothing is left listening; the requests being answered get HTTP_LIMITS.closeDrainMs, as at a stop.
     await api.close();
     if (createdArchive && existsSync(cfg.archive) && !holdsFiles(cfg.archive)) {
       rmSync(cfg.archive, { recursive: true, force: true });
     }
     throw err;
   }
+  checking = false;
+  metrics.starting.set(0);
 
   const summary: PublisherSummary = { polls: 0, signed: 0, batches: 0, disagreements: 0 };
   let stopping = false;
@@ -397,26 +442,70 @@ export interface PublisherRun extends PublisherSummary {
   signal: NodeJS.Signals;
 }
 
+/** The first SIGINT or SIGTERM from now on. */
+interface StopSignal {
+  /** The signal, once received. */
+  received: Promise<NodeJS.Signals>;
+  /** Aborted when it is received. */
+  aborted: AbortSignal;
+  /** Stops waiting (a signal has Node's default effect again). */
+  dispose(): void;
+}
+
+/**
+ * Waits for the first SIGINT or SIGTERM, and logs it. Only the first is handled: a second one has Node's default
+ * effect (the process ends at once), a way out of a stop that hangs.
+ */
+function stopSignal(log: Logger): StopSignal {
+  const controller = new AbortController();
+  let onSignal: (signal: NodeJS.Signals) => void = () => undefined;
+  const dispose = () => {
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
+  };
+  const received = new Promise<NodeJS.Signals>((done) => {
+    onSignal = (signal) => {
+      dispose();
+      log.info({ signal }, "signal received");
+      done(signal);
+      controller.abort();
+    };
+  });
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  return { received, aborted: controller.signal, dispose };
+}
+
 /**
  * Runs a publisher until SIGINT or SIGTERM, logging JSON lines on stderr. A line that cannot be written (stderr on a
  * full disk) is dropped and counted in `zkrisk_publisher_log_lines_dropped_total`, never thrown from the log call
- * (core/log-destination.ts): signing needs no log.
+ * (core/log-destination.ts): signing needs no log. A signal during the start (the archive check) ends the check
+ * and closes the API, and the run returns as after any stop, having signed nothing.
  */
 export async function servePublisher(opts: ServePublisherOptions): Promise<PublisherRun> {
   const cfg = loadPublisherConfig(opts.config);
   const log = pino({ level: opts.logLevel ?? "info", base: { pid: process.pid } }, new LogDestination());
   log.info({ config: redactedPublisherConfig(cfg) }, "starting");
-  const running = await startPublisher(cfg, log, { env: opts.env });
-  const signal = await new Promise<NodeJS.Signals>((done) => {
-    const onSignal = (received: NodeJS.Signals) => {
-      process.off("SIGTERM", onSignal);
-      process.off("SIGINT", onSignal);
-      done(received);
-    };
-    process.on("SIGTERM", onSignal);
-    process.on("SIGINT", onSignal);
-  });
-  log.info({ signal }, "signal received");
+  // Before the start: a signal during the archive check ends it cleanly (by default it would end the process).
+  const stop = stopSignal(log);
+  let listening: { url: string; publicKey: PublicKey } | undefined;
+  let running: RunningPublisher;
+  try {
+    running = await startPublisher(cfg, log, {
+      env: opts.env,
+      signal: stop.aborted,
+      onListening: (l) => {
+        listening = l;
+      },
+    });
+  } catch (err) {
+    stop.dispose();
+    if (listening === undefined || !stop.aborted.aborted || err !== stop.aborted.reason) throw err;
+    const stopped = { polls: 0, signed: 0, batches: 0, disagreements: 0 };
+    log.info(stopped, "stopped during the archive check");
+    return { ...listening, signal: await stop.received, ...stopped };
+  }
+  const signal = await stop.received;
   const summary = await running.stop();
   return { url: running.url, publicKey: running.publicKey, signal, ...summary };
 }
