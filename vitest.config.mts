@@ -47,6 +47,7 @@ const FAST_SUITES = [
   "test/bench/signed-data-bench.test.ts",
   "test/docs/links.test.ts",
   "test/audit/audit-signed-checks.test.ts",
+  "test/audit/lookahead.test.ts",
   "test/core/atomic-file.test.ts",
   "test/core/time.test.ts",
   "test/core/json-api.test.ts",

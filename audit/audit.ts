@@ -64,6 +64,7 @@ import {
   type SignedUpdateDetail,
 } from "./audit-signed";
 import { auditSignedBatchUpdate, type SignedBatchDetail } from "./audit-signed-batch";
+import { LOOKAHEAD_UPDATES, LookaheadBatchSource, LookaheadWindowSource, startedOnce } from "./lookahead";
 import { MIN_LOG_CHUNK, getLogsChunked, type LogProgress } from "../onchain/get-logs";
 import { oracleInterface, publisherSetConfigOf, type PublisherSetConfig } from "../onchain/oracle";
 import { checkRiskOracle } from "../onchain/oracle-identity";
@@ -848,8 +849,9 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
         })
       : [];
   const adaptiveHistory = history.filter((l) => l.topics[0] !== SET_CHANGED);
-  const txs = new Map<string, TransactionResponse | null>();
-  const blockTimes = new Map<number, number>();
+  // Started ahead of the update that needs them (lookahead.ts), kept for the updates that share them.
+  const txs = new Map<string, Promise<TransactionResponse | null>>();
+  const blockTimes = new Map<number, Promise<number>>();
   const blockTime = async (n: number): Promise<number> => {
     const block = await provider.getBlock(n);
     if (!block) throw new ZkriskError("RPC_FAILED", `the node does not return block ${n}`);
@@ -872,10 +874,12 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
   const inForce = new Map<Log, PublisherSetConfig>();
   for (const log of updateLogs) inForce.set(log, await configOf(log, marketOf(iface, log)));
   checkSetFiles(opts.publisherSets ?? [], [...inForce.values()]);
+  const windowSources = (opts.windowSources ?? []).map((source) => new LookaheadWindowSource(source));
+  const batchSources = (opts.batchSources ?? []).map((source) => new LookaheadBatchSource(source));
   const signedCtx: SignedAuditContext = {
     domain: ctx.domain,
-    sources: opts.windowSources ?? [],
-    batchSources: opts.batchSources ?? [],
+    sources: windowSources,
+    batchSources,
     sets: new Map((opts.publisherSets ?? []).map((s) => [s.commitment, s])),
     models,
     data: opts.data && {
@@ -900,9 +904,35 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
       gaps: checks.flatMap((c) => c.gaps),
       ...(window && { window }),
     });
-  for (const log of updateLogs) {
-    const tx = await cached(txs, log.transactionHash, () => provider.getTransaction(log.transactionHash));
-    const blockTimestamp = await cached(blockTimes, log.blockNumber, () => blockTime(log.blockNumber));
+  /**
+   * The documents an update is checked against: its market and data timestamp, in signed batches (a batch's or an
+   * adaptive batch's update) or in windows, decoded as the loop below decodes each kind of event.
+   */
+  const documentsOf = (log: Log): { marketId: bigint; dataTimestamp: bigint; inBatch: boolean } => {
+    if (log.topics[0] === SIGNED) return { ...toSignedEvent(iface, log), inBatch: false };
+    if (log.topics[0] === BATCH) return { ...toBatchEvent(iface, log), inBatch: true };
+    const ev = log.topics[0] === ADAPTIVE ? toAdaptiveEvent(iface, log) : toAdaptiveBatchEvent(iface, log);
+    const { dataTimestamp } = unpackAdaptiveUpdate(ev.update);
+    return { marketId: ev.marketId, dataTimestamp, inBatch: log.topics[0] === ADAPTIVE_BATCH };
+  };
+  /** Starts the reads of an update: its transaction, its block, and its windows or batches from every source. */
+  const startReads = (log: Log): void => {
+    void startedOnce(txs, log.transactionHash, () => provider.getTransaction(log.transactionHash));
+    void startedOnce(blockTimes, log.blockNumber, () => blockTime(log.blockNumber));
+    const market = marketLabel(marketOf(iface, log));
+    const { marketId, dataTimestamp, inBatch } = documentsOf(log);
+    const endTimeMs = Number(dataTimestamp) * 1000;
+    for (const source of inBatch ? batchSources : windowSources) source.start(market, marketId, endTimeMs);
+  };
+  let readsStarted = 0;
+  for (const [i, log] of updateLogs.entries()) {
+    for (; readsStarted < Math.min(updateLogs.length, i + 1 + LOOKAHEAD_UPDATES); readsStarted++) {
+      startReads(updateLogs[readsStarted]);
+    }
+    const tx = await startedOnce(txs, log.transactionHash, () =>
+      provider.getTransaction(log.transactionHash),
+    );
+    const blockTimestamp = await startedOnce(blockTimes, log.blockNumber, () => blockTime(log.blockNumber));
     const config = inForce.get(log) as PublisherSetConfig;
     // The oracle checked the update with the domain of the chain it ran on, the one its transaction was signed
     // for: on a fork, the original chain's before the split (its keys and batch domain), the fork's after it.

@@ -11,6 +11,8 @@
  *     nothing, every skipped breach is processed by a later update with lag > 0;
  *   - a submitter silent for a day after each breach: each breach is dropped, a breach by the independent candles
  *     every time, far beyond the 1 % chance, so the market is SUSPICIOUS though every update is OK.
+ * The honest run's audit also shows the reads running ahead of the checks (audit/lookahead.ts): each update's
+ * window is looked up once, in order, up to LOOKAHEAD_UPDATES updates before its check.
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,7 +28,8 @@ import { unpackAdaptiveUpdate } from "../../circuits/statement";
 import { loadCalibrations } from "../../models/market-calibrations";
 import { windowOutcome } from "../../models/adaptive";
 import { loadQuantizedModel, type QuantizedModel } from "../../models/quantized-model";
-import { auditOracle, type AuditReport } from "../../audit/audit";
+import { auditOracle, type AuditOptions, type AuditReport } from "../../audit/audit";
+import { LOOKAHEAD_UPDATES } from "../../audit/lookahead";
 import type { AuditPublisherSet } from "../../audit/audit-signed";
 import { formatAudit } from "../../cli/commands/audit";
 import { inProcessChain, type Chain } from "../../onchain/chain";
@@ -45,7 +48,7 @@ import {
   writeSignedWindow,
   type PublisherKey,
 } from "../../publisher";
-import { WindowDirectory } from "../../publisher/window-sources";
+import { WindowDirectory, type WindowSource } from "../../publisher/window-sources";
 import { privateKeyOf } from "../helpers/publisher-serve";
 import { registerSignedMarket } from "../helpers/register-market";
 import {
@@ -144,19 +147,21 @@ async function run(
   return { chain, oracle, first, last, windows, submitted, blocks, left };
 }
 
+const auditOptions = (r: Run, withCandles: boolean): AuditOptions => ({
+  provider: r.chain.provider,
+  oracle: String(r.oracle.target),
+  fromBlock: r.first,
+  toBlock: r.last,
+  model,
+  modelPath: "the shipped model at the rule's floor",
+  windowSources: [WindowDirectory.open(r.windows)],
+  publisherSets: [setFile],
+  adaptive: { rule: RULE, source: "models/calibrations.json" },
+  ...(withCandles && { data: { series, market: ETH } }),
+});
+
 const audit = (r: Run, withCandles: boolean): Promise<AuditReport> =>
-  auditOracle({
-    provider: r.chain.provider,
-    oracle: String(r.oracle.target),
-    fromBlock: r.first,
-    toBlock: r.last,
-    model,
-    modelPath: "the shipped model at the rule's floor",
-    windowSources: [WindowDirectory.open(r.windows)],
-    publisherSets: [setFile],
-    adaptive: { rule: RULE, source: "models/calibrations.json" },
-    ...(withCandles && { data: { series, market: ETH } }),
-  });
+  auditOracle(auditOptions(r, withCandles));
 
 /** Open time (s) of bar `index`. */
 const timeOf = (index: number) => series.candles[index].time / 1000;
@@ -283,6 +288,35 @@ describe("audit: outcomes no update counted", () => {
     expect(lost.suspicious).toBe(false);
     expect(report.suspicious).toBe(false);
     expect(formatAudit(report)).not.toContain("SUSPICIOUS");
+  });
+
+  it("reads run ahead: each update's window looked up once, LOOKAHEAD_UPDATES updates before its check at most", async () => {
+    const directory = WindowDirectory.open(honest.windows);
+    let checked = 0;
+    /** Per lookup, in the order made: its bar, and how many updates ahead of the checks it was made. */
+    const lookups: { key: string; ahead: number }[] = [];
+    const counting: WindowSource = {
+      name: directory.name,
+      lookup: (market, marketId, endTimeMs) => {
+        lookups.push({ key: `${marketId}@${endTimeMs}`, ahead: lookups.length - checked });
+        return directory.lookup(market, marketId, endTimeMs);
+      },
+    };
+    const report = await auditOracle({
+      ...auditOptions(honest, true),
+      windowSources: [counting],
+      onUpdateProgress: (done) => {
+        checked = done;
+      },
+    });
+    expect(lookups.map((l) => l.key)).toEqual(
+      report.updates.map((u) => `${u.marketId}@${u.dataTimestamp * 1000}`),
+    );
+    expect(new Set(lookups.map((l) => l.key)).size).toBe(lookups.length);
+    expect(Math.max(...lookups.map((l) => l.ahead))).toBe(LOOKAHEAD_UPDATES);
+    // What the honest audit finds, found the same way.
+    expect(report.updates.every((u) => u.status === "ok")).toBe(true);
+    expect(report.lostOutcomes[0].lost.map((l) => Number(l.dataTimestamp))).toEqual([timeOf(outage - H)]);
   });
 
   it("an audit starting after the update that dropped the last outcome counts no lost outcome", async () => {
