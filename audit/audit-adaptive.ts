@@ -45,6 +45,11 @@ export interface AdaptiveUpdateRecord {
   update: bigint;
   /** The signed window of (market, data timestamp) from the publishers' archives; undefined when not found. */
   window?: Window;
+  /**
+   * The window's digest as reading its signed file recomputed it from the bars (audit-signed.ts); when absent, the
+   * replay computes it.
+   */
+  windowDigest?: bigint;
   /** The model in force at this update, to replay its window with (instead of the one `auditAdaptiveUpdates` is given). */
   model?: QuantizedModel;
   /**
@@ -141,7 +146,7 @@ export async function auditAdaptiveUpdates(
           `the window ends at ${w.endTime / 1000}, the update's data timestamp is ${u.dataTimestamp}`,
         );
       }
-      if (!r.inBatch && adaptiveDigestSignal(await windowDigest(w)) !== u.digest) {
+      if (!r.inBatch && adaptiveDigestSignal(r.windowDigest ?? (await windowDigest(w))) !== u.digest) {
         reasons.push("the window's digest is not the one the update carries");
       }
       const step = replayStep(inForce, rule, w, u);

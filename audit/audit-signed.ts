@@ -197,6 +197,11 @@ export interface SignedUpdateAudit {
   detail: SignedUpdateDetail;
   /** The window of a found document with the update's digest (the first), if any. */
   window?: Window;
+  /**
+   * That window's digest, as reading its signed file recomputed it from the bars (the digest the update was
+   * matched with), so the adaptive replay need not compute it again.
+   */
+  windowDigest?: bigint;
 }
 
 /** Check 1: the registered statement key and quorum. */
@@ -476,7 +481,7 @@ export function auditSignedDocuments<T extends SignedDocument>(
   setFile: AuditPublisherSet | undefined,
   kind: SignedKind<T>,
   lookups: readonly DocumentLookup<T>[],
-): { flags: string[]; gaps: string[]; evidence: SignedEvidence; window?: Window } {
+): { flags: string[]; gaps: string[]; evidence: SignedEvidence; window?: Window; document?: T } {
   const gaps: string[] = [];
   if (setFile === undefined) {
     gaps.push(
@@ -501,12 +506,14 @@ export function auditSignedDocuments<T extends SignedDocument>(
     );
   }
   let window: Window | undefined;
+  let document: T | undefined;
   if (found.matching.length > 0) {
     const w = kind.windowOf(found.matching[0]);
     if (typeof w === "string") {
       flags.push(w);
     } else {
       window = w;
+      document = found.matching[0];
       const margins = checkMargins(ctx, u, config, w);
       flags.push(...margins.flags);
       gaps.push(...margins.gaps);
@@ -528,7 +535,7 @@ export function auditSignedDocuments<T extends SignedDocument>(
       signatures: found.signers.size,
       windows: found.windows,
     },
-    ...(window && { window }),
+    ...(window && { window, document }),
   };
 }
 
@@ -578,6 +585,6 @@ export async function auditSignedUpdate(
     flags: [...flags, ...audit.flags],
     gaps: audit.gaps,
     detail: { windowDigest: u.windowDigest, ...audit.evidence },
-    ...(audit.window && { window: audit.window }),
+    ...(audit.window && { window: audit.window, windowDigest: audit.document!.digest }),
   };
 }

@@ -763,6 +763,15 @@ function checkOptions(opts: AuditOptions): {
   return { batchVkeys, adaptiveBatchVkeys };
 }
 
+/** An adaptive update found in range: its entry in the report, its checks so far, its window and digest. */
+interface AdaptiveFound {
+  at: number;
+  flags: string[];
+  gaps: string[];
+  window?: Window;
+  windowDigest?: bigint;
+}
+
 /**
  * Audit every update an oracle accepted in a block range (all markets). Each update gets a verdict and the
  * reasons; a failed check never stops the audit. Throws only for unusable options (UsageError) and for RPC
@@ -895,14 +904,19 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
   const needAdaptiveRule = () => (adaptiveRule ??= typeof given === "function" ? given() : undefined);
 
   const updates: AuditedUpdate[] = [];
-  /** Adaptive updates in range, by log: the entry in `updates`, its checks so far and its window. */
-  const adaptiveFound = new Map<Log, { at: number; flags: string[]; gaps: string[]; window?: Window }>();
-  const keepAdaptive = (log: Log, checks: { flags: string[]; gaps: string[] }[], window?: Window) =>
+  /** Adaptive updates in range, by log: the entry in `updates`, its checks so far, its window and its digest. */
+  const adaptiveFound = new Map<Log, AdaptiveFound>();
+  const keepAdaptive = (
+    log: Log,
+    checks: { flags: string[]; gaps: string[] }[],
+    audit: { window?: Window; windowDigest?: bigint },
+  ) =>
     adaptiveFound.set(log, {
       at: updates.length,
       flags: checks.flatMap((c) => c.flags),
       gaps: checks.flatMap((c) => c.gaps),
-      ...(window && { window }),
+      ...(audit.window && { window: audit.window }),
+      ...(audit.windowDigest !== undefined && { windowDigest: audit.windowDigest }),
     });
   /**
    * The documents an update is checked against: its market and data timestamp, in signed batches (a batch's or an
@@ -985,7 +999,7 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
         detail: { kind: "batch", batch: audit.detail, adaptive: adaptiveDetailOf(u) },
         checks: [call, audit],
       };
-      keepAdaptive(log, found.checks, audit.window);
+      keepAdaptive(log, found.checks, audit);
     } else if (log.topics[0] === ADAPTIVE) {
       const rule = needAdaptiveRule();
       const event = toAdaptiveEvent(iface, log);
@@ -1008,7 +1022,7 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
         detail: { kind: "adaptive", signed: audit.detail, adaptive: adaptiveDetailOf(u) },
         checks: [call, audit],
       };
-      keepAdaptive(log, found.checks, audit.window);
+      keepAdaptive(log, found.checks, audit);
     } else {
       const ev = toBatchEvent(iface, log);
       const audit = await auditSignedBatchUpdate(docCtx, { ...ev, ...facts }, config);
@@ -1170,7 +1184,7 @@ async function replayAdaptive(
   iface: Interface,
   logs: readonly Log[],
   topics: { ADAPTIVE: string; ADAPTIVE_SET: string; ADAPTIVE_BATCH: string },
-  found: ReadonlyMap<Log, { at: number; flags: string[]; gaps: string[]; window?: Window }>,
+  found: ReadonlyMap<Log, AdaptiveFound>,
   updates: AuditedUpdate[],
   ctx: {
     rule?: AdaptiveRule;
@@ -1254,14 +1268,14 @@ async function replayAdaptive(
       // way.
       const records: AdaptiveUpdateRecord[] = [];
       for (const log of epoch.logs) {
-        const window = found.get(log)?.window;
+        const { window, windowDigest } = found.get(log) ?? {};
         const model =
           window === undefined || ctx.models.length === 0
             ? undefined
             : modelInForce(ctx.models, await ctx.modelCommitmentOf(log));
         records.push({
           update: toAdaptiveEvent(iface, log).update,
-          ...(window !== undefined && model !== undefined && { window, model: model.model }),
+          ...(window !== undefined && model !== undefined && { window, windowDigest, model: model.model }),
           ...(log.topics[0] === topics.ADAPTIVE_BATCH && { inBatch: true }),
         });
       }

@@ -127,6 +127,12 @@ describe("auditAdaptiveUpdates", () => {
     const lags = records.map((r) => Number(unpackAdaptiveUpdate(r.update).lag));
     expect(lags.filter((l) => l === 1).length).toBe(12);
     expect(lags.every((l) => l <= 1)).toBe(true);
+    // The same with each window's digest given (as the audit gives it, from reading the signed file): the same
+    // verdicts, without computing the digests again.
+    const withDigests = await Promise.all(
+      records.map(async (r) => ({ ...r, windowDigest: await windowDigest(r.window!) })),
+    );
+    expect(await auditAdaptiveUpdates(model, RULE, INITIAL, withDigests)).toEqual(audit);
   }, 120_000);
 
   it("flags a state off the rule's step, margins off the engine's, a forged prior and another window, each alone", async () => {
@@ -153,6 +159,13 @@ describe("auditAdaptiveUpdates", () => {
         "another bar's window",
         { ...records[k], window: records[k - 1].window as Window },
         /window ends at/,
+        [k],
+      ],
+      // the digest given with the window is the one compared (the audit gives the one its signed file checked with)
+      [
+        "another window's digest given",
+        { ...records[k], windowDigest: await windowDigest(records[k - 1].window!) },
+        /the window's digest is not the one the update carries/,
         [k],
       ],
       // the outcome of another bar than the oldest pending one: a lag the oracle would not have built
