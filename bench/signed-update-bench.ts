@@ -185,7 +185,7 @@ interface WtnsApi {
 }
 
 /** A benchmark publisher key from a fixed seed byte. */
-export async function seededKey(byte: number): Promise<PublisherKey> {
+async function seededKey(byte: number): Promise<PublisherKey> {
   const privateKey = new Uint8Array(32).fill(byte);
   return { privateKey, publicKey: await publicKeyOf(privateKey) };
 }
