@@ -694,12 +694,6 @@ async function checkAdaptiveBatchCall(
   return { flags, gaps: [] };
 }
 
-/** `map[key]`, loaded once. */
-async function cached<K, V>(map: Map<K, V>, key: K, load: () => Promise<V>): Promise<V> {
-  if (!map.has(key)) map.set(key, await load());
-  return map.get(key) as V;
-}
-
 /** Refuse options that cannot give a meaningful audit; errors name the option and the value. */
 function checkOptions(opts: AuditOptions): {
   batchVkeys: Map<number, VerificationKey>;
@@ -873,11 +867,11 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     const change = toSetChange(iface, log);
     changes.set(change.marketId, [...(changes.get(change.marketId) ?? []), change]);
   }
-  const heldAtEnd = new Map<bigint, PublisherSetConfig>();
+  const heldAtEnd = new Map<bigint, Promise<PublisherSetConfig>>();
   const configOf = async (log: Log, marketId: bigint): Promise<PublisherSetConfig> => {
     const inRange = setInForce(changes.get(marketId) ?? [], { block: log.blockNumber, logIndex: log.index });
     if (inRange !== undefined) return inRange;
-    return cached(heldAtEnd, marketId, () => publisherSetAt(provider, iface, oracle, marketId, toBlock));
+    return startedOnce(heldAtEnd, marketId, () => publisherSetAt(provider, iface, oracle, marketId, toBlock));
   };
   const updateLogs = logs.filter((l) => l.topics[0] !== SET_CHANGED && l.topics[0] !== ADAPTIVE_SET);
   const inForce = new Map<Log, PublisherSetConfig>();

@@ -14,18 +14,15 @@ import type { BatchLookup, BatchSource, WindowLookup, WindowSource } from "../pu
 /** Updates whose reads run ahead of the one being checked. */
 export const LOOKAHEAD_UPDATES = 8;
 
-/** `load()`'s promise, kept so that a failure waits for its reader instead of being unhandled. */
-function kept<T>(load: () => Promise<T>): Promise<T> {
-  const promise = load();
-  promise.catch(() => undefined);
-  return promise;
-}
-
-/** `map[key]`, started once by `load` and kept (every later call gets the same promise). */
+/**
+ * `map[key]`, started once by `load` and kept (every later call gets the same promise). A failure waits for its
+ * reader instead of being an unhandled rejection.
+ */
 export function startedOnce<K, V>(map: Map<K, Promise<V>>, key: K, load: () => Promise<V>): Promise<V> {
   let promise = map.get(key);
   if (promise === undefined) {
-    promise = kept(load);
+    promise = load();
+    promise.catch(() => undefined);
     map.set(key, promise);
   }
   return promise;
@@ -37,8 +34,7 @@ class StartedLookups<L> {
 
   /** Starts the lookup of (market, bar) unless it is already waiting to be taken. */
   start(marketId: bigint, endTimeMs: number, load: () => Promise<L[]>): void {
-    const key = `${marketId}@${endTimeMs}`;
-    if (!this.pending.has(key)) this.pending.set(key, kept(load));
+    void startedOnce(this.pending, `${marketId}@${endTimeMs}`, load);
   }
 
   /** The lookup of (market, bar): the one started ahead, taken (a later call looks up anew), else a new one. */
