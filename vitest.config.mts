@@ -95,6 +95,7 @@ const FAST_SUITES = [
   "test/publisher/serve-batches.test.ts",
   "test/publisher/serve-batches-http.test.ts",
   "test/publisher/serve-starting.test.ts",
+  "test/publisher/check-threads.test.ts",
   "test/prover/groth16-prover.test.ts",
   "test/prover/native-msm.test.ts",
   "test/setup/fixed-base.test.ts",

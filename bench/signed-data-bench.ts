@@ -12,6 +12,11 @@
  *   built);
  * - `signedWindowRead`: a signed window's JSON document read as `zkrisk audit` and the archive read it (every
  *   field, the digest, the signature with a known key).
+ *
+ * and, in wall-clock time per document, the same documents (each window's CONCURRENT_COPIES times) handed over
+ * all at once, as the audit's lookahead hands them over, and checked
+ * - `checkedInMainThread`: in the main thread (publisher/document-checks.ts `IN_THREAD`), one after another;
+ * - `checkedInThreads`: in `threads` worker threads (publisher/check-threads.ts, `zkrisk audit --threads`).
  */
 import { loadCandles } from "../candles/load-data";
 import { marketIdOf } from "../candles/market-id";
@@ -25,6 +30,8 @@ import {
   signWindow,
   type SignedWindow,
 } from "../publisher/signed-window";
+import { CheckThreads, defaultCheckThreads } from "../publisher/check-threads";
+import { IN_THREAD, type DocumentChecks } from "../publisher/document-checks";
 import { BenchError, summarize, type Timing } from "./bench-common";
 import { latestWindows } from "./signed-update-bench";
 
@@ -38,7 +45,12 @@ export interface SignedDataCheckOptions {
   windows: number;
   /** Rounds, one sample each (>= 1). */
   rounds: number;
+  /** Worker threads of `checkedInThreads` (default: the cores available). */
+  threads?: number;
 }
+
+/** How many times each window's document is handed over at once in the wall-clock figures. */
+export const CONCURRENT_COPIES = 4;
 
 /** CPU per item of each check, ms. */
 export interface SignedDataChecks {
@@ -49,6 +61,14 @@ export interface SignedDataChecks {
   signatureNewKey: Timing;
   signatureKnownKey: Timing;
   signedWindowRead: Timing;
+  /** Worker threads of `checkedInThreads`. */
+  threads: number;
+  /** How many times each window's document is handed over in the wall-clock figures (CONCURRENT_COPIES). */
+  copies: number;
+  /** Wall ms per document, documents handed over at once and checked in the main thread. */
+  checkedInMainThread: Timing;
+  /** Wall ms per document, documents handed over at once and checked in `threads` worker threads. */
+  checkedInThreads: Timing;
 }
 
 /** How the figures are taken (the report's `method.checks`). */
@@ -57,7 +77,9 @@ export const SIGNED_DATA_METHOD =
   "latest bars of --data, signed by seeded benchmark keys, one sample per round (rounds: --runs): poseidon16, " +
   "one Poseidon of 16 inputs (the digest's first chunk); windowDigest; signatureNewKey, with a key new to the " +
   "process (a fresh one per window); signatureKnownKey, with one key already seen; signedWindowRead, " +
-  "parseSignedWindow of the window's JSON document (fields, digest, signature with a known key)";
+  "parseSignedWindow of the window's JSON document (fields, digest, signature with a known key). Then wall-clock " +
+  "time per document, each window's document handed over CONCURRENT_COPIES times at once and checked: " +
+  "checkedInMainThread, in the main thread; checkedInThreads, in `threads` worker threads (zkrisk audit --threads)";
 
 /** Benchmark key number n: a private key of its own, unlike every other number's (0 is the known key). */
 async function numberedKey(n: number): Promise<PublisherKey> {
@@ -72,6 +94,16 @@ async function cpuPerItem<T>(items: readonly T[], run: (item: T) => unknown): Pr
   for (const item of items) await run(item);
   const used = process.cpuUsage(start);
   return (used.user + used.system) / 1000 / items.length;
+}
+
+/** Wall ms per document of `documents` handed to `checks` all at once. */
+async function wallPerDocument(checks: DocumentChecks, documents: readonly unknown[]): Promise<number> {
+  const start = performance.now();
+  const lookups = await Promise.all(documents.map((d) => checks.window(d, "benchmark window")));
+  const ms = performance.now() - start;
+  const failed = lookups.find((l) => l.kind !== "found");
+  if (failed !== undefined) throw new BenchError(`a benchmark window does not check: ${failed.reason}`);
+  return ms / documents.length;
 }
 
 /** Measure the checks (see the module's comment). */
@@ -101,6 +133,20 @@ export async function measureSignedDataChecks(opts: SignedDataCheckOptions): Pro
     knownKey: [],
     read: [],
   };
+  const threads = opts.threads ?? defaultCheckThreads();
+  const pool = new CheckThreads(threads);
+  const handedOver = documents.flatMap((d) => Array.from({ length: CONCURRENT_COPIES }, () => d));
+  const wall: Record<"main" | "threads", number[]> = { main: [], threads: [] };
+  try {
+    // The threads' start and warm-up, outside every sample.
+    await wallPerDocument(pool, handedOver);
+    for (let r = 0; r < opts.rounds; r++) {
+      wall.main.push(await wallPerDocument(IN_THREAD, handedOver));
+      wall.threads.push(await wallPerDocument(pool, handedOver));
+    }
+  } finally {
+    await pool.close();
+  }
   for (let r = 0; r < opts.rounds; r++) {
     samples.poseidon16.push(await cpuPerItem(firstChunks, poseidon));
     samples.windowDigest.push(await cpuPerItem(windows, windowDigest));
@@ -116,5 +162,9 @@ export async function measureSignedDataChecks(opts: SignedDataCheckOptions): Pro
     signatureNewKey: summarize(samples.newKey),
     signatureKnownKey: summarize(samples.knownKey),
     signedWindowRead: summarize(samples.read),
+    threads,
+    copies: CONCURRENT_COPIES,
+    checkedInMainThread: summarize(wall.main),
+    checkedInThreads: summarize(wall.threads),
   };
 }

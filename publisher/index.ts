@@ -7,4 +7,6 @@ export * from "./keystore";
 export * from "./signed-window";
 export * from "./publisher-set-file";
 export * from "./window-sources";
+export * from "./document-checks";
+export * from "./check-threads";
 export * from "./signed-batch";

@@ -6,7 +6,8 @@
  * windows, not batches.
  *
  * Every window or batch found is checked as a file is (signed-window.ts `parseSignedWindow`, signed-batch.ts
- * `parseSignedBatch`: fields, digests of the bars, signature), and each lookup says which of three things it is:
+ * `parseSignedBatch`: fields, digests of the bars, signature; in this thread or in worker threads:
+ * document-checks.ts), and each lookup says which of three things it is:
  *   found    a document that checks (it may still be for other candles than an update's: the caller compares digests);
  *   invalid  a document for that market and bar that does not check (edited candles, a broken signature): evidence;
  *   absent   nothing for that bar there, the source cannot be reached, or a document of a file version this reader
@@ -24,22 +25,19 @@ import { marketIdOf } from "../candles/market-id";
 import { isoFromMs } from "../core/time";
 import { quoted, readCappedBody, type CappedBody } from "../core/http-body";
 import { retryAfterMs } from "../core/retry-after";
-import { UsageError, ZkriskError } from "../core/errors";
+import { UsageError } from "../core/errors";
 import { readJsonFile } from "../core/io";
 import { JsonTextError, parseJsonText } from "../core/json-text";
-import { PublisherFileError, UnsupportedVersionError } from "./errors";
-import { parseSignedBatch, type SignedBatch } from "./signed-batch";
-import { parseSignedWindow, type SignedWindow } from "./signed-window";
+import { PublisherFileError } from "./errors";
+import {
+  IN_THREAD,
+  type BatchLookup,
+  type DocumentChecks,
+  type NotFound,
+  type WindowLookup,
+} from "./document-checks";
 
-/** A lookup that found no document that checks: one that does not check (evidence), or none (no evidence). */
-export type NotFound =
-  { source: string; kind: "invalid"; reason: string } | { source: string; kind: "absent"; reason: string };
-
-/** What one source holds for one (market, bar). */
-export type WindowLookup = { source: string; kind: "found"; window: SignedWindow } | NotFound;
-
-/** A signed batch one source holds for one (market, bar). */
-export type BatchLookup = { source: string; kind: "found"; batch: SignedBatch } | NotFound;
+export type { BatchLookup, NotFound, WindowLookup } from "./document-checks";
 
 /** A place signed windows are looked up in. */
 export interface WindowSource {
@@ -82,36 +80,6 @@ export const PUBLISHER_PROBE_MS = 30_000;
  */
 export const PUBLISHER_MAX_ANSWER_BYTES = 4 * 1024 * 1024;
 
-/**
- * The outcome of a document that claims to be a signed window or batch: found (`found` makes the lookup of what
- * `parse` read), invalid with the reason, or absent when its version is one this reader does not read (its
- * digest cannot be recomputed here, so it is neither a document that checks nor one that fails to).
- */
-async function checkedAs<T, L>(
-  parse: (value: unknown, name: string) => Promise<T>,
-  found: (source: string, doc: T) => L,
-  value: unknown,
-  name: string,
-): Promise<L | NotFound> {
-  try {
-    return found(name, await parse(value, name));
-  } catch (err) {
-    if (!(err instanceof ZkriskError)) throw err;
-    if (err instanceof UnsupportedVersionError) {
-      return { source: name, kind: "absent", reason: err.message };
-    }
-    return { source: name, kind: "invalid", reason: err.message };
-  }
-}
-
-/** A signed window document, checked. */
-const checked = (value: unknown, name: string): Promise<WindowLookup> =>
-  checkedAs(parseSignedWindow, (source, window) => ({ source, kind: "found", window }), value, name);
-
-/** A signed batch document, checked. */
-const checkedBatch = (value: unknown, name: string): Promise<BatchLookup> =>
-  checkedAs(parseSignedBatch, (source, batch) => ({ source, kind: "found", batch }), value, name);
-
 /** A publisher's archive behind its HTTP API (`zkrisk publisher serve`). */
 export class PublisherArchiveSource implements WindowSource {
   readonly name: string;
@@ -123,6 +91,7 @@ export class PublisherArchiveSource implements WindowSource {
   /**
    * @param url the publisher's base URL (http or https), e.g. `http://127.0.0.1:8645`.
    * @param option the option that gave it, for the error.
+   * @param checks where the windows it answers are checked (document-checks.ts; default this thread).
    * @throws UsageError for a URL that is not http(s)
    */
   constructor(
@@ -130,6 +99,7 @@ export class PublisherArchiveSource implements WindowSource {
     option = "--publisher",
     private readonly timeoutMs = PUBLISHER_TIMEOUT_MS,
     private readonly probeEveryMs = PUBLISHER_PROBE_MS,
+    private readonly checks: DocumentChecks = IN_THREAD,
   ) {
     let parsed: URL | undefined;
     try {
@@ -192,7 +162,7 @@ export class PublisherArchiveSource implements WindowSource {
       if (err instanceof JsonTextError) return [{ source: name, kind: "invalid", reason: err.message }];
       throw err;
     }
-    return [await checked(doc, name)];
+    return [await this.checks.window(doc, name)];
   }
 }
 
@@ -318,14 +288,16 @@ export class WindowDirectory implements WindowSource, BatchSource {
     private readonly batchIndex: Map<string, string[]>,
     /** Number of files indexed. */
     readonly files: number,
+    private readonly checks: DocumentChecks,
   ) {}
 
   /**
+   * @param checks where the documents found are checked (document-checks.ts; default this thread).
    * @throws UsageError when `dir` is not a directory; PublisherFileError (or the FILE_INVALID error of
    *   unreadable JSON) naming a file that is no signed window: no `market` label or no integer `endTime` (for a
    *   batch file, in one of its `markets`).
    */
-  static open(dir: string, option = "--windows"): WindowDirectory {
+  static open(dir: string, option = "--windows", checks: DocumentChecks = IN_THREAD): WindowDirectory {
     let isDir = false;
     try {
       isDir = statSync(dir).isDirectory();
@@ -357,17 +329,21 @@ export class WindowDirectory implements WindowSource, BatchSource {
       const bar = statedBar(doc, file, "", `signed window file (${option} ${dir})`);
       add(index, barKey(bar.marketId, bar.endTime), file);
     }
-    return new WindowDirectory(dir, index, batchIndex, files.length);
+    return new WindowDirectory(dir, index, batchIndex, files.length, checks);
   }
 
   async lookup(_market: string, marketId: bigint, endTimeMs: number): Promise<WindowLookup[]> {
     const absent = `no window ending at ${isoFromMs(endTimeMs)} (${this.files} files)`;
-    return this.find(this.index, barKey(marketId, endTimeMs), absent, checked);
+    return this.find(this.index, barKey(marketId, endTimeMs), absent, (doc, file) =>
+      this.checks.window(doc, file),
+    );
   }
 
   async lookupBatches(market: string, marketId: bigint, endTimeMs: number): Promise<BatchLookup[]> {
     const absent = `no signed batch with a window of ${market} ending at ${isoFromMs(endTimeMs)}`;
-    return this.find(this.batchIndex, barKey(marketId, endTimeMs), absent, checkedBatch);
+    return this.find(this.batchIndex, barKey(marketId, endTimeMs), absent, (doc, file) =>
+      this.checks.batch(doc, file),
+    );
   }
 
   /** Every document indexed under `key`, each checked; one `absent` lookup when there is none. */

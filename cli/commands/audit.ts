@@ -30,6 +30,8 @@ import { output, parseIntOption, shortDate, table } from "../options";
 import { progressBar } from "../progress";
 import { publisherSetCommitment, readPublisherSet } from "../../publisher";
 import { PublisherArchiveSource, WindowDirectory, type WindowSource } from "../../publisher/window-sources";
+import { CheckThreads, defaultCheckThreads } from "../../publisher/check-threads";
+import { IN_THREAD, type DocumentChecks } from "../../publisher/document-checks";
 import type { AuditPublisherSet } from "../../audit/audit-signed";
 import type { LostOutcome } from "../../audit/audit-adaptive";
 
@@ -67,6 +69,8 @@ export interface AuditFlags {
   publisher?: string[];
   /** Directories of signed window and signed batch files (`--windows`, repeatable). */
   windows?: string[];
+  /** Threads that check signed windows and batches (`--threads`; default: the cores available). */
+  threads?: string;
   /** Publisher set files, one per set in force over the range (`--publishers`, repeatable). */
   publishers?: string[];
   json?: boolean;
@@ -199,8 +203,16 @@ async function loadPublisherSets(files: readonly string[]): Promise<AuditPublish
   return out;
 }
 
-/** Everything but the connection, validated before any network access (the calibrations file: when needed). */
-async function auditInputs(f: AuditFlags): Promise<Omit<AuditOptions, "provider">> {
+/** The threads of `--threads` (1: none, the main thread checks). */
+function checkThreads(f: AuditFlags): number {
+  return f.threads === undefined ? defaultCheckThreads() : parseIntOption("--threads", f.threads, 1, 1024);
+}
+
+/**
+ * Everything but the connection, validated before any network access (the calibrations file: when needed);
+ * `checks` is where the signed windows and batches found are checked.
+ */
+async function auditInputs(f: AuditFlags, checks: DocumentChecks): Promise<Omit<AuditOptions, "provider">> {
   if (!isAddress(f.oracle)) throw new UsageError(`--oracle: '${f.oracle}' is not an address`);
   if (f.chainId !== undefined && !/^[1-9]\d*$/.test(f.chainId)) {
     throw new UsageError(`--chain-id: '${f.chainId}' is not a positive integer`);
@@ -217,9 +229,11 @@ async function auditInputs(f: AuditFlags): Promise<Omit<AuditOptions, "provider"
     throw new UsageError(`--from-block: ${fromBlock} is after --to-block ${toBlock}`);
   }
   const models = (f.model ?? []).map((path) => ({ model: loadQuantizedModel(path), path }));
-  const directories = (f.windows ?? []).map((dir) => WindowDirectory.open(dir));
+  const directories = (f.windows ?? []).map((dir) => WindowDirectory.open(dir, "--windows", checks));
   const windowSources: WindowSource[] = [
-    ...(f.publisher ?? []).map((url) => new PublisherArchiveSource(url)),
+    ...(f.publisher ?? []).map(
+      (url) => new PublisherArchiveSource(url, "--publisher", undefined, undefined, checks),
+    ),
     ...directories,
   ];
   const batchKeys = loadBatchVkeys(f.batchArtifacts ?? []);
@@ -451,7 +465,18 @@ function asOptionError(err: unknown): unknown {
  *   or an adaptive market's lost outcomes are breaches beyond chance
  */
 export async function runAudit(f: AuditFlags): Promise<number> {
-  const inputs = await auditInputs(f);
+  const threads = checkThreads(f);
+  const pool = threads > 1 ? new CheckThreads(threads) : undefined;
+  try {
+    return await runAuditWith(f, pool ?? IN_THREAD);
+  } finally {
+    await pool?.close();
+  }
+}
+
+/** `runAudit` with the signed windows and batches checked by `checks`. */
+async function runAuditWith(f: AuditFlags, checks: DocumentChecks): Promise<number> {
+  const inputs = await auditInputs(f, checks);
   const provider = await readOnlyProvider(f.rpc);
   const progress = auditProgress(f.json === true);
   try {

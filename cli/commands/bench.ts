@@ -291,6 +291,15 @@ export function formatChecks(c: SignedDataChecks | undefined): string {
       row("signature, key seen before", c.signatureKnownKey),
       row("signed window file read (fields, digest, signature)", c.signedWindowRead),
     ]) +
+    `\n\nThe same documents handed over at once (${c.copies} copies of each), wall time per document:\n\n` +
+    markdownTable([
+      ["checked", "median", "p90"],
+      row("in the main thread", c.checkedInMainThread),
+      row(
+        `in ${c.threads} worker thread${c.threads === 1 ? "" : "s"} (zkrisk audit --threads)`,
+        c.checkedInThreads,
+      ),
+    ]) +
     "\n"
   );
 }

@@ -85,6 +85,11 @@ export function registerAudit(program: Command): void {
       "--log-chunk <blocks>",
       "blocks per eth_getLogs query; halved while the node refuses a range as too large (default 5000)",
     )
+    .option(
+      "--threads <n>",
+      "threads that check signed windows and batches (digests, signatures) at once; 1 checks them in the " +
+        "main thread (default: the cores available)",
+    )
     .option("--json", "print the report as one JSON object (bigints as strings)")
     .addHelpText(
       "after",

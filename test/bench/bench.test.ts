@@ -7,7 +7,7 @@
  */
 import { createRequire } from "node:module";
 import { mkdtempSync, readFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command, CommanderError } from "commander";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -32,7 +32,7 @@ import {
 import { registerBench, DEFAULT_COLD_RUNS, DEFAULT_WARM_RUNS } from "../../cli/register/bench";
 import { summarize, type Timing } from "../../bench/bench-common";
 import { CHECKED_WINDOWS, type BenchReport } from "../../bench/bench";
-import { SIGNED_DATA_METHOD } from "../../bench/signed-data-bench";
+import { CONCURRENT_COPIES, SIGNED_DATA_METHOD } from "../../bench/signed-data-bench";
 import { signedBatchArtifacts } from "../../bench/signed-batch-bench";
 import { ADAPTIVE_PROVING_METHOD, SIGNED_PROVING_METHOD } from "../../bench/signed-update-bench";
 import { ADAPTIVE_UPDATE_GAS_METHOD } from "../../bench/signed-update-gas";
@@ -184,15 +184,26 @@ describe("zkrisk bench --quick --signed-circuits k1-constant --batch none --json
         "signatureNewKey",
         "signatureKnownKey",
         "signedWindowRead",
+        "threads",
+        "copies",
+        "checkedInMainThread",
+        "checkedInThreads",
       ].sort(),
     );
-    expect([c.windows, c.bars]).toEqual([CHECKED_WINDOWS, 85]);
+    expect([c.windows, c.bars, c.threads, c.copies]).toEqual([
+      CHECKED_WINDOWS,
+      85,
+      availableParallelism(),
+      CONCURRENT_COPIES,
+    ]);
     for (const t of [
       c.poseidon16,
       c.windowDigest,
       c.signatureNewKey,
       c.signatureKnownKey,
       c.signedWindowRead,
+      c.checkedInMainThread,
+      c.checkedInThreads,
     ])
       checkTiming(t, 1);
   });
@@ -261,6 +272,10 @@ describe("zkrisk bench --quick --signed-circuits k1-constant --batch none --json
       "Checking signed data (CPU per item; 10 real signed windows of 85 bars, 1 round(s))",
     );
     expect(text).toContain("| signed window file read (fields, digest, signature) |");
+    expect(text).toContain(
+      "The same documents handed over at once (4 copies of each), wall time per document:",
+    );
+    expect(text).toContain(`| in ${availableParallelism()} worker thread`);
     expect(formatCircuits([], report.runs)).toBe("");
     expect(formatUpdateGas(undefined)).toBe("");
     expect(formatChecks(undefined)).toBe("");

@@ -6,21 +6,29 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BenchError } from "../../bench/bench-common";
-import { measureSignedDataChecks } from "../../bench/signed-data-bench";
+import { CONCURRENT_COPIES, measureSignedDataChecks } from "../../bench/signed-data-bench";
 import { WINDOW_BARS } from "../../candles";
 
 const DATA = join(__dirname, "../../models/data/ethusdt-2h.csv");
 
 describe("the CPU of checking signed data (bench/signed-data-bench.ts)", () => {
   it("measures each check once a round over real windows of WINDOW_BARS bars", async () => {
-    const c = await measureSignedDataChecks({ data: DATA, market: "ETH-USDT", windows: 2, rounds: 2 });
-    expect([c.windows, c.bars]).toEqual([2, WINDOW_BARS]);
+    const c = await measureSignedDataChecks({
+      data: DATA,
+      market: "ETH-USDT",
+      windows: 2,
+      rounds: 2,
+      threads: 2,
+    });
+    expect([c.windows, c.bars, c.threads, c.copies]).toEqual([2, WINDOW_BARS, 2, CONCURRENT_COPIES]);
     for (const t of [
       c.poseidon16,
       c.windowDigest,
       c.signatureNewKey,
       c.signatureKnownKey,
       c.signedWindowRead,
+      c.checkedInMainThread,
+      c.checkedInThreads,
     ]) {
       expect(t.runs).toBe(2);
       expect(t.samplesMs).toHaveLength(2);

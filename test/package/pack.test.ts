@@ -115,6 +115,7 @@ describe("the packed package, installed into a new project", () => {
       "dist/index.d.ts",
       "dist/prover/index.d.ts",
       "dist/service/prove-thread.cjs",
+      "dist/publisher/check-thread.cjs",
       "dist/setup/fixed-base-worker.cjs",
       "contracts/abi/RiskOracle.json",
       "deploy/schema/service.schema.json",
@@ -195,7 +196,7 @@ describe("the packed package, installed into a new project", () => {
     expect(shippedAbi).toBe(true);
   });
 
-  it("plain ESM: computes the features, proves the update with the real circuit and verifies it", async () => {
+  it("plain ESM: computes the features, proves the update with the real circuit and verifies it, and checks the window in a thread", async () => {
     const out = JSON.parse(
       ok(run(process.execPath, ["consumer.mjs", at("window.json"), at("set.json"), artifacts], project)),
     ) as {
@@ -203,8 +204,10 @@ describe("the packed package, installed into a new project", () => {
       parameters: { maintenanceMarginBps: number; initialMarginBps: number };
       verified: boolean;
       tamperedVerified: boolean;
+      checkedInThread: string;
     };
     const signed = await readSignedWindow(at("window.json"));
+    expect(out.checkedInThread).toBe(String(signed.digest));
     const features = windowFeatures(signed.window);
     expect(Object.values(out.features)).toEqual(features.map(String));
     const trace = inferInteger(loadQuantizedModel(MODEL), features);
