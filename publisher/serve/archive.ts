@@ -196,11 +196,40 @@ interface ArchiveFormat<T> {
    * neither the digests recomputed nor the signature verified.
    */
   trusted(value: unknown, file: string): T;
+  /** What decides where a document belongs (`ArchivePlace`). */
+  placeOf(signed: T): ArchivePlace;
+  /**
+   * What decides where a parsed file belongs, read without its bars, digests or signature: its key and each
+   * window's market, bar interval and end time (the start's scan).
+   */
+  readPlace(value: unknown, file: string): ArchivePlace;
   /**
    * How a document differs from what the archive holds at its place (besides the key, which `keyMismatch`
    * compares): the markets, the bar interval, the end time (ms) its file name says. Undefined when it does not.
    */
-  mismatch(signed: T, expected: ArchiveExpectation, endTime: number): ArchiveMismatch | undefined;
+  mismatch(place: ArchivePlace, expected: ArchiveExpectation, endTime: number): ArchiveMismatch | undefined;
+}
+
+/** What decides where a document belongs in the archive: the key that signed it, and its windows' bars. */
+interface ArchivePlace {
+  publicKey: PublicKey;
+  /** Each window's market, bar interval (ms) and end time (ms): one for a window, a batch's in file order. */
+  windows: { market: string; intervalMs: number; endTime: number }[];
+}
+
+/** The market, bar interval and end time of a window read as `readWindowJson` reads them, without its bars. */
+function windowPlace(doc: JsonReader): ArchivePlace["windows"][number] {
+  return {
+    market: doc.at("market").string(),
+    intervalMs: doc.at("intervalMs").integer(1),
+    endTime: doc.at("endTime").integer(0),
+  };
+}
+
+/** The key of a signed file, as `signatureFields` reads it. */
+function publicKeyField(doc: JsonReader): PublicKey {
+  const pk = doc.at("publicKey");
+  return { Ax: pk.at("Ax").bigint(), Ay: pk.at("Ay").bigint() };
 }
 
 /** `ms` for messages: the number and its ISO 8601 time. */
@@ -243,11 +272,10 @@ function fileReader(value: unknown, file: string): JsonReader {
 
 /** The digest, public key and signature fields every signed file ends with. */
 function signatureFields(doc: JsonReader): { digest: bigint; publicKey: PublicKey; signature: Signature } {
-  const pk = doc.at("publicKey");
   const sig = doc.at("signature");
   return {
     digest: doc.at("digest").bigint(),
-    publicKey: { Ax: pk.at("Ax").bigint(), Ay: pk.at("Ay").bigint() },
+    publicKey: publicKeyField(doc),
     signature: { R8x: sig.at("R8x").bigint(), R8y: sig.at("R8y").bigint(), S: sig.at("S").bigint() },
   };
 }
@@ -262,20 +290,31 @@ const WINDOW_FORMAT: ArchiveFormat<SignedWindow> = {
     const doc = fileReader(value, file);
     return { ...readWindowJson(file, doc), ...signatureFields(doc) };
   },
-  mismatch(signed, expected, endTime) {
+  placeOf: (signed) => ({
+    publicKey: signed.publicKey,
+    windows: [
+      { market: signed.market, intervalMs: signed.window.intervalMs, endTime: signed.window.endTime },
+    ],
+  }),
+  readPlace(value, file) {
+    const doc = fileReader(value, file);
+    return { publicKey: publicKeyField(doc), windows: [windowPlace(doc)] };
+  },
+  mismatch(place, expected, endTime) {
     const [market] = expected.markets;
-    if (signed.market !== market) {
+    const [found] = place.windows;
+    if (found.market !== market) {
       return {
         kind: "market",
         field: "market",
         expected: market,
-        found: signed.market,
+        found: found.market,
         reason:
-          `${JSON.stringify(signed.market)}, but ${expected.directory}/ holds the windows of ` +
+          `${JSON.stringify(found.market)}, but ${expected.directory}/ holds the windows of ` +
           JSON.stringify(market),
       };
     }
-    const { intervalMs } = signed.window;
+    const { intervalMs } = found;
     if (expected.intervalMs !== undefined && intervalMs !== expected.intervalMs) {
       return {
         kind: "intervalMs",
@@ -285,7 +324,7 @@ const WINDOW_FORMAT: ArchiveFormat<SignedWindow> = {
         reason: `${intervalMs} ms, but the bars of ${market} are ${expected.intervalMs} ms`,
       };
     }
-    return endTimeMismatch("endTime", signed.window.endTime, endTime);
+    return endTimeMismatch("endTime", found.endTime, endTime);
   },
 };
 
@@ -307,8 +346,20 @@ const BATCH_FORMAT: ArchiveFormat<SignedBatch> = {
       }));
     return { markets, ...signatureFields(doc) };
   },
-  mismatch(signed, expected, endTime) {
-    const held = signed.markets.map((m) => m.market).sort();
+  placeOf: (signed) => ({
+    publicKey: signed.publicKey,
+    windows: signed.markets.map((m) => ({
+      market: m.market,
+      intervalMs: m.window.intervalMs,
+      endTime: m.window.endTime,
+    })),
+  }),
+  readPlace(value, file) {
+    const doc = fileReader(value, file);
+    return { publicKey: publicKeyField(doc), windows: doc.at("markets").items().map(windowPlace) };
+  },
+  mismatch(place, expected, endTime) {
+    const held = place.windows.map((m) => m.market).sort();
     const configured = [...expected.markets].sort();
     if (JSON.stringify(held) !== JSON.stringify(configured)) {
       return {
@@ -319,8 +370,8 @@ const BATCH_FORMAT: ArchiveFormat<SignedBatch> = {
         reason: `${JSON.stringify(held)}, but the batch of ${expected.directory}/ holds ${JSON.stringify(configured)}`,
       };
     }
-    for (const [i, m] of signed.markets.entries()) {
-      const found = endTimeMismatch(`markets[${i}].endTime`, m.window.endTime, endTime);
+    for (const [i, m] of place.windows.entries()) {
+      const found = endTimeMismatch(`markets[${i}].endTime`, m.endTime, endTime);
       if (found !== undefined) return found;
     }
     return undefined;
@@ -336,6 +387,9 @@ function listTimes(directory: string, create: boolean): string[] {
     throw err;
   }
 }
+
+/** How many files the start's scan reads ahead of the one it checks. */
+const SCAN_READS_AHEAD = 16;
 
 /** Options of `SignedArchive.scan`. */
 export interface ScanOptions {
@@ -501,7 +555,7 @@ export class SignedArchive<T extends { publicKey: PublicKey }> {
     this.verified++;
     try {
       const signed = await this.format.verify(parseJsonText(text, file), file);
-      this.assertBelongs(name, endTime, file, signed);
+      this.assertBelongs(name, endTime, file, this.format.placeOf(signed));
       this.checked.set(file, { sha256 });
       return signed;
     } catch (err) {
@@ -529,19 +583,21 @@ export class SignedArchive<T extends { publicKey: PublicKey }> {
    * signed by another key than the archive's, of another market or set of markets, bar interval or bar.
    * @throws ArchiveMismatchError naming the file, the field and both values.
    */
-  private assertBelongs(name: string, endTime: number, file: string, signed: T): void {
+  private assertBelongs(name: string, endTime: number, file: string, place: ArchivePlace): void {
     const mismatch =
-      keyMismatch(signed.publicKey, this.publicKey) ??
-      this.format.mismatch(signed, this.entry(name).expected, endTime);
+      keyMismatch(place.publicKey, this.publicKey) ??
+      this.format.mismatch(place, this.entry(name).expected, endTime);
     if (mismatch !== undefined) throw new ArchiveMismatchError(file, mismatch);
   }
 
   /**
    * Checks that every archived file of `name` is this archive's record of its place (as `read` does: the key,
-   * the market or markets, the bar interval, the end time of its file name), reading each file's fields but
-   * neither recomputing its digests nor verifying its signature (which `read` does when the file is first
-   * served): about 0.4 ms a window file, so a start reads a year of one 2-hour market's windows (4,380) in
-   * about 2 s. Each file is read asynchronously, so an API in the same process answers meanwhile.
+   * the market or markets, the bar interval, the end time of its file name), reading from each file its version
+   * and those fields only (`readPlace`): its bars are read, its digests recomputed and its signature verified by
+   * `read`, when the file is first served. Files are read asynchronously, SCAN_READS_AHEAD ahead of the one
+   * checked, so an API in the same process answers meanwhile and the reads' waits overlap the checks: about
+   * 0.3 ms a window file (0.7 to 0.8 reading every field, one file at a time), so a start reads a year of one
+   * 2-hour market's windows (4,380) in about 1.3 s.
    * @returns the number of files read.
    * @throws ArchiveMismatchError for the first file that is not; JsonTextError for a file that is not JSON or
    *   holds a key twice; PublisherFileError (UnsupportedVersionError for another file version) for a file whose
@@ -549,11 +605,25 @@ export class SignedArchive<T extends { publicKey: PublicKey }> {
    *   aborted (checked before each file).
    */
   async scan(name: string, o: ScanOptions = {}): Promise<number> {
-    const { times } = this.entry(name);
-    for (const endTime of [...times]) {
+    const times = [...this.entry(name).times];
+    const files = times.map((endTime) => this.fileOf(name, endTime));
+    // Reads started ahead of the file checked, so that the wait for each read overlaps the checks of the files
+    // before it; a read left behind by a scan that ends early is dropped.
+    const reads: (Promise<string> | undefined)[] = [];
+    const readAhead = (upTo: number) => {
+      for (let i = reads.length; i < Math.min(upTo, files.length); i++) {
+        const read = readFile(files[i], "utf8");
+        read.catch(() => undefined);
+        reads.push(read);
+      }
+    };
+    for (const [i, endTime] of times.entries()) {
       o.signal?.throwIfAborted();
-      const file = this.fileOf(name, endTime);
-      const value = parseJsonText(await readFile(file, "utf8"), file);
+      const file = files[i];
+      readAhead(i + 1 + SCAN_READS_AHEAD);
+      const text = await reads[i]!;
+      reads[i] = undefined;
+      const value = parseJsonText(text, file);
       const version = fileReader(value, file).at("version").integer();
       if (version !== this.format.version.current) {
         throw new UnsupportedVersionError(
@@ -562,7 +632,7 @@ export class SignedArchive<T extends { publicKey: PublicKey }> {
           unsupportedVersionReason(version, this.format.version),
         );
       }
-      this.assertBelongs(name, endTime, file, this.format.trusted(value, file));
+      this.assertBelongs(name, endTime, file, this.format.readPlace(value, file));
       o.onFile?.();
     }
     return times.length;
@@ -580,7 +650,7 @@ export class SignedArchive<T extends { publicKey: PublicKey }> {
     const endTime = this.format.endTime(signed);
     const file = this.fileOf(name, endTime);
     if (this.has(name, endTime)) throw new ArchiveConflictError(file, this.format.noun);
-    this.assertBelongs(name, endTime, file, signed);
+    this.assertBelongs(name, endTime, file, this.format.placeOf(signed));
     const text = this.format.text(signed);
     try {
       makeDirectory(this.entry(name).directory);

@@ -1,7 +1,7 @@
 /**
  * `zkrisk publisher serve`: load the config, unlock the key (password from ZKRISK_PUBLISHER_PASSWORD), open the
- * archive, serve the HTTP API, then check that the archive is this key's (every file read: 62 s warm, 107 s
- * cold for a year of 8 markets and 2 batches, docs/publisher-service.md), the API answering meanwhile that the
+ * archive, serve the HTTP API, then check that the archive is this key's (every file read: about 14 s warm for
+ * a year of 8 markets and 2 batches, docs/publisher-service.md), the API answering meanwhile that the
  * publisher is starting (503 for /health, the windows and the batches, with the check's progress), then poll
  * the sources every `pollSeconds`, signing each new window once, then each batch whose markets' windows are all
  * archived at a new bar close, once. On SIGINT or SIGTERM, finish the window or batch in hand (or end the

@@ -1,7 +1,7 @@
 /**
  * `zkrisk publisher serve` while it starts (real sockets on 127.0.0.1): the API listens before the archive is
  * checked. While the check reads the archive (held here on one file by a stand-in for `readFile`, so the test
- * knows where it is without timing it), /health answers 503 "starting" with the check's progress, a window or
+ * knows where it stops without timing it: the files before it are read and counted, the held one is not), /health answers 503 "starting" with the check's progress, a window or
  * batch request 503 STARTING with Retry-After, /metrics `zkrisk_publisher_starting 1`, and nothing is signed; once
  * the check has passed, /health is 200, the windows are served and the first poll signs. A check that fails
  * fails the start with its error as before and closes the API (a connection is refused); a stop during the check
@@ -39,12 +39,15 @@ import {
 const holds = vi.hoisted(() => ({
   /** Per file: called when its read begins; it waits for the promise returned. */
   waiting: new Map<string, () => Promise<void>>(),
+  /** The files whose read has begun, in order. */
+  begun: [] as string[],
 }));
 
 vi.mock("node:fs/promises", async (importOriginal) => {
   const original = await importOriginal<typeof import("node:fs/promises")>();
   const readFile = (async (...args: Parameters<typeof original.readFile>) => {
     const path = String(args[0]);
+    holds.begun.push(path);
     const wait = holds.waiting.get(path);
     if (wait !== undefined) {
       holds.waiting.delete(path);
@@ -136,6 +139,23 @@ async function get(url: string): Promise<{ status: number; retryAfter: string | 
   };
 }
 
+/**
+ * GET `url`/health once the check has read `files` files: the scan reads files ahead of the one it checks, so the
+ * held read begins before the files before it are counted; it stops at `files` (the next one is held). Asked
+ * again every 10 ms, at most 500 times; the last answer is returned either way, for the test to judge.
+ */
+async function healthAfter(
+  url: string,
+  files: number,
+): Promise<{ status: number; retryAfter: string | null; text: string }> {
+  for (let tries = 1; ; tries++) {
+    const health = await get(`${url}/health`);
+    const read = (JSON.parse(health.text) as { archive?: { filesRead?: number } }).archive?.filesRead;
+    if (read === files || tries === 500) return health;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 /** The error code of a TCP connection to `url`'s port on 127.0.0.1, or "connected". */
 function connectTo(url: string): Promise<string> {
   return new Promise((done) => {
@@ -184,7 +204,7 @@ describe("publisher serve: starting", () => {
     const held = holdRead(windowFile("BTC-USDT", 198));
     const { url, started, lines } = await startHeld(configOf(archive, "to-200.csv"), held);
 
-    const health = await get(`${url}/health`);
+    const health = await healthAfter(url, 2);
     expect(health.status).toBe(503);
     const body = JSON.parse(health.text) as Record<string, unknown>;
     expect(body).toMatchObject({
@@ -285,9 +305,11 @@ describe("publisher serve: starting", () => {
     const { url, started, lines } = await startHeld(configOf(archive, "to-200.csv"), held, {
       signal: stop.signal,
     });
-    const health = JSON.parse((await get(`${url}/health`)).text) as { archive: unknown };
+    const health = JSON.parse((await healthAfter(url, 5)).text) as { archive: unknown };
     // BTC-USDT's 4 windows and ETH-USDT's first.
     expect(health.archive).toEqual({ filesRead: 5, filesTotal: FILES });
+    // The files after the held one are read meanwhile (read ahead), though not counted before it.
+    expect(holds.begun).toContain(windowFile("ETH-USDT", 198));
     stop.abort();
     held.release();
     await expect(started).rejects.toBe(stop.signal.reason);
@@ -329,7 +351,7 @@ describe("publisher serve: starting", () => {
     const run = servePublisher({ config, logLevel: "silent", env: PASSWORD_ENV });
     await Promise.race([held.reached, run]);
     const url = `http://127.0.0.1:${port}`;
-    expect(JSON.parse((await get(`${url}/health`)).text)).toMatchObject({
+    expect(JSON.parse((await healthAfter(url, 1)).text)).toMatchObject({
       status: "starting",
       archive: { filesRead: 1, filesTotal: 4 },
     });
