@@ -97,6 +97,7 @@ const FAST_SUITES = [
   "test/publisher/serve-starting.test.ts",
   "test/publisher/check-threads.test.ts",
   "test/prover/groth16-prover.test.ts",
+  "test/prover/groth16-verifier.test.ts",
   "test/prover/native-msm.test.ts",
   "test/setup/fixed-base.test.ts",
   "test/setup/setup.test.ts",

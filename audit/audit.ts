@@ -50,7 +50,8 @@ import type { QuantizedModel } from "../models/quantized-model";
 import type { CandleSeries } from "../candles/types";
 import type { BatchSource, WindowSource } from "../publisher/window-sources";
 import { oracleDomain } from "../prover/domain";
-import { snarkjs, type Groth16Proof, type VerificationKey } from "../setup/snarkjs";
+import { Groth16Verifier } from "../prover/groth16-verifier";
+import type { Groth16Proof, VerificationKey } from "../setup/snarkjs";
 import {
   auditSignedUpdate,
   candlesByTime,
@@ -407,7 +408,13 @@ function proofOf(call: ProofPoints): Groth16Proof {
   };
 }
 
-/** The Groth16 proof verifies with `vkey` for `pubSignals`. */
+/** A verifier per verification key given, its key read once (prover/groth16-verifier.ts). */
+const verifiers = new WeakMap<VerificationKey, Groth16Verifier>();
+
+/**
+ * The Groth16 proof verifies with `vkey` for `pubSignals`, as snarkjs.groth16.verify decides (Groth16Verifier,
+ * about 9.3 ms a proof against snarkjs's 30 to 34 (docs/benchmarks.md)).
+ */
 async function checkProof(
   vkey: VerificationKey,
   points: ProofPoints,
@@ -415,7 +422,9 @@ async function checkProof(
 ): Promise<string[]> {
   const signals = pubSignals.map((v) => v.toString());
   try {
-    if (!(await snarkjs.groth16.verify(vkey, signals, proofOf(points)))) {
+    let verifier = verifiers.get(vkey);
+    if (verifier === undefined) verifiers.set(vkey, (verifier = new Groth16Verifier(vkey)));
+    if (!(await verifier.verify(signals, proofOf(points)))) {
       return ["the Groth16 proof does not verify with the verification key for the submitted public signals"];
     }
   } catch (err) {

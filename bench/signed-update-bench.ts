@@ -32,6 +32,7 @@ import {
 import { readR1csHeader } from "../circuits/binfile";
 import type { SetupLog } from "../setup/log";
 import { Groth16Prover } from "../prover/groth16-prover";
+import { Groth16Verifier } from "../prover/groth16-verifier";
 import { nativeMsm } from "../prover/native-msm";
 import { readProvingFiles } from "../prover/proving-files";
 import { releaseCurves, snarkjs, type VerificationKey } from "../setup/snarkjs";
@@ -121,6 +122,8 @@ export interface SignedProvingBench {
     /** CPU time (process.cpuUsage: all threads of the process) of the same proofs, ms. */
     cpu: { snarkjsFullProve: Timing; singleThread: Timing; wasmMsm: Timing; nativeMsm?: Timing };
   };
+  /** Verifying each of the levers' proofs again: by snarkjs, and by the audit's verifier (wall time, ms). */
+  verification: { snarkjs: Timing; groth16Verifier: Timing };
 }
 
 /** How the figures are taken (copied into the report). */
@@ -160,6 +163,12 @@ export const SIGNED_PROVING_METHOD: Record<string, string> = {
     "ffjavascript's wasm multi-exponentiations (the kept prover before the native addon); nativeMsm = the same " +
     "with the native addon's (prover/native-msm.ts; absent when it is not built); witness + proof, median and " +
     "nearest-rank p90 of the wall time, and of the CPU time (cpu: process.cpuUsage, all threads of the process)",
+  verification:
+    "each proof of provingLevers verified again, one right after the other: snarkjs = snarkjs.groth16.verify " +
+    "(the key read each time, its multi-exponentiation and Miller loops on the curve's worker threads); " +
+    "groth16Verifier = prover/groth16-verifier.ts (zkrisk audit's: the key read once, e(-alpha, beta) and the " +
+    "Miller-loop lines of gamma and delta computed once, all in the main thread), its verdict checked equal; " +
+    "median and nearest-rank p90 of the wall time",
   statistics: "median: middle value (mean of the two middle for an even count); p90: nearest rank",
 };
 
@@ -404,7 +413,7 @@ async function measureWarm(
   c: CircuitUnderTest,
   warmUp: Window,
   windows: readonly Window[],
-): Promise<Pick<SignedProvingBench, "provingWarm" | "provingLevers">> {
+): Promise<Pick<SignedProvingBench, "provingWarm" | "provingLevers" | "verification">> {
   const prover = SignedUpdateProver.open(
     c.artifacts.dir,
     { mode: c.spec.mode, quorum: c.spec.quorum },
@@ -415,6 +424,8 @@ async function measureWarm(
     return { market: opts.market, ...(prior && { prior }) };
   };
   const kit = provingKit(c);
+  const verifier = new Groth16Verifier(kit.vkey);
+  const verifyMs = { snarkjs: [] as number[], groth16Verifier: [] as number[] };
   const single = await Groth16Prover.open(kit.wasm, kit.zkey, { singleThread: true, msm: "wasm" });
   const wasmMsm = await Groth16Prover.open(kit.wasm, kit.zkey, { msm: "wasm" });
   const native = nativeMsm().loaded
@@ -463,10 +474,19 @@ async function measureWarm(
         const { proof, publicSignals } = await levers[name](input);
         const ms = performance.now() - t0;
         const cpu = process.cpuUsage(cpu0);
-        if (!(await snarkjs.groth16.verify(kit.vkey, publicSignals, proof))) {
-          throw new BenchError(`[${c.name}] ${name}: the proof does not verify`);
+        const v0 = performance.now();
+        const verified = await snarkjs.groth16.verify(kit.vkey, publicSignals, proof);
+        const v1 = performance.now();
+        const again = await verifier.verify(publicSignals, proof);
+        const v2 = performance.now();
+        if (!verified || !again) {
+          throw new BenchError(
+            `[${c.name}] ${name}: the proof does not verify (snarkjs ${verified}, Groth16Verifier ${again})`,
+          );
         }
         if (timed) {
+          verifyMs.snarkjs.push(v1 - v0);
+          verifyMs.groth16Verifier.push(v2 - v1);
           leverMs[name].push(ms);
           leverCpuMs[name].push((cpu.user + cpu.system) / 1000);
         }
@@ -504,6 +524,10 @@ async function measureWarm(
           wasmMsm: summarize(leverCpuMs.wasmMsm),
           ...(native && { nativeMsm: summarize(leverCpuMs.nativeMsm) }),
         },
+      },
+      verification: {
+        snarkjs: summarize(verifyMs.snarkjs),
+        groth16Verifier: summarize(verifyMs.groth16Verifier),
       },
     };
   } finally {

@@ -217,6 +217,10 @@ export function formatCircuits(circuits: readonly SignedProvingBench[], runs: Be
           ? `${ms(nativeMsm.medianMs)} / ${ms(nativeMsm.p90Ms)} (${ms(cpu.nativeMsm.medianMs)})`
           : "not built";
       }),
+      row(
+        "verifying a proof again, snarkjs / zkrisk audit's verifier: medians",
+        (c) => `${ms(c.verification.snarkjs.medianMs)} / ${ms(c.verification.groth16Verifier.medianMs)}`,
+      ),
       row("setup (this run, not in proving)", (c) =>
         c.artifacts.reused ? "cached" : `built, ${(c.artifacts.setupMs / 1000).toFixed(1)} s`,
       ),

@@ -149,6 +149,7 @@ describe("zkrisk bench --quick --signed-circuits k1-constant --batch none --json
         "provingCold",
         "provingWarm",
         "provingLevers",
+        "verification",
         "statistics",
         "updateGas",
         "checks",
@@ -164,6 +165,7 @@ describe("zkrisk bench --quick --signed-circuits k1-constant --batch none --json
       "provingCold",
       "provingWarm",
       "provingLevers",
+      "verification",
     ]) {
       expect(report.circuits[0]).toHaveProperty(key);
       expect(report.method[key]).toBe(SIGNED_PROVING_METHOD[key]);
@@ -235,6 +237,10 @@ describe("zkrisk bench --quick --signed-circuits k1-constant --batch none --json
     checkTiming(c.provingLevers.singleThread, 1);
     checkTiming(c.provingLevers.wasmMsm, 1);
     checkTiming(c.provingLevers.cpu.wasmMsm, 1);
+    // each lever's proof verified again by both verifiers: 3 or 4 samples for one bar
+    const levers = nativeMsm().loaded ? 4 : 3;
+    checkTiming(c.verification.snarkjs, levers);
+    checkTiming(c.verification.groth16Verifier, levers);
     expect(c.provingWarm.msm).toBe(nativeMsm().loaded ? "native" : "wasm");
     if (nativeMsm().loaded) checkTiming(c.provingLevers.nativeMsm!, 1);
     expect(c.provingWarm.firstProofMs).toBeGreaterThan(0);
@@ -264,6 +270,7 @@ describe("zkrisk bench --quick --signed-circuits k1-constant --batch none --json
     expect(text).toContain("| k = 1, constant");
     expect(text).toContain(`| ${c.circuit.constraints.toLocaleString("en-US")} `);
     expect(text).toContain("of it: pairing");
+    expect(text).toContain("| verifying a proof again, snarkjs / zkrisk audit's verifier: medians |");
     expect(text).toContain(report.updateGas!.first.total.toLocaleString("en-US"));
     expect(text).toContain(report.updateGas!.later.verifier.toLocaleString("en-US"));
     expect(text).not.toContain("Signed batches");
@@ -311,6 +318,10 @@ describe("zkrisk bench --quick --signed-circuits k1-adaptive --batch none --json
     checkTiming(c.provingLevers.singleThread, 1);
     checkTiming(c.provingLevers.wasmMsm, 1);
     checkTiming(c.provingLevers.cpu.wasmMsm, 1);
+    // each lever's proof verified again by both verifiers: 3 or 4 samples for one bar
+    const levers = nativeMsm().loaded ? 4 : 3;
+    checkTiming(c.verification.snarkjs, levers);
+    checkTiming(c.verification.groth16Verifier, levers);
     expect(c.provingWarm.msm).toBe(nativeMsm().loaded ? "native" : "wasm");
     if (nativeMsm().loaded) checkTiming(c.provingLevers.nativeMsm!, 1);
     expect(c.provingCold.proving.medianMs).toBeLessThan(c.provingCold.wall.medianMs);
