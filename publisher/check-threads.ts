@@ -4,8 +4,8 @@
  * several updates at once (audit/lookahead.ts); checked here, they are checked on as many cores, where in the main
  * thread they would wait for one another. The lookups are the same as `IN_THREAD`'s.
  *
- * The threads start when the first document comes (each loads the checking code once: some 0.1 s from the build,
- * about 1 s from the sources) and end after `IDLE_MS` without work, or at `close`.
+ * The threads start when the first document comes (each loads the checking code once: about 1 s from the sources,
+ * less from the build) and end after `IDLE_MS` without work, or at `close`.
  */
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
