@@ -56,7 +56,7 @@ async function bn128(): Promise<PairingCurve> {
 
 /** Groth16 verification with one key (see the module's comment). */
 export class Groth16Verifier {
-  private prepared: Promise<PreparedKey> | undefined;
+  private prepared: PreparedKey | undefined;
 
   /** @param vkey a bn128 Groth16 key as snarkjs exports it. */
   constructor(readonly vkey: VerificationKey) {
@@ -87,8 +87,7 @@ export class Groth16Verifier {
    */
   async verify(publicSignals: readonly string[], proof: Groth16Proof): Promise<boolean> {
     const curve = await bn128();
-    this.prepared ??= Promise.resolve(this.prepare(curve));
-    const key = await this.prepared;
+    const key = (this.prepared ??= this.prepare(curve));
     if (publicSignals.length !== this.vkey.nPublic) return false;
     const signals = publicSignals.map(big);
     if (signals.some((s) => s < 0n || s >= curve.r)) return false;
