@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadCircuit } from "../helpers/circuits";
+import { FIELD_MODULUS, loadCircuit } from "../helpers/circuits";
 import { loadArtifacts } from "../../setup/artifacts";
 import { Groth16Verifier } from "../../prover/groth16-verifier";
 import { releaseCurves, runSetup, snarkjs, type Groth16Proof, type VerificationKey } from "../../setup";
@@ -28,8 +28,8 @@ template Product() {
 component main { public [c] } = Product();
 `;
 
-/** The bn128 scalar field's order. */
-const R = 21888242871839275222246405745257275088548364400416711008110977930535217664001n;
+/** The bn128 scalar field's order, r: the circuits' field. */
+const R = FIELD_MODULUS;
 
 let tmp: string;
 let vkey: VerificationKey;
