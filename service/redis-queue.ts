@@ -17,6 +17,7 @@ import type { Dispatcher, RunJob } from "./dispatcher";
 import { CLAIMS, isDue, SET_BACKS } from "./job-states";
 import { transition, type JobRecord, type JobStore } from "./jobs";
 import { loadLuaScript } from "./lua-scripts";
+import { isDueAt, MAX_RETRY_DELAY_MS } from "./retry";
 import { RedisErrorLog } from "./redis-store";
 
 /** Name of the BullMQ queue (under the store's prefix). */
@@ -196,18 +197,37 @@ export class RedisDispatcher implements Dispatcher {
 
   async notify(job: JobRecord): Promise<void> {
     if (!isDue(job)) return;
+    const now = Date.now();
+    // Due now, by `isDueAt` (retry.ts), also when its time lies further ahead than the longest delay: the clock
+    // stepped back since the job was set back.
+    const steppedBack = job.notBefore > now + MAX_RETRY_DELAY_MS;
     // One delivery per (job, status, due time): asking twice for the same job at once adds it once, while a job
     // due again in another status (a proved proof-only job asked for with submit) gets a new delivery.
+    const id = deliveryIdOf(job);
     await this.queue.add(
       "job",
       { id: job.id },
       {
-        jobId: deliveryIdOf(job),
-        delay: Math.max(0, job.notBefore - Date.now()),
+        jobId: id,
+        delay: isDueAt(job.notBefore, now) ? 0 : job.notBefore - now,
         attempts: DELIVERY_ATTEMPTS,
         backoff: { type: "fixed", delay: this.o.lockMs ?? 30_000 },
       },
     );
+    // A delivery made before the clock stepped back waits for BullMQ's clock to reach its time: deliver it now.
+    // The leader's sweep (`handOverDue`) comes here for every due job, so none waits longer than the sweep.
+    if (steppedBack) {
+      const delivery = await this.queue.getJob(id);
+      if (delivery && (await delivery.isDelayed())) {
+        await delivery.promote().catch(async (err: unknown) => {
+          if (await delivery.isDelayed()) throw err; // otherwise delivered meanwhile
+        });
+        this.o.log.warn(
+          { job: job.id, dueAt: new Date(job.notBefore).toISOString() },
+          "the clock stepped back since this job was set back: delivered now",
+        );
+      }
+    }
   }
 
   isLeader(): boolean {

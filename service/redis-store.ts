@@ -53,6 +53,7 @@ import {
   type SentTransaction,
 } from "./jobs";
 import { loadLuaScript } from "./lua-scripts";
+import { MAX_RETRY_DELAY_MS } from "./retry";
 import { redactUrl } from "../core/url";
 
 /** Version of the key layout, kept in `{prefix}:schema`; a prefix holding another version is refused. */
@@ -516,7 +517,19 @@ export class RedisJobStore implements JobStore {
   async claimNext(holder: string, now: number): Promise<JobRecord | undefined> {
     checkInteger("now", now);
     for (;;) {
-      const [member] = await this.client.zrangebyscore(this.dueKey(), "-inf", now, "LIMIT", 0, 1);
+      // Due by `isDueAt` (retry.ts): its time has passed, or lies further ahead than the longest delay (a clock
+      // that stepped back).
+      const [member] = [
+        ...(await this.client.zrangebyscore(this.dueKey(), "-inf", now, "LIMIT", 0, 1)),
+        ...(await this.client.zrangebyscore(
+          this.dueKey(),
+          `(${now + MAX_RETRY_DELAY_MS}`,
+          "+inf",
+          "LIMIT",
+          0,
+          1,
+        )),
+      ];
       if (member === undefined) return undefined;
       const id = member.slice(ORDER_ID_AT);
       const market = await this.marketOf(id);
@@ -531,6 +544,7 @@ export class RedisJobStore implements JobStore {
         member,
         holder,
         String(now),
+        String(MAX_RETRY_DELAY_MS),
       );
       if (flat !== null) return this.decode(id, flat);
       // Taken by another process (or no longer due) between the look and the claim: look again.

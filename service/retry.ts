@@ -18,6 +18,18 @@ export function retryDelayMs(retryBaseMs: number, attempt: number): number {
 }
 
 /**
+ * Whether a job set back until `notBefore` may be claimed at `now` (both ms on the wall clock): its due time has
+ * passed, or it lies further ahead than any delay the service sets (`MAX_RETRY_DELAY_MS`, the longest of
+ * them). Then the wall clock has stepped back since the delay was set (a correction by NTP, a virtual machine
+ * restored from a snapshot), and the job is due now instead of waiting for the clock to catch up. So no job
+ * waits more than `MAX_RETRY_DELAY_MS` from any moment, whatever the clock does; a job due within that wait
+ * after a step back waits the step's length more, at most that long.
+ */
+export function isDueAt(notBefore: number, now: number): boolean {
+  return notBefore <= now || notBefore > now + MAX_RETRY_DELAY_MS;
+}
+
+/**
  * Longest wait between two requests for a bar's signed windows (or batches) while the job waits for late
  * publishers, ms (30 s): a signature that comes late is picked up within this once the wait is long.
  */

@@ -38,6 +38,7 @@ import {
   type ProvedJob,
   type SentTransaction,
 } from "./jobs";
+import { MAX_RETRY_DELAY_MS } from "./retry";
 
 /** Schema version written to `PRAGMA user_version`; a file with a greater one is refused. */
 export const SCHEMA_VERSION = 2;
@@ -234,9 +235,10 @@ export class SqliteJobStore implements JobStore {
        WHERE id = @id AND submit = 0 AND status IN (${sqlList(SUBMIT_UPGRADE_FROM)})
        RETURNING *`,
     );
+    // Due by `isDueAt` (retry.ts): a due time further ahead than the longest delay is a clock that stepped back.
     this.selectDue = db.prepare<{ now: number }, JobRow>(
       `SELECT * FROM jobs
-       WHERE not_before <= @now AND (${SQL_DUE})
+       WHERE (not_before <= @now OR not_before > @now + ${MAX_RETRY_DELAY_MS}) AND (${SQL_DUE})
        ORDER BY not_before, data_timestamp, created_at, id
        LIMIT 1`,
     );

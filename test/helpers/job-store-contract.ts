@@ -20,6 +20,7 @@ import {
   type JobStore,
   type SentTransaction,
 } from "../../service/jobs";
+import { MAX_RETRY_DELAY_MS } from "../../service/retry";
 import { FIELD_MODULUS } from "../../crypto/field";
 
 const ROOT = join(__dirname, "../..");
@@ -435,6 +436,37 @@ export function describeJobStoreContract(name: string, factory: JobStoreContract
         });
         expect(await store.claimNext("w", 1_000_000)).toBeUndefined();
         expect(await store.claimNext("w", Number.MAX_SAFE_INTEGER)).toBeUndefined();
+      });
+
+      it("takes a job due further ahead than the longest delay the service sets (the clock stepped back), and none due within it", async () => {
+        const store = await open();
+        const now = 50_000_000;
+        const stepped = await store.enqueue({ market: BTC, dataTimestamp: bar(0), submit: false }, 1_000);
+        const waiting = await store.enqueue({ market: BTC, dataTimestamp: bar(1), submit: true }, 1_000);
+        const overdue = await store.enqueue({ market: ETH, dataTimestamp: bar(0), submit: false }, 1_000);
+        // Set back before the wall clock stepped back to `now`: one beyond the longest delay from `now`, one at it.
+        await store.update(stepped.job.id, { attempts: 1, notBefore: now + MAX_RETRY_DELAY_MS + 1 }, 2_000);
+        await store.update(
+          waiting.job.id,
+          { status: "proved", update: proofAt(bar(1)), notBefore: now + MAX_RETRY_DELAY_MS },
+          2_000,
+        );
+        await store.update(overdue.job.id, { attempts: 1, notBefore: now }, 2_000);
+
+        // Those whose time has passed come first.
+        expect(await store.claimNext("w", now)).toMatchObject({ id: overdue.job.id, status: "proving" });
+        expect(await store.claimNext("w", now)).toMatchObject({
+          id: stepped.job.id,
+          status: "proving",
+          holder: "w",
+          attempts: 1,
+        });
+        expect(await store.claimNext("w", now)).toBeUndefined();
+        expect(await store.claimNext("w", now + MAX_RETRY_DELAY_MS - 1)).toBeUndefined();
+        expect(await store.claimNext("w", now + MAX_RETRY_DELAY_MS)).toMatchObject({
+          id: waiting.job.id,
+          status: "submitting",
+        });
       });
 
       it("takes proved jobs to submit, not proof-only ones, interleaved with queued ones by notBefore", async () => {
