@@ -46,7 +46,8 @@ export interface BacktestFlags {
   model: string;
   data: string[];
   market?: string;
-  calibrations: string;
+  /** Not given: the shipped calibrations where they belong to the model. */
+  calibrations?: string;
   adaptive?: boolean;
   missRate: string;
   from?: string;
@@ -175,7 +176,10 @@ export async function runBacktestCommand(f: BacktestFlags): Promise<BacktestResu
     reads: [
       ...fileOptions("--model", f.model),
       ...fileOptions("--data", f.data),
-      ...fileOptions("--calibrations", f.calibrations === "none" ? undefined : f.calibrations),
+      ...fileOptions(
+        "--calibrations",
+        f.calibrations === "none" ? undefined : (f.calibrations ?? DEFAULT_CALIBRATIONS),
+      ),
     ],
     writes: [...fileOptions("--series", f.series), ...fileOptions("--report", f.report)],
   });
@@ -198,14 +202,23 @@ export async function runBacktestCommand(f: BacktestFlags): Promise<BacktestResu
     throw new UsageError(`--model: ${f.model}: ${(err as Error).message}`);
   }
   let calibrations: Calibrations | undefined;
-  if (f.calibrations !== "none" && model.kind === "quantized") {
-    // The shipped calibrations belong to the shipped model: another model without --calibrations runs on its
-    // own scale; a calibrations file given explicitly must be that model's.
-    const isDefault = f.calibrations === DEFAULT_CALIBRATIONS;
-    const modelSha = sha256File(f.model);
-    if (!isDefault || loadCalibrations(f.calibrations).model.sha256 === modelSha) {
-      calibrations = loadCalibrations(f.calibrations, modelSha);
+  if (f.calibrations === undefined) {
+    // The shipped calibrations belong to the shipped model: another model runs on its own scale.
+    if (model.kind === "quantized") {
+      const modelSha = sha256File(f.model);
+      if (loadCalibrations(DEFAULT_CALIBRATIONS).model.sha256 === modelSha) {
+        calibrations = loadCalibrations(DEFAULT_CALIBRATIONS, modelSha);
+      }
     }
+  } else if (f.calibrations !== "none") {
+    // A calibrations file given is read, and must be the model's.
+    if (model.kind !== "quantized") {
+      throw new UsageError(
+        `--calibrations ${f.calibrations}: calibrates a quantised model, and --model ${f.model} is a float ` +
+          "model (its calibration is in the file; quantise it with zkrisk quantize, or leave out --calibrations)",
+      );
+    }
+    calibrations = loadCalibrations(f.calibrations, sha256File(f.model));
   }
   if (f.adaptive && calibrations === undefined) {
     throw new UsageError(

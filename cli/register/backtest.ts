@@ -25,8 +25,8 @@ export function registerBacktest(program: Command): void {
     )
     .option(
       "--calibrations <file>",
-      "per-market calibrations of the quantised model ('none': the model file's own scale)",
-      DEFAULT_CALIBRATIONS,
+      "per-market calibrations of the quantised model ('none': the model file's own scale; default: " +
+        `${DEFAULT_CALIBRATIONS} when they belong to the model, else the model file's own scale)`,
     )
     .option("--adaptive", "also run the adaptive calibration as it would run on chain")
     .option("--miss-rate <x>", "fraction of bars without an accepted update (with --adaptive)", "0")

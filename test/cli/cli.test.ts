@@ -1,6 +1,6 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { fixedPointText, PRICE_DECIMALS, toFixedPoint } from "../../candles/integer-candle";
 import { loadCandles } from "../../candles/load-data";
@@ -416,6 +416,28 @@ describe("zkrisk backtest: any length, several markets, series and report", () =
     const other = zkrisk("backtest", "--calibrations", bad, "--from", "2024-06-01");
     expect(other.code).toBe(2);
     expect(other.stderr).toContain("belong to another model");
+  });
+
+  it("reads a calibrations file given, however its path is spelt, and refuses one with a float model", () => {
+    const dir = mkdtempSync(join(tmpdir(), "zkrisk-cal-"));
+    const model = JSON.parse(readFileSync(MODEL, "utf8"));
+    model.source.file = "another.float.json";
+    const otherModel = join(dir, "other.quantized.json");
+    writeFileSync(otherModel, JSON.stringify(model));
+    const shipped = join(ROOT, "models/calibrations.json");
+    // The shipped file by its absolute path and by a relative one (the CLI runs in the temporary folder).
+    for (const spelt of [shipped, relative(tmpdir(), shipped)]) {
+      const r = zkrisk("backtest", "--model", otherModel, "--calibrations", spelt, "--from", "2024-06-01");
+      expect(r.code, spelt).toBe(2);
+      expect(r.stderr).toContain(`${spelt}: model.sha256: the calibrations belong to another model`);
+    }
+    const float = join(ROOT, "models/btc-usdt-2h.float.json");
+    const missing = join(dir, "missing.json");
+    const r = zkrisk("backtest", "--model", float, "--calibrations", missing, "--from", "2024-06-01");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `--calibrations ${missing}: calibrates a quantised model, and --model ${float} is a float model`,
+    );
   });
 });
 
