@@ -127,8 +127,16 @@ export class ChainView {
    */
   static async connect(
     chain: ServiceConfig["chain"],
-    { requestTimeoutMs = RPC_REQUEST_TIMEOUT_MS }: { requestTimeoutMs?: number } = {},
+    {
+      requestTimeoutMs = RPC_REQUEST_TIMEOUT_MS,
+      file,
+    }: {
+      requestTimeoutMs?: number;
+      /** The config file the chain's fields come from, named in the errors. */
+      file?: string;
+    } = {},
   ): Promise<ChainView> {
+    const at = file === undefined ? "" : `${file}: `;
     const provider = new RedactingProvider(
       rpcRequest(chain.rpc, { timeoutMs: requestTimeoutMs }),
       undefined,
@@ -141,20 +149,20 @@ export class ChainView {
       } catch (err) {
         throw new ZkriskError(
           "CHAIN_UNREACHABLE",
-          `chain.rpc: cannot reach ${redactUrl(chain.rpc)}: ${redactedErrorMessage(err)}`,
+          `${at}chain.rpc: cannot reach ${redactUrl(chain.rpc)}: ${redactedErrorMessage(err)}`,
         );
       }
       const oracle = new Contract(chain.oracle, oracleInterface(), provider);
       if ((await provider.getCode(chain.oracle)) === "0x") {
         throw new ZkriskError(
           "CONFIG_INVALID",
-          `chain.oracle: no contract at ${chain.oracle} on ${redactUrl(chain.rpc)}`,
+          `${at}chain.oracle: no contract at ${chain.oracle} on ${redactUrl(chain.rpc)}`,
         );
       }
       // Another contract (the verifier's address given by mistake) would fail every read and every submission. A
       // node that fails the call (or answers it with no data) says nothing of the address: the service starts, and
       // its reads of the oracle meet the node's state as they always do.
-      await checkRiskOracle(provider, chain.oracle, "chain.oracle").catch((err: unknown) => {
+      await checkRiskOracle(provider, chain.oracle, `${at}chain.oracle`).catch((err: unknown) => {
         if (err instanceof UsageError) throw new ZkriskError("CONFIG_INVALID", err.message);
       });
       return new ChainView(

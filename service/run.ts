@@ -315,14 +315,19 @@ export async function deploymentIdentity(cfg: ServiceConfig): Promise<Deployment
       );
     }
   }
-  return { chainId: (await chainIdOf(cfg.chain)).toString(), oracle: cfg.chain.oracle, markets, batches };
+  return {
+    chainId: (await chainIdOf(cfg.chain, cfg.file)).toString(),
+    oracle: cfg.chain.oracle,
+    markets,
+    batches,
+  };
 }
 
 /**
  * The chain id of `chain.rpc`, asked as chain-view.ts asks it (the service connects again when it starts).
  * @throws ZkriskError CHAIN_UNREACHABLE, naming the URL redacted.
  */
-async function chainIdOf(chain: ServiceConfig["chain"]): Promise<bigint> {
+async function chainIdOf(chain: ServiceConfig["chain"], file: string): Promise<bigint> {
   const provider = new JsonRpcProvider(rpcRequest(chain.rpc), undefined, {
     staticNetwork: false,
     cacheTimeout: -1,
@@ -332,7 +337,7 @@ async function chainIdOf(chain: ServiceConfig["chain"]): Promise<bigint> {
   } catch (err) {
     throw new ZkriskError(
       "CHAIN_UNREACHABLE",
-      `chain.rpc: cannot reach ${redactUrl(chain.rpc)}: ${redactedErrorMessage(err)}`,
+      `${file}: chain.rpc: cannot reach ${redactUrl(chain.rpc)}: ${redactedErrorMessage(err)}`,
     );
   } finally {
     provider.destroy();

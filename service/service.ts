@@ -99,7 +99,7 @@ export class ProverService {
   async start(): Promise<void> {
     const { config: cfg, store, dispatcher, log } = this.opts;
     const key = await loadSignerKey(cfg.chain);
-    const chain = (this.chain = await ChainView.connect(cfg.chain));
+    const chain = (this.chain = await ChainView.connect(cfg.chain, { file: cfg.file }));
     const submitter = new Submitter(chain.provider, new Wallet(key, chain.provider), chain.oracle, {
       gasPriceCeilingWei: cfg.chain.gasPriceCeilingWei,
       confirmations: cfg.chain.confirmations,

@@ -246,14 +246,17 @@ describe("proof requests: bounds on the work a token holder can queue", () => {
   });
 
   it("the service does not start on a chain.oracle that is not a RiskOracle; a node that fails its calls is no reason", async () => {
-    const err = await ChainView.connect({ ...chainConfig(node.url), oracle: verifier }).catch(
-      (e: unknown) => e,
-    );
+    const err = await ChainView.connect(
+      { ...chainConfig(node.url), oracle: verifier },
+      { file: "service.json" },
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ZkriskError);
     expect(err).toMatchObject({
       code: "CONFIG_INVALID",
       message: expect.stringMatching(
-        new RegExp(`^chain\\.oracle: ${verifier} is not a RiskOracle \\(the contract there reverts readings`),
+        new RegExp(
+          `^service\\.json: chain\\.oracle: ${verifier} is not a RiskOracle \\(the contract there reverts readings`,
+        ),
       ),
     });
     // through a node that fails every eth_call: started, the reads fail later as the chain unreachable

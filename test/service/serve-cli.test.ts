@@ -250,7 +250,7 @@ describe("zkrisk serve (command line)", () => {
     writeFileSync(path, JSON.stringify(doc));
     const r = zkrisk(["serve", "--config", path]);
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr).toContain("chain.rpc: cannot reach http://127.0.0.1:9");
+    expect(r.stderr).toContain(`${path}: chain.rpc: cannot reach http://127.0.0.1:9`);
     expect(readdirSync(join(path, ".."))).toEqual(["publishers.json", "service.json"]);
   });
   it("a start that fails on the chain names the RPC URL without its password or API key", () => {
@@ -260,7 +260,7 @@ describe("zkrisk serve (command line)", () => {
     writeFileSync(path, JSON.stringify(doc));
     const r = zkrisk(["serve", "--config", path]);
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr).toContain("chain.rpc: cannot reach http://***:***@127.0.0.1:9/?apikey=***: ");
+    expect(r.stderr).toContain(`${path}: chain.rpc: cannot reach http://***:***@127.0.0.1:9/?apikey=***: `);
     for (const secret of ["rpcS3cretPW", "RPCAPIKEY77"]) expect(r.stdout + r.stderr).not.toContain(secret);
   });
   it("refuses a publisher URL with a password: exit 2 naming the file, the field and the URL masked", () => {
