@@ -146,57 +146,77 @@ export function architectureOf(model: QuantizedModel, headroomBits = 1): Archite
   };
 }
 
-/** Why `model` does not fit `arch` (empty when it fits). */
+/**
+ * Why `model` does not fit `arch` (empty when it fits), each naming the architecture's field as circuit.json holds
+ * it (`architecture.layers[0].inputs`).
+ */
 export function architectureMismatches(model: QuantizedModel, arch: Architecture): string[] {
   const out: string[] = [];
-  const same = (what: string, a: unknown, b: unknown) => {
-    if (String(a) !== String(b)) out.push(`${what} is ${String(a)}, the circuit has ${String(b)}`);
+  const same = (what: string, a: unknown, b: unknown, field: string) => {
+    if (String(a) !== String(b))
+      out.push(`${what} is ${String(a)}, the circuit has ${String(b)} (architecture.${field})`);
   };
-  same("bar interval (ms)", model.barIntervalMs, arch.barIntervalMs);
-  same("target horizon (bars)", model.targetHorizonBars, arch.targetHorizonBars);
-  same("feature count", model.features.length, arch.features.length);
+  same("bar interval (ms)", model.barIntervalMs, arch.barIntervalMs, "barIntervalMs");
+  same("target horizon (bars)", model.targetHorizonBars, arch.targetHorizonBars, "targetHorizonBars");
+  same("feature count", model.features.length, arch.features.length, "features");
   model.features.forEach((f, i) => {
     const a = arch.features[i];
     if (!a) return;
-    same(`feature ${i} name`, f.name, a.name);
-    same(`feature ${f.name} scale bits`, f.scaleBits, a.scaleBits);
-    same(`feature ${f.name} min`, f.min, a.min);
-    same(`feature ${f.name} range bits`, f.rangeBits, a.rangeBits);
+    same(`feature ${i} name`, f.name, a.name, `features[${i}].name`);
+    same(`feature ${f.name} scale bits`, f.scaleBits, a.scaleBits, `features[${i}].scaleBits`);
+    same(`feature ${f.name} min`, f.min, a.min, `features[${i}].min`);
+    same(`feature ${f.name} range bits`, f.rangeBits, a.rangeBits, `features[${i}].rangeBits`);
   });
-  same("layer count", model.layers.length, arch.layers.length);
+  same("layer count", model.layers.length, arch.layers.length, "layers");
   model.layers.forEach((l, k) => {
     const a = arch.layers[k];
     if (!a) return;
-    same(`layer ${k} outputs`, l.weights.length, a.outputs);
-    same(`layer ${k} inputs`, l.weights[0].length, a.inputs);
-    same(`layer ${k} input scale bits`, l.inputScaleBits, a.inputScaleBits);
-    same(`layer ${k} weight scale bits`, l.weightScaleBits, a.weightScaleBits);
-    same(`layer ${k} shift`, l.shift, a.shift);
-    same(`layer ${k} activation`, l.activation, a.activation);
+    const at = `layers[${k}]`;
+    same(`layer ${k} outputs`, l.weights.length, a.outputs, `${at}.outputs`);
+    same(`layer ${k} inputs`, l.weights[0].length, a.inputs, `${at}.inputs`);
+    same(`layer ${k} input scale bits`, l.inputScaleBits, a.inputScaleBits, `${at}.inputScaleBits`);
+    same(`layer ${k} weight scale bits`, l.weightScaleBits, a.weightScaleBits, `${at}.weightScaleBits`);
+    same(`layer ${k} shift`, l.shift, a.shift, `${at}.shift`);
+    same(`layer ${k} activation`, l.activation, a.activation, `${at}.activation`);
     const wb = Math.max(...l.weights.flat().map(bitLength));
     if (wb > a.weightBits)
-      out.push(`layer ${k} has a weight of ${wb} bits, the circuit allows ${a.weightBits}`);
+      out.push(
+        `layer ${k} has a weight of ${wb} bits, the circuit allows ${a.weightBits} (architecture.${at}.weightBits)`,
+      );
     const bb = Math.max(...l.biases.map(bitLength));
-    if (bb > a.biasBits) out.push(`layer ${k} has a bias of ${bb} bits, the circuit allows ${a.biasBits}`);
+    if (bb > a.biasBits)
+      out.push(
+        `layer ${k} has a bias of ${bb} bits, the circuit allows ${a.biasBits} (architecture.${at}.biasBits)`,
+      );
   });
   const p = model.policy;
   const ap = arch.policy;
   for (const key of ["calibrationShift", ...POLICY_KEYS, "outputScaleBits", "mmShift"] as const) {
-    same(`policy.${key}`, p[key], ap[key]);
+    same(`policy.${key}`, p[key], ap[key], `policy.${key}`);
   }
   if (bitLength(BigInt(p.calibrationNum)) > ap.calibrationBits) {
     out.push(
-      `policy.calibrationNum ${p.calibrationNum} needs more than the circuit's ${ap.calibrationBits} bits`,
+      `policy.calibrationNum ${p.calibrationNum} needs more than the circuit's ${ap.calibrationBits} bits ` +
+        "(architecture.policy.calibrationBits)",
     );
   }
   return out;
 }
 
-/** Throw a ModelError listing every way `model` does not fit `arch`. */
-export function checkFitsArchitecture(model: QuantizedModel, arch: Architecture, what = "the model"): void {
+/**
+ * Throw a ModelError listing every way `model` does not fit `arch`, naming `archFile` (the circuit.json the
+ * architecture was read from) when given.
+ */
+export function checkFitsArchitecture(
+  model: QuantizedModel,
+  arch: Architecture,
+  what = "the model",
+  archFile?: string,
+): void {
   const problems = architectureMismatches(model, arch);
   if (problems.length > 0) {
-    throw new ModelError(`${what} does not fit the circuit's architecture: ${problems.join("; ")}`);
+    const of = archFile === undefined ? "" : ` (${archFile})`;
+    throw new ModelError(`${what} does not fit the circuit's architecture${of}: ${problems.join("; ")}`);
   }
 }
 

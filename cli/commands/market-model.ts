@@ -59,6 +59,7 @@ export async function runMarketModel(f: MarketModelFlags): Promise<MarketModelRe
     built.model,
     arch,
     `the model of ${f.market} (calibrationNum ${built.calibrationNum} from ${f.calibrations})`,
+    f.architecture,
   );
   // The file says where its calibration came from (the commitment binds the scale, not this), unless it is the
   // base model itself (BTC's own file is the shipped model byte for byte, which constant-weights artifacts take).

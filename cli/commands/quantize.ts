@@ -79,7 +79,7 @@ export async function runQuantize(f: QuantizeFlags): Promise<QuantizeResult> {
   const test = testSplit(floatModel.training.splits.test, series);
   const report = quantizationReport(floatModel, q, test);
   const model: QuantizedModel = { ...q, quantization: { ...q.quantization, report } };
-  if (arch) checkFitsArchitecture(model, arch, `the model quantised from ${f.model}`);
+  if (arch) checkFitsArchitecture(model, arch, `the model quantised from ${f.model}`, f.architecture);
   writeJsonAtomic(f.out, quantizedModelToJson(model));
   return {
     out: f.out,

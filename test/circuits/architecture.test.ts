@@ -78,15 +78,16 @@ describe("committed-weights architecture", () => {
         k === 0 ? { ...l, weights: l.weights.map((r) => r.map((w) => w * 8n)) } : l,
       ),
     };
-    expect(() => checkFitsArchitecture(big, arch)).toThrow(
-      /layer 0 has a weight of \d+ bits, the circuit allows \d+/,
+    expect(() => checkFitsArchitecture(big, arch, "the model", "art/circuit.json")).toThrow(
+      /^the model does not fit the circuit's architecture \(art\/circuit\.json\): layer 0 has a weight of \d+ bits, the circuit allows \d+ \(architecture\.layers\[0\]\.weightBits\)/,
     );
     const otherShift: QuantizedModel = {
       ...retrained,
       layers: retrained.layers.map((l, k) => (k === 0 ? { ...l, shift: l.shift + 1 } : l)),
     };
     expect(architectureMismatches(otherShift, arch)).toContain(
-      `layer 0 shift is ${retrained.layers[0].shift + 1}, the circuit has ${arch.layers[0].shift}`,
+      `layer 0 shift is ${retrained.layers[0].shift + 1}, the circuit has ${arch.layers[0].shift} ` +
+        "(architecture.layers[0].shift)",
     );
   });
 });

@@ -111,6 +111,31 @@ describe("--architecture <circuit.json> is read strictly", () => {
     });
   }
 
+  it("refuses a model that does not fit a well-formed architecture, naming the file, the field and both values", () => {
+    const doc = circuitJson();
+    doc.architecture.layers[0].inputs += 1;
+    const file = join(dir, "misfit.json");
+    writeFileSync(file, JSON.stringify(doc));
+    const out = join(dir, "misfit-out.json");
+    const inputs = doc.architecture.layers[0].inputs;
+    for (const [args, what] of [
+      [["quantize", "--architecture", file, "--out", out], "the model quantised from "],
+      [
+        ["market-model", "--market", "ETH-USDT", "--architecture", file, "--out", out],
+        "the model of ETH-USDT ",
+      ],
+    ] as const) {
+      const r = zkrisk(...args);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(what);
+      expect(r.stderr).toContain(
+        `does not fit the circuit's architecture (${file}): layer 0 inputs is ${inputs - 1}, the circuit has ` +
+          `${inputs} (architecture.layers[0].inputs)`,
+      );
+      expect(existsSync(out)).toBe(false);
+    }
+  });
+
   it("an artifacts directory's circuit.json with an unknown key is refused by setup, naming the key", () => {
     const artifacts = join(dir, "artifacts");
     mkdirSync(artifacts, { recursive: true });
