@@ -23,6 +23,12 @@ process.stdout.on("error", (err) => {
   if (err.code === "EPIPE") process.exit(0);
   throw err;
 });
+// One that closes stderr early (`zkrisk ... 2>&1 | head -1`) loses the rest of the messages, not the exit code:
+// the work goes on and exits as it would have (2 for bad input).
+process.stderr.on("error", (err) => {
+  if (err.code === "EPIPE" || err.code === "ERR_STREAM_DESTROYED") return;
+  throw err;
+});
 require(runtime === "dist" ? built : sources)
   .main(process.argv)
   .catch((err) => {

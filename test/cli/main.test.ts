@@ -3,7 +3,7 @@
  * exit codes, and registration that loads no heavy module (so `--help` is instant; timings are in docs/cli.md,
  * never asserted here).
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -246,6 +246,27 @@ describe("errors under --json", () => {
       error: "USAGE",
       message: "help: unknown command 'nope' (zkrisk --help lists the commands)",
     });
+  });
+
+  it("a reader that closes stderr or stdout early does not change the exit code", async () => {
+    /** Run zkrisk with the read end of `closed` shut before it writes; its exit code. */
+    const exitWithClosed = (closed: "stdout" | "stderr", args: string[]) =>
+      new Promise<number | null>((done) => {
+        const child = spawn(process.execPath, [join(ROOT, "bin/zkrisk.cjs"), ...args], {
+          cwd: tmpdir(),
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        child[closed].destroy();
+        child[closed === "stdout" ? "stderr" : "stdout"].resume();
+        child.on("close", (code) => done(code));
+      });
+    // a usage error written to a closed stderr: still exit 2, not 1 for the write's EPIPE
+    expect(await exitWithClosed("stderr", ["verify", "p.json", "p.json", "--artifacts", "x"])).toBe(
+      EXIT_USAGE,
+    );
+    expect(await exitWithClosed("stderr", ["backtest", "--from", "2023-13-01", "--json"])).toBe(EXIT_USAGE);
+    // output to a closed stdout (`zkrisk ... | head -0`) is not an error
+    expect(await exitWithClosed("stdout", ["--help"])).toBe(0);
   });
 
   it("without --json the same errors stay text", () => {
