@@ -179,8 +179,9 @@ export interface SignedProofFileContext {
 /**
  * Everything a signed proof file claims that can be checked without its windows: the Groth16 proof of its
  * public signals, the statement key from the stated market, model, publisher set and domain, the model
- * commitment of the given model, the market id of the label, the bar time of the data timestamp, and the
- * integer engine's margins from the listed features. (The features themselves are bound by the proof only
+ * commitment of the given model, the market id of the label, the bar time of the data timestamp, the listed
+ * features' names and values (the model's, and each quantised value read back), and the integer engine's margins
+ * from the listed features. (The features themselves are bound by the proof only
  * through the signed window; `zkrisk audit` recomputes them from the windows.) Returns the problems, empty when
  * all hold.
  */
@@ -242,6 +243,18 @@ export async function checkSignedProofFile(
   if (update.features.length !== ctx.model.features.length) {
     problems.push(`${update.features.length} features listed, the model reads ${ctx.model.features.length}`);
   } else {
+    // each listed name and value is the model's feature and its quantised value read back
+    update.features.forEach((f, i) => {
+      const { name, scaleBits } = ctx.model.features[i];
+      if (f.name !== name)
+        problems.push(`features[${i}].name '${f.name}' is not the model's feature '${name}'`);
+      const value = Number(BigInt(f.quantized)) / 2 ** scaleBits;
+      if (f.value !== value) {
+        problems.push(
+          `features[${i}].value ${f.value} is not its quantized ${f.quantized} / 2^${scaleBits} (${value})`,
+        );
+      }
+    });
     try {
       const plain = inferInteger(
         ctx.model,

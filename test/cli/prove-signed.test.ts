@@ -156,8 +156,8 @@ describe("zkrisk prove --window", () => {
   );
 
   it(
-    "verify checks a signed proof file: OK, then FAIL for an edited proof point, domain, margin, time or " +
-      "calldata; a window is not a proof file",
+    "verify checks a signed proof file: OK, then FAIL for an edited proof point, domain, margin, time, " +
+      "feature or calldata; a window is not a proof file",
     () => {
       const good = zkrisk("verify", at("proof.json"), "--artifacts", at("art"), "--json");
       expect(JSON.parse(ok(good))).toEqual({ ok: true, problems: [] });
@@ -196,6 +196,17 @@ describe("zkrisk prove --window", () => {
           { parameters: { ...p, dataTimestamp: p.dataTimestamp + 7200 } },
           `parameters.dataTimestamp: states ${p.dataTimestamp + 7200}, the proven update signal carries ` +
             `${p.dataTimestamp}`,
+        ],
+        [
+          "claimed-feature-name.json",
+          { features: written.features.map((f, i) => (i === 0 ? { ...f, name: "rv_2d" } : f)) },
+          `features[0].name 'rv_2d' is not the model's feature '${written.features[0].name}'`,
+        ],
+        [
+          "claimed-feature-value.json",
+          { features: written.features.map((f, i) => (i === 1 ? { ...f, value: f.value + 0.1 } : f)) },
+          `features[1].value ${written.features[1].value + 0.1} is not its quantized ` +
+            `${written.features[1].quantized} / 2^32 (${written.features[1].value})`,
         ],
         [
           "claimed-calldata.json",
