@@ -112,7 +112,7 @@ describe("--architecture <circuit.json> is read strictly", () => {
   }
 
   it("refuses a model that does not fit a well-formed architecture, naming the file, the field and both values", () => {
-    const doc = circuitJson();
+    const doc: Doc = circuitJson();
     doc.architecture.layers[0].inputs += 1;
     const file = join(dir, "misfit.json");
     writeFileSync(file, JSON.stringify(doc));
