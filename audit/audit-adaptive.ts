@@ -33,7 +33,7 @@ import {
 } from "../models/adaptive";
 import { inferInteger } from "../models/integer-engine";
 import type { QuantizedModel } from "../models/quantized-model";
-import { TARGET_HORIZON_BARS } from "../models/target";
+import { MAX_OUTCOME_LAG, TARGET_HORIZON_BARS } from "../models/target";
 import { ZkriskError } from "../core/errors";
 
 /** Length of a bar of the signed-update circuit (s): adaptive updates are keyed by bar. */
@@ -235,7 +235,10 @@ export function lostOutcomes(
   const h = TARGET_HORIZON_BARS;
   const pending = new PendingOutcomes();
   const out: LostOutcome[] = [];
-  /** The signed windows seen so far, latest first (where the signed closes of a lost outcome are looked up). */
+  /**
+   * The signed windows that may still tell an outcome (where the signed closes of a lost outcome are looked up),
+   * latest first.
+   */
   const windows: Window[] = [];
   for (const r of records) {
     const u = unpackAdaptiveUpdate(r.update);
@@ -266,6 +269,11 @@ export function lostOutcomes(
     }
     for (const dropped of pending.accept(bar, u.mm))
       lost(dropped.bar, dropped.marginS, "dropped", null, null);
+    // Every outcome still pending is of bar s >= bar - 23 (`accept` dropped the older ones), and a window that holds
+    // its 24 h (bars s..s+12) ends at bar s + 12 or later: older windows can tell no outcome to come. Letting them go
+    // keeps the search of each lost outcome to the last dozen windows, whatever the length of the history.
+    const oldestEnd = (bar - MAX_OUTCOME_LAG) * Number(BAR_SECONDS) * 1000;
+    for (let i = windows.length - 1; i >= 0; i--) if (windows[i].endTime < oldestEnd) windows.splice(i, 1);
   }
   return out;
 }

@@ -275,6 +275,23 @@ describe("lostOutcomes", () => {
     ]);
   }, 120_000);
 
+  it("tells a dropped outcome by an earlier update's window when the dropping update's window cannot", async () => {
+    // Bar c left out: the outcomes are processed at lag 1 for a while, so after the update of p = c + 5 bar p - 12
+    // is still pending. Then 12 bars of silence: the update of p + 13 drops bars p - 12 and p - 11. Its window's
+    // range part starts at p - 10, which holds the 24 h of p - 11 but not of p - 12; the window of p does.
+    const c = first + 20;
+    const p = c + 5;
+    const records = await honestRun(first, last, (t) => t === c || (t > p && t <= p + 12));
+    const lost = lostOutcomes(records);
+    expect(lost.map((l) => [l.dataTimestamp, l.next, l.cause, l.by])).toEqual([
+      [timeOf(p - 12), timeOf(p + 13), "dropped", "signed window"],
+      [timeOf(p - 11), timeOf(p + 13), "dropped", "signed window"],
+    ]);
+    const byCandles = lostOutcomes(records, candleAt);
+    expect(byCandles.map((l) => l.by)).toEqual(["candles", "candles"]);
+    expect(lost.map((l) => l.outcome)).toEqual(byCandles.map((l) => l.outcome));
+  }, 120_000);
+
   it("names the outcomes processed with a bar missing from the signed window (a gap in the publishers' candles)", async () => {
     // The publishers lack bar g: no update there, nor at g + 1 (its window lacks the bar before the last: no
     // features), and the 12 outcomes whose 24 h hold bar g (bars g - 12 .. g - 1, processed two bars late by the
