@@ -286,7 +286,7 @@ describe("per-market calibrations on one committed-weights circuit (real circuit
       new RegExp(
         `wide.quantized.json: model sha256 [0-9a-f]{64} does not match ${sha256File(MODEL)} .* and it does ` +
           `not fit the committed-weights circuit's architecture .*circuit.json\\): policy.calibrationNum 131072 ` +
-          "needs more than the circuit's 17 bits$",
+          "needs more than the circuit's 17 bits \\(architecture\\.policy\\.calibrationBits\\)$",
       ),
     );
   });

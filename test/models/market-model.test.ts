@@ -98,7 +98,7 @@ describe("a market's model file", () => {
     const tooWide = withCalibration(base, "X-USDT", 2 ** arch.policy.calibrationBits);
     expect(architectureMismatches(tooWide, arch)).toEqual([
       `policy.calibrationNum ${2 ** arch.policy.calibrationBits} needs more than the circuit's ` +
-        `${arch.policy.calibrationBits} bits`,
+        `${arch.policy.calibrationBits} bits (architecture.policy.calibrationBits)`,
     ]);
   });
 
