@@ -101,19 +101,27 @@ function replayStep(
 }
 
 /**
- * Replay an adaptive market's accepted updates (in the order the oracle accepted them) from its initial num and
- * re-check each one (see the module's header).
+ * The replay of one adaptive market's accepted updates (in the order the oracle accepted them) from its initial num,
+ * one update at a time (see the module's header): it holds the replayed state and the pending margins, never the
+ * windows, so an audit of any length replays as it reads.
  */
-export async function auditAdaptiveUpdates(
-  model: QuantizedModel | undefined,
-  rule: AdaptiveRule,
-  initialNum: bigint,
-  records: readonly AdaptiveUpdateRecord[],
-): Promise<AdaptiveUpdateAudit[]> {
-  let state = { num: initialNum, outcomes: 0n };
-  const pending = new PendingOutcomes();
-  const out: AdaptiveUpdateAudit[] = [];
-  for (const r of records) {
+export class AdaptiveReplay {
+  private state: { num: bigint; outcomes: bigint };
+  private readonly pending = new PendingOutcomes();
+
+  constructor(
+    private readonly model: QuantizedModel | undefined,
+    private readonly rule: AdaptiveRule,
+    initialNum: bigint,
+  ) {
+    this.state = { num: initialNum, outcomes: 0n };
+  }
+
+  /** Re-check the next accepted update and step the replayed oracle state past it, whatever the verdict. */
+  async step(r: AdaptiveUpdateRecord): Promise<AdaptiveUpdateAudit> {
+    const { model, rule, pending } = this;
+    const state = this.state;
+    let verdict: AdaptiveUpdateAudit;
     const u = unpackAdaptiveUpdate(r.update);
     const bar = Number(u.dataTimestamp / BAR_SECONDS);
     const replayed = pending.prior(bar);
@@ -134,11 +142,10 @@ export async function auditAdaptiveUpdates(
     const inForce = r.model ?? model;
     if (r.window === undefined || inForce === undefined) {
       const gap = r.window === undefined ? "no signed window found" : "the model in force was not given";
-      out.push(
+      verdict =
         reasons.length === 0
           ? { dataTimestamp: u.dataTimestamp, status: "unverifiable", reasons: [gap] }
-          : { dataTimestamp: u.dataTimestamp, status: "flagged", reasons },
-      );
+          : { dataTimestamp: u.dataTimestamp, status: "flagged", reasons };
     } else {
       const w = r.window;
       if (BigInt(w.endTime / 1000) !== u.dataTimestamp) {
@@ -168,17 +175,33 @@ export async function auditAdaptiveUpdates(
           );
         }
       }
-      out.push({
+      verdict = {
         dataTimestamp: u.dataTimestamp,
         status: reasons.length === 0 ? "ok" : "flagged",
         reasons,
         outcome,
-      });
+      };
     }
     // the oracle stored the proven state and this bar's MM (and no longer holds bar s pending), whatever the verdict
-    state = u.after;
+    this.state = u.after;
     pending.accept(bar, u.mm);
+    return verdict;
   }
+}
+
+/**
+ * Replay an adaptive market's accepted updates (in the order the oracle accepted them) from its initial num and
+ * re-check each one (see the module's header).
+ */
+export async function auditAdaptiveUpdates(
+  model: QuantizedModel | undefined,
+  rule: AdaptiveRule,
+  initialNum: bigint,
+  records: readonly AdaptiveUpdateRecord[],
+): Promise<AdaptiveUpdateAudit[]> {
+  const replay = new AdaptiveReplay(model, rule, initialNum);
+  const out: AdaptiveUpdateAudit[] = [];
+  for (const r of records) out.push(await replay.step(r));
   return out;
 }
 
@@ -223,24 +246,27 @@ export interface LostOutcome {
 type OutcomeBar = { close: bigint; high: bigint; low: bigint; missing: boolean };
 
 /**
- * The outcomes lost among an adaptive market's accepted updates (`LostOutcome`), in the order of `records`
- * (one epoch: the updates since governance last set the market's num, which cleared every pending outcome), as the
- * oracle's ring of pending outcomes gives them (`PendingOutcomes`).
- * @param candleAt the independent candle of the market opening at a time (ms), if the caller has one.
+ * The outcomes an adaptive market's accepted updates lose (`LostOutcome`), one update at a time, in the order the
+ * oracle accepted them (one epoch: the updates since governance last set the market's num, which cleared every
+ * pending outcome), as the oracle's ring of pending outcomes gives them (`PendingOutcomes`). It holds the dozen
+ * latest windows at most, whatever the length of the history.
  */
-export function lostOutcomes(
-  records: readonly AdaptiveUpdateRecord[],
-  candleAt: (timeMs: number) => OutcomeBar | undefined = () => undefined,
-): LostOutcome[] {
-  const h = TARGET_HORIZON_BARS;
-  const pending = new PendingOutcomes();
-  const out: LostOutcome[] = [];
+export class LostOutcomeTracker {
+  private readonly pending = new PendingOutcomes();
   /**
    * The signed windows that may still tell an outcome (where the signed closes of a lost outcome are looked up),
    * latest first.
    */
-  const windows: Window[] = [];
-  for (const r of records) {
+  private readonly windows: Window[] = [];
+
+  /** @param candleAt the independent candle of the market opening at a time (ms), if the caller has one. */
+  constructor(private readonly candleAt: (timeMs: number) => OutcomeBar | undefined = () => undefined) {}
+
+  /** The outcomes the next accepted update loses (none, mostly). */
+  step(r: AdaptiveUpdateRecord): LostOutcome[] {
+    const { pending, windows, candleAt } = this;
+    const h = TARGET_HORIZON_BARS;
+    const out: LostOutcome[] = [];
     const u = unpackAdaptiveUpdate(r.update);
     const bar = Number(u.dataTimestamp / BAR_SECONDS);
     if (r.window !== undefined) windows.unshift(r.window);
@@ -274,8 +300,21 @@ export function lostOutcomes(
     // keeps the search of each lost outcome to the last dozen windows, whatever the length of the history.
     const oldestEnd = (bar - MAX_OUTCOME_LAG) * Number(BAR_SECONDS) * 1000;
     for (let i = windows.length - 1; i >= 0; i--) if (windows[i].endTime < oldestEnd) windows.splice(i, 1);
+    return out;
   }
-  return out;
+}
+
+/**
+ * The outcomes lost among an adaptive market's accepted updates (`LostOutcome`), in the order of `records`
+ * (one epoch; `LostOutcomeTracker`).
+ * @param candleAt the independent candle of the market opening at a time (ms), if the caller has one.
+ */
+export function lostOutcomes(
+  records: readonly AdaptiveUpdateRecord[],
+  candleAt?: (timeMs: number) => OutcomeBar | undefined,
+): LostOutcome[] {
+  const tracker = new LostOutcomeTracker(candleAt);
+  return records.flatMap((r) => tracker.step(r));
 }
 
 /** The window's bar at an open time (ms), undefined outside it. */

@@ -38,10 +38,10 @@ import { stateToNum, type AdaptiveRule } from "../models/adaptive";
 import type { Window } from "../candles/window";
 import type { IntegerCandle } from "../candles/integer-candle";
 import {
-  auditAdaptiveUpdates,
+  AdaptiveReplay,
   lostBreachesP,
-  lostOutcomes,
-  type AdaptiveUpdateRecord,
+  LostOutcomeTracker,
+  type AdaptiveUpdateAudit,
   type LostOutcome,
 } from "./audit-adaptive";
 import { isoFromSeconds } from "../core/time";
@@ -907,17 +907,28 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
   const needAdaptiveRule = () => (adaptiveRule ??= typeof given === "function" ? given() : undefined);
 
   const updates: AuditedUpdate[] = [];
-  /** Adaptive updates in range, by log: the entry in `updates`, its checks so far, its window and its digest. */
-  const adaptiveFound = new Map<Log, AdaptiveFound>();
-  const keepAdaptive = (
-    log: Log,
-    checks: { flags: string[]; gaps: string[] }[],
-    audit: { window?: Window; windowDigest?: bigint },
-  ) =>
-    adaptiveFound.set(log, {
-      at: updates.length,
-      flags: checks.flatMap((c) => c.flags),
-      gaps: checks.flatMap((c) => c.gaps),
+  /**
+   * Adaptive markets replayed as their updates are read (history before the range first), with the rule once
+   * loaded: each adaptive update in range is settled once its checks are done.
+   */
+  const replays = new AdaptiveReplays(
+    iface,
+    [...adaptiveHistory, ...logs],
+    { ADAPTIVE, ADAPTIVE_SET, ADAPTIVE_BATCH },
+    {
+      rule: () => adaptiveRule?.rule,
+      models,
+      modelCommitmentOf: async (log) => (await configOf(log, marketOf(iface, log))).modelCommitment,
+      candlesOf: (marketId) =>
+        signedCtx.data !== undefined && signedCtx.data.marketId === marketId
+          ? signedCtx.data.byTime
+          : undefined,
+    },
+  );
+  /** An adaptive update's window and digest, settled once its entry is in `updates`. */
+  let adaptiveFound: { window?: Window; windowDigest?: bigint } | undefined;
+  const keepAdaptive = (audit: { window?: Window; windowDigest?: bigint }) =>
+    (adaptiveFound = {
       ...(audit.window && { window: audit.window }),
       ...(audit.windowDigest !== undefined && { windowDigest: audit.windowDigest }),
     });
@@ -1002,7 +1013,7 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
         detail: { kind: "batch", batch: audit.detail, adaptive: adaptiveDetailOf(u) },
         checks: [call, audit],
       };
-      keepAdaptive(log, found.checks, audit);
+      keepAdaptive(audit);
     } else if (log.topics[0] === ADAPTIVE) {
       const rule = needAdaptiveRule();
       const event = toAdaptiveEvent(iface, log);
@@ -1025,42 +1036,24 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
         detail: { kind: "adaptive", signed: audit.detail, adaptive: adaptiveDetailOf(u) },
         checks: [call, audit],
       };
-      keepAdaptive(log, found.checks, audit);
+      keepAdaptive(audit);
     } else {
       const ev = toBatchEvent(iface, log);
       const audit = await auditSignedBatchUpdate(docCtx, { ...ev, ...facts }, config);
       const call = await checkBatchCall(callCtx, tx, ev, config);
       found = { ev, detail: { kind: "batch", batch: audit.detail }, checks: [call, audit] };
     }
-    updates.push(
-      verdict(
-        { ...common(found.ev), ...at, ...found.detail },
-        found.checks.flatMap((c) => c.flags),
-        found.checks.flatMap((c) => c.gaps),
-      ),
-    );
+    const flags = found.checks.flatMap((c) => c.flags);
+    const gaps = found.checks.flatMap((c) => c.gaps);
+    updates.push(verdict({ ...common(found.ev), ...at, ...found.detail }, flags, gaps));
+    if (adaptiveFound !== undefined) {
+      await replays.settle(log, { at: updates.length - 1, flags, gaps, ...adaptiveFound }, updates);
+      adaptiveFound = undefined;
+    }
     opts.onUpdateProgress?.(updates.length, updateLogs.length);
   }
 
-  let lostReports: LostOutcomeReport[] = [];
-  if (adaptiveFound.size > 0) {
-    lostReports = await replayAdaptive(
-      iface,
-      [...adaptiveHistory, ...logs],
-      { ADAPTIVE, ADAPTIVE_SET, ADAPTIVE_BATCH },
-      adaptiveFound,
-      updates,
-      {
-        rule: adaptiveRule?.rule,
-        models,
-        modelCommitmentOf: async (log) => (await configOf(log, marketOf(iface, log))).modelCommitment,
-        candlesOf: (marketId) =>
-          signedCtx.data !== undefined && signedCtx.data.marketId === marketId
-            ? signedCtx.data.byTime
-            : undefined,
-      },
-    );
-  }
+  const lostReports = replays.lostReports();
 
   const count = (s: AuditStatus) => updates.filter((u) => u.status === s).length;
   return {
@@ -1175,180 +1168,220 @@ function adaptiveDetailOf(u: ReturnType<typeof unpackAdaptiveUpdate>): AdaptiveU
   };
 }
 
-/**
- * Replay each adaptive market from its `AdaptiveCalibrationSet` (audit-adaptive.ts) over its
- * `AdaptiveParametersUpdated` events in chain order (`logs`, history before the range first), and fold each
- * verdict into the update's entry of `updates` (those in range, `found`). A market made adaptive again starts a
- * new replay; the initial num must be the registered model's calibrationNum * 2^8 (checked when the model in force
- * at the epoch's first update was given, else a gap at the epoch's first update in range). Without a rule, or
- * without the market's AdaptiveCalibrationSet, the replay is a gap.
- */
-async function replayAdaptive(
-  iface: Interface,
-  logs: readonly Log[],
-  topics: { ADAPTIVE: string; ADAPTIVE_SET: string; ADAPTIVE_BATCH: string },
-  found: ReadonlyMap<Log, AdaptiveFound>,
-  updates: AuditedUpdate[],
-  ctx: {
-    rule?: AdaptiveRule;
-    /**
-     * The models given: each update is replayed with the one in force for it, and an epoch's initial num checked
-     * against the one in force at its first update.
-     */
-    models: readonly AuditModel[];
-    /** The model commitment in force at an update (in range or before it). */
-    modelCommitmentOf: (log: Log) => Promise<bigint>;
-    /** The independent candles of a market, by open time (ms), when `--data` holds that market's. */
-    candlesOf: (marketId: bigint) => ReadonlyMap<number, IntegerCandle> | undefined;
-  },
-): Promise<LostOutcomeReport[]> {
-  const lostReports: LostOutcomeReport[] = [];
-  /** Per market, the epochs since each AdaptiveCalibrationSet: initial num and the updates in order. */
-  const epochs = new Map<bigint, { initialNum: bigint | undefined; logs: Log[] }[]>();
-  for (const log of logs) {
-    const a = argsOf(iface, log);
-    const marketId = BigInt(a.marketId);
-    const list = epochs.get(marketId) ?? [{ initialNum: undefined, logs: [] }];
-    epochs.set(marketId, list);
-    if (log.topics[0] === topics.ADAPTIVE_SET) list.push({ initialNum: BigInt(a.num), logs: [] });
-    else if (log.topics[0] === topics.ADAPTIVE || log.topics[0] === topics.ADAPTIVE_BATCH) {
-      list[list.length - 1].logs.push(log);
-    }
-  }
-  const settle = (log: Log, flags: string[], gaps: string[], patch: Partial<AdaptiveUpdateDetail>) => {
-    const f = found.get(log);
-    if (f === undefined) return;
-    const u = updates[f.at];
-    // verdict replaces the entry's status, ok, reasons and missing
-    updates[f.at] = verdict(
-      { ...u, adaptive: { ...(u.adaptive as AdaptiveUpdateDetail), ...patch } },
-      [...f.flags, ...flags],
-      [...f.gaps, ...gaps],
-    );
+/** What the adaptive replay needs of the audit: the rule, the models given, the chain's and the candles' facts. */
+interface AdaptiveReplayContext {
+  /** The rule adaptive markets run, once loaded (the audit loads it at the first adaptive update in range). */
+  rule: () => AdaptiveRule | undefined;
+  /**
+   * The models given: each update is replayed with the one in force for it, and an epoch's initial num checked
+   * against the one in force at its first update.
+   */
+  models: readonly AuditModel[];
+  /** The model commitment in force at an update (in range or before it). */
+  modelCommitmentOf: (log: Log) => Promise<bigint>;
+  /** The independent candles of a market, by open time (ms), when `--data` holds that market's. */
+  candlesOf: (marketId: bigint) => ReadonlyMap<number, IntegerCandle> | undefined;
+}
+
+/** One adaptive market's updates since an `AdaptiveCalibrationSet`, and its replay as far as it has gone. */
+interface AdaptiveEpoch {
+  marketId: bigint;
+  /** Governance's initial num; undefined when the epoch began before the logs read (its set not found). */
+  initialNum: bigint | undefined;
+  logs: Log[];
+  /** The next of `logs` to replay. */
+  next: number;
+  /** Set at the epoch's first update in range, when its replay starts. */
+  started?: {
+    /** Undefined when the state cannot be replayed (no rule, no initial num or no model): each update is a gap. */
+    replay: AdaptiveReplay | undefined;
+    /** When `replay` is undefined: the gap, and what each update's detail says. */
+    unreplayed?: { why: string; patch: Partial<AdaptiveUpdateDetail> };
+    lost: LostOutcomeTracker;
+    /** The check of the initial num, told at the first update in range. */
+    initialFlags: string[];
+    initialGaps: string[];
   };
-  for (const [marketId, list] of epochs) {
-    const lostInRange = lostOutcomesInRange(iface, list, found, ctx.candlesOf(marketId));
-    if (lostInRange !== undefined)
-      lostReports.push({ marketId, market: marketLabel(marketId), ...lostInRange });
-    for (const epoch of list) {
-      if (epoch.logs.length === 0) continue;
-      if (ctx.rule === undefined || epoch.initialNum === undefined) {
-        const why =
-          ctx.rule === undefined
-            ? "no adaptive rule (--adaptive-artifacts or --calibrations): the state transition was not replayed"
-            : "the market's AdaptiveCalibrationSet was not found: the state transition was not replayed";
-        for (const log of epoch.logs) settle(log, [], [why], { replay: "unverifiable" });
-        continue;
-      }
-      const initialNum = epoch.initialNum;
-      // the registered model's calibration is the initial state (the model commitment binds it); a wrong one is
-      // flagged at the epoch's first update in range (its first update may be before the range), and without the
-      // model in force at the epoch's first update it is a gap there
-      const first = epoch.logs[0];
-      const firstInRange = epoch.logs.findIndex((log) => found.has(log));
-      const initialFlags: string[] = [];
-      const initialGaps: string[] = [];
-      // (without a model the whole replay is a gap, below)
-      if (ctx.models.length > 0) {
-        const registered = await ctx.modelCommitmentOf(first);
-        const inForce = modelInForce(ctx.models, registered);
-        if (inForce === undefined) {
-          initialGaps.push(
-            `the model in force at the first update from governance's initial num ${initialNum} (block ` +
-              `${first.blockNumber}) commits to ${registered}, none of the models given does ` +
-              `(${describeModels(ctx.models)}): the initial num was not checked against its calibrationNum ` +
-              "(give that model with --model)",
-          );
-        } else if (initialNum !== BigInt(inForce.model.policy.calibrationNum) << 8n) {
-          initialFlags.push(
-            `governance set the initial num ${initialNum}, the registered model's calibrationNum ` +
-              `${inForce.model.policy.calibrationNum} gives ${BigInt(inForce.model.policy.calibrationNum) << 8n}`,
-          );
-        }
-      }
-      // An update's window is replayed with the model in force for it, when that one was given (else its margins
-      // and step would be another model's: the window checks already name the gap); its prior is checked either
-      // way.
-      const records: AdaptiveUpdateRecord[] = [];
-      for (const log of epoch.logs) {
-        const { window, windowDigest } = found.get(log) ?? {};
-        const model =
-          window === undefined || ctx.models.length === 0
-            ? undefined
-            : modelInForce(ctx.models, await ctx.modelCommitmentOf(log));
-        records.push({
-          update: toAdaptiveEvent(iface, log).update,
-          ...(window !== undefined && model !== undefined && { window, windowDigest, model: model.model }),
-          ...(log.topics[0] === topics.ADAPTIVE_BATCH && { inBatch: true }),
-        });
-      }
-      // the margins need the model in force (only the records whose model was given carry their window); without
-      // any model the replay is a gap, and with others only the states are checked
-      const results =
-        ctx.models.length === 0
-          ? undefined
-          : await auditAdaptiveUpdates(undefined, ctx.rule, initialNum, records);
-      epoch.logs.forEach((log, i) => {
-        const flags = i === firstInRange ? [...initialFlags] : [];
-        const gaps = i === firstInRange ? [...initialGaps] : [];
-        if (results === undefined) {
-          settle(log, flags, [...gaps, "no model (--model): the adaptive state was not replayed"], {});
-          return;
-        }
-        const r = results[i];
-        const outcome =
-          r.outcome === undefined
-            ? "unknown"
-            : r.outcome === null
-              ? "none"
-              : r.outcome
-                ? "breach"
-                : "covered";
-        if (r.status === "flagged") flags.push(...r.reasons.map((x) => `adaptive replay: ${x}`));
-        // a missing window is already a gap of the window checks
-        const replay = flags.length > 0 ? "flagged" : gaps.length > 0 ? "unverifiable" : r.status;
-        settle(log, flags, gaps, { outcome, replay });
-      });
-    }
-  }
-  return lostReports;
 }
 
 /**
- * A market's lost outcomes (over its epochs: a new initial num clears the pending outcomes, so each epoch's are
- * replayed on their own) lost at an update in range, with their counts and chance; undefined when the market has
- * no update in range.
+ * Each adaptive market replayed from its `AdaptiveCalibrationSet` (audit-adaptive.ts) over its
+ * `AdaptiveParametersUpdated` events in chain order (history before the range first), as the audit reads them:
+ * `settle` replays an update in range as soon as its checks are done and folds the verdict into its entry, so no
+ * window is held beyond the dozen the lost outcomes need. A market made adaptive again starts a new replay; the
+ * initial num must be the registered model's calibrationNum * 2^8 (checked when the model in force at the epoch's
+ * first update was given, else a gap at the epoch's first update in range). Without a rule, or without the market's
+ * AdaptiveCalibrationSet, the replay is a gap.
  */
-function lostOutcomesInRange(
-  iface: Interface,
-  epochs: readonly { logs: Log[] }[],
-  found: ReadonlyMap<Log, { window?: Window }>,
-  candles: ReadonlyMap<number, IntegerCandle> | undefined,
-): Omit<LostOutcomeReport, "marketId" | "market"> | undefined {
-  const inRange = epochs.flatMap((e) => e.logs).filter((log) => found.has(log));
-  if (inRange.length === 0) return undefined;
-  const decided = new Set(
-    inRange.map((log) => unpackAdaptiveUpdate(toAdaptiveEvent(iface, log).update).dataTimestamp),
-  );
-  const lost = epochs
-    .flatMap((e) =>
-      lostOutcomes(
-        e.logs.map((log) => ({ update: toAdaptiveEvent(iface, log).update, window: found.get(log)?.window })),
-        (time) => candles?.get(time),
-      ),
-    )
-    .filter((l) => decided.has(l.next));
-  const count = (o: LostOutcome["outcome"]) => lost.filter((l) => l.outcome === o).length;
-  const breaches = count("breach");
-  const p = lostBreachesP(lost.length, breaches);
-  return {
-    lost,
-    breaches,
-    covered: count("covered"),
-    unknown: count("unknown"),
-    p,
-    suspicious: p < SUSPICIOUS_LOST_BREACHES_P,
-  };
+class AdaptiveReplays {
+  /** Each update's epoch and place in it. */
+  private readonly placeOf = new Map<Log, { epoch: AdaptiveEpoch; index: number }>();
+  /** Per market in order of first appearance: the outcomes lost at its updates in range, once one is replayed. */
+  private readonly lostOf = new Map<bigint, LostOutcome[] | undefined>();
+
+  constructor(
+    private readonly iface: Interface,
+    logs: readonly Log[],
+    private readonly topics: { ADAPTIVE: string; ADAPTIVE_SET: string; ADAPTIVE_BATCH: string },
+    private readonly ctx: AdaptiveReplayContext,
+  ) {
+    const current = new Map<bigint, AdaptiveEpoch>();
+    for (const log of logs) {
+      const a = argsOf(iface, log);
+      const marketId = BigInt(a.marketId);
+      if (!this.lostOf.has(marketId)) this.lostOf.set(marketId, undefined);
+      if (log.topics[0] === topics.ADAPTIVE_SET) {
+        current.set(marketId, { marketId, initialNum: BigInt(a.num), logs: [], next: 0 });
+      } else if (log.topics[0] === topics.ADAPTIVE || log.topics[0] === topics.ADAPTIVE_BATCH) {
+        let epoch = current.get(marketId);
+        if (epoch === undefined) {
+          epoch = { marketId, initialNum: undefined, logs: [], next: 0 };
+          current.set(marketId, epoch);
+        }
+        this.placeOf.set(log, { epoch, index: epoch.logs.length });
+        epoch.logs.push(log);
+      }
+    }
+  }
+
+  /**
+   * Replay the adaptive update `log` (in range, in chain order after every earlier one of its market) with its
+   * window, and fold the verdict into its entry `updates[found.at]` (its checks so far in `found`).
+   */
+  async settle(log: Log, found: AdaptiveFound, updates: AuditedUpdate[]): Promise<void> {
+    const place = this.placeOf.get(log);
+    if (place === undefined)
+      throw new Error(`log ${log.index} of ${log.transactionHash} is no adaptive update`);
+    const { epoch, index } = place;
+    const first = epoch.started === undefined;
+    const started = (epoch.started ??= await this.start(epoch));
+    // the updates before it (before the range, or in it: each was settled in turn) step the state
+    for (; epoch.next < index; epoch.next++) await this.step(epoch, epoch.logs[epoch.next], undefined);
+    const r = await this.step(epoch, log, found);
+    epoch.next++;
+    const flags = first ? [...started.initialFlags] : [];
+    const gaps = first ? [...started.initialGaps] : [];
+    let patch: Partial<AdaptiveUpdateDetail>;
+    if (r === undefined) {
+      gaps.push(started.unreplayed!.why);
+      patch = started.unreplayed!.patch;
+    } else {
+      const outcome =
+        r.outcome === undefined ? "unknown" : r.outcome === null ? "none" : r.outcome ? "breach" : "covered";
+      if (r.status === "flagged") flags.push(...r.reasons.map((x) => `adaptive replay: ${x}`));
+      // a missing window is already a gap of the window checks
+      const replay = flags.length > 0 ? "flagged" : gaps.length > 0 ? "unverifiable" : r.status;
+      patch = { outcome, replay };
+    }
+    const u = updates[found.at];
+    // verdict replaces the entry's status, ok, reasons and missing
+    updates[found.at] = verdict(
+      { ...u, adaptive: { ...(u.adaptive as AdaptiveUpdateDetail), ...patch } },
+      [...found.flags, ...flags],
+      [...found.gaps, ...gaps],
+    );
+  }
+
+  /** Each market with updates in range: the outcomes lost at them, with their counts and chance. */
+  lostReports(): LostOutcomeReport[] {
+    const reports: LostOutcomeReport[] = [];
+    for (const [marketId, lost] of this.lostOf) {
+      if (lost === undefined) continue;
+      const count = (o: LostOutcome["outcome"]) => lost.filter((l) => l.outcome === o).length;
+      const breaches = count("breach");
+      const p = lostBreachesP(lost.length, breaches);
+      reports.push({
+        marketId,
+        market: marketLabel(marketId),
+        lost,
+        breaches,
+        covered: count("covered"),
+        unknown: count("unknown"),
+        p,
+        suspicious: p < SUSPICIOUS_LOST_BREACHES_P,
+      });
+    }
+    return reports;
+  }
+
+  /** Start an epoch's replay at its first update in range, where the initial num is checked. */
+  private async start(epoch: AdaptiveEpoch): Promise<NonNullable<AdaptiveEpoch["started"]>> {
+    const { ctx } = this;
+    if (this.lostOf.get(epoch.marketId) === undefined) this.lostOf.set(epoch.marketId, []);
+    const lost = new LostOutcomeTracker((time) => ctx.candlesOf(epoch.marketId)?.get(time));
+    const rule = ctx.rule();
+    if (rule === undefined || epoch.initialNum === undefined) {
+      const why =
+        rule === undefined
+          ? "no adaptive rule (--adaptive-artifacts or --calibrations): the state transition was not replayed"
+          : "the market's AdaptiveCalibrationSet was not found: the state transition was not replayed";
+      return {
+        replay: undefined,
+        unreplayed: { why, patch: { replay: "unverifiable" } },
+        lost,
+        initialFlags: [],
+        initialGaps: [],
+      };
+    }
+    const initialNum = epoch.initialNum;
+    // without a model the whole replay is a gap; with others only the states are checked
+    if (ctx.models.length === 0) {
+      const why = "no model (--model): the adaptive state was not replayed";
+      return { replay: undefined, unreplayed: { why, patch: {} }, lost, initialFlags: [], initialGaps: [] };
+    }
+    // the registered model's calibration is the initial state (the model commitment binds it); a wrong one is
+    // flagged at the epoch's first update in range (its first update may be before the range), and without the
+    // model in force at the epoch's first update it is a gap there
+    const first = epoch.logs[0];
+    const initialFlags: string[] = [];
+    const initialGaps: string[] = [];
+    const registered = await ctx.modelCommitmentOf(first);
+    const inForce = modelInForce(ctx.models, registered);
+    if (inForce === undefined) {
+      initialGaps.push(
+        `the model in force at the first update from governance's initial num ${initialNum} (block ` +
+          `${first.blockNumber}) commits to ${registered}, none of the models given does ` +
+          `(${describeModels(ctx.models)}): the initial num was not checked against its calibrationNum ` +
+          "(give that model with --model)",
+      );
+    } else if (initialNum !== BigInt(inForce.model.policy.calibrationNum) << 8n) {
+      initialFlags.push(
+        `governance set the initial num ${initialNum}, the registered model's calibrationNum ` +
+          `${inForce.model.policy.calibrationNum} gives ${BigInt(inForce.model.policy.calibrationNum) << 8n}`,
+      );
+    }
+    return { replay: new AdaptiveReplay(undefined, rule, initialNum), lost, initialFlags, initialGaps };
+  }
+
+  /**
+   * Step an epoch's replay and its lost outcomes past one update: one in range with what its checks `found` (its
+   * window is replayed with the model in force for it, when that one was given: else its margins and step would be
+   * another model's, and the window checks already name the gap), one before the range without (only its prior is
+   * checked). Returns the replay's verdict, undefined when the state is not replayed.
+   */
+  private async step(
+    epoch: AdaptiveEpoch,
+    log: Log,
+    found: AdaptiveFound | undefined,
+  ): Promise<AdaptiveUpdateAudit | undefined> {
+    const { ctx, iface } = this;
+    const started = epoch.started!;
+    const window = found?.window;
+    const model =
+      window === undefined || ctx.models.length === 0
+        ? undefined
+        : modelInForce(ctx.models, await ctx.modelCommitmentOf(log));
+    const update = toAdaptiveEvent(iface, log).update;
+    const lost = started.lost.step({ update, window });
+    // the outcomes lost at an update in range are its market's findings
+    if (found !== undefined) this.lostOf.get(epoch.marketId)!.push(...lost);
+    return started.replay?.step({
+      update,
+      ...(window !== undefined &&
+        model !== undefined && { window, windowDigest: found!.windowDigest, model: model.model }),
+      ...(log.topics[0] === this.topics.ADAPTIVE_BATCH && { inBatch: true }),
+    });
+  }
 }
 
 /** The fields of one SignedBatchParametersUpdated event. */
