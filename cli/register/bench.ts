@@ -44,8 +44,7 @@ export function registerBench(program: Command): void {
       "--signed-circuits <list>",
       "signed-update circuits to time, k<K>-<mode> comma-separated, or none; k<K>-adaptive (not in the default) " +
         "is the circuit with the adaptive rule (constant weights, as compile --adaptive --weights constant), and " +
-        "with it the update " +
-        "gas covers an adaptive market too",
+        "with it the update gas covers an adaptive market too",
       DEFAULT_SIGNED_CIRCUITS,
     )
     .option(
