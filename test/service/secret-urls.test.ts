@@ -120,8 +120,8 @@ describe("prover service: the RPC URL's secrets", { timeout: 600_000 }, () => {
     try {
       const err = (await startService(cfg, memoryLogger(lines)).catch((e: unknown) => e)) as Error;
       expect(err.message).toBe(
-        `chain.rpc: cannot reach ${shown}: server response 502 Bad Gateway (error=null, code=SERVER_ERROR, ` +
-          `version=${/version=([\d.]+)/.exec(err.message)?.[1]})`,
+        `${cfg.file}: chain.rpc: cannot reach ${shown}: server response 502 Bad Gateway (error=null, ` +
+          `code=SERVER_ERROR, version=${/version=([\d.]+)/.exec(err.message)?.[1]})`,
       );
       expectNoSecret(err.message);
       expectNoSecret(JSON.stringify(lines));
