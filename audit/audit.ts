@@ -925,13 +925,6 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
           : undefined,
     },
   );
-  /** An adaptive update's window and digest, settled once its entry is in `updates`. */
-  let adaptiveFound: { window?: Window; windowDigest?: bigint } | undefined;
-  const keepAdaptive = (audit: { window?: Window; windowDigest?: bigint }) =>
-    (adaptiveFound = {
-      ...(audit.window && { window: audit.window }),
-      ...(audit.windowDigest !== undefined && { windowDigest: audit.windowDigest }),
-    });
   /**
    * The documents an update is checked against: its market and data timestamp, in signed batches (a batch's or an
    * adaptive batch's update) or in windows, decoded as the loop below decodes each kind of event.
@@ -981,6 +974,8 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
       ev: Parameters<typeof common>[0];
       detail: Pick<AuditedUpdate, "kind" | "signed" | "batch" | "adaptive">;
       checks: { flags: string[]; gaps: string[] }[];
+      /** An adaptive update's window and digest, for its replay. */
+      adaptive?: { window?: Window; windowDigest?: bigint };
     };
     if (log.topics[0] === SIGNED) {
       const ev = toSignedEvent(iface, log);
@@ -1012,8 +1007,8 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
         ev,
         detail: { kind: "batch", batch: audit.detail, adaptive: adaptiveDetailOf(u) },
         checks: [call, audit],
+        adaptive: audit,
       };
-      keepAdaptive(audit);
     } else if (log.topics[0] === ADAPTIVE) {
       const rule = needAdaptiveRule();
       const event = toAdaptiveEvent(iface, log);
@@ -1035,8 +1030,8 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
         ev,
         detail: { kind: "adaptive", signed: audit.detail, adaptive: adaptiveDetailOf(u) },
         checks: [call, audit],
+        adaptive: audit,
       };
-      keepAdaptive(audit);
     } else {
       const ev = toBatchEvent(iface, log);
       const audit = await auditSignedBatchUpdate(docCtx, { ...ev, ...facts }, config);
@@ -1046,9 +1041,9 @@ export async function auditOracle(opts: AuditOptions): Promise<AuditReport> {
     const flags = found.checks.flatMap((c) => c.flags);
     const gaps = found.checks.flatMap((c) => c.gaps);
     updates.push(verdict({ ...common(found.ev), ...at, ...found.detail }, flags, gaps));
-    if (adaptiveFound !== undefined) {
-      await replays.settle(log, { at: updates.length - 1, flags, gaps, ...adaptiveFound }, updates);
-      adaptiveFound = undefined;
+    if (found.adaptive !== undefined) {
+      const { window, windowDigest } = found.adaptive;
+      await replays.settle(log, { at: updates.length - 1, flags, gaps, window, windowDigest }, updates);
     }
     opts.onUpdateProgress?.(updates.length, updateLogs.length);
   }
