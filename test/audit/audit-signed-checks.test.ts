@@ -285,7 +285,9 @@ describe("window sources", () => {
     await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
     try {
       const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      const source = new PublisherArchiveSource(base, "--publisher", 2_000, 200);
+      // The probe interval: long enough that a loaded machine's pause between two lookups does not end it.
+      const PROBE_MS = 2_000;
+      const source = new PublisherArchiveSource(base, "--publisher", 2_000, PROBE_MS);
       const reasonOf = async () => {
         const [l] = await source.lookup("BTC-USDT", SMALL_WINDOW.marketId, SMALL_WINDOW.endTime);
         return l.kind === "absent" ? l.reason : l.kind;
@@ -294,12 +296,12 @@ describe("window sources", () => {
       expect(requests).toBe(3 * PUBLISHER_DOWN_AFTER);
       // Down: absent at once, nothing asked.
       expect(await reasonOf()).toMatch(
-        /unreachable: not asked, down since \S+ \(3 lookups in a row failed; asked again every 0\.2 s\)$/,
+        /unreachable: not asked, down since \S+ \(3 lookups in a row failed; asked again every 2 s\)$/,
       );
       expect(requests).toBe(3 * PUBLISHER_DOWN_AFTER);
       // Back, and asked again once the probe interval has passed.
       alive = true;
-      await new Promise((r) => setTimeout(r, 250));
+      await new Promise((r) => setTimeout(r, PROBE_MS + 100));
       expect(await reasonOf()).toMatch(/not signed there \(no window\)$/);
       expect(await reasonOf()).toMatch(/not signed there \(no window\)$/);
       expect(requests).toBe(3 * PUBLISHER_DOWN_AFTER + 2);

@@ -10,6 +10,7 @@ export class ServiceProcess {
   readonly lines: Record<string, unknown>[] = [];
   readonly exited: Promise<number | null>;
   private readonly child: ChildProcess;
+  private closed = false;
 
   /** `extraArgs` may give its own `--grace` (default 60 s): an option given twice is refused. */
   constructor(config: string, extraArgs: string[] = []) {
@@ -35,7 +36,13 @@ export class ServiceProcess {
     // Nothing goes to stdout while it serves.
     let out = "";
     this.child.stdout!.on("data", (d) => (out += d));
-    this.exited = new Promise((done) => this.child.on("exit", (code) => done(code)));
+    // "close", not "exit": a process can exit before its pipes are read to the end, and its last lines count.
+    this.exited = new Promise((done) =>
+      this.child.on("close", (code) => {
+        this.closed = true;
+        done(code);
+      }),
+    );
     void this.exited.then(() => {
       if (out) this.lines.push({ msg: `stdout: ${out}` });
     });
@@ -47,7 +54,7 @@ export class ServiceProcess {
     while (Date.now() - t0 < timeoutMs) {
       const hit = this.lines.find(pred);
       if (hit) return hit;
-      if (this.child.exitCode !== null) break;
+      if (this.closed) break;
       await new Promise((r) => setTimeout(r, 20));
     }
     throw new Error(`no log line: ${what}\n${this.lines.map((l) => JSON.stringify(l)).join("\n")}`);

@@ -66,10 +66,10 @@ function run(
         );
       }
     });
-    child.on("exit", (code, signal) => {
+    // "close", once the pipes are read to the end: "exit" can come before the last output.
+    child.on("close", (code, signal) => {
       clearTimeout(timer);
-      // Let the pipes drain.
-      setTimeout(() => done({ code, signal, stdout, stderr }), 50);
+      done({ code, signal, stdout, stderr });
     });
   });
 }

@@ -112,7 +112,9 @@ describe("zkrisk serve with a late publisher", () => {
       reason: string;
     };
     const deadline = new Date((t1 + BAR_SECONDS + WAIT_SECONDS) * 1000).toISOString();
-    expect(waiting).toMatchObject({ status: "queued", attempts: 0 });
+    // Set back to wait 250 ms, the job may be claimed again (proving) by the time a loaded machine answers: a
+    // claim keeps its reason and attempts.
+    expect(waiting).toMatchObject({ status: expect.stringMatching(/^(queued|proving)$/), attempts: 0 });
     expect(waiting.reason.startsWith(`waiting for publishers until ${deadline} (`), waiting.reason).toBe(
       true,
     );

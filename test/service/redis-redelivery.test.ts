@@ -18,8 +18,13 @@ import { QUEUE_NAME, RedisDispatcher } from "../../service/redis-queue";
 import { RedisJobStore } from "../../service/redis-store";
 import { describeRedis, startRedis, type RedisServer } from "../helpers/redis-server";
 
-/** A delivery's lock, ms: a worker silent this long is taken as dead (BullMQ looks as often). */
+/** The lock of a delivery taken by hand, ms: a worker silent this long is taken as dead. */
 const LOCK_MS = 500;
+/**
+ * The dispatchers' lock, ms (BullMQ renews it at half, and looks for lapsed locks as often): longer than the hand
+ * lock, so a live dispatcher's delivery outlasts an event loop that a loaded machine stalls for a second.
+ */
+const DISPATCHER_LOCK_MS = 2_000;
 const BAR = { market: "BTC-USDT", dataTimestamp: 1_700_000_000, submit: true };
 const silent = pino({ level: "silent" });
 
@@ -58,7 +63,7 @@ function dispatcher(prefix: string, store: JobStore, holder: string, concurrency
     holder,
     concurrency,
     log: silent,
-    lockMs: LOCK_MS,
+    lockMs: DISPATCHER_LOCK_MS,
     leaseMs: 60_000,
   });
   cleanups.push(() => d.stop());
