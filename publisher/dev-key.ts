@@ -55,23 +55,32 @@ function readLabel(path: string): PublicKey {
  * The development publisher key cached in `dir`: unlocked when its label and keystore are there and agree,
  * made (a fresh random key) and written otherwise.
  * @param warn receives the INSECURE warning when a key is made
+ * @param o.labelWaitMs how long a keystore without its label is waited for (another process making the key) before
+ *   it is replaced, ms (default 10 s)
  * @throws PublisherFileError when the cached files are malformed or disagree (delete them to start over)
  */
-export async function devPublisherKey(dir: string, warn: (msg: string) => void): Promise<DevPublisherKey> {
+export async function devPublisherKey(
+  dir: string,
+  warn: (msg: string) => void,
+  o: { labelWaitMs?: number } = {},
+): Promise<DevPublisherKey> {
   const keystore = join(dir, DEV_PUBLISHER_KEYSTORE);
   const label = join(dir, DEV_PUBLISHER_LABEL);
-  if (existsSync(label) && existsSync(keystore)) {
-    const labelled = readLabel(label);
-    const key = await unlockKeystore(keystore, DEV_PUBLISHER_PASSWORD);
-    if (comparePublicKeys(key.publicKey, labelled) !== 0) {
-      throw new PublisherFileError(label, "publicKey", `is not the key of ${keystore}`);
-    }
-    return { key, keystore, label, created: false };
-  }
-  warn(`making an INSECURE development publisher key at ${keystore} (public password; for the demo only)`);
+  if (existsSync(label) && existsSync(keystore)) return cachedKey(keystore, label);
   const privateKey = generatePrivateKey();
   const ks = await encryptKeystore(privateKey, DEV_PUBLISHER_PASSWORD, DEV_SCRYPT);
-  writeKeystore(keystore, ks, true, "dev publisher key");
+  // The keystore is written only where none is (a link, not a rename), and its label after it: of two processes
+  // making the key at once (two demos, the bench beside the tests), one writes both files and the other reads
+  // them, so a keystore never ends up labelled with the other's key.
+  try {
+    writeKeystore(keystore, ks, false, "dev publisher key");
+  } catch (err) {
+    if (!existsSync(keystore)) throw err;
+    if (await appears(label, o.labelWaitMs ?? LABEL_WAIT_MS)) return cachedKey(keystore, label);
+    // A keystore with no label for that long was left by a process stopped between the two writes.
+    writeKeystore(keystore, ks, true, "dev publisher key");
+  }
+  warn(`made an INSECURE development publisher key at ${keystore} (public password; for the demo only)`);
   writeJsonAtomic(label, {
     insecure: true,
     warning: WARNING,
@@ -80,4 +89,27 @@ export async function devPublisherKey(dir: string, warn: (msg: string) => void):
     publicKey: { Ax: ks.publicKey.Ax.toString(), Ay: ks.publicKey.Ay.toString() },
   });
   return { key: { privateKey, publicKey: ks.publicKey }, keystore, label, created: true };
+}
+
+/** How long a keystore without its label is taken as another process's key in the making, ms. */
+const LABEL_WAIT_MS = 10_000;
+
+/** The cached key, unlocked, checked against its label. */
+async function cachedKey(keystore: string, label: string): Promise<DevPublisherKey> {
+  const labelled = readLabel(label);
+  const key = await unlockKeystore(keystore, DEV_PUBLISHER_PASSWORD);
+  if (comparePublicKeys(key.publicKey, labelled) !== 0) {
+    throw new PublisherFileError(label, "publicKey", `is not the key of ${keystore}`);
+  }
+  return { key, keystore, label, created: false };
+}
+
+/** Whether `path` exists within `ms` (looked for every 50 ms). */
+async function appears(path: string, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!existsSync(path)) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
 }

@@ -3,14 +3,14 @@
  * `.zkrisk-cache/demo` by the sha256 of the source like the demo's circuits, and compiled and set up when
  * absent or stale. The source stands where a model file would: the manifest hashes it.
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { compileCircom } from "../../circuits/circom";
 import { CIRCUIT_INFO_FILE } from "../../circuits/compile-model";
 import { sha256Hex } from "../../core/io";
 import { devSetupCircuit, silentLog, type SetupLog } from "../../setup";
 import { loadArtifacts } from "../../setup/artifacts";
-import { DEMO_CACHE } from "../../setup/cached-artifacts";
+import { buildCacheEntry, DEMO_CACHE } from "../../setup/cached-artifacts";
 
 /**
  * @param source the Circom source of the main circuit
@@ -38,18 +38,31 @@ export async function sourceArtifacts(
       log.warn(`cached ${suffix} artifacts in ${dir} are unusable (${(err as Error).message}); rebuilding`);
     }
   }
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(sourcePath, source);
-  if (circuitInfo !== undefined)
-    writeFileSync(join(dir, CIRCUIT_INFO_FILE), JSON.stringify(circuitInfo, null, 2));
-  const compiled = await compileCircom(sourcePath, join(dir, "build"));
-  await devSetupCircuit({
-    name,
-    r1csPath: compiled.r1csPath,
-    wasmPath: compiled.wasmPath,
-    modelPath: sourcePath,
-    outDir: dir,
-    log,
-  });
+  await buildCacheEntry(
+    dir,
+    (d) => {
+      try {
+        loadArtifacts(d, { modelPath: join(d, `${name}.circom`) });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async (into) => {
+      const sourceIn = join(into, `${name}.circom`);
+      writeFileSync(sourceIn, source);
+      if (circuitInfo !== undefined)
+        writeFileSync(join(into, CIRCUIT_INFO_FILE), JSON.stringify(circuitInfo, null, 2));
+      const compiled = await compileCircom(sourceIn, join(into, "build"));
+      await devSetupCircuit({
+        name,
+        r1csPath: compiled.r1csPath,
+        wasmPath: compiled.wasmPath,
+        modelPath: sourceIn,
+        outDir: into,
+        log,
+      });
+    },
+  );
   return dir;
 }
