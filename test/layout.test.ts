@@ -39,6 +39,8 @@ const OTHER_FOLDERS = [
   "bin",
   "node_modules",
   "dist",
+  // tools/build.mjs builds here, then renames it to dist (the pack test may be building while this runs)
+  "dist.tmp",
   "artifacts",
   "cache",
   "build",

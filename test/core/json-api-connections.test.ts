@@ -40,17 +40,29 @@ afterEach(async () => {
 async function startApi(
   limits: Partial<HttpLimits> = {},
   slowMs = 300,
-): Promise<{ app: FastifyInstance; port: number }> {
+): Promise<{ app: FastifyInstance; port: number; reached: { slow: Promise<void>; never: Promise<void> } }> {
   const app = createJsonApi({ log: silent, limits: { ...LIMITS, ...limits } });
   apps.push(app);
   // As each API does: its own refusals first, then the shared answer.
   app.setErrorHandler((err: FastifyError, req, reply) => replyWithError(err, req, reply));
+  // When a request reached /slow and /never: a test closes the API once its request is in flight, not after a
+  // pause that a loaded machine may outlast.
+  let slowReached!: () => void;
+  let neverReached!: () => void;
+  const reached = {
+    slow: new Promise<void>((done) => (slowReached = done)),
+    never: new Promise<void>((done) => (neverReached = done)),
+  };
   app.get("/health", async () => ({ status: "ok" }));
   app.get("/slow", async () => {
+    slowReached();
     await new Promise((done) => setTimeout(done, slowMs));
     return { status: "late" };
   });
-  app.get("/never", () => new Promise(() => undefined));
+  app.get("/never", () => {
+    neverReached();
+    return new Promise(() => undefined);
+  });
   app.get<{ Params: { id: string } }>(
     "/v1/things/:id",
     { schema: { params: { type: "object", properties: { id: { type: "string", maxLength: 8 } } } } },
@@ -58,7 +70,7 @@ async function startApi(
   );
   app.post("/v1/things", async (req) => ({ got: req.body }));
   await app.listen({ host: "127.0.0.1", port: 0 });
-  return { app, port: (app.server.address() as { port: number }).port };
+  return { app, port: (app.server.address() as { port: number }).port, reached };
 }
 
 /** A raw connection to `port`, its received text, and when it closed. */
@@ -116,14 +128,14 @@ describe("createJsonApi: connections", () => {
   });
 
   it("close: answers the request in flight, and closes idle and slow clients without waiting for them", async () => {
-    const { app, port } = await startApi({}, 300);
+    const { app, port, reached } = await startApi({}, 300);
     const slow = rawClient(port);
     slow.socket.write("GET /health HTTP/1.1\r\nHost: x\r\n");
     const idle = rawClient(port);
     idle.socket.write("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
     await new Promise<void>((done) => idle.socket.once("data", () => done()));
     const inFlight = fetch(`http://127.0.0.1:${port}/slow`);
-    await new Promise((done) => setTimeout(done, 100));
+    await reached.slow;
     // Before: close waited for the slow client until it stopped (its headers timeout no longer checked).
     expect(await within(app.close(), 3_000)).toBeUndefined();
     const answer = await inFlight;
@@ -133,10 +145,10 @@ describe("createJsonApi: connections", () => {
   });
 
   it("close: a request still unanswered after closeDrainMs is cut off", async () => {
-    const { app, port } = await startApi({ closeDrainMs: 200 });
+    const { app, port, reached } = await startApi({ closeDrainMs: 200 });
     const hanging = rawClient(port);
     hanging.socket.write("GET /never HTTP/1.1\r\nHost: x\r\n\r\n");
-    await new Promise((done) => setTimeout(done, 100));
+    await reached.never;
     expect(await within(app.close(), 3_000)).toBeUndefined();
     expect(await within(hanging.closed, 1_000)).toBeUndefined();
   });

@@ -21,7 +21,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { compileCircom } from "../../circuits/circom";
 import { devSetupCircuit } from "../../setup";
 import { loadArtifacts } from "../../setup/artifacts";
-import { DEMO_CACHE } from "../../setup/cached-artifacts";
+import { buildCacheEntry, DEMO_CACHE } from "../../setup/cached-artifacts";
 import {
   makePublisherSet,
   publicKeyOf,
@@ -58,28 +58,32 @@ beforeAll(async () => {
   set = await makePublisherSet(keys, 2);
   artifacts = join(DEMO_CACHE, "serve-cli-stand-in");
   model = join(artifacts, "model.json");
-  try {
-    loadArtifacts(artifacts, { modelPath: model });
-    return;
-  } catch {
-    // absent or stale: build it
-  }
-  mkdirSync(artifacts, { recursive: true });
-  copyFileSync(MODEL, model);
-  writeFileSync(join(artifacts, "circuit.json"), JSON.stringify({ quorum: 2, mode: "constant" }));
-  const source = join(artifacts, "square.circom");
-  writeFileSync(
-    source,
-    "pragma circom 2.1.0;\ntemplate Square() {\n  signal input x;\n  signal output y;\n  y <== x * x;\n}\n" +
-      "component main = Square();\n",
-  );
-  const compiled = await compileCircom(source, join(artifacts, "build"));
-  await devSetupCircuit({
-    name: "square",
-    r1csPath: compiled.r1csPath,
-    wasmPath: compiled.wasmPath,
-    modelPath: model,
-    outDir: artifacts,
+  const usable = (dir: string) => {
+    try {
+      loadArtifacts(dir, { modelPath: join(dir, "model.json") });
+      return true;
+    } catch {
+      return false; // absent or stale: build it
+    }
+  };
+  if (usable(artifacts)) return;
+  await buildCacheEntry(artifacts, usable, async (into) => {
+    copyFileSync(MODEL, join(into, "model.json"));
+    writeFileSync(join(into, "circuit.json"), JSON.stringify({ quorum: 2, mode: "constant" }));
+    const source = join(into, "square.circom");
+    writeFileSync(
+      source,
+      "pragma circom 2.1.0;\ntemplate Square() {\n  signal input x;\n  signal output y;\n  y <== x * x;\n}\n" +
+        "component main = Square();\n",
+    );
+    const compiled = await compileCircom(source, join(into, "build"));
+    await devSetupCircuit({
+      name: "square",
+      r1csPath: compiled.r1csPath,
+      wasmPath: compiled.wasmPath,
+      modelPath: join(into, "model.json"),
+      outDir: into,
+    });
   });
 }, 120_000);
 
