@@ -95,7 +95,9 @@ beforeAll(async () => {
     "2",
     "--no-checks",
   ]);
-});
+  // On a clean clone the three runs compile and set up their circuits first (a few minutes each on a loaded
+  // machine): more than the hooks' 10 minutes can take.
+}, 1_800_000);
 
 afterAll(() => releaseCurves());
 
