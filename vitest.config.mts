@@ -50,7 +50,7 @@ const FAST_SUITES = [
   "test/audit/audit-signed-checks.test.ts",
   "test/audit/lookahead.test.ts",
   "test/core/atomic-file.test.ts",
-  "test/setup/cache-entry.test.ts",
+  "test/core/cache-entry.test.ts",
   "test/core/time.test.ts",
   "test/core/json-api.test.ts",
   "test/core/json-api-connections.test.ts",

@@ -2,21 +2,26 @@
  * Shared core: durable, atomic file installation. The one owner of "temp file + rename": a finished file is written
  * (or copied, or produced by a tool) under a temporary name in the same directory, flushed to disk, renamed onto its
  * final name and the directory entry flushed too. Readers see the old file or the whole new one, never half a file,
- * even after a crash; on failure the temporary file is removed and the final name is left as it was.
+ * even after a crash; on failure the temporary file is removed and the final name is left as it was. A cache entry
+ * (a directory) is built the same way, beside its place (`buildCacheEntry`).
  */
 import {
+  chmodSync,
   closeSync,
   copyFileSync,
   fsyncSync,
   linkSync,
   mkdirSync,
+  mkdtempSync,
   openSync,
+  readdirSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
 
 /** Options of {@link writeFileAtomic}. */
 export interface AtomicWriteOptions {
@@ -157,5 +162,59 @@ export async function writeFileVia<T>(path: string, write: (tmp: string) => Prom
     return result;
   } finally {
     rmSync(tmp, { force: true });
+  }
+}
+
+/** A directory being built beside its cache entry: `<entry>.building-XXXXXX`. */
+const BUILDING = ".building-";
+/** A directory being built this long ago is taken as left by a process that stopped, and removed, ms. */
+const ABANDONED_MS = 24 * 3600_000;
+
+/**
+ * Build the cache entry `dir` with `build` in a new directory beside it (`<dir>.building-XXXXXX`, so paths
+ * relative to it stay right), then move that into place, so no process reads a half-built entry. Two processes
+ * building one entry at once (two demos, the bench beside the tests) each build their own: the first moved into
+ * place is kept and the other is dropped. An entry in place that `usable` refuses (stale) is replaced. Building
+ * directories a stopped process left for a day are removed. (Entries are not flushed to disk: a cache can be
+ * built again.)
+ */
+export async function buildCacheEntry(
+  dir: string,
+  usable: (dir: string) => boolean,
+  build: (into: string) => Promise<void>,
+): Promise<void> {
+  const parent = dirname(dir);
+  mkdirSync(parent, { recursive: true });
+  removeAbandoned(parent, `${basename(dir)}${BUILDING}`);
+  const building = mkdtempSync(`${dir}${BUILDING}`);
+  try {
+    chmodSync(building, 0o755); // as a directory made in place would be, not mkdtemp's 0700
+    await build(building);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        renameSync(building, dir);
+        return;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if ((code !== "ENOTEMPTY" && code !== "EEXIST") || attempt === 2) throw err;
+      }
+      if (usable(dir)) return; // another process's build came first
+      rmSync(dir, { recursive: true, force: true });
+    }
+  } finally {
+    rmSync(building, { recursive: true, force: true });
+  }
+}
+
+/** Remove the directories in `parent` named `prefix...` that were last changed more than a day ago. */
+function removeAbandoned(parent: string, prefix: string): void {
+  for (const name of readdirSync(parent)) {
+    if (!name.startsWith(prefix)) continue;
+    const path = join(parent, name);
+    try {
+      if (Date.now() - statSync(path).mtimeMs > ABANDONED_MS) rmSync(path, { recursive: true, force: true });
+    } catch {
+      // gone meanwhile
+    }
   }
 }

@@ -5,18 +5,8 @@
  * `npm run bench` and the real-circuit tests share them; the same cache holds the demo's development publisher
  * key.
  */
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-} from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import {
   BUILD_SUBDIR,
   CIRCUIT_INFO_FILE,
@@ -28,6 +18,7 @@ import { UsageError } from "../core/errors";
 import { generateSignedBatchCircuit } from "../circuits/generate-signed-batch-circuit";
 import type { WeightMode } from "../circuits/generate-circuit";
 import { generateUpdateCircuit } from "../circuits/generate-update-circuit";
+import { buildCacheEntry } from "../core/atomic-file";
 import { cacheDir } from "../core/package-root";
 import { sha256File, sha256Hex } from "../core/io";
 import { loadCalibrations } from "../models/market-calibrations";
@@ -120,65 +111,12 @@ export async function cachedArtifacts(
 }
 
 /** Whether `dir` holds artifacts that match their manifest (and `model`). */
-function usableArtifacts(dir: string, model: string): boolean {
+export function usableArtifacts(dir: string, model: string): boolean {
   try {
     loadArtifacts(dir, { modelPath: model });
     return true;
   } catch {
     return false;
-  }
-}
-
-/** A directory being built beside its cache entry: `<entry>.building-XXXXXX`. */
-const BUILDING = ".building-";
-/** A directory being built this long ago is taken as left by a process that stopped, and removed, ms. */
-const ABANDONED_MS = 24 * 3600_000;
-
-/**
- * Build the cache entry `dir` with `build` in a new directory beside it (`<dir>.building-XXXXXX`, so paths
- * relative to it stay right), then move that into place, so no process reads a half-built entry. Two processes
- * building one entry at once (two demos, the bench beside the tests) each build their own: the first moved into
- * place is kept and the other is dropped. An entry in place that `usable` refuses (stale) is replaced. Building
- * directories a stopped process left for a day are removed.
- */
-export async function buildCacheEntry(
-  dir: string,
-  usable: (dir: string) => boolean,
-  build: (into: string) => Promise<void>,
-): Promise<void> {
-  const parent = dirname(dir);
-  mkdirSync(parent, { recursive: true });
-  removeAbandoned(parent, `${basename(dir)}${BUILDING}`);
-  const building = mkdtempSync(`${dir}${BUILDING}`);
-  try {
-    chmodSync(building, 0o755); // as a directory made in place would be, not mkdtemp's 0700
-    await build(building);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        renameSync(building, dir);
-        return;
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if ((code !== "ENOTEMPTY" && code !== "EEXIST") || attempt === 2) throw err;
-      }
-      if (usable(dir)) return; // another process's build came first
-      rmSync(dir, { recursive: true, force: true });
-    }
-  } finally {
-    rmSync(building, { recursive: true, force: true });
-  }
-}
-
-/** Remove the directories in `parent` named `prefix...` that were last changed more than a day ago. */
-function removeAbandoned(parent: string, prefix: string): void {
-  for (const name of readdirSync(parent)) {
-    if (!name.startsWith(prefix)) continue;
-    const path = join(parent, name);
-    try {
-      if (Date.now() - statSync(path).mtimeMs > ABANDONED_MS) rmSync(path, { recursive: true, force: true });
-    } catch {
-      // gone meanwhile
-    }
   }
 }
 

@@ -10,7 +10,8 @@ import { CIRCUIT_INFO_FILE } from "../../circuits/compile-model";
 import { sha256Hex } from "../../core/io";
 import { devSetupCircuit, silentLog, type SetupLog } from "../../setup";
 import { loadArtifacts } from "../../setup/artifacts";
-import { buildCacheEntry, DEMO_CACHE } from "../../setup/cached-artifacts";
+import { buildCacheEntry } from "../../core/atomic-file";
+import { DEMO_CACHE, usableArtifacts } from "../../setup/cached-artifacts";
 
 /**
  * @param source the Circom source of the main circuit
@@ -40,14 +41,7 @@ export async function sourceArtifacts(
   }
   await buildCacheEntry(
     dir,
-    (d) => {
-      try {
-        loadArtifacts(d, { modelPath: join(d, `${name}.circom`) });
-        return true;
-      } catch {
-        return false;
-      }
-    },
+    (d) => usableArtifacts(d, join(d, `${name}.circom`)),
     async (into) => {
       const sourceIn = join(into, `${name}.circom`);
       writeFileSync(sourceIn, source);

@@ -20,8 +20,8 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { compileCircom } from "../../circuits/circom";
 import { devSetupCircuit } from "../../setup";
-import { loadArtifacts } from "../../setup/artifacts";
-import { buildCacheEntry, DEMO_CACHE } from "../../setup/cached-artifacts";
+import { buildCacheEntry } from "../../core/atomic-file";
+import { DEMO_CACHE, usableArtifacts } from "../../setup/cached-artifacts";
 import {
   makePublisherSet,
   publicKeyOf,
@@ -58,14 +58,8 @@ beforeAll(async () => {
   set = await makePublisherSet(keys, 2);
   artifacts = join(DEMO_CACHE, "serve-cli-stand-in");
   model = join(artifacts, "model.json");
-  const usable = (dir: string) => {
-    try {
-      loadArtifacts(dir, { modelPath: join(dir, "model.json") });
-      return true;
-    } catch {
-      return false; // absent or stale: build it
-    }
-  };
+  // Absent or stale: build it.
+  const usable = (dir: string) => usableArtifacts(dir, join(dir, "model.json"));
   if (usable(artifacts)) return;
   await buildCacheEntry(artifacts, usable, async (into) => {
     copyFileSync(MODEL, join(into, "model.json"));

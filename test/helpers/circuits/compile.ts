@@ -2,10 +2,11 @@
  * Compile Circom sources with circom2 (circom 2.2.3 as WebAssembly) into a content-addressed cache, so a
  * test suite compiles each circuit once per source change and reuses it across runs and workers.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { CIRCOMLIB_DIR, CIRCUIT_LIB_DIR, compileCircom } from "../../../circuits/circom";
+import { buildCacheEntry } from "../../../core/atomic-file";
 
 export { CIRCOMLIB_DIR, CIRCUIT_LIB_DIR };
 
@@ -76,29 +77,26 @@ async function compileInto(source: string, name: string, O: number, key: string)
   const dir = path.join(CIRCUIT_CACHE_DIR, key);
   const cached = artifacts(dir, name);
   if (complete(cached)) return cached;
-  // Compile into a private directory, then rename it into place: concurrent workers never see a half
-  // written cache entry, and the loser of a race keeps the winner's identical output.
-  fs.mkdirSync(CIRCUIT_CACHE_DIR, { recursive: true });
-  const tmp = path.join(CIRCUIT_CACHE_DIR, `${key}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
-  fs.mkdirSync(tmp);
-  try {
-    const src = path.join(tmp, `${name}.circom`);
-    fs.writeFileSync(src, source);
-    let output: string;
-    try {
-      output = (await compileCircom(src, tmp, { O: O as 0 | 1 | 2 })).log;
-    } catch (e) {
-      throw new CircuitCompileError(`circom2 failed on ${name}`, e instanceof Error ? e.message : String(e));
-    }
-    fs.writeFileSync(path.join(tmp, "compile.log"), output);
-    try {
-      fs.renameSync(tmp, dir);
-    } catch (e) {
-      if (!complete(cached)) throw e;
-    }
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  // Compiled beside its place and renamed into it: concurrent workers never see a half written cache entry, and
+  // the loser of a race keeps the winner's identical output.
+  await buildCacheEntry(
+    dir,
+    () => complete(cached),
+    async (into) => {
+      const src = path.join(into, `${name}.circom`);
+      fs.writeFileSync(src, source);
+      let output: string;
+      try {
+        output = (await compileCircom(src, into, { O: O as 0 | 1 | 2 })).log;
+      } catch (e) {
+        throw new CircuitCompileError(
+          `circom2 failed on ${name}`,
+          e instanceof Error ? e.message : String(e),
+        );
+      }
+      fs.writeFileSync(path.join(into, "compile.log"), output);
+    },
+  );
   return cached;
 }
 

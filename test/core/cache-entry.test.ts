@@ -1,5 +1,5 @@
 /**
- * setup/cached-artifacts.ts `buildCacheEntry`: a cache entry is built in a directory beside it and moved into
+ * core/atomic-file.ts `buildCacheEntry`: a cache entry is built in a directory beside it and moved into
  * place, so a reader never sees half an entry and two processes building one entry at once leave one whole build,
  * not a mix of both. Real directories; the builds are stand-ins that write files with pauses between them.
  */
@@ -16,7 +16,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildCacheEntry } from "../../setup/cached-artifacts";
+import { buildCacheEntry } from "../../core/atomic-file";
 
 const tempDir = (name: string) => mkdtempSync(join(tmpdir(), `zkrisk-${name}-`));
 
