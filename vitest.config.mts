@@ -138,12 +138,14 @@ if (missing.length > 0)
   throw new Error(`vitest.config.mts: FAST_SUITES lists missing files: ${missing.join(", ")}`);
 
 /**
- * Test files of `fast` run at once: vitest's default (cores - 1), but at least two, so two on 2 cores.
- * A fast suite mostly computes in one thread, so one file alone left a core idle half the time (on 2 cores,
- * 11.2 min with one worker, 7.0 min with two). `slow` keeps vitest's default: its suites share Hardhat's
- * compile output and time a service's locks and leases, written for one file at a time.
+ * Test files run at once in each project: vitest's default (cores - 1), but at least two, so two on 2 cores.
+ * A suite mostly computes in one thread, or waits on a node, a service or a prover it started, so one file
+ * alone left a core idle about half the time (on 2 cores, fast: 11.2 min with one worker, 7.0 min with two).
+ * What the slow suites share is made safe for that: Hardhat compiles the contracts once before them
+ * (test/helpers/compile-contracts.ts), nodes bind a port the system picks, and servers started later on a chosen
+ * port get one below the ephemeral range (test/helpers/ports.ts).
  */
-const FAST_WORKERS = Math.max(2, availableParallelism() - 1);
+const WORKERS = Math.max(2, availableParallelism() - 1);
 
 export default defineConfig({
   test: {
@@ -152,8 +154,17 @@ export default defineConfig({
     hookTimeout: 600_000,
     allowOnly: false,
     projects: [
-      { extends: true, test: { name: "fast", include: FAST_SUITES, maxWorkers: FAST_WORKERS } },
-      { extends: true, test: { name: "slow", include: ["test/**/*.test.ts"], exclude: FAST_SUITES } },
+      { extends: true, test: { name: "fast", include: FAST_SUITES, maxWorkers: WORKERS } },
+      {
+        extends: true,
+        test: {
+          name: "slow",
+          include: ["test/**/*.test.ts"],
+          exclude: FAST_SUITES,
+          globalSetup: ["test/helpers/compile-contracts.ts"],
+          maxWorkers: WORKERS,
+        },
+      },
     ],
   },
 });

@@ -1,10 +1,9 @@
 /**
- * A `hardhat node` for tests and the service benchmark, started on 127.0.0.1 on a free port and stopped by
- * the caller. Its chain starts
- * at hardhat.config.ts's initialDate (2024-06-01), so the shipped 2024 candles are recent data to it.
+ * A `hardhat node` for tests and the service benchmark, started on 127.0.0.1 on a port the system picks and
+ * stopped by the caller. Its chain starts at hardhat.config.ts's initialDate (2024-06-01), so the shipped 2024
+ * candles are recent data to it.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { PACKAGE_ROOT } from "../core/package-root";
 import { localHardhat } from "./chain";
 
@@ -16,17 +15,6 @@ export const DEV_KEYS = [
   "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
 ] as const;
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise<number>((done, fail) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => done(p));
-    });
-    s.on("error", fail);
-  });
-}
-
 /** A running node: its RPC URL and a stop function. */
 export interface HardhatNode {
   rpc: string;
@@ -34,29 +22,33 @@ export interface HardhatNode {
   stop(): void;
 }
 
+/** The line `hardhat node` prints once it serves, with the port it bound. */
+const STARTED = /Started HTTP and WebSocket JSON-RPC server at http:\/\/127\.0\.0\.1:(\d+)\//;
+
 /**
- * Start `hardhat node` on 127.0.0.1 and wait until it serves JSON-RPC.
+ * Start `hardhat node` on 127.0.0.1 and wait until it serves JSON-RPC. It binds port 0, so the system picks a
+ * free port at the bind: a port found free and bound later could be taken in between by another process.
  * @param chainId chain id of the node (default Hardhat's 31337), e.g. to act as a non-local chain
  */
 export async function startHardhatNode(chainId?: number): Promise<HardhatNode> {
   const { cli } = localHardhat();
-  const port = await freePort();
-  const node = spawn(process.execPath, [cli, "node", "--hostname", "127.0.0.1", "--port", String(port)], {
+  const node = spawn(process.execPath, [cli, "node", "--hostname", "127.0.0.1", "--port", "0"], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
     env: chainId === undefined ? process.env : { ...process.env, ZKRISK_HARDHAT_CHAIN_ID: String(chainId) },
   });
-  await new Promise<void>((done, fail) => {
+  const port = await new Promise<number>((done, fail) => {
     let out = "";
     const timer = setTimeout(() => fail(new Error(`hardhat node did not start:\n${out}`)), 120_000);
     node.stdout!.on("data", (d) => {
       out += d;
-      if (out.includes("Started HTTP and WebSocket JSON-RPC server")) {
+      const started = STARTED.exec(out);
+      if (started !== null) {
         clearTimeout(timer);
         // Its log of every call is not needed; keep the pipe drained.
         node.stdout!.removeAllListeners("data");
         node.stdout!.resume();
-        done();
+        done(Number(started[1]));
       }
     });
     node.stderr!.on("data", (d) => (out += d));

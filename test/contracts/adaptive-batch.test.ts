@@ -314,7 +314,6 @@ async function statesNow() {
 }
 
 beforeAll(async () => {
-  await hre.run("compile", { quiet: true });
   [governor, stranger] = await hre.ethers.getSigners();
   for (const n of [2, 3]) {
     dirs[n] = await adaptiveBatchStandInArtifacts(n);

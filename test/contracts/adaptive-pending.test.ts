@@ -259,7 +259,6 @@ function mismatch(marketId: bigint, ref: Reference, honest: PendingPrior, forged
 }
 
 beforeAll(async () => {
-  await hre.run("compile", { quiet: true });
   [governor] = await hre.ethers.getSigners();
   const deploy = async (name: string, args: unknown[] = []) => {
     const c = compileGeneratedSource(ACCEPT_ALL_SOURCE, name);

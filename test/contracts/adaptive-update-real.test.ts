@@ -154,7 +154,6 @@ async function attacks(
 
 beforeAll(async () => {
   dir = await adaptiveArtifacts(model, RULE);
-  await hre.run("compile", { quiet: true });
   [governor] = await hre.ethers.getSigners();
   const compiled = compileArtifactsVerifier(dir);
   const factory = new hre.ethers.ContractFactory(compiled.abi as never, compiled.bytecode, governor);

@@ -155,7 +155,6 @@ async function prior(t: number): Promise<Prior> {
 beforeAll(async () => {
   dir = await adaptiveStandInArtifacts();
   plainDir = await standInArtifacts();
-  await hre.run("compile", { quiet: true });
   [governor, stranger] = await hre.ethers.getSigners();
   const deploy = async (d: string) => {
     const compiled = compileArtifactsVerifier(d);

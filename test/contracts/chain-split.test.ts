@@ -147,7 +147,6 @@ const marginsOf = async (oracle: Contract, marketId = MARKET_ID) =>
 
 beforeAll(async () => {
   [dir, adaptiveDir] = [await standInArtifacts(), await adaptiveStandInArtifacts()];
-  await hre.run("compile", { quiet: true });
   MODEL = await poseidonSponge([1n, 2n, 3n]);
   SET = await poseidonSponge([4n, 5n, 6n]);
   // The original chain: verifier, oracle, BTC-USDT registered (its key from the client: 1337's domain), T_A accepted.

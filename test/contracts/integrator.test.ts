@@ -188,7 +188,6 @@ const required = (notional: bigint, bps: bigint) => (notional * bps + BPS - 1n) 
 beforeAll(async () => {
   dir = await standInArtifacts();
   adaptiveDir = await adaptiveStandInArtifacts();
-  await hre.run("compile", { quiet: true });
   [governor, guardian] = await hre.ethers.getSigners();
   plainVerifier = await (await deployVerifier(governor, dir)).getAddress();
   const adaptiveVerifier = await (await deployVerifier(governor, adaptiveDir)).getAddress();

@@ -137,7 +137,6 @@ beforeAll(async () => {
       { modelPath: modelFile(market) },
     );
   }
-  await hre.run("compile", { quiet: true });
   [governor] = await hre.ethers.getSigners();
   const compiled = compileArtifactsVerifier(committedDir);
   const factory = new hre.ethers.ContractFactory(compiled.abi as never, compiled.bytecode, governor);

@@ -134,7 +134,6 @@ async function submitAt(p: StandInProof, time: number): Promise<TransactionRecei
 
 beforeAll(async () => {
   dir = await standInArtifacts();
-  await hre.run("compile", { quiet: true });
   [governor, guardian, stranger] = await hre.ethers.getSigners();
   verifierAddress = await (await deployVerifier(governor, dir)).getAddress();
   oracle = await deployRiskOracle(governor);

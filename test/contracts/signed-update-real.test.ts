@@ -171,7 +171,6 @@ beforeAll(async () => {
   const artifacts = await signedUpdateArtifacts(model, "constant", 1);
   prover = SignedUpdateProver.open(artifacts.dir, { mode: "constant", quorum: 1 }, { modelPath: model });
   MODEL_COMMITMENT = await commitModel(loadQuantizedModel(model));
-  await hre.run("compile", { quiet: true });
   [governor] = await hre.ethers.getSigners();
   artifactsDir = artifacts.dir;
   const deploy = async (compiled: { abi: unknown[]; bytecode: string }) => {

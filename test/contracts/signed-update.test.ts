@@ -194,7 +194,6 @@ async function rerandomise(p: StandInProof): Promise<StandInProof> {
 
 beforeAll(async () => {
   dir = await standInArtifacts();
-  await hre.run("compile", { quiet: true });
   [governor, guardian, stranger] = await hre.ethers.getSigners();
   const compiled = compileArtifactsVerifier(dir);
   const factory = new hre.ethers.ContractFactory(compiled.abi as never, compiled.bytecode, governor);

@@ -1,2 +1,2 @@
 /** The `hardhat node` of tests: the same one the service benchmark starts (onchain/hardhat-node.ts). */
-export { DEV_KEYS, freePort, startHardhatNode, type HardhatNode } from "../../onchain/hardhat-node";
+export { DEV_KEYS, startHardhatNode, type HardhatNode } from "../../onchain/hardhat-node";

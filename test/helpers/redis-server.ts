@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe } from "vitest";
-import { freePort } from "./hardhat-node";
+import { freePort } from "./ports";
 
 /** The environment variable that turns a skipped Redis suite into a failing one (`1`; CI sets it). */
 export const REQUIRE_REDIS_ENV = "ZKRISK_REQUIRE_REDIS";

@@ -18,7 +18,7 @@ import {
   writeJson,
   writeTestKeystore,
 } from "../helpers/publisher-serve";
-import { freePort } from "../helpers/hardhat-node";
+import { freePort } from "../helpers/ports";
 import { ZKRISK_BIN } from "../helpers/zkrisk-cli";
 
 /** An error as `fs.writeSync` throws it. */

@@ -22,7 +22,7 @@ import {
   type PublisherConfig,
   type StartPublisherOptions,
 } from "../../publisher/serve";
-import { freePort } from "../helpers/hardhat-node";
+import { freePort } from "../helpers/ports";
 import {
   barTime,
   csvClock,

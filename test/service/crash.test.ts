@@ -8,7 +8,8 @@
 import { JsonRpcProvider } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobIdOf } from "../../service/jobs";
-import { freePort, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
+import { startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
+import { freePort } from "../helpers/ports";
 import { tempDir } from "../helpers/publisher-serve";
 import {
   acceptedTimestamps,

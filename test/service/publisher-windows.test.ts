@@ -24,7 +24,7 @@ import {
   type FetchOutcome,
   type PublisherWindowsOptions,
 } from "../../service/publisher-windows";
-import { freePort } from "../helpers/hardhat-node";
+import { freePort } from "../helpers/ports";
 import { noQuorum } from "../helpers/service-env";
 import {
   BARS,

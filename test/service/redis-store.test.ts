@@ -12,7 +12,7 @@ import { jobIdOf } from "../../service/jobs";
 import { redactUrl } from "../../core/url";
 import { REDIS_SCHEMA_VERSION, RedisJobStore } from "../../service/redis-store";
 import { JobStoreError } from "../../service/jobs";
-import { freePort } from "../helpers/hardhat-node";
+import { freePort } from "../helpers/ports";
 import { BTC, ETH, bar, describeJobStoreContract, noCounts } from "../helpers/job-store-contract";
 import { describeRedis, startRedis, type RedisServer } from "../helpers/redis-server";
 

@@ -9,7 +9,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadServiceConfig, type ServiceConfig } from "../../service/config";
 import { startService, type RunningService } from "../../service/run";
-import { freePort, startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
+import { startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
+import { freePort } from "../helpers/ports";
 import { tempDir } from "../helpers/publisher-serve";
 import { startFaultyRpc, type FaultyRpc } from "../helpers/faulty-rpc";
 import {

@@ -1,0 +1,22 @@
+/**
+ * vitest's global setup for the slow suites: Hardhat compiles the contracts once, before any suite runs.
+ * The suites read the compile output (`artifacts/`, `cache/`) and run two files at once; a compile in a suite
+ * would write those files while the other suite reads them.
+ */
+import { spawnSync } from "node:child_process";
+import { localHardhat } from "../../onchain/chain";
+import { PACKAGE_ROOT } from "../../core/package-root";
+
+export default function setup(): void {
+  const { cli } = localHardhat();
+  const run = spawnSync(process.execPath, [cli, "compile", "--quiet"], {
+    cwd: PACKAGE_ROOT,
+    encoding: "utf8",
+  });
+  if (run.error !== undefined) throw new Error(`hardhat compile could not be run: ${run.error.message}`);
+  if (run.status !== 0) {
+    throw new Error(
+      `hardhat compile failed (${run.signal ?? `exit ${run.status}`}):\n${run.stdout}${run.stderr}`,
+    );
+  }
+}
