@@ -22,6 +22,7 @@ import {
 } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
+import { buildOnce, type BuildLockEvents } from "./build-lock";
 
 /** Options of {@link writeFileAtomic}. */
 export interface AtomicWriteOptions {
@@ -172,20 +173,36 @@ const ABANDONED_MS = 24 * 3600_000;
 
 /**
  * Build the cache entry `dir` with `build` in a new directory beside it (`<dir>.building-XXXXXX`, so paths
- * relative to it stay right), then move that into place, so no process reads a half-built entry. Two processes
- * building one entry at once (two demos, the bench beside the tests) each build their own: the first moved into
- * place is kept and the other is dropped. An entry in place that `usable` refuses (stale) is replaced. Building
- * directories a stopped process left for a day are removed. (Entries are not flushed to disk: a cache can be
- * built again.)
+ * relative to it stay right), then move that into place, so no process reads a half-built entry. Of several
+ * processes (or calls) after one entry at once (two demos, two test files, the bench beside the tests), one builds
+ * it and the others wait for it: a lock file `<dir>.lock` ({@link buildOnce}). Should two build anyway (a lock
+ * taken over from a stalled holder), the first moved into place is kept. An entry in place that `usable` refuses
+ * (stale) is replaced. Building directories a stopped process left for a day are removed. (Entries are not
+ * flushed to disk: a cache can be built again.) Resolves to whether this call built the entry.
  */
 export async function buildCacheEntry(
   dir: string,
   usable: (dir: string) => boolean,
   build: (into: string) => Promise<void>,
-): Promise<void> {
+  events: BuildLockEvents = {},
+): Promise<boolean> {
   const parent = dirname(dir);
   mkdirSync(parent, { recursive: true });
   removeAbandoned(parent, `${basename(dir)}${BUILDING}`);
+  return buildOnce(
+    `${dir}.lock`,
+    () => (usable(dir) ? false : undefined),
+    () => buildAside(dir, usable, build),
+    events,
+  );
+}
+
+/** Build `dir` beside it and move it into place (see {@link buildCacheEntry}); whether this build was kept. */
+async function buildAside(
+  dir: string,
+  usable: (dir: string) => boolean,
+  build: (into: string) => Promise<void>,
+): Promise<boolean> {
   const building = mkdtempSync(`${dir}${BUILDING}`);
   try {
     chmodSync(building, 0o755); // as a directory made in place would be, not mkdtemp's 0700
@@ -193,12 +210,12 @@ export async function buildCacheEntry(
     for (let attempt = 0; ; attempt++) {
       try {
         renameSync(building, dir);
-        return;
+        return true;
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if ((code !== "ENOTEMPTY" && code !== "EEXIST") || attempt === 2) throw err;
       }
-      if (usable(dir)) return; // another process's build came first
+      if (usable(dir)) return false; // another process's build came first
       rmSync(dir, { recursive: true, force: true });
     }
   } finally {

@@ -104,10 +104,17 @@ export async function cachedArtifacts(
     await recipe.compile(into);
     await setupCompiledDir(into, opts.model, opts.log);
   };
-  // A given directory is the user's to build in; the cache's entries are built beside and moved into place.
-  if (opts.artifacts !== undefined) await build(dir);
-  else await buildCacheEntry(dir, (d) => usableArtifacts(d, opts.model), build);
-  return { dir, reused: false, ms: performance.now() - t0 };
+  // A given directory is the user's to build in; the cache's entries are built beside and moved into place,
+  // by one process at a time (another one's build is waited for and reused).
+  if (opts.artifacts !== undefined) {
+    await build(dir);
+    return { dir, reused: false, ms: performance.now() - t0 };
+  }
+  const built = await buildCacheEntry(dir, (d) => usableArtifacts(d, opts.model), build, {
+    onWait: () => opts.log.info(`waiting for another process building ${dir}`),
+    onTakeOver: () => opts.log.warn(`${dir}.lock: taking over an abandoned lock`),
+  });
+  return { dir, reused: !built, ms: built ? performance.now() - t0 : 0 };
 }
 
 /** Whether `dir` holds artifacts that match their manifest (and `model`). */

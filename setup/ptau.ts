@@ -2,18 +2,8 @@
  * Phase 1 of the Groth16 trusted setup: the powers-of-tau (`.ptau`) file. How big it must be for a circuit, how to
  * check one we did not make, and a cached, clearly INSECURE development ptau for local work and tests.
  */
-import {
-  closeSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  utimesSync,
-  writeSync,
-} from "node:fs";
-import { homedir, hostname } from "node:os";
+import { mkdirSync, readdirSync, statSync } from "node:fs";
+import { homedir } from "node:os";
 import { basename, isAbsolute, join } from "node:path";
 import { writeFileVia } from "../core/atomic-file";
 import { sha256File } from "../core/io";
@@ -22,7 +12,7 @@ import { SetupError } from "../core/errors";
 import { silentLog, snarkjsLogger, type SetupLog } from "./log";
 import { snarkjs } from "./snarkjs";
 import { writeDirectPtau } from "./direct-ptau";
-import { pidAlive } from "../core/pid";
+import { buildOnce } from "../core/build-lock";
 
 /**
  * Largest power a bn128 ptau can have: 2^28 is the largest power-of-two subgroup of the scalar field (the field's
@@ -191,10 +181,6 @@ export interface DevPtau {
 }
 
 const DEV_FILE = /^dev-pot(\d+)\.ptau$/;
-/** A lock whose holder has not touched it for this long is abandoned (holders touch it every few seconds). */
-const LOCK_STALE_MS = 10 * 60_000;
-const LOCK_HEARTBEAT_MS = 5_000;
-const LOCK_POLL_MS = 250;
 
 /** File name of the development ptau of a given power inside the cache directory. */
 export function devPtauFileName(power: number): string {
@@ -230,41 +216,6 @@ function findCached(dir: string, power: number, log: SetupLog): { path: string; 
   return undefined;
 }
 
-interface LockOwner {
-  pid: number;
-  host: string;
-}
-
-function tryLock(lockPath: string): boolean {
-  try {
-    const fd = openSync(lockPath, "wx");
-    try {
-      writeSync(fd, JSON.stringify({ pid: process.pid, host: hostname() } satisfies LockOwner));
-    } finally {
-      closeSync(fd);
-    }
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
-    throw err;
-  }
-}
-
-/** Whether the lock at `lockPath` was left by a process that is gone (same host) or has stopped touching it. */
-function lockIsStale(lockPath: string): boolean {
-  try {
-    const age = Date.now() - statSync(lockPath).mtimeMs;
-    if (age > LOCK_STALE_MS) return true;
-    const owner = JSON.parse(readFileSync(lockPath, "utf8")) as Partial<LockOwner>;
-    return owner.host === hostname() && typeof owner.pid === "number" && !pidAlive(owner.pid);
-  } catch {
-    // Vanished (released) or half-written (just created): not stale; the caller re-checks.
-    return false;
-  }
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /**
  * A LOCAL DEVELOPMENT ptau of at least `power`, cached at `{cacheDir}/dev-pot{power}.ptau` and reused when present
  * (a cached file of a larger power also serves: snarkjs accepts a larger ptau). It is computed directly from secrets
@@ -294,39 +245,11 @@ export async function devPtau(power: number, options: DevPtauOptions = {}): Prom
     log.warn(insecureWarning(hit.path));
     return { path: hit.path, power: hit.power, requestedPower: power, cached, dev: true };
   };
-
-  let announcedWait = false;
-  for (;;) {
+  const cached = () => {
     const hit = findCached(dir, power, log);
-    if (hit) return found(hit, true);
-    if (tryLock(lockPath)) break;
-    if (lockIsStale(lockPath)) {
-      log.warn(`${lockPath}: taking over an abandoned lock`);
-      rmSync(lockPath, { force: true });
-      continue;
-    }
-    if (!announcedWait) {
-      log.info(`waiting for another process generating ${devPtauFileName(power)} (lock ${lockPath})`);
-      options.onProgress?.({ stage: "waiting", step: 0, steps: 1 });
-      announcedWait = true;
-    }
-    await sleep(LOCK_POLL_MS);
-  }
-
-  const heartbeat = setInterval(() => {
-    const now = new Date();
-    try {
-      utimesSync(lockPath, now, now);
-    } catch {
-      // The lock was taken over; the rename below is still atomic, so the worst case is duplicate work.
-    }
-  }, LOCK_HEARTBEAT_MS);
-  heartbeat.unref();
-  try {
-    // Another process may have finished between our last look and taking the lock.
-    const hit = findCached(dir, power, log);
-    if (hit) return found(hit, true);
-
+    return hit === undefined ? undefined : found(hit, true);
+  };
+  const generate = async (): Promise<DevPtau> => {
     const target = join(dir, devPtauFileName(power));
     log.warn(`generating an INSECURE development ptau of power ${power} at ${target}`);
     let lastSection = "";
@@ -344,10 +267,14 @@ export async function devPtau(power: number, options: DevPtauOptions = {}): Prom
       }
     });
     return found({ path: target, power }, false);
-  } finally {
-    clearInterval(heartbeat);
-    rmSync(lockPath, { force: true });
-  }
+  };
+  return buildOnce(lockPath, cached, generate, {
+    onWait: () => {
+      log.info(`waiting for another process generating ${devPtauFileName(power)} (lock ${lockPath})`);
+      options.onProgress?.({ stage: "waiting", step: 0, steps: 1 });
+    },
+    onTakeOver: () => log.warn(`${lockPath}: taking over an abandoned lock`),
+  });
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * core/atomic-file.ts `buildCacheEntry`: a cache entry is built in a directory beside it and moved into
- * place, so a reader never sees half an entry and two processes building one entry at once leave one whole build,
- * not a mix of both. Real directories; the builds are stand-ins that write files with pauses between them.
+ * place, so a reader never sees half an entry; of two callers after one entry at once, one builds and the other
+ * waits for it (a lock file), and two builds anyway leave one whole build, not a mix of both. Real directories;
+ * the builds are stand-ins that write files with pauses between them.
  */
 import {
   existsSync,
@@ -9,11 +10,13 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   utimesSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildCacheEntry } from "../../core/atomic-file";
@@ -45,39 +48,83 @@ describe("buildCacheEntry", () => {
     const cache = tempDir("cache-entry");
     const dir = join(cache, "abc-signed");
     const seen: { dirExisted?: boolean; into?: string }[] = [];
-    await buildCacheEntry(dir, complete, build("one", seen, dir));
+    expect(await buildCacheEntry(dir, complete, build("one", seen, dir))).toBe(true);
     expect(seen).toEqual([{ dirExisted: false, into: expect.stringMatching(/abc-signed\.building-\w{6}$/) }]);
     expect(wholeBuild(dir)).toBe("one");
     expect(readdirSync(cache)).toEqual(["abc-signed"]);
     expect(statSync(dir).mode & 0o777).toBe(0o755);
   });
 
-  it("of two builds of one entry at once, keeps one whole build and drops the other", async () => {
+  it("of two callers after one entry at once, one builds it and the other waits and takes it", async () => {
     const cache = tempDir("cache-entry");
     const dir = join(cache, "abc-signed");
-    await Promise.all([
-      buildCacheEntry(dir, complete, build("one", [], undefined, 6)),
-      buildCacheEntry(dir, complete, build("two", [], undefined, 6)),
+    const seen: { into?: string }[] = [];
+    const waits: string[] = [];
+    const built = await Promise.all([
+      buildCacheEntry(dir, complete, build("one", seen, undefined, 6), { onWait: () => waits.push("one") }),
+      buildCacheEntry(dir, complete, build("two", seen, undefined, 6), { onWait: () => waits.push("two") }),
     ]);
+    expect(built.sort()).toEqual([false, true]);
+    expect(seen).toHaveLength(1);
+    expect(waits).toHaveLength(1);
     expect(["one", "two"]).toContain(wholeBuild(dir));
     expect(readdirSync(dir)).toHaveLength(6);
     expect(readdirSync(cache)).toEqual(["abc-signed"]);
   });
 
-  it("replaces an entry that is not usable (stale), and keeps one that another build put in place", async () => {
+  it("waits while a live process holds the lock, then takes the entry it built", async () => {
+    const cache = tempDir("cache-entry");
+    const dir = join(cache, "abc-signed");
+    writeFileSync(`${dir}.lock`, JSON.stringify({ pid: process.pid, host: hostname() }));
+    let waited = false;
+    const call = buildCacheEntry(dir, complete, build("mine"), { onWait: () => (waited = true) });
+    await new Promise((r) => setTimeout(r, 600));
+    expect(waited).toBe(true);
+    // The holder's build goes into place and its lock is removed.
+    mkdirSync(dir);
+    for (const part of ["part0", "part1", "part2"]) writeFileSync(join(dir, part), "holder's");
+    rmSync(`${dir}.lock`);
+    expect(await call).toBe(false);
+    expect(wholeBuild(dir)).toBe("holder's");
+  });
+
+  it("takes over a lock left by a process that is gone", async () => {
+    const cache = tempDir("cache-entry");
+    const dir = join(cache, "abc-signed");
+    const gone = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], {
+      encoding: "utf8",
+    });
+    writeFileSync(`${dir}.lock`, JSON.stringify({ pid: Number(gone.stdout), host: hostname() }));
+    let tookOver = false;
+    expect(await buildCacheEntry(dir, complete, build("mine"), { onTakeOver: () => (tookOver = true) })).toBe(
+      true,
+    );
+    expect(tookOver).toBe(true);
+    expect(wholeBuild(dir)).toBe("mine");
+    expect(readdirSync(cache)).toEqual(["abc-signed"]);
+  });
+
+  it("replaces an entry that is not usable (stale), and keeps one put in place while it built", async () => {
     const cache = tempDir("cache-entry");
     const dir = join(cache, "abc-signed");
     mkdirSync(dir);
     writeFileSync(join(dir, "stale"), "old keys");
-    await buildCacheEntry(dir, complete, build("new"));
+    expect(await buildCacheEntry(dir, complete, build("new"))).toBe(true);
     expect(wholeBuild(dir)).toBe("new");
     expect(existsSync(join(dir, "stale"))).toBe(false);
-    // Put in place while this build ran, and usable: kept.
-    await buildCacheEntry(dir, complete, async (into) => {
+    // A usable entry in place: nothing is built.
+    expect(await buildCacheEntry(dir, complete, build("again", [], undefined))).toBe(false);
+    expect(wholeBuild(dir)).toBe("new");
+    // A usable entry put in place while this call built (as by a process whose lock was taken over): kept.
+    const other = join(cache, "xyz-signed");
+    const late = await buildCacheEntry(other, complete, async (into) => {
+      mkdirSync(other);
+      for (const part of ["part0", "part1", "part2"]) writeFileSync(join(other, part), "first");
       writeFileSync(join(into, "part0"), "late");
     });
-    expect(wholeBuild(dir)).toBe("new");
-    expect(readdirSync(cache)).toEqual(["abc-signed"]);
+    expect(late).toBe(false);
+    expect(wholeBuild(other)).toBe("first");
+    expect(readdirSync(cache).sort()).toEqual(["abc-signed", "xyz-signed"]);
   });
 
   it("a build that fails leaves the entry as it was and no building directory", async () => {

@@ -1,0 +1,101 @@
+/**
+ * Shared core: one process builds what several would otherwise build at once (a development ptau, a cache entry).
+ * A lock file beside the result (`wx`: created only where none is) names its holder (pid and host); the holder
+ * touches it every few seconds while it works and removes it when done. Another process waits until the result is
+ * there or the lock is gone. A lock whose holder is gone (same host) or that has not been touched for ten minutes
+ * is taken over; whatever is built is installed atomically, so a lock taken over wrongly costs duplicate work, not
+ * a mixed result.
+ */
+import { closeSync, openSync, readFileSync, rmSync, statSync, utimesSync, writeSync } from "node:fs";
+import { hostname } from "node:os";
+import { pidAlive } from "./pid";
+
+/** A lock whose holder has not touched it for this long is abandoned (holders touch it every few seconds). */
+const LOCK_STALE_MS = 10 * 60_000;
+const LOCK_HEARTBEAT_MS = 5_000;
+const LOCK_POLL_MS = 250;
+
+interface LockOwner {
+  pid: number;
+  host: string;
+}
+
+/** What the caller hears while it waits. */
+export interface BuildLockEvents {
+  /** Once, when another process holds the lock and this one starts waiting. */
+  onWait?: () => void;
+  /** When a lock left by a process that is gone, or untouched for ten minutes, is taken over. */
+  onTakeOver?: () => void;
+}
+
+function tryLock(lockPath: string): boolean {
+  try {
+    const fd = openSync(lockPath, "wx");
+    try {
+      writeSync(fd, JSON.stringify({ pid: process.pid, host: hostname() } satisfies LockOwner));
+    } finally {
+      closeSync(fd);
+    }
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw err;
+  }
+}
+
+/** Whether the lock at `lockPath` was left by a process that is gone (same host) or has stopped touching it. */
+function lockIsStale(lockPath: string): boolean {
+  try {
+    const age = Date.now() - statSync(lockPath).mtimeMs;
+    if (age > LOCK_STALE_MS) return true;
+    const owner = JSON.parse(readFileSync(lockPath, "utf8")) as Partial<LockOwner>;
+    return owner.host === hostname() && typeof owner.pid === "number" && !pidAlive(owner.pid);
+  } catch {
+    // Vanished (released) or half-written (just created): not stale; the caller re-checks.
+    return false;
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * What `ready()` finds, or else what `build()` makes while holding the lock file `lockPath`. `ready` is asked
+ * before each attempt at the lock and again once it is held (another process may have finished in between);
+ * `undefined` means "not there yet". Also within one process, a second caller waits for the first.
+ */
+export async function buildOnce<T>(
+  lockPath: string,
+  ready: () => T | undefined,
+  build: () => Promise<T>,
+  events: BuildLockEvents = {},
+): Promise<T> {
+  let waiting = false;
+  for (;;) {
+    const found = ready();
+    if (found !== undefined) return found;
+    if (tryLock(lockPath)) break;
+    if (lockIsStale(lockPath)) {
+      events.onTakeOver?.();
+      rmSync(lockPath, { force: true });
+      continue;
+    }
+    if (!waiting) events.onWait?.();
+    waiting = true;
+    await sleep(LOCK_POLL_MS);
+  }
+  const heartbeat = setInterval(() => {
+    const now = new Date();
+    try {
+      utimesSync(lockPath, now, now);
+    } catch {
+      // The lock was taken over; the result is still installed atomically, so the worst case is duplicate work.
+    }
+  }, LOCK_HEARTBEAT_MS);
+  heartbeat.unref();
+  try {
+    return ready() ?? (await build());
+  } finally {
+    clearInterval(heartbeat);
+    rmSync(lockPath, { force: true });
+  }
+}
