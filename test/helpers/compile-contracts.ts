@@ -1,13 +1,18 @@
 /**
  * vitest's global setup for the slow suites: Hardhat compiles the contracts once, before any suite runs.
  * The suites read the compile output (`artifacts/`, `cache/`) and run two files at once; a compile in a suite
- * would write those files while the other suite reads them.
+ * would write those files while the other suite reads them. A vitest run of suites that need no contract (one
+ * test starts such a run) skips it with ZKRISK_TEST_SKIP_CONTRACTS=1.
  */
 import { spawnSync } from "node:child_process";
 import { localHardhat } from "../../onchain/chain";
 import { PACKAGE_ROOT } from "../../core/package-root";
 
+/** Set to 1 by a run of suites that need no contract: no compile (it would write the repository's `artifacts/`). */
+export const SKIP_CONTRACTS_ENV = "ZKRISK_TEST_SKIP_CONTRACTS";
+
 export default function setup(): void {
+  if (process.env[SKIP_CONTRACTS_ENV] === "1") return;
   const { cli } = localHardhat();
   const run = spawnSync(process.execPath, [cli, "compile", "--quiet"], {
     cwd: PACKAGE_ROOT,

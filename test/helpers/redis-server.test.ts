@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { REQUIRE_REDIS_ENV, probeRedisServer, redisGate, type RedisProbe } from "./redis-server";
+import { SKIP_CONTRACTS_ENV } from "./compile-contracts";
 
 const ROOT = join(__dirname, "../..");
 const ABSENT: RedisProbe = { installed: false, detail: "spawnSync redis-server ENOENT" };
@@ -61,14 +62,18 @@ describe("probeRedisServer", () => {
 });
 
 describe("the Redis job store suite without redis-server", () => {
-  /** vitest on the real Redis suite, with PATH lacking redis-server (node is started by its absolute path). */
+  /**
+   * vitest on the real Redis suite, with PATH lacking redis-server (node is started by its absolute path). The
+   * suite needs no contract, so the slow project's compile is skipped: it would write `artifacts/` beside the
+   * suites that read it.
+   */
   function vitestWithoutRedis(require?: string) {
     const r = spawnSync(
       process.execPath,
       [join(ROOT, "node_modules/vitest/vitest.mjs"), "run", "test/service/redis-store.test.ts"],
       {
         cwd: ROOT,
-        env: { ...envWithoutRedis(require), CI: "1", NO_COLOR: "1" },
+        env: { ...envWithoutRedis(require), CI: "1", NO_COLOR: "1", [SKIP_CONTRACTS_ENV]: "1" },
         encoding: "utf8",
         timeout: 120_000,
       },
