@@ -140,7 +140,8 @@ if (missing.length > 0)
 /**
  * Test files run at once in each project: vitest's default (cores - 1), but at least two, so two on 2 cores.
  * A suite mostly computes in one thread, or waits on a node, a service or a prover it started, so one file
- * alone left a core idle about half the time (on 2 cores, fast: 11.2 min with one worker, 7.0 min with two).
+ * alone left a core idle about half the time. On 2 cores, fast took 11.2 min with one worker and 7.0 min with two;
+ * a whole CI run 57 to 80 min with one slow worker, and 42 min with two (slow 32.9 min).
  * What the slow suites share is made safe for that: Hardhat compiles the contracts once before them
  * (test/helpers/compile-contracts.ts), nodes bind a port the system picks, and servers started later on a chosen
  * port get one below the ephemeral range (test/helpers/ports.ts).
