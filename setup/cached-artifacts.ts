@@ -99,8 +99,8 @@ export async function cachedArtifacts(
     }
   }
   const t0 = performance.now();
-  opts.log.info(`compiling ${recipe.what} and running a development trusted setup (once)`);
   const build = async (into: string) => {
+    opts.log.info(`compiling ${recipe.what} and running a development trusted setup (once)`);
     await recipe.compile(into);
     await setupCompiledDir(into, opts.model, opts.log);
   };
