@@ -1,8 +1,9 @@
 /**
- * A TCP port on 127.0.0.1 for a server a test starts later (a process it spawns, or one it restarts on the same
- * address). The port is free when chosen and is picked below the system's ephemeral range, so the outgoing
- * connections of the suites running beside this one (which take local ports from that range) cannot take it
- * before the server binds it; only another explicit bind could.
+ * A TCP port on 127.0.0.1 for a server a test starts later (`redis-server`, a process whose log it cannot read)
+ * or for an address nothing may answer. Where a server can bind port 0 and say its port, tests do that instead.
+ * The port is free when chosen and is picked below the system's ephemeral range, so the outgoing connections of
+ * the suites running beside this one (which take local ports from that range) cannot take it before the server
+ * binds it; only another explicit bind could.
  */
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";

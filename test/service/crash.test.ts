@@ -9,7 +9,6 @@ import { JsonRpcProvider } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobIdOf } from "../../service/jobs";
 import { startHardhatNode, type HardhatNode } from "../helpers/hardhat-node";
-import { freePort } from "../helpers/ports";
 import { tempDir } from "../helpers/publisher-serve";
 import {
   acceptedTimestamps,
@@ -28,7 +27,8 @@ describe("zkrisk serve: kill -9 and restart", () => {
   let oracle: string;
   let config: string;
   let market: SignedMarket;
-  let url: string;
+  /** The API of the running service: each start binds a port the system picks (port 0), read from its log. */
+  let url = "";
   let current: ServiceProcess | undefined;
 
   beforeAll(async () => {
@@ -37,14 +37,12 @@ describe("zkrisk serve: kill -9 and restart", () => {
     const dir = tempDir("crash");
     market = await startSignedMarket(dir, node.rpc, { publishers: 1, quorum: 1 });
     oracle = market.oracle;
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
     config = writeServiceConfig(dir, {
       rpc: node.rpc,
       oracle,
       artifacts: market.artifacts,
       publishers: { set: market.setFile, urls: market.urls },
-      port,
+      port: 0,
     });
   }, 900_000);
 
@@ -67,10 +65,16 @@ describe("zkrisk serve: kill -9 and restart", () => {
       () => current?.lines.map((l) => JSON.stringify(l)).join("\n") ?? "",
     );
   const accepted = () => acceptedTimestamps(provider, oracle);
+  /** Start the service (again) and wait until it serves its API. */
+  const start = async (args: string[] = []) => {
+    current = new ServiceProcess(config, args);
+    url = (await current.waitFor((l) => l.msg === "service ready", "service ready")).url as string;
+    return current;
+  };
 
   it("loses no bar and applies none twice", async () => {
     const t0 = market.feed.lastTimestamp;
-    current = new ServiceProcess(config);
+    let service = await start();
     await waitStatus(t0, "confirmed");
 
     // A second service on the same database is refused while the first lives.
@@ -80,26 +84,26 @@ describe("zkrisk serve: kill -9 and restart", () => {
 
     // Killed in the middle of a proof.
     const t1 = await market.nextBar(provider);
-    await current.waitFor(
+    await service.waitFor(
       (l) => l.msg === "proving" && l.bar === new Date(t1 * 1000).toISOString(),
       "proving t1",
     );
-    await current.kill("SIGKILL");
+    await service.kill("SIGKILL");
     expect(await accepted()).toEqual([t0]);
-    current = new ServiceProcess(config);
+    service = await start();
     await waitStatus(t1, "confirmed");
 
     // Killed after the transaction was sent and before it was mined.
     await provider.send("evm_setAutomine", [false]);
     const t2 = await market.nextBar(provider);
-    await current.waitFor(
+    await service.waitFor(
       (l) => l.msg === "submitted" && l.bar === new Date(t2 * 1000).toISOString(),
       "submitted t2",
     );
-    await current.kill("SIGKILL");
+    await service.kill("SIGKILL");
     expect(await accepted()).toEqual([t0, t1]);
-    current = new ServiceProcess(config);
-    await current.waitFor((l) => l.msg === "settling a transaction sent before a restart", "settling");
+    service = await start();
+    await service.waitFor((l) => l.msg === "settling a transaction sent before a restart", "settling");
     await provider.send("evm_mine", []);
     await provider.send("evm_setAutomine", [true]);
     const settled = await waitStatus(t2, "confirmed");
@@ -112,31 +116,30 @@ describe("zkrisk serve: kill -9 and restart", () => {
 
     // SIGTERM in the middle of a proof: no new work, the job in flight is finished, exit 0.
     const t4 = await market.nextBar(provider);
-    await current.waitFor(
+    await service.waitFor(
       (l) => l.msg === "proving" && l.bar === new Date(t4 * 1000).toISOString(),
       "proving t4",
     );
-    const stopping = current;
+    const stopping = service;
     expect(await stopping.kill("SIGTERM")).toBe(0);
     expect(stopping.lines.find((l) => l.msg === "stopped")).toMatchObject({ finished: 1, requeued: 0 });
     expect(await accepted()).toEqual([t0, t1, t2, t3, t4]);
 
     // A restart after a clean stop finds nothing to redo. With no grace, SIGTERM mid-proof re-queues the job.
-    current = new ServiceProcess(config, ["--grace", "0"]);
-    await current.waitFor((l) => l.msg === "service ready", "ready");
+    service = await start(["--grace", "0"]);
     expect((await job(t4))?.status).toBe("confirmed");
     const t5 = await market.nextBar(provider);
-    await current.waitFor(
+    await service.waitFor(
       (l) => l.msg === "proving" && l.bar === new Date(t5 * 1000).toISOString(),
       "proving t5",
     );
-    const cut = current;
+    const cut = service;
     expect(await cut.kill("SIGTERM")).toBe(0);
     expect(cut.lines.find((l) => l.msg === "stopped")).toMatchObject({ finished: 0, requeued: 1 });
     expect(await accepted()).toEqual([t0, t1, t2, t3, t4]);
-    current = new ServiceProcess(config);
+    service = await start();
     await waitStatus(t5, "confirmed");
-    expect(await current.kill("SIGTERM")).toBe(0);
+    expect(await service.kill("SIGTERM")).toBe(0);
     current = undefined;
     expect(await accepted()).toEqual([t0, t1, t2, t3, t4, t5]);
   }, 1_500_000);
