@@ -144,7 +144,7 @@ if (missing.length > 0)
  * a whole CI run 57 to 80 min with one slow worker, and 42 min with two (slow 32.9 min).
  * What the slow suites share is made safe for that: Hardhat compiles the contracts once before them
  * (test/helpers/compile-contracts.ts), nodes bind a port the system picks, and servers started later on a chosen
- * port get one below the ephemeral range (test/helpers/ports.ts).
+ * port get one outside the ephemeral range (test/helpers/ports.ts).
  */
 const WORKERS = Math.max(2, availableParallelism() - 1);
 

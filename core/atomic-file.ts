@@ -178,7 +178,8 @@ const ABANDONED_MS = 24 * 3600_000;
  * it and the others wait for it: a lock file `<dir>.lock` ({@link buildOnce}). Should two build anyway (a lock
  * taken over from a stalled holder), the first moved into place is kept. An entry in place that `usable` refuses
  * (stale) is replaced. Building directories a stopped process left for a day are removed. (Entries are not
- * flushed to disk: a cache can be built again.) Resolves to whether this call built the entry.
+ * flushed to disk: a cache can be built again.) Resolves to whether this call ran `build` (false: it took an entry
+ * in place or another caller's).
  */
 export async function buildCacheEntry(
   dir: string,
@@ -192,17 +193,20 @@ export async function buildCacheEntry(
   return buildOnce(
     `${dir}.lock`,
     () => (usable(dir) ? false : undefined),
-    () => buildAside(dir, usable, build),
+    async () => {
+      await buildAside(dir, usable, build);
+      return true;
+    },
     events,
   );
 }
 
-/** Build `dir` beside it and move it into place (see {@link buildCacheEntry}); whether this build was kept. */
+/** Build `dir` beside it and move it into place (see {@link buildCacheEntry}). */
 async function buildAside(
   dir: string,
   usable: (dir: string) => boolean,
   build: (into: string) => Promise<void>,
-): Promise<boolean> {
+): Promise<void> {
   const building = mkdtempSync(`${dir}${BUILDING}`);
   try {
     chmodSync(building, 0o755); // as a directory made in place would be, not mkdtemp's 0700
@@ -210,12 +214,12 @@ async function buildAside(
     for (let attempt = 0; ; attempt++) {
       try {
         renameSync(building, dir);
-        return true;
+        return;
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if ((code !== "ENOTEMPTY" && code !== "EEXIST") || attempt === 2) throw err;
       }
-      if (usable(dir)) return false; // another process's build came first
+      if (usable(dir)) return; // another process's build came first: kept, this one dropped
       rmSync(dir, { recursive: true, force: true });
     }
   } finally {

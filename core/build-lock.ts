@@ -22,7 +22,7 @@ interface LockOwner {
 
 /** What the caller hears while it waits. */
 export interface BuildLockEvents {
-  /** Once, when another process holds the lock and this one starts waiting. */
+  /** Once, when another caller (another process, or another call in this one) holds the lock and this one waits. */
   onWait?: () => void;
   /** When a lock left by a process that is gone, or untouched for ten minutes, is taken over. */
   onTakeOver?: () => void;

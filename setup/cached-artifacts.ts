@@ -105,13 +105,13 @@ export async function cachedArtifacts(
     await setupCompiledDir(into, opts.model, opts.log);
   };
   // A given directory is the user's to build in; the cache's entries are built beside and moved into place,
-  // by one process at a time (another one's build is waited for and reused).
+  // by one caller at a time (another one's build is waited for and reused).
   if (opts.artifacts !== undefined) {
     await build(dir);
     return { dir, reused: false, ms: performance.now() - t0 };
   }
   const built = await buildCacheEntry(dir, (d) => usableArtifacts(d, opts.model), build, {
-    onWait: () => opts.log.info(`waiting for another process building ${dir}`),
+    onWait: () => opts.log.info(`waiting for another build of ${dir}`),
     onTakeOver: () => opts.log.warn(`${dir}.lock: taking over an abandoned lock`),
   });
   return { dir, reused: !built, ms: built ? performance.now() - t0 : 0 };

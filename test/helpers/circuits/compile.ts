@@ -77,8 +77,8 @@ async function compileInto(source: string, name: string, O: number, key: string)
   const dir = path.join(CIRCUIT_CACHE_DIR, key);
   const cached = artifacts(dir, name);
   if (complete(cached)) return cached;
-  // Compiled beside its place and renamed into it: concurrent workers never see a half written cache entry, and
-  // the loser of a race keeps the winner's identical output.
+  // Compiled beside its place and renamed into it, by one worker while the others wait for it (the entry's lock):
+  // concurrent workers never see a half written cache entry.
   await buildCacheEntry(
     dir,
     () => complete(cached),
