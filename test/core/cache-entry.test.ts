@@ -123,7 +123,6 @@ describe("buildCacheEntry", () => {
       writeFileSync(join(into, "part0"), "late");
     });
     expect(late).toBe(true); // it did build
-
     expect(wholeBuild(other)).toBe("first");
     expect(readdirSync(cache).sort()).toEqual(["abc-signed", "xyz-signed"]);
   });
