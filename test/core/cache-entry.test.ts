@@ -15,11 +15,11 @@ import {
   utimesSync,
   writeFileSync,
 } from "node:fs";
-import { spawnSync } from "node:child_process";
-import { hostname, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildCacheEntry } from "../../core/atomic-file";
+import { goneProcessId, writeHeldLock } from "../helpers/build-locks";
 
 const tempDir = (name: string) => mkdtempSync(join(tmpdir(), `zkrisk-${name}-`));
 
@@ -75,7 +75,7 @@ describe("buildCacheEntry", () => {
   it("waits while a live process holds the lock, then takes the entry it built", async () => {
     const cache = tempDir("cache-entry");
     const dir = join(cache, "abc-signed");
-    writeFileSync(`${dir}.lock`, JSON.stringify({ pid: process.pid, host: hostname() }));
+    writeHeldLock(`${dir}.lock`, process.pid);
     let waited = false;
     const call = buildCacheEntry(dir, complete, build("mine"), { onWait: () => (waited = true) });
     await new Promise((r) => setTimeout(r, 600));
@@ -91,10 +91,7 @@ describe("buildCacheEntry", () => {
   it("takes over a lock left by a process that is gone", async () => {
     const cache = tempDir("cache-entry");
     const dir = join(cache, "abc-signed");
-    const gone = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], {
-      encoding: "utf8",
-    });
-    writeFileSync(`${dir}.lock`, JSON.stringify({ pid: Number(gone.stdout), host: hostname() }));
+    writeHeldLock(`${dir}.lock`, goneProcessId());
     let tookOver = false;
     expect(await buildCacheEntry(dir, complete, build("mine"), { onTakeOver: () => (tookOver = true) })).toBe(
       true,

@@ -11,7 +11,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { createRequire } from "node:module";
-import { hostname, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UsageError } from "../../core/errors";
@@ -43,6 +43,7 @@ import {
   type VerificationKey,
 } from "../../setup";
 import { compileCircomSource } from "../helpers/circom-source";
+import { goneProcessId, writeHeldLock } from "../helpers/build-locks";
 import { readPtauHeader } from "../../circuits/binfile";
 
 // Hardhat loads hardhat.config.ts with Node's require: under vitest nothing handles .ts there (as in
@@ -220,10 +221,7 @@ describe("ptau", () => {
   it("takes over a lock left by a dead process", async () => {
     const dir = join(tmp, "cache-stale");
     mkdirSync(dir);
-    const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], {
-      encoding: "utf8",
-    });
-    writeFileSync(join(dir, "dev-pot1.lock"), JSON.stringify({ pid: Number(dead.stdout), host: hostname() }));
+    writeHeldLock(join(dir, "dev-pot1.lock"), goneProcessId());
     const log = recordingLog();
     const got = await devPtau(1, { cacheDir: dir, log });
     expect(got.cached).toBe(false);
