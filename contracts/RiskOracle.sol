@@ -1318,10 +1318,15 @@ contract RiskOracle is IRiskOracle, AccessControl {
         if (block.timestamp - dataTimestamp > maxDataAge) {
             revert OracleStaleData(dataTimestamp, uint64(block.timestamp), maxDataAge);
         }
+        // Too soon: less than the interval after the last update by block time, and data less than the interval
+        // newer. Data at least the interval newer is never too soon, so a submitter who sends an older, still fresh
+        // window first cannot hold the newest one back for the interval.
         uint64 updatedAt = uint64(live >> _S2_UPDATED_AT);
         if (updatedAt != 0) {
             uint64 earliest = updatedAt + uint32(live);
-            if (block.timestamp < earliest) revert OracleUpdateTooSoon(marketId, updatedAt, earliest);
+            if (block.timestamp < earliest && dataTimestamp - last < uint32(live)) {
+                revert OracleUpdateTooSoon(marketId, updatedAt, earliest);
+            }
         }
     }
 

@@ -151,7 +151,7 @@ export async function readMarketState(oracle: Contract, marketId: bigint): Promi
 /**
  * Whether the oracle would refuse `c` for a market in `state`, checked as `RiskOracle` does and in its order:
  * paused; model commitment (see the file header); data newer than the last accepted, not in the future, not older than the
- * maximum data age; minimum interval since the last update; margins within bounds; IM >= MM; then the change of
+ * maximum data age; minimum interval since the last update (by block time, or by data time); margins within bounds; IM >= MM; then the change of
  * MM and of IM from the last update (rise, then fall; none for the first update).
  * @param state the market, e.g. from `readMarketState`
  * @param c the update's model commitment, data timestamp and margins
@@ -180,12 +180,14 @@ export function precheck(state: OracleMarketState, c: Candidate, blockTime: numb
   if (timing) return timing;
   if (last !== null) {
     const earliest = last.updatedAt + limits.minUpdateInterval;
-    if (blockTime < earliest) {
+    const dataStep = c.dataTimestamp - last.dataTimestamp;
+    if (blockTime < earliest && dataStep < limits.minUpdateInterval) {
       return refuse(
         "OracleUpdateTooSoon",
         `the last update was accepted at ${isoFromSecondsCompact(last.updatedAt)}, ${duration(blockTime - last.updatedAt)} before ` +
-          `block time ${isoFromSecondsCompact(blockTime)}; the oracle needs ${duration(limits.minUpdateInterval)} between updates, ` +
-          `so not before ${isoFromSecondsCompact(earliest)}`,
+          `block time ${isoFromSecondsCompact(blockTime)}, and its data is only ${duration(dataStep)} older than this ` +
+          `update's; the oracle needs ${duration(limits.minUpdateInterval)} between updates unless the data is at ` +
+          `least that much newer, so not before ${isoFromSecondsCompact(earliest)}`,
       );
     }
   }

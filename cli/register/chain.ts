@@ -92,7 +92,11 @@ export function registerChainCommands(program: Command): void {
     )
     .option("--max-increase <bps>", "largest rise per update", String(DEFAULT_LIMITS.maxIncreaseBps))
     .option("--max-decrease <bps>", "largest fall per update", String(DEFAULT_LIMITS.maxDecreaseBps))
-    .option("--min-interval <s>", "shortest time between updates", String(DEFAULT_LIMITS.minUpdateInterval))
+    .option(
+      "--min-interval <s>",
+      "shortest time between updates, unless the data is that much newer",
+      String(DEFAULT_LIMITS.minUpdateInterval),
+    )
     .option("--max-age <s>", "oldest data an update may carry", String(DEFAULT_LIMITS.maxDataAge))
     .option("--rpc <url>", "JSON-RPC node", DEFAULT_RPC)
     .option("--key <key>", KEY_HELP, "env:ZKRISK_PRIVATE_KEY")

@@ -27,7 +27,8 @@ interface IRiskOracle {
     ///        margin is taken inside the bounds in force, so after bounds move past it the next update starts
     ///        from the nearer bound (a change of bounds never freezes a market)
     /// @param maxDecreaseBps largest fall of either margin from one accepted update to the next (bps), the same way
-    /// @param minUpdateInterval shortest time between two accepted updates, by block time (s)
+    /// @param minUpdateInterval shortest time between two accepted updates, by block time, unless the later one's data
+    ///        is at least this much newer (s)
     /// @param maxDataAge oldest data an update may carry: block time minus data timestamp (s, > 0)
     struct MarketLimits {
         uint16 minMaintenanceMarginBps;
@@ -251,7 +252,8 @@ interface IRiskOracle {
     error OracleFutureData(uint256 dataTimestamp, uint64 blockTimestamp);
     /// @notice The data is older than the market's maximum data age.
     error OracleStaleData(uint64 dataTimestamp, uint64 blockTimestamp, uint32 maxDataAge);
-    /// @notice The previous update was accepted less than the minimum interval ago.
+    /// @notice The previous update was accepted less than the minimum interval ago, and this update's data is less
+    ///         than the minimum interval newer than its data.
     error OracleUpdateTooSoon(uint256 marketId, uint64 lastUpdatedAt, uint64 earliestNextUpdate);
     /// @notice A margin is outside the market's bounds.
     error OracleMarginOutOfBounds(Margin margin, uint256 valueBps, uint16 minBps, uint16 maxBps);

@@ -579,7 +579,9 @@ describe("an adaptive market's last update (guards, views, switches)", () => {
   });
 
   it("a late update (slot 2), then a reset, then a gap of more than 12 bars: every guard and prior from storage", async () => {
-    await limits({ maxDataAge: 3 * LATE, minUpdateInterval: 600, maxIncreaseBps: 100 });
+    // an interval longer than 12 bars: data 12 bars newer is still too soon by it
+    const interval = 13 * BAR_SECONDS;
+    await limits({ maxDataAge: 3 * LATE, minUpdateInterval: interval, maxIncreaseBps: 100 });
     // bar 0 accepted 2^17 s after it opened: its last update lives in slot 2, the ring still has its margin
     const late = bar(0) + LATE;
     await submitAtTime(values(bar(0), 800n, await priorAt(bar(0))), late);
@@ -592,21 +594,23 @@ describe("an adaptive market's last update (guards, views, switches)", () => {
     // bar 12's prior no longer sees bar 0's margin (cleared by the reset), and the guards still read the late update
     const reset = { num: NUM + 256n, outcomes: 0n, marginS: 0n, lag: 0n };
     expect(await priorAt(bar(12))).toEqual(reset);
-    expect((await revertAtTime(values(bar(12), 800n, reset), late + 599)).name).toBe("OracleUpdateTooSoon");
-    expect(await revertAtTime(values(bar(12), 800n, { ...reset, marginS: 800n }), late + 600)).toEqual({
+    expect((await revertAtTime(values(bar(12), 800n, reset), late + interval - 1)).name).toBe(
+      "OracleUpdateTooSoon",
+    );
+    expect(await revertAtTime(values(bar(12), 800n, { ...reset, marginS: 800n }), late + interval)).toEqual({
       name: "OracleAdaptiveStateMismatch",
       args: [MARKET_ID, packAdaptivePrior(reset, 0n, 0n), packAdaptivePrior(reset, 800n, 0n)],
     });
-    expect((await revertAtTime(values(bar(12), 851n, reset), late + 601)).name).toBe(
+    expect((await revertAtTime(values(bar(12), 851n, reset), late + interval + 1)).name).toBe(
       "OracleMarginIncreaseTooLarge",
     );
     // 19 bars after the late one: accepted, in the state slot again, the ring holding its margin only
-    await submitAtTime(values(bar(19), 840n, reset), bar(19) + BAR_SECONDS);
+    await submitAtTime(values(bar(19), 840n, reset), late + interval + 2);
     expect(await oracle.parameters(MARKET_ID)).toEqual([
       840n,
       1680n,
       BigInt(bar(19)),
-      BigInt(bar(19) + BAR_SECONDS),
+      BigInt(late + interval + 2),
     ]);
     expect((await stateOf())[2]).toEqual(ringOf([[bar(19), 840n]]));
     expect(await priorAt(bar(31))).toMatchObject({ marginS: 840n, lag: 0n });

@@ -603,6 +603,14 @@ describe("submitSignedUpdate guards", () => {
     expect([...(await oracle.parameters(MARKET_ID))].slice(2)).toEqual([BigInt(T_B), BigInt(earliest)]);
   });
 
+  it("an older, still fresh bar sent first does not hold the newest back: data the interval newer is never too soon", async () => {
+    await submitAt(await prove(T_A, 2400, 3600), timely(T_A));
+    // When C closes, a submitter who wants B's margins sends B (4 h old, inside maxDataAge); C follows a second later.
+    await submitAt(await prove(T_B, 2300, 3450), timely(T_C));
+    await submitAt(await prove(T_C, 2500, 3750), timely(T_C) + 1);
+    expect([...(await oracle.parameters(MARKET_ID))].slice(0, 3)).toEqual([2500n, 3750n, BigInt(T_C)]);
+  });
+
   it.each([
     ["MM below its minimum", 49, 100, MAINTENANCE, 49n, 50n, 5000n],
     ["MM above its maximum", 5001, 7502, MAINTENANCE, 5001n, 50n, 5000n],

@@ -150,14 +150,22 @@ describe("precheck", () => {
     );
   });
 
-  it("OracleUpdateTooSoon: at updatedAt + minUpdateInterval - 1, not at + minUpdateInterval", () => {
+  it("OracleUpdateTooSoon: data less than minUpdateInterval newer, at updatedAt + minUpdateInterval - 1, not at + minUpdateInterval", () => {
     const earliest = LAST.updatedAt + LIMITS.minUpdateInterval;
-    expect(check({}, earliest - 1)).toBe("OracleUpdateTooSoon");
-    expect(check({}, earliest)).toBeUndefined();
-    expect(precheck(STATE, NEXT, earliest - 1)?.reason).toBe(
-      "the last update was accepted at 2024-06-01T12:01:00Z, 59 min 59 s before block time 2024-06-01T13:00:59Z; " +
-        "the oracle needs 1 h between updates, so not before 2024-06-01T13:01:00Z",
+    const close: Partial<Candidate> = { dataTimestamp: LAST.dataTimestamp + LIMITS.minUpdateInterval - 1 };
+    expect(check(close, earliest - 1)).toBe("OracleUpdateTooSoon");
+    expect(check(close, earliest)).toBeUndefined();
+    expect(precheck(STATE, { ...NEXT, ...close }, earliest - 1)?.reason).toBe(
+      "the last update was accepted at 2024-06-01T12:01:00Z, 59 min 59 s before block time 2024-06-01T13:00:59Z, " +
+        "and its data is only 59 min 59 s older than this update's; the oracle needs 1 h between updates unless " +
+        "the data is at least that much newer, so not before 2024-06-01T13:01:00Z",
     );
+  });
+
+  it("data at least minUpdateInterval newer is never too soon: an older window sent first does not hold the next back", () => {
+    const soon = LAST.updatedAt + 1;
+    expect(check({ dataTimestamp: LAST.dataTimestamp + LIMITS.minUpdateInterval }, soon)).toBeUndefined();
+    expect(check({}, soon)).toBeUndefined();
   });
 
   it("a first update has no interval to wait", () => {
@@ -275,7 +283,7 @@ describe("precheck", () => {
       ["stale and too soon", {}, LAST.updatedAt + 1, withLimits({ maxDataAge: 30 }), "OracleStaleData"],
       [
         "too soon and out of bounds",
-        { maintenanceMarginBps: 1 },
+        { maintenanceMarginBps: 1, dataTimestamp: T0 + 1 },
         LAST.updatedAt + 1,
         STATE,
         "OracleUpdateTooSoon",
@@ -706,11 +714,25 @@ describe("precheck agrees with RiskOracle's signed update and batch paths", () =
       expected: undefined,
     },
     {
-      name: "one second before the minimum interval",
+      name: "one second before the minimum interval, data less than the interval newer",
       from: "afterA",
       time: EARLIEST - 1,
-      candidate: { dataTimestamp: T_B },
+      candidate: { dataTimestamp: T_A + LIMITS.minUpdateInterval - 1 },
       expected: "OracleUpdateTooSoon",
+    },
+    {
+      name: "one second before the minimum interval, data the interval newer",
+      from: "afterA",
+      time: EARLIEST - 1,
+      candidate: { dataTimestamp: T_A + LIMITS.minUpdateInterval },
+      expected: undefined,
+    },
+    {
+      name: "the next bar soon after A: its data is newer by more than the interval",
+      from: "afterA",
+      time: timely(T_A) + 1,
+      candidate: { dataTimestamp: T_B },
+      expected: undefined,
     },
     {
       name: "at the minimum interval",
