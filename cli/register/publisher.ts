@@ -68,8 +68,16 @@ export function registerPublisher(program: Command): void {
       "--keystore <file...>",
       "publisher keystore(s) made by `zkrisk publisher keygen`, or public key file(s) (`publisher keygen --json`)",
     )
-    .requiredOption("--quorum <k>", "signatures an update needs, 1 to the number of keys")
+    .requiredOption(
+      "--quorum <k>",
+      "signatures an update needs, 1 to the number of keys; a majority of them unless --allow-minority-quorum",
+    )
     .requiredOption("--out <file>", "publisher set file to write (JSON)")
+    .option(
+      "--allow-minority-quorum",
+      "accept a quorum of half the keys or fewer: two disjoint quorums could then sign different windows of one " +
+        "bar, and the submitter would choose between them",
+    )
     .option("--json", "print the result as one JSON object (bigints as strings)")
     .action(async (f: PublisherSetFlags) => (await commands()).publisherSetAction(f));
   publisher

@@ -6,7 +6,7 @@
  * rotation); `publisher sign` of a bar still forming; `publisher set` from the public key files publishers hand
  * out. Real candles, real keys, real files, real HTTP.
  */
-import { readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -430,6 +430,19 @@ describe("zkrisk publisher set from public key files", () => {
     expect(() => readPublicKeyFile(odd)).toThrow(
       new PublisherFileError(odd, "salt", "unknown key (expected one of publicKey, keystore)"),
     );
+    // A quorum of half the keys or fewer lets two disjoint quorums sign different windows of one bar.
+    const minority = { keystore: files, quorum: "1", out: join(work, "minority.json") };
+    await expect(runPublisherSet(minority)).rejects.toThrow(
+      new UsageError(
+        "--quorum: quorum 1 of 3 keys is half of them or fewer: two disjoint quorums could sign different " +
+          "windows of the same bar, and whoever submits first chooses which margin the oracle takes " +
+          "(a majority, 2 or more, closes that); give --allow-minority-quorum to accept it",
+      ),
+    );
+    expect(existsSync(minority.out)).toBe(false);
+    const allowed = await runPublisherSet({ ...minority, allowMinorityQuorum: true });
+    expect(await readPublisherSet(allowed.file)).toEqual(await makePublisherSet(keys, 1));
+
     const offCurve = writeJson(work, "off-curve.json", { publicKey: { Ax: "1", Ay: "2" } });
     await expect(
       runPublisherSet({ keystore: [files[0], offCurve], quorum: "1", out: join(work, "bad.json") }),
