@@ -249,6 +249,25 @@ export function readKeystore(path: string): Keystore {
   };
 }
 
+/** The largest file {@link isKeystoreFile} reads, bytes: a keystore is about 600. */
+const MAX_KEYSTORE_BYTES = 64 * 1024;
+
+/**
+ * Whether `path` holds a publisher keystore: an existing regular file of at most 64 KiB that {@link readKeystore}
+ * reads. A cheap check for the commands' outputs (cli/options.ts `refuseOverwrites`), which must never replace a
+ * private key: a missing, larger or unreadable file, or any other document, is not one.
+ */
+export function isKeystoreFile(path: string): boolean {
+  try {
+    const st = statSync(path);
+    if (!st.isFile() || st.size > MAX_KEYSTORE_BYTES) return false;
+    readKeystore(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The public key of a keystore, or of a public key file: `{ "publicKey": { "Ax": "<decimal>", "Ay": "<decimal>" } }`,
  * with or without the `"keystore"` path beside it, which is exactly what `zkrisk publisher keygen --json` prints. A
