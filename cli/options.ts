@@ -5,6 +5,7 @@ import { UsageError } from "../core/errors";
 import { entryKind, inFileOption } from "../core/paths";
 export { inFileOption, outDirOption, outFileOption } from "../core/paths";
 import { parseTimestamp } from "../candles/load-data";
+import { isKeystoreFile } from "../publisher/keystore";
 
 /**
  * A date option: `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS[.fff]]` (UTC, `T` allowed, optional `Z`), as ms.
@@ -120,35 +121,53 @@ function sameFile(a: ComparedFile, b: ComparedFile): boolean {
   return a.real === b.real || (a.inode !== undefined && a.inode === b.inode);
 }
 
-/** Entries of an input directory compared at most: an artifact directory holds a few dozen. */
+/** Entries of a directory compared at most: an artifact directory holds a few dozen. */
 const MAX_DIRECTORY_ENTRIES = 10_000;
 
 /**
- * The files of an input: the file itself, or the regular files under a directory (e.g. an artifact directory's
- * manifest, keys and build output), depth first, without following links to directories; an unreadable
- * subdirectory is skipped, and a directory of more than {@link MAX_DIRECTORY_ENTRIES} entries is read that far.
+ * The regular files under the directory `dir` (e.g. an artifact directory's manifest, keys and build output), depth
+ * first, without following links to directories; an unreadable subdirectory is skipped, and a directory of more
+ * than {@link MAX_DIRECTORY_ENTRIES} entries is read that far.
  */
-function inputFiles(input: FileOption): ComparedFile[] {
-  if (entryKind(input.path) !== "directory") return [compared(`${input.option} ${input.path}`, input.path)];
-  const files: ComparedFile[] = [];
+function filesUnder(dir: string): string[] {
+  const files: string[] = [];
   let seen = 0;
-  const walk = (dir: string): void => {
+  const walk = (at: string): void => {
     let names: Dirent[];
     try {
-      names = readdirSync(dir, { withFileTypes: true });
+      names = readdirSync(at, { withFileTypes: true });
     } catch {
       return;
     }
     for (const d of names) {
       if (++seen > MAX_DIRECTORY_ENTRIES) return;
-      const path = join(dir, d.name);
+      const path = join(at, d.name);
       if (d.isDirectory()) walk(path);
-      else if (entryKind(path) === "file")
-        files.push(compared(`${path} of ${input.option} ${input.path}`, path));
+      else if (entryKind(path) === "file") files.push(path);
     }
   };
-  walk(input.path);
+  walk(dir);
   return files;
+}
+
+/** The files of an input: the file itself, or the regular files under a directory ({@link filesUnder}). */
+function inputFiles(input: FileOption): ComparedFile[] {
+  if (entryKind(input.path) !== "directory") return [compared(`${input.option} ${input.path}`, input.path)];
+  return filesUnder(input.path).map((path) => compared(`${path} of ${input.option} ${input.path}`, path));
+}
+
+/**
+ * The paths an output writes over that are there now: the file itself, or the existing files under a directory
+ * whose entries it writes (e.g. `A/verification_key.json` of `--snarkjs A`). `choose`: whether another path of the
+ * option would do (not for a directory's entry, which the command names).
+ */
+function existingWrites(w: OutputOption): { path: string; choose: boolean }[] {
+  const entries = w.entries;
+  if (entries === undefined) return entryKind(w.path) === "file" ? [{ path: w.path, choose: true }] : [];
+  if (entryKind(w.path) !== "directory") return [];
+  return filesUnder(w.path)
+    .filter((path) => entries(relative(w.path, path).split(sep).join("/")))
+    .map((path) => ({ path, choose: false }));
 }
 
 /**
@@ -157,8 +176,14 @@ function inputFiles(input: FileOption): ComparedFile[] {
  * output. Files are compared by real path (a symbolic link to an input is the input) and, when they exist, by device
  * and inode (a hard link). A directory among `reads` stands for every file under it; an output with `entries`, for
  * the entries it writes in its directory. The message names both options and the file.
+ *
+ * Then refuses an output that would replace a publisher keystore (an encrypted private key, recognised by its
+ * content: publisher/keystore.ts `isKeystoreFile`), whether the command reads it or not: a file output that is one,
+ * or one among the entries a directory output writes. Only existing small files are read. (`publisher keygen
+ * --force` replaces a keystore on purpose, and does not come here.)
  * @throws UsageError e.g. `--out: K.json would overwrite --key K.json (the same file), which this command reads:
- *   choose another --out`
+ *   choose another --out`, or `--out: K.json holds a publisher keystore (a private key), which this command would
+ *   overwrite: choose another --out`
  */
 export function refuseOverwrites(files: {
   reads: readonly FileOption[];
@@ -194,6 +219,15 @@ export function refuseOverwrites(files: {
       if (rel === "" || rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)) continue;
       const entry = rel.split(sep).join("/");
       if (entries(entry)) refuse(w.option, join(w.path, entry), f, false);
+    }
+  }
+  for (const w of files.writes) {
+    for (const { path, choose } of existingWrites(w)) {
+      if (!isKeystoreFile(path)) continue;
+      throw new UsageError(
+        `${w.option}: ${path} holds a publisher keystore (a private key), which this command would overwrite` +
+          (choose ? `: choose another ${w.option}` : ""),
+      );
     }
   }
 }
