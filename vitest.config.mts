@@ -52,6 +52,8 @@ const FAST_SUITES = [
   "test/audit/lookahead.test.ts",
   "test/core/atomic-file.test.ts",
   "test/core/cache-entry.test.ts",
+  "test/core/interrupt.test.ts",
+  "test/core/work-dir.test.ts",
   "test/core/time.test.ts",
   "test/core/json-api.test.ts",
   "test/core/json-api-connections.test.ts",

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command, CommanderError } from "commander";
 import { UsageError, ZkriskError } from "../core/errors";
+import { stoppingSignal } from "../core/interrupt";
 import { lazyModule } from "./lazy";
 import { PROJECT_ROOT } from "./paths";
 import {
@@ -288,6 +289,8 @@ export async function main(argv: string[]): Promise<void> {
     });
     await program.parseAsync(argv);
   } catch (err) {
+    // A signal is ending the process (core/interrupt.ts): what failed meanwhile is its doing, not to report.
+    if (stoppingSignal() !== undefined) return;
     if (err instanceof CommanderError) {
       // Help and version exit with code 0; otherwise commander has printed its message (not under --json).
       process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE;

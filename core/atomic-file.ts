@@ -2,8 +2,9 @@
  * Shared core: durable, atomic file installation. The one owner of "temp file + rename": a finished file is written
  * (or copied, or produced by a tool) under a temporary name in the same directory, flushed to disk, renamed onto its
  * final name and the directory entry flushed too. Readers see the old file or the whole new one, never half a file,
- * even after a crash; on failure the temporary file is removed and the final name is left as it was. A cache entry
- * (a directory) is built the same way, beside its place (`buildCacheEntry`).
+ * even after a crash; on failure, or when the process is stopped by a signal (core/interrupt.ts), the temporary file
+ * is removed and the final name is left as it was. A cache entry (a directory) is built the same way, beside its
+ * place (`buildCacheEntry`).
  */
 import {
   chmodSync,
@@ -23,6 +24,7 @@ import {
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { buildOnce, type BuildLockEvents } from "./build-lock";
+import { onInterrupt } from "./interrupt";
 
 /** Options of {@link writeFileAtomic}. */
 export interface AtomicWriteOptions {
@@ -157,13 +159,30 @@ export function copyFileAtomic(from: string, to: string): void {
 export async function writeFileVia<T>(path: string, write: (tmp: string) => Promise<T>): Promise<T> {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = tempPathNextTo(path);
+  const forget = onInterrupt(() => rmSync(tmp, { force: true }));
   try {
     const result = await write(tmp);
     installFile(tmp, path);
     return result;
   } finally {
+    forget();
     rmSync(tmp, { force: true });
   }
+}
+
+/**
+ * Move the finished directory `from` onto `to`, replacing the directory there: the old one is first moved to
+ * `aside` (a path that does not exist, in the same filesystem; the caller removes it). Between the two renames
+ * `to` is missing, never half old and half new.
+ */
+export function installDirectory(from: string, to: string, aside: string): void {
+  try {
+    renameSync(to, aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+  renameSync(from, to);
+  syncDirectory(dirname(to));
 }
 
 /** A directory being built beside its cache entry: `<entry>.building-XXXXXX`. */
@@ -208,6 +227,7 @@ async function buildAside(
   build: (into: string) => Promise<void>,
 ): Promise<void> {
   const building = mkdtempSync(`${dir}${BUILDING}`);
+  const forget = onInterrupt(() => rmSync(building, { recursive: true, force: true, maxRetries: 3 }));
   try {
     chmodSync(building, 0o755); // as a directory made in place would be, not mkdtemp's 0700
     await build(building);
@@ -223,6 +243,7 @@ async function buildAside(
       rmSync(dir, { recursive: true, force: true });
     }
   } finally {
+    forget();
     rmSync(building, { recursive: true, force: true });
   }
 }

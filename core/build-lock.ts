@@ -4,10 +4,12 @@
  * touches it every few seconds while it works and removes it when done. Another process waits until the result is
  * there or the lock is gone. A lock whose holder is gone (same host) or that has not been touched for ten minutes
  * is taken over; whatever is built is installed atomically, so a lock taken over wrongly costs duplicate work, not
- * a mixed result.
+ * a mixed result. A holder stopped by a signal removes its lock (core/interrupt.ts). The same lock file, inside a
+ * work directory, names the directory's owner (core/work-dir.ts).
  */
 import { closeSync, openSync, readFileSync, rmSync, statSync, utimesSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
+import { onInterrupt } from "./interrupt";
 import { pidAlive } from "./pid";
 
 /** A lock whose holder has not touched it for this long is abandoned (holders touch it every few seconds). */
@@ -28,7 +30,8 @@ export interface BuildLockEvents {
   onTakeOver?: () => void;
 }
 
-function tryLock(lockPath: string): boolean {
+/** Create the lock file `lockPath` naming this process (pid, host), unless one is there; whether it was created. */
+export function tryLock(lockPath: string): boolean {
   try {
     const fd = openSync(lockPath, "wx");
     try {
@@ -41,6 +44,39 @@ function tryLock(lockPath: string): boolean {
     if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
     throw err;
   }
+}
+
+/**
+ * Whether the holder named by the lock file `lockPath` is gone: on this host, by its pid alone (a live holder is
+ * never judged gone, however long it has not touched the lock); on another host, by the lock going untouched for ten
+ * minutes. False when the file is missing or half-written. What decides whether another process's files may be
+ * removed ({@link lockIsStale} decides only whether its work may be duplicated).
+ */
+export function lockHolderGone(lockPath: string): boolean {
+  try {
+    const owner = JSON.parse(readFileSync(lockPath, "utf8")) as Partial<LockOwner>;
+    if (owner.host === hostname()) return typeof owner.pid === "number" && !pidAlive(owner.pid);
+    return Date.now() - statSync(lockPath).mtimeMs > LOCK_STALE_MS;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Touch the lock file `lockPath` every few seconds, so that other hosts see its holder at work; returns the
+ * function that stops.
+ */
+export function keepLockFresh(lockPath: string): () => void {
+  const heartbeat = setInterval(() => {
+    const now = new Date();
+    try {
+      utimesSync(lockPath, now, now);
+    } catch {
+      // The lock was taken over or removed; whoever did so decided the work here no longer counts.
+    }
+  }, LOCK_HEARTBEAT_MS);
+  heartbeat.unref();
+  return () => clearInterval(heartbeat);
 }
 
 /** Whether the lock at `lockPath` was left by a process that is gone (same host) or has stopped touching it. */
@@ -83,19 +119,14 @@ export async function buildOnce<T>(
     waiting = true;
     await sleep(LOCK_POLL_MS);
   }
-  const heartbeat = setInterval(() => {
-    const now = new Date();
-    try {
-      utimesSync(lockPath, now, now);
-    } catch {
-      // The lock was taken over; the result is still installed atomically, so the worst case is duplicate work.
-    }
-  }, LOCK_HEARTBEAT_MS);
-  heartbeat.unref();
+  // A lock taken over meanwhile costs duplicate work only: the result is installed atomically.
+  const stopTouching = keepLockFresh(lockPath);
+  const forget = onInterrupt(() => rmSync(lockPath, { force: true }));
   try {
     return ready() ?? (await build());
   } finally {
-    clearInterval(heartbeat);
+    forget();
+    stopTouching();
     rmSync(lockPath, { force: true });
   }
 }
