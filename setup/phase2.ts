@@ -3,7 +3,7 @@
  * the r1cs and ptau, and export of the verification key, the Solidity verifier and the artifact manifest.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import {
   ARTIFACT_KINDS,
@@ -18,6 +18,7 @@ import {
 } from "./artifacts";
 import { copyFileAtomic, installFile, writeFileAtomic, writeFileVia } from "../core/atomic-file";
 import { sha256File, writeJsonAtomic } from "../core/io";
+import { withWorkDir } from "../core/work-dir";
 import { readR1csHeader } from "../circuits/binfile";
 import { assertCeremonyExtends, readCeremony } from "./ceremony";
 import { SetupError } from "../core/errors";
@@ -27,6 +28,13 @@ import { drawPtauSecrets, writePtauFromSecrets, type DirectPtauProgress } from "
 import { writeDirectZkey } from "./direct-zkey";
 import { FixedBaseMultiplier } from "./fixed-base";
 import { GROTH16_SOLIDITY_TEMPLATE, snarkjs, type VerificationKey } from "./snarkjs";
+
+/**
+ * The work directories of a setup inside its artifact directory (`.setup-XXXXXX`): intermediate zkeys, and a direct
+ * setup's ptau until it is installed. Removed when the setup ends or is stopped; one a killed setup left is removed
+ * by the next setup of the directory (core/work-dir.ts).
+ */
+export const SETUP_WORK_PREFIX = ".setup-";
 
 /** Smallest beacon iteration exponent snarkjs accepts (2^10 hash iterations). */
 export const MIN_BEACON_ITERATIONS_EXP = 10;
@@ -283,8 +291,8 @@ export interface SetupResult {
  * Phase 2 for one circuit, end to end: `newZKey` from the r1cs and ptau, one random contribution, a beacon,
  * `verifyFromR1cs` of the final zkey (refused with a {@link SetupError} if it fails), export of
  * `verification_key.json` and `Groth16Verifier.sol`, and `artifacts.json` with the sha256 of every file. Intermediate
- * zkeys live in a temporary directory inside `outDir` and are removed. Measured on 2 cores: 1,000 constraints
- * (power 10) about 2 s, 4,000 constraints (power 12) about 8 s (verification included).
+ * zkeys live in a work directory inside `outDir` ({@link SETUP_WORK_PREFIX}) and are removed. Measured on 2 cores:
+ * 1,000 constraints (power 10) about 2 s, 4,000 constraints (power 12) about 8 s (verification included).
  */
 export async function setupCircuit(options: SetupCircuitOptions): Promise<SetupResult> {
   const log = options.log ?? silentLog;
@@ -306,8 +314,7 @@ export async function setupCircuit(options: SetupCircuitOptions): Promise<SetupR
   copyAtomic(options.r1csPath, paths.r1cs);
   copyAtomic(options.wasmPath, paths.wasm);
 
-  const work = mkdtempSync(join(dir, ".setup-"));
-  try {
+  await withWorkDir(dir, SETUP_WORK_PREFIX, async (work) => {
     log.info(
       `phase 2 for ${options.name}: ${circuit.constraints} constraints, ${circuit.publicSignals} public signals, ` +
         `power ${power} (ptau power ${ptau.power})`,
@@ -331,9 +338,7 @@ export async function setupCircuit(options: SetupCircuitOptions): Promise<SetupR
     log.info("phase 2: verifying the final zkey against the r1cs and ptau");
     await verifyZkey(paths.r1cs, ptau.path, final, log);
     installFile(final, paths.zkey);
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
+  });
   return publish(dir, paths, {
     circuit,
     setup: { method: "ceremony", insecure: dev },
@@ -393,34 +398,34 @@ export async function devSetupCircuit(
   copyAtomic(options.wasmPath, paths.wasm);
   const ptauPath = join(dir, devSetupPtauFileName(options.name, power));
 
-  const work = mkdtempSync(join(dir, ".setup-"));
   const n = 2 ** power;
   const timings = { ptauMs: 0, zkeyMs: 0 };
-  const pool = new FixedBaseMultiplier({
-    threads: options.threads,
-    // The ptau's 12n G1 and 3n G2 points, then the zkey's (about 4 per wire and 2n in G1, 1 per wire in G2).
-    expected: { g1: 14 * n + 4 * circuit.wires, g2: 3 * n + circuit.wires },
-  });
-  try {
-    const secrets = drawPtauSecrets(power);
-    log.info(`development ptau of power ${power}: ${12 * n} G1 and ${3 * n} G2 points`);
-    const t0 = performance.now();
-    await writePtauFromSecrets(join(work, "dev.ptau"), power, secrets, pool, options.onProgress);
-    timings.ptauMs = performance.now() - t0;
-    log.info(`development zkey: ${circuit.constraints} constraints, ${circuit.wires} wires`);
-    await writeDirectZkey({
-      r1csPath: paths.r1cs,
-      zkeyPath: join(work, "dev.zkey"),
-      ptau: { path: join(work, "dev.ptau"), power, secrets },
-      pool,
+  await withWorkDir(dir, SETUP_WORK_PREFIX, async (work) => {
+    const pool = new FixedBaseMultiplier({
+      threads: options.threads,
+      // The ptau's 12n G1 and 3n G2 points, then the zkey's (about 4 per wire and 2n in G1, 1 per wire in G2).
+      expected: { g1: 14 * n + 4 * circuit.wires, g2: 3 * n + circuit.wires },
     });
-    timings.zkeyMs = performance.now() - t0 - timings.ptauMs;
-    installFile(join(work, "dev.ptau"), ptauPath);
-    installFile(join(work, "dev.zkey"), paths.zkey);
-  } finally {
-    await pool.close();
-    rmSync(work, { recursive: true, force: true });
-  }
+    try {
+      const secrets = drawPtauSecrets(power);
+      log.info(`development ptau of power ${power}: ${12 * n} G1 and ${3 * n} G2 points`);
+      const t0 = performance.now();
+      await writePtauFromSecrets(join(work, "dev.ptau"), power, secrets, pool, options.onProgress);
+      timings.ptauMs = performance.now() - t0;
+      log.info(`development zkey: ${circuit.constraints} constraints, ${circuit.wires} wires`);
+      await writeDirectZkey({
+        r1csPath: paths.r1cs,
+        zkeyPath: join(work, "dev.zkey"),
+        ptau: { path: join(work, "dev.ptau"), power, secrets },
+        pool,
+      });
+      timings.zkeyMs = performance.now() - t0 - timings.ptauMs;
+      installFile(join(work, "dev.ptau"), ptauPath);
+      installFile(join(work, "dev.zkey"), paths.zkey);
+    } finally {
+      await pool.close();
+    }
+  });
   const result = await publish(dir, paths, {
     circuit,
     setup: { method: "direct", insecure: true },

@@ -3,12 +3,13 @@
  * ({@link runContribute}). They resolve the ptau, run the setup and return what a command prints.
  */
 import { CIRCUIT_NAME, COMPILED_FILES } from "../circuits/compile-model";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { checkFileHash, loadArtifacts, MANIFEST_FILE, type CeremonyStep } from "./artifacts";
 import { readPtauHeader } from "../circuits/binfile";
 import { SetupError, UsageError } from "../core/errors";
 import { inFileOption } from "../core/paths";
+import { withWorkDir } from "../core/work-dir";
 import type { SetupLog } from "./log";
 import {
   applyBeacon,
@@ -20,6 +21,12 @@ import {
   type SetupResult,
 } from "./phase2";
 import { checkPtau, defaultPtauCacheDir, devPtau, isDevPtauFileName, requiredPowerForR1cs } from "./ptau";
+
+/**
+ * The work directory of a contribution inside the artifact directory (`.contribute-XXXXXX`): the new zkey until it
+ * is verified and installed. Removed when the contribution ends or is stopped (core/work-dir.ts).
+ */
+export const CONTRIBUTE_WORK_PREFIX = ".contribute-";
 
 /** `--ptau` value that asks for a cached development ptau and snarkjs's own phase 2 (a ceremony rehearsal). */
 export const DEV_PTAU_FLAG = "dev";
@@ -256,8 +263,7 @@ export async function runContribute(
   // Refused before contributing; finalize checks it again.
   checkFileHash(ptauPath, manifest.ptau.sha256, "ptau", join(loaded.dir, MANIFEST_FILE));
 
-  const work = mkdtempSync(join(loaded.dir, ".contribute-"));
-  try {
+  return withWorkDir(loaded.dir, CONTRIBUTE_WORK_PREFIX, async (work) => {
     log.info(`contributing to ${loaded.paths.zkey} as "${options.name}"`);
     const contributed = join(work, "contributed.zkey");
     const contribution = await contribute({
@@ -287,9 +293,7 @@ export async function runContribute(
       log,
     });
     return { ...result, contribution, ...(beacon ? { beacon } : {}) };
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
+  });
 }
 
 /**
