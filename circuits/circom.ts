@@ -3,11 +3,12 @@
  * Rust toolchain, works offline. circom2 runs in a WASI sandbox that can see only the working directory and
  * its parents, so it is started in "/" with every path made relative to it.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { packagePath } from "../core/package-root";
 import { ZkriskError } from "../core/errors";
+import { onInterrupt } from "../core/interrupt";
 
 /** The circom compiler failed; the message carries its output. */
 export class CircomError extends ZkriskError {
@@ -30,7 +31,25 @@ export interface CompiledCircuit {
   log: string;
 }
 
-/** Compile `circuitPath` into `outDir` (--r1cs --wasm --sym) at optimisation level `O` (default 2). */
+/** How long a child asked to stop (SIGTERM) has before it is killed (SIGKILL), ms. */
+const STOP_GRACE_MS = 3_000;
+
+/** Stop `child` (SIGTERM, then SIGKILL if it has not exited within {@link STOP_GRACE_MS}); resolves once it has. */
+async function stopChild(child: ChildProcess, closed: Promise<void>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return closed;
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
+  try {
+    await closed;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Compile `circuitPath` into `outDir` (--r1cs --wasm --sym) at optimisation level `O` (default 2). When a signal
+ * stops this process meanwhile (core/interrupt.ts), the compiler is stopped first.
+ */
 export function compileCircom(
   circuitPath: string,
   outDir: string,
@@ -56,11 +75,22 @@ export function compileCircom(
   const name = circuitPath.replace(/^.*\//, "").replace(/\.circom$/, "");
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, args, { cwd: "/", stdio: ["ignore", "pipe", "pipe"] });
+    const closed = new Promise<void>((resolve) => child.on("close", () => resolve()));
+    // circom is a process of its own: stopping zkrisk stops it, or it would go on writing into outDir.
+    const forget = onInterrupt(() => stopChild(child, closed));
     let log = "";
     child.stdout.on("data", (d) => (log += d));
     child.stderr.on("data", (d) => (log += d));
-    child.on("error", (err) => fail(new CircomError(`cannot run circom2: ${err.message}`)));
-    child.on("close", (code) => {
+    child.on("error", (err) => {
+      forget();
+      fail(new CircomError(`cannot run circom2: ${err.message}`));
+    });
+    child.on("close", (code, signal) => {
+      forget();
+      if (signal !== null) {
+        fail(new CircomError(`circom was stopped by ${signal} while compiling ${circuitPath}`));
+        return;
+      }
       const paths = {
         r1csPath: join(outDir, `${name}.r1cs`),
         wasmPath: join(outDir, `${name}_js`, `${name}.wasm`),

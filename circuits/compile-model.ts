@@ -4,14 +4,15 @@
  *   DIR/build/zkrisk.sym, and DIR/circuit.json (mode, model hash and commitment, sizes, public signals).
  * `zkrisk setup` then turns DIR into a proving artifact directory.
  */
-import { existsSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
-import { writeFileAtomic } from "../core/atomic-file";
+import { installDirectory, writeFileAtomic } from "../core/atomic-file";
 import { UsageError, ZkriskError } from "../core/errors";
 import { JsonReader, nonEmptyString, preview, readSha256 } from "../core/validate";
 import { FIELD_MODULUS } from "../crypto/field";
 import { MAX_BATCH_MARKETS } from "../candles/batch-digest";
 import { readJsonFile, sha256File, writeJsonAtomic } from "../core/io";
+import { withWorkDir } from "../core/work-dir";
 import type { AdaptiveRule } from "../models/adaptive";
 import { parseAdaptiveRule } from "../models/market-calibrations";
 import { loadQuantizedModel, type QuantizedModel } from "../models/quantized-model";
@@ -29,6 +30,12 @@ export const CIRCUIT_NAME = "zkrisk";
 export const CIRCUIT_INFO_FILE = "circuit.json";
 /** Where circom's output goes inside an artifact directory. */
 export const BUILD_SUBDIR = "build";
+/**
+ * The work directory of a compile inside the artifact directory (`.compile-XXXXXX`): circom writes the new build
+ * there, and only a finished one replaces DIR/build. Removed when the compile ends, fails or is stopped
+ * (core/work-dir.ts).
+ */
+export const COMPILE_WORK_PREFIX = ".compile-";
 /** circom's output a setup reads, relative to the artifact directory (as circuit.json records them). */
 export const COMPILED_FILES = {
   r1cs: `${BUILD_SUBDIR}/${CIRCUIT_NAME}.r1cs`,
@@ -85,9 +92,10 @@ export const CIRCUIT_INFO_KEYS: readonly string[] = [
 ];
 
 /**
- * Write a generated circuit into `dir`/build, compile it at --O2 and write circuit.json: `head` (mode, batch
- * size or quorum), the model file and commitment, the public signals, the r1cs sizes and the paths, then
- * `tail` (the architecture of a committed circuit).
+ * Write a generated circuit into a work directory's build, compile it at --O2 there, move that build onto
+ * `dir`/build and write circuit.json: `head` (mode, batch size or quorum), the model file and commitment, the public
+ * signals, the r1cs sizes and the paths, then `tail` (the architecture of a committed circuit). A compile that fails
+ * or is stopped leaves `dir`/build as it was.
  */
 async function compileGenerated(
   modelPath: string,
@@ -97,22 +105,26 @@ async function compileGenerated(
   publicSignals: readonly string[],
   tail: Pick<CircuitInfo, "architecture" | "adaptive"> = {},
 ): Promise<CircuitInfo> {
-  const outDir = join(dir, BUILD_SUBDIR);
-  const sourcePath = join(outDir, `${CIRCUIT_NAME}.circom`);
-  writeFileAtomic(sourcePath, generated.source);
-  const compiled = await compileCircom(sourcePath, outDir, { O: 2 });
-  const info: CircuitInfo = {
-    ...head,
-    model: { file: basename(modelPath), sha256: sha256File(modelPath) },
-    modelCommitment: generated.modelCommitment.toString(),
-    publicSignals,
-    ...readR1csHeader(compiled.r1csPath),
-    ...COMPILED_FILES,
-    source: `${BUILD_SUBDIR}/${CIRCUIT_NAME}.circom`,
-    ...tail,
-  };
-  writeJsonAtomic(join(dir, CIRCUIT_INFO_FILE), info);
-  return info;
+  mkdirSync(dir, { recursive: true });
+  return withWorkDir(dir, COMPILE_WORK_PREFIX, async (work) => {
+    const outDir = join(work, BUILD_SUBDIR);
+    const sourcePath = join(outDir, `${CIRCUIT_NAME}.circom`);
+    writeFileAtomic(sourcePath, generated.source);
+    const compiled = await compileCircom(sourcePath, outDir, { O: 2 });
+    const info: CircuitInfo = {
+      ...head,
+      model: { file: basename(modelPath), sha256: sha256File(modelPath) },
+      modelCommitment: generated.modelCommitment.toString(),
+      publicSignals,
+      ...readR1csHeader(compiled.r1csPath),
+      ...COMPILED_FILES,
+      source: `${BUILD_SUBDIR}/${CIRCUIT_NAME}.circom`,
+      ...tail,
+    };
+    installDirectory(outDir, join(dir, BUILD_SUBDIR), join(work, `${BUILD_SUBDIR}.old`));
+    writeJsonAtomic(join(dir, CIRCUIT_INFO_FILE), info);
+    return info;
+  });
 }
 
 /** The architecture entry of a committed-weights circuit.json; none in constant mode. */
