@@ -192,7 +192,9 @@ export async function applyBeacon(options: BeaconOptions): Promise<CeremonyStep>
 /**
  * Check a zkey against its circuit and ptau with snarkjs `zKey.verifyFromR1cs` (rebuilds the initial zkey and
  * checks every contribution; costs about as much as the setup itself). Throws a {@link SetupError} with snarkjs's
- * reason when it does not verify.
+ * reason when it does not verify. snarkjs 0.7.6 leaves one handle of the ptau open (`sameRatioH` in
+ * src/zkey_verify_frominit.js opens it and never closes it), so Node may warn "Closing file descriptor N on
+ * garbage collection" (DEP0137) later in the process; the handle is not reachable from here to close.
  */
 export async function verifyZkey(
   r1csPath: string,
