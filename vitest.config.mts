@@ -32,6 +32,7 @@ const FAST_SUITES = [
   "test/cli/deploy-governor.test.ts",
   "test/cli/keystore-outputs.test.ts",
   "test/cli/main.test.ts",
+  "test/cli/market-model-option.test.ts",
   "test/cli/options.test.ts",
   "test/cli/output-paths.test.ts",
   "test/cli/path-errors.test.ts",

@@ -12,6 +12,12 @@ import type { VerifyFlags } from "../commands/verify";
 const prove = lazyModule<typeof import("../commands/prove")>(join(__dirname, "../commands/prove.ts"));
 const verify = lazyModule<typeof import("../commands/verify")>(join(__dirname, "../commands/verify.ts"));
 
+/**
+ * Collect a repeatable option as given: `--market-model A=a --market-model B=b`. Not variadic (`<file...>`), which
+ * would also take the operand that follows (`verify --market-model A=a proof.json`).
+ */
+const repeat = (value: string, previous: string[] = []): string[] => [...previous, value];
+
 /** Register `zkrisk prove` and `zkrisk verify`. */
 export function registerProveCommands(program: Command): void {
   program
@@ -38,9 +44,10 @@ export function registerProveCommands(program: Command): void {
         "`zkrisk compile --batch N`); the files must hold identical candles",
     )
     .option(
-      "--market-model <label=file...>",
+      "--market-model <label=file>",
       "--batch with committed-weights artifacts: a market's own model file (its registered model, e.g. its " +
         "calibration from `zkrisk market-model`), as LABEL=FILE, repeatable; the other markets use --model",
+      repeat,
     )
     .option(
       "--publishers <file>",
@@ -96,8 +103,9 @@ export function registerProveCommands(program: Command): void {
         "that fits their architecture)",
     )
     .option(
-      "--market-model <label=file...>",
+      "--market-model <label=file>",
       "a batch's proof file: a market's own model file, as LABEL=FILE, repeatable; the other markets use --model",
+      repeat,
     )
     .option("--json", "print {ok, problems} as one JSON object")
     .action(async (proof: string, f: Omit<VerifyFlags, "proof">) =>
