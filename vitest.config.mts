@@ -30,6 +30,7 @@ const FAST_SUITES = [
   "test/circuits/circuit-info-validation.test.ts",
   "test/cli/cli.test.ts",
   "test/cli/deploy-governor.test.ts",
+  "test/cli/inapplicable-options.test.ts",
   "test/cli/keystore-outputs.test.ts",
   "test/cli/main.test.ts",
   "test/cli/market-model-option.test.ts",

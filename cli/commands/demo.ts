@@ -48,7 +48,21 @@ export async function runDemoCommand(f: DemoFlags): Promise<DemoCommandResult> {
     throw new UsageError(`--weights: '${f.weights}' must be 'constant' or 'committed'`);
   }
   // Every flag is checked before the demo writes anything (its publisher keystore, its artifacts).
-  if (f.rpc !== undefined) {
+  // --key and --allow-insecure-setup are for a node of --rpc: without it, given, they would be ignored.
+  if (f.rpc === undefined) {
+    if (f.key !== undefined) {
+      throw new UsageError(
+        "--key: signs on the node of --rpc; without --rpc the demo runs on the in-process Hardhat network " +
+          "with its own accounts (give --rpc URL, or leave --key out)",
+      );
+    }
+    if (f.allowInsecureSetup) {
+      throw new UsageError(
+        "--allow-insecure-setup: allows a chain other than the local 31337 on --rpc; without --rpc the demo " +
+          "runs on the in-process Hardhat network, which needs no permission (give --rpc URL, or leave it out)",
+      );
+    }
+  } else {
     rpcUrlOption(f.rpc);
     resolveKey(f.key ?? "env:ZKRISK_PRIVATE_KEY");
   }

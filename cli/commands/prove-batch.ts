@@ -62,6 +62,12 @@ export async function runProveBatch(f: ProveBatchFlags, domain: bigint): Promise
       `--batch: ${f.artifacts} does not hold a signed batch circuit; compile one with \`zkrisk compile --batch N\``,
     );
   }
+  if (info.adaptive === undefined && f.rpc !== undefined) {
+    throw new UsageError(
+      `--rpc: ${f.artifacts} holds a batch circuit without the adaptive rule, which reads nothing from a chain ` +
+        "(--oracle with --chain-id only sets the domain): leave --rpc out",
+    );
+  }
   const models = readMarketModels(f.marketModel);
   const batches = await readSignedFiles("--batch", f.batch, readSignedBatch);
   // Before the artifacts are loaded: k publishers that disagree name the first market, bar and field.

@@ -150,6 +150,12 @@ export async function runProveSigned(f: ProveSignedFlags, domain: bigint): Promi
         "compile one with `zkrisk compile --out DIR` (without --batch), then `zkrisk setup`",
     );
   }
+  if (info.adaptive === undefined && f.rpc !== undefined) {
+    throw new UsageError(
+      `--rpc: ${f.artifacts} holds a circuit without the adaptive rule, which reads nothing from a chain ` +
+        "(--oracle with --chain-id only sets the domain): leave --rpc out",
+    );
+  }
   const windows = await readSignedFiles("--window", f.window, readSignedWindow);
   const marketId = marketIdOf(f.market);
   windows.forEach((w, i) => {

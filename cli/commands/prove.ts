@@ -40,7 +40,10 @@ export interface ProveFlags {
   domain?: string;
   oracle?: string;
   chainId?: string;
-  /** JSON-RPC node of --oracle: adaptive artifacts read the market's prior there (unless --prior is given). */
+  /**
+   * JSON-RPC node of --oracle as given (undefined when left out: http://127.0.0.1:8545): adaptive artifacts read
+   * the market's prior there (unless --prior is given); other artifacts refuse it.
+   */
   rpc?: string;
   /** Adaptive artifacts: the prior `num,outcomes,mmS[,lag]` (instead of reading it from --oracle). */
   prior?: string;

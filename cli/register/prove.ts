@@ -88,7 +88,14 @@ export function registerProveCommands(program: Command): void {
         "(--window only)",
     )
     .option("--json", "print the proof file's parameters as one JSON object")
-    .action(async (f: ProveFlags) => (await prove()).proveAction(f));
+    // --rpc as given: its default is shown in the help, but left at it, --rpc was not given (and a plain
+    // circuit, which reads nothing from a chain, refuses a given --rpc rather than ignoring it)
+    .action(async (f: ProveFlags, command: Command) =>
+      (await prove()).proveAction({
+        ...f,
+        rpc: command.getOptionValueSource("rpc") === "default" ? undefined : f.rpc,
+      }),
+    );
 
   program
     .command("verify")
