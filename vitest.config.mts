@@ -90,6 +90,7 @@ const FAST_SUITES = [
   "test/publisher/babyjubjub.test.ts",
   "test/publisher/eddsa.test.ts",
   "test/publisher/keystore.test.ts",
+  "test/publisher/file-kind.test.ts",
   "test/publisher/dev-key.test.ts",
   "test/publisher/keystore-scrypt-error.test.ts",
   "test/publisher/publisher-set.test.ts",

@@ -35,6 +35,22 @@ export class UnsupportedVersionError extends PublisherFileError {
 }
 
 /**
+ * A file that is recognisably another zkrisk file than the one its reader reads (a publisher set file given as a
+ * keystore); its field is `(root)`, but the message reads `file is KIND, not EXPECTED`. Code `FILE_INVALID`, as
+ * every bad file; a subclass, so that what catches a bad publisher file catches this one too.
+ */
+export class PublisherFileKindError extends PublisherFileError {
+  constructor(
+    file: string,
+    readonly kind: string,
+    readonly expected: string,
+  ) {
+    super(file, "(root)", `${kind}, not ${expected}`);
+    this.message = `${file} is ${kind}, not ${expected}`;
+  }
+}
+
+/**
  * A signature does not verify against its public key and digest, or a public key is not a valid
  * BabyJubJub point. Code `DATA_SIGNATURE_INVALID` (signed data that cannot be trusted: CLI exit code 2).
  */

@@ -1,5 +1,6 @@
 /** Data publishers: EdDSA-Poseidon keys and signatures, publisher sets, keystores, signed windows and batches. */
 export * from "./errors";
+export * from "./file-kind";
 export * from "./babyjubjub";
 export * from "./eddsa";
 export * from "./publisher-set";

@@ -22,6 +22,7 @@ import { readJsonFile } from "../core/io";
 import { JsonReader } from "../core/validate";
 import { comparePublicKeys, PRIVATE_KEY_BYTES, publicKeyOf, type PublicKey } from "./eddsa";
 import { PublisherFileError } from "./errors";
+import { refuseOtherPublisherFile } from "./file-kind";
 
 /** The environment variable holding the keystore password. */
 export const PASSWORD_ENV = "ZKRISK_PUBLISHER_PASSWORD";
@@ -210,10 +211,13 @@ export function writeKeystore(path: string, ks: Keystore, force: boolean, option
 /**
  * Reads and validates a keystore file (no password needed).
  * @throws PublisherFileError `file: field: reason` for an unreadable or malformed file, an unknown key,
- *   a wrong type, size or version, or a kdf cost out of bounds.
+ *   a wrong type, size or version, or a kdf cost out of bounds; PublisherFileKindError for another zkrisk file
+ *   (a publisher set, a signed window...).
  */
 export function readKeystore(path: string): Keystore {
-  const doc = new JsonReader(path, readJsonFile(path), "", (file, field, reason) => {
+  const value = readJsonFile(path);
+  refuseOtherPublisherFile(path, value, ["a keystore"]);
+  const doc = new JsonReader(path, value, "", (file, field, reason) => {
     return new PublisherFileError(file, field, reason);
   });
   doc.onlyKeys(KEYS);
@@ -275,10 +279,11 @@ export function isKeystoreFile(path: string): boolean {
  * key, encrypted, and a copy of it lets anyone guess the password offline. No password is needed for either.
  * @throws PublisherFileError `file: field: reason`: for a keystore (a document with `version`, `kdf` or
  *   `ciphertext`) as `readKeystore`; for a public key file, a key other than `publicKey` and `keystore`, or a
- *   coordinate that is not a decimal integer.
+ *   coordinate that is not a decimal integer; PublisherFileKindError for another zkrisk file (a publisher set...).
  */
 export function readPublicKeyFile(path: string): PublicKey {
   const value = readJsonFile(path);
+  refuseOtherPublisherFile(path, value, ["a keystore", "a public key file"]);
   const isObject = typeof value === "object" && value !== null && !Array.isArray(value);
   if (isObject && ["version", "kdf", "ciphertext"].some((key) => key in value))
     return readKeystore(path).publicKey;

@@ -8,6 +8,7 @@
 import { readJsonFile, writeJsonAtomic } from "../core/io";
 import { JsonReader } from "../core/validate";
 import { PublisherFileError, PublisherSetError } from "./errors";
+import { refuseOtherPublisherFile } from "./file-kind";
 import {
   makePublisherSet,
   PUBLISHER_SET_MAX_KEYS,
@@ -35,10 +36,12 @@ export function writePublisherSet(path: string, set: PublisherSet): void {
 /**
  * Read a publisher set file.
  * @throws PublisherFileError `file: field: reason` for a malformed file or set (a quorum above n, a
- *   duplicate or invalid key).
+ *   duplicate or invalid key); PublisherFileKindError for another zkrisk file (a keystore...).
  */
 export async function readPublisherSet(file: string): Promise<PublisherSet> {
-  const doc = new JsonReader(file, readJsonFile(file), "", (f, field, reason) => {
+  const value = readJsonFile(file);
+  refuseOtherPublisherFile(file, value, ["a publisher set file"]);
+  const doc = new JsonReader(file, value, "", (f, field, reason) => {
     return new PublisherFileError(f, field, reason);
   });
   doc.onlyKeys(["version", "quorum", "keys"]);

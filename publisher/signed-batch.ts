@@ -31,6 +31,7 @@ import { readJsonFile, writeJsonAtomic } from "../core/io";
 import { JsonReader } from "../core/validate";
 import { assertSignature, signDigest, type PublicKey, type Signature } from "./eddsa";
 import { PublisherFileError, UnsupportedVersionError } from "./errors";
+import { refuseOtherPublisherFile } from "./file-kind";
 import type { PublisherKey } from "./keystore";
 import {
   comparableWindowFields,
@@ -110,7 +111,9 @@ export function writeSignedBatch(path: string, sb: SignedBatch): void {
  *   SignatureError when the signature does not verify for the file's public key.
  */
 export async function readSignedBatch(file: string): Promise<SignedBatch> {
-  return parseSignedBatch(readJsonFile(file), file);
+  const value = readJsonFile(file);
+  refuseOtherPublisherFile(file, value, ["a signed batch file"]);
+  return parseSignedBatch(value, file);
 }
 
 /**

@@ -42,6 +42,7 @@ import { JsonReader } from "../core/validate";
 import { marketIdOf, marketLabelProblem } from "../candles/market-id";
 import { assertSignature, signDigest, type PublicKey, type Signature } from "./eddsa";
 import { PublisherFileError, UnsupportedVersionError } from "./errors";
+import { refuseOtherPublisherFile } from "./file-kind";
 import type { PublisherKey } from "./keystore";
 
 /** Version of the signed-window file format above. */
@@ -139,7 +140,9 @@ export function writeSignedWindow(path: string, sw: SignedWindow): void {
  *   does not verify for the file's public key.
  */
 export async function readSignedWindow(file: string): Promise<SignedWindow> {
-  return parseSignedWindow(readJsonFile(file), file);
+  const value = readJsonFile(file);
+  refuseOtherPublisherFile(file, value, ["a signed window file"]);
+  return parseSignedWindow(value, file);
 }
 
 /**
