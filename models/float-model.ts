@@ -276,8 +276,13 @@ function readArchitectureRecord(r: JsonReader, inputs: number, hidden: readonly 
 /** Load and check a float model file. */
 export function loadFloatModel(path: string): FloatModel {
   const r = new JsonReader(path, readJsonFile(path, "MODEL_INVALID"));
-  if (r.at("format").string() !== FLOAT_MODEL_FORMAT) {
-    throw new ModelError(`${path}: format is not ${FLOAT_MODEL_FORMAT} (is this a quantised model?)`);
+  const format = r.at("format").string();
+  if (format !== FLOAT_MODEL_FORMAT) {
+    // the format found, and a quantised model (of any version) named as one (not guessed for any other file)
+    throw new ModelError(
+      `${path}: format is ${preview(format)}, not ${FLOAT_MODEL_FORMAT}` +
+        (format.startsWith("zkrisk-quantized-model/") ? " (a quantised model)" : ""),
+    );
   }
   // A misspelt key (policy.bufferBsp) must not pass unnoticed: every object of the file is closed.
   r.onlyKeys([...MODEL_FILE_KEYS, "architecture", "calibration", "metrics"]);

@@ -4,6 +4,7 @@
  * strings in the file and bigint in memory.
  */
 import {
+  FLOAT_MODEL_FORMAT,
   MODEL_FILE_KEYS,
   readIsoTime,
   readModelHeader,
@@ -188,8 +189,13 @@ function readQuantization(q: JsonReader, test: JsonReader): void {
 /** Parse and check a quantised model document (as read from `file`). */
 export function parseQuantizedModel(doc: unknown, file: string): QuantizedModel {
   const r = new JsonReader(file, doc);
-  if (r.at("format").string() !== QUANTIZED_MODEL_FORMAT) {
-    throw new ModelError(`${file}: format is not ${QUANTIZED_MODEL_FORMAT} (is this a float model?)`);
+  const format = r.at("format").string();
+  if (format !== QUANTIZED_MODEL_FORMAT) {
+    // the format found, and a float model named as one (not guessed for any other file)
+    throw new ModelError(
+      `${file}: format is ${preview(format)}, not ${QUANTIZED_MODEL_FORMAT}` +
+        (format === FLOAT_MODEL_FORMAT ? " (a float model: quantise it with `zkrisk quantize`)" : ""),
+    );
   }
   // A misspelt key (policy.bufferBsp) must not pass unnoticed: every object of the file is closed.
   r.onlyKeys([...MODEL_FILE_KEYS, "source", "quantization", "calibration"]);

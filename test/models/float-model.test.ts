@@ -56,6 +56,16 @@ const CASES: [string, (d: Doc) => void, string][] = [
     "metrics.test.pinball: unknown key (expected one of rows, pinballLoss, breachRate, kupiecP, " +
       "avgMaintenanceMarginBps, avgInitialMarginBps)",
   ],
+  [
+    "a quantised model's format",
+    (d) => (d.format = "zkrisk-quantized-model/2"),
+    'format is "zkrisk-quantized-model/2", not zkrisk-float-model/2 (a quantised model)',
+  ],
+  [
+    "another file's format, named without a guess",
+    (d) => (d.format = "zkrisk-calibrations/2"),
+    'format is "zkrisk-calibrations/2", not zkrisk-float-model/2',
+  ],
   ["a split's metrics missing", (d) => delete d.metrics.validation, "metrics.validation: missing"],
   ["a figure missing", (d) => delete d.metrics.train.kupiecP, "metrics.train.kupiecP: missing"],
   [

@@ -476,9 +476,16 @@ describe("parseQuantizedModel", () => {
     expect(parseError(["layers", 0, "biases", 0], "1.5")).toMatch(
       /layers\[0\]\.biases\[0\]: expected a decimal integer string/,
     );
-    expect(parseError(["format"], FLOAT_MODEL_FORMAT)).toMatch(/format is not zkrisk-quantized-model\/2/);
-    expect(parseError(["format"], "zkrisk-quantized-model/1")).toMatch(
-      /format is not zkrisk-quantized-model\/2/,
+    // the format found; "a float model" only for one (a calibrations file was once guessed to be one)
+    expect(parseError(["format"], FLOAT_MODEL_FORMAT)).toBe(
+      'hand.json: format is "zkrisk-float-model/2", not zkrisk-quantized-model/2 (a float model: quantise it ' +
+        "with `zkrisk quantize`)",
+    );
+    expect(parseError(["format"], "zkrisk-quantized-model/1")).toBe(
+      'hand.json: format is "zkrisk-quantized-model/1", not zkrisk-quantized-model/2',
+    );
+    expect(parseError(["format"], "zkrisk-calibrations/2")).toBe(
+      'hand.json: format is "zkrisk-calibrations/2", not zkrisk-quantized-model/2',
     );
   });
 });
