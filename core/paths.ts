@@ -36,15 +36,36 @@ function checkParents(option: string, path: string, from = dirname(resolve(path)
   }
 }
 
-/** Refuse `path` when nothing can be created in the existing directory `dir`, naming both and the reason. */
+/**
+ * Why nothing can be created in an existing directory, by the error code of trying. ENOENT there does not mean that
+ * the directory is missing (it was found): it takes no new entries, as /proc does.
+ */
+const WRITE_FAILURES: Readonly<Record<string, string>> = {
+  EACCES: "is not writable",
+  EPERM: "is not writable",
+  EROFS: "is on a read-only file system",
+  ENOSPC: "is on a full device",
+  EDQUOT: "is on a device whose disk quota is used up",
+  ENOENT: "exists but takes no new entries (as a pseudo file system such as /proc)",
+};
+
+/**
+ * Refuse `path` when nothing can be created in the existing directory `dir`, naming both, why, and the error that
+ * creating an entry there gave.
+ * @throws UsageError e.g. `--out: cannot write to '/proc/x.json': '/proc' exists but takes no new entries (as a
+ *   pseudo file system such as /proc); creating an entry there failed with ENOENT: no such file or directory`
+ */
 function checkWritable(option: string, path: string, dir: string): void {
   let probe: string;
   try {
     probe = mkdtempSync(join(dir, ".zkrisk-write-check-"));
   } catch (err) {
-    const code = (err as Error).message.split(",")[0];
-    const where = dir === resolve(path) ? `'${path}'` : `'${path}': its directory '${dir}'`;
-    throw new UsageError(`${option}: cannot write to ${where} (${code})`);
+    const error = (err as Error).message.split(",")[0];
+    const why = WRITE_FAILURES[(err as NodeJS.ErrnoException).code ?? ""] ?? "takes no new entries";
+    const subject = dir === resolve(path) ? "it" : `'${dir}'`;
+    throw new UsageError(
+      `${option}: cannot write to '${path}': ${subject} ${why}; creating an entry there failed with ${error}`,
+    );
   }
   rmdirSync(probe);
 }

@@ -327,8 +327,8 @@ describe("errors under --json", () => {
     );
     expect(r.code).toBe(EXIT_USAGE);
     expect(r.stderr).toBe(
-      "zkrisk: --report: cannot write to '/proc/zkrisk-report.html': its directory '/proc' (ENOENT: no such file " +
-        "or directory)\n",
+      "zkrisk: --report: cannot write to '/proc/zkrisk-report.html': '/proc' exists but takes no new entries (as " +
+        "a pseudo file system such as /proc); creating an entry there failed with ENOENT: no such file or directory\n",
     );
     expect(readdirSync(dir)).toEqual([]);
     const device = zkrisk("backtest", "--from", "2024-06-01", "--report", "/dev/null");

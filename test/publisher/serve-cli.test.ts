@@ -352,7 +352,9 @@ describe("zkrisk publisher serve: an archive that cannot be written", () => {
     if (existsSync("/proc/self")) {
       // Before: --check passed, and serve logged "starting", then spun at full CPU, never ready.
       const proc = configWith("proc.json", "/proc/arch");
-      const reason = "archive: cannot write to '/proc/arch': its directory '/proc' (ENOENT";
+      const reason =
+        "archive: cannot write to '/proc/arch': '/proc' exists but takes no new entries (as a pseudo file system " +
+        "such as /proc); creating an entry there failed with ENOENT";
       cases.push([proc, "--check", reason], [proc, "--log-level=info", reason]);
     }
     const runs = await Promise.all(

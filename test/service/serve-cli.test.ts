@@ -344,7 +344,9 @@ describe("zkrisk serve (command line)", () => {
     ];
     // Before: --check passed, and serve failed "cannot open the job store" (or hung in a recursive mkdir).
     if (existsSync("/proc/self")) {
-      const reason = "database: cannot write to '/proc/zkrisk/jobs.db': its directory '/proc' (ENOENT";
+      const reason =
+        "database: cannot write to '/proc/zkrisk/jobs.db': '/proc' exists but takes no new entries (as a pseudo " +
+        "file system such as /proc); creating an entry there failed with ENOENT";
       cases.push(["/proc/zkrisk/jobs.db", reason, ["--check"]], ["/proc/zkrisk/jobs.db", reason, []]);
     }
     for (const [database, reason, args] of cases) {
