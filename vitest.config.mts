@@ -42,6 +42,7 @@ const FAST_SUITES = [
   "test/cli/publisher-sign-help-validation.test.ts",
   "test/cli/refuse-before-work.test.ts",
   "test/cli/refuse-early.test.ts",
+  "test/cli/usage-messages.test.ts",
   "test/contracts/domain.test.ts",
   "test/deploy/operator-files.test.ts",
   "test/onchain/get-logs.test.ts",

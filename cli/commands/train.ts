@@ -1,6 +1,7 @@
 /** `zkrisk train`: fit the float model on a candle file and write it. */
 import { loadCandles } from "../../candles/load-data";
 import { marketIdOf } from "../../candles/market-id";
+import { UsageError } from "../../core/errors";
 import { sha256File, writeJsonAtomic } from "../../core/io";
 import type { FloatModel } from "../../models/float-model";
 import { DEFAULT_TRAIN_OPTIONS, trainModel } from "../../models/train";
@@ -42,12 +43,22 @@ export async function runTrain(f: TrainFlags): Promise<TrainResult> {
   refuseOverwrites({ reads: fileOptions("--data", f.data), writes: fileOptions("--out", f.out) });
   marketIdOf(f.market); // the label the model records: one the oracle can key, or a UsageError naming it
   const d = DEFAULT_TRAIN_OPTIONS;
+  const validationFrom = f.validationFrom ?? "2022-01-01";
+  const testFrom = f.testFrom ?? "2023-01-01";
+  const splits = {
+    validationFrom: parseDateOption("--validation-from", validationFrom),
+    testFrom: parseDateOption("--test-from", testFrom),
+  };
+  // The validation split runs from --validation-from up to --test-from: in the other order it is empty, which
+  // training would only find after reading the candles ("validation split has 0 usable bars").
+  if (splits.testFrom <= splits.validationFrom) {
+    throw new UsageError(
+      `--test-from ${testFrom} is not after --validation-from ${validationFrom}: the validation split runs from ` +
+        "--validation-from up to --test-from, so it would be empty",
+    );
+  }
   const series = loadCandles(f.data);
   const epochs = parseIntOption("--epochs", f.epochs, 1, 100000);
-  const splits = {
-    validationFrom: parseDateOption("--validation-from", f.validationFrom ?? "2022-01-01"),
-    testFrom: parseDateOption("--test-from", f.testFrom ?? "2023-01-01"),
-  };
   const bar = progressBar(!f.json);
   bar.start(epochs, "training");
   const model = await trainModel(series, {
