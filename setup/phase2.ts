@@ -104,10 +104,20 @@ function checkBeacon(beaconHash: string, iterationsExp: number): void {
   }
 }
 
+/** The longest contributor name snarkjs stores whole (it keeps the first 64 characters, and none of an empty one). */
+export const MAX_CONTRIBUTOR_NAME = 64;
+
+/** Whether snarkjs would store `name` as given: 1 to {@link MAX_CONTRIBUTOR_NAME} characters. */
+export function isContributorName(name: string): boolean {
+  return name.length >= 1 && name.length <= MAX_CONTRIBUTOR_NAME;
+}
+
 /** snarkjs stores at most 64 characters of a contribution name (and none when empty): refuse what it would alter. */
 function checkContributorName(name: string): void {
-  if (name.length === 0 || name.length > 64) {
-    throw new SetupError(`contributor name must be 1 to 64 characters, got ${name.length}: "${name}"`);
+  if (!isContributorName(name)) {
+    throw new SetupError(
+      `contributor name must be 1 to ${MAX_CONTRIBUTOR_NAME} characters, got ${name.length}: "${name}"`,
+    );
   }
 }
 

@@ -9,6 +9,7 @@ import { checkFileHash, loadArtifacts, MANIFEST_FILE, type CeremonyStep } from "
 import { readPtauHeader } from "../circuits/binfile";
 import { SetupError, UsageError } from "../core/errors";
 import { inFileOption } from "../core/paths";
+import { preview } from "../core/validate";
 import { withWorkDir } from "../core/work-dir";
 import type { SetupLog } from "./log";
 import {
@@ -17,6 +18,8 @@ import {
   devSetupCircuit,
   finalize,
   isBeaconHash,
+  isContributorName,
+  MAX_CONTRIBUTOR_NAME,
   setupCircuit,
   type SetupResult,
 } from "./phase2";
@@ -229,7 +232,22 @@ export interface RunContributeResult extends SetupResult {
 }
 
 /**
- * `zkrisk ceremony contribute`: check `--beacon` and `--ptau`, then the artifact directory and the ptau against its
+ * Refuse `--name` and `--entropy` values snarkjs would alter or not take, before anything is read or printed: an
+ * empty or too long name (stored as none, or cut), an empty entropy (snarkjs would prompt for it on stdin).
+ */
+function checkContributeFlags(options: Pick<RunContributeOptions, "name" | "entropy">): void {
+  if (!isContributorName(options.name)) {
+    throw new UsageError(
+      `--name: ${preview(options.name)} has ${options.name.length} characters; a contributor name has 1 to ` +
+        `${MAX_CONTRIBUTOR_NAME} (the zkey would record none of an empty name, and cut a longer one)`,
+    );
+  }
+  if (options.entropy === "")
+    throw new UsageError("--entropy: empty; give some text, or leave it out for random entropy");
+}
+
+/**
+ * `zkrisk ceremony contribute`: check `--name`, `--entropy`, `--beacon` and `--ptau`, then the artifact directory and the ptau against its
  * manifest, add one contribution to its zkey (and a beacon if asked), verify the result against the r1cs and ptau,
  * and re-export the verification key, the Solidity verifier and the manifest ({@link finalize}). The old verification key and verifier stop matching: the
  * contribution changes delta.
@@ -239,6 +257,7 @@ export async function runContribute(
   options: RunContributeOptions,
   log: SetupLog,
 ): Promise<RunContributeResult> {
+  checkContributeFlags(options);
   checkBeaconFlag(options.beaconHash);
   if (options.ptau !== undefined) checkPtauFlag(options.ptau);
   const loaded = loadArtifacts(options.dir, { modelPath: options.model });

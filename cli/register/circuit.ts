@@ -79,7 +79,7 @@ export function registerCircuitCommands(program: Command): void {
     .command("contribute")
     .description("add a phase-2 contribution to an artifact directory's zkey and re-export the verifier")
     .requiredOption("--artifacts <dir>", "artifact directory made by `zkrisk setup`")
-    .requiredOption("--name <name>", "contributor name recorded in the zkey")
+    .requiredOption("--name <name>", "contributor name recorded in the zkey, 1 to 64 characters")
     .option("--entropy <text>", "extra entropy (OS randomness is always added)")
     .option(
       "--ptau <file>",

@@ -12,15 +12,21 @@ import { UsageError } from "../../core/errors";
 
 const dir = mkdtempSync(join(tmpdir(), "zkrisk-usage-messages-"));
 
-/** Run `zkrisk ...args` in this process and return the UsageError it is refused with. */
-async function refused(...args: string[]): Promise<string> {
+/** Run `zkrisk ...args` in this process and return the error it fails with. */
+async function failure(...args: string[]): Promise<Error> {
   try {
     await buildProgram().parseAsync(["node", "zkrisk", ...args]);
   } catch (err) {
-    expect(err).toBeInstanceOf(UsageError);
-    return (err as Error).message;
+    return err as Error;
   }
-  throw new Error(`zkrisk ${args.join(" ")} was not refused`);
+  throw new Error(`zkrisk ${args.join(" ")} did not fail`);
+}
+
+/** Run `zkrisk ...args` in this process and return the message of the UsageError it is refused with. */
+async function refused(...args: string[]): Promise<string> {
+  const err = await failure(...args);
+  expect(err).toBeInstanceOf(UsageError);
+  return err.message;
 }
 
 describe("zkrisk train: the split dates in order", () => {
@@ -46,5 +52,31 @@ describe("zkrisk train: the split dates in order", () => {
       `--test-from 2023-01-01 is not after --validation-from 2023-01-01: ${message}`,
     );
     expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe("zkrisk ceremony contribute: --name and --entropy", () => {
+  const artifacts = join(dir, "no-artifacts");
+  const contribute = (...args: string[]) =>
+    refused("ceremony", "contribute", "--artifacts", artifacts, ...args);
+
+  it("refuses an empty or too long --name, naming the option, before the artifacts are read", async () => {
+    const rule =
+      "a contributor name has 1 to 64 (the zkey would record none of an empty name, and cut a longer one)";
+    expect(await contribute("--name", "")).toBe(`--name: "" has 0 characters; ${rule}`);
+    expect(await contribute("--name", "x".repeat(65))).toBe(
+      `--name: "${"x".repeat(65)}" has 65 characters; ${rule}`,
+    );
+  });
+
+  it("refuses an empty --entropy (snarkjs would prompt for it)", async () => {
+    expect(await contribute("--name", "bob", "--entropy", "")).toBe(
+      "--entropy: empty; give some text, or leave it out for random entropy",
+    );
+  });
+
+  it("takes a good --name, on to the artifacts", async () => {
+    const next = await failure("ceremony", "contribute", "--artifacts", artifacts, "--name", "x".repeat(64));
+    expect(next.message).toContain(artifacts);
   });
 });
