@@ -2,6 +2,7 @@
  * `zkrisk prove`: a proven update from signed candles, one market's windows (`--window`, cli/commands/prove-signed.ts)
  * or a batch of markets (`--batch`, cli/commands/prove-batch.ts). The options they share are checked here.
  */
+import { isAddress } from "ethers";
 import { UsageError } from "../../core/errors";
 import { oracleDomain } from "../../prover/domain";
 import { FIELD_MODULUS } from "../../crypto/field";
@@ -22,13 +23,20 @@ function domainOf(f: { domain?: string; oracle?: string; chainId?: string }): bi
       throw new UsageError(`--domain: ${f.domain} is not below the field modulus p = ${FIELD_MODULUS}`);
     return domain;
   }
-  if ((f.oracle === undefined) !== (f.chainId === undefined))
-    throw new UsageError("--oracle and --chain-id go together");
-  if (f.oracle === undefined) return 0n;
+  // Every problem of the two at once: a malformed value as well as the missing other one.
+  const problems: string[] = [];
+  if (f.oracle !== undefined && !isAddress(f.oracle))
+    problems.push(`--oracle: '${f.oracle}' is not an address`);
   // No chain has id 0 (EIP-155): a proof for it would be refused by every oracle, as `audit` refuses it.
-  if (!/^[1-9]\d*$/.test(f.chainId!))
-    throw new UsageError(`--chain-id: '${f.chainId}' is not a positive integer`);
-  return oracleDomain(BigInt(f.chainId!), f.oracle, { chainId: "--chain-id", oracle: "--oracle" });
+  if (f.chainId !== undefined && !/^[1-9]\d*$/.test(f.chainId))
+    problems.push(`--chain-id: '${f.chainId}' is not a positive integer`);
+  if (f.oracle !== undefined && f.chainId === undefined)
+    problems.push("--oracle needs --chain-id, the chain id of the oracle (they make the domain together)");
+  if (f.oracle === undefined && f.chainId !== undefined)
+    problems.push("--chain-id needs --oracle, the oracle the proof is for (they make the domain together)");
+  if (problems.length > 0) throw new UsageError(problems.join("; "));
+  if (f.oracle === undefined || f.chainId === undefined) return 0n;
+  return oracleDomain(BigInt(f.chainId), f.oracle, { chainId: "--chain-id", oracle: "--oracle" });
 }
 
 /** The options of `zkrisk prove`, as commander gives them (cli/register/prove.ts). */

@@ -80,3 +80,36 @@ describe("zkrisk ceremony contribute: --name and --entropy", () => {
     expect(next.message).toContain(artifacts);
   });
 });
+
+describe("zkrisk prove: every problem of --oracle and --chain-id at once", () => {
+  const prove = (...domain: string[]) =>
+    refused(
+      "prove",
+      "--artifacts",
+      join(dir, "no-artifacts"),
+      "--market",
+      "BTC-USDT",
+      "--window",
+      join(dir, "no-window.json"),
+      ...domain,
+      "--out",
+      join(dir, "never.proof.json"),
+    );
+  const ORACLE = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+  const needsChainId =
+    "--oracle needs --chain-id, the chain id of the oracle (they make the domain together)";
+
+  it("names a malformed --oracle and the missing --chain-id together", async () => {
+    expect(await prove("--oracle", "0x1234")).toBe(`--oracle: '0x1234' is not an address; ${needsChainId}`);
+    expect(await prove("--oracle", "0x1234", "--chain-id", "0")).toBe(
+      "--oracle: '0x1234' is not an address; --chain-id: '0' is not a positive integer",
+    );
+  });
+
+  it("names the missing one of a well-formed pair", async () => {
+    expect(await prove("--oracle", ORACLE)).toBe(needsChainId);
+    expect(await prove("--chain-id", "5")).toBe(
+      "--chain-id needs --oracle, the oracle the proof is for (they make the domain together)",
+    );
+  });
+});
