@@ -5,7 +5,12 @@
 import { isAddress, type Contract, type Provider } from "ethers";
 import { UsageError } from "../core/errors";
 import { rpcChain, type Chain } from "../onchain/chain";
-import { oracleAt } from "../onchain/oracle";
+import {
+  OracleError,
+  oracleAt,
+  readRegisteredPublisherSet,
+  type PublisherSetConfig,
+} from "../onchain/oracle";
 import { checkRiskOracle } from "../onchain/oracle-identity";
 
 /** The address `value` of `option`, or a UsageError naming both. */
@@ -46,6 +51,29 @@ export async function readOracleOption(provider: Provider, url: string, value: s
   const address = await contractOption({ provider, label: url }, "--oracle", value);
   await checkRiskOracle(provider, address, "--oracle");
   return oracleAt(address, provider);
+}
+
+/**
+ * The registered publisher set configuration of the market `--market` (`market` as given, `marketId` its id); a
+ * market the oracle does not know is refused naming `--market` as typed, not only the custom error with its id.
+ * @throws OracleError `OracleUnknownMarket`, e.g. `--market NOPE-USDT: not registered on the oracle at 0x...
+ *   (OracleUnknownMarket(1444561181737485550676)); \`zkrisk register-market\` registers a market`
+ */
+export async function registeredMarketOption(
+  oracle: Contract,
+  market: string,
+  marketId: bigint,
+): Promise<PublisherSetConfig> {
+  try {
+    return await readRegisteredPublisherSet(oracle, marketId);
+  } catch (err) {
+    if (!(err instanceof OracleError) || err.reason !== "OracleUnknownMarket") throw err;
+    throw new OracleError(
+      err.reason,
+      `--market ${market}: not registered on the oracle at ${await oracle.getAddress()} ` +
+        `(${err.reason}(${marketId})); \`zkrisk register-market\` registers a market`,
+    );
+  }
 }
 
 /** Run `work` with a signer of `key` on the node at `rpc`; the connection is closed afterwards. */

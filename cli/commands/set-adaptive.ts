@@ -10,14 +10,9 @@ import { modelCommitment } from "../../circuits/commitments";
 import { loadQuantizedModel } from "../../models/quantized-model";
 import { marketIdOf } from "../../candles/market-id";
 import { initialState } from "../../models/adaptive";
-import {
-  readAdaptiveState,
-  readRegisteredPublisherSet,
-  setAdaptiveCalibration,
-  verifierIsAdaptive,
-} from "../../onchain/oracle";
+import { readAdaptiveState, setAdaptiveCalibration, verifierIsAdaptive } from "../../onchain/oracle";
 import { output } from "../options";
-import { addressOption, oracleOption, withChain } from "../chain-options";
+import { addressOption, oracleOption, registeredMarketOption, withChain } from "../chain-options";
 
 /** The options of `zkrisk set-adaptive`, as commander gives them (cli/register/chain.ts). */
 export interface SetAdaptiveFlags {
@@ -91,7 +86,7 @@ export async function runSetAdaptive(f: SetAdaptiveFlags): Promise<SetAdaptiveRe
   const num = model === undefined ? 0n : initialState(model.policy.calibrationNum).num;
   return withChain(f.rpc, f.key, async (chain) => {
     const oracle = await oracleOption(chain, f.oracle);
-    const registeredSet = await readRegisteredPublisherSet(oracle, marketId);
+    const registeredSet = await registeredMarketOption(oracle, f.market, marketId);
     const verifierAdaptive = await verifierIsAdaptive(chain.signer, registeredSet.verifier).catch(
       () => undefined,
     );

@@ -28,7 +28,13 @@ import {
 } from "../../onchain/oracle";
 import { publisherSetCommitment, readPublisherSet } from "../../publisher";
 import { output } from "../options";
-import { addressOption, contractOption, oracleOption, withChain } from "../chain-options";
+import {
+  addressOption,
+  contractOption,
+  oracleOption,
+  registeredMarketOption,
+  withChain,
+} from "../chain-options";
 
 /** The options of `zkrisk set-publisher-set`, as commander gives them (cli/register/chain.ts). */
 export interface SetPublisherSetFlags {
@@ -133,7 +139,7 @@ export async function runSetPublisherSet(f: SetPublisherSetFlags): Promise<SetPu
     const oracle = await oracleOption(chain, f.oracle);
     const verifier =
       f.verifier === undefined ? undefined : await contractOption(chain, "--verifier", f.verifier);
-    const before = await readRegisteredPublisherSet(oracle, marketId);
+    const before = await registeredMarketOption(oracle, f.market, marketId);
     const next = {
       verifier: verifier ?? before.verifier,
       modelCommitment: commitment ?? before.modelCommitment,

@@ -1,14 +1,19 @@
 /**
  * Usage errors that name what is at fault, found before any work or output: options out of order (`train`), an
  * empty value (`ceremony contribute --name`), every problem of the domain options (`prove --oracle`). Each runs the
- * program in this process (the real actions) and expects the UsageError (exit 2) with its whole message.
+ * program in this process (the real actions) and expects the UsageError (exit 2) with its whole message. And an
+ * oracle's `OracleUnknownMarket(id)` named by `--market` as typed (`set-publisher-set`, `set-adaptive`).
  */
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { Contract } from "ethers";
+import { marketIdOf } from "../../candles/market-id";
+import { registeredMarketOption } from "../../cli/chain-options";
 import { buildProgram } from "../../cli/main";
 import { UsageError } from "../../core/errors";
+import { OracleError, oracleInterface } from "../../onchain/oracle";
 
 const dir = mkdtempSync(join(tmpdir(), "zkrisk-usage-messages-"));
 
@@ -110,6 +115,37 @@ describe("zkrisk prove: every problem of --oracle and --chain-id at once", () =>
     expect(await prove("--oracle", ORACLE)).toBe(needsChainId);
     expect(await prove("--chain-id", "5")).toBe(
       "--chain-id needs --oracle, the oracle the proof is for (they make the domain together)",
+    );
+  });
+});
+
+describe("registeredMarketOption (set-publisher-set, set-adaptive): a market the oracle does not know", () => {
+  const ORACLE = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+  /** An oracle whose `publisherSet(market)` reverts with `error`'s data, as a node reports a reverted call. */
+  const oracle = (data: string) =>
+    ({
+      interface: oracleInterface(),
+      getAddress: async () => ORACLE,
+      publisherSet: async () => {
+        throw Object.assign(new Error("execution reverted"), { data });
+      },
+    }) as unknown as Contract;
+
+  it("names --market as typed, the oracle and the custom error", async () => {
+    const id = marketIdOf("NOPE-USDT");
+    const data = oracleInterface().encodeErrorResult("OracleUnknownMarket", [id]);
+    const refused = registeredMarketOption(oracle(data), "NOPE-USDT", id);
+    await expect(refused).rejects.toThrow(OracleError);
+    await expect(refused).rejects.toThrow(
+      `--market NOPE-USDT: not registered on the oracle at ${ORACLE} (OracleUnknownMarket(${id})); ` +
+        "`zkrisk register-market` registers a market",
+    );
+  });
+
+  it("leaves any other refusal as the oracle's", async () => {
+    const data = oracleInterface().encodeErrorResult("OracleMarketPaused", [1n]);
+    await expect(registeredMarketOption(oracle(data), "BTC-USDT", 1n)).rejects.toThrow(
+      "the oracle refused: OracleMarketPaused(1)",
     );
   });
 });
