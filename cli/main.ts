@@ -103,6 +103,7 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
     addHelpCommand(group, program);
     refuseHelpOfUnknownCommand(group);
   }
+  markRequiredOptions(program);
   const override = (c: Command): void => {
     c.exitOverride();
     if (options.json) c.configureOutput({ outputError: () => undefined, writeErr: () => undefined });
@@ -110,6 +111,22 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
   };
   override(program);
   return program;
+}
+
+/** What the help of a required option ends with. */
+export const REQUIRED_MARK = "(required)";
+
+/**
+ * Every required option's help (a `requiredOption` of `c` or of its subcommands, at any depth) ends with
+ * {@link REQUIRED_MARK}, here rather than in each registration: commander's help does not say which options are
+ * required, and by hand some said it and most did not.
+ */
+function markRequiredOptions(c: Command): void {
+  for (const o of c.options) {
+    if (o.mandatory && !o.description.endsWith(REQUIRED_MARK))
+      o.description = `${o.description} ${REQUIRED_MARK}`;
+  }
+  c.commands.forEach(markRequiredOptions);
 }
 
 /** `zkrisk` and its subcommands' names, e.g. `zkrisk publisher sign`. */

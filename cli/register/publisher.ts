@@ -36,7 +36,7 @@ export function registerPublisher(program: Command): void {
         "write it as a signed window file; with --batch, the windows of several markets at that bar under one " +
         "signature, as a signed batch file",
     )
-    .requiredOption("--key <file>", "publisher keystore made by `zkrisk publisher keygen` (required)")
+    .requiredOption("--key <file>", "publisher keystore made by `zkrisk publisher keygen`")
     .option(
       "--market <id>",
       "market label (printable ASCII, at most 31 bytes) or decimal id (required but for --batch)",
@@ -47,14 +47,8 @@ export function registerPublisher(program: Command): void {
       "one market of a signed batch and its candles CSV, MARKET=CANDLES.csv (repeatable, 1 to 32 markets)",
       (value: string, previous: string[] = []) => [...previous, value],
     )
-    .requiredOption(
-      "--at <timestamp>",
-      "open time (UTC) of the window's last bar, e.g. '2024-06-30 22:00' (required)",
-    )
-    .requiredOption(
-      "--out <file>",
-      "signed window (or, with --batch, signed batch) JSON file to write (required)",
-    )
+    .requiredOption("--at <timestamp>", "open time (UTC) of the window's last bar, e.g. '2024-06-30 22:00'")
+    .requiredOption("--out <file>", "signed window (or, with --batch, signed batch) JSON file to write")
     .option("--bars <n>", "bars in the window (default: the bars one feature vector reads, 85)")
     .option("--json", "print the result as one JSON object (bigints as strings)")
     .action(async (f: PublisherSignFlags) => (await commands()).publisherSignAction(f));

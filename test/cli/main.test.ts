@@ -97,6 +97,26 @@ describe("zkrisk --version and --help", () => {
     }
   });
 
+  it("every command's help marks its required options '(required)', and only them, once", () => {
+    const program = buildProgram();
+    const find = (path: string) =>
+      path.split(" ").reduce((c: Command, name) => c.commands.find((s) => s.name() === name)!, program);
+    let required = 0;
+    for (const path of COMMANDS) {
+      for (const o of find(path).options) {
+        const marks = o.description.split("(required)").length - 1;
+        expect([o.flags, marks], path).toEqual([o.flags, o.mandatory ? 1 : 0]);
+        if (o.mandatory) expect(o.description, `${path} ${o.flags}`).toMatch(/ \(required\)$/);
+        required += Number(o.mandatory);
+      }
+    }
+    expect(required).toBeGreaterThan(30);
+    // as the text help shows it (an entry's description may wrap)
+    const help = zkrisk("prove", "--help").stdout.replace(/\n\s{10,}/g, " ");
+    expect(help).toMatch(/^ {2}--out <file> +proof file to write \(required\)$/m);
+    expect(help).toMatch(/^ {2}--artifacts <dir> +artifact directory made by `zkrisk setup` \(required\)$/m);
+  });
+
   it("audit --help states its exit codes: 0 all OK, 1 a finding (or a suspicious market), 2 bad input, 3 a run that could not finish", () => {
     const r = zkrisk("audit", "--help");
     expect(r.code).toBe(0);
