@@ -15,10 +15,10 @@ export type PublisherFileKind =
   | "a signed batch file";
 
 /**
- * The kind of `value` (a parsed JSON document), or another zkrisk file's `format` (`a zkrisk-calibrations/2
- * file`), or undefined when it is none of them (a malformed file is then its reader's to describe). A file with a
- * `format` is not a publisher file; a keystore has `kdf` or `ciphertext`; a signed batch `markets`; a signed window `market` and `bars`; a publisher set `quorum` and
- * `keys`; a public key file `publicKey`, with `keystore` beside it at most.
+ * The kind of `value` (a parsed JSON document), or another zkrisk file's `format` (`a zkrisk-calibrations/2 file`),
+ * or undefined when it is none of them (a malformed file is then its reader's to describe). A file with a `format` is
+ * not a publisher file; a keystore has `kdf` or `ciphertext`; a signed batch `markets`; a signed window `market` and
+ * `bars`; a publisher set `quorum` and `keys`; a public key file `publicKey`, with `keystore` beside it at most.
  */
 export function publisherFileKind(value: unknown): string | undefined {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;

@@ -149,10 +149,11 @@ export async function readMarketState(oracle: Contract, marketId: bigint): Promi
 }
 
 /**
- * Whether the oracle would refuse `c` for a market in `state`, checked as `RiskOracle` does and in its order:
- * paused; model commitment (see the file header); data newer than the last accepted, not in the future, not older than the
- * maximum data age; minimum interval since the last update (by block time, or by data time); margins within bounds; IM >= MM; then the change of
- * MM and of IM from the last update (rise, then fall; none for the first update).
+ * Whether the oracle would refuse `c` for a market in `state`, checked as `RiskOracle` does and in its order: paused;
+ * model commitment (see the file header); data newer than the last accepted, not in the future, not older than the
+ * maximum data age; minimum interval since the last update (by block time, unless the data is that much newer);
+ * margins within bounds; IM >= MM; then the change of MM and of IM from the last update (rise, then fall; none for
+ * the first update).
  * @param state the market, e.g. from `readMarketState`
  * @param c the update's model commitment, data timestamp and margins
  * @param blockTime time of the block the update would be included in (s); for a static call, the latest block's

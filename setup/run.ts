@@ -247,10 +247,10 @@ function checkContributeFlags(options: Pick<RunContributeOptions, "name" | "entr
 }
 
 /**
- * `zkrisk ceremony contribute`: check `--name`, `--entropy`, `--beacon` and `--ptau`, then the artifact directory and the ptau against its
- * manifest, add one contribution to its zkey (and a beacon if asked), verify the result against the r1cs and ptau,
- * and re-export the verification key, the Solidity verifier and the manifest ({@link finalize}). The old verification key and verifier stop matching: the
- * contribution changes delta.
+ * `zkrisk ceremony contribute`: check `--name`, `--entropy`, `--beacon` and `--ptau`, then the artifact directory and
+ * the ptau against its manifest, add one contribution to its zkey (and a beacon if asked), verify the result against
+ * the r1cs and ptau, and re-export the verification key, the Solidity verifier and the manifest ({@link finalize}).
+ * The old verification key and verifier stop matching: the contribution changes delta.
  * @param log receives progress
  */
 export async function runContribute(

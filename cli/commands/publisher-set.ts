@@ -1,10 +1,10 @@
 /**
  * `zkrisk publisher set --keystore FILE [--keystore FILE ...] --quorum K --out publishers.json
  * [--allow-minority-quorum] [--json]`: a market's publisher set file (publisher/publisher-set-file.ts) from the
- * publishers' public keys, and its commitment, the value governance registers. Each FILE is a publisher's public key file (what
- * `zkrisk publisher keygen --json` prints), or its keystore, of which only the public key is read (no password);
- * a publisher should hand out the former (`readPublicKeyFile`). A quorum of half the keys or fewer is refused
- * unless `--allow-minority-quorum` is given (`minorityQuorumRisk`).
+ * publishers' public keys, and its commitment, the value governance registers. Each FILE is a publisher's public
+ * key file (what `zkrisk publisher keygen --json` prints), or its keystore, of which only the public key is read
+ * (no password); a publisher should hand out the former (`readPublicKeyFile`). A quorum of half the keys or fewer
+ * is refused unless `--allow-minority-quorum` is given (`minorityQuorumRisk`).
  */
 import { resolve } from "node:path";
 import { UsageError } from "../../core/errors";
