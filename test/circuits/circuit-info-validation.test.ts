@@ -13,6 +13,7 @@ import { CIRCUIT_INFO_FILE, readCircuitInfo } from "../../circuits/compile-model
 import { ZkriskError } from "../../core/errors";
 import { loadCalibrations } from "../../models/market-calibrations";
 import { loadQuantizedModel } from "../../models/quantized-model";
+import { signedUpdateCircuitInfo, type CircuitInfoDoc } from "../helpers/circuit-info";
 import { zkrisk } from "../helpers/zkrisk-cli";
 
 const ROOT = join(__dirname, "../..");
@@ -20,27 +21,8 @@ const MODEL = join(ROOT, "models/btc-usdt-2h.quantized.json");
 const CALIBRATIONS = join(ROOT, "models/calibrations.json");
 const root = mkdtempSync(join(tmpdir(), "zkrisk-circuit-info-"));
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Doc = Record<string, any>;
-
-/** A signed-update circuit.json of constant weights as `zkrisk compile --quorum 1` writes it. */
-function updateInfo(): Doc {
-  return {
-    mode: "constant",
-    quorum: 1,
-    model: { file: "btc-usdt-2h.quantized.json", sha256: "06".repeat(32) },
-    modelCommitment: "2592894892482222569807926496490303444648016729577279605781441453394857325425",
-    publicSignals: ["update", "statement"],
-    wires: 22074,
-    outputs: 2,
-    publicInputs: 0,
-    privateInputs: 218,
-    constraints: 21941,
-    r1cs: "build/zkrisk.r1cs",
-    wasm: "build/zkrisk_js/zkrisk.wasm",
-    source: "build/zkrisk.circom",
-  };
-}
+type Doc = CircuitInfoDoc;
+const updateInfo = signedUpdateCircuitInfo;
 
 /** A signed adaptive batch circuit.json of committed weights (2 markets, quorum 2). */
 function batchInfo(): Doc {

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildProgram } from "../../cli/main";
 import { UsageError } from "../../core/errors";
+import { signedUpdateCircuitInfo } from "../helpers/circuit-info";
 
 const dir = mkdtempSync(join(tmpdir(), "zkrisk-inapplicable-"));
 
@@ -45,21 +46,7 @@ describe("zkrisk demo: --key and --allow-insecure-setup are for --rpc", () => {
 describe("zkrisk prove: --rpc with artifacts without the adaptive rule", () => {
   /** An artifact directory whose circuit.json is a plain signed update's (constant weights, quorum 1). */
   const artifacts = join(dir, "plain");
-  const circuitInfo = {
-    mode: "constant",
-    quorum: 1,
-    model: { file: "btc-usdt-2h.quantized.json", sha256: "06".repeat(32) },
-    modelCommitment: "2592894892482222569807926496490303444648016729577279605781441453394857325425",
-    publicSignals: ["update", "statement"],
-    wires: 22074,
-    outputs: 2,
-    publicInputs: 0,
-    privateInputs: 218,
-    constraints: 21941,
-    r1cs: "build/zkrisk.r1cs",
-    wasm: "build/zkrisk_js/zkrisk.wasm",
-    source: "build/zkrisk.circom",
-  };
+  const circuitInfo = signedUpdateCircuitInfo();
   const prove = (...extra: string[]) =>
     run(
       "prove",

@@ -5,7 +5,6 @@
  * public key file among them, are replaced as before. (`publisher keygen --force` replaces a keystore on purpose:
  * test/cli/publisher.test.ts.)
  */
-import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,14 +12,14 @@ import { describe, expect, it } from "vitest";
 import { refuseOverwrites } from "../../cli/options";
 import { UsageError } from "../../core/errors";
 import { encryptKeystore, keystoreJson } from "../../publisher";
-import { ZKRISK_BIN } from "../helpers/zkrisk-cli";
+import { TEST_PUBLISHER_PASSWORD, zkriskWithPassword } from "../helpers/zkrisk-cli";
 
 const SPAWN_TIMEOUT = 60_000;
 const dir = mkdtempSync(join(tmpdir(), "zkrisk-keystore-outputs-"));
 
 /** A keystore's text (a cheap scrypt cost: the check reads the file, it never unlocks it). */
 const KEYSTORE = (async () => {
-  const ks = await encryptKeystore(new Uint8Array(32).fill(7), "correct horse battery staple", {
+  const ks = await encryptKeystore(new Uint8Array(32).fill(7), TEST_PUBLISHER_PASSWORD, {
     N: 2 ** 10,
     r: 8,
     p: 1,
@@ -36,15 +35,7 @@ function file(name: string, text: string): string {
 }
 
 /** Runs the CLI in `dir` (paths relative to it), with a publisher password set. */
-function zkrisk(...args: string[]) {
-  const r = spawnSync(process.execPath, [ZKRISK_BIN, ...args], {
-    cwd: dir,
-    env: { ...process.env, ZKRISK_PUBLISHER_PASSWORD: "correct horse battery staple" },
-    encoding: "utf8",
-    timeout: SPAWN_TIMEOUT,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const zkrisk = (...args: string[]) => zkriskWithPassword(dir, SPAWN_TIMEOUT, ...args);
 
 /** The refusal of `option` writing over the keystore `path`. */
 function refusal(option: string, path: string, choose = true): string {

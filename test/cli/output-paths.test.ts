@@ -4,7 +4,6 @@
  * link to the input is the input) and by inode (a hard link). Each case spawns the CLI and fails fast: the check
  * comes before the files are read (none of them needs to be valid), a keystore is unlocked or a node is reached.
  */
-import { spawnSync } from "node:child_process";
 import {
   existsSync,
   linkSync,
@@ -17,21 +16,13 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ZKRISK_BIN } from "../helpers/zkrisk-cli";
+import { zkriskWithPassword } from "../helpers/zkrisk-cli";
 
 const SPAWN_TIMEOUT = 60_000;
 const dir = mkdtempSync(join(tmpdir(), "zkrisk-output-paths-"));
 
 /** Runs the CLI in `dir` (paths relative to it), with a publisher password set and an unreachable node. */
-function zkrisk(...args: string[]) {
-  const r = spawnSync(process.execPath, [ZKRISK_BIN, ...args], {
-    cwd: dir,
-    env: { ...process.env, ZKRISK_PUBLISHER_PASSWORD: "correct horse battery staple" },
-    encoding: "utf8",
-    timeout: SPAWN_TIMEOUT,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const zkrisk = (...args: string[]) => zkriskWithPassword(dir, SPAWN_TIMEOUT, ...args);
 
 /** What each file of `dir` made by {@link file} holds. */
 const contents = new Map<string, string>();

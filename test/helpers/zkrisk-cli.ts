@@ -23,6 +23,23 @@ export function zkrisk(...args: string[]): ZkriskRun {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** A test publisher password, at least the 12 characters a new keystore needs. */
+export const TEST_PUBLISHER_PASSWORD = "correct horse battery staple";
+
+/**
+ * Run `zkrisk ARGS...` to completion in `dir` (paths relative to it) with {@link TEST_PUBLISHER_PASSWORD} set, for
+ * at most `timeoutMs`.
+ */
+export function zkriskWithPassword(dir: string, timeoutMs: number, ...args: string[]): ZkriskRun {
+  const r = spawnSync(process.execPath, [ZKRISK_BIN, ...args], {
+    cwd: dir,
+    env: { ...process.env, ZKRISK_PUBLISHER_PASSWORD: TEST_PUBLISHER_PASSWORD },
+    encoding: "utf8",
+    timeout: timeoutMs,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
 /**
  * {@link zkrisk} without blocking this process, for a run that talks to a server this process serves (a proxy in
  * front of the test chain).
