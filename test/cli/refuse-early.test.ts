@@ -3,25 +3,18 @@
  * keystore, `setup` names a missing --model (exit 2, not a raw ENOENT), `register-market` names guards no update
  * could meet before it reads the publisher set or the chain. Each case spawns the CLI and fails fast.
  */
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ZKRISK_BIN } from "../helpers/zkrisk-cli";
+import { zkriskIn } from "../helpers/zkrisk-cli";
 
 const SPAWN_TIMEOUT = 60_000;
 const dir = mkdtempSync(join(tmpdir(), "zkrisk-refuse-early-"));
 
 /** Runs the CLI with its cache (the demo's keystore, artifacts) in `cache`. */
 function zkrisk(args: string[], cache: string) {
-  const r = spawnSync(process.execPath, [ZKRISK_BIN, ...args], {
-    cwd: dir,
-    env: { ...process.env, ZKRISK_CACHE_DIR: cache },
-    encoding: "utf8",
-    timeout: SPAWN_TIMEOUT,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return zkriskIn({ cwd: dir, env: { ZKRISK_CACHE_DIR: cache }, timeoutMs: SPAWN_TIMEOUT }, ...args);
 }
 
 describe("zkrisk demo: every flag checked before anything is written", () => {

@@ -13,14 +13,27 @@ export interface ZkriskRun {
   stderr: string;
 }
 
-/** Run `zkrisk ARGS...` to completion (at most 2 minutes) from a temporary directory. */
-export function zkrisk(...args: string[]): ZkriskRun {
+/** Where and how a run happens: its working directory, variables added to the environment, time allowed (ms). */
+export interface ZkriskRunOptions {
+  cwd: string;
+  env?: NodeJS.ProcessEnv;
+  timeoutMs: number;
+}
+
+/** Run `zkrisk ARGS...` to completion as `options` say. */
+export function zkriskIn(options: ZkriskRunOptions, ...args: string[]): ZkriskRun {
   const r = spawnSync(process.execPath, [ZKRISK_BIN, ...args], {
-    cwd: tmpdir(),
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
     encoding: "utf8",
-    timeout: 120_000,
+    timeout: options.timeoutMs,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Run `zkrisk ARGS...` to completion (at most 2 minutes) from a temporary directory. */
+export function zkrisk(...args: string[]): ZkriskRun {
+  return zkriskIn({ cwd: tmpdir(), timeoutMs: 120_000 }, ...args);
 }
 
 /** A test publisher password, at least the 12 characters a new keystore needs. */
@@ -31,13 +44,10 @@ export const TEST_PUBLISHER_PASSWORD = "correct horse battery staple";
  * at most `timeoutMs`.
  */
 export function zkriskWithPassword(dir: string, timeoutMs: number, ...args: string[]): ZkriskRun {
-  const r = spawnSync(process.execPath, [ZKRISK_BIN, ...args], {
-    cwd: dir,
-    env: { ...process.env, ZKRISK_PUBLISHER_PASSWORD: TEST_PUBLISHER_PASSWORD },
-    encoding: "utf8",
-    timeout: timeoutMs,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return zkriskIn(
+    { cwd: dir, env: { ZKRISK_PUBLISHER_PASSWORD: TEST_PUBLISHER_PASSWORD }, timeoutMs },
+    ...args,
+  );
 }
 
 /**
